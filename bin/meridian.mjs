@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `meridian` command. TypeScript sources run through tsx, so there is no build step to forget.
+const [major] = process.versions.node.split(".").map(Number);
+if (major < 22) {
+  process.stderr.write(
+    `meridian needs Node >= 22 (found ${process.versions.node}). Run it through npm (npx meridian, npm start), ` +
+      "which puts the project's pinned Node from node_modules/.bin first on PATH.\n",
+  );
+  process.exit(1);
+}
+const { register } = await import("tsx/esm/api");
+register();
+await import("../cli/main.ts");

@@ -1,0 +1,16 @@
+/** `meridian plan --stack <name> [--json]`: the offline preview of a stack under Pulumi's mock runtime. */
+import type { Command } from "commander";
+
+export function register(program: Command): void {
+  program
+    .command("plan")
+    .description("evaluate the Pulumi program offline (mock runtime, no credentials) and print its resources and outputs")
+    .requiredOption("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)")
+    .option("--json", "print one JSON document: { stack, resources, outputs }")
+    .action(async (opts: { stack: string; json?: boolean }) => {
+      const { planStack } = await import("../../components/preview/plan.js");
+      const { renderPlanJson, renderPlanText } = await import("../render/plan.js");
+      const plan = await planStack(opts.stack);
+      process.stdout.write(opts.json ? renderPlanJson(plan) : renderPlanText(plan));
+    });
+}

@@ -1,0 +1,39 @@
+/**
+ * The `meridian` command. Each file in cli/commands/ registers its subcommands; a command module stays
+ * cheap to import and loads its heavy dependencies inside its action, so `meridian --help` is instant.
+ */
+import { Command, CommanderError } from "commander";
+import { readdirSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { UserError } from "./errors.js";
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command("meridian")
+    .description("Plan, cost and run a planet-scale estate across AWS, GCP, Azure and Cloudflare")
+    .showHelpAfterError()
+    .exitOverride();
+  const dir = fileURLToPath(new URL("./commands/", import.meta.url));
+  for (const file of readdirSync(dir).filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts")).sort()) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as Partial<CommandModule>;
+    mod.register?.(program);
+  }
+  await program.parseAsync(argv);
+}
+
+try {
+  await main(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else if (err instanceof UserError || (err instanceof Error && err.name === "StackConfigError")) {
+    process.stderr.write(`meridian: ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`meridian: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

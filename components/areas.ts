@@ -1,0 +1,7 @@
+/**
+ * The estate's areas, built in order once every regional cluster exists. Each area is a function from
+ * the EstateContext to the stack outputs it contributes; adding an area is one line here.
+ */
+import type { Area } from "./context.js";
+
+export const areas: Area[] = [];

@@ -1,0 +1,147 @@
+/**
+ * A recording mock runtime: runs the real program in-process under `pulumi.runtime.setMocks` (no CLI,
+ * no credentials, no cloud calls) and records every resource the program registers — URN, type, name,
+ * parent, provider and inputs. `meridian plan` and every component test use it.
+ *
+ * Values only the cloud can know (load-balancer addresses, ARNs, ids) are unknown during a preview; they
+ * are recorded as the string COMPUTED. Pass `cloudValues: "fake"` to get deterministic stand-ins instead,
+ * so tests can follow a value from one resource into another's inputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc.js";
+import * as settings from "@pulumi/pulumi/runtime/settings.js";
+
+export const COMPUTED = "(computed)";
+
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  /** Parent URN; the stack resource for top-level resources. */
+  parent: string | null;
+  /** Provider reference (`<provider urn>::<id>`) for custom resources that name one. */
+  provider: string | null;
+  custom: boolean;
+  inputs: Record<string, unknown>;
+}
+
+export interface MockRuntimeOptions {
+  project?: string;
+  stack: string;
+  /** Flat config map: `meridian:regions` → value (objects are JSON-encoded for the engine). */
+  config: Record<string, unknown>;
+  secretKeys?: string[];
+  /** "computed": cloud-only outputs are unknown (a preview). "fake": deterministic stand-ins. */
+  cloudValues?: "computed" | "fake";
+}
+
+export interface MockRun<T> {
+  resources: RecordedResource[];
+  outputs: T;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getCustom(): boolean;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+interface MonitorLike {
+  registerResource(req: RegisterRequest, cb: (err: unknown, res?: { getUrn(): string }) => void): void;
+}
+
+/** Run `program` under mocks and return what it registered and its (resolved) outputs. */
+export async function runUnderMocks<T>(program: () => T | Promise<T>, options: MockRuntimeOptions): Promise<MockRun<Awaited<T>>> {
+  const preview = (options.cloudValues ?? "computed") === "computed";
+  const resources: RecordedResource[] = [];
+  let counter = 0;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        counter += 1;
+        const id = preview ? "" : `${args.name}-id`;
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (!preview) Object.assign(state, fakeCloudState(args.type, args.name, counter));
+        return { id, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        return args.inputs;
+      },
+    },
+    options.project ?? "meridian",
+    options.stack,
+    preview,
+  );
+
+  const monitor = settings.getMonitor() as unknown as MonitorLike;
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    original(req, (err, res) => {
+      if (!err && res) {
+        resources.push({
+          urn: res.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          parent: req.getParent() || null,
+          provider: req.getProvider() || null,
+          custom: req.getCustom(),
+          inputs: showUnknowns(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+        });
+      }
+      cb(err, res);
+    });
+  };
+
+  const engineConfig: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.config)) {
+    engineConfig[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  pulumi.runtime.setAllConfig(engineConfig, options.secretKeys);
+
+  let returned: unknown;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    returned = await program();
+    return returned as Record<string, unknown>;
+  });
+  await settings.awaitStackRegistrations();
+  const outputs = (await resolveOutputs(returned)) as Awaited<T>;
+  return { resources, outputs };
+}
+
+/** Resolve every Output in a value; an unknown one (a preview) becomes COMPUTED. */
+async function resolveOutputs(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    const internal = value as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+    if (!(await internal.isKnown)) return COMPUTED;
+    return resolveOutputs(await internal.promise());
+  }
+  if (value instanceof Promise) return resolveOutputs(await value);
+  if (Array.isArray(value)) return Promise.all(value.map(resolveOutputs));
+  if (value !== null && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutputs(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return showUnknowns(value);
+}
+
+/** Replace the engine's unknown sentinel (and secret wrappers) with readable values. */
+function showUnknowns(value: unknown): unknown {
+  if (value === rpc.unknownValue || value === undefined) return value === undefined ? undefined : COMPUTED;
+  if (Array.isArray(value)) return value.map(showUnknowns);
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[rpc.specialSigKey] === rpc.specialSecretSig) return showUnknowns(obj["value"]);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, showUnknowns(v)]));
+  }
+  return value;
+}
+
+/** Deterministic stand-ins for values a cloud assigns, for tests that follow values between resources. */
+function fakeCloudState(type: string, name: string, n: number): Record<string, unknown> {
+  const ip = `203.0.113.${(n % 250) + 1}`;
+  if (type === "kubernetes:core/v1:Service") return { status: { loadBalancer: { ingress: [{ ip }] } } };
+  return { arn: `arn:mock:${type}:${name}`, selfLink: `mock://${type}/${name}` };
+}

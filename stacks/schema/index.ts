@@ -1,0 +1,84 @@
+/**
+ * The stack config schema: one zod schema per area, composed here, plus the checks that span areas
+ * (every region id a block names must exist). Parsing returns every problem at once.
+ */
+import { z } from "zod";
+import { budgetSchema } from "./budget.js";
+import { pkiSchema } from "./pki.js";
+import { regionsSchema } from "./regions.js";
+import { replicationSchema } from "./replication.js";
+import { runtimeSchema } from "./runtime.js";
+import { timeSchema } from "./time.js";
+import { trafficSchema } from "./traffic.js";
+
+export const environments = ["local", "dev", "staging", "prod"] as const;
+export type Environment = (typeof environments)[number];
+
+/** The project's config namespace: stack files spell keys `meridian:<key>`. */
+export const CONFIG_NAMESPACE = "meridian";
+
+export const estateSchema = z
+  .object({
+    environment: z.enum(environments),
+    regions: regionsSchema,
+    dns: trafficSchema,
+    pki: pkiSchema,
+    replication: replicationSchema,
+    time: timeSchema.prefault({}),
+    runtime: runtimeSchema.prefault({}),
+    budget: budgetSchema,
+  })
+  .strict();
+
+export interface CrossIssue {
+  path: (string | number)[];
+  input: unknown;
+  message: string;
+}
+
+/**
+ * Checks that span areas (every region id a block names must exist, ...). They read the raw config
+ * defensively so they run even when other fields fail, and every problem is reported in one pass.
+ */
+export function crossChecks(raw: Record<string, unknown>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const ids = new Set(arr(raw["regions"]).map((r) => obj(r)["id"]).filter((id): id is string => typeof id === "string"));
+  const known = [...ids].join(", ");
+  const check = (id: unknown, path: (string | number)[]) => {
+    if (typeof id === "string" && !ids.has(id)) issues.push({ path, input: id, message: `unknown region id; expected one of ${known}` });
+  };
+  const dns = obj(raw["dns"]);
+  arr(dns["failoverOrder"]).forEach((id, i) => check(id, ["dns", "failoverOrder", i]));
+  Object.keys(obj(dns["weights"])).forEach((id) => check(id, ["dns", "weights", id]));
+  const replication = obj(raw["replication"]);
+  arr(replication["writers"]).forEach((id, i) => check(id, ["replication", "writers", i]));
+  Object.keys(obj(replication["writeGBPerMonth"])).forEach((id) => check(id, ["replication", "writeGBPerMonth", id]));
+  check(obj(obj(raw["pki"])["rotation"])["canary"], ["pki", "rotation", "canary"]);
+
+  const providers = obj(dns["providers"]);
+  const chain = [providers["primary"], providers["secondary"], providers["tertiary"]].filter((x) => x !== undefined);
+  if (new Set(chain).size !== chain.length) {
+    issues.push({ path: ["dns", "providers"], input: providers, message: "primary, secondary and tertiary must be different providers" });
+  }
+  const hc = obj(dns["healthCheck"]);
+  if (typeof hc["timeoutSeconds"] === "number" && typeof hc["intervalSeconds"] === "number" && hc["timeoutSeconds"] >= hc["intervalSeconds"]) {
+    issues.push({
+      path: ["dns", "healthCheck", "timeoutSeconds"],
+      input: hc["timeoutSeconds"],
+      message: `timeout must be shorter than the interval (${hc["intervalSeconds"]}s)`,
+    });
+  }
+  return issues;
+}
+
+export type EstateConfigInput = z.input<typeof estateSchema>;
+export type EstateConfig = z.output<typeof estateSchema>;
+export type { RegionConfig } from "./regions.js";
+export type { TrafficConfig } from "./traffic.js";
+export type { PkiConfig } from "./pki.js";
+export type { ReplicationConfig } from "./replication.js";
+export type { TimeConfig } from "./time.js";
+export type { RuntimeConfig } from "./runtime.js";
+export type { BudgetConfig } from "./budget.js";

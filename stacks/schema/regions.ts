@@ -1,0 +1,56 @@
+/**
+ * Regions: where the estate runs. Each names its cloud and that cloud's region code, a continent and
+ * coordinates (for geo routing and latency estimates), demand history and capacity (for escrow and
+ * allocation weights), and where its cluster's kubeconfig comes from.
+ */
+import { z } from "zod";
+import { clouds, continents, fraction, nonNegative, positive, slug } from "./common.js";
+
+const cloudRegionCode = z.string().regex(/^[a-z]+[a-z0-9-]*[0-9a-z]$/, "expected the cloud's region code, e.g. us-east-1");
+
+export const regionSchema = z
+  .object({
+    id: slug,
+    cloud: z.enum(clouds),
+    region: cloudRegionCode,
+    continent: z.enum(continents),
+    location: z.object({
+      lat: z.number().min(-90).max(90),
+      lon: z.number().min(-180).max(180),
+    }),
+    /** Monthly demand history (units sold or requests, oldest first) and current load as a share of capacity. */
+    demand: z.object({
+      history: z.array(nonNegative).min(1),
+      currentLoad: fraction.default(0.5),
+    }),
+    /** Requests per second the region's cluster can serve at its SLO. */
+    capacity: positive,
+    /**
+     * Where the cluster's credentials come from: a secret config key holding a kubeconfig
+     * (`pulumi config set --secret <key> "$(cat kubeconfig)"`), or a context of the ambient kubeconfig.
+     */
+    kubeconfig: z
+      .union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })])
+      .optional(),
+  })
+  .strict();
+
+export type RegionConfig = z.output<typeof regionSchema>;
+
+export const regionsSchema = z
+  .array(regionSchema)
+  .min(1, "expected at least one region")
+  .superRefine((regions, ctx) => {
+    const seen = new Map<string, number>();
+    regions.forEach((r, i) => {
+      const first = seen.get(r.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "id"],
+          input: r.id,
+          message: `duplicate region id; already used by regions[${first}]`,
+        });
+      } else seen.set(r.id, i);
+    });
+  });

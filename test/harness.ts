@@ -1,0 +1,34 @@
+/**
+ * The test harness every component test uses: evaluate the real program for a stack file under the
+ * recording mock runtime, then query what it registered.
+ */
+import { planStack, type Plan, type PlanOptions } from "../components/preview/plan.js";
+import type { RecordedResource } from "../components/preview/mock-runtime.js";
+
+export { COMPUTED } from "../components/preview/mock-runtime.js";
+export type { Plan, RecordedResource };
+
+/** Evaluate a stack; `cloudValues: "fake"` by default so values flow between resources in tests. */
+export function evaluateStack(stack: string, options: PlanOptions = {}): Promise<Plan> {
+  return planStack(stack, { cloudValues: "fake", ...options });
+}
+
+export function ofType(plan: Plan, type: string): RecordedResource[] {
+  return plan.resources.filter((r) => r.type === type);
+}
+
+export function byName(plan: Plan, type: string, name: string): RecordedResource {
+  const found = plan.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(plan, type).map((r) => r.name).join(", ") || "none"}`);
+  return found;
+}
+
+/** Resources whose parent chain includes the component of the given type and name. */
+export function under(plan: Plan, componentType: string, componentName: string): RecordedResource[] {
+  const root = byName(plan, componentType, componentName);
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  return plan.resources.filter((r) => {
+    for (let p = r.parent; p; p = byUrn.get(p)?.parent ?? null) if (p === root.urn) return true;
+    return false;
+  });
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { StackConfigError } from "../../stacks/errors.js";
+import { loadStack, parseEstateConfig, readStackConfigMap } from "../../stacks/load.js";
+import { planStack } from "../../components/preview/plan.js";
+import { COMPUTED } from "../harness.js";
+
+function broken(mutate: (config: Record<string, unknown>) => void): Record<string, unknown> {
+  const config = structuredClone(readStackConfigMap("prod"));
+  mutate(config);
+  return config;
+}
+
+function problemsOf(fn: () => unknown): StackConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StackConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a StackConfigError");
+}
+
+describe("stack config validation", () => {
+  it("parses every shipped stack", () => {
+    for (const stack of ["local", "dev", "staging", "prod"]) expect(loadStack(stack).environment).toBe(stack);
+  });
+
+  it("reports every problem at once with file, key path, value and expectation", () => {
+    const config = broken((c) => {
+      const regions = c["meridian:regions"] as Record<string, unknown>[];
+      regions[2]!["cloud"] = "ibm";
+      regions[0]!["location"] = { lat: 95, lon: 0 };
+      (c["meridian:dns"] as Record<string, unknown>)["ttlSeconds"] = -5;
+      (c["meridian:replication"] as Record<string, unknown>)["writers"] = ["aws-use1", "mars-1"];
+      delete c["meridian:budget"];
+    });
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.prod.yaml"));
+    const byKey = new Map(err.problems.map((p) => [p.keyPath, p]));
+    expect(err.message).toContain("stacks/Pulumi.prod.yaml: 5 config problems");
+    expect(byKey.get("meridian:regions[2].cloud")).toMatchObject({ value: '"ibm"' });
+    expect(byKey.get("meridian:regions[2].cloud")?.expected).toMatch(/aws.*gcp.*azure/);
+    expect(byKey.get("meridian:regions[0].location.lat")).toMatchObject({ value: "95" });
+    expect(byKey.get("meridian:dns.ttlSeconds")).toMatchObject({ value: "-5" });
+    expect(byKey.get("meridian:replication.writers[1]")?.expected).toMatch(/unknown region id; expected one of aws-use1/);
+    expect(byKey.get("meridian:budget")).toMatchObject({ value: "(missing)" });
+  });
+
+  it("rejects unknown keys and duplicate region ids", () => {
+    const config = broken((c) => {
+      const regions = c["meridian:regions"] as Record<string, unknown>[];
+      regions[1]!["id"] = regions[0]!["id"];
+      regions[1]!["zone"] = "a";
+    });
+    const err = problemsOf(() => parseEstateConfig(config, "x.yaml"));
+    expect(err.problems.map((p) => p.keyPath)).toEqual(expect.arrayContaining(["meridian:regions[1]", "meridian:regions[1].id"]));
+    expect(err.message).toMatch(/unknown key zone/);
+    expect(err.message).toMatch(/duplicate region id/);
+  });
+
+  it("an unknown stack names the stacks that exist", () => {
+    const err = problemsOf(() => loadStack("nope"));
+    expect(err.message).toMatch(/no such stack; expected one of dev, local, prod, staging/);
+  });
+
+  it("a bad config stops the program before any resource is registered", async () => {
+    await expect(planStack("prod", { configOverrides: { "meridian:environment": "qa" } })).rejects.toThrow(
+      /meridian:environment: got "qa"/,
+    );
+  });
+
+  it("a plan without cloud values shows them as computed", async () => {
+    const plan = await planStack("dev");
+    expect(Object.values(plan.outputs["endpoints"] as object)).toEqual([COMPUTED, COMPUTED]);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { listStacks } from "../../stacks/load.js";
+import { evaluateStack, ofType, under } from "../harness.js";
+
+describe("every shipped stack file evaluates", () => {
+  it("ships local, dev, staging and prod", () => {
+    expect(listStacks()).toEqual(["dev", "local", "prod", "staging"]);
+  });
+
+  for (const stack of ["local", "dev", "staging", "prod"]) {
+    it(`${stack}: one cluster per region with namespaces and a gateway whose address is the endpoint`, async () => {
+      const plan = await evaluateStack(stack);
+      const clusters = ofType(plan, "meridian:index:RegionCluster");
+      const regions = plan.outputs["regions"] as string[];
+      expect(clusters.map((c) => c.name)).toEqual(regions);
+      for (const cluster of clusters) {
+        const inside = under(plan, "meridian:index:RegionCluster", cluster.name);
+        expect(inside.filter((r) => r.type === "pulumi:providers:kubernetes")).toHaveLength(1);
+        expect(inside.filter((r) => r.type === "kubernetes:core/v1:Namespace").length).toBeGreaterThanOrEqual(3);
+        const [gateway] = inside.filter((r) => r.type === "kubernetes:core/v1:Service");
+        expect(gateway?.inputs).toMatchObject({ spec: { type: "LoadBalancer" } });
+      }
+      const endpoints = plan.outputs["endpoints"] as Record<string, string>;
+      expect(Object.keys(endpoints)).toEqual(regions);
+      for (const address of Object.values(endpoints)) expect(address).toMatch(/^203\.0\.113\.\d+$/);
+    });
+  }
+
+  it("prod spans at least 6 regions on all three clouds and 3 continents", async () => {
+    const { loadStack } = await import("../../stacks/load.js");
+    const prod = loadStack("prod");
+    expect(prod.regions.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(prod.regions.map((r) => r.cloud))).toEqual(new Set(["aws", "gcp", "azure"]));
+    expect(new Set(prod.regions.map((r) => r.continent)).size).toBeGreaterThanOrEqual(3);
+  });
+});
