@@ -10,7 +10,8 @@ import { parse as parseYaml } from "yaml";
 import { StackConfigError, describeValue, keyPath, problemsFromZod } from "./errors.js";
 import { CONFIG_NAMESPACE, crossChecks, estateSchema, type EstateConfig } from "./schema/index.js";
 
-export const STACKS_DIR = fileURLToPath(new URL(".", import.meta.url));
+/** Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). */
+export const STACKS_DIR = process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));
 
 export function stackFile(stack: string): string {
   return join(STACKS_DIR, `Pulumi.${stack}.yaml`);

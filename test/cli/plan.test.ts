@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../cli.js";
+import { stackFile } from "../../stacks/load.js";
+
+describe("meridian plan", () => {
+  it("prints the local plan as a tree with counts and outputs", () => {
+    const r = runCli(["plan", "--stack", "local"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Plan for stack local: \d+ resources/);
+    expect(r.stdout).toMatch(/meridian:index:RegionCluster local-aws .*kubernetes:core\/v1:Namespace/);
+    expect(r.stdout).toMatch(/Outputs:/);
+  });
+
+  it("--json prints the documented document", () => {
+    const r = runCli(["plan", "--stack", "prod", "--json"]);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
+    expect(doc.stack).toBe("prod");
+    expect(doc.resources.length).toBeGreaterThan(0);
+    for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["inputs", "name", "parent", "provider", "type", "urn"]);
+    expect(doc.outputs["regions"]).toHaveLength(6);
+  });
+
+  it("an unknown stack exits non-zero naming the stacks that exist", () => {
+    const r = runCli(["plan", "--stack", "qa"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no such stack; expected one of dev, local, prod, staging/);
+  });
+
+  it("a broken stack file exits non-zero listing every mistake", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
+    const file = join(dir, "Pulumi.prod.yaml");
+    copyFileSync(stackFile("prod"), file);
+    try {
+      const text = readFileSync(file, "utf8")
+        .replace("cloud: gcp", "cloud: ibm")
+        .replace("ttlSeconds: 60", "ttlSeconds: 0")
+        .replace("monthlyUSD: 25000", "monthlyUSD: lots");
+      writeFileSync(file, text);
+      const r = runCli(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/Pulumi\.prod\.yaml: 3 config problems/);
+      expect(r.stderr).toMatch(/meridian:regions\[2\]\.cloud: got "ibm"/);
+      expect(r.stderr).toMatch(/meridian:dns\.ttlSeconds: got 0/);
+      expect(r.stderr).toMatch(/meridian:budget\.monthlyUSD: got "lots"/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
