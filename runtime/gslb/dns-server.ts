@@ -63,7 +63,7 @@ function respond(msg: Buffer, zone: string, options: DnsServerOptions, client: s
   const answer = options.resolve(name, { address: client });
   if (answer === null) return dnsPacket.encode({ ...base, flags: flags | RCODE.NXDOMAIN, authorities: [soa(zone)] });
   const answers: dnsPacket.Answer[] =
-    question.type === "A" || question.type === "ANY"
+    question.type === "A" || (question.type as string) === "ANY"
       ? answer.addresses.map((data) => ({ type: "A", name: question.name, class: "IN", ttl: answer.ttl, data }))
       : [];
   // NOERROR with no answers (NODATA) for other types, with the SOA so resolvers cache the negative answer.

@@ -22,7 +22,7 @@ export const runtimeSchema = z
       .strict()
       .prefault({}),
     /** Ports used by `meridian local` on loopback. */
-    local: z.object({ basePort: port.default(7100), dnsPort: port.default(5353) }).strict().prefault({}),
+    local: z.object({ basePort: port.default(7100), dnsPort: port.default(8053), dashboardPort: port.default(7000) }).strict().prefault({}),
   })
   .strict();
 

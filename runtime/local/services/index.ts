@@ -1,0 +1,5 @@
+/** The runtime services every region process of the local estate hosts, in start order. */
+import type { RegionService } from "../region-service.js";
+import { clockService } from "./clock.js";
+
+export const regionServices: RegionService[] = [clockService];

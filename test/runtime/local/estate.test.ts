@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { LocalEstate } from "../../../runtime/local/estate.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+
+async function dig(port: number, name: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)("dig", ["@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", "+time=2"]);
+  return stdout.trim().split("\n").filter(Boolean);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the local estate (real processes, real dig)", () => {
+  let estate: LocalEstate;
+  const spec = buildEstateSpec("local", loadStack("local"));
+  const fqdn = `${spec.dns.host}.${spec.dns.apex}`;
+
+  beforeAll(async () => {
+    estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
+  });
+  afterAll(() => estate?.stop());
+
+  it("runs one process per region on its own loopback address", () => {
+    expect(estate.regions.map((r) => r.id)).toEqual(spec.regions.map((r) => r.id));
+    expect(new Set(estate.regions.map((r) => r.address)).size).toBe(3);
+    expect(new Set(estate.supervisor.running().map((p) => p.pid)).size).toBe(3);
+  });
+
+  it("resolves the apex name to the first healthy region, and fails over when that region is killed", async () => {
+    await until("all healthy", () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined));
+    const first = estate.regions[0]!;
+    expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
+
+    await estate.killRegion(first.id);
+    await until("unhealthy", () => (estate.healthStates()[first.id] === "unhealthy" ? true : undefined));
+    expect(await dig(estate.dns.port, fqdn)).toEqual([estate.regions[1]!.address]);
+    const kinds = estate.events.map((e) => e.kind);
+    expect(kinds).toContain("killed");
+    expect(estate.events.some((e) => e.kind === "health" && e.region === first.id && e.detail.endsWith("unhealthy"))).toBe(true);
+
+    await estate.restartRegion(first.id);
+    await until("recovered", () => (estate.healthStates()[first.id] === "healthy" ? true : undefined));
+    expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
+  });
+});
