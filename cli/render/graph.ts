@@ -43,7 +43,7 @@ export function renderTopologySvg(spec: EstateSpec, links: TopologyLink[] = []):
   continents.forEach((c, ci) =>
     parts.push(`<text x="${BOX.gapX + ci * (BOX.w + BOX.gapX) + BOX.w / 2}" y="${top + 16}" text-anchor="middle" font-size="12" fill="#334155">${esc(c)}</text>`),
   );
-  for (const [id, { x, y }] of pos) parts.push(`<line x1="${apexX}" y1="106" x2="${x + BOX.w / 2}" y2="${y}" stroke="#cbd5e1" stroke-dasharray="3 3"/>`);
+  for (const { x, y } of pos.values()) parts.push(`<line x1="${apexX}" y1="106" x2="${x + BOX.w / 2}" y2="${y}" stroke="#cbd5e1" stroke-dasharray="3 3"/>`);
   for (const link of links) {
     const a = pos.get(link.from);
     const b = pos.get(link.to);

@@ -75,24 +75,26 @@ export class LocalEstate {
       throw err;
     }
     const hc = spec.dns.healthCheck;
-    let estate: LocalEstate | undefined;
+    // The prober and resolver call back into the estate, which exists only once they do.
+    const ref: { estate?: LocalEstate } = {};
     const prober = new Prober({
       targets: Object.fromEntries(regions.map((r) => [r.id, r.url])),
       intervalMs: hc.intervalSeconds * 1000,
       timeoutMs: hc.timeoutSeconds * 1000,
       policy: { failureThreshold: hc.failureThreshold, healthyThreshold: hc.failureThreshold, degradedShare: spec.dns.degraded.failingShare },
-      onTransition: (t) => estate?.record({ atMs: t.atMs, kind: "health", region: t.region, detail: `${t.from} → ${t.to}` }),
+      onTransition: (t) => ref.estate?.record({ atMs: t.atMs, kind: "health", region: t.region, detail: `${t.from} → ${t.to}` }),
     });
     const fqdn = serviceFqdn(spec);
     const dns = await startDnsServer({
       zone: spec.dns.apex,
       port: options.dnsPort ?? spec.runtime.local.dnsPort,
-      resolve: (name) => (name === fqdn ? estate!.answer() : null),
+      resolve: (name) => (name === fqdn && ref.estate ? ref.estate.answer() : null),
     }).catch(async (err: unknown) => {
       await supervisor.stopAll();
       throw err;
     });
-    estate = new LocalEstate(spec, regions, supervisor, prober, dns);
+    const estate = new LocalEstate(spec, regions, supervisor, prober, dns);
+    ref.estate = estate;
     estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
     prober.start();
     return estate;
