@@ -34,7 +34,9 @@ export function renderTopologySvg(spec: EstateSpec, links: TopologyLink[] = []):
   const p = spec.dns.providers;
   const chain = [["primary", p.primary], ["secondary", p.secondary], ["tertiary", p.tertiary]].filter(([, v]) => v !== undefined) as [string, string][];
   const apexX = width / 2;
-  parts.push(`<rect x="${apexX - 110}" y="10" width="220" height="30" rx="6" fill="#1e293b"/><text x="${apexX}" y="30" fill="#fff" text-anchor="middle" font-size="13">${esc(`${spec.dns.host}.${spec.dns.apex}`)} · ${esc(spec.dns.routing)}</text>`);
+  const apexLabel = `${spec.dns.host}.${spec.dns.apex} · ${spec.dns.routing}`;
+  const apexW = Math.max(220, apexLabel.length * 7.5 + 24);
+  parts.push(`<rect x="${apexX - apexW / 2}" y="10" width="${apexW}" height="30" rx="6" fill="#1e293b"/><text x="${apexX}" y="30" fill="#fff" text-anchor="middle" font-size="13">${esc(apexLabel)}</text>`);
   chain.forEach(([role, provider], i) => {
     const x = apexX - (chain.length * 130) / 2 + i * 130 + 5;
     parts.push(`<line x1="${apexX}" y1="40" x2="${x + 60}" y2="70" stroke="#64748b"/>`);

@@ -56,13 +56,15 @@ function render(s) {
     const clock = st.clock || {};
     return '<div class="card" data-region="' + esc(r.id) + '" data-health="' + esc(r.health) + '">' +
       "<h2>" + esc(r.id) + ' <span class="health">' + esc(r.health) + "</span></h2>" +
-      "<table>" + rows({ address: r.address, cloud: st.cloud ?? "—", "clock skew (ms)": clock.skewMs ?? "—", "failing signals": (r.tracker.failingSignals || []).join(", ") || "none" }) + "</table>" +
+      "<table>" + rows({ address: r.address, cloud: r.cloud, "clock skew (ms)": clock.skewMs ?? "—", "failing signals": (r.tracker.failingSignals || []).join(", ") || "none" }) + "</table>" +
       "<p><button onclick=\\"act('" + r.id + "','kill')\\">kill -9</button><button onclick=\\"act('" + r.id + "','restart')\\">restart</button></p></div>";
   }).join("");
   document.getElementById("services").innerHTML = "<h2>Services per region</h2>" + s.regions.map((r) =>
     "<h3>" + esc(r.id) + "</h3><table>" + rows((r.state || {}).services) + "</table>").join("");
   const global = Object.entries(s).filter(([k]) => !["stack", "fqdn", "dnsPort", "dnsAnswer", "regions", "events"].includes(k));
-  document.getElementById("global").innerHTML = global.map(([k, v]) => "<h2>" + esc(k) + "</h2><table>" + rows(v) + "</table>").join("") || "";
+  const globalPanel = document.getElementById("global");
+  globalPanel.hidden = global.length === 0;
+  globalPanel.innerHTML = global.map(([k, v]) => "<h2>" + esc(k) + "</h2><table>" + rows(v) + "</table>").join("");
   document.getElementById("events").innerHTML = s.events.map((e) => "<li>" + new Date(e.atMs).toLocaleTimeString() + " " + esc(e.kind) + " " + esc(e.region || "") + " " + esc(e.detail) + "</li>").join("");
 }
 new EventSource("/api/events").onmessage = (m) => render(JSON.parse(m.data));
