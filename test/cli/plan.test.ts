@@ -51,3 +51,21 @@ describe("meridian plan", () => {
     }
   });
 });
+
+describe("meridian plan --graph", () => {
+  it("writes the topology SVG for any stack", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
+    try {
+      const file = join(dir, "prod.svg");
+      const r = runCli(["plan", "--stack", "prod", "--graph", file]);
+      expect(r.status).toBe(0);
+      const svg = readFileSync(file, "utf8");
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      for (const id of ["aws-use1", "aws-euw1", "gcp-usc1", "gcp-asne1", "azure-weu", "azure-sea"]) expect(svg).toContain(`data-region="${id}"`);
+      expect(svg).toMatch(/route53<\/text><text[^>]*>primary DNS/);
+      expect(svg.match(/tier-1 writer/g)).toHaveLength(3);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
