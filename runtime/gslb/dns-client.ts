@@ -12,7 +12,7 @@ export async function queryA(server: { host?: string; port: number }, name: stri
         const reply = dnsPacket.decode(msg);
         if (reply.id !== id) return;
         clearTimeout(timer);
-        resolve((reply.answers ?? []).filter((a) => a.type === "A").map((a) => String(a.data)));
+        resolve((reply.answers ?? []).flatMap((a) => (a.type === "A" ? [String(a.data)] : [])));
       });
       socket.send(dnsPacket.encode({ type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name }] }), server.port, server.host ?? "127.0.0.1");
     });
