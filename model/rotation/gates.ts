@@ -4,7 +4,8 @@
  * regional Prometheus adds as an external label) or a probe command, with what "pass" means.
  */
 import type { EstateSpec } from "../estate.js";
-import { NAMESPACES, serviceFqdn } from "../estate.js";
+import { GATEWAY, NAMESPACES, regionById, serviceFqdn } from "../estate.js";
+import { clusterFlag } from "./commands.js";
 import { GATEWAY_CERTIFICATE } from "./issuers.js";
 
 export interface GateCheck {
@@ -30,8 +31,13 @@ export function gateChecks(spec: EstateSpec, regions: readonly string[]): GateCh
     {
       name: "new certificate served",
       kind: "probe",
+      // Dial the region's own gateway address (not the GSLB name, which may answer from another region).
       check: regions
-        .map((r) => `openssl s_client -connect ${r}.${host}:443 -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate`)
+        .map((id) => {
+          const flag = clusterFlag(regionById(spec, id));
+          const address = `$(kubectl ${flag} -n ${NAMESPACES.gateway} get svc ${GATEWAY.name} -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}')`;
+          return `openssl s_client -connect "${address}:${GATEWAY.port}" -servername ${host} </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate`;
+        })
         .join("\n"),
       pass: "serial equals the Secret's new certificate; notAfter is the new expiry",
     },

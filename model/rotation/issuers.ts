@@ -50,8 +50,10 @@ export interface Dns01Solver {
   credentials: SolverCredential[];
 }
 
+/** A missing PKI setting that only shows once another area's config is read; reported like any config error. */
 export class PkiConfigError extends Error {
-  override name = "PkiConfigError";
+  // The CLI prints StackConfigErrors as a config mistake (exit 2, no stack trace); this is one.
+  override name = "StackConfigError";
 }
 
 /** The DNS-01 solver for the provider that serves `dns.apex` (`dns.providers.primary`). */
