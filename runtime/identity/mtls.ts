@@ -9,6 +9,7 @@
  *   enforcePeerIds(app.server, allowIds(allowedCallerIds(td, "prooflog")));
  *   https.request({ ...mtlsClientOptions(svid, bundle, allowIds([prooflogId])), host, port, path });
  */
+import type { IncomingMessage } from "node:http";
 import type { PeerCertificate, TLSSocket, ConnectionOptions, TlsOptions, Server as TlsServer } from "node:tls";
 import type { Svid } from "./local-ca.js";
 import { parseSpiffeId, SpiffeIdError, type SpiffeId } from "./spiffe-id.js";
@@ -71,6 +72,20 @@ export function peerSpiffeId(socket: TLSSocket): SpiffeId | undefined {
   if (!socket.authorized) return undefined;
   const id = idOfCertificate(socket.getPeerCertificate());
   return id instanceof Error ? undefined : id;
+}
+
+/** The verified caller of an HTTPS request (fastify: `request.raw`), or undefined. */
+export function requestPeerId(req: IncomingMessage): SpiffeId | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  return typeof socket.getPeerCertificate === "function" ? peerSpiffeId(socket as TLSSocket) : undefined;
+}
+
+/**
+ * Swap in a rotated SVID (and bundle) on a running server: new handshakes use it, open connections keep
+ * theirs. SVIDs live an hour, so servers call this whenever the SPIRE agent hands out a new one.
+ */
+export function reloadSvid(server: TlsServer, svid: SvidSource | Svid, bundle: string | string[]): void {
+  server.setSecureContext(mtlsServerOptions(svid, bundle));
 }
 
 export interface PeerRejection {

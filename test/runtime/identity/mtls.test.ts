@@ -5,7 +5,18 @@ import type { AddressInfo } from "node:net";
 import fastify, { type FastifyInstance } from "fastify";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "../../../runtime/identity/local-ca.js";
-import { allowIds, enforcePeerIds, mtlsClientOptions, mtlsServerOptions, peerSpiffeId, type PeerRejection } from "../../../runtime/identity/mtls.js";
+import {
+  allowIds,
+  allowTrustDomain,
+  enforcePeerIds,
+  mtlsClientOptions,
+  mtlsServerOptions,
+  peerSpiffeId,
+  reloadSvid,
+  requestPeerId,
+  type PeerRejection,
+} from "../../../runtime/identity/index.js";
+import { X509Certificate } from "node:crypto";
 import { allowedCallerIds, runtimeService, spiffeId, GATEWAY_IDENTITY } from "../../../model/services.js";
 
 const TD = "test.meridian.internal";
@@ -50,7 +61,7 @@ describe("runtime identity: mTLS with X.509-SVIDs over real TLS", () => {
     // Endpoint 1: prooflog on fastify, allow-list from the service catalogue (gateway, escrow).
     prooflog = fastify({ https: mtlsServerOptions(svids["prooflog"]!, domain.bundle) });
     enforcePeerIds(prooflog.server as unknown as tls.Server, allowIds(allowedCallerIds(TD, "prooflog")), (r) => rejections.push(r));
-    prooflog.get("/whoami", async (request) => ({ peer: peerSpiffeId(request.raw.socket as tls.TLSSocket)?.uri }));
+    prooflog.get("/whoami", async (request) => ({ peer: requestPeerId(request.raw)?.uri }));
     await prooflog.listen({ host: "127.0.0.1", port: 0 });
     prooflogPort = (prooflog.server.address() as AddressInfo).port;
 
@@ -122,5 +133,32 @@ describe("runtime identity: mTLS with X.509-SVIDs over real TLS", () => {
   it("the client refuses a server presenting an unexpected SPIFFE ID", async () => {
     // escrow expects the clock but dials prooflog's port: the chain verifies, the ID does not.
     await expect(get(prooflogPort, as("escrow", idOf("clock")))).rejects.toThrow(/is not an expected peer/);
+  });
+
+  it("a rotated server SVID is served to new connections without restarting the listener", async () => {
+    const serials: string[] = [];
+    const server = https.createServer(mtlsServerOptions(svids["clock"]!, domain.bundle), (_q, s) => s.end("ok"));
+    enforcePeerIds(server, allowTrustDomain(TD));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const handshake = () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = tls.connect({ ...as("escrow", idOf("clock")), host: "127.0.0.1", port }, () => {
+          serials.push(socket.getPeerX509Certificate()!.serialNumber);
+          socket.end();
+          resolve();
+        });
+        socket.on("error", reject);
+      });
+    try {
+      await handshake();
+      const rotated = await domain.issueSvid(idOf("clock"));
+      reloadSvid(server, rotated, domain.bundle);
+      await handshake();
+      expect(serials[0]).toBe(new X509Certificate(svids["clock"]!.cert).serialNumber);
+      expect(serials[1]).toBe(new X509Certificate(rotated.cert).serialNumber);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
