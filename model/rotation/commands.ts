@@ -29,10 +29,12 @@ export interface WaveCommands {
 export function waveCommands(region: Region, certificate = GATEWAY_CERTIFICATE, namespace: string = NAMESPACES.gateway): WaveCommands {
   const flag = clusterFlag(region);
   const backup = `backup-${region.id}-${certificate}.yaml`;
+  // Ready stays True while a renewal is in flight, so wait for the Certificate's revision to move on.
+  const rev = `rev_${region.id.replace(/-/g, "_")}`;
   return {
-    backup: `kubectl ${flag} -n ${namespace} get secret ${certificate} -o yaml > ${backup}`,
+    backup: `kubectl ${flag} -n ${namespace} get secret ${certificate} -o yaml > ${backup}; ${rev}=$(kubectl ${flag} -n ${namespace} get certificate ${certificate} -o jsonpath='{.status.revision}')`,
     renew: `cmctl ${flag} renew -n ${namespace} ${certificate}`,
-    watch: `kubectl ${flag} -n ${namespace} wait certificate/${certificate} --for=condition=Ready --timeout=10m`,
+    watch: `kubectl ${flag} -n ${namespace} wait certificate/${certificate} --for=jsonpath='{.status.revision}'=$((${rev}+1)) --timeout=10m`,
     // The gateway reads the Secret through SDS and picks the restored certificate up without a restart.
     rollback: `kubectl ${flag} -n ${namespace} replace --force -f ${backup}`,
   };
