@@ -1,4 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../cli.js";
+import { stackFile } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType } from "../../harness.js";
 import { readStackConfigMap, loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec, secretKeys } from "../../../model/estate.js";
@@ -93,5 +98,20 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
       /meridian:pki\.acme\.dns01\.clouddns: missing; meridian\.localhost\.test is served by clouddns/,
     );
     await expect(evaluateStack("local", { configOverrides: overrides("trafficmanager", {}) })).rejects.toThrow(/meridian:pki\.acme\.dns01\.azuredns: missing/);
+  });
+
+  it("`meridian plan` reports the missing solver settings as a config mistake (exit 2, no stack trace)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-pki-"));
+    try {
+      const file = join(dir, "Pulumi.dev.yaml");
+      copyFileSync(stackFile("dev"), file);
+      writeFileSync(file, readFileSync(file, "utf8").replace("      dns01: { clouddns: { project: meridian-dev } }\n", ""));
+      const r = runCli(["plan", "--stack", "dev"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/meridian:pki\.acme\.dns01\.clouddns: missing; dev\.meridian\.example\.com is served by clouddns/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
