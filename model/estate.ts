@@ -3,6 +3,7 @@
  * area derives the same way (namespaces, kubeconfig sources, secret keys). Pure: no Pulumi, no I/O.
  */
 import type { EstateConfig, RegionConfig } from "../stacks/schema/index.js";
+import { pkiSecretKeys } from "./rotation/issuers.js";
 
 export type { Cloud, Continent } from "../stacks/schema/common.js";
 export type {
@@ -63,6 +64,7 @@ export function secretKeys(spec: EstateSpec): string[] {
     const source = kubeconfigSource(region);
     if (source.kind === "secret") keys.add(source.key);
   }
+  for (const key of pkiSecretKeys(spec)) keys.add(key);
   return [...keys].sort();
 }
 

@@ -107,6 +107,10 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
     return returned as Record<string, unknown>;
   });
   await settings.awaitStackRegistrations();
+  // Resources still waiting on a dependsOn chain, and the stack's own registerOutputs, are RPCs in flight:
+  // drain them, or they are lost (and hit the next run's mock monitor as "unknown resource"). The SDK marks
+  // waitForRPCs internal; it is what `pulumi up` itself awaits before disconnecting.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   const outputs = (await resolveOutputs(returned)) as Awaited<T>;
   return { resources, outputs };
 }

@@ -1,0 +1,168 @@
+/**
+ * CertManager (`meridian:pki:CertManager`): cert-manager on one regional cluster — the chart with its CRDs,
+ * ACME ClusterIssuers for Let's Encrypt staging and production whose DNS-01 solver matches the provider
+ * serving the zone, the private chain (offline root → this region's intermediate → `meridian-intermediate`
+ * ClusterIssuer for internal TLS and SPIRE), and the gateway's public Certificate with its staggered renewal.
+ * Every custom resource depends on the chart release, so none is applied before its CRD exists.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
+import {
+  ACME_SERVERS,
+  GATEWAY_CERTIFICATE,
+  INTERMEDIATE_ISSUER,
+  ROOT_CA_KEYS,
+  ROOT_ISSUER,
+  ROOT_SECRET,
+  SOLVER_SECRET,
+  acmeIssuerName,
+  activeAcmeIssuer,
+  dns01Solver,
+  gatewayDnsNames,
+  intermediateSecret,
+  solverBlock,
+  type AcmeEnvironment,
+  type Dns01Solver,
+} from "../../model/rotation/issuers.js";
+import type { RegionCluster } from "../cluster/region-cluster.js";
+import { PART_OF, customResource, release, type CustomResourceShape } from "./charts.js";
+
+export interface CertManagerArgs {
+  spec: EstateSpec;
+  region: Region;
+  cluster: RegionCluster;
+  /** The gateway certificate's renewBefore: the region's rotation wave sets it (model/rotation). */
+  gatewayRenewBefore: string;
+}
+
+const issuerRef = (name: string) => ({ name, kind: "ClusterIssuer", group: "cert-manager.io" });
+
+export class CertManager extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  /** The ClusterIssuer that signs internal TLS and SPIRE's CA with this region's intermediate. */
+  public readonly intermediateIssuer: k8s.apiextensions.CustomResource;
+  public readonly gatewayCertificate: k8s.apiextensions.CustomResource;
+  public readonly customResources: k8s.apiextensions.CustomResource[] = [];
+
+  constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("meridian:pki:CertManager", name, {}, opts);
+    const { spec, region, cluster } = args;
+    const ns = NAMESPACES.certManager;
+    const child = { parent: this, provider: cluster.provider };
+    const config = new pulumi.Config("meridian");
+
+    this.release = release(
+      `${region.id}-cert-manager`,
+      "certManager",
+      cluster.namespaces.certManager.metadata.name,
+      {
+        crds: { enabled: true },
+        prometheus: { enabled: true },
+        // Check DNS-01 propagation against public resolvers: split-horizon cluster DNS would never see the TXT record.
+        dns01RecursiveNameserversOnly: true,
+        dns01RecursiveNameservers: "1.1.1.1:53,8.8.8.8:53",
+      },
+      child,
+    );
+    const afterChart = { ...child, dependsOn: [this.release] };
+
+    const solver = dns01Solver(spec);
+    new k8s.core.v1.Secret(
+      `${region.id}-${SOLVER_SECRET}`,
+      {
+        metadata: { name: SOLVER_SECRET, namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF } },
+        type: "Opaque",
+        stringData: Object.fromEntries(solver.credentials.map((c) => [c.secretKey, config.requireSecret(c.configKey)])),
+      },
+      child,
+    );
+    for (const env of Object.keys(ACME_SERVERS) as AcmeEnvironment[]) {
+      this.customResources.push(customResource(`${region.id}-${acmeIssuerName(env)}`, acmeClusterIssuer(spec, env, solver), afterChart));
+    }
+
+    // The offline root's key never lives in a cluster it could sign from unattended, except as this CA
+    // issuer's Secret, which only signs the regional intermediate below.
+    new k8s.core.v1.Secret(
+      `${region.id}-${ROOT_SECRET}`,
+      {
+        metadata: { name: ROOT_SECRET, namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF } },
+        type: "kubernetes.io/tls",
+        stringData: { "tls.crt": config.requireSecret(ROOT_CA_KEYS.cert), "tls.key": config.requireSecret(ROOT_CA_KEYS.key) },
+      },
+      child,
+    );
+    const rootIssuer = customResource(
+      `${region.id}-${ROOT_ISSUER}`,
+      { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: ROOT_ISSUER }, spec: { ca: { secretName: ROOT_SECRET } } },
+      afterChart,
+    );
+    const intermediate = customResource(
+      `${region.id}-intermediate-ca`,
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: intermediateSecret(region), namespace: ns },
+        spec: {
+          isCA: true,
+          commonName: `Meridian ${spec.environment} ${region.id} intermediate CA`,
+          subject: { organizations: ["Meridian"], organizationalUnits: [spec.environment] },
+          secretName: intermediateSecret(region),
+          duration: spec.pki.privateCa.intermediateDuration,
+          renewBefore: spec.pki.privateCa.intermediateRenewBefore,
+          privateKey: { algorithm: "ECDSA", size: 384, rotationPolicy: "Always" },
+          usages: ["cert sign", "crl sign", "digital signature"],
+          issuerRef: issuerRef(ROOT_ISSUER),
+          revisionHistoryLimit: 3,
+        },
+      },
+      { ...afterChart, dependsOn: [this.release, rootIssuer] },
+    );
+    this.intermediateIssuer = customResource(
+      `${region.id}-${INTERMEDIATE_ISSUER}`,
+      { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: INTERMEDIATE_ISSUER }, spec: { ca: { secretName: intermediateSecret(region) } } },
+      { ...afterChart, dependsOn: [this.release, intermediate] },
+    );
+
+    this.gatewayCertificate = customResource(
+      `${region.id}-${GATEWAY_CERTIFICATE}`,
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: GATEWAY_CERTIFICATE, namespace: NAMESPACES.gateway, labels: { "meridian.dev/region": region.id } },
+        spec: {
+          secretName: GATEWAY_CERTIFICATE,
+          dnsNames: gatewayDnsNames(spec, region),
+          duration: spec.pki.certificate.duration,
+          renewBefore: args.gatewayRenewBefore,
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+          usages: ["server auth", "digital signature"],
+          issuerRef: issuerRef(activeAcmeIssuer(spec)),
+          // Earlier CertificateRequests are the record a rollback restores from.
+          revisionHistoryLimit: 3,
+        },
+      },
+      { ...afterChart, dependsOn: [this.release, cluster.namespaces.gateway] },
+    );
+
+    this.customResources.push(rootIssuer, intermediate, this.intermediateIssuer, this.gatewayCertificate);
+    this.registerOutputs({ intermediateIssuer: INTERMEDIATE_ISSUER, gatewayCertificate: GATEWAY_CERTIFICATE });
+  }
+}
+
+/** A Let's Encrypt ClusterIssuer with the zone's DNS-01 solver, credentials referenced from SOLVER_SECRET. */
+export function acmeClusterIssuer(spec: EstateSpec, env: AcmeEnvironment, solver: Dns01Solver): CustomResourceShape {
+  return {
+    apiVersion: "cert-manager.io/v1",
+    kind: "ClusterIssuer",
+    metadata: { name: acmeIssuerName(env) },
+    spec: {
+      acme: {
+        email: spec.pki.acme.email,
+        server: ACME_SERVERS[env],
+        privateKeySecretRef: { name: `${acmeIssuerName(env)}-account-key` },
+        solvers: [{ selector: { dnsZones: [spec.dns.apex] }, dns01: { [solver.field]: solverBlock(solver) } }],
+      },
+    },
+  };
+}

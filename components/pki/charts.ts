@@ -1,0 +1,49 @@
+/**
+ * Chart pins and the custom-resource helper every PKI component uses. Versions are pinned so a
+ * `pulumi up` is reproducible; bump them here, in one place.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+
+export const CHARTS = {
+  certManager: { chart: "cert-manager", version: "v1.19.1", repo: "https://charts.jetstack.io" },
+  spireCrds: { chart: "spire-crds", version: "0.5.0", repo: "https://spiffe.github.io/helm-charts-hardened/" },
+  spire: { chart: "spire", version: "0.27.0", repo: "https://spiffe.github.io/helm-charts-hardened/" },
+  istioBase: { chart: "base", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
+  istiod: { chart: "istiod", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
+} as const;
+export type ChartName = keyof typeof CHARTS;
+
+export const PART_OF = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/managed-by": "pulumi" } as const;
+
+/** A pinned chart as a helm.v3.Release (rendered under mocks, unlike helm.v4.Chart). */
+export function release(
+  name: string,
+  which: ChartName,
+  namespace: pulumi.Input<string>,
+  values: Record<string, unknown>,
+  opts: pulumi.CustomResourceOptions,
+): k8s.helm.v3.Release {
+  const { chart, version, repo } = CHARTS[which];
+  return new k8s.helm.v3.Release(
+    name,
+    { name: chart === "base" ? "istio-base" : chart, chart, version, namespace, repositoryOpts: { repo }, values, atomic: true, cleanupOnFail: true },
+    opts,
+  );
+}
+
+export interface CustomResourceShape {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: pulumi.Input<string>; labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+/** A custom resource; callers pass `dependsOn` the chart that installs its CRD (the CRD race). */
+export function customResource(name: string, shape: CustomResourceShape, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    { ...shape, metadata: { ...shape.metadata, labels: { ...PART_OF, ...shape.metadata.labels } } },
+    opts,
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * The PKI area (§14.2): per regional cluster, cert-manager with ACME and the private chain, SPIRE
+ * identities, Istio mTLS with per-service authorization, and expiry/SLO alerting. Renewal windows come
+ * from the rotation plan (model/rotation), so regions renew in their wave's order.
+ */
+import { regionById } from "../../model/estate.js";
+import { activeAcmeIssuer } from "../../model/rotation/issuers.js";
+import { planRotation, waveOf } from "../../model/rotation/plan.js";
+import type { Area, EstateContext } from "../context.js";
+import { PkiAlerts } from "./alerts.js";
+import { CertManager } from "./cert-manager.js";
+import { MeshTls } from "./mesh-tls.js";
+import { Spire } from "./spire.js";
+
+export const pkiArea: Area = {
+  name: "pki",
+  build(ctx: EstateContext) {
+    const { spec } = ctx;
+    // Only the wave order and renewBefore matter here, not wall-clock times: start at 0.
+    const plan = planRotation(spec, 0);
+    for (const [id, cluster] of ctx.clusters) {
+      const region = regionById(spec, id);
+      const opts = { parent: ctx.parent };
+      const certManager = new CertManager(`${id}-cert-manager`, { spec, region, cluster, gatewayRenewBefore: waveOf(plan, id).renewBefore }, opts);
+      const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer] }, opts);
+      new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
+      new PkiAlerts(`${id}-pki-alerts`, { spec, region, cluster }, opts);
+    }
+    return {
+      trustDomain: spec.pki.trustDomain,
+      acmeIssuer: activeAcmeIssuer(spec),
+      mtls: spec.pki.mtls,
+      rotationWaves: plan.waves.map((w) => ({ wave: w.name, regions: w.regions, renewBefore: w.renewBefore })),
+    };
+  },
+};
+

@@ -1,0 +1,124 @@
+/**
+ * Spire (`meridian:pki:Spire`): SPIFFE identities on one regional cluster — the `spire-crds` chart, then the
+ * `spire` chart (server, agents, CSI driver, controller manager) with the environment's trust domain, the
+ * region as cluster name, short-lived X.509 SVIDs, and cert-manager's `meridian-intermediate` as upstream
+ * authority; then one ClusterSPIFFEID per runtime service (and the ingress gateway) from model/services.
+ *
+ * Topology: one trust domain per environment, one independent SPIRE server per region, all chained to the
+ * same offline root through cert-manager (root → regional intermediate → SPIRE server CA → SVID). Every
+ * agent's bundle therefore verifies X.509 SVIDs minted in any region without SPIFFE federation (which joins
+ * *different* trust domains) and without a nested root SPIRE server every region would depend on at runtime.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type * as k8s from "@pulumi/kubernetes";
+import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
+import { INTERMEDIATE_ISSUER } from "../../model/rotation/issuers.js";
+import {
+  GATEWAY_IDENTITY,
+  GATEWAY_POD_SELECTOR,
+  RUNTIME_SERVICES,
+  SPIFFE_ID_TEMPLATE,
+  podSelector,
+  serviceHost,
+  type WorkloadIdentity,
+} from "../../model/services.js";
+import type { RegionCluster } from "../cluster/region-cluster.js";
+import { customResource, release, type CustomResourceShape } from "./charts.js";
+
+export interface SpireArgs {
+  spec: EstateSpec;
+  region: Region;
+  cluster: RegionCluster;
+  /** cert-manager's release and the intermediate ClusterIssuer SPIRE's upstream authority signs with. */
+  upstream: pulumi.Resource[];
+}
+
+/** The controller manager only reconciles ClusterSPIFFEIDs of its class, so other installs cannot collide. */
+export const SPIRE_CLASS = "meridian-spire";
+
+export class Spire extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  public readonly trustDomain: string;
+  public readonly customResources: k8s.apiextensions.CustomResource[];
+
+  constructor(name: string, args: SpireArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("meridian:pki:Spire", name, {}, opts);
+    const { spec, region, cluster } = args;
+    const child = { parent: this, provider: cluster.provider };
+    const namespace = cluster.namespaces.spire.metadata.name;
+    this.trustDomain = spec.pki.trustDomain;
+
+    const crds = release(`${region.id}-spire-crds`, "spireCrds", namespace, {}, child);
+    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream] });
+
+    this.customResources = spiffeWorkloads().map((workload) =>
+      customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), { ...child, dependsOn: [crds, this.release] }),
+    );
+    this.registerOutputs({ trustDomain: this.trustDomain });
+  }
+}
+
+export function spireValues(spec: EstateSpec, region: Region): Record<string, unknown> {
+  const telemetry = { prometheus: { enabled: true } };
+  return {
+    global: {
+      spire: {
+        trustDomain: spec.pki.trustDomain,
+        clusterName: region.id,
+        recommendations: { enabled: true },
+        namespaces: { create: false, system: { name: NAMESPACES.spire }, server: { name: NAMESPACES.spire } },
+        caSubject: { country: "US", organization: "Meridian", commonName: spec.pki.trustDomain },
+      },
+    },
+    "spire-server": {
+      defaultX509SvidTTL: spec.pki.svidTtl,
+      upstreamAuthority: {
+        certManager: { enabled: true, issuer_name: INTERMEDIATE_ISSUER, issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", namespace: NAMESPACES.spire, rbac: { create: true } },
+      },
+      federation: { enabled: false },
+      controllerManager: {
+        enabled: true,
+        className: SPIRE_CLASS,
+        // Identities come only from the ClusterSPIFFEIDs below: no catch-all default, no test keys.
+        identities: { clusterSPIFFEIDs: { default: { enabled: false }, "test-keys": { enabled: false } } },
+      },
+      telemetry,
+    },
+    "spire-agent": { telemetry },
+  };
+}
+
+/** A workload that gets a SPIFFE ID: the ingress gateway and every catalogued runtime service. */
+export interface SpiffeWorkload {
+  name: string;
+  identity: WorkloadIdentity;
+  selector: Record<string, string>;
+  host?: string;
+}
+
+export function spiffeWorkloads(): SpiffeWorkload[] {
+  return [
+    { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
+    ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
+  ];
+}
+
+/** A ClusterSPIFFEID (spire.spiffe.io/v1alpha1) granting one workload identity its SPIFFE ID. */
+export function clusterSpiffeId(spec: EstateSpec, workload: SpiffeWorkload): CustomResourceShape {
+  const { name, identity, selector, host } = workload;
+  return {
+    apiVersion: "spire.spiffe.io/v1alpha1",
+    kind: "ClusterSPIFFEID",
+    metadata: { name: `meridian-${name}` },
+    spec: {
+      className: SPIRE_CLASS,
+      spiffeIDTemplate: SPIFFE_ID_TEMPLATE,
+      podSelector: { matchLabels: selector },
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": identity.namespace } },
+      // Only pods that actually run as the catalogued service account get the identity.
+      workloadSelectorTemplates: [`k8s:sa:${identity.serviceAccount}`],
+      ttl: spec.pki.svidTtl,
+      ...(host ? { dnsNameTemplates: [host] } : {}),
+    },
+  };
+}

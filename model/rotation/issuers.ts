@@ -1,0 +1,129 @@
+/**
+ * Issuers: the names and shapes of everything that signs a certificate in the estate — the two ACME
+ * ClusterIssuers (Let's Encrypt staging and production) with the DNS-01 solver of the provider that serves
+ * the zone, the private chain (offline root → per-region intermediate), and the secret config keys those
+ * need. Components render these; the runbook and `meridian rotate` print the same names.
+ * Invariant: the solver always matches `dns.providers.primary`; a provider with no settings it needs is a
+ * config error naming the key to set, never a half-configured issuer.
+ */
+import type { EstateSpec, Region } from "../estate.js";
+// Value imports from ../estate.js are used only inside functions: estate.ts imports this module (secretKeys).
+import { serviceFqdn } from "../estate.js";
+import type { DnsProvider } from "../../stacks/schema/traffic.js";
+
+export const ACME_SERVERS = {
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+} as const;
+export type AcmeEnvironment = keyof typeof ACME_SERVERS;
+
+export const acmeIssuerName = (env: AcmeEnvironment): string => `letsencrypt-${env}`;
+/** ClusterIssuer that signs with the offline root (only used to sign the regional intermediate). */
+export const ROOT_ISSUER = "meridian-root-ca";
+/** Secret (cert-manager namespace) holding the offline root's certificate and key. */
+export const ROOT_SECRET = "meridian-root-ca";
+/** ClusterIssuer that signs internal TLS (and SPIRE's CA) with the region's intermediate. */
+export const INTERMEDIATE_ISSUER = "meridian-intermediate";
+export const intermediateSecret = (region: Region): string => `meridian-intermediate-${region.id}`;
+/** Secret (cert-manager namespace) with the DNS-01 solver's credentials. */
+export const SOLVER_SECRET = "meridian-acme-dns01";
+export const GATEWAY_CERTIFICATE = "meridian-gateway-tls";
+
+/** Secret config keys (without `meridian:`); prefixes follow stacks/load.ts isSecretKeyName. */
+export const ROOT_CA_KEYS = { cert: "credentials-pki-root-ca-cert", key: "credentials-pki-root-ca-key" } as const;
+
+/** One credential the solver reads: the secret config key it comes from and the key inside SOLVER_SECRET. */
+export interface SolverCredential {
+  configKey: string;
+  secretKey: string;
+  /** The solver field that references it (`{name: SOLVER_SECRET, key: secretKey}`). */
+  ref: "accessKeyIDSecretRef" | "secretAccessKeySecretRef" | "serviceAccountSecretRef" | "clientSecretSecretRef" | "apiTokenSecretRef";
+}
+
+/** The cert-manager DNS-01 solver block (`spec.acme.solvers[].dns01`) and the credentials it needs. */
+export interface Dns01Solver {
+  provider: DnsProvider;
+  /** cert-manager's solver field: route53 | cloudDNS | azureDNS | cloudflare. */
+  field: "route53" | "cloudDNS" | "azureDNS" | "cloudflare";
+  /** The solver settings without credential references (`solverBlock` adds those from `credentials`). */
+  settings: Record<string, string>;
+  credentials: SolverCredential[];
+}
+
+/** A missing PKI setting that only shows once another area's config is read; reported like any config error. */
+export class PkiConfigError extends Error {
+  // The CLI prints StackConfigErrors as a config mistake (exit 2, no stack trace); this is one.
+  override name = "StackConfigError";
+}
+
+/** The DNS-01 solver for the provider that serves `dns.apex` (`dns.providers.primary`). */
+export function dns01Solver(spec: EstateSpec): Dns01Solver {
+  const provider = spec.dns.providers.primary;
+  const dns01 = spec.pki.acme.dns01;
+  const missing = (key: string, what: string) =>
+    new PkiConfigError(
+      `meridian:pki.acme.dns01.${key}: missing; ${spec.dns.apex} is served by ${provider} (meridian:dns.providers.primary), so the DNS-01 solver needs ${what}`,
+    );
+  switch (provider) {
+    case "route53":
+      return {
+        provider,
+        field: "route53",
+        settings: { region: dns01.route53.region, ...(dns01.route53.hostedZoneID ? { hostedZoneID: dns01.route53.hostedZoneID } : {}) },
+        credentials: [
+          { configKey: "aws-acme-access-key-id", secretKey: "access-key-id", ref: "accessKeyIDSecretRef" },
+          { configKey: "aws-acme-secret-access-key", secretKey: "secret-access-key", ref: "secretAccessKeySecretRef" },
+        ],
+      };
+    case "clouddns":
+      if (!dns01.clouddns) throw missing("clouddns", "the GCP project that owns the zone ({ project })");
+      return {
+        provider,
+        field: "cloudDNS",
+        // No hostedZoneName: cert-manager finds the managed zone by its DNS name, whatever the zone resource is called.
+        settings: { project: dns01.clouddns.project },
+        credentials: [{ configKey: "gcp-acme-service-account-key", secretKey: "service-account.json", ref: "serviceAccountSecretRef" }],
+      };
+    case "trafficmanager": {
+      // Traffic Manager answers for the service name; the zone itself (and the TXT challenge) lives in Azure DNS.
+      const az = dns01.azuredns;
+      if (!az) throw missing("azuredns", "the Azure DNS zone's { subscriptionID, tenantID, clientID, resourceGroupName }");
+      return {
+        provider,
+        field: "azureDNS",
+        settings: {
+          subscriptionID: az.subscriptionID,
+          tenantID: az.tenantID,
+          clientID: az.clientID,
+          resourceGroupName: az.resourceGroupName,
+          hostedZoneName: spec.dns.apex,
+          environment: az.environment,
+        },
+        credentials: [{ configKey: "azure-acme-client-secret", secretKey: "client-secret", ref: "clientSecretSecretRef" }],
+      };
+    }
+    case "cloudflare":
+      return { provider, field: "cloudflare", settings: {}, credentials: [{ configKey: "cloudflare-acme-api-token", secretKey: "api-token", ref: "apiTokenSecretRef" }] };
+  }
+}
+
+/** The complete `dns01.<field>` block: settings plus a `{name, key}` reference per credential. */
+export function solverBlock(solver: Dns01Solver): Record<string, unknown> {
+  const refs = Object.fromEntries(solver.credentials.map((c) => [c.ref, { name: SOLVER_SECRET, key: c.secretKey }]));
+  return { ...solver.settings, ...refs };
+}
+
+/** Secret config keys the PKI area reads: the solver's credentials and the offline root. */
+export function pkiSecretKeys(spec: EstateSpec): string[] {
+  return [...dns01Solver(spec).credentials.map((c) => c.configKey), ROOT_CA_KEYS.cert, ROOT_CA_KEYS.key];
+}
+
+/** The ACME issuer the stack's public certificates use. */
+export function activeAcmeIssuer(spec: EstateSpec): string {
+  return acmeIssuerName(spec.pki.acme.environment);
+}
+
+/** DNS names on a region's gateway certificate: the global service name and the region's own name. */
+export function gatewayDnsNames(spec: EstateSpec, region: Region): string[] {
+  return [serviceFqdn(spec), `${region.id}.${serviceFqdn(spec)}`];
+}

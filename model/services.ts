@@ -1,0 +1,119 @@
+/**
+ * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
+ * ratelimit, prooflog, clock) with its namespace, service account, ports and the identities allowed to
+ * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
+ * runtime mTLS allow-lists and the workloads that deploy the services all read it.
+ * Invariant: a caller is either another catalogued service or a named workload identity, and a SPIFFE ID
+ * is always `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`.
+ */
+import { GATEWAY, NAMESPACES } from "./estate.js";
+
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  /** Istio's protocol selection reads the port name prefix; `appProtocol` says the same explicitly. */
+  appProtocol: "http" | "grpc";
+}
+
+/** A workload identity: the Kubernetes service account a pod runs as. */
+export interface WorkloadIdentity {
+  namespace: string;
+  serviceAccount: string;
+}
+
+export type Caller = { service: ServiceName } | { identity: WorkloadIdentity; description: string };
+
+export interface RuntimeService extends WorkloadIdentity {
+  name: ServiceName;
+  description: string;
+  ports: ServicePort[];
+  /** Who may call this service; everything else is denied. */
+  callers: Caller[];
+}
+
+/** The ingress gateway's workload identity: external traffic reaches services only through it. */
+export const GATEWAY_IDENTITY: WorkloadIdentity = { namespace: NAMESPACES.gateway, serviceAccount: GATEWAY.name };
+const gateway: Caller = { identity: GATEWAY_IDENTITY, description: "ingress gateway (external clients)" };
+
+const http: ServicePort = { name: "http", port: 8080, appProtocol: "http" };
+
+/** One entry per runtime service; the workloads issue deploys exactly these. */
+export const RUNTIME_SERVICES: readonly RuntimeService[] = [
+  {
+    name: "escrow",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "escrow",
+    description: "escrowed inventory: per-region allocations, reservations and rebalancing",
+    ports: [http],
+    // Escrow rebalances with its peers in other regions, so it calls itself across clusters.
+    callers: [gateway, { service: "escrow" }],
+  },
+  {
+    name: "ratelimit",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "ratelimit",
+    description: "global rate limits and quotas (Envoy RLS v3 over gRPC, HTTP admin)",
+    ports: [http, { name: "grpc-rls", port: 8081, appProtocol: "grpc" }],
+    callers: [gateway, { service: "escrow" }, { service: "ratelimit" }],
+  },
+  {
+    name: "prooflog",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "prooflog",
+    description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
+    ports: [http],
+    callers: [gateway, { service: "escrow" }],
+  },
+  {
+    name: "clock",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "clock",
+    description: "hybrid/true time: HLC timestamps and uncertainty intervals",
+    ports: [http],
+    callers: [{ service: "escrow" }, { service: "ratelimit" }, { service: "prooflog" }, { service: "clock" }],
+  },
+];
+
+export function runtimeService(name: ServiceName): RuntimeService {
+  const found = RUNTIME_SERVICES.find((s) => s.name === name);
+  if (found === undefined) throw new Error(`unknown runtime service ${name}; expected one of ${SERVICE_NAMES.join(", ")}`);
+  return found;
+}
+
+/** `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`: the ID SPIRE and Istio agree on. */
+export function spiffeId(trustDomain: string, identity: WorkloadIdentity): string {
+  return `spiffe://${trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
+}
+
+export function callerIdentity(caller: Caller): WorkloadIdentity {
+  return "service" in caller ? runtimeService(caller.service) : caller.identity;
+}
+
+/** SPIFFE IDs allowed to call `name`, sorted and de-duplicated. */
+export function allowedCallerIds(trustDomain: string, name: ServiceName): string[] {
+  return [...new Set(runtimeService(name).callers.map((c) => spiffeId(trustDomain, callerIdentity(c))))].sort();
+}
+
+/** Istio `source.principals` spell SPIFFE IDs without the scheme. */
+export function istioPrincipal(id: string): string {
+  return id.replace(/^spiffe:\/\//, "");
+}
+
+/** The in-cluster DNS name of a service. */
+export function serviceHost(service: RuntimeService, clusterDomain = "cluster.local"): string {
+  return `${service.name}.${service.namespace}.svc.${clusterDomain}`;
+}
+
+/** The SPIRE controller-manager template that yields `spiffeId(trustDomain, identity)` for a pod. */
+export const SPIFFE_ID_TEMPLATE = "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
+
+/** The pod label every runtime service's pods carry; SPIRE and Istio select workloads by it. */
+export const SERVICE_POD_LABEL = "app.kubernetes.io/name";
+export function podSelector(service: RuntimeService): Record<string, string> {
+  return { [SERVICE_POD_LABEL]: service.name };
+}
+/** The gateway's pods, as the gateway Service (components/cluster) selects them. */
+export const GATEWAY_POD_SELECTOR: Record<string, string> = { app: GATEWAY.name };

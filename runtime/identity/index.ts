@@ -1,0 +1,22 @@
+/**
+ * Runtime identity: SPIFFE IDs, X.509-SVIDs and mTLS for services that terminate TLS themselves. See
+ * docs/pki.md for the server and client recipe; production SVIDs come from the SPIRE agent, local ones
+ * from createLocalTrustDomain.
+ */
+export { SpiffeIdError, parseSpiffeId, workloadId, type SpiffeId } from "./spiffe-id.js";
+export { svidSpiffeId } from "./svid.js";
+export { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "./local-ca.js";
+export {
+  allowIds,
+  allowTrustDomain,
+  checkPeer,
+  enforcePeerIds,
+  mtlsClientOptions,
+  mtlsServerOptions,
+  peerSpiffeId,
+  reloadSvid,
+  requestPeerId,
+  type Authorizer,
+  type PeerRejection,
+  type SvidSource,
+} from "./mtls.js";

@@ -1,0 +1,76 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { planWithDependencies } from "./deps.js";
+import { loadStack } from "../../../stacks/load.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { planRotation, waveOf } from "../../../model/rotation/plan.js";
+
+const CR = /^kubernetes:(cert-manager\.io|spire\.spiffe\.io|security\.istio\.io|networking\.istio\.io)\//;
+
+describe("meridian:pki:CertManager (prod)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await evaluateStack("prod");
+  }, 60_000);
+
+  it("installs the pinned chart with CRDs enabled in cert-manager's namespace on every cluster", () => {
+    const releases = ofType(plan, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.endsWith("-cert-manager"));
+    expect(releases).toHaveLength(6);
+    for (const r of releases) {
+      expect(r.inputs).toMatchObject({ chart: "cert-manager", namespace: "cert-manager", repositoryOpts: { repo: "https://charts.jetstack.io" } });
+      expect((r.inputs["values"] as { crds: unknown }).crds).toEqual({ enabled: true });
+    }
+  });
+
+  it("builds the private chain: offline root Secret → root CA issuer → regional intermediate → intermediate issuer", () => {
+    const root = byName(plan, "kubernetes:core/v1:Secret", "gcp-usc1-meridian-root-ca");
+    expect(root.inputs).toMatchObject({ type: "kubernetes.io/tls", stringData: { "tls.crt": "<secret credentials-pki-root-ca-cert>" } });
+    expect(byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", "gcp-usc1-meridian-root-ca").inputs["spec"]).toEqual({ ca: { secretName: "meridian-root-ca" } });
+    const intermediate = byName(plan, "kubernetes:cert-manager.io/v1:Certificate", "gcp-usc1-intermediate-ca").inputs["spec"] as Record<string, unknown>;
+    expect(intermediate).toMatchObject({
+      isCA: true,
+      secretName: "meridian-intermediate-gcp-usc1",
+      duration: "8760h",
+      renewBefore: "720h",
+      issuerRef: { name: "meridian-root-ca", kind: "ClusterIssuer" },
+    });
+    expect(byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", "gcp-usc1-meridian-intermediate").inputs["spec"]).toEqual({
+      ca: { secretName: "meridian-intermediate-gcp-usc1" },
+    });
+  });
+
+  it("issues each gateway Certificate from the production ACME issuer with duration from config and its wave's renewBefore", () => {
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    const rotation = planRotation(spec, 0);
+    for (const region of spec.regions) {
+      const cert = byName(plan, "kubernetes:cert-manager.io/v1:Certificate", `${region.id}-meridian-gateway-tls`);
+      expect(cert.inputs["metadata"]).toMatchObject({ name: "meridian-gateway-tls", namespace: "meridian-gateway" });
+      expect(cert.inputs["spec"]).toMatchObject({
+        secretName: "meridian-gateway-tls",
+        dnsNames: ["api.meridian.example.com", `${region.id}.api.meridian.example.com`],
+        duration: "2160h",
+        renewBefore: waveOf(rotation, region.id).renewBefore,
+        issuerRef: { name: "letsencrypt-production", kind: "ClusterIssuer", group: "cert-manager.io" },
+      });
+    }
+    // Canary azure-weu renews a stagger (24h) before wave 1 and two before the rest.
+    const renewBefore = (id: string) => (byName(plan, "kubernetes:cert-manager.io/v1:Certificate", `${id}-meridian-gateway-tls`).inputs["spec"] as { renewBefore: string }).renewBefore;
+    expect([renewBefore("azure-weu"), renewBefore("azure-sea"), renewBefore("aws-use1")]).toEqual(["768h", "744h", "720h"]);
+  });
+
+  it("every custom resource depends on the chart that installs its CRD", async () => {
+    const { resources, dependsOn } = await planWithDependencies("prod");
+    const urnOf = (name: string, type = "kubernetes:helm.sh/v3:Release") => resources.find((r) => r.name === name && r.type === type)!.urn;
+    const deps = (type: string, name: string) => dependsOn.get(`${type}::${name}`);
+    const crs = resources.filter((r) => CR.test(r.type));
+    expect(crs.length).toBe(6 * 21);
+    for (const cr of crs) {
+      const region = cr.name.split("-").slice(0, 2).join("-");
+      const chart = cr.type.includes("cert-manager.io") ? `${region}-cert-manager` : cr.type.includes("spire.spiffe.io") ? `${region}-spire-crds` : `${region}-istio-base`;
+      expect(deps(cr.type, cr.name), cr.name).toContain(urnOf(chart));
+    }
+    // Chart order: spire after its CRDs and cert-manager's intermediate issuer; istiod after SPIRE.
+    expect(deps("kubernetes:helm.sh/v3:Release", "aws-use1-spire")).toEqual(expect.arrayContaining([urnOf("aws-use1-spire-crds"), urnOf("aws-use1-meridian-intermediate", "kubernetes:cert-manager.io/v1:ClusterIssuer")]));
+    expect(deps("kubernetes:helm.sh/v3:Release", "aws-use1-istiod")).toEqual(expect.arrayContaining([urnOf("aws-use1-istio-base"), urnOf("aws-use1-spire")]));
+  }, 60_000);
+});

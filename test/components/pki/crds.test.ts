@@ -1,0 +1,51 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { evaluateStack, type Plan, type RecordedResource } from "../../harness.js";
+import { KNOWN_KINDS, validateCustomResource } from "./schemas.js";
+
+const CR_GROUPS = /^kubernetes:(cert-manager\.io|security\.istio\.io|networking\.istio\.io|monitoring\.coreos\.com|spire\.spiffe\.io)\//;
+
+function asManifest(r: RecordedResource): { apiVersion: string; kind: string; metadata: unknown; spec: unknown } {
+  const { apiVersion, kind, metadata, spec } = r.inputs as { apiVersion: string; kind: string; metadata: unknown; spec: unknown };
+  return { apiVersion, kind, metadata, spec };
+}
+
+describe("every PKI custom resource in the prod plan validates against its CRD schema", () => {
+  let plan: Plan;
+  let crs: RecordedResource[];
+  beforeAll(async () => {
+    plan = await evaluateStack("prod");
+    crs = plan.resources.filter((r) => CR_GROUPS.test(r.type));
+  }, 60_000);
+
+  it("covers cert-manager, Istio, Prometheus-operator and SPIRE kinds in every region", () => {
+    const kinds = new Set(crs.map((r) => `${(r.inputs as { apiVersion: string }).apiVersion}/${(r.inputs as { kind: string }).kind}`));
+    expect([...kinds].sort()).toEqual([...KNOWN_KINDS].sort());
+    expect(crs.length).toBe(6 * 22);
+  });
+
+  it("validates each one", () => {
+    const failures: string[] = [];
+    for (const r of crs) {
+      try {
+        validateCustomResource(asManifest(r));
+      } catch (err) {
+        failures.push(`${r.name}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("the validators reject a broken resource of each kind (they can fail)", () => {
+    const firstOf = (kind: string) => asManifest(crs.find((r) => (r.inputs as { kind: string }).kind === kind)!);
+    const broken = [
+      { ...firstOf("Certificate"), spec: { ...(firstOf("Certificate").spec as object), privateKey: { algorithm: "DSA" } } },
+      { ...firstOf("ClusterIssuer"), spec: { acme: { server: "https://x" } } },
+      { ...firstOf("PeerAuthentication"), spec: { mtls: { mode: "STRICTEST" } } },
+      { ...firstOf("DestinationRule"), spec: { host: "x", trafficPolicy: { tls: { mode: "ISTIO_MUTUALLY" } } } },
+      { ...firstOf("AuthorizationPolicy"), spec: { action: "PERMIT" } },
+      { ...firstOf("PrometheusRule"), spec: { groups: [{ name: "g", rules: [{ alert: "A" }] }] } },
+      { ...firstOf("ClusterSPIFFEID"), spec: { spiffeIdTemplate: "typo" } },
+    ];
+    for (const b of broken) expect(() => validateCustomResource(b), b.kind).toThrow();
+  });
+});

@@ -1,0 +1,64 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { RUNTIME_SERVICES, allowedCallerIds, podSelector, serviceHost } from "../../../model/services.js";
+
+interface Rule {
+  from: { source: { principals: string[] } }[];
+  to: { operation: { ports: string[] } }[];
+}
+
+describe("meridian:pki:MeshTls", () => {
+  let prod: Plan;
+  beforeAll(async () => {
+    prod = await evaluateStack("prod");
+  }, 60_000);
+
+  it("prod: STRICT mTLS mesh-wide (PeerAuthentication `default` in the root namespace) on every cluster", () => {
+    const pas = ofType(prod, "kubernetes:security.istio.io/v1:PeerAuthentication");
+    expect(pas).toHaveLength(6);
+    for (const pa of pas) {
+      expect(pa.inputs["metadata"]).toMatchObject({ name: "default", namespace: "istio-system" });
+      expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "STRICT" } });
+    }
+  });
+
+  it("istiod runs with the environment's trust domain and takes workload certificates from SPIRE", () => {
+    const values = byName(prod, "kubernetes:helm.sh/v3:Release", "gcp-asne1-istiod").inputs["values"] as Record<string, Record<string, unknown>>;
+    expect(values["meshConfig"]).toMatchObject({ trustDomain: "prod.meridian.internal" });
+    expect(values["global"]).toMatchObject({ multiCluster: { clusterName: "gcp-asne1" } });
+    expect(String((values["sidecarInjectorWebhook"] as { templates: { spire: string } }).templates.spire)).toContain("csi.spiffe.io");
+  });
+
+  it("every runtime service gets an ISTIO_MUTUAL DestinationRule", () => {
+    for (const s of RUNTIME_SERVICES) {
+      const dr = byName(prod, "kubernetes:networking.istio.io/v1:DestinationRule", `aws-euw1-meridian-destinationrule-${s.name}`);
+      expect(dr.inputs["spec"]).toEqual({ host: serviceHost(s), trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } });
+    }
+  });
+
+  it("denies by default and allows each service exactly its catalogued callers, on its own ports", () => {
+    const deny = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "aws-euw1-meridian-authorizationpolicy-default-deny");
+    expect(deny.inputs["spec"]).toEqual({});
+    for (const s of RUNTIME_SERVICES) {
+      const ap = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${s.name}-callers`);
+      const spec = ap.inputs["spec"] as { selector: unknown; action: string; rules: Rule[] };
+      expect(spec.action).toBe("ALLOW");
+      expect(spec.selector).toEqual({ matchLabels: podSelector(s) });
+      expect(spec.rules).toHaveLength(1);
+      const principals = spec.rules[0]!.from[0]!.source.principals;
+      expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
+      expect(spec.rules[0]!.to[0]!.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
+    }
+    // Concretely: only escrow and the gateway may reach the proof log; the gateway may not reach the clock.
+    const principalsOf = (name: string) =>
+      ((byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules[0]!.from[0]!
+        .source.principals);
+    expect(principalsOf("prooflog")).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow"]);
+    expect(principalsOf("clock")).not.toContain("prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway");
+  });
+
+  it("dev's PERMISSIVE setting reaches the mesh-wide PeerAuthentication", async () => {
+    const dev = await evaluateStack("dev");
+    for (const pa of ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication")) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
+  }, 30_000);
+});

@@ -1,0 +1,82 @@
+/**
+ * Validators for every custom resource kind the PKI area creates: the real CRD schemas shipped by
+ * @kubernetes-models/{cert-manager,istio,prometheus-operator}, and for SPIRE's ClusterSPIFFEID (no
+ * package exists) a zod schema transcribed from the spire-controller-manager CRD
+ * (spire.spiffe.io/v1alpha1, ClusterSPIFFEIDSpec), strict so an unknown field fails.
+ *
+ * Istio: the package ships PeerAuthentication and DestinationRule only as v1beta1 (AuthorizationPolicy also
+ * as v1). Istio serves v1 and v1beta1 of these CRDs from one identical schema, so v1 objects are validated
+ * with the v1beta1 schema after checking that their apiVersion is the served v1.
+ */
+import { z } from "zod";
+import { Certificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate";
+import { ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer";
+import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy";
+import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1/PeerAuthentication";
+import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
+import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+
+interface Validatable {
+  validate(): void;
+}
+type Ctor = new (data: never) => Validatable;
+
+const labelSelector = z
+  .object({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z
+      .array(z.object({ key: z.string(), operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]), values: z.array(z.string()).optional() }).strict())
+      .optional(),
+  })
+  .strict();
+const goDuration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+
+export const clusterSpiffeIdSchema = z
+  .object({
+    apiVersion: z.literal("spire.spiffe.io/v1alpha1"),
+    kind: z.literal("ClusterSPIFFEID"),
+    metadata: z.object({ name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/), labels: z.record(z.string(), z.string()).optional() }).strict(),
+    spec: z
+      .object({
+        spiffeIDTemplate: z.string().min(1),
+        namespaceSelector: labelSelector.optional(),
+        podSelector: labelSelector.optional(),
+        workloadSelectorTemplates: z.array(z.string()).optional(),
+        dnsNameTemplates: z.array(z.string()).optional(),
+        federatesWith: z.array(z.string()).optional(),
+        ttl: goDuration.optional(),
+        jwtTtl: goDuration.optional(),
+        admin: z.boolean().optional(),
+        downstream: z.boolean().optional(),
+        className: z.string().optional(),
+        fallback: z.boolean().optional(),
+        hint: z.string().optional(),
+        autoPopulateDNSNames: z.boolean().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const models: Record<string, { model: Ctor; servedAs?: string }> = {
+  "cert-manager.io/v1/Certificate": { model: Certificate as unknown as Ctor },
+  "cert-manager.io/v1/ClusterIssuer": { model: ClusterIssuer as unknown as Ctor },
+  "security.istio.io/v1/AuthorizationPolicy": { model: AuthorizationPolicy as unknown as Ctor },
+  "security.istio.io/v1/PeerAuthentication": { model: PeerAuthentication as unknown as Ctor, servedAs: "security.istio.io/v1beta1" },
+  "networking.istio.io/v1/DestinationRule": { model: DestinationRule as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
+  "monitoring.coreos.com/v1/PrometheusRule": { model: PrometheusRule as unknown as Ctor },
+};
+
+/** Validate one custom resource against its CRD schema; throws naming the resource and the violations. */
+export function validateCustomResource(resource: { apiVersion: string; kind: string; [k: string]: unknown }): void {
+  const key = `${resource.apiVersion}/${resource.kind}`;
+  if (key === "spire.spiffe.io/v1alpha1/ClusterSPIFFEID") {
+    clusterSpiffeIdSchema.parse(resource);
+    return;
+  }
+  const entry = models[key];
+  if (!entry) throw new Error(`no CRD schema known for ${key}`);
+  const data = entry.servedAs ? { ...resource, apiVersion: entry.servedAs } : resource;
+  new entry.model(data as never).validate();
+}
+
+export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID"];

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { NAMESPACES } from "../../model/estate.js";
+import {
+  GATEWAY_IDENTITY,
+  RUNTIME_SERVICES,
+  SERVICE_NAMES,
+  SPIFFE_ID_TEMPLATE,
+  allowedCallerIds,
+  callerIdentity,
+  istioPrincipal,
+  runtimeService,
+  serviceHost,
+  spiffeId,
+} from "../../model/services.js";
+import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
+
+describe("runtime service catalogue", () => {
+  it("lists escrow, ratelimit, prooflog and clock in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock"]);
+    expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
+    for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
+    expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
+  });
+
+  it("ports are unique per service and ratelimit serves Envoy RLS over gRPC", () => {
+    for (const s of RUNTIME_SERVICES) {
+      expect(new Set(s.ports.map((p) => p.port)).size).toBe(s.ports.length);
+      expect(new Set(s.ports.map((p) => p.name)).size).toBe(s.ports.length);
+    }
+    expect(runtimeService("ratelimit").ports).toContainEqual({ name: "grpc-rls", port: 8081, appProtocol: "grpc" });
+  });
+
+  it("SPIFFE IDs follow spiffe://<td>/ns/<ns>/sa/<sa>, valid per the SPIFFE spec, and match SPIRE's template", () => {
+    for (const s of RUNTIME_SERVICES) {
+      const id = spiffeId("prod.meridian.internal", s);
+      expect(id).toBe(`spiffe://prod.meridian.internal/ns/meridian/sa/${s.serviceAccount}`);
+      expect(parseSpiffeId(id).uri).toBe(id);
+    }
+    expect(SPIFFE_ID_TEMPLATE).toBe("spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}");
+  });
+
+  it("callers resolve to catalogued services or the gateway; allow-lists are sorted and unique", () => {
+    for (const s of RUNTIME_SERVICES) {
+      for (const c of s.callers) expect([GATEWAY_IDENTITY, ...RUNTIME_SERVICES]).toContainEqual(expect.objectContaining(callerIdentity(c)));
+      const ids = allowedCallerIds("td", s.name);
+      expect(ids).toEqual([...new Set(ids)].sort());
+    }
+    expect(allowedCallerIds("td", "prooflog")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow"]);
+    expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
+  });
+
+  it("spells Istio principals without the scheme and in-cluster hosts as <svc>.<ns>.svc.cluster.local", () => {
+    expect(istioPrincipal("spiffe://td/ns/meridian/sa/escrow")).toBe("td/ns/meridian/sa/escrow");
+    expect(serviceHost(runtimeService("clock"))).toBe("clock.meridian.svc.cluster.local");
+    expect(() => runtimeService("nope" as never)).toThrow(/unknown runtime service nope; expected one of escrow, ratelimit, prooflog, clock/);
+  });
+});
