@@ -5,12 +5,12 @@
  * Production SVIDs come from the SPIRE agent; this never runs in a cluster.
  */
 import { webcrypto } from "node:crypto";
-import "./reflect-shim.js";
+import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
 import * as x509 from "@peculiar/x509";
 import type { Clock } from "../common/clock.js";
 import { parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 type KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"];
 type Key = KeyPair["privateKey"];

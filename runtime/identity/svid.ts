@@ -3,7 +3,7 @@
  * exactly one URI SAN, the SPIFFE ID, and is not a CA; anything else is not an SVID and identifies no one.
  * The certificate is parsed with @peculiar/x509, not by splitting Node's SAN string.
  */
-import "./reflect-shim.js";
+import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
 import * as x509 from "@peculiar/x509";
 import { SpiffeIdError, parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
 
