@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { compareTopologies, priceLinks, topologyCost, type EgressRegion } from "../../../model/cost/egress.js";
+import type { TopologyInput } from "../../../model/cost/topology.js";
+
+const r = (id: string, cloud: EgressRegion["cloud"], region: string, continent: EgressRegion["continent"]): EgressRegion => ({ id, cloud, region, continent });
+const dollars = (cents: number) => cents / 100;
+
+// Six regions on three continents; writers produce 4 + 3.5 + 2.5 = 10 TB/month (outline §14.3.1).
+const volumes = (na: string, eu: string, asia: string) => ({ [na]: 4000, [eu]: 3500, [asia]: 2500 });
+
+describe("egress cost of replication topologies", () => {
+  describe("GCP only (billed by continent pair)", () => {
+    const input: TopologyInput & { regions: EgressRegion[] } = {
+      regions: [
+        r("usc1", "gcp", "us-central1", "north-america"),
+        r("use1", "gcp", "us-east1", "north-america"),
+        r("euw1", "gcp", "europe-west1", "europe"),
+        r("euw4", "gcp", "europe-west4", "europe"),
+        r("asne1", "gcp", "asia-northeast1", "asia"),
+        r("asse1", "gcp", "asia-southeast1", "asia"),
+      ],
+      writers: ["usc1", "euw1", "asne1"],
+      writeGBPerMonth: volumes("usc1", "euw1", "asne1"),
+    };
+    it("full mesh: each writer to 1 same-continent + 4 intercontinental regions = $3,475.00", () => {
+      // NA 4000: 4000×0.02 + 4×4000×0.08 = 80 + 1280 = 1360
+      // EU 3500: 3500×0.02 + 4×3500×0.08 = 70 + 1120 = 1190
+      // Asia 2500: 2500×0.05 + 4×2500×0.08 = 125 + 800 = 925      → 3475.00
+      expect(dollars(topologyCost(input, "full-mesh").monthlyCents)).toBe(3475);
+    });
+    it("star through us-central1 = $3,400.00", () => {
+      // hub's own: 1360. EU: →hub 280, hub→use1 70, hub→euw4 280, hub→2 Asia 560 = 1190.
+      // Asia: →hub 200, hub→use1 50, hub→2 EU 400, hub→asse1 200 = 850.  1360+1190+850 = 3400.00
+      expect(dollars(topologyCost(input, "star").monthlyCents)).toBe(3400);
+    });
+    it("regional (data stays on its continent) = $275.00", () => {
+      // 4000×0.02 + 3500×0.02 + 2500×0.05 = 80 + 70 + 125
+      expect(dollars(topologyCost(input, "regional").monthlyCents)).toBe(275);
+    });
+    it("hierarchical: one crossing per continent, relays fan out = $2,500.00 (28% below full mesh)", () => {
+      // NA: peer 80 + 2 relays 2×320 + EU relay→euw4 80 + Asia relay→asse1 4000×0.05=200 = 1000
+      // EU: 70 + 2×280 + NA relay→use1 70 + Asia relay 175 = 875
+      // Asia: 125 + 2×200 + 50 + 50 = 625                          → 2500.00
+      const cost = topologyCost(input, "hierarchical");
+      expect(dollars(cost.monthlyCents)).toBe(2500);
+      expect(cost.links.find((l) => l.from === "asne1" && l.to === "asse1")?.gb).toBe(10000);
+    });
+    it("compareTopologies orders cheapest first", () => {
+      expect(compareTopologies(input).map((t) => t.topology)).toEqual(["regional", "hierarchical", "star", "full-mesh"]);
+    });
+  });
+
+  describe("AWS only (billed by source region)", () => {
+    const input = {
+      regions: [
+        r("use1", "aws", "us-east-1", "north-america"),
+        r("usw2", "aws", "us-west-2", "north-america"),
+        r("euw1", "aws", "eu-west-1", "europe"),
+        r("euc1", "aws", "eu-central-1", "europe"),
+        r("apne1", "aws", "ap-northeast-1", "asia"),
+        r("apse1", "aws", "ap-southeast-1", "asia"),
+      ],
+      writers: ["use1", "euw1", "apne1"],
+      writeGBPerMonth: volumes("use1", "euw1", "apne1"),
+    };
+    it("full mesh = $1,875.00: the source rate applies whatever the destination", () => {
+      // 4000×5×0.02 + 3500×5×0.02 + 2500×5×0.09 = 400 + 350 + 1125
+      expect(dollars(topologyCost(input, "full-mesh").monthlyCents)).toBe(1875);
+    });
+    it("star through us-east-1 = $1,175.00", () => {
+      // 400 + (70 + 4×3500×0.02=280) + (2500×0.09=225 + 4×2500×0.02=200)
+      expect(dollars(topologyCost(input, "star").monthlyCents)).toBe(1175);
+    });
+    it("hierarchical = $2,050.00: an Asian relay re-sends everything at $0.09", () => {
+      // use1: 80+80+80 + euw1→euc1 80 + apne1→apse1 360 = 680
+      // euw1: 70+70+70 + use1→usw2 70 + apne1→apse1 315 = 595
+      // apne1: 225×3 + use1→usw2 50 + euw1→euc1 50 = 775           → 2050.00
+      expect(dollars(topologyCost(input, "hierarchical").monthlyCents)).toBe(2050);
+    });
+    it("us-east-1 ↔ us-east-2 is $0.01", () => {
+      const [link] = priceLinks([{ from: "a", to: "b", gb: 1234, carries: [] }], [r("a", "aws", "us-east-2", "north-america"), r("b", "aws", "us-east-1", "north-america")]);
+      expect(link!.monthlyCents).toBe(1234);
+    });
+  });
+
+  describe("cross-cloud links pay tiered internet egress after the free allowance", () => {
+    const regions = [r("aws", "aws", "us-east-1", "north-america"), r("gcp", "gcp", "us-central1", "north-america"), r("az", "azure", "eastus", "north-america")];
+    it("AWS 15,000 GB to GCP: 100 free, 10,240 × 0.09, 4,660 × 0.085 = $1,317.70", () => {
+      // 921.60 + 396.10
+      const [link] = priceLinks([{ from: "aws", to: "gcp", gb: 15000, carries: [] }], regions);
+      expect(link!.components.map((c) => [c.monthlyQuantity, c.price.usd])).toEqual([[100, 0], [10240, 0.09], [4660, 0.085]]);
+      expect(dollars(link!.monthlyCents)).toBe(1317.7);
+    });
+    it("two links from one region share its tiers; the free allowance is spent once per cloud", () => {
+      // aws→az 6,000: 100 free + 5,900×0.09 = 531.00; aws→gcp 6,000: 4,340×0.09 + 1,660×0.085 = 390.60 + 141.10
+      const links = priceLinks(
+        [{ from: "aws", to: "gcp", gb: 6000, carries: [] }, { from: "aws", to: "az", gb: 6000, carries: [] }],
+        regions,
+      );
+      expect(links.map((l) => dollars(l.monthlyCents))).toEqual([531, 531.7]);
+    });
+    it("GCP tiers: 12,000 GB = 1,024×0.12 + 9,216×0.11 + 1,760×0.08 = $1,277.44", () => {
+      // 122.88 + 1013.76 + 140.80 = 1277.44
+      const [link] = priceLinks([{ from: "gcp", to: "aws", gb: 12000, carries: [] }], regions);
+      expect(dollars(link!.monthlyCents)).toBe(1277.44);
+    });
+    it("Azure: 100 GB free, then $0.087", () => {
+      const [link] = priceLinks([{ from: "az", to: "aws", gb: 1100, carries: [] }], regions);
+      expect(dollars(link!.monthlyCents)).toBe(87);
+    });
+  });
+});
