@@ -1,13 +1,14 @@
 /**
  * The stack's cost report, Infracost-shaped (JSON format version 0.2: money and quantities as decimal
  * strings) so OPA / conftest cost rules written for Infracost run on it unchanged. Resources are the
- * replication links (priced by the egress model) and every usage item the usage sources report, grouped
+ * replication links at list price, each source region's internet-egress meter adjustment (free allowance
+ * and volume-tier discounts, negative), and every usage item the usage sources report, grouped
  * by resource. Invariant: each resource's monthlyCost is the sum of its components, the total the sum of
  * the resources, all in whole cents. With a baseline, past/diff totals and a per-resource diff follow.
  */
 import type { EstateSpec } from "../estate.js";
 import type { UsageItem } from "../usage.js";
-import { priceLinks, type CostComponent, type PricedLink } from "./egress.js";
+import { priceEgress, type CostComponent, type PricedEgress } from "./egress.js";
 import { centsToString } from "./money.js";
 import { usageSources as defaultSources, type UsageSource } from "./sources.js";
 import { replicationLinks } from "./topology.js";
@@ -70,13 +71,14 @@ export function replicationInput(spec: EstateSpec) {
   return { regions: spec.regions, writers: spec.replication.writers, writeGBPerMonth: spec.replication.writeGBPerMonth };
 }
 
-export function pricedReplicationLinks(spec: EstateSpec): PricedLink[] {
-  return priceLinks(replicationLinks(replicationInput(spec), spec.replication.topology), spec.regions);
+export function replicationEgress(spec: EstateSpec): PricedEgress {
+  return priceEgress(replicationLinks(replicationInput(spec), spec.replication.topology), spec.regions);
 }
 
 export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {}): CostReport {
   const resources: InfracostResource[] = [];
-  for (const link of pricedReplicationLinks(spec)) {
+  const egress = replicationEgress(spec);
+  for (const link of egress.links) {
     resources.push(
       resource(`replication/${link.from}->${link.to}`, "meridian:replication:Link", link.components, {
         from: link.from,
@@ -86,6 +88,9 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
         carries: link.carries,
       }),
     );
+  }
+  for (const adj of egress.adjustments) {
+    resources.push(resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { region: adj.region }));
   }
   const usage: UsageItem[] = (options.sources ?? defaultSources).flatMap((source) => source(spec));
   const grouped = new Map<string, { type: string; components: CostComponent[] }>();

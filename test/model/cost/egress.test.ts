@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareTopologies, priceLinks, topologyCost, type EgressRegion } from "../../../model/cost/egress.js";
+import { compareTopologies, priceEgress, topologyCost, type EgressRegion } from "../../../model/cost/egress.js";
 import type { TopologyInput } from "../../../model/cost/topology.js";
 
 const r = (id: string, cloud: EgressRegion["cloud"], region: string, continent: EgressRegion["continent"]): EgressRegion => ({ id, cloud, region, continent });
@@ -78,35 +78,41 @@ describe("egress cost of replication topologies", () => {
       expect(dollars(topologyCost(input, "hierarchical").monthlyCents)).toBe(2050);
     });
     it("us-east-1 ↔ us-east-2 is $0.01", () => {
-      const [link] = priceLinks([{ from: "a", to: "b", gb: 1234, carries: [] }], [r("a", "aws", "us-east-2", "north-america"), r("b", "aws", "us-east-1", "north-america")]);
-      expect(link!.monthlyCents).toBe(1234);
+      const { links } = priceEgress([{ from: "a", to: "b", gb: 1234, carries: [] }], [r("a", "aws", "us-east-2", "north-america"), r("b", "aws", "us-east-1", "north-america")]);
+      expect(links[0]!.monthlyCents).toBe(1234);
     });
   });
 
   describe("cross-cloud links pay tiered internet egress after the free allowance", () => {
     const regions = [r("aws", "aws", "us-east-1", "north-america"), r("gcp", "gcp", "us-central1", "north-america"), r("az", "azure", "eastus", "north-america")];
+    const one = (from: string, to: string, gb: number) => priceEgress([{ from, to, gb, carries: [] }], regions);
     it("AWS 15,000 GB to GCP: 100 free, 10,240 × 0.09, 4,660 × 0.085 = $1,317.70", () => {
-      // 921.60 + 396.10
-      const [link] = priceLinks([{ from: "aws", to: "gcp", gb: 15000, carries: [] }], regions);
-      expect(link!.components.map((c) => [c.monthlyQuantity, c.price.usd])).toEqual([[100, 0], [10240, 0.09], [4660, 0.085]]);
-      expect(dollars(link!.monthlyCents)).toBe(1317.7);
+      // list: 15,000 × 0.09 = 1,350.00; allowance −100 × 0.09 = −9.00; tier 2: 4,660 × (0.085 − 0.09) = −23.30
+      // = 921.60 + 396.10 = 1,317.70
+      const egress = one("aws", "gcp", 15000);
+      expect(egress.links[0]!.monthlyCents).toBe(135000);
+      expect(egress.adjustments[0]!.components.map((c) => [c.monthlyQuantity, c.price.usd, c.monthlyCents])).toEqual([[100, -0.09, -900], [4660, -0.005, -2330]]);
+      expect(dollars(egress.monthlyCents)).toBe(1317.7);
     });
-    it("two links from one region share its tiers; the free allowance is spent once per cloud", () => {
-      // aws→az 6,000: 100 free + 5,900×0.09 = 531.00; aws→gcp 6,000: 4,340×0.09 + 1,660×0.085 = 390.60 + 141.10
-      const links = priceLinks(
-        [{ from: "aws", to: "gcp", gb: 6000, carries: [] }, { from: "aws", to: "az", gb: 6000, carries: [] }],
-        regions,
-      );
-      expect(links.map((l) => dollars(l.monthlyCents))).toEqual([531, 531.7]);
+    it("two links from one region share its meter; each link's cost is its own volume at list price", () => {
+      // aws→az 6,000 and aws→gcp 6,000: list 540.00 each; meter 12,000: −100 × 0.09 = −9.00,
+      // then 11,900 billable: 1,660 in tier 2 × −0.005 = −8.30.  Total 1,080.00 − 17.30 = 1,062.70
+      // (= 10,240 × 0.09 + 1,660 × 0.085 = 921.60 + 141.10)
+      const egress = priceEgress([{ from: "aws", to: "gcp", gb: 6000, carries: [] }, { from: "aws", to: "az", gb: 6000, carries: [] }], regions);
+      expect(egress.links.map((l) => dollars(l.monthlyCents))).toEqual([540, 540]);
+      expect(dollars(egress.monthlyCents)).toBe(1062.7);
+    });
+    it("the free allowance is spent once per cloud account", () => {
+      const egress = priceEgress([{ from: "aws", to: "gcp", gb: 60, carries: [] }, { from: "aws2", to: "gcp", gb: 60, carries: [] }], [...regions, r("aws2", "aws", "us-west-2", "north-america")]);
+      // 120 GB list = 10.80; 100 GB free = −9.00 → 1.80 (20 GB × 0.09)
+      expect(dollars(egress.monthlyCents)).toBe(1.8);
     });
     it("GCP tiers: 12,000 GB = 1,024×0.12 + 9,216×0.11 + 1,760×0.08 = $1,277.44", () => {
-      // 122.88 + 1013.76 + 140.80 = 1277.44
-      const [link] = priceLinks([{ from: "gcp", to: "aws", gb: 12000, carries: [] }], regions);
-      expect(dollars(link!.monthlyCents)).toBe(1277.44);
+      // 122.88 + 1013.76 + 140.80 = 1277.44 (list 1,440.00 − 9,216 × 0.01 − 1,760 × 0.04 = 1,440 − 92.16 − 70.40)
+      expect(dollars(one("gcp", "aws", 12000).monthlyCents)).toBe(1277.44);
     });
     it("Azure: 100 GB free, then $0.087", () => {
-      const [link] = priceLinks([{ from: "az", to: "aws", gb: 1100, carries: [] }], regions);
-      expect(dollars(link!.monthlyCents)).toBe(87);
+      expect(dollars(one("az", "aws", 1100).monthlyCents)).toBe(87);
     });
   });
 });
