@@ -3,5 +3,8 @@
  * the EstateContext to the stack outputs it contributes; adding an area is one line here.
  */
 import type { Area } from "./context.js";
+import { replicationArea } from "./replication/area.js";
 
-export const areas: Area[] = [];
+export const areas: Area[] = [
+  replicationArea,
+];
