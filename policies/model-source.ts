@@ -14,7 +14,8 @@ export const MODEL_KEY = "estate.json";
 
 export function modelFromResources(resources: ResourceLike[]): ModelView | null {
   const cm = resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && prop(r.props, "metadata.name") === MODEL_CONFIGMAP);
-  const text = cm ? prop(cm.props, `data.${MODEL_KEY}`) : undefined;
+  const data = cm ? prop(cm.props, "data") : undefined;
+  const text = data && typeof data === "object" ? (data as Record<string, unknown>)[MODEL_KEY] : undefined;
   if (typeof text !== "string") return null;
   const { stack, ...config } = JSON.parse(text) as Record<string, unknown> & { stack: string };
   const parsed = estateSchema.safeParse(config);
