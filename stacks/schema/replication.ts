@@ -4,7 +4,7 @@
  * databases attach to (they never get a public endpoint).
  */
 import { z } from "zod";
-import { nonNegative, slug } from "./common.js";
+import { nonNegative, positive, slug } from "./common.js";
 
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];
@@ -44,6 +44,27 @@ const networkSchema = z
   })
   .strict();
 
+const placementSchema = z
+  .object({
+    /** Round-trip latency (ms) a user's reads must be served within. */
+    slaMs: z.number().positive(),
+    /** What read replicas may cost per month in total (USD). */
+    monthlyBudgetUSD: nonNegative,
+    /** Running cost of one read replica (USD/month), added to the egress that feeds it. */
+    replicaMonthlyUSD: nonNegative.default(0),
+    /** User demand: where readers are and how much they read (relative weight). */
+    demand: z
+      .array(z.object({ id: slug, lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), weight: nonNegative }).strict())
+      .min(1),
+    /** Regions that may host a replica; default: every region that is not a writer. */
+    candidates: z.array(slug).optional(),
+    routeFactor: z.number().min(1).default(1.5),
+    overheadMs: nonNegative.default(5),
+    /** Measured RTTs (ms) that override the estimate, keyed `<demand id>→<region id>`. */
+    latencyOverridesMs: z.record(z.string().regex(/^[a-z0-9-]+→[a-z0-9-]+$/, "expected <demand id>→<region id>"), positive).default({}),
+  })
+  .strict();
+
 export const replicationSchema = z
   .object({
     topology: z.enum(topologies).default("hierarchical"),
@@ -55,6 +76,8 @@ export const replicationSchema = z
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),
+    /** Read-replica placement under a latency SLA and a budget (model/placement). */
+    placement: placementSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
