@@ -19,6 +19,7 @@ export function register(program: Command): void {
       const { buildCostReport } = await import("../../model/cost/report.js");
       const { compareTopologies } = await import("../../model/cost/egress.js");
       const { renderCostJson, renderCostTable, readBaseline } = await import("../render/cost.js");
+      const { placementForSpec } = await import("../../model/placement/spec.js");
       const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
       const baseline = opts.baseline === undefined ? undefined : readBaseline(opts.baseline);
       let report;
@@ -29,6 +30,6 @@ export function register(program: Command): void {
         throw err;
       }
       const input = { regions: spec.regions, writers: spec.replication.writers, writeGBPerMonth: spec.replication.writeGBPerMonth };
-      process.stdout.write(opts.json ? renderCostJson(report) : renderCostTable(report, compareTopologies(input), spec.budget.monthlyUSD));
+      process.stdout.write(opts.json ? renderCostJson(report) : renderCostTable(report, compareTopologies(input), spec.budget.monthlyUSD, placementForSpec(spec)));
     });
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { TopologyCost } from "../../model/cost/egress.js";
 import { formatUSD } from "../../model/cost/money.js";
 import type { Baseline, CostReport } from "../../model/cost/report.js";
+import type { Placement } from "../../model/placement/greedy.js";
 import { UserError } from "../errors.js";
 
 const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, "expected a decimal string such as \"12.34\"");
@@ -45,7 +46,7 @@ export function renderCostJson(report: CostReport): string {
 
 const money = (s: string) => formatUSD(Math.round(Number(s) * 100));
 
-export function renderCostTable(report: CostReport, alternatives: TopologyCost[], budgetUSD: number): string {
+export function renderCostTable(report: CostReport, alternatives: TopologyCost[], budgetUSD: number, placement: Placement | null = null): string {
   const rows: string[][] = [["Name", "Monthly qty", "Unit", "Price", "Monthly cost"]];
   for (const r of report.resources) {
     rows.push([r.name, "", "", "", money(r.monthlyCost)]);
@@ -65,5 +66,10 @@ export function renderCostTable(report: CostReport, alternatives: TopologyCost[]
   if (noPrice.length) out.push("", `Not priced (no price in the table): ${noPrice.join(", ")}`);
   out.push("", "Replication egress by topology (same writers and volumes):");
   for (const t of alternatives) out.push(`  ${t.topology.padEnd(13)} ${formatUSD(t.monthlyCents).padStart(12)}${t.topology === report.metadata.topology ? "  ← this stack" : ""}`);
+  if (placement) {
+    out.push("", `Read-replica placement: ${placement.replicas.join(", ") || "none beyond the writers"} for ${formatUSD(Math.round(placement.monthlyUSD * 100))}/month;`);
+    out.push(`  coverage ${(placement.coverage * 100).toFixed(1)}% within SLA, p50 ${placement.p50Ms.toFixed(1)} ms, p95 ${placement.p95Ms.toFixed(1)} ms`);
+    for (const a of placement.assignments) out.push(`  ${a.demand.padEnd(14)} → ${a.region.padEnd(12)} ${a.rttMs.toFixed(1).padStart(7)} ms${a.withinSla ? "" : "  (outside SLA)"}`);
+  }
   return `${out.join("\n")}\n`;
 }

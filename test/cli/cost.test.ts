@@ -32,6 +32,8 @@ describe("meridian cost", () => {
     expect(r.stdout).toMatch(/replication\/aws-use1->gcp-usc1\s+\$900\.00/);
     expect(r.stdout).toMatch(/OVERALL TOTAL\s+\$[\d,]+\.\d\d\s+\(budget \$25,000\.00\)/);
     expect(r.stdout).toMatch(/hierarchical\s+\$[\d,.]+\s+← this stack/);
+    // prod's placement block: only Singapore needs a replica beyond the writers (azure-sea, $975 egress + $500).
+    expect(r.stdout).toMatch(/Read-replica placement: azure-sea for \$1,475\.00\/month;\n {2}coverage 100\.0% within SLA/);
   });
 
   it("--baseline diffs against an earlier JSON", () => {
