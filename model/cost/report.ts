@@ -59,7 +59,14 @@ export interface CostReport {
   diffTotalMonthlyCost: string;
   /** The project's resources (also at `projects[0].breakdown.resources`), for rules that read them flat. */
   resources: InfracostResource[];
-  summary: { totalDetectedResources: number; totalSupportedResources: number; totalUsageBasedResources: number; noPriceResourceCounts: Record<string, number> };
+  summary: {
+    totalDetectedResources: number;
+    totalSupportedResources: number;
+    totalUnsupportedResources: number;
+    totalUsageBasedResources: number;
+    totalNoPriceResources: number;
+    noPriceResourceCounts: Record<string, number>;
+  };
 }
 
 export interface CostReportOptions {
@@ -125,6 +132,8 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
     summary: {
       totalDetectedResources: resources.length + spec.regions.length,
       totalSupportedResources: resources.length,
+      totalUnsupportedResources: 0,
+      totalNoPriceResources: spec.regions.length,
       totalUsageBasedResources: resources.filter((r) => r.costComponents.some((c) => c.usageBased)).length,
       // Each region's gateway load balancer: FACTS.md records no NLB / GCP / Azure load-balancer price.
       noPriceResourceCounts: { "kubernetes:core/v1:Service": spec.regions.length },

@@ -115,4 +115,44 @@ describe("egress cost of replication topologies", () => {
       expect(dollars(one("az", "aws", 1100).monthlyCents)).toBe(87);
     });
   });
+
+  describe("prod: 6 regions, 3 clouds, 3 continents, 10 TB/month (docs/cost.md)", () => {
+    // NA: aws-use1 (writes 4,000), gcp-usc1; EU: aws-euw1 (3,500), azure-weu; Asia: gcp-asne1 (2,500), azure-sea.
+    const input = {
+      regions: [
+        r("aws-use1", "aws", "us-east-1", "north-america"),
+        r("aws-euw1", "aws", "eu-west-1", "europe"),
+        r("gcp-usc1", "gcp", "us-central1", "north-america"),
+        r("gcp-asne1", "gcp", "asia-northeast1", "asia"),
+        r("azure-weu", "azure", "westeurope", "europe"),
+        r("azure-sea", "azure", "southeastasia", "asia"),
+      ],
+      writers: ["aws-use1", "aws-euw1", "gcp-asne1"],
+      writeGBPerMonth: { "aws-use1": 4000, "aws-euw1": 3500, "gcp-asne1": 2500 },
+    };
+    it("full mesh = $4,104.14", () => {
+      // inter-region: use1→euw1 80 + euw1→use1 70 + asne1→usc1 (GCP Asia→NA 0.08) 200 = 350
+      // aws-euw1 meter 14,000 − 100 free: 10,240 × 0.09 + 3,660 × 0.085 = 921.60 + 311.10 = 1,232.70
+      // aws-use1 meter 16,000: 921.60 + 5,760 × 0.085 = 921.60 + 489.60 = 1,411.20
+      // gcp-asne1 meter 10,000: 1,024 × 0.12 + 8,976 × 0.11 = 122.88 + 987.36 = 1,110.24      → 4,104.14
+      expect(dollars(topologyCost(input, "full-mesh").monthlyCents)).toBe(4104.14);
+    });
+    it("star through aws-use1 = $3,715.44", () => {
+      // inter-region: 80 + euw1→hub 70 + hub→euw1 (asne1's data) 50 = 200
+      // aws-use1 meter 16,000 + 14,000 + 7,500 = 37,500 − 100 free: 921.60 + 27,160 × 0.085 = 921.60 + 2,308.60 = 3,230.20
+      // gcp-asne1 meter 2,500 (to the hub): 122.88 + 1,476 × 0.11 = 122.88 + 162.36 = 285.24      → 3,715.44
+      expect(dollars(topologyCost(input, "star").monthlyCents)).toBe(3715.44);
+    });
+    it("regional = $951.24", () => {
+      // aws-euw1→azure-weu (3,500 − 100 free) × 0.09 = 306.00; aws-use1→gcp-usc1 4,000 × 0.09 = 360.00;
+      // gcp-asne1→azure-sea 122.88 + 162.36 = 285.24                                          → 951.24
+      expect(dollars(topologyCost(input, "regional").monthlyCents)).toBe(951.24);
+    });
+    it("hierarchical = $4,098.84", () => {
+      // inter-region 80 + 70 = 150; aws-euw1 meter 13,500 − 100 free: 10,240 × 0.09 + 3,160 × 0.085 = 921.60 + 268.60 = 1,190.20
+      // aws-use1 meter 14,000: 921.60 + 3,760 × 0.085 = 921.60 + 319.60 = 1,241.20
+      // gcp-asne1 meter 15,000: 122.88 + 1,013.76 + 4,760 × 0.08 = 122.88 + 1,013.76 + 380.80 = 1,517.44   → 4,098.84
+      expect(dollars(topologyCost(input, "hierarchical").monthlyCents)).toBe(4098.84);
+    });
+  });
 });
