@@ -114,4 +114,14 @@ describe("placement for a stack", () => {
     expect(p.coverage).toBe(1);
     expect(p.monthlyUSD).toBe(1475);
   });
+  it("names unknown candidate regions and override keys", () => {
+    const spec = {
+      ...prod,
+      replication: {
+        ...prod.replication,
+        placement: { ...prod.replication.placement!, candidates: ["mars-1"], latencyOverridesMs: { "tokyo→nowhere": 5 } },
+      },
+    };
+    expect(() => placementForSpec(spec)).toThrow(/Pulumi\.prod\.yaml: 2 config problems\n {2}- meridian:replication\.placement\.candidates\[0\]: got "mars-1"; a region id: aws-use1, .*\n {2}- meridian:replication\.placement\.latencyOverridesMs\.tokyo→nowhere/);
+  });
 });
