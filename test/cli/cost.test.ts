@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../cli.js";
+import { stackFile } from "../../stacks/load.js";
 
 const cents = (s: string) => Math.round(Number(s) * 100);
 
@@ -51,6 +52,35 @@ describe("meridian cost", () => {
       const after = JSON.parse(r.stdout) as { diffTotalMonthlyCost: string; pastTotalMonthlyCost: string; projects: { diff: { resources: { name: string; monthlyCost: string }[] } }[] };
       expect(after.diffTotalMonthlyCost).toBe("100.00");
       expect(after.projects[0]!.diff.resources).toEqual([expect.objectContaining({ name: doc.resources[0]!.name, monthlyCost: "100.00" })]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it("changing one writer's volume in the stack changes exactly the links that carry it (and their meters)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-cost-"));
+    try {
+      const baseline = join(dir, "baseline.json");
+      writeFileSync(baseline, runCli(["cost", "--stack", "prod", "--json"]).stdout);
+      const stack = join(dir, "Pulumi.prod.yaml");
+      writeFileSync(stack, readFileSync(stackFile("prod"), "utf8").replace("aws-euw1: 3500", "aws-euw1: 4500"));
+      const r = runCli(["cost", "--stack", "prod", "--json", "--baseline", baseline], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as { projects: { diff: { resources: { name: string; monthlyCost: string }[] } }[] };
+      const changed = Object.fromEntries(doc.projects[0]!.diff.resources.map((x) => [x.name, x.monthlyCost]));
+      // aws-euw1's data (hierarchical): euw1→azure-weu, euw1→aws-use1, euw1→gcp-asne1, then relays
+      // use1→gcp-usc1 and asne1→azure-sea; +1,000 GB at each link's list price.
+      expect(changed).toEqual({
+        "replication/aws-euw1->aws-use1": "20.00",
+        "replication/aws-euw1->azure-weu": "90.00",
+        "replication/aws-euw1->gcp-asne1": "90.00",
+        "replication/aws-use1->gcp-usc1": "90.00",
+        "replication/gcp-asne1->azure-sea": "120.00",
+        // the extra 2,000 GB on euw1's meter and 1,000 GB on each relay's meter fall in their cheaper tiers
+        "egress-discounts/aws-euw1": "-10.00",
+        "egress-discounts/aws-use1": "-5.00",
+        "egress-discounts/gcp-asne1": "-40.00",
+      });
     } finally {
       rmSync(dir, { recursive: true });
     }

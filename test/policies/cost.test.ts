@@ -59,3 +59,13 @@ describe("evaluatePolicies", () => {
     expect(() => evaluatePolicies([], null, { maxLinkMonthlyUSD: "a lot" })).toThrow(/policy config: maxLinkMonthlyUSD/);
   });
 });
+
+describe("policies/config.prod.json", () => {
+  it("every entry is a valid policy config", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parsePackConfig: parse } = await import("../../policies/config.js");
+    const file = JSON.parse(readFileSync(new URL("../../policies/config.prod.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    for (const [policy, cfg] of Object.entries(file)) expect(() => parse(cfg), policy).not.toThrow();
+    expect(parse(file["meridian-stack-budget"]).monthlyUSD).toBe(25000);
+  });
+});
