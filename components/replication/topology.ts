@@ -29,6 +29,8 @@ export class Topology extends pulumi.ComponentResource {
   public readonly copies: DatabaseCopy[] = [];
   /** `writer@region` → role, for outputs and tests. */
   public readonly roles: Record<string, string> = {};
+  /** The model's replication egress estimate (USD/month, decimal string). */
+  public readonly monthlyEgressUSD: string;
 
   constructor(name: string, args: TopologyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:replication:Topology", name, {}, opts);
@@ -76,6 +78,7 @@ export class Topology extends pulumi.ComponentResource {
     }
 
     const egress = replicationEgress(spec);
+    this.monthlyEgressUSD = centsToString(egress.monthlyCents);
     const links = egress.links.map((l) => ({ from: l.from, to: l.to, kind: l.kind, gbPerMonth: l.gb, listMonthlyUSD: centsToString(l.monthlyCents), carries: l.carries }));
     const data = {
       "estate.json": JSON.stringify(spec),
@@ -87,6 +90,6 @@ export class Topology extends pulumi.ComponentResource {
         data,
       }, { parent: this, provider: cluster.provider });
     }
-    this.registerOutputs({ roles: this.roles, monthlyEgressUSD: centsToString(egress.monthlyCents) });
+    this.registerOutputs({ roles: this.roles, monthlyEgressUSD: this.monthlyEgressUSD });
   }
 }
