@@ -44,7 +44,9 @@ function toPolicy(rule: Rule): ResourceValidationPolicy | StackValidationPolicy 
     ...base,
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
       const resources: ResourceLike[] = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props }));
-      const findings = rule.check(resources, { config: parsePackConfig(args.getConfig<object>()), model: modelFromResources(resources) });
+      const model = modelFromResources(resources);
+      if (rule.needsModel && !model) args.notApplicable("the stack carries no meridian-replication ConfigMap (estate.json)");
+      const findings = rule.check(resources, { config: parsePackConfig(args.getConfig<object>()), model });
       for (const f of findings) report(f.message, f.resource?.urn);
     },
   };

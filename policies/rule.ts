@@ -51,6 +51,8 @@ export interface ResourceRule extends RuleBase {
 
 export interface StackRule extends RuleBase {
   kind: "stack";
+  /** Reads the cost model; not applicable to a stack that carries none. */
+  needsModel?: boolean;
   check(resources: ResourceLike[], ctx: StackContext): Finding[];
 }
 

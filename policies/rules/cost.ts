@@ -11,6 +11,7 @@ const cents = (s: string) => Math.round(Number(s) * 100);
 
 export const stackBudget: StackRule = {
   kind: "stack",
+  needsModel: true,
   name: "meridian-stack-budget",
   description: "The stack's monthly cost estimate stays within the environment's budget.",
   enforcementLevel: "mandatory",
@@ -44,6 +45,7 @@ function suggestion(model: ModelView, current: TopologyCost | undefined, maxLink
 
 export const egressTopology: StackRule = {
   kind: "stack",
+  needsModel: true,
   name: "meridian-egress-topology",
   description: "No full-mesh replication above N regions and no replication link above $X/month; names the cheaper topology.",
   enforcementLevel: "mandatory",
@@ -72,6 +74,7 @@ export const egressTopology: StackRule = {
 
 export const costTable: StackRule = {
   kind: "stack",
+  needsModel: true,
   name: "meridian-cost-table",
   description: "Advisory: the per-resource monthly cost table, and a warning when the estimate nears the budget.",
   enforcementLevel: "advisory",

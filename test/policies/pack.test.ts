@@ -87,4 +87,13 @@ describe("policies/index.ts under the analyzer protocol", () => {
     expect(diags).toContainEqual(["meridian-egress-topology", messages.EnforcementLevel.MANDATORY, expect.stringMatching(/full-mesh replication over 6 regions \(limit 4\).*use star/)]);
     expect(diags).toContainEqual(["meridian-cost-table", messages.EnforcementLevel.ADVISORY, expect.stringMatching(/monthly cost estimate \$4,104\.14/)]);
   });
+
+  it("cost rules are not applicable to a stack without the estate ConfigMap", async () => {
+    const req = new messages.AnalyzeStackRequest();
+    req.setResourcesList([resource("kubernetes:core/v1:Namespace", "ns", { metadata: { name: "x" } }, messages.AnalyzerResource)]);
+    const res = await call<any>("analyzeStack", req);
+    expect(res.getDiagnosticsList()).toEqual([]);
+    const notApplicable = res.getNotApplicableList().map((n: any) => n.getPolicyName());
+    expect(notApplicable).toEqual(expect.arrayContaining(["meridian-stack-budget", "meridian-egress-topology", "meridian-cost-table"]));
+  });
 });
