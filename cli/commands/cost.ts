@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .action(async (opts: { stack: string; json?: boolean; baseline?: string }) => {
       const { loadStack } = await import("../../stacks/load.js");
       const { buildEstateSpec } = await import("../../model/estate.js");
-      const { buildCostReport } = await import("../../model/cost/report.js");
+      const { buildCostReport, replicationInput } = await import("../../model/cost/report.js");
       const { compareTopologies } = await import("../../model/cost/egress.js");
       const { renderCostJson, renderCostTable, readBaseline } = await import("../render/cost.js");
       const { placementForSpec } = await import("../../model/placement/spec.js");
@@ -29,7 +29,6 @@ export function register(program: Command): void {
         if (baseline) throw new UserError(`${opts.baseline}: ${(err as Error).message}`);
         throw err;
       }
-      const input = { regions: spec.regions, writers: spec.replication.writers, writeGBPerMonth: spec.replication.writeGBPerMonth };
-      process.stdout.write(opts.json ? renderCostJson(report) : renderCostTable(report, compareTopologies(input), spec.budget.monthlyUSD, placementForSpec(spec)));
+      process.stdout.write(opts.json ? renderCostJson(report) : renderCostTable(report, compareTopologies(replicationInput(spec)), spec.budget.monthlyUSD, placementForSpec(spec)));
     });
 }

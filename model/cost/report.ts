@@ -11,7 +11,8 @@ import type { UsageItem } from "../usage.js";
 import { priceEgress, type CostComponent, type PricedEgress } from "./egress.js";
 import { centsToString } from "./money.js";
 import { usageSources as defaultSources, type UsageSource } from "./sources.js";
-import { replicationLinks } from "./topology.js";
+import { replicationLinks, type TopologyInput } from "./topology.js";
+import { StackConfigError, type ConfigProblem } from "../../stacks/errors.js";
 import { priceUsage } from "./usage.js";
 
 const HOURS_PER_MONTH = 730;
@@ -74,8 +75,25 @@ export interface CostReportOptions {
   baseline?: Baseline;
 }
 
-export function replicationInput(spec: EstateSpec) {
-  return { regions: spec.regions, writers: spec.replication.writers, writeGBPerMonth: spec.replication.writeGBPerMonth };
+/**
+ * The topology input for a stack. Relays are checked here (the replication schema cannot see regions):
+ * each must be a region on the continent it relays for.
+ */
+export function replicationInput(spec: EstateSpec): TopologyInput & { regions: EstateSpec["regions"] } {
+  const problems: ConfigProblem[] = [];
+  for (const [continent, id] of Object.entries(spec.replication.relays)) {
+    const region = spec.regions.find((r) => r.id === id);
+    if (region?.continent !== continent) {
+      const expected = spec.regions.filter((r) => r.continent === continent).map((r) => r.id);
+      problems.push({
+        keyPath: `meridian:replication.relays.${continent}`,
+        value: JSON.stringify(id),
+        expected: expected.length ? `a region on ${continent}: ${expected.join(", ")}` : `no region of this stack is on ${continent}`,
+      });
+    }
+  }
+  if (problems.length) throw new StackConfigError(`Pulumi.${spec.stack}.yaml`, problems);
+  return { regions: spec.regions, writers: spec.replication.writers, writeGBPerMonth: spec.replication.writeGBPerMonth, relays: spec.replication.relays };
 }
 
 export function replicationEgress(spec: EstateSpec): PricedEgress {

@@ -7,7 +7,7 @@
  * - star: writers send to the hub (the first writer); the hub fans every write out to the rest.
  * - regional: each writer sends to the other regions of its own continent only.
  * - hierarchical: tier-1 writers send to their own continent's regions and to one relay per other
- *   continent (that continent's first writer, else its first region); relays fan out to their
+ *   continent (configured, else that continent's first writer, else its first region); relays fan out to their
  *   continent's tier-2 secondaries. Each write crosses each continent boundary once.
  */
 import type { Continent } from "../../stacks/schema/common.js";
@@ -22,6 +22,8 @@ export interface TopologyInput {
   regions: TopologyRegion[];
   writers: string[];
   writeGBPerMonth: Record<string, number>;
+  /** Chosen relay per continent (hierarchical); others default to the continent's first writer or region. */
+  relays?: Partial<Record<Continent, string>>;
 }
 
 /** One writer's data moving over one hop. */
@@ -93,9 +95,14 @@ export function replicationLinks(input: TopologyInput, topology: Topology): Link
   return [...links.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
 }
 
-/** A continent's relay: its first tier-1 writer, else its first region. */
+/** A continent's relay: the configured one, else its first tier-1 writer, else its first region. */
 export function relayOf(input: TopologyInput, continent: Continent): string {
   const byId = new Map(input.regions.map((r) => [r.id, r]));
+  const chosen = input.relays?.[continent];
+  if (chosen !== undefined) {
+    if (byId.get(chosen)?.continent !== continent) throw new Error(`relay ${chosen} for ${continent} is not a region on ${continent}`);
+    return chosen;
+  }
   const writer = input.writers.find((w) => byId.get(w)?.continent === continent);
   const relay = writer ?? input.regions.find((r) => r.continent === continent)?.id;
   if (relay === undefined) throw new Error(`no region on ${continent}`);

@@ -4,7 +4,7 @@
  * databases attach to (they never get a public endpoint).
  */
 import { z } from "zod";
-import { nonNegative, positive, slug } from "./common.js";
+import { continents, nonNegative, positive, slug } from "./common.js";
 
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];
@@ -72,6 +72,11 @@ export const replicationSchema = z
     writers: z.array(slug).min(1),
     /** GB written per month per writer region (replicated by the topology); a writer without an entry writes 0. */
     writeGBPerMonth: z.record(slug, nonNegative),
+    /**
+     * Hierarchical topology: the relay region per continent (it receives each write once and fans it
+     * out on its continent). Default: the continent's first writer, else its first region.
+     */
+    relays: z.partialRecord(z.enum(continents), slug).default({}),
     engine: z.literal("postgres").default("postgres"),
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),

@@ -72,3 +72,22 @@ describe("buildCostReport", () => {
     expect(() => buildCostReport(prod(), { sources: [], baseline: { totalMonthlyCost: "lots", resources: [] } })).toThrow(/baseline totalMonthlyCost.*"lots"/);
   });
 });
+
+describe("relays (hierarchical)", () => {
+  it("a configured relay changes which links exist: Europe relayed through azure-weu", () => {
+    const spec = prod();
+    const relayed = buildCostReport({ ...spec, replication: { ...spec.replication, relays: { europe: "azure-weu" } } }, { sources: [] });
+    const names = relayed.resources.map((r) => r.name);
+    // aws-use1's writes now enter Europe at azure-weu, which fans them out to aws-euw1.
+    expect(names).toContain("replication/aws-use1->azure-weu");
+    expect(names).toContain("replication/azure-weu->aws-euw1");
+    expect(names).not.toContain("replication/aws-use1->aws-euw1");
+    expectConsistent(relayed);
+  });
+  it("a relay that is not on its continent is a config problem naming the candidates", () => {
+    const spec = prod();
+    expect(() => buildCostReport({ ...spec, replication: { ...spec.replication, relays: { europe: "gcp-usc1" } } })).toThrow(
+      /meridian:replication\.relays\.europe: got "gcp-usc1"; a region on europe: aws-euw1, azure-weu/,
+    );
+  });
+});
