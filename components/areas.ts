@@ -4,5 +4,9 @@
  */
 import type { Area } from "./context.js";
 import { pkiArea } from "./pki/index.js";
+import { replicationArea } from "./replication/area.js";
 
-export const areas: Area[] = [pkiArea];
+export const areas: Area[] = [
+  pkiArea,
+  replicationArea,
+];

@@ -1,19 +1,54 @@
-/** `meridian plan --stack <name> [--json]`: the offline preview of a stack under Pulumi's mock runtime. */
+/**
+ * `meridian plan --stack <name> [--json] [--no-policy]`: the offline preview of a stack under Pulumi's
+ * mock runtime, then the policy pack's rules over the recorded resources and the cost model, as
+ * `pulumi preview --policy-pack policies` would run them. A mandatory violation exits 1.
+ */
 import type { Command } from "commander";
 
 export function register(program: Command): void {
   program
     .command("plan")
-    .description("evaluate the Pulumi program offline (mock runtime, no credentials) and print its resources and outputs")
+    .description("evaluate the Pulumi program offline (mock runtime, no credentials), print its resources and outputs, and run the policy pack")
     .requiredOption("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)")
-    .option("--json", "print one JSON document: { stack, resources, outputs }")
+    .option("--json", "print one JSON document: { stack, resources, outputs, policyViolations }")
+    .option("--no-policy", "skip the policy pack")
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
-    .action(async (opts: { stack: string; json?: boolean; graph?: string }) => {
+    .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string }) => {
       const { planStack } = await import("../../components/preview/plan.js");
       const { renderPlanJson, renderPlanText } = await import("../render/plan.js");
       const plan = await planStack(opts.stack);
-      process.stdout.write(opts.json ? renderPlanJson(plan) : renderPlanText(plan));
       if (opts.graph) await writeGraph(opts.stack, opts.graph);
+      if (!opts.policy) {
+        process.stdout.write(opts.json ? renderPlanJson(plan) : renderPlanText(plan));
+        return;
+      }
+      const { evaluatePolicies, modelView } = await import("../../policies/evaluate.js");
+      const { modelFromResources } = await import("../../policies/model-source.js");
+      const { loadStack } = await import("../../stacks/load.js");
+      const { buildEstateSpec } = await import("../../model/estate.js");
+      const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
+      // The pack reads the model from the estate's ConfigMap, as under `pulumi preview`; a stack without
+      // the replication area still gets the cost rules from its own config.
+      const model = modelFromResources(resources) ?? modelView(buildEstateSpec(opts.stack, loadStack(opts.stack)));
+      const violations = evaluatePolicies(resources, model);
+      if (opts.json) {
+        const doc = JSON.parse(renderPlanJson(plan)) as Record<string, unknown>;
+        process.stdout.write(`${JSON.stringify({ ...doc, policyViolations: violations }, null, 2)}\n`);
+      } else {
+        process.stdout.write(renderPlanText(plan));
+        const lines = ["", `Policies (${violations.length} findings):`];
+        for (const v of violations) {
+          const where = v.resource ? `${v.resource.type} ${v.resource.name}` : `stack ${opts.stack}`;
+          lines.push(`  [${v.enforcementLevel}] ${v.policy}  ${where}`, ...v.message.split("\n").map((l) => `      ${l}`));
+        }
+        process.stdout.write(`${lines.join("\n")}\n`);
+      }
+      const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
+      if (mandatory.length) {
+        process.stderr.write(`meridian: ${mandatory.length} mandatory policy violation${mandatory.length === 1 ? "" : "s"}\n`);
+        for (const v of mandatory) process.stderr.write(`  ${v.policy}: ${v.resource ? `${v.resource.type} ${v.resource.name}: ` : ""}${v.message}\n`);
+        process.exitCode = 1;
+      }
     });
 }
 

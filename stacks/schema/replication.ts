@@ -1,24 +1,96 @@
 /**
- * Replication: which regions write (tier 1), how replicas are arranged, and how much each writer
- * produces per month — the inputs of the egress cost model. The replication issue (§14.3) owns the details.
+ * Replication: which regions write (tier 1), how replicas are arranged, how much each writer produces
+ * per month — the inputs of the egress cost model (§14.3) — and the private networks the managed
+ * databases attach to (they never get a public endpoint).
  */
 import { z } from "zod";
-import { nonNegative, slug } from "./common.js";
+import { continents, nonNegative, positive, slug } from "./common.js";
 
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];
 
+const networkSchema = z
+  .object({
+    aws: z
+      .object({
+        /** DB subnet group (private subnets) of the same name in every AWS region the estate uses. */
+        dbSubnetGroupName: z.string().min(1).default("meridian-db"),
+        vpcSecurityGroupIds: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    gcp: z
+      .object({
+        /** VPC with private services access, as Cloud SQL names it: projects/<project>/global/networks/<name>. */
+        privateNetwork: z
+          .string()
+          .regex(/^projects\/[^/]+\/global\/networks\/[^/]+$/, "expected projects/<project>/global/networks/<name>")
+          .default("projects/meridian/global/networks/meridian"),
+      })
+      .strict()
+      .prefault({}),
+    azure: z
+      .object({
+        resourceGroupName: z.string().min(1).default("meridian"),
+        /** Delegated subnet id per server; `{region}` is replaced by the Azure region code. */
+        delegatedSubnetIdTemplate: z
+          .string()
+          .includes("{region}", { message: "expected a template containing {region}" })
+          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/postgres"),
+        privateDnsZoneArmResourceId: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const placementSchema = z
+  .object({
+    /** Round-trip latency (ms) a user's reads must be served within. */
+    slaMs: z.number().positive(),
+    /** What read replicas may cost per month in total (USD). */
+    monthlyBudgetUSD: nonNegative,
+    /** Running cost of one read replica (USD/month), added to the egress that feeds it. */
+    replicaMonthlyUSD: nonNegative.default(0),
+    /** User demand: where readers are and how much they read (relative weight). */
+    demand: z
+      .array(z.object({ id: slug, lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), weight: nonNegative }).strict())
+      .min(1),
+    /** Regions that may host a replica; default: every region that is not a writer. */
+    candidates: z.array(slug).optional(),
+    routeFactor: z.number().min(1).default(1.5),
+    overheadMs: nonNegative.default(5),
+    /** Measured RTTs (ms) that override the estimate, keyed `<demand id>→<region id>`. */
+    latencyOverridesMs: z.record(z.string().regex(/^[a-z0-9-]+→[a-z0-9-]+$/, "expected <demand id>→<region id>"), positive).default({}),
+  })
+  .strict();
+
 export const replicationSchema = z
   .object({
     topology: z.enum(topologies).default("hierarchical"),
-    /** Tier-1 writer region ids. */
+    /** Tier-1 writer region ids; the first is the star topology's hub. */
     writers: z.array(slug).min(1),
-    /** GB written per month per writer region (replicated to every other region by the topology). */
+    /** GB written per month per writer region (replicated by the topology); a writer without an entry writes 0. */
     writeGBPerMonth: z.record(slug, nonNegative),
+    /**
+     * Hierarchical topology: the relay region per continent (it receives each write once and fans it
+     * out on its continent). Default: the continent's first writer, else its first region.
+     */
+    relays: z.partialRecord(z.enum(continents), slug).default({}),
     engine: z.literal("postgres").default("postgres"),
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
+    network: networkSchema.prefault({}),
+    /** Read-replica placement under a latency SLA and a budget (model/placement). */
+    placement: placementSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    r.writers.forEach((w, i) => {
+      if (seen.has(w)) ctx.addIssue({ code: "custom", path: ["writers", i], input: w, message: "duplicate writer" });
+      seen.add(w);
+    });
+  });
 
 export type ReplicationConfig = z.output<typeof replicationSchema>;

@@ -57,8 +57,10 @@ describe("meridian:pki:MeshTls", () => {
     expect(principalsOf("clock")).not.toContain("prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway");
   });
 
-  it("dev's PERMISSIVE setting reaches the mesh-wide PeerAuthentication", async () => {
-    const dev = await evaluateStack("dev");
+  it("a PERMISSIVE setting (a migration step) reaches the mesh-wide PeerAuthentication", async () => {
+    const { readStackConfigMap } = await import("../../../stacks/load.js");
+    const pki = readStackConfigMap("dev")["meridian:pki"] as Record<string, unknown>;
+    const dev = await evaluateStack("dev", { configOverrides: { "meridian:pki": { ...pki, mtls: "PERMISSIVE" } } });
     for (const pa of ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication")) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
   }, 30_000);
 });

@@ -1,0 +1,36 @@
+/**
+ * Azure Database for PostgreSQL flexible server: the partition's primary, read replicas in other Azure
+ * regions (createMode Replica, sourceServerResourceId = the feeding server), or a standalone subscriber.
+ * VNet-integrated with public network access disabled; Entra ID authentication only (no password in
+ * config). Publishers set the `wal_level` server parameter to logical.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
+import type { ReplicationConfig } from "../../model/estate.js";
+import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
+
+export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["network"]["azure"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
+  const serverName = copyIdentifier(req.environment, req.writer, req.region.id);
+  const base = { resourceGroupName: network.resourceGroupName, serverName, location: req.region.region };
+  const server =
+    req.role === "replica"
+      ? new dbforpostgresql.Server(serverName, { ...base, createMode: "Replica", sourceServerResourceId: req.feeder!.replicationSource }, opts)
+      : new dbforpostgresql.Server(serverName, {
+          ...base,
+          createMode: "Create",
+          version: POSTGRES_MAJOR,
+          sku: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" },
+          storage: { storageSizeGB: 256, autoGrow: "Enabled" },
+          authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
+          backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
+          network: {
+            publicNetworkAccess: "Disabled",
+            delegatedSubnetResourceId: network.delegatedSubnetIdTemplate.replaceAll("{region}", req.region.region),
+            ...(network.privateDnsZoneArmResourceId ? { privateDnsZoneArmResourceId: network.privateDnsZoneArmResourceId } : {}),
+          },
+        }, opts);
+  if (req.publishes) {
+    new dbforpostgresql.Configuration(`${serverName}-wal-level`, { resourceGroupName: network.resourceGroupName, serverName: server.name, configurationName: "wal_level", value: "logical", source: "user-override" }, opts);
+  }
+  return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id };
+}

@@ -1,0 +1,38 @@
+/**
+ * A copy of one writer's data (a "partition") in one region, as the provider files build it: the
+ * writer's primary, a managed replica fed by the same cloud, or a standalone subscriber fed by logical
+ * replication across clouds. Provider files return this so the topology can chain copies.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { Region } from "../../model/estate.js";
+
+export type CopyRole = "primary" | "replica" | "subscriber";
+
+export interface DatabaseCopy {
+  writer: string;
+  region: Region;
+  role: CopyRole;
+  /** Private address logical replication connects to (cluster endpoint, private IP or private FQDN). */
+  host: pulumi.Output<string>;
+  /** Provider handle the same cloud's replicas attach to (global cluster id, instance name, server id). */
+  replicationSource: pulumi.Output<string>;
+}
+
+export interface CopyRequest {
+  writer: string;
+  region: Region;
+  role: CopyRole;
+  /** The same-cloud copy this replica is fed from (role "replica" only). */
+  feeder?: DatabaseCopy;
+  /** True when this copy publishes to a subscriber on another cloud (needs logical decoding on). */
+  publishes: boolean;
+  environment: string;
+}
+
+export const DATABASE_NAME = "meridian";
+export const POSTGRES_MAJOR = "16";
+
+/** Provider-safe identifier for a partition copy: `meridian-prod-aws-use1-at-gcp-usc1`. */
+export function copyIdentifier(environment: string, writer: string, region: string): string {
+  return writer === region ? `meridian-${environment}-${writer}` : `meridian-${environment}-${writer}-at-${region}`;
+}

@@ -1,0 +1,95 @@
+/**
+ * Topology (`meridian:replication:Topology`): the replication estate for one stack. For each tier-1
+ * writer's partition it walks the model's feeders (model/cost/topology.ts) from the writer outwards and
+ * builds, per region, the primary, a managed replica when the feeding region is on the same cloud
+ * (Aurora Global Database secondary, Cloud SQL cross-region replica, Azure flexible-server replica), or
+ * a subscriber fed by PostgreSQL logical replication when the link crosses clouds. It publishes the
+ * estate config and the model's priced links in each cluster (ConfigMap `meridian-replication`), which
+ * the policy pack reads; it computes no price itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { feeders } from "../../model/cost/topology.js";
+import { replicationEgress, replicationInput } from "../../model/cost/report.js";
+import { centsToString } from "../../model/cost/money.js";
+import { NAMESPACES, regionById, type EstateSpec } from "../../model/estate.js";
+import type { RegionCluster } from "../cluster/region-cluster.js";
+import { auroraCopy } from "./aurora.js";
+import { azurePostgresCopy } from "./azure-postgres.js";
+import { cloudSqlCopy } from "./cloudsql.js";
+import type { CopyRequest, DatabaseCopy } from "./copy.js";
+import { publication, subscription } from "./logical.js";
+
+export interface TopologyArgs {
+  spec: EstateSpec;
+  clusters: Map<string, RegionCluster>;
+}
+
+export class Topology extends pulumi.ComponentResource {
+  public readonly copies: DatabaseCopy[] = [];
+  /** `writer@region` → role, for outputs and tests. */
+  public readonly roles: Record<string, string> = {};
+  /** The model's replication egress estimate (USD/month, decimal string). */
+  public readonly monthlyEgressUSD: string;
+
+  constructor(name: string, args: TopologyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("meridian:replication:Topology", name, {}, opts);
+    const { spec, clusters } = args;
+    const { network, topology } = spec.replication;
+    const fed = feeders(replicationInput(spec), topology);
+    const child = { parent: this };
+    const clusterOf = (id: string) => {
+      const c = clusters.get(id);
+      if (!c) throw new Error(`no cluster for region ${id}`);
+      return c;
+    };
+
+    for (const [writer, holders] of fed) {
+      const children = (id: string) => [...holders].filter(([, f]) => f === id).map(([r]) => regionById(spec, r));
+      const built = new Map<string, DatabaseCopy>();
+      const publications = new Map<string, pulumi.Resource>();
+      // Breadth-first from the writer so every feeder exists before the regions it feeds.
+      const queue = [writer];
+      while (queue.length) {
+        const id = queue.shift()!;
+        const region = regionById(spec, id);
+        const feederId = holders.get(id) ?? null;
+        const feeder = feederId === null ? undefined : built.get(feederId);
+        const role = feeder === undefined ? "primary" : feeder.region.cloud === region.cloud ? "replica" : "subscriber";
+        const kids = children(id);
+        const req: CopyRequest = { writer, region, role, feeder, publishes: kids.some((k) => k.cloud !== region.cloud), environment: spec.environment };
+        const copy =
+          region.cloud === "aws" ? auroraCopy(req, network.aws, kids.some((k) => k.cloud === "aws"), child)
+          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, child)
+          : azurePostgresCopy(req, network.azure, child);
+        if (role === "subscriber" && feeder) {
+          let pub = publications.get(feeder.region.id);
+          if (!pub) {
+            pub = publication(feeder, clusterOf(feeder.region.id), child);
+            publications.set(feeder.region.id, pub);
+          }
+          subscription(feeder, copy, clusterOf(id), [pub], child);
+        }
+        built.set(id, copy);
+        this.copies.push(copy);
+        this.roles[`${writer}@${id}`] = role;
+        queue.push(...kids.map((k) => k.id));
+      }
+    }
+
+    const egress = replicationEgress(spec);
+    this.monthlyEgressUSD = centsToString(egress.monthlyCents);
+    const links = egress.links.map((l) => ({ from: l.from, to: l.to, kind: l.kind, gbPerMonth: l.gb, listMonthlyUSD: centsToString(l.monthlyCents), carries: l.carries }));
+    const data = {
+      "estate.json": JSON.stringify(spec),
+      "links.json": JSON.stringify({ topology, links, monthlyUSD: centsToString(egress.monthlyCents) }),
+    };
+    for (const [id, cluster] of clusters) {
+      new k8s.core.v1.ConfigMap(`${id}-meridian-replication`, {
+        metadata: { name: "meridian-replication", namespace: NAMESPACES.runtime, labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication" } },
+        data,
+      }, { parent: this, provider: cluster.provider });
+    }
+    this.registerOutputs({ roles: this.roles, monthlyEgressUSD: this.monthlyEgressUSD });
+  }
+}

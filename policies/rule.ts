@@ -1,0 +1,74 @@
+/**
+ * The policy pack's vocabulary, independent of @pulumi/policy so rules are plain functions tests call
+ * with fabricated resources: a resource rule checks one resource's properties; a stack rule checks all
+ * resources together with the cost model. `policies/index.ts` adapts these to CrossGuard; `meridian plan`
+ * runs them directly over the mocked program.
+ */
+import type { CostReport } from "../model/cost/report.js";
+import type { TopologyCost } from "../model/cost/egress.js";
+import type { EstateSpec } from "../model/estate.js";
+import type { PackConfig } from "./config.js";
+
+export type EnforcementLevel = "mandatory" | "advisory";
+
+/** What a rule sees of a resource: CrossGuard's `{type, name, urn, props}`. */
+export interface ResourceLike {
+  type: string;
+  name: string;
+  urn?: string;
+  props: Record<string, unknown>;
+}
+
+/** The cost model as the stack rules read it: the spec, its priced report and every topology's cost. */
+export interface ModelView {
+  spec: EstateSpec;
+  report: CostReport;
+  topologies: TopologyCost[];
+}
+
+export interface StackContext {
+  config: PackConfig;
+  /** Null when the stack carries no Meridian model (the rule is then not applicable). */
+  model: ModelView | null;
+}
+
+export interface Finding {
+  message: string;
+  resource?: ResourceLike;
+}
+
+interface RuleBase {
+  name: string;
+  description: string;
+  enforcementLevel: EnforcementLevel;
+}
+
+export interface ResourceRule extends RuleBase {
+  kind: "resource";
+  /** Messages for one resource; empty when it passes or the rule does not apply to its type. */
+  check(resource: ResourceLike, config: PackConfig): string[];
+}
+
+export interface StackRule extends RuleBase {
+  kind: "stack";
+  /** Reads the cost model; not applicable to a stack that carries none. */
+  needsModel?: boolean;
+  check(resources: ResourceLike[], ctx: StackContext): Finding[];
+}
+
+export type Rule = ResourceRule | StackRule;
+
+/** Read a nested property (`a.b.c`) of unknown input without throwing. */
+export function prop(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const key of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+export function num(obj: unknown, path: string): number | undefined {
+  const v = prop(obj, path);
+  return typeof v === "number" ? v : undefined;
+}

@@ -1,0 +1,20 @@
+/** Every rule of the pack, in the order CrossGuard and `meridian plan` report them. */
+import type { Rule } from "../rule.js";
+import { certificateBounds } from "./certificates.js";
+import { costTable, egressTopology, stackBudget } from "./cost.js";
+import { noPublicDatabases } from "./databases.js";
+import { failoverTtl } from "./failover-ttl.js";
+import { healthCheckSanity } from "./health-checks.js";
+import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
+
+export const rules: Rule[] = [
+  stackBudget,
+  egressTopology,
+  costTable,
+  healthCheckSanity,
+  failoverTtl,
+  peerAuthenticationStrict,
+  meshWideStrictPresent,
+  certificateBounds,
+  noPublicDatabases,
+];

@@ -1,0 +1,45 @@
+// `meridian plan` runs the policy pack (cost and safety rules) over the mocked program.
+import { describe, expect, it } from "vitest";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../cli.js";
+import { stackFile } from "../../stacks/load.js";
+
+function withProd(edit: (text: string) => string, run: (dir: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), "meridian-policy-"));
+  try {
+    const file = join(dir, "Pulumi.prod.yaml");
+    copyFileSync(stackFile("prod"), file);
+    writeFileSync(file, edit(readFileSync(file, "utf8")));
+    run(dir);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
+describe("meridian plan runs the policy pack", () => {
+  it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", () => {
+    const r = runCli(["plan", "--stack", "prod"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$4,098\.84 of \$25,000\.00 budget:/);
+    expect(r.stdout).not.toMatch(/\[mandatory\]/);
+  });
+
+  it("denies a full mesh over six regions, naming the cheaper topology", () => {
+    withProd((t) => t.replace("topology: hierarchical", "topology: full-mesh"), (dir) => {
+      const r = runCli(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/);
+    });
+  });
+
+  it("denies a stack over its budget, and --json carries the violations", () => {
+    withProd((t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"), (dir) => {
+      const r = runCli(["plan", "--stack", "prod", "--json"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status).toBe(1);
+      const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
+      expect(doc.policyViolations).toContainEqual(expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$4,098\.84 exceeds the prod budget of \$3,000\.00/) }));
+    });
+  });
+});

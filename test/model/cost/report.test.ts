@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { buildCostReport, type CostReport } from "../../../model/cost/report.js";
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+import type { UsageItem } from "../../../model/usage.js";
+
+const prod = (): EstateSpec => buildEstateSpec("prod", loadStack("prod"));
+const cents = (s: string) => Math.round(Number(s) * 100);
+
+const dnsSource = (): UsageItem[] => [
+  { resource: "route53:zone", resourceType: "aws:route53/zone:Zone", component: "Hosted zone", sku: "route53.hostedZone", monthlyQuantity: 1, unit: "months", usageBased: false },
+  { resource: "route53:zone", resourceType: "aws:route53/zone:Zone", component: "Latency queries", sku: "route53.queries.latency", monthlyQuantity: 900, unit: "1M queries", usageBased: true },
+];
+
+function expectConsistent(report: CostReport) {
+  for (const r of report.resources) {
+    expect(cents(r.monthlyCost), r.name).toBe(r.costComponents.reduce((s, c) => s + cents(c.monthlyCost), 0));
+    for (const c of r.costComponents) {
+      for (const key of ["monthlyQuantity", "price", "monthlyCost"] as const) expect(typeof c[key]).toBe("string");
+      expect(typeof c.usageBased).toBe("boolean");
+    }
+  }
+  expect(cents(report.totalMonthlyCost)).toBe(report.resources.reduce((s, r) => s + cents(r.monthlyCost), 0));
+  expect(report.projects[0]!.breakdown.totalMonthlyCost).toBe(report.totalMonthlyCost);
+}
+
+describe("buildCostReport", () => {
+  it("prod: hierarchical replication egress is $4,098.84 (docs/cost.md works it by hand)", () => {
+    const report = buildCostReport(prod(), { sources: [] });
+    expect(report.totalMonthlyCost).toBe("4098.84");
+    expect(report.pastTotalMonthlyCost).toBe("0.00");
+    expect(report.diffTotalMonthlyCost).toBe("4098.84");
+    expect(report.resources.filter((r) => r.resourceType === "meridian:replication:Link")).toHaveLength(9);
+    expectConsistent(report);
+  });
+  it("adds the usage sources' items, priced, grouped by resource", () => {
+    const report = buildCostReport(prod(), { sources: [dnsSource] });
+    const zone = report.resources.find((r) => r.name === "route53:zone")!;
+    expect(zone.monthlyCost).toBe("540.50"); // 0.50 + 900 × 0.60
+    expect(report.totalMonthlyCost).toBe("4639.34");
+    expectConsistent(report);
+  });
+  it("--baseline: past and diff totals, and only changed resources in the diff", () => {
+    const spec = prod();
+    const before = buildCostReport(spec, { sources: [] });
+    const bigger = { ...spec, replication: { ...spec.replication, writeGBPerMonth: { ...spec.replication.writeGBPerMonth, "aws-use1": 5000 } } };
+    const after = buildCostReport(bigger, { sources: [], baseline: before });
+    expect(after.pastTotalMonthlyCost).toBe("4098.84");
+    expect(cents(after.diffTotalMonthlyCost)).toBe(cents(after.totalMonthlyCost) - cents("4098.84"));
+    const changed = after.projects[0]!.diff!.resources.map((r) => r.name);
+    // Exactly the links that carry aws-use1's writes change, plus the volume-tier discounts of the
+    // meters those links bill on; no other link.
+    const carrying = after.resources
+      .filter((r) => r.resourceType === "meridian:replication:Link" && (r.metadata["carries"] as { writer: string }[]).some((c) => c.writer === "aws-use1"))
+      .map((r) => r.name);
+    expect(changed.filter((n) => n.startsWith("replication/")).sort()).toEqual(carrying.sort());
+    const meters = new Set(carrying.map((n) => `egress-discounts/${n.slice("replication/".length).split("->")[0]}`));
+    for (const n of changed.filter((x) => !x.startsWith("replication/"))) expect(meters.has(n), n).toBe(true);
+  });
+  it("totals equal the sum of components for any write volumes", () => {
+    const spec = prod();
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 3, maxLength: 3 }), fc.constantFrom("full-mesh", "star", "regional", "hierarchical" as const), (gb, topology) => {
+        const writeGBPerMonth = Object.fromEntries(spec.replication.writers.map((w, i) => [w, gb[i]!]));
+        expectConsistent(buildCostReport({ ...spec, replication: { ...spec.replication, topology, writeGBPerMonth } }, { sources: [dnsSource] }));
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it("rejects a malformed baseline total", () => {
+    expect(() => buildCostReport(prod(), { sources: [], baseline: { totalMonthlyCost: "lots", resources: [] } })).toThrow(/baseline totalMonthlyCost.*"lots"/);
+  });
+});
+
+describe("relays (hierarchical)", () => {
+  it("a configured relay changes which links exist: Europe relayed through azure-weu", () => {
+    const spec = prod();
+    const relayed = buildCostReport({ ...spec, replication: { ...spec.replication, relays: { europe: "azure-weu" } } }, { sources: [] });
+    const names = relayed.resources.map((r) => r.name);
+    // aws-use1's writes now enter Europe at azure-weu, which fans them out to aws-euw1.
+    expect(names).toContain("replication/aws-use1->azure-weu");
+    expect(names).toContain("replication/azure-weu->aws-euw1");
+    expect(names).not.toContain("replication/aws-use1->aws-euw1");
+    expectConsistent(relayed);
+  });
+  it("a relay that is not on its continent is a config problem naming the candidates", () => {
+    const spec = prod();
+    expect(() => buildCostReport({ ...spec, replication: { ...spec.replication, relays: { europe: "gcp-usc1" } } })).toThrow(
+      /meridian:replication\.relays\.europe: got "gcp-usc1"; a region on europe: aws-euw1, azure-weu/,
+    );
+  });
+});

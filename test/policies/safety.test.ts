@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { parsePackConfig } from "../../policies/config.js";
+import { certificateBounds } from "../../policies/rules/certificates.js";
+import { noPublicDatabases } from "../../policies/rules/databases.js";
+import { failoverTtl } from "../../policies/rules/failover-ttl.js";
+import { healthCheckSanity } from "../../policies/rules/health-checks.js";
+import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
+import type { ResourceLike, ResourceRule } from "../../policies/rule.js";
+
+const config = parsePackConfig({});
+const res = (type: string, props: Record<string, unknown>, name = "r"): ResourceLike => ({ type, name, props });
+const check = (rule: ResourceRule, type: string, props: Record<string, unknown>) => rule.check(res(type, props), config);
+
+describe("meridian-health-check-sanity", () => {
+  const R53 = "aws:route53/healthCheck:HealthCheck";
+  it("passes a 10 s × 3 Route 53 HTTPS check", () => {
+    expect(check(healthCheckSanity, R53, { type: "HTTPS", requestInterval: 10, failureThreshold: 3 })).toEqual([]);
+  });
+  it("fails an interval Route 53 rejects and a detection time above the limit", () => {
+    expect(check(healthCheckSanity, R53, { type: "HTTPS", requestInterval: 15, failureThreshold: 3 })).toEqual([expect.stringMatching(/requestInterval 15: Route 53 accepts 10 or 30/)]);
+    expect(check(healthCheckSanity, R53, { type: "HTTPS", requestInterval: 30, failureThreshold: 10 })).toEqual([expect.stringMatching(/~300s.*limit is 120s/)]);
+  });
+  it("Cloud DNS / Compute: timeout above interval fails, sane check passes", () => {
+    const T = "gcp:compute/healthCheck:HealthCheck";
+    expect(check(healthCheckSanity, T, { checkIntervalSec: 30, timeoutSec: 5, unhealthyThreshold: 3 })).toEqual([]);
+    expect(check(healthCheckSanity, T, { checkIntervalSec: 5, timeoutSec: 10, unhealthyThreshold: 3 })).toEqual([expect.stringMatching(/timeoutSec 10 exceeds checkIntervalSec 5/)]);
+  });
+  it("Traffic Manager: timeout must be shorter than the interval", () => {
+    const T = "azure-native:trafficmanager:Profile";
+    expect(check(healthCheckSanity, T, { monitorConfig: { intervalInSeconds: 10, timeoutInSeconds: 5, toleratedNumberOfFailures: 2 } })).toEqual([]);
+    expect(check(healthCheckSanity, T, { monitorConfig: { intervalInSeconds: 10, timeoutInSeconds: 10, toleratedNumberOfFailures: 2 } })).toEqual([expect.stringMatching(/timeoutInSeconds 10 must be shorter/)]);
+  });
+  it("Cloudflare monitor: retries out of range fail", () => {
+    const T = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor";
+    expect(check(healthCheckSanity, T, { interval: 60, timeout: 5, retries: 2 })).toEqual([]);
+    expect(check(healthCheckSanity, T, { interval: 60, timeout: 5, retries: 9 })).toEqual([expect.stringMatching(/retries 9/)]);
+  });
+});
+
+describe("meridian-failover-ttl", () => {
+  it("passes a failover record with a 60 s TTL and ignores plain records", () => {
+    expect(check(failoverTtl, "aws:route53/record:Record", { ttl: 60, setIdentifier: "p", failoverRoutingPolicies: [{ type: "PRIMARY" }] })).toEqual([]);
+    expect(check(failoverTtl, "aws:route53/record:Record", { ttl: 3600, records: ["1.2.3.4"] })).toEqual([]);
+  });
+  it("fails a health-checked record, a Cloud DNS primary/backup set, Traffic Manager and an unproxied Cloudflare LB above 60 s", () => {
+    expect(check(failoverTtl, "aws:route53/record:Record", { ttl: 300, healthCheckId: "hc", setIdentifier: "x" })).toEqual([expect.stringMatching(/ttl 300s exceeds the failover limit of 60s/)]);
+    expect(check(failoverTtl, "gcp:dns/recordSet:RecordSet", { ttl: 120, routingPolicy: { primaryBackup: { primary: {} } } })).toHaveLength(1);
+    expect(check(failoverTtl, "azure-native:trafficmanager:Profile", { dnsConfig: { relativeName: "x", ttl: 300 } })).toHaveLength(1);
+    expect(check(failoverTtl, "cloudflare:index/loadBalancer:LoadBalancer", { proxied: false, ttl: 120 })).toHaveLength(1);
+    expect(check(failoverTtl, "cloudflare:index/loadBalancer:LoadBalancer", { proxied: true, ttl: 120 })).toEqual([]);
+  });
+});
+
+describe("meridian-mtls-strict and meridian-mtls-mesh-wide", () => {
+  const PA = "kubernetes:security.istio.io/v1:PeerAuthentication";
+  const meshWide = res(PA, { metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "STRICT" } } });
+  it("passes STRICT and fails PERMISSIVE (also per port)", () => {
+    expect(peerAuthenticationStrict.check(meshWide, config)).toEqual([]);
+    expect(check(peerAuthenticationStrict, PA, { spec: { mtls: { mode: "PERMISSIVE" } } })).toEqual([expect.stringMatching(/PERMISSIVE; expected STRICT/)]);
+    expect(check(peerAuthenticationStrict, PA, { spec: { mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "DISABLE" } } } })).toEqual([expect.stringMatching(/portLevelMtls\.8080\.mode is DISABLE/)]);
+  });
+  it("requires a mesh-wide STRICT policy wherever Istio is installed", () => {
+    const istiod = res("kubernetes:helm.sh/v3:Release", { chart: "istiod", repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" } });
+    const ctx = { config, model: null };
+    expect(meshWideStrictPresent.check([istiod, meshWide], ctx)).toEqual([]);
+    expect(meshWideStrictPresent.check([istiod], ctx)).toEqual([{ message: expect.stringMatching(/no PeerAuthentication in istio-system/) }]);
+    // No mesh, nothing to require.
+    expect(meshWideStrictPresent.check([res("kubernetes:core/v1:Namespace", {})], ctx)).toEqual([]);
+  });
+});
+
+describe("meridian-certificate-bounds", () => {
+  const C = "kubernetes:cert-manager.io/v1:Certificate";
+  it("passes 2160h / 720h (a third)", () => {
+    expect(check(certificateBounds, C, { spec: { duration: "2160h", renewBefore: "720h" } })).toEqual([]);
+  });
+  it("fails a year-long certificate and a renewBefore not shorter than the duration or too small", () => {
+    expect(check(certificateBounds, C, { spec: { duration: "8760h", renewBefore: "2920h" } })).toEqual([expect.stringMatching(/8760h is outside 1h-2160h/)]);
+    expect(check(certificateBounds, C, { spec: { duration: "24h", renewBefore: "24h" } })).toEqual([expect.stringMatching(/not shorter than spec.duration 24h/)]);
+    expect(check(certificateBounds, C, { spec: { duration: "2160h", renewBefore: "1h" } })).toEqual([expect.stringMatching(/0\.0% of the duration; expected 10-50%/)]);
+  });
+  it("holds CA certificates (isCA) to the CA bounds: a year-long intermediate renewing 30 days early passes", () => {
+    expect(check(certificateBounds, C, { spec: { isCA: true, duration: "8760h", renewBefore: "720h" } })).toEqual([]);
+    expect(check(certificateBounds, C, { spec: { isCA: true, duration: "175200h", renewBefore: "720h" } })).toEqual([
+      expect.stringMatching(/175200h is outside 1h-87600h/),
+      expect.stringMatching(/0\.4% of the duration; expected 5-50%/),
+    ]);
+  });
+});
+
+describe("meridian-no-public-databases", () => {
+  it("passes private Aurora, Cloud SQL and Azure flexible servers", () => {
+    expect(check(noPublicDatabases, "aws:rds/clusterInstance:ClusterInstance", { publiclyAccessible: false })).toEqual([]);
+    expect(check(noPublicDatabases, "gcp:sql/databaseInstance:DatabaseInstance", { settings: { ipConfiguration: { ipv4Enabled: false, privateNetwork: "projects/p/global/networks/n" } } })).toEqual([]);
+    expect(check(noPublicDatabases, "azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Disabled", delegatedSubnetResourceId: "/subnets/db" } })).toEqual([]);
+    expect(check(noPublicDatabases, "azure-native:dbforpostgresql:Server", { createMode: "Replica", sourceServerResourceId: "/x" })).toEqual([]);
+  });
+  it("fails public endpoints on each cloud", () => {
+    expect(check(noPublicDatabases, "aws:rds/clusterInstance:ClusterInstance", { publiclyAccessible: true })).toEqual(["publiclyAccessible is true"]);
+    expect(check(noPublicDatabases, "gcp:sql/databaseInstance:DatabaseInstance", { settings: {} })).toHaveLength(2);
+    expect(check(noPublicDatabases, "azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Enabled" } })).toHaveLength(2);
+    expect(check(noPublicDatabases, "azure-native:dbforpostgresql:FirewallRule", { startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" })).toHaveLength(1);
+  });
+});

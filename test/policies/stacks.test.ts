@@ -1,0 +1,27 @@
+// The pack over the real program: every shipped stack passes; prod with a forbidden shape does not.
+import { describe, expect, it } from "vitest";
+import { evaluateStack, type Plan } from "../harness.js";
+import { evaluatePolicies } from "../../policies/evaluate.js";
+import { modelFromResources } from "../../policies/model-source.js";
+
+function violations(plan: Plan, config: unknown = {}) {
+  const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
+  return evaluatePolicies(resources, modelFromResources(resources), config);
+}
+
+describe("policy pack over the mocked program", () => {
+  for (const stack of ["local", "dev", "staging", "prod"]) {
+    it(`passes the shipped ${stack} stack`, async () => {
+      const plan = await evaluateStack(stack);
+      const found = violations(plan);
+      expect(found.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+      expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
+    });
+  }
+  it("denies prod over a budget set in policy config", async () => {
+    const plan = await evaluateStack("prod");
+    expect(violations(plan, { monthlyUSD: 3000 })).toContainEqual(
+      expect.objectContaining({ policy: "meridian-stack-budget", message: expect.stringMatching(/\$4,098\.84 exceeds the prod budget of \$3,000\.00/) }),
+    );
+  });
+});
