@@ -4,7 +4,6 @@
  * peeks; a rejection changes nothing; retryAfterMs is −1 when the cost exceeds burst + 1 and can never
  * pass. Keys whose TAT lies in the past are dropped lazily, so memory follows active keys.
  */
-import { gcraStep } from "./gcra.js";
 import { validateLimit, type Limit } from "./limit.js";
 
 export interface GcraCheck {
@@ -19,16 +18,35 @@ export interface GcraLimiter {
 
 export function createGcraLimiter(opts: { ratePerSecond: number; burst: number }): GcraLimiter {
   const limit: Limit = validateLimit({ algorithm: "gcra", limit: opts.ratePerSecond, periodMs: 1000, burst: opts.burst }, "gcra");
+  // The same arithmetic as gcraStep, inlined: this path runs once per request in other services, so it
+  // allocates nothing but its answer (gcra.test.ts checks the two agree).
+  const emission = limit.periodMs / limit.limit;
+  const tolerance = emission * (opts.burst + 1);
   const tats = new Map<string, number>();
-  let calls = 0;
+  let nextSweep = -Infinity;
   return {
     check(key, cost, nowMs) {
-      if (!Number.isFinite(cost) || cost < 0) throw new RangeError(`cost is ${cost}; expected a number ≥ 0`);
-      if (++calls % 50_000 === 0) for (const [k, tat] of tats) if (tat <= nowMs) tats.delete(k);
-      const tat = tats.get(key);
-      const s = gcraStep(limit, tat === undefined ? undefined : [tat], cost, nowMs);
-      if (s.next) tats.set(key, s.next[0]!);
-      return { allowed: s.decision.allowed, retryAfterMs: s.decision.retryAfterMs, remaining: s.decision.remaining };
+      if (!(cost >= 0) || !Number.isFinite(cost)) throw new RangeError(`cost is ${cost}; expected a number ≥ 0`);
+      if (nowMs >= nextSweep) {
+        // Keys whose TAT is in the past carry no state worth keeping.
+        if (nextSweep !== -Infinity) for (const [k, t] of tats) if (t <= nowMs) tats.delete(k);
+        nextSweep = nowMs + 10_000;
+      }
+      const tat = tats.get(key) ?? nowMs;
+      const increment = emission * cost;
+      const newTat = (tat > nowMs ? tat : nowMs) + increment;
+      const diff = nowMs - (newTat - tolerance);
+      if (diff < 0) {
+        const ttl = tat > nowMs ? tat - nowMs : 0;
+        return { allowed: false, retryAfterMs: increment > tolerance ? -1 : -diff, remaining: remainingOf(tolerance, ttl, emission) };
+      }
+      if (cost !== 0) tats.set(key, newTat);
+      return { allowed: true, retryAfterMs: 0, remaining: remainingOf(tolerance, newTat - nowMs, emission) };
     },
   };
+}
+
+function remainingOf(tolerance: number, ttl: number, emission: number): number {
+  const next = tolerance - ttl;
+  return next > -emission ? Math.max(0, Math.trunc(next / emission + 1e-9)) : 0;
 }

@@ -6,7 +6,7 @@
  * where the levels that admitted keep the hit.
  */
 import { step } from "./algorithms.js";
-import { LimitError, type Decision, type Limit, type State } from "./limit.js";
+import { LimitError, type Decision, type Limit, type State, type Step } from "./limit.js";
 
 export interface Level {
   /** The state key of this level (e.g. `tenant:acme`). Keys in one hierarchy must differ. */
@@ -30,11 +30,9 @@ export interface Commit {
 export function checkLevels(levels: readonly Level[], cost: number): void {
   if (levels.length === 0) throw new LimitError("a decision needs at least one level");
   if (!Number.isInteger(cost) || cost < 0) throw new LimitError(`cost is ${cost}; expected an integer ≥ 0`);
-  const seen = new Set<string>();
-  for (const l of levels) {
-    if (seen.has(l.key)) throw new LimitError(`level key "${l.key}" appears twice in one hierarchy`);
-    seen.add(l.key);
-  }
+  // Hierarchies are short (≤ a handful of levels): a pairwise check beats building a Set on the hot path.
+  for (let i = 1; i < levels.length; i++)
+    for (let j = 0; j < i; j++) if (levels[i]!.key === levels[j]!.key) throw new LimitError(`level key "${levels[i]!.key}" appears twice in one hierarchy`);
 }
 
 /** Decide a hierarchy against `read` states; returns the decision and the writes to apply (none on rejection). */
@@ -44,15 +42,23 @@ export function decideLevels(
   cost: number,
   now: number,
 ): { decision: HierarchyDecision; commits: Commit[] } {
-  const steps = levels.map((lv) => step(lv.limit, read(lv.key), cost, now));
-  const decisions = steps.map((s) => s.decision);
-  const blockedBy = decisions.findIndex((d) => !d.allowed);
-  const commits: Commit[] = [];
-  if (blockedBy === -1) {
-    steps.forEach((s, i) => {
-      if (s.next) commits.push({ key: levels[i]!.key, state: s.next, ttlMs: s.ttlMs });
-    });
+  const n = levels.length;
+  const steps: Step[] = new Array<Step>(n);
+  const decisions: Decision[] = new Array<Decision>(n);
+  let blockedBy = -1;
+  for (let i = 0; i < n; i++) {
+    const lv = levels[i]!;
+    const s = step(lv.limit, read(lv.key), cost, now);
+    steps[i] = s;
+    decisions[i] = s.decision;
+    if (blockedBy === -1 && !s.decision.allowed) blockedBy = i;
   }
+  const commits: Commit[] = [];
+  if (blockedBy === -1)
+    for (let i = 0; i < n; i++) {
+      const s = steps[i]!;
+      if (s.next) commits.push({ key: levels[i]!.key, state: s.next, ttlMs: s.ttlMs });
+    }
   return { decision: combine(decisions, blockedBy), commits };
 }
 
@@ -60,16 +66,12 @@ export function decideLevels(
 export function combine(levels: Decision[], blockedBy: number): HierarchyDecision {
   const allowed = blockedBy === -1;
   let tightest = levels[0]!;
-  for (const d of levels) if (d.remaining < tightest.remaining) tightest = d;
-  const rejected = levels.filter((d) => !d.allowed);
-  const retryAfterMs = allowed ? 0 : rejected.some((d) => d.retryAfterMs < 0) ? -1 : Math.max(...rejected.map((d) => d.retryAfterMs));
-  return {
-    allowed,
-    limit: tightest.limit,
-    remaining: tightest.remaining,
-    retryAfterMs,
-    resetAfterMs: Math.max(...levels.map((d) => d.resetAfterMs)),
-    levels,
-    blockedBy,
-  };
+  let retryAfterMs = 0;
+  let resetAfterMs = 0;
+  for (const d of levels) {
+    if (d.remaining < tightest.remaining) tightest = d;
+    if (d.resetAfterMs > resetAfterMs) resetAfterMs = d.resetAfterMs;
+    if (!d.allowed && retryAfterMs !== -1) retryAfterMs = d.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, d.retryAfterMs);
+  }
+  return { allowed, limit: tightest.limit, remaining: tightest.remaining, retryAfterMs, resetAfterMs, levels, blockedBy };
 }

@@ -1,6 +1,7 @@
 /**
- * In-memory store: a Map from level key to state with an expiry; expired states are swept lazily every
- * `sweepEvery` decisions so memory tracks live keys only. Decisions are synchronous (`decideSync`), so
+ * In-memory store: a Map from level key to state with an expiry; expired states are swept lazily at most
+ * every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is amortised
+ * over however many decisions that interval saw. Decisions are synchronous (`decideSync`), so
  * the whole hierarchy is atomic within the process by construction.
  */
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
@@ -14,20 +15,32 @@ interface Entry {
 
 export class MemoryStore implements RateLimitStore {
   private readonly entries = new Map<string, Entry>();
-  private decisions = 0;
+  private lastSweep = -Infinity;
 
-  constructor(private readonly sweepEvery = 10_000) {}
+  constructor(private readonly sweepIntervalMs = 5_000) {}
 
   decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
     checkLevels(levels, cost);
-    if (++this.decisions % this.sweepEvery === 0) this.sweep(nowMs);
-    const read = (key: string) => {
-      const e = this.entries.get(key);
-      return e && e.expiresAt > nowMs ? e.state : undefined;
-    };
-    const { decision, commits } = decideLevels(levels, read, cost, nowMs);
-    for (const c of commits) this.entries.set(c.key, { state: c.state, expiresAt: nowMs + Math.max(1, c.ttlMs) });
+    if (nowMs - this.lastSweep >= this.sweepIntervalMs) {
+      if (this.lastSweep !== -Infinity) this.sweep(nowMs);
+      this.lastSweep = nowMs;
+    }
+    const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
+    for (const c of commits) {
+      const expiresAt = nowMs + Math.max(1, c.ttlMs);
+      const e = this.entries.get(c.key);
+      // Reuse the entry object: the hot path then allocates no Map entries.
+      if (e) {
+        e.state = c.state;
+        e.expiresAt = expiresAt;
+      } else this.entries.set(c.key, { state: c.state, expiresAt });
+    }
     return decision;
+  }
+
+  private read(key: string, nowMs: number): State | undefined {
+    const e = this.entries.get(key);
+    return e !== undefined && e.expiresAt > nowMs ? e.state : undefined;
   }
 
   decide(levels: readonly Level[], cost: number, nowMs: number): Promise<HierarchyDecision> {

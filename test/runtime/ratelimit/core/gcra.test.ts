@@ -46,3 +46,30 @@ describe("gcra (redis-cell semantics)", () => {
     expect(() => createGcraLimiter({ ratePerSecond: 0, burst: 1 })).toThrow(/gcra.limit is 0/);
   });
 });
+
+describe("createGcraLimiter agrees with the GCRA core", () => {
+  it("answers exactly as gcraStep for any sequence (property)", async () => {
+    const fc = (await import("fast-check")).default;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.array(fc.record({ dt: fc.integer({ min: 0, max: 300 }), cost: fc.integer({ min: 0, max: 12 }), key: fc.constantFrom("a", "b") }), { maxLength: 80 }),
+        (rate, burst, reqs) => {
+          const lim = createGcraLimiter({ ratePerSecond: rate, burst });
+          const l: Limit = { algorithm: "gcra", limit: rate, periodMs: 1000, burst };
+          const states = new Map<string, number[]>();
+          let t = 0;
+          for (const r of reqs) {
+            t += r.dt;
+            const want = gcraStep(l, states.get(r.key), r.cost, t);
+            if (want.next) states.set(r.key, want.next);
+            const got = lim.check(r.key, r.cost, t);
+            expect(got).toEqual({ allowed: want.decision.allowed, retryAfterMs: want.decision.retryAfterMs, remaining: want.decision.remaining });
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
