@@ -12,6 +12,7 @@ import { createGcraLimiter } from "../runtime/ratelimit/index.js";
 import { MemoryStore } from "../runtime/ratelimit/store/memory.js";
 import { RedisStore } from "../runtime/ratelimit/store/redis.js";
 import type { Level } from "../runtime/ratelimit/core/hierarchy.js";
+import { step } from "../runtime/ratelimit/core/algorithms.js";
 import type { ResourceConfig } from "../runtime/ratelimit/global/allocator.js";
 import { RedisLeaseAllocator } from "../runtime/ratelimit/global/redis-allocator.js";
 import { globalOverageBound, RegionalLimiter } from "../runtime/ratelimit/global/regional.js";
@@ -138,6 +139,39 @@ async function inFlight(ms: number, concurrency: number, fn: (i: number) => Prom
   client.disconnect();
   await store.close();
   allocator.close();
+}
+
+// --- 3. memory vs accuracy of the algorithms -----------------------------------------------------
+{
+  // Limit 100 per second; 60 s of traffic at 2× the limit, half of it bunched at window boundaries
+  // (the fixed window's worst case) and half spread evenly.
+  const period = 1000;
+  const arrivals: number[] = [];
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let w = 0; w < 60; w++) {
+    for (let k = 0; k < 100; k++) arrivals.push(w * period + period - 1 - rnd() * 50);
+    for (let k = 0; k < 100; k++) arrivals.push(w * period + rnd() * period);
+  }
+  arrivals.sort((a, b) => a - b);
+  for (const algorithm of ["fixed-window", "sliding-window", "sliding-log", "token-bucket", "gcra"] as const) {
+    const limit = { algorithm, limit: 100, periodMs: period };
+    let state: number[] | undefined;
+    let maxState = 0;
+    const admitted: number[] = [];
+    for (const t of arrivals) {
+      const s = step(limit, state, 1, t);
+      if (s.next) state = s.next;
+      if (s.decision.allowed) admitted.push(t);
+      maxState = Math.max(maxState, state?.length ?? 0);
+    }
+    let worst = 0;
+    for (let i = 0, j = 0; i < admitted.length; i++) {
+      while (admitted[j]! <= admitted[i]! - period) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    rows.push(row(`${algorithm}: most admitted in any 1 s window (limit 100)`, "requests", worst, null, `${admitted.length} admitted of ${arrivals.length} in 60 s; state ≤ ${maxState} numbers (${maxState * 8} B) per key`));
+  }
 }
 
 report("ratelimit", rows);

@@ -3,7 +3,8 @@
  * answers 200 (OK) or 429 (OVER_LIMIT) with the IETF `RateLimit-Policy` / `RateLimit` header fields
  * (draft-ietf-httpapi-ratelimit-headers: one item per limit that decided, `q` quota, `w` window in
  * seconds, `r` remaining, `t` seconds to reset) and `Retry-After` on 429. `GET /v1/ratelimit/domains`
- * lists the configured domains; `GET /healthz` answers when the service is up.
+ * lists the configured domains; `GET /v1/ratelimit/status` reports the store (and, behind the
+ * resilient store, what an outage has admitted without it and the overage bound that allows); `GET /healthz` answers when the service is up.
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -54,11 +55,12 @@ export function rateLimitHeaders(r: RlsResponse): Record<string, string> {
   return h;
 }
 
-export function buildHttp(service: RateLimitService): FastifyInstance {
+export function buildHttp(service: RateLimitService, status: () => unknown = () => ({ store: "memory" })): FastifyInstance {
   const app = Fastify({ logger: false });
   installErrorHandler(app);
   app.get("/healthz", () => ({ ok: true }));
   app.get("/v1/ratelimit/domains", () => ({ domains: service.domainNames }));
+  app.get("/v1/ratelimit/status", () => status());
   app.post("/v1/ratelimit", async (req, reply) => {
     const b = parseInput(body, req.body, "body");
     let r: RlsResponse;

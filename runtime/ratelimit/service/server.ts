@@ -53,7 +53,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     ? new ResilientStore(new RedisStore({ url: o.redisUrl }), { mode: o.failureMode ?? "local", instances: o.instances ?? 1, clock })
     : new MemoryStore();
   const service = new RateLimitService(domains, store, clock);
-  const http: FastifyInstance = buildHttp(service);
+  const http: FastifyInstance = buildHttp(service, () => (store instanceof ResilientStore ? { store: "redis", ...store.report() } : { store: "memory" }));
   let grpcServer: grpc.Server | undefined;
   try {
     await http.listen({ port: o.port, host: o.host ?? "0.0.0.0" });

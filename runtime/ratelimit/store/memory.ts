@@ -4,6 +4,7 @@
  * over however many decisions that interval saw. Decisions are synchronous (`decideSync`), so
  * the whole hierarchy is atomic within the process by construction.
  */
+import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
 import type { State } from "../core/limit.js";
 import type { RateLimitStore } from "./store.js";
@@ -25,17 +26,26 @@ export class MemoryStore implements RateLimitStore {
       if (this.lastSweep !== -Infinity) this.sweep(nowMs);
       this.lastSweep = nowMs;
     }
-    const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
-    for (const c of commits) {
-      const expiresAt = nowMs + Math.max(1, c.ttlMs);
-      const e = this.entries.get(c.key);
-      // Reuse the entry object: the hot path then allocates no Map entries.
-      if (e) {
-        e.state = c.state;
-        e.expiresAt = expiresAt;
-      } else this.entries.set(c.key, { state: c.state, expiresAt });
+    if (levels.length === 1) {
+      // One level: no commit list to build (same semantics as decideLevels).
+      const lv = levels[0]!;
+      const s = step(lv.limit, this.read(lv.key, nowMs), cost, nowMs);
+      if (s.next) this.write(lv.key, s.next, nowMs + Math.max(1, s.ttlMs));
+      const d = s.decision;
+      return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, levels: [d], blockedBy: d.allowed ? -1 : 0 };
     }
+    const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
+    for (const c of commits) this.write(c.key, c.state, nowMs + Math.max(1, c.ttlMs));
     return decision;
+  }
+
+  private write(key: string, state: State, expiresAt: number): void {
+    const e = this.entries.get(key);
+    // Reuse the entry object: the hot path then allocates no Map entries.
+    if (e !== undefined) {
+      e.state = state;
+      e.expiresAt = expiresAt;
+    } else this.entries.set(key, { state, expiresAt });
   }
 
   private read(key: string, nowMs: number): State | undefined {

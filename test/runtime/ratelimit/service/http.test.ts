@@ -38,3 +38,30 @@ describe("rate limit HTTP API", () => {
     expect((await app.inject({ method: "GET", url: "/v1/ratelimit/domains" })).json()).toEqual({ domains: ["edge"] });
   });
 });
+
+describe("rate limit service wiring", () => {
+  it("serves a Redis-backed config and reports outages on /v1/ratelimit/status", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { startServer } = await import("../../../../runtime/ratelimit/service/server.js");
+    const { CONFIG_YAML } = await import("./fixtures.js");
+    const file = join(mkdtempSync(join(tmpdir(), "mrl-")), "edge.yaml");
+    writeFileSync(file, CONFIG_YAML);
+    // An unreachable Redis: the local fallback decides and the status says so.
+    const s = await startServer({ configPath: file, redisUrl: "redis://127.0.0.1:1/2", instances: 2, port: 0, grpcPort: 0, host: "127.0.0.1" });
+    try {
+      const r = await fetch(`http://127.0.0.1:${s.httpPort}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "9.9.9.9" }] }] }) });
+      expect(r.status).toBe(200);
+      const status = (await (await fetch(`http://127.0.0.1:${s.httpPort}/v1/ratelimit/status`)).json()) as Record<string, unknown>;
+      expect(status).toMatchObject({ store: "redis", degraded: true, mode: "local", decisionsWithoutStore: 1, admittedWithoutStore: 1, overageBoundPerPeriod: 0 });
+      writeFileSync(file, "domain: other\n");
+      expect(s.reload().map((d) => d.domain)).toEqual(["other"]);
+      writeFileSync(file, "domain: [");
+      expect(() => s.reload()).toThrow(/edge\.yaml/);
+      expect(s.service.domainNames).toEqual(["other"]);
+    } finally {
+      await s.close();
+    }
+  });
+});
