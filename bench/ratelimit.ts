@@ -92,7 +92,7 @@ async function inFlight(ms: number, concurrency: number, fn: (i: number) => Prom
   rows.push(row("Redis store (one Lua decision per request) vs RateLimiterRedis", "decisions/s", storeRate, peerRate, "256 in flight each"));
 
   const allocator = new RedisLeaseAllocator(REDIS, `mrl:bench:${process.pid}:`);
-  const resource: ResourceConfig = { id: "global", capacity, algorithm: "fair", leaseMs: 400, refreshMs: 40 };
+  const resource: ResourceConfig = { id: "global", capacity, algorithm: "fair", leaseMs: 2000, refreshMs: 40 };
   const regions = Array.from({ length: 4 }, (_, i) => new RegionalLimiter({ resource: "global", client: `region-${i}` }));
   const syncing = new Set<number>();
   let syncs = 0;
