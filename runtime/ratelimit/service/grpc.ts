@@ -1,10 +1,12 @@
 /**
  * Envoy RLS v3 over gRPC: `envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`, served from
- * the published proto so Envoy and Istio can call it. Bad requests answer INVALID_ARGUMENT naming the
+ * the published proto so Envoy and Istio can call it. The IETF RateLimit / RateLimit-Policy fields
+ * travel back in `response_headers_to_add`, so Envoy puts them on the downstream response. Bad requests answer INVALID_ARGUMENT naming the
  * field; store failures answer UNAVAILABLE (Envoy then applies its `failure_mode_deny`).
  */
 import * as grpc from "@grpc/grpc-js";
 import type { Unit } from "../config/schema.js";
+import { rateLimitHeaders } from "./http.js";
 import { loadRlsService } from "./proto.js";
 import { BadRequestError, type RateLimitService, type RlsRequest, type RlsResponse } from "./rls.js";
 
@@ -34,6 +36,8 @@ export function fromWire(w: WireRequest): RlsRequest {
 
 export function toWire(r: RlsResponse): Record<string, unknown> {
   return {
+    // Envoy adds these to the downstream response: clients see the IETF RateLimit fields.
+    response_headers_to_add: Object.entries(rateLimitHeaders(r)).map(([key, value]) => ({ key, value })),
     overall_code: r.overallCode,
     statuses: r.statuses.map((s) => ({
       code: s.code,

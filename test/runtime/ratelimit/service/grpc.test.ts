@@ -59,6 +59,11 @@ for (const kind of ["memory", "redis"] as const) {
       const third = await rls.call(req);
       expect(third.overall_code).toBe("OVER_LIMIT");
       expect(third.statuses[0]).toMatchObject({ code: "OVER_LIMIT", limit_remaining: 0 });
+      expect(third.response_headers_to_add).toEqual([
+        { key: "ratelimit-policy", value: '"edge|remote_address=10.0.0.1";q=2;w=1', raw_value: Buffer.alloc(0) },
+        { key: "ratelimit", value: '"edge|remote_address=10.0.0.1";r=0;t=1', raw_value: Buffer.alloc(0) },
+        { key: "retry-after", value: "1", raw_value: Buffer.alloc(0) },
+      ]);
       clock.advance(1000);
       expect((await rls.call(req)).overall_code).toBe("OK");
     });

@@ -61,3 +61,29 @@ describe("redis store", () => {
     await open.close();
   });
 });
+
+describe("resilient store recovery", () => {
+  it("goes back to the store once it answers again, probing only every probeAfterMs", async () => {
+    const clock = new ManualClock(0);
+    let up = false;
+    let calls = 0;
+    const primary = {
+      decide: () => {
+        calls++;
+        return up ? Promise.resolve({ allowed: true, limit: 1, remaining: 0, retryAfterMs: 0, resetAfterMs: 0, levels: [], blockedBy: -1 }) : Promise.reject(new Error("ECONNREFUSED"));
+      },
+      close: () => Promise.resolve(),
+    };
+    const store = new ResilientStore(primary, { mode: "fail-closed", clock, probeAfterMs: 1000 });
+    const level = { key: "k", limit: { algorithm: "gcra" as const, limit: 1, periodMs: 1000 } };
+    expect((await store.decide([level], 1, 0)).allowed).toBe(false);
+    expect((await store.decide([level], 1, 0)).allowed).toBe(false);
+    expect(calls).toBe(1);
+    up = true;
+    clock.advance(999);
+    expect((await store.decide([level], 1, 0)).allowed).toBe(false);
+    clock.advance(1);
+    expect((await store.decide([level], 1, 0)).allowed).toBe(true);
+    expect(store.report()).toMatchObject({ degraded: false, outages: 1, decisionsWithoutStore: 3, lastError: "ECONNREFUSED" });
+  });
+});
