@@ -49,6 +49,36 @@ export function register(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+  rl.command("quota")
+    .description("serve multi-dimensional quotas (reserve/release, overrides with approval, delegation) over HTTP")
+    .requiredOption("-c, --config <yaml>", "quota tree: dimensions, tenants → applications → users with hard/soft limits and owners")
+    .option("-p, --port <port>", "HTTP port", port("--port"), 8082)
+    .option("--host <host>", "listen address", "0.0.0.0")
+    .action(async (o: { config: string; port: number; host: string }) => {
+      const { readFileSync } = await import("node:fs");
+      const { parseQuotaConfig, buildQuotaTree } = await import("../../runtime/quota/config.js");
+      const { buildQuotaHttp } = await import("../../runtime/quota/service.js");
+      const { systemClock } = await import("../../runtime/common/clock.js");
+      let text: string;
+      try {
+        text = readFileSync(o.config, "utf8");
+      } catch (err) {
+        throw new UserError(`cannot read ${o.config}: ${(err as Error).message}`);
+      }
+      let tree;
+      try {
+        tree = buildQuotaTree(parseQuotaConfig(text, o.config), systemClock);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      const app = buildQuotaHttp(tree);
+      await app.listen({ port: o.port, host: o.host });
+      const address = app.server.address();
+      process.stdout.write(`quota: ${tree.dimensions.join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}\n`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
   rl.command("validate")
     .description("check a rate limit config and print the limits it defines")
     .requiredOption("-c, --config <yaml>", "envoyproxy/ratelimit config")

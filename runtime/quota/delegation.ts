@@ -30,13 +30,13 @@ export class Delegations {
   }
 
   delegate(o: { from: string; to: string; kind: "application" | "user"; amounts: Amounts; by: string; owners: string[] }): Delegation {
-    if (!this.tree.isAuthority(o.by, o.from)) throw new QuotaError(`${o.by} has no delegation authority over ${o.from}`);
-    if (this.tree.isClosed(o.from)) throw new QuotaError(`${o.from} has been revoked; it cannot delegate`);
+    if (!this.tree.isAuthority(o.by, o.from)) throw new QuotaError(`${o.by} has no delegation authority over ${o.from}`, "forbidden");
+    if (this.tree.isClosed(o.from)) throw new QuotaError(`${o.from} has been revoked; it cannot delegate`, "conflict");
     const committed = this.committed(o.from);
     for (const [d, v] of Object.entries(o.amounts)) {
       const own = this.tree.ownHard(o.from, d);
       if (own === undefined) throw new QuotaError(`${o.from} has no own ${d} quota to delegate from`);
-      if ((committed[d] ?? 0) + v > own) throw new QuotaError(`${o.from} cannot delegate ${v} ${d}: ${committed[d] ?? 0} of its ${own} is already delegated`);
+      if ((committed[d] ?? 0) + v > own) throw new QuotaError(`${o.from} cannot delegate ${v} ${d}: ${committed[d] ?? 0} of its ${own} is already delegated`, "conflict");
     }
     this.tree.addNode({ id: o.to, kind: o.kind, parent: o.from, hard: o.amounts, owners: o.owners });
     const d: Delegation = { id: `dlg-${this.all.length + 1}`, from: o.from, to: o.to, amounts: { ...o.amounts }, by: o.by, revoked: false };
@@ -47,9 +47,9 @@ export class Delegations {
   /** Revoke a delegation (by an authority over the delegator's node); cascades to re-delegations. */
   revoke(id: string, by: string): Delegation[] {
     const d = this.all.find((x) => x.id === id);
-    if (!d) throw new QuotaError(`no delegation "${id}"`);
-    if (d.revoked) throw new QuotaError(`delegation ${id} is already revoked`);
-    if (!this.tree.isAuthority(by, d.from)) throw new QuotaError(`${by} has no authority over ${d.from}; cannot revoke ${id}`);
+    if (!d) throw new QuotaError(`no delegation "${id}"`, "not-found");
+    if (d.revoked) throw new QuotaError(`delegation ${id} is already revoked`, "conflict");
+    if (!this.tree.isAuthority(by, d.from)) throw new QuotaError(`${by} has no authority over ${d.from}; cannot revoke ${id}`, "forbidden");
     const revoked: Delegation[] = [];
     const cascade = (x: Delegation) => {
       x.revoked = true;

@@ -6,6 +6,7 @@
  * is the audit trail.
  */
 import type { Clock } from "../common/clock.js";
+import { QuotaError } from "./errors.js";
 
 export type OverrideState = "pending" | "active" | "rejected" | "expired" | "lapsed" | "revoked";
 
@@ -25,7 +26,7 @@ export interface Override {
   rejected: boolean;
 }
 
-export class OverrideError extends Error {
+export class OverrideError extends QuotaError {
   override name = "OverrideError";
 }
 
@@ -50,7 +51,7 @@ export class OverrideBook {
 
   private get(id: string): Override {
     const o = this.overrides.find((x) => x.id === id);
-    if (!o) throw new OverrideError(`no override "${id}"`);
+    if (!o) throw new OverrideError(`no override "${id}"`, "not-found");
     return o;
   }
 
@@ -58,9 +59,9 @@ export class OverrideBook {
     const o = this.get(id);
     const state = this.state(o);
     if (state !== "pending" && !(state === "active" && o.emergency && o.approvedBy === null))
-      throw new OverrideError(`override ${id} is ${state}; only pending (or unapproved emergency) overrides can be approved`);
-    if (approver === o.requestedBy) throw new OverrideError(`override ${id}: the requester ${approver} cannot approve their own override`);
-    if (!this.isAuthority(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} has no authority over ${o.node}`);
+      throw new OverrideError(`override ${id} is ${state}; only pending (or unapproved emergency) overrides can be approved`, "conflict");
+    if (approver === o.requestedBy) throw new OverrideError(`override ${id}: the requester ${approver} cannot approve their own override`, "forbidden");
+    if (!this.isAuthority(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} has no authority over ${o.node}`, "forbidden");
     o.approvedBy = approver;
     o.decidedAt = this.clock.now();
     return o;
@@ -68,8 +69,8 @@ export class OverrideBook {
 
   reject(id: string, approver: string): Override {
     const o = this.get(id);
-    if (this.state(o) !== "pending") throw new OverrideError(`override ${id} is ${this.state(o)}; only pending overrides can be rejected`);
-    if (!this.isAuthority(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} has no authority over ${o.node}`);
+    if (this.state(o) !== "pending") throw new OverrideError(`override ${id} is ${this.state(o)}; only pending overrides can be rejected`, "conflict");
+    if (!this.isAuthority(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} has no authority over ${o.node}`, "forbidden");
     o.rejected = true;
     o.decidedAt = this.clock.now();
     return o;
@@ -77,7 +78,7 @@ export class OverrideBook {
 
   revoke(id: string, by: string): Override {
     const o = this.get(id);
-    if (!this.isAuthority(by, o.node) && by !== o.requestedBy) throw new OverrideError(`override ${id}: ${by} may not revoke it`);
+    if (!this.isAuthority(by, o.node) && by !== o.requestedBy) throw new OverrideError(`override ${id}: ${by} may not revoke it`, "forbidden");
     o.revoked = true;
     return o;
   }

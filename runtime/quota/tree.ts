@@ -8,6 +8,7 @@
  * Active overrides (overrides.ts) replace a node's own hard limit until they expire.
  */
 import type { Clock } from "../common/clock.js";
+import { QuotaError } from "./errors.js";
 import { OverrideBook } from "./overrides.js";
 
 export const KINDS = ["tenant", "application", "user"] as const;
@@ -45,9 +46,7 @@ export interface ReserveResult {
   warnings: Violation[];
 }
 
-export class QuotaError extends Error {
-  override name = "QuotaError";
-}
+export { QuotaError, type ErrorKind } from "./errors.js";
 
 export class QuotaTree {
   private readonly nodes = new Map<string, QuotaNode>();
@@ -62,7 +61,7 @@ export class QuotaTree {
   }
 
   addNode(spec: NodeSpec): void {
-    if (this.nodes.has(spec.id)) throw new QuotaError(`node "${spec.id}" already exists`);
+    if (this.nodes.has(spec.id)) throw new QuotaError(`node "${spec.id}" already exists`, "conflict");
     const parent = spec.parent === undefined ? undefined : this.node(spec.parent);
     const depth = KINDS.indexOf(spec.kind);
     if (depth === -1) throw new QuotaError(`node ${spec.id}: kind is "${spec.kind}"; expected ${KINDS.join(", ")}`);
@@ -78,7 +77,7 @@ export class QuotaTree {
 
   private node(id: string): QuotaNode {
     const n = this.nodes.get(id);
-    if (!n) throw new QuotaError(`no quota node "${id}"`);
+    if (!n) throw new QuotaError(`no quota node "${id}"`, "not-found");
     return n;
   }
 

@@ -22,6 +22,11 @@ describe("meridian ratelimit", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bad\.yaml: descriptors\.0\.rate_limit\.unit is "fortnight"/);
     expect(runCli(["ratelimit", "serve", "--config", good, "--port", "99999"]).stderr).toMatch(/--port is "99999"/);
+    const q = join(dir, "quota.yaml");
+    writeFileSync(q, "tenants:\n  - id: a\n    hard: { cpu: -1 }\n");
+    const qr = runCli(["ratelimit", "quota", "--config", q]);
+    expect(qr.status).toBe(2);
+    expect(qr.stderr).toMatch(/quota\.yaml: tenants\.0\.hard\.cpu is -1/);
   });
 
   it("serve answers HTTP until stopped", async () => {
