@@ -79,6 +79,40 @@ export function register(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+  rl.command("allocator")
+    .description("serve the global allocator: Doorman-style capacity leases over NATS request/reply and HTTP")
+    .requiredOption("-c, --config <yaml>", "resources: [{ id, capacity, algorithm: static|proportional|fair, lease_ms, refresh_ms, … }]")
+    .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222)")
+    .option("--subject <subject>", "NATS subject prefix", "meridian.ratelimit")
+    .option("-p, --port <port>", "HTTP port", port("--port"), 8083)
+    .option("--host <host>", "listen address", "0.0.0.0")
+    .action(async (o: { config: string; nats?: string; subject: string; port: number; host: string }) => {
+      const { readFileSync } = await import("node:fs");
+      const { parseAllocatorConfig, buildAllocatorHttp } = await import("../../runtime/ratelimit/global/server.js");
+      const { GlobalAllocator } = await import("../../runtime/ratelimit/global/allocator.js");
+      const { systemClock } = await import("../../runtime/common/clock.js");
+      let resources;
+      try {
+        resources = parseAllocatorConfig(readFileSync(o.config, "utf8"), o.config);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      const allocator = new GlobalAllocator(resources);
+      const app = buildAllocatorHttp(allocator, systemClock);
+      await app.listen({ port: o.port, host: o.host });
+      let nc: import("nats").NatsConnection | undefined;
+      if (o.nats) {
+        const { connect } = await import("nats");
+        const { serveAllocator } = await import("../../runtime/ratelimit/global/nats.js");
+        nc = await connect({ servers: o.nats });
+        serveAllocator(nc, o.subject, allocator, systemClock);
+      }
+      const address = app.server.address();
+      process.stdout.write(`allocator: ${resources.map((r) => r.id).join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}${o.nats ? `, nats ${o.subject}.getcapacity` : ""}\n`);
+      const stop = () => void Promise.all([app.close(), nc?.drain()]).then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
   rl.command("validate")
     .description("check a rate limit config and print the limits it defines")
     .requiredOption("-c, --config <yaml>", "envoyproxy/ratelimit config")

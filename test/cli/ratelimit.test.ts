@@ -27,6 +27,11 @@ describe("meridian ratelimit", () => {
     const qr = runCli(["ratelimit", "quota", "--config", q]);
     expect(qr.status).toBe(2);
     expect(qr.stderr).toMatch(/quota\.yaml: tenants\.0\.hard\.cpu is -1/);
+    const a = join(dir, "alloc.yaml");
+    writeFileSync(a, "resources:\n  - { id: x, capacity: -5 }\n");
+    const ar = runCli(["ratelimit", "allocator", "--config", a]);
+    expect(ar.status).toBe(2);
+    expect(ar.stderr).toMatch(/alloc\.yaml: resources\.0\.capacity: Too small/);
   });
 
   it("serve answers HTTP until stopped", async () => {
