@@ -7,7 +7,7 @@
  *
  * Stated overage bound (`globalOverageBound`): over any window of W ms, all regions together admit at
  * most capacity × W + capacity × refreshMs (tokens accrued under an earlier, larger lease and spent
- * after it shrank) + for each region partitioned past its lease's expiry within the window,
+ * after it shrank) + regions × minBurst (the bucket floor) + for each region partitioned past its lease's expiry within the window,
  * safeCapacity × (its time past expiry + refreshMs). With safeCapacity 0 partitions cost nothing: the
  * allocator keeps counting a silent region's lease until it expires, and the region stops using it at
  * that same instant (deploy with clocks within a few ms and lease expiry minus that skew).
@@ -19,6 +19,11 @@ export interface RegionalOptions {
   client: string;
   /** Ask for observed demand × headroom, so growth is noticed before it is throttled. */
   headroom?: number;
+  /**
+   * The bucket never holds less than this (default 1 unit), so a low lease rate whose refresh-interval
+   * worth is below one request still admits; it adds regions × minBurst to the overage bound.
+   */
+  minBurst?: number;
 }
 
 export class RegionalLimiter {
@@ -40,7 +45,9 @@ export class RegionalLimiter {
   }
 
   private capacity(now: number): number {
-    return this.lease ? Math.max(this.rate(now) * (this.lease.refreshMs / 1000), 0) : 0;
+    if (!this.lease) return 0;
+    const rate = this.rate(now);
+    return rate > 0 ? Math.max(rate * (this.lease.refreshMs / 1000), this.opts.minBurst ?? 1) : 0;
   }
 
   private refill(now: number): void {
@@ -93,6 +100,14 @@ export class RegionalLimiter {
 }
 
 /** The stated bound on what all regions may admit above capacity × window (units). */
-export function globalOverageBound(o: { capacity: number; refreshMs: number; safeCapacity: number; expiredMs: number; expiredRegions: number }): number {
-  return (o.capacity * o.refreshMs) / 1000 + (o.safeCapacity * (o.expiredMs + o.expiredRegions * o.refreshMs)) / 1000;
+export function globalOverageBound(o: {
+  capacity: number;
+  refreshMs: number;
+  regions: number;
+  minBurst?: number;
+  safeCapacity: number;
+  expiredMs: number;
+  expiredRegions: number;
+}): number {
+  return (o.capacity * o.refreshMs) / 1000 + o.regions * (o.minBurst ?? 1) + (o.safeCapacity * (o.expiredMs + o.expiredRegions * o.refreshMs)) / 1000;
 }

@@ -79,7 +79,7 @@ describe("Doorman capacity algorithms", () => {
               for (const i of expiredAt[j]!) expiredRegions.add(i);
               expiredMs += expiredAt[j]!.length * step;
             }
-            const bound = globalOverageBound({ capacity: p.capacity, refreshMs: p.refreshMs, safeCapacity: p.safe, expiredMs: expiredMs + expiredRegions.size * step, expiredRegions: expiredRegions.size });
+            const bound = globalOverageBound({ capacity: p.capacity, refreshMs: p.refreshMs, regions: p.regions, safeCapacity: p.safe, expiredMs: expiredMs + expiredRegions.size * step, expiredRegions: expiredRegions.size });
             expect(sum).toBeLessThanOrEqual(p.capacity + bound + 1e-6);
           }
           // The regions did get capacity: not a limiter that admits nothing.
@@ -101,3 +101,14 @@ function mulberry(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe("regional limiter", () => {
+  it("admits at low lease rates thanks to the one-unit bucket floor", () => {
+    const r = new RegionalLimiter({ resource: "r", client: "eu" });
+    // 2/s with a 100 ms refresh is 0.2 tokens per interval: without the floor nothing would ever pass.
+    r.applyLease({ resource: "r", has: 2, expiresAt: 10_000, refreshMs: 100, safeCapacity: 0 }, 0);
+    const admitted = Array.from({ length: 40 }, (_, i) => r.tryAcquire(1, i * 100)).filter(Boolean).length;
+    expect(admitted).toBe(7);
+    expect(r.tryAcquire(1, 20_000)).toBe(false);
+  });
+});
