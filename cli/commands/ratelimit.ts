@@ -20,10 +20,11 @@ export function register(program: Command): void {
     .option("--redis <url>", "share state through Redis (e.g. redis://127.0.0.1:6379/0); default: in memory")
     .option("--failure-mode <mode>", "when Redis is unreachable: local | fail-open | fail-closed", "local")
     .option("--instances <n>", "instances sharing the Redis (sizes the local fallback share)", "1")
+    .option("--region <name>", "this instance's region at the global allocator (for `global: true` limits); default: host name")
     .option("-p, --port <port>", "HTTP port", port("--port"), 8080)
     .option("--grpc-port <port>", "gRPC port", port("--grpc-port"), 8081)
     .option("--host <host>", "listen address", "0.0.0.0")
-    .action(async (o: { config: string; redis?: string; failureMode: string; instances: string; port: number; grpcPort: number; host: string }) => {
+    .action(async (o: { config: string; redis?: string; failureMode: string; instances: string; region?: string; port: number; grpcPort: number; host: string }) => {
       if (!["local", "fail-open", "fail-closed"].includes(o.failureMode)) throw new UserError(`--failure-mode is "${o.failureMode}"; expected local, fail-open or fail-closed`);
       const instances = Number(o.instances);
       if (!Number.isInteger(instances) || instances < 1) throw new UserError(`--instances is "${o.instances}"; expected an integer ≥ 1`);
@@ -31,7 +32,7 @@ export function register(program: Command): void {
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       let s;
       try {
-        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, port: o.port, grpcPort: o.grpcPort, host: o.host });
+        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, port: o.port, grpcPort: o.grpcPort, host: o.host });
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;

@@ -27,6 +27,8 @@ export interface MatchedLimit {
   unit: Unit;
   name: string | undefined;
   shadow: boolean;
+  /** Enforced through leases from the global allocator rather than the store. */
+  global: boolean;
 }
 
 export interface Match {
@@ -85,7 +87,7 @@ export function matchDescriptor(domain: DomainConfig, entries: readonly Entry[],
 
 function matched(key: string, node: DescriptorConfig): MatchedLimit {
   const rl = node.rate_limit!;
-  return { key, limit: toLimit(rl), requestsPerUnit: rl.requests_per_unit, unit: rl.unit, name: rl.name, shadow: node.shadow_mode ?? false };
+  return { key, limit: toLimit(rl), requestsPerUnit: rl.requests_per_unit, unit: rl.unit, name: rl.name, shadow: node.shadow_mode ?? false, global: rl.global ?? false };
 }
 
 export const asLevel = (m: MatchedLimit): Level => ({ key: m.key, limit: m.limit });

@@ -30,8 +30,12 @@ const rateLimit = z
     algorithm: z.enum(ALGORITHMS).optional(),
     burst: z.number().nonnegative().optional(),
     debt: z.number().nonnegative().optional(),
+    global: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => !r.global || (r.algorithm === undefined && r.burst === undefined && r.debt === undefined), {
+    message: "a global limit is enforced by leased regional token buckets; algorithm, burst and debt do not apply",
+  });
 
 export interface DescriptorConfig {
   key: string;

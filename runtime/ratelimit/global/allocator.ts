@@ -47,6 +47,11 @@ export class GlobalAllocator {
     }
   }
 
+  /** Add a resource if it is not known yet (the rate limit service declares one per global limit key). */
+  ensureResource(c: ResourceConfig): void {
+    if (!this.resources.has(c.id)) this.resources.set(c.id, { config: c, clients: new Map() });
+  }
+
   private resource(id: string) {
     const r = this.resources.get(id);
     if (!r) throw new RangeError(`unknown resource "${id}"; expected one of ${[...this.resources.keys()].join(", ")}`);

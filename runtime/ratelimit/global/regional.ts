@@ -2,12 +2,13 @@
  * A regional limiter: admits locally, at memory speed, from the capacity its lease grants, and syncs
  * with the global allocator every `refreshMs` (periodic sync; the transport is the caller's — direct,
  * NATS or Redis). Locally it is a token bucket refilled at the lease's `has` per second and holding
- * at most one sync interval's worth (`has × refreshMs`, the lease size); it starts empty. When the
+ * at most one sync interval's worth (`has × refreshMs`, the lease size, never below `minBurst`); it starts with `minBurst`. When the
  * lease expires without renewal (partition), it falls back to the lease's `safeCapacity`.
  *
  * Stated overage bound (`globalOverageBound`): over any window of W ms, all regions together admit at
  * most capacity × W + capacity × refreshMs (tokens accrued under an earlier, larger lease and spent
- * after it shrank) + regions × minBurst (the bucket floor) + for each region partitioned past its lease's expiry within the window,
+ * after it shrank) + 2 × regions × minBurst (the bucket floor, and the floor a first lease starts
+ * with) + for each region partitioned past its lease's expiry within the window,
  * safeCapacity × (its time past expiry + refreshMs). With safeCapacity 0 partitions cost nothing: the
  * allocator keeps counting a silent region's lease until it expires, and the region stops using it at
  * that same instant (deploy with clocks within a few ms and lease expiry minus that skew).
@@ -24,6 +25,8 @@ export interface RegionalOptions {
    * worth is below one request still admits; it adds regions × minBurst to the overage bound.
    */
   minBurst?: number;
+  /** What to ask for before any demand has been seen (default 0); a service asks for the full capacity. */
+  initialWants?: number;
 }
 
 export class RegionalLimiter {
@@ -75,8 +78,23 @@ export class RegionalLimiter {
     return false;
   }
 
+  /** Give back a cost taken by tryAcquire when a later check of the same request rejected it. */
+  refund(cost: number, now: number): void {
+    this.refill(now);
+    this.tokens = Math.min(this.capacity(now), this.tokens + cost);
+    this.admitted -= cost;
+    this.demand -= cost;
+  }
+
+  /** Tokens available now and the refill rate (units/s), for remaining / retry-after answers. */
+  available(now: number): { tokens: number; capacity: number; rate: number } {
+    this.refill(now);
+    return { tokens: this.tokens, capacity: this.capacity(now), rate: this.rate(now) };
+  }
+
   /** What to ask the allocator for: the demand rate seen since the last sync, with headroom. */
   wants(now: number): number {
+    if (!this.lease && this.demand === 0) return this.opts.initialWants ?? 0;
     const span = now - this.demandSince;
     if (span <= 0) return this.lastWants;
     return (this.lastWants = ((this.demand * 1000) / span) * (this.opts.headroom ?? 1.2));
@@ -84,8 +102,10 @@ export class RegionalLimiter {
 
   applyLease(lease: Lease, now: number): void {
     this.refill(now);
+    const first = this.lease === null;
     this.lease = lease;
-    this.tokens = Math.min(this.tokens, this.capacity(now));
+    // The first lease starts with the bucket floor, so the request that caused it can pass.
+    this.tokens = first ? Math.min(this.capacity(now), this.opts.minBurst ?? 1) : Math.min(this.tokens, this.capacity(now));
     this.demand = 0;
     this.demandSince = now;
   }
@@ -109,5 +129,5 @@ export function globalOverageBound(o: {
   expiredMs: number;
   expiredRegions: number;
 }): number {
-  return (o.capacity * o.refreshMs) / 1000 + o.regions * (o.minBurst ?? 1) + (o.safeCapacity * (o.expiredMs + o.expiredRegions * o.refreshMs)) / 1000;
+  return (o.capacity * o.refreshMs) / 1000 + 2 * o.regions * (o.minBurst ?? 1) + (o.safeCapacity * (o.expiredMs + o.expiredRegions * o.refreshMs)) / 1000;
 }

@@ -21,9 +21,9 @@ export class LeaseSync {
   constructor(
     private readonly source: LeaseSource,
     private readonly clock: Clock,
-    opts: { resource: string; client: string; initialRefreshMs?: number; headroom?: number },
+    opts: { resource: string; client: string; initialRefreshMs?: number; headroom?: number; initialWants?: number },
   ) {
-    this.limiter = new RegionalLimiter({ resource: opts.resource, client: opts.client, headroom: opts.headroom });
+    this.limiter = new RegionalLimiter({ resource: opts.resource, client: opts.client, headroom: opts.headroom, initialWants: opts.initialWants });
     this.initialRefreshMs = opts.initialRefreshMs ?? 100;
   }
   private readonly initialRefreshMs: number;

@@ -3,13 +3,16 @@
  * hits_addend → overall code and per-descriptor statuses) over the store. Unlike envoyproxy/ratelimit,
  * all descriptors of one request are decided as ONE atomic decision: when any is over limit, none is
  * charged. Levels shared by several descriptors are charged once. Shadow-mode limits are evaluated and
- * reported but never reject.
+ * reported but never reject. Global limits are taken from this region's lease (global-limits.ts) and
+ * given back when another level rejects the request.
  */
 import type { Clock } from "../../common/clock.js";
 import type { Decision } from "../core/limit.js";
 import { asLevel, matchDescriptor, type Entry, type LimitOverride, type MatchedLimit } from "../config/match.js";
 import type { DomainConfig, Unit } from "../config/schema.js";
 import type { RateLimitStore } from "../store/store.js";
+import { GlobalAllocator } from "../global/allocator.js";
+import { GlobalLimits, inProcessSource } from "./global-limits.js";
 
 export interface RlsDescriptor {
   entries: Entry[];
@@ -51,8 +54,19 @@ export class RateLimitService {
     domains: DomainConfig[],
     private readonly store: RateLimitStore,
     private readonly clock: Clock,
+    private globals?: GlobalLimits,
   ) {
     this.reload(domains);
+  }
+
+  /** Global limits need a lease source; without one configured, an in-process allocator serves this instance alone. */
+  private globalLimits(): GlobalLimits {
+    this.globals ??= new GlobalLimits({ client: "local", source: inProcessSource(new GlobalAllocator([])), clock: this.clock });
+    return this.globals;
+  }
+
+  close(): void {
+    this.globals?.close();
   }
 
   reload(domains: DomainConfig[]): void {
@@ -85,21 +99,36 @@ export class RateLimitService {
     const now = this.clock.now();
     const decisions = new Map<string, Decision>();
     let overall: Code = "OK";
-    if (all.length) {
-      let d = await this.store.decide(all.map(asLevel), cost, now);
-      all.forEach((l, i) => decisions.set(l.key, d.levels[i]!));
-      const enforced = all.filter((l) => !l.shadow);
-      if (!d.allowed && enforced.every((l) => decisions.get(l.key)!.allowed)) {
+    const globals = all.filter((l) => l.global);
+    const locals = all.filter((l) => !l.global);
+    // Global limits first: tokens taken from this region's lease are given back if anything rejects.
+    const taken: MatchedLimit[] = [];
+    let globalBlocked = false;
+    for (const g of globals) {
+      const d = await this.globalLimits().reserve(g.key, g.limit, cost);
+      decisions.set(g.key, d);
+      if (d.allowed) taken.push(g);
+      else if (!g.shadow) globalBlocked = true;
+    }
+    if (locals.length) {
+      // When a global limit already rejected, only peek (cost 0) so nothing is charged.
+      let d = await this.store.decide(locals.map(asLevel), globalBlocked ? 0 : cost, now);
+      locals.forEach((l, i) => decisions.set(l.key, d.levels[i]!));
+      const enforced = locals.filter((l) => !l.shadow);
+      if (!globalBlocked && !d.allowed && enforced.every((l) => decisions.get(l.key)!.allowed)) {
         // Only shadow limits rejected: charge the enforced ones as if the shadow limits were absent.
         if (enforced.length) {
           d = await this.store.decide(enforced.map(asLevel), cost, now);
           enforced.forEach((l, i) => decisions.set(l.key, d.levels[i]!));
         }
-      } else if (!d.allowed) {
-        overall = "OVER_LIMIT";
-        // Nothing was charged: a level that would have admitted still has the cost left.
-        for (const [k, dec] of decisions) if (dec.allowed) decisions.set(k, { ...dec, remaining: Math.min(dec.limit, dec.remaining + cost) });
-      }
+      } else if (!d.allowed) overall = "OVER_LIMIT";
+    }
+    if (globalBlocked) overall = "OVER_LIMIT";
+    if (overall === "OVER_LIMIT") {
+      for (const g of taken) this.globalLimits().refund(g.key, cost);
+      // Nothing was charged: a level that would have admitted still has the cost left.
+      for (const [k, dec] of decisions)
+        if (dec.allowed && !(globalBlocked && !unique.get(k)!.global)) decisions.set(k, { ...dec, remaining: Math.min(dec.limit, dec.remaining + cost) });
     }
     let retryAfterMs = 0;
     const statuses = matches.map((m): DescriptorStatus => {

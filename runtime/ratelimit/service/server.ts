@@ -12,6 +12,10 @@ import { MemoryStore } from "../store/memory.js";
 import { RedisStore } from "../store/redis.js";
 import { ResilientStore, type FailureMode } from "../store/resilient.js";
 import type { RateLimitStore } from "../store/store.js";
+import { hostname } from "node:os";
+import { GlobalAllocator } from "../global/allocator.js";
+import { RedisLeaseAllocator } from "../global/redis-allocator.js";
+import { GlobalLimits, inProcessSource } from "./global-limits.js";
 import { startGrpc } from "./grpc.js";
 import { buildHttp } from "./http.js";
 import { RateLimitService } from "./rls.js";
@@ -25,6 +29,8 @@ export interface ServerOptions {
   grpcPort: number;
   host?: string;
   clock?: Clock;
+  /** This instance's region (its client id at the global allocator); default: the host name. */
+  region?: string;
 }
 
 export interface RunningServer {
@@ -52,7 +58,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const store: RateLimitStore = o.redisUrl
     ? new ResilientStore(new RedisStore({ url: o.redisUrl }), { mode: o.failureMode ?? "local", instances: o.instances ?? 1, clock })
     : new MemoryStore();
-  const service = new RateLimitService(domains, store, clock);
+  // Global limits lease capacity through the shared Redis (every region's service sees the same
+  // allocator state) or, without Redis, from an in-process allocator serving this instance alone.
+  const leases = o.redisUrl ? new RedisLeaseAllocator(o.redisUrl) : undefined;
+  const globals = new GlobalLimits({
+    client: o.region ?? hostname(),
+    source: leases ? (r, client, wants, now) => leases.getCapacity(r, client, wants, now) : inProcessSource(new GlobalAllocator([])),
+    clock,
+  });
+  const service = new RateLimitService(domains, store, clock, globals);
   const http: FastifyInstance = buildHttp(service, () => (store instanceof ResilientStore ? { store: "redis", ...store.report() } : { store: "memory" }));
   let grpcServer: grpc.Server | undefined;
   try {
@@ -73,12 +87,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       async close() {
         await new Promise<void>((resolve) => grpcServer!.tryShutdown(() => resolve()));
         await http.close();
+        service.close();
+        leases?.close();
         await store.close();
       },
     };
   } catch (err) {
     grpcServer?.forceShutdown();
     await http.close();
+    service.close();
+    leases?.close();
     await store.close();
     throw err;
   }

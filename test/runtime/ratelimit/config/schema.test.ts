@@ -97,5 +97,6 @@ descriptors:
     expect(() => parseRateLimitConfig("domain: [", "x.yaml")).toThrow(/x\.yaml/);
     expect(() => parseRateLimitConfig("domain: a\n---\ndomain: a\n", "y.yaml")).toThrow(/domain "a" is defined more than once/);
     expect(() => parseRateLimitConfig("domain: a\ndescriptors:\n  - key: k\n    rate_limit: { unit: second, requests_per_unit: 1, debt: 2 }\n")).toThrow(/debt applies to algorithm token-bucket only/);
+    expect(() => parseRateLimitConfig("domain: a\ndescriptors:\n  - key: k\n    rate_limit: { unit: second, requests_per_unit: 1, global: true, algorithm: gcra }\n")).toThrow(/a global limit is enforced by leased regional token buckets/);
   });
 });
