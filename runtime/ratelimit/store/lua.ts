@@ -170,3 +170,34 @@ for i = 1, n do
 end
 return out
 `;
+
+/**
+ * The single-level GCRA decision (redis-cell's CL.THROTTLE, the most common call) as its own short
+ * script: same arithmetic as the GCRA branch above, without the hierarchy machinery.
+ * KEYS[1]; ARGV: now, cost, limit, periodMs, maxBurst. Reply: [allowed, limit, remaining, retry, reset].
+ */
+export const GCRA_LUA = `
+local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local emission = tonumber(ARGV[4]) / tonumber(ARGV[3])
+local maxBurst = tonumber(ARGV[5])
+local tol = emission * (maxBurst + 1)
+local inc = emission * cost
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local newTat = math.max(tat, now) + inc
+local diff = now - (newTat - tol)
+local ttl, allowed, retry
+if diff < 0 then
+  ttl = math.max(0, tat - now)
+  allowed = 0
+  retry = inc > tol and -1 or -diff
+else
+  ttl = newTat - now
+  allowed = 1
+  retry = 0
+  if cost > 0 then redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.max(1, math.ceil(ttl))) end
+end
+local nxt = tol - ttl
+local remaining = 0
+if nxt > -emission then remaining = math.max(0, math.floor(nxt / emission + 1e-9)) end
+return { allowed, string.format('%.17g', maxBurst + 1), remaining, string.format('%.17g', retry), string.format('%.17g', ttl) }
+`;

@@ -1,5 +1,6 @@
 /**
- * Redis store: one EVALSHA of store/lua.ts per decision, the whole hierarchy inside it, so the check is
+ * Redis store: one EVALSHA of store/lua.ts per decision, the whole hierarchy inside it (a single GCRA
+ * level, the common case, runs a shorter script with the same arithmetic), so the check is
  * atomic across levels and across every instance sharing the Redis. Time comes from the caller's clock
  * (the service's injected clock), so all instances must keep clocks within a few ms — the same
  * assumption redis-cell and envoyproxy/ratelimit make.
@@ -7,9 +8,9 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { checkLevels, combine, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import type { Decision } from "../core/limit.js";
+import { gcraMaxBurst, type Decision } from "../core/limit.js";
 import { hierarchyKeys } from "./keys.js";
-import { ALGORITHM_CODE, DECIDE_LUA } from "./lua.js";
+import { ALGORITHM_CODE, DECIDE_LUA, GCRA_LUA } from "./lua.js";
 import type { RateLimitStore } from "./store.js";
 
 export interface RedisStoreOptions {
@@ -24,7 +25,6 @@ export interface RedisStoreOptions {
 export class RedisStore implements RateLimitStore {
   readonly redis: Redis;
   readonly prefix: string;
-  private sha: string | undefined;
   private nonce = 0;
   private readonly instance = randomBytes(6).toString("base64url");
 
@@ -44,6 +44,7 @@ export class RedisStore implements RateLimitStore {
   async decide(levels: readonly Level[], cost: number, nowMs: number): Promise<HierarchyDecision> {
     checkLevels(levels, cost);
     const keys = hierarchyKeys(this.prefix, levels.map((l) => l.key));
+    if (levels.length === 1 && levels[0]!.limit.algorithm === "gcra") return this.decideGcra(keys[0]!, levels[0]!, cost, nowMs);
     const args: (string | number)[] = [nowMs, cost, `${this.instance}.${(this.nonce = (this.nonce + 1) % 1e15)}`];
     for (const l of levels) {
       const { limit } = l;
@@ -60,14 +61,27 @@ export class RedisStore implements RateLimitStore {
     return combine(decisions, decisions.findIndex((d) => !d.allowed));
   }
 
-  private async eval(keys: string[], args: (string | number)[]): Promise<string[]> {
-    this.sha ??= (await this.redis.script("LOAD", DECIDE_LUA)) as string;
+  private async decideGcra(key: string, level: Level, cost: number, nowMs: number): Promise<HierarchyDecision> {
+    const l = level.limit;
+    const r = (await this.eval([key], [nowMs, cost, l.limit, l.periodMs, gcraMaxBurst(l)], GCRA_LUA)) as (number | string)[];
+    const d: Decision = { allowed: r[0] === 1, limit: Number(r[1]), remaining: Number(r[2]), retryAfterMs: Number(r[3]), resetAfterMs: Number(r[4]) };
+    return { ...d, levels: [d], blockedBy: d.allowed ? -1 : 0 };
+  }
+
+  private readonly shas = new Map<string, string>();
+
+  private async eval(keys: string[], args: (string | number)[], script = DECIDE_LUA): Promise<string[]> {
+    let sha = this.shas.get(script);
+    if (sha === undefined) {
+      sha = (await this.redis.script("LOAD", script)) as string;
+      this.shas.set(script, sha);
+    }
     try {
-      return (await this.redis.evalsha(this.sha, keys.length, ...keys, ...args)) as string[];
+      return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      this.sha = undefined;
-      return (await this.redis.eval(DECIDE_LUA, keys.length, ...keys, ...args)) as string[];
+      this.shas.delete(script);
+      return (await this.redis.eval(script, keys.length, ...keys, ...args)) as string[];
     }
   }
 
