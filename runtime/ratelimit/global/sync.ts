@@ -17,6 +17,7 @@ export class LeaseSync {
   private inFlight = false;
   failures = 0;
   lastError: string | null = null;
+  private readonly initialRefreshMs: number;
 
   constructor(
     private readonly source: LeaseSource,
@@ -26,7 +27,6 @@ export class LeaseSync {
     this.limiter = new RegionalLimiter({ resource: opts.resource, client: opts.client, headroom: opts.headroom, initialWants: opts.initialWants });
     this.initialRefreshMs = opts.initialRefreshMs ?? 100;
   }
-  private readonly initialRefreshMs: number;
 
   /** One sync now (also what the timer runs). */
   async syncOnce(): Promise<void> {
