@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../../../runtime/common/clock.js";
+import { ManualClock, systemClock } from "../../../../runtime/common/clock.js";
+import { LeaseSync } from "../../../../runtime/ratelimit/global/sync.js";
 import { GlobalAllocator, type ResourceConfig } from "../../../../runtime/ratelimit/global/allocator.js";
 import { GossipAllocator, type Announcement } from "../../../../runtime/ratelimit/global/gossip.js";
 import { joinGossip, requestCapacity, serveAllocator } from "../../../../runtime/ratelimit/global/nats.js";
@@ -85,5 +86,38 @@ describe("NATS transports (real NATS)", () => {
     expect(b.view()[0]).toMatchObject({ client: "a", wants: 80, has: 50 });
     ga.subscription.unsubscribe();
     gb.subscription.unsubscribe();
+  });
+
+  it("lets regions lease to themselves by gossip and stay within capacity (real NATS)", async () => {
+    const resource = `gossip-${process.pid}`;
+    const config: ResourceConfig = { id: resource, capacity: 100, algorithm: "fair", leaseMs: 1000, refreshMs: 50 };
+    const regions = ["eu", "us", "ap"].map((client) => {
+      const gossip = new GossipAllocator(config, client, 3);
+      const bus = joinGossip(nc, subject, gossip, resource);
+      const sync = new LeaseSync(
+        (wants, now) => {
+          const { lease, announce } = gossip.lease(wants, now);
+          bus.publish(announce);
+          return Promise.resolve(lease);
+        },
+        systemClock,
+        { resource, client, initialWants: 100 },
+      );
+      return { gossip, bus, sync };
+    });
+    regions.forEach((r) => r.sync.start());
+    // Every region has demand above its fair share, so each keeps wanting more than a third.
+    for (const end = Date.now() + 600; Date.now() < end; ) {
+      for (const r of regions) for (let i = 0; i < 5; i++) r.sync.tryAcquire(1);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const has = regions.map((r) => r.sync.limiter.current?.has ?? 0);
+    regions.forEach((r) => {
+      r.sync.stop();
+      r.bus.subscription.unsubscribe();
+    });
+    expect(has.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100 + 1e-9);
+    expect(Math.min(...has)).toBeGreaterThan(0);
+    expect(regions[0]!.gossip.view().map((p) => p.client).sort()).toEqual(["ap", "us"]);
   });
 });
