@@ -21,10 +21,16 @@ export function register(program: Command): void {
     .option("--failure-mode <mode>", "when Redis is unreachable: local | fail-open | fail-closed", "local")
     .option("--instances <n>", "instances sharing the Redis (sizes the local fallback share)", "1")
     .option("--region <name>", "this instance's region at the global allocator (for `global: true` limits); default: host name")
+    .option("--lease-refresh-ms <ms>", "global limits: how often a region renews its lease (its burst is one refresh of its share)", "250")
+    .option("--lease-ms <ms>", "global limits: lease length (how long a silent region keeps its share)", "5000")
     .option("-p, --port <port>", "HTTP port", port("--port"), 8080)
     .option("--grpc-port <port>", "gRPC port", port("--grpc-port"), 8081)
     .option("--host <host>", "listen address", "0.0.0.0")
-    .action(async (o: { config: string; redis?: string; failureMode: string; instances: string; region?: string; port: number; grpcPort: number; host: string }) => {
+    .action(async (o: { config: string; redis?: string; failureMode: string; instances: string; region?: string; leaseRefreshMs: string; leaseMs: string; port: number; grpcPort: number; host: string }) => {
+      const leaseRefreshMs = Number(o.leaseRefreshMs);
+      const leaseMs = Number(o.leaseMs);
+      if (!Number.isInteger(leaseRefreshMs) || leaseRefreshMs < 1) throw new UserError(`--lease-refresh-ms is "${o.leaseRefreshMs}"; expected a positive integer`);
+      if (!Number.isInteger(leaseMs) || leaseMs <= leaseRefreshMs) throw new UserError(`--lease-ms is "${o.leaseMs}"; expected an integer above --lease-refresh-ms (${leaseRefreshMs})`);
       if (!["local", "fail-open", "fail-closed"].includes(o.failureMode)) throw new UserError(`--failure-mode is "${o.failureMode}"; expected local, fail-open or fail-closed`);
       const instances = Number(o.instances);
       if (!Number.isInteger(instances) || instances < 1) throw new UserError(`--instances is "${o.instances}"; expected an integer ≥ 1`);
@@ -32,7 +38,7 @@ export function register(program: Command): void {
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       let s;
       try {
-        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, port: o.port, grpcPort: o.grpcPort, host: o.host });
+        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, leaseRefreshMs, leaseMs, port: o.port, grpcPort: o.grpcPort, host: o.host });
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;

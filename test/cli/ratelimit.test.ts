@@ -22,6 +22,7 @@ describe("meridian ratelimit", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bad\.yaml: descriptors\.0\.rate_limit\.unit is "fortnight"/);
     expect(runCli(["ratelimit", "serve", "--config", good, "--port", "99999"]).stderr).toMatch(/--port is "99999"/);
+    expect(runCli(["ratelimit", "serve", "--config", good, "--lease-ms", "100"]).stderr).toMatch(/--lease-ms is "100"; expected an integer above --lease-refresh-ms \(250\)/);
     const q = join(dir, "quota.yaml");
     writeFileSync(q, "tenants:\n  - id: a\n    hard: { cpu: -1 }\n");
     const qr = runCli(["ratelimit", "quota", "--config", q]);

@@ -31,6 +31,9 @@ export interface ServerOptions {
   clock?: Clock;
   /** This instance's region (its client id at the global allocator); default: the host name. */
   region?: string;
+  /** Lease refresh and length for `global: true` limits (defaults 250 ms and 5 s). */
+  leaseRefreshMs?: number;
+  leaseMs?: number;
 }
 
 export interface RunningServer {
@@ -65,6 +68,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     client: o.region ?? hostname(),
     source: leases ? (r, client, wants, now) => leases.getCapacity(r, client, wants, now) : inProcessSource(new GlobalAllocator([])),
     clock,
+    refreshMs: o.leaseRefreshMs,
+    leaseMs: o.leaseMs,
   });
   const service = new RateLimitService(domains, store, clock, globals);
   const http: FastifyInstance = buildHttp(service, () => (store instanceof ResilientStore ? { store: "redis", ...store.report() } : { store: "memory" }));
