@@ -1,0 +1,57 @@
+/**
+ * The quota tree as YAML: `dimensions`, then `tenants` → `applications` → `users`, each with optional
+ * `hard` / `soft` limits per dimension and `owners` (who may approve overrides and delegate below).
+ * Errors name the file, path, value and expectation, all at once.
+ */
+import { parse } from "yaml";
+import { z } from "zod";
+import type { Clock } from "../common/clock.js";
+import { QuotaError } from "./errors.js";
+import { QuotaTree } from "./tree.js";
+
+const amounts = z.record(z.string(), z.number().nonnegative());
+const base = { id: z.string().min(1), hard: amounts.optional(), soft: amounts.optional(), owners: z.array(z.string().min(1)).optional() };
+const user = z.object(base).strict();
+const application = z.object({ ...base, users: z.array(user).default([]) }).strict();
+const tenant = z.object({ ...base, applications: z.array(application).default([]) }).strict();
+export const quotaConfigSchema = z
+  .object({
+    dimensions: z.array(z.string().min(1)).min(1).default(["cpu", "memory", "storage", "bandwidth"]),
+    emergency_grace_ms: z.number().int().positive().default(3_600_000),
+    tenants: z.array(tenant).min(1),
+  })
+  .strict();
+export type QuotaConfig = z.output<typeof quotaConfigSchema>;
+
+export function parseQuotaConfig(text: string, file = "<quota config>"): QuotaConfig {
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (err) {
+    throw new QuotaError(`${file}: ${(err as Error).message}`);
+  }
+  const r = quotaConfigSchema.safeParse(value);
+  if (!r.success)
+    throw new QuotaError(
+      r.error.issues
+        .map((i) => {
+          const got = i.path.reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k as string] : undefined), value);
+          return `${file}: ${i.path.join(".") || "(document)"} is ${JSON.stringify(got)}: ${i.message}`;
+        })
+        .join("\n"),
+    );
+  return r.data;
+}
+
+/** Build the tree; node-level problems (unknown dimension, duplicate id) name the node. */
+export function buildQuotaTree(c: QuotaConfig, clock: Clock): QuotaTree {
+  const t = new QuotaTree(c.dimensions, clock, c.emergency_grace_ms);
+  for (const tn of c.tenants) {
+    t.addNode({ id: tn.id, kind: "tenant", hard: tn.hard, soft: tn.soft, owners: tn.owners });
+    for (const app of tn.applications) {
+      t.addNode({ id: app.id, kind: "application", parent: tn.id, hard: app.hard, soft: app.soft, owners: app.owners });
+      for (const u of app.users) t.addNode({ id: u.id, kind: "user", parent: app.id, hard: u.hard, soft: u.soft, owners: u.owners });
+    }
+  }
+  return t;
+}

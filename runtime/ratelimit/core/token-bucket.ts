@@ -1,0 +1,34 @@
+/**
+ * Token bucket with burst debt: tokens refill at limit/period up to the capacity (the burst). With
+ * `debt > 0` a request may take the bucket below zero by up to `debt`, but only while the bucket is not
+ * already in debt — once borrowed, nothing passes until refill repays the debt (recovery). State:
+ * [tokens, lastRefillMs]. Invariant: tokens ∈ [−debt, capacity]; admitted ≤ capacity + debt + rate·t.
+ */
+import { bucketCapacity, type Limit, type State, type Step } from "./limit.js";
+
+export function tokenBucketStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+  const capacity = bucketCapacity(l);
+  const debt = l.debt ?? 0;
+  const rate = l.limit / l.periodMs;
+  const last = state?.[1] ?? now;
+  const tokens = Math.min(capacity, (state?.[0] ?? capacity) + Math.max(0, now - last) * rate);
+  const allowed = cost <= tokens || (tokens > 0 && tokens - cost >= -debt);
+  const after = allowed ? tokens - cost : tokens;
+  const resetAfterMs = (capacity - after) / rate;
+  const remaining = Math.max(0, Math.floor(after + 1e-9));
+  if (!allowed) {
+    let retryAfterMs = -1;
+    if (cost <= capacity + debt) {
+      const plain = cost <= capacity ? (cost - tokens) / rate : Infinity;
+      // Debt path: the bucket must be above zero and within `debt` of the cost.
+      const borrow = (Math.max(Number.EPSILON, cost - debt) - tokens) / rate;
+      retryAfterMs = Math.max(0, Math.min(plain, borrow));
+    }
+    return { decision: { allowed, limit: capacity, remaining, retryAfterMs, resetAfterMs }, next: null, ttlMs: resetAfterMs };
+  }
+  return {
+    decision: { allowed, limit: capacity, remaining, retryAfterMs: 0, resetAfterMs },
+    next: cost === 0 ? null : [after, now],
+    ttlMs: resetAfterMs,
+  };
+}

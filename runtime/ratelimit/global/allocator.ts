@@ -1,0 +1,98 @@
+/**
+ * The global allocator (Doorman's server, as a pure core): clients (regional limiters) ask for a
+ * resource's capacity with what they `wants`; the allocator answers with what each `has`, as a
+ * **lease** that expires. Entitlements come from the resource's algorithm over all live wants; a
+ * grant never exceeds what the other clients' unexpired leases leave free, so Σ has ≤ capacity at
+ * every instant. Expired leases are reclaimed (their capacity goes back to the pool) and a client that
+ * asks for less releases the difference at once; both are redistributed on the next refreshes.
+ */
+import { entitlements, type ShareAlgorithm } from "./shares.js";
+
+export interface ResourceConfig {
+  id: string;
+  /** Capacity in units per second (requests/s). */
+  capacity: number;
+  algorithm: ShareAlgorithm;
+  /** How long a lease lasts; clients refresh well before (refreshMs). */
+  leaseMs: number;
+  refreshMs: number;
+  /** Per-client share for the static algorithm. */
+  staticPerClient?: number;
+  /** What a client may use when its lease has expired and the allocator is unreachable (default 0). */
+  safeCapacity?: number;
+}
+
+export interface Lease {
+  resource: string;
+  has: number;
+  expiresAt: number;
+  refreshMs: number;
+  safeCapacity: number;
+}
+
+interface ClientRecord {
+  wants: number;
+  has: number;
+  expiresAt: number;
+}
+
+export class GlobalAllocator {
+  private readonly resources = new Map<string, { config: ResourceConfig; clients: Map<string, ClientRecord> }>();
+
+  constructor(configs: readonly ResourceConfig[]) {
+    for (const c of configs) {
+      if (!(c.capacity >= 0) || !(c.leaseMs > 0) || !(c.refreshMs > 0) || c.refreshMs >= c.leaseMs)
+        throw new RangeError(`resource ${c.id}: expected capacity ≥ 0 and 0 < refreshMs < leaseMs`);
+      this.resources.set(c.id, { config: c, clients: new Map() });
+    }
+  }
+
+  /** Add a resource if it is not known yet (the rate limit service declares one per global limit key). */
+  ensureResource(c: ResourceConfig): void {
+    if (!this.resources.has(c.id)) this.resources.set(c.id, { config: c, clients: new Map() });
+  }
+
+  private resource(id: string) {
+    const r = this.resources.get(id);
+    if (!r) throw new RangeError(`unknown resource "${id}"; expected one of ${[...this.resources.keys()].join(", ")}`);
+    return r;
+  }
+
+  /** Doorman's GetCapacity: record `wants`, compute the entitlement, grant what is free of it. */
+  getCapacity(resourceId: string, client: string, wants: number, now: number): Lease {
+    if (!(wants >= 0) || !Number.isFinite(wants)) throw new RangeError(`wants is ${wants}; expected a finite number ≥ 0`);
+    const r = this.resource(resourceId);
+    this.reclaim(r.clients, now);
+    const me = r.clients.get(client) ?? { wants: 0, has: 0, expiresAt: 0 };
+    me.wants = wants;
+    r.clients.set(client, me);
+    const ids = [...r.clients.keys()];
+    const shares = entitlements(r.config.algorithm, r.config.capacity, ids.map((id) => r.clients.get(id)!.wants), r.config.staticPerClient);
+    const entitled = shares[ids.indexOf(client)]!;
+    let othersHave = 0;
+    for (const [id, c] of r.clients) if (id !== client) othersHave += c.has;
+    me.has = Math.max(0, Math.min(entitled, r.config.capacity - othersHave));
+    me.expiresAt = now + r.config.leaseMs;
+    return { resource: resourceId, has: me.has, expiresAt: me.expiresAt, refreshMs: r.config.refreshMs, safeCapacity: r.config.safeCapacity ?? 0 };
+  }
+
+  /** A client leaving: its capacity is free at once. */
+  release(resourceId: string, client: string): void {
+    this.resource(resourceId).clients.delete(client);
+  }
+
+  private reclaim(clients: Map<string, ClientRecord>, now: number): void {
+    for (const [id, c] of clients) if (c.expiresAt <= now) clients.delete(id);
+  }
+
+  /** What each live client wants and has (for status pages and tests). */
+  snapshot(resourceId: string, now: number): { client: string; wants: number; has: number; expiresAt: number }[] {
+    const r = this.resource(resourceId);
+    this.reclaim(r.clients, now);
+    return [...r.clients].map(([client, c]) => ({ client, ...c }));
+  }
+
+  config(resourceId: string): ResourceConfig {
+    return this.resource(resourceId).config;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The global allocator with its state in Redis instead of a server process: one Lua script runs
+ * Doorman's GetCapacity (reclaim expired leases, record wants, entitlement by static / proportional /
+ * max-min fair share, grant at most what other leases leave free) atomically, so any number of
+ * regional limiters can share a resource through the Redis they already have. One call per region per
+ * refresh interval — decisions themselves never touch Redis. Same semantics as allocator.ts (tested
+ * side by side). Key: `<prefix>{<resource>}:leases`, a hash of client → "wants,has,expiresAt".
+ */
+import { Redis } from "ioredis";
+import type { Lease, ResourceConfig } from "./allocator.js";
+
+const CODE = { static: 1, proportional: 2, fair: 3 } as const;
+
+export const GET_CAPACITY_LUA = `
+local key = KEYS[1]
+local now, me, wants = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local capacity, alg, leaseMs, perClient = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local ids, w, h = {}, {}, {}
+local raw = redis.call('HGETALL', key)
+for i = 1, #raw, 2 do
+  local a, b, c = string.match(raw[i + 1], '([^,]+),([^,]+),([^,]+)')
+  if tonumber(c) <= now then redis.call('HDEL', key, raw[i])
+  elseif raw[i] ~= me then ids[#ids + 1] = raw[i]; w[#w + 1] = tonumber(a); h[#h + 1] = tonumber(b) end
+end
+ids[#ids + 1] = me; w[#w + 1] = wants; h[#h + 1] = 0
+local n = #ids
+local share = {}
+if alg == 1 then
+  for i = 1, n do share[i] = math.min(w[i], perClient) end
+elseif alg == 2 then
+  local total = 0
+  for i = 1, n do total = total + w[i] end
+  if total <= capacity then for i = 1, n do share[i] = w[i] end else
+    local equal, spare, excess = capacity / n, 0, 0
+    for i = 1, n do if w[i] <= equal then spare = spare + equal - w[i] else excess = excess + w[i] - equal end end
+    for i = 1, n do
+      if w[i] <= equal then share[i] = w[i] else share[i] = equal + (excess > 0 and spare * (w[i] - equal) / excess or 0) end
+    end
+  end
+else
+  for i = 1, n do share[i] = 0 end
+  local left = math.max(0, capacity)
+  local open = {}
+  for i = 1, n do if w[i] > 0 then open[#open + 1] = i end end
+  while #open > 0 and left > 1e-12 do
+    local each = left / #open
+    local rest, sat = {}, false
+    for _, i in ipairs(open) do
+      if w[i] - share[i] <= each then left = left - (w[i] - share[i]); share[i] = w[i]; sat = true else rest[#rest + 1] = i end
+    end
+    if not sat then
+      for _, i in ipairs(open) do share[i] = share[i] + each end
+      left = 0
+      rest = {}
+    end
+    open = rest
+  end
+end
+local others = 0
+for i = 1, n - 1 do others = others + h[i] end
+local has = math.max(0, math.min(share[n], capacity - others))
+local expires = now + leaseMs
+redis.call('HSET', key, me, string.format('%.17g,%.17g,%.17g', wants, has, expires))
+redis.call('PEXPIRE', key, math.ceil(leaseMs * 2))
+return { string.format('%.17g', has), string.format('%.17g', expires) }
+`;
+
+export class RedisLeaseAllocator {
+  readonly redis: Redis;
+  private sha: string | undefined;
+
+  constructor(
+    url: string,
+    private readonly prefix = "mrl:",
+  ) {
+    this.redis = new Redis(url, { commandTimeout: 1000, maxRetriesPerRequest: 1 });
+    this.redis.on("error", () => {});
+  }
+
+  async getCapacity(r: ResourceConfig, client: string, wants: number, now: number): Promise<Lease> {
+    if (!(wants >= 0) || !Number.isFinite(wants)) throw new RangeError(`wants is ${wants}; expected a finite number ≥ 0`);
+    const key = `${this.prefix}{${r.id.replace(/[{}]/g, "_")}}:leases`;
+    const args = [now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity];
+    this.sha ??= (await this.redis.script("LOAD", GET_CAPACITY_LUA)) as string;
+    let reply: string[];
+    try {
+      reply = (await this.redis.evalsha(this.sha, 1, key, ...args)) as string[];
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      this.sha = undefined;
+      reply = (await this.redis.eval(GET_CAPACITY_LUA, 1, key, ...args)) as string[];
+    }
+    return { resource: r.id, has: Number(reply[0]), expiresAt: Number(reply[1]), refreshMs: r.refreshMs, safeCapacity: r.safeCapacity ?? 0 };
+  }
+
+  async release(r: ResourceConfig, client: string): Promise<void> {
+    await this.redis.hdel(`${this.prefix}{${r.id.replace(/[{}]/g, "_")}}:leases`, client);
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,58 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { CONFIG_YAML } from "../runtime/ratelimit/service/fixtures.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mrl-cli-"));
+const good = join(dir, "edge.yaml");
+writeFileSync(good, CONFIG_YAML);
+const bad = join(dir, "bad.yaml");
+writeFileSync(bad, "domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n");
+
+describe("meridian ratelimit", () => {
+  it("validate lists the limits and refuses a bad config naming the problem", () => {
+    const ok = runCli(["ratelimit", "validate", "--config", good]);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toContain("tenant (each value): 4/1 minute fixed-window [hierarchical=true]");
+    expect(ok.stdout).toContain("user (each value): 3/1 minute sliding-log");
+    const r = runCli(["ratelimit", "validate", "--config", bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.yaml: descriptors\.0\.rate_limit\.unit is "fortnight"/);
+    expect(runCli(["ratelimit", "serve", "--config", good, "--port", "99999"]).stderr).toMatch(/--port is "99999"/);
+    expect(runCli(["ratelimit", "serve", "--config", good, "--lease-ms", "100"]).stderr).toMatch(/--lease-ms is "100"; expected an integer above --lease-refresh-ms \(250\)/);
+    const q = join(dir, "quota.yaml");
+    writeFileSync(q, "tenants:\n  - id: a\n    hard: { cpu: -1 }\n");
+    const qr = runCli(["ratelimit", "quota", "--config", q]);
+    expect(qr.status).toBe(2);
+    expect(qr.stderr).toMatch(/quota\.yaml: tenants\.0\.hard\.cpu is -1/);
+    const a = join(dir, "alloc.yaml");
+    writeFileSync(a, "resources:\n  - { id: x, capacity: -5 }\n");
+    const ar = runCli(["ratelimit", "allocator", "--config", a]);
+    expect(ar.status).toBe(2);
+    expect(ar.stderr).toMatch(/alloc\.yaml: resources\.0\.capacity: Too small/);
+  });
+
+  it("serve answers HTTP until stopped", async () => {
+    const child = spawn(process.execPath, [MERIDIAN_BIN, "ratelimit", "serve", "--config", good, "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"], { cwd: REPO_ROOT });
+    try {
+      const banner = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (b: Buffer) => {
+          out += b.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+        child.once("exit", (code) => reject(new Error(`exited ${code}`)));
+      });
+      const port = Number(/http :(\d+)/.exec(banner)![1]);
+      expect(banner).toMatch(/domains edge; http :\d+, grpc :\d+, store memory/);
+      const r = await fetch(`http://127.0.0.1:${port}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "1.2.3.4" }] }] }) });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("ratelimit")).toBe('"edge|remote_address=1.2.3.4";r=1;t=1');
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
