@@ -63,9 +63,12 @@ export class Ensemble {
     return this.smearing;
   }
 
-  gps(id: string): GpsReceiver {
-    const found = this.options.gps.find((g) => g.id === id) ?? this.options.gps[0];
-    if (found === undefined) throw new RangeError("this ensemble has no GPS receiver");
+  /** A GPS receiver by id (the first when no id is given), for fault injection. */
+  gps(id?: string): GpsReceiver {
+    const found = id === undefined ? this.options.gps[0] : this.options.gps.find((g) => g.id === id);
+    if (found === undefined) {
+      throw new RangeError(`no GPS receiver ${id ?? ""} in this ensemble; it has ${this.options.gps.map((g) => g.id).join(", ") || "none"}`);
+    }
     return found;
   }
 

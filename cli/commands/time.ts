@@ -1,0 +1,68 @@
+/**
+ * `meridian time …`: the time fabric's operator commands.
+ *   grandmaster  run the simulated GPS/atomic ensemble as a stratum-1 NTP server (real clients sync to it)
+ *   chrony       print the chrony.conf a region's nodes get, rendered from the time hierarchy
+ */
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+function number(flag: string, min: number, max: number, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new UserError(`${flag} ${value}: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const time = program.command("time").description("time fabric: grandmaster simulator and chrony configuration");
+
+  time
+    .command("grandmaster")
+    .description("serve the simulated GPS + rubidium + cesium ensemble as a stratum-1 NTPv4 server (UDP)")
+    .requiredOption("-p, --port <n>", "UDP port for NTP (123 needs root)", number("--port", 0, 65535, true))
+    .option("--offset-ms <x>", "serve time wrong by this many ms (drills and tests)", number("--offset-ms", -86_400_000, 86_400_000), 0)
+    .option("--scenario <file>", "YAML/JSON scenario of GPS faults, ε inflation and leap seconds")
+    .option("--source <kind>", "primary source: gps (with rubidium and cesium), rubidium or cesium", "gps")
+    .option("--smear", "serve leap-smeared time (never mix with unsmeared sources)", false)
+    .option("--host <addr>", "address to bind", "127.0.0.1")
+    .option("--http-port <n>", "admin API port: /status, /metrics, /drills/*", number("--http-port", 0, 65535, true))
+    .action(async (opts: { port: number; offsetMs: number; scenario?: string; source: string; smear: boolean; host: string; httpPort?: number }) => {
+      if (!["gps", "rubidium", "cesium"].includes(opts.source)) throw new UserError(`--source ${opts.source}: expected gps, rubidium or cesium`);
+      const { Grandmaster } = await import("../../runtime/clock/grandmaster.js");
+      const { parseScenario, ScenarioError } = await import("../../runtime/clock/scenario.js");
+      let scenario;
+      if (opts.scenario !== undefined) {
+        const { readFileSync } = await import("node:fs");
+        let text: string;
+        try {
+          text = readFileSync(opts.scenario, "utf8");
+        } catch (e) {
+          throw new UserError(`--scenario ${opts.scenario}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        try {
+          scenario = parseScenario(text, opts.scenario);
+        } catch (e) {
+          if (e instanceof ScenarioError) throw new UserError(e.message);
+          throw e;
+        }
+      }
+      const gm = new Grandmaster({ offsetMs: opts.offsetMs, primary: opts.source as "gps", smear: opts.smear, scenario });
+      let ports;
+      try {
+        ports = await gm.listen(opts.port, opts.host, opts.httpPort);
+      } catch (e) {
+        throw new UserError(`cannot bind ${opts.host}:${opts.port}: ${(e as Error).message}`);
+      }
+      const s = gm.sample();
+      process.stdout.write(
+        `grandmaster: NTP on udp://${opts.host}:${ports.ntp} stratum 1, offset ${opts.offsetMs} ms, ε ${s.epsilonMs.toExponential(2)} ms, ` +
+          `${gm.ensemble.smeared ? "smeared" : "unsmeared"}${ports.http !== null ? `; admin on http://${opts.host}:${ports.http}` : ""}\n`,
+      );
+      const stop = () => void gm.close().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
