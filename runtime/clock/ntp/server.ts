@@ -32,7 +32,7 @@ export class NtpServer {
     socket.on("message", (msg, rinfo) => {
       const receiveMs = this.source.now();
       this.stats.requests++;
-      let out: Buffer | null = null;
+      let out: Buffer | null;
       try {
         const request = decode(msg);
         const state = this.source.state();
