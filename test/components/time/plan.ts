@@ -7,6 +7,7 @@ import { evaluateStack, type Plan } from "../../harness.js";
 
 export async function evaluateSettled(stack: string, options: PlanOptions = {}): Promise<Plan> {
   const plan = await evaluateStack(stack, options);
-  await settings.waitForRPCs();
+  // waitForRPCs is @internal in the SDK typings, but exported at runtime.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return plan;
 }
