@@ -1,7 +1,9 @@
 /**
  * `meridian time …`: the time fabric's operator commands.
  *   grandmaster  run the simulated GPS/atomic ensemble as a stratum-1 NTP server (real clients sync to it)
+ *   hierarchy    print each region's time sources (and what was excluded, and why)
  *   chrony       print the chrony.conf a region's nodes get, rendered from the time hierarchy
+ *   query        measure this machine's offset from an NTP server (SNTP, one exchange)
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
@@ -65,4 +67,60 @@ export function register(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+
+  time
+    .command("hierarchy")
+    .description("print each region's time sources from the stack's time hierarchy")
+    .option("-s, --stack <name>", "stack name", "prod")
+    .action(async (opts: { stack: string }) => {
+      const plans = await hierarchyFor(opts.stack);
+      for (const p of plans) {
+        process.stdout.write(`${p.region} (${p.cloud}, ${p.smear})\n`);
+        for (const s of p.sources) process.stdout.write(`  ${s.directive.padEnd(8)} ${s.target.padEnd(48)} ${s.note}\n`);
+        for (const e of p.excluded) process.stdout.write(`  excluded ${e.source.target.padEnd(48)} ${e.source.smear}\n`);
+        if (p.ptpNetwork) process.stdout.write(`  linuxptp on ${p.ptpNetwork.interface}, domain ${p.ptpNetwork.domainNumber}\n`);
+      }
+    });
+
+  time
+    .command("chrony")
+    .description("print the chrony.conf rendered for a region")
+    .option("-s, --stack <name>", "stack name", "prod")
+    .requiredOption("-r, --region <id>", "region id")
+    .action(async (opts: { stack: string; region: string }) => {
+      const plans = await hierarchyFor(opts.stack);
+      const plan = plans.find((p) => p.region === opts.region);
+      if (!plan) throw new UserError(`--region ${opts.region}: no such region in stack ${opts.stack}; expected one of ${plans.map((p) => p.region).join(", ")}`);
+      const { renderChronyConf } = await import("../../model/time/chrony.js");
+      process.stdout.write(renderChronyConf(plan));
+    });
+
+  time
+    .command("query")
+    .description("measure this machine's offset from an NTP server (one SNTP exchange)")
+    .argument("<server>", "host:port, e.g. 127.0.0.1:10123")
+    .action(async (server: string) => {
+      const m = /^(.+):(\d{1,5})$/.exec(server);
+      if (!m || Number(m[2]) > 65535) throw new UserError(`server ${server}: expected host:port, e.g. 127.0.0.1:10123`);
+      const { ntpQuery } = await import("../../runtime/clock/ntp/client.js");
+      const { preciseSystemClock } = await import("../../runtime/clock/grandmaster.js");
+      try {
+        const r = await ntpQuery(m[1]!, Number(m[2]), { clock: preciseSystemClock });
+        process.stdout.write(`offset ${r.offsetMs.toFixed(3)} ms ± ${r.errorBoundMs.toFixed(3)} ms, delay ${r.delayMs.toFixed(3)} ms, stratum ${r.stratum}, refid ${r.referenceId}, leap ${r.leap}\n`);
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+    });
+}
+
+async function hierarchyFor(stack: string) {
+  const { loadStack } = await import("../../stacks/load.js");
+  const { buildEstateSpec } = await import("../../model/estate.js");
+  const { timeHierarchy, TimeHierarchyError } = await import("../../model/time/hierarchy.js");
+  try {
+    return timeHierarchy(buildEstateSpec(stack, loadStack(stack)));
+  } catch (e) {
+    if (e instanceof TimeHierarchyError) throw new UserError(e.message);
+    throw e;
+  }
 }
