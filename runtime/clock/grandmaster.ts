@@ -17,10 +17,15 @@ import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
 import { TimeMetrics } from "./metrics.js";
 import { NtpServer } from "./ntp/server.js";
 import type { ServerState } from "./ntp/packet.js";
+import { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";
 import { ScenarioRunner, leapOf, type Scenario } from "./scenario.js";
 import { buildEnsemble, type Ensemble, type EnsembleSample } from "./sources/ensemble.js";
 
-/** Sub-millisecond wall clock: Date.now() resolves only 1 ms, too coarse to serve NTP within 1 ms. */
+/**
+ * Sub-millisecond wall clock: Date.now() resolves only 1 ms, too coarse to serve NTP within 1 ms. Anchored
+ * once at process start; the grandmaster itself uses a periodically recalibrated clock (realtime.ts) so a
+ * long-running server follows slews of the host clock.
+ */
 export const preciseSystemClock: Clock = { now: () => performance.timeOrigin + performance.now() };
 
 export interface GrandmasterOptions {
@@ -40,10 +45,12 @@ export class Grandmaster {
   private readonly runner: ScenarioRunner | null;
   private last: EnsembleSample;
   private admin: FastifyInstance | null = null;
+  private readonly realtime: CalibratedClock | null;
 
   constructor(options: GrandmasterOptions = {}) {
     const offset = options.offsetMs ?? 0;
-    this.clock = skewedClock(options.clock ?? preciseSystemClock, () => offset);
+    this.realtime = options.clock === undefined ? calibratedRealtimeClock() : null;
+    this.clock = skewedClock(options.clock ?? this.realtime!, () => offset);
     const scenario = options.scenario;
     this.ensemble = buildEnsemble({
       clock: this.clock,
@@ -54,7 +61,9 @@ export class Grandmaster {
     });
     this.runner = scenario ? new ScenarioRunner(this.ensemble, scenario, this.clock.now()) : null;
     this.last = this.sample();
-    this.ntp = new NtpServer({ now: () => this.sample().timeMs, state: () => this.state() });
+    // now() is a cheap clock read corrected by the latest sample (taken in state(), once per request), so
+    // the receive and transmit stamps sit as close to the socket as JavaScript allows.
+    this.ntp = new NtpServer({ now: () => this.now(), state: () => (this.sample(), this.state()) });
   }
 
   /** Advance the scenario and take a fresh ensemble sample. */
@@ -63,6 +72,11 @@ export class Grandmaster {
     this.last = this.ensemble.sample();
     this.metrics.ensemble(this.last);
     return this.last;
+  }
+
+  /** The served time now: the injected clock corrected by the latest ensemble estimate. */
+  now(): number {
+    return this.ensemble.serve(this.clock.now() + this.last.offsetMs);
   }
 
   state(): ServerState {
@@ -89,6 +103,7 @@ export class Grandmaster {
   }
 
   async close(): Promise<void> {
+    this.realtime?.stop();
     await this.ntp.close();
     await this.admin?.close();
   }

@@ -76,6 +76,11 @@ export class Ensemble {
     this.leap = leap;
   }
 
+  /** The served time scale (smeared, or POSIX UTC with its leap step) for an atomic-timeline instant. */
+  serve(atomicMs: number): number {
+    return this.smearing ? smear(atomicMs, this.leap) : posix(atomicMs, this.leap);
+  }
+
   /** ε-inflation drill: add `extraMs` to ε until true time `untilMs`. */
   inflate(extraMs: number, untilMs: number): void {
     if (!(extraMs >= 0)) throw new RangeError(`inflation must be ≥ 0 ms, got ${extraMs}`);
@@ -102,7 +107,7 @@ export class Ensemble {
     const ids = [...gpsReadings.map((g) => ({ id: g.id, kind: "gps" as const })), ...this.options.oscillators.map((o) => ({ id: o.id, kind: o.spec.kind }))];
     return {
       trueMs,
-      timeMs: this.smearing ? smear(estimate, this.leap) : posix(estimate, this.leap),
+      timeMs: this.serve(estimate),
       offsetMs,
       epsilonMs: Math.max((agreement.high - agreement.low) / 2, 1e-6) + inflationMs,
       sources: ids.map(({ id, kind }) => {

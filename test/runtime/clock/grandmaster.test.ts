@@ -30,9 +30,13 @@ function startGrandmaster(args: string[]): Promise<number> {
   });
 }
 
-/** chronyd -Q: query the server without touching the clock; resolves with "System clock wrong by X seconds". */
-function chronydOffsetSeconds(port: number): Promise<number> {
-  const child = spawn(CHRONYD, ["-Q", "-f", "/dev/null", "-u", "root", `server 127.0.0.1 port ${port} iburst maxsamples 4`]);
+/**
+ * chronyd -Q: query the server without touching the clock; resolves with "System clock wrong by X seconds",
+ * or null when chronyd found no usable sample ("No suitable source"). `minpoll -2` only makes iburst send
+ * its four requests 0.25 s apart instead of 2 s.
+ */
+function chronydOffsetSeconds(port: number): Promise<number | null> {
+  const child = spawn(CHRONYD, ["-Q", "-f", "/dev/null", "-u", "root", `server 127.0.0.1 port ${port} iburst minpoll -2 maxpoll -2`]);
   children.push(child);
   let text = "";
   child.stdout.on("data", (d: Buffer) => (text += d.toString()));
@@ -41,9 +45,25 @@ function chronydOffsetSeconds(port: number): Promise<number> {
     child.once("exit", (code) => {
       const m = /System clock wrong by (-?[\d.]+) seconds/.exec(text);
       if (m) resolve(Number(m[1]));
+      else if (/No suitable source/.test(text)) resolve(null);
       else reject(new Error(`chronyd did not report an offset (exit ${code}):\n${text}`));
     });
   });
+}
+
+/**
+ * The median of three chronyd measurements. The grandmaster stamps receive/transmit in JavaScript, so on a
+ * loaded two-core machine an occasional sample carries a few ms of scheduling delay as path asymmetry;
+ * one such query must not decide the test, three independent ones voting do.
+ */
+async function chronydMedianOffsetSeconds(port: number): Promise<number> {
+  const got: number[] = [];
+  for (let attempt = 0; attempt < 6 && got.length < 3; attempt++) {
+    const x = await chronydOffsetSeconds(port);
+    if (x !== null) got.push(x);
+  }
+  if (got.length < 3) throw new Error(`chronyd measured only ${got.length} of 3 times`);
+  return got.sort((a, b) => a - b)[1]!;
 }
 
 describe("meridian time grandmaster + chronyd", () => {
@@ -53,16 +73,14 @@ describe("meridian time grandmaster + chronyd", () => {
     writeFileSync(outage, "events:\n  - { atSeconds: 0, gps: outage, durationSeconds: 3600 }\n");
     const runs: [number, string[]][] = [
       [250, []],
-      [-123.4, []],
-      [40, ["--scenario", outage]],
+      [-123.4, ["--scenario", outage]],
     ];
-    // Concurrently: each chronyd -Q iburst exchange takes a few seconds of real time.
-    const results = await Promise.all(
-      runs.map(async ([offsetMs, extra]) => {
-        const port = await startGrandmaster(["--offset-ms", String(offsetMs), ...extra]);
-        return [offsetMs, await chronydOffsetSeconds(port)] as const;
-      }),
-    );
+    // One grandmaster at a time, so the two cores are not shared between them.
+    const results: (readonly [number, number])[] = [];
+    for (const [offsetMs, extra] of runs) {
+      const port = await startGrandmaster(["--offset-ms", String(offsetMs), ...extra]);
+      results.push([offsetMs, await chronydMedianOffsetSeconds(port)] as const);
+    }
     for (const [offsetMs, wrongBy] of results) expect(Math.abs(wrongBy * 1000 - offsetMs)).toBeLessThan(1);
   });
 
