@@ -37,8 +37,11 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
                 livenessProbe: { httpGet: { path: "/status", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
                 securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                 resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+                // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
               },
             ],
+            volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } }],
           },
         },
       },

@@ -63,7 +63,14 @@ export class Grandmaster {
     this.last = this.sample();
     // now() is a cheap clock read corrected by the latest sample (taken in state(), once per request), so
     // the receive and transmit stamps sit as close to the socket as JavaScript allows.
-    this.ntp = new NtpServer({ now: () => this.now(), state: () => (this.sample(), this.state()) });
+    this.ntp = new NtpServer({
+      now: () => this.now(),
+      state: () => {
+        this.sample();
+        this.metrics.ntpReplies.inc();
+        return this.state();
+      },
+    });
   }
 
   /** Advance the scenario and take a fresh ensemble sample. */
@@ -81,12 +88,12 @@ export class Grandmaster {
 
   state(): ServerState {
     const s = this.last;
-    this.metrics.ntpReplies.inc();
     return {
       leap: s.leapIndicator,
       synchronized: s.synchronized,
       referenceId: s.holdover ? "ATOM" : "GPS",
-      referenceMs: s.holdover ? s.lastSteerMs : s.timeMs,
+      // The reference timestamp is when the time was last set from the primary reference: the last GPS steer.
+      referenceMs: s.holdover ? this.ensemble.serve(s.lastSteerMs) : s.timeMs,
       rootDispersionS: s.epsilonMs / 1000,
       precision: -20,
     };
