@@ -30,7 +30,7 @@ const ptpSchema = z
         network: ptpNetworkSchema.optional(),
       })
       .strict(),
-  ])
+  ], { error: "expected true, false, or { enabled, network: { interface, domainNumber, transport, timestamping } }" })
   .prefault(false);
 
 export const timeSchema = z
@@ -57,7 +57,11 @@ export const timeSchema = z
       })
       .strict()
       .prefault({})
-      .refine((s) => s.degradeFraction < s.freezeFraction, { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] }),
+      .superRefine((s, ctx) => {
+        if (s.degradeFraction >= s.freezeFraction) {
+          ctx.addIssue({ code: "custom", path: ["degradeFraction"], input: s.degradeFraction, message: `must be below freezeFraction (${s.freezeFraction})` });
+        }
+      }),
     /** Worst-case drift of a node's oscillator between syncs, ppm (Spanner assumes 200). */
     driftPpm: positive.default(200),
     /** Container images for the node daemons (the grandmaster runs in meridian:runtime.image). */
