@@ -35,8 +35,8 @@ describe("ntpQuery + ClockNode against the grandmaster", () => {
     }
   });
 
-  it("a node whose clock is 450 ms off the grandmaster freezes its strong path", async () => {
-    const gm = new Grandmaster({ offsetMs: -450 });
+  it("a node whose clock is 600 ms off the grandmaster (past max offset) freezes its strong path", async () => {
+    const gm = new Grandmaster({ offsetMs: -600 });
     const { ntp } = await gm.listen(0);
     try {
       const node = new ClockNode({ clock: preciseSystemClock, maxOffsetMs: 500 });
