@@ -58,7 +58,7 @@ function chronydOffsetSeconds(port: number): Promise<number | null> {
  */
 async function chronydMedianOffsetSeconds(port: number): Promise<number> {
   const got: number[] = [];
-  for (let attempt = 0; attempt < 6 && got.length < 3; attempt++) {
+  for (let attempt = 0; attempt < 8 && got.length < 3; attempt++) {
     const x = await chronydOffsetSeconds(port);
     if (x !== null) got.push(x);
   }

@@ -10,8 +10,8 @@ describe("calibrated realtime clock", () => {
       const before = Date.now();
       const t = clock.now();
       const after = Date.now();
-      expect(t).toBeGreaterThanOrEqual(before - 0.1);
-      expect(t).toBeLessThan(after + 1.1);
+      expect(t).toBeGreaterThanOrEqual(before - 1);
+      expect(t).toBeLessThan(after + 2);
       expect(Math.abs(anchor + performance.now() - clock.now())).toBeLessThan(1);
       clock.calibrate();
     } finally {
