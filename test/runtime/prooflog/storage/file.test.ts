@@ -41,7 +41,7 @@ describe("embedded file store", () => {
     await b.store.close();
     // Flip a byte inside the last record: its CRC no longer matches, so it is cut.
     const bytes = readFileSync(join(dir, "entries"));
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "entries"), bytes);
     const c = await reopen(dir);
