@@ -9,7 +9,7 @@
  */
 import { signCheckpoint, type Checkpoint } from "./checkpoint.js";
 import type { Signer } from "./note.js";
-import { leafHash, type Hash } from "./rfc6962.js";
+import { hashEquals, leafHash, type Hash } from "./rfc6962.js";
 import type { LogStore } from "./storage/store.js";
 import { MerkleTree } from "./tree.js";
 
@@ -39,7 +39,6 @@ export class LogUnavailableError extends Error {
 interface Pending {
   entry: Uint8Array;
   leaf: Hash;
-  key: string;
   resolve: (r: AddResult) => void;
   reject: (e: unknown) => void;
 }
@@ -49,13 +48,23 @@ export class TransparencyLog {
   readonly maxEntrySize: number;
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
-  private readonly seen = new Map<string, number>();
-  private readonly inFlight = new Map<string, Promise<AddResult>>();
+  /**
+   * First 48 bits of a leaf hash → index, including queued entries (indices are assigned at enqueue). A number key
+   * keeps the hot path free of string building; a hit is confirmed against the full leaf hash before it counts, and
+   * a (rare) key collision only costs the older entry its duplicate detection (best effort).
+   */
+  private readonly seen = new Map<number, number>();
+  /** Index the next queued entry gets: tree.size + queue length (indices are assigned at enqueue time). */
+  private nextIndex = 0;
+  /** Duplicates of entries that are not durable yet wait here for their original's batch. */
+  private durableWaiters: { index: number; entry: Uint8Array; leaf: Hash; resolve: (r: AddResult) => void; reject: (e: unknown) => void }[] = [];
   private failure: unknown = null;
   private latest: { note: string; checkpoint: Checkpoint } | null = null;
+  private readonly dedupeCapacity: number;
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
+    this.dedupeCapacity = opts.dedupeCapacity ?? 1_000_000;
   }
 
   /** Open (or create) a log: replay the store into the tree and sign a checkpoint at the recovered size. */
@@ -65,6 +74,7 @@ export class TransparencyLog {
       const leaf = leafHash(entry);
       log.remember(leaf, log.tree.appendLeafHash(leaf));
     });
+    log.nextIndex = log.tree.size;
     await log.publishCheckpoint();
     return log;
   }
@@ -77,31 +87,51 @@ export class TransparencyLog {
     return this.opts.origin;
   }
 
-  private remember(leaf: Hash, index: number): void {
-    const cap = this.opts.dedupeCapacity ?? 1_000_000;
-    if (cap <= 0) return;
-    this.seen.set(Buffer.from(leaf).toString("base64"), index);
-    if (this.seen.size > cap) this.seen.delete(this.seen.keys().next().value!);
+  private static key(leaf: Hash): number {
+    return ((leaf[0]! * 256 + leaf[1]!) * 65536 + (leaf[2]! * 256 + leaf[3]!)) * 65536 + (leaf[4]! * 256 + leaf[5]!);
   }
 
-  /** Sequence an entry; resolves with its index once it is durable. */
+  private remember(leaf: Hash, index: number): void {
+    if (this.dedupeCapacity <= 0) return;
+    this.seen.set(TransparencyLog.key(leaf), index);
+    if (this.seen.size > this.dedupeCapacity) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /** Index of an entry by its leaf hash, while it is durable and inside the duplicate-detection window. */
+  indexOf(leaf: Hash): number | undefined {
+    const i = this.seen.get(TransparencyLog.key(leaf));
+    return i !== undefined && i < this.tree.size && hashEquals(this.tree.leafHash(i), leaf) ? i : undefined;
+  }
+
+  /**
+   * Sequence an entry; resolves with its index once it is durable. The log keeps a reference to `entry` until it
+   * is written: callers must not modify it meanwhile (HTTP bodies are fresh buffers).
+   */
   add(entry: Uint8Array): Promise<AddResult> {
     if (this.failure) return Promise.reject(new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`));
     if (entry.length === 0) return Promise.reject(new RangeError("entry is empty"));
     if (entry.length > this.maxEntrySize) return Promise.reject(new RangeError(`entry is ${entry.length} bytes; the limit is ${this.maxEntrySize}`));
     const leaf = leafHash(entry);
-    const key = Buffer.from(leaf).toString("base64");
-    const dedupe = (this.opts.dedupeCapacity ?? 1_000_000) > 0;
-    if (dedupe) {
-      const known = this.seen.get(key);
-      if (known !== undefined) return Promise.resolve({ index: known, duplicate: true });
-      const flying = this.inFlight.get(key);
-      if (flying) return flying.then((r) => ({ index: r.index, duplicate: true }));
+    if (this.dedupeCapacity > 0) {
+      const known = this.seen.get(TransparencyLog.key(leaf));
+      if (known !== undefined) {
+        if (known < this.tree.size) {
+          if (hashEquals(this.tree.leafHash(known), leaf)) return Promise.resolve({ index: known, duplicate: true });
+        } else {
+          // Queued: answer once its batch is durable (and confirm it really is the same entry then).
+          return new Promise((resolve, reject) => this.durableWaiters.push({ index: known, entry, leaf, resolve, reject }));
+        }
+      }
     }
+    return this.enqueue(entry, leaf);
+  }
+
+  private enqueue(entry: Uint8Array, leaf: Hash): Promise<AddResult> {
+    if (this.dedupeCapacity > 0) this.remember(leaf, this.nextIndex);
+    this.nextIndex++;
     const p = new Promise<AddResult>((resolve, reject) => {
-      this.queue.push({ entry: Buffer.from(entry), leaf, key, resolve, reject });
+      this.queue.push({ entry, leaf, resolve, reject });
     });
-    if (dedupe) this.inFlight.set(key, p);
     this.kick();
     return p;
   }
@@ -116,31 +146,39 @@ export class TransparencyLog {
 
   /** Group commit: everything queued while the previous batch was syncing goes out in the next single write. */
   private async flushLoop(): Promise<void> {
-    const maxBatch = this.opts.maxBatch ?? 4096;
+    const maxBatch = this.opts.maxBatch ?? 8192;
     while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue.splice(0, maxBatch);
-      const first = this.tree.size;
+      const batch = this.queue.length <= maxBatch ? this.queue : this.queue.slice(0, maxBatch);
+      this.queue = batch === this.queue ? [] : this.queue.slice(maxBatch);
+      const entries = new Array<Uint8Array>(batch.length);
+      for (let i = 0; i < batch.length; i++) entries[i] = batch[i]!.entry;
       try {
-        await this.opts.store.append(
-          batch.map((p) => p.entry),
-          first,
-        );
+        await this.opts.store.append(entries, this.tree.size);
       } catch (e) {
-        this.failure = e;
-        const all = [...batch, ...this.queue.splice(0)];
-        for (const p of all) {
-          this.inFlight.delete(p.key);
-          p.reject(new LogUnavailableError(`storage failed: ${String(e)}`));
-        }
+        this.fail(e, batch);
         return;
       }
-      for (const p of batch) {
-        const index = this.tree.appendLeafHash(p.leaf);
-        this.remember(p.leaf, index);
-        this.inFlight.delete(p.key);
-        p.resolve({ index, duplicate: false });
+      for (const p of batch) p.resolve({ index: this.tree.appendLeafHash(p.leaf), duplicate: false });
+      if (this.durableWaiters.length > 0) {
+        const size = this.tree.size;
+        const ready = this.durableWaiters.filter((w) => w.index < size);
+        this.durableWaiters = this.durableWaiters.filter((w) => w.index >= size);
+        for (const w of ready) {
+          if (hashEquals(this.tree.leafHash(w.index), w.leaf)) w.resolve({ index: w.index, duplicate: true });
+          else this.enqueue(w.entry, w.leaf).then(w.resolve, w.reject); // 48-bit key collision: a new entry after all
+        }
       }
     }
+  }
+
+  /** A failed durable write leaves the log refusing writes: acknowledged state is intact, nothing else is promised. */
+  private fail(e: unknown, batch: Pending[]): void {
+    this.failure = e;
+    const err = new LogUnavailableError(`storage failed: ${String(e)}`);
+    for (const p of [...batch, ...this.queue]) p.reject(err);
+    for (const w of this.durableWaiters) w.reject(err);
+    this.queue = [];
+    this.durableWaiters = [];
   }
 
   /** Wait until everything queued so far is durable. */

@@ -83,8 +83,18 @@ export class MerkleTree {
 
   inclusionProof(index: number, size = this.size): Hash[] {
     this.checkSize(size);
-    return inclusionProof(index, size, this.read);
+    return inclusionProof(index, size, this.read, this.borderHash);
   }
+
+  // Right-border subtrees [lo, size) are imperfect and cost several hashes each; proofs cluster on a few sizes
+  // (the published checkpoints), so memoise them for the most recent size asked about.
+  private border = { size: -1, hashes: new Map<number, Hash>() };
+  private readonly borderHash = (lo: number, hi: number): Hash => {
+    if (this.border.size !== hi) this.border = { size: hi, hashes: new Map() };
+    let h = this.border.hashes.get(lo);
+    if (!h) this.border.hashes.set(lo, (h = rangeHash(lo, hi, this.read)));
+    return h;
+  };
 
   consistencyProof(size1: number, size2 = this.size): Hash[] {
     this.checkSize(size2);

@@ -12,22 +12,26 @@ export type NodeReader = (level: number, index: number) => Hash;
 
 /** Largest power of two strictly below n (n ≥ 2). */
 function split(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
+  return 2 ** (bitLen(n - 1) - 1);
+}
+
+/** Bits needed to represent x, for 0 ≤ x < 2^53 (no 32-bit truncation). */
+function bitLen(x: number): number {
+  return x < 2 ** 32 ? 32 - Math.clz32(x) : 32 + bitLen(Math.floor(x / 2 ** 32));
 }
 
 /** Merkle Tree Hash of leaves [lo, hi), where lo is aligned to a power of two ≥ hi - lo (as in every RFC recursion). */
 export function rangeHash(lo: number, hi: number, read: NodeReader): Hash {
   if (hi <= lo) return EMPTY_ROOT;
+  // Aligned start: the perfect subtrees are the binary digits of the width, largest (leftmost) first.
   const parts: Hash[] = [];
   let at = lo;
-  // Peel perfect subtrees left to right, largest first.
-  while (at < hi) {
-    let level = 0;
-    while (at % 2 ** (level + 1) === 0 && at + 2 ** (level + 1) <= hi) level++;
-    parts.push(read(level, at / 2 ** level));
-    at += 2 ** level;
+  for (let level = bitLen(hi - lo) - 1; level >= 0; level--) {
+    const w = 2 ** level;
+    if (hi - at >= w) {
+      parts.push(read(level, at / w));
+      at += w;
+    }
   }
   let h = parts[parts.length - 1]!;
   for (let i = parts.length - 2; i >= 0; i--) h = nodeHash(parts[i]!, h);
@@ -52,11 +56,36 @@ function checkRange(what: string, ok: boolean): void {
 }
 
 /** Inclusion proof for leaf `index` in the tree of `size` leaves. */
-export function inclusionProof(index: number, size: number, read: NodeReader): Hash[] {
+export function inclusionProof(index: number, size: number, read: NodeReader, range: (lo: number, hi: number) => Hash = (lo, hi) => rangeHash(lo, hi, read)): Hash[] {
   checkRange(`index ${index} must be below tree size ${size}`, Number.isSafeInteger(index) && index >= 0 && index < size);
+  // Direct form of PATH: below the level where the paths to `index` and `size - 1` diverge every sibling is a
+  // perfect node except the one at the divergence level (clipped to the tree); above it, each left sibling is
+  // perfect. Same output as path(), in O(log n) reads.
   const out: Hash[] = [];
-  path(index, 0, size, read, out);
+  const inner = bitLen(xor(index, size - 1));
+  for (let level = 0; level < inner - 1; level++) out.push(read(level, sibling(index, level)));
+  if (inner > 0) {
+    const w = 2 ** (inner - 1);
+    const lo = sibling(index, inner - 1) * w;
+    out.push(lo + w <= size ? read(inner - 1, lo / w) : range(lo, size));
+  }
+  for (let level = inner; 2 ** level <= index; level++) {
+    const at = Math.floor(index / 2 ** level);
+    if (at % 2 === 1) out.push(read(level, at - 1));
+  }
   return out;
+}
+
+/** Index of the sibling of the level-`level` ancestor of leaf `index`. */
+function sibling(index: number, level: number): number {
+  const at = Math.floor(index / 2 ** level);
+  return at % 2 === 0 ? at + 1 : at - 1;
+}
+
+/** x XOR y for 0 ≤ x, y < 2^53 (the operator truncates to 32 bits). */
+function xor(x: number, y: number): number {
+  const hi = (Math.floor(x / 2 ** 32) ^ Math.floor(y / 2 ** 32)) >>> 0;
+  return hi * 2 ** 32 + ((x ^ y) >>> 0);
 }
 
 /** Inclusion proof for leaf `index` in the subtree [start, end). */

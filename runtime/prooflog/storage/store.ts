@@ -26,7 +26,7 @@ export class MemoryStore implements LogStore {
   }
   async append(entries: readonly Uint8Array[], firstIndex: number): Promise<void> {
     if (firstIndex !== this.entries.length) throw new Error(`append at ${firstIndex} but the store holds ${this.entries.length} entries`);
-    this.entries.push(...entries);
+    for (const e of entries) this.entries.push(e);
   }
   async readEntries(start: number, end: number): Promise<Uint8Array[]> {
     if (end > this.entries.length) throw new RangeError(`entries [${start}, ${end}) beyond size ${this.entries.length}`);
