@@ -125,7 +125,15 @@ export function register(program: Command): void {
         const cp = r.checkpoint;
         process.stdout.write(`ok: checkpoint ${cp.origin} size ${cp.size} root ${Buffer.from(cp.root).toString("base64")} signed by ${origin}\n`);
         process.stdout.write(r.consistentFrom === null ? `no saved checkpoint; saved this one to ${state}\n` : `consistent with the saved checkpoint at size ${r.consistentFrom}\n`);
-        if (r.entry) process.stdout.write(`entry ${r.entry.index} (${r.entry.data.length} bytes) is included\n`);
+        if (r.entry) {
+          process.stdout.write(`entry ${r.entry.index} (${r.entry.data.length} bytes) is included\n`);
+          const { decodeAuditEvent } = await import("../../runtime/prooflog/audit/audit.js");
+          try {
+            process.stdout.write(`audit event: ${JSON.stringify(decodeAuditEvent(r.entry.data))}\n`);
+          } catch {
+            // not an audit event: nothing more to show
+          }
+        }
       } catch (e) {
         fail(e);
       }
