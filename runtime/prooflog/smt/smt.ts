@@ -129,12 +129,12 @@ export class SparseMerkleTree {
  */
 function walkBatch(keys: readonly Uint8Array[], visit: (key: Uint8Array, height: number, known: boolean) => void): void {
   keys.forEach(checkKey);
-  let level = [...new Map(keys.map((k) => [Buffer.from(k).toString("hex"), Buffer.from(k)])).values()].sort(Buffer.compare);
+  let level: Uint8Array[] = [...new Map(keys.map((k) => [Buffer.from(k).toString("hex"), Buffer.from(k)])).values()].sort(Buffer.compare);
   for (let height = 0; height < DEPTH; height++) {
     const ids = new Set(level.map((k) => nodeId(k, height)));
     for (const k of level) visit(k, height, ids.has(nodeId(siblingKey(k, height), height)));
     // One representative key per parent node.
-    const parents = new Map<string, Buffer>();
+    const parents = new Map<string, Uint8Array>();
     for (const k of level) if (!parents.has(nodeId(k, height + 1))) parents.set(nodeId(k, height + 1), k);
     level = [...parents.values()];
   }

@@ -73,12 +73,7 @@ export class FileStore implements LogStore {
     }
     await this.fh.close();
     this.fh = await open(this.entriesPath, "r+");
-    let checkpoint: string | null = null;
-    try {
-      checkpoint = await readFile(join(this.dir, "checkpoint"), "utf8");
-    } catch {
-      checkpoint = null;
-    }
+    const checkpoint = await readFile(join(this.dir, "checkpoint"), "utf8").catch(() => null);
     return { size: this.size, checkpoint };
   }
 
