@@ -56,7 +56,8 @@ export function register(program: Command): void {
     .option("--checkpoint-interval <ms>", "sign a new checkpoint at most this often", "1000")
     .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
-    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string }) => {
+    .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
+    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[] }) => {
       if (!o.data && !o.postgres) throw new UserError("give --data <dir> (embedded store) or --postgres <url>");
       const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
       const signerKey = readKeyArg(o.key, "--key");
@@ -69,6 +70,14 @@ export function register(program: Command): void {
       }
       const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
       if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
+      const witnesses = await Promise.all(
+        (o.witness ?? []).map(async (w) => {
+          const at = w.indexOf("=");
+          if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
+          const [verifier] = await verifiersFrom([w.slice(at + 1)]);
+          return { url: w.slice(0, at), verifier: verifier! };
+        }),
+      );
       const { startLogServer } = await import("../../runtime/prooflog/serve.js");
       const { app, log: tlog, url } = await startLogServer({
         origin: o.origin,
@@ -80,8 +89,47 @@ export function register(program: Command): void {
         checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
         dedupeCapacity: intArg(o.dedupe, "--dedupe"),
         maxEntrySize,
+        witnesses,
       });
       process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+
+  log
+    .command("witness")
+    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
+    .requiredOption("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
+    .requiredOption("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
+    .requiredOption("--data <dir>", "where the latest cosigned checkpoint per log is kept")
+    .requiredOption("--port <n>", "TCP port (0 picks a free one)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .action(async (o: { key: string; logVkey: string[]; data: string; port: string; host: string }) => {
+      const { NoteError } = await import("../../runtime/prooflog/note.js");
+      const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
+      const { Witness } = await import("../../runtime/prooflog/witness/witness.js");
+      const { FileWitnessStore } = await import("../../runtime/prooflog/witness/store.js");
+      const { buildWitnessServer } = await import("../../runtime/prooflog/witness/http.js");
+      const { systemClock } = await import("../../runtime/common/clock.js");
+      let cosigner;
+      try {
+        cosigner = newCosigner(readKeyArg(o.key, "--key"), systemClock);
+      } catch (e) {
+        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
+        throw e;
+      }
+      const logs = new Map<string, import("../../runtime/prooflog/note.js").Verifier[]>();
+      for (const v of await verifiersFrom(o.logVkey)) logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
+      const witness = new Witness({
+        cosigner,
+        logs,
+        store: new FileWitnessStore(o.data),
+        onMisbehaviour: (m) => process.stderr.write(`meridian witness: MISBEHAVIOUR ${m.reason} by ${m.origin}\n${JSON.stringify(m)}\n`),
+      });
+      const app = await buildWitnessServer(witness);
+      const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });
+      process.stdout.write(`meridian log witness: ${cosigner.name} witnessing ${[...logs.keys()].join(", ")} at ${url}\n`);
       const stop = () => void app.close().then(() => process.exit(0));
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);

@@ -25,6 +25,8 @@ export interface LogOptions {
   dedupeCapacity?: number;
   /** Extension lines added to every checkpoint. */
   extensions?: string[];
+  /** Gather witness cosignatures for a freshly signed checkpoint (see witness/pool.ts). */
+  cosign?: (note: string, size: number, proof: (oldSize: number) => Hash[]) => Promise<string>;
 }
 
 export interface AddResult {
@@ -199,7 +201,8 @@ export class TransparencyLog {
     const size = this.tree.size;
     if (this.latest && this.latest.checkpoint.size === size) return this.latest.note;
     const checkpoint: Checkpoint = { origin: this.opts.origin, size, root: this.tree.rootAt(size), extensions: this.opts.extensions ?? [] };
-    const note = signCheckpoint(checkpoint, [this.opts.signer]);
+    let note = signCheckpoint(checkpoint, [this.opts.signer]);
+    if (this.opts.cosign) note = await this.opts.cosign(note, size, (old) => this.tree.consistencyProof(old, size)).catch(() => note);
     await this.opts.store.saveCheckpoint(note);
     if (!this.latest || this.latest.checkpoint.size < size) this.latest = { note, checkpoint };
     return this.latest.note;

@@ -5,6 +5,7 @@ import { newSigner } from "./note.js";
 import { buildLogServer } from "./server.js";
 import { FileStore } from "./storage/file.js";
 import type { LogStore } from "./storage/store.js";
+import { WitnessPool, type WitnessEndpoint } from "./witness/pool.js";
 
 export interface ServeOptions {
   origin: string;
@@ -16,6 +17,8 @@ export interface ServeOptions {
   checkpointIntervalMs?: number;
   dedupeCapacity?: number;
   maxEntrySize?: number;
+  /** Witnesses asked to cosign every checkpoint. */
+  witnesses?: WitnessEndpoint[];
 }
 
 export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyInstance; log: TransparencyLog; url: string }> {
@@ -29,7 +32,15 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
   } else {
     throw new Error("either a data directory or a PostgreSQL URL is required");
   }
-  const log = await TransparencyLog.open({ origin: o.origin, signer, store, dedupeCapacity: o.dedupeCapacity, maxEntrySize: o.maxEntrySize });
+  const pool = o.witnesses?.length ? new WitnessPool(o.witnesses) : null;
+  const log = await TransparencyLog.open({
+    origin: o.origin,
+    signer,
+    store,
+    dedupeCapacity: o.dedupeCapacity,
+    maxEntrySize: o.maxEntrySize,
+    cosign: pool ? (note, size, proof) => pool.cosign(note, size, proof) : undefined,
+  });
   const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000 });
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   return { app, log, url };

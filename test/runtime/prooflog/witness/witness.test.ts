@@ -122,3 +122,22 @@ describe("witnesses and a forked log", () => {
     expect(liar.checkpoint!.size).toBe(12);
   });
 });
+
+describe("witness state on disk", () => {
+  it("survives a restart: a new witness process on the same directory still refuses rollbacks", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { FileWitnessStore } = await import("../../../../runtime/prooflog/witness/store.js");
+    const { WitnessError } = await import("../../../../runtime/prooflog/witness/witness.js");
+    const dir = mkdtempSync(join(tmpdir(), "witness-state-"));
+    const k = generateKey("w4.example/witness", ALG_COSIGNATURE_V1);
+    const make = () => new Witness({ cosigner: newCosigner(k.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]), store: new FileWitnessStore(dir) });
+    await make().addCheckpoint({ oldSize: 0, proof: [], note: cp(honest, 10) });
+    const restarted = make();
+    const err = await restarted.addCheckpoint({ oldSize: 0, proof: [], note: cp(honest, 5) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WitnessError);
+    expect((err as InstanceType<typeof WitnessError>).knownSize).toBe(10);
+    await expect(restarted.addCheckpoint({ oldSize: 10, proof: honest.consistencyProof(10, 20), note: cp(honest, 20) })).resolves.toMatch(/^— w4/);
+  });
+});
