@@ -71,12 +71,13 @@ export class BlsCommittee {
     for (const [i, sig] of sigs) {
       const pk = this.publicKeys[i];
       if (!pk) throw new BlsError(`no committee member ${i}`);
-      let ok = false;
-      try {
-        ok = bls.verify(sig, msg, pk);
-      } catch {
-        ok = false;
-      }
+      const ok = (() => {
+        try {
+          return bls.verify(sig, msg, pk);
+        } catch {
+          return false;
+        }
+      })();
       if (!ok) throw new BlsError(`signature of member ${i} does not verify`);
       signers[i >> 3]! |= 1 << (i & 7);
     }
@@ -89,7 +90,7 @@ export class BlsCommittee {
     const members = this.publicKeys.filter((_pk, i) => ((cert.signers[i >> 3] ?? 0) >> (i & 7)) & 1);
     if (cert.signers.length !== Math.ceil(this.publicKeys.length / 8)) throw new BlsError("signer bitmap has the wrong length");
     if (members.length < k) throw new BlsError(`certificate has ${members.length} signers; the quorum needs ${k} of ${this.publicKeys.length}`);
-    let ok = false;
+    let ok: boolean;
     try {
       ok = bls.verify(cert.signature, message(checkpointBody), bls.aggregatePublicKeys(members));
     } catch (e) {
