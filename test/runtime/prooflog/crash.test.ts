@@ -53,6 +53,17 @@ describe("log crash safety", () => {
     const checkpoints: Checkpoint[] = [];
     let stop = false;
     let killed = false;
+    let crashed: () => void = () => undefined;
+    const crash = new Promise<void>((r) => (crashed = r));
+    // Kill the instant an acknowledgement arrives (not on a timer): if an index were acknowledged before its batch
+    // is durable, this is exactly when it would be lost.
+    const maybeKill = () => {
+      if (killed || acked.size < 1500 || new Set(checkpoints.map((c) => c.size)).size < 4) return;
+      killed = true;
+      first.child.kill("SIGKILL"); // 16 writers still have requests in flight
+      stop = true;
+      crashed();
+    };
 
     const writer = async (w: number) => {
       for (let i = 0; !stop; i++) {
@@ -60,6 +71,7 @@ describe("log crash safety", () => {
         try {
           const { index } = await client.add(entry);
           acked.set(index, entry);
+          maybeKill();
         } catch {
           if (killed) return; // refused or cut off by the crash: never acknowledged
           throw new Error("add failed before the crash");
@@ -77,10 +89,7 @@ describe("log crash safety", () => {
       }
     };
     const work = [...Array.from({ length: 16 }, (_, w) => writer(w)), poller()];
-    while (acked.size < 1500 || new Set(checkpoints.map((c) => c.size)).size < 4) await new Promise((r) => setTimeout(r, 10));
-    killed = true;
-    first.child.kill("SIGKILL"); // while 16 writers still have requests in flight
-    stop = true;
+    await crash;
     await Promise.all(work);
 
     const second = await serve();
