@@ -34,39 +34,51 @@ export interface AddResult {
   duplicate: boolean;
 }
 
+/** What `append` answers at once: the assigned index, and a promise that settles when that index is durable. */
+export interface Appended extends AddResult {
+  durable: Promise<void>;
+}
+
 export class LogUnavailableError extends Error {
   override name = "LogUnavailableError";
 }
 
-interface Pending {
-  entry: Uint8Array;
-  leaf: Hash;
-  resolve: (r: AddResult) => void;
+/** One group-commit unit: consecutive indices first … first + leaves.length - 1, made durable by one write. */
+interface Batch {
+  first: number;
+  entries: Uint8Array[];
+  leaves: Hash[];
+  durable: Promise<void>;
+  resolve: () => void;
   reject: (e: unknown) => void;
 }
+
+const DURABLE: Promise<void> = Promise.resolve();
 
 export class TransparencyLog {
   readonly tree = new MerkleTree();
   readonly maxEntrySize: number;
-  private queue: Pending[] = [];
+  /** Batches not yet durable, in index order; the first is being written, the last takes new entries. */
+  private batches: Batch[] = [];
   private flushing: Promise<void> | null = null;
   /**
-   * First 48 bits of a leaf hash → index, including queued entries (indices are assigned at enqueue). A number key
-   * keeps the hot path free of string building; a hit is confirmed against the full leaf hash before it counts, and
-   * a (rare) key collision only costs the older entry its duplicate detection (best effort).
+   * Duplicate detection: the first 30 bits of a leaf hash (a small integer, so the hot path allocates nothing) →
+   * index, including queued entries (indices are assigned at enqueue). A hit is confirmed against the full leaf
+   * hash; the rare entry whose 30 bits are taken goes to `overflow`, keyed by the whole hash.
    */
   private readonly seen = new Map<number, number>();
-  /** Index the next queued entry gets: tree.size + queue length (indices are assigned at enqueue time). */
+  private readonly overflow = new Map<string, number>();
+  /** Index the next entry gets (indices are assigned when an entry is queued). */
   private nextIndex = 0;
-  /** Duplicates of entries that are not durable yet wait here for their original's batch. */
-  private durableWaiters: { index: number; entry: Uint8Array; leaf: Hash; resolve: (r: AddResult) => void; reject: (e: unknown) => void }[] = [];
   private failure: unknown = null;
   private latest: { note: string; checkpoint: Checkpoint } | null = null;
   private readonly dedupeCapacity: number;
+  private readonly maxBatch: number;
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
     this.dedupeCapacity = opts.dedupeCapacity ?? 1_000_000;
+    this.maxBatch = opts.maxBatch ?? 8192;
   }
 
   /** Open (or create) a log: replay the store into the tree and sign a checkpoint at the recovered size. */
@@ -90,97 +102,128 @@ export class TransparencyLog {
   }
 
   private static key(leaf: Hash): number {
-    return ((leaf[0]! * 256 + leaf[1]!) * 65536 + (leaf[2]! * 256 + leaf[3]!)) * 65536 + (leaf[4]! * 256 + leaf[5]!);
+    return ((leaf[0]! & 0x3f) << 24) | (leaf[1]! << 16) | (leaf[2]! << 8) | leaf[3]!;
+  }
+
+  private static fullKey(leaf: Hash): string {
+    return Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).toString("latin1");
   }
 
   private remember(leaf: Hash, index: number): void {
     if (this.dedupeCapacity <= 0) return;
-    this.seen.set(TransparencyLog.key(leaf), index);
-    if (this.seen.size > this.dedupeCapacity) this.seen.delete(this.seen.keys().next().value!);
+    const k = TransparencyLog.key(leaf);
+    if (!this.seen.has(k)) {
+      this.seen.set(k, index);
+      if (this.seen.size > this.dedupeCapacity) this.seen.delete(this.seen.keys().next().value!);
+    } else {
+      this.overflow.set(TransparencyLog.fullKey(leaf), index);
+      if (this.overflow.size > this.dedupeCapacity) this.overflow.delete(this.overflow.keys().next().value!);
+    }
+  }
+
+  private batchOf(i: number): Batch | undefined {
+    for (const b of this.batches) if (i >= b.first && i < b.first + b.leaves.length) return b;
+    return undefined;
+  }
+
+  /** Leaf hash at an index, durable or still queued. */
+  private leafAt(i: number): Hash | undefined {
+    if (i < this.tree.size) return this.tree.leafHash(i);
+    const b = this.batchOf(i);
+    return b?.leaves[i - b.first];
+  }
+
+  /** Index of an entry (durable or queued) by its leaf hash, within the duplicate-detection window. */
+  private lookup(leaf: Hash): number | undefined {
+    const i = this.seen.get(TransparencyLog.key(leaf));
+    if (i === undefined) return undefined;
+    const at = this.leafAt(i);
+    if (at && hashEquals(at, leaf)) return i;
+    return this.overflow.size > 0 ? this.overflow.get(TransparencyLog.fullKey(leaf)) : undefined;
   }
 
   /** Index of an entry by its leaf hash, while it is durable and inside the duplicate-detection window. */
   indexOf(leaf: Hash): number | undefined {
-    const i = this.seen.get(TransparencyLog.key(leaf));
-    return i !== undefined && i < this.tree.size && hashEquals(this.tree.leafHash(i), leaf) ? i : undefined;
+    const i = this.lookup(leaf);
+    return i !== undefined && i < this.tree.size ? i : undefined;
   }
 
   /**
-   * Sequence an entry; resolves with its index once it is durable. The log keeps a reference to `entry` until it
-   * is written: callers must not modify it meanwhile (HTTP bodies are fresh buffers).
+   * Queue an entry: its index is assigned now, and `durable` resolves once the entry's batch is written and synced
+   * (only then may the index be acknowledged to anyone). Entries queued together share one write and one promise,
+   * which is what makes group commit cheap. The log keeps a reference to `entry` until it is written: callers
+   * must not modify it meanwhile (HTTP bodies are fresh buffers). Throws RangeError for an empty or oversized
+   * entry and LogUnavailableError after a storage failure.
    */
-  add(entry: Uint8Array): Promise<AddResult> {
-    if (this.failure) return Promise.reject(new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`));
-    if (entry.length === 0) return Promise.reject(new RangeError("entry is empty"));
-    if (entry.length > this.maxEntrySize) return Promise.reject(new RangeError(`entry is ${entry.length} bytes; the limit is ${this.maxEntrySize}`));
+  append(entry: Uint8Array): Appended {
+    if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
+    if (entry.length === 0) throw new RangeError("entry is empty");
+    if (entry.length > this.maxEntrySize) throw new RangeError(`entry is ${entry.length} bytes; the limit is ${this.maxEntrySize}`);
     const leaf = leafHash(entry);
     if (this.dedupeCapacity > 0) {
-      const known = this.seen.get(TransparencyLog.key(leaf));
-      if (known !== undefined) {
-        if (known < this.tree.size) {
-          if (hashEquals(this.tree.leafHash(known), leaf)) return Promise.resolve({ index: known, duplicate: true });
-        } else {
-          // Queued: answer once its batch is durable (and confirm it really is the same entry then).
-          return new Promise((resolve, reject) => this.durableWaiters.push({ index: known, entry, leaf, resolve, reject }));
-        }
-      }
+      const known = this.lookup(leaf);
+      if (known !== undefined) return { index: known, duplicate: true, durable: known < this.tree.size ? DURABLE : this.batchOf(known)!.durable };
+      this.remember(leaf, this.nextIndex);
     }
-    return this.enqueue(entry, leaf);
+    let b = this.batches[this.batches.length - 1];
+    // A batch being written is closed; so is a full one.
+    if (!b || b === this.writing || b.leaves.length >= this.maxBatch) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      durable.catch(() => undefined); // failures reach whoever awaits; nobody awaiting is not an error
+      b = { first: this.nextIndex, entries: [], leaves: [], durable, resolve, reject };
+      this.batches.push(b);
+    }
+    b.entries.push(entry);
+    b.leaves.push(leaf);
+    const index = this.nextIndex++;
+    this.kick();
+    return { index, duplicate: false, durable: b.durable };
   }
 
-  private enqueue(entry: Uint8Array, leaf: Hash): Promise<AddResult> {
-    if (this.dedupeCapacity > 0) this.remember(leaf, this.nextIndex);
-    this.nextIndex++;
-    const p = new Promise<AddResult>((resolve, reject) => {
-      this.queue.push({ entry, leaf, resolve, reject });
-    });
-    this.kick();
-    return p;
+  /** Sequence an entry; resolves with its index once it is durable. */
+  async add(entry: Uint8Array): Promise<AddResult> {
+    const r = this.append(entry);
+    await r.durable;
+    return { index: r.index, duplicate: r.duplicate };
   }
+
+  private writing: Batch | null = null;
 
   private kick(): void {
     if (this.flushing) return;
     this.flushing = this.flushLoop().finally(() => {
       this.flushing = null;
-      if (this.queue.length > 0 && !this.failure) this.kick();
+      if (this.batches.length > 0 && !this.failure) this.kick();
     });
   }
 
   /** Group commit: everything queued while the previous batch was syncing goes out in the next single write. */
   private async flushLoop(): Promise<void> {
-    const maxBatch = this.opts.maxBatch ?? 8192;
-    while (this.queue.length > 0 && !this.failure) {
-      const batch = this.queue.length <= maxBatch ? this.queue : this.queue.slice(0, maxBatch);
-      this.queue = batch === this.queue ? [] : this.queue.slice(maxBatch);
-      const entries = new Array<Uint8Array>(batch.length);
-      for (let i = 0; i < batch.length; i++) entries[i] = batch[i]!.entry;
+    while (this.batches.length > 0 && !this.failure) {
+      const b = this.batches[0]!;
+      this.writing = b;
       try {
-        await this.opts.store.append(entries, this.tree.size);
+        await this.opts.store.append(b.entries, b.first);
       } catch (e) {
-        this.fail(e, batch);
+        this.fail(e);
         return;
       }
-      for (const p of batch) p.resolve({ index: this.tree.appendLeafHash(p.leaf), duplicate: false });
-      if (this.durableWaiters.length > 0) {
-        const size = this.tree.size;
-        const ready = this.durableWaiters.filter((w) => w.index < size);
-        this.durableWaiters = this.durableWaiters.filter((w) => w.index >= size);
-        for (const w of ready) {
-          if (hashEquals(this.tree.leafHash(w.index), w.leaf)) w.resolve({ index: w.index, duplicate: true });
-          else this.enqueue(w.entry, w.leaf).then(w.resolve, w.reject); // 48-bit key collision: a new entry after all
-        }
-      }
+      for (const leaf of b.leaves) this.tree.appendLeafHash(leaf);
+      this.batches.shift();
+      this.writing = null;
+      b.resolve();
     }
   }
 
   /** A failed durable write leaves the log refusing writes: acknowledged state is intact, nothing else is promised. */
-  private fail(e: unknown, batch: Pending[]): void {
+  private fail(e: unknown): void {
     this.failure = e;
+    this.writing = null;
     const err = new LogUnavailableError(`storage failed: ${String(e)}`);
-    for (const p of [...batch, ...this.queue]) p.reject(err);
-    for (const w of this.durableWaiters) w.reject(err);
-    this.queue = [];
-    this.durableWaiters = [];
+    for (const b of this.batches) b.reject(err);
+    this.batches = [];
   }
 
   /** Wait until everything queued so far is durable. */

@@ -11,9 +11,12 @@ export type Hash = Uint8Array;
 /** SHA-256 of the empty string: the root of a tree with no leaves. */
 export const EMPTY_ROOT: Hash = hash("sha256", Buffer.alloc(0), "buffer");
 
+// Scratch for framing small entries without an allocation per leaf (hashing is synchronous, so reuse is safe).
+const leafScratch = Buffer.allocUnsafe(4097);
+
 /** The leaf hash of an entry: SHA-256(0x00 ‖ entry). */
 export function leafHash(entry: Uint8Array): Hash {
-  const buf = Buffer.allocUnsafe(entry.length + 1);
+  const buf = entry.length < leafScratch.length ? leafScratch.subarray(0, entry.length + 1) : Buffer.allocUnsafe(entry.length + 1);
   buf[0] = 0;
   buf.set(entry, 1);
   return hash("sha256", buf, "buffer");

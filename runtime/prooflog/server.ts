@@ -44,7 +44,8 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
     try {
-      const r = await log.add(body);
+      const r = log.append(body);
+      await r.durable; // acknowledge only what is durable
       return reply.send(r.duplicate ? { index: r.index, duplicate: true } : { index: r.index });
     } catch (e) {
       if (e instanceof LogUnavailableError) throw new HttpError(503, "log unavailable", e.message);

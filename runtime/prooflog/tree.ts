@@ -55,13 +55,15 @@ export class MerkleTree {
 
   appendLeafHash(leaf: Hash): number {
     const index = this.range.size;
-    this.range.append(leaf, (level, _i, h) => {
-      let l = this.levels[level];
-      if (!l) this.levels[level] = l = new Level();
-      l.push(h);
-    });
+    this.range.append(leaf, this.keep);
     return index;
   }
+
+  private readonly keep = (level: number, _index: number, h: Hash): void => {
+    let l = this.levels[level];
+    if (!l) this.levels[level] = l = new Level();
+    l.push(h);
+  };
 
   root(): Hash {
     return this.range.root();

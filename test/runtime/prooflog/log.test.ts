@@ -38,6 +38,9 @@ describe("sequencer", () => {
       const [p, q] = await Promise.all([log.add(Buffer.from("p")), log.add(Buffer.from("q"))]);
       expect([p.index, q.index, q.duplicate]).toEqual([0, 1, false]);
       expect((await log.add(Buffer.from("r"))).index).toBe(2);
+      // The colliding entries went to the full-hash overflow map: their duplicates are still recognised.
+      expect(await log.add(Buffer.from("q"))).toEqual({ index: 1, duplicate: true });
+      expect(await log.add(Buffer.from("p"))).toEqual({ index: 0, duplicate: true });
     } finally {
       cls.key = real;
     }
