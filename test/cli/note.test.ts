@@ -49,6 +49,18 @@ describe("meridian note", () => {
     expect(runCli(["note", "verify", "--vkey", second[1]!], { input: twice.stdout }).status).toBe(0);
   });
 
+  it("witness keys (--type cosignature) make C2SP cosignature/v1 signatures that verify", () => {
+    const [wsk, wvk] = runCli(["note", "keygen", "--name", "w.example/witness", "--type", "cosignature"]).stdout.trim().split("\n") as [string, string];
+    expect(Buffer.from(wvk.split("+")[2]!, "base64")[0]).toBe(4);
+    writeFileSync(join(dir, "wit.key"), wsk);
+    const cosigned = runCli(["note", "sign", "--key", join(dir, "wit.key")], { input: "example.com/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" });
+    expect(cosigned.status).toBe(0);
+    // keyID ‖ u64 timestamp ‖ 64-byte signature
+    expect(Buffer.from(cosigned.stdout.trim().split(" ").pop()!, "base64")).toHaveLength(4 + 8 + 64);
+    expect(runCli(["note", "verify", "--vkey", wvk], { input: cosigned.stdout }).status).toBe(0);
+    expect(runCli(["note", "verify", "--vkey", wvk], { input: cosigned.stdout.replace("\n1\n", "\n2\n") }).status).toBe(1);
+  });
+
   it("bad arguments are usage errors (exit 2)", () => {
     expect(runCli(["note", "keygen", "--name", "has space"]).status).toBe(2);
     expect(runCli(["note", "sign", "--key", skey], { input: "x\n" }).status).toBe(2);

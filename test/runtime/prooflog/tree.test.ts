@@ -119,3 +119,27 @@ describe("Merkle tree", () => {
     expect(() => verifyInclusion(2n ** 64n, 1, big.leafHash(0), [], big.rootAt(1))).toThrow(RangeError);
   });
 });
+
+describe("proof generation beyond 2^32 leaves", () => {
+  // A virtual tree whose leaves are all equal: node (level, i) is then the same for every i, so any size is
+  // consistent and can be read without storing anything — exactly what exercises index math past 32 bits.
+  const perLevel: Hash[] = [leafHash(Buffer.from("same"))];
+  for (let l = 1; l < 60; l++) perLevel.push(nodeHash(perLevel[l - 1]!, perLevel[l - 1]!));
+  const read = (level: number) => perLevel[level]!;
+
+  it("inclusion and consistency proofs at sizes around 2^33 and 2^40 verify", async () => {
+    const { inclusionProof, consistencyProof, rangeHash } = await import("../../../runtime/prooflog/proof/generate.js");
+    const cases: [number, number][] = [
+      [2 ** 32 + 3, 2 ** 33 + 5],
+      [2 ** 33 + 4, 2 ** 33 + 5],
+      [0, 2 ** 40 + 2 ** 33 + 7],
+      [2 ** 40 + 1, 2 ** 41],
+    ];
+    for (const [index, size] of cases) {
+      const root = rangeHash(0, size, read);
+      verifyInclusion(index, size, perLevel[0]!, inclusionProof(index, size, read), root);
+      const old = index + 1;
+      if (old < size) verifyConsistency(old, size, consistencyProof(old, size, read), rangeHash(0, old, read), root);
+    }
+  });
+});
