@@ -31,27 +31,24 @@ export function newCosigner(skey: string, clock: Clock): Signer {
   };
 }
 
-export interface CosignatureVerifier extends Verifier {
-  /** The timestamp of the last signature this verifier accepted (seconds), for quorum freshness checks. */
-  lastTime?: number;
+/** The POSIX time (seconds) a cosignature line's signature bytes claim, or null if they are not cosignature/v1. */
+export function cosignatureTime(sig: Uint8Array): number | null {
+  return sig.length === 72 ? Number(Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).readBigUInt64BE(0)) : null;
 }
 
 /** A verifier for a witness's cosignature/v1 key (verifier key with algorithm byte 0x04). */
-export function newCosignatureVerifier(vkey: string): CosignatureVerifier {
+export function newCosignatureVerifier(vkey: string): Verifier {
   const k = parseVerifierKey(vkey);
   if (k.alg !== ALG_COSIGNATURE_V1) throw new NoteError("bad-key", `verifier key "${k.name}" is not a cosignature/v1 key (algorithm ${k.alg})`);
   const pub = ed25519PublicKey(k.publicKey);
-  const v: CosignatureVerifier = {
+  return {
     name: k.name,
     keyId: k.keyId,
     verify(text, sig) {
       if (sig.length !== 72) return false;
       const time = Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).readBigUInt64BE(0);
       if (time >= 1n << 63n) return false;
-      const ok = verify(null, cosignedMessage(text, time), pub, sig.subarray(8));
-      if (ok) v.lastTime = Number(time);
-      return ok;
+      return verify(null, cosignedMessage(text, time), pub, sig.subarray(8));
     },
   };
-  return v;
 }

@@ -6,7 +6,7 @@ import { ManualClock } from "../../../../runtime/common/clock.js";
 import { MerkleTree } from "../../../../runtime/prooflog/tree.js";
 import { signCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
 import { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, type Verifier } from "../../../../runtime/prooflog/note.js";
-import { newCosignatureVerifier, newCosigner } from "../../../../runtime/prooflog/witness/cosignature.js";
+import { cosignatureTime, newCosignatureVerifier, newCosigner } from "../../../../runtime/prooflog/witness/cosignature.js";
 import { attachCosignatures, Witness, type Misbehaviour } from "../../../../runtime/prooflog/witness/witness.js";
 import { buildWitnessServer, requestCosignature, WitnessRefusal } from "../../../../runtime/prooflog/witness/http.js";
 import { ForkDetector, verifyEquivocation, verifyQuorum } from "../../../../runtime/prooflog/witness/quorum.js";
@@ -65,6 +65,8 @@ describe("witnesses and a forked log", () => {
     const sigH = await requestCosignature(w1, 10, honest.consistencyProof(10, 20), h20);
     const sigE = await requestCosignature(w2, 10, evil.consistencyProof(10, 20), e20);
     const cosignedH = attachCosignatures(h20, sigH);
+    // cosignature/v1: key ID ‖ u64 timestamp (the witness clock, seconds) ‖ Ed25519 signature
+    expect(cosignatureTime(Buffer.from(sigH.trim().split(" ").pop()!, "base64").subarray(4))).toBe(1_700_000_000);
     const cosignedE = attachCosignatures(e20, sigE);
     expect(verifyQuorum(cosignedH, logVerifiers, witnessVerifiers, 1, ORIGIN).witnesses.map((s) => s.name)).toEqual(["w1.example/witness"]);
     expect(() => verifyQuorum(cosignedH, logVerifiers, witnessVerifiers, 2, ORIGIN)).toThrow(/needs 2 of 2/);
