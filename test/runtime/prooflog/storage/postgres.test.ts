@@ -51,4 +51,20 @@ describe("PostgreSQL store", () => {
     await expect(stale.append([Buffer.from("overwrite?")], 10)).rejects.toThrow(/duplicate key/);
     await stale.close();
   });
+
+  it("backs `log serve --postgres`: entries added over HTTP survive a server restart", async () => {
+    const { startLogServer } = await import("../../../../runtime/prooflog/serve.js");
+    const { LogClient } = await import("../../../../runtime/prooflog/client.js");
+    const keys = generateKey(origin);
+    const opts = { origin, signerKey: keys.signerKey, postgresUrl: URL, port: 0, checkpointIntervalMs: 10 };
+    const first = await startLogServer(opts);
+    const before = first.log.size;
+    const r = await new LogClient(first.url).add(Buffer.from("over http"));
+    expect(r.index).toBe(before);
+    await first.app.close();
+    const second = await startLogServer(opts);
+    expect(second.log.size).toBe(before + 1);
+    expect(await new LogClient(second.url).entry(before, second.log.size)).toEqual(Buffer.from("over http"));
+    await second.app.close();
+  });
 });
