@@ -41,9 +41,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     maxEntrySize: o.maxEntrySize,
     cosign: pool ? (note, size, proof) => pool.cosign(note, size, proof) : undefined,
   });
-  const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000 });
-  // After the server's own close hook has drained and published a final checkpoint: release the store.
-  app.addHook("onClose", async () => log.close());
+  const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000, closeLog: true });
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   return { app, log, url };
 }

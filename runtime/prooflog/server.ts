@@ -17,6 +17,8 @@ export interface LogServerOptions {
   /** How often a new checkpoint is signed (only when the tree grew). */
   checkpointIntervalMs: number;
   logger?: boolean;
+  /** Close the log (and its store) when the server closes, after the final checkpoint. */
+  closeLog?: boolean;
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -38,6 +40,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     clearInterval(timer);
     await log.drain();
     await log.publishCheckpoint();
+    if (opts.closeLog) await log.close();
   });
 
   app.post("/add", async (req, reply) => {
