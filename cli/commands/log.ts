@@ -36,7 +36,7 @@ function defaultState(url: string): string {
 /** Verification failures are not usage errors: say why and exit 1. */
 function fail(e: unknown): void {
   const name = (e as Error).name;
-  if (!["ProofError", "NoteError", "LogClientError", "RangeError"].includes(name)) throw e;
+  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError"].includes(name)) throw e;
   process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
   process.exitCode = 1;
 }
@@ -143,9 +143,10 @@ export function register(program: Command): void {
     .option("--origin <origin>", "expected origin (default: the first key's name)")
     .option("--index <n>", "also prove this entry is included")
     .option("--state <file>", "where the last verified checkpoint is kept (default under $XDG_STATE_HOME)")
+    .option("--tiles", "build proofs from tlog-tiles reads instead of the log's JSON proof endpoints (any tlog-tiles log)")
     .option("--proof <file>", "verify this tlog-proof offline instead of asking the log")
     .option("--entry <file>", "the entry the --proof is for")
-    .action(async (o: { log?: string; vkey: string[]; origin?: string; index?: string; state?: string; proof?: string; entry?: string }) => {
+    .action(async (o: { log?: string; vkey: string[]; origin?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
       const verifiers = await verifiersFrom(o.vkey);
       const origin = o.origin ?? verifiers[0]!.name;
       if (o.proof) {
@@ -167,7 +168,7 @@ export function register(program: Command): void {
       const { LogClient } = await import("../../runtime/prooflog/client.js");
       const { checkLog } = await import("../../runtime/prooflog/verifier.js");
       try {
-        const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index);
+        const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index, { tiles: o.tiles === true });
         mkdirSync(dirname(state), { recursive: true });
         writeFileSync(state, r.note);
         const cp = r.checkpoint;

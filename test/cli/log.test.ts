@@ -65,12 +65,20 @@ describe("meridian log", () => {
     expect(first.stdout).toMatch(/no saved checkpoint/);
     expect(first.stdout).toMatch(/entry 3 .* is included/);
     expect(first.stdout).toMatch(/audit event: .*"subject":"svc-3"/);
+    writeFileSync(join(dir, "first.state"), readFileSync(state, "utf8"));
 
     for (let i = 0; i < 300; i++) await client.add(Buffer.from(`more ${i}`));
     await waitForSize(306);
     const second = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state]);
     expect(second.status, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
+    // The same audit from tiles alone (no JSON proof endpoints).
+    const viaTiles = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "tiles.state"), "--tiles", "--index", "300"]);
+    expect(viaTiles.status, viaTiles.stderr).toBe(0);
+    expect(viaTiles.stdout).toMatch(/entry 300 .* is included/);
+    const tilesFrom6 = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "first.state"), "--tiles"]);
+    expect(tilesFrom6.status, tilesFrom6.stderr).toBe(0);
+    expect(tilesFrom6.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
 
     const proofOut = cli(["log", "proof", "--log", url, "--index", "260", "--entry-out", join(dir, "entry")]);
     expect(proofOut.status, proofOut.stderr).toBe(0);
