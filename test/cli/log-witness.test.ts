@@ -68,7 +68,9 @@ describe("witnessed log", () => {
 
     // Crash the log: on restart its witness pool starts from scratch, learns each witness's size from a 409,
     // and proves consistency from there.
+    const dead = new Promise((r) => log.child.once("exit", r));
     log.child.kill("SIGKILL");
+    await dead; // reaped, so its data-directory lock is visibly stale
     // Crash witness 1 too; it comes back on the same port with its persisted state.
     const port1 = new URL(w[1]!.url).port;
     w[1]!.child.kill("SIGKILL");

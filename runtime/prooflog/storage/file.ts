@@ -6,14 +6,42 @@
  * or CRC is wrong and truncates there. Everything acknowledged was synced before the tear, so it survives.
  * The latest checkpoint is written to a temporary file, synced, and renamed over `checkpoint` (atomic replace).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, rename, writeFile, readFile, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { crc32 } from "node:zlib";
 import type { LogStore } from "./store.js";
 
 const HEADER = 8;
 const READ_CHUNK = 1 << 20;
+/** Directories this process has open: a second sequencer on the same file would interleave batches. */
+const openDirs = new Set<string>();
+
+/**
+ * Claim the directory with a LOCK file naming our pid. A lock left by a process that no longer exists (kill -9)
+ * is taken over; one held by a live process is refused.
+ */
+function lockDir(dir: string): void {
+  const path = join(dir, "LOCK");
+  if (openDirs.has(resolve(dir))) throw new Error(`data directory ${dir} is already open in this process`);
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data directory ${dir} is in use by process ${pid}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  writeFileSync(path, `${process.pid}\n`);
+  openDirs.add(resolve(dir));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export class FileStore implements LogStore {
   private fh: FileHandle | null = null;
@@ -38,6 +66,7 @@ export class FileStore implements LogStore {
 
   async open(onEntry: (entry: Uint8Array, index: number) => void): Promise<{ size: number; checkpoint: string | null }> {
     mkdirSync(this.dir, { recursive: true });
+    lockDir(this.dir);
     this.fh = await open(this.entriesPath, "a+");
     const { size: fileSize } = await this.fh.stat();
     let pos = 0;
@@ -135,7 +164,10 @@ export class FileStore implements LogStore {
   }
 
   async close(): Promise<void> {
-    await this.fh?.close();
+    if (!this.fh) return;
+    await this.fh.close();
     this.fh = null;
+    openDirs.delete(resolve(this.dir));
+    rmSync(join(this.dir, "LOCK"), { force: true });
   }
 }

@@ -91,6 +91,7 @@ describe("log crash safety", () => {
     const work = [...Array.from({ length: 16 }, (_, w) => writer(w)), poller()];
     await crash;
     await Promise.all(work);
+    if (first.child.exitCode === null && first.child.signalCode === null) await new Promise((r) => first.child.once("exit", r));
 
     const second = await serve();
     const after = new LogClient(second.url);

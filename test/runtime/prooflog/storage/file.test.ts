@@ -49,3 +49,18 @@ describe("embedded file store", () => {
     await c.store.close();
   });
 });
+
+describe("data directory lock", () => {
+  it("refuses a second open while one is live, and takes over a lock left by a dead process", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const dir = mkdtempSync(join(tmpdir(), "filestore-lock-"));
+    const a = await reopen(dir);
+    await expect(reopen(dir)).rejects.toThrow(/already open/);
+    await a.store.close();
+    writeFileSync(join(dir, "LOCK"), "1\n"); // pid 1 is alive (init): someone else holds it
+    await expect(reopen(dir)).rejects.toThrow(/in use by process 1/);
+    writeFileSync(join(dir, "LOCK"), "999999999\n"); // no such process: a crashed owner
+    const b = await reopen(dir);
+    await b.store.close();
+  });
+});
