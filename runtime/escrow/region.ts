@@ -53,6 +53,7 @@ export class RegionEscrow {
   /** Last pool and elsewhere-held figures seen from the store. */
   pool = 0;
   heldElsewhere = 0;
+  freeElsewhere = 0;
   rate = 0;
   readonly drift: DriftEvent[] = [];
   private pulling: Promise<void> | null = null;
@@ -110,12 +111,13 @@ export class RegionEscrow {
 
   private shortage(qty: number): ReserveResult {
     const free = this.ledger.free;
-    if (this.pool === 0 && this.heldElsewhere === 0) {
+    // Sold out once nothing is free anywhere; units in other regions' open checkouts may still return.
+    if (this.pool === 0 && this.freeElsewhere === 0) {
       const open = this.ledger.reserved;
       return { status: "sold-out", detail: free > 0 ? `only ${free} left, ${qty} requested` : `sold out${open > 0 ? `; ${open} units in open checkouts may return` : ""}` };
     }
-    // Units sit in other regions' leases: push rebalancing or expiring reservations will free them.
-    return { status: "retry", retryAfterMs: Math.max(250, this.policy.horizonSeconds * 100), detail: `no units in ${this.region} or the global pool now; ${this.heldElsewhere} held by other regions` };
+    // Free units sit in other regions' leases: push rebalancing will return them to the pool.
+    return { status: "retry", retryAfterMs: Math.max(250, this.policy.horizonSeconds * 100), detail: `no units in ${this.region} or the global pool now; about ${this.freeElsewhere} free in other regions` };
   }
 
   async commit(id: string): Promise<CommitResult> {
@@ -202,6 +204,7 @@ export class RegionEscrow {
     if (!r) return null;
     this.pool = r.pool;
     this.heldElsewhere = r.heldElsewhere;
+    this.freeElsewhere = r.freeElsewhere;
     if (r.lost) {
       // Our lease expired and its units went back to the pool: every local hold is void.
       this.ledger.void();

@@ -41,6 +41,8 @@ export interface AcquireResult {
   pool: number;
   /** Units held by the other regions' live leases. */
   heldElsewhere: number;
+  /** Of those, units not reported reserved (a hint: regions report reserved counts when they renew). */
+  freeElsewhere: number;
   /** True when the caller's epoch was stale: its lease expired and was reclaimed (and a new one started). */
   lost: boolean;
 }

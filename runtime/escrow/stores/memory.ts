@@ -60,8 +60,13 @@ export class MemoryEscrowStore implements EscrowStore {
     lease.expiresAtMs = req.nowMs + req.leaseTtlMs;
     lease.reserved = req.reserved;
     let heldElsewhere = 0;
-    for (const [region, l] of item.leases) if (region !== req.region && l.expiresAtMs >= req.nowMs) heldElsewhere += l.held;
-    return { lease: { ...lease }, granted, pool: item.pool, heldElsewhere, lost };
+    let freeElsewhere = 0;
+    for (const [region, l] of item.leases) {
+      if (region === req.region || l.expiresAtMs < req.nowMs) continue;
+      heldElsewhere += l.held;
+      freeElsewhere += Math.max(0, l.held - l.reserved);
+    }
+    return { lease: { ...lease }, granted, pool: item.pool, heldElsewhere, freeElsewhere, lost };
   }
 
   async release(sku: string, region: string, epoch: number, qty: number): Promise<number> {

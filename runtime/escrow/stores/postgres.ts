@@ -124,8 +124,13 @@ export class PostgresEscrowStore implements EscrowStore {
         await c.query(`UPDATE ${this.s}.escrow_items SET pool = pool - $2 WHERE sku = $1`, [q.sku, granted]);
         await this.ledger(c, q.sku, q.region, "grant", granted, epoch, now);
       }
-      const elsewhere = await c.query(`SELECT COALESCE(SUM(held), 0)::bigint AS n FROM ${this.s}.escrow_leases WHERE sku = $1 AND region <> $2 AND expires_at_ms >= $3`, [q.sku, q.region, now]);
-      return { lease, granted, pool: pool - granted, heldElsewhere: Number((elsewhere.rows[0] as { n: string }).n), lost };
+      const elsewhere = await c.query(
+        `SELECT COALESCE(SUM(held), 0)::bigint AS n, COALESCE(SUM(GREATEST(held - reserved, 0)), 0)::bigint AS f
+         FROM ${this.s}.escrow_leases WHERE sku = $1 AND region <> $2 AND expires_at_ms >= $3`,
+        [q.sku, q.region, now],
+      );
+      const e = elsewhere.rows[0] as { n: string; f: string };
+      return { lease, granted, pool: pool - granted, heldElsewhere: Number(e.n), freeElsewhere: Number(e.f), lost };
     });
   }
 

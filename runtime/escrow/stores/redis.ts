@@ -58,15 +58,18 @@ pool = pool - g
 l[2] = l[2] + g; l[3] = now + ttl; l[4] = reserved
 redis.call('HSET', leases, region, fmt(l))
 redis.call('HSET', inv, 'pool', pool)
-local elsewhere = 0
+local elsewhere, freeElsewhere = 0, 0
 local all = redis.call('HGETALL', leases)
 for i = 1, #all, 2 do
   if all[i] ~= region then
     local o = parse(all[i + 1])
-    if o[3] >= now then elsewhere = elsewhere + o[2] end
+    if o[3] >= now then
+      elsewhere = elsewhere + o[2]
+      freeElsewhere = freeElsewhere + math.max(0, o[2] - o[4])
+    end
   end
 end
-return { l[1], l[2], l[3], l[4], g, pool, elsewhere, lost }`;
+return { l[1], l[2], l[3], l[4], g, pool, elsewhere, lost, freeElsewhere }`;
 
 const RELEASE = `${PARSE}
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
@@ -140,8 +143,8 @@ export class RedisEscrowStore implements EscrowStore {
     const [inv, leases] = this.keys(q.sku);
     const r = await this.run<number[] | null>("escrowAcquire", inv, leases, q.region, q.want, Math.floor(q.nowMs), Math.ceil(q.leaseTtlMs), q.fresh ? 1 : 0, q.reserved, q.epoch ?? -1);
     if (!r) return null;
-    const [epoch, held, expiresAtMs, reserved, granted, pool, heldElsewhere, lost] = r.map(Number) as [number, number, number, number, number, number, number, number];
-    return { lease: { epoch, held, expiresAtMs, reserved }, granted, pool, heldElsewhere, lost: lost === 1 };
+    const [epoch, held, expiresAtMs, reserved, granted, pool, heldElsewhere, lost, freeElsewhere] = r.map(Number) as [number, number, number, number, number, number, number, number, number];
+    return { lease: { epoch, held, expiresAtMs, reserved }, granted, pool, heldElsewhere, freeElsewhere, lost: lost === 1 };
   }
 
   async release(sku: string, region: string, epoch: number, qty: number): Promise<number> {
