@@ -109,6 +109,13 @@ export class RegionEscrow {
     return this.shortage(qty);
   }
 
+  /** The sold-out answer if this region can already tell nothing is obtainable (no I/O), else null. */
+  soldOut(qty: number): ReserveResult | null {
+    if (this.ledger.free >= qty || this.pool > 0 || this.freeElsewhere > 0) return null;
+    const r = this.shortage(qty);
+    return r.status === "sold-out" ? r : null;
+  }
+
   private shortage(qty: number): ReserveResult {
     const free = this.ledger.free;
     // Sold out once nothing is free anywhere; units in other regions' open checkouts may still return.

@@ -78,7 +78,7 @@ export class EscrowService {
     if (o.regions.length === 0) throw new Error("regions: expected at least one region to serve");
     this.settings = { ...DEFAULT_SETTINGS, ...o.settings };
     this.clock = o.clock ?? systemClock;
-    this.rng = o.rng ?? (() => randomInt(0, 2 ** 48) / 2 ** 48);
+    this.rng = o.rng ?? (() => randomInt(0, 2 ** 47) / 2 ** 47);
   }
 
   get regions(): readonly string[] {
@@ -166,7 +166,7 @@ export class EscrowService {
     if (!audit) return null;
     const regions: InventoryView["regions"] = {};
     const warnings = new Set<string>();
-    for (const [id, l] of Object.entries(audit.leases)) regions[id] = { held: l.live ? l.held : 0, reserved: l.live ? l.reserved : 0, free: null, live: l.live, epoch: l.epoch };
+    for (const [id, l] of Object.entries(audit.leases)) regions[id] = { held: l.live ? l.held : 0, reserved: l.live ? Math.min(l.reserved, l.held) : 0, free: null, live: l.live, epoch: l.epoch };
     for (const id of this.o.regions) {
       const key = `${id}\u0000${sku}`;
       if (!this.sales.has(key)) continue;

@@ -102,6 +102,9 @@ export class FlashSale {
       const soonest = Math.min(...[...h!.open.values()].map((r) => r.expiresAtMs));
       return { status: "throttled", retryAfterMs: Math.max(1, soonest - now), detail: `user ${user} holds ${open} reserved of a per-user limit of ${s.perUserLimit}` };
     }
+    // Once nothing is obtainable anywhere, say so at once rather than queueing buyers for nothing.
+    const dry = this.escrow.soldOut(qty);
+    if (dry) return dry;
     // Concurrent-checkout gate: buyers with a pass go in; others only when nobody waits and there is room.
     const hasPass = this.room.hasPass(user, now);
     if (!hasPass) {

@@ -1,9 +1,11 @@
 /**
  * PostgreSQL escrow store: the durable ledger. Items, leases and sales are rows; every operation is
- * one transaction that first locks the item row (`SELECT … FOR UPDATE`), so operations on one SKU are
- * serialised and the conservation law holds at every commit. `escrow_ledger` appends one row per
- * movement (grant, return, reclaim, sale) — the audit trail of allocations and sales; a sale is
- * acknowledged only after its transaction commits, so kill -9 loses no acknowledged sale.
+ * one transaction. Pool movements (grant, return, reclaim) lock the item row (`SELECT … FOR UPDATE`)
+ * and are serialised per SKU; a sale locks only its region's lease row (held −= q, sold += q), so
+ * regions sell in parallel, and a reclaim racing a sale waits on that row lock. Each transaction keeps
+ * pool + Σ held + Σ sold = total. `escrow_ledger` appends one row per movement (grant, return, reclaim,
+ * sale); a sale is acknowledged only after its transaction commits, so kill -9 loses no acknowledged
+ * sale. Lease maintenance has its own small connection pool so renewals never queue behind sales.
  */
 import pg from "pg";
 import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord } from "../store.js";
@@ -20,6 +22,7 @@ type Tx = pg.PoolClient;
 export class PostgresEscrowStore implements EscrowStore {
   readonly kind = "postgres" as const;
   readonly pool: pg.Pool;
+  private readonly maintenance: pg.Pool;
   private readonly s: string;
   private ready: Promise<void> | null = null;
 
@@ -27,8 +30,11 @@ export class PostgresEscrowStore implements EscrowStore {
     const schema = o.schema ?? "meridian_escrow";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
-    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 10 });
-    this.pool.on("error", () => undefined); // an idle client's broken connection must not crash the process
+    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 16 });
+    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3 });
+    // An idle client's broken connection must not crash the process.
+    this.pool.on("error", () => undefined);
+    this.maintenance.on("error", () => undefined);
   }
 
   /** Create the schema and tables if missing (idempotent; serialised by an advisory lock). */
@@ -37,9 +43,10 @@ export class PostgresEscrowStore implements EscrowStore {
       await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`meridian-escrow-${this.s}`]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${this.s}.escrow_items (sku text PRIMARY KEY, total bigint NOT NULL CHECK (total >= 0),
-        pool bigint NOT NULL CHECK (pool >= 0), sold bigint NOT NULL CHECK (sold >= 0 AND sold <= total), allocation jsonb NOT NULL)`);
+        pool bigint NOT NULL CHECK (pool >= 0), allocation jsonb NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${this.s}.escrow_leases (sku text NOT NULL REFERENCES ${this.s}.escrow_items(sku), region text NOT NULL,
-        epoch bigint NOT NULL, held bigint NOT NULL CHECK (held >= 0), expires_at_ms bigint NOT NULL, reserved bigint NOT NULL, PRIMARY KEY (sku, region))`);
+        epoch bigint NOT NULL, held bigint NOT NULL CHECK (held >= 0), sold bigint NOT NULL DEFAULT 0 CHECK (sold >= 0),
+        expires_at_ms bigint NOT NULL, reserved bigint NOT NULL, PRIMARY KEY (sku, region))`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${this.s}.escrow_sales (sku text NOT NULL, sale_id text NOT NULL, region text NOT NULL,
         epoch bigint NOT NULL, qty bigint NOT NULL CHECK (qty > 0), at_ms bigint NOT NULL, PRIMARY KEY (sku, sale_id))`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${this.s}.escrow_ledger (id bigserial PRIMARY KEY, sku text NOT NULL, region text NOT NULL,
@@ -48,8 +55,8 @@ export class PostgresEscrowStore implements EscrowStore {
     return this.ready;
   }
 
-  private async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+  private async tx<T>(fn: (c: Tx) => Promise<T>, pool = this.maintenance): Promise<T> {
+    const c = await pool.connect();
     try {
       await c.query("BEGIN");
       const out = await fn(c);
@@ -63,13 +70,13 @@ export class PostgresEscrowStore implements EscrowStore {
     }
   }
 
-  private async locked<T>(sku: string, fn: (c: Tx, item: { total: number; pool: number; sold: number }) => Promise<T>): Promise<T | null> {
+  private async locked<T>(sku: string, fn: (c: Tx, item: { total: number; pool: number }) => Promise<T>): Promise<T | null> {
     await this.migrate();
     return this.tx(async (c) => {
-      const r = await c.query(`SELECT total, pool, sold FROM ${this.s}.escrow_items WHERE sku = $1 FOR UPDATE`, [sku]);
-      const row = r.rows[0] as { total: string; pool: string; sold: string } | undefined;
+      const r = await c.query(`SELECT total, pool FROM ${this.s}.escrow_items WHERE sku = $1 FOR UPDATE`, [sku]);
+      const row = r.rows[0] as { total: string; pool: string } | undefined;
       if (!row) return null;
-      return fn(c, { total: Number(row.total), pool: Number(row.pool), sold: Number(row.sold) });
+      return fn(c, { total: Number(row.total), pool: Number(row.pool) });
     });
   }
 
@@ -89,7 +96,7 @@ export class PostgresEscrowStore implements EscrowStore {
   async createItem(sku: string, total: number, allocation: Record<string, number>): Promise<CreateOutcome> {
     await this.migrate();
     const r = await this.pool.query(
-      `INSERT INTO ${this.s}.escrow_items (sku, total, pool, sold, allocation) VALUES ($1, $2, $2, 0, $3) ON CONFLICT (sku) DO NOTHING RETURNING sku`,
+      `INSERT INTO ${this.s}.escrow_items (sku, total, pool, allocation) VALUES ($1, $2, $2, $3) ON CONFLICT (sku) DO NOTHING RETURNING sku`,
       [sku, total, JSON.stringify(allocation)],
     );
     if (r.rowCount === 1) return "created";
@@ -102,7 +109,7 @@ export class PostgresEscrowStore implements EscrowStore {
     return this.locked(q.sku, async (c) => {
       await this.reclaim(c, q.sku, now);
       const pool = Number(((await c.query(`SELECT pool FROM ${this.s}.escrow_items WHERE sku = $1`, [q.sku])).rows[0] as { pool: string }).pool);
-      const cur = (await c.query(`SELECT epoch, held, expires_at_ms FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2`, [q.sku, q.region])).rows[0] as
+      const cur = (await c.query(`SELECT epoch, held, expires_at_ms FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 FOR UPDATE`, [q.sku, q.region])).rows[0] as
         | { epoch: string; held: string; expires_at_ms: string }
         | undefined;
       let epoch = cur ? Number(cur.epoch) : 0;
@@ -140,7 +147,7 @@ export class PostgresEscrowStore implements EscrowStore {
 
   async release(sku: string, region: string, epoch: number, qty: number, nowMs: number): Promise<number> {
     const n = await this.locked(sku, async (c) => {
-      const cur = await c.query(`SELECT held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND epoch = $3`, [sku, region, epoch]);
+      const cur = await c.query(`SELECT held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND epoch = $3 FOR UPDATE`, [sku, region, epoch]);
       const row = cur.rows[0] as { held: string } | undefined;
       if (!row) return 0;
       const moved = Math.max(0, Math.min(qty, Number(row.held)));
@@ -155,18 +162,36 @@ export class PostgresEscrowStore implements EscrowStore {
   }
 
   async recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): Promise<SaleOutcome> {
+    await this.migrate();
     const now = Math.floor(nowMs);
-    const out = await this.locked(sku, async (c): Promise<SaleOutcome> => {
-      const dup = await c.query(`SELECT 1 FROM ${this.s}.escrow_sales WHERE sku = $1 AND sale_id = $2`, [sku, saleId]);
-      if (dup.rowCount) return "duplicate";
-      const r = await c.query(`UPDATE ${this.s}.escrow_leases SET held = held - $4 WHERE sku = $1 AND region = $2 AND epoch = $3 AND held >= $4 RETURNING held`, [sku, region, epoch, qty]);
-      if (!r.rowCount) return "lease-lost";
-      await c.query(`UPDATE ${this.s}.escrow_items SET sold = sold + $2 WHERE sku = $1`, [sku, qty]);
-      await c.query(`INSERT INTO ${this.s}.escrow_sales (sku, sale_id, region, epoch, qty, at_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [sku, saleId, region, epoch, qty, now]);
+    const c = await this.pool.connect();
+    try {
+      await c.query("BEGIN");
+      const ins = await c.query(
+        `INSERT INTO ${this.s}.escrow_sales (sku, sale_id, region, epoch, qty, at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sku, sale_id) DO NOTHING`,
+        [sku, saleId, region, epoch, qty, now],
+      );
+      if (ins.rowCount === 0) {
+        await c.query("ROLLBACK");
+        return "duplicate";
+      }
+      const upd = await c.query(
+        `UPDATE ${this.s}.escrow_leases SET held = held - $4, sold = sold + $4 WHERE sku = $1 AND region = $2 AND epoch = $3 AND held >= $4`,
+        [sku, region, epoch, qty],
+      );
+      if (upd.rowCount === 0) {
+        await c.query("ROLLBACK");
+        return "lease-lost";
+      }
       await this.ledger(c, sku, region, "sale", qty, epoch, now);
+      await c.query("COMMIT");
       return "sold";
-    });
-    return out ?? "lease-lost";
+    } catch (err) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
   }
 
   async findSale(sku: string, saleId: string): Promise<SaleRecord | null> {
@@ -186,15 +211,16 @@ export class PostgresEscrowStore implements EscrowStore {
     const c = await this.pool.connect();
     try {
       await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const item = (await c.query(`SELECT total, pool, sold, allocation FROM ${this.s}.escrow_items WHERE sku = $1`, [sku])).rows[0] as
-        | { total: string; pool: string; sold: string; allocation: Record<string, number> }
+      const item = (await c.query(`SELECT total, pool, allocation FROM ${this.s}.escrow_items WHERE sku = $1`, [sku])).rows[0] as
+        | { total: string; pool: string; allocation: Record<string, number> }
         | undefined;
-      const leases = (await c.query(`SELECT region, epoch, held, expires_at_ms, reserved FROM ${this.s}.escrow_leases WHERE sku = $1`, [sku])).rows as {
-        region: string; epoch: string; held: string; expires_at_ms: string; reserved: string;
+      const leases = (await c.query(`SELECT region, epoch, held, sold, expires_at_ms, reserved FROM ${this.s}.escrow_leases WHERE sku = $1`, [sku])).rows as {
+        region: string; epoch: string; held: string; sold: string; expires_at_ms: string; reserved: string;
       }[];
       await c.query("COMMIT");
       if (!item) return null;
-      const out: InventoryAudit = { sku, total: Number(item.total), pool: Number(item.pool), sold: Number(item.sold), leases: {}, allocation: item.allocation };
+      const sold = leases.reduce((t, l) => t + Number(l.sold), 0);
+      const out: InventoryAudit = { sku, total: Number(item.total), pool: Number(item.pool), sold, leases: {}, allocation: item.allocation };
       for (const l of leases) {
         const expiresAtMs = Number(l.expires_at_ms);
         out.leases[l.region] = { epoch: Number(l.epoch), held: Number(l.held), expiresAtMs, reserved: Number(l.reserved), live: expiresAtMs >= nowMs };
@@ -209,6 +235,6 @@ export class PostgresEscrowStore implements EscrowStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.maintenance.end()]);
   }
 }
