@@ -110,7 +110,7 @@ export class RegionEscrow {
   }
 
   /** The sold-out answer if this region can already tell nothing is obtainable (no I/O), else null. */
-  soldOut(qty: number): ReserveResult | null {
+  soldOut(qty: number): { status: "sold-out"; detail: string } | null {
     if (this.ledger.free >= qty || this.pool > 0 || this.freeElsewhere > 0) return null;
     const r = this.shortage(qty);
     return r.status === "sold-out" ? r : null;
