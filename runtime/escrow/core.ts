@@ -1,20 +1,37 @@
 /**
  * The regional escrow core: the units one region holds under its lease, and the reservations drawn
- * from them. Synchronous, clock passed in, no I/O — the fast path. A reservation is an O(1) local
- * decrement with no coordination; reservations share one TTL, so insertion order is expiry order and
- * expiring them costs O(expired).
+ * from them. Synchronous, clock passed in, no I/O — the fast path, with no hashing and no
+ * coordination. Reservations get consecutive sequence numbers and share one TTL, so they sit in a
+ * deque in expiry order: reserving appends, looking one up indexes by its sequence number, expiring
+ * pops from the head — all O(1) (amortised). A reservation being committed leaves the deque for a
+ * small map, so it cannot expire or be released underneath the store write that sells it.
  *
- * Invariant: free + reserved + committing = held (the units of the region's lease the core accounts
- * for), every count ≥ 0. A reservation being committed cannot expire or be released underneath the
- * store write that sells it.
+ * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
+ * every count ≥ 0, and each id is issued once per ledger (the prefix carries a per-incarnation nonce).
  */
 
 export interface Reservation {
-  id: string;
-  user: string;
-  qty: number;
-  expiresAtMs: number;
+  readonly id: string;
+  readonly seq: number;
+  readonly user: string;
+  readonly qty: number;
+  readonly expiresAtMs: number;
   committing: boolean;
+}
+
+/** A reservation whose id string is built only when someone asks for it (the fast path never does). */
+class Hold implements Reservation {
+  committing = false;
+  constructor(
+    readonly seq: number,
+    readonly user: string,
+    readonly qty: number,
+    readonly expiresAtMs: number,
+    private readonly ids: { readonly idPrefix: string; readonly idSuffix: string },
+  ) {}
+  get id(): string {
+    return this.ids.idPrefix + this.seq + this.ids.idSuffix;
+  }
 }
 
 export type ReserveOutcome = { ok: true; reservation: Reservation } | { ok: false; reason: "insufficient"; free: number };
@@ -24,12 +41,22 @@ export class RegionLedger {
   private freeUnits = 0;
   private reservedUnits = 0;
   private committingUnits = 0;
-  private readonly reservations = new Map<string, Reservation>();
+  /** slots[i] holds sequence number base + i; undefined once released, expired or committing. */
+  private slots: (Reservation | undefined)[] = [];
+  private head = 0;
+  private base = 0;
+  private live = 0;
+  private readonly committingById = new Map<string, Reservation>();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
 
-  constructor(readonly reservationTtlMs: number) {
+  /** Ids are `${idPrefix}${seq}${idSuffix}`; the prefix must make them unique across incarnations. */
+  constructor(
+    readonly reservationTtlMs: number,
+    readonly idPrefix = "",
+    readonly idSuffix = "",
+  ) {
     if (!(reservationTtlMs > 0)) throw new RangeError(`reservationTtlMs: got ${reservationTtlMs}; expected > 0`);
   }
 
@@ -46,11 +73,25 @@ export class RegionLedger {
     return this.freeUnits + this.reservedUnits + this.committingUnits;
   }
   get openReservations(): number {
-    return this.reservations.size;
+    return this.live + this.committingById.size;
+  }
+
+  private seqOf(id: string): number {
+    if (!id.startsWith(this.idPrefix) || !id.endsWith(this.idSuffix)) return -1;
+    const digits = id.slice(this.idPrefix.length, id.length - this.idSuffix.length);
+    return /^\d{1,15}$/.test(digits) ? Number(digits) : -1;
+  }
+
+  private slotOf(seq: number): number {
+    const i = seq - this.base;
+    return i >= this.head && i < this.slots.length ? i : -1;
   }
 
   get(id: string): Reservation | undefined {
-    return this.reservations.get(id);
+    const c = this.committingById.get(id);
+    if (c) return c;
+    const i = this.slotOf(this.seqOf(id));
+    return i < 0 ? undefined : this.slots[i];
   }
 
   /** Units granted to the lease. */
@@ -65,10 +106,12 @@ export class RegionLedger {
     return d;
   }
 
-  reserve(id: string, user: string, qty: number, nowMs: number): ReserveOutcome {
+  reserve(user: string, qty: number, nowMs: number): ReserveOutcome {
     if (qty > this.freeUnits) return { ok: false, reason: "insufficient", free: this.freeUnits };
-    const reservation: Reservation = { id, user, qty, expiresAtMs: nowMs + this.reservationTtlMs, committing: false };
-    this.reservations.set(id, reservation);
+    const seq = this.base + this.slots.length;
+    const reservation = new Hold(seq, user, qty, nowMs + this.reservationTtlMs, this);
+    this.slots.push(reservation);
+    this.live++;
     this.freeUnits -= qty;
     this.reservedUnits += qty;
     this.reservedTotal += qty;
@@ -76,14 +119,18 @@ export class RegionLedger {
   }
 
   beginCommit(id: string, nowMs: number): BeginCommit {
-    const r = this.reservations.get(id);
+    if (this.committingById.has(id)) return { ok: false, reason: "in-progress" };
+    const i = this.slotOf(this.seqOf(id));
+    const r = i < 0 ? undefined : this.slots[i];
     if (!r) return { ok: false, reason: "unknown" };
-    if (r.committing) return { ok: false, reason: "in-progress" };
     if (r.expiresAtMs <= nowMs) {
-      this.drop(r);
+      this.drop(i, r);
       return { ok: false, reason: "expired" };
     }
+    this.slots[i] = undefined;
+    this.live--;
     r.committing = true;
+    this.committingById.set(id, r);
     this.reservedUnits -= r.qty;
     this.committingUnits += r.qty;
     return { ok: true, reservation: r };
@@ -91,60 +138,82 @@ export class RegionLedger {
 
   /** The store recorded the sale: the units left the lease. */
   finishCommit(id: string): void {
-    const r = this.reservations.get(id);
-    if (!r?.committing) return;
-    this.reservations.delete(id);
+    const r = this.committingById.get(id);
+    if (!r) return;
+    this.committingById.delete(id);
     this.committingUnits -= r.qty;
     this.soldTotal += r.qty;
   }
 
-  /** The store write failed: the reservation stands again (its TTL is unchanged). */
+  /** The store write failed: the reservation stands again (its TTL is unchanged; it may expire now). */
   abortCommit(id: string): void {
-    const r = this.reservations.get(id);
-    if (!r?.committing) return;
-    r.committing = false;
+    const r = this.committingById.get(id);
+    if (!r) return;
+    this.committingById.delete(id);
     this.committingUnits -= r.qty;
-    this.reservedUnits += r.qty;
+    r.committing = false;
+    const i = r.seq - this.base;
+    if (i >= this.head && i < this.slots.length) {
+      this.slots[i] = r;
+      this.live++;
+      this.reservedUnits += r.qty;
+    } else {
+      this.freeUnits += r.qty; // its slot was already swept: it has expired
+    }
   }
 
   /** The store refused the sale (the lease was lost): the reservation is void and its units are gone. */
   failCommit(id: string): void {
-    const r = this.reservations.get(id);
-    if (!r?.committing) return;
-    this.reservations.delete(id);
+    const r = this.committingById.get(id);
+    if (!r) return;
+    this.committingById.delete(id);
     this.committingUnits -= r.qty;
   }
 
   /** Cancel a reservation; its units become free again. */
   release(id: string): Reservation | undefined {
-    const r = this.reservations.get(id);
-    if (!r || r.committing) return undefined;
-    this.drop(r);
+    const i = this.slotOf(this.seqOf(id));
+    const r = i < 0 ? undefined : this.slots[i];
+    if (!r) return undefined;
+    this.drop(i, r);
     return r;
   }
 
-  private drop(r: Reservation): void {
-    this.reservations.delete(r.id);
+  private drop(i: number, r: Reservation): void {
+    this.slots[i] = undefined;
+    this.live--;
     this.reservedUnits -= r.qty;
     this.freeUnits += r.qty;
   }
 
-  /** Release every reservation whose TTL has passed; returns them. */
+  /** Release every reservation whose TTL has passed, oldest first; returns them. */
   expire(nowMs: number): Reservation[] {
     const out: Reservation[] = [];
-    for (const r of this.reservations.values()) {
-      if (r.expiresAtMs > nowMs) break;
-      if (r.committing) continue;
-      this.drop(r);
-      out.push(r);
+    while (this.head < this.slots.length) {
+      const r = this.slots[this.head];
+      if (r) {
+        if (r.expiresAtMs > nowMs) break;
+        this.drop(this.head, r);
+        out.push(r);
+      }
+      this.head++;
+    }
+    // Compact once the swept prefix dominates, so memory follows the live window.
+    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots = this.slots.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
     }
     return out;
   }
 
   /** The lease was lost (reclaimed by the store): every local unit and reservation is void. */
   void(): Reservation[] {
-    const dropped = [...this.reservations.values()].filter((r) => !r.committing);
-    for (const r of dropped) this.reservations.delete(r.id);
+    const dropped = this.slots.slice(this.head).filter((r): r is Reservation => r !== undefined);
+    this.base += this.slots.length;
+    this.slots = [];
+    this.head = 0;
+    this.live = 0;
     this.freeUnits = 0;
     this.reservedUnits = 0;
     return dropped;

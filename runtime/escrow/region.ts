@@ -8,7 +8,7 @@
  * Invariant: a sale is acknowledged only after the store moved its units held → sold under this
  * region's lease epoch, so nothing a crashed or partitioned region did can sell a unit twice.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Clock } from "../common/clock.js";
 import { RegionLedger, type Reservation } from "./core.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, pushSurplus, topUp, type RebalancePolicy } from "./rebalance.js";
@@ -34,7 +34,17 @@ export interface RegionEscrowOptions {
   policy?: RebalancePolicy;
   /** Units the region asks for when it starts (its static allocation). */
   initialWant: number;
-  newId?: () => string;
+}
+
+/** Sales per group commit, and group commits in flight at once per region. */
+const MAX_GROUP_COMMIT = 512;
+const MAX_FLUSHES_IN_FLIGHT = 2;
+
+interface PendingCommit {
+  id: string;
+  qty: number;
+  resolve: (r: CommitResult) => void;
+  reject: (err: unknown) => void;
 }
 
 export interface DriftEvent {
@@ -60,11 +70,16 @@ export class RegionEscrow {
   private waiters = 0;
   private slowPath: Promise<unknown> = Promise.resolve();
   private commitSeq = 0;
+  private pendingCommits: PendingCommit[] = [];
+  private flushesInFlight = 0;
+
   private lastTickMs: number;
   private lastReservedTotal = 0;
 
   constructor(private readonly o: RegionEscrowOptions) {
-    this.ledger = new RegionLedger(o.reservationTtlMs);
+    // Ids: `<region>.<incarnation nonce>-<seq>.<base64url sku>` (see ids.ts), unique across restarts.
+    const skuTag = reservationId(o.region, o.sku, "x").slice(o.region.length + 3);
+    this.ledger = new RegionLedger(o.reservationTtlMs, `${o.region}.${randomBytes(6).toString("hex")}-`, `.${skuTag}`);
     this.sku = o.sku;
     this.region = o.region;
     this.policy = o.policy ?? DEFAULT_POLICY;
@@ -84,7 +99,7 @@ export class RegionEscrow {
 
   /** The fast path alone: no I/O. */
   tryReserve(user: string, qty: number): ReserveResult | null {
-    const r = this.ledger.reserve(this.newId(), user, qty, this.o.clock.now());
+    const r = this.ledger.reserve(user, qty, this.o.clock.now());
     return r.ok ? { status: "reserved", reservation: r.reservation } : null;
   }
 
@@ -127,25 +142,51 @@ export class RegionEscrow {
     return { status: "retry", retryAfterMs: Math.max(250, this.policy.horizonSeconds * 100), detail: `no units in ${this.region} or the global pool now; about ${this.freeElsewhere} free in other regions` };
   }
 
+  /**
+   * Sell a reservation. Commits are group-committed: those arriving while a store write is in flight
+   * go out together in the next one (one round trip, one fsync), and each is acknowledged only once
+   * the write that carries it has completed.
+   */
   async commit(id: string): Promise<CommitResult> {
     const begun = this.ledger.beginCommit(id, this.o.clock.now());
     if (!begun.ok) return { status: begun.reason };
     this.commitSeq++;
-    let outcome;
+    return new Promise<CommitResult>((resolve, reject) => {
+      this.pendingCommits.push({ id, qty: begun.reservation.qty, resolve, reject });
+      if (this.pendingCommits.length >= MAX_GROUP_COMMIT || this.flushesInFlight === 0) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingCommits.length === 0 || this.flushesInFlight >= MAX_FLUSHES_IN_FLIGHT) return;
+    const batch = this.pendingCommits.splice(0, MAX_GROUP_COMMIT);
+    this.flushesInFlight++;
     try {
-      outcome = await this.o.store.recordSale(this.sku, this.region, this.epoch, id, begun.reservation.qty, this.o.clock.now());
-    } catch (err) {
-      this.ledger.abortCommit(id);
+      const sales = batch.map((c) => ({ saleId: c.id, qty: c.qty }));
+      let outcomes;
+      try {
+        outcomes = await this.o.store.recordSales(this.sku, this.region, this.epoch, sales, this.o.clock.now());
+      } catch (err) {
+        for (const c of batch) this.ledger.abortCommit(c.id);
+        this.commitSeq++;
+        for (const c of batch) c.reject(err);
+        return;
+      }
       this.commitSeq++;
-      throw err;
+      batch.forEach((c, i) => {
+        const outcome = outcomes[i];
+        if (outcome === "lease-lost" || outcome === undefined) {
+          this.ledger.failCommit(c.id);
+          c.resolve({ status: "lease-lost" });
+        } else {
+          this.ledger.finishCommit(c.id);
+          c.resolve({ status: "sold", qty: c.qty, duplicate: outcome === "duplicate" });
+        }
+      });
+    } finally {
+      this.flushesInFlight--;
+      if (this.pendingCommits.length > 0) void this.flush();
     }
-    this.commitSeq++;
-    if (outcome === "lease-lost") {
-      this.ledger.failCommit(id);
-      return { status: "lease-lost" };
-    }
-    this.ledger.finishCommit(id);
-    return { status: "sold", qty: begun.reservation.qty, duplicate: outcome === "duplicate" };
   }
 
   cancel(id: string): Reservation | undefined {
@@ -228,9 +269,5 @@ export class RegionEscrow {
     const next = this.slowPath.then(fn, fn);
     this.slowPath = next.catch(() => undefined);
     return next;
-  }
-
-  private newId(): string {
-    return reservationId(this.region, this.sku, this.o.newId?.() ?? randomUUID());
   }
 }

@@ -49,6 +49,11 @@ export interface AcquireResult {
 
 export type SaleOutcome = "sold" | "duplicate" | "lease-lost";
 
+export interface SaleRequest {
+  saleId: string;
+  qty: number;
+}
+
 export interface SaleRecord {
   saleId: string;
   sku: string;
@@ -77,8 +82,11 @@ export interface EscrowStore {
   acquire(req: AcquireRequest): Promise<AcquireResult | null>;
   /** Return up to `qty` held units to the pool (push rebalancing). Returns the units returned (0 on a stale epoch). */
   release(sku: string, region: string, epoch: number, qty: number, nowMs: number): Promise<number>;
-  /** Move `qty` held units to sold under `saleId` (idempotent), fenced by the lease epoch. */
-  recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): Promise<SaleOutcome>;
+  /**
+   * Move each sale's units held → sold under its `saleId` (idempotent), fenced by the lease epoch; one
+   * atomic step for the whole batch (group commit), one outcome per sale in order.
+   */
+  recordSales(sku: string, region: string, epoch: number, sales: readonly SaleRequest[], nowMs: number): Promise<SaleOutcome[]>;
   findSale(sku: string, saleId: string): Promise<SaleRecord | null>;
   /** Return the held units of every expired lease of the SKU to the pool; returns units reclaimed. */
   reclaimExpired(sku: string, nowMs: number): Promise<number>;

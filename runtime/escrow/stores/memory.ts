@@ -3,7 +3,7 @@
  * the PostgreSQL transactions reproduce. Each method completes synchronously inside one call, so it
  * is atomic with respect to every other caller in the process.
  */
-import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, LeaseView, SaleOutcome, SaleRecord } from "../store.js";
+import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, LeaseView, SaleOutcome, SaleRecord, SaleRequest } from "../store.js";
 
 interface Item {
   total: number;
@@ -79,7 +79,11 @@ export class MemoryEscrowStore implements EscrowStore {
     return n;
   }
 
-  async recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): Promise<SaleOutcome> {
+  async recordSales(sku: string, region: string, epoch: number, sales: readonly SaleRequest[], nowMs: number): Promise<SaleOutcome[]> {
+    return sales.map((s) => this.recordSale(sku, region, epoch, s.saleId, s.qty, nowMs));
+  }
+
+  private recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): SaleOutcome {
     const item = this.items.get(sku);
     if (!item) return "lease-lost";
     if (item.sales.has(saleId)) return "duplicate";

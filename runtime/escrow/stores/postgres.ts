@@ -8,7 +8,7 @@
  * sale. Lease maintenance has its own small connection pool so renewals never queue behind sales.
  */
 import pg from "pg";
-import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord } from "../store.js";
+import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord, SaleRequest } from "../store.js";
 
 export interface PostgresEscrowStoreOptions {
   url: string;
@@ -161,31 +161,40 @@ export class PostgresEscrowStore implements EscrowStore {
     return n ?? 0;
   }
 
-  async recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): Promise<SaleOutcome> {
+  async recordSales(sku: string, region: string, epoch: number, sales: readonly SaleRequest[], nowMs: number): Promise<SaleOutcome[]> {
+    if (sales.length === 0) return [];
     await this.migrate();
     const now = Math.floor(nowMs);
     const c = await this.pool.connect();
     try {
       await c.query("BEGIN");
-      const ins = await c.query(
-        `INSERT INTO ${this.s}.escrow_sales (sku, sale_id, region, epoch, qty, at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sku, sale_id) DO NOTHING`,
-        [sku, saleId, region, epoch, qty, now],
-      );
-      if (ins.rowCount === 0) {
-        await c.query("ROLLBACK");
-        return "duplicate";
+      // Lock the lease row first; every sale of the batch is then checked against the locked value.
+      const lease = (await c.query(`SELECT epoch, held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 FOR UPDATE`, [sku, region])).rows[0] as
+        | { epoch: string; held: string }
+        | undefined;
+      let held = lease && Number(lease.epoch) === epoch ? Number(lease.held) : -1;
+      const out: SaleOutcome[] = [];
+      let sold = 0;
+      for (const sale of sales) {
+        const ins = held < sale.qty ? null : await c.query(
+          `INSERT INTO ${this.s}.escrow_sales (sku, sale_id, region, epoch, qty, at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sku, sale_id) DO NOTHING`,
+          [sku, sale.saleId, region, epoch, sale.qty, now],
+        );
+        if (ins?.rowCount === 1) {
+          held -= sale.qty;
+          sold += sale.qty;
+          out.push("sold");
+        } else {
+          const dup = await c.query(`SELECT 1 FROM ${this.s}.escrow_sales WHERE sku = $1 AND sale_id = $2`, [sku, sale.saleId]);
+          out.push(dup.rowCount ? "duplicate" : "lease-lost");
+        }
       }
-      const upd = await c.query(
-        `UPDATE ${this.s}.escrow_leases SET held = held - $4, sold = sold + $4 WHERE sku = $1 AND region = $2 AND epoch = $3 AND held >= $4`,
-        [sku, region, epoch, qty],
-      );
-      if (upd.rowCount === 0) {
-        await c.query("ROLLBACK");
-        return "lease-lost";
+      if (sold > 0) {
+        await c.query(`UPDATE ${this.s}.escrow_leases SET held = held - $3, sold = sold + $3 WHERE sku = $1 AND region = $2`, [sku, region, sold]);
+        await this.ledger(c, sku, region, "sale", sold, epoch, now);
       }
-      await this.ledger(c, sku, region, "sale", qty, epoch, now);
       await c.query("COMMIT");
-      return "sold";
+      return out;
     } catch (err) {
       await c.query("ROLLBACK").catch(() => undefined);
       throw err;

@@ -6,7 +6,7 @@
  * A lease is the string "epoch|held|expiresAtMs|reserved".
  */
 import { Redis } from "ioredis";
-import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord } from "../store.js";
+import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord, SaleRequest } from "../store.js";
 
 const PARSE = `
 local function parse(s)
@@ -82,18 +82,28 @@ redis.call('HSET', KEYS[2], ARGV[1], fmt(l))
 redis.call('HINCRBY', KEYS[1], 'pool', n)
 return n`;
 
-const SALE = `${PARSE}
-if redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return 'duplicate' end
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if not raw then return 'lease-lost' end
-local l = parse(raw)
-local qty = tonumber(ARGV[4])
-if l[1] ~= tonumber(ARGV[2]) or l[2] < qty then return 'lease-lost' end
-l[2] = l[2] - qty
-redis.call('HSET', KEYS[2], ARGV[1], fmt(l))
-redis.call('HINCRBY', KEYS[1], 'sold', qty)
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ARGV[4] .. '|' .. ARGV[5])
-return 'sold'`;
+// ARGV: region, epoch, now, then (saleId, qty) pairs. One outcome per sale.
+const SALES = `${PARSE}
+local region, epoch, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local raw = redis.call('HGET', KEYS[2], region)
+local l = raw and parse(raw) or nil
+local out, sold = {}, 0
+for i = 4, #ARGV, 2 do
+  local id, qty = ARGV[i], tonumber(ARGV[i + 1])
+  if redis.call('HEXISTS', KEYS[3], id) == 1 then out[#out + 1] = 'duplicate'
+  elseif l == nil or l[1] ~= epoch or l[2] < qty then out[#out + 1] = 'lease-lost'
+  else
+    l[2] = l[2] - qty
+    sold = sold + qty
+    redis.call('HSET', KEYS[3], id, region .. '|' .. qty .. '|' .. now)
+    out[#out + 1] = 'sold'
+  end
+end
+if sold > 0 then
+  redis.call('HSET', KEYS[2], region, fmt(l))
+  redis.call('HINCRBY', KEYS[1], 'sold', sold)
+end
+return out`;
 
 const RECLAIM = `${PARSE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -121,7 +131,7 @@ export class RedisEscrowStore implements EscrowStore {
     this.redis.defineCommand("escrowCreate", { numberOfKeys: 1, lua: CREATE });
     this.redis.defineCommand("escrowAcquire", { numberOfKeys: 2, lua: ACQUIRE });
     this.redis.defineCommand("escrowRelease", { numberOfKeys: 2, lua: RELEASE });
-    this.redis.defineCommand("escrowSale", { numberOfKeys: 3, lua: SALE });
+    this.redis.defineCommand("escrowSales", { numberOfKeys: 3, lua: SALES });
     this.redis.defineCommand("escrowReclaim", { numberOfKeys: 2, lua: RECLAIM });
     this.redis.defineCommand("escrowAudit", { numberOfKeys: 2, lua: AUDIT });
   }
@@ -152,8 +162,11 @@ export class RedisEscrowStore implements EscrowStore {
     return Number(await this.run<number>("escrowRelease", inv, leases, region, epoch, qty));
   }
 
-  async recordSale(sku: string, region: string, epoch: number, saleId: string, qty: number, nowMs: number): Promise<SaleOutcome> {
-    return this.run<SaleOutcome>("escrowSale", ...this.keys(sku), region, epoch, saleId, qty, Math.floor(nowMs));
+  async recordSales(sku: string, region: string, epoch: number, sales: readonly SaleRequest[], nowMs: number): Promise<SaleOutcome[]> {
+    if (sales.length === 0) return [];
+    const args: (string | number)[] = [region, epoch, Math.floor(nowMs)];
+    for (const s of sales) args.push(s.saleId, s.qty);
+    return this.run<SaleOutcome[]>("escrowSales", ...this.keys(sku), ...args);
   }
 
   async findSale(sku: string, saleId: string): Promise<SaleRecord | null> {

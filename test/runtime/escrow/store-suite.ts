@@ -13,6 +13,8 @@ import { conservationDrift, type EscrowStore } from "../../../runtime/escrow/sto
 import type { RebalancePolicy } from "../../../runtime/escrow/rebalance.js";
 
 let seq = 0;
+const sell = (s: EscrowStore, k: string, region: string, epoch: number, saleId: string, qty: number, now: number) =>
+  s.recordSales(k, region, epoch, [{ saleId, qty }], now).then((o) => o[0]);
 const sku = () => `item-${process.pid}-${Date.now().toString(36)}-${seq++}`;
 
 export function describeEscrowStore(name: string, open: () => EscrowStore, opts: { numRuns: number }): void {
@@ -36,10 +38,10 @@ export function describeEscrowStore(name: string, open: () => EscrowStore, opts:
       expect(a).toMatchObject({ granted: 7, pool: 3, lost: false, lease: { epoch: 1, held: 7, expiresAtMs: 1100 } });
       const b = (await s.acquire({ sku: k, region: "b", want: 7, nowMs: 1000, leaseTtlMs: 1000, fresh: true, reserved: 0 }))!;
       expect(b).toMatchObject({ granted: 3, pool: 0, heldElsewhere: 7 });
-      expect(await s.recordSale(k, "a", 1, "s1", 2, 1010)).toBe("sold");
-      expect(await s.recordSale(k, "a", 1, "s1", 2, 1011)).toBe("duplicate");
-      expect(await s.recordSale(k, "a", 9, "s2", 1, 1011)).toBe("lease-lost");
-      expect(await s.recordSale(k, "a", 1, "s3", 6, 1011)).toBe("lease-lost"); // only 5 held
+      expect(await sell(s, k, "a", 1, "s1", 2, 1010)).toBe("sold");
+      expect(await sell(s, k, "a", 1, "s1", 2, 1011)).toBe("duplicate");
+      expect(await sell(s, k, "a", 9, "s2", 1, 1011)).toBe("lease-lost");
+      expect(await sell(s, k, "a", 1, "s3", 6, 1011)).toBe("lease-lost"); // only 5 held
       expect(await s.findSale(k, "s1")).toMatchObject({ region: "a", qty: 2 });
       expect(await s.findSale(k, "zz")).toBeNull();
       expect(await s.release(k, "a", 1, 2, 1020)).toBe(2);
@@ -66,7 +68,7 @@ export function describeEscrowStore(name: string, open: () => EscrowStore, opts:
       for (const r of regions) epochs.set(r, (await s.acquire({ sku: k, region: r, want: 0, nowMs: 0, leaseTtlMs: 1e9, fresh: true, reserved: 0 }))!.lease.epoch);
       const grants = await Promise.all(Array.from({ length: 40 }, (_, i) => s.acquire({ sku: k, region: regions[i % 4]!, want: 7, nowMs: 1, leaseTtlMs: 1e9, fresh: false, reserved: 0, epoch: epochs.get(regions[i % 4]!)! })));
       expect(grants.reduce((t, g) => t + g!.granted, 0)).toBe(100);
-      const sales = await Promise.all(Array.from({ length: 120 }, (_, i) => s.recordSale(k, regions[i % 4]!, epochs.get(regions[i % 4]!)!, `s${i}`, 1, 2)));
+      const sales = await Promise.all(Array.from({ length: 120 }, (_, i) => sell(s, k, regions[i % 4]!, epochs.get(regions[i % 4]!)!, `s${i}`, 1, 2)));
       const audit = (await s.audit(k, 3))!;
       expect(sales.filter((x) => x === "sold").length).toBe(audit.sold);
       expect(audit.sold).toBeLessThanOrEqual(100);
