@@ -106,7 +106,8 @@ export class RegionEscrow {
   async reserve(user: string, qty: number): Promise<ReserveResult> {
     const fast = this.tryReserve(user, qty);
     if (fast) return fast;
-    if (this.pool > 0 || this.pulling) {
+    // Pull when the pool had units, or when other regions had free ones (their push may have refilled it).
+    if (this.pool > 0 || this.freeElsewhere > 0 || this.pulling) {
       if (!this.pulling) {
         this.pulling = this.serial(() => this.pull(pullAmount(this.policy, qty, this.ledger.free))).finally(() => (this.pulling = null));
       } else if (this.waiters >= this.policy.maxWaiters) {
@@ -209,7 +210,8 @@ export class RegionEscrow {
         // A stale epoch returned nothing: the next acquire reports the lease lost and voids the ledger.
       }
       const seq = this.commitSeq;
-      const r = await this.acquire(topUp(this.policy, this.ledger.free, this.pool), false);
+      // Top up as if the pool had stock: the store grants what it has, and the renewal refreshes our view.
+      const r = await this.acquire(topUp(this.policy, this.ledger.free, Number.POSITIVE_INFINITY), false);
       if (r && !r.lost) this.reconcileWith(r.lease.held, seq);
       return { expired, pushed, pulled: r?.granted ?? 0 };
     });
