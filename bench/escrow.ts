@@ -30,9 +30,7 @@ async function escrowFastPath(total: number): Promise<{ perSecond: number; sold:
   const start = process.hrtime.bigint();
   for (let i = 0; dry < regions.length; i++) {
     const e = es[i % 3]!;
-    const fast = e.tryReserve("u", 1);
-    const r = fast ?? (await e.reserve("u", 1));
-    if (r.status === "reserved") {
+    if (e.tryReserve("u", 1) !== null || (await e.reserve("u", 1)).status === "reserved") {
       sold++;
       dry = 0;
     } else dry++;
@@ -71,8 +69,8 @@ async function durableSales(total: number): Promise<{ perSecond: number; sold: n
   const worker = async () => {
     for (;;) {
       const r = e.tryReserve("u", 1);
-      if (!r || r.status !== "reserved") return;
-      const c = await e.commit(r.reservation.id);
+      if (!r) return;
+      const c = await e.commit(r.id);
       if (c.status === "sold") sold++;
     }
   };

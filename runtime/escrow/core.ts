@@ -34,7 +34,6 @@ class Hold implements Reservation {
   }
 }
 
-export type ReserveOutcome = { ok: true; reservation: Reservation } | { ok: false; reason: "insufficient"; free: number };
 export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: "unknown" | "expired" | "in-progress" };
 
 export class RegionLedger {
@@ -106,8 +105,9 @@ export class RegionLedger {
     return d;
   }
 
-  reserve(user: string, qty: number, nowMs: number): ReserveOutcome {
-    if (qty > this.freeUnits) return { ok: false, reason: "insufficient", free: this.freeUnits };
+  /** Reserve qty units, or null when fewer are free (the caller may pull from the pool). */
+  reserve(user: string, qty: number, nowMs: number): Reservation | null {
+    if (qty > this.freeUnits) return null;
     const seq = this.base + this.slots.length;
     const reservation = new Hold(seq, user, qty, nowMs + this.reservationTtlMs, this);
     this.slots.push(reservation);
@@ -115,7 +115,7 @@ export class RegionLedger {
     this.freeUnits -= qty;
     this.reservedUnits += qty;
     this.reservedTotal += qty;
-    return { ok: true, reservation };
+    return reservation;
   }
 
   beginCommit(id: string, nowMs: number): BeginCommit {

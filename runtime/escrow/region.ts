@@ -98,14 +98,13 @@ export class RegionEscrow {
   }
 
   /** The fast path alone: no I/O. */
-  tryReserve(user: string, qty: number): ReserveResult | null {
-    const r = this.ledger.reserve(user, qty, this.o.clock.now());
-    return r.ok ? { status: "reserved", reservation: r.reservation } : null;
+  tryReserve(user: string, qty: number): Reservation | null {
+    return this.ledger.reserve(user, qty, this.o.clock.now());
   }
 
   async reserve(user: string, qty: number): Promise<ReserveResult> {
     const fast = this.tryReserve(user, qty);
-    if (fast) return fast;
+    if (fast) return { status: "reserved", reservation: fast };
     // Pull when the pool had units, or when other regions had free ones (their push may have refilled it).
     if (this.pool > 0 || this.freeElsewhere > 0 || this.pulling) {
       if (!this.pulling) {
@@ -120,7 +119,7 @@ export class RegionEscrow {
         this.waiters--;
       }
       const again = this.tryReserve(user, qty);
-      if (again) return again;
+      if (again) return { status: "reserved", reservation: again };
     }
     return this.shortage(qty);
   }

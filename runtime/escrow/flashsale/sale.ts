@@ -9,7 +9,7 @@
  */
 import type { Clock } from "../../common/clock.js";
 import type { Reservation } from "../core.js";
-import type { CommitResult, RegionEscrow } from "../region.js";
+import type { CommitResult, RegionEscrow, ReserveResult } from "../region.js";
 import { AdaptiveLimit } from "./adaptive.js";
 import { CircuitBreaker } from "./breaker.js";
 import type { RateLimiterPort } from "./ports.js";
@@ -115,7 +115,8 @@ export class FlashSale {
         return { status: "throttled", retryAfterMs: batches * this.batchIntervalMs, detail: `checkouts are full (${busy} open); you are in the waiting room (${s.queuePolicy})`, queuePosition: position };
       }
     }
-    let result = this.escrow.tryReserve(user, qty);
+    const fast = this.escrow.tryReserve(user, qty);
+    let result: ReserveResult | null = fast ? { status: "reserved", reservation: fast } : null;
     if (!result) {
       if (!this.breaker.allow(now)) return { status: "unavailable", retryAfterMs: Math.max(1, this.breaker.retryAfterMs(now)), detail: "the global pool is unreachable; circuit open" };
       try {

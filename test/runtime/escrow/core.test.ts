@@ -7,35 +7,34 @@ describe("RegionLedger (the fast path)", () => {
   it("reserves locally, expires in order, and commits without losing a unit", () => {
     const l = new RegionLedger(100, "eu.n1-", ".dA");
     l.credit(5);
-    const a = l.reserve("alice", 2, 0);
-    const b = l.reserve("bob", 2, 50);
-    expect(a.ok && b.ok).toBe(true);
-    if (!a.ok || !b.ok) return;
-    expect(a.reservation.id).toBe("eu.n1-0.dA");
-    expect(l.reserve("carol", 2, 60)).toEqual({ ok: false, reason: "insufficient", free: 1 });
-    expect(l.beginCommit(b.reservation.id, 60).ok).toBe(true);
-    expect(l.beginCommit(b.reservation.id, 60)).toEqual({ ok: false, reason: "in-progress" });
+    const a = l.reserve("alice", 2, 0)!;
+    const b = l.reserve("bob", 2, 50)!;
+    expect(a.id).toBe("eu.n1-0.dA");
+    expect(b.id).toBe("eu.n1-1.dA");
+    expect(l.reserve("carol", 2, 60)).toBeNull();
+    expect(l.free).toBe(1);
+    expect(l.beginCommit(b.id, 60).ok).toBe(true);
+    expect(l.beginCommit(b.id, 60)).toEqual({ ok: false, reason: "in-progress" });
     expect(l.expire(100).map((r) => r.user)).toEqual(["alice"]); // bob is committing: he cannot expire
     expect(l.expire(1000)).toEqual([]);
-    l.finishCommit(b.reservation.id);
+    l.finishCommit(b.id);
     expect({ free: l.free, reserved: l.reserved, held: l.held, sold: l.soldTotal }).toEqual({ free: 3, reserved: 0, held: 3, sold: 2 });
-    expect(l.get(a.reservation.id)).toBeUndefined();
-    expect(l.beginCommit(a.reservation.id, 1000)).toEqual({ ok: false, reason: "unknown" });
+    expect(l.get(a.id)).toBeUndefined();
+    expect(l.beginCommit(a.id, 1000)).toEqual({ ok: false, reason: "unknown" });
   });
 
   it("an expired reservation cannot be committed; an aborted commit stands again; a failed one is void", () => {
     const l = new RegionLedger(100);
     l.credit(3);
-    const r1 = l.reserve("a", 1, 0);
-    const r2 = l.reserve("b", 1, 0);
-    if (!r1.ok || !r2.ok) throw new Error("reserve");
-    expect(l.beginCommit(r1.reservation.id, 100)).toEqual({ ok: false, reason: "expired" });
+    const r1 = l.reserve("a", 1, 0)!;
+    const r2 = l.reserve("b", 1, 0)!;
+    expect(l.beginCommit(r1.id, 100)).toEqual({ ok: false, reason: "expired" });
     expect(l.free).toBe(2);
-    l.beginCommit(r2.reservation.id, 10);
-    l.abortCommit(r2.reservation.id);
-    expect(l.get(r2.reservation.id)?.committing).toBe(false);
-    l.beginCommit(r2.reservation.id, 10);
-    l.failCommit(r2.reservation.id);
+    l.beginCommit(r2.id, 10);
+    l.abortCommit(r2.id);
+    expect(l.get(r2.id)?.committing).toBe(false);
+    l.beginCommit(r2.id, 10);
+    l.failCommit(r2.id);
     expect({ free: l.free, held: l.held }).toEqual({ free: 2, held: 2 });
   });
 
@@ -68,7 +67,7 @@ describe("RegionLedger (the fast path)", () => {
           switch (o.k) {
             case "credit": l.credit(o.n); credited += o.n; break;
             case "debit": debited += l.debit(o.n); break;
-            case "reserve": { const r = l.reserve("u", o.n, now); if (r.ok) ids.push(r.reservation.id); break; }
+            case "reserve": { const r = l.reserve("u", o.n, now); if (r) ids.push(r.id); break; }
             case "begin": l.beginCommit(id, now); break;
             case "finish": l.finishCommit(id); break;
             case "abort": l.abortCommit(id); break;
