@@ -1,9 +1,10 @@
 /**
  * Flash-sale admission for one SKU in one region (outline §11.1.4), in front of the region's escrow:
- * per-user rate limit (the GCRA port) → per-user pre-allocation (a cap on units held or bought) →
- * concurrent-checkout limit with a waiting room (fair queue, progressive batch admission, adaptive
- * limit) → the escrow fast path, or its slow path behind a circuit breaker. Reservations auto-expire
- * with their TTL; low-inventory warnings ride on successful responses.
+ * per-user rate limit (the GCRA port) → per-user cap on units held or bought → concurrent-checkout
+ * limit with a waiting room (fair queue; progressive batch admission hands each admitted buyer a
+ * checkout slot pre-allocated to them for `passTtlMs`, released when it lapses; the limit adapts to
+ * store latency) → the escrow fast path, or its slow path behind a circuit breaker. Reservations
+ * auto-expire with their TTL; low-inventory warnings ride on successful responses.
  *
  * Invariant: a rejected request reserves nothing and moves no unit; only the escrow moves units.
  */
