@@ -6,7 +6,7 @@
  *   POST   /v1/reservations/:id/commit        200 sold | 404 unknown | 410 expired | 409 void | 503
  *   DELETE /v1/reservations/:id               204 | 404 | 409 already sold
  *   GET    /v1/inventory/:sku                 {total, sold, reserved, available, pool, regions, warnings}
- *   GET    /v1/inventory/:sku/reconciliation  the last reconciliation report
+ *   GET    /v1/inventory/:sku/reconciliation  the last reconciliation report (cycles run on the service tick)
  * Bodies are parsed with zod; a rejected request answers `{error, detail}` and changes nothing.
  */
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
@@ -113,9 +113,8 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
   app.get("/v1/inventory/:sku/reconciliation", async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
-    await service.tick();
     const rep = service.reconciliations.get(sku);
-    if (!rep) throw new HttpError(404, "no reconciliation", `no sale of ${sku} runs in this process yet`);
+    if (!rep) throw new HttpError(404, "no reconciliation", `no reconciliation cycle of ${sku} has run in this process yet`);
     return rep;
   });
 

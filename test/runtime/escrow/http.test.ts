@@ -125,9 +125,11 @@ describe("escrow HTTP API", () => {
   });
 
   it("reconciliation reports a balanced ledger", async () => {
-    const { call } = setup();
+    const { call, service } = setup();
     await call("POST", "/v1/inventory/tix", { total: 7 });
     await call("POST", "/v1/inventory/tix/reservations", { user: "a", qty: 1 });
+    expect((await call("GET", "/v1/inventory/tix/reconciliation")).statusCode).toBe(404);
+    await service.tick();
     const rep = (await call("GET", "/v1/inventory/tix/reconciliation")).json();
     expect(rep).toMatchObject({ total: 7, conservationDrift: 0, ok: true });
   });
