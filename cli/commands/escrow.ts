@@ -42,7 +42,6 @@ async function perUserLimiter(ratePerSecond: number, burst: number) {
 async function serve(o: ServeOptions): Promise<void> {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: got "${o.port}"; expected 0-65535`);
-  if (o.redis && o.postgres) throw new UserError("--redis and --postgres: choose one store (Redis: pool and leases via Lua; PostgreSQL: the durable ledger)");
   const { loadStack } = await import("../../stacks/load.js");
   const { regionDemands } = await import("../../model/escrow/estate.js");
   const spec = loadStack(o.stack);
@@ -53,13 +52,19 @@ async function serve(o: ServeOptions): Promise<void> {
   const leaseTtl = positiveNumber("--lease-ttl", o.leaseTtl) ?? cfg.leaseTtlSeconds;
   const reservationTtl = positiveNumber("--reservation-ttl", o.reservationTtl) ?? cfg.reservationTtlSeconds;
 
+  if (o.redis && !/^rediss?:\/\//.test(o.redis)) throw new UserError(`--redis: got "${o.redis}"; expected redis://host:port/db`);
+  if (o.postgres && !/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
   let store;
-  if (o.redis) {
-    if (!/^rediss?:\/\//.test(o.redis)) throw new UserError(`--redis: got "${o.redis}"; expected redis://host:port/db`);
+  if (o.redis && o.postgres) {
+    // Both: Redis decides (pool, leases, fenced sales), PostgreSQL journals every sale before its ack.
+    const { JournaledEscrowStore } = await import("../../runtime/escrow/stores/journaled.js");
+    const journaled = new JournaledEscrowStore({ redisUrl: o.redis, postgresUrl: o.postgres });
+    await journaled.migrate();
+    store = journaled;
+  } else if (o.redis) {
     const { RedisEscrowStore } = await import("../../runtime/escrow/stores/redis.js");
     store = new RedisEscrowStore({ url: o.redis });
   } else if (o.postgres) {
-    if (!/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
     const { PostgresEscrowStore } = await import("../../runtime/escrow/stores/postgres.js");
     const pg = new PostgresEscrowStore({ url: o.postgres });
     await pg.migrate();
@@ -111,7 +116,7 @@ export function register(program: Command): void {
     .option("--host <address>", "address to listen on", "127.0.0.1")
     .option("--regions <a,b,c>", "region ids to serve (default: every region of the stack)")
     .option("--redis <url>", "Redis store: global pool and leases via Lua (e.g. redis://127.0.0.1:6379/3)")
-    .option("--postgres <url>", "PostgreSQL store: the durable ledger of allocations and sales")
+    .option("--postgres <url>", "PostgreSQL store: the durable ledger of allocations and sales (with --redis: the journal behind Redis)")
     .option("-s, --stack <name>", "stack whose escrow settings, inventory and region demand to use", "local")
     .option("--lease-ttl <seconds>", "override the stack's leaseTtlSeconds")
     .option("--reservation-ttl <seconds>", "override the stack's reservationTtlSeconds")

@@ -75,7 +75,7 @@ export interface InventoryAudit {
 export type CreateOutcome = "created" | "exists" | "conflict";
 
 export interface EscrowStore {
-  readonly kind: "memory" | "redis" | "postgres";
+  readonly kind: "memory" | "redis" | "postgres" | "redis+postgres";
   /** Create an item with everything in the pool; `exists` if it already has this total, `conflict` otherwise. */
   createItem(sku: string, total: number, allocation: Record<string, number>, nowMs: number): Promise<CreateOutcome>;
   /** Grant up to `want` units from the pool into the region's lease and renew it. Reclaims expired leases first. Null for an unknown SKU. */

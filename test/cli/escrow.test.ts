@@ -21,7 +21,7 @@ describe("meridian escrow", () => {
     const cases: [string[], RegExp][] = [
       [["--port", "70000"], /--port: got "70000"/],
       [["--port", "0", "--regions", "Bad_Region"], /--regions: "Bad_Region"/],
-      [["--port", "0", "--redis", "redis://x", "--postgres", "postgres://y"], /choose one store/],
+      [["--port", "0", "--redis", "redis://x", "--postgres", "mysql://y"], /--postgres: got "mysql:\/\/y"/],
       [["--port", "0", "--redis", "http://x"], /--redis: got "http:\/\/x"/],
       [["--port", "0", "--lease-ttl", "-1"], /--lease-ttl: got "-1"/],
     ];

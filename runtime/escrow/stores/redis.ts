@@ -109,6 +109,11 @@ const RECLAIM = `${PARSE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return reclaim(KEYS[1], KEYS[2], tonumber(ARGV[1]))`;
 
+const RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'pool', ARGV[2], 'sold', ARGV[3], 'allocation', ARGV[4])
+return 1`;
+
 const AUDIT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return { redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }`;
@@ -134,6 +139,7 @@ export class RedisEscrowStore implements EscrowStore {
     this.redis.defineCommand("escrowSales", { numberOfKeys: 3, lua: SALES });
     this.redis.defineCommand("escrowReclaim", { numberOfKeys: 2, lua: RECLAIM });
     this.redis.defineCommand("escrowAudit", { numberOfKeys: 2, lua: AUDIT });
+    this.redis.defineCommand("escrowRestore", { numberOfKeys: 1, lua: RESTORE });
   }
 
   private keys(sku: string): [string, string, string] {
@@ -174,6 +180,24 @@ export class RedisEscrowStore implements EscrowStore {
     if (raw === null) return null;
     const [region, qty, at] = raw.split("|");
     return { saleId, sku, region: region!, qty: Number(qty), atMs: Number(at) };
+  }
+
+  /** Recreate a lost item from a durable record (no leases: every unsold unit is back in the pool). */
+  async restore(sku: string, total: number, pool: number, sold: number, allocation: Record<string, number>): Promise<boolean> {
+    return Number(await this.run<number>("escrowRestore", this.keys(sku)[0], total, pool, sold, JSON.stringify(allocation))) === 1;
+  }
+
+  async saleCount(sku: string): Promise<number> {
+    return this.redis.hlen(this.keys(sku)[2]);
+  }
+
+  /** Every sale Redis holds for the SKU. */
+  async sales(sku: string): Promise<SaleRecord[]> {
+    const all = await this.redis.hgetall(this.keys(sku)[2]);
+    return Object.entries(all).map(([saleId, raw]) => {
+      const [region, qty, at] = raw.split("|");
+      return { saleId, sku, region: region!, qty: Number(qty), atMs: Number(at) };
+    });
   }
 
   async reclaimExpired(sku: string, nowMs: number): Promise<number> {
