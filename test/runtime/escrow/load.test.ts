@@ -1,6 +1,7 @@
 /**
  * The load test through HTTP: three region processes (`meridian escrow serve`, one region each) over
- * one PostgreSQL ledger; 3,000 concurrent buyers for 1,200 units; one region's process is killed with
+ * one PostgreSQL ledger, then over Redis + the PostgreSQL journal; 3,000 concurrent buyers for 1,200
+ * units each time; one region's process is killed with
  * SIGKILL mid-sale and its buyers fail over to the next region, as the GSLB would send them. The sale
  * must sell exactly the inventory: every unit sold once, every sale acknowledged to exactly one buyer.
  */
@@ -14,7 +15,7 @@ import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 import { stackFile } from "../../../stacks/load.js";
-import { PG_URL, ensurePgDatabase, uniqueName } from "./servers.js";
+import { PG_URL, REDIS_URL, deleteRedisPrefix, ensurePgDatabase, uniqueName } from "./servers.js";
 
 const REGIONS = ["local-aws", "local-gcp", "local-azure"];
 const TOTAL = 1200;
@@ -41,8 +42,8 @@ function request(base: string, method: string, path: string, region: string, bod
   });
 }
 
-function startRegion(region: string, stacksDir: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "serve", "--port", "0", "--regions", region, "--postgres", PG_URL, "--stack", "local", "--lease-ttl", "3", "--reservation-ttl", "5"], {
+function startRegion(region: string, stacksDir: string, stores: string[]): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "serve", "--port", "0", "--regions", region, ...stores, "--stack", "local", "--lease-ttl", "3", "--reservation-ttl", "5"], {
     cwd: REPO_ROOT,
     env: { ...process.env, MERIDIAN_STACKS_DIR: stacksDir },
     stdio: ["ignore", "pipe", "pipe"],
@@ -80,8 +81,9 @@ describe("escrow load test through HTTP", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`${BUYERS} buyers over three regions buy exactly ${TOTAL} units though one region is killed mid-sale`, async () => {
-    const nodes = await Promise.all(REGIONS.map((r) => startRegion(r, dir)));
+  /** Run the sale on three region processes over `stores`; returns the SKU once every buyer is done. */
+  async function sale(stores: string[]): Promise<string> {
+    const nodes = await Promise.all(REGIONS.map((r) => startRegion(r, dir, stores)));
     children.push(...nodes.map((n) => n.child));
     const dead = new Set<number>();
     const sku = uniqueName("load").replace(/_/g, "-");
@@ -154,20 +156,40 @@ describe("escrow load test through HTTP", () => {
     expect(soldOutSeen).toBeGreaterThan(0);
     const inv = await request(nodes[0]!.base, "GET", `/v1/inventory/${sku}`, REGIONS[0]!);
     expect(inv.body).toMatchObject({ total: TOTAL, sold: TOTAL, available: 0 });
-    // The durable ledger agrees: one row per acknowledged sale, and the conservation law holds.
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    const sales = await c.query("SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM meridian_escrow.escrow_sales WHERE sku = $1", [sku]);
-    const item = await c.query("SELECT total, pool FROM meridian_escrow.escrow_items WHERE sku = $1", [sku]);
-    const leases = await c.query("SELECT COALESCE(SUM(held),0)::int AS h, COALESCE(SUM(sold),0)::int AS s FROM meridian_escrow.escrow_leases WHERE sku = $1", [sku]);
-    await c.end();
-    expect(sales.rows[0]).toEqual({ n: TOTAL, q: TOTAL });
-    const { total, pool } = item.rows[0] as { total: string; pool: string };
-    const { h, s } = leases.rows[0] as { h: number; s: number };
-    expect(s).toBe(TOTAL);
-    expect(Number(pool) + h + s).toBe(Number(total));
     // Every region took part (the killed one too), and the survivors sold its share after it died.
     expect(reservedIn.size).toBe(3);
     expect(new Set(bought.map((id) => id.split(".")[0])).size).toBeGreaterThanOrEqual(2);
+    for (const n of nodes) if (n.child.exitCode === null) n.child.kill("SIGTERM");
+    return sku;
+  }
+
+  const count = async (sql: string, sku: string): Promise<Record<string, number>> => {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    try {
+      return (await c.query(sql, [sku])).rows[0] as Record<string, number>;
+    } finally {
+      await c.end();
+    }
+  };
+
+  it(`PostgreSQL ledger: ${BUYERS} buyers over three regions buy exactly ${TOTAL} units though one region is killed mid-sale`, async () => {
+    const sku = await sale(["--postgres", PG_URL]);
+    // The durable ledger agrees: one row per acknowledged sale, and the conservation law holds.
+    expect(await count("SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM meridian_escrow.escrow_sales WHERE sku = $1", sku)).toEqual({ n: TOTAL, q: TOTAL });
+    const { total, pool } = await count("SELECT total::int, pool::int FROM meridian_escrow.escrow_items WHERE sku = $1", sku);
+    const { h, s } = await count("SELECT COALESCE(SUM(held),0)::int AS h, COALESCE(SUM(sold),0)::int AS s FROM meridian_escrow.escrow_leases WHERE sku = $1", sku);
+    expect(s).toBe(TOTAL);
+    expect(pool! + h! + s!).toBe(total);
+  }, 90_000);
+
+  it(`Redis + PostgreSQL journal: the same sale, the same exact result`, async () => {
+    const sku = await sale(["--redis", REDIS_URL, "--postgres", PG_URL]);
+    try {
+      // Every acknowledged sale is in the journal, exactly once.
+      expect(await count("SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM meridian_escrow_journal.journal_sales WHERE sku = $1", sku)).toEqual({ n: TOTAL, q: TOTAL });
+    } finally {
+      await deleteRedisPrefix(`mes:{${sku}}`);
+    }
   }, 90_000);
 });
