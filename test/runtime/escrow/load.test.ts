@@ -1,9 +1,9 @@
 /**
  * The load test through HTTP: three region processes (`meridian escrow serve`, one region each) over
  * one PostgreSQL ledger, then over Redis + the PostgreSQL journal; 3,000 concurrent buyers for 1,200
- * units each time; one region's process is killed with
- * SIGKILL mid-sale and its buyers fail over to the next region, as the GSLB would send them. The sale
- * must sell exactly the inventory: every unit sold once, every sale acknowledged to exactly one buyer.
+ * units each time. One region's process is killed with SIGKILL mid-sale and its buyers fail over to
+ * the next region, as the GSLB would send them. The sale must sell exactly the inventory: every unit
+ * sold once, every sale acknowledged to exactly one buyer.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
