@@ -28,6 +28,16 @@ const reserveBody = z
 
 const TIER_WEIGHT = { standard: 1, premium: 3 } as const;
 
+/** A store call that fails (connection refused, timeout) is a 503 the client may retry, not a 500. */
+async function store<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(503, "unavailable", `escrow store: ${(err as Error).message}`, { "retry-after": "1" });
+  }
+}
+
 function retryAfter(ms: number): Record<string, string> {
   return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
 }
@@ -48,7 +58,7 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
     const { total } = parseInput(createBody, req.body, "body");
-    const { outcome, allocation } = await service.createItem(sku, total);
+    const { outcome, allocation } = await store(service.createItem(sku, total));
     if (outcome === "conflict") throw new HttpError(409, "item exists", `${sku} already exists with a different total`);
     return reply.status(outcome === "created" ? 201 : 200).send({ sku, total, allocation });
   });
@@ -57,7 +67,7 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const body = parseInput(reserveBody, req.body, "body");
-    const out = await service.reserve(r, sku, body.user, body.qty, TIER_WEIGHT[body.tier ?? "standard"]);
+    const out = await store(service.reserve(r, sku, body.user, body.qty, TIER_WEIGHT[body.tier ?? "standard"]));
     if (out === null) throw new HttpError(404, "unknown item", `no inventory ${sku}; create it with POST /v1/inventory/${sku}`);
     switch (out.status) {
       case "reserved":
@@ -76,7 +86,7 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
   app.post("/v1/reservations/:id/commit", async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
-    const out = await service.commit(id);
+    const out = await store(service.commit(id));
     switch (out.status) {
       case "sold":
         return reply.status(200).send({ reservationId: id, sku: out.sku, qty: out.qty, status: "sold", duplicate: out.duplicate });
@@ -96,7 +106,7 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
   app.delete("/v1/reservations/:id", async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
-    const out = await service.cancel(id);
+    const out = await store(service.cancel(id));
     if (out === "unknown") throw new HttpError(404, "unknown reservation", `no live reservation ${id}`);
     if (out === "sold") throw new HttpError(409, "already sold", `${id} was committed; it cannot be cancelled`);
     return reply.status(204).send();
@@ -105,7 +115,7 @@ export function buildEscrowApp(service: EscrowService, opts: { logger?: boolean 
   app.get("/v1/inventory/:sku", async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
-    const view = await service.inventory(sku);
+    const view = await store(service.inventory(sku));
     if (!view) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
     return view;
   });

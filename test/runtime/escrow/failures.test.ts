@@ -50,6 +50,12 @@ describe("escrow under store failure", () => {
     expect(c1.statusCode).toBe(503);
     expect(Number(c1.headers["retry-after"])).toBeGreaterThanOrEqual(1);
 
+    // Anything else that needs the store answers 503 + Retry-After, not 500.
+    const inv503 = await call("GET", "/v1/inventory/tix");
+    expect(inv503.statusCode).toBe(503);
+    expect(inv503.headers["retry-after"]).toBe("1");
+    expect((await call("POST", "/v1/inventory/other", { total: 3 })).statusCode).toBe(503);
+
     down.value = false;
     clock.advance(5_000);
     const c2 = await call("POST", `/v1/reservations/${a}/commit`);
