@@ -3,5 +3,6 @@
  * the EstateContext to the stack outputs it contributes; adding an area is one line here.
  */
 import type { Area } from "./context.js";
+import { trafficArea } from "./dns/index.js";
 
-export const areas: Area[] = [];
+export const areas: Area[] = [trafficArea];
