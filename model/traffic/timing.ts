@@ -52,9 +52,9 @@ export function timings(policy: TrafficPolicy): ProviderTiming[] {
   return policy.providers.map((p) => providerTiming(policy, p));
 }
 
-/** The estate's regional-outage RTO: the slowest provider still answering for the apex governs it. */
+/** The estate's regional-outage RTO: the slowest delegated provider (the ones resolvers ask) governs it. */
 export function worstTiming(policy: TrafficPolicy): ProviderTiming {
-  return timings(policy).reduce((a, b) => (b.rtoSeconds > a.rtoSeconds ? b : a));
+  return policy.delegated.map((p) => providerTiming(policy, p)).reduce((a, b) => (b.rtoSeconds > a.rtoSeconds ? b : a));
 }
 
 export interface ProviderOutageTiming {
