@@ -1,0 +1,27 @@
+/** Test helper: the prod estate with its `meridian:dns` block patched, evaluated under mocks. */
+import { readStackConfigMap } from "../../../stacks/load.js";
+import { evaluateStack, type Plan } from "../../harness.js";
+
+export type DnsPatch = Record<string, unknown>;
+
+export function prodDns(): Record<string, unknown> {
+  return readStackConfigMap("prod")["meridian:dns"] as Record<string, unknown>;
+}
+
+export function planWithDns(patch: DnsPatch, stack = "prod"): Promise<Plan> {
+  const dns = readStackConfigMap(stack)["meridian:dns"] as Record<string, unknown>;
+  return evaluateStack(stack, { configOverrides: { "meridian:dns": { ...dns, ...patch } } });
+}
+
+/** The hierarchy with every provider that routes `mode` natively. */
+export const PROVIDERS_FOR = {
+  weighted: { primary: "route53", secondary: "clouddns", tertiary: "cloudflare", standbys: ["trafficmanager"] },
+  geo: { primary: "route53", secondary: "clouddns", tertiary: "cloudflare", standbys: ["trafficmanager"] },
+  failover: { primary: "route53", secondary: "clouddns", tertiary: "cloudflare", standbys: ["trafficmanager"] },
+  latency: { primary: "route53", secondary: "trafficmanager", tertiary: "cloudflare" },
+  anycast: { primary: "cloudflare" },
+} as const;
+
+export function planForMode(mode: keyof typeof PROVIDERS_FOR, patch: DnsPatch = {}): Promise<Plan> {
+  return planWithDns({ routing: mode, providers: PROVIDERS_FOR[mode], ...patch });
+}
