@@ -64,7 +64,8 @@ function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: Re
 export const route53: DnsBackend = {
   zone(parent, policy): ZoneHandle {
     const zone = track(new aws.route53.Zone("route53-zone", { name: policy.apex, comment: `Meridian ${policy.stack}: apex zone` }, { parent }));
-    return { zoneRef: zone.zoneId, nameServers: zone.nameServers };
+    // The zone resource id is the hosted zone id.
+    return { zoneRef: zone.id, nameServers: zone.nameServers };
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {

@@ -1,4 +1,5 @@
 /** Test helper: the prod estate with its `meridian:dns` block patched, evaluated under mocks. */
+import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { evaluateStack, type Plan } from "../../harness.js";
 
@@ -8,9 +9,19 @@ export function prodDns(): Record<string, unknown> {
   return readStackConfigMap("prod")["meridian:dns"] as Record<string, unknown>;
 }
 
-export function planWithDns(patch: DnsPatch, stack = "prod"): Promise<Plan> {
+export async function planWithDns(patch: DnsPatch, stack = "prod"): Promise<Plan> {
   const dns = readStackConfigMap(stack)["meridian:dns"] as Record<string, unknown>;
-  return evaluateStack(stack, { configOverrides: { "meridian:dns": { ...dns, ...patch } } });
+  return settled(evaluateStack(stack, { configOverrides: { "meridian:dns": { ...dns, ...patch } } }));
+}
+
+/**
+ * Wait for the run's outstanding engine RPCs (the stack's own registerOutputs) before the next
+ * evaluation resets the mocks; otherwise a late RPC of this run reaches the next run's monitor.
+ */
+export async function settled(plan: Promise<Plan>): Promise<Plan> {
+  const result = await plan;
+  await settings.waitForRPCs();
+  return result;
 }
 
 /** The hierarchy with every provider that routes `mode` natively. */
