@@ -12,7 +12,7 @@ import * as azureDns from "@pulumi/azure-native/dns/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/traffic/geo.js";
-import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
+import type { RegionTarget } from "../../model/traffic/policy.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 

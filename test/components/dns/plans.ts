@@ -20,8 +20,13 @@ export async function planWithDns(patch: DnsPatch, stack = "prod"): Promise<Plan
  */
 export async function settled(plan: Promise<Plan>): Promise<Plan> {
   const result = await plan;
-  await settings.waitForRPCs();
+  await waitForEngine();
   return result;
+}
+
+/** `waitForRPCs` is internal to @pulumi/pulumi (not in its .d.ts); it is what `pulumi up` awaits at exit. */
+export function waitForEngine(): Promise<void> {
+  return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
 /** The hierarchy with every provider that routes `mode` natively. */
