@@ -36,9 +36,10 @@ function render(spec: EstateSpec): string {
   const hc = policy.healthCheck;
   const rep = spec.replication;
   const t = (s: number) => `T+${formatSeconds(s)}`;
+  const fullWeight = policy.providers.filter((p) => !CAPABILITIES[p].degradedWeighting);
   const degradedNote =
     policy.signals.length > 1
-      ? `A region is **degraded** when ≥ ${Math.round(policy.failingShare * 100)}% of its ${policy.signals.length} signals (${policy.signals.map((s) => s.name).join(", ")}) fail — fewer than ${policy.fullHealthThreshold} passing — and is then weighted at ${spec.dns.degraded.weightFactor}× where answers are weighted; **unhealthy** when all fail.`
+      ? `A region is **degraded** when ≥ ${Math.round(policy.failingShare * 100)}% of its ${policy.signals.length} signals (${policy.signals.map((s) => s.name).join(", ")}) fail — fewer than ${policy.fullHealthThreshold} passing — and is then weighted at ${spec.dns.degraded.weightFactor}× where answers are weighted; **unhealthy** when all fail.${fullWeight.length > 0 ? ` ${fullWeight.join(", ")} probe only the serving path and keep a degraded region at full weight.` : ""}`
       : `Each region has one health signal (\`${hc.path}\`): it is healthy or unhealthy, never degraded.`;
   const timingRows = timings(policy).map(
     (x) =>
