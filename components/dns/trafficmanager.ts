@@ -5,14 +5,14 @@
  * region) or Nested. Geo routing is a two-level hierarchy: a Geographic parent whose nested endpoints
  * are per-continent Priority profiles (the continent's Weighted profile first, the all-regions Weighted
  * profile second), so a continent whose regions are all down falls through to every region, as the
- * model's answer does.
+ * model's answer does. With several health signals, regions are nested profiles (see `aggregator`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azureDns from "@pulumi/azure-native/dns/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/traffic/geo.js";
-import type { RegionTarget } from "../../model/traffic/policy.js";
+import { weightSplit, type RegionTarget } from "../../model/traffic/policy.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
@@ -65,7 +65,7 @@ export const trafficmanager: DnsBackend = {
     };
     // Profile names are DNS labels under trafficmanager.net, unique across Azure: derive them from the apex.
     const profileName = (label: string) => slugName(`${policy.apex}-${label}`).slice(0, 63);
-    const profile = (label: string, method: Method) => {
+    const profile = (label: string, method: Method, path = hc.path) => {
       const name = profileName(label);
       const resource = track(new tm.Profile(
         `tm-${label}`,
@@ -76,7 +76,7 @@ export const trafficmanager: DnsBackend = {
           profileStatus: "Enabled",
           trafficRoutingMethod: method,
           dnsConfig: { relativeName: name, ttl: policy.ttlSeconds },
-          monitorConfig,
+          monitorConfig: { ...monitorConfig, path: hc.protocol === "TCP" ? undefined : path },
         },
         opts,
       ));
@@ -112,10 +112,40 @@ export const trafficmanager: DnsBackend = {
         },
         { ...opts, dependsOn: [owner.resource] },
       ));
+    /**
+     * With several signals, a region is an aggregator profile over one single-endpoint profile per signal
+     * (each monitoring its signal's path). A nested endpoint to the aggregator with minChildEndpoints 1 is
+     * the region *serving*; with the model's full-health threshold it is the region *healthy* — the same
+     * two states Route 53's CALCULATED checks give, so degraded weighting is exact here too.
+     */
+    const aggregators = new Map<string, Owner>();
+    const aggregator = (t: RegionTarget): Owner => {
+      let agg = aggregators.get(t.id);
+      if (agg === undefined) {
+        agg = profile(`region-${t.id}`, "Weighted");
+        for (const s of policy.signals) {
+          const single = profile(`region-${t.id}-${s.name}`, "Priority", s.path);
+          external(single, `region-${t.id}-${s.name}`, t, { priority: 1 });
+          nested(agg, `region-${t.id}-${s.name}`, single, { weight: 1 });
+        }
+        aggregators.set(t.id, agg);
+      }
+      return agg;
+    };
+    const multiSignal = policy.signals.length > 1;
+    const regionEntry = (owner: Owner, label: string, t: RegionTarget, extra: Partial<tm.EndpointArgs>, part: "serving" | "full" = "serving", suffix = "") =>
+      multiSignal
+        ? nested(owner, `${label}-${t.id}${suffix}`, aggregator(t), { endpointName: `${t.id}${suffix}`, minChildEndpoints: part === "full" ? policy.fullHealthThreshold : 1, ...extra })
+        : external(owner, label, t, extra);
     // Traffic Manager weights are 1-1000; a region configured at weight 0 is disabled instead.
     const weighted = (owner: Owner, label: string, targets: readonly RegionTarget[]) => {
       for (const t of targets) {
-        external(owner, label, t, t.weights.healthy > 0 ? { weight: t.weights.healthy } : { weight: 1, endpointStatus: "Disabled" });
+        const split = weightSplit(t);
+        if (t.weights.healthy === 0) regionEntry(owner, label, t, { weight: 1, endpointStatus: "Disabled" });
+        else if (multiSignal && split.full > 0 && split.base > 0) {
+          regionEntry(owner, label, t, { weight: split.full }, "full", "-full");
+          regionEntry(owner, label, t, { weight: split.base }, "serving", "-base");
+        } else regionEntry(owner, label, t, { weight: t.weights.healthy }, split.base > 0 ? "serving" : "full");
       }
     };
 
@@ -128,12 +158,12 @@ export const trafficmanager: DnsBackend = {
       case "latency":
         top = profile("gslb", "Performance");
         for (const t of policy.targets) {
-          external(top, "performance", t, { endpointLocation: trafficManagerLocation({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) });
+          regionEntry(top, "performance", t, { endpointLocation: trafficManagerLocation({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) });
         }
         break;
       case "failover":
         top = profile("gslb", "Priority");
-        policy.targets.forEach((t, i) => external(top, "priority", t, { priority: i + 1 }));
+        policy.targets.forEach((t, i) => regionEntry(top, "priority", t, { priority: i + 1 }));
         break;
       case "geo": {
         top = profile("gslb", "Geographic");

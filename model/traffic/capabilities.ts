@@ -46,8 +46,8 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     intervals: [10, 30],
     timeouts: { min: 5, max: 10 },
     maxFailureThreshold: 10,
-    degradedWeighting: false,
-    note: "probing interval 10 or 30 s; timeout 5-10 s (5-9 s at 10 s interval); toleratedNumberOfFailures 0-9; one monitor path per profile",
+    degradedWeighting: true,
+    note: "probing interval 10 or 30 s; timeout 5-10 s (5-9 s at 10 s interval); toleratedNumberOfFailures 0-9; one monitor path per profile, so signals become nested per-signal profiles",
   },
   cloudflare: {
     title: "Cloudflare Load Balancing",

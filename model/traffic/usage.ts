@@ -83,7 +83,8 @@ export function trafficUsage(spec: EstateSpec): UsageItem[] {
         add({ resource: `trafficmanager:${policy.fqdn}`, resourceType: "azure-native:trafficmanager:Profile", component: "Traffic Manager queries", sku: "trafficmanager.queries", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
         const fast = policy.healthCheck.intervalSeconds < 30;
         for (const kind of ["azure", "external"] as const) {
-          const n = policy.targets.filter((t) => (t.cloud === "azure") === (kind === "azure")).length;
+          // Several signals: one probed external endpoint per region and signal (nested per-signal profiles).
+          const n = policy.targets.filter((t) => (t.cloud === "azure") === (kind === "azure")).length * policy.signals.length;
           if (n === 0) continue;
           const resourceType = "azure-native:trafficmanager:Endpoint";
           add({ resource: `trafficmanager:endpoints-${kind}`, resourceType, component: `Health checks (${kind} endpoints)`, sku: `trafficmanager.healthCheck.${kind}`, monthlyQuantity: n, unit: "endpoints" });

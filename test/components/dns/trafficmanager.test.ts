@@ -50,8 +50,28 @@ describe("Azure Traffic Manager", () => {
       [1, "tm-geo-europe-id"],
       [2, "tm-geo-all-id"],
     ]);
-    expect(endpointsOf(plan, "meridian-example-com-geo-europe").map((e) => e.inputs["endpointName"]).sort()).toEqual(["aws-euw1", "azure-weu"]);
-    expect(endpointsOf(plan, "meridian-example-com-geo-all")).toHaveLength(6);
-    expect(ofType(plan, PROFILE)).toHaveLength(1 + 1 + 3 * 2);
+    expect(endpointsOf(plan, "meridian-example-com-geo-europe").map((e) => e.inputs["endpointName"]).sort()).toEqual(["aws-euw1-base", "aws-euw1-full", "azure-weu-base", "azure-weu-full"]);
+    expect(endpointsOf(plan, "meridian-example-com-geo-all")).toHaveLength(12);
+    // top + all + (group + chain) per owned continent + per region (aggregator + one per signal)
+    expect(ofType(plan, PROFILE)).toHaveLength(1 + 1 + 3 * 2 + 6 * (1 + 3));
+  });
+
+  it("with several signals, degraded weighting is exact: full and base entries nest a per-region aggregator of per-signal profiles", async () => {
+    const plan = await planForMode("weighted", { weights: { "gcp-usc1": 200 }, degraded: { failingShare: 0.34, weightFactor: 0.25 } });
+    const top = Object.fromEntries(endpointsOf(plan, "meridian-example-com-gslb").map((e) => [e.inputs["endpointName"], e.inputs]));
+    expect(top["gcp-usc1-full"]).toMatchObject({ endpointType: "NestedEndpoints", weight: 150, minChildEndpoints: 2, targetResourceId: "tm-region-gcp-usc1-id" });
+    expect(top["gcp-usc1-base"]).toMatchObject({ endpointType: "NestedEndpoints", weight: 50, minChildEndpoints: 1, targetResourceId: "tm-region-gcp-usc1-id" });
+    expect(Object.keys(top)).toHaveLength(12);
+    const signals = endpointsOf(plan, "meridian-example-com-region-gcp-usc1");
+    expect(signals.map((e) => [e.inputs["endpointName"], e.inputs["targetResourceId"]]).sort()).toEqual([
+      ["region-gcp-usc1-escrow", "tm-region-gcp-usc1-escrow-id"],
+      ["region-gcp-usc1-gateway", "tm-region-gcp-usc1-gateway-id"],
+      ["region-gcp-usc1-replication", "tm-region-gcp-usc1-replication-id"],
+    ]);
+    expect(byName(plan, PROFILE, "tm-region-gcp-usc1-escrow").inputs).toMatchObject({ monitorConfig: { path: "/healthz/escrow", intervalInSeconds: 30, toleratedNumberOfFailures: 2 } });
+    const endpoints = plan.outputs["endpoints"] as Record<string, string>;
+    expect(endpointsOf(plan, "meridian-example-com-region-gcp-usc1-escrow").map((e) => e.inputs)).toEqual([
+      expect.objectContaining({ endpointType: "ExternalEndpoints", target: endpoints["gcp-usc1"], priority: 1 }),
+    ]);
   });
 });

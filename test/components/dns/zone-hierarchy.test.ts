@@ -91,8 +91,9 @@ describe("ZoneHierarchy", () => {
     expect(doc.resources.filter((x) => x.type === "aws:route53/record:Record" && x.inputs["weightedRoutingPolicies"])).toHaveLength(24);
     expect(doc.resources.filter((x) => x.type === "gcp:dns/recordSet:RecordSet" && x.inputs["routingPolicy"])).toHaveLength(1);
     expect(count("gcp:compute/healthCheck:HealthCheck")).toBe(1);
-    expect(count("azure-native:trafficmanager:Profile")).toBe(8);
-    expect(count("azure-native:trafficmanager:Endpoint")).toBe(22);
+    expect(count("azure-native:trafficmanager:Profile")).toBe(32);
+    // geo 4 + chains 6 + groups 12 + all 12 + aggregators 18 + per-signal 18
+    expect(count("azure-native:trafficmanager:Endpoint")).toBe(70);
     expect(count("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")).toBe(1);
     expect(count("cloudflare:index/loadBalancerPool:LoadBalancerPool")).toBe(6);
     expect(count("cloudflare:index/loadBalancer:LoadBalancer")).toBe(1);

@@ -30,8 +30,9 @@ describe("trafficUsage", () => {
       "azuredns.zone": 1,
       "azuredns.queries": 0,
       "trafficmanager.queries": 0,
-      "trafficmanager.healthCheck.azure": 2,
-      "trafficmanager.healthCheck.external": 4,
+      // one probed endpoint per region and signal
+      "trafficmanager.healthCheck.azure": 2 * 3,
+      "trafficmanager.healthCheck.external": 4 * 3,
     });
   });
 
