@@ -90,14 +90,17 @@ function slotPath(dns: Pick<TrafficConfig, "providers">, provider: DnsProvider):
   return ["providers", "standbys", p.standbys.indexOf(provider)];
 }
 
+type IntervalRule = ProviderCapability["intervals"];
+const isList = (rule: IntervalRule): rule is readonly number[] => Array.isArray(rule);
+
 export function describeIntervals(c: ProviderCapability): string {
-  return Array.isArray(c.intervals) ? (c.intervals as number[]).join(" or ") + " s" : `${(c.intervals as { min: number }).min}-${(c.intervals as { max: number }).max} s`;
+  const rule = c.intervals;
+  return isList(rule) ? `${rule.join(" or ")} s` : `${rule.min}-${rule.max} s`;
 }
 
-function intervalAllowed(c: ProviderCapability, s: number): boolean {
-  if (Array.isArray(c.intervals)) return (c.intervals as number[]).includes(s);
-  const r = c.intervals as { min: number; max: number };
-  return s >= r.min && s <= r.max;
+function intervalAllowed(c: ProviderCapability, seconds: number): boolean {
+  const rule = c.intervals;
+  return isList(rule) ? rule.includes(seconds) : seconds >= rule.min && seconds <= rule.max;
 }
 
 /** Every way the traffic config asks a provider for something it cannot do. */
