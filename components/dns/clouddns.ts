@@ -7,13 +7,10 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
+import { checkerLocations, CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug, zoneFileValues } from "../../model/traffic/records.js";
 import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
-
-/** Source regions when the spec names none: one per continent where Google runs checkers. */
-const DEFAULT_SOURCE_REGIONS = ["us-central1", "europe-west1", "asia-northeast1"];
 
 const dot = (name: string) => `${name}.`;
 
@@ -29,7 +26,7 @@ function healthCheck(parent: pulumi.Resource, policy: TrafficPolicy): gcp.comput
       timeoutSec: hc.timeoutSeconds,
       healthyThreshold: hc.failureThreshold,
       unhealthyThreshold: hc.failureThreshold,
-      sourceRegions: hc.checkerRegions.length > 0 ? hc.checkerRegions : DEFAULT_SOURCE_REGIONS,
+      sourceRegions: checkerLocations("clouddns", policy.checkerContinents),
       ...(hc.protocol === "HTTPS" ? { httpsHealthCheck: probe } : hc.protocol === "HTTP" ? { httpHealthCheck: probe } : { tcpHealthCheck: { port: hc.port } }),
     },
     { parent },

@@ -7,7 +7,7 @@
  */
 import * as cloudflareSdk from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
+import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { track } from "./backend.js";
@@ -18,11 +18,6 @@ function accountId(policy: TrafficPolicy): string {
   return policy.cloudflareAccountId;
 }
 
-/** Where Cloudflare probes from: the first Cloudflare region of every continent the estate runs in. */
-export function checkRegions(policy: TrafficPolicy): string[] {
-  if (policy.healthCheck.checkerRegions.length > 0) return policy.healthCheck.checkerRegions;
-  return [...new Set(policy.targets.map((t) => CLOUDFLARE_REGIONS[t.continent][0]!))];
-}
 
 export const cloudflare: DnsBackend = {
   zone(parent, policy): ZoneHandle {
@@ -64,7 +59,7 @@ export const cloudflare: DnsBackend = {
       },
       opts,
     ));
-    const regions = checkRegions(policy);
+    const regions = checkerLocations("cloudflare", policy.checkerContinents);
     const pools = new Map(
       policy.targets.map((t) => [
         t.id,

@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ROUTE53_CONTINENT, route53LatencyRegion } from "../../model/traffic/geo.js";
+import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../../model/traffic/geo.js";
 import { weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
 import type { ZoneRecord } from "../../model/traffic/records.js";
 import { recordSlug } from "../../model/traffic/records.js";
@@ -40,7 +40,7 @@ function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: Re
           enableSni: hc.protocol === "HTTPS" ? true : undefined,
           requestInterval: hc.intervalSeconds,
           failureThreshold: hc.failureThreshold,
-          regions: hc.checkerRegions.length > 0 ? hc.checkerRegions : undefined,
+          regions: checkerLocations("route53", policy.checkerContinents),
           tags: { Name: `${policy.fqdn} ${target.id} ${signal.name}`, "meridian:region": target.id },
         },
         opts,

@@ -139,9 +139,6 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
         message: `${where} accepts a failure threshold of at most ${c.maxFailureThreshold}`,
       });
     }
-    if (provider === "clouddns" && hc.checkerRegions.length > 0 && hc.checkerRegions.length !== 3) {
-      problems.push({ path: ["healthCheck", "checkerRegions"], input: hc.checkerRegions, message: `${where} health checks need exactly 3 source regions` });
-    }
   }
   if (chain.includes("cloudflare") && dns.cloudflare === undefined) {
     problems.push({ path: ["cloudflare"], input: undefined, message: "cloudflare serves this zone; set dns.cloudflare.accountId" });

@@ -127,3 +127,31 @@ export function trafficManagerLocation(region: { cloud: string; region: string; 
   }
   return best;
 }
+
+/** Route 53 health checkers run in these regions only; a check needs at least three. */
+const ROUTE53_CHECKERS: Record<Continent, string[]> = {
+  "north-america": ["us-east-1", "us-west-2"],
+  "south-america": ["sa-east-1"],
+  europe: ["eu-west-1"],
+  asia: ["ap-northeast-1", "ap-southeast-1"],
+  oceania: ["ap-southeast-2"],
+  africa: ["eu-west-1"],
+};
+
+const uniq = (xs: string[]) => [...new Set(xs)];
+const padTo = (xs: string[], n: number, fill: string[]) => uniq([...xs, ...fill]).slice(0, Math.max(n, xs.length));
+
+/**
+ * Where each provider's checkers probe from, for the given continents: Route 53 checker regions (at
+ * least 3), exactly 3 Cloud DNS source regions, or one Cloudflare region per continent.
+ */
+export function checkerLocations(provider: "route53" | "clouddns" | "cloudflare", where: readonly Continent[]): string[] {
+  switch (provider) {
+    case "route53":
+      return padTo(uniq(where.flatMap((c) => ROUTE53_CHECKERS[c])), 3, ["us-east-1", "eu-west-1", "ap-southeast-1"]);
+    case "clouddns":
+      return padTo(uniq(where.map((c) => CLOUD_DNS_LOCATION[c])), 3, ["us-central1", "europe-west1", "asia-northeast1"]).slice(0, 3);
+    case "cloudflare":
+      return uniq(where.map((c) => CLOUDFLARE_REGIONS[c][0]!));
+  }
+}

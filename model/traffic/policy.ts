@@ -50,6 +50,8 @@ export interface TrafficPolicy {
   healthCheck: HealthCheckConfig;
   /** The region's individual signals; the serving path alone when none are configured. */
   signals: HealthSignal[];
+  /** Continents the checkers probe from (configured, else those the estate runs on). */
+  checkerContinents: Continent[];
   /** Passing signals needed for "healthy" (Route 53 CALCULATED childHealthThreshold). */
   fullHealthThreshold: number;
   failingShare: number;
@@ -103,6 +105,7 @@ export function trafficPolicy(spec: EstateSpec): TrafficPolicy {
     delegated: providers.slice(0, dns.providers.secondary === undefined ? 1 : 2),
     healthCheck: dns.healthCheck,
     signals,
+    checkerContinents: dns.healthCheck.checkerRegions.length > 0 ? dns.healthCheck.checkerRegions : [...new Set(spec.regions.map((r) => r.continent))],
     fullHealthThreshold: fullHealthThreshold(signals.length, dns.degraded.failingShare),
     failingShare: dns.degraded.failingShare,
     targets: ordered.map((r) => {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { capabilityProblems } from "../../model/traffic/capabilities.js";
-import { dnsName, fraction, nonNegative, port, slug } from "./common.js";
+import { continents, dnsName, fraction, nonNegative, port, slug } from "./common.js";
 
 /**
  * `local` is the loopback resolver `meridian local` runs: it answers from live health checks with the
@@ -27,8 +27,11 @@ export const healthCheckSchema = z
     intervalSeconds: z.number().int().min(1).max(300).default(30),
     timeoutSeconds: z.number().int().min(1).max(60).default(5),
     failureThreshold: z.number().int().min(1).max(10).default(3),
-    /** Regions the checkers run from (provider-specific names are derived by each provider). */
-    checkerRegions: z.array(z.string()).default([]),
+    /**
+     * Continents the checkers probe from; each provider maps them to its own checker regions (Route 53
+     * regions, Cloud DNS source regions, Cloudflare regions). Empty: the continents the estate runs on.
+     */
+    checkerRegions: z.array(z.enum(continents)).default([]),
     /**
      * The region's individual health signals (one path each). A region is degraded when a share of them
      * fail, unhealthy when all fail. Empty: the serving path is the only signal (never degraded).
