@@ -4,7 +4,8 @@
  * region's weighted entry is split into a "full" record (healthy − degraded weight, on the healthy
  * parent) and a "base" record (degraded weight, on the serving parent), so the weights Route 53 serves
  * in each state are the model's. Multi-level modes (geo groups, failover chains) use alias records to
- * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through.
+ * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through. Latency
+ * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise.
  */
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
@@ -110,15 +111,23 @@ export const route53: DnsBackend = {
       case "weighted":
         weightedSet("weighted", policy.fqdn, policy.targets);
         break;
-      case "latency":
+      case "latency": {
+        // All regions on AWS: latency records, measured by AWS. Otherwise latency records would have to
+        // name a stand-in AWS region; geoproximity on the regions' own coordinates (bias 0) answers the
+        // nearest serving region, exactly the model's latency proxy.
+        const allOnAws = policy.targets.every((t) => t.cloud === "aws");
         for (const t of policy.targets) {
+          const routing = allOnAws
+            ? { latencyRoutingPolicies: [{ region: route53LatencyRegion({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) }] }
+            : { geoproximityRoutingPolicy: { coordinates: [{ latitude: t.location.lat.toFixed(2), longitude: t.location.lon.toFixed(2) }], bias: 0 } };
           track(new aws.route53.Record(
             `route53-latency-${t.id}`,
-            { ...address(t), name: policy.fqdn, setIdentifier: t.id, healthCheckId: checks.get(t.id)!.serving, latencyRoutingPolicies: [{ region: route53LatencyRegion({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) }] },
+            { ...address(t), name: policy.fqdn, setIdentifier: t.id, healthCheckId: checks.get(t.id)!.serving, ...routing },
             opts,
           ));
         }
         break;
+      }
       case "geo": {
         weightedSet("geo-all", setName("all"), policy.targets);
         const owned = policy.geoGroups.filter((g) => !g.borrowed);

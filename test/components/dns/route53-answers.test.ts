@@ -10,12 +10,13 @@ import { answerSet, type RegionHealth } from "../../../model/traffic/answer.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../../model/traffic/policy.js";
 import { continents } from "../../../stacks/schema/common.js";
-import { ROUTE53_CONTINENT } from "../../../model/traffic/geo.js";
+import { CONTINENT_CENTROIDS, distanceKm, ROUTE53_CONTINENT } from "../../../model/traffic/geo.js";
 import { ofType, type Plan } from "../../harness.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";
-import { planForMode, prodDns } from "./plans.js";
+import { planForMode, prodDns, PROVIDERS_FOR } from "./plans.js";
 
 type Inputs = Record<string, unknown>;
+const continentByCode = new Map(continents.map((c) => [ROUTE53_CONTINENT[c], c]));
 
 function route53(plan: Plan, health: RegionHealth, policy: TrafficPolicy) {
   const checks = new Map(ofType(plan, "aws:route53/healthCheck:HealthCheck").map((c) => [`${c.name}-id`, c]));
@@ -56,6 +57,14 @@ function route53(plan: Plan, health: RegionHealth, policy: TrafficPolicy) {
   function evaluate(name: string): Map<string, number> {
     const set = named(name);
     if (set[0]!["weightedRoutingPolicies"]) return weightedAnswer(set);
+    if (set[0]!["geoproximityRoutingPolicy"]) {
+      // Nearest healthy record to the client (a continent's centroid); all unhealthy: nearest of all.
+      const at = CONTINENT_CENTROIDS[continentByCode.get(client!)!];
+      const coords = (r: Inputs) => (r["geoproximityRoutingPolicy"] as { coordinates: { latitude: string; longitude: string }[] }).coordinates[0]!;
+      const km = (r: Inputs) => distanceKm(at, { lat: Number(coords(r).latitude), lon: Number(coords(r).longitude) });
+      const live = set.filter(up);
+      return resolve([...(live.length > 0 ? live : set)].sort((a, b) => km(a) - km(b))[0]!);
+    }
     if (set[0]!["geolocationRoutingPolicies"]) {
       const geo = (r: Inputs) => (r["geolocationRoutingPolicies"] as { continent?: string }[])[0]!.continent;
       const match = set.find((r) => client !== undefined && geo(r) === client);
@@ -76,7 +85,7 @@ function route53(plan: Plan, health: RegionHealth, policy: TrafficPolicy) {
 const healthArb = (ids: string[]) => fc.record(Object.fromEntries(ids.map((id) => [id, fc.constantFrom(...HEALTH_STATES)]))) as fc.Arbitrary<RegionHealth>;
 
 describe("Route 53 answers equal the model's answerSet", () => {
-  for (const mode of ["weighted", "geo", "failover"] as const) {
+  for (const mode of ["weighted", "geo", "failover", "latency"] as const) {
     describe(mode, () => {
       let plan: Plan;
       const patch = { weights: { "aws-use1": 200, "gcp-asne1": 40 }, failoverOrder: ["gcp-usc1", "azure-weu", "aws-use1"] };
@@ -84,11 +93,13 @@ describe("Route 53 answers equal the model's answerSet", () => {
         plan = await planForMode(mode, patch);
       });
       it("for every health combination and client continent", () => {
-        const policy = trafficPolicy(specWithDns("prod", { ...prodDns(), routing: mode, ...patch }));
+        const policy = trafficPolicy(specWithDns("prod", { ...prodDns(), routing: mode, providers: PROVIDERS_FOR[mode], ...patch }));
         const endpoints = plan.outputs["endpoints"] as Record<string, string>;
         const regionOf = new Map(Object.entries(endpoints).map(([id, a]) => [a, id]));
+        // Latency needs to know where the client is.
+        const clients = mode === "latency" ? fc.constantFrom(...continents) : fc.constantFrom(undefined, ...continents);
         fc.assert(
-          fc.property(healthArb(policy.targets.map((t) => t.id)), fc.constantFrom(undefined, ...continents), (health, continent) => {
+          fc.property(healthArb(policy.targets.map((t) => t.id)), clients, (health, continent) => {
             const model = answerSet(policy, health, { continent });
             const rendered = route53(plan, health, policy)(continent === undefined ? undefined : ROUTE53_CONTINENT[continent]);
             const got = Object.fromEntries([...rendered].map(([address, w]) => [regionOf.get(address)!, w]));

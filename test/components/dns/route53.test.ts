@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { byName, ofType, type Plan } from "../../harness.js";
-import { planForMode } from "./plans.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
+import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { planForMode, prodDns, settled } from "./plans.js";
 
 const HC = "aws:route53/healthCheck:HealthCheck";
 const RECORD = "aws:route53/record:Record";
@@ -42,10 +43,29 @@ describe("Route 53", () => {
     expect(ofType(plan, HC)).toHaveLength(6);
   });
 
-  it("latency: one record per region, named after its AWS region or the nearest one", async () => {
+  it("latency across clouds: geoproximity on each region's coordinates (the model's nearest-region rule)", async () => {
     const plan = await planForMode("latency");
+    const set = records(plan, "api.meridian.example.com");
+    expect(set).toHaveLength(6);
+    expect(set.find((r) => r.inputs["setIdentifier"] === "gcp-asne1")!.inputs).toMatchObject({
+      geoproximityRoutingPolicy: { coordinates: [{ latitude: "35.70", longitude: "139.70" }], bias: 0 },
+      healthCheckId: "route53-hc-gcp-asne1-serving-id",
+      records: [endpoints(plan)["gcp-asne1"]],
+    });
+    for (const r of set) expect(r.inputs["latencyRoutingPolicies"]).toBeUndefined();
+  });
+
+  it("latency on an all-AWS estate: latency records named after each region", async () => {
+    const all = readStackConfigMap("prod");
+    const regions = (all["meridian:regions"] as { cloud: string }[]).filter((r) => r.cloud === "aws");
+    const dns = { ...prodDns(), routing: "latency", providers: { primary: "route53" }, failoverOrder: [] };
+    // Other areas name prod's non-AWS regions: point them at AWS ones.
+    const replication = { ...(all["meridian:replication"] as object), writers: ["aws-use1"], writeGBPerMonth: { "aws-use1": 1 } };
+    const pki = all["meridian:pki"] as { rotation?: object };
+    const overrides = { "meridian:regions": regions, "meridian:dns": dns, "meridian:replication": replication, "meridian:pki": { ...pki, rotation: { ...pki.rotation, canary: "aws-euw1" } } };
+    const plan = await settled(evaluateStack("prod", { configOverrides: overrides }));
     const regionOf = Object.fromEntries(records(plan, "api.meridian.example.com").map((r) => [r.inputs["setIdentifier"], (r.inputs["latencyRoutingPolicies"] as { region: string }[])[0]!.region]));
-    expect(regionOf).toEqual({ "aws-use1": "us-east-1", "aws-euw1": "eu-west-1", "gcp-usc1": "us-east-2", "gcp-asne1": "ap-northeast-1", "azure-weu": "eu-west-2", "azure-sea": "ap-southeast-1" });
+    expect(regionOf).toEqual({ "aws-use1": "us-east-1", "aws-euw1": "eu-west-1" });
   });
 
   it("geo: geolocation records per continent alias weighted group sets; a default record aliases every region", async () => {
