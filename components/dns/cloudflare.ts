@@ -1,14 +1,14 @@
 /**
- * Cloudflare: the zone, one monitor carrying the model's health numbers, one pool per region (its
- * gateway as the origin, its coordinates for proximity), and a load balancer on the host with the
- * steering policy of the mode: `random` with the model's weights (weighted, and anycast when proxied),
- * `geo` with region pools per continent group, `dynamic_latency`, or `off` (pool order = failover order).
+ * Cloudflare: the zone, one monitor carrying the model's health numbers, pools whose origins are the
+ * regions' gateways at the model's weights, and a load balancer on the host with the steering of the
+ * mode: one pool of every region (weighted, and anycast when proxied); a pool per continent group then
+ * every region (`geo` region pools); a pool per region (`dynamic_latency`, or `off` = failover order).
  * Proxied (anycast) load balancers fail over at the edge: no client TTL to wait out.
  */
 import * as cloudflareSdk from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
-import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
@@ -60,60 +60,63 @@ export const cloudflare: DnsBackend = {
       opts,
     ));
     const regions = checkerLocations("cloudflare", policy.checkerContinents);
-    const pools = new Map(
-      policy.targets.map((t) => [
-        t.id,
-        track(new cloudflareSdk.LoadBalancerPool(
-          `cloudflare-pool-${t.id}`,
-          {
-            accountId: account,
-            name: `${policy.stack}-${t.id}`,
-            origins: [{ name: t.id, address: endpoints[t.id]!, weight: 1, enabled: true }],
-            monitor: monitor.id,
-            minimumOrigins: 1,
-            latitude: t.location.lat,
-            longitude: t.location.lon,
-            checkRegions: regions,
-          },
-          opts,
-        )),
-      ]),
-    );
-    const poolId = (id: string) => pools.get(id)!.id;
+    // Origin weights are 0-1: the model's healthy weights scaled by the largest.
     const maxWeight = Math.max(1, ...policy.targets.map((t) => t.weights.healthy));
-    const randomSteering = {
-      defaultWeight: 0,
-      poolWeights: pulumi.all(policy.targets.map((t) => pulumi.all([poolId(t.id), t.weights.healthy / maxWeight]))).apply((pairs) => Object.fromEntries(pairs)),
-    };
-    const steering: Partial<cloudflareSdk.LoadBalancerArgs> = (() => {
-      switch (policy.mode) {
-        case "weighted":
-        case "anycast":
-          return { steeringPolicy: "random", randomSteering };
-        case "geo": {
-          const regionPools: Record<string, pulumi.Output<string>[]> = {};
-          for (const g of policy.geoGroups) {
-            // Within a region Cloudflare takes the first healthy pool: heaviest region first.
-            const ordered = policy.targets.filter((t) => g.regionIds.includes(t.id)).sort((a, b) => b.weights.healthy - a.weights.healthy);
-            for (const code of CLOUDFLARE_REGIONS[g.continent]) regionPools[code] = ordered.map((t) => poolId(t.id));
-          }
-          return { steeringPolicy: "geo", regionPools };
-        }
-        case "latency":
-          return { steeringPolicy: "dynamic_latency" };
-        case "failover":
-          return { steeringPolicy: "off" };
+    /** A pool of regions, one origin each at its model weight, spread by origin weight (random steering). */
+    const pool = (label: string, targets: readonly RegionTarget[]) =>
+      track(new cloudflareSdk.LoadBalancerPool(
+        `cloudflare-pool-${label}`,
+        {
+          accountId: account,
+          name: `${policy.stack}-${label}`,
+          origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: true })),
+          originSteering: { policy: "random" },
+          monitor: monitor.id,
+          minimumOrigins: 1,
+          // Coordinates matter to proximity steering, which pools of one region serve.
+          ...(targets.length === 1 ? { latitude: targets[0]!.location.lat, longitude: targets[0]!.location.lon } : {}),
+          checkRegions: regions,
+        },
+        opts,
+      ));
+    let defaultPools: pulumi.Output<string>[];
+    let fallbackPool: pulumi.Output<string>;
+    let steering: Partial<cloudflareSdk.LoadBalancerArgs>;
+    switch (policy.mode) {
+      case "weighted":
+      case "anycast": {
+        // One pool of every region: its origin weights are the model's weights, and with every origin
+        // down the fallback (the same pool) answers every region — the model's fail-open.
+        const all = pool("all", policy.targets).id;
+        [defaultPools, fallbackPool, steering] = [[all], all, { steeringPolicy: "random" }];
+        break;
       }
-    })();
+      case "geo": {
+        // Each continent tries its group's pool, then every region; the fallback is every region.
+        const all = pool("all", policy.targets).id;
+        const groupPools = new Map(policy.geoGroups.filter((g) => !g.borrowed).map((g) => [g.regionIds.join(), pool(g.continent, policy.targets.filter((t) => g.regionIds.includes(t.id))).id]));
+        const regionPools: Record<string, pulumi.Output<string>[]> = {};
+        for (const g of policy.geoGroups) for (const code of CLOUDFLARE_REGIONS[g.continent]) regionPools[code] = [groupPools.get(g.regionIds.join())!, all];
+        [defaultPools, fallbackPool, steering] = [[all], all, { steeringPolicy: "geo", regionPools }];
+        break;
+      }
+      case "latency":
+      case "failover": {
+        // One pool per region: dynamic_latency picks the fastest healthy pool, `off` the first in order;
+        // with every pool down the primary (first in order) answers, as the model's failover fail-open does.
+        const perRegion = policy.targets.map((t) => pool(t.id, [t]).id);
+        [defaultPools, fallbackPool, steering] = [perRegion, perRegion[0]!, { steeringPolicy: policy.mode === "latency" ? "dynamic_latency" : "off" }];
+        break;
+      }
+    }
     track(new cloudflareSdk.LoadBalancer(
       "cloudflare-lb",
       {
         zoneId: zone.zoneRef,
         name: policy.fqdn,
         description: `Meridian ${policy.stack}: ${policy.mode} GSLB`,
-        defaultPools: policy.targets.map((t) => poolId(t.id)),
-        // All pools down: the primary (first in order) answers, as the model's fail-open does for failover.
-        fallbackPool: poolId(policy.targets[0]!.id),
+        defaultPools,
+        fallbackPool,
         proxied: policy.mode === "anycast",
         // A proxied load balancer answers with edge addresses; its TTL is Cloudflare's, not ours.
         ttl: policy.mode === "anycast" ? undefined : policy.ttlSeconds,

@@ -95,7 +95,7 @@ describe("ZoneHierarchy", () => {
     // geo 4 + chains 6 + groups 12 + all 12 + aggregators 18 + per-signal 18
     expect(count("azure-native:trafficmanager:Endpoint")).toBe(70);
     expect(count("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")).toBe(1);
-    expect(count("cloudflare:index/loadBalancerPool:LoadBalancerPool")).toBe(6);
+    expect(count("cloudflare:index/loadBalancerPool:LoadBalancerPool")).toBe(4); // europe, north-america, asia, all
     expect(count("cloudflare:index/loadBalancer:LoadBalancer")).toBe(1);
     // The spec's numbers, everywhere: interval 30 s, threshold 3, TTL 60 s.
     const hc = doc.resources.find((x) => x.type === "aws:route53/healthCheck:HealthCheck" && x.inputs["type"] === "HTTPS")!.inputs;
