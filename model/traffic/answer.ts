@@ -10,6 +10,8 @@
  * A degraded region still serves; only weighted answers lower its share.
  */
 import type { Continent } from "../../stacks/schema/common.js";
+import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import { CAPABILITIES } from "./capabilities.js";
 import { CONTINENT_CENTROIDS, distanceKm, type LatLon } from "./geo.js";
 import type { HealthState } from "./health.js";
 import type { RegionTarget, TrafficPolicy } from "./policy.js";
@@ -85,6 +87,15 @@ export function answerSet(policy: TrafficPolicy, health: RegionHealth, client: C
       return { answers: [{ regionId: pick.id, weight: 1 }], failOpen: serving.length === 0 };
     }
   }
+}
+
+/**
+ * Region health as a provider sees it: one that cannot weight degraded regions (capability matrix)
+ * probes only the serving path, so to it a degraded region is healthy.
+ */
+export function providerHealth(health: RegionHealth, provider: DnsProvider): RegionHealth {
+  if (CAPABILITIES[provider].degradedWeighting) return health;
+  return Object.fromEntries(Object.entries(health).map(([id, state]) => [id, state === "degraded" ? "healthy" : state]));
 }
 
 /** The answer as a resolver serves it: addresses and weights, from each region's live endpoint. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { answerAddresses, answerSet, type RegionHealth } from "../../../model/traffic/answer.js";
+import { answerAddresses, answerSet, providerHealth, type RegionHealth } from "../../../model/traffic/answer.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
 import { routingModes } from "../../../stacks/schema/traffic.js";
 import { trafficPolicy } from "../../../model/traffic/policy.js";
@@ -73,5 +73,15 @@ describe("answerSet", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("providerHealth", () => {
+  it("shows degraded regions as healthy to providers that cannot weight them", () => {
+    const health = { "aws-use1": "degraded", "gcp-usc1": "unhealthy" } as const;
+    expect(providerHealth(health, "cloudflare")).toEqual({ "aws-use1": "healthy", "gcp-usc1": "unhealthy" });
+    expect(providerHealth(health, "clouddns")).toEqual({ "aws-use1": "healthy", "gcp-usc1": "unhealthy" });
+    expect(providerHealth(health, "route53")).toBe(health);
+    expect(providerHealth(health, "trafficmanager")).toBe(health);
   });
 });
