@@ -108,8 +108,10 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
   const problems: CapabilityProblem[] = [];
   const hc = dns.healthCheck;
   const chain = providerChain(dns);
-  if (new Set(chain).size !== chain.length) {
-    problems.push({ path: ["providers"], input: chain, message: "every provider in the hierarchy must be different" });
+  // Repeats among primary/secondary/tertiary are reported by the estate's cross-checks; standbys are ours.
+  const named = chain.slice(0, chain.length - dns.providers.standbys.length);
+  if (new Set(chain).size !== chain.length && new Set(named).size === named.length) {
+    problems.push({ path: ["providers", "standbys"], input: dns.providers.standbys, message: "every provider in the hierarchy must be different" });
   }
   for (const provider of new Set(chain)) {
     const c = CAPABILITIES[provider];

@@ -75,3 +75,10 @@ describe("capability matrix", () => {
     ]);
   });
 });
+
+describe("hierarchy duplicates", () => {
+  it("a repeat among primary/secondary/tertiary is reported once (by the estate cross-check)", () => {
+    const found = problems({ providers: { primary: "route53", secondary: "route53" } });
+    expect(found.filter((p) => p.includes("different"))).toHaveLength(1);
+  });
+});
