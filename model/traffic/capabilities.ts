@@ -142,6 +142,14 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
       });
     }
   }
+  // Signal names name the per-signal checks; `serving` and `full` name the combined ones.
+  const seen = new Set<string>();
+  hc.signals.forEach((s, i) => {
+    if (s.name === "serving" || s.name === "full" || seen.has(s.name)) {
+      problems.push({ path: ["healthCheck", "signals", i, "name"], input: s.name, message: "signal names must be unique and not serving or full (they name the combined checks)" });
+    }
+    seen.add(s.name);
+  });
   if (chain.includes("cloudflare") && dns.cloudflare === undefined) {
     problems.push({ path: ["cloudflare"], input: undefined, message: "cloudflare serves this zone; set dns.cloudflare.accountId" });
   }

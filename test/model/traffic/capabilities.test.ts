@@ -82,3 +82,17 @@ describe("hierarchy duplicates", () => {
     expect(found.filter((p) => p.includes("different"))).toHaveLength(1);
   });
 });
+
+describe("health signals", () => {
+  it("must have unique names other than serving and full", () => {
+    const signals = [
+      { name: "escrow", path: "/a" },
+      { name: "escrow", path: "/b" },
+      { name: "full", path: "/c" },
+    ];
+    expect(problems({ healthCheck: { intervalSeconds: 30, timeoutSeconds: 5, signals } })).toEqual([
+      'meridian:dns.healthCheck.signals[1].name: "escrow"; signal names must be unique and not serving or full (they name the combined checks)',
+      'meridian:dns.healthCheck.signals[2].name: "full"; signal names must be unique and not serving or full (they name the combined checks)',
+    ]);
+  });
+});
