@@ -7,7 +7,7 @@ import type { EstateSpec } from "../estate.js";
 import { answerSet, type AnswerSet } from "../traffic/answer.js";
 import { drainCommand, healthCommand, specDrainCommands } from "../traffic/commands.js";
 import { CAPABILITIES } from "../traffic/capabilities.js";
-import { trafficPolicy, type TrafficPolicy } from "../traffic/policy.js";
+import { failoverOrder, trafficPolicy, type TrafficPolicy } from "../traffic/policy.js";
 import { formatSeconds, providerTiming, timings, worstTiming } from "../traffic/timing.js";
 import type { Runbook } from "./runbook.js";
 
@@ -36,6 +36,13 @@ function render(spec: EstateSpec): string {
   const hc = policy.healthCheck;
   const rep = spec.replication;
   const t = (s: number) => `T+${formatSeconds(s)}`;
+  const otherWriters = rep.writers.filter((w) => w !== failed);
+  const standby = failoverOrder(spec).find((r) => r.id !== failed)!.id;
+  const promotion = !rep.writers.includes(failed)
+    ? "Nothing to promote: the failed region accepted no writes."
+    : otherWriters.length > 0
+      ? `The other writers (${otherWriters.join(", ")}) keep accepting writes; no promotion is needed.`
+      : `${failed} was the only writer: promote ${standby} (next in failover order) so writes resume, and record it:\n\n\`\`\`sh\npulumi config set --path 'meridian:replication.writers[0]' ${standby} --stack ${spec.stack}\npulumi up --stack ${spec.stack}\n\`\`\``;
   const fullWeight = policy.providers.filter((p) => !CAPABILITIES[p].degradedWeighting);
   const degradedNote =
     policy.signals.length > 1
@@ -89,6 +96,10 @@ curl -sk -o /dev/null -w '%{http_code}\\n' https://<${failed} gateway address>:$
 ## 2. Stop writes to the failed region (≈1 min)
 
 ${rep.writers.includes(failed) ? `${failed} is a writer: fence it so no write is acknowledged there (scale its runtime to 0 or revoke its escrow leases) before promoting another writer.` : `${failed} is not a writer (${rep.writers.join(", ")}); no fencing needed.`}
+
+### Promote a standby (≈3 min)
+
+${promotion}
 
 ## 3. DNS update and draining (automatic; ${formatSeconds(worst.rtoSeconds)} worst case)
 

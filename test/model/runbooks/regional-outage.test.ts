@@ -13,6 +13,7 @@ describe("regional-outage runbook", () => {
     expect(md).toContain("| clients in europe | aws-euw1 50%, azure-weu 50% | aws-euw1 50%, azure-weu 50% |");
     expect(md).toContain("| clients in north-america | aws-use1 50%, gcp-usc1 50% | gcp-usc1 100% |");
     expect(md).toContain("aws-use1 is a writer");
+    expect(md).toContain("The other writers (aws-euw1, gcp-asne1) keep accepting writes");
     for (const phase of ["Detect and confirm", "Stop writes", "DNS update and draining", "Verify", "Recovery"]) expect(md).toContain(phase);
     expect(md).toContain("pulumi config set --path 'meridian:dns.weights.aws-use1' 0 --stack prod");
     expect(md).toContain("az network traffic-manager endpoint update --resource-group meridian-prod-traffic --profile-name meridian-example-com-gslb --type ExternalEndpoints --name aws-use1 --endpoint-status Disabled");
@@ -35,5 +36,6 @@ describe("regional-outage runbook", () => {
     expect(r.stdout).toMatch(/^# Regional outage — stack `staging`/);
     expect(r.stdout).toContain("routing **failover**");
     expect(r.stdout).toContain("| every client | aws-use1 100% | gcp-euw1 100% |");
+    expect(r.stdout).toContain("aws-use1 was the only writer: promote gcp-euw1 (next in failover order)");
   });
 });
