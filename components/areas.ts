@@ -3,11 +3,13 @@
  * the EstateContext to the stack outputs it contributes; adding an area is one line here.
  */
 import type { Area } from "./context.js";
+import { trafficArea } from "./dns/index.js";
 import { pkiArea } from "./pki/index.js";
 import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
 
 export const areas: Area[] = [
+  trafficArea,
   pkiArea,
   replicationArea,
   timeArea,

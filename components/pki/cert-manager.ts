@@ -17,8 +17,8 @@ import {
   ROOT_SECRET,
   SOLVER_SECRET,
   acmeIssuerName,
-  activeAcmeIssuer,
   dns01Solver,
+  gatewayIssuer,
   gatewayDnsNames,
   intermediateSecret,
   solverBlock,
@@ -68,17 +68,19 @@ export class CertManager extends pulumi.ComponentResource {
     const afterChart = { ...child, dependsOn: [this.release] };
 
     const solver = dns01Solver(spec);
-    new k8s.core.v1.Secret(
-      `${region.id}-${SOLVER_SECRET}`,
-      {
-        metadata: { name: SOLVER_SECRET, namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF } },
-        type: "Opaque",
-        stringData: Object.fromEntries(solver.credentials.map((c) => [c.secretKey, config.requireSecret(c.configKey)])),
-      },
-      child,
-    );
-    for (const env of Object.keys(ACME_SERVERS) as AcmeEnvironment[]) {
-      this.customResources.push(customResource(`${region.id}-${acmeIssuerName(env)}`, acmeClusterIssuer(spec, env, solver), afterChart));
+    if (solver !== null) {
+      new k8s.core.v1.Secret(
+        `${region.id}-${SOLVER_SECRET}`,
+        {
+          metadata: { name: SOLVER_SECRET, namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF } },
+          type: "Opaque",
+          stringData: Object.fromEntries(solver.credentials.map((c) => [c.secretKey, config.requireSecret(c.configKey)])),
+        },
+        child,
+      );
+      for (const env of Object.keys(ACME_SERVERS) as AcmeEnvironment[]) {
+        this.customResources.push(customResource(`${region.id}-${acmeIssuerName(env)}`, acmeClusterIssuer(spec, env, solver), afterChart));
+      }
     }
 
     // The offline root's key never lives in a cluster it could sign from unattended, except as this CA
@@ -137,12 +139,12 @@ export class CertManager extends pulumi.ComponentResource {
           renewBefore: args.gatewayRenewBefore,
           privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
           usages: ["server auth", "digital signature"],
-          issuerRef: issuerRef(activeAcmeIssuer(spec)),
+          issuerRef: issuerRef(gatewayIssuer(spec)),
           // Earlier CertificateRequests are the record a rollback restores from.
           revisionHistoryLimit: 3,
         },
       },
-      { ...afterChart, dependsOn: [this.release, cluster.namespaces.gateway] },
+      { ...afterChart, dependsOn: [this.release, cluster.namespaces.gateway, ...(solver === null ? [this.intermediateIssuer] : [])] },
     );
 
     this.customResources.push(rootIssuer, intermediate, this.intermediateIssuer, this.gatewayCertificate);

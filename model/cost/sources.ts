@@ -4,12 +4,10 @@
  * Replication egress is not here: its links are priced by the egress model (model/cost/egress.ts).
  */
 import type { EstateSpec } from "../estate.js";
+import { trafficUsage } from "../traffic/usage.js";
 import type { UsageItem } from "../usage.js";
 
 export type UsageSource = (spec: EstateSpec) => UsageItem[];
 
-/**
- * The estate's usage sources. The traffic area's `trafficUsage` (DNS zones, queries, health checks,
- * Traffic Manager, Cloudflare load balancing) is registered here when its branch lands.
- */
-export const usageSources: UsageSource[] = [];
+/** The estate's usage sources: DNS zones, queries, health checks, Traffic Manager, Cloudflare load balancing. */
+export const usageSources: UsageSource[] = [trafficUsage];

@@ -56,9 +56,14 @@ export class PkiConfigError extends Error {
   override name = "StackConfigError";
 }
 
-/** The DNS-01 solver for the provider that serves `dns.apex` (`dns.providers.primary`). */
-export function dns01Solver(spec: EstateSpec): Dns01Solver {
+/**
+ * The DNS-01 solver for the provider that serves `dns.apex` (`dns.providers.primary`), or null when the
+ * zone is served only by `meridian local`'s loopback resolver: no public DNS, so no ACME — the gateway
+ * certificate then comes from the regional intermediate CA (`gatewayIssuer`).
+ */
+export function dns01Solver(spec: EstateSpec): Dns01Solver | null {
   const provider = spec.dns.providers.primary;
+  if (provider === "local") return null;
   const dns01 = spec.pki.acme.dns01;
   const missing = (key: string, what: string) =>
     new PkiConfigError(
@@ -115,12 +120,17 @@ export function solverBlock(solver: Dns01Solver): Record<string, unknown> {
 
 /** Secret config keys the PKI area reads: the solver's credentials and the offline root. */
 export function pkiSecretKeys(spec: EstateSpec): string[] {
-  return [...dns01Solver(spec).credentials.map((c) => c.configKey), ROOT_CA_KEYS.cert, ROOT_CA_KEYS.key];
+  return [...(dns01Solver(spec)?.credentials ?? []).map((c) => c.configKey), ROOT_CA_KEYS.cert, ROOT_CA_KEYS.key];
 }
 
 /** The ACME issuer the stack's public certificates use. */
 export function activeAcmeIssuer(spec: EstateSpec): string {
   return acmeIssuerName(spec.pki.acme.environment);
+}
+
+/** The ClusterIssuer of the regional gateway certificate: ACME, or the intermediate CA without public DNS. */
+export function gatewayIssuer(spec: EstateSpec): string {
+  return dns01Solver(spec) === null ? INTERMEDIATE_ISSUER : activeAcmeIssuer(spec);
 }
 
 /** DNS names on a region's gateway certificate: the global service name and the region's own name. */

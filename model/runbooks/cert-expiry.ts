@@ -10,7 +10,8 @@ import {
   INTERMEDIATE_ISSUER,
   ROOT_CA_KEYS,
   ROOT_ISSUER,
-  activeAcmeIssuer,
+  gatewayIssuer,
+  type Dns01Solver,
   dns01Solver,
   intermediateSecret,
 } from "../rotation/issuers.js";
@@ -30,7 +31,7 @@ const percent = (x: number) => `${Number((x * 100).toPrecision(6))}%`;
 function render(spec: EstateSpec): string {
   const fqdn = serviceFqdn(spec);
   const solver = dns01Solver(spec);
-  const issuer = activeAcmeIssuer(spec);
+  const issuer = gatewayIssuer(spec);
   const { warningDays, criticalDays } = spec.pki.expiryAlerts;
   const order = planRotation(spec, 0).waves.map((w) => w.regions);
   const ordered = order.flat().map((id) => spec.regions.find((r) => r.id === id) as Region);
@@ -51,7 +52,7 @@ firing, \`CertificateNotReady\` / \`CertificateRenewalOverdue\` / \`AcmeRequestE
 
 | certificate | where | issued by | lifetime | breaks when expired |
 |---|---|---|---|---|
-| \`${GATEWAY_CERTIFICATE}\` (${fqdn}) | \`${gw}\` in every region | \`${issuer}\` (ACME DNS-01 via ${solver.provider}, zone ${spec.dns.apex}) | ${spec.pki.certificate.duration}, renews ${spec.pki.certificate.renewBefore}+ before | every external client |
+| \`${GATEWAY_CERTIFICATE}\` (${fqdn}) | \`${gw}\` in every region | \`${issuer}\` (${solver ? `ACME DNS-01 via ${solver.provider}` : "regional intermediate CA: the zone has no public DNS"}, zone ${spec.dns.apex}) | ${spec.pki.certificate.duration}, renews ${spec.pki.certificate.renewBefore}+ before | every external client |
 | \`${intermediateSecret(first).replace(first.id, "<region>")}\` | \`${cm}\` | \`${ROOT_ISSUER}\` (offline root) | ${spec.pki.privateCa.intermediateDuration}, renews ${spec.pki.privateCa.intermediateRenewBefore} before | internal TLS and SPIRE's CA in that region |
 | SPIRE server CA | \`${NAMESPACES.spire}\` | \`${INTERMEDIATE_ISSUER}\` (upstream authority) | SPIRE ca_ttl | new SVIDs in that region |
 | workload SVIDs (trust domain ${spec.pki.trustDomain}) | every mesh pod | SPIRE | ${spec.pki.svidTtl} | mesh mTLS (${spec.pki.mtls}) between runtime services |
@@ -70,14 +71,9 @@ kubectl ${clusterFlag(first)} -n ${cm} logs deploy/cert-manager --since=1h | gre
    so clients land on healthy regions while you fix them. If all regions are affected, go straight on.
 
 ## Generate an emergency certificate (5–10 min)
-Try the fast path first: a forced renewal through cert-manager (works once the issuer is healthy again, e.g.
-after replacing expired DNS-01 credentials with \`pulumi config set --secret meridian:${solver.credentials[0]?.configKey} …\` and \`pulumi up\`):
+${solver ? acmeEmergency(spec, solver, ordered, fqdn, perRegion, fence) : `The gateway certificate comes from the regional intermediate CA; force its renewal:
 ${fence(perRegion((r) => waveCommands(r).renew))}
-If ACME issuance through cert-manager stays broken, issue out of band with certbot and the same DNS provider
-(${solver.provider}), for the same names:
-${fence(`certbot certonly --non-interactive --agree-tos -m ${spec.pki.acme.email} ${CERTBOT[solver.provider]} \\
-  -d ${fqdn} ${ordered.map((r) => `-d ${r.id}.${fqdn}`).join(" ")}`)}
-Internal chain: an expired regional intermediate is re-issued from the root (\`cmctl … renew -n ${cm} ${intermediateSecret(first).replace(first.id, "<region>")}\`);
+`}Internal chain: an expired regional intermediate is re-issued from the root (\`cmctl … renew -n ${cm} ${intermediateSecret(first).replace(first.id, "<region>")}\`);
 an expired or compromised root needs the offline ceremony: new root, then
 \`pulumi config set --secret meridian:${ROOT_CA_KEYS.cert}\` / \`meridian:${ROOT_CA_KEYS.key}\` and \`pulumi up\` (every intermediate re-issues).
 
@@ -100,7 +96,7 @@ replaces it as soon as issuance works again, so fix the issuer (above) before cl
 
 ## Root cause analysis (post-incident)
 - Which step of issuance failed: CertificateRequest → Order → Challenge events; \`certmanager_http_acme_client_request_count\` by status.
-- DNS-01: did the ${solver.provider} credentials (${solver.credentials.map((c) => `\`meridian:${c.configKey}\``).join(", ")}) expire or lose permission on ${spec.dns.apex}?
+${solver ? `- DNS-01: did the ${solver.provider} credentials (${solver.credentials.map((c) => `\`meridian:${c.configKey}\``).join(", ")}) expire or lose permission on ${spec.dns.apex}?` : "- The intermediate CA: is its Certificate Ready, and did the root issuer's Secret change?"}
 - Let's Encrypt rate limits (certificates per registered domain per week, duplicate certificates): check the ACME error body.
 - Why alerts did not page earlier: \`CertificateExpiringSoon\` fires at ${warningDays} d, \`CertificateExpiryCritical\` at ${criticalDays} d —
   was the PrometheusRule \`meridian-pki\` loaded in \`${NAMESPACES.monitoring}\`, and routed?
@@ -115,3 +111,22 @@ replaces it as soon as issuance works again, so fix the issuer (above) before cl
 }
 
 export const runbook: Runbook = { name: "cert-expiry", title: "Certificate expiry emergency (§14.4.2)", render };
+
+/** The ACME path of the emergency: forced renewal once the issuer works, else certbot with the same DNS provider. */
+function acmeEmergency(
+  spec: EstateSpec,
+  solver: Dns01Solver,
+  ordered: Region[],
+  fqdn: string,
+  perRegion: (f: (r: Region) => string) => string,
+  fence: (body: string) => string,
+): string {
+  return `Try the fast path first: a forced renewal through cert-manager (works once the issuer is healthy again, e.g.
+after replacing expired DNS-01 credentials with \`pulumi config set --secret meridian:${solver.credentials[0]?.configKey} …\` and \`pulumi up\`):
+${fence(perRegion((r) => waveCommands(r).renew))}
+If ACME issuance through cert-manager stays broken, issue out of band with certbot and the same DNS provider
+(${solver.provider}), for the same names:
+${fence(`certbot certonly --non-interactive --agree-tos -m ${spec.pki.acme.email} ${CERTBOT[solver.provider]} \\
+  -d ${fqdn} ${ordered.map((r) => `-d ${r.id}.${fqdn}`).join(" ")}`)}
+`;
+}

@@ -7,6 +7,8 @@
 import { feeders } from "../cost/topology.js";
 import { replicationInput } from "../cost/report.js";
 import { regionById, type EstateSpec, type Region } from "../estate.js";
+import { trafficPolicy } from "../traffic/policy.js";
+import { worstTiming } from "../traffic/timing.js";
 import type { Runbook } from "./runbook.js";
 
 const STEPS: [string, number][] = [
@@ -81,7 +83,9 @@ export const runbook: Runbook = {
   title: "Cross-region database failover (confirm, fence, promote, DNS, restore, verify)",
   render(spec) {
     const hc = spec.dns.healthCheck;
-    const detection = hc.intervalSeconds * hc.failureThreshold;
+    // Detection and drain are the traffic model's numbers (the slowest delegated provider), not recomputed here.
+    const timing = worstTiming(trafficPolicy(spec));
+    const detection = timing.detectionSeconds;
     const manual = STEPS.reduce((s, [, m]) => s + m, 0);
     const lines = [
       `# Cross-region database failover — stack ${spec.stack}`,
@@ -110,7 +114,7 @@ export const runbook: Runbook = {
       "",
       "## RTO / RPO",
       "",
-      `- **RTO** ≈ ${manual} min of manual steps (${STEPS.map(([, m]) => m).join(" + ")}), plus ${detection} s detection and ${spec.dns.ttlSeconds} s DNS TTL: **≈ ${Math.ceil(manual + (detection + spec.dns.ttlSeconds) / 60)} min**. The DNS part alone (detection + TTL) is ${detection + spec.dns.ttlSeconds} s.`,
+      `- **RTO** ≈ ${manual} min of manual steps (${STEPS.map(([, m]) => m).join(" + ")}), plus ${detection} s detection and ${timing.drainSeconds} s DNS TTL: **≈ ${Math.ceil(manual + timing.rtoSeconds / 60)} min**. The DNS part alone (detection + TTL) is ${timing.rtoSeconds} s.`,
       "- **RPO** = the standby's replication lag at the moment of failure: writes not yet applied on it are lost (hence `--allow-data-loss` / forced promotion). Lag grows with each hop: managed hops replicate storage or WAL; logical hops also lag by the subscriber's apply rate. Measure lag continuously and alert on it; the hops above are what the RPO depends on.",
       "",
     ];

@@ -1,11 +1,18 @@
 /**
  * Global traffic: the apex zone, the DNS provider hierarchy that serves it, the GSLB routing mode and
- * the health-check numbers every provider renders from. The traffic issue (§14.1) owns the details.
+ * the health-check numbers every provider renders from (outline §14.1). Provider limits (which modes a
+ * provider routes natively, which check intervals it accepts) live in model/traffic/capabilities.ts; the
+ * refinement below reports a violation at the key the user wrote, naming provider and value.
  */
 import { z } from "zod";
-import { dnsName, fraction, nonNegative, port, slug } from "./common.js";
+import { capabilityProblems } from "../../model/traffic/capabilities.js";
+import { continents, dnsName, fraction, nonNegative, port, slug } from "./common.js";
 
-export const dnsProviders = ["route53", "clouddns", "trafficmanager", "cloudflare"] as const;
+/**
+ * `local` is the loopback resolver `meridian local` runs: it answers from live health checks with the
+ * same policy and has none of the clouds' interval limits, so the local stack can check every 2 s.
+ */
+export const dnsProviders = ["route53", "clouddns", "trafficmanager", "cloudflare", "local"] as const;
 export type DnsProvider = (typeof dnsProviders)[number];
 
 export const routingModes = ["weighted", "geo", "latency", "failover", "anycast"] as const;
@@ -15,14 +22,43 @@ export const healthCheckSchema = z
   .object({
     protocol: z.enum(["HTTP", "HTTPS", "TCP"]).default("HTTPS"),
     port: port.default(443),
+    /** The region's serving check: the gateway answers 2xx here while at least one signal passes. */
     path: z.string().startsWith("/").default("/healthz"),
     intervalSeconds: z.number().int().min(1).max(300).default(30),
     timeoutSeconds: z.number().int().min(1).max(60).default(5),
     failureThreshold: z.number().int().min(1).max(10).default(3),
-    /** Regions the checkers run from (provider-specific names are derived by each provider). */
-    checkerRegions: z.array(z.string()).default([]),
+    /**
+     * Continents the checkers probe from; each provider maps them to its own checker regions (Route 53
+     * regions, Cloud DNS source regions, Cloudflare regions). Empty: the continents the estate runs on.
+     */
+    checkerRegions: z.array(z.enum(continents)).default([]),
+    /**
+     * The region's individual health signals (one path each). A region is degraded when a share of them
+     * fail, unhealthy when all fail. Empty: the serving path is the only signal (never degraded).
+     */
+    signals: z
+      .array(z.object({ name: slug, path: z.string().startsWith("/") }).strict())
+      .max(8)
+      .default([]),
   })
   .strict();
+
+export const staticRecordSchema = z
+  .object({
+    /** Relative name under the apex; `@` is the apex itself. */
+    name: z.string().regex(/^(@|[a-z0-9_*]([a-z0-9_-]*[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9])?)*)$/, "expected a relative name such as www or @"),
+    type: z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "CAA"]),
+    ttlSeconds: z.number().int().min(1).max(86400).optional(),
+    values: z.array(z.string().min(1)).min(1),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const shape = r.type === "MX" ? /^\d+\s+\S+$/ : r.type === "CAA" ? /^\d+\s+(issue|issuewild|iodef)\s+"?[^"]*"?$/ : undefined;
+    const expected = r.type === "MX" ? '"<preference> <exchange>"' : "'<flags> issue|issuewild|iodef \"<value>\"'";
+    r.values.forEach((v, i) => {
+      if (shape !== undefined && !shape.test(v)) ctx.addIssue({ code: "custom", path: ["values", i], input: v, message: `expected ${expected}` });
+    });
+  });
 
 export const trafficSchema = z
   .object({
@@ -34,6 +70,8 @@ export const trafficSchema = z
         primary: z.enum(dnsProviders),
         secondary: z.enum(dnsProviders).optional(),
         tertiary: z.enum(dnsProviders).optional(),
+        /** Further warm standbys after the tertiary: they hold the full record set, not delegated. */
+        standbys: z.array(z.enum(dnsProviders)).default([]),
       })
       .strict(),
     routing: z.enum(routingModes),
@@ -43,6 +81,12 @@ export const trafficSchema = z
     weights: z.record(slug, z.number().int().min(0).max(255)).default({}),
     /** Failover order (region ids), primary first. */
     failoverOrder: z.array(slug).default([]),
+    /** Records besides the GSLB host, served identically by every provider in the hierarchy. */
+    records: z.array(staticRecordSchema).default([]),
+    /** Cloudflare account that owns the zone, monitors and pools (required when Cloudflare serves). */
+    cloudflare: z.object({ accountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare account id") }).strict().optional(),
+    /** Azure location of the resource group holding the Azure DNS zone and Traffic Manager profiles. */
+    azure: z.object({ location: z.string().min(1).default("westeurope") }).strict().prefault({}),
     /** Monthly DNS queries, for the cost model. */
     monthlyQueriesMillions: nonNegative.default(0),
     degraded: z
@@ -55,6 +99,11 @@ export const trafficSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((dns, ctx) => {
+    for (const p of capabilityProblems(dns)) ctx.addIssue({ code: "custom", path: p.path, input: p.input, message: p.message });
+  });
 
 export type TrafficConfig = z.output<typeof trafficSchema>;
+export type StaticRecord = z.output<typeof staticRecordSchema>;
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>;

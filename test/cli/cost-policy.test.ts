@@ -22,7 +22,7 @@ describe("meridian plan runs the policy pack", () => {
   it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", () => {
     const r = runCli(["plan", "--stack", "prod"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$4,098\.84 of \$25,000\.00 budget:/);
+    expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$4,815\.68 of \$25,000\.00 budget:/);
     expect(r.stdout).not.toMatch(/\[mandatory\]/);
   });
 
@@ -39,7 +39,7 @@ describe("meridian plan runs the policy pack", () => {
       const r = runCli(["plan", "--stack", "prod", "--json"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(1);
       const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
-      expect(doc.policyViolations).toContainEqual(expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$4,098\.84 exceeds the prod budget of \$3,000\.00/) }));
+      expect(doc.policyViolations).toContainEqual(expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$4,815\.68 exceeds the prod budget of \$3,000\.00/) }));
     });
   });
 });

@@ -85,7 +85,8 @@ describe("policies/index.ts under the analyzer protocol", () => {
     const res = await call<any>("analyzeStack", req);
     const diags = res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getEnforcementlevel(), d.getMessage()]);
     expect(diags).toContainEqual(["meridian-egress-topology", messages.EnforcementLevel.MANDATORY, expect.stringMatching(/full-mesh replication over 6 regions \(limit 4\).*use star/)]);
-    expect(diags).toContainEqual(["meridian-cost-table", messages.EnforcementLevel.ADVISORY, expect.stringMatching(/monthly cost estimate \$4,104\.14/)]);
+    // A full mesh ($4,104.14 of links) plus the traffic area's DNS and health checks ($716.84).
+    expect(diags).toContainEqual(["meridian-cost-table", messages.EnforcementLevel.ADVISORY, expect.stringMatching(/monthly cost estimate \$4,820\.98/)]);
   });
 
   it("cost rules are not applicable to a stack without the estate ConfigMap", async () => {

@@ -21,7 +21,7 @@ describe("policy pack over the mocked program", () => {
   it("denies prod over a budget set in policy config", async () => {
     const plan = await evaluateStack("prod");
     expect(violations(plan, { monthlyUSD: 3000 })).toContainEqual(
-      expect.objectContaining({ policy: "meridian-stack-budget", message: expect.stringMatching(/\$4,098\.84 exceeds the prod budget of \$3,000\.00/) }),
+      expect.objectContaining({ policy: "meridian-stack-budget", message: expect.stringMatching(/\$4,815\.68 exceeds the prod budget of \$3,000\.00/) }),
     );
   });
 });

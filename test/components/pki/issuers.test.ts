@@ -57,8 +57,9 @@ const cases = [
   },
 ] as const;
 
+// A cloud DNS provider checks every 30 s at the fastest common setting (the local resolver's 2 s is refused).
 const overrides = (provider: string, dns01: object) => ({
-  "meridian:dns": { ...dns, providers: { primary: provider } },
+  "meridian:dns": { ...dns, providers: { primary: provider }, cloudflare: { accountId: "0123456789abcdef0123456789abcdef" }, healthCheck: { ...(dns["healthCheck"] as object), intervalSeconds: 30, timeoutSeconds: 5 } },
   "meridian:pki": { ...pki, acme: { ...acme, dns01 } },
 });
 
@@ -83,6 +84,15 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
       expect(ofType(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer").filter((r) => r.name.endsWith("letsencrypt-staging"))).toHaveLength(3);
     }, 30_000);
   }
+
+  it("a zone served only by the local resolver gets no ACME issuers: the gateway certificate comes from the intermediate CA", async () => {
+    const plan = await evaluateStack("local");
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer").filter((r) => r.name.includes("letsencrypt"))).toEqual([]);
+    expect(ofType(plan, "kubernetes:core/v1:Secret").filter((r) => r.name.endsWith("meridian-acme-dns01"))).toEqual([]);
+    const gateway = ofType(plan, "kubernetes:cert-manager.io/v1:Certificate").filter((r) => (r.inputs["spec"] as { isCA?: boolean }).isCA !== true);
+    expect(gateway).toHaveLength(3);
+    for (const cert of gateway) expect((cert.inputs["spec"] as { issuerRef: { name: string } }).issuerRef.name).toBe("meridian-intermediate");
+  });
 
   it("secretKeys() names the solver's credentials and the offline root, so `meridian plan` supplies them", () => {
     const spec = buildEstateSpec("prod", loadStack("prod"));

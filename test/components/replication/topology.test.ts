@@ -56,7 +56,8 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     expect(links.monthlyUSD).toBe("4098.84");
     expect(links.links).toHaveLength(9);
     const model = modelFromResources(plan.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs })));
-    expect(model?.report.totalMonthlyCost).toBe("4098.84");
+    // Replication links ($4,098.84) plus the traffic area's DNS and health checks ($716.84).
+    expect(model?.report.totalMonthlyCost).toBe("4815.68");
     expect(under(plan, TOPOLOGY, "prod-replication").length).toBeGreaterThan(40);
   });
 });

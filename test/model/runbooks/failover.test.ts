@@ -16,11 +16,11 @@ describe("failover runbook", () => {
       { writer: "gcp-asne1", standby: "aws-use1", role: "subscriber", path: [{ from: "gcp-asne1", to: "aws-use1", mechanism: "logical" }] },
     ]);
   });
-  it("renders this stack's commands and RTO: 14 min of steps + 30 s detection + 60 s TTL ≈ 16 min", () => {
+  it("renders this stack's commands and RTO: 14 min of steps + the traffic model's 96 s detection + 60 s TTL ≈ 17 min", () => {
     const text = runbook.render(prod);
     expect(text).toContain("aws rds failover-global-cluster --region eu-west-1 --global-cluster-identifier meridian-prod-aws-use1-global --target-db-cluster-identifier meridian-prod-aws-use1-at-aws-euw1 --allow-data-loss");
     expect(text).toContain('ALTER SUBSCRIPTION meridian_gcp_asne1_from_gcp_asne1 DISABLE');
-    expect(text).toMatch(/\*\*RTO\*\* ≈ 14 min .* plus 30 s detection and 60 s DNS TTL: \*\*≈ 16 min\*\*/);
+    expect(text).toMatch(/\*\*RTO\*\* ≈ 14 min .* plus 96 s detection and 60 s DNS TTL: \*\*≈ 17 min\*\*/);
   });
   it("Cloud SQL and Azure standbys get their own promote commands", () => {
     const spec = { ...prod, replication: { ...prod.replication, topology: "full-mesh" as const, writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: {} } };

@@ -1,0 +1,62 @@
+/**
+ * What each DNS provider file implements: a zone for the apex, the static records of the spec, and the
+ * GSLB policy for the service host. ZoneHierarchy calls `zone` and `record` for every provider in the
+ * chain, GlobalTrafficPolicy calls `traffic`; each renders the model's numbers in its provider's words.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import type { ZoneRecord } from "../../model/traffic/records.js";
+
+export interface ZoneHandle {
+  /** The provider's zone reference (Route 53 zone id, Cloud DNS zone name, Azure zone name, Cloudflare zone id). */
+  zoneRef: pulumi.Output<string>;
+  nameServers: pulumi.Output<string[]>;
+  /** Azure only: the resource group holding the zone and the Traffic Manager profiles. */
+  resourceGroupName?: pulumi.Output<string>;
+}
+
+export interface TrafficRender {
+  /** Provider resource names of the health checks / monitors created, by region id. */
+  checks: Record<string, pulumi.Output<string>[]>;
+  /** What clients resolve: the host record, load balancer or profile FQDN. */
+  entryPoint: pulumi.Output<string>;
+}
+
+export interface DnsBackend {
+  zone(parent: pulumi.Resource, policy: TrafficPolicy): ZoneHandle;
+  record(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, record: ZoneRecord): void;
+  traffic(
+    parent: pulumi.Resource,
+    zone: ZoneHandle,
+    policy: TrafficPolicy,
+    endpoints: Readonly<Record<string, pulumi.Output<string>>>,
+  ): TrafficRender;
+}
+
+/** `us-east-1` style names are fine in Pulumi names; dots are not pleasant, so slug the apex. */
+export function slugName(text: string): string {
+  return text.replace(/[^a-z0-9-]/gi, "-").toLowerCase();
+}
+
+/**
+ * Every provider resource is passed through `track` while a ZoneHierarchy is being constructed (a
+ * synchronous window), so the hierarchy can expose one output that settles only once all of them are
+ * registered — `meridian plan` and tests await stack outputs, not stray registrations.
+ */
+let collector: pulumi.Resource[] | undefined;
+
+export function track<T extends pulumi.Resource>(resource: T): T {
+  collector?.push(resource);
+  return resource;
+}
+
+export function collecting<T>(build: () => T): { result: T; resources: pulumi.Resource[] } {
+  const outer = collector;
+  const resources: pulumi.Resource[] = [];
+  collector = resources;
+  try {
+    return { result: build(), resources };
+  } finally {
+    collector = outer;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Google Cloud DNS: a public managed zone, one `compute.HealthCheck` (with three source regions, as
+ * external endpoints require) shared by the routing policy, and the host's record set with a `wrr`,
+ * `geo` or `primaryBackup` routing policy over health-checked external endpoints. Cloud DNS allows one
+ * health check per routing policy, so it probes each region's serving path and cannot weight a degraded
+ * region (the capability matrix says so); in geo groups every serving target is answered.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { checkerLocations, CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
+import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import { recordSlug, zoneFileValues } from "../../model/traffic/records.js";
+import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
+
+const dot = (name: string) => `${name}.`;
+
+function healthCheck(parent: pulumi.Resource, policy: TrafficPolicy): gcp.compute.HealthCheck {
+  const hc = policy.healthCheck;
+  const probe = { port: hc.port, requestPath: hc.path };
+  return track(new gcp.compute.HealthCheck(
+    "clouddns-hc",
+    {
+      name: slugName(`meridian-${policy.stack}-gslb`),
+      description: `Meridian ${policy.stack}: serving check of ${policy.fqdn} regions`,
+      checkIntervalSec: hc.intervalSeconds,
+      timeoutSec: hc.timeoutSeconds,
+      healthyThreshold: hc.failureThreshold,
+      unhealthyThreshold: hc.failureThreshold,
+      sourceRegions: checkerLocations("clouddns", policy.checkerContinents),
+      ...(hc.protocol === "HTTPS" ? { httpsHealthCheck: probe } : hc.protocol === "HTTP" ? { httpHealthCheck: probe } : { tcpHealthCheck: { port: hc.port } }),
+    },
+    { parent },
+  ));
+}
+
+export const clouddns: DnsBackend = {
+  zone(parent, policy): ZoneHandle {
+    const zone = track(new gcp.dns.ManagedZone(
+      "clouddns-zone",
+      { name: slugName(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63), dnsName: dot(policy.apex), description: `Meridian ${policy.stack}: apex zone`, visibility: "public" },
+      { parent },
+    ));
+    return { zoneRef: zone.name, nameServers: zone.nameServers };
+  },
+
+  record(parent, zone, _policy, record) {
+    track(new gcp.dns.RecordSet(
+      `clouddns-${recordSlug(record)}`,
+      { managedZone: zone.zoneRef, name: dot(record.fqdn), type: record.type, ttl: record.ttlSeconds, rrdatas: zoneFileValues(record) },
+      { parent },
+    ));
+  },
+
+  traffic(parent, zone, policy, endpoints): TrafficRender {
+    const check = healthCheck(parent, policy);
+    const targetsOf = (ids: readonly string[]) => ({ externalEndpoints: ids.map((id) => endpoints[id]!) });
+    let routingPolicy: gcp.types.input.dns.RecordSetRoutingPolicy;
+    switch (policy.mode) {
+      case "weighted":
+        routingPolicy = { wrrs: policy.targets.map((t) => ({ weight: t.weights.healthy, healthCheckedTargets: targetsOf([t.id]) })) };
+        break;
+      case "geo":
+        routingPolicy = {
+          enableGeoFencing: false,
+          geos: policy.geoGroups.map((g) => ({ location: CLOUD_DNS_LOCATION[g.continent], healthCheckedTargets: targetsOf(g.regionIds) })),
+        };
+        break;
+      case "failover": {
+        const [primary, ...backups] = policy.targets;
+        // Backups are geo-routed by Cloud DNS: one item per continent, its regions in failover order.
+        const byLocation = new Map<string, string[]>();
+        for (const b of backups) {
+          const location = CLOUD_DNS_LOCATION[b.continent];
+          byLocation.set(location, [...(byLocation.get(location) ?? []), b.id]);
+        }
+        routingPolicy = {
+          primaryBackup: {
+            primary: targetsOf([primary!.id]),
+            backupGeos: [...byLocation].map(([location, ids]) => ({ location, healthCheckedTargets: targetsOf(ids) })),
+            trickleRatio: 0,
+          },
+        };
+        break;
+      }
+      default:
+        throw new Error(`clouddns cannot route ${policy.mode} (rejected by the capability matrix at config time)`);
+    }
+    track(new gcp.dns.RecordSet(
+      "clouddns-gslb",
+      { managedZone: zone.zoneRef, name: dot(policy.fqdn), type: "A", ttl: policy.ttlSeconds, routingPolicy: { ...routingPolicy, healthCheck: check.id } },
+      { parent },
+    ));
+    return {
+      checks: Object.fromEntries(policy.targets.map((t) => [t.id, [check.id]])),
+      entryPoint: pulumi.output(policy.fqdn),
+    };
+  },
+};

@@ -1,0 +1,132 @@
+/**
+ * Cloudflare: the zone, one monitor carrying the model's health numbers, pools whose origins are the
+ * regions' gateways at the model's weights, and a load balancer on the host with the steering of the
+ * mode: one pool of every region (weighted, and anycast when proxied); a pool per continent group then
+ * every region (`geo` region pools); a pool per region (`dynamic_latency`, or `off` = failover order).
+ * Proxied (anycast) load balancers fail over at the edge: no client TTL to wait out.
+ */
+import * as cloudflareSdk from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
+import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
+import { recordSlug } from "../../model/traffic/records.js";
+import { track } from "./backend.js";
+import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
+
+function accountId(policy: TrafficPolicy): string {
+  if (policy.cloudflareAccountId === undefined) throw new Error("meridian:dns.cloudflare.accountId is required when Cloudflare serves the zone");
+  return policy.cloudflareAccountId;
+}
+
+
+export const cloudflare: DnsBackend = {
+  zone(parent, policy): ZoneHandle {
+    const zone = track(new cloudflareSdk.Zone("cloudflare-zone", { account: { id: accountId(policy) }, name: policy.apex, type: "full" }, { parent }));
+    return { zoneRef: zone.id, nameServers: zone.nameServers };
+  },
+
+  record(parent, zone, _policy, record) {
+    // Cloudflare keeps one record per value.
+    record.values.forEach((value, i) => {
+      const args: cloudflareSdk.DnsRecordArgs = { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, proxied: false };
+      if (record.type === "MX") Object.assign(args, { content: record.mx[i]!.exchange, priority: record.mx[i]!.preference });
+      else if (record.type === "CAA") Object.assign(args, { data: record.caa[i] });
+      else Object.assign(args, { content: value });
+      track(new cloudflareSdk.DnsRecord(`cloudflare-${recordSlug(record)}-${i}`, args, { parent }));
+    });
+  },
+
+  traffic(parent, zone, policy, endpoints): TrafficRender {
+    const opts = { parent };
+    const account = accountId(policy);
+    const hc = policy.healthCheck;
+    const monitor = track(new cloudflareSdk.LoadBalancerMonitor(
+      "cloudflare-monitor",
+      {
+        accountId: account,
+        description: `Meridian ${policy.stack}: ${policy.fqdn} serving check`,
+        type: hc.protocol.toLowerCase(),
+        method: hc.protocol === "TCP" ? "connection_established" : "GET",
+        path: hc.protocol === "TCP" ? undefined : hc.path,
+        port: hc.port,
+        expectedCodes: hc.protocol === "TCP" ? undefined : "2xx",
+        interval: hc.intervalSeconds,
+        timeout: hc.timeoutSeconds,
+        // Retries happen inside one probe; the threshold is counted by consecutiveDown, as the model does.
+        retries: 0,
+        consecutiveDown: hc.failureThreshold,
+        consecutiveUp: hc.failureThreshold,
+      },
+      opts,
+    ));
+    const regions = checkerLocations("cloudflare", policy.checkerContinents);
+    // Origin weights are 0-1: the model's healthy weights scaled by the largest.
+    const maxWeight = Math.max(1, ...policy.targets.map((t) => t.weights.healthy));
+    /** A pool of regions, one origin each at its model weight, spread by origin weight (random steering). */
+    const pool = (label: string, targets: readonly RegionTarget[]) =>
+      track(new cloudflareSdk.LoadBalancerPool(
+        `cloudflare-pool-${label}`,
+        {
+          accountId: account,
+          name: `${policy.stack}-${label}`,
+          origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: true })),
+          originSteering: { policy: "random" },
+          monitor: monitor.id,
+          minimumOrigins: 1,
+          // Coordinates matter to proximity steering, which pools of one region serve.
+          ...(targets.length === 1 ? { latitude: targets[0]!.location.lat, longitude: targets[0]!.location.lon } : {}),
+          checkRegions: regions,
+        },
+        opts,
+      ));
+    let defaultPools: pulumi.Output<string>[];
+    let fallbackPool: pulumi.Output<string>;
+    let steering: Partial<cloudflareSdk.LoadBalancerArgs>;
+    switch (policy.mode) {
+      case "weighted":
+      case "anycast": {
+        // One pool of every region: its origin weights are the model's weights, and with every origin
+        // down the fallback (the same pool) answers every region — the model's fail-open.
+        const all = pool("all", policy.targets).id;
+        [defaultPools, fallbackPool, steering] = [[all], all, { steeringPolicy: "random" }];
+        break;
+      }
+      case "geo": {
+        // Each continent tries its group's pool, then every region; the fallback is every region.
+        const all = pool("all", policy.targets).id;
+        const groupPools = new Map(policy.geoGroups.filter((g) => !g.borrowed).map((g) => [g.regionIds.join(), pool(g.continent, policy.targets.filter((t) => g.regionIds.includes(t.id))).id]));
+        const regionPools: Record<string, pulumi.Output<string>[]> = {};
+        for (const g of policy.geoGroups) for (const code of CLOUDFLARE_REGIONS[g.continent]) regionPools[code] = [groupPools.get(g.regionIds.join())!, all];
+        [defaultPools, fallbackPool, steering] = [[all], all, { steeringPolicy: "geo", regionPools }];
+        break;
+      }
+      case "latency":
+      case "failover": {
+        // One pool per region: dynamic_latency picks the fastest healthy pool, `off` the first in order;
+        // with every pool down the primary (first in order) answers, as the model's failover fail-open does.
+        const perRegion = policy.targets.map((t) => pool(t.id, [t]).id);
+        [defaultPools, fallbackPool, steering] = [perRegion, perRegion[0]!, { steeringPolicy: policy.mode === "latency" ? "dynamic_latency" : "off" }];
+        break;
+      }
+    }
+    track(new cloudflareSdk.LoadBalancer(
+      "cloudflare-lb",
+      {
+        zoneId: zone.zoneRef,
+        name: policy.fqdn,
+        description: `Meridian ${policy.stack}: ${policy.mode} GSLB`,
+        defaultPools,
+        fallbackPool,
+        proxied: policy.mode === "anycast",
+        // A proxied load balancer answers with edge addresses; its TTL is Cloudflare's, not ours.
+        ttl: policy.mode === "anycast" ? undefined : policy.ttlSeconds,
+        ...steering,
+      },
+      opts,
+    ));
+    return {
+      checks: Object.fromEntries(policy.targets.map((t) => [t.id, [monitor.id]])),
+      entryPoint: pulumi.output(policy.fqdn),
+    };
+  },
+};

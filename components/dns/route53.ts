@@ -1,0 +1,187 @@
+/**
+ * Route 53: one health check per region and signal, CALCULATED parents that turn the signals into the
+ * model's serving / healthy states, and records for each routing mode. Degraded weighting is exact: a
+ * region's weighted entry is split into a "full" record (healthy − degraded weight, on the healthy
+ * parent) and a "base" record (degraded weight, on the serving parent), so the weights Route 53 serves
+ * in each state are the model's. Multi-level modes (geo groups, failover chains) use alias records to
+ * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through. Latency
+ * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise.
+ */
+import { isIP } from "node:net";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../../model/traffic/geo.js";
+import { weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
+import type { ZoneRecord } from "../../model/traffic/records.js";
+import { recordSlug } from "../../model/traffic/records.js";
+import { track } from "./backend.js";
+import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
+
+interface RegionChecks {
+  signals: aws.route53.HealthCheck[];
+  /** Healthy while any signal passes (the region is serving). */
+  serving: pulumi.Output<string>;
+  /** Healthy while the region is healthy (not degraded). */
+  full: pulumi.Output<string>;
+}
+
+function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: RegionTarget, endpoint: pulumi.Output<string>): RegionChecks {
+  const hc = policy.healthCheck;
+  const opts = { parent };
+  const signals = policy.signals.map(
+    (signal) =>
+      track(new aws.route53.HealthCheck(
+        `route53-hc-${target.id}-${signal.name}`,
+        {
+          type: hc.protocol,
+          ipAddress: endpoint.apply((e) => (isIP(e) ? e : undefined)),
+          fqdn: endpoint.apply((e) => (isIP(e) ? undefined : e)),
+          port: hc.port,
+          resourcePath: hc.protocol === "TCP" ? undefined : signal.path,
+          enableSni: hc.protocol === "HTTPS" ? true : undefined,
+          requestInterval: hc.intervalSeconds,
+          failureThreshold: hc.failureThreshold,
+          regions: checkerLocations("route53", policy.checkerContinents),
+          tags: { Name: `${policy.fqdn} ${target.id} ${signal.name}`, "meridian:region": target.id },
+        },
+        opts,
+      )),
+  );
+  if (signals.length === 1) return { signals, serving: signals[0]!.id, full: signals[0]!.id };
+  const calculated = (kind: "serving" | "full", threshold: number) =>
+    track(new aws.route53.HealthCheck(
+      `route53-hc-${target.id}-${kind}`,
+      {
+        type: "CALCULATED",
+        childHealthchecks: signals.map((s) => s.id),
+        childHealthThreshold: threshold,
+        tags: { Name: `${policy.fqdn} ${target.id} ${kind}`, "meridian:region": target.id },
+      },
+      opts,
+    )).id;
+  return { signals, serving: calculated("serving", 1), full: calculated("full", policy.fullHealthThreshold) };
+}
+
+export const route53: DnsBackend = {
+  zone(parent, policy): ZoneHandle {
+    const zone = track(new aws.route53.Zone("route53-zone", { name: policy.apex, comment: `Meridian ${policy.stack}: apex zone` }, { parent }));
+    // The zone resource id is the hosted zone id.
+    return { zoneRef: zone.id, nameServers: zone.nameServers };
+  },
+
+  record(parent, zone, _policy, record: ZoneRecord) {
+    track(new aws.route53.Record(
+      `route53-${recordSlug(record)}`,
+      { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records: record.values },
+      { parent },
+    ));
+  },
+
+  traffic(parent, zone, policy, endpoints): TrafficRender {
+    const opts = { parent };
+    const checks = new Map(policy.targets.map((t) => [t.id, healthChecks(parent, policy, t, endpoints[t.id]!)]));
+    const base = { zoneId: zone.zoneRef, type: "A" };
+    const address = (t: RegionTarget) => ({ ...base, ttl: policy.ttlSeconds, records: [endpoints[t.id]!] });
+    const setName = (label: string) => `${label}.gslb.${policy.fqdn}`;
+    const alias = (name: string) => ({ ...base, aliases: [{ name, zoneId: zone.zoneRef, evaluateTargetHealth: true }] });
+
+    /** A weighted record set at `name` over `targets`, degraded weighting split as described above. */
+    const weightedSet = (label: string, name: string, targets: readonly RegionTarget[]) => {
+      for (const t of targets) {
+        const c = checks.get(t.id)!;
+        const split = weightSplit(t);
+        const parts =
+          policy.signals.length > 1 && split.full > 0 && split.base > 0
+            ? [
+                { id: `${t.id}-full`, weight: split.full, check: c.full },
+                { id: `${t.id}-base`, weight: split.base, check: c.serving },
+              ]
+            : [{ id: t.id, weight: t.weights.healthy, check: split.base > 0 ? c.serving : c.full }];
+        for (const part of parts) {
+          track(new aws.route53.Record(
+            `route53-${label}-${part.id}`,
+            { ...address(t), name, setIdentifier: part.id, healthCheckId: part.check, weightedRoutingPolicies: [{ weight: part.weight }] },
+            opts,
+          ));
+        }
+      }
+    };
+
+    switch (policy.mode) {
+      case "weighted":
+        weightedSet("weighted", policy.fqdn, policy.targets);
+        break;
+      case "latency": {
+        // All regions on AWS: latency records, measured by AWS. Otherwise latency records would have to
+        // name a stand-in AWS region; geoproximity on the regions' own coordinates (bias 0) answers the
+        // nearest serving region, exactly the model's latency proxy.
+        const allOnAws = policy.targets.every((t) => t.cloud === "aws");
+        for (const t of policy.targets) {
+          const routing = allOnAws
+            ? { latencyRoutingPolicies: [{ region: route53LatencyRegion({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) }] }
+            : { geoproximityRoutingPolicy: { coordinates: [{ latitude: t.location.lat.toFixed(2), longitude: t.location.lon.toFixed(2) }], bias: 0 } };
+          track(new aws.route53.Record(
+            `route53-latency-${t.id}`,
+            { ...address(t), name: policy.fqdn, setIdentifier: t.id, healthCheckId: checks.get(t.id)!.serving, ...routing },
+            opts,
+          ));
+        }
+        break;
+      }
+      case "geo": {
+        weightedSet("geo-all", setName("all"), policy.targets);
+        const owned = policy.geoGroups.filter((g) => !g.borrowed);
+        for (const g of owned) weightedSet(`geo-${g.continent}`, setName(g.continent), policy.targets.filter((t) => g.regionIds.includes(t.id)));
+        for (const g of policy.geoGroups) {
+          const owner = owned.find((o) => o.regionIds.join() === g.regionIds.join())!;
+          const code = ROUTE53_CONTINENT[g.continent];
+          track(new aws.route53.Record(
+            `route53-geo-${g.continent}`,
+            { ...alias(setName(owner.continent)), name: policy.fqdn, setIdentifier: `continent-${code}`, geolocationRoutingPolicies: [{ continent: code }] },
+            opts,
+          ));
+        }
+        track(new aws.route53.Record(
+          "route53-geo-default",
+          { ...alias(setName("all")), name: policy.fqdn, setIdentifier: "default", geolocationRoutingPolicies: [{ country: "*" }] },
+          opts,
+        ));
+        break;
+      }
+      case "failover": {
+        const t = policy.targets;
+        if (t.length === 1) {
+          track(new aws.route53.Record("route53-failover-only", { ...address(t[0]!), name: policy.fqdn }, opts));
+          break;
+        }
+        // Route 53 failover has two slots; a longer order chains: each SECONDARY aliases the next level.
+        for (let i = 0; i < t.length - 1; i += 1) {
+          const name = i === 0 ? policy.fqdn : setName(`failover-${i}`);
+          const primary = t[i]!;
+          track(new aws.route53.Record(
+            `route53-failover-${i}-primary`,
+            { ...address(primary), name, setIdentifier: `${primary.id}-primary`, healthCheckId: checks.get(primary.id)!.serving, failoverRoutingPolicies: [{ type: "PRIMARY" }] },
+            opts,
+          ));
+          const last = i === t.length - 2;
+          const next = t[i + 1]!;
+          const secondary = last
+            ? { ...address(next), healthCheckId: checks.get(next.id)!.serving }
+            : alias(setName(`failover-${i + 1}`));
+          track(new aws.route53.Record(
+            `route53-failover-${i}-secondary`,
+            { ...secondary, name, setIdentifier: last ? `${next.id}-secondary` : `failover-${i + 1}`, failoverRoutingPolicies: [{ type: "SECONDARY" }] },
+            opts,
+          ));
+        }
+        break;
+      }
+      case "anycast":
+        throw new Error("route53 cannot route anycast (rejected by the capability matrix at config time)");
+    }
+    return {
+      checks: Object.fromEntries([...checks].map(([id, c]) => [id, c.signals.map((s) => s.id)])),
+      entryPoint: pulumi.output(policy.fqdn),
+    };
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * ZoneHierarchy (`meridian:dns:ZoneHierarchy`): the apex zone served by every provider of the hierarchy
+ * at once, as octoDNS and DNSControl do — each provider gets a zone, the same static records and the
+ * same GSLB policy (one GlobalTrafficPolicy each). The registrar delegates to primary and secondary
+ * together (their NS sets combined, in `delegation`); the tertiary and standbys hold the full record set
+ * warm, so switching to them is a registrar NS change (see `meridian runbook dns-failover`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import { collecting } from "./backend.js";
+import { BACKENDS } from "./backends.js";
+import { GlobalTrafficPolicy } from "./global-traffic-policy.js";
+
+export interface ZoneHierarchyArgs {
+  policy: TrafficPolicy;
+  endpoints: Record<string, pulumi.Output<string>>;
+}
+
+export class ZoneHierarchy extends pulumi.ComponentResource {
+  public readonly policies: Map<DnsProvider, GlobalTrafficPolicy>;
+  /** Provider → its zone's nameservers. */
+  public readonly nameServers: Record<string, pulumi.Output<string[]>>;
+  /** The NS set to give the registrar: primary's and secondary's nameservers combined. */
+  public readonly delegation: pulumi.Output<string[]>;
+  /** Provider resource count; settles once every one of them is registered. */
+  public readonly resourceCount: pulumi.Output<number>;
+
+  constructor(name: string, args: ZoneHierarchyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("meridian:dns:ZoneHierarchy", name, {}, opts);
+    const { policy } = args;
+    this.policies = new Map();
+    this.nameServers = {};
+    const { resources } = collecting(() => {
+      for (const provider of policy.providers) {
+        const backend = BACKENDS[provider];
+        const zone = backend.zone(this, policy);
+        for (const record of policy.records) backend.record(this, zone, policy, record);
+        this.nameServers[provider] = zone.nameServers;
+        this.policies.set(provider, new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints }, { parent: this }));
+      }
+    });
+    this.resourceCount = pulumi.all(resources.map((r) => r.urn)).apply((urns) => urns.length);
+    this.delegation = pulumi
+      .all(policy.delegated.map((p) => this.nameServers[p]!))
+      .apply((sets) => [...new Set(sets.flatMap((s) => s ?? []))]);
+    this.registerOutputs({ nameServers: this.nameServers, delegation: this.delegation, resourceCount: this.resourceCount });
+  }
+}

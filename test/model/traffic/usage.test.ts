@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { trafficUsage } from "../../../model/traffic/usage.js";
+import type { UsageItem } from "../../../model/usage.js";
+import { specWithDns } from "./fixtures.js";
+
+function bySku(items: UsageItem[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[i.sku] = (out[i.sku] ?? 0) + i.monthlyQuantity;
+  return out;
+}
+
+describe("trafficUsage", () => {
+  it("prod: queries split over the two delegated providers, checks per region and signal, standbys warm", () => {
+    const usage = bySku(trafficUsage(specWithDns("prod")));
+    expect(usage).toEqual({
+      "route53.hostedZone": 1,
+      "route53.queries.geo": 450,
+      // 2 AWS regions × 3 signals + 6 regions × 2 CALCULATED parents
+      "route53.healthCheck.aws": 6 + 12,
+      "route53.healthCheck.nonAws": 12,
+      // HTTPS is the one optional feature at a 30 s interval
+      "route53.healthCheck.optionalFeature.aws": 6,
+      "route53.healthCheck.optionalFeature.nonAws": 12,
+      "clouddns.zone": 1,
+      "clouddns.queries.routingPolicy": 450,
+      "clouddns.healthCheck": 6,
+      "cloudflare.dns.queries": 0,
+      "cloudflare.loadBalancer.base": 1,
+      "cloudflare.loadBalancer.queries": 0,
+      "azuredns.zone": 1,
+      "azuredns.queries": 0,
+      "trafficmanager.queries": 0,
+      // one probed endpoint per region and signal
+      "trafficmanager.healthCheck.azure": 2 * 3,
+      "trafficmanager.healthCheck.external": 4 * 3,
+    });
+  });
+
+  it("counts fast-interval features and the routing kind of Route 53 queries", () => {
+    const spec = specWithDns("prod", {
+      routing: "latency",
+      providers: { primary: "route53", secondary: "trafficmanager" },
+      healthCheck: { protocol: "HTTP", port: 80, intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    });
+    const usage = bySku(trafficUsage(spec));
+    expect(usage["route53.queries.latency"]).toBe(450);
+    expect(usage["route53.healthCheck.aws"]).toBe(2); // one signal: no CALCULATED parents
+    expect(usage["route53.healthCheck.optionalFeature.nonAws"]).toBe(4); // fast interval only (HTTP)
+    expect(usage["trafficmanager.queries"]).toBe(450);
+    expect(usage["trafficmanager.healthCheck.fastInterval.external"]).toBe(4);
+    expect(usage["trafficmanager.healthCheck.fastInterval.azure"]).toBe(2);
+  });
+
+  it("weighted and failover Route 53 queries are standard; a single provider takes every query", () => {
+    const usage = bySku(trafficUsage(specWithDns("staging")));
+    expect(usage["route53.queries.standard"]).toBe(15);
+    expect(usage["cloudflare.loadBalancer.queries"]).toBe(15);
+    expect(bySku(trafficUsage(specWithDns("dev")))["clouddns.queries.routingPolicy"]).toBe(1);
+    expect(trafficUsage(specWithDns("local"))).toEqual([]);
+  });
+
+  it("marks query quantities as usage-based and provisioned counts as not", () => {
+    for (const item of trafficUsage(specWithDns("prod"))) {
+      expect(item.usageBased).toBe(item.unit === "1M queries");
+      expect(item.monthlyQuantity).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
