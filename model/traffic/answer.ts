@@ -6,8 +6,7 @@
  * Rules (as Route 53 evaluates them): weighted and anycast answer every serving region at its state's
  * weight; geo answers the client's continent group, else the default (all regions); latency answers the
  * nearest serving region; failover the first serving region in order. When nothing is serving the
- * answer fails open — as if every region were healthy (for geo: the client's group) — because an empty
- * answer is a certain outage.
+ * answer fails open — all regions at their healthy weight — because an empty answer is a certain outage.
  * A degraded region still serves; only weighted answers lower its share.
  */
 import type { Continent } from "../../stacks/schema/common.js";
@@ -75,9 +74,7 @@ export function answerSet(policy: TrafficPolicy, health: RegionHealth, client: C
         if (answers.length > 0) return { answers, failOpen: false };
       }
       const answers = weighted(targets, health);
-      // Nothing serving: providers treat every record as healthy (Route 53 "all unhealthy = all healthy",
-      // Traffic Manager's all-degraded rule), so the client still gets its own continent's group.
-      return answers.length > 0 ? { answers, failOpen: false } : { answers: answerSet(policy, {}, client).answers, failOpen: true };
+      return answers.length > 0 ? { answers, failOpen: false } : failOpen(targets);
     }
     case "latency": {
       const at = client.location ?? (client.continent !== undefined ? CONTINENT_CENTROIDS[client.continent] : undefined);
