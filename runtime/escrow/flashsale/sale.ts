@@ -1,0 +1,184 @@
+/**
+ * Flash-sale admission for one SKU in one region (outline §11.1.4), in front of the region's escrow:
+ * per-user rate limit (the GCRA port) → per-user cap on units held or bought → concurrent-checkout
+ * limit with a waiting room (fair queue; progressive batch admission hands each admitted buyer a
+ * checkout slot pre-allocated to them for `passTtlMs`, released when it lapses; the limit adapts to
+ * store latency) → the escrow fast path, or its slow path behind a circuit breaker. Reservations
+ * auto-expire with their TTL; low-inventory warnings ride on successful responses.
+ *
+ * Invariant: a rejected request reserves nothing and moves no unit; only the escrow moves units.
+ */
+import type { Clock } from "../../common/clock.js";
+import type { Reservation } from "../core.js";
+import type { CommitResult, RegionEscrow, ReserveResult } from "../region.js";
+import { AdaptiveLimit } from "./adaptive.js";
+import { CircuitBreaker } from "./breaker.js";
+import type { RateLimiterPort } from "./ports.js";
+import { WaitingRoom, type QueuePolicy } from "./waiting-room.js";
+
+export interface AdmissionSettings {
+  perUserLimit: number;
+  maxConcurrentCheckouts: number;
+  queuePolicy: QueuePolicy;
+  batchSize: number;
+  lowInventoryFraction: number;
+  passTtlMs: number;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
+  targetLatencyMs: number;
+}
+
+export const DEFAULT_ADMISSION: AdmissionSettings = {
+  perUserLimit: 4,
+  maxConcurrentCheckouts: 1000,
+  queuePolicy: "fifo",
+  batchSize: 100,
+  lowInventoryFraction: 0.1,
+  passTtlMs: 30_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 2_000,
+  targetLatencyMs: 250,
+};
+
+export type AdmitResult =
+  | { status: "reserved"; reservation: Reservation; warnings: string[] }
+  | { status: "sold-out"; detail: string }
+  | { status: "throttled"; retryAfterMs: number; detail: string; queuePosition?: number }
+  | { status: "unavailable"; retryAfterMs: number; detail: string }
+  | { status: "forbidden"; detail: string };
+
+interface Holding {
+  open: Map<string, Reservation>;
+  bought: number;
+}
+
+export class FlashSale {
+  readonly room: WaitingRoom;
+  readonly breaker: CircuitBreaker;
+  readonly adaptive: AdaptiveLimit;
+  private readonly holdings = new Map<string, Holding>();
+
+  constructor(
+    readonly escrow: RegionEscrow,
+    readonly total: number,
+    readonly settings: AdmissionSettings,
+    private readonly limiter: RateLimiterPort,
+    private readonly clock: Clock,
+    rng: () => number,
+    private readonly batchIntervalMs = 1000,
+  ) {
+    this.room = new WaitingRoom(settings.queuePolicy, rng, settings.passTtlMs);
+    this.breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs);
+    this.adaptive = new AdaptiveLimit(Math.max(1, Math.ceil(settings.maxConcurrentCheckouts / 10)), settings.maxConcurrentCheckouts, settings.targetLatencyMs);
+  }
+
+  private holding(user: string): Holding {
+    let h = this.holdings.get(user);
+    if (!h) this.holdings.set(user, (h = { open: new Map(), bought: 0 }));
+    return h;
+  }
+
+  /** Units a user holds in live reservations (expired or released ones drop out lazily). */
+  private openUnits(h: Holding, nowMs: number): number {
+    let n = 0;
+    for (const [id, r] of h.open) {
+      const live = this.escrow.ledger.get(id);
+      if (!live || (r.expiresAtMs <= nowMs && !live.committing)) h.open.delete(id);
+      else n += r.qty;
+    }
+    return n;
+  }
+
+  async reserve(user: string, qty: number, weight = 1): Promise<AdmitResult> {
+    const now = this.clock.now();
+    const s = this.settings;
+    if (qty > s.perUserLimit) return { status: "forbidden", detail: `qty ${qty} exceeds the per-user limit of ${s.perUserLimit}` };
+    const rate = this.limiter.check(`${this.escrow.sku}:${user}`, 1, now);
+    if (!rate.allowed) return { status: "throttled", retryAfterMs: rate.retryAfterMs, detail: `user ${user} is over the per-user request rate` };
+    const h = this.holdings.get(user);
+    const open = h ? this.openUnits(h, now) : 0;
+    const bought = h?.bought ?? 0;
+    if (open + bought + qty > s.perUserLimit) {
+      if (bought + qty > s.perUserLimit) return { status: "forbidden", detail: `user ${user} already bought ${bought} of a per-user limit of ${s.perUserLimit}` };
+      const soonest = Math.min(...[...h!.open.values()].map((r) => r.expiresAtMs));
+      return { status: "throttled", retryAfterMs: Math.max(1, soonest - now), detail: `user ${user} holds ${open} reserved of a per-user limit of ${s.perUserLimit}` };
+    }
+    // Once nothing is obtainable anywhere, say so at once rather than queueing buyers for nothing.
+    const dry = this.escrow.soldOut(qty);
+    if (dry) return dry;
+    // Concurrent-checkout gate: buyers with a pass go in; others only when nobody waits and there is room.
+    const hasPass = this.room.hasPass(user, now);
+    if (!hasPass) {
+      const busy = this.escrow.ledger.openReservations + this.room.outstandingPasses;
+      if (this.room.size > 0 || busy >= this.adaptive.limit) {
+        const position = this.room.join(user, now, weight);
+        const batches = Math.ceil(position / s.batchSize);
+        return { status: "throttled", retryAfterMs: batches * this.batchIntervalMs, detail: `checkouts are full (${busy} open); you are in the waiting room (${s.queuePolicy})`, queuePosition: position };
+      }
+    }
+    const fast = this.escrow.tryReserve(user, qty);
+    let result: ReserveResult | null = fast ? { status: "reserved", reservation: fast } : null;
+    if (!result) {
+      if (!this.breaker.allow(now)) return { status: "unavailable", retryAfterMs: Math.max(1, this.breaker.retryAfterMs(now)), detail: "the global pool is unreachable; circuit open" };
+      try {
+        result = await this.escrow.reserve(user, qty);
+        this.breaker.success();
+      } catch (err) {
+        this.breaker.failure(this.clock.now());
+        return { status: "unavailable", retryAfterMs: this.settings.breakerCooldownMs, detail: `global pool: ${(err as Error).message}` };
+      }
+    }
+    if (result.status === "sold-out") return result;
+    if (result.status === "retry") return { status: "throttled", retryAfterMs: result.retryAfterMs, detail: result.detail };
+    if (hasPass) this.room.consumePass(user);
+    this.room.leave(user);
+    this.holding(user).open.set(result.reservation.id, result.reservation);
+    return { status: "reserved", reservation: result.reservation, warnings: this.warnings() };
+  }
+
+  async commit(id: string): Promise<CommitResult | { status: "unavailable"; retryAfterMs: number; detail: string }> {
+    const start = this.clock.now();
+    const r = this.escrow.ledger.get(id);
+    if (r && !this.breaker.allow(start)) return { status: "unavailable", retryAfterMs: Math.max(1, this.breaker.retryAfterMs(start)), detail: "the ledger is unreachable; circuit open" };
+    let out: CommitResult;
+    try {
+      out = await this.escrow.commit(id);
+    } catch (err) {
+      this.breaker.failure(this.clock.now());
+      this.adaptive.observe(this.clock.now() - start, false);
+      return { status: "unavailable", retryAfterMs: this.settings.breakerCooldownMs, detail: `ledger: ${(err as Error).message}` };
+    }
+    if (r) {
+      this.breaker.success();
+      this.adaptive.observe(this.clock.now() - start, true);
+    }
+    if (out.status === "sold" && r && !out.duplicate) {
+      const h = this.holding(r.user);
+      h.open.delete(id);
+      h.bought += r.qty;
+    }
+    return out;
+  }
+
+  cancel(id: string): Reservation | undefined {
+    const r = this.escrow.cancel(id);
+    if (r) this.holdings.get(r.user)?.open.delete(id);
+    return r;
+  }
+
+  /** Progressive admission: let the next batch in, as far as the checkout limit allows. */
+  admitBatch(): string[] {
+    const room = this.adaptive.limit - this.escrow.ledger.openReservations - this.room.outstandingPasses;
+    return this.room.admit(Math.min(this.settings.batchSize, room), this.clock.now());
+  }
+
+  /** Units still obtainable anywhere as far as this region knows (its free stock, the pool, other regions). */
+  approxAvailable(): number {
+    return this.escrow.ledger.free + this.escrow.pool + this.escrow.freeElsewhere;
+  }
+
+  warnings(): string[] {
+    const left = this.approxAvailable();
+    return left <= this.total * this.settings.lowInventoryFraction ? [`low inventory: about ${left} of ${this.total} left`] : [];
+  }
+}

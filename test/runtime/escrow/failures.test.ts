@@ -1,0 +1,71 @@
+// The store goes away mid-sale: requests get 503 with Retry-After, the circuit opens, nothing is lost or
+// half-written, and a commit retried after recovery sells exactly once.
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../../runtime/common/clock.js";
+import { buildEscrowApp } from "../../../runtime/escrow/http.js";
+import { EscrowService, DEFAULT_SETTINGS } from "../../../runtime/escrow/service.js";
+import { MemoryEscrowStore } from "../../../runtime/escrow/stores/memory.js";
+import { DEFAULT_ADMISSION } from "../../../runtime/escrow/flashsale/sale.js";
+import type { EscrowStore } from "../../../runtime/escrow/store.js";
+
+function flakyStore(inner: EscrowStore): { store: EscrowStore; down: { value: boolean } } {
+  const down = { value: false };
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown;
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => (down.value && key !== "close" ? Promise.reject(new Error("connection refused")) : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  return { store, down };
+}
+
+describe("escrow under store failure", () => {
+  it("503 + Retry-After, circuit opens, no unit lost; commits retried after recovery sell once", async () => {
+    const inner = new MemoryEscrowStore();
+    const { store, down } = flakyStore(inner);
+    const clock = new ManualClock(1_000_000);
+    const service = new EscrowService({
+      store,
+      regions: ["eu"],
+      limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) },
+      clock,
+      settings: { policy: { ...DEFAULT_SETTINGS.policy, batchSize: 1 }, globalReserveFraction: 0.5, admission: { ...DEFAULT_ADMISSION, breakerThreshold: 2, breakerCooldownMs: 5_000 } },
+    });
+    const app = buildEscrowApp(service);
+    const call = (method: "GET" | "POST", url: string, body?: object) => app.inject({ method, url, payload: body, headers: { "x-region": "eu" } });
+    await call("POST", "/v1/inventory/tix", { total: 4 }); // eu starts with 2, the pool keeps 2
+    const a = (await call("POST", "/v1/inventory/tix/reservations", { user: "a", qty: 1 })).json().reservationId as string;
+    const b = (await call("POST", "/v1/inventory/tix/reservations", { user: "b", qty: 1 })).json().reservationId as string;
+
+    down.value = true;
+    // The fast path needs no store: with units in hand nothing fails. Out of units, the slow path does.
+    const r1 = await call("POST", "/v1/inventory/tix/reservations", { user: "c", qty: 1 });
+    expect(r1.statusCode).toBe(503);
+    expect(r1.headers["retry-after"]).toBe("5");
+    await call("POST", "/v1/inventory/tix/reservations", { user: "d", qty: 1 });
+    expect(service["started"][0]!.breaker.state).toBe("open");
+    // Commits fail cleanly: 503, and the reservation stands.
+    const c1 = await call("POST", `/v1/reservations/${a}/commit`);
+    expect(c1.statusCode).toBe(503);
+    expect(Number(c1.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+
+    // Anything else that needs the store answers 503 + Retry-After, not 500.
+    const inv503 = await call("GET", "/v1/inventory/tix");
+    expect(inv503.statusCode).toBe(503);
+    expect(inv503.headers["retry-after"]).toBe("1");
+    expect((await call("POST", "/v1/inventory/other", { total: 3 })).statusCode).toBe(503);
+
+    down.value = false;
+    clock.advance(5_000);
+    const c2 = await call("POST", `/v1/reservations/${a}/commit`);
+    expect(c2.statusCode).toBe(200);
+    expect((await call("POST", `/v1/reservations/${a}/commit`)).json()).toMatchObject({ duplicate: true });
+    expect((await call("POST", `/v1/reservations/${b}/commit`)).statusCode).toBe(200);
+    const inv = (await call("GET", "/v1/inventory/tix")).json();
+    expect(inv).toMatchObject({ total: 4, sold: 2, reserved: 0, available: 2 });
+    const audit = (await inner.audit("tix", clock.now()))!;
+    expect(audit.sold).toBe(2);
+    expect(audit.pool + Object.values(audit.leases).reduce((s, l) => s + l.held, 0) + audit.sold).toBe(4);
+  });
+});
