@@ -5,8 +5,10 @@
 import type { Area } from "./context.js";
 import { pkiArea } from "./pki/index.js";
 import { replicationArea } from "./replication/area.js";
+import { timeArea } from "./time/index.js";
 
 export const areas: Area[] = [
   pkiArea,
   replicationArea,
+  timeArea,
 ];

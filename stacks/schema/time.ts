@@ -1,21 +1,80 @@
 /**
- * Time fabric: clock sources per cloud, PTP, the simulated grandmaster, and the HLC max offset that the
- * runtime enforces. The time issue (§12) owns the details.
+ * Time fabric (§12): the HLC max offset the runtime enforces, the skew thresholds that freeze the strong
+ * path, PTP (hypervisor PHCs, and a datacenter PTP network served by linuxptp), the simulated
+ * grandmaster, and whether the estate runs leap-smeared time. The time hierarchy (model/time) turns
+ * this into per-region sources; smeared and unsmeared sources are never mixed.
  */
 import { z } from "zod";
-import { positive } from "./common.js";
+import { fraction, positive } from "./common.js";
+
+const ptpNetworkSchema = z
+  .object({
+    /** The NIC ptp4l runs on (its PHC is what phc2sys hands to chrony). */
+    interface: z.string().regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "expected a network interface name such as eth0").default("eth0"),
+    domainNumber: z.number().int().min(0).max(127).default(0),
+    /** `-2` (IEEE 802.3) or UDPv4, as ptp4l spells them. */
+    transport: z.enum(["L2", "UDPv4"]).default("L2"),
+    /** Hardware timestamping needs NIC support; software works anywhere (µs instead of ns). */
+    timestamping: z.enum(["hardware", "software"]).default("hardware"),
+  })
+  .strict();
+
+const ptpSchema = z
+  .union([
+    z.boolean().transform((enabled) => ({ enabled, network: undefined })),
+    z
+      .object({
+        /** Use hypervisor PTP hardware clocks (AWS ENA /dev/ptp_ena) as chrony refclocks. */
+        enabled: z.boolean().default(true),
+        /** A datacenter PTP network: run linuxptp (ptp4l + phc2sys) and feed chrony over SHM. */
+        network: ptpNetworkSchema.optional(),
+      })
+      .strict(),
+  ], { error: "expected true, false, or { enabled, network: { interface, domainNumber, transport, timestamping } }" })
+  .prefault(false);
 
 export const timeSchema = z
   .object({
     /** CockroachDB "max offset": remote HLC timestamps further ahead are rejected. */
     maxOffsetMs: positive.default(500),
-    ptp: z.boolean().default(false),
+    ptp: ptpSchema,
     grandmaster: z
-      .object({ enabled: z.boolean().default(true), source: z.enum(["gps", "rubidium", "cesium"]).default("gps") })
+      .object({
+        enabled: z.boolean().default(true),
+        source: z.enum(["gps", "rubidium", "cesium"]).default("gps"),
+        replicas: z.number().int().min(1).max(5).default(2),
+      })
       .strict()
       .prefault({}),
+    /** Run the estate on leap-smeared time (Google/AWS NTP style) instead of UTC with leap indicators. */
     leapSmear: z.boolean().default(false),
+    /** Skew-threshold responses, as fractions of max offset (CockroachDB stops a node at 80%). */
+    skew: z
+      .object({
+        degradeFraction: fraction.default(0.5),
+        freezeFraction: fraction.default(0.8),
+        recoveryHoldSeconds: positive.default(30),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((s, ctx) => {
+        if (s.degradeFraction >= s.freezeFraction) {
+          ctx.addIssue({ code: "custom", path: ["degradeFraction"], input: s.degradeFraction, message: `must be below freezeFraction (${s.freezeFraction})` });
+        }
+      }),
+    /** Worst-case drift of a node's oscillator between syncs, ppm (Spanner assumes 200). */
+    driftPpm: positive.default(200),
+    /** Container images for the node daemons (the grandmaster runs in meridian:runtime.image). */
+    images: z
+      .object({
+        chrony: z.string().min(1).default("docker.io/cturra/ntp:latest"),
+        chronyExporter: z.string().min(1).default("quay.io/superq/chrony-exporter:latest"),
+        linuxptp: z.string().min(1).default("quay.io/openshift/origin-linuxptp:latest"),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
 export type TimeConfig = z.output<typeof timeSchema>;
+export type PtpNetworkConfig = z.output<typeof ptpNetworkSchema>;

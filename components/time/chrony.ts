@@ -1,0 +1,79 @@
+/**
+ * chrony on every node: a ConfigMap holding the region's rendered chrony.conf and a DaemonSet running
+ * chronyd in the foreground on the host network with CAP_SYS_TIME, so it disciplines the node clock
+ * every pod reads. It resolves the in-cluster grandmaster (ClusterFirstWithHostNet), mounts the PHC
+ * devices its refclocks read (which needs privileged), shares the host IPC namespace when phc2sys feeds
+ * it over SHM, and carries chrony_exporter for the clock-health rules.
+ */
+import { createHash } from "node:crypto";
+import * as k8s from "@pulumi/kubernetes";
+import { CHRONY_CONF_PATH, renderChronyConf } from "../../model/time/chrony.js";
+import type { RegionTimePlan } from "../../model/time/hierarchy.js";
+import type { TimeConfig } from "../../model/estate.js";
+import { labels, opts, type RegionScope } from "./labels.js";
+
+export const CHRONY_EXPORTER_PORT = 9123;
+
+export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: TimeConfig): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet } {
+  const app = "chrony";
+  const meta = labels(scope, app);
+  const conf = renderChronyConf(plan);
+  const configMap = new k8s.core.v1.ConfigMap(
+    `${scope.region}-chrony-conf`,
+    { metadata: { name: "chrony-conf", namespace: scope.namespace, labels: meta }, data: { "chrony.conf": conf } },
+    opts(scope),
+  );
+  const devices = plan.devices.map((path, i) => ({ name: `phc-${i}`, path }));
+  const daemonSet = new k8s.apps.v1.DaemonSet(
+    `${scope.region}-chrony`,
+    {
+      metadata: { name: app, namespace: scope.namespace, labels: meta },
+      spec: {
+        selector: { matchLabels: { app } },
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "10%" } },
+        template: {
+          // A new chrony.conf rolls the pods: chronyd reads its config only at start.
+          metadata: { labels: meta, annotations: { "meridian.dev/chrony-conf-sha256": createHash("sha256").update(conf).digest("hex") } },
+          spec: {
+            hostNetwork: true,
+            hostIPC: plan.ptpNetwork !== null,
+            dnsPolicy: "ClusterFirstWithHostNet",
+            priorityClassName: "system-node-critical",
+            tolerations: [{ operator: "Exists" }],
+            containers: [
+              {
+                name: "chronyd",
+                image: time.images.chrony,
+                command: ["/usr/sbin/chronyd", "-d", "-f", CHRONY_CONF_PATH],
+                securityContext: devices.length > 0 ? { privileged: true } : { capabilities: { add: ["SYS_TIME"], drop: ["ALL"] } },
+                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                volumeMounts: [
+                  { name: "config", mountPath: "/etc/chrony", readOnly: true },
+                  { name: "state", mountPath: "/var/lib/chrony" },
+                  { name: "run", mountPath: "/run/chrony" },
+                  ...devices.map((d) => ({ name: d.name, mountPath: d.path })),
+                ],
+              },
+              {
+                name: "chrony-exporter",
+                image: time.images.chronyExporter,
+                args: ["--chrony.address=127.0.0.1:323", `--web.listen-address=:${CHRONY_EXPORTER_PORT}`],
+                ports: [{ name: "metrics", containerPort: CHRONY_EXPORTER_PORT }],
+                securityContext: { runAsNonRoot: true, runAsUser: 65534, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+                resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+              },
+            ],
+            volumes: [
+              { name: "config", configMap: { name: configMap.metadata.name } },
+              { name: "state", hostPath: { path: "/var/lib/meridian/chrony", type: "DirectoryOrCreate" } },
+              { name: "run", emptyDir: {} },
+              ...devices.map((d) => ({ name: d.name, hostPath: { path: d.path, type: "CharDevice" } })),
+            ],
+          },
+        },
+      },
+    },
+    opts(scope),
+  );
+  return { configMap, daemonSet };
+}

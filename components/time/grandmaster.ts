@@ -1,0 +1,74 @@
+/**
+ * The grandmaster simulator: a Deployment running `meridian time grandmaster` from the runtime image and
+ * a Service publishing NTP on UDP 123 (the container binds an unprivileged port) plus its admin API,
+ * whose /status is the readiness probe and /metrics the scrape target.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import type { GrandmasterPlan } from "../../model/time/hierarchy.js";
+import { labels, opts, type RegionScope } from "./labels.js";
+
+export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: string): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service; budget: k8s.policy.v1.PodDisruptionBudget | null } {
+  const app = plan.name;
+  const meta = labels(scope, app);
+  const args = ["time", "grandmaster", "--port", String(plan.containerPort), "--host", "0.0.0.0", "--http-port", String(plan.adminPort), "--source", plan.source];
+  if (plan.smear === "smeared") args.push("--smear");
+  const deployment = new k8s.apps.v1.Deployment(
+    `${scope.region}-grandmaster`,
+    {
+      metadata: { name: app, namespace: scope.namespace, labels: meta },
+      spec: {
+        replicas: plan.replicas,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: meta },
+          spec: {
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app } } }],
+            containers: [
+              {
+                name: "grandmaster",
+                image,
+                command: ["node", "bin/meridian.mjs"],
+                args,
+                ports: [
+                  { name: "ntp", containerPort: plan.containerPort, protocol: "UDP" },
+                  { name: "admin", containerPort: plan.adminPort, protocol: "TCP" },
+                ],
+                readinessProbe: { httpGet: { path: "/status", port: "admin" }, periodSeconds: 5 },
+                livenessProbe: { httpGet: { path: "/status", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
+                securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+                // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+              },
+            ],
+            volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } }],
+          },
+        },
+      },
+    },
+    opts(scope),
+  );
+  const service = new k8s.core.v1.Service(
+    `${scope.region}-grandmaster`,
+    {
+      metadata: { name: app, namespace: scope.namespace, labels: meta },
+      spec: {
+        selector: { app },
+        ports: [
+          { name: "ntp", port: plan.port, targetPort: "ntp", protocol: "UDP" },
+          { name: "admin", port: plan.adminPort, targetPort: "admin", protocol: "TCP" },
+        ],
+      },
+    },
+    opts(scope),
+  );
+  const budget =
+    plan.replicas > 1
+      ? new k8s.policy.v1.PodDisruptionBudget(
+          `${scope.region}-grandmaster`,
+          { metadata: { name: app, namespace: scope.namespace, labels: meta }, spec: { minAvailable: 1, selector: { matchLabels: { app } } } },
+          opts(scope),
+        )
+      : null;
+  return { deployment, service, budget };
+}

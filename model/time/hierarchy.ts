@@ -1,0 +1,162 @@
+/**
+ * The time hierarchy: which clock sources each region's nodes use, decided once here and rendered by
+ * components (chrony.conf, linuxptp) and the runtime. Pure.
+ *
+ * Per cloud (provider docs; see shared FACTS): AWS — the Amazon Time Sync Service at 169.254.169.123
+ * (leap-smeared) and, with PTP enabled, the ENA PTP hardware clock /dev/ptp_ena (unsmeared UTC); GCP —
+ * the metadata server's NTP (leap-smeared); Azure — the host's PTP hardware clock /dev/ptp_hyperv
+ * (unsmeared). Every region also gets the estate's grandmaster when it is enabled, and a datacenter PTP
+ * network (ptp4l + phc2sys over chrony's SHM refclock) when one is configured.
+ *
+ * Invariant: a region's sources are all smeared or all unsmeared — the estate's `leapSmear` decides — because
+ * during a leap the two disagree by up to a second and chrony would see a falseticker or, worse, average them.
+ * Sources of the wrong kind are listed as excluded with the reason; a region left with none is an error.
+ */
+import { NAMESPACES, type EstateSpec, type Region } from "../estate.js";
+import type { Cloud } from "../../stacks/schema/common.js";
+import type { PtpNetworkConfig } from "../../stacks/schema/time.js";
+
+export type Smear = "smeared" | "unsmeared";
+
+export interface TimeSource {
+  /** chrony directive: an NTP `server` or a `refclock` driver. */
+  directive: "server" | "refclock";
+  /** For servers the address; for refclocks `<driver> <parameter>`, e.g. `PHC /dev/ptp_ena`. */
+  target: string;
+  /** chrony options after the target, in chrony's spelling. */
+  options: string[];
+  smear: Smear;
+  role: "cloud" | "phc" | "ptp-network" | "grandmaster";
+  /** Why the source is there, for the rendered comment. */
+  note: string;
+}
+
+export interface GrandmasterPlan {
+  name: string;
+  namespace: string;
+  /** In-cluster DNS name chrony resolves (its pods use ClusterFirstWithHostNet). */
+  host: string;
+  /** Service port (NTP) and the unprivileged container ports behind it. */
+  port: 123;
+  containerPort: number;
+  adminPort: number;
+  source: "gps" | "rubidium" | "cesium";
+  smear: Smear;
+  replicas: number;
+}
+
+export interface RegionTimePlan {
+  region: string;
+  cloud: Cloud;
+  smear: Smear;
+  sources: TimeSource[];
+  excluded: { source: TimeSource; reason: string }[];
+  /** PHC device nodes the chrony pod must mount. */
+  devices: string[];
+  ptpNetwork: PtpNetworkConfig | null;
+  grandmaster: GrandmasterPlan | null;
+  /** chrony `maxdistance`: a source whose error bound exceeds half the HLC max offset is unfit, seconds. */
+  maxDistanceSeconds: number;
+  /** chrony `minsources`: with three or more sources, require two to agree before steering. */
+  minSources: number;
+  maxOffsetMs: number;
+}
+
+export class TimeHierarchyError extends Error {
+  override name = "TimeHierarchyError";
+}
+
+export const GRANDMASTER = { name: "grandmaster", containerPort: 10123, adminPort: 10124 } as const;
+/** chrony's SHM refclock segment phc2sys writes to (`-M`), shared over the host IPC namespace. */
+export const PTP_SHM_SEGMENT = 0;
+
+/** The time service each cloud offers inside its network, with its leap-second behaviour. */
+export function cloudSources(cloud: Cloud, ptpEnabled: boolean): TimeSource[] {
+  switch (cloud) {
+    case "aws":
+      return [
+        { directive: "server", target: "169.254.169.123", options: ["prefer", "iburst", "minpoll", "4", "maxpoll", "4"], smear: "smeared", role: "cloud", note: "Amazon Time Sync Service (link-local, smears leap seconds)" },
+        ...(ptpEnabled
+          ? [{ directive: "refclock", target: "PHC /dev/ptp_ena", options: ["poll", "0", "delay", "0.000010", "prefer"], smear: "unsmeared", role: "phc", note: "ENA PTP hardware clock (Nitro; unsmeared UTC)" } satisfies TimeSource]
+          : []),
+      ];
+    case "gcp":
+      return [{ directive: "server", target: "metadata.google.internal", options: ["iburst"], smear: "smeared", role: "cloud", note: "GCE metadata server NTP (Google smears leap seconds)" }];
+    case "azure":
+      return [
+        { directive: "refclock", target: "PHC /dev/ptp_hyperv", options: ["poll", "3", "dpoll", "-2", "offset", "0", "stratum", "2"], smear: "unsmeared", role: "phc", note: "Hyper-V host PTP hardware clock (unsmeared)" },
+      ];
+  }
+}
+
+export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan {
+  const time = spec.time;
+  const smear: Smear = time.leapSmear ? "smeared" : "unsmeared";
+  const candidates: TimeSource[] = [...cloudSources(region.cloud, time.ptp.enabled)];
+  const network = time.ptp.enabled ? (time.ptp.network ?? null) : null;
+  if (network !== null) {
+    candidates.push({
+      directive: "refclock",
+      target: `SHM ${PTP_SHM_SEGMENT}`,
+      options: ["refid", "PTP", "poll", "0", "precision", network.timestamping === "hardware" ? "1e-7" : "1e-6", "delay", "0.0001"],
+      smear: "unsmeared",
+      role: "ptp-network",
+      note: `datacenter PTP on ${network.interface} (domain ${network.domainNumber}) via ptp4l + phc2sys`,
+    });
+  }
+  const grandmaster: GrandmasterPlan | null = time.grandmaster.enabled
+    ? {
+        name: GRANDMASTER.name,
+        namespace: NAMESPACES.time,
+        host: `${GRANDMASTER.name}.${NAMESPACES.time}.svc.cluster.local`,
+        port: 123,
+        containerPort: GRANDMASTER.containerPort,
+        adminPort: GRANDMASTER.adminPort,
+        source: time.grandmaster.source,
+        smear,
+        replicas: time.grandmaster.replicas,
+      }
+    : null;
+  if (grandmaster !== null) {
+    candidates.push({ directive: "server", target: grandmaster.host, options: ["iburst", "minpoll", "4", "maxpoll", "6"], smear, role: "grandmaster", note: `Meridian grandmaster (${grandmaster.source} ensemble, stratum 1)` });
+  }
+  const sources = candidates.filter((s) => s.smear === smear);
+  const excluded = candidates
+    .filter((s) => s.smear !== smear)
+    .map((source) => ({ source, reason: `${source.smear} source in a ${smear} estate (meridian:time.leapSmear = ${time.leapSmear}); never mix smeared and unsmeared time` }));
+  if (sources.length === 0) {
+    throw new TimeHierarchyError(
+      `region ${region.id} (${region.cloud}) has no ${smear} time source: ${excluded.map((e) => e.source.target).join(", ")} ${excluded.length === 1 ? "is" : "are"} ${excluded[0]?.source.smear ?? "unavailable"}; ` +
+        `enable meridian:time.grandmaster or set meridian:time.leapSmear to ${!time.leapSmear}`,
+    );
+  }
+  return {
+    region: region.id,
+    cloud: region.cloud,
+    smear,
+    sources,
+    excluded,
+    devices: sources.filter((s) => s.directive === "refclock" && s.target.startsWith("PHC ")).map((s) => s.target.slice(4)),
+    ptpNetwork: network,
+    grandmaster,
+    maxDistanceSeconds: time.maxOffsetMs / 2 / 1000,
+    minSources: sources.length >= 3 ? 2 : 1,
+    maxOffsetMs: time.maxOffsetMs,
+  };
+}
+
+/** The whole estate's hierarchy, region by region (throws TimeHierarchyError naming every bad region). */
+export function timeHierarchy(spec: EstateSpec): RegionTimePlan[] {
+  const plans: RegionTimePlan[] = [];
+  const problems: string[] = [];
+  for (const region of spec.regions) {
+    try {
+      plans.push(regionTimePlan(spec, region));
+    } catch (e) {
+      if (!(e instanceof TimeHierarchyError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  if (problems.length > 0) throw new TimeHierarchyError(problems.join("\n"));
+  return plans;
+}

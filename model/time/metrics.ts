@@ -1,0 +1,36 @@
+/**
+ * Metric names the time fabric exports and its PrometheusRules alert on — one list, so the runtime that
+ * writes a series and the rule that reads it cannot drift apart. chrony's own figures come from
+ * chrony_exporter (github.com/SuperQ/chrony_exporter), run beside chronyd.
+ */
+export const TIME_METRICS = {
+  /** Histogram: TrueTime ε at each now() (seconds). */
+  epsilon: "meridian_truetime_epsilon_seconds",
+  /** Histogram: time spent in commit-wait (seconds). */
+  commitWait: "meridian_truetime_commit_wait_seconds",
+  /** Gauge: grandmaster ensemble ε (seconds). */
+  ensembleEpsilon: "meridian_time_ensemble_epsilon_seconds",
+  /** Gauge: sources currently flagged as falsetickers. */
+  falsetickers: "meridian_time_falsetickers",
+  /** Gauge: 1 while no truechimer GPS disciplines the oscillators. */
+  holdover: "meridian_time_holdover",
+  /** Gauge: 1 while a majority of sources agree. */
+  synchronized: "meridian_time_synchronized",
+  /** Counter: NTP requests answered by the grandmaster. */
+  ntpReplies: "meridian_time_ntp_replies_total",
+  /** Gauge: skew monitor state (0 healthy, 1 degraded, 2 frozen, 3 recovering). */
+  skewState: "meridian_clock_skew_state",
+  /** Gauge: last measured offset from the reference (seconds). */
+  offset: "meridian_clock_offset_seconds",
+  /** Counter: drift alarms raised by the CUSUM detector. */
+  driftAlarms: "meridian_clock_drift_alarms_total",
+  /** Counter: remote HLC timestamps rejected beyond max offset. */
+  hlcRejections: "meridian_hlc_untrustworthy_remote_total",
+  /** chrony_exporter (collector/tracking.go) series used by the rules. */
+  chronyLastOffset: "chrony_tracking_last_offset_seconds",
+  chronyRmsOffset: "chrony_tracking_rms_offset_seconds",
+  chronyReferenceTime: "chrony_tracking_reference_timestamp_seconds",
+  chronyStratum: "chrony_tracking_stratum",
+} as const;
+
+export const SKEW_STATE_VALUE = { healthy: 0, degraded: 1, frozen: 2, recovering: 3 } as const;

@@ -1,0 +1,62 @@
+/**
+ * NtpSync: the adapter that keeps a ClockNode measured against its reference — every `intervalMs` it
+ * queries the NTP server (the region's grandmaster) and feeds `node.measure`. A failed query feeds
+ * nothing, so a node that loses its reference drifts into the skew monitor's sync-loss degradation and
+ * TrueTime's ε keeps growing at the drift bound: the safe direction. Timers are unref'd.
+ */
+import type { Clock } from "../common/clock.js";
+import type { ClockNode } from "./node.js";
+import { ntpQuery, type NtpMeasurement } from "./ntp/client.js";
+
+export interface NtpSyncOptions {
+  host: string;
+  port: number;
+  /** The clock NTP timestamps are taken with (the node's physical clock, sub-ms). */
+  clock: Clock;
+  intervalMs?: number;
+  timeoutMs?: number;
+  onError?: (error: Error) => void;
+}
+
+export class NtpSync {
+  private timer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  last: NtpMeasurement | null = null;
+
+  constructor(
+    private readonly node: ClockNode,
+    private readonly options: NtpSyncOptions,
+  ) {}
+
+  /** One exchange; resolves with the measurement, or null after reporting the error. */
+  async pollOnce(): Promise<NtpMeasurement | null> {
+    try {
+      const m = await ntpQuery(this.options.host, this.options.port, { clock: this.options.clock, timeoutMs: this.options.timeoutMs });
+      this.node.measure(m.offsetMs, m.errorBoundMs);
+      this.last = m;
+      this.failures = 0;
+      return m;
+    } catch (e) {
+      this.failures++;
+      this.node.skew.evaluate();
+      this.options.onError?.(e as Error);
+      return null;
+    }
+  }
+
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    void this.pollOnce();
+    this.timer = setInterval(() => void this.pollOnce(), this.options.intervalMs ?? 16_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,120 @@
+// The time area under the mock runtime: per region a chrony ConfigMap + DaemonSet rendered from the
+// hierarchy, linuxptp only with a PTP network, the grandmaster Deployment + Service, and clock-health
+// monitoring — custom resources validated against prometheus-operator's CRD schemas, workloads against
+// the Kubernetes API schemas.
+import { PodMonitor, PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { DaemonSet, Deployment } from "kubernetes-models/apps/v1";
+import { Service } from "kubernetes-models/v1";
+import { beforeAll, describe, expect, it } from "vitest";
+import { renderChronyConf } from "../../../model/time/chrony.js";
+import { timeHierarchy } from "../../../model/time/hierarchy.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+import { byName, ofType, under, type Plan } from "../../harness.js";
+import { evaluateSettled } from "./plan.js";
+
+type Obj = Record<string, unknown>;
+const inputs = (r: { inputs: Obj }) => r.inputs as { metadata: Obj; spec: Obj; data?: Record<string, string> };
+
+describe("time area (prod)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await evaluateSettled("prod");
+  });
+
+  it("creates one TimeFabric per region with chrony, the grandmaster and monitoring in the time namespace", () => {
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    const fabrics = ofType(plan, "meridian:time:TimeFabric");
+    expect(fabrics.map((f) => f.name).sort()).toEqual(spec.regions.map((r) => `${r.id}-time`).sort());
+    for (const region of spec.regions) {
+      const types = under(plan, "meridian:time:TimeFabric", `${region.id}-time`).map((r) => r.type).sort();
+      expect(types).toEqual(
+        [
+          "kubernetes:apps/v1:DaemonSet",
+          "kubernetes:apps/v1:Deployment",
+          "kubernetes:core/v1:ConfigMap",
+          "kubernetes:core/v1:Service",
+          "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+          "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+          "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+          "kubernetes:policy/v1:PodDisruptionBudget",
+        ].sort(),
+      );
+      for (const r of under(plan, "meridian:time:TimeFabric", `${region.id}-time`)) {
+        expect(inputs(r).metadata["namespace"]).toBe("meridian-time");
+        expect(r.provider).toMatch(new RegExp(`${region.id}-k8s`));
+      }
+    }
+  });
+
+  it("each region's ConfigMap holds exactly the chrony.conf the model renders, and the DaemonSet mounts its PHCs", () => {
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    for (const p of timeHierarchy(spec)) {
+      const cm = inputs(byName(plan, "kubernetes:core/v1:ConfigMap", `${p.region}-chrony-conf`));
+      expect(cm.data!["chrony.conf"]).toBe(renderChronyConf(p));
+      const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", `${p.region}-chrony`));
+      new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
+      const pod = ((ds.spec["template"] as Obj)["spec"] as Obj) as { hostNetwork: boolean; dnsPolicy: string; containers: Obj[]; volumes: Obj[] };
+      expect(pod.hostNetwork).toBe(true);
+      expect(pod.dnsPolicy).toBe("ClusterFirstWithHostNet");
+      const hostPaths = pod.volumes.map((v) => (v["hostPath"] as Obj | undefined)?.["path"]).filter(Boolean);
+      for (const device of p.devices) expect(hostPaths).toContain(device);
+    }
+    const azure = timeHierarchy(spec).find((p) => p.cloud === "azure")!;
+    expect(azure.devices).toEqual(["/dev/ptp_hyperv"]);
+  });
+
+  it("the grandmaster Deployment runs `meridian time grandmaster` behind UDP 123", () => {
+    const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "aws-use1-grandmaster"));
+    new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...(dep as object) } as never).validate();
+    const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
+    expect(container["args"]).toEqual(["time", "grandmaster", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124", "--source", "gps"]);
+    expect(dep.spec["replicas"]).toBe(2);
+    const svc = inputs(byName(plan, "kubernetes:core/v1:Service", "aws-use1-grandmaster"));
+    new Service({ apiVersion: "v1", kind: "Service", ...(svc as object) } as never).validate();
+    expect(svc.spec["ports"]).toContainEqual({ name: "ntp", port: 123, targetPort: "ntp", protocol: "UDP" });
+  });
+
+  it("PrometheusRule, PodMonitor and ServiceMonitor validate against the prometheus-operator CRDs; thresholds follow max offset", () => {
+    for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")) new PrometheusRule(r.inputs as never).validate();
+    for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor")) new PodMonitor(r.inputs as never).validate();
+    for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) new ServiceMonitor(r.inputs as never).validate();
+    const rule = inputs(byName(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "aws-use1-clock-health"));
+    const rules = ((rule.spec["groups"] as Obj[])[0]!["rules"] as Obj[]).map((r) => [r["alert"], r["expr"]]);
+    // prod: max offset 250 ms → degrade at 125 ms, freeze at 200 ms.
+    expect(Object.fromEntries(rules)).toMatchObject({
+      ClockOffsetHigh: "abs(chrony_tracking_last_offset_seconds) > 0.125",
+      ClockOffsetCritical: "abs(chrony_tracking_last_offset_seconds) > 0.2",
+      TimeSourceFalseticker: "max(meridian_time_falsetickers) > 0",
+      GrandmasterHoldover: "max(meridian_time_holdover) == 1",
+    });
+  });
+
+  it("no linuxptp without a PTP network", () => {
+    expect(ofType(plan, "kubernetes:apps/v1:DaemonSet").filter((d) => d.name.endsWith("-linuxptp"))).toEqual([]);
+  });
+});
+
+describe("time area variants", () => {
+  it("a PTP network adds a privileged linuxptp DaemonSet and shares host IPC with chrony", async () => {
+    const plan = await evaluateSettled("local", { configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
+    const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-linuxptp"));
+    new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
+    const pod = (ds.spec["template"] as Obj)["spec"] as { hostNetwork: boolean; hostIPC: boolean; hostPID: boolean; containers: { name: string; command: string[] }[] };
+    expect([pod.hostNetwork, pod.hostIPC, pod.hostPID]).toEqual([true, true, true]);
+    expect(pod.containers.map((c) => c.command.slice(0, 7))).toEqual([
+      ["/usr/sbin/ptp4l", "-f", "/etc/linuxptp/ptp4l.conf", "-i", "eth1", "-s", "-2"],
+      ["/usr/sbin/phc2sys", "-a", "-r", "-E", "ntpshm", "-M", "0"],
+    ]);
+    const chrony = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-chrony"));
+    expect(((chrony.spec["template"] as Obj)["spec"] as Obj)["hostIPC"]).toBe(true);
+    expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "local-aws-chrony-conf")).data!["chrony.conf"]).toContain("refclock SHM 0 refid PTP");
+  });
+
+  it("without a grandmaster there is no Deployment, Service or ServiceMonitor, and chrony uses the smeared cloud source", async () => {
+    const plan = await evaluateSettled("dev", { configOverrides: { "meridian:time": { leapSmear: true, grandmaster: { enabled: false } } } });
+    expect(ofType(plan, "kubernetes:apps/v1:Deployment")).toEqual([]);
+    expect(ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toEqual([]);
+    expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "gcp-usc1-chrony-conf")).data!["chrony.conf"]).toContain("server metadata.google.internal iburst");
+  });
+});

@@ -1,0 +1,21 @@
+// Specs for the time tests: the real stack files, with the time block varied.
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { listStacks, loadStack } from "../../../stacks/load.js";
+import { timeSchema } from "../../../stacks/schema/time.js";
+
+export const STACKS = listStacks();
+
+export function specFor(stack: string, time?: Record<string, unknown>): EstateSpec {
+  const spec = buildEstateSpec(stack, loadStack(stack));
+  return time === undefined ? spec : { ...spec, time: timeSchema.parse(time) };
+}
+
+/** The variations every rendering must survive. */
+export const TIME_VARIANTS: Record<string, Record<string, unknown> | undefined> = {
+  "as configured": undefined,
+  unsmeared: { leapSmear: false },
+  smeared: { leapSmear: true },
+  "unsmeared + PTP": { leapSmear: false, ptp: true },
+  "PTP network, software timestamps": { ptp: { network: { interface: "eth1", transport: "UDPv4", timestamping: "software", domainNumber: 24 } } },
+  "no grandmaster, smeared": { leapSmear: true, grandmaster: { enabled: false } },
+};

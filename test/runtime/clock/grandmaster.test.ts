@@ -1,0 +1,151 @@
+// The grandmaster end to end: `meridian time grandmaster` serving NTP to the real chronyd, which must
+// report the injected offset within 1 ms; the admin API's drills; and NTP packet handling.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
+import { Grandmaster } from "../../../runtime/clock/grandmaster.js";
+import { decode, encode, fromNtpTimestamp, toNtpTimestamp, type NtpPacket } from "../../../runtime/clock/ntp/packet.js";
+
+const CHRONYD = "/usr/sbin/chronyd";
+const children: ChildProcess[] = [];
+afterAll(() => children.forEach((c) => c.kill("SIGTERM")));
+
+/** Start the CLI grandmaster on an ephemeral port; resolves with the NTP port it printed. */
+function startGrandmaster(args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [MERIDIAN_BIN, "time", "grandmaster", "--port", "0", ...args], { cwd: REPO_ROOT });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /udp:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("exit", (code) => reject(new Error(`grandmaster exited ${code}: ${out}`)));
+  });
+}
+
+/**
+ * chronyd -Q: query the server without touching the clock; resolves with "System clock wrong by X seconds",
+ * or null when chronyd found no usable sample ("No suitable source"). `minpoll -2` only makes iburst send
+ * its four requests 0.25 s apart instead of 2 s.
+ */
+function chronydOffsetSeconds(port: number): Promise<number | null> {
+  const child = spawn(CHRONYD, ["-Q", "-f", "/dev/null", "-u", "root", `server 127.0.0.1 port ${port} iburst minpoll -2 maxpoll -2`]);
+  children.push(child);
+  let text = "";
+  child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (text += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => {
+      const m = /System clock wrong by (-?[\d.]+) seconds/.exec(text);
+      if (m) resolve(Number(m[1]));
+      else if (/No suitable source/.test(text)) resolve(null);
+      else reject(new Error(`chronyd did not report an offset (exit ${code}):\n${text}`));
+    });
+  });
+}
+
+/**
+ * The median of three chronyd measurements. The grandmaster stamps receive/transmit in JavaScript, so on a
+ * loaded two-core machine an occasional sample carries a few ms of scheduling delay as path asymmetry;
+ * one such query must not decide the test, three independent ones voting do.
+ */
+async function chronydMedianOffsetSeconds(port: number): Promise<number> {
+  const got: number[] = [];
+  for (let attempt = 0; attempt < 8 && got.length < 3; attempt++) {
+    const x = await chronydOffsetSeconds(port);
+    if (x !== null) got.push(x);
+  }
+  if (got.length < 3) throw new Error(`chronyd measured only ${got.length} of 3 times`);
+  return got.sort((a, b) => a - b)[1]!;
+}
+
+describe("meridian time grandmaster + chronyd", () => {
+  it("chronyd -Q reports the clock wrong by the injected offset within 1 ms (plain and under a GPS-outage scenario)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-gm-"));
+    const outage = join(dir, "outage.yaml");
+    writeFileSync(outage, "events:\n  - { atSeconds: 0, gps: outage, durationSeconds: 3600 }\n");
+    const runs: [number, string[]][] = [
+      [250, []],
+      [-123.4, ["--scenario", outage]],
+    ];
+    // One grandmaster at a time, so the two cores are not shared between them.
+    const results: (readonly [number, number])[] = [];
+    for (const [offsetMs, extra] of runs) {
+      const port = await startGrandmaster(["--offset-ms", String(offsetMs), ...extra]);
+      results.push([offsetMs, await chronydMedianOffsetSeconds(port)] as const);
+    }
+    for (const [offsetMs, wrongBy] of results) expect(Math.abs(wrongBy * 1000 - offsetMs)).toBeLessThan(1);
+  });
+
+  it("names a bad scenario file and bad flags (exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-gm-"));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "events:\n  - { atSeconds: -1, gps: spoofing }\n");
+    const r = runCli(["time", "grandmaster", "--port", "0", "--scenario", bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/events\.0\.atSeconds/);
+    expect(r.stderr).toMatch(/offsetMs/);
+    expect(runCli(["time", "grandmaster", "--port", "70000"]).stderr).toMatch(/--port 70000: expected an integer from 0 to 65535/);
+    expect(runCli(["time", "grandmaster", "--port", "0", "--scenario", join(dir, "missing.yaml")]).stderr).toMatch(/cannot read \(ENOENT\)/);
+  });
+});
+
+describe("Grandmaster (in process)", () => {
+  const client = (gm: Grandmaster, port: number, packet: Buffer) =>
+    new Promise<Buffer | null>((resolve) => {
+      const sock = createSocket("udp4");
+      const timer = setTimeout(() => (sock.close(), resolve(null)), 500);
+      sock.on("message", (msg) => (clearTimeout(timer), sock.close(), resolve(msg)));
+      sock.send(packet, port, "127.0.0.1");
+      void gm;
+    });
+
+  it("answers a mode-3 request with mode 4, stratum 1, the origin echoed and ε as root dispersion; drops junk", async () => {
+    const gm = new Grandmaster({ offsetMs: 5000 });
+    const { ntp } = await gm.listen(0);
+    try {
+      const transmit = toNtpTimestamp(Date.now());
+      const request: NtpPacket = {
+        leap: 0, version: 4, mode: 3, stratum: 0, poll: 6, precision: -20, rootDelayS: 0, rootDispersionS: 0,
+        referenceId: Buffer.alloc(4), reference: toNtpTimestamp(0), origin: toNtpTimestamp(0), receive: toNtpTimestamp(0), transmit,
+      };
+      const reply = decode((await client(gm, ntp, encode(request)))!);
+      expect(reply).toMatchObject({ mode: 4, version: 4, stratum: 1, leap: 0, origin: transmit, poll: 6 });
+      expect(reply.referenceId.toString("ascii", 0, 3)).toBe("GPS");
+      expect(reply.rootDispersionS).toBeLessThan(1e-3);
+      expect(Math.abs(fromNtpTimestamp(reply.transmit) - Date.now() - 5000)).toBeLessThan(100);
+      expect(await client(gm, ntp, Buffer.from("short"))).toBeNull();
+      expect(await client(gm, ntp, encode({ ...request, mode: 4 }))).toBeNull();
+      expect(gm.ntp.stats).toMatchObject({ replies: 1, dropped: 2 });
+    } finally {
+      await gm.close();
+    }
+  });
+
+  it("admin drills: a GPS outage puts the ensemble in holdover (refid ATOM); spoofing is outvoted; bad bodies are 400", async () => {
+    const gm = new Grandmaster();
+    const app = gm.adminApp();
+    const outage = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "outage", durationSeconds: 600 } });
+    expect(outage.json()).toMatchObject({ holdover: true, synchronized: true });
+    expect(gm.state().referenceId).toBe("ATOM");
+    await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "restore" } });
+    const spoof = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "spoofing", offsetMs: 3, durationSeconds: 60 } });
+    expect(spoof.json()).toMatchObject({ falsetickers: ["gps-a"] });
+    const inflate = await app.inject({ method: "POST", url: "/drills/inflate", payload: { epsilonMs: 4, durationSeconds: 60 } });
+    expect(inflate.json().epsilonMs).toBeGreaterThan(4);
+    const bad = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "meteor" } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toBe("invalid body");
+    const metrics = await app.inject({ method: "GET", url: "/metrics" });
+    expect(metrics.body).toMatch(/meridian_time_falsetickers 1/);
+    const cesiumOnly = new Grandmaster({ primary: "cesium" }).adminApp();
+    expect((await cesiumOnly.inject({ method: "POST", url: "/drills/gps", payload: { fault: "outage" } })).statusCode).toBe(409);
+  });
+});
