@@ -1,0 +1,231 @@
+/**
+ * `meridian log serve|verify|proof|add`: run a transparency log, audit one from the outside, and export offline
+ * proofs (C2SP tlog-proof) that verify without the server.
+ */
+import type { Command } from "commander";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { UserError } from "../errors.js";
+import { readKeyArg } from "./note.js";
+
+function intArg(value: string, what: string, min = 0): number {
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new UserError(`${what} "${value}" must be an integer ≥ ${min}`);
+  return Number(value);
+}
+
+async function verifiersFrom(vkeys: string[]) {
+  const { parseVerifierKey, newVerifier, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
+  const { newCosignatureVerifier } = await import("../../runtime/prooflog/witness/cosignature.js");
+  try {
+    return vkeys.map((v) => {
+      const key = readKeyArg(v, "--vkey");
+      return parseVerifierKey(key).alg === ALG_COSIGNATURE_V1 ? newCosignatureVerifier(key) : newVerifier(key);
+    });
+  } catch (e) {
+    if (e instanceof NoteError) throw new UserError(`--vkey: ${e.message}`);
+    throw e;
+  }
+}
+
+function defaultState(url: string): string {
+  const base = process.env["XDG_STATE_HOME"] ?? join(homedir(), ".local", "state");
+  return join(base, "meridian", "prooflog", `${url.replace(/[^A-Za-z0-9.-]+/g, "_")}.checkpoint`);
+}
+
+/** Verification failures are not usage errors: say why and exit 1. */
+function fail(e: unknown): void {
+  const name = (e as Error).name;
+  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError"].includes(name)) throw e;
+  process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}
+
+export function register(program: Command): void {
+  const log = program.command("log").description("run, audit and prove entries of a transparency log (RFC 6962, C2SP tlog-tiles)");
+
+  log
+    .command("serve")
+    .description("serve a log: POST /add, GET /checkpoint, tlog-tiles, JSON proofs")
+    .option("--data <dir>", "directory of the embedded store")
+    .option("--postgres <url>", "use PostgreSQL instead of the embedded store")
+    .requiredOption("--port <n>", "TCP port (0 picks a free one)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .requiredOption("--origin <origin>", "checkpoint origin line, e.g. example.com/log")
+    .requiredOption("--key <file>", "file holding the log's signer key (meridian note keygen)")
+    .option("--checkpoint-interval <ms>", "sign a new checkpoint at most this often", "1000")
+    .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
+    .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
+    .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
+    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[] }) => {
+      if (!o.data && !o.postgres) throw new UserError("give --data <dir> (embedded store) or --postgres <url>");
+      const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
+      const signerKey = readKeyArg(o.key, "--key");
+      try {
+        const s = newSigner(signerKey);
+        if (s.name !== o.origin) process.stderr.write(`meridian: note: key name "${s.name}" differs from --origin "${o.origin}"\n`);
+      } catch (e) {
+        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
+        throw e;
+      }
+      const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
+      if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
+      const witnesses = await Promise.all(
+        (o.witness ?? []).map(async (w) => {
+          const at = w.indexOf("=");
+          if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
+          const [verifier] = await verifiersFrom([w.slice(at + 1)]);
+          return { url: w.slice(0, at), verifier: verifier! };
+        }),
+      );
+      const { startLogServer } = await import("../../runtime/prooflog/serve.js");
+      const { app, log: tlog, url } = await startLogServer({
+        origin: o.origin,
+        signerKey,
+        dataDir: o.data,
+        postgresUrl: o.postgres,
+        port: intArg(o.port, "--port"),
+        host: o.host,
+        checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
+        dedupeCapacity: intArg(o.dedupe, "--dedupe"),
+        maxEntrySize,
+        witnesses,
+      });
+      process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+
+  log
+    .command("witness")
+    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
+    .requiredOption("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
+    .requiredOption("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
+    .requiredOption("--data <dir>", "where the latest cosigned checkpoint per log is kept")
+    .requiredOption("--port <n>", "TCP port (0 picks a free one)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .action(async (o: { key: string; logVkey: string[]; data: string; port: string; host: string }) => {
+      const { NoteError } = await import("../../runtime/prooflog/note.js");
+      const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
+      const { Witness } = await import("../../runtime/prooflog/witness/witness.js");
+      const { FileWitnessStore } = await import("../../runtime/prooflog/witness/store.js");
+      const { buildWitnessServer } = await import("../../runtime/prooflog/witness/http.js");
+      const { systemClock } = await import("../../runtime/common/clock.js");
+      let cosigner;
+      try {
+        cosigner = newCosigner(readKeyArg(o.key, "--key"), systemClock);
+      } catch (e) {
+        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
+        throw e;
+      }
+      const logs = new Map<string, import("../../runtime/prooflog/note.js").Verifier[]>();
+      for (const v of await verifiersFrom(o.logVkey)) logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
+      const witness = new Witness({
+        cosigner,
+        logs,
+        store: new FileWitnessStore(o.data),
+        onMisbehaviour: (m) => process.stderr.write(`meridian witness: MISBEHAVIOUR ${m.reason} by ${m.origin}\n${JSON.stringify(m)}\n`),
+      });
+      const app = await buildWitnessServer(witness);
+      const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });
+      process.stdout.write(`meridian log witness: ${cosigner.name} witnessing ${[...logs.keys()].join(", ")} at ${url}\n`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+
+  log
+    .command("verify")
+    .description("check a log's checkpoint signature, its consistency with the saved checkpoint, and an entry's inclusion; or verify an offline tlog-proof")
+    .option("--log <url>", "log base URL")
+    .requiredOption("--vkey <vkey...>", "log verifier key (or file); repeatable")
+    .option("--origin <origin>", "expected origin (default: the first key's name)")
+    .option("--index <n>", "also prove this entry is included")
+    .option("--state <file>", "where the last verified checkpoint is kept (default under $XDG_STATE_HOME)")
+    .option("--tiles", "build proofs from tlog-tiles reads instead of the log's JSON proof endpoints (any tlog-tiles log)")
+    .option("--proof <file>", "verify this tlog-proof offline instead of asking the log")
+    .option("--entry <file>", "the entry the --proof is for")
+    .action(async (o: { log?: string; vkey: string[]; origin?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
+      const verifiers = await verifiersFrom(o.vkey);
+      const origin = o.origin ?? verifiers[0]!.name;
+      if (o.proof) {
+        if (!o.entry) throw new UserError("--proof needs --entry <file> (the entry it proves)");
+        const { verifyTlogProof } = await import("../../runtime/prooflog/proof/tlogproof.js");
+        const { leafHash } = await import("../../runtime/prooflog/rfc6962.js");
+        try {
+          const r = verifyTlogProof(readFileSync(o.proof, "utf8"), leafHash(readFileSync(o.entry)), verifiers, origin);
+          process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}\n`);
+        } catch (e) {
+          fail(e);
+        }
+        return;
+      }
+      if (!o.log) throw new UserError("give --log <url> (or --proof and --entry for an offline proof)");
+      const index = o.index === undefined ? undefined : intArg(o.index, "--index");
+      const state = o.state ?? defaultState(o.log);
+      const saved = existsSync(state) ? readFileSync(state, "utf8") : null;
+      const { LogClient } = await import("../../runtime/prooflog/client.js");
+      const { checkLog } = await import("../../runtime/prooflog/verifier.js");
+      try {
+        const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index, { tiles: o.tiles === true });
+        mkdirSync(dirname(state), { recursive: true });
+        writeFileSync(state, r.note);
+        const cp = r.checkpoint;
+        process.stdout.write(`ok: checkpoint ${cp.origin} size ${cp.size} root ${Buffer.from(cp.root).toString("base64")} signed by ${origin}\n`);
+        process.stdout.write(r.consistentFrom === null ? `no saved checkpoint; saved this one to ${state}\n` : `consistent with the saved checkpoint at size ${r.consistentFrom}\n`);
+        if (r.entry) {
+          process.stdout.write(`entry ${r.entry.index} (${r.entry.data.length} bytes) is included\n`);
+          const { decodeAuditEvent } = await import("../../runtime/prooflog/audit/audit.js");
+          try {
+            process.stdout.write(`audit event: ${JSON.stringify(decodeAuditEvent(r.entry.data))}\n`);
+          } catch {
+            // not an audit event: nothing more to show
+          }
+        }
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  log
+    .command("proof")
+    .description("print an offline proof bundle (C2SP tlog-proof) for an entry; verify it with `log verify --proof`")
+    .requiredOption("--log <url>", "log base URL")
+    .requiredOption("--index <n>", "entry index")
+    .option("--entry-out <file>", "also write the entry bytes here")
+    .action(async (o: { log: string; index: string; entryOut?: string }) => {
+      const index = intArg(o.index, "--index");
+      const { LogClient } = await import("../../runtime/prooflog/client.js");
+      const { parseCheckpoint } = await import("../../runtime/prooflog/checkpoint.js");
+      const { formatTlogProof } = await import("../../runtime/prooflog/proof/tlogproof.js");
+      const client = new LogClient(o.log);
+      try {
+        const note = await client.checkpoint();
+        const cp = parseCheckpoint(note.slice(0, note.indexOf("\n\n") + 1));
+        if (index >= cp.size) throw new UserError(`--index ${index} is not below the log's checkpoint size ${cp.size}`);
+        const proof = await client.inclusionProof(index, cp.size);
+        if (o.entryOut) writeFileSync(o.entryOut, await client.entry(index, cp.size));
+        process.stdout.write(formatTlogProof(index, proof, note));
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        fail(e);
+      }
+    });
+
+  log
+    .command("add")
+    .description("append stdin as one entry and print its index")
+    .requiredOption("--log <url>", "log base URL")
+    .action(async (o: { log: string }) => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const { LogClient } = await import("../../runtime/prooflog/client.js");
+      try {
+        const r = await new LogClient(o.log).add(Buffer.concat(chunks));
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}

@@ -1,0 +1,58 @@
+/**
+ * HTTP client of a log served by server.ts (or any tlog-tiles log for the tile reads). It returns raw material;
+ * verification is the caller's job (see verifier.ts), so a lying server can only make verification fail.
+ */
+import { decodeEntryBundle, TILE_WIDTH, tilePath } from "./tiles.js";
+
+export class LogClientError extends Error {
+  override name = "LogClientError";
+}
+
+export class LogClient {
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base.replace(/\/+$/, "");
+  }
+
+  private async get(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/${path}`);
+    } catch (e) {
+      throw new LogClientError(`cannot reach ${this.base}/${path}: ${(e as Error).cause ?? (e as Error).message}`);
+    }
+    if (!res.ok) throw new LogClientError(`GET ${this.base}/${path}: HTTP ${res.status} ${await res.text()}`);
+    return res;
+  }
+
+  async checkpoint(): Promise<string> {
+    return (await this.get("checkpoint")).text();
+  }
+
+  async add(entry: Uint8Array): Promise<{ index: number; duplicate?: boolean }> {
+    const res = await fetch(`${this.base}/add`, { method: "POST", body: Buffer.from(entry), headers: { "content-type": "application/octet-stream" } });
+    if (!res.ok) throw new LogClientError(`POST ${this.base}/add: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as { index: number; duplicate?: boolean };
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Buffer[]> {
+    const body = (await (await this.get(`proof/inclusion?index=${index}&size=${size}`)).json()) as { proof: string[] };
+    return body.proof.map((h) => Buffer.from(h, "base64"));
+  }
+
+  async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
+    const body = (await (await this.get(`proof/consistency?old=${oldSize}&new=${newSize}`)).json()) as { proof: string[] };
+    return body.proof.map((h) => Buffer.from(h, "base64"));
+  }
+
+  /** Entry `index` of a tree of `size` leaves, read from its (full or partial) entry bundle. */
+  async entry(index: number, size: number): Promise<Buffer> {
+    if (index >= size) throw new LogClientError(`index ${index} is beyond the tree size ${size}`);
+    const n = Math.floor(index / TILE_WIDTH);
+    const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+    const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }))).arrayBuffer()));
+    const e = bundle[index % TILE_WIDTH];
+    if (!e) throw new LogClientError(`entry bundle ${n} has no entry ${index}`);
+    return e;
+  }
+}

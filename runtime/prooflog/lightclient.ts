@@ -1,0 +1,50 @@
+/**
+ * A light client: it stores one checkpoint and moves forward only along consistency proofs, never downloading
+ * entries. Optionally it demands a witness quorum on every checkpoint it accepts. A smaller tree (rollback) or a
+ * different root at its own size (fork) is refused, and a fork comes back as self-contained evidence.
+ */
+import { openCheckpoint, type Checkpoint } from "./checkpoint.js";
+import type { Verifier } from "./note.js";
+import { ProofError } from "./proof/verify.js";
+import { hashEquals } from "./rfc6962.js";
+import { proveExtends } from "./verifier.js";
+import { verifyQuorum, type Equivocation } from "./witness/quorum.js";
+
+export interface LightClientOptions {
+  origin: string;
+  logVerifiers: readonly Verifier[];
+  fetchConsistency: (oldSize: number, newSize: number) => Promise<Uint8Array[]>;
+  witnesses?: { verifiers: readonly Verifier[]; quorum: number };
+}
+
+export class ForkError extends ProofError {
+  constructor(readonly evidence: Equivocation) {
+    super(`log ${evidence.origin} equivocated: two signed roots for size ${evidence.size}`);
+  }
+}
+
+export class LightClient {
+  private trusted: { checkpoint: Checkpoint; note: string } | null = null;
+
+  constructor(private readonly opts: LightClientOptions) {}
+
+  get checkpoint(): Checkpoint | null {
+    return this.trusted?.checkpoint ?? null;
+  }
+
+  /** Accept `note` if it is signed (and cosigned, if required) and extends the trusted checkpoint. */
+  async update(note: string): Promise<Checkpoint> {
+    const { checkpoint } = this.opts.witnesses
+      ? verifyQuorum(note, this.opts.logVerifiers, this.opts.witnesses.verifiers, this.opts.witnesses.quorum, this.opts.origin)
+      : openCheckpoint(note, this.opts.logVerifiers, this.opts.origin);
+    const prev = this.trusted;
+    if (prev) {
+      if (checkpoint.size === prev.checkpoint.size && !hashEquals(checkpoint.root, prev.checkpoint.root)) {
+        throw new ForkError({ origin: checkpoint.origin, size: checkpoint.size, notes: [prev.note, note] });
+      }
+      await proveExtends(prev.checkpoint, checkpoint, this.opts.fetchConsistency);
+    }
+    this.trusted = { checkpoint, note };
+    return checkpoint;
+  }
+}

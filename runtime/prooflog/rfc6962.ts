@@ -1,0 +1,48 @@
+/**
+ * RFC 6962 / RFC 9162 §2.1 hashing: leaf hash = SHA-256(0x00 ‖ entry), node hash = SHA-256(0x01 ‖ left ‖ right),
+ * the empty tree's root = SHA-256(""). The domain-separation prefixes keep a leaf from ever being mistaken for
+ * an interior node (second-preimage resistance), so every other module hashes only through here.
+ */
+import { hash } from "node:crypto";
+
+export const HASH_SIZE = 32;
+export type Hash = Uint8Array;
+
+/** SHA-256 of the empty string: the root of a tree with no leaves. */
+export const EMPTY_ROOT: Hash = hash("sha256", Buffer.alloc(0), "buffer");
+
+// Scratch for framing small entries without an allocation per leaf (hashing is synchronous, so reuse is safe).
+const leafScratch = Buffer.allocUnsafe(4097);
+
+/** The leaf hash of an entry: SHA-256(0x00 ‖ entry). */
+export function leafHash(entry: Uint8Array): Hash {
+  const buf = entry.length < leafScratch.length ? leafScratch.subarray(0, entry.length + 1) : Buffer.allocUnsafe(entry.length + 1);
+  buf[0] = 0;
+  buf.set(entry, 1);
+  return hash("sha256", buf, "buffer");
+}
+
+// One scratch buffer: node hashing is the hot path of appends and proof checks, and it is synchronous.
+const nodeScratch = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
+nodeScratch[0] = 1;
+
+/** The hash of an interior node: SHA-256(0x01 ‖ left ‖ right). */
+export function nodeHash(left: Hash, right: Hash): Hash {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    // Hash what was given anyway (verifiers then fail on root mismatch) but never mis-frame the input.
+    return hash("sha256", Buffer.concat([Buffer.from([1]), left, right]), "buffer");
+  }
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_SIZE);
+  return hash("sha256", nodeScratch, "buffer");
+}
+
+export function hashEquals(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function toBase64(h: Uint8Array): string {
+  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString("base64");
+}

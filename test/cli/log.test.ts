@@ -1,0 +1,119 @@
+// `meridian log serve|verify|proof|add` end to end: a served log, an outside verifier with saved state, and an
+// offline tlog-proof that still verifies after the server is gone.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { LogClient } from "../../runtime/prooflog/client.js";
+import { generateKey, newSigner } from "../../runtime/prooflog/note.js";
+import { signCheckpoint } from "../../runtime/prooflog/checkpoint.js";
+import { AuditTrail, monotonicTimestamps } from "../../runtime/prooflog/audit/audit.js";
+import { ManualClock } from "../../runtime/common/clock.js";
+
+const ORIGIN = "meridian.test/cli-log";
+const dir = mkdtempSync(join(tmpdir(), "log-cli-"));
+const keys = generateKey(ORIGIN);
+writeFileSync(join(dir, "log.key"), keys.signerKey);
+let child: ChildProcess;
+let url = "";
+
+beforeAll(async () => {
+  child = spawn(process.execPath, [MERIDIAN_BIN, "log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "20"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on("exit", (c) => reject(new Error(`serve exited ${c}`)));
+  });
+});
+afterAll(() => {
+  if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+async function waitForSize(n: number): Promise<void> {
+  for (;;) {
+    const note = await new LogClient(url).checkpoint();
+    if (Number(note.split("\n")[1]) >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+// runCli blocks this process, so the server must be (and is) a separate process.
+const cli = (args: string[], input?: string) => runCli(args, input === undefined ? {} : { input });
+
+describe("meridian log", () => {
+  it("add, verify with saved state, inclusion, offline proof, and clear failures", async () => {
+    const client = new LogClient(url);
+    const trail = new AuditTrail(client, monotonicTimestamps(new ManualClock(1_700_000_000_000)));
+    for (let i = 0; i < 5; i++) await trail.record({ actor: "ops", action: "deploy", subject: `svc-${i}` });
+    const added = cli(["log", "add", "--log", url], "a plain entry\n");
+    expect(added.status).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ index: 5 });
+    await waitForSize(6);
+
+    const state = join(dir, "state.checkpoint");
+    const first = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state, "--index", "3"]);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/ok: checkpoint meridian.test\/cli-log size 6/);
+    expect(first.stdout).toMatch(/no saved checkpoint/);
+    expect(first.stdout).toMatch(/entry 3 .* is included/);
+    expect(first.stdout).toMatch(/audit event: .*"subject":"svc-3"/);
+    writeFileSync(join(dir, "first.state"), readFileSync(state, "utf8"));
+
+    for (let i = 0; i < 300; i++) await client.add(Buffer.from(`more ${i}`));
+    await waitForSize(306);
+    const second = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
+    // The same audit from tiles alone (no JSON proof endpoints).
+    const viaTiles = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "tiles.state"), "--tiles", "--index", "300"]);
+    expect(viaTiles.status, viaTiles.stderr).toBe(0);
+    expect(viaTiles.stdout).toMatch(/entry 300 .* is included/);
+    const tilesFrom6 = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "first.state"), "--tiles"]);
+    expect(tilesFrom6.status, tilesFrom6.stderr).toBe(0);
+    expect(tilesFrom6.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
+
+    const proofOut = cli(["log", "proof", "--log", url, "--index", "260", "--entry-out", join(dir, "entry")]);
+    expect(proofOut.status, proofOut.stderr).toBe(0);
+    expect(proofOut.stdout).toMatch(/^c2sp\.org\/tlog-proof@v1\nindex 260\n/);
+    writeFileSync(join(dir, "proof"), proofOut.stdout);
+    expect(readFileSync(join(dir, "entry"), "utf8")).toBe("more 254");
+
+    // A saved checkpoint the log cannot extend (a forged bigger tree under the same key) is a rollback.
+    writeFileSync(join(dir, "forged"), signCheckpoint({ origin: ORIGIN, size: 10_000, root: Buffer.alloc(32, 7), extensions: [] }, [newSigner(keys.signerKey)]));
+    const rollback = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "forged")]);
+    expect(rollback.status).toBe(1);
+    expect(rollback.stderr).toMatch(/rollback/);
+
+    const stranger = cli(["log", "verify", "--log", url, "--vkey", generateKey(ORIGIN).verifierKey, "--state", join(dir, "s2")]);
+    expect(stranger.status).toBe(1);
+    expect(stranger.stderr).toMatch(/no signature from a known key/);
+    expect(cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s3"), "--index", "99999"]).stderr).toMatch(/not below the checkpoint size/);
+
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    const offline = cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "entry")]);
+    expect(offline.status, offline.stderr).toBe(0);
+    expect(offline.stdout).toMatch(/ok: entry 260 is in meridian.test\/cli-log at size 306/);
+    writeFileSync(join(dir, "wrong"), "more 255");
+    const wrong = cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "wrong")]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/mismatch/);
+    const down = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s4")]);
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach/);
+  });
+
+  it("usage errors exit 2", () => {
+    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/--data <dir>.*or --postgres/);
+    expect(cli(["log", "verify", "--vkey", keys.verifierKey]).status).toBe(2);
+    expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);
+  });
+});

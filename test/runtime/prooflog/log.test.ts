@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { LogUnavailableError, TransparencyLog } from "../../../runtime/prooflog/log.js";
+import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
+import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
+import { openCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
+import { leafHash } from "../../../runtime/prooflog/rfc6962.js";
+
+const keys = generateKey("meridian.test/log");
+const open = (store = new MemoryStore(), dedupeCapacity?: number) =>
+  TransparencyLog.open({ origin: "meridian.test/log", signer: newSigner(keys.signerKey), store, dedupeCapacity, maxBatch: 3 });
+
+describe("sequencer", () => {
+  it("assigns consecutive indices across batches and publishes checkpoints only for durable sizes", async () => {
+    const log = await open();
+    const r = await Promise.all(["a", "b", "c", "d", "e"].map((s) => log.add(Buffer.from(s))));
+    expect(r.map((x) => x.index)).toEqual([0, 1, 2, 3, 4]);
+    const cp = openCheckpoint(await log.publishCheckpoint(), [newVerifier(keys.verifierKey)], "meridian.test/log").checkpoint;
+    expect(cp.size).toBe(5);
+    expect(log.indexOf(leafHash(Buffer.from("c")))).toBe(2);
+    expect(log.indexOf(leafHash(Buffer.from("zz")))).toBeUndefined();
+  });
+
+  it("answers duplicates, queued or durable, with the original index; with dedupe off they are logged again", async () => {
+    const log = await open();
+    const [a, dup] = await Promise.all([log.add(Buffer.from("x")), log.add(Buffer.from("x"))]);
+    expect([a, dup]).toEqual([{ index: 0, duplicate: false }, { index: 0, duplicate: true }]);
+    expect(await log.add(Buffer.from("x"))).toEqual({ index: 0, duplicate: true });
+    const plain = await open(new MemoryStore(), 0);
+    expect((await Promise.all([plain.add(Buffer.from("x")), plain.add(Buffer.from("x"))])).map((r) => r.index)).toEqual([0, 1]);
+  });
+
+  it("confirms a dedupe hit against the full leaf hash (a short-key collision is a new entry)", async () => {
+    const log = await open();
+    const cls = TransparencyLog as unknown as { key: (h: Uint8Array) => number };
+    const real = cls.key;
+    cls.key = () => 42; // every leaf collides
+    try {
+      const [p, q] = await Promise.all([log.add(Buffer.from("p")), log.add(Buffer.from("q"))]);
+      expect([p.index, q.index, q.duplicate]).toEqual([0, 1, false]);
+      expect((await log.add(Buffer.from("r"))).index).toBe(2);
+      // The colliding entries went to the full-hash overflow map: their duplicates are still recognised.
+      expect(await log.add(Buffer.from("q"))).toEqual({ index: 1, duplicate: true });
+      expect(await log.add(Buffer.from("p"))).toEqual({ index: 0, duplicate: true });
+    } finally {
+      cls.key = real;
+    }
+  });
+
+  it("rejects empty and oversized entries, and refuses writes after a storage failure without acknowledging", async () => {
+    const store = new MemoryStore();
+    const log = await open(store);
+    await expect(log.add(new Uint8Array())).rejects.toThrow(/empty/);
+    await expect(log.add(new Uint8Array(70_000))).rejects.toThrow(/limit is 65535/);
+    await log.add(Buffer.from("ok"));
+    store.append = async () => {
+      throw new Error("disk full");
+    };
+    const results = await Promise.allSettled([log.add(Buffer.from("1")), log.add(Buffer.from("2"))]);
+    expect(results.every((r) => r.status === "rejected" && r.reason instanceof LogUnavailableError)).toBe(true);
+    await expect(log.add(Buffer.from("3"))).rejects.toThrow(/storage failed/);
+    expect(log.size).toBe(1);
+  });
+});
