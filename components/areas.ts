@@ -6,9 +6,11 @@ import type { Area } from "./context.js";
 import { pkiArea } from "./pki/index.js";
 import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
+import { workloadsArea } from "./workloads/area.js";
 
 export const areas: Area[] = [
   pkiArea,
   replicationArea,
   timeArea,
+  workloadsArea,
 ];
