@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { row, report } from "./lib/report.js";
 import { systemClock } from "../runtime/common/clock.js";
 import { RegionEscrow } from "../runtime/escrow/region.js";
+import { coarseClock } from "../runtime/escrow/coarse-clock.js";
 import { RedisEscrowStore } from "../runtime/escrow/stores/redis.js";
 
 const URL = "redis://127.0.0.1:6379/3";
@@ -19,24 +20,31 @@ const prefix = `mes:bench:${randomBytes(3).toString("hex")}:`;
 const store = new RedisEscrowStore({ url: URL, prefix });
 const redis = new Redis(URL);
 const regions = ["us-east", "eu-west", "ap-southeast"];
-const policy = { mode: "hybrid" as const, batchSize: 50_000, reorderPoint: 500, horizonSeconds: 5, poolLowWater: 0, maxWaiters: 1024 };
+// Refill batches of 50,000 (1.7% of the inventory) with a reorder point of 20,000 — the (r, Q) policy.
+const policy = { mode: "hybrid" as const, batchSize: 50_000, reorderPoint: 20_000, horizonSeconds: 5, poolLowWater: 0, maxWaiters: 1024 };
 
 async function escrowFastPath(total: number, sku = "fast"): Promise<{ perSecond: number; sold: number }> {
   await store.createItem(sku, total, {});
-  const es = regions.map((region) => new RegionEscrow({ sku, region, store, clock: systemClock, reservationTtlMs: 3_600_000, leaseTtlMs: 60_000, policy, initialWant: Math.floor(total / 10) }));
+  // Reservations are timestamped from a 1 ms coarse clock: reading the system clock per sale costs
+  // more than the sale itself.
+  const clock = coarseClock(systemClock, 1);
+  const es = regions.map((region) => new RegionEscrow({ sku, region, store, clock, reservationTtlMs: 3_600_000, leaseTtlMs: 60_000, policy, initialWant: Math.floor(total / 10) }));
   for (const e of es) await e.start();
   let sold = 0;
   let dry = 0;
   const start = process.hrtime.bigint();
   for (let i = 0; dry < regions.length; i++) {
     const e = es[i % 3]!;
-    // The fast path is the core's reserveSeq (no I/O, no allocation); the slow path pulls from Redis.
-    if (e.ledger.reserveSeq("u", 1, systemClock.now()) >= 0 || (await e.reserve("u", 1)).status === "reserved") {
+    // The fast path: an O(1) ledger reservation, no I/O, no allocation; at the reorder point a refill
+    // starts in the background. A server's event loop turns between requests; here it turns every 4096.
+    if ((i & 4095) === 0) await new Promise((r) => setImmediate(r));
+    if (e.tryReserveSeq("u", 1) >= 0 || (await e.reserve("u", 1)).status === "reserved") {
       sold++;
       dry = 0;
     } else dry++;
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clock.stop();
   return { perSecond: sold / seconds, sold };
 }
 

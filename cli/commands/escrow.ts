@@ -3,6 +3,7 @@
  * example, or print a stack's escrow allocations per region. Heavy modules load inside the actions.
  */
 import type { Command } from "commander";
+import type { RateLimiterPort } from "../../runtime/escrow/flashsale/ports.js";
 import { UserError } from "../errors.js";
 
 interface ServeOptions {
@@ -27,16 +28,10 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
  * The per-user limiter: runtime/ratelimit's GCRA limiter (issue: rate limiting). Until that module is
  * present, serve runs without per-user rate limits and says so on stderr.
  */
-async function perUserLimiter(ratePerSecond: number, burst: number) {
-  const path = "../../runtime/ratelimit/index.js";
-  try {
-    const mod = (await import(path)) as { createGcraLimiter?: (o: { ratePerSecond: number; burst: number }) => import("../../runtime/escrow/flashsale/ports.js").RateLimiterPort };
-    if (mod.createGcraLimiter) return mod.createGcraLimiter({ ratePerSecond, burst });
-  } catch {
-    // fall through
-  }
-  process.stderr.write("meridian escrow: runtime/ratelimit is not installed; per-user rate limits are off\n");
-  return { check: () => ({ allowed: true, retryAfterMs: 0, remaining: Number.MAX_SAFE_INTEGER }) };
+/** Per-user limits: the rate-limit service's embedded GCRA limiter (redis-cell semantics). */
+async function perUserLimiter(ratePerSecond: number, burst: number): Promise<RateLimiterPort> {
+  const { createGcraLimiter } = await import("../../runtime/ratelimit/index.js");
+  return createGcraLimiter({ ratePerSecond, burst });
 }
 
 async function serve(o: ServeOptions): Promise<void> {

@@ -99,7 +99,27 @@ export class RegionEscrow {
 
   /** The fast path alone: no I/O. */
   tryReserve(user: string, qty: number): Reservation | null {
-    return this.ledger.reserve(user, qty, this.o.clock.now());
+    const r = this.ledger.reserve(user, qty, this.o.clock.now());
+    if (r) this.refillAhead();
+    return r;
+  }
+
+  /** The same fast path without materialising the reservation: its sequence number, or -1. */
+  tryReserveSeq(user: string, qty: number): number {
+    const seq = this.ledger.reserveSeq(user, qty, this.o.clock.now());
+    if (seq >= 0) this.refillAhead();
+    return seq;
+  }
+
+  /**
+   * The (r, Q) policy of model/escrow/refill.ts: once free stock falls to the reorder point, start a
+   * pull in the background so the batch lands before the region runs dry and no buyer waits on it.
+   */
+  private refillAhead(): void {
+    if (this.ledger.free > this.policy.reorderPoint || this.pulling || this.policy.mode === "push") return;
+    if (this.pool === 0 && this.freeElsewhere === 0) return;
+    this.pulling = this.serial(() => this.pull(this.policy.batchSize)).finally(() => (this.pulling = null));
+    this.pulling.catch(() => undefined); // a failed refill is retried by the next tick or the next dry request
   }
 
   async reserve(user: string, qty: number): Promise<ReserveResult> {

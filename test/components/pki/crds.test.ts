@@ -14,7 +14,13 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
   let crs: RecordedResource[];
   beforeAll(async () => {
     plan = await evaluateStack("prod");
-    crs = plan.resources.filter((r) => CR_GROUPS.test(r.type));
+    // Only the PKI area's resources: other areas (time's PrometheusRules, ...) validate their own.
+    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+    const inPki = (r: RecordedResource): boolean => {
+      for (let p = r.parent; p; p = byUrn.get(p)?.parent ?? null) if (byUrn.get(p)?.type.startsWith("meridian:pki:")) return true;
+      return false;
+    };
+    crs = plan.resources.filter((r) => CR_GROUPS.test(r.type) && inPki(r));
   }, 60_000);
 
   it("covers cert-manager, Istio, Prometheus-operator and SPIRE kinds in every region", () => {

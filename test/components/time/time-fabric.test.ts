@@ -10,8 +10,7 @@ import { renderChronyConf } from "../../../model/time/chrony.js";
 import { timeHierarchy } from "../../../model/time/hierarchy.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
-import { byName, ofType, under, type Plan } from "../../harness.js";
-import { evaluateSettled } from "./plan.js";
+import { byName, evaluateStack, ofType, under, type Plan } from "../../harness.js";
 
 type Obj = Record<string, unknown>;
 const inputs = (r: { inputs: Obj }) => r.inputs as { metadata: Obj; spec: Obj; data?: Record<string, string> };
@@ -19,7 +18,7 @@ const inputs = (r: { inputs: Obj }) => r.inputs as { metadata: Obj; spec: Obj; d
 describe("time area (prod)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateSettled("prod");
+    plan = await evaluateStack("prod");
   });
 
   it("creates one TimeFabric per region with chrony, the grandmaster and monitoring in the time namespace", () => {
@@ -97,7 +96,7 @@ describe("time area (prod)", () => {
 
 describe("time area variants", () => {
   it("a PTP network adds a privileged linuxptp DaemonSet and shares host IPC with chrony", async () => {
-    const plan = await evaluateSettled("local", { configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
+    const plan = await evaluateStack("local", { configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
     const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-linuxptp"));
     new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
     const pod = (ds.spec["template"] as Obj)["spec"] as { hostNetwork: boolean; hostIPC: boolean; hostPID: boolean; containers: { name: string; command: string[] }[] };
@@ -112,7 +111,7 @@ describe("time area variants", () => {
   });
 
   it("without a grandmaster there is no Deployment, Service or ServiceMonitor, and chrony uses the smeared cloud source", async () => {
-    const plan = await evaluateSettled("dev", { configOverrides: { "meridian:time": { leapSmear: true, grandmaster: { enabled: false } } } });
+    const plan = await evaluateStack("dev", { configOverrides: { "meridian:time": { leapSmear: true, grandmaster: { enabled: false } } } });
     expect(ofType(plan, "kubernetes:apps/v1:Deployment")).toEqual([]);
     expect(ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toEqual([]);
     expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "gcp-usc1-chrony-conf")).data!["chrony.conf"]).toContain("server metadata.google.internal iburst");

@@ -28,7 +28,7 @@ describe("meridian runbook cert-expiry", () => {
     expect(dev).toContain("`letsencrypt-staging` (ACME DNS-01 via clouddns, zone dev.meridian.example.com)");
     expect(dev).toContain("--dns-google --dns-google-credentials");
     expect(dev).toContain("meridian:gcp-acme-service-account-key");
-    expect(dev).toContain("mesh mTLS (PERMISSIVE)");
+    expect(dev).toContain("mesh mTLS (STRICT)");
     const local = render("local");
     expect(local).toContain("kubectl --context kind-meridian-aws get certificates -A -o wide");
     expect(local).not.toContain("pulumi config get --secret");

@@ -30,7 +30,8 @@ describe("escrow under store failure", () => {
       regions: ["eu"],
       limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) },
       clock,
-      settings: { policy: { ...DEFAULT_SETTINGS.policy, batchSize: 1 }, globalReserveFraction: 0.5, admission: { ...DEFAULT_ADMISSION, breakerThreshold: 2, breakerCooldownMs: 5_000 } },
+      // reorderPoint -1: no proactive refills, so only the requests below touch the store.
+      settings: { policy: { ...DEFAULT_SETTINGS.policy, batchSize: 1, reorderPoint: -1 }, globalReserveFraction: 0.5, admission: { ...DEFAULT_ADMISSION, breakerThreshold: 2, breakerCooldownMs: 5_000 } },
     });
     const app = buildEscrowApp(service);
     const call = (method: "GET" | "POST", url: string, body?: object) => app.inject({ method, url, payload: body, headers: { "x-region": "eu" } });

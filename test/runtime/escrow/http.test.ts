@@ -22,7 +22,8 @@ function setup(admission = {}, deny: string[] = []) {
       let x = 0;
       return () => (x = (x * 7919 + 0.123) % 1);
     })(),
-    settings: { reservationTtlMs: 60_000, leaseTtlMs: 5_000, policy: { ...DEFAULT_SETTINGS.policy, batchSize: 2 }, admission: { ...DEFAULT_ADMISSION, ...admission } },
+    // reorderPoint -1: no proactive refills, so each test steers its own pulls.
+    settings: { reservationTtlMs: 60_000, leaseTtlMs: 5_000, policy: { ...DEFAULT_SETTINGS.policy, batchSize: 2, reorderPoint: -1 }, admission: { ...DEFAULT_ADMISSION, ...admission } },
   });
   const app = buildEscrowApp(service);
   const call = (method: "GET" | "POST" | "DELETE", url: string, body?: unknown, region: string | null = "eu") =>

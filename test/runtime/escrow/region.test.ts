@@ -48,6 +48,14 @@ describe("RegionEscrow: pull, push, hybrid, leases", () => {
     expect((await store.audit("sku", clock.now()))!.pool).toBe(14);
   });
 
+  it("(r, Q): at the reorder point a refill starts in the background and lands before the region runs dry", async () => {
+    const { regions, store, clock } = await setup(30, { a: 5 });
+    for (let i = 0; i < 3; i++) expect(regions["a"]!.tryReserve(`u${i}`, 1)).not.toBeNull(); // free: 2 = reorder point
+    await new Promise((r) => setImmediate(r));
+    expect(regions["a"]!.ledger.free).toBe(7); // one batch of 5 arrived; nobody waited for it
+    expect((await store.audit("sku", clock.now()))!.pool).toBe(20);
+  });
+
   it("backpressure: callers beyond maxWaiters on one in-flight pull are told to retry", async () => {
     const { regions } = await setup(100, { a: 0 });
     const results = await Promise.all(Array.from({ length: 5 }, (_, i) => regions["a"]!.reserve(`u${i}`, 1)));
