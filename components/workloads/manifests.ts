@@ -82,10 +82,10 @@ export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.D
     kind: "Deployment",
     metadata: meta(w, ctx),
     spec: {
-      // The HPA owns the replica count from here on; this is the count before it first acts.
-      replicas: w.autoscaling.minReplicas,
+      // With an HPA, it owns the replica count from here on; this is the count before it first acts.
+      replicas: w.replicas,
       selector: { matchLabels: podSelector(w.service) },
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      strategy: w.strategy === "Recreate" ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
         metadata: {
           labels,
@@ -135,7 +135,8 @@ export function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.Serv
   };
 }
 
-export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): k8s.autoscaling.v2.HorizontalPodAutoscalerArgs {
+export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null {
+  if (w.autoscaling === null) return null;
   return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
@@ -165,7 +166,8 @@ export interface WorkloadManifests {
   configMap: k8s.core.v1.ConfigMapArgs;
   deployment: k8s.apps.v1.DeploymentArgs;
   service: k8s.core.v1.ServiceArgs;
-  horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs;
+  /** Null for a single writer. */
+  horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null;
   podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
 }
 

@@ -68,7 +68,7 @@ export class RuntimeServices extends pulumi.ComponentResource {
         dependsOn: [cluster.namespaces.runtime, account, config, ...stores],
       });
       new k8s.core.v1.Service(n("service"), m.service, k8sOpts);
-      new k8s.autoscaling.v2.HorizontalPodAutoscaler(n("hpa"), m.horizontalPodAutoscaler, k8sOpts);
+      if (m.horizontalPodAutoscaler) new k8s.autoscaling.v2.HorizontalPodAutoscaler(n("hpa"), m.horizontalPodAutoscaler, k8sOpts);
       new k8s.policy.v1.PodDisruptionBudget(n("pdb"), m.podDisruptionBudget, k8sOpts);
     }
     this.registerOutputs({ redisUrl: this.redisUrl });

@@ -8,7 +8,7 @@
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
-import { clockRegionConfig, escrowRegionConfig, proofLogConfig, rateLimitRegionConfig } from "./config.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, rateLimitRegionConfig } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -40,7 +40,12 @@ export interface WorkloadSpec {
   service: RuntimeService;
   region: string;
   image: string;
-  autoscaling: { minReplicas: number; maxReplicas: number; targetCpuPercent: number };
+  /** Pods the Deployment asks for before any autoscaler acts (0: a standby). */
+  replicas: number;
+  /** Null for a single writer: an autoscaler would start a second one. */
+  autoscaling: { minReplicas: number; maxReplicas: number; targetCpuPercent: number } | null;
+  /** Recreate for a single writer, so a rollout never runs the old and the new pod at once. */
+  strategy: "RollingUpdate" | "Recreate";
   /** PodDisruptionBudget: voluntary evictions take at most this many pods at once. */
   maxUnavailable: number;
   resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
@@ -54,6 +59,13 @@ export interface WorkloadSpec {
   readiness: Probe;
   stores: { redis: boolean; postgres: boolean };
 }
+
+/**
+ * The proof log has exactly one sequencer: its PostgreSQL store refuses a second writer for an index.
+ * One pod runs in the ledger region; the other regions keep the Deployment at zero as a standby that a
+ * failover scales to one after the ledger database fails over.
+ */
+export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog"]);
 
 interface Sizing {
   requests: { cpu: string; memory: string };
@@ -148,11 +160,14 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   const sizing = SIZING[service.name];
   const min = spec.runtime.replicas;
   const parts = serviceParts(spec, regionId, service.name);
+  const single = SINGLE_WRITER.has(service.name);
   return {
     service,
     region: regionId,
     image: spec.runtime.image,
-    autoscaling: { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
+    replicas: single ? (regionId === ledgerRegion(spec) ? 1 : 0) : min,
+    autoscaling: single ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
+    strategy: single ? "Recreate" : "RollingUpdate",
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
     env: [

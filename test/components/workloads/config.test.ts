@@ -129,6 +129,12 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       expect(cfg.origin).toBe(spec.runtime.prooflog.origin);
       expect(cfg.witnesses.map((w) => w.name)).toEqual(witnesses);
       expect(cfg.sequencerRegion).toBe(spec.replication.writers[0]);
+      // One sequencer: a pod only in the ledger region, never two at once, and no autoscaler to add one.
+      const deploy = deploymentOf(region.id, "prooflog") as unknown as { spec: { replicas: number; strategy: { type: string } } };
+      expect(deploy.spec.replicas).toBe(region.id === spec.replication.writers[0] ? 1 : 0);
+      expect(deploy.spec.strategy.type).toBe("Recreate");
+      const hpas = inRegion(region.id).filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").map((r) => r.name).sort();
+      expect(hpas).toEqual(["clock", "escrow", "ratelimit"].map((s) => `${region.id}-${s}-hpa`));
     }
   });
 

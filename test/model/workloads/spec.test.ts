@@ -51,12 +51,24 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws) {
+      for (const w of ws.filter((x) => x.service.name !== "prooflog")) {
         expect(w.image).toBe(spec.runtime.image);
-        expect(w.autoscaling.minReplicas).toBe(spec.runtime.replicas);
-        expect(w.autoscaling.maxReplicas).toBeGreaterThan(w.autoscaling.minReplicas);
-        expect(w.maxUnavailable).toBeLessThan(w.autoscaling.minReplicas);
+        expect(w.replicas).toBe(spec.runtime.replicas);
+        expect(w.strategy).toBe("RollingUpdate");
+        expect(w.autoscaling!.minReplicas).toBe(spec.runtime.replicas);
+        expect(w.autoscaling!.maxReplicas).toBeGreaterThan(w.autoscaling!.minReplicas);
+        expect(w.maxUnavailable).toBeLessThan(w.autoscaling!.minReplicas);
       }
+    }
+  });
+
+  it("runs the proof log's one sequencer in the ledger region only: one pod, no autoscaler, Recreate; standbys at zero elsewhere", () => {
+    const spec = prod();
+    const logs = spec.regions.map((r) => regionWorkloads(spec, r.id).find((w) => w.service.name === "prooflog")!);
+    expect(logs.filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+    for (const w of logs) {
+      expect(w.autoscaling).toBeNull();
+      expect(w.strategy).toBe("Recreate");
     }
   });
 
