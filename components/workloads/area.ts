@@ -35,7 +35,7 @@ export const workloadsArea: Area = {
   name: "workloads",
   build(ctx) {
     const primary = ledgerPrimary(ctx);
-    const redis: Record<string, pulumi.Output<string>> = {};
+    const services: Record<string, string[]> = {};
     for (const [id, cluster] of ctx.clusters) {
       const runtime = new RuntimeServices(`${id}-runtime`, {
         spec: ctx.spec,
@@ -43,8 +43,9 @@ export const workloadsArea: Area = {
         cluster,
         postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
       }, { parent: ctx.parent });
-      redis[id] = runtime.redisUrl;
+      services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
     }
-    return { runtimeImage: ctx.spec.runtime.image, runtimeLedgerRegion: ledgerRegion(ctx.spec), runtimeRedisUrls: redis };
+    // Store URLs carry credentials: they stay in the regions' Secrets, never in stack outputs.
+    return { runtimeImage: ctx.spec.runtime.image, runtimeLedgerRegion: ledgerRegion(ctx.spec), runtimeServices: services };
   },
 };
