@@ -7,10 +7,12 @@ import { trafficArea } from "./dns/index.js";
 import { pkiArea } from "./pki/index.js";
 import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
+import { workloadsArea } from "./workloads/area.js";
 
 export const areas: Area[] = [
   trafficArea,
   pkiArea,
   replicationArea,
   timeArea,
+  workloadsArea,
 ];

@@ -18,6 +18,8 @@ export function runCli(args: string[], options: { input?: string; env?: NodeJS.P
     env: { ...process.env, ...options.env },
     encoding: "utf8",
     timeout: options.timeoutMs ?? 60_000,
+    // `plan --json` of the prod estate is over spawnSync's 1 MiB default.
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -112,7 +112,8 @@ describe("time area variants", () => {
 
   it("without a grandmaster there is no Deployment, Service or ServiceMonitor, and chrony uses the smeared cloud source", async () => {
     const plan = await evaluateStack("dev", { configOverrides: { "meridian:time": { leapSmear: true, grandmaster: { enabled: false } } } });
-    expect(ofType(plan, "kubernetes:apps/v1:Deployment")).toEqual([]);
+    // The time area's own Deployments (the runtime's clock service is the workloads area's).
+    expect(ofType(plan, "kubernetes:apps/v1:Deployment").filter((r) => (r.inputs as { metadata: { namespace?: string } }).metadata.namespace === "meridian-time")).toEqual([]);
     expect(ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toEqual([]);
     expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "gcp-usc1-chrony-conf")).data!["chrony.conf"]).toContain("server metadata.google.internal iburst");
   });

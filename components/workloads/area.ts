@@ -1,0 +1,51 @@
+/**
+ * The workloads area: a RuntimeServices per regional cluster, pointed at the ledger primary the
+ * replication topology built (the first writer's partition primary, model/workloads `ledgerRegion`).
+ * It runs after the replication area and reads that area's databases; it never creates a database.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { ledgerRegion } from "../../model/workloads/config.js";
+import type { Area, EstateContext } from "../context.js";
+import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
+import { Topology } from "../replication/topology.js";
+import { RuntimeServices } from "./runtime-services.js";
+
+const POSTGRES_PORT = 5432;
+
+/**
+ * The replication area's Topology under the Estate. Areas share no state but their parent, and Pulumi
+ * keeps a component's children (used for `dependsOn` on components); this reads them rather than
+ * widening EstateContext for one consumer.
+ */
+export function replicationCopies(ctx: EstateContext): DatabaseCopy[] {
+  const children = (ctx.parent as unknown as { __childResources?: Set<pulumi.Resource> }).__childResources ?? new Set();
+  const topology = [...children].find((c): c is Topology => c instanceof Topology);
+  if (!topology) throw new Error("workloads: no meridian:replication:Topology under the estate; the replication area must come before workloads in components/areas.ts");
+  return topology.copies;
+}
+
+export function ledgerPrimary(ctx: EstateContext): DatabaseCopy {
+  const writer = ledgerRegion(ctx.spec);
+  const primary = replicationCopies(ctx).find((c) => c.writer === writer && c.role === "primary");
+  if (!primary) throw new Error(`workloads: the replication topology has no primary for writer ${writer}`);
+  return primary;
+}
+
+export const workloadsArea: Area = {
+  name: "workloads",
+  build(ctx) {
+    const primary = ledgerPrimary(ctx);
+    const services: Record<string, string[]> = {};
+    for (const [id, cluster] of ctx.clusters) {
+      const runtime = new RuntimeServices(`${id}-runtime`, {
+        spec: ctx.spec,
+        region: cluster.region,
+        cluster,
+        postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
+      }, { parent: ctx.parent });
+      services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
+    }
+    // Store URLs carry credentials: they stay in the regions' Secrets, never in stack outputs.
+    return { runtimeImage: ctx.spec.runtime.image, runtimeLedgerRegion: ledgerRegion(ctx.spec), runtimeServices: services };
+  },
+};

@@ -1,0 +1,184 @@
+/**
+ * Kubernetes objects for one runtime service in one region, built from its WorkloadSpec one to one:
+ * ServiceAccount (the pod's SPIFFE identity), ConfigMap (the model's config files), Deployment,
+ * Service, HorizontalPodAutoscaler (autoscaling/v2) and PodDisruptionBudget (policy/v1). Plain objects,
+ * so tests validate the same shapes the component registers. Every container also learns how HLC
+ * timestamps travel between services (runtime/clock/propagation.ts) and where the region's clock is.
+ */
+import { createHash } from "node:crypto";
+import type * as k8s from "@pulumi/kubernetes";
+import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../runtime/clock/propagation.js";
+import { podSelector, runtimeService, serviceHost, spiffeId, type RuntimeService } from "../../model/services.js";
+import { CONFIG_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
+
+export interface ManifestContext {
+  environment: string;
+  trustDomain: string;
+  /** The HLC max offset every service enforces on incoming timestamps (meridian:time.maxOffsetMs). */
+  maxOffsetMs: number;
+}
+
+
+export function labelsOf(w: WorkloadSpec, environment: string): Record<string, string> {
+  return {
+    ...podSelector(w.service),
+    "app.kubernetes.io/component": "runtime",
+    "app.kubernetes.io/part-of": "meridian",
+    "meridian.dev/region": w.region,
+    "meridian.dev/environment": environment,
+  };
+}
+
+const meta = (w: WorkloadSpec, ctx: ManifestContext, name: string = w.service.name) => ({ name, namespace: w.service.namespace, labels: labelsOf(w, ctx.environment) });
+
+export function configMapName(service: RuntimeService): string {
+  return `${service.name}-config`;
+}
+
+/** How every service propagates HLC timestamps and reaches the region's clock service. */
+export function hlcEnv(maxOffsetMs: number): EnvVar[] {
+  const clock = runtimeService("clock");
+  return [
+    { name: "MERIDIAN_HLC_HTTP_HEADER", value: HTTP_HEADER },
+    { name: "MERIDIAN_HLC_GRPC_METADATA", value: GRPC_METADATA_KEY },
+    { name: "MERIDIAN_HLC_MAX_OFFSET_MS", value: String(maxOffsetMs) },
+    { name: "MERIDIAN_CLOCK_URL", value: `http://${serviceHost(clock)}:${clock.ports[0]!.port}` },
+  ];
+}
+
+function probe(p: Probe, initialDelaySeconds: number, periodSeconds: number): Record<string, unknown> {
+  const check = p.kind === "http" ? { httpGet: { path: p.path ?? "/", port: p.port } } : { tcpSocket: { port: p.port } };
+  return { ...check, initialDelaySeconds, periodSeconds, failureThreshold: 3 };
+}
+
+export function serviceAccount(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceAccountArgs {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { ...meta(w, ctx, w.service.serviceAccount), annotations: { "meridian.dev/spiffe-id": spiffeId(ctx.trustDomain, w.service) } },
+    automountServiceAccountToken: false,
+  };
+}
+
+export function configMap(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ConfigMapArgs {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(w, ctx, configMapName(w.service)), data: w.config };
+}
+
+export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
+  const labels = labelsOf(w, ctx.environment);
+  const volumes = [
+    { name: "config", configMap: { name: configMapName(w.service) } },
+    ...w.secretMounts.map((m, i) => ({ name: `secret-${i}`, secret: { secretName: m.secret, defaultMode: 0o400 } })),
+    // The image runs as a non-root user on a read-only root filesystem; node and the CLI need /tmp.
+    { name: "tmp", emptyDir: {} },
+  ];
+  const mounts = [
+    { name: "config", mountPath: `${CONFIG_DIR}/${w.service.name}`, readOnly: true },
+    ...w.secretMounts.map((m, i) => ({ name: `secret-${i}`, mountPath: m.mountPath, readOnly: true })),
+    { name: "tmp", mountPath: "/tmp" },
+  ];
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(w, ctx),
+    spec: {
+      // With an HPA, it owns the replica count from here on; this is the count before it first acts.
+      replicas: w.replicas,
+      selector: { matchLabels: podSelector(w.service) },
+      strategy: w.strategy === "Recreate" ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            "meridian.dev/spiffe-id": spiffeId(ctx.trustDomain, w.service),
+            // A config change changes the pod template, so the Deployment rolls its pods onto it.
+            "meridian.dev/config-sha256": createHash("sha256").update(JSON.stringify(w.config)).digest("hex"),
+          },
+        },
+        spec: {
+          serviceAccountName: w.service.serviceAccount,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podSelector(w.service) } },
+          ],
+          containers: [
+            {
+              name: w.service.name,
+              image: w.image,
+              args: w.args,
+              env: [...w.env, ...hlcEnv(ctx.maxOffsetMs)],
+              ports: w.service.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+              resources: w.resources,
+              readinessProbe: probe(w.readiness, 2, 5),
+              livenessProbe: probe(w.readiness, 15, 10),
+              volumeMounts: mounts,
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+export function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceArgs {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(w, ctx),
+    spec: {
+      type: "ClusterIP",
+      selector: podSelector(w.service),
+      ports: w.service.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP", appProtocol: p.appProtocol })),
+    },
+  };
+}
+
+export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null {
+  if (w.autoscaling === null) return null;
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: meta(w, ctx),
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: w.service.name },
+      minReplicas: w.autoscaling.minReplicas,
+      maxReplicas: w.autoscaling.maxReplicas,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: w.autoscaling.targetCpuPercent } } }],
+      // Scale down slowly: a flash sale's second wave should find the pods still there.
+      behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] } },
+    },
+  };
+}
+
+export function podDisruptionBudget(w: WorkloadSpec, ctx: ManifestContext): k8s.policy.v1.PodDisruptionBudgetArgs {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(w, ctx),
+    spec: { maxUnavailable: w.maxUnavailable, selector: { matchLabels: podSelector(w.service) } },
+  };
+}
+
+export interface WorkloadManifests {
+  serviceAccount: k8s.core.v1.ServiceAccountArgs;
+  configMap: k8s.core.v1.ConfigMapArgs;
+  deployment: k8s.apps.v1.DeploymentArgs;
+  service: k8s.core.v1.ServiceArgs;
+  /** Null for a single writer. */
+  horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null;
+  podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
+}
+
+/** Every object of one service's workload. */
+export function workloadManifests(w: WorkloadSpec, ctx: ManifestContext): WorkloadManifests {
+  return {
+    serviceAccount: serviceAccount(w, ctx),
+    configMap: configMap(w, ctx),
+    deployment: deployment(w, ctx),
+    service: service(w, ctx),
+    horizontalPodAutoscaler: horizontalPodAutoscaler(w, ctx),
+    podDisruptionBudget: podDisruptionBudget(w, ctx),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * RuntimeServices (`meridian:workloads:RuntimeServices`): the runtime on one regional cluster. It
+ * creates the region's managed Redis, publishes the store endpoints (Secret `meridian-redis` with the
+ * Redis URL, ConfigMap `meridian-endpoints` with the ledger primary from the replication topology),
+ * and, for every service of the catalogue, the objects of components/workloads/manifests.ts built from
+ * model/workloads. It computes no number: config, args and bounds are the model's.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
+import { regionWorkloads, WORKLOAD_OBJECTS, type WorkloadSpec } from "../../model/workloads/spec.js";
+import type { RegionCluster } from "../cluster/region-cluster.js";
+import { managedRedis } from "./cache.js";
+import { workloadManifests, type ManifestContext } from "./manifests.js";
+
+export interface PostgresEndpoint {
+  host: pulumi.Input<string>;
+  port: number;
+  database: string;
+}
+
+export interface RuntimeServicesArgs {
+  spec: EstateSpec;
+  region: Region;
+  cluster: RegionCluster;
+  /** The ledger primary (escrow's pool, the proof log) from the replication topology. */
+  postgres: PostgresEndpoint;
+}
+
+export class RuntimeServices extends pulumi.ComponentResource {
+  public readonly workloads: WorkloadSpec[];
+  public readonly redisUrl: pulumi.Output<string>;
+  public readonly deployments: Record<string, k8s.apps.v1.Deployment> = {};
+
+  constructor(name: string, args: RuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("meridian:workloads:RuntimeServices", name, {}, opts);
+    const { spec, region, cluster } = args;
+    const k8sOpts = { parent: this, provider: cluster.provider, dependsOn: [cluster.namespaces.runtime] };
+    const id = region.id;
+
+    const redis = managedRedis(spec, region, { parent: this });
+    this.redisUrl = redis.url;
+    const storeLabels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "runtime-stores", "meridian.dev/region": id };
+    const redisSecret = new k8s.core.v1.Secret(`${id}-${WORKLOAD_OBJECTS.redisSecret}`, {
+      metadata: { name: WORKLOAD_OBJECTS.redisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
+      type: "Opaque",
+      stringData: { url: redis.url },
+    }, k8sOpts);
+    const endpoints = new k8s.core.v1.ConfigMap(`${id}-${WORKLOAD_OBJECTS.endpoints}`, {
+      metadata: { name: WORKLOAD_OBJECTS.endpoints, namespace: NAMESPACES.runtime, labels: storeLabels },
+      data: {
+        "postgres-host": args.postgres.host,
+        "postgres-port": String(args.postgres.port),
+        "postgres-database": args.postgres.database,
+      },
+    }, k8sOpts);
+
+    const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
+    this.workloads = regionWorkloads(spec, id);
+    for (const w of this.workloads) {
+      const m = workloadManifests(w, ctx);
+      const n = (kind: string) => `${id}-${w.service.name}-${kind}`;
+      const account = new k8s.core.v1.ServiceAccount(n("serviceaccount"), m.serviceAccount, k8sOpts);
+      const config = new k8s.core.v1.ConfigMap(n("config"), m.configMap, k8sOpts);
+      const stores = [...(w.stores.redis ? [redisSecret] : []), ...(w.stores.postgres ? [endpoints] : [])];
+      this.deployments[w.service.name] = new k8s.apps.v1.Deployment(n("deployment"), m.deployment, {
+        ...k8sOpts,
+        dependsOn: [cluster.namespaces.runtime, account, config, ...stores],
+      });
+      new k8s.core.v1.Service(n("service"), m.service, k8sOpts);
+      if (m.horizontalPodAutoscaler) new k8s.autoscaling.v2.HorizontalPodAutoscaler(n("hpa"), m.horizontalPodAutoscaler, k8sOpts);
+      new k8s.policy.v1.PodDisruptionBudget(n("pdb"), m.podDisruptionBudget, k8sOpts);
+    }
+    this.registerOutputs({ redisUrl: this.redisUrl });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Each runtime service's configuration for one region, computed from the estate model: the region's
+ * escrow allocations (model/escrow's formula), its share of the estate-wide rate limit as the
+ * envoyproxy/ratelimit YAML `meridian ratelimit serve --config` reads, the HLC max offset and skew
+ * thresholds, and the proof log's origin and witness set. Pure: the workloads component writes these
+ * into ConfigMaps and command lines and never recomputes a number.
+ * Invariant: the regions' rate-limit shares sum to exactly `runtime.ratelimit.requestsPerSecond`.
+ */
+import { stringify } from "yaml";
+import { escrowAllocations } from "../escrow/estate.js";
+import { regionById, type EstateSpec } from "../estate.js";
+
+export interface EscrowRegionConfig {
+  region: string;
+  reservationTtlSeconds: number;
+  leaseTtlSeconds: number;
+  rebalanceIntervalSeconds: number;
+  /** Per SKU: the units this region starts with, out of `total` (less the global reserve). */
+  allocations: { sku: string; units: number; total: number; globalReserve: number }[];
+}
+
+export function escrowRegionConfig(spec: EstateSpec, regionId: string): EscrowRegionConfig {
+  regionById(spec, regionId);
+  const e = spec.runtime.escrow;
+  return {
+    region: regionId,
+    reservationTtlSeconds: e.reservationTtlSeconds,
+    leaseTtlSeconds: e.leaseTtlSeconds,
+    rebalanceIntervalSeconds: e.rebalanceIntervalSeconds,
+    allocations: escrowAllocations(spec).map((a) => ({ sku: a.sku, units: a.regions[regionId] ?? 0, total: a.total, globalReserve: a.globalReserve })),
+  };
+}
+
+/**
+ * Split `total` over regions in proportion to their capacity by the largest-remainder method (ties go
+ * to the region listed first), so shares are whole requests and sum to `total` exactly.
+ */
+export function rateLimitShares(spec: Pick<EstateSpec, "regions" | "runtime">): Record<string, number> {
+  const total = Math.floor(spec.runtime.ratelimit.requestsPerSecond);
+  const capacity = spec.regions.reduce((s, r) => s + r.capacity, 0);
+  const exact = spec.regions.map((r, i) => ({ id: r.id, i, q: (total * r.capacity) / capacity }));
+  const shares = new Map(exact.map((e) => [e.id, Math.floor(e.q)]));
+  let left = total - [...shares.values()].reduce((s, n) => s + n, 0);
+  for (const e of [...exact].sort((a, b) => b.q - Math.floor(b.q) - (a.q - Math.floor(a.q)) || a.i - b.i)) {
+    if (left-- <= 0) break;
+    shares.set(e.id, shares.get(e.id)! + 1);
+  }
+  return Object.fromEntries(shares);
+}
+
+export interface RateLimitRegionConfig {
+  domain: string;
+  region: string;
+  requestsPerSecond: number;
+  /** envoyproxy/ratelimit YAML (`domain`, `descriptors`, `rate_limit {unit, requests_per_unit}`). */
+  yaml: string;
+}
+
+/** The descriptor the gateway sends for estate-wide traffic: `generic_key=<domain>`. */
+export const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
+
+export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateLimitRegionConfig {
+  regionById(spec, regionId);
+  const { domain } = spec.runtime.ratelimit;
+  const requestsPerSecond = rateLimitShares(spec)[regionId]!;
+  const document = {
+    domain,
+    descriptors: [
+      { key: ESTATE_DESCRIPTOR.key, value: domain, rate_limit: { name: `${domain}-${regionId}`, unit: "second", requests_per_unit: requestsPerSecond } },
+    ],
+  };
+  return { domain, region: regionId, requestsPerSecond, yaml: stringify(document) };
+}
+
+export interface ClockRegionConfig {
+  region: string;
+  maxOffsetMs: number;
+  degradeFraction: number;
+  freezeFraction: number;
+  recoveryHoldSeconds: number;
+  driftPpm: number;
+  leapSmear: boolean;
+}
+
+export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
+  regionById(spec, regionId);
+  const t = spec.time;
+  return {
+    region: regionId,
+    maxOffsetMs: t.maxOffsetMs,
+    degradeFraction: t.skew.degradeFraction,
+    freezeFraction: t.skew.freezeFraction,
+    recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
+    driftPpm: t.driftPpm,
+    leapSmear: t.leapSmear,
+  };
+}
+
+export interface Witness {
+  name: string;
+  /** Present when the log asks this witness to cosign (`--witness url=vkey`). */
+  url?: string;
+  vkey?: string;
+}
+
+export interface ProofLogConfig {
+  origin: string;
+  witnesses: Witness[];
+  /** The tier-1 writer whose primary database holds the one log (a log has exactly one sequencer). */
+  sequencerRegion: string;
+}
+
+/** The log is estate-wide: every region's log pods front the same database, so no region forks it. */
+export function proofLogConfig(spec: EstateSpec): ProofLogConfig {
+  const p = spec.runtime.prooflog;
+  return {
+    origin: p.origin,
+    witnesses: p.witnesses.map((w) => (typeof w === "string" ? { name: w } : { ...w })),
+    sequencerRegion: ledgerRegion(spec),
+  };
+}
+
+/**
+ * The region whose tier-1 primary holds the estate-wide ledgers (escrow's pool and the proof log):
+ * the first writer. Every region reaches it over the private interconnect; others hold replicas.
+ */
+export function ledgerRegion(spec: Pick<EstateSpec, "replication">): string {
+  const first = spec.replication.writers[0];
+  if (first === undefined) throw new Error("meridian:replication.writers is empty; the runtime ledgers need a tier-1 writer");
+  return first;
+}

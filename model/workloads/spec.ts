@@ -1,0 +1,186 @@
+/**
+ * Workload specs: for each region, what every runtime service of the catalogue (model/services.ts)
+ * runs — the image, replica and autoscaling bounds, resources, the `meridian <service> serve …` command
+ * line the image's ENTRYPOINT (`node bin/meridian.mjs`) runs, environment, probes and the config files
+ * (model/workloads/config.ts). Pure. The component turns each spec into Kubernetes objects one to one.
+ * Invariant: every number in a command line or config file comes from the config functions, and a
+ * store URL is never written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
+ */
+import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
+import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, rateLimitRegionConfig } from "./config.js";
+
+/** Objects the workloads component creates per region, by name; env and mounts refer to them. */
+export const WORKLOAD_OBJECTS = {
+  /** Secret `url`: the region's managed Redis, as `redis://` or `rediss://` (component-built). */
+  redisSecret: "meridian-redis",
+  /** ConfigMap `postgres-host`, `postgres-port`, `postgres-database`: the ledger primary (component-built). */
+  endpoints: "meridian-endpoints",
+  /** Secret `username`, `password` of the runtime's PostgreSQL role (operators create it; never in state). */
+  postgresSecret: "meridian-postgres",
+  /** Secret `signer.key`: the log's note signer key (`meridian note keygen --name <origin>`), operator-created. */
+  prooflogSigner: "meridian-prooflog-signer",
+} as const;
+
+export const CONFIG_DIR = "/etc/meridian";
+export const HTTP_PORT = 8080;
+
+export type EnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }
+  | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
+
+export interface Probe {
+  kind: "http" | "tcp";
+  path?: string;
+  port: number;
+}
+
+export interface WorkloadSpec {
+  service: RuntimeService;
+  region: string;
+  image: string;
+  /** Pods the Deployment asks for before any autoscaler acts (0: a standby). */
+  replicas: number;
+  /** Null for a single writer: an autoscaler would start a second one. */
+  autoscaling: { minReplicas: number; maxReplicas: number; targetCpuPercent: number } | null;
+  /** Recreate for a single writer, so a rollout never runs the old and the new pod at once. */
+  strategy: "RollingUpdate" | "Recreate";
+  /** PodDisruptionBudget: voluntary evictions take at most this many pods at once. */
+  maxUnavailable: number;
+  resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+  /** Container args after the ENTRYPOINT; `$(VAR)` is expanded by the kubelet from `env`. */
+  args: string[];
+  env: EnvVar[];
+  /** ConfigMap `<service>-config` data, mounted at `/etc/meridian/<service>`. */
+  config: Record<string, string>;
+  /** Secrets mounted read-only as files: secret name → mount path. */
+  secretMounts: { secret: string; mountPath: string }[];
+  readiness: Probe;
+  stores: { redis: boolean; postgres: boolean };
+}
+
+/**
+ * The proof log has exactly one sequencer: its PostgreSQL store refuses a second writer for an index.
+ * One pod runs in the ledger region; the other regions keep the Deployment at zero as a standby that a
+ * failover scales to one after the ledger database fails over.
+ */
+export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog"]);
+
+interface Sizing {
+  requests: { cpu: string; memory: string };
+  memoryLimit: string;
+  /** HPA ceiling as a multiple of `runtime.replicas`. */
+  burstFactor: number;
+}
+
+/** Sized for their hot paths: rate limiting and escrow scale out with traffic; the log and clock do not. */
+const SIZING: Record<ServiceName, Sizing> = {
+  escrow: { requests: { cpu: "500m", memory: "512Mi" }, memoryLimit: "1Gi", burstFactor: 4 },
+  ratelimit: { requests: { cpu: "500m", memory: "256Mi" }, memoryLimit: "512Mi", burstFactor: 4 },
+  prooflog: { requests: { cpu: "250m", memory: "512Mi" }, memoryLimit: "1Gi", burstFactor: 2 },
+  clock: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 2 },
+};
+export const TARGET_CPU_PERCENT = 70;
+
+const listen = ["--port", String(HTTP_PORT), "--host", "0.0.0.0"];
+const secretEnv = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
+const configEnv = (name: string, key: string): EnvVar => ({ name, valueFrom: { configMapKeyRef: { name: WORKLOAD_OBJECTS.endpoints, key } } });
+
+/** node-postgres reads PGUSER/PGPASSWORD when the URL names neither, so the password never enters args. */
+const POSTGRES_ENV: EnvVar[] = [
+  secretEnv("PGUSER", WORKLOAD_OBJECTS.postgresSecret, "username"),
+  secretEnv("PGPASSWORD", WORKLOAD_OBJECTS.postgresSecret, "password"),
+  configEnv("PGHOST", "postgres-host"),
+  configEnv("PGPORT", "postgres-port"),
+  configEnv("PGDATABASE", "postgres-database"),
+  { name: "MERIDIAN_POSTGRES_URL", value: "postgresql://$(PGHOST):$(PGPORT)/$(PGDATABASE)?sslmode=require" },
+];
+const REDIS_ENV: EnvVar[] = [secretEnv("MERIDIAN_REDIS_URL", WORKLOAD_OBJECTS.redisSecret, "url")];
+
+function configPath(service: ServiceName, file: string): string {
+  return `${CONFIG_DIR}/${service}/${file}`;
+}
+
+function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pick<WorkloadSpec, "args" | "config" | "secretMounts" | "readiness" | "stores"> {
+  switch (name) {
+    case "escrow": {
+      const cfg = escrowRegionConfig(spec, regionId);
+      return {
+        // escrow serve computes the same allocation from the stack file baked into the image; the
+        // ConfigMap publishes the model's numbers for operators and for the conformance test.
+        args: ["escrow", "serve", ...listen, "--stack", spec.stack, "--regions", regionId, "--postgres", "$(MERIDIAN_POSTGRES_URL)",
+          "--lease-ttl", String(cfg.leaseTtlSeconds), "--reservation-ttl", String(cfg.reservationTtlSeconds)],
+        config: { "escrow.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [],
+        readiness: { kind: "tcp", port: HTTP_PORT },
+        stores: { redis: false, postgres: true },
+      };
+    }
+    case "ratelimit": {
+      const cfg = rateLimitRegionConfig(spec, regionId);
+      const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
+      return {
+        args: ["ratelimit", "serve", "--config", configPath("ratelimit", "config.yaml"), "--redis", "$(MERIDIAN_REDIS_URL)",
+          "--region", regionId, "--instances", String(spec.runtime.replicas), "--port", String(HTTP_PORT), "--grpc-port", String(grpc.port), "--host", "0.0.0.0"],
+        config: { "config.yaml": cfg.yaml },
+        secretMounts: [],
+        readiness: { kind: "http", path: "/healthz", port: HTTP_PORT },
+        stores: { redis: true, postgres: false },
+      };
+    }
+    case "prooflog": {
+      const cfg = proofLogConfig(spec);
+      const cosigners = cfg.witnesses.filter((w) => w.url !== undefined && w.vkey !== undefined);
+      return {
+        args: ["log", "serve", "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--origin", cfg.origin,
+          "--key", configPath("prooflog", "signer/signer.key"), ...cosigners.flatMap((w) => ["--witness", `${w.url}=${w.vkey}`])],
+        config: { "prooflog.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [{ secret: WORKLOAD_OBJECTS.prooflogSigner, mountPath: configPath("prooflog", "signer") }],
+        readiness: { kind: "http", path: "/checkpoint", port: HTTP_PORT },
+        stores: { redis: false, postgres: true },
+      };
+    }
+    case "clock": {
+      const cfg = clockRegionConfig(spec, regionId);
+      return {
+        args: ["time", "serve", ...listen, "--region", regionId, "--max-offset-ms", String(cfg.maxOffsetMs)],
+        config: { "clock.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [],
+        readiness: { kind: "tcp", port: HTTP_PORT },
+        stores: { redis: false, postgres: false },
+      };
+    }
+  }
+}
+
+export function workloadSpec(spec: EstateSpec, regionId: string, service: RuntimeService): WorkloadSpec {
+  regionById(spec, regionId);
+  if (service.namespace !== NAMESPACES.runtime) throw new Error(`${service.name}: runtime services live in ${NAMESPACES.runtime}, not ${service.namespace}`);
+  const sizing = SIZING[service.name];
+  const min = spec.runtime.replicas;
+  const parts = serviceParts(spec, regionId, service.name);
+  const single = SINGLE_WRITER.has(service.name);
+  return {
+    service,
+    region: regionId,
+    image: spec.runtime.image,
+    replicas: single ? (regionId === ledgerRegion(spec) ? 1 : 0) : min,
+    autoscaling: single ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
+    strategy: single ? "Recreate" : "RollingUpdate",
+    maxUnavailable: 1,
+    resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
+    env: [
+      { name: "MERIDIAN_REGION", value: regionId },
+      { name: "MERIDIAN_SERVICE", value: service.name },
+      ...(parts.stores.postgres ? POSTGRES_ENV : []),
+      ...(parts.stores.redis ? REDIS_ENV : []),
+    ],
+    ...parts,
+  };
+}
+
+/** Every runtime service's workload in one region, in catalogue order. */
+export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
+  return RUNTIME_SERVICES.map((s) => workloadSpec(spec, regionId, s));
+}

@@ -1,0 +1,152 @@
+// Each runtime Deployment in the prod plan carries the model's numbers for its region: the escrow
+// allocation from model/escrow's formula, the rate limit as the real ratelimit config parser reads the
+// ConfigMap, the HLC max offset, the log origin and witness set — recomputed here from the model's own
+// modules, not from model/workloads, so a drift between what is deployed and the model fails.
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
+import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../../runtime/clock/propagation.js";
+import { escrowAllocations } from "../../../model/escrow/estate.js";
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { RUNTIME_SERVICES, spiffeId } from "../../../model/services.js";
+import { loadStack } from "../../../stacks/load.js";
+import { under, type Plan, type RecordedResource } from "../../harness.js";
+import { prodPlan } from "./plan.js";
+
+interface Container { args: string[]; env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string }[] }
+interface PodSpec { serviceAccountName: string; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] }
+interface DeploymentInputs { metadata: { name: string }; spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: PodSpec } } }
+
+const flag = (args: string[], name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+};
+const envOf = (c: Container) => Object.fromEntries(c.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+
+describe("prod plan: runtime config equals the model's numbers per region", () => {
+  let plan: Plan;
+  let spec: EstateSpec;
+  const inRegion = (id: string) => under(plan, "meridian:workloads:RuntimeServices", `${id}-runtime`);
+  const deploymentOf = (id: string, service: string) => {
+    const d = inRegion(id).find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${id}-${service}-deployment`);
+    if (!d) throw new Error(`no ${service} Deployment in ${id}`);
+    return d.inputs as unknown as DeploymentInputs;
+  };
+  const configFile = (id: string, service: string, file: string): string => {
+    const cm = inRegion(id).find((r: RecordedResource) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === `${id}-${service}-config`);
+    const data = (cm?.inputs as { data?: Record<string, string> } | undefined)?.data;
+    if (!data?.[file]) throw new Error(`no ${file} in ${service}'s ConfigMap in ${id}`);
+    return data[file];
+  };
+  /** The file a container path resolves to through its ConfigMap volume. */
+  const mountedConfig = (id: string, service: string, path: string) => {
+    const pod = deploymentOf(id, service).spec.template.spec;
+    const mount = pod.containers[0]!.volumeMounts.find((m) => path.startsWith(`${m.mountPath}/`))!;
+    const volume = pod.volumes.find((v) => v.name === mount.name)!;
+    expect(volume.configMap?.name).toBe(`${service}-config`);
+    return configFile(id, service, path.slice(mount.mountPath.length + 1));
+  };
+
+  beforeAll(async () => {
+    plan = await prodPlan();
+    spec = buildEstateSpec("prod", loadStack("prod"));
+  }, 120_000);
+
+  it("deploys every catalogue service in every region, as its SPIFFE identity", () => {
+    for (const region of spec.regions) {
+      for (const s of RUNTIME_SERVICES) {
+        const d = deploymentOf(region.id, s.name);
+        expect(d.spec.template.spec.serviceAccountName).toBe(s.serviceAccount);
+        expect(d.spec.template.metadata.labels["app.kubernetes.io/name"]).toBe(s.name);
+        expect(d.spec.template.metadata.annotations["meridian.dev/spiffe-id"]).toBe(spiffeId(spec.pki.trustDomain, s));
+      }
+    }
+  });
+
+  it("escrow: the region's allocation from the allocation formula, and serve runs that region", () => {
+    const allocations = escrowAllocations(spec);
+    expect(allocations.length).toBeGreaterThan(0);
+    for (const region of spec.regions) {
+      const cfg = JSON.parse(configFile(region.id, "escrow", "escrow.json")) as { region: string; allocations: { sku: string; units: number; total: number; globalReserve: number }[] };
+      expect(cfg.region).toBe(region.id);
+      expect(cfg.allocations).toEqual(allocations.map((a) => ({ sku: a.sku, units: a.regions[region.id], total: a.total, globalReserve: a.globalReserve })));
+      const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
+      expect(args.slice(0, 2)).toEqual(["escrow", "serve"]);
+      expect(flag(args, "--regions")).toBe(region.id);
+      expect(flag(args, "--stack")).toBe("prod");
+      expect(Number(flag(args, "--reservation-ttl"))).toBe(spec.runtime.escrow.reservationTtlSeconds);
+      expect(Number(flag(args, "--lease-ttl"))).toBe(spec.runtime.escrow.leaseTtlSeconds);
+    }
+    // Regions plus the global reserve account for every unit.
+    for (const a of allocations) {
+      const deployed = spec.regions.reduce((s, r) => s + (JSON.parse(configFile(r.id, "escrow", "escrow.json")) as { allocations: { sku: string; units: number }[] }).allocations.find((x) => x.sku === a.sku)!.units, 0);
+      expect(deployed + a.globalReserve).toBe(a.total);
+    }
+  });
+
+  it("ratelimit: the mounted config parses with the service's own parser; regional shares sum to the estate's limit", () => {
+    const { domain, requestsPerSecond } = spec.runtime.ratelimit;
+    const capacity = spec.regions.reduce((s, r) => s + r.capacity, 0);
+    let sum = 0;
+    for (const region of spec.regions) {
+      const args = deploymentOf(region.id, "ratelimit").spec.template.spec.containers[0]!.args;
+      expect(flag(args, "--region")).toBe(region.id);
+      const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", flag(args, "--config")!));
+      expect(parsed!.domain).toBe(domain);
+      const limit = parsed!.descriptors[0]!.rate_limit!;
+      expect(limit.unit).toBe("second");
+      // Within one request of the exact capacity-proportional share.
+      expect(Math.abs(limit.requests_per_unit - (requestsPerSecond * region.capacity) / capacity)).toBeLessThan(1);
+      sum += limit.requests_per_unit;
+    }
+    expect(sum).toBe(requestsPerSecond);
+  });
+
+  it("clock: the HLC max offset, and every service propagates HLC headers to the region's clock", () => {
+    for (const region of spec.regions) {
+      const clock = deploymentOf(region.id, "clock").spec.template.spec.containers[0]!;
+      expect(Number(flag(clock.args, "--max-offset-ms"))).toBe(spec.time.maxOffsetMs);
+      expect(JSON.parse(configFile(region.id, "clock", "clock.json"))).toMatchObject({ region: region.id, maxOffsetMs: spec.time.maxOffsetMs, freezeFraction: spec.time.skew.freezeFraction });
+      for (const s of RUNTIME_SERVICES) {
+        const env = envOf(deploymentOf(region.id, s.name).spec.template.spec.containers[0]!);
+        expect(env).toMatchObject({
+          MERIDIAN_REGION: region.id,
+          MERIDIAN_HLC_HTTP_HEADER: HTTP_HEADER,
+          MERIDIAN_HLC_GRPC_METADATA: GRPC_METADATA_KEY,
+          MERIDIAN_HLC_MAX_OFFSET_MS: String(spec.time.maxOffsetMs),
+          MERIDIAN_CLOCK_URL: "http://clock.meridian.svc.cluster.local:8080",
+        });
+      }
+    }
+  });
+
+  it("prooflog: the estate's one origin and witness set in every region, over the ledger primary", () => {
+    const witnesses = spec.runtime.prooflog.witnesses.map((w) => (typeof w === "string" ? w : w.name));
+    for (const region of spec.regions) {
+      const args = deploymentOf(region.id, "prooflog").spec.template.spec.containers[0]!.args;
+      expect(flag(args, "--origin")).toBe(spec.runtime.prooflog.origin);
+      expect(flag(args, "--postgres")).toBe("$(MERIDIAN_POSTGRES_URL)");
+      const cfg = JSON.parse(configFile(region.id, "prooflog", "prooflog.json")) as { origin: string; witnesses: { name: string }[]; sequencerRegion: string };
+      expect(cfg.origin).toBe(spec.runtime.prooflog.origin);
+      expect(cfg.witnesses.map((w) => w.name)).toEqual(witnesses);
+      expect(cfg.sequencerRegion).toBe(spec.replication.writers[0]);
+      // One sequencer: a pod only in the ledger region, never two at once, and no autoscaler to add one.
+      const deploy = deploymentOf(region.id, "prooflog") as unknown as { spec: { replicas: number; strategy: { type: string } } };
+      expect(deploy.spec.replicas).toBe(region.id === spec.replication.writers[0] ? 1 : 0);
+      expect(deploy.spec.strategy.type).toBe("Recreate");
+      const hpas = inRegion(region.id).filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").map((r) => r.name).sort();
+      expect(hpas).toEqual(["clock", "escrow", "ratelimit"].map((s) => `${region.id}-${s}-hpa`));
+    }
+  });
+
+  it("store endpoints: the ledger primary's host and the region's own managed Redis", () => {
+    for (const region of spec.regions) {
+      const objects = inRegion(region.id);
+      const endpoints = objects.find((r) => r.name === `${region.id}-meridian-endpoints`)!.inputs as { data: Record<string, string> };
+      expect(endpoints.data["postgres-database"]).toBe("meridian");
+      expect(endpoints.data["postgres-port"]).toBe("5432");
+      const caches = objects.filter((r) => /elasticache|redis/.test(r.type) && r.custom);
+      expect(caches).toHaveLength(1);
+      expect(caches[0]!.type).toBe({ aws: "aws:elasticache/replicationGroup:ReplicationGroup", gcp: "gcp:redis/instance:Instance", azure: "azure-native:redis:Redis" }[region.cloud]);
+    }
+  });
+});
