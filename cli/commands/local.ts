@@ -36,9 +36,10 @@ export function register(program: Command): void {
     .requiredOption("--host <address>")
     .requiredOption("--port <n>", "port", int("--port"))
     .option("--skew-ms <ms>", "clock skew", Number, 0)
+    .option("--grandmaster <host:port>", "the estate's NTP grandmaster")
     .option("--redis <url>")
     .option("--postgres <url>")
-    .action(async (opts: { stack: string; region: string; host: string; port: number; skewMs: number; redis?: string; postgres?: string }) => {
+    .action(async (opts: { stack: string; region: string; host: string; port: number; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }) => {
       const { runRegion } = await import("../local/run.js");
       await runRegion(opts);
     });

@@ -10,12 +10,20 @@ import { renderTopologySvg } from "../render/graph.js";
 export async function runLocal(opts: { stack: string; regions?: number; port?: number; dnsPort?: number; redis?: string; postgres?: string }): Promise<void> {
   const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
   const estate = await LocalEstate.start({ spec, regions: opts.regions, dnsPort: opts.dnsPort, redisUrl: opts.redis, postgresUrl: opts.postgres });
-  const dashboard = await startDashboard({ estate, port: opts.port ?? spec.runtime.local.dashboardPort, topologySvg: renderTopologySvg(spec) });
+  const dashboard = await startDashboard({
+    estate,
+    port: opts.port ?? spec.runtime.local.dashboardPort,
+    topologySvg: renderTopologySvg(spec),
+    extraState: () => estate.globals.state(),
+  });
   const fqdn = `${spec.dns.host}.${spec.dns.apex}`;
   const lines = [
     `Meridian local estate (stack ${spec.stack}) is up:`,
     ...estate.regions.map((r) => `  region ${r.id.padEnd(14)} ${r.url}`),
     `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}`,
+    `  escrow              ${estate.globals.escrow.url}   (X-Region: <region id>)`,
+    `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
+    `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
     "Ctrl-C stops everything.",
   ];
@@ -29,7 +37,7 @@ export async function runLocal(opts: { stack: string; regions?: number; port?: n
   await estate.stop();
 }
 
-export async function runRegion(opts: { stack: string; region: string; host: string; port: number; skewMs: number; redis?: string; postgres?: string }): Promise<void> {
+export async function runRegion(opts: { stack: string; region: string; host: string; port: number; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }): Promise<void> {
   const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
   const node = await startRegionNode({
     spec,
@@ -38,6 +46,7 @@ export async function runRegion(opts: { stack: string; region: string; host: str
     port: opts.port,
     skewMs: opts.skewMs,
     services: regionServices,
+    grandmaster: opts.grandmaster ? { host: opts.grandmaster.split(":")[0]!, port: Number(opts.grandmaster.split(":")[1]) } : undefined,
     redisUrl: opts.redis,
     postgresUrl: opts.postgres,
   });

@@ -56,7 +56,7 @@ function render(s) {
     const clock = st.clock || {};
     return '<div class="card" data-region="' + esc(r.id) + '" data-health="' + esc(r.health) + '">' +
       "<h2>" + esc(r.id) + ' <span class="health">' + esc(r.health) + "</span></h2>" +
-      "<table>" + rows({ address: r.address, cloud: r.cloud, "clock skew (ms)": clock.skewMs ?? "—", "failing signals": (r.tracker.failingSignals || []).join(", ") || "none" }) + "</table>" +
+      "<table>" + rows({ address: r.address, cloud: r.cloud, "clock skew (ms)": clock.skewMs ?? "—", "failing signals": (r.failingSignals || []).join(", ") || "none" }) + "</table>" +
       "<p><button onclick=\\"act('" + r.id + "','kill')\\">kill -9</button><button onclick=\\"act('" + r.id + "','restart')\\">restart</button></p></div>";
   }).join("");
   document.getElementById("services").innerHTML = "<h2>Services per region</h2>" + s.regions.map((r) =>

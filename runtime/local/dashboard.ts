@@ -27,7 +27,7 @@ export async function estateSnapshot(estate: LocalEstate, extra?: () => Promise<
     fqdn: `${estate.spec.dns.host}.${estate.spec.dns.apex}`,
     dnsPort: estate.dns.port,
     dnsAnswer: estate.answer(),
-    regions: estate.regions.map((r) => ({ ...r, cloud: estate.spec.regions.find((x) => x.id === r.id)?.cloud, health: health[r.id], state: regions[r.id] ?? null, tracker: estate.prober.tracker.get(r.id) })),
+    regions: estate.regions.map((r) => ({ ...r, cloud: estate.spec.regions.find((x) => x.id === r.id)?.cloud, health: health[r.id], state: regions[r.id] ?? null, failingSignals: estate.prober.failingSignals(r.id), sinceMs: estate.prober.sinceMs(r.id) })),
     events: estate.events.slice(-30).reverse(),
     ...(extra ? await extra() : {}),
   };

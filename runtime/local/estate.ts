@@ -6,8 +6,10 @@
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
 import { startDnsServer, type DnsServer } from "../gslb/dns-server.js";
-import type { HealthState } from "../gslb/health.js";
-import { gslbAnswer } from "./answer.js";
+import { answerAddresses } from "../../model/traffic/answer.js";
+import type { HealthState } from "../../model/traffic/health.js";
+import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
+import { GlobalServices } from "./global-services.js";
 import { Prober } from "./prober.js";
 import { Supervisor, regionAddress } from "./supervisor.js";
 
@@ -42,10 +44,12 @@ export class LocalEstate {
 
   private constructor(
     readonly spec: EstateSpec,
+    readonly policy: TrafficPolicy,
     readonly regions: RegionEndpoint[],
     readonly supervisor: Supervisor,
     readonly prober: Prober,
     readonly dns: DnsServer,
+    readonly globals: GlobalServices,
   ) {}
 
   static async start(options: LocalEstateOptions): Promise<LocalEstate> {
@@ -53,6 +57,7 @@ export class LocalEstate {
     const chosen = spec.regions.slice(0, options.regions ?? spec.regions.length);
     if (chosen.length === 0) throw new Error("the local estate needs at least one region");
     const port = options.basePort ?? spec.runtime.local.basePort;
+    const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl });
     const supervisor = new Supervisor();
     const regions: RegionEndpoint[] = [];
     try {
@@ -64,6 +69,7 @@ export class LocalEstate {
             port,
             skewMs: options.skews?.[r.id] ?? 0,
             stack: spec.stack,
+            grandmaster: `127.0.0.1:${globals.grandmaster.port}`,
             redisUrl: options.redisUrl,
             postgresUrl: options.postgresUrl,
           }),
@@ -72,16 +78,18 @@ export class LocalEstate {
       procs.forEach((p) => regions.push({ id: p.spec.regionId, address: p.spec.host, url: p.url }));
     } catch (err) {
       await supervisor.stopAll();
+      await globals.close();
       throw err;
     }
-    const hc = spec.dns.healthCheck;
+    // The running regions' slice of the stack's traffic policy: the same model every provider renders.
+    const full = trafficPolicy(spec);
+    const running = new Set(regions.map((r) => r.id));
+    const policy: TrafficPolicy = { ...full, targets: full.targets.filter((t) => running.has(t.id)) };
     // The prober and resolver call back into the estate, which exists only once they do.
     const ref: { estate?: LocalEstate } = {};
     const prober = new Prober({
+      policy,
       targets: Object.fromEntries(regions.map((r) => [r.id, r.url])),
-      intervalMs: hc.intervalSeconds * 1000,
-      timeoutMs: hc.timeoutSeconds * 1000,
-      policy: { failureThreshold: hc.failureThreshold, healthyThreshold: hc.failureThreshold, degradedShare: spec.dns.degraded.failingShare },
       onTransition: (t) => ref.estate?.record({ atMs: t.atMs, kind: "health", region: t.region, detail: `${t.from} → ${t.to}` }),
     });
     const fqdn = serviceFqdn(spec);
@@ -91,9 +99,10 @@ export class LocalEstate {
       resolve: (name) => (name === fqdn && ref.estate ? ref.estate.answer() : null),
     }).catch(async (err: unknown) => {
       await supervisor.stopAll();
+      await globals.close();
       throw err;
     });
-    const estate = new LocalEstate(spec, regions, supervisor, prober, dns);
+    const estate = new LocalEstate(spec, policy, regions, supervisor, prober, dns, globals);
     ref.estate = estate;
     estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
     prober.start();
@@ -102,9 +111,8 @@ export class LocalEstate {
 
   /** The GSLB's current answer for the service name, from live health. */
   answer(): { addresses: string[]; ttl: number } {
-    const states = this.healthStates();
-    const picked = gslbAnswer(this.spec, states, this.regions.map((r) => r.id));
-    const addresses = picked.map((id) => this.regions.find((r) => r.id === id)!.address);
+    const endpoints = Object.fromEntries(this.regions.map((r) => [r.id, r.address]));
+    const addresses = answerAddresses(this.policy, this.healthStates(), endpoints).map((a) => a.address);
     const text = addresses.join(",");
     if (text !== this.lastAnswer) {
       this.lastAnswer = text;
@@ -114,7 +122,7 @@ export class LocalEstate {
   }
 
   healthStates(): Record<string, HealthState> {
-    return this.prober.tracker.states();
+    return this.prober.health();
   }
 
   async killRegion(id: string): Promise<void> {
@@ -159,5 +167,6 @@ export class LocalEstate {
     this.prober.stop();
     await this.dns.close();
     await this.supervisor.stopAll();
+    await this.globals.close();
   }
 }

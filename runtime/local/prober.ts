@@ -1,15 +1,23 @@
 /**
- * The GSLB's health checkers for the local estate: probe every region's `/healthz` each interval with a
- * timeout, feed the HealthTracker, and report transitions with their times, so drills can measure
- * detection against the runbook's interval × threshold.
+ * The GSLB's health checkers for the local estate: every interval, probe each region's health signals
+ * (one HTTP path each, as the traffic policy lists them) with a timeout, and feed the traffic model's
+ * HealthTracker — the same thresholds every cloud provider renders — reporting state changes with their
+ * times so drills can measure detection against the runbook.
  */
-import { HealthTracker, type HealthPolicy, type HealthTransition } from "../gslb/health.js";
+import type { HealthState } from "../../model/traffic/health.js";
+import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import { HealthTracker } from "../../model/traffic/tracker.js";
+
+export interface HealthTransition {
+  region: string;
+  from: HealthState;
+  to: HealthState;
+  atMs: number;
+}
 
 export interface ProberOptions {
+  policy: TrafficPolicy;
   targets: Record<string, string>;
-  intervalMs: number;
-  timeoutMs: number;
-  policy: HealthPolicy;
   onTransition?(t: HealthTransition): void;
   now?: () => number;
 }
@@ -19,21 +27,38 @@ export class Prober {
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private readonly now: () => number;
-  /** The last probe's body per region (signals), for the dashboard. */
-  readonly lastBody = new Map<string, unknown>();
+  private readonly states = new Map<string, HealthState>();
+  private readonly since = new Map<string, number>();
 
   constructor(private readonly options: ProberOptions) {
     this.now = options.now ?? Date.now;
-    this.tracker = new HealthTracker(options.policy, Object.keys(options.targets), this.now());
+    this.tracker = new HealthTracker(options.policy);
+    for (const id of Object.keys(options.targets)) {
+      this.states.set(id, this.tracker.state(id));
+      this.since.set(id, this.now());
+    }
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.probeAll(), this.options.intervalMs);
+    this.timer = setInterval(() => void this.probeAll(), this.options.policy.healthCheck.intervalSeconds * 1000);
     void this.probeAll();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  health(): Record<string, HealthState> {
+    return Object.fromEntries(this.states);
+  }
+
+  /** Signals currently counted as down, per region. */
+  failingSignals(region: string): string[] {
+    return this.options.policy.signals.filter((s) => !this.tracker.signalUp(region, s.name)).map((s) => s.name);
+  }
+
+  sinceMs(region: string): number {
+    return this.since.get(region) ?? 0;
   }
 
   async probeAll(): Promise<void> {
@@ -47,18 +72,26 @@ export class Prober {
   }
 
   private async probe(region: string, url: string): Promise<void> {
-    let ok = false;
-    let signals: Record<string, boolean> | undefined;
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(this.options.timeoutMs) });
-      const body = (await res.json()) as { signals?: Record<string, boolean> };
-      this.lastBody.set(region, body);
-      ok = res.ok;
-      signals = body.signals;
-    } catch {
-      this.lastBody.delete(region);
+    const timeoutMs = this.options.policy.healthCheck.timeoutSeconds * 1000;
+    const results = await Promise.all(
+      this.options.policy.signals.map(async (signal) => {
+        try {
+          const res = await fetch(`${url}${signal.path}`, { signal: AbortSignal.timeout(timeoutMs) });
+          await res.arrayBuffer();
+          return [signal.name, res.ok] as const;
+        } catch {
+          return [signal.name, false] as const;
+        }
+      }),
+    );
+    for (const [name, passed] of results) this.tracker.record(region, name, passed);
+    const to = this.tracker.state(region);
+    const from = this.states.get(region)!;
+    if (to !== from) {
+      const atMs = this.now();
+      this.states.set(region, to);
+      this.since.set(region, atMs);
+      this.options.onTransition?.({ region, from, to, atMs });
     }
-    const transition = this.tracker.record(region, { ok, signals, atMs: this.now() });
-    if (transition) this.options.onTransition?.(transition);
   }
 }

@@ -19,6 +19,7 @@ export interface RegionNodeOptions {
   port: number;
   skewMs?: number;
   services: RegionService[];
+  grandmaster?: { host: string; port: number };
   redisUrl?: string;
   postgresUrl?: string;
   logger?: boolean;
@@ -41,7 +42,7 @@ export async function startRegionNode(options: RegionNodeOptions): Promise<Regio
   const running = new Map<string, RunningService>();
   for (const service of options.services) {
     await app.register(async (scoped) => {
-      running.set(service.name, await service.start(scoped, { spec: options.spec, region, clock, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl }));
+      running.set(service.name, await service.start(scoped, { spec: options.spec, region, clock, host: options.host, grandmaster: options.grandmaster, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl }));
     }, { prefix: `/${service.name}` });
   }
 
@@ -51,6 +52,13 @@ export async function startRegionNode(options: RegionNodeOptions): Promise<Regio
     const s = signals();
     const allFailing = Object.values(s).length > 0 && Object.values(s).every((ok) => !ok);
     return reply.status(allFailing ? 503 : 200).send({ region: region.id, ok: !allFailing, signals: s });
+  });
+  // One path per health signal, as the traffic policy's checkers probe them.
+  app.get("/healthz/:service", async (req, reply) => {
+    const { service } = req.params as { service: string };
+    const s = signals();
+    if (!(service in s)) throw new HttpError(404, "unknown service", `${service}; this region runs ${Object.keys(s).join(", ")}`);
+    return reply.status(s[service] ? 200 : 503).send({ region: region.id, service, ok: s[service] });
   });
   app.get("/state", async () => ({
     region: region.id,

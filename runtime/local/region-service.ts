@@ -12,6 +12,10 @@ export interface RegionContext {
   region: Region;
   /** This region's simulated clock (the machine clock plus the region's skew). */
   clock: Clock;
+  /** The loopback address this region listens on (its services bind here too). */
+  host: string;
+  /** The estate's NTP grandmaster, when the supervisor runs one. */
+  grandmaster?: { host: string; port: number };
   /** Optional production stores (`meridian local --redis/--postgres`). */
   redisUrl?: string;
   postgresUrl?: string;

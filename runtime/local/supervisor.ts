@@ -15,6 +15,8 @@ export interface RegionProcessSpec {
   port: number;
   skewMs: number;
   stack: string;
+  /** `host:port` of the estate's NTP grandmaster. */
+  grandmaster?: string;
   redisUrl?: string;
   postgresUrl?: string;
 }
@@ -37,6 +39,7 @@ export class Supervisor {
 
   async start(spec: RegionProcessSpec): Promise<RegionProcess> {
     const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--port", String(spec.port), "--skew-ms", String(spec.skewMs)];
+    if (spec.grandmaster) args.push("--grandmaster", spec.grandmaster);
     if (spec.redisUrl) args.push("--redis", spec.redisUrl);
     if (spec.postgresUrl) args.push("--postgres", spec.postgresUrl);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -1,0 +1,106 @@
+/**
+ * The estate-wide services of `meridian local`, run by the supervisor: the time grandmaster every region
+ * synchronises to (NTP on loopback), the proof log with two witnesses cosigning its checkpoints, and the
+ * escrow service for every region (embedded memory store by default; Redis/PostgreSQL when given).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EstateSpec } from "../../model/estate.js";
+import { systemClock } from "../common/clock.js";
+import { Grandmaster } from "../clock/grandmaster.js";
+import { startEscrowServer, type EscrowServer } from "../escrow/serve.js";
+import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
+import { startLogServer } from "../prooflog/serve.js";
+import { newCosignatureVerifier, newCosigner } from "../prooflog/witness/cosignature.js";
+import { buildWitnessServer } from "../prooflog/witness/http.js";
+import { MemoryWitnessStore, Witness } from "../prooflog/witness/witness.js";
+import type { TransparencyLog } from "../prooflog/log.js";
+
+export interface GlobalServicesOptions {
+  spec: EstateSpec;
+  redisUrl?: string;
+  postgresUrl?: string;
+}
+
+export class GlobalServices {
+  private constructor(
+    private readonly spec: EstateSpec,
+    readonly grandmaster: { port: number; source: Grandmaster },
+    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string }[] },
+    readonly escrow: EscrowServer,
+    private readonly closers: (() => Promise<void>)[],
+  ) {}
+
+  static async start(o: GlobalServicesOptions): Promise<GlobalServices> {
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      const gm = new Grandmaster({ primary: o.spec.time.grandmaster.source });
+      const { ntp } = await gm.listen(0, "127.0.0.1");
+      closers.push(() => gm.close());
+
+      const origin = o.spec.runtime.prooflog.origin;
+      const logKey = generateKey(origin);
+      const witnesses = await Promise.all(
+        ["witness-a", "witness-b"].map(async (name) => {
+          const key = generateKey(`${name}.${origin}`, ALG_COSIGNATURE_V1);
+          const witness = new Witness({
+            cosigner: newCosigner(key.signerKey, systemClock),
+            logs: new Map([[origin, [newVerifier(logKey.verifierKey)]]]),
+            store: new MemoryWitnessStore(),
+          });
+          const app = await buildWitnessServer(witness);
+          const url = await app.listen({ port: 0, host: "127.0.0.1" });
+          closers.push(() => app.close());
+          return { name, url, verifierKey: key.verifierKey };
+        }),
+      );
+      const dataDir = mkdtempSync(join(tmpdir(), "meridian-local-log-"));
+      closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+      const log = await startLogServer({
+        origin,
+        signerKey: logKey.signerKey,
+        dataDir: o.postgresUrl ? undefined : dataDir,
+        postgresUrl: o.postgresUrl,
+        port: 0,
+        host: "127.0.0.1",
+        checkpointIntervalMs: 500,
+        witnesses: witnesses.map((w) => ({ url: w.url, verifier: newCosignatureVerifier(w.verifierKey) })),
+      });
+      closers.unshift(() => log.app.close());
+
+      const escrow = await startEscrowServer({ spec: o.spec, regions: o.spec.regions.map((r) => r.id), port: 0, redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
+      closers.unshift(() => escrow.close());
+      return new GlobalServices(
+        o.spec,
+        { port: ntp, source: gm },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses: witnesses.map(({ name, url }) => ({ name, url })) },
+        escrow,
+        closers,
+      );
+    } catch (err) {
+      for (const close of closers) await close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The dashboard's estate-wide panels: the proof log's latest checkpoint and cosigners, escrow stock. */
+  async state(): Promise<Record<string, unknown>> {
+    const { note, checkpoint } = this.log.instance.checkpoint();
+    const cosigners = openNote(note, [newVerifier(this.log.verifierKey)]).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
+    const inventory: Record<string, unknown> = {};
+    for (const sku of Object.keys(this.spec.runtime.escrow.inventory)) {
+      const res = await this.escrow.app.inject({ method: "GET", url: `/v1/inventory/${encodeURIComponent(sku)}` });
+      inventory[sku] = res.statusCode === 200 ? res.json() : { error: res.statusCode };
+    }
+    return {
+      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigned_by: cosigners.join(", ") || "(none yet)" },
+      escrow: inventory,
+      grandmaster: { ntp: `udp://127.0.0.1:${this.grandmaster.port}`, primary: this.spec.time.grandmaster.source },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.closers) await close().catch(() => undefined);
+  }
+}
