@@ -90,8 +90,8 @@ export class GlobalServices {
     const cosigners = openNote(note, [newVerifier(this.log.verifierKey)]).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
     const inventory: Record<string, unknown> = {};
     for (const sku of Object.keys(this.spec.runtime.escrow.inventory)) {
-      const res = await this.escrow.app.inject({ method: "GET", url: `/v1/inventory/${encodeURIComponent(sku)}` });
-      inventory[sku] = res.statusCode === 200 ? res.json() : { error: res.statusCode };
+      const view = await this.escrow.service.inventory(sku).catch((e: Error) => ({ error: e.message }));
+      inventory[sku] = view ?? { error: "unknown item" };
     }
     return {
       "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigned_by: cosigners.join(", ") || "(none yet)" },

@@ -1,0 +1,90 @@
+/**
+ * The clock-skew drill: push one region's clock past the degrade threshold, then past the freeze
+ * threshold (beyond the HLC max offset), then back — and record the skew state machine's sequence
+ * (healthy → degraded → frozen → recovering → healthy), the GSLB's view of the region (its clock signal
+ * fails while the strong path is closed), and that other regions refuse its HLC timestamps meanwhile.
+ */
+import type { LocalEstate } from "../estate.js";
+import type { CheckResult } from "./checks.js";
+import { waitFor } from "./regional-outage.js";
+
+export interface SkewStep {
+  atMs: number;
+  skewMs: number;
+  clockState: string;
+  gslbHealth: string;
+}
+
+export interface SkewDrillResult {
+  region: string;
+  maxOffsetMs: number;
+  thresholds: { degradeMs: number; freezeMs: number; recoveryHoldMs: number };
+  steps: SkewStep[];
+  /** Measured from the skew being removed to the region's clock being healthy again. */
+  recoveryMs: number;
+  checks: CheckResult[];
+}
+
+async function clockState(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${url}/clock/v1/time/skew`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as { state: string }).state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function clockSkewDrill(estate: LocalEstate, options: { region?: string; timeoutMs?: number } = {}): Promise<SkewDrillResult> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const t = estate.spec.time;
+  const target = options.region ? estate.regions.find((r) => r.id === options.region) : estate.regions.at(-1);
+  if (!target) throw new Error(`drill: unknown region ${options.region}`);
+  const other = estate.regions.find((r) => r.id !== target.id);
+  const degradeMs = t.maxOffsetMs * t.skew.degradeFraction;
+  const freezeMs = t.maxOffsetMs * t.skew.freezeFraction;
+  const steps: SkewStep[] = [];
+  const checks: CheckResult[] = [];
+  const record = async (skewMs: number, state: string) => steps.push({ atMs: Date.now(), skewMs, clockState: state, gslbHealth: estate.healthStates()[target.id] ?? "?" });
+  const reach = (state: string) => waitFor(`${target.id}'s clock to be ${state}`, async () => ((await clockState(target.url)) === state ? state : undefined), timeoutMs, 50);
+
+  await waitFor("every region healthy", async () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined), timeoutMs, 50);
+  await record(0, await reach("healthy"));
+
+  const degrade = (degradeMs + freezeMs) / 2;
+  await estate.setSkew(target.id, degrade);
+  await record(degrade, await reach("degraded"));
+
+  const freeze = t.maxOffsetMs * 1.2;
+  await estate.setSkew(target.id, freeze);
+  await record(freeze, await reach("frozen"));
+  await waitFor("the GSLB to see the frozen clock", async () => (estate.healthStates()[target.id] === "degraded" ? true : undefined), timeoutMs, 50);
+  await record(freeze, "frozen");
+  if (other) {
+    // The skewed region's HLC is now beyond max offset for everyone else: they must refuse it.
+    const ts = ((await (await fetch(`${target.url}/clock/v1/time`)).json()) as { hlc: string }).hlc;
+    const res = await fetch(`${other.url}/clock/v1/time`, { headers: { "x-meridian-hlc": ts } });
+    await res.arrayBuffer();
+    checks.push({ name: `${other.id} refuses ${target.id}'s HLC timestamp`, ok: res.status === 409, detail: `HTTP ${res.status} for ${ts}` });
+  }
+
+  await estate.setSkew(target.id, 0);
+  const removedAt = Date.now();
+  await record(0, await reach("recovering"));
+  await record(0, await reach("healthy"));
+  const recoveryMs = Date.now() - removedAt;
+  await waitFor("the GSLB to serve the region as healthy again", async () => (estate.healthStates()[target.id] === "healthy" ? true : undefined), timeoutMs, 50);
+  await record(0, "healthy");
+
+  const sequence = steps.map((s) => s.clockState);
+  checks.push({
+    name: "degrade → freeze → recover",
+    ok: ["healthy", "degraded", "frozen", "recovering", "healthy"].every((s, i, all) => sequence.indexOf(s, i === 0 ? 0 : sequence.indexOf(all[i - 1]!)) >= 0),
+    detail: sequence.join(" → "),
+  });
+  checks.push({
+    name: "recovery waited for the hold-down",
+    ok: recoveryMs >= t.skew.recoveryHoldSeconds * 1000,
+    detail: `${recoveryMs} ms ≥ ${t.skew.recoveryHoldSeconds * 1000} ms`,
+  });
+  return { region: target.id, maxOffsetMs: t.maxOffsetMs, thresholds: { degradeMs, freezeMs, recoveryHoldMs: t.skew.recoveryHoldSeconds * 1000 }, steps, recoveryMs, checks };
+}
