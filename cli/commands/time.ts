@@ -22,6 +22,30 @@ export function register(program: Command): void {
   const time = program.command("time").description("time fabric: grandmaster simulator and chrony configuration");
 
   time
+    .command("serve")
+    .description("serve a region's clock: HLC (x-meridian-hlc header), TrueTime interval and skew state over HTTP, synced to a grandmaster")
+    .requiredOption("-p, --port <n>", "HTTP port", number("--port", 0, 65535, true))
+    .option("--host <address>", "listen address", "127.0.0.1")
+    .requiredOption("--region <id>", "the region this clock serves")
+    .requiredOption("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
+    .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
+    .option("--sync-interval-ms <ms>", "how often to measure", number("--sync-interval-ms", 100, 3_600_000), 16_000)
+    .action(async (o: { port: number; host: string; region: string; maxOffsetMs: number; grandmaster?: string; syncIntervalMs: number }) => {
+      let grandmaster: { host: string; port: number } | undefined;
+      if (o.grandmaster !== undefined) {
+        const m = /^([^:]+):(\d{1,5})$/.exec(o.grandmaster);
+        if (!m || Number(m[2]) > 65535) throw new UserError(`--grandmaster ${o.grandmaster}: expected host:port`);
+        grandmaster = { host: m[1]!, port: Number(m[2]) };
+      }
+      const { startClockServer } = await import("../../runtime/clock/serve.js");
+      const server = await startClockServer({ port: o.port, host: o.host, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster, syncIntervalMs: o.syncIntervalMs });
+      process.stdout.write(`meridian time serve: ${o.region} clock on ${server.url}${grandmaster ? `, synced to ${o.grandmaster}` : ""}\n`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+
+  time
     .command("grandmaster")
     .description("serve the simulated GPS + rubidium + cesium ensemble as a stratum-1 NTPv4 server (UDP)")
     .requiredOption("-p, --port <n>", "UDP port for NTP (123 needs root)", number("--port", 0, 65535, true))

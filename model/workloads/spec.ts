@@ -6,6 +6,7 @@
  * Invariant: every number in a command line or config file comes from the config functions, and a
  * store URL is never written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
+import { regionTimePlan } from "../time/hierarchy.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
 import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, rateLimitRegionConfig } from "./config.js";
@@ -144,7 +145,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "clock": {
       const cfg = clockRegionConfig(spec, regionId);
       return {
-        args: ["time", "serve", ...listen, "--region", regionId, "--max-offset-ms", String(cfg.maxOffsetMs)],
+        args: ["time", "serve", ...listen, "--region", regionId, "--max-offset-ms", String(cfg.maxOffsetMs), ...grandmasterArgs(spec, regionId)],
         config: { "clock.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
         readiness: { kind: "tcp", port: HTTP_PORT },
@@ -183,4 +184,10 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
 /** Every runtime service's workload in one region, in catalogue order. */
 export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
   return RUNTIME_SERVICES.map((s) => workloadSpec(spec, regionId, s));
+}
+
+/** The region's grandmaster (the time fabric's Service), when the stack runs one. */
+function grandmasterArgs(spec: EstateSpec, regionId: string): string[] {
+  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
+  return gm ? ["--grandmaster", `${gm.host}:${gm.port}`] : [];
 }

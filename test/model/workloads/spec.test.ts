@@ -113,11 +113,10 @@ describe("command lines against the real CLI", () => {
     expect(opts).toMatchObject({ origin: spec.runtime.prooflog.origin, key: "/etc/meridian/prooflog/signer/signer.key", postgres: "$(MERIDIAN_POSTGRES_URL)" });
   });
 
-  // `meridian time serve` (the clock service's HTTP server) belongs to the time issue and is not in the
-  // CLI yet; this runs as soon as it is.
-  it.skipIf(!timeServe)("time serve accepts its args", async () => {
+  it("time serve accepts its args, synced to the region's grandmaster", async () => {
+    expect(timeServe).toBe(true);
     const opts = await parseWithCli(program, byService("clock").args);
-    expect(opts).toMatchObject({ region: "gcp-asne1" });
+    expect(opts).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: "grandmaster.meridian-time.svc.cluster.local:123" });
   });
 
   it("the check fails on a flag the command does not have", async () => {
