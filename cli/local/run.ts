@@ -14,7 +14,6 @@ export async function runLocal(opts: { stack: string; regions?: number; port?: n
     estate,
     port: opts.port ?? spec.runtime.local.dashboardPort,
     topologySvg: renderTopologySvg(spec),
-    extraState: () => estate.globals.state(),
   });
   const fqdn = `${spec.dns.host}.${spec.dns.apex}`;
   const lines = [

@@ -3,20 +3,18 @@
  * (coloured by cloud, marked tier-1 writer or tier-2 replica), GSLB edges from the apex to every region,
  * and the replication links among regions. Written by `meridian plan --graph` and shown by the dashboard.
  */
+import { replicationInput } from "../../model/cost/report.js";
+import { replicationLinks } from "../../model/cost/topology.js";
 import type { EstateSpec } from "../../model/estate.js";
 
 const CLOUD_COLOURS: Record<string, string> = { aws: "#ff9900", gcp: "#4285f4", azure: "#0078d4" };
 const BOX = { w: 150, h: 54, gapX: 24, gapY: 18 };
 
-export interface TopologyLink {
-  from: string;
-  to: string;
-  label?: string;
-}
-
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
-export function renderTopologySvg(spec: EstateSpec, links: TopologyLink[] = []): string {
+export function renderTopologySvg(spec: EstateSpec): string {
+  // The replication links the cost model prices (one model, one set of links).
+  const links = replicationLinks(replicationInput(spec), spec.replication.topology);
   const continents = [...new Set(spec.regions.map((r) => r.continent))];
   const columns = continents.map((c) => spec.regions.filter((r) => r.continent === c));
   const writers = new Set(spec.replication.writers);
@@ -50,7 +48,10 @@ export function renderTopologySvg(spec: EstateSpec, links: TopologyLink[] = []):
     const a = pos.get(link.from);
     const b = pos.get(link.to);
     if (!a || !b) continue;
-    parts.push(`<line x1="${a.x + BOX.w / 2}" y1="${a.y + BOX.h / 2}" x2="${b.x + BOX.w / 2}" y2="${b.y + BOX.h / 2}" stroke="#7c3aed" stroke-width="1.5" marker-end="url(#arrow)"><title>${esc(link.label ?? `${link.from} → ${link.to}`)}</title></line>`);
+    // A curve bowed to one side, so links between the same row do not run under the boxes between them.
+    const [x1, y1, x2, y2] = [a.x + BOX.w / 2, a.y + BOX.h / 2, b.x + BOX.w / 2, b.y + BOX.h / 2];
+    const [cx, cy] = [(x1 + x2) / 2 + (y2 - y1) * 0.25, (y1 + y2) / 2 - Math.abs(x2 - x1) * 0.35];
+    parts.push(`<path d="M ${x1} ${y1} Q ${cx} ${cy} ${x2} ${y2}" fill="none" stroke="#7c3aed" stroke-width="1.5" stroke-opacity="0.7" marker-end="url(#arrow)"><title>${esc(`${link.from} → ${link.to}: ${link.gb.toLocaleString("en-US")} GB/month`)}</title></path>`);
   }
   for (const r of spec.regions) {
     const { x, y } = pos.get(r.id)!;

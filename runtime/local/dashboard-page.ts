@@ -54,9 +54,24 @@ function render(s) {
   document.getElementById("regions").innerHTML = s.regions.map((r) => {
     const st = r.state || {};
     const clock = st.clock || {};
+    const svc = st.services || {};
+    const tt = svc.clock || {};
+    const escrow = Object.entries(s.escrow || {}).map(([sku, v]) => sku + ": " + (((v.regions || {})[r.id] || {}).held ?? 0) + " held, " + ((v.allocation || {})[r.id] ?? 0) + " allocated").join(", ");
+    const ms = (x) => (typeof x === "number" ? x.toFixed(2) + " ms" : "—");
     return '<div class="card" data-region="' + esc(r.id) + '" data-health="' + esc(r.health) + '">' +
       "<h2>" + esc(r.id) + ' <span class="health">' + esc(r.health) + "</span></h2>" +
-      "<table>" + rows({ address: r.address, cloud: r.cloud, "clock skew (ms)": clock.skewMs ?? "—", "failing signals": (r.failingSignals || []).join(", ") || "none" }) + "</table>" +
+      "<table>" + rows({
+        address: r.address,
+        cloud: r.cloud,
+        "injected skew": ms(clock.skewMs),
+        "clock offset": ms(tt.offsetMs),
+        "ε (TrueTime)": ms(tt.epsilonMs),
+        "skew state": tt.skew ?? "—",
+        HLC: tt.hlc ?? "—",
+        "rate limit": svc.ratelimit ? svc.ratelimit.requestsPerSecond + " req/s share" : "—",
+        "escrow tokens": escrow || "—",
+        "failing signals": (r.failingSignals || []).join(", ") || "none",
+      }) + "</table>" +
       "<p><button onclick=\\"act('" + r.id + "','kill')\\">kill -9</button><button onclick=\\"act('" + r.id + "','restart')\\">restart</button></p></div>";
   }).join("");
   document.getElementById("services").innerHTML = "<h2>Services per region</h2>" + s.regions.map((r) =>

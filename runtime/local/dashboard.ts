@@ -14,12 +14,10 @@ export interface DashboardOptions {
   port: number;
   /** The estate's topology picture (SVG), shown beside the live view. */
   topologySvg?: string;
-  /** Extra panels contributed by global services (proof log, escrow, ...). */
-  extraState?: () => Promise<Record<string, unknown>>;
   pushIntervalMs?: number;
 }
 
-export async function estateSnapshot(estate: LocalEstate, extra?: () => Promise<Record<string, unknown>>) {
+export async function estateSnapshot(estate: LocalEstate) {
   const regions = await estate.regionStates();
   const health = estate.healthStates();
   return {
@@ -29,7 +27,8 @@ export async function estateSnapshot(estate: LocalEstate, extra?: () => Promise<
     dnsAnswer: estate.answer(),
     regions: estate.regions.map((r) => ({ ...r, cloud: estate.spec.regions.find((x) => x.id === r.id)?.cloud, health: health[r.id], state: regions[r.id] ?? null, failingSignals: estate.prober.failingSignals(r.id), sinceMs: estate.prober.sinceMs(r.id) })),
     events: estate.events.slice(-30).reverse(),
-    ...(extra ? await extra() : {}),
+    // Estate-wide panels: the proof log's checkpoint and cosigners, escrow stock per region, the grandmaster.
+    ...(await estate.globals.state()),
   };
 }
 
@@ -37,7 +36,7 @@ export async function startDashboard(options: DashboardOptions): Promise<{ app: 
   const { estate } = options;
   const app = Fastify({ logger: false });
   installErrorHandler(app);
-  const snapshot = () => estateSnapshot(estate, options.extraState);
+  const snapshot = () => estateSnapshot(estate);
   const regionParam = z.object({ id: z.enum(estate.regions.map((r) => r.id) as [string, ...string[]]) });
 
   app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(dashboardPage(options.topologySvg ?? "")));

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/grandmaster.js";
@@ -89,9 +90,10 @@ export class GlobalServices {
     const { note, checkpoint } = this.log.instance.checkpoint();
     const cosigners = openNote(note, [newVerifier(this.log.verifierKey)]).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
     const inventory: Record<string, unknown> = {};
-    for (const sku of Object.keys(this.spec.runtime.escrow.inventory)) {
+    for (const { sku, regions: allocation } of escrowAllocations(this.spec)) {
       const view = await this.escrow.service.inventory(sku).catch((e: Error) => ({ error: e.message }));
-      inventory[sku] = view ?? { error: "unknown item" };
+      // The model's starting allocation beside the live holdings: a region leases its share on first sale.
+      inventory[sku] = { ...(view ?? { error: "unknown item" }), allocation };
     }
     return {
       "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigned_by: cosigners.join(", ") || "(none yet)" },

@@ -64,6 +64,8 @@ describe("meridian plan --graph", () => {
       for (const id of ["aws-use1", "aws-euw1", "gcp-usc1", "gcp-asne1", "azure-weu", "azure-sea"]) expect(svg).toContain(`data-region="${id}"`);
       expect(svg).toMatch(/route53<\/text><text[^>]*>primary DNS/);
       expect(svg.match(/tier-1 writer/g)).toHaveLength(3);
+      // Replication links as the cost model computes them, with their monthly volume.
+      expect(svg).toMatch(/<title>aws-use1 → aws-euw1: 4,000 GB\/month<\/title>/);
     } finally {
       rmSync(dir, { recursive: true });
     }

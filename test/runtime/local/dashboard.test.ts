@@ -41,6 +41,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     expect(ids).toEqual(["local-aws", "local-gcp", "local-azure"]);
     await expect(page.textContent("#answer")).resolves.toContain("127.0.1.1");
     expect(await page.locator(".topology svg g[data-region]").count()).toBe(3);
+    // Per region: its clock (offset, ε, skew state) and its escrow tokens; estate-wide: the proof log.
+    await page.waitForFunction(() => /\d+ held/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
+    const gcp = (await page.textContent('.card[data-region="local-gcp"]')) ?? "";
+    expect(gcp).toMatch(/skew state\s*healthy/);
+    expect(gcp).toMatch(/ε \(TrueTime\)\s*\d+\.\d\d ms/);
+    expect(await page.textContent("#global")).toMatch(/proof log.*origin/s);
 
     // The user's way: press the region's kill button and watch the card and the DNS answer change.
     await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
