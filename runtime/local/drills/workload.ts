@@ -3,7 +3,11 @@
  * buy one unit in the answered region's escrow, and an auditor appending to the proof log. It counts
  * what was acknowledged, which is what the drill's invariants are checked against.
  */
+import { systemClock } from "../../common/clock.js";
+import { HybridClock } from "../../clock/hlc.js";
 import { queryA } from "../../gslb/dns-client.js";
+import { AuditTrail, hlcTimestamps } from "../../prooflog/audit/audit.js";
+import { LogClient } from "../../prooflog/client.js";
 import type { LocalEstate } from "../estate.js";
 
 export interface DrillTraffic {
@@ -51,13 +55,13 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
       await pause();
     }
   };
+  // The auditor records what the GSLB answered, HLC-stamped, as an audit trail in the proof log.
+  const trail = new AuditTrail(new LogClient(estate.globals.log.url), hlcTimestamps(new HybridClock({ clock: systemClock, maxOffsetMs: estate.spec.time.maxOffsetMs })));
   const auditor = async () => {
     while (running) {
-      const entry = JSON.stringify({ actor: "drill", action: "tick", at: Date.now(), answer: estate.answer().addresses });
       try {
-        const res = await fetch(`${estate.globals.log.url}/add`, { method: "POST", body: entry });
-        await res.arrayBuffer();
-        if (res.ok) traffic.logAppends += 1;
+        await trail.record({ actor: "drill", action: "observe-dns-answer", subject: fqdn, detail: { addresses: estate.answer().addresses } });
+        traffic.logAppends += 1;
       } catch {
         traffic.errors += 1;
       }

@@ -5,7 +5,7 @@
  * event always has the same leaf hash and a verifier can recompute it.
  *
  * The timestamp comes from an injected source: the hybrid logical clock of runtime/clock in production (wired
- * by the caller), `monotonicTimestamps` in tests. A trail refuses a source that goes backwards, because the
+ * through `hlcTimestamps`), `monotonicTimestamps` where no HLC runs. A trail refuses a source that goes backwards, because the
  * HLC order of a trail's events is part of what the audit attests.
  */
 import { z } from "zod";
@@ -108,6 +108,17 @@ export class AuditTrail {
     const { index } = await this.log.add(entry);
     return { index, event };
   }
+}
+
+/**
+ * The production source: a service's hybrid logical clock (runtime/clock, wall time in µs), as ms plus the
+ * logical counter. Division by 1000 keeps the HLC's order, so a trail's events stay in causal order.
+ */
+export function hlcTimestamps(hlc: { now(): { wall: number; logical: number } }): TimestampSource {
+  return () => {
+    const t = hlc.now();
+    return { wallTime: t.wall / 1000, logical: t.logical };
+  };
 }
 
 /** A monotonic timestamp source from a plain clock (logical ticks within a millisecond), until an HLC is wired in. */
