@@ -1,11 +1,14 @@
 /**
  * Wiring for an escrow server: pick the store (memory, Redis, PostgreSQL, or Redis journaled to
  * PostgreSQL), build the EscrowService for the listed regions from the stack's escrow settings, create
- * the stack's inventory, and listen. `meridian escrow serve` and `meridian local` both start it here.
+ * the stack's inventory, install HLC propagation, and listen. `meridian escrow serve` and `meridian local` both start it here.
  */
 import type { FastifyInstance } from "fastify";
 import { regionDemands } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
+import { ClockNode } from "../clock/node.js";
+import { installHlc } from "../clock/http.js";
+import { systemClock } from "../common/clock.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import { DEFAULT_ADMISSION } from "./flashsale/sale.js";
 import { buildEscrowApp } from "./http.js";
@@ -13,7 +16,7 @@ import { DEFAULT_SETTINGS, EscrowService } from "./service.js";
 import type { EscrowStore } from "./store.js";
 
 export interface EscrowServerOptions {
-  spec: Pick<EstateSpec, "regions" | "runtime">;
+  spec: Pick<EstateSpec, "regions" | "runtime" | "time">;
   regions: string[];
   port: number;
   host?: string;
@@ -87,6 +90,10 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     if (outcome === "conflict") o.onConflict?.(sku);
   }
   const app = buildEscrowApp(service);
+  // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
+  // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
+  const clockNode = new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs });
+  installHlc(app, clockNode);
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   service.start();
   return {
