@@ -90,6 +90,8 @@ export function register(program: Command): void {
         dedupeCapacity: intArg(o.dedupe, "--dedupe"),
         maxEntrySize,
         witnesses,
+        // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+        hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
       });
       process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
       const stop = () => void app.close().then(() => process.exit(0));

@@ -38,7 +38,9 @@ export function register(program: Command): void {
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       let s;
       try {
-        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, leaseRefreshMs, leaseMs, port: o.port, grpcPort: o.grpcPort, host: o.host });
+        // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+        const hlc = (await import("../../runtime/clock/env.js")).hlcNodeFromEnv();
+        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, leaseRefreshMs, leaseMs, port: o.port, grpcPort: o.grpcPort, host: o.host, hlc });
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;

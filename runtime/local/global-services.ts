@@ -10,6 +10,7 @@ import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/grandmaster.js";
+import { ClockNode } from "../clock/node.js";
 import { startEscrowServer, type EscrowServer } from "../escrow/serve.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
 import { startLogServer } from "../prooflog/serve.js";
@@ -67,6 +68,7 @@ export class GlobalServices {
         host: "127.0.0.1",
         checkpointIntervalMs: 500,
         witnesses: witnesses.map((w) => ({ url: w.url, verifier: newCosignatureVerifier(w.verifierKey) })),
+        hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
       });
       closers.unshift(() => log.app.close());
 

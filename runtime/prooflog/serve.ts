@@ -1,5 +1,7 @@
 /** Wiring for `meridian log serve`: pick the store, open the log, start the HTTP server. */
 import type { FastifyInstance } from "fastify";
+import { installHlc } from "../clock/http.js";
+import type { ClockNode } from "../clock/node.js";
 import { TransparencyLog } from "./log.js";
 import { newSigner } from "./note.js";
 import { buildLogServer } from "./server.js";
@@ -19,6 +21,8 @@ export interface ServeOptions {
   maxEntrySize?: number;
   /** Witnesses asked to cosign every checkpoint. */
   witnesses?: WitnessEndpoint[];
+  /** HLC propagation (x-meridian-hlc in and out) with this service's clock node. */
+  hlc?: ClockNode;
 }
 
 export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyInstance; log: TransparencyLog; url: string }> {
@@ -42,6 +46,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     cosign: pool ? (note, size, proof) => pool.cosign(note, size, proof) : undefined,
   });
   const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000, closeLog: true });
+  if (o.hlc) installHlc(app, o.hlc);
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   return { app, log, url };
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
+import { ClockNode } from "../../clock/node.js";
 import { startServer } from "../../ratelimit/service/server.js";
 import type { RegionService } from "../region-service.js";
 
@@ -16,7 +17,8 @@ export const ratelimitService: RegionService = {
     const dir = mkdtempSync(join(tmpdir(), `meridian-rl-${ctx.region.id}-`));
     const configPath = join(dir, "ratelimit.yaml");
     writeFileSync(configPath, config.yaml);
-    const server = await startServer({ configPath, redisUrl: ctx.redisUrl, port: 0, grpcPort: 0, host: ctx.host, clock: ctx.clock, region: ctx.region.id });
+    const hlc = new ClockNode({ clock: ctx.clock, maxOffsetMs: ctx.spec.time.maxOffsetMs });
+    const server = await startServer({ configPath, redisUrl: ctx.redisUrl, port: 0, grpcPort: 0, host: ctx.host, clock: ctx.clock, region: ctx.region.id, hlc });
     const http = `http://${ctx.host}:${server.httpPort}`;
     app.get("/", async () => ({ http, grpc: `${ctx.host}:${server.grpcPort}`, domain: config.domain }));
     return {

@@ -7,6 +7,8 @@ import type * as grpc from "@grpc/grpc-js";
 import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { systemClock, type Clock } from "../../common/clock.js";
+import { installHlc } from "../../clock/http.js";
+import type { ClockNode } from "../../clock/node.js";
 import { ConfigError, parseRateLimitConfig, type DomainConfig } from "../config/schema.js";
 import { MemoryStore } from "../store/memory.js";
 import { RedisStore } from "../store/redis.js";
@@ -34,6 +36,8 @@ export interface ServerOptions {
   /** Lease refresh and length for `global: true` limits (defaults 250 ms and 5 s). */
   leaseRefreshMs?: number;
   leaseMs?: number;
+  /** HLC propagation on the HTTP API (x-meridian-hlc in and out) with this service's clock node. */
+  hlc?: ClockNode;
 }
 
 export interface RunningServer {
@@ -73,6 +77,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   const service = new RateLimitService(domains, store, clock, globals);
   const http: FastifyInstance = buildHttp(service, () => (store instanceof ResilientStore ? { store: "redis", ...store.report() } : { store: "memory" }));
+  if (o.hlc) installHlc(http, o.hlc);
   let grpcServer: grpc.Server | undefined;
   try {
     await http.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
