@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { closeOnSignal } from "../signals.js";
 
 interface ServeOptions {
   port: string;
@@ -46,11 +47,7 @@ async function serve(o: ServeOptions): Promise<void> {
     onConflict: (sku) => process.stderr.write(`meridian escrow: ${sku} already exists in the store with a different total; keeping the store's\n`),
   });
   process.stdout.write(`meridian escrow: serving ${regions.join(", ")} on ${server.url} (store: ${server.store.kind})\n`);
-  const stop = () => {
-    void server.close().finally(() => process.exit(0));
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  closeOnSignal(() => server.close());
 }
 
 export function register(program: Command): void {

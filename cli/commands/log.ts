@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { closeOnSignal } from "../signals.js";
 import { readKeyArg } from "./note.js";
 
 function intArg(value: string, what: string, min = 0): number {
@@ -94,9 +95,7 @@ export function register(program: Command): void {
         hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
       });
       process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
-      const stop = () => void app.close().then(() => process.exit(0));
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      closeOnSignal(() => app.close());
     });
 
   log
@@ -132,9 +131,7 @@ export function register(program: Command): void {
       const app = await buildWitnessServer(witness);
       const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });
       process.stdout.write(`meridian log witness: ${cosigner.name} witnessing ${[...logs.keys()].join(", ")} at ${url}\n`);
-      const stop = () => void app.close().then(() => process.exit(0));
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      closeOnSignal(() => app.close());
     });
 
   log

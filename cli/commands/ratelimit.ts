@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { closeOnSignal } from "../signals.js";
 
 const port = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -54,9 +55,7 @@ export function register(program: Command): void {
           process.stderr.write(`ratelimit: config rejected, keeping the running one:\n${(err as Error).message}\n`);
         }
       });
-      const stop = () => void s.close().then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      closeOnSignal(() => s.close());
     });
   rl.command("quota")
     .description("serve multi-dimensional quotas (reserve/release, overrides with approval, delegation) over HTTP")
@@ -84,9 +83,7 @@ export function register(program: Command): void {
       await app.listen({ port: o.port, host: o.host });
       const address = app.server.address();
       process.stdout.write(`quota: ${tree.dimensions.join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}\n`);
-      const stop = () => void app.close().then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      closeOnSignal(() => app.close());
     });
   rl.command("allocator")
     .description("serve the global allocator: Doorman-style capacity leases over NATS request/reply and HTTP")
@@ -118,9 +115,7 @@ export function register(program: Command): void {
       }
       const address = app.server.address();
       process.stdout.write(`allocator: ${resources.map((r) => r.id).join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}${o.nats ? `, nats ${o.subject}.getcapacity` : ""}\n`);
-      const stop = () => void Promise.all([app.close(), nc?.drain()]).then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      closeOnSignal(() => Promise.all([app.close(), nc?.drain()]));
     });
   rl.command("validate")
     .description("check a rate limit config and print the limits it defines")

@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { closeOnSignal } from "../signals.js";
 
 function number(flag: string, min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -40,9 +41,7 @@ export function register(program: Command): void {
       const { startClockServer } = await import("../../runtime/clock/serve.js");
       const server = await startClockServer({ port: o.port, host: o.host, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster, syncIntervalMs: o.syncIntervalMs });
       process.stdout.write(`meridian time serve: ${o.region} clock on ${server.url}${grandmaster ? `, synced to ${o.grandmaster}` : ""}\n`);
-      const stop = () => void server.close().then(() => process.exit(0));
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      closeOnSignal(() => server.close());
     });
 
   time
@@ -97,9 +96,7 @@ export function register(program: Command): void {
         `grandmaster: NTP on udp://${opts.host}:${ports.ntp} stratum 1, offset ${opts.offsetMs} ms, ε ${s.epsilonMs.toExponential(2)} ms, ` +
           `${gm.ensemble.smeared ? "smeared" : "unsmeared"}, ${priority}${ports.http !== null ? `; admin on http://${opts.host}:${ports.http}` : ""}\n`,
       );
-      const stop = () => void gm.close().then(() => process.exit(0));
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      closeOnSignal(() => gm.close());
     });
 
   time
