@@ -8,6 +8,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { StackConfigError, describeValue, keyPath, problemsFromZod } from "./errors.js";
+import { semanticProblems } from "./semantic.js";
 import { CONFIG_NAMESPACE, crossChecks, estateSchema, type EstateConfig } from "./schema/index.js";
 
 /** Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). */
@@ -61,6 +62,8 @@ export function parseEstateConfig(configMap: Record<string, unknown>, source: st
     ...crossChecks(raw).map((i) => ({ keyPath: keyPath(i.path), value: describeValue(i.input), expected: i.message })),
   ];
   if (problems.length > 0 || !result.success) throw new StackConfigError(source, problems);
+  const semantic = semanticProblems(result.data);
+  if (semantic.length > 0) throw new StackConfigError(source, semantic);
   return result.data;
 }
 

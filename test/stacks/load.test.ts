@@ -73,3 +73,17 @@ describe("stack config validation", () => {
     expect(Object.values(plan.outputs["endpoints"] as object)).toEqual([COMPUTED, COMPUTED]);
   });
 });
+
+describe("model checks at load time", () => {
+  it("an impossible time hierarchy is a config problem naming meridian:time and the fix", () => {
+    const config = structuredClone(readStackConfigMap("dev"));
+    // GCP's metadata server smears leap seconds; an unsmeared estate without a grandmaster has no source there.
+    config["meridian:time"] = { ...(config["meridian:time"] as object), leapSmear: false, grandmaster: { enabled: false } };
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.dev.yaml"));
+    expect(err.problems.length).toBe(2);
+    for (const p of err.problems) {
+      expect(p.keyPath).toBe("meridian:time");
+      expect(p.expected).toMatch(/has no unsmeared time source.*enable meridian:time\.grandmaster or set meridian:time\.leapSmear to true/);
+    }
+  });
+});

@@ -105,9 +105,9 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
 
   it("a zone on Cloud DNS or Azure DNS without the solver's settings is refused naming the key to set", async () => {
     await expect(evaluateStack("local", { configOverrides: overrides("clouddns", {}) })).rejects.toThrow(
-      /meridian:pki\.acme\.dns01\.clouddns: missing; meridian\.localhost\.test is served by clouddns/,
+      /stacks\/Pulumi\.local\.yaml: 1 config problem\n  - meridian:pki\.acme\.dns01\.clouddns: got \(missing\); meridian\.localhost\.test is served by clouddns/,
     );
-    await expect(evaluateStack("local", { configOverrides: overrides("trafficmanager", {}) })).rejects.toThrow(/meridian:pki\.acme\.dns01\.azuredns: missing/);
+    await expect(evaluateStack("local", { configOverrides: overrides("trafficmanager", {}) })).rejects.toThrow(/meridian:pki\.acme\.dns01\.azuredns: got \(missing\)/);
   });
 
   it("`meridian plan` reports the missing solver settings as a config mistake (exit 2, no stack trace)", () => {
@@ -118,7 +118,7 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
       writeFileSync(file, readFileSync(file, "utf8").replace("      dns01: { clouddns: { project: meridian-dev } }\n", ""));
       const r = runCli(["plan", "--stack", "dev"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/meridian:pki\.acme\.dns01\.clouddns: missing; dev\.meridian\.example\.com is served by clouddns/);
+      expect(r.stderr).toMatch(/meridian:pki\.acme\.dns01\.clouddns: got \(missing\); dev\.meridian\.example\.com is served by clouddns/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     } finally {
       rmSync(dir, { recursive: true });

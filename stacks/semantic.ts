@@ -1,0 +1,30 @@
+/**
+ * Checks that need the parsed spec and a model's rules, run at load time so their mistakes are reported
+ * like every other config problem (file, key, value, expectation) before the program registers anything:
+ * the DNS-01 solver settings the zone's provider needs, and a time hierarchy every region can satisfy.
+ */
+import { buildEstateSpec } from "../model/estate.js";
+import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
+import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
+import type { ConfigProblem } from "./errors.js";
+import type { EstateConfig } from "./schema/index.js";
+
+export function semanticProblems(config: EstateConfig): ConfigProblem[] {
+  const spec = buildEstateSpec("(validation)", config);
+  const problems: ConfigProblem[] = [];
+  try {
+    dns01Solver(spec);
+  } catch (err) {
+    if (!(err instanceof PkiConfigError)) throw err;
+    // "meridian:pki.acme.dns01.<provider>: missing; <why>"
+    const [keyPath, rest] = err.message.split(/: (.*)/s) as [string, string];
+    problems.push({ keyPath, value: "(missing)", expected: rest.replace(/^missing; /, "") });
+  }
+  try {
+    timeHierarchy(spec);
+  } catch (err) {
+    if (!(err instanceof TimeHierarchyError)) throw err;
+    for (const line of err.message.split("\n")) problems.push({ keyPath: "meridian:time", value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled }), expected: line });
+  }
+  return problems;
+}
