@@ -105,7 +105,7 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
 
   it("a zone on Cloud DNS or Azure DNS without the solver's settings is refused naming the key to set", async () => {
     await expect(evaluateStack("local", { configOverrides: overrides("clouddns", {}) })).rejects.toThrow(
-      /stacks\/Pulumi\.local\.yaml: 1 config problem\n  - meridian:pki\.acme\.dns01\.clouddns: got \(missing\); meridian\.localhost\.test is served by clouddns/,
+      /stacks\/Pulumi\.local\.yaml: 1 config problem\n {2}- meridian:pki\.acme\.dns01\.clouddns: got \(missing\); meridian\.localhost\.test is served by clouddns/,
     );
     await expect(evaluateStack("local", { configOverrides: overrides("trafficmanager", {}) })).rejects.toThrow(/meridian:pki\.acme\.dns01\.azuredns: got \(missing\)/);
   });
