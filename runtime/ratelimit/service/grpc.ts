@@ -5,6 +5,10 @@
  * field; store failures answer UNAVAILABLE (Envoy then applies its `failure_mode_deny`).
  */
 import * as grpc from "@grpc/grpc-js";
+import { UntrustworthyRemoteWallTimeError } from "../../clock/hlc.js";
+import type { ClockNode } from "../../clock/node.js";
+import { GRPC_METADATA_KEY, inject } from "../../clock/propagation.js";
+import { TimestampParseError, parse } from "../../clock/timestamp.js";
 import type { Unit } from "../config/schema.js";
 import { rateLimitHeaders } from "./http.js";
 import { loadRlsService } from "./proto.js";
@@ -54,10 +58,32 @@ function duration(ms: number): { seconds: number; nanos: number } {
   return { seconds, nanos: Math.round((clamped - seconds * 1000) * 1e6) };
 }
 
-export async function startGrpc(service: RateLimitService, port: number, host = "0.0.0.0"): Promise<{ server: grpc.Server; port: number }> {
+/**
+ * HLC over gRPC metadata (`meridian-hlc`): forward the node's clock to the caller's timestamp (a malformed
+ * one is INVALID_ARGUMENT, one beyond max offset FAILED_PRECONDITION) and send the node's back.
+ */
+function exchangeHlc(call: grpc.ServerUnaryCall<WireRequest, unknown>, node: ClockNode): grpc.ServiceError | null {
+  try {
+    const [raw] = call.metadata.get(GRPC_METADATA_KEY);
+    if (raw !== undefined && raw !== "") node.receive(parse(raw.toString()));
+  } catch (err) {
+    const code = err instanceof TimestampParseError ? grpc.status.INVALID_ARGUMENT : err instanceof UntrustworthyRemoteWallTimeError ? grpc.status.FAILED_PRECONDITION : grpc.status.INTERNAL;
+    return { code, details: (err as Error).message, name: "HLC", message: (err as Error).message, metadata: new grpc.Metadata() };
+  }
+  const md = new grpc.Metadata();
+  inject(md, GRPC_METADATA_KEY, node.hlc);
+  call.sendMetadata(md);
+  return null;
+}
+
+export async function startGrpc(service: RateLimitService, port: number, host = "0.0.0.0", hlc?: ClockNode): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   server.addService(loadRlsService().service, {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<WireRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      if (hlc) {
+        const refused = exchangeHlc(call, hlc);
+        if (refused) return callback(refused);
+      }
       let req: RlsRequest;
       try {
         req = fromWire(call.request);

@@ -81,7 +81,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let grpcServer: grpc.Server | undefined;
   try {
     await http.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
-    const g = await startGrpc(service, o.grpcPort, o.host ?? "0.0.0.0");
+    const g = await startGrpc(service, o.grpcPort, o.host ?? "0.0.0.0", o.hlc);
     grpcServer = g.server;
     const address = http.server.address();
     return {

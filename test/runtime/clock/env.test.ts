@@ -1,4 +1,7 @@
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROTO_DIR } from "../../../runtime/ratelimit/service/proto.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,5 +53,30 @@ describe("HLC propagation in the deployed services (MERIDIAN_HLC_MAX_OFFSET_MS)"
     expect(ok.headers.get("x-meridian-hlc")).toMatch(/^\d+\.\d+$/);
     const ahead = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-meridian-hlc": AHEAD() }, body });
     expect(ahead.status).toBe(409);
+  });
+
+  it("the RLS gRPC API carries the HLC in `meridian-hlc` metadata and refuses one beyond max offset", async () => {
+    const def = protoLoader.loadSync("envoy/service/ratelimit/v3/rls.proto", { includeDirs: [PROTO_DIR], keepCase: true, enums: String, longs: Number, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } } };
+    const client = new pkg.envoy.service.ratelimit.v3.RateLimitService(`127.0.0.1:${rl.grpcPort}`, grpc.credentials.createInsecure()) as unknown as {
+      ShouldRateLimit(req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: { overall_code: string }) => void): grpc.ClientUnaryCall;
+      close(): void;
+    };
+    const request = { domain: "d", descriptors: [{ entries: [{ key: "k", value: "g" }] }] };
+    const call = (md: grpc.Metadata) =>
+      new Promise<{ err: grpc.ServiceError | null; code?: string; hlc?: string }>((resolve) => {
+        let hlc: string | undefined;
+        const c = client.ShouldRateLimit(request, md, (err, v) => resolve({ err, code: v?.overall_code, hlc }));
+        c.on("metadata", (m: grpc.Metadata) => (hlc = m.get("meridian-hlc")[0]?.toString()));
+      });
+    const ok = await call(new grpc.Metadata());
+    expect(ok.err).toBeNull();
+    expect(ok.code).toBe("OK");
+    expect(ok.hlc).toMatch(/^\d+\.\d+$/);
+    const md = new grpc.Metadata();
+    md.set("meridian-hlc", AHEAD());
+    const refused = await call(md);
+    expect(refused.err?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    client.close();
   });
 });
