@@ -53,3 +53,17 @@ describe("the local estate (real processes, real dig)", () => {
     expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
   });
 });
+
+describe("meridian local --regions <n>", () => {
+  it("runs only the first n regions, and the GSLB answers among them", async () => {
+    const spec = buildEstateSpec("local", loadStack("local"));
+    const two = await LocalEstate.start({ spec, regions: 2, dnsPort: 0, basePort: 0 });
+    try {
+      expect(two.regions.map((r) => r.id)).toEqual(["local-aws", "local-gcp"]);
+      expect(two.policy.targets.map((t) => t.id)).toEqual(["local-aws", "local-gcp"]);
+      expect(await dig(two.dns.port, `${spec.dns.host}.${spec.dns.apex}`)).toEqual(["127.0.1.1"]);
+    } finally {
+      await two.stop();
+    }
+  });
+});
