@@ -165,9 +165,7 @@ export class PostgresEscrowStore implements EscrowStore {
     if (sales.length === 0) return [];
     await this.migrate();
     const now = Math.floor(nowMs);
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
+    return this.tx(async (c) => {
       // Lock the lease row first; every sale of the batch is then checked against the locked value.
       const lease = (await c.query(`SELECT epoch, held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 FOR UPDATE`, [sku, region])).rows[0] as
         | { epoch: string; held: string }
@@ -193,14 +191,8 @@ export class PostgresEscrowStore implements EscrowStore {
         await c.query(`UPDATE ${this.s}.escrow_leases SET held = held - $3, sold = sold + $3 WHERE sku = $1 AND region = $2`, [sku, region, sold]);
         await this.ledger(c, sku, region, "sale", sold, epoch, now);
       }
-      await c.query("COMMIT");
       return out;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    }, this.pool);
   }
 
   async findSale(sku: string, saleId: string): Promise<SaleRecord | null> {
