@@ -1,17 +1,21 @@
 /**
- * tlog-witness over HTTP: `POST /add-checkpoint` on the witness (fastify), and the log-side client that asks
- * witnesses to cosign a new checkpoint. Status codes are the protocol's: 404 unknown origin, 403 bad log
- * signature, 400 malformed, 409 stale old size (body: the witness's size, `text/x.tlog.size`), 422 bad proof.
+ * tlog-witness over HTTP: `POST /add-checkpoint` on the witness (routes for the service kit, see
+ * service.ts), and the log-side client that asks witnesses to cosign a new checkpoint. Status codes are the
+ * protocol's: 404 unknown origin, 403 bad log signature, 400 malformed, 409 stale old size (body: the
+ * witness's size, `text/x.tlog.size`), 422 bad proof. The route is public at the transport: the protocol
+ * authenticates the log by its checkpoint signature.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Hash } from "../rfc6962.js";
 import { formatAddCheckpoint, parseAddCheckpoint, WitnessError, type Witness } from "./witness.js";
 
-export async function buildWitnessServer(witness: Witness): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+/** A request is "old N", at most 63 proof hashes and a checkpoint: 64 KiB is generous. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+export function witnessRoutes(app: FastifyInstance, witness: Witness): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => done(null, body));
-  app.post("/add-checkpoint", async (req, reply) => {
+  app.post("/add-checkpoint", { bodyLimit: MAX_REQUEST_BYTES, config: { auth: "public" } }, async (req, reply) => {
     try {
       const lines = await witness.addCheckpoint(parseAddCheckpoint(String(req.body ?? "")));
       return reply.header("content-type", "text/plain; charset=utf-8").send(lines);
@@ -21,7 +25,6 @@ export async function buildWitnessServer(witness: Witness): Promise<FastifyInsta
       return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
     }
   });
-  return app;
 }
 
 export class WitnessRefusal extends Error {
