@@ -58,7 +58,13 @@ export function register(program: Command): void {
     .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
     .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
-    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[] }) => {
+    .option("--witness-quorum <k>", "publish only checkpoints at least k witnesses cosigned", "0")
+    .option("--witness-timeout <ms>", "per-witness deadline: a hung witness costs only its own signature", "5000")
+    .option("--republish-interval <ms>", "re-sign the checkpoint this often even when idle; 0 disables", "60000")
+    .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
+    .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
+    .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
+    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
       if (!o.data && !o.postgres) throw new UserError("give --data <dir> (embedded store) or --postgres <url>");
       const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
       const signerKey = readKeyArg(o.key, "--key");
@@ -79,21 +85,39 @@ export function register(program: Command): void {
           return { url: w.slice(0, at), verifier: verifier! };
         }),
       );
+      const quorum = intArg(o.witnessQuorum, "--witness-quorum");
+      if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} --witness given`);
       const { startLogServer } = await import("../../runtime/prooflog/serve.js");
-      const { app, log: tlog, url } = await startLogServer({
-        origin: o.origin,
-        signerKey,
-        dataDir: o.data,
-        postgresUrl: o.postgres,
-        port: intArg(o.port, "--port"),
-        host: o.host,
-        checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
-        dedupeCapacity: intArg(o.dedupe, "--dedupe"),
-        maxEntrySize,
-        witnesses,
-        // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-        hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
-      });
+      let started;
+      try {
+        started = await startLogServer({
+          origin: o.origin,
+          signerKey,
+          dataDir: o.data,
+          postgresUrl: o.postgres,
+          port: intArg(o.port, "--port"),
+          host: o.host,
+          checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
+          dedupeCapacity: intArg(o.dedupe, "--dedupe"),
+          maxEntrySize,
+          witnesses,
+          witnessQuorum: quorum,
+          witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
+          republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
+          checkpointFile: o.checkpointFile,
+          lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
+          minIndex: intArg(o.minIndex, "--min-index"),
+          // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+          hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
+        });
+      } catch (e) {
+        // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
+        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError"].includes((e as Error).name)) throw e;
+        process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { app, log: tlog, url } = started;
       process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
       closeOnSignal(() => app.close());
     });

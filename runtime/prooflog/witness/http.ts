@@ -25,6 +25,14 @@ export function witnessRoutes(app: FastifyInstance, witness: Witness): void {
       return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
     }
   });
+  // Monitoring (C2SP tlog-witness): the latest cosigned checkpoint per log, by the hex SHA-256 of its origin.
+  app.get("/:originHash/checkpoint", { config: { auth: "public" } }, async (req, reply) => {
+    const { originHash } = req.params as { originHash: string };
+    if (!/^[0-9a-f]{64}$/.test(originHash)) return reply.status(404).type("text/plain; charset=utf-8").send("not a lowercase hex SHA-256 origin hash\n");
+    const note = await witness.latest(originHash);
+    if (note === null) return reply.status(404).type("text/plain; charset=utf-8").send("this witness has not cosigned a checkpoint of that log\n");
+    return reply.type("text/plain; charset=utf-8").header("cache-control", "no-cache").send(note);
+  });
 }
 
 export class WitnessRefusal extends Error {
@@ -39,9 +47,16 @@ export class WitnessRefusal extends Error {
 }
 
 /** Ask a witness to cosign `note`, proving consistency from `oldSize`; resolves with its signature lines. */
-export async function requestCosignature(witnessUrl: string, oldSize: number, proof: readonly Hash[], note: string): Promise<string> {
-  const res = await fetch(`${witnessUrl.replace(/\/+$/, "")}/add-checkpoint`, { method: "POST", body: formatAddCheckpoint(oldSize, proof, note) });
-  const text = await res.text();
+export async function requestCosignature(witnessUrl: string, oldSize: number, proof: readonly Hash[], note: string, signal?: AbortSignal): Promise<string> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`${witnessUrl.replace(/\/+$/, "")}/add-checkpoint`, { method: "POST", body: formatAddCheckpoint(oldSize, proof, note), signal });
+    text = await res.text();
+  } catch (e) {
+    if ((e as Error).name === "TimeoutError" || (e as Error).name === "AbortError") throw new Error(`witness ${witnessUrl} did not answer in time`, { cause: e });
+    throw new Error(`witness ${witnessUrl} unreachable: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
+  }
   if (res.ok) return text;
   const known = res.status === 409 && res.headers.get("content-type")?.startsWith("text/x.tlog.size") ? Number(text.trim()) : undefined;
   throw new WitnessRefusal(res.status, `witness ${witnessUrl} refused (HTTP ${res.status}): ${text.trim()}`, known);
