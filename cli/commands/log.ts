@@ -50,6 +50,7 @@ export function register(program: Command): void {
     .description("serve a log: POST /add, GET /checkpoint, tlog-tiles, JSON proofs")
     .option("--data <dir>", "directory of the embedded store")
     .option("--postgres <url>", "use PostgreSQL instead of the embedded store")
+    .option("--s3 <url>", "use an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION)")
     .requiredOption("--port <n>", "TCP port (0 picks a free one)")
     .option("--host <host>", "listen address", "127.0.0.1")
     .requiredOption("--origin <origin>", "checkpoint origin line, e.g. example.com/log")
@@ -64,8 +65,11 @@ export function register(program: Command): void {
     .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
     .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
     .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
-    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
-      if (!o.data && !o.postgres) throw new UserError("give --data <dir> (embedded store) or --postgres <url>");
+    .action(async (o: { data?: string; postgres?: string; s3?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
+      if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
+      const env = process.env;
+      if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+      const s3 = o.s3 ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] } : undefined;
       const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
       const signerKey = readKeyArg(o.key, "--key");
       try {
@@ -95,6 +99,7 @@ export function register(program: Command): void {
           signerKey,
           dataDir: o.data,
           postgresUrl: o.postgres,
+          s3,
           port: intArg(o.port, "--port"),
           host: o.host,
           checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
@@ -112,7 +117,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
-        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError"].includes((e as Error).name)) throw e;
+        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError", "S3StoreError"].includes((e as Error).name)) throw e;
         process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
         process.exitCode = 1;
         return;

@@ -20,6 +20,8 @@ export interface ServeOptions {
   signerKey: string;
   dataDir?: string;
   postgresUrl?: string;
+  /** An S3-compatible bucket (path-style URL and credentials). */
+  s3?: import("./storage/s3.js").S3StoreOptions;
   /** A file holding a copy of the last published checkpoint, apart from the store (another volume). */
   checkpointFile?: string;
   port: number;
@@ -76,10 +78,13 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
   if (o.postgresUrl) {
     const { PostgresStore } = await import("./storage/postgres.js");
     store = new PostgresStore(o.postgresUrl, o.origin, { lockWaitMs: o.lockWaitMs, onWaiting: notice });
+  } else if (o.s3) {
+    const { S3Store } = await import("./storage/s3.js");
+    store = new S3Store(o.s3);
   } else if (o.dataDir) {
     store = new FileStore(o.dataDir);
   } else {
-    throw new Error("either a data directory or a PostgreSQL URL is required");
+    throw new Error("a data directory, a PostgreSQL URL or an S3 bucket is required");
   }
   const timeoutMs = o.witnessTimeoutMs ?? 5000;
   const mustExtend = [
