@@ -11,6 +11,13 @@ interface DrillOptions {
   region?: string;
   json?: boolean;
   strict?: boolean;
+  timeout: number;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 3600) throw new UserError(`--timeout: expected seconds (0-3600], got "${value}"`);
+  return n;
 }
 
 /** Check the stack and --region before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
@@ -38,10 +45,11 @@ export function register(program: Command): void {
     .option("--region <id>", "region to kill (default: the one DNS answers with)")
     .option("--json", "print the measurement as JSON")
     .option("--strict", "also fail when a measured time exceeds the runbook's bound")
+    .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
     .action(async (o: DrillOptions) => {
       const { regionalOutageDrill } = await import("../../runtime/local/drills/regional-outage.js");
       const { renderOutage, outagePhases } = await import("../render/drill.js");
-      const m = await withEstate(o, (estate) => regionalOutageDrill(estate, { region: o.region }));
+      const m = await withEstate(o, (estate) => regionalOutageDrill(estate, { region: o.region, timeoutMs: o.timeout * 1000 }));
       process.stdout.write(o.json ? `${JSON.stringify({ ...m, phases: outagePhases(m) }, null, 2)}\n` : renderOutage(m));
       if (m.checks.some((c) => !c.ok) || (o.strict && outagePhases(m).some((p) => !p.ok))) process.exitCode = 1;
     });
@@ -51,11 +59,13 @@ export function register(program: Command): void {
     .option("-s, --stack <name>", "stack to run", "local")
     .option("--region <id>", "region to skew (default: the last one)")
     .option("--json", "print the result as JSON")
+    .option("--strict", "also fail when a measured time exceeds its bound (hold-down, detection)")
+    .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
     .action(async (o: DrillOptions) => {
-      const { clockSkewDrill } = await import("../../runtime/local/drills/clock-skew.js");
+      const { clockSkewDrill, skewPhases } = await import("../../runtime/local/drills/clock-skew.js");
       const { renderSkew } = await import("../render/drill.js");
-      const r = await withEstate(o, (estate) => clockSkewDrill(estate, { region: o.region }));
-      process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : renderSkew(r));
-      if (r.checks.some((c) => !c.ok)) process.exitCode = 1;
+      const r = await withEstate(o, (estate) => clockSkewDrill(estate, { region: o.region, timeoutMs: o.timeout * 1000 }));
+      process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: skewPhases(r) }, null, 2)}\n` : renderSkew(r));
+      if (r.checks.some((c) => !c.ok) || (o.strict && skewPhases(r).some((p) => !p.ok))) process.exitCode = 1;
     });
 }

@@ -65,8 +65,10 @@ export function register(program: Command): void {
     .option("--grandmaster <host:port>", "the estate's NTP grandmaster")
     .option("--redis <url>")
     .option("--postgres <url>")
-    .action(async (opts: { stack: string; region: string; host: string; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }) => {
-      const { runRegion } = await import("../local/run.js");
+    .option("--pool <url>", "the supervisor's shared escrow store")
+    .option("--requests-per-second <n>", "this region's share of the estate-wide rate limit", Number)
+    .action(async (opts: import("../local/region.js").RegionArgs) => {
+      const { runRegion } = await import("../local/region.js");
       await runRegion(opts);
     });
 }

@@ -9,10 +9,7 @@ import { loadStack } from "../../stacks/load.js";
 import { LocalEstate } from "../../runtime/local/estate.js";
 import { startDashboard, type Dashboard } from "../../runtime/local/dashboard.js";
 import { bindOrExplain, PortUnavailableError } from "../../runtime/local/ports.js";
-import { startRegionNode } from "../../runtime/local/region-node.js";
-import { runRegionProcess } from "../../runtime/local/region-main.js";
 import { RegionStartError } from "../../runtime/local/supervisor.js";
-import { regionServices } from "../../runtime/local/services/index.js";
 import { UserError } from "../errors.js";
 import { renderTopologySvg } from "../render/graph.js";
 import type { LocalOptions } from "../commands/local.js";
@@ -116,28 +113,11 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `Meridian local estate (stack ${spec.stack}) is up:`,
     ...estate.regions.map((r) => `  region ${r.id.padEnd(14)} ${r.url}`),
     `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}`,
-    `  escrow              ${estate.globals.escrow.url}   (X-Region: <region id>)`,
+    `  escrow              <region>/escrow/v1/…   e.g. curl ${estate.regions[0]!.url}/escrow/v1/inventory/${Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>"}`,
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
     "Ctrl-C stops everything.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-export async function runRegion(opts: { stack: string; region: string; host: string; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }): Promise<void> {
-  await runRegionProcess(async () => {
-    const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
-    return startRegionNode({
-      spec,
-      regionId: opts.region,
-      host: opts.host,
-      port: 0,
-      skewMs: opts.skewMs,
-      services: regionServices,
-      grandmaster: opts.grandmaster ? { host: opts.grandmaster.split(":")[0]!, port: Number(opts.grandmaster.split(":")[1]) } : undefined,
-      redisUrl: opts.redis,
-      postgresUrl: opts.postgres,
-    });
-  }, opts.region);
 }

@@ -24,6 +24,8 @@ export interface EscrowServerOptions {
   postgresUrl?: string;
   leaseTtlSeconds?: number;
   reservationTtlSeconds?: number;
+  /** A store the caller opened (the local estate's shared pool); used instead of the URLs above. */
+  store?: EscrowStore;
   /** Told when the store already holds a SKU with a different total (the store's is kept). */
   onConflict?: (sku: string) => void;
 }
@@ -36,7 +38,8 @@ export interface EscrowServer {
   close(): Promise<void>;
 }
 
-async function openStore(o: EscrowServerOptions): Promise<EscrowStore> {
+/** The store the options name (Redis, PostgreSQL, both, or in-memory), opened and migrated. */
+export async function openEscrowStore(o: Pick<EscrowServerOptions, "redisUrl" | "postgresUrl">): Promise<EscrowStore> {
   if (o.redisUrl && o.postgresUrl) {
     // Both: Redis decides (pool, leases, fenced sales), PostgreSQL journals every sale before its ack.
     const { JournaledEscrowStore } = await import("./stores/journaled.js");
@@ -60,7 +63,7 @@ async function openStore(o: EscrowServerOptions): Promise<EscrowStore> {
 
 export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowServer> {
   const cfg = o.spec.runtime.escrow;
-  const store = await openStore(o);
+  const store = o.store ?? (await openEscrowStore(o));
   const a = cfg.admission;
   const service = new EscrowService({
     store,

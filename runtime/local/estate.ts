@@ -14,6 +14,9 @@ import { startDnsServer, type DnsServer } from "../gslb/dns-server.js";
 import { answerAddresses } from "../../model/traffic/answer.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
+import { rateLimitShares } from "../../model/workloads/config.js";
+import { systemClock } from "../common/clock.js";
+import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
 import { GlobalServices } from "./global-services.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
@@ -41,7 +44,7 @@ export interface LocalEstateOptions {
 
 export interface EstateEvent {
   atMs: number;
-  kind: "started" | "health" | "killed" | "restarted" | "crashed" | "skew" | "dns" | "fault";
+  kind: "started" | "health" | "killed" | "restarted" | "crashed" | "skew" | "dns" | "fault" | "ratelimit";
   region?: string;
   detail: string;
 }
@@ -64,6 +67,12 @@ export class LocalEstate {
   readonly events: EstateEvent[] = [];
   private lastAnswer = "";
   private stopped: Promise<void> | undefined;
+  private tokenCache: { token: string; untilMs: number } | undefined;
+  private rebalancing: Promise<void> | undefined;
+  private rebalanceAgain = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Each region's current share of the estate-wide rate limit (requests/s), as last pushed. */
+  readonly rateLimitShares = new Map<string, number>();
 
   private constructor(
     readonly spec: EstateSpec,
@@ -74,6 +83,7 @@ export class LocalEstate {
     readonly prober: Prober,
     readonly dns: DnsServer,
     readonly globals: GlobalServices,
+    readonly operator: LocalOperatorAuth,
   ) {}
 
   static async start(options: LocalEstateOptions): Promise<LocalEstate> {
@@ -103,10 +113,13 @@ export class LocalEstate {
       const proxies = new Map(indexed.map((r, i) => [r.id, proxyList[i]!]));
 
       checkAborted();
-      // 2. The estate-wide services.
-      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, escrow");
-      const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl });
+      // 2. The estate-wide services; the supervisor is their operator (its tokens open every admin route).
+      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, escrow store");
+      const operator = await localOperatorAuth(systemClock);
+      const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, auth: operator.auth });
       undo.push(() => globals.close());
+      const initialShares = rateLimitShares({ regions: chosen, runtime: spec.runtime });
+      const regionToken = await operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 });
 
       // 3. The regions, in parallel.
       const supervisor = new Supervisor({
@@ -128,7 +141,12 @@ export class LocalEstate {
           const args = ["--grandmaster", `127.0.0.1:${globals.grandmaster.port}`];
           if (options.redisUrl) args.push("--redis", options.redisUrl);
           if (options.postgresUrl) args.push("--postgres", options.postgresUrl);
-          const proc = await supervisor.start({ regionId: id, host: privateHost, skewMs: options.skews?.[id] ?? 0, stack: spec.stack, args });
+          if (globals.escrow.poolUrl) args.push("--pool", globals.escrow.poolUrl);
+          const env = { MERIDIAN_LOCAL_AUTH: JSON.stringify(operator.auth), MERIDIAN_LOCAL_TOKEN: regionToken };
+          const share = initialShares[id] ?? 0;
+          const proc = await supervisor.start({ regionId: id, host: privateHost, skewMs: options.skews?.[id] ?? 0, stack: spec.stack, args: [...args, "--requests-per-second", String(share)], env });
+          // A region that comes back later starts with no share; it gets one when the GSLB sees it healthy.
+          supervisor.updateSpec(id, { args: [...args, "--requests-per-second", "0"] });
           const proxy = proxies.get(id)!;
           proxy.setUpstream({ host: privateHost, port: proc.port });
           progress(`region ${id} ready at http://${proxy.host}:${proxy.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -145,10 +163,16 @@ export class LocalEstate {
       const prober = new Prober({
         policy,
         targets: Object.fromEntries(regions.map((r) => [r.id, r.url])),
-        onTransition: (t) => ref.estate?.record({ atMs: t.atMs, kind: "health", region: t.region, detail: `${t.from} → ${t.to}` }),
+        onTransition: (t) => {
+          ref.estate?.record({ atMs: t.atMs, kind: "health", region: t.region, detail: `${t.from} → ${t.to}` });
+          ref.estate?.rebalanceRateLimits();
+        },
       });
-      const estate = new LocalEstate(spec, policy, regions, supervisor, proxies, prober, dns, globals);
+      const estate = new LocalEstate(spec, policy, regions, supervisor, proxies, prober, dns, globals, operator);
       ref.estate = estate;
+      for (const r of regions) estate.rateLimitShares.set(r.id, initialShares[r.id] ?? 0);
+      // Region tokens last a day; hand out fresh ones well before.
+      estate.timers.push(setInterval(() => void operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 }).then((token) => supervisor.broadcast({ event: "token", token })), 3600_000).unref());
       estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
       prober.start();
       return estate;
@@ -168,6 +192,61 @@ export class LocalEstate {
   controlUrl(id: string): string | undefined {
     const p = this.supervisor.get(id);
     return p && this.supervisor.isRunning(id) ? p.url : undefined;
+  }
+
+  /** An operator token for the supervisor's own admin calls (cached while it has ten minutes left). */
+  async token(): Promise<string> {
+    const now = Date.now();
+    if (!this.tokenCache || this.tokenCache.untilMs < now + 600_000) this.tokenCache = { token: await this.operator.token({ subject: "local-supervisor" }), untilMs: now + 3600_000 };
+    return this.tokenCache.token;
+  }
+
+  /** POST an operator request to a region process over the control plane (no proxy, no faults). */
+  async admin(id: string, path: string, body: unknown): Promise<unknown> {
+    this.region(id);
+    const url = this.controlUrl(id);
+    if (!url) throw new Error(`region ${id} is not running`);
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await this.token()}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(3000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`region ${id} ${path}: HTTP ${res.status} ${text}`);
+    return JSON.parse(text) as unknown;
+  }
+
+  /**
+   * Split the estate-wide rate limit over the regions that serve (running, not unhealthy) by the model's
+   * shares, and push the new shares — lowered ones first, so the regions' sum never exceeds the limit.
+   */
+  rebalanceRateLimits(): Promise<void> {
+    if (this.rebalancing) {
+      this.rebalanceAgain = true;
+      return this.rebalancing;
+    }
+    this.rebalancing = (async () => {
+      do {
+        this.rebalanceAgain = false;
+        const health = this.healthStates();
+        const serving = this.spec.regions.filter((r) => this.regions.some((x) => x.id === r.id) && this.supervisor.isRunning(r.id) && health[r.id] !== "unhealthy");
+        const next = serving.length ? rateLimitShares({ regions: serving, runtime: this.spec.runtime }) : {};
+        const changes = this.regions.map((r) => ({ id: r.id, from: this.rateLimitShares.get(r.id) ?? 0, to: next[r.id] ?? 0 })).filter((c) => c.from !== c.to);
+        for (const c of [...changes.filter((x) => x.to < x.from), ...changes.filter((x) => x.to > x.from)]) {
+          if (!this.supervisor.isRunning(c.id)) {
+            this.rateLimitShares.set(c.id, 0);
+            continue;
+          }
+          await this.admin(c.id, "/admin/ratelimit", { requestsPerSecond: c.to }).then(
+            () => this.rateLimitShares.set(c.id, c.to),
+            () => undefined,
+          );
+        }
+        if (changes.length) this.record({ atMs: Date.now(), kind: "ratelimit", detail: [...this.rateLimitShares].map(([id, rps]) => `${id} ${rps}/s`).join(", ") });
+      } while (this.rebalanceAgain);
+    })().finally(() => (this.rebalancing = undefined));
+    return this.rebalancing;
   }
 
   /** The GSLB's current answer for the service name, from live health. */
@@ -190,12 +269,15 @@ export class LocalEstate {
     this.region(id);
     await this.supervisor.kill(id);
     this.proxies.get(id)!.setUpstream(null);
+    this.rateLimitShares.set(id, 0);
     this.record({ atMs: Date.now(), kind: "killed", region: id, detail: "SIGKILL" });
+    void this.rebalanceRateLimits();
   }
 
   async restartRegion(id: string): Promise<void> {
     const r = this.region(id);
     this.proxies.get(id)!.setUpstream(null);
+    this.rateLimitShares.set(id, 0);
     const proc = await this.supervisor.restart(id);
     this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
     this.record({ atMs: Date.now(), kind: "restarted", region: id, detail: `process ${proc.pid} started` });
@@ -204,15 +286,13 @@ export class LocalEstate {
   /** A region process ended without being asked to: the proxy refuses its connections from now on. */
   regionExited(id: string, detail: string): void {
     this.proxies.get(id)?.setUpstream(null);
+    this.rateLimitShares.set(id, 0);
     this.record({ atMs: Date.now(), kind: "crashed", region: id, detail });
+    void this.rebalanceRateLimits();
   }
 
   async setSkew(id: string, skewMs: number): Promise<void> {
-    this.region(id);
-    const url = this.controlUrl(id);
-    if (!url) throw new Error(`region ${id} is not running`);
-    const res = await fetch(`${url}/admin/skew`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ skewMs }) });
-    if (!res.ok) throw new Error(`setting skew on ${id} failed: ${res.status} ${await res.text()}`);
+    await this.admin(id, "/admin/skew", { skewMs });
     this.supervisor.updateSpec(id, { skewMs });
     this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms` });
   }
@@ -248,6 +328,7 @@ export class LocalEstate {
   /** Stop everything (idempotent: a second call waits for the first). */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      for (const t of this.timers) clearInterval(t);
       this.prober.stop();
       await this.dns.close().catch(() => undefined);
       await this.supervisor.stopAll();

@@ -1,7 +1,9 @@
 /**
  * The estate-wide services of `meridian local`, run by the supervisor: the time grandmaster every region
  * synchronises to (NTP on loopback), the proof log with two witnesses cosigning its checkpoints, and the
- * escrow service for every region (embedded memory store by default; Redis/PostgreSQL when given).
+ * escrow store every region's escrow shares — the embedded store served to the region processes over
+ * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
+ * The supervisor reads the store too (inventory panels, drill invariants), never through a region.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +13,10 @@ import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/grandmaster.js";
 import { ClockNode } from "../clock/node.js";
-import { startEscrowServer, type EscrowServer } from "../escrow/serve.js";
+import { openEscrowStore } from "../escrow/serve.js";
+import type { EscrowStore } from "../escrow/store.js";
+import { escrowPoolService } from "./escrow-pool.js";
+import type { ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
 import { startLogServer } from "../prooflog/serve.js";
 import { newCosignatureVerifier } from "../prooflog/witness/cosignature.js";
@@ -23,14 +28,17 @@ export interface GlobalServicesOptions {
   spec: EstateSpec;
   redisUrl?: string;
   postgresUrl?: string;
+  /** The `server.auth` section trusting the supervisor's operator tokens (the escrow pool's callers). */
+  auth: NonNullable<ServerConfigInput["auth"]>;
 }
 
 export class GlobalServices {
   private constructor(
     private readonly spec: EstateSpec,
     readonly grandmaster: { port: number; source: Grandmaster },
-    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string }[] },
-    readonly escrow: EscrowServer,
+    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string; verifierKey: string }[] },
+    /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
+    readonly escrow: { store: EscrowStore; poolUrl?: string },
     private readonly closers: (() => Promise<void>)[],
   ) {}
 
@@ -70,13 +78,21 @@ export class GlobalServices {
       });
       closers.unshift(() => log.app.close());
 
-      const escrow = await startEscrowServer({ spec: o.spec, regions: o.spec.regions.map((r) => r.id), port: 0, redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
-      closers.unshift(() => escrow.close());
+      const store = await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
+      closers.push(() => store.close());
+      // The stack's inventory, allocated by the model, before any region sells (regions find it there).
+      for (const { sku, total, regions: allocation } of escrowAllocations(o.spec)) await store.createItem(sku, total, allocation, Date.now());
+      let poolUrl: string | undefined;
+      if (!o.redisUrl && !o.postgresUrl) {
+        const pool = await startService(escrowPoolService(store), { server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
+        closers.unshift(() => pool.close());
+        poolUrl = pool.url;
+      }
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses: witnesses.map(({ name, url }) => ({ name, url })) },
-        escrow,
+        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses },
+        { store, poolUrl },
         closers,
       );
     } catch (err) {
@@ -88,15 +104,17 @@ export class GlobalServices {
   /** The dashboard's estate-wide panels: the proof log's latest checkpoint and cosigners, escrow stock. */
   async state(): Promise<Record<string, unknown>> {
     const { note, checkpoint } = this.log.instance.checkpoint();
-    const cosigners = openNote(note, [newVerifier(this.log.verifierKey)]).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
+    // Cosigners: the witnesses whose cosignature on the latest checkpoint verifies under their key.
+    const verifiers = [newVerifier(this.log.verifierKey), ...this.log.witnesses.map((w) => newCosignatureVerifier(w.verifierKey))];
+    const cosigners = openNote(note, verifiers).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
     const inventory: Record<string, unknown> = {};
     for (const { sku, regions: allocation } of escrowAllocations(this.spec)) {
-      const view = await this.escrow.service.inventory(sku).catch((e: Error) => ({ error: e.message }));
+      const audit = await this.escrow.store.audit(sku, Date.now()).catch((e: Error) => ({ error: e.message }));
       // The model's starting allocation beside the live holdings: a region leases its share on first sale.
-      inventory[sku] = { ...(view ?? { error: "unknown item" }), allocation };
+      inventory[sku] = { ...(audit ?? { error: "unknown item" }), allocation };
     }
     return {
-      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigned_by: cosigners.join(", ") || "(none yet)" },
+      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners },
       escrow: inventory,
       grandmaster: { ntp: `udp://127.0.0.1:${this.grandmaster.port}`, primary: this.spec.time.grandmaster.source },
     };

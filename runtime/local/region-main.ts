@@ -6,13 +6,15 @@
  * (reparented to init or a subreaper). Ctrl-C in the terminal reaches the whole process group; a region
  * ignores it and lets the supervisor stop it in order.
  */
-import type { RegionNode } from "./region-node.js";
+import type { RegionNode } from "./region.js";
 
 export interface RegionLife {
   /** Seconds to finish a graceful stop before exiting anyway. */
   graceMs?: number;
   /** How often to check that the parent is still the one that started us. */
   parentPollMs?: number;
+  /** Messages from the supervisor (fresh credentials). */
+  onMessage?(message: { event?: string; [k: string]: unknown }): void;
 }
 
 export async function runRegionProcess(start: () => Promise<RegionNode>, region: string, life: RegionLife = {}): Promise<void> {
@@ -28,6 +30,7 @@ export async function runRegionProcess(start: () => Promise<RegionNode>, region:
     void (node?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));
   };
   process.on("SIGINT", () => undefined);
+  process.on("message", (m: { event?: string }) => life.onMessage?.(m));
   process.once("SIGTERM", () => stop("", 0));
   process.once("disconnect", () => stop("the supervisor is gone (IPC channel closed)", 1));
   const poll = setInterval(() => {

@@ -23,6 +23,8 @@ export interface RegionProcessSpec {
   stack: string;
   /** Extra `meridian local-region` arguments (stores, grandmaster, shares). */
   args: string[];
+  /** Extra environment (credentials stay out of the process list). */
+  env?: Record<string, string>;
 }
 
 /** What a region process reports on its IPC channel once it listens. */
@@ -92,7 +94,7 @@ export class Supervisor {
     const running = this.processes.get(spec.regionId);
     if (running && alive(running.child)) return running;
     const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--skew-ms", String(spec.skewMs), ...spec.args];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...spec.env } });
     this.children.add(child);
     child.once("exit", () => this.children.delete(child));
     const lines: string[] = [];
@@ -104,7 +106,7 @@ export class Supervisor {
     };
     createInterface({ input: child.stdout! }).on("line", onLine);
     createInterface({ input: child.stderr! }).on("line", onLine);
-    const timeoutMs = this.options.startTimeoutMs ?? 30_000;
+    const timeoutMs = this.options.startTimeoutMs ?? 90_000;
     const startedAtMs = Date.now();
     const ready = await new Promise<RegionReady>((resolve, reject) => {
       const tail = () => (lines.length ? `; its last output:\n  ${lines.slice(-10).join("\n  ")}` : "");
@@ -174,6 +176,11 @@ export class Supervisor {
     }).finally(() => this.restarts.delete(regionId));
     this.restarts.set(regionId, run);
     return run;
+  }
+
+  /** Send a message to every running region process (fresh credentials). */
+  broadcast(message: object): void {
+    for (const p of this.running()) if (p.child.connected) p.child.send(message, () => undefined);
   }
 
   /** Change what the region starts with next time (e.g. its current skew). */

@@ -1,79 +1,124 @@
 /**
- * The regional-outage drill, measured: with buyers and an auditor running, kill -9 the region the GSLB
- * is answering with, then time detection (kill → the checkers mark it unhealthy), DNS failover (kill →
- * the resolver stops returning it) and drain (failover + the TTL clients may still cache), and check the
- * invariants: inventory never oversold, no acknowledged sale lost, the proof log still consistent.
+ * The regional-outage drill, measured: with buyers selling through the GSLB (each with its own resolver
+ * cache) and their sales audited into the proof log, wait until the region DNS answers with has itself
+ * sold, kill -9 that region's process — its escrow with it — and measure from what happens:
+ *   detection: kill → the GSLB's checkers mark it unhealthy;
+ *   DNS failover: kill → the resolver stops answering with it;
+ *   drain: kill → the last request a client sent to it (clients keep their cached answer for its TTL),
+ *          taken from the observed traffic once every client has resolved again after the failover.
+ * Then check the invariants against what buyers were told (checks.ts). Every wait has a deadline: a drill
+ * that cannot finish says what it was waiting for and fails, instead of hanging.
  * The runbook's numbers come from the traffic model (`providerTiming`) for the same policy.
  */
 import { providerTiming, type ProviderTiming } from "../../../model/traffic/timing.js";
 import { queryA } from "../../gslb/dns-client.js";
 import type { LocalEstate } from "../estate.js";
-import { escrowInvariants, logCheckpoint, logConsistency, type CheckResult } from "./checks.js";
-import { startDrillTraffic } from "./workload.js";
+import { deadLeaseReclaimed, escrowInvariants, logCheckpoint, logConsistency, type CheckResult } from "./checks.js";
+import { salesIn, startDrillTraffic, type DrillTraffic } from "./workload.js";
 
 export interface OutageMeasurement {
   region: string;
   address: string;
   answerBefore: string[];
   answerAfter: string[];
-  detectionMs: number;
-  dnsFailoverMs: number;
-  drainMs: number;
+  /** Null when the drill timed out before reaching that point. */
+  detectionMs: number | null;
+  dnsFailoverMs: number | null;
+  drainMs: number | null;
+  /** Requests clients sent to the dead region after the kill (all refused). */
+  requestsAfterKill: number;
   runbook: ProviderTiming;
   checks: CheckResult[];
+  /** Acknowledged sales per region: before the kill, and in all. */
+  salesBeforeKill: Record<string, number>;
   sales: Record<string, number>;
+  /** Set when a wait ran out: what the drill was waiting for. */
+  timedOut?: string;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, pollMs: number): Promise<T> {
+export class DrillTimeout extends Error {
+  override name = "DrillTimeout";
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, pollMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`drill: timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new DrillTimeout(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
+const byRegion = (estate: LocalEstate, count: (id: string) => number) => Object.fromEntries(estate.regions.map((r) => [r.id, count(r.id)]));
+
 export async function regionalOutageDrill(
   estate: LocalEstate,
-  options: { region?: string; pollMs?: number; timeoutMs?: number; warmupMs?: number } = {},
+  options: { region?: string; pollMs?: number; timeoutMs?: number; settleMs?: number } = {},
 ): Promise<OutageMeasurement> {
   const pollMs = options.pollMs ?? 25;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const fqdn = `${estate.spec.dns.host}.${estate.spec.dns.apex}`;
   const dns = { port: estate.dns.port };
-  await waitFor("every region healthy", async () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined), timeoutMs, pollMs);
-  const answerBefore = await queryA(dns, fqdn);
-  const target = options.region ? estate.regions.find((r) => r.id === options.region) : estate.regions.find((r) => answerBefore.includes(r.address));
-  if (!target) throw new Error(`drill: no region to fail (answer was ${answerBefore.join(", ") || "empty"})`);
+  const runbook = providerTiming(estate.policy, estate.policy.providers[0]!);
+  const m: OutageMeasurement = { region: "", address: "", answerBefore: [], answerAfter: [], detectionMs: null, dnsFailoverMs: null, drainMs: null, requestsAfterKill: 0, runbook, checks: [], salesBeforeKill: {}, sales: {} };
+  let traffic: DrillTraffic | undefined;
+  let killedAt = 0;
+  try {
+    await waitFor("every region to be healthy", () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined), timeoutMs, pollMs);
+    m.answerBefore = await queryA(dns, fqdn);
+    const target = options.region ? estate.region(options.region) : estate.regions.find((r) => m.answerBefore.includes(r.address));
+    if (!target) throw new DrillTimeout(`no region to fail: DNS answered ${m.answerBefore.join(", ") || "nothing"}`);
+    m.region = target.id;
+    m.address = target.address;
 
-  const traffic = startDrillTraffic(estate);
-  await new Promise((r) => setTimeout(r, options.warmupMs ?? 1000));
-  const before = await logCheckpoint(estate);
-  const killedAt = Date.now();
-  await estate.killRegion(target.id);
-  const [detectedAt, failedOverAt] = await Promise.all([
-    waitFor("the checkers to mark it unhealthy", async () => (estate.healthStates()[target.id] === "unhealthy" ? Date.now() : undefined), timeoutMs, pollMs),
-    waitFor("DNS to stop answering with it", async () => ((await queryA(dns, fqdn)).includes(target.address) ? undefined : Date.now()), timeoutMs, pollMs),
-  ]);
-  // Keep selling through the failed-over answer for a moment, then stop and check.
-  await new Promise((r) => setTimeout(r, options.warmupMs ?? 1000));
-  await traffic.stop();
-  const answerAfter = await queryA(dns, fqdn);
-  // Let the log publish a checkpoint covering the last appends before comparing.
-  await new Promise((r) => setTimeout(r, 700));
-  const checks = [...(await escrowInvariants(estate, traffic)), await logConsistency(estate, before)];
-  const dnsFailoverMs = failedOverAt - killedAt;
-  return {
-    region: target.id,
-    address: target.address,
-    answerBefore,
-    answerAfter,
-    detectionMs: detectedAt - killedAt,
-    dnsFailoverMs,
-    drainMs: dnsFailoverMs + estate.policy.ttlSeconds * 1000,
-    runbook: providerTiming(estate.policy, estate.policy.providers[0]!),
-    checks,
-    sales: Object.fromEntries(traffic.salesByRegion),
-  };
+    traffic = startDrillTraffic(estate);
+    const t = traffic;
+    // The fault must hit a region that is really selling: its own escrow holds a lease and has sold.
+    await waitFor(`${target.id} to acknowledge sales (is DNS sending buyers there?)`, () => (salesIn(t, target.id) >= 5 ? true : undefined), timeoutMs, pollMs);
+    // The pre-fault checkpoint covers what was audited so far, so the consistency proof spans the fault.
+    const covered = Math.max(0, ...t.logged.map((l) => l.index + 1));
+    await waitFor("the log to publish a checkpoint covering the sales so far", async () => ((await logCheckpoint(estate)).size >= covered ? true : undefined), timeoutMs, 100);
+    const before = await logCheckpoint(estate);
+    killedAt = Date.now();
+    m.salesBeforeKill = byRegion(estate, (id) => salesIn(t, id, killedAt));
+    await estate.killRegion(target.id);
+    const [detectedAt, failedOverAt] = await Promise.all([
+      waitFor("the checkers to mark it unhealthy", () => (estate.healthStates()[target.id] === "unhealthy" ? Date.now() : undefined), timeoutMs, pollMs),
+      waitFor("DNS to stop answering with it", async () => ((await queryA(dns, fqdn)).includes(target.address) ? undefined : Date.now()), timeoutMs, pollMs),
+    ]);
+    m.detectionMs = detectedAt - killedAt;
+    m.dnsFailoverMs = failedOverAt - killedAt;
+    // Drained once every client has resolved again after the failover: from then on nobody can reach the dead region.
+    await waitFor("every client to resolve the name again", () => (t.resolvedAtMs.every((at) => at > failedOverAt) ? true : undefined), timeoutMs, pollMs);
+    const late = t.attempts.filter((a) => a.region === target.id && a.atMs >= killedAt);
+    m.requestsAfterKill = late.length;
+    m.drainMs = late.length ? Math.max(...late.map((a) => a.atMs)) - killedAt : 0;
+    // Keep selling through the survivors for a moment, then stop and check.
+    await new Promise((r) => setTimeout(r, options.settleMs ?? 1000));
+    await traffic.stop();
+    m.answerAfter = await queryA(dns, fqdn);
+    m.sales = byRegion(estate, (id) => salesIn(t, id));
+    m.checks.push({ name: `${target.id}'s own escrow was selling when it was killed`, ok: (m.salesBeforeKill[target.id] ?? 0) > 0, detail: `${m.salesBeforeKill[target.id] ?? 0} sales acknowledged there before the kill` });
+    const survivors = Object.entries(m.sales).filter(([id]) => id !== target.id);
+    m.checks.push({
+      name: "the survivors took over the sales",
+      ok: survivors.some(([id, n]) => n > (m.salesBeforeKill[id] ?? 0)),
+      detail: survivors.map(([id, n]) => `${id} ${m.salesBeforeKill[id] ?? 0} → ${n}`).join(", "),
+    });
+    // Let the log publish a checkpoint covering the last appends, and the dead lease run out.
+    const leaseMs = estate.spec.runtime.escrow.leaseTtlSeconds * 1000;
+    await waitFor(`${target.id}'s lease to expire and its units to return to the pool`, async () => ((await deadLeaseReclaimed(estate, target.id)).ok ? true : undefined), leaseMs * 3 + 5000, 250).catch(() => undefined);
+    m.checks.push(await deadLeaseReclaimed(estate, target.id));
+    m.checks.push(...(await escrowInvariants(estate, traffic)));
+    await waitFor("a checkpoint covering every audit entry", async () => ((await logCheckpoint(estate)).size > Math.max(-1, ...t.logged.map((l) => l.index)) ? true : undefined), 10_000, 100).catch(() => undefined);
+    m.checks.push(...(await logConsistency(estate, before, traffic)));
+  } catch (err) {
+    if (!(err instanceof DrillTimeout)) throw err;
+    m.timedOut = err.message;
+    m.checks.push({ name: "the drill completed", ok: false, detail: err.message });
+    await traffic?.stop();
+    if (traffic && killedAt) m.sales = byRegion(estate, (id) => salesIn(traffic!, id));
+  }
+  return m;
 }

@@ -1,77 +1,120 @@
 /**
- * Drill traffic: buyers that resolve the GSLB name on every purchase (so they follow a failover) and
- * buy one unit in the answered region's escrow, and an auditor appending to the proof log. It counts
- * what was acknowledged, which is what the drill's invariants are checked against.
+ * Drill traffic, as real clients make it: each buyer resolves the GSLB name through its own stub-resolver
+ * cache (an answer is kept for its TTL, as a client's resolver keeps it — so after a failover, buyers keep
+ * going to the old region until their cached answer expires), then reserves one unit at the answered
+ * region's escrow and commits it there. Every attempt is observed (when, which region, what came back),
+ * which is what drain is measured from; every acknowledged sale is kept (id, region, SKU) and recorded
+ * in the proof log as an HLC-stamped audit event, which is what the drill's invariants are checked against.
  */
 import { systemClock } from "../../common/clock.js";
 import { HybridClock } from "../../clock/hlc.js";
 import { queryA } from "../../gslb/dns-client.js";
-import { AuditTrail, hlcTimestamps } from "../../prooflog/audit/audit.js";
+import { AuditTrail, encodeAuditEvent, hlcTimestamps } from "../../prooflog/audit/audit.js";
 import { LogClient } from "../../prooflog/client.js";
 import type { LocalEstate } from "../estate.js";
 
+export interface Attempt {
+  atMs: number;
+  region: string;
+  outcome: "sold" | "refused" | "error" | "limited" | "unavailable";
+}
+
+export interface AcknowledgedSale {
+  id: string;
+  sku: string;
+  region: string;
+  atMs: number;
+}
+
+export interface LoggedEntry {
+  index: number;
+  entry: Buffer;
+}
+
 export interface DrillTraffic {
-  /** Sales acknowledged to a buyer (commit answered 200), per SKU. */
-  acknowledgedSales: Map<string, number>;
-  /** Region each acknowledged sale was bought in. */
-  salesByRegion: Map<string, number>;
-  logAppends: number;
+  attempts: Attempt[];
+  sales: AcknowledgedSale[];
+  /** The audit entries the log acknowledged (index → exact bytes). */
+  logged: LoggedEntry[];
+  /** When each buyer last resolved the name (to know every client has seen a new answer). */
+  resolvedAtMs: number[];
   errors: number;
   stop(): Promise<void>;
+}
+
+export function salesIn(traffic: DrillTraffic, region: string, beforeMs = Infinity): number {
+  return traffic.sales.filter((s) => s.region === region && s.atMs < beforeMs).length;
 }
 
 export function startDrillTraffic(estate: LocalEstate, options: { buyers?: number; pauseMs?: number } = {}): DrillTraffic {
   const fqdn = `${estate.spec.dns.host}.${estate.spec.dns.apex}`;
   const skus = Object.keys(estate.spec.runtime.escrow.inventory);
-  const escrow = estate.globals.escrow.url;
-  const traffic: DrillTraffic = { acknowledgedSales: new Map(), salesByRegion: new Map(), logAppends: 0, errors: 0, stop: async () => undefined };
+  const buyers = options.buyers ?? 4;
+  const traffic: DrillTraffic = { attempts: [], sales: [], logged: [], resolvedAtMs: Array.from({ length: buyers }, () => 0), errors: 0, stop: async () => undefined };
+  const byAddress = new Map(estate.regions.map((r) => [r.address, r]));
+  const trail = new AuditTrail(new LogClient(estate.globals.log.url), hlcTimestamps(new HybridClock({ clock: systemClock, maxOffsetMs: estate.spec.time.maxOffsetMs })));
   let running = true;
   let n = 0;
   const pause = () => new Promise((r) => setTimeout(r, options.pauseMs ?? 20));
 
   const buyer = async (b: number) => {
+    let cached: { address: string; untilMs: number } | null = null;
     while (running) {
       const sku = skus[n % skus.length]!;
       const user = `drill-buyer-${b}-${n++}`;
       try {
-        const [address] = await queryA({ port: estate.dns.port }, fqdn);
-        const region = estate.regions.find((r) => r.address === address)?.id;
-        if (region) {
-          const headers = { "content-type": "application/json", "x-region": region };
-          const res = await fetch(`${escrow}/v1/inventory/${sku}/reservations`, { method: "POST", headers, body: JSON.stringify({ user, qty: 1 }) });
-          const body = (await res.json()) as { reservationId?: string };
-          if (res.status === 201 && body.reservationId) {
-            const commit = await fetch(`${escrow}/v1/reservations/${body.reservationId}/commit`, { method: "POST", headers: { "x-region": region } });
-            await commit.arrayBuffer();
-            if (commit.status === 200) {
-              traffic.acknowledgedSales.set(sku, (traffic.acknowledgedSales.get(sku) ?? 0) + 1);
-              traffic.salesByRegion.set(region, (traffic.salesByRegion.get(region) ?? 0) + 1);
-            }
-          }
+        if (!cached || cached.untilMs <= Date.now()) {
+          const [address] = await queryA({ port: estate.dns.port }, fqdn);
+          traffic.resolvedAtMs[b] = Date.now();
+          cached = address ? { address, untilMs: Date.now() + estate.policy.ttlSeconds * 1000 } : null;
         }
+        const region = cached ? byAddress.get(cached.address) : undefined;
+        if (region) await buy(region.id, region.url, sku, user);
       } catch {
         traffic.errors += 1;
       }
       await pause();
     }
   };
-  // The auditor records what the GSLB answered, HLC-stamped, as an audit trail in the proof log.
-  const trail = new AuditTrail(new LogClient(estate.globals.log.url), hlcTimestamps(new HybridClock({ clock: systemClock, maxOffsetMs: estate.spec.time.maxOffsetMs })));
-  const auditor = async () => {
-    while (running) {
-      try {
-        await trail.record({ actor: "drill", action: "observe-dns-answer", subject: fqdn, detail: { addresses: estate.answer().addresses } });
-        traffic.logAppends += 1;
-      } catch {
-        traffic.errors += 1;
-      }
-      await pause();
+
+  const buy = async (region: string, url: string, sku: string, user: string) => {
+    const atMs = Date.now();
+    const note = (outcome: Attempt["outcome"]) => traffic.attempts.push({ atMs, region, outcome });
+    let res: Response;
+    try {
+      res = await fetch(`${url}/escrow/v1/inventory/${sku}/reservations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user, qty: 1 }), signal: AbortSignal.timeout(2000) });
+    } catch {
+      return note("refused");
     }
+    const body = (await res.json().catch(() => ({}))) as { reservationId?: string };
+    if (res.status !== 201 || !body.reservationId) return note(res.status === 429 ? "limited" : "unavailable");
+    const id = body.reservationId;
+    try {
+      const commit = await fetch(`${url}/escrow/v1/reservations/${id}/commit`, { method: "POST", signal: AbortSignal.timeout(2000) });
+      await commit.arrayBuffer();
+      if (commit.status !== 200) return note("unavailable");
+    } catch {
+      return note("error");
+    }
+    note("sold");
+    const sale = { id, sku, region, atMs: Date.now() };
+    traffic.sales.push(sale);
+    // The auditor's record of what the buyer was told (the proof log must keep it whatever fails); the
+    // buyer does not wait for it.
+    const audit = trail.record({ actor: "drill-buyer", action: "sale-acknowledged", subject: id, detail: { region, sku } }).then(
+      ({ index, event }) => void traffic.logged.push({ index, entry: encodeAuditEvent(event) }),
+      () => void (traffic.errors += 1),
+    );
+    audits.add(audit);
+    void audit.finally(() => audits.delete(audit));
   };
-  const loops = [...Array.from({ length: options.buyers ?? 4 }, (_, b) => buyer(b)), auditor()];
+  const audits = new Set<Promise<void>>();
+
+  const loops = Array.from({ length: buyers }, (_, b) => buyer(b));
   traffic.stop = async () => {
     running = false;
     await Promise.all(loops);
+    await Promise.all(audits);
   };
   return traffic;
 }

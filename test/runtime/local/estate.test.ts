@@ -58,9 +58,23 @@ describe("the local estate (real processes, real dig)", () => {
     const first = estate.regions[0]!;
     expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
 
+    const shares = async () => {
+      const states = (await estate.regionStates()) as Record<string, { services: { ratelimit: { requestsPerSecond: number } } } | null>;
+      return Object.fromEntries(Object.entries(states).map(([id, st]) => [id, st?.services.ratelimit.requestsPerSecond ?? 0]));
+    };
+    const limit = spec.runtime.ratelimit.requestsPerSecond;
+    expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
+
     await estate.killRegion(first.id);
     await until("unhealthy", () => (estate.healthStates()[first.id] === "unhealthy" ? true : undefined));
     expect(await dig(estate.dns.port, fqdn)).toEqual([estate.regions[1]!.address]);
+    // The dead region's share of the estate-wide limit moves to the survivors, by the model's capacity weights.
+    const moved = await until("the shares to move", async () => {
+      const now = await shares();
+      return now["local-gcp"] !== 333 ? now : undefined;
+    });
+    expect(moved).toEqual({ "local-aws": 0, "local-gcp": 571, "local-azure": 429 });
+    expect(moved["local-gcp"]! + moved["local-azure"]!).toBe(limit);
     const kinds = estate.events.map((e) => e.kind);
     expect(kinds).toContain("killed");
     expect(estate.events.some((e) => e.kind === "health" && e.region === first.id && e.detail.endsWith("unhealthy"))).toBe(true);
@@ -71,6 +85,8 @@ describe("the local estate (real processes, real dig)", () => {
     expect(regionProcesses(first.id)).toEqual([estate.supervisor.get(first.id)!.pid]);
     await until("recovered", () => (estate.healthStates()[first.id] === "healthy" ? true : undefined));
     expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
+    await until("the shares to come back", async () => ((await shares())["local-aws"] === 417 ? true : undefined));
+    expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
   });
 });
 

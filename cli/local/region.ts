@@ -1,0 +1,46 @@
+/**
+ * Wiring for `meridian local-region`, the region process `meridian local` spawns: kept apart from the
+ * supervisor's wiring so a region loads only what it runs.
+ */
+import { buildEstateSpec } from "../../model/estate.js";
+import { loadStack } from "../../stacks/load.js";
+import { startRegion, type RegionOptions } from "../../runtime/local/region.js";
+import { runRegionProcess } from "../../runtime/local/region-main.js";
+
+export interface RegionArgs {
+  stack: string;
+  region: string;
+  host: string;
+  skewMs: number;
+  grandmaster?: string;
+  redis?: string;
+  postgres?: string;
+  pool?: string;
+  requestsPerSecond?: number;
+}
+
+/** A region process: its credentials come from the supervisor in the environment, fresh ones over IPC. */
+export async function runRegion(opts: RegionArgs): Promise<void> {
+  let token = process.env["MERIDIAN_LOCAL_TOKEN"] ?? "";
+  const auth = process.env["MERIDIAN_LOCAL_AUTH"] ? (JSON.parse(process.env["MERIDIAN_LOCAL_AUTH"]) as RegionOptions["auth"]) : undefined;
+  await runRegionProcess(
+    async () => {
+      const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
+      const [gmHost, gmPort] = opts.grandmaster ? [opts.grandmaster.slice(0, opts.grandmaster.lastIndexOf(":")), Number(opts.grandmaster.slice(opts.grandmaster.lastIndexOf(":") + 1))] : [];
+      return startRegion({
+        spec,
+        regionId: opts.region,
+        host: opts.host,
+        skewMs: opts.skewMs,
+        grandmaster: gmHost ? { host: gmHost, port: gmPort! } : undefined,
+        redisUrl: opts.redis,
+        postgresUrl: opts.postgres,
+        pool: opts.pool ? { url: opts.pool, token: () => token } : undefined,
+        auth,
+        requestsPerSecond: opts.requestsPerSecond,
+      });
+    },
+    opts.region,
+    { onMessage: (m) => (m.event === "token" && typeof m.token === "string" ? (token = m.token) : undefined) },
+  );
+}
