@@ -144,11 +144,11 @@ export class Engine {
   }
 
   /** Configure: per policy, an enforcement level and properties (`--policy-pack-config`). */
-  configure(policyConfig: Record<string, { enforcementLevel?: Diagnostic["enforcementLevel"]; properties: Record<string, unknown> }>): Promise<unknown> {
-    const policy_config = Object.fromEntries(
-      Object.entries(policyConfig).map(([name, c]) => [name, { enforcementLevel: c.enforcementLevel ?? "MANDATORY", properties: toStruct(c.properties) }]),
+  configure(config: Record<string, { enforcementLevel?: Diagnostic["enforcementLevel"]; properties: Record<string, unknown> }>): Promise<unknown> {
+    const policyConfig = Object.fromEntries(
+      Object.entries(config).map(([name, c]) => [name, { enforcementLevel: c.enforcementLevel ?? "MANDATORY", properties: toStruct(c.properties) }]),
     );
-    return this.call("Configure", { policy_config });
+    return this.call("Configure", { policyConfig });
   }
 
   /** The step generator: Remediate, then Analyze on the resource's inputs. */
