@@ -129,8 +129,8 @@ export function register(program: Command): void {
 
   log
     .command("witness")
-    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
-    .requiredOption("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
+    .description("run a witness (C2SP tlog-witness: add-checkpoint, sign-subtree, monitoring) for the logs whose verifier keys are given")
+    .requiredOption("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
     .requiredOption("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
     .requiredOption("--data <dir>", "where the latest cosigned checkpoint per log is kept")
     .requiredOption("--port <n>", "TCP port (0 picks a free one)")
@@ -149,13 +149,19 @@ export function register(program: Command): void {
         if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
         throw e;
       }
+      const { parseSignerKey, verifierKeyString } = await import("../../runtime/prooflog/note.js");
+      const { newCosignatureVerifier } = await import("../../runtime/prooflog/witness/cosignature.js");
+      const own = parseSignerKey(readKeyArg(o.key, "--key"));
+      const ownVerifier = newCosignatureVerifier(verifierKeyString(own.name, own.alg, own.publicKey));
       const logs = new Map<string, import("../../runtime/prooflog/note.js").Verifier[]>();
       for (const v of await verifiersFrom(o.logVkey)) logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
       const witness = new Witness({
         cosigner,
         logs,
         store: new FileWitnessStore(o.data),
-        onMisbehaviour: (m) => process.stderr.write(`meridian witness: MISBEHAVIOUR ${m.reason} by ${m.origin}\n${JSON.stringify(m)}\n`),
+        verifiers: [ownVerifier],
+        // Evidence is two log-signed roots for one size: print it whole, so anyone can check it offline.
+        onMisbehaviour: (m) => process.stderr.write(`meridian witness: EQUIVOCATION by ${m.origin} at size ${m.size}\n${JSON.stringify(m)}\n`),
       });
       const app = await buildWitnessServer(witness);
       const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });

@@ -1,11 +1,13 @@
 /**
  * tlog-witness over HTTP: `POST /add-checkpoint` on the witness (fastify), and the log-side client that asks
  * witnesses to cosign a new checkpoint. Status codes are the protocol's: 404 unknown origin, 403 bad log
- * signature, 400 malformed, 409 stale old size (body: the witness's size, `text/x.tlog.size`), 422 bad proof.
+ * signature, 400 malformed, 409 stale old size (body: the witness's size, `text/x.tlog.size`), 422 bad proof, a
+ * size-0 checkpoint without the empty root, or a second root for a cosigned size. Also `POST /sign-subtree` and
+ * the monitoring read `GET /<hex SHA-256 of origin>/checkpoint`.
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Hash } from "../rfc6962.js";
-import { formatAddCheckpoint, parseAddCheckpoint, WitnessError, type Witness } from "./witness.js";
+import { formatAddCheckpoint, parseAddCheckpoint, parseSignSubtree, WitnessError, type Witness } from "./witness.js";
 
 export async function buildWitnessServer(witness: Witness): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
@@ -18,6 +20,15 @@ export async function buildWitnessServer(witness: Witness): Promise<FastifyInsta
     } catch (e) {
       if (!(e instanceof WitnessError)) throw e;
       if (e.status === 409 && e.knownSize !== undefined) return reply.status(409).header("content-type", "text/x.tlog.size").send(`${e.knownSize}\n`);
+      return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
+    }
+  });
+  app.post("/sign-subtree", async (req, reply) => {
+    try {
+      const lines = await witness.signSubtree(parseSignSubtree(String(req.body ?? "")));
+      return reply.header("content-type", "text/plain; charset=utf-8").send(lines);
+    } catch (e) {
+      if (!(e instanceof WitnessError)) throw e;
       return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
     }
   });
