@@ -130,43 +130,21 @@ export function register(program: Command): void {
   log
     .command("witness")
     .description("run a witness (C2SP tlog-witness: add-checkpoint, sign-subtree, monitoring) for the logs whose verifier keys are given")
-    .requiredOption("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
-    .requiredOption("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
-    .requiredOption("--data <dir>", "where the latest cosigned checkpoint per log is kept")
-    .requiredOption("--port <n>", "TCP port (0 picks a free one)")
-    .option("--host <host>", "listen address", "127.0.0.1")
-    .action(async (o: { key: string; logVkey: string[]; data: string; port: string; host: string }) => {
-      const { NoteError } = await import("../../runtime/prooflog/note.js");
-      const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
-      const { Witness } = await import("../../runtime/prooflog/witness/witness.js");
-      const { FileWitnessStore } = await import("../../runtime/prooflog/witness/store.js");
-      const { buildWitnessServer } = await import("../../runtime/prooflog/witness/http.js");
-      const { systemClock } = await import("../../runtime/common/clock.js");
-      let cosigner;
-      try {
-        cosigner = newCosigner(readKeyArg(o.key, "--key"), systemClock);
-      } catch (e) {
-        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
-        throw e;
-      }
-      const { parseSignerKey, verifierKeyString } = await import("../../runtime/prooflog/note.js");
-      const { newCosignatureVerifier } = await import("../../runtime/prooflog/witness/cosignature.js");
-      const own = parseSignerKey(readKeyArg(o.key, "--key"));
-      const ownVerifier = newCosignatureVerifier(verifierKeyString(own.name, own.alg, own.publicKey));
-      const logs = new Map<string, import("../../runtime/prooflog/note.js").Verifier[]>();
-      for (const v of await verifiersFrom(o.logVkey)) logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
-      const witness = new Witness({
-        cosigner,
-        logs,
-        store: new FileWitnessStore(o.data),
-        verifiers: [ownVerifier],
-        // Evidence is two log-signed roots for one size: print it whole, so anyone can check it offline.
-        onMisbehaviour: (m) => process.stderr.write(`meridian witness: EQUIVOCATION by ${m.origin} at size ${m.size}\n${JSON.stringify(m)}\n`),
+    .option("--config <file>", "service config, JSON or YAML: key, logs, data, and the kit's `server` section")
+    .option("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
+    .option("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
+    .option("--data <dir>", "where the latest cosigned checkpoint per log is kept")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; key?: string; logVkey?: string[]; data?: string; port?: string; host?: string }) => {
+      if (o.key !== undefined) readKeyArg(o.key, "--key"); // refuses a key typed on the command line
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { witnessService } = await import("../../runtime/prooflog/witness/service.js");
+      await runService(witnessService, {
+        command: "meridian log witness",
+        configFile: o.config,
+        overrides: { server: { port: o.port === undefined ? undefined : intArg(o.port, "--port"), host: o.host }, key: o.key, logs: o.logVkey, data: o.data },
       });
-      const app = await buildWitnessServer(witness);
-      const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });
-      process.stdout.write(`meridian log witness: ${cosigner.name} witnessing ${[...logs.keys()].join(", ")} at ${url}\n`);
-      closeOnSignal(() => app.close());
     });
 
   log

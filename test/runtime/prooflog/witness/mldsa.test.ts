@@ -2,15 +2,16 @@
 // endpoints (C2SP tlog-witness), over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import type { FastifyInstance } from "fastify";
 import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { MerkleTree } from "../../../../runtime/prooflog/tree.js";
 import { signCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
 import { ALG_MLDSA44, generateKey, keyId, newSigner, newVerifier, openNote, parseSignerKey, verifierKeyString } from "../../../../runtime/prooflog/note.js";
-import { newCosignatureVerifier, newCosigner, subtreeMessage, verifySubtreeCosignature } from "../../../../runtime/prooflog/witness/cosignature.js";
-import { attachCosignatures, formatSignSubtree, Witness } from "../../../../runtime/prooflog/witness/witness.js";
-import { buildWitnessServer, requestCosignature } from "../../../../runtime/prooflog/witness/http.js";
+import { newCosignatureVerifier, subtreeMessage, verifySubtreeCosignature } from "../../../../runtime/prooflog/witness/cosignature.js";
+import { attachCosignatures, formatSignSubtree } from "../../../../runtime/prooflog/witness/witness.js";
+import { requestCosignature } from "../../../../runtime/prooflog/witness/http.js";
+import { witnessService } from "../../../../runtime/prooflog/witness/service.js";
+import { startService } from "../../../../runtime/kit/index.js";
 import { witnessCheckpointUrl } from "../../../../runtime/prooflog/serve.js";
 
 const ORIGIN = "meridian.test/pq";
@@ -22,13 +23,12 @@ for (let i = 0; i < 40; i++) tree.appendEntry(Buffer.from(`pq ${i}`));
 const cp = (size: number) => signCheckpoint({ origin: ORIGIN, size, root: tree.rootAt(size), extensions: [] }, [newSigner(logKey.signerKey)]);
 const wkey = generateKey("pq.example/witness", ALG_MLDSA44);
 const wverifier = newCosignatureVerifier(wkey.verifierKey);
-let app: FastifyInstance;
+let app: { url: string; close(): Promise<void> };
 let url = "";
 
 beforeAll(async () => {
-  const w = new Witness({ cosigner: newCosigner(wkey.signerKey, clock), verifiers: [wverifier], logs: new Map([[ORIGIN, logVerifiers]]) });
-  app = await buildWitnessServer(w);
-  url = await app.listen({ port: 0, host: "127.0.0.1" });
+  app = await startService(witnessService, { key: wkey.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { port: 0 } }, { clock, processMetrics: false });
+  url = app.url;
 });
 afterAll(() => app.close());
 

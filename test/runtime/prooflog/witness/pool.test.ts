@@ -6,29 +6,28 @@ import { createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
 import { ManualClock } from "../../../../runtime/common/clock.js";
-import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote, type Verifier } from "../../../../runtime/prooflog/note.js";
-import { newCosignatureVerifier, newCosigner } from "../../../../runtime/prooflog/witness/cosignature.js";
-import { Witness } from "../../../../runtime/prooflog/witness/witness.js";
-import { buildWitnessServer } from "../../../../runtime/prooflog/witness/http.js";
+import { ALG_COSIGNATURE_V1, generateKey, openNote } from "../../../../runtime/prooflog/note.js";
+import { newCosignatureVerifier } from "../../../../runtime/prooflog/witness/cosignature.js";
+import { witnessService } from "../../../../runtime/prooflog/witness/service.js";
+import { startService } from "../../../../runtime/kit/index.js";
 import { startLogServer, type ServeOptions } from "../../../../runtime/prooflog/serve.js";
 import { LogClient } from "../../../../runtime/prooflog/client.js";
 
 const clock = new ManualClock(1_700_000_000_000);
 const wkey = generateKey("good.example/witness", ALG_COSIGNATURE_V1);
 const hungKey = generateKey("hung.example/witness", ALG_COSIGNATURE_V1);
-let good: FastifyInstance;
+let good: { url: string; close(): Promise<void> };
 let goodUrl = "";
 let hung: Server;
 let hungUrl = "";
 const sockets: Socket[] = [];
-/** Logs the good witness follows (each test registers its own origin). */
-const logs = new Map<string, Verifier[]>();
+/** One log key per test; the good witness follows them all. */
+const logKeys = new Map(["hung", "gate", "drain", "idle"].map((n) => [n, generateKey(`meridian.test/pool-${n}`)]));
 
 beforeAll(async () => {
-  good = await buildWitnessServer(new Witness({ cosigner: newCosigner(wkey.signerKey, clock), logs }));
-  goodUrl = await good.listen({ port: 0, host: "127.0.0.1" });
+  good = await startService(witnessService, { key: wkey.signerKey, logs: [...logKeys.values()].map((k) => k.verifierKey), data: ":memory:", server: { port: 0 } }, { clock, processMetrics: false });
+  goodUrl = good.url;
   // A witness that accepts connections and never answers.
   hung = createServer((s) => void sockets.push(s));
   await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
@@ -42,8 +41,7 @@ afterAll(async () => {
 
 function logOptions(name: string, o: Partial<ServeOptions>): ServeOptions {
   const origin = `meridian.test/pool-${name}`;
-  const keys = generateKey(origin);
-  logs.set(origin, [newVerifier(keys.verifierKey)]);
+  const keys = logKeys.get(name)!;
   return {
     origin,
     signerKey: keys.signerKey,

@@ -1,14 +1,15 @@
 // Two witnesses and a forked log: each witness sees one branch and cosigns it, neither can be moved onto the other
 // branch, and comparing their cosigned checkpoints yields equivocation evidence anyone can check offline.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FastifyInstance } from "fastify";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { MerkleTree } from "../../../../runtime/prooflog/tree.js";
 import { signCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
 import { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, type Verifier } from "../../../../runtime/prooflog/note.js";
 import { cosignatureTime, newCosignatureVerifier, newCosigner } from "../../../../runtime/prooflog/witness/cosignature.js";
 import { attachCosignatures, Witness, type Misbehaviour } from "../../../../runtime/prooflog/witness/witness.js";
-import { buildWitnessServer, requestCosignature, WitnessRefusal } from "../../../../runtime/prooflog/witness/http.js";
+import { requestCosignature, WitnessRefusal } from "../../../../runtime/prooflog/witness/http.js";
+import { witnessService } from "../../../../runtime/prooflog/witness/service.js";
+import { startService } from "../../../../runtime/kit/index.js";
 import { ForkDetector, verifyEquivocation, verifyQuorum } from "../../../../runtime/prooflog/witness/quorum.js";
 import { ForkError, LightClient } from "../../../../runtime/prooflog/lightclient.js";
 
@@ -30,16 +31,15 @@ const cp = (t: MerkleTree, size: number) => signCheckpoint({ origin: ORIGIN, siz
 
 const witnessKeys = ["w1.example/witness", "w2.example/witness"].map((n) => generateKey(n, ALG_COSIGNATURE_V1));
 const witnessVerifiers = witnessKeys.map((k) => newCosignatureVerifier(k.verifierKey));
-const misbehaviour: Misbehaviour[] = [];
-const servers: FastifyInstance[] = [];
+const servers: { url: string; close(): Promise<void>; parts: { misbehaviours: Misbehaviour[] } }[] = [];
 const urls: string[] = [];
+const reported = () => servers.flatMap((s) => s.parts.misbehaviours);
 
 beforeAll(async () => {
   for (const k of witnessKeys) {
-    const w = new Witness({ cosigner: newCosigner(k.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]), onMisbehaviour: (m) => misbehaviour.push(m) });
-    const app = await buildWitnessServer(w);
-    servers.push(app);
-    urls.push(await app.listen({ port: 0, host: "127.0.0.1" }));
+    const s = await startService(witnessService, { key: k.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { port: 0 } }, { clock, processMetrics: false });
+    servers.push(s);
+    urls.push(s.url);
   }
 });
 afterAll(() => Promise.all(servers.map((s) => s.close())));
@@ -96,8 +96,8 @@ describe("witnesses and a forked log", () => {
     const garbage = await fetch(`${w1}/add-checkpoint`, { method: "POST", body: "hello" });
     expect(garbage.status).toBe(400);
     // The only report: the equivocation, with two log-signed roots for size 20 that anyone can check offline.
-    expect(misbehaviour.map((m) => m.size)).toEqual([20]);
-    expect(verifyEquivocation({ origin: ORIGIN, size: 20, notes: misbehaviour[0]!.notes }, logVerifiers)).toBe(true);
+    expect(reported().map((m) => m.size)).toEqual([20]);
+    expect(verifyEquivocation({ origin: ORIGIN, size: 20, notes: reported()[0]!.notes }, logVerifiers)).toBe(true);
 
     // A monitor comparing what the two witnesses cosigned finds the equivocation; the evidence checks offline.
     const detector = new ForkDetector(logVerifiers, ORIGIN);
