@@ -73,7 +73,10 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
     "spire-server": {
       defaultX509SvidTTL: spec.pki.svidTtl,
       upstreamAuthority: {
-        certManager: { enabled: true, issuer_name: INTERMEDIATE_ISSUER, issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", namespace: NAMESPACES.spire, rbac: { create: true } },
+        // Chart 0.27 renamed issuer_name/issuer_kind/issuer_group and `fail`s on the old keys. The issuer is the
+        // ClusterIssuer CertManager creates from the region's offline-signed intermediate; the CertificateRequests
+        // SPIRE files for its CA live in SPIRE's own namespace, where approver-policy lets only SPIRE's server ask.
+        certManager: { enabled: true, issuerName: INTERMEDIATE_ISSUER, issuerKind: "ClusterIssuer", issuerGroup: "cert-manager.io", namespace: NAMESPACES.spire, rbac: { create: true } },
       },
       federation: { enabled: false },
       controllerManager: {

@@ -65,7 +65,7 @@ function sloGroup(slo: Slo): RuleGroup {
   return {
     name: `meridian-slo-${slo.name}`,
     rules: [
-      ...BURN_WINDOWS.map((w) => ({ record: recordName(slo, w), expr: slo.errorRatio.replace("[W]", `[${w}]`) })),
+      ...BURN_WINDOWS.map((w) => ({ record: recordName(slo, w), expr: slo.errorRatio.replaceAll("[W]", `[${w}]`) })),
       { alert: `SLOBurnFast_${slo.name}`, expr: burn(14.4, "1h", "5m"), for: "2m", severity: "critical", summary: `${slo.name} burns its ${slo.windowDays}d error budget 14.4× too fast` },
       { alert: `SLOBurnSlow_${slo.name}`, expr: burn(6, "6h", "30m"), for: "15m", severity: "warning", summary: `${slo.name} burns its ${slo.windowDays}d error budget 6× too fast` },
     ],
