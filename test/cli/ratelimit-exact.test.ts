@@ -107,18 +107,19 @@ async function load(targets: number[], ms: number) {
 }
 
 function check(result: Awaited<ReturnType<typeof load>>): void {
-  expect(result.maxRtt, "round trips must stay under one window for exact attribution").toBeLessThan(P);
+  const ctx = `${result.calls} calls, slowest round trip ${result.maxRtt} ms`;
+  expect(result.maxRtt, `round trips must stay under one window for exact attribution (${ctx})`).toBeLessThan(P);
   const worst = new Map<string, number>();
   for (const [k, n] of result.admitted) {
     const counter = k.split("@")[0]!;
     const limit = LIMITS[counter.split(":")[0]!]!;
-    expect(n, `${k} admitted ${n} > limit ${limit}`).toBeLessThanOrEqual(limit);
+    expect(n, `${k} admitted ${n} > limit ${limit} (${ctx})`).toBeLessThanOrEqual(limit);
     worst.set(counter, Math.max(worst.get(counter) ?? 0, n));
   }
   // Saturated: every counter reached exactly its limit in some window (users share the tenant's 25,
   // less than their 3 × 10, so a user may lose the race to its tenant).
-  for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, counter).toBe(LIMITS[counter]);
-  expect(result.calls).toBeGreaterThan(200);
+  for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
+  expect(result.calls, ctx).toBeGreaterThan(200);
 }
 
 describe("three serve replicas share exact counters", () => {
