@@ -20,6 +20,8 @@ export interface ServeOptions {
   signerKey: string;
   dataDir?: string;
   postgresUrl?: string;
+  /** An S3-compatible bucket (path-style URL and credentials). */
+  s3?: import("./storage/s3.js").S3StoreOptions;
   /** A file holding a copy of the last published checkpoint, apart from the store (another volume). */
   checkpointFile?: string;
   port: number;
@@ -76,15 +78,19 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
   if (o.postgresUrl) {
     const { PostgresStore } = await import("./storage/postgres.js");
     store = new PostgresStore(o.postgresUrl, o.origin, { lockWaitMs: o.lockWaitMs, onWaiting: notice });
+  } else if (o.s3) {
+    const { S3Store } = await import("./storage/s3.js");
+    store = new S3Store(o.s3);
   } else if (o.dataDir) {
     store = new FileStore(o.dataDir);
   } else {
-    throw new Error("either a data directory or a PostgreSQL URL is required");
+    throw new Error("a data directory, a PostgreSQL URL or an S3 bucket is required");
   }
   const timeoutMs = o.witnessTimeoutMs ?? 5000;
   const mustExtend = [
     ...(o.checkpointFile && existsSync(o.checkpointFile) ? [{ source: `checkpoint file ${o.checkpointFile}`, note: readFileSync(o.checkpointFile, "utf8") }] : []),
-    ...(o.witnesses?.length ? await witnessCheckpoints(o.witnesses, o.origin, timeoutMs, notice) : []),
+    // Best effort and briefly: a witness that cannot answer now must not keep the log from starting.
+    ...(o.witnesses?.length ? await witnessCheckpoints(o.witnesses, o.origin, Math.min(timeoutMs, 3000), notice) : []),
   ];
   const pool = o.witnesses?.length ? new WitnessPool(o.witnesses, { timeoutMs, quorum: o.witnessQuorum }) : null;
   const keepApart = o.checkpointFile;
@@ -110,7 +116,16 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     await store.close().catch(() => undefined);
     throw e;
   }
-  const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000, republishIntervalMs: o.republishIntervalMs, minIndex: o.minIndex, closeLog: true });
+  const app = await buildLogServer({
+    log,
+    checkpointIntervalMs: o.checkpointIntervalMs ?? 1000,
+    republishIntervalMs: o.republishIntervalMs,
+    minIndex: o.minIndex,
+    closeLog: true,
+    // Entries are durable without a checkpoint; the next start signs one. Never wait on a witness to shut down.
+    publishOnClose: pool === null,
+    beforeClose: () => pool?.close(),
+  });
   if (o.hlc) installHlc(app, o.hlc);
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   return { app, log, url };

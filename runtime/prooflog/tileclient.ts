@@ -15,10 +15,10 @@ export class TileError extends Error {
   override name = "TileError";
 }
 
-export function httpTileFetcher(base: string): TileFetcher {
+export function httpTileFetcher(base: string, get: (url: string) => Promise<Response> = (url) => fetch(url)): TileFetcher {
   const root = base.replace(/\/+$/, "");
   return async (path) => {
-    const res = await fetch(`${root}/${path}`);
+    const res = await get(`${root}/${path}`);
     if (!res.ok) throw new TileError(`GET ${root}/${path}: HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   };

@@ -121,7 +121,7 @@ describe("meridian log", () => {
   });
 
   it("usage errors exit 2", () => {
-    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/--data <dir>.*or --postgres/);
+    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/exactly one store: --data <dir> \(embedded\), --postgres <url> or --s3 <url>/);
     expect(cli(["log", "verify", "--vkey", keys.verifierKey]).status).toBe(2);
     expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);
   });
