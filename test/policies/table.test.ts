@@ -110,7 +110,7 @@ function viaPlan(c: Case): Seen[] {
 let engine: Engine;
 
 async function viaPack(c: Case): Promise<Seen[]> {
-  await engine.configure(Object.fromEntries(rules.map((r) => [r.name, { enforcementLevel: r.enforcementLevel === "mandatory" ? "MANDATORY" : "ADVISORY", properties: c.config ?? {} }])));
+  await engine.configure(Object.fromEntries(rules.map((r) => [r.name, { properties: c.config ?? {} }])));
   const byUrn = new Map(c.resources.map((r) => [r.urn, r.name]));
   const out: Seen[] = [];
   const collect = (ds: { policyName: string; enforcementLevel: string; urn: string; message: string }[], resource: string | null) => {
