@@ -5,7 +5,7 @@
  */
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
-import { startDnsServer, type DnsServer } from "../gslb/dns-server.js";
+import { addressRecords, startDnsServer, type DnsServer } from "../gslb/index.js";
 import { answerAddresses } from "../../model/traffic/answer.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
@@ -96,7 +96,7 @@ export class LocalEstate {
     const dns = await startDnsServer({
       zone: spec.dns.apex,
       port: options.dnsPort ?? spec.runtime.local.dnsPort,
-      resolve: (name) => (name === fqdn && ref.estate ? ref.estate.answer() : null),
+      answer: (question) => (question.name === fqdn && ref.estate ? addressRecords(question, ref.estate.answer()) : null),
     }).catch(async (err: unknown) => {
       await supervisor.stopAll();
       await globals.close();
