@@ -70,6 +70,20 @@ async function runCommands(block: CodeBlock, cwd: string, running: Started[]): P
   }
 }
 
+/**
+ * Examples use fixed ports, and this machine is shared: a block that failed only because another program
+ * held its port at that moment is run once more, a few seconds later.
+ */
+async function withPortRetry(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (!/EADDRINUSE|already in use/.test((err as Error).message)) throw err;
+    await new Promise((r) => setTimeout(r, 3000));
+    await run();
+  }
+}
+
 function bashSyntax(block: CodeBlock): void {
   execFileSync("bash", ["-n", "-c", block.body], { stdio: "pipe" });
 }
@@ -141,7 +155,7 @@ describe("docs code blocks", () => {
         it(`${file}:${block.line} (${tag})`, async () => {
           if (tag === "ci") checkCiBlock(block);
           else if (tag === "pulumi") await runOfflineParts(block, scratch());
-          else await runShellBlock(block, scratch());
+          else await withPortRetry(() => runShellBlock(block, scratch()));
         }, 300_000);
       }
     });

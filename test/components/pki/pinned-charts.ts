@@ -19,6 +19,7 @@ export interface PinnedChart {
 const JETSTACK = "https://charts.jetstack.io";
 const SPIFFE = "https://spiffe.github.io/helm-charts-hardened/";
 const ISTIO = "https://istio-release.storage.googleapis.com/charts";
+const ENIX = "https://charts.enix.io";
 
 /** SPIRE's umbrella: derived keys for every subchart, and spire-agent's own schema for its values (plus globals). */
 function spireProblems(values: Values): string[] {
@@ -42,6 +43,13 @@ export const PINNED_CHARTS: PinnedChart[] = [
     version: "v0.22.2",
     checkedBy: "values.schema.json",
     problems: (v) => schemaProblems("cert-manager-approver-policy-v0.22.2/values.schema.json", "cert-manager-approver-policy-v0.22.2/values.yaml", v),
+  },
+  {
+    repo: ENIX,
+    chart: "x509-certificate-exporter",
+    version: "4.2.0",
+    checkedBy: "values.schema.json",
+    problems: (v) => schemaProblems("x509-certificate-exporter-4.2.0/values.schema.json", "x509-certificate-exporter-4.2.0/values.yaml", v),
   },
   { repo: SPIFFE, chart: "spire-crds", version: "0.5.0", checkedBy: "derived keys", problems: (v) => keyProblems("spire-crds-0.5.0/spire-crds.keys.json", v) },
   { repo: SPIFFE, chart: "spire", version: "0.27.0", checkedBy: "derived keys + subchart schema", problems: spireProblems },

@@ -9,6 +9,7 @@
  */
 import type { EstateSpec } from "../../../model/estate.js";
 import { timeThresholds } from "../../../model/time/alerts.js";
+import { durationSeconds } from "../../../stacks/schema/common.js";
 import type { RuleTest } from "./promtool.js";
 
 export interface AlertCase {
@@ -31,6 +32,7 @@ export interface RuleFile {
 }
 
 const DAY = 86400;
+const durationDays = (d: string) => durationSeconds(d) / DAY;
 
 /** Go's `%v` for a float64 (what `{{ $value }}` prints): shortest digits, exponent form below 1e-4 or from 1e6 (checked against Go). */
 export function goFloat(x: number): string {
@@ -81,6 +83,12 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
     { series: "envoy_listener_ssl_connection_error{envoy_listener_address=\"0.0.0.0_15006\"}", values: `0+${errorsPerMinute}x420` },
   ];
   const ready = (v: number) => [certSeries("certmanager_certificate_ready_status", `${v}x420`, { condition: "True" })];
+  // x509-certificate-exporter: one series per certificate in the Secret (tls.crt holds intermediate then root).
+  const secret = { secret_namespace: "cert-manager", secret_name: "meridian-intermediate-aws-use1" };
+  const x509 = (key: string, notAfterDays: number[]) =>
+    notAfterDays.map((days, i) => ({ series: `x509_cert_not_after${sel({ ...secret, secret_key: key, subject_CN: i === 0 ? "intermediate" : "root" })}`, values: `${days * DAY}x120` }));
+  const renewDays = durationDays(spec.pki.privateCa.intermediateRenewBefore);
+  const lifetimeDays = durationDays(spec.pki.privateCa.intermediateDuration);
   return [
     { alert: "CertificateExpiringSoon", series: [certSeries(expiry, `${soon * DAY}x180`)], healthy: [certSeries(expiry, `${(warningDays + 1) * DAY}x180`)], evalTime: "2h", fires: [{ labels: CERT }] },
     { alert: "CertificateExpiryCritical", series: [certSeries(expiry, `${(criticalDays - 1) * DAY}x120`)], healthy: [certSeries(expiry, `${soon * DAY}x120`)], evalTime: "1h", fires: [{ labels: CERT }] },
@@ -118,6 +126,18 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
       healthy: [{ series: 'spire_server_ca_manager_x509_ca_prepare{status="OK"}', values: "0+1x120" }],
       evalTime: "90m",
       fires: [{ labels: {} }],
+    },
+    // The chain's earliest notAfter counts: an intermediate inside its renewal window, a root far off.
+    { alert: "IntermediateCaExpiring", series: x509("tls.crt", [renewDays - 1, 3650]), healthy: x509("tls.crt", [renewDays + 1, 3650]), evalTime: "2h", fires: [{ labels: secret }] },
+    { alert: "IntermediateCaExpiryCritical", series: x509("tls.crt", [criticalDays - 1, 3650]), healthy: x509("tls.crt", [criticalDays + 1, 3650]), evalTime: "1h", fires: [{ labels: secret }] },
+    { alert: "RootCaOutlivedByIntermediates", series: x509("ca.crt", [lifetimeDays - 1]), healthy: x509("ca.crt", [lifetimeDays * 2]), evalTime: "2h", fires: [{ labels: secret }] },
+    {
+      alert: "IntermediateCaUnmonitored",
+      series: [{ series: 'x509_cert_not_after{secret_namespace="monitoring",secret_name="other",secret_key="tls.crt"}', values: "1x60" }],
+      healthy: x509("tls.crt", [renewDays + 1]),
+      evalTime: "45m",
+      // absent() keeps the equality matchers' labels.
+      fires: [{ labels: { secret_namespace: "cert-manager", secret_key: "tls.crt" } }],
     },
     // One in ten handshakes failing burns any plausible budget fast and slow; none failing burns nothing.
     { alert: "SLOBurnFast_mesh-handshake", series: envoy(10), healthy: envoy(0), evalTime: "1h", fires: [{ labels: {} }] },
