@@ -129,9 +129,9 @@ export function register(program: Command): void {
 
   log
     .command("witness")
-    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
+    .description("run a witness (C2SP tlog-witness: add-checkpoint, sign-subtree, monitoring) for the logs whose verifier keys are given")
     .option("--config <file>", "service config, JSON or YAML: key, logs, data, and the kit's `server` section")
-    .option("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
+    .option("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
     .option("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
     .option("--data <dir>", "where the latest cosigned checkpoint per log is kept")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
