@@ -49,14 +49,14 @@ export function register(program: Command): void {
     .description("sign the note text on stdin (an already signed note gets one more signature)")
     .requiredOption("--key <file>", "file holding the signer key (PRIVATE+KEY+…)")
     .action(async (opts: { key: string }) => {
-      const { newSigner, parseSignerKey, signNote, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
+      const { newSigner, parseSignerKey, signNote, splitForSigning, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
       const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
       const { systemClock } = await import("../../runtime/common/clock.js");
       const input = (await readStdin()).toString("utf8");
       try {
         const skey = readKeyArg(opts.key, "--key");
         const signer = parseSignerKey(skey).alg === ALG_COSIGNATURE_V1 ? newCosigner(skey, systemClock) : newSigner(skey);
-        const { text, sigs } = splitSigned(input);
+        const { text, sigs } = splitForSigning(input);
         process.stdout.write(signNote(text, [signer], sigs));
       } catch (e) {
         if (e instanceof NoteError) throw new UserError(e.message);
@@ -90,17 +90,4 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
     });
-}
-
-/** Split a signed note into text and existing signatures; plain text comes back whole. */
-function splitSigned(input: string): { text: string; sigs: { name: string; keyId: number; base64: string }[] } {
-  const at = input.lastIndexOf("\n\n");
-  const block = at < 0 ? "" : input.slice(at + 2);
-  const lines = block.endsWith("\n") ? block.slice(0, -1).split("\n") : [];
-  if (lines.length === 0 || !lines.every((l) => /^— \S+ [A-Za-z0-9+/=]+$/.test(l))) return { text: input, sigs: [] };
-  const sigs = lines.map((l) => {
-    const [, name, b64] = l.split(" ") as [string, string, string];
-    return { name, keyId: Buffer.from(b64, "base64").readUInt32BE(0), base64: b64 };
-  });
-  return { text: input.slice(0, at + 1), sigs };
 }

@@ -12,9 +12,7 @@ import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type D
 
 const ENGINE = "aurora-postgresql";
 const ENGINE_VERSION = "16.4";
-const INSTANCE_CLASS = "db.r6g.large";
-
-export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
+export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], size: ReplicationConfig["databases"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const id = copyIdentifier(req.environment, req.writer, req.region.id);
   const region = req.region.region;
   const common = { engine: ENGINE, engineVersion: ENGINE_VERSION, region, dbSubnetGroupName: network.dbSubnetGroupName, storageEncrypted: true };
@@ -51,7 +49,9 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
       global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false }, opts);
     }
   }
-  new aws.rds.ClusterInstance(`${id}-1`, { clusterIdentifier: cluster.id, identifier: `${id}-1`, instanceClass: INSTANCE_CLASS, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts);
+  for (let i = 1; i <= size.instancesPerCluster; i++) {
+    new aws.rds.ClusterInstance(`${id}-${i}`, { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts);
+  }
   const source = req.role === "replica" ? req.feeder!.replicationSource : global ? global.id : cluster.arn;
   return { writer: req.writer, region: req.region, role: req.role, host: cluster.endpoint, replicationSource: source };
 }

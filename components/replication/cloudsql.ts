@@ -9,9 +9,7 @@ import * as gcp from "@pulumi/gcp";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
-const TIER = "db-custom-4-16384";
-
-export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["network"]["gcp"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
+export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["network"]["gcp"], size: ReplicationConfig["databases"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const name = copyIdentifier(req.environment, req.writer, req.region.id);
   const flags = req.publishes ? [{ name: "cloudsql.logical_decoding", value: "on" }] : [];
   const instance = new gcp.sql.DatabaseInstance(name, {
@@ -21,7 +19,9 @@ export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["netwo
     deletionProtection: true,
     ...(req.role === "replica" ? { masterInstanceName: req.feeder!.replicationSource, replicaConfiguration: { failoverTarget: false } } : {}),
     settings: {
-      tier: TIER,
+      tier: size.gcp.tier,
+      diskType: "PD_SSD",
+      diskSize: size.storageGB,
       availabilityType: req.role === "replica" ? "ZONAL" : "REGIONAL",
       ipConfiguration: { ipv4Enabled: false, privateNetwork: network.privateNetwork, sslMode: "ENCRYPTED_ONLY" },
       ...(req.role === "replica" ? {} : { backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true } }),

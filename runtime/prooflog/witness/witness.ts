@@ -6,6 +6,7 @@
  *
  * Check-then-persist is serialised, so two concurrent requests can never roll the stored size back.
  */
+import { createHash } from "node:crypto";
 import { openCheckpoint, type Checkpoint } from "../checkpoint.js";
 import { NoteError, signNote, type Signer, type Verifier } from "../note.js";
 import { ProofError, verifyConsistency } from "../proof/verify.js";
@@ -148,10 +149,19 @@ export class Witness {
         throw new WitnessError(422, `consistency proof ${oldSize} → ${cp.size} does not verify: ${e.message}`);
       }
     }
-    await this.store.set(origin, { size: cp.size, root: toBase64(cp.root), note });
     const text = note.slice(0, note.indexOf("\n\n") + 1);
-    const signed = signNote(text, [this.opts.cosigner]);
-    return signed.slice(text.length + 1);
+    const lines = signNote(text, [this.opts.cosigner]).slice(text.length + 1);
+    // Kept with our cosignature: the monitoring endpoint serves exactly this (C2SP tlog-witness).
+    await this.store.set(origin, { size: cp.size, root: toBase64(cp.root), note: `${note}${lines}` });
+    return lines;
+  }
+
+  /** The latest cosigned checkpoint of the log whose origin hashes (SHA-256, lowercase hex) to `originHash`. */
+  async latest(originHash: string): Promise<string | null> {
+    for (const origin of this.opts.logs.keys()) {
+      if (createHash("sha256").update(origin).digest("hex") === originHash) return (await this.store.get(origin))?.note ?? null;
+    }
+    return null;
   }
 }
 

@@ -1,14 +1,15 @@
 // Two witnesses and a forked log: each witness sees one branch and cosigns it, neither can be moved onto the other
 // branch, and comparing their cosigned checkpoints yields equivocation evidence anyone can check offline.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FastifyInstance } from "fastify";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { MerkleTree } from "../../../../runtime/prooflog/tree.js";
 import { signCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
 import { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, type Verifier } from "../../../../runtime/prooflog/note.js";
 import { cosignatureTime, newCosignatureVerifier, newCosigner } from "../../../../runtime/prooflog/witness/cosignature.js";
 import { attachCosignatures, Witness, type Misbehaviour } from "../../../../runtime/prooflog/witness/witness.js";
-import { buildWitnessServer, requestCosignature, WitnessRefusal } from "../../../../runtime/prooflog/witness/http.js";
+import { requestCosignature, WitnessRefusal } from "../../../../runtime/prooflog/witness/http.js";
+import { witnessService } from "../../../../runtime/prooflog/witness/service.js";
+import { startService } from "../../../../runtime/kit/index.js";
 import { ForkDetector, verifyEquivocation, verifyQuorum } from "../../../../runtime/prooflog/witness/quorum.js";
 import { ForkError, LightClient } from "../../../../runtime/prooflog/lightclient.js";
 
@@ -30,16 +31,15 @@ const cp = (t: MerkleTree, size: number) => signCheckpoint({ origin: ORIGIN, siz
 
 const witnessKeys = ["w1.example/witness", "w2.example/witness"].map((n) => generateKey(n, ALG_COSIGNATURE_V1));
 const witnessVerifiers = witnessKeys.map((k) => newCosignatureVerifier(k.verifierKey));
-const misbehaviour: Misbehaviour[] = [];
-const servers: FastifyInstance[] = [];
+const servers: { url: string; close(): Promise<void>; parts: { misbehaviours: Misbehaviour[] } }[] = [];
 const urls: string[] = [];
+const misbehaviour = { map: <T>(f: (m: Misbehaviour) => T) => servers.flatMap((s) => s.parts.misbehaviours).map(f) };
 
 beforeAll(async () => {
   for (const k of witnessKeys) {
-    const w = new Witness({ cosigner: newCosigner(k.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]), onMisbehaviour: (m) => misbehaviour.push(m) });
-    const app = await buildWitnessServer(w);
-    servers.push(app);
-    urls.push(await app.listen({ port: 0, host: "127.0.0.1" }));
+    const s = await startService(witnessService, { key: k.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { port: 0 } }, { clock, processMetrics: false });
+    servers.push(s);
+    urls.push(s.url);
   }
 });
 afterAll(() => Promise.all(servers.map((s) => s.close())));
