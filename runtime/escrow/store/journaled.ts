@@ -16,6 +16,7 @@
 import pg from "pg";
 import { RedisEscrowStore, type RedisItemState } from "./redis.js";
 import { journalStatements } from "./journal-sql.js";
+import { inTransaction } from "./pg-tx.js";
 import { newGeneration } from "./memory.js";
 import type {
   AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, Fence, HoldRequest, HoldResult, InventoryAudit, RefundOutcome, SaleOutcome, SaleRecord,
@@ -81,19 +82,8 @@ export class JournaledEscrowStore implements EscrowStore {
     return this.ready;
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const out = await fn(c);
-      await c.query("COMMIT");
-      return out;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 
   private async journalItem(sku: string, c: pg.Pool | pg.PoolClient = this.pool, lock = false): Promise<JournalItem | null> {

@@ -10,6 +10,7 @@
  */
 import pg from "pg";
 import { schemaStatements } from "./postgres-sql.js";
+import { inTransaction } from "./pg-tx.js";
 import {
   EMPTY_LEASE,
   type AcquireRequest,
@@ -73,19 +74,8 @@ export class PostgresEscrowStore implements EscrowStore {
     return this.ready;
   }
 
-  private async tx<T>(fn: (c: Tx) => Promise<T>, pool = this.maintenance, begin = "BEGIN"): Promise<T> {
-    const c = await pool.connect();
-    try {
-      await c.query(begin);
-      const out = await fn(c);
-      await c.query("COMMIT");
-      return out;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+  private tx<T>(fn: (c: Tx) => Promise<T>, pool = this.maintenance, begin = "BEGIN"): Promise<T> {
+    return inTransaction(pool, fn, begin);
   }
 
   private async locked<T>(sku: string, fn: (c: Tx, item: { total: number; pool: number; generation: string }) => Promise<T>): Promise<T | null> {

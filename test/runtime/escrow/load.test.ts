@@ -20,8 +20,8 @@ import { PG_URL, REDIS_URL, deleteRedisPrefix, dropPgSchema, ensurePgDatabase, u
 import { as, testConfig } from "./fixture.js";
 
 const REGIONS = ["load-a", "load-b", "load-c"];
-const TOTAL = 1200;
-const BUYERS = 3000;
+const TOTAL = 600;
+const BUYERS = 1500;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 96 });
 
 interface Reply {

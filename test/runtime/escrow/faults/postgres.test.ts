@@ -15,7 +15,7 @@ import { testConfig } from "../fixture.js";
 import { PrivatePostgres } from "./private-postgres.js";
 import { REGIONS, checkExact, openService, replayAll, runSale } from "./sale.js";
 
-const TOTAL = 400;
+const TOTAL = 240;
 const prefix = `mes:test:${uniqueName("failover")}:`;
 let pgp: PrivatePostgres;
 
@@ -34,11 +34,11 @@ async function saleWithFailover(sku: string, open: () => EscrowStore): Promise<v
     leaseTtlSeconds: 5,
     reservationTtlSeconds: 60,
     admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [{ sku, total: TOTAL, globalReserve: 40, allocation: { "fault-a": 120, "fault-b": 120, "fault-c": 120 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } }],
+    skus: [{ sku, total: TOTAL, globalReserve: 24, allocation: { "fault-a": 72, "fault-b": 72, "fault-c": 72 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } }],
   });
   const { service, app } = openService(config, open());
   await service.createConfigured();
-  const run = await runSale(app, sku, { buyers: 16, faultAt: [120], fault: () => pgp.failover() });
+  const run = await runSale(app, sku, { buyers: 16, faultAt: [80], fault: () => pgp.failover() });
   expect(run.statuses[503] ?? 0).toBeGreaterThan(0); // the failover was felt: requests in it failed cleanly
   await checkExact(app, service, sku, TOTAL, run);
   await service.close();
