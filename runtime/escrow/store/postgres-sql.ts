@@ -32,7 +32,25 @@ export function schemaStatements(s: string): string[] {
     `ALTER TABLE ${s}.escrow_ledger DROP CONSTRAINT IF EXISTS escrow_ledger_kind_check`,
     `ALTER TABLE ${s}.escrow_ledger ADD CONSTRAINT escrow_ledger_kind_check CHECK (kind IN ('grant','return','reclaim','sale','transfer-out','transfer-in','refund'))`,
     recordSalesFunction(s),
+    holdFunction(s),
   ];
+}
+
+/** A hold on a buyer's cap in one call: the buyer row is the lock; expired holds drop out first. Returns {ok, held, bought}. */
+function holdFunction(s: string): string {
+  return `CREATE OR REPLACE FUNCTION ${s}.escrow_hold(p_sku text, p_user text, p_hold text, p_qty bigint, p_cap bigint, p_exp bigint, p_now bigint)
+      RETURNS bigint[] LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_bought bigint; v_held bigint;
+BEGIN
+  INSERT INTO ${s}.escrow_buyers (sku, user_id, bought) VALUES (p_sku, p_user, 0) ON CONFLICT DO NOTHING;
+  SELECT bought INTO v_bought FROM ${s}.escrow_buyers WHERE sku = p_sku AND user_id = p_user FOR UPDATE;
+  DELETE FROM ${s}.escrow_holds WHERE sku = p_sku AND user_id = p_user AND expires_at_ms <= p_now;
+  SELECT COALESCE(SUM(qty), 0) INTO v_held FROM ${s}.escrow_holds WHERE sku = p_sku AND user_id = p_user;
+  IF p_cap > 0 AND v_held + v_bought + p_qty > p_cap THEN RETURN ARRAY[0, v_held, v_bought]; END IF;
+  INSERT INTO ${s}.escrow_holds (sku, hold_id, user_id, qty, expires_at_ms) VALUES (p_sku, p_hold, p_user, p_qty, p_exp) ON CONFLICT DO NOTHING;
+  RETURN ARRAY[1, v_held, v_bought];
+END $fn$`;
 }
 
 function recordSalesFunction(s: string): string {

@@ -48,6 +48,8 @@ export class PostgresEscrowStore implements EscrowStore {
   readonly kind = "postgres" as const;
   readonly pool: pg.Pool;
   private readonly maintenance: pg.Pool;
+  /** Buyer holds commit without waiting for the WAL flush (see the module comment). */
+  private readonly holds: pg.Pool;
   private readonly s: string;
   private ready: Promise<void> | null = null;
 
@@ -57,9 +59,9 @@ export class PostgresEscrowStore implements EscrowStore {
     this.s = schema;
     this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 16, connectionTimeoutMillis: 5_000 });
     this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000 });
+    this.holds = new pg.Pool({ connectionString: o.url, max: 8, connectionTimeoutMillis: 5_000, options: "-c synchronous_commit=off" });
     // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
-    this.pool.on("error", () => undefined);
-    this.maintenance.on("error", () => undefined);
+    for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
   }
 
   /** Create the schema, tables and functions if missing (idempotent; serialised by an advisory lock). */
@@ -232,22 +234,14 @@ export class PostgresEscrowStore implements EscrowStore {
 
   async hold(sku: string, h: HoldRequest): Promise<HoldResult> {
     await this.migrate();
-    // The buyer row is the lock that serialises one buyer's holds and sales.
-    return this.tx(async (c) => {
-      await c.query("SET LOCAL synchronous_commit = off");
-      await c.query(`INSERT INTO ${this.s}.escrow_buyers (sku, user_id, bought) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, [sku, h.user]);
-      const bought = Number(((await c.query(`SELECT bought FROM ${this.s}.escrow_buyers WHERE sku = $1 AND user_id = $2 FOR UPDATE`, [sku, h.user])).rows[0] as { bought: string }).bought);
-      await c.query(`DELETE FROM ${this.s}.escrow_holds WHERE sku = $1 AND user_id = $2 AND expires_at_ms <= $3`, [sku, h.user, Math.floor(h.nowMs)]);
-      const held = Number(((await c.query(`SELECT COALESCE(SUM(qty), 0)::bigint AS n FROM ${this.s}.escrow_holds WHERE sku = $1 AND user_id = $2`, [sku, h.user])).rows[0] as { n: string }).n);
-      if (h.cap > 0 && held + bought + h.qty > h.cap) return { ok: false, held, bought };
-      await c.query(`INSERT INTO ${this.s}.escrow_holds (sku, hold_id, user_id, qty, expires_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [sku, h.holdId, h.user, h.qty, Math.floor(h.expiresAtMs)]);
-      return { ok: true };
-    }, this.pool);
+    const r = await this.holds.query(`SELECT ${this.s}.escrow_hold($1, $2, $3, $4, $5, $6, $7) AS v`, [sku, h.user, h.holdId, h.qty, h.cap, Math.floor(h.expiresAtMs), Math.floor(h.nowMs)]);
+    const [ok, held, bought] = (r.rows[0] as { v: string[] }).v.map(Number) as [number, number, number];
+    return ok === 1 ? { ok: true } : { ok: false, held, bought };
   }
 
   async releaseHold(sku: string, user: string, holdId: string): Promise<void> {
     await this.migrate();
-    await this.pool.query(`DELETE FROM ${this.s}.escrow_holds WHERE sku = $1 AND hold_id = $2 AND user_id = $3`, [sku, holdId, user]);
+    await this.holds.query(`DELETE FROM ${this.s}.escrow_holds WHERE sku = $1 AND hold_id = $2 AND user_id = $3`, [sku, holdId, user]);
   }
 
   async reclaimExpired(sku: string, nowMs: number): Promise<number> {
@@ -279,6 +273,6 @@ export class PostgresEscrowStore implements EscrowStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.maintenance.end()]);
+    await Promise.all([this.pool.end(), this.maintenance.end(), this.holds.end()]);
   }
 }

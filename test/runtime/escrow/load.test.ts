@@ -208,7 +208,7 @@ describe("escrow load test through HTTP", () => {
     const { h, s } = await count(`SELECT COALESCE(SUM(held),0)::int AS h, COALESCE(SUM(sold),0)::int AS s FROM ${schema}.escrow_leases WHERE sku = $1`, sku);
     expect(s).toBe(TOTAL);
     expect(pool! + h! + s!).toBe(total);
-  }, 120_000);
+  }, 240_000);
 
   it(`Redis + PostgreSQL journal: the same sale, the same exact result`, async () => {
     const schema = uniqueName("load_journal");
@@ -221,5 +221,5 @@ describe("escrow load test through HTTP", () => {
     } finally {
       await deleteRedisPrefix(`mes:${schema}:`);
     }
-  }, 120_000);
+  }, 240_000);
 });
