@@ -22,7 +22,8 @@ export interface RegionArgs {
 /** A region process: its credentials come from the supervisor in the environment, fresh ones over IPC. */
 export async function runRegion(opts: RegionArgs): Promise<void> {
   let token = process.env["MERIDIAN_LOCAL_TOKEN"] ?? "";
-  const auth = process.env["MERIDIAN_LOCAL_AUTH"] ? (JSON.parse(process.env["MERIDIAN_LOCAL_AUTH"]) as RegionOptions["auth"]) : undefined;
+  const fromEnv = <T>(name: string): T | undefined => (process.env[name] ? (JSON.parse(process.env[name]) as T) : undefined);
+  const auth = fromEnv<RegionOptions["auth"]>("MERIDIAN_LOCAL_AUTH");
   await runRegionProcess(
     async () => {
       const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
@@ -37,6 +38,8 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
         postgresUrl: opts.postgres,
         pool: opts.pool ? { url: opts.pool, token: () => token } : undefined,
         auth,
+        buyerJwk: fromEnv<object>("MERIDIAN_LOCAL_BUYER_JWK"),
+        peers: fromEnv<Record<string, string>>("MERIDIAN_LOCAL_PEERS"),
         requestsPerSecond: opts.requestsPerSecond,
       });
     },

@@ -11,27 +11,29 @@
  */
 import { z } from "zod";
 import { defineService, HttpError, parseInput } from "../kit/index.js";
-import type { AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, InventoryAudit, SaleOutcome, SaleRecord, SaleRequest } from "../escrow/store.js";
+import type { EscrowStore } from "../escrow/index.js";
 
-const sku = z.string().min(1).max(128);
-const region = z.string().min(1).max(64);
-const count = z.number().int().min(0);
-const nowMs = z.number().finite();
+/** JSON values an operation may carry: numbers, ids, small records and lists (group commits up to 10,000 sales). */
+const json: z.ZodType<unknown> = z.lazy(() => z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null(), z.array(json).max(10_000), z.record(z.string().max(256), json)]));
 
-/** Each store operation's arguments, as the port declares them. */
-const OPERATIONS = {
-  createItem: z.tuple([sku, count, z.record(z.string(), count), nowMs]),
-  acquire: z.tuple([
-    z.object({ sku, region, want: count, nowMs, leaseTtlMs: z.number().positive(), fresh: z.boolean(), reserved: count, epoch: count.optional() }).strict(),
-  ]),
-  release: z.tuple([sku, region, count, count, nowMs]),
-  recordSales: z.tuple([sku, region, count, z.array(z.object({ saleId: z.string().min(1).max(300), qty: z.number().int().positive() }).strict()).max(10_000), nowMs]),
-  findSale: z.tuple([sku, z.string().min(1).max(300)]),
-  reclaimExpired: z.tuple([sku, nowMs]),
-  audit: z.tuple([sku, nowMs]),
-} as const;
+/** Every operation of the store port, by its number of arguments. */
+const ARITY = {
+  createItem: 4,
+  acquire: 1,
+  release: 5,
+  transfer: 6,
+  recordSales: 6,
+  findSale: 2,
+  refund: 3,
+  hold: 2,
+  releaseHold: 3,
+  reclaimExpired: 2,
+  verify: 2,
+  audit: 2,
+} as const satisfies Partial<Record<keyof EscrowStore, number>>;
 
-type Operation = keyof typeof OPERATIONS;
+type Operation = keyof typeof ARITY;
+const OPERATIONS = Object.keys(ARITY) as [Operation, ...Operation[]];
 
 /** The store served to the estate's region processes (in-process only: the supervisor owns the store). */
 export function escrowPoolService(store: EscrowStore) {
@@ -42,8 +44,9 @@ export function escrowPoolService(store: EscrowStore) {
       routes(app) {
         app.get("/v1/pool", { config: { auth: "operator" } }, async () => ({ kind: store.kind }));
         app.post("/v1/pool/:op", { config: { auth: "operator" } }, async (req) => {
-          const { op } = parseInput(z.object({ op: z.enum(Object.keys(OPERATIONS) as [Operation, ...Operation[]]) }), req.params, "path");
-          const args = parseInput(OPERATIONS[op], req.body, "body") as unknown[];
+          const { op } = parseInput(z.object({ op: z.enum(OPERATIONS) }), req.params, "path");
+          // The port's own types are checked by the store; here: the right number of plain JSON values.
+          const args = parseInput(z.array(json).length(ARITY[op]), req.body, "body");
           try {
             const call = store[op] as (...a: unknown[]) => Promise<unknown>;
             return { result: await call.apply(store, args) };
@@ -72,7 +75,7 @@ export class RemoteEscrowStore implements EscrowStore {
     return new RemoteEscrowStore(url, token, kind, timeoutMs);
   }
 
-  private async call<T>(op: Operation, args: unknown[]): Promise<T> {
+  private async call<T>(op: Operation, args: readonly unknown[]): Promise<T> {
     const res = await fetch(`${this.url}/v1/pool/${op}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${this.token()}` },
@@ -84,26 +87,17 @@ export class RemoteEscrowStore implements EscrowStore {
     return body.result as T;
   }
 
-  createItem(sku: string, total: number, allocation: Record<string, number>, now: number): Promise<CreateOutcome> {
-    return this.call("createItem", [sku, total, allocation, now]);
-  }
-  acquire(req: AcquireRequest): Promise<AcquireResult | null> {
-    return this.call("acquire", [req]);
-  }
-  release(sku: string, region: string, epoch: number, qty: number, now: number): Promise<number> {
-    return this.call("release", [sku, region, epoch, qty, now]);
-  }
-  recordSales(sku: string, region: string, epoch: number, sales: readonly SaleRequest[], now: number): Promise<SaleOutcome[]> {
-    return this.call("recordSales", [sku, region, epoch, sales, now]);
-  }
-  findSale(sku: string, saleId: string): Promise<SaleRecord | null> {
-    return this.call("findSale", [sku, saleId]);
-  }
-  reclaimExpired(sku: string, now: number): Promise<number> {
-    return this.call("reclaimExpired", [sku, now]);
-  }
-  audit(sku: string, now: number): Promise<InventoryAudit | null> {
-    return this.call("audit", [sku, now]);
-  }
+  createItem: EscrowStore["createItem"] = (...a) => this.call("createItem", a);
+  acquire: EscrowStore["acquire"] = (...a) => this.call("acquire", a);
+  release: EscrowStore["release"] = (...a) => this.call("release", a);
+  transfer: EscrowStore["transfer"] = (...a) => this.call("transfer", a);
+  recordSales: EscrowStore["recordSales"] = (...a) => this.call("recordSales", a);
+  findSale: EscrowStore["findSale"] = (...a) => this.call("findSale", a);
+  refund: EscrowStore["refund"] = (...a) => this.call("refund", a);
+  hold: EscrowStore["hold"] = (...a) => this.call("hold", a);
+  releaseHold: EscrowStore["releaseHold"] = (...a) => this.call("releaseHold", a);
+  reclaimExpired: EscrowStore["reclaimExpired"] = (...a) => this.call("reclaimExpired", a);
+  verify: EscrowStore["verify"] = (...a) => this.call("verify", a);
+  audit: EscrowStore["audit"] = (...a) => this.call("audit", a);
   async close(): Promise<void> {}
 }

@@ -142,7 +142,13 @@ export class LocalEstate {
           if (options.redisUrl) args.push("--redis", options.redisUrl);
           if (options.postgresUrl) args.push("--postgres", options.postgresUrl);
           if (globals.escrow.poolUrl) args.push("--pool", globals.escrow.poolUrl);
-          const env = { MERIDIAN_LOCAL_AUTH: JSON.stringify(operator.auth), MERIDIAN_LOCAL_TOKEN: regionToken };
+          const peers = Object.fromEntries(indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${proxies.get(r.id)!.host}:${proxies.get(r.id)!.port}/escrow`]));
+          const env = {
+            MERIDIAN_LOCAL_AUTH: JSON.stringify(operator.auth),
+            MERIDIAN_LOCAL_TOKEN: regionToken,
+            MERIDIAN_LOCAL_BUYER_JWK: JSON.stringify(globals.buyers.publicJwk),
+            MERIDIAN_LOCAL_PEERS: JSON.stringify(peers),
+          };
           const share = initialShares[id] ?? 0;
           const proc = await supervisor.start({ regionId: id, host: privateHost, skewMs: options.skews?.[id] ?? 0, stack: spec.stack, args: [...args, "--requests-per-second", String(share)], env });
           // A region that comes back later starts with no share; it gets one when the GSLB sees it healthy.
@@ -310,7 +316,7 @@ export class LocalEstate {
         const url = this.controlUrl(r.id);
         if (!url) return [r.id, null] as const;
         try {
-          const res = await fetch(`${url}/state`, { signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`${url}/state`, { signal: AbortSignal.timeout(3000) });
           return [r.id, res.ok ? await res.json() : null] as const;
         } catch {
           return [r.id, null] as const;

@@ -13,8 +13,8 @@ import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/grandmaster.js";
 import { ClockNode } from "../clock/node.js";
-import { openEscrowStore } from "../escrow/serve.js";
-import type { EscrowStore } from "../escrow/store.js";
+import { escrowServiceConfig } from "../../model/escrow/config.js";
+import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
 import type { ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
@@ -32,6 +32,13 @@ export interface GlobalServicesOptions {
   auth: NonNullable<ServerConfigInput["auth"]>;
 }
 
+/** Buyers prove who they are with tokens from a local identity provider: a key pair made for this run. */
+async function localBuyers(spec: EstateSpec): Promise<GlobalServices["buyers"]> {
+  const issuer = await generateBuyerKeys("meridian-local");
+  const id = escrowServiceConfig(spec).identity;
+  return { publicJwk: issuer.publicJwk, token: (user, tier) => mintBuyerToken(issuer.privateJwk, { issuer: id.issuer, audience: id.audience, sub: user, tier }) };
+}
+
 export class GlobalServices {
   private constructor(
     private readonly spec: EstateSpec,
@@ -39,6 +46,8 @@ export class GlobalServices {
     readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string; verifierKey: string }[] },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
+    /** The estate's (ephemeral, local) buyer identity provider: its public key, which every region's escrow trusts, and tokens. */
+    readonly buyers: { publicJwk: object; token: (user: string, tier?: string) => Promise<string> },
     private readonly closers: (() => Promise<void>)[],
   ) {}
 
@@ -78,12 +87,14 @@ export class GlobalServices {
       });
       closers.unshift(() => log.app.close());
 
-      const store = await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
+      // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
+      const durable = o.postgresUrl !== undefined;
+      const store = durable ? await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl }) : new MemoryEscrowStore();
       closers.push(() => store.close());
       // The stack's inventory, allocated by the model, before any region sells (regions find it there).
-      for (const { sku, total, regions: allocation } of escrowAllocations(o.spec)) await store.createItem(sku, total, allocation, Date.now());
+      for (const sku of escrowServiceConfig(o.spec).skus) await store.createItem(sku.sku, sku.total, sku.allocation, Date.now());
       let poolUrl: string | undefined;
-      if (!o.redisUrl && !o.postgresUrl) {
+      if (!durable) {
         const pool = await startService(escrowPoolService(store), { server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
         closers.unshift(() => pool.close());
         poolUrl = pool.url;
@@ -93,6 +104,7 @@ export class GlobalServices {
         { port: ntp, source: gm },
         { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses },
         { store, poolUrl },
+        await localBuyers(o.spec),
         closers,
       );
     } catch (err) {

@@ -14,7 +14,8 @@ import { regionById, type EstateSpec } from "../../model/estate.js";
 import { clockService, format } from "../clock/index.js";
 import { ClockNode } from "../clock/node.js";
 import { systemClock, type Clock } from "../common/clock.js";
-import { startEscrowServer } from "../escrow/serve.js";
+import { escrowServiceConfig } from "../../model/escrow/config.js";
+import { parseEscrowConfig, startEscrowServer } from "../escrow/index.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
 import { startServer as startRateLimitServer } from "../ratelimit/service/server.js";
 import { RemoteEscrowStore } from "./escrow-pool.js";
@@ -29,8 +30,12 @@ export interface RegionOptions {
   grandmaster?: { host: string; port: number };
   redisUrl?: string;
   postgresUrl?: string;
-  /** The supervisor's shared escrow store (embedded defaults), used when no Redis/PostgreSQL is given. */
+  /** The supervisor's shared escrow store (embedded defaults), used when no PostgreSQL is given. */
   pool?: { url: string; token: () => string };
+  /** The public key of the estate's buyer identity provider (buyer tokens are verified against it). */
+  buyerJwk?: object;
+  /** Region → public base URL of its escrow, for commits of reservations made there. */
+  peers?: Record<string, string>;
   /** The `server.auth` section trusting the supervisor's operator tokens. */
   auth?: NonNullable<ServerConfigInput["auth"]>;
   /** The region's current share of the estate-wide rate limit (default: its share with every region up). */
@@ -87,9 +92,13 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
     closers.push(() => rl.close());
     const rlHttp = `http://${o.host}:${rl.httpPort}`;
 
-    // Escrow: this region only, over the estate's store (the supervisor's pool, or Redis/PostgreSQL).
-    const store = !o.redisUrl && !o.postgresUrl && o.pool ? await RemoteEscrowStore.connect(o.pool.url, o.pool.token) : undefined;
-    const escrow = await startEscrowServer({ spec: o.spec, regions: [region.id], port: 0, host: o.host, redisUrl: o.redisUrl, postgresUrl: o.postgresUrl, store });
+    // Escrow: this region only, on the region's clock, over the estate's store (PostgreSQL, alone or
+    // journaling Redis, reached directly; else the supervisor's pool), trusting the estate's buyer issuer.
+    const store = !o.postgresUrl && o.pool ? await RemoteEscrowStore.connect(o.pool.url, o.pool.token) : undefined;
+    const rendered = escrowServiceConfig(o.spec, { regions: [region.id], peers: o.peers ?? {} });
+    const identity = o.buyerJwk ? { ...rendered.identity, jwksUri: undefined, jwks: { keys: [o.buyerJwk] } } : rendered.identity;
+    const config = parseEscrowConfig({ ...rendered, identity }, `region ${region.id}'s escrow config`);
+    const escrow = await startEscrowServer({ config, port: 0, host: o.host, clock, redisUrl: o.postgresUrl ? o.redisUrl : undefined, postgresUrl: o.postgresUrl, store });
     closers.push(() => escrow.close());
     const skus = Object.keys(o.spec.runtime.escrow.inventory);
     let storeUp: true | string = true;

@@ -7,7 +7,7 @@
  * - the proof log: the checkpoint after the fault is consistent with the one before it (RFC 6962
  *   consistency proof), and every acknowledged audit entry is included, byte for byte, at its index.
  */
-import { conservationDrift } from "../../escrow/store.js";
+import { conservationDrift } from "../../escrow/index.js";
 import { parseCheckpoint } from "../../prooflog/checkpoint.js";
 import { LogClient } from "../../prooflog/client.js";
 import { verifyConsistency, verifyInclusion } from "../../prooflog/proof/verify.js";

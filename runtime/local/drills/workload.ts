@@ -80,9 +80,11 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
   const buy = async (region: string, url: string, sku: string, user: string) => {
     const atMs = Date.now();
     const note = (outcome: Attempt["outcome"]) => traffic.attempts.push({ atMs, region, outcome });
+    // Each buyer proves who they are with a token from the estate's identity provider.
+    const auth = { authorization: `Bearer ${await estate.globals.buyers.token(user)}` };
     let res: Response;
     try {
-      res = await fetch(`${url}/escrow/v1/inventory/${sku}/reservations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user, qty: 1 }), signal: AbortSignal.timeout(2000) });
+      res = await fetch(`${url}/escrow/v1/inventory/${sku}/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty: 1 }), signal: AbortSignal.timeout(2000) });
     } catch {
       return note("refused");
     }
@@ -90,7 +92,7 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
     if (res.status !== 201 || !body.reservationId) return note(res.status === 429 ? "limited" : "unavailable");
     const id = body.reservationId;
     try {
-      const commit = await fetch(`${url}/escrow/v1/reservations/${id}/commit`, { method: "POST", signal: AbortSignal.timeout(2000) });
+      const commit = await fetch(`${url}/escrow/v1/reservations/${id}/commit`, { method: "POST", headers: auth, signal: AbortSignal.timeout(2000) });
       await commit.arrayBuffer();
       if (commit.status !== 200) return note("unavailable");
     } catch {

@@ -63,11 +63,13 @@ describe("the local estate (real processes, real dig)", () => {
       return Object.fromEntries(Object.entries(states).map(([id, st]) => [id, st?.services.ratelimit.requestsPerSecond ?? 0]));
     };
     const limit = spec.runtime.ratelimit.requestsPerSecond;
-    expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
+    expect(await until("every region's state", async () => ((s) => (Object.values(s).every((v) => v > 0) ? s : undefined))(await shares()))).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
 
     await estate.killRegion(first.id);
     await until("unhealthy", () => (estate.healthStates()[first.id] === "unhealthy" ? true : undefined));
-    expect(await dig(estate.dns.port, fqdn)).toEqual([estate.regions[1]!.address]);
+    // The answer moves to the next region in failover order (on a loaded machine, once the others' checks pass again).
+    const second = estate.regions[1]!.address;
+    await until("DNS to answer with the next region", async () => ((await dig(estate.dns.port, fqdn)).join() === second ? true : undefined));
     // The dead region's share of the estate-wide limit moves to the survivors, by the model's capacity weights.
     const moved = await until("the shares to move", async () => {
       const now = await shares();
@@ -84,7 +86,7 @@ describe("the local estate (real processes, real dig)", () => {
     expect(regionProcesses(first.id)).toHaveLength(1);
     expect(regionProcesses(first.id)).toEqual([estate.supervisor.get(first.id)!.pid]);
     await until("recovered", () => (estate.healthStates()[first.id] === "healthy" ? true : undefined));
-    expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
+    await until("DNS to answer with it again", async () => ((await dig(estate.dns.port, fqdn)).join() === first.address ? true : undefined));
     await until("the shares to come back", async () => ((await shares())["local-aws"] === 417 ? true : undefined));
     expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
   });

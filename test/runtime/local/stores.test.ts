@@ -33,10 +33,11 @@ describe("the local estate on Redis and PostgreSQL", () => {
     expect(estate.globals.escrow.poolUrl).toBeUndefined();
     // The region's own escrow, at its public address: it reaches Redis/PostgreSQL itself.
     const url = `${estate.region("local-gcp").url}/escrow`;
-    const res = await fetch(`${url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "u1", qty: 3 }) });
+    const auth = { authorization: `Bearer ${await estate.globals.buyers.token("u1")}` };
+    const res = await fetch(`${url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty: 3 }) });
     expect(res.status).toBe(201);
     const { reservationId } = (await res.json()) as { reservationId: string };
-    expect((await fetch(`${url}/v1/reservations/${reservationId}/commit`, { method: "POST" })).status).toBe(200);
+    expect((await fetch(`${url}/v1/reservations/${reservationId}/commit`, { method: "POST", headers: auth })).status).toBe(200);
     expect(await estate.globals.escrow.store.findSale("concert-2027", reservationId)).toMatchObject({ region: "local-gcp", qty: 3 });
     expect((await redis.keys("mes:*")).length).toBeGreaterThan(0);
     const db = new pg.Client({ connectionString: POSTGRES });
