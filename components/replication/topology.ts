@@ -60,7 +60,7 @@ export class Topology extends pulumi.ComponentResource {
         const req: CopyRequest = { writer, region, role, feeder, publishes: kids.some((k) => k.cloud !== region.cloud), environment: spec.environment };
         const copy =
           region.cloud === "aws" ? auroraCopy(req, network.aws, kids.some((k) => k.cloud === "aws"), child)
-          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, child)
+          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, spec.replication.instances.gcp, child)
           : azurePostgresCopy(req, network.azure, child);
         if (role === "subscriber" && feeder) {
           let pub = publications.get(feeder.region.id);

@@ -44,6 +44,20 @@ const networkSchema = z
   })
   .strict();
 
+/** Instance shapes of the managed databases (issue 13: values the providers accept together). */
+const instancesSchema = z
+  .object({
+    gcp: z
+      .object({
+        /** ENTERPRISE takes shared-core and db-custom-* tiers; ENTERPRISE_PLUS only db-perf-optimized-N-*. */
+        edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE"),
+        tier: z.string().regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384").default("db-custom-4-16384"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const placementSchema = z
   .object({
     /** Round-trip latency (ms) a user's reads must be served within. */
@@ -81,6 +95,7 @@ export const replicationSchema = z
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),
+    instances: instancesSchema.prefault({}),
     /** Read-replica placement under a latency SLA and a budget (model/placement). */
     placement: placementSchema.optional(),
   })

@@ -20,7 +20,7 @@ describe("meridian plan", () => {
     const doc = JSON.parse(r.stdout) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
     expect(doc.stack).toBe("prod");
     expect(doc.resources.length).toBeGreaterThan(0);
-    for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["inputs", "name", "parent", "provider", "type", "urn"]);
+    for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["dependencies", "inputs", "name", "parent", "provider", "type", "urn"]);
     expect(doc.outputs["regions"]).toHaveLength(6);
   });
 
@@ -49,6 +49,32 @@ describe("meridian plan", () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+});
+
+describe("meridian plan: provider rules", () => {
+  it("a stack the providers would refuse exits 1 with the provider's message and the rule's source", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
+    const file = join(dir, "Pulumi.staging.yaml");
+    try {
+      const text = readFileSync(stackFile("staging"), "utf8").replace("    writeGBPerMonth: { aws-use1: 300 }\n", "    writeGBPerMonth: { aws-use1: 300 }\n    instances: { gcp: { edition: ENTERPRISE_PLUS } }\n");
+      writeFileSync(file, text);
+      const r = runCli(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^meridian: the providers would refuse stack staging: 1 problem\n/);
+      expect(r.stderr).toContain("Invalid Tier (db-custom-4-16384) for (ENTERPRISE_PLUS) Edition.");
+      expect(r.stderr).toContain("rule gcp-sql-edition-tier: https://cloud.google.com/sql/docs/postgres/create-instance#machine-types");
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it("docs/provider-rules.md lists every rule the plan enforces", async () => {
+    const { PROVIDER_RULES } = await import("../../components/preview/rules/index.js");
+    const doc = readFileSync(new URL("../../docs/provider-rules.md", import.meta.url), "utf8");
+    const listed = [...doc.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);
+    expect(listed).toEqual(PROVIDER_RULES.map((r) => r.id));
   });
 });
 

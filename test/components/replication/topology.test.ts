@@ -27,7 +27,8 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
       expect(props(i)["settings"]["ipConfiguration"]).toMatchObject({ ipv4Enabled: false, privateNetwork: "projects/meridian-prod/global/networks/meridian" });
     }
     const asne1 = ofType(plan, "gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.name === "meridian-prod-gcp-asne1")!;
-    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([{ name: "cloudsql.iam_authentication", value: "on" }, { name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(props(asne1)["settings"]).toMatchObject({ edition: "ENTERPRISE", tier: "db-custom-4-16384" });
     for (const s of ofType(plan, "azure-native:dbforpostgresql:Server")) {
       expect(props(s)["network"]).toMatchObject({ publicNetworkAccess: "Disabled" });
       expect(props(s)["network"]["delegatedSubnetResourceId"]).toContain(`virtualNetworks/meridian-${props(s)["location"]}/subnets/postgres`);
