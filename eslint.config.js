@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bench/results/**", "**/*.d.ts", "docs/**"] },
+  { ignores: ["node_modules/**", "bench/results/**", "**/*.d.ts", "docs/**", "policies/dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

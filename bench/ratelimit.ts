@@ -87,8 +87,8 @@ async function inFlight(ms: number, concurrency: number, fn: (i: number) => Prom
   });
 
   const store = new RedisStore({ url: REDIS, prefix: `mrl:bench:${process.pid}:` });
-  const lv: Level[] = [{ key: "global", limit: { algorithm: "gcra", limit: capacity, periodMs: 1000, burst: 0 } }];
-  const storeRate = await inFlight(seconds * 1000, 256, () => store.decide(lv, 1, Date.now()));
+  const checks = [{ levels: [{ key: "global", tag: "global", limit: { algorithm: "gcra" as const, limit: capacity, periodMs: 1000, burst: 0 }, enforce: true }], cost: 1, quota: false }];
+  const storeRate = await inFlight(seconds * 1000, 256, () => store.decide(checks, "independent", Date.now()));
   rows.push(row("Redis store (one Lua decision per request) vs RateLimiterRedis", "decisions/s", storeRate, peerRate, "256 in flight each"));
 
   const allocator = new RedisLeaseAllocator(REDIS, `mrl:bench:${process.pid}:`);

@@ -13,9 +13,10 @@ import {
   type StackValidationPolicy,
 } from "@pulumi/policy";
 import { parsePackConfig } from "./config.js";
+import { planned } from "./crossguard.js";
 import { modelFromResources } from "./model-source.js";
 import { rules } from "./rules/index.js";
-import type { ResourceLike, Rule } from "./rule.js";
+import type { Rule } from "./rule.js";
 
 const configSchema = {
   properties: {
@@ -36,14 +37,14 @@ function toPolicy(rule: Rule): ResourceValidationPolicy | StackValidationPolicy 
       ...base,
       validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
         const config = parsePackConfig(args.getConfig<object>());
-        for (const message of rule.check({ type: args.type, name: args.name, urn: args.urn, props: args.props }, config)) report(message);
+        for (const message of rule.check(planned(args), config)) report(message);
       },
     };
   }
   return {
     ...base,
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-      const resources: ResourceLike[] = args.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.props }));
+      const resources = args.resources.map(planned);
       const model = modelFromResources(resources);
       if (rule.needsModel && !model) args.notApplicable("the stack carries no meridian-replication ConfigMap (estate.json)");
       const findings = rule.check(resources, { config: parsePackConfig(args.getConfig<object>()), model });

@@ -7,17 +7,15 @@
 import type { CostReport } from "../model/cost/report.js";
 import type { TopologyCost } from "../model/cost/egress.js";
 import type { EstateSpec } from "../model/estate.js";
+import type { PlannedResource } from "../model/resources.js";
 import type { PackConfig } from "./config.js";
+
+export { UNKNOWN, isUnknown, num, present, prop, str } from "../model/resources.js";
 
 export type EnforcementLevel = "mandatory" | "advisory";
 
-/** What a rule sees of a resource: CrossGuard's `{type, name, urn, props}`. */
-export interface ResourceLike {
-  type: string;
-  name: string;
-  urn?: string;
-  props: Record<string, unknown>;
-}
+/** What a rule sees of a resource: CrossGuard's `{type, name, urn, props}`, unknowns as UNKNOWN. */
+export type ResourceLike = PlannedResource;
 
 /** The cost model as the stack rules read it: the spec, its priced report and every topology's cost. */
 export interface ModelView {
@@ -57,18 +55,3 @@ export interface StackRule extends RuleBase {
 }
 
 export type Rule = ResourceRule | StackRule;
-
-/** Read a nested property (`a.b.c`) of unknown input without throwing. */
-export function prop(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const key of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-export function num(obj: unknown, path: string): number | undefined {
-  const v = prop(obj, path);
-  return typeof v === "number" ? v : undefined;
-}

@@ -4,6 +4,7 @@
  * with --strict also when a measurement misses the runbook's bound (timings vary with machine load).
  */
 import type { Command } from "commander";
+import { UserError } from "../errors.js";
 
 interface DrillOptions {
   stack: string;
@@ -12,11 +13,15 @@ interface DrillOptions {
   strict?: boolean;
 }
 
-async function withEstate<T>(stack: string, run: (estate: import("../../runtime/local/estate.js").LocalEstate) => Promise<T>): Promise<T> {
+/** Check the stack and --region before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
+async function withEstate<T>(o: DrillOptions, run: (estate: import("../../runtime/local/estate.js").LocalEstate) => Promise<T>): Promise<T> {
   const { buildEstateSpec } = await import("../../model/estate.js");
   const { loadStack } = await import("../../stacks/load.js");
+  const spec = buildEstateSpec(o.stack, loadStack(o.stack));
+  if (o.region !== undefined && !spec.regions.some((r) => r.id === o.region))
+    throw new UserError(`--region: no region "${o.region}" in stack ${spec.stack}; expected one of ${spec.regions.map((r) => r.id).join(", ")}`);
   const { LocalEstate } = await import("../../runtime/local/estate.js");
-  const estate = await LocalEstate.start({ spec: buildEstateSpec(stack, loadStack(stack)), dnsPort: 0, basePort: 0 });
+  const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
   try {
     return await run(estate);
   } finally {
@@ -36,7 +41,7 @@ export function register(program: Command): void {
     .action(async (o: DrillOptions) => {
       const { regionalOutageDrill } = await import("../../runtime/local/drills/regional-outage.js");
       const { renderOutage, outagePhases } = await import("../render/drill.js");
-      const m = await withEstate(o.stack, (estate) => regionalOutageDrill(estate, { region: o.region }));
+      const m = await withEstate(o, (estate) => regionalOutageDrill(estate, { region: o.region }));
       process.stdout.write(o.json ? `${JSON.stringify({ ...m, phases: outagePhases(m) }, null, 2)}\n` : renderOutage(m));
       if (m.checks.some((c) => !c.ok) || (o.strict && outagePhases(m).some((p) => !p.ok))) process.exitCode = 1;
     });
@@ -49,7 +54,7 @@ export function register(program: Command): void {
     .action(async (o: DrillOptions) => {
       const { clockSkewDrill } = await import("../../runtime/local/drills/clock-skew.js");
       const { renderSkew } = await import("../render/drill.js");
-      const r = await withEstate(o.stack, (estate) => clockSkewDrill(estate, { region: o.region }));
+      const r = await withEstate(o, (estate) => clockSkewDrill(estate, { region: o.region }));
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : renderSkew(r));
       if (r.checks.some((c) => !c.ok)) process.exitCode = 1;
     });

@@ -1,17 +1,42 @@
 /**
  * `meridian local`: the `local` stack's whole estate on one machine (a process per region on loopback,
- * the GSLB resolver, the dashboard), on embedded stores unless --redis/--postgres are given.
- * `meridian local-region` is the per-region process it spawns (not for direct use).
+ * the GSLB resolver, the dashboard), on embedded stores unless --redis/--postgres are given. Every
+ * argument is checked before anything starts (exit 2). `meridian local-region` is the per-region process
+ * it spawns (not for direct use).
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
 
-function int(name: string) {
+export function portArg(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${name}: expected a whole number 0-65535, got "${value}"`);
+    if (!/^\d+$/.test(value) || n > 65535) throw new UserError(`${name}: expected a port number 0-65535 (0 = any free port), got "${value}"`);
     return n;
   };
+}
+
+export function storeUrlArg(name: string, schemes: string[]) {
+  return (value: string): string => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UserError(`${name}: "${value}" is not a URL; expected ${schemes.map((s) => `${s}//host:port/…`).join(" or ")}`);
+    }
+    if (!schemes.includes(url.protocol)) throw new UserError(`${name}: expected a ${schemes.join(" or ")} URL, got "${value}"`);
+    return value;
+  };
+}
+
+export interface LocalOptions {
+  stack: string;
+  regions?: string;
+  port?: number;
+  dnsPort?: number;
+  basePort?: number;
+  autoPorts?: boolean;
+  redis?: string;
+  postgres?: string;
 }
 
 export function register(program: Command): void {
@@ -19,14 +44,16 @@ export function register(program: Command): void {
     .command("local")
     .description("run the local stack's estate on this machine: regions, GSLB DNS resolver and dashboard")
     .option("-s, --stack <name>", "stack to run", "local")
-    .option("--regions <n>", "run only the first n regions", int("--regions"))
-    .option("--port <n>", "dashboard port", int("--port"))
-    .option("--dns-port <n>", "GSLB DNS resolver port (UDP)", int("--dns-port"))
-    .option("--redis <url>", "use Redis for the runtime's shared state")
-    .option("--postgres <url>", "use PostgreSQL for the runtime's durable state")
-    .action(async (opts: { stack: string; regions?: number; port?: number; dnsPort?: number; redis?: string; postgres?: string }) => {
-      const { runLocal } = await import("../local/run.js");
-      await runLocal(opts);
+    .option("--regions <n|ids>", "run only the first n regions, or these region ids (comma-separated)")
+    .option("--port <n>", "dashboard port (stack default: runtime.local.dashboardPort)", portArg("--port"))
+    .option("--dns-port <n>", "GSLB DNS resolver port, UDP (stack default: runtime.local.dnsPort)", portArg("--dns-port"))
+    .option("--base-port <n>", "port every region listens on at its own address 127.0.1.<n> (stack default: runtime.local.basePort)", portArg("--base-port"))
+    .option("--auto-ports", "pick free ports for whatever --port/--dns-port/--base-port leave unset")
+    .option("--redis <url>", "use Redis for the runtime's shared state", storeUrlArg("--redis", ["redis:", "rediss:"]))
+    .option("--postgres <url>", "use PostgreSQL for the runtime's durable state", storeUrlArg("--postgres", ["postgres:", "postgresql:"]))
+    .action(async (opts: LocalOptions) => {
+      const { localPlan, runLocal } = await import("../local/run.js");
+      await runLocal(localPlan(opts));
     });
 
   program
@@ -34,12 +61,11 @@ export function register(program: Command): void {
     .requiredOption("--stack <name>")
     .requiredOption("--region <id>")
     .requiredOption("--host <address>")
-    .requiredOption("--port <n>", "port", int("--port"))
     .option("--skew-ms <ms>", "clock skew", Number, 0)
     .option("--grandmaster <host:port>", "the estate's NTP grandmaster")
     .option("--redis <url>")
     .option("--postgres <url>")
-    .action(async (opts: { stack: string; region: string; host: string; port: number; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }) => {
+    .action(async (opts: { stack: string; region: string; host: string; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }) => {
       const { runRegion } = await import("../local/run.js");
       await runRegion(opts);
     });

@@ -50,6 +50,7 @@ export function register(program: Command): void {
     .description("serve a log: POST /add, GET /checkpoint, tlog-tiles, JSON proofs")
     .option("--data <dir>", "directory of the embedded store")
     .option("--postgres <url>", "use PostgreSQL instead of the embedded store")
+    .option("--s3 <url>", "use an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION)")
     .requiredOption("--port <n>", "TCP port (0 picks a free one)")
     .option("--host <host>", "listen address", "127.0.0.1")
     .requiredOption("--origin <origin>", "checkpoint origin line, e.g. example.com/log")
@@ -58,8 +59,17 @@ export function register(program: Command): void {
     .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
     .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
-    .action(async (o: { data?: string; postgres?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[] }) => {
-      if (!o.data && !o.postgres) throw new UserError("give --data <dir> (embedded store) or --postgres <url>");
+    .option("--witness-quorum <k>", "publish only checkpoints at least k witnesses cosigned", "0")
+    .option("--witness-timeout <ms>", "per-witness deadline: a hung witness costs only its own signature", "5000")
+    .option("--republish-interval <ms>", "re-sign the checkpoint this often even when idle; 0 disables", "60000")
+    .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
+    .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
+    .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
+    .action(async (o: { data?: string; postgres?: string; s3?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
+      if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
+      const env = process.env;
+      if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+      const s3 = o.s3 ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] } : undefined;
       const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
       const signerKey = readKeyArg(o.key, "--key");
       try {
@@ -79,59 +89,62 @@ export function register(program: Command): void {
           return { url: w.slice(0, at), verifier: verifier! };
         }),
       );
+      const quorum = intArg(o.witnessQuorum, "--witness-quorum");
+      if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} --witness given`);
       const { startLogServer } = await import("../../runtime/prooflog/serve.js");
-      const { app, log: tlog, url } = await startLogServer({
-        origin: o.origin,
-        signerKey,
-        dataDir: o.data,
-        postgresUrl: o.postgres,
-        port: intArg(o.port, "--port"),
-        host: o.host,
-        checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
-        dedupeCapacity: intArg(o.dedupe, "--dedupe"),
-        maxEntrySize,
-        witnesses,
-        // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-        hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
-      });
+      let started;
+      try {
+        started = await startLogServer({
+          origin: o.origin,
+          signerKey,
+          dataDir: o.data,
+          postgresUrl: o.postgres,
+          s3,
+          port: intArg(o.port, "--port"),
+          host: o.host,
+          checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
+          dedupeCapacity: intArg(o.dedupe, "--dedupe"),
+          maxEntrySize,
+          witnesses,
+          witnessQuorum: quorum,
+          witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
+          republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
+          checkpointFile: o.checkpointFile,
+          lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
+          minIndex: intArg(o.minIndex, "--min-index"),
+          // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+          hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
+        });
+      } catch (e) {
+        // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
+        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError", "S3StoreError"].includes((e as Error).name)) throw e;
+        process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { app, log: tlog, url } = started;
       process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
       closeOnSignal(() => app.close());
     });
 
   log
     .command("witness")
-    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
-    .requiredOption("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
-    .requiredOption("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
-    .requiredOption("--data <dir>", "where the latest cosigned checkpoint per log is kept")
-    .requiredOption("--port <n>", "TCP port (0 picks a free one)")
-    .option("--host <host>", "listen address", "127.0.0.1")
-    .action(async (o: { key: string; logVkey: string[]; data: string; port: string; host: string }) => {
-      const { NoteError } = await import("../../runtime/prooflog/note.js");
-      const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
-      const { Witness } = await import("../../runtime/prooflog/witness/witness.js");
-      const { FileWitnessStore } = await import("../../runtime/prooflog/witness/store.js");
-      const { buildWitnessServer } = await import("../../runtime/prooflog/witness/http.js");
-      const { systemClock } = await import("../../runtime/common/clock.js");
-      let cosigner;
-      try {
-        cosigner = newCosigner(readKeyArg(o.key, "--key"), systemClock);
-      } catch (e) {
-        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
-        throw e;
-      }
-      const logs = new Map<string, import("../../runtime/prooflog/note.js").Verifier[]>();
-      for (const v of await verifiersFrom(o.logVkey)) logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
-      const witness = new Witness({
-        cosigner,
-        logs,
-        store: new FileWitnessStore(o.data),
-        onMisbehaviour: (m) => process.stderr.write(`meridian witness: MISBEHAVIOUR ${m.reason} by ${m.origin}\n${JSON.stringify(m)}\n`),
+    .description("run a witness (C2SP tlog-witness: add-checkpoint, sign-subtree, monitoring) for the logs whose verifier keys are given")
+    .option("--config <file>", "service config, JSON or YAML: key, logs, data, and the kit's `server` section")
+    .option("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
+    .option("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
+    .option("--data <dir>", "where the latest cosigned checkpoint per log is kept")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; key?: string; logVkey?: string[]; data?: string; port?: string; host?: string }) => {
+      if (o.key !== undefined) readKeyArg(o.key, "--key"); // refuses a key typed on the command line
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { witnessService } = await import("../../runtime/prooflog/witness/service.js");
+      await runService(witnessService, {
+        command: "meridian log witness",
+        configFile: o.config,
+        overrides: { server: { port: o.port === undefined ? undefined : intArg(o.port, "--port"), host: o.host }, key: o.key, logs: o.logVkey, data: o.data },
       });
-      const app = await buildWitnessServer(witness);
-      const url = await app.listen({ port: intArg(o.port, "--port"), host: o.host });
-      process.stdout.write(`meridian log witness: ${cosigner.name} witnessing ${[...logs.keys()].join(", ")} at ${url}\n`);
-      closeOnSignal(() => app.close());
     });
 
   log

@@ -37,7 +37,9 @@ export function register(program: Command): void {
       const { modelFromResources } = await import("../../policies/model-source.js");
       const { loadStack } = await import("../../stacks/load.js");
       const { buildEstateSpec } = await import("../../model/estate.js");
-      const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs }));
+      const { withUnknowns } = await import("../../model/resources.js");
+      // Computed values are unknown, as in `pulumi preview`: rules see the same UNKNOWN the pack sees.
+      const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Record<string, unknown> }));
       // The pack reads the model from the estate's ConfigMap, as under `pulumi preview`; a stack without
       // the replication area still gets the cost rules from its own config.
       const model = modelFromResources(resources) ?? modelView(buildEstateSpec(opts.stack, loadStack(opts.stack)));

@@ -1,7 +1,7 @@
 /**
- * `meridian ratelimit serve|validate`: run the Envoy-compatible rate limit service (RLS v3 gRPC + HTTP
- * with RateLimit headers) from an envoyproxy/ratelimit YAML config, or check a config and print the
- * limits it defines.
+ * `meridian ratelimit serve|validate|allocator`: run the envoyproxy/ratelimit-compatible rate limit
+ * service (RLS v3 gRPC + HTTP with RateLimit headers) from its YAML config (a file or a directory),
+ * check a config and print the limits it defines, or run the global allocator.
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
@@ -12,47 +12,110 @@ const port = (flag: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`${flag} is "${v}"; expected a port number 0–65535`);
   return n;
 };
+const int = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} is "${v}"; expected an integer ≥ ${min}`);
+  return n;
+};
+const oneOf = <T extends string>(flag: string, values: readonly T[]) => (v: string) => {
+  if (!(values as readonly string[]).includes(v)) throw new UserError(`${flag} is "${v}"; expected ${values.join(", ")}`);
+  return v as T;
+};
+
+interface ServeFlags {
+  config: string;
+  mergeDomains?: boolean;
+  watch: boolean;
+  redis?: string;
+  redisCluster?: string;
+  redisPrefix: string;
+  failureMode: "unavailable" | "local" | "closed" | "open";
+  instances: number;
+  chargePolicy: "independent" | "atomic";
+  maxDescriptors: number;
+  nearLimitRatio: string;
+  globalShadowMode?: boolean;
+  responseDynamicMetadata?: boolean;
+  localCacheEntries: number;
+  region?: string;
+  leaseRefreshMs: number;
+  leaseMs: number;
+  port: number;
+  grpcPort: number;
+  host: string;
+}
 
 export function register(program: Command): void {
-  const rl = program.command("ratelimit").description("rate limiting: the Envoy-compatible rate limit service");
+  const rl = program.command("ratelimit").description("rate limiting: the envoyproxy/ratelimit-compatible rate limit service");
   rl.command("serve")
-    .description("serve Envoy RLS v3 (gRPC) and an HTTP API with RateLimit headers")
-    .requiredOption("-c, --config <yaml>", "envoyproxy/ratelimit config (extended with algorithm, burst, hierarchical)")
-    .option("--redis <url>", "share state through Redis (e.g. redis://127.0.0.1:6379/0); default: in memory")
-    .option("--failure-mode <mode>", "when Redis is unreachable: local | fail-open | fail-closed", "local")
-    .option("--instances <n>", "instances sharing the Redis (sizes the local fallback share)", "1")
+    .description("serve Envoy RLS v3 (gRPC), an HTTP API with RateLimit headers, and /metrics")
+    .requiredOption("-c, --config <path>", "envoyproxy/ratelimit YAML: a file or a directory of *.yaml (reloaded when it changes)")
+    .option("--merge-domains", "merge a domain defined in several files (envoyproxy/ratelimit MERGE_DOMAIN_CONFIG)")
+    .option("--no-watch", "do not reload when the config changes (SIGHUP still reloads)")
+    .option("--redis <url>", "share counters through Redis (e.g. redis://127.0.0.1:6379/0); default: in memory")
+    .option("--redis-cluster <nodes>", "share counters through a Redis Cluster: host:port,host:port,…")
+    .option("--redis-prefix <prefix>", "Redis key prefix", "mrl:")
+    .option("--failure-mode <mode>", "when Redis does not answer: unavailable (gRPC UNAVAILABLE, Envoy's failure_mode_deny decides) | local | closed | open", oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const), "unavailable")
+    .option("--instances <n>", "replicas sharing the Redis (sizes the local fallback share)", int("--instances", 1), 1)
+    .option("--charge-policy <policy>", "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)", oneOf("--charge-policy", ["independent", "atomic"] as const), "independent")
+    .option("--max-descriptors <n>", "most descriptors one request may carry", int("--max-descriptors", 1), 256)
+    .option("--near-limit-ratio <r>", "near_limit threshold as a fraction of the limit", "0.8")
+    .option("--global-shadow-mode", "answer OK whatever the limits say, counting what would be rejected")
+    .option("--response-dynamic-metadata", "return envoyproxy/ratelimit's dynamic metadata (descriptors, rule metadata)")
+    .option("--local-cache-entries <n>", "over-limit counters remembered locally (0 disables)", int("--local-cache-entries", 0), 100_000)
     .option("--region <name>", "this instance's region at the global allocator (for `global: true` limits); default: host name")
-    .option("--lease-refresh-ms <ms>", "global limits: how often a region renews its lease (its burst is one refresh of its share)", "250")
-    .option("--lease-ms <ms>", "global limits: lease length (how long a silent region keeps its share)", "5000")
+    .option("--lease-refresh-ms <ms>", "global limits: how often a region renews its lease", int("--lease-refresh-ms", 1), 250)
+    .option("--lease-ms <ms>", "global limits: lease length (how long a silent region keeps its share)", int("--lease-ms", 1), 5000)
     .option("-p, --port <port>", "HTTP port", port("--port"), 8080)
     .option("--grpc-port <port>", "gRPC port", port("--grpc-port"), 8081)
     .option("--host <host>", "listen address", "0.0.0.0")
-    .action(async (o: { config: string; redis?: string; failureMode: string; instances: string; region?: string; leaseRefreshMs: string; leaseMs: string; port: number; grpcPort: number; host: string }) => {
-      const leaseRefreshMs = Number(o.leaseRefreshMs);
-      const leaseMs = Number(o.leaseMs);
-      if (!Number.isInteger(leaseRefreshMs) || leaseRefreshMs < 1) throw new UserError(`--lease-refresh-ms is "${o.leaseRefreshMs}"; expected a positive integer`);
-      if (!Number.isInteger(leaseMs) || leaseMs <= leaseRefreshMs) throw new UserError(`--lease-ms is "${o.leaseMs}"; expected an integer above --lease-refresh-ms (${leaseRefreshMs})`);
-      if (!["local", "fail-open", "fail-closed"].includes(o.failureMode)) throw new UserError(`--failure-mode is "${o.failureMode}"; expected local, fail-open or fail-closed`);
-      const instances = Number(o.instances);
-      if (!Number.isInteger(instances) || instances < 1) throw new UserError(`--instances is "${o.instances}"; expected an integer ≥ 1`);
+    .action(async (o: ServeFlags) => {
+      if (o.leaseMs <= o.leaseRefreshMs) throw new UserError(`--lease-ms is "${o.leaseMs}"; expected an integer above --lease-refresh-ms (${o.leaseRefreshMs})`);
+      const ratio = Number(o.nearLimitRatio);
+      if (!(ratio > 0 && ratio <= 1)) throw new UserError(`--near-limit-ratio is "${o.nearLimitRatio}"; expected a number in (0, 1]`);
+      if (o.redis && o.redisCluster) throw new UserError("--redis and --redis-cluster are exclusive; give one");
       const { startServer } = await import("../../runtime/ratelimit/service/server.js");
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       let s;
       try {
         // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
         const hlc = (await import("../../runtime/clock/env.js")).hlcNodeFromEnv();
-        s = await startServer({ configPath: o.config, redisUrl: o.redis, failureMode: o.failureMode as "local", instances, region: o.region, leaseRefreshMs, leaseMs, port: o.port, grpcPort: o.grpcPort, host: o.host, hlc });
+        s = await startServer({
+          configPath: o.config,
+          mergeDomains: o.mergeDomains,
+          watch: o.watch,
+          redisUrl: o.redis,
+          redisCluster: o.redisCluster?.split(",").filter(Boolean),
+          redisPrefix: o.redisPrefix,
+          failureMode: o.failureMode,
+          instances: o.instances,
+          chargePolicy: o.chargePolicy,
+          maxDescriptors: o.maxDescriptors,
+          nearLimitRatio: ratio,
+          globalShadowMode: o.globalShadowMode,
+          responseDynamicMetadata: o.responseDynamicMetadata,
+          localCacheEntries: o.localCacheEntries,
+          region: o.region,
+          leaseRefreshMs: o.leaseRefreshMs,
+          leaseMs: o.leaseMs,
+          port: o.port,
+          grpcPort: o.grpcPort,
+          host: o.host,
+          hlc,
+          onReload: (r) =>
+            r.ok ? process.stdout.write(`ratelimit: config reloaded (domains ${r.domains.join(", ")})\n`) : process.stderr.write(`ratelimit: config rejected, keeping the running one:\n${r.error}\n`),
+        });
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;
       }
-      process.stdout.write(`ratelimit: domains ${s.service.domainNames.join(", ")}; http :${s.httpPort}, grpc :${s.grpcPort}, store ${o.redis ? "redis" : "memory"}\n`);
+      const storeName = o.redisCluster ? "redis-cluster" : o.redis ? "redis" : "memory";
+      process.stdout.write(`ratelimit: domains ${s.service.domainNames.join(", ")}; http :${s.httpPort}, grpc :${s.grpcPort}, store ${storeName}\n`);
       process.on("SIGHUP", () => {
         try {
           s.reload();
-          process.stdout.write("ratelimit: config reloaded\n");
-        } catch (err) {
-          process.stderr.write(`ratelimit: config rejected, keeping the running one:\n${(err as Error).message}\n`);
+        } catch {
+          /* reported by onReload */
         }
       });
       closeOnSignal(() => s.close());
@@ -118,14 +181,15 @@ export function register(program: Command): void {
       closeOnSignal(() => Promise.all([app.close(), nc?.drain()]));
     });
   rl.command("validate")
-    .description("check a rate limit config and print the limits it defines")
-    .requiredOption("-c, --config <yaml>", "envoyproxy/ratelimit config")
-    .action(async (o: { config: string }) => {
-      const { loadConfigFile } = await import("../../runtime/ratelimit/service/server.js");
+    .description("check a rate limit config (file or directory) and print the limits it defines")
+    .requiredOption("-c, --config <path>", "envoyproxy/ratelimit YAML file or directory")
+    .option("--merge-domains", "merge a domain defined in several files")
+    .action(async (o: { config: string; mergeDomains?: boolean }) => {
+      const { loadConfig } = await import("../../runtime/ratelimit/config/load.js");
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       const { describeDomain } = await import("../../runtime/ratelimit/config/describe.js");
       try {
-        for (const d of loadConfigFile(o.config)) process.stdout.write(describeDomain(d));
+        for (const d of loadConfig(o.config, o.mergeDomains).parsed) process.stdout.write(describeDomain(d));
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;

@@ -1,5 +1,6 @@
 /**
  * `meridian time …`: the time fabric's operator commands.
+ *   serve        run a region's clock service (HLC, TrueTime, skew state) on the service kit
  *   grandmaster  run the simulated GPS/atomic ensemble as a stratum-1 NTP server (real clients sync to it)
  *   hierarchy    print each region's time sources (and what was excluded, and why)
  *   chrony       print the chrony.conf a region's nodes get, rendered from the time hierarchy
@@ -7,7 +8,6 @@
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { closeOnSignal } from "../signals.js";
 
 function number(flag: string, min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -25,78 +25,61 @@ export function register(program: Command): void {
   time
     .command("serve")
     .description("serve a region's clock: HLC (x-meridian-hlc header), TrueTime interval and skew state over HTTP, synced to a grandmaster")
-    .requiredOption("-p, --port <n>", "HTTP port", number("--port", 0, 65535, true))
-    .option("--host <address>", "listen address", "127.0.0.1")
-    .requiredOption("--region <id>", "the region this clock serves")
-    .requiredOption("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
+    .option("--config <file>", "service config, JSON or YAML: region, maxOffsetMs, skew thresholds, grandmaster, and the kit's `server` section")
+    .option("-p, --port <n>", "HTTP port (default 8080)", number("--port", 0, 65535, true))
+    .option("--host <address>", "listen address (default 127.0.0.1)")
+    .option("--region <id>", "the region this clock serves")
+    .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
     .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
-    .option("--sync-interval-ms <ms>", "how often to measure", number("--sync-interval-ms", 100, 3_600_000), 16_000)
-    .action(async (o: { port: number; host: string; region: string; maxOffsetMs: number; grandmaster?: string; syncIntervalMs: number }) => {
-      let grandmaster: { host: string; port: number } | undefined;
-      if (o.grandmaster !== undefined) {
-        const m = /^([^:]+):(\d{1,5})$/.exec(o.grandmaster);
-        if (!m || Number(m[2]) > 65535) throw new UserError(`--grandmaster ${o.grandmaster}: expected host:port`);
-        grandmaster = { host: m[1]!, port: Number(m[2]) };
-      }
-      const { startClockServer } = await import("../../runtime/clock/serve.js");
-      const server = await startClockServer({ port: o.port, host: o.host, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster, syncIntervalMs: o.syncIntervalMs });
-      process.stdout.write(`meridian time serve: ${o.region} clock on ${server.url}${grandmaster ? `, synced to ${o.grandmaster}` : ""}\n`);
-      closeOnSignal(() => server.close());
+    .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", number("--sync-interval-ms", 100, 3_600_000))
+    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; syncIntervalMs?: number }) => {
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { clockService, preciseSystemClock } = await import("../../runtime/clock/index.js");
+      await runService(clockService, {
+        command: "meridian time serve",
+        configFile: o.config,
+        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, syncIntervalMs: o.syncIntervalMs },
+        // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP.
+        clock: preciseSystemClock,
+      });
     });
 
   time
     .command("grandmaster")
-    .description("serve the simulated GPS + rubidium + cesium ensemble as a stratum-1 NTPv4 server (UDP)")
-    .requiredOption("-p, --port <n>", "UDP port for NTP (123 needs root)", number("--port", 0, 65535, true))
-    .option("--offset-ms <x>", "serve time wrong by this many ms (drills and tests)", number("--offset-ms", -86_400_000, 86_400_000), 0)
+    .description("serve the simulated GPS + rubidium + cesium ensemble as a stratum-1 NTPv4 server (UDP), with an admin API over HTTP")
+    .option("--config <file>", "service config, JSON or YAML: ntp {host, port}, offsetMs, source, smear, scenario, and the kit's `server` section")
+    .option("-p, --port <n>", "UDP port for NTP (123 needs root)", number("--port", 0, 65535, true))
+    .option("--offset-ms <x>", "serve time wrong by this many ms (drills and tests)", number("--offset-ms", -86_400_000, 86_400_000))
     .option("--scenario <file>", "YAML/JSON scenario of GPS faults, ε inflation and leap seconds")
-    .option("--source <kind>", "primary source: gps (with rubidium and cesium), rubidium or cesium", "gps")
-    .option("--smear", "serve leap-smeared time (never mix with unsmeared sources)", false)
-    .option("--host <addr>", "address to bind", "127.0.0.1")
-    .option("--http-port <n>", "admin API port: /status, /metrics, /drills/*", number("--http-port", 0, 65535, true))
-    .action(async (opts: { port: number; offsetMs: number; scenario?: string; source: string; smear: boolean; host: string; httpPort?: number }) => {
-      if (!["gps", "rubidium", "cesium"].includes(opts.source)) throw new UserError(`--source ${opts.source}: expected gps, rubidium or cesium`);
-      const { Grandmaster } = await import("../../runtime/clock/grandmaster.js");
-      const { parseScenario, ScenarioError } = await import("../../runtime/clock/scenario.js");
-      let scenario;
-      if (opts.scenario !== undefined) {
-        const { readFileSync } = await import("node:fs");
-        let text: string;
-        try {
-          text = readFileSync(opts.scenario, "utf8");
-        } catch (e) {
-          throw new UserError(`--scenario ${opts.scenario}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-        }
-        try {
-          scenario = parseScenario(text, opts.scenario);
-        } catch (e) {
-          if (e instanceof ScenarioError) throw new UserError(e.message);
-          throw e;
-        }
-      }
-      const gm = new Grandmaster({ offsetMs: opts.offsetMs, primary: opts.source as "gps", smear: opts.smear, scenario });
+    .option("--source <kind>", "primary source: gps (with rubidium and cesium), rubidium or cesium")
+    .option("--smear", "serve leap-smeared time (never mix with unsmeared sources)")
+    .option("--host <addr>", "address to bind NTP and the admin API (default 127.0.0.1)")
+    .option("--http-port <n>", "admin API port: /status, /healthz, /readyz, /metrics, /drills/* (default: the config's, else an ephemeral port)", number("--http-port", 0, 65535, true))
+    .action(async (o: { config?: string; port?: number; offsetMs?: number; scenario?: string; source?: string; smear?: boolean; host?: string; httpPort?: number }) => {
+      if (o.source !== undefined && !["gps", "rubidium", "cesium"].includes(o.source)) throw new UserError(`--source ${o.source}: expected gps, rubidium or cesium`);
+      if (o.config === undefined && o.port === undefined) throw new UserError("give --port <n> (the NTP port) or --config <file>");
       // A time server's receive/transmit stamps are only as good as its scheduling (chronyd runs with -P
       // for the same reason): raise our priority where allowed, carry on at the default where not.
       const { setPriority } = await import("node:os");
-      let priority = "default priority";
       try {
         setPriority(-10);
-        priority = "nice -10";
       } catch {
         // Not permitted (unprivileged container): the default priority still serves within a few ms.
       }
-      let ports;
-      try {
-        ports = await gm.listen(opts.port, opts.host, opts.httpPort);
-      } catch (e) {
-        throw new UserError(`cannot bind ${opts.host}:${opts.port}: ${(e as Error).message}`);
-      }
-      const s = gm.sample();
-      process.stdout.write(
-        `grandmaster: NTP on udp://${opts.host}:${ports.ntp} stratum 1, offset ${opts.offsetMs} ms, ε ${s.epsilonMs.toExponential(2)} ms, ` +
-          `${gm.ensemble.smeared ? "smeared" : "unsmeared"}, ${priority}${ports.http !== null ? `; admin on http://${opts.host}:${ports.http}` : ""}\n`,
-      );
-      closeOnSignal(() => gm.close());
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { grandmasterService } = await import("../../runtime/clock/index.js");
+      await runService(grandmasterService, {
+        command: "meridian time grandmaster",
+        configFile: o.config,
+        overrides: {
+          server: { host: o.host, port: o.httpPort ?? (o.config === undefined ? 0 : undefined) },
+          ntp: { port: o.port },
+          offsetMs: o.offsetMs,
+          source: o.source,
+          smear: o.smear,
+          scenario: o.scenario,
+        },
+      });
     });
 
   time
@@ -133,8 +116,7 @@ export function register(program: Command): void {
     .action(async (server: string) => {
       const m = /^(.+):(\d{1,5})$/.exec(server);
       if (!m || Number(m[2]) > 65535) throw new UserError(`server ${server}: expected host:port, e.g. 127.0.0.1:10123`);
-      const { ntpQuery } = await import("../../runtime/clock/ntp/client.js");
-      const { preciseSystemClock } = await import("../../runtime/clock/grandmaster.js");
+      const { ntpQuery, preciseSystemClock } = await import("../../runtime/clock/index.js");
       try {
         const r = await ntpQuery(m[1]!, Number(m[2]), { clock: preciseSystemClock });
         process.stdout.write(`offset ${r.offsetMs.toFixed(3)} ms ± ${r.errorBoundMs.toFixed(3)} ms, delay ${r.delayMs.toFixed(3)} ms, stratum ${r.stratum}, refid ${r.referenceId}, leap ${r.leap}\n`);

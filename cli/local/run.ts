@@ -1,20 +1,116 @@
-/** Wiring for `meridian local` and its region processes: load the stack, start, print, wait for a signal. */
-import { buildEstateSpec } from "../../model/estate.js";
+/**
+ * Wiring for `meridian local` and its region processes. `localPlan` checks every argument against the
+ * stack before anything starts; `runLocal` binds the dashboard, starts the estate with progress on
+ * stderr, prints where everything is on stdout, and stops everything on Ctrl-C / SIGTERM / SIGHUP
+ * (a second Ctrl-C stops at once).
+ */
+import { buildEstateSpec, type EstateSpec } from "../../model/estate.js";
 import { loadStack } from "../../stacks/load.js";
 import { LocalEstate } from "../../runtime/local/estate.js";
-import { startDashboard } from "../../runtime/local/dashboard.js";
+import { startDashboard, type Dashboard } from "../../runtime/local/dashboard.js";
+import { bindOrExplain, PortUnavailableError } from "../../runtime/local/ports.js";
 import { startRegionNode } from "../../runtime/local/region-node.js";
+import { runRegionProcess } from "../../runtime/local/region-main.js";
+import { RegionStartError } from "../../runtime/local/supervisor.js";
 import { regionServices } from "../../runtime/local/services/index.js";
+import { UserError } from "../errors.js";
 import { renderTopologySvg } from "../render/graph.js";
+import type { LocalOptions } from "../commands/local.js";
 
-export async function runLocal(opts: { stack: string; regions?: number; port?: number; dnsPort?: number; redis?: string; postgres?: string }): Promise<void> {
+export interface LocalPlan {
+  spec: EstateSpec;
+  regionIds: string[];
+  dashboardPort: number;
+  dnsPort: number;
+  basePort: number;
+  redis?: string;
+  postgres?: string;
+}
+
+/** `--regions 2` (the first two) or `--regions local-aws,local-gcp`, checked against the stack. */
+export function chooseRegions(spec: EstateSpec, value: string | undefined, flag = "--regions"): string[] {
+  const ids = spec.regions.map((r) => r.id);
+  if (value === undefined) return ids;
+  if (/^\d+$/.test(value)) {
+    const n = Number(value);
+    if (n < 1 || n > ids.length) throw new UserError(`${flag}: stack ${spec.stack} has ${ids.length} regions; expected 1-${ids.length}, got ${value}`);
+    return ids.slice(0, n);
+  }
+  const asked = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const id of asked) if (!ids.includes(id)) throw new UserError(`${flag}: no region "${id}" in stack ${spec.stack}; expected one of ${ids.join(", ")}`);
+  if (asked.length === 0) throw new UserError(`${flag}: expected a number or region ids`);
+  return ids.filter((id) => asked.includes(id));
+}
+
+export function localPlan(opts: LocalOptions): LocalPlan {
   const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
-  const estate = await LocalEstate.start({ spec, regions: opts.regions, dnsPort: opts.dnsPort, redisUrl: opts.redis, postgresUrl: opts.postgres });
-  const dashboard = await startDashboard({
-    estate,
-    port: opts.port ?? spec.runtime.local.dashboardPort,
-    topologySvg: renderTopologySvg(spec),
-  });
+  const ports = spec.runtime.local;
+  const pick = (given: number | undefined, stackDefault: number) => given ?? (opts.autoPorts ? 0 : stackDefault);
+  return {
+    spec,
+    regionIds: chooseRegions(spec, opts.regions),
+    dashboardPort: pick(opts.port, ports.dashboardPort),
+    dnsPort: pick(opts.dnsPort, ports.dnsPort),
+    basePort: pick(opts.basePort, ports.basePort),
+    redis: opts.redis,
+    postgres: opts.postgres,
+  };
+}
+
+const say = (line: string) => process.stderr.write(`meridian local: ${line}\n`);
+
+export async function runLocal(plan: LocalPlan): Promise<void> {
+  const { spec } = plan;
+  let estate: LocalEstate | undefined;
+  let dashboard: Dashboard | undefined;
+  const starting = new AbortController();
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) => {
+    starting.abort();
+    stopping ??= (async () => {
+      say(`stopping (${why}) …`);
+      await dashboard?.close().catch(() => undefined);
+      await estate?.stop();
+    })();
+    return stopping;
+  };
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      say("stopping now");
+      for (const p of estate?.supervisor.running() ?? []) p.child.kill("SIGKILL");
+      process.exit(130);
+    }
+    void stop(sig).then(() => process.exit(0));
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
+
+  try {
+    dashboard = await bindOrExplain("dashboard", `127.0.0.1:${plan.dashboardPort}`, "--port <n>", () =>
+      startDashboard({ estate: () => estate, port: plan.dashboardPort, topologySvg: renderTopologySvg(spec) }),
+    );
+    say(`dashboard at ${dashboard.url} (live once the estate is up)`);
+    estate = await LocalEstate.start({
+      spec,
+      regionIds: plan.regionIds,
+      dnsPort: plan.dnsPort,
+      basePort: plan.basePort,
+      redisUrl: plan.redis,
+      postgresUrl: plan.postgres,
+      progress: say,
+      regionOutput: (region, line) => process.stderr.write(`[${region}] ${line}\n`),
+      signal: starting.signal,
+    });
+  } catch (err) {
+    if (stopping) return void (await stopping);
+    await dashboard?.close().catch(() => undefined);
+    if (err instanceof PortUnavailableError || err instanceof RegionStartError) {
+      process.stderr.write(`meridian local: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const fqdn = `${spec.dns.host}.${spec.dns.apex}`;
   const lines = [
     `Meridian local estate (stack ${spec.stack}) is up:`,
@@ -27,29 +123,21 @@ export async function runLocal(opts: { stack: string; regions?: number; port?: n
     "Ctrl-C stops everything.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  await dashboard.app.close();
-  await estate.stop();
 }
 
-export async function runRegion(opts: { stack: string; region: string; host: string; port: number; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }): Promise<void> {
-  const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
-  const node = await startRegionNode({
-    spec,
-    regionId: opts.region,
-    host: opts.host,
-    port: opts.port,
-    skewMs: opts.skewMs,
-    services: regionServices,
-    grandmaster: opts.grandmaster ? { host: opts.grandmaster.split(":")[0]!, port: Number(opts.grandmaster.split(":")[1]) } : undefined,
-    redisUrl: opts.redis,
-    postgresUrl: opts.postgres,
-  });
-  process.stdout.write(`${JSON.stringify({ event: "listening", region: opts.region, url: node.url })}\n`);
-  await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
-  await node.close();
+export async function runRegion(opts: { stack: string; region: string; host: string; skewMs: number; grandmaster?: string; redis?: string; postgres?: string }): Promise<void> {
+  await runRegionProcess(async () => {
+    const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
+    return startRegionNode({
+      spec,
+      regionId: opts.region,
+      host: opts.host,
+      port: 0,
+      skewMs: opts.skewMs,
+      services: regionServices,
+      grandmaster: opts.grandmaster ? { host: opts.grandmaster.split(":")[0]!, port: Number(opts.grandmaster.split(":")[1]) } : undefined,
+      redisUrl: opts.redis,
+      postgresUrl: opts.postgres,
+    });
+  }, opts.region);
 }

@@ -1,8 +1,10 @@
 /**
- * CertManager (`meridian:pki:CertManager`): cert-manager on one regional cluster — the chart with its CRDs,
- * ACME ClusterIssuers for Let's Encrypt staging and production whose DNS-01 solver matches the provider
- * serving the zone, the private chain (offline root → this region's intermediate → `meridian-intermediate`
- * ClusterIssuer for internal TLS and SPIRE), and the gateway's public Certificate with its staggered renewal.
+ * CertManager (`meridian:pki:CertManager`): cert-manager on one regional cluster — the chart with its CRDs and
+ * auto-approval off (approver-policy decides, see approval.ts), ACME ClusterIssuers for Let's Encrypt staging and
+ * production whose DNS-01 solver matches the provider serving the zone, the private chain's cluster end (this
+ * region's intermediate, signed offline by the root, as the `meridian-intermediate` CA ClusterIssuer for SPIRE and
+ * internal TLS), and the gateway's public Certificate with its staggered renewal.
+ * Invariant: the root's private key never reaches a cluster; only the root certificate does, as `ca.crt`.
  * Every custom resource depends on the chart release, so none is applied before its CRD exists.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -12,20 +14,20 @@ import {
   ACME_SERVERS,
   GATEWAY_CERTIFICATE,
   INTERMEDIATE_ISSUER,
-  ROOT_CA_KEYS,
-  ROOT_ISSUER,
-  ROOT_SECRET,
+  ROOT_CA_CERT_KEY,
   SOLVER_SECRET,
   acmeIssuerName,
   dns01Solver,
   gatewayIssuer,
   gatewayDnsNames,
+  intermediateKeys,
   intermediateSecret,
   solverBlock,
   type AcmeEnvironment,
   type Dns01Solver,
 } from "../../model/rotation/issuers.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
+import { Approval } from "./approval.js";
 import { PART_OF, customResource, release, type CustomResourceShape } from "./charts.js";
 
 export interface CertManagerArgs {
@@ -44,11 +46,11 @@ export class CertManager extends pulumi.ComponentResource {
   public readonly intermediateIssuer: k8s.apiextensions.CustomResource;
   public readonly gatewayCertificate: k8s.apiextensions.CustomResource;
   public readonly customResources: k8s.apiextensions.CustomResource[] = [];
+  public readonly approval: Approval;
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:pki:CertManager", name, {}, opts);
     const { spec, region, cluster } = args;
-    const ns = NAMESPACES.certManager;
     const child = { parent: this, provider: cluster.provider };
     const config = new pulumi.Config("meridian");
 
@@ -58,7 +60,9 @@ export class CertManager extends pulumi.ComponentResource {
       cluster.namespaces.certManager.metadata.name,
       {
         crds: { enabled: true },
-        prometheus: { enabled: true },
+        // Nothing is approved by cert-manager itself: approver-policy approves only what a policy allows.
+        disableAutoApproval: true,
+        prometheus: { enabled: true, servicemonitor: { enabled: true } },
         // Check DNS-01 propagation against public resolvers: split-horizon cluster DNS would never see the TXT record.
         dns01RecursiveNameserversOnly: true,
         dns01RecursiveNameservers: "1.1.1.1:53,8.8.8.8:53",
@@ -66,6 +70,7 @@ export class CertManager extends pulumi.ComponentResource {
       child,
     );
     const afterChart = { ...child, dependsOn: [this.release] };
+    this.approval = new Approval(`${region.id}-approval`, { spec, region, cluster, certManager: this.release }, { parent: this });
 
     const solver = dns01Solver(spec);
     if (solver !== null) {
@@ -83,47 +88,22 @@ export class CertManager extends pulumi.ComponentResource {
       }
     }
 
-    // The offline root's key never lives in a cluster it could sign from unattended, except as this CA
-    // issuer's Secret, which only signs the regional intermediate below.
-    new k8s.core.v1.Secret(
-      `${region.id}-${ROOT_SECRET}`,
+    // The region's intermediate, signed offline (`meridian pki sign`): chain and key from secret config, and the
+    // root certificate as ca.crt so issued chains end in the trust anchor every region shares.
+    const keys = intermediateKeys(region);
+    const intermediate = new k8s.core.v1.Secret(
+      `${region.id}-${intermediateSecret(region)}`,
       {
-        metadata: { name: ROOT_SECRET, namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF } },
+        metadata: { name: intermediateSecret(region), namespace: cluster.namespaces.certManager.metadata.name, labels: { ...PART_OF, "meridian.dev/ca": "intermediate" } },
         type: "kubernetes.io/tls",
-        stringData: { "tls.crt": config.requireSecret(ROOT_CA_KEYS.cert), "tls.key": config.requireSecret(ROOT_CA_KEYS.key) },
+        stringData: { "tls.crt": config.requireSecret(keys.cert), "tls.key": config.requireSecret(keys.key), "ca.crt": config.requireSecret(ROOT_CA_CERT_KEY) },
       },
       child,
-    );
-    const rootIssuer = customResource(
-      `${region.id}-${ROOT_ISSUER}`,
-      { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: ROOT_ISSUER }, spec: { ca: { secretName: ROOT_SECRET } } },
-      afterChart,
-    );
-    const intermediate = customResource(
-      `${region.id}-intermediate-ca`,
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "Certificate",
-        metadata: { name: intermediateSecret(region), namespace: ns },
-        spec: {
-          isCA: true,
-          commonName: `Meridian ${spec.environment} ${region.id} intermediate CA`,
-          subject: { organizations: ["Meridian"], organizationalUnits: [spec.environment] },
-          secretName: intermediateSecret(region),
-          duration: spec.pki.privateCa.intermediateDuration,
-          renewBefore: spec.pki.privateCa.intermediateRenewBefore,
-          privateKey: { algorithm: "ECDSA", size: 384, rotationPolicy: "Always" },
-          usages: ["cert sign", "crl sign", "digital signature"],
-          issuerRef: issuerRef(ROOT_ISSUER),
-          revisionHistoryLimit: 3,
-        },
-      },
-      { ...afterChart, dependsOn: [this.release, rootIssuer] },
     );
     this.intermediateIssuer = customResource(
       `${region.id}-${INTERMEDIATE_ISSUER}`,
       { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: INTERMEDIATE_ISSUER }, spec: { ca: { secretName: intermediateSecret(region) } } },
-      { ...afterChart, dependsOn: [this.release, intermediate] },
+      { ...afterChart, dependsOn: [this.release, intermediate, this.approval.release] },
     );
 
     this.gatewayCertificate = customResource(
@@ -144,10 +124,10 @@ export class CertManager extends pulumi.ComponentResource {
           revisionHistoryLimit: 3,
         },
       },
-      { ...afterChart, dependsOn: [this.release, cluster.namespaces.gateway, ...(solver === null ? [this.intermediateIssuer] : [])] },
+      { ...afterChart, dependsOn: [this.release, this.approval.release, cluster.namespaces.gateway, ...(solver === null ? [this.intermediateIssuer] : [])] },
     );
 
-    this.customResources.push(rootIssuer, intermediate, this.intermediateIssuer, this.gatewayCertificate);
+    this.customResources.push(this.intermediateIssuer, this.gatewayCertificate);
     this.registerOutputs({ intermediateIssuer: INTERMEDIATE_ISSUER, gatewayCertificate: GATEWAY_CERTIFICATE });
   }
 }

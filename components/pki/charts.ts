@@ -7,6 +7,10 @@ import * as k8s from "@pulumi/kubernetes";
 
 export const CHARTS = {
   certManager: { chart: "cert-manager", version: "v1.19.1", repo: "https://charts.jetstack.io" },
+  // Built against cert-manager v1.19.1 (its go.mod at this tag).
+  approverPolicy: { chart: "cert-manager-approver-policy", version: "v0.22.2", repo: "https://charts.jetstack.io" },
+  // Exports each TLS Secret's notAfter: the offline-signed intermediates are not cert-manager Certificates.
+  x509Exporter: { chart: "x509-certificate-exporter", version: "4.2.0", repo: "https://charts.enix.io" },
   spireCrds: { chart: "spire-crds", version: "0.5.0", repo: "https://spiffe.github.io/helm-charts-hardened/" },
   spire: { chart: "spire", version: "0.27.0", repo: "https://spiffe.github.io/helm-charts-hardened/" },
   istioBase: { chart: "base", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },

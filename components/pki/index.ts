@@ -22,7 +22,7 @@ export const pkiArea: Area = {
       const region = regionById(spec, id);
       const opts = { parent: ctx.parent };
       const certManager = new CertManager(`${id}-cert-manager`, { spec, region, cluster, gatewayRenewBefore: waveOf(plan, id).renewBefore }, opts);
-      const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer] }, opts);
+      const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer, ...certManager.approval.policies] }, opts);
       new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
       new PkiAlerts(`${id}-pki-alerts`, { spec, region, cluster }, opts);
     }

@@ -23,13 +23,14 @@ import {
   type WorkloadIdentity,
 } from "../../model/services.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
+import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
 
 export interface SpireArgs {
   spec: EstateSpec;
   region: Region;
   cluster: RegionCluster;
-  /** cert-manager's release and the intermediate ClusterIssuer SPIRE's upstream authority signs with. */
+  /** cert-manager's release, the intermediate ClusterIssuer SPIRE's upstream authority signs with, and the policy approving it. */
   upstream: pulumi.Resource[];
 }
 
@@ -72,8 +73,14 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
     },
     "spire-server": {
       defaultX509SvidTTL: spec.pki.svidTtl,
+      // The CA SPIRE asks the intermediate for: approver-policy's meridian-spire-ca allows exactly this key and TTL.
+      caKeyType: SPIRE_CA_KEY_TYPE,
+      caTTL: SPIRE_CA_TTL,
       upstreamAuthority: {
-        certManager: { enabled: true, issuer_name: INTERMEDIATE_ISSUER, issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io", namespace: NAMESPACES.spire, rbac: { create: true } },
+        // Chart 0.27 renamed issuer_name/issuer_kind/issuer_group and `fail`s on the old keys. The issuer is the
+        // ClusterIssuer CertManager creates from the region's offline-signed intermediate; the CertificateRequests
+        // SPIRE files for its CA live in SPIRE's own namespace, where approver-policy lets only SPIRE's server ask.
+        certManager: { enabled: true, issuerName: INTERMEDIATE_ISSUER, issuerKind: "ClusterIssuer", issuerGroup: "cert-manager.io", namespace: NAMESPACES.spire, rbac: { create: true } },
       },
       federation: { enabled: false },
       controllerManager: {

@@ -19,7 +19,6 @@ import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type D
 
 const ENGINE = "aurora-postgresql";
 const ENGINE_VERSION = "16.4";
-const INSTANCE_CLASS = "db.r6g.large";
 export const AURORA_MASTER_USER = "meridian";
 
 /** The master password, generated once and kept in Secrets Manager (`<cluster id>/master`). */
@@ -34,7 +33,7 @@ function masterPassword(id: string, region: string, opts: pulumi.CustomResourceO
   return password.result;
 }
 
-export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
+export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], size: ReplicationConfig["databases"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const id = copyIdentifier(req.environment, req.writer, req.region.id);
   const region = req.region.region;
   const common = {
@@ -81,7 +80,11 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
   } else {
     cluster = new aws.rds.Cluster(id, { ...common, ...vpc, ...paramName, ...credentials(), clusterIdentifier: id, deletionProtection: true, finalSnapshotIdentifier: `${id}-final` }, opts);
   }
-  const instance = new aws.rds.ClusterInstance(`${id}-1`, { clusterIdentifier: cluster.id, identifier: `${id}-1`, instanceClass: INSTANCE_CLASS, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts);
+  const instances: aws.rds.ClusterInstance[] = [];
+  for (let i = 1; i <= size.instancesPerCluster; i++) {
+    instances.push(new aws.rds.ClusterInstance(`${id}-${i}`, { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts));
+  }
+  const instance = instances[0]!;
   if (req.role === "subscriber" && feedsAws) {
     // The standalone subscriber becomes the source of its own global database once it has an instance.
     global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false }, { ...opts, dependsOn: [instance] });

@@ -11,9 +11,11 @@ import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js"
 import type { ReplicationConfig } from "../../model/estate.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
-export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["network"]["azure"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
+export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["network"]["azure"], size: ReplicationConfig["databases"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const serverName = copyIdentifier(req.environment, req.writer, req.region.id);
-  const base = { resourceGroupName: network.resourceGroupName, serverName, location: req.region.region };
+  // Replicas name their size too: a replica may differ from its source, and the plan must say what it bills.
+  const sized = { sku: { name: size.azure.skuName, tier: size.azure.tier }, storage: { storageSizeGB: size.storageGB, autoGrow: "Enabled" } };
+  const base = { resourceGroupName: network.resourceGroupName, serverName, location: req.region.region, ...sized };
   const server =
     req.role === "replica"
       ? new dbforpostgresql.Server(serverName, { ...base, createMode: "Replica", sourceServerResourceId: req.feeder!.replicationSource }, { ...opts, dependsOn: req.feeder!.ready })
@@ -21,8 +23,6 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
           ...base,
           createMode: "Create",
           version: POSTGRES_MAJOR,
-          sku: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" },
-          storage: { storageSizeGB: 256, autoGrow: "Enabled" },
           authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
           backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
           network: {

@@ -11,12 +11,7 @@ import * as gcp from "@pulumi/gcp";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
-export function cloudSqlCopy(
-  req: CopyRequest,
-  network: ReplicationConfig["network"]["gcp"],
-  shape: ReplicationConfig["instances"]["gcp"],
-  opts: pulumi.CustomResourceOptions,
-): DatabaseCopy {
+export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["network"]["gcp"], size: ReplicationConfig["databases"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const name = copyIdentifier(req.environment, req.writer, req.region.id);
   const flags = [{ name: "cloudsql.iam_authentication", value: "on" }, ...(req.publishes ? [{ name: "cloudsql.logical_decoding", value: "on" }] : [])];
   const instance = new gcp.sql.DatabaseInstance(name, {
@@ -26,8 +21,10 @@ export function cloudSqlCopy(
     deletionProtection: true,
     ...(req.role === "replica" ? { masterInstanceName: req.feeder!.replicationSource, replicaConfiguration: { failoverTarget: false } } : {}),
     settings: {
-      edition: shape.edition,
-      tier: shape.tier,
+      edition: size.gcp.edition,
+      tier: size.gcp.tier,
+      diskType: "PD_SSD",
+      diskSize: size.storageGB,
       availabilityType: req.role === "replica" ? "ZONAL" : "REGIONAL",
       ipConfiguration: { ipv4Enabled: false, privateNetwork: network.privateNetwork, sslMode: "ENCRYPTED_ONLY" },
       ...(req.role === "replica" ? {} : { backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true, transactionLogRetentionDays: 7 } }),

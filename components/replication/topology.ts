@@ -59,9 +59,9 @@ export class Topology extends pulumi.ComponentResource {
         const kids = children(id);
         const req: CopyRequest = { writer, region, role, feeder, publishes: kids.some((k) => k.cloud !== region.cloud), environment: spec.environment };
         const copy =
-          region.cloud === "aws" ? auroraCopy(req, network.aws, kids.some((k) => k.cloud === "aws"), child)
-          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, spec.replication.instances.gcp, child)
-          : azurePostgresCopy(req, network.azure, child);
+          region.cloud === "aws" ? auroraCopy(req, network.aws, spec.replication.databases.aws, kids.some((k) => k.cloud === "aws"), child)
+          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, spec.replication.databases, child)
+          : azurePostgresCopy(req, network.azure, spec.replication.databases, child);
         if (role === "subscriber" && feeder) {
           let pub = publications.get(feeder.region.id);
           if (!pub) {

@@ -33,8 +33,9 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
                   { name: "ntp", containerPort: plan.containerPort, protocol: "UDP" },
                   { name: "admin", containerPort: plan.adminPort, protocol: "TCP" },
                 ],
-                readinessProbe: { httpGet: { path: "/status", port: "admin" }, periodSeconds: 5 },
-                livenessProbe: { httpGet: { path: "/status", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
+                // The service kit's probes: ready while a majority of sources agree; live while it serves.
+                readinessProbe: { httpGet: { path: "/readyz", port: "admin" }, periodSeconds: 5 },
+                livenessProbe: { httpGet: { path: "/healthz", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
                 securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                 resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
                 // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.

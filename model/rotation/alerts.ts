@@ -2,10 +2,12 @@
  * Certificate and identity alerting (§14.2.2 operational metrics): expiry thresholds from the stack config,
  * renewal failures, ACME errors, SPIRE SVID rotation and CA preparation failures, and SLOs with
  * multi-window burn-rate alerts (Google SRE workbook: 14.4× over 1h/5m pages, 6× over 6h/30m warns).
- * Metric names: cert-manager's controller metrics, SPIRE telemetry call counters (`status` label), and
- * Envoy listener TLS stats. Components render these groups into PrometheusRules verbatim.
+ * Metric names: cert-manager's controller metrics, SPIRE telemetry call counters (`status` label), Envoy
+ * listener TLS stats, and x509-certificate-exporter's `x509_cert_not_after` for the offline-signed intermediates
+ * and the root (not cert-manager Certificates, so cert-manager exports nothing for them). Components render
+ * these groups into PrometheusRules verbatim.
  */
-import type { EstateSpec } from "../estate.js";
+import { NAMESPACES, type EstateSpec } from "../estate.js";
 import { durationSeconds } from "../../stacks/schema/common.js";
 
 export interface AlertRule {
@@ -65,7 +67,7 @@ function sloGroup(slo: Slo): RuleGroup {
   return {
     name: `meridian-slo-${slo.name}`,
     rules: [
-      ...BURN_WINDOWS.map((w) => ({ record: recordName(slo, w), expr: slo.errorRatio.replace("[W]", `[${w}]`) })),
+      ...BURN_WINDOWS.map((w) => ({ record: recordName(slo, w), expr: slo.errorRatio.replaceAll("[W]", `[${w}]`) })),
       { alert: `SLOBurnFast_${slo.name}`, expr: burn(14.4, "1h", "5m"), for: "2m", severity: "critical", summary: `${slo.name} burns its ${slo.windowDays}d error budget 14.4× too fast` },
       { alert: `SLOBurnSlow_${slo.name}`, expr: burn(6, "6h", "30m"), for: "15m", severity: "warning", summary: `${slo.name} burns its ${slo.windowDays}d error budget 6× too fast` },
     ],
@@ -75,6 +77,28 @@ function sloGroup(slo: Slo): RuleGroup {
 /** SPIRE rotates an SVID at half its TTL; paging after a quarter of the TTL of failures leaves a quarter to act. */
 export function svidFailureFor(spec: EstateSpec): string {
   return `${Math.max(1, Math.round(durationSeconds(spec.pki.svidTtl) / 4 / 60))}m`;
+}
+
+/** The intermediates' Secrets as x509-certificate-exporter labels them (tls.crt: intermediate then root; ca.crt: root). */
+export const INTERMEDIATE_SECRETS = `secret_namespace="${NAMESPACES.certManager}",secret_name=~"meridian-intermediate-.+"`;
+
+/**
+ * The private chain's cluster end: an intermediate must be re-signed offline before cert-manager and SPIRE
+ * notice (it cannot renew itself), and the root must outlive any intermediate it could still sign.
+ */
+function privateCaGroup(spec: EstateSpec): RuleGroup {
+  const { intermediateRenewBefore, intermediateDuration } = spec.pki.privateCa;
+  const { criticalDays } = spec.pki.expiryAlerts;
+  const left = (key: string) => `min by (secret_namespace, secret_name) (x509_cert_not_after{${INTERMEDIATE_SECRETS},secret_key="${key}"}) - time()`;
+  return {
+    name: "meridian-private-ca",
+    rules: [
+      { alert: "IntermediateCaExpiring", expr: `${left("tls.crt")} < ${durationSeconds(intermediateRenewBefore)}`, for: "1h", severity: "warning", summary: `intermediate {{ $labels.secret_name }} expires within ${intermediateRenewBefore}: sign its successor offline (meridian pki csr / meridian pki sign)` },
+      { alert: "IntermediateCaExpiryCritical", expr: `${left("tls.crt")} < ${criticalDays * DAY}`, for: "5m", severity: "critical", summary: `intermediate {{ $labels.secret_name }} expires in under ${criticalDays} days: SPIRE stops minting SVIDs in that region when it does` },
+      { alert: "RootCaOutlivedByIntermediates", expr: `${left("ca.crt")} < ${durationSeconds(intermediateDuration)}`, for: "1h", severity: "warning", summary: `the offline root in {{ $labels.secret_name }} expires within one intermediate lifetime (${intermediateDuration}): plan the root ceremony` },
+      { alert: "IntermediateCaUnmonitored", expr: `absent(x509_cert_not_after{${INTERMEDIATE_SECRETS},secret_key="tls.crt"})`, for: "30m", severity: "warning", summary: "no expiry data for any regional intermediate: is x509-certificate-exporter running and scraped?" },
+    ],
+  };
 }
 
 export function pkiRuleGroups(spec: EstateSpec): RuleGroup[] {
@@ -98,6 +122,7 @@ export function pkiRuleGroups(spec: EstateSpec): RuleGroup[] {
         { alert: "SpireServerCaPrepareFailing", expr: `sum by (cluster) (increase(spire_server_ca_manager_x509_ca_prepare{status!="OK"}[30m])) > 0`, for: svidFailureFor(spec), severity: "critical", summary: "SPIRE server cannot prepare its next X.509 CA from the cert-manager upstream authority" },
       ],
     },
+    privateCaGroup(spec),
     ...pkiSlos(spec).map(sloGroup),
   ];
 }

@@ -2,9 +2,11 @@
  * Issuers: the names and shapes of everything that signs a certificate in the estate — the two ACME
  * ClusterIssuers (Let's Encrypt staging and production) with the DNS-01 solver of the provider that serves
  * the zone, the private chain (offline root → per-region intermediate), and the secret config keys those
- * need. Components render these; the runbook and `meridian rotate` print the same names.
- * Invariant: the solver always matches `dns.providers.primary`; a provider with no settings it needs is a
- * config error naming the key to set, never a half-configured issuer.
+ * need. Components render these; the runbook, `meridian pki` and `meridian rotate` print the same names.
+ * Invariants: the solver always matches `dns.providers.primary`; a provider with no settings it needs is a
+ * config error naming the key to set, never a half-configured issuer. The root's private key is never a
+ * config key: the program cannot put it in a cluster. Each region's intermediate is signed offline with the
+ * path length and name constraints `intermediateProfile` gives.
  */
 import type { EstateSpec, Region } from "../estate.js";
 // Value imports from ../estate.js are used only inside functions: estate.ts imports this module (secretKeys).
@@ -18,19 +20,53 @@ export const ACME_SERVERS = {
 export type AcmeEnvironment = keyof typeof ACME_SERVERS;
 
 export const acmeIssuerName = (env: AcmeEnvironment): string => `letsencrypt-${env}`;
-/** ClusterIssuer that signs with the offline root (only used to sign the regional intermediate). */
-export const ROOT_ISSUER = "meridian-root-ca";
-/** Secret (cert-manager namespace) holding the offline root's certificate and key. */
-export const ROOT_SECRET = "meridian-root-ca";
-/** ClusterIssuer that signs internal TLS (and SPIRE's CA) with the region's intermediate. */
+/** ClusterIssuer that signs internal TLS (and SPIRE's CA) with the region's offline-signed intermediate. */
 export const INTERMEDIATE_ISSUER = "meridian-intermediate";
+/** Secret (cert-manager namespace, kubernetes.io/tls): the intermediate chain and key, and the root as ca.crt. */
 export const intermediateSecret = (region: Region): string => `meridian-intermediate-${region.id}`;
 /** Secret (cert-manager namespace) with the DNS-01 solver's credentials. */
 export const SOLVER_SECRET = "meridian-acme-dns01";
 export const GATEWAY_CERTIFICATE = "meridian-gateway-tls";
 
-/** Secret config keys (without `meridian:`); prefixes follow stacks/load.ts isSecretKeyName. */
-export const ROOT_CA_KEYS = { cert: "credentials-pki-root-ca-cert", key: "credentials-pki-root-ca-key" } as const;
+/**
+ * Secret config keys (without `meridian:`); prefixes follow stacks/load.ts isSecretKeyName. The root contributes
+ * only its certificate (the trust anchor); its key stays on the offline machine and has no key here.
+ */
+export const ROOT_CA_CERT_KEY = "credentials-pki-root-ca-cert";
+/** A region's intermediate: the chain `meridian pki sign` printed (intermediate, then root) and its key. */
+export function intermediateKeys(region: Region): { cert: string; key: string } {
+  return { cert: `credentials-pki-intermediate-${region.id}-cert`, key: `credentials-pki-intermediate-${region.id}-key` };
+}
+
+/** CAs allowed below a regional intermediate: SPIRE's server CA, which signs only leaf SVIDs. */
+export const INTERMEDIATE_PATH_LENGTH = 1;
+/** The cluster DNS domain every in-cluster service name (SVID DNS SANs) lives under. */
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/** Everything the offline root signs into a region's intermediate. */
+export interface IntermediateProfile {
+  subject: string;
+  pathLength: number;
+  /** RFC 5280 name constraints: the SPIFFE trust domain as URI host, in-cluster names and (without ACME) the service name. */
+  constraints: { permittedUriHosts: string[]; permittedDnsDomains: string[] };
+  duration: string;
+  renewBefore: string;
+}
+
+export function rootSubject(spec: EstateSpec): string {
+  return `CN=Meridian ${spec.environment} offline root CA, O=Meridian, OU=${spec.environment}`;
+}
+
+export function intermediateProfile(spec: EstateSpec, region: Region): IntermediateProfile {
+  const dns = [CLUSTER_DOMAIN, ...(gatewayIssuer(spec) === INTERMEDIATE_ISSUER ? [serviceFqdn(spec)] : [])];
+  return {
+    subject: `CN=Meridian ${spec.environment} ${region.id} intermediate CA, O=Meridian, OU=${spec.environment}`,
+    pathLength: INTERMEDIATE_PATH_LENGTH,
+    constraints: { permittedUriHosts: [spec.pki.trustDomain], permittedDnsDomains: dns },
+    duration: spec.pki.privateCa.intermediateDuration,
+    renewBefore: spec.pki.privateCa.intermediateRenewBefore,
+  };
+}
 
 /** One credential the solver reads: the secret config key it comes from and the key inside SOLVER_SECRET. */
 export interface SolverCredential {
@@ -118,9 +154,13 @@ export function solverBlock(solver: Dns01Solver): Record<string, unknown> {
   return { ...solver.settings, ...refs };
 }
 
-/** Secret config keys the PKI area reads: the solver's credentials and the offline root. */
+/** Secret config keys the PKI area reads: the solver's credentials, the root certificate, each region's intermediate. */
 export function pkiSecretKeys(spec: EstateSpec): string[] {
-  return [...(dns01Solver(spec)?.credentials ?? []).map((c) => c.configKey), ROOT_CA_KEYS.cert, ROOT_CA_KEYS.key];
+  return [
+    ...(dns01Solver(spec)?.credentials ?? []).map((c) => c.configKey),
+    ROOT_CA_CERT_KEY,
+    ...spec.regions.flatMap((r) => Object.values(intermediateKeys(r))),
+  ];
 }
 
 /** The ACME issuer the stack's public certificates use. */

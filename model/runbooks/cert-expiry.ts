@@ -8,13 +8,14 @@ import { clusterFlag, fetchKubeconfig, waveCommands } from "../rotation/commands
 import {
   GATEWAY_CERTIFICATE,
   INTERMEDIATE_ISSUER,
-  ROOT_CA_KEYS,
-  ROOT_ISSUER,
+  ROOT_CA_CERT_KEY,
   gatewayIssuer,
   type Dns01Solver,
   dns01Solver,
+  intermediateKeys,
   intermediateSecret,
 } from "../rotation/issuers.js";
+import { regionCeremony } from "../rotation/intermediates.js";
 import { planRotation } from "../rotation/plan.js";
 import type { Runbook } from "./runbook.js";
 
@@ -48,12 +49,13 @@ function render(spec: EstateSpec): string {
 A certificate the estate serves or trusts has expired, or will within ${criticalDays} days, and automatic renewal
 has not fixed it. Signals: \`CertificateExpiryCritical\` (< ${criticalDays} d) or \`CertificateExpiringSoon\` (< ${warningDays} d)
 firing, \`CertificateNotReady\` / \`CertificateRenewalOverdue\` / \`AcmeRequestErrors\`, SPIRE's
-\`SpireServerCaPrepareFailing\` / \`SpireAgentSvidRotationFailing\`, or clients reporting \`certificate has expired\`.
+\`SpireServerCaPrepareFailing\` / \`SpireAgentSvidRotationFailing\`, the offline chain's \`IntermediateCaExpiring\` /
+\`IntermediateCaExpiryCritical\` / \`RootCaOutlivedByIntermediates\`, or clients reporting \`certificate has expired\`.
 
 | certificate | where | issued by | lifetime | breaks when expired |
 |---|---|---|---|---|
 | \`${GATEWAY_CERTIFICATE}\` (${fqdn}) | \`${gw}\` in every region | \`${issuer}\` (${solver ? `ACME DNS-01 via ${solver.provider}` : "regional intermediate CA: the zone has no public DNS"}, zone ${spec.dns.apex}) | ${spec.pki.certificate.duration}, renews ${spec.pki.certificate.renewBefore}+ before | every external client |
-| \`${intermediateSecret(first).replace(first.id, "<region>")}\` | \`${cm}\` | \`${ROOT_ISSUER}\` (offline root) | ${spec.pki.privateCa.intermediateDuration}, renews ${spec.pki.privateCa.intermediateRenewBefore} before | internal TLS and SPIRE's CA in that region |
+| \`${intermediateSecret(first).replace(first.id, "<region>")}\` (Secret) | \`${cm}\` | the offline root, by hand (\`meridian pki sign\`); never renews itself | ${spec.pki.privateCa.intermediateDuration}, re-sign ${spec.pki.privateCa.intermediateRenewBefore} before | internal TLS and SPIRE's CA in that region |
 | SPIRE server CA | \`${NAMESPACES.spire}\` | \`${INTERMEDIATE_ISSUER}\` (upstream authority) | SPIRE ca_ttl | new SVIDs in that region |
 | workload SVIDs (trust domain ${spec.pki.trustDomain}) | every mesh pod | SPIRE | ${spec.pki.svidTtl} | mesh mTLS (${spec.pki.mtls}) between runtime services |
 
@@ -73,9 +75,12 @@ kubectl ${clusterFlag(first)} -n ${cm} logs deploy/cert-manager --since=1h | gre
 ## Generate an emergency certificate (5–10 min)
 ${solver ? acmeEmergency(spec, solver, ordered, fqdn, perRegion, fence) : `The gateway certificate comes from the regional intermediate CA; force its renewal:
 ${fence(perRegion((r) => waveCommands(r).renew))}
-`}Internal chain: an expired regional intermediate is re-issued from the root (\`cmctl … renew -n ${cm} ${intermediateSecret(first).replace(first.id, "<region>")}\`);
-an expired or compromised root needs the offline ceremony: new root, then
-\`pulumi config set --secret meridian:${ROOT_CA_KEYS.cert}\` / \`meridian:${ROOT_CA_KEYS.key}\` and \`pulumi up\` (every intermediate re-issues).
+`}Internal chain: an expiring or expired regional intermediate cannot be renewed in the cluster (the root's key is
+offline). Re-sign it — for ${first.id} (repeat per region; \`npx meridian pki plan --stack ${spec.stack}\` prints all, in wave order):
+${fence(regionCeremony(spec, first).steps.map((s) => `${s.command}   # ${s.where}`).join("\n") + `\npulumi up --stack ${spec.stack}`)}
+The new chain is \`meridian:${intermediateKeys(first).cert}\` (and \`…-key\`); SPIRE takes it at its next CA preparation.
+An expired or compromised root needs the root ceremony on the offline machine (\`npx meridian pki root --stack ${spec.stack} --out …\`),
+then every region's intermediate re-signed and \`pulumi config set --secret meridian:${ROOT_CA_CERT_KEY}\` with the new root certificate.
 
 ## Deploy the new certificate (10–20 min)
 In rotation order, canary first; back up the current Secret, install the new one, verify before the next region:
@@ -96,7 +101,8 @@ replaces it as soon as issuance works again, so fix the issuer (above) before cl
 
 ## Root cause analysis (post-incident)
 - Which step of issuance failed: CertificateRequest → Order → Challenge events; \`certmanager_http_acme_client_request_count\` by status.
-${solver ? `- DNS-01: did the ${solver.provider} credentials (${solver.credentials.map((c) => `\`meridian:${c.configKey}\``).join(", ")}) expire or lose permission on ${spec.dns.apex}?` : "- The intermediate CA: is its Certificate Ready, and did the root issuer's Secret change?"}
+${solver ? `- DNS-01: did the ${solver.provider} credentials (${solver.credentials.map((c) => `\`meridian:${c.configKey}\``).join(", ")}) expire or lose permission on ${spec.dns.apex}?` : `- The intermediate CA: was it re-signed in time (\`IntermediateCaExpiring\` fires ${spec.pki.privateCa.intermediateRenewBefore} ahead)?`}
+- Approval: a CertificateRequest no CertificateRequestPolicy allows stays unapproved (\`kubectl get certificaterequests -A\`, column APPROVED; \`kubectl describe certificaterequestpolicy\`).
 - Let's Encrypt rate limits (certificates per registered domain per week, duplicate certificates): check the ACME error body.
 - Why alerts did not page earlier: \`CertificateExpiringSoon\` fires at ${warningDays} d, \`CertificateExpiryCritical\` at ${criticalDays} d —
   was the PrometheusRule \`meridian-pki\` loaded in \`${NAMESPACES.monitoring}\`, and routed?

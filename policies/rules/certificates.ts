@@ -4,7 +4,7 @@
  * (`spec.isCA`) are held to their own, longer bounds.
  */
 import { durationSeconds } from "../../stacks/schema/common.js";
-import { num, prop, type ResourceRule } from "../rule.js";
+import { isUnknown, num, prop, type ResourceRule } from "../rule.js";
 
 const hours = (s: number) => `${+(s / 3600).toFixed(2)}h`;
 
@@ -19,6 +19,8 @@ export const certificateBounds: ResourceRule = {
     const c = isCA ? { ...config.certificate, ...config.certificate.ca } : config.certificate;
     const out: string[] = [];
     const durationText = prop(r.props, "spec.duration");
+    // A lifetime computed from another resource cannot be judged in preview; `pulumi up` checks it.
+    if (isUnknown(durationText) || isUnknown(prop(r.props, "spec.renewBefore")) || isUnknown(prop(r.props, "spec.renewBeforePercentage"))) return [];
     // cert-manager's defaults: 90 days, renewing at 2/3 of the lifetime.
     const duration = typeof durationText === "string" ? durationSeconds(durationText) : 2160 * 3600;
     if (duration < c.minDurationHours * 3600 || duration > c.maxDurationHours * 3600) {

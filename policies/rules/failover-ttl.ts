@@ -2,10 +2,14 @@
  * Failover TTLs: after a health check flips a record, resolvers keep the old answer for up to its TTL,
  * so every failover or health-checked record keeps its TTL at or under the limit. Proxied Cloudflare load
  * balancers fail over at the edge and are exempt.
+ *
+ * Decided from what preview knows: a Route 53 record answers by health or routing when it carries a
+ * routing policy or a setIdentifier (both literal inputs), or names a health check at all — the check's
+ * id is unknown until the check exists, but that one is set is known.
  */
-import { num, prop, type ResourceRule } from "../rule.js";
+import { num, present, prop, type ResourceRule } from "../rule.js";
 
-const nonEmpty = (v: unknown) => (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null);
+const ROUTE53_ROUTING = ["failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies", "geolocationRoutingPolicies", "geoproximityRoutingPolicy", "cidrRoutingPolicy", "setIdentifier", "healthCheckId"];
 
 export const failoverTtl: ResourceRule = {
   kind: "resource",
@@ -18,12 +22,12 @@ export const failoverTtl: ResourceRule = {
     const tooLong = (ttl: number | undefined, what: string) => (ttl !== undefined && ttl > max ? [`${what} ttl ${ttl}s exceeds the failover limit of ${max}s`] : []);
     switch (r.type) {
       case "aws:route53/record:Record": {
-        const failover = nonEmpty(prop(p, "failoverRoutingPolicies")) || nonEmpty(prop(p, "healthCheckId"));
+        const failover = ROUTE53_ROUTING.some((k) => present(p, k));
         return failover ? tooLong(num(p, "ttl"), "health-checked record") : [];
       }
       case "gcp:dns/recordSet:RecordSet": {
         const rp = prop(p, "routingPolicy");
-        const failover = nonEmpty(prop(rp, "primaryBackup")) || nonEmpty(prop(rp, "healthCheck"));
+        const failover = present(rp, "primaryBackup") || present(rp, "healthCheck");
         return failover ? tooLong(num(p, "ttl"), "routing-policy record set") : [];
       }
       case "azure-native:trafficmanager:Profile":

@@ -7,13 +7,14 @@
  * replies carry the ensemble's ε as root dispersion, its leap indicator, refid "GPS" when disciplined and
  * "ATOM" in holdover, and leap 3 / stratum 16 when the sources have no majority.
  *
- * Admin API: GET /status, GET /metrics, POST /drills/gps {fault, durationSeconds?, offsetMs?},
- * POST /drills/inflate {epsilonMs, durationSeconds}.
+ * Admin routes (served by the kit, see grandmaster-service.ts): GET /status (public), and for operators
+ * POST /drills/gps {fault, durationSeconds?, offsetMs?} and POST /drills/inflate {epsilonMs, durationSeconds}.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { z } from "zod";
 import { type Clock, skewedClock } from "../common/clock.js";
-import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
+import { HttpError, parseInput } from "../common/http.js";
 import { TimeMetrics } from "./metrics.js";
 import { NtpServer } from "./ntp/server.js";
 import type { ServerState } from "./ntp/packet.js";
@@ -35,20 +36,22 @@ export interface GrandmasterOptions {
   smear?: boolean;
   scenario?: Scenario;
   seed?: number;
+  /** Where the time metrics register (the kit's registry when served; a private one otherwise). */
+  registry?: Registry;
 }
 
 export class Grandmaster {
   readonly ensemble: Ensemble;
-  readonly metrics = new TimeMetrics();
+  readonly metrics: TimeMetrics;
   readonly ntp: NtpServer;
   private readonly clock: Clock;
   private readonly runner: ScenarioRunner | null;
   private last: EnsembleSample;
-  private admin: FastifyInstance | null = null;
   private readonly realtime: CalibratedClock | null;
 
   constructor(options: GrandmasterOptions = {}) {
     const offset = options.offsetMs ?? 0;
+    this.metrics = new TimeMetrics(options.registry);
     this.realtime = options.clock === undefined ? calibratedRealtimeClock() : null;
     this.clock = skewedClock(options.clock ?? this.realtime!, () => offset);
     const scenario = options.scenario;
@@ -99,28 +102,21 @@ export class Grandmaster {
     };
   }
 
-  /** Start NTP on `ntpPort` and, when given, the admin API on `httpPort`; resolves with the bound ports. */
-  async listen(ntpPort: number, host = "127.0.0.1", httpPort?: number): Promise<{ ntp: number; http: number | null }> {
-    const ntp = await this.ntp.listen(ntpPort, host);
-    if (httpPort === undefined) return { ntp, http: null };
-    this.admin = this.adminApp();
-    await this.admin.listen({ port: httpPort, host });
-    const address = this.admin.server.address();
-    return { ntp, http: typeof address === "object" && address !== null ? address.port : null };
+  /** Start NTP on `ntpPort`; resolves with the bound port. */
+  async listen(ntpPort: number, host = "127.0.0.1"): Promise<{ ntp: number }> {
+    return { ntp: await this.ntp.listen(ntpPort, host) };
   }
 
   async close(): Promise<void> {
     this.realtime?.stop();
     await this.ntp.close();
-    await this.admin?.close();
   }
 
-  adminApp(): FastifyInstance {
-    const app = Fastify();
-    installErrorHandler(app);
-    app.get("/status", async () => ({ ...this.sample(), ntp: this.ntp.stats }));
-    app.get("/metrics", async (_req, reply) => reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics()));
-    app.post("/drills/gps", async (req) => {
+  /** The admin API: status for anyone, fault drills for operators only. */
+  adminRoutes(app: FastifyInstance): void {
+    app.get("/status", { config: { auth: "public" } }, async () => ({ ...this.sample(), ntp: this.ntp.stats }));
+    const operator = { config: { auth: "operator" as const } };
+    app.post("/drills/gps", operator, async (req) => {
       const body = parseInput(gpsDrill, req.body, "body");
       const now = this.clock.now();
       const until = now + (body.durationSeconds ?? Number.POSITIVE_INFINITY) * 1000;
@@ -135,12 +131,11 @@ export class Grandmaster {
       else gps.inject({ kind: body.fault, untilMs: until });
       return this.sample();
     });
-    app.post("/drills/inflate", async (req) => {
+    app.post("/drills/inflate", operator, async (req) => {
       const body = parseInput(inflateDrill, req.body, "body");
       this.ensemble.inflate(body.epsilonMs, this.clock.now() + body.durationSeconds * 1000);
       return this.sample();
     });
-    return app;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * HLC over HTTP for fastify services: every request's `x-meridian-hlc` header forwards the node's HLC
- * (a malformed value answers 400, one beyond max offset 409 — and neither is applied), and every response
- * carries the node's `now()` back, so causality flows both ways through the gateway. `clockRoutes` adds
+ * HLC over HTTP: `httpHlc(node)` gives the service kit its HLC hooks — every request's `x-meridian-hlc`
+ * header forwards the node's HLC (a malformed value answers 400, one beyond max offset 409 — and neither
+ * is applied), and every response carries the node's `now()` back, so causality flows both ways through
+ * the gateway. `installHlc` does the same on a fastify app not (yet) built by the kit. `clockRoutes` adds
  * GET /v1/time and GET /v1/time/skew for operators and drills.
  */
 import type { FastifyInstance } from "fastify";
@@ -11,29 +12,42 @@ import type { ClockNode } from "./node.js";
 import { HTTP_HEADER } from "./propagation.js";
 import { format, parse, TimestampParseError } from "./timestamp.js";
 
+/** The kit's HlcHooks shape (runtime/kit), built from a ClockNode. */
+export function httpHlc(node: ClockNode): { header: string; receive(value: string): void; stamp(): string } {
+  return {
+    header: HTTP_HEADER,
+    receive(value) {
+      try {
+        node.receive(parse(value));
+      } catch (e) {
+        if (e instanceof TimestampParseError) throw new HttpError(400, "invalid HLC timestamp", e.message);
+        if (e instanceof UntrustworthyRemoteWallTimeError) throw new HttpError(409, "untrustworthy HLC timestamp", e.message);
+        throw e;
+      }
+    },
+    stamp: () => format(node.hlc.now()),
+  };
+}
+
 export function installHlc(app: FastifyInstance, node: ClockNode): void {
+  const hooks = httpHlc(node);
   app.addHook("onRequest", async (req) => {
     const raw = req.headers[HTTP_HEADER];
     const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value === undefined || value === "") return;
-    try {
-      node.receive(parse(value));
-    } catch (e) {
-      if (e instanceof TimestampParseError) throw new HttpError(400, "invalid HLC timestamp", e.message);
-      if (e instanceof UntrustworthyRemoteWallTimeError) throw new HttpError(409, "untrustworthy HLC timestamp", e.message);
-      throw e;
-    }
+    if (value !== undefined && value !== "") hooks.receive(value);
   });
   app.addHook("onSend", async (_req, reply, payload) => {
-    reply.header(HTTP_HEADER, format(node.hlc.now()));
+    reply.header(HTTP_HEADER, hooks.stamp());
     return payload;
   });
 }
 
+/** GET /v1/time and /v1/time/skew: read-only, public (a clock's reading is no secret). */
 export function clockRoutes(app: FastifyInstance, node: ClockNode): void {
-  app.get("/v1/time", async () => {
+  const pub = { config: { auth: "public" as const } };
+  app.get("/v1/time", pub, async () => {
     const s = node.status();
     return { ...s, hlc: format(s.hlc) };
   });
-  app.get("/v1/time/skew", async () => ({ state: node.skew.evaluate(), allowsStrong: node.skew.allowsStrong(), events: node.skew.events() }));
+  app.get("/v1/time/skew", pub, async () => ({ state: node.skew.evaluate(), allowsStrong: node.skew.allowsStrong(), events: node.skew.events() }));
 }

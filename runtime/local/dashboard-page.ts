@@ -44,7 +44,8 @@ export function dashboardPage(topologySvg: string): string {
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const rows = (obj) => Object.entries(obj || {}).map(([k, v]) => "<tr><td>" + esc(k) + "</td><td>" + esc(typeof v === "object" ? JSON.stringify(v) : v) + "</td></tr>").join("");
 async function act(region, action, body) {
-  await fetch("/api/regions/" + region + "/" + action, { method: "POST", headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+  if ((action === "kill" || action === "restart") && !confirm(action === "kill" ? "kill -9 region " + region + "?" : "restart region " + region + "?")) return;
+  await fetch("/api/regions/" + region + "/" + action, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body || {}) });
 }
 function render(s) {
   document.getElementById("fqdn").innerHTML = "<code>" + esc(s.fqdn) + "</code>";
@@ -82,7 +83,7 @@ function render(s) {
   globalPanel.innerHTML = global.map(([k, v]) => "<h2>" + esc(k) + "</h2><table>" + rows(v) + "</table>").join("");
   document.getElementById("events").innerHTML = s.events.map((e) => "<li>" + new Date(e.atMs).toLocaleTimeString() + " " + esc(e.kind) + " " + esc(e.region || "") + " " + esc(e.detail) + "</li>").join("");
 }
-new EventSource("/api/events").onmessage = (m) => render(JSON.parse(m.data));
+new EventSource("/api/events").onmessage = (m) => { const s = JSON.parse(m.data); if (s.regions) render(s); };
 </script>
 </body>
 </html>

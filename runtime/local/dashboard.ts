@@ -1,20 +1,34 @@
 /**
  * The local estate's dashboard: one page (no build step) that follows the estate live over Server-Sent
- * Events, a JSON snapshot at /api/state, and buttons that drive the same fault injection the drills use.
+ * Events, a JSON snapshot at /api/state, and controls that drive the same fault injection the drills use.
+ *
+ * It listens before the estate starts (its port is one the supervisor checks first) and answers 503
+ * "starting" until the estate is there. Closing it ends every open event stream, so Ctrl-C with a tab open
+ * stops at once. State-changing requests must be same-origin JSON: a page on another site cannot kill a
+ * region (no CORS, Origin and Host checked, a JSON content type forces a preflight we never grant).
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
 import type { LocalEstate } from "./estate.js";
 import { dashboardPage } from "./dashboard-page.js";
 
 export interface DashboardOptions {
-  estate: LocalEstate;
+  /** The estate, once it has started (undefined while starting). */
+  estate: () => LocalEstate | undefined;
   host?: string;
   port: number;
   /** The estate's topology picture (SVG), shown beside the live view. */
   topologySvg?: string;
   pushIntervalMs?: number;
+}
+
+export interface Dashboard {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  close(): Promise<void>;
 }
 
 export async function estateSnapshot(estate: LocalEstate) {
@@ -25,48 +39,94 @@ export async function estateSnapshot(estate: LocalEstate) {
     fqdn: `${estate.spec.dns.host}.${estate.spec.dns.apex}`,
     dnsPort: estate.dns.port,
     dnsAnswer: estate.answer(),
-    regions: estate.regions.map((r) => ({ ...r, cloud: estate.spec.regions.find((x) => x.id === r.id)?.cloud, health: health[r.id], state: regions[r.id] ?? null, failingSignals: estate.prober.failingSignals(r.id), sinceMs: estate.prober.sinceMs(r.id) })),
+    regions: estate.regions.map((r) => ({
+      ...r,
+      cloud: estate.spec.regions.find((x) => x.id === r.id)?.cloud,
+      health: health[r.id],
+      running: estate.supervisor.isRunning(r.id),
+      state: regions[r.id] ?? null,
+      failingSignals: estate.prober.failingSignals(r.id),
+      sinceMs: estate.prober.sinceMs(r.id),
+      network: estate.proxies.get(r.id)?.fault,
+    })),
     events: estate.events.slice(-30).reverse(),
     // Estate-wide panels: the proof log's checkpoint and cosigners, escrow stock per region, the grandmaster.
     ...(await estate.globals.state()),
   };
 }
 
-export async function startDashboard(options: DashboardOptions): Promise<{ app: FastifyInstance; url: string }> {
-  const { estate } = options;
-  const app = Fastify({ logger: false });
-  installErrorHandler(app);
-  const snapshot = () => estateSnapshot(estate);
-  const regionParam = z.object({ id: z.enum(estate.regions.map((r) => r.id) as [string, ...string[]]) });
+const sameOriginHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(dashboardPage(options.topologySvg ?? "")));
-  app.get("/api/state", snapshot);
-  app.get("/api/events", (req, reply) => {
-    reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-    const push = async () => reply.raw.write(`data: ${JSON.stringify(await snapshot())}\n\n`);
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  installErrorHandler(app);
+  const streams = new Set<ServerResponse>();
+  let port = options.port;
+  const ready = (): LocalEstate => {
+    const estate = options.estate();
+    if (!estate) throw new HttpError(503, "starting", "the local estate is still starting", { "retry-after": "1" });
+    return estate;
+  };
+  const regionParam = (estate: LocalEstate, params: unknown) =>
+    parseInput(z.object({ id: z.enum(estate.regions.map((r) => r.id) as [string, ...string[]]) }), params, "path").id;
+
+  // Host header: a DNS-rebinding page resolves its own name to 127.0.0.1 but still sends that name.
+  app.addHook("onRequest", async (req: FastifyRequest) => {
+    if (!sameOriginHosts(port).has(req.headers.host ?? "")) throw new HttpError(421, "misdirected request", `this dashboard answers for 127.0.0.1:${port} only`);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const origin = req.headers.origin;
+      if (origin !== undefined && !sameOriginHosts(port).has(origin.replace(/^https?:\/\//, ""))) throw new HttpError(403, "cross-site request", `origin ${origin} may not change the estate`);
+      if (req.headers["sec-fetch-site"] && req.headers["sec-fetch-site"] !== "same-origin") throw new HttpError(403, "cross-site request", `sec-fetch-site ${req.headers["sec-fetch-site"]}`);
+      if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "unsupported media type", "send application/json");
+    }
+  });
+  // A closing dashboard ends its event streams first; otherwise close() would wait for every open tab.
+  app.addHook("preClose", async () => {
+    for (const s of streams) s.end();
+    streams.clear();
+  });
+
+  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(dashboardPage(options.topologySvg ?? "")));
+  app.get("/api/state", async () => estateSnapshot(ready()));
+  app.get("/api/events", (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    streams.add(res);
+    const push = async () => {
+      const estate = options.estate();
+      const data = estate ? await estateSnapshot(estate).catch((e: Error) => ({ error: e.message })) : { starting: true };
+      if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
+    };
     void push();
     const timer = setInterval(() => void push(), options.pushIntervalMs ?? 1000);
-    req.raw.on("close", () => clearInterval(timer));
+    req.raw.on("close", () => {
+      clearInterval(timer);
+      streams.delete(res);
+    });
   });
   app.post("/api/regions/:id/kill", async (req) => {
-    const { id } = parseInput(regionParam, req.params, "path");
+    const estate = ready();
+    const id = regionParam(estate, req.params);
     await estate.killRegion(id);
     return { killed: id };
   });
   app.post("/api/regions/:id/restart", async (req) => {
-    const { id } = parseInput(regionParam, req.params, "path");
+    const estate = ready();
+    const id = regionParam(estate, req.params);
     await estate.restartRegion(id);
     return { restarted: id };
   });
   app.post("/api/regions/:id/skew", async (req) => {
-    const { id } = parseInput(regionParam, req.params, "path");
-    const { skewMs } = parseInput(z.object({ skewMs: z.number().finite() }).strict(), req.body, "body");
-    if (!estate.supervisor.get(id)) throw new HttpError(404, "unknown region", id);
+    const estate = ready();
+    const id = regionParam(estate, req.params);
+    const { skewMs } = parseInput(z.object({ skewMs: z.number().finite().min(-3_600_000).max(3_600_000) }).strict(), req.body, "body");
     await estate.setSkew(id, skewMs);
     return { region: id, skewMs };
   });
-  await app.listen({ host: options.host ?? "127.0.0.1", port: options.port });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
-  return { app, url: `http://${options.host ?? "127.0.0.1"}:${port}` };
+
+  const host = options.host ?? "127.0.0.1";
+  await app.listen({ host, port: options.port });
+  port = (app.server.address() as { port: number }).port;
+  return { app, port, url: `http://${host}:${port}`, close: () => app.close() };
 }

@@ -14,9 +14,9 @@ import { ClockNode } from "../clock/node.js";
 import { startEscrowServer, type EscrowServer } from "../escrow/serve.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
 import { startLogServer } from "../prooflog/serve.js";
-import { newCosignatureVerifier, newCosigner } from "../prooflog/witness/cosignature.js";
-import { buildWitnessServer } from "../prooflog/witness/http.js";
-import { MemoryWitnessStore, Witness } from "../prooflog/witness/witness.js";
+import { newCosignatureVerifier } from "../prooflog/witness/cosignature.js";
+import { witnessService } from "../prooflog/witness/service.js";
+import { startService } from "../kit/index.js";
 import type { TransparencyLog } from "../prooflog/log.js";
 
 export interface GlobalServicesOptions {
@@ -46,15 +46,13 @@ export class GlobalServices {
       const witnesses = await Promise.all(
         ["witness-a", "witness-b"].map(async (name) => {
           const key = generateKey(`${name}.${origin}`, ALG_COSIGNATURE_V1);
-          const witness = new Witness({
-            cosigner: newCosigner(key.signerKey, systemClock),
-            logs: new Map([[origin, [newVerifier(logKey.verifierKey)]]]),
-            store: new MemoryWitnessStore(),
-          });
-          const app = await buildWitnessServer(witness);
-          const url = await app.listen({ port: 0, host: "127.0.0.1" });
-          closers.push(() => app.close());
-          return { name, url, verifierKey: key.verifierKey };
+          const witness = await startService(
+            witnessService,
+            { key: key.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { host: "127.0.0.1", port: 0 } },
+            { clock: systemClock, processMetrics: false },
+          );
+          closers.push(() => witness.close());
+          return { name, url: witness.url, verifierKey: key.verifierKey };
         }),
       );
       const dataDir = mkdtempSync(join(tmpdir(), "meridian-local-log-"));

@@ -1,7 +1,13 @@
 /**
- * The region-process supervisor of `meridian local`: each region runs as its own OS process on its own
- * loopback address (127.0.1.<n>), so a drill can kill -9 one region and the rest carry on — as a real
- * regional outage would look to the GSLB.
+ * The region-process supervisor of `meridian local`: each region runs as its own OS process (so a drill
+ * can kill -9 one region and the rest carry on, as in a real regional outage), connected to the
+ * supervisor by an IPC channel. The channel is also the region's lifeline: when the supervisor dies,
+ * however it dies, the channel closes and the region exits (runtime/local/region-main.ts), so no region
+ * outlives it and keeps its ports.
+ *
+ * Invariants: at most one live process per region (kill, start and restart of a region are serialised;
+ * a restart asked for while one is under way joins it); a start either reports the region ready within
+ * its timeout or leaves no process behind, and its error carries the region's last output.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -11,55 +17,119 @@ const MERIDIAN_BIN = fileURLToPath(new URL("../../bin/meridian.mjs", import.meta
 
 export interface RegionProcessSpec {
   regionId: string;
+  /** The region process's private address (the proxy in front of it owns the public one). */
   host: string;
-  port: number;
   skewMs: number;
   stack: string;
-  /** `host:port` of the estate's NTP grandmaster. */
-  grandmaster?: string;
-  redisUrl?: string;
-  postgresUrl?: string;
+  /** Extra `meridian local-region` arguments (stores, grandmaster, shares). */
+  args: string[];
+}
+
+/** What a region process reports on its IPC channel once it listens. */
+export interface RegionReady {
+  event: "ready";
+  region: string;
+  url: string;
+  port: number;
 }
 
 export interface RegionProcess {
   spec: RegionProcessSpec;
   url: string;
+  port: number;
   pid: number;
   child: ChildProcess;
+  startedAtMs: number;
 }
 
-/** The loopback address region number `index` (0-based) listens on. */
-export function regionAddress(index: number): string {
-  return `127.0.1.${index + 1}`;
+export interface SupervisorOptions {
+  /** Every line a region prints (stdout or stderr), as it prints it. */
+  onOutput?(region: string, line: string): void;
+  /** A region process ended without being asked to (crash, killed from outside). */
+  onUnexpectedExit?(region: string, detail: string): void;
+  startTimeoutMs?: number;
 }
+
+/** A region process that could not start: its message carries the region's last output. */
+export class RegionStartError extends Error {
+  override name = "RegionStartError";
+}
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 export class Supervisor {
   private readonly processes = new Map<string, RegionProcess>();
+  private readonly specs = new Map<string, RegionProcessSpec>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly restarts = new Map<string, Promise<RegionProcess>>();
+  private readonly expectedExit = new WeakSet<ChildProcess>();
+  private readonly output = new Map<string, string[]>();
+  /** Every process spawned and not yet exited, ready or still starting. */
+  private readonly children = new Set<ChildProcess>();
   private stopping = false;
 
-  async start(spec: RegionProcessSpec): Promise<RegionProcess> {
-    const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--port", String(spec.port), "--skew-ms", String(spec.skewMs)];
-    if (spec.grandmaster) args.push("--grandmaster", spec.grandmaster);
-    if (spec.redisUrl) args.push("--redis", spec.redisUrl);
-    if (spec.postgresUrl) args.push("--postgres", spec.postgresUrl);
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const stderr: string[] = [];
-    child.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
-      lines.on("line", (line) => {
-        try {
-          const event = JSON.parse(line) as { event?: string; url?: string };
-          if (event.event === "listening" && event.url) resolve(event.url);
-        } catch {
-          // Not an event line: ignore (services may log).
-        }
+  constructor(private readonly options: SupervisorOptions = {}) {}
+
+  /** One region operation at a time, in order. */
+  private serial<T>(regionId: string, op: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(regionId) ?? Promise.resolve()).then(op, op);
+    this.queues.set(regionId, next.catch(() => undefined));
+    return next;
+  }
+
+  /** The region's last lines of output (for error messages and the dashboard). */
+  lastOutput(regionId: string): string[] {
+    return this.output.get(regionId) ?? [];
+  }
+
+  start(spec: RegionProcessSpec): Promise<RegionProcess> {
+    this.specs.set(spec.regionId, spec);
+    return this.serial(spec.regionId, () => this.spawnRegion(spec));
+  }
+
+  private async spawnRegion(spec: RegionProcessSpec): Promise<RegionProcess> {
+    if (this.stopping) throw new Error(`the estate is stopping; not starting region ${spec.regionId}`);
+    const running = this.processes.get(spec.regionId);
+    if (running && alive(running.child)) return running;
+    const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--skew-ms", String(spec.skewMs), ...spec.args];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    const lines: string[] = [];
+    this.output.set(spec.regionId, lines);
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+      this.options.onOutput?.(spec.regionId, line);
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    const timeoutMs = this.options.startTimeoutMs ?? 30_000;
+    const startedAtMs = Date.now();
+    const ready = await new Promise<RegionReady>((resolve, reject) => {
+      const tail = () => (lines.length ? `; its last output:\n  ${lines.slice(-10).join("\n  ")}` : "");
+      const timer = setTimeout(() => {
+        this.expectedExit.add(child);
+        child.kill("SIGKILL");
+        reject(new RegionStartError(`region ${spec.regionId} did not become ready within ${timeoutMs / 1000} s${tail()}`));
+      }, timeoutMs);
+      child.on("message", (m: RegionReady) => {
+        if (m?.event !== "ready") return;
+        clearTimeout(timer);
+        resolve(m);
       });
-      child.once("exit", (code, signal) => reject(new Error(`region ${spec.regionId} exited before listening (code ${code}, signal ${signal}): ${stderr.join("").trim()}`)));
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        // Let the last stderr lines arrive before quoting them.
+        setImmediate(() => reject(new RegionStartError(`region ${spec.regionId} exited before it was ready (${signal ?? `exit code ${code}`})${tail()}`)));
+      });
     });
-    // A restart must come back on the same address and port, so keep the port the OS chose.
-    const proc: RegionProcess = { spec: { ...spec, port: Number(new URL(url).port) }, url, pid: child.pid!, child };
+    const proc: RegionProcess = { spec, url: ready.url, port: ready.port, pid: child.pid!, child, startedAtMs };
     this.processes.set(spec.regionId, proc);
+    child.once("exit", (code, signal) => {
+      if (this.expectedExit.has(child) || this.stopping) return;
+      this.options.onUnexpectedExit?.(spec.regionId, `${signal ?? `exit code ${code}`}${lines.length ? `: ${lines.at(-1)}` : ""}`);
+    });
     return proc;
   }
 
@@ -67,37 +137,62 @@ export class Supervisor {
     return this.processes.get(regionId);
   }
 
+  isRunning(regionId: string): boolean {
+    const p = this.processes.get(regionId);
+    return p !== undefined && alive(p.child);
+  }
+
   running(): RegionProcess[] {
-    return [...this.processes.values()].filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+    return [...this.processes.values()].filter((p) => alive(p.child));
   }
 
   /** Kill a region's process the hard way (SIGKILL): no graceful shutdown, as in an outage. */
-  async kill(regionId: string): Promise<void> {
+  kill(regionId: string): Promise<void> {
+    return this.serial(regionId, () => this.killNow(regionId, "SIGKILL"));
+  }
+
+  private async killNow(regionId: string, signal: NodeJS.Signals, graceMs = 0): Promise<void> {
     const proc = this.processes.get(regionId);
-    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    if (!proc || !alive(proc.child)) return;
+    this.expectedExit.add(proc.child);
     const exited = new Promise((resolve) => proc.child.once("exit", resolve));
-    proc.child.kill("SIGKILL");
+    proc.child.kill(signal);
+    const force = graceMs > 0 ? setTimeout(() => proc.child.kill("SIGKILL"), graceMs) : undefined;
     await exited;
+    clearTimeout(force);
   }
 
-  async restart(regionId: string): Promise<RegionProcess> {
-    const proc = this.processes.get(regionId);
-    if (!proc) throw new Error(`unknown region ${regionId}`);
-    await this.kill(regionId);
-    return this.start(proc.spec);
+  /** Kill and start again; a restart asked for while one is under way joins it (one process, not two). */
+  restart(regionId: string): Promise<RegionProcess> {
+    const pending = this.restarts.get(regionId);
+    if (pending) return pending;
+    const spec = this.specs.get(regionId);
+    if (!spec) return Promise.reject(new Error(`unknown region ${regionId}`));
+    const run = this.serial(regionId, async () => {
+      await this.killNow(regionId, "SIGKILL");
+      return this.spawnRegion(this.specs.get(regionId)!);
+    }).finally(() => this.restarts.delete(regionId));
+    this.restarts.set(regionId, run);
+    return run;
   }
 
-  async stopAll(): Promise<void> {
-    if (this.stopping) return;
+  /** Change what the region starts with next time (e.g. its current skew). */
+  updateSpec(regionId: string, patch: Partial<RegionProcessSpec>): void {
+    const spec = this.specs.get(regionId);
+    if (spec) this.specs.set(regionId, { ...spec, ...patch });
+  }
+
+  /** SIGTERM every region process, starting ones included (graceful drain); SIGKILL what is left after `graceMs`. */
+  async stopAll(graceMs = 5000): Promise<void> {
     this.stopping = true;
     await Promise.all(
-      [...this.processes.values()].map(async (p) => {
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-        const exited = new Promise((resolve) => p.child.once("exit", resolve));
-        p.child.kill("SIGTERM");
-        const timer = setTimeout(() => p.child.kill("SIGKILL"), 3000);
+      [...this.children].filter(alive).map(async (child) => {
+        this.expectedExit.add(child);
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        const force = setTimeout(() => child.kill("SIGKILL"), graceMs);
         await exited;
-        clearTimeout(timer);
+        clearTimeout(force);
       }),
     );
   }

@@ -1,32 +1,40 @@
 /**
- * The sequencer: assigns indices, makes entries durable in batches (group commit), grows the Merkle tree and
- * publishes signed checkpoints. An index is acknowledged only after the store has made its batch durable, and a
- * checkpoint only ever covers acknowledged entries, so after any crash the recovered tree extends every
- * checkpoint published before it (append-only, hence consistent).
+ * The sequencer: assigns indices, integrates batches into tiles (integrate.ts), makes each batch durable in one
+ * store commit (group commit), and publishes signed checkpoints. An index is acknowledged only once its commit
+ * is durable, and a checkpoint only ever covers what is durable in tile form.
  *
- * Duplicate suppression (antispam) is best-effort: a bounded map from leaf hash to index answers a resubmitted
- * entry with its existing index instead of logging it twice.
+ * It never forks. On open, the recovered tree must extend every checkpoint this log is known to have signed —
+ * the one the store published, and those the caller holds apart from the store (a checkpoint file, the
+ * witnesses' latest cosigned checkpoints) — or the log refuses to start and says why: a store restored from a
+ * stale snapshot or failed over to a lagging replica would otherwise re-issue acknowledged indices and sign a
+ * second root for a size already signed. Nothing acknowledged is ever re-indexed.
  */
-import { signCheckpoint, type Checkpoint } from "./checkpoint.js";
-import type { Signer } from "./note.js";
-import { hashEquals, leafHash, type Hash } from "./rfc6962.js";
-import type { LogStore } from "./storage/store.js";
-import { MerkleTree } from "./tree.js";
+import { Antispam } from "./antispam.js";
+import { formatCheckpoint, openCheckpoint, parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { Integrator } from "./integrate.js";
+import { LogTiles } from "./logtiles.js";
+import { parseSignedNote, signNote, type Signer, type Verifier } from "./note.js";
+import { type Hash, hashEquals, leafHash, toBase64 } from "./rfc6962.js";
+import type { TileStore, TreeState } from "./storage/store.js";
+import { CorruptStoreError } from "./storage/journal.js";
 
 export interface LogOptions {
   origin: string;
   signer: Signer;
-  store: LogStore;
-  /** Largest entry accepted, in bytes (tlog-tiles entry bundles frame entries with a uint16 length). */
+  /** The log's own verifier key, to check checkpoints offered from outside the store. */
+  verifier?: Verifier;
+  store: TileStore;
   maxEntrySize?: number;
-  /** Entries per durable write. */
   maxBatch?: number;
-  /** Remember this many leaf hashes for duplicate detection; 0 turns it off. */
+  /** Remember this many recent entries for duplicate detection; 0 turns it off. */
   dedupeCapacity?: number;
-  /** Extension lines added to every checkpoint. */
   extensions?: string[];
-  /** Gather witness cosignatures for a freshly signed checkpoint (see witness/pool.ts). */
-  cosign?: (note: string, size: number, proof: (oldSize: number) => Hash[]) => Promise<string>;
+  /** Signed checkpoints held apart from the store; the recovered tree must extend each. */
+  mustExtend?: { source: string; note: string }[];
+  /** Gather witness cosignatures for a freshly signed checkpoint; resolves with the note to publish, or null to hold it back. */
+  cosign?: (note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>) => Promise<string | null>;
+  /** Called with every checkpoint published (e.g. to keep a copy apart from the store). */
+  onPublish?: (note: string) => Promise<void>;
 }
 
 export interface AddResult {
@@ -34,7 +42,6 @@ export interface AddResult {
   duplicate: boolean;
 }
 
-/** What `append` answers at once: the assigned index, and a promise that settles when that index is durable. */
 export interface Appended extends AddResult {
   durable: Promise<void>;
 }
@@ -43,7 +50,11 @@ export class LogUnavailableError extends Error {
   override name = "LogUnavailableError";
 }
 
-/** One group-commit unit: consecutive indices first … first + leaves.length - 1, made durable by one write. */
+/** The log would fork if it started: what it recovered does not extend a checkpoint it signed. */
+export class ForkRefusedError extends Error {
+  override name = "ForkRefusedError";
+}
+
 interface Batch {
   first: number;
   entries: Uint8Array[];
@@ -56,69 +67,122 @@ interface Batch {
 const DURABLE: Promise<void> = Promise.resolve();
 
 export class TransparencyLog {
-  readonly tree = new MerkleTree();
+  private integrator: Integrator = Integrator.empty();
+  tiles!: LogTiles;
   readonly maxEntrySize: number;
-  /** Batches not yet durable, in index order; the first is being written, the last takes new entries. */
   private batches: Batch[] = [];
+  private writing: Batch | null = null;
   private flushing: Promise<void> | null = null;
-  /**
-   * Duplicate detection: the first 30 bits of a leaf hash (a small integer, so the hot path allocates nothing) →
-   * index, including queued entries (indices are assigned at enqueue). A hit is confirmed against the full leaf
-   * hash; the rare entry whose 30 bits are taken goes to `overflow`, keyed by the whole hash.
-   */
-  private readonly seen = new Map<number, number>();
-  private readonly overflow = new Map<string, number>();
-  /** Index the next entry gets (indices are assigned when an entry is queued). */
+  private readonly antispam: Antispam;
   private nextIndex = 0;
+  private durableSize = 0;
+  /** The state of the last durable commit: checkpoints are signed over this, never over work in flight. */
+  private committed: TreeState = { size: 0, root: Integrator.empty().root(), edge: Integrator.empty().edge() };
   private failure: unknown = null;
   private latest: { note: string; checkpoint: Checkpoint } | null = null;
-  private readonly dedupeCapacity: number;
   private readonly maxBatch: number;
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
-    this.dedupeCapacity = opts.dedupeCapacity ?? 1_000_000;
     this.maxBatch = opts.maxBatch ?? 8192;
+    this.antispam = new Antispam(opts.dedupeCapacity ?? 1_000_000);
   }
 
-  /** Open (or create) a log: replay the store into the tree and sign a checkpoint at the recovered size. */
+  /** Open (or create) a log: restore the edge, replay the journal tail, check it extends every signed checkpoint. */
   static async open(opts: LogOptions): Promise<TransparencyLog> {
     const log = new TransparencyLog(opts);
-    await opts.store.open((entry) => {
-      const leaf = leafHash(entry);
-      log.remember(leaf, log.tree.appendLeafHash(leaf));
-    });
-    log.nextIndex = log.tree.size;
-    await log.publishCheckpoint();
+    try {
+      await log.recover();
+    } catch (e) {
+      await opts.store.close().catch(() => undefined);
+      throw e;
+    }
     return log;
   }
 
+  private async recover(): Promise<void> {
+    const opts = this.opts;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const log = this;
+    const rec = await opts.store.open();
+    const where = opts.store.description;
+    if (rec.state) {
+      try {
+        log.integrator = Integrator.fromEdge(rec.state.edge);
+      } catch (e) {
+        throw new CorruptStoreError(`${where}: the stored tree edge is inconsistent: ${(e as Error).message}`);
+      }
+      if (!hashEquals(log.integrator.root(), rec.state.root)) throw new CorruptStoreError(`${where}: the stored edge does not hash to the stored root at size ${rec.state.size}`);
+    }
+    log.tiles = new LogTiles(opts.store, log.integrator);
+    if (rec.pending.length > 0) {
+      // Journaled (durable, maybe acknowledged) entries past the state: integrate them again, same indices.
+      const first = log.integrator.size;
+      for (const e of rec.pending) log.integrator.append(e, leafHash(e));
+      const done = log.integrator.takeCompleted();
+      await opts.store.commit({ firstIndex: first, entries: rec.pending, ...done, state: log.state(), journaled: true });
+      await opts.store.sync();
+    }
+    log.nextIndex = log.durableSize = log.integrator.size;
+    log.committed = log.state();
+    await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
+    await log.rebuildAntispam();
+    if (!log.latest && log.size === 0) {
+      // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
+      await log.publishCheckpoint(false, false);
+      if (opts.cosign) void log.publishCheckpoint(true).catch(() => undefined);
+    } else if (!log.latest) {
+      await log.publishCheckpoint(); // bounded by the per-witness deadlines; may find no quorum (then 503 until one)
+    } else if (log.latest.checkpoint.size < log.size) {
+      // Catch the published checkpoint up; with witnesses, in the background (a slow one must not delay the start).
+      if (opts.cosign) void log.publishCheckpoint().catch(() => undefined);
+      else await log.publishCheckpoint();
+    }
+  }
+
+  private state() {
+    return { size: this.integrator.size, root: this.integrator.root(), edge: this.integrator.edge() };
+  }
+
+  /** Refuse to start unless the recovered tree extends every checkpoint this log signed. */
+  private async checkExtends(stored: string | null, apart: { source: string; note: string }[]): Promise<void> {
+    const candidates = [...(stored ? [{ source: `the checkpoint in ${this.opts.store.description}`, note: stored }] : []), ...apart];
+    for (const { source, note } of candidates) {
+      let cp: Checkpoint;
+      try {
+        cp = openCheckpoint(note, this.opts.verifier ? [this.opts.verifier] : [], this.opts.origin).checkpoint;
+      } catch (e) {
+        // Without the log's verifier key only the store's own record can be read, and it is trusted as written.
+        if (!this.opts.verifier) cp = parseCheckpoint(parseSignedNote(note).text);
+        else throw new ForkRefusedError(`${source} is not a checkpoint of ${this.opts.origin} signed by this log's key: ${(e as Error).message}`);
+      }
+      if (cp.size > this.size) {
+        throw new ForkRefusedError(
+          `${source} shows this log signed size ${cp.size}, but ${this.opts.store.description} holds only ${this.size} entries: ` +
+            "acknowledged entries are missing (a stale snapshot, a lagging replica, or deleted data). Refusing to start, because " +
+            "re-using those indices would fork the log. Restore the store to at least that size.",
+        );
+      }
+      const root = await this.tiles.rootAt(cp.size);
+      if (!hashEquals(root, cp.root)) {
+        throw new ForkRefusedError(`${source} signed root ${toBase64(cp.root)} at size ${cp.size}, but the stored tree has ${toBase64(root)} there: the store's contents changed. Refusing to start.`);
+      }
+      if (!this.latest || cp.size > this.latest.checkpoint.size) this.latest = { note, checkpoint: cp };
+    }
+  }
+
+  private async rebuildAntispam(): Promise<void> {
+    if (!this.antispam.enabled) return;
+    const from = Math.max(0, this.size - this.antispam.capacity);
+    await this.tiles.leafHashes(from, this.size, (h, i) => this.antispam.remember(h, i));
+  }
+
   get size(): number {
-    return this.tree.size;
+    return this.durableSize;
   }
 
   get origin(): string {
     return this.opts.origin;
-  }
-
-  private static key(leaf: Hash): number {
-    return ((leaf[0]! & 0x3f) << 24) | (leaf[1]! << 16) | (leaf[2]! << 8) | leaf[3]!;
-  }
-
-  private static fullKey(leaf: Hash): string {
-    return Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength).toString("latin1");
-  }
-
-  private remember(leaf: Hash, index: number): void {
-    if (this.dedupeCapacity <= 0) return;
-    const k = TransparencyLog.key(leaf);
-    if (!this.seen.has(k)) {
-      this.seen.set(k, index);
-      if (this.seen.size > this.dedupeCapacity) this.seen.delete(this.seen.keys().next().value!);
-    } else {
-      this.overflow.set(TransparencyLog.fullKey(leaf), index);
-      if (this.overflow.size > this.dedupeCapacity) this.overflow.delete(this.overflow.keys().next().value!);
-    }
   }
 
   private batchOf(i: number): Batch | undefined {
@@ -126,52 +190,25 @@ export class TransparencyLog {
     return undefined;
   }
 
-  /** Leaf hash at an index, durable or still queued. */
-  private leafAt(i: number): Hash | undefined {
-    if (i < this.tree.size) return this.tree.leafHash(i);
-    const b = this.batchOf(i);
-    return b?.leaves[i - b.first];
-  }
-
-  /** Index of an entry (durable or queued) by its leaf hash, within the duplicate-detection window. */
-  private lookup(leaf: Hash): number | undefined {
-    const i = this.seen.get(TransparencyLog.key(leaf));
-    if (i === undefined) return undefined;
-    const at = this.leafAt(i);
-    if (at && hashEquals(at, leaf)) return i;
-    return this.overflow.size > 0 ? this.overflow.get(TransparencyLog.fullKey(leaf)) : undefined;
-  }
-
-  /** Index of an entry by its leaf hash, while it is durable and inside the duplicate-detection window. */
-  indexOf(leaf: Hash): number | undefined {
-    const i = this.lookup(leaf);
-    return i !== undefined && i < this.tree.size ? i : undefined;
-  }
-
   /**
-   * Queue an entry: its index is assigned now, and `durable` resolves once the entry's batch is written and synced
-   * (only then may the index be acknowledged to anyone). Entries queued together share one write and one promise,
-   * which is what makes group commit cheap. The log keeps a reference to `entry` until it is written: callers
-   * must not modify it meanwhile (HTTP bodies are fresh buffers). Throws RangeError for an empty or oversized
-   * entry and LogUnavailableError after a storage failure.
+   * Queue an entry: its index is assigned now, and `durable` resolves once its batch is committed (only then may
+   * the index be acknowledged). Throws RangeError for an empty or oversized entry, LogUnavailableError after a
+   * storage failure.
    */
   append(entry: Uint8Array): Appended {
     if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
     if (entry.length === 0) throw new RangeError("entry is empty");
     if (entry.length > this.maxEntrySize) throw new RangeError(`entry is ${entry.length} bytes; the limit is ${this.maxEntrySize}`);
     const leaf = leafHash(entry);
-    if (this.dedupeCapacity > 0) {
-      const known = this.lookup(leaf);
-      if (known !== undefined) return { index: known, duplicate: true, durable: known < this.tree.size ? DURABLE : this.batchOf(known)!.durable };
-      this.remember(leaf, this.nextIndex);
-    }
+    const known = this.antispam.lookup(leaf);
+    if (known !== undefined) return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
+    this.antispam.remember(leaf, this.nextIndex);
     let b = this.batches[this.batches.length - 1];
-    // A batch being written is closed; so is a full one.
     if (!b || b === this.writing || b.leaves.length >= this.maxBatch) {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      durable.catch(() => undefined); // failures reach whoever awaits; nobody awaiting is not an error
+      durable.catch(() => undefined);
       b = { first: this.nextIndex, entries: [], leaves: [], durable, resolve, reject };
       this.batches.push(b);
     }
@@ -182,14 +219,11 @@ export class TransparencyLog {
     return { index, duplicate: false, durable: b.durable };
   }
 
-  /** Sequence an entry; resolves with its index once it is durable. */
   async add(entry: Uint8Array): Promise<AddResult> {
     const r = this.append(entry);
     await r.durable;
     return { index: r.index, duplicate: r.duplicate };
   }
-
-  private writing: Batch | null = null;
 
   private kick(): void {
     if (this.flushing) return;
@@ -199,25 +233,32 @@ export class TransparencyLog {
     });
   }
 
-  /** Group commit: everything queued while the previous batch was syncing goes out in the next single write. */
+  /** Group commit: everything queued while the previous batch was being committed goes out in the next one. */
   private async flushLoop(): Promise<void> {
     while (this.batches.length > 0 && !this.failure) {
       const b = this.batches[0]!;
       this.writing = b;
+      for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves[i]!);
+      const done = this.integrator.takeCompleted();
+      this.tiles.addInflight(done.tiles);
+      const state = this.state();
       try {
-        await this.opts.store.append(b.entries, b.first);
+        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, ...done, state });
       } catch (e) {
         this.fail(e);
         return;
+      } finally {
+        this.tiles.clearInflight(done.tiles);
       }
-      for (const leaf of b.leaves) this.tree.appendLeafHash(leaf);
+      this.durableSize = b.first + b.entries.length;
+      this.committed = state;
       this.batches.shift();
       this.writing = null;
       b.resolve();
     }
   }
 
-  /** A failed durable write leaves the log refusing writes: acknowledged state is intact, nothing else is promised. */
+  /** A failed commit leaves the log refusing writes: what was acknowledged is intact, nothing else is promised. */
   private fail(e: unknown): void {
     this.failure = e;
     this.writing = null;
@@ -226,43 +267,72 @@ export class TransparencyLog {
     this.batches = [];
   }
 
-  /** Wait until everything queued so far is durable. */
+  get failed(): unknown {
+    return this.failure;
+  }
+
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
 
   private publishing: Promise<string> = Promise.resolve("");
 
-  /** Sign a checkpoint for the current durable size if it moved, persist it, and make it the served one. */
-  publishCheckpoint(): Promise<string> {
-    // Serialised: two overlapping saves must never let an older checkpoint land last.
-    this.publishing = this.publishing.catch(() => "").then(() => this.publishNow());
+  /**
+   * Sign a checkpoint for the durable size and publish it. With `force`, re-sign even when the size has not
+   * moved (idle logs re-sign on an interval, so witnesses and monitors see them alive).
+   */
+  publishCheckpoint(force = false, witnessed = true): Promise<string> {
+    this.publishing = this.publishing.catch(() => "").then(() => this.publishNow(force, witnessed));
     return this.publishing;
   }
 
-  private async publishNow(): Promise<string> {
-    const size = this.tree.size;
-    if (this.latest && this.latest.checkpoint.size === size) return this.latest.note;
-    const checkpoint: Checkpoint = { origin: this.opts.origin, size, root: this.tree.rootAt(size), extensions: this.opts.extensions ?? [] };
-    let note = signCheckpoint(checkpoint, [this.opts.signer]);
-    if (this.opts.cosign) note = await this.opts.cosign(note, size, (old) => this.tree.consistencyProof(old, size)).catch(() => note);
-    await this.opts.store.saveCheckpoint(note);
-    if (!this.latest || this.latest.checkpoint.size < size) this.latest = { note, checkpoint };
+  private async publishNow(force: boolean, witnessed: boolean): Promise<string> {
+    if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
+    const { size, root, edge } = this.committed;
+    if (this.latest && this.latest.checkpoint.size === size && !force) return this.latest.note;
+    if (this.latest && this.latest.checkpoint.size > size) throw new ForkRefusedError(`refusing to sign size ${size} below the published ${this.latest.checkpoint.size}`);
+    const checkpoint: Checkpoint = { origin: this.opts.origin, size, root, extensions: this.opts.extensions ?? [] };
+    let note: string | null = signNote(formatCheckpoint(checkpoint), [this.opts.signer]);
+    if (this.opts.cosign && witnessed) note = await this.opts.cosign(note, size, (old) => this.tiles.consistencyProof(old, size));
+    if (note === null) return this.latest?.note ?? "";
+    await this.opts.store.publish({ note, edge });
+    await this.opts.onPublish?.(note);
+    if (!this.latest || this.latest.checkpoint.size <= size) this.latest = { note, checkpoint };
     return this.latest.note;
   }
 
-  /** The latest published signed checkpoint. */
+  /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */
   checkpoint(): { note: string; checkpoint: Checkpoint } {
-    if (!this.latest) throw new Error("log is not open");
+    if (!this.latest) throw new LogUnavailableError("no checkpoint has been published yet (waiting for the witness quorum)");
     return this.latest;
   }
 
+  /** Index of an entry by its leaf hash, while durable and inside the duplicate-detection window. */
+  indexOf(leaf: Hash): number | undefined {
+    const i = this.antispam.lookup(leaf);
+    return i !== undefined && i < this.durableSize ? i : undefined;
+  }
+
   readEntries(start: number, end: number): Promise<Uint8Array[]> {
-    return this.opts.store.readEntries(start, end);
+    if (end > this.durableSize) return Promise.reject(new RangeError(`entries [${start}, ${end}) beyond size ${this.durableSize}`));
+    return this.tiles.entries(start, end);
+  }
+
+  rootAt(size: number): Promise<Hash> {
+    return this.tiles.rootAt(size);
+  }
+
+  inclusionProof(index: number, size: number): Promise<Hash[]> {
+    return this.tiles.inclusionProof(index, size);
+  }
+
+  consistencyProof(size1: number, size2: number): Promise<Hash[]> {
+    return this.tiles.consistencyProof(size1, size2);
   }
 
   async close(): Promise<void> {
     await this.drain();
+    await this.publishing.catch(() => undefined);
     await this.opts.store.close();
   }
 }

@@ -9,10 +9,14 @@
  * `openNote` follows Go's note.Open: a malformed note, a known key whose signature fails, and an ambiguous key
  * are errors; signatures by unknown keys are kept as unverified; a note no known key signed is an error too.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, randomBytes, sign, verify, type KeyObject } from "node:crypto";
+import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 
 export const ALG_ED25519 = 0x01;
 export const ALG_COSIGNATURE_V1 = 0x04;
+/** C2SP tlog-cosignature ML-DSA-44 (subtree/v1) witness keys: 32-byte seed, 1,312-byte public key. */
+export const ALG_MLDSA44 = 0x06;
+const MLDSA44_PUBLIC_KEY = 1312;
 const MAX_SIGNATURES = 100;
 
 export type NoteErrorKind = "malformed" | "unverified" | "invalid-signature" | "ambiguous-key" | "bad-key";
@@ -78,6 +82,14 @@ export function rawPublicKey(key: KeyObject): Buffer {
 /** A new Ed25519 key pair in sumdb/note text form. */
 export function generateKey(name: string, alg = ALG_ED25519): { signerKey: string; verifierKey: string } {
   if (!isValidName(name)) throw new NoteError("bad-key", `key name "${name}" must be non-empty without spaces or "+"`);
+  if (alg === ALG_MLDSA44) {
+    const seed = randomBytes(32);
+    const pub = ml_dsa44.keygen(seed).publicKey;
+    return {
+      signerKey: `PRIVATE+KEY+${name}+${hex8(keyId(name, alg, pub))}+${Buffer.concat([Buffer.from([alg]), seed]).toString("base64")}`,
+      verifierKey: verifierKeyString(name, alg, pub),
+    };
+  }
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const seed = privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_ED25519.length);
   const pub = rawPublicKey(publicKey);
@@ -129,8 +141,8 @@ export function parseSignerKey(skey: string): ParsedSignerKey {
   if (!isValidName(name) || !/^[0-9a-f]{8}$/i.test(id16) || !key || key.length === 0) throw new NoteError("bad-key", `malformed signer key for "${name}"`);
   const alg = key[0]!;
   const seed = key.subarray(1);
-  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1) || seed.length !== 32) throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
-  const publicKey = rawPublicKey(createPublicKey(ed25519PrivateKey(seed)));
+  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || seed.length !== 32) throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
+  const publicKey = alg === ALG_MLDSA44 ? Buffer.from(ml_dsa44.keygen(seed).publicKey) : rawPublicKey(createPublicKey(ed25519PrivateKey(seed)));
   if (keyId(name, alg, publicKey) !== parseInt(id16, 16)) throw new NoteError("bad-key", `signer key "${name}": key id ${id16} does not match the key`);
   return { name, keyId: parseInt(id16, 16), alg, seed, publicKey };
 }
@@ -150,7 +162,10 @@ export function parseVerifierKey(vkey: string): ParsedVerifierKey {
   if (!isValidName(name) || !/^[0-9a-f]{8}$/i.test(id16) || !key || key.length === 0) throw new NoteError("bad-key", `malformed verifier key "${vkey}"`);
   const alg = key[0]!;
   const publicKey = key.subarray(1);
-  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1) || publicKey.length !== 32) throw new NoteError("bad-key", `verifier key "${name}": unknown algorithm ${alg} or wrong key length`);
+  const want = alg === ALG_MLDSA44 ? MLDSA44_PUBLIC_KEY : 32;
+  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || publicKey.length !== want) {
+    throw new NoteError("bad-key", `verifier key "${name}": unknown algorithm ${alg} or wrong key length ${publicKey.length}`);
+  }
   if (keyId(name, alg, publicKey) !== parseInt(id16, 16)) throw new NoteError("bad-key", `verifier key "${name}": key id ${id16} does not match the key`);
   return { name, keyId: parseInt(id16, 16), alg, publicKey };
 }
@@ -204,29 +219,68 @@ function checkText(msg: Uint8Array): string {
   return s;
 }
 
-/** Open a signed note, verifying signatures by the known keys. */
-export function openNote(msg: Uint8Array | string, known: readonly Verifier[]): OpenedNote {
+/** A signed note split into its text and signature lines, nothing verified yet. */
+export interface ParsedNote {
+  text: string;
+  /** Every signature line in order, with its raw signature bytes (key ID stripped). */
+  lines: (NoteSignature & { sig: Buffer })[];
+}
+
+/** Parse one signature line `— <name> base64(keyID ‖ signature)`; `n` is its 1-based position for errors. */
+function parseSignatureLine(line: string, n: number): NoteSignature & { sig: Buffer } {
+  const where = `signature line ${n} ${JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line)}`;
+  if (!line.startsWith("— ")) throw new NoteError("malformed", `${where} does not start with "— " (em dash, space)`);
+  const rest = line.slice(2);
+  const space = rest.indexOf(" ");
+  if (space < 0) throw new NoteError("malformed", `${where} has no space between the key name and the signature`);
+  const name = rest.slice(0, space);
+  const b64 = rest.slice(space + 1);
+  if (!isValidName(name)) throw new NoteError("malformed", `${where}: key name "${name}" must be non-empty without spaces or "+"`);
+  const raw = decodeB64(b64);
+  if (!raw) throw new NoteError("malformed", `${where}: the signature is not standard padded base64`);
+  if (raw.length < 5) throw new NoteError("malformed", `${where}: the signature is ${raw.length} bytes; it needs a 4-byte key ID and at least one signature byte`);
+  return { name, keyId: raw.readUInt32BE(0), base64: b64, sig: raw.subarray(4) };
+}
+
+/**
+ * The one signed-note parser (C2SP signed-note): the text up to and including the newline before the last blank
+ * line, then signature lines. Throws NoteError "malformed" naming the line and what is wrong with it.
+ */
+export function parseSignedNote(msg: Uint8Array | string): ParsedNote {
   const s = checkText(typeof msg === "string" ? Buffer.from(msg) : msg);
   const split = s.lastIndexOf("\n\n");
   if (split < 0) throw new NoteError("malformed", "note has no blank line before its signatures");
   const text = s.slice(0, split + 1);
   const block = s.slice(split + 2);
-  if (block === "" || !block.endsWith("\n")) throw new NoteError("malformed", "note has no signature lines, or the last one does not end in a newline");
+  if (block === "") throw new NoteError("malformed", "note has no signature lines after its blank line");
+  if (!block.endsWith("\n")) throw new NoteError("malformed", "the last signature line does not end in a newline");
+  const raw = block.slice(0, -1).split("\n");
+  if (raw.length > MAX_SIGNATURES) throw new NoteError("malformed", `note has ${raw.length} signature lines; at most ${MAX_SIGNATURES} are allowed`);
+  return { text, lines: raw.map((l, i) => parseSignatureLine(l, i + 1)) };
+}
+
+/**
+ * Split input for signing: a note that already has a signature block comes back as text + signatures (strictly
+ * parsed, so a malformed signature line is an error, never silently signed over as text); input with no
+ * signature block is all text.
+ */
+export function splitForSigning(input: string): { text: string; sigs: NoteSignature[] } {
+  const split = input.lastIndexOf("\n\n");
+  const block = split < 0 ? "" : input.slice(split + 2);
+  const looksSigned = block.split("\n").some((l) => l.startsWith("— ") || l.startsWith("—"));
+  if (!looksSigned) return { text: input, sigs: [] };
+  const { text, lines } = parseSignedNote(input);
+  return { text, sigs: lines.map(({ name, keyId, base64 }) => ({ name, keyId, base64 })) };
+}
+
+/** Open a signed note, verifying signatures by the known keys. */
+export function openNote(msg: Uint8Array | string, known: readonly Verifier[]): OpenedNote {
+  const { text, lines } = parseSignedNote(msg);
   const textBytes = Buffer.from(text);
   const sigs: NoteSignature[] = [];
   const unverified: NoteSignature[] = [];
   const seen = new Set<string>();
-  const lines = block.slice(0, -1).split("\n");
-  if (lines.length > MAX_SIGNATURES) throw new NoteError("malformed", `note has more than ${MAX_SIGNATURES} signatures`);
-  for (const line of lines) {
-    if (!line.startsWith("— ")) throw new NoteError("malformed", `signature line does not start with "— ": ${JSON.stringify(line.slice(0, 60))}`);
-    const rest = line.slice(2);
-    const space = rest.indexOf(" ");
-    const name = space < 0 ? rest : rest.slice(0, space);
-    const b64 = space < 0 ? "" : rest.slice(space + 1);
-    const raw = decodeB64(b64);
-    if (!isValidName(name) || !raw || raw.length < 5) throw new NoteError("malformed", `malformed signature line for "${name}"`);
-    const id = raw.readUInt32BE(0);
+  for (const { name, keyId: id, base64: b64, sig: raw } of lines) {
     const matches = known.filter((v) => v.name === name && v.keyId === id);
     const sig: NoteSignature = { name, keyId: id, base64: b64 };
     const key = `${name}+${id}`;
@@ -237,7 +291,7 @@ export function openNote(msg: Uint8Array | string, known: readonly Verifier[]): 
     if (matches.length > 1) throw new NoteError("ambiguous-key", `ambiguous key ${name}+${hex8(id)}: more than one known key has that name and id`);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!matches[0]!.verify(textBytes, raw.subarray(4))) throw new NoteError("invalid-signature", `invalid signature for key ${name}+${hex8(id)}`);
+    if (!matches[0]!.verify(textBytes, raw)) throw new NoteError("invalid-signature", `invalid signature for key ${name}+${hex8(id)}`);
     sigs.push(sig);
   }
   if (sigs.length === 0) {

@@ -15,10 +15,10 @@ export class TileError extends Error {
   override name = "TileError";
 }
 
-export function httpTileFetcher(base: string): TileFetcher {
+export function httpTileFetcher(base: string, get: (url: string) => Promise<Response> = (url) => fetch(url)): TileFetcher {
   const root = base.replace(/\/+$/, "");
   return async (path) => {
-    const res = await fetch(`${root}/${path}`);
+    const res = await get(`${root}/${path}`);
     if (!res.ok) throw new TileError(`GET ${root}/${path}: HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   };
@@ -40,7 +40,9 @@ export class TileProofs {
     const path = tilePath({ level: L, index: n, width });
     let t = this.tiles.get(path);
     if (!t) {
-      t = this.fetchTile(path).then((b) => {
+      // tlog-tiles lets a log delete a partial tile once the full one exists: fall back to the full tile's prefix.
+      const fetched = width === TILE_WIDTH ? this.fetchTile(path) : this.fetchTile(path).catch(() => this.fetchTile(tilePath({ level: L, index: n, width: TILE_WIDTH })).then((full) => full.subarray(0, width * HASH_SIZE)));
+      t = fetched.then((b) => {
         if (b.length !== width * HASH_SIZE) throw new TileError(`${path} is ${b.length} bytes; expected ${width * HASH_SIZE}`);
         return b;
       });

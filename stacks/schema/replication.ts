@@ -44,14 +44,41 @@ const networkSchema = z
   })
   .strict();
 
-/** Instance shapes of the managed databases (issue 13: values the providers accept together). */
-const instancesSchema = z
+/** Provisioned storage sizes Azure Database for PostgreSQL flexible server accepts (GiB). */
+export const azurePostgresStorageSizes = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] as const;
+
+/**
+ * Database sizes, read by the components and priced by the cost model (never hard-coded in either).
+ * `storageGB` is each copy's provisioned storage: Cloud SQL's disk, the Azure server's storage, and the
+ * size Aurora (which bills what it stores) is estimated at.
+ */
+const databasesSchema = z
   .object({
+    storageGB: z
+      .number()
+      .int()
+      .refine((n) => (azurePostgresStorageSizes as readonly number[]).includes(n), `expected one of ${azurePostgresStorageSizes.join(", ")} (the sizes Azure flexible servers accept)`)
+      .default(256),
+    aws: z
+      .object({
+        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an RDS instance class such as db.r6g.large").default("db.r6g.large"),
+        /** Aurora instances per cluster (a writer plus readers). */
+        instancesPerCluster: z.number().int().min(1).max(16).default(1),
+      })
+      .strict()
+      .prefault({}),
     gcp: z
       .object({
-        /** ENTERPRISE takes shared-core and db-custom-* tiers; ENTERPRISE_PLUS only db-perf-optimized-N-*. */
-        edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE"),
         tier: z.string().regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384").default("db-custom-4-16384"),
+        /** ENTERPRISE takes shared-core and db-custom-* tiers; ENTERPRISE_PLUS (PostgreSQL 16's default) only db-perf-optimized-N-*. */
+        edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE"),
+      })
+      .strict()
+      .prefault({}),
+    azure: z
+      .object({
+        skuName: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, "expected a flexible-server SKU such as Standard_D4ds_v5").default("Standard_D4ds_v5"),
+        tier: z.enum(["Burstable", "GeneralPurpose", "MemoryOptimized"]).default("GeneralPurpose"),
       })
       .strict()
       .prefault({}),
@@ -95,7 +122,7 @@ export const replicationSchema = z
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),
-    instances: instancesSchema.prefault({}),
+    databases: databasesSchema.prefault({}),
     /** Read-replica placement under a latency SLA and a budget (model/placement). */
     placement: placementSchema.optional(),
   })

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../cli.js";
 
+describe("meridian drill: arguments are checked before an estate starts", () => {
+  it("--region nope → exit 2 naming the stack's regions, no stack trace", () => {
+    const r = runCli(["drill", "regional-outage", "--region", "nope"], { timeoutMs: 30_000 });
+    expect(r.stderr).toBe('meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
+    expect(r.status).toBe(2);
+  });
+});
+
 describe("meridian drill (against a real local estate)", () => {
   it("regional-outage: measured detection, failover and drain beside the runbook; escrow and the log hold", () => {
     const r = runCli(["drill", "regional-outage", "--json"], { timeoutMs: 120_000 });

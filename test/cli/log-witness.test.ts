@@ -27,7 +27,7 @@ function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
     let err = "";
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
+      const m = /at (http:\/\/\S+)/.exec(out) ?? /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m) resolve({ child, url: m[1]! });
     });
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));

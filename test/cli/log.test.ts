@@ -109,10 +109,19 @@ describe("meridian log", () => {
     const down = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s4")]);
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/cannot reach/);
+
+    // One flipped byte in the stored tree: the log refuses to start, saying where, rather than truncating or re-signing.
+    const tile = join(dir, "data", "public", "tile", "0", "000");
+    const bytes = readFileSync(tile);
+    bytes[1234]! ^= 0x40;
+    writeFileSync(tile, bytes);
+    const refused = cli(["log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^meridian log: refusing to start: file store .*: tile\/0\/000 does not hash to its entry in the tile above: the stored tile is corrupt\n$/);
   });
 
   it("usage errors exit 2", () => {
-    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/--data <dir>.*or --postgres/);
+    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/exactly one store: --data <dir> \(embedded\), --postgres <url> or --s3 <url>/);
     expect(cli(["log", "verify", "--vkey", keys.verifierKey]).status).toBe(2);
     expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);
   });

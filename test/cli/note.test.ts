@@ -66,4 +66,19 @@ describe("meridian note", () => {
     expect(runCli(["note", "sign", "--key", skey], { input: "x\n" }).status).toBe(2);
     expect(runCli(["note", "verify", "--vkey", "nonsense"], { input: "x\n" }).status).toBe(2);
   });
+
+  it("sign refuses a note whose signature line is malformed instead of signing it over as text", () => {
+    const signed = runCli(["note", "sign", "--key", keyFile], { input: "hello\n" }).stdout;
+    for (const [bad, why] of [
+      [signed.replace(/ (\S+)\n$/, " not*base64\n"), /signature line 1 .*not standard padded base64/],
+      [signed.replace(/ (\S+)\n$/, " AAAA\n"), /signature line 1 .*3 bytes; it needs a 4-byte key ID/],
+      [`${signed}—nospace AAAAAAAA\n`, /signature line 2 .*does not start with "— "/],
+      [signed.slice(0, -1), /does not end in a newline/],
+    ] as const) {
+      const r = runCli(["note", "sign", "--key", keyFile], { input: bad });
+      expect(r.status, bad).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stdout).toBe("");
+    }
+  });
 });

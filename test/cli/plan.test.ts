@@ -57,7 +57,7 @@ describe("meridian plan: provider rules", () => {
     const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
     const file = join(dir, "Pulumi.staging.yaml");
     try {
-      const text = readFileSync(stackFile("staging"), "utf8").replace("    writeGBPerMonth: { aws-use1: 300 }\n", "    writeGBPerMonth: { aws-use1: 300 }\n    instances: { gcp: { edition: ENTERPRISE_PLUS } }\n");
+      const text = readFileSync(stackFile("staging"), "utf8").replace("    writeGBPerMonth: { aws-use1: 300 }\n", "    writeGBPerMonth: { aws-use1: 300 }\n    databases: { gcp: { edition: ENTERPRISE_PLUS } }\n");
       writeFileSync(file, text);
       const r = runCli(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(1);

@@ -1,100 +1,107 @@
-// The real CrossGuard pack: start policies/index.ts as `pulumi preview --policy-pack` would (it prints
-// its gRPC port), then call the analyzer protocol directly — listing the policies and analyzing resources.
+// The real CrossGuard pack, started as the Pulumi engine starts it (run-policy-pack, PULUMI_* env, no
+// loader flags) and driven over the Analyzer protocol from Pulumi's published protos, with the prod
+// plan's resources as preview sends them (unknowns as the engine's sentinel).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { buildEstateSpec } from "../../model/estate.js";
-import { loadStack } from "../../stacks/load.js";
+import { readFileSync } from "node:fs";
+import { planStack, type Plan } from "../../components/preview/plan.js";
+import { buildPolicyPack, POLICIES_DIR } from "../../policies/build.js";
+import { readStackConfigMap } from "../../stacks/load.js";
+import { Engine, UNKNOWN_STRING, type AnalyzeResponse } from "./engine.js";
 
-const require = createRequire(import.meta.url);
-/* eslint-disable @typescript-eslint/no-explicit-any -- generated CommonJS protobuf stubs */
-const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
-const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb.js") as any;
-const messages = require("@pulumi/pulumi/proto/analyzer_pb.js") as any;
-const { Struct } = require("google-protobuf/google/protobuf/struct_pb.js") as any;
-const { Empty } = require("google-protobuf/google/protobuf/empty_pb.js") as any;
+const POLICY_NAMES = [
+  "meridian-certificate-bounds",
+  "meridian-cost-table",
+  "meridian-egress-topology",
+  "meridian-failover-ttl",
+  "meridian-health-check-sanity",
+  "meridian-mtls-mesh-wide",
+  "meridian-mtls-strict",
+  "meridian-no-public-databases",
+  "meridian-stack-budget",
+];
 
-const POLICIES_DIR = fileURLToPath(new URL("../../policies/", import.meta.url));
-let pack: ChildProcess;
-let client: any;
+let engine: Engine;
+let prod: Plan;
+let overBudget: Plan;
 
-const call = <T>(method: string, request: unknown): Promise<T> =>
-  new Promise((resolve, reject) => client[method](request, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
-
-function resource(type: string, name: string, props: Record<string, unknown>, Message = messages.AnalyzeRequest) {
-  const r = new Message();
-  r.setType(type);
-  r.setName(name);
-  r.setUrn(`urn:pulumi:prod::meridian::${type}::${name}`);
-  r.setProperties(Struct.fromJavaScript(props));
-  // The CLI always sends resource options; the policy SDK refuses requests without them.
-  r.setOptions(new messages.AnalyzerResourceOptions());
-  return r;
+/** The stack's config as the engine hands it to a policy pack: every key as a string. */
+function engineConfig(stack: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(readStackConfigMap(stack)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
+const mandatory = (r: AnalyzeResponse) => r.diagnostics.filter((d) => d.enforcementLevel === "MANDATORY");
+
 beforeAll(async () => {
-  pack = spawn(process.execPath, ["--import", "tsx", "index.ts"], { cwd: POLICIES_DIR, stdio: ["ignore", "pipe", "pipe"] });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    pack.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /^(\d+)\s/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    pack.on("exit", (code) => reject(new Error(`policy pack exited ${code}`)));
-  });
-  client = new services.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  await buildPolicyPack();
+  prod = await planStack("prod");
+  overBudget = await planStack("prod", { configOverrides: { "meridian:budget": { monthlyUSD: 3000 } } });
+  engine = await Engine.start({ packDir: POLICIES_DIR, project: "meridian", stack: "prod", config: engineConfig("prod") });
+}, 180_000);
+
+afterAll(async () => {
+  await engine?.close();
 });
 
-afterAll(() => {
-  client?.close();
-  pack?.kill();
-});
-
-describe("policies/index.ts under the analyzer protocol", () => {
-  it("serves every rule as a CrossGuard policy", async () => {
-    const info = await call<any>("getAnalyzerInfo", new Empty());
-    expect(info.getName()).toBe("meridian");
-    expect(info.getPoliciesList().map((p: any) => p.getName()).sort()).toEqual([
-      "meridian-certificate-bounds",
-      "meridian-cost-table",
-      "meridian-egress-topology",
-      "meridian-failover-ttl",
-      "meridian-health-check-sanity",
-      "meridian-mtls-mesh-wide",
-      "meridian-mtls-strict",
-      "meridian-no-public-databases",
-      "meridian-stack-budget",
-    ]);
+describe("the policy pack under the engine's launcher and the Analyzer protocol", () => {
+  it("boots: Handshake (or UNIMPLEMENTED, which the engine tolerates) and ConfigureStack", async () => {
+    const { handshake } = await engine.boot();
+    expect(["ok", "unimplemented"]).toContain(handshake);
   });
 
-  it("denies a public database and passes a private one", async () => {
-    const bad = await call<any>("analyze", resource("aws:rds/clusterInstance:ClusterInstance", "db", { publiclyAccessible: true }));
-    expect(bad.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getMessage()])).toEqual([["meridian-no-public-databases", expect.stringContaining("publiclyAccessible is true")]]);
-    const good = await call<any>("analyze", resource("aws:rds/clusterInstance:ClusterInstance", "db", { publiclyAccessible: false }));
-    expect(good.getDiagnosticsList()).toEqual([]);
+  it("GetAnalyzerInfo lists every rule as a policy; GetPluginInfo names a version", async () => {
+    const info = await engine.call<{ name: string; supportsConfig: boolean; policies: { name: string; enforcementLevel: string }[] }>("GetAnalyzerInfo", {});
+    expect(info.name).toBe("meridian");
+    expect(info.supportsConfig).toBe(true);
+    expect(info.policies.map((p) => p.name).sort()).toEqual(POLICY_NAMES);
+    const plugin = await engine.call<{ version: string }>("GetPluginInfo", {});
+    expect(plugin.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it("stack analysis reads the estate ConfigMap and denies a full mesh", async () => {
-    const spec = buildEstateSpec("prod", loadStack("prod"));
-    const estate = { ...spec, replication: { ...spec.replication, topology: "full-mesh" } };
-    const cm = resource("kubernetes:core/v1:ConfigMap", "meridian-replication", { metadata: { name: "meridian-replication" }, data: { "estate.json": JSON.stringify(estate) } }, messages.AnalyzerResource);
-    const req = new messages.AnalyzeStackRequest();
-    req.setResourcesList([cm]);
-    const res = await call<any>("analyzeStack", req);
-    const diags = res.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getEnforcementlevel(), d.getMessage()]);
-    expect(diags).toContainEqual(["meridian-egress-topology", messages.EnforcementLevel.MANDATORY, expect.stringMatching(/full-mesh replication over 6 regions \(limit 4\).*use star/)]);
-    // A full mesh ($4,104.14 of links) plus the traffic area's DNS and health checks ($716.84).
-    expect(diags).toContainEqual(["meridian-cost-table", messages.EnforcementLevel.ADVISORY, expect.stringMatching(/monthly cost estimate \$4,820\.98/)]);
+  it("Configure takes the shipped prod policy config", async () => {
+    const file = JSON.parse(readFileSync(new URL("../../policies/config.prod.json", import.meta.url), "utf8")) as Record<string, Record<string, unknown>>;
+    await engine.configure(Object.fromEntries(Object.entries(file).map(([name, properties]) => [name, { properties }])));
   });
 
-  it("cost rules are not applicable to a stack without the estate ConfigMap", async () => {
-    const req = new messages.AnalyzeStackRequest();
-    req.setResourcesList([resource("kubernetes:core/v1:Namespace", "ns", { metadata: { name: "x" } }, messages.AnalyzerResource)]);
-    const res = await call<any>("analyzeStack", req);
-    expect(res.getDiagnosticsList()).toEqual([]);
-    const notApplicable = res.getNotApplicableList().map((n: any) => n.getPolicyName());
-    expect(notApplicable).toEqual(expect.arrayContaining(["meridian-stack-budget", "meridian-egress-topology", "meridian-cost-table"]));
+  it("the plan carries unknowns, sent as the engine's sentinel", () => {
+    const text = JSON.stringify(prod.resources.map((r) => r.inputs));
+    expect(text).toContain('"(computed)"');
+    expect(JSON.stringify({ s: UNKNOWN_STRING })).toContain("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
+  });
+
+  it("Analyze per resource: prod has no mandatory violation and no rule gives up on an unknown", async () => {
+    const problems: string[] = [];
+    for (const r of prod.resources) {
+      const res = await engine.analyze(r);
+      for (const d of res.diagnostics) problems.push(`${d.enforcementLevel} ${d.policyName} ${r.type} ${r.name}: ${d.message}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("Analyze decides failover TTLs in preview although healthCheckId is unknown", async () => {
+    const record = prod.resources.find((r) => r.type === "aws:route53/record:Record" && r.inputs["healthCheckId"] !== undefined)!;
+    expect(record.inputs["healthCheckId"]).toBe("(computed)");
+    const res = await engine.analyze({ ...record, inputs: { ...record.inputs, ttl: 300 } });
+    expect(res.diagnostics.map((d) => [d.policyName, d.enforcementLevel])).toEqual([["meridian-failover-ttl", "MANDATORY"]]);
+    expect(res.diagnostics[0]!.message).toMatch(/ttl 300s exceeds the failover limit of 60s/);
+  });
+
+  it("AnalyzeStack on prod: no mandatory violation, the advisory cost table", async () => {
+    const res = await engine.analyzeStack(prod.resources);
+    expect(mandatory(res)).toEqual([]);
+    expect(res.diagnostics.map((d) => d.policyName)).toContain("meridian-cost-table");
+    expect(res.diagnostics.find((d) => d.policyName === "meridian-cost-table")!.message).toMatch(/\nmonthly cost estimate \$[\d,]+\.\d\d of \$25,000\.00 budget:/);
+  });
+
+  it("AnalyzeStack on prod pushed over budget: a mandatory budget violation", async () => {
+    const res = await engine.analyzeStack(overBudget.resources);
+    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-stack-budget"]);
+    expect(mandatory(res)[0]!.message).toMatch(/\nmonthly estimate \$[\d,]+\.\d\d exceeds the prod budget of \$3,000\.00/);
+  });
+
+  it("a stack without the estate ConfigMap: the cost rules are not applicable", async () => {
+    const ns = prod.resources.find((r) => r.type === "kubernetes:core/v1:Namespace")!;
+    const res = await engine.analyzeStack([ns]);
+    expect(res.diagnostics).toEqual([]);
+    expect(res.not_applicable.map((n) => n.policy_name)).toEqual(expect.arrayContaining(["meridian-stack-budget", "meridian-egress-topology", "meridian-cost-table"]));
   });
 });

@@ -1,38 +1,31 @@
 /**
- * The embedded file store (the default): one append-only file of framed records
- *   u32 length ‖ u32 CRC-32 of the entry ‖ entry bytes
- * written a whole batch per write and fdatasync'ed before `append` resolves (group commit: one sync per batch,
- * not per entry). After a crash the tail may hold a torn record; recovery stops at the first record whose frame
- * or CRC is wrong and truncates there. Everything acknowledged was synced before the tear, so it survives.
- * The latest checkpoint is written to a temporary file, synced, and renamed over `checkpoint` (atomic replace).
+ * The embedded file store (the default): `<dir>/public/` is a static C2SP tlog-tiles tree — `checkpoint`,
+ * `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` (entry bundles gzip-compressed, to be served with
+ * `Content-Encoding: gzip`) — that any web server or CDN can serve as is. `<dir>/state/` is private: the tree
+ * state (the commit point), the journal, the writer lock, and `quarantine/`.
+ *
+ * A commit appends the batch to the journal and fdatasyncs it (then the entries may be acknowledged), and writes
+ * the full tiles and bundles it completed without syncing. `sync` makes those durable, then replaces the state
+ * atomically and drops journal files the state covers; the sequencer syncs before every checkpoint it publishes
+ * (and when the journal grows), so a restart replays at most one sync interval of journal: O(1) in log size.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { open, rename, writeFile, readFile, type FileHandle } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { crc32 } from "node:zlib";
-import type { LogStore } from "./store.js";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { gunzip, gzip } from "node:zlib";
+import { hashesAtLevel, type FullBundle, type FullTile } from "../integrate.js";
+import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
+import { CorruptStoreError, encodeRecord, scanJournal } from "./journal.js";
+import { decodeState, encodeState, type TreeState } from "./state.js";
+import type { Commit, Publication, Recovered, TileStore } from "./store.js";
+import { HASH_SIZE } from "../rfc6962.js";
 
-const HEADER = 8;
-const READ_CHUNK = 1 << 20;
-/** Directories this process has open: a second sequencer on the same file would interleave batches. */
+const gz = promisify(gzip);
+const gunz = promisify(gunzip);
+/** Sync once the journal holds this much, even between checkpoints, to bound replay at restart. */
+const JOURNAL_SYNC_BYTES = 16 << 20;
 const openDirs = new Set<string>();
-
-/**
- * Claim the directory with a LOCK file naming our pid. A lock left by a process that no longer exists (kill -9)
- * is taken over; one held by a live process is refused.
- */
-function lockDir(dir: string): void {
-  const path = join(dir, "LOCK");
-  if (openDirs.has(resolve(dir))) throw new Error(`data directory ${dir} is already open in this process`);
-  try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data directory ${dir} is in use by process ${pid}`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
-  writeFileSync(path, `${process.pid}\n`);
-  openDirs.add(resolve(dir));
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -43,131 +36,222 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export class FileStore implements LogStore {
-  private fh: FileHandle | null = null;
-  /** Byte offset of record i's header; offsets[size] is the end of the file. */
-  private offsets = new Float64Array(1024);
-  private size = 0;
+function fsyncDir(dir: string): void {
+  const d = openSync(dir, "r");
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
+}
 
-  constructor(private readonly dir: string) {}
+export async function gunzipIfNeeded(b: Uint8Array): Promise<Uint8Array> {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b ? gunz(b) : b;
+}
 
-  private get entriesPath(): string {
-    return join(this.dir, "entries");
+export class FileStore implements TileStore {
+  readonly description: string;
+  readonly publicDir: string;
+  private readonly stateDir: string;
+  private journal: FileHandle | null = null;
+  private journalSeq = 0;
+  private journalBytes = 0;
+  /** Files and directories written since the last sync. */
+  private dirtyFiles = new Set<string>();
+  private dirtyDirs = new Set<string>();
+  private lastState: TreeState | null = null;
+  private syncedSize = 0;
+  private lock: Promise<unknown> = Promise.resolve();
+  /** Full tiles and bundles written since the last publication, whose partial versions can go once it is out. */
+  private completed: { path: string; end: number }[] = [];
+
+  constructor(private readonly dir: string) {
+    this.description = `file store ${dir}`;
+    this.publicDir = join(dir, "public");
+    this.stateDir = join(dir, "state");
   }
 
-  private pushOffset(at: number): void {
-    if (this.size + 1 >= this.offsets.length) {
-      const bigger = new Float64Array(this.offsets.length * 2);
-      bigger.set(this.offsets);
-      this.offsets = bigger;
+  /** Serialise commit, sync and publish: they share the journal and the state file. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private lockDir(): void {
+    const path = join(this.stateDir, "LOCK");
+    if (openDirs.has(resolve(this.dir))) throw new Error(`data directory ${this.dir} is already open in this process`);
+    if (existsSync(path)) {
+      const pid = Number(readFileSync(path, "utf8").trim());
+      if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data directory ${this.dir} is in use by process ${pid}`);
     }
-    this.offsets[this.size + 1] = at;
+    writeFileSync(path, `${process.pid}\n`);
+    openDirs.add(resolve(this.dir));
   }
 
-  async open(onEntry: (entry: Uint8Array, index: number) => void): Promise<{ size: number; checkpoint: string | null }> {
-    mkdirSync(this.dir, { recursive: true });
-    lockDir(this.dir);
-    this.fh = await open(this.entriesPath, "a+");
-    const { size: fileSize } = await this.fh.stat();
-    let pos = 0;
-    let pending = Buffer.alloc(0);
-    let filePos = 0;
-    // Stream the file in chunks, carrying a partial record across chunk boundaries.
-    while (filePos < fileSize) {
-      const chunk = Buffer.alloc(Math.min(READ_CHUNK, fileSize - filePos));
-      const { bytesRead } = await this.fh.read(chunk, 0, chunk.length, filePos);
-      filePos += bytesRead;
-      pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
-      let at = 0;
-      while (at + HEADER <= pending.length) {
-        const len = pending.readUInt32BE(at);
-        if (at + HEADER + len > pending.length) break;
-        const entry = pending.subarray(at + HEADER, at + HEADER + len);
-        if (crc32(entry) !== pending.readUInt32BE(at + 4)) {
-          filePos = fileSize; // corrupt frame: treat the rest as a torn tail
-          break;
-        }
-        onEntry(entry, this.size);
-        pos += HEADER + len;
-        this.pushOffset(pos);
-        this.size++;
-        at += HEADER + len;
+  private journalPath(seq: number): string {
+    return join(this.stateDir, `journal.${String(seq).padStart(12, "0")}`);
+  }
+
+  async open(): Promise<Recovered> {
+    if (existsSync(join(this.dir, "entries")) && !existsSync(this.stateDir)) {
+      throw new CorruptStoreError(`${this.dir} holds a log in the old single-file format (entries); this version stores tiles: serve it with the previous release and copy the entries into a new log`);
+    }
+    mkdirSync(join(this.stateDir, "quarantine"), { recursive: true });
+    mkdirSync(this.publicDir, { recursive: true });
+    this.lockDir();
+    const statePath = join(this.stateDir, "state");
+    const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
+    const size = state?.size ?? 0;
+    const journals = readdirSync(this.stateDir).filter((f) => /^journal\.[0-9]{12}$/.test(f)).sort();
+    const pending: Uint8Array[] = [];
+    let next = size;
+    for (const [i, f] of journals.entries()) {
+      const path = join(this.stateDir, f);
+      const scan = scanJournal(readFileSync(path), path);
+      if (scan.tornBytes > 0) {
+        if (i !== journals.length - 1) throw new CorruptStoreError(`${path} ends in an incomplete record, but a later journal exists: not a torn tail`);
+        // The record's fdatasync never completed, so nothing in it was acknowledged: set it aside, never delete.
+        const buf = readFileSync(path);
+        const q = join(this.stateDir, "quarantine", `${f}.torn-at-${scan.validBytes}.${Date.now()}`);
+        writeFileSync(q, buf.subarray(scan.validBytes));
+        const fh = await open(path, "r+");
+        await fh.truncate(scan.validBytes);
+        await fh.sync();
+        await fh.close();
       }
-      pending = pending.subarray(at);
+      for (const r of scan.records) {
+        const end = r.firstIndex + r.entries.length;
+        if (end <= next) continue; // already integrated into the state
+        if (r.firstIndex > next) throw new CorruptStoreError(`${path}: journal resumes at entry ${r.firstIndex} but the tree state ends at ${next}: entries ${next}..${r.firstIndex - 1} are missing`);
+        pending.push(...r.entries.slice(next - r.firstIndex));
+        next = end;
+      }
+      this.journalSeq = Number(f.slice("journal.".length));
     }
-    if (pos < fileSize) {
-      // Torn tail from a crash mid-batch: nothing in it was acknowledged.
-      await this.fh.truncate(pos);
-      await this.fh.sync();
-    }
-    await this.fh.close();
-    this.fh = await open(this.entriesPath, "r+");
-    const checkpoint = await readFile(join(this.dir, "checkpoint"), "utf8").catch(() => null);
-    return { size: this.size, checkpoint };
+    this.journalSeq++;
+    this.journal = await open(this.journalPath(this.journalSeq), "a");
+    fsyncDir(this.stateDir);
+    this.lastState = state;
+    this.syncedSize = size;
+    const checkpoint = await readFile(join(this.publicDir, "checkpoint"), "utf8").catch(() => null);
+    return { state, pending, checkpoint };
   }
 
-  async append(entries: readonly Uint8Array[], firstIndex: number): Promise<void> {
-    if (!this.fh) throw new Error("store is not open");
-    if (firstIndex !== this.size) throw new Error(`append at ${firstIndex} but the store holds ${this.size} entries`);
-    let total = 0;
-    for (const e of entries) total += HEADER + e.length;
-    const buf = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const e of entries) {
-      buf.writeUInt32BE(e.length, at);
-      buf.writeUInt32BE(crc32(e), at + 4);
-      buf.set(e, at + HEADER);
-      at += HEADER + e.length;
-    }
-    const start = this.offsets[this.size]!;
-    try {
-      await this.fh.write(buf, 0, total, start);
-      await this.fh.datasync();
-    } catch (e) {
-      // Cut any partial frame so a failed (never acknowledged) batch cannot resurface at recovery.
-      await this.fh.truncate(start).catch(() => undefined);
-      throw e;
-    }
-    let pos = start;
-    for (const e of entries) {
-      pos += HEADER + e.length;
-      this.pushOffset(pos);
-      this.size++;
-    }
+  private async writePublic(path: string, data: Uint8Array): Promise<void> {
+    const file = join(this.publicDir, path);
+    const d = dirname(file);
+    if (!this.dirtyDirs.has(d)) mkdirSync(d, { recursive: true });
+    await writeFile(file, data);
+    this.dirtyFiles.add(file);
+    this.dirtyDirs.add(d);
   }
 
-  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
-    if (!this.fh) throw new Error("store is not open");
-    if (start < 0 || end > this.size || start > end) throw new RangeError(`entries [${start}, ${end}) beyond size ${this.size}`);
-    const from = this.offsets[start]!;
-    const buf = Buffer.alloc(this.offsets[end]! - from);
-    await this.fh.read(buf, 0, buf.length, from);
-    const out: Uint8Array[] = [];
-    for (let i = start; i < end; i++) {
-      const at = this.offsets[i]! - from;
-      out.push(buf.subarray(at + HEADER, this.offsets[i + 1]! - from));
-    }
-    return out;
+  private async writeTiles(tiles: readonly FullTile[], bundles: readonly FullBundle[]): Promise<void> {
+    for (const t of tiles) this.completed.push({ path: tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), end: (t.index + 1) * TILE_WIDTH ** (t.level + 1) });
+    for (const b of bundles) this.completed.push({ path: tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), end: (b.index + 1) * TILE_WIDTH });
+    await Promise.all([
+      ...tiles.map((t) => this.writePublic(tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data)),
+      ...bundles.map(async (b) => this.writePublic(tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), await gz(b.data))),
+    ]);
   }
 
-  async saveCheckpoint(note: string): Promise<void> {
-    const tmp = join(this.dir, "checkpoint.tmp");
-    await writeFile(tmp, note, { flush: true });
-    await rename(tmp, join(this.dir, "checkpoint"));
-    // Sync the directory so the rename itself survives a power cut.
-    const d = openSync(this.dir, "r");
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
+  commit(c: Commit): Promise<void> {
+    return this.serial(async () => {
+      if (!this.journal) throw new Error("store is not open");
+      const have = this.lastState?.size ?? 0;
+      if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
+      if (!c.journaled) {
+        const rec = encodeRecord(c.firstIndex, c.entries);
+        await this.journal.write(rec);
+        await this.journal.datasync();
+        this.journalBytes += rec.length;
+      }
+      this.lastState = c.state;
+      await this.writeTiles(c.tiles, c.bundles);
+      if (this.journalBytes > JOURNAL_SYNC_BYTES) await this.syncNow();
+    });
+  }
+
+  sync(): Promise<void> {
+    return this.serial(() => this.syncNow());
+  }
+
+  /** fsync the tiles written since the last sync, then the state, then retire the journal files it covers. */
+  private async syncNow(): Promise<void> {
+    const state = this.lastState;
+    if (!state || (state.size === this.syncedSize && this.dirtyFiles.size === 0)) return;
+    await this.flushPublic();
+    const statePath = join(this.stateDir, "state");
+    await writeFile(`${statePath}.tmp`, encodeState(state), { flush: true });
+    await rename(`${statePath}.tmp`, statePath);
+    fsyncDir(this.stateDir);
+    this.syncedSize = state.size;
+    // Everything journaled so far is now in the state: start a new journal, drop the old ones.
+    await this.journal!.close();
+    const old = this.journalSeq;
+    this.journalSeq++;
+    this.journal = await open(this.journalPath(this.journalSeq), "a");
+    this.journalBytes = 0;
+    for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}$/.test(n) && Number(n.slice(8)) <= old)) rmSync(join(this.stateDir, f));
+    fsyncDir(this.stateDir);
+  }
+
+  publish(p: Publication): Promise<void> {
+    return this.serial(async () => {
+      await this.syncNow();
+      const e = p.edge;
+      const writes: Promise<void>[] = [];
+      e.tiles.forEach((t, L) => {
+        const width = t.length / HASH_SIZE;
+        if (width > 0) writes.push(this.writePublic(tilePath({ level: L, index: Math.floor(hashesAtLevel(e.size, L) / TILE_WIDTH), width }), t));
+      });
+      if (e.entries.length > 0) {
+        writes.push(gz(encodeEntryBundle(e.entries)).then((b) => this.writePublic(tilePath({ level: "entries", index: Math.floor(e.size / TILE_WIDTH), width: e.entries.length }), b)));
+      }
+      await Promise.all(writes);
+      await this.flushPublic();
+      const cp = join(this.publicDir, "checkpoint");
+      await writeFile(`${cp}.tmp`, p.note, { flush: true });
+      await rename(`${cp}.tmp`, cp);
+      fsyncDir(this.publicDir);
+      // Partial versions of tiles that are now full and durable are no longer needed (clients fall back to the full tile).
+      const done = this.completed.filter((c) => c.end <= e.size);
+      this.completed = this.completed.filter((c) => c.end > e.size);
+      await Promise.all(done.map(({ path }) => rm(join(this.publicDir, `${path}.p`), { recursive: true, force: true })));
+    });
+  }
+
+  /** fsync the public files (and their directories) written since the last flush. */
+  private async flushPublic(): Promise<void> {
+    const files = [...this.dirtyFiles];
+    const dirs = [...this.dirtyDirs];
+    this.dirtyFiles = new Set();
+    this.dirtyDirs = new Set();
+    await Promise.all(
+      files.map(async (f) => {
+        const fh = await open(f, "r");
+        await fh.datasync();
+        await fh.close();
+      }),
+    );
+    for (const d of dirs) fsyncDir(d);
+  }
+
+  async readTile(level: number, index: number): Promise<Uint8Array | null> {
+    return readFile(join(this.publicDir, tilePath({ level, index, width: TILE_WIDTH }))).catch(() => null);
+  }
+
+  async readBundle(index: number): Promise<Uint8Array | null> {
+    const b = await readFile(join(this.publicDir, tilePath({ level: "entries", index, width: TILE_WIDTH }))).catch(() => null);
+    return b && gunzipIfNeeded(b);
   }
 
   async close(): Promise<void> {
-    if (!this.fh) return;
-    await this.fh.close();
-    this.fh = null;
-    openDirs.delete(resolve(this.dir));
-    rmSync(join(this.dir, "LOCK"), { force: true });
+    await this.lock;
+    await this.journal?.close();
+    this.journal = null;
+    if (openDirs.delete(resolve(this.dir))) rmSync(join(this.stateDir, "LOCK"), { force: true });
   }
 }
+

@@ -1,74 +1,184 @@
 /**
- * PostgreSQL store for production: entries in `prooflog_entries(origin, idx, data)` keyed by (origin, idx), the
- * latest checkpoint in `prooflog_checkpoints`. A batch is one multi-row INSERT in one transaction, so it is
- * durable (synchronous_commit) and all-or-nothing when `append` resolves; the primary key rejects a second
- * writer that tries to sequence the same index.
+ * PostgreSQL store, tile-native: `prooflog_tiles(origin, path, data)` holds exactly the tlog-tiles objects
+ * (entry bundles gzip-compressed), `prooflog_state` the tree state (the commit point), `prooflog_checkpoints`
+ * the published checkpoint. A commit is one transaction: the tiles and bundles it completed (plain INSERTs, so
+ * an object that already exists — an index being reused — aborts it) and a state update fenced on the previous
+ * size. Restart reads one state row.
+ *
+ * Single writer: the store takes a session advisory lock for its origin on a dedicated connection and makes every
+ * write on that connection, so a writer that lost its session (and with it the lock) cannot write at all. A
+ * second `log serve` on the same database waits for the lock (a hot standby) or, with `lockWaitMs: 0`, fails
+ * at once naming the holder.
  */
 import pg from "pg";
-import type { LogStore } from "./store.js";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { hashesAtLevel } from "../integrate.js";
+import { HASH_SIZE } from "../rfc6962.js";
+import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
+import { gunzipIfNeeded } from "./file.js";
+import { CorruptStoreError } from "./journal.js";
+import { decodeState, encodeState, type TreeState } from "./state.js";
+import type { Commit, Publication, Recovered, TileStore } from "./store.js";
+
+const gz = promisify(gzip);
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS prooflog_entries (origin text NOT NULL, idx bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (origin, idx));
+CREATE TABLE IF NOT EXISTS prooflog_tiles (origin text NOT NULL, path text NOT NULL, data bytea NOT NULL, PRIMARY KEY (origin, path));
+CREATE TABLE IF NOT EXISTS prooflog_state (origin text PRIMARY KEY, size bigint NOT NULL, state bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS prooflog_checkpoints (origin text PRIMARY KEY, note text NOT NULL);`;
 
-export class PostgresStore implements LogStore {
+export class WriterLockError extends Error {
+  override name = "WriterLockError";
+}
+
+export interface PostgresStoreOptions {
+  /** How long to wait for the single-writer lock; 0 fails at once. Default: wait forever (hot standby). */
+  lockWaitMs?: number;
+  onWaiting?: (message: string) => void;
+}
+
+export class PostgresStore implements TileStore {
+  readonly description: string;
   private readonly pool: pg.Pool;
+  private writer: pg.Client | null = null;
   private size = 0;
+  private lost: Error | null = null;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly origin: string,
+    private readonly o: PostgresStoreOptions = {},
   ) {
+    this.description = `PostgreSQL store (origin ${origin})`;
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
   }
 
-  async open(onEntry: (entry: Uint8Array, index: number) => void): Promise<{ size: number; checkpoint: string | null }> {
-    await this.pool.query(SCHEMA);
-    const page = 10_000;
+  private async takeLock(): Promise<void> {
+    const c = new pg.Client({ connectionString: this.url });
+    await c.connect();
+    c.on("error", (e) => (this.lost = e));
+    c.on("end", () => (this.lost ??= new Error("the writer connection to PostgreSQL closed")));
+    await c.query(SCHEMA).catch(async (e: { code?: string }) => {
+      if (e.code !== "23505" && e.code !== "42P07") throw e; // concurrent CREATE TABLE IF NOT EXISTS
+    });
+    const deadline = this.o.lockWaitMs === undefined ? Infinity : Date.now() + this.o.lockWaitMs;
+    let told = false;
     for (;;) {
-      const r = await this.pool.query<{ idx: string; data: Buffer }>(
-        "SELECT idx, data FROM prooflog_entries WHERE origin = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
-        [this.origin, this.size, page],
+      const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [`meridian-prooflog:${this.origin}`]);
+      if (r.rows[0]!.ok) break;
+      const holder = await c.query<{ pid: number; addr: string | null }>(
+        "SELECT a.pid, host(a.client_addr) AS addr FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND l.objid = (hashtextextended($1, 0) & 4294967295)::oid LIMIT 1",
+        [`meridian-prooflog:${this.origin}`],
       );
-      for (const row of r.rows) {
-        if (Number(row.idx) !== this.size) throw new Error(`prooflog_entries for ${this.origin} has a gap at index ${this.size}`);
-        onEntry(row.data, this.size++);
+      const who = holder.rows[0] ? `backend pid ${holder.rows[0].pid}${holder.rows[0].addr ? ` from ${holder.rows[0].addr}` : ""}` : "another session";
+      const msg = `log ${this.origin} already has a writer (${who} holds its PostgreSQL advisory lock)`;
+      if (Date.now() >= deadline) {
+        await c.end();
+        throw new WriterLockError(`${msg}; a log has exactly one sequencer`);
       }
-      if (r.rows.length < page) break;
+      if (!told) this.o.onWaiting?.(`${msg}; waiting to take over as the writer`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 500));
     }
-    const cp = await this.pool.query<{ note: string }>("SELECT note FROM prooflog_checkpoints WHERE origin = $1", [this.origin]);
-    return { size: this.size, checkpoint: cp.rows[0]?.note ?? null };
+    this.writer = c;
   }
 
-  async append(entries: readonly Uint8Array[], firstIndex: number): Promise<void> {
-    if (firstIndex !== this.size) throw new Error(`append at ${firstIndex} but the store holds ${this.size} entries`);
-    const idx = entries.map((_e, i) => String(firstIndex + i));
-    await this.pool.query("INSERT INTO prooflog_entries (origin, idx, data) SELECT $1, * FROM unnest($2::bigint[], $3::bytea[])", [
+  async open(): Promise<Recovered> {
+    await this.takeLock();
+    const c = this.writer!;
+    const legacy = await c.query("SELECT to_regclass('prooflog_entries') IS NOT NULL AS t");
+    const st = await c.query<{ size: string; state: Buffer }>("SELECT size, state FROM prooflog_state WHERE origin = $1", [this.origin]);
+    if (st.rows.length === 0 && (legacy.rows[0] as { t: boolean }).t) {
+      const old = await c.query("SELECT 1 FROM prooflog_entries WHERE origin = $1 LIMIT 1", [this.origin]);
+      if (old.rows.length > 0) throw new CorruptStoreError(`${this.description}: prooflog_entries holds entries in the old row-per-entry format; this version stores tiles`);
+    }
+    const state = st.rows[0] ? decodeState(st.rows[0].state, `prooflog_state row for ${this.origin}`) : null;
+    if (state && state.size !== Number(st.rows[0]!.size)) throw new CorruptStoreError(`${this.description}: prooflog_state.size ${st.rows[0]!.size} disagrees with the state it holds (${state.size})`);
+    this.size = state?.size ?? 0;
+    const cp = await c.query<{ note: string }>("SELECT note FROM prooflog_checkpoints WHERE origin = $1", [this.origin]);
+    return { state, pending: [], checkpoint: cp.rows[0]?.note ?? null };
+  }
+
+  private client(): pg.Client {
+    if (this.lost) throw new WriterLockError(`lost the PostgreSQL writer session (and its lock): ${this.lost.message}`);
+    if (!this.writer) throw new Error("store is not open");
+    return this.writer;
+  }
+
+  /** One transaction on the writer connection. */
+  private async tx(fn: (c: pg.Client) => Promise<void>): Promise<void> {
+    const c = this.client();
+    await c.query("BEGIN");
+    try {
+      await fn(c);
+      await c.query("COMMIT");
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async insertObjects(c: pg.Client, objects: { path: string; data: Uint8Array }[], onConflict = ""): Promise<void> {
+    if (objects.length === 0) return;
+    await c.query(`INSERT INTO prooflog_tiles (origin, path, data) SELECT $1, * FROM unnest($2::text[], $3::bytea[]) ${onConflict}`, [
       this.origin,
-      idx,
-      entries.map((e) => Buffer.from(e)),
+      objects.map((o) => o.path),
+      objects.map((o) => Buffer.from(o.data)),
     ]);
-    this.size += entries.length;
   }
 
-  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
-    if (end > this.size) throw new RangeError(`entries [${start}, ${end}) beyond size ${this.size}`);
-    const r = await this.pool.query<{ data: Buffer }>("SELECT data FROM prooflog_entries WHERE origin = $1 AND idx >= $2 AND idx < $3 ORDER BY idx", [
-      this.origin,
-      start,
-      end,
-    ]);
-    return r.rows.map((row) => row.data);
+  async commit(cm: Commit): Promise<void> {
+    if (cm.firstIndex !== this.size) throw new Error(`commit at ${cm.firstIndex} but the store holds ${this.size} entries`);
+    const objects = [
+      ...cm.tiles.map((t) => ({ path: tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), data: t.data })),
+      ...(await Promise.all(cm.bundles.map(async (b) => ({ path: tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), data: await gz(b.data) })))),
+    ];
+    await this.tx(async (c) => {
+      await this.insertObjects(c, objects);
+      const blob = encodeState(cm.state as TreeState);
+      const r =
+        this.size === 0
+          ? await c.query("INSERT INTO prooflog_state (origin, size, state) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET size = EXCLUDED.size, state = EXCLUDED.state WHERE prooflog_state.size = 0", [this.origin, cm.state.size, blob])
+          : await c.query("UPDATE prooflog_state SET size = $2, state = $3 WHERE origin = $1 AND size = $4", [this.origin, cm.state.size, blob, this.size]);
+      if (r.rowCount !== 1) throw new WriterLockError(`prooflog_state for ${this.origin} is no longer at size ${this.size}: another writer moved it`);
+    });
+    this.size = cm.state.size;
   }
 
-  async saveCheckpoint(note: string): Promise<void> {
-    await this.pool.query(
-      "INSERT INTO prooflog_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note",
-      [this.origin, note],
-    );
+  async sync(): Promise<void> {}
+
+  async publish(p: Publication): Promise<void> {
+    const e = p.edge;
+    const objects: { path: string; data: Uint8Array }[] = [];
+    e.tiles.forEach((t, L) => {
+      const width = t.length / HASH_SIZE;
+      if (width > 0) objects.push({ path: tilePath({ level: L, index: Math.floor(hashesAtLevel(e.size, L) / TILE_WIDTH), width }), data: t });
+    });
+    if (e.entries.length > 0) objects.push({ path: tilePath({ level: "entries", index: Math.floor(e.size / TILE_WIDTH), width: e.entries.length }), data: await gz(encodeEntryBundle(e.entries)) });
+    await this.tx(async (c) => {
+      await this.insertObjects(c, objects, "ON CONFLICT (origin, path) DO NOTHING");
+      await c.query("INSERT INTO prooflog_checkpoints (origin, note) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET note = EXCLUDED.note", [this.origin, p.note]);
+    });
+  }
+
+  private async object(path: string): Promise<Buffer | null> {
+    const r = await this.pool.query<{ data: Buffer }>("SELECT data FROM prooflog_tiles WHERE origin = $1 AND path = $2", [this.origin, path]);
+    return r.rows[0]?.data ?? null;
+  }
+
+  readTile(level: number, index: number): Promise<Uint8Array | null> {
+    return this.object(tilePath({ level, index, width: TILE_WIDTH }));
+  }
+
+  async readBundle(index: number): Promise<Uint8Array | null> {
+    const b = await this.object(tilePath({ level: "entries", index, width: TILE_WIDTH }));
+    return b && gunzipIfNeeded(b);
   }
 
   async close(): Promise<void> {
+    await this.writer?.end().catch(() => undefined);
+    this.writer = null;
     await this.pool.end();
   }
 }

@@ -1,39 +1,88 @@
 /**
- * The storage port of the log. A store keeps the sequenced entries (the source of truth: the Merkle tree is
- * derived from them) and the latest signed checkpoint. `append` resolves only once the batch is durable, which
- * is what lets the sequencer acknowledge an index; a batch is all-or-nothing after a crash, and batches are
- * appended in index order, so what survives is always a prefix of what was sequenced.
+ * The storage port of the log, tile-native (Tessera's model): what is stored is exactly what C2SP tlog-tiles
+ * serves — full hash tiles, full entry bundles, the partial tiles and bundle of every published checkpoint, and
+ * the checkpoint itself — plus one private record, the tree state (size, root, right edge), that is the commit
+ * point. Restart reads the state and nothing proportional to the log's size.
+ *
+ * Contract: `commit` resolves only when the batch's entries are durable (an index may then be acknowledged) and
+ * is all-or-nothing across a crash; commits are applied in index order; `publish` makes the partial tiles of a
+ * size and then the checkpoint durable, and the checkpoint's size never exceeds what is durable in tile form.
  */
-export interface LogStore {
-  /** Replay every durable entry in index order (recovery); returns the entry count and the last checkpoint. */
-  open(onEntry: (entry: Uint8Array, index: number) => void): Promise<{ size: number; checkpoint: string | null }>;
-  /** Durably append entries at indices firstIndex, firstIndex+1, …; firstIndex must equal the current size. */
-  append(entries: readonly Uint8Array[], firstIndex: number): Promise<void>;
-  /** Entries [start, end); end must not exceed the durable size. */
-  readEntries(start: number, end: number): Promise<Uint8Array[]>;
-  saveCheckpoint(note: string): Promise<void>;
+import type { Edge, FullBundle, FullTile } from "../integrate.js";
+import type { TreeState } from "./state.js";
+
+export type { TreeState } from "./state.js";
+
+export interface Commit {
+  firstIndex: number;
+  /** The batch's entries (journaling stores write these; others rely on the bundles and the edge). */
+  entries: readonly Uint8Array[];
+  tiles: readonly FullTile[];
+  bundles: readonly FullBundle[];
+  /** The state after the batch. */
+  state: TreeState;
+  /** The entries are already durable (a journal replay at startup): do not journal them again. */
+  journaled?: boolean;
+}
+
+/** A checkpoint to publish: its note and the edge at its size (the partial tiles and bundle clients will fetch). */
+export interface Publication {
+  note: string;
+  edge: Edge;
+}
+
+export interface Recovered {
+  /** The last durable state, or null for a new log. */
+  state: TreeState | null;
+  /** Durable entries past the state (journaling stores), to integrate again, in index order. */
+  pending: Uint8Array[];
+  /** The checkpoint the store last published, if any. */
+  checkpoint: string | null;
+}
+
+export interface TileStore {
+  /** Where the store is, for messages ("file store /var/lib/log", "PostgreSQL origin example.com/log"). */
+  readonly description: string;
+  /** Take the single-writer lock and read what survives. */
+  open(): Promise<Recovered>;
+  commit(c: Commit): Promise<void>;
+  /** Make everything committed so far durable in tile form (journaling stores); a no-op elsewhere. */
+  sync(): Promise<void>;
+  publish(p: Publication): Promise<void>;
+  /** A full hash tile (8,192 bytes) or null. */
+  readTile(level: number, index: number): Promise<Uint8Array | null>;
+  /** A full entry bundle, uncompressed, or null. */
+  readBundle(index: number): Promise<Uint8Array | null>;
   close(): Promise<void>;
 }
 
 /** Memory store: for tests, benchmarks and ephemeral logs. Nothing survives the process. */
-export class MemoryStore implements LogStore {
-  private readonly entries: Uint8Array[] = [];
+export class MemoryStore implements TileStore {
+  readonly description = "memory store";
+  private state: TreeState | null = null;
   private checkpoint: string | null = null;
+  readonly tiles = new Map<string, Uint8Array>();
+  readonly bundles = new Map<number, Uint8Array>();
 
-  async open(onEntry: (entry: Uint8Array, index: number) => void): Promise<{ size: number; checkpoint: string | null }> {
-    this.entries.forEach(onEntry);
-    return { size: this.entries.length, checkpoint: this.checkpoint };
+  async open(): Promise<Recovered> {
+    return { state: this.state, pending: [], checkpoint: this.checkpoint };
   }
-  async append(entries: readonly Uint8Array[], firstIndex: number): Promise<void> {
-    if (firstIndex !== this.entries.length) throw new Error(`append at ${firstIndex} but the store holds ${this.entries.length} entries`);
-    for (const e of entries) this.entries.push(e);
+  async commit(c: Commit): Promise<void> {
+    const have = this.state?.size ?? 0;
+    if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
+    for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data);
+    for (const b of c.bundles) this.bundles.set(b.index, b.data);
+    this.state = c.state;
   }
-  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
-    if (end > this.entries.length) throw new RangeError(`entries [${start}, ${end}) beyond size ${this.entries.length}`);
-    return this.entries.slice(start, end);
+  async sync(): Promise<void> {}
+  async publish(p: Publication): Promise<void> {
+    this.checkpoint = p.note;
   }
-  async saveCheckpoint(note: string): Promise<void> {
-    this.checkpoint = note;
+  async readTile(level: number, index: number): Promise<Uint8Array | null> {
+    return this.tiles.get(`${level}/${index}`) ?? null;
+  }
+  async readBundle(index: number): Promise<Uint8Array | null> {
+    return this.bundles.get(index) ?? null;
   }
   async close(): Promise<void> {}
 }

@@ -1,8 +1,11 @@
 /**
- * The log side of witnessing: when the log publishes a checkpoint it asks each configured witness to cosign it,
+ * The log side of witnessing: when the log signs a checkpoint it asks each configured witness to cosign it,
  * sending a consistency proof from the size that witness last cosigned. A 409 tells us the witness's real size
- * (after our restart, say) and we retry once from there. Cosignatures are verified before they are attached;
- * a witness that is down or refuses only costs its own signature, never the log's availability.
+ * (after our restart, say) and we retry once from there. Cosignatures are verified before they are attached.
+ *
+ * Every witness has its own deadline: a hung or slow witness costs only its own signature, never the log's
+ * progress or a prompt shutdown. With a quorum k, a checkpoint is published only if at least k witnesses
+ * cosigned it (k-of-n gating); otherwise the previous, quorate checkpoint stays the served one.
  */
 import { openNote, type Verifier } from "../note.js";
 import type { Hash } from "../rfc6962.js";
@@ -13,20 +16,49 @@ export interface WitnessEndpoint {
   verifier: Verifier;
 }
 
+export interface WitnessPoolOptions {
+  /** Per-witness deadline for one add-checkpoint exchange (ms). */
+  timeoutMs?: number;
+  /** Publish only checkpoints that at least this many witnesses cosigned (0: publish regardless). */
+  quorum?: number;
+}
+
 export class WitnessPool {
   private readonly known = new Map<string, number>();
   readonly failures: { url: string; error: string }[] = [];
 
-  constructor(private readonly witnesses: readonly WitnessEndpoint[]) {}
+  private readonly timeoutMs: number;
+  readonly quorum: number;
+  /** Aborted on close: in-flight requests to witnesses end at once, so a shutdown never waits on a hung witness. */
+  private readonly closing = new AbortController();
 
-  /** Returns `note` with every valid cosignature obtained appended. */
-  async cosign(note: string, size: number, proof: (oldSize: number) => Hash[]): Promise<string> {
+  constructor(
+    private readonly witnesses: readonly WitnessEndpoint[],
+    o: WitnessPoolOptions = {},
+  ) {
+    this.timeoutMs = o.timeoutMs ?? 5000;
+    this.quorum = o.quorum ?? 0;
+    if (this.quorum > witnesses.length) throw new RangeError(`witness quorum ${this.quorum} exceeds the ${witnesses.length} witnesses configured`);
+  }
+
+  close(): void {
+    this.closing.abort();
+  }
+
+  /** `note` with every valid cosignature obtained appended, or null when fewer than the quorum cosigned. */
+  async cosign(note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>): Promise<string | null> {
     const lines = await Promise.all(this.witnesses.map((w) => this.one(w, note, size, proof)));
+    const got = lines.filter((l) => l !== "").length;
+    if (got < this.quorum) {
+      this.failures.push({ url: "(quorum)", error: `size ${size}: ${got} of ${this.witnesses.length} witnesses cosigned; the quorum is ${this.quorum}, so it is not published` });
+      return null;
+    }
     return note + lines.join("");
   }
 
-  private async one(w: WitnessEndpoint, note: string, size: number, proof: (oldSize: number) => Hash[]): Promise<string> {
-    const attempt = (old: number) => requestCosignature(w.url, old, old === 0 || old === size ? [] : proof(old), note);
+  private async one(w: WitnessEndpoint, note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>): Promise<string> {
+    const deadline = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]);
+    const attempt = async (old: number) => requestCosignature(w.url, old, old === 0 || old === size ? [] : await proof(old), note, deadline);
     try {
       let lines: string;
       try {

@@ -32,6 +32,8 @@ export interface Decision {
   retryAfterMs: number;
   /** ms until the limiter is back to its full allowance. */
   resetAfterMs: number;
+  /** The time (ms) the counter decided at, when a store reports it (Redis: for refunds). */
+  decidedAt?: number;
 }
 
 export type State = number[];
@@ -64,6 +66,11 @@ export function validateLimit(l: Limit, where = "limit"): Limit {
 
 export const gcraMaxBurst = (l: Limit): number => l.burst ?? Math.max(0, l.limit - 1);
 export const bucketCapacity = (l: Limit): number => l.burst ?? l.limit;
+
+/** The `limit` a decision reports: what can pass at once (gcra max_burst+1, bucket capacity, window limit). */
+export function reportedLimit(l: Limit): number {
+  return l.algorithm === "gcra" ? gcraMaxBurst(l) + 1 : l.algorithm === "token-bucket" ? bucketCapacity(l) : l.limit;
+}
 
 /**
  * The most any window of `windowMs` can admit under this limit — the limit plus the algorithm's stated

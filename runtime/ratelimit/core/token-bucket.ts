@@ -6,7 +6,10 @@
  */
 import { bucketCapacity, type Limit, type State, type Step } from "./limit.js";
 
-export function tokenBucketStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+export function tokenBucketStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  // Time never runs backwards for one counter: a request whose clock read is older than the last refill
+  // is decided at that refill's time, so it cannot refill the same interval twice.
+  const now = state && state[1]! > at ? state[1]! : at;
   const capacity = bucketCapacity(l);
   const debt = l.debt ?? 0;
   const rate = l.limit / l.periodMs;

@@ -5,11 +5,15 @@
  * - sliding-window counter: state [windowStart, current, previous], O(1); weights the previous window
  *   by its overlap, exact for uniform traffic, worst case 2× limit when the previous window's traffic
  *   was bunched at its end.
- * Windows are aligned to multiples of the period so every instance agrees on boundaries.
+ * Windows are aligned to multiples of the period so every instance agrees on boundaries, and a window is
+ * identified by its start: time never runs backwards for one counter, so a request whose clock read is
+ * older than the stored window (read before an await, or on a replica whose clock lags) counts against
+ * the stored window — it can never reset it.
  */
 import type { Limit, State, Step } from "./limit.js";
 
-export function fixedWindowStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+export function fixedWindowStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  const now = state && state[0]! > at ? state[0]! : at;
   const start = Math.floor(now / l.periodMs) * l.periodMs;
   const count = state && state[0] === start ? (state[1] ?? 0) : 0;
   const end = start + l.periodMs;
@@ -28,7 +32,21 @@ export function fixedWindowStep(l: Limit, state: State | undefined, cost: number
   };
 }
 
-export function slidingLogStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+/**
+ * The state after counting `cost` rejected hits on a fixed window, as envoyproxy/ratelimit's INCRBY does
+ * (its counters count every hit, admitted or not, so a window that went over stays over). Used only by
+ * the `independent` charging policy.
+ */
+export function fixedWindowCountRejected(l: Limit, state: State | undefined, cost: number, at: number): State {
+  const now = state && state[0]! > at ? state[0]! : at;
+  const start = Math.floor(now / l.periodMs) * l.periodMs;
+  const count = state && state[0] === start ? (state[1] ?? 0) : 0;
+  return [start, count + cost];
+}
+
+export function slidingLogStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  const newest = state && state.length ? state[state.length - 1]! : at;
+  const now = newest > at ? newest : at;
   const horizon = now - l.periodMs;
   const log = (state ?? []).filter((t) => t > horizon);
   const allowed = log.length + cost <= l.limit;
@@ -40,8 +58,8 @@ export function slidingLogStep(l: Limit, state: State | undefined, cost: number,
     const oldest = log[log.length + cost - l.limit - 1];
     retryAfterMs = cost > l.limit ? -1 : Math.max(0, (oldest ?? now) + l.periodMs - now);
   }
-  const newest = kept[kept.length - 1];
-  const resetAfterMs = newest === undefined ? 0 : newest + l.periodMs - now;
+  const last = kept[kept.length - 1];
+  const resetAfterMs = last === undefined ? 0 : last + l.periodMs - now;
   return {
     decision: { allowed, limit: l.limit, remaining: Math.max(0, l.limit - kept.length), retryAfterMs, resetAfterMs },
     next,
@@ -49,7 +67,8 @@ export function slidingLogStep(l: Limit, state: State | undefined, cost: number,
   };
 }
 
-export function slidingWindowStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+export function slidingWindowStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  const now = state && state[0]! > at ? state[0]! : at;
   const P = l.periodMs;
   const start = Math.floor(now / P) * P;
   let current = 0;

@@ -1,8 +1,11 @@
 /**
  * Envoy RLS v3 over gRPC: `envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit`, served from
- * the published proto so Envoy and Istio can call it. The IETF RateLimit / RateLimit-Policy fields
- * travel back in `response_headers_to_add`, so Envoy puts them on the downstream response. Bad requests answer INVALID_ARGUMENT naming the
- * field; store failures answer UNAVAILABLE (Envoy then applies its `failure_mode_deny`).
+ * Envoy's complete published protos (runtime/ratelimit/proto) so Envoy, Istio and Envoy Gateway can call
+ * it. Per-descriptor `hits_addend` (a UInt64Value: absent inherits the request's, 0 peeks), overrides
+ * (`limit`) and every unit are honoured; the IETF RateLimit fields travel back in
+ * `response_headers_to_add` for Envoy to put on the downstream response. Bad requests answer
+ * INVALID_ARGUMENT naming the field; an unreachable store answers UNAVAILABLE, so Envoy's
+ * `failure_mode_deny` decides (fail open by default).
  */
 import * as grpc from "@grpc/grpc-js";
 import { UntrustworthyRemoteWallTimeError } from "../../clock/hlc.js";
@@ -10,17 +13,20 @@ import type { ClockNode } from "../../clock/node.js";
 import { GRPC_METADATA_KEY, inject } from "../../clock/propagation.js";
 import { TimestampParseError, parse } from "../../clock/timestamp.js";
 import type { Unit } from "../config/schema.js";
-import { rateLimitHeaders } from "./http.js";
+import { rateLimitHeaders } from "./headers.js";
 import { loadRlsService } from "./proto.js";
-import { BadRequestError, type RateLimitService, type RlsRequest, type RlsResponse } from "./rls.js";
+import type { RateLimitService } from "./rls.js";
+import { BadRequestError, type RlsRequest, type RlsResponse } from "./types.js";
+import { toStruct } from "./struct.js";
 
 interface WireRequest {
   domain: string;
-  descriptors: { entries: { key: string; value: string }[]; limit: { requests_per_unit: number; unit: string } | null }[];
+  descriptors: { entries: { key: string; value: string }[]; limit: { requests_per_unit: number; unit: string } | null; hits_addend: { value: number } | null }[];
   hits_addend: number;
 }
 
-const OVERRIDE_UNITS: Record<string, Unit> = { SECOND: "second", MINUTE: "minute", HOUR: "hour", DAY: "day" };
+// envoy.type.v3.RateLimitUnit (the override's unit type).
+const OVERRIDE_UNITS: Record<string, Unit> = { SECOND: "second", MINUTE: "minute", HOUR: "hour", DAY: "day", MONTH: "month", YEAR: "year" };
 
 export function fromWire(w: WireRequest): RlsRequest {
   return {
@@ -30,25 +36,11 @@ export function fromWire(w: WireRequest): RlsRequest {
       let limit;
       if (d.limit) {
         const unit = OVERRIDE_UNITS[d.limit.unit];
-        if (!unit) throw new BadRequestError(`descriptors[${i}].limit.unit is ${d.limit.unit}; expected SECOND, MINUTE, HOUR or DAY`);
+        if (!unit) throw new BadRequestError(`descriptors[${i}].limit.unit is ${d.limit.unit}; expected one of ${Object.keys(OVERRIDE_UNITS).join(", ")}`);
         limit = { requestsPerUnit: d.limit.requests_per_unit, unit };
       }
-      return { entries: d.entries.map((e) => ({ key: e.key, value: e.value })), limit };
+      return { entries: d.entries.map((e) => ({ key: e.key, value: e.value })), limit, hitsAddend: d.hits_addend ? Number(d.hits_addend.value) : undefined };
     }),
-  };
-}
-
-export function toWire(r: RlsResponse): Record<string, unknown> {
-  return {
-    // Envoy adds these to the downstream response: clients see the IETF RateLimit fields.
-    response_headers_to_add: Object.entries(rateLimitHeaders(r)).map(([key, value]) => ({ key, value })),
-    overall_code: r.overallCode,
-    statuses: r.statuses.map((s) => ({
-      code: s.code,
-      current_limit: s.currentLimit ? { name: s.currentLimit.name ?? "", requests_per_unit: s.currentLimit.requestsPerUnit, unit: s.currentLimit.unit.toUpperCase() } : null,
-      limit_remaining: Math.max(0, Math.min(2 ** 32 - 1, Math.floor(s.limitRemaining))),
-      duration_until_reset: duration(s.durationUntilResetMs),
-    })),
   };
 }
 
@@ -56,6 +48,21 @@ function duration(ms: number): { seconds: number; nanos: number } {
   const clamped = Math.max(0, ms);
   const seconds = Math.floor(clamped / 1000);
   return { seconds, nanos: Math.round((clamped - seconds * 1000) * 1e6) };
+}
+
+export function toWire(r: RlsResponse, headers = true): Record<string, unknown> {
+  return {
+    // Envoy adds these to the downstream response: clients see the IETF RateLimit fields.
+    response_headers_to_add: headers ? Object.entries(rateLimitHeaders(r)).map(([key, value]) => ({ key, value })) : [],
+    overall_code: r.overallCode,
+    statuses: r.statuses.map((s) => ({
+      code: s.code,
+      current_limit: s.currentLimit ? { name: s.currentLimit.name, requests_per_unit: s.currentLimit.requestsPerUnit, unit: s.currentLimit.unit.toUpperCase() } : null,
+      limit_remaining: s.limitRemaining,
+      duration_until_reset: s.durationUntilResetMs === null ? null : duration(s.durationUntilResetMs),
+    })),
+    dynamic_metadata: r.dynamicMetadata ? toStruct(r.dynamicMetadata) : null,
+  };
 }
 
 /**
@@ -76,12 +83,19 @@ function exchangeHlc(call: grpc.ServerUnaryCall<WireRequest, unknown>, node: Clo
   return null;
 }
 
-export async function startGrpc(service: RateLimitService, port: number, host = "0.0.0.0", hlc?: ClockNode): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
+export interface GrpcOptions {
+  hlc?: ClockNode;
+  /** Add the IETF RateLimit fields to response_headers_to_add (default true). */
+  headers?: boolean;
+  credentials?: grpc.ServerCredentials;
+}
+
+export async function startGrpc(service: RateLimitService, port: number, host = "0.0.0.0", o: GrpcOptions = {}): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
   server.addService(loadRlsService().service, {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<WireRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      if (hlc) {
-        const refused = exchangeHlc(call, hlc);
+      if (o.hlc) {
+        const refused = exchangeHlc(call, o.hlc);
         if (refused) return callback(refused);
       }
       let req: RlsRequest;
@@ -92,13 +106,13 @@ export async function startGrpc(service: RateLimitService, port: number, host = 
         return;
       }
       service.shouldRateLimit(req).then(
-        (r) => callback(null, toWire(r)),
+        (r) => callback(null, toWire(r, o.headers ?? true)),
         (err: Error) => callback({ code: err instanceof BadRequestError ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: err.message }),
       );
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, port: bound };
 }

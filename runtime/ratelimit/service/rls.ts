@@ -1,149 +1,260 @@
 /**
- * The rate limit service's logic, transport-free: Envoy's RLS semantics (domain, descriptors,
- * hits_addend → overall code and per-descriptor statuses) over the store. Unlike envoyproxy/ratelimit,
- * all descriptors of one request are decided as ONE atomic decision: when any is over limit, none is
- * charged. Levels shared by several descriptors are charged once. Shadow-mode limits are evaluated and
- * reported but never reject. Global limits are taken from this region's lease (global-limits.ts) and
- * given back when another level rejects the request.
+ * The rate limit service's logic, transport-free: envoyproxy/ratelimit's answers (per-descriptor
+ * statuses, `replaces`, `unlimited`, shadow and quota mode, per-descriptor hits_addend, overrides on any
+ * descriptor of a known domain, a global shadow mode, response dynamic metadata) over exact shared
+ * counters. Each descriptor's counter is named by its own entries; its levels (hierarchical rules) are
+ * one atomic check; `chargePolicy` says whether an OVER_LIMIT request keeps the charges of the
+ * descriptors that passed (`independent`, envoyproxy/ratelimit's default) or charges nothing (`atomic`).
+ *
+ * Some levels are decided without the store: a limit of 0 (always over), a counter the local cache
+ * knows is exhausted or an operator blocked, and `global` limits (from this region's lease, given back
+ * when the request's charge is not kept).
  */
 import type { Clock } from "../../common/clock.js";
+import type { CompiledDomain } from "../config/compile.js";
 import type { Decision } from "../core/limit.js";
-import { asLevel, matchDescriptor, type Entry, type LimitOverride, type MatchedLimit } from "../config/match.js";
-import type { DomainConfig, Unit } from "../config/schema.js";
-import type { RateLimitStore } from "../store/store.js";
-import { GlobalAllocator } from "../global/allocator.js";
-import { GlobalLimits, inProcessSource } from "./global-limits.js";
+import { requestAllowed, type ChargePolicy, type Check, type CheckResult } from "../core/request.js";
+import type { RateLimitStore } from "../store/port.js";
+import type { GlobalLimits } from "./global-limits.js";
+import { OverLimitCache } from "./local-cache.js";
+import { planRequest, type DescriptorPlan, type PlannedLevel } from "./plan.js";
+import { countOutcome, NO_STATS, type StatsSink } from "./stats.js";
+import { checkRequest, MAX_UINT32, type DescriptorStatus, type PolicyState, type RlsRequest, type RlsResponse } from "./types.js";
 
-export interface RlsDescriptor {
-  entries: Entry[];
-  limit?: LimitOverride | undefined;
+export interface RlsOptions {
+  chargePolicy?: ChargePolicy;
+  /** Most descriptors per request (default 256). */
+  maxDescriptors?: number;
+  /** near_limit threshold as a fraction of the limit (default 0.8). */
+  nearLimitRatio?: number;
+  /** Answer OK whatever the limits say, counting what would have been rejected (envoyproxy/ratelimit SHADOW_MODE). */
+  globalShadowMode?: boolean;
+  /** Fill `dynamicMetadata` (envoyproxy/ratelimit RESPONSE_DYNAMIC_METADATA). */
+  responseDynamicMetadata?: boolean;
+  stats?: StatsSink;
+  /** The over-limit cache; null disables it. */
+  localCache?: OverLimitCache | null;
+  globals?: GlobalLimits;
 }
 
-export interface RlsRequest {
-  domain: string;
-  descriptors: RlsDescriptor[];
-  /** 0 or absent means 1, as in Envoy. */
-  hitsAddend?: number | undefined;
+interface Work {
+  plan: Extract<DescriptorPlan, { kind: "limited" }>;
+  index: number;
+  decisions: (Decision | undefined)[];
+  storeLevels: number[];
+  /** Levels answered by the local over-limit cache. */
+  cached: Set<number>;
+  preRejected: boolean;
+  globalsTaken: PlannedLevel[];
+  allowed: boolean;
+  charged: boolean;
 }
 
-export type Code = "OK" | "OVER_LIMIT";
-
-export interface DescriptorStatus {
-  code: Code;
-  currentLimit: { requestsPerUnit: number; unit: Unit; name: string | undefined } | null;
-  limitRemaining: number;
-  durationUntilResetMs: number;
-  /** Every level that decided this descriptor (leaf first), for the HTTP headers. */
-  levels: { key: string; limit: MatchedLimit; decision: Decision }[];
-}
-
-export interface RlsResponse {
-  overallCode: Code;
-  statuses: DescriptorStatus[];
-  retryAfterMs: number;
-}
-
-export class BadRequestError extends Error {
-  override name = "BadRequestError";
-}
+const enforced = (lv: PlannedLevel) => !lv.rule.shadow;
 
 export class RateLimitService {
-  private domains = new Map<string, DomainConfig>();
+  private domains = new Map<string, CompiledDomain>();
+  readonly localCache: OverLimitCache | null;
+  readonly policy: ChargePolicy;
+  private readonly stats: StatsSink;
 
   constructor(
-    domains: DomainConfig[],
-    private readonly store: RateLimitStore,
+    domains: Map<string, CompiledDomain>,
+    readonly store: RateLimitStore,
     private readonly clock: Clock,
-    private globals?: GlobalLimits,
+    private readonly o: RlsOptions = {},
   ) {
     this.reload(domains);
+    this.localCache = o.localCache === undefined ? new OverLimitCache() : o.localCache;
+    this.policy = o.chargePolicy ?? "independent";
+    this.stats = o.stats ?? NO_STATS;
   }
 
-  /** Global limits need a lease source; without one configured, an in-process allocator serves this instance alone. */
-  private globalLimits(): GlobalLimits {
-    this.globals ??= new GlobalLimits({ client: "local", source: inProcessSource(new GlobalAllocator([])), clock: this.clock });
-    return this.globals;
-  }
-
-  close(): void {
-    this.globals?.close();
-  }
-
-  reload(domains: DomainConfig[]): void {
-    this.domains = new Map(domains.map((d) => [d.domain, d]));
+  reload(domains: Map<string, CompiledDomain>): void {
+    this.domains = domains;
   }
 
   get domainNames(): string[] {
     return [...this.domains.keys()];
   }
 
+  domain(name: string): CompiledDomain | undefined {
+    return this.domains.get(name);
+  }
+
+  close(): void {
+    this.o.globals?.close();
+  }
+
   async shouldRateLimit(req: RlsRequest): Promise<RlsResponse> {
-    if (!req.domain) throw new BadRequestError("domain must not be empty");
-    if (req.descriptors.length === 0) throw new BadRequestError("descriptors must not be empty");
-    req.descriptors.forEach((d, i) => {
-      if (d.entries.length === 0) throw new BadRequestError(`descriptors[${i}].entries must not be empty`);
-      d.entries.forEach((e, j) => {
-        if (!e.key) throw new BadRequestError(`descriptors[${i}].entries[${j}].key must not be empty`);
-        if (!e.value) throw new BadRequestError(`descriptors[${i}].entries[${j}].value must not be empty (key "${e.key}")`);
-      });
-      if (d.limit && (!Number.isInteger(d.limit.requestsPerUnit) || d.limit.requestsPerUnit <= 0))
-        throw new BadRequestError(`descriptors[${i}].limit.requests_per_unit is ${d.limit.requestsPerUnit}; expected a positive integer`);
-    });
-    const cost = req.hitsAddend && req.hitsAddend > 0 ? req.hitsAddend : 1;
+    checkRequest(req, this.o.maxDescriptors ?? 256);
     const domain = this.domains.get(req.domain);
-    // envoyproxy/ratelimit answers OK for a domain it has no config for; so do we.
-    const matches = req.descriptors.map((d) => (domain ? matchDescriptor(domain, d.entries, d.limit) : { none: true, unlimited: false, levels: [] }));
-    const unique = new Map<string, MatchedLimit>();
-    for (const m of matches) for (const l of m.levels) unique.set(l.key, l);
-    const all = [...unique.values()];
+    const plans = planRequest(req, domain);
     const now = this.clock.now();
-    const decisions = new Map<string, Decision>();
-    let overall: Code = "OK";
-    const globals = all.filter((l) => l.global);
-    const locals = all.filter((l) => !l.global);
-    // Global limits first: tokens taken from this region's lease are given back if anything rejects.
-    const taken: MatchedLimit[] = [];
-    let globalBlocked = false;
-    for (const g of globals) {
-      const d = await this.globalLimits().reserve(g.key, g.limit, cost);
-      decisions.set(g.key, d);
-      if (d.allowed) taken.push(g);
-      else if (!g.shadow) globalBlocked = true;
+    const work: Work[] = [];
+    plans.forEach((plan, index) => {
+      if (plan.kind !== "limited") return;
+      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: new Set(), preRejected: false, globalsTaken: [], allowed: true, charged: false };
+      plan.levels.forEach((lv, j) => {
+        if (lv.counter === null) w.decisions[j] = zeroDecision(lv, now);
+        else if (this.localCache?.isOver(lv.id, now, plan.hits)) {
+          w.decisions[j] = cachedDecision(lv, this.localCache, now);
+          w.cached.add(j);
+        } else w.storeLevels.push(j);
+        if (w.decisions[j] && !w.decisions[j].allowed && enforced(lv)) w.preRejected = true;
+      });
+      work.push(w);
+    });
+    await this.takeGlobals(work);
+    // Under the atomic policy, a request that is already OVER_LIMIT only peeks at the store.
+    const doomed = this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => !work[i]!.preRejected);
+    const toStore = work.filter((w) => !w.preRejected && w.storeLevels.length > 0);
+    const checks: Check[] = toStore.map((w) => ({ levels: w.storeLevels.map((j) => w.plan.levels[j]!.counter!), cost: doomed ? 0 : w.plan.hits, quota: w.plan.rule.quota }));
+    const results: CheckResult[] = checks.length ? await this.store.decide(checks, this.policy, now) : [];
+    toStore.forEach((w, i) => w.storeLevels.forEach((j, k) => (w.decisions[j] = results[i]!.levels[k])));
+    for (const w of work) {
+      w.allowed = w.plan.levels.every((lv, j) => !enforced(lv) || w.decisions[j]?.allowed !== false);
+      const r = toStore.indexOf(w);
+      w.charged = w.allowed && !doomed && (r === -1 ? true : results[r]!.charged);
     }
-    if (locals.length) {
-      // When a global limit already rejected, only peek (cost 0) so nothing is charged.
-      let d = await this.store.decide(locals.map(asLevel), globalBlocked ? 0 : cost, now);
-      locals.forEach((l, i) => decisions.set(l.key, d.levels[i]!));
-      const enforced = locals.filter((l) => !l.shadow);
-      if (!globalBlocked && !d.allowed && enforced.every((l) => decisions.get(l.key)!.allowed)) {
-        // Only shadow limits rejected: charge the enforced ones as if the shadow limits were absent.
-        if (enforced.length) {
-          d = await this.store.decide(enforced.map(asLevel), cost, now);
-          enforced.forEach((l, i) => decisions.set(l.key, d.levels[i]!));
+    if (this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => work[i]!.allowed)) for (const w of work) w.charged = false;
+    for (const w of work) if (!w.charged) for (const lv of w.globalsTaken) this.o.globals!.refund(lv.id, w.plan.hits);
+    this.learnOverLimit(work, now);
+    return this.respond(req, plans, work, now);
+  }
+
+  /** Global limits: take this request's hits from the region's lease (after cheaper rejections). */
+  private async takeGlobals(work: Work[]): Promise<void> {
+    // Without a lease source a global limit is an ordinary shared counter (exact across every replica
+    // that shares the store).
+    if (!this.o.globals) return;
+    for (const w of work) {
+      if (w.preRejected) continue;
+      const keep: number[] = [];
+      for (const j of w.storeLevels) {
+        const lv = w.plan.levels[j]!;
+        if (!lv.rule.global) {
+          keep.push(j);
+          continue;
         }
-      } else if (!d.allowed) overall = "OVER_LIMIT";
+        const d = await this.o.globals.reserve(lv.id, lv.counter!.limit, w.plan.hits);
+        w.decisions[j] = d;
+        if (d.allowed) w.globalsTaken.push(lv);
+        else if (enforced(lv)) w.preRejected = true;
+      }
+      w.storeLevels = keep;
     }
-    if (globalBlocked) overall = "OVER_LIMIT";
-    if (overall === "OVER_LIMIT") {
-      for (const g of taken) this.globalLimits().refund(g.key, cost);
-      // Nothing was charged: a level that would have admitted still has the cost left.
-      for (const [k, dec] of decisions)
-        if (dec.allowed && !(globalBlocked && !unique.get(k)!.global)) decisions.set(k, { ...dec, remaining: Math.min(dec.limit, dec.remaining + cost) });
-    }
+  }
+
+  /**
+   * Remember counters that can admit nothing for a while, so the next requests skip the store. Under
+   * `independent` a fixed window that rejected has counted the hits and is over for the rest of its
+   * window (probes included); a merely full one must still see further hits, to count them. Other
+   * algorithms (and `atomic`) never go over: a full counter rejects hits until its retry time.
+   */
+  private learnOverLimit(work: Work[], now: number): void {
+    if (!this.localCache) return;
+    for (const w of work)
+      w.storeLevels.forEach((j) => {
+        const d = w.decisions[j];
+        const lv = w.plan.levels[j]!;
+        if (!d || d.remaining > 0 || lv.rule.global || w.plan.hits === 0) return;
+        const windowEnd = lv.windowMs - ((d.decidedAt ?? now) % lv.windowMs);
+        if (lv.counter!.limit.algorithm === "fixed-window") {
+          if (this.policy === "independent") {
+            if (!d.allowed) this.localCache!.add(lv.id, now + windowEnd, true);
+          } else this.localCache!.add(lv.id, now + (d.allowed ? d.resetAfterMs : d.retryAfterMs));
+        } else if (!d.allowed && w.plan.hits === 1 && d.retryAfterMs > 0) this.localCache!.add(lv.id, now + d.retryAfterMs);
+      });
+  }
+
+  private respond(req: RlsRequest, plans: DescriptorPlan[], work: Work[], now: number): RlsResponse {
+    const byIndex = new Map(work.map((w) => [w.index, w]));
     let retryAfterMs = 0;
-    const statuses = matches.map((m): DescriptorStatus => {
-      const levels = m.levels.map((l) => ({ key: l.key, limit: l, decision: decisions.get(l.key)! }));
-      const over = levels.some((l) => !l.limit.shadow && !l.decision.allowed);
-      for (const l of levels) if (!l.limit.shadow && !l.decision.allowed) retryAfterMs = Math.max(retryAfterMs, l.decision.retryAfterMs < 0 ? Infinity : l.decision.retryAfterMs);
-      const leaf = m.levels[0];
+    const statuses = plans.map((plan, i): DescriptorStatus => {
+      if (plan.kind === "none") return { code: "OK", currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] };
+      if (plan.kind === "unlimited") return { code: "OK", currentLimit: null, limitRemaining: MAX_UINT32, durationUntilResetMs: null, policies: [] };
+      const w = byIndex.get(i)!;
+      const first = w.decisions.findIndex((x) => x !== undefined);
+      let remaining = Infinity;
+      const policies: PolicyState[] = [];
+      for (const [j, lv] of plan.levels.entries()) {
+        // A level is undecided when a cheaper one already rejected the check (limit 0, local cache).
+        const d = w.decisions[j];
+        if (!d) continue;
+        remaining = Math.min(remaining, d.remaining);
+        const name = lv.rule.name || (req.descriptors[i]!.limit ? `${req.domain}.override` : lv.rule.fullKey);
+        policies.push({ name, quota: lv.rule.requestsPerUnit, windowMs: lv.windowMs, remaining: Math.max(0, Math.floor(d.remaining)), resetMs: resetOf(lv, d, now) });
+        if (!d.allowed && enforced(lv)) retryAfterMs = retryAfterMs === -1 || d.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, d.retryAfterMs);
+        this.count(req.domain, j === 0 ? plan.statsKey : lv.rule.fullKey, lv, d, plan.hits, w.cached.has(j));
+      }
+      const rule = plan.rule;
       return {
-        code: over ? "OVER_LIMIT" : "OK",
-        currentLimit: leaf ? { requestsPerUnit: leaf.requestsPerUnit, unit: leaf.unit, name: leaf.name } : null,
-        limitRemaining: levels.length ? Math.min(...levels.map((l) => l.decision.remaining)) : 0,
-        durationUntilResetMs: levels[0]?.decision.resetAfterMs ?? 0,
-        levels,
+        code: w.allowed ? "OK" : "OVER_LIMIT",
+        currentLimit: { requestsPerUnit: rule.requestsPerUnit, unit: rule.unit, name: rule.name },
+        limitRemaining: Math.max(0, Math.min(MAX_UINT32, Math.floor(remaining))),
+        durationUntilResetMs: resetOf(plan.levels[first]!, w.decisions[first]!, now),
+        policies,
       };
     });
-    return { overallCode: overall, statuses, retryAfterMs };
+    let overall = requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => work[i]!.allowed) ? "OK" : "OVER_LIMIT";
+    if (overall === "OVER_LIMIT" && this.o.globalShadowMode) {
+      overall = "OK";
+      this.stats.add(req.domain, "", "shadow_mode", 1);
+    }
+    return { overallCode: overall as "OK" | "OVER_LIMIT", statuses, retryAfterMs: overall === "OK" ? 0 : retryAfterMs, dynamicMetadata: this.o.responseDynamicMetadata ? dynamicMetadata(req, plans, work) : null };
   }
+
+  private count(domain: string, key: string, lv: PlannedLevel, d: Decision, hits: number, fromCache: boolean): void {
+    const L = d.limit;
+    const before = d.allowed ? L - d.remaining - hits : L - d.remaining;
+    const counts = countOutcome({ limit: L, hits, before, after: before + hits, over: !d.allowed, shadow: lv.rule.shadow, fromLocalCache: fromCache }, this.o.nearLimitRatio ?? 0.8);
+    for (const [stat, n] of Object.entries(counts)) this.stats.add(domain, key, stat as keyof typeof counts, n!);
+  }
+}
+
+function zeroDecision(lv: PlannedLevel, now: number): Decision {
+  const reset = lv.windowMs - (now % lv.windowMs);
+  return { allowed: false, limit: 0, remaining: 0, retryAfterMs: -1, resetAfterMs: reset };
+}
+
+function cachedDecision(lv: PlannedLevel, cache: OverLimitCache, now: number): Decision {
+  const until = cache.untilOf(lv.id) ?? now;
+  const limit = lv.counter?.limit.limit ?? 0;
+  return { allowed: false, limit, remaining: 0, retryAfterMs: Math.max(0, until - now), resetAfterMs: Math.max(0, until - now) };
+}
+
+/** envoyproxy/ratelimit reports the time to the end of the current window; other algorithms their own reset. */
+function resetOf(lv: PlannedLevel, d: Decision, now: number): number {
+  if (!lv.counter || lv.counter.limit.algorithm === "fixed-window") {
+    const at = d.decidedAt ?? now;
+    return lv.windowMs - (at % lv.windowMs);
+  }
+  return Math.max(0, d.resetAfterMs);
+}
+
+function dynamicMetadata(req: RlsRequest, plans: DescriptorPlan[], work: Work[]): Record<string, unknown> {
+  const passed: Record<string, unknown> = {};
+  const merge = (dest: Record<string, unknown>, src: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(src)) {
+      const cur = dest[k];
+      if (cur === undefined) dest[k] = v;
+      else if (cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" && !Array.isArray(v)) merge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    }
+  };
+  const byIndex = new Map(work.map((w) => [w.index, w]));
+  plans.forEach((p, i) => {
+    if (p.kind === "limited" && byIndex.get(i)!.allowed && p.rule.metadata) merge(passed, structuredClone(p.rule.metadata));
+  });
+  const out: Record<string, unknown> = {
+    domain: req.domain,
+    descriptors: req.descriptors.map((d) => ({
+      entries: d.entries.map((e) => `${e.key}=${e.value}`),
+      ...(d.limit ? { limit: `requests_per_unit:${d.limit.requestsPerUnit} unit:${d.limit.unit.toUpperCase()}` } : {}),
+      ...(d.hitsAddend !== undefined ? { hitsAddend: d.hitsAddend } : {}),
+    })),
+  };
+  if (req.hitsAddend) out.hitsAddend = req.hitsAddend;
+  if (Object.keys(passed).length) out.metadata = passed;
+  return out;
 }

@@ -1,15 +1,45 @@
 /**
- * Redis key layout: `<prefix>{<tag>}:<level key>`. Every level of one hierarchy shares the hash tag —
- * the hierarchy's broadest level (its root) — so Redis Cluster puts the whole hierarchy in one slot and
- * one Lua script may touch all of it. `keySlot` is Redis Cluster's CRC16 (XMODEM) mod 16384, honouring
- * hash tags, so tests and operators can check where a hierarchy lands.
+ * Counter identities and their Redis keys. A counter is named by its own descriptor path only — the
+ * domain and the entries that matched, `%`-escaped so no two paths collide — never by the request's
+ * other descriptors, so `[a]`, `[a, b]` and `[a, c]` all charge the same counter for `a`. The limit's
+ * algorithm and period are part of the name (an override or a reloaded config with another unit gets
+ * its own counter rather than misreading another algorithm's state).
+ *
+ * Redis key: `<prefix>{<tag>}:<counter>`. The tag is the path's first entry (the root of a
+ * hierarchical descriptor), so every level of one descriptor lands in one Redis Cluster slot and one
+ * script decides them atomically. `keySlot` is Redis Cluster's CRC16 (XMODEM) mod 16384 with hash tags.
  */
+import type { Limit } from "../core/limit.js";
 
-export function hierarchyKeys(prefix: string, levelKeys: readonly string[]): string[] {
-  const root = levelKeys[levelKeys.length - 1] ?? "";
-  // `{` and `}` inside the tag would end it early; replace them so the tag is the whole root key.
-  const tag = root.replace(/[{}]/g, "_");
-  return levelKeys.map((k) => `${prefix}{${tag}}:${k}`);
+const ESCAPE = /[%|={}]/g;
+const escape = (s: string) => s.replace(ESCAPE, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+export interface PathEntry {
+  key: string;
+  value: string;
+}
+
+/** `d=<domain>|k1=v1|k2=v2…` for the first `depth` entries. */
+export function counterPath(domain: string, entries: readonly PathEntry[], depth = entries.length): string {
+  let p = `d=${escape(domain)}`;
+  for (let i = 0; i < depth; i++) p += `|${escape(entries[i]!.key)}=${escape(entries[i]!.value)}`;
+  return p;
+}
+
+/** The hash tag of a path: its domain and first entry. */
+export function counterTag(domain: string, entries: readonly PathEntry[]): string {
+  return counterPath(domain, entries, Math.min(1, entries.length));
+}
+
+const ALG = { gcra: "g", "token-bucket": "tb", "fixed-window": "fw", "sliding-log": "sl", "sliding-window": "sw" } as const;
+
+/** A counter's identity: its path plus the limit's algorithm and period. */
+export function counterKey(path: string, limit: Limit): string {
+  return `${path}#${ALG[limit.algorithm]}${limit.periodMs}`;
+}
+
+export function redisKey(prefix: string, tag: string, key: string): string {
+  return `${prefix}{${tag}}:${key}`;
 }
 
 const TABLE = (() => {

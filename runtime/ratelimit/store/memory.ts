@@ -1,13 +1,15 @@
 /**
- * In-memory store: a Map from level key to state with an expiry; expired states are swept lazily at most
- * every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is amortised
- * over however many decisions that interval saw. Decisions are synchronous (`decideSync`), so
- * the whole hierarchy is atomic within the process by construction.
+ * In-memory store: a Map from counter key to state with an expiry; expired states are swept lazily at
+ * most every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is
+ * amortised. Decisions are synchronous, so requests and hierarchies are atomic within the process by
+ * construction. `decideSync(levels, cost, now)` is the embedded API for one hierarchy (user → app →
+ * tenant), `decide(checks, policy, now)` the service's.
  */
 import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import type { State } from "../core/limit.js";
-import type { RateLimitStore } from "./store.js";
+import type { Decision, State } from "../core/limit.js";
+import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
+import type { RateLimitStore } from "./port.js";
 
 interface Entry {
   state: State;
@@ -20,12 +22,16 @@ export class MemoryStore implements RateLimitStore {
 
   constructor(private readonly sweepIntervalMs = 5_000) {}
 
-  decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
-    checkLevels(levels, cost);
+  private maybeSweep(nowMs: number): void {
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) {
       if (this.lastSweep !== -Infinity) this.sweep(nowMs);
       this.lastSweep = nowMs;
     }
+  }
+
+  decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
+    checkLevels(levels, cost);
+    this.maybeSweep(nowMs);
     if (levels.length === 1) {
       // One level: no commit list to build (same semantics as decideLevels).
       const lv = levels[0]!;
@@ -37,6 +43,30 @@ export class MemoryStore implements RateLimitStore {
     const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
     for (const c of commits) this.write(c.key, c.state, nowMs + Math.max(1, c.ttlMs));
     return decision;
+  }
+
+  decideChecksSync(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
+    for (const c of checks) validateCheck(c);
+    this.maybeSweep(nowMs);
+    const { results, writes } = decideChecks(checks, policy, (key) => this.read(key, nowMs), nowMs);
+    for (const w of writes) this.write(w.key, w.state, nowMs + Math.max(1, w.ttlMs));
+    return results;
+  }
+
+  decide(checks: readonly Check[], policy: ChargePolicy, nowMs: number): Promise<CheckResult[]> {
+    try {
+      return Promise.resolve(this.decideChecksSync(checks, policy, nowMs));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  peek(level: CounterLevel, nowMs: number): Promise<Decision> {
+    return Promise.resolve(step(level.limit, this.read(level.key, nowMs), 0, nowMs).decision);
+  }
+
+  reset(level: CounterLevel): Promise<boolean> {
+    return Promise.resolve(this.entries.delete(level.key));
   }
 
   private write(key: string, state: State, expiresAt: number): void {
@@ -51,14 +81,6 @@ export class MemoryStore implements RateLimitStore {
   private read(key: string, nowMs: number): State | undefined {
     const e = this.entries.get(key);
     return e !== undefined && e.expiresAt > nowMs ? e.state : undefined;
-  }
-
-  decide(levels: readonly Level[], cost: number, nowMs: number): Promise<HierarchyDecision> {
-    try {
-      return Promise.resolve(this.decideSync(levels, cost, nowMs));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
   }
 
   /** Drop expired states. */

@@ -1,92 +1,260 @@
 /**
- * Redis store: one EVALSHA of store/lua.ts per decision, the whole hierarchy inside it (a single GCRA
- * level, the common case, runs a shorter script with the same arithmetic), so the check is
- * atomic across levels and across every instance sharing the Redis. Time comes from the caller's clock
- * (the service's injected clock), so all instances must keep clocks within a few ms — the same
- * assumption redis-cell and envoyproxy/ratelimit make.
+ * Redis store, for a single Redis or a Redis Cluster (ioredis `Cluster`): every request's checks are
+ * decided by store/lua.ts in one atomic script, and requests arriving while a call is in flight are
+ * coalesced into the next call (one round trip and one script run for up to `maxBatch` requests), so
+ * throughput grows with load instead of with connections. Time is Redis `TIME` (`time: "redis"`, the
+ * default): replicas never disagree about which window is current.
+ *
+ * On a Cluster a call may only touch one slot. Each check's levels share a hash tag (their root entry),
+ * so a check is always atomic; a request whose checks live in several slots is split into one call per
+ * slot, and under the `atomic` policy the charges of an OVER_LIMIT request are then refunded
+ * (REFUND_LUA) — counters over-count for that moment, never under-count, so no window admits more than
+ * its limit.
  */
-import { randomBytes } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
-import { checkLevels, combine, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import { gcraMaxBurst, type Decision } from "../core/limit.js";
-import { hierarchyKeys } from "./keys.js";
-import { ALGORITHM_CODE, DECIDE_LUA, GCRA_LUA } from "./lua.js";
-import type { RateLimitStore } from "./store.js";
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
+import { reportedLimit, type Decision } from "../core/limit.js";
+import { requestAllowed, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
+import { keySlot, redisKey } from "./keys.js";
+import { ALGORITHM_CODE, DECIDE_LUA, REFUND_LUA } from "./lua.js";
+import type { RateLimitStore } from "./port.js";
 
 export interface RedisStoreOptions {
-  url: string;
+  /** `redis://host:port/db`, or for a Cluster the seed nodes. */
+  url?: string;
+  cluster?: ClusterNode[];
   /** Key prefix (default `mrl:`). */
   prefix?: string;
-  /** Fail a command after this long instead of queueing it (default 500 ms). */
+  /** `redis` (default): Redis TIME decides; `caller`: the nowMs passed in (tests, replays). */
+  time?: "redis" | "caller";
+  /** Fail a command after this long (default 500 ms), so the failure policy can act. */
   commandTimeoutMs?: number;
+  /** Most requests per script call (default 256). */
+  maxBatch?: number;
+  /** Calls in flight at once (default 4). */
+  maxInFlight?: number;
   redisOptions?: RedisOptions;
+  clusterOptions?: ClusterOptions;
+}
+
+interface Scripted {
+  mrlDecide(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  mrlRefund(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
+
+/** One script call's worth of work: parts of requests, each with its own policy. */
+interface Part {
+  checks: readonly Check[];
+  policy: ChargePolicy;
+  done: (reply: number[], offset: number) => number;
+  fail: (err: Error) => void;
+}
+
+interface Queued {
+  parts: Part[];
+  now: number;
+  slot: number;
 }
 
 export class RedisStore implements RateLimitStore {
-  readonly redis: Redis;
+  readonly client: Redis | Cluster;
   readonly prefix: string;
-  private nonce = 0;
-  private readonly instance = randomBytes(6).toString("base64url");
+  private readonly time: "redis" | "caller";
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+  private queue: Queued[] = [];
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(opts: RedisStoreOptions) {
     this.prefix = opts.prefix ?? "mrl:";
-    this.redis = new Redis(opts.url, {
-      commandTimeout: opts.commandTimeoutMs ?? 500,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
-      lazyConnect: false,
-      ...opts.redisOptions,
-    });
+    this.time = opts.time ?? "redis";
+    this.maxBatch = opts.maxBatch ?? 256;
+    this.maxInFlight = opts.maxInFlight ?? 4;
+    const common = { commandTimeout: opts.commandTimeoutMs ?? 500, maxRetriesPerRequest: 1, ...opts.redisOptions };
+    if (opts.cluster) this.client = new Cluster(opts.cluster, { redisOptions: common, scaleReads: "master", ...opts.clusterOptions });
+    else if (opts.url) this.client = new Redis(opts.url, common);
+    else throw new Error("RedisStore needs a url or cluster nodes");
     // Connection errors surface on commands; without a listener ioredis would log every retry.
-    this.redis.on("error", () => {});
+    this.client.on("error", () => {});
+    this.client.defineCommand("mrlDecide", { lua: DECIDE_LUA });
+    this.client.defineCommand("mrlRefund", { lua: REFUND_LUA });
   }
 
-  async decide(levels: readonly Level[], cost: number, nowMs: number): Promise<HierarchyDecision> {
-    checkLevels(levels, cost);
-    const keys = hierarchyKeys(this.prefix, levels.map((l) => l.key));
-    if (levels.length === 1 && levels[0]!.limit.algorithm === "gcra") return this.decideGcra(keys[0]!, levels[0]!, cost, nowMs);
-    const args: (string | number)[] = [nowMs, cost, `${this.instance}.${(this.nonce = (this.nonce + 1) % 1e15)}`];
-    for (const l of levels) {
-      const { limit } = l;
-      args.push(ALGORITHM_CODE[limit.algorithm], limit.limit, limit.periodMs, limit.burst ?? -1, limit.debt ?? 0);
-    }
-    const reply = await this.eval(keys, args);
-    const decisions: Decision[] = levels.map((_, i) => ({
-      allowed: reply[i * 5] === "1",
-      limit: Number(reply[i * 5 + 1]),
-      remaining: Number(reply[i * 5 + 2]),
-      retryAfterMs: Number(reply[i * 5 + 3]),
-      resetAfterMs: Number(reply[i * 5 + 4]),
-    }));
-    return combine(decisions, decisions.findIndex((d) => !d.allowed));
+  get isCluster(): boolean {
+    return this.client instanceof Cluster;
   }
 
-  private async decideGcra(key: string, level: Level, cost: number, nowMs: number): Promise<HierarchyDecision> {
-    const l = level.limit;
-    const r = (await this.eval([key], [nowMs, cost, l.limit, l.periodMs, gcraMaxBurst(l)], GCRA_LUA)) as (number | string)[];
-    const d: Decision = { allowed: r[0] === 1, limit: Number(r[1]), remaining: Number(r[2]), retryAfterMs: Number(r[3]), resetAfterMs: Number(r[4]) };
-    return { ...d, levels: [d], blockedBy: d.allowed ? -1 : 0 };
+  private key(l: CounterLevel): string {
+    return redisKey(this.prefix, l.tag, l.key);
   }
 
-  private readonly shas = new Map<string, string>();
-
-  private async eval(keys: string[], args: (string | number)[], script = DECIDE_LUA): Promise<string[]> {
-    let sha = this.shas.get(script);
-    if (sha === undefined) {
-      sha = (await this.redis.script("LOAD", script)) as string;
-      this.shas.set(script, sha);
-    }
+  decide(checks: readonly Check[], policy: ChargePolicy, nowMs: number): Promise<CheckResult[]> {
     try {
-      return (await this.redis.evalsha(sha, keys.length, ...keys, ...args)) as string[];
+      for (const c of checks) validateCheck(c);
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      this.shas.delete(script);
-      return (await this.redis.eval(script, keys.length, ...keys, ...args)) as string[];
+      return Promise.reject(err as Error);
     }
+    if (checks.length === 0) return Promise.resolve([]);
+    const now = this.time === "redis" ? -1 : nowMs;
+    return new Promise<CheckResult[]>((resolve, reject) => {
+      const results: CheckResult[] = new Array<CheckResult>(checks.length);
+      // Group checks by slot; a single Redis has no slots to respect, so everything is one group.
+      const groups = new Map<number, number[]>();
+      checks.forEach((c, i) => {
+        const slot = this.isCluster ? keySlot(this.key(c.levels[0]!)) : 0;
+        (groups.get(slot) ?? groups.set(slot, []).get(slot)!).push(i);
+      });
+      const split = groups.size > 1;
+      let left = groups.size;
+      let failed = false;
+      const finish = () => {
+        if (split && policy === "atomic" && !requestAllowed(checks, (i) => results[i]!.allowed)) this.refundAll(checks, results).then(resolve, reject);
+        else resolve(results);
+      };
+      const part = (idx: number[], partPolicy: ChargePolicy): Part => {
+        const sub = idx.map((i) => checks[i]!);
+        return {
+          checks: sub,
+          policy: partPolicy,
+          done: (reply, offset) => {
+            offset = readResults(reply, offset, sub, (j, r) => (results[idx[j]!] = r));
+            if (--left === 0 && !failed) finish();
+            return offset;
+          },
+          fail: (err) => {
+            if (!failed) reject(err);
+            failed = true;
+          },
+        };
+      };
+      for (const [slot, idx] of groups) {
+        // A split atomic request decides each check on its own (a rejected check counts nothing) and
+        // settles the request's answer afterwards, refunding what was kept.
+        const parts = split && policy === "atomic" ? idx.map((i) => part([i], "atomic")) : [part(idx, policy)];
+        left += parts.length - 1;
+        this.enqueue({ parts, now, slot });
+      }
+    });
+  }
+
+  private enqueue(q: Queued): void {
+    this.queue.push(q);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Send queued parts: one call per (slot, time) group of up to maxBatch parts. */
+  private flush(): void {
+    while (this.queue.length && this.inFlight < this.maxInFlight) {
+      const first = this.queue[0]!;
+      const batch: Queued[] = [];
+      const rest: Queued[] = [];
+      for (const q of this.queue) {
+        if (batch.length < this.maxBatch && q.slot === first.slot && q.now === first.now) batch.push(q);
+        else rest.push(q);
+      }
+      this.queue = rest;
+      this.send(batch);
+    }
+  }
+
+  private send(batch: Queued[]): void {
+    const keys: string[] = [];
+    const index = new Map<string, number>();
+    const args: (string | number)[] = [batch[0]!.now, 0];
+    const parts = batch.flatMap((q) => q.parts);
+    for (const p of parts) {
+      args.push(p.policy === "atomic" ? 1 : 0, p.checks.length);
+      for (const c of p.checks) {
+        args.push(c.cost, c.quota ? 1 : 0, c.levels.length);
+        for (const l of c.levels) {
+          const k = this.key(l);
+          let ki = index.get(k);
+          if (ki === undefined) index.set(k, (ki = keys.push(k)));
+          const lim = l.limit;
+          args.push(ki, ALGORITHM_CODE[lim.algorithm], lim.limit, lim.periodMs, lim.burst ?? -1, lim.debt ?? 0, l.enforce ? 1 : 0);
+        }
+      }
+    }
+    args[1] = parts.length;
+    this.inFlight++;
+    (this.client as unknown as Scripted).mrlDecide(keys.length, ...keys, ...args).then(
+      (reply) => {
+        let offset = 0;
+        for (const p of parts) offset = p.done(reply, offset);
+      },
+      (err: Error) => {
+        for (const p of parts) p.fail(err);
+      },
+    ).finally(() => {
+      this.inFlight--;
+      this.schedule();
+    });
+  }
+
+  /** Undo the kept charges of a split atomic request that answered OVER_LIMIT. */
+  private async refundAll(checks: readonly Check[], results: CheckResult[]): Promise<CheckResult[]> {
+    const bySlot = new Map<number, { keys: string[]; args: number[] }>();
+    checks.forEach((c, i) => {
+      const r = results[i]!;
+      if (!r.charged || c.cost === 0) return;
+      c.levels.forEach((l, j) => {
+        const d = r.levels[j]!;
+        if (!d.allowed) return;
+        const k = this.key(l);
+        const slot = keySlot(k);
+        const g = bySlot.get(slot) ?? bySlot.set(slot, { keys: [], args: [] }).get(slot)!;
+        g.keys.push(k);
+        g.args.push(ALGORITHM_CODE[l.limit.algorithm], l.limit.limit, l.limit.periodMs, l.limit.burst ?? -1, c.cost, d.decidedAt ?? 0);
+      });
+    });
+    await Promise.all([...bySlot.values()].map((g) => (this.client as unknown as Scripted).mrlRefund(g.keys.length, ...g.keys, ...g.args)));
+    return results.map((r, i) => (r.charged ? { allowed: r.allowed, charged: false, levels: r.levels.map((d) => (d.allowed && checks[i]!.cost > 0 ? { ...d, remaining: Math.min(d.limit, d.remaining + checks[i]!.cost) } : d)) } : r));
+  }
+
+  async peek(level: CounterLevel, nowMs: number): Promise<Decision> {
+    const [r] = await this.decide([{ levels: [{ ...level, enforce: true }], cost: 0, quota: false }], "independent", nowMs);
+    return r!.levels[0]!;
+  }
+
+  async reset(level: CounterLevel): Promise<boolean> {
+    return (await this.client.del(this.key(level))) > 0;
   }
 
   async close(): Promise<void> {
-    this.redis.disconnect();
+    this.client.disconnect();
     return Promise.resolve();
   }
+}
+
+/** Read one part's results from the flat reply; returns the next offset. */
+function readResults(reply: number[], offset: number, checks: readonly Check[], put: (j: number, r: CheckResult) => void): number {
+  checks.forEach((c, j) => {
+    const charged = reply[offset++] === 1;
+    const levels: Decision[] = [];
+    let allowed = true;
+    for (const l of c.levels) {
+      const d: Decision = {
+        allowed: reply[offset] === 1,
+        limit: reportedLimit(l.limit),
+        remaining: reply[offset + 1]!,
+        retryAfterMs: reply[offset + 2]!,
+        resetAfterMs: reply[offset + 3]!,
+        decidedAt: reply[offset + 4]!,
+      };
+      offset += 5;
+      if (!d.allowed && l.enforce) allowed = false;
+      levels.push(d);
+    }
+    put(j, { allowed, charged, levels });
+  });
+  return offset;
 }

@@ -1,22 +1,31 @@
 /**
- * A remote store (Redis) with a plan for when it is unreachable. Modes:
- * - `fail-closed`: reject everything until the store answers again (no overage, lost availability).
- * - `fail-open`: admit everything (availability; overage unbounded — reported as Infinity).
- * - `local`: decide with an in-process fallback limiter whose limits are the real ones × `localShare`
- *   (default 1/instances). Across `instances` instances that admits at most
- *   (instances × localShare − 1) × limit per period above the real limit — the stated overage bound.
- * While degraded it probes the store again every `probeAfterMs`. `report()` says what the outage allowed.
+ * A remote store (Redis) with a failure policy for when it does not answer:
+ * - `unavailable` (default, envoyproxy/ratelimit's behaviour): the request fails with StoreUnavailable,
+ *   which RLS answers as gRPC UNAVAILABLE — Envoy then applies its `failure_mode_deny` (fail open by
+ *   default). Nothing is decided locally, so nothing can be over-admitted by this service.
+ * - `closed`: every check answers OVER_LIMIT until the store is back (no overage, lost availability).
+ * - `open`: every check answers OK (availability; overage unbounded — reported as Infinity).
+ * - `local`: an in-process limiter decides with the limits × `localShare` (default 1/instances).
+ *   Across `instances` replicas that admits at most (instances × localShare − 1) × limit per period
+ *   above the limit (0 with the default share) — the stated bound, also in `report()`.
+ * While degraded it probes the store again every `probeAfterMs`.
  */
 import type { Clock } from "../../common/clock.js";
-import type { HierarchyDecision, Level } from "../core/hierarchy.js";
+import { reportedLimit, type Decision } from "../core/limit.js";
+import type { ChargePolicy, Check, CheckResult, CounterLevel } from "../core/request.js";
 import { MemoryStore } from "./memory.js";
-import type { RateLimitStore } from "./store.js";
+import type { RateLimitStore } from "./port.js";
 
-export type FailureMode = "fail-open" | "fail-closed" | "local";
+export const FAILURE_MODES = ["unavailable", "local", "closed", "open"] as const;
+export type FailureMode = (typeof FAILURE_MODES)[number];
+
+export class StoreUnavailable extends Error {
+  override name = "StoreUnavailable";
+}
 
 export interface ResilientOptions {
   mode: FailureMode;
-  /** How many instances share the primary store (for the overage bound and the default share). */
+  /** How many replicas share the primary store (for the overage bound and the default share). */
   instances?: number;
   localShare?: number;
   probeAfterMs?: number;
@@ -28,10 +37,10 @@ export interface OutageReport {
   degraded: boolean;
   mode: FailureMode;
   outages: number;
-  /** Decisions answered without the store, and how many of them were admitted. */
+  /** Requests answered without the store, and the hits admitted among them. */
   decisionsWithoutStore: number;
   admittedWithoutStore: number;
-  /** Worst case admitted above the configured limit per period, across all instances, for the loosest level seen. */
+  /** Worst case admitted above the configured limit per period, across all replicas, for the loosest limit seen. */
   overageBoundPerPeriod: number;
   lastError: string | null;
 }
@@ -44,7 +53,7 @@ export class ResilientStore implements RateLimitStore {
   private readonly stats: OutageReport;
 
   constructor(
-    private readonly primary: RateLimitStore,
+    readonly primary: RateLimitStore,
     private readonly opts: ResilientOptions,
   ) {
     this.instances = opts.instances ?? 1;
@@ -52,52 +61,66 @@ export class ResilientStore implements RateLimitStore {
     this.stats = { degraded: false, mode: opts.mode, outages: 0, decisionsWithoutStore: 0, admittedWithoutStore: 0, overageBoundPerPeriod: 0, lastError: null };
   }
 
-  async decide(levels: readonly Level[], cost: number, nowMs: number): Promise<HierarchyDecision> {
-    if (this.opts.clock.now() >= this.degradedUntil) {
-      try {
-        const d = await this.primary.decide(levels, cost, nowMs);
-        this.stats.degraded = false;
-        return d;
-      } catch (err) {
-        if ((err as Error).name === "LimitError") throw err;
-        if (!this.stats.degraded) this.stats.outages++;
-        this.stats.degraded = true;
-        this.stats.lastError = (err as Error).message;
-        this.degradedUntil = this.opts.clock.now() + (this.opts.probeAfterMs ?? 1000);
-        this.opts.onDegraded?.(err as Error);
-      }
+  private async attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+    if (this.opts.clock.now() < this.degradedUntil) return { ok: false };
+    try {
+      const value = await fn();
+      this.stats.degraded = false;
+      return { ok: true, value };
+    } catch (err) {
+      if ((err as Error).name === "LimitError") throw err;
+      if (!this.stats.degraded) this.stats.outages++;
+      this.stats.degraded = true;
+      this.stats.lastError = (err as Error).message;
+      this.degradedUntil = this.opts.clock.now() + (this.opts.probeAfterMs ?? 1000);
+      this.opts.onDegraded?.(err as Error);
+      return { ok: false };
     }
-    return this.decideWithoutStore(levels, cost, nowMs);
   }
 
-  private decideWithoutStore(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
+  async decide(checks: readonly Check[], policy: ChargePolicy, nowMs: number): Promise<CheckResult[]> {
+    const r = await this.attempt(() => this.primary.decide(checks, policy, nowMs));
+    if (r.ok) return r.value;
+    if (this.opts.mode === "unavailable") throw new StoreUnavailable(`rate limit store unavailable: ${this.stats.lastError ?? "degraded"}`);
     this.stats.decisionsWithoutStore++;
-    const d = this.fallbackDecision(levels, cost, nowMs);
-    if (d.allowed && cost > 0) this.stats.admittedWithoutStore += cost;
-    return d;
+    const results = this.withoutStore(checks, policy, nowMs);
+    for (const [i, res] of results.entries()) if (res.charged) this.stats.admittedWithoutStore += checks[i]!.cost;
+    return results;
   }
 
-  private fallbackDecision(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
+  private withoutStore(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
     const probe = Math.max(0, this.degradedUntil - this.opts.clock.now());
-    const flat = (allowed: boolean): HierarchyDecision => {
-      const one = { allowed, limit: levels[0]!.limit.limit, remaining: allowed ? levels[0]!.limit.limit : 0, retryAfterMs: allowed ? 0 : probe, resetAfterMs: probe };
-      return { ...one, levels: levels.map(() => one), blockedBy: allowed ? -1 : 0 };
-    };
+    const flat = (allowed: boolean) =>
+      checks.map((c): CheckResult => {
+        const levels = c.levels.map((l): Decision => ({ allowed, limit: reportedLimit(l.limit), remaining: allowed ? reportedLimit(l.limit) : 0, retryAfterMs: allowed ? 0 : probe, resetAfterMs: probe }));
+        return { allowed, charged: allowed, levels };
+      });
     switch (this.opts.mode) {
-      case "fail-closed":
+      case "closed":
         return flat(false);
-      case "fail-open":
+      case "open":
         this.stats.overageBoundPerPeriod = Infinity;
         return flat(true);
-      case "local": {
-        const scaled = levels.map((l) => ({ key: l.key, limit: { ...l.limit, limit: l.limit.limit * this.share, burst: l.limit.burst === undefined ? undefined : l.limit.burst * this.share } }));
-        for (const l of levels) {
-          const bound = Math.max(0, this.instances * this.share - 1) * l.limit.limit;
-          this.stats.overageBoundPerPeriod = Math.max(this.stats.overageBoundPerPeriod, bound);
-        }
-        return this.local.decideSync(scaled, cost, nowMs);
+      default: {
+        const scaled = checks.map((c) => ({ ...c, levels: c.levels.map((l) => ({ ...l, limit: { ...l.limit, limit: l.limit.limit * this.share, burst: l.limit.burst === undefined ? undefined : l.limit.burst * this.share } })) }));
+        for (const c of checks)
+          for (const l of c.levels) this.stats.overageBoundPerPeriod = Math.max(this.stats.overageBoundPerPeriod, Math.max(0, this.instances * this.share - 1) * l.limit.limit);
+        return this.local.decideChecksSync(scaled, policy, nowMs);
       }
     }
+  }
+
+  async peek(level: CounterLevel, nowMs: number): Promise<Decision> {
+    const r = await this.attempt(() => this.primary.peek(level, nowMs));
+    if (r.ok) return r.value;
+    throw new StoreUnavailable(`rate limit store unavailable: ${this.stats.lastError ?? "degraded"}`);
+  }
+
+  async reset(level: CounterLevel): Promise<boolean> {
+    const local = await this.local.reset(level);
+    const r = await this.attempt(() => this.primary.reset(level));
+    if (!r.ok) throw new StoreUnavailable(`rate limit store unavailable: ${this.stats.lastError ?? "degraded"}`);
+    return r.value || local;
   }
 
   report(): OutageReport {

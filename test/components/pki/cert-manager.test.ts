@@ -4,8 +4,9 @@ import { planWithDependencies } from "./deps.js";
 import { loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { planRotation, waveOf } from "../../../model/rotation/plan.js";
+import { secretKeys } from "../../../model/estate.js";
 
-const CR = /^kubernetes:(cert-manager\.io|spire\.spiffe\.io|security\.istio\.io|networking\.istio\.io)\//;
+const CR = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|spire\.spiffe\.io|security\.istio\.io|networking\.istio\.io)\//;
 
 describe("meridian:pki:CertManager (prod)", () => {
   let plan: Plan;
@@ -22,21 +23,31 @@ describe("meridian:pki:CertManager (prod)", () => {
     }
   });
 
-  it("builds the private chain: offline root Secret → root CA issuer → regional intermediate → intermediate issuer", () => {
-    const root = byName(plan, "kubernetes:core/v1:Secret", "gcp-usc1-meridian-root-ca");
-    expect(root.inputs).toMatchObject({ type: "kubernetes.io/tls", stringData: { "tls.crt": "<secret credentials-pki-root-ca-cert>" } });
-    expect(byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", "gcp-usc1-meridian-root-ca").inputs["spec"]).toEqual({ ca: { secretName: "meridian-root-ca" } });
-    const intermediate = byName(plan, "kubernetes:cert-manager.io/v1:Certificate", "gcp-usc1-intermediate-ca").inputs["spec"] as Record<string, unknown>;
-    expect(intermediate).toMatchObject({
-      isCA: true,
-      secretName: "meridian-intermediate-gcp-usc1",
-      duration: "8760h",
-      renewBefore: "720h",
-      issuerRef: { name: "meridian-root-ca", kind: "ClusterIssuer" },
+  it("the offline root's key is in no cluster: each region gets only its offline-signed intermediate and the root certificate", () => {
+    const secret = byName(plan, "kubernetes:core/v1:Secret", "gcp-usc1-meridian-intermediate-gcp-usc1");
+    expect(secret.inputs).toMatchObject({
+      metadata: { name: "meridian-intermediate-gcp-usc1", namespace: "cert-manager" },
+      type: "kubernetes.io/tls",
+      stringData: {
+        "tls.crt": "<secret credentials-pki-intermediate-gcp-usc1-cert>",
+        "tls.key": "<secret credentials-pki-intermediate-gcp-usc1-key>",
+        "ca.crt": "<secret credentials-pki-root-ca-cert>",
+      },
     });
-    expect(byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", "gcp-usc1-meridian-intermediate").inputs["spec"]).toEqual({
-      ca: { secretName: "meridian-intermediate-gcp-usc1" },
-    });
+    expect(byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", "gcp-usc1-meridian-intermediate").inputs["spec"]).toEqual({ ca: { secretName: "meridian-intermediate-gcp-usc1" } });
+    // No resource carries a root key, no issuer signs with the root, no Certificate asks cert-manager for a CA.
+    const everything = JSON.stringify(plan.resources.map((r) => r.inputs));
+    expect(everything).not.toMatch(/root-ca-key|meridian-root-ca/);
+    expect(ofType(plan, "kubernetes:cert-manager.io/v1:Certificate").filter((c) => (c.inputs["spec"] as { isCA?: boolean }).isCA)).toEqual([]);
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    expect(secretKeys(spec).filter((k) => /root/.test(k))).toEqual(["credentials-pki-root-ca-cert"]);
+  });
+
+  it("cert-manager approves nothing itself; approver-policy runs beside it", () => {
+    for (const r of ofType(plan, "kubernetes:helm.sh/v3:Release").filter((x) => x.name.endsWith("-cert-manager"))) {
+      expect((r.inputs["values"] as { disableAutoApproval: boolean }).disableAutoApproval).toBe(true);
+    }
+    expect(ofType(plan, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.endsWith("-approver-policy"))).toHaveLength(6);
   });
 
   it("issues each gateway Certificate from the production ACME issuer with duration from config and its wave's renewBefore", () => {
@@ -66,11 +77,23 @@ describe("meridian:pki:CertManager (prod)", () => {
     expect(crs.length).toBe(6 * 21);
     for (const cr of crs) {
       const region = cr.name.split("-").slice(0, 2).join("-");
-      const chart = cr.type.includes("cert-manager.io") ? `${region}-cert-manager` : cr.type.includes("spire.spiffe.io") ? `${region}-spire-crds` : `${region}-istio-base`;
+      const chart = cr.type.includes("policy.cert-manager.io")
+        ? `${region}-approver-policy`
+        : cr.type.includes("cert-manager.io")
+          ? `${region}-cert-manager`
+          : cr.type.includes("spire.spiffe.io")
+            ? `${region}-spire-crds`
+            : `${region}-istio-base`;
       expect(deps(cr.type, cr.name), cr.name).toContain(urnOf(chart));
     }
     // Chart order: spire after its CRDs and cert-manager's intermediate issuer; istiod after SPIRE.
-    expect(deps("kubernetes:helm.sh/v3:Release", "aws-use1-spire")).toEqual(expect.arrayContaining([urnOf("aws-use1-spire-crds"), urnOf("aws-use1-meridian-intermediate", "kubernetes:cert-manager.io/v1:ClusterIssuer")]));
+    expect(deps("kubernetes:helm.sh/v3:Release", "aws-use1-spire")).toEqual(
+      expect.arrayContaining([
+        urnOf("aws-use1-spire-crds"),
+        urnOf("aws-use1-meridian-intermediate", "kubernetes:cert-manager.io/v1:ClusterIssuer"),
+        urnOf("aws-use1-crp-meridian-spire-ca", "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy"),
+      ]),
+    );
     expect(deps("kubernetes:helm.sh/v3:Release", "aws-use1-istiod")).toEqual(expect.arrayContaining([urnOf("aws-use1-istio-base"), urnOf("aws-use1-spire")]));
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateStack, type Plan, type RecordedResource } from "../../harness.js";
 import { KNOWN_KINDS, validateCustomResource } from "./schemas.js";
 
-const CR_GROUPS = /^kubernetes:(cert-manager\.io|security\.istio\.io|networking\.istio\.io|monitoring\.coreos\.com|spire\.spiffe\.io)\//;
+const CR_GROUPS = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|security\.istio\.io|networking\.istio\.io|monitoring\.coreos\.com|spire\.spiffe\.io)\//;
 
 function asManifest(r: RecordedResource): { apiVersion: string; kind: string; metadata: unknown; spec: unknown } {
   const { apiVersion, kind, metadata, spec } = r.inputs as { apiVersion: string; kind: string; metadata: unknown; spec: unknown };
@@ -51,6 +51,8 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
       { ...firstOf("AuthorizationPolicy"), spec: { action: "PERMIT" } },
       { ...firstOf("PrometheusRule"), spec: { groups: [{ name: "g", rules: [{ alert: "A" }] }] } },
       { ...firstOf("ClusterSPIFFEID"), spec: { spiffeIdTemplate: "typo" } },
+      { ...firstOf("CertificateRequestPolicy"), spec: { ...(firstOf("CertificateRequestPolicy").spec as object), allowed: { isCa: true } } },
+      { ...firstOf("CertificateRequestPolicy"), spec: { allowed: { isCA: true } } },
     ];
     for (const b of broken) expect(() => validateCustomResource(b), b.kind).toThrow();
   });

@@ -94,11 +94,12 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
     for (const cert of gateway) expect((cert.inputs["spec"] as { issuerRef: { name: string } }).issuerRef.name).toBe("meridian-intermediate");
   });
 
-  it("secretKeys() names the solver's credentials and the offline root, so `meridian plan` supplies them", () => {
+  it("secretKeys() names the solver's credentials, the root certificate and each region's intermediate (never the root's key)", () => {
     const spec = buildEstateSpec("prod", loadStack("prod"));
     expect(secretKeys(spec)).toEqual(
-      expect.arrayContaining(["aws-acme-access-key-id", "aws-acme-secret-access-key", "credentials-pki-root-ca-cert", "credentials-pki-root-ca-key"]),
+      expect.arrayContaining(["aws-acme-access-key-id", "aws-acme-secret-access-key", "credentials-pki-root-ca-cert", "credentials-pki-intermediate-aws-use1-cert", "credentials-pki-intermediate-aws-use1-key"]),
     );
+    expect(secretKeys(spec)).not.toContain("credentials-pki-root-ca-key");
     const dev = buildEstateSpec("dev", loadStack("dev"));
     expect(secretKeys(dev)).toContain("gcp-acme-service-account-key");
   });

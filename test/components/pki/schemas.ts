@@ -1,8 +1,8 @@
 /**
  * Validators for every custom resource kind the PKI area creates: the real CRD schemas shipped by
- * @kubernetes-models/{cert-manager,istio,prometheus-operator}, and for SPIRE's ClusterSPIFFEID (no
- * package exists) a zod schema transcribed from the spire-controller-manager CRD
- * (spire.spiffe.io/v1alpha1, ClusterSPIFFEIDSpec), strict so an unknown field fails.
+ * @kubernetes-models/{cert-manager,istio,prometheus-operator}, and for kinds no package ships (SPIRE's
+ * ClusterSPIFFEID, approver-policy's CertificateRequestPolicy) the CRDs vendored from their charts
+ * (crd-schemas.ts). `clusterSpiffeIdSchema` (zod) is only a typed view for tests that read the fields.
  *
  * Istio: the package ships PeerAuthentication and DestinationRule only as v1beta1 (AuthorizationPolicy also
  * as v1). Istio serves v1 and v1beta1 of these CRDs from one identical schema, so v1 objects are validated
@@ -15,6 +15,7 @@ import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1/PeerAuthentication";
 import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { crdProblems } from "./crd-schemas.js";
 
 interface Validatable {
   validate(): void;
@@ -69,8 +70,9 @@ const models: Record<string, { model: Ctor; servedAs?: string }> = {
 /** Validate one custom resource against its CRD schema; throws naming the resource and the violations. */
 export function validateCustomResource(resource: { apiVersion: string; kind: string; [k: string]: unknown }): void {
   const key = `${resource.apiVersion}/${resource.kind}`;
-  if (key === "spire.spiffe.io/v1alpha1/ClusterSPIFFEID") {
-    clusterSpiffeIdSchema.parse(resource);
+  const vendored = crdProblems(resource);
+  if (vendored !== undefined) {
+    if (vendored.length > 0) throw new Error(`${key}: ${vendored.join("; ")}`);
     return;
   }
   const entry = models[key];
@@ -79,4 +81,4 @@ export function validateCustomResource(resource: { apiVersion: string; kind: str
   new entry.model(data as never).validate();
 }
 
-export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID"];
+export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID", "policy.cert-manager.io/v1alpha1/CertificateRequestPolicy"];

@@ -25,10 +25,24 @@ describe("meridian:pki:Spire (prod)", () => {
       expect(values["global"]).toMatchObject({ spire: { trustDomain: "prod.meridian.internal", clusterName: region } });
       expect(values["spire-server"]).toMatchObject({
         defaultX509SvidTTL: "1h",
-        upstreamAuthority: { certManager: { enabled: true, issuer_name: "meridian-intermediate", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io" } },
+        upstreamAuthority: { certManager: { enabled: true, issuerName: "meridian-intermediate", issuerKind: "ClusterIssuer", issuerGroup: "cert-manager.io", namespace: "spire-system" } },
         federation: { enabled: false },
         controllerManager: { enabled: true, identities: { clusterSPIFFEIDs: { default: { enabled: false } } } },
       });
+    }
+  });
+
+  it("the upstream authority is a ClusterIssuer this region's plan creates, and SPIRE and istiod share the trust domain", () => {
+    for (const region of plan.outputs["regions"] as string[]) {
+      const values = byName(plan, "kubernetes:helm.sh/v3:Release", `${region}-spire`).inputs["values"] as Record<string, Record<string, Record<string, unknown>>>;
+      const upstream = values["spire-server"]!["upstreamAuthority"] as { certManager: { issuerName: string; issuerKind: string; issuer_name?: unknown } };
+      expect(upstream.certManager.issuer_name).toBeUndefined();
+      expect(upstream.certManager.issuerKind).toBe("ClusterIssuer");
+      const issuer = byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", `${region}-${upstream.certManager.issuerName}`);
+      expect((issuer.inputs["metadata"] as { name: string }).name).toBe(upstream.certManager.issuerName);
+      expect(issuer.inputs["spec"]).toHaveProperty("ca");
+      const istiod = byName(plan, "kubernetes:helm.sh/v3:Release", `${region}-istiod`).inputs["values"] as { meshConfig: { trustDomain: string } };
+      expect(istiod.meshConfig.trustDomain).toBe((values["global"]!["spire"] as { trustDomain: string }).trustDomain);
     }
   });
 

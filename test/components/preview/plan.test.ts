@@ -72,7 +72,7 @@ describe("deliberately broken stacks are refused with the provider's message", (
   const replication = prod["meridian:replication"] as Record<string, Record<string, unknown>>;
 
   it("Cloud SQL on ENTERPRISE_PLUS with a custom tier", async () => {
-    const broken = { ...replication, instances: { gcp: { edition: "ENTERPRISE_PLUS", tier: "db-custom-4-16384" } } };
+    const broken = { ...replication, databases: { gcp: { edition: "ENTERPRISE_PLUS", tier: "db-custom-4-16384" } } };
     const err = await planStack("prod", { configOverrides: { "meridian:replication": broken } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderRulesError);
     const v = (err as ProviderRulesError).violations;

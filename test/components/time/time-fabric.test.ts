@@ -69,6 +69,9 @@ describe("time area (prod)", () => {
     const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
     expect(container["args"]).toEqual(["time", "grandmaster", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124", "--source", "gps"]);
     expect(dep.spec["replicas"]).toBe(2);
+    // The kit's probes: out of the Service without a source majority, restarted only when it stops serving.
+    expect(container["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "admin" } });
+    expect(container["livenessProbe"]).toMatchObject({ httpGet: { path: "/healthz", port: "admin" } });
     const svc = inputs(byName(plan, "kubernetes:core/v1:Service", "aws-use1-grandmaster"));
     new Service({ apiVersion: "v1", kind: "Service", ...(svc as object) } as never).validate();
     expect(svc.spec["ports"]).toContainEqual({ name: "ntp", port: 123, targetPort: "ntp", protocol: "UDP" });

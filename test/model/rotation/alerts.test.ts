@@ -45,6 +45,13 @@ describe("PKI alerting rules", () => {
     );
   });
 
+  it("every window placeholder is replaced in every recorded ratio (the mesh SLO's ratio has two)", () => {
+    for (const g of pkiRuleGroups(prod)) for (const r of g.rules) expect(r.expr, "alert" in r ? r.alert : r.record).not.toContain("[W]");
+    const group = pkiRuleGroups(prod).find((g) => g.name === "meridian-slo-mesh-handshake")!;
+    const sixHours = group.rules.find((r) => "record" in r && r.record.endsWith("_6h"))!;
+    expect(sixHours.expr).toBe("sum(rate(envoy_listener_ssl_connection_error[6h])) / sum(rate(envoy_listener_downstream_cx_total[6h]))");
+  });
+
   it("every alert has a severity, a for-duration and a summary; names are unique", () => {
     const all = alerts(prod);
     expect(new Set(all.map((a) => a.alert)).size).toBe(all.length);

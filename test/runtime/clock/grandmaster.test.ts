@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 import { Grandmaster } from "../../../runtime/clock/grandmaster.js";
+import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { decode, encode, fromNtpTimestamp, toNtpTimestamp, type NtpPacket } from "../../../runtime/clock/ntp/packet.js";
 
 const CHRONYD = "/usr/sbin/chronyd";
@@ -129,23 +132,40 @@ describe("Grandmaster (in process)", () => {
     }
   });
 
-  it("admin drills: a GPS outage puts the ensemble in holdover (refid ATOM); spoofing is outvoted; bad bodies are 400", async () => {
-    const gm = new Grandmaster();
-    const app = gm.adminApp();
-    const outage = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "outage", durationSeconds: 600 } });
-    expect(outage.json()).toMatchObject({ holdover: true, synchronized: true });
-    expect(gm.state().referenceId).toBe("ATOM");
-    await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "restore" } });
-    const spoof = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "spoofing", offsetMs: 3, durationSeconds: 60 } });
-    expect(spoof.json()).toMatchObject({ falsetickers: ["gps-a"] });
-    const inflate = await app.inject({ method: "POST", url: "/drills/inflate", payload: { epsilonMs: 4, durationSeconds: 60 } });
-    expect(inflate.json().epsilonMs).toBeGreaterThan(4);
-    const bad = await app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "meteor" } });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error).toBe("invalid body");
-    const metrics = await app.inject({ method: "GET", url: "/metrics" });
-    expect(metrics.body).toMatch(/meridian_time_falsetickers 1/);
-    const cesiumOnly = new Grandmaster({ primary: "cesium" }).adminApp();
-    expect((await cesiumOnly.inject({ method: "POST", url: "/drills/gps", payload: { fault: "outage" } })).statusCode).toBe(409);
+  it("admin drills (operators only): a GPS outage puts the ensemble in holdover (refid ATOM); spoofing is outvoted; bad bodies are 400", async () => {
+    const op = await localOperatorAuth(systemClock);
+    const start = (source: "gps" | "cesium") =>
+      startService(grandmasterService, { source, ntp: { port: 0 }, server: { port: 0, auth: op.auth } }, { processMetrics: false });
+    const served = await start("gps");
+    const cesiumOnly = await start("cesium");
+    try {
+      const gm = served.parts.grandmaster;
+      const app = served.app;
+      const headers = { authorization: `Bearer ${await op.token()}` };
+      const drill = (url: string, payload: Record<string, unknown>, h: Record<string, string> = headers) => app.inject({ method: "POST", url, payload, headers: h });
+      expect((await drill("/drills/gps", { fault: "outage" }, {})).statusCode).toBe(401);
+      const notOperator = { authorization: `Bearer ${await op.token({ scope: "meridian.reader" })}` };
+      expect((await drill("/drills/gps", { fault: "outage" }, notOperator)).statusCode).toBe(403);
+      expect(gm.state().referenceId).toBe("GPS");
+      const outage = await drill("/drills/gps", { fault: "outage", durationSeconds: 600 });
+      expect(outage.json()).toMatchObject({ holdover: true, synchronized: true });
+      expect(gm.state().referenceId).toBe("ATOM");
+      await drill("/drills/gps", { fault: "restore" });
+      const spoof = await drill("/drills/gps", { fault: "spoofing", offsetMs: 3, durationSeconds: 60 });
+      expect(spoof.json()).toMatchObject({ falsetickers: ["gps-a"] });
+      const inflate = await drill("/drills/inflate", { epsilonMs: 4, durationSeconds: 60 });
+      expect(inflate.json().epsilonMs).toBeGreaterThan(4);
+      const bad = await drill("/drills/gps", { fault: "meteor" });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error).toBe("invalid body");
+      const metrics = await app.inject({ method: "GET", url: "/metrics" });
+      expect(metrics.body).toMatch(/meridian_time_falsetickers\{service="grandmaster"\} 1/);
+      expect((await app.inject({ method: "GET", url: "/status" })).json()).toMatchObject({ synchronized: true });
+      expect(served.endpoints["ntp"]).toMatch(/^udp:\/\/127\.0\.0\.1:\d+$/);
+      expect((await cesiumOnly.app.inject({ method: "POST", url: "/drills/gps", payload: { fault: "outage" }, headers })).statusCode).toBe(409);
+    } finally {
+      await served.close();
+      await cesiumOnly.close();
+    }
   });
 });

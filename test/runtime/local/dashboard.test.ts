@@ -19,9 +19,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
   beforeAll(async () => {
     const spec = buildEstateSpec("local", loadStack("local"));
     estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
-    const dashboard = await startDashboard({ estate, port: 0, topologySvg: renderTopologySvg(spec), pushIntervalMs: 250 });
+    const dashboard = await startDashboard({ estate: () => estate, port: 0, topologySvg: renderTopologySvg(spec), pushIntervalMs: 250 });
     url = dashboard.url;
-    close = () => dashboard.app.close();
+    close = () => dashboard.close();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -35,6 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
 
   it("shows three healthy regions and reacts to a region going down", async () => {
     const page = await browser.newPage();
+    page.on("dialog", (d) => void d.accept());
     await page.goto(url);
     await page.waitForFunction(() => document.querySelectorAll('.card[data-health="healthy"]').length === 3, null, { timeout: 20_000 });
     const ids = await page.$$eval(".card", (cards) => cards.map((c) => c.getAttribute("data-region")));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateKey, newSigner, newVerifier, NoteError, openNote, signNote, ALG_COSIGNATURE_V1, parseVerifierKey } from "../../../runtime/prooflog/note.js";
+import { generateKey, newSigner, newVerifier, NoteError, openNote, signNote, ALG_COSIGNATURE_V1, parseVerifierKey, parseSignedNote, splitForSigning } from "../../../runtime/prooflog/note.js";
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { leafHash } from "../../../runtime/prooflog/rfc6962.js";
 
@@ -55,6 +55,38 @@ describe("signed notes", () => {
     const n = openNote(twice, [newVerifier(GO_VKEY)]);
     expect(n.sigs.map((s) => s.name)).toEqual(["PeterNeumann"]);
     expect(n.unverified.map((s) => s.name)).toEqual(["other"]);
+  });
+});
+
+describe("the signed-note parser", () => {
+  const message = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "ok";
+  };
+  it("splits text and signature lines, keeping the raw signature bytes", () => {
+    const p = parseSignedNote(GO_MSG);
+    expect(p.text).toBe(GO_TEXT);
+    expect(p.lines).toHaveLength(1);
+    expect(p.lines[0]!.keyId).toBe(0xc74f20a3);
+    expect(p.lines[0]!.sig).toHaveLength(64);
+  });
+  it("names the line and the fault of a malformed signature line", () => {
+    expect(message(() => parseSignedNote(`${GO_TEXT}\n— PeterNeumann\n`))).toMatch(/signature line 1 .*no space between the key name and the signature/);
+    expect(message(() => parseSignedNote(`${GO_TEXT}\n— Peter+Neumann AAAAAAAA\n`))).toMatch(/key name "Peter\+Neumann"/);
+    expect(message(() => parseSignedNote(`${GO_MSG}— x %%%%\n`))).toMatch(/signature line 2 .*not standard padded base64/);
+    expect(message(() => parseSignedNote(`${GO_TEXT}\n— x AAAA\n`))).toMatch(/3 bytes; it needs a 4-byte key ID/);
+    expect(message(() => parseSignedNote(`${GO_TEXT}\n`))).toMatch(/no signature lines/);
+    expect(message(() => parseSignedNote(`${GO_TEXT}\n${"— x AAAAAAAA\n".repeat(101)}`))).toMatch(/101 signature lines; at most 100/);
+  });
+  it("splitForSigning: plain text is all text, a signed note keeps its signatures, a malformed block is an error", () => {
+    expect(splitForSigning("a\n\nb\n")).toEqual({ text: "a\n\nb\n", sigs: [] });
+    expect(splitForSigning(GO_MSG).text).toBe(GO_TEXT);
+    expect(splitForSigning(GO_MSG).sigs.map((s) => s.name)).toEqual(["PeterNeumann"]);
+    expect(() => splitForSigning(`${GO_MSG}— broken\n`)).toThrow(NoteError);
   });
 });
 

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { REPO_ROOT } from "../../cli.js";
 import { verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from "../../../runtime/prooflog/proof/verify.js";
 
-const DATA = resolve(REPO_ROOT, "../shared/vectors/rfc6962-merkle/testdata");
+const DATA = resolve(REPO_ROOT, "test/testdata/rfc6962-merkle/testdata");
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

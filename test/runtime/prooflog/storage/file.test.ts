@@ -1,66 +1,123 @@
+// The embedded file store under the sequencer: a static tlog-tiles tree, a journal whose torn tail is set aside
+// (never a possibly-acknowledged record), and a log that refuses to start when what it recovered would fork it.
 import { describe, expect, it } from "vitest";
-import { appendFileSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { FileStore } from "../../../../runtime/prooflog/storage/file.js";
+import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
+import { generateKey, newSigner, newVerifier } from "../../../../runtime/prooflog/note.js";
+import { openCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
+import { decodeEntryBundle } from "../../../../runtime/prooflog/tiles.js";
+import { leafHash } from "../../../../runtime/prooflog/rfc6962.js";
+import { verifyInclusion } from "../../../../runtime/prooflog/proof/verify.js";
 
-async function reopen(dir: string) {
-  const store = new FileStore(dir);
-  const seen: string[] = [];
-  const r = await store.open((e) => seen.push(Buffer.from(e).toString()));
-  return { store, seen, ...r };
+const ORIGIN = "meridian.test/file";
+const keys = generateKey(ORIGIN);
+const verifier = newVerifier(keys.verifierKey);
+const open = (dir: string) => TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), verifier, store: new FileStore(dir), maxBatch: 100 });
+const entry = (i: number) => Buffer.from(`entry ${i}`);
+
+/** A log with `synced` entries published (tiles durable) and `journaled` more acknowledged after that. */
+async function build(synced: number, journaled: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "filestore-"));
+  const log = await open(dir);
+  await Promise.all(Array.from({ length: synced }, (_, i) => log.add(entry(i))));
+  await log.publishCheckpoint();
+  for (let i = synced; i < synced + journaled; i += 100) await Promise.all(Array.from({ length: Math.min(100, synced + journaled - i) }, (_, k) => log.add(entry(i + k))));
+  await log.close(); // no checkpoint, no sync: the last entries live only in the journal
+  return dir;
 }
 
-describe("embedded file store", () => {
-  it("replays entries in order, reads ranges, and keeps the checkpoint across reopen", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "filestore-"));
-    const a = await reopen(dir);
-    expect(a.size).toBe(0);
-    await a.store.append([Buffer.from("a"), Buffer.from("bb")], 0);
-    await a.store.append([Buffer.from("ccc")], 2);
-    await expect(a.store.append([Buffer.from("x")], 7)).rejects.toThrow(/append at 7/);
-    await a.store.saveCheckpoint("cp\n");
-    expect((await a.store.readEntries(1, 3)).map((e) => Buffer.from(e).toString())).toEqual(["bb", "ccc"]);
-    await a.store.close();
-    const b = await reopen(dir);
-    expect([b.size, b.seen, b.checkpoint]).toEqual([3, ["a", "bb", "ccc"], "cp\n"]);
-    await b.store.close();
+const journalOf = (dir: string) => join(dir, "state", readdirSync(join(dir, "state")).filter((f) => f.startsWith("journal.")).sort().at(-1)!);
+const failure = (p: Promise<unknown>) => p.then(() => "started", (e: Error) => `${e.name}: ${e.message}`);
+
+describe("file store: a static tlog-tiles tree", () => {
+  it("lays out checkpoint, full and partial tiles, gzip bundles; restart restores the tree from the edge and the journal", async () => {
+    const dir = await build(600, 250);
+    const pub = join(dir, "public");
+    expect(readFileSync(join(pub, "tile/0/001")).length).toBe(8192);
+    expect(existsSync(join(pub, "tile/0/002.p/88"))).toBe(true); // the published checkpoint's size: 600 = 2·256 + 88
+    const bundle = readFileSync(join(pub, "tile/entries/000"));
+    expect([bundle[0], bundle[1]]).toEqual([0x1f, 0x8b]); // gzip
+    expect(decodeEntryBundle(gunzipSync(bundle))[255]!.toString()).toBe("entry 255");
+    const cp = openCheckpoint(readFileSync(join(pub, "checkpoint"), "utf8"), [verifier], ORIGIN).checkpoint;
+    expect(cp.size).toBe(600);
+
+    const log = await open(dir);
+    expect(log.size).toBe(850); // the journal tail is integrated again, same indices
+    verifyInclusion(700, 850, leafHash(entry(700)), await log.inclusionProof(700, 850), await log.rootAt(850));
+    expect((await log.readEntries(598, 602)).map((e) => Buffer.from(e).toString())).toEqual([598, 599, 600, 601].map((i) => `entry ${i}`));
+    expect(await log.add(entry(5))).toEqual({ index: 5, duplicate: true }); // duplicate detection survives the restart
+    await log.publishCheckpoint();
+    expect(existsSync(join(pub, "tile/0/002.p/88"))).toBe(false); // partials of now-full tiles are pruned
+    expect(existsSync(join(pub, "tile/0/003.p/82"))).toBe(true);
+    await log.close();
   });
 
-  it("truncates a torn or corrupt tail left by a crash and appends after it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "filestore-"));
-    const a = await reopen(dir);
-    await a.store.append([Buffer.from("one"), Buffer.from("two")], 0);
-    await a.store.close();
-    const good = statSync(join(dir, "entries")).size;
-    appendFileSync(join(dir, "entries"), Buffer.from([0, 0, 0, 9, 1, 2, 3, 4, 5])); // header promises 9 bytes, 1 written
-    const b = await reopen(dir);
-    expect([b.size, b.seen]).toEqual([2, ["one", "two"]]);
-    expect(statSync(join(dir, "entries")).size).toBe(good);
-    await b.store.append([Buffer.from("three")], 2);
-    await b.store.close();
-    // Flip a byte inside the last record: its CRC no longer matches, so it is cut.
-    const bytes = readFileSync(join(dir, "entries"));
-    bytes[bytes.length - 1]! ^= 0xff;
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(join(dir, "entries"), bytes);
-    const c = await reopen(dir);
-    expect(c.seen).toEqual(["one", "two"]);
-    await c.store.close();
+  it("sets a torn journal tail aside in quarantine (it was never acknowledged) and keeps every acknowledged entry", async () => {
+    const dir = await build(300, 120);
+    appendFileSync(journalOf(dir), Buffer.from([0x4d, 0x4c, 0x4a, 0x31, 0, 0, 0, 0, 0, 0, 1, 164, 0, 0, 0, 1, 0, 0, 0, 99, 1, 2])); // header promises more
+    const log = await open(dir);
+    expect(log.size).toBe(420);
+    expect(readdirSync(join(dir, "state", "quarantine"))).toHaveLength(1);
+    await log.close();
+  });
+});
+
+describe("file store: never forks", () => {
+  it("refuses to start when a byte flips in the middle of the journal (acknowledged entries may be in that record)", async () => {
+    const dir = await build(300, 300);
+    const j = journalOf(dir);
+    const bytes = readFileSync(j);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    writeFileSync(j, bytes);
+    expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*journal\.\d+: the record at byte \d+ \(entries \d+\.\.\d+ by its header\) fails its CRC/);
+  });
+
+  it("refuses to start when the tree state is corrupt", async () => {
+    const dir = await build(300, 0);
+    const s = readFileSync(join(dir, "state", "state"));
+    s[20]! ^= 0x80;
+    writeFileSync(join(dir, "state", "state"), s);
+    expect(await failure(open(dir))).toMatch(/StateError: .*fails its SHA-256 check/);
+  });
+
+  it("refuses to start when the store lost data the published checkpoint covers, instead of re-issuing indices", async () => {
+    const dir = await build(600, 0);
+    rmSync(join(dir, "state", "state")); // as if restored from a snapshot taken before the log existed
+    expect(await failure(open(dir))).toMatch(/ForkRefusedError: the checkpoint in file store .* shows this log signed size 600, but .* holds only 0 entries/);
+  });
+
+  it("refuses to start when a tile the signed root depends on was altered", async () => {
+    const dir = await build(600, 0);
+    const t = join(dir, "public", "tile/0/001");
+    const bytes = readFileSync(t);
+    bytes[4000]! ^= 0x01;
+    writeFileSync(t, bytes);
+    expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*tile\/0\/001 does not hash to its entry in the tile above/);
+  });
+
+  it("reports a corrupt old bundle on read instead of serving it", async () => {
+    const dir = await build(600, 0);
+    const b = join(dir, "public", "tile/entries/000");
+    writeFileSync(b, gunzipSync(readFileSync(b)).map((x, i) => (i === 4 ? x ^ 1 : x)));
+    const log = await open(dir);
+    await expect(log.readEntries(0, 10)).rejects.toThrow(/tile\/entries\/000 does not match the leaf hashes of its level-0 tile/);
+    await log.close();
   });
 });
 
 describe("data directory lock", () => {
   it("refuses a second open while one is live, and takes over a lock left by a dead process", async () => {
-    const { writeFileSync } = await import("node:fs");
     const dir = mkdtempSync(join(tmpdir(), "filestore-lock-"));
-    const a = await reopen(dir);
-    await expect(reopen(dir)).rejects.toThrow(/already open/);
-    await a.store.close();
-    writeFileSync(join(dir, "LOCK"), "1\n"); // pid 1 is alive (init): someone else holds it
-    await expect(reopen(dir)).rejects.toThrow(/in use by process 1/);
-    writeFileSync(join(dir, "LOCK"), "999999999\n"); // no such process: a crashed owner
-    const b = await reopen(dir);
-    await b.store.close();
+    const a = await open(dir);
+    await expect(open(dir)).rejects.toThrow(/already open/);
+    await a.close();
+    writeFileSync(join(dir, "state", "LOCK"), "1\n"); // pid 1 is alive (init): someone else holds it
+    await expect(open(dir)).rejects.toThrow(/in use by process 1/);
+    writeFileSync(join(dir, "state", "LOCK"), "999999999\n"); // no such process: a crashed owner
+    await (await open(dir)).close();
   });
 });

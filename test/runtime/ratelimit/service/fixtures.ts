@@ -1,5 +1,7 @@
+import { compileDomains } from "../../../../runtime/ratelimit/config/compile.js";
 import { parseRateLimitConfig } from "../../../../runtime/ratelimit/config/schema.js";
 
+/** envoyproxy/ratelimit YAML with Meridian's extensions (hierarchical, algorithm). */
 export const CONFIG_YAML = `
 domain: edge
 descriptors:
@@ -16,7 +18,8 @@ descriptors:
     shadow_mode: true
     rate_limit: { unit: second, requests_per_unit: 1 }
   - key: vip
-    unlimited: true
+    rate_limit: { unlimited: true }
 `;
 
-export const domains = () => parseRateLimitConfig(CONFIG_YAML, "edge.yaml");
+export const compiled = (yaml = CONFIG_YAML, file = "edge.yaml") => compileDomains(parseRateLimitConfig(yaml, file));
+export const domains = () => compiled();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../runtime/common/clock.js";
-import { parseRateLimitConfig } from "../../../../runtime/ratelimit/config/schema.js";
+import { compiled } from "./fixtures.js";
 import { GlobalAllocator } from "../../../../runtime/ratelimit/global/allocator.js";
 import { GlobalLimits, inProcessSource } from "../../../../runtime/ratelimit/service/global-limits.js";
 import { RateLimitService } from "../../../../runtime/ratelimit/service/rls.js";
@@ -23,13 +23,13 @@ describe("global limits in the rate limit service", () => {
     const clock = new ManualClock(0);
     const allocator = new GlobalAllocator([]);
     const region = (client: string) =>
-      new RateLimitService(parseRateLimitConfig(YAML), new MemoryStore(), clock, new GlobalLimits({ client, source: inProcessSource(allocator), clock, refreshMs: 250, leaseMs: 5000 }));
+      new RateLimitService(compiled(YAML), new MemoryStore(), clock, { globals: new GlobalLimits({ client, source: inProcessSource(allocator), clock, refreshMs: 250, leaseMs: 5000 }) });
     const [eu, us] = [region("eu"), region("us")];
     const call = (svc: RateLimitService, user: string) => svc.shouldRateLimit({ domain: "edge", descriptors: [{ entries: [{ key: "api", value: "checkout" }, { key: "user", value: user }] }] });
     try {
       // eu leases first and gets the whole 10/s; the first lease starts with one token.
       expect((await call(eu, "a")).overallCode).toBe("OK");
-      expect(allocator.snapshot("edge|api=checkout", 0)).toMatchObject([{ client: "eu", has: 10 }]);
+      expect(allocator.snapshot("d=edge|api=checkout#fw1000", 0)).toMatchObject([{ client: "eu", has: 10 }]);
       // us asks while eu holds everything: nothing is free, so us admits nothing.
       expect((await call(us, "b")).overallCode).toBe("OVER_LIMIT");
       clock.advance(1000);
@@ -37,9 +37,9 @@ describe("global limits in the rate limit service", () => {
       expect((await call(eu, "a")).overallCode).toBe("OK");
       const third = await call(eu, "a");
       expect(third.overallCode).toBe("OVER_LIMIT");
-      expect(third.statuses[0]!.levels.map((l) => [l.key, l.decision.allowed])).toEqual([
-        ["edge|api=checkout|user=a", false],
-        ["edge|api=checkout", true],
+      expect(third.statuses[0]!.policies.map((p) => [p.name, p.remaining])).toEqual([
+        ["edge.api_checkout.user", 0],
+        ["edge.api_checkout", 0],
       ]);
       let admitted = 0;
       for (let i = 0; i < 20; i++) if ((await call(eu, `u${i}`)).overallCode === "OK") admitted++;

@@ -1,0 +1,36 @@
+/**
+ * The CrossGuard side of a rule: what the policy SDK hands a policy, turned into the plain resources
+ * the rules read. The SDK wraps properties in a proxy that throws on any unknown value (and then
+ * reports the whole policy as "can't run during preview"); rules instead see unknowns as UNKNOWN and
+ * decide from what is known, so a mandatory rule still holds in preview.
+ */
+import { UNKNOWN, withUnknowns, type PlannedResource } from "../model/resources.js";
+
+/** Copy a (possibly proxied) value, turning every property the proxy refuses to read into UNKNOWN. */
+export function unproxy(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) out.push(read(() => value[i]));
+    return out;
+  }
+  // Assets and archives (class instances) carry no fields a rule reads; keep their plain data.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = read(() => (value as Record<string, unknown>)[key]);
+  return out;
+}
+
+function read(get: () => unknown): unknown {
+  try {
+    return unproxy(get());
+  } catch (err) {
+    // @pulumi/policy's UnknownValueError: the value is not known during preview.
+    if (err instanceof Error && (err.constructor.name === "UnknownValueError" || /can't be known during preview$/.test(err.message))) return UNKNOWN;
+    throw err;
+  }
+}
+
+/** A CrossGuard resource (`{type, name, urn, props}`) as a planned resource. */
+export function planned(r: { type: string; name: string; urn: string; props: Record<string, unknown> }): PlannedResource {
+  return { type: r.type, name: r.name, urn: r.urn, props: withUnknowns(unproxy(r.props)) as Record<string, unknown> };
+}

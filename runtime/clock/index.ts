@@ -1,0 +1,18 @@
+/**
+ * runtime/clock: hybrid logical clocks, TrueTime, skew monitoring, NTP and the time services. Other
+ * folders import this file only. See README.md and docs/time.md.
+ */
+export { HybridClock, UntrustworthyRemoteWallTimeError, ForwardClockJumpError, type HybridClockOptions } from "./hlc.js";
+export { format, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
+export { TrueTime, ClockUnsynchronizedError, type TTInterval } from "./truetime.js";
+export { SkewMonitor, type SkewEvent, type SkewState } from "./skew.js";
+export { ClockNode, type ClockNodeOptions, type ClockStatus } from "./node.js";
+export { TimeMetrics } from "./metrics.js";
+export { HTTP_HEADER, GRPC_METADATA_KEY, NATS_HEADER, grpc, http, nats, type Carrier } from "./propagation.js";
+export { httpHlc, installHlc, clockRoutes } from "./http.js";
+export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv } from "./env.js";
+export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";
+export { NtpSync } from "./sync.js";
+export { Grandmaster, preciseSystemClock, type GrandmasterOptions } from "./grandmaster.js";
+export { clockService, clockConfigSchema } from "./service.js";
+export { grandmasterService, grandmasterConfigSchema } from "./grandmaster-service.js";

@@ -1,0 +1,150 @@
+/**
+ * Service configuration: one file (JSON or YAML — the ConfigMap the blueprint renders) holding the kit's
+ * `server` section and the service's own keys, with command-line overrides merged on top, validated by
+ * zod. Every problem is reported at once, each naming the file and the key path, so a bad ConfigMap fails
+ * the pod's start with a message an operator can act on.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+export class ConfigFileError extends Error {
+  override name = "ConfigFileError";
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`config ${source}: ${problems.join("; ")}`);
+  }
+}
+
+const port = z.number().int().min(0).max(65535);
+const positiveMs = z.number().int().positive();
+
+/** The kit's own section of every service's config file: listener, limits, timeouts, identity. */
+export const serverConfigSchema = z
+  .object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: port.default(8080),
+    limits: z
+      .object({
+        /** Largest request body; routes may lower it (fastify `bodyLimit`). */
+        bodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+        /** Longest path parameter (fastify `maxParamLength`); longer URLs answer 404. */
+        paramLength: z.number().int().positive().max(8192).default(256),
+        /** Largest request head (Node `maxHeaderSize`); larger answers 431. */
+        headerBytes: z.number().int().min(1024).max(64 * 1024).default(16 * 1024),
+        /** Open connections beyond this are refused by the kernel accept loop (`server.maxConnections`). */
+        connections: z.number().int().positive().default(1024),
+        /** Requests one keep-alive connection may carry before it is closed (0: no limit). */
+        requestsPerSocket: z.number().int().min(0).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    timeouts: z
+      .object({
+        /** Time to receive a request's headers (slowloris), checked every second. */
+        headersMs: positiveMs.default(10_000),
+        /** Time to receive a whole request. */
+        requestMs: positiveMs.default(30_000),
+        /** Idle time a keep-alive connection is held open between requests. */
+        keepAliveMs: positiveMs.default(10_000),
+        /** Socket inactivity after which a connection is closed. */
+        idleMs: positiveMs.default(60_000),
+        /** SIGTERM: how long in-flight requests may take before connections are cut. */
+        drainMs: positiveMs.default(10_000),
+        /** Startup and /readyz: how long a store may take to answer. */
+        storeMs: positiveMs.default(3_000),
+      })
+      .strict()
+      .prefault({}),
+    /** mTLS with X.509-SVIDs: PEM file paths. Clients without a certificate may still reach public routes. */
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1), bundle: z.string().min(1) }).strict().optional(),
+    auth: z
+      .object({
+        /** Bearer JWTs (RFC 7519) verified with jose against these keys. */
+        jwt: z
+          .object({
+            issuer: z.string().min(1),
+            audience: z.string().min(1),
+            /** A JWKS document inline, a path to one, or an https URL serving one. */
+            jwks: z.union([z.string().min(1), z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })]),
+            algorithms: z.array(z.string()).min(1).default(["EdDSA", "ES256", "RS256"]),
+          })
+          .strict()
+          .optional(),
+        /** Who may call `operator` routes: these SPIFFE IDs (mTLS), or a JWT carrying this scope. */
+        operators: z
+          .object({ spiffe: z.array(z.string()).default([]), scope: z.string().min(1).default("meridian.operator") })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).strict().prefault({}),
+  })
+  .strict();
+
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+
+/** Read a JSON or YAML file into a plain object; unreadable or unparsable files name the file. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigFileError(path, [`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  let doc: unknown;
+  try {
+    // YAML 1.2 is a superset of JSON, so one parser reads both; a .json file still gets JSON's errors.
+    doc = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigFileError(path, [`not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigFileError(path, ["expected a map of keys at the top level"]);
+  return doc as Record<string, unknown>;
+}
+
+/** Deep-merge `over` onto `base` (plain objects merge; everything else, arrays included, replaces). */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeConfig(prev, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** zod issues as `key.path: message (got value)`, the key path as the file spells it. */
+export function describeIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+  return error.issues.map((i) => {
+    const path = [...prefix, ...i.path].map(String).join(".");
+    return `${path || "(top level)"}: ${i.message}`;
+  });
+}
+
+export interface ParsedConfig<C> {
+  server: ServerConfig;
+  service: C;
+}
+
+/**
+ * Split a raw config into the kit's `server` section and the service's keys and validate both,
+ * reporting every problem in one ConfigFileError.
+ */
+export function parseServiceConfig<S extends z.ZodType>(schema: S, raw: Record<string, unknown>, source: string): ParsedConfig<z.output<S>> {
+  const { server: rawServer, ...rest } = raw;
+  const server = serverConfigSchema.safeParse(rawServer ?? {});
+  const service = schema.safeParse(rest);
+  const problems = [...(server.success ? [] : describeIssues(server.error, ["server"])), ...(service.success ? [] : describeIssues(service.error))];
+  if (problems.length > 0 || !server.success || !service.success) throw new ConfigFileError(source, problems);
+  return { server: server.data, service: service.data };
+}

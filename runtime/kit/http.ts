@@ -1,0 +1,132 @@
+/**
+ * The hardened fastify app every service gets: limits and timeouts from the `server` config (slowloris
+ * headers are cut after `headersMs`, checked every second rather than Node's 30 s), a connection cap,
+ * `{error, detail}` errors, identity and per-route authorization, HLC propagation, RED metrics, and
+ * /healthz, /readyz and /metrics. Requests are not logged one by one (5xx are, with their cause).
+ */
+import { readFileSync } from "node:fs";
+import type { ServerOptions as HttpServerOptions } from "node:http";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { Authenticator } from "./auth.js";
+import { ConfigFileError, type ServerConfig } from "./config.js";
+import type { HlcHooks } from "./define.js";
+import { installErrorHandler } from "./errors.js";
+import { installRedMetrics } from "./metrics.js";
+
+export interface Readiness {
+  ready: boolean;
+  service: string;
+  checks: Record<string, string>;
+}
+
+export interface AppOptions {
+  service: string;
+  server: ServerConfig;
+  log: Logger;
+  registry: Registry;
+  extraRegistries: readonly Registry[];
+  authenticator: Authenticator;
+  hlc: HlcHooks | undefined;
+  readiness(): Promise<Readiness>;
+  draining(): boolean;
+}
+
+function readPem(path: string, key: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigFileError(path, [`server.tls.${key}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+}
+
+export function buildApp(o: AppOptions): FastifyInstance {
+  const { limits, timeouts, tls } = o.server;
+  const nodeOptions: HttpServerOptions = {
+    // Node refuses a headers timeout above the request timeout.
+    headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    maxHeaderSize: limits.headerBytes,
+    connectionsCheckingInterval: 1000,
+  };
+  const https = tls
+    ? {
+        ...nodeOptions,
+        cert: readPem(tls.cert, "cert"),
+        key: readPem(tls.key, "key"),
+        ca: readPem(tls.bundle, "bundle"),
+        minVersion: "TLSv1.2" as const,
+        // Ask for a client SVID but let callers without one reach public routes; routes check `authorized`.
+        requestCert: true,
+        rejectUnauthorized: false,
+      }
+    : null;
+  const app = Fastify({
+    loggerInstance: o.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.bodyBytes,
+    routerOptions: { maxParamLength: limits.paramLength },
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    maxRequestsPerSocket: limits.requestsPerSocket,
+    http: nodeOptions,
+    ...(https ? { https } : {}),
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    trustProxy: false,
+    // Request ids are ours, never taken from a client header.
+    requestIdHeader: false,
+    // The router's own refusals (a bad URL encoding, a path parameter over the limit) in our error shape.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: status === 414 ? "URI too long" : "bad request", detail: err.message });
+    },
+  }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.connections;
+
+  installErrorHandler(app);
+  app.addHook("onRoute", (route) => {
+    Authenticator.validate(route.config?.auth, `${String(route.method)} ${route.url}`);
+  });
+  installRedMetrics(app, o.registry, async () => (await o.readiness()).ready);
+  // While draining, every response closes its connection, so keep-alive clients move to another pod and
+  // the drain ends when the last in-flight request does (not when the keep-alive timeout expires).
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (o.draining()) reply.header("connection", "close");
+    return payload;
+  });
+  app.addHook("onRequest", async (req) => {
+    const auth = req.routeOptions.config.auth;
+    if (auth !== undefined) await o.authenticator.authorize(req, auth);
+  });
+  const hlc = o.hlc;
+  if (hlc) {
+    app.addHook("onRequest", async (req) => {
+      const raw = req.headers[hlc.header];
+      const value = Array.isArray(raw) ? raw[0] : raw;
+      if (value !== undefined && value !== "") hlc.receive(value);
+    });
+    app.addHook("onSend", async (_req, reply, payload) => {
+      reply.header(hlc.header, hlc.stamp());
+      return payload;
+    });
+  }
+
+  const pub = { config: { auth: "public" as const } };
+  app.get("/healthz", pub, async () => ({ live: true, service: o.service }));
+  app.get("/readyz", pub, async (_req, reply) => {
+    const r = await o.readiness();
+    return reply.status(r.ready ? 200 : 503).send(r);
+  });
+  app.get("/metrics", pub, async (_req, reply) => {
+    const texts = await Promise.all([o.registry, ...o.extraRegistries].map((r) => r.metrics()));
+    return reply.type(o.registry.contentType).send(texts.join("\n"));
+  });
+  return app;
+}
+

@@ -1,0 +1,14 @@
+/**
+ * runtime/kit: one way to define and serve a runtime service. See README.md.
+ */
+export { defineService, type HlcHooks, type Listener, type ReadinessCheck, type ServiceContext, type ServiceDefinition, type ServiceParts } from "./define.js";
+export { startService, type RunningService, type StartOptions } from "./start.js";
+export { runService, type ReadyLine, type RunOptions } from "./run.js";
+export { ConfigFileError, mergeConfig, readConfigFile, serverConfigSchema, type ServerConfig, type ServerConfigInput } from "./config.js";
+export { BindError, HttpError, StoreUnreachableError, bindError, parseInput } from "./errors.js";
+export type { Identity, RouteAuth } from "./auth.js";
+export type { Readiness } from "./http.js";
+export { HTTP_METRICS } from "./metrics.js";
+export { redactUrl, type StoreSpec } from "./stores.js";
+export { bindUdp, sendSafely } from "./udp.js";
+export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";

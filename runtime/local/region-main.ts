@@ -1,0 +1,50 @@
+/**
+ * The life of a region process (`meridian local-region`, spawned by the supervisor): start the region
+ * node, report ready on the IPC channel, and stop — gracefully on SIGTERM, at once when the supervisor
+ * is gone. The supervisor's death is seen two ways, whichever comes first: the IPC channel disconnects
+ * (the kernel closes it whatever killed the parent, kill -9 included), or the parent pid changes
+ * (reparented to init or a subreaper). Ctrl-C in the terminal reaches the whole process group; a region
+ * ignores it and lets the supervisor stop it in order.
+ */
+import type { RegionNode } from "./region-node.js";
+
+export interface RegionLife {
+  /** Seconds to finish a graceful stop before exiting anyway. */
+  graceMs?: number;
+  /** How often to check that the parent is still the one that started us. */
+  parentPollMs?: number;
+}
+
+export async function runRegionProcess(start: () => Promise<RegionNode>, region: string, life: RegionLife = {}): Promise<void> {
+  const parent = process.ppid;
+  let node: RegionNode | undefined;
+  let stopping = false;
+  const stop = (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (reason) process.stderr.write(`region ${region}: ${reason}; stopping\n`);
+    const deadline = setTimeout(() => process.exit(code), life.graceMs ?? 3000);
+    deadline.unref();
+    void (node?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));
+  };
+  process.on("SIGINT", () => undefined);
+  process.once("SIGTERM", () => stop("", 0));
+  process.once("disconnect", () => stop("the supervisor is gone (IPC channel closed)", 1));
+  const poll = setInterval(() => {
+    if (process.ppid !== parent) stop(`the supervisor (pid ${parent}) is gone`, 1);
+  }, life.parentPollMs ?? 500);
+  poll.unref();
+  if (!process.send || !process.connected) {
+    process.stderr.write(`region ${region}: meridian local-region runs under \`meridian local\` only (no IPC channel)\n`);
+    process.exit(2);
+  }
+  try {
+    node = await start();
+  } catch (err) {
+    process.stderr.write(`region ${region}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (stopping) return;
+  const port = Number(new URL(node.url).port);
+  process.send({ event: "ready", region, url: node.url, port });
+}

@@ -1,0 +1,120 @@
+/**
+ * One rate limit request as the stores decide it: a list of checks (one per descriptor with a limit),
+ * each a short hierarchy of counter levels charged `cost` (the descriptor's hits_addend).
+ *
+ * - A check is allowed when every *enforced* level admits; shadow levels are stepped and reported but
+ *   never reject. An allowed check charges the levels that admitted; a rejected check charges none of
+ *   them. Under `independent`, a fixed-window level that rejects still counts the hits, as
+ *   envoyproxy/ratelimit's INCRBY does (a window that went over stays over: a later hits_addend 0
+ *   probe sees it); under `atomic` a rejection counts nothing anywhere.
+ * - The request's answer follows envoyproxy/ratelimit: OVER_LIMIT when any non-quota check is rejected,
+ *   or when there are quota checks and every one of them is rejected.
+ * - Charging policy: `independent` (envoyproxy/ratelimit's default) keeps each allowed check's charge
+ *   whatever the others answered; `atomic` charges nothing at all when the request is OVER_LIMIT.
+ * Checks are decided in order and later checks see earlier charges, so a counter named by two checks
+ * is charged twice, as two descriptors would be. Pure: the caller supplies state reads and the time.
+ */
+import { step } from "./algorithms.js";
+import { fixedWindowCountRejected } from "./windows.js";
+import { LimitError, validateLimit, type Decision, type Limit, type State } from "./limit.js";
+
+export type ChargePolicy = "independent" | "atomic";
+export const CHARGE_POLICIES: readonly ChargePolicy[] = ["independent", "atomic"];
+
+export interface CounterLevel {
+  /** The counter's identity (the store adds its prefix and Cluster hash tag). */
+  key: string;
+  /** Levels of one check share a tag, so a Redis Cluster keeps them in one slot. */
+  tag: string;
+  limit: Limit;
+  /** false: shadow mode — decided and reported, never rejects. */
+  enforce: boolean;
+}
+
+export interface Check {
+  levels: readonly CounterLevel[];
+  cost: number;
+  /** envoyproxy/ratelimit quota_mode: the request is rejected only when every quota check is. */
+  quota: boolean;
+}
+
+export interface CheckResult {
+  allowed: boolean;
+  /** Whether this check's charge was kept. */
+  charged: boolean;
+  /** Each level's own answer, in the check's order. */
+  levels: Decision[];
+}
+
+export interface StateWrite {
+  key: string;
+  state: State;
+  ttlMs: number;
+}
+
+/** Throws a LimitError naming what is wrong with a check (the stores call it before touching state). */
+export function validateCheck(c: Check): void {
+  if (c.levels.length === 0) throw new LimitError("a check needs at least one level");
+  if (!Number.isInteger(c.cost) || c.cost < 0) throw new LimitError(`cost is ${c.cost}; expected an integer ≥ 0`);
+  // Checks are short (a handful of levels): a pairwise scan beats building a Set on the hot path.
+  for (let i = 0; i < c.levels.length; i++) {
+    const lv = c.levels[i]!;
+    validateLimit(lv.limit, lv.key);
+    for (let j = 0; j < i; j++) if (c.levels[j]!.key === lv.key) throw new LimitError(`level key "${lv.key}" appears twice in one check`);
+  }
+}
+
+/** The request's overall answer from its checks' answers (quota-mode rule). */
+export function requestAllowed(checks: readonly Check[], allowed: (i: number) => boolean): boolean {
+  let quota = 0;
+  let quotaRejected = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const ok = allowed(i);
+    if (checks[i]!.quota) {
+      quota++;
+      if (!ok) quotaRejected++;
+    } else if (!ok) return false;
+  }
+  return quota === 0 || quotaRejected < quota;
+}
+
+/** What a level would have answered had its admitted cost not been charged. */
+export function uncharged(d: Decision, cost: number): Decision {
+  return d.allowed && cost > 0 ? { ...d, remaining: Math.min(d.limit, d.remaining + cost) } : d;
+}
+
+/**
+ * Decide one request's checks against `read` at `now`. Returns each check's result and the state
+ * writes to apply (none for uncharged checks). Cost is linear in the number of levels.
+ */
+export function decideChecks(
+  checks: readonly Check[],
+  policy: ChargePolicy,
+  read: (key: string) => State | undefined,
+  now: number,
+): { results: CheckResult[]; writes: StateWrite[] } {
+  const pending = new Map<string, StateWrite>();
+  const current = (key: string) => (pending.has(key) ? pending.get(key)!.state : read(key));
+  const results: CheckResult[] = [];
+  for (const c of checks) {
+    const steps = c.levels.map((lv) => ({ lv, s: step(lv.limit, current(lv.key), c.cost, now) }));
+    const allowed = steps.every(({ lv, s }) => s.decision.allowed || !lv.enforce);
+    const writes: StateWrite[] = [];
+    const levels: Decision[] = [];
+    for (const { lv, s } of steps) {
+      let d = allowed ? s.decision : uncharged(s.decision, c.cost);
+      if (allowed && s.next) writes.push({ key: lv.key, state: s.next, ttlMs: s.ttlMs });
+      else if (policy === "independent" && !s.decision.allowed && c.cost > 0 && lv.limit.algorithm === "fixed-window") {
+        writes.push({ key: lv.key, state: fixedWindowCountRejected(lv.limit, current(lv.key), c.cost, now), ttlMs: s.ttlMs });
+        d = { ...d, remaining: 0 };
+      }
+      levels.push(d);
+    }
+    for (const w of writes) pending.set(w.key, w);
+    results.push({ allowed, charged: allowed, levels });
+  }
+  if (policy === "atomic" && !requestAllowed(checks, (i) => results[i]!.allowed))
+    return { results: results.map((r, i) => ({ ...r, charged: false, levels: r.charged ? r.levels.map((d) => uncharged(d, checks[i]!.cost)) : r.levels })), writes: [] };
+  // Later writes to one key supersede earlier ones (they were computed from them).
+  return { results, writes: [...pending.values()] };
+}

@@ -1,0 +1,162 @@
+/**
+ * `meridian local` as a user meets it: bad arguments refused before anything starts, a taken port named
+ * before any region runs, a second estate beside a running one, Ctrl-C with a dashboard tab open, and a
+ * supervisor killed with -9 leaving no region behind.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import net from "node:net";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[], command = process.execPath, prefix = [MERIDIAN_BIN, "local"]): Running {
+  const child = spawn(command, [...prefix, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Region processes (`meridian local-region`) whose parent is `ppid`, from /proc. */
+function childrenOf(ppid: number): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const parent = Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+        return parent === ppid && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("local-region");
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const ready = (r: Running) => until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);
+
+describe("meridian local: arguments are checked before anything starts", () => {
+  it.each([
+    [["--regions", "nope"], /--regions: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure/],
+    [["--regions", "9"], /--regions: stack local has 3 regions; expected 1-3, got 9/],
+    [["--port", "http"], /--port: expected a port number 0-65535/],
+    [["--base-port", "70000"], /--base-port: expected a port number 0-65535/],
+    [["--redis", "http://127.0.0.1:6379"], /--redis: expected a redis: or rediss: URL/],
+    [["--stack", "nope"], /no such stack/],
+  ])("local %j → exit 2", (args, message) => {
+    const r = runCli(["local", ...args], { timeoutMs: 30_000 });
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/starting|\n\s+at /);
+    expect(r.status).toBe(2);
+  });
+});
+
+describe("meridian local: ports and lifecycle", () => {
+  const started: Running[] = [];
+  afterAll(async () => {
+    for (const r of started) if (r.child.exitCode === null) r.child.kill("SIGKILL");
+  });
+
+  it("a busy dashboard port ends the start at once, naming the port, with no region started", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = start(["--port", String(port), "--auto-ports"]);
+      started.push(r);
+      expect(await r.exited).toBe(1);
+      expect(r.stderr()).toContain(`meridian local: 127.0.0.1:${port} (dashboard) is already in use`);
+      expect(r.stderr()).toContain("--port <n>");
+      expect(r.stderr()).not.toMatch(/starting region|\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a busy region address is named with the flag that moves it", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.1.2", r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = start(["--base-port", String(port), "--auto-ports"]);
+      started.push(r);
+      expect(await r.exited).toBe(1);
+      expect(r.stderr()).toContain(`127.0.1.2:${port} (region local-gcp) is already in use`);
+      expect(r.stderr()).toContain("--base-port <n>");
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a second `npm start` beside a running one is refused clearly; Ctrl-C with a dashboard tab open stops everything", async () => {
+    const ports = ["--port", String(await freePort()), "--dns-port", String(await freePort()), "--base-port", String(await freePort())];
+    const first = start(ports);
+    started.push(first);
+    await ready(first);
+    const regions = childrenOf(first.child.pid!);
+    expect(regions).toHaveLength(3);
+    expect(first.stderr()).toMatch(/starting region local-aws …[\s\S]*region local-aws ready at http:\/\/127\.0\.1\.1:\d+ \(\d+\.\d s\)/);
+
+    const second = start(["--", ...ports], "npm", ["start"]);
+    started.push(second);
+    expect(await second.exited).not.toBe(0);
+    expect(second.stderr()).toMatch(/meridian local: 127\.0\.0\.1:\d+ \(dashboard\) is already in use — is another `meridian local` running\?/);
+    expect(childrenOf(first.child.pid!).sort()).toEqual(regions.sort());
+
+    // A dashboard tab: an open event stream.
+    const dashboard = /dashboard\s+(http:\S+)/.exec(first.stdout())![1]!;
+    const events = await fetch(`${dashboard}/api/events`);
+    const reader = events.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: /);
+
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    await until("the event stream to end", async () => ((await reader.read().catch(() => ({ done: true }))).done ? true : undefined), 5000);
+    await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+  }, 150_000);
+
+  it("a supervisor killed with -9 leaves no region process behind", async () => {
+    const r = start(["--auto-ports"]);
+    started.push(r);
+    await ready(r);
+    const regions = childrenOf(r.child.pid!);
+    expect(regions).toHaveLength(3);
+    r.child.kill("SIGKILL");
+    await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+  }, 120_000);
+});

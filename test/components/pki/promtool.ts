@@ -1,0 +1,49 @@
+/**
+ * Prometheus's own rule checker and rule unit-test runner (`promtool`, Debian `prometheus`) over the rule
+ * groups the estate renders into PrometheusRules. A PrometheusRule's `spec` is a Prometheus rule file, so it
+ * is written out as one and handed to `promtool check rules` / `promtool test rules` unchanged.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
+export interface PromtoolResult {
+  ok: boolean;
+  output: string;
+}
+
+/** One `promtool test rules` test group (the file format's `tests[]` entry). */
+export interface RuleTest {
+  name: string;
+  interval: string;
+  input_series: { series: string; values: string }[];
+  alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[] }[];
+  promql_expr_test?: { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] }[];
+}
+
+function run(args: string[], files: Record<string, unknown>): PromtoolResult {
+  const dir = mkdtempSync(join(tmpdir(), "meridian-promtool-"));
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), stringify(content));
+    const r = spawnSync("promtool", args, { cwd: dir, encoding: "utf8" });
+    if (r.error) throw new Error(`promtool could not run (Debian package prometheus): ${r.error.message}`);
+    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `promtool check rules` on one rule file (a PrometheusRule's spec). */
+export function checkRules(ruleFile: unknown): PromtoolResult {
+  return run(["check", "rules", "rules.yaml"], { "rules.yaml": ruleFile });
+}
+
+/** `promtool test rules` with the given test groups against one rule file. */
+export function testRules(ruleFile: unknown, tests: RuleTest[]): PromtoolResult {
+  return run(["test", "rules", "tests.yaml"], {
+    "rules.yaml": ruleFile,
+    "tests.yaml": { rule_files: ["rules.yaml"], evaluation_interval: "1m", tests },
+  });
+}

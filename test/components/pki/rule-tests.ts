@@ -1,0 +1,200 @@
+/**
+ * `promtool test rules` unit tests for every alert the estate renders, keyed by PrometheusRule name. Each case
+ * feeds series shaped like the real exporter's (cert-manager's certificate collector and ACME client metrics,
+ * SPIRE's call counters with their `status` label, Envoy listener stats, chrony_exporter, Meridian's own) and
+ * says which alerts must fire at an evaluation time, with which labels and `$value`; the same case with
+ * healthy input must fire nothing. Thresholds come from the stack config, as the rules' do.
+ * Expected annotations are the rule's own templates expanded with those labels and value, so a wrong label
+ * set, value or threshold fails in promtool, not here.
+ */
+import type { EstateSpec } from "../../../model/estate.js";
+import { timeThresholds } from "../../../model/time/alerts.js";
+import { durationSeconds } from "../../../stacks/schema/common.js";
+import type { RuleTest } from "./promtool.js";
+
+export interface AlertCase {
+  alert: string;
+  series: { series: string; values: string }[];
+  /** The same series names with values that must not alert. */
+  healthy: { series: string; values: string }[];
+  evalTime: string;
+  /** Each firing alert's labels from the expression (the rule's own labels are added) and its value. */
+  fires: { labels: Record<string, string>; value?: number }[];
+}
+
+interface RenderedAlert {
+  alert: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface RuleFile {
+  groups: { name: string; rules: (RenderedAlert | { record: string })[] }[];
+}
+
+const DAY = 86400;
+const durationDays = (d: string) => durationSeconds(d) / DAY;
+
+/** Go's `%v` for a float64 (what `{{ $value }}` prints): shortest digits, exponent form below 1e-4 or from 1e6 (checked against Go). */
+export function goFloat(x: number): string {
+  if (x === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(x)));
+  if (e < -4 || e >= 6) {
+    const [m, exp] = x.toExponential().split("e") as [string, string];
+    const n = Number(exp);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  return String(x);
+}
+
+function expand(template: string, labels: Record<string, string>, value: number | undefined): string {
+  return template.replace(/\{\{\s*\$(labels\.(\w+)|value)\s*\}\}/g, (_, what: string, label?: string) =>
+    label !== undefined ? (labels[label] ?? "") : value === undefined ? "<no value given>" : goFloat(value),
+  );
+}
+
+/** The promtool test groups for one rule file: each case firing, then the same case healthy. */
+export function ruleTests(file: RuleFile, cases: AlertCase[]): RuleTest[] {
+  const alerts = new Map(file.groups.flatMap((g) => g.rules).filter((r): r is RenderedAlert => "alert" in r).map((r) => [r.alert, r]));
+  return cases.flatMap((c) => {
+    const rule = alerts.get(c.alert);
+    if (!rule) throw new Error(`no alert ${c.alert} in the rule file`);
+    const exp_alerts = c.fires.map((f) => ({
+      exp_labels: { ...rule.labels, ...f.labels },
+      exp_annotations: Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, t]) => [k, expand(t, f.labels, f.value)])),
+    }));
+    return [
+      { name: `${c.alert} fires`, interval: "1m", input_series: c.series, alert_rule_test: [{ eval_time: c.evalTime, alertname: c.alert, exp_alerts }] },
+      { name: `${c.alert} quiet when healthy`, interval: "1m", input_series: c.healthy, alert_rule_test: [{ eval_time: c.evalTime, alertname: c.alert, exp_alerts: [] }] },
+    ];
+  });
+}
+
+const CERT = { name: "meridian-gateway-tls", namespace: "meridian-gateway", issuer_name: "letsencrypt-production", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io" };
+const sel = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+const certSeries = (metric: string, values: string, extra: Record<string, string> = {}) => ({ series: `${metric}${sel({ ...CERT, ...extra })}`, values });
+
+export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
+  const { warningDays, criticalDays } = spec.pki.expiryAlerts;
+  const expiry = "certmanager_certificate_expiration_timestamp_seconds";
+  // promtool starts at the Unix epoch, so an expiration timestamp of N days is N days from "now".
+  const soon = (warningDays + criticalDays) / 2;
+  const envoy = (errorsPerMinute: number) => [
+    { series: "envoy_listener_downstream_cx_total{envoy_listener_address=\"0.0.0.0_15006\"}", values: "0+100x420" },
+    { series: "envoy_listener_ssl_connection_error{envoy_listener_address=\"0.0.0.0_15006\"}", values: `0+${errorsPerMinute}x420` },
+  ];
+  const ready = (v: number) => [certSeries("certmanager_certificate_ready_status", `${v}x420`, { condition: "True" })];
+  // x509-certificate-exporter: one series per certificate in the Secret (tls.crt holds intermediate then root).
+  const secret = { secret_namespace: "cert-manager", secret_name: "meridian-intermediate-aws-use1" };
+  const x509 = (key: string, notAfterDays: number[]) =>
+    notAfterDays.map((days, i) => ({ series: `x509_cert_not_after${sel({ ...secret, secret_key: key, subject_CN: i === 0 ? "intermediate" : "root" })}`, values: `${days * DAY}x120` }));
+  const renewDays = durationDays(spec.pki.privateCa.intermediateRenewBefore);
+  const lifetimeDays = durationDays(spec.pki.privateCa.intermediateDuration);
+  return [
+    { alert: "CertificateExpiringSoon", series: [certSeries(expiry, `${soon * DAY}x180`)], healthy: [certSeries(expiry, `${(warningDays + 1) * DAY}x180`)], evalTime: "2h", fires: [{ labels: CERT }] },
+    { alert: "CertificateExpiryCritical", series: [certSeries(expiry, `${(criticalDays - 1) * DAY}x120`)], healthy: [certSeries(expiry, `${soon * DAY}x120`)], evalTime: "1h", fires: [{ labels: CERT }] },
+    {
+      alert: "CertificateNotReady",
+      series: [certSeries("certmanager_certificate_ready_status", "1x40", { condition: "False" })],
+      healthy: [certSeries("certmanager_certificate_ready_status", "0x40", { condition: "False" })],
+      evalTime: "20m",
+      fires: [{ labels: { ...CERT, condition: "False" } }],
+    },
+    {
+      alert: "CertificateRenewalOverdue",
+      series: [certSeries("certmanager_certificate_renewal_timestamp_seconds", "0x120")],
+      healthy: [certSeries("certmanager_certificate_renewal_timestamp_seconds", `${30 * DAY}x120`)],
+      evalTime: "90m",
+      fires: [{ labels: CERT }],
+    },
+    {
+      alert: "AcmeRequestErrors",
+      series: [{ series: 'certmanager_http_acme_client_request_count{scheme="https",host="acme-v02.api.letsencrypt.org",action="new_order",method="POST",status="429"}', values: "0+1x60" }],
+      healthy: [{ series: 'certmanager_http_acme_client_request_count{scheme="https",host="acme-v02.api.letsencrypt.org",action="new_order",method="POST",status="201"}', values: "0+1x60" }],
+      evalTime: "45m",
+      fires: [{ labels: { host: "acme-v02.api.letsencrypt.org" } }],
+    },
+    {
+      alert: "SpireAgentSvidRotationFailing",
+      series: [{ series: 'spire_agent_agent_svid_rotate{status="Unavailable"}', values: "0+1x120" }],
+      healthy: [{ series: 'spire_agent_agent_svid_rotate{status="OK"}', values: "0+1x120" }],
+      evalTime: "90m",
+      fires: [{ labels: {} }],
+    },
+    {
+      alert: "SpireServerCaPrepareFailing",
+      series: [{ series: 'spire_server_ca_manager_x509_ca_prepare{status="Internal"}', values: "0+1x120" }],
+      healthy: [{ series: 'spire_server_ca_manager_x509_ca_prepare{status="OK"}', values: "0+1x120" }],
+      evalTime: "90m",
+      fires: [{ labels: {} }],
+    },
+    // The chain's earliest notAfter counts: an intermediate inside its renewal window, a root far off.
+    { alert: "IntermediateCaExpiring", series: x509("tls.crt", [renewDays - 1, 3650]), healthy: x509("tls.crt", [renewDays + 1, 3650]), evalTime: "2h", fires: [{ labels: secret }] },
+    { alert: "IntermediateCaExpiryCritical", series: x509("tls.crt", [criticalDays - 1, 3650]), healthy: x509("tls.crt", [criticalDays + 1, 3650]), evalTime: "1h", fires: [{ labels: secret }] },
+    { alert: "RootCaOutlivedByIntermediates", series: x509("ca.crt", [lifetimeDays - 1]), healthy: x509("ca.crt", [lifetimeDays * 2]), evalTime: "2h", fires: [{ labels: secret }] },
+    {
+      alert: "IntermediateCaUnmonitored",
+      series: [{ series: 'x509_cert_not_after{secret_namespace="monitoring",secret_name="other",secret_key="tls.crt"}', values: "1x60" }],
+      healthy: x509("tls.crt", [renewDays + 1]),
+      evalTime: "45m",
+      // absent() keeps the equality matchers' labels.
+      fires: [{ labels: { secret_namespace: "cert-manager", secret_key: "tls.crt" } }],
+    },
+    // One in ten handshakes failing burns any plausible budget fast and slow; none failing burns nothing.
+    { alert: "SLOBurnFast_mesh-handshake", series: envoy(10), healthy: envoy(0), evalTime: "1h", fires: [{ labels: {} }] },
+    { alert: "SLOBurnSlow_mesh-handshake", series: envoy(10), healthy: envoy(0), evalTime: "1h", fires: [{ labels: {} }] },
+    { alert: "SLOBurnFast_certificate-ready", series: ready(0), healthy: ready(1), evalTime: "1h", fires: [{ labels: {} }] },
+    { alert: "SLOBurnSlow_certificate-ready", series: ready(0), healthy: ready(1), evalTime: "1h", fires: [{ labels: {} }] },
+  ];
+}
+
+export function timeAlertCases(spec: EstateSpec): AlertCase[] {
+  const t = timeThresholds(spec.time);
+  const node = { instance: "10.0.1.7:9123" };
+  const offset = (v: number, n = 10) => [{ series: `chrony_tracking_last_offset_seconds${sel(node)}`, values: `${v}x${n}` }];
+  const between = (t.degradeSeconds + t.freezeSeconds) / 2;
+  const pod = { namespace: "meridian", pod: "escrow-7d9c5-x2x4q" };
+  // ε histogram. Alerting: nine in ten observations above 10× the threshold, so p99 lies in the +Inf bucket and
+  // histogram_quantile answers the highest finite bound exactly. Healthy: everything below half the threshold.
+  const bound = t.epsilonP99Seconds * 10;
+  const epsilon = (le: number, belowPerMinute: number) => [
+    { series: `meridian_truetime_epsilon_seconds_bucket{le="${le}"}`, values: `0+${belowPerMinute}x30` },
+    { series: 'meridian_truetime_epsilon_seconds_bucket{le="+Inf"}', values: "0+10x30" },
+  ];
+  const gauge = (metric: string, v: number) => [{ series: `${metric}{pod="grandmaster-0"}`, values: `${v}x30` }];
+  return [
+    // A negative offset past the degrade threshold: the rule compares |offset|.
+    { alert: "ClockOffsetHigh", series: offset(-between), healthy: offset(t.degradeSeconds / 2), evalTime: "5m", fires: [{ labels: node, value: between }] },
+    { alert: "ClockOffsetCritical", series: offset(2 * t.freezeSeconds), healthy: offset(between), evalTime: "1m", fires: [{ labels: node, value: 2 * t.freezeSeconds }] },
+    {
+      alert: "ClockNotSynchronising",
+      series: [{ series: `chrony_tracking_reference_timestamp_seconds${sel(node)}`, values: "0x30" }],
+      healthy: [{ series: `chrony_tracking_reference_timestamp_seconds${sel(node)}`, values: "0+60x30" }],
+      evalTime: "20m",
+      fires: [{ labels: node, value: 1200 }],
+    },
+    {
+      alert: "StrongPathFrozen",
+      series: [{ series: `meridian_clock_skew_state${sel(pod)}`, values: "2x10" }],
+      healthy: [{ series: `meridian_clock_skew_state${sel(pod)}`, values: "1x10" }],
+      evalTime: "2m",
+      fires: [{ labels: pod }],
+    },
+    { alert: "TrueTimeEpsilonHigh", series: epsilon(bound, 1), healthy: epsilon(t.epsilonP99Seconds / 2, 10), evalTime: "20m", fires: [{ labels: {}, value: bound }] },
+    { alert: "TimeSourceFalseticker", series: gauge("meridian_time_falsetickers", 1), healthy: gauge("meridian_time_falsetickers", 0), evalTime: "5m", fires: [{ labels: {}, value: 1 }] },
+    { alert: "GrandmasterHoldover", series: gauge("meridian_time_holdover", 1), healthy: gauge("meridian_time_holdover", 0), evalTime: "10m", fires: [{ labels: {} }] },
+    { alert: "GrandmasterUnsynchronised", series: gauge("meridian_time_synchronized", 0), healthy: gauge("meridian_time_synchronized", 1), evalTime: "5m", fires: [{ labels: {} }] },
+    {
+      alert: "ClockDriftDetected",
+      series: [{ series: `meridian_clock_drift_alarms_total${sel({ ...pod, direction: "fast" })}`, values: "0 0 0 1 1 1 1 1 1 1" }],
+      healthy: [{ series: `meridian_clock_drift_alarms_total${sel({ ...pod, direction: "fast" })}`, values: "1x10" }],
+      evalTime: "5m",
+      fires: [{ labels: { ...pod, direction: "fast" } }],
+    },
+  ];
+}
+
+/** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
+export const ALERT_CASES: Record<string, (spec: EstateSpec) => AlertCase[]> = {
+  "meridian-pki": pkiAlertCases,
+  "clock-health": timeAlertCases,
+};

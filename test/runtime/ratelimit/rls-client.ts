@@ -1,0 +1,42 @@
+/**
+ * An RLS client built straight from Envoy's published proto (the vendored, unmodified files), the way
+ * Envoy's own gRPC client sees the service — not from any Meridian type.
+ */
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { fileURLToPath } from "node:url";
+
+const PROTO_DIR = fileURLToPath(new URL("../../../runtime/ratelimit/proto/", import.meta.url));
+
+export interface WireStatus {
+  code: string;
+  current_limit: { name: string; requests_per_unit: number; unit: string } | null;
+  limit_remaining: number;
+  duration_until_reset: { seconds: number; nanos: number } | null;
+}
+
+export interface WireResponse {
+  overall_code: string;
+  statuses: WireStatus[];
+  response_headers_to_add: { key: string; value: string }[];
+  dynamic_metadata: { fields: Record<string, unknown> } | null;
+}
+
+export type Kv = [string, string];
+/** A descriptor: entries, and optionally an override and a per-descriptor hits_addend. */
+export const d = (entries: Kv[], extra: { limit?: { requests_per_unit: number; unit: string }; hits_addend?: number } = {}) => ({
+  entries: entries.map(([key, value]) => ({ key, value })),
+  ...(extra.limit ? { limit: extra.limit } : {}),
+  ...(extra.hits_addend !== undefined ? { hits_addend: { value: extra.hits_addend } } : {}),
+});
+
+export function rlsClient(target: string) {
+  const def = protoLoader.loadSync("envoy/service/ratelimit/v3/rls.proto", { includeDirs: [PROTO_DIR], keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } } };
+  const client = new pkg.envoy.service.ratelimit.v3.RateLimitService(target, grpc.credentials.createInsecure());
+  const call = (req: { domain: string; descriptors: unknown[]; hits_addend?: number }) =>
+    new Promise<WireResponse>((resolve, reject) =>
+      (client as unknown as { ShouldRateLimit: (r: unknown, cb: (e: Error | null, v: WireResponse) => void) => void }).ShouldRateLimit(req, (e, v) => (e ? reject(e) : resolve(v))),
+    );
+  return { client, call, close: () => client.close() };
+}
