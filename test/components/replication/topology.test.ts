@@ -3,6 +3,7 @@ import { Job } from "kubernetes-models/batch/v1/Job";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { evaluateStack, ofType, under, type Plan, type RecordedResource } from "../../harness.js";
 import { modelFromResources } from "../../../policies/model-source.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
 
 const TOPOLOGY = "meridian:replication:Topology";
 const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -11,7 +12,7 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
   let plan: Plan;
   beforeAll(async () => {
     plan = await evaluateStack("prod");
-  });
+  }, 240_000);
 
   it("builds an Aurora Global Database for each AWS writer with a secondary cluster in the other AWS region", () => {
     const globals = ofType(plan, "aws:rds/globalCluster:GlobalCluster").map((r) => r.name).sort();
@@ -68,7 +69,7 @@ describe("managed replicas where the feeding region is on the same cloud (full m
   beforeAll(async () => {
     plan = await evaluateStack("prod", {
       configOverrides: {
-        "meridian:replication": { topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
+        "meridian:replication": { ...(readStackConfigMap("prod")["meridian:replication"] as object), placement: undefined, topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
       },
     });
   });
