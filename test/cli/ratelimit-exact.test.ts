@@ -52,7 +52,7 @@ afterAll(() => {
 });
 
 function serve(storeArgs: string[]): Promise<{ grpc: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, "ratelimit", "serve", "--config", configPath, ...storeArgs, "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"], { cwd: REPO_ROOT });
+  const child = spawn(process.execPath, [MERIDIAN_BIN, "ratelimit", "serve", "--rules", configPath, ...storeArgs, "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"], { cwd: REPO_ROOT });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -60,8 +60,9 @@ function serve(storeArgs: string[]): Promise<{ grpc: number; child: ChildProcess
     child.stderr.on("data", (b: Buffer) => (err += b.toString()));
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
-      const m = /grpc :(\d+)/.exec(out);
-      if (m) resolve({ grpc: Number(m[1]), child });
+      if (!out.includes("\n")) return;
+      const ready = JSON.parse(out.slice(0, out.indexOf("\n"))) as { endpoints: { grpc: string } };
+      resolve({ grpc: Number(new URL(ready.endpoints.grpc).port), child });
     });
     child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
