@@ -13,6 +13,11 @@ export const packConfigSchema = z
     warnAt: z.number().min(0).max(1).optional(),
     /** Forbid a full mesh above this many regions; defaults to `meridian:replication.maxFullMeshRegions`. */
     maxFullMeshRegions: z.number().int().positive().optional(),
+    /** Per-resource ceilings (USD/month); default `meridian:budget.limits.*`. */
+    databaseMonthlyUSD: z.number().positive().optional(),
+    cacheMonthlyUSD: z.number().positive().optional(),
+    /** Largest share a full mesh may cost above a star; defaults to `meridian:budget.maxFullMeshPremiumOverStar`. */
+    maxFullMeshPremiumOverStar: z.number().min(0).optional(),
     /** Deny any single replication link above this monthly cost (USD). */
     maxLinkMonthlyUSD: z.number().positive().default(5000),
     /** Longest TTL (s) a failover / health-checked record may carry: clients wait this long after failover. */

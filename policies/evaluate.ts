@@ -17,8 +17,9 @@ export interface Violation {
   resource?: { type: string; name: string; urn?: string };
 }
 
+/** The cost model over a stack's spec and the plan's resources (the pack and `meridian plan` price the same way). */
 export function modelView(spec: EstateSpec, options: CostReportOptions = {}): ModelView {
-  return { spec, report: buildCostReport(spec, options), topologies: compareTopologies(replicationInput(spec)) };
+  return { spec, report: buildCostReport(spec, { generatedAt: new Date().toISOString(), ...options }), topologies: compareTopologies(replicationInput(spec)) };
 }
 
 export function evaluatePolicies(resources: ResourceLike[], model: ModelView | null, rawConfig: unknown = {}, rules: Rule[] = allRules): Violation[] {

@@ -24,6 +24,9 @@ const configSchema = {
     warnAt: { type: "number" as const },
     maxFullMeshRegions: { type: "integer" as const },
     maxLinkMonthlyUSD: { type: "number" as const },
+    databaseMonthlyUSD: { type: "number" as const },
+    cacheMonthlyUSD: { type: "number" as const },
+    maxFullMeshPremiumOverStar: { type: "number" as const },
     maxFailoverTtlSeconds: { type: "integer" as const },
     maxDetectionSeconds: { type: "integer" as const },
     certificate: { type: "object" as const },
@@ -54,6 +57,6 @@ function toPolicy(rule: Rule): ResourceValidationPolicy | StackValidationPolicy 
 }
 
 new PolicyPack("meridian", {
-  description: "Meridian cost and safety policies: budget, egress topology, health checks, failover TTLs, mTLS, certificates, private databases.",
+  description: "Meridian cost and safety policies: budget, per-resource cost limits, egress topology, health checks, failover TTLs, mTLS, certificates, private databases.",
   policies: rules.map(toPolicy),
 });

@@ -20,5 +20,5 @@ export function modelFromResources(resources: ResourceLike[]): ModelView | null 
   const { stack, ...config } = JSON.parse(text) as Record<string, unknown> & { stack: string };
   const parsed = estateSchema.safeParse(config);
   if (!parsed.success) throw new Error(`ConfigMap ${MODEL_CONFIGMAP}/${MODEL_KEY} is not a valid estate config: ${parsed.error.issues[0]?.message}`);
-  return modelView(buildEstateSpec(stack, parsed.data));
+  return modelView(buildEstateSpec(stack, parsed.data), { resources });
 }

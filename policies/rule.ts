@@ -32,7 +32,8 @@ export interface StackContext {
 
 export interface Finding {
   message: string;
-  resource?: ResourceLike;
+  /** The resource the finding is about (its URN attributes the violation to it); none for the stack. */
+  resource?: { type: string; name: string; urn?: string };
 }
 
 interface RuleBase {

@@ -17,7 +17,7 @@ export function runCli(args: string[], options: { input?: string; env?: NodeJS.P
     input: options.input,
     env: { ...process.env, ...options.env },
     encoding: "utf8",
-    timeout: options.timeoutMs ?? 60_000,
+    timeout: options.timeoutMs ?? 180_000, // generous: CI machines may be loaded; a hang still ends the test
     // `plan --json` of the prod estate is over spawnSync's 1 MiB default.
     maxBuffer: 64 * 1024 * 1024,
   });

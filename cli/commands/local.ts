@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option("-s, --stack <name>", "stack to run", "local")
     .option("--regions <n|ids>", "run only the first n regions, or these region ids (comma-separated)")
     .option("--port <n>", "dashboard port (stack default: runtime.local.dashboardPort)", portArg("--port"))
-    .option("--dns-port <n>", "GSLB DNS resolver port, UDP (stack default: runtime.local.dnsPort)", portArg("--dns-port"))
+    .option("--dns-port <n>", "GSLB DNS server port, UDP and TCP (stack default: runtime.local.dnsPort)", portArg("--dns-port"))
     .option("--base-port <n>", "port every region listens on at its own address 127.0.1.<n> (stack default: runtime.local.basePort)", portArg("--base-port"))
     .option("--auto-ports", "pick free ports for whatever --port/--dns-port/--base-port leave unset")
     .option("--redis <url>", "use Redis for the runtime's shared state", storeUrlArg("--redis", ["redis:", "rediss:"]))

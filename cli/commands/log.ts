@@ -15,13 +15,14 @@ function intArg(value: string, what: string, min = 0): number {
   return Number(value);
 }
 
+/** Verifiers for key lines: Ed25519 log keys, or witness keys (cosignature/v1, ML-DSA-44), told apart by `kind`. */
 async function verifiersFrom(vkeys: string[]) {
-  const { parseVerifierKey, newVerifier, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
+  const { parseVerifierKey, newVerifier, NoteError, ALG_ED25519 } = await import("../../runtime/prooflog/note.js");
   const { newCosignatureVerifier } = await import("../../runtime/prooflog/witness/cosignature.js");
   try {
     return vkeys.map((v) => {
       const key = readKeyArg(v, "--vkey");
-      return parseVerifierKey(key).alg === ALG_COSIGNATURE_V1 ? newCosignatureVerifier(key) : newVerifier(key);
+      return parseVerifierKey(key).alg === ALG_ED25519 ? { ...newVerifier(key), kind: "log" as const } : { ...newCosignatureVerifier(key), kind: "witness" as const };
     });
   } catch (e) {
     if (e instanceof NoteError) throw new UserError(`--vkey: ${e.message}`);
@@ -37,7 +38,7 @@ function defaultState(url: string): string {
 /** Verification failures are not usage errors: say why and exit 1. */
 function fail(e: unknown): void {
   const name = (e as Error).name;
-  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError"].includes(name)) throw e;
+  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError", "PolicyError"].includes(name)) throw e;
   process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
   process.exitCode = 1;
 }
@@ -129,9 +130,9 @@ export function register(program: Command): void {
 
   log
     .command("witness")
-    .description("run a witness (C2SP tlog-witness, cosignature/v1) for the logs whose verifier keys are given")
+    .description("run a witness (C2SP tlog-witness: add-checkpoint, sign-subtree, monitoring) for the logs whose verifier keys are given")
     .option("--config <file>", "service config, JSON or YAML: key, logs, data, and the kit's `server` section")
-    .option("--key <file>", "file holding the witness's cosignature signer key (note keygen --type cosignature)")
+    .option("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
     .option("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
     .option("--data <dir>", "where the latest cosigned checkpoint per log is kept")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
@@ -151,23 +152,42 @@ export function register(program: Command): void {
     .command("verify")
     .description("check a log's checkpoint signature, its consistency with the saved checkpoint, and an entry's inclusion; or verify an offline tlog-proof")
     .option("--log <url>", "log base URL")
-    .requiredOption("--vkey <vkey...>", "log verifier key (or file); repeatable")
-    .option("--origin <origin>", "expected origin (default: the first key's name)")
+    .option("--vkey <vkey...>", "the log's verifier key (or file); repeatable. Witness keys are refused here: use --policy")
+    .option("--policy <file>", "C2SP tlog-policy file: the trusted logs, witnesses and the quorum every checkpoint must meet")
+    .option("--origin <origin>", "expected origin (default: the first log key's name)")
     .option("--index <n>", "also prove this entry is included")
     .option("--state <file>", "where the last verified checkpoint is kept (default under $XDG_STATE_HOME)")
     .option("--tiles", "build proofs from tlog-tiles reads instead of the log's JSON proof endpoints (any tlog-tiles log)")
     .option("--proof <file>", "verify this tlog-proof offline instead of asking the log")
     .option("--entry <file>", "the entry the --proof is for")
-    .action(async (o: { log?: string; vkey: string[]; origin?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
-      const verifiers = await verifiersFrom(o.vkey);
+    .action(async (o: { log?: string; vkey?: string[]; policy?: string; origin?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
+      if (!o.vkey === !o.policy) throw new UserError("give the log's key with --vkey, or a --policy file (not both)");
+      const { parsePolicy, verifyWithPolicy } = await import("../../runtime/prooflog/policy.js");
+      let policy: import("../../runtime/prooflog/policy.js").Policy | null = null;
+      if (o.policy) {
+        if (!existsSync(o.policy)) throw new UserError(`--policy ${o.policy}: no such file`);
+        try {
+          policy = parsePolicy(readFileSync(o.policy, "utf8"), o.policy);
+        } catch (e) {
+          throw new UserError((e as Error).message);
+        }
+      }
+      const verifiers = policy ? policy.logs.map((l) => ({ ...l.verifier, kind: "log" as const })) : await verifiersFrom(o.vkey!);
+      const witnessKey = verifiers.find((v) => v.kind === "witness");
+      if (witnessKey) throw new UserError(`--vkey ${witnessKey.name} is a witness (cosignature) key: a checkpoint must be signed by the log's own key; put witnesses in a --policy file`);
+      if (verifiers.length === 0) throw new UserError(`--policy ${o.policy} lists no log`);
       const origin = o.origin ?? verifiers[0]!.name;
+      const meetsPolicy = (note: string) => (policy ? verifyWithPolicy(note, policy, origin).witnesses : []);
       if (o.proof) {
         if (!o.entry) throw new UserError("--proof needs --entry <file> (the entry it proves)");
         const { verifyTlogProof } = await import("../../runtime/prooflog/proof/tlogproof.js");
         const { leafHash } = await import("../../runtime/prooflog/rfc6962.js");
         try {
-          const r = verifyTlogProof(readFileSync(o.proof, "utf8"), leafHash(readFileSync(o.entry)), verifiers, origin);
-          process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}\n`);
+          const text = readFileSync(o.proof, "utf8");
+          const r = verifyTlogProof(text, leafHash(readFileSync(o.entry)), verifiers, origin);
+          const { parseTlogProof } = await import("../../runtime/prooflog/proof/tlogproof.js");
+          const cosigners = meetsPolicy(parseTlogProof(text).checkpointNote);
+          process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}\n`);
         } catch (e) {
           fail(e);
         }
@@ -181,10 +201,12 @@ export function register(program: Command): void {
       const { checkLog } = await import("../../runtime/prooflog/verifier.js");
       try {
         const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index, { tiles: o.tiles === true });
+        const cosigners = meetsPolicy(r.note); // before saving: a checkpoint below the quorum is never trusted
         mkdirSync(dirname(state), { recursive: true });
         writeFileSync(state, r.note);
         const cp = r.checkpoint;
         process.stdout.write(`ok: checkpoint ${cp.origin} size ${cp.size} root ${Buffer.from(cp.root).toString("base64")} signed by ${origin}\n`);
+        if (policy) process.stdout.write(`witness quorum "${policy.quorum}" met by ${cosigners.join(", ") || "(none required)"}\n`);
         process.stdout.write(r.consistentFrom === null ? `no saved checkpoint; saved this one to ${state}\n` : `consistent with the saved checkpoint at size ${r.consistentFrom}\n`);
         if (r.entry) {
           process.stdout.write(`entry ${r.entry.index} (${r.entry.data.length} bytes) is included\n`);

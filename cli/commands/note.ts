@@ -30,11 +30,11 @@ export function register(program: Command): void {
     .command("keygen")
     .description("print a new signer key line, then its verifier key line")
     .requiredOption("--name <name>", "key name (e.g. the log origin, example.com/log)")
-    .option("--type <type>", "ed25519 (log/note keys) or cosignature (witness cosignature/v1 keys)", "ed25519")
+    .option("--type <type>", "ed25519 (log/note keys), cosignature (witness Ed25519 cosignature/v1 keys) or mldsa44 (witness ML-DSA-44 keys)", "ed25519")
     .action(async (opts: { name: string; type: string }) => {
-      const { generateKey, ALG_ED25519, ALG_COSIGNATURE_V1, NoteError } = await import("../../runtime/prooflog/note.js");
-      const alg = { ed25519: ALG_ED25519, cosignature: ALG_COSIGNATURE_V1 }[opts.type];
-      if (alg === undefined) throw new UserError(`--type ${opts.type}: expected ed25519 or cosignature`);
+      const { generateKey, ALG_ED25519, ALG_COSIGNATURE_V1, ALG_MLDSA44, NoteError } = await import("../../runtime/prooflog/note.js");
+      const alg = { ed25519: ALG_ED25519, cosignature: ALG_COSIGNATURE_V1, mldsa44: ALG_MLDSA44 }[opts.type];
+      if (alg === undefined) throw new UserError(`--type ${opts.type}: expected ed25519, cosignature or mldsa44`);
       try {
         const { signerKey, verifierKey } = generateKey(opts.name, alg);
         process.stdout.write(`${signerKey}\n${verifierKey}\n`);
@@ -49,13 +49,13 @@ export function register(program: Command): void {
     .description("sign the note text on stdin (an already signed note gets one more signature)")
     .requiredOption("--key <file>", "file holding the signer key (PRIVATE+KEY+…)")
     .action(async (opts: { key: string }) => {
-      const { newSigner, parseSignerKey, signNote, splitForSigning, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
+      const { newSigner, parseSignerKey, signNote, splitForSigning, NoteError, ALG_ED25519 } = await import("../../runtime/prooflog/note.js");
       const { newCosigner } = await import("../../runtime/prooflog/witness/cosignature.js");
       const { systemClock } = await import("../../runtime/common/clock.js");
       const input = (await readStdin()).toString("utf8");
       try {
         const skey = readKeyArg(opts.key, "--key");
-        const signer = parseSignerKey(skey).alg === ALG_COSIGNATURE_V1 ? newCosigner(skey, systemClock) : newSigner(skey);
+        const signer = parseSignerKey(skey).alg === ALG_ED25519 ? newSigner(skey) : newCosigner(skey, systemClock);
         const { text, sigs } = splitForSigning(input);
         process.stdout.write(signNote(text, [signer], sigs));
       } catch (e) {
@@ -69,13 +69,13 @@ export function register(program: Command): void {
     .description("print the note text if a known key signed it; exit 1 naming the reason otherwise")
     .requiredOption("--vkey <vkey...>", "verifier key (or file holding one); repeatable")
     .action(async (opts: { vkey: string[] }) => {
-      const { openNote, parseVerifierKey, newVerifier, NoteError, ALG_COSIGNATURE_V1 } = await import("../../runtime/prooflog/note.js");
+      const { openNote, parseVerifierKey, newVerifier, NoteError, ALG_ED25519 } = await import("../../runtime/prooflog/note.js");
       const { newCosignatureVerifier } = await import("../../runtime/prooflog/witness/cosignature.js");
       let verifiers;
       try {
         verifiers = opts.vkey.map((v) => {
           const key = readKeyArg(v, "--vkey");
-          return parseVerifierKey(key).alg === ALG_COSIGNATURE_V1 ? newCosignatureVerifier(key) : newVerifier(key);
+          return parseVerifierKey(key).alg === ALG_ED25519 ? newVerifier(key) : newCosignatureVerifier(key);
         });
       } catch (e) {
         if (e instanceof NoteError) throw new UserError(`--vkey: ${e.message}`);

@@ -31,7 +31,7 @@ export function register(program: Command): void {
       const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Record<string, unknown> }));
       // The pack reads the model from the estate's ConfigMap, as under `pulumi preview`; a stack without
       // the replication area still gets the cost rules from its own config.
-      const model = modelFromResources(resources) ?? modelView(buildEstateSpec(opts.stack, loadStack(opts.stack)));
+      const model = modelFromResources(resources) ?? modelView(buildEstateSpec(opts.stack, loadStack(opts.stack)), { resources });
       const violations = evaluatePolicies(resources, model);
       if (opts.json) {
         const doc = JSON.parse(renderPlanJson(plan)) as Record<string, unknown>;

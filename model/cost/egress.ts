@@ -22,6 +22,8 @@ export interface CostComponent {
   price: Price;
   monthlyCents: number;
   usageBased: boolean;
+  /** The price table has no figure for this SKU: the component is listed at $0 and flagged (Infracost's priceNotFound). */
+  priceNotFound?: boolean;
 }
 
 export interface PricedLink extends Link {

@@ -1,78 +1,37 @@
 /**
- * The stack's cost report, Infracost-shaped (JSON format version 0.2: money and quantities as decimal
- * strings) so OPA / conftest cost rules written for Infracost run on it unchanged. Resources are the
- * replication links at list price, each source region's internet-egress meter adjustment (free allowance
- * and volume-tier discounts, negative), and every usage item the usage sources report, grouped
- * by resource. Invariant: each resource's monthlyCost is the sum of its components, the total the sum of
- * the resources, all in whole cents. With a baseline, past/diff totals and a per-resource diff follow.
+ * The stack's cost report as Infracost's breakdown JSON (see infracost.ts). Two sources, one document:
+ * - the plan: every cloud resource priced from its own known inputs (sizes come from the stack through
+ *   the components), declared free, or listed as unsupported by type and resource;
+ * - the stack's usage estimates: replication egress per link and per source meter (free allowance and
+ *   volume tiers as negative adjustments), and DNS query volume per provider.
+ * Invariant: each resource's monthlyCost is the sum of its components, each total the sum of its
+ * resources, all in whole cents. With a baseline, pastBreakdown and a per-resource diff follow.
  */
 import type { EstateSpec } from "../estate.js";
-import type { UsageItem } from "../usage.js";
+import type { PlannedResource } from "../resources.js";
+import { StackConfigError, type ConfigProblem } from "../../stacks/errors.js";
+import { diffBreakdown, type Baseline } from "./diff.js";
 import { priceEgress, type CostComponent, type PricedEgress } from "./egress.js";
+import { emptyMetadata, type Breakdown, type InfracostCostComponent, type InfracostResource, type InfracostRoot, type ProjectDiag, type RootMetadata, type Summary } from "./infracost.js";
 import { centsToString } from "./money.js";
+import { priceResources } from "./pricing/index.js";
+import { HOURS_PER_MONTH } from "./pricing/types.js";
 import { usageSources as defaultSources, type UsageSource } from "./sources.js";
 import { replicationLinks, type TopologyInput } from "./topology.js";
-import { StackConfigError, type ConfigProblem } from "../../stacks/errors.js";
 import { priceUsage } from "./usage.js";
 
-const HOURS_PER_MONTH = 730;
-
-export interface InfracostCostComponent {
-  name: string;
-  unit: string;
-  hourlyQuantity: string;
-  monthlyQuantity: string;
-  price: string;
-  hourlyCost: string;
-  monthlyCost: string;
-  usageBased: boolean;
-  /** Meridian extension: where the price came from. */
-  priceSource: string;
-}
-
-export interface InfracostResource {
-  name: string;
-  resourceType: string;
-  metadata: Record<string, unknown>;
-  hourlyCost: string;
-  monthlyCost: string;
-  costComponents: InfracostCostComponent[];
-}
-
-export interface Baseline {
-  totalMonthlyCost: string;
-  resources: { name: string; monthlyCost: string; costComponents?: { name: string; monthlyCost: string }[] }[];
-}
-
-export interface CostReport {
-  version: "0.2";
-  currency: "USD";
-  metadata: { stack: string; environment: string; topology: string; generator: "meridian" };
-  projects: {
-    name: string;
-    breakdown: { resources: InfracostResource[]; totalHourlyCost: string; totalMonthlyCost: string };
-    pastBreakdown: { totalMonthlyCost: string } | null;
-    diff: { resources: InfracostResource[]; totalMonthlyCost: string } | null;
-  }[];
-  totalHourlyCost: string;
-  totalMonthlyCost: string;
-  pastTotalMonthlyCost: string;
-  diffTotalMonthlyCost: string;
-  /** The project's resources (also at `projects[0].breakdown.resources`), for rules that read them flat. */
-  resources: InfracostResource[];
-  summary: {
-    totalDetectedResources: number;
-    totalSupportedResources: number;
-    totalUnsupportedResources: number;
-    totalUsageBasedResources: number;
-    totalNoPriceResources: number;
-    noPriceResourceCounts: Record<string, number>;
-  };
-}
+export type { Baseline } from "./diff.js";
+export type CostReport = InfracostRoot;
+export type { InfracostResource } from "./infracost.js";
 
 export interface CostReportOptions {
+  /** The plan's resources (unknowns as UNKNOWN); without them only usage (egress, queries) is priced. */
+  resources?: PlannedResource[];
   sources?: UsageSource[];
   baseline?: Baseline;
+  /** ISO time the report was generated (the model reads no clock). */
+  generatedAt?: string;
+  metadata?: Partial<RootMetadata>;
 }
 
 /**
@@ -100,12 +59,31 @@ export function replicationEgress(spec: EstateSpec): PricedEgress {
   return priceEgress(replicationLinks(replicationInput(spec), spec.replication.topology), spec.regions);
 }
 
+/** The project's priced resources (Infracost keeps them under projects[].breakdown). */
+export function reportResources(report: CostReport): InfracostResource[] {
+  return report.projects[0]?.breakdown.resources ?? [];
+}
+
 export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {}): CostReport {
   const resources: InfracostResource[] = [];
+  const plan = priceResources(options.resources ?? [], spec);
+  for (const p of plan.priced) {
+    resources.push(resource(p.resource.name, p.resource.type, p.components, { urn: p.resource.urn ?? null, category: p.category }));
+  }
+  // Usage the stack estimates: DNS queries (per provider), then replication egress.
+  const grouped = new Map<string, { type: string; components: CostComponent[] }>();
+  for (const priced of priceUsage((options.sources ?? defaultSources).flatMap((source) => source(spec)).filter((i) => i.usageBased))) {
+    const g = grouped.get(priced.item.resource) ?? { type: priced.item.resourceType, components: [] };
+    g.components.push(...priced.components);
+    grouped.set(priced.item.resource, g);
+  }
+  for (const [name, g] of grouped) resources.push(resource(name, g.type, g.components, { usageEstimate: "meridian:dns.monthlyQueriesMillions" }));
   const egress = replicationEgress(spec);
   for (const link of egress.links) {
     resources.push(
       resource(`replication/${link.from}->${link.to}`, "meridian:replication:Link", link.components, {
+        usageEstimate: "meridian:replication.writeGBPerMonth",
+        category: "egress",
         from: link.from,
         to: link.to,
         kind: link.kind,
@@ -115,87 +93,111 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
     );
   }
   for (const adj of egress.adjustments) {
-    resources.push(resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { region: adj.region }));
+    resources.push(resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { usageEstimate: "meridian:replication.writeGBPerMonth", category: "egress", region: adj.region }));
   }
-  const usage: UsageItem[] = (options.sources ?? defaultSources).flatMap((source) => source(spec));
-  const grouped = new Map<string, { type: string; components: CostComponent[] }>();
-  for (const priced of priceUsage(usage)) {
-    const g = grouped.get(priced.item.resource) ?? { type: priced.item.resourceType, components: [] };
-    g.components.push(...priced.components);
-    grouped.set(priced.item.resource, g);
-  }
-  for (const [name, g] of grouped) resources.push(resource(name, g.type, g.components, {}));
-
-  const totalCents = sumCents(resources.map((r) => r.monthlyCost));
-  const pastCents = options.baseline ? parseCents(options.baseline.totalMonthlyCost, "baseline totalMonthlyCost") : 0;
-  const diff = options.baseline ? diffResources(resources, options.baseline) : null;
-  const total = centsToString(totalCents);
+  const free = plan.free.map((f) => ({ name: f.resource.name, resourceType: f.resource.type, metadata: { urn: f.resource.urn ?? null, reason: f.reason } }));
+  const breakdown = totals(resources, free);
+  const past = options.baseline ? baselineBreakdown(options.baseline) : totals([], []);
+  const diff = diffBreakdown(breakdown, past);
+  const summary = summarize(plan, resources);
+  const warnings: ProjectDiag[] = [...groupBy(plan.unsupported, (r) => r.type)].map(([type, rs]) => ({
+    code: 1001,
+    message: `${rs.length} ${type} resource${rs.length === 1 ? " is" : "s are"} not priced (no pricer for this type)`,
+    data: { resourceType: type, resources: rs.map((r) => r.name) },
+    isError: false,
+  }));
   return {
     version: "0.2",
+    metadata: { ...emptyMetadata(), ...options.metadata },
     currency: "USD",
-    metadata: { stack: spec.stack, environment: spec.environment, topology: spec.replication.topology, generator: "meridian" },
     projects: [
       {
         name: `meridian/${spec.stack}`,
-        breakdown: { resources, totalHourlyCost: hourly(totalCents), totalMonthlyCost: total },
-        pastBreakdown: options.baseline ? { totalMonthlyCost: centsToString(pastCents) } : null,
-        diff: diff ? { resources: diff, totalMonthlyCost: centsToString(totalCents - pastCents) } : null,
+        displayName: `${spec.stack} (${spec.environment})`,
+        metadata: { path: `stacks/Pulumi.${spec.stack}.yaml`, type: "pulumi_preview", ...(warnings.length ? { warnings } : {}) },
+        pastBreakdown: past,
+        breakdown,
+        diff,
+        summary,
       },
     ],
-    totalHourlyCost: hourly(totalCents),
-    totalMonthlyCost: total,
-    pastTotalMonthlyCost: centsToString(pastCents),
-    diffTotalMonthlyCost: centsToString(totalCents - pastCents),
-    resources,
-    summary: {
-      totalDetectedResources: resources.length + spec.regions.length,
-      totalSupportedResources: resources.length,
-      totalUnsupportedResources: 0,
-      totalNoPriceResources: spec.regions.length,
-      totalUsageBasedResources: resources.filter((r) => r.costComponents.some((c) => c.usageBased)).length,
-      // Each region's gateway load balancer: FACTS.md records no NLB / GCP / Azure load-balancer price.
-      noPriceResourceCounts: { "kubernetes:core/v1:Service": spec.regions.length },
-    },
+    totalHourlyCost: breakdown.totalHourlyCost,
+    totalMonthlyCost: breakdown.totalMonthlyCost,
+    totalMonthlyUsageCost: breakdown.totalMonthlyUsageCost,
+    pastTotalHourlyCost: past.totalHourlyCost,
+    pastTotalMonthlyCost: past.totalMonthlyCost,
+    pastTotalMonthlyUsageCost: past.totalMonthlyUsageCost,
+    diffTotalHourlyCost: diff.totalHourlyCost,
+    diffTotalMonthlyCost: diff.totalMonthlyCost,
+    diffTotalMonthlyUsageCost: diff.totalMonthlyUsageCost,
+    timeGenerated: options.generatedAt ?? "1970-01-01T00:00:00Z",
+    summary,
   };
 }
 
-function resource(name: string, resourceType: string, components: CostComponent[], metadata: Record<string, unknown>): InfracostResource {
+export function resource(name: string, resourceType: string, components: CostComponent[], metadata: Record<string, unknown>): InfracostResource {
   const cents = components.reduce((s, c) => s + c.monthlyCents, 0);
+  const usageCents = components.filter((c) => c.usageBased).reduce((s, c) => s + c.monthlyCents, 0);
   return {
     name,
     resourceType,
-    metadata,
+    metadata: {
+      ...metadata,
+      priceSources: components.map((c) => `${c.price.source} (${c.price.date})${c.price.verified ? "" : " unverified"}${c.price.note ? `: ${c.price.note}` : ""}`),
+    },
     hourlyCost: hourly(cents),
     monthlyCost: centsToString(cents),
-    costComponents: components.map((c) => ({
-      name: c.name,
-      unit: c.unit,
-      hourlyQuantity: decimal(c.monthlyQuantity / HOURS_PER_MONTH),
-      monthlyQuantity: decimal(c.monthlyQuantity),
-      price: decimal(c.price.usd),
-      hourlyCost: decimal(c.monthlyCents / 100 / HOURS_PER_MONTH),
-      monthlyCost: centsToString(c.monthlyCents),
-      usageBased: c.usageBased,
-      priceSource: `${c.price.source} (${c.price.date})${c.price.verified ? "" : " unverified"}${c.price.note ? `: ${c.price.note}` : ""}`,
-    })),
+    monthlyUsageCost: centsToString(usageCents),
+    costComponents: components.map(costComponent),
   };
 }
 
-/** Resources whose monthly cost changed, appeared or disappeared, with the change as their cost. */
-function diffResources(current: InfracostResource[], baseline: Baseline): InfracostResource[] {
-  const before = new Map(baseline.resources.map((r) => [r.name, r]));
-  const out: InfracostResource[] = [];
-  for (const r of current) {
-    const past = before.get(r.name);
-    const delta = parseCents(r.monthlyCost, r.name) - (past ? parseCents(past.monthlyCost, `baseline ${r.name}`) : 0);
-    before.delete(r.name);
-    if (delta !== 0 || !past) out.push({ ...r, monthlyCost: centsToString(delta), hourlyCost: hourly(delta), metadata: { ...r.metadata, change: past ? "changed" : "added" } });
-  }
-  for (const [name, past] of before) {
-    const delta = -parseCents(past.monthlyCost, `baseline ${name}`);
-    out.push({ name, resourceType: "", metadata: { change: "removed" }, hourlyCost: hourly(delta), monthlyCost: centsToString(delta), costComponents: [] });
-  }
-  return out;
+function costComponent(c: CostComponent): InfracostCostComponent {
+  return {
+    name: c.name,
+    unit: c.unit,
+    hourlyQuantity: decimal(c.monthlyQuantity / HOURS_PER_MONTH),
+    monthlyQuantity: decimal(c.monthlyQuantity),
+    price: decimal(c.price.usd),
+    hourlyCost: decimal(c.monthlyCents / 100 / HOURS_PER_MONTH),
+    monthlyCost: centsToString(c.monthlyCents),
+    ...(c.usageBased ? { usageBased: true } : {}),
+    priceNotFound: c.priceNotFound === true,
+  };
+}
+
+export function totals(resources: InfracostResource[], free: InfracostResource[]): Breakdown {
+  const cents = sumCents(resources.map((r) => r.monthlyCost ?? "0"));
+  const usage = sumCents(resources.map((r) => r.monthlyUsageCost ?? "0"));
+  return { resources, ...(free.length ? { freeResources: free } : {}), totalHourlyCost: hourly(cents), totalMonthlyCost: centsToString(cents), totalMonthlyUsageCost: centsToString(usage) };
+}
+
+function baselineBreakdown(b: Baseline): Breakdown {
+  const resources = b.resources.map((r) => ({ name: r.name, resourceType: r.resourceType ?? "", metadata: {}, monthlyCost: r.monthlyCost, monthlyUsageCost: r.monthlyUsageCost ?? "0", hourlyCost: hourly(parseCents(r.monthlyCost, `baseline ${r.name}`)), costComponents: [] }));
+  const cents = parseCents(b.totalMonthlyCost, "baseline totalMonthlyCost");
+  const usage = sumCents(resources.map((r) => r.monthlyUsageCost));
+  return { resources, totalHourlyCost: hourly(cents), totalMonthlyCost: centsToString(cents), totalMonthlyUsageCost: centsToString(usage) };
+}
+
+function summarize(plan: ReturnType<typeof priceResources>, resources: InfracostResource[]): Summary {
+  const count = (rs: PlannedResource[]) => Object.fromEntries([...groupBy(rs, (r) => r.type)].map(([t, xs]) => [t, xs.length]));
+  const priced = plan.priced.map((p) => p.resource);
+  return {
+    totalDetectedResources: priced.length + plan.free.length + plan.unsupported.length,
+    totalSupportedResources: priced.length + plan.free.length,
+    totalUnsupportedResources: plan.unsupported.length,
+    totalUsageBasedResources: resources.filter((r) => r.costComponents?.some((c) => c.usageBased)).length,
+    totalNoPriceResources: plan.free.length,
+    supportedResourceCounts: count(priced),
+    unsupportedResourceCounts: count(plan.unsupported),
+    noPriceResourceCounts: count(plan.free.map((f) => f.resource)),
+  };
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const i of items) m.set(key(i), [...(m.get(key(i)) ?? []), i]);
+  return new Map([...m].sort((a, b) => a[0].localeCompare(b[0])));
 }
 
 export function parseCents(text: string, what: string): number {
@@ -203,11 +205,11 @@ export function parseCents(text: string, what: string): number {
   return Math.round(Number(text) * 100);
 }
 
-function sumCents(values: string[]): number {
+export function sumCents(values: string[]): number {
   return values.reduce((s, v) => s + parseCents(v, "monthlyCost"), 0);
 }
 
-function hourly(cents: number): string {
+export function hourly(cents: number): string {
   return decimal(cents / 100 / HOURS_PER_MONTH);
 }
 

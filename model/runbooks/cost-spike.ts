@@ -5,7 +5,7 @@
  */
 import { compareTopologies } from "../cost/egress.js";
 import { formatUSD } from "../cost/money.js";
-import { buildCostReport, replicationEgress, replicationInput } from "../cost/report.js";
+import { buildCostReport, replicationEgress, replicationInput, reportResources } from "../cost/report.js";
 import type { EstateSpec } from "../estate.js";
 import type { Runbook } from "./runbook.js";
 
@@ -28,7 +28,7 @@ export const runbook: Runbook = {
     const report = buildCostReport(spec);
     const total = cents(report.totalMonthlyCost);
     const budget = Math.round(spec.budget.monthlyUSD * 100);
-    const top = [...report.resources].sort((a, b) => cents(b.monthlyCost) - cents(a.monthlyCost)).slice(0, 5);
+    const top = [...reportResources(report)].sort((a, b) => cents(b.monthlyCost ?? "0") - cents(a.monthlyCost ?? "0")).slice(0, 5);
     const alternatives = compareTopologies(replicationInput(spec));
     const current = alternatives.find((t) => t.topology === spec.replication.topology)!;
     const marginal = marginalUSDPerGB(spec);
@@ -36,7 +36,7 @@ export const runbook: Runbook = {
     return [
       `# Cost spike investigation — stack ${s}`,
       "",
-      `Expected: **${formatUSD(total)}/month** against a budget of ${formatUSD(budget)} (advisory warning at ${spec.budget.warnAt * 100}%).`,
+      `Expected usage-based spend (replication egress and DNS queries, the part that spikes): **${formatUSD(total)}/month**; the whole bill against the budget of ${formatUSD(budget)} (advisory warning at ${spec.budget.warnAt * 100}%) is \`meridian cost --stack ${spec.stack}\`.`,
       "",
       "## 1. Identify the spike (10 min)",
       "",
@@ -50,7 +50,7 @@ export const runbook: Runbook = {
       "",
       "| resource | monthly |",
       "|---|---|",
-      ...top.map((r) => `| ${r.name} | ${formatUSD(cents(r.monthlyCost))} |`),
+      ...top.map((r) => `| ${r.name} | ${formatUSD(cents(r.monthlyCost ?? "0"))} |`),
       "",
       "## 3. Root cause (15 min)",
       "",

@@ -5,9 +5,10 @@
  */
 import { formatUSD } from "../../model/cost/money.js";
 import type { TopologyCost } from "../../model/cost/egress.js";
+import { reportResources } from "../../model/cost/report.js";
 import type { Finding, ModelView, StackRule } from "../rule.js";
 
-const cents = (s: string) => Math.round(Number(s) * 100);
+const cents = (s: string | undefined) => Math.round(Number(s ?? "0") * 100);
 
 export const stackBudget: StackRule = {
   kind: "stack",
@@ -83,7 +84,7 @@ export const costTable: StackRule = {
     const { report, spec } = model;
     const budget = Math.round((config.monthlyUSD ?? spec.budget.monthlyUSD) * 100);
     const total = cents(report.totalMonthlyCost);
-    const rows = [...report.resources].sort((a, b) => cents(b.monthlyCost) - cents(a.monthlyCost));
+    const rows = [...reportResources(report)].sort((a, b) => cents(b.monthlyCost) - cents(a.monthlyCost));
     const width = Math.max(...rows.map((r) => r.name.length), 8);
     const lines = rows.map((r) => `  ${r.name.padEnd(width)}  ${formatUSD(cents(r.monthlyCost)).padStart(12)}`);
     const findings: Finding[] = [{ message: [`monthly cost estimate ${formatUSD(total)} of ${formatUSD(budget)} budget:`, ...lines].join("\n") }];
@@ -96,7 +97,7 @@ export const costTable: StackRule = {
 };
 
 function largest(model: ModelView): string {
-  return [...model.report.resources]
+  return [...reportResources(model.report)]
     .sort((a, b) => cents(b.monthlyCost) - cents(a.monthlyCost))
     .slice(0, 3)
     .map((r) => `${r.name} ${formatUSD(cents(r.monthlyCost))}`)

@@ -3,13 +3,16 @@ import type { Rule } from "../rule.js";
 import { certificateBounds } from "./certificates.js";
 import { costTable, egressTopology, stackBudget } from "./cost.js";
 import { noPublicDatabases } from "./databases.js";
+import { fullMeshPremium, resourceCostLimit } from "./resource-cost.js";
 import { failoverTtl } from "./failover-ttl.js";
 import { healthCheckSanity } from "./health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 
 export const rules: Rule[] = [
   stackBudget,
+  resourceCostLimit,
   egressTopology,
+  fullMeshPremium,
   costTable,
   healthCheckSanity,
   failoverTtl,

@@ -11,4 +11,5 @@ export type { Readiness } from "./http.js";
 export { HTTP_METRICS } from "./metrics.js";
 export { redactUrl, type StoreSpec } from "./stores.js";
 export { bindUdp, sendSafely } from "./udp.js";
+export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from "./client-limiter.js";
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";

@@ -10,7 +10,7 @@
  */
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
-import { startDnsServer, type DnsServer } from "../gslb/dns-server.js";
+import { addressRecords, startDnsServer, type DnsServer } from "../gslb/index.js";
 import { answerAddresses } from "../../model/traffic/answer.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
@@ -93,8 +93,8 @@ export class LocalEstate {
       // 1. Every public port, before anything runs.
       const fqdn = serviceFqdn(spec);
       const dnsPort = options.dnsPort ?? spec.runtime.local.dnsPort;
-      const dns = await bindOrExplain("GSLB DNS resolver, UDP", `127.0.0.1:${dnsPort}`, "--dns-port <n>", () =>
-        startDnsServer({ zone: spec.dns.apex, port: dnsPort, resolve: (name) => (name === fqdn && ref.estate ? ref.estate.answer() : null) }),
+      const dns = await bindOrExplain("GSLB DNS server, UDP and TCP", `127.0.0.1:${dnsPort}`, "--dns-port <n>", () =>
+        startDnsServer({ zone: spec.dns.apex, port: dnsPort, answer: (question) => (question.name === fqdn && ref.estate ? addressRecords(question, ref.estate.answer()) : null) }),
       );
       undo.push(() => dns.close());
       const indexed = chosen.map((r) => ({ id: r.id, index: spec.regions.indexOf(r) }));

@@ -15,6 +15,9 @@ import type { Hash } from "./rfc6962.js";
 
 const GENERATIONS = 4;
 
+/** Big-endian u32 at `o` (inlined by hand: the hot path allocates nothing). */
+const u32 = (h: Hash, o: number) => ((h[o]! << 24) | (h[o + 1]! << 16) | (h[o + 2]! << 8) | h[o + 3]!) >>> 0;
+
 class Generation {
   readonly keys: Uint32Array;
   readonly indices: Float64Array;
@@ -29,33 +32,37 @@ class Generation {
     this.indices = new Float64Array(slots).fill(-1);
   }
 
-  /** Slot of `leaf`, or of the empty slot where it would go. */
+  /** Slot holding the key (the leaf hash's first 128 bits), or the empty slot where it would go. */
   private slot(w0: number, w1: number, w2: number, w3: number): number {
     let s = (w0 ^ Math.imul(w1, 0x9e3779b1)) & this.mask;
+    const keys = this.keys;
     for (;;) {
       if (this.indices[s] === -1) return s;
       const k = s * 4;
-      if (this.keys[k] === w0 && this.keys[k + 1] === w1 && this.keys[k + 2] === w2 && this.keys[k + 3] === w3) return s;
+      if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return s;
       s = (s + 1) & this.mask;
     }
   }
 
-  get(w: readonly [number, number, number, number]): number | undefined {
-    const i = this.indices[this.slot(w[0], w[1], w[2], w[3])]!;
+  get(leaf: Hash): number | undefined {
+    const i = this.indices[this.slot(u32(leaf, 0), u32(leaf, 4), u32(leaf, 8), u32(leaf, 12))]!;
     return i === -1 ? undefined : i;
   }
 
-  set(w: readonly [number, number, number, number], index: number): void {
-    const s = this.slot(w[0], w[1], w[2], w[3]);
+  set(leaf: Hash, index: number): void {
+    const w0 = u32(leaf, 0);
+    const w1 = u32(leaf, 4);
+    const w2 = u32(leaf, 8);
+    const w3 = u32(leaf, 12);
+    const s = this.slot(w0, w1, w2, w3);
     if (this.indices[s] === -1) this.count++;
-    this.keys.set(w, s * 4);
+    const k = s * 4;
+    this.keys[k] = w0;
+    this.keys[k + 1] = w1;
+    this.keys[k + 2] = w2;
+    this.keys[k + 3] = w3;
     this.indices[s] = index;
   }
-}
-
-function words(leaf: Hash): [number, number, number, number] {
-  const r = (o: number) => ((leaf[o]! << 24) | (leaf[o + 1]! << 16) | (leaf[o + 2]! << 8) | leaf[o + 3]!) >>> 0;
-  return [r(0), r(4), r(8), r(12)];
 }
 
 export class Antispam {
@@ -74,9 +81,8 @@ export class Antispam {
   /** Index of an entry with this leaf hash, if it is inside the window. */
   lookup(leaf: Hash): number | undefined {
     if (!this.enabled) return undefined;
-    const w = words(leaf);
     for (let g = this.gens.length - 1; g >= 0; g--) {
-      const i = this.gens[g]!.get(w);
+      const i = this.gens[g]!.get(leaf);
       if (i !== undefined) return i;
     }
     return undefined;
@@ -91,7 +97,7 @@ export class Antispam {
       this.gens.push(g);
       if (this.gens.length > GENERATIONS) this.gens.shift(); // O(1): the oldest generation goes whole
     }
-    g.set(words(leaf), index);
+    g.set(leaf, index);
   }
 
   /** Entries remembered (for metrics and tests). */

@@ -45,6 +45,18 @@ export class LogClient {
     return body.proof.map((h) => Buffer.from(h, "base64"));
   }
 
+  /** Entries [start, end) of a tree of `size` leaves, read bundle by bundle (entries are checked by the caller). */
+  async entries(start: number, end: number, size: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
+      const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+      const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }))).arrayBuffer()));
+      if (bundle.length !== width) throw new LogClientError(`entry bundle ${n} holds ${bundle.length} entries; expected ${width}`);
+      out.push(...bundle.slice(Math.max(0, start - n * TILE_WIDTH), end - n * TILE_WIDTH));
+    }
+    return out;
+  }
+
   /** Entry `index` of a tree of `size` leaves, read from its (full or partial) entry bundle. */
   async entry(index: number, size: number): Promise<Buffer> {
     if (index >= size) throw new LogClientError(`index ${index} is beyond the tree size ${size}`);

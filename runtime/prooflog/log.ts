@@ -127,7 +127,17 @@ export class TransparencyLog {
     log.committed = log.state();
     await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
     await log.rebuildAntispam();
-    if (!log.latest || log.latest.checkpoint.size < log.size) await log.publishCheckpoint();
+    if (!log.latest && log.size === 0) {
+      // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
+      await log.publishCheckpoint(false, false);
+      if (opts.cosign) void log.publishCheckpoint(true).catch(() => undefined);
+    } else if (!log.latest) {
+      await log.publishCheckpoint(); // bounded by the per-witness deadlines; may find no quorum (then 503 until one)
+    } else if (log.latest.checkpoint.size < log.size) {
+      // Catch the published checkpoint up; with witnesses, in the background (a slow one must not delay the start).
+      if (opts.cosign) void log.publishCheckpoint().catch(() => undefined);
+      else await log.publishCheckpoint();
+    }
   }
 
   private state() {
@@ -271,19 +281,19 @@ export class TransparencyLog {
    * Sign a checkpoint for the durable size and publish it. With `force`, re-sign even when the size has not
    * moved (idle logs re-sign on an interval, so witnesses and monitors see them alive).
    */
-  publishCheckpoint(force = false): Promise<string> {
-    this.publishing = this.publishing.catch(() => "").then(() => this.publishNow(force));
+  publishCheckpoint(force = false, witnessed = true): Promise<string> {
+    this.publishing = this.publishing.catch(() => "").then(() => this.publishNow(force, witnessed));
     return this.publishing;
   }
 
-  private async publishNow(force: boolean): Promise<string> {
+  private async publishNow(force: boolean, witnessed: boolean): Promise<string> {
     if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
     const { size, root, edge } = this.committed;
     if (this.latest && this.latest.checkpoint.size === size && !force) return this.latest.note;
     if (this.latest && this.latest.checkpoint.size > size) throw new ForkRefusedError(`refusing to sign size ${size} below the published ${this.latest.checkpoint.size}`);
     const checkpoint: Checkpoint = { origin: this.opts.origin, size, root, extensions: this.opts.extensions ?? [] };
     let note: string | null = signNote(formatCheckpoint(checkpoint), [this.opts.signer]);
-    if (this.opts.cosign) note = await this.opts.cosign(note, size, (old) => this.tiles.consistencyProof(old, size));
+    if (this.opts.cosign && witnessed) note = await this.opts.cosign(note, size, (old) => this.tiles.consistencyProof(old, size));
     if (note === null) return this.latest?.note ?? "";
     await this.opts.store.publish({ note, edge });
     await this.opts.onPublish?.(note);
@@ -291,8 +301,9 @@ export class TransparencyLog {
     return this.latest.note;
   }
 
+  /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */
   checkpoint(): { note: string; checkpoint: Checkpoint } {
-    if (!this.latest) throw new Error("log is not open");
+    if (!this.latest) throw new LogUnavailableError("no checkpoint has been published yet (waiting for the witness quorum)");
     return this.latest;
   }
 

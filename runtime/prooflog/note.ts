@@ -9,10 +9,14 @@
  * `openNote` follows Go's note.Open: a malformed note, a known key whose signature fails, and an ambiguous key
  * are errors; signatures by unknown keys are kept as unverified; a note no known key signed is an error too.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, randomBytes, sign, verify, type KeyObject } from "node:crypto";
+import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 
 export const ALG_ED25519 = 0x01;
 export const ALG_COSIGNATURE_V1 = 0x04;
+/** C2SP tlog-cosignature ML-DSA-44 (subtree/v1) witness keys: 32-byte seed, 1,312-byte public key. */
+export const ALG_MLDSA44 = 0x06;
+const MLDSA44_PUBLIC_KEY = 1312;
 const MAX_SIGNATURES = 100;
 
 export type NoteErrorKind = "malformed" | "unverified" | "invalid-signature" | "ambiguous-key" | "bad-key";
@@ -78,6 +82,14 @@ export function rawPublicKey(key: KeyObject): Buffer {
 /** A new Ed25519 key pair in sumdb/note text form. */
 export function generateKey(name: string, alg = ALG_ED25519): { signerKey: string; verifierKey: string } {
   if (!isValidName(name)) throw new NoteError("bad-key", `key name "${name}" must be non-empty without spaces or "+"`);
+  if (alg === ALG_MLDSA44) {
+    const seed = randomBytes(32);
+    const pub = ml_dsa44.keygen(seed).publicKey;
+    return {
+      signerKey: `PRIVATE+KEY+${name}+${hex8(keyId(name, alg, pub))}+${Buffer.concat([Buffer.from([alg]), seed]).toString("base64")}`,
+      verifierKey: verifierKeyString(name, alg, pub),
+    };
+  }
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const seed = privateKey.export({ format: "der", type: "pkcs8" }).subarray(PKCS8_ED25519.length);
   const pub = rawPublicKey(publicKey);
@@ -129,8 +141,8 @@ export function parseSignerKey(skey: string): ParsedSignerKey {
   if (!isValidName(name) || !/^[0-9a-f]{8}$/i.test(id16) || !key || key.length === 0) throw new NoteError("bad-key", `malformed signer key for "${name}"`);
   const alg = key[0]!;
   const seed = key.subarray(1);
-  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1) || seed.length !== 32) throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
-  const publicKey = rawPublicKey(createPublicKey(ed25519PrivateKey(seed)));
+  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || seed.length !== 32) throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
+  const publicKey = alg === ALG_MLDSA44 ? Buffer.from(ml_dsa44.keygen(seed).publicKey) : rawPublicKey(createPublicKey(ed25519PrivateKey(seed)));
   if (keyId(name, alg, publicKey) !== parseInt(id16, 16)) throw new NoteError("bad-key", `signer key "${name}": key id ${id16} does not match the key`);
   return { name, keyId: parseInt(id16, 16), alg, seed, publicKey };
 }
@@ -150,7 +162,10 @@ export function parseVerifierKey(vkey: string): ParsedVerifierKey {
   if (!isValidName(name) || !/^[0-9a-f]{8}$/i.test(id16) || !key || key.length === 0) throw new NoteError("bad-key", `malformed verifier key "${vkey}"`);
   const alg = key[0]!;
   const publicKey = key.subarray(1);
-  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1) || publicKey.length !== 32) throw new NoteError("bad-key", `verifier key "${name}": unknown algorithm ${alg} or wrong key length`);
+  const want = alg === ALG_MLDSA44 ? MLDSA44_PUBLIC_KEY : 32;
+  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || publicKey.length !== want) {
+    throw new NoteError("bad-key", `verifier key "${name}": unknown algorithm ${alg} or wrong key length ${publicKey.length}`);
+  }
   if (keyId(name, alg, publicKey) !== parseInt(id16, 16)) throw new NoteError("bad-key", `verifier key "${name}": key id ${id16} does not match the key`);
   return { name, keyId: parseInt(id16, 16), alg, publicKey };
 }

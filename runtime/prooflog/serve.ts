@@ -89,7 +89,8 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
   const timeoutMs = o.witnessTimeoutMs ?? 5000;
   const mustExtend = [
     ...(o.checkpointFile && existsSync(o.checkpointFile) ? [{ source: `checkpoint file ${o.checkpointFile}`, note: readFileSync(o.checkpointFile, "utf8") }] : []),
-    ...(o.witnesses?.length ? await witnessCheckpoints(o.witnesses, o.origin, timeoutMs, notice) : []),
+    // Best effort and briefly: a witness that cannot answer now must not keep the log from starting.
+    ...(o.witnesses?.length ? await witnessCheckpoints(o.witnesses, o.origin, Math.min(timeoutMs, 3000), notice) : []),
   ];
   const pool = o.witnesses?.length ? new WitnessPool(o.witnesses, { timeoutMs, quorum: o.witnessQuorum }) : null;
   const keepApart = o.checkpointFile;
@@ -115,7 +116,16 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     await store.close().catch(() => undefined);
     throw e;
   }
-  const app = await buildLogServer({ log, checkpointIntervalMs: o.checkpointIntervalMs ?? 1000, republishIntervalMs: o.republishIntervalMs, minIndex: o.minIndex, closeLog: true });
+  const app = await buildLogServer({
+    log,
+    checkpointIntervalMs: o.checkpointIntervalMs ?? 1000,
+    republishIntervalMs: o.republishIntervalMs,
+    minIndex: o.minIndex,
+    closeLog: true,
+    // Entries are durable without a checkpoint; the next start signs one. Never wait on a witness to shut down.
+    publishOnClose: pool === null,
+    beforeClose: () => pool?.close(),
+  });
   if (o.hlc) installHlc(app, o.hlc);
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
   return { app, log, url };

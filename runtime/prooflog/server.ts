@@ -31,6 +31,10 @@ export interface LogServerOptions {
   republishIntervalMs?: number;
   /** C2SP tlog-tiles pruning: full tiles and bundles whose end index is ≤ this are refused (404). */
   minIndex?: number;
+  /** Sign a final checkpoint on close (default true); off when witnesses cosign, so shutdown never waits on them. */
+  publishOnClose?: boolean;
+  /** Runs first when the server closes (e.g. abort requests in flight to witnesses). */
+  beforeClose?: () => void;
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -46,21 +50,31 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
   let lastSigned = Date.now();
+  let inFlight = false;
   const timer = setInterval(() => {
+    if (inFlight) return; // never queue publications behind a slow witness round
+    inFlight = true;
     const force = (opts.republishIntervalMs ?? 0) > 0 && Date.now() - lastSigned >= opts.republishIntervalMs!;
-    const before = log.checkpoint().note;
+    let before = "";
+    try {
+      before = log.checkpoint().note;
+    } catch {
+      // none published yet
+    }
     log
       .publishCheckpoint(force)
       .then((note) => {
         if (note !== before) lastSigned = Date.now();
       })
-      .catch((e: unknown) => app.log.error(e));
+      .catch((e: unknown) => app.log.error(e))
+      .finally(() => (inFlight = false));
   }, opts.checkpointIntervalMs);
   timer.unref();
   app.addHook("onClose", async () => {
     clearInterval(timer);
+    opts.beforeClose?.();
     await log.drain();
-    if (!log.failed) await log.publishCheckpoint().catch(() => undefined);
+    if (!log.failed && opts.publishOnClose !== false) await log.publishCheckpoint().catch(() => undefined);
     if (opts.closeLog) await log.close();
   });
 
@@ -79,7 +93,14 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
   });
 
   app.get("/checkpoint", async (_req, reply) => {
-    return reply.header("content-type", "text/plain; charset=utf-8").header("cache-control", "no-cache").send(log.checkpoint().note);
+    let note: string;
+    try {
+      note = log.checkpoint().note;
+    } catch (e) {
+      if (e instanceof LogUnavailableError) throw new HttpError(503, "no checkpoint yet", e.message);
+      throw e;
+    }
+    return reply.header("content-type", "text/plain; charset=utf-8").header("cache-control", "no-cache").send(note);
   });
 
   app.get("/tile/*", async (req, reply) => {

@@ -2,12 +2,12 @@
 // offline tlog-proof that still verifies after the server is gone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
-import { generateKey, newSigner } from "../../runtime/prooflog/note.js";
+import { ALG_COSIGNATURE_V1, generateKey, newSigner } from "../../runtime/prooflog/note.js";
 import { signCheckpoint } from "../../runtime/prooflog/checkpoint.js";
 import { AuditTrail, monotonicTimestamps } from "../../runtime/prooflog/audit/audit.js";
 import { ManualClock } from "../../runtime/common/clock.js";
@@ -91,6 +91,21 @@ describe("meridian log", () => {
     const rollback = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "forged")]);
     expect(rollback.status).toBe(1);
     expect(rollback.stderr).toMatch(/rollback/);
+
+    // A witness key is not a log key: `--vkey` refuses it; witnesses belong in a tlog-policy file.
+    const witnessKey = generateKey("w.example/witness", ALG_COSIGNATURE_V1);
+    const asLog = cli(["log", "verify", "--log", url, "--vkey", witnessKey.verifierKey, "--state", join(dir, "sw")]);
+    expect(asLog.status).toBe(2);
+    expect(asLog.stderr).toMatch(/is a witness \(cosignature\) key: a checkpoint must be signed by the log's own key/);
+    writeFileSync(join(dir, "none.policy"), `log ${keys.verifierKey}\nquorum none\n`);
+    const byPolicy = cli(["log", "verify", "--log", url, "--policy", join(dir, "none.policy"), "--state", join(dir, "sp1")]);
+    expect(byPolicy.status, byPolicy.stderr).toBe(0);
+    expect(byPolicy.stdout).toMatch(/witness quorum "none" met/);
+    writeFileSync(join(dir, "w.policy"), `log ${keys.verifierKey}\nwitness W ${witnessKey.verifierKey}\nquorum W\n`);
+    const unwitnessed = cli(["log", "verify", "--log", url, "--policy", join(dir, "w.policy"), "--state", join(dir, "sp2")]);
+    expect(unwitnessed.status).toBe(1);
+    expect(unwitnessed.stderr).toMatch(/does not meet the policy's quorum "W" \(valid cosignatures from: none\)/);
+    expect(existsSync(join(dir, "sp2"))).toBe(false); // never saved as trusted
 
     const stranger = cli(["log", "verify", "--log", url, "--vkey", generateKey(ORIGIN).verifierKey, "--state", join(dir, "s2")]);
     expect(stranger.status).toBe(1);

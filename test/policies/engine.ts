@@ -143,12 +143,17 @@ export class Engine {
     return { handshake };
   }
 
-  /** Configure: per policy, an enforcement level and properties (`--policy-pack-config`). */
-  configure(policyConfig: Record<string, { enforcementLevel?: Diagnostic["enforcementLevel"]; properties: Record<string, unknown> }>): Promise<unknown> {
-    const policy_config = Object.fromEntries(
-      Object.entries(policyConfig).map(([name, c]) => [name, { enforcementLevel: c.enforcementLevel ?? "MANDATORY", properties: toStruct(c.properties) }]),
+  /**
+   * Configure: per policy, an enforcement level and properties (`--policy-pack-config`). Like the engine,
+   * a policy whose config names no level keeps the level GetAnalyzerInfo declared for it.
+   */
+  async configure(config: Record<string, { enforcementLevel?: Diagnostic["enforcementLevel"]; properties: Record<string, unknown> }>): Promise<unknown> {
+    const info = await this.call<{ policies: { name: string; enforcementLevel: Diagnostic["enforcementLevel"] }[] }>("GetAnalyzerInfo", {});
+    const declared = new Map(info.policies.map((p) => [p.name, p.enforcementLevel]));
+    const policyConfig = Object.fromEntries(
+      Object.entries(config).map(([name, c]) => [name, { enforcementLevel: c.enforcementLevel ?? declared.get(name) ?? "ADVISORY", properties: toStruct(c.properties) }]),
     );
-    return this.call("Configure", { policy_config });
+    return this.call("Configure", { policyConfig });
   }
 
   /** The step generator: Remediate, then Analyze on the resource's inputs. */

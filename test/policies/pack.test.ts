@@ -3,6 +3,7 @@
 // plan's resources as preview sends them (unknowns as the engine's sentinel).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import type { RecordedResource } from "../../components/preview/mock-runtime.js";
 import { planStack, type Plan } from "../../components/preview/plan.js";
 import { buildPolicyPack, POLICIES_DIR } from "../../policies/build.js";
 import { readStackConfigMap } from "../../stacks/load.js";
@@ -13,16 +14,18 @@ const POLICY_NAMES = [
   "meridian-cost-table",
   "meridian-egress-topology",
   "meridian-failover-ttl",
+  "meridian-full-mesh-premium",
   "meridian-health-check-sanity",
   "meridian-mtls-mesh-wide",
   "meridian-mtls-strict",
   "meridian-no-public-databases",
+  "meridian-resource-cost-limit",
   "meridian-stack-budget",
 ];
 
 let engine: Engine;
 let prod: Plan;
-let overBudget: Plan;
+let overBudget: RecordedResource[];
 
 /** The stack's config as the engine hands it to a policy pack: every key as a string. */
 function engineConfig(stack: string): Record<string, string> {
@@ -34,9 +37,16 @@ const mandatory = (r: AnalyzeResponse) => r.diagnostics.filter((d) => d.enforcem
 beforeAll(async () => {
   await buildPolicyPack();
   prod = await planStack("prod");
-  overBudget = await planStack("prod", { configOverrides: { "meridian:budget": { monthlyUSD: 3000 } } });
+  // prod pushed over budget: the stack's budget reaches the pack in the estate ConfigMap (estate.json), the
+  // only input a lower `meridian:budget.monthlyUSD` changes in the plan.
+  overBudget = prod.resources.map((r) => {
+    const data = r.type === "kubernetes:core/v1:ConfigMap" ? (r.inputs["data"] as Record<string, string> | undefined) : undefined;
+    if (!data?.["estate.json"]) return r;
+    const estate = JSON.parse(data["estate.json"]) as { budget: { monthlyUSD: number } };
+    return { ...r, inputs: { ...r.inputs, data: { ...data, "estate.json": JSON.stringify({ ...estate, budget: { ...estate.budget, monthlyUSD: 5000 } }) } } };
+  });
   engine = await Engine.start({ packDir: POLICIES_DIR, project: "meridian", stack: "prod", config: engineConfig("prod") });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await engine?.close();
@@ -93,9 +103,9 @@ describe("the policy pack under the engine's launcher and the Analyzer protocol"
   });
 
   it("AnalyzeStack on prod pushed over budget: a mandatory budget violation", async () => {
-    const res = await engine.analyzeStack(overBudget.resources);
+    const res = await engine.analyzeStack(overBudget);
     expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-stack-budget"]);
-    expect(mandatory(res)[0]!.message).toMatch(/\nmonthly estimate \$[\d,]+\.\d\d exceeds the prod budget of \$3,000\.00/);
+    expect(mandatory(res)[0]!.message).toMatch(/\nmonthly estimate \$[\d,]+\.\d\d exceeds the prod budget of \$5,000\.00/);
   });
 
   it("a stack without the estate ConfigMap: the cost rules are not applicable", async () => {

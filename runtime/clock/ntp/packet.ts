@@ -132,3 +132,27 @@ export function reply(request: NtpPacket, receiveMs: number, transmitMs: number,
     transmit: toNtpTimestamp(transmitMs),
   };
 }
+
+/**
+ * A kiss-o'-death reply (RFC 5905 §7.4): stratum 0, the kiss code ("RATE": slow down) as reference ID,
+ * leap 3, the client's transmit echoed as origin so the client can match it, and no time of ours — a
+ * client must never set its clock from a KoD. Its 48 bytes are no more than the request's.
+ */
+export function kissOfDeath(request: NtpPacket, code: "RATE" | "DENY" | "RSTR"): NtpPacket {
+  const none = { seconds: 0, fraction: 0 };
+  return {
+    leap: 3,
+    version: request.version,
+    mode: 4,
+    stratum: 0,
+    poll: request.poll,
+    precision: 0,
+    rootDelayS: 0,
+    rootDispersionS: 0,
+    referenceId: Buffer.from(code, "ascii"),
+    reference: none,
+    origin: request.transmit,
+    receive: none,
+    transmit: none,
+  };
+}

@@ -10,6 +10,7 @@
  */
 import { hash } from "node:crypto";
 import { type Hash, hashEquals, nodeHash } from "../rfc6962.js";
+import { walkRange, type RangeProof } from "./range.js";
 
 export const DEPTH = 256;
 export const KEY_SIZE = 32;
@@ -101,6 +102,33 @@ export class SparseMerkleTree {
       out.push(hashEquals(sib, DEFAULTS[height]!) ? null : sib);
     }
     return out;
+  }
+
+  /** Every entry with a key in [lo, hi] and the hashes that prove there are no others (smt/range.ts). */
+  proveRange(lo: Uint8Array, hi: Uint8Array): RangeProof {
+    const L = Buffer.from(lo);
+    const H = Buffer.from(hi);
+    const entries = [...this.values.entries()]
+      .map(([hex, value]) => ({ key: Buffer.from(hex, "hex"), value }))
+      .filter((e) => Buffer.compare(e.key, L) >= 0 && Buffer.compare(e.key, H) <= 0)
+      .sort((a, b) => Buffer.compare(a.key, b.key));
+    const outside: (Hash | null)[] = [];
+    walkRange(
+      lo,
+      hi,
+      (prefix, depth) => {
+        const h = this.node(prefix, DEPTH - depth);
+        outside.push(hashEquals(h, DEFAULTS[DEPTH - depth]!) ? null : h);
+        return h;
+      },
+      (prefix, depth) => this.node(prefix, DEPTH - depth),
+    );
+    return { entries, outside };
+  }
+
+  /** Entries in key order (for snapshots and listing). */
+  *entries(): IterableIterator<{ key: Buffer; value: Uint8Array }> {
+    for (const [hex, value] of this.values) yield { key: Buffer.from(hex, "hex"), value };
   }
 
   /** Number of stored (non-default) nodes. */

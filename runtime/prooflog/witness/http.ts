@@ -2,12 +2,13 @@
  * tlog-witness over HTTP: `POST /add-checkpoint` on the witness (routes for the service kit, see
  * service.ts), and the log-side client that asks witnesses to cosign a new checkpoint. Status codes are the
  * protocol's: 404 unknown origin, 403 bad log signature, 400 malformed, 409 stale old size (body: the
- * witness's size, `text/x.tlog.size`), 422 bad proof. The route is public at the transport: the protocol
- * authenticates the log by its checkpoint signature.
+ * witness's size, `text/x.tlog.size`), 422 bad proof, a size-0 checkpoint without the empty root, or a second
+ * root for a cosigned size. Also `POST /sign-subtree` and the monitoring read `GET /<hex SHA-256 of origin>/
+ * checkpoint`. The routes are public at the transport: the protocol authenticates the log by its signature.
  */
 import type { FastifyInstance } from "fastify";
 import type { Hash } from "../rfc6962.js";
-import { formatAddCheckpoint, parseAddCheckpoint, WitnessError, type Witness } from "./witness.js";
+import { formatAddCheckpoint, parseAddCheckpoint, parseSignSubtree, WitnessError, type Witness } from "./witness.js";
 
 /** A request is "old N", at most 63 proof hashes and a checkpoint: 64 KiB is generous. */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -22,6 +23,15 @@ export function witnessRoutes(app: FastifyInstance, witness: Witness): void {
     } catch (e) {
       if (!(e instanceof WitnessError)) throw e;
       if (e.status === 409 && e.knownSize !== undefined) return reply.status(409).header("content-type", "text/x.tlog.size").send(`${e.knownSize}\n`);
+      return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
+    }
+  });
+  app.post("/sign-subtree", { bodyLimit: MAX_REQUEST_BYTES, config: { auth: "public" } }, async (req, reply) => {
+    try {
+      const lines = await witness.signSubtree(parseSignSubtree(String(req.body ?? "")));
+      return reply.header("content-type", "text/plain; charset=utf-8").send(lines);
+    } catch (e) {
+      if (!(e instanceof WitnessError)) throw e;
       return reply.status(e.status).header("content-type", "text/plain; charset=utf-8").send(`${e.message}\n`);
     }
   });

@@ -29,6 +29,8 @@ export class WitnessPool {
 
   private readonly timeoutMs: number;
   readonly quorum: number;
+  /** Aborted on close: in-flight requests to witnesses end at once, so a shutdown never waits on a hung witness. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly witnesses: readonly WitnessEndpoint[],
@@ -37,6 +39,10 @@ export class WitnessPool {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.quorum = o.quorum ?? 0;
     if (this.quorum > witnesses.length) throw new RangeError(`witness quorum ${this.quorum} exceeds the ${witnesses.length} witnesses configured`);
+  }
+
+  close(): void {
+    this.closing.abort();
   }
 
   /** `note` with every valid cosignature obtained appended, or null when fewer than the quorum cosigned. */
@@ -51,7 +57,7 @@ export class WitnessPool {
   }
 
   private async one(w: WitnessEndpoint, note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>): Promise<string> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const deadline = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]);
     const attempt = async (old: number) => requestCosignature(w.url, old, old === 0 || old === size ? [] : await proof(old), note, deadline);
     try {
       let lines: string;

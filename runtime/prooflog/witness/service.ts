@@ -1,9 +1,10 @@
 /**
  * The witness as a kit service (`meridian log witness`): C2SP tlog-witness `POST /add-checkpoint`,
- * cosigning (cosignature/v1) the logs whose verifier keys it is given. Its state — the latest cosigned
- * checkpoint per log — lives in `data` (one fsynced file per log) so a restart cannot be talked into a
- * rollback; `":memory:"` keeps it in memory for tests and `meridian local` only. Misbehaviour evidence
- * (a fork, a rollback, an inconsistent proof) is logged, counted and kept (the last 100) for operators.
+ * `POST /sign-subtree` (ML-DSA-44 keys) and the monitoring read, cosigning (Ed25519 cosignature/v1 or
+ * ML-DSA-44) the logs whose verifier keys it is given. Its state — the latest cosigned checkpoint per log —
+ * lives in `data` (one fsynced file per log) so a restart cannot be talked into a rollback; `":memory:"` keeps
+ * it in memory for tests and `meridian local` only. Equivocation evidence (two log-signed roots for one size)
+ * is logged, counted and kept (the last 100) for operators.
  *
  * Keys are file paths (a mounted Secret) or, for in-process callers, the key text itself.
  */
@@ -11,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Counter } from "prom-client";
 import { z } from "zod";
 import { ConfigFileError, defineService } from "../../kit/index.js";
-import { ALG_COSIGNATURE_V1, NoteError, newVerifier, parseVerifierKey, type Verifier } from "../note.js";
+import { ALG_ED25519, NoteError, newVerifier, parseSignerKey, parseVerifierKey, verifierKeyString, type Verifier } from "../note.js";
 import { newCosignatureVerifier, newCosigner } from "./cosignature.js";
 import { witnessRoutes } from "./http.js";
 import { FileWitnessStore } from "./store.js";
@@ -36,7 +37,7 @@ function keyText(value: string, what: string): string {
 }
 
 function verifierOf(vkey: string): Verifier {
-  return parseVerifierKey(vkey).alg === ALG_COSIGNATURE_V1 ? newCosignatureVerifier(vkey) : newVerifier(vkey);
+  return parseVerifierKey(vkey).alg === ALG_ED25519 ? newVerifier(vkey) : newCosignatureVerifier(vkey);
 }
 
 const RECENT_MISBEHAVIOUR = 100;
@@ -47,8 +48,12 @@ export const witnessService = defineService({
   start({ config, clock, log, metrics }) {
     const logs = new Map<string, Verifier[]>();
     let cosigner;
+    let own: Verifier;
     try {
-      cosigner = newCosigner(keyText(config.key, "key"), clock);
+      const skey = keyText(config.key, "key");
+      cosigner = newCosigner(skey, clock);
+      const k = parseSignerKey(skey);
+      own = newCosignatureVerifier(verifierKeyString(k.name, k.alg, k.publicKey));
       for (const [i, k] of config.logs.entries()) {
         const v = verifierOf(keyText(k, `logs.${i}`));
         logs.set(v.name, [...(logs.get(v.name) ?? []), v]);
@@ -57,17 +62,18 @@ export const witnessService = defineService({
       if (e instanceof NoteError) throw new ConfigFileError("(witness config)", [e.message]);
       throw e;
     }
-    const counter = new Counter({ name: "meridian_witness_misbehaviour_total", help: "Log misbehaviour evidence seen: fork, rollback, inconsistent", labelNames: ["reason"], registers: [metrics] });
+    const counter = new Counter({ name: "meridian_witness_misbehaviour_total", help: "Equivocations seen: two checkpoints a log signed for one size with different roots", registers: [metrics] });
     const misbehaviours: Misbehaviour[] = [];
     const witness = new Witness({
       cosigner,
       logs,
       store: config.data === ":memory:" ? new MemoryWitnessStore() : new FileWitnessStore(config.data),
+      verifiers: [own],
       onMisbehaviour: (m) => {
-        counter.inc({ reason: m.reason });
+        counter.inc();
         misbehaviours.push(m);
         if (misbehaviours.length > RECENT_MISBEHAVIOUR) misbehaviours.shift();
-        log.error({ misbehaviour: m }, `MISBEHAVIOUR ${m.reason} by ${m.origin}`);
+        log.error({ misbehaviour: m }, `EQUIVOCATION by ${m.origin} at size ${m.size}`);
       },
     });
     log.info({ witness: cosigner.name, logs: [...logs.keys()] }, "witnessing");

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { buildCostReport, type CostReport } from "../../../model/cost/report.js";
+import { buildCostReport, reportResources, type CostReport } from "../../../model/cost/report.js";
+import { baselineFromReport } from "../../../model/cost/diff.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import type { UsageItem } from "../../../model/usage.js";
 
 const prod = (): EstateSpec => buildEstateSpec("prod", loadStack("prod"));
-const cents = (s: string) => Math.round(Number(s) * 100);
+const cents = (s: string | undefined) => Math.round(Number(s) * 100);
 
 const dnsSource = (): UsageItem[] => [
   { resource: "route53:zone", resourceType: "aws:route53/zone:Zone", component: "Hosted zone", sku: "route53.hostedZone", monthlyQuantity: 1, unit: "months", usageBased: false },
@@ -14,14 +15,14 @@ const dnsSource = (): UsageItem[] => [
 ];
 
 function expectConsistent(report: CostReport) {
-  for (const r of report.resources) {
-    expect(cents(r.monthlyCost), r.name).toBe(r.costComponents.reduce((s, c) => s + cents(c.monthlyCost), 0));
-    for (const c of r.costComponents) {
+  for (const r of reportResources(report)) {
+    expect(cents(r.monthlyCost), r.name).toBe(r.costComponents!.reduce((s, c) => s + cents(c.monthlyCost), 0));
+    for (const c of r.costComponents!) {
       for (const key of ["monthlyQuantity", "price", "monthlyCost"] as const) expect(typeof c[key]).toBe("string");
-      expect(typeof c.usageBased).toBe("boolean");
+      expect(typeof c.priceNotFound).toBe("boolean");
     }
   }
-  expect(cents(report.totalMonthlyCost)).toBe(report.resources.reduce((s, r) => s + cents(r.monthlyCost), 0));
+  expect(cents(report.totalMonthlyCost)).toBe(reportResources(report).reduce((s, r) => s + cents(r.monthlyCost), 0));
   expect(report.projects[0]!.breakdown.totalMonthlyCost).toBe(report.totalMonthlyCost);
 }
 
@@ -31,27 +32,27 @@ describe("buildCostReport", () => {
     expect(report.totalMonthlyCost).toBe("4098.84");
     expect(report.pastTotalMonthlyCost).toBe("0.00");
     expect(report.diffTotalMonthlyCost).toBe("4098.84");
-    expect(report.resources.filter((r) => r.resourceType === "meridian:replication:Link")).toHaveLength(9);
+    expect(reportResources(report).filter((r) => r.resourceType === "meridian:replication:Link")).toHaveLength(9);
     expectConsistent(report);
   });
-  it("adds the usage sources' items, priced, grouped by resource", () => {
+  it("adds the usage sources' usage-based items, priced, grouped by resource (fixed items come from the plan)", () => {
     const report = buildCostReport(prod(), { sources: [dnsSource] });
-    const zone = report.resources.find((r) => r.name === "route53:zone")!;
-    expect(zone.monthlyCost).toBe("540.50"); // 0.50 + 900 × 0.60
-    expect(report.totalMonthlyCost).toBe("4639.34");
+    const zone = reportResources(report).find((r) => r.name === "route53:zone")!;
+    expect(zone.monthlyCost).toBe("540.00"); // 900 × 0.60; the zone's own $0.50 is priced from the plan's Zone resource
+    expect(report.totalMonthlyCost).toBe("4638.84");
     expectConsistent(report);
   });
   it("--baseline: past and diff totals, and only changed resources in the diff", () => {
     const spec = prod();
     const before = buildCostReport(spec, { sources: [] });
     const bigger = { ...spec, replication: { ...spec.replication, writeGBPerMonth: { ...spec.replication.writeGBPerMonth, "aws-use1": 5000 } } };
-    const after = buildCostReport(bigger, { sources: [], baseline: before });
+    const after = buildCostReport(bigger, { sources: [], baseline: baselineFromReport(before) });
     expect(after.pastTotalMonthlyCost).toBe("4098.84");
     expect(cents(after.diffTotalMonthlyCost)).toBe(cents(after.totalMonthlyCost) - cents("4098.84"));
     const changed = after.projects[0]!.diff!.resources.map((r) => r.name);
     // Exactly the links that carry aws-use1's writes change, plus the volume-tier discounts of the
     // meters those links bill on; no other link.
-    const carrying = after.resources
+    const carrying = reportResources(after)
       .filter((r) => r.resourceType === "meridian:replication:Link" && (r.metadata["carries"] as { writer: string }[]).some((c) => c.writer === "aws-use1"))
       .map((r) => r.name);
     expect(changed.filter((n) => n.startsWith("replication/")).sort()).toEqual(carrying.sort());
@@ -77,7 +78,7 @@ describe("relays (hierarchical)", () => {
   it("a configured relay changes which links exist: Europe relayed through azure-weu", () => {
     const spec = prod();
     const relayed = buildCostReport({ ...spec, replication: { ...spec.replication, relays: { europe: "azure-weu" } } }, { sources: [] });
-    const names = relayed.resources.map((r) => r.name);
+    const names = reportResources(relayed).map((r) => r.name);
     // aws-use1's writes now enter Europe at azure-weu, which fans them out to aws-euw1.
     expect(names).toContain("replication/aws-use1->azure-weu");
     expect(names).toContain("replication/azure-weu->aws-euw1");

@@ -33,7 +33,7 @@ const witnessKeys = ["w1.example/witness", "w2.example/witness"].map((n) => gene
 const witnessVerifiers = witnessKeys.map((k) => newCosignatureVerifier(k.verifierKey));
 const servers: { url: string; close(): Promise<void>; parts: { misbehaviours: Misbehaviour[] } }[] = [];
 const urls: string[] = [];
-const misbehaviour = { map: <T>(f: (m: Misbehaviour) => T) => servers.flatMap((s) => s.parts.misbehaviours).map(f) };
+const reported = () => servers.flatMap((s) => s.parts.misbehaviours);
 
 beforeAll(async () => {
   for (const k of witnessKeys) {
@@ -71,14 +71,23 @@ describe("witnesses and a forked log", () => {
     expect(verifyQuorum(cosignedH, logVerifiers, witnessVerifiers, 1, ORIGIN).witnesses.map((s) => s.name)).toEqual(["w1.example/witness"]);
     expect(() => verifyQuorum(cosignedH, logVerifiers, witnessVerifiers, 2, ORIGIN)).toThrow(/needs 2 of 2/);
 
-    // Witness 1 refuses the other branch at the same size (409) and a rollback (409 with its size) ...
+    // Witness 1 refuses the other branch at the same size (422: a second root for a size it cosigned) ...
     const fork = await refusal(requestCosignature(w1, 20, [], e20));
-    expect([fork.status, fork.knownSize]).toEqual([409, 20]);
+    expect(fork.status).toBe(422);
+    // ... a replay of the log's own older checkpoint (409 with its size; anyone can replay it: no evidence) ...
+    const replay = await refusal(requestCosignature(w1, 0, [], c10));
+    expect([replay.status, replay.knownSize]).toEqual([409, 20]);
     const rollback = await refusal(requestCosignature(w1, 10, [], cp(honest, 15)));
     expect([rollback.status, rollback.knownSize]).toEqual([409, 20]);
-    // ... and a longer evil checkpoint whose "consistency proof" cannot connect to what it saw (422).
+    // ... and a longer evil checkpoint whose "consistency proof" cannot connect to what it saw (422), as well as a
+    // genuine checkpoint sent with a junk proof (422): neither convicts the log, so neither is reported.
     const bad = await refusal(requestCosignature(w1, 20, evil.consistencyProof(20, 25), cp(evil, 25)));
     expect(bad.status).toBe(422);
+    const junk = await refusal(requestCosignature(w1, 20, [Buffer.alloc(32, 1)], cp(honest, 25)));
+    expect(junk.status).toBe(422);
+    // Size 0 must carry the empty tree's root.
+    const zeroBad = signCheckpoint({ origin: ORIGIN, size: 0, root: Buffer.alloc(32, 3), extensions: [] }, [logSigner]);
+    expect((await refusal(requestCosignature(w1, 0, [], zeroBad))).status).toBe(422);
     // Unknown origin → 404; a checkpoint the log did not sign → 403; garbage → 400.
     const stranger = signCheckpoint({ origin: "other.example/log", size: 1, root: honest.rootAt(1), extensions: [] }, [logSigner]);
     expect((await refusal(requestCosignature(w1, 0, [], stranger))).status).toBe(404);
@@ -86,7 +95,9 @@ describe("witnesses and a forked log", () => {
     expect((await refusal(requestCosignature(w1, 20, honest.consistencyProof(20, 30), forged))).status).toBe(403);
     const garbage = await fetch(`${w1}/add-checkpoint`, { method: "POST", body: "hello" });
     expect(garbage.status).toBe(400);
-    expect(misbehaviour.map((m) => m.reason).sort()).toEqual(["fork", "inconsistent", "rollback"]);
+    // The only report: the equivocation, with two log-signed roots for size 20 that anyone can check offline.
+    expect(reported().map((m) => m.size)).toEqual([20]);
+    expect(verifyEquivocation({ origin: ORIGIN, size: 20, notes: reported()[0]!.notes }, logVerifiers)).toBe(true);
 
     // A monitor comparing what the two witnesses cosigned finds the equivocation; the evidence checks offline.
     const detector = new ForkDetector(logVerifiers, ORIGIN);

@@ -1,0 +1,25 @@
+/** `meridian map serve`: the verifiable map service (runtime/vmap) on the service kit. */
+import type { Command } from "commander";
+import { UserError } from "../errors.js";
+
+export function register(program: Command): void {
+  const map = program.command("map").description("a verifiable map (sparse Merkle tree) whose roots are recorded in a proof log");
+  map
+    .command("serve")
+    .description("serve maps over HTTP: proven reads (inclusion, exclusion, batch, key range); writes recorded in the proof log")
+    .option("--config <file>", "service config, JSON or YAML: maps, log, writers, and the kit's `server` section")
+    .option("--map <name...>", "a map to hold; repeatable")
+    .option("--log <url>", "proof log that records every write batch (replayed at start)")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; map?: string[]; log?: string; port?: string; host?: string }) => {
+      if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { mapService } = await import("../../runtime/vmap/index.js");
+      await runService(mapService, {
+        command: "meridian map serve",
+        configFile: o.config,
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log },
+      });
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * GCP pricers: Cloud SQL custom machines (vCPU and memory hours, SSD storage; REGIONAL = HA at twice
+ * the zonal rate), Memorystore (GB-hours by tier and capacity band).
+ */
+import { cloudSqlRates, memorystoreGBHour } from "../../prices/resources.js";
+import { num, str } from "../../resources.js";
+import { component, HOURS_PER_MONTH, notFound, type Pricer } from "./types.js";
+
+const cloudSql: Pricer = (r) => {
+  const tier = str(r.props, "settings.tier");
+  const ha = str(r.props, "settings.availabilityType") === "REGIONAL" ? "REGIONAL" : "ZONAL";
+  const label = ha === "REGIONAL" ? "regional" : "zonal";
+  const disk = num(r.props, "settings.diskSize") ?? 10; // Cloud SQL's default disk
+  const m = tier ? /^db-custom-(\d+)-(\d+)$/.exec(tier) : null;
+  const components = m
+    ? [
+        component(`vCPUs (${m[1]}, ${label})`, "hours", Number(m[1]) * HOURS_PER_MONTH, cloudSqlRates.vcpuHour[ha]),
+        component(`Memory (${Number(m[2]) / 1024} GB, ${label})`, "GB-hours", (Number(m[2]) / 1024) * HOURS_PER_MONTH, cloudSqlRates.memoryGBHour[ha]),
+      ]
+    : [notFound(`SQL instance (${tier ?? "tier unknown"}, ${label})`, "hours", HOURS_PER_MONTH, "only db-custom-<vCPU>-<MB> tiers are priced")];
+  components.push(component(`Storage (SSD, ${label})`, "GB-months", disk, cloudSqlRates.ssdGBMonth[ha]));
+  return { category: "database", components };
+};
+
+const memorystore: Pricer = (r) => {
+  const tier = str(r.props, "tier") === "STANDARD_HA" ? "STANDARD_HA" : "BASIC";
+  const gb = num(r.props, "memorySizeGb");
+  if (gb === undefined) return { category: "cache", components: [notFound(`Redis instance (${tier})`, "GB-hours", 0, "memorySizeGb is not a known input")] };
+  const band = memorystoreGBHour[tier].find((b) => gb <= b.maxGB)!;
+  const label = tier === "STANDARD_HA" ? "standard" : "basic";
+  return { category: "cache", components: [component(`Redis instance (${label}, ${band.band})`, "GB-hours", gb * HOURS_PER_MONTH, band.price)] };
+};
+
+export const gcpPricers: Record<string, Pricer> = {
+  "gcp:sql/databaseInstance:DatabaseInstance": cloudSql,
+  "gcp:redis/instance:Instance": memorystore,
+};

@@ -1,0 +1,139 @@
+/**
+ * A verifiable map, the pure core of the map service: string keys (UTF-8, at most 32 bytes, no NUL) laid into
+ * the 256-level sparse Merkle tree in their own byte order (zero-padded), so that key ranges and prefixes are
+ * tree ranges and can be proven complete; byte values. Every write batch moves the root and the revision; each
+ * batch is recorded as one canonical entry (`encodeMapEntry`) so anyone replaying the log reproduces every root.
+ *
+ * Reads come with proofs against the current root: inclusion or exclusion for one key, one shared batch proof
+ * for several, and range proofs (every entry in [from, to], and that there are no others).
+ */
+import { type Hash, hashEquals, SparseMerkleTree, SmtError, verifyRangeProof, verifySmtBatch, verifySmtProof, type RangeProof, type SmtProof } from "../prooflog/index.js";
+
+export const MAX_KEY_BYTES = 32;
+
+export class MapError extends Error {
+  override name = "MapError";
+}
+
+/** The tree key of a map key: its UTF-8 bytes, zero-padded to 32 (order-preserving). */
+export function treeKey(key: string): Buffer {
+  const b = Buffer.from(key, "utf8");
+  if (b.length === 0 || b.length > MAX_KEY_BYTES) throw new MapError(`key "${key.slice(0, 40)}" is ${b.length} bytes; map keys are 1..${MAX_KEY_BYTES} bytes of UTF-8`);
+  if (b.includes(0)) throw new MapError(`key "${key.slice(0, 40)}" contains NUL`);
+  const k = Buffer.alloc(MAX_KEY_BYTES);
+  b.copy(k);
+  return k;
+}
+
+export function keyOf(tree: Uint8Array): string {
+  const b = Buffer.from(tree);
+  const end = b.indexOf(0);
+  return b.subarray(0, end < 0 ? b.length : end).toString("utf8");
+}
+
+/** Tree-key bounds of a prefix query: every key starting with `prefix`. */
+export function prefixBounds(prefix: string): [Buffer, Buffer] {
+  const lo = prefix === "" ? Buffer.alloc(MAX_KEY_BYTES) : treeKey(prefix);
+  const hi = Buffer.alloc(MAX_KEY_BYTES, 0xff);
+  Buffer.from(prefix, "utf8").copy(hi);
+  return [lo, hi];
+}
+
+export type MapWrite = [key: string, value: Uint8Array | null];
+
+export interface MapEntry {
+  map: string;
+  revision: number;
+  root: Hash;
+  writes: MapWrite[];
+}
+
+/** The log entry recording a write batch (canonical JSON: fixed field order, values base64, deletes null). */
+export function encodeMapEntry(e: MapEntry): Buffer {
+  return Buffer.from(JSON.stringify({ v: "meridian-vmap/1", map: e.map, revision: e.revision, root: Buffer.from(e.root).toString("base64"), writes: e.writes.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString("base64")]) }));
+}
+
+/** Decode a log entry; null when it is not a map entry. */
+export function decodeMapEntry(entry: Uint8Array): MapEntry | null {
+  let doc: { v?: unknown; map?: unknown; revision?: unknown; root?: unknown; writes?: unknown };
+  try {
+    doc = JSON.parse(Buffer.from(entry).toString("utf8")) as typeof doc;
+  } catch {
+    return null;
+  }
+  if (doc?.v !== "meridian-vmap/1" || typeof doc.map !== "string" || !Number.isSafeInteger(doc.revision) || typeof doc.root !== "string" || !Array.isArray(doc.writes)) return null;
+  const writes = (doc.writes as unknown[]).map((w) => {
+    if (!Array.isArray(w) || typeof w[0] !== "string" || !(w[1] === null || typeof w[1] === "string")) throw new MapError("malformed map entry write");
+    return [w[0], w[1] === null ? null : Buffer.from(w[1], "base64")] as MapWrite;
+  });
+  return { map: doc.map, revision: doc.revision as number, root: Buffer.from(doc.root, "base64"), writes };
+}
+
+export class VerifiableMap {
+  private readonly tree = new SparseMerkleTree();
+  revision = 0;
+
+  constructor(readonly name: string) {}
+
+  root(): Hash {
+    return this.tree.root();
+  }
+
+  get(key: string): Uint8Array | undefined {
+    return this.tree.get(treeKey(key));
+  }
+
+  /** Apply a batch (null deletes); returns the entry that records it. Validates every key before changing anything. */
+  apply(writes: readonly MapWrite[]): MapEntry {
+    const keys = writes.map(([k]) => treeKey(k));
+    for (const [k, v] of writes) if (v !== null && v.length > 65_536) throw new MapError(`value of "${k}" is ${v.length} bytes; at most 65536`);
+    writes.forEach(([, v], i) => this.tree.set(keys[i]!, v ?? undefined));
+    this.revision++;
+    return { map: this.name, revision: this.revision, root: this.tree.root(), writes: [...writes] };
+  }
+
+  /** Undo the last batch (its log entry could not be written): put the previous values back. */
+  revert(previous: readonly MapWrite[]): void {
+    for (const [k, v] of previous) this.tree.set(treeKey(k), v ?? undefined);
+    this.revision--;
+  }
+
+  /** Replay a logged batch; throws unless it is the next revision and reproduces the recorded root. */
+  replay(e: MapEntry): void {
+    if (e.revision !== this.revision + 1) throw new MapError(`map ${this.name}: logged revision ${e.revision} does not follow ${this.revision}`);
+    const got = this.apply(e.writes);
+    if (!hashEquals(got.root, e.root)) throw new MapError(`map ${this.name}: revision ${e.revision} replays to a different root than the log recorded`);
+  }
+
+  prove(key: string): { value: Uint8Array | null; proof: SmtProof } {
+    const k = treeKey(key);
+    return { value: this.tree.get(k) ?? null, proof: this.tree.prove(k) };
+  }
+
+  proveBatch(keys: readonly string[]): { values: (Uint8Array | null)[]; proof: SmtProof } {
+    const ks = keys.map(treeKey);
+    if (new Set(ks.map((k) => k.toString("hex"))).size !== ks.length) throw new MapError("a batch proof lists a key twice");
+    return { values: ks.map((k) => this.tree.get(k) ?? null), proof: this.tree.proveBatch(ks) };
+  }
+
+  proveRange(lo: Uint8Array, hi: Uint8Array): RangeProof {
+    try {
+      return this.tree.proveRange(lo, hi);
+    } catch (e) {
+      if (e instanceof SmtError) throw new MapError(e.message);
+      throw e;
+    }
+  }
+}
+
+export function verifyMapRead(root: Hash, key: string, value: Uint8Array | null, proof: SmtProof): boolean {
+  return verifySmtProof(root, treeKey(key), value ?? undefined, proof);
+}
+
+export function verifyMapBatch(root: Hash, keys: readonly string[], values: readonly (Uint8Array | null)[], proof: SmtProof): boolean {
+  return verifySmtBatch(root, keys.map((k, i) => [treeKey(k), values[i] ?? undefined] as [Uint8Array, Uint8Array | undefined]), proof);
+}
+
+export function verifyMapRange(root: Hash, lo: Uint8Array, hi: Uint8Array, proof: RangeProof): boolean {
+  return verifyRangeProof(root, lo, hi, proof);
+}

@@ -1,0 +1,65 @@
+// The verifiable map core: proofs of inclusion, exclusion, batches and key ranges verify against the root,
+// and a range proof that leaves out an entry, or any tampered proof, does not (fast-check properties).
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { decodeMapEntry, encodeMapEntry, MapError, prefixBounds, treeKey, VerifiableMap, verifyMapBatch, verifyMapRange, verifyMapRead } from "../../../runtime/vmap/index.js";
+
+const key = fc.stringMatching(/^[a-z]{1,3}:[0-9]{1,4}$/);
+const value = fc.uint8Array({ minLength: 1, maxLength: 8 });
+
+describe("verifiable map", () => {
+  it("proves values and absences, one key or a batch", () => {
+    const m = new VerifiableMap("balances");
+    m.apply([["acct:1", Buffer.from("10")], ["acct:2", Buffer.from("20")], ["quota:a", Buffer.from("5")]]);
+    const root = m.root();
+    const r = m.prove("acct:2");
+    expect(verifyMapRead(root, "acct:2", r.value, r.proof)).toBe(true);
+    expect(verifyMapRead(root, "acct:2", Buffer.from("21"), r.proof)).toBe(false);
+    const absent = m.prove("acct:3");
+    expect(absent.value).toBeNull();
+    expect(verifyMapRead(root, "acct:3", null, absent.proof)).toBe(true);
+    const b = m.proveBatch(["acct:1", "acct:3", "quota:a"]);
+    expect(verifyMapBatch(root, ["acct:1", "acct:3", "quota:a"], b.values, b.proof)).toBe(true);
+    expect(verifyMapBatch(root, ["acct:1", "acct:3", "quota:a"], [b.values[0]!, Buffer.from("x"), b.values[2]!], b.proof)).toBe(false);
+  });
+
+  it("range proofs hold exactly the range's entries (property: any map, any prefix)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 25 }), fc.stringMatching(/^[a-z]{0,2}$/), (writes, prefix) => {
+        const m = new VerifiableMap("p");
+        m.apply(writes);
+        const [lo, hi] = prefixBounds(prefix);
+        const proof = m.proveRange(lo, hi);
+        const want = [...new Map(writes).entries()].filter(([k]) => k.startsWith(prefix)).map(([k]) => k).sort();
+        expect(proof.entries.map((e) => Buffer.from(e.key).toString("utf8").replace(/\0+$/, ""))).toEqual(want);
+        expect(verifyMapRange(m.root(), lo, hi, proof)).toBe(true);
+        if (proof.entries.length > 0) {
+          expect(verifyMapRange(m.root(), lo, hi, { ...proof, entries: proof.entries.slice(1) })).toBe(false); // an entry withheld
+          const bent = proof.entries.map((e, i) => (i === 0 ? { ...e, value: Buffer.concat([Buffer.from(e.value), Buffer.from("!")]) } : e));
+          expect(verifyMapRange(m.root(), lo, hi, { ...proof, entries: bent })).toBe(false);
+        }
+        if (proof.outside.length > 0) expect(verifyMapRange(m.root(), lo, hi, { ...proof, outside: proof.outside.slice(1) })).toBe(false);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it("records each batch as a canonical log entry that replays to the same root", () => {
+    const m = new VerifiableMap("q");
+    const e1 = m.apply([["a:1", Buffer.from("x")]]);
+    const e2 = m.apply([["a:1", null], ["b:2", Buffer.from("y")]]);
+    const replica = new VerifiableMap("q");
+    for (const e of [e1, e2]) replica.replay(decodeMapEntry(encodeMapEntry(e))!);
+    expect(Buffer.from(replica.root())).toEqual(Buffer.from(m.root()));
+    expect(() => replica.replay(e1)).toThrow(/revision 1 does not follow 2/);
+    const forged = { ...e2, revision: 3, root: e1.root };
+    expect(() => replica.replay(forged)).toThrow(/different root/);
+    expect(decodeMapEntry(Buffer.from("not json"))).toBeNull();
+  });
+
+  it("rejects keys that do not fit the tree", () => {
+    expect(() => treeKey("")).toThrow(MapError);
+    expect(() => treeKey("x".repeat(33))).toThrow(/33 bytes/);
+    expect(() => treeKey("a\0b")).toThrow(/NUL/);
+  });
+});
