@@ -13,7 +13,7 @@ import { row, report } from "./lib/report.js";
 import { systemClock } from "../runtime/common/clock.js";
 import { RegionEscrow } from "../runtime/escrow/region.js";
 import { coarseClock } from "../runtime/escrow/coarse-clock.js";
-import { RedisEscrowStore } from "../runtime/escrow/stores/redis.js";
+import { RedisEscrowStore } from "../runtime/escrow/store/redis.js";
 
 const URL = "redis://127.0.0.1:6379/3";
 const prefix = `mes:bench:${randomBytes(3).toString("hex")}:`;
@@ -21,7 +21,7 @@ const store = new RedisEscrowStore({ url: URL, prefix });
 const redis = new Redis(URL);
 const regions = ["us-east", "eu-west", "ap-southeast"];
 // Refill batches of 50,000 (1.7% of the inventory) with a reorder point of 20,000 — the (r, Q) policy.
-const policy = { mode: "hybrid" as const, batchSize: 50_000, reorderPoint: 20_000, horizonSeconds: 5, poolLowWater: 0, maxWaiters: 1024 };
+const policy = { mode: "hybrid" as const, batchSize: 50_000, reorderPoint: 20_000, horizonSeconds: 5, maxWaiters: 1024 };
 
 async function escrowFastPath(total: number, sku = "fast"): Promise<{ perSecond: number; sold: number }> {
   await store.createItem(sku, total, {});

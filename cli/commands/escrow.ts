@@ -1,7 +1,10 @@
 /**
- * `meridian escrow …`: serve regional inventory escrow over HTTP, print the concert-ticket worked
- * example, or print a stack's escrow allocations per region. Heavy modules load inside the actions.
+ * `meridian escrow …`: serve regional inventory escrow over HTTP (from the rendered config, or a
+ * stack), print the config the blueprint renders, the concert-ticket worked example, or a stack's
+ * allocation with its demand forecast vs actual, and mint a buyer token with an issuer's key.
+ * Heavy modules load inside the actions.
  */
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
 import { closeOnSignal } from "../signals.js";
@@ -9,10 +12,13 @@ import { closeOnSignal } from "../signals.js";
 interface ServeOptions {
   port: string;
   host: string;
+  config?: string;
+  stack?: string;
   regions?: string;
   redis?: string;
   postgres?: string;
-  stack: string;
+  storeSchema?: string;
+  redisPrefix?: string;
   leaseTtl?: string;
   reservationTtl?: string;
 }
@@ -24,46 +30,143 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
   return n;
 }
 
+function regionList(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const regions = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  for (const r of regions) if (!/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/.test(r)) throw new UserError(`--regions: "${r}" is not a region id (lower-case slug)`);
+  if (regions.length === 0) throw new UserError("--regions: expected at least one region id");
+  return regions;
+}
+
+/** The service's config: the rendered file (`--config`), or the same rendering run on a stack. */
+async function loadConfig(o: { config?: string; stack?: string; regions?: string }): Promise<unknown> {
+  if (o.config && o.stack) throw new UserError("give --config FILE (the rendered ConfigMap) or --stack NAME, not both");
+  if (o.config) {
+    if (o.regions) throw new UserError("--regions: the config file names the regions it serves");
+    let text: string;
+    try {
+      text = readFileSync(o.config, "utf8");
+    } catch (err) {
+      throw new UserError(`--config: cannot read ${o.config}: ${(err as Error).message}`);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new UserError(`--config: ${o.config} is not JSON: ${(err as Error).message}`);
+    }
+  }
+  const { loadStack } = await import("../../stacks/load.js");
+  const { escrowServiceConfig } = await import("../../model/escrow/config.js");
+  try {
+    return escrowServiceConfig(loadStack(o.stack ?? "local"), { regions: regionList(o.regions) });
+  } catch (err) {
+    throw new UserError(`--regions: ${(err as Error).message}`);
+  }
+}
+
 async function serve(o: ServeOptions): Promise<void> {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port: got "${o.port}"; expected 0-65535`);
-  const { loadStack } = await import("../../stacks/load.js");
-  const spec = loadStack(o.stack);
-  const regions = o.regions ? o.regions.split(",").map((r) => r.trim()).filter(Boolean) : spec.regions.map((r) => r.id);
-  for (const r of regions) if (!/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/.test(r)) throw new UserError(`--regions: "${r}" is not a region id (lower-case slug)`);
-  if (regions.length === 0) throw new UserError("--regions: expected at least one region id");
   if (o.redis && !/^rediss?:\/\//.test(o.redis)) throw new UserError(`--redis: got "${o.redis}"; expected redis://host:port/db`);
   if (o.postgres && !/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
-  const { startEscrowServer } = await import("../../runtime/escrow/serve.js");
+  if (o.redis && !o.postgres) throw new UserError("--redis needs --postgres: Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over");
+  const leaseTtl = positiveNumber("--lease-ttl", o.leaseTtl);
+  const reservationTtl = positiveNumber("--reservation-ttl", o.reservationTtl);
+  const raw = (await loadConfig(o)) as Record<string, unknown>;
+  const { parseEscrowConfig, startEscrowServer } = await import("../../runtime/escrow/index.js");
+  let config;
+  try {
+    config = parseEscrowConfig({ ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}) }, o.config ?? `stack ${o.stack ?? "local"}`);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const server = await startEscrowServer({
-    spec,
-    regions,
+    config,
     port,
     host: o.host,
     redisUrl: o.redis,
     postgresUrl: o.postgres,
-    leaseTtlSeconds: positiveNumber("--lease-ttl", o.leaseTtl),
-    reservationTtlSeconds: positiveNumber("--reservation-ttl", o.reservationTtl),
+    schema: o.storeSchema,
+    redisPrefix: o.redisPrefix,
     onConflict: (sku) => process.stderr.write(`meridian escrow: ${sku} already exists in the store with a different total; keeping the store's\n`),
   });
-  process.stdout.write(`meridian escrow: serving ${regions.join(", ")} on ${server.url} (store: ${server.store.kind})\n`);
+  process.stdout.write(`meridian escrow: serving ${config.regions.join(", ")} on ${server.url} (store: ${server.store.kind})\n`);
   closeOnSignal(() => server.close());
+}
+
+async function allocateCommand(opts: { stack: string; json?: boolean }): Promise<void> {
+  const { loadStack } = await import("../../stacks/load.js");
+  const { skuPlans, regionForecasts } = await import("../../model/escrow/plan.js");
+  const spec = loadStack(opts.stack);
+  const plans = skuPlans(spec);
+  const forecasts = regionForecasts(spec);
+  if (opts.json) {
+    const out = {
+      forecasts: forecasts.map((f) => ({ region: f.id, method: f.method, forecast: f.forecast, actual: f.actual, absolutePercentError: f.absolutePercentError, next: f.next })),
+      skus: plans.map((p) => ({ sku: p.sku, total: p.total, globalReserve: p.globalReserve, regions: p.allocation, weights: p.weights, batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints, forecastRate: p.forecastRate, debtCeiling: p.debt.ceiling })),
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const w = (s: string | number, n: number) => String(s).padStart(n);
+  process.stdout.write("demand forecast per region (last period held out: forecast vs actual; then the next period):\n");
+  process.stdout.write(`  ${"region".padEnd(16)}${w("method", 13)}${w("forecast", 11)}${w("actual", 11)}${w("error", 9)}${w("next", 11)}\n`);
+  for (const f of forecasts) {
+    const err = f.absolutePercentError === null ? "—" : `${(f.absolutePercentError * 100).toFixed(1)}%`;
+    process.stdout.write(`  ${f.id.padEnd(16)}${w(f.method, 13)}${w(f.forecast.toFixed(0), 11)}${w(f.actual.toFixed(0), 11)}${w(err, 9)}${w(f.next.toFixed(0), 11)}\n`);
+  }
+  for (const p of plans) {
+    process.stdout.write(`\n${p.sku}: ${p.total} units, global reserve ${p.globalReserve}; refill batch ${p.refill.batchSize} (pool ρ ${p.refill.utilisation.toFixed(3)}); debt ceiling ${p.debt.ceiling}\n`);
+    process.stdout.write(`  ${"region".padEnd(16)}${w("units", 9)}${w("weight", 9)}${w("rate/s", 9)}${w("reorder", 9)}\n`);
+    for (const id of Object.keys(p.allocation)) {
+      process.stdout.write(`  ${id.padEnd(16)}${w(p.allocation[id]!, 9)}${w(p.weights[id]!.toFixed(4), 9)}${w(p.forecastRate[id]!.toFixed(2), 9)}${w(p.reorderPoints[id]!, 9)}\n`);
+    }
+  }
+}
+
+async function tokenCommand(opts: { key: string; sub: string; tier?: string; scope?: string; stack: string; ttl: string }): Promise<void> {
+  let jwk: Record<string, unknown>;
+  try {
+    jwk = JSON.parse(readFileSync(opts.key, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new UserError(`--key: cannot read a JWK from ${opts.key}: ${(err as Error).message}`);
+  }
+  if (!("d" in jwk)) throw new UserError(`--key: ${opts.key} is a public key; signing needs the issuer's private JWK`);
+  const ttl = positiveNumber("--ttl", opts.ttl)!;
+  const { loadStack } = await import("../../stacks/load.js");
+  const { mintBuyerToken } = await import("../../runtime/escrow/index.js");
+  const id = loadStack(opts.stack).runtime.escrow.identity;
+  process.stdout.write(`${await mintBuyerToken(jwk, { issuer: id.issuer, audience: id.audience, sub: opts.sub, tier: opts.tier, scope: opts.scope, ttlSeconds: ttl })}\n`);
 }
 
 export function register(program: Command): void {
   const escrow = program.command("escrow").description("regional inventory escrow: serve it, or print its models' numbers");
   escrow
     .command("serve")
-    .description("serve every listed region's escrow over HTTP (requests name their region in X-Region)")
+    .description("serve escrow over HTTP for the config's regions (requests name their region in X-Region)")
     .requiredOption("-p, --port <n>", "TCP port (0 picks a free one)")
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--regions <a,b,c>", "region ids to serve (default: every region of the stack)")
-    .option("--redis <url>", "Redis store: global pool and leases via Lua (e.g. redis://127.0.0.1:6379/3)")
-    .option("--postgres <url>", "PostgreSQL store: the durable ledger of allocations and sales (with --redis: the journal behind Redis)")
-    .option("-s, --stack <name>", "stack whose escrow settings, inventory and region demand to use", "local")
-    .option("--lease-ttl <seconds>", "override the stack's leaseTtlSeconds")
-    .option("--reservation-ttl <seconds>", "override the stack's reservationTtlSeconds")
+    .option("--config <file>", "the rendered escrow config (the ConfigMap the blueprint mounts)")
+    .option("-s, --stack <name>", "render the config from this stack instead (default: local)")
+    .option("--regions <a,b,c>", "with --stack: region ids to serve (default: every region of the stack)")
+    .option("--redis <url>", "Redis for the hot path (needs --postgres behind it), e.g. redis://127.0.0.1:6379/3")
+    .option("--postgres <url>", "PostgreSQL: the authoritative ledger (alone), or the journal behind --redis")
+    .option("--store-schema <name>", "SQL schema for the store's tables (default meridian_escrow / meridian_escrow_journal)")
+    .option("--redis-prefix <prefix>", "Redis key prefix, starting with mes: (default mes:)")
+    .option("--lease-ttl <seconds>", "override the config's leaseTtlSeconds")
+    .option("--reservation-ttl <seconds>", "override the config's reservationTtlSeconds")
     .action(serve);
+  escrow
+    .command("config")
+    .description("print the escrow config the blueprint renders for a stack (what serve --config reads)")
+    .option("-s, --stack <name>", "stack name", "prod")
+    .option("--regions <a,b,c>", "region ids the process serves (default: every region)")
+    .action(async (opts: { stack: string; regions?: string }) => {
+      const raw = await loadConfig({ stack: opts.stack, regions: opts.regions });
+      const { parseEscrowConfig } = await import("../../runtime/escrow/index.js");
+      parseEscrowConfig(raw, `stack ${opts.stack}`);
+      process.stdout.write(`${JSON.stringify(raw, null, 2)}\n`);
+    });
   escrow
     .command("concert")
     .description("print the concert-ticket worked example (docs/escrow-concert-example.md) from the model")
@@ -73,20 +176,18 @@ export function register(program: Command): void {
     });
   escrow
     .command("allocate")
-    .description("print each SKU's escrow allocation per region for a stack")
+    .description("print each region's demand forecast vs actual, and each SKU's allocation, refill plan and debt ceiling")
     .option("-s, --stack <name>", "stack name", "prod")
     .option("--json", "print JSON")
-    .action(async (opts: { stack: string; json?: boolean }) => {
-      const { loadStack } = await import("../../stacks/load.js");
-      const { escrowAllocations } = await import("../../model/escrow/estate.js");
-      const out = escrowAllocations(loadStack(opts.stack));
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(out.map(({ sku, total, globalReserve, regions }) => ({ sku, total, globalReserve, regions })), null, 2)}\n`);
-        return;
-      }
-      for (const a of out) {
-        process.stdout.write(`${a.sku}: ${a.total} units, global reserve ${a.globalReserve}\n`);
-        for (const r of a.detail.regions) process.stdout.write(`  ${r.id.padEnd(16)} ${String(r.units).padStart(8)}  weight ${r.weight.toFixed(4)}\n`);
-      }
-    });
+    .action(allocateCommand);
+  escrow
+    .command("token")
+    .description("mint a buyer token signed with an issuer's private JWK (for the stack's issuer and audience)")
+    .requiredOption("--key <file>", "the issuer's private JWK (JSON)")
+    .requiredOption("--sub <user>", "the buyer")
+    .option("--tier <tier>", "the buyer's tier claim")
+    .option("--scope <scopes>", "space-separated scopes (e.g. escrow:admin)")
+    .option("-s, --stack <name>", "stack whose identity issuer and audience to use", "local")
+    .option("--ttl <seconds>", "lifetime", "3600")
+    .action(tokenCommand);
 }

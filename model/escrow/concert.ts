@@ -1,14 +1,16 @@
 /**
  * The concert-ticket sale of outline §11.1.2, worked end to end: stated assumptions in, every number
- * out — multi-region allocation, refill interval and reorder point, oversell (exhaustion) risk, the
- * debt ceiling and the safety margin. `renderConcertExample()` is docs/escrow-concert-example.md; a test
- * regenerates it and fails if the committed file drifts from the code. Pure.
+ * out — multi-region allocation, the shared pool's refill cadence and each region's reorder point,
+ * stockout risk over the exposure window, correlated concurrent exhaustion and the debt ceiling, and
+ * the safety margin. `renderConcertExample()` is docs/escrow-concert-example.md; a test regenerates it
+ * and fails if the committed file drifts from the code. Every risk is the one stockout event "demand
+ * exceeds stock", P(N > k). Pure.
  */
 import { allocate, type Allocation, type RegionDemand } from "./allocation.js";
 import { allocationSensitivity, type FactorSensitivity } from "./sensitivity.js";
-import { refillPlan, type RefillInputs, type RefillPlan } from "./refill.js";
-import { capacityFor, demandInterval, normalTail, poissonTail, zScore, type CapacityPlan, type DemandInterval } from "./oversell.js";
-import { concurrentExhaustion, debtCeiling, type DebtCeiling } from "./debt.js";
+import { refillPlan, type RefillPlan, type RegionRefill } from "./refill.js";
+import { capacityFor, demandInterval, exceedance, normalTail, zScore, type CapacityPlan, type DemandInterval } from "./oversell.js";
+import { concurrentExhaustion, debtCeiling, type ConcurrentExhaustion, type DebtCeiling } from "./debt.js";
 
 export const CONCERT_ASSUMPTIONS = {
   tickets: 50_000,
@@ -23,6 +25,8 @@ export const CONCERT_ASSUMPTIONS = {
   /** Mean purchase rate across regions in the first minutes, tickets/s; split by allocation weight. */
   openingRate: 400,
   refill: { batchSize: 250, serviceRate: 40, latencyMeanMs: 90, latencyStdMs: 35, burstFactor: 3, failureRecoveryMs: 2_000, serviceLevel: 0.999 },
+  /** One announcement drives every region: the common demand level varies with this coefficient of variation. */
+  demandCv: 0.3,
   capacityEpsilon: 1e-6,
   confidence: 0.99,
   costOfOversellUSD: 180,
@@ -31,109 +35,105 @@ export const CONCERT_ASSUMPTIONS = {
 
 export interface ConcertRegion {
   id: string;
-  arrivalRate: number;
-  refill: RefillPlan;
-  peakWindowDemand: number;
+  units: number;
+  refill: RegionRefill;
   interval: DemandInterval;
   capacity: CapacityPlan;
-  /** Risk that demand in the exposure window (lead time at peak + failover) reaches the reorder point. */
-  exhaustExact: number;
-  exhaustNormal: number;
+  /** P(N > r) over the exposure window: exact, and by the normal approximation. */
+  stockoutExact: number;
+  stockoutNormal: number;
   z: number;
-  safetyMargin: number;
+  /** Seconds until the region first asks for a refill ((units − r)/λ), and until its escrow alone would run out (units/λ). */
+  firstRefillSeconds: number;
+  escrowLastsSeconds: number;
 }
 
 export interface ConcertExample {
   allocation: Allocation;
   sensitivity: FactorSensitivity[];
+  pool: RefillPlan;
   regions: ConcertRegion[];
-  concurrentExhaustion: number;
+  exhaustion: ConcurrentExhaustion;
   debt: DebtCeiling;
 }
 
 export function concertExample(a = CONCERT_ASSUMPTIONS): ConcertExample {
-  const allocation = allocate(a.tickets, a.regions, { coefficients: a.coefficients, globalReserveFraction: a.globalReserveFraction });
-  const sensitivity = allocationSensitivity(a.tickets, a.regions, { coefficients: a.coefficients, globalReserveFraction: a.globalReserveFraction });
-  const regions = allocation.regions.map((r): ConcertRegion => {
-    const arrivalRate = a.openingRate * r.weight;
-    const inputs: RefillInputs = { arrivalRate, ...a.refill };
-    const refill = refillPlan(inputs);
-    // The exposure window: a refill's lead time at peak rate plus a pool failover at the mean rate.
-    const peakWindowDemand = refill.leadTimeDemand + refill.recoveryCover;
-    const capacity = capacityFor(peakWindowDemand, a.capacityEpsilon);
+  const options = { coefficients: a.coefficients, globalReserveFraction: a.globalReserveFraction };
+  const allocation = allocate(a.tickets, a.regions, options);
+  const sensitivity = allocationSensitivity(a.tickets, a.regions, options);
+  const pool = refillPlan({ ...a.refill, regions: allocation.regions.map((r) => ({ id: r.id, arrivalRate: a.openingRate * r.weight })) });
+  const regions = pool.regions.map((p, i): ConcertRegion => {
+    const units = allocation.regions[i]!.units;
     return {
-      id: r.id,
-      arrivalRate,
-      refill,
-      peakWindowDemand,
-      interval: demandInterval(peakWindowDemand, a.confidence),
-      capacity,
-      exhaustExact: poissonTail(refill.reorderPoint, peakWindowDemand),
-      exhaustNormal: normalTail(refill.reorderPoint, peakWindowDemand),
-      z: zScore(refill.reorderPoint, peakWindowDemand),
-      safetyMargin: refill.reorderPoint - Math.round(refill.leadTimeDemand),
+      id: p.id,
+      units,
+      refill: p,
+      interval: demandInterval(p.windowDemand, a.confidence),
+      capacity: capacityFor(p.windowDemand, a.capacityEpsilon),
+      stockoutExact: exceedance(p.reorderPoint, p.windowDemand),
+      stockoutNormal: normalTail(p.reorderPoint + 1, p.windowDemand),
+      z: zScore(p.reorderPoint, p.windowDemand),
+      firstRefillSeconds: (units - p.reorderPoint) / p.arrivalRate,
+      escrowLastsSeconds: units / p.arrivalRate,
     };
   });
-  const exhaustion = concurrentExhaustion(regions.map((r) => ({ id: r.id, expectedDemand: r.peakWindowDemand, escrow: r.refill.reorderPoint })));
-  const debt = debtCeiling({
-    costOfOversell: a.costOfOversellUSD,
-    riskTolerance: a.riskToleranceUSD,
-    exhaustionProbability: exhaustion.all,
-    maxDebt: a.refill.batchSize,
-  });
-  return { allocation, sensitivity, regions, concurrentExhaustion: exhaustion.all, debt };
+  const exhaustion = concurrentExhaustion(regions.map((r) => ({ id: r.id, expectedDemand: r.refill.windowDemand, escrow: r.refill.reorderPoint })), a.demandCv);
+  const debt = debtCeiling({ costOfOversell: a.costOfOversellUSD, riskTolerance: a.riskToleranceUSD, exhaustionProbability: exhaustion.all, maxDebt: pool.batchSize });
+  return { allocation, sensitivity, pool, regions, exhaustion, debt };
 }
 
 const f = (n: number, d = 2) => n.toFixed(d);
 const e = (n: number) => n.toExponential(3);
+const n0 = (n: number) => Math.round(n).toLocaleString("en-US");
 
 export function renderConcertExample(a = CONCERT_ASSUMPTIONS): string {
   const x = concertExample(a);
+  const p = x.pool;
   const L: string[] = [];
   L.push("# Worked example: concert ticket sale across three regions", "");
   L.push("<!-- Generated by model/escrow/concert.ts (`meridian escrow concert`); test/model/escrow/concert.test.ts fails if it drifts. -->", "");
   L.push("## Assumptions", "");
-  L.push(`- ${a.tickets.toLocaleString("en-US")} tickets, hard inventory: the runtime never sells a ticket it does not hold (debt ceiling 0 in production).`);
-  L.push(`- Weight coefficients: historical ${a.coefficients.historical}, current load ${a.coefficients.load}, geographic ${a.coefficients.geographic}; ${a.globalReserveFraction * 100}% held in the global pool for pull borrowing.`);
+  L.push(`- ${n0(a.tickets)} tickets, hard inventory: the runtime never sells a ticket it does not hold.`);
+  L.push(`- Weight coefficients: historical ${a.coefficients.historical}, current load ${a.coefficients.load}, geographic ${a.coefficients.geographic}; ${a.globalReserveFraction * 100}% held in the global pool for refills.`);
   L.push(`- Opening purchase rate ${a.openingRate} tickets/s (Poisson), split by allocation weight; bursts reach ${a.refill.burstFactor}× the mean.`);
-  L.push(`- Refill batch ${a.refill.batchSize} tickets; the pool serves ${a.refill.serviceRate} refills/s; round trip ${a.refill.latencyMeanMs} ms ± ${a.refill.latencyStdMs} ms; pool failover ${a.refill.failureRecoveryMs / 1000} s; service level ${a.refill.serviceLevel}.`);
-  L.push(`- Oversell costs $${a.costOfOversellUSD} a ticket (refund + compensation); the business tolerates $${a.riskToleranceUSD} of expected oversell cost per window.`, "");
+  L.push(`- Refill batch ${a.refill.batchSize} tickets; ONE global pool serves every region's refills at ${a.refill.serviceRate} refills/s (M/M/1); round trip ${a.refill.latencyMeanMs} ms ± ${a.refill.latencyStdMs} ms; pool failover ${a.refill.failureRecoveryMs / 1000} s; service level ${a.refill.serviceLevel} over the exposure window.`);
+  L.push(`- One announcement drives every region: their demand shares a common level with coefficient of variation ${a.demandCv}.`);
+  L.push(`- A buyer admitted beyond stock who finds none costs $${a.costOfOversellUSD} (refund + compensation); the business tolerates $${a.riskToleranceUSD} of expected cost per window.`, "");
   L.push("| region | history | load × capacity | location |", "|---|---|---|---|");
   for (const r of a.regions) L.push(`| ${r.id} | ${r.history.join(", ")} | ${r.currentLoad} × ${r.capacity} | ${r.location.lat}, ${r.location.lon} |`);
   L.push("", "## 1. Multi-region allocation", "");
-  L.push(`Global reserve ${x.allocation.globalReserve.toLocaleString("en-US")}; ${x.allocation.allocatable.toLocaleString("en-US")} tickets apportioned by largest remainder.`, "");
+  L.push(`Global reserve ${n0(x.allocation.globalReserve)}; ${n0(x.allocation.allocatable)} tickets apportioned by largest remainder.`, "");
   L.push("| region | historical | load | geographic | weight | exact | tickets |", "|---|---|---|---|---|---|---|");
   for (const r of x.allocation.regions) {
-    L.push(`| ${r.id} | ${f(r.components.historical, 4)} | ${f(r.components.load, 4)} | ${f(r.components.geographic, 4)} | ${f(r.weight, 4)} | ${f(r.exact, 1)} | ${r.units.toLocaleString("en-US")} |`);
+    L.push(`| ${r.id} | ${f(r.components.historical, 4)} | ${f(r.components.load, 4)} | ${f(r.components.geographic, 4)} | ${f(r.weight, 4)} | ${f(r.exact, 1)} | ${n0(r.units)} |`);
   }
   L.push("", "### Sensitivity", "", "∂tickets/∂coefficient (exact), and integer tickets with the coefficient scaled by 0.9 / 1.1:", "");
   L.push("| factor | region | ∂tickets/∂c | elasticity | ×0.9 | ×1.1 |", "|---|---|---|---|---|---|");
   for (const s of x.sensitivity) {
-    for (const id of Object.keys(s.derivative)) {
-      L.push(`| ${s.factor} | ${id} | ${f(s.derivative[id]!, 1)} | ${f(s.elasticity[id]!, 4)} | ${s.scenario[id]!.down} | ${s.scenario[id]!.up} |`);
-    }
+    for (const id of Object.keys(s.derivative)) L.push(`| ${s.factor} | ${id} | ${f(s.derivative[id]!, 1)} | ${f(s.elasticity[id]!, 4)} | ${s.scenario[id]!.down} | ${s.scenario[id]!.up} |`);
   }
   L.push("", "## 2. Refill cadence", "");
-  L.push("| region | λ (t/s) | refills/s at peak | ρ | queueing (ms) | lead time (ms) | lead-time demand | safety stock | recovery cover | reorder point | safety factor | refill every (s) |");
-  L.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  L.push(`The pool is one M/M/1 queue for all regions: refill requests arrive at Λ = Σ peak rate / Q = ${f(p.poolArrivalRate, 3)}/s, so ρ = Λ/μ = ${f(p.utilisation, 4)}. A refill waits Wq = ρ/(μ − Λ) = ${f(p.queueWaitSeconds * 1000, 2)} ms in the queue and spends W = 1/(μ − Λ) = ${f(p.sojournSeconds * 1000, 2)} ms in the pool (sojourn). A region at its reorder point is exposed for the sojourn, the round trip at the ${a.refill.serviceLevel} latency quantile (z = ${f(p.z, 3)}) and a pool failover: ${f(p.regions[0]!.exposureSeconds * 1000, 1)} ms. Its reorder point r is the least stock with P(N ≤ r) ≥ ${a.refill.serviceLevel} for N ~ Poisson(peak rate × exposure).`, "");
+  L.push("| region | λ (t/s) | peak (t/s) | refills/s at peak | window demand | reorder point r | safety stock | P(N ≤ r) | refill every (s) |");
+  L.push("|---|---|---|---|---|---|---|---|---|");
   for (const r of x.regions) {
-    const p = r.refill;
-    L.push(`| ${r.id} | ${f(r.arrivalRate)} | ${f(p.refillRate, 3)} | ${f(p.utilisation, 4)} | ${f(p.queueingDelaySeconds * 1000, 1)} | ${f(p.leadTimeSeconds * 1000, 1)} | ${f(p.leadTimeDemand)} | ${f(p.safetyStock)} | ${f(p.recoveryCover)} | ${p.reorderPoint} | ${f(p.safetyFactor)} | ${f(p.refillIntervalSeconds)} (peak ${f(p.refillIntervalAtPeakSeconds)}) |`);
+    const q = r.refill;
+    L.push(`| ${r.id} | ${f(q.arrivalRate)} | ${f(q.peakRate)} | ${f(q.refillRate, 3)} | ${f(q.windowDemand)} | ${q.reorderPoint} | ${f(q.safetyStock)} | ${f(q.serviceLevelAchieved, 5)} | ${f(q.refillIntervalSeconds)} (peak ${f(q.refillIntervalAtPeakSeconds)}) |`);
   }
-  L.push("", "## 3. Oversell risk (tail bounds)", "");
-  L.push(`The exposure window at each region is one refill lead time at peak rate plus one pool failover at the mean rate (λ = lead-time demand + recovery cover); the risk that demand in it reaches the reorder point, exactly and by the normal approximation; the ${a.confidence * 100}% demand interval; the stock that keeps the risk ≤ ${e(a.capacityEpsilon)}.`, "");
-  L.push("| region | λ window | reorder point | z | P(N ≥ r) exact | normal approx. | 99% interval (normal) | 99% interval (exact) | stock for ε | margin over λ |");
+  L.push("", "## 3. Stockout risk (tail bounds)", "");
+  L.push(`The risk that demand over the exposure window exceeds the reorder point, P(N > r), exactly and by the normal approximation (with continuity correction); the ${a.confidence * 100}% demand interval; the stock that keeps P(N > k) ≤ ${e(a.capacityEpsilon)}.`, "");
+  L.push("| region | λ window | r | z | P(N > r) exact | normal approx. | 99% interval (normal) | 99% interval (exact) | stock for ε | margin over λ |");
   L.push("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of x.regions) {
-    L.push(`| ${r.id} | ${f(r.peakWindowDemand)} | ${r.refill.reorderPoint} | ${f(r.z, 3)} | ${e(r.exhaustExact)} | ${e(r.exhaustNormal)} | ${f(r.interval.normal.low, 1)}–${f(r.interval.normal.high, 1)} | ${r.interval.exact.low}–${r.interval.exact.high} | ${r.capacity.exact} (normal ${r.capacity.normal}) | ${f(r.capacity.safetyMargin, 1)} (${f(r.capacity.safetyMarginFraction * 100, 1)}%) |`);
+    L.push(`| ${r.id} | ${f(r.refill.windowDemand)} | ${r.refill.reorderPoint} | ${f(r.z, 3)} | ${e(r.stockoutExact)} | ${e(r.stockoutNormal)} | ${f(r.interval.normal.low, 1)}–${f(r.interval.normal.high, 1)} | ${r.interval.exact.low}–${r.interval.exact.high} | ${r.capacity.exact} (normal ${r.capacity.normal}) | ${f(r.capacity.safetyMargin, 1)} (${f(r.capacity.safetyMarginFraction * 100, 1)}%) |`);
   }
   L.push("", "## 4. Debt ceiling", "");
-  L.push(`All three regions exhaust in the same window with probability ${e(x.concurrentExhaustion)}. With $${a.costOfOversellUSD} per oversold ticket and a $${a.riskToleranceUSD} tolerance the debt ceiling is **${x.debt.ceiling}** tickets${x.debt.capped ? " (capped at one refill batch)" : ""}: expected oversell ${e(x.debt.expectedOversellUnits)} tickets, $${e(x.debt.expectedOversellCost)} per window. Meridian still runs the sale with a ceiling of 0 — the numbers say what relaxing it would cost.`, "");
+  L.push(`The reorder points meet the service level at the planned rates. The concert's demand level is itself uncertain (cv ${a.demandCv}) and drives every region at once, so averaged over that level each region runs short in a window with probability ${x.regions.map((r) => `${r.id} ${e(x.exhaustion.perRegion[r.id]!)}`).join(", ")} — and all three together with probability ${e(x.exhaustion.all)}. Treating the regions as independent (the product of those marginals) would say ${e(x.exhaustion.independent)}, understating the joint risk ${f(x.exhaustion.all / x.exhaustion.independent, 1)}×.`, "");
+  L.push(`With $${a.costOfOversellUSD} per buyer who finds nothing and a $${a.riskToleranceUSD} tolerance, the waiting room may admit **${x.debt.ceiling}** buyer${x.debt.ceiling === 1 ? "" : "s"} beyond the tickets left${x.debt.capped ? " (capped at one refill batch)" : ""}: ${e(x.debt.expectedShortUnits)} expected to find nothing, $${e(x.debt.expectedCost)} per window. Sales never exceed the inventory; the debt only overbooks admission.`, "");
   L.push("## 5. Safety margin and end-to-end walkthrough", "");
   for (const r of x.regions) {
-    const units = x.allocation.regions.find((q) => q.id === r.id)!.units;
-    L.push(`- **${r.id}** opens with ${units.toLocaleString("en-US")} tickets and asks the pool for ${a.refill.batchSize} more whenever its free stock falls to ${r.refill.reorderPoint} (a safety margin of ${r.safetyMargin} tickets over lead-time demand). At ${f(r.arrivalRate)} tickets/s its escrow lasts ${f(units / r.arrivalRate, 0)} s before the first refill; refills then come every ${f(r.refill.refillIntervalSeconds)} s on average (${f(r.refill.refillIntervalAtPeakSeconds)} s at peak).`);
+    L.push(`- **${r.id}** opens with ${n0(r.units)} tickets. At ${f(r.refill.arrivalRate)} tickets/s its free stock reaches the reorder point ${r.refill.reorderPoint} after ${f(r.firstRefillSeconds, 0)} s, when it asks the pool for its first batch of ${p.batchSize} (its escrow alone would last ${f(r.escrowLastsSeconds, 0)} s); refills then come every ${f(r.refill.refillIntervalSeconds)} s on average (${f(r.refill.refillIntervalAtPeakSeconds)} s at peak), and the safety stock of ${f(r.refill.safetyStock, 1)} tickets covers the exposure window at the ${a.refill.serviceLevel} service level.`);
   }
-  L.push(`- When the pool is empty the hot region is served by push rebalancing from the coldest; reservations expire after their TTL and return; the sale ends with exactly ${a.tickets.toLocaleString("en-US")} tickets sold.`, "");
-  return `${L.join("\n")}`;
+  L.push(`- When the pool is empty, regions whose demand falls behind give their surplus straight to the hot ones (push), and a dry region's borrow request is answered by whoever has units (pull); reservations expire after their TTL and return; the sale ends with exactly ${n0(a.tickets)} tickets sold.`, "");
+  return L.join("\n");
 }

@@ -1,10 +1,11 @@
 /**
  * Escrow allocations per region for an estate: each SKU of `runtime.escrow.inventory` split over the
- * stack's regions by the multi-factor formula, from `regions[].demand`, `.capacity` and `.location`.
- * Components and the workloads area read these numbers; they never recompute them. Pure.
+ * stack's regions by the plan (plan.ts: the multi-factor formula with forecast demand and the SKU's
+ * prior). Components, dashboards and the workloads area read these numbers; they never recompute them. Pure.
  */
 import type { EstateSpec } from "../estate.js";
-import { allocate, type Allocation, type RegionDemand } from "./allocation.js";
+import type { RegionDemand } from "./allocation.js";
+import { skuPlans, type SkuPlan } from "./plan.js";
 
 export function regionDemands(spec: Pick<EstateSpec, "regions">): RegionDemand[] {
   return spec.regions.map((r) => ({
@@ -22,17 +23,10 @@ export interface EstateEscrowAllocation {
   globalReserve: number;
   /** Region id → units of escrow the region starts with. */
   regions: Record<string, number>;
-  detail: Allocation;
+  detail: SkuPlan;
 }
 
-/** Escrow allocations per region, per SKU, from the allocation formula and the stack's escrow settings. */
+/** Escrow allocations per region, per SKU, from the plan. */
 export function escrowAllocations(spec: Pick<EstateSpec, "regions" | "runtime">): EstateEscrowAllocation[] {
-  const escrow = spec.runtime.escrow;
-  const demands = regionDemands(spec);
-  return Object.entries(escrow.inventory)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([sku, total]) => {
-      const detail = allocate(total, demands, { coefficients: escrow.allocation.coefficients, globalReserveFraction: escrow.allocation.globalReserveFraction });
-      return { sku, total, globalReserve: detail.globalReserve, regions: Object.fromEntries(detail.regions.map((r) => [r.id, r.units])), detail };
-    });
+  return skuPlans(spec).map((p) => ({ sku: p.sku, total: p.total, globalReserve: p.globalReserve, regions: p.allocation, detail: p }));
 }

@@ -1,12 +1,14 @@
 /**
  * Oversell risk as tail probability bounds (outline §11.1.2). Concurrent requests in a window are
- * Poisson(λ); a region holding k units is exhausted when N ≥ k. This module gives the exact Poisson tail,
+ * Poisson(λ); a region holding k units runs short — a buyer finds nothing — when demand exceeds its
+ * stock, N > k, i.e. N ≥ k + 1. Every risk in the escrow model is that one event, `exceedance(k, λ)`;
+ * `poissonTail(k, λ)` = P(N ≥ k) is the primitive. This module gives the exact Poisson tail,
  * the normal approximation for large λ (with continuity correction), z-scores, confidence intervals,
  * the Chernoff bound, and capacity planning (the least stock whose exhaustion risk is at most ε).
  * Distributions come from @stdlib; the small-tail sum is done here because 1 − CDF cancels to 0 in
  * floating point long before the tail itself underflows. Pure.
  */
-import poissonCdf from "@stdlib/stats-base-dists-poisson-cdf";
+import stdlibPoissonCdf from "@stdlib/stats-base-dists-poisson-cdf";
 import poissonPmf from "@stdlib/stats-base-dists-poisson-pmf";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
@@ -21,7 +23,7 @@ export function poissonTail(k: number, lambda: number): number {
   if (k <= 0) return 1;
   const n = Math.ceil(k);
   // Below the mean the complement is accurate; above it, sum the pmf upward (terms shrink geometrically).
-  if (n <= lambda) return 1 - poissonCdf(n - 1, lambda);
+  if (n <= lambda) return 1 - stdlibPoissonCdf(n - 1, lambda);
   let term = poissonPmf(n, lambda);
   let sum = 0;
   for (let i = n; term > 0 && term > sum * 1e-17; i++) {
@@ -29,6 +31,19 @@ export function poissonTail(k: number, lambda: number): number {
     term *= lambda / (i + 1);
   }
   return sum;
+}
+
+/** Exact P(N ≤ k). */
+export function poissonCdf(k: number, lambda: number): number {
+  checkLambda(lambda);
+  if (k < 0) return 0;
+  // Below the mean the CDF is small and stdlib's is accurate; above it, 1 − (a small tail) is.
+  return k < lambda ? stdlibPoissonCdf(Math.floor(k), lambda) : 1 - poissonTail(Math.floor(k) + 1, lambda);
+}
+
+/** Exact P(N > k): the chance demand exceeds a stock of k (the stockout event). */
+export function exceedance(k: number, lambda: number): number {
+  return poissonTail(Math.floor(k) + 1, lambda);
 }
 
 /** P(N ≥ k) by the normal approximation N(λ, λ) with continuity correction; good when λ ≳ 20. */

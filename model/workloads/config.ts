@@ -1,34 +1,23 @@
 /**
- * Each runtime service's configuration for one region, computed from the estate model: the region's
- * escrow allocations (model/escrow's formula), its share of the estate-wide rate limit as the
+ * Each runtime service's configuration for one region, computed from the estate model: the escrow
+ * service's config file (model/escrow/config.ts: allocation, refill plan, identity keys, caps), its share of the estate-wide rate limit as the
  * envoyproxy/ratelimit YAML `meridian ratelimit serve --config` reads, the HLC max offset and skew
  * thresholds, and the proof log's origin and witness set. Pure: the workloads component writes these
  * into ConfigMaps and command lines and never recomputes a number.
  * Invariant: the regions' rate-limit shares sum to exactly `runtime.ratelimit.requestsPerSecond`.
  */
 import { stringify } from "yaml";
-import { escrowAllocations } from "../escrow/estate.js";
+import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
 
-export interface EscrowRegionConfig {
-  region: string;
-  reservationTtlSeconds: number;
-  leaseTtlSeconds: number;
-  rebalanceIntervalSeconds: number;
-  /** Per SKU: the units this region starts with, out of `total` (less the global reserve). */
-  allocations: { sku: string; units: number; total: number; globalReserve: number }[];
-}
-
-export function escrowRegionConfig(spec: EstateSpec, regionId: string): EscrowRegionConfig {
+/**
+ * The file `meridian escrow serve --config` reads in a region's pod: runtime/escrow's config schema,
+ * serving that one region. (Peers — other regions' escrow URLs, for commits of reservations held
+ * there — stay empty until the estate has a cross-cluster address for them.)
+ */
+export function escrowRegionConfig(spec: EstateSpec, regionId: string): EscrowServiceConfig {
   regionById(spec, regionId);
-  const e = spec.runtime.escrow;
-  return {
-    region: regionId,
-    reservationTtlSeconds: e.reservationTtlSeconds,
-    leaseTtlSeconds: e.leaseTtlSeconds,
-    rebalanceIntervalSeconds: e.rebalanceIntervalSeconds,
-    allocations: escrowAllocations(spec).map((a) => ({ sku: a.sku, units: a.regions[regionId] ?? 0, total: a.total, globalReserve: a.globalReserve })),
-  };
+  return escrowServiceConfig(spec, { regions: [regionId] });
 }
 
 /**

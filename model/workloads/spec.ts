@@ -68,6 +68,13 @@ export interface WorkloadSpec {
  */
 export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog"]);
 
+/**
+ * Escrow holds its region's lease and open reservations in process memory (the O(1) fast path), and a
+ * lease has one holder: a second pod of the region would fence the first off. One pod per region, never
+ * two at once (Recreate), no autoscaler; the store's lease expiry hands its units back if the pod dies.
+ */
+export const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow"]);
+
 interface Sizing {
   requests: { cpu: string; memory: string };
   memoryLimit: string;
@@ -108,10 +115,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "escrow": {
       const cfg = escrowRegionConfig(spec, regionId);
       return {
-        // escrow serve computes the same allocation from the stack file baked into the image; the
-        // ConfigMap publishes the model's numbers for operators and for the conformance test.
-        args: ["escrow", "serve", ...listen, "--stack", spec.stack, "--regions", regionId, "--postgres", "$(MERIDIAN_POSTGRES_URL)",
-          "--lease-ttl", String(cfg.leaseTtlSeconds), "--reservation-ttl", String(cfg.reservationTtlSeconds)],
+        // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.
+        args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
         readiness: { kind: "tcp", port: HTTP_PORT },
@@ -163,13 +168,14 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   const min = spec.runtime.replicas;
   const parts = serviceParts(spec, regionId, service.name);
   const single = SINGLE_WRITER.has(service.name);
+  const onePerRegion = ONE_PER_REGION.has(service.name);
   return {
     service,
     region: regionId,
     image: spec.runtime.image,
-    replicas: single ? (regionId === ledgerRegion(spec) ? 1 : 0) : min,
-    autoscaling: single ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
-    strategy: single ? "Recreate" : "RollingUpdate",
+    replicas: single ? (regionId === ledgerRegion(spec) ? 1 : 0) : onePerRegion ? 1 : min,
+    autoscaling: single || onePerRegion ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
+    strategy: single || onePerRegion ? "Recreate" : "RollingUpdate",
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
     env: [

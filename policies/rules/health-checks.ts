@@ -3,7 +3,10 @@
  * thresholds in range, and a detection time (≈ interval × threshold) short enough for failover to
  * matter. One rule over Route 53, Cloud Monitoring/Compute, Traffic Manager and Cloudflare monitors.
  */
-import { num, prop, type ResourceRule } from "../rule.js";
+import { isUnknown, num, prop, type ResourceRule } from "../rule.js";
+
+/** Inputs the checks below read; one computed from another resource cannot be judged in preview. */
+const DECISIVE = ["requestInterval", "failureThreshold", "checkIntervalSec", "timeoutSec", "unhealthyThreshold", "monitorConfig.intervalInSeconds", "monitorConfig.timeoutInSeconds", "monitorConfig.toleratedNumberOfFailures", "interval", "timeout", "retries", "consecutiveDown"];
 
 export const healthCheckSanity: ResourceRule = {
   kind: "resource",
@@ -16,6 +19,7 @@ export const healthCheckSanity: ResourceRule = {
       if (seconds > config.maxDetectionSeconds) out.push(`detects failure after ~${seconds}s (${how}); the limit is ${config.maxDetectionSeconds}s`);
     };
     const p = r.props;
+    if (DECISIVE.some((k) => isUnknown(prop(p, k)))) return [];
     switch (r.type) {
       case "aws:route53/healthCheck:HealthCheck": {
         if (prop(p, "type") === "CALCULATED") break;

@@ -4,8 +4,8 @@
  * regions that stopped renewing. Region-level drift is corrected by each region on its tick (the store
  * is the truth); this cycle reports the estate-wide view and the conservation check.
  */
-import type { EscrowStore, InventoryAudit } from "./store.js";
-import { conservationDrift } from "./store.js";
+import type { EscrowStore, InventoryAudit } from "./store/port.js";
+import { conservationDrift } from "./store/port.js";
 
 export interface RegionReport {
   region: string;
@@ -13,6 +13,8 @@ export interface RegionReport {
   free: number;
   reserved: number;
   committing: number;
+  /** Units transferred in that the region has credited; the store's count may be ahead (in transit until its next renewal). */
+  received?: number;
 }
 
 export interface ReconciliationReport {
@@ -28,6 +30,8 @@ export interface ReconciliationReport {
   regionDrift: Record<string, { store: number; local: number }>;
   /** Units in leases of regions that reported nothing here (other processes, or dead ones before expiry). */
   unreported: number;
+  /** Units transferred to a reporting region that it credits on its next renewal. */
+  inTransit: number;
   ok: boolean;
 }
 
@@ -37,11 +41,14 @@ export async function reconcile(store: EscrowStore, sku: string, nowMs: number, 
   if (!audit) return null;
   const regionDrift: ReconciliationReport["regionDrift"] = {};
   const reported = new Set<string>();
+  let inTransit = 0;
   for (const r of reports) {
     reported.add(r.region);
     const lease = audit.leases[r.region];
     const storeHeld = lease?.live ? lease.held : 0;
-    if (r.committing === 0 && storeHeld !== r.held) regionDrift[r.region] = { store: storeHeld, local: r.held };
+    const transit = lease?.live && r.received !== undefined ? Math.max(0, lease.received - r.received) : 0;
+    inTransit += transit;
+    if (r.committing === 0 && storeHeld !== r.held + transit) regionDrift[r.region] = { store: storeHeld, local: r.held + transit };
   }
   let unreported = 0;
   for (const [region, lease] of Object.entries(audit.leases)) if (!reported.has(region)) unreported += lease.held;
@@ -56,6 +63,7 @@ export async function reconcile(store: EscrowStore, sku: string, nowMs: number, 
     conservationDrift: drift,
     regionDrift,
     unreported,
+    inTransit,
     ok: drift === 0 && audit.sold <= audit.total && Object.keys(regionDrift).length === 0,
   };
 }

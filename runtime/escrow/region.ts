@@ -1,28 +1,27 @@
 /**
  * One region's escrow for one SKU: the pure RegionLedger (fast path) joined to the store (slow path).
- * Reservations are local O(1) decrements; when the region runs dry it pulls a batch from the global
- * pool (single-flight, bounded waiters: backpressure); a periodic tick expires reservations, renews the
- * lease, pushes surplus to the pool and tops up (the hybrid pattern); reconciliation compares the
- * ledger with the store's lease and corrects drift.
+ * Reservations are local O(1) decrements. A periodic tick expires reservations, renews the lease
+ * (publishing free stock, demand and any borrow request), takes the region's pool allotment, gives
+ * surplus straight to hot regions (core/rebalance.ts), and corrects drift against the store.
  *
  * Invariant: a sale is acknowledged only after the store moved its units held → sold under this
- * region's lease epoch, so nothing a crashed or partitioned region did can sell a unit twice.
+ * region's fence (generation + epoch), so nothing a crashed, partitioned or pre-rebuild region did can
+ * sell a unit twice; when the store reports the fence stale, every local unit and reservation is void.
  */
-import { randomBytes } from "node:crypto";
 import type { Clock } from "../common/clock.js";
-import { RegionLedger, type Reservation } from "./core.js";
-import { DEFAULT_POLICY, ewmaRate, pullAmount, pushSurplus, topUp, type RebalancePolicy } from "./rebalance.js";
-import type { AcquireResult, EscrowStore } from "./store.js";
-import { reservationId } from "./ids.js";
+import { RegionLedger, type Reservation } from "./core/ledger.js";
+import { incarnationNonce, reservationPrefix } from "./core/ids.js";
+import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
+import { elsewhere, type AcquireResult, type EscrowStore, type Fence, type PeerLease } from "./store/port.js";
 
 export type ReserveResult =
   | { status: "reserved"; reservation: Reservation }
-  | { status: "sold-out"; detail: string }
+  | { status: "sold-out"; detail: string; left: number }
   | { status: "retry"; retryAfterMs: number; detail: string };
 
 export type CommitResult =
   | { status: "sold"; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "in-progress" | "lease-lost" };
+  | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" };
 
 export interface RegionEscrowOptions {
   sku: string;
@@ -32,9 +31,18 @@ export interface RegionEscrowOptions {
   reservationTtlMs: number;
   leaseTtlMs: number;
   policy?: RebalancePolicy;
-  /** Units the region asks for when it starts (its static allocation). */
+  /** Units the region asks for when it starts (its allocation). */
   initialWant: number;
+  /** Units one buyer may buy of this SKU, enforced by the store at sale time (0: no cap). */
+  perUserCap?: number;
+  /** Forecast demand, units/s: rebalancing plans with the larger of it and the live rate. */
+  forecastRate?: () => number;
+  /** Told the reservations dropped when the ledger is voided (their holds can go). */
+  onVoid?: (dropped: Reservation[], reason: string) => void;
 }
+
+/** A sold-out answer from a view older than this is checked against the store first. */
+const VIEW_FRESH_MS = 250;
 
 /** Sales per group commit, and group commits in flight at once per region. */
 const MAX_GROUP_COMMIT = 512;
@@ -43,6 +51,7 @@ const MAX_FLUSHES_IN_FLIGHT = 2;
 interface PendingCommit {
   id: string;
   qty: number;
+  user: string;
   resolve: (r: CommitResult) => void;
   reject: (err: unknown) => void;
 }
@@ -52,6 +61,7 @@ export interface DriftEvent {
   storeHeld: number;
   localHeld: number;
   correction: "credited" | "debited" | "voided";
+  reason: string;
 }
 
 export class RegionEscrow {
@@ -59,41 +69,56 @@ export class RegionEscrow {
   readonly sku: string;
   readonly region: string;
   readonly policy: RebalancePolicy;
-  epoch = 0;
-  /** Last pool and elsewhere-held figures seen from the store. */
+  fence: Fence = { generation: "", epoch: 0 };
+  /** The last view of the store: the item's total and units sold, the pool, other regions' leases. */
+  total = 0;
+  sold = 0;
   pool = 0;
-  heldElsewhere = 0;
-  freeElsewhere = 0;
+  peers: Record<string, PeerLease> = {};
   rate = 0;
+  /** Units this region asks its peers for (published on the next renewal). */
+  borrow = 0;
+  /** True while another live incarnation of this region holds the lease. */
+  fenced = false;
+  /** When the view (pool, peers) was last refreshed, and whether something made it stale since. */
+  private viewAtMs = 0;
+  private viewStale = false;
   readonly drift: DriftEvent[] = [];
+  transferredOut = 0;
+  /** Units other regions transferred to this lease that the ledger has credited (the store's `received` may be ahead: in transit). */
+  receivedSeen = 0;
   private pulling: Promise<void> | null = null;
   private waiters = 0;
   private slowPath: Promise<unknown> = Promise.resolve();
   private commitSeq = 0;
   private pendingCommits: PendingCommit[] = [];
   private flushesInFlight = 0;
-
   private lastTickMs: number;
   private lastReservedTotal = 0;
 
   constructor(private readonly o: RegionEscrowOptions) {
-    // Ids: `<region>.<incarnation nonce>-<seq>.<base64url sku>` (see ids.ts), unique across restarts.
-    const skuTag = reservationId(o.region, o.sku, "x").slice(o.region.length + 3);
-    this.ledger = new RegionLedger(o.reservationTtlMs, `${o.region}.${randomBytes(6).toString("hex")}-`, `.${skuTag}`);
+    this.ledger = new RegionLedger(o.reservationTtlMs, reservationPrefix(o.region, o.sku, incarnationNonce()));
     this.sku = o.sku;
     this.region = o.region;
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.lastTickMs = o.clock.now();
   }
 
+  /** Expected demand, units/s: the live rate or the forecast, whichever is higher. */
+  get demand(): number {
+    return Math.max(this.rate, this.o.forecastRate?.() ?? 0);
+  }
+
+  /** Units obtainable anywhere as far as this region knows: its free stock, the pool, other regions' free units. */
+  get obtainable(): number {
+    return this.ledger.free + this.pool + elsewhere(this.peers).free;
+  }
+
   /** Start a new incarnation: fence off any previous process of this region and take its held units. */
   async start(): Promise<boolean> {
     return this.serial(async () => {
       const r = await this.acquire(this.o.initialWant, true);
-      if (!r) return false;
-      this.ledger.void();
-      this.ledger.credit(r.lease.held);
-      return true;
+      return r !== null;
     });
   }
 
@@ -104,32 +129,56 @@ export class RegionEscrow {
     return r;
   }
 
-  /** The same fast path without materialising the reservation: its sequence number, or -1. */
+  /** The same fast path without materialising the reservation: its sequence number, or −1. */
   tryReserveSeq(user: string, qty: number): number {
     const seq = this.ledger.reserveSeq(user, qty, this.o.clock.now());
     if (seq >= 0) this.refillAhead();
     return seq;
   }
 
-  /**
-   * The (r, Q) policy of model/escrow/refill.ts: once free stock falls to the reorder point, start a
-   * pull in the background so the batch lands before the region runs dry and no buyer waits on it.
-   */
+  /** At the reorder point, start a refill in the background so the batch lands before the region runs dry. */
   private refillAhead(): void {
-    if (this.ledger.free > this.policy.reorderPoint || this.pulling || this.policy.mode === "push") return;
-    if (this.pool === 0 && this.freeElsewhere === 0) return;
-    this.pulling = this.serial(() => this.pull(this.policy.batchSize)).finally(() => (this.pulling = null));
+    if (this.pulling || this.pool === 0 || refillWant(this.policy, this.ledger.free, Math.max(this.demand, 1e-9)) === 0) return;
+    this.startPull(this.policy.batchSize);
+  }
+
+  private startPull(want: number): void {
+    this.pulling = this.serial(async () => void (await this.acquire(want, false))).finally(() => (this.pulling = null));
     this.pulling.catch(() => undefined); // a failed refill is retried by the next tick or the next dry request
+  }
+
+  /** The view is stale (e.g. a refund put units back): the next sold-out answer is checked against the store first. */
+  invalidateView(): void {
+    this.viewStale = true;
+  }
+
+  /** Units not sold yet anywhere (some may sit in open checkouts): no request for more can ever succeed. */
+  get unsold(): number {
+    return this.total - this.sold;
+  }
+
+  /**
+   * The final answer for a request that can never be met — more than the units not yet sold — checked
+   * against a fresh view of the store first (sold counts only grow, save refunds), else null.
+   */
+  async confirmSoldOut(qty: number): Promise<{ status: "sold-out"; detail: string; left: number } | null> {
+    if (!this.soldOut(qty)) return null;
+    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.serial(() => this.acquire(0, false));
+    return this.soldOut(qty);
   }
 
   async reserve(user: string, qty: number): Promise<ReserveResult> {
     const fast = this.tryReserve(user, qty);
     if (fast) return { status: "reserved", reservation: fast };
-    // Pull when the pool had units, or when other regions had free ones (their push may have refilled it).
-    if (this.pool > 0 || this.freeElsewhere > 0 || this.pulling) {
-      if (!this.pulling) {
-        this.pulling = this.serial(() => this.pull(pullAmount(this.policy, qty, this.ledger.free))).finally(() => (this.pulling = null));
-      } else if (this.waiters >= this.policy.maxWaiters) {
+    // Any answer but a reservation is given from a view of the store no older than a moment.
+    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.serial(() => this.acquire(0, false));
+    const dry = this.soldOut(qty);
+    if (dry) return dry;
+    const again = this.tryReserve(user, qty);
+    if (again) return { status: "reserved", reservation: again };
+    if (this.policy.mode !== "push" && (this.pool > 0 || this.pulling)) {
+      if (!this.pulling) this.startPull(pullAmount(this.policy, qty, this.ledger.free));
+      else if (this.waiters >= this.policy.maxWaiters) {
         return { status: "retry", retryAfterMs: 100, detail: `region ${this.region} is refilling from the global pool; ${this.waiters} requests already wait` };
       }
       this.waiters++;
@@ -140,26 +189,25 @@ export class RegionEscrow {
       }
       const again = this.tryReserve(user, qty);
       if (again) return { status: "reserved", reservation: again };
+      const gone = this.soldOut(qty);
+      if (gone) return gone;
     }
-    return this.shortage(qty);
+    // Not enough here or in the pool: ask the other regions, who give what they can spare on their
+    // next tick (the request is published with the renewal that starts now).
+    this.borrow = Math.max(this.borrow, qty - this.ledger.free, this.policy.batchSize);
+    if (!this.pulling) this.startPull(0);
+    const free = elsewhere(this.peers).free;
+    if (this.ledger.free + this.pool + free >= qty) {
+      return { status: "retry", retryAfterMs: 250, detail: `no units in ${this.region} or the global pool now; about ${free} free in other regions are being moved here` };
+    }
+    return { status: "retry", retryAfterMs: 1000, detail: `${this.unsold} units are not sold yet but none is free now: they are in open checkouts (they return if not bought in time) or on their way between regions` };
   }
 
-  /** The sold-out answer if this region can already tell nothing is obtainable (no I/O), else null. */
-  soldOut(qty: number): { status: "sold-out"; detail: string } | null {
-    if (this.ledger.free >= qty || this.pool > 0 || this.freeElsewhere > 0) return null;
-    const r = this.shortage(qty);
-    return r.status === "sold-out" ? r : null;
-  }
-
-  private shortage(qty: number): ReserveResult {
-    const free = this.ledger.free;
-    // Sold out once nothing is free anywhere; units in other regions' open checkouts may still return.
-    if (this.pool === 0 && this.freeElsewhere === 0) {
-      const open = this.ledger.reserved;
-      return { status: "sold-out", detail: free > 0 ? `only ${free} left, ${qty} requested` : `sold out${open > 0 ? `; ${open} units in open checkouts may return` : ""}` };
-    }
-    // Free units sit in other regions' leases: push rebalancing will return them to the pool.
-    return { status: "retry", retryAfterMs: Math.max(250, this.policy.horizonSeconds * 100), detail: `no units in ${this.region} or the global pool now; about ${this.freeElsewhere} free in other regions` };
+  /** The final answer when `qty` exceeds the units not yet sold anywhere (no I/O), else null. */
+  soldOut(qty: number): { status: "sold-out"; detail: string; left: number } | null {
+    const left = this.unsold;
+    if (left >= qty) return null;
+    return { status: "sold-out", detail: left > 0 ? `only ${left} left, ${qty} requested` : "sold out", left };
   }
 
   /**
@@ -172,7 +220,7 @@ export class RegionEscrow {
     if (!begun.ok) return { status: begun.reason };
     this.commitSeq++;
     return new Promise<CommitResult>((resolve, reject) => {
-      this.pendingCommits.push({ id, qty: begun.reservation.qty, resolve, reject });
+      this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, resolve, reject });
       if (this.pendingCommits.length >= MAX_GROUP_COMMIT || this.flushesInFlight === 0) void this.flush();
     });
   }
@@ -182,11 +230,12 @@ export class RegionEscrow {
     const batch = this.pendingCommits.splice(0, MAX_GROUP_COMMIT);
     this.flushesInFlight++;
     try {
-      const sales = batch.map((c) => ({ saleId: c.id, qty: c.qty }));
+      const sales = batch.map((c) => ({ saleId: c.id, qty: c.qty, user: c.user }));
       let outcomes;
       try {
-        outcomes = await this.o.store.recordSales(this.sku, this.region, this.epoch, sales, this.o.clock.now());
+        outcomes = await this.o.store.recordSales(this.sku, this.region, this.fence, sales, this.o.clock.now(), this.o.perUserCap ?? 0);
       } catch (err) {
+        // The outcome is unknown: the reservation stands, and a retry sells it once (the store dedupes).
         for (const c of batch) this.ledger.abortCommit(c.id);
         this.commitSeq++;
         for (const c of batch) c.reject(err);
@@ -195,14 +244,19 @@ export class RegionEscrow {
       this.commitSeq++;
       batch.forEach((c, i) => {
         const outcome = outcomes[i];
-        if (outcome === "lease-lost" || outcome === undefined) {
-          this.ledger.failCommit(c.id);
-          c.resolve({ status: "lease-lost" });
-        } else {
+        if (outcome === "sold" || outcome === "duplicate") {
+          if (outcome === "sold") this.sold += c.qty;
           this.ledger.finishCommit(c.id);
           c.resolve({ status: "sold", qty: c.qty, duplicate: outcome === "duplicate" });
+        } else if (outcome === "over-cap") {
+          this.ledger.refuseCommit(c.id);
+          c.resolve({ status: "over-cap" });
+        } else {
+          this.ledger.failCommit(c.id);
+          c.resolve({ status: "lease-lost" });
         }
       });
+      if (outcomes.includes("lease-lost")) void this.tick().catch(() => undefined); // learn the new fence now
     } finally {
       this.flushesInFlight--;
       if (this.pendingCommits.length > 0) void this.flush();
@@ -213,75 +267,100 @@ export class RegionEscrow {
     return this.ledger.release(id);
   }
 
-  /** The hybrid maintenance step: expire, push surplus, renew and top up, reconcile. */
-  async tick(): Promise<{ expired: number; pushed: number; pulled: number }> {
+  /** The maintenance step: expire, renew (taking this region's refill and pool allotment), give surplus away, reconcile. */
+  async tick(): Promise<{ expired: Reservation[]; pulled: number; given: number }> {
     return this.serial(async () => {
       const now = this.o.clock.now();
-      const expired = this.ledger.expire(now).length;
+      const expired = this.ledger.expire(now);
       this.rate = ewmaRate(this.rate, this.ledger.reservedTotal - this.lastReservedTotal, now - this.lastTickMs);
       this.lastReservedTotal = this.ledger.reservedTotal;
       this.lastTickMs = now;
-      let pushed = 0;
-      const surplus = pushSurplus(this.policy, this.ledger.free, this.rate, this.pool);
-      if (surplus > 0) {
-        const taken = this.ledger.debit(surplus);
-        pushed = await this.o.store.release(this.sku, this.region, this.epoch, taken, now);
-        // A stale epoch returned nothing: the next acquire reports the lease lost and voids the ledger.
-      }
       const seq = this.commitSeq;
-      // Top up as if the pool had stock: the store grants what it has, and the renewal refreshes our view.
-      const r = await this.acquire(topUp(this.policy, this.ledger.free, Number.POSITIVE_INFINITY), false);
-      if (r && !r.lost) this.reconcileWith(r.lease.held, seq);
-      return { expired, pushed, pulled: r?.granted ?? 0 };
+      const mine = this.plan().grants[this.region] ?? 0;
+      const r = await this.acquire(Math.max(refillWant(this.policy, this.ledger.free, this.demand), mine), false);
+      if (!r || r.lost) return { expired, pulled: r?.granted ?? 0, given: 0 };
+      if (this.ledger.free >= this.borrow) this.borrow = 0;
+      let given = 0;
+      for (const t of this.plan().transfers) if (t.from === this.region) given += await this.give(t.to, t.qty, now);
+      if (given === 0) this.reconcileWith(r.lease.held, seq);
+      return { expired, pulled: r.granted, given };
     });
+  }
+
+  /** The shared plan over the current view (core/rebalance.ts). */
+  plan(): ReturnType<typeof rebalancePlan> {
+    const states: RegionState[] = [{ id: this.region, free: this.ledger.free, demand: this.demand, want: this.borrow, live: !this.fenced }];
+    for (const [id, p] of Object.entries(this.peers)) states.push({ id, free: Math.max(0, p.held - p.reserved), demand: p.rate, want: p.want, live: p.live });
+    return rebalancePlan(this.policy, states, this.pool);
+  }
+
+  /** Give free units straight to another region's lease: the ledger gives them up first, then the store moves them. */
+  private async give(to: string, qty: number, nowMs: number): Promise<number> {
+    const taken = this.ledger.debit(qty);
+    if (taken === 0) return 0;
+    let moved = 0;
+    try {
+      moved = await this.o.store.transfer(this.sku, this.region, this.fence, to, taken, nowMs);
+    } finally {
+      this.ledger.credit(taken - moved); // what the store did not move is still ours
+    }
+    this.transferredOut += moved;
+    return moved;
   }
 
   /** Compare the ledger with the store's count of this lease and correct drift; the store is the truth. */
   private reconcileWith(storeHeld: number, seq: number): void {
     // A commit in flight may or may not have landed in the store yet: only compare at rest.
-    if (seq !== this.commitSeq || this.ledger.committing > 0) return;
+    if (seq !== this.commitSeq || this.ledger.committing > 0 || this.pulling) return;
     const local = this.ledger.held;
     if (storeHeld === local) return;
-    const atMs = this.o.clock.now();
     if (storeHeld > local) {
       this.ledger.credit(storeHeld - local);
-      this.drift.push({ atMs, storeHeld, localHeld: local, correction: "credited" });
+      this.record(storeHeld, local, "credited", "the store holds more for this lease than the ledger");
     } else if (this.ledger.debit(local - storeHeld) === local - storeHeld) {
-      this.drift.push({ atMs, storeHeld, localHeld: local, correction: "debited" });
+      this.record(storeHeld, local, "debited", "the ledger holds more than the store's lease");
     } else {
-      this.ledger.void();
+      this.voidLedger("the store's lease holds fewer units than are reserved here");
       this.ledger.credit(storeHeld);
-      this.drift.push({ atMs, storeHeld, localHeld: local, correction: "voided" });
     }
   }
 
-  private async pull(want: number): Promise<void> {
-    await this.acquire(want, false);
+  private record(storeHeld: number, localHeld: number, correction: DriftEvent["correction"], reason: string): void {
+    this.drift.push({ atMs: this.o.clock.now(), storeHeld, localHeld, correction, reason });
+    if (this.drift.length > 100) this.drift.shift();
+  }
+
+  private voidLedger(reason: string): void {
+    const local = this.ledger.held;
+    const dropped = this.ledger.void();
+    this.record(0, local, "voided", reason);
+    this.o.onVoid?.(dropped, reason);
   }
 
   private async acquire(want: number, fresh: boolean): Promise<AcquireResult | null> {
     const r = await this.o.store.acquire({
-      sku: this.sku,
-      region: this.region,
-      want,
-      nowMs: this.o.clock.now(),
-      leaseTtlMs: this.o.leaseTtlMs,
-      fresh,
-      reserved: this.ledger.reserved,
-      epoch: this.epoch,
+      sku: this.sku, region: this.region, want, nowMs: this.o.clock.now(), leaseTtlMs: this.o.leaseTtlMs, fresh,
+      reserved: this.ledger.reserved, rate: this.demand, borrow: this.borrow, fence: fresh ? undefined : this.fence,
     });
     if (!r) return null;
+    this.viewAtMs = this.o.clock.now();
+    this.viewStale = false;
+    this.total = r.total;
+    this.sold = r.sold;
     this.pool = r.pool;
-    this.heldElsewhere = r.heldElsewhere;
-    this.freeElsewhere = r.freeElsewhere;
-    if (r.lost) {
-      // Our lease expired and its units went back to the pool: every local hold is void.
-      this.ledger.void();
-      this.ledger.credit(r.lease.held);
-    } else if (!fresh) {
-      this.ledger.credit(r.granted);
+    this.peers = r.peers;
+    this.fenced = r.fenced;
+    if (fresh || r.lost) {
+      // A new incarnation takes the lease as it stands; a lost lease (lapsed, rebuilt, fenced) voids every local hold.
+      if (!fresh) this.voidLedger(r.fenced ? "another incarnation of this region holds the lease" : r.generation !== this.fence.generation ? "the store was rebuilt (new generation)" : "the lease lapsed and was reclaimed");
+      else this.ledger.void();
+      if (!r.fenced) this.ledger.credit(r.lease.held);
+    } else {
+      this.ledger.credit(r.granted + (r.lease.received - this.receivedSeen));
     }
-    this.epoch = r.lease.epoch;
+    this.receivedSeen = r.lease.received;
+    // Fenced: present an epoch that matches nothing, so we take the lease only once it lapses.
+    this.fence = { generation: r.generation, epoch: r.fenced ? -1 : r.lease.epoch };
     return r;
   }
 

@@ -1,31 +1,38 @@
 /**
- * Wiring for an escrow server: pick the store (memory, Redis, PostgreSQL, or Redis journaled to
- * PostgreSQL), build the EscrowService for the listed regions from the stack's escrow settings, create
- * the stack's inventory, install HLC propagation, and listen. `meridian escrow serve` and `meridian local` both start it here.
+ * One escrow server from its config: pick the store (memory; PostgreSQL; Redis journaled to
+ * PostgreSQL), build the service for the config's regions, create the configured inventory, install
+ * HLC propagation and buyer verification, and listen. `meridian escrow serve` and `meridian local`
+ * (once per region process, or once for every region) both start it here.
  */
 import type { FastifyInstance } from "fastify";
-import { regionDemands } from "../../model/escrow/estate.js";
-import type { EstateSpec } from "../../model/estate.js";
 import { ClockNode } from "../clock/node.js";
 import { installHlc } from "../clock/http.js";
-import { systemClock } from "../common/clock.js";
+import { systemClock, type Clock } from "../common/clock.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
-import { DEFAULT_ADMISSION } from "./flashsale/sale.js";
-import { buildEscrowApp } from "./http.js";
-import { DEFAULT_SETTINGS, EscrowService } from "./service.js";
-import type { EscrowStore } from "./store.js";
+import type { EscrowConfig } from "./config.js";
+import { EscrowService } from "./service.js";
+import type { EscrowStore } from "./store/port.js";
+import { buildEscrowApp, type EscrowAppOptions } from "./transport/http.js";
+import { BuyerVerifier } from "./transport/identity.js";
 
-export interface EscrowServerOptions {
-  spec: Pick<EstateSpec, "regions" | "runtime" | "time">;
-  regions: string[];
+export interface EscrowStoreOptions {
+  /** Redis for the hot path; only together with PostgreSQL (Redis alone can lose acknowledged sales). */
+  redisUrl?: string;
+  /** PostgreSQL: the authoritative ledger (alone), or the journal behind Redis. */
+  postgresUrl?: string;
+  /** Isolation for tests and several estates on one server: the SQL schema and the Redis key prefix ("mes:…"). */
+  schema?: string;
+  redisPrefix?: string;
+}
+
+export interface EscrowServerOptions extends EscrowStoreOptions {
+  config: EscrowConfig;
   port: number;
   host?: string;
-  redisUrl?: string;
-  postgresUrl?: string;
-  leaseTtlSeconds?: number;
-  reservationTtlSeconds?: number;
-  /** Told when the store already holds a SKU with a different total (the store's is kept). */
+  clock?: Clock;
+  /** Told when the store already holds a configured SKU with a different total (the store's is kept). */
   onConflict?: (sku: string) => void;
+  forward?: EscrowAppOptions["forward"];
 }
 
 export interface EscrowServer {
@@ -36,74 +43,57 @@ export interface EscrowServer {
   close(): Promise<void>;
 }
 
-async function openStore(o: EscrowServerOptions): Promise<EscrowStore> {
+export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStore> {
+  if (o.redisUrl && !o.postgresUrl) {
+    throw new Error("a Redis store needs PostgreSQL behind it (--postgres): Redis alone loses acknowledged sales when it restarts, is restored from a snapshot or fails over");
+  }
   if (o.redisUrl && o.postgresUrl) {
-    // Both: Redis decides (pool, leases, fenced sales), PostgreSQL journals every sale before its ack.
-    const { JournaledEscrowStore } = await import("./stores/journaled.js");
-    const journaled = new JournaledEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
+    const { JournaledEscrowStore } = await import("./store/journaled.js");
+    const journaled = new JournaledEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl, schema: o.schema, prefix: o.redisPrefix });
     await journaled.migrate();
     return journaled;
   }
-  if (o.redisUrl) {
-    const { RedisEscrowStore } = await import("./stores/redis.js");
-    return new RedisEscrowStore({ url: o.redisUrl });
-  }
   if (o.postgresUrl) {
-    const { PostgresEscrowStore } = await import("./stores/postgres.js");
-    const pg = new PostgresEscrowStore({ url: o.postgresUrl });
-    await pg.migrate();
-    return pg;
+    const { PostgresEscrowStore } = await import("./store/postgres.js");
+    const store = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema });
+    await store.migrate();
+    return store;
   }
-  const { MemoryEscrowStore } = await import("./stores/memory.js");
+  const { MemoryEscrowStore } = await import("./store/memory.js");
   return new MemoryEscrowStore();
 }
 
 export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowServer> {
-  const cfg = o.spec.runtime.escrow;
-  const store = await openStore(o);
-  const a = cfg.admission;
-  const service = new EscrowService({
-    store,
-    regions: o.regions,
-    estate: regionDemands(o.spec as EstateSpec),
-    // Per-user limits: the rate limiter's embedded GCRA (redis-cell semantics).
-    limiter: createGcraLimiter({ ratePerSecond: a.userRatePerSecond, burst: a.userBurst }),
-    settings: {
-      reservationTtlMs: (o.reservationTtlSeconds ?? cfg.reservationTtlSeconds) * 1000,
-      leaseTtlMs: (o.leaseTtlSeconds ?? cfg.leaseTtlSeconds) * 1000,
-      rebalanceIntervalMs: cfg.rebalanceIntervalSeconds * 1000,
-      coefficients: cfg.allocation.coefficients,
-      globalReserveFraction: cfg.allocation.globalReserveFraction,
-      policy: DEFAULT_SETTINGS.policy,
-      admission: {
-        ...DEFAULT_ADMISSION,
-        perUserLimit: a.perUserLimit,
-        maxConcurrentCheckouts: a.maxConcurrentCheckouts,
-        queuePolicy: a.queuePolicy,
-        batchSize: a.batchSize,
-        lowInventoryFraction: a.lowInventoryFraction,
+  const cfg = o.config;
+  const clock = o.clock ?? systemClock;
+  const store = await openEscrowStore(o);
+  try {
+    const service = new EscrowService({
+      config: cfg,
+      store,
+      clock,
+      // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
+      limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
+    });
+    await service.createConfigured(o.onConflict);
+    const app = buildEscrowApp(service, new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now()), { forward: o.forward });
+    // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
+    // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
+    installHlc(app, new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs }));
+    const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
+    service.start();
+    return {
+      app,
+      service,
+      store,
+      url,
+      close: async () => {
+        await app.close();
+        await service.close();
       },
-    },
-  });
-  for (const [sku, total] of Object.entries(cfg.inventory)) {
-    const { outcome } = await service.createItem(sku, total);
-    if (outcome === "conflict") o.onConflict?.(sku);
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
-  const app = buildEscrowApp(service);
-  // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
-  // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
-  const clockNode = new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs });
-  installHlc(app, clockNode);
-  const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
-  service.start();
-  return {
-    app,
-    service,
-    store,
-    url,
-    close: async () => {
-      await app.close();
-      await service.close();
-    },
-  };
 }

@@ -1,105 +1,125 @@
 /**
- * The escrow service: every listed region's flash sales for every SKU in one process, over one store.
- * It creates items (allocating them over the estate's regions with the model's multi-factor formula),
- * starts a region's escrow lazily the first time a SKU is asked for there (so processes that did not
- * create an item still serve it), routes commits and cancels by the region encoded in the reservation
- * id, and runs the periodic tick: progressive admission, hybrid rebalancing, reconciliation.
+ * The escrow service: every served region's flash sales for every SKU in one process, over one store,
+ * configured by `EscrowConfig`. It creates the configured items (with the model's allocation), starts
+ * a region's escrow lazily the first time a SKU is asked for there, checks buyers' ownership of the
+ * reservations they commit or cancel, and runs the periodic tick: store verification (a journaled
+ * store rebuilds Redis after a discontinuity), admission, rebalancing, reconciliation.
  */
 import { randomInt } from "node:crypto";
-import { allocate, type FactorCoefficients, type RegionDemand } from "../../model/escrow/allocation.js";
+import { allocate } from "../../model/escrow/allocation.js";
 import { systemClock, type Clock } from "../common/clock.js";
-import { parseReservationId } from "./ids.js";
-import { DEFAULT_POLICY, type RebalancePolicy } from "./rebalance.js";
+import type { EscrowConfig, SkuConfig } from "./config.js";
+import { parseReservationId, type ParsedReservationId } from "./core/ids.js";
+import { DEFAULT_POLICY, type RebalancePolicy } from "./core/rebalance.js";
 import { reconcile, type ReconciliationReport } from "./reconcile.js";
 import { RegionEscrow } from "./region.js";
-import type { CreateOutcome, EscrowStore } from "./store.js";
+import type { CreateOutcome, EscrowStore, RefundOutcome, VerifyReport } from "./store/port.js";
 import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult } from "./flashsale/sale.js";
 import type { RateLimiterPort } from "./flashsale/ports.js";
-
-export interface EscrowServiceSettings {
-  reservationTtlMs: number;
-  leaseTtlMs: number;
-  rebalanceIntervalMs: number;
-  policy: RebalancePolicy;
-  admission: AdmissionSettings;
-  coefficients?: FactorCoefficients;
-  globalReserveFraction: number;
-}
-
-export const DEFAULT_SETTINGS: EscrowServiceSettings = {
-  reservationTtlMs: 300_000,
-  leaseTtlMs: 10_000,
-  rebalanceIntervalMs: 1_000,
-  policy: DEFAULT_POLICY,
-  admission: DEFAULT_ADMISSION,
-  globalReserveFraction: 0.1,
-};
+import type { Buyer } from "./transport/identity.js";
 
 export interface EscrowServiceOptions {
+  config: EscrowConfig;
   store: EscrowStore;
-  /** Regions this process serves. */
-  regions: string[];
-  /** Every region of the estate with its demand, for allocation (regions missing here get one batch). */
-  estate?: RegionDemand[];
   /** The per-user limiter (runtime/ratelimit's createGcraLimiter in production). */
   limiter: RateLimiterPort;
-  settings?: Partial<EscrowServiceSettings>;
   clock?: Clock;
   rng?: () => number;
 }
 
 export type CommitOutcome =
   | { status: "sold"; sku: string; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "in-progress" | "lease-lost"; sku?: string }
+  | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
   | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
+
+export type CancelOutcome = "cancelled" | "sold" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
+  generation: string;
   total: number;
   sold: number;
   reserved: number;
   available: number;
   pool: number;
-  regions: Record<string, { held: number; reserved: number; free: number | null; live: boolean; epoch: number }>;
+  regions: Record<string, { held: number; reserved: number; free: number | null; live: boolean; epoch: number; demand: number }>;
   warnings: string[];
 }
 
 export class EscrowService {
-  readonly settings: EscrowServiceSettings;
   readonly clock: Clock;
+  readonly config: EscrowConfig;
+  readonly admission: AdmissionSettings;
   private readonly sales = new Map<string, Promise<FlashSale | null>>();
   private readonly started: FlashSale[] = [];
   private readonly rng: () => number;
   private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
+  private ticking: Promise<void> | null = null;
   readonly reconciliations = new Map<string, ReconciliationReport>();
+  /** The last store verification per SKU, and every rebuild seen (discontinuities). */
+  readonly verifications = new Map<string, VerifyReport>();
+  readonly rebuilds: VerifyReport[] = [];
 
   constructor(private readonly o: EscrowServiceOptions) {
-    if (o.regions.length === 0) throw new Error("regions: expected at least one region to serve");
-    this.settings = { ...DEFAULT_SETTINGS, ...o.settings };
+    this.config = o.config;
     this.clock = o.clock ?? systemClock;
     this.rng = o.rng ?? (() => randomInt(0, 2 ** 47) / 2 ** 47);
+    const a = o.config.admission;
+    this.admission = {
+      ...DEFAULT_ADMISSION,
+      perUserLimit: a.perUserLimit,
+      maxConcurrentCheckouts: a.maxConcurrentCheckouts,
+      lowInventoryFraction: a.lowInventoryFraction,
+      queuePolicy: o.config.waitingRoom.policy,
+      batchSize: o.config.waitingRoom.trancheSize,
+      passTtlMs: o.config.waitingRoom.passTtlSeconds * 1000,
+    };
   }
 
   get regions(): readonly string[] {
-    return this.o.regions;
+    return this.config.regions;
   }
 
   serves(region: string): boolean {
-    return this.o.regions.includes(region);
+    return this.config.regions.includes(region);
   }
 
-  /** Units per region of a new item: the model's allocation over the estate, else an even split over the served regions. */
+  get store(): EscrowStore {
+    return this.o.store;
+  }
+
+  private skuConfig(sku: string): SkuConfig | undefined {
+    return this.config.skus.find((s) => s.sku === sku);
+  }
+
+  /** Units per region of an item created at run time: the allocation formula over the known regions, evenly weighted. */
   allocationFor(total: number): Record<string, number> {
-    const estate = this.o.estate?.length ? this.o.estate : this.o.regions.map((id) => ({ id, history: [1], currentLoad: 0.5, capacity: 1, location: { lat: 0, lon: 0 } }));
-    const a = allocate(total, estate, { coefficients: this.settings.coefficients, globalReserveFraction: this.settings.globalReserveFraction });
+    const ids = [...new Set([...this.config.regions, ...Object.keys(this.config.peers)])].sort();
+    const a = allocate(total, ids.map((id) => ({ id, history: [1], currentLoad: 0.5, capacity: 1, location: { lat: 0, lon: 0 } })), { globalReserveFraction: 0.1 });
     return Object.fromEntries(a.regions.map((r) => [r.id, r.units]));
   }
 
   async createItem(sku: string, total: number): Promise<{ outcome: CreateOutcome; allocation: Record<string, number> }> {
-    const allocation = this.allocationFor(total);
+    const allocation = this.skuConfig(sku)?.allocation ?? this.allocationFor(total);
     const outcome = await this.o.store.createItem(sku, total, allocation, this.clock.now());
     return { outcome, allocation };
+  }
+
+  /** Create every configured item (a different total already in the store is reported, the store's kept). */
+  async createConfigured(onConflict?: (sku: string) => void): Promise<void> {
+    for (const s of this.config.skus) if ((await this.o.store.createItem(s.sku, s.total, s.allocation, this.clock.now())) === "conflict") onConflict?.(s.sku);
+  }
+
+  policyFor(sku: string, region: string): RebalancePolicy {
+    const s = this.skuConfig(sku);
+    const r = this.config.rebalancing;
+    return {
+      mode: r.mode,
+      horizonSeconds: r.horizonSeconds,
+      maxWaiters: r.maxWaiters,
+      batchSize: s?.refill.batchSize ?? DEFAULT_POLICY.batchSize,
+      reorderPoint: s?.refill.reorderPoints[region] ?? DEFAULT_POLICY.reorderPoint,
+    };
   }
 
   /** The region's flash sale for a SKU, started on first use; null when the store has no such SKU. */
@@ -118,46 +138,78 @@ export class EscrowService {
   private async startSale(sku: string, region: string): Promise<FlashSale | null> {
     const audit = await this.o.store.audit(sku, this.clock.now());
     if (!audit) return null;
+    const policy = this.policyFor(sku, region);
+    const forecast = this.skuConfig(sku)?.forecastRate[region] ?? 0;
     const escrow = new RegionEscrow({
-      sku,
-      region,
-      store: this.o.store,
-      clock: this.clock,
-      reservationTtlMs: this.settings.reservationTtlMs,
-      leaseTtlMs: this.settings.leaseTtlMs,
-      policy: this.settings.policy,
-      initialWant: audit.allocation[region] ?? this.settings.policy.batchSize,
+      sku, region, store: this.o.store, clock: this.clock, policy,
+      reservationTtlMs: this.config.reservationTtlSeconds * 1000,
+      leaseTtlMs: this.config.leaseTtlSeconds * 1000,
+      initialWant: audit.allocation[region] ?? policy.batchSize,
+      perUserCap: this.config.admission.perUserLimit,
+      forecastRate: () => forecast,
+      // Voided reservations (a lost lease, a rebuilt store) give their buyers' cap back.
+      onVoid: (dropped) => void Promise.all(dropped.map((r) => this.o.store.releaseHold(sku, r.user, r.id))).catch(() => undefined),
     });
     if (!(await escrow.start())) return null;
-    const sale = new FlashSale(escrow, audit.total, this.settings.admission, this.o.limiter, this.clock, this.rng, this.settings.rebalanceIntervalMs);
+    const sale = new FlashSale(escrow, audit.total, this.admission, this.o.limiter, this.clock, this.o.store, this.rng, this.config.rebalanceIntervalSeconds * 1000);
     this.started.push(sale);
     return sale;
   }
 
-  async reserve(region: string, sku: string, user: string, qty: number, weight = 1): Promise<AdmitResult | null> {
+  async reserve(region: string, sku: string, buyer: Buyer, qty: number): Promise<AdmitResult | null> {
     const sale = await this.sale(sku, region);
-    return sale ? sale.reserve(user, qty, weight) : null;
+    return sale ? sale.reserve(buyer.user, qty, buyer.weight) : null;
   }
 
-  async commit(id: string): Promise<CommitOutcome> {
-    const parsed = parseReservationId(id);
-    if (!parsed) return { status: "unknown" };
-    const local = this.serves(parsed.region) ? await this.sale(parsed.sku, parsed.region) : null;
-    if (local?.escrow.ledger.get(id)) {
-      const out = await local.commit(id);
-      return out.status === "sold" ? { status: "sold", sku: parsed.sku, qty: out.qty, duplicate: out.duplicate } : { ...out, sku: parsed.sku };
+  /** The region's sale holding a reservation made in this process, or null (another process, or a past incarnation). */
+  private async holder(p: ParsedReservationId): Promise<FlashSale | null> {
+    if (!this.serves(p.region)) return null;
+    const sale = await this.sale(p.sku, p.region);
+    return sale && sale.escrow.ledger.idPrefix.endsWith(`~${p.incarnation}`) ? sale : null;
+  }
+
+  /**
+   * Commit a reservation held in one of this process's regions (any region may take the request), or
+   * answer from the store for one already sold. A buyer may only commit their own reservation.
+   */
+  async commit(id: string, buyer: Buyer): Promise<CommitOutcome> {
+    const p = parseReservationId(id);
+    if (!p) return { status: "unknown" };
+    const sale = await this.holder(p);
+    const found = sale?.escrow.ledger.lookup(id);
+    if (sale && found && typeof found !== "string") {
+      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
+      const out = await sale.commit(id);
+      return out.status === "sold" ? { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate } : { ...out, sku: p.sku };
     }
-    // Made elsewhere (or before a restart): the store knows whether it was sold.
-    const sale = await this.o.store.findSale(parsed.sku, id);
-    return sale ? { status: "sold", sku: parsed.sku, qty: sale.qty, duplicate: true } : { status: "unknown", sku: parsed.sku };
+    // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
+    const sold = await this.o.store.findSale(p.sku, id);
+    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
+    if (found === "expired" || found === "void") return { status: found, sku: p.sku };
+    // A well-formed id from an earlier incarnation of a region served here: that process's holds are gone.
+    if (this.serves(p.region) && !sale) return { status: "void", sku: p.sku };
+    return { status: "unknown", sku: p.sku };
   }
 
-  async cancel(id: string): Promise<"cancelled" | "sold" | "unknown"> {
-    const parsed = parseReservationId(id);
-    if (!parsed) return "unknown";
-    const local = this.serves(parsed.region) ? await this.sale(parsed.sku, parsed.region) : null;
-    if (local?.cancel(id)) return "cancelled";
-    return (await this.o.store.findSale(parsed.sku, id)) ? "sold" : "unknown";
+  async cancel(id: string, buyer: Buyer): Promise<CancelOutcome> {
+    const p = parseReservationId(id);
+    if (!p) return "unknown";
+    const sale = await this.holder(p);
+    const found = sale?.escrow.ledger.lookup(id);
+    if (sale && found && typeof found !== "string") {
+      if (found.user !== buyer.user) return "forbidden";
+      if (await sale.cancel(id)) return "cancelled";
+    }
+    const sold = await this.o.store.findSale(p.sku, id);
+    if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
+    return "unknown";
+  }
+
+  /** Put a sale's units back (a return or refund: compensation); this process's regions see them at once. */
+  async refund(sku: string, saleId: string): Promise<RefundOutcome> {
+    const out = await this.o.store.refund(sku, saleId, this.clock.now());
+    if (out === "refunded") for (const s of this.started) if (s.escrow.sku === sku) s.escrow.invalidateView();
+    return out;
   }
 
   async inventory(sku: string): Promise<InventoryView | null> {
@@ -166,30 +218,42 @@ export class EscrowService {
     if (!audit) return null;
     const regions: InventoryView["regions"] = {};
     const warnings = new Set<string>();
-    for (const [id, l] of Object.entries(audit.leases)) regions[id] = { held: l.live ? l.held : 0, reserved: l.live ? Math.min(l.reserved, l.held) : 0, free: null, live: l.live, epoch: l.epoch };
-    for (const id of this.o.regions) {
+    for (const [id, l] of Object.entries(audit.leases)) {
+      regions[id] = { held: l.live ? l.held : 0, reserved: l.live ? Math.min(l.reserved, l.held) : 0, free: null, live: l.live, epoch: l.epoch, demand: l.rate };
+    }
+    for (const id of this.config.regions) {
       const key = `${id}\u0000${sku}`;
       if (!this.sales.has(key)) continue;
-      const sale = await this.sales.get(key);
+      const sale = await this.sales.get(key)!.catch(() => null);
       if (!sale) continue;
       // This process's own regions are reported exactly from their ledgers.
-      const lease = audit.leases[id];
-      regions[id] = { held: sale.escrow.ledger.held, reserved: sale.escrow.ledger.reserved, free: sale.escrow.ledger.free, live: lease?.live ?? false, epoch: sale.escrow.epoch };
+      const e = sale.escrow;
+      regions[id] = { held: e.ledger.held, reserved: e.ledger.reserved, free: e.ledger.free, live: audit.leases[id]?.live ?? false, epoch: e.fence.epoch, demand: e.demand };
       for (const w of sale.warnings()) warnings.add(w);
     }
     const reserved = Object.values(regions).reduce((s, r) => s + r.reserved, 0);
     const available = audit.total - audit.sold - reserved;
-    if (available <= audit.total * this.settings.admission.lowInventoryFraction && available > 0) warnings.add(`low inventory: ${available} of ${audit.total} available`);
-    return { sku, total: audit.total, sold: audit.sold, reserved, available, pool: audit.pool, regions, warnings: [...warnings] };
+    if (available > 0 && available <= audit.total * this.admission.lowInventoryFraction) warnings.add(`low inventory: ${available} of ${audit.total} available`);
+    return { sku, generation: audit.generation, total: audit.total, sold: audit.sold, reserved, available, pool: audit.pool, regions, warnings: [...warnings] };
   }
 
-  /** One maintenance round over every started sale; errors in one region do not stop the others. */
-  async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      const bySku = new Map<string, FlashSale[]>();
-      for (const sale of this.started) {
+  /** One maintenance round: verify each SKU's store, then tick every started sale; one failure does not stop the rest. */
+  tick(): Promise<void> {
+    this.ticking ??= this.runTick().finally(() => (this.ticking = null));
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    const bySku = new Map<string, FlashSale[]>();
+    for (const sale of this.started) bySku.set(sale.escrow.sku, [...(bySku.get(sale.escrow.sku) ?? []), sale]);
+    for (const sku of bySku.keys()) {
+      const v = await this.o.store.verify(sku, this.clock.now()).catch(() => null);
+      if (!v) continue;
+      this.verifications.set(sku, v);
+      if (v.action === "rebuilt") this.rebuilds.push(v);
+    }
+    for (const [sku, sales] of bySku) {
+      for (const sale of sales) {
         sale.admitBatch();
         try {
           await sale.escrow.tick();
@@ -197,26 +261,23 @@ export class EscrowService {
         } catch {
           sale.breaker.failure(this.clock.now());
         }
-        bySku.set(sale.escrow.sku, [...(bySku.get(sale.escrow.sku) ?? []), sale]);
       }
-      for (const [sku, sales] of bySku) {
-        const reports = sales.map((s) => ({ region: s.escrow.region, held: s.escrow.ledger.held, free: s.escrow.ledger.free, reserved: s.escrow.ledger.reserved, committing: s.escrow.ledger.committing }));
-        const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
-        if (rep) this.reconciliations.set(sku, rep);
-      }
-    } finally {
-      this.ticking = false;
+      const reports = sales.map((s) => ({ region: s.escrow.region, held: s.escrow.ledger.held, free: s.escrow.ledger.free, reserved: s.escrow.ledger.reserved, committing: s.escrow.ledger.committing, received: s.escrow.receivedSeen }));
+      const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
+      if (rep) this.reconciliations.set(sku, rep);
     }
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.tick(), this.settings.rebalanceIntervalMs);
+    this.timer ??= setInterval(() => void this.tick(), this.config.rebalanceIntervalSeconds * 1000);
     this.timer.unref();
   }
 
+  /** Stop ticking, let an in-flight tick finish, and close the store. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.ticking?.catch(() => undefined);
     await this.o.store.close();
   }
 }

@@ -6,12 +6,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/grandmaster.js";
 import { ClockNode } from "../clock/node.js";
-import { startEscrowServer, type EscrowServer } from "../escrow/serve.js";
+import { generateBuyerKeys, mintBuyerToken, parseEscrowConfig, startEscrowServer, type EscrowServer } from "../escrow/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
 import { startLogServer } from "../prooflog/serve.js";
 import { newCosignatureVerifier } from "../prooflog/witness/cosignature.js";
@@ -31,6 +32,8 @@ export class GlobalServices {
     readonly grandmaster: { port: number; source: Grandmaster },
     readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string }[] },
     readonly escrow: EscrowServer,
+    /** A buyer token from the estate's (ephemeral, local) identity provider, which escrow trusts. */
+    readonly buyerToken: (user: string, tier?: string) => Promise<string>,
     private readonly closers: (() => Promise<void>)[],
   ) {}
 
@@ -70,13 +73,19 @@ export class GlobalServices {
       });
       closers.unshift(() => log.app.close());
 
-      const escrow = await startEscrowServer({ spec: o.spec, regions: o.spec.regions.map((r) => r.id), port: 0, redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
+      // Buyers authenticate with tokens from a local identity provider: a key pair made for this run.
+      const issuer = await generateBuyerKeys("meridian-local");
+      const rendered = escrowServiceConfig(o.spec);
+      const config = parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, jwksUri: undefined, jwks: { keys: [issuer.publicJwk] } } }, "local escrow config");
+      const escrow = await startEscrowServer({ config, port: 0, redisUrl: o.redisUrl, postgresUrl: o.postgresUrl });
       closers.unshift(() => escrow.close());
+      const buyerToken = (user: string, tier?: string) => mintBuyerToken(issuer.privateJwk, { issuer: config.identity.issuer, audience: config.identity.audience, sub: user, tier });
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
         { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses: witnesses.map(({ name, url }) => ({ name, url })) },
         escrow,
+        buyerToken,
         closers,
       );
     } catch (err) {

@@ -3,52 +3,8 @@
  * Each service issue owns its block.
  */
 import { z } from "zod";
-import { fraction, port, positive } from "./common.js";
-
-const units = z.number().int().positive();
-const sku = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a SKU: letters, digits, '.', '_' or '-', at most 64");
-
-/** Escrowed inventory (issue 9): what is sold, how it is split over regions, and how a flash sale admits buyers. */
-const escrowSchema = z
-  .object({
-    /** SKU → units for sale. */
-    inventory: z.record(sku, units).default({}),
-    reservationTtlSeconds: positive.default(300),
-    /** Regions hold escrow under a lease; tokens of a region that stops renewing return to the pool after this. */
-    leaseTtlSeconds: positive.default(10),
-    /** Hybrid rebalancing: push surplus and top up every this many seconds (pull happens on exhaustion). */
-    rebalanceIntervalSeconds: positive.default(1),
-    allocation: z
-      .object({
-        coefficients: z
-          .object({ historical: z.number().min(0).default(0.5), load: z.number().min(0).default(0.3), geographic: z.number().min(0).default(0.2) })
-          .strict()
-          .refine((c) => c.historical + c.load + c.geographic > 0, "expected at least one positive coefficient")
-          .prefault({}),
-        globalReserveFraction: fraction.refine((f) => f < 1, "expected < 1").default(0.1),
-      })
-      .strict()
-      .prefault({}),
-    admission: z
-      .object({
-        /** Units one user may hold in reservations and purchases of one SKU. */
-        perUserLimit: units.default(4),
-        /** Per-user reservation attempts per second (GCRA) and burst. */
-        userRatePerSecond: positive.default(2),
-        userBurst: z.number().int().min(0).default(4),
-        /** Open checkouts (live reservations) per region before buyers queue. */
-        maxConcurrentCheckouts: units.default(1000),
-        queuePolicy: z.enum(["fifo", "lottery", "weighted"]).default("fifo"),
-        /** Progressive admission: buyers let in from the queue per batch. */
-        batchSize: units.default(100),
-        /** Warn when available inventory falls to this share of the total. */
-        lowInventoryFraction: fraction.default(0.1),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict()
-  .prefault({});
+import { port, positive } from "./common.js";
+import { escrowSchema } from "./escrow.js";
 
 /** Managed Redis per region (ElastiCache / Memorystore / Azure Cache for Redis), always on private networking. */
 const redisSchema = z

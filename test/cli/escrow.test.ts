@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { decodeJwt } from "jose";
 import { runCli } from "../cli.js";
+import { parseEscrowConfig } from "../../runtime/escrow/config.js";
 
 describe("meridian escrow", () => {
   it("concert prints the worked example exactly as docs/escrow-concert-example.md has it", () => {
@@ -9,25 +11,51 @@ describe("meridian escrow", () => {
     expect(r.stdout).toBe(readFileSync(new URL("../../docs/escrow-concert-example.md", import.meta.url), "utf8"));
   });
 
-  it("allocate --json gives each SKU's units per region, summing to the inventory", () => {
+  it("allocate shows each region's forecast vs actual and each SKU's allocation, refill plan and debt ceiling", () => {
     const r = runCli(["escrow", "allocate", "--stack", "local", "--json"]);
     expect(r.status).toBe(0);
-    const [a] = JSON.parse(r.stdout) as { sku: string; total: number; globalReserve: number; regions: Record<string, number> }[];
+    const out = JSON.parse(r.stdout) as { forecasts: { region: string; forecast: number; actual: number }[]; skus: { sku: string; total: number; globalReserve: number; regions: Record<string, number>; reorderPoints: Record<string, number> }[] };
+    const [a] = out.skus;
     expect(a!.sku).toBe("concert-2027");
     expect(Object.values(a!.regions).reduce((s, u) => s + u, 0) + a!.globalReserve).toBe(a!.total);
+    expect(out.forecasts.length).toBeGreaterThan(0);
+    for (const f of out.forecasts) expect(f.forecast).toBeGreaterThanOrEqual(0);
+    const text = runCli(["escrow", "allocate", "--stack", "prod"]);
+    expect(text.stdout).toMatch(/forecast\s+actual\s+error\s+next/);
+    expect(text.stdout).toMatch(/concert-2027: 50000 units, global reserve 5000; refill batch \d+/);
+  });
+
+  it("config prints what the blueprint renders; the service's schema accepts it", () => {
+    const r = runCli(["escrow", "config", "--stack", "prod", "--regions", "aws-use1"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(parseEscrowConfig(JSON.parse(r.stdout)).regions).toEqual(["aws-use1"]);
+  });
+
+  it("token mints a buyer token for the stack's issuer and audience with the given key", () => {
+    const r = runCli(["escrow", "token", "--key", "stacks/keys/local-buyer-issuer.private.jwk", "--sub", "alice", "--tier", "premium"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(decodeJwt(r.stdout.trim())).toMatchObject({ iss: "https://id.meridian.local", aud: "meridian-escrow", sub: "alice", tier: "premium" });
+    const pub = runCli(["escrow", "token", "--key", "package.json", "--sub", "x"]);
+    expect(pub.status).toBe(2);
+    expect(pub.stderr).toMatch(/--key: package.json is a public key|--key: cannot read/);
   });
 
   it("serve rejects bad flags naming them, with exit 2", () => {
     const cases: [string[], RegExp][] = [
       [["--port", "70000"], /--port: got "70000"/],
       [["--port", "0", "--regions", "Bad_Region"], /--regions: "Bad_Region"/],
+      [["--port", "0", "--regions", "nowhere"], /unknown region nowhere/],
       [["--port", "0", "--redis", "redis://x", "--postgres", "mysql://y"], /--postgres: got "mysql:\/\/y"/],
       [["--port", "0", "--redis", "http://x"], /--redis: got "http:\/\/x"/],
+      [["--port", "0", "--redis", "redis://127.0.0.1:6379/3"], /--redis needs --postgres/],
       [["--port", "0", "--lease-ttl", "-1"], /--lease-ttl: got "-1"/],
+      [["--port", "0", "--config", "/nonexistent.json"], /--config: cannot read \/nonexistent.json/],
+      [["--port", "0", "--config", "package.json"], /package.json: .*regions: /],
+      [["--port", "0", "--config", "x.json", "--stack", "local"], /not both/],
     ];
     for (const [args, message] of cases) {
       const r = runCli(["escrow", "serve", ...args]);
-      expect(r.status).toBe(2);
+      expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
     }
   });

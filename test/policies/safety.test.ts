@@ -102,3 +102,15 @@ describe("meridian-no-public-databases", () => {
     expect(check(noPublicDatabases, "azure-native:dbforpostgresql:FirewallRule", { startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" })).toHaveLength(1);
   });
 });
+
+describe("rules in preview", () => {
+  it("a health check whose interval is computed is not judged by a default; a literal one still is", async () => {
+    const { healthCheckSanity } = await import("../../policies/rules/health-checks.js");
+    const { UNKNOWN } = await import("../../model/resources.js");
+    const { parsePackConfig } = await import("../../policies/config.js");
+    const config = parsePackConfig({});
+    const hc = (requestInterval: unknown) => ({ type: "aws:route53/healthCheck:HealthCheck", name: "hc", props: { type: "HTTPS", requestInterval, failureThreshold: 10 } });
+    expect(healthCheckSanity.check(hc(UNKNOWN), config)).toEqual([]);
+    expect(healthCheckSanity.check(hc(30), config)).toEqual(["detects failure after ~300s (requestInterval 30 × failureThreshold 10); the limit is 120s"]);
+  });
+});

@@ -1,15 +1,17 @@
 /**
  * Flash-sale admission for one SKU in one region (outline §11.1.4), in front of the region's escrow:
- * per-user rate limit (the GCRA port) → per-user cap on units held or bought → concurrent-checkout
- * limit with a waiting room (fair queue; progressive batch admission hands each admitted buyer a
+ * per-user rate limit (the GCRA port) → concurrent-checkout limit with a waiting room (fair queue; progressive batch admission hands each admitted buyer a
  * checkout slot pre-allocated to them for `passTtlMs`, released when it lapses; the limit adapts to
- * store latency) → the escrow fast path, or its slow path behind a circuit breaker. Reservations
- * auto-expire with their TTL; low-inventory warnings ride on successful responses.
+ * store latency) → the escrow fast path, or its slow path behind a circuit breaker → the buyer's global
+ * cap, held in the store (reserved + bought across every region ≤ perUserLimit; a refused hold
+ * cancels the reservation). Reservations auto-expire with their TTL (and their holds with them);
+ * low-inventory warnings ride on successful responses.
  *
  * Invariant: a rejected request reserves nothing and moves no unit; only the escrow moves units.
  */
 import type { Clock } from "../../common/clock.js";
-import type { Reservation } from "../core.js";
+import type { Reservation } from "../core/ledger.js";
+import type { EscrowStore } from "../store/port.js";
 import type { CommitResult, RegionEscrow, ReserveResult } from "../region.js";
 import { AdaptiveLimit } from "./adaptive.js";
 import { CircuitBreaker } from "./breaker.js";
@@ -42,21 +44,15 @@ export const DEFAULT_ADMISSION: AdmissionSettings = {
 
 export type AdmitResult =
   | { status: "reserved"; reservation: Reservation; warnings: string[] }
-  | { status: "sold-out"; detail: string }
+  | { status: "sold-out"; detail: string; left: number }
   | { status: "throttled"; retryAfterMs: number; detail: string; queuePosition?: number }
   | { status: "unavailable"; retryAfterMs: number; detail: string }
   | { status: "forbidden"; detail: string };
-
-interface Holding {
-  open: Map<string, Reservation>;
-  bought: number;
-}
 
 export class FlashSale {
   readonly room: WaitingRoom;
   readonly breaker: CircuitBreaker;
   readonly adaptive: AdaptiveLimit;
-  private readonly holdings = new Map<string, Holding>();
 
   constructor(
     readonly escrow: RegionEscrow,
@@ -64,6 +60,7 @@ export class FlashSale {
     readonly settings: AdmissionSettings,
     private readonly limiter: RateLimiterPort,
     private readonly clock: Clock,
+    private readonly store: EscrowStore,
     rng: () => number,
     private readonly batchIntervalMs = 1000,
   ) {
@@ -72,39 +69,14 @@ export class FlashSale {
     this.adaptive = new AdaptiveLimit(Math.max(1, Math.ceil(settings.maxConcurrentCheckouts / 10)), settings.maxConcurrentCheckouts, settings.targetLatencyMs);
   }
 
-  private holding(user: string): Holding {
-    let h = this.holdings.get(user);
-    if (!h) this.holdings.set(user, (h = { open: new Map(), bought: 0 }));
-    return h;
-  }
-
-  /** Units a user holds in live reservations (expired or released ones drop out lazily). */
-  private openUnits(h: Holding, nowMs: number): number {
-    let n = 0;
-    for (const [id, r] of h.open) {
-      const live = this.escrow.ledger.get(id);
-      if (!live || (r.expiresAtMs <= nowMs && !live.committing)) h.open.delete(id);
-      else n += r.qty;
-    }
-    return n;
-  }
-
   async reserve(user: string, qty: number, weight = 1): Promise<AdmitResult> {
     const now = this.clock.now();
     const s = this.settings;
     if (qty > s.perUserLimit) return { status: "forbidden", detail: `qty ${qty} exceeds the per-user limit of ${s.perUserLimit}` };
     const rate = this.limiter.check(`${this.escrow.sku}:${user}`, 1, now);
     if (!rate.allowed) return { status: "throttled", retryAfterMs: rate.retryAfterMs, detail: `user ${user} is over the per-user request rate` };
-    const h = this.holdings.get(user);
-    const open = h ? this.openUnits(h, now) : 0;
-    const bought = h?.bought ?? 0;
-    if (open + bought + qty > s.perUserLimit) {
-      if (bought + qty > s.perUserLimit) return { status: "forbidden", detail: `user ${user} already bought ${bought} of a per-user limit of ${s.perUserLimit}` };
-      const soonest = Math.min(...[...h!.open.values()].map((r) => r.expiresAtMs));
-      return { status: "throttled", retryAfterMs: Math.max(1, soonest - now), detail: `user ${user} holds ${open} reserved of a per-user limit of ${s.perUserLimit}` };
-    }
-    // Once nothing is obtainable anywhere, say so at once rather than queueing buyers for nothing.
-    const dry = this.escrow.soldOut(qty);
+    // Once the request can never be met, say so at once rather than queueing buyers for nothing.
+    const dry = await this.escrow.confirmSoldOut(qty);
     if (dry) return dry;
     // Concurrent-checkout gate: buyers with a pass go in; others only when nobody waits and there is room.
     const hasPass = this.room.hasPass(user, now);
@@ -130,10 +102,24 @@ export class FlashSale {
     }
     if (result.status === "sold-out") return result;
     if (result.status === "retry") return { status: "throttled", retryAfterMs: result.retryAfterMs, detail: result.detail };
+    const r = result.reservation;
+    // The global cap: the store counts this reservation against everything the buyer holds or bought in any region.
+    let hold;
+    try {
+      hold = await this.store.hold(this.escrow.sku, { user, holdId: r.id, qty, cap: s.perUserLimit, expiresAtMs: r.expiresAtMs, nowMs: now });
+    } catch (err) {
+      this.escrow.cancel(r.id);
+      this.breaker.failure(this.clock.now());
+      return { status: "unavailable", retryAfterMs: this.settings.breakerCooldownMs, detail: `per-user cap: ${(err as Error).message}` };
+    }
+    if (!hold.ok) {
+      this.escrow.cancel(r.id);
+      if (hold.bought + qty > s.perUserLimit) return { status: "forbidden", detail: `user ${user} already bought ${hold.bought} of a per-user limit of ${s.perUserLimit}` };
+      return { status: "forbidden", detail: `user ${user} holds ${hold.held} reserved and bought ${hold.bought} of a per-user limit of ${s.perUserLimit} (across every region); commit or cancel a reservation first` };
+    }
     if (hasPass) this.room.consumePass(user);
     this.room.leave(user);
-    this.holding(user).open.set(result.reservation.id, result.reservation);
-    return { status: "reserved", reservation: result.reservation, warnings: this.warnings() };
+    return { status: "reserved", reservation: r, warnings: this.warnings() };
   }
 
   async commit(id: string): Promise<CommitResult | { status: "unavailable"; retryAfterMs: number; detail: string }> {
@@ -152,17 +138,13 @@ export class FlashSale {
       this.breaker.success();
       this.adaptive.observe(this.clock.now() - start, true);
     }
-    if (out.status === "sold" && r && !out.duplicate) {
-      const h = this.holding(r.user);
-      h.open.delete(id);
-      h.bought += r.qty;
-    }
     return out;
   }
 
-  cancel(id: string): Reservation | undefined {
+  /** Cancel a live reservation and drop its hold on the buyer's cap. */
+  async cancel(id: string): Promise<Reservation | undefined> {
     const r = this.escrow.cancel(id);
-    if (r) this.holdings.get(r.user)?.open.delete(id);
+    if (r) await this.store.releaseHold(this.escrow.sku, r.user, id);
     return r;
   }
 
@@ -174,7 +156,7 @@ export class FlashSale {
 
   /** Units still obtainable anywhere as far as this region knows (its free stock, the pool, other regions). */
   approxAvailable(): number {
-    return this.escrow.ledger.free + this.escrow.pool + this.escrow.freeElsewhere;
+    return this.escrow.obtainable;
   }
 
   warnings(): string[] {

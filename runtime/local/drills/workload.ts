@@ -37,11 +37,12 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
         const [address] = await queryA({ port: estate.dns.port }, fqdn);
         const region = estate.regions.find((r) => r.address === address)?.id;
         if (region) {
-          const headers = { "content-type": "application/json", "x-region": region };
-          const res = await fetch(`${escrow}/v1/inventory/${sku}/reservations`, { method: "POST", headers, body: JSON.stringify({ user, qty: 1 }) });
+          // Each buyer proves who they are with a token from the estate's identity provider.
+          const auth = { authorization: `Bearer ${await estate.globals.buyerToken(user)}`, "x-region": region };
+          const res = await fetch(`${escrow}/v1/inventory/${sku}/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty: 1 }) });
           const body = (await res.json()) as { reservationId?: string };
           if (res.status === 201 && body.reservationId) {
-            const commit = await fetch(`${escrow}/v1/reservations/${body.reservationId}/commit`, { method: "POST", headers: { "x-region": region } });
+            const commit = await fetch(`${escrow}/v1/reservations/${body.reservationId}/commit`, { method: "POST", headers: auth });
             await commit.arrayBuffer();
             if (commit.status === 200) {
               traffic.acknowledgedSales.set(sku, (traffic.acknowledgedSales.get(sku) ?? 0) + 1);

@@ -76,7 +76,12 @@ export const witnessService = defineService({
         log.error({ misbehaviour: m }, `EQUIVOCATION by ${m.origin} at size ${m.size}`);
       },
     });
-    log.info({ witness: cosigner.name, logs: [...logs.keys()] }, "witnessing");
-    return { witness, misbehaviours, routes: (app) => witnessRoutes(app, witness) };
+    const name = cosigner.name;
+    return {
+      witness,
+      misbehaviours,
+      routes: (app) => witnessRoutes(app, witness),
+      started: () => log.info({ witness: name, logs: [...logs.keys()] }, "witnessing"),
+    };
   },
 });

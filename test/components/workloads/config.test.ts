@@ -4,6 +4,7 @@
 // modules, not from model/workloads, so a drift between what is deployed and the model fails.
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
+import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../../runtime/clock/propagation.js";
 import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
@@ -62,24 +63,17 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     }
   });
 
-  it("escrow: the region's allocation from the allocation formula, and serve runs that region", () => {
+  it("escrow: serve reads the mounted config with the service's own schema; it serves its region with the model's allocation", () => {
     const allocations = escrowAllocations(spec);
     expect(allocations.length).toBeGreaterThan(0);
     for (const region of spec.regions) {
-      const cfg = JSON.parse(configFile(region.id, "escrow", "escrow.json")) as { region: string; allocations: { sku: string; units: number; total: number; globalReserve: number }[] };
-      expect(cfg.region).toBe(region.id);
-      expect(cfg.allocations).toEqual(allocations.map((a) => ({ sku: a.sku, units: a.regions[region.id], total: a.total, globalReserve: a.globalReserve })));
       const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
       expect(args.slice(0, 2)).toEqual(["escrow", "serve"]);
-      expect(flag(args, "--regions")).toBe(region.id);
-      expect(flag(args, "--stack")).toBe("prod");
-      expect(Number(flag(args, "--reservation-ttl"))).toBe(spec.runtime.escrow.reservationTtlSeconds);
-      expect(Number(flag(args, "--lease-ttl"))).toBe(spec.runtime.escrow.leaseTtlSeconds);
-    }
-    // Regions plus the global reserve account for every unit.
-    for (const a of allocations) {
-      const deployed = spec.regions.reduce((s, r) => s + (JSON.parse(configFile(r.id, "escrow", "escrow.json")) as { allocations: { sku: string; units: number }[] }).allocations.find((x) => x.sku === a.sku)!.units, 0);
-      expect(deployed + a.globalReserve).toBe(a.total);
+      const cfg = parseEscrowConfig(JSON.parse(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
+      expect(cfg.regions).toEqual([region.id]);
+      expect(cfg.skus.map((s) => s.allocation)).toEqual(allocations.map((a) => a.regions));
+      expect(cfg.reservationTtlSeconds).toBe(spec.runtime.escrow.reservationTtlSeconds);
+      expect(cfg.leaseTtlSeconds).toBe(spec.runtime.escrow.leaseTtlSeconds);
     }
   });
 
@@ -134,7 +128,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       expect(deploy.spec.replicas).toBe(region.id === spec.replication.writers[0] ? 1 : 0);
       expect(deploy.spec.strategy.type).toBe("Recreate");
       const hpas = inRegion(region.id).filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").map((r) => r.name).sort();
-      expect(hpas).toEqual(["clock", "escrow", "ratelimit"].map((s) => `${region.id}-${s}-hpa`));
+      expect(hpas).toEqual(["clock", "ratelimit"].map((s) => `${region.id}-${s}-hpa`)); // escrow: one pod per region
     }
   });
 

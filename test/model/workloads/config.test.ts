@@ -4,6 +4,7 @@ import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, rateLimitRegionConfig, rateLimitShares } from "../../../model/workloads/config.js";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
+import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 
 const prod = (): EstateSpec => buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
@@ -51,12 +52,13 @@ describe("rate-limit shares", () => {
 });
 
 describe("per-region service config", () => {
-  it("escrow: the region's units of every SKU, from the allocation formula", () => {
+  it("escrow: the service's own config for the region, every SKU's allocation from the model", () => {
     const spec = prod();
     const all = escrowAllocations(spec);
     for (const region of spec.regions) {
-      const cfg = escrowRegionConfig(spec, region.id);
-      expect(cfg.allocations.map((a) => a.units)).toEqual(all.map((a) => a.regions[region.id]));
+      const cfg = parseEscrowConfig(escrowRegionConfig(spec, region.id));
+      expect(cfg.regions).toEqual([region.id]);
+      expect(cfg.skus.map((s) => s.allocation[region.id])).toEqual(all.map((a) => a.regions[region.id]));
       expect(cfg.reservationTtlSeconds).toBe(spec.runtime.escrow.reservationTtlSeconds);
     }
   });

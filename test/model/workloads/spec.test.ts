@@ -51,7 +51,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => x.service.name !== "prooflog")) {
+      for (const w of ws.filter((x) => x.service.name !== "prooflog" && x.service.name !== "escrow")) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -69,6 +69,14 @@ describe("regionWorkloads", () => {
     for (const w of logs) {
       expect(w.autoscaling).toBeNull();
       expect(w.strategy).toBe("Recreate");
+    }
+  });
+
+  it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
+    const spec = prod();
+    for (const region of spec.regions) {
+      const w = regionWorkloads(spec, region.id).find((x) => x.service.name === "escrow")!;
+      expect(w).toMatchObject({ replicas: 1, autoscaling: null, strategy: "Recreate" });
     }
   });
 
@@ -100,7 +108,7 @@ describe("command lines against the real CLI", () => {
 
   it("escrow serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("escrow").args);
-    expect(opts).toMatchObject({ port: "8080", host: "0.0.0.0", stack: "prod", regions: "gcp-asne1", postgres: "$(MERIDIAN_POSTGRES_URL)" });
+    expect(opts).toMatchObject({ port: "8080", host: "0.0.0.0", config: "/etc/meridian/escrow/escrow.json", postgres: "$(MERIDIAN_POSTGRES_URL)" });
   });
 
   it("ratelimit serve accepts its args", async () => {

@@ -1,25 +1,27 @@
 /**
- * The load test through HTTP: three region processes (`meridian escrow serve`, one region each) over
- * one PostgreSQL ledger, then over Redis + the PostgreSQL journal; 3,000 concurrent buyers for 1,200
- * units each time. One region's process is killed with SIGKILL mid-sale and its buyers fail over to
- * the next region, as the GSLB would send them. The sale must sell exactly the inventory: every unit
- * sold once, every sale acknowledged to exactly one buyer.
+ * The load test through HTTP: three region processes (`meridian escrow serve --config`, one region
+ * each, peers of one another) over one PostgreSQL ledger, then over Redis + the PostgreSQL journal;
+ * 3,000 buyers (each with their own verified token) for 1,200 units each time. One region's process is
+ * killed with SIGKILL mid-sale and its buyers fail over to the next region, as the GSLB would send
+ * them; commits of reservations held by a live peer are forwarded to it. The sale must sell exactly
+ * the inventory: every unit sold once, every sale acknowledged to exactly one buyer, and every
+ * acknowledged sale replays as a duplicate from any surviving region.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
-import { stackFile } from "../../../stacks/load.js";
-import { PG_URL, REDIS_URL, deleteRedisPrefix, ensurePgDatabase, uniqueName } from "./servers.js";
+import { PG_URL, REDIS_URL, deleteRedisPrefix, dropPgSchema, ensurePgDatabase, uniqueName } from "./servers.js";
+import { as, testConfig } from "./fixture.js";
 
-const REGIONS = ["local-aws", "local-gcp", "local-azure"];
-const TOTAL = 1200;
-const BUYERS = 3000;
+const REGIONS = ["load-a", "load-b", "load-c"];
+const TOTAL = 600;
+const BUYERS = 1500;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 96 });
 
 interface Reply {
@@ -27,10 +29,10 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-function request(base: string, method: string, path: string, region: string, body?: unknown): Promise<Reply> {
+function request(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(`${base}${path}`, { method, agent, headers: { "x-region": region, ...(data ? { "content-type": "application/json" } : {}) } }, (res) => {
+    const req = http.request(`${base}${path}`, { method, agent, headers: { ...headers, ...(data ? { "content-type": "application/json" } : {}) } }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (text += c));
@@ -42,22 +44,28 @@ function request(base: string, method: string, path: string, region: string, bod
   });
 }
 
-function startRegion(region: string, stacksDir: string, stores: string[]): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "serve", "--port", "0", "--regions", region, ...stores, "--stack", "local", "--lease-ttl", "3", "--reservation-ttl", "5"], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, MERIDIAN_STACKS_DIR: stacksDir },
-    stdio: ["ignore", "pipe", "pipe"],
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
   });
+}
+
+function startRegion(configFile: string, port: number, stores: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "serve", "--config", configFile, "--port", String(port), ...stores], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      const m = /on (http:\/\/[^ ]+) /.exec(out);
-      if (m) resolve({ child, base: m[1]! });
+      if (/serving .* on http/.test(out)) resolve(child);
     });
     child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("exit", (code) => reject(new Error(`region ${region} exited ${code}: ${err}`)));
+    child.on("exit", (code) => reject(new Error(`escrow exited ${code}: ${err}`)));
   });
 }
 
@@ -65,73 +73,85 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("escrow load test through HTTP", () => {
   const children: ChildProcess[] = [];
+  const schemas: string[] = [];
   let dir = "";
   beforeAll(async () => {
     await ensurePgDatabase();
     dir = mkdtempSync(join(tmpdir(), "meridian-escrow-load-"));
-    for (const s of ["local", "dev", "staging", "prod"]) copyFileSync(stackFile(s), join(dir, `Pulumi.${s}.yaml`));
-    const doc = parse(readFileSync(join(dir, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, { escrow: Record<string, unknown> }> };
-    // The sale's own settings: no preset inventory, fast rebalancing, generous batches.
-    doc.config["meridian:runtime"]!.escrow = { inventory: {}, rebalanceIntervalSeconds: 0.2, admission: { perUserLimit: 2, maxConcurrentCheckouts: 400, batchSize: 200, queuePolicy: "fifo" } };
-    writeFileSync(join(dir, "Pulumi.local.yaml"), stringify(doc));
   });
-  afterAll(() => {
+  afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
+    for (const s of schemas) await dropPgSchema(s);
   });
 
-  /** Run the sale on three region processes over `stores`; returns the SKU once every buyer is done. */
-  async function sale(stores: string[]): Promise<string> {
-    const nodes = await Promise.all(REGIONS.map((r) => startRegion(r, dir, stores)));
-    children.push(...nodes.map((n) => n.child));
-    const dead = new Set<number>();
+  /** Run the sale on three region processes over `stores`; returns what was bought. */
+  async function sale(stores: string[], schema: string): Promise<{ sku: string; bought: Map<string, string> }> {
+    const ports = await Promise.all(REGIONS.map(() => freePort()));
+    const bases = ports.map((p) => `http://127.0.0.1:${p}`);
     const sku = uniqueName("load").replace(/_/g, "-");
-    expect((await request(nodes[0]!.base, "POST", `/v1/inventory/${sku}`, REGIONS[0]!, { total: TOTAL })).status).toBe(201);
+    const nodes: ChildProcess[] = [];
+    for (const [i, region] of REGIONS.entries()) {
+      const peers = Object.fromEntries(REGIONS.flatMap((r, j) => (j === i ? [] : [[r, bases[j]!]])));
+      const config = await testConfig([region], { rebalanceIntervalSeconds: 0.2, leaseTtlSeconds: 3, reservationTtlSeconds: 5, peers, admission: { perUserLimit: 2, maxConcurrentCheckouts: 400, userRatePerSecond: 50, userBurst: 50 }, waitingRoom: { trancheSize: 200 } });
+      const file = join(dir, `${schema}-${region}.json`);
+      writeFileSync(file, JSON.stringify(config));
+      nodes.push(await startRegion(file, ports[i]!, [...stores, "--store-schema", schema, "--redis-prefix", `mes:${schema}:`]));
+    }
+    children.push(...nodes);
+    const dead = new Set<number>();
+    const admin = await as("ops", REGIONS[0], { admin: true });
+    expect((await request(bases[0]!, "POST", `/v1/inventory/${sku}`, admin, { total: TOTAL })).status).toBe(201);
 
-    const bought: string[] = [];
+    const bought = new Map<string, string>(); // reservation id → buyer
     const reservedIn = new Set<string>();
     let soldOutSeen = 0;
     const buyer = async (i: number): Promise<void> => {
       let home = i % 3;
       const user = `buyer-${i}`;
+      const auth = await as(user);
       for (let attempt = 0; attempt < 400; attempt++) {
         if (dead.has(home)) home = (home + 1) % 3; // the GSLB fails the buyer over
-        const { base } = nodes[home]!;
-        const region = REGIONS[home]!;
+        const base = bases[home]!;
+        const headers = { ...auth, "x-region": REGIONS[home]! };
         let r: Reply;
         try {
-          r = await request(base, "POST", `/v1/inventory/${sku}/reservations`, region, { user, qty: 1 });
+          r = await request(base, "POST", `/v1/inventory/${sku}/reservations`, headers, { qty: 1 });
         } catch {
           dead.add(home);
           continue;
         }
         if (r.status === 201) {
           const id = r.body["reservationId"] as string;
-          reservedIn.add(region);
-          // Commit, failing over to another region if this one dies under us (commit is idempotent).
-          for (let c = 0; c < 20; c++) {
-            const at = dead.has(home) ? (home + 1 + c) % 3 : home;
+          reservedIn.add(REGIONS[home]!);
+          // Commit through any live region (forwarded to the holder), failing over if one dies under us.
+          for (let c = 0; c < 30; c++) {
+            const at = (home + c) % 3;
             if (dead.has(at)) continue;
+            let done: Reply;
             try {
-              const done = await request(nodes[at]!.base, "POST", `/v1/reservations/${id}/commit`, REGIONS[at]!);
-              if (done.status === 200) {
-                bought.push(id);
-                return;
-              }
-              break; // 404/410/409: the reservation is gone; reserve again
+              done = await request(bases[at]!, "POST", `/v1/reservations/${id}/commit`, { ...auth, "x-region": REGIONS[at]! });
             } catch {
               dead.add(at);
+              continue;
             }
+            if (done.status === 200) {
+              bought.set(id, user);
+              return;
+            }
+            if (done.status === 503) {
+              await sleep(100);
+              if (c > 5) break; // its region is gone: the soft hold went with it; reserve again
+              continue;
+            }
+            break; // 404/410/409: the reservation is gone; reserve again
           }
           continue;
         }
         if (r.status === 409) {
           soldOutSeen++;
-          const inv = await request(base, "GET", `/v1/inventory/${sku}`, region).catch(() => null);
-          if (inv?.body["sold"] === TOTAL) return;
-          await sleep(200);
-          continue;
+          return;
         }
         if (r.status === 429 || r.status === 503) {
           await sleep(Math.min(300, Number(r.body["retryAfterMs"] ?? 200)));
@@ -143,24 +163,29 @@ describe("escrow load test through HTTP", () => {
     };
 
     const killer = (async () => {
-      while (bought.length < TOTAL / 3) await sleep(10);
-      nodes[2]!.child.kill("SIGKILL");
+      while (bought.size < TOTAL / 3) await sleep(10);
+      nodes[2]!.kill("SIGKILL");
       dead.add(2);
     })();
     await Promise.all(Array.from({ length: BUYERS }, (_, i) => buyer(i)));
     await killer;
 
-    expect(nodes[2]!.child.signalCode).toBe("SIGKILL");
-    expect(new Set(bought).size).toBe(bought.length);
-    expect(bought.length).toBe(TOTAL);
+    expect(nodes[2]!.signalCode).toBe("SIGKILL");
+    expect(bought.size).toBe(TOTAL);
     expect(soldOutSeen).toBeGreaterThan(0);
-    const inv = await request(nodes[0]!.base, "GET", `/v1/inventory/${sku}`, REGIONS[0]!);
+    const inv = await request(bases[0]!, "GET", `/v1/inventory/${sku}`, {});
     expect(inv.body).toMatchObject({ total: TOTAL, sold: TOTAL, available: 0 });
     // Every region took part (the killed one too), and the survivors sold its share after it died.
     expect(reservedIn.size).toBe(3);
-    expect(new Set(bought.map((id) => id.split(".")[0])).size).toBeGreaterThanOrEqual(2);
-    for (const n of nodes) if (n.child.exitCode === null) n.child.kill("SIGTERM");
-    return sku;
+    // Every acknowledged sale replays as a duplicate, to its buyer only, from a surviving region.
+    const sample = [...bought].filter((_, k) => k % 40 === 0);
+    for (const [id, user] of sample) {
+      const again = await request(bases[1]!, "POST", `/v1/reservations/${id}/commit`, { ...(await as(user)), "x-region": REGIONS[1]! });
+      expect(again.body).toMatchObject({ status: "sold", duplicate: true });
+      expect((await request(bases[1]!, "POST", `/v1/reservations/${id}/commit`, { ...(await as("thief")), "x-region": REGIONS[1]! })).status).toBe(403);
+    }
+    for (const n of nodes) if (n.exitCode === null) n.kill("SIGTERM");
+    return { sku, bought };
   }
 
   const count = async (sql: string, sku: string): Promise<Record<string, number>> => {
@@ -174,22 +199,27 @@ describe("escrow load test through HTTP", () => {
   };
 
   it(`PostgreSQL ledger: ${BUYERS} buyers over three regions buy exactly ${TOTAL} units though one region is killed mid-sale`, async () => {
-    const sku = await sale(["--postgres", PG_URL]);
+    const schema = uniqueName("load_pg");
+    schemas.push(schema);
+    const { sku } = await sale(["--postgres", PG_URL], schema);
     // The durable ledger agrees: one row per acknowledged sale, and the conservation law holds.
-    expect(await count("SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM meridian_escrow.escrow_sales WHERE sku = $1", sku)).toEqual({ n: TOTAL, q: TOTAL });
-    const { total, pool } = await count("SELECT total::int, pool::int FROM meridian_escrow.escrow_items WHERE sku = $1", sku);
-    const { h, s } = await count("SELECT COALESCE(SUM(held),0)::int AS h, COALESCE(SUM(sold),0)::int AS s FROM meridian_escrow.escrow_leases WHERE sku = $1", sku);
+    expect(await count(`SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM ${schema}.escrow_sales WHERE sku = $1`, sku)).toEqual({ n: TOTAL, q: TOTAL });
+    const { total, pool } = await count(`SELECT total::int, pool::int FROM ${schema}.escrow_items WHERE sku = $1`, sku);
+    const { h, s } = await count(`SELECT COALESCE(SUM(held),0)::int AS h, COALESCE(SUM(sold),0)::int AS s FROM ${schema}.escrow_leases WHERE sku = $1`, sku);
     expect(s).toBe(TOTAL);
     expect(pool! + h! + s!).toBe(total);
-  }, 90_000);
+  }, 240_000);
 
   it(`Redis + PostgreSQL journal: the same sale, the same exact result`, async () => {
-    const sku = await sale(["--redis", REDIS_URL, "--postgres", PG_URL]);
+    const schema = uniqueName("load_journal");
+    schemas.push(schema);
     try {
-      // Every acknowledged sale is in the journal, exactly once.
-      expect(await count("SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM meridian_escrow_journal.journal_sales WHERE sku = $1", sku)).toEqual({ n: TOTAL, q: TOTAL });
+      const { sku } = await sale(["--redis", REDIS_URL, "--postgres", PG_URL], schema);
+      // Every acknowledged sale is in the journal, exactly once, and the journal's count agrees.
+      expect(await count(`SELECT COUNT(*)::int AS n, SUM(qty)::int AS q FROM ${schema}.journal_sales WHERE sku = $1`, sku)).toEqual({ n: TOTAL, q: TOTAL });
+      expect(await count(`SELECT sold::int FROM ${schema}.journal_items WHERE sku = $1`, sku)).toEqual({ sold: TOTAL });
     } finally {
-      await deleteRedisPrefix(`mes:{${sku}}`);
+      await deleteRedisPrefix(`mes:${schema}:`);
     }
-  }, 90_000);
+  }, 240_000);
 });

@@ -31,10 +31,11 @@ describe("the local estate on Redis and PostgreSQL", () => {
   it("escrow decides in Redis and journals every acknowledged sale in PostgreSQL", async () => {
     expect(estate.globals.escrow.store.kind).toBe("redis+postgres");
     const url = estate.globals.escrow.url;
-    const res = await fetch(`${url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { "content-type": "application/json", "x-region": "local-gcp" }, body: JSON.stringify({ user: "u1", qty: 3 }) });
+    const auth = { authorization: `Bearer ${await estate.globals.buyerToken("u1")}`, "x-region": "local-gcp" };
+    const res = await fetch(`${url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty: 3 }) });
     expect(res.status).toBe(201);
     const { reservationId } = (await res.json()) as { reservationId: string };
-    expect((await fetch(`${url}/v1/reservations/${reservationId}/commit`, { method: "POST", headers: { "x-region": "local-gcp" } })).status).toBe(200);
+    expect((await fetch(`${url}/v1/reservations/${reservationId}/commit`, { method: "POST", headers: auth })).status).toBe(200);
     expect((await redis.keys("mes:*")).length).toBeGreaterThan(0);
     const db = new pg.Client({ connectionString: POSTGRES });
     await db.connect();

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { RegionLedger } from "../../../runtime/escrow/core.js";
-import { parseReservationId, reservationId } from "../../../runtime/escrow/ids.js";
+import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
+import { parseReservationId, reservationPrefix, TokenSource } from "../../../../runtime/escrow/core/ids.js";
 
 describe("RegionLedger (the fast path)", () => {
   it("reserves locally, expires in order, and commits without losing a unit", () => {
-    const l = new RegionLedger(100, "eu.n1-", ".dA");
+    const l = new RegionLedger(100, reservationPrefix("eu", "tix", "0a1b2c3d"));
     l.credit(5);
     const a = l.reserve("alice", 2, 0)!;
     const b = l.reserve("bob", 2, 50)!;
-    expect(a.id).toBe("eu.n1-0.dA");
-    expect(b.id).toBe("eu.n1-1.dA");
+    expect(a.id).toMatch(/^eu~tix~0a1b2c3d0-[A-Za-z0-9_-]{16}$/);
+    expect(b.id).toMatch(/^eu~tix~0a1b2c3d1-[A-Za-z0-9_-]{16}$/);
     expect(l.reserve("carol", 2, 60)).toBeNull();
     expect(l.free).toBe(1);
     expect(l.beginCommit(b.id, 60).ok).toBe(true);
@@ -20,7 +20,37 @@ describe("RegionLedger (the fast path)", () => {
     l.finishCommit(b.id);
     expect({ free: l.free, reserved: l.reserved, held: l.held, sold: l.soldTotal }).toEqual({ free: 3, reserved: 0, held: 3, sold: 2 });
     expect(l.get(a.id)).toBeUndefined();
-    expect(l.beginCommit(a.id, 1000)).toEqual({ ok: false, reason: "unknown" });
+    // Swept by the expiry, not forgotten: a late commit is told it expired (410), not that it never existed.
+    expect(l.beginCommit(a.id, 1000)).toEqual({ ok: false, reason: "expired" });
+    expect(l.lookup(b.id)).toBe("unknown"); // sold: the store answers for it
+  });
+
+  it("ids are unguessable: the right sequence number with another token names nothing", () => {
+    const l = new RegionLedger(1000, reservationPrefix("eu", "tix", "0a1b2c3d"));
+    l.credit(3);
+    const r = l.reserve("alice", 1, 0)!;
+    const forged = `${r.id.slice(0, -16)}${"A".repeat(16)}`;
+    expect(l.lookup(forged)).toBe("unknown");
+    expect(l.beginCommit(forged, 1)).toEqual({ ok: false, reason: "unknown" });
+    expect(l.release(forged)).toBeUndefined();
+    expect(l.get(r.id)?.user).toBe("alice");
+    const tokens = new TokenSource();
+    const seen = new Set(Array.from({ length: 10_000 }, () => tokens.next()));
+    expect(seen.size).toBe(10_000);
+  });
+
+  it("a voided ledger answers void for what it held, and expired for what its sweep released", () => {
+    const l = new RegionLedger(100, reservationPrefix("eu", "tix", "0a1b2c3d"));
+    l.credit(4);
+    const old = l.reserve("a", 1, 0)!;
+    const gone = l.reserve("b", 1, 0)!;
+    l.expire(200);
+    expect(l.lookup(gone.id)).toBe("expired");
+    const live = l.reserve("c", 1, 300)!;
+    expect(l.void().map((r) => r.user)).toEqual(["c"]);
+    expect(l.lookup(live.id)).toBe("void");
+    expect(l.lookup(old.id)).toBe("expired"); // released by the sweep before the void
+    expect(l.held).toBe(0);
   });
 
   it("an expired reservation cannot be committed; an aborted commit stands again; a failed one is void", () => {
@@ -38,10 +68,14 @@ describe("RegionLedger (the fast path)", () => {
     expect({ free: l.free, held: l.held }).toEqual({ free: 2, held: 2 });
   });
 
-  it("ids carry region and SKU and round-trip", () => {
-    const id = reservationId("aws-use1", "concert 2027/β", "abc-12");
-    expect(parseReservationId(id)).toEqual({ region: "aws-use1", sku: "concert 2027/β" });
+  it("ids carry region and SKU (up to 64 characters) and round-trip", () => {
+    const sku = `A${"b".repeat(62)}9`;
+    const l = new RegionLedger(100, reservationPrefix("aws-use1", sku, "deadbeef"));
+    l.credit(1);
+    const id = l.reserve("u", 1, 0)!.id;
+    expect(parseReservationId(id)).toMatchObject({ region: "aws-use1", sku, incarnation: "deadbeef", seq: 0 });
     expect(parseReservationId("nonsense")).toBeNull();
+    expect(parseReservationId("eu~tix~0a1b2c3d0-short")).toBeNull();
   });
 
   it("property: free + reserved + committing = held and every count stays ≥ 0 under any operation sequence", () => {
@@ -55,7 +89,7 @@ describe("RegionLedger (the fast path)", () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-        const l = new RegionLedger(50, "r.x-", ".s");
+        const l = new RegionLedger(50, reservationPrefix("r1", "s", "00000000"));
         let now = 0;
         let credited = 0;
         let debited = 0;

@@ -1,15 +1,16 @@
 /**
  * The regional escrow core: the units one region holds under its lease, and the reservations drawn
- * from them. Synchronous, clock passed in, no I/O — the fast path, with no hashing, no allocation and
- * no coordination. Reservations get consecutive sequence numbers and share one TTL, so they sit in a
- * deque (parallel typed arrays) in expiry order: reserving appends, looking one up indexes by its
- * sequence number, expiring pops from the head — all O(1) (amortised). A reservation being committed
- * leaves the deque for a small map, so it cannot expire or be released underneath the store write
- * that sells it.
+ * from them. Synchronous, clock passed in, no I/O — the fast path, with no hashing and no coordination.
+ * Reservations get consecutive sequence numbers and share one TTL, so they sit in a deque (parallel
+ * typed arrays) in expiry order: reserving appends, looking one up indexes by its sequence number (and
+ * checks its random token, so a guessed id finds nothing), expiring pops from the head — all O(1)
+ * (amortised). A reservation being committed leaves the deque for a small map, so it cannot expire or
+ * be released underneath the store write that sells it.
  *
  * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
- * every count ≥ 0, and each id is issued once per ledger (the prefix carries a per-incarnation nonce).
+ * every count ≥ 0, and each id is issued once (the prefix carries a per-incarnation nonce).
  */
+import { TokenSource } from "./ids.js";
 
 export interface Reservation {
   readonly id: string;
@@ -20,31 +21,38 @@ export interface Reservation {
   committing: boolean;
 }
 
-export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: "unknown" | "expired" | "in-progress" };
+export type LookupMiss = "unknown" | "expired" | "void";
+export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: LookupMiss | "in-progress" };
+
+const DEAD = 0;
+const LIVE = 1;
+const EXPIRED = 2;
+const VOID = 3;
 
 export class RegionLedger {
   private freeUnits = 0;
   private reservedUnits = 0;
   private committingUnits = 0;
-  // The deque, as parallel arrays so the fast path allocates nothing: slot i holds sequence base + i.
+  // The deque, as parallel arrays: slot i holds sequence base + i.
   private qtys = new Int32Array(1024);
   private expiries = new Float64Array(1024);
-  private liveFlags = new Uint8Array(1024);
+  private states = new Uint8Array(1024);
   private users: string[] = [];
+  private tokens: string[] = [];
   private len = 0;
   private head = 0;
   private base = 0;
   private live = 0;
   private readonly committingById = new Map<string, Reservation>();
+  private readonly tokenSource = new TokenSource();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
 
-  /** Ids are `${idPrefix}${seq}${idSuffix}`; the prefix must make them unique across incarnations. */
+  /** Ids are `${idPrefix}${seq in base 36}-${token}`; the prefix must make them unique across incarnations. */
   constructor(
     readonly reservationTtlMs: number,
     readonly idPrefix = "",
-    readonly idSuffix = "",
   ) {
     if (!(reservationTtlMs > 0)) throw new RangeError(`reservationTtlMs: got ${reservationTtlMs}; expected > 0`);
   }
@@ -66,19 +74,18 @@ export class RegionLedger {
   }
 
   idOf(seq: number): string {
-    return this.idPrefix + seq + this.idSuffix;
+    const i = seq - this.base;
+    return `${this.idPrefix}${seq.toString(36)}-${this.tokens[i] ?? ""}`;
   }
 
-  private seqOf(id: string): number {
-    if (!id.startsWith(this.idPrefix) || !id.endsWith(this.idSuffix)) return -1;
-    const digits = id.slice(this.idPrefix.length, id.length - this.idSuffix.length);
-    return /^\d{1,15}$/.test(digits) ? Number(digits) : -1;
-  }
-
-  /** The slot of a live (reserved, not committing) reservation, or -1. */
-  private liveSlot(id: string): number {
-    const i = this.seqOf(id) - this.base;
-    return i >= this.head && i < this.len && this.liveFlags[i] === 1 ? i : -1;
+  /** The slot an id names (token checked), or −1 when it names nothing; −2 when it precedes the window (swept long ago). */
+  private slotOf(id: string): number {
+    if (!id.startsWith(this.idPrefix)) return -1;
+    const m = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/.exec(id.slice(this.idPrefix.length));
+    if (!m) return -1;
+    const i = parseInt(m[1]!, 36) - this.base;
+    if (i < 0) return -2;
+    return i < this.len && this.tokens[i] === m[2] ? i : -1;
   }
 
   private view(i: number, committing = false): Reservation {
@@ -86,11 +93,21 @@ export class RegionLedger {
     return { id: this.idOf(seq), seq, user: this.users[i]!, qty: this.qtys[i]!, expiresAtMs: this.expiries[i]!, committing };
   }
 
-  get(id: string): Reservation | undefined {
+  /** A live or committing reservation, or why there is none. */
+  lookup(id: string): Reservation | LookupMiss {
     const c = this.committingById.get(id);
     if (c) return c;
-    const i = this.liveSlot(id);
-    return i < 0 ? undefined : this.view(i);
+    const i = this.slotOf(id);
+    if (i === -2) return "expired";
+    if (i < 0) return "unknown";
+    const state = this.states[i];
+    if (state === LIVE) return this.view(i);
+    return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
+  }
+
+  get(id: string): Reservation | undefined {
+    const r = this.lookup(id);
+    return typeof r === "string" ? undefined : r;
   }
 
   /** Units granted to the lease. */
@@ -98,22 +115,23 @@ export class RegionLedger {
     this.freeUnits += n;
   }
 
-  /** Take up to n free units out (push to the pool, or shrink to the store's count). Returns units taken. */
+  /** Take up to n free units out (push, transfer, or shrink to the store's count). Returns units taken. */
   debit(n: number): number {
     const d = Math.max(0, Math.min(n, this.freeUnits));
     this.freeUnits -= d;
     return d;
   }
 
-  /** The fast path: reserve qty units and return the reservation's sequence number, or -1 when fewer are free. */
+  /** The fast path: reserve qty units and return the reservation's sequence number, or −1 when fewer are free. */
   reserveSeq(user: string, qty: number, nowMs: number): number {
     if (qty > this.freeUnits) return -1;
     if (this.len === this.qtys.length) this.grow();
     const i = this.len++;
     this.qtys[i] = qty;
     this.expiries[i] = nowMs + this.reservationTtlMs;
-    this.liveFlags[i] = 1;
+    this.states[i] = LIVE;
     this.users[i] = user;
+    this.tokens[i] = this.tokenSource.next();
     this.live++;
     this.freeUnits -= qty;
     this.reservedUnits += qty;
@@ -134,22 +152,26 @@ export class RegionLedger {
     const e = new Float64Array(cap);
     e.set(this.expiries);
     const f = new Uint8Array(cap);
-    f.set(this.liveFlags);
+    f.set(this.states);
     this.qtys = q;
     this.expiries = e;
-    this.liveFlags = f;
+    this.states = f;
   }
 
   beginCommit(id: string, nowMs: number): BeginCommit {
     if (this.committingById.has(id)) return { ok: false, reason: "in-progress" };
-    const i = this.liveSlot(id);
-    if (i < 0) return { ok: false, reason: "unknown" };
+    const i = this.slotOf(id);
+    if (i === -2) return { ok: false, reason: "expired" };
+    if (i < 0 || this.states[i] !== LIVE) {
+      const state = i < 0 ? DEAD : this.states[i];
+      return { ok: false, reason: state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown" };
+    }
     if (this.expiries[i]! <= nowMs) {
-      this.drop(i);
+      this.drop(i, EXPIRED);
       return { ok: false, reason: "expired" };
     }
     const r = this.view(i, true);
-    this.liveFlags[i] = 0;
+    this.states[i] = DEAD;
     this.live--;
     this.committingById.set(id, r);
     this.reservedUnits -= r.qty;
@@ -173,8 +195,8 @@ export class RegionLedger {
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
     const i = r.seq - this.base;
-    if (i >= this.head && i < this.len) {
-      this.liveFlags[i] = 1; // the slot still holds its qty, expiry and user
+    if (i >= this.head && i < this.len && this.tokens[i] === r.id.slice(-16)) {
+      this.states[i] = LIVE; // the slot still holds its qty, expiry, user and token
       this.live++;
       this.reservedUnits += r.qty;
     } else {
@@ -182,7 +204,7 @@ export class RegionLedger {
     }
   }
 
-  /** The store refused the sale (the lease was lost): the reservation is void and its units are gone. */
+  /** The store refused the sale (the lease was lost, or the buyer's cap): the reservation is void and its units are gone. */
   failCommit(id: string): void {
     const r = this.committingById.get(id);
     if (!r) return;
@@ -190,17 +212,26 @@ export class RegionLedger {
     this.committingUnits -= r.qty;
   }
 
-  /** Cancel a reservation; its units become free again. */
+  /** The store refused the sale but the lease stands (the buyer's cap): the units go back to free stock. */
+  refuseCommit(id: string): void {
+    const r = this.committingById.get(id);
+    if (!r) return;
+    this.committingById.delete(id);
+    this.committingUnits -= r.qty;
+    this.freeUnits += r.qty;
+  }
+
+  /** Cancel a live reservation; its units become free again. */
   release(id: string): Reservation | undefined {
-    const i = this.liveSlot(id);
-    if (i < 0) return undefined;
+    const i = this.slotOf(id);
+    if (i < 0 || this.states[i] !== LIVE) return undefined;
     const r = this.view(i);
-    this.drop(i);
+    this.drop(i, DEAD);
     return r;
   }
 
-  private drop(i: number): void {
-    this.liveFlags[i] = 0;
+  private drop(i: number, state: number): void {
+    this.states[i] = state;
     this.live--;
     this.reservedUnits -= this.qtys[i]!;
     this.freeUnits += this.qtys[i]!;
@@ -210,21 +241,22 @@ export class RegionLedger {
   expire(nowMs: number): Reservation[] {
     const out: Reservation[] = [];
     while (this.head < this.len) {
-      if (this.liveFlags[this.head] === 1) {
+      if (this.states[this.head] === LIVE) {
         if (this.expiries[this.head]! > nowMs) break;
         out.push(this.view(this.head));
-        this.drop(this.head);
+        this.drop(this.head, EXPIRED);
       }
       this.head++;
     }
-    // Compact once the swept prefix dominates, so memory follows the live window. A committing
-    // reservation swept here is restored to the pool of free units if its commit aborts.
+    // Compact once the swept prefix dominates, so memory follows the live window (ids before the
+    // window then answer "expired" without their token being checked: they can name nothing live).
     if (this.head > 1024 && this.head * 2 > this.len) {
       const n = this.len - this.head;
       this.qtys.copyWithin(0, this.head, this.len);
       this.expiries.copyWithin(0, this.head, this.len);
-      this.liveFlags.copyWithin(0, this.head, this.len);
+      this.states.copyWithin(0, this.head, this.len);
       this.users = this.users.slice(this.head, this.len);
+      this.tokens = this.tokens.slice(this.head, this.len);
       this.base += this.head;
       this.len = n;
       this.head = 0;
@@ -232,15 +264,15 @@ export class RegionLedger {
     return out;
   }
 
-  /** The lease was lost (reclaimed by the store): every local unit and reservation is void. */
+  /** The lease was lost (reclaimed, rebuilt or fenced): every local unit and live reservation is void. */
   void(): Reservation[] {
     const dropped: Reservation[] = [];
-    for (let i = this.head; i < this.len; i++) if (this.liveFlags[i] === 1) dropped.push(this.view(i));
-    this.base += this.len;
-    this.len = 0;
-    this.head = 0;
-    this.users = [];
-    this.liveFlags.fill(0);
+    for (let i = this.head; i < this.len; i++) {
+      if (this.states[i] !== LIVE) continue;
+      dropped.push(this.view(i));
+      this.states[i] = VOID; // kept, so a late commit is told its reservation was voided
+    }
+    this.head = this.len;
     this.live = 0;
     this.freeUnits = 0;
     this.reservedUnits = 0;

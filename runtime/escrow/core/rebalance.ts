@@ -1,0 +1,164 @@
+/**
+ * Rebalancing (outline §11.1.3), pure. Every region publishes its free units, reservation rate and
+ * borrow request with each lease renewal; from that shared view `rebalancePlan` computes, the same way
+ * in every region, which units should move where. Each region then carries out only its own part —
+ * taking its allotment from the pool, giving its surplus straight to hot regions — because only a
+ * lease's owner may move units out of it (its ledger must give them up first).
+ *
+ * - pull (reactive): a region refills from the pool at its reorder point (the (r, Q) policy of
+ *   model/escrow/refill.ts) and when it runs dry; when the pool is dry too it publishes a borrow
+ *   request, and regions with spare units transfer to it directly;
+ * - push (proactive): regions never ask; each tick the plan hands pool units to hot regions and moves
+ *   cold regions' surplus straight to hot ones (hot: free stock below the demand expected over the
+ *   horizon; cold: more than twice its own, or no demand at all);
+ * - hybrid (production): both — the reactive refills and borrowing, plus the periodic plan.
+ */
+
+export type RebalanceMode = "pull" | "push" | "hybrid";
+
+export interface RebalancePolicy {
+  mode: RebalanceMode;
+  /** Units per refill (Q of the (r, Q) policy). */
+  batchSize: number;
+  /** Free units at or under which a region with demand refills (r). */
+  reorderPoint: number;
+  /** Seconds of expected demand a region keeps; more than twice that is surplus. */
+  horizonSeconds: number;
+  /** Callers allowed to wait on one in-flight pull before the rest are turned away (backpressure). */
+  maxWaiters: number;
+}
+
+export const DEFAULT_POLICY: RebalancePolicy = { mode: "hybrid", batchSize: 50, reorderPoint: 10, horizonSeconds: 5, maxWaiters: 256 };
+
+export interface RegionState {
+  id: string;
+  /** Units held and not reserved. */
+  free: number;
+  /** Expected demand, units/s (the live rate, or the forecast where it is higher). */
+  demand: number;
+  /** Units the region asked its peers for (0 if none). */
+  want: number;
+  live: boolean;
+}
+
+export interface Transfer {
+  from: string;
+  to: string;
+  qty: number;
+}
+
+export interface RebalancePlan {
+  /** Units each region should take from the pool now. */
+  grants: Record<string, number>;
+  transfers: Transfer[];
+}
+
+/** Units a region keeps: the demand it expects over the horizon (never at or under its reorder point); less than one expected sale keeps nothing. */
+export function keepTarget(policy: RebalancePolicy, demand: number): number {
+  const expected = demand * policy.horizonSeconds;
+  return expected >= 1 ? Math.max(policy.reorderPoint + 1, Math.ceil(expected)) : 0;
+}
+
+/** Units to pull for a request of `need` units given `free` local units. */
+export function pullAmount(policy: RebalancePolicy, need: number, free: number): number {
+  return Math.max(policy.batchSize, need - free);
+}
+
+/** The (r, Q) refill: a region with demand at or under its reorder point asks for a batch (pull, hybrid). */
+export function refillWant(policy: RebalancePolicy, free: number, demand: number): number {
+  return policy.mode !== "push" && demand > 0 && free <= policy.reorderPoint ? policy.batchSize : 0;
+}
+
+/** Hot regions' shortfall: explicit borrow requests (every mode), and below-target stock (push, hybrid). */
+function deficits(policy: RebalancePolicy, regions: readonly RegionState[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of regions) {
+    if (!r.live) continue;
+    const below = policy.mode === "pull" ? 0 : Math.max(0, keepTarget(policy, r.demand) - r.free);
+    const d = Math.max(below, r.want);
+    if (d > 0) out.set(r.id, d);
+  }
+  return out;
+}
+
+/**
+ * Units a region can spare: everything when it expects no demand; else, for the periodic plan, what
+ * exceeds twice its target (hysteresis, so units do not ping-pong), and for a borrow request — a region
+ * that is dry while the pool is too — what exceeds its target.
+ */
+export function surplus(policy: RebalancePolicy, r: RegionState, forBorrower = false): number {
+  const t = keepTarget(policy, r.demand);
+  if (t === 0) return r.free;
+  if (forBorrower) return Math.max(0, r.free - t);
+  return r.free > 2 * t ? r.free - t : 0;
+}
+
+const byAmountThenId = (a: [string, number], b: [string, number]) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1);
+
+/**
+ * The plan over one consistent view: hot regions' shortfall is met from the pool first (push and
+ * hybrid), then from cold regions' surplus, largest shortfall from largest surplus. Deterministic, so
+ * every region computing it from the same view agrees.
+ */
+export function rebalancePlan(policy: RebalancePolicy, regions: readonly RegionState[], pool: number): RebalancePlan {
+  const need = deficits(policy, regions);
+  const grants: Record<string, number> = {};
+  let left = pool;
+  if (policy.mode !== "pull") {
+    for (const [id, d] of [...need].sort(byAmountThenId)) {
+      const g = Math.min(d, left);
+      if (g <= 0) break;
+      grants[id] = g;
+      left -= g;
+      need.set(id, d - g);
+    }
+  }
+  // Borrowers (dry while the pool is dry) are served first and may take a giver down to its target;
+  // below-target regions may take only what exceeds twice a giver's target.
+  const givers = regions.filter((r) => r.live && !need.get(r.id));
+  const given = new Map<string, number>();
+  const transfers: Transfer[] = [];
+  const borrowers = new Set(regions.filter((r) => r.live && r.want > 0).map((r) => r.id));
+  const order = [...need].filter(([, d]) => d > 0).sort((a, b) => Number(borrowers.has(b[0])) - Number(borrowers.has(a[0])) || byAmountThenId(a, b));
+  for (const [to, d0] of order) {
+    let d = d0;
+    const spare = givers
+      .map((r): [string, number] => [r.id, surplus(policy, r, borrowers.has(to)) - (given.get(r.id) ?? 0)])
+      .filter(([, x]) => x > 0)
+      .sort(byAmountThenId);
+    for (const [from, x] of spare) {
+      if (d <= 0) break;
+      const q = Math.min(d, x);
+      transfers.push({ from, to, qty: q });
+      given.set(from, (given.get(from) ?? 0) + q);
+      d -= q;
+    }
+  }
+  return { grants, transfers };
+}
+
+export interface RegionUtilisation {
+  region: string;
+  /** Units reserved per second (EWMA). */
+  rate: number;
+  held: number;
+}
+
+/** Utilisation = seconds of stock consumed per second; hot above 1/horizon, cold below a tenth of it (reporting). */
+export function classify(policy: RebalancePolicy, regions: readonly RegionUtilisation[]): { hot: string[]; cold: string[] } {
+  const hot: string[] = [];
+  const cold: string[] = [];
+  for (const r of regions) {
+    const u = r.held === 0 ? (r.rate > 0 ? Infinity : 0) : r.rate / r.held;
+    if (u * policy.horizonSeconds > 1) hot.push(r.region);
+    else if (u * policy.horizonSeconds < 0.1) cold.push(r.region);
+  }
+  return { hot, cold };
+}
+
+/** Exponentially weighted rate: `count` units observed over `elapsedMs`, smoothing half-life `halfLifeMs`. */
+export function ewmaRate(previous: number, count: number, elapsedMs: number, halfLifeMs = 5000): number {
+  if (elapsedMs <= 0) return previous;
+  const alpha = 1 - Math.pow(0.5, elapsedMs / halfLifeMs);
+  return previous + alpha * ((count * 1000) / elapsedMs - previous);
+}

@@ -1,0 +1,294 @@
+/**
+ * Redis for the hot path, PostgreSQL as the authority: the global pool, leases, holds and sale fencing
+ * live in Redis (Lua, as RedisEscrowStore); every sale is journaled to PostgreSQL (journal-sql.ts)
+ * before it is acknowledged, and PostgreSQL refuses a batch that would oversell or that Redis sold at
+ * positions it had already sold (a rollback).
+ *
+ * Redis discontinuities — restarted empty, restored from an older RDB snapshot, failed over to a
+ * replica that missed writes — are detected by `verify` (run on every service tick, and whenever Redis
+ * or the journal refuses an operation): the Redis run id, the item's generation and its sale-position
+ * watermark are compared with the journal's. On a discontinuity Redis is rebuilt from the journal
+ * under a new generation — sold = the journal's, every unsold unit in the pool, no leases — so every
+ * region's lease is lost and its ledger voided on its next renewal. A sale Redis recorded that the
+ * journal missed (a crash between the two writes, a PostgreSQL failover) is journaled on the next
+ * `verify` (backfill); so is a refund PostgreSQL recorded that Redis missed.
+ */
+import pg from "pg";
+import { RedisEscrowStore, type RedisItemState } from "./redis.js";
+import { journalStatements } from "./journal-sql.js";
+import { inTransaction } from "./pg-tx.js";
+import { newGeneration } from "./memory.js";
+import type {
+  AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, Fence, HoldRequest, HoldResult, InventoryAudit, RefundOutcome, SaleOutcome, SaleRecord,
+  SaleRequest, VerifyReport,
+} from "./port.js";
+
+export interface JournaledEscrowStoreOptions {
+  redisUrl: string;
+  postgresUrl: string;
+  prefix?: string;
+  /** Schema of the journal tables (created if missing). */
+  schema?: string;
+}
+
+interface JournalItem {
+  total: number;
+  allocation: Record<string, number>;
+  gen: string;
+  runId: string;
+  sold: number;
+  genUnits: number;
+  genMaxPos: number;
+  genRefunds: number;
+}
+
+type JournalSale = { saleId: string; qty: number; user: string; position: number };
+
+/** Why Redis cannot be trusted for this SKU, or null when it agrees with the journal. */
+export function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string): string | null {
+  if (!r) return "Redis has no record of the item (restarted empty, flushed or failed over)";
+  if (r.generation !== j.gen) return `Redis holds generation ${r.generation || "(none)"}, the journal trusts ${j.gen || "(none)"}`;
+  if (j.runId !== "" && runId !== j.runId) return `Redis restarted or failed over (run id ${j.runId.slice(0, 8)} → ${runId.slice(0, 8)})`;
+  if (r.seq < j.genMaxPos) return `Redis was rolled back: it has issued sale positions up to ${r.seq}, the journal holds sales up to ${j.genMaxPos}`;
+  return null;
+}
+
+export class JournaledEscrowStore implements EscrowStore {
+  readonly kind = "redis+postgres" as const;
+  readonly redis: RedisEscrowStore;
+  readonly pool: pg.Pool;
+  private readonly s: string;
+  private ready: Promise<void> | null = null;
+  /** Redis's position watermark at the previous verify, per SKU and generation (backfill trigger). */
+  private readonly lastSeq = new Map<string, number>();
+
+  constructor(o: JournaledEscrowStoreOptions) {
+    const schema = o.schema ?? "meridian_escrow_journal";
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
+    this.s = schema;
+    this.redis = new RedisEscrowStore({ url: o.redisUrl, prefix: o.prefix });
+    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000 });
+    this.pool.on("error", () => undefined);
+  }
+
+  migrate(): Promise<void> {
+    this.ready ??= this.tx(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`meridian-escrow-${this.s}`]);
+      for (const sql of journalStatements(this.s)) await c.query(sql);
+    }).catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
+  }
+
+  private async journalItem(sku: string, c: pg.Pool | pg.PoolClient = this.pool, lock = false): Promise<JournalItem | null> {
+    await this.migrate();
+    const row = (await c.query(`SELECT total, allocation, gen, redis_run_id, sold, gen_units, gen_max_pos, gen_refunds FROM ${this.s}.journal_items WHERE sku = $1${lock ? " FOR UPDATE" : ""}`, [sku])).rows[0] as
+      | Record<string, string> & { allocation: Record<string, number> }
+      | undefined;
+    if (!row) return null;
+    return {
+      total: Number(row["total"]), allocation: row.allocation, gen: row["gen"]!, runId: row["redis_run_id"]!, sold: Number(row["sold"]),
+      genUnits: Number(row["gen_units"]), genMaxPos: Number(row["gen_max_pos"]), genRefunds: Number(row["gen_refunds"]),
+    };
+  }
+
+  async createItem(sku: string, total: number, allocation: Record<string, number>, nowMs: number): Promise<CreateOutcome> {
+    await this.migrate();
+    const gen = newGeneration();
+    const ins = await this.pool.query(`INSERT INTO ${this.s}.journal_items (sku, total, allocation, gen) VALUES ($1, $2, $3, $4) ON CONFLICT (sku) DO NOTHING`, [sku, total, JSON.stringify(allocation), gen]);
+    if (ins.rowCount === 1) {
+      await this.redis.restore(sku, total, 0, gen, allocation, {});
+      await this.pool.query(`UPDATE ${this.s}.journal_items SET redis_run_id = $2 WHERE sku = $1`, [sku, await this.redis.runId()]);
+      return "created";
+    }
+    const j = (await this.journalItem(sku))!;
+    if (j.total !== total) return "conflict";
+    await this.verify(sku, nowMs);
+    return "exists";
+  }
+
+  /**
+   * Compare Redis with the journal and repair it: rebuild on a discontinuity, journal sales Redis made
+   * that the journal missed, apply refunds the journal made that Redis missed.
+   */
+  async verify(sku: string, nowMs: number): Promise<VerifyReport | null> {
+    const j = await this.journalItem(sku);
+    if (!j) return null;
+    // Journal first, then Redis: in a healthy system Redis only runs ahead of what was journaled.
+    const [runId, r] = await Promise.all([this.redis.runId(), this.redis.state(sku)]);
+    const why = discontinuity(j, r, runId);
+    if (why) return this.rebuild(sku, why, nowMs, j.gen);
+    if (j.runId === "") await this.pool.query(`UPDATE ${this.s}.journal_items SET redis_run_id = $2 WHERE sku = $1 AND redis_run_id = ''`, [sku, runId]);
+    const key = `${sku}\u0000${j.gen}`;
+    const previous = this.lastSeq.get(key) ?? 0;
+    this.lastSeq.set(key, r!.seq);
+    const notes: string[] = [];
+    if (j.genRefunds > r!.refunds) notes.push(`${await this.backfillRefunds(sku, j.gen)} refunds applied to Redis`);
+    // Sales Redis had sold by the previous verify that are still not journaled: the write that should
+    // have journaled them failed (a crash, a PostgreSQL failover). Journal them now.
+    if (j.genUnits < previous) notes.push(`${await this.backfill(sku)} sales journaled from Redis`);
+    if (notes.length) return { sku, generation: j.gen, action: "backfilled", reason: notes.join("; ") };
+    // At rest both must agree on units sold; if they do not, Redis cannot be trusted.
+    const again = await this.journalItem(sku);
+    if (again && again.sold === j.sold && r!.seq === j.genUnits && r!.refunds === j.genRefunds && r!.sold !== j.sold) {
+      return this.rebuild(sku, `Redis counts ${r!.sold} sold, the journal ${j.sold}`, nowMs, j.gen);
+    }
+    return { sku, generation: j.gen, action: "none", reason: "Redis agrees with the journal" };
+  }
+
+  /**
+   * Rebuild Redis from the journal under a new generation, holding the journal's item lock (journal
+   * writes wait). `distrusted` is the generation found wanting: if the journal already trusts another,
+   * a concurrent process rebuilt it first and there is nothing to do.
+   */
+  private async rebuild(sku: string, reason: string, nowMs: number, distrusted: string): Promise<VerifyReport> {
+    return this.tx(async (c) => {
+      const j = (await this.journalItem(sku, c, true))!;
+      if (j.gen !== distrusted) return { sku, generation: j.gen, action: "none" as const, reason: "already rebuilt by another process" };
+      const runId = await this.redis.runId();
+      const rows = (await c.query(`SELECT user_id, SUM(qty)::bigint AS n FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_at_ms IS NULL GROUP BY user_id`, [sku])).rows as { user_id: string; n: string }[];
+      const bought = Object.fromEntries(rows.map((x) => [x.user_id, Number(x.n)]));
+      const sold = rows.reduce((t, x) => t + Number(x.n), 0);
+      if (sold !== j.sold) throw new Error(`journal of ${sku} is inconsistent: sales add up to ${sold}, the item says ${j.sold}`);
+      const gen = newGeneration();
+      await this.redis.restore(sku, j.total, sold, gen, j.allocation, bought);
+      await c.query(`UPDATE ${this.s}.journal_items SET gen = $2, redis_run_id = $3, gen_units = 0, gen_max_pos = 0, gen_refunds = 0 WHERE sku = $1`, [sku, gen, runId]);
+      await c.query(`INSERT INTO ${this.s}.journal_rebuilds (sku, at_ms, old_gen, new_gen, sold, reason) VALUES ($1, $2, $3, $4, $5, $6)`, [sku, Math.floor(nowMs), j.gen, gen, sold, reason]);
+      return { sku, generation: gen, action: "rebuilt" as const, reason };
+    });
+  }
+
+  /** Journal the sales of one Redis batch; `ok`, or why the journal refused it. */
+  private async journal(sku: string, fence: Fence, region: string, atMs: number, sales: readonly JournalSale[]): Promise<string> {
+    await this.migrate();
+    try {
+      const r = await this.pool.query(`SELECT ${this.s}.journal_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [
+        sku, fence.generation, region, fence.epoch, Math.floor(atMs), sales.map((s) => s.saleId), sales.map((s) => s.qty), sales.map((s) => s.user), sales.map((s) => s.position),
+      ]);
+      return (r.rows[0] as { v: string }).v;
+    } catch (err) {
+      if ((err as { code?: string }).code === "ME001") return "over-total";
+      throw err;
+    }
+  }
+
+  async recordSales(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<SaleOutcome[]> {
+    if (sales.length === 0) return [];
+    const r = await this.redis.recordSalesAt(sku, region, fence, sales, nowMs, cap);
+    if (!r) {
+      await this.verify(sku, nowMs); // Redis lost the item: rebuild it; this region's lease is void
+      return sales.map(() => "lease-lost");
+    }
+    const journal = sales.flatMap((s, i) => (r.outcomes[i] === "sold" || r.outcomes[i] === "duplicate" ? [{ ...s, position: r.positions[i]! }] : []));
+    if (journal.length === 0) return r.outcomes;
+    const verdict = await this.journal(sku, fence, region, nowMs, journal);
+    if (verdict === "ok") return r.outcomes;
+    if (verdict === "unknown-item") throw new Error(`the journal has no item ${sku}`);
+    // Redis cannot be trusted: nothing of this batch is acknowledged unless the journal already had it.
+    if (verdict === "stale-generation") await this.verify(sku, nowMs);
+    else await this.rebuild(sku, `the journal refused a sale batch: ${verdict}`, nowMs, fence.generation);
+    return Promise.all(sales.map(async (s) => ((await this.journaledSale(sku, s.saleId)) ? "duplicate" : "lease-lost")));
+  }
+
+  private async journaledSale(sku: string, saleId: string): Promise<SaleRecord | null> {
+    await this.migrate();
+    const row = (await this.pool.query(`SELECT region, user_id, qty, at_ms, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2`, [sku, saleId])).rows[0] as
+      | { region: string; user_id: string; qty: string; at_ms: string; refunded_at_ms: string | null }
+      | undefined;
+    return row ? { saleId, sku, region: row.region, user: row.user_id, qty: Number(row.qty), atMs: Number(row.at_ms), refunded: row.refunded_at_ms !== null } : null;
+  }
+
+  /** Only the journal acknowledges: a sale Redis has but the journal lacks is journaled first. */
+  async findSale(sku: string, saleId: string): Promise<SaleRecord | null> {
+    const known = await this.journaledSale(sku, saleId);
+    if (known) return known;
+    const [inRedis, state] = await Promise.all([this.redis.sale(sku, saleId), this.redis.state(sku)]);
+    if (!inRedis || !state) return null;
+    const verdict = await this.journal(sku, { generation: state.generation, epoch: 0 }, inRedis.region, inRedis.atMs, [inRedis]);
+    return verdict === "ok" ? this.journaledSale(sku, saleId) : null;
+  }
+
+  /** Journal every sale Redis holds in this generation that the journal lacks. Returns sales journaled. */
+  async backfill(sku: string): Promise<number> {
+    const state = await this.redis.state(sku);
+    if (!state) return 0;
+    const inRedis = await this.redis.sales(sku);
+    if (inRedis.length === 0) return 0;
+    const known = new Set(
+      ((await this.pool.query(`SELECT sale_id FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = ANY($2::text[])`, [sku, inRedis.map((s) => s.saleId)])).rows as { sale_id: string }[]).map((x) => x.sale_id),
+    );
+    let n = 0;
+    for (const s of inRedis.filter((x) => !known.has(x.saleId)).sort((a, b) => a.position - b.position)) {
+      if ((await this.journal(sku, { generation: state.generation, epoch: 0 }, s.region, s.atMs, [s])) === "ok") n++;
+    }
+    return n;
+  }
+
+  private async backfillRefunds(sku: string, gen: string): Promise<number> {
+    const rows = (await this.pool.query(`SELECT sale_id, qty, user_id FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_gen = $2`, [sku, gen])).rows as { sale_id: string; qty: string; user_id: string }[];
+    const applied = await this.redis.refundedIds(sku);
+    let n = 0;
+    for (const x of rows) if (!applied.has(x.sale_id) && (await this.redis.applyRefund(sku, x.sale_id, Number(x.qty), x.user_id)) === "refunded") n++;
+    return n;
+  }
+
+  /** A refund is recorded in the journal first (it is the authority), then applied to Redis. */
+  async refund(sku: string, saleId: string, nowMs: number): Promise<RefundOutcome> {
+    if (!(await this.findSale(sku, saleId))) return "unknown";
+    const out = await this.tx(async (c): Promise<{ outcome: RefundOutcome; qty: number; user: string }> => {
+      const j = (await this.journalItem(sku, c, true))!;
+      const sale = (await c.query(`SELECT qty, user_id, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2 FOR UPDATE`, [sku, saleId])).rows[0] as { qty: string; user_id: string; refunded_at_ms: string | null };
+      if (sale.refunded_at_ms !== null) return { outcome: "already-refunded", qty: 0, user: "" };
+      await c.query(`UPDATE ${this.s}.journal_sales SET refunded_at_ms = $3, refunded_gen = $4 WHERE sku = $1 AND sale_id = $2`, [sku, saleId, Math.floor(nowMs), j.gen]);
+      await c.query(`UPDATE ${this.s}.journal_items SET sold = sold - $2, gen_refunds = gen_refunds + 1 WHERE sku = $1`, [sku, Number(sale.qty)]);
+      return { outcome: "refunded", qty: Number(sale.qty), user: sale.user_id };
+    });
+    if (out.outcome === "refunded") await this.redis.applyRefund(sku, saleId, out.qty, out.user).catch(() => undefined); // verify applies it later
+    return out.outcome;
+  }
+
+  /** Redis answers null for an item it lost: rebuild it from the journal and try once more. */
+  private async withItem<T>(sku: string, nowMs: number, op: () => Promise<T | null>): Promise<T | null> {
+    const r = await op();
+    if (r !== null) return r;
+    return (await this.verify(sku, nowMs)) ? op() : null;
+  }
+
+  acquire(req: AcquireRequest): Promise<AcquireResult | null> {
+    return this.withItem(req.sku, req.nowMs, () => this.redis.acquire(req));
+  }
+
+  audit(sku: string, nowMs: number): Promise<InventoryAudit | null> {
+    return this.withItem(sku, nowMs, () => this.redis.audit(sku, nowMs));
+  }
+
+  release(sku: string, region: string, fence: Fence, qty: number, _nowMs: number): Promise<number> {
+    return this.redis.release(sku, region, fence, qty);
+  }
+
+  transfer(sku: string, from: string, fence: Fence, to: string, qty: number, nowMs: number): Promise<number> {
+    return this.redis.transfer(sku, from, fence, to, qty, nowMs);
+  }
+
+  hold(sku: string, req: HoldRequest): Promise<HoldResult> {
+    return this.redis.hold(sku, req);
+  }
+
+  releaseHold(sku: string, user: string, holdId: string): Promise<void> {
+    return this.redis.releaseHold(sku, user, holdId);
+  }
+
+  reclaimExpired(sku: string, nowMs: number): Promise<number> {
+    return this.redis.reclaimExpired(sku, nowMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.redis.close(), this.pool.end()]);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The escrow HTTP API (fastify). Buyers authenticate with `Authorization: Bearer <JWT>` (identity.ts);
+ * a request names its region in `X-Region` as the GSLB routes it (optional when the process serves one).
+ *   POST   /v1/inventory/:sku                 {total}   admin   201 created | 200 same total | 409 different total
+ *   POST   /v1/inventory/:sku/reservations    {qty?}    buyer   201 {reservationId, expiresAt}
+ *          | 409 sold out / only N left | 429 + Retry-After | 403 per-user cap | 503 + Retry-After
+ *   POST   /v1/reservations/:id/commit                  owner   200 sold (duplicate: true on a replay) | 403 not yours
+ *          | 404 unknown | 410 expired | 409 void | 503
+ *   DELETE /v1/reservations/:id                         owner   204 | 403 | 404 | 409 already sold
+ *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
+ *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
+ *   GET    /v1/inventory/:sku/reconciliation            admin   the last reconciliation and store verification
+ * A commit or cancel of a reservation held by a region another process serves is forwarded to that
+ * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
+ * and changes nothing.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
+import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
+import type { EscrowService } from "../service.js";
+import type { Buyer, BuyerVerifier } from "./identity.js";
+
+const skuParam = z.object({ sku: z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64") });
+const idParam = z.object({ id: z.string().min(1).max(MAX_RESERVATION_ID_LENGTH) });
+const createBody = z.object({ total: z.number().int("expected a whole number of units").positive().max(1e12) }).strict();
+const reserveBody = z.object({ qty: z.number().int("expected a whole number of units").min(1).max(1000).default(1) }).strict().default({ qty: 1 });
+
+/** A store call that fails (connection refused, timeout) is a 503 the client may retry, not a 500. */
+async function store<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(503, "unavailable", `escrow store: ${(err as Error).message}`, { "retry-after": "1" });
+  }
+}
+
+function retryAfter(ms: number): Record<string, string> {
+  return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+export interface EscrowAppOptions {
+  logger?: boolean;
+  /** Forward a request to a peer region's escrow (tests inject one; the default uses fetch). */
+  forward?: (url: string, init: { method: string; headers: Record<string, string> }) => Promise<{ status: number; body: unknown; headers: Record<string, string> }>;
+}
+
+async function fetchForward(url: string, init: { method: string; headers: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3_000) });
+  const text = await res.text();
+  const headers: Record<string, string> = {};
+  const ra = res.headers.get("retry-after");
+  if (ra) headers["retry-after"] = ra;
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers };
+}
+
+export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, opts: EscrowAppOptions = {}): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024, routerOptions: { maxParamLength: MAX_RESERVATION_ID_LENGTH + 16 } });
+  installErrorHandler(app);
+  // Client wrappers often send `Content-Type: application/json` with no body: that is an empty body, not bad JSON.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => (body === "" ? done(null, undefined) : json(req, body as string, done)));
+  const forward = opts.forward ?? fetchForward;
+
+  const region = (req: FastifyRequest): string => {
+    const raw = req.headers["x-region"];
+    const id = Array.isArray(raw) ? raw[0] : raw;
+    if (id === undefined || id === "") {
+      if (service.regions.length === 1) return service.regions[0]!;
+      throw new HttpError(400, "missing X-Region", `name the region in an X-Region header; this process serves ${service.regions.join(", ")}`);
+    }
+    if (!service.serves(id)) throw new HttpError(421, "misdirected request", `region "${id}" is not served here; this process serves ${service.regions.join(", ")}`);
+    return id;
+  };
+  const buyer = (req: FastifyRequest): Promise<Buyer> => verifier.verify(req.headers.authorization);
+  const admin = async (req: FastifyRequest): Promise<Buyer> => {
+    const b = await buyer(req);
+    if (!b.admin) throw new HttpError(403, "forbidden", `this needs the ${service.config.identity.adminScope} scope`);
+    return b;
+  };
+
+  /** A reservation held by a region this process does not serve goes to the peer serving it, if reachable. */
+  const viaPeer = async (req: FastifyRequest, reply: FastifyReply, id: string, method: string, path: string): Promise<boolean> => {
+    const p = parseReservationId(id);
+    const peer = p && !service.serves(p.region) ? service.config.peers[p.region] : undefined;
+    if (!p || !peer) return false;
+    try {
+      const headers: Record<string, string> = { "x-region": p.region, authorization: req.headers.authorization ?? "" };
+      const out = await forward(`${peer.replace(/\/$/, "")}${path}`, { method, headers });
+      await reply.status(out.status).headers(out.headers).send(out.body);
+      return true;
+    } catch {
+      return false; // the region is unreachable: answer from the store what can be answered
+    }
+  };
+
+  app.post("/v1/inventory/:sku", async (req, reply) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    region(req);
+    await admin(req);
+    const { total } = parseInput(createBody, req.body, "body");
+    const { outcome, allocation } = await store(service.createItem(sku, total));
+    if (outcome === "conflict") throw new HttpError(409, "item exists", `${sku} already exists with a different total`);
+    return reply.status(outcome === "created" ? 201 : 200).send({ sku, total, allocation });
+  });
+
+  app.post("/v1/inventory/:sku/reservations", async (req, reply) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    const r = region(req);
+    const who = await buyer(req);
+    const { qty } = parseInput(reserveBody, req.body, "body");
+    const out = await store(service.reserve(r, sku, who, qty));
+    if (out === null) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
+    switch (out.status) {
+      case "reserved":
+        return reply.status(201).send({ reservationId: out.reservation.id, expiresAt: new Date(out.reservation.expiresAtMs).toISOString(), qty: out.reservation.qty, warnings: out.warnings });
+      case "sold-out":
+        return reply.status(409).send({ error: out.left > 0 ? "insufficient inventory" : "sold out", detail: out.detail, left: out.left });
+      case "throttled":
+        return reply.status(429).headers(retryAfter(out.retryAfterMs)).send({ error: "try again later", detail: out.detail, retryAfterMs: out.retryAfterMs, queuePosition: out.queuePosition });
+      case "unavailable":
+        return reply.status(503).headers(retryAfter(out.retryAfterMs)).send({ error: "unavailable", detail: out.detail, retryAfterMs: out.retryAfterMs });
+      case "forbidden":
+        throw new HttpError(403, "per-user limit", out.detail);
+    }
+  });
+
+  app.post("/v1/reservations/:id/commit", async (req, reply) => {
+    const { id } = parseInput(idParam, req.params, "path");
+    region(req);
+    const who = await buyer(req);
+    if (await viaPeer(req, reply, id, "POST", `/v1/reservations/${encodeURIComponent(id)}/commit`)) return reply;
+    const out = await store(service.commit(id, who));
+    const p = parseReservationId(id);
+    const unreachable = p && !service.serves(p.region) && service.config.peers[p.region] !== undefined;
+    switch (out.status) {
+      case "sold":
+        return reply.status(200).send({ reservationId: id, sku: out.sku, qty: out.qty, status: "sold", duplicate: out.duplicate });
+      case "forbidden":
+        throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
+      case "unknown":
+        if (unreachable) throw new HttpError(503, "unavailable", `region ${p.region}, which holds ${id}, is unreachable; retry`, { "retry-after": "1" });
+        throw new HttpError(404, "unknown reservation", `no reservation ${id}`);
+      case "expired":
+        throw new HttpError(410, "reservation expired", `${id} expired before it was committed; its units were released`);
+      case "void":
+      case "lease-lost":
+        throw new HttpError(409, "reservation void", `${id} was held by a region whose stock was reclaimed or rebuilt; reserve again`);
+      case "in-progress":
+        throw new HttpError(409, "commit in progress", `${id} is being committed by another request`);
+      case "over-cap":
+        throw new HttpError(403, "per-user limit", `buying ${id} would exceed the per-user limit of ${service.config.admission.perUserLimit}`);
+      case "unavailable":
+        return reply.status(503).headers(retryAfter(out.retryAfterMs)).send({ error: "unavailable", detail: out.detail, retryAfterMs: out.retryAfterMs });
+    }
+  });
+
+  app.delete("/v1/reservations/:id", async (req, reply) => {
+    const { id } = parseInput(idParam, req.params, "path");
+    region(req);
+    const who = await buyer(req);
+    if (await viaPeer(req, reply, id, "DELETE", `/v1/reservations/${encodeURIComponent(id)}`)) return reply;
+    const out = await store(service.cancel(id, who));
+    if (out === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
+    if (out === "unknown") throw new HttpError(404, "unknown reservation", `no live reservation ${id}`);
+    if (out === "sold") throw new HttpError(409, "already sold", `${id} was committed; ask for a refund instead`);
+    return reply.status(204).send();
+  });
+
+  app.post("/v1/sales/:id/refund", async (req, reply) => {
+    const { id } = parseInput(idParam, req.params, "path");
+    await admin(req);
+    const p = parseReservationId(id);
+    if (!p) throw new HttpError(404, "unknown sale", `no sale ${id}`);
+    const out = await store(service.refund(p.sku, id));
+    if (out === "unknown") throw new HttpError(404, "unknown sale", `no sale ${id}`);
+    return reply.status(200).send({ saleId: id, sku: p.sku, status: out });
+  });
+
+  app.get("/v1/inventory/:sku", async (req) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    region(req);
+    const view = await store(service.inventory(sku));
+    if (!view) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
+    return view;
+  });
+
+  app.get("/v1/inventory/:sku/reconciliation", async (req) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    region(req);
+    await admin(req);
+    const rep = service.reconciliations.get(sku);
+    if (!rep) throw new HttpError(404, "no reconciliation", `no reconciliation cycle of ${sku} has run in this process yet`);
+    return { ...rep, verification: service.verifications.get(sku) ?? null, rebuilds: service.rebuilds.filter((r) => r.sku === sku) };
+  });
+
+  return app;
+}

@@ -1,0 +1,140 @@
+/**
+ * The log monitor as a kit service (`meridian log monitor`): it follows one log from the outside and trusts
+ * nothing the log computed.
+ *
+ * - Tails: every interval it fetches the checkpoint, checks it under the policy (log signature, witness
+ *   quorum), moves its light client forward only along consistency proofs built from tlog-tiles, and reads the
+ *   new entries' bundles into its own compact range, whose root must come out as the signed one: every entry
+ *   of the log is checked, with O(log n) memory.
+ * - Gossips: it serves its latest verified checkpoint (`GET /v1/checkpoint`), accepts checkpoints from peers and
+ *   clients (`POST /v1/gossip`), and pushes its own to its peers; it also reads each witness's monitoring
+ *   endpoint. Every checkpoint seen goes through the fork detector.
+ * - Publishes equivocation evidence (`GET /v1/evidence`): two log-signed checkpoints for one size with
+ *   different roots — nothing short of that is reported, so it cannot be made to cry wolf.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { defineService, HttpError } from "../../kit/index.js";
+import { CompactRange } from "../compact.js";
+import { LightClient, ForkError } from "../lightclient.js";
+import { parsePolicy, verifyWithPolicy } from "../policy.js";
+import { leafHash, hashEquals, toBase64 } from "../rfc6962.js";
+import { decodeEntryBundle, TILE_WIDTH, tilePath } from "../tiles.js";
+import { httpTileFetcher, TileProofs } from "../tileclient.js";
+import { ForkDetector, verifyEquivocation, type Equivocation } from "../witness/quorum.js";
+
+export const monitorConfigSchema = z
+  .object({
+    /** Base URL of the log (tlog-tiles). */
+    log: z.string().url(),
+    /** C2SP tlog-policy text: the log's key, the witnesses and the quorum a checkpoint must meet. */
+    policy: z.string().min(1),
+    /** Other monitors to gossip checkpoints with (their base URLs). */
+    peers: z.array(z.string().url()).default([]),
+    intervalMs: z.number().int().positive().default(5000),
+  })
+  .strict();
+
+export const monitorService = defineService({
+  name: "monitor",
+  config: monitorConfigSchema,
+  start({ config, log }) {
+    const policy = parsePolicy(config.policy, "monitor policy");
+    if (policy.logs.length !== 1) throw new HttpError(500, "bad policy", "the monitor follows exactly one log: list one `log` line");
+    const logVerifier = policy.logs[0]!.verifier;
+    const origin = logVerifier.name;
+    const base = config.log.replace(/\/+$/, "");
+    const fetchTile = httpTileFetcher(base);
+    const light = new LightClient({ origin, logVerifiers: [logVerifier], fetchConsistency: (a, b) => new TileProofs(fetchTile, b).consistencyProof(a) });
+    let range = CompactRange.empty();
+    const detector = new ForkDetector([logVerifier], origin);
+    const evidence: Equivocation[] = [];
+    const state = { note: null as string | null, entries: 0, lastError: null as string | null };
+
+    const observe = (note: string, from: string): Equivocation | null => {
+      const e = detector.observe(note);
+      if (e && !evidence.some((x) => x.size === e.size)) {
+        evidence.push(e);
+        log.error({ evidence: e, from }, `EQUIVOCATION by ${origin} at size ${e.size}`);
+      }
+      return e;
+    };
+
+    /** Read entries [range.size, size) into the compact range; its root must be the signed one. */
+    const tail = async (size: number, root: Uint8Array) => {
+      const next = CompactRange.fromSubtrees(range.size, range.subtrees());
+      for (let n = Math.floor(next.size / TILE_WIDTH); n * TILE_WIDTH < size; n++) {
+        const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+        const bundle = decodeEntryBundle(await fetchTile(tilePath({ level: "entries", index: n, width })));
+        if (bundle.length !== width) throw new Error(`entry bundle ${n} holds ${bundle.length} entries; expected ${width}`);
+        for (const e of bundle.slice(next.size - n * TILE_WIDTH)) next.append(leafHash(e));
+      }
+      if (!hashEquals(next.root(), root)) throw new Error(`the log's entries hash to ${toBase64(next.root())}, not its signed root ${toBase64(root)} at size ${size}`);
+      range = next;
+    };
+
+    const poll = async () => {
+      try {
+        const res = await fetch(`${base}/checkpoint`, { signal: AbortSignal.timeout(config.intervalMs) });
+        const note = await res.text();
+        if (!res.ok) throw new Error(`GET ${base}/checkpoint: HTTP ${res.status}`);
+        verifyWithPolicy(note, policy, origin);
+        observe(note, "log");
+        const prev = light.checkpoint?.size ?? 0;
+        const cp = await light.update(note); // consistency from tiles, or a ForkError with evidence
+        if (cp.size > prev || range.size < cp.size) {
+          await tail(cp.size, cp.root);
+          state.entries = range.size;
+        }
+        state.note = note;
+        state.lastError = null;
+        for (const w of policy.witnesses.values()) {
+          if (!w.url) continue;
+          const r = await fetch(`${w.url.replace(/\/+$/, "")}/${createHash("sha256").update(origin).digest("hex")}/checkpoint`, { signal: AbortSignal.timeout(config.intervalMs) }).catch(() => null);
+          if (r?.ok) observe(await r.text(), `witness ${w.verifier.name}`);
+        }
+        await Promise.all(config.peers.map((p) => fetch(`${p.replace(/\/+$/, "")}/v1/gossip`, { method: "POST", body: note, signal: AbortSignal.timeout(config.intervalMs) }).catch(() => undefined)));
+      } catch (e) {
+        if (e instanceof ForkError) observe(e.evidence.notes[1], "log");
+        state.lastError = (e as Error).message;
+        log.warn({ err: state.lastError }, "monitor round failed");
+      }
+    };
+    let timer: NodeJS.Timeout | null = null;
+    let running: Promise<void> = Promise.resolve();
+
+    return {
+      evidence,
+      poll: () => (running = running.then(poll)),
+      routes(app) {
+        if (app.hasContentTypeParser("text/plain")) app.removeContentTypeParser("text/plain");
+        app.addContentTypeParser("text/plain", { parseAs: "string", bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
+        app.get("/v1/checkpoint", { config: { auth: "public" } }, async (_req, reply) => {
+          if (!state.note) throw new HttpError(503, "no verified checkpoint yet", state.lastError ?? "the first round has not finished");
+          return reply.type("text/plain; charset=utf-8").send(state.note);
+        });
+        app.get("/v1/status", { config: { auth: "public" } }, async () => ({ origin, size: light.checkpoint?.size ?? null, entriesChecked: state.entries, lastError: state.lastError, equivocations: evidence.length }));
+        app.get("/v1/evidence", { config: { auth: "public" } }, async () => evidence);
+        app.post("/v1/gossip", { config: { auth: "public" } }, async (req) => {
+          const note = typeof req.body === "string" ? req.body : "";
+          try {
+            verifyWithPolicy(note, { ...policy, quorum: "none" }, origin); // a log signature is enough to be evidence
+          } catch (e) {
+            throw new HttpError(400, "not a checkpoint of this log", (e as Error).message);
+          }
+          const e = observe(note, "gossip");
+          return { accepted: true, equivocation: e !== null && verifyEquivocation(e, [logVerifier]) };
+        });
+      },
+      started: () => {
+        void poll();
+        timer = setInterval(() => void (running = running.then(poll)), config.intervalMs);
+        timer.unref();
+      },
+      close: async () => {
+        if (timer) clearInterval(timer);
+        await running;
+      },
+    };
+  },
+});

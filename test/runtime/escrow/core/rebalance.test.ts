@@ -1,0 +1,73 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { classify, ewmaRate, keepTarget, rebalancePlan, refillWant, surplus, type RebalancePolicy, type RegionState } from "../../../../runtime/escrow/core/rebalance.js";
+
+const policy = (mode: RebalancePolicy["mode"]): RebalancePolicy => ({ mode, batchSize: 10, reorderPoint: 4, horizonSeconds: 2, maxWaiters: 8 });
+const region = (id: string, free: number, demand: number, want = 0, live = true): RegionState => ({ id, free, demand, want, live });
+
+describe("rebalancing plan (pure)", () => {
+  it("push: hot regions take the pool first, then cold regions' surplus moves straight to them", () => {
+    const plan = rebalancePlan(policy("push"), [region("hot", 2, 10), region("cold", 40, 0), region("warm", 12, 1)], 5);
+    // hot keeps 20 (10/s × 2 s): short 18 → 5 from the pool, 13 from cold (no demand: all of it is surplus).
+    expect(plan.grants).toEqual({ hot: 5 });
+    expect(plan.transfers).toEqual([{ from: "cold", to: "hot", qty: 13 }]);
+  });
+
+  it("pull: nothing moves until a dry region asks; then peers answer its borrow request directly", () => {
+    const quiet = rebalancePlan(policy("pull"), [region("hot", 2, 10), region("cold", 40, 0)], 0);
+    expect(quiet).toEqual({ grants: {}, transfers: [] });
+    const asked = rebalancePlan(policy("pull"), [region("hot", 0, 10, 10), region("cold", 40, 0)], 100);
+    expect(asked.grants).toEqual({}); // the borrower pulls from the pool itself in pull mode
+    expect(asked.transfers).toEqual([{ from: "cold", to: "hot", qty: 10 }]);
+  });
+
+  it("hybrid: both the periodic plan and borrow requests", () => {
+    const plan = rebalancePlan(policy("hybrid"), [region("a", 0, 5, 7), region("b", 3, 0), region("c", 30, 1)], 0);
+    // a keeps 10 and asked for 7 → short 10; c keeps 5 of its 30 (more than 2 × 5: 25 spare) and gives first.
+    expect(plan.transfers).toEqual([{ from: "c", to: "a", qty: 10 }]);
+  });
+
+  it("a region with no demand keeps nothing back; one with demand keeps its target with hysteresis", () => {
+    const p = policy("hybrid");
+    expect(surplus(p, region("x", 7, 0))).toBe(7);
+    expect(keepTarget(p, 1)).toBe(5); // never at or under the reorder point: no refill right after giving
+    expect(surplus(p, region("x", 10, 1))).toBe(0); // 10 ≤ 2 × 5
+    expect(surplus(p, region("x", 11, 1))).toBe(6);
+  });
+
+  it("the (r, Q) refill: pull and hybrid refill at the reorder point when there is demand; push never asks", () => {
+    expect(refillWant(policy("hybrid"), 4, 1)).toBe(10);
+    expect(refillWant(policy("hybrid"), 5, 1)).toBe(0);
+    expect(refillWant(policy("pull"), 0, 0)).toBe(0);
+    expect(refillWant(policy("push"), 0, 5)).toBe(0);
+  });
+
+  it("property: a plan never moves more than a region can spare, never to a dead region, and grants at most the pool", () => {
+    const st = fc.record({ free: fc.nat(60), demand: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 20, noNaN: true })), want: fc.nat(15), live: fc.boolean() });
+    fc.assert(
+      fc.property(fc.constantFrom("pull" as const, "push" as const, "hybrid" as const), fc.array(st, { minLength: 1, maxLength: 6 }), fc.nat(100), (mode, states, pool) => {
+        const p = policy(mode);
+        const regions = states.map((s, i) => ({ id: `r${i}`, ...s }));
+        const plan = rebalancePlan(p, regions, pool);
+        expect(Object.values(plan.grants).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(mode === "pull" ? 0 : pool);
+        const out = new Map<string, number>();
+        for (const t of plan.transfers) {
+          expect(t.qty).toBeGreaterThan(0);
+          expect(t.from).not.toBe(t.to);
+          expect(regions.find((r) => r.id === t.to)!.live).toBe(true);
+          out.set(t.from, (out.get(t.from) ?? 0) + t.qty);
+        }
+        for (const [id, n] of out) expect(n).toBeLessThanOrEqual(surplus(p, regions.find((r) => r.id === id)!));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("classify and the EWMA rate", () => {
+    const p = policy("hybrid");
+    expect(classify(p, [{ region: "a", rate: 10, held: 5 }, { region: "b", rate: 0, held: 50 }])).toEqual({ hot: ["a"], cold: ["b"] });
+    let r = 0;
+    for (let i = 0; i < 100; i++) r = ewmaRate(r, 10, 1000);
+    expect(r).toBeCloseTo(10, 3);
+  });
+});

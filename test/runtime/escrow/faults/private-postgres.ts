@@ -1,0 +1,170 @@
+/**
+ * A private PostgreSQL primary with a synchronous streaming replica, on ephemeral loopback ports, run
+ * as the postgres user (initdb / pg_ctl / pg_basebackup -R from /usr/lib/postgresql/15/bin), and a TCP
+ * proxy in front — the service's one address, as a Kubernetes Service or a managed database's endpoint
+ * is: a failover kills the primary, promotes the replica, and points the proxy at it.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort } from "./private-redis.js";
+
+const BIN = "/usr/lib/postgresql/15/bin";
+
+function asPostgres(cmd: string, args: string[]): string {
+  const r = spawnSync("runuser", ["-u", "postgres", "--", join(BIN, cmd), ...args], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function pgUid(): { uid: number; gid: number } {
+  return { uid: Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), gid: Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" })) };
+}
+
+async function sql(url: string, ...statements: string[]): Promise<pg.QueryResult[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const out: pg.QueryResult[] = [];
+    for (const q of statements) out.push(await c.query(q));
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+class Node {
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  start(): void {
+    asPostgres("pg_ctl", ["-D", this.dir, "-l", join(this.dir, "log"), "-w", "-t", "60", "start"]);
+  }
+
+  /** SIGKILL the postmaster: no shutdown checkpoint, no goodbye to the replica; its backends notice and exit. */
+  kill9(): void {
+    const pid = Number(readFileSync(join(this.dir, "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, "SIGKILL");
+  }
+
+  stop(): void {
+    spawnSync("runuser", ["-u", "postgres", "--", join(BIN, "pg_ctl"), "-D", this.dir, "-m", "immediate", "stop"], { encoding: "utf8" });
+  }
+
+  url(db = "postgres"): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${db}`;
+  }
+}
+
+/** A TCP proxy to a switchable target; switching drops every connection to the old one. */
+class Proxy {
+  private readonly sockets = new Set<net.Socket>();
+  private server!: net.Server;
+  constructor(
+    public target: number,
+    readonly port: number,
+  ) {}
+
+  async listen(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target, "127.0.0.1");
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on("close", () => this.sockets.delete(s));
+        s.on("error", () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise<void>((res) => this.server.listen(this.port, "127.0.0.1", res));
+  }
+
+  switchTo(port: number): void {
+    this.target = port;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((res) => this.server.close(() => res()));
+  }
+}
+
+export class PrivatePostgres {
+  private constructor(
+    readonly root: string,
+    public primary: Node,
+    public replica: Node | null,
+    readonly proxy: Proxy,
+  ) {}
+
+  /** The service's address (through the proxy) for a database. */
+  url(db = "postgres"): string {
+    return `postgres://postgres@127.0.0.1:${this.proxy.port}/${db}`;
+  }
+
+  static async start(): Promise<PrivatePostgres> {
+    const root = mkdtempSync(join(tmpdir(), "meridian-pg-"));
+    const { uid, gid } = pgUid();
+    chownSync(root, uid, gid);
+    const primary = new Node(join(root, "n0"), await freePort());
+    asPostgres("initdb", ["-D", primary.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
+    appendFileSync(join(primary.dir, "postgresql.conf"), [
+      `port = ${primary.port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${primary.dir}'`, "wal_level = replica",
+      "max_wal_senders = 8", "hot_standby = on", "synchronous_commit = on", "fsync = off", "shared_buffers = 32MB",
+      "max_connections = 60", "",
+    ].join("\n"));
+    writeFileSync(join(primary.dir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n");
+    primary.start();
+    const pgp = new PrivatePostgres(root, primary, null, new Proxy(primary.port, await freePort()));
+    await pgp.proxy.listen();
+    await pgp.addReplica();
+    return pgp;
+  }
+
+  /** Seed a streaming replica from the current primary and wait until it is the synchronous standby. */
+  async addReplica(): Promise<void> {
+    const replica = new Node(join(this.root, `n${Date.now()}`), await freePort());
+    asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", replica.dir, "-R", "-X", "stream", "--no-sync"]);
+    appendFileSync(join(replica.dir, "postgresql.conf"), `\nport = ${replica.port}\nunix_socket_directories = '${replica.dir}'\n`);
+    replica.start();
+    this.replica = replica;
+    // Commits wait for the standby from now on: an acknowledged commit survives the primary's death.
+    await sql(this.primary.url(), "ALTER SYSTEM SET synchronous_standby_names = '*'", "SELECT pg_reload_conf()");
+    for (let i = 0; i < 200; i++) {
+      const [r] = await sql(this.primary.url(), "SELECT sync_state FROM pg_stat_replication");
+      if ((r!.rows as { sync_state: string }[]).some((x) => x.sync_state === "sync")) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error("the replica never became the synchronous standby");
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    await sql(this.url(), `CREATE DATABASE ${name}`);
+  }
+
+  /** The primary dies (kill -9); the replica is promoted; the service's address now leads to it. */
+  async failover(): Promise<void> {
+    const replica = this.replica!;
+    this.primary.kill9();
+    asPostgres("pg_ctl", ["-D", replica.dir, "-w", "-t", "60", "promote"]);
+    for (let i = 0; i < 200 && ((await sql(replica.url(), "SELECT pg_is_in_recovery() AS r"))[0]!.rows[0] as { r: boolean }).r; i++) await new Promise((res) => setTimeout(res, 50));
+    // Alone now: it must not wait for a standby it does not have (until one is seeded again).
+    await sql(replica.url(), "ALTER SYSTEM SET synchronous_standby_names = ''", "SELECT pg_reload_conf()");
+    this.primary = replica;
+    this.replica = null;
+    this.proxy.switchTo(replica.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.proxy.close();
+    for (const n of [this.primary, this.replica]) n?.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

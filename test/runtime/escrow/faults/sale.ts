@@ -1,0 +1,119 @@
+/**
+ * A flash sale driven through the escrow HTTP API (in process) by concurrent verified buyers, with a
+ * hook to inject a store fault when a given number of units has been acknowledged — and the exact
+ * checks the fault tests make afterwards: acknowledged units = units sold = the inventory, nothing
+ * beyond it, conservation, and every acknowledged commit replaying as a duplicate to its buyer.
+ */
+import { expect } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { EscrowService } from "../../../../runtime/escrow/service.js";
+import { buildEscrowApp } from "../../../../runtime/escrow/transport/http.js";
+import { BuyerVerifier } from "../../../../runtime/escrow/transport/identity.js";
+import type { EscrowConfig } from "../../../../runtime/escrow/config.js";
+import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";
+import { as } from "../fixture.js";
+
+export const REGIONS = ["fault-a", "fault-b", "fault-c"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface SaleRun {
+  /** Acknowledged sales (each id's first 200): reservation id → buyer and units. */
+  acked: Map<string, { user: string; qty: number }>;
+  statuses: Record<number, number>;
+}
+
+export function openService(config: EscrowConfig, store: EscrowStore): { service: EscrowService; app: FastifyInstance } {
+  const service = new EscrowService({ config, store, limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) } });
+  const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers));
+  service.start();
+  return { service, app };
+}
+
+/** Buyers reserve 1–2 units in a random region and commit; `fault` runs once `faultAt` units are acknowledged. */
+export async function runSale(app: FastifyInstance, sku: string, o: { buyers: number; faultAt: number[]; fault: (i: number) => Promise<void>; deadlineMs?: number }): Promise<SaleRun> {
+  const acked = new Map<string, { user: string; qty: number }>();
+  const statuses: Record<number, number> = {};
+  let units = 0;
+  let soldOut = false;
+  const deadline = Date.now() + (o.deadlineMs ?? 120_000);
+  const details = new Map<string, number>();
+  const note = (s: number, body?: string) => {
+    statuses[s] = (statuses[s] ?? 0) + 1;
+    if (body && s >= 400) details.set(`${s} ${body.slice(0, 160)}`, (details.get(`${s} ${body.slice(0, 160)}`) ?? 0) + 1);
+  };
+  const buyer = async (b: number) => {
+    const user = `buyer-${b}`;
+    const auth = await as(user);
+    let soldOutSeen = 0;
+    for (let n = 0; !soldOut && Date.now() < deadline; n++) {
+      const region = REGIONS[(b + n) % REGIONS.length]!;
+      const qty = 1 + ((b + n) % 2);
+      const r = await app.inject({ method: "POST", url: `/v1/inventory/${sku}/reservations`, headers: { ...auth, "x-region": region }, payload: { qty } });
+      note(r.statusCode, r.body);
+      if (r.statusCode === 409) {
+        // A sold-out answer can be a moment early (a unit in a commit the store then refuses comes
+        // back): look again, as buyers refreshing the page do, before giving up.
+        if (r.json().error === "sold out" && ++soldOutSeen >= 3) soldOut = true;
+        if (r.json().error !== "sold out") soldOutSeen = 0;
+        await sleep(r.json().error === "sold out" ? 300 : 20);
+        continue;
+      }
+      if (r.statusCode !== 201) {
+        await sleep(r.statusCode === 503 ? 100 : 20);
+        continue;
+      }
+      const id = r.json().reservationId as string;
+      for (let c = 0; c < 50; c++) {
+        const done = await app.inject({ method: "POST", url: `/v1/reservations/${id}/commit`, headers: { ...auth, "x-region": REGIONS[(b + n + c) % REGIONS.length]! } });
+        note(done.statusCode, done.body);
+        if (done.statusCode === 200) {
+          // The first 200 is the buyer's acknowledgment (a "duplicate" when an earlier attempt's answer was lost).
+          expect(acked.has(id)).toBe(false);
+          acked.set(id, { user, qty });
+          units += qty;
+          break;
+        }
+        if (done.statusCode === 503) {
+          await sleep(100); // the store is down or failing over: the reservation stands; retry the commit
+          continue;
+        }
+        break; // 409 void / 410 expired / 404: reserve again
+      }
+    }
+  };
+  const faults = (async () => {
+    for (const [i, at] of o.faultAt.entries()) {
+      while (units < at && !soldOut && Date.now() < deadline) await sleep(5);
+      await o.fault(i);
+    }
+  })();
+  const progress = setInterval(() => { if (process.env["ESCROW_FAULT_DEBUG"]) console.log(`units ${units} soldOut ${soldOut} ${JSON.stringify(statuses)}\n${[...details].map(([k, v]) => `  ${v}× ${k}`).join("\n")}`); }, 2000);
+  await Promise.all([...Array.from({ length: o.buyers }, (_, b) => buyer(b)), faults]).finally(() => clearInterval(progress));
+  expect(soldOut, `the sale did not sell out before its deadline: ${JSON.stringify(statuses)}`).toBe(true);
+  return { acked, statuses };
+}
+
+/** The exact checks: acknowledged = sold = total, conservation, and every acknowledged commit replays as a duplicate. */
+export async function checkExact(app: FastifyInstance, service: EscrowService, sku: string, total: number, run: SaleRun): Promise<void> {
+  const ackedUnits = [...run.acked.values()].reduce((s, a) => s + a.qty, 0);
+  // Let reservations settle: a final tick or two, then the inventory adds up exactly.
+  await service.tick();
+  const view = (await app.inject({ method: "GET", url: `/v1/inventory/${sku}`, headers: { "x-region": REGIONS[0]! } })).json() as { total: number; sold: number; reserved: number; available: number };
+  expect(view.total).toBe(total);
+  expect(view.sold).toBe(total); // nothing sold beyond the inventory, and it all sold
+  expect(ackedUnits).toBe(view.sold); // every acknowledged unit is a sold unit; no sale without an acknowledgment
+  expect(view.sold + view.reserved + view.available).toBe(total);
+  await replayAll(app, run);
+}
+
+/** Every acknowledged commit replays as a duplicate (from any region), and only to its own buyer. */
+export async function replayAll(app: FastifyInstance, run: SaleRun): Promise<void> {
+  let i = 0;
+  for (const [id, a] of run.acked) {
+    const region = REGIONS[i++ % REGIONS.length]!;
+    const r = await app.inject({ method: "POST", url: `/v1/reservations/${id}/commit`, headers: { ...(await as(a.user)), "x-region": region } });
+    expect(r.json(), id).toMatchObject({ status: "sold", duplicate: true, qty: a.qty });
+  }
+  const [someId] = run.acked.keys();
+  if (someId) expect((await app.inject({ method: "POST", url: `/v1/reservations/${someId}/commit`, headers: { ...(await as("intruder")), "x-region": REGIONS[0]! } })).statusCode).toBe(403);
+}

@@ -1,0 +1,63 @@
+// The monitor: follows a live log under a policy, checks every entry against the signed root, gossips with a
+// peer, and publishes equivocation evidence only when it holds two log-signed roots for one size.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { startService } from "../../../runtime/kit/index.js";
+import { generateKey, LogClient, newSigner, signCheckpoint, startLogServer, verifyEquivocation, newVerifier, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { monitorService } from "../../../runtime/prooflog/monitor/service.js";
+
+const ORIGIN = "meridian.test/monitor";
+const keys = generateKey(ORIGIN);
+let logServer: Awaited<ReturnType<typeof startLogServer>>;
+const startMonitor = (config: Record<string, unknown>) => startService(monitorService, { ...config, server: { port: 0 } }, { clock: systemClock, processMetrics: false });
+type Monitor = Awaited<ReturnType<typeof startMonitor>>;
+const monitors: Monitor[] = [];
+
+beforeAll(async () => {
+  logServer = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, dataDir: mkdtempSync(join(tmpdir(), "monitor-log-")), port: 0, checkpointIntervalMs: 10 });
+  const policy = `log ${keys.verifierKey}\nquorum none\n`;
+  const b = await startMonitor({ log: logServer.url, policy, intervalMs: 3_600_000 });
+  const a = await startMonitor({ log: logServer.url, policy, peers: [b.url], intervalMs: 3_600_000 });
+  monitors.push(a, b);
+});
+afterAll(async () => {
+  for (const m of monitors) await m.close();
+  await logServer.app.close();
+});
+
+const status = async (m: Monitor) => (await (await fetch(`${m.url}/v1/status`)).json()) as { size: number; entriesChecked: number; lastError: string | null; equivocations: number };
+
+describe("log monitor", () => {
+  it("follows the log and checks every entry against the signed root; gossip reaches its peer", async () => {
+    const client = new LogClient(logServer.url);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => client.add(Buffer.from(`watched ${i}`))));
+    await logServer.log.publishCheckpoint();
+    const [a, b] = monitors as [Monitor, Monitor];
+    await a.parts.poll();
+    expect(await status(a)).toMatchObject({ size: 300, entriesChecked: 300, lastError: null, equivocations: 0 });
+    expect((await (await fetch(`${a.url}/v1/checkpoint`)).text()).split("\n")[1]).toBe("300");
+    await b.parts.poll();
+    expect((await status(b)).size).toBe(300);
+  });
+
+  it("publishes evidence for a second signed root at a size, and only for that", async () => {
+    const [a, b] = monitors as [Monitor, Monitor];
+    const gossip = (m: Monitor, note: string) => fetch(`${m.url}/v1/gossip`, { method: "POST", headers: { "content-type": "text/plain" }, body: note });
+    // Replaying the log's own older checkpoint, or junk, proves nothing.
+    expect((await gossip(b, logServer.log.checkpoint().note)).status).toBe(200);
+    expect((await gossip(b, "junk\n")).status).toBe(400);
+    expect((await gossip(b, signCheckpoint({ origin: ORIGIN, size: 300, root: Buffer.alloc(32, 1), extensions: [] }, [newSigner(generateKey(ORIGIN).signerKey)]))).status).toBe(400);
+    expect(await (await fetch(`${b.url}/v1/evidence`)).json()).toEqual([]);
+    // The log's key signs another root for size 300 (a split view shown to someone): evidence.
+    const forked = signCheckpoint({ origin: ORIGIN, size: 300, root: Buffer.alloc(32, 7), extensions: [] }, [newSigner(keys.signerKey)]);
+    const r = (await (await gossip(b, forked)).json()) as { equivocation: boolean };
+    expect(r.equivocation).toBe(true);
+    const evidence = (await (await fetch(`${b.url}/v1/evidence`)).json()) as Equivocation[];
+    expect(evidence.map((e) => e.size)).toEqual([300]);
+    expect(verifyEquivocation(evidence[0]!, [newVerifier(keys.verifierKey)])).toBe(true);
+    expect((await status(a)).equivocations).toBe(0);
+  });
+});
