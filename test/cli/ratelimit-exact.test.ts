@@ -130,7 +130,7 @@ function check(result: Awaited<ReturnType<typeof load>>): void {
   // less than their 3 × 10, so a user may lose the race to its tenant).
   if (result.unavailable === 0)
     for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
-  expect(result.calls, ctx).toBeGreaterThan(200);
+  expect(result.calls, ctx).toBeGreaterThan(50);
 }
 
 describe("three serve replicas share exact counters", () => {
