@@ -69,9 +69,16 @@ for (let round = 0; round < ROUNDS; round++) {
 const rawRate = median(raws);
 const memRate = median(mems);
 
-// 2. Appends past 2×10^6: the window (10^6) is full and evicting, as it is forever in production.
+// 2. Appends past 2×10^6: the window (10^6) is full and evicting, as it is forever in production. The store
+// keeps only the state (full tiles and bundles are dropped), so the run measures the sequencer, not a heap
+// that grows with the log.
+class StateOnlyStore extends MemoryStore {
+  override async commit(c: Parameters<MemoryStore["commit"]>[0]): Promise<void> {
+    await super.commit({ ...c, tiles: [], bundles: [] });
+  }
+}
 const M = 1_000_000;
-const longLog = await TransparencyLog.open({ origin: ORIGIN, signer, store: new MemoryStore() });
+const longLog = await TransparencyLog.open({ origin: ORIGIN, signer, store: new StateOnlyStore() });
 const firstMs = await time(() => appendRange(longLog, 0, M, 2));
 await appendRange(longLog, M, 2 * M, 2);
 const thirdMs = await time(() => appendRange(longLog, 2 * M, 3 * M, 2));
@@ -135,21 +142,21 @@ async function buildFileLog(dir: string, n: number): Promise<void> {
   await store.publish({ note: signCheckpoint({ origin: ORIGIN, size: n, root: integ.root(), extensions: [] }, [signer]), edge: integ.edge() });
   await store.close();
 }
-async function restart(dir: string): Promise<{ ms: number; rssMiB: number; size: number }> {
+async function restart(dir: string): Promise<{ ms: number; readyMs: number; rssMiB: number; size: number }> {
   const proc = spawn(process.execPath, ["--import", "tsx", CHILD, "restart", dir], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   await new Promise((r) => proc.once("exit", r));
-  return JSON.parse(out.trim()) as { ms: number; rssMiB: number; size: number };
+  return JSON.parse(out.trim()) as { ms: number; readyMs: number; rssMiB: number; size: number };
 }
 const restartMax = Number(process.env["PROOFLOG_BENCH_RESTART_MAX"] ?? 1e7);
-const restarts: { n: number; ms: number; rssMiB: number; buildS: number }[] = [];
+const restarts: { n: number; ms: number; readyMs: number; rssMiB: number; buildS: number }[] = [];
 for (const n of [1e3, 1e6, 1e7].filter((x) => x <= restartMax)) {
   const dir = mkdtempSync(join(tmpdir(), `prooflog-bench-restart-${n}-`));
   const buildS = (await time(() => buildFileLog(dir, n))) / 1000;
   const r = [await restart(dir), await restart(dir), await restart(dir)].sort((a, b) => a.ms - b.ms)[1]!;
   if (r.size !== n) throw new Error(`restart at ${n} recovered ${r.size} entries`);
-  restarts.push({ n, ms: r.ms, rssMiB: r.rssMiB, buildS });
+  restarts.push({ n, ms: r.ms, readyMs: r.readyMs, rssMiB: r.rssMiB, buildS });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -180,9 +187,9 @@ const r3 = restarts.find((r) => r.n === 1e3);
 report("prooflog", [
   row("sha256 65-byte inputs (raw)", "hashes/s", rawRate, null, "node:crypto hash(), same run; the reference for the append ratio"),
   row("in-memory appends (sequencer)", "appends/s", memRate, rawRate, `TransparencyLog.append + MemoryStore, 64-byte entries, duplicate detection on, waves of ${WAVE}; median of ${ROUNDS} rounds interleaved with the raw hash; goal ≥ 0.40 (two hashes per append: 0.5 is the ceiling)`),
-  row("appends 2e6..3e6 vs 0..1e6", "appends/s", thirdRate, firstRate, "same log, duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1"),
+  row("appends 2e6..3e6 vs 0..1e6", "appends/s", thirdRate, firstRate, "same log (a store keeping only the state), duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1"),
   row("durable HTTP appends (64 clients)", "req/s", logLoad.rate, bareLoad.rate, `log serve on the file store (journal fdatasync per batch) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; goal ≥ 0.60`),
-  ...restarts.map((r) => row(`restart at ${r.n.toExponential(0)} entries`, "ms", r.ms, r3?.ms ?? null, `open the file store in a fresh process (median of 3): ${r.rssMiB.toFixed(0)} MiB RSS growth, duplicate window rebuilt from level-0 tiles; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`)),
+  ...restarts.map((r) => row(`restart at ${r.n.toExponential(0)} entries`, "ms", r.ms, r3?.ms ?? null, `open the file store in a fresh process until it serves (median of 3); the duplicate window (≤1e6) is back ${(r.readyMs / 1000).toFixed(1)} s after the start, rebuilt in the background from level-0 tiles; ${r.rssMiB.toFixed(0)} MiB RSS growth; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`)),
   row("inclusion proofs @1e6 by leaf", "proofs/s", perSecond(P, oursMs), perSecond(Q, peerMs), `log.indexOf + inclusionProof from stored tiles vs merkletreejs getProof(leaf) (a scan), both at 10^6 leaves`),
   row("inclusion proofs @1e6 by index", "proofs/s", byIndexOurs, byIndexPeer, "in-memory MerkleTree.inclusionProof vs merkletreejs getProof(leaf, index)"),
 ]);

@@ -65,6 +65,8 @@ interface Batch {
 }
 
 const DURABLE: Promise<void> = Promise.resolve();
+/** Full level-0 tiles (and their bundles) verified against the tree at every start: a constant, not O(n). */
+const RECENT_TILES_VERIFIED = 4;
 
 export class TransparencyLog {
   private integrator: Integrator = Integrator.empty();
@@ -126,7 +128,10 @@ export class TransparencyLog {
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = log.state();
     await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
-    await log.rebuildAntispam();
+    await log.verifyRecentTiles();
+    // Duplicate detection is rebuilt in the background from raw level-0 tiles: the window costs the restart
+    // nothing (until it is back, a resubmitted old entry may be logged twice: detection is best effort).
+    log.antispamReady = log.rebuildAntispam().catch(() => undefined);
     if (!log.latest && log.size === 0) {
       // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
       await log.publishCheckpoint(false, false);
@@ -171,10 +176,25 @@ export class TransparencyLog {
     }
   }
 
+  /** Resolves once duplicate detection covers the entries that were in the store at startup. */
+  antispamReady: Promise<void> = Promise.resolve();
+
   private async rebuildAntispam(): Promise<void> {
     if (!this.antispam.enabled) return;
-    const from = Math.max(0, this.size - this.antispam.capacity);
-    await this.tiles.leafHashes(from, this.size, (h, i) => this.antispam.remember(h, i));
+    const upTo = this.size;
+    const from = Math.max(0, upTo - this.antispam.capacity);
+    await this.tiles.rawLeafHashes(from, upTo, (h, i) => {
+      if (this.antispam.lookup(h) === undefined) this.antispam.remember(h, i);
+    });
+  }
+
+  /** A constant amount of the tree's most recent history is verified at every start (beyond the edge). */
+  private async verifyRecentTiles(): Promise<void> {
+    const full = Math.floor(this.size / 256);
+    for (let n = full - 1; n >= Math.max(0, full - RECENT_TILES_VERIFIED); n--) {
+      await this.tiles.tile(0, n, 256);
+      await this.tiles.bundle(n, 256);
+    }
   }
 
   get size(): number {
@@ -331,6 +351,7 @@ export class TransparencyLog {
   }
 
   async close(): Promise<void> {
+    await this.antispamReady;
     await this.drain();
     await this.publishing.catch(() => undefined);
     await this.opts.store.close();

@@ -35,7 +35,7 @@ export class LogTiles {
   constructor(
     private readonly store: TileStore,
     private readonly edge: Integrator,
-    private readonly cacheTiles = 2048,
+    private readonly cacheTiles = 4096,
   ) {}
 
   private remember(key: string, t: TileNodes): void {
@@ -162,7 +162,23 @@ export class LogTiles {
     return this.run(size2, (read) => consistencyProof(size1, size2, read));
   }
 
-  /** Leaf hashes [start, end) straight from level-0 tiles (for rebuilding duplicate detection). */
+  /**
+   * Leaf hashes [start, end) from the stored level-0 tiles as they are, unverified and uncached: only duplicate
+   * detection uses them, which a corrupt hash can only make miss.
+   */
+  async rawLeafHashes(start: number, end: number, each: (h: Hash, index: number) => void): Promise<void> {
+    for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
+      const full = (n + 1) * TILE_WIDTH <= hashesAtLevel(this.edge.size, 0);
+      const t = full ? this.inflight.get(`0/${n}`) ?? (await this.store.readTile(0, n)) : this.edge.partialTile(0);
+      if (!t) continue;
+      for (let i = Math.max(start, n * TILE_WIDTH); i < Math.min(end, n * TILE_WIDTH + t.length / HASH_SIZE); i++) {
+        const at = (i - n * TILE_WIDTH) * HASH_SIZE;
+        each(t.subarray(at, at + HASH_SIZE), i);
+      }
+    }
+  }
+
+  /** Leaf hashes [start, end) from verified level-0 tiles. */
   async leafHashes(start: number, end: number, each: (h: Hash, index: number) => void): Promise<void> {
     for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
       const width = Math.min(TILE_WIDTH, this.edge.size - n * TILE_WIDTH);

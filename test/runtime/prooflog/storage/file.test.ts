@@ -49,6 +49,7 @@ describe("file store: a static tlog-tiles tree", () => {
     expect(log.size).toBe(850); // the journal tail is integrated again, same indices
     verifyInclusion(700, 850, leafHash(entry(700)), await log.inclusionProof(700, 850), await log.rootAt(850));
     expect((await log.readEntries(598, 602)).map((e) => Buffer.from(e).toString())).toEqual([598, 599, 600, 601].map((i) => `entry ${i}`));
+    await log.antispamReady; // rebuilt in the background after the start
     expect(await log.add(entry(5))).toEqual({ index: 5, duplicate: true }); // duplicate detection survives the restart
     await log.publishCheckpoint();
     expect(existsSync(join(pub, "tile/0/002.p/88"))).toBe(false); // partials of now-full tiles are pruned
@@ -99,13 +100,18 @@ describe("file store: never forks", () => {
     expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*tile\/0\/001 does not hash to its entry in the tile above/);
   });
 
-  it("reports a corrupt old bundle on read instead of serving it", async () => {
-    const dir = await build(600, 0);
-    const b = join(dir, "public", "tile/entries/000");
-    writeFileSync(b, gunzipSync(readFileSync(b)).map((x, i) => (i === 4 ? x ^ 1 : x)));
+  it("refuses to start on a corrupt recent bundle, and reports an older one on read instead of serving it", async () => {
+    const dir = await build(2000, 0); // 7 full bundles; the last 4 are verified at every start
+    const flip = (path: string) => {
+      const b = join(dir, "public", path);
+      writeFileSync(b, gunzipSync(readFileSync(b)).map((x, i) => (i === 4 ? x ^ 1 : x)));
+    };
+    flip("tile/entries/000");
     const log = await open(dir);
     await expect(log.readEntries(0, 10)).rejects.toThrow(/tile\/entries\/000 does not match the leaf hashes of its level-0 tile/);
     await log.close();
+    flip("tile/entries/006");
+    expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*tile\/entries\/006 does not match the leaf hashes/);
   });
 });
 
