@@ -23,7 +23,7 @@ export class Estate extends pulumi.ComponentResource {
     super("meridian:index:Estate", name, {}, opts);
     const { spec } = args;
     this.clusters = new Map(
-      spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, environment: spec.environment }, { parent: this })]),
+      spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent: this })]),
     );
     this.endpoints = Object.fromEntries([...this.clusters].map(([id, c]) => [id, c.endpoint]));
     const ctx: EstateContext = { spec, clusters: this.clusters, parent: this };

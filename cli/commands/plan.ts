@@ -1,7 +1,8 @@
 /**
  * `meridian plan --stack <name> [--json] [--no-policy]`: the offline preview of a stack under Pulumi's
- * mock runtime, then the policy pack's rules over the recorded resources and the cost model, as
- * `pulumi preview --policy-pack policies` would run them. A mandatory violation exits 1.
+ * mock runtime, checked against the providers' rules (components/preview/rules), then the policy pack's
+ * rules over the recorded resources and the cost model, as `pulumi preview --policy-pack policies` would
+ * run them. A provider refusal or a mandatory violation exits 1.
  */
 import type { Command } from "commander";
 
@@ -16,7 +17,17 @@ export function register(program: Command): void {
     .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string }) => {
       const { planStack } = await import("../../components/preview/plan.js");
       const { renderPlanJson, renderPlanText } = await import("../render/plan.js");
-      const plan = await planStack(opts.stack);
+      const { ProviderRulesError } = await import("../../components/preview/rules/index.js");
+      let plan: Awaited<ReturnType<typeof planStack>>;
+      try {
+        plan = await planStack(opts.stack);
+      } catch (err) {
+        // What `pulumi up` would meet: the providers' own refusals, one per resource, then exit 1.
+        if (!(err instanceof ProviderRulesError)) throw err;
+        process.stderr.write(`meridian: ${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       if (opts.graph) await writeGraph(opts.stack, opts.graph);
       if (!opts.policy) {
         process.stdout.write(opts.json ? renderPlanJson(plan) : renderPlanText(plan));

@@ -1,12 +1,14 @@
 /**
  * Rendering a plan: the component → resource tree grouped by region and provider with counts, and the
- * stack outputs; or the documented JSON `{ stack, resources: [{urn,type,name,parent,provider,inputs}], outputs }`.
+ * stack outputs; or the documented JSON `{ stack, resources: [{urn,type,name,parent,provider,dependencies,inputs}], outputs }`,
+ * where `dependencies` lists the URNs a resource waits for (its `dependsOn` and the resources its inputs
+ * came from), so ordering can be checked from the JSON alone.
  */
 import type { Plan } from "../../components/preview/plan.js";
 import type { RecordedResource } from "../../components/preview/mock-runtime.js";
 
 export function renderPlanJson(plan: Plan): string {
-  const resources = plan.resources.map(({ urn, type, name, parent, provider, inputs }) => ({ urn, type, name, parent, provider, inputs }));
+  const resources = plan.resources.map(({ urn, type, name, parent, provider, dependencies, inputs }) => ({ urn, type, name, parent, provider, dependencies, inputs }));
   return `${JSON.stringify({ stack: plan.stack, resources, outputs: plan.outputs }, null, 2)}\n`;
 }
 

@@ -5,11 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { GATEWAY, NAMESPACES, kubeconfigSource, type NamespaceRole, type Region } from "../../model/estate.js";
+import { GATEWAY, NAMESPACES, kubeconfigSource, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
+import { publicAddress, type PublicAddress } from "./public-address.js";
 
 export interface RegionClusterArgs {
   region: Region;
-  environment: string;
+  spec: EstateSpec;
 }
 
 export class RegionCluster extends pulumi.ComponentResource {
@@ -17,8 +18,9 @@ export class RegionCluster extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
   public readonly namespaces: Record<NamespaceRole, k8s.core.v1.Namespace>;
   public readonly gateway: k8s.core.v1.Service;
-  /** The gateway's public address (IP or hostname), known once the cloud's load balancer exists. */
+  /** The gateway's static public IP address (created before the load balancer, so DNS can publish it). */
   public readonly endpoint: pulumi.Output<string>;
+  public readonly address: PublicAddress;
 
   constructor(name: string, args: RegionClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:index:RegionCluster", name, {}, opts);
@@ -34,13 +36,14 @@ export class RegionCluster extends pulumi.ComponentResource {
     );
     const child = { parent: this, provider: this.provider };
 
-    const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.environment };
+    const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.spec.environment };
     const entries = (Object.keys(NAMESPACES) as NamespaceRole[]).map((role) => {
       const ns = new k8s.core.v1.Namespace(`${region.id}-${NAMESPACES[role]}`, { metadata: { name: NAMESPACES[role], labels } }, child);
       return [role, ns] as const;
     });
     this.namespaces = Object.fromEntries(entries) as Record<NamespaceRole, k8s.core.v1.Namespace>;
 
+    this.address = publicAddress(args.spec, region, { parent: this });
     this.gateway = new k8s.core.v1.Service(
       `${region.id}-${GATEWAY.name}`,
       {
@@ -48,7 +51,7 @@ export class RegionCluster extends pulumi.ComponentResource {
           name: GATEWAY.name,
           namespace: this.namespaces.gateway.metadata.name,
           labels: { ...labels, app: GATEWAY.name },
-          annotations: gatewayAnnotations(region),
+          annotations: this.address.annotations,
         },
         spec: {
           type: "LoadBalancer",
@@ -58,27 +61,8 @@ export class RegionCluster extends pulumi.ComponentResource {
       },
       child,
     );
-    this.endpoint = this.gateway.status.apply((s) => {
-      const ingress = s?.loadBalancer?.ingress?.[0];
-      return ingress?.ip ?? ingress?.hostname ?? "";
-    });
+    this.endpoint = this.address.ip;
 
     this.registerOutputs({ endpoint: this.endpoint });
-  }
-}
-
-/** Per-cloud load-balancer annotations: a network load balancer with a public address on each cloud. */
-function gatewayAnnotations(region: Region): Record<string, string> {
-  switch (region.cloud) {
-    case "aws":
-      return {
-        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
-        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-      };
-    case "gcp":
-      return { "cloud.google.com/l4-rbs": "enabled" };
-    case "azure":
-      return { "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": "/healthz" };
   }
 }

@@ -16,7 +16,8 @@ const dot = (name: string) => `${name}.`;
 
 function healthCheck(parent: pulumi.Resource, policy: TrafficPolicy): gcp.compute.HealthCheck {
   const hc = policy.healthCheck;
-  const probe = { port: hc.port, requestPath: hc.path };
+  // Host header: the gateway routes by the service's name; without it Google sends the target IP.
+  const probe = { port: hc.port, requestPath: hc.path, host: policy.fqdn };
   return track(new gcp.compute.HealthCheck(
     "clouddns-hc",
     {

@@ -50,6 +50,8 @@ export const cloudflare: DnsBackend = {
         path: hc.protocol === "TCP" ? undefined : hc.path,
         port: hc.port,
         expectedCodes: hc.protocol === "TCP" ? undefined : "2xx",
+        // Origins are the gateways' IPs: the Host header (also the SNI Cloudflare sends) names the service.
+        header: hc.protocol === "TCP" ? undefined : { Host: [policy.fqdn] },
         interval: hc.intervalSeconds,
         timeout: hc.timeoutSeconds,
         // Retries happen inside one probe; the threshold is counted by consecutiveDown, as the model does.

@@ -7,7 +7,6 @@
  * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through. Latency
  * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise.
  */
-import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../../model/traffic/geo.js";
@@ -34,8 +33,10 @@ function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: Re
         `route53-hc-${target.id}-${signal.name}`,
         {
           type: hc.protocol,
-          ipAddress: endpoint.apply((e) => (isIP(e) ? e : undefined)),
-          fqdn: endpoint.apply((e) => (isIP(e) ? undefined : e)),
+          // The gateway's static address, probed with the service's name as Host header and TLS SNI
+          // (the gateway routes by host name; an IP in the Host header matches no route).
+          ipAddress: endpoint,
+          fqdn: hc.protocol === "TCP" ? undefined : policy.fqdn,
           port: hc.port,
           resourcePath: hc.protocol === "TCP" ? undefined : signal.path,
           enableSni: hc.protocol === "HTTPS" ? true : undefined,
@@ -84,6 +85,14 @@ export const route53: DnsBackend = {
     const address = (t: RegionTarget) => ({ ...base, ttl: policy.ttlSeconds, records: [endpoints[t.id]!] });
     const setName = (label: string) => `${label}.gslb.${policy.fqdn}`;
     const alias = (name: string) => ({ ...base, aliases: [{ name, zoneId: zone.zoneRef, evaluateTargetHealth: true }] });
+    // Route 53 refuses an alias to a record set that does not exist yet: aliases wait for their targets.
+    const sets = new Map<string, aws.route53.Record[]>();
+    const record = (name: string, args: aws.route53.RecordArgs, target?: string) => {
+      const created = track(new aws.route53.Record(name, args, target === undefined ? opts : { ...opts, dependsOn: sets.get(target) ?? [] }));
+      const key = String(args.name);
+      sets.set(key, [...(sets.get(key) ?? []), created]);
+      return created;
+    };
 
     /** A weighted record set at `name` over `targets`, degraded weighting split as described above. */
     const weightedSet = (label: string, name: string, targets: readonly RegionTarget[]) => {
@@ -98,11 +107,7 @@ export const route53: DnsBackend = {
               ]
             : [{ id: t.id, weight: t.weights.healthy, check: split.base > 0 ? c.serving : c.full }];
         for (const part of parts) {
-          track(new aws.route53.Record(
-            `route53-${label}-${part.id}`,
-            { ...address(t), name, setIdentifier: part.id, healthCheckId: part.check, weightedRoutingPolicies: [{ weight: part.weight }] },
-            opts,
-          ));
+          record(`route53-${label}-${part.id}`, { ...address(t), name, setIdentifier: part.id, healthCheckId: part.check, weightedRoutingPolicies: [{ weight: part.weight }] });
         }
       }
     };
@@ -120,11 +125,7 @@ export const route53: DnsBackend = {
           const routing = allOnAws
             ? { latencyRoutingPolicies: [{ region: route53LatencyRegion({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) }] }
             : { geoproximityRoutingPolicy: { coordinates: [{ latitude: t.location.lat.toFixed(2), longitude: t.location.lon.toFixed(2) }], bias: 0 } };
-          track(new aws.route53.Record(
-            `route53-latency-${t.id}`,
-            { ...address(t), name: policy.fqdn, setIdentifier: t.id, healthCheckId: checks.get(t.id)!.serving, ...routing },
-            opts,
-          ));
+          record(`route53-latency-${t.id}`, { ...address(t), name: policy.fqdn, setIdentifier: t.id, healthCheckId: checks.get(t.id)!.serving, ...routing });
         }
         break;
       }
@@ -135,44 +136,35 @@ export const route53: DnsBackend = {
         for (const g of policy.geoGroups) {
           const owner = owned.find((o) => o.regionIds.join() === g.regionIds.join())!;
           const code = ROUTE53_CONTINENT[g.continent];
-          track(new aws.route53.Record(
+          record(
             `route53-geo-${g.continent}`,
             { ...alias(setName(owner.continent)), name: policy.fqdn, setIdentifier: `continent-${code}`, geolocationRoutingPolicies: [{ continent: code }] },
-            opts,
-          ));
+            setName(owner.continent),
+          );
         }
-        track(new aws.route53.Record(
-          "route53-geo-default",
-          { ...alias(setName("all")), name: policy.fqdn, setIdentifier: "default", geolocationRoutingPolicies: [{ country: "*" }] },
-          opts,
-        ));
+        record("route53-geo-default", { ...alias(setName("all")), name: policy.fqdn, setIdentifier: "default", geolocationRoutingPolicies: [{ country: "*" }] }, setName("all"));
         break;
       }
       case "failover": {
         const t = policy.targets;
         if (t.length === 1) {
-          track(new aws.route53.Record("route53-failover-only", { ...address(t[0]!), name: policy.fqdn }, opts));
+          record("route53-failover-only", { ...address(t[0]!), name: policy.fqdn });
           break;
         }
-        // Route 53 failover has two slots; a longer order chains: each SECONDARY aliases the next level.
-        for (let i = 0; i < t.length - 1; i += 1) {
+        // Route 53 failover has two slots; a longer order chains: each SECONDARY aliases the next level,
+        // so levels are built from the last one up (an alias needs its target to exist).
+        for (let i = t.length - 2; i >= 0; i -= 1) {
           const name = i === 0 ? policy.fqdn : setName(`failover-${i}`);
           const primary = t[i]!;
-          track(new aws.route53.Record(
-            `route53-failover-${i}-primary`,
-            { ...address(primary), name, setIdentifier: `${primary.id}-primary`, healthCheckId: checks.get(primary.id)!.serving, failoverRoutingPolicies: [{ type: "PRIMARY" }] },
-            opts,
-          ));
+          record(`route53-failover-${i}-primary`, { ...address(primary), name, setIdentifier: `${primary.id}-primary`, healthCheckId: checks.get(primary.id)!.serving, failoverRoutingPolicies: [{ type: "PRIMARY" }] });
           const last = i === t.length - 2;
           const next = t[i + 1]!;
-          const secondary = last
-            ? { ...address(next), healthCheckId: checks.get(next.id)!.serving }
-            : alias(setName(`failover-${i + 1}`));
-          track(new aws.route53.Record(
+          const secondary = last ? { ...address(next), healthCheckId: checks.get(next.id)!.serving } : alias(setName(`failover-${i + 1}`));
+          record(
             `route53-failover-${i}-secondary`,
             { ...secondary, name, setIdentifier: last ? `${next.id}-secondary` : `failover-${i + 1}`, failoverRoutingPolicies: [{ type: "SECONDARY" }] },
-            opts,
-          ));
+            last ? undefined : setName(`failover-${i + 1}`),
+          );
         }
         break;
       }

@@ -62,6 +62,8 @@ export const trafficmanager: DnsBackend = {
       intervalInSeconds: hc.intervalSeconds,
       timeoutInSeconds: hc.timeoutSeconds,
       toleratedNumberOfFailures: hc.failureThreshold - 1,
+      // External endpoints are the gateways' IPs: send the service's name as Host (and so SNI).
+      customHeaders: hc.protocol === "TCP" ? undefined : [{ name: "Host", value: policy.fqdn }],
     };
     // Profile names are DNS labels under trafficmanager.net, unique across Azure: derive them from the apex.
     const profileName = (label: string) => slugName(`${policy.apex}-${label}`).slice(0, 63);

@@ -5,11 +5,17 @@
  *
  * Values only the cloud can know (load-balancer addresses, ARNs, ids) are unknown during a preview; they
  * are recorded as the string COMPUTED. Pass `cloudValues: "fake"` to get deterministic stand-ins instead,
- * so tests can follow a value from one resource into another's inputs.
+ * so tests can follow a value from one resource into another's inputs. The stand-ins are what each cloud
+ * really returns: an AWS load balancer publishes a hostname, an Elastic IP an address.
+ *
+ * Every resource records its dependencies (explicit `dependsOn` and the resources its inputs came from),
+ * and the finished plan is checked against the providers' rules (components/preview/rules): a plan the
+ * providers would refuse throws ProviderRulesError with the providers' own messages.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
+import { checkProviderRules, ProviderRulesError } from "./rules/index.js";
 
 export const COMPUTED = "(computed)";
 
@@ -23,6 +29,8 @@ export interface RecordedResource {
   provider: string | null;
   custom: boolean;
   inputs: Record<string, unknown>;
+  /** URNs this resource waits for: its `dependsOn` and every resource an input of it came from. */
+  dependencies: string[];
 }
 
 export interface MockRuntimeOptions {
@@ -33,6 +41,8 @@ export interface MockRuntimeOptions {
   secretKeys?: string[];
   /** "computed": cloud-only outputs are unknown (a preview). "fake": deterministic stand-ins. */
   cloudValues?: "computed" | "fake";
+  /** Check the recorded plan against the providers' rules (default true). */
+  providerRules?: boolean;
 }
 
 export interface MockRun<T> {
@@ -47,6 +57,7 @@ interface RegisterRequest {
   getProvider(): string;
   getCustom(): boolean;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getDependenciesList(): string[];
 }
 interface MonitorLike {
   registerResource(req: RegisterRequest, cb: (err: unknown, res?: { getUrn(): string }) => void): void;
@@ -64,7 +75,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
         counter += 1;
         const id = preview ? "" : `${args.name}-id`;
         const state: Record<string, unknown> = { ...args.inputs };
-        if (!preview) Object.assign(state, fakeCloudState(args.type, args.name, counter));
+        if (!preview) Object.assign(state, fakeCloudState(args.type, args.name, args.inputs, counter));
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -89,6 +100,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
           provider: req.getProvider() || null,
           custom: req.getCustom(),
           inputs: showUnknowns(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+          dependencies: [...new Set(req.getDependenciesList())],
         });
       }
       cb(err, res);
@@ -112,6 +124,10 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
   // waitForRPCs internal; it is what `pulumi up` itself awaits before disconnecting.
   await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   const outputs = (await resolveOutputs(returned)) as Awaited<T>;
+  if (options.providerRules ?? true) {
+    const violations = checkProviderRules(resources);
+    if (violations.length > 0) throw new ProviderRulesError(options.stack, violations);
+  }
   return { resources, outputs };
 }
 
@@ -143,9 +159,27 @@ function showUnknowns(value: unknown): unknown {
   return value;
 }
 
-/** Deterministic stand-ins for values a cloud assigns, for tests that follow values between resources. */
-function fakeCloudState(type: string, name: string, n: number): Record<string, unknown> {
+/**
+ * Deterministic stand-ins for values a cloud assigns, shaped as each cloud returns them, for tests that
+ * follow values between resources: an AWS load balancer (aws-load-balancer-controller annotations) gets
+ * a hostname, other LoadBalancer Services an IP; Elastic IPs, GCP addresses and Azure public IPs an IP.
+ */
+function fakeCloudState(type: string, name: string, inputs: Record<string, unknown>, n: number): Record<string, unknown> {
   const ip = `203.0.113.${(n % 250) + 1}`;
-  if (type === "kubernetes:core/v1:Service") return { status: { loadBalancer: { ingress: [{ ip }] } } };
-  return { arn: `arn:mock:${type}:${name}`, selfLink: `mock://${type}/${name}` };
+  const base = { arn: `arn:mock:${type}:${name}`, selfLink: `mock://${type}/${name}` };
+  switch (type) {
+    case "kubernetes:core/v1:Service": {
+      const annotations = (inputs["metadata"] as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
+      const aws = Object.keys(annotations).some((k) => k.startsWith("service.beta.kubernetes.io/aws-load-balancer"));
+      return { status: { loadBalancer: { ingress: [aws ? { hostname: `k8s-${name}-${n}.elb.amazonaws.com` } : { ip }] } } };
+    }
+    case "aws:ec2/eip:Eip":
+      return { ...base, publicIp: ip, allocationId: `eipalloc-${n.toString(16).padStart(8, "0")}` };
+    case "gcp:compute/address:Address":
+      return { ...base, address: ip };
+    case "azure-native:network:PublicIPAddress":
+      return { ipAddress: ip };
+    default:
+      return base;
+  }
 }

@@ -1,24 +1,53 @@
 /**
  * Aurora PostgreSQL on AWS: a partition's primary is the writer cluster of an Aurora Global Database
  * (aws.rds.GlobalCluster + regional Cluster + ClusterInstance); AWS regions fed from it are secondary
- * clusters of the same global cluster (storage-level replication). A subscriber fed from another cloud
- * is a standalone cluster; if AWS regions are fed from it, it becomes the source of its own global
- * cluster. Instances are never publicly accessible; publishers turn on rds.logical_replication.
+ * clusters of the same global cluster (storage-level replication), created only once the primary has an
+ * instance (the provider's own example orders them so). A subscriber fed from another cloud is a
+ * standalone cluster; if AWS regions are fed from it, it becomes the source of its own global cluster.
+ * Instances are never publicly accessible; publishers turn on rds.logical_replication.
+ *
+ * Credentials: Secrets Manager cannot manage the master password of a cluster in a global database, so
+ * the master password is generated here and kept in a Secrets Manager secret for break-glass use only.
+ * Everything that connects (runtime services, replication Jobs) uses IAM database authentication: a
+ * token minted at connect time, so no rotation can leave a stale password behind.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import * as random from "@pulumi/random";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 const ENGINE = "aurora-postgresql";
 const ENGINE_VERSION = "16.4";
+export const AURORA_MASTER_USER = "meridian";
+
+/** The master password, generated once and kept in Secrets Manager (`<cluster id>/master`). */
+function masterPassword(id: string, region: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const password = new random.RandomPassword(`${id}-master`, { length: 40, special: false }, opts);
+  const secret = new aws.secretsmanager.Secret(`${id}-master`, { name: `${id}/master`, region, description: "Break-glass master credentials; services and Jobs use IAM database authentication" }, opts);
+  new aws.secretsmanager.SecretVersion(`${id}-master`, {
+    secretId: secret.id,
+    region,
+    secretString: pulumi.interpolate`{"username":"${AURORA_MASTER_USER}","password":"${password.result}"}`,
+  }, opts);
+  return password.result;
+}
+
 export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], size: ReplicationConfig["databases"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
   const id = copyIdentifier(req.environment, req.writer, req.region.id);
   const region = req.region.region;
-  const common = { engine: ENGINE, engineVersion: ENGINE_VERSION, region, dbSubnetGroupName: network.dbSubnetGroupName, storageEncrypted: true };
+  const common = {
+    engine: ENGINE,
+    engineVersion: ENGINE_VERSION,
+    region,
+    dbSubnetGroupName: network.dbSubnetGroupName,
+    storageEncrypted: true,
+    iamDatabaseAuthenticationEnabled: true,
+  };
   const vpc = network.vpcSecurityGroupIds.length ? { vpcSecurityGroupIds: network.vpcSecurityGroupIds } : {};
   const parameters = req.publishes
     ? new aws.rds.ClusterParameterGroup(`${id}-params`, {
+        name: `${id}-params`,
         family: `aurora-postgresql${POSTGRES_MAJOR}`,
         region,
         description: "Meridian publisher: logical decoding for cross-cloud subscribers",
@@ -26,32 +55,49 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
       }, opts)
     : undefined;
   const paramName = parameters ? { dbClusterParameterGroupName: parameters.name } : {};
+  const credentials = () => ({ databaseName: DATABASE_NAME, masterUsername: AURORA_MASTER_USER, masterPassword: masterPassword(id, region, opts) });
 
   let global: aws.rds.GlobalCluster | undefined;
   let cluster: aws.rds.Cluster;
   if (req.role === "replica") {
-    cluster = new aws.rds.Cluster(id, { ...common, ...vpc, ...paramName, clusterIdentifier: id, globalClusterIdentifier: req.feeder!.replicationSource, skipFinalSnapshot: false, finalSnapshotIdentifier: `${id}-final` }, opts);
-  } else if (req.role === "primary") {
-    global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, engine: ENGINE, engineVersion: ENGINE_VERSION, databaseName: DATABASE_NAME, storageEncrypted: true, region, deletionProtection: true }, opts);
+    // A secondary takes the primary's credentials; RDS refuses a user name or password here.
     cluster = new aws.rds.Cluster(id, {
       ...common, ...vpc, ...paramName,
       clusterIdentifier: id,
+      globalClusterIdentifier: req.feeder!.replicationSource,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: `${id}-final`,
+    }, { ...opts, dependsOn: req.feeder!.ready });
+  } else if (req.role === "primary") {
+    global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, engine: ENGINE, engineVersion: ENGINE_VERSION, databaseName: DATABASE_NAME, storageEncrypted: true, region, deletionProtection: true }, opts);
+    cluster = new aws.rds.Cluster(id, {
+      ...common, ...vpc, ...paramName, ...credentials(),
+      clusterIdentifier: id,
       globalClusterIdentifier: global.id,
-      databaseName: DATABASE_NAME,
-      masterUsername: "meridian",
-      manageMasterUserPassword: true,
       deletionProtection: true,
       finalSnapshotIdentifier: `${id}-final`,
     }, opts);
   } else {
-    cluster = new aws.rds.Cluster(id, { ...common, ...vpc, ...paramName, clusterIdentifier: id, databaseName: DATABASE_NAME, masterUsername: "meridian", manageMasterUserPassword: true, deletionProtection: true, finalSnapshotIdentifier: `${id}-final` }, opts);
-    if (feedsAws) {
-      global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false }, opts);
-    }
+    cluster = new aws.rds.Cluster(id, { ...common, ...vpc, ...paramName, ...credentials(), clusterIdentifier: id, deletionProtection: true, finalSnapshotIdentifier: `${id}-final` }, opts);
   }
+  const instances: aws.rds.ClusterInstance[] = [];
   for (let i = 1; i <= size.instancesPerCluster; i++) {
-    new aws.rds.ClusterInstance(`${id}-${i}`, { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts);
+    instances.push(new aws.rds.ClusterInstance(`${id}-${i}`, { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts));
+  }
+  const instance = instances[0]!;
+  if (req.role === "subscriber" && feedsAws) {
+    // The standalone subscriber becomes the source of its own global database once it has an instance.
+    global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false }, { ...opts, dependsOn: [instance] });
   }
   const source = req.role === "replica" ? req.feeder!.replicationSource : global ? global.id : cluster.arn;
-  return { writer: req.writer, region: req.region, role: req.role, host: cluster.endpoint, replicationSource: source };
+  return {
+    writer: req.writer,
+    region: req.region,
+    role: req.role,
+    host: cluster.endpoint,
+    replicationSource: source,
+    // Secondaries must wait for the primary's instance (and the global cluster built on it).
+    ready: global ? [instance, global] : [instance],
+    auth: "aws-iam",
+  };
 }

@@ -1,8 +1,10 @@
 /**
  * Azure Database for PostgreSQL flexible server: the partition's primary, read replicas in other Azure
  * regions (createMode Replica, sourceServerResourceId = the feeding server), or a standalone subscriber.
- * VNet-integrated with public network access disabled; Entra ID authentication only (no password in
- * config). Publishers set the `wal_level` server parameter to logical.
+ * VNet-integrated with public network access disabled, which Azure allows only with a private DNS zone
+ * given at creation (meridian:replication.network.azure.privateDnsZoneArmResourceId). Entra ID
+ * authentication only: every client (runtime, replication Jobs) presents an Entra token minted at
+ * connect time, so there is no password to rotate. Publishers set `wal_level` to logical.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
@@ -16,7 +18,7 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
   const base = { resourceGroupName: network.resourceGroupName, serverName, location: req.region.region, ...sized };
   const server =
     req.role === "replica"
-      ? new dbforpostgresql.Server(serverName, { ...base, createMode: "Replica", sourceServerResourceId: req.feeder!.replicationSource }, opts)
+      ? new dbforpostgresql.Server(serverName, { ...base, createMode: "Replica", sourceServerResourceId: req.feeder!.replicationSource }, { ...opts, dependsOn: req.feeder!.ready })
       : new dbforpostgresql.Server(serverName, {
           ...base,
           createMode: "Create",
@@ -32,5 +34,5 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
   if (req.publishes) {
     new dbforpostgresql.Configuration(`${serverName}-wal-level`, { resourceGroupName: network.resourceGroupName, serverName: server.name, configurationName: "wal_level", value: "logical", source: "user-override" }, opts);
   }
-  return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id };
+  return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id, ready: [server], auth: "azure-entra" };
 }

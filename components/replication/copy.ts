@@ -16,7 +16,14 @@ export interface DatabaseCopy {
   host: pulumi.Output<string>;
   /** Provider handle the same cloud's replicas attach to (global cluster id, instance name, server id). */
   replicationSource: pulumi.Output<string>;
+  /** Resources a same-cloud replica of this copy must wait for (e.g. the Aurora primary's instance). */
+  ready: pulumi.Resource[];
+  /** How clients authenticate: a token minted at connect time by the cloud's IAM, never a stored password. */
+  auth: DatabaseAuth;
 }
+
+/** IAM database authentication per cloud: Aurora IAM tokens, Cloud SQL IAM users, Entra ID tokens. */
+export type DatabaseAuth = "aws-iam" | "gcp-iam" | "azure-entra";
 
 export interface CopyRequest {
   writer: string;

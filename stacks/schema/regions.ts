@@ -32,6 +32,14 @@ export const regionSchema = z
     kubeconfig: z
       .union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })])
       .optional(),
+    /**
+     * The regional gateway's public addresses. AWS: the public subnets its network load balancer spans;
+     * each gets an Elastic IP, so DNS publishes addresses rather than the load balancer's hostname.
+     */
+    gateway: z
+      .object({ subnets: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id such as subnet-0123456789abcdef0")).min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -52,5 +60,13 @@ export const regionsSchema = z
           message: `duplicate region id; already used by regions[${first}]`,
         });
       } else seen.set(r.id, i);
+      if (r.cloud === "aws" && r.gateway === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "gateway"],
+          input: undefined,
+          message: "an AWS region needs gateway.subnets: the public subnets of its network load balancer (one Elastic IP each, so DNS can publish addresses)",
+        });
+      }
     });
   });

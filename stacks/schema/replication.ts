@@ -68,7 +68,11 @@ const databasesSchema = z
       .strict()
       .prefault({}),
     gcp: z
-      .object({ tier: z.string().regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384").default("db-custom-4-16384") })
+      .object({
+        tier: z.string().regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384").default("db-custom-4-16384"),
+        /** ENTERPRISE takes shared-core and db-custom-* tiers; ENTERPRISE_PLUS (PostgreSQL 16's default) only db-perf-optimized-N-*. */
+        edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE"),
+      })
       .strict()
       .prefault({}),
     azure: z

@@ -15,14 +15,14 @@ describe("meridian plan", () => {
   });
 
   it("--json prints the documented document", () => {
-    const r = runCli(["plan", "--stack", "prod", "--json"]);
+    const r = runCli(["plan", "--stack", "prod", "--json"], { timeoutMs: 200_000 });
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
     expect(doc.stack).toBe("prod");
     expect(doc.resources.length).toBeGreaterThan(0);
-    for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["inputs", "name", "parent", "provider", "type", "urn"]);
+    for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["dependencies", "inputs", "name", "parent", "provider", "type", "urn"]);
     expect(doc.outputs["regions"]).toHaveLength(6);
-  });
+  }, 240_000);
 
   it("an unknown stack exits non-zero naming the stacks that exist", () => {
     const r = runCli(["plan", "--stack", "qa"]);
@@ -52,12 +52,38 @@ describe("meridian plan", () => {
   });
 });
 
+describe("meridian plan: provider rules", () => {
+  it("a stack the providers would refuse exits 1 with the provider's message and the rule's source", () => {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
+    const file = join(dir, "Pulumi.staging.yaml");
+    try {
+      const text = readFileSync(stackFile("staging"), "utf8").replace("    writeGBPerMonth: { aws-use1: 300 }\n", "    writeGBPerMonth: { aws-use1: 300 }\n    databases: { gcp: { edition: ENTERPRISE_PLUS } }\n");
+      writeFileSync(file, text);
+      const r = runCli(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 200_000 });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^meridian: the providers would refuse stack staging: 1 problem\n/);
+      expect(r.stderr).toContain("Invalid Tier (db-custom-4-16384) for (ENTERPRISE_PLUS) Edition.");
+      expect(r.stderr).toContain("rule gcp-sql-edition-tier: https://cloud.google.com/sql/docs/postgres/create-instance#machine-types");
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }, 240_000);
+
+  it("docs/provider-rules.md lists every rule the plan enforces", async () => {
+    const { PROVIDER_RULES } = await import("../../components/preview/rules/index.js");
+    const doc = readFileSync(new URL("../../docs/provider-rules.md", import.meta.url), "utf8");
+    const listed = [...doc.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);
+    expect(listed).toEqual(PROVIDER_RULES.map((r) => r.id));
+  });
+});
+
 describe("meridian plan --graph", () => {
   it("writes the topology SVG for any stack", () => {
     const dir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
     try {
       const file = join(dir, "prod.svg");
-      const r = runCli(["plan", "--stack", "prod", "--graph", file]);
+      const r = runCli(["plan", "--stack", "prod", "--graph", file], { timeoutMs: 200_000 });
       expect(r.status).toBe(0);
       const svg = readFileSync(file, "utf8");
       expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -69,5 +95,5 @@ describe("meridian plan --graph", () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
-  });
+  }, 240_000);
 });

@@ -22,6 +22,7 @@ const res = (type: string, name: string, inputs: Record<string, unknown>): Recor
   provider: null,
   custom: true,
   inputs,
+  dependencies: [],
 });
 
 /** The estate ConfigMap the replication area deploys, from prod's config with `edit` applied. */

@@ -44,7 +44,7 @@ describe("ZoneHierarchy", () => {
     expect(status("gcp:dns/recordSet:RecordSet")).toMatchObject({ name: "status.meridian.example.com.", ttl: 300, rrdatas: ["198.51.100.7"] });
     expect(status("cloudflare:index/dnsRecord:DnsRecord")).toMatchObject({ name: "status.meridian.example.com", ttl: 300, content: "198.51.100.7" });
     expect(status("azure-native:dns:RecordSet")).toMatchObject({ relativeRecordSetName: "status", ttl: 300, aRecords: [{ ipv4Address: "198.51.100.7" }] });
-  });
+  }, 240_000);
 
   it("delegation combines the primary's and secondary's nameservers, not the standbys'", async () => {
     // Zones answer with provider-style nameservers, as the clouds do after creation.
@@ -81,7 +81,7 @@ describe("ZoneHierarchy", () => {
   });
 
   it("meridian plan --stack prod --json has every provider's checks, routed records, profiles and load balancer", () => {
-    const r = runCli(["plan", "--stack", "prod", "--json"]);
+    const r = runCli(["plan", "--stack", "prod", "--json"], { timeoutMs: 200_000 });
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] };
     const count = (type: string) => doc.resources.filter((x) => x.type === type).length;
@@ -103,5 +103,5 @@ describe("ZoneHierarchy", () => {
     expect(doc.resources.find((x) => x.type === "azure-native:trafficmanager:Profile")!.inputs).toMatchObject({ monitorConfig: { intervalInSeconds: 30, toleratedNumberOfFailures: 2 }, dnsConfig: { ttl: 60 } });
     expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")!.inputs).toMatchObject({ interval: 30, consecutiveDown: 3 });
     expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancer:LoadBalancer")!.inputs).toMatchObject({ ttl: 60 });
-  });
+  }, 240_000);
 });

@@ -4,6 +4,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { evaluateStack, ofType, under, type Plan, type RecordedResource } from "../../harness.js";
 import { reportResources } from "../../../model/cost/report.js";
 import { modelFromResources } from "../../../policies/model-source.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
 
 const TOPOLOGY = "meridian:replication:Topology";
 const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -12,7 +13,7 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
   let plan: Plan;
   beforeAll(async () => {
     plan = await evaluateStack("prod");
-  });
+  }, 240_000);
 
   it("builds an Aurora Global Database for each AWS writer with a secondary cluster in the other AWS region", () => {
     const globals = ofType(plan, "aws:rds/globalCluster:GlobalCluster").map((r) => r.name).sort();
@@ -28,7 +29,8 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
       expect(props(i)["settings"]["ipConfiguration"]).toMatchObject({ ipv4Enabled: false, privateNetwork: "projects/meridian-prod/global/networks/meridian" });
     }
     const asne1 = ofType(plan, "gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.name === "meridian-prod-gcp-asne1")!;
-    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([{ name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([{ name: "cloudsql.iam_authentication", value: "on" }, { name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(props(asne1)["settings"]).toMatchObject({ edition: "ENTERPRISE", tier: "db-custom-4-16384" });
     for (const s of ofType(plan, "azure-native:dbforpostgresql:Server")) {
       expect(props(s)["network"]).toMatchObject({ publicNetworkAccess: "Disabled" });
       expect(props(s)["network"]["delegatedSubnetResourceId"]).toContain(`virtualNetworks/meridian-${props(s)["location"]}/subnets/postgres`);
@@ -71,7 +73,7 @@ describe("managed replicas where the feeding region is on the same cloud (full m
   beforeAll(async () => {
     plan = await evaluateStack("prod", {
       configOverrides: {
-        "meridian:replication": { topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
+        "meridian:replication": { ...(readStackConfigMap("prod")["meridian:replication"] as object), placement: undefined, topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
       },
     });
   });

@@ -19,7 +19,7 @@ describe("time area (prod)", () => {
   let plan: Plan;
   beforeAll(async () => {
     plan = await evaluateStack("prod");
-  });
+  }, 240_000);
 
   it("creates one TimeFabric per region with chrony, the grandmaster and monitoring in the time namespace", () => {
     const spec = buildEstateSpec("prod", loadStack("prod"));

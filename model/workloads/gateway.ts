@@ -1,0 +1,92 @@
+/**
+ * The regional gateway's routes, from the model: which public paths reach which runtime service, and
+ * what each health signal the DNS providers probe is made of. Every provider's health check probes a
+ * path listed here with the service's host name, so the plan can show that every probed path is served.
+ * Pure: the gateway component renders these as Istio Gateway/VirtualService routes and the health
+ * aggregator's config file.
+ * Invariant: every signal path of the traffic policy (and the serving path) has exactly one route.
+ */
+import { serviceFqdn, type EstateSpec } from "../estate.js";
+import { runtimeService, serviceHost, type ServiceName } from "../services.js";
+import { trafficPolicy } from "../traffic/policy.js";
+import { SINGLE_WRITER } from "./spec.js";
+import { ledgerRegion } from "./config.js";
+
+/** A public API route: requests whose path starts with `prefix` go to `service` (prefix kept). */
+export interface ApiRoute {
+  prefix: string;
+  service: ServiceName;
+  /** Read-only routes answer GET and HEAD only. */
+  methods: "any" | "read";
+}
+
+/** The public API behind the gateway (the clock is internal: only services call it). */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { prefix: "/v1/inventory", service: "escrow", methods: "any" },
+  { prefix: "/v1/reservations", service: "escrow", methods: "any" },
+  { prefix: "/v1/ratelimit", service: "ratelimit", methods: "any" },
+  { prefix: "/v1/allocator", service: "ratelimit", methods: "any" },
+  { prefix: "/checkpoint", service: "prooflog", methods: "read" },
+  { prefix: "/tile/", service: "prooflog", methods: "read" },
+  { prefix: "/proof/", service: "prooflog", methods: "read" },
+];
+
+/** One upstream readiness probe of a signal: the service's own `/readyz`. */
+export interface HealthProbe {
+  name: string;
+  url: string;
+}
+
+export interface HealthSignalRoute {
+  name: string;
+  path: string;
+  /** Empty: the gateway itself answers (reaching it through the load balancer is the signal). */
+  probes: HealthProbe[];
+}
+
+/** Names a signal may have beyond the runtime services: the gateway alone, or everything the region serves. */
+export const GATEWAY_SIGNAL = "gateway";
+
+function readyzOf(name: ServiceName): HealthProbe {
+  const s = runtimeService(name);
+  return { name, url: `http://${serviceHost(s)}:${s.ports[0]!.port}/readyz` };
+}
+
+/** Services running in a region (a single writer runs in the ledger region only). */
+export function servingServices(spec: EstateSpec, regionId: string): ServiceName[] {
+  const all: ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
+  return all.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
+}
+
+/**
+ * Every signal path the DNS providers probe, with what it is made of: a runtime service's name probes
+ * that service; `gateway` is answered by the gateway; `replication` probes the region's replication
+ * monitor; any other name (the default `serving` signal) is every service the region runs.
+ */
+export function healthSignalRoutes(spec: EstateSpec, regionId: string): HealthSignalRoute[] {
+  const policy = trafficPolicy(spec);
+  const services = servingServices(spec, regionId);
+  const routes = policy.signals.map((signal): HealthSignalRoute => {
+    if (signal.name === GATEWAY_SIGNAL) return { name: signal.name, path: signal.path, probes: [] };
+    if ((services as string[]).includes(signal.name)) return { name: signal.name, path: signal.path, probes: [readyzOf(signal.name as ServiceName)] };
+    if (signal.name === "replication") return { name: signal.name, path: signal.path, probes: [REPLICATION_MONITOR_PROBE] };
+    return { name: signal.name, path: signal.path, probes: services.map(readyzOf) };
+  });
+  // The serving path (the default signal) is always answered, even when signals name other paths.
+  if (!routes.some((r) => r.path === spec.dns.healthCheck.path)) {
+    routes.push({ name: "serving", path: spec.dns.healthCheck.path, probes: services.map(readyzOf) });
+  }
+  return routes;
+}
+
+/** The replication monitor (components/replication) answers `/readyz` while replication lag is within bounds. */
+export const REPLICATION_MONITOR = { name: "replication-monitor", namespace: "meridian", port: 8080 } as const;
+export const REPLICATION_MONITOR_PROBE: HealthProbe = {
+  name: "replication",
+  url: `http://${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local:${REPLICATION_MONITOR.port}/readyz`,
+};
+
+/** Host names the gateway answers for in a region: the service's name and the region's own name. */
+export function gatewayHosts(spec: EstateSpec, regionId: string): string[] {
+  return [serviceFqdn(spec), `${regionId}.${serviceFqdn(spec)}`];
+}

@@ -1,0 +1,99 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { isIPv4 } from "node:net";
+import { planStack } from "../../../components/preview/plan.js";
+import { ProviderRulesError } from "../../../components/preview/rules/index.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
+import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
+
+const byUrn = (plan: Plan) => new Map(plan.resources.map((r) => [r.urn, r]));
+
+describe("the prod plan passes the provider rules and records its ordering", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await evaluateStack("prod");
+  });
+
+  it("every resource lists its dependencies, and every dependency is a resource of the plan", () => {
+    const urns = byUrn(plan);
+    for (const r of plan.resources) for (const d of r.dependencies) expect(urns.has(d), `${r.name} → ${d}`).toBe(true);
+    expect(plan.resources.filter((r) => r.dependencies.length > 0).length).toBeGreaterThan(plan.resources.length / 2);
+  });
+
+  it("Route 53 alias records wait for the records they alias", () => {
+    const records = ofType(plan, "aws:route53/record:Record");
+    const aliases = records.filter((r) => Array.isArray(r.inputs["aliases"]));
+    expect(aliases.length).toBeGreaterThan(0);
+    for (const a of aliases) {
+      const target = (a.inputs["aliases"] as { name: string }[])[0]!.name;
+      const targets = records.filter((r) => r.inputs["name"] === target);
+      expect(targets.length, target).toBeGreaterThan(0);
+      for (const t of targets) expect(a.dependencies, `${a.name} waits for ${t.name}`).toContain(t.urn);
+    }
+  });
+
+  it("Aurora secondaries wait for the primary cluster's instance", () => {
+    const clusters = ofType(plan, "aws:rds/cluster:Cluster");
+    const secondary = clusters.find((c) => c.name === "meridian-prod-aws-use1-at-aws-euw1")!;
+    const instance = ofType(plan, "aws:rds/clusterInstance:ClusterInstance").find((i) => i.name === "meridian-prod-aws-use1-1")!;
+    expect(secondary.dependencies).toContain(instance.urn);
+    // No managed master password anywhere in a global database; IAM authentication everywhere.
+    for (const c of clusters) {
+      expect(c.inputs["manageMasterUserPassword"]).toBeUndefined();
+      expect(c.inputs["iamDatabaseAuthenticationEnabled"]).toBe(true);
+    }
+  });
+
+  it("Cloud SQL names its edition; Azure servers name their private DNS zone", () => {
+    for (const i of ofType(plan, "gcp:sql/databaseInstance:DatabaseInstance")) {
+      expect((i.inputs["settings"] as Record<string, unknown>)["edition"]).toBe("ENTERPRISE");
+    }
+    for (const s of ofType(plan, "azure-native:dbforpostgresql:Server").filter((x) => x.inputs["createMode"] === "Create")) {
+      expect((s.inputs["network"] as Record<string, unknown>)["privateDnsZoneArmResourceId"]).toMatch(/privateDnsZones\/meridian-prod\.postgres\.database\.azure\.com$/);
+    }
+  });
+
+  it("no A record or IP-only field carries a hostname; every check names the service host", () => {
+    const ipOnly: [RecordedResource, unknown][] = [];
+    for (const r of ofType(plan, "aws:route53/record:Record")) if (r.inputs["type"] === "A") for (const v of (r.inputs["records"] as unknown[] | undefined) ?? []) ipOnly.push([r, v]);
+    for (const r of ofType(plan, "aws:route53/healthCheck:HealthCheck")) if (r.inputs["type"] !== "CALCULATED") ipOnly.push([r, r.inputs["ipAddress"]]);
+    const json = JSON.stringify(ofType(plan, "gcp:dns/recordSet:RecordSet").map((r) => r.inputs["routingPolicy"]));
+    for (const m of json.matchAll(/"externalEndpoints":\[([^\]]*)\]/g)) for (const v of JSON.parse(`[${m[1]}]`) as string[]) ipOnly.push([ofType(plan, "gcp:dns/recordSet:RecordSet")[0]!, v]);
+    expect(ipOnly.length).toBeGreaterThan(20);
+    for (const [r, v] of ipOnly) expect(isIPv4(String(v)), `${r.name}: ${String(v)}`).toBe(true);
+    for (const r of ofType(plan, "aws:route53/healthCheck:HealthCheck")) if (r.inputs["type"] === "HTTPS") expect(r.inputs).toMatchObject({ fqdn: "api.meridian.example.com", enableSni: true });
+    expect(ofType(plan, "gcp:compute/healthCheck:HealthCheck")[0]!.inputs["httpsHealthCheck"]).toMatchObject({ host: "api.meridian.example.com" });
+    for (const p of ofType(plan, "azure-native:trafficmanager:Profile")) expect((p.inputs["monitorConfig"] as Record<string, unknown>)["customHeaders"]).toEqual([{ name: "Host", value: "api.meridian.example.com" }]);
+    expect(ofType(plan, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")[0]!.inputs["header"]).toEqual({ Host: ["api.meridian.example.com"] });
+  });
+});
+
+describe("deliberately broken stacks are refused with the provider's message", () => {
+  const prod = readStackConfigMap("prod");
+  const replication = prod["meridian:replication"] as Record<string, Record<string, unknown>>;
+
+  it("Cloud SQL on ENTERPRISE_PLUS with a custom tier", async () => {
+    const broken = { ...replication, databases: { gcp: { edition: "ENTERPRISE_PLUS", tier: "db-custom-4-16384" } } };
+    const err = await planStack("prod", { configOverrides: { "meridian:replication": broken } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderRulesError);
+    const v = (err as ProviderRulesError).violations;
+    expect(v.every((x) => x.rule === "gcp-sql-edition-tier")).toBe(true);
+    expect(v[0]!.message).toBe("googleapi: Error 400: Invalid request: Invalid Tier (db-custom-4-16384) for (ENTERPRISE_PLUS) Edition. Use a predefined Tier like db-perf-optimized-N-* instead. Learn more at https://cloud.google.com/sql/docs/postgres/create-instance#machine-types., invalid");
+    expect((err as Error).message).toMatch(/the providers would refuse stack prod: 6 problems/);
+  });
+
+  it("Azure flexible servers without a private DNS zone", async () => {
+    const network = { ...replication["network"], azure: { ...(replication["network"]!["azure"] as object), privateDnsZoneArmResourceId: undefined } };
+    const err = await planStack("prod", { configOverrides: { "meridian:replication": { ...replication, network } } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderRulesError);
+    const v = (err as ProviderRulesError).violations;
+    expect(new Set(v.map((x) => x.rule))).toEqual(new Set(["azure-postgres-private-dns-zone"]));
+    expect(v.length).toBe(6);
+    for (const x of v) expect(x.name).toMatch(/-at-azure-(weu|sea)$/);
+    expect(v[0]!.message).toMatch(/^BadRequest: network\.privateDnsZoneArmResourceId: Identifier of the private DNS zone\. Required during creation of a new server/);
+  });
+
+  it("an AWS region without its gateway subnets stops at config time", async () => {
+    const regions = (prod["meridian:regions"] as Record<string, unknown>[]).map((r) => (r["id"] === "aws-use1" ? { ...r, gateway: undefined } : r));
+    await expect(planStack("prod", { configOverrides: { "meridian:regions": regions } })).rejects.toThrow(/meridian:regions\[0\]\.gateway.*an AWS region needs gateway\.subnets/s);
+  });
+});
