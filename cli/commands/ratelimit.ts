@@ -1,7 +1,7 @@
 /**
  * `meridian ratelimit serve|validate|allocator`: run the envoyproxy/ratelimit-compatible rate limit
- * service (RLS v3 gRPC + HTTP with RateLimit headers) from its YAML config (a file or a directory),
- * check a config and print the limits it defines, or run the global allocator.
+ * service (RLS v3 gRPC + HTTP with RateLimit headers, on the service kit) from its YAML rules (a file or a
+ * directory), check rules and print the limits they define, or run the global allocator.
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
@@ -23,102 +23,100 @@ const oneOf = <T extends string>(flag: string, values: readonly T[]) => (v: stri
 };
 
 interface ServeFlags {
-  config: string;
+  config?: string;
+  rules?: string;
   mergeDomains?: boolean;
-  watch: boolean;
+  watch?: boolean;
   redis?: string;
   redisCluster?: string;
-  redisPrefix: string;
-  failureMode: "unavailable" | "local" | "closed" | "open";
-  instances: number;
-  chargePolicy: "independent" | "atomic";
-  maxDescriptors: number;
-  nearLimitRatio: string;
+  redisPrefix?: string;
+  redisTimeoutMs?: number;
+  failureMode?: "unavailable" | "local" | "closed" | "open";
+  instances?: number;
+  chargePolicy?: "independent" | "atomic";
+  maxDescriptors?: number;
+  nearLimitRatio?: number;
   globalShadowMode?: boolean;
   responseDynamicMetadata?: boolean;
-  localCacheEntries: number;
+  localCacheEntries?: number;
   region?: string;
-  leaseRefreshMs: number;
-  leaseMs: number;
-  port: number;
-  grpcPort: number;
-  host: string;
+  globalPrefetch?: number;
+  port?: number;
+  grpcPort?: number;
+  host?: string;
 }
+
+const fraction = (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new UserError(`--global-prefetch is "${v}"; expected a fraction in [0, 1]`);
+  return n;
+};
+const ratio = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 1)) throw new UserError(`--near-limit-ratio is "${v}"; expected a number in (0, 1]`);
+  return n;
+};
 
 export function register(program: Command): void {
   const rl = program.command("ratelimit").description("rate limiting: the envoyproxy/ratelimit-compatible rate limit service");
   rl.command("serve")
-    .description("serve Envoy RLS v3 (gRPC), an HTTP API with RateLimit headers, and /metrics")
-    .requiredOption("-c, --config <path>", "envoyproxy/ratelimit YAML: a file or a directory of *.yaml (reloaded when it changes)")
+    .description("serve Envoy RLS v3 (gRPC), an HTTP API with RateLimit headers, the operator admin API and /metrics")
+    .option("--config <file>", "service config, JSON or YAML: rules, redis, failureMode, … and the kit's `server` section")
+    .option("-r, --rules <path>", "envoyproxy/ratelimit YAML: a file or a directory of *.yaml (reloaded when it changes)")
     .option("--merge-domains", "merge a domain defined in several files (envoyproxy/ratelimit MERGE_DOMAIN_CONFIG)")
-    .option("--no-watch", "do not reload when the config changes (SIGHUP still reloads)")
+    .option("--no-watch", "do not reload when the rules change on disk")
     .option("--redis <url>", "share counters through Redis (e.g. redis://127.0.0.1:6379/0); default: in memory")
     .option("--redis-cluster <nodes>", "share counters through a Redis Cluster: host:port,host:port,…")
-    .option("--redis-prefix <prefix>", "Redis key prefix", "mrl:")
-    .option("--failure-mode <mode>", "when Redis does not answer: unavailable (gRPC UNAVAILABLE, Envoy's failure_mode_deny decides) | local | closed | open", oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const), "unavailable")
-    .option("--instances <n>", "replicas sharing the Redis (sizes the local fallback share)", int("--instances", 1), 1)
-    .option("--charge-policy <policy>", "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)", oneOf("--charge-policy", ["independent", "atomic"] as const), "independent")
-    .option("--max-descriptors <n>", "most descriptors one request may carry", int("--max-descriptors", 1), 256)
-    .option("--near-limit-ratio <r>", "near_limit threshold as a fraction of the limit", "0.8")
+    .option("--redis-prefix <prefix>", "Redis key prefix (default mrl:)")
+    .option("--redis-timeout-ms <ms>", "a Redis call slower than this fails and the failure policy decides (default 500)", int("--redis-timeout-ms", 10))
+    .option("--failure-mode <mode>", "when Redis does not answer: unavailable (gRPC UNAVAILABLE; Envoy's failure_mode_deny decides) | local | closed | open", oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const))
+    .option("--instances <n>", "replicas sharing the Redis (sizes the local fallback share)", int("--instances", 1))
+    .option("--charge-policy <policy>", "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)", oneOf("--charge-policy", ["independent", "atomic"] as const))
+    .option("--max-descriptors <n>", "most descriptors one request may carry (default 256)", int("--max-descriptors", 1))
+    .option("--near-limit-ratio <r>", "near_limit threshold as a fraction of the limit (default 0.8)", ratio)
     .option("--global-shadow-mode", "answer OK whatever the limits say, counting what would be rejected")
     .option("--response-dynamic-metadata", "return envoyproxy/ratelimit's dynamic metadata (descriptors, rule metadata)")
-    .option("--local-cache-entries <n>", "over-limit counters remembered locally (0 disables)", int("--local-cache-entries", 0), 100_000)
-    .option("--region <name>", "this instance's region at the global allocator (for `global: true` limits); default: host name")
-    .option("--lease-refresh-ms <ms>", "global limits: how often a region renews its lease", int("--lease-refresh-ms", 1), 250)
-    .option("--lease-ms <ms>", "global limits: lease length (how long a silent region keeps its share)", int("--lease-ms", 1), 5000)
-    .option("-p, --port <port>", "HTTP port", port("--port"), 8080)
-    .option("--grpc-port <port>", "gRPC port", port("--grpc-port"), 8081)
-    .option("--host <host>", "listen address", "0.0.0.0")
+    .option("--local-cache-entries <n>", "over-limit counters remembered locally (0 disables; default 100000)", int("--local-cache-entries", 0))
+    .option("--region <name>", "this replica's region at the global allocator (for `global: true` limits); default: host name")
+    .option("--global-prefetch <fraction>", "global limits: budget asked for beyond a request's cost, as a fraction of the limit (default 0.05)", fraction)
+    .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
+    .option("--grpc-port <port>", "gRPC port (default 8081)", port("--grpc-port"))
+    .option("--host <host>", "listen address (default 127.0.0.1)")
     .action(async (o: ServeFlags) => {
-      if (o.leaseMs <= o.leaseRefreshMs) throw new UserError(`--lease-ms is "${o.leaseMs}"; expected an integer above --lease-refresh-ms (${o.leaseRefreshMs})`);
-      const ratio = Number(o.nearLimitRatio);
-      if (!(ratio > 0 && ratio <= 1)) throw new UserError(`--near-limit-ratio is "${o.nearLimitRatio}"; expected a number in (0, 1]`);
+      if (!o.config && !o.rules) throw new UserError("give the rules: --rules <file or directory> (or `rules:` in --config)");
       if (o.redis && o.redisCluster) throw new UserError("--redis and --redis-cluster are exclusive; give one");
-      const { startServer } = await import("../../runtime/ratelimit/service/server.js");
-      const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
-      let s;
-      try {
-        // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-        const hlc = (await import("../../runtime/clock/env.js")).hlcNodeFromEnv();
-        s = await startServer({
-          configPath: o.config,
+      // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+      const env = process.env.MERIDIAN_HLC_MAX_OFFSET_MS;
+      const maxOffsetMs = env === undefined || env === "" ? undefined : Number(env);
+      if (maxOffsetMs !== undefined && !(maxOffsetMs > 0)) throw new UserError(`MERIDIAN_HLC_MAX_OFFSET_MS=${env}; expected a positive number of milliseconds`);
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { ratelimitService } = await import("../../runtime/ratelimit/service/service.js");
+      await runService(ratelimitService, {
+        command: "meridian ratelimit serve",
+        configFile: o.config,
+        overrides: {
+          server: { port: o.port, host: o.host },
+          rules: o.rules,
           mergeDomains: o.mergeDomains,
-          watch: o.watch,
-          redisUrl: o.redis,
+          watch: o.watch === false ? false : undefined,
+          redis: o.redis,
           redisCluster: o.redisCluster?.split(",").filter(Boolean),
           redisPrefix: o.redisPrefix,
+          redisTimeoutMs: o.redisTimeoutMs,
           failureMode: o.failureMode,
           instances: o.instances,
           chargePolicy: o.chargePolicy,
           maxDescriptors: o.maxDescriptors,
-          nearLimitRatio: ratio,
+          nearLimitRatio: o.nearLimitRatio,
           globalShadowMode: o.globalShadowMode,
           responseDynamicMetadata: o.responseDynamicMetadata,
           localCacheEntries: o.localCacheEntries,
           region: o.region,
-          leaseRefreshMs: o.leaseRefreshMs,
-          leaseMs: o.leaseMs,
-          port: o.port,
-          grpcPort: o.grpcPort,
-          host: o.host,
-          hlc,
-          onReload: (r) =>
-            r.ok ? process.stdout.write(`ratelimit: config reloaded (domains ${r.domains.join(", ")})\n`) : process.stderr.write(`ratelimit: config rejected, keeping the running one:\n${r.error}\n`),
-        });
-      } catch (err) {
-        if (err instanceof ConfigError) throw new UserError(err.message);
-        throw err;
-      }
-      const storeName = o.redisCluster ? "redis-cluster" : o.redis ? "redis" : "memory";
-      process.stdout.write(`ratelimit: domains ${s.service.domainNames.join(", ")}; http :${s.httpPort}, grpc :${s.grpcPort}, store ${storeName}\n`);
-      process.on("SIGHUP", () => {
-        try {
-          s.reload();
-        } catch {
-          /* reported by onReload */
-        }
+          globalPrefetch: o.globalPrefetch,
+          grpc: o.grpcPort === undefined ? undefined : { port: o.grpcPort },
+          maxOffsetMs,
+        },
       });
-      closeOnSignal(() => s.close());
     });
   rl.command("quota")
     .description("serve multi-dimensional quotas (reserve/release, overrides with approval, delegation) over HTTP")
@@ -181,15 +179,15 @@ export function register(program: Command): void {
       closeOnSignal(() => Promise.all([app.close(), nc?.drain()]));
     });
   rl.command("validate")
-    .description("check a rate limit config (file or directory) and print the limits it defines")
-    .requiredOption("-c, --config <path>", "envoyproxy/ratelimit YAML file or directory")
+    .description("check envoyproxy/ratelimit rules (a file or directory) and print the limits they define")
+    .requiredOption("-r, --rules <path>", "envoyproxy/ratelimit YAML file or directory")
     .option("--merge-domains", "merge a domain defined in several files")
-    .action(async (o: { config: string; mergeDomains?: boolean }) => {
+    .action(async (o: { rules: string; mergeDomains?: boolean }) => {
       const { loadConfig } = await import("../../runtime/ratelimit/config/load.js");
       const { ConfigError } = await import("../../runtime/ratelimit/config/schema.js");
       const { describeDomain } = await import("../../runtime/ratelimit/config/describe.js");
       try {
-        for (const d of loadConfig(o.config, o.mergeDomains).parsed) process.stdout.write(describeDomain(d));
+        for (const d of loadConfig(o.rules, o.mergeDomains).parsed) process.stdout.write(describeDomain(d));
       } catch (err) {
         if (err instanceof ConfigError) throw new UserError(err.message);
         throw err;

@@ -127,11 +127,12 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const cfg = rateLimitRegionConfig(spec, regionId);
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       return {
-        args: ["ratelimit", "serve", "--config", configPath("ratelimit", "config.yaml"), "--redis", "$(MERIDIAN_REDIS_URL)",
+        args: ["ratelimit", "serve", "--rules", configPath("ratelimit", "config.yaml"), "--redis", "$(MERIDIAN_REDIS_URL)",
           "--region", regionId, "--instances", String(spec.runtime.replicas), "--port", String(HTTP_PORT), "--grpc-port", String(grpc.port), "--host", "0.0.0.0"],
         config: { "config.yaml": cfg.yaml },
         secretMounts: [],
-        readiness: { kind: "http", path: "/healthz", port: HTTP_PORT },
+        // The service kit's readiness: rules loaded (and Redis answering, under the default failure policy).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: true, postgres: false },
       };
     }

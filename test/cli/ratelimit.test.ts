@@ -14,16 +14,21 @@ writeFileSync(bad, "domain: d\ndescriptors:\n  - key: a\n    rate_limit: { unit:
 
 describe("meridian ratelimit", () => {
   it("validate lists the limits and refuses a bad config naming the problem", () => {
-    const ok = runCli(["ratelimit", "validate", "--config", good]);
+    const ok = runCli(["ratelimit", "validate", "--rules", good]);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toContain("tenant (each value): 4/minute fixed-window [hierarchical=true]");
     expect(ok.stdout).toContain("user (each value): 3/minute sliding-log [name=per-user]");
     expect(ok.stdout).toContain("vip (each value): unlimited");
-    const r = runCli(["ratelimit", "validate", "--config", bad]);
+    const r = runCli(["ratelimit", "validate", "--rules", bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bad\.yaml: descriptors\[0\]\.rate_limit\.unit: invalid rate limit unit 'fortnight'/);
-    expect(runCli(["ratelimit", "serve", "--config", good, "--port", "99999"]).stderr).toMatch(/--port is "99999"/);
-    expect(runCli(["ratelimit", "serve", "--config", good, "--lease-ms", "100"]).stderr).toMatch(/--lease-ms is "100"; expected an integer above --lease-refresh-ms \(250\)/);
+    expect(runCli(["ratelimit", "serve", "--rules", good, "--port", "99999"]).stderr).toMatch(/--port is "99999"/);
+    const cfg = join(dir, "service.yaml");
+    writeFileSync(cfg, `rules: ${good}\nfailureMode: sometimes\n`);
+    const badService = runCli(["ratelimit", "serve", "--config", cfg, "--port", "0", "--grpc-port", "0"]);
+    expect(badService.status).toBe(2);
+    expect(badService.stderr).toMatch(/meridian ratelimit serve: config .*service\.yaml: failureMode: Invalid option: expected one of "unavailable"\|"local"\|"closed"\|"open"/);
+    expect(runCli(["ratelimit", "serve", "--rules", bad, "--port", "0", "--grpc-port", "0"]).stderr).toMatch(/bad\.yaml: descriptors\[0\]\.rate_limit\.unit: invalid rate limit unit 'fortnight'/);
     const q = join(dir, "quota.yaml");
     writeFileSync(q, "tenants:\n  - id: a\n    hard: { cpu: -1 }\n");
     const qr = runCli(["ratelimit", "quota", "--config", q]);
@@ -37,7 +42,7 @@ describe("meridian ratelimit", () => {
   });
 
   it("serve answers HTTP until stopped", async () => {
-    const child = spawn(process.execPath, [MERIDIAN_BIN, "ratelimit", "serve", "--config", good, "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"], { cwd: REPO_ROOT });
+    const child = spawn(process.execPath, [MERIDIAN_BIN, "ratelimit", "serve", "--rules", good, "--port", "0", "--grpc-port", "0", "--host", "127.0.0.1"], { cwd: REPO_ROOT });
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -47,8 +52,9 @@ describe("meridian ratelimit", () => {
         });
         child.once("exit", (code) => reject(new Error(`exited ${code}`)));
       });
-      const port = Number(/http :(\d+)/.exec(banner)![1]);
-      expect(banner).toMatch(/domains edge; http :\d+, grpc :\d+, store memory/);
+      const ready = JSON.parse(banner) as { ready: boolean; service: string; url: string; endpoints: Record<string, string> };
+      expect(ready).toMatchObject({ ready: true, service: "ratelimit", endpoints: { grpc: expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/) } });
+      const port = Number(new URL(ready.url).port);
       const r = await fetch(`http://127.0.0.1:${port}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "1.2.3.4" }] }] }) });
       expect(r.status).toBe(200);
       expect(r.headers.get("ratelimit")).toMatch(/^"edge\.remote_address";r=1;t=1$/);

@@ -1,13 +1,14 @@
 /**
- * The HTTP face of the service (fastify): `POST /v1/ratelimit` takes the RLS request as JSON and
- * answers 200 (OK) or 429 (OVER_LIMIT) with the IETF `RateLimit-Policy` / `RateLimit` fields and
- * `Retry-After`; `GET /v1/ratelimit/domains` lists the configured domains; `GET /v1/ratelimit/status`
- * reports the store (and what an outage admitted without it); `GET /healthz` answers when the service
- * is up. An unreachable store answers 503 `{error, detail}`.
+ * The HTTP face of the service: `POST /v1/ratelimit` takes the RLS request as JSON and answers 200 (OK)
+ * or 429 (OVER_LIMIT) with the IETF `RateLimit-Policy` / `RateLimit` fields and `Retry-After`;
+ * `GET /v1/ratelimit/domains` lists the configured domains; `GET /v1/ratelimit/status` reports the store
+ * (and what an outage admitted without it). An unreachable store answers 503 `{error, detail}`. The kit
+ * serves these routes (`installRlsRoutes`); `buildHttp` is a bare fastify app for in-process tests.
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
+import type { RouteAuth } from "../../kit/index.js";
 import { UNITS } from "../config/schema.js";
 import { rateLimitHeaders } from "./headers.js";
 import type { RateLimitService } from "./rls.js";
@@ -45,10 +46,11 @@ export function responseBody(r: RlsResponse): Record<string, unknown> {
   };
 }
 
-export function installRlsRoutes(app: FastifyInstance, service: RateLimitService, status: () => unknown): void {
-  app.get("/v1/ratelimit/domains", () => ({ domains: service.domainNames }));
-  app.get("/v1/ratelimit/status", () => status());
-  app.post("/v1/ratelimit", async (req, reply) => {
+export function installRlsRoutes(app: FastifyInstance, service: RateLimitService, status: () => unknown, callers: RouteAuth = "public"): void {
+  const pub = { config: { auth: "public" as const } };
+  app.get("/v1/ratelimit/domains", pub, () => ({ domains: service.domainNames }));
+  app.get("/v1/ratelimit/status", pub, () => status());
+  app.post("/v1/ratelimit", { config: { auth: callers } }, async (req, reply) => {
     const b = parseInput(body, req.body, "body");
     let r: RlsResponse;
     try {

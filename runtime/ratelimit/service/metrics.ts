@@ -9,14 +9,16 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { STAT_NAMES, type StatName, type StatsSink } from "./stats.js";
 
 export class RateLimitMetrics implements StatsSink {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly rules: Record<StatName, Counter<"domain" | "key">>;
   private readonly series = new Set<string>();
   readonly configLoads: Counter<"result">;
   readonly storeErrors: Counter;
   readonly requests: Counter<"code">;
 
-  constructor(private readonly maxSeries = 10_000) {
+  /** `registry`: the kit's (served on /metrics with `service="ratelimit"`), or a private one. */
+  constructor(registry?: Registry, private readonly maxSeries = 10_000) {
+    this.registry = registry ?? new Registry();
     const reg = [this.registry];
     this.rules = Object.fromEntries(
       STAT_NAMES.map((s) => [s, new Counter({ name: `ratelimit_service_rate_limit_${s}`, help: `envoyproxy/ratelimit ${s} per rule (hits)`, labelNames: ["domain", "key"], registers: reg })]),

@@ -15,7 +15,8 @@ import type { CompiledDomain } from "../config/compile.js";
 import type { Decision } from "../core/limit.js";
 import { requestAllowed, type ChargePolicy, type Check, type CheckResult } from "../core/request.js";
 import type { RateLimitStore } from "../store/port.js";
-import type { GlobalLimits } from "./global-limits.js";
+import type { BlockList } from "./blocks.js";
+import type { GlobalLimitSource } from "./global-budgets.js";
 import { OverLimitCache } from "./local-cache.js";
 import { planRequest, type DescriptorPlan, type PlannedLevel } from "./plan.js";
 import { countOutcome, NO_STATS, type StatsSink } from "./stats.js";
@@ -34,7 +35,9 @@ export interface RlsOptions {
   stats?: StatsSink;
   /** The over-limit cache; null disables it. */
   localCache?: OverLimitCache | null;
-  globals?: GlobalLimits;
+  globals?: GlobalLimitSource;
+  /** Operator blocks (shared through the store, mirrored here). */
+  blocks?: BlockList;
 }
 
 interface Work {
@@ -46,6 +49,8 @@ interface Work {
   cached: Set<number>;
   preRejected: boolean;
   globalsTaken: PlannedLevel[];
+  /** Index of this descriptor's check in the store call, or −1. */
+  storeIndex: number;
   allowed: boolean;
   charged: boolean;
 }
@@ -94,9 +99,10 @@ export class RateLimitService {
     const work: Work[] = [];
     plans.forEach((plan, index) => {
       if (plan.kind !== "limited") return;
-      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: new Set(), preRejected: false, globalsTaken: [], allowed: true, charged: false };
+      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: new Set(), preRejected: false, globalsTaken: [], storeIndex: -1, allowed: true, charged: false };
       plan.levels.forEach((lv, j) => {
-        if (lv.counter === null) w.decisions[j] = zeroDecision(lv, now);
+        if (this.o.blocks?.isBlocked(lv.id, now)) w.decisions[j] = overUntil(lv, this.o.blocks.untilOf(lv.id)!, now);
+        else if (lv.counter === null) w.decisions[j] = zeroDecision(lv, now);
         else if (this.localCache?.isOver(lv.id, now, plan.hits)) {
           w.decisions[j] = cachedDecision(lv, this.localCache, now);
           w.cached.add(j);
@@ -109,13 +115,13 @@ export class RateLimitService {
     // Under the atomic policy, a request that is already OVER_LIMIT only peeks at the store.
     const doomed = this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => !work[i]!.preRejected);
     const toStore = work.filter((w) => !w.preRejected && w.storeLevels.length > 0);
+    toStore.forEach((w, i) => (w.storeIndex = i));
     const checks: Check[] = toStore.map((w) => ({ levels: w.storeLevels.map((j) => w.plan.levels[j]!.counter!), cost: doomed ? 0 : w.plan.hits, quota: w.plan.rule.quota }));
     const results: CheckResult[] = checks.length ? await this.store.decide(checks, this.policy, now) : [];
     toStore.forEach((w, i) => w.storeLevels.forEach((j, k) => (w.decisions[j] = results[i]!.levels[k])));
     for (const w of work) {
       w.allowed = w.plan.levels.every((lv, j) => !enforced(lv) || w.decisions[j]?.allowed !== false);
-      const r = toStore.indexOf(w);
-      w.charged = w.allowed && !doomed && (r === -1 ? true : results[r]!.charged);
+      w.charged = w.allowed && !doomed && (w.storeIndex === -1 ? true : results[w.storeIndex]!.charged);
     }
     if (this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => work[i]!.allowed)) for (const w of work) w.charged = false;
     for (const w of work) if (!w.charged) for (const lv of w.globalsTaken) this.o.globals!.refund(lv.id, w.plan.hits);
@@ -219,7 +225,10 @@ function zeroDecision(lv: PlannedLevel, now: number): Decision {
 }
 
 function cachedDecision(lv: PlannedLevel, cache: OverLimitCache, now: number): Decision {
-  const until = cache.untilOf(lv.id) ?? now;
+  return overUntil(lv, cache.untilOf(lv.id) ?? now, now);
+}
+
+function overUntil(lv: PlannedLevel, until: number, now: number): Decision {
   const limit = lv.counter?.limit.limit ?? 0;
   return { allowed: false, limit, remaining: 0, retryAfterMs: Math.max(0, until - now), resetAfterMs: Math.max(0, until - now) };
 }

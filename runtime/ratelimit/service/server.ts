@@ -1,32 +1,21 @@
 /**
- * Wires one rate limit server: config (a file or a directory, reloaded when it changes or on
- * `reload()`; a bad config is refused and the running one kept), the store (memory; Redis or Redis
- * Cluster behind the failure policy), global limits, metrics, and the HTTP and gRPC listeners.
- * `startServer` is the one entry point the CLI and `meridian local` share.
+ * One typed call that starts a rate limit server in-process — the kit's `startService` with
+ * `ratelimitService` — for `meridian local` (a region's limiter) and tests. The pod runs the same
+ * definition through `meridian ratelimit serve` (runService). `close()` drains as the kit does.
  */
-import type * as grpc from "@grpc/grpc-js";
-import type { FastifyInstance } from "fastify";
-import { hostname } from "node:os";
-import { systemClock, type Clock } from "../../common/clock.js";
-import { installHlc } from "../../clock/http.js";
+import type { Clock } from "../../common/clock.js";
 import type { ClockNode } from "../../clock/node.js";
+import { startService, type RunningService } from "../../kit/index.js";
 import type { ChargePolicy } from "../core/request.js";
-import { loadConfig, watchConfig, type LoadedConfig } from "../config/load.js";
-import { GlobalAllocator } from "../global/allocator.js";
-import { RedisLeaseAllocator } from "../global/redis-allocator.js";
-import { MemoryStore } from "../store/memory.js";
+import type { LoadedConfig } from "../config/load.js";
 import type { RateLimitStore } from "../store/port.js";
-import { RedisStore } from "../store/redis.js";
-import { ResilientStore, type FailureMode } from "../store/resilient.js";
-import { GlobalLimits, inProcessSource } from "./global-limits.js";
-import { startGrpc } from "./grpc.js";
-import { buildHttp } from "./http.js";
-import { OverLimitCache } from "./local-cache.js";
-import { RateLimitMetrics } from "./metrics.js";
-import { RateLimitService } from "./rls.js";
+import type { FailureMode } from "../store/resilient.js";
+import type { RateLimitMetrics } from "./metrics.js";
+import type { RateLimitService } from "./rls.js";
+import { defineRatelimitService, ratelimitService, type RatelimitConfig } from "./service.js";
 
 export interface ServerOptions {
-  /** A YAML file, or a directory of them. */
+  /** envoyproxy/ratelimit YAML: a file, or a directory of them. */
   configPath: string;
   mergeDomains?: boolean;
   /** Reload when the config changes on disk (default true). */
@@ -50,12 +39,14 @@ export interface ServerOptions {
   clock?: Clock;
   /** This instance's region (its client id at the global allocator); default: the host name. */
   region?: string;
-  /** Lease refresh and length for `global: true` limits (defaults 250 ms and 5 s). */
-  leaseRefreshMs?: number;
-  leaseMs?: number;
-  /** HLC propagation (x-meridian-hlc on HTTP, meridian-hlc on gRPC) with this service's clock node. */
+  /** Global limits: budget asked for beyond a request's cost, as a fraction of the limit (default 0.05). */
+  globalPrefetch?: number;
+  /** HLC propagation (x-meridian-hlc on HTTP, meridian-hlc on gRPC) with this max offset… */
+  maxOffsetMs?: number;
+  /** …or with this clock node (a region's own, in `meridian local`). */
   hlc?: ClockNode;
-  onReload?: (result: { ok: true; domains: string[] } | { ok: false; error: string }) => void;
+  /** The kit's `server` section beyond host and port (tls, auth, limits). */
+  server?: Record<string, unknown>;
 }
 
 export interface RunningServer {
@@ -64,112 +55,46 @@ export interface RunningServer {
   service: RateLimitService;
   store: RateLimitStore;
   metrics: RateLimitMetrics;
+  kit: RunningService<RatelimitConfig>;
   /** Re-read the config now; throws ConfigError (and keeps the running config) when it is bad. */
   reload(): LoadedConfig;
   close(): Promise<void>;
 }
 
-/** Parse and compile a config file or directory (for `validate` and tests). */
-export { loadConfig } from "../config/load.js";
-
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const clock = o.clock ?? systemClock;
-  const config = loadConfig(o.configPath, o.mergeDomains);
-  const remote = o.redisCluster?.length
-    ? new RedisStore({ cluster: o.redisCluster.map(hostPort), prefix: o.redisPrefix })
-    : o.redisUrl
-      ? new RedisStore({ url: o.redisUrl, prefix: o.redisPrefix })
-      : undefined;
-  const store: RateLimitStore = remote ? new ResilientStore(remote, { mode: o.failureMode ?? "unavailable", instances: o.instances ?? 1, clock }) : new MemoryStore();
-  // Global limits lease capacity through the shared Redis (every region's service sees the same
-  // allocator state) or, without Redis, from an in-process allocator serving this instance alone.
-  const leases = o.redisUrl && !o.redisCluster?.length ? new RedisLeaseAllocator(o.redisUrl) : undefined;
-  const globals = new GlobalLimits({
-    client: o.region ?? hostname(),
-    source: leases ? (r, client, wants, now) => leases.getCapacity(r, client, wants, now) : inProcessSource(new GlobalAllocator([])),
-    clock,
-    refreshMs: o.leaseRefreshMs,
-    leaseMs: o.leaseMs,
-  });
-  const metrics = new RateLimitMetrics();
-  metrics.configLoads.inc({ result: "success" });
-  const localCache = o.localCacheEntries === 0 ? null : new OverLimitCache(o.localCacheEntries ?? 100_000);
-  const service = new RateLimitService(config.domains, store, clock, {
+  const host = o.host ?? "127.0.0.1";
+  const raw: Record<string, unknown> = {
+    rules: o.configPath,
+    mergeDomains: o.mergeDomains,
+    watch: o.watch,
+    redis: o.redisCluster?.length ? undefined : o.redisUrl,
+    redisCluster: o.redisCluster?.length ? o.redisCluster : undefined,
+    redisPrefix: o.redisPrefix,
+    failureMode: o.failureMode,
+    instances: o.instances,
     chargePolicy: o.chargePolicy,
     maxDescriptors: o.maxDescriptors,
     nearLimitRatio: o.nearLimitRatio,
     globalShadowMode: o.globalShadowMode,
     responseDynamicMetadata: o.responseDynamicMetadata,
-    stats: metrics,
-    localCache,
-    globals,
-  });
-  metrics.gauge("ratelimit_local_cache_entries", "counters known to be over their limit", () => localCache?.size ?? 0);
-  if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
-  const status = () => (store instanceof ResilientStore ? { store: remote!.isCluster ? "redis-cluster" : "redis", ...store.report() } : { store: "memory" });
-  const http: FastifyInstance = buildHttp(service, status);
-  http.get("/metrics", async (_req, reply) => {
-    void reply.header("content-type", metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-  if (o.hlc) installHlc(http, o.hlc);
-  const reload = (): LoadedConfig => {
-    try {
-      const next = loadConfig(o.configPath, o.mergeDomains);
-      service.reload(next.domains);
-      metrics.configLoads.inc({ result: "success" });
-      o.onReload?.({ ok: true, domains: [...next.domains.keys()] });
-      return next;
-    } catch (err) {
-      metrics.configLoads.inc({ result: "error" });
-      o.onReload?.({ ok: false, error: (err as Error).message });
-      throw err;
-    }
+    localCacheEntries: o.localCacheEntries,
+    region: o.region,
+    globalPrefetch: o.globalPrefetch,
+    maxOffsetMs: o.maxOffsetMs,
+    grpc: { host, port: o.grpcPort },
+    server: { ...o.server, host, port: o.port },
   };
-  const stopWatching =
-    o.watch === false
-      ? () => {}
-      : watchConfig(o.configPath, () => {
-          try {
-            reload();
-          } catch {
-            /* reported through onReload and the config_load{result="error"} metric */
-          }
-        });
-  let grpcServer: grpc.Server | undefined;
-  const shutdown = async () => {
-    stopWatching();
-    await http.close();
-    service.close();
-    leases?.close();
-    await store.close();
+  for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
+  const kit = await startService(o.hlc ? defineRatelimitService({ hlc: o.hlc }) : ratelimitService, raw, { clock: o.clock, processMetrics: false });
+  const parts = kit.parts;
+  return {
+    httpPort: kit.port,
+    grpcPort: Number(new URL(kit.endpoints.grpc!).port),
+    service: parts.service,
+    store: parts.store,
+    metrics: parts.metrics,
+    kit,
+    reload: parts.reload,
+    close: () => kit.close(),
   };
-  try {
-    await http.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
-    const g = await startGrpc(service, o.grpcPort, o.host ?? "0.0.0.0", { hlc: o.hlc });
-    grpcServer = g.server;
-    const address = http.server.address();
-    return {
-      httpPort: typeof address === "object" && address ? address.port : o.port,
-      grpcPort: g.port,
-      service,
-      store,
-      metrics,
-      reload,
-      async close() {
-        await new Promise<void>((resolve) => grpcServer!.tryShutdown(() => resolve()));
-        await shutdown();
-      },
-    };
-  } catch (err) {
-    grpcServer?.forceShutdown();
-    await shutdown();
-    throw err;
-  }
-}
-
-function hostPort(s: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s.trim());
-  if (!m) throw new Error(`Redis Cluster node "${s}"; expected host:port`);
-  return { host: m[1]!, port: Number(m[2]) };
 }

@@ -84,7 +84,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "ratelimit").spec.template.spec.containers[0]!.args;
       expect(flag(args, "--region")).toBe(region.id);
-      const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", flag(args, "--config")!));
+      const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", flag(args, "--rules")!));
       expect(parsed!.domain).toBe(domain);
       const limit = parsed!.descriptors[0]!.rate_limit!;
       expect(limit.unit).toBe("second");

@@ -113,7 +113,7 @@ describe("command lines against the real CLI", () => {
 
   it("ratelimit serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("ratelimit").args);
-    expect(opts).toMatchObject({ config: "/etc/meridian/ratelimit/config.yaml", redis: "$(MERIDIAN_REDIS_URL)", region: "gcp-asne1", port: 8080, grpcPort: 8081 });
+    expect(opts).toMatchObject({ rules: "/etc/meridian/ratelimit/config.yaml", redis: "$(MERIDIAN_REDIS_URL)", region: "gcp-asne1", port: 8080, grpcPort: 8081 });
   });
 
   it("log serve accepts its args", async () => {

@@ -45,25 +45,31 @@ describe("rate limit HTTP API", () => {
   });
 });
 
-describe("rate limit service wiring", () => {
-  it("answers 503 while Redis is unreachable (unavailable policy), serves /metrics, reloads and keeps a good config", async () => {
+describe("rate limit service wiring (on the service kit)", () => {
+  it("refuses to start while Redis is unreachable under the default failure policy, naming the store", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "mrl-")), "edge.yaml");
     writeFileSync(file, CONFIG_YAML);
-    const s = await startServer({ configPath: file, redisUrl: "redis://127.0.0.1:1/2", instances: 2, port: 0, grpcPort: 0, host: "127.0.0.1", watch: false });
+    await expect(startServer({ configPath: file, redisUrl: "redis://127.0.0.1:1/2", port: 0, grpcPort: 0 })).rejects.toThrow(/store redis \(redis:\/\/127\.0\.0\.1:1\/2\) unreachable/);
+  });
+
+  it("serves from the local fallback while Redis is down (local policy), with /metrics, /readyz, and reloads keeping a good config", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "mrl-")), "edge.yaml");
+    writeFileSync(file, CONFIG_YAML);
+    const s = await startServer({ configPath: file, redisUrl: "redis://127.0.0.1:1/2", failureMode: "local", instances: 2, port: 0, grpcPort: 0, watch: false });
     try {
       const base = `http://127.0.0.1:${s.httpPort}`;
       const r = await fetch(`${base}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "9.9.9.9" }] }] }) });
-      expect(r.status).toBe(503);
-      expect(await r.json()).toMatchObject({ error: "store unavailable" });
+      expect(r.status).toBe(200);
       const status = (await (await fetch(`${base}/v1/ratelimit/status`)).json()) as Record<string, unknown>;
-      expect(status).toMatchObject({ store: "redis", degraded: true, mode: "unavailable", decisionsWithoutStore: 0 });
-      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ratelimit_store_degraded 1/);
+      expect(status).toMatchObject({ store: "redis", degraded: true, mode: "local", decisionsWithoutStore: 1, admittedWithoutStore: 1, overageBoundPerPeriod: 0 });
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ratelimit_store_degraded\{service="ratelimit"\} 1/);
       writeFileSync(file, "domain: other\n");
       expect([...s.reload().domains.keys()]).toEqual(["other"]);
       writeFileSync(file, "domain: [");
       expect(() => s.reload()).toThrow(/edge\.yaml/);
       expect(s.service.domainNames).toEqual(["other"]);
-      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ratelimit_service_config_load\{result="error"\} 1/);
+      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/ratelimit_service_config_load\{result="error",service="ratelimit"\} 1/);
     } finally {
       await s.close();
     }

@@ -1,0 +1,183 @@
+/**
+ * The rate limit service (`meridian ratelimit serve`), defined with the service kit: the
+ * envoyproxy/ratelimit rules (`rules`: a YAML file or directory, reloaded when it changes), the store
+ * (memory; Redis or Redis Cluster behind the failure policy), global limits, operator blocks, the
+ * adaptive throttles, and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
+ * over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
+ * failure policy Redis is also a store the kit probes (unreachable at start: one line, exit 1).
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+import { defineService, type Listener } from "../../kit/index.js";
+import { ClockNode, httpHlc } from "../../clock/index.js";
+import { CHARGE_POLICIES } from "../core/request.js";
+import { loadConfig, watchConfig } from "../config/load.js";
+import { RedisBudgetAllocator } from "../global/redis-budget.js";
+import { WindowBudgetAllocator } from "../global/window-budget.js";
+import { MemoryStore } from "../store/memory.js";
+import type { RateLimitStore } from "../store/port.js";
+import { RedisStore } from "../store/redis.js";
+import { FAILURE_MODES, ResilientStore } from "../store/resilient.js";
+import { installAdminRoutes } from "./admin.js";
+import { BlockList } from "./blocks.js";
+import { GlobalBudgets, inProcessBudgets } from "./global-budgets.js";
+import { startGrpc } from "./grpc.js";
+import { installRlsRoutes } from "./http.js";
+import { OverLimitCache } from "./local-cache.js";
+import { RateLimitMetrics } from "./metrics.js";
+import { RateLimitService } from "./rls.js";
+import type * as grpc from "@grpc/grpc-js";
+
+const hostPort = z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port");
+
+export const ratelimitConfigSchema = z
+  .object({
+    /** envoyproxy/ratelimit YAML: a file, or a directory of *.yaml. */
+    rules: z.string().min(1),
+    mergeDomains: z.boolean().default(false),
+    /** Reload when the rules change on disk. */
+    watch: z.boolean().default(true),
+    redis: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").optional(),
+    redisCluster: z.array(hostPort).min(1).optional(),
+    redisPrefix: z.string().default("mrl:"),
+    /** A Redis call slower than this fails, and the failure policy decides. */
+    redisTimeoutMs: z.number().int().min(10).max(60_000).default(500),
+    failureMode: z.enum(FAILURE_MODES).default("unavailable"),
+    /** Replicas sharing the store (sizes the local fallback's share). */
+    instances: z.number().int().min(1).default(1),
+    chargePolicy: z.enum(CHARGE_POLICIES as ["independent", "atomic"]).default("independent"),
+    maxDescriptors: z.number().int().min(1).max(10_000).default(256),
+    nearLimitRatio: z.number().gt(0).max(1).default(0.8),
+    globalShadowMode: z.boolean().default(false),
+    responseDynamicMetadata: z.boolean().default(false),
+    /** Over-limit counters remembered locally (0 disables the cache). */
+    localCacheEntries: z.number().int().min(0).default(100_000),
+    /** This replica's region at the global allocator (`global: true` limits); default the host name. */
+    region: z.string().min(1).optional(),
+    /** Global limits: budget asked for beyond a request's cost, as a fraction of the limit. */
+    globalPrefetch: z.number().min(0).max(1).default(0.05),
+    grpc: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(8081) }).strict().prefault({}),
+    /** HLC propagation (x-meridian-hlc, meridian-hlc gRPC metadata) with this max offset. */
+    maxOffsetMs: z.number().positive().max(60_000).optional(),
+    /** SPIFFE IDs allowed to call `POST /v1/ratelimit` (default: anyone, as Envoy's RLS). */
+    callers: z.array(z.string().startsWith("spiffe://")).optional(),
+  })
+  .strict()
+  .refine((c) => !(c.redis && c.redisCluster), { message: "redis and redisCluster are exclusive", path: ["redisCluster"] });
+export type RatelimitConfig = z.output<typeof ratelimitConfigSchema>;
+
+function clusterNodes(specs: readonly string[]): { host: string; port: number }[] {
+  return specs.map((s) => ({ host: s.slice(0, s.lastIndexOf(":")).replace(/^\[|\]$/g, ""), port: Number(s.slice(s.lastIndexOf(":") + 1)) }));
+}
+
+/** The definition; `hlc` lets an in-process caller share its region's clock node (else `maxOffsetMs` makes one). */
+export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
+  return defineService({
+    name: "ratelimit",
+    config: ratelimitConfigSchema,
+    // Probed only when an unreachable Redis should stop the service (`unavailable`); the other failure
+    // policies exist to keep serving without it.
+    stores: (c) => ({ redis: c.redis && c.failureMode === "unavailable" ? { kind: "redis", url: c.redis } : undefined }),
+    start({ config: c, clock, log, metrics: registry, server }) {
+      const loaded = loadConfig(c.rules, c.mergeDomains);
+      const remote = c.redisCluster
+        ? new RedisStore({ cluster: clusterNodes(c.redisCluster), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+        : c.redis
+          ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+          : undefined;
+      const store: RateLimitStore = remote ? new ResilientStore(remote, { mode: c.failureMode, instances: c.instances, clock, onDegraded: (e) => log.warn({ err: e.message }, "rate limit store unreachable") }) : new MemoryStore();
+      // Global limits lease per-window budgets through the shared Redis (every region's replicas see one
+      // allocator state) or, without Redis, from an in-process allocator serving this replica alone.
+      const budgets = remote ? new RedisBudgetAllocator(remote.client, c.redisPrefix) : undefined;
+      const globals = new GlobalBudgets({
+        client: `${c.region ?? hostname()}/${process.pid}`,
+        source: budgets ? (r, now) => budgets.acquire(r, now) : inProcessBudgets(new WindowBudgetAllocator()),
+        clock,
+        prefetch: c.globalPrefetch,
+        failureMode: c.failureMode,
+        instances: c.instances,
+      });
+      const blocks = new BlockList(clock, remote ? { client: remote.client, key: `${c.redisPrefix}blocks` } : undefined);
+      const metrics = new RateLimitMetrics(registry);
+      metrics.configLoads.inc({ result: "success" });
+      const localCache = c.localCacheEntries === 0 ? null : new OverLimitCache(c.localCacheEntries);
+      const service = new RateLimitService(loaded.domains, store, clock, {
+        chargePolicy: c.chargePolicy,
+        maxDescriptors: c.maxDescriptors,
+        nearLimitRatio: c.nearLimitRatio,
+        globalShadowMode: c.globalShadowMode,
+        responseDynamicMetadata: c.responseDynamicMetadata,
+        stats: metrics,
+        localCache,
+        globals,
+        blocks,
+      });
+      metrics.gauge("ratelimit_local_cache_entries", "counters known to be over their limit", () => localCache?.size ?? 0);
+      metrics.gauge("ratelimit_blocks", "counters blocked by an operator", () => blocks.list().length);
+      if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
+      const hlc = extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs }));
+      const reload = () => {
+        try {
+          const next = loadConfig(c.rules, c.mergeDomains);
+          service.reload(next.domains);
+          metrics.configLoads.inc({ result: "success" });
+          log.info({ domains: [...next.domains.keys()] }, "rate limit config reloaded");
+          return next;
+        } catch (err) {
+          metrics.configLoads.inc({ result: "error" });
+          log.error({ err: (err as Error).message }, "rate limit config rejected; keeping the running one");
+          throw err;
+        }
+      };
+      let stopWatching = () => {};
+      let grpcServer: grpc.Server | undefined;
+      const grpcListener: Listener = {
+        name: "grpc",
+        host: c.grpc.host ?? server.host,
+        port: c.grpc.port,
+        scheme: "grpc",
+        async listen() {
+          const g = await startGrpc(service, c.grpc.port, c.grpc.host ?? server.host, { hlc });
+          grpcServer = g.server;
+          return g.port;
+        },
+        close: () => new Promise<void>((resolve) => (grpcServer ? grpcServer.tryShutdown(() => resolve()) : resolve())),
+      };
+      const status = () => (store instanceof ResilientStore ? { store: remote!.isCluster ? "redis-cluster" : "redis", ...store.report() } : { store: "memory" });
+      return {
+        service,
+        store,
+        metrics,
+        blocks,
+        reload,
+        routes(app) {
+          installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
+          installAdminRoutes(app, service, blocks, clock);
+        },
+        hlc: hlc ? httpHlc(hlc) : undefined,
+        listeners: [grpcListener],
+        ready: { config: () => service.domainNames.length > 0 || "no rate limit domain loaded" },
+        started() {
+          blocks.start();
+          void blocks.sync();
+          if (c.watch)
+            stopWatching = watchConfig(c.rules, () => {
+              try {
+                reload();
+              } catch {
+                /* logged and counted by reload */
+              }
+            });
+        },
+        async close() {
+          stopWatching();
+          blocks.stop();
+          service.close();
+            await store.close();
+        },
+      };
+    },
+  });
+}
+
+export const ratelimitService = defineRatelimitService();
