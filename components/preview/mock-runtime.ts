@@ -165,7 +165,9 @@ function showUnknowns(value: unknown): unknown {
  * a hostname, other LoadBalancer Services an IP; Elastic IPs, GCP addresses and Azure public IPs an IP.
  */
 function fakeCloudState(type: string, name: string, inputs: Record<string, unknown>, n: number): Record<string, unknown> {
-  const ip = `203.0.113.${(n % 250) + 1}`;
+  // Distinct per resource (198.18.0.0/15, the benchmarking range): two gateways never share an address.
+  const host = n + 1;
+  const ip = `198.${18 + ((host >> 16) & 1)}.${(host >> 8) & 255}.${host & 255}`;
   const base = { arn: `arn:mock:${type}:${name}`, selfLink: `mock://${type}/${name}` };
   switch (type) {
     case "kubernetes:core/v1:Service": {
