@@ -83,7 +83,8 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
     spec: {
       backoffLimit: 10,
       template: {
-        metadata: { labels },
+        // No sidecar: the Job only talks TLS to Postgres outside the mesh, and a sidecar would keep it from completing.
+        metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
         spec: {
           restartPolicy: "OnFailure",
           containers: [{
@@ -97,7 +98,8 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
             ],
             // The root filesystem is read-only; the schema dump goes to /tmp.
             volumeMounts: [{ name: "sql", mountPath: SQL_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
-            securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+            // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
+            securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
           }],
           volumes: [{ name: "sql", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: {} }],
         },
