@@ -58,7 +58,8 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
     spec: {
       backoffLimit: 10,
       template: {
-        metadata: { labels },
+        // No sidecar: the Job only talks TLS to Postgres outside the mesh, and a sidecar would keep it from completing.
+        metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
         spec: {
           restartPolicy: "OnFailure",
           containers: [{
@@ -71,7 +72,8 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
               { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } },
             ],
             volumeMounts: [{ name: "sql", mountPath: "/sql", readOnly: true }],
-            securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+            // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
+            securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
           }],
           volumes: [{ name: "sql", configMap: { name: config.metadata.name } }],
         },

@@ -4,8 +4,8 @@
  * when one is named, with the HLC header hooks and GET /v1/time, /v1/time/skew. Ready while the
  * strong-consistency path is open: a frozen or recovering clock takes the pod out of the Service.
  *
- * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs and the
- * skew thresholds; `grandmaster` (host:port) and `syncIntervalMs` as the command line gives them.
+ * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs, the
+ * skew thresholds and the region's `grandmaster` (host:port); flags of the same names override it.
  */
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
