@@ -38,6 +38,13 @@ export interface RuntimeService extends WorkloadIdentity {
 export const GATEWAY_IDENTITY: WorkloadIdentity = { namespace: NAMESPACES.gateway, serviceAccount: GATEWAY.name };
 const gateway: Caller = { identity: GATEWAY_IDENTITY, description: "ingress gateway (external clients)" };
 
+/**
+ * The operator identity: pods running as this service account (an operator's toolbox, admitted by Kubernetes
+ * RBAC on who may create pods with it) get this SPIFFE ID, the only one admin and drill routes accept in the mesh.
+ */
+export const OPERATOR_IDENTITY: WorkloadIdentity = { namespace: NAMESPACES.runtime, serviceAccount: "meridian-operator" };
+export const OPERATOR_POD_SELECTOR: Record<string, string> = { "app.kubernetes.io/name": "meridian-operator" };
+
 const http: ServicePort = { name: "http", port: 8080, appProtocol: "http" };
 
 /** One entry per runtime service; the workloads issue deploys exactly these. */

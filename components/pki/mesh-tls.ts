@@ -2,14 +2,28 @@
  * MeshTls (`meridian:pki:MeshTls`): Istio on one regional cluster with workload certificates from SPIRE
  * (istiod's trust domain is the environment's; sidecars read SVIDs from the SPIFFE CSI socket), a mesh-wide
  * PeerAuthentication in the root namespace (STRICT in prod), an ISTIO_MUTUAL DestinationRule per runtime
- * service, a namespace default-deny, and one ALLOW AuthorizationPolicy per service listing exactly the
- * SPIFFE identities model/services lets call it. Invariant: no principal reaches a runtime service port
- * unless the catalogue names it as a caller.
+ * service, a default-deny in the runtime and time namespaces, and per-route ALLOW AuthorizationPolicies: the
+ * gateway may call public routes only, catalogued callers all but admin routes, the operator identity the admin
+ * and drill routes (model/security/routes.ts). Invariant: no principal reaches a runtime service port unless the
+ * catalogue names it as a caller, and no admin route answers any identity but the operator's.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
-import { RUNTIME_SERVICES, allowedCallerIds, istioPrincipal, podSelector, serviceHost, type RuntimeService } from "../../model/services.js";
+import {
+  GATEWAY_IDENTITY,
+  OPERATOR_IDENTITY,
+  RUNTIME_SERVICES,
+  callerIdentity,
+  istioPrincipal,
+  podSelector,
+  serviceHost,
+  spiffeId,
+  type RuntimeService,
+  type WorkloadIdentity,
+} from "../../model/services.js";
+import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
+import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
@@ -111,6 +125,7 @@ export function meshPolicies(spec: EstateSpec): CustomResourceShape[] {
       spec: {},
     },
     ...RUNTIME_SERVICES.flatMap((s) => [destinationRule(s), authorizationPolicy(spec, s)]),
+    ...grandmasterAuthorization(spec, spec.time.grandmaster.enabled),
   ];
 }
 
@@ -123,20 +138,52 @@ function destinationRule(service: RuntimeService): CustomResourceShape {
   };
 }
 
-function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomResourceShape {
+/**
+ * Per-route ALLOW rules for one service (model/security/routes.ts): the gateway may call its public routes only;
+ * catalogued service callers every route but the admin ones; the operator identity the admin routes.
+ */
+export function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomResourceShape {
+  const td = spec.pki.trustDomain;
+  const routes = SERVICE_ROUTES[service.name];
+  const ports = service.ports.map((p) => String(p.port));
+  const principal = (id: WorkloadIdentity) => istioPrincipal(spiffeId(td, id));
+  const services = [...new Set(service.callers.filter((c) => "service" in c).map((c) => principal(callerIdentity(c))))].sort();
+  const gatewayCalls = service.callers.some((c) => !("service" in c) && c.identity.namespace === GATEWAY_IDENTITY.namespace && c.identity.serviceAccount === GATEWAY_IDENTITY.serviceAccount);
+  const rules: Record<string, unknown>[] = [];
+  if (gatewayCalls) {
+    rules.push({ from: [{ source: { principals: [principal(GATEWAY_IDENTITY)] } }], to: routes.public.map((r) => ({ operation: { ports, methods: r.methods, paths: r.paths } })) });
+  }
+  if (services.length > 0) {
+    rules.push({ from: [{ source: { principals: services } }], to: [{ operation: { ports, ...(routes.admin.length ? { notPaths: routes.admin } : {}) } }] });
+  }
+  if (routes.admin.length > 0) {
+    rules.push({ from: [{ source: { principals: [principal(OPERATOR_IDENTITY)] } }], to: [{ operation: { ports, paths: routes.admin } }] });
+  }
   return {
     apiVersion: "security.istio.io/v1",
     kind: "AuthorizationPolicy",
     metadata: { name: `${service.name}-callers`, namespace: service.namespace },
-    spec: {
-      selector: { matchLabels: podSelector(service) },
-      action: "ALLOW",
-      rules: [
-        {
-          from: [{ source: { principals: allowedCallerIds(spec.pki.trustDomain, service.name).map(istioPrincipal) } }],
-          to: [{ operation: { ports: service.ports.map((p) => String(p.port)) } }],
-        },
-      ],
-    },
+    spec: { selector: { matchLabels: podSelector(service) }, action: "ALLOW", rules },
   };
+}
+
+/** The grandmaster's admin API: /status for any identity of the trust domain, drills for the operator only. */
+export function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean): CustomResourceShape[] {
+  const td = spec.pki.trustDomain;
+  const port = String(GRANDMASTER.adminPort);
+  return [
+    { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} },
+  ].concat(grandmaster ? [{
+      apiVersion: "security.istio.io/v1",
+      kind: "AuthorizationPolicy",
+      metadata: { name: "grandmaster-admin", namespace: NAMESPACES.time },
+      spec: {
+        selector: { matchLabels: { app: GRANDMASTER.name } },
+        action: "ALLOW",
+        rules: [
+          { from: [{ source: { principals: [`${td}/*`] } }], to: [{ operation: { ports: [port], methods: [...GRANDMASTER_ROUTES.status.methods], paths: [...GRANDMASTER_ROUTES.status.paths] } }] },
+          { from: [{ source: { principals: [istioPrincipal(spiffeId(td, OPERATOR_IDENTITY))] } }], to: [{ operation: { ports: [port], paths: [...GRANDMASTER_ROUTES.admin] } }] },
+        ],
+      },
+    }] : []);
 }

@@ -16,6 +16,8 @@ import { INTERMEDIATE_ISSUER } from "../../model/rotation/issuers.js";
 import {
   GATEWAY_IDENTITY,
   GATEWAY_POD_SELECTOR,
+  OPERATOR_IDENTITY,
+  OPERATOR_POD_SELECTOR,
   RUNTIME_SERVICES,
   SPIFFE_ID_TEMPLATE,
   podSelector,
@@ -95,7 +97,7 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
   };
 }
 
-/** A workload that gets a SPIFFE ID: the ingress gateway and every catalogued runtime service. */
+/** A workload that gets a SPIFFE ID: the ingress gateway, the operator identity and every catalogued runtime service. */
 export interface SpiffeWorkload {
   name: string;
   identity: WorkloadIdentity;
@@ -106,6 +108,7 @@ export interface SpiffeWorkload {
 export function spiffeWorkloads(): SpiffeWorkload[] {
   return [
     { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
+    { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
     ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
   ];
 }

@@ -12,7 +12,7 @@
  */
 import type { Cloud } from "../../stacks/schema/common.js";
 import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
-import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
+import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER } from "../time/hierarchy.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { NAMESPACE_POSTURE } from "./posture.js";
@@ -170,6 +170,14 @@ function systemPolicies(): NetworkPolicyShape[] {
   ];
 }
 
+/** Operator toolbox pods: to every runtime service and the grandmaster's admin API (the mesh checks the routes). */
+function operatorPolicy(inputs: RegionNetworkInputs): NetworkPolicyShape {
+  return policy(NAMESPACES.runtime, "allow-operator", OPERATOR_POD_SELECTOR, [], [
+    ...RUNTIME_SERVICES.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+    ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [tcp(GRANDMASTER.adminPort)] }] : []),
+  ]);
+}
+
 /** The logical-replication Jobs (components/replication/logical.ts): Postgres only, by port. */
 function replicationJobsPolicy(): NetworkPolicyShape {
   return policy(NAMESPACES.runtime, "allow-replication-jobs", { "app.kubernetes.io/component": "replication" }, [], [{ ports: [tcp(POSTGRES_PORT)] }]);
@@ -184,6 +192,7 @@ export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolic
     ...RUNTIME_SERVICES.map((s) => runtimeServicePolicy(s, inputs)),
     ...timePolicies(inputs),
     replicationJobsPolicy(),
+    operatorPolicy(inputs),
     ...systemPolicies(),
   ];
 }

@@ -4,7 +4,7 @@ import { RUNTIME_SERVICES, allowedCallerIds, podSelector, serviceHost } from "..
 
 interface Rule {
   from: { source: { principals: string[] } }[];
-  to: { operation: { ports: string[] } }[];
+  to: { operation: { ports: string[]; paths?: string[] } }[];
 }
 
 describe("meridian:pki:MeshTls", () => {
@@ -36,25 +36,38 @@ describe("meridian:pki:MeshTls", () => {
     }
   });
 
-  it("denies by default and allows each service exactly its catalogued callers, on its own ports", () => {
+  it("denies by default and allows each service exactly its catalogued callers (plus the operator on admin routes), on its own ports", () => {
     const deny = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "aws-euw1-meridian-authorizationpolicy-default-deny");
     expect(deny.inputs["spec"]).toEqual({});
+    const operator = "prod.meridian.internal/ns/meridian/sa/meridian-operator";
     for (const s of RUNTIME_SERVICES) {
       const ap = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${s.name}-callers`);
       const spec = ap.inputs["spec"] as { selector: unknown; action: string; rules: Rule[] };
       expect(spec.action).toBe("ALLOW");
       expect(spec.selector).toEqual({ matchLabels: podSelector(s) });
-      expect(spec.rules).toHaveLength(1);
-      const principals = spec.rules[0]!.from[0]!.source.principals;
+      const principals = [...new Set(spec.rules.flatMap((r) => r.from[0]!.source.principals))].filter((p) => p !== operator).sort();
       expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
-      expect(spec.rules[0]!.to[0]!.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
+      for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
     // Concretely: only escrow and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
-      ((byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules[0]!.from[0]!
-        .source.principals);
-    expect(principalsOf("prooflog")).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow"]);
+      (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap((r) => r.from[0]!.source.principals);
+    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow"]);
     expect(principalsOf("clock")).not.toContain("prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway");
+    expect(principalsOf("ratelimit")).toContain(operator);
+    // The grandmaster's namespace denies by default too; its drills answer the operator only (authorization.test.ts evaluates it).
+    expect(byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "aws-euw1-meridian-time-authorizationpolicy-default-deny").inputs["spec"]).toEqual({});
+    byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "aws-euw1-meridian-time-authorizationpolicy-grandmaster-admin");
+  });
+
+  it("istiod injects with the CNI agent and RuntimeDefault seccomp, only where namespaces ask for it", () => {
+    const values = byName(prod, "kubernetes:helm.sh/v3:Release", "aws-euw1-istiod").inputs["values"] as Record<string, Record<string, unknown>>;
+    expect(values["cni"]).toEqual({ enabled: true });
+    expect(values["global"]).toMatchObject({ proxy: { privileged: false, seccompProfile: { type: "RuntimeDefault" } } });
+    expect(values["sidecarInjectorWebhook"]).toMatchObject({ enableNamespacesByDefault: false });
+    const cni = byName(prod, "kubernetes:helm.sh/v3:Release", "gcp-asne1-istio-cni");
+    expect(cni.inputs).toMatchObject({ chart: "cni", version: "1.28.0", namespace: "istio-system", values: { global: { platform: "gke" } } });
+    expect(byName(prod, "kubernetes:helm.sh/v3:Release", "aws-euw1-istio-cni").inputs["values"]).toEqual({});
   });
 
   it("a PERMISSIVE setting (a migration step) reaches the mesh-wide PeerAuthentication", async () => {

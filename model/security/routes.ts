@@ -1,0 +1,55 @@
+/**
+ * Which routes of each mesh-served API may be called by whom, for Istio's per-route AuthorizationPolicies
+ * (components/pki/mesh-tls.ts). Paths are the services' own (runtime/*), in Istio's match syntax (exact, or
+ * a trailing `*` prefix). Three audiences:
+ *   public    the ingress gateway (external clients) may call these, and only these;
+ *   internal  the catalogued service callers (model/services.ts) may call every route but the admin ones;
+ *   admin     only the operator identity (OPERATOR_IDENTITY) may call these: admin and drill routes.
+ * Probes and /metrics never cross the mesh: Istio rewrites probes to its agent, and the agent fetches the
+ * app's metrics inside the pod for the merged scrape endpoint.
+ */
+import type { ServiceName } from "../services.js";
+
+export interface RouteRule {
+  methods: string[];
+  paths: string[];
+}
+
+export interface ServiceRoutes {
+  public: RouteRule[];
+  admin: string[];
+}
+
+export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
+  // runtime/escrow/transport/http.ts: the buyer-facing inventory, queue, reservation and refund API.
+  escrow: {
+    public: [
+      { methods: ["GET", "POST"], paths: ["/v1/inventory/*"] },
+      { methods: ["POST", "DELETE"], paths: ["/v1/reservations/*"] },
+      { methods: ["POST"], paths: ["/v1/sales/*"] },
+    ],
+    admin: [],
+  },
+  // runtime/ratelimit/service/{http,grpc,admin}.ts: Envoy's RLS call and the HTTP check; admin is operator-only.
+  ratelimit: {
+    public: [
+      { methods: ["POST"], paths: ["/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"] },
+      { methods: ["POST"], paths: ["/v1/ratelimit"] },
+      { methods: ["GET"], paths: ["/v1/ratelimit/domains", "/v1/ratelimit/status"] },
+    ],
+    admin: ["/v1/ratelimit/admin/*"],
+  },
+  // runtime/prooflog/server.ts: anyone may read and verify the log; only escrow appends (/add).
+  prooflog: {
+    public: [{ methods: ["GET"], paths: ["/checkpoint", "/tile/*", "/proof/*"] }],
+    admin: [],
+  },
+  // runtime/clock/http.ts: internal only.
+  clock: { public: [], admin: [] },
+};
+
+/** The grandmaster's admin API (runtime/clock/grandmaster.ts): status for any mesh identity, drills for operators. */
+export const GRANDMASTER_ROUTES = {
+  status: { methods: ["GET"], paths: ["/status"] },
+  admin: ["/drills/*"],
+} as const;

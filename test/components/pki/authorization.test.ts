@@ -1,0 +1,74 @@
+// Per-route mesh authorization, evaluated: the prod spec's Istio policies (no plan needed) run through an
+// AuthorizationPolicy evaluator with the identities that exist — gateway, services, operator, strangers.
+import { describe, expect, it } from "vitest";
+import { meshPolicies } from "../../../components/pki/mesh-tls.js";
+import { buildEstateSpec, NAMESPACES } from "../../../model/estate.js";
+import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
+import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName, type WorkloadIdentity } from "../../../model/services.js";
+import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { loadStack } from "../../../stacks/load.js";
+import { authorized, type AuthzPolicy, type Request } from "../../model/security/authz-eval.js";
+
+const spec = buildEstateSpec("prod", loadStack("prod"));
+const td = spec.pki.trustDomain;
+const policies = meshPolicies(spec).filter((p) => p.kind === "AuthorizationPolicy") as unknown as AuthzPolicy[];
+const who = (id: WorkloadIdentity) => istioPrincipal(spiffeId(td, id));
+const gateway = who(GATEWAY_IDENTITY);
+const operator = who(OPERATOR_IDENTITY);
+const svc = (name: ServiceName) => who(runtimeService(name));
+
+function call(to: ServiceName, principal: string | null, method: string, path: string, port = 8080): boolean {
+  const s = runtimeService(to);
+  const req: Request = { namespace: s.namespace, labels: podSelector(s), principal, port, method, path };
+  return authorized(policies, req);
+}
+
+describe("per-route AuthorizationPolicies (prod)", () => {
+  it("the gateway reaches public routes only", () => {
+    expect(call("escrow", gateway, "POST", "/v1/inventory/sku-1/reservations")).toBe(true);
+    expect(call("escrow", gateway, "DELETE", "/v1/reservations/r1")).toBe(true);
+    expect(call("escrow", gateway, "PUT", "/v1/inventory/sku-1")).toBe(false);
+    expect(call("escrow", gateway, "GET", "/metrics")).toBe(false);
+    expect(call("prooflog", gateway, "GET", "/checkpoint")).toBe(true);
+    expect(call("prooflog", gateway, "POST", "/add")).toBe(false);
+    expect(call("ratelimit", gateway, "POST", "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit", 8081)).toBe(true);
+    expect(call("ratelimit", gateway, "POST", "/v1/ratelimit/admin/reset")).toBe(false);
+    expect(call("clock", gateway, "GET", "/v1/time")).toBe(false);
+  });
+
+  it("services call each other's non-admin routes as the catalogue allows", () => {
+    expect(call("prooflog", svc("escrow"), "POST", "/add")).toBe(true);
+    expect(call("clock", svc("ratelimit"), "GET", "/v1/time")).toBe(true);
+    expect(call("escrow", svc("clock"), "GET", "/v1/inventory/sku-1")).toBe(false);
+    expect(call("ratelimit", svc("escrow"), "POST", "/v1/ratelimit")).toBe(true);
+    expect(call("ratelimit", svc("escrow"), "POST", "/v1/ratelimit/admin/block")).toBe(false);
+    expect(call("ratelimit", svc("ratelimit"), "GET", "/v1/ratelimit/admin/blocks")).toBe(false);
+  });
+
+  it("admin and drill routes answer the operator identity only; nothing answers an unauthenticated peer", () => {
+    for (const s of RUNTIME_SERVICES) {
+      for (const path of SERVICE_ROUTES[s.name].admin.map((p) => p.replace(/\*$/, "x"))) {
+        expect(call(s.name, operator, "POST", path), `${s.name} ${path}`).toBe(true);
+        for (const other of [gateway, ...RUNTIME_SERVICES.map((x) => who(x)), `${td}/ns/default/sa/default`, null]) expect(call(s.name, other, "POST", path), `${s.name} ${path} ${other}`).toBe(false);
+      }
+      for (const port of s.ports) expect(call(s.name, null, "GET", "/", port.port), s.name).toBe(false);
+    }
+    const gm = (principal: string | null, method: string, path: string) =>
+      authorized(policies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal, port: GRANDMASTER.adminPort, method, path });
+    expect(spec.time.grandmaster.enabled).toBe(true);
+    expect(GRANDMASTER_ROUTES.admin.length).toBeGreaterThan(0);
+    expect(gm(operator, "POST", "/drills/gps")).toBe(true);
+    expect(gm(operator, "POST", "/drills/inflate")).toBe(true);
+    for (const p of [gateway, svc("clock"), `${td}/ns/meridian-time/sa/default`, null]) expect(gm(p, "POST", "/drills/gps"), String(p)).toBe(false);
+    expect(gm(svc("clock"), "GET", "/status")).toBe(true);
+    expect(gm(null, "GET", "/status")).toBe(false);
+    expect(gm("evil.example/ns/x/sa/y", "GET", "/status")).toBe(false);
+  });
+
+  it("gateway public routes exist exactly for the services that list the gateway as a caller", () => {
+    for (const s of RUNTIME_SERVICES) {
+      const listed = s.callers.some((c) => "identity" in c && c.identity.namespace === GATEWAY_IDENTITY.namespace);
+      expect(SERVICE_ROUTES[s.name].public.length > 0, s.name).toBe(listed);
+    }
+  });
+});
