@@ -82,6 +82,14 @@ const ms = (x) => (typeof x === "number" ? x.toFixed(2) + " ms" : "—");
 const num = (x, d = 0) => (typeof x === "number" ? x.toLocaleString(undefined, { maximumFractionDigits: d }) : "—");
 const COLORS = ["#f59e0b", "#3b82f6", "#22d3ee", "#a78bfa", "#f472b6", "#84cc16"];
 let regionIds = [];
+/** An HLC "<wall µs>.<logical>" as a reader wants it: UTC wall time to the microsecond, then the counter. */
+function hlc(text) {
+  const m = /^(\\d{1,16})\\.(\\d+)$/.exec(String(text ?? ""));
+  if (!m) return esc(text ?? "—");
+  const us = Number(m[1]);
+  const t = new Date(Math.floor(us / 1000)).toISOString().slice(11, 23) + String(us % 1000).padStart(3, "0");
+  return '<code title="' + esc(text) + '">' + t + "Z · L" + esc(m[2]) + "</code>";
+}
 let lastPush = 0, interval = 1000, connected = false;
 
 async function post(path, body) {
@@ -197,7 +205,7 @@ function render(s) {
         "clock offset": ms(tt.offsetMs),
         "ε (TrueTime)": ms(tt.epsilonMs),
         "skew state": esc(tt.skew ?? "—"),
-        HLC: "<code>" + esc(tt.hlc ?? "—") + "</code>",
+        HLC: hlc(tt.hlc),
         "rate limit": num(r.rateLimitShare) + " req/s share; " + num(stats.admitted) + " admitted, " + num(stats.limited) + " limited",
         sales: num(stats.sales),
         "escrow tokens": escrow || "—",

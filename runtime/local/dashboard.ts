@@ -116,7 +116,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       sampling = false;
     }
   };
-  let sampler: NodeJS.Timeout | undefined;
+  const sampler: { timer?: NodeJS.Timeout } = {};
   const ready = (): LocalEstate => {
     const estate = options.estate();
     if (!estate) throw new HttpError(503, "starting", "the local estate is still starting", { "retry-after": "1" });
@@ -137,7 +137,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   // A closing dashboard ends its event streams first; otherwise close() would wait for every open tab.
   app.addHook("preClose", async () => {
-    clearInterval(sampler);
+    clearInterval(sampler.timer);
     for (const s of streams) s.end();
     streams.clear();
   });
@@ -196,7 +196,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   const host = options.host ?? "127.0.0.1";
   await app.listen({ host, port: options.port });
-  sampler = setInterval(() => void sample(), options.pushIntervalMs ?? 1000);
+  sampler.timer = setInterval(() => void sample(), options.pushIntervalMs ?? 1000);
   void sample();
   port = (app.server.address() as { port: number }).port;
   return { app, port, url: `http://${host}:${port}`, close: () => app.close() };

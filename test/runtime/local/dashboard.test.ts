@@ -53,6 +53,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.waitForFunction(() => /\d+ held/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
     await page.waitForFunction(() => /skew state\s*healthy/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 30_000 });
     expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/ε \(TrueTime\)\s*\d+\.\d\d ms/);
+    // The HLC as a time and a counter, not a raw 16-digit number.
+    expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/HLC\s*\d\d:\d\d:\d\d\.\d{6}Z · L\d+/);
     expect(await page.textContent("#global")).toMatch(/Proof log.*origin/s);
     // The witnesses' cosignatures on the latest checkpoint, by name.
     await page.waitForFunction(() => /witness-a.*witness-b|witness-b.*witness-a/.test(document.getElementById("cosigners")?.textContent ?? ""), null, { timeout: 30_000 });
