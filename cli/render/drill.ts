@@ -79,7 +79,7 @@ export function renderNetwork(r: NetworkDrillResult): string {
     "",
     ...(r.timedOut ? [`**Verdict: FAILED — ${r.timedOut}.**`, ""] : []),
     `Checkers: detection ${s(r.detectionMs)}, probe timeout ${s(r.probeTimeoutMs)}. Health during the fault: ${r.healthDuring.join(" → ") || "—"}.`,
-    `Probe round trip: before ${rtt(r.rttMs.before)}, during ${rtt(r.rttMs.during)}, after ${rtt(r.rttMs.after)}.`,
+    `Probe round trip: before ${rtt(r.rttMs.before)}, during ${rtt(r.rttMs.duringMin)} – ${rtt(r.rttMs.during)}, after ${rtt(r.rttMs.after)}.`,
     "",
     "| phase | measured | bound | |",
     "|---|---|---|---|",
