@@ -5,8 +5,7 @@
  * (once per region process, or once for every region) both start it here.
  */
 import type { FastifyInstance } from "fastify";
-import { ClockNode } from "../clock/node.js";
-import { installHlc } from "../clock/http.js";
+import { ClockNode, installHlc } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import type { EscrowConfig } from "./config.js";
