@@ -13,7 +13,7 @@ import { RegionStartError } from "../../runtime/local/supervisor.js";
 import { UserError } from "../errors.js";
 import { renderTopologySvg } from "../render/graph.js";
 import type { LocalOptions } from "../commands/local.js";
-import { routingModes, type RoutingMode } from "../../stacks/schema/traffic.js";
+import { routingModes, type RoutingMode } from "../../model/config/traffic.js";
 import { createWriteStream, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 

@@ -9,8 +9,8 @@
  * client networks (a provider's GeoIP database; the local lab's is `labClientNetworks`). A client found in
  * no network gets the provider's default: every region (geo) or the first serving one (latency).
  */
-import type { Continent } from "../../stacks/schema/common.js";
-import { continents } from "../../stacks/schema/common.js";
+import type { Continent } from "../config/vocabulary.js";
+import { continents } from "../config/vocabulary.js";
 import { answerSet, type ClientHint, type RegionHealth } from "./answer.js";
 import type { LatLon } from "./geo.js";
 import type { TrafficPolicy } from "./policy.js";
@@ -84,6 +84,21 @@ export function locateClient(client: QueryClient, networks: readonly ClientNetwo
   const network = [...networks].sort((a, b) => Number(b.prefix.split("/")[1]) - Number(a.prefix.split("/")[1])).find((n) => inPrefix(address, n.prefix));
   if (!network) return { hint: {}, from: "unknown" };
   return { hint: { continent: network.continent, location: network.location }, from, network };
+}
+
+/**
+ * A seeded uniform source in [0, 1) (mulberry32): a resolver given a seed answers the same queries with the
+ * same regions, so a distribution test is exact, not lucky.
+ */
+export function seededUniform(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Draw one candidate with probability weight / Σ weights; `random` returns [0, 1). */

@@ -2,8 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HEALTH_STATES, type HealthState } from "../../../model/traffic/health.js";
 import { trafficPolicy } from "../../../model/traffic/policy.js";
-import { drawWeighted, inPrefix, labClientNetworks, locateClient, resolveQuery } from "../../../model/traffic/resolve.js";
-import { seededRandom } from "../../../runtime/clock/sources/random.js";
+import { drawWeighted, inPrefix, labClientNetworks, locateClient, resolveQuery, seededUniform } from "../../../model/traffic/resolve.js";
 import { chiSquare, chiSquareCritical } from "./chi-square.js";
 import { specWithDns } from "./fixtures.js";
 
@@ -14,7 +13,7 @@ const nowhere = { address: "192.0.2.7" };
 
 /** Draw `n` answers and count them per region id (in `ids` order). */
 function sample(n: number, seed: number, resolveOne: (random: () => number) => string | undefined): number[] {
-  const random = seededRandom(seed).uniform;
+  const random = seededUniform(seed);
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const id = resolveOne(random);
@@ -87,7 +86,7 @@ describe("resolveQuery: who is asking", () => {
   const geo = policyFor({ routing: "geo" });
   const latency = policyFor({ routing: "latency" });
   const networks = labClientNetworks(geo, endpoints);
-  const one = (policy: typeof geo, client: Parameters<typeof resolveQuery>[3], health = {}) => resolveQuery(policy, health, endpoints, client, networks, seededRandom(1).uniform);
+  const one = (policy: typeof geo, client: Parameters<typeof resolveQuery>[3], health = {}) => resolveQuery(policy, health, endpoints, client, networks, seededUniform(1));
 
   it("geo: the EDNS Client Subnet wins over the resolver's own address; an unknown client gets every region", () => {
     const eu = one(geo, { address: "127.0.0.1", subnet: { address: "100.66.0.0", prefixLength: 24 } });
