@@ -51,7 +51,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => x.service.name !== "prooflog" && x.service.name !== "escrow")) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -70,6 +70,15 @@ describe("regionWorkloads", () => {
       expect(w.autoscaling).toBeNull();
       expect(w.strategy).toBe("Recreate");
     }
+  });
+
+  it("runs the quota service as one writer next to the log when the estate has tenants, and none without", () => {
+    const spec = prod();
+    const quota = (s: typeof spec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "quota")!);
+    expect(quota(spec).every((w) => w.replicas === 0 && w.autoscaling === null && w.strategy === "Recreate")).toBe(spec.runtime.quota.tenants.length === 0);
+    const withTenants = { ...spec, runtime: { ...spec.runtime, quota: { authorities: ["root"], tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }] } } };
+    expect(quota(withTenants).filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+    expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
@@ -119,6 +128,11 @@ describe("command lines against the real CLI", () => {
   it("log serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("prooflog").args);
     expect(opts).toMatchObject({ origin: spec.runtime.prooflog.origin, key: "/etc/meridian/prooflog/signer/signer.key", postgres: "$(MERIDIAN_POSTGRES_URL)" });
+  });
+
+  it("ratelimit quota accepts its args", async () => {
+    const opts = await parseWithCli(program, byService("quota").args);
+    expect(opts).toMatchObject({ config: "/etc/meridian/quota/quota.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: 8080, host: "0.0.0.0" });
   });
 
   it("time serve accepts its args, synced to the region's grandmaster", async () => {
