@@ -40,6 +40,8 @@ export const quotaServiceConfig = z
     postgres: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
     /** Schema for this service's tables (one writer per schema). */
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier").default("meridian_quota"),
+    /** How long to wait for another process holding the schema to let go (ms); then exit. */
+    lockWaitMs: z.number().int().min(0).max(600_000).default(15_000),
     /** Base URL of the proof log (`meridian log serve`) that records every authority decision. */
     log: z.url(),
   })
@@ -72,7 +74,7 @@ export const quotaService = defineService({
   config: quotaServiceConfig,
   stores: (c) => ({ postgres: { kind: "postgres", url: c.postgres } }),
   async start({ config, clock }) {
-    const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema });
+    const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
     let committed: QuotaState;
     let domain: QuotaDomain;
     try {
