@@ -35,12 +35,44 @@ function defaultState(url: string): string {
   return join(base, "meridian", "prooflog", `${url.replace(/[^A-Za-z0-9.-]+/g, "_")}.checkpoint`);
 }
 
+/** The rendered config file, validated by the log's own schema; problems are usage errors (exit 2). */
+async function proofLogConfigFile(path: string) {
+  const { loadProofLogConfig } = await import("../../runtime/prooflog/config.js");
+  try {
+    return loadProofLogConfig(path);
+  } catch (e) {
+    if ((e as Error).name === "ConfigFileError") throw new UserError((e as Error).message);
+    throw e;
+  }
+}
+
 /** Verification failures are not usage errors: say why and exit 1. */
-function fail(e: unknown): void {
-  const name = (e as Error).name;
-  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError", "PolicyError"].includes(name)) throw e;
+async function fail(e: unknown): Promise<void> {
+  // The modules are loaded already by the command that failed; importing them here costs nothing.
+  const failures = [
+    RangeError,
+    (await import("../../runtime/prooflog/proof/verify.js")).ProofError,
+    (await import("../../runtime/prooflog/note.js")).NoteError,
+    (await import("../../runtime/prooflog/client.js")).LogClientError,
+    (await import("../../runtime/prooflog/tileclient.js")).TileError,
+    (await import("../../runtime/prooflog/policy.js")).PolicyError,
+  ];
+  if (!failures.some((kind) => e instanceof kind)) throw e;
   process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
   process.exitCode = 1;
+}
+
+/** Whether the log refused to start for a reason the operator fixes: it would fork, a corrupt store, a second writer. */
+async function isRefusal(e: unknown): Promise<boolean> {
+  const refusals = [
+    (await import("../../runtime/prooflog/log.js")).ForkRefusedError,
+    (await import("../../runtime/prooflog/integrate.js")).EdgeError,
+    (await import("../../runtime/prooflog/storage/journal.js")).CorruptStoreError,
+    (await import("../../runtime/prooflog/storage/state.js")).StateError,
+    (await import("../../runtime/prooflog/storage/postgres.js")).WriterLockError,
+    (await import("../../runtime/prooflog/storage/s3.js")).S3StoreError,
+  ];
+  return refusals.some((kind) => e instanceof kind);
 }
 
 export function register(program: Command): void {
@@ -49,12 +81,13 @@ export function register(program: Command): void {
   log
     .command("serve")
     .description("serve a log: POST /add, GET /checkpoint, tlog-tiles, JSON proofs")
+    .option("--config <file>", "service config, JSON or YAML (the rendered prooflog.json): origin, witnesses [{name, url, vkey}], sequencerRegion")
     .option("--data <dir>", "directory of the embedded store")
     .option("--postgres <url>", "use PostgreSQL instead of the embedded store")
     .option("--s3 <url>", "use an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION)")
     .requiredOption("--port <n>", "TCP port (0 picks a free one)")
     .option("--host <host>", "listen address", "127.0.0.1")
-    .requiredOption("--origin <origin>", "checkpoint origin line, e.g. example.com/log")
+    .option("--origin <origin>", "checkpoint origin line, e.g. example.com/log (or `origin` in --config)")
     .requiredOption("--key <file>", "file holding the log's signer key (meridian note keygen)")
     .option("--checkpoint-interval <ms>", "sign a new checkpoint at most this often", "1000")
     .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
@@ -66,8 +99,14 @@ export function register(program: Command): void {
     .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
     .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
     .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
-    .action(async (o: { data?: string; postgres?: string; s3?: string; port: string; host: string; origin: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
+    .action(async (o: { config?: string; data?: string; postgres?: string; s3?: string; port: string; host: string; origin?: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
       if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
+      const file = o.config === undefined ? undefined : await proofLogConfigFile(o.config);
+      if (file && o.origin !== undefined && o.origin !== file.origin) throw new UserError(`--origin "${o.origin}" contradicts origin "${file.origin}" in ${o.config}; give one`);
+      const origin = o.origin ?? file?.origin;
+      if (origin === undefined) throw new UserError("give the checkpoint origin: --origin <origin> (or `origin` in --config)");
+      // Cosigning witnesses of the file first, then --witness flags.
+      const witnessArgs = [...(file?.witnesses ?? []).flatMap((w) => (w.url && w.vkey ? [`${w.url}=${w.vkey}`] : [])), ...(o.witness ?? [])];
       const env = process.env;
       if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
       const s3 = o.s3 ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] } : undefined;
@@ -75,7 +114,7 @@ export function register(program: Command): void {
       const signerKey = readKeyArg(o.key, "--key");
       try {
         const s = newSigner(signerKey);
-        if (s.name !== o.origin) process.stderr.write(`meridian: note: key name "${s.name}" differs from --origin "${o.origin}"\n`);
+        if (s.name !== origin) process.stderr.write(`meridian: note: key name "${s.name}" differs from origin "${origin}"\n`);
       } catch (e) {
         if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
         throw e;
@@ -83,7 +122,7 @@ export function register(program: Command): void {
       const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
       if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
       const witnesses = await Promise.all(
-        (o.witness ?? []).map(async (w) => {
+        witnessArgs.map(async (w) => {
           const at = w.indexOf("=");
           if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
           const [verifier] = await verifiersFrom([w.slice(at + 1)]);
@@ -91,12 +130,12 @@ export function register(program: Command): void {
         }),
       );
       const quorum = intArg(o.witnessQuorum, "--witness-quorum");
-      if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} --witness given`);
+      if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} cosigning witnesses given`);
       const { startLogServer } = await import("../../runtime/prooflog/serve.js");
       let started;
       try {
         started = await startLogServer({
-          origin: o.origin,
+          origin,
           signerKey,
           dataDir: o.data,
           postgresUrl: o.postgres,
@@ -118,13 +157,13 @@ export function register(program: Command): void {
         });
       } catch (e) {
         // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
-        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError", "S3StoreError"].includes((e as Error).name)) throw e;
+        if (!(await isRefusal(e))) throw e;
         process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
         process.exitCode = 1;
         return;
       }
       const { app, log: tlog, url } = started;
-      process.stdout.write(`meridian log: serving ${o.origin} (${tlog.size} entries) at ${url}\n`);
+      process.stdout.write(`meridian log: serving ${origin} (${tlog.size} entries) at ${url}\n`);
       closeOnSignal(() => app.close());
     });
 
@@ -216,7 +255,7 @@ export function register(program: Command): void {
           const cosigners = meetsPolicy(parseTlogProof(text).checkpointNote);
           process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}\n`);
         } catch (e) {
-          fail(e);
+          await fail(e);
         }
         return;
       }
@@ -245,7 +284,7 @@ export function register(program: Command): void {
           }
         }
       } catch (e) {
-        fail(e);
+        await fail(e);
       }
     });
 
@@ -270,7 +309,7 @@ export function register(program: Command): void {
         process.stdout.write(formatTlogProof(index, proof, note));
       } catch (e) {
         if (e instanceof UserError) throw e;
-        fail(e);
+        await fail(e);
       }
     });
 
@@ -286,7 +325,7 @@ export function register(program: Command): void {
         const r = await new LogClient(o.log).add(Buffer.concat(chunks));
         process.stdout.write(`${JSON.stringify(r)}\n`);
       } catch (e) {
-        fail(e);
+        await fail(e);
       }
     });
 }

@@ -32,13 +32,15 @@ export function register(program: Command): void {
     .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
     .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
     .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", number("--sync-interval-ms", 100, 3_600_000))
-    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; syncIntervalMs?: number }) => {
+    .option("--data-dir <dir>", "where the HLC's wall-time upper bound is persisted; start-up waits it out (without it: max offset)")
+    .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
+    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
       const { runService } = await import("../../runtime/kit/index.js");
       const { clockService, preciseSystemClock } = await import("../../runtime/clock/index.js");
       await runService(clockService, {
         command: "meridian time serve",
         configFile: o.config,
-        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, syncIntervalMs: o.syncIntervalMs },
+        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, syncIntervalMs: o.syncIntervalMs, dataDir: o.dataDir, forwardJumpCheck: o.forwardJumpCheck },
         // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP.
         clock: preciseSystemClock,
       });

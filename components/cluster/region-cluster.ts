@@ -1,11 +1,13 @@
 /**
  * RegionCluster: one region's Kubernetes cluster as the estate sees it — a provider built from the
- * region's kubeconfig, the estate's namespaces, and the ingress gateway Service whose load-balancer
+ * region's kubeconfig, the estate's namespaces (labelled for sidecar injection and Pod Security Admission from
+ * model/security/posture.ts), and the ingress gateway Service whose load-balancer
  * address is the region's public endpoint. Every area hangs its per-region resources off this.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { GATEWAY, NAMESPACES, kubeconfigSource, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
+import { namespaceSecurityLabels } from "../../model/security/posture.js";
 import { publicAddress, type PublicAddress } from "./public-address.js";
 
 export interface RegionClusterArgs {
@@ -38,7 +40,7 @@ export class RegionCluster extends pulumi.ComponentResource {
 
     const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.spec.environment };
     const entries = (Object.keys(NAMESPACES) as NamespaceRole[]).map((role) => {
-      const ns = new k8s.core.v1.Namespace(`${region.id}-${NAMESPACES[role]}`, { metadata: { name: NAMESPACES[role], labels } }, child);
+      const ns = new k8s.core.v1.Namespace(`${region.id}-${NAMESPACES[role]}`, { metadata: { name: NAMESPACES[role], labels: { ...labels, ...namespaceSecurityLabels(role) } } }, child);
       return [role, ns] as const;
     });
     this.namespaces = Object.fromEntries(entries) as Record<NamespaceRole, k8s.core.v1.Namespace>;

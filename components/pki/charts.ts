@@ -15,6 +15,8 @@ export const CHARTS = {
   spire: { chart: "spire", version: "0.27.0", repo: "https://spiffe.github.io/helm-charts-hardened/" },
   istioBase: { chart: "base", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
   istiod: { chart: "istiod", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
+  // The CNI node agent redirects pod traffic, so injected pods need no NET_ADMIN init container (Pod Security `restricted`).
+  istioCni: { chart: "cni", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
 } as const;
 export type ChartName = keyof typeof CHARTS;
 
@@ -31,7 +33,7 @@ export function release(
   const { chart, version, repo } = CHARTS[which];
   return new k8s.helm.v3.Release(
     name,
-    { name: chart === "base" ? "istio-base" : chart, chart, version, namespace, repositoryOpts: { repo }, values, atomic: true, cleanupOnFail: true },
+    { name: chart === "base" || chart === "cni" ? `istio-${chart}` : chart, chart, version, namespace, repositoryOpts: { repo }, values, atomic: true, cleanupOnFail: true },
     opts,
   );
 }

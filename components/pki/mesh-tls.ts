@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
 import { RUNTIME_SERVICES, allowedCallerIds, istioPrincipal, podSelector, serviceHost, type RuntimeService } from "../../model/services.js";
+import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
 
@@ -49,7 +50,9 @@ export class MeshTls extends pulumi.ComponentResource {
     const istioNs = cluster.namespaces.istio.metadata.name;
 
     const base = release(`${region.id}-istio-base`, "istioBase", istioNs, { defaultRevision: "default" }, child);
-    this.istiod = release(`${region.id}-istiod`, "istiod", istioNs, istiodValues(spec, region), { ...child, dependsOn: [base, args.spire] });
+    // The CNI agent must be on every node before injected pods start: their init container only validates its redirection.
+    const cni = release(`${region.id}-istio-cni`, "istioCni", istioNs, istioCniValues(region), { ...child, dependsOn: [base] });
+    this.istiod = release(`${region.id}-istiod`, "istiod", istioNs, istiodValues(spec, region), { ...child, dependsOn: [base, cni, args.spire] });
     const after = { ...child, dependsOn: [base, this.istiod] };
 
     this.customResources = meshPolicies(spec).map((shape) => {
@@ -60,9 +63,17 @@ export class MeshTls extends pulumi.ComponentResource {
   }
 }
 
+/** What the injector renders into pods (model/security/istio-injection.ts models the result for Pod Security checks). */
+export const ISTIO_INJECTION: InjectionValues = { cni: true, seccompProfile: { type: "RuntimeDefault" } };
+
 export function istiodValues(spec: EstateSpec, region: Region): Record<string, unknown> {
   return {
-    global: { meshID: `meridian-${spec.environment}`, multiCluster: { clusterName: region.id }, network: region.id },
+    global: {
+      meshID: `meridian-${spec.environment}`,
+      multiCluster: { clusterName: region.id },
+      network: region.id,
+      proxy: { privileged: false, seccompProfile: ISTIO_INJECTION.seccompProfile },
+    },
     meshConfig: {
       trustDomain: spec.pki.trustDomain,
       defaultConfig: {
@@ -70,8 +81,16 @@ export function istiodValues(spec: EstateSpec, region: Region): Record<string, u
         proxyStatsMatcher: { inclusionRegexps: ["listener\\..*\\.ssl\\..*", "listener\\..*\\.downstream_cx_total"] },
       },
     },
-    sidecarInjectorWebhook: { templates: { spire: SPIRE_TEMPLATE }, defaultTemplates: ["sidecar", "spire"] },
+    // Traffic redirection by the CNI agent: no NET_ADMIN/NET_RAW init container, so injected pods stay Pod Security `restricted`.
+    cni: { enabled: ISTIO_INJECTION.cni },
+    // Injection only where a namespace says `istio-injection=enabled` (model/security/posture.ts labels every namespace).
+    sidecarInjectorWebhook: { templates: { spire: SPIRE_TEMPLATE }, defaultTemplates: ["sidecar", "spire"], enableNamespacesByDefault: false },
   };
+}
+
+/** The Istio CNI node agent; GKE keeps CNI binaries elsewhere and admits system-node-critical pods only under a quota. */
+export function istioCniValues(region: Region): Record<string, unknown> {
+  return region.cloud === "gcp" ? { global: { platform: "gke" }, resourceQuotas: { enabled: true } } : {};
 }
 
 /** Every Istio resource the mesh needs, in order: mesh-wide mTLS, then per-service rules, then authorization. */

@@ -45,7 +45,10 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
                 name: "chronyd",
                 image: time.images.chrony,
                 command: ["/usr/sbin/chronyd", "-d", "-f", CHRONY_CONF_PATH],
-                securityContext: devices.length > 0 ? { privileged: true } : { capabilities: { add: ["SYS_TIME"], drop: ["ALL"] } },
+                // Only CAP_SYS_TIME, unless refclocks read PHC devices: a hostPath character device is usable only by a privileged container.
+                securityContext: devices.length > 0
+                  ? { privileged: true }
+                  : { allowPrivilegeEscalation: false, capabilities: { add: ["SYS_TIME"], drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
                 resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/chrony", readOnly: true },
@@ -59,7 +62,7 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
                 image: time.images.chronyExporter,
                 args: ["--chrony.address=127.0.0.1:323", `--web.listen-address=:${CHRONY_EXPORTER_PORT}`],
                 ports: [{ name: "metrics", containerPort: CHRONY_EXPORTER_PORT }],
-                securityContext: { runAsNonRoot: true, runAsUser: 65534, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+                securityContext: { runAsNonRoot: true, runAsUser: 65534, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
                 resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "32Mi" } },
               },
             ],

@@ -22,6 +22,9 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
         template: {
           metadata: { labels: meta },
           spec: {
+            // Pod Security `restricted` (model/security/posture.ts): the time namespace enforces less only for chrony and linuxptp.
+            securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+            automountServiceAccountToken: false,
             topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app } } }],
             containers: [
               {

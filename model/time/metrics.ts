@@ -26,6 +26,14 @@ export const TIME_METRICS = {
   driftAlarms: "meridian_clock_drift_alarms_total",
   /** Counter: remote HLC timestamps rejected beyond max offset. */
   hlcRejections: "meridian_hlc_untrustworthy_remote_total",
+  /** Counter: physical clock readings that went backwards by more than max offset / 10. */
+  backwardJumps: "meridian_hlc_backward_clock_jumps_total",
+  /** Counter: forward jumps at or beyond the tolerated jump, while forward-jump checking is on. */
+  forwardJumps: "meridian_hlc_forward_clock_jumps_total",
+  /** Gauge: the HLC wall-time upper bound last persisted (Unix seconds). */
+  upperBound: "meridian_hlc_upper_bound_seconds",
+  /** Gauge: how long start-up waited before issuing HLC timestamps (seconds). */
+  startupWait: "meridian_hlc_startup_wait_seconds",
   /** chrony_exporter (collector/tracking.go) series used by the rules. */
   chronyLastOffset: "chrony_tracking_last_offset_seconds",
   chronyRmsOffset: "chrony_tracking_rms_offset_seconds",

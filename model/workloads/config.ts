@@ -1,7 +1,7 @@
 /**
  * Each runtime service's configuration for one region, computed from the estate model: the escrow
  * service's config file (model/escrow/config.ts: allocation, refill plan, identity keys, caps), its share of the estate-wide rate limit as the
- * envoyproxy/ratelimit YAML `meridian ratelimit serve --config` reads, the HLC max offset and skew
+ * envoyproxy/ratelimit YAML `meridian ratelimit serve` loads as its rules, the HLC max offset and skew
  * thresholds, and the proof log's origin and witness set. Pure: the workloads component writes these
  * into ConfigMaps and command lines and never recomputes a number.
  * Invariant: the regions' rate-limit shares sum to exactly `runtime.ratelimit.requestsPerSecond`.
@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
 import { runtimeService, serviceHost } from "../services.js";
+import { regionTimePlan } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
 
 /**
@@ -71,11 +72,14 @@ export interface ClockRegionConfig {
   recoveryHoldSeconds: number;
   driftPpm: number;
   leapSmear: boolean;
+  /** The region's grandmaster (the time fabric's Service) as host:port, when the stack runs one. */
+  grandmaster?: string;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
   regionById(spec, regionId);
   const t = spec.time;
+  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
   return {
     region: regionId,
     maxOffsetMs: t.maxOffsetMs,
@@ -84,6 +88,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
     driftPpm: t.driftPpm,
     leapSmear: t.leapSmear,
+    ...(gm ? { grandmaster: `${gm.host}:${gm.port}` } : {}),
   };
 }
 

@@ -3,10 +3,11 @@
  * runs — the image, replica and autoscaling bounds, resources, the `meridian <service> serve …` command
  * line the image's ENTRYPOINT (`node bin/meridian.mjs`) runs, environment, probes and the config files
  * (model/workloads/config.ts). Pure. The component turns each spec into Kubernetes objects one to one.
- * Invariant: every number in a command line or config file comes from the config functions, and a
- * store URL is never written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
+ * Invariant: every serve command reads its settings from its mounted ConfigMap (`--config`, validated
+ * by the service's own zod schema), so a changed stack value reaches the pod without an image rebuild;
+ * args carry only the listen address, secret file paths and store URLs — and a store URL is never
+ * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
-import { regionTimePlan } from "../time/hierarchy.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
 import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig } from "./config.js";
@@ -128,10 +129,11 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "ratelimit": {
       const cfg = rateLimitRegionConfig(spec, regionId);
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
+      // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
+      const service = { rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port } };
       return {
-        args: ["ratelimit", "serve", "--rules", configPath("ratelimit", "config.yaml"), "--redis", "$(MERIDIAN_REDIS_URL)",
-          "--region", regionId, "--instances", String(spec.runtime.replicas), "--port", String(HTTP_PORT), "--grpc-port", String(grpc.port), "--host", "0.0.0.0"],
-        config: { "config.yaml": cfg.yaml },
+        args: ["ratelimit", "serve", "--config", configPath("ratelimit", "ratelimit.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
+        config: { "ratelimit.json": JSON.stringify(service, null, 2), "config.yaml": cfg.yaml },
         secretMounts: [],
         // The service kit's readiness: rules loaded (and Redis answering, under the default failure policy).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
@@ -140,10 +142,10 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     }
     case "prooflog": {
       const cfg = proofLogConfig(spec);
-      const cosigners = cfg.witnesses.filter((w) => w.url !== undefined && w.vkey !== undefined);
       return {
-        args: ["log", "serve", "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--origin", cfg.origin,
-          "--key", configPath("prooflog", "signer/signer.key"), ...cosigners.flatMap((w) => ["--witness", `${w.url}=${w.vkey}`])],
+        // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
+        args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen,
+          "--key", configPath("prooflog", "signer/signer.key")],
         config: { "prooflog.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [{ secret: WORKLOAD_OBJECTS.prooflogSigner, mountPath: configPath("prooflog", "signer") }],
         readiness: { kind: "http", path: "/checkpoint", port: HTTP_PORT },
@@ -165,7 +167,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "clock": {
       const cfg = clockRegionConfig(spec, regionId);
       return {
-        args: ["time", "serve", ...listen, "--region", regionId, "--max-offset-ms", String(cfg.maxOffsetMs), ...grandmasterArgs(spec, regionId)],
+        // Region, max offset, skew thresholds and grandmaster: all in the file (runtime/clock's schema).
+        args: ["time", "serve", "--config", configPath("clock", "clock.json"), ...listen],
         config: { "clock.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
         readiness: { kind: "tcp", port: HTTP_PORT },
@@ -210,10 +213,4 @@ function hasWork(spec: EstateSpec, name: ServiceName): boolean {
 /** Every runtime service's workload in one region, in catalogue order. */
 export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
   return RUNTIME_SERVICES.map((s) => workloadSpec(spec, regionId, s));
-}
-
-/** The region's grandmaster (the time fabric's Service), when the stack runs one. */
-function grandmasterArgs(spec: EstateSpec, regionId: string): string[] {
-  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
-  return gm ? ["--grandmaster", `${gm.host}:${gm.port}`] : [];
 }

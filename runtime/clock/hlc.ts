@@ -12,9 +12,17 @@
  * Physical clock health is watched the way CockroachDB does: a backward jump larger than maxOffset/10
  * counts a monotonicity error; a forward jump of at least the tolerated forward jump (maxOffset/2 by
  * default) is fatal when forward-jump checking is enabled — the caller supplies what "fatal" means.
+ * Every reading is checked, the forward-jump ticker's (`tick()`) included: a jump it reads first is
+ * reported, not silently absorbed.
+ *
+ * Restarts (CockroachDB's persisted HLC upper bound): with `upperBound`, no timestamp whose wall time
+ * exceeds the durably persisted bound is returned until a new bound (wall + leadMs) has been persisted —
+ * written ahead, synchronously. A restarted process waits until its physical clock passes the last bound
+ * (runtime/clock/upper-bound.ts) before issuing, so every timestamp after a restart is above every one
+ * before it. The logical counter is int32 as in CockroachDB: at its maximum the wall time advances 1 µs.
  */
 import type { Clock } from "../common/clock.js";
-import { type Timestamp, compare, microsFromMs } from "./timestamp.js";
+import { type Timestamp, MAX_LOGICAL, compare, microsFromMs } from "./timestamp.js";
 
 export interface HybridClockOptions {
   /** The physical clock (milliseconds; read as integer microseconds). */
@@ -29,7 +37,17 @@ export interface HybridClockOptions {
   onFatal?: (error: ForwardClockJumpError) => void;
   /** Called for every physical backward jump beyond maxOffset/10. */
   onMonotonicityError?: (jumpMicros: number) => void;
+  /** Called for every forward jump at or beyond the tolerance while checking is on (before `onFatal`). */
+  onForwardJump?: (jumpMicros: number) => void;
+  /** Persist a wall-time upper bound before issuing timestamps beyond it (see the file comment). */
+  upperBound?: { store: UpperBoundStore; leadMs: number };
 }
+
+/** Durable storage for the HLC's wall-time upper bound: `persist` returns only once the bound is on disk. */
+export interface UpperBoundStore {
+  persist(boundMicros: number): void;
+}
+
 
 /** A remote timestamp too far ahead of our physical clock to trust (CockroachDB's UntrustworthyRemoteWallTimeError). */
 export class UntrustworthyRemoteWallTimeError extends Error {
@@ -64,6 +82,11 @@ export class HybridClock {
   private monotonicityErrors = 0;
   private readonly onFatal: (error: ForwardClockJumpError) => void;
   private readonly onMonotonicityError: (jumpMicros: number) => void;
+  private readonly onForwardJump: (jumpMicros: number) => void;
+  private readonly upperBoundStore: UpperBoundStore | null;
+  private readonly upperBoundLeadMicros: number;
+  /** The last bound persisted (µs); 0 = none yet, so the first timestamp persists one. */
+  private persistedUpperBound = 0;
 
   constructor(options: HybridClockOptions) {
     if (!(options.maxOffsetMs >= 0)) throw new RangeError(`maxOffsetMs must be ≥ 0, got ${options.maxOffsetMs}`);
@@ -77,6 +100,10 @@ export class HybridClock {
         throw e;
       });
     this.onMonotonicityError = options.onMonotonicityError ?? (() => {});
+    this.onForwardJump = options.onForwardJump ?? (() => {});
+    this.upperBoundStore = options.upperBound?.store ?? null;
+    this.upperBoundLeadMicros = microsFromMs(options.upperBound?.leadMs ?? 0);
+    if (this.upperBoundStore !== null && !(this.upperBoundLeadMicros > 0)) throw new RangeError(`upperBound.leadMs must be > 0, got ${options.upperBound?.leadMs}`);
   }
 
   /** The physical clock now, in integer microseconds, with jump detection (CockroachDB's PhysicalNow + check). */
@@ -92,6 +119,7 @@ export class HybridClock {
       }
       const forward = now - old;
       if (this.forwardJumpCheck && this.toleratedForwardJumpMicros > 0 && forward >= this.toleratedForwardJumpMicros) {
+        this.onForwardJump(forward);
         this.onFatal(new ForwardClockJumpError(forward, this.toleratedForwardJumpMicros));
       }
     }
@@ -99,19 +127,47 @@ export class HybridClock {
   }
 
   /**
-   * Refresh the last physical reading without checking it (CockroachDB's forward-jump ticker): a process
-   * that calls this more often than the tolerated jump never mistakes idle time for a jump.
+   * The forward-jump ticker's reading (CockroachDB's monitor): read the physical clock *with* the jump
+   * checks, so a process that calls this more often than the tolerated jump never mistakes idle time for
+   * a jump, and a jump the ticker reads first is still reported.
    */
   tick(): void {
-    this.lastPhysical = microsFromMs(this.clock.now());
+    this.physicalNow();
   }
 
   /** A timestamp greater than any this clock issued or was forwarded to; ticks logical while wall ≥ physical. */
   now(): Timestamp {
     const physical = this.physicalNow();
     const t = this.timestamp;
-    this.timestamp = t.wall >= physical ? { wall: t.wall, logical: t.logical + 1 } : { wall: physical, logical: 0 };
-    return this.timestamp;
+    let next: Timestamp;
+    if (t.wall < physical) next = { wall: physical, logical: 0 };
+    else if (t.logical >= MAX_LOGICAL) next = { wall: t.wall + 1, logical: 0 };
+    else next = { wall: t.wall, logical: t.logical + 1 };
+    // Write-ahead: a timestamp beyond the persisted bound is issued only once a higher bound is durable.
+    if (this.upperBoundStore !== null && next.wall > this.persistedUpperBound) this.persistUpperBound(Math.max(next.wall, physical));
+    this.timestamp = next;
+    return next;
+  }
+
+  /**
+   * Persist physical now + lead when that raises the bound (the service's refresh timer), so `now()`
+   * seldom has to write on the request path. Returns the bound in force (µs; 0 without a store).
+   */
+  refreshUpperBound(): number {
+    if (this.upperBoundStore === null) return 0;
+    const physical = this.physicalNow();
+    if (physical + this.upperBoundLeadMicros / 2 > this.persistedUpperBound) this.persistUpperBound(Math.max(physical, this.timestamp.wall));
+    return this.persistedUpperBound;
+  }
+
+  get upperBoundMicros(): number {
+    return this.persistedUpperBound;
+  }
+
+  private persistUpperBound(fromMicros: number): void {
+    const bound = fromMicros + this.upperBoundLeadMicros;
+    this.upperBoundStore!.persist(bound); // throws: the timestamp is not issued
+    this.persistedUpperBound = bound;
   }
 
   /** The latest timestamp without ticking (not unique: use `now()` to order events). */
@@ -137,7 +193,7 @@ export class HybridClock {
   setForwardJumpCheck(enabled: boolean): void {
     this.forwardJumpCheck = enabled;
     // Re-arm from the current reading so the gap while disabled is not mistaken for a jump.
-    if (enabled) this.tick();
+    if (enabled) this.lastPhysical = microsFromMs(this.clock.now());
   }
 
   get monotonicityErrorCount(): number {

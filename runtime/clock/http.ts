@@ -49,5 +49,9 @@ export function clockRoutes(app: FastifyInstance, node: ClockNode): void {
     const s = node.status();
     return { ...s, hlc: format(s.hlc) };
   });
-  app.get("/v1/time/skew", pub, async () => ({ state: node.skew.evaluate(), allowsStrong: node.skew.allowsStrong(), events: node.skew.events() }));
+  app.get("/v1/time/skew", pub, async () => {
+    const { degradeMs, freezeMs, recoveryHoldMs, syncLossMs } = node.skew;
+    // The thresholds in force, so an operator can see the rendered config reached the pod.
+    return { state: node.skew.evaluate(), allowsStrong: node.skew.allowsStrong(), thresholds: { degradeMs, freezeMs, recoveryHoldMs, syncLossMs }, events: node.skew.events() };
+  });
 }

@@ -25,6 +25,10 @@ export class TimeMetrics {
   private readonly holdover: Gauge;
   private readonly synchronized: Gauge;
   readonly ntpReplies: Counter;
+  private readonly backwardJumps: Counter;
+  private readonly forwardJumps: Counter;
+  private readonly upperBound: Gauge;
+  private readonly startupWait: Gauge;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -40,6 +44,10 @@ export class TimeMetrics {
     this.holdover = new Gauge({ name: TIME_METRICS.holdover, help: "1 while the ensemble is in holdover", registers: r });
     this.synchronized = new Gauge({ name: TIME_METRICS.synchronized, help: "1 while a majority of sources agree", registers: r });
     this.ntpReplies = new Counter({ name: TIME_METRICS.ntpReplies, help: "NTP replies sent", registers: r });
+    this.backwardJumps = new Counter({ name: TIME_METRICS.backwardJumps, help: "Physical clock readings that went backwards by more than max offset / 10", registers: r });
+    this.forwardJumps = new Counter({ name: TIME_METRICS.forwardJumps, help: "Physical clock forward jumps at or beyond the tolerated jump (checking on)", registers: r });
+    this.upperBound = new Gauge({ name: TIME_METRICS.upperBound, help: "HLC wall-time upper bound last persisted (Unix seconds)", registers: r });
+    this.startupWait = new Gauge({ name: TIME_METRICS.startupWait, help: "Start-up wait before issuing HLC timestamps", registers: r });
   }
 
   /** Plug into TrueTime: ε and commit-wait in seconds, drift alarms by direction. */
@@ -58,6 +66,22 @@ export class TimeMetrics {
 
   observeOffset(offsetMs: number): void {
     this.offset.set(offsetMs / 1000);
+  }
+
+  backwardJump(): void {
+    this.backwardJumps.inc();
+  }
+
+  forwardJump(): void {
+    this.forwardJumps.inc();
+  }
+
+  upperBoundPersisted(boundMicros: number): void {
+    this.upperBound.set(boundMicros / 1e6);
+  }
+
+  startupWaited(ms: number): void {
+    this.startupWait.set(ms / 1000);
   }
 
   hlcRejected(): void {

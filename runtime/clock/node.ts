@@ -6,7 +6,7 @@
  * `meridian local` gives each region a ClockNode over its own skewed clock.
  */
 import type { Clock } from "../common/clock.js";
-import { HybridClock, UntrustworthyRemoteWallTimeError } from "./hlc.js";
+import { HybridClock, type HybridClockOptions, UntrustworthyRemoteWallTimeError } from "./hlc.js";
 import { TimeMetrics } from "./metrics.js";
 import { SkewMonitor, type SkewEvent } from "./skew.js";
 import type { Timestamp } from "./timestamp.js";
@@ -20,6 +20,8 @@ export interface ClockNodeOptions {
   metrics?: TimeMetrics;
   onSkewEvent?: (event: SkewEvent) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** HLC lifecycle: forward-jump checking and its tolerance, what a fatal jump does, the persisted upper bound. */
+  hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound">;
 }
 
 export interface ClockStatus {
@@ -37,7 +39,19 @@ export class ClockNode {
 
   constructor(options: ClockNodeOptions) {
     this.metrics = options.metrics ?? new TimeMetrics();
-    this.hlc = new HybridClock({ clock: options.clock, maxOffsetMs: options.maxOffsetMs });
+    const metrics = this.metrics;
+    const store = options.hlc?.upperBound?.store;
+    this.hlc = new HybridClock({
+      clock: options.clock,
+      maxOffsetMs: options.maxOffsetMs,
+      ...options.hlc,
+      upperBound: store && {
+        leadMs: options.hlc!.upperBound!.leadMs,
+        store: { persist: (bound) => (store.persist(bound), metrics.upperBoundPersisted(bound)) },
+      },
+      onMonotonicityError: () => metrics.backwardJump(),
+      onForwardJump: () => metrics.forwardJump(),
+    });
     this.truetime = new TrueTime({ clock: options.clock, driftPpm: options.driftPpm, sleep: options.sleep, observer: this.metrics.trueTimeObserver });
     this.skew = new SkewMonitor({
       clock: options.clock,

@@ -4,15 +4,25 @@
  * when one is named, with the HLC header hooks and GET /v1/time, /v1/time/skew. Ready while the
  * strong-consistency path is open: a frozen or recovering clock takes the pod out of the Service.
  *
- * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs and the
- * skew thresholds; `grandmaster` (host:port) and `syncIntervalMs` as the command line gives them.
+ * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs, the
+ * skew thresholds and the region's `grandmaster` (host:port); flags of the same names override it.
+ *
+ * HLC lifecycle (CockroachDB's): with `dataDir` the HLC's wall-time upper bound is persisted there ahead
+ * of use (every `upperBoundIntervalMs`, and before any timestamp beyond it); start-up waits until the
+ * clock passes the last bound, or max offset without one, before anything is served — so timestamps after
+ * a restart (kill -9 included) are above every timestamp before it. `forwardJumpCheck` turns on
+ * CockroachDB's forward-jump monitor: a ticker reads the clock every quarter of the tolerated jump, and a
+ * jump takes the node out of service (not ready, strong path refused) until it is restarted.
  */
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
+import type { ForwardClockJumpError } from "./hlc.js";
 import { clockRoutes, httpHlc } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 import { NtpSync } from "./sync.js";
+import { microsFromMs } from "./timestamp.js";
+import { FileUpperBound, startupWait, waitPast, type PersistedBound } from "./upper-bound.js";
 
 const hostPort = z
   .string()
@@ -32,6 +42,14 @@ export const clockConfigSchema = z
     leapSmear: z.boolean().optional(),
     grandmaster: hostPort.optional(),
     syncIntervalMs: z.number().int().min(100).max(3_600_000).default(16_000),
+    /** Directory for the HLC's persisted wall-time upper bound (a volume that outlives the process). */
+    dataDir: z.string().min(1).optional(),
+    /** How far ahead the upper bound is persisted, and so the longest start-up wait with a state file. */
+    upperBoundIntervalMs: z.number().int().min(10).max(60_000).default(500),
+    /** CockroachDB's forward-jump monitor (`server.clock.forward_jump_check_enabled`). */
+    forwardJumpCheck: z.boolean().default(false),
+    /** Forward jumps at least this large are fatal while checking; default maxOffsetMs / 2. */
+    toleratedForwardJumpMs: z.number().positive().max(60_000).optional(),
   })
   .strict()
   .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] });
@@ -39,27 +57,72 @@ export const clockConfigSchema = z
 export const clockService = defineService({
   name: "clock",
   config: clockConfigSchema,
-  start({ config, clock, metrics }) {
+  async start({ config, clock, metrics, log }) {
+    const store = config.dataDir === undefined ? null : new FileUpperBound(config.dataDir);
+    const state: PersistedBound = store?.read() ?? { kind: "none" };
+    const startedAt = clock.now();
+    const wait = startupWait(state, microsFromMs(startedAt), config.maxOffsetMs, config.upperBoundIntervalMs, store?.path ?? "(no dataDir)");
+    let jump: ForwardClockJumpError | null = null;
+    const timeMetrics = new TimeMetrics(metrics);
     const node = new ClockNode({
       clock,
       maxOffsetMs: config.maxOffsetMs,
       driftPpm: config.driftPpm,
-      metrics: new TimeMetrics(metrics),
+      metrics: timeMetrics,
+      hlc: {
+        forwardJumpCheck: config.forwardJumpCheck,
+        toleratedForwardJumpMs: config.toleratedForwardJumpMs,
+        // CockroachDB exits here; a service keeps answering (health, metrics) but leaves the Service.
+        onFatal: (e) => {
+          if (jump === null) log.error({ err: e }, "forward clock jump: out of service until restarted");
+          jump = e;
+        },
+        upperBound: store === null ? undefined : { store, leadMs: config.upperBoundIntervalMs },
+      },
       skew: {
         degradeFraction: config.degradeFraction,
         freezeFraction: config.freezeFraction,
         recoveryHoldMs: config.recoveryHoldSeconds === undefined ? undefined : config.recoveryHoldSeconds * 1000,
       },
     });
+    // Nothing is served before the clock has passed every timestamp a previous run may have issued.
+    await waitPast(clock, wait.untilMicros);
+    const waitedMs = clock.now() - startedAt;
+    timeMetrics.startupWaited(waitedMs);
+    node.hlc.refreshUpperBound();
     const gm = config.grandmaster;
     const sync = gm ? new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs: config.syncIntervalMs }) : null;
+    const timers: NodeJS.Timeout[] = [];
+    const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms).unref());
     return {
       node,
+      startup: { ...wait, waitedMs },
       routes: (app) => clockRoutes(app, node),
       hlc: httpHlc(node),
-      ready: { clock: () => node.skew.allowsStrong() || `skew state ${node.skew.state}: the strong-consistency path is closed` },
-      started: () => sync?.start(),
-      close: async () => sync?.stop(),
+      ready: {
+        clock: () => {
+          if (jump !== null) return `forward clock jump of ${(jump.jumpMicros / 1000).toFixed(0)} ms (tolerance ${jump.toleratedMicros / 1000} ms): restart once the clock is right`;
+          return node.skew.allowsStrong() || `skew state ${node.skew.state}: the strong-consistency path is closed`;
+        },
+      },
+      started: () => {
+        log.info({ waitedMs: Math.round(waitedMs), reason: wait.reason, upperBound: store?.path ?? null }, "HLC start-up wait over");
+        const refresh = () => {
+          try {
+            node.hlc.refreshUpperBound();
+          } catch (e) {
+            // now() persists before issuing beyond the bound, so a failed refresh only moves the write there.
+            log.error({ err: e }, "persisting the HLC upper bound failed");
+          }
+        };
+        if (store !== null) every(Math.max(5, config.upperBoundIntervalMs / 2), refresh);
+        if (config.forwardJumpCheck) every(Math.max(5, node.hlc.toleratedForwardJumpMicros / 4000), () => node.hlc.tick());
+        sync?.start();
+      },
+      close: async () => {
+        sync?.stop();
+        for (const t of timers) clearInterval(t);
+      },
     };
   },
 });

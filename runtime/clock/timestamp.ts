@@ -11,6 +11,9 @@ export interface Timestamp {
   readonly logical: number;
 }
 
+/** CockroachDB's logical counter is an int32; the HLC advances the wall time instead of passing it. */
+export const MAX_LOGICAL = 2 ** 31 - 1;
+
 export const ZERO: Timestamp = Object.freeze({ wall: 0, logical: 0 });
 
 export function compare(a: Timestamp, b: Timestamp): number {
@@ -48,5 +51,6 @@ export function parse(text: string): Timestamp {
   const wall = Number(m[1]);
   const logical = Number(m[2]);
   if (!Number.isSafeInteger(wall) || !Number.isSafeInteger(logical)) throw new TimestampParseError(`HLC timestamp "${text}" is out of range`);
+  if (logical > MAX_LOGICAL) throw new TimestampParseError(`HLC timestamp "${text}": logical ${logical} is above the int32 maximum ${MAX_LOGICAL}`);
   return { wall, logical };
 }

@@ -138,6 +138,17 @@ describe("meridian log", () => {
   it("usage errors exit 2", () => {
     expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/exactly one store: --data <dir> \(embedded\), --postgres <url> or --s3 <url>/);
     expect(cli(["log", "verify", "--vkey", keys.verifierKey]).status).toBe(2);
+    // The rendered config file (--config) is checked by the log's own schema, naming the key.
+    const serveWith = (config: unknown, extra: string[] = []) => {
+      writeFileSync(join(dir, "prooflog.json"), JSON.stringify(config));
+      return cli(["log", "serve", "--config", join(dir, "prooflog.json"), "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key"), ...extra]);
+    };
+    const noKey = serveWith({ origin: ORIGIN, witnesses: [{ name: "w", url: "https://w.example" }] });
+    expect(noKey.status).toBe(2);
+    expect(noKey.stderr).toMatch(/prooflog\.json: witnesses\.0\.url: a cosigning witness needs both url and vkey/);
+    expect(serveWith({ origin: ORIGIN, extra: 1 }).stderr).toMatch(/Unrecognized key.*extra/);
+    expect(serveWith({ origin: ORIGIN }, ["--origin", "other.example/log"]).stderr).toMatch(/--origin "other.example\/log" contradicts origin/);
+    expect(cli(["log", "serve", "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key")]).stderr).toMatch(/give the checkpoint origin/);
     expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);
   });
 });

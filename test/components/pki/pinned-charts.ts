@@ -61,6 +61,7 @@ export const PINNED_CHARTS: PinnedChart[] = [
     checkedBy: "derived keys",
     problems: (v) => keyProblems("istio-1.28.0/istiod.keys.json", v, { meshConfig: { file: "istio-1.28.0/meshconfig.fields.json" } }),
   },
+  { repo: ISTIO, chart: "cni", version: "1.28.0", checkedBy: "derived keys", problems: (v) => keyProblems("istio-1.28.0/cni.keys.json", v) },
   {
     repo: ISTIO,
     chart: "gateway",

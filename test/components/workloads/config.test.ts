@@ -5,6 +5,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { clockConfigSchema } from "../../../runtime/clock/service.js";
+import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
+import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
 import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../../runtime/clock/propagation.js";
 import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
@@ -83,8 +86,9 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     let sum = 0;
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "ratelimit").spec.template.spec.containers[0]!.args;
-      expect(flag(args, "--region")).toBe(region.id);
-      const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", flag(args, "--rules")!));
+      const service = ratelimitConfigSchema.parse(JSON.parse(mountedConfig(region.id, "ratelimit", flag(args, "--config")!)));
+      expect(service).toMatchObject({ region: region.id, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs });
+      const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", service.rules));
       expect(parsed!.domain).toBe(domain);
       const limit = parsed!.descriptors[0]!.rate_limit!;
       expect(limit.unit).toBe("second");
@@ -98,8 +102,8 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
   it("clock: the HLC max offset, and every service propagates HLC headers to the region's clock", () => {
     for (const region of spec.regions) {
       const clock = deploymentOf(region.id, "clock").spec.template.spec.containers[0]!;
-      expect(Number(flag(clock.args, "--max-offset-ms"))).toBe(spec.time.maxOffsetMs);
-      expect(JSON.parse(configFile(region.id, "clock", "clock.json"))).toMatchObject({ region: region.id, maxOffsetMs: spec.time.maxOffsetMs, freezeFraction: spec.time.skew.freezeFraction });
+      const cfg = clockConfigSchema.parse(JSON.parse(mountedConfig(region.id, "clock", flag(clock.args, "--config")!)));
+      expect(cfg).toMatchObject({ region: region.id, maxOffsetMs: spec.time.maxOffsetMs, degradeFraction: spec.time.skew.degradeFraction, freezeFraction: spec.time.skew.freezeFraction });
       for (const s of RUNTIME_SERVICES) {
         const env = envOf(deploymentOf(region.id, s.name).spec.template.spec.containers[0]!);
         expect(env).toMatchObject({
@@ -117,9 +121,8 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     const witnesses = spec.runtime.prooflog.witnesses.map((w) => (typeof w === "string" ? w : w.name));
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "prooflog").spec.template.spec.containers[0]!.args;
-      expect(flag(args, "--origin")).toBe(spec.runtime.prooflog.origin);
       expect(flag(args, "--postgres")).toBe("$(MERIDIAN_POSTGRES_URL)");
-      const cfg = JSON.parse(configFile(region.id, "prooflog", "prooflog.json")) as { origin: string; witnesses: { name: string }[]; sequencerRegion: string };
+      const cfg = proofLogConfigSchema.parse(JSON.parse(mountedConfig(region.id, "prooflog", flag(args, "--config")!)));
       expect(cfg.origin).toBe(spec.runtime.prooflog.origin);
       expect(cfg.witnesses.map((w) => w.name)).toEqual(witnesses);
       expect(cfg.sequencerRegion).toBe(spec.replication.writers[0]);

@@ -10,6 +10,11 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { clockConfigSchema } from "../../../runtime/clock/service.js";
+import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
+import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
+import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
 
 const prod = (): EstateSpec => buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
 
@@ -101,13 +106,41 @@ describe("regionWorkloads", () => {
     }
   });
 
-  it("passes cosigning witnesses as --witness url=vkey and keeps name-only witnesses in config", () => {
+  it("every serve reads its mounted config file, and the service's own zod schema accepts it as rendered", () => {
     const spec = prod();
     const vkey = "witness-d+0a1b2c3d+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
     spec.runtime.prooflog.witnesses = ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }];
+    const schemas: Record<string, (doc: unknown) => unknown> = {
+      escrow: (doc) => parseEscrowConfig(doc),
+      ratelimit: (doc) => ratelimitConfigSchema.parse(doc),
+      prooflog: (doc) => proofLogConfigSchema.parse(doc),
+      clock: (doc) => clockConfigSchema.parse(doc),
+    };
+    for (const region of spec.regions) {
+      for (const w of regionWorkloads(spec, region.id)) {
+        const path = w.args[w.args.indexOf("--config") + 1]!;
+        expect(w.args.indexOf("--config"), `${w.service.name} passes --config`).toBeGreaterThan(1);
+        expect(path.startsWith(`/etc/meridian/${w.service.name}/`)).toBe(true);
+        const text = w.config[path.slice(`/etc/meridian/${w.service.name}/`.length)];
+        expect(text, `${w.service.name}: ${path} is in its ConfigMap`).toBeDefined();
+        // JSON as rendered: the schema sees exactly the file (strict schemas refuse unknown keys).
+        expect(() => schemas[w.service.name]!(JSON.parse(text!)), `${w.service.name} in ${region.id}`).not.toThrow();
+        // Settings live in the file only: args are the listen address, store URLs and secret paths.
+        const flags = w.args.filter((a) => a.startsWith("--"));
+        expect(flags.filter((f) => !["--config", "--port", "--host", "--postgres", "--redis", "--key"].includes(f)), w.service.name).toEqual([]);
+      }
+    }
     const log = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "prooflog")!);
-    expect(log.args.filter((a, i) => log.args[i - 1] === "--witness")).toEqual([`https://witness-d.example=${vkey}`]);
-    expect(JSON.parse(log.config["prooflog.json"]!).witnesses).toHaveLength(2);
+    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
+    const rl = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!);
+    const rules = ratelimitConfigSchema.parse(JSON.parse(rl.config["ratelimit.json"]!)).rules;
+    expect(parseRateLimitConfig(rl.config[rules.slice("/etc/meridian/ratelimit/".length)]!)[0]!.domain).toBe(spec.runtime.ratelimit.domain);
+  });
+
+  it("the schemas refuse a config that drifts from them (the check can fail)", () => {
+    const clock = regionWorkloads(prod(), "aws-use1").find((w) => w.service.name === "clock")!;
+    expect(() => clockConfigSchema.parse({ ...JSON.parse(clock.config["clock.json"]!), skewThresholds: 1 })).toThrow(/skewThresholds/);
+    expect(() => proofLogConfigSchema.parse({ origin: "o", witnesses: [{ name: "w", url: "https://w" }] })).toThrow(/both url and vkey/);
   });
 });
 
@@ -122,12 +155,12 @@ describe("command lines against the real CLI", () => {
 
   it("ratelimit serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("ratelimit").args);
-    expect(opts).toMatchObject({ rules: "/etc/meridian/ratelimit/config.yaml", redis: "$(MERIDIAN_REDIS_URL)", region: "gcp-asne1", port: 8080, grpcPort: 8081 });
+    expect(opts).toMatchObject({ config: "/etc/meridian/ratelimit/ratelimit.json", redis: "$(MERIDIAN_REDIS_URL)", port: 8080, host: "0.0.0.0" });
   });
 
   it("log serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("prooflog").args);
-    expect(opts).toMatchObject({ origin: spec.runtime.prooflog.origin, key: "/etc/meridian/prooflog/signer/signer.key", postgres: "$(MERIDIAN_POSTGRES_URL)" });
+    expect(opts).toMatchObject({ config: "/etc/meridian/prooflog/prooflog.json", key: "/etc/meridian/prooflog/signer/signer.key", postgres: "$(MERIDIAN_POSTGRES_URL)" });
   });
 
   it("ratelimit quota accepts its args", async () => {
@@ -135,10 +168,11 @@ describe("command lines against the real CLI", () => {
     expect(opts).toMatchObject({ config: "/etc/meridian/quota/quota.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: 8080, host: "0.0.0.0" });
   });
 
-  it("time serve accepts its args, synced to the region's grandmaster", async () => {
+  it("time serve accepts its args; the region's grandmaster is in its config", async () => {
     expect(timeServe).toBe(true);
     const opts = await parseWithCli(program, byService("clock").args);
-    expect(opts).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: "grandmaster.meridian-time.svc.cluster.local:123" });
+    expect(opts).toMatchObject({ config: "/etc/meridian/clock/clock.json", port: 8080, host: "0.0.0.0" });
+    expect(clockConfigSchema.parse(JSON.parse(byService("clock").config["clock.json"]!))).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 } });
   });
 
   it("the check fails on a flag the command does not have", async () => {

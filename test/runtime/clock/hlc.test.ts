@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { ForwardClockJumpError, HybridClock, UntrustworthyRemoteWallTimeError } from "../../../runtime/clock/hlc.js";
-import { compare, less, type Timestamp } from "../../../runtime/clock/timestamp.js";
+import { MAX_LOGICAL, compare, less, parse, type Timestamp } from "../../../runtime/clock/timestamp.js";
 
 /** A ManualClock set in microseconds (CockroachDB's tests count in nanoseconds; the relations are unit-free). */
 const atMicros = (us: number) => new ManualClock(us / 1000);
@@ -105,7 +105,9 @@ describe("HybridClock — CockroachDB TestHLCClock", () => {
         expect(fatal).toHaveLength(0);
         c.setForwardJumpCheck(true);
         m.advance(tc.jump);
-        c.tick(); // the ticker absorbed this jump
+        c.tick(); // the ticker reads this jump first: it is reported all the same
+        expect(fatal.length > 0).toBe(tc.fatal);
+        fatal.length = 0;
         const t2 = c.now();
         expect(less(t1, t2)).toBe(true);
         expect(fatal).toHaveLength(0);
@@ -124,6 +126,27 @@ describe("HybridClock — CockroachDB TestHLCClock", () => {
         expect(fatal).toHaveLength(0);
       });
     }
+  });
+
+  it("the ticker keeps idle time from looking like a jump, and reports a jump it reads first (the #16 600 ms case)", () => {
+    const m = new ManualClock(1_000);
+    const jumps: number[] = [];
+    const fatal: ForwardClockJumpError[] = [];
+    const c = new HybridClock({ clock: m, maxOffsetMs: 1000, forwardJumpCheck: true, onForwardJump: (us) => jumps.push(us), onFatal: (e) => fatal.push(e) });
+    c.now();
+    for (let i = 0; i < 20; i++) {
+      m.advance(100); // idle, ticked every 100 ms: 2 s pass without a request
+      c.tick();
+    }
+    expect(c.now().wall).toBe(3_000_000);
+    expect(fatal).toHaveLength(0);
+    m.advance(600);
+    c.tick();
+    expect(jumps).toEqual([600_000]);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ jumpMicros: 600_000, toleratedMicros: 500_000 });
+    c.now(); // the request after the ticker does not report it twice
+    expect(fatal).toHaveLength(1);
   });
 
   it("throws a fatal forward jump out of now() by default", () => {
@@ -204,3 +227,76 @@ describe("HybridClock — properties", () => {
     );
   });
 });
+
+describe("HybridClock — logical overflow", () => {
+  it("advances the wall time by 1 µs instead of passing the int32 logical maximum", () => {
+    const m = new ManualClock(1_000);
+    const c = new HybridClock({ clock: m, maxOffsetMs: 500 });
+    c.update(ts(1_000_000, MAX_LOGICAL - 1));
+    expect(c.now()).toEqual(ts(1_000_000, MAX_LOGICAL));
+    expect(c.now()).toEqual(ts(1_000_001, 0));
+    expect(c.now()).toEqual(ts(1_000_001, 1));
+  });
+
+  it("refuses a remote timestamp whose logical is past the maximum", () => {
+    expect(() => parse(`1000000.${MAX_LOGICAL + 1}`)).toThrow(/above the int32 maximum/);
+    expect(parse(`1000000.${MAX_LOGICAL}`)).toEqual(ts(1_000_000, MAX_LOGICAL));
+  });
+});
+
+describe("HybridClock — persisted upper bound (write-ahead)", () => {
+  const setup = (failing = false) => {
+    const m = new ManualClock(1_000);
+    const persisted: number[] = [];
+    const store = { persist: (b: number) => (failing ? (() => { throw new Error("disk full"); })() : persisted.push(b)) };
+    const c = new HybridClock({ clock: m, maxOffsetMs: 500, upperBound: { store, leadMs: 100 } });
+    return { m, c, persisted };
+  };
+
+  it("persists wall + lead before the first timestamp and before any beyond the bound", () => {
+    const { m, c, persisted } = setup();
+    expect(c.now().wall).toBe(1_000_000);
+    expect(persisted).toEqual([1_100_000]);
+    m.advance(50);
+    c.now();
+    expect(persisted).toHaveLength(1); // within the bound: no write
+    c.update(ts(1_400_000, 3)); // forwarded by a peer beyond the bound
+    const t = c.now();
+    expect(t).toEqual(ts(1_400_000, 4));
+    expect(persisted).toEqual([1_100_000, 1_500_000]);
+    expect(c.upperBoundMicros).toBeGreaterThanOrEqual(t.wall);
+  });
+
+  it("refreshUpperBound keeps the bound ahead of the clock so requests seldom write", () => {
+    const { m, c, persisted } = setup();
+    c.refreshUpperBound();
+    m.advance(60);
+    c.refreshUpperBound();
+    expect(persisted).toEqual([1_100_000, 1_160_000]);
+    m.advance(50);
+    expect(c.now().wall).toBe(1_110_000);
+    expect(persisted).toHaveLength(2);
+  });
+
+  it("issues nothing when the bound cannot be persisted", () => {
+    const { c } = setup(true);
+    expect(() => c.now()).toThrow(/disk full/);
+    expect(c.peek()).toEqual(ts(0, 0));
+  });
+
+  it("every issued timestamp is at or below the bound persisted before it", () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constant(-1)), { maxLength: 60 }), (ops) => {
+        const { m, c, persisted } = setup();
+        for (const op of ops) {
+          if (op === -1) c.update({ wall: microsFromMsTest(m.now() + 400), logical: 0 });
+          else m.advance(op / 10);
+          const t = c.now();
+          expect(t.wall).toBeLessThanOrEqual(persisted.at(-1)!);
+        }
+      }),
+    );
+  });
+});
+
+const microsFromMsTest = (ms: number) => Math.round(ms * 1000);

@@ -114,3 +114,18 @@ describe("HLC over HTTP", () => {
     expect(time.epsilonMs).toBe(1);
   });
 });
+
+describe("ClockNode clock-jump metrics", () => {
+  it("counts backward jumps always and forward jumps (read by the ticker) while checking, on the registry /metrics serves", async () => {
+    const m = new ManualClock(1_000_000);
+    const node = new ClockNode({ clock: m, maxOffsetMs: 500, hlc: { forwardJumpCheck: true, onFatal: () => undefined } });
+    node.hlc.now();
+    m.advance(-100); // > max offset / 10 back
+    node.hlc.now();
+    m.advance(400); // ≥ tolerated (250 ms) forward, read first by the ticker
+    node.hlc.tick();
+    const text = await node.metrics.registry.metrics();
+    expect(text).toMatch(/^meridian_hlc_backward_clock_jumps_total 1$/m);
+    expect(text).toMatch(/^meridian_hlc_forward_clock_jumps_total 1$/m);
+  });
+});

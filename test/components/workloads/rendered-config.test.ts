@@ -1,0 +1,139 @@
+// A changed stack value reaches the running service through its rendered config file, with no image
+// rebuild: the stack map is edited (escrow inventory, clock skew thresholds, rate limit, log origin),
+// rendered by the model exactly as the workloads component renders each ConfigMap, the files written
+// where the ConfigMap would be mounted (a temp dir stands in for /etc/meridian), and the workload's own
+// command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
+// process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
+import { CONFIG_DIR, HTTP_PORT, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { generateKey } from "../../../runtime/prooflog/note.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
+
+const REGION = "aws-euw1";
+const root = mkdtempSync(join(tmpdir(), "rendered-config-"));
+const children: ChildProcess[] = [];
+/** No stack files: the services must run from their config files alone. */
+const NO_STACKS = { ...process.env, MERIDIAN_STACKS_DIR: mkdtempSync(join(root, "no-stacks-")) };
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** prod, with the values under test changed in the stack's own config map (so the stack schema checks them). */
+function changedProd(): EstateSpec {
+  const map = readStackConfigMap("prod");
+  const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
+  const time = map["meridian:time"] as Record<string, unknown>;
+  map["meridian:runtime"] = {
+    ...runtime,
+    escrow: { ...runtime["escrow"], inventory: { "concert-2027": 12_345 } },
+    ratelimit: { ...runtime["ratelimit"], requestsPerSecond: 777 },
+    prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log" },
+  };
+  map["meridian:time"] = { ...time, maxOffsetMs: 400, skew: { degradeFraction: 0.3, freezeFraction: 0.6, recoveryHoldSeconds: 42 } };
+  return buildEstateSpec("prod", parseEstateConfig(map, "prod (changed)"));
+}
+
+const spec = changedProd();
+const baseline = buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
+const workload = (s: EstateSpec, name: string): WorkloadSpec => regionWorkloads(s, REGION).find((w) => w.service.name === name)!;
+
+/**
+ * Write the workload's ConfigMap where its volume would be mounted, and run its own args with what a
+ * test cannot provide swapped out: the mount point (a temp dir), the listen port (ephemeral, loopback),
+ * and the store URLs (secrets in the pod; here each service's in-memory or embedded store).
+ */
+async function serve(w: WorkloadSpec, extra: string[] = []): Promise<string> {
+  const mount = join(root, w.service.name);
+  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${root}/`);
+  mkdirSync(mount, { recursive: true });
+  for (const [file, text] of Object.entries(w.config)) writeFileSync(join(mount, file), remap(text));
+  const args: string[] = [];
+  for (let i = 0; i < w.args.length; i++) {
+    const a = w.args[i]!;
+    if (a === "--postgres" || a === "--redis") i++;
+    else if (a === "--port") args.push(a, String((i++, 0)));
+    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
+    else args.push(remap(a));
+  }
+  expect(w.args).toContain(String(HTTP_PORT));
+  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args, ...extra], { cwd: REPO_ROOT, env: NO_STACKS, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return new Promise<string>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => reject(new Error(`meridian ${args.slice(0, 2).join(" ")} exited ${code}: ${err}${out}`)));
+  });
+}
+
+const getJson = async (url: string) => {
+  const r = await fetch(url);
+  expect(r.status, url).toBe(200);
+  return (await r.json()) as Record<string, unknown>;
+};
+
+describe("a changed stack value reaches the running service through its rendered config", () => {
+  it("without its config file, a serve that falls back to a stack fails here (the check can fail)", () => {
+    const r = runCli(["escrow", "serve", "--port", "0", "--stack", "prod"], { env: NO_STACKS });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Pulumi\.prod\.yaml.*no such stack/s);
+  });
+
+  it("escrow serves the changed inventory", async () => {
+    const w = workload(spec, "escrow");
+    expect(workload(baseline, "escrow").config["escrow.json"]).toContain("50000");
+    const url = await serve(w);
+    const view = await getJson(`${url}/v1/inventory/concert-2027`);
+    expect(view).toMatchObject({ sku: "concert-2027", total: 12_345, sold: 0, available: 12_345 });
+  }, 60_000);
+
+  it("clock runs the changed max offset and skew thresholds", async () => {
+    const w = workload(spec, "clock");
+    // The grandmaster is a cluster DNS name; a local clock runs unsynchronised.
+    const cfg = JSON.parse(w.config["clock.json"]!) as Record<string, unknown>;
+    delete cfg["grandmaster"];
+    w.config["clock.json"] = JSON.stringify(cfg);
+    const url = await serve(w);
+    const skew = await getJson(`${url}/v1/time/skew`);
+    expect(skew["thresholds"]).toMatchObject({ degradeMs: 400 * 0.3, freezeMs: 400 * 0.6, recoveryHoldMs: 42_000 });
+  }, 60_000);
+
+  it("ratelimit enforces the region's share of the changed estate-wide limit", async () => {
+    const share = rateLimitRegionConfig(spec, REGION).requestsPerSecond;
+    expect(share).not.toBe(rateLimitRegionConfig(baseline, REGION).requestsPerSecond);
+    const url = await serve(workload(spec, "ratelimit"), ["--grpc-port", "0"]);
+    const r = await fetch(`${url}/v1/ratelimit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { statuses: { current_limit: { requests_per_unit: number; unit: string } }[] };
+    expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: share, unit: "second" });
+  }, 60_000);
+
+  it("the proof log signs checkpoints for the changed origin", async () => {
+    const w = workload(spec, "prooflog");
+    const keys = generateKey("changed.example.org/log");
+    const keyPath = w.args[w.args.indexOf("--key") + 1]!;
+    const file = keyPath.split(`${CONFIG_DIR}/`).join(`${root}/`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, keys.signerKey, { mode: 0o600 });
+    const url = await serve(w, ["--data", join(root, "prooflog-data")]);
+    const checkpoint = await (await fetch(`${url}/checkpoint`)).text();
+    expect(checkpoint.split("\n")[0]).toBe("changed.example.org/log");
+  }, 60_000);
+});
