@@ -39,6 +39,7 @@ const QUOTA = {
   ],
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers; the assertions check their shape
 type Obj = { metadata: { name: string; namespace?: string }; spec: Record<string, any> };
 const inputs = (r: RecordedResource) => r.inputs as unknown as Obj;
 

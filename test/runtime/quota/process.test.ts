@@ -51,6 +51,7 @@ describe("meridian ratelimit quota (process)", () => {
     let { child, url } = await serve(file);
     const call = async (method: string, path: string, who: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, { method, headers: { ...(await id.as(who)), ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers; the assertions check their shape
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     };
     expect((await call("POST", "/v1/quota/nodes/alice/reserve", "alice", { amounts: { cpu: 4 } })).status).toBe(200);

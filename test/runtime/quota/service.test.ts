@@ -25,6 +25,7 @@ function caller(svc: RunningService) {
   return async (method: "GET" | "POST", path: string, who?: string | Record<string, string>, body?: unknown) => {
     const headers: Record<string, string> = { ...(typeof who === "string" ? await id.as(who) : (who ?? {})), ...(body === undefined ? {} : { "content-type": "application/json" }) };
     const res = await fetch(`${svc.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers; the assertions check their shape
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 }
