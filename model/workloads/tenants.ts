@@ -8,6 +8,7 @@
  * Kubernetes units (cores → millicores, GiB → Mi/Gi), and the ResourceQuota and the quota service agree.
  */
 import type { EstateSpec } from "../estate.js";
+import { namespaceSecurityLabels } from "../security/posture.js";
 
 export type TenantQuota = EstateSpec["runtime"]["quota"]["tenants"][number];
 
@@ -55,7 +56,8 @@ export function tenantObjects(spec: Pick<EstateSpec, "runtime" | "environment">,
     for (const k of ["pods", "services", "persistentvolumeclaims"] as const) if (hard[k] !== undefined) quota[k] = String(hard[k]);
     return {
       tenant: t.id,
-      namespace: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } },
+      // A tenant's pods are meshed and held to the restricted Pod Security Standard, like the runtime's.
+      namespace: { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { ...labels, ...namespaceSecurityLabels("runtime") } } },
       resourceQuota: { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenant-quota", namespace: name, labels }, spec: { hard: quota } },
       limitRange: {
         apiVersion: "v1",

@@ -20,7 +20,8 @@ export const quotaTreeKeys = {
   dimensions: z.array(z.string().min(1)).min(1).default(["cpu", "memory", "storage", "bandwidth"]),
   emergency_grace_ms: z.number().int().positive().default(3_600_000),
   authorities: z.array(z.string().min(1)).default([]),
-  tenants: z.array(tenant).min(1),
+  /** Empty is allowed (an estate without tenants deploys the service at zero replicas). */
+  tenants: z.array(tenant).default([]),
 };
 export const quotaConfigSchema = z.object(quotaTreeKeys).strict();
 export type QuotaConfig = z.output<typeof quotaConfigSchema>;

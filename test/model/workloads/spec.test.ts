@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
+import { serverConfigSchema } from "../../../runtime/kit/index.js";
+import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
@@ -115,6 +117,12 @@ describe("regionWorkloads", () => {
       ratelimit: (doc) => ratelimitConfigSchema.parse(doc),
       prooflog: (doc) => proofLogConfigSchema.parse(doc),
       clock: (doc) => clockConfigSchema.parse(doc),
+      // The kit's `server` section beside the service's keys; the PostgreSQL URL comes from --postgres (a secret).
+      quota: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server ?? {});
+        return quotaServiceConfig.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
+      },
     };
     for (const region of spec.regions) {
       for (const w of regionWorkloads(spec, region.id)) {
