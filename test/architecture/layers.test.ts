@@ -52,4 +52,13 @@ describe("architecture lint: DESIGN's layers", () => {
   ])("%s may import %s", async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });
+
+  it.each([
+    ['if ((e as Error).name === "ProofError") throw e;'],
+    ['if (err.name !== "StackConfigError") throw err;'],
+    ['if (["ForkRefusedError", "StateError"].includes((e as Error).name)) throw e;'],
+  ])("an error kind checked by name is refused: %s", async (line) => {
+    const [result] = await eslint.lintText(`export function f(e: unknown, err: Error) {\n  ${line}\n}\n`, { filePath: join(REPO_ROOT, "cli/commands/probe.ts") });
+    expect(result!.messages.filter((m) => m.ruleId === "no-restricted-syntax").map((m) => m.message)).toEqual(["check an error's kind with instanceof, not by its name"]);
+  });
 });
