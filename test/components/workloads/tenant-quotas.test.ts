@@ -47,7 +47,7 @@ describe("tenant quotas on a one-region estate (mocked plan)", () => {
   let plan: Plan;
   let bare: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("dev", { configOverrides: { ...ONE_REGION, "meridian:runtime": { quota: QUOTA } } });
+    plan = await evaluateStack("dev", { configOverrides: { ...ONE_REGION, "meridian:runtime": { image: `ghcr.io/meridian/runtime@sha256:${"0".repeat(64)}`, quota: QUOTA } } });
     bare = await evaluateStack("dev", { configOverrides: ONE_REGION });
   }, 180_000);
 
