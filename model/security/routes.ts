@@ -46,6 +46,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   },
   // runtime/clock/http.ts: internal only.
   clock: { public: [], admin: [] },
+  // runtime/quota/service.ts: tenant administrators come through the gateway and authenticate to the service
+  // with their own JWTs (every route checks its scope in-process); the mesh admits the gateway to /v1/quota/* only.
+  quota: { public: [{ methods: ["GET", "POST"], paths: ["/v1/quota/*"] }], admin: [] },
 };
 
 /** The grandmaster's admin API (runtime/clock/grandmaster.ts): status for any mesh identity, drills for operators. */
