@@ -49,10 +49,10 @@ describe("meridian:pki:MeshTls", () => {
       expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
       for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
-    // Concretely: only escrow and the gateway may reach the proof log; the gateway may not reach the clock.
+    // Concretely: only escrow, quota and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
       (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap((r) => r.from[0]!.source.principals);
-    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow"]);
+    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow", "prod.meridian.internal/ns/meridian/sa/quota"]);
     expect(principalsOf("clock")).not.toContain("prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway");
     expect(principalsOf("ratelimit")).toContain(operator);
     // The grandmaster's namespace denies by default too; its drills answer the operator only (authorization.test.ts evaluates it).
