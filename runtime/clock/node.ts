@@ -21,7 +21,7 @@ export interface ClockNodeOptions {
   onSkewEvent?: (event: SkewEvent) => void;
   sleep?: (ms: number) => Promise<void>;
   /** HLC lifecycle: forward-jump checking and its tolerance, what a fatal jump does, the persisted upper bound. */
-  hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound">;
+  hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound" | "monotonic">;
 }
 
 export interface ClockStatus {

@@ -71,6 +71,7 @@ export const clockService = defineService({
       metrics: timeMetrics,
       hlc: {
         forwardJumpCheck: config.forwardJumpCheck,
+        monotonic: () => performance.now(),
         toleratedForwardJumpMs: config.toleratedForwardJumpMs,
         // CockroachDB exits here; a service keeps answering (health, metrics) but leaves the Service.
         onFatal: (e) => {
