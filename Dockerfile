@@ -1,21 +1,34 @@
 # The Meridian runtime image: every runtime service (escrow, rate limit, proof log, clock) in one image;
-# the Deployment's args choose which one a pod runs (e.g. `meridian escrow serve ...`).
-FROM node:24-bookworm-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# the Deployment's args choose which one a pod runs (e.g. `escrow serve --config /etc/meridian/escrow/escrow.json`).
+# Compiled JavaScript and the production dependencies the runtime imports (bin/build-runtime.mjs writes
+# that package.json) — no Pulumi SDK, no tsx, no npm `node` package, no stack files: a pod runs from its
+# mounted ConfigMap. Deployments pin the pushed image by digest (meridian:runtime.image).
 
-FROM node:24-bookworm-slim
-ENV NODE_ENV=production
-WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
+# Build: the full toolchain compiles; nothing from this stage but the app directory is kept.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY bin ./bin
 COPY cli ./cli
 COPY model ./model
 COPY runtime ./runtime
 COPY stacks ./stacks
+RUN node bin/build-runtime.mjs /app
+
+# Production dependencies of the runtime only, at the versions package-lock.json pins.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY package-lock.json ./
+RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && rm package-lock.json
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app ./
+COPY --from=deps /app/node_modules ./node_modules
 USER node
-EXPOSE 8080 9090
-ENTRYPOINT ["node", "bin/meridian.mjs"]
+EXPOSE 8080 8081 9090
+ENTRYPOINT ["node", "cli/main.js"]
 CMD ["--help"]

@@ -5,11 +5,14 @@
  * alternative — one Redis DECRBY per sale, 256 in flight — in the same run, each selling a fixed
  * inventory to exhaustion and counting oversell. A third row prices the durable commit: reserve plus
  * the lease-fenced sale write per unit through the same Redis store.
+ * Then the end-to-end HTTP rows (lib/escrow-http.ts): `meridian escrow serve` on the durable store beside
+ * a plain Redis DECRBY + PostgreSQL INSERT service and a bare HTTP server, 64 clients, in the same run.
  * Redis DB 3, keys under mes:bench:… (deleted afterwards).
  */
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
 import { row, report } from "./lib/report.js";
+import { httpSalesRows } from "./lib/escrow-http.js";
 import { systemClock } from "../runtime/common/clock.js";
 import { RegionEscrow } from "../runtime/escrow/region.js";
 import { coarseClock } from "../runtime/escrow/coarse-clock.js";
@@ -104,10 +107,12 @@ try {
   if (ours.sold !== FAST_TOTAL || audit.pool !== 0 || peer.sold !== DECR_TOTAL || durable.sold !== DURABLE_TOTAL) {
     throw new Error(`inventory mismatch: escrow ${ours.sold}/${FAST_TOTAL} (pool ${audit.pool}), DECRBY ${peer.sold}/${DECR_TOTAL}, durable ${durable.sold}/${DURABLE_TOTAL}`);
   }
+  const http = await httpSalesRows();
   report("escrow", [
     row("sales admitted, local fast path vs central DECRBY", "sales/s", ours.perSecond, peer.perSecond, `escrow: 3 regions, ${FAST_TOTAL.toLocaleString("en-US")} units, refills of ${policy.batchSize.toLocaleString("en-US")} pulled from Redis; DECRBY: 256 in flight, ${DECR_TOTAL.toLocaleString("en-US")} units`),
     row("durable sales (reserve + lease-fenced Lua sale write) vs central DECRBY", "sales/s", durable.perSecond, peer.perSecond, "256 in flight; group commit: sales that arrive while a Lua write is in flight share the next one"),
-    row("units oversold (all three runs)", "units", oversell, null, "every run sold its inventory exactly"),
+    ...http.rows,
+    row("units oversold (all runs)", "units", oversell + http.oversold, null, "every in-process run sold its inventory exactly; over HTTP, sold = acknowledged in store and journal"),
   ]);
 } finally {
   const keys = await redis.keys(`${prefix}*`);

@@ -5,6 +5,7 @@
 import type { Area } from "./context.js";
 import { trafficArea } from "./dns/index.js";
 import { pkiArea } from "./pki/index.js";
+import { securityArea } from "./security/index.js";
 import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
 import { workloadsArea } from "./workloads/area.js";
@@ -15,4 +16,5 @@ export const areas: Area[] = [
   replicationArea,
   timeArea,
   workloadsArea,
+  securityArea,
 ];

@@ -21,6 +21,7 @@ interface ServeOptions {
   redisPrefix?: string;
   leaseTtl?: string;
   reservationTtl?: string;
+  queueSecretFile?: string;
 }
 
 function positiveNumber(flag: string, raw: string | undefined): number | undefined {
@@ -76,7 +77,8 @@ async function serve(o: ServeOptions): Promise<void> {
   const { parseEscrowConfig, startEscrowServer } = await import("../../runtime/escrow/index.js");
   let config;
   try {
-    config = parseEscrowConfig({ ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}) }, o.config ?? `stack ${o.stack ?? "local"}`);
+    const waitingRoom = o.queueSecretFile ? { waitingRoom: { ...(raw["waitingRoom"] as object | undefined), tokenSecretFile: o.queueSecretFile } } : {};
+    config = parseEscrowConfig({ ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}), ...waitingRoom }, o.config ?? `stack ${o.stack ?? "local"}`);
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -155,6 +157,7 @@ export function register(program: Command): void {
     .option("--redis-prefix <prefix>", "Redis key prefix, starting with mes: (default mes:)")
     .option("--lease-ttl <seconds>", "override the config's leaseTtlSeconds")
     .option("--reservation-ttl <seconds>", "override the config's reservationTtlSeconds")
+    .option("--queue-secret-file <file>", "the waiting room's queue-token secret (≥ 32 bytes, the same in every region); overrides waitingRoom.tokenSecretFile")
     .action(serve);
   escrow
     .command("config")

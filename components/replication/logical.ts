@@ -15,6 +15,10 @@ import type { RegionCluster } from "../cluster/region-cluster.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, type DatabaseCopy } from "./copy.js";
 
 const IMAGE = `postgres:${POSTGRES_MAJOR}-alpine`;
+/** Where the Jobs mount their ConfigMap, and what they run from it. */
+export const SQL_DIR = "/sql";
+export const PUBLICATION_COMMAND = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", `${SQL_DIR}/publication.sql`];
+export const SUBSCRIPTION_COMMAND = ["/bin/sh", `${SQL_DIR}/subscribe.sh`];
 const sqlName = (s: string) => s.replaceAll("-", "_");
 
 export function publicationName(writer: string): string {
@@ -35,15 +39,36 @@ END $$;
 `;
 }
 
-/** Shell run by the subscription Job: copy the schema once, then subscribe (both idempotent). */
+/**
+ * Shell run by the subscription Job: copy the schema once, then subscribe (both idempotent). POSIX sh
+ * (busybox ash in the Job's image; dash where the tests run it) with no pipeline whose failure matters
+ * (a dump goes to a file, not into a pipe: POSIX sh has no pipefail), so `set -eu` stops
+ * at any failing command — a refused login, a missing database or an SQL error exits non-zero and the
+ * Job retries, instead of a check that fails quietly inside `[ … ]`. psql and pg_dump read PGUSER,
+ * PGPASSWORD, PGSSLMODE (verify-full unless set) and PGSSLROOTCERT from the environment; SOURCE_PORT
+ * and TARGET_PORT default to 5432.
+ */
 export function subscriptionScript(writer: string, feeder: string): string {
   const sub = subscriptionName(writer, feeder);
   return `set -eu
-SRC="host=$SOURCE_HOST dbname=${DATABASE_NAME} user=$PGUSER password=$PGPASSWORD sslmode=verify-full"
-DST="host=$TARGET_HOST dbname=${DATABASE_NAME} user=$PGUSER password=$PGPASSWORD sslmode=verify-full"
-if [ "$(psql "$DST" -Atc "SELECT count(*) FROM pg_subscription WHERE subname = '${sub}'")" = "0" ]; then
-  pg_dump --schema-only --no-owner --no-publications --no-subscriptions "$SRC" | psql -v ON_ERROR_STOP=1 "$DST"
-  psql -v ON_ERROR_STOP=1 "$DST" -c "CREATE SUBSCRIPTION ${sub} CONNECTION '$SRC' PUBLICATION ${publicationName(writer)} WITH (copy_data = true, streaming = on, binary = true)"
+: "\${SOURCE_HOST:?}" "\${TARGET_HOST:?}" "\${PGUSER:?}" "\${PGPASSWORD:?}"
+export PGSSLMODE="\${PGSSLMODE:-verify-full}"
+WORK="\${TMPDIR:-/tmp}/subscribe.$$"
+mkdir -p "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+# A libpq conninfo value: backslash-escape \\ and ', then single-quote.
+q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/[\\\\']/\\\\\\\\&/g")"; }
+SRC="host=$(q "$SOURCE_HOST") port=\${SOURCE_PORT:-5432} dbname=${DATABASE_NAME}"
+DST="host=$(q "$TARGET_HOST") port=\${TARGET_PORT:-5432} dbname=${DATABASE_NAME}"
+n=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DST" -c "SELECT count(*) FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() AND s.subname = '${sub}'")
+if [ "$n" = 0 ]; then
+  pg_dump --schema-only --no-owner --no-publications --no-subscriptions -f "$WORK/schema.sql" -d "$SRC"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$DST" -f "$WORK/schema.sql"
+  # The subscriber's own server dials the publisher, so the conninfo carries the login; psql quotes it.
+  CONNINFO="$SRC user=$(q "$PGUSER") password=$(q "$PGPASSWORD") sslmode=\${SUBSCRIPTION_SSLMODE:-require}"
+  psql -X -q -v ON_ERROR_STOP=1 -v conninfo="$CONNINFO" -d "$DST" -f - <<'SQL'
+CREATE SUBSCRIPTION ${sub} CONNECTION :'conninfo' PUBLICATION ${publicationName(writer)} WITH (copy_data = true, streaming = on, binary = true);
+SQL
 fi
 `;
 }
@@ -71,11 +96,12 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
               { name: "PGUSER", valueFrom: { secretKeyRef: { name: secret, key: "username" } } },
               { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } },
             ],
-            volumeMounts: [{ name: "sql", mountPath: "/sql", readOnly: true }],
+            // The root filesystem is read-only; the schema dump goes to /tmp.
+            volumeMounts: [{ name: "sql", mountPath: SQL_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
             // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
             securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
           }],
-          volumes: [{ name: "sql", configMap: { name: config.metadata.name } }],
+          volumes: [{ name: "sql", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: {} }],
         },
       },
     },
@@ -85,11 +111,11 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
 /** The publication on `source` (once per writer and source region). */
 export function publication(source: DatabaseCopy, cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `pub-${source.writer}`;
-  return job(name, cluster, { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full" }, source.writer, { "publication.sql": publicationSql(source.writer) }, ["psql", "-v", "ON_ERROR_STOP=1", "-f", "/sql/publication.sql"], opts);
+  return job(name, cluster, { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full" }, source.writer, { "publication.sql": publicationSql(source.writer) }, PUBLICATION_COMMAND, opts);
 }
 
 /** The subscription on `target` to `source`'s publication. */
 export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster: RegionCluster, dependsOn: pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `sub-${source.writer}-from-${source.region.id}`;
-  return job(name, cluster, { SOURCE_HOST: source.host, TARGET_HOST: target.host }, source.writer, { "subscribe.sh": subscriptionScript(source.writer, source.region.id) }, ["/bin/sh", "/sql/subscribe.sh"], { ...opts, dependsOn });
+  return job(name, cluster, { SOURCE_HOST: source.host, TARGET_HOST: target.host }, source.writer, { "subscribe.sh": subscriptionScript(source.writer, source.region.id) }, SUBSCRIPTION_COMMAND, { ...opts, dependsOn });
 }

@@ -5,6 +5,7 @@
  * (once per region process, or once for every region) both start it here.
  */
 import type { FastifyInstance } from "fastify";
+import { randomInt } from "node:crypto";
 import { ClockNode } from "../clock/node.js";
 import { installHlc } from "../clock/http.js";
 import { systemClock, type Clock } from "../common/clock.js";
@@ -14,6 +15,9 @@ import { EscrowService } from "./service.js";
 import type { EscrowStore } from "./store/port.js";
 import { buildEscrowApp, type EscrowAppOptions } from "./transport/http.js";
 import { BuyerVerifier } from "./transport/identity.js";
+import { GlobalWaitingRoom } from "./flashsale/global-room.js";
+import { MemoryQueueStore, PostgresQueueStore, RedisQueueStore, type QueueStore } from "./flashsale/queue-store.js";
+import { QueueTokens, readQueueSecret } from "./transport/queue-token.js";
 
 export interface EscrowStoreOptions {
   /** Redis for the hot path; only together with PostgreSQL (Redis alone can lose acknowledged sales). */
@@ -65,14 +69,33 @@ export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStor
   return new MemoryEscrowStore();
 }
 
+/**
+ * The global waiting room, when the config has its token secret: queue places live in Redis when there
+ * is one (every region shares it), else PostgreSQL, else this process. A scheduled SKU without a
+ * secret is refused: its buyers could never get a pass.
+ */
+export function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; clock: Clock }): GlobalWaitingRoom | undefined {
+  const scheduled = o.config.skus.filter((s) => s.opensAt).map((s) => s.sku);
+  const file = o.config.waitingRoom.tokenSecretFile;
+  if (!file) {
+    if (scheduled.length) throw new Error(`${scheduled.join(", ")} open at a scheduled time, so buyers queue in the waiting room, whose tokens are signed with a secret every region shares: set waitingRoom.tokenSecretFile (or --queue-secret-file)`);
+    return undefined;
+  }
+  const tokens = new QueueTokens(readQueueSecret(file), () => o.clock.now());
+  const queue: QueueStore = o.redisUrl ? new RedisQueueStore(o.redisUrl, o.redisPrefix) : o.postgresUrl ? new PostgresQueueStore(o.postgresUrl, o.schema) : new MemoryQueueStore();
+  return new GlobalWaitingRoom(o.config, queue, tokens, o.clock, () => randomInt(0, 2 ** 47) / 2 ** 47);
+}
+
 export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowServer> {
   const cfg = o.config;
   const clock = o.clock ?? systemClock;
+  const room = openWaitingRoom({ ...o, clock });
   const store = o.store ?? (await openEscrowStore(o));
   try {
     const service = new EscrowService({
       config: cfg,
       store,
+      room,
       clock,
       // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
       limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
@@ -96,6 +119,7 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     };
   } catch (err) {
     await store.close().catch(() => undefined);
+    await room?.close().catch(() => undefined);
     throw err;
   }
 }

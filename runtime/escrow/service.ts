@@ -17,6 +17,7 @@ import type { CreateOutcome, EscrowStore, RefundOutcome, VerifyReport } from "./
 import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult } from "./flashsale/sale.js";
 import type { RateLimiterPort } from "./flashsale/ports.js";
 import type { Buyer } from "./transport/identity.js";
+import type { GlobalWaitingRoom } from "./flashsale/global-room.js";
 
 export interface EscrowServiceOptions {
   config: EscrowConfig;
@@ -25,6 +26,8 @@ export interface EscrowServiceOptions {
   limiter: RateLimiterPort;
   clock?: Clock;
   rng?: () => number;
+  /** The global waiting room of scheduled SKUs (needs the queue-token secret). */
+  room?: GlobalWaitingRoom;
 }
 
 export type CommitOutcome =
@@ -156,9 +159,14 @@ export class EscrowService {
     return sale;
   }
 
-  async reserve(region: string, sku: string, buyer: Buyer, qty: number): Promise<AdmitResult | null> {
+  get room(): GlobalWaitingRoom | null {
+    return this.o.room ?? null;
+  }
+
+  /** `admitted`: the buyer holds a global waiting-room pass (they skip the region's checkout gate). */
+  async reserve(region: string, sku: string, buyer: Buyer, qty: number, admitted = false): Promise<AdmitResult | null> {
     const sale = await this.sale(sku, region);
-    return sale ? sale.reserve(buyer.user, qty, buyer.weight) : null;
+    return sale ? sale.reserve(buyer.user, qty, buyer.weight, admitted) : null;
   }
 
   /** The region's sale holding a reservation made in this process, or null (another process, or a past incarnation). */
@@ -278,6 +286,6 @@ export class EscrowService {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.ticking?.catch(() => undefined);
-    await this.o.store.close();
+    await Promise.all([this.o.store.close(), this.o.room?.close()]);
   }
 }

@@ -14,6 +14,7 @@ import { CronJob } from "kubernetes-models/batch/v1/CronJob";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { RecordedResource } from "../mock-runtime.js";
@@ -40,6 +41,7 @@ const MODELS: Record<string, ModelClass> = {
   "kubernetes:batch/v1:Job": Job as unknown as ModelClass,
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": HorizontalPodAutoscaler as unknown as ModelClass,
   "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget as unknown as ModelClass,
+  "kubernetes:networking.k8s.io/v1:NetworkPolicy": NetworkPolicy as unknown as ModelClass,
   "kubernetes:rbac.authorization.k8s.io/v1:Role": Role as unknown as ModelClass,
   "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding as unknown as ModelClass,
 };

@@ -69,7 +69,8 @@ export class FlashSale {
     this.adaptive = new AdaptiveLimit(Math.max(1, Math.ceil(settings.maxConcurrentCheckouts / 10)), settings.maxConcurrentCheckouts, settings.targetLatencyMs);
   }
 
-  async reserve(user: string, qty: number, weight = 1): Promise<AdmitResult> {
+  /** `admitted`: the buyer holds a pass from the global waiting room, which counts as a checkout slot here. */
+  async reserve(user: string, qty: number, weight = 1, admitted = false): Promise<AdmitResult> {
     const now = this.clock.now();
     const s = this.settings;
     if (qty > s.perUserLimit) return { status: "forbidden", detail: `qty ${qty} exceeds the per-user limit of ${s.perUserLimit}` };
@@ -79,7 +80,7 @@ export class FlashSale {
     const dry = await this.escrow.confirmSoldOut(qty);
     if (dry) return dry;
     // Concurrent-checkout gate: buyers with a pass go in; others only when nobody waits and there is room.
-    const hasPass = this.room.hasPass(user, now);
+    const hasPass = admitted || this.room.hasPass(user, now);
     if (!hasPass) {
       const busy = this.escrow.ledger.openReservations + this.room.outstandingPasses;
       if (this.room.size > 0 || busy >= this.adaptive.limit) {

@@ -54,7 +54,7 @@ export class RedisEscrowStore implements EscrowStore {
   constructor(o: RedisEscrowStoreOptions) {
     this.prefix = o.prefix ?? "mes:";
     if (!this.prefix.startsWith("mes:")) throw new Error(`prefix: got "${this.prefix}"; expected it to start with "mes:"`);
-    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000 });
+    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000, enableAutoPipelining: true });
     // A broken connection is reported by the failing command; the client reconnects on its own.
     this.redis.on("error", () => undefined);
     const scripts: [string, number, string][] = [

@@ -10,6 +10,11 @@
  *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
  *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
  *   GET    /v1/inventory/:sku/reconciliation            admin   the last reconciliation and store verification
+ *   POST   /v1/inventory/:sku/queue    [X-Queue-Token] buyer   200 the buyer's place in a scheduled sale's global
+ *          waiting room: {queueToken, position, ahead, size, admitted, etaSeconds, releaseAt, pass?} | 403 token
+ *          forged or not theirs | 404 no scheduled opening
+ *   GET    /v1/inventory/:sku/queue     X-Queue-Token  buyer   the same, without joining
+ * Reserving a scheduled SKU needs the pass in `X-Queue-Pass` (425 before the open, 403 without a valid pass).
  * A commit or cancel of a reservation held by a region another process serves is forwarded to that
  * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
  * and changes nothing.
@@ -106,12 +111,39 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return reply.status(outcome === "created" ? 201 : 200).send({ sku, total, allocation });
   });
 
+  const header = (req: FastifyRequest, name: string): string | undefined => {
+    const raw = req.headers[name];
+    const v = Array.isArray(raw) ? raw[0] : raw;
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const room = (sku: string) => {
+    if (service.room) return service.room;
+    throw new HttpError(404, "no waiting room", `${sku} has no scheduled opening (opensAt), so it has no waiting room: reserve directly`);
+  };
+
+  app.post("/v1/inventory/:sku/queue", async (req) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    region(req);
+    const who = await buyer(req);
+    return store(room(sku).enter(sku, who.user, who.weight, header(req, "x-queue-token")));
+  });
+
+  app.get("/v1/inventory/:sku/queue", async (req) => {
+    const { sku } = parseInput(skuParam, req.params, "path");
+    region(req);
+    const who = await buyer(req);
+    const token = header(req, "x-queue-token");
+    if (!token) throw new HttpError(400, "missing X-Queue-Token", "send the queue token you got when you joined (POST to join)");
+    return store(room(sku).enter(sku, who.user, who.weight, token));
+  });
+
   app.post("/v1/inventory/:sku/reservations", async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
     const { qty } = parseInput(reserveBody, req.body, "body");
-    const out = await store(service.reserve(r, sku, who, qty));
+    const admitted = service.room ? await service.room.admit(sku, who.user, header(req, "x-queue-pass")) : false;
+    const out = await store(service.reserve(r, sku, who, qty, admitted));
     if (out === null) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
     switch (out.status) {
       case "reserved":

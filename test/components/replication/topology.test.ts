@@ -48,7 +48,7 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     // Each Job runs in its own region's cluster (that region's Kubernetes provider).
     for (const j of jobs) expect(j.provider).toContain(`::${j.name.split(/-(?:pub|sub)-/)[0]}-k8s::`);
     const script = ofType(plan, "kubernetes:core/v1:ConfigMap").find((c) => c.name === "azure-sea-sub-gcp-asne1-from-gcp-asne1")!;
-    expect(props(script)["data"]["subscribe.sh"]).toMatch(/CREATE SUBSCRIPTION meridian_gcp_asne1_from_gcp_asne1 CONNECTION '\$SRC' PUBLICATION meridian_gcp_asne1/);
+    expect(props(script)["data"]["subscribe.sh"]).toMatch(/CREATE SUBSCRIPTION meridian_gcp_asne1_from_gcp_asne1 CONNECTION :'conninfo' PUBLICATION meridian_gcp_asne1/);
   });
 
   it("publishes the estate and the model's priced links for the policy pack", () => {

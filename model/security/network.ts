@@ -1,0 +1,189 @@
+/**
+ * NetworkPolicies (networking.k8s.io/v1) for one regional cluster: every Meridian namespace denies all
+ * ingress and egress by default, then allows exactly what its pods need. Meridian's own pods get allows
+ * per service, derived from the service catalogue's callers (model/services.ts) and each workload's stores;
+ * chart-managed namespaces (cert-manager, SPIRE, Istio, monitoring) get namespace-wide allows per port, since
+ * their pod labels are the charts' to choose.
+ *
+ * Addresses the plan cannot know — the API server's endpoint, managed Postgres and Redis (private endpoints
+ * outside the cluster), node IPs of host-network pods — are allowed by port only. NetworkPolicy works below the
+ * mesh: it names the destination port the client dialled, which a sidecar preserves, so the allow-lists here
+ * and the AuthorizationPolicies (by SPIFFE ID and route) both have to pass.
+ */
+import type { Cloud } from "../../stacks/schema/common.js";
+import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
+import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
+import { GRANDMASTER } from "../time/hierarchy.js";
+import { MERGED_METRICS } from "./istio-injection.js";
+import { NAMESPACE_POSTURE } from "./posture.js";
+
+type Protocol = "TCP" | "UDP";
+interface Port {
+  protocol: Protocol;
+  port: number;
+}
+interface Peer {
+  namespaceSelector?: { matchLabels: Record<string, string> };
+  podSelector?: { matchLabels: Record<string, string> };
+  ipBlock?: { cidr: string };
+}
+interface Rule {
+  from?: Peer[];
+  to?: Peer[];
+  ports?: Port[];
+}
+export interface NetworkPolicyShape {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "NetworkPolicy";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: ("Ingress" | "Egress")[]; ingress?: Rule[]; egress?: Rule[] };
+}
+
+export const POSTGRES_PORT = 5432;
+/** Managed Redis: ElastiCache and Memorystore on 6379; Azure Cache for Redis serves TLS on 6380 only (non-TLS port disabled). */
+export function redisPort(cloud: Cloud): number {
+  return cloud === "azure" ? 6380 : 6379;
+}
+export const ISTIOD_PORTS = { xds: 15012, webhook: 15017, monitoring: 15014 } as const;
+export const ENVOY_STATS_PORT = 15090;
+export const CERT_MANAGER_PORTS = { webhook: 10250, metrics: 9402 } as const;
+export const SPIRE_PORTS = { server: 8081, webhook: 9443, metrics: 9988 } as const;
+export const CHRONY_EXPORTER_PORT = 9123;
+export const X509_EXPORTER_PORT = 9793;
+/** cert-manager checks DNS-01 propagation against these public resolvers (components/pki/cert-manager.ts). */
+export const PUBLIC_RESOLVERS = ["1.1.1.1", "8.8.8.8"] as const;
+
+const tcp = (port: number): Port => ({ protocol: "TCP", port });
+const inNamespace = (ns: string): Peer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
+const pods = (ns: string, labels: Record<string, string>): Peer => ({ ...inNamespace(ns), podSelector: { matchLabels: labels } });
+const KUBE_DNS: Rule = { to: [pods("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] };
+/** The API server's address differs per cloud and is not a pod: allowed by port. */
+const API_SERVER: Rule = { ports: [tcp(443), tcp(6443)] };
+const ISTIOD: Rule = { to: [pods(NAMESPACES.istio, { app: "istiod" })], ports: [tcp(ISTIOD_PORTS.xds)] };
+const PROMETHEUS: Peer = inNamespace(NAMESPACES.monitoring);
+
+export interface RegionNetworkInputs {
+  cloud: Cloud;
+  /** Which stores each runtime service of the region uses (model/workloads). */
+  stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean }>>;
+  grandmaster: boolean;
+}
+
+function policy(namespace: string, name: string, selector: Record<string, string> | null, ingress: Rule[] | null, egress: Rule[] | null): NetworkPolicyShape {
+  const types: ("Ingress" | "Egress")[] = [...(ingress ? (["Ingress"] as const) : []), ...(egress ? (["Egress"] as const) : [])];
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace, labels: { "app.kubernetes.io/part-of": "meridian", "meridian.dev/policy": "network" } },
+    spec: { podSelector: selector ? { matchLabels: selector } : {}, policyTypes: types, ...(ingress ? { ingress } : {}), ...(egress ? { egress } : {}) },
+  };
+}
+
+/** Deny everything in and out of the namespace; the allows below are additive. */
+function defaultDeny(ns: string): NetworkPolicyShape {
+  return policy(ns, "default-deny", null, [], []);
+}
+
+/** Every pod: DNS, and for meshed namespaces the sidecar's xDS/CA connection and the merged-metrics scrape. */
+function baseline(role: NamespaceRole): NetworkPolicyShape {
+  const ns = NAMESPACES[role];
+  const meshed = NAMESPACE_POSTURE[role].injection;
+  return policy(
+    ns,
+    "allow-dns-and-mesh",
+    null,
+    meshed ? [{ from: [PROMETHEUS], ports: [tcp(MERGED_METRICS.port), tcp(ENVOY_STATS_PORT)] }] : [],
+    meshed ? [KUBE_DNS, ISTIOD] : [KUBE_DNS],
+  );
+}
+
+const callersOf = (s: RuntimeService) => s.callers.map(callerIdentity);
+const calls = (from: RuntimeService): RuntimeService[] => RUNTIME_SERVICES.filter((t) => t.callers.some((c) => "service" in c && c.service === from.name));
+
+/** One runtime service: ingress from its catalogued callers on its ports; egress to the services it calls and its stores. */
+function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): NetworkPolicyShape {
+  const from: Peer[] = callersOf(s).map((id) => {
+    const caller = RUNTIME_SERVICES.find((x) => x.namespace === id.namespace && x.serviceAccount === id.serviceAccount);
+    return caller ? pods(caller.namespace, podSelector(caller)) : pods(id.namespace, GATEWAY_POD_SELECTOR);
+  });
+  const unique = [...new Map(from.map((p) => [JSON.stringify(p), p])).values()];
+  const stores = inputs.stores[s.name] ?? { redis: false, postgres: false };
+  const egress: Rule[] = [
+    ...calls(s).map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+    // Managed stores sit behind private endpoints outside the cluster: by port.
+    ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
+    ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
+  ];
+  return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }], egress);
+}
+
+function gatewayPolicy(): NetworkPolicyShape {
+  const targets = RUNTIME_SERVICES.filter((s) => s.callers.some((c) => !("service" in c) && c.identity.namespace === NAMESPACES.gateway));
+  return policy(
+    NAMESPACES.gateway,
+    "allow-gateway",
+    GATEWAY_POD_SELECTOR,
+    // The load balancer delivers from client addresses: the HTTPS target port is open to any source.
+    [{ ports: [tcp(GATEWAY.targetPort)] }],
+    targets.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+  );
+}
+
+function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
+  if (!inputs.grandmaster) return [];
+  // chrony runs on the host network (node addresses, not pods), so NTP is open by port; the admin API is
+  // reached only through the mesh (the AuthorizationPolicy decides who may call which route).
+  return [
+    policy(NAMESPACES.time, "allow-grandmaster", { app: GRANDMASTER.name }, [
+      { ports: [{ protocol: "UDP", port: GRANDMASTER.containerPort }] },
+      { from: [{ namespaceSelector: { matchLabels: { "istio-injection": "enabled" } } }], ports: [tcp(GRANDMASTER.adminPort)] },
+    ], []),
+  ];
+}
+
+function systemPolicies(): NetworkPolicyShape[] {
+  const meshed = (Object.keys(NAMESPACES) as NamespaceRole[]).filter((r) => NAMESPACE_POSTURE[r].injection).map((r) => inNamespace(NAMESPACES[r]));
+  return [
+    policy(NAMESPACES.certManager, "allow-cert-manager", null,
+      [{ ports: [tcp(CERT_MANAGER_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(CERT_MANAGER_PORTS.metrics)] }],
+      // ACME directories and the DNS providers' APIs are public HTTPS; propagation checks ask the public resolvers.
+      [API_SERVER, { to: PUBLIC_RESOLVERS.map((ip) => ({ ipBlock: { cidr: `${ip}/32` } })), ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }]),
+    policy(NAMESPACES.spire, "allow-spire", null,
+      [{ ports: [tcp(SPIRE_PORTS.server), tcp(SPIRE_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(SPIRE_PORTS.metrics)] }],
+      // Agents attest workloads through the kubelet's read-only API on their node.
+      [API_SERVER, { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.server)] }, { ports: [tcp(10250)] }]),
+    policy(NAMESPACES.istio, "allow-istiod", null,
+      [{ from: meshed, ports: [tcp(ISTIOD_PORTS.xds)] }, { ports: [tcp(ISTIOD_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(ISTIOD_PORTS.monitoring)] }],
+      [API_SERVER]),
+    policy(NAMESPACES.monitoring, "allow-prometheus", null,
+      [{ from: [PROMETHEUS] }],
+      [
+        API_SERVER,
+        { to: meshed, ports: [tcp(MERGED_METRICS.port), tcp(ENVOY_STATS_PORT)] },
+        { to: [inNamespace(NAMESPACES.certManager)], ports: [tcp(CERT_MANAGER_PORTS.metrics)] },
+        { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.metrics)] },
+        { to: [inNamespace(NAMESPACES.istio)], ports: [tcp(ISTIOD_PORTS.monitoring)] },
+        { to: [inNamespace(NAMESPACES.monitoring)], ports: [tcp(X509_EXPORTER_PORT)] },
+        // chrony_exporter runs on the host network: node addresses, by port.
+        { ports: [tcp(CHRONY_EXPORTER_PORT)] },
+      ]),
+  ];
+}
+
+/** The logical-replication Jobs (components/replication/logical.ts): Postgres only, by port. */
+function replicationJobsPolicy(): NetworkPolicyShape {
+  return policy(NAMESPACES.runtime, "allow-replication-jobs", { "app.kubernetes.io/component": "replication" }, [], [{ ports: [tcp(POSTGRES_PORT)] }]);
+}
+
+/** Every NetworkPolicy of one region's cluster. */
+export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
+  const roles = Object.keys(NAMESPACES) as NamespaceRole[];
+  return [
+    ...roles.flatMap((r) => [defaultDeny(NAMESPACES[r]), baseline(r)]),
+    gatewayPolicy(),
+    ...RUNTIME_SERVICES.map((s) => runtimeServicePolicy(s, inputs)),
+    ...timePolicies(inputs),
+    replicationJobsPolicy(),
+    ...systemPolicies(),
+  ];
+}

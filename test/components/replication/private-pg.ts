@@ -1,0 +1,103 @@
+/**
+ * Private PostgreSQL servers for the logical-replication round trip: initdb'd as the postgres user on an
+ * ephemeral loopback port, `wal_level = logical`, password (SCRAM) logins only over TCP, and TLS with a
+ * server certificate for 127.0.0.1 signed by a test CA — so the Jobs' `sslmode=verify-full` runs against
+ * a CA bundle, as in the clouds. Each server and the CA live in one temp dir, removed by `stop()`.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFileSync, chownSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort } from "../../runtime/escrow/faults/private-redis.js";
+
+const BIN = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"], { encoding: "utf8" }).trim();
+
+function run(cmd: string, args: string[], asPostgres = true): string {
+  const r = asPostgres
+    ? spawnSync("runuser", ["-u", "postgres", "--", join(BIN, cmd), ...args], { encoding: "utf8", timeout: 120_000 })
+    : spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+export interface TestCa {
+  dir: string;
+  /** The CA bundle clients verify the servers with (PGSSLROOTCERT). */
+  bundle: string;
+  cert: string;
+  key: string;
+}
+
+/** A CA and one server certificate for 127.0.0.1 (IP SAN: libpq's verify-full checks it). */
+export function testCa(dir: string): TestCa {
+  const at = (f: string) => join(dir, f);
+  run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test CA", "-keyout", at("ca.key"), "-out", at("ca.crt")], false);
+  run("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", at("server.key"), "-out", at("server.csr")], false);
+  writeFileSync(at("san.ext"), "subjectAltName = IP:127.0.0.1\n");
+  run("openssl", ["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")], false);
+  return { dir, bundle: at("ca.crt"), cert: at("server.crt"), key: at("server.key") };
+}
+
+export class PrivatePg {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly password: string,
+  ) {}
+
+  /** `user` is the superuser; TCP logins need its password. */
+  static async start(root: string, name: string, ca: TestCa, password: string): Promise<PrivatePg> {
+    const dir = join(root, name);
+    const port = await freePort();
+    const pwfile = join(root, `${name}.pw`);
+    writeFileSync(pwfile, `${password}\n`);
+    const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
+    const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
+    chownSync(pwfile, uid, gid);
+    run("initdb", ["-D", dir, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]);
+    for (const f of ["cert", "key"] as const) {
+      const target = join(dir, `server.${f === "cert" ? "crt" : "key"}`);
+      writeFileSync(target, execFileSync("cat", [ca[f]]));
+      chownSync(target, uid, gid);
+      chmodSync(target, 0o600);
+    }
+    appendFileSync(join(dir, "postgresql.conf"), [
+      "", `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, "wal_level = logical",
+      "max_wal_senders = 10", "max_replication_slots = 10", "ssl = on", "fsync = off", "shared_buffers = 16MB", "max_connections = 40", "",
+    ].join("\n"));
+    run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
+    return new PrivatePg(dir, port, password);
+  }
+
+  url(db = "postgres"): string {
+    return `postgres://postgres:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${db}`;
+  }
+
+  async sql(db: string, text: string): Promise<pg.QueryResult> {
+    const c = new pg.Client({ connectionString: this.url(db) });
+    await c.connect();
+    try {
+      return await c.query(text);
+    } finally {
+      await c.end();
+    }
+  }
+
+  stop(): void {
+    spawnSync("runuser", ["-u", "postgres", "--", join(BIN, "pg_ctl"), "-D", this.dir, "-m", "immediate", "stop"], { encoding: "utf8" });
+  }
+}
+
+/** A temp dir the postgres user owns (its data directories go inside). */
+export function pgRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), "meridian-logical-"));
+  const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
+  const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
+  chownSync(root, uid, gid);
+  return root;
+}
+
+export function removeRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}

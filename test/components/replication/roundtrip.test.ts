@@ -1,0 +1,120 @@
+// The logical-replication Jobs, run for real: two private PostgreSQL servers (wal_level=logical, SCRAM
+// logins, TLS with a test CA) on ephemeral loopback ports; the files the Jobs' ConfigMaps hold are
+// written to a temp dir standing in for their mount, and each Job's own command runs with the Job's
+// environment (plus the ports and CA bundle a test must supply). A row written on the publisher is
+// then read on the subscriber; a wrong password, a missing database or an untrusted server certificate
+// makes the same script exit non-zero.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_NAME } from "../../../components/replication/copy.js";
+import { PUBLICATION_COMMAND, SQL_DIR, SUBSCRIPTION_COMMAND, publicationName, publicationSql, subscriptionName, subscriptionScript } from "../../../components/replication/logical.js";
+import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "./private-pg.js";
+
+const WRITER = "aws-use1";
+const FEEDER = "aws-use1";
+// Quotes, a backslash and a space: the script must quote the login for libpq and for SQL.
+const PASSWORD = `re pl'i\\ca`;
+
+let root = "";
+let ca: TestCa;
+let otherCa: TestCa;
+let publisher: PrivatePg;
+let subscriber: PrivatePg;
+let empty: PrivatePg;
+let fresh: PrivatePg;
+let sqlDir = "";
+
+/** Run a Job's command from its mounted files, with only the given environment (no stray PG* vars). */
+function job(command: string[], env: Record<string, string>) {
+  const [cmd, ...args] = command.map((a) => a.split(`${SQL_DIR}/`).join(`${sqlDir}/`));
+  const r = spawnSync(cmd!, args, { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", TMPDIR: join(root, "tmp"), ...env }, encoding: "utf8", timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The publication Job's environment (components/replication/logical.ts), with the test server's port and CA. */
+const publicationEnv = (server: PrivatePg, overrides: Record<string, string> = {}) => ({
+  PGHOST: "127.0.0.1", PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full",
+  PGPORT: String(server.port), PGSSLROOTCERT: ca.bundle, PGUSER: "postgres", PGPASSWORD: PASSWORD, ...overrides,
+});
+const subscriptionEnv = (source: PrivatePg, target: PrivatePg, overrides: Record<string, string> = {}) => ({
+  SOURCE_HOST: "127.0.0.1", TARGET_HOST: "127.0.0.1",
+  SOURCE_PORT: String(source.port), TARGET_PORT: String(target.port), PGSSLROOTCERT: ca.bundle, PGUSER: "postgres", PGPASSWORD: PASSWORD, ...overrides,
+});
+
+beforeAll(async () => {
+  root = pgRoot();
+  mkdirSync(join(root, "tmp"));
+  mkdirSync(join(root, "ca"));
+  mkdirSync(join(root, "other-ca"));
+  ca = testCa(join(root, "ca"));
+  otherCa = testCa(join(root, "other-ca"));
+  publisher = await PrivatePg.start(root, "publisher", ca, PASSWORD);
+  subscriber = await PrivatePg.start(root, "subscriber", ca, PASSWORD);
+  empty = await PrivatePg.start(root, "empty", ca, PASSWORD);
+  fresh = await PrivatePg.start(root, "fresh", ca, PASSWORD);
+  for (const s of [publisher, subscriber, fresh]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
+  await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before the subscription')");
+  // What the Jobs' ConfigMaps hold, where their volume would be mounted.
+  sqlDir = join(root, "sql");
+  mkdirSync(sqlDir);
+  writeFileSync(join(sqlDir, "publication.sql"), publicationSql(WRITER));
+  writeFileSync(join(sqlDir, "subscribe.sh"), subscriptionScript(WRITER, FEEDER));
+}, 180_000);
+
+afterAll(() => {
+  for (const s of [publisher, subscriber, empty, fresh]) s?.stop();
+  if (root) removeRoot(root);
+});
+
+describe("logical replication Jobs against real PostgreSQL", () => {
+  it("publication then subscription: a row written on the publisher is read on the subscriber; both Jobs are idempotent", async () => {
+    for (let i = 0; i < 2; i++) {
+      const pub = job(PUBLICATION_COMMAND, publicationEnv(publisher));
+      expect(pub.status, pub.stderr).toBe(0);
+      const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, subscriber));
+      expect(sub.status, sub.stderr).toBe(0);
+    }
+    expect((await publisher.sql(DATABASE_NAME, "SELECT pubname FROM pg_publication")).rows).toEqual([{ pubname: publicationName(WRITER) }]);
+    expect((await subscriber.sql(DATABASE_NAME, "SELECT subname FROM pg_subscription")).rows).toEqual([{ subname: subscriptionName(WRITER, FEEDER) }]);
+
+    await publisher.sql(DATABASE_NAME, "INSERT INTO ledger VALUES (2, 'after the subscription')");
+    let rows: unknown[] = [];
+    for (let i = 0; i < 600 && rows.length < 2; i++) {
+      rows = (await subscriber.sql(DATABASE_NAME, "SELECT id, note FROM ledger ORDER BY id")).rows;
+      if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(rows).toEqual([{ id: 1, note: "before the subscription" }, { id: 2, note: "after the subscription" }]);
+  }, 120_000);
+
+  it("a wrong password fails both Jobs", () => {
+    const pub = job(PUBLICATION_COMMAND, publicationEnv(publisher, { PGPASSWORD: "wrong" }));
+    expect(pub.status).not.toBe(0);
+    expect(pub.stderr).toMatch(/password authentication failed/);
+    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, empty, { PGPASSWORD: "wrong" }));
+    expect(sub.status).not.toBe(0);
+    expect(sub.stderr).toMatch(/password authentication failed/);
+  });
+
+  it("a missing database fails both Jobs, on either side", () => {
+    const pub = job(PUBLICATION_COMMAND, publicationEnv(empty));
+    expect(pub.status).not.toBe(0);
+    expect(pub.stderr).toMatch(/database "meridian" does not exist/);
+    const noTarget = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, empty));
+    expect(noTarget.status).not.toBe(0);
+    expect(noTarget.stderr).toMatch(/database "meridian" does not exist/);
+    // A target not yet subscribed dumps the source's schema first: no source database, no subscription.
+    const noSource = job(SUBSCRIPTION_COMMAND, subscriptionEnv(empty, fresh));
+    expect(noSource.status).not.toBe(0);
+    expect(noSource.stderr).toMatch(/database "meridian" does not exist/);
+  });
+
+  it("a server certificate the CA bundle does not vouch for fails the Job (verify-full)", () => {
+    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, subscriber, { PGSSLROOTCERT: otherCa.bundle }));
+    expect(sub.status).not.toBe(0);
+    expect(sub.stderr).toMatch(/certificate verify failed/);
+    const noBundle = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, subscriber, { PGSSLROOTCERT: join(root, "absent.crt") }));
+    expect(noBundle.status).not.toBe(0);
+  });
+});

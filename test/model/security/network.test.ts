@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { GATEWAY, NAMESPACES, type NamespaceRole } from "../../../model/estate.js";
+import { ENVOY_STATS_PORT, POSTGRES_PORT, regionNetworkPolicies, redisPort, type RegionNetworkInputs } from "../../../model/security/network.js";
+import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
+import { namespaceSecurityLabels } from "../../../model/security/posture.js";
+import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, podSelector, runtimeService, type ServiceName } from "../../../model/services.js";
+import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { allowed, type Endpoint } from "./netpol-eval.js";
+
+const inputs: RegionNetworkInputs = {
+  cloud: "aws",
+  stores: { escrow: { redis: false, postgres: true }, ratelimit: { redis: true, postgres: false }, prooflog: { redis: false, postgres: true }, clock: { redis: false, postgres: false } },
+  grandmaster: true,
+};
+const policies = regionNetworkPolicies(inputs);
+
+const nsLabels = (role: NamespaceRole) => ({ "kubernetes.io/metadata.name": NAMESPACES[role], ...namespaceSecurityLabels(role) });
+const pod = (role: NamespaceRole, labels: Record<string, string>): Endpoint => ({ namespace: NAMESPACES[role], namespaceLabels: nsLabels(role), labels });
+const svc = (name: ServiceName) => pod("runtime", { ...podSelector(runtimeService(name)), "app.kubernetes.io/part-of": "meridian" });
+const gateway = pod("gateway", GATEWAY_POD_SELECTOR);
+const prometheus = pod("monitoring", { "app.kubernetes.io/name": "prometheus" });
+const dns: Endpoint = { namespace: "kube-system", namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" }, labels: { "k8s-app": "kube-dns" } };
+const istiod = pod("istio", { app: "istiod" });
+const internet: Endpoint = { ip: "203.0.113.7" };
+
+describe("region network policies", () => {
+  it("validate against the Kubernetes NetworkPolicy schema", () => {
+    for (const p of policies) expect(() => new NetworkPolicy(p as never).validate(), p.metadata.name).not.toThrow();
+    const broken = { ...policies[0]!, spec: { ...policies[0]!.spec, policyTypes: ["Sideways"] } };
+    expect(() => new NetworkPolicy(broken as never).validate()).toThrow();
+  });
+
+  it("every namespace has a default-deny of both directions", () => {
+    for (const ns of Object.values(NAMESPACES)) {
+      const deny = policies.find((p) => p.metadata.namespace === ns && p.metadata.name === "default-deny");
+      expect(deny?.spec, ns).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [], egress: [] });
+    }
+  });
+
+  it("the gateway reaches exactly the services that list it as a caller, on their ports", () => {
+    for (const s of RUNTIME_SERVICES) {
+      const listed = s.callers.some((c) => "identity" in c && c.identity.namespace === NAMESPACES.gateway);
+      for (const p of s.ports) expect(allowed(policies, gateway, svc(s.name), p.port), `${s.name}:${p.port}`).toBe(listed);
+    }
+    expect(allowed(policies, gateway, svc("escrow"), 9999)).toBe(false);
+    expect(allowed(policies, internet, gateway, GATEWAY.targetPort)).toBe(true);
+    expect(allowed(policies, internet, svc("escrow"), 8080)).toBe(false);
+  });
+
+  it("services reach the services they call and their own stores only", () => {
+    expect(allowed(policies, svc("escrow"), svc("clock"), 8080)).toBe(true);
+    expect(allowed(policies, svc("escrow"), svc("ratelimit"), 8081)).toBe(true);
+    expect(allowed(policies, svc("clock"), svc("escrow"), 8080)).toBe(false);
+    expect(allowed(policies, svc("escrow"), { ip: "10.0.3.4" }, POSTGRES_PORT)).toBe(true);
+    expect(allowed(policies, svc("ratelimit"), { ip: "10.0.3.4" }, POSTGRES_PORT)).toBe(false);
+    expect(allowed(policies, svc("ratelimit"), { ip: "10.0.3.5" }, redisPort("aws"))).toBe(true);
+    expect(allowed(policies, svc("escrow"), { ip: "10.0.3.5" }, redisPort("aws"))).toBe(false);
+    expect(allowed(policies, svc("escrow"), internet, 443)).toBe(false);
+  });
+
+  it("every pod resolves names through kube-dns only, and meshed pods reach istiod", () => {
+    for (const from of [svc("escrow"), gateway, pod("time", { app: GRANDMASTER.name }), pod("certManager", {}), pod("spire", {}), prometheus]) {
+      expect(allowed(policies, from, dns, 53, "UDP")).toBe(true);
+      expect(allowed(policies, from, { ip: "9.9.9.9" }, 53, "UDP")).toBe(false);
+    }
+    expect(allowed(policies, svc("escrow"), istiod, 15012)).toBe(true);
+    expect(allowed(policies, pod("certManager", {}), { ip: "1.1.1.1" }, 53, "UDP")).toBe(true);
+  });
+
+  it("Prometheus scrapes meshed pods on the sidecar ports, not the app port", () => {
+    expect(allowed(policies, prometheus, svc("escrow"), MERGED_METRICS.port)).toBe(true);
+    expect(allowed(policies, prometheus, gateway, ENVOY_STATS_PORT)).toBe(true);
+    expect(allowed(policies, prometheus, svc("escrow"), 8080)).toBe(false);
+    expect(allowed(policies, svc("escrow"), prometheus, 9090)).toBe(false);
+  });
+
+  it("the grandmaster serves NTP to node addresses; its admin API only to meshed pods", () => {
+    const gm = pod("time", { app: GRANDMASTER.name });
+    expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.containerPort, "UDP")).toBe(true);
+    expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.adminPort)).toBe(false);
+    expect(allowed(policies, svc("escrow"), gm, GRANDMASTER.adminPort)).toBe(false); // escrow's egress names no grandmaster
+    expect(regionNetworkPolicies({ ...inputs, grandmaster: false }).some((p) => p.metadata.name === "allow-grandmaster")).toBe(false);
+  });
+
+  it("Azure's Redis is reached on its TLS port", () => {
+    const azure = regionNetworkPolicies({ ...inputs, cloud: "azure" });
+    expect(allowed(azure, svc("ratelimit"), { ip: "10.0.3.5" }, 6380)).toBe(true);
+    expect(allowed(azure, svc("ratelimit"), { ip: "10.0.3.5" }, 6379)).toBe(false);
+  });
+});
