@@ -2,6 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import architecture from "./eslint.architecture.js";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "bench/results/**", "**/*.d.ts", "docs/**", "policies/dist/**"] },
@@ -14,6 +15,7 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  ...architecture,
   {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },

@@ -3,9 +3,10 @@
  * cheap to import and loads its heavy dependencies inside its action, so `meridian --help` is instant.
  */
 import { Command, CommanderError } from "commander";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { join } from "node:path";
+import { ConfigMistake } from "../model/config/errors.js";
 import { UserError } from "./errors.js";
 
 export interface CommandModule {
@@ -13,8 +14,10 @@ export interface CommandModule {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
   const program = new Command("meridian")
     .description("Plan, cost and run a planet-scale estate across AWS, GCP, Azure and Cloudflare")
+    .version(version, "-V, --version", "print the meridian version")
     .showHelpAfterError()
     .exitOverride();
   const dir = fileURLToPath(new URL("./commands/", import.meta.url));
@@ -29,8 +32,10 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode;
-  else if (err instanceof UserError || (err instanceof Error && err.name === "StackConfigError")) {
+  // Commander has printed its message: --help and --version exit 0, every usage mistake (unknown option or
+  // command, missing argument, invalid value) exits 2 like any other user error.
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
+  else if (err instanceof UserError || err instanceof ConfigMistake) {
     process.stderr.write(`meridian: ${err.message}\n`);
     process.exitCode = 2;
   } else {

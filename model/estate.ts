@@ -1,11 +1,10 @@
 /**
  * The EstateSpec: a stack's validated config as the rest of Meridian reads it, plus the few facts every
- * area derives the same way (namespaces, kubeconfig sources, secret keys). Pure: no Pulumi, no I/O.
+ * area derives the same way (namespaces, kubeconfig sources; secret keys are in secrets.ts). Pure: no Pulumi, no I/O.
  */
-import type { EstateConfig, RegionConfig } from "../stacks/schema/index.js";
-import { pkiSecretKeys } from "./rotation/issuers.js";
+import type { EstateConfig, RegionConfig } from "./config/index.js";
 
-export type { Cloud, Continent } from "../stacks/schema/common.js";
+export type { Cloud, Continent } from "./config/vocabulary.js";
 export type {
   BudgetConfig,
   PkiConfig,
@@ -14,7 +13,7 @@ export type {
   RuntimeConfig,
   TimeConfig,
   TrafficConfig,
-} from "../stacks/schema/index.js";
+} from "./config/index.js";
 
 export interface EstateSpec extends EstateConfig {
   /** The Pulumi stack name (`prod`, `local`, ...). */
@@ -55,17 +54,6 @@ export function kubeconfigSource(region: Region): KubeconfigSource {
   const k = region.kubeconfig;
   if (k !== undefined && "context" in k) return { kind: "context", context: k.context };
   return { kind: "secret", key: k?.secret ?? `kubeconfig-${region.id}` };
-}
-
-/** Secret config keys (without the `meridian:` namespace) the program reads for this estate. */
-export function secretKeys(spec: EstateSpec): string[] {
-  const keys = new Set<string>();
-  for (const region of spec.regions) {
-    const source = kubeconfigSource(region);
-    if (source.kind === "secret") keys.add(source.key);
-  }
-  for (const key of pkiSecretKeys(spec)) keys.add(key);
-  return [...keys].sort();
 }
 
 /** The fully qualified service name the GSLB answers for. */

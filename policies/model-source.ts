@@ -5,7 +5,7 @@
  * computed by model/, never re-derived from provider resources.
  */
 import { buildEstateSpec } from "../model/estate.js";
-import { estateSchema } from "../stacks/schema/index.js";
+import { estateSchema } from "../model/config/index.js";
 import { prop, type ModelView, type ResourceLike } from "./rule.js";
 import { modelView } from "./evaluate.js";
 

@@ -7,9 +7,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { StackConfigError, describeValue, keyPath, problemsFromZod } from "./errors.js";
+import { CONFIG_NAMESPACE, StackConfigError, describeValue, keyPath, problemsFromZod } from "../model/config/errors.js";
 import { semanticProblems } from "./semantic.js";
-import { CONFIG_NAMESPACE, crossChecks, estateSchema, type EstateConfig } from "./schema/index.js";
+import { crossChecks, estateSchema, type EstateConfig } from "../model/config/index.js";
 
 /** Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). */
 export const STACKS_DIR = process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));

@@ -6,8 +6,8 @@
 import { buildEstateSpec } from "../model/estate.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
-import type { ConfigProblem } from "./errors.js";
-import type { EstateConfig } from "./schema/index.js";
+import type { ConfigProblem } from "../model/config/errors.js";
+import type { EstateConfig } from "../model/config/index.js";
 
 export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   const spec = buildEstateSpec("(validation)", config);
@@ -16,9 +16,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
     dns01Solver(spec);
   } catch (err) {
     if (!(err instanceof PkiConfigError)) throw err;
-    // "meridian:pki.acme.dns01.<provider>: missing; <why>"
-    const [keyPath, rest] = err.message.split(/: (.*)/s) as [string, string];
-    problems.push({ keyPath, value: "(missing)", expected: rest.replace(/^missing; /, "") });
+    problems.push({ keyPath: err.keyPath, value: "(missing)", expected: err.expected });
   }
   try {
     timeHierarchy(spec);

@@ -47,11 +47,32 @@ async function proofLogConfigFile(path: string) {
 }
 
 /** Verification failures are not usage errors: say why and exit 1. */
-function fail(e: unknown): void {
-  const name = (e as Error).name;
-  if (!["ProofError", "NoteError", "LogClientError", "RangeError", "TileError", "PolicyError"].includes(name)) throw e;
+async function fail(e: unknown): Promise<void> {
+  // The modules are loaded already by the command that failed; importing them here costs nothing.
+  const failures = [
+    RangeError,
+    (await import("../../runtime/prooflog/proof/verify.js")).ProofError,
+    (await import("../../runtime/prooflog/note.js")).NoteError,
+    (await import("../../runtime/prooflog/client.js")).LogClientError,
+    (await import("../../runtime/prooflog/tileclient.js")).TileError,
+    (await import("../../runtime/prooflog/policy.js")).PolicyError,
+  ];
+  if (!failures.some((kind) => e instanceof kind)) throw e;
   process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
   process.exitCode = 1;
+}
+
+/** Whether the log refused to start for a reason the operator fixes: it would fork, a corrupt store, a second writer. */
+async function isRefusal(e: unknown): Promise<boolean> {
+  const refusals = [
+    (await import("../../runtime/prooflog/log.js")).ForkRefusedError,
+    (await import("../../runtime/prooflog/integrate.js")).EdgeError,
+    (await import("../../runtime/prooflog/storage/journal.js")).CorruptStoreError,
+    (await import("../../runtime/prooflog/storage/state.js")).StateError,
+    (await import("../../runtime/prooflog/storage/postgres.js")).WriterLockError,
+    (await import("../../runtime/prooflog/storage/s3.js")).S3StoreError,
+  ];
+  return refusals.some((kind) => e instanceof kind);
 }
 
 export function register(program: Command): void {
@@ -136,7 +157,7 @@ export function register(program: Command): void {
         });
       } catch (e) {
         // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
-        if (!["ForkRefusedError", "CorruptStoreError", "StateError", "WriterLockError", "EdgeError", "S3StoreError"].includes((e as Error).name)) throw e;
+        if (!(await isRefusal(e))) throw e;
         process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
         process.exitCode = 1;
         return;
@@ -234,7 +255,7 @@ export function register(program: Command): void {
           const cosigners = meetsPolicy(parseTlogProof(text).checkpointNote);
           process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}\n`);
         } catch (e) {
-          fail(e);
+          await fail(e);
         }
         return;
       }
@@ -263,7 +284,7 @@ export function register(program: Command): void {
           }
         }
       } catch (e) {
-        fail(e);
+        await fail(e);
       }
     });
 
@@ -288,7 +309,7 @@ export function register(program: Command): void {
         process.stdout.write(formatTlogProof(index, proof, note));
       } catch (e) {
         if (e instanceof UserError) throw e;
-        fail(e);
+        await fail(e);
       }
     });
 
@@ -304,7 +325,7 @@ export function register(program: Command): void {
         const r = await new LogClient(o.log).add(Buffer.concat(chunks));
         process.stdout.write(`${JSON.stringify(r)}\n`);
       } catch (e) {
-        fail(e);
+        await fail(e);
       }
     });
 }

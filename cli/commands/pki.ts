@@ -96,7 +96,7 @@ export function register(program: Command): void {
       const [{ signIntermediate, OfflineCaError }, { intermediateProfile }, { durationSeconds }] = await Promise.all([
         import("../../runtime/identity/offline-ca.js"),
         import("../../model/rotation/issuers.js"),
-        import("../../stacks/schema/common.js"),
+        import("../../model/config/vocabulary.js"),
       ]);
       const profile = intermediateProfile(spec, region);
       const notBefore = parseTime(opts.notBefore, "--not-before");

@@ -1,5 +1,5 @@
 /** Provider name → its renderer. One file per provider; this map is the only place they meet. */
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { DnsProvider } from "../../model/config/traffic.js";
 import type { DnsBackend } from "./backend.js";
 import { cloudflare } from "./cloudflare.js";
 import { clouddns } from "./clouddns.js";

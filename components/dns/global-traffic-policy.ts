@@ -5,7 +5,7 @@
  * every provider answers with the same weights, TTL and health-check numbers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { DnsProvider } from "../../model/config/traffic.js";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import { BACKENDS } from "./backends.js";
 import type { ZoneHandle } from "./backend.js";

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { DnsProvider } from "../../model/config/traffic.js";
 import { collecting } from "./backend.js";
 import { BACKENDS } from "./backends.js";
 import { GlobalTrafficPolicy } from "./global-traffic-policy.js";

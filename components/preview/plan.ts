@@ -3,7 +3,8 @@
  * file. Config errors surface exactly as `pulumi up` would raise them, before any resource is registered.
  */
 import { estateProgram } from "../../program.js";
-import { buildEstateSpec, secretKeys } from "../../model/estate.js";
+import { buildEstateSpec } from "../../model/estate.js";
+import { secretKeys } from "../../model/secrets.js";
 import { displayPath, parseEstateConfig, readStackConfigMap, stackFile } from "../../stacks/load.js";
 import { runUnderMocks, type RecordedResource } from "./mock-runtime.js";
 

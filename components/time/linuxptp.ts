@@ -4,7 +4,7 @@
  * namespaces as PTP hardware timestamping and the SHM segment require.
  */
 import * as k8s from "@pulumi/kubernetes";
-import type { PtpNetworkConfig } from "../../stacks/schema/time.js";
+import type { PtpNetworkConfig } from "../../model/config/time.js";
 import { phc2sysArgs, ptp4lArgs, renderPtp4lConf } from "../../model/time/ptp.js";
 import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";

@@ -3,11 +3,11 @@
  * ServiceAccount (the pod's SPIFFE identity), ConfigMap (the model's config files), Deployment,
  * Service, HorizontalPodAutoscaler (autoscaling/v2) and PodDisruptionBudget (policy/v1). Plain objects,
  * so tests validate the same shapes the component registers. Every container also learns how HLC
- * timestamps travel between services (runtime/clock/propagation.ts) and where the region's clock is.
+ * timestamps travel between services (model/time/hlc-wire.ts) and where the region's clock is.
  */
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../runtime/clock/propagation.js";
+import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER } from "../../model/time/hlc-wire.js";
 import { podSelector, runtimeService, serviceHost, spiffeId, type RuntimeService } from "../../model/services.js";
 import { CONFIG_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
 
@@ -39,8 +39,8 @@ export function configMapName(service: RuntimeService): string {
 export function hlcEnv(maxOffsetMs: number): EnvVar[] {
   const clock = runtimeService("clock");
   return [
-    { name: "MERIDIAN_HLC_HTTP_HEADER", value: HTTP_HEADER },
-    { name: "MERIDIAN_HLC_GRPC_METADATA", value: GRPC_METADATA_KEY },
+    { name: "MERIDIAN_HLC_HTTP_HEADER", value: HLC_HTTP_HEADER },
+    { name: "MERIDIAN_HLC_GRPC_METADATA", value: HLC_GRPC_METADATA_KEY },
     { name: "MERIDIAN_HLC_MAX_OFFSET_MS", value: String(maxOffsetMs) },
     { name: "MERIDIAN_CLOCK_URL", value: `http://${serviceHost(clock)}:${clock.ports[0]!.port}` },
   ];

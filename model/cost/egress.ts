@@ -5,8 +5,8 @@
  * is spent on meters in region-id order. Components are rounded to cents; a link's cost is the sum of
  * its components and depends on its own volume only.
  */
-import type { Cloud } from "../../stacks/schema/common.js";
-import type { Topology } from "../../stacks/schema/replication.js";
+import type { Cloud } from "../config/vocabulary.js";
+import type { Topology } from "../config/replication.js";
 import { freeInternetEgressGB, interRegionPrice, internetEgressTiers, type RegionRef } from "../prices/egress.js";
 import { price, type Price } from "../prices/price.js";
 import { toCents } from "./money.js";

@@ -9,7 +9,7 @@
  */
 import type { EstateSpec } from "../estate.js";
 import type { PlannedResource } from "../resources.js";
-import { StackConfigError, type ConfigProblem } from "../../stacks/errors.js";
+import { StackConfigError, type ConfigProblem } from "../config/errors.js";
 import { diffBreakdown, type Baseline } from "./diff.js";
 import { priceEgress, type CostComponent, type PricedEgress } from "./egress.js";
 import { emptyMetadata, type Breakdown, type InfracostCostComponent, type InfracostResource, type InfracostRoot, type ProjectDiag, type RootMetadata, type Summary } from "./infracost.js";

@@ -10,8 +10,8 @@
  *   continent (configured, else that continent's first writer, else its first region); relays fan out to their
  *   continent's tier-2 secondaries. Each write crosses each continent boundary once.
  */
-import type { Continent } from "../../stacks/schema/common.js";
-import type { Topology } from "../../stacks/schema/replication.js";
+import type { Continent } from "../config/vocabulary.js";
+import type { Topology } from "../config/replication.js";
 
 export interface TopologyRegion {
   id: string;

@@ -4,18 +4,7 @@
  * prior). Components, dashboards and the workloads area read these numbers; they never recompute them. Pure.
  */
 import type { EstateSpec } from "../estate.js";
-import type { RegionDemand } from "./allocation.js";
 import { skuPlans, type SkuPlan } from "./plan.js";
-
-export function regionDemands(spec: Pick<EstateSpec, "regions">): RegionDemand[] {
-  return spec.regions.map((r) => ({
-    id: r.id,
-    history: r.demand.history,
-    currentLoad: r.demand.currentLoad,
-    capacity: r.capacity,
-    location: r.location,
-  }));
-}
 
 export interface EstateEscrowAllocation {
   sku: string;

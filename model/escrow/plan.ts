@@ -12,9 +12,19 @@
 import type { EstateSpec } from "../estate.js";
 import { allocate, largestRemainder, type RegionDemand } from "./allocation.js";
 import { concurrentExhaustion, debtCeiling, type ConcurrentExhaustion, type DebtCeiling } from "./debt.js";
-import { regionDemands } from "./estate.js";
 import { backtest, fitHoltWinters, type Backtest } from "./forecast.js";
 import { refillPlan, type RefillPlan } from "./refill.js";
+
+/** Each region's demand signals as the allocation reads them, from the stack's region config. */
+export function regionDemands(spec: Pick<EstateSpec, "regions">): RegionDemand[] {
+  return spec.regions.map((r) => ({
+    id: r.id,
+    history: r.demand.history,
+    currentLoad: r.demand.currentLoad,
+    capacity: r.capacity,
+    location: r.location,
+  }));
+}
 
 export interface RegionForecast extends Backtest {
   id: string;

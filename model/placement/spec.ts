@@ -7,7 +7,7 @@
 import { priceEgress } from "../cost/egress.js";
 import { centsToString } from "../cost/money.js";
 import { regionById, type EstateSpec } from "../estate.js";
-import { StackConfigError, type ConfigProblem } from "../../stacks/errors.js";
+import { StackConfigError, type ConfigProblem } from "../config/errors.js";
 import { defaultLatencyModel } from "./latency.js";
 import { placeReplicas, type Candidate, type Placement } from "./greedy.js";
 

@@ -5,7 +5,7 @@
  * GCP and Azure by the (source, destination) pair of continents. Where FACTS gives only a first tier,
  * that rate is applied to all volume and the price says so (an upper bound, never an invented discount).
  */
-import type { Cloud, Continent } from "../../stacks/schema/common.js";
+import type { Cloud, Continent } from "../config/vocabulary.js";
 import { price, type Price, type Tier } from "./price.js";
 
 const INFRACOST_AWS = "Infracost golden tests (aws data transfer)";

@@ -8,7 +8,7 @@
  * these groups into PrometheusRules verbatim.
  */
 import { NAMESPACES, type EstateSpec } from "../estate.js";
-import { durationSeconds } from "../../stacks/schema/common.js";
+import { durationSeconds } from "../config/vocabulary.js";
 
 export interface AlertRule {
   alert: string;

@@ -9,9 +9,9 @@
  * path length and name constraints `intermediateProfile` gives.
  */
 import type { EstateSpec, Region } from "../estate.js";
-// Value imports from ../estate.js are used only inside functions: estate.ts imports this module (secretKeys).
 import { serviceFqdn } from "../estate.js";
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import { ConfigMistake } from "../config/errors.js";
+import type { DnsProvider } from "../config/traffic.js";
 
 export const ACME_SERVERS = {
   staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -87,9 +87,15 @@ export interface Dns01Solver {
 }
 
 /** A missing PKI setting that only shows once another area's config is read; reported like any config error. */
-export class PkiConfigError extends Error {
-  // The CLI prints StackConfigErrors as a config mistake (exit 2, no stack trace); this is one.
-  override name = "StackConfigError";
+export class PkiConfigError extends ConfigMistake {
+  override name = "PkiConfigError";
+  constructor(
+    /** `meridian:pki.acme.dns01.clouddns` */
+    readonly keyPath: string,
+    readonly expected: string,
+  ) {
+    super(`${keyPath}: missing; ${expected}`);
+  }
 }
 
 /**
@@ -103,7 +109,8 @@ export function dns01Solver(spec: EstateSpec): Dns01Solver | null {
   const dns01 = spec.pki.acme.dns01;
   const missing = (key: string, what: string) =>
     new PkiConfigError(
-      `meridian:pki.acme.dns01.${key}: missing; ${spec.dns.apex} is served by ${provider} (meridian:dns.providers.primary), so the DNS-01 solver needs ${what}`,
+      `meridian:pki.acme.dns01.${key}`,
+      `${spec.dns.apex} is served by ${provider} (meridian:dns.providers.primary), so the DNS-01 solver needs ${what}`,
     );
   switch (provider) {
     case "route53":

@@ -8,7 +8,7 @@
  * ends before the next wave starts; a failed gate never lets a later wave start.
  */
 import type { EstateSpec, Region } from "../estate.js";
-import { durationSeconds } from "../../stacks/schema/common.js";
+import { durationSeconds } from "../config/vocabulary.js";
 import { gateChecks, type GateCheck } from "./gates.js";
 
 const MINUTE = 60_000;

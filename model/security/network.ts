@@ -10,7 +10,7 @@
  * mesh: it names the destination port the client dialled, which a sidecar preserves, so the allow-lists here
  * and the AuthorizationPolicies (by SPIFFE ID and route) both have to pass.
  */
-import type { Cloud } from "../../stacks/schema/common.js";
+import type { Cloud } from "../config/vocabulary.js";
 import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
 import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER } from "../time/hierarchy.js";

@@ -3,7 +3,7 @@
  * skew monitor acts on and the numbers operators are paged on are the same numbers. Pure: components
  * render these into a PrometheusRule; tests read them directly.
  */
-import type { TimeConfig } from "../../stacks/schema/time.js";
+import type { TimeConfig } from "../config/time.js";
 import { SKEW_STATE_VALUE, TIME_METRICS as M } from "./metrics.js";
 
 export interface AlertRule {

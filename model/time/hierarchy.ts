@@ -13,8 +13,8 @@
  * Sources of the wrong kind are listed as excluded with the reason; a region left with none is an error.
  */
 import { NAMESPACES, type EstateSpec, type Region } from "../estate.js";
-import type { Cloud } from "../../stacks/schema/common.js";
-import type { PtpNetworkConfig } from "../../stacks/schema/time.js";
+import type { Cloud } from "../config/vocabulary.js";
+import type { PtpNetworkConfig } from "../config/time.js";
 
 export type Smear = "smeared" | "unsmeared";
 

@@ -4,7 +4,7 @@
  * (`-E ntpshm`) rather than steering the system clock itself — chrony stays the one daemon that
  * disciplines CLOCK_REALTIME, so PTP and NTP sources are voted together, never fought over.
  */
-import type { PtpNetworkConfig } from "../../stacks/schema/time.js";
+import type { PtpNetworkConfig } from "../config/time.js";
 import { PTP_SHM_SEGMENT } from "./hierarchy.js";
 
 export const PTP4L_CONF_PATH = "/etc/linuxptp/ptp4l.conf";

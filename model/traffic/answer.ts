@@ -9,8 +9,8 @@
  * answer fails open — all regions at their healthy weight — because an empty answer is a certain outage.
  * A degraded region still serves; only weighted answers lower its share.
  */
-import type { Continent } from "../../stacks/schema/common.js";
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { Continent } from "../config/vocabulary.js";
+import type { DnsProvider } from "../config/traffic.js";
 import { CAPABILITIES } from "./capabilities.js";
 import { CONTINENT_CENTROIDS, distanceKm, type LatLon } from "./geo.js";
 import type { HealthState } from "./health.js";

@@ -4,7 +4,7 @@
  * a provider for something it cannot do is a config error naming the provider and the value — Meridian
  * never silently approximates a mode. Limits are from each provider's API reference (2026-11).
  */
-import type { DnsProvider, RoutingMode, TrafficConfig } from "../../stacks/schema/traffic.js";
+import type { DnsProvider, RoutingMode, TrafficConfig } from "../config/traffic.js";
 
 export interface ProviderCapability {
   title: string;

@@ -3,7 +3,7 @@
  * nameservers — spelled with this stack's names (zone, profile and pool names as the components create
  * them). Runbooks print these; keeping them here keeps the names in one place beside the model.
  */
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { DnsProvider } from "../config/traffic.js";
 import type { TrafficPolicy } from "./policy.js";
 
 const slug = (text: string) => text.replace(/[^a-z0-9-]/gi, "-").toLowerCase();

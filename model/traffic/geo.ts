@@ -3,7 +3,7 @@
  * each provider's code for a continent, and the nearest AWS region for Route 53 latency records of
  * regions that run elsewhere. Pure tables; every provider file reads its codes from here.
  */
-import type { Continent } from "../../stacks/schema/common.js";
+import type { Continent } from "../config/vocabulary.js";
 
 export interface LatLon {
   lat: number;

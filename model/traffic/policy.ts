@@ -4,9 +4,9 @@
  * of each region in each health state, continent groups for geo routing, the health signals and the
  * threshold that separates healthy from degraded. Providers never derive these themselves.
  */
-import type { Continent } from "../../stacks/schema/common.js";
-import { continents } from "../../stacks/schema/common.js";
-import type { DnsProvider, HealthCheckConfig, RoutingMode } from "../../stacks/schema/traffic.js";
+import type { Continent } from "../config/vocabulary.js";
+import { continents } from "../config/vocabulary.js";
+import type { DnsProvider, HealthCheckConfig, RoutingMode } from "../config/traffic.js";
 import type { EstateSpec, Region } from "../estate.js";
 import { providerChain } from "./capabilities.js";
 import { CONTINENT_CENTROIDS, distanceKm } from "./geo.js";

@@ -3,7 +3,7 @@
  * resolved to fully qualified names and parsed into the parts providers spell differently (MX preference
  * and exchange, CAA flags/tag/value, quoted TXT). Providers render from these; none parses the spec.
  */
-import type { StaticRecord } from "../../stacks/schema/traffic.js";
+import type { StaticRecord } from "../config/traffic.js";
 
 export interface ZoneRecord {
   /** Relative name as written (`www`, `@`). */

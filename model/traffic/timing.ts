@@ -4,7 +4,7 @@
  * RTO of a regional outage per provider. Also the timing of a DNS provider outage (secondary takes over
  * through resolver retries; the tertiary needs a registrar NS change). Runbooks and docs print these.
  */
-import type { DnsProvider } from "../../stacks/schema/traffic.js";
+import type { DnsProvider } from "../config/traffic.js";
 import type { TrafficPolicy } from "./policy.js";
 
 /** Route 53 fixes its probe timeout: 4 s to connect, then 2 s for the response. */

@@ -3,7 +3,7 @@
  * leaves room for failed renewals without constant churn (as a share of the duration). CA certificates
  * (`spec.isCA`) are held to their own, longer bounds.
  */
-import { durationSeconds } from "../../stacks/schema/common.js";
+import { durationSeconds } from "../../model/config/vocabulary.js";
 import { isUnknown, num, prop, type ResourceRule } from "../rule.js";
 
 const hours = (s: number) => `${+(s / 3600).toFixed(2)}h`;

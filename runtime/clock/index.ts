@@ -8,7 +8,7 @@ export { TrueTime, ClockUnsynchronizedError, type TTInterval } from "./truetime.
 export { SkewMonitor, type SkewEvent, type SkewState } from "./skew.js";
 export { ClockNode, type ClockNodeOptions, type ClockStatus } from "./node.js";
 export { TimeMetrics } from "./metrics.js";
-export { HTTP_HEADER, GRPC_METADATA_KEY, NATS_HEADER, grpc, http, nats, type Carrier } from "./propagation.js";
+export { HTTP_HEADER, GRPC_METADATA_KEY, NATS_HEADER, grpc, http, inject, nats, type Carrier } from "./propagation.js";
 export { httpHlc, installHlc, clockRoutes } from "./http.js";
 export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv } from "./env.js";
 export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";

@@ -6,12 +6,13 @@
  * Wire names: HTTP header `x-meridian-hlc`, gRPC metadata key `meridian-hlc`, NATS header `Meridian-HLC`,
  * each carrying `<wall micros>.<logical>`. A malformed or untrustworthy value is refused, never applied.
  */
+import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER, HLC_NATS_HEADER } from "../../model/time/hlc-wire.js";
 import type { HybridClock } from "./hlc.js";
 import { format, parse, type Timestamp } from "./timestamp.js";
 
-export const HTTP_HEADER = "x-meridian-hlc";
-export const GRPC_METADATA_KEY = "meridian-hlc";
-export const NATS_HEADER = "Meridian-HLC";
+export const HTTP_HEADER = HLC_HTTP_HEADER;
+export const GRPC_METADATA_KEY = HLC_GRPC_METADATA_KEY;
+export const NATS_HEADER = HLC_NATS_HEADER;
 
 /** Anything with header-like get/set: grpc-js `Metadata`, nats `MsgHdrs`, a `Headers`, a plain adapter. */
 export interface Carrier {

@@ -6,8 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { randomInt } from "node:crypto";
-import { ClockNode } from "../clock/node.js";
-import { installHlc } from "../clock/http.js";
+import { ClockNode, installHlc } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import type { EscrowConfig } from "./config.js";

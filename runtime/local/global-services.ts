@@ -11,18 +11,21 @@ import { join } from "node:path";
 import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
-import { Grandmaster } from "../clock/grandmaster.js";
-import { ClockNode } from "../clock/node.js";
+import { ClockNode, Grandmaster } from "../clock/index.js";
 import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
-import type { ServerConfigInput } from "../kit/index.js";
-import { ALG_COSIGNATURE_V1, generateKey, newVerifier, openNote } from "../prooflog/note.js";
-import { startLogServer } from "../prooflog/serve.js";
-import { newCosignatureVerifier } from "../prooflog/witness/cosignature.js";
-import { witnessService } from "../prooflog/witness/service.js";
-import { startService } from "../kit/index.js";
-import type { TransparencyLog } from "../prooflog/log.js";
+import { startService, type ServerConfigInput } from "../kit/index.js";
+import {
+  ALG_COSIGNATURE_V1,
+  generateKey,
+  newCosignatureVerifier,
+  newVerifier,
+  openNote,
+  startLogServer,
+  witnessService,
+  type TransparencyLog,
+} from "../prooflog/index.js";
 
 export interface GlobalServicesOptions {
   spec: EstateSpec;

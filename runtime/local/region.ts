@@ -11,13 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rateLimitRegionConfig } from "../../model/workloads/config.js";
 import { regionById, type EstateSpec } from "../../model/estate.js";
-import { clockService, format } from "../clock/index.js";
-import { ClockNode } from "../clock/node.js";
+import { clockService, format, ClockNode } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { parseEscrowConfig, startEscrowServer } from "../escrow/index.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
-import { startServer as startRateLimitServer } from "../ratelimit/service/server.js";
+import { startServer as startRateLimitServer } from "../ratelimit/index.js";
 import { RemoteEscrowStore } from "./escrow-pool.js";
 import { regionGatewayService } from "./region-gateway.js";
 

@@ -5,7 +5,7 @@
  * verifier key are asked to cosign every checkpoint; name-only ones cosign out of band.
  */
 import { z } from "zod";
-import { readConfigFile, ConfigFileError } from "../kit/config.js";
+import { readConfigFile, ConfigFileError } from "../kit/index.js";
 
 const witnessSchema = z
   .object({

@@ -6,8 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { installHlc } from "../clock/http.js";
-import type { ClockNode } from "../clock/node.js";
+import { installHlc, type ClockNode } from "../clock/index.js";
 import { TransparencyLog } from "./log.js";
 import { newSigner, newVerifier, parseSignerKey, verifierKeyString, ALG_ED25519 } from "./note.js";
 import { buildLogServer } from "./server.js";

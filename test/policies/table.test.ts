@@ -10,7 +10,7 @@ import { evaluatePolicies } from "../../policies/evaluate.js";
 import { modelFromResources } from "../../policies/model-source.js";
 import { rules } from "../../policies/rules/index.js";
 import { loadStack } from "../../stacks/load.js";
-import type { EstateConfig } from "../../stacks/schema/index.js";
+import type { EstateConfig } from "../../model/config/index.js";
 import { Engine } from "./engine.js";
 
 const C = "(computed)";

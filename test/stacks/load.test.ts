@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../../stacks/errors.js";
+import { StackConfigError } from "../../model/config/errors.js";
 import { loadStack, parseEstateConfig, readStackConfigMap } from "../../stacks/load.js";
 import { planStack } from "../../components/preview/plan.js";
 import { COMPUTED } from "../harness.js";

@@ -8,10 +8,7 @@
  *   consistency proof), and every acknowledged audit entry is included, byte for byte, at its index.
  */
 import { conservationDrift } from "../../escrow/index.js";
-import { parseCheckpoint } from "../../prooflog/checkpoint.js";
-import { LogClient } from "../../prooflog/client.js";
-import { verifyConsistency, verifyInclusion } from "../../prooflog/proof/verify.js";
-import { leafHash } from "../../prooflog/rfc6962.js";
+import { parseCheckpoint, LogClient, verifyConsistency, verifyInclusion, leafHash } from "../../prooflog/index.js";
 import type { LocalEstate } from "../estate.js";
 import type { DrillTraffic } from "./workload.js";
 

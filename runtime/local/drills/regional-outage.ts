@@ -11,7 +11,7 @@
  * The runbook's numbers come from the traffic model (`providerTiming`) for the same policy.
  */
 import { providerTiming, type ProviderTiming } from "../../../model/traffic/timing.js";
-import { queryA } from "../../gslb/dns-client.js";
+import { queryA } from "../../gslb/index.js";
 import type { LocalEstate } from "../estate.js";
 import { deadLeaseReclaimed, escrowInvariants, logCheckpoint, logConsistency, type CheckResult } from "./checks.js";
 import { salesIn, startDrillTraffic, type DrillTraffic } from "./workload.js";

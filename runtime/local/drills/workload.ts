@@ -7,10 +7,9 @@
  * in the proof log as an HLC-stamped audit event, which is what the drill's invariants are checked against.
  */
 import { systemClock } from "../../common/clock.js";
-import { HybridClock } from "../../clock/hlc.js";
-import { queryA } from "../../gslb/dns-client.js";
-import { AuditTrail, encodeAuditEvent, hlcTimestamps } from "../../prooflog/audit/audit.js";
-import { LogClient } from "../../prooflog/client.js";
+import { HybridClock } from "../../clock/index.js";
+import { queryA } from "../../gslb/index.js";
+import { AuditTrail, encodeAuditEvent, hlcTimestamps, LogClient } from "../../prooflog/index.js";
 import type { LocalEstate } from "../estate.js";
 
 export interface Attempt {

@@ -6,7 +6,7 @@
  * given entries alone (an entry left out changes the root), and the root must come out as trusted.
  */
 import { type Hash, hashEquals, nodeHash } from "../rfc6962.js";
-import { DEFAULTS, DEPTH, KEY_SIZE, smtLeafHash, SmtError } from "./smt.js";
+import { DEFAULTS, DEPTH, KEY_SIZE, smtLeafHash, SmtError } from "./hashing.js";
 
 export interface RangeProof {
   /** Entries in the range, ascending by key. */

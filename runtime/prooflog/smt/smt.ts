@@ -8,31 +8,9 @@
  * The key's bits, most significant first, choose the path from the root (bit 0 = left at the top).
  * Proofs prove inclusion (key → value) and exclusion (key absent) alike: exclusion is inclusion of the empty leaf.
  */
-import { hash } from "node:crypto";
 import { type Hash, hashEquals, nodeHash } from "../rfc6962.js";
+import { bit, DEFAULTS, DEPTH, KEY_SIZE, SmtError, smtLeafHash } from "./hashing.js";
 import { walkRange, type RangeProof } from "./range.js";
-
-export const DEPTH = 256;
-export const KEY_SIZE = 32;
-
-export const DEFAULTS: readonly Hash[] = (() => {
-  const d: Hash[] = [new Uint8Array(32)];
-  for (let h = 0; h < DEPTH; h++) d.push(nodeHash(d[h]!, d[h]!));
-  return d;
-})();
-
-export class SmtError extends Error {
-  override name = "SmtError";
-}
-
-export function smtLeafHash(key: Uint8Array, value: Uint8Array): Hash {
-  return hash("sha256", Buffer.concat([Buffer.from([0]), key, hash("sha256", value, "buffer")]), "buffer");
-}
-
-/** Bit i of the key (i = 0 is the most significant bit, the top branch). */
-export function bit(key: Uint8Array, i: number): number {
-  return (key[i >> 3]! >> (7 - (i & 7))) & 1;
-}
 
 /** Storage id of the node at `height` above the leaves on the path of `key`. */
 function nodeId(key: Uint8Array, height: number): string {

@@ -64,7 +64,8 @@ export async function requestCosignature(witnessUrl: string, oldSize: number, pr
     res = await fetch(`${witnessUrl.replace(/\/+$/, "")}/add-checkpoint`, { method: "POST", body: formatAddCheckpoint(oldSize, proof, note), signal });
     text = await res.text();
   } catch (e) {
-    if ((e as Error).name === "TimeoutError" || (e as Error).name === "AbortError") throw new Error(`witness ${witnessUrl} did not answer in time`, { cause: e });
+    // fetch rejects with a DOMException when the signal fires: its name is the platform's type tag.
+    if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) throw new Error(`witness ${witnessUrl} did not answer in time`, { cause: e });
     throw new Error(`witness ${witnessUrl} unreachable: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
   }
   if (res.ok) return text;

@@ -7,7 +7,7 @@
  * - fair share: max-min fairness (→ 60/50/10).
  * Each returns an entitlement per client with Σ ≤ capacity.
  */
-import { maxMinFair } from "../../quota/max-min.js";
+import { maxMinFair } from "../../quota/index.js";
 
 export type ShareAlgorithm = "static" | "proportional" | "fair";
 

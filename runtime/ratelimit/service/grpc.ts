@@ -8,10 +8,7 @@
  * `failure_mode_deny` decides (fail open by default).
  */
 import * as grpc from "@grpc/grpc-js";
-import { UntrustworthyRemoteWallTimeError } from "../../clock/hlc.js";
-import type { ClockNode } from "../../clock/node.js";
-import { GRPC_METADATA_KEY, inject } from "../../clock/propagation.js";
-import { TimestampParseError, parse } from "../../clock/timestamp.js";
+import { UntrustworthyRemoteWallTimeError, type ClockNode, GRPC_METADATA_KEY, inject, TimestampParseError, parse } from "../../clock/index.js";
 import type { Unit } from "../config/schema.js";
 import { rateLimitHeaders } from "./headers.js";
 import { loadRlsService } from "./proto.js";

@@ -4,7 +4,7 @@
  * definition through `meridian ratelimit serve` (runService). `close()` drains as the kit does.
  */
 import type { Clock } from "../../common/clock.js";
-import type { ClockNode } from "../../clock/node.js";
+import type { ClockNode } from "../../clock/index.js";
 import { startService, type RunningService } from "../../kit/index.js";
 import type { ChargePolicy } from "../core/request.js";
 import type { LoadedConfig } from "../config/load.js";

@@ -11,7 +11,7 @@
  * While degraded it probes the store again every `probeAfterMs`.
  */
 import type { Clock } from "../../common/clock.js";
-import { reportedLimit, type Decision } from "../core/limit.js";
+import { LimitError, reportedLimit, type Decision } from "../core/limit.js";
 import type { ChargePolicy, Check, CheckResult, CounterLevel } from "../core/request.js";
 import { MemoryStore } from "./memory.js";
 import type { RateLimitStore } from "./port.js";
@@ -68,7 +68,7 @@ export class ResilientStore implements RateLimitStore {
       this.stats.degraded = false;
       return { ok: true, value };
     } catch (err) {
-      if ((err as Error).name === "LimitError") throw err;
+      if (err instanceof LimitError) throw err;
       if (!this.stats.degraded) this.stats.outages++;
       this.stats.degraded = true;
       this.stats.lastError = (err as Error).message;

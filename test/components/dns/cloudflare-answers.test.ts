@@ -10,7 +10,7 @@ import { answerSet, providerHealth, type RegionHealth } from "../../../model/tra
 import { CLOUDFLARE_REGIONS } from "../../../model/traffic/geo.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../../model/traffic/policy.js";
-import { continents } from "../../../stacks/schema/common.js";
+import { continents } from "../../../model/config/vocabulary.js";
 import { byName, ofType, type Plan } from "../../harness.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";
 import { planForMode, prodDns } from "./plans.js";

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { answerSet, type RegionHealth } from "../../../model/traffic/answer.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../../model/traffic/policy.js";
-import { continents } from "../../../stacks/schema/common.js";
+import { continents } from "../../../model/config/vocabulary.js";
 import { CONTINENT_CENTROIDS, distanceKm, ROUTE53_CONTINENT } from "../../../model/traffic/geo.js";
 import { ofType, type Plan } from "../../harness.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";

@@ -10,7 +10,7 @@ import { answerSet, type RegionHealth } from "../../../model/traffic/answer.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
 import { TRAFFIC_MANAGER_CONTINENT } from "../../../model/traffic/geo.js";
 import { trafficPolicy, type TrafficPolicy } from "../../../model/traffic/policy.js";
-import { continents } from "../../../stacks/schema/common.js";
+import { continents } from "../../../model/config/vocabulary.js";
 import { ofType, type Plan } from "../../harness.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";
 import { planForMode, prodDns } from "./plans.js";

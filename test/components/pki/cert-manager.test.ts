@@ -4,7 +4,7 @@ import { planWithDependencies } from "./deps.js";
 import { loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { planRotation, waveOf } from "../../../model/rotation/plan.js";
-import { secretKeys } from "../../../model/estate.js";
+import { secretKeys } from "../../../model/secrets.js";
 
 const CR = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|spire\.spiffe\.io|security\.istio\.io|networking\.istio\.io)\//;
 

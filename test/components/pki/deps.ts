@@ -5,7 +5,8 @@
  */
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import { estateProgram } from "../../../program.js";
-import { buildEstateSpec, secretKeys } from "../../../model/estate.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { secretKeys } from "../../../model/secrets.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
 

@@ -6,7 +6,8 @@ import { runCli } from "../../cli.js";
 import { stackFile } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType } from "../../harness.js";
 import { readStackConfigMap, loadStack } from "../../../stacks/load.js";
-import { buildEstateSpec, secretKeys } from "../../../model/estate.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { secretKeys } from "../../../model/secrets.js";
 import { ACME_SERVERS } from "../../../model/rotation/issuers.js";
 import { validateCustomResource } from "./schemas.js";
 

@@ -9,7 +9,7 @@
  */
 import type { EstateSpec } from "../../../model/estate.js";
 import { timeThresholds } from "../../../model/time/alerts.js";
-import { durationSeconds } from "../../../stacks/schema/common.js";
+import { durationSeconds } from "../../../model/config/vocabulary.js";
 import type { RuleTest } from "./promtool.js";
 
 export interface AlertCase {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { feeders, relayOf, replicationLinks, topologyFlows, type TopologyInput } from "../../../model/cost/topology.js";
-import { continents, type Continent } from "../../../stacks/schema/common.js";
+import { continents, type Continent } from "../../../model/config/vocabulary.js";
 
 const arbInput: fc.Arbitrary<TopologyInput> = fc
   .array(fc.constantFrom(...continents), { minLength: 2, maxLength: 8 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pkiSchema } from "../../../stacks/schema/pki.js";
+import { pkiSchema } from "../../../model/config/pki.js";
 
 const base = { acme: { email: "pki@example.com" }, trustDomain: "prod.meridian.internal" };
 const messages = (input: unknown) => {

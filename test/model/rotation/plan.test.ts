@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { canaryRegion, minRenewalGapMs, nextStep, planRotation, renewalInstants, waveRegions, ROLLBACK_RULE } from "../../../model/rotation/plan.js";
-import { durationSeconds } from "../../../stacks/schema/common.js";
+import { durationSeconds } from "../../../model/config/vocabulary.js";
 
 const prod = buildEstateSpec("prod", loadStack("prod"));
 const START = Date.UTC(2026, 11, 1, 9, 0);

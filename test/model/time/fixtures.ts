@@ -1,7 +1,7 @@
 // Specs for the time tests: the real stack files, with the time block varied.
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { listStacks, loadStack } from "../../../stacks/load.js";
-import { timeSchema } from "../../../stacks/schema/time.js";
+import { timeSchema } from "../../../model/config/time.js";
 
 export const STACKS = listStacks();
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { phc2sysArgs, ptp4lArgs, renderPtp4lConf } from "../../../model/time/ptp.js";
-import { timeSchema } from "../../../stacks/schema/time.js";
+import { timeSchema } from "../../../model/config/time.js";
 
 const network = (n: Record<string, unknown>) => timeSchema.parse({ ptp: { network: n } }).ptp.network!;
 const dir = mkdtempSync(join(tmpdir(), "meridian-ptp-"));

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { answerAddresses, answerSet, providerHealth, type RegionHealth } from "../../../model/traffic/answer.js";
 import { HEALTH_STATES } from "../../../model/traffic/health.js";
-import { routingModes } from "../../../stacks/schema/traffic.js";
+import { routingModes } from "../../../model/config/traffic.js";
 import { trafficPolicy } from "../../../model/traffic/policy.js";
 import { specWithDns } from "./fixtures.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CAPABILITIES } from "../../../model/traffic/capabilities.js";
-import { routingModes } from "../../../stacks/schema/traffic.js";
-import { StackConfigError } from "../../../stacks/errors.js";
+import { routingModes } from "../../../model/config/traffic.js";
+import { StackConfigError } from "../../../model/config/errors.js";
 import { specWithDns } from "./fixtures.js";
 
 function problems(patch: Record<string, unknown>): string[] {

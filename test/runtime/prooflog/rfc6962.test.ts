@@ -8,7 +8,7 @@ import { EMPTY_ROOT, leafHash, nodeHash } from "../../../runtime/prooflog/rfc696
 import { MerkleTree } from "../../../runtime/prooflog/tree.js";
 import { ALG_COSIGNATURE_V1, ed25519PrivateKey, keyId, newSigner, parseSignerKey, signNote, verifierKeyString } from "../../../runtime/prooflog/note.js";
 import { newCosigner, newCosignatureVerifier } from "../../../runtime/prooflog/witness/cosignature.js";
-import { DEFAULTS, smtLeafHash } from "../../../runtime/prooflog/smt/smt.js";
+import { DEFAULTS, smtLeafHash } from "../../../runtime/prooflog/smt/hashing.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const sha256 = (...parts: Uint8Array[]) => createHash("sha256").update(Buffer.concat(parts)).digest();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DEFAULTS, SparseMerkleTree, verifySmtBatch, verifySmtProof, SmtError } from "../../../../runtime/prooflog/smt/smt.js";
+import { DEFAULTS, SmtError } from "../../../../runtime/prooflog/smt/hashing.js";
+import { SparseMerkleTree, verifySmtBatch, verifySmtProof } from "../../../../runtime/prooflog/smt/smt.js";
 import { VerifiableState, verifyRead, verifyReadBatch, verifyWrite } from "../../../../runtime/prooflog/smt/state.js";
 import { hashEquals } from "../../../../runtime/prooflog/rfc6962.js";
 

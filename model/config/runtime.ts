@@ -3,7 +3,7 @@
  * Each service issue owns its block.
  */
 import { z } from "zod";
-import { port, positive } from "./common.js";
+import { port, positive } from "./vocabulary.js";
 import { escrowSchema } from "./escrow.js";
 
 /** Managed Redis per region (ElastiCache / Memorystore / Azure Cache for Redis), always on private networking. */

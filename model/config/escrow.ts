@@ -5,7 +5,7 @@
  * config the blueprint renders (model/escrow/config.ts), never from this file.
  */
 import { z } from "zod";
-import { fraction, positive } from "./common.js";
+import { fraction, positive } from "./vocabulary.js";
 
 const units = z.number().int().positive();
 const sku = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "expected a SKU: letters, digits, '.', '_' or '-', at most 64");

@@ -5,7 +5,7 @@
  * this into per-region sources; smeared and unsmeared sources are never mixed.
  */
 import { z } from "zod";
-import { fraction, positive } from "./common.js";
+import { fraction, positive } from "./vocabulary.js";
 
 const ptpNetworkSchema = z
   .object({

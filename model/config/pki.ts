@@ -5,7 +5,7 @@
  * last-staggered wave, a rotation's gate fits inside the stagger between waves, and waves end at 100%.
  */
 import { z } from "zod";
-import { duration, durationSeconds, fraction, slug } from "./common.js";
+import { duration, durationSeconds, fraction, slug } from "./vocabulary.js";
 
 const dns01Schema = z
   .object({

@@ -1,7 +1,7 @@
 // The meridian:time block: defaults, the PTP shorthand, and errors that name the key and the fix.
 import { describe, expect, it } from "vitest";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
-import { timeSchema } from "../../../stacks/schema/time.js";
+import { timeSchema } from "../../../model/config/time.js";
 
 const withTime = (time: unknown) => () => parseEstateConfig({ ...readStackConfigMap("prod"), "meridian:time": time }, "Pulumi.prod.yaml");
 

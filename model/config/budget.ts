@@ -1,6 +1,6 @@
 /** Budget: the monthly spend the policy pack holds the stack to. */
 import { z } from "zod";
-import { positive } from "./common.js";
+import { positive } from "./vocabulary.js";
 
 /** Per-resource cost ceilings (USD/month): a database or cache priced above its limit is denied. */
 const resourceLimitsSchema = z

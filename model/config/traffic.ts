@@ -5,8 +5,8 @@
  * refinement below reports a violation at the key the user wrote, naming provider and value.
  */
 import { z } from "zod";
-import { capabilityProblems } from "../../model/traffic/capabilities.js";
-import { continents, dnsName, fraction, nonNegative, port, slug } from "./common.js";
+import { capabilityProblems } from "../traffic/capabilities.js";
+import { continents, dnsName, fraction, nonNegative, port, slug } from "./vocabulary.js";
 
 /**
  * `local` is the loopback resolver `meridian local` runs: it answers from live health checks with the

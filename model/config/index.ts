@@ -1,6 +1,8 @@
 /**
  * The stack config schema: one zod schema per area, composed here, plus the checks that span areas
  * (every region id a block names must exist). Parsing returns every problem at once.
+ * It lives in model/ because it is the estate's vocabulary: model/ derives everything from these types and
+ * imports nothing from stacks/, which only reads stack files (stacks/load.ts) and parses them with this schema.
  */
 import { z } from "zod";
 import { budgetSchema } from "./budget.js";
@@ -13,9 +15,6 @@ import { trafficSchema } from "./traffic.js";
 
 export const environments = ["local", "dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
-
-/** The project's config namespace: stack files spell keys `meridian:<key>`. */
-export const CONFIG_NAMESPACE = "meridian";
 
 export const estateSchema = z
   .object({

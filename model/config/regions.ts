@@ -4,7 +4,7 @@
  * allocation weights), and where its cluster's kubeconfig comes from.
  */
 import { z } from "zod";
-import { clouds, continents, fraction, nonNegative, positive, slug } from "./common.js";
+import { clouds, continents, fraction, nonNegative, positive, slug } from "./vocabulary.js";
 
 const cloudRegionCode = z.string().regex(/^[a-z]+[a-z0-9-]*[0-9a-z]$/, "expected the cloud's region code, e.g. us-east-1");
 

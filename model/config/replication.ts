@@ -4,7 +4,7 @@
  * databases attach to (they never get a public endpoint).
  */
 import { z } from "zod";
-import { continents, nonNegative, positive, slug } from "./common.js";
+import { continents, nonNegative, positive, slug } from "./vocabulary.js";
 
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];

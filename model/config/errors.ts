@@ -3,7 +3,9 @@
  * key path as a user would type it (`meridian:regions[2].cloud`), the offending value and what is expected.
  */
 import type { z } from "zod";
-import { CONFIG_NAMESPACE } from "./schema/index.js";
+
+/** The project's config namespace: stack files spell keys `meridian:<key>`. */
+export const CONFIG_NAMESPACE = "meridian";
 
 export interface ConfigProblem {
   /** `meridian:regions[2].cloud` */
@@ -13,7 +15,13 @@ export interface ConfigProblem {
   expected: string;
 }
 
-export class StackConfigError extends Error {
+/**
+ * A mistake in a stack's config that the user fixes in the stack file. Callers recognise it with
+ * `instanceof` and print the message alone (the CLI exits 2); every subclass names the key and value.
+ */
+export abstract class ConfigMistake extends Error {}
+
+export class StackConfigError extends ConfigMistake {
   constructor(
     readonly source: string,
     readonly problems: ConfigProblem[],
