@@ -6,6 +6,29 @@
 import { readdirSync } from "node:fs";
 
 const MAX_DEPTH = 6;
+
+/** Error kinds are classes: `err.name === "XError"` breaks silently when a class is renamed or poses as another. */
+export const ERROR_KIND_BY_NAME = [
+  {
+    selector: "BinaryExpression[operator=/^[!=]==?$/][left.property.name='name'][right.value=/Error$/]",
+    message: "check an error's kind with instanceof, not by its name",
+  },
+  {
+    selector: "CallExpression[callee.property.name='includes'][arguments.0.property.name='name'][arguments.0.object.typeAnnotation.typeName.name='Error']",
+    message: "check an error's kind with instanceof, not by its name",
+  },
+];
+
+/** model/ reads no clock: time comes in as an argument (DESIGN: no I/O, no clock reads). */
+const MODEL_CLOCK_READS = {
+  properties: [
+    { object: "Date", property: "now", message: "model/ reads no clock: take the time as an argument" },
+    { object: "performance", property: "now", message: "model/ reads no clock: take the time as an argument" },
+    { object: "process", property: "hrtime", message: "model/ reads no clock: take the time as an argument" },
+    { object: "process", property: "env", message: "model/ reads no environment: take the value as an argument" },
+  ],
+  syntax: [{ selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "model/ reads no clock: take the time as an argument" }],
+};
 const ups = (n) => `^(\\.\\./){${n}}`;
 const either = (names) => `(${names.join("|")})`;
 
@@ -77,7 +100,12 @@ const blocks = [];
 for (const layer of Object.keys(LAYERS)) {
   for (let depth = 1; depth <= MAX_DEPTH; depth++) {
     if (layer === "runtime" && depth >= 2) continue; // per package below
-    blocks.push({ files: filesAt(layer, depth), rules: { "no-restricted-imports": ["error", { patterns: layerPatterns(layer, depth) }] } });
+    const rules = { "no-restricted-imports": ["error", { patterns: layerPatterns(layer, depth) }] };
+    if (layer === "model") {
+      rules["no-restricted-properties"] = ["error", ...MODEL_CLOCK_READS.properties];
+      rules["no-restricted-syntax"] = ["error", ...ERROR_KIND_BY_NAME, ...MODEL_CLOCK_READS.syntax];
+    }
+    blocks.push({ files: filesAt(layer, depth), rules });
   }
 }
 for (const pkg of RUNTIME_PACKAGES) {

@@ -2,7 +2,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
-import architecture from "./eslint.architecture.js";
+import architecture, { ERROR_KIND_BY_NAME } from "./eslint.architecture.js";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "bench/results/**", "**/*.d.ts", "docs/**", "policies/dist/**"] },
@@ -13,6 +13,7 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-explicit-any": "error",
+      "no-restricted-syntax": ["error", ...ERROR_KIND_BY_NAME],
     },
   },
   ...architecture,

@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is either another catalogued service or a named workload identity, and a SPIFFE ID
@@ -8,8 +8,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota"];
 
 export interface ServicePort {
   name: string;
@@ -65,7 +65,7 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     serviceAccount: "prooflog",
     description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
     ports: [http],
-    callers: [gateway, { service: "escrow" }],
+    callers: [gateway, { service: "escrow" }, { service: "quota" }],
   },
   {
     name: "clock",
@@ -74,6 +74,15 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     description: "hybrid/true time: HLC timestamps and uncertainty intervals",
     ports: [http],
     callers: [{ service: "escrow" }, { service: "ratelimit" }, { service: "prooflog" }, { service: "clock" }],
+  },
+  {
+    name: "quota",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "quota",
+    description: "tenants' multi-dimensional quotas: reservations, overrides approved from above, delegation (PostgreSQL, proof log)",
+    ports: [http],
+    // Tenant administrators and their schedulers come in through the gateway with their own credentials.
+    callers: [gateway],
   },
 ];
 

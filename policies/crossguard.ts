@@ -24,7 +24,9 @@ function read(get: () => unknown): unknown {
   try {
     return unproxy(get());
   } catch (err) {
-    // @pulumi/policy's UnknownValueError: the value is not known during preview.
+    // @pulumi/policy's UnknownValueError: the value is not known during preview. Kept by name and message: the
+    // pack is bundled (policies/dist), and a class from another copy of @pulumi/policy would fail instanceof.
+    // eslint-disable-next-line no-restricted-syntax
     if (err instanceof Error && (err.constructor.name === "UnknownValueError" || /can't be known during preview$/.test(err.message))) return UNKNOWN;
     throw err;
   }

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -210,6 +210,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
     servers.push(escrow);
 
     const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 } };
+    const loadAtStart = loadavg()[0]!;
     const best = { bare: 0, decrby: 0, escrow: 0 };
     const bestCpu = { bare: 0, decrby: 0, escrow: 0 };
     const refused: Record<string, Record<number, number>> = {};
@@ -236,7 +237,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
     const vsPeer = best.escrow / best.decrby;
     const vsCeiling = best.escrow / best.bare;
     const note = (r: Record<number, number> | undefined) => (r ? Object.entries(r).map(([c, n]) => `${n}×${c}`).join(", ") : "none");
-    const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process`;
+    const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start (the clients share the cores, so on a loaded machine they bound the wall clock — see the per-CPU rows)`;
     return {
       oversold: Math.max(0, view.sold - view.total),
       rows: [

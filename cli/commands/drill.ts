@@ -1,5 +1,5 @@
 /**
- * `meridian drill regional-outage|clock-skew`: bring up the local estate on ephemeral ports, inject the
+ * `meridian drill regional-outage|clock-skew|partition|latency`: bring up the local estate on ephemeral ports, inject the
  * fault, and print what was measured next to the runbook's numbers. Exits 1 when an invariant fails;
  * with --strict also when a measurement misses the runbook's bound (timings vary with machine load).
  */
@@ -8,6 +8,9 @@ import { UserError } from "../errors.js";
 
 interface DrillOptions {
   stack: string;
+  duration?: number;
+  latencyMs?: number;
+  jitterMs?: number;
   region?: string;
   json?: boolean;
   strict?: boolean;
@@ -18,6 +21,20 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 3600) throw new UserError(`--timeout: expected seconds (0-3600], got "${value}"`);
   return n;
+}
+
+function faultSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 600) throw new UserError(`--duration: expected seconds (0-600], got "${value}"`);
+  return n;
+}
+
+function millis(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new UserError(`${flag}: expected whole milliseconds ${min}-${max}, got "${value}"`);
+    return n;
+  };
 }
 
 /** Check the stack and --region before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
@@ -68,4 +85,27 @@ export function register(program: Command): void {
       process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: skewPhases(r) }, null, 2)}\n` : renderSkew(r));
       if (r.checks.some((c) => !c.ok) || (o.strict && skewPhases(r).some((p) => !p.ok))) process.exitCode = 1;
     });
+  const networkDrill = (name: "partition" | "latency", description: string) => {
+    const cmd = drill
+      .command(name)
+      .description(description)
+      .option("-s, --stack <name>", "stack to run", "local")
+      .option("--region <id>", "region to hit (default: the first)")
+      .option("--duration <s>", "how long the fault lasts before it reverts by itself (0-600]", faultSeconds, 8);
+    if (name === "latency")
+      cmd.option("--latency-ms <ms>", "delay added to every chunk, each way (1-10000)", millis("--latency-ms", 1, 10_000), 300).option("--jitter-ms <ms>", "uniform jitter on top (0-10000)", millis("--jitter-ms", 0, 10_000), 0);
+    cmd
+      .option("--json", "print the result as JSON")
+      .option("--strict", "also fail when a measured time exceeds its bound (detection, revert, recovery)")
+      .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
+      .action(async (o: DrillOptions) => {
+        const { networkDrill: run, networkPhases } = await import("../../runtime/local/drills/network.js");
+        const { renderNetwork } = await import("../render/drill.js");
+        const r = await withEstate(o, (estate) => run(estate, name, { region: o.region, durationMs: o.duration! * 1000, timeoutMs: o.timeout * 1000, latencyMs: o.latencyMs, jitterMs: o.jitterMs }));
+        process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: networkPhases(r) }, null, 2)}\n` : renderNetwork(r));
+        if (r.checks.some((c) => !c.ok) || (o.strict && networkPhases(r).some((p) => !p.ok))) process.exitCode = 1;
+      });
+  };
+  networkDrill("partition", "partition one region's network for a while (reverts by itself); the GSLB must drop it and take it back");
+  networkDrill("latency", "add latency to one region's network for a while (reverts by itself); measure the probes' round trip and the GSLB's verdict");
 }

@@ -96,16 +96,40 @@ async function serve(o: ServeOptions): Promise<void> {
   closeOnSignal(() => server.close());
 }
 
-async function allocateCommand(opts: { stack: string; json?: boolean }): Promise<void> {
+interface LiveRegion {
+  demand: number;
+  forecast?: number;
+  expected?: number;
+}
+
+/** A running escrow's view of each SKU's regions (GET /v1/inventory/:sku), or why it could not be read. */
+async function liveRegions(url: string, region: string | undefined, sku: string): Promise<Record<string, LiveRegion> | string> {
+  try {
+    const res = await fetch(`${url.replace(/\/$/, "")}/v1/inventory/${encodeURIComponent(sku)}`, { headers: region ? { "x-region": region } : {}, signal: AbortSignal.timeout(5_000) });
+    const body = (await res.json()) as { regions?: Record<string, LiveRegion>; detail?: string };
+    if (!res.ok || !body.regions) return `${res.status}: ${body.detail ?? "no inventory view"}`;
+    return body.regions;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+async function allocateCommand(opts: { stack: string; json?: boolean; live?: string; region?: string }): Promise<void> {
   const { loadStack } = await import("../../stacks/load.js");
   const { skuPlans, regionForecasts } = await import("../../model/escrow/plan.js");
   const spec = loadStack(opts.stack);
   const plans = skuPlans(spec);
   const forecasts = regionForecasts(spec);
+  if (opts.live && !/^https?:\/\//.test(opts.live)) throw new UserError(`--live: got "${opts.live}"; expected the escrow's base URL, e.g. http://127.0.0.1:7100`);
+  const live = new Map<string, Record<string, LiveRegion> | string>();
+  if (opts.live) for (const p of plans) live.set(p.sku, await liveRegions(opts.live, opts.region, p.sku));
   if (opts.json) {
     const out = {
       forecasts: forecasts.map((f) => ({ region: f.id, method: f.method, forecast: f.forecast, actual: f.actual, absolutePercentError: f.absolutePercentError, next: f.next })),
-      skus: plans.map((p) => ({ sku: p.sku, total: p.total, globalReserve: p.globalReserve, regions: p.allocation, weights: p.weights, batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints, forecastRate: p.forecastRate, debtCeiling: p.debt.ceiling })),
+      skus: plans.map((p) => ({
+        sku: p.sku, total: p.total, globalReserve: p.globalReserve, regions: p.allocation, weights: p.weights, batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints, forecastRate: p.forecastRate, debtCeiling: p.debt.ceiling,
+        ...(opts.live ? { live: live.get(p.sku) } : {}),
+      })),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
@@ -122,6 +146,17 @@ async function allocateCommand(opts: { stack: string; json?: boolean }): Promise
     process.stdout.write(`  ${"region".padEnd(16)}${w("units", 9)}${w("weight", 9)}${w("rate/s", 9)}${w("reorder", 9)}\n`);
     for (const id of Object.keys(p.allocation)) {
       process.stdout.write(`  ${id.padEnd(16)}${w(p.allocation[id]!, 9)}${w(p.weights[id]!.toFixed(4), 9)}${w(p.forecastRate[id]!.toFixed(2), 9)}${w(p.reorderPoints[id]!, 9)}\n`);
+    }
+    const l = live.get(p.sku);
+    if (typeof l === "string") process.stdout.write(`  live (${opts.live}): unavailable — ${l}\n`);
+    else if (l) {
+      // Live weights: each region's share of the demand it now plans with (forecast updated by what it sells).
+      const total = Object.values(l).reduce((t, r) => t + r.demand, 0);
+      process.stdout.write(`  live (${opts.live}): forecast vs actual, units/s\n  ${"region".padEnd(16)}${w("forecast", 10)}${w("expected", 10)}${w("plans", 9)}${w("weight", 9)}${w("planned", 9)}\n`);
+      for (const [id, r] of Object.entries(l).sort(([a], [b]) => a.localeCompare(b))) {
+        const fmt = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(2));
+        process.stdout.write(`  ${id.padEnd(16)}${w(fmt(r.forecast ?? p.forecastRate[id]), 10)}${w(fmt(r.expected), 10)}${w(r.demand.toFixed(2), 9)}${w(total > 0 ? (r.demand / total).toFixed(4) : "—", 9)}${w(p.weights[id]?.toFixed(4) ?? "—", 9)}\n`);
+      }
     }
   }
 }
@@ -182,6 +217,8 @@ export function register(program: Command): void {
     .description("print each region's demand forecast vs actual, and each SKU's allocation, refill plan and debt ceiling")
     .option("-s, --stack <name>", "stack name", "prod")
     .option("--json", "print JSON")
+    .option("--live <url>", "also read a running escrow's regions: forecast vs the live rate, and the live weights")
+    .option("--region <id>", "with --live: the X-Region to ask as (when the escrow serves several regions)")
     .action(allocateCommand);
   escrow
     .command("token")

@@ -5,6 +5,7 @@
  * it spawns (not for direct use).
  */
 import type { Command } from "commander";
+import { routingModes } from "../../model/config/traffic.js";
 import { UserError } from "../errors.js";
 
 export function portArg(name: string) {
@@ -37,6 +38,9 @@ export interface LocalOptions {
   autoPorts?: boolean;
   redis?: string;
   postgres?: string;
+  routing?: string;
+  weights?: string;
+  queryLog?: string;
 }
 
 export function register(program: Command): void {
@@ -51,6 +55,9 @@ export function register(program: Command): void {
     .option("--auto-ports", "pick free ports for whatever --port/--dns-port/--base-port leave unset")
     .option("--redis <url>", "use Redis for the runtime's shared state", storeUrlArg("--redis", ["redis:", "rediss:"]))
     .option("--postgres <url>", "use PostgreSQL for the runtime's durable state", storeUrlArg("--postgres", ["postgres:", "postgresql:"]))
+    .option("--routing <mode>", `route differently from the stack: ${routingModes.join(", ")}`)
+    .option("--weights <id=w,…>", "healthy weight per region (0-255) for weighted routing, e.g. local-aws=200,local-gcp=50")
+    .option("--query-log <file>", "append every DNS query the resolver answers to this file (JSON lines; - for stderr)")
     .action(async (opts: LocalOptions) => {
       const { localPlan, runLocal } = await import("../local/run.js");
       await runLocal(localPlan(opts));

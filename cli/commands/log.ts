@@ -38,10 +38,11 @@ function defaultState(url: string): string {
 /** The rendered config file, validated by the log's own schema; problems are usage errors (exit 2). */
 async function proofLogConfigFile(path: string) {
   const { loadProofLogConfig } = await import("../../runtime/prooflog/config.js");
+  const { ConfigFileError } = await import("../../runtime/kit/index.js");
   try {
     return loadProofLogConfig(path);
   } catch (e) {
-    if ((e as Error).name === "ConfigFileError") throw new UserError((e as Error).message);
+    if (e instanceof ConfigFileError) throw new UserError(e.message);
     throw e;
   }
 }

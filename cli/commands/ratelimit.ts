@@ -1,5 +1,5 @@
 /**
- * `meridian ratelimit serve|validate|allocator`: run the envoyproxy/ratelimit-compatible rate limit
+ * `meridian ratelimit serve|validate|quota|allocator`: run the envoyproxy/ratelimit-compatible rate limit
  * service (RLS v3 gRPC + HTTP with RateLimit headers, on the service kit) from its YAML rules (a file or a
  * directory), check rules and print the limits they define, or run the global allocator.
  */
@@ -119,32 +119,20 @@ export function register(program: Command): void {
       });
     });
   rl.command("quota")
-    .description("serve multi-dimensional quotas (reserve/release, overrides with approval, delegation) over HTTP")
-    .requiredOption("-c, --config <yaml>", "quota tree: dimensions, tenants → applications → users with hard/soft limits and owners")
-    .option("-p, --port <port>", "HTTP port", port("--port"), 8082)
-    .option("--host <host>", "listen address", "0.0.0.0")
-    .action(async (o: { config: string; port: number; host: string }) => {
-      const { readFileSync } = await import("node:fs");
-      const { parseQuotaConfig, buildQuotaTree } = await import("../../runtime/quota/config.js");
-      const { buildQuotaHttp } = await import("../../runtime/quota/service.js");
-      const { systemClock } = await import("../../runtime/common/clock.js");
-      let text: string;
-      try {
-        text = readFileSync(o.config, "utf8");
-      } catch (err) {
-        throw new UserError(`cannot read ${o.config}: ${(err as Error).message}`);
-      }
-      let tree;
-      try {
-        tree = buildQuotaTree(parseQuotaConfig(text, o.config), systemClock);
-      } catch (err) {
-        throw new UserError((err as Error).message);
-      }
-      const app = buildQuotaHttp(tree);
-      await app.listen({ port: o.port, host: o.host });
-      const address = app.server.address();
-      process.stdout.write(`quota: ${tree.dimensions.join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}\n`);
-      closeOnSignal(() => app.close());
+    .description("serve multi-dimensional quotas on the service kit: PostgreSQL state, verified principals, approvals from above, every decision in the proof log")
+    .requiredOption("--config <file>", "quota tree (dimensions, authorities, tenants → applications → users with hard/soft limits and owners), postgres, log, and the kit's `server` section")
+    .option("--postgres <url>", "PostgreSQL holding usage, overrides and delegations (overrides the file)")
+    .option("--log <url>", "proof log base URL (overrides the file)")
+    .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config: string; postgres?: string; log?: string; port?: number; host?: string }) => {
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { quotaService } = await import("../../runtime/quota/service.js");
+      await runService(quotaService, {
+        command: "meridian ratelimit quota",
+        configFile: o.config,
+        overrides: { server: { port: o.port, host: o.host }, postgres: o.postgres, log: o.log },
+      });
     });
   rl.command("allocator")
     .description("serve the global allocator: Doorman-style capacity leases over NATS request/reply and HTTP")

@@ -13,6 +13,9 @@ import { RegionStartError } from "../../runtime/local/supervisor.js";
 import { UserError } from "../errors.js";
 import { renderTopologySvg } from "../render/graph.js";
 import type { LocalOptions } from "../commands/local.js";
+import { routingModes, type RoutingMode } from "../../model/config/traffic.js";
+import { createWriteStream, existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 export interface LocalPlan {
   spec: EstateSpec;
@@ -22,6 +25,26 @@ export interface LocalPlan {
   basePort: number;
   redis?: string;
   postgres?: string;
+  routing?: { mode?: RoutingMode; weights?: Record<string, number> };
+  queryLog?: string;
+}
+
+/** `--routing` and `--weights`, checked against the schema and the stack. */
+export function chooseRouting(spec: EstateSpec, mode: string | undefined, weights: string | undefined): LocalPlan["routing"] {
+  if (mode !== undefined && !(routingModes as readonly string[]).includes(mode)) throw new UserError(`--routing: expected one of ${routingModes.join(", ")}, got "${mode}"`);
+  let parsed: Record<string, number> | undefined;
+  if (weights !== undefined) {
+    parsed = {};
+    const ids = spec.regions.map((r) => r.id);
+    for (const item of weights.split(",").map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([^=]+)=(\d+)$/.exec(item);
+      if (!m || Number(m[2]) > 255) throw new UserError(`--weights: expected region=weight (0-255), got "${item}"`);
+      if (!ids.includes(m[1]!)) throw new UserError(`--weights: no region "${m[1]}" in stack ${spec.stack}; expected one of ${ids.join(", ")}`);
+      parsed[m[1]!] = Number(m[2]);
+    }
+    if (Object.keys(parsed).length === 0) throw new UserError("--weights: expected region=weight pairs");
+  }
+  return mode === undefined && parsed === undefined ? undefined : { mode: mode as RoutingMode | undefined, weights: parsed };
 }
 
 /** `--regions 2` (the first two) or `--regions local-aws,local-gcp`, checked against the stack. */
@@ -51,7 +74,22 @@ export function localPlan(opts: LocalOptions): LocalPlan {
     basePort: pick(opts.basePort, ports.basePort),
     redis: opts.redis,
     postgres: opts.postgres,
+    routing: chooseRouting(spec, opts.routing, opts.weights),
+    queryLog: checkQueryLog(opts.queryLog),
   };
+}
+
+function checkQueryLog(target: string | undefined): string | undefined {
+  if (target === undefined || target === "-") return target;
+  if (!existsSync(dirname(resolve(target)))) throw new UserError(`--query-log: directory ${dirname(resolve(target))} does not exist`);
+  return target;
+}
+
+/** JSON lines to a file (appended) or stderr; undefined when no log was asked for. */
+function queryLogWriter(target: string | undefined): ((entry: object) => void) | undefined {
+  if (target === undefined) return undefined;
+  const out = target === "-" ? process.stderr : createWriteStream(target, { flags: "a" }).on("error", (e) => say(`query log ${target}: ${e.message} (no longer written)`));
+  return (entry) => void out.write(`${JSON.stringify(entry)}\n`);
 }
 
 const say = (line: string) => process.stderr.write(`meridian local: ${line}\n`);
@@ -98,6 +136,8 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
       progress: say,
       regionOutput: (region, line) => process.stderr.write(`[${region}] ${line}\n`),
       signal: starting.signal,
+      routing: plan.routing,
+      queryLog: queryLogWriter(plan.queryLog),
     });
   } catch (err) {
     if (stopping) return void (await stopping);
@@ -112,7 +152,7 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
   const lines = [
     `Meridian local estate (stack ${spec.stack}) is up:`,
     ...estate.regions.map((r) => `  region ${r.id.padEnd(14)} ${r.url}`),
-    `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}`,
+    `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   ${estate.policy.mode} routing; try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}  (+subnet=100.66.0.0/24 asks from Europe)`,
     `  escrow              <region>/escrow/v1/…   e.g. curl ${estate.regions[0]!.url}/escrow/v1/inventory/${Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>"}`,
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,

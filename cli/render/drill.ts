@@ -2,6 +2,7 @@
 import type { OutageMeasurement } from "../../runtime/local/drills/regional-outage.js";
 import { skewPhases, type SkewDrillResult } from "../../runtime/local/drills/clock-skew.js";
 import type { CheckResult } from "../../runtime/local/drills/checks.js";
+import { networkPhases, type NetworkDrillResult } from "../../runtime/local/drills/network.js";
 
 const s = (ms: number | null) => (ms === null ? "—" : `${(ms / 1000).toFixed(2)} s`);
 const verdict = (ok: boolean) => (ok ? "ok" : "FAILED");
@@ -70,3 +71,25 @@ export function renderSkew(r: SkewDrillResult): string {
     "",
   ].join("\n");
 }
+
+export function renderNetwork(r: NetworkDrillResult): string {
+  const what = r.kind === "partition" ? "network partition" : `added latency ${JSON.stringify(r.fault).match(/"latencyMs":(\d+)/)?.[1] ?? "?"} ms each way`;
+  return [
+    `# Drill: ${what} of ${r.region} for ${s(r.durationMs)} (reverts by itself)`,
+    "",
+    ...(r.timedOut ? [`**Verdict: FAILED — ${r.timedOut}.**`, ""] : []),
+    `Checkers: detection ${s(r.detectionMs)}, probe timeout ${s(r.probeTimeoutMs)}. Health during the fault: ${r.healthDuring.join(" → ") || "—"}.`,
+    `Probe round trip: before ${rtt(r.rttMs.before)}, during ${rtt(r.rttMs.duringMin)} – ${rtt(r.rttMs.during)}, after ${rtt(r.rttMs.after)}.`,
+    "",
+    "| phase | measured | bound | |",
+    "|---|---|---|---|",
+    ...networkPhases(r).map((p) => `| ${p.phase} | ${s(p.measuredMs)} | ≤ ${s(p.boundMs)} | ${within(p.ok)} |`),
+    "",
+    "| check | | |",
+    "|---|---|---|",
+    ...checks(r.checks),
+    "",
+  ].join("\n");
+}
+
+const rtt = (v: number | null) => (v === null ? "—" : `${v.toFixed(1)} ms`);

@@ -9,6 +9,7 @@ import type { Area, EstateContext } from "../context.js";
 import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
 import { Topology } from "../replication/topology.js";
 import { RuntimeServices } from "./runtime-services.js";
+import { TenantQuotas } from "./tenant-quotas.js";
 
 const POSTGRES_PORT = 5432;
 
@@ -44,6 +45,7 @@ export const workloadsArea: Area = {
         postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
       }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
+      if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
     }
     // Store URLs carry credentials: they stay in the regions' Secrets, never in stack outputs.
     return { runtimeImage: ctx.spec.runtime.image, runtimeLedgerRegion: ledgerRegion(ctx.spec), runtimeServices: services };

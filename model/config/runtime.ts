@@ -3,7 +3,7 @@
  * Each service issue owns its block.
  */
 import { z } from "zod";
-import { port, positive } from "./vocabulary.js";
+import { nonNegative, port, positive } from "./vocabulary.js";
 import { escrowSchema } from "./escrow.js";
 
 /** Managed Redis per region (ElastiCache / Memorystore / Azure Cache for Redis), always on private networking. */
@@ -46,6 +46,36 @@ const witnessSchema = z
   .strict()
   .refine((w) => w.vkey.startsWith(`${w.name}+`), { message: "the verifier key's name must be the witness name", path: ["vkey"] });
 
+/** Container defaults a tenant namespace's LimitRange sets (cores, GiB). */
+const containerSize = z.object({ cpu: positive, memory: positive }).strict();
+
+/**
+ * A tenant's multi-dimensional quota on each regional cluster: the quota service's tree (runtime/quota)
+ * and the tenant namespace's ResourceQuota / LimitRange (model/workloads/tenants.ts) come from it.
+ * cpu in cores, memory and storage in GiB, the rest are object counts.
+ */
+const tenantQuotaSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, "expected a DNS label of at most 40 characters (the namespace is tenant-<id>)"),
+    /** Principals (SPIFFE IDs or JWT subjects) who administer the tenant at the quota service. */
+    owners: z.array(z.string().min(1)).default([]),
+    hard: z
+      .object({
+        cpu: positive,
+        memory: positive,
+        storage: nonNegative.optional(),
+        pods: z.number().int().nonnegative().optional(),
+        services: z.number().int().nonnegative().optional(),
+        persistentvolumeclaims: z.number().int().nonnegative().optional(),
+      })
+      .strict(),
+    container: z
+      .object({ defaultRequest: containerSize.default({ cpu: 0.1, memory: 0.125 }), default: containerSize.default({ cpu: 0.5, memory: 0.5 }) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const runtimeSchema = z
   .object({
     image: z.string().min(1).default("ghcr.io/meridian/runtime:latest"),
@@ -69,6 +99,17 @@ export const runtimeSchema = z
       })
       .strict()
       .prefault({}),
+    quota: z
+      .object({
+        /** Principals above every tenant: they approve tenants' increases (runtime/quota). */
+        authorities: z.array(z.string().min(1)).default([]),
+        /** The issuer whose JWTs name principals at the quota service (besides mTLS peers). */
+        identity: z.object({ issuer: z.url(), audience: z.string().min(1), jwksUri: z.url() }).strict().optional(),
+        tenants: z.array(tenantQuotaSchema).default([]),
+      })
+      .strict()
+      .prefault({})
+      .refine((q) => new Set(q.tenants.map((t) => t.id)).size === q.tenants.length, { message: "tenant ids must be unique", path: ["tenants"] }),
     /** Ports used by `meridian local` on loopback. */
     local: z.object({ basePort: port.default(7100), dnsPort: port.default(8053), dashboardPort: port.default(7000) }).strict().prefault({}),
   })

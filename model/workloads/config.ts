@@ -9,7 +9,9 @@
 import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
+import { runtimeService, serviceHost } from "../services.js";
 import { regionTimePlan } from "../time/hierarchy.js";
+import { quotaTree } from "./tenants.js";
 
 /**
  * The file `meridian escrow serve --config` reads in a region's pod: runtime/escrow's config schema,
@@ -125,4 +127,20 @@ export function ledgerRegion(spec: Pick<EstateSpec, "replication">): string {
   const first = spec.replication.writers[0];
   if (first === undefined) throw new Error("meridian:replication.writers is empty; the runtime ledgers need a tier-1 writer");
   return first;
+}
+
+/**
+ * The file `meridian ratelimit quota --config` reads: the tenants' quota tree (model/workloads/tenants.ts),
+ * its PostgreSQL schema, the in-cluster proof log it records every decision in, and the issuer whose JWTs
+ * name principals (mTLS peers are named by their SPIFFE IDs). The PostgreSQL URL comes from `--postgres`.
+ */
+export function quotaServiceConfig(spec: EstateSpec) {
+  const log = runtimeService("prooflog");
+  const id = spec.runtime.quota.identity;
+  return {
+    ...quotaTree(spec),
+    schema: "meridian_quota",
+    log: `http://${serviceHost(log)}:${log.ports[0]!.port}`,
+    ...(id ? { server: { auth: { jwt: { issuer: id.issuer, audience: id.audience, jwks: id.jwksUri } } } } : {}),
+  };
 }

@@ -10,7 +10,7 @@
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
-import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, rateLimitRegionConfig } from "./config.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -65,9 +65,10 @@ export interface WorkloadSpec {
 /**
  * The proof log has exactly one sequencer: its PostgreSQL store refuses a second writer for an index.
  * One pod runs in the ledger region; the other regions keep the Deployment at zero as a standby that a
- * failover scales to one after the ledger database fails over.
+ * failover scales to one after the ledger database fails over. The quota service is the same: one writer
+ * per schema (a PostgreSQL advisory lock), next to the log it records every decision in.
  */
-export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog"]);
+export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quota"]);
 
 /**
  * Escrow holds its region's lease and open reservations in process memory (the O(1) fast path), and a
@@ -89,6 +90,7 @@ const SIZING: Record<ServiceName, Sizing> = {
   ratelimit: { requests: { cpu: "500m", memory: "256Mi" }, memoryLimit: "512Mi", burstFactor: 4 },
   prooflog: { requests: { cpu: "250m", memory: "512Mi" }, memoryLimit: "1Gi", burstFactor: 2 },
   clock: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 2 },
+  quota: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 export const TARGET_CPU_PERCENT = 70;
 
@@ -150,6 +152,18 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         stores: { redis: false, postgres: true },
       };
     }
+    case "quota": {
+      // The tree, schema, log and identity are in the file (runtime/quota's schema); the store URL is a secret.
+      const cfg = quotaServiceConfig(spec);
+      return {
+        args: ["ratelimit", "quota", "--config", configPath("quota", "quota.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
+        config: { "quota.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [],
+        // The kit's readiness: PostgreSQL answering and the writer lock held.
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: true },
+      };
+    }
     case "clock": {
       const cfg = clockRegionConfig(spec, regionId);
       return {
@@ -178,7 +192,7 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     service,
     region: regionId,
     image: spec.runtime.image,
-    replicas: single ? (regionId === ledgerRegion(spec) ? 1 : 0) : onePerRegion ? 1 : min,
+    replicas: single ? (regionId === ledgerRegion(spec) && hasWork(spec, service.name) ? 1 : 0) : onePerRegion ? 1 : min,
     autoscaling: single || onePerRegion ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
     strategy: single || onePerRegion ? "Recreate" : "RollingUpdate",
     maxUnavailable: 1,
@@ -191,6 +205,11 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     ],
     ...parts,
   };
+}
+
+/** The quota service runs only when the estate has tenants (its tree needs at least one). */
+function hasWork(spec: EstateSpec, name: ServiceName): boolean {
+  return name !== "quota" || spec.runtime.quota.tenants.length > 0;
 }
 
 /** Every runtime service's workload in one region, in catalogue order. */

@@ -6,6 +6,7 @@ import { noPublicDatabases } from "./databases.js";
 import { fullMeshPremium, resourceCostLimit } from "./resource-cost.js";
 import { failoverTtl } from "./failover-ttl.js";
 import { healthCheckSanity } from "./health-checks.js";
+import { runtimeImageDigest } from "./images.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 
 export const rules: Rule[] = [
@@ -20,4 +21,5 @@ export const rules: Rule[] = [
   meshWideStrictPresent,
   certificateBounds,
   noPublicDatabases,
+  runtimeImageDigest,
 ];

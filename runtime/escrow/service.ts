@@ -12,6 +12,7 @@ import type { EscrowConfig, SkuConfig } from "./config.js";
 import { parseReservationId, type ParsedReservationId } from "./core/ids.js";
 import { DEFAULT_POLICY, type RebalancePolicy } from "./core/rebalance.js";
 import { reconcile, type ReconciliationReport } from "./reconcile.js";
+import { LiveDemand } from "./live-demand.js";
 import { RegionEscrow } from "./region.js";
 import type { CreateOutcome, EscrowStore, RefundOutcome, VerifyReport } from "./store/port.js";
 import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult } from "./flashsale/sale.js";
@@ -45,7 +46,12 @@ export interface InventoryView {
   reserved: number;
   available: number;
   pool: number;
-  regions: Record<string, { held: number; reserved: number; free: number | null; live: boolean; epoch: number; demand: number }>;
+  /**
+   * Per region: units, its lease, and `demand` (units/s it plans with, as published to the store); for
+   * the regions this process serves also `forecast` (the model's rate) and `expected` (the forecast
+   * updated by the live rate) — forecast vs actual.
+   */
+  regions: Record<string, { held: number; reserved: number; free: number | null; live: boolean; epoch: number; demand: number; forecast?: number; expected?: number }>;
   warnings: string[];
 }
 
@@ -55,6 +61,7 @@ export class EscrowService {
   readonly admission: AdmissionSettings;
   private readonly sales = new Map<string, Promise<FlashSale | null>>();
   private readonly started: FlashSale[] = [];
+  private readonly liveDemand = new Map<FlashSale, LiveDemand>();
   private readonly rng: () => number;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
@@ -142,20 +149,25 @@ export class EscrowService {
     const audit = await this.o.store.audit(sku, this.clock.now());
     if (!audit) return null;
     const policy = this.policyFor(sku, region);
-    const forecast = this.skuConfig(sku)?.forecastRate[region] ?? 0;
+    const cfg = this.skuConfig(sku);
+    // The forecast counts as two horizons of observation; what the region sees is forgotten with a
+    // half-life of six, so a demand shift moves the plan within tens of seconds, not one tick's noise.
+    const horizon = this.config.rebalancing.horizonSeconds;
+    const live = new LiveDemand(cfg?.forecastRate[region] ?? 0, 2 * horizon, 6 * horizon, cfg?.opensAt ? Date.parse(cfg.opensAt) : this.clock.now());
     const escrow = new RegionEscrow({
       sku, region, store: this.o.store, clock: this.clock, policy,
       reservationTtlMs: this.config.reservationTtlSeconds * 1000,
       leaseTtlMs: this.config.leaseTtlSeconds * 1000,
       initialWant: audit.allocation[region] ?? policy.batchSize,
       perUserCap: this.config.admission.perUserLimit,
-      forecastRate: () => forecast,
+      forecastRate: () => live.rate,
       // Voided reservations (a lost lease, a rebuilt store) give their buyers' cap back.
       onVoid: (dropped) => void Promise.all(dropped.map((r) => this.o.store.releaseHold(sku, r.user, r.id))).catch(() => undefined),
     });
     if (!(await escrow.start())) return null;
     const sale = new FlashSale(escrow, audit.total, this.admission, this.o.limiter, this.clock, this.o.store, this.rng, this.config.rebalanceIntervalSeconds * 1000);
     this.started.push(sale);
+    this.liveDemand.set(sale, live);
     return sale;
   }
 
@@ -236,7 +248,8 @@ export class EscrowService {
       if (!sale) continue;
       // This process's own regions are reported exactly from their ledgers.
       const e = sale.escrow;
-      regions[id] = { held: e.ledger.held, reserved: e.ledger.reserved, free: e.ledger.free, live: audit.leases[id]?.live ?? false, epoch: e.fence.epoch, demand: e.demand };
+      const d = this.liveDemand.get(sale);
+      regions[id] = { held: e.ledger.held, reserved: e.ledger.reserved, free: e.ledger.free, live: audit.leases[id]?.live ?? false, epoch: e.fence.epoch, demand: e.demand, forecast: d?.forecast, expected: d?.rate };
       for (const w of sale.warnings()) warnings.add(w);
     }
     const reserved = Object.values(regions).reduce((s, r) => s + r.reserved, 0);
@@ -262,6 +275,7 @@ export class EscrowService {
     }
     for (const [sku, sales] of bySku) {
       for (const sale of sales) {
+        this.liveDemand.get(sale)?.update(sale.escrow.ledger.reservedTotal, this.clock.now());
         sale.admitBatch();
         try {
           await sale.escrow.tick();

@@ -7,6 +7,7 @@
  *
  *   public                 anyone (health, metrics, protocols that authenticate their own payloads)
  *   operator               an operator: a configured SPIFFE ID, or a JWT carrying the operator scope
+ *   authenticated          any verified caller (the service decides per resource, e.g. quota owners)
  *   { spiffe: [ids] }      an mTLS peer with one of these SPIFFE IDs
  *   { trustDomain: td }    an mTLS peer from this trust domain
  *   { scope: s }           a JWT carrying this scope (RFC 8693 `scope`, space-separated)
@@ -21,7 +22,7 @@ import { parseSpiffeId, requestPeerId, type SpiffeId } from "../identity/index.j
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import { HttpError } from "./errors.js";
 
-export type RouteAuth = "public" | "operator" | { spiffe: readonly string[] } | { trustDomain: string } | { scope: string };
+export type RouteAuth = "public" | "operator" | "authenticated" | { spiffe: readonly string[] } | { trustDomain: string } | { scope: string };
 
 export type Identity = { kind: "spiffe"; id: SpiffeId } | { kind: "jwt"; subject: string | undefined; scopes: readonly string[]; claims: JWTPayload };
 
@@ -53,7 +54,7 @@ export class Authenticator {
 
   /** Check a route's rule at registration: a typo in an allowed ID must not become "nobody may call". */
   static validate(auth: RouteAuth | undefined, route: string): void {
-    if (auth === undefined) throw new Error(`route ${route} declares no auth: set config.auth to "public", "operator", {spiffe}, {trustDomain} or {scope}`);
+    if (auth === undefined) throw new Error(`route ${route} declares no auth: set config.auth to "public", "operator", "authenticated", {spiffe}, {trustDomain} or {scope}`);
     if (typeof auth === "object" && "spiffe" in auth) for (const id of auth.spiffe) parseSpiffeId(id);
     if (typeof auth === "object" && "trustDomain" in auth) parseSpiffeId(`spiffe://${auth.trustDomain}`);
   }
@@ -94,6 +95,7 @@ export class Authenticator {
 }
 
 function allows(auth: Exclude<RouteAuth, "public">, identity: Identity, operatorIds: Set<string>, operatorScope: string): boolean {
+  if (auth === "authenticated") return true;
   if (auth === "operator") return identity.kind === "spiffe" ? operatorIds.has(identity.id.uri) : identity.scopes.includes(operatorScope);
   if ("scope" in auth) return identity.kind === "jwt" && identity.scopes.includes(auth.scope);
   if (identity.kind !== "spiffe") return false;
@@ -102,7 +104,7 @@ function allows(auth: Exclude<RouteAuth, "public">, identity: Identity, operator
 }
 
 function describe(auth: RouteAuth): string {
-  if (typeof auth === "string") return auth === "operator" ? "an operator identity" : "nothing";
+  if (typeof auth === "string") return auth === "operator" ? "an operator identity" : auth === "authenticated" ? "a verified identity" : "nothing";
   if ("scope" in auth) return `a JWT with scope ${auth.scope}`;
   if ("trustDomain" in auth) return `an mTLS peer of trust domain ${auth.trustDomain}`;
   return `an mTLS peer with SPIFFE ID ${auth.spiffe.join(" or ")}`;

@@ -13,6 +13,9 @@ import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
 import type { LocalEstate } from "./estate.js";
 import { dashboardPage } from "./dashboard-page.js";
+import { faultSchema, MAX_FAULT_SECONDS } from "./chaos.js";
+import { History, type RegionReading } from "./history.js";
+import { uplotAssets } from "./assets.js";
 
 export interface DashboardOptions {
   /** The estate, once it has started (undefined while starting). */
@@ -35,6 +38,7 @@ export async function estateSnapshot(estate: LocalEstate) {
   const regions = await estate.regionStates();
   const health = estate.healthStates();
   return {
+    atMs: Date.now(),
     stack: estate.spec.stack,
     fqdn: `${estate.spec.dns.host}.${estate.spec.dns.apex}`,
     dnsPort: estate.dns.port,
@@ -48,7 +52,11 @@ export async function estateSnapshot(estate: LocalEstate) {
       failingSignals: estate.prober.failingSignals(r.id),
       sinceMs: estate.prober.sinceMs(r.id),
       network: estate.proxies.get(r.id)?.fault,
+      rttMs: estate.prober.rttMs(r.id),
+      rateLimitShare: estate.rateLimitShares.get(r.id) ?? 0,
     })),
+    faults: estate.chaos.active(),
+    dnsQueries: estate.queryLog.slice(-10).reverse(),
     events: estate.events.slice(-30).reverse(),
     // Estate-wide panels: the proof log's checkpoint and cosigners, escrow stock per region, the grandmaster.
     ...(await estate.globals.state()),
@@ -57,11 +65,58 @@ export async function estateSnapshot(estate: LocalEstate) {
 
 const sameOriginHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 
+type Snapshot = Awaited<ReturnType<typeof estateSnapshot>>;
+
+/** What the history keeps of one snapshot, per region (counters cumulative; see history.ts). */
+function readings(estate: LocalEstate, snap: Snapshot): Record<string, RegionReading> {
+  return Object.fromEntries(
+    snap.regions.map((r) => {
+      const st = r.state as { stats?: { sales?: number; admitted?: number; limited?: number }; services?: { clock?: { offsetMs?: number; epsilonMs?: number } } } | null;
+      return [
+        r.id,
+        {
+          health: r.health,
+          running: r.running,
+          dnsAnswers: estate.answersDrawn.get(r.id) ?? 0,
+          sales: st?.stats?.sales,
+          admitted: st?.stats?.admitted,
+          limited: st?.stats?.limited,
+          rttMs: r.rttMs,
+          offsetMs: st?.services?.clock?.offsetMs,
+          epsilonMs: st?.services?.clock?.epsilonMs,
+        },
+      ];
+    }),
+  );
+}
+
+const faultBody = z.object({ durationSeconds: z.number().positive().max(MAX_FAULT_SECONDS) }).passthrough();
+
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const app = Fastify({ logger: false, forceCloseConnections: true });
   installErrorHandler(app);
   const streams = new Set<ServerResponse>();
   let port = options.port;
+  const history = new History();
+  // One sampler for every open tab: each push is the latest snapshot plus its history sample.
+  let latest: string | undefined;
+  let sampling = false;
+  const sample = async () => {
+    const estate = options.estate();
+    if (!estate || sampling) return;
+    sampling = true;
+    try {
+      const snap = await estateSnapshot(estate);
+      const point = history.add(snap.atMs, readings(estate, snap));
+      latest = JSON.stringify({ ...snap, sample: point });
+      for (const res of streams) if (!res.writableEnded) res.write(`data: ${latest}\n\n`);
+    } catch (e) {
+      latest = JSON.stringify({ error: (e as Error).message });
+    } finally {
+      sampling = false;
+    }
+  };
+  const sampler: { timer?: NodeJS.Timeout } = {};
   const ready = (): LocalEstate => {
     const estate = options.estate();
     if (!estate) throw new HttpError(503, "starting", "the local estate is still starting", { "retry-after": "1" });
@@ -82,26 +137,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   // A closing dashboard ends its event streams first; otherwise close() would wait for every open tab.
   app.addHook("preClose", async () => {
+    clearInterval(sampler.timer);
     for (const s of streams) s.end();
     streams.clear();
   });
 
   app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(dashboardPage(options.topologySvg ?? "")));
   app.get("/api/state", async () => estateSnapshot(ready()));
+  app.get("/api/history", async () => history.all());
+  for (const asset of uplotAssets()) app.get(asset.path, async (_req, reply) => reply.type(asset.type).header("cache-control", "max-age=3600").send(asset.body));
   app.get("/api/events", (req: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     streams.add(res);
-    const push = async () => {
-      const estate = options.estate();
-      const data = estate ? await estateSnapshot(estate).catch((e: Error) => ({ error: e.message })) : { starting: true };
-      if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
-    };
-    void push();
-    const timer = setInterval(() => void push(), options.pushIntervalMs ?? 1000);
+    res.write(`data: ${latest ?? JSON.stringify(options.estate() ? { connecting: true } : { starting: true })}\n\n`);
     req.raw.on("close", () => {
-      clearInterval(timer);
       streams.delete(res);
     });
   });
@@ -124,9 +175,29 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await estate.setSkew(id, skewMs);
     return { region: id, skewMs };
   });
+  // Chaos: a timed fault on one region (network, skew, degradation); it reverts by itself.
+  app.post("/api/regions/:id/fault", async (req) => {
+    const estate = ready();
+    const region = regionParam(estate, req.params);
+    const { durationSeconds, ...rest } = parseInput(faultBody, req.body, "body");
+    const fault = parseInput(faultSchema, { ...rest, region }, "body");
+    try {
+      return await estate.chaos.inject(fault, durationSeconds * 1000);
+    } catch (e) {
+      throw new HttpError(400, "bad fault", (e as Error).message);
+    }
+  });
+  app.post("/api/faults/:id/revert", async (req) => {
+    const estate = ready();
+    const { id } = parseInput(z.object({ id: z.coerce.number().int().positive() }), req.params, "path");
+    if (!(await estate.chaos.revert(id))) throw new HttpError(404, "no such fault", `fault ${id} is not active`);
+    return { reverted: id };
+  });
 
   const host = options.host ?? "127.0.0.1";
   await app.listen({ host, port: options.port });
+  sampler.timer = setInterval(() => void sample(), options.pushIntervalMs ?? 1000);
+  void sample();
   port = (app.server.address() as { port: number }).port;
   return { app, port, url: `http://${host}:${port}`, close: () => app.close() };
 }

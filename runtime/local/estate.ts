@@ -10,13 +10,16 @@
  */
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
-import { addressRecords, startDnsServer, type DnsServer } from "../gslb/index.js";
-import { answerAddresses } from "../../model/traffic/answer.js";
+import { addressRecords, startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type DnsServer } from "../gslb/index.js";
+import { answerSet } from "../../model/traffic/answer.js";
+import { labClientNetworks, resolveQuery, seededUniform, type ClientNetwork, type Resolution } from "../../model/traffic/resolve.js";
+import type { RoutingMode } from "../../model/config/traffic.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { rateLimitShares } from "../../model/workloads/config.js";
 import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
+import { Chaos } from "./chaos.js";
 import { GlobalServices } from "./global-services.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
@@ -38,6 +41,12 @@ export interface LocalEstateOptions {
   /** Region processes' own output, line by line. */
   regionOutput?(region: string, line: string): void;
   regionStartTimeoutMs?: number;
+  /** Route differently from the stack (`meridian local --routing weighted --weights a=200,b=50`). */
+  routing?: { mode?: RoutingMode; weights?: Record<string, number> };
+  /** Seed for the resolver's weighted draws: the same queries then get the same answers. */
+  dnsSeed?: number;
+  /** Every answered query, as it is logged (`meridian local --query-log FILE`). */
+  queryLog?(entry: DnsQueryLogEntry): void;
   /** Abort a start under way (Ctrl-C while starting): what was started is stopped and start() rejects. */
   signal?: AbortSignal;
 }
@@ -49,6 +58,17 @@ export interface EstateEvent {
   detail: string;
 }
 
+/** One query the GSLB answered: who asked (and from where, by ECS or address), what, and what it drew. */
+export interface DnsQueryLogEntry extends Omit<Resolution, "candidates"> {
+  atMs: number;
+  client: string;
+  transport: "udp" | "tcp";
+  subnet?: string;
+  name: string;
+  type: string;
+  candidates: Resolution["candidates"];
+}
+
 export interface RegionEndpoint {
   id: string;
   /** The public address DNS answers with (the proxy's), and the URL clients and checkers use. */
@@ -57,6 +77,14 @@ export interface RegionEndpoint {
   url: string;
   /** The region process's own address (control plane: the supervisor's admin calls bypass the network). */
   privateHost: string;
+}
+
+/** The stack's spec with the routing mode and weights a run asked for (weights only for the stack's regions). */
+export function withRouting(spec: EstateSpec, routing: LocalEstateOptions["routing"]): EstateSpec {
+  if (!routing || (routing.mode === undefined && routing.weights === undefined)) return spec;
+  const unknown = Object.keys(routing.weights ?? {}).filter((id) => !spec.regions.some((r) => r.id === id));
+  if (unknown.length) throw new Error(`weights for unknown region(s) ${unknown.join(", ")}; stack ${spec.stack} has ${spec.regions.map((r) => r.id).join(", ")}`);
+  return { ...spec, dns: { ...spec.dns, routing: routing.mode ?? spec.dns.routing, weights: { ...spec.dns.weights, ...routing.weights } } };
 }
 
 /** The public loopback address of region number `index` (0-based), and its process's private one. */
@@ -73,6 +101,23 @@ export class LocalEstate {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Each region's current share of the estate-wide rate limit (requests/s), as last pushed. */
   readonly rateLimitShares = new Map<string, number>();
+  /** The resolver's recent queries (newest last) and, per region, how many answers it has drawn. */
+  readonly queryLog: DnsQueryLogEntry[] = [];
+  readonly answersDrawn = new Map<string, number>();
+  private random: () => number = Math.random;
+  private onQuery: ((entry: DnsQueryLogEntry) => void) | undefined;
+  private clientNetworks: ClientNetwork[] = [];
+  private baselineSkews: Record<string, number> = {};
+  /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill partition|latency`, the dashboard. */
+  readonly chaos: Chaos = new Chaos({
+    regionIds: () => this.regions.map((r) => r.id),
+    services: () => this.policy.signals.map((s) => s.name),
+    setNetworkFault: (region, fault) => this.setNetworkFault(region, fault),
+    setSkew: (region, skewMs) => this.setSkew(region, skewMs),
+    setSignalFailing: async (region, service, failing) => void (await this.admin(region, "/admin/signal", { service, failing })),
+    baselineSkewMs: (region) => this.baselineSkews[region] ?? 0,
+    record: (kind, region, detail) => this.record({ atMs: Date.now(), kind, region, detail }),
+  });
 
   private constructor(
     readonly spec: EstateSpec,
@@ -87,7 +132,7 @@ export class LocalEstate {
   ) {}
 
   static async start(options: LocalEstateOptions): Promise<LocalEstate> {
-    const spec = options.spec;
+    const spec = withRouting(options.spec, options.routing);
     const chosen = options.regionIds ? spec.regions.filter((r) => options.regionIds!.includes(r.id)) : spec.regions;
     if (chosen.length === 0) throw new Error("the local estate needs at least one region");
     const progress = options.progress ?? (() => undefined);
@@ -104,7 +149,7 @@ export class LocalEstate {
       const fqdn = serviceFqdn(spec);
       const dnsPort = options.dnsPort ?? spec.runtime.local.dnsPort;
       const dns = await bindOrExplain("GSLB DNS server, UDP and TCP", `127.0.0.1:${dnsPort}`, "--dns-port <n>", () =>
-        startDnsServer({ zone: spec.dns.apex, port: dnsPort, answer: (question) => (question.name === fqdn && ref.estate ? addressRecords(question, ref.estate.answer()) : null) }),
+        startDnsServer({ zone: spec.dns.apex, port: dnsPort, answer: (question, client) => (question.name === fqdn && ref.estate ? ref.estate.resolve(question, client) : null) }),
       );
       undo.push(() => dns.close());
       const indexed = chosen.map((r) => ({ id: r.id, index: spec.regions.indexOf(r) }));
@@ -176,6 +221,10 @@ export class LocalEstate {
       });
       const estate = new LocalEstate(spec, policy, regions, supervisor, proxies, prober, dns, globals, operator);
       ref.estate = estate;
+      if (options.dnsSeed !== undefined) estate.random = seededUniform(options.dnsSeed);
+      estate.onQuery = options.queryLog;
+      estate.baselineSkews = { ...options.skews };
+      estate.clientNetworks = labClientNetworks(policy, Object.fromEntries(regions.map((r) => [r.id, r.address])));
       for (const r of regions) estate.rateLimitShares.set(r.id, initialShares[r.id] ?? 0);
       // Region tokens last a day; hand out fresh ones well before.
       estate.timers.push(setInterval(() => void operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 }).then((token) => supervisor.broadcast({ event: "token", token })), 3600_000).unref());
@@ -255,16 +304,44 @@ export class LocalEstate {
     return this.rebalancing;
   }
 
-  /** The GSLB's current answer for the service name, from live health. */
-  answer(): { addresses: string[]; ttl: number } {
-    const endpoints = Object.fromEntries(this.regions.map((r) => [r.id, r.address]));
-    const addresses = answerAddresses(this.policy, this.healthStates(), endpoints).map((a) => a.address);
-    const text = addresses.join(",");
+  private endpoints(): Record<string, string> {
+    return Object.fromEntries(this.regions.map((r) => [r.id, r.address]));
+  }
+
+  /**
+   * The GSLB's answer set for the service name from live health (for a client nobody placed): the regions
+   * a query may be answered with, each with its weight and share. Each query gets one of them (`resolve`).
+   */
+  answer(): { mode: RoutingMode; answers: { regionId: string; address: string; weight: number; share: number }[]; addresses: string[]; ttl: number } {
+    const endpoints = this.endpoints();
+    const set = answerSet(this.policy, this.healthStates()).answers;
+    const total = set.reduce((s, a) => s + a.weight, 0);
+    const answers = set.map((a) => ({ regionId: a.regionId, address: endpoints[a.regionId]!, weight: a.weight, share: total > 0 ? a.weight / total : 0 }));
+    const text = answers.map((a) => (this.policy.mode === "weighted" || this.policy.mode === "anycast" ? `${a.address}×${a.weight}` : a.address)).join(",");
     if (text !== this.lastAnswer) {
       this.lastAnswer = text;
-      this.record({ atMs: Date.now(), kind: "dns", detail: `answer ${text || "(none)"}` });
+      this.record({ atMs: Date.now(), kind: "dns", detail: `answer set ${text || "(none)"}` });
     }
-    return { addresses, ttl: this.spec.dns.ttlSeconds };
+    return { mode: this.policy.mode, answers, addresses: answers.map((a) => a.address), ttl: this.spec.dns.ttlSeconds };
+  }
+
+  /** Answer one DNS question for the service name: this client's answer set, one region drawn, logged. */
+  resolve(question: DnsQuestion, client: DnsClient): DnsRecord[] {
+    const r = resolveQuery(this.policy, this.healthStates(), this.endpoints(), client, this.clientNetworks, this.random);
+    const entry: DnsQueryLogEntry = {
+      atMs: Date.now(),
+      client: client.address,
+      transport: client.transport,
+      ...(client.subnet ? { subnet: `${client.subnet.address}/${client.subnet.prefixLength}` } : {}),
+      name: question.name,
+      type: question.type,
+      ...r,
+    };
+    this.queryLog.push(entry);
+    if (this.queryLog.length > 2000) this.queryLog.splice(0, this.queryLog.length - 2000);
+    if (r.regionId !== undefined && (question.type === "A" || question.type === "AAAA")) this.answersDrawn.set(r.regionId, (this.answersDrawn.get(r.regionId) ?? 0) + 1);
+    this.onQuery?.(entry);
+    return addressRecords(question, { addresses: r.address === undefined ? [] : [r.address], ttl: this.spec.dns.ttlSeconds });
   }
 
   healthStates(): Record<string, HealthState> {
@@ -303,10 +380,10 @@ export class LocalEstate {
     this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms` });
   }
 
+  /** Set a region's network as its proxy applies it (the chaos toolkit composes and records faults). */
   setNetworkFault(id: string, fault: NetworkFault): void {
     this.region(id);
     this.proxies.get(id)!.setFault(fault);
-    this.record({ atMs: Date.now(), kind: "fault", region: id, detail: JSON.stringify(fault) });
   }
 
   /** Every region's `/state` over the control plane (null for a region that does not answer). */
@@ -335,6 +412,7 @@ export class LocalEstate {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       for (const t of this.timers) clearInterval(t);
+      this.chaos.dispose();
       this.prober.stop();
       await this.dns.close().catch(() => undefined);
       await this.supervisor.stopAll();

@@ -29,6 +29,7 @@ export class Prober {
   private readonly now: () => number;
   private readonly states = new Map<string, HealthState>();
   private readonly since = new Map<string, number>();
+  private readonly rtts = new Map<string, number | null>();
 
   constructor(private readonly options: ProberOptions) {
     this.now = options.now ?? Date.now;
@@ -57,6 +58,11 @@ export class Prober {
     return this.options.policy.signals.filter((s) => !this.tracker.signalUp(region, s.name)).map((s) => s.name);
   }
 
+  /** The last probe round's round-trip time to the region (slowest signal, ms); null when every signal failed. */
+  rttMs(region: string): number | null {
+    return this.rtts.get(region) ?? null;
+  }
+
   sinceMs(region: string): number {
     return this.since.get(region) ?? 0;
   }
@@ -75,15 +81,18 @@ export class Prober {
     const timeoutMs = this.options.policy.healthCheck.timeoutSeconds * 1000;
     const results = await Promise.all(
       this.options.policy.signals.map(async (signal) => {
+        const t0 = performance.now();
         try {
           const res = await fetch(`${url}${signal.path}`, { signal: AbortSignal.timeout(timeoutMs) });
           await res.arrayBuffer();
-          return [signal.name, res.ok] as const;
+          return [signal.name, res.ok, performance.now() - t0] as const;
         } catch {
-          return [signal.name, false] as const;
+          return [signal.name, false, null] as const;
         }
       }),
     );
+    const answered = results.flatMap(([, , rtt]) => (rtt === null ? [] : [rtt]));
+    this.rtts.set(region, answered.length ? Math.max(...answered) : null);
     for (const [name, passed] of results) this.tracker.record(region, name, passed);
     const to = this.tracker.state(region);
     const from = this.states.get(region)!;

@@ -1,6 +1,8 @@
 /**
- * The quota tree as YAML: `dimensions`, then `tenants` → `applications` → `users`, each with optional
- * `hard` / `soft` limits per dimension and `owners` (who may approve overrides and delegate below).
+ * The quota tree as YAML: `dimensions`, `authorities` (principals above every tenant), then `tenants` →
+ * `applications` → `users`, each with optional `hard` / `soft` limits per dimension and `owners` (who
+ * administer the node and everything below; approving an increase needs someone above the node).
+ * Principals are SPIFFE IDs (mTLS peers) or JWT subjects.
  * Errors name the file, path, value and expectation, all at once.
  */
 import { parse } from "yaml";
@@ -14,13 +16,14 @@ const base = { id: z.string().min(1), hard: amounts.optional(), soft: amounts.op
 const user = z.object(base).strict();
 const application = z.object({ ...base, users: z.array(user).default([]) }).strict();
 const tenant = z.object({ ...base, applications: z.array(application).default([]) }).strict();
-export const quotaConfigSchema = z
-  .object({
-    dimensions: z.array(z.string().min(1)).min(1).default(["cpu", "memory", "storage", "bandwidth"]),
-    emergency_grace_ms: z.number().int().positive().default(3_600_000),
-    tenants: z.array(tenant).min(1),
-  })
-  .strict();
+export const quotaTreeKeys = {
+  dimensions: z.array(z.string().min(1)).min(1).default(["cpu", "memory", "storage", "bandwidth"]),
+  emergency_grace_ms: z.number().int().positive().default(3_600_000),
+  authorities: z.array(z.string().min(1)).default([]),
+  /** Empty is allowed (an estate without tenants deploys the service at zero replicas). */
+  tenants: z.array(tenant).default([]),
+};
+export const quotaConfigSchema = z.object(quotaTreeKeys).strict();
 export type QuotaConfig = z.output<typeof quotaConfigSchema>;
 
 export function parseQuotaConfig(text: string, file = "<quota config>"): QuotaConfig {
@@ -44,8 +47,8 @@ export function parseQuotaConfig(text: string, file = "<quota config>"): QuotaCo
 }
 
 /** Build the tree; node-level problems (unknown dimension, duplicate id) name the node. */
-export function buildQuotaTree(c: QuotaConfig, clock: Clock): QuotaTree {
-  const t = new QuotaTree(c.dimensions, clock, c.emergency_grace_ms);
+export function buildQuotaTree(c: Pick<QuotaConfig, "dimensions" | "emergency_grace_ms" | "authorities" | "tenants">, clock: Clock): QuotaTree {
+  const t = new QuotaTree(c.dimensions, clock, c.emergency_grace_ms, c.authorities);
   for (const tn of c.tenants) {
     t.addNode({ id: tn.id, kind: "tenant", hard: tn.hard, soft: tn.soft, owners: tn.owners });
     for (const app of tn.applications) {

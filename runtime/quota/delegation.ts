@@ -3,8 +3,9 @@
  * new child (a team's application, a user), naming who administers the child. The carved amounts are
  * committed: Σ of a node's live delegations never exceeds its own hard limit, so a delegator cannot
  * hand out more than it holds. A delegate may re-delegate from its sub-quota. Revoking a delegation
- * closes the child (no further reservations), revokes everything re-delegated below it, and returns
- * the carved amounts to the delegator's pool.
+ * closes the child (no further reservations), revokes everything re-delegated below it, returns the
+ * carved amounts to the delegator's pool and reclaims the usage: what the child's subtree held stops
+ * counting against the delegator and every node above it.
  */
 import { QuotaError, type Amounts, type QuotaTree } from "./tree.js";
 
@@ -12,9 +13,13 @@ export interface Delegation {
   id: string;
   from: string;
   to: string;
+  kind: "application" | "user";
+  owners: string[];
   amounts: Amounts;
   by: string;
   revoked: boolean;
+  /** Usage given back when this delegation was revoked (its subtree's, at that moment). */
+  reclaimed?: Amounts;
 }
 
 export class Delegations {
@@ -39,7 +44,7 @@ export class Delegations {
       if ((committed[d] ?? 0) + v > own) throw new QuotaError(`${o.from} cannot delegate ${v} ${d}: ${committed[d] ?? 0} of its ${own} is already delegated`, "conflict");
     }
     this.tree.addNode({ id: o.to, kind: o.kind, parent: o.from, hard: o.amounts, owners: o.owners });
-    const d: Delegation = { id: `dlg-${this.all.length + 1}`, from: o.from, to: o.to, amounts: { ...o.amounts }, by: o.by, revoked: false };
+    const d: Delegation = { id: `dlg-${this.all.length + 1}`, from: o.from, to: o.to, kind: o.kind, owners: [...o.owners], amounts: { ...o.amounts }, by: o.by, revoked: false };
     this.all.push(d);
     return d;
   }
@@ -58,7 +63,17 @@ export class Delegations {
       for (const below of this.all) if (below.from === x.to && !below.revoked) cascade(below);
     };
     cascade(d);
+    d.reclaimed = this.tree.reclaim(d.to);
     return revoked;
+  }
+
+  /** Restore persisted delegations (start-up only, in id order): re-create their nodes, closed when revoked. */
+  load(records: readonly Delegation[]): void {
+    for (const d of records) {
+      this.tree.addNode({ id: d.to, kind: d.kind, parent: d.from, hard: d.amounts, owners: d.owners });
+      if (d.revoked) this.tree.close(d.to);
+      this.all.push({ ...d, amounts: { ...d.amounts }, owners: [...d.owners] });
+    }
   }
 
   list(): Delegation[] {

@@ -1,102 +1,243 @@
 /**
- * The quota service over HTTP (fastify). The caller's identity comes from the `x-meridian-principal`
- * header, set by the mesh after mTLS (the service itself does no authentication). Reservations answer
- * 409 naming every violated limit; authority failures 403; unknown nodes 404; bad bodies 400 — all as
- * `{error, detail}`, and a refused request changes nothing.
+ * The quota service on the kit (`meridian ratelimit quota --config quota.yaml`): multi-dimensional quotas
+ * over tenant → application → user, persistent in PostgreSQL, with every override, approval, rejection,
+ * delegation and revocation appended to the proof log inside the transaction that stores it — so nothing
+ * is acknowledged that the log does not hold.
+ *
+ * The caller is the verified identity only (mTLS peer SPIFFE ID, or a JWT's `sub` verified against the
+ * keys in `server.auth.jwt`); no header names a principal. Authority is per node: owners administer their
+ * node and below; approving an override needs someone above the node (tree.ts `isAbove`).
+ *
+ *   GET  /v1/quota/nodes/:id                          chain, usage, effective limits
+ *   POST /v1/quota/nodes/:id/reserve|release          {amounts}   (an authority over the node)
+ *   GET  /v1/quota/conflicts
+ *   POST /v1/quota/overrides                          {node, dimension, hard, reason, expires_at, emergency?}
+ *   POST /v1/quota/overrides/:id/approve|reject|revoke
+ *   GET  /v1/quota/overrides
+ *   POST /v1/quota/delegations                        {from, to, kind, amounts, owners}
+ *   POST /v1/quota/delegations/:id/revoke             → revoked delegations and the usage reclaimed
+ *   GET  /v1/quota/delegations
+ *   POST /v1/quota/fair/drf|max-min                   DRF / weighted max-min over given demands (pure)
+ *
+ * Mutations are serialised: each runs on the in-memory domain, its changed rows are committed (with the
+ * audit append), and only then answered; a failed commit rebuilds the domain from the last committed state.
  */
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
-import { Delegations } from "./delegation.js";
+import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
+import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
+import { quotaTreeKeys } from "./config.js";
+import { dominantResourceFairness } from "./drf.js";
 import { QuotaError } from "./errors.js";
-import type { QuotaTree } from "./tree.js";
+import { maxMinFair } from "./max-min.js";
+import { diffState, isEmpty, openDomain, snapshot, type QuotaDomain, type QuotaState } from "./state.js";
+import { PostgresQuotaStore } from "./store.js";
+
+export const quotaServiceConfig = z
+  .object({
+    ...quotaTreeKeys,
+    /** PostgreSQL holding usage, overrides and delegations. */
+    postgres: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
+    /** Schema for this service's tables (one writer per schema). */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier").default("meridian_quota"),
+    /** How long to wait for another process holding the schema to let go (ms); then exit. */
+    lockWaitMs: z.number().int().min(0).max(600_000).default(15_000),
+    /** Base URL of the proof log (`meridian log serve`) that records every authority decision. */
+    log: z.url(),
+  })
+  .strict();
+export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
 
 const amounts = z.record(z.string(), z.number().nonnegative());
 const STATUS = { invalid: 400, forbidden: 403, "not-found": 404, conflict: 409 } as const;
+const overrideBody = z.object({ node: z.string().min(1), dimension: z.string().min(1), hard: z.number().nonnegative(), reason: z.string().min(1).max(1000), expires_at: z.iso.datetime(), emergency: z.boolean().optional() }).strict();
+const delegationBody = z.object({ from: z.string().min(1), to: z.string().min(1).max(200), kind: z.enum(["application", "user"]), amounts, owners: z.array(z.string().min(1)).default([]) }).strict();
+const drfBody = z.object({ capacity: z.record(z.string(), z.number().positive()), users: z.array(z.object({ id: z.string().min(1), demand: amounts, weight: z.number().positive().optional(), maxTasks: z.number().int().nonnegative().optional() }).strict()).min(1).max(10_000) }).strict();
+const maxMinBody = z.object({ capacity: z.number().nonnegative(), wants: z.array(z.number().nonnegative()).min(1).max(100_000), weights: z.array(z.number().positive()).optional() }).strict();
 
-function principal(req: FastifyRequest): string {
-  const p = req.headers["x-meridian-principal"];
-  if (typeof p !== "string" || !p) throw new HttpError(401, "unauthenticated", "the x-meridian-principal header names the caller");
-  return p;
+/** The principal a verified identity speaks for: the SPIFFE ID of an mTLS peer, or a JWT's subject. */
+export function principalOf(identity: Identity | undefined): string {
+  if (!identity) throw new HttpError(401, "unauthenticated", "present an X.509-SVID (mTLS) or a bearer JWT");
+  if (identity.kind === "spiffe") return identity.id.uri;
+  if (!identity.subject) throw new HttpError(403, "forbidden", "the bearer token has no subject (sub), so it names no principal");
+  return identity.subject;
 }
 
-export function buildQuotaHttp(tree: QuotaTree): FastifyInstance {
-  const delegations = new Delegations(tree);
-  const app = Fastify({ logger: false });
-  installErrorHandler(app);
-  const guard = <T>(fn: () => T): T => {
+function asHttp(err: unknown): never {
+  if (err instanceof QuotaError) throw new HttpError(STATUS[err.kind], err.kind === "not-found" ? "not found" : err.kind === "invalid" ? "invalid request" : err.kind, err.message);
+  if (err instanceof RangeError) throw new HttpError(400, "invalid request", err.message);
+  throw err;
+}
+
+export const quotaService = defineService({
+  name: "quota",
+  config: quotaServiceConfig,
+  stores: (c) => ({ postgres: { kind: "postgres", url: c.postgres } }),
+  async start({ config, clock }) {
+    const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
+    let committed: QuotaState;
+    let domain: QuotaDomain;
     try {
-      return fn();
-    } catch (err) {
-      if (err instanceof QuotaError) throw new HttpError(STATUS[err.kind], err.kind === "not-found" ? "not found" : err.kind === "invalid" ? "invalid request" : err.kind, err.message);
-      throw err;
+      committed = await store.open();
+      domain = openDomain(config, clock, committed);
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
     }
-  };
-  const id = (req: FastifyRequest) => (req.params as { id: string }).id;
+    const trail = new AuditTrail(new LogClient(config.log), monotonicTimestamps(clock));
+    let queue: Promise<unknown> = Promise.resolve();
 
-  app.get("/v1/quota/nodes/:id", (req) =>
-    guard(() => {
-      const n = id(req);
-      const chain = tree.chain(n);
-      return {
-        id: n,
-        kind: tree.kindOf(n),
-        chain,
-        closed: tree.isClosed(n),
-        usage: tree.usage(n),
-        effective: Object.fromEntries(tree.dimensions.map((d) => [d, Number.isFinite(tree.effectiveHard(n, d)) ? tree.effectiveHard(n, d) : null])),
-      };
-    }),
-  );
-  app.post("/v1/quota/nodes/:id/reserve", (req, reply) =>
-    guard(() => {
-      const body = parseInput(z.object({ amounts }).strict(), req.body, "body");
-      const r = tree.reserve(id(req), body.amounts);
-      if (!r.ok) throw new HttpError(409, "quota exceeded", r.violations.map((v) => (v.dimension === "*" ? `${v.node} is closed` : `${v.node} ${v.dimension}: ${v.usage} used + ${v.requested} requested > ${v.limit}`)).join("; "));
-      void reply.status(200);
-      return { ok: true, warnings: r.warnings };
-    }),
-  );
-  app.post("/v1/quota/nodes/:id/release", (req) =>
-    guard(() => {
-      const body = parseInput(z.object({ amounts }).strict(), req.body, "body");
-      tree.release(id(req), body.amounts);
-      return { ok: true, usage: tree.usage(id(req)) };
-    }),
-  );
-  app.get("/v1/quota/conflicts", () => ({ conflicts: tree.conflicts() }));
+    /** Run one mutation: apply in memory, commit the changed rows (and the audit event) before answering. */
+    function mutate<T>(fn: (d: QuotaDomain) => T, audit?: (result: T) => { actor: string; action: string; subject: string; detail?: Record<string, unknown> }): Promise<T & { logIndex?: number }> {
+      const run = queue.then(async () => {
+        let result: T;
+        try {
+          result = fn(domain);
+        } catch (e) {
+          if (!isEmpty(diffState(committed, snapshot(domain)))) domain = openDomain(config, clock, committed);
+          return asHttp(e);
+        }
+        const after = snapshot(domain);
+        const changes = diffState(committed, after);
+        if (isEmpty(changes) && !audit) return result as T & { logIndex?: number };
+        let logIndex: number | undefined;
+        try {
+          await store.commit(changes, audit ? async () => void (logIndex = (await trail.record(audit(result))).index) : undefined);
+        } catch (e) {
+          domain = openDomain(config, clock, committed);
+          throw new HttpError(503, "quota state not stored", `nothing changed: ${(e as Error).message}`);
+        }
+        committed = after;
+        return (audit ? { ...result, logIndex } : result) as T & { logIndex?: number };
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    }
+    const read = <T>(fn: (d: QuotaDomain) => T): T => {
+      try {
+        return fn(domain);
+      } catch (e) {
+        return asHttp(e);
+      }
+    };
+    const id = (req: FastifyRequest) => (req.params as { id: string }).id;
+    const who = (req: FastifyRequest) => principalOf(req.identity);
+    const mustAdminister = (d: QuotaDomain, p: string, node: string) => {
+      if (!d.tree.isAuthority(p, node)) throw new QuotaError(`${p} has no authority over ${node}`, "forbidden");
+    };
+    const auth = { config: { auth: "authenticated" as const } };
 
-  const overrideBody = z.object({ node: z.string().min(1), dimension: z.string().min(1), hard: z.number().nonnegative(), reason: z.string().min(1), expires_at: z.iso.datetime(), emergency: z.boolean().optional() }).strict();
-  app.post("/v1/quota/overrides", (req, reply) =>
-    guard(() => {
-      const who = principal(req);
-      const b = parseInput(overrideBody, req.body, "body");
-      tree.chain(b.node);
-      if (!tree.dimensions.includes(b.dimension)) throw new QuotaError(`"${b.dimension}" is not a dimension (${tree.dimensions.join(", ")})`);
-      const o = tree.overrides.request({ node: b.node, dimension: b.dimension, hard: b.hard, reason: b.reason, requestedBy: who, expiresAt: Date.parse(b.expires_at), emergency: b.emergency });
-      void reply.status(201);
-      return { ...o, state: tree.overrides.state(o) };
-    }),
-  );
-  app.get("/v1/quota/overrides", () => ({ overrides: tree.overrides.list() }));
-  for (const action of ["approve", "reject", "revoke"] as const)
-    app.post(`/v1/quota/overrides/:id/${action}`, (req) =>
-      guard(() => {
-        const o = tree.overrides[action](id(req), principal(req));
-        return { ...o, state: tree.overrides.state(o) };
-      }),
-    );
+    return {
+      store,
+      domain: () => domain,
+      routes(app) {
+        app.get("/v1/quota/nodes/:id", auth, async (req) =>
+          read(({ tree }) => {
+            const n = id(req);
+            return {
+              id: n,
+              kind: tree.kindOf(n),
+              chain: tree.chain(n),
+              closed: tree.isClosed(n),
+              usage: tree.usage(n),
+              effective: Object.fromEntries(tree.dimensions.map((d) => [d, Number.isFinite(tree.effectiveHard(n, d)) ? tree.effectiveHard(n, d) : null])),
+            };
+          }),
+        );
+        app.post("/v1/quota/nodes/:id/reserve", auth, async (req) => {
+          const p = who(req);
+          const body = parseInput(z.object({ amounts }).strict(), req.body, "body");
+          return mutate((d) => {
+            mustAdminister(d, p, id(req));
+            const r = d.tree.reserve(id(req), body.amounts);
+            if (!r.ok) throw new HttpError(409, "quota exceeded", r.violations.map((v) => (v.dimension === "*" ? `${v.node} is closed` : `${v.node} ${v.dimension}: ${v.usage} used + ${v.requested} requested > ${v.limit}`)).join("; "));
+            return { ok: true, warnings: r.warnings, usage: d.tree.usage(id(req)) };
+          });
+        });
+        app.post("/v1/quota/nodes/:id/release", auth, async (req) => {
+          const p = who(req);
+          const body = parseInput(z.object({ amounts }).strict(), req.body, "body");
+          return mutate((d) => {
+            mustAdminister(d, p, id(req));
+            d.tree.release(id(req), body.amounts);
+            return { ok: true, usage: d.tree.usage(id(req)) };
+          });
+        });
+        app.get("/v1/quota/conflicts", auth, async () => ({ conflicts: domain.tree.conflicts() }));
 
-  const delegationBody = z.object({ from: z.string().min(1), to: z.string().min(1), kind: z.enum(["application", "user"]), amounts, owners: z.array(z.string().min(1)).default([]) }).strict();
-  app.post("/v1/quota/delegations", (req, reply) =>
-    guard(() => {
-      const who = principal(req);
-      const b = parseInput(delegationBody, req.body, "body");
-      void reply.status(201);
-      return delegations.delegate({ ...b, by: who });
-    }),
-  );
-  app.get("/v1/quota/delegations", () => ({ delegations: delegations.list() }));
-  app.post("/v1/quota/delegations/:id/revoke", (req) => guard(() => ({ revoked: delegations.revoke(id(req), principal(req)) })));
-  return app;
-}
+        app.post("/v1/quota/overrides", auth, async (req, reply) => {
+          const p = who(req);
+          const b = parseInput(overrideBody, req.body, "body");
+          const o = await mutate(
+            ({ tree }) => {
+              tree.chain(b.node);
+              if (!tree.dimensions.includes(b.dimension)) throw new QuotaError(`"${b.dimension}" is not a dimension (${tree.dimensions.join(", ")})`);
+              const o = tree.overrides.request({ node: b.node, dimension: b.dimension, hard: b.hard, reason: b.reason, requestedBy: p, expiresAt: Date.parse(b.expires_at), emergency: b.emergency });
+              return { ...o, state: tree.overrides.state(o) };
+            },
+            (o) => ({ actor: p, action: o.emergency ? "quota.override.emergency" : "quota.override.request", subject: o.id, detail: { node: o.node, dimension: o.dimension, hard: o.hard, reason: o.reason, expiresAt: o.expiresAt } }),
+          );
+          void reply.status(201);
+          return o;
+        });
+        app.get("/v1/quota/overrides", auth, async () => ({ overrides: domain.tree.overrides.list() }));
+        for (const action of ["approve", "reject", "revoke"] as const)
+          app.post(`/v1/quota/overrides/:id/${action}`, auth, async (req) => {
+            const p = who(req);
+            return mutate(
+              ({ tree }) => {
+                const o = tree.overrides[action](id(req), p);
+                return { ...o, state: tree.overrides.state(o) };
+              },
+              (o) => ({ actor: p, action: `quota.override.${action}`, subject: o.id, detail: { node: o.node, dimension: o.dimension, hard: o.hard, requestedBy: o.requestedBy } }),
+            );
+          });
+
+        app.post("/v1/quota/delegations", auth, async (req, reply) => {
+          const p = who(req);
+          const b = parseInput(delegationBody, req.body, "body");
+          const d = await mutate(
+            ({ delegations }) => ({ ...delegations.delegate({ ...b, by: p }) }),
+            (d) => ({ actor: p, action: "quota.delegation.create", subject: d.id, detail: { from: d.from, to: d.to, amounts: d.amounts, owners: d.owners } }),
+          );
+          void reply.status(201);
+          return d;
+        });
+        app.get("/v1/quota/delegations", auth, async () => ({ delegations: domain.delegations.list() }));
+        app.post("/v1/quota/delegations/:id/revoke", auth, async (req) => {
+          const p = who(req);
+          return mutate(
+            ({ delegations }) => {
+              const revoked = delegations.revoke(id(req), p);
+              return { revoked, reclaimed: revoked[0]!.reclaimed ?? {} };
+            },
+            (r) => ({ actor: p, action: "quota.delegation.revoke", subject: id(req), detail: { cascade: r.revoked.map((d) => d.id), reclaimed: r.reclaimed } }),
+          );
+        });
+
+        // The fair-sharing cores, reachable through the service (pure: nothing stored).
+        app.post("/v1/quota/fair/drf", auth, async (req) => {
+          const b = parseInput(drfBody, req.body, "body");
+          try {
+            return { allocations: dominantResourceFairness(b.capacity, b.users) };
+          } catch (e) {
+            return asHttp(e);
+          }
+        });
+        app.post("/v1/quota/fair/max-min", auth, async (req) => {
+          const b = parseInput(maxMinBody, req.body, "body");
+          try {
+            return { allocations: maxMinFair(b.capacity, b.wants, b.weights) };
+          } catch (e) {
+            return asHttp(e);
+          }
+        });
+      },
+      ready: { postgres: () => store.ping() },
+      close: async () => {
+        await queue.catch(() => undefined);
+        await store.close();
+      },
+    };
+  },
+});

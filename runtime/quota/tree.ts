@@ -6,6 +6,8 @@
  * ancestor is checked). `reserve` is atomic: it checks the node and every ancestor and charges all of
  * them or none. Soft limits admit with a warning (like memory soft limits); hard limits reject.
  * Active overrides (overrides.ts) replace a node's own hard limit until they expire.
+ * Authority: a node's owners administer it and everything below; `authorities` sit above every tenant.
+ * Raising a node's limit needs someone *above* it (`isAbove`), so no owner approves its own increase.
  */
 import type { Clock } from "../common/clock.js";
 import { QuotaError } from "./errors.js";
@@ -56,8 +58,10 @@ export class QuotaTree {
     readonly dimensions: readonly string[],
     clock: Clock,
     emergencyGraceMs?: number,
+    /** Principals above every tenant (the estate's quota administrators). */
+    readonly authorities: readonly string[] = [],
   ) {
-    this.overrides = new OverrideBook(clock, (p, n) => this.isAuthority(p, n), emergencyGraceMs);
+    this.overrides = new OverrideBook(clock, this, emergencyGraceMs);
   }
 
   addNode(spec: NodeSpec): void {
@@ -88,8 +92,14 @@ export class QuotaTree {
     return out;
   }
 
+  /** Administers the node: an owner of it or of an ancestor, or a root authority. */
   isAuthority(principal: string, node: string): boolean {
-    return this.chain(node).some((id) => this.node(id).owners.includes(principal));
+    return this.authorities.includes(principal) || this.chain(node).some((id) => this.node(id).owners.includes(principal));
+  }
+
+  /** Sits above the node: an owner of a strict ancestor, or a root authority (never the node's own owners). */
+  isAbove(principal: string, node: string): boolean {
+    return this.authorities.includes(principal) || this.chain(node).slice(1).some((id) => this.node(id).owners.includes(principal));
   }
 
   /** The node's own hard limit for a dimension (an active override wins), or undefined when it inherits. */
@@ -134,7 +144,7 @@ export class QuotaTree {
       }
     }
     if (violations.length) return { ok: false, violations, warnings: [] };
-    for (const c of chain) for (const [d, req] of Object.entries(amounts)) this.node(c).usage[d] = (this.node(c).usage[d] ?? 0) + req;
+    for (const c of chain) for (const [d, req] of Object.entries(amounts)) this.charge(c, d, req);
     return { ok: true, violations, warnings };
   }
 
@@ -143,7 +153,15 @@ export class QuotaTree {
     const own = this.node(id).usage;
     for (const [d, v] of Object.entries(amounts))
       if ((own[d] ?? 0) < v - 1e-9) throw new QuotaError(`node ${id} releases ${v} ${d} but holds ${own[d] ?? 0}`);
-    for (const c of this.chain(id)) for (const [d, v] of Object.entries(amounts)) this.node(c).usage[d] = Math.max(0, (this.node(c).usage[d] ?? 0) - v);
+    for (const c of this.chain(id)) for (const [d, v] of Object.entries(amounts)) this.charge(c, d, -v);
+  }
+
+  /** Usage holds only what is in use: a dimension back at zero disappears (so a restart reads the same map). */
+  private charge(id: string, dimension: string, delta: number): void {
+    const usage = this.node(id).usage;
+    const next = (usage[dimension] ?? 0) + delta;
+    if (next <= 1e-9) delete usage[dimension];
+    else usage[dimension] = next;
   }
 
   usage(id: string): Amounts {
@@ -156,6 +174,27 @@ export class QuotaTree {
   }
   close(id: string): void {
     this.node(id).closed = true;
+  }
+
+  /**
+   * Give a subtree's usage back (revocation): its ancestors stop counting what the subtree held, and the
+   * subtree's own counters go to zero. Returns what was reclaimed.
+   */
+  reclaim(id: string): Amounts {
+    const held = { ...this.node(id).usage };
+    for (const a of this.chain(id).slice(1)) for (const [d, v] of Object.entries(held)) this.charge(a, d, -v);
+    for (const n of this.nodes.values()) if (this.chain(n.id).includes(id)) n.usage = {};
+    return held;
+  }
+
+  /** Every node's usage (for persistence). */
+  allUsage(): Record<string, Amounts> {
+    return Object.fromEntries([...this.nodes.values()].map((n) => [n.id, { ...n.usage }]));
+  }
+
+  /** Restore a node's usage as persisted (start-up only). */
+  setUsage(id: string, usage: Amounts): void {
+    this.node(id).usage = { ...usage };
   }
   isClosed(id: string): boolean {
     return this.node(id).closed;

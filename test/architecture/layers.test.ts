@@ -52,4 +52,23 @@ describe("architecture lint: DESIGN's layers", () => {
   ])("%s may import %s", async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });
+
+  it.each([
+    ['if ((e as Error).name === "ProofError") throw e;'],
+    ['if (err.name !== "StackConfigError") throw err;'],
+    ['if (["ForkRefusedError", "StateError"].includes((e as Error).name)) throw e;'],
+  ])("an error kind checked by name is refused: %s", async (line) => {
+    const [result] = await eslint.lintText(`export function f(e: unknown, err: Error) {\n  ${line}\n}\n`, { filePath: join(REPO_ROOT, "cli/commands/probe.ts") });
+    expect(result!.messages.filter((m) => m.ruleId === "no-restricted-syntax").map((m) => m.message)).toEqual(["check an error's kind with instanceof, not by its name"]);
+  });
+
+  it.each([["Date.now()"], ["new Date()"], ["performance.now()"], ["process.hrtime.bigint()"], ['process.env["TZ"]']])("model/ may not read the clock or environment: %s", async (expr) => {
+    const [result] = await eslint.lintText(`export const t = () => ${expr};\n`, { filePath: join(REPO_ROOT, "model/time/probe.ts") });
+    expect(result!.messages.map((m) => m.message)).toEqual([expect.stringMatching(/model\/ reads no (clock|environment)/)]);
+  });
+
+  it("model/ may build a date from a value it was given", async () => {
+    const [result] = await eslint.lintText("export const t = (ms: number) => new Date(ms).toISOString();\n", { filePath: join(REPO_ROOT, "model/time/probe.ts") });
+    expect(result!.messages).toEqual([]);
+  });
 });

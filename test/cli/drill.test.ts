@@ -10,6 +10,21 @@ describe("meridian drill: arguments are checked before an estate starts", () => 
     expect(r.stderr).toBe('meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
     expect(r.status).toBe(2);
   });
+
+  it("partition/latency: region, duration and latency are checked first (exit 2, one line, nothing started)", () => {
+    const cases: [string[], string][] = [
+      [["drill", "partition", "--region", "nope"], 'meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n'],
+      [["drill", "partition", "--duration", "0"], 'meridian: --duration: expected seconds (0-600], got "0"\n'],
+      [["drill", "latency", "--duration", "601"], 'meridian: --duration: expected seconds (0-600], got "601"\n'],
+      [["drill", "latency", "--latency-ms", "-3"], 'meridian: --latency-ms: expected whole milliseconds 1-10000, got "-3"\n'],
+      [["drill", "latency", "--jitter-ms", "lots"], 'meridian: --jitter-ms: expected whole milliseconds 0-10000, got "lots"\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = runCli(args, { timeoutMs: 30_000 });
+      expect(r.stderr, args.join(" ")).toBe(stderr);
+      expect(r.status).toBe(2);
+    }
+  });
 });
 
 describe("meridian drill (against a real local estate)", () => {
@@ -47,6 +62,18 @@ describe("meridian drill (against a real local estate)", () => {
     expect(text).toMatch(/\| detection \(kill → unhealthy\) \| \d+\.\d\d s \| ≤ 5\.00 s \| (within|OVER) \|/);
     expect(text).toMatch(/\| drain \(kill → last request to it\) \| \d+\.\d\d s \| ≤ 10\.00 s \| (within|OVER) \|/);
     expect(text).toMatch(/no acknowledged sale lost \| ok/);
+  }, 180_000);
+
+  it("latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert", () => {
+    const r = runCli(["drill", "latency", "--region", "local-gcp", "--latency-ms", "600", "--duration", "8", "--json"], { timeoutMs: 170_000 });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as { region: string; answeredBefore: boolean; healthDuring: string[]; rttMs: { duringMin: number | null }; checks: { name: string; ok: boolean }[] };
+    expect(out.region).toBe("local-gcp");
+    expect(out.answeredBefore).toBe(false); // a failover standby: it never was in the answer
+    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(out.healthDuring).toContain("unhealthy");
+    if (out.rttMs.duringMin !== null) expect(out.rttMs.duringMin).toBeGreaterThanOrEqual(1200);
+    expect(r.status).toBe(0);
   }, 180_000);
 
   it("a drill that cannot finish says what it waited for and fails", () => {

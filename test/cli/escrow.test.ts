@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
-import { runCli } from "../cli.js";
+import { spawn } from "node:child_process";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
 import { parseEscrowConfig } from "../../runtime/escrow/config.js";
+import { startEscrowServer } from "../../runtime/escrow/index.js";
+import { buildEstateSpec } from "../../model/estate.js";
+import { escrowServiceConfig } from "../../model/escrow/config.js";
+import { loadStack } from "../../stacks/load.js";
+import { issuerKeys } from "../runtime/escrow/fixture.js";
 
 describe("meridian escrow", () => {
   it("concert prints the worked example exactly as docs/escrow-concert-example.md has it", () => {
@@ -23,6 +29,34 @@ describe("meridian escrow", () => {
     const text = runCli(["escrow", "allocate", "--stack", "prod"]);
     expect(text.stdout).toMatch(/forecast\s+actual\s+error\s+next/);
     expect(text.stdout).toMatch(/concert-2027: 50000 units, global reserve 5000; refill batch \d+/);
+  });
+
+  it("allocate --live shows a running escrow's forecast vs expected demand and the live weights", async () => {
+    const rendered = escrowServiceConfig(buildEstateSpec("local", loadStack("local")), { regions: ["local-aws", "local-gcp"] });
+    const config = parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, issuer: "https://id.test.example", jwks: { keys: [(await issuerKeys()).publicJwk] } } });
+    const server = await startEscrowServer({ config, port: 0 });
+    try {
+      await server.service.sale("concert-2027", "local-aws");
+      await server.service.tick();
+      // Asynchronously: the CLI reads the server this process runs.
+      const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "allocate", "--stack", "local", "--live", server.url, "--region", "local-aws", "--json"], { cwd: REPO_ROOT });
+      let stdout = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      const code = await new Promise((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      const out = JSON.parse(stdout) as { skus: { sku: string; forecastRate: Record<string, number>; live: Record<string, { demand: number; forecast?: number; expected?: number }> }[] };
+      const [a] = out.skus;
+      const aws = a!.live["local-aws"]!;
+      expect(aws.forecast).toBe(a!.forecastRate["local-aws"]);
+      // Nobody has bought since the sale started: the expected rate can only have fallen from the forecast.
+      expect(aws.expected).toBeGreaterThan(0);
+      expect(aws.expected).toBeLessThanOrEqual(aws.forecast!);
+      const text = runCli(["escrow", "allocate", "--stack", "local", "--live", "http://127.0.0.1:9"]);
+      expect(text.status).toBe(0);
+      expect(text.stdout).toMatch(/live \(http:\/\/127.0.0.1:9\): unavailable/);
+    } finally {
+      await server.close();
+    }
   });
 
   it("config prints what the blueprint renders; the service's schema accepts it", () => {

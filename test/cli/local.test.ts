@@ -78,6 +78,10 @@ describe("meridian local: arguments are checked before anything starts", () => {
     [["--base-port", "70000"], /--base-port: expected a port number 0-65535/],
     [["--redis", "http://127.0.0.1:6379"], /--redis: expected a redis: or rediss: URL/],
     [["--stack", "nope"], /no such stack/],
+    [["--routing", "random"], /--routing: expected one of weighted, geo, latency, failover, anycast, got "random"/],
+    [["--weights", "local-aws=300"], /--weights: expected region=weight \(0-255\), got "local-aws=300"/],
+    [["--weights", "nope=5"], /--weights: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure/],
+    [["--query-log", "/nonexistent-dir/q.log"], /--query-log: directory \/nonexistent-dir does not exist/],
   ])("local %j → exit 2", (args, message) => {
     const r = runCli(["local", ...args], { timeoutMs: 30_000 });
     expect(r.stderr).toMatch(message);

@@ -10,10 +10,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
+import { dropSchema, ensureQuotaDb, PG_URL, TREE, uniqueSchema } from "../runtime/quota/fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "serve-failures-"));
 const logKey = generateKey("meridian.test/ports");
 const witnessKey = generateKey("w.test/witness", ALG_COSIGNATURE_V1);
+const quotaSchema = uniqueSchema("quota_ports");
+/** A quota config whose store answers (the port check comes after the store probe and the writer lock). */
+const quotaConfig = (postgres: string) => {
+  const file = join(dir, `quota-${postgres.includes("5432") ? "up" : "down"}.json`);
+  writeFileSync(file, JSON.stringify({ ...TREE, postgres, schema: quotaSchema, log: "http://127.0.0.1:9/" }));
+  return file;
+};
 writeFileSync(join(dir, "w.key"), witnessKey.signerKey);
 
 interface Exit {
@@ -49,8 +57,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
   refused = (closed.address() as { port: number }).port;
   await new Promise<void>((r) => closed.close(() => r()));
+  await ensureQuotaDb();
 });
-afterAll(() => {
+afterAll(async () => {
+  await dropSchema(quotaSchema);
   udp?.close();
   return new Promise<void>((r) => tcp.close(() => r()));
 });
@@ -71,6 +81,11 @@ const takenPort: Row[] = [
     args: () => ["log", "witness", "--key", join(dir, "w.key"), "--log-vkey", logKey.verifierKey, "--data", join(dir, "w"), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian log witness: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
+  {
+    command: "ratelimit quota",
+    args: () => ["ratelimit", "quota", "--config", quotaConfig(PG_URL), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian ratelimit quota: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
 ];
 
 describe("a serve command on a taken port", () => {
@@ -83,15 +98,20 @@ describe("a serve command on a taken port", () => {
       expect(exit.stdout).toBe("");
     });
   }
-  // Not on the service kit yet (owners: escrow #17, ratelimit/quota #23, proof log #24).
+  // Not on the service kit yet (owners: escrow #17, ratelimit #23, proof log #24).
   it.todo("escrow serve");
   it.todo("ratelimit serve (HTTP and gRPC ports)");
-  it.todo("ratelimit quota");
   it.todo("log serve");
 });
 
 describe("a serve command with an unreachable store", () => {
-  void refused;
+  it("ratelimit quota --postgres: one line naming the store, exit 1", async () => {
+    const exit = await run(["ratelimit", "quota", "--config", quotaConfig(`postgres://postgres@127.0.0.1:${refused}/quota`), "--port", "0"]);
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian ratelimit quota: store postgres \\(postgres://postgres@127\\.0\\.0\\.1:${refused}/quota\\) unreachable: `));
+    expect(exit.stdout).toBe("");
+  });
   it.todo("escrow serve --redis / --postgres");
   it.todo("ratelimit serve --redis");
   it.todo("log serve --postgres");

@@ -15,8 +15,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog and clock in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock"]);
+  it("lists escrow, ratelimit, prooflog, clock and quota in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -45,7 +45,7 @@ describe("runtime service catalogue", () => {
       const ids = allowedCallerIds("td", s.name);
       expect(ids).toEqual([...new Set(ids)].sort());
     }
-    expect(allowedCallerIds("td", "prooflog")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow"]);
+    expect(allowedCallerIds("td", "prooflog")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

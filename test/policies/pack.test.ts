@@ -20,6 +20,7 @@ const POLICY_NAMES = [
   "meridian-mtls-strict",
   "meridian-no-public-databases",
   "meridian-resource-cost-limit",
+  "meridian-runtime-image-digest",
   "meridian-stack-budget",
 ];
 

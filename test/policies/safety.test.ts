@@ -5,7 +5,8 @@ import { noPublicDatabases } from "../../policies/rules/databases.js";
 import { failoverTtl } from "../../policies/rules/failover-ttl.js";
 import { healthCheckSanity } from "../../policies/rules/health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
-import type { ResourceLike, ResourceRule } from "../../policies/rule.js";
+import { repositoryOf, runtimeImageDigest } from "../../policies/rules/images.js";
+import type { ModelView, ResourceLike, ResourceRule } from "../../policies/rule.js";
 
 const config = parsePackConfig({});
 const res = (type: string, props: Record<string, unknown>, name = "r"): ResourceLike => ({ type, name, props });
@@ -112,5 +113,28 @@ describe("rules in preview", () => {
     const hc = (requestInterval: unknown) => ({ type: "aws:route53/healthCheck:HealthCheck", name: "hc", props: { type: "HTTPS", requestInterval, failureThreshold: 10 } });
     expect(healthCheckSanity.check(hc(UNKNOWN), config)).toEqual([]);
     expect(healthCheckSanity.check(hc(30), config)).toEqual(["detects failure after ~300s (requestInterval 30 × failureThreshold 10); the limit is 120s"]);
+  });
+});
+
+describe("meridian-runtime-image-digest", () => {
+  const digest = `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}`;
+  const ctx = (image: string) => ({ config, model: { spec: { runtime: { image } } } as unknown as ModelView });
+  const deployment = (image: string, name = "escrow") => res("kubernetes:apps/v1:Deployment", { spec: { template: { spec: { containers: [{ name, image }] } } } }, name);
+  const cronJob = (image: string) => res("kubernetes:batch/v1:CronJob", { spec: { jobTemplate: { spec: { template: { spec: { initContainers: [{ name: "init", image }], containers: [] } } } } } }, "rotate");
+  it("passes a runtime image pinned by digest and the containers that run it", () => {
+    expect(runtimeImageDigest.check([deployment(digest), cronJob(digest), deployment("postgres:16-alpine", "psql")], ctx(digest))).toEqual([]);
+  });
+  it("refuses latest and any other tag in the stack setting", () => {
+    for (const image of ["ghcr.io/meridian/runtime:latest", "ghcr.io/meridian/runtime:v1.2.3", "ghcr.io/meridian/runtime", "localhost:5000/meridian/runtime"]) {
+      expect(runtimeImageDigest.check([], ctx(image)), image).toEqual([{ message: expect.stringMatching(/^meridian:runtime\.image is ".*": a tag is mutable; set <repository>@sha256:<digest>/) }]);
+    }
+  });
+  it("refuses a container that runs the runtime repository by tag or by another digest", () => {
+    const findings = runtimeImageDigest.check([deployment("ghcr.io/meridian/runtime:latest"), cronJob(`ghcr.io/meridian/runtime@sha256:${"cd".repeat(32)}`)], ctx(digest));
+    expect(findings.map((f) => [f.resource?.name, f.message])).toEqual([
+      ["escrow", expect.stringMatching(/^container escrow \(containers\[0\]\) runs ghcr\.io\/meridian\/runtime:latest; the runtime image is pinned as /)],
+      ["rotate", expect.stringMatching(/^container init \(initContainers\[0\]\) runs ghcr\.io\/meridian\/runtime@sha256:cdcd/)],
+    ]);
+    expect(repositoryOf("localhost:5000/meridian/runtime:v1@sha256:00")).toBe("localhost:5000/meridian/runtime");
   });
 });

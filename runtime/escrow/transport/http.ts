@@ -11,7 +11,7 @@
  *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
  *   GET    /v1/inventory/:sku/reconciliation            admin   the last reconciliation and store verification
  *   POST   /v1/inventory/:sku/queue    [X-Queue-Token] buyer   200 the buyer's place in a scheduled sale's global
- *          waiting room: {queueToken, position, ahead, size, admitted, etaSeconds, releaseAt, pass?} | 403 token
+ *          waiting room: {queueToken, position, ahead, size, admitted, etaSeconds, releaseAt, pass?, warnings} | 403 token
  *          forged or not theirs | 404 no scheduled opening
  *   GET    /v1/inventory/:sku/queue     X-Queue-Token  buyer   the same, without joining
  * Reserving a scheduled SKU needs the pass in `X-Queue-Pass` (425 before the open, 403 without a valid pass).
@@ -121,20 +121,27 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     throw new HttpError(404, "no waiting room", `${sku} has no scheduled opening (opensAt), so it has no waiting room: reserve directly`);
   };
 
+  /** A buyer's place, with the region's low-inventory warnings (nobody should wait long for nothing). */
+  const place = async (sku: string, r: string, who: Buyer, token: string | undefined) => {
+    const view = await store(room(sku).enter(sku, who.user, who.weight, token));
+    const sale = await service.sale(sku, r).catch(() => null);
+    return { ...view, warnings: sale?.warnings() ?? [] };
+  };
+
   app.post("/v1/inventory/:sku/queue", async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
-    region(req);
+    const r = region(req);
     const who = await buyer(req);
-    return store(room(sku).enter(sku, who.user, who.weight, header(req, "x-queue-token")));
+    return place(sku, r, who, header(req, "x-queue-token"));
   });
 
   app.get("/v1/inventory/:sku/queue", async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
-    region(req);
+    const r = region(req);
     const who = await buyer(req);
     const token = header(req, "x-queue-token");
     if (!token) throw new HttpError(400, "missing X-Queue-Token", "send the queue token you got when you joined (POST to join)");
-    return store(room(sku).enter(sku, who.user, who.weight, token));
+    return place(sku, r, who, token);
   });
 
   app.post("/v1/inventory/:sku/reservations", async (req, reply) => {

@@ -65,6 +65,7 @@ export async function requestCosignature(witnessUrl: string, oldSize: number, pr
     text = await res.text();
   } catch (e) {
     // fetch rejects with a DOMException when the signal fires: its name is the platform's type tag.
+    // eslint-disable-next-line no-restricted-syntax -- DOMException kinds have no classes of their own
     if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) throw new Error(`witness ${witnessUrl} did not answer in time`, { cause: e });
     throw new Error(`witness ${witnessUrl} unreachable: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
   }

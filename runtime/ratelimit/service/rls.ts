@@ -38,6 +38,8 @@ export interface RlsOptions {
   globals?: GlobalLimitSource;
   /** Operator blocks (shared through the store, mirrored here). */
   blocks?: BlockList;
+  /** Burn-rate shedding (shedding.ts): a shed request is OVER_LIMIT before any counter is charged. */
+  shedder?: { shouldShed(req: RlsRequest, now: number): boolean };
 }
 
 interface Work {
@@ -96,6 +98,13 @@ export class RateLimitService {
     const domain = this.domains.get(req.domain);
     const plans = planRequest(req, domain);
     const now = this.clock.now();
+    if (this.o.shedder?.shouldShed(req, now))
+      return {
+        overallCode: "OVER_LIMIT",
+        statuses: req.descriptors.map(() => ({ code: "OVER_LIMIT" as const, currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] })),
+        retryAfterMs: 1000,
+        dynamicMetadata: null,
+      };
     const work: Work[] = [];
     plans.forEach((plan, index) => {
       if (plan.kind !== "limited") return;

@@ -2,7 +2,7 @@
  * The rate limit service (`meridian ratelimit serve`), defined with the service kit: the
  * envoyproxy/ratelimit rules (`rules`: a YAML file or directory, reloaded when it changes), the store
  * (memory; Redis or Redis Cluster behind the failure policy), global limits, operator blocks, the
- * adaptive throttles, and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
+ * burn-rate shedding (`burnRate`, fed by reported outcomes), and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
  * over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
  * failure policy Redis is also a store the kit probes (unreachable at start: one line, exit 1).
  */
@@ -26,6 +26,8 @@ import { installRlsRoutes } from "./http.js";
 import { OverLimitCache } from "./local-cache.js";
 import { RateLimitMetrics } from "./metrics.js";
 import { RateLimitService } from "./rls.js";
+import { burnRateConfigSchema, LoadShedder } from "./shedding.js";
+import { HttpError, parseInput } from "../../kit/index.js";
 import type * as grpc from "@grpc/grpc-js";
 
 const hostPort = z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port");
@@ -59,6 +61,8 @@ export const ratelimitConfigSchema = z
     grpc: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(8081) }).strict().prefault({}),
     /** HLC propagation (x-meridian-hlc, meridian-hlc gRPC metadata) with this max offset. */
     maxOffsetMs: z.number().positive().max(60_000).optional(),
+    /** SLO burn-rate shedding from reported outcomes (`POST /v1/ratelimit/outcomes`). */
+    burnRate: burnRateConfigSchema.optional(),
     /** SPIFFE IDs allowed to call `POST /v1/ratelimit` (default: anyone, as Envoy's RLS). */
     callers: z.array(z.string().startsWith("spiffe://")).optional(),
   })
@@ -101,6 +105,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
       const metrics = new RateLimitMetrics(registry);
       metrics.configLoads.inc({ result: "success" });
       const localCache = c.localCacheEntries === 0 ? null : new OverLimitCache(c.localCacheEntries);
+      const shedder = c.burnRate ? new LoadShedder(c.burnRate) : undefined;
       const service = new RateLimitService(loaded.domains, store, clock, {
         chargePolicy: c.chargePolicy,
         maxDescriptors: c.maxDescriptors,
@@ -111,9 +116,14 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         localCache,
         globals,
         blocks,
+        shedder,
       });
       metrics.gauge("ratelimit_local_cache_entries", "counters known to be over their limit", () => localCache?.size ?? 0);
       metrics.gauge("ratelimit_blocks", "counters blocked by an operator", () => blocks.list().length);
+      if (shedder) {
+        metrics.gauge("ratelimit_burn_rate_shed", "requests shed by burn-rate throttling since start", () => shedder.shed);
+        metrics.gauge("ratelimit_burn_rate_admit_fraction", "fraction of sheddable requests admitted now", () => shedder.admitFraction(clock.now()));
+      }
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
       const hlc = extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs }));
       const reload = () => {
@@ -153,6 +163,14 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         routes(app) {
           installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
           installAdminRoutes(app, service, blocks, clock);
+          // Outcomes move the shedding: only the RLS callers (or operators) may report them.
+          app.post("/v1/ratelimit/outcomes", { config: { auth: c.callers ? { spiffe: c.callers } : "operator" } }, async (req) => {
+            if (!shedder) throw new HttpError(404, "burn-rate shedding is off", "set burnRate in the service config");
+            const b = parseInput(z.object({ good: z.number().int().nonnegative().max(1e9), bad: z.number().int().nonnegative().max(1e9) }).strict(), req.body, "body");
+            const now = clock.now();
+            shedder.record(now, b.good, b.bad);
+            return { admitFraction: shedder.admitFraction(now) };
+          });
         },
         hlc: hlc ? httpHlc(hlc) : undefined,
         listeners: [grpcListener],

@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
+import { serverConfigSchema } from "../../../runtime/kit/index.js";
+import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { HTTP_PORT, regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
@@ -56,7 +58,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => x.service.name !== "prooflog" && x.service.name !== "escrow")) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -75,6 +77,15 @@ describe("regionWorkloads", () => {
       expect(w.autoscaling).toBeNull();
       expect(w.strategy).toBe("Recreate");
     }
+  });
+
+  it("runs the quota service as one writer next to the log when the estate has tenants, and none without", () => {
+    const spec = prod();
+    const quota = (s: typeof spec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "quota")!);
+    expect(quota(spec).every((w) => w.replicas === 0 && w.autoscaling === null && w.strategy === "Recreate")).toBe(spec.runtime.quota.tenants.length === 0);
+    const withTenants = { ...spec, runtime: { ...spec.runtime, quota: { authorities: ["root"], tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }] } } };
+    expect(quota(withTenants).filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+    expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
@@ -106,6 +117,12 @@ describe("regionWorkloads", () => {
       ratelimit: (doc) => ratelimitConfigSchema.parse(doc),
       prooflog: (doc) => proofLogConfigSchema.parse(doc),
       clock: (doc) => clockConfigSchema.parse(doc),
+      // The kit's `server` section beside the service's keys; the PostgreSQL URL comes from --postgres (a secret).
+      quota: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server ?? {});
+        return quotaServiceConfig.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
+      },
     };
     for (const region of spec.regions) {
       for (const w of regionWorkloads(spec, region.id)) {
@@ -158,6 +175,11 @@ describe("command lines against the real CLI", () => {
   it("log serve accepts its args", async () => {
     const opts = await parseWithCli(program, byService("prooflog").args);
     expect(opts).toMatchObject({ config: "/etc/meridian/prooflog/prooflog.json", key: "/etc/meridian/prooflog/signer/signer.key", postgres: "$(MERIDIAN_POSTGRES_URL)" });
+  });
+
+  it("ratelimit quota accepts its args", async () => {
+    const opts = await parseWithCli(program, byService("quota").args);
+    expect(opts).toMatchObject({ config: "/etc/meridian/quota/quota.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: 8080, host: "0.0.0.0" });
   });
 
   it("time serve accepts its args; the region's grandmaster is in its config", async () => {

@@ -21,10 +21,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
     const dashboard = await startDashboard({ estate: () => estate, port: 0, topologySvg: renderTopologySvg(spec), pushIntervalMs: 250 });
     url = dashboard.url;
-    close = () => dashboard.close();
+    let closing: Promise<void> | undefined;
+    close = () => (closing ??= dashboard.close());
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
     });
   });
   afterAll(async () => {
@@ -33,9 +35,14 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await estate?.stop();
   });
 
-  it("shows three healthy regions and reacts to a region going down", async () => {
-    const page = await browser.newPage();
-    page.on("dialog", (d) => void d.accept());
+  it("shows three healthy regions, the cosigners, history charts, the whole page at 1280 px, and reacts to a region going down", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const dialogs: string[] = [];
+    // The first kill is cancelled at the confirmation, the second accepted.
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void (dialogs.length === 1 ? d.dismiss() : d.accept());
+    });
     await page.goto(url);
     await page.waitForFunction(() => document.querySelectorAll('.card[data-health="healthy"]').length === 3, null, { timeout: 60_000 });
     const ids = await page.$$eval(".card", (cards) => cards.map((c) => c.getAttribute("data-region")));
@@ -46,12 +53,60 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.waitForFunction(() => /\d+ held/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
     await page.waitForFunction(() => /skew state\s*healthy/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 30_000 });
     expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/ε \(TrueTime\)\s*\d+\.\d\d ms/);
-    expect(await page.textContent("#global")).toMatch(/proof log.*origin/s);
+    // The HLC as a time and a counter, not a raw 16-digit number.
+    expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/HLC\s*\d\d:\d\d:\d\d\.\d{6}Z · L\d+/);
+    expect(await page.textContent("#global")).toMatch(/Proof log.*origin/s);
+    // The witnesses' cosignatures on the latest checkpoint, by name.
+    await page.waitForFunction(() => /witness-a.*witness-b|witness-b.*witness-a/.test(document.getElementById("cosigners")?.textContent ?? ""), null, { timeout: 30_000 });
 
-    // The user's way: press the region's kill button and watch the card and the DNS answer change.
+    // History: six uPlot charts, drawn (canvas) and filling with samples.
+    const charts = ["health", "dns", "rtt", "sales", "ratelimit", "clock"];
+    for (const id of charts) expect(await page.locator(`#chart-${id} .uplot canvas`).count(), id).toBe(1);
+    await page.waitForFunction(() => [...document.querySelectorAll(".chart")].every((c) => Number((c as HTMLElement).dataset.points) >= 3), null, { timeout: 30_000 });
+    // The health chart plots what the cards say: every region at 2 (healthy) in the latest sample.
+    const latest = await page.evaluate(async () => ((await (await fetch("/api/history")).json()) as { regions: Record<string, { health: number }> }[]).at(-1)!.regions);
+    expect(Object.values(latest).map((p) => p.health)).toEqual([2, 2, 2]);
+
+    // The whole page fits 1280 px: nothing wider than the window, every card and chart inside it.
+    const overflow = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      rightmost: Math.max(...[...document.querySelectorAll(".card, .chart, .panel")].map((e) => e.getBoundingClientRect().right)),
+    }));
+    expect(overflow.scroll).toBeLessThanOrEqual(overflow.width);
+    expect(overflow.rightmost).toBeLessThanOrEqual(1280);
+
+    // Chaos from the keyboard: a timed partition of local-gcp appears with its countdown, and reverts on request.
+    await page.selectOption("#chaos-region", "local-gcp");
+    await page.selectOption("#chaos-kind", "partition");
+    await page.fill("#chaos-seconds", "60");
+    await page.focus("#chaos-seconds");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /local-gcp: partition.*reverts in \d+ s/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+    await page.waitForFunction(() => /network\s*partitioned/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
+    await page.click('#faults button:has-text("revert now")');
+    await page.waitForFunction(() => /no active faults/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+    expect(estate.proxies.get("local-gcp")!.fault.partitioned).toBe(false);
+    // A bad value is refused with the reason, nothing injected.
+    await page.selectOption("#chaos-kind", "latency");
+    await page.fill("#chaos-value", "-5");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /latencyMs/.test(document.getElementById("chaos-error")?.textContent ?? ""), null, { timeout: 10_000 });
+    expect(estate.chaos.active()).toEqual([]);
+
+    // Kill asks first: cancelled, nothing happens; confirmed, the card and the DNS answer change.
+    await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
+    expect(dialogs).toEqual(["kill -9 region local-aws? Its process dies at once."]);
+    expect(estate.supervisor.isRunning("local-aws")).toBe(true);
     await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
     await page.waitForSelector('.card[data-region="local-aws"][data-health="unhealthy"]', { timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector("#answer")?.textContent?.includes("127.0.1.2"), null, { timeout: 30_000 });
+    expect(dialogs).toHaveLength(2);
     await page.screenshot({ path: "/tmp/meridian-dashboard.png", fullPage: true });
+
+    // The estate goes away: the page says so instead of showing old numbers as live.
+    await close();
+    await page.waitForSelector('#banner[data-state="disconnected"]', { timeout: 15_000 });
+    expect(await page.textContent("#banner")).toMatch(/Disconnected from the estate/);
   });
 });

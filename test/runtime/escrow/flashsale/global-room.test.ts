@@ -215,5 +215,7 @@ describe("global waiting room through the real service (Redis + PostgreSQL journ
     expect((await reserve(third, "us", c2.body.pass)).status).toBe(201);
     const view = (await (await fetch(`${server.url}/v1/inventory/drop`, { headers: { "x-region": "eu" } })).json()) as { reserved: number; sold: number; total: number };
     expect(view).toMatchObject({ total: 10, reserved: 3, sold: 0 });
+    // 7 of 10 left is above the low-inventory line (10%): no warning in the room yet.
+    expect((await queue("eve", "eu", late.body.queueToken, "GET")).body).toMatchObject({ warnings: [] });
   });
 });

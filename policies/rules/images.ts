@@ -1,0 +1,61 @@
+/**
+ * Images by digest. A tag (`:latest` above all) is mutable: the same Deployment could run different code
+ * in two regions, or after a node restart, with no change in state. The runtime image
+ * (`meridian:runtime.image`) must be `<repository>@sha256:<digest>`, and every container that runs that
+ * repository must name exactly that digest.
+ */
+import { prop, type Finding, type ResourceLike, type StackRule } from "../rule.js";
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+
+/** The repository of an image reference: without `@digest` and without a `:tag` after the last `/`. */
+export function repositoryOf(image: string): string {
+  const noDigest = image.split("@")[0]!;
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** The containers of a Kubernetes workload or Pod, with where they sit. */
+export function containersOf(r: ResourceLike): { path: string; name: string; image: string }[] {
+  const pod =
+    /:batch\/v1:CronJob$/.test(r.type) ? prop(r.props, "spec.jobTemplate.spec.template.spec")
+    : /:core\/v1:Pod$/.test(r.type) ? prop(r.props, "spec")
+    : /:(apps\/v1:(Deployment|StatefulSet|DaemonSet|ReplicaSet)|batch\/v1:Job)$/.test(r.type) ? prop(r.props, "spec.template.spec")
+    : undefined;
+  if (!r.type.startsWith("kubernetes:") || pod === undefined) return [];
+  const out: { path: string; name: string; image: string }[] = [];
+  for (const field of ["initContainers", "containers"]) {
+    const list = prop(pod, field);
+    if (!Array.isArray(list)) continue;
+    list.forEach((c, i) => {
+      const image = prop(c, "image");
+      if (typeof image === "string") out.push({ path: `${field}[${i}]`, name: String(prop(c, "name") ?? i), image });
+    });
+  }
+  return out;
+}
+
+export const runtimeImageDigest: StackRule = {
+  kind: "stack",
+  name: "meridian-runtime-image-digest",
+  description: "The runtime image is referenced by digest (meridian:runtime.image = <repository>@sha256:<digest>), never by a tag.",
+  enforcementLevel: "mandatory",
+  needsModel: true,
+  check(resources, ctx): Finding[] {
+    const image = ctx.model?.spec.runtime.image;
+    if (image === undefined) return [];
+    const out: Finding[] = [];
+    if (!DIGEST.test(image)) {
+      out.push({ message: `meridian:runtime.image is "${image}": a tag is mutable; set <repository>@sha256:<digest> (the digest \`docker push\` printed)` });
+    }
+    const repository = repositoryOf(image);
+    for (const r of resources) {
+      for (const c of containersOf(r)) {
+        if (repositoryOf(c.image) !== repository || c.image === image) continue;
+        out.push({ message: `container ${c.name} (${c.path}) runs ${c.image}; the runtime image is pinned as ${image}`, resource: { type: r.type, name: r.name, urn: r.urn } });
+      }
+    }
+    return out;
+  },
+};

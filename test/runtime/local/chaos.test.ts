@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Chaos, composeNetwork, type ChaosTarget } from "../../../runtime/local/chaos.js";
+import { networkDrill } from "../../../runtime/local/drills/network.js";
+import { LocalEstate } from "../../../runtime/local/estate.js";
+import type { NetworkFault } from "../../../runtime/local/proxy.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+
+/** A stand-in estate that records what the toolkit asked of it. */
+function fakeTarget() {
+  const calls: string[] = [];
+  const network = new Map<string, NetworkFault>();
+  const target: ChaosTarget = {
+    regionIds: () => ["a", "b"],
+    services: () => ["clock", "escrow"],
+    setNetworkFault: (r, f) => void network.set(r, f),
+    setSkew: async (r, ms) => void calls.push(`skew ${r} ${ms}`),
+    setSignalFailing: async (r, s, failing) => void calls.push(`signal ${r} ${s} ${failing}`),
+    baselineSkewMs: () => 5,
+    record: () => undefined,
+  };
+  return { target, calls, network };
+}
+
+describe("chaos toolkit (pure rules, fake time)", () => {
+  it("network faults on one region stack: the largest latency and loss, a partition while any holds", () => {
+    expect(composeNetwork([])).toEqual({ latencyMs: 0, jitterMs: 0, loss: 0, partitioned: false });
+    expect(
+      composeNetwork([
+        { kind: "latency", region: "a", latencyMs: 100, jitterMs: 5 },
+        { kind: "latency", region: "a", latencyMs: 40, jitterMs: 20 },
+        { kind: "loss", region: "a", loss: 0.2 },
+        { kind: "partition", region: "a" },
+      ]),
+    ).toEqual({ latencyMs: 100, jitterMs: 20, loss: 0.2, partitioned: true });
+  });
+
+  it("every fault reverts by itself when its time is up, restoring what other faults still ask for", async () => {
+    vi.useFakeTimers();
+    try {
+      const { target, calls, network } = fakeTarget();
+      const chaos = new Chaos(target, () => Date.now());
+      await chaos.inject({ kind: "partition", region: "a" }, 2000);
+      await chaos.inject({ kind: "latency", region: "a", latencyMs: 300 }, 5000);
+      await chaos.inject({ kind: "skew", region: "b", skewMs: 400 }, 3000);
+      await chaos.inject({ kind: "degrade", region: "b", service: "escrow" }, 1000);
+      expect(network.get("a")).toMatchObject({ partitioned: true, latencyMs: 300 });
+      expect(calls).toEqual(["skew b 400", "signal b escrow true"]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls.at(-1)).toBe("signal b escrow false");
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(network.get("a")).toMatchObject({ partitioned: false, latencyMs: 300 });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls.at(-1)).toBe("skew b 5"); // back to the region's start-up skew
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(network.get("a")).toEqual({ latencyMs: 0, jitterMs: 0, loss: 0, partitioned: false });
+      expect(chaos.active()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a degradation ends only when no other fault degrades the same service; reverting early works once", async () => {
+    const { target, calls } = fakeTarget();
+    const chaos = new Chaos(target);
+    const one = await chaos.inject({ kind: "degrade", region: "a", service: "clock" }, 60_000);
+    const two = await chaos.inject({ kind: "degrade", region: "a", service: "clock" }, 60_000);
+    await chaos.revert(one.id);
+    expect(calls).not.toContain("signal a clock false");
+    expect(await chaos.revert(two.id)).toBe(true);
+    expect(calls.at(-1)).toBe("signal a clock false");
+    expect(await chaos.revert(two.id)).toBe(false);
+    chaos.dispose();
+  });
+
+  it("validates before applying anything: region, service, numbers, duration", async () => {
+    const { target, calls, network } = fakeTarget();
+    const chaos = new Chaos(target);
+    await expect(chaos.inject({ kind: "partition", region: "nope" }, 1000)).rejects.toThrow(/no region "nope".*a, b/);
+    await expect(chaos.inject({ kind: "degrade", region: "a", service: "dns" }, 1000)).rejects.toThrow(/no service "dns"; it runs clock, escrow/);
+    await expect(chaos.inject({ kind: "latency", region: "a", latencyMs: -5 }, 1000)).rejects.toThrow(/latencyMs/);
+    await expect(chaos.inject({ kind: "loss", region: "a", loss: 1.5 }, 1000)).rejects.toThrow(/loss/);
+    await expect(chaos.inject({ kind: "partition", region: "a" }, 0)).rejects.toThrow(/duration/);
+    await expect(chaos.inject({ kind: "partition", region: "a" }, 3_600_000)).rejects.toThrow(/duration/);
+    await expect(chaos.inject({ kind: "reboot", region: "a" } as never, 1000)).rejects.toThrow(/kind/);
+    expect(calls).toEqual([]);
+    expect(network.size).toBe(0);
+    expect(chaos.active()).toEqual([]);
+  });
+});
+
+describe("chaos on a real local estate", () => {
+  let estate: LocalEstate;
+  const spec = buildEstateSpec("local", loadStack("local"));
+
+  beforeAll(async () => {
+    estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
+  });
+  afterAll(() => estate?.stop());
+
+  it("a partitioned region's health signals fail, it leaves the answer, and it recovers after the automatic revert", async () => {
+    const r = await networkDrill(estate, "partition", { region: "local-aws", durationMs: 5000, timeoutMs: 60_000 });
+    expect(r.timedOut).toBeUndefined();
+    expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(r.healthDuring).toContain("unhealthy");
+    expect(r.detectionMeasuredMs).not.toBeNull();
+    expect(r.revertedAfterMs).toBeGreaterThanOrEqual(5000);
+    expect(r.recoveryMs).not.toBeNull();
+    expect(estate.healthStates()["local-aws"]).toBe("healthy");
+    expect(estate.proxies.get("local-aws")!.fault.partitioned).toBe(false);
+    const faultEvents = estate.events.filter((e) => e.kind === "fault" && e.region === "local-aws").map((e) => e.detail);
+    expect(faultEvents.some((d) => d.startsWith("network partition for 5.0 s"))).toBe(true);
+    expect(faultEvents.some((d) => d.startsWith("reverted: network partition"))).toBe(true);
+  });
+
+  it("a service degradation marks the region degraded, and it is served again after the revert", async () => {
+    await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "escrow" }, 4000);
+    const deadline = Date.now() + 30_000;
+    while (estate.healthStates()["local-gcp"] !== "degraded" && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(estate.healthStates()["local-gcp"]).toBe("degraded");
+    while ((estate.chaos.active().length > 0 || estate.healthStates()["local-gcp"] !== "healthy") && Date.now() < deadline + 30_000) await new Promise((res) => setTimeout(res, 100));
+    expect(estate.chaos.active()).toEqual([]);
+    expect(estate.healthStates()["local-gcp"]).toBe("healthy");
+  });
+});
