@@ -36,13 +36,14 @@ export function register(program: Command): void {
     .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
     .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
       const { runService } = await import("../../runtime/kit/index.js");
-      const { clockService, preciseSystemClock } = await import("../../runtime/clock/index.js");
+      const { clockService, calibratedRealtimeClock } = await import("../../runtime/clock/index.js");
       await runService(clockService, {
         command: "meridian time serve",
         configFile: o.config,
         overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, syncIntervalMs: o.syncIntervalMs, dataDir: o.dataDir, forwardJumpCheck: o.forwardJumpCheck },
-        // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP.
-        clock: preciseSystemClock,
+        // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP. The calibrated clock
+        // is sub-ms and re-anchors to the system clock, so a step of it reaches the jump monitor.
+        clock: calibratedRealtimeClock(),
       });
     });
 

@@ -74,6 +74,8 @@ export interface ClockRegionConfig {
   leapSmear: boolean;
   /** The region's grandmaster (the time fabric's Service) as host:port, when the stack runs one. */
   grandmaster?: string;
+  /** CockroachDB's forward-jump monitor: always on in a deployed clock. */
+  forwardJumpCheck: boolean;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
@@ -89,6 +91,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     driftPpm: t.driftPpm,
     leapSmear: t.leapSmear,
     ...(gm ? { grandmaster: `${gm.host}:${gm.port}` } : {}),
+    forwardJumpCheck: true,
   };
 }
 

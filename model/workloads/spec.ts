@@ -171,7 +171,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         args: ["time", "serve", "--config", configPath("clock", "clock.json"), ...listen],
         config: { "clock.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
-        readiness: { kind: "tcp", port: HTTP_PORT },
+        // The kit's readiness: out of the Service while strong operations are refused (frozen skew, ε beyond
+        // its bound, a forward clock jump).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: false },
       };
     }

@@ -37,6 +37,11 @@ export interface HybridClockOptions {
   onFatal?: (error: ForwardClockJumpError) => void;
   /** Called for every physical backward jump beyond maxOffset/10. */
   onMonotonicityError?: (jumpMicros: number) => void;
+  /**
+   * A monotonic clock (ms, e.g. performance.now): jumps are then measured against elapsed time, so a
+   * stalled process is not mistaken for a jumping clock. Without it, the gap between readings counts.
+   */
+  monotonic?: () => number;
   /** Called for every forward jump at or beyond the tolerance while checking is on (before `onFatal`). */
   onForwardJump?: (jumpMicros: number) => void;
   /** Persist a wall-time upper bound before issuing timestamps beyond it (see the file comment). */
@@ -78,6 +83,8 @@ export class HybridClock {
   private timestamp: Timestamp = { wall: 0, logical: 0 };
   /** The last physical reading (0 before the first), for jump detection. */
   private lastPhysical = 0;
+  private lastMonotonic = 0;
+  private readonly monotonic: (() => number) | null;
   private forwardJumpCheck: boolean;
   private monotonicityErrors = 0;
   private readonly onFatal: (error: ForwardClockJumpError) => void;
@@ -101,6 +108,7 @@ export class HybridClock {
       });
     this.onMonotonicityError = options.onMonotonicityError ?? (() => {});
     this.onForwardJump = options.onForwardJump ?? (() => {});
+    this.monotonic = options.monotonic ?? null;
     this.upperBoundStore = options.upperBound?.store ?? null;
     this.upperBoundLeadMicros = microsFromMs(options.upperBound?.leadMs ?? 0);
     if (this.upperBoundStore !== null && !(this.upperBoundLeadMicros > 0)) throw new RangeError(`upperBound.leadMs must be > 0, got ${options.upperBound?.leadMs}`);
@@ -109,15 +117,20 @@ export class HybridClock {
   /** The physical clock now, in integer microseconds, with jump detection (CockroachDB's PhysicalNow + check). */
   physicalNow(): number {
     const now = microsFromMs(this.clock.now());
+    const mono = this.monotonic === null ? 0 : microsFromMs(this.monotonic());
     const old = this.lastPhysical;
+    // With a monotonic clock, only what the wall clock moved beyond elapsed time is a jump: a stalled event
+    // loop or a GC pause between two readings is not.
+    const elapsed = this.monotonic === null ? 0 : mono - this.lastMonotonic;
     this.lastPhysical = now;
+    this.lastMonotonic = mono;
     if (old !== 0) {
-      const backward = old - now;
+      const backward = old - now + elapsed;
       if (backward > this.maxOffsetMicros / 10) {
         this.monotonicityErrors++;
         this.onMonotonicityError(backward);
       }
-      const forward = now - old;
+      const forward = now - old - elapsed;
       if (this.forwardJumpCheck && this.toleratedForwardJumpMicros > 0 && forward >= this.toleratedForwardJumpMicros) {
         this.onForwardJump(forward);
         this.onFatal(new ForwardClockJumpError(forward, this.toleratedForwardJumpMicros));
@@ -193,7 +206,10 @@ export class HybridClock {
   setForwardJumpCheck(enabled: boolean): void {
     this.forwardJumpCheck = enabled;
     // Re-arm from the current reading so the gap while disabled is not mistaken for a jump.
-    if (enabled) this.lastPhysical = microsFromMs(this.clock.now());
+    if (enabled) {
+      this.lastPhysical = microsFromMs(this.clock.now());
+      if (this.monotonic !== null) this.lastMonotonic = microsFromMs(this.monotonic());
+    }
   }
 
   get monotonicityErrorCount(): number {

@@ -52,6 +52,14 @@ export function clockRoutes(app: FastifyInstance, node: ClockNode): void {
   app.get("/v1/time/skew", pub, async () => {
     const { degradeMs, freezeMs, recoveryHoldMs, syncLossMs } = node.skew;
     // The thresholds in force, so an operator can see the rendered config reached the pod.
-    return { state: node.skew.evaluate(), allowsStrong: node.skew.allowsStrong(), thresholds: { degradeMs, freezeMs, recoveryHoldMs, syncLossMs }, events: node.skew.events() };
+    const refusal = node.strongRefusal();
+    return {
+      state: node.skew.evaluate(),
+      // The node's verdict (skew, ε bound, clock jumps), not the skew monitor's alone.
+      allowsStrong: refusal === null,
+      refusal,
+      thresholds: { degradeMs, freezeMs, recoveryHoldMs, syncLossMs, maxEpsilonMs: node.maxEpsilonMs },
+      events: node.skew.events(),
+    };
   });
 }

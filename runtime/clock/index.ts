@@ -15,4 +15,6 @@ export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";
 export { NtpSync } from "./sync.js";
 export { Grandmaster, preciseSystemClock, type GrandmasterOptions } from "./grandmaster.js";
 export { clockService, clockConfigSchema } from "./service.js";
+export { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";
+export { FileUpperBound, startupWait, ClockBehindUpperBoundError, UPPER_BOUND_FILE } from "./upper-bound.js";
 export { grandmasterService, grandmasterConfigSchema } from "./grandmaster-service.js";

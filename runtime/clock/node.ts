@@ -21,7 +21,12 @@ export interface ClockNodeOptions {
   onSkewEvent?: (event: SkewEvent) => void;
   sleep?: (ms: number) => Promise<void>;
   /** HLC lifecycle: forward-jump checking and its tolerance, what a fatal jump does, the persisted upper bound. */
-  hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound">;
+  /**
+   * The largest TrueTime ε (ms) strong operations accept: beyond it the node is not ready and
+   * `allowsStrong()` is false (ClockBound's "error bound too large"). Default: no bound.
+   */
+  maxEpsilonMs?: number;
+  hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound" | "monotonic">;
 }
 
 export interface ClockStatus {
@@ -29,6 +34,9 @@ export interface ClockStatus {
   truetime: TTInterval | null;
   epsilonMs: number | null;
   skew: { state: SkewEvent["to"]; offsetMs: number | null; allowsStrong: boolean };
+  /** Whether strong operations (linearizable reads, commit-wait writes) are allowed, and if not why. */
+  allowsStrong: boolean;
+  refusal: string | null;
 }
 
 export class ClockNode {
@@ -36,9 +44,13 @@ export class ClockNode {
   readonly truetime: TrueTime;
   readonly skew: SkewMonitor;
   readonly metrics: TimeMetrics;
+  readonly maxEpsilonMs: number | null;
+  private fault: string | null = null;
 
   constructor(options: ClockNodeOptions) {
     this.metrics = options.metrics ?? new TimeMetrics();
+    if (options.maxEpsilonMs !== undefined && !(options.maxEpsilonMs > 0)) throw new RangeError(`maxEpsilonMs must be > 0, got ${options.maxEpsilonMs}`);
+    this.maxEpsilonMs = options.maxEpsilonMs ?? null;
     const metrics = this.metrics;
     const store = options.hlc?.upperBound?.store;
     this.hlc = new HybridClock({
@@ -82,6 +94,36 @@ export class ClockNode {
     }
   }
 
+  /** Take the node out of strong service until restart (a fatal clock event such as a forward jump). */
+  failStrong(reason: string): void {
+    this.fault ??= reason;
+  }
+
+  /**
+   * Why strong operations must be refused now, or null when they may run: a fatal clock event, the skew
+   * monitor's frozen/recovering state, or a TrueTime ε beyond `maxEpsilonMs`. An unsynchronised node has
+   * no ε yet: the skew monitor's sync-loss state covers it, and commit-wait refuses it by itself.
+   */
+  strongRefusal(): string | null {
+    if (this.fault !== null) return this.fault;
+    this.skew.evaluate();
+    if (!this.skew.allowsStrong()) return `skew state ${this.skew.state}: the strong-consistency path is closed`;
+    if (this.maxEpsilonMs !== null) {
+      let epsilonMs: number;
+      try {
+        epsilonMs = this.truetime.epsilonMs();
+      } catch {
+        return null;
+      }
+      if (epsilonMs > this.maxEpsilonMs) return `TrueTime ε ${fmtMs(epsilonMs)} is beyond the bound of ${fmtMs(this.maxEpsilonMs)}: the strong-consistency path is closed`;
+    }
+    return null;
+  }
+
+  allowsStrong(): boolean {
+    return this.strongRefusal() === null;
+  }
+
   status(): ClockStatus {
     this.skew.evaluate();
     let truetime: TTInterval | null = null;
@@ -92,6 +134,16 @@ export class ClockNode {
     } catch {
       // Not yet synchronised: report null rather than an unbounded interval.
     }
-    return { hlc: this.hlc.now(), truetime, epsilonMs, skew: { state: this.skew.state, offsetMs: this.skew.offsetMs, allowsStrong: this.skew.allowsStrong() } };
+    const refusal = this.strongRefusal();
+    return {
+      hlc: this.hlc.now(),
+      truetime,
+      epsilonMs,
+      skew: { state: this.skew.state, offsetMs: this.skew.offsetMs, allowsStrong: this.skew.allowsStrong() },
+      allowsStrong: refusal === null,
+      refusal,
+    };
   }
 }
+
+const fmtMs = (ms: number) => `${Number(ms.toFixed(3))} ms`;

@@ -16,7 +16,6 @@
  */
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
-import type { ForwardClockJumpError } from "./hlc.js";
 import { clockRoutes, httpHlc } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
@@ -50,6 +49,8 @@ export const clockConfigSchema = z
     forwardJumpCheck: z.boolean().default(false),
     /** Forward jumps at least this large are fatal while checking; default maxOffsetMs / 2. */
     toleratedForwardJumpMs: z.number().positive().max(60_000).optional(),
+    /** TrueTime ε beyond this makes the node not ready and refuses strong operations; default maxOffsetMs × freezeFraction. */
+    maxEpsilonMs: z.number().positive().max(3_600_000).optional(),
   })
   .strict()
   .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] });
@@ -62,20 +63,24 @@ export const clockService = defineService({
     const state: PersistedBound = store?.read() ?? { kind: "none" };
     const startedAt = clock.now();
     const wait = startupWait(state, microsFromMs(startedAt), config.maxOffsetMs, config.upperBoundIntervalMs, store?.path ?? "(no dataDir)");
-    let jump: ForwardClockJumpError | null = null;
+    let jumped = false;
     const timeMetrics = new TimeMetrics(metrics);
     const node = new ClockNode({
       clock,
       maxOffsetMs: config.maxOffsetMs,
       driftPpm: config.driftPpm,
       metrics: timeMetrics,
+      // ε past the freeze threshold: the offset could be as large as the skew monitor freezes on.
+      maxEpsilonMs: config.maxEpsilonMs ?? config.maxOffsetMs * (config.freezeFraction ?? 0.8),
       hlc: {
         forwardJumpCheck: config.forwardJumpCheck,
+        monotonic: () => performance.now(),
         toleratedForwardJumpMs: config.toleratedForwardJumpMs,
         // CockroachDB exits here; a service keeps answering (health, metrics) but leaves the Service.
         onFatal: (e) => {
-          if (jump === null) log.error({ err: e }, "forward clock jump: out of service until restarted");
-          jump = e;
+          if (!jumped) log.error({ err: e }, "forward clock jump: out of service until restarted");
+          jumped = true;
+          node.failStrong(`forward clock jump of ${(e.jumpMicros / 1000).toFixed(0)} ms (tolerance ${e.toleratedMicros / 1000} ms): restart once the clock is right`);
         },
         upperBound: store === null ? undefined : { store, leadMs: config.upperBoundIntervalMs },
       },
@@ -99,12 +104,8 @@ export const clockService = defineService({
       startup: { ...wait, waitedMs },
       routes: (app) => clockRoutes(app, node),
       hlc: httpHlc(node),
-      ready: {
-        clock: () => {
-          if (jump !== null) return `forward clock jump of ${(jump.jumpMicros / 1000).toFixed(0)} ms (tolerance ${jump.toleratedMicros / 1000} ms): restart once the clock is right`;
-          return node.skew.allowsStrong() || `skew state ${node.skew.state}: the strong-consistency path is closed`;
-        },
-      },
+      // Not ready while strong operations would be refused: frozen skew, ε beyond its bound, a clock jump.
+      ready: { clock: () => node.strongRefusal() ?? true },
       started: () => {
         log.info({ waitedMs: Math.round(waitedMs), reason: wait.reason, upperBound: store?.path ?? null }, "HLC start-up wait over");
         const refresh = () => {

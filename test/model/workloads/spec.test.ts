@@ -10,7 +10,7 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
-import { regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { HTTP_PORT, regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
@@ -143,6 +143,12 @@ describe("regionWorkloads", () => {
     const rl = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!);
     const rules = ratelimitConfigSchema.parse(JSON.parse(rl.config["ratelimit.json"]!)).rules;
     expect(parseRateLimitConfig(rl.config[rules.slice("/etc/meridian/ratelimit/".length)]!)[0]!.domain).toBe(spec.runtime.ratelimit.domain);
+  });
+
+  it("probes the kit's /readyz for the kit services whose readiness means something (clock: strong path, ε, jumps)", () => {
+    const byName = new Map(regionWorkloads(prod(), "aws-use1").map((w) => [w.service.name, w.readiness]));
+    expect(byName.get("clock")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
+    expect(byName.get("ratelimit")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
   });
 
   it("the schemas refuse a config that drifts from them (the check can fail)", () => {

@@ -300,3 +300,25 @@ describe("HybridClock — persisted upper bound (write-ahead)", () => {
 });
 
 const microsFromMsTest = (ms: number) => Math.round(ms * 1000);
+
+describe("HybridClock — jumps against a monotonic clock", () => {
+  it("a stall (wall and monotonic advance together) is no jump; a wall step beyond elapsed time is, either way", () => {
+    const wall = new ManualClock(1_000);
+    let mono = 0;
+    const forward: number[] = [];
+    const c = new HybridClock({ clock: wall, monotonic: () => mono, maxOffsetMs: 500, forwardJumpCheck: true, onForwardJump: (us) => forward.push(us), onFatal: () => undefined });
+    c.now();
+    wall.advance(2_000); // the process stalled for 2 s
+    mono += 2_000;
+    c.tick();
+    expect(forward).toEqual([]);
+    wall.advance(700); // the wall clock stepped 700 ms while 100 ms passed
+    mono += 100;
+    c.tick();
+    expect(forward).toEqual([600_000]);
+    wall.advance(-300); // stepped back 300 ms while 50 ms passed
+    mono += 50;
+    c.now();
+    expect(c.monotonicityErrorCount).toBe(1);
+  });
+});
