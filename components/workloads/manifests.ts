@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER } from "../../model/time/hlc-wire.js";
 import { podSelector, runtimeService, serviceHost, spiffeId, type RuntimeService } from "../../model/services.js";
+import { MERGED_METRICS } from "../../model/security/istio-injection.js";
 import { CONFIG_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
 
 export interface ManifestContext {
@@ -91,6 +92,11 @@ export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.D
           labels,
           annotations: {
             "meridian.dev/spiffe-id": spiffeId(ctx.trustDomain, w.service),
+            // Istio's metrics merging: the sidecar agent serves these app metrics with Envoy's on MERGED_METRICS (STRICT mTLS
+            // leaves that port plaintext for Prometheus, which is outside the mesh); the PodMonitor scrapes it.
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(w.service.ports[0]!.port),
+            "prometheus.io/path": "/metrics",
             // A config change changes the pod template, so the Deployment rolls its pods onto it.
             "meridian.dev/config-sha256": createHash("sha256").update(JSON.stringify(w.config)).digest("hex"),
           },
@@ -161,6 +167,26 @@ export function podDisruptionBudget(w: WorkloadSpec, ctx: ManifestContext): k8s.
   };
 }
 
+/** The service's PodMonitor (monitoring.coreos.com/v1): its pods' merged app + Envoy metrics from the sidecar agent. */
+export function podMonitor(w: WorkloadSpec, ctx: ManifestContext): PodMonitorShape {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    metadata: meta(w, ctx),
+    spec: {
+      selector: { matchLabels: podSelector(w.service) },
+      podMetricsEndpoints: [{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "30s" }],
+    },
+  };
+}
+
+export interface PodMonitorShape {
+  apiVersion: "monitoring.coreos.com/v1";
+  kind: "PodMonitor";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { portNumber: number; path: string; interval: string }[] };
+}
+
 export interface WorkloadManifests {
   serviceAccount: k8s.core.v1.ServiceAccountArgs;
   configMap: k8s.core.v1.ConfigMapArgs;
@@ -169,6 +195,7 @@ export interface WorkloadManifests {
   /** Null for a single writer. */
   horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null;
   podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
+  podMonitor: PodMonitorShape;
 }
 
 /** Every object of one service's workload. */
@@ -180,5 +207,6 @@ export function workloadManifests(w: WorkloadSpec, ctx: ManifestContext): Worklo
     service: service(w, ctx),
     horizontalPodAutoscaler: horizontalPodAutoscaler(w, ctx),
     podDisruptionBudget: podDisruptionBudget(w, ctx),
+    podMonitor: podMonitor(w, ctx),
   };
 }
