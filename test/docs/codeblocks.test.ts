@@ -1,6 +1,6 @@
 /**
  * Every shell block in README.md and docs/*.md runs as written (the convention is in docs/README.md):
- *   ```sh          each command runs in turn in a fresh shell and must exit 0; `… &` waits for the
+ *   ```sh          each command runs in turn in a fresh shell (no shell variables carry over) and must exit 0; `… &` waits for the
  *                  command's first line of output (its ready line) and stops it (Ctrl-C) when the block ends
  *   ```sh server   the same, and a foreground command still running after its first line is a server:
  *                  ready, kept running, and it must exit cleanly on Ctrl-C when the block ends
@@ -113,6 +113,7 @@ describe("the runner itself", () => {
     const cmds = shellCommands("# setup\necho a \\\n  b   # trailing\ncat > f <<'EOF'\nx: 1\nEOF\nsleep 9 &  # bg\n\n");
     expect(cmds.map((c) => [c.line, c.background])).toEqual([[2, false], [4, false], [7, true]]);
     expect(cmds[1]!.text).toBe("cat > f <<'EOF'\nx: 1\nEOF");
+    expect(cmds[0]!.text).toBe("echo a \\\n  b   # trailing");
   });
 
   it("fails a block whose command exits non-zero, naming the line", async () => {

@@ -62,7 +62,8 @@ export function shellCommands(body: string): ShellCommand[] {
     const start = i;
     let text = lines[i]!;
     if (/^\s*(#|$)/.test(text)) continue;
-    while (/\\$/.test(text) && i + 1 < lines.length) text = `${text.slice(0, -1)}\n${lines[++i]!}`;
+    // Keep the backslash: bash then reads the joined lines as the one command the reader typed.
+    while (/\\$/.test(text) && i + 1 < lines.length) text = `${text}\n${lines[++i]!}`;
     const heredoc = /<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?/.exec(text);
     if (heredoc) {
       while (i + 1 < lines.length) {
