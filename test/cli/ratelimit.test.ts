@@ -33,7 +33,7 @@ describe("meridian ratelimit", () => {
     writeFileSync(q, "tenants:\n  - id: a\n    hard: { cpu: -1 }\n");
     const qr = runCli(["ratelimit", "quota", "--config", q]);
     expect(qr.status).toBe(2);
-    expect(qr.stderr).toMatch(/quota\.yaml: tenants\.0\.hard\.cpu is -1/);
+    expect(qr.stderr).toMatch(/quota\.yaml: tenants\.0\.hard\.cpu: Too small: expected number to be >=0/);
     const a = join(dir, "alloc.yaml");
     writeFileSync(a, "resources:\n  - { id: x, capacity: -5 }\n");
     const ar = runCli(["ratelimit", "allocator", "--config", a]);
