@@ -48,6 +48,15 @@ export const elasticacheNodeHour: Record<string, Price> = {
 
 export const awsNetworkLoadBalancerHour = perHour(16.43, 1, "aws_lb (network)", "2024-07", US_ONLY);
 export const awsNatGatewayHour = perHour(32.85, 1, "aws_nat_gateway", "2024-07", US_ONLY);
+/** Every AWS-provided public IPv4 address, attached or idle (BYOIP excepted), since 2024-02-01. */
+export const awsPublicIpv4Hour = price(0.005, "hours", "AWS Networking & Content Delivery blog, \"Identify and optimize public IPv4 address usage on AWS\" (charge effective 2024-02-01)", "2026-12", {
+  note: "all regions",
+});
+/** A Secrets Manager secret per month (API calls, $0.05 per 10,000, are usage and not estimated). */
+export const awsSecretMonth = price(0.4, "months", "AWS Secrets Manager pricing ($0.40 per secret per month)", "2026-12", {
+  verified: false,
+  note: "read from secondary sources quoting AWS's pricing page; API calls not estimated",
+});
 export const awsVpnConnectionHour = perHour(36.5, 1, "aws_vpn_connection", "2024-07", US_ONLY);
 
 /** Instance sizes relative to `large`: AWS prices scale linearly within a family. */

@@ -4,7 +4,7 @@
  * scaled within their family from a priced size, else flagged priceNotFound.
  */
 import { price, type Price } from "../../prices/price.js";
-import { auroraInstanceHour, auroraStorageGBMonth, awsNatGatewayHour, awsSizeUnits, awsVpnConnectionHour, elasticacheNodeHour } from "../../prices/resources.js";
+import { auroraInstanceHour, auroraStorageGBMonth, awsNatGatewayHour, awsPublicIpv4Hour, awsSecretMonth, awsSizeUnits, awsVpnConnectionHour, elasticacheNodeHour } from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
 import { allMonth, component, notFound, type Pricer } from "./types.js";
 
@@ -53,5 +53,8 @@ export const awsPricers: Record<string, Pricer> = {
   "aws:rds/clusterParameterGroup:ClusterParameterGroup": () => ({ free: "parameter groups are free" }),
   "aws:elasticache/replicationGroup:ReplicationGroup": elasticache,
   "aws:ec2/natGateway:NatGateway": () => ({ category: "gateway", components: [allMonth("NAT gateway", awsNatGatewayHour)] }),
+  "aws:ec2/eip:Eip": () => ({ category: "address", components: [allMonth("Public IPv4 address", awsPublicIpv4Hour)] }),
+  "aws:secretsmanager/secret:Secret": () => ({ category: "secret", components: [component("Secret", "months", 1, awsSecretMonth)] }),
+  "aws:secretsmanager/secretVersion:SecretVersion": () => ({ free: "a secret's versions are billed with the secret" }),
   "aws:ec2/vpnConnection:VpnConnection": () => ({ category: "gateway", components: [allMonth("VPN connection", awsVpnConnectionHour)] }),
 };

@@ -3,7 +3,7 @@
  * storage), Azure Cache for Redis (nodes × node rate: Standard and Premium run a replica), private
  * endpoints, NAT gateways, VPN gateways.
  */
-import { azureNatGatewayHour, azurePostgresBurstableHour, azurePostgresStorageGBMonth, azurePostgresVCoreHour, azurePrivateEndpointHour, azureRedisNodeHour, azureVpnGatewayScaleUnitHour } from "../../prices/resources.js";
+import { azureNatGatewayHour, azurePostgresBurstableHour, azurePostgresStorageGBMonth, azurePostgresVCoreHour, azurePrivateEndpointHour, azurePublicIpHour, azureRedisNodeHour, azureVpnGatewayScaleUnitHour } from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
 import { allMonth, component, notFound, type Pricer } from "./types.js";
 
@@ -35,6 +35,10 @@ export const azurePricers: Record<string, Pricer> = {
   "azure-native:dbforpostgresql:Configuration": () => ({ free: "server parameters are free" }),
   "azure-native:redis:Redis": redisCache,
   "azure-native:network:PrivateEndpoint": () => ({ category: "endpoint", components: [allMonth("Private endpoint", azurePrivateEndpointHour)] }),
+  "azure-native:network:PublicIPAddress": (r) =>
+    str(r.props, "sku.name") === "Basic"
+      ? { category: "address", components: [notFound("Public IP address (Basic)", "hours", 730, "the Basic SKU is retired; only Standard is priced")] }
+      : { category: "address", components: [allMonth("Public IP address (static)", azurePublicIpHour)] },
   "azure-native:network:NatGateway": () => ({ category: "gateway", components: [allMonth("NAT gateway", azureNatGatewayHour)] }),
   "azure-native:network:VpnGateway": (r) => ({ category: "gateway", components: [allMonth("S2S scale units (500 Mbps)", azureVpnGatewayScaleUnitHour, num(r.props, "vpnGatewayScaleUnit") ?? 1)] }),
   "azure-native:resources:ResourceGroup": () => ({ free: "resource groups are free" }),

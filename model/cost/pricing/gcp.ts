@@ -34,4 +34,7 @@ const memorystore: Pricer = (r) => {
 export const gcpPricers: Record<string, Pricer> = {
   "gcp:sql/databaseInstance:DatabaseInstance": cloudSql,
   "gcp:redis/instance:Instance": memorystore,
+  // The gateway's address is attached to its load balancer's forwarding rule; GCP bills a static external
+  // address only while it is reserved and unattached (or in use by a VM).
+  "gcp:compute/address:Address": () => ({ free: "an external address attached to a forwarding rule has no charge (GCP VPC pricing)" }),
 };

@@ -19,19 +19,25 @@ const service: Pricer = (r, ctx) => {
       return { category: "load-balancer", components: [allMonth("Network load balancer", awsNetworkLoadBalancerHour)] };
     case "gcp":
       return { category: "load-balancer", components: [allMonth("Forwarding rule", gcpForwardingRuleHour, ports)] };
-    case "azure":
-      return { category: "load-balancer", components: [allMonth("Load balancer rule (Standard)", azureLoadBalancerRuleHour, ports), allMonth("Public IP address (static)", azurePublicIpHour)] };
+    case "azure": {
+      // A Service bound to a pre-created public IP (azure-pip-name) uses that resource, priced on its own.
+      const rules = allMonth("Load balancer rule (Standard)", azureLoadBalancerRuleHour, ports);
+      if (annotation(r.props, "service.beta.kubernetes.io/azure-pip-name")) return { category: "load-balancer", components: [rules] };
+      return { category: "load-balancer", components: [rules, allMonth("Public IP address (static)", azurePublicIpHour)] };
+    }
     default:
       return { category: "load-balancer", components: [notFound("Load balancer", "hours", 730, "the Service names no Meridian region (label meridian.dev/region)")] };
   }
 };
 
-/** Label keys contain dots, which `prop` paths cannot express. */
-function labelled(props: Record<string, unknown>): string | undefined {
-  const labels = prop(props, "metadata.labels");
-  const v = labels && typeof labels === "object" ? (labels as Record<string, unknown>)["meridian.dev/region"] : undefined;
+/** Label and annotation keys contain dots, which `prop` paths cannot express. */
+function metadataValue(props: Record<string, unknown>, field: "labels" | "annotations", key: string): string | undefined {
+  const map = prop(props, `metadata.${field}`);
+  const v = map && typeof map === "object" ? (map as Record<string, unknown>)[key] : undefined;
   return typeof v === "string" ? v : undefined;
 }
+const labelled = (props: Record<string, unknown>) => metadataValue(props, "labels", "meridian.dev/region");
+const annotation = (props: Record<string, unknown>, key: string) => metadataValue(props, "annotations", key);
 
 const onCluster = () => ({ free: "a Kubernetes object on the region's existing cluster" });
 

@@ -12,7 +12,7 @@ import { toCents } from "../money.js";
 export const HOURS_PER_MONTH = 730;
 
 /** What a priced resource is, for per-resource limits (a database above the stack's ceiling, …). */
-export type CostCategory = "database" | "cache" | "load-balancer" | "dns" | "health-check" | "gateway" | "endpoint";
+export type CostCategory = "database" | "cache" | "load-balancer" | "dns" | "health-check" | "gateway" | "endpoint" | "address" | "secret";
 
 export type Pricing = { category: CostCategory; components: CostComponent[] } | { free: string };
 

@@ -70,6 +70,19 @@ describe("traffic pricers price what is rendered", () => {
     expect(monthly([svc("g", "gcp-usc1")], "g")).toEqual([["Forwarding rule", 730, false]]);
     expect(monthly([svc("z", "azure-weu")], "z")).toEqual([["Load balancer rule (Standard)", 730, false], ["Public IP address (static)", 365, false]]);
     expect(priced([svc("c", "aws-use1", "ClusterIP")]).free.map((f) => f.resource.name)).toEqual(["c"]);
+    // Bound to a pre-created public IP, the Service bills only its rules; the address is priced as itself.
+    const bound = res("kubernetes:core/v1:Service", "b", { ...svc("b", "azure-weu").props, metadata: { labels: { "meridian.dev/region": "azure-weu" }, annotations: { "service.beta.kubernetes.io/azure-pip-name": "gw" } } });
+    expect(monthly([bound], "b")).toEqual([["Load balancer rule (Standard)", 730, false]]);
+  });
+
+  it("public addresses and secrets: AWS bills every public IPv4, Azure a Standard IP, GCP nothing on a forwarding rule", () => {
+    expect(monthly([res("aws:ec2/eip:Eip", "eip", { domain: "vpc" })], "eip")).toEqual([["Public IPv4 address", 365, false]]);
+    expect(monthly([res("azure-native:network:PublicIPAddress", "pip", { sku: { name: "Standard" } })], "pip")).toEqual([["Public IP address (static)", 365, false]]);
+    expect(monthly([res("azure-native:network:PublicIPAddress", "old", { sku: { name: "Basic" } })], "old")[0]![2]).toBe(true);
+    expect(monthly([res("aws:secretsmanager/secret:Secret", "s", {})], "s")).toEqual([["Secret", 40, false]]);
+    const p = priced([res("gcp:compute/address:Address", "a", {}), res("aws:secretsmanager/secretVersion:SecretVersion", "v", {}), res("random:index/randomPassword:RandomPassword", "r", {})]);
+    expect(p.free.map((f) => f.resource.name)).toEqual(["a", "v", "r"]);
+    expect(p.unsupported).toEqual([]);
   });
 });
 
