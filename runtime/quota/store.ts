@@ -6,6 +6,7 @@
  * replica cannot interleave stale in-memory decisions with the first one's.
  */
 import pg from "pg";
+import { inTransaction } from "../common/pg-tx.js";
 import type { Delegation } from "./delegation.js";
 import type { Override } from "./overrides.js";
 import type { QuotaState, StateChanges } from "./state.js";
@@ -19,26 +20,6 @@ export interface QuotaStoreOptions {
 }
 
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf("-") + 1));
-
-/** One transaction on a pooled client; a client whose connection broke is destroyed, not returned. */
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (err: Error) => (broken = err);
-  c.on("error", onError);
-  try {
-    await c.query("BEGIN");
-    const out = await fn(c);
-    await c.query("COMMIT");
-    return out;
-  } catch (err) {
-    await c.query("ROLLBACK").catch((e: Error) => (broken ??= e));
-    throw err;
-  } finally {
-    c.off("error", onError);
-    c.release(broken);
-  }
-}
 
 export class PostgresQuotaStore {
   private readonly pool: pg.Pool;

@@ -16,7 +16,7 @@
 import pg from "pg";
 import { RedisEscrowStore, type RedisItemState } from "./redis.js";
 import { journalStatements } from "./journal-sql.js";
-import { inTransaction } from "./pg-tx.js";
+import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
 import type {
   AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, Fence, HoldRequest, HoldResult, InventoryAudit, RefundOutcome, SaleOutcome, SaleRecord,

@@ -10,7 +10,7 @@
  */
 import pg from "pg";
 import { schemaStatements } from "./postgres-sql.js";
-import { inTransaction } from "./pg-tx.js";
+import { inTransaction } from "../../common/pg-tx.js";
 import {
   EMPTY_LEASE,
   type AcquireRequest,
