@@ -18,3 +18,7 @@ export { clockService, clockConfigSchema } from "./service.js";
 export { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";
 export { FileUpperBound, startupWait, ClockBehindUpperBoundError, UPPER_BOUND_FILE } from "./upper-bound.js";
 export { grandmasterService, grandmasterConfigSchema } from "./grandmaster-service.js";
+export { compare, max } from "./timestamp.js";
+export { StalenessPolicy, StalenessPolicyError, stalenessPolicySchema, type ReadConsistency } from "./staleness/policy.js";
+export { routeRead, type FollowerReadRequest, type ReadRoute } from "./staleness/follower-route.js";
+export { PostgresFollowerReads, closedTimestampStatements, closeTimestamp, readClosedTimestamp, type FollowerRead } from "./staleness/postgres.js";
