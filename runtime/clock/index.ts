@@ -6,13 +6,14 @@ export { HybridClock, UntrustworthyRemoteWallTimeError, ForwardClockJumpError, t
 export { format, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
 export { TrueTime, ClockUnsynchronizedError, type TTInterval } from "./truetime.js";
 export { SkewMonitor, type SkewEvent, type SkewState } from "./skew.js";
-export { ClockNode, type ClockNodeOptions, type ClockStatus } from "./node.js";
+export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatus } from "./node.js";
 export { TimeMetrics } from "./metrics.js";
 export { HTTP_HEADER, GRPC_METADATA_KEY, NATS_HEADER, grpc, http, inject, nats, type Carrier } from "./propagation.js";
 export { httpHlc, installHlc, clockRoutes } from "./http.js";
 export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv } from "./env.js";
 export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";
 export { NtpSync } from "./sync.js";
+export { ChronySync, chronycTracking, type TrackingReader } from "./chrony-sync.js";
 export { Grandmaster, preciseSystemClock, type GrandmasterOptions } from "./grandmaster.js";
 export { clockService, clockConfigSchema } from "./service.js";
 export { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";
