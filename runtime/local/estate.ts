@@ -20,11 +20,12 @@ import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js
 import { rateLimitShares } from "../../model/workloads/config.js";
 import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
-import { Chaos } from "./chaos.js";
+import type { Chaos } from "./chaos.js";
+import { estateChaos } from "./estate-chaos.js";
 import { GlobalServices } from "./global-services.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
-import type { NetworkFault, RegionProxy } from "./proxy.js";
+import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
 
 export interface LocalEstateOptions {
@@ -109,13 +110,13 @@ export class LocalEstate {
   private onQuery: ((entry: DnsQueryLogEntry) => void) | undefined;
   private clientNetworks: ClientNetwork[] = [];
   private baselineSkews: Record<string, number> = {};
-  /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill partition|latency`, the dashboard. */
-  readonly chaos: Chaos = new Chaos({
+  /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill …`, the dashboard. */
+  readonly chaos: Chaos = estateChaos({
     regionIds: () => this.regions.map((r) => r.id),
     services: () => this.policy.signals.map((s) => s.name),
-    setNetworkFault: (region, fault) => this.setNetworkFault(region, fault),
+    proxy: (region) => (this.region(region), this.proxies.get(region)!),
+    admin: (region, path, body) => this.admin(region, path, body),
     setSkew: (region, skewMs) => this.setSkew(region, skewMs),
-    setSignalFailing: async (region, service, failing) => void (await this.admin(region, "/admin/signal", { service, failing })),
     baselineSkewMs: (region) => this.baselineSkews[region] ?? 0,
     record: (kind, region, detail) => this.record({ atMs: Date.now(), kind, region, detail }),
   });
@@ -363,8 +364,13 @@ export class LocalEstate {
     this.proxies.get(id)!.setUpstream(null);
     this.rateLimitShares.set(id, 0);
     const proc = await this.supervisor.restart(id);
-    this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
     this.record({ atMs: Date.now(), kind: "restarted", region: id, detail: `process ${proc.pid} started` });
+    // The new process knows nothing of the faults in force on the region: set them again before traffic.
+    try {
+      await this.chaos.reapply(id);
+    } finally {
+      this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
+    }
   }
 
   /** A region process ended without being asked to: the proxy refuses its connections from now on. */
@@ -379,12 +385,6 @@ export class LocalEstate {
     await this.admin(id, "/admin/skew", { skewMs });
     this.supervisor.updateSpec(id, { skewMs });
     this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms` });
-  }
-
-  /** Set a region's network as its proxy applies it (the chaos toolkit composes and records faults). */
-  setNetworkFault(id: string, fault: NetworkFault): void {
-    this.region(id);
-    this.proxies.get(id)!.setFault(fault);
   }
 
   /** Every region's `/state` over the control plane (null for a region that does not answer). */
