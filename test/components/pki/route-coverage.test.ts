@@ -1,16 +1,19 @@
 // The per-route AuthorizationPolicies the PKI area renders, against the routes each runtime service registers when
-// it actually runs (its app's route table, and the gRPC methods the rate limiter serves): every route is reachable
-// through the mesh by some identity, an operator-only route admits the operator and nobody else, the gateway reaches
-// no operator-only route, and every path a policy names exists. A route added without its policy fails here.
+// it actually runs (its app's route table, and the gRPC methods the rate limiter serves), and the grandmaster's admin
+// API likewise: every route is reachable through the mesh by some identity, an operator-only route admits the
+// operator and nobody else, the gateway reaches no operator-only route, and every path a policy names exists. A route
+// added without its policy fails here.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
 import { escrowRegionConfig } from "../../../model/workloads/config.js";
-import { buildEstateSpec } from "../../../model/estate.js";
-import { SERVICE_ROUTES } from "../../../model/security/routes.js";
+import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
+import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
 import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, allowedCallerIds, callerIdentity, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName } from "../../../model/services.js";
+import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
 import { clockService } from "../../../runtime/clock/service.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import type { RouteEntry } from "../../../runtime/common/route-table.js";
@@ -68,7 +71,24 @@ const HTTP = 8080;
 const fromTable = (routes: readonly RouteEntry[], port = HTTP): Served[] =>
   routes.filter((r) => r.method !== "HEAD" && !NEVER_MESHED.has(r.url)).map((r) => ({ method: r.method, path: r.url, port, ...(r.auth !== undefined ? { auth: r.auth } : {}) }));
 
+/** The grandmaster's admin API (time namespace): /status for the trust domain, drills for the operator, nothing else. */
+export function grandmasterRouteProblems(served: Served[]): string[] {
+  const allows = (who: string | null, r: Served) =>
+    authorized(policies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal: who, port: GRANDMASTER.adminPort, method: r.method, path: concrete(r.path) });
+  const operator = principal(OPERATOR_IDENTITY);
+  const service = principal(runtimeService("clock"));
+  const problems: string[] = [];
+  for (const r of served) {
+    const route = `grandmaster ${r.method} ${r.path}`;
+    if (!allows(operator, r) && !allows(service, r)) problems.push(`${route}: no AuthorizationPolicy rule lets any identity call it`);
+    if (r.auth === "operator" && allows(service, r)) problems.push(`${route}: operator-only in the service, but the mesh admits other identities`);
+  }
+  for (const p of [...GRANDMASTER_ROUTES.status.paths, ...GRANDMASTER_ROUTES.admin]) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`grandmaster: rule ${p} matches no route`);
+  return problems;
+}
+
 const served = new Map<ServiceName, Served[]>();
+let grandmasterRoutes: Served[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 const dir = mkdtempSync(join(tmpdir(), "meridian-route-coverage-"));
 
@@ -98,6 +118,10 @@ beforeAll(async () => {
   closers.push(() => clock.close());
   served.set("clock", fromTable(clock.app.routeTable()));
 
+  const grandmaster = await startService(grandmasterService, { ntp: { host: "127.0.0.1", port: 0 }, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.push(() => grandmaster.close());
+  grandmasterRoutes = fromTable(grandmaster.app.routeTable(), GRANDMASTER.adminPort);
+
   await ensureQuotaDb();
   const schema = uniqueSchema("route_coverage");
   const log = await startAuditLog();
@@ -120,6 +144,14 @@ describe("per-route AuthorizationPolicies against the routes the services regist
   it("every served route has a policy, operator routes admit the operator only, and every policy path is served", () => {
     const problems = [...served].flatMap(([name, routes]) => routeProblems(name, routes));
     expect(problems).toEqual([]);
+  });
+
+  it("the grandmaster's admin API: /status for the trust domain, drills for the operator only, every rule served", () => {
+    expect(grandmasterRoutes.map((r) => r.path)).toEqual(expect.arrayContaining(["/status", "/drills/gps"]));
+    expect(grandmasterRouteProblems(grandmasterRoutes)).toEqual([]);
+    expect(grandmasterRouteProblems([...grandmasterRoutes, { method: "POST", path: "/admin/leap", port: GRANDMASTER.adminPort, auth: "operator" }])).toEqual([
+      expect.stringContaining("grandmaster POST /admin/leap: no AuthorizationPolicy rule"),
+    ]);
   });
 
   it("a route added without its policy fails: unreachable, or an operator route outside the admin paths", () => {
