@@ -22,6 +22,7 @@ import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
 import type { Chaos } from "./chaos.js";
 import { estateChaos } from "./estate-chaos.js";
+import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
@@ -98,11 +99,17 @@ export class LocalEstate {
   private lastAnswer = "";
   private stopped: Promise<void> | undefined;
   private tokenCache: { token: string; untilMs: number } | undefined;
-  private rebalancing: Promise<void> | undefined;
-  private rebalanceAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly shares = new RateLimitShares({
+    spec: () => this.spec,
+    regionIds: () => this.regions.map((r) => r.id),
+    isRunning: (id) => this.supervisor.isRunning(id),
+    health: () => this.healthStates(),
+    push: (id, requestsPerSecond) => this.admin(id, "/admin/ratelimit", { requestsPerSecond }),
+    record: (detail) => this.record({ atMs: Date.now(), kind: "ratelimit", detail }),
+  });
   /** Each region's current share of the estate-wide rate limit (requests/s), as last pushed. */
-  readonly rateLimitShares = new Map<string, number>();
+  readonly rateLimitShares: Map<string, number> = this.shares.current;
   /** The resolver's recent queries (newest last) and, per region, how many answers it has drawn. */
   readonly queryLog: DnsQueryLogEntry[] = [];
   readonly answersDrawn = new Map<string, number>();
@@ -274,36 +281,9 @@ export class LocalEstate {
     return JSON.parse(text) as unknown;
   }
 
-  /**
-   * Split the estate-wide rate limit over the regions that serve (running, not unhealthy) by the model's
-   * shares, and push the new shares — lowered ones first, so the regions' sum never exceeds the limit.
-   */
+  /** Move the estate-wide rate limit's shares to the regions that serve now (see rate-limit-shares.ts). */
   rebalanceRateLimits(): Promise<void> {
-    if (this.rebalancing) {
-      this.rebalanceAgain = true;
-      return this.rebalancing;
-    }
-    this.rebalancing = (async () => {
-      do {
-        this.rebalanceAgain = false;
-        const health = this.healthStates();
-        const serving = this.spec.regions.filter((r) => this.regions.some((x) => x.id === r.id) && this.supervisor.isRunning(r.id) && health[r.id] !== "unhealthy");
-        const next = serving.length ? rateLimitShares({ regions: serving, runtime: this.spec.runtime }) : {};
-        const changes = this.regions.map((r) => ({ id: r.id, from: this.rateLimitShares.get(r.id) ?? 0, to: next[r.id] ?? 0 })).filter((c) => c.from !== c.to);
-        for (const c of [...changes.filter((x) => x.to < x.from), ...changes.filter((x) => x.to > x.from)]) {
-          if (!this.supervisor.isRunning(c.id)) {
-            this.rateLimitShares.set(c.id, 0);
-            continue;
-          }
-          await this.admin(c.id, "/admin/ratelimit", { requestsPerSecond: c.to }).then(
-            () => this.rateLimitShares.set(c.id, c.to),
-            () => undefined,
-          );
-        }
-        if (changes.length) this.record({ atMs: Date.now(), kind: "ratelimit", detail: [...this.rateLimitShares].map(([id, rps]) => `${id} ${rps}/s`).join(", ") });
-      } while (this.rebalanceAgain);
-    })().finally(() => (this.rebalancing = undefined));
-    return this.rebalancing;
+    return this.shares.rebalance();
   }
 
   private endpoints(): Record<string, string> {
