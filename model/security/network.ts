@@ -113,6 +113,8 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
+    // Every service's clock is measured against the region's grandmaster over NTP (UDP, the pod's port).
+    ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [{ protocol: "UDP" as const, port: GRANDMASTER.containerPort }] }] : []),
   ];
   return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }], egress);
 }
