@@ -8,6 +8,7 @@ import { ledgerRegion } from "../../model/workloads/config.js";
 import type { Area, EstateContext } from "../context.js";
 import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
 import { Topology } from "../replication/topology.js";
+import { RegionGateway } from "./gateway.js";
 import { RuntimeServices } from "./runtime-services.js";
 import { TenantQuotas } from "./tenant-quotas.js";
 
@@ -44,6 +45,9 @@ export const workloadsArea: Area = {
         cluster,
         postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
       }, { parent: ctx.parent });
+      const pki = ctx.pki.get(id);
+      if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);
+      new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [pki.istiod, pki.gatewayCertificate] }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
       if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
     }
