@@ -4,6 +4,7 @@
  */
 import type { Area } from "./context.js";
 import { trafficArea } from "./dns/index.js";
+import { monitoringArea } from "./monitoring/index.js";
 import { pkiArea } from "./pki/index.js";
 import { securityArea } from "./security/index.js";
 import { replicationArea } from "./replication/area.js";
@@ -17,4 +18,5 @@ export const areas: Area[] = [
   timeArea,
   workloadsArea,
   securityArea,
+  monitoringArea,
 ];

@@ -22,7 +22,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
     timeHierarchy(spec);
   } catch (err) {
     if (!(err instanceof TimeHierarchyError)) throw err;
-    for (const line of err.message.split("\n")) problems.push({ keyPath: "meridian:time", value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled }), expected: line });
+    for (const line of err.message.split("\n")) problems.push({ keyPath: "meridian:time", value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled, references: config.time.references.map((r) => r.server) }), expected: line });
   }
   return problems;
 }

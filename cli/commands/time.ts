@@ -24,23 +24,24 @@ export function register(program: Command): void {
 
   time
     .command("serve")
-    .description("serve a region's clock: HLC (x-meridian-hlc header), TrueTime interval and skew state over HTTP, synced to a grandmaster")
+    .description("serve a region's clock: HLC (x-meridian-hlc header), TrueTime interval and skew state over HTTP, synced to a grandmaster or the node's chrony")
     .option("--config <file>", "service config, JSON or YAML: region, maxOffsetMs, skew thresholds, grandmaster, and the kit's `server` section")
     .option("-p, --port <n>", "HTTP port (default 8080)", number("--port", 0, 65535, true))
     .option("--host <address>", "listen address (default 127.0.0.1)")
     .option("--region <id>", "the region this clock serves")
     .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
     .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
+    .option("--chrony <host:port>", "measure with the node's chronyd instead (its command port, e.g. 127.0.0.1:323): ClockBound-style status and error bound")
     .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", number("--sync-interval-ms", 100, 3_600_000))
     .option("--data-dir <dir>", "where the HLC's wall-time upper bound is persisted; start-up waits it out (without it: max offset)")
     .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
-    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
+    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; chrony?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
       const { runService } = await import("../../runtime/kit/index.js");
       const { clockService, calibratedRealtimeClock } = await import("../../runtime/clock/index.js");
       await runService(clockService, {
         command: "meridian time serve",
         configFile: o.config,
-        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, syncIntervalMs: o.syncIntervalMs, dataDir: o.dataDir, forwardJumpCheck: o.forwardJumpCheck },
+        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, chrony: o.chrony, syncIntervalMs: o.syncIntervalMs, dataDir: o.dataDir, forwardJumpCheck: o.forwardJumpCheck },
         // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP. The calibrated clock
         // is sub-ms and re-anchors to the system clock, so a step of it reaches the jump monitor.
         clock: calibratedRealtimeClock(),

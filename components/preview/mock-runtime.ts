@@ -13,6 +13,7 @@
  * providers would refuse throws ProviderRulesError with the providers' own messages.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createRequire } from "node:module";
 import * as rpc from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import { checkProviderRules, ProviderRulesError } from "./rules/index.js";
@@ -114,21 +115,67 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
   pulumi.runtime.setAllConfig(engineConfig, options.secretKeys);
 
   let returned: unknown;
-  await pulumi.runtime.runInPulumiStack(async () => {
-    returned = await program();
-    return returned as Record<string, unknown>;
+  await withoutEngineStacks(async () => {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      returned = await program();
+      return returned as Record<string, unknown>;
+    });
+    await settings.awaitStackRegistrations();
+    // Resources still waiting on a dependsOn chain, and the stack's own registerOutputs, are RPCs in flight:
+    // drain them, or they are lost (and hit the next run's mock monitor as "unknown resource"). The SDK marks
+    // waitForRPCs internal; it is what `pulumi up` itself awaits before disconnecting.
+    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   });
-  await settings.awaitStackRegistrations();
-  // Resources still waiting on a dependsOn chain, and the stack's own registerOutputs, are RPCs in flight:
-  // drain them, or they are lost (and hit the next run's mock monitor as "unknown resource"). The SDK marks
-  // waitForRPCs internal; it is what `pulumi up` itself awaits before disconnecting.
-  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   const outputs = (await resolveOutputs(returned)) as Awaited<T>;
   if (options.providerRules ?? true) {
     const violations = checkProviderRules(resources);
     if (violations.length > 0) throw new ProviderRulesError(options.stack, violations);
   }
   return { resources, outputs };
+}
+
+/**
+ * The SDK captures a call stack for every RPC promise (printed only under PULUMI_DEBUG_PROMISE_LEAKS) and
+ * for every resource (its source position, which only a real engine shows). Under tsx or vitest each
+ * stack is formatted through source maps, and that was over half of an estate's evaluation; the mock
+ * monitor reads neither, so while the program runs under mocks they are not captured. Errors the program
+ * throws keep their full stacks. Both hooks are SDK internals: if a release renames them, nothing is
+ * skipped and evaluation is only slower.
+ */
+const sdk = createRequire(import.meta.url);
+const debuggable = sdk("@pulumi/pulumi/runtime/debuggable.js") as { debugPromiseLeaks?: boolean; debuggablePromise?: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
+const resourceClass = pulumi.Resource as unknown as { callsites?: () => unknown[] };
+let skipping = 0;
+let restore: (() => void) | undefined;
+
+async function withoutEngineStacks<T>(run: () => Promise<T>): Promise<T> {
+  if (skipping++ === 0) restore = skipEngineStacks();
+  try {
+    return await run();
+  } finally {
+    if (--skipping === 0) restore?.();
+  }
+}
+
+function skipEngineStacks(): () => void {
+  const { debuggablePromise } = debuggable;
+  const { callsites } = resourceClass;
+  if (typeof debuggablePromise === "function" && !debuggable.debugPromiseLeaks) {
+    debuggable.debuggablePromise = (p, ctx) => {
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        return debuggablePromise(p, ctx);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
+    };
+  }
+  if (typeof callsites === "function") resourceClass.callsites = () => [];
+  return () => {
+    debuggable.debuggablePromise = debuggablePromise;
+    resourceClass.callsites = callsites;
+  };
 }
 
 /** Resolve every Output in a value; an unknown one (a preview) becomes COMPUTED. */

@@ -1,7 +1,7 @@
 /**
  * The grandmaster simulator: a Deployment running `meridian time grandmaster` from the runtime image and
- * a Service publishing NTP on UDP 123 (the container binds an unprivileged port) plus its admin API,
- * whose /status is the readiness probe and /metrics the scrape target.
+ * a Service publishing NTP on UDP 123 (the container binds an unprivileged port) plus its admin API, whose
+ * /readyz is the readiness probe; its /metrics reaches Prometheus through the sidecar's merged-metrics port.
  */
 import * as k8s from "@pulumi/kubernetes";
 import type { GrandmasterPlan } from "../../model/time/hierarchy.js";
@@ -20,7 +20,12 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
         replicas: plan.replicas,
         selector: { matchLabels: { app } },
         template: {
-          metadata: { labels: meta },
+          metadata: {
+            labels: meta,
+            // The pod is meshed (STRICT mTLS), so Prometheus cannot scrape the admin port; Istio's metrics merging serves
+            // /metrics with Envoy's stats on the sidecar agent's plaintext port (MERGED_METRICS), which the PodMonitor scrapes.
+            annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(plan.adminPort), "prometheus.io/path": "/metrics" },
+          },
           spec: {
             // Pod Security `restricted` (model/security/posture.ts): the time namespace enforces less only for chrony and linuxptp.
             securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },

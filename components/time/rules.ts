@@ -1,11 +1,15 @@
 /**
  * Clock-health monitoring for one region: the PrometheusRule (alerts from model/time/alerts.ts), a
- * PodMonitor scraping chrony_exporter on every node and a ServiceMonitor scraping the grandmaster.
+ * PodMonitor scraping chrony_exporter on every node and one scraping the grandmaster. The grandmaster is meshed, so
+ * its admin port accepts mTLS only: Prometheus, outside the mesh, scrapes the sidecar agent's plaintext merged
+ * endpoint (MERGED_METRICS: the app's /metrics, named by the pod's prometheus.io annotations, plus Envoy's stats).
  * Custom resources of prometheus-operator's monitoring.coreos.com/v1 (its CRDs must be installed).
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { MERGED_METRICS } from "../../model/security/istio-injection.js";
 import { timeAlerts } from "../../model/time/alerts.js";
+import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";
 
@@ -51,9 +55,9 @@ export function clockMonitoring(scope: RegionScope, time: TimeConfig, grandmaste
         `${scope.region}-grandmaster-monitor`,
         {
           apiVersion: "monitoring.coreos.com/v1",
-          kind: "ServiceMonitor",
-          metadata: { name: "grandmaster", namespace: scope.namespace, labels: meta },
-          spec: { selector: { matchLabels: { app: "grandmaster" } }, endpoints: [{ port: "admin", path: "/metrics", interval: "15s" }] },
+          kind: "PodMonitor",
+          metadata: { name: GRANDMASTER.name, namespace: scope.namespace, labels: meta },
+          spec: { selector: { matchLabels: { app: GRANDMASTER.name } }, podMetricsEndpoints: [{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "15s" }] },
         },
         opts(scope),
       ),

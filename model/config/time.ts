@@ -33,6 +33,23 @@ const ptpSchema = z
   ], { error: "expected true, false, or { enabled, network: { interface, domainNumber, transport, timestamping } }" })
   .prefault(false);
 
+/**
+ * An independent upstream a region's nodes reach directly: a public NTS server (national labs and Netnod
+ * serve UTC with leap indicators, unsmeared) or the NTP address of a GPS/PTP appliance in a datacenter.
+ * The simulated grandmaster is not one: a cloud region needs a reference outside the estate.
+ */
+const referenceSchema = z
+  .object({
+    server: z.string().regex(/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$|^[0-9a-fA-F:]{2,39}$/, "expected a host name or an IP address"),
+    /** Authenticate with NTS (RFC 8915): plain NTP from across the internet can be steered by anyone on the path. */
+    nts: z.boolean().default(true),
+    /** The time scale it serves; sources of the other kind are excluded like every other source. */
+    smear: z.enum(["smeared", "unsmeared"]).default("unsmeared"),
+    /** Only these regions use it (an appliance serves its own datacenter); default every region. */
+    regions: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 export const timeSchema = z
   .object({
     /** CockroachDB "max offset": remote HLC timestamps further ahead are rejected. */
@@ -46,6 +63,8 @@ export const timeSchema = z
       })
       .strict()
       .prefault({}),
+    /** Independent references (NTS servers, GPS appliances); every cloud region needs one besides the grandmaster. */
+    references: z.array(referenceSchema).default([]),
     /** Run the estate on leap-smeared time (Google/AWS NTP style) instead of UTC with leap indicators. */
     leapSmear: z.boolean().default(false),
     /** Skew-threshold responses, as fractions of max offset (CockroachDB stops a node at 80%). */
@@ -77,4 +96,5 @@ export const timeSchema = z
   .strict();
 
 export type TimeConfig = z.output<typeof timeSchema>;
+export type TimeReferenceConfig = z.output<typeof referenceSchema>;
 export type PtpNetworkConfig = z.output<typeof ptpNetworkSchema>;

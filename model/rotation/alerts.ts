@@ -1,14 +1,15 @@
 /**
  * Certificate and identity alerting (§14.2.2 operational metrics): expiry thresholds from the stack config,
- * renewal failures, ACME errors, SPIRE SVID rotation and CA preparation failures, and SLOs with
+ * renewal failures, ACME errors, SPIRE SVID rotation, CA preparation and expiry, istiod push/CSR errors, and SLOs with
  * multi-window burn-rate alerts (Google SRE workbook: 14.4× over 1h/5m pages, 6× over 6h/30m warns).
- * Metric names: cert-manager's controller metrics, SPIRE telemetry call counters (`status` label), Envoy
+ * Metric names: cert-manager's controller metrics, SPIRE telemetry (call counters carry a `status` label), istiod's, Envoy
  * listener TLS stats, and x509-certificate-exporter's `x509_cert_not_after` for the offline-signed intermediates
  * and the root (not cert-manager Certificates, so cert-manager exports nothing for them). Components render
  * these groups into PrometheusRules verbatim.
  */
 import { NAMESPACES, type EstateSpec } from "../estate.js";
 import { durationSeconds } from "../config/vocabulary.js";
+import { MESH_SCRAPE_TARGETS, scrapeJob } from "../security/scrape-targets.js";
 
 export interface AlertRule {
   alert: string;
@@ -79,6 +80,52 @@ export function svidFailureFor(spec: EstateSpec): string {
   return `${Math.max(1, Math.round(durationSeconds(spec.pki.svidTtl) / 4 / 60))}m`;
 }
 
+/**
+ * SVIDs running out. SPIRE sets `manager.x509_ca.rotate.expiration` (Unix seconds) to the notAfter of the X.509 CA it
+ * activates and caps every SVID it signs at that notAfter, so a CA with less than two SVID lifetimes left means
+ * rotation stalled and SVIDs are about to shorten, then stop. An agent's `cache_manager.expiring_svids` sample
+ * counts cached workload SVIDs past their renewal point (half their TTL); it is non-zero only for the moment a
+ * renewal takes, so a median above zero for ten minutes straight means they are not being renewed.
+ */
+function svidExpiryRules(spec: EstateSpec): AlertRule[] {
+  const ttl = durationSeconds(spec.pki.svidTtl);
+  return [
+    {
+      alert: "SpireServerCaExpiring",
+      expr: `min by (cluster, trust_domain_id) (spire_server_manager_x509_ca_rotate_expiration) - time() < ${2 * ttl}`,
+      for: "5m",
+      severity: "critical",
+      summary: `SPIRE's active X.509 CA for {{ $labels.trust_domain_id }} expires within two SVID lifetimes (2 × ${spec.pki.svidTtl}): CA rotation stalled, SVIDs shorten and then stop`,
+    },
+    {
+      alert: "WorkloadSvidsNotRenewing",
+      expr: `min by (cluster, pod) (min_over_time(spire_agent_cache_manager_expiring_svids{quantile="0.5"}[10m])) > 0`,
+      for: svidFailureFor(spec),
+      severity: "critical",
+      summary: `SPIRE agent {{ $labels.pod }} holds workload SVIDs past their renewal point: they expire within ${spec.pki.svidTtl} of issue and sidecars then fail mTLS`,
+    },
+  ];
+}
+
+/**
+ * istiod's health as the proxies see it: configuration pushes that fail to send or that proxies reject (NACK, e.g.
+ * a policy Envoy cannot load, so the old one keeps applying), CSRs its CA fails to sign (workloads take SVIDs from
+ * SPIRE; one reaching istiod is a proxy without the SPIFFE CSI socket), and any mesh scrape target going dark,
+ * which silences the rules above.
+ */
+function meshControlPlaneGroup(): RuleGroup {
+  const jobs = MESH_SCRAPE_TARGETS.map(scrapeJob).join("|");
+  return {
+    name: "meridian-mesh-control-plane",
+    rules: [
+      { alert: "IstiodXdsPushErrors", expr: `sum by (cluster, type) (increase(pilot_xds_pushes{type=~".+_senderr"}[15m])) > 0`, for: "15m", severity: "warning", summary: "istiod fails to send {{ $labels.type }} pushes: proxies run on stale configuration" },
+      { alert: "IstiodXdsRejected", expr: `sum by (cluster, type) (increase(pilot_total_xds_rejects[15m])) > 0`, for: "15m", severity: "warning", summary: "proxies reject istiod's {{ $labels.type }} configuration: the last accepted policy keeps applying" },
+      { alert: "IstiodCsrSignErrors", expr: `sum by (cluster) (increase(citadel_server_csr_sign_error_count[15m])) > 0`, for: "5m", severity: "warning", summary: "istiod's CA fails to sign CSRs: a proxy is asking istiod instead of SPIRE for its certificate" },
+      { alert: "MeshMetricsDown", expr: `up{job=~"${jobs}"} == 0`, for: "10m", severity: "warning", summary: "Prometheus cannot scrape {{ $labels.job }}: the SPIFFE and mesh alerts have no data from it" },
+    ],
+  };
+}
+
 /** The intermediates' Secrets as x509-certificate-exporter labels them (tls.crt: intermediate then root; ca.crt: root). */
 export const INTERMEDIATE_SECRETS = `secret_namespace="${NAMESPACES.certManager}",secret_name=~"meridian-intermediate-.+"`;
 
@@ -120,8 +167,10 @@ export function pkiRuleGroups(spec: EstateSpec): RuleGroup[] {
       rules: [
         { alert: "SpireAgentSvidRotationFailing", expr: `sum by (cluster) (increase(spire_agent_agent_svid_rotate{status!="OK"}[15m])) > 0`, for: svidFailureFor(spec), severity: "critical", summary: `SPIRE agents fail to rotate their SVIDs (SVID TTL ${spec.pki.svidTtl})` },
         { alert: "SpireServerCaPrepareFailing", expr: `sum by (cluster) (increase(spire_server_ca_manager_x509_ca_prepare{status!="OK"}[30m])) > 0`, for: svidFailureFor(spec), severity: "critical", summary: "SPIRE server cannot prepare its next X.509 CA from the cert-manager upstream authority" },
+        ...svidExpiryRules(spec),
       ],
     },
+    meshControlPlaneGroup(),
     privateCaGroup(spec),
     ...pkiSlos(spec).map(sloGroup),
   ];

@@ -105,6 +105,16 @@ export function timeAlerts(time: TimeConfig): AlertRule[] {
       description: "Clients will not sync to it; nodes fall back to their other sources.",
     },
     {
+      // The grandmaster's ε bounds its offset from true time; past the degrade threshold, every node synchronised to
+      // it inherits an offset the skew monitor degrades on, whatever chrony reports locally.
+      alert: "GrandmasterOffsetBoundHigh",
+      expr: `max by (pod) (${M.ensembleEpsilon}) > ${s(t.degradeSeconds)}`,
+      for: "5m",
+      severity: "warning",
+      summary: "The grandmaster's offset bound (ε) passed the degrade threshold",
+      description: `{{ $labels.pod }} serves time within ±{{ $value }}s only, beyond ${s(t.degradeSeconds)}s (${time.skew.degradeFraction} × max offset ${time.maxOffsetMs} ms): check its sources (holdover, falsetickers).`,
+    },
+    {
       alert: "ClockDriftDetected",
       expr: `increase(${M.driftAlarms}[15m]) > 0`,
       for: "0m",

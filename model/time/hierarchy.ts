@@ -5,8 +5,13 @@
  * Per cloud (provider docs; see shared FACTS): AWS — the Amazon Time Sync Service at 169.254.169.123
  * (leap-smeared) and, with PTP enabled, the ENA PTP hardware clock /dev/ptp_ena (unsmeared UTC); GCP —
  * the metadata server's NTP (leap-smeared); Azure — the host's PTP hardware clock /dev/ptp_hyperv
- * (unsmeared). Every region also gets the estate's grandmaster when it is enabled, and a datacenter PTP
- * network (ptp4l + phc2sys over chrony's SHM refclock) when one is configured.
+ * (unsmeared). Every region also gets the configured independent references (NTS servers, GPS appliances),
+ * the estate's grandmaster when it is enabled, and a datacenter PTP network (ptp4l + phc2sys over chrony's
+ * SHM refclock) when one is configured.
+ *
+ * The grandmaster's GPS/atomic ensemble is simulated (§12: drills and `meridian local`), so outside the
+ * local environment a region whose only source is the grandmaster would discipline its nodes against their
+ * own clocks: drift unbounded while offset and ε look healthy. That is refused here, at stack load.
  *
  * Invariant: a region's sources are all smeared or all unsmeared — the estate's `leapSmear` decides — because
  * during a leap the two disagree by up to a second and chrony would see a falseticker or, worse, average them.
@@ -14,7 +19,7 @@
  */
 import { NAMESPACES, type EstateSpec, type Region } from "../estate.js";
 import type { Cloud } from "../config/vocabulary.js";
-import type { PtpNetworkConfig } from "../config/time.js";
+import type { PtpNetworkConfig, TimeReferenceConfig } from "../config/time.js";
 
 export type Smear = "smeared" | "unsmeared";
 
@@ -26,7 +31,7 @@ export interface TimeSource {
   /** chrony options after the target, in chrony's spelling. */
   options: string[];
   smear: Smear;
-  role: "cloud" | "phc" | "ptp-network" | "grandmaster";
+  role: "cloud" | "phc" | "ptp-network" | "reference" | "grandmaster";
   /** Why the source is there, for the rendered comment. */
   note: string;
 }
@@ -89,6 +94,20 @@ export function cloudSources(cloud: Cloud, ptpEnabled: boolean): TimeSource[] {
   }
 }
 
+/** chrony `server` lines for the configured references that apply to this region. */
+export function referenceSources(references: readonly TimeReferenceConfig[], regionId: string): TimeSource[] {
+  return references
+    .filter((r) => r.regions === undefined || r.regions.includes(regionId))
+    .map((r) => ({
+      directive: "server",
+      target: r.server,
+      options: ["iburst", ...(r.nts ? ["nts"] : [])],
+      smear: r.smear,
+      role: "reference",
+      note: `independent reference${r.nts ? ", NTS-authenticated" : ""} (${r.smear})`,
+    }));
+}
+
 export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan {
   const time = spec.time;
   const smear: Smear = time.leapSmear ? "smeared" : "unsmeared";
@@ -104,6 +123,7 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
       note: `datacenter PTP on ${network.interface} (domain ${network.domainNumber}) via ptp4l + phc2sys`,
     });
   }
+  candidates.push(...referenceSources(time.references, region.id));
   const grandmaster: GrandmasterPlan | null = time.grandmaster.enabled
     ? {
         name: GRANDMASTER.name,
@@ -130,6 +150,13 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
         `enable meridian:time.grandmaster or set meridian:time.leapSmear to ${!time.leapSmear}`,
     );
   }
+  if (spec.environment !== "local" && sources.every((s) => s.role === "grandmaster")) {
+    const smearedCloud = cloudSources(region.cloud, time.ptp.enabled).some((s) => s.smear !== smear);
+    throw new TimeHierarchyError(
+      `region ${region.id} (${region.cloud}) would take time only from the simulated grandmaster: add an independent ${smear} reference under meridian:time.references ` +
+        `(an NTS server, or a GPS appliance on the region's network)${smearedCloud ? ` or set meridian:time.leapSmear to ${!time.leapSmear} to use the cloud's own time service` : ""}`,
+    );
+  }
   return {
     region: region.id,
     cloud: region.cloud,
@@ -148,7 +175,10 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
 /** The whole estate's hierarchy, region by region (throws TimeHierarchyError naming every bad region). */
 export function timeHierarchy(spec: EstateSpec): RegionTimePlan[] {
   const plans: RegionTimePlan[] = [];
-  const problems: string[] = [];
+  const ids = new Set(spec.regions.map((r) => r.id));
+  const problems = spec.time.references.flatMap((r) =>
+    (r.regions ?? []).filter((id) => !ids.has(id)).map((id) => `reference ${r.server} names region ${id}, which is not one of this stack's regions (${[...ids].join(", ")})`),
+  );
   for (const region of spec.regions) {
     try {
       plans.push(regionTimePlan(spec, region));

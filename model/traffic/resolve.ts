@@ -14,6 +14,7 @@ import { continents } from "../config/vocabulary.js";
 import { answerSet, type ClientHint, type RegionHealth } from "./answer.js";
 import type { LatLon } from "./geo.js";
 import type { TrafficPolicy } from "./policy.js";
+import { drawWeighted } from "../random.js";
 
 export interface ClientNetwork {
   /** IPv4 prefix, "a.b.c.d/len". */
@@ -84,33 +85,6 @@ export function locateClient(client: QueryClient, networks: readonly ClientNetwo
   const network = [...networks].sort((a, b) => Number(b.prefix.split("/")[1]) - Number(a.prefix.split("/")[1])).find((n) => inPrefix(address, n.prefix));
   if (!network) return { hint: {}, from: "unknown" };
   return { hint: { continent: network.continent, location: network.location }, from, network };
-}
-
-/**
- * A seeded uniform source in [0, 1) (mulberry32): a resolver given a seed answers the same queries with the
- * same regions, so a distribution test is exact, not lucky.
- */
-export function seededUniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Draw one candidate with probability weight / Σ weights; `random` returns [0, 1). */
-export function drawWeighted<T extends { weight: number }>(candidates: readonly T[], random: () => number): T | undefined {
-  const total = candidates.reduce((s, c) => s + Math.max(0, c.weight), 0);
-  if (total <= 0) return candidates[0];
-  let x = random() * total;
-  for (const c of candidates) {
-    x -= Math.max(0, c.weight);
-    if (x < 0) return c;
-  }
-  return candidates[candidates.length - 1];
 }
 
 /** The answer to one query: the model's answer set for this client and health, then one region drawn from it. */

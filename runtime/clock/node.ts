@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../common/clock.js";
 import { HybridClock, type HybridClockOptions, UntrustworthyRemoteWallTimeError } from "./hlc.js";
+import type { ClockStatusKind } from "./chrony-tracking.js";
 import { TimeMetrics } from "./metrics.js";
 import { SkewMonitor, type SkewEvent } from "./skew.js";
 import type { Timestamp } from "./timestamp.js";
@@ -29,6 +30,13 @@ export interface ClockNodeOptions {
   hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound" | "monotonic">;
 }
 
+/** What the node's reference last said of itself (ClockBound's status), when it reports one. */
+export interface ReferenceStatus {
+  source: string;
+  status: ClockStatusKind;
+  reason: string;
+}
+
 export interface ClockStatus {
   hlc: Timestamp;
   truetime: TTInterval | null;
@@ -37,6 +45,7 @@ export interface ClockStatus {
   /** Whether strong operations (linearizable reads, commit-wait writes) are allowed, and if not why. */
   allowsStrong: boolean;
   refusal: string | null;
+  reference: ReferenceStatus | null;
 }
 
 export class ClockNode {
@@ -46,6 +55,7 @@ export class ClockNode {
   readonly metrics: TimeMetrics;
   readonly maxEpsilonMs: number | null;
   private fault: string | null = null;
+  private reference: ReferenceStatus | null = null;
 
   constructor(options: ClockNodeOptions) {
     this.metrics = options.metrics ?? new TimeMetrics();
@@ -84,6 +94,11 @@ export class ClockNode {
     this.skew.observe(-offsetMs);
   }
 
+  /** Record the reference's own status; a DISRUPTED reference gives no error bound, so strong operations stop. */
+  reportReference(reference: ReferenceStatus): void {
+    this.reference = reference;
+  }
+
   /** Forward the HLC to a remote timestamp, counting rejections for the alert rules. */
   receive(remote: Timestamp): void {
     try {
@@ -106,6 +121,7 @@ export class ClockNode {
    */
   strongRefusal(): string | null {
     if (this.fault !== null) return this.fault;
+    if (this.reference?.status === "DISRUPTED") return `time reference ${this.reference.source} is DISRUPTED (${this.reference.reason}): no error bound, the strong-consistency path is closed`;
     this.skew.evaluate();
     if (!this.skew.allowsStrong()) return `skew state ${this.skew.state}: the strong-consistency path is closed`;
     if (this.maxEpsilonMs !== null) {
@@ -142,6 +158,7 @@ export class ClockNode {
       skew: { state: this.skew.state, offsetMs: this.skew.offsetMs, allowsStrong: this.skew.allowsStrong() },
       allowsStrong: refusal === null,
       refusal,
+      reference: this.reference,
     };
   }
 }

@@ -5,7 +5,9 @@
  * strong-consistency path is open: a frozen or recovering clock takes the pod out of the Service.
  *
  * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs, the
- * skew thresholds and the region's `grandmaster` (host:port); flags of the same names override it.
+ * skew thresholds and the reference: the region's `grandmaster` (host:port, one NTP exchange per poll) or
+ * the node's `chrony` command port (host:port; ClockBound-style status from chrony's tracking, which
+ * covers every source chrony votes among); flags of the same names override it.
  *
  * HLC lifecycle (CockroachDB's): with `dataDir` the HLC's wall-time upper bound is persisted there ahead
  * of use (every `upperBoundIntervalMs`, and before any timestamp beyond it); start-up waits until the
@@ -19,6 +21,8 @@ import { defineService } from "../kit/index.js";
 import { clockRoutes, httpHlc } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
+import { ChronySync, chronycTracking } from "./chrony-sync.js";
+import type { Clock } from "../common/clock.js";
 import { NtpSync } from "./sync.js";
 import { microsFromMs } from "./timestamp.js";
 import { FileUpperBound, startupWait, waitPast, type PersistedBound } from "./upper-bound.js";
@@ -40,6 +44,8 @@ export const clockConfigSchema = z
     /** The region's leap-second policy: accepted so the rendered ConfigMap validates; chrony applies it, not this service. */
     leapSmear: z.boolean().optional(),
     grandmaster: hostPort.optional(),
+    /** chronyd's command port (`chronyc -h HOST -p PORT`): measure with chrony's tracking instead of one NTP exchange. */
+    chrony: hostPort.optional(),
     syncIntervalMs: z.number().int().min(100).max(3_600_000).default(16_000),
     /** Directory for the HLC's persisted wall-time upper bound (a volume that outlives the process). */
     dataDir: z.string().min(1).optional(),
@@ -53,7 +59,8 @@ export const clockConfigSchema = z
     maxEpsilonMs: z.number().positive().max(3_600_000).optional(),
   })
   .strict()
-  .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] });
+  .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] })
+  .refine((c) => c.grandmaster === undefined || c.chrony === undefined, { message: "set grandmaster or chrony, not both: chrony already follows the grandmaster", path: ["chrony"] });
 
 export const clockService = defineService({
   name: "clock",
@@ -95,8 +102,7 @@ export const clockService = defineService({
     const waitedMs = clock.now() - startedAt;
     timeMetrics.startupWaited(waitedMs);
     node.hlc.refreshUpperBound();
-    const gm = config.grandmaster;
-    const sync = gm ? new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs: config.syncIntervalMs }) : null;
+    const sync = referenceSync(config, node, clock, (err) => log.warn({ err }, "time reference unreachable"));
     const timers: NodeJS.Timeout[] = [];
     const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms).unref());
     return {
@@ -127,3 +133,11 @@ export const clockService = defineService({
     };
   },
 });
+
+/** The node's reference: chrony's tracking when configured, else one NTP exchange with the grandmaster. */
+function referenceSync(config: z.output<typeof clockConfigSchema>, node: ClockNode, clock: Clock, onError: (e: Error) => void): { start(): void; stop(): void } | null {
+  const { chrony, grandmaster: gm, syncIntervalMs: intervalMs } = config;
+  if (chrony) return new ChronySync(node, { read: chronycTracking(chrony.host, chrony.port), clock, source: `chrony ${chrony.host}:${chrony.port}`, intervalMs, onError });
+  if (gm) return new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs, onError });
+  return null;
+}

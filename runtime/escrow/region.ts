@@ -39,6 +39,13 @@ export interface RegionEscrowOptions {
   forecastRate?: () => number;
   /** Told the reservations dropped when the ledger is voided (their holds can go). */
   onVoid?: (dropped: Reservation[], reason: string) => void;
+  /**
+   * Why this node's clock cannot be trusted for time-based promises now (a frozen skew state, ε beyond its
+   * bound), or null. While it answers a reason the lease is not renewed: a clock that may be far off must not
+   * extend a lease whose expiry the other regions judge by their own clocks. The lease then lapses and its
+   * units go back to the pool, as for a region that stopped.
+   */
+  strongRefusal?: () => string | null;
 }
 
 /** A sold-out answer from a view older than this is checked against the store first. */
@@ -80,6 +87,8 @@ export class RegionEscrow {
   borrow = 0;
   /** True while another live incarnation of this region holds the lease. */
   fenced = false;
+  /** Why the last tick did not renew the lease (the clock's strong path was closed), or null. */
+  renewalRefused: string | null = null;
   /** When the view (pool, peers) was last refreshed, and whether something made it stale since. */
   private viewAtMs = 0;
   private viewStale = false;
@@ -272,6 +281,8 @@ export class RegionEscrow {
     return this.serial(async () => {
       const now = this.o.clock.now();
       const expired = this.ledger.expire(now);
+      this.renewalRefused = this.o.strongRefusal?.() ?? null;
+      if (this.renewalRefused !== null) return { expired, pulled: 0, given: 0 };
       this.rate = ewmaRate(this.rate, this.ledger.reservedTotal - this.lastReservedTotal, now - this.lastTickMs);
       this.lastReservedTotal = this.ledger.reservedTotal;
       this.lastTickMs = now;

@@ -33,6 +33,12 @@ export interface EscrowServerOptions extends EscrowStoreOptions {
   port: number;
   host?: string;
   clock?: Clock;
+  /**
+   * This node's clock (HLC, TrueTime, skew monitor); default: one over `clock`. While its strong path is
+   * closed (`strongRefusal()`: frozen skew, ε beyond its bound, a forward jump), commits answer 503 and
+   * regions stop renewing their leases.
+   */
+  clockNode?: ClockNode;
   /** A store the caller opened (the local estate's shared pool); used instead of the URLs above and left open on close. */
   store?: EscrowStore;
   /** Told when the store already holds a configured SKU with a different total (the store's is kept). */
@@ -90,12 +96,14 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
   const clock = o.clock ?? systemClock;
   const room = openWaitingRoom({ ...o, clock });
   const store = o.store ?? (await openEscrowStore(o));
+  const node = o.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs });
   try {
     const service = new EscrowService({
       config: cfg,
       store,
       room,
       clock,
+      strongRefusal: () => node.strongRefusal(),
       // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
       limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
     });
@@ -103,7 +111,7 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     const app = buildEscrowApp(service, new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now()), { forward: o.forward });
     // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
     // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
-    installHlc(app, new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs }));
+    installHlc(app, node);
     const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
     service.start();
     return {

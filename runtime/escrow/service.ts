@@ -29,6 +29,12 @@ export interface EscrowServiceOptions {
   rng?: () => number;
   /** The global waiting room of scheduled SKUs (needs the queue-token secret). */
   room?: GlobalWaitingRoom;
+  /**
+   * Why the strong path is closed now (the node's clock is frozen by the skew monitor, its ε is beyond the
+   * bound, it jumped), or null (runtime/clock's `ClockNode.strongRefusal`). While closed, commits answer
+   * `unavailable` and regions do not renew their leases.
+   */
+  strongRefusal?: () => string | null;
 }
 
 export type CommitOutcome =
@@ -163,6 +169,7 @@ export class EscrowService {
       forecastRate: () => live.rate,
       // Voided reservations (a lost lease, a rebuilt store) give their buyers' cap back.
       onVoid: (dropped) => void Promise.all(dropped.map((r) => this.o.store.releaseHold(sku, r.user, r.id))).catch(() => undefined),
+      strongRefusal: this.o.strongRefusal,
     });
     if (!(await escrow.start())) return null;
     const sale = new FlashSale(escrow, audit.total, this.admission, this.o.limiter, this.clock, this.o.store, this.rng, this.config.rebalanceIntervalSeconds * 1000);
@@ -199,6 +206,8 @@ export class EscrowService {
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
       if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
+      const refusal = this.o.strongRefusal?.() ?? null;
+      if (refusal !== null) return { status: "unavailable", retryAfterMs: 1000, detail: `commit refused: ${refusal}`, sku: p.sku };
       const out = await sale.commit(id);
       return out.status === "sold" ? { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate } : { ...out, sku: p.sku };
     }

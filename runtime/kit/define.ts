@@ -11,6 +11,7 @@ import type { Registry } from "prom-client";
 import type { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import type { ServerConfig } from "./config.js";
+import type { ConsistencyHooks } from "./consistency.js";
 import type { StoreSpec } from "./stores.js";
 
 /** A readiness check: `true` when ready, otherwise the reason (or a rejection, whose message is used). */
@@ -58,6 +59,8 @@ export interface ServiceParts {
   /** Named readiness checks; /readyz answers 503 naming each failing one. Stores are checked by the kit. */
   ready?: Record<string, ReadinessCheck>;
   hlc?: HlcHooks;
+  /** Consistency tokens: every successful write response carries `token()` (consistency.ts). */
+  consistency?: ConsistencyHooks;
   listeners?: Listener[];
   /** Extra registries served on /metrics (a domain object that keeps its own). */
   registries?: Registry[];

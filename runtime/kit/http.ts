@@ -12,6 +12,7 @@ import type { Registry } from "prom-client";
 import { Authenticator } from "./auth.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import type { HlcHooks } from "./define.js";
+import { installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
 import { installRedMetrics } from "./metrics.js";
 
@@ -29,6 +30,7 @@ export interface AppOptions {
   extraRegistries: readonly Registry[];
   authenticator: Authenticator;
   hlc: HlcHooks | undefined;
+  consistency?: ConsistencyHooks | undefined;
   readiness(): Promise<Readiness>;
   draining(): boolean;
 }
@@ -116,6 +118,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
       return payload;
     });
   }
+
+  if (o.consistency) installConsistencyTokens(app, o.consistency);
 
   const pub = { config: { auth: "public" as const } };
   app.get("/healthz", pub, async () => ({ live: true, service: o.service }));

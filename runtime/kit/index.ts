@@ -13,3 +13,4 @@ export { redactUrl, type StoreSpec } from "./stores.js";
 export { bindUdp, sendSafely } from "./udp.js";
 export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from "./client-limiter.js";
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";
+export { CONSISTENCY_HEADER, consistencyTokenOf, type ConsistencyHooks } from "./consistency.js";

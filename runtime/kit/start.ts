@@ -91,7 +91,7 @@ export async function startService<S extends z.ZodType, P extends ServiceParts>(
     const httpLog = log.child({});
     const level = httpLog.level;
     if (httpLog.isLevelEnabled("info")) httpLog.level = "warn";
-    const app = buildApp({ service: definition.name, server, log: httpLog, registry, extraRegistries: parts.registries ?? [], authenticator, hlc: parts.hlc, readiness, draining: () => draining });
+    const app = buildApp({ service: definition.name, server, log: httpLog, registry, extraRegistries: parts.registries ?? [], authenticator, hlc: parts.hlc, consistency: parts.consistency, readiness, draining: () => draining });
     cleanup.push(() => app.close());
     if (parts.routes) await app.register(async (scoped) => parts.routes!(scoped));
     try {

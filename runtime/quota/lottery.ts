@@ -5,6 +5,7 @@
  * clock everywhere else. Compensation tickets: a client that used only a fraction f of its quantum
  * holds tickets / f until it next wins, so short users are not penalised.
  */
+import { drawWeighted } from "../../model/random.js";
 
 export class Lottery {
   private readonly tickets = new Map<string, number>();
@@ -28,31 +29,11 @@ export class Lottery {
 
   /** Draw a winner among `eligible` (default: every ticket holder); undefined when nobody holds tickets. */
   draw(eligible?: readonly string[]): string | undefined {
-    const pool = (eligible ?? [...this.tickets.keys()]).map((c) => [c, (this.tickets.get(c) ?? 0) + (this.compensation.get(c) ?? 0)] as const).filter(([, t]) => t > 0);
-    const total = pool.reduce((s, [, t]) => s + t, 0);
-    if (total === 0) return undefined;
-    let x = this.random() * total;
-    for (const [c, t] of pool) {
-      if (x < t) {
-        this.compensation.delete(c);
-        return c;
-      }
-      x -= t;
-    }
-    const last = pool[pool.length - 1]![0];
-    this.compensation.delete(last);
-    return last;
+    const pool = (eligible ?? [...this.tickets.keys()])
+      .map((client) => ({ client, weight: (this.tickets.get(client) ?? 0) + (this.compensation.get(client) ?? 0) }))
+      .filter((c) => c.weight > 0);
+    const winner = drawWeighted(pool, this.random)?.client;
+    if (winner !== undefined) this.compensation.delete(winner);
+    return winner;
   }
-}
-
-/** A small seeded PRNG (mulberry32) for reproducible draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

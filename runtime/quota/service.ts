@@ -9,6 +9,7 @@
  * node and below; approving an override needs someone above the node (tree.ts `isAbove`).
  *
  *   GET  /v1/quota/nodes/:id                          chain, usage, effective limits
+ *   GET  /v1/quota/nodes/:id/usage                    usage from PostgreSQL, standby or primary by staleness (usage-reads.ts)
  *   POST /v1/quota/nodes/:id/reserve|release          {amounts}   (an authority over the node)
  *   GET  /v1/quota/conflicts
  *   POST /v1/quota/overrides                          {node, dimension, hard, reason, expires_at, emergency?}
@@ -21,9 +22,13 @@
  *
  * Mutations are serialised: each runs on the in-memory domain, its changed rows are committed (with the
  * audit append), and only then answered; a failed commit rebuilds the domain from the last committed state.
+ * Each commit is stamped with the service's HLC and closes that timestamp; an idle service closes one every
+ * `closedTimestampIntervalMs`, so a hot standby's watermark stays fresh. Write responses carry a
+ * consistency token (the kit's `x-meridian-consistency`) that later reads use as their floor.
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
+import { format, HybridClock, PostgresFollowerReads, StalenessPolicy, stalenessPolicySchema, type Timestamp } from "../clock/index.js";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";
@@ -32,6 +37,7 @@ import { QuotaError } from "./errors.js";
 import { maxMinFair } from "./max-min.js";
 import { diffState, isEmpty, openDomain, snapshot, type QuotaDomain, type QuotaState } from "./state.js";
 import { PostgresQuotaStore } from "./store.js";
+import { usageReadHandler } from "./usage-reads.js";
 
 export const quotaServiceConfig = z
   .object({
@@ -44,6 +50,14 @@ export const quotaServiceConfig = z
     lockWaitMs: z.number().int().min(0).max(600_000).default(15_000),
     /** Base URL of the proof log (`meridian log serve`) that records every authority decision. */
     log: z.url(),
+    /** A hot standby of `postgres` (streaming replica) for follower reads; absent: reads go to the primary. */
+    replica: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
+    /** Read consistency per operation (`quota.usage`), as runtime/clock's staleness policy; requests may only tighten it. */
+    reads: stalenessPolicySchema.prefault({}),
+    /** An idle service closes a timestamp this often (ms): the standby's watermark is never older than this plus its lag. */
+    closedTimestampIntervalMs: z.number().int().min(10).max(60_000).default(200),
+    /** HLC max offset (ms): AS OF reads further than this in the future are refused. */
+    maxOffsetMs: z.number().positive().default(250),
   })
   .strict();
 export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
@@ -75,10 +89,14 @@ export const quotaService = defineService({
   stores: (c) => ({ postgres: { kind: "postgres", url: c.postgres } }),
   async start({ config, clock }) {
     const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
+    const hlc = new HybridClock({ clock, maxOffsetMs: config.maxOffsetMs });
     let committed: QuotaState;
     let domain: QuotaDomain;
     try {
-      committed = await store.open();
+      const { closed, ...state } = await store.open();
+      committed = state;
+      // Never commit at or below what an earlier process closed (its clock may have run ahead of ours).
+      hlc.update(closed);
       domain = openDomain(config, clock, committed);
     } catch (e) {
       await store.close().catch(() => undefined);
@@ -102,7 +120,7 @@ export const quotaService = defineService({
         if (isEmpty(changes) && !audit) return result as T & { logIndex?: number };
         let logIndex: number | undefined;
         try {
-          await store.commit(changes, audit ? async () => void (logIndex = (await trail.record(audit(result))).index) : undefined);
+          await store.commit(changes, hlc.now(), audit ? async () => void (logIndex = (await trail.record(audit(result))).index) : undefined);
         } catch (e) {
           domain = openDomain(config, clock, committed);
           throw new HttpError(503, "quota state not stored", `nothing changed: ${(e as Error).message}`);
@@ -113,6 +131,24 @@ export const quotaService = defineService({
       queue = run.catch(() => undefined);
       return run;
     }
+    /** Run after every mutation queued so far (nothing commits meanwhile below what `fn` reads). */
+    function serialized<T>(fn: () => Promise<T>): Promise<T> {
+      const run = queue.then(fn);
+      queue = run.catch(() => undefined);
+      return run;
+    }
+    const reads = new PostgresFollowerReads({
+      primary: store.pool,
+      replicaUrl: config.replica,
+      schema: store.s,
+      clock,
+      // AS OF t on the primary: later commits land above t, and those queued before it have committed.
+      primaryAsOf: (asOf: Timestamp, read) => {
+        hlc.update(asOf);
+        return serialized(read);
+      },
+    });
+    let heartbeat: NodeJS.Timeout | undefined;
     const read = <T>(fn: (d: QuotaDomain) => T): T => {
       try {
         return fn(domain);
@@ -130,6 +166,7 @@ export const quotaService = defineService({
     return {
       store,
       domain: () => domain,
+      consistency: { token: () => format(hlc.now()) },
       routes(app) {
         app.get("/v1/quota/nodes/:id", auth, async (req) =>
           read(({ tree }) => {
@@ -163,6 +200,7 @@ export const quotaService = defineService({
             return { ok: true, usage: d.tree.usage(id(req)) };
           });
         });
+        app.get("/v1/quota/nodes/:id/usage", auth, usageReadHandler({ store, reads, policy: StalenessPolicy.of(config.reads), hlc, clock, exists: (n) => read(({ tree }) => tree.chain(n)) }));
         app.get("/v1/quota/conflicts", auth, async () => ({ conflicts: domain.tree.conflicts() }));
 
         app.post("/v1/quota/overrides", auth, async (req, reply) => {
@@ -234,8 +272,15 @@ export const quotaService = defineService({
         });
       },
       ready: { postgres: () => store.ping() },
+      started: () => {
+        // An idle writer closes timestamps so the standby's watermark keeps up; a failure waits for the next beat.
+        heartbeat = setInterval(() => void serialized(() => store.heartbeat(hlc.now())).catch(() => undefined), config.closedTimestampIntervalMs);
+        heartbeat.unref();
+      },
       close: async () => {
+        clearInterval(heartbeat);
         await queue.catch(() => undefined);
+        await reads.close();
         await store.close();
       },
     };

@@ -4,8 +4,13 @@
  * acknowledged, so a kill -9 loses nothing acknowledged. One writer per schema: the service holds a
  * session advisory lock for its lifetime (released by PostgreSQL when the process dies), so a second
  * replica cannot interleave stale in-memory decisions with the first one's.
+ *
+ * Follower reads: every commit also appends the usage it changed to `usage_versions` at the commit's HLC
+ * timestamp (AS OF reads) and closes that timestamp (runtime/clock's closed-timestamp row), so a hot
+ * standby replaying the WAL knows exactly how fresh its copy is.
  */
 import pg from "pg";
+import { closedTimestampStatements, closeTimestamp, readClosedTimestamp, type Timestamp } from "../clock/index.js";
 import { inTransaction } from "../common/pg-tx.js";
 import type { Delegation } from "./delegation.js";
 import type { Override } from "./overrides.js";
@@ -22,8 +27,8 @@ export interface QuotaStoreOptions {
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf("-") + 1));
 
 export class PostgresQuotaStore {
-  private readonly pool: pg.Pool;
-  private readonly s: string;
+  readonly pool: pg.Pool;
+  readonly s: string;
   private lockHolder: pg.Client | null = null;
 
   constructor(private readonly o: QuotaStoreOptions) {
@@ -34,8 +39,8 @@ export class PostgresQuotaStore {
     this.pool.on("error", () => undefined);
   }
 
-  /** Take the writer lock, create the tables if missing, and read the state. */
-  async open(): Promise<QuotaState> {
+  /** Take the writer lock, create the tables if missing, and read the state and the last closed timestamp. */
+  async open(): Promise<QuotaState & { closed: Timestamp }> {
     const lock = new pg.Client({ connectionString: this.o.url, connectionTimeoutMillis: 5_000 });
     lock.on("error", () => undefined);
     await lock.connect();
@@ -56,28 +61,57 @@ export class PostgresQuotaStore {
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.usage (node text NOT NULL, dimension text NOT NULL, amount double precision NOT NULL, PRIMARY KEY (node, dimension))`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.overrides (id text PRIMARY KEY, seq bigint NOT NULL, doc jsonb NOT NULL)`);
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.delegations (id text PRIMARY KEY, seq bigint NOT NULL, doc jsonb NOT NULL)`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.usage_versions (node text NOT NULL, dimension text NOT NULL, wall bigint NOT NULL, logical integer NOT NULL,
+        amount double precision NOT NULL, PRIMARY KEY (node, dimension, wall, logical))`);
+      for (const sql of closedTimestampStatements(s)) await c.query(sql);
     });
     const usage: QuotaState["usage"] = {};
     for (const r of (await this.pool.query<{ node: string; dimension: string; amount: number }>(`SELECT node, dimension, amount FROM ${s}.usage`)).rows)
       if (r.amount !== 0) (usage[r.node] ??= {})[r.dimension] = r.amount;
     const overrides = (await this.pool.query<{ doc: Override }>(`SELECT doc FROM ${s}.overrides ORDER BY seq`)).rows.map((r) => r.doc);
     const delegations = (await this.pool.query<{ doc: Delegation }>(`SELECT doc FROM ${s}.delegations ORDER BY seq`)).rows.map((r) => r.doc);
-    return { usage, overrides, delegations };
+    return { usage, overrides, delegations, closed: await readClosedTimestamp(this.pool, s) };
   }
 
-  /** Write the changed rows in one transaction; `beforeCommit` (the audit append) runs inside it, and its failure rolls everything back. */
-  async commit(changes: StateChanges, beforeCommit?: () => Promise<void>): Promise<void> {
+  /**
+   * Write the changed rows in one transaction at HLC timestamp `ts` (above every earlier commit's); `beforeCommit`
+   * (the audit append) runs inside it, and its failure rolls everything back.
+   */
+  async commit(changes: StateChanges, ts: Timestamp, beforeCommit?: () => Promise<void>): Promise<void> {
     const s = this.s;
     await inTransaction(this.pool, async (c) => {
-      if (changes.usage.length)
+      if (changes.usage.length) {
+        const cols = [changes.usage.map((u) => u[0]), changes.usage.map((u) => u[1]), changes.usage.map((u) => u[2])];
         await c.query(
           `INSERT INTO ${s}.usage (node, dimension, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) ON CONFLICT (node, dimension) DO UPDATE SET amount = EXCLUDED.amount`,
-          [changes.usage.map((u) => u[0]), changes.usage.map((u) => u[1]), changes.usage.map((u) => u[2])],
+          cols,
         );
+        await c.query(`INSERT INTO ${s}.usage_versions (node, dimension, wall, logical, amount) SELECT u.n, u.d, $4, $5, u.a FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(n, d, a)`, [...cols, ts.wall, ts.logical]);
+      }
+      await closeTimestamp(c, s, ts);
       for (const [table, docs] of [["overrides", changes.overrides], ["delegations", changes.delegations]] as const)
         for (const d of docs) await c.query(`INSERT INTO ${s}.${table} (id, seq, doc) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`, [d.id, seqOf(d.id), JSON.stringify(d)]);
       await beforeCommit?.();
     });
+  }
+
+  /** Close `ts` with no write: an idle writer keeps the replica's watermark moving. */
+  async heartbeat(ts: Timestamp): Promise<void> {
+    await closeTimestamp(this.pool, this.s, ts);
+  }
+
+  /** One node's usage per dimension: as it is, or AS OF `asOf` (from the version history). */
+  async usage(c: pg.ClientBase, node: string, asOf?: Timestamp): Promise<Record<string, number>> {
+    const rows = (
+      asOf === undefined
+        ? await c.query<{ dimension: string; amount: number }>(`SELECT dimension, amount FROM ${this.s}.usage WHERE node = $1`, [node])
+        : await c.query<{ dimension: string; amount: number }>(
+            `SELECT DISTINCT ON (dimension) dimension, amount FROM ${this.s}.usage_versions WHERE node = $1 AND (wall, logical) <= ($2, $3)
+             ORDER BY dimension, wall DESC, logical DESC`,
+            [node, asOf.wall, asOf.logical],
+          )
+    ).rows;
+    return Object.fromEntries(rows.filter((r) => r.amount !== 0).map((r) => [r.dimension, r.amount]));
   }
 
   /** For /readyz: the writer lock's connection still answers. */

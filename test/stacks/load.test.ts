@@ -86,4 +86,16 @@ describe("model checks at load time", () => {
       expect(p.expected).toMatch(/has no unsmeared time source.*enable meridian:time\.grandmaster or set meridian:time\.leapSmear to true/);
     }
   });
+
+  it("a cloud stack whose regions would follow only the simulated grandmaster is refused at load", () => {
+    const config = structuredClone(readStackConfigMap("staging"));
+    config["meridian:time"] = { ...(config["meridian:time"] as object), references: [] };
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
+    expect(err.problems.length).toBeGreaterThan(0);
+    for (const p of err.problems) {
+      expect(p.keyPath).toBe("meridian:time");
+      expect(p.value).toContain('"references":[]');
+      expect(p.expected).toMatch(/would take time only from the simulated grandmaster: add an independent unsmeared reference under meridian:time\.references/);
+    }
+  });
 });

@@ -43,7 +43,8 @@ const entry = z.discriminatedUnion("consistency", [
   z.object({ consistency: z.literal("eventual") }).strict(),
 ]);
 
-const policySchema = z
+/** The policy as a zod schema, for a service's config file (the same keys as the YAML form). */
+export const stalenessPolicySchema = z
   .object({
     default: entry.default({ consistency: "strong" }),
     operations: z.record(z.string().regex(/^[a-z][a-z0-9_.-]*$/, "expected an operation name such as catalog.browse"), entry).default({}),
@@ -67,9 +68,14 @@ export class StalenessPolicy {
     } catch (e) {
       throw new StalenessPolicyError(`${source}: not valid YAML: ${(e as Error).message}`);
     }
-    const r = policySchema.safeParse(raw ?? {});
+    const r = stalenessPolicySchema.safeParse(raw ?? {});
     if (!r.success) throw new StalenessPolicyError(`${source}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-    return new StalenessPolicy(r.data.default as ReadConsistency, r.data.operations as Record<string, ReadConsistency>);
+    return StalenessPolicy.of(r.data);
+  }
+
+  /** A policy already validated by `stalenessPolicySchema` (a service's config). */
+  static of(parsed: z.output<typeof stalenessPolicySchema>): StalenessPolicy {
+    return new StalenessPolicy(parsed.default as ReadConsistency, parsed.operations as Record<string, ReadConsistency>);
   }
 
   /** The consistency for an operation, tightened (never loosened) by what the request asks for. */

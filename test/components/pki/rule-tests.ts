@@ -9,6 +9,7 @@
  */
 import type { EstateSpec } from "../../../model/estate.js";
 import { timeThresholds } from "../../../model/time/alerts.js";
+import { TIME_METRICS } from "../../../model/time/metrics.js";
 import { durationSeconds } from "../../../model/config/vocabulary.js";
 import type { RuleTest } from "./promtool.js";
 
@@ -127,6 +128,7 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
       evalTime: "90m",
       fires: [{ labels: {} }],
     },
+    ...meshAlertCases(spec),
     // The chain's earliest notAfter counts: an intermediate inside its renewal window, a root far off.
     { alert: "IntermediateCaExpiring", series: x509("tls.crt", [renewDays - 1, 3650]), healthy: x509("tls.crt", [renewDays + 1, 3650]), evalTime: "2h", fires: [{ labels: secret }] },
     { alert: "IntermediateCaExpiryCritical", series: x509("tls.crt", [criticalDays - 1, 3650]), healthy: x509("tls.crt", [criticalDays + 1, 3650]), evalTime: "1h", fires: [{ labels: secret }] },
@@ -144,6 +146,35 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
     { alert: "SLOBurnSlow_mesh-handshake", series: envoy(10), healthy: envoy(0), evalTime: "1h", fires: [{ labels: {} }] },
     { alert: "SLOBurnFast_certificate-ready", series: ready(0), healthy: ready(1), evalTime: "1h", fires: [{ labels: {} }] },
     { alert: "SLOBurnSlow_certificate-ready", series: ready(0), healthy: ready(1), evalTime: "1h", fires: [{ labels: {} }] },
+  ];
+}
+
+/** SPIRE CA and SVID expiry, istiod's pushes and CSRs, and mesh scrape targets (series named as SPIRE's and istiod's telemetry exports them). */
+export function meshAlertCases(spec: EstateSpec): AlertCase[] {
+  const ttl = durationSeconds(spec.pki.svidTtl);
+  const td = { trust_domain_id: `spiffe://${spec.pki.trustDomain}` };
+  // promtool's clock starts at 0, so a constant expiration V leaves V - t seconds at time t.
+  const caExpiry = (v: number) => [{ series: `spire_server_manager_x509_ca_rotate_expiration${sel(td)}`, values: `${v}x60` }];
+  const agent = { pod: "spire-agent-x2x4q" };
+  const expiring = (values: string) => [{ series: `spire_agent_cache_manager_expiring_svids${sel({ ...agent, quantile: "0.5" })}`, values }];
+  const counter = (metric: string, labels: Record<string, string>, perMinute: number) => [{ series: `${metric}${sel(labels)}`, values: `0+${perMinute}x60` }];
+  const rejected = { type: "type.googleapis.com/envoy.config.listener.v3.Listener" };
+  const target = { job: "spire-system/spire-server", instance: "10.0.2.4:9988" };
+  return [
+    // At 20m: 2 × TTL - 1200 s left fires; 4 × TTL - 1200 s left does not.
+    { alert: "SpireServerCaExpiring", series: caExpiry(2 * ttl), healthy: caExpiry(4 * ttl), evalTime: "20m", fires: [{ labels: td }] },
+    // Renewals show as a moment of one expiring SVID every five minutes (quiet); stuck ones stay (fires).
+    { alert: "WorkloadSvidsNotRenewing", series: expiring("3x60"), healthy: expiring(Array.from({ length: 60 }, (_, i) => (i % 5 === 0 ? 1 : 0)).join(" ")), evalTime: "40m", fires: [{ labels: agent }] },
+    {
+      alert: "IstiodXdsPushErrors",
+      series: counter("pilot_xds_pushes", { type: "cds_senderr" }, 1),
+      healthy: counter("pilot_xds_pushes", { type: "cds" }, 1),
+      evalTime: "45m",
+      fires: [{ labels: { type: "cds_senderr" } }],
+    },
+    { alert: "IstiodXdsRejected", series: counter("pilot_total_xds_rejects", rejected, 1), healthy: counter("pilot_total_xds_rejects", rejected, 0), evalTime: "45m", fires: [{ labels: rejected }] },
+    { alert: "IstiodCsrSignErrors", series: counter("citadel_server_csr_sign_error_count", {}, 1), healthy: counter("citadel_server_csr_sign_error_count", {}, 0), evalTime: "30m", fires: [{ labels: {} }] },
+    { alert: "MeshMetricsDown", series: [{ series: `up${sel(target)}`, values: "0x30" }], healthy: [{ series: `up${sel(target)}`, values: "1x30" }], evalTime: "15m", fires: [{ labels: target }] },
   ];
 }
 
@@ -183,6 +214,13 @@ export function timeAlertCases(spec: EstateSpec): AlertCase[] {
     { alert: "TimeSourceFalseticker", series: gauge("meridian_time_falsetickers", 1), healthy: gauge("meridian_time_falsetickers", 0), evalTime: "5m", fires: [{ labels: {}, value: 1 }] },
     { alert: "GrandmasterHoldover", series: gauge("meridian_time_holdover", 1), healthy: gauge("meridian_time_holdover", 0), evalTime: "10m", fires: [{ labels: {} }] },
     { alert: "GrandmasterUnsynchronised", series: gauge("meridian_time_synchronized", 0), healthy: gauge("meridian_time_synchronized", 1), evalTime: "5m", fires: [{ labels: {} }] },
+    {
+      alert: "GrandmasterOffsetBoundHigh",
+      series: gauge(TIME_METRICS.ensembleEpsilon, 2 * t.degradeSeconds),
+      healthy: gauge(TIME_METRICS.ensembleEpsilon, t.degradeSeconds / 2),
+      evalTime: "10m",
+      fires: [{ labels: { pod: "grandmaster-0" }, value: 2 * t.degradeSeconds }],
+    },
     {
       alert: "ClockDriftDetected",
       series: [{ series: `meridian_clock_drift_alarms_total${sel({ ...pod, direction: "fast" })}`, values: "0 0 0 1 1 1 1 1 1 1" }],

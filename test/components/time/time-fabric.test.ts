@@ -2,7 +2,7 @@
 // hierarchy, linuxptp only with a PTP network, the grandmaster Deployment + Service, and clock-health
 // monitoring — custom resources validated against prometheus-operator's CRD schemas, workloads against
 // the Kubernetes API schemas.
-import { PodMonitor, PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { PodMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { DaemonSet, Deployment } from "kubernetes-models/apps/v1";
 import { Service } from "kubernetes-models/v1";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -33,9 +33,10 @@ describe("time area (prod)", () => {
           "kubernetes:apps/v1:Deployment",
           "kubernetes:core/v1:ConfigMap",
           "kubernetes:core/v1:Service",
+          // chrony's, and the grandmaster's on its sidecar's merged-metrics port (its admin port is mTLS-only).
+          "kubernetes:monitoring.coreos.com/v1:PodMonitor",
           "kubernetes:monitoring.coreos.com/v1:PodMonitor",
           "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
-          "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
           "kubernetes:policy/v1:PodDisruptionBudget",
         ].sort(),
       );
@@ -77,10 +78,9 @@ describe("time area (prod)", () => {
     expect(svc.spec["ports"]).toContainEqual({ name: "ntp", port: 123, targetPort: "ntp", protocol: "UDP" });
   });
 
-  it("PrometheusRule, PodMonitor and ServiceMonitor validate against the prometheus-operator CRDs; thresholds follow max offset", () => {
+  it("PrometheusRule and PodMonitors validate against the prometheus-operator CRDs; thresholds follow max offset", () => {
     for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")) new PrometheusRule(r.inputs as never).validate();
     for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor")) new PodMonitor(r.inputs as never).validate();
-    for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) new ServiceMonitor(r.inputs as never).validate();
     const rule = inputs(byName(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "aws-use1-clock-health"));
     const rules = ((rule.spec["groups"] as Obj[])[0]!["rules"] as Obj[]).map((r) => [r["alert"], r["expr"]]);
     // prod: max offset 250 ms → degrade at 125 ms, freeze at 200 ms.
@@ -113,11 +113,11 @@ describe("time area variants", () => {
     expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "local-aws-chrony-conf")).data!["chrony.conf"]).toContain("refclock SHM 0 refid PTP");
   });
 
-  it("without a grandmaster there is no Deployment, Service or ServiceMonitor, and chrony uses the smeared cloud source", async () => {
+  it("without a grandmaster there is no Deployment, Service or grandmaster monitor, and chrony uses the smeared cloud source", async () => {
     const plan = await evaluateStack("dev", { configOverrides: { "meridian:time": { leapSmear: true, grandmaster: { enabled: false } } } });
     // The time area's own Deployments (the runtime's clock service is the workloads area's).
     expect(ofType(plan, "kubernetes:apps/v1:Deployment").filter((r) => (r.inputs as { metadata: { namespace?: string } }).metadata.namespace === "meridian-time")).toEqual([]);
-    expect(ofType(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toEqual([]);
+    expect(ofType(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor").filter((r) => r.name.endsWith("-grandmaster-monitor"))).toEqual([]);
     expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "gcp-usc1-chrony-conf")).data!["chrony.conf"]).toContain("server metadata.google.internal iburst");
   });
 });

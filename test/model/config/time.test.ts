@@ -27,5 +27,7 @@ describe("meridian:time", () => {
     expect(withTime({ skew: { degradeFraction: 0.9 } })).toThrow(/meridian:time\.skew\.degradeFraction: got 0\.9; must be below freezeFraction \(0\.8\)/);
     expect(withTime({ grandmaster: { source: "sundial" } })).toThrow(/meridian:time\.grandmaster\.source/);
     expect(withTime({ ptp: { network: { domainNumber: 300 } } })).toThrow(/meridian:time\.ptp\.network\.domainNumber/);
+    expect(withTime({ references: [{ server: "ntp server;rm" }] })).toThrow(/meridian:time\.references\[0\]\.server: got "ntp server;rm"; expected a host name or an IP address/);
+    expect(withTime({ references: [{ server: "nts.netnod.se", smear: "sometimes" }] })).toThrow(/meridian:time\.references\[0\]\.smear/);
   });
 });

@@ -47,7 +47,7 @@ describe("chrony.conf rendering", () => {
     expect(r.stderr).toMatch(/Fatal error/);
   });
 
-  it("an unsmeared AWS region with PTP renders the PHC and grandmaster and lists the smeared endpoint as excluded", () => {
+  it("an unsmeared AWS region with PTP renders the PHC, the NTS references and the grandmaster and lists the smeared endpoint as excluded", () => {
     const aws = timeHierarchy(specFor("prod", { maxOffsetMs: 250, ptp: true })).find((p) => p.cloud === "aws")!;
     expect(renderChronyConf(aws)).toMatchInlineSnapshot(`
       "# chrony.conf for region aws-use1 (aws), rendered by Meridian from the time hierarchy.
@@ -56,12 +56,16 @@ describe("chrony.conf rendering", () => {
 
       # ENA PTP hardware clock (Nitro; unsmeared UTC)
       refclock PHC /dev/ptp_ena poll 0 delay 0.000010 prefer
+      # independent reference, NTS-authenticated (unsmeared)
+      server nts.netnod.se iburst nts
+      # independent reference, NTS-authenticated (unsmeared)
+      server ptbtime1.ptb.de iburst nts
       # Meridian grandmaster (gps ensemble, stratum 1)
       server grandmaster.meridian-time.svc.cluster.local iburst minpoll 4 maxpoll 6
 
       # A source whose error bound exceeds half the HLC max offset cannot be trusted for ordering.
       maxdistance 0.125
-      minsources 1
+      minsources 2
       # Step only while starting up; afterwards slew, so the HLC never sees a backward jump from chrony.
       makestep 1.0 3
       driftfile /var/lib/chrony/chrony.drift

@@ -7,7 +7,9 @@ export const STACKS = listStacks();
 
 export function specFor(stack: string, time?: Record<string, unknown>): EstateSpec {
   const spec = buildEstateSpec(stack, loadStack(stack));
-  return time === undefined ? spec : { ...spec, time: timeSchema.parse(time) };
+  // A variant keeps the stack's independent references unless it sets its own: they are what lets a
+  // cloud region run unsmeared at all.
+  return time === undefined ? spec : { ...spec, time: timeSchema.parse({ references: spec.time.references, ...time }) };
 }
 
 /** The variations every rendering must survive. */

@@ -23,9 +23,11 @@ describe("time hierarchy", () => {
   });
 
   it("property over every variant: a region's sources all share the estate's smear; excluded ones say why", () => {
+    // One reference of each time scale (Google Public NTP smears), so every variant has an independent source.
+    const references = [{ server: "nts.netnod.se" }, { server: "time.google.com", nts: false, smear: "smeared" }];
     for (const leapSmear of [true, false])
       for (const ptp of [false, true, { network: {} }])
-        for (const plan of timeHierarchy(specFor("prod", { leapSmear, ptp }))) {
+        for (const plan of timeHierarchy(specFor("prod", { leapSmear, ptp, references }))) {
           const want = leapSmear ? "smeared" : "unsmeared";
           expect(plan.smear).toBe(want);
           expect(plan.sources.every((s) => s.smear === want)).toBe(true);
@@ -47,5 +49,40 @@ describe("time hierarchy", () => {
     expect(aws.minSources).toBe(2);
     expect(aws.devices).toEqual(["/dev/ptp_ena"]);
     expect(aws.grandmaster).toMatchObject({ port: 123, smear: "unsmeared", source: "gps", replicas: 2 });
+  });
+
+  it("a cloud region whose only source would be the simulated grandmaster is refused, naming it and the fix", () => {
+    // staging without references: unsmeared, no PTP — AWS and GCP have only their smearing NTP services.
+    const spec = specFor("staging", { references: [] });
+    expect(() => timeHierarchy(spec)).toThrow(TimeHierarchyError);
+    const message = (() => {
+      try {
+        timeHierarchy(spec);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    const refused = message.split("\n").map((l) => /^region (\S+) \((\w+)\) would take time only from the simulated grandmaster/.exec(l)?.slice(1, 3).join(":"));
+    expect(refused.sort()).toEqual(spec.regions.filter((r) => r.cloud !== "azure").map((r) => `${r.id}:${r.cloud}`).sort());
+    expect(message).toMatch(/add an independent unsmeared reference under meridian:time\.references .* or set meridian:time\.leapSmear to true/);
+  });
+
+  it("every cloud stack as shipped has an independent source in every region; only local may run on the simulator", () => {
+    for (const stack of ["dev", "staging", "prod"])
+      for (const plan of timeHierarchy(specFor(stack))) expect(plan.sources.some((s) => s.role !== "grandmaster"), `${stack}/${plan.region}`).toBe(true);
+    const local = timeHierarchy(specFor("local", { leapSmear: false, references: [] }));
+    expect(local.find((p) => p.cloud === "gcp")!.sources.map((s) => s.role)).toEqual(["grandmaster"]);
+  });
+
+  it("references render as NTS servers in the regions they name; an unknown region is an error", () => {
+    const appliance = { server: "10.20.0.5", nts: false, regions: ["aws-use1"] };
+    const plans = timeHierarchy(specFor("prod", { ptp: true, references: [{ server: "nts.netnod.se" }, appliance] }));
+    const sources = (id: string) => plans.find((p) => p.region === id)!.sources.filter((s) => s.role === "reference");
+    expect(sources("aws-use1").map((s) => [s.target, ...s.options].join(" "))).toEqual(["nts.netnod.se iburst nts", "10.20.0.5 iburst"]);
+    expect(sources("gcp-usc1").map((s) => s.target)).toEqual(["nts.netnod.se"]);
+    expect(() => timeHierarchy(specFor("prod", { ptp: true, references: [{ ...appliance, regions: ["aws-use9"] }] }))).toThrow(
+      /reference 10\.20\.0\.5 names region aws-use9, which is not one of this stack's regions/,
+    );
   });
 });

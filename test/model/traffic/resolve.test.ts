@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HEALTH_STATES, type HealthState } from "../../../model/traffic/health.js";
 import { trafficPolicy } from "../../../model/traffic/policy.js";
-import { drawWeighted, inPrefix, labClientNetworks, locateClient, resolveQuery, seededUniform } from "../../../model/traffic/resolve.js";
+import { inPrefix, labClientNetworks, locateClient, resolveQuery } from "../../../model/traffic/resolve.js";
+import { seededUniform } from "../../../model/random.js";
 import { chiSquare, chiSquareCritical } from "./chi-square.js";
 import { specWithDns } from "./fixtures.js";
 
@@ -70,15 +71,6 @@ describe("resolveQuery: weighted", () => {
       ),
       { seed: 19, numRuns: 60 },
     );
-  });
-
-  it("drawWeighted picks by cumulative weight and skips zero weights", () => {
-    const c = [{ id: "a", weight: 1 }, { id: "b", weight: 0 }, { id: "c", weight: 3 }];
-    expect(drawWeighted(c, () => 0)?.id).toBe("a");
-    expect(drawWeighted(c, () => 0.2499)?.id).toBe("a");
-    expect(drawWeighted(c, () => 0.25)?.id).toBe("c");
-    expect(drawWeighted(c, () => 0.9999)?.id).toBe("c");
-    expect(drawWeighted([], () => 0.5)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { escrowServiceConfig } from "../../../model/escrow/config.js";
+import { ClockNode } from "../../../runtime/clock/index.js";
 import { openEscrowStore, parseEscrowConfig, startEscrowServer, type EscrowServer } from "../../../runtime/escrow/index.js";
 import { loadStack } from "../../../stacks/load.js";
 import { as, issuerKeys } from "./fixture.js";
@@ -8,11 +9,12 @@ import { as, issuerKeys } from "./fixture.js";
 describe("startEscrowServer (what `meridian escrow serve` and `meridian local` run)", () => {
   const spec = buildEstateSpec("local", loadStack("local"));
   let server: EscrowServer;
+  const node = new ClockNode({ clock: { now: () => Date.now() }, maxOffsetMs: spec.time.maxOffsetMs });
   beforeAll(async () => {
     // The stack's rendered config, trusting the test issuer instead of the stack's dev key.
     const rendered = escrowServiceConfig(spec, { regions: ["local-aws", "local-gcp"] });
     const config = parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, issuer: "https://id.test.example", jwks: { keys: [(await issuerKeys()).publicJwk] } } });
-    server = await startEscrowServer({ config, port: 0 });
+    server = await startEscrowServer({ config, port: 0, clockNode: node });
   });
   afterAll(() => server?.close());
 
@@ -39,6 +41,18 @@ describe("startEscrowServer (what `meridian escrow serve` and `meridian local` r
     expect(await res.json()).toMatchObject({ error: "untrustworthy HLC timestamp" });
     const view = (await (await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).json()) as { reserved: number; sold: number };
     expect(view).toMatchObject({ reserved: 0, sold: 2 });
+  });
+
+  it("refuses a commit with 503 while the node's clock is frozen, selling nothing", async () => {
+    const headers = { ...(await as("u3", "local-aws")), "content-type": "application/json" };
+    const res = await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers, body: JSON.stringify({ qty: 1 }) });
+    const { reservationId } = (await res.json()) as { reservationId: string };
+    node.measure(-spec.time.maxOffsetMs, 1);
+    const refused = await fetch(`${server.url}/v1/reservations/${reservationId}/commit`, { method: "POST", headers: await as("u3", "local-aws") });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/^commit refused: skew state frozen/);
+    const view = (await (await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).json()) as { sold: number };
+    expect(view.sold).toBe(2);
   });
 
   it("refuses Redis without PostgreSQL behind it, naming why", async () => {

@@ -109,7 +109,8 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.proxy.port}/${db}`;
   }
 
-  static async start(): Promise<PrivatePostgres> {
+  /** `synchronous: false`: an asynchronous standby (commits do not wait for it; it may lag, pause, stop). */
+  static async start(o: { synchronous?: boolean } = {}): Promise<PrivatePostgres> {
     const root = mkdtempSync(join(tmpdir(), "meridian-pg-"));
     const { uid, gid } = pgUid();
     chownSync(root, uid, gid);
@@ -124,17 +125,25 @@ export class PrivatePostgres {
     primary.start();
     const pgp = new PrivatePostgres(root, primary, null, new Proxy(primary.port, await freePort()));
     await pgp.proxy.listen();
-    await pgp.addReplica();
+    await pgp.addReplica(o.synchronous ?? true);
     return pgp;
   }
 
-  /** Seed a streaming replica from the current primary and wait until it is the synchronous standby. */
-  async addReplica(): Promise<void> {
+  /** Seed a streaming replica from the current primary and wait until it streams (as the synchronous standby, unless not). */
+  async addReplica(synchronous = true): Promise<void> {
     const replica = new Node(join(this.root, `n${Date.now()}`), await freePort());
     asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", replica.dir, "-R", "-X", "stream", "--no-sync"]);
     appendFileSync(join(replica.dir, "postgresql.conf"), `\nport = ${replica.port}\nunix_socket_directories = '${replica.dir}'\n`);
     replica.start();
     this.replica = replica;
+    if (!synchronous) {
+      for (let i = 0; i < 200; i++) {
+        const [r] = await sql(this.primary.url(), "SELECT state FROM pg_stat_replication");
+        if ((r!.rows as { state: string }[]).some((x) => x.state === "streaming")) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error("the replica never started streaming");
+    }
     // Commits wait for the standby from now on: an acknowledged commit survives the primary's death.
     await sql(this.primary.url(), "ALTER SYSTEM SET synchronous_standby_names = '*'", "SELECT pg_reload_conf()");
     for (let i = 0; i < 200; i++) {

@@ -1,0 +1,79 @@
+/**
+ * ChronySync: the node's chronyd as the reference, the way AWS ClockBound does it. Every `intervalMs` it
+ * reads chrony's tracking report (`chronyc -c tracking` over chronyd's command port) and turns it into a
+ * ClockBound reading (chrony-tracking.ts): the offset chrony measured against its selected sources and an
+ * error bound of |system time| + root delay / 2 + root dispersion, grown by drift since the last update.
+ *
+ * chrony already votes among the region's independent references and the grandmaster, so this error
+ * bound covers the whole path to UTC — unlike one NTP exchange with the grandmaster, whose ε says nothing
+ * about the grandmaster's own error. SYNCHRONIZED and FREE_RUNNING readings are fed to the node
+ * (FREE_RUNNING's bound keeps growing with drift); DISRUPTED gives no bound, so the node refuses strong
+ * operations until chrony recovers. A failed read feeds nothing: ε grows, the skew monitor sees sync loss.
+ */
+import { execFile } from "node:child_process";
+import type { Clock } from "../common/clock.js";
+import { clockBound, parseTracking, type ClockBoundOptions, type ClockBoundReading } from "./chrony-tracking.js";
+import type { ClockNode } from "./node.js";
+
+/** Returns chronyc's `-c tracking` line. */
+export type TrackingReader = () => Promise<string>;
+
+/** chronyc against chronyd's command port (monitoring commands need no key from an allowed address). */
+export function chronycTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
+  return () =>
+    new Promise((resolve, reject) => {
+      execFile("chronyc", ["-c", "-n", "-h", host, "-p", String(port), "tracking"], { timeout: timeoutMs }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`chronyc -h ${host} -p ${port} tracking: ${(stderr || stdout || err.message).trim().slice(0, 200)}`));
+        else resolve(stdout);
+      });
+    });
+}
+
+export interface ChronySyncOptions extends ClockBoundOptions {
+  read: TrackingReader;
+  /** The clock the tracking report's ref time is compared with (the node's physical clock). */
+  clock: Clock;
+  /** Names the reference in status and refusals, e.g. `chrony 10.0.1.7:323`. */
+  source: string;
+  intervalMs?: number;
+  onError?: (error: Error) => void;
+}
+
+export class ChronySync {
+  private timer: NodeJS.Timeout | null = null;
+  last: ClockBoundReading | null = null;
+
+  constructor(
+    private readonly node: ClockNode,
+    private readonly options: ChronySyncOptions,
+  ) {}
+
+  /** One read; resolves with the reading, or null after reporting the error. */
+  async pollOnce(): Promise<ClockBoundReading | null> {
+    let reading: ClockBoundReading;
+    try {
+      reading = clockBound(parseTracking(await this.options.read()), this.options.clock.now() / 1000, this.options);
+    } catch (e) {
+      this.node.skew.evaluate();
+      this.options.onError?.(e as Error);
+      return null;
+    }
+    this.last = reading;
+    this.node.reportReference({ source: this.options.source, status: reading.status, reason: reading.reason });
+    if (reading.offsetMs !== null && reading.errorBoundMs !== null) this.node.measure(reading.offsetMs, reading.errorBoundMs);
+    else this.node.skew.evaluate();
+    return reading;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    void this.pollOnce();
+    this.timer = setInterval(() => void this.pollOnce(), this.options.intervalMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

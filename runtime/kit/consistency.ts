@@ -1,0 +1,34 @@
+/**
+ * Consistency tokens for read-your-writes (§12.3.3). Every successful write response carries the
+ * service's token in `x-meridian-consistency` — a position at or after the write (an HLC timestamp, an
+ * LSN: the service decides what it is and stamps it once the write is durable). A client sends the last
+ * token it holds on later reads; the service serves such a read only from a copy that has caught up to
+ * the token (a replica whose watermark is at or past it, else the primary). The kit carries the header;
+ * the service parses and compares tokens, and may set the header on a read itself (monotonic reads).
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+export const CONSISTENCY_HEADER = "x-meridian-consistency";
+
+/** What a service gives the kit to stamp write responses. */
+export interface ConsistencyHooks {
+  /** A token at or after everything this service has made durable so far. */
+  token(): string;
+}
+
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** The token a request carries, if any (the first, if the header is repeated). */
+export function consistencyTokenOf(req: FastifyRequest): string | undefined {
+  const raw = req.headers[CONSISTENCY_HEADER];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value === undefined || value === "" ? undefined : value;
+}
+
+export function installConsistencyTokens(app: FastifyInstance, hooks: ConsistencyHooks): void {
+  app.addHook("onSend", async (req, reply, payload) => {
+    // Answered after the handler returned: a write's token is taken once the write is durable.
+    if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());
+    return payload;
+  });
+}

@@ -1,0 +1,163 @@
+// ChronySync against the real chronyd: a chronyd (`-x`: it measures but never touches the system clock)
+// follows the simulated grandmaster on loopback, and `time serve --chrony` reads its tracking report over
+// the command port. What chrony measured — offset, root dispersion, never having synchronised — reaches
+// the clock's TrueTime ε, skew state and readiness (issue #16: TrueTime intervals from the node's chrony).
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { ChronySync, ClockNode, clockService, grandmasterService, type ClockStatus } from "../../../runtime/clock/index.js";
+import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
+
+const closers: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+const until = async (what: string, check: () => Promise<boolean> | boolean) => {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket("udp4");
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A chronyd following 127.0.0.1:ntpPort every 250 ms; returns its command port and the process. */
+async function startChronyd(ntpPort: number): Promise<{ cmdPort: number; proc: ChildProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), "meridian-chronyd-"));
+  chmodSync(dir, 0o700);
+  const cmdPort = await freeUdpPort();
+  writeFileSync(
+    join(dir, "chrony.conf"),
+    [
+      `server 127.0.0.1 port ${ntpPort} iburst minpoll -2 maxpoll -2`,
+      "port 0",
+      `cmdport ${cmdPort}`,
+      "bindcmdaddress 127.0.0.1",
+      `bindcmdaddress ${dir}/chronyd.sock`,
+      `pidfile ${dir}/chronyd.pid`,
+      `driftfile ${dir}/drift`,
+      "user root",
+      "",
+    ].join("\n"),
+  );
+  const proc = spawn("/usr/sbin/chronyd", ["-x", "-d", "-f", join(dir, "chrony.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  closers.push(() => void proc.kill("SIGKILL"));
+  await until("chronyd's command port", () => {
+    try {
+      execFileSync("chronyc", ["-c", "-n", "-h", "127.0.0.1", "-p", String(cmdPort), "tracking"], { stdio: "pipe", timeout: 2_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return { cmdPort, proc };
+}
+
+async function startGrandmaster(offsetMs = 0) {
+  const op = await localOperatorAuth(systemClock);
+  const gm = await startService(grandmasterService, { offsetMs, ntp: { port: 0 }, server: { port: 0, auth: op.auth } }, { processMetrics: false });
+  closers.push(() => gm.close());
+  return { url: gm.url, ntpPort: Number(new URL(gm.endpoints["ntp"]!).port), operator: `Bearer ${await op.token()}` };
+}
+
+async function startClock(cmdPort: number, extra: Record<string, unknown> = {}) {
+  const clock = await startService(clockService, { region: "r1", maxOffsetMs: 250, chrony: `127.0.0.1:${cmdPort}`, syncIntervalMs: 200, server: { port: 0 }, ...extra }, { processMetrics: false });
+  closers.push(() => clock.close());
+  return clock.url;
+}
+
+const timeOf = async (url: string) => (await (await fetch(`${url}/v1/time`)).json()) as ClockStatus & { epsilonMs: number | null };
+
+describe("time serve --chrony: TrueTime from the node's chronyd", () => {
+  it("a grandmaster 300 ms ahead: chrony measures it, the clock sees the same offset and freezes the strong path", async () => {
+    const gm = await startGrandmaster(300);
+    const { cmdPort } = await startChronyd(gm.ntpPort);
+    const url = await startClock(cmdPort);
+    await until("chrony synchronised", async () => (await timeOf(url)).reference?.status === "SYNCHRONIZED");
+    await until("the skew monitor to freeze", async () => (await timeOf(url)).skew.state === "frozen");
+    const t = await timeOf(url);
+    // Our clock is 300 ms behind the reference: the skew monitor holds the negated offset.
+    expect(t.skew.offsetMs!).toBeGreaterThan(-310);
+    expect(t.skew.offsetMs!).toBeLessThan(-290);
+    expect(t.reference).toMatchObject({ source: `chrony 127.0.0.1:${cmdPort}`, status: "SYNCHRONIZED", reason: expect.stringMatching(/^synchronised to 127\.0\.0\.1 at stratum 2$/) });
+    expect(t.allowsStrong).toBe(false);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+  }, 60_000);
+
+  it("ε is chrony's error bound: the grandmaster's inflated dispersion reaches chrony, then the clock's readiness", async () => {
+    const gm = await startGrandmaster(0);
+    const { cmdPort } = await startChronyd(gm.ntpPort);
+    const url = await startClock(cmdPort, { maxEpsilonMs: 100 });
+    await until("chrony synchronised and the clock ready", async () => (await timeOf(url)).reference?.status === "SYNCHRONIZED" && (await fetch(`${url}/readyz`)).status === 200);
+    expect((await timeOf(url)).epsilonMs!).toBeLessThan(100);
+
+    const drill = await fetch(`${gm.url}/drills/inflate`, { method: "POST", headers: { authorization: gm.operator, "content-type": "application/json" }, body: JSON.stringify({ epsilonMs: 400, durationSeconds: 600 }) });
+    expect(drill.status).toBe(200);
+    await until("/readyz 503", async () => (await fetch(`${url}/readyz`)).status === 503);
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { checks: { clock: string } };
+    expect(ready.checks.clock).toMatch(/^TrueTime ε \d+(\.\d+)? ms is beyond the bound of 100 ms/);
+    // The bound came from chrony's tracking: its root dispersion now carries the grandmaster's 400 ms.
+    const tracking = execFileSync("chronyc", ["-c", "-n", "-h", "127.0.0.1", "-p", String(cmdPort), "tracking"], { encoding: "utf8" }).trim().split(",");
+    expect(Number(tracking[11]) * 1000).toBeGreaterThan(100);
+    expect((await timeOf(url)).epsilonMs!).toBeGreaterThanOrEqual(Number(tracking[11]) * 1000 - 1);
+  }, 60_000);
+
+  it("a chronyd that never synchronised is DISRUPTED: strong refused naming the reference, not ready", async () => {
+    const { cmdPort } = await startChronyd(await freeUdpPort()); // nothing answers there
+    const url = await startClock(cmdPort);
+    await until("a DISRUPTED reading", async () => (await timeOf(url)).reference?.status === "DISRUPTED");
+    const t = await timeOf(url);
+    expect(t.refusal).toMatch(new RegExp(`^time reference chrony 127\\.0\\.0\\.1:${cmdPort} is DISRUPTED \\(chrony has never synchronised \\(ref time 0\\)\\): no error bound`));
+    expect(t.epsilonMs).toBeNull();
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+  }, 60_000);
+
+  it("refuses a config naming both the grandmaster and chrony", async () => {
+    await expect(startService(clockService, { region: "r1", maxOffsetMs: 250, chrony: "127.0.0.1:323", grandmaster: "127.0.0.1:123", server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(
+      /chrony.*set grandmaster or chrony, not both/,
+    );
+  });
+});
+
+describe("ChronySync on a tracking report", () => {
+  const fixed = (nowS: number) => ({ now: () => nowS * 1000 });
+  // A synchronised report: system clock 2 ms slow, root delay 0.4 ms, root dispersion 1.5 ms, updated at t=1000 s.
+  const synced = "7F000001,127.0.0.1,2,1000.000000000,0.002000000,0.000001,0.000005,-0.8,0.1,16.2,0.000400000,0.001500000,0.3,Normal";
+
+  it("feeds ClockBound's offset and bound (|system| + delay/2 + dispersion + drift × age)", async () => {
+    const node = new ClockNode({ clock: fixed(1010), maxOffsetMs: 250 });
+    const sync = new ChronySync(node, { read: async () => synced, clock: fixed(1010), source: "chrony test" });
+    const r = await sync.pollOnce();
+    expect(r).toMatchObject({ status: "SYNCHRONIZED", offsetMs: 2 });
+    // 2 + 0.2 + 1.5 ms, plus 10 s at 15 ppm = 0.15 ms.
+    expect(r!.errorBoundMs).toBeCloseTo(3.85, 9);
+    expect(node.status().epsilonMs).toBeCloseTo(3.85, 6);
+    expect(node.status().reference).toEqual({ source: "chrony test", status: "SYNCHRONIZED", reason: "synchronised to 127.0.0.1 at stratum 2" });
+  });
+
+  it("a failed read or a garbage report feeds nothing and reports the error", async () => {
+    const node = new ClockNode({ clock: fixed(1010), maxOffsetMs: 250 });
+    const errors: string[] = [];
+    const down = new ChronySync(node, { read: async () => Promise.reject(new Error("506 Cannot talk to daemon")), clock: fixed(1010), source: "x", onError: (e) => errors.push(e.message) });
+    expect(await down.pollOnce()).toBeNull();
+    const garbage = new ChronySync(node, { read: async () => "<html>", clock: fixed(1010), source: "x", onError: (e) => errors.push(e.message) });
+    expect(await garbage.pollOnce()).toBeNull();
+    expect(errors).toEqual(["506 Cannot talk to daemon", "chronyc -c tracking: expected 14 fields, got 1"]);
+    expect(node.status().epsilonMs).toBeNull();
+    expect(node.status().reference).toBeNull();
+  });
+});
