@@ -22,8 +22,8 @@ export interface Area {
 }
 
 export interface RegionPki {
-  /** Istio's control plane: its CRDs (Gateway, VirtualService) and the injector meshed pods need. */
-  istiod: pulumi.Resource;
+  /** Istio: the chart with its CRDs (Gateway, VirtualService), and istiod, whose injector meshed pods need. */
+  mesh: pulumi.Resource[];
   /** The gateway's public Certificate: cert-manager writes the TLS Secret the Gateway terminates with. */
   gatewayCertificate: pulumi.Resource;
 }

@@ -24,7 +24,7 @@ export const pkiArea: Area = {
       const certManager = new CertManager(`${id}-cert-manager`, { spec, region, cluster, gatewayRenewBefore: waveOf(plan, id).renewBefore }, opts);
       const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer, ...certManager.approval.policies] }, opts);
       const mesh = new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
-      ctx.pki.set(id, { istiod: mesh.istiod, gatewayCertificate: certManager.gatewayCertificate });
+      ctx.pki.set(id, { mesh: [mesh.base, mesh.istiod], gatewayCertificate: certManager.gatewayCertificate });
       new PkiAlerts(`${id}-pki-alerts`, { spec, region, cluster }, opts);
     }
     return {

@@ -47,7 +47,7 @@ export const workloadsArea: Area = {
       }, { parent: ctx.parent });
       const pki = ctx.pki.get(id);
       if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);
-      new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [pki.istiod, pki.gatewayCertificate] }, { parent: ctx.parent });
+      new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [...pki.mesh, pki.gatewayCertificate] }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
       if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
     }

@@ -6,7 +6,7 @@
  *   - a Gateway (networking.istio.io/v1) terminating `meridian-gateway-tls` on the Service's HTTPS port for the
  *     region's host names, and a VirtualService routing the public API to the runtime services and every
  *     health signal path the DNS providers probe to the health aggregator (rewritten to `/signals/<name>`);
- *   - the health aggregator (runtime/health): ServiceAccount, ConfigMap `--config`, Deployment, Service, PDB.
+ *   - the health aggregator (runtime/health): ServiceAccount, ConfigMap `--config`, Deployment, Service, PDB, PodMonitor.
  */
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
@@ -24,6 +24,7 @@ import {
   type ApiRoute,
 } from "../../model/workloads/gateway.js";
 import { CONFIG_DIR } from "../../model/workloads/spec.js";
+import { MERGED_METRICS } from "../../model/security/istio-injection.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
 
@@ -119,6 +120,8 @@ export interface HealthAggregatorManifests {
   deployment: k8s.apps.v1.DeploymentArgs;
   service: k8s.core.v1.ServiceArgs;
   podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
+  /** Its merged app + Envoy metrics from the sidecar agent, as every meshed Meridian pod's. */
+  podMonitor: CustomResourceShape;
 }
 
 /** The aggregator's command line after the image's ENTRYPOINT (`node bin/meridian.mjs`). */
@@ -196,5 +199,11 @@ export function healthAggregatorManifests(spec: EstateSpec, regionId: string): H
       spec: { type: "ClusterIP", selector: HEALTH_POD_SELECTOR, ports: [{ name: "http", port, targetPort: "http", protocol: "TCP", appProtocol: "http" }] },
     },
     podDisruptionBudget: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: HEALTH_POD_SELECTOR } } },
+    podMonitor: {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PodMonitor",
+      metadata: meta,
+      spec: { selector: { matchLabels: HEALTH_POD_SELECTOR }, podMetricsEndpoints: [{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "30s" }] },
+    },
   };
 }

@@ -37,6 +37,7 @@ export class RegionGateway extends pulumi.ComponentResource {
     this.health = new k8s.apps.v1.Deployment(`${id}-meridian-health-deployment`, h.deployment, { ...child, dependsOn: [ns, account, config, ...args.after] });
     new k8s.core.v1.Service(`${id}-meridian-health-service`, h.service, child);
     new k8s.policy.v1.PodDisruptionBudget(`${id}-meridian-health-pdb`, h.podDisruptionBudget, child);
+    new k8s.apiextensions.CustomResource(`${id}-meridian-health-podmonitor`, h.podMonitor, child);
 
     const { chart, version, repo } = CHARTS.istioGateway;
     this.release = new k8s.helm.v3.Release(

@@ -58,10 +58,12 @@ function readinessOf(spec: EstateSpec, regionId: string, name: ServiceName): Hea
   return { name, url: `http://${serviceHost(s)}:${s.ports[0]!.port}${path}` };
 }
 
+/** The services a health signal may probe (the tenants' quota service serves no public traffic of its own). */
+export const HEALTH_PROBED_SERVICES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
+
 /** Services running in a region (a single writer runs in the ledger region only). */
 export function servingServices(spec: EstateSpec, regionId: string): ServiceName[] {
-  const all: ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
-  return all.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
+  return HEALTH_PROBED_SERVICES.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
 }
 
 /**
@@ -119,4 +121,13 @@ export function healthAggregatorConfig(spec: EstateSpec, regionId: string): Heal
   // Answer within the DNS providers' own timeout, with room for the hop through the gateway.
   const probeTimeoutMs = Math.min(2000, Math.floor((spec.dns.healthCheck.timeoutSeconds * 1000) / 2));
   return { region: regionId, probeTimeoutMs, signals: healthSignalRoutes(spec, regionId) };
+}
+
+/**
+ * What the aggregator may ask each service through the mesh: GET on its readiness path (the same in every
+ * region), for the per-route AuthorizationPolicies.
+ */
+export function healthProbePaths(spec: EstateSpec): Partial<Record<ServiceName, string>> {
+  const region = ledgerRegion(spec);
+  return Object.fromEntries(servingServices(spec, region).map((name) => [name, new URL(readinessOf(spec, region, name).url).pathname]));
 }

@@ -22,7 +22,7 @@ export async function planRegion(stack: string, regionId: string, build: (ctx: E
     () => {
       const parent = new pulumi.ComponentResource("meridian:test:Region", `${stack}-${regionId}`);
       const cluster = new RegionCluster(regionId, { region: regionById(spec, regionId), spec }, { parent });
-      build({ spec, clusters: new Map([[regionId, cluster]]), parent }, cluster);
+      build({ spec, clusters: new Map([[regionId, cluster]]), pki: new Map(), parent }, cluster);
       return {};
     },
     { stack, config, secretKeys: keys.map((k) => `meridian:${k}`), cloudValues: "fake" },

@@ -142,7 +142,7 @@ describe("the routes", () => {
       expect(strictIstioProblems(type, obj)).toEqual([]);
     }
     // The checks can fail: a misspelt field, a wrong type.
-    const typo = structuredClone(vs()) as { spec: { http: Record<string, unknown>[] } };
+    const typo = structuredClone(vs()) as unknown as { spec: { http: Record<string, unknown>[] } };
     typo.spec.http[0]!["rewite"] = { uri: "/x" };
     expect(strictIstioProblems("VirtualService", { apiVersion: "networking.istio.io/v1", kind: "VirtualService", ...typo }).join()).toContain("rewite");
     const wrong = structuredClone(gatewayCr()) as { spec: { servers: { port: { number: unknown } }[] } };
