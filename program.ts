@@ -3,6 +3,7 @@
  * Estate, and return the stack outputs. A config mistake throws before any resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { Area } from "./components/context.js";
 import { Estate } from "./components/estate.js";
 import { buildEstateSpec } from "./model/estate.js";
 import { displayPath, parseEstateConfig, stackFile } from "./stacks/load.js";
@@ -14,10 +15,11 @@ export interface EstateOutputs {
   [area: string]: unknown;
 }
 
-export function estateProgram(): EstateOutputs {
+/** `areas`: build only these over the regional clusters (component tests of one area); every area when absent. */
+export function estateProgram(areas?: readonly Area[]): EstateOutputs {
   const stack = pulumi.getStack();
   const spec = buildEstateSpec(stack, parseEstateConfig(readConfigMap(), displayPath(stackFile(stack))));
-  const estate = new Estate(`meridian-${stack}`, { spec });
+  const estate = new Estate(`meridian-${stack}`, { spec, areas });
   return {
     environment: spec.environment,
     regions: spec.regions.map((r) => r.id),

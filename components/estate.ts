@@ -4,12 +4,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { EstateSpec } from "../model/estate.js";
-import { areas } from "./areas.js";
+import { areas as allAreas } from "./areas.js";
 import { RegionCluster } from "./cluster/region-cluster.js";
-import type { EstateContext } from "./context.js";
+import type { Area, EstateContext } from "./context.js";
 
 export interface EstateArgs {
   spec: EstateSpec;
+  /** The areas to build over the regional clusters; every area by default (a test of one area names it). */
+  areas?: readonly Area[];
 }
 
 export class Estate extends pulumi.ComponentResource {
@@ -21,7 +23,7 @@ export class Estate extends pulumi.ComponentResource {
 
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:index:Estate", name, {}, opts);
-    const { spec } = args;
+    const { spec, areas = allAreas } = args;
     this.clusters = new Map(
       spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent: this })]),
     );

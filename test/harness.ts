@@ -13,6 +13,18 @@ export function evaluateStack(stack: string, options: PlanOptions = {}): Promise
   return planStack(stack, { cloudValues: "fake", ...options });
 }
 
+const shared = new Map<string, Promise<Plan>>();
+
+/**
+ * A stack's plan with its own config, evaluated once per test file however many tests and describe
+ * blocks read it. Read-only: a test that needs a variation evaluates its own.
+ */
+export function sharedPlan(stack: string): Promise<Plan> {
+  let plan = shared.get(stack);
+  if (!plan) shared.set(stack, (plan = evaluateStack(stack)));
+  return plan;
+}
+
 export function ofType(plan: Plan, type: string): RecordedResource[] {
   return plan.resources.filter((r) => r.type === type);
 }

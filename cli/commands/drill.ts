@@ -1,9 +1,12 @@
 /**
- * `meridian drill regional-outage|clock-skew|partition|latency`: bring up the local estate on ephemeral ports, inject the
+ * `meridian drill regional-outage|clock-skew|partition|latency|loss|degrade|skew`: bring up the local estate on ephemeral ports, inject the
  * fault, and print what was measured next to the runbook's numbers. Exits 1 when an invariant fails;
  * with --strict also when a measurement misses the runbook's bound (timings vary with machine load).
  */
 import type { Command } from "commander";
+import type { EstateSpec } from "../../model/estate.js";
+import { trafficPolicy } from "../../model/traffic/policy.js";
+import type { FaultDrillKind } from "../../runtime/local/drills/fault.js";
 import { UserError } from "../errors.js";
 
 interface DrillOptions {
@@ -11,6 +14,9 @@ interface DrillOptions {
   duration?: number;
   latencyMs?: number;
   jitterMs?: number;
+  loss?: number;
+  service?: string;
+  skewMs?: number;
   region?: string;
   json?: boolean;
   strict?: boolean;
@@ -37,13 +43,32 @@ function millis(flag: string, min: number, max: number) {
   };
 }
 
-/** Check the stack and --region before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
-async function withEstate<T>(o: DrillOptions, run: (estate: import("../../runtime/local/estate.js").LocalEstate) => Promise<T>): Promise<T> {
+function share(value: string): number {
+  const n = Number(value);
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) || n <= 0 || n > 1) throw new UserError(`--loss: expected a share of connections in (0, 1], got "${value}"`);
+  return n;
+}
+
+function skewMillis(value: string): number {
+  const n = Number(value);
+  if (!/^[+-]?\d+$/.test(value) || n === 0 || Math.abs(n) > 3_600_000) throw new UserError(`--skew-ms: expected whole milliseconds, not 0, within ±3600000, got "${value}"`);
+  return n;
+}
+
+/** --service names one of the stack's health signals (the services the GSLB probes in each region). */
+function knownService(spec: EstateSpec, service: string | undefined): void {
+  const names = trafficPolicy(spec).signals.map((s) => s.name);
+  if (service !== undefined && !names.includes(service)) throw new UserError(`--service: no service "${service}" in stack ${spec.stack}; expected one of ${names.join(", ")}`);
+}
+
+/** Check the stack, --region (and the drill's own arguments) before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
+async function withEstate<T>(o: DrillOptions, run: (estate: import("../../runtime/local/estate.js").LocalEstate) => Promise<T>, check?: (spec: EstateSpec) => void): Promise<T> {
   const { buildEstateSpec } = await import("../../model/estate.js");
   const { loadStack } = await import("../../stacks/load.js");
   const spec = buildEstateSpec(o.stack, loadStack(o.stack));
   if (o.region !== undefined && !spec.regions.some((r) => r.id === o.region))
     throw new UserError(`--region: no region "${o.region}" in stack ${spec.stack}; expected one of ${spec.regions.map((r) => r.id).join(", ")}`);
+  check?.(spec);
   const { LocalEstate } = await import("../../runtime/local/estate.js");
   const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
   try {
@@ -85,27 +110,40 @@ export function register(program: Command): void {
       process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: skewPhases(r) }, null, 2)}\n` : renderSkew(r));
       if (r.checks.some((c) => !c.ok) || (o.strict && skewPhases(r).some((p) => !p.ok))) process.exitCode = 1;
     });
-  const networkDrill = (name: "partition" | "latency", description: string) => {
+  const faultDrill = (name: FaultDrillKind, description: string, options: (cmd: Command) => Command = (cmd) => cmd) => {
     const cmd = drill
       .command(name)
       .description(description)
       .option("-s, --stack <name>", "stack to run", "local")
       .option("--region <id>", "region to hit (default: the first)")
       .option("--duration <s>", "how long the fault lasts before it reverts by itself (0-600]", faultSeconds, 8);
-    if (name === "latency")
-      cmd.option("--latency-ms <ms>", "delay added to every chunk, each way (1-10000)", millis("--latency-ms", 1, 10_000), 300).option("--jitter-ms <ms>", "uniform jitter on top (0-10000)", millis("--jitter-ms", 0, 10_000), 0);
-    cmd
+    options(cmd)
       .option("--json", "print the result as JSON")
       .option("--strict", "also fail when a measured time exceeds its bound (detection, revert, recovery)")
       .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
       .action(async (o: DrillOptions) => {
-        const { networkDrill: run, networkPhases } = await import("../../runtime/local/drills/network.js");
-        const { renderNetwork } = await import("../render/drill.js");
-        const r = await withEstate(o, (estate) => run(estate, name, { region: o.region, durationMs: o.duration! * 1000, timeoutMs: o.timeout * 1000, latencyMs: o.latencyMs, jitterMs: o.jitterMs }));
-        process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: networkPhases(r) }, null, 2)}\n` : renderNetwork(r));
-        if (r.checks.some((c) => !c.ok) || (o.strict && networkPhases(r).some((p) => !p.ok))) process.exitCode = 1;
+        const { faultDrill: run, faultPhases } = await import("../../runtime/local/drills/fault.js");
+        const { renderFault } = await import("../render/drill.js");
+        const r = await withEstate(
+          o,
+          (estate) => run(estate, name, { region: o.region, durationMs: o.duration! * 1000, timeoutMs: o.timeout * 1000, latencyMs: o.latencyMs, jitterMs: o.jitterMs, loss: o.loss, service: o.service, skewMs: o.skewMs }),
+          name === "degrade" ? (spec) => knownService(spec, o.service) : undefined,
+        );
+        process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: faultPhases(r) }, null, 2)}\n` : renderFault(r));
+        if (r.checks.some((c) => !c.ok) || (o.strict && faultPhases(r).some((p) => !p.ok))) process.exitCode = 1;
       });
   };
-  networkDrill("partition", "partition one region's network for a while (reverts by itself); the GSLB must drop it and take it back");
-  networkDrill("latency", "add latency to one region's network for a while (reverts by itself); measure the probes' round trip and the GSLB's verdict");
+  faultDrill("partition", "partition one region's network for a while (reverts by itself); the GSLB must drop it and take it back");
+  faultDrill("latency", "add latency to one region's network for a while (reverts by itself); measure the probes' round trip and the GSLB's verdict", (cmd) =>
+    cmd.option("--latency-ms <ms>", "delay added to every chunk, each way (1-10000)", millis("--latency-ms", 1, 10_000), 300).option("--jitter-ms <ms>", "uniform jitter on top (0-10000)", millis("--jitter-ms", 0, 10_000), 0),
+  );
+  faultDrill("loss", "drop a share of new connections to one region for a while (reverts by itself); a client measures the loss it sees", (cmd) =>
+    cmd.option("--loss <share>", "share of new connections black-holed, (0-1]", share, 0.3),
+  );
+  faultDrill("degrade", "force one region's service signal failing for a while (reverts by itself); the client and the GSLB must see it and its recovery", (cmd) =>
+    cmd.option("--service <name>", "the service to fail (one of the stack's health signals)", "escrow"),
+  );
+  faultDrill("skew", "run one region's clock off for a while (reverts by itself); its clock state must follow, then recover after the hold-down", (cmd) =>
+    cmd.option("--skew-ms <ms>", "clock offset to inject, ± whole ms (default 1.2 × the max offset: frozen)", skewMillis),
+  );
 }

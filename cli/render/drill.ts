@@ -2,7 +2,7 @@
 import type { OutageMeasurement } from "../../runtime/local/drills/regional-outage.js";
 import { skewPhases, type SkewDrillResult } from "../../runtime/local/drills/clock-skew.js";
 import type { CheckResult } from "../../runtime/local/drills/checks.js";
-import { networkPhases, type NetworkDrillResult } from "../../runtime/local/drills/network.js";
+import { faultPhases, type FaultDrillResult, type Tally } from "../../runtime/local/drills/fault.js";
 
 const s = (ms: number | null) => (ms === null ? "—" : `${(ms / 1000).toFixed(2)} s`);
 const verdict = (ok: boolean) => (ok ? "ok" : "FAILED");
@@ -22,26 +22,41 @@ export function outagePhases(m: OutageMeasurement): { phase: string; measuredMs:
   ].map((p) => ({ ...p, ok: p.measuredMs !== null && p.measuredMs <= p.runbookMs }));
 }
 
-function checks(list: CheckResult[]): string[] {
-  return list.map((c) => `| ${c.name} | ${verdict(c.ok)} | ${c.detail} |`);
+interface PhaseRow {
+  phase: string;
+  measuredMs: number | null;
+  boundMs: number;
+  ok: boolean;
+}
+
+/** Every drill's report has the same two tables: measured phases beside their bounds, then its checks. */
+function phaseTable(phases: PhaseRow[], bound = "bound"): string[] {
+  return [`| phase | measured | ${bound} | |`, "|---|---|---|---|", ...phases.map((p) => `| ${p.phase} | ${s(p.measuredMs)} | ≤ ${s(p.boundMs)} | ${within(p.ok)} |`), ""];
+}
+
+function checkTable(list: CheckResult[], title = "check"): string[] {
+  return [`| ${title} | | |`, "|---|---|---|", ...list.map((c) => `| ${c.name} | ${verdict(c.ok)} | ${c.detail} |`), ""];
+}
+
+/** The drill's verdict in one line: the wait that ran out, else the first broken check, else passed. */
+function verdictLine(timedOut: string | undefined, list: CheckResult[]): string[] {
+  const broken = list.find((c) => !c.ok);
+  return [timedOut ? `**Verdict: FAILED — ${timedOut}.**` : broken ? `**Verdict: FAILED — ${broken.name}: ${broken.detail}.**` : "**Verdict: passed.**", ""];
 }
 
 export function renderOutage(m: OutageMeasurement): string {
   return [
     `# Drill: regional outage of ${m.region || "(no region)"} (${m.address || "—"})`,
     "",
-    ...(m.timedOut ? [`**Verdict: FAILED — ${m.timedOut}.**`, ""] : []),
+    ...verdictLine(m.timedOut, m.checks),
     `DNS answer before: ${m.answerBefore.join(", ")}; after: ${m.answerAfter.join(", ") || "(none)"}.`,
     `Runbook (${m.runbook.provider}): checks every ${m.runbook.intervalSeconds} s × ${m.runbook.failureThreshold}, probe timeout ${m.runbook.probeTimeoutSeconds} s, TTL ${m.runbook.drainSeconds} s.`,
     "",
-    "| phase | measured | runbook | |",
-    "|---|---|---|---|",
-    ...outagePhases(m).map((p) => `| ${p.phase} | ${s(p.measuredMs)} | ≤ ${s(p.runbookMs)} | ${within(p.ok)} |`),
-    "",
-    "| invariant | | |",
-    "|---|---|---|",
-    ...checks(m.checks),
-    "",
+    ...phaseTable(
+      outagePhases(m).map((p) => ({ ...p, boundMs: p.runbookMs })),
+      "runbook",
+    ),
+    ...checkTable(m.checks, "invariant"),
     `Acknowledged sales by region (before the kill → in all): ${Object.entries(m.sales).map(([r, n]) => `${r} ${m.salesBeforeKill[r] ?? 0} → ${n}`).join(", ") || "none"}; ${m.requestsAfterKill} requests reached the dead region's address after the kill.`,
     "",
   ].join("\n");
@@ -58,37 +73,37 @@ export function renderSkew(r: SkewDrillResult): string {
     "|---|---|---|---|",
     ...r.steps.map((x) => `| +${s(x.atMs - t0)} | ${x.skewMs} ms | ${x.clockState} | ${x.gslbHealth} |`),
     "",
-    ...(r.timedOut ? [`**Verdict: FAILED — ${r.timedOut}.**`, ""] : []),
-    "| phase | measured | bound | |",
-    "|---|---|---|---|",
-    ...skewPhases(r).map((p) => `| ${p.phase} | ${s(p.measuredMs)} | ≤ ${s(p.boundMs)} | ${within(p.ok)} |`),
-    "",
+    ...verdictLine(r.timedOut, r.checks),
+    ...phaseTable(skewPhases(r)),
     `Bounds: the ${s(r.thresholds.recoveryHoldMs)} hold-down plus two syncs, the checkers' ${s(r.detectionMs)} detection; \`--strict\` fails a drill that misses them.`,
     "",
-    "| check | | |",
-    "|---|---|---|",
-    ...checks(r.checks),
-    "",
+    ...checkTable(r.checks),
   ].join("\n");
 }
 
-export function renderNetwork(r: NetworkDrillResult): string {
-  const what = r.kind === "partition" ? "network partition" : `added latency ${JSON.stringify(r.fault).match(/"latencyMs":(\d+)/)?.[1] ?? "?"} ms each way`;
+const faultTitle: { [K in FaultDrillResult["fault"]["kind"]]: (f: Extract<FaultDrillResult["fault"], { kind: K }>) => string } = {
+  partition: () => "network partition",
+  latency: (f) => `added latency ${f.latencyMs} ms each way${f.jitterMs ? ` (±${f.jitterMs} ms jitter)` : ""}`,
+  loss: (f) => `${(f.loss * 100).toFixed(0)}% connection loss`,
+  degrade: (f) => `${f.service} forced failing`,
+  skew: (f) => `clock skew ${f.skewMs} ms`,
+};
+
+const tally = (t: Tally) => `${t.requests} requests, ${t.requests - t.answered} lost, ${t.ok} ok`;
+
+export function renderFault(r: FaultDrillResult): string {
+  const title = (faultTitle[r.fault.kind] as (f: FaultDrillResult["fault"]) => string)(r.fault);
   return [
-    `# Drill: ${what} of ${r.region} for ${s(r.durationMs)} (reverts by itself)`,
+    `# Drill: ${title} on ${r.region} for ${s(r.durationMs)} (reverts by itself)`,
     "",
-    ...(r.timedOut ? [`**Verdict: FAILED — ${r.timedOut}.**`, ""] : []),
+    ...verdictLine(r.timedOut, r.checks),
     `Checkers: detection ${s(r.detectionMs)}, probe timeout ${s(r.probeTimeoutMs)}. Health during the fault: ${r.healthDuring.join(" → ") || "—"}.`,
     `Probe round trip: before ${rtt(r.rttMs.before)}, during ${rtt(r.rttMs.duringMin)} – ${rtt(r.rttMs.during)}, after ${rtt(r.rttMs.after)}.`,
+    `Client of ${r.clientPath} (a new connection per request): before ${tally(r.client.before)}; during ${tally(r.client.during)}; after ${tally(r.client.after)}.`,
+    ...(r.clockStates ? [`Clock states the client read: ${r.clockStates.join(" → ") || "—"}.`] : []),
     "",
-    "| phase | measured | bound | |",
-    "|---|---|---|---|",
-    ...networkPhases(r).map((p) => `| ${p.phase} | ${s(p.measuredMs)} | ≤ ${s(p.boundMs)} | ${within(p.ok)} |`),
-    "",
-    "| check | | |",
-    "|---|---|---|",
-    ...checks(r.checks),
-    "",
+    ...phaseTable(faultPhases(r)),
+    ...checkTable(r.checks),
   ].join("\n");
 }
 

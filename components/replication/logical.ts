@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
+import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, type DatabaseCopy } from "./copy.js";
 
 const IMAGE = `postgres:${POSTGRES_MAJOR}-alpine`;
@@ -29,9 +30,10 @@ export function subscriptionName(writer: string, feeder: string): string {
   return `meridian_${sqlName(writer)}_from_${sqlName(feeder)}`;
 }
 
+/** The heartbeat table comes first: FOR ALL TABLES then publishes it, and subscribers copy it with the schema. */
 export function publicationSql(writer: string): string {
   const pub = publicationName(writer);
-  return `DO $$ BEGIN
+  return `${HEARTBEAT_DDL}DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = '${pub}') THEN
     CREATE PUBLICATION ${pub} FOR ALL TABLES;
   END IF;

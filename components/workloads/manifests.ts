@@ -1,6 +1,7 @@
 /**
  * Kubernetes objects for one runtime service in one region, built from its WorkloadSpec one to one:
- * ServiceAccount (the pod's SPIFFE identity), ConfigMap (the model's config files), Deployment,
+ * ServiceAccount (the pod's SPIFFE identity), ConfigMap (the model's config files), Deployment — or a
+ * StatefulSet with a PersistentVolumeClaim per pod when the service keeps durable state —
  * Service, HorizontalPodAutoscaler (autoscaling/v2) and PodDisruptionBudget (policy/v1). Plain objects,
  * so tests validate the same shapes the component registers. Every container also learns how HLC
  * timestamps travel between services (model/time/hlc-wire.ts) and where the region's clock is.
@@ -10,7 +11,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER } from "../../model/time/hlc-wire.js";
 import { podSelector, runtimeService, serviceHost, spiffeId, type RuntimeService } from "../../model/services.js";
 import { MERGED_METRICS } from "../../model/security/istio-injection.js";
-import { CONFIG_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
+import { CONFIG_DIR, STATE_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
 
 export interface ManifestContext {
   environment: string;
@@ -65,7 +66,8 @@ export function configMap(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.Co
   return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(w, ctx, configMapName(w.service)), data: w.config };
 }
 
-export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
+/** The pod template every controller runs; a workload with `state` mounts its claim `state`. */
+function podTemplate(w: WorkloadSpec, ctx: ManifestContext) {
   const labels = labelsOf(w, ctx.environment);
   const volumes = [
     { name: "config", configMap: { name: configMapName(w.service) } },
@@ -73,11 +75,53 @@ export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.D
     // The image runs as a non-root user on a read-only root filesystem; node and the CLI need /tmp.
     { name: "tmp", emptyDir: {} },
   ];
+  // A StatefulSet's claim template `state` is the volume of that name (statefulSet below).
   const mounts = [
     { name: "config", mountPath: `${CONFIG_DIR}/${w.service.name}`, readOnly: true },
     ...w.secretMounts.map((m, i) => ({ name: `secret-${i}`, mountPath: m.mountPath, readOnly: true })),
     { name: "tmp", mountPath: "/tmp" },
+    ...(w.state ? [{ name: "state", mountPath: `${STATE_DIR}/${w.service.name}` }] : []),
   ];
+  return {
+    metadata: {
+      labels,
+      annotations: {
+        "meridian.dev/spiffe-id": spiffeId(ctx.trustDomain, w.service),
+        // Istio's metrics merging: the sidecar agent serves these app metrics with Envoy's on MERGED_METRICS (STRICT mTLS
+        // leaves that port plaintext for Prometheus, which is outside the mesh); the PodMonitor scrapes it.
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(w.service.ports[0]!.port),
+        "prometheus.io/path": "/metrics",
+        // A config change changes the pod template, so the controller rolls its pods onto it.
+        "meridian.dev/config-sha256": createHash("sha256").update(JSON.stringify(w.config)).digest("hex"),
+      },
+    },
+    spec: {
+      serviceAccountName: w.service.serviceAccount,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      topologySpreadConstraints: [
+        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podSelector(w.service) } },
+      ],
+      containers: [
+        {
+          name: w.service.name,
+          image: w.image,
+          args: w.args,
+          env: [...w.env, ...hlcEnv(ctx.maxOffsetMs)],
+          ports: w.service.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+          resources: w.resources,
+          readinessProbe: probe(w.readiness, 2, 5),
+          livenessProbe: probe(w.readiness, 15, 10),
+          volumeMounts: mounts,
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+      volumes,
+    },
+  };
+}
+
+export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -87,45 +131,38 @@ export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.D
       replicas: w.replicas,
       selector: { matchLabels: podSelector(w.service) },
       strategy: w.strategy === "Recreate" ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: {
-          labels,
-          annotations: {
-            "meridian.dev/spiffe-id": spiffeId(ctx.trustDomain, w.service),
-            // Istio's metrics merging: the sidecar agent serves these app metrics with Envoy's on MERGED_METRICS (STRICT mTLS
-            // leaves that port plaintext for Prometheus, which is outside the mesh); the PodMonitor scrapes it.
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(w.service.ports[0]!.port),
-            "prometheus.io/path": "/metrics",
-            // A config change changes the pod template, so the Deployment rolls its pods onto it.
-            "meridian.dev/config-sha256": createHash("sha256").update(JSON.stringify(w.config)).digest("hex"),
-          },
-        },
-        spec: {
-          serviceAccountName: w.service.serviceAccount,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-          topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podSelector(w.service) } },
-          ],
-          containers: [
-            {
-              name: w.service.name,
-              image: w.image,
-              args: w.args,
-              env: [...w.env, ...hlcEnv(ctx.maxOffsetMs)],
-              ports: w.service.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-              resources: w.resources,
-              readinessProbe: probe(w.readiness, 2, 5),
-              livenessProbe: probe(w.readiness, 15, 10),
-              volumeMounts: mounts,
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-            },
-          ],
-          volumes,
-        },
-      },
+      template: podTemplate(w, ctx),
     },
   };
+}
+
+/**
+ * A workload with durable per-pod state: each pod gets its own ReadWriteOnce claim (the cluster's default
+ * StorageClass), which follows it through restarts, eviction and rescheduling and is kept when the set is
+ * scaled down or deleted, so a pod that comes back finds what it wrote. Pods start in parallel: they do
+ * not depend on one another.
+ */
+export function statefulSet(w: WorkloadSpec & { state: { size: string } }, ctx: ManifestContext): k8s.apps.v1.StatefulSetArgs {
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(w, ctx),
+    spec: {
+      serviceName: w.service.name,
+      replicas: w.replicas,
+      selector: { matchLabels: podSelector(w.service) },
+      podManagementPolicy: "Parallel",
+      updateStrategy: { type: "RollingUpdate" },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+      template: podTemplate(w, ctx),
+      volumeClaimTemplates: [{ metadata: { name: "state", labels: labelsOf(w, ctx.environment) }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: w.state.size } } } }],
+    },
+  };
+}
+
+/** The pod controller: a StatefulSet for a workload with state, else a Deployment. */
+export function controller(w: WorkloadSpec, ctx: ManifestContext): { kind: "Deployment"; args: k8s.apps.v1.DeploymentArgs } | { kind: "StatefulSet"; args: k8s.apps.v1.StatefulSetArgs } {
+  return w.state ? { kind: "StatefulSet", args: statefulSet({ ...w, state: w.state }, ctx) } : { kind: "Deployment", args: deployment(w, ctx) };
 }
 
 export function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceArgs {
@@ -148,7 +185,7 @@ export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): 
     kind: "HorizontalPodAutoscaler",
     metadata: meta(w, ctx),
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: w.service.name },
+      scaleTargetRef: { apiVersion: "apps/v1", kind: w.state ? "StatefulSet" : "Deployment", name: w.service.name },
       minReplicas: w.autoscaling.minReplicas,
       maxReplicas: w.autoscaling.maxReplicas,
       metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: w.autoscaling.targetCpuPercent } } }],
@@ -190,7 +227,7 @@ export interface PodMonitorShape {
 export interface WorkloadManifests {
   serviceAccount: k8s.core.v1.ServiceAccountArgs;
   configMap: k8s.core.v1.ConfigMapArgs;
-  deployment: k8s.apps.v1.DeploymentArgs;
+  controller: ReturnType<typeof controller>;
   service: k8s.core.v1.ServiceArgs;
   /** Null for a single writer. */
   horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null;
@@ -203,7 +240,7 @@ export function workloadManifests(w: WorkloadSpec, ctx: ManifestContext): Worklo
   return {
     serviceAccount: serviceAccount(w, ctx),
     configMap: configMap(w, ctx),
-    deployment: deployment(w, ctx),
+    controller: controller(w, ctx),
     service: service(w, ctx),
     horizontalPodAutoscaler: horizontalPodAutoscaler(w, ctx),
     podDisruptionBudget: podDisruptionBudget(w, ctx),

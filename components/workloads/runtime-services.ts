@@ -30,7 +30,8 @@ export interface RuntimeServicesArgs {
 export class RuntimeServices extends pulumi.ComponentResource {
   public readonly workloads: WorkloadSpec[];
   public readonly redisUrl: pulumi.Output<string>;
-  public readonly deployments: Record<string, k8s.apps.v1.Deployment> = {};
+  /** Each service's pod controller: a Deployment, or a StatefulSet for a service with per-pod state (clock). */
+  public readonly controllers: Record<string, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet> = {};
 
   constructor(name: string, args: RuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:workloads:RuntimeServices", name, {}, opts);
@@ -63,10 +64,11 @@ export class RuntimeServices extends pulumi.ComponentResource {
       const account = new k8s.core.v1.ServiceAccount(n("serviceaccount"), m.serviceAccount, k8sOpts);
       const config = new k8s.core.v1.ConfigMap(n("config"), m.configMap, k8sOpts);
       const stores = [...(w.stores.redis ? [redisSecret] : []), ...(w.stores.postgres ? [endpoints] : [])];
-      this.deployments[w.service.name] = new k8s.apps.v1.Deployment(n("deployment"), m.deployment, {
-        ...k8sOpts,
-        dependsOn: [cluster.namespaces.runtime, account, config, ...stores],
-      });
+      const controllerOpts = { ...k8sOpts, dependsOn: [cluster.namespaces.runtime, account, config, ...stores] };
+      this.controllers[w.service.name] =
+        m.controller.kind === "StatefulSet"
+          ? new k8s.apps.v1.StatefulSet(n("statefulset"), m.controller.args, controllerOpts)
+          : new k8s.apps.v1.Deployment(n("deployment"), m.controller.args, controllerOpts);
       new k8s.core.v1.Service(n("service"), m.service, k8sOpts);
       if (m.horizontalPodAutoscaler) new k8s.autoscaling.v2.HorizontalPodAutoscaler(n("hpa"), m.horizontalPodAutoscaler, k8sOpts);
       new k8s.policy.v1.PodDisruptionBudget(n("pdb"), m.podDisruptionBudget, k8sOpts);

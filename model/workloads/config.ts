@@ -13,6 +13,9 @@ import { runtimeService, serviceHost } from "../services.js";
 import { regionTimePlan } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
 
+/** Where a service's durable per-pod state is mounted: `${STATE_DIR}/<service>` (a PersistentVolumeClaim per pod). */
+export const STATE_DIR = "/var/lib/meridian";
+
 /**
  * The file `meridian escrow serve --config` reads in a region's pod: runtime/escrow's config schema,
  * serving that one region. (Peers — other regions' escrow URLs, for commits of reservations held
@@ -76,6 +79,8 @@ export interface ClockRegionConfig {
   grandmaster?: string;
   /** CockroachDB's forward-jump monitor: always on in a deployed clock. */
   forwardJumpCheck: boolean;
+  /** Where the HLC persists its wall-time upper bound: the pod's own volume (WorkloadSpec.state). */
+  dataDir: string;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
@@ -92,6 +97,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     leapSmear: t.leapSmear,
     ...(gm ? { grandmaster: `${gm.host}:${gm.port}` } : {}),
     forwardJumpCheck: true,
+    dataDir: `${STATE_DIR}/clock`,
   };
 }
 

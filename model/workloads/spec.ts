@@ -10,7 +10,7 @@
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
-import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig } from "./config.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, STATE_DIR } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -25,6 +25,7 @@ export const WORKLOAD_OBJECTS = {
 } as const;
 
 export const CONFIG_DIR = "/etc/meridian";
+export { STATE_DIR };
 export const HTTP_PORT = 8080;
 
 export type EnvVar =
@@ -60,6 +61,11 @@ export interface WorkloadSpec {
   secretMounts: { secret: string; mountPath: string }[];
   readiness: Probe;
   stores: { redis: boolean; postgres: boolean };
+  /**
+   * Durable state each pod keeps across restarts, rescheduling and deletion: the workload runs as a
+   * StatefulSet with one PersistentVolumeClaim per pod (`size`) mounted at `${STATE_DIR}/<service>`.
+   */
+  state?: { size: string };
 }
 
 /**
@@ -113,7 +119,7 @@ function configPath(service: ServiceName, file: string): string {
   return `${CONFIG_DIR}/${service}/${file}`;
 }
 
-function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pick<WorkloadSpec, "args" | "config" | "secretMounts" | "readiness" | "stores"> {
+function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pick<WorkloadSpec, "args" | "config" | "secretMounts" | "readiness" | "stores" | "state"> {
   switch (name) {
     case "escrow": {
       const cfg = escrowRegionConfig(spec, regionId);
@@ -175,6 +181,11 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         // its bound, a forward clock jump).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: false },
+        // The HLC's persisted wall-time upper bound (clock.json's dataDir) must outlive the pod: a killed,
+        // evicted or rescheduled pod then waits only until its clock passes the bound, and a clock that went
+        // backwards past it refuses to start. An emptyDir dies with the pod; hostPath is per node and
+        // forbidden in the restricted runtime namespace. A volume per pod: a StatefulSet's claim.
+        state: { size: "1Gi" },
       };
     }
   }

@@ -9,6 +9,7 @@ import type { ServerOptions as HttpServerOptions } from "node:http";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { trackRoutes } from "../common/route-table.js";
 import { Authenticator } from "./auth.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import type { HlcHooks } from "./define.js";
@@ -92,6 +93,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
   app.server.maxConnections = limits.connections;
 
   installErrorHandler(app);
+  trackRoutes(app);
   app.addHook("onRoute", (route) => {
     Authenticator.validate(route.config?.auth, `${String(route.method)} ${route.url}`);
   });

@@ -60,7 +60,7 @@ export interface ChaosTarget {
   record(kind: "fault", region: string, detail: string): void;
 }
 
-const describe = (f: Fault): string => {
+export const describeFault = (f: Fault): string => {
   switch (f.kind) {
     case "latency":
       return `+${f.latencyMs} ms latency${f.jitterMs ? ` (±${f.jitterMs} ms jitter)` : ""}`;
@@ -112,7 +112,7 @@ export class Chaos {
       this.faults.delete(active.id);
       throw err;
     }
-    this.target.record("fault", fault.region, `${describe(fault)} for ${(durationMs / 1000).toFixed(1)} s (fault ${active.id})`);
+    this.target.record("fault", fault.region, `${describeFault(fault)} for ${(durationMs / 1000).toFixed(1)} s (fault ${active.id})`);
     return active;
   }
 
@@ -124,8 +124,21 @@ export class Chaos {
     this.faults.delete(id);
     const f = entry.active.fault;
     await this.apply(f.region, f.kind, f);
-    this.target.record("fault", f.region, `reverted: ${describe(f)} (fault ${id})`);
+    this.target.record("fault", f.region, `reverted: ${describeFault(f)} (fault ${id})`);
     return true;
+  }
+
+  /**
+   * A region came back (restarted): its new process knows nothing of the skew and degradations set on the
+   * old one, so set the faults still in force again (its network faults live on the proxy and held).
+   * Returns what was re-applied, which is also recorded.
+   */
+  async reapply(region: string): Promise<ActiveFault[]> {
+    const onRegion = this.active().filter((a) => a.fault.region === region);
+    const kinds = new Set(onRegion.map((a) => a.fault.kind).filter((k) => k === "skew" || k === "degrade"));
+    for (const kind of kinds) await this.apply(region, kind);
+    if (onRegion.length) this.target.record("fault", region, `re-applied after restart: ${onRegion.map((a) => `${describeFault(a.fault)} (fault ${a.id})`).join(", ")}`);
+    return onRegion;
   }
 
   active(): ActiveFault[] {

@@ -67,7 +67,7 @@ export function dashboardPage(topologySvg: string): string {
         <label>seconds<input name="seconds" id="chaos-seconds" type="number" min="1" max="600" value="10"></label>
         <button type="submit">inject</button><span id="chaos-error" class="muted" role="alert"></span>
       </form>
-      <p id="chaos-help" class="muted">Each fault reverts by itself after its time. Value: latency or skew in ms, loss share, or the service to fail (clock, ratelimit, escrow).</p>
+      <p id="chaos-help" class="muted">Each fault asks first and reverts by itself after its time; a restarted region gets the faults in force again. Value: latency or skew in ms, loss share, or the service to fail (clock, ratelimit, escrow).</p>
       <ul class="events" id="faults"></ul>
     </div>
     <div class="panel" id="global"></div>
@@ -97,8 +97,16 @@ async function post(path, body) {
   if (!res.ok) throw new Error((await res.json().catch(() => ({}))).detail || res.statusText);
   return res.json();
 }
+let faultsNow = [];
+/** A fault as people say it ("escrow forced failing"), for confirmations and the cards. */
+function faultText(f) {
+  return f.kind === "partition" ? "network partition" : f.kind === "latency" ? "+" + f.latencyMs + " ms latency" : f.kind === "loss" ? Math.round(f.loss * 100) + "% connection loss"
+    : f.kind === "skew" ? "clock skew " + f.skewMs + " ms" : f.kind === "degrade" ? f.service + " forced failing" : f.kind;
+}
 async function act(region, action) {
-  if (!confirm(action === "kill" ? "kill -9 region " + region + "? Its process dies at once." : "restart region " + region + "?")) return;
+  const inForce = faultsNow.filter((a) => a.fault.region === region).map((a) => faultText(a.fault));
+  const restart = "restart region " + region + "?" + (inForce.length ? " Faults in force on it are set again on the new process: " + inForce.join(", ") + "." : "");
+  if (!confirm(action === "kill" ? "kill -9 region " + region + "? Its process dies at once." : restart)) return;
   await post("/api/regions/" + encodeURIComponent(region) + "/" + action).catch((e) => alert(e.message));
 }
 
@@ -210,6 +218,7 @@ function render(s) {
         sales: num(stats.sales),
         "escrow tokens": escrow || "—",
         "failing signals": esc((r.failingSignals || []).join(", ") || "none"),
+        "faults in force": esc((s.faults || []).filter((a) => a.fault.region === r.id).map((a) => faultText(a.fault)).join(", ") || "none"),
       }) + "</table>" +
       '<p><button class="danger" data-act="kill" data-id="' + esc(r.id) + '">kill -9</button><button data-act="restart" data-id="' + esc(r.id) + '">restart</button></p></div>';
   }).join(""));
@@ -220,6 +229,7 @@ function render(s) {
     global.push("<h2>Escrow " + esc(sku) + "</h2><table>" + (v.error ? rows({ error: esc(v.error) }) : rows({ total: num(v.total), sold: num(v.sold), pool: num(v.pool), ...Object.fromEntries(Object.entries(v.leases || {}).map(([id, l]) => ["lease " + id, num(l.held) + " held" + (l.live ? "" : " (expired)")])) })) + "</table>");
   if (s.grandmaster) global.push("<h2>Grandmaster</h2><table>" + rows({ NTP: "<code>" + esc(s.grandmaster.ntp) + "</code>", primary: esc(s.grandmaster.primary) }) + "</table>");
   document.getElementById("global").innerHTML = global.join("");
+  faultsNow = s.faults || [];
   setHtml("faults", (s.faults || []).map((f) => {
     const left = Math.max(0, Math.round((f.revertAtMs - s.atMs) / 1000));
     const { kind, region, ...rest } = f.fault;
@@ -234,6 +244,9 @@ document.addEventListener("click", (ev) => {
   if (b.dataset.act) act(b.dataset.id, b.dataset.act);
   if (b.dataset.revert) post("/api/faults/" + b.dataset.revert + "/revert").catch((e) => alert(e.message));
 });
+// Each kind's value: a sensible default to start from (skew past the max offset freezes the clock).
+const CHAOS_VALUES = { partition: "", latency: "300", loss: "0.3", skew: "600", degrade: "escrow" };
+document.getElementById("chaos-kind").addEventListener("change", (ev) => (document.getElementById("chaos-value").value = CHAOS_VALUES[ev.target.value] ?? ""));
 document.getElementById("chaos").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
@@ -245,6 +258,7 @@ document.getElementById("chaos").addEventListener("submit", async (ev) => {
   if (kind === "degrade") body.service = value;
   const out = document.getElementById("chaos-error");
   out.textContent = "";
+  if (!confirm("inject " + faultText(body) + " on " + f.get("region") + " for " + body.durationSeconds + " s? It reverts by itself.")) return;
   await post("/api/regions/" + encodeURIComponent(f.get("region")) + "/fault", body).catch((e) => (out.textContent = e.message));
 });
 

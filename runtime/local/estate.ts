@@ -20,11 +20,13 @@ import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js
 import { rateLimitShares } from "../../model/workloads/config.js";
 import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
-import { Chaos } from "./chaos.js";
+import type { Chaos } from "./chaos.js";
+import { estateChaos } from "./estate-chaos.js";
+import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
-import type { NetworkFault, RegionProxy } from "./proxy.js";
+import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
 
 export interface LocalEstateOptions {
@@ -97,11 +99,17 @@ export class LocalEstate {
   private lastAnswer = "";
   private stopped: Promise<void> | undefined;
   private tokenCache: { token: string; untilMs: number } | undefined;
-  private rebalancing: Promise<void> | undefined;
-  private rebalanceAgain = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly shares = new RateLimitShares({
+    spec: () => this.spec,
+    regionIds: () => this.regions.map((r) => r.id),
+    isRunning: (id) => this.supervisor.isRunning(id),
+    health: () => this.healthStates(),
+    push: (id, requestsPerSecond) => this.admin(id, "/admin/ratelimit", { requestsPerSecond }),
+    record: (detail) => this.record({ atMs: Date.now(), kind: "ratelimit", detail }),
+  });
   /** Each region's current share of the estate-wide rate limit (requests/s), as last pushed. */
-  readonly rateLimitShares = new Map<string, number>();
+  readonly rateLimitShares: Map<string, number> = this.shares.current;
   /** The resolver's recent queries (newest last) and, per region, how many answers it has drawn. */
   readonly queryLog: DnsQueryLogEntry[] = [];
   readonly answersDrawn = new Map<string, number>();
@@ -109,13 +117,13 @@ export class LocalEstate {
   private onQuery: ((entry: DnsQueryLogEntry) => void) | undefined;
   private clientNetworks: ClientNetwork[] = [];
   private baselineSkews: Record<string, number> = {};
-  /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill partition|latency`, the dashboard. */
-  readonly chaos: Chaos = new Chaos({
+  /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill …`, the dashboard. */
+  readonly chaos: Chaos = estateChaos({
     regionIds: () => this.regions.map((r) => r.id),
     services: () => this.policy.signals.map((s) => s.name),
-    setNetworkFault: (region, fault) => this.setNetworkFault(region, fault),
+    proxy: (region) => (this.region(region), this.proxies.get(region)!),
+    admin: (region, path, body) => this.admin(region, path, body),
     setSkew: (region, skewMs) => this.setSkew(region, skewMs),
-    setSignalFailing: async (region, service, failing) => void (await this.admin(region, "/admin/signal", { service, failing })),
     baselineSkewMs: (region) => this.baselineSkews[region] ?? 0,
     record: (kind, region, detail) => this.record({ atMs: Date.now(), kind, region, detail }),
   });
@@ -273,36 +281,9 @@ export class LocalEstate {
     return JSON.parse(text) as unknown;
   }
 
-  /**
-   * Split the estate-wide rate limit over the regions that serve (running, not unhealthy) by the model's
-   * shares, and push the new shares — lowered ones first, so the regions' sum never exceeds the limit.
-   */
+  /** Move the estate-wide rate limit's shares to the regions that serve now (see rate-limit-shares.ts). */
   rebalanceRateLimits(): Promise<void> {
-    if (this.rebalancing) {
-      this.rebalanceAgain = true;
-      return this.rebalancing;
-    }
-    this.rebalancing = (async () => {
-      do {
-        this.rebalanceAgain = false;
-        const health = this.healthStates();
-        const serving = this.spec.regions.filter((r) => this.regions.some((x) => x.id === r.id) && this.supervisor.isRunning(r.id) && health[r.id] !== "unhealthy");
-        const next = serving.length ? rateLimitShares({ regions: serving, runtime: this.spec.runtime }) : {};
-        const changes = this.regions.map((r) => ({ id: r.id, from: this.rateLimitShares.get(r.id) ?? 0, to: next[r.id] ?? 0 })).filter((c) => c.from !== c.to);
-        for (const c of [...changes.filter((x) => x.to < x.from), ...changes.filter((x) => x.to > x.from)]) {
-          if (!this.supervisor.isRunning(c.id)) {
-            this.rateLimitShares.set(c.id, 0);
-            continue;
-          }
-          await this.admin(c.id, "/admin/ratelimit", { requestsPerSecond: c.to }).then(
-            () => this.rateLimitShares.set(c.id, c.to),
-            () => undefined,
-          );
-        }
-        if (changes.length) this.record({ atMs: Date.now(), kind: "ratelimit", detail: [...this.rateLimitShares].map(([id, rps]) => `${id} ${rps}/s`).join(", ") });
-      } while (this.rebalanceAgain);
-    })().finally(() => (this.rebalancing = undefined));
-    return this.rebalancing;
+    return this.shares.rebalance();
   }
 
   private endpoints(): Record<string, string> {
@@ -363,8 +344,13 @@ export class LocalEstate {
     this.proxies.get(id)!.setUpstream(null);
     this.rateLimitShares.set(id, 0);
     const proc = await this.supervisor.restart(id);
-    this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
     this.record({ atMs: Date.now(), kind: "restarted", region: id, detail: `process ${proc.pid} started` });
+    // The new process knows nothing of the faults in force on the region: set them again before traffic.
+    try {
+      await this.chaos.reapply(id);
+    } finally {
+      this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
+    }
   }
 
   /** A region process ended without being asked to: the proxy refuses its connections from now on. */
@@ -379,12 +365,6 @@ export class LocalEstate {
     await this.admin(id, "/admin/skew", { skewMs });
     this.supervisor.updateSpec(id, { skewMs });
     this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms` });
-  }
-
-  /** Set a region's network as its proxy applies it (the chaos toolkit composes and records faults). */
-  setNetworkFault(id: string, fault: NetworkFault): void {
-    this.region(id);
-    this.proxies.get(id)!.setFault(fault);
   }
 
   /** Every region's `/state` over the control plane (null for a region that does not answer). */

@@ -8,6 +8,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
+import { trackRoutes } from "../common/route-table.js";
 import { LogUnavailableError, type TransparencyLog } from "./log.js";
 import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
@@ -45,6 +46,7 @@ const consistencyQuery = z.object({ old: decimal, new: decimal });
 export async function buildLogServer(opts: LogServerOptions): Promise<FastifyInstance> {
   const { log } = opts;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: log.maxEntrySize });
+  trackRoutes(app);
   installErrorHandler(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { runCli } from "../cli.js";
-import { outagePhases, renderOutage } from "../../cli/render/drill.js";
+import { outagePhases, renderFault, renderOutage } from "../../cli/render/drill.js";
 import type { OutageMeasurement } from "../../runtime/local/drills/regional-outage.js";
 import type { SkewDrillResult } from "../../runtime/local/drills/clock-skew.js";
+import type { FaultDrillResult } from "../../runtime/local/drills/fault.js";
 
 describe("meridian drill: arguments are checked before an estate starts", () => {
   it("--region nope → exit 2 naming the stack's regions, no stack trace", () => {
@@ -11,13 +12,20 @@ describe("meridian drill: arguments are checked before an estate starts", () => 
     expect(r.status).toBe(2);
   });
 
-  it("partition/latency: region, duration and latency are checked first (exit 2, one line, nothing started)", () => {
+  it("partition/latency/loss/degrade/skew: region, duration and each fault value are checked first (exit 2, one line, nothing started)", () => {
     const cases: [string[], string][] = [
       [["drill", "partition", "--region", "nope"], 'meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n'],
       [["drill", "partition", "--duration", "0"], 'meridian: --duration: expected seconds (0-600], got "0"\n'],
       [["drill", "latency", "--duration", "601"], 'meridian: --duration: expected seconds (0-600], got "601"\n'],
       [["drill", "latency", "--latency-ms", "-3"], 'meridian: --latency-ms: expected whole milliseconds 1-10000, got "-3"\n'],
       [["drill", "latency", "--jitter-ms", "lots"], 'meridian: --jitter-ms: expected whole milliseconds 0-10000, got "lots"\n'],
+      [["drill", "loss", "--loss", "0"], 'meridian: --loss: expected a share of connections in (0, 1], got "0"\n'],
+      [["drill", "loss", "--loss", "30%"], 'meridian: --loss: expected a share of connections in (0, 1], got "30%"\n'],
+      [["drill", "loss", "--region", "nope"], 'meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n'],
+      [["drill", "degrade", "--service", "dns"], 'meridian: --service: no service "dns" in stack local; expected one of clock, ratelimit, escrow\n'],
+      [["drill", "degrade", "--duration", "-1"], 'meridian: --duration: expected seconds (0-600], got "-1"\n'],
+      [["drill", "skew", "--skew-ms", "0"], 'meridian: --skew-ms: expected whole milliseconds, not 0, within ±3600000, got "0"\n'],
+      [["drill", "skew", "--skew-ms", "1.5"], 'meridian: --skew-ms: expected whole milliseconds, not 0, within ±3600000, got "1.5"\n'],
     ];
     for (const [args, stderr] of cases) {
       const r = runCli(args, { timeoutMs: 30_000 });
@@ -73,6 +81,38 @@ describe("meridian drill (against a real local estate)", () => {
     expect(out.checks.filter((c) => !c.ok)).toEqual([]);
     expect(out.healthDuring).toContain("unhealthy");
     if (out.rttMs.duringMin !== null) expect(out.rttMs.duringMin).toBeGreaterThanOrEqual(1200);
+    expect(r.status).toBe(0);
+  }, 180_000);
+
+  it("degrade: a client of the region sees the service failing throughout, the GSLB degrades the region, both see it recover after the automatic revert", () => {
+    const r = runCli(["drill", "degrade", "--region", "local-gcp", "--service", "ratelimit", "--json"], { timeoutMs: 170_000 });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as FaultDrillResult & { phases: { phase: string }[] };
+    expect(out.fault).toEqual({ kind: "degrade", region: "local-gcp", service: "ratelimit" });
+    expect(out.clientPath).toBe("/healthz/ratelimit");
+    expect(out.client.during.requests).toBeGreaterThan(0);
+    expect(out.client.during.ok).toBe(0);
+    expect(out.client.after.ok).toBe(out.client.after.requests);
+    expect(out.healthDuring).toContain("degraded");
+    expect(out.phases.map((p) => p.phase)).toEqual(["detection (fault → degraded)", "fault reverted on time (applied → reverted)", "recovery (reverted → healthy and answered)"]);
+    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(renderFault(out)).toMatch(/^# Drill: ratelimit forced failing on local-gcp for 8\.00 s \(reverts by itself\)\n\n\*\*Verdict: passed\.\*\*/);
+    expect(r.status).toBe(0);
+  }, 180_000);
+
+  it("skew past the max offset through the chaos toolkit: the clock freezes, the GSLB degrades the region, and after the timed revert the clock recovers no sooner than its hold-down", () => {
+    const r = runCli(["drill", "skew", "--region", "local-azure", "--json"], { timeoutMs: 170_000 });
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout) as FaultDrillResult;
+    expect(out.fault).toEqual({ kind: "skew", region: "local-azure", skewMs: 600 });
+    expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: 10_000 });
+    const states = out.clockStates!;
+    expect(states[0]).toBe("healthy");
+    expect(states.indexOf("recovering")).toBeGreaterThan(states.indexOf("frozen"));
+    expect(states.at(-1)).toBe("healthy");
+    expect(out.clock!.recoveredAfterMs).toBeGreaterThanOrEqual(9_900);
+    expect(out.revertedAfterMs).toBeGreaterThanOrEqual(8000);
+    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.status).toBe(0);
   }, 180_000);
 

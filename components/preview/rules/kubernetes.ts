@@ -176,12 +176,14 @@ export const kubernetesRules: ProviderRule[] = [
     id: "kubernetes-volume-mounts",
     provider: "kubernetes",
     types: WORKLOADS,
-    summary: "Every volumeMount names a volume of the pod; container port names are IANA service names of at most 15 characters",
+    summary: "Every volumeMount names a volume of the pod (or a StatefulSet's claim template); container port names are IANA service names of at most 15 characters",
     source: `${K8S}/pkg/apis/core/validation/validation.go (validateVolumeMounts, validateContainerPorts)`,
     check(r) {
       const t = podTemplate(r)!;
       const spec = obj(t.template["spec"]);
       const volumes = new Set(arr(spec["volumes"]).map((v) => obj(v)["name"]));
+      // A StatefulSet's pods also get a volume per claim template, named after it (the controller adds them).
+      if (r.type === "kubernetes:apps/v1:StatefulSet") for (const c of arr(at(inputs(r), "spec.volumeClaimTemplates"))) volumes.add(obj(obj(c)["metadata"])["name"]);
       const out: string[] = [];
       for (const group of ["initContainers", "containers"]) {
         arr(spec[group]).forEach((c, i) => {

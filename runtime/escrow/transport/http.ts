@@ -23,6 +23,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
+import { trackRoutes } from "../../common/route-table.js";
 import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
 import type { Buyer, BuyerVerifier } from "./identity.js";
@@ -63,6 +64,7 @@ async function fetchForward(url: string, init: { method: string; headers: Record
 
 export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, opts: EscrowAppOptions = {}): FastifyInstance {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024, routerOptions: { maxParamLength: MAX_RESERVATION_ID_LENGTH + 16 } });
+  trackRoutes(app);
   installErrorHandler(app);
   // Client wrappers often send `Content-Type: application/json` with no body: that is an empty body, not bad JSON.
   const json = app.getDefaultJsonParser("error", "error");

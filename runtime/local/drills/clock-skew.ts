@@ -2,11 +2,13 @@
  * The clock-skew drill: push one region's clock past the degrade threshold, then past the freeze
  * threshold (beyond the HLC max offset), then back — and record the skew state machine's sequence
  * (healthy → degraded → frozen → recovering → healthy), the GSLB's view of the region (its clock signal
- * fails while the strong path is closed), and that other regions refuse its HLC timestamps meanwhile.
+ * fails while the strong path is closed), and that other regions refuse its HLC timestamps meanwhile. The
+ * skews are chaos-toolkit faults: timed, so an interrupted drill cannot leave a clock off.
  */
 import { providerTiming } from "../../../model/traffic/timing.js";
 import type { LocalEstate } from "../estate.js";
 import type { CheckResult } from "./checks.js";
+import { MAX_FAULT_SECONDS } from "../chaos.js";
 import { DrillTimeout, waitFor } from "./regional-outage.js";
 
 export interface SkewStep {
@@ -83,7 +85,9 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
     if (!(err instanceof DrillTimeout)) throw err;
     result.timedOut = err.message;
     checks.push({ name: "the drill completed", ok: false, detail: err.message });
-    await estate.setSkew(target.id, 0).catch(() => undefined);
+  } finally {
+    // Whatever happened, the skews end here (and would have ended by themselves).
+    await estate.chaos.revertAll();
   }
   return result;
 
@@ -91,12 +95,14 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
     await waitFor("every region healthy", async () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined), timeoutMs, 50);
     await record(0, await reach("healthy"));
 
-    const degrade = (degradeMs + freezeMs) / 2;
-    await estate.setSkew(target.id, degrade);
+    // Both skews go through the chaos toolkit: timed, so an interrupted drill cannot leave a clock off.
+    const budgetMs = Math.min(MAX_FAULT_SECONDS * 1000, 3 * timeoutMs + t.skew.recoveryHoldSeconds * 1000);
+    const degrade = Math.round((degradeMs + freezeMs) / 2);
+    const degrading = await estate.chaos.inject({ kind: "skew", region: target.id, skewMs: degrade }, budgetMs);
     await record(degrade, await reach("degraded"));
 
-    const freeze = t.maxOffsetMs * 1.2;
-    await estate.setSkew(target.id, freeze);
+    const freeze = Math.round(t.maxOffsetMs * 1.2);
+    const freezing = await estate.chaos.inject({ kind: "skew", region: target.id, skewMs: freeze }, budgetMs);
     const frozenAt = Date.now();
     await record(freeze, await reach("frozen"));
     await waitFor("the GSLB to see the frozen clock", async () => (estate.healthStates()[target.id] === "degraded" ? true : undefined), timeoutMs, 50);
@@ -110,7 +116,9 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
       checks.push({ name: `${other.id} refuses ${target.id}'s HLC timestamp`, ok: res.status === 409, detail: `HTTP ${res.status} for ${ts}` });
     }
 
-    await estate.setSkew(target.id, 0);
+    // Remove the skews (the older first, so the clock goes straight from frozen to its start-up skew).
+    await estate.chaos.revert(degrading.id);
+    await estate.chaos.revert(freezing.id);
     const removedAt = Date.now();
     await record(0, await reach("recovering"));
     await record(0, await reach("healthy"));

@@ -1,7 +1,13 @@
-/** Test helper: the prod estate with its `meridian:dns` block patched, evaluated under mocks. */
+/**
+ * Test helper: the prod estate with its `meridian:dns` block patched, evaluated under mocks. Only the
+ * regional clusters (whose gateways are the endpoints) and the traffic area are built: the assertions
+ * are about DNS, and the other areas were most of each evaluation.
+ */
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { withEverySolver } from "../../fixtures/dns01.js";
 import { evaluateStack, type Plan } from "../../harness.js";
+
+export const TRAFFIC = ["traffic"];
 
 export type DnsPatch = Record<string, unknown>;
 
@@ -12,7 +18,7 @@ export function prodDns(): Record<string, unknown> {
 export async function planWithDns(patch: DnsPatch, stack = "prod"): Promise<Plan> {
   const config = readStackConfigMap(stack);
   const dns = config["meridian:dns"] as Record<string, unknown>;
-  return evaluateStack(stack, { configOverrides: { "meridian:dns": { ...dns, ...patch }, "meridian:pki": withEverySolver(config["meridian:pki"]) } });
+  return evaluateStack(stack, { areas: TRAFFIC, configOverrides: { "meridian:dns": { ...dns, ...patch }, "meridian:pki": withEverySolver(config["meridian:pki"]) } });
 }
 
 /** The hierarchy with every provider that routes `mode` natively. */

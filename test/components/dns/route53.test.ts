@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
-import { planForMode, prodDns } from "./plans.js";
+import { planForMode, prodDns, TRAFFIC } from "./plans.js";
 
 const HC = "aws:route53/healthCheck:HealthCheck";
 const RECORD = "aws:route53/record:Record";
@@ -63,7 +63,7 @@ describe("Route 53", () => {
     const replication = { ...(all["meridian:replication"] as object), writers: ["aws-use1"], writeGBPerMonth: { "aws-use1": 1 } };
     const pki = all["meridian:pki"] as { rotation?: object };
     const overrides = { "meridian:regions": regions, "meridian:dns": dns, "meridian:replication": replication, "meridian:pki": { ...pki, rotation: { ...pki.rotation, canary: "aws-euw1" } } };
-    const plan = await evaluateStack("prod", { configOverrides: overrides });
+    const plan = await evaluateStack("prod", { areas: TRAFFIC, configOverrides: overrides });
     const regionOf = Object.fromEntries(records(plan, "api.meridian.example.com").map((r) => [r.inputs["setIdentifier"], (r.inputs["latencyRoutingPolicies"] as { region: string }[])[0]!.region]));
     expect(regionOf).toEqual({ "aws-use1": "us-east-1", "aws-euw1": "eu-west-1" });
   });

@@ -1,4 +1,5 @@
-// Monitoring of the mesh's own components and the grandmaster, one region under the mock runtime: each monitor
+// Monitoring of the mesh's own components and the grandmaster, the monitoring and time areas alone under the mock
+// runtime: each monitor
 // validates against prometheus-operator's CRD schema, scrapes the port the pinned chart opens (SPIRE's values file,
 // the release's values), Prometheus may reach it through the NetworkPolicies, and none scrapes an mTLS-only port.
 // The alerts that read these metrics load in promtool and fire (and stay quiet) as their unit tests say.
@@ -6,12 +7,10 @@ import { PodMonitor, ServiceMonitor } from "@kubernetes-models/prometheus-operat
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { MeshMonitors, monitorShape } from "../../../components/monitoring/mesh-monitors.js";
+import { monitorShape } from "../../../components/monitoring/mesh-monitors.js";
 import { prometheusRule } from "../../../components/pki/alerts.js";
 import { spireValues } from "../../../components/pki/spire.js";
 import { prometheusRuleSpec } from "../../../components/time/rules.js";
-import { TimeFabric } from "../../../components/time/time-fabric.js";
-import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
 import { NAMESPACES, buildEstateSpec, regionById } from "../../../model/estate.js";
 import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { regionNetworkPolicies } from "../../../model/security/network.js";
@@ -19,7 +18,7 @@ import { NAMESPACE_POSTURE, namespaceSecurityLabels } from "../../../model/secur
 import { MESH_SCRAPE_TARGETS, scrapeJob } from "../../../model/security/scrape-targets.js";
 import { GRANDMASTER, timeHierarchy } from "../../../model/time/hierarchy.js";
 import { loadStack } from "../../../stacks/load.js";
-import { planRegion } from "../one-region.js";
+import { evaluateStack, type RecordedResource } from "../../harness.js";
 import { checkRules, testRules } from "../pki/promtool.js";
 import { meshAlertCases, ruleTests, timeAlertCases, type RuleFile } from "../pki/rule-tests.js";
 import { allowed, type Endpoint } from "../../model/security/netpol-eval.js";
@@ -35,14 +34,15 @@ const nsLabels = (ns: string) => {
 const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ namespace, namespaceLabels: nsLabels(namespace), labels });
 const prometheus = pod(NAMESPACES.monitoring, { "app.kubernetes.io/name": "prometheus" });
 
-describe("mesh scrape targets (prod, one region)", () => {
+describe("mesh scrape targets (prod)", () => {
   let resources: RecordedResource[];
   beforeAll(async () => {
-    resources = await planRegion("prod", REGION, (_ctx, cluster) => void new MeshMonitors(`${REGION}-mesh-monitors`, { cluster }));
-  }, 60_000);
-  const monitors = () => resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:"));
+    resources = (await evaluateStack("prod", { areas: ["monitoring"] })).resources;
+  }, 120_000);
+  const monitors = () => resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:") && r.name.startsWith(`${REGION}-`));
 
   it("renders one valid monitor per target, in the target's namespace, through the region's provider", () => {
+    expect(resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:")).length).toBe(spec.regions.length * MESH_SCRAPE_TARGETS.length);
     expect(monitors().map((r) => (r.inputs["metadata"] as { name: string }).name).sort()).toEqual(MESH_SCRAPE_TARGETS.map((t) => t.name).sort());
     for (const r of monitors()) {
       const t = MESH_SCRAPE_TARGETS.find((x) => x.name === (r.inputs["metadata"] as { name: string }).name)!;
@@ -95,16 +95,16 @@ describe("mesh scrape targets (prod, one region)", () => {
   });
 });
 
-describe("grandmaster monitoring (prod, one region)", () => {
+describe("grandmaster monitoring (prod)", () => {
   let resources: RecordedResource[];
   beforeAll(async () => {
-    const plan = timeHierarchy(spec).find((p) => p.region === REGION)!;
-    resources = await planRegion("prod", REGION, (_ctx, cluster) => void new TimeFabric(`${REGION}-time`, { plan, time: spec.time, cluster, runtimeImage: spec.runtime.image }));
-  }, 60_000);
+    resources = (await evaluateStack("prod", { areas: ["time"] })).resources;
+  }, 120_000);
 
   it("scrapes the sidecar's merged endpoint, not the mTLS-only admin port, and the pod names its /metrics for merging", () => {
     expect(NAMESPACE_POSTURE.time.injection).toBe(true);
     expect(resources.filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")).toEqual([]);
+    expect(resources.filter((r) => r.name.endsWith("-grandmaster-monitor")).length).toBe(timeHierarchy(spec).filter((p) => p.grandmaster !== null).length);
     const monitor = resources.find((r) => r.name === `${REGION}-grandmaster-monitor`)!;
     expect(monitor.type).toBe("kubernetes:monitoring.coreos.com/v1:PodMonitor");
     new PodMonitor(monitor.inputs as never).validate();

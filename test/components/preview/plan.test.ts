@@ -3,14 +3,14 @@ import { isIPv4 } from "node:net";
 import { planStack } from "../../../components/preview/plan.js";
 import { ProviderRulesError } from "../../../components/preview/rules/index.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
-import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
+import { evaluateStack, ofType, sharedPlan, type Plan, type RecordedResource } from "../../harness.js";
 
 const byUrn = (plan: Plan) => new Map(plan.resources.map((r) => [r.urn, r]));
 
 describe("the prod plan passes the provider rules and records its ordering", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
   });
 
   it("every resource lists its dependencies, and every dependency is a resource of the plan", () => {
@@ -64,6 +64,41 @@ describe("the prod plan passes the provider rules and records its ordering", () 
     expect(ofType(plan, "gcp:compute/healthCheck:HealthCheck")[0]!.inputs["httpsHealthCheck"]).toMatchObject({ host: "api.meridian.example.com" });
     for (const p of ofType(plan, "azure-native:trafficmanager:Profile")) expect((p.inputs["monitorConfig"] as Record<string, unknown>)["customHeaders"]).toEqual([{ name: "Host", value: "api.meridian.example.com" }]);
     expect(ofType(plan, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")[0]!.inputs["header"]).toEqual({ Host: ["api.meridian.example.com"] });
+  });
+});
+
+describe("evaluating one area (what component tests of one area use)", () => {
+  let full: Plan;
+  beforeAll(async () => {
+    full = await sharedPlan("prod");
+  });
+
+  it("builds the regional clusters and that area exactly as the whole estate does, and nothing else", async () => {
+    const traffic = await evaluateStack("prod", { areas: ["traffic"] });
+    const all = byUrn(full);
+    // Fake cloud addresses are numbered in registration order, which the other areas interleave with:
+    // compare each region's gateway address as the region it stands for, and any other stand-in as such.
+    const neutral = (plan: Plan, r: RecordedResource | undefined) => {
+      let json = JSON.stringify(r);
+      for (const [region, address] of Object.entries(plan.outputs["endpoints"] as Record<string, string>)) json = json.replaceAll(`"${address}"`, `"<gateway ${region}>"`);
+      return JSON.parse(json.replace(/198\.1[89]\.\d+\.\d+|k8s-[\w-]+-\d+\.elb\.amazonaws\.com|eipalloc-[0-9a-f]{8}/g, "<fake>")) as unknown;
+    };
+    for (const r of traffic.resources) expect(neutral(traffic, r), r.urn).toEqual(neutral(full, all.get(r.urn)));
+    const kept = new Set(traffic.resources.map((r) => r.urn));
+    const estate = full.resources.find((r) => r.type === "meridian:index:Estate")!.urn;
+    const dropped = full.resources.filter((r) => !kept.has(r.urn));
+    // Everything left out belongs to another area: the clusters and the traffic area are all there.
+    const area = (r: RecordedResource): RecordedResource => (r.parent === estate ? r : area(all.get(r.parent!)!));
+    expect(new Set(dropped.map((r) => area(r).type))).not.toContain("meridian:dns:ZoneHierarchy");
+    expect(new Set(dropped.map((r) => area(r).type))).not.toContain("meridian:index:RegionCluster");
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(Object.keys(traffic.outputs["endpoints"] as object)).toEqual(Object.keys(full.outputs["endpoints"] as object));
+    expect(traffic.outputs["traffic"]).toEqual(full.outputs["traffic"]);
+    expect(Object.keys(traffic.outputs)).not.toContain("pki");
+  });
+
+  it("an unknown area is named, with the areas there are", async () => {
+    await expect(evaluateStack("dev", { areas: ["trafic"] })).rejects.toThrow(/no area "trafic"; the areas are traffic, pki, /);
   });
 });
 

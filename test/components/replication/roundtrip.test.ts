@@ -4,12 +4,12 @@
 // environment (plus the ports and CA bundle a test must supply). A row written on the publisher is
 // then read on the subscriber; a wrong password, a missing database or an untrusted server certificate
 // makes the same script exit non-zero.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_NAME } from "../../../components/replication/copy.js";
-import { PUBLICATION_COMMAND, SQL_DIR, SUBSCRIPTION_COMMAND, publicationName, publicationSql, subscriptionName, subscriptionScript } from "../../../components/replication/logical.js";
+import { PUBLICATION_COMMAND, SUBSCRIPTION_COMMAND, publicationName, subscriptionName } from "../../../components/replication/logical.js";
+import { ReplicationJobs } from "./jobs.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "./private-pg.js";
 
 const WRITER = "aws-use1";
@@ -24,28 +24,14 @@ let publisher: PrivatePg;
 let subscriber: PrivatePg;
 let empty: PrivatePg;
 let fresh: PrivatePg;
-let sqlDir = "";
 
-/** Run a Job's command from its mounted files, with only the given environment (no stray PG* vars). */
-function job(command: string[], env: Record<string, string>) {
-  const [cmd, ...args] = command.map((a) => a.split(`${SQL_DIR}/`).join(`${sqlDir}/`));
-  const r = spawnSync(cmd!, args, { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", TMPDIR: join(root, "tmp"), ...env }, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The publication Job's environment (components/replication/logical.ts), with the test server's port and CA. */
-const publicationEnv = (server: PrivatePg, overrides: Record<string, string> = {}) => ({
-  PGHOST: "127.0.0.1", PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full",
-  PGPORT: String(server.port), PGSSLROOTCERT: ca.bundle, PGUSER: "postgres", PGPASSWORD: PASSWORD, ...overrides,
-});
-const subscriptionEnv = (source: PrivatePg, target: PrivatePg, overrides: Record<string, string> = {}) => ({
-  SOURCE_HOST: "127.0.0.1", TARGET_HOST: "127.0.0.1",
-  SOURCE_PORT: String(source.port), TARGET_PORT: String(target.port), PGSSLROOTCERT: ca.bundle, PGUSER: "postgres", PGPASSWORD: PASSWORD, ...overrides,
-});
+let jobs: ReplicationJobs;
+const job = (command: string[], env: Record<string, string>) => jobs.run(command, env);
+const publicationEnv = (server: PrivatePg, overrides: Record<string, string> = {}) => jobs.publicationEnv(server, overrides);
+const subscriptionEnv = (source: PrivatePg, target: PrivatePg, overrides: Record<string, string> = {}) => jobs.subscriptionEnv(source, target, overrides);
 
 beforeAll(async () => {
   root = pgRoot();
-  mkdirSync(join(root, "tmp"));
   mkdirSync(join(root, "ca"));
   mkdirSync(join(root, "other-ca"));
   ca = testCa(join(root, "ca"));
@@ -56,11 +42,7 @@ beforeAll(async () => {
   fresh = await PrivatePg.start(root, "fresh", ca, PASSWORD);
   for (const s of [publisher, subscriber, fresh]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before the subscription')");
-  // What the Jobs' ConfigMaps hold, where their volume would be mounted.
-  sqlDir = join(root, "sql");
-  mkdirSync(sqlDir);
-  writeFileSync(join(sqlDir, "publication.sql"), publicationSql(WRITER));
-  writeFileSync(join(sqlDir, "subscribe.sh"), subscriptionScript(WRITER, FEEDER));
+  jobs = new ReplicationJobs(root, ca, PASSWORD, WRITER, FEEDER);
 }, 180_000);
 
 afterAll(() => {

@@ -31,8 +31,11 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
   let spec: EstateSpec;
   const inRegion = (id: string) => under(plan, "meridian:workloads:RuntimeServices", `${id}-runtime`);
   const deploymentOf = (id: string, service: string) => {
-    const d = inRegion(id).find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${id}-${service}-deployment`);
-    if (!d) throw new Error(`no ${service} Deployment in ${id}`);
+    // A service with per-pod state runs as a StatefulSet; the pod template is the same shape.
+    const d = inRegion(id).find(
+      (r) => (r.type === "kubernetes:apps/v1:Deployment" && r.name === `${id}-${service}-deployment`) || (r.type === "kubernetes:apps/v1:StatefulSet" && r.name === `${id}-${service}-statefulset`),
+    );
+    if (!d) throw new Error(`no ${service} Deployment or StatefulSet in ${id}`);
     return d.inputs as unknown as DeploymentInputs;
   };
   const configFile = (id: string, service: string, file: string): string => {
@@ -104,6 +107,15 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       const clock = deploymentOf(region.id, "clock").spec.template.spec.containers[0]!;
       const cfg = clockConfigSchema.parse(JSON.parse(mountedConfig(region.id, "clock", flag(clock.args, "--config")!)));
       expect(cfg).toMatchObject({ region: region.id, maxOffsetMs: spec.time.maxOffsetMs, degradeFraction: spec.time.skew.degradeFraction, freezeFraction: spec.time.skew.freezeFraction });
+      // The HLC's persisted upper bound lives on the pod's own claim, which outlives the pod (not an emptyDir).
+      const set = inRegion(region.id).find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === `${region.id}-clock-statefulset`)!.inputs as unknown as {
+        spec: { volumeClaimTemplates: { metadata: { name: string }; spec: { accessModes: string[] } }[]; template: { spec: PodSpec } };
+      };
+      expect(set.spec.volumeClaimTemplates.map((c) => [c.metadata.name, c.spec.accessModes])).toEqual([["state", ["ReadWriteOnce"]]]);
+      expect(clock.volumeMounts).toContainEqual({ name: "state", mountPath: cfg.dataDir });
+      expect(set.spec.template.spec.volumes.map((v) => v.name)).not.toContain("state");
+      const hpa = inRegion(region.id).find((r) => r.name === `${region.id}-clock-hpa`)!.inputs as unknown as { spec: { scaleTargetRef: { kind: string; name: string } } };
+      expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: "StatefulSet", name: "clock" });
       for (const s of RUNTIME_SERVICES) {
         const env = envOf(deploymentOf(region.id, s.name).spec.template.spec.containers[0]!);
         expect(env).toMatchObject({

@@ -23,7 +23,7 @@ describe("runtime PodMonitors (prod)", () => {
         expect(m.podMonitor.metadata.namespace).toBe(w.service.namespace);
         expect(m.podMonitor.spec.selector.matchLabels).toEqual(podSelector(w.service));
         expect(m.podMonitor.spec.podMetricsEndpoints).toEqual([{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "30s" }]);
-        const annotations = (m.deployment.spec as unknown as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+        const annotations = (m.controller.args.spec as unknown as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
         expect(annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": String(w.service.ports[0]!.port), "prometheus.io/path": "/metrics" });
       }
     }

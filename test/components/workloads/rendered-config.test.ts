@@ -5,13 +5,14 @@
 // command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
 // process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
-import { CONFIG_DIR, HTTP_PORT, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { CONFIG_DIR, HTTP_PORT, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
 import { generateKey } from "../../../runtime/prooflog/note.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
@@ -52,7 +53,8 @@ const workload = (s: EstateSpec, name: string): WorkloadSpec => regionWorkloads(
  */
 async function serve(w: WorkloadSpec, extra: string[] = []): Promise<string> {
   const mount = join(root, w.service.name);
-  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${root}/`);
+  // Config files and per-pod state (the clock's HLC upper bound) live under the test's directory.
+  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${root}/`).split(`${STATE_DIR}/`).join(`${root}/state/`);
   mkdirSync(mount, { recursive: true });
   for (const [file, text] of Object.entries(w.config)) writeFileSync(join(mount, file), remap(text));
   const args: string[] = [];
@@ -109,6 +111,8 @@ describe("a changed stack value reaches the running service through its rendered
     const url = await serve(w);
     const skew = await getJson(`${url}/v1/time/skew`);
     expect(skew["thresholds"]).toMatchObject({ degradeMs: 400 * 0.3, freezeMs: 400 * 0.6, recoveryHoldMs: 42_000 });
+    // The HLC's upper bound is persisted on the pod's state volume (here: the test's directory).
+    expect(existsSync(join(root, "state", "clock", UPPER_BOUND_FILE))).toBe(true);
   }, 60_000);
 
   it("ratelimit enforces the region's share of the changed estate-wide limit", async () => {

@@ -10,7 +10,7 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
-import { HTTP_PORT, regionWorkloads, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
@@ -149,6 +149,13 @@ describe("regionWorkloads", () => {
     const byName = new Map(regionWorkloads(prod(), "aws-use1").map((w) => [w.service.name, w.readiness]));
     expect(byName.get("clock")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
     expect(byName.get("ratelimit")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
+  });
+
+  it("only the clock keeps per-pod state: its HLC upper bound, under the state mount", () => {
+    const ws = regionWorkloads(prod(), "aws-use1");
+    expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock"]);
+    const clock = ws.find((w) => w.service.name === "clock")!;
+    expect(clockConfigSchema.parse(JSON.parse(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
   });
 
   it("the schemas refuse a config that drifts from them (the check can fail)", () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Chaos, composeNetwork, type ChaosTarget } from "../../../runtime/local/chaos.js";
-import { networkDrill } from "../../../runtime/local/drills/network.js";
+import { faultDrill } from "../../../runtime/local/drills/fault.js";
+import { renderFault } from "../../../cli/render/drill.js";
 import { LocalEstate } from "../../../runtime/local/estate.js";
 import type { NetworkFault } from "../../../runtime/local/proxy.js";
 import { buildEstateSpec } from "../../../model/estate.js";
@@ -73,6 +74,25 @@ describe("chaos toolkit (pure rules, fake time)", () => {
     chaos.dispose();
   });
 
+  it("after a region restart, the skew and degradations still in force are set again (network faults live on the proxy)", async () => {
+    const { target, calls } = fakeTarget();
+    const events: string[] = [];
+    const chaos = new Chaos({ ...target, record: (_k, r, d) => void events.push(`${r}: ${d}`) });
+    await chaos.inject({ kind: "degrade", region: "b", service: "escrow" }, 60_000);
+    await chaos.inject({ kind: "skew", region: "b", skewMs: 700 }, 60_000);
+    await chaos.inject({ kind: "partition", region: "b" }, 60_000);
+    await chaos.inject({ kind: "degrade", region: "a", service: "clock" }, 60_000);
+    calls.length = 0;
+    expect((await chaos.reapply("b")).map((a) => a.fault.kind)).toEqual(["degrade", "skew", "partition"]);
+    expect(calls.sort()).toEqual(["signal b escrow true", "skew b 700"]);
+    expect(events.at(-1)).toBe("b: re-applied after restart: escrow forced failing (fault 1), clock skew 700 ms (fault 2), network partition (fault 3)");
+    calls.length = 0;
+    await chaos.revertAll();
+    expect(await chaos.reapply("b")).toEqual([]);
+    expect(calls).not.toContain("signal b escrow true");
+    chaos.dispose();
+  });
+
   it("validates before applying anything: region, service, numbers, duration", async () => {
     const { target, calls, network } = fakeTarget();
     const chaos = new Chaos(target);
@@ -99,7 +119,7 @@ describe("chaos on a real local estate", () => {
   afterAll(() => estate?.stop());
 
   it("a partitioned region's health signals fail, it leaves the answer, and it recovers after the automatic revert", async () => {
-    const r = await networkDrill(estate, "partition", { region: "local-aws", durationMs: 5000, timeoutMs: 60_000 });
+    const r = await faultDrill(estate, "partition", { region: "local-aws", durationMs: 5000, timeoutMs: 60_000 });
     expect(r.timedOut).toBeUndefined();
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.healthDuring).toContain("unhealthy");
@@ -113,6 +133,21 @@ describe("chaos on a real local estate", () => {
     expect(faultEvents.some((d) => d.startsWith("reverted: network partition"))).toBe(true);
   });
 
+  it("loss: the drill judges the loss a client saw, and fails naming the broken check when it is not what was asked", async () => {
+    // Someone else drops every connection to the region while the drill asks for 20%: the client sees ~100%.
+    const drill = faultDrill(estate, "loss", { region: "local-azure", loss: 0.2, durationMs: 5000, timeoutMs: 60_000 });
+    const deadline = Date.now() + 30_000;
+    while (!estate.chaos.active().some((a) => a.fault.kind === "loss") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await estate.chaos.inject({ kind: "loss", region: "local-azure", loss: 1 }, 4500);
+    const r = await drill;
+    expect(r.timedOut).toBeUndefined();
+    const broken = r.checks.filter((c) => !c.ok).map((c) => c.name);
+    expect(broken).toContain("the client lost about 20.0% of its connections");
+    expect(r.client.during.requests - r.client.during.answered).toBeGreaterThan(r.client.during.requests / 2);
+    expect(renderFault(r)).toMatch(/\*\*Verdict: FAILED — the client lost about 20\.0% of its connections: \d+ of \d+ lost \(\d+\.\d%; tolerance ±\d+\.\d%\)\.\*\*/);
+    expect(estate.chaos.active()).toEqual([]);
+  });
+
   it("a service degradation marks the region degraded, and it is served again after the revert", async () => {
     await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "escrow" }, 4000);
     const deadline = Date.now() + 30_000;
@@ -121,5 +156,20 @@ describe("chaos on a real local estate", () => {
     while ((estate.chaos.active().length > 0 || estate.healthStates()["local-gcp"] !== "healthy") && Date.now() < deadline + 30_000) await new Promise((res) => setTimeout(res, 100));
     expect(estate.chaos.active()).toEqual([]);
     expect(estate.healthStates()["local-gcp"]).toBe("healthy");
+  });
+
+  it("a degradation in force survives a region restart: the new process fails the signal too, and it recovers on the revert", async () => {
+    const signals = async () => ((await (await fetch(`${estate.region("local-azure").url}/state`)).json()) as { signals: Record<string, boolean> }).signals;
+    const fault = await estate.chaos.inject({ kind: "degrade", region: "local-azure", service: "ratelimit" }, 120_000);
+    expect((await signals()).ratelimit).toBe(false);
+    await estate.restartRegion("local-azure");
+    // The first request the restarted region answers already reports the fault.
+    expect(await signals()).toMatchObject({ ratelimit: false, clock: true, escrow: true });
+    expect(estate.events.some((e) => e.kind === "fault" && e.region === "local-azure" && e.detail === `re-applied after restart: ratelimit forced failing (fault ${fault.id})`)).toBe(true);
+    const deadline = Date.now() + 30_000;
+    while (estate.healthStates()["local-azure"] !== "degraded" && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(estate.prober.failingSignals("local-azure")).toEqual(["ratelimit"]);
+    await estate.chaos.revert(fault.id);
+    expect((await signals()).ratelimit).toBe(true);
   });
 });

@@ -38,10 +38,12 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
   it("shows three healthy regions, the cosigners, history charts, the whole page at 1280 px, and reacts to a region going down", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const dialogs: string[] = [];
-    // The first kill is cancelled at the confirmation, the second accepted.
+    // Every control asks first: accepted, unless the test cancels the next one.
+    let cancelNext = false;
     page.on("dialog", (d) => {
       dialogs.push(d.message());
-      void (dialogs.length === 1 ? d.dismiss() : d.accept());
+      void (cancelNext ? d.dismiss() : d.accept());
+      cancelNext = false;
     });
     await page.goto(url);
     await page.waitForFunction(() => document.querySelectorAll('.card[data-health="healthy"]').length === 3, null, { timeout: 60_000 });
@@ -83,6 +85,7 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.focus("#chaos-seconds");
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => /local-gcp: partition.*reverts in \d+ s/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+    expect(dialogs.at(-1)).toBe("inject network partition on local-gcp for 60 s? It reverts by itself.");
     await page.waitForFunction(() => /network\s*partitioned/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
     await page.click('#faults button:has-text("revert now")');
     await page.waitForFunction(() => /no active faults/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
@@ -94,14 +97,48 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.waitForFunction(() => /latencyMs/.test(document.getElementById("chaos-error")?.textContent ?? ""), null, { timeout: 10_000 });
     expect(estate.chaos.active()).toEqual([]);
 
+    // Degrade and skew, each confirmed first (a cancelled one injects nothing); the card lists the faults in force.
+    await page.selectOption("#chaos-region", "local-azure");
+    await page.selectOption("#chaos-kind", "degrade");
+    expect(await page.inputValue("#chaos-value")).toBe("escrow");
+    cancelNext = true;
+    const before = dialogs.length;
+    await page.focus("#chaos-seconds");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => dialogs.length).toBe(before + 1);
+    expect(dialogs.at(-1)).toBe("inject escrow forced failing on local-azure for 60 s? It reverts by itself.");
+    expect(estate.chaos.active()).toEqual([]);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /local-azure: degrade escrow.*reverts in/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+    await page.selectOption("#chaos-kind", "skew");
+    expect(await page.inputValue("#chaos-value")).toBe("600");
+    await page.focus("#chaos-seconds");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /local-azure: skew 600.*reverts in/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+    expect(dialogs.at(-1)).toBe("inject clock skew 600 ms on local-azure for 60 s? It reverts by itself.");
+    expect(estate.chaos.active().map((a) => a.fault)).toEqual([
+      { kind: "degrade", region: "local-azure", service: "escrow" },
+      { kind: "skew", region: "local-azure", skewMs: 600 },
+    ]);
+    await page.waitForFunction(() => /faults in force\s*escrow forced failing, clock skew 600 ms/.test(document.querySelector('.card[data-region="local-azure"]')?.textContent ?? ""), null, { timeout: 10_000 });
+    // Restarting the region says its faults come back with it, and the events show they did.
+    await page.click('.card[data-region="local-azure"] button:has-text("restart")');
+    await page.waitForFunction(() => /re-applied after restart: escrow forced failing/.test(document.getElementById("events")?.textContent ?? ""), null, { timeout: 30_000 });
+    expect(dialogs.at(-1)).toBe("restart region local-azure? Faults in force on it are set again on the new process: escrow forced failing, clock skew 600 ms.");
+    await expect.poll(() => estate.prober.failingSignals("local-azure"), { timeout: 30_000 }).toContain("escrow");
+    await estate.chaos.revertAll();
+    await page.waitForFunction(() => /no active faults/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
+
     // Kill asks first: cancelled, nothing happens; confirmed, the card and the DNS answer change.
+    const asked = dialogs.length;
+    cancelNext = true;
     await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
-    expect(dialogs).toEqual(["kill -9 region local-aws? Its process dies at once."]);
+    expect(dialogs.slice(asked)).toEqual(["kill -9 region local-aws? Its process dies at once."]);
     expect(estate.supervisor.isRunning("local-aws")).toBe(true);
     await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
     await page.waitForSelector('.card[data-region="local-aws"][data-health="unhealthy"]', { timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector("#answer")?.textContent?.includes("127.0.1.2"), null, { timeout: 30_000 });
-    expect(dialogs).toHaveLength(2);
+    expect(dialogs).toHaveLength(asked + 2);
     await page.screenshot({ path: "/tmp/meridian-dashboard.png", fullPage: true });
 
     // The estate goes away: the page says so instead of showing old numbers as live.

@@ -24,6 +24,24 @@ describe("Kubernetes API server rules", () => {
     expect(messages(v, "kubernetes-labels")).toHaveLength(1);
   });
 
+  it("kubernetes-volume-mounts: a StatefulSet's claim templates are volumes of its pods, another name is not", async () => {
+    const v = await refusals(() => {
+      new k8s.apps.v1.StatefulSet("s", {
+        metadata: { name: "clock", namespace: "ns" },
+        spec: {
+          serviceName: "clock",
+          selector: { matchLabels: { app: "clock" } },
+          template: {
+            metadata: { labels: { app: "clock" } },
+            spec: { containers: [{ name: "c", image: "i", volumeMounts: [{ name: "state", mountPath: "/var/lib/x" }, { name: "other", mountPath: "/o" }] }] },
+          },
+          volumeClaimTemplates: [{ metadata: { name: "state" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
+        },
+      });
+    });
+    expect(messages(v, "kubernetes-volume-mounts")).toEqual(['StatefulSet "clock" is invalid: spec.template.spec.containers[0].volumeMounts[1].name: Not found: "other"']);
+  });
+
   it("kubernetes-job-restart-policy, -config-keys, -object-name, -schema", async () => {
     const v = await refusals(() => {
       new k8s.batch.v1.Job("j", { metadata: { name: "sub", namespace: "ns" }, spec: { template: { spec: { restartPolicy: "Always", containers: [{ name: "psql", image: "postgres" }] } } } });

@@ -1,0 +1,137 @@
+/**
+ * `meridian replication monitor --config FILE`: one per region. Where the region holds a writer's
+ * primary it stamps the heartbeat every `intervalMs`; for every copy the region holds of another writer's
+ * data it reads the stamp and reports the lag — `meridian_replication_lag_seconds{writer}`, `GET
+ * /v1/replication`, and `/readyz` (503 naming each copy beyond `maxLagSeconds`), which is what the
+ * regional gateway's `/healthz/replication` signal probes, so DNS stops sending readers to stale copies.
+ *
+ * Connection URLs carry no password: it comes from `passwordFile` (a mounted Secret key) or libpq's
+ * PGPASSWORD, never from config that lands in a ConfigMap.
+ */
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
+import { Gauge, Counter } from "prom-client";
+import { z } from "zod";
+import { defineService } from "../kit/index.js";
+import { beat, HEARTBEAT_DDL, lastBeat, publishesAllTables } from "./heartbeat.js";
+import { copyLag, type CopyLag } from "./lag.js";
+
+const database = z
+  .object({
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+      .refine((u) => URL.canParse(u) && new URL(u).password === "", "must not carry a password: use passwordFile (a mounted Secret) or PGPASSWORD"),
+    passwordFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const replicationMonitorConfigSchema = z
+  .object({
+    region: z.string().min(1),
+    /** The partition this region writes, if any: its primary is stamped. */
+    writes: database.extend({ writer: z.string().min(1) }).strict().optional(),
+    /** Copies of other writers' partitions held here. */
+    copies: z.array(database.extend({ writer: z.string().min(1) }).strict()).default([]),
+    intervalMs: z.number().int().min(100).max(60_000).default(1000),
+    maxLagSeconds: z.number().positive().max(86_400).default(30),
+    /** How long a database may take to connect or answer before the probe counts as failed. */
+    timeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  })
+  .strict()
+  .refine((c) => c.writes !== undefined || c.copies.length > 0, { message: "nothing to monitor: set writes, copies or both" });
+export type ReplicationMonitorConfig = z.output<typeof replicationMonitorConfigSchema>;
+
+function pool(db: { url: string; passwordFile?: string }, timeoutMs: number): pg.Pool {
+  // Read at every connect, so a rotated Secret is picked up without a restart. (A connectionString would
+  // override a password function with the URL's empty one, hence the parsed config.)
+  const password = db.passwordFile === undefined ? undefined : () => readFileSync(db.passwordFile!, "utf8").trim();
+  const p = new pg.Pool({ ...parseIntoClientConfig(db.url), max: 2, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, ...(password ? { password } : {}) });
+  p.on("error", () => undefined); // an idle client's error: the next probe reports it
+  return p;
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 200);
+
+export const replicationMonitorService = defineService({
+  name: "replication-monitor",
+  config: replicationMonitorConfigSchema,
+  start({ config, clock, metrics, log }) {
+    const maxLagMs = config.maxLagSeconds * 1000;
+    const lagGauge = new Gauge({ name: "meridian_replication_lag_seconds", help: "now minus the writer's last heartbeat seen in this region's copy", labelNames: ["writer"], registers: [metrics] });
+    const beats = new Counter({ name: "meridian_replication_heartbeats_total", help: "heartbeats stamped on this region's primary, by outcome", labelNames: ["writer", "outcome"], registers: [metrics] });
+    const writer = config.writes && { ...config.writes, db: pool(config.writes, config.timeoutMs) };
+    const copies = config.copies.map((c) => ({ ...c, db: pool(c, config.timeoutMs) }));
+    let lags: CopyLag[] = copies.map((c) => copyLag(c.writer, clock.now(), null, maxLagMs));
+    let beatError: string | null = null;
+
+    async function stamp(): Promise<void> {
+      if (!writer) return;
+      try {
+        await beat(writer.db, writer.writer, clock.now());
+        beatError = null;
+        beats.inc({ writer: writer.writer, outcome: "ok" });
+      } catch (e) {
+        // Missing table: create it only where no FOR ALL TABLES publication exists (the Job creates it there).
+        if ((e as { code?: string }).code === "42P01" && !(await publishesAllTables(writer.db).catch(() => true))) {
+          await writer.db.query(HEARTBEAT_DDL).catch(() => undefined);
+        }
+        beatError = message(e);
+        beats.inc({ writer: writer.writer, outcome: "error" });
+      }
+    }
+
+    async function measure(): Promise<void> {
+      lags = await Promise.all(
+        copies.map(async (c) => {
+          try {
+            return copyLag(c.writer, clock.now(), await lastBeat(c.db, c.writer), maxLagMs);
+          } catch (e) {
+            return copyLag(c.writer, clock.now(), null, maxLagMs, message(e));
+          }
+        }),
+      );
+      for (const l of lags) {
+        if (l.lagMs === null) lagGauge.remove({ writer: l.writer });
+        else lagGauge.set({ writer: l.writer }, l.lagMs / 1000);
+      }
+    }
+
+    let timer: NodeJS.Timeout | null = null;
+    let inFlight = false;
+    // A probe slower than the interval (timeouts) must not pile up connections: skip the tick instead.
+    const tick = () => {
+      if (inFlight) return;
+      inFlight = true;
+      void Promise.all([stamp(), measure()]).finally(() => (inFlight = false));
+    };
+    return {
+      routes(app) {
+        app.get("/v1/replication", { config: { auth: "public" } }, async () => ({
+          region: config.region,
+          maxLagSeconds: config.maxLagSeconds,
+          writes: writer ? { writer: writer.writer, ok: beatError === null, ...(beatError ? { error: beatError } : {}) } : null,
+          copies: lags,
+        }));
+      },
+      ready: {
+        replication: () => {
+          const bad = lags.filter((l) => !l.ok).map((l) => l.reason);
+          if (beatError !== null) bad.unshift(`heartbeat on ${writer!.writer}'s primary failing: ${beatError}`);
+          return bad.length === 0 ? true : bad.join("; ");
+        },
+      },
+      started: () => {
+        log.info({ writes: writer?.writer ?? null, copies: copies.map((c) => c.writer), maxLagSeconds: config.maxLagSeconds }, "replication monitor running");
+        tick();
+        timer = setInterval(tick, config.intervalMs);
+        timer.unref();
+      },
+      close: async () => {
+        if (timer) clearInterval(timer);
+        await Promise.all([writer?.db.end(), ...copies.map((c) => c.db.end())].map((p) => p?.catch(() => undefined)));
+      },
+    };
+  },
+});

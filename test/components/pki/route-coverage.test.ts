@@ -1,0 +1,167 @@
+// The per-route AuthorizationPolicies the PKI area renders, against the routes each runtime service registers when
+// it actually runs (its app's route table, and the gRPC methods the rate limiter serves), and the grandmaster's admin
+// API likewise: every route is reachable through the mesh by some identity, an operator-only route admits the
+// operator and nobody else, the gateway reaches no operator-only route, and every path a policy names exists. A route
+// added without its policy fails here.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { meshPolicies } from "../../../components/pki/mesh-tls.js";
+import { escrowRegionConfig } from "../../../model/workloads/config.js";
+import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
+import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
+import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, allowedCallerIds, callerIdentity, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName } from "../../../model/services.js";
+import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
+import { clockService } from "../../../runtime/clock/service.js";
+import { systemClock } from "../../../runtime/common/clock.js";
+import type { RouteEntry } from "../../../runtime/common/route-table.js";
+import { parseEscrowConfig, startEscrowServer } from "../../../runtime/escrow/index.js";
+import { startService } from "../../../runtime/kit/index.js";
+import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
+import { quotaService } from "../../../runtime/quota/service.js";
+import { loadRlsService } from "../../../runtime/ratelimit/service/proto.js";
+import { ratelimitService } from "../../../runtime/ratelimit/service/service.js";
+import { loadStack } from "../../../stacks/load.js";
+import { authorized, istioMatch, type AuthzPolicy } from "../../model/security/authz-eval.js";
+import { issuerKeys } from "../../runtime/escrow/fixture.js";
+import { dropSchema, ensureQuotaDb, issuer, PG_URL, startAuditLog, TREE, uniqueSchema } from "../../runtime/quota/fixture.js";
+
+const spec = buildEstateSpec("prod", loadStack("prod"));
+const td = spec.pki.trustDomain;
+const policies = meshPolicies(spec).filter((p) => p.kind === "AuthorizationPolicy") as unknown as AuthzPolicy[];
+const principal = (w: { namespace: string; serviceAccount: string }) => istioPrincipal(spiffeId(td, w));
+/** The kit's probes and /metrics: Istio rewrites probes to its agent, and the agent scrapes /metrics inside the pod. */
+const NEVER_MESHED = new Set(["/healthz", "/readyz", "/metrics"]);
+
+interface Served {
+  method: string;
+  path: string;
+  port: number;
+  auth?: unknown;
+}
+
+/** A request path that fastify's pattern matches: each `:param` and a trailing `*` filled in. */
+const concrete = (url: string) => url.replace(/:[^/]+/g, "x").replace(/\*$/, "x");
+
+/** What is wrong between one service's served routes and the mesh policies; empty when they agree. */
+export function routeProblems(name: ServiceName, served: Served[]): string[] {
+  const s = runtimeService(name);
+  const callers = [...new Set(s.callers.filter((c) => "service" in c).map((c) => principal(callerIdentity(c))))];
+  const gateway = principal(GATEWAY_IDENTITY);
+  const operator = principal(OPERATOR_IDENTITY);
+  const allows = (who: string, r: Served) => authorized(policies, { namespace: s.namespace, labels: podSelector(s), principal: who, port: r.port, method: r.method, path: concrete(r.path) });
+  const problems: string[] = [];
+  for (const r of served) {
+    const route = `${name} ${r.method} ${r.path}`;
+    const reach = { gateway: allows(gateway, r), services: callers.some((c) => allows(c, r)), operator: allows(operator, r) };
+    if (!reach.gateway && !reach.services && !reach.operator) problems.push(`${route}: no AuthorizationPolicy rule lets any identity call it (model/security/routes.ts)`);
+    if (r.auth === "operator" && (!reach.operator || reach.gateway || reach.services)) problems.push(`${route}: operator-only in the service, but the mesh admits ${JSON.stringify(reach)}`);
+  }
+  // Every path a policy names is a route the service serves (with that method, for the gateway's rules).
+  for (const rule of SERVICE_ROUTES[name].public) {
+    for (const method of rule.methods) for (const p of rule.paths) if (!served.some((r) => r.method === method && istioMatch(p, concrete(r.path)))) problems.push(`${name}: public rule ${method} ${p} matches no route`);
+  }
+  for (const p of SERVICE_ROUTES[name].admin) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`${name}: admin rule ${p} matches no route`);
+  return problems;
+}
+
+const HTTP = 8080;
+const fromTable = (routes: readonly RouteEntry[], port = HTTP): Served[] =>
+  routes.filter((r) => r.method !== "HEAD" && !NEVER_MESHED.has(r.url)).map((r) => ({ method: r.method, path: r.url, port, ...(r.auth !== undefined ? { auth: r.auth } : {}) }));
+
+/** The grandmaster's admin API (time namespace): /status for the trust domain, drills for the operator, nothing else. */
+export function grandmasterRouteProblems(served: Served[]): string[] {
+  const allows = (who: string | null, r: Served) =>
+    authorized(policies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal: who, port: GRANDMASTER.adminPort, method: r.method, path: concrete(r.path) });
+  const operator = principal(OPERATOR_IDENTITY);
+  const service = principal(runtimeService("clock"));
+  const problems: string[] = [];
+  for (const r of served) {
+    const route = `grandmaster ${r.method} ${r.path}`;
+    if (!allows(operator, r) && !allows(service, r)) problems.push(`${route}: no AuthorizationPolicy rule lets any identity call it`);
+    if (r.auth === "operator" && allows(service, r)) problems.push(`${route}: operator-only in the service, but the mesh admits other identities`);
+  }
+  for (const p of [...GRANDMASTER_ROUTES.status.paths, ...GRANDMASTER_ROUTES.admin]) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`grandmaster: rule ${p} matches no route`);
+  return problems;
+}
+
+const served = new Map<ServiceName, Served[]>();
+let grandmasterRoutes: Served[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+const dir = mkdtempSync(join(tmpdir(), "meridian-route-coverage-"));
+
+beforeAll(async () => {
+  const region = spec.regions[0]!.id;
+  // escrow as deployed (the region's rendered config), trusting a test issuer's key instead of the stack's.
+  const rendered = escrowRegionConfig(spec, region) as unknown as { identity: Record<string, unknown> };
+  const escrow = await startEscrowServer({ config: parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, jwksUri: undefined, jwks: { keys: [(await issuerKeys()).publicJwk] } } }), port: 0 });
+  closers.push(() => escrow.close());
+  served.set("escrow", fromTable(escrow.app.routeTable()));
+
+  const origin = "meridian.test/route-coverage";
+  const prooflog = await startLogServer({ origin, signerKey: generateKey(origin).signerKey, dataDir: join(dir, "log"), port: 0, checkpointIntervalMs: 3_600_000, notice: () => undefined });
+  closers.push(() => prooflog.app.close());
+  served.set("prooflog", fromTable(prooflog.app.routeTable()));
+
+  // With the catalogue's callers configured (the in-process defence `meridian local --mtls` runs).
+  const rules = join(dir, "rules.yaml");
+  writeFileSync(rules, "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: second, requests_per_unit: 10 }\n");
+  const ratelimit = await startService(ratelimitService, { rules, watch: false, grpc: { port: 0 }, callers: allowedCallerIds(td, "ratelimit"), server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.push(() => ratelimit.close());
+  const grpcPort = runtimeService("ratelimit").ports.find((p) => p.appProtocol === "grpc")!.port;
+  const rls = Object.values(loadRlsService().service).map((m) => ({ method: "POST", path: m.path, port: grpcPort }));
+  served.set("ratelimit", [...fromTable(ratelimit.app.routeTable()), ...rls]);
+
+  const clock = await startService(clockService, { region, maxOffsetMs: spec.time.maxOffsetMs, grandmaster: "127.0.0.1:9", server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.push(() => clock.close());
+  served.set("clock", fromTable(clock.app.routeTable()));
+
+  const grandmaster = await startService(grandmasterService, { ntp: { host: "127.0.0.1", port: 0 }, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.push(() => grandmaster.close());
+  grandmasterRoutes = fromTable(grandmaster.app.routeTable(), GRANDMASTER.adminPort);
+
+  await ensureQuotaDb();
+  const schema = uniqueSchema("route_coverage");
+  const log = await startAuditLog();
+  const quota = await startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: log.url, server: { host: "127.0.0.1", port: 0, auth: (await issuer()).auth } }, { clock: systemClock, processMetrics: false });
+  closers.push(() => quota.close(), () => log.close(), () => dropSchema(schema));
+  served.set("quota", fromTable(quota.app.routeTable()));
+}, 60_000);
+
+afterAll(async () => {
+  for (const close of closers) await close().catch(() => undefined);
+});
+
+describe("per-route AuthorizationPolicies against the routes the services register (prod)", () => {
+  it("reads a route table from every catalogued service", () => {
+    expect([...served.keys()].sort()).toEqual(RUNTIME_SERVICES.map((s) => s.name).sort());
+    for (const [name, routes] of served) expect(routes.length, name).toBeGreaterThan(0);
+    expect(served.get("ratelimit")!.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/ratelimit", "/v1/ratelimit/admin/blocks", "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"]));
+  });
+
+  it("every served route has a policy, operator routes admit the operator only, and every policy path is served", () => {
+    const problems = [...served].flatMap(([name, routes]) => routeProblems(name, routes));
+    expect(problems).toEqual([]);
+  });
+
+  it("the grandmaster's admin API: /status for the trust domain, drills for the operator only, every rule served", () => {
+    expect(grandmasterRoutes.map((r) => r.path)).toEqual(expect.arrayContaining(["/status", "/drills/gps"]));
+    expect(grandmasterRouteProblems(grandmasterRoutes)).toEqual([]);
+    expect(grandmasterRouteProblems([...grandmasterRoutes, { method: "POST", path: "/admin/leap", port: GRANDMASTER.adminPort, auth: "operator" }])).toEqual([
+      expect.stringContaining("grandmaster POST /admin/leap: no AuthorizationPolicy rule"),
+    ]);
+  });
+
+  it("a route added without its policy fails: unreachable, or an operator route outside the admin paths", () => {
+    const quota = served.get("quota")!;
+    expect(routeProblems("quota", [...quota, { method: "GET", path: "/v2/quota/:tenant", port: HTTP }])).toEqual([expect.stringContaining("quota GET /v2/quota/:tenant: no AuthorizationPolicy rule")]);
+    const ratelimit = served.get("ratelimit")!;
+    expect(routeProblems("ratelimit", [...ratelimit, { method: "POST", path: "/v1/ratelimit/debug/flush", port: HTTP, auth: "operator" }])).toEqual([
+      expect.stringContaining("ratelimit POST /v1/ratelimit/debug/flush: operator-only in the service"),
+    ]);
+    // A policy for a route that is gone is reported too.
+    expect(routeProblems("prooflog", served.get("prooflog")!.filter((r) => r.path !== "/checkpoint"))).toEqual(["prooflog: public rule GET /checkpoint matches no route"]);
+  });
+});
