@@ -8,6 +8,10 @@ if (major < 22) {
   );
   process.exit(1);
 }
+// V8's code cache for what every command loads (the cloud providers' SDKs alone are seconds to compile);
+// Node keeps it under the OS temp directory and checks each entry against the file's contents.
+const { enableCompileCache } = await import("node:module");
+enableCompileCache?.();
 const { register } = await import("tsx/esm/api");
 register();
 await import("../cli/main.ts");

@@ -30,7 +30,7 @@ if (mode === "bare") {
   const t = performance.now();
   const log = await TransparencyLog.open({ origin: "bench.example/log", signer: newSigner(readFileSync(join(dir, "log.key"), "utf8").trim()), store: new FileStore(join(dir, "data")) });
   const ms = performance.now() - t;
-  await log.antispamReady;
+  await log.find(new Uint8Array(32)); // duplicate detection answers from the store's index: nothing to rebuild
   const readyMs = performance.now() - t;
   const rssMiB = (process.memoryUsage().rss - before) / 2 ** 20;
   console.log(JSON.stringify({ ms, readyMs, rssMiB, size: log.size }));

@@ -26,11 +26,12 @@ export function register(program: Command): void {
       const { buildCostReport, replicationInput } = await import("../../model/cost/report.js");
       const { compareTopologies } = await import("../../model/cost/egress.js");
       const { withUnknowns } = await import("../../model/resources.js");
-      const { planStack } = await import("../../components/preview/plan.js");
       const { renderCostJson, renderCostTable, renderGithubComment, readBaseline } = await import("../render/cost.js");
       const { placementForSpec } = await import("../../model/placement/spec.js");
       const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
       const baseline = opts.baseline === undefined ? undefined : readBaseline(opts.baseline);
+      // Config and baseline mistakes are reported before the Pulumi SDK and the providers load.
+      const { planStack } = await import("../../components/preview/plan.js");
       const plan = await planStack(opts.stack);
       const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Record<string, unknown> }));
       let report;

@@ -15,6 +15,10 @@ export function register(program: Command): void {
     .option("--no-policy", "skip the policy pack")
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
     .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string }) => {
+      // A config mistake is reported before the Pulumi SDK and the providers load (seconds of startup).
+      const { loadStack } = await import("../../stacks/load.js");
+      const { buildEstateSpec } = await import("../../model/estate.js");
+      const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
       const { planStack } = await import("../../components/preview/plan.js");
       const { renderPlanJson, renderPlanText } = await import("../render/plan.js");
       const { ProviderRulesError } = await import("../../components/preview/rules/index.js");
@@ -35,14 +39,12 @@ export function register(program: Command): void {
       }
       const { evaluatePolicies, modelView } = await import("../../policies/evaluate.js");
       const { modelFromResources } = await import("../../policies/model-source.js");
-      const { loadStack } = await import("../../stacks/load.js");
-      const { buildEstateSpec } = await import("../../model/estate.js");
       const { withUnknowns } = await import("../../model/resources.js");
       // Computed values are unknown, as in `pulumi preview`: rules see the same UNKNOWN the pack sees.
       const resources = plan.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Record<string, unknown> }));
       // The pack reads the model from the estate's ConfigMap, as under `pulumi preview`; a stack without
       // the replication area still gets the cost rules from its own config.
-      const model = modelFromResources(resources) ?? modelView(buildEstateSpec(opts.stack, loadStack(opts.stack)), { resources });
+      const model = modelFromResources(resources) ?? modelView(spec, { resources });
       const violations = evaluatePolicies(resources, model);
       if (opts.json) {
         const doc = JSON.parse(renderPlanJson(plan)) as Record<string, unknown>;

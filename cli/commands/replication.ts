@@ -3,13 +3,8 @@
  *   monitor   stamp this region's primary and report the lag of every copy it holds (heartbeat method)
  */
 import type { Command } from "commander";
-import { UserError } from "../errors.js";
+import { numberArg } from "../args.js";
 
-const port = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port ${value}: expected an integer from 0 to 65535`);
-  return n;
-};
 
 export function register(program: Command): void {
   const replication = program.command("replication").description("replication fabric: lag monitoring");
@@ -17,7 +12,7 @@ export function register(program: Command): void {
     .command("monitor")
     .description("stamp the region's primary with a heartbeat and serve the lag of each copy it holds (/v1/replication, /readyz, /metrics)")
     .requiredOption("--config <file>", "service config, JSON or YAML: region, writes {writer, url}, copies [{writer, url, passwordFile}], maxLagSeconds, and the kit's `server` section")
-    .option("-p, --port <n>", "HTTP port (default: the config's)", port)
+    .option("-p, --port <n>", "HTTP port (default: the config's)", numberArg("--port", 0, 65535, true))
     .option("--host <address>", "listen address (default 127.0.0.1)")
     .action(async (o: { config: string; port?: number; host?: string }) => {
       const { runService } = await import("../../runtime/kit/index.js");

@@ -7,17 +7,9 @@
  *   query        measure this machine's offset from an NTP server (SNTP, one exchange)
  */
 import type { Command } from "commander";
+import { numberArg } from "../args.js";
 import { UserError } from "../errors.js";
 
-function number(flag: string, min: number, max: number, integer = false) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new UserError(`${flag} ${value}: expected ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   const time = program.command("time").description("time fabric: grandmaster simulator and chrony configuration");
@@ -26,13 +18,13 @@ export function register(program: Command): void {
     .command("serve")
     .description("serve a region's clock: HLC (x-meridian-hlc header), TrueTime interval and skew state over HTTP, synced to a grandmaster or the node's chrony")
     .option("--config <file>", "service config, JSON or YAML: region, maxOffsetMs, skew thresholds, grandmaster, and the kit's `server` section")
-    .option("-p, --port <n>", "HTTP port (default 8080)", number("--port", 0, 65535, true))
+    .option("-p, --port <n>", "HTTP port (default 8080)", numberArg("--port", 0, 65535, true))
     .option("--host <address>", "listen address (default 127.0.0.1)")
     .option("--region <id>", "the region this clock serves")
-    .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", number("--max-offset-ms", 1, 60_000))
+    .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", numberArg("--max-offset-ms", 1, 60_000))
     .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
     .option("--chrony <host:port>", "measure with the node's chronyd instead (its command port, e.g. 127.0.0.1:323): ClockBound-style status and error bound")
-    .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", number("--sync-interval-ms", 100, 3_600_000))
+    .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", numberArg("--sync-interval-ms", 100, 3_600_000))
     .option("--data-dir <dir>", "where the HLC's wall-time upper bound is persisted; start-up waits it out (without it: max offset)")
     .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
     .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; chrony?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
@@ -52,13 +44,13 @@ export function register(program: Command): void {
     .command("grandmaster")
     .description("serve the simulated GPS + rubidium + cesium ensemble as a stratum-1 NTPv4 server (UDP), with an admin API over HTTP")
     .option("--config <file>", "service config, JSON or YAML: ntp {host, port}, offsetMs, source, smear, scenario, and the kit's `server` section")
-    .option("-p, --port <n>", "UDP port for NTP (123 needs root)", number("--port", 0, 65535, true))
-    .option("--offset-ms <x>", "serve time wrong by this many ms (drills and tests)", number("--offset-ms", -86_400_000, 86_400_000))
+    .option("-p, --port <n>", "UDP port for NTP (123 needs root)", numberArg("--port", 0, 65535, true))
+    .option("--offset-ms <x>", "serve time wrong by this many ms (drills and tests)", numberArg("--offset-ms", -86_400_000, 86_400_000))
     .option("--scenario <file>", "YAML/JSON scenario of GPS faults, ε inflation and leap seconds")
     .option("--source <kind>", "primary source: gps (with rubidium and cesium), rubidium or cesium")
     .option("--smear", "serve leap-smeared time (never mix with unsmeared sources)")
     .option("--host <addr>", "address to bind NTP and the admin API (default 127.0.0.1)")
-    .option("--http-port <n>", "admin API port: /status, /healthz, /readyz, /metrics, /drills/* (default: the config's, else an ephemeral port)", number("--http-port", 0, 65535, true))
+    .option("--http-port <n>", "admin API port: /status, /healthz, /readyz, /metrics, /drills/* (default: the config's, else an ephemeral port)", numberArg("--http-port", 0, 65535, true))
     .action(async (o: { config?: string; port?: number; offsetMs?: number; scenario?: string; source?: string; smear?: boolean; host?: string; httpPort?: number }) => {
       if (o.source !== undefined && !["gps", "rubidium", "cesium"].includes(o.source)) throw new UserError(`--source ${o.source}: expected gps, rubidium or cesium`);
       if (o.config === undefined && o.port === undefined) throw new UserError("give --port <n> (the NTP port) or --config <file>");

@@ -29,6 +29,8 @@ export interface EscrowServiceConfig {
   waitingRoom: { policy: "fifo" | "lottery" | "weighted"; trancheSize: number; trancheIntervalSeconds: number; passTtlSeconds: number; tokenSecretFile?: string };
   peers: Record<string, string>;
   maxOffsetMs: number;
+  /** Where the node's clock is measured (runtime/clock timeReferenceSchema). */
+  timeReference?: { grandmaster: string };
 }
 
 export interface RenderOptions {
@@ -38,6 +40,8 @@ export interface RenderOptions {
   peers?: Record<string, string>;
   /** Where the waiting room's shared token secret is mounted. */
   tokenSecretFile?: string;
+  /** The region's grandmaster (host:port) the node's clock is measured against. */
+  grandmaster?: string;
 }
 
 export function escrowServiceConfig(spec: Pick<EstateSpec, "regions" | "runtime" | "time">, o: RenderOptions = {}): EscrowServiceConfig {
@@ -75,5 +79,6 @@ export function escrowServiceConfig(spec: Pick<EstateSpec, "regions" | "runtime"
     waitingRoom: { ...e.waitingRoom, ...(o.tokenSecretFile ? { tokenSecretFile: o.tokenSecretFile } : {}) },
     peers: o.peers ?? {},
     maxOffsetMs: spec.time.maxOffsetMs,
+    ...(o.grandmaster ? { timeReference: { grandmaster: o.grandmaster } } : {}),
   };
 }

@@ -114,6 +114,8 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
+    // Every service's clock is measured against the region's grandmaster over NTP (UDP, the pod's port).
+    ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [{ protocol: "UDP" as const, port: GRANDMASTER.containerPort }] }] : []),
   ];
   // The gateway's health aggregator asks the service's readiness on its HTTP port.
   const health: Rule[] = HEALTH_PROBED_SERVICES.includes(s.name) ? [{ from: [HEALTH_PODS], ports: [tcp(s.ports[0]!.port)] }] : [];

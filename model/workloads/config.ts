@@ -22,8 +22,13 @@ export const STATE_DIR = "/var/lib/meridian";
  * there — stay empty until the estate has a cross-cluster address for them.)
  */
 export function escrowRegionConfig(spec: EstateSpec, regionId: string): EscrowServiceConfig {
-  regionById(spec, regionId);
-  return escrowServiceConfig(spec, { regions: [regionId] });
+  return escrowServiceConfig(spec, { regions: [regionId], grandmaster: regionGrandmaster(spec, regionId) });
+}
+
+/** The region's grandmaster NTP service as host:port, which every service's clock is measured against. */
+export function regionGrandmaster(spec: EstateSpec, regionId: string): string | undefined {
+  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
+  return gm ? `${gm.host}:${gm.port}` : undefined;
 }
 
 /**
@@ -86,7 +91,7 @@ export interface ClockRegionConfig {
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
   regionById(spec, regionId);
   const t = spec.time;
-  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
+  const gm = regionGrandmaster(spec, regionId);
   return {
     region: regionId,
     maxOffsetMs: t.maxOffsetMs,
@@ -95,7 +100,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
     driftPpm: t.driftPpm,
     leapSmear: t.leapSmear,
-    ...(gm ? { grandmaster: `${gm.host}:${gm.port}` } : {}),
+    ...(gm ? { grandmaster: gm } : {}),
     forwardJumpCheck: true,
     dataDir: `${STATE_DIR}/clock`,
   };

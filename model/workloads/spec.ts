@@ -10,7 +10,7 @@
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
-import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, STATE_DIR } from "./config.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionGrandmaster, STATE_DIR } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -136,7 +136,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const cfg = rateLimitRegionConfig(spec, regionId);
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
-      const service = { rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port } };
+      const gm = regionGrandmaster(spec, regionId);
+      const service = { rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port }, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
       return {
         args: ["ratelimit", "serve", "--config", configPath("ratelimit", "ratelimit.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
         config: { "ratelimit.json": JSON.stringify(service, null, 2), "config.yaml": cfg.yaml },

@@ -14,6 +14,7 @@ import { execFile } from "node:child_process";
 import type { Clock } from "../common/clock.js";
 import { clockBound, parseTracking, type ClockBoundOptions, type ClockBoundReading } from "./chrony-tracking.js";
 import type { ClockNode } from "./node.js";
+import { PolledReference } from "./polled.js";
 
 /** Returns chronyc's `-c tracking` line. */
 export type TrackingReader = () => Promise<string>;
@@ -39,14 +40,15 @@ export interface ChronySyncOptions extends ClockBoundOptions {
   onError?: (error: Error) => void;
 }
 
-export class ChronySync {
-  private timer: NodeJS.Timeout | null = null;
+export class ChronySync extends PolledReference<ClockBoundReading> {
   last: ClockBoundReading | null = null;
 
   constructor(
     private readonly node: ClockNode,
     private readonly options: ChronySyncOptions,
-  ) {}
+  ) {
+    super(options.intervalMs ?? 1_000);
+  }
 
   /** One read; resolves with the reading, or null after reporting the error. */
   async pollOnce(): Promise<ClockBoundReading | null> {
@@ -63,17 +65,5 @@ export class ChronySync {
     if (reading.offsetMs !== null && reading.errorBoundMs !== null) this.node.measure(reading.offsetMs, reading.errorBoundMs);
     else this.node.skew.evaluate();
     return reading;
-  }
-
-  start(): void {
-    if (this.timer !== null) return;
-    void this.pollOnce();
-    this.timer = setInterval(() => void this.pollOnce(), this.options.intervalMs ?? 1_000);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
   }
 }

@@ -14,6 +14,7 @@ export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv } from "./env.js";
 export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";
 export { NtpSync } from "./sync.js";
 export { ChronySync, chronycTracking, type TrackingReader } from "./chrony-sync.js";
+export { referenceSync, timeReferenceSchema, type TimeReference } from "./reference.js";
 export { Grandmaster, preciseSystemClock, type GrandmasterOptions } from "./grandmaster.js";
 export { clockService, clockConfigSchema } from "./service.js";
 export { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";

@@ -21,17 +21,9 @@ import { defineService } from "../kit/index.js";
 import { clockRoutes, httpHlc } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
-import { ChronySync, chronycTracking } from "./chrony-sync.js";
-import type { Clock } from "../common/clock.js";
-import { NtpSync } from "./sync.js";
+import { hostPort, referenceSync } from "./reference.js";
 import { microsFromMs } from "./timestamp.js";
 import { FileUpperBound, startupWait, waitPast, type PersistedBound } from "./upper-bound.js";
-
-const hostPort = z
-  .string()
-  .regex(/^[^\s:]+:\d{1,5}$/, "expected host:port")
-  .transform((s) => ({ host: s.slice(0, s.lastIndexOf(":")), port: Number(s.slice(s.lastIndexOf(":") + 1)) }))
-  .refine((a) => a.port > 0 && a.port <= 65535, "port must be 1-65535");
 
 export const clockConfigSchema = z
   .object({
@@ -102,7 +94,7 @@ export const clockService = defineService({
     const waitedMs = clock.now() - startedAt;
     timeMetrics.startupWaited(waitedMs);
     node.hlc.refreshUpperBound();
-    const sync = referenceSync(config, node, clock, (err) => log.warn({ err }, "time reference unreachable"));
+    const sync = referenceSync(node, config, clock, (err) => log.warn({ err }, "time reference unreachable"));
     const timers: NodeJS.Timeout[] = [];
     const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms).unref());
     return {
@@ -133,11 +125,3 @@ export const clockService = defineService({
     };
   },
 });
-
-/** The node's reference: chrony's tracking when configured, else one NTP exchange with the grandmaster. */
-function referenceSync(config: z.output<typeof clockConfigSchema>, node: ClockNode, clock: Clock, onError: (e: Error) => void): { start(): void; stop(): void } | null {
-  const { chrony, grandmaster: gm, syncIntervalMs: intervalMs } = config;
-  if (chrony) return new ChronySync(node, { read: chronycTracking(chrony.host, chrony.port), clock, source: `chrony ${chrony.host}:${chrony.port}`, intervalMs, onError });
-  if (gm) return new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs, onError });
-  return null;
-}

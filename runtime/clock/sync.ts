@@ -7,6 +7,7 @@
 import type { Clock } from "../common/clock.js";
 import type { ClockNode } from "./node.js";
 import { ntpQuery, type NtpMeasurement } from "./ntp/client.js";
+import { PolledReference } from "./polled.js";
 
 export interface NtpSyncOptions {
   host: string;
@@ -18,15 +19,16 @@ export interface NtpSyncOptions {
   onError?: (error: Error) => void;
 }
 
-export class NtpSync {
-  private timer: NodeJS.Timeout | null = null;
+export class NtpSync extends PolledReference<NtpMeasurement> {
   private failures = 0;
   last: NtpMeasurement | null = null;
 
   constructor(
     private readonly node: ClockNode,
     private readonly options: NtpSyncOptions,
-  ) {}
+  ) {
+    super(options.intervalMs ?? 16_000);
+  }
 
   /** One exchange; resolves with the measurement, or null after reporting the error. */
   async pollOnce(): Promise<NtpMeasurement | null> {
@@ -46,17 +48,5 @@ export class NtpSync {
 
   get consecutiveFailures(): number {
     return this.failures;
-  }
-
-  start(): void {
-    if (this.timer !== null) return;
-    void this.pollOnce();
-    this.timer = setInterval(() => void this.pollOnce(), this.options.intervalMs ?? 16_000);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
   }
 }

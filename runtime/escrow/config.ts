@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { REGION_ID, SKU } from "./core/ids.js";
+import { timeReferenceSchema } from "../clock/index.js";
 
 const regionId = z.string().regex(REGION_ID, "expected a region id (lower-case slug)");
 const sku = z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64");
@@ -111,6 +112,8 @@ export const escrowConfigSchema = z
     peers: z.record(regionId, z.url({ protocol: /^https?$/ })).default({}),
     /** HLC: refuse requests whose timestamp runs ahead of this clock by more than this. */
     maxOffsetMs: positive.default(250),
+    /** Where this node's clock is measured (the region's grandmaster or the node's chrony): without it the skew monitor sees nothing. */
+    timeReference: timeReferenceSchema.optional(),
   })
   .strict();
 

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { randomInt } from "node:crypto";
-import { ClockNode, installHlc } from "../clock/index.js";
+import { ClockNode, installHlc, referenceSync } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import type { EscrowConfig } from "./config.js";
@@ -44,6 +44,8 @@ export interface EscrowServerOptions extends EscrowStoreOptions {
   /** Told when the store already holds a configured SKU with a different total (the store's is kept). */
   onConflict?: (sku: string) => void;
   forward?: EscrowAppOptions["forward"];
+  /** Told when the config's time reference cannot be read (default: a line on stderr). */
+  onTimeReferenceError?: (error: Error) => void;
 }
 
 export interface EscrowServer {
@@ -97,6 +99,9 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
   const room = openWaitingRoom({ ...o, clock });
   const store = o.store ?? (await openEscrowStore(o));
   const node = o.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs });
+  // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
+  const onError = o.onTimeReferenceError ?? ((e: Error) => process.stderr.write(`escrow: time reference: ${e.message}\n`));
+  const sync = o.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
   try {
     const service = new EscrowService({
       config: cfg,
@@ -112,14 +117,19 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
     // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
     installHlc(app, node);
+    // Measure once before serving, so the first commit is judged by a real offset (an unreachable
+    // reference costs its timeout here, and the skew monitor's sync-loss state judges the node from then on).
+    await sync?.pollOnce();
     const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
     service.start();
+    sync?.start();
     return {
       app,
       service,
       store,
       url,
       close: async () => {
+        sync?.stop();
         await app.close();
         await service.close();
       },

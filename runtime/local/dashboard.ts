@@ -168,14 +168,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await estate.restartRegion(id);
     return { restarted: id };
   });
-  app.post("/api/regions/:id/skew", async (req) => {
-    const estate = ready();
-    const id = regionParam(estate, req.params);
-    const { skewMs } = parseInput(z.object({ skewMs: z.number().finite().min(-3_600_000).max(3_600_000) }).strict(), req.body, "body");
-    await estate.setSkew(id, skewMs);
-    return { region: id, skewMs };
-  });
-  // Chaos: a timed fault on one region (network, skew, degradation); it reverts by itself.
+  // Chaos: a timed fault on one region (network, skew, degradation); it reverts by itself. Skew and
+  // degradation go through here only, so none outlives its time or escapes the toolkit's bookkeeping.
   app.post("/api/regions/:id/fault", async (req) => {
     const estate = ready();
     const region = regionParam(estate, req.params);

@@ -8,8 +8,9 @@
  * Keys are the first 128 bits of the leaf hash: finding an entry that collides with another on 128 bits of
  * SHA-256 costs about 2^108 work even against a full window, so a hit needs no confirming read.
  *
- * The table is rebuilt at startup from the level-0 tiles of the last `capacity` entries (the leaf hashes are
- * stored there already), so it persists across restarts at a cost bounded by the window, not the log.
+ * This is the bounded front of the store's persistent duplicate index (storage/store.ts `findLeaves`): it starts
+ * empty at every restart, holds what this process appended or looked up, and a miss asks the store. So restart
+ * costs nothing and detection covers the whole log, not just the window.
  */
 import type { Hash } from "./rfc6962.js";
 

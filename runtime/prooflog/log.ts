@@ -122,16 +122,14 @@ export class TransparencyLog {
       const first = log.integrator.size;
       for (const e of rec.pending) log.integrator.append(e, leafHash(e));
       const done = log.integrator.takeCompleted();
-      await opts.store.commit({ firstIndex: first, entries: rec.pending, ...done, state: log.state(), journaled: true });
+      const leaves = log.antispam.enabled ? rec.pending.map(leafHash) : undefined;
+      await opts.store.commit({ firstIndex: first, entries: rec.pending, leaves, ...done, state: log.state(), journaled: true });
       await opts.store.sync();
     }
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = log.state();
     await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
     await log.verifyRecentTiles();
-    // Duplicate detection is rebuilt in the background from raw level-0 tiles: the window costs the restart
-    // nothing (until it is back, a resubmitted old entry may be logged twice: detection is best effort).
-    log.antispamReady = log.rebuildAntispam().catch(() => undefined);
     if (!log.latest && log.size === 0) {
       // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
       await log.publishCheckpoint(false, false);
@@ -176,18 +174,6 @@ export class TransparencyLog {
     }
   }
 
-  /** Resolves once duplicate detection covers the entries that were in the store at startup. */
-  antispamReady: Promise<void> = Promise.resolve();
-
-  private async rebuildAntispam(): Promise<void> {
-    if (!this.antispam.enabled) return;
-    const upTo = this.size;
-    const from = Math.max(0, upTo - this.antispam.capacity);
-    await this.tiles.rawLeafHashes(from, upTo, (h, i) => {
-      if (this.antispam.lookup(h) === undefined) this.antispam.remember(h, i);
-    });
-  }
-
   /** A constant amount of the tree's most recent history is verified at every start (beyond the edge). */
   private async verifyRecentTiles(): Promise<void> {
     const full = Math.floor(this.size / 256);
@@ -210,16 +196,37 @@ export class TransparencyLog {
     return undefined;
   }
 
-  /**
-   * Queue an entry: its index is assigned now, and `durable` resolves once its batch is committed (only then may
-   * the index be acknowledged). Throws RangeError for an empty or oversized entry, LogUnavailableError after a
-   * storage failure.
-   */
-  append(entry: Uint8Array): Appended {
+  private check(entry: Uint8Array): void {
     if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
     if (entry.length === 0) throw new RangeError("entry is empty");
     if (entry.length > this.maxEntrySize) throw new RangeError(`entry is ${entry.length} bytes; the limit is ${this.maxEntrySize}`);
+  }
+
+  /**
+   * Queue an entry, with duplicate detection over the whole log: the in-memory window first, then (on a miss)
+   * the store's persistent index. A resubmitted entry gets the index it was first given, even across restarts.
+   * Throws as `append`.
+   */
+  async submit(entry: Uint8Array): Promise<Appended> {
+    this.check(entry);
     const leaf = leafHash(entry);
+    if (this.antispam.enabled && this.antispam.lookup(leaf) === undefined) {
+      const index = await this.findPersisted(leaf);
+      if (index !== undefined && this.antispam.lookup(leaf) === undefined) {
+        this.antispam.remember(leaf, index);
+        return { index, duplicate: true, durable: DURABLE };
+      }
+    }
+    return this.append(entry, leaf);
+  }
+
+  /**
+   * Queue an entry: its index is assigned now, and `durable` resolves once its batch is committed (only then may
+   * the index be acknowledged). Duplicates are caught only inside the in-memory window (`submit` asks the store
+   * too). Throws RangeError for an empty or oversized entry, LogUnavailableError after a storage failure.
+   */
+  append(entry: Uint8Array, leaf: Hash = leafHash(entry)): Appended {
+    this.check(entry);
     const known = this.antispam.lookup(leaf);
     if (known !== undefined) return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
     this.antispam.remember(leaf, this.nextIndex);
@@ -239,8 +246,43 @@ export class TransparencyLog {
     return { index, duplicate: false, durable: b.durable };
   }
 
+  private lookups: { leaf: Hash; resolve: (i: number | undefined) => void; reject: (e: unknown) => void }[] | null = null;
+
+  /**
+   * The persistent index's answer for a leaf, confirmed against the tree (a store restored from an older or newer
+   * snapshot than its index cannot make the log answer with an index that holds another entry). Lookups arriving
+   * together go to the store as one batch.
+   */
+  private findPersisted(leaf: Hash): Promise<number | undefined> {
+    return new Promise((resolve, reject) => {
+      if (!this.lookups) {
+        this.lookups = [];
+        setImmediate(() => void this.runLookups());
+      }
+      this.lookups.push({ leaf, resolve, reject });
+    });
+  }
+
+  private async runLookups(): Promise<void> {
+    const batch = this.lookups!;
+    this.lookups = null;
+    try {
+      const found = await this.opts.store.findLeaves(batch.map((l) => l.leaf));
+      await Promise.all(batch.map(async (l, i) => l.resolve(await this.confirmed(l.leaf, found[i]))));
+    } catch (e) {
+      for (const l of batch) l.reject(new LogUnavailableError(`duplicate index lookup failed: ${String(e)}`));
+    }
+  }
+
+  private async confirmed(leaf: Hash, index: number | undefined): Promise<number | undefined> {
+    if (index === undefined || index >= this.durableSize) return undefined;
+    let at: Hash | undefined;
+    await this.tiles.rawLeafHashes(index, index + 1, (h) => (at = h));
+    return at && hashEquals(at, leaf) ? index : undefined;
+  }
+
   async add(entry: Uint8Array): Promise<AddResult> {
-    const r = this.append(entry);
+    const r = await this.submit(entry);
     await r.durable;
     return { index: r.index, duplicate: r.duplicate };
   }
@@ -263,7 +305,7 @@ export class TransparencyLog {
       this.tiles.addInflight(done.tiles);
       const state = this.state();
       try {
-        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, ...done, state });
+        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.antispam.enabled ? b.leaves : undefined, ...done, state });
       } catch (e) {
         this.fail(e);
         return;
@@ -327,10 +369,16 @@ export class TransparencyLog {
     return this.latest;
   }
 
-  /** Index of an entry by its leaf hash, while durable and inside the duplicate-detection window. */
+  /** Index of a durable entry by its leaf hash: the in-memory window only (`find` asks the store too). */
   indexOf(leaf: Hash): number | undefined {
     const i = this.antispam.lookup(leaf);
     return i !== undefined && i < this.durableSize ? i : undefined;
+  }
+
+  /** Index of a durable entry by its leaf hash, from the window or the store's persistent index. */
+  async find(leaf: Hash): Promise<number | undefined> {
+    if (!this.antispam.enabled) return undefined;
+    return this.indexOf(leaf) ?? (await this.findPersisted(leaf));
   }
 
   readEntries(start: number, end: number): Promise<Uint8Array[]> {
@@ -351,7 +399,6 @@ export class TransparencyLog {
   }
 
   async close(): Promise<void> {
-    await this.antispamReady;
     await this.drain();
     await this.publishing.catch(() => undefined);
     await this.opts.store.close();

@@ -84,7 +84,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
     try {
-      const r = log.append(body);
+      const r = await log.submit(body);
       await r.durable; // acknowledge only what is durable
       return reply.send(r.duplicate ? { index: r.index, duplicate: true } : { index: r.index });
     } catch (e) {

@@ -22,8 +22,8 @@
  *
  * Mutations are serialised: each runs on the in-memory domain, its changed rows are committed (with the
  * audit append), and only then answered; a failed commit rebuilds the domain from the last committed state.
- * Each commit is stamped with the service's HLC and closes that timestamp; an idle service closes one every
- * `closedTimestampIntervalMs`, so a hot standby's watermark stays fresh. Write responses carry a
+ * Each commit is stamped with the service's HLC and closes that timestamp; with a `replica`, an idle service
+ * closes one every `closedTimestampIntervalMs`, so the hot standby's watermark stays fresh. Write responses carry a
  * consistency token (the kit's `x-meridian-consistency`) that later reads use as their floor.
  */
 import type { FastifyRequest } from "fastify";
@@ -54,7 +54,7 @@ export const quotaServiceConfig = z
     replica: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
     /** Read consistency per operation (`quota.usage`), as runtime/clock's staleness policy; requests may only tighten it. */
     reads: stalenessPolicySchema.prefault({}),
-    /** An idle service closes a timestamp this often (ms): the standby's watermark is never older than this plus its lag. */
+    /** With a `replica`, an idle service closes a timestamp this often (ms): the standby's watermark is never older than this plus its lag. */
     closedTimestampIntervalMs: z.number().int().min(10).max(60_000).default(200),
     /** HLC max offset (ms): AS OF reads further than this in the future are refused. */
     maxOffsetMs: z.number().positive().default(250),
@@ -274,6 +274,8 @@ export const quotaService = defineService({
       ready: { postgres: () => store.ping() },
       started: () => {
         // An idle writer closes timestamps so the standby's watermark keeps up; a failure waits for the next beat.
+        // Without a standby to read from there is nothing to keep fresh (and no WAL to write every beat).
+        if (config.replica === undefined) return;
         heartbeat = setInterval(() => void serialized(() => store.heartbeat(hlc.now())).catch(() => undefined), config.closedTimestampIntervalMs);
         heartbeat.unref();
       },

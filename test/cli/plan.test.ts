@@ -1,9 +1,27 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../cli.js";
+import { runCli, type CliResult } from "../cli.js";
 import { stackFile } from "../../stacks/load.js";
+
+/**
+ * `plan --stack prod --json --graph FILE`, run once for the tests below that read the prod plan: each
+ * run evaluates the whole estate in a fresh process.
+ */
+let prod: (CliResult & { graph: string }) | undefined;
+let graphDir: string | undefined;
+function prodRun(): CliResult & { graph: string } {
+  if (!prod) {
+    graphDir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
+    const graph = join(graphDir, "prod.svg");
+    prod = { ...runCli(["plan", "--stack", "prod", "--json", "--graph", graph], { timeoutMs: 200_000 }), graph };
+  }
+  return prod;
+}
+afterAll(() => {
+  if (graphDir) rmSync(graphDir, { recursive: true, force: true });
+});
 
 describe("meridian plan", () => {
   it("prints the local plan as a tree with counts and outputs", () => {
@@ -15,7 +33,7 @@ describe("meridian plan", () => {
   });
 
   it("--json prints the documented document", () => {
-    const r = runCli(["plan", "--stack", "prod", "--json"], { timeoutMs: 200_000 });
+    const r = prodRun();
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
     expect(doc.stack).toBe("prod");
@@ -80,20 +98,42 @@ describe("meridian plan: provider rules", () => {
 
 describe("meridian plan --graph", () => {
   it("writes the topology SVG for any stack", () => {
-    const dir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
-    try {
-      const file = join(dir, "prod.svg");
-      const r = runCli(["plan", "--stack", "prod", "--graph", file], { timeoutMs: 200_000 });
-      expect(r.status).toBe(0);
-      const svg = readFileSync(file, "utf8");
-      expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-      for (const id of ["aws-use1", "aws-euw1", "gcp-usc1", "gcp-asne1", "azure-weu", "azure-sea"]) expect(svg).toContain(`data-region="${id}"`);
-      expect(svg).toMatch(/route53<\/text><text[^>]*>primary DNS/);
-      expect(svg.match(/tier-1 writer/g)).toHaveLength(3);
-      // Replication links as the cost model computes them, with their monthly volume.
-      expect(svg).toMatch(/<title>aws-use1 → aws-euw1: 4,000 GB\/month<\/title>/);
-    } finally {
-      rmSync(dir, { recursive: true });
-    }
+    const r = prodRun();
+    expect(r.status).toBe(0);
+    const svg = readFileSync(r.graph, "utf8");
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    for (const id of ["aws-use1", "aws-euw1", "gcp-usc1", "gcp-asne1", "azure-weu", "azure-sea"]) expect(svg).toContain(`data-region="${id}"`);
+    expect(svg).toMatch(/route53<\/text><text[^>]*>primary DNS/);
+    expect(svg.match(/tier-1 writer/g)).toHaveLength(3);
+    // Replication links as the cost model computes them, with their monthly volume.
+    expect(svg).toMatch(/<title>aws-use1 → aws-euw1: 4,000 GB\/month<\/title>/);
+  }, 240_000);
+});
+
+// The traffic area's own tests (test/components/dns) evaluate it in-process; this is what the CLI prints.
+describe("meridian plan --json: the DNS hierarchy", () => {
+  it("meridian plan --stack prod --json has every provider's checks, routed records, profiles and load balancer", () => {
+    const r = prodRun();
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] };
+    const count = (type: string) => doc.resources.filter((x) => x.type === type).length;
+    expect(count("aws:route53/healthCheck:HealthCheck")).toBe(30);
+    expect(doc.resources.filter((x) => x.type === "aws:route53/record:Record" && x.inputs["geolocationRoutingPolicies"])).toHaveLength(7);
+    expect(doc.resources.filter((x) => x.type === "aws:route53/record:Record" && x.inputs["weightedRoutingPolicies"])).toHaveLength(24);
+    expect(doc.resources.filter((x) => x.type === "gcp:dns/recordSet:RecordSet" && x.inputs["routingPolicy"])).toHaveLength(1);
+    expect(count("gcp:compute/healthCheck:HealthCheck")).toBe(1);
+    expect(count("azure-native:trafficmanager:Profile")).toBe(32);
+    // geo 4 + chains 6 + groups 12 + all 12 + aggregators 18 + per-signal 18
+    expect(count("azure-native:trafficmanager:Endpoint")).toBe(70);
+    expect(count("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")).toBe(1);
+    expect(count("cloudflare:index/loadBalancerPool:LoadBalancerPool")).toBe(4); // europe, north-america, asia, all
+    expect(count("cloudflare:index/loadBalancer:LoadBalancer")).toBe(1);
+    // The spec's numbers, everywhere: interval 30 s, threshold 3, TTL 60 s.
+    const hc = doc.resources.find((x) => x.type === "aws:route53/healthCheck:HealthCheck" && x.inputs["type"] === "HTTPS")!.inputs;
+    expect(hc).toMatchObject({ requestInterval: 30, failureThreshold: 3 });
+    expect(doc.resources.find((x) => x.type === "gcp:compute/healthCheck:HealthCheck")!.inputs).toMatchObject({ checkIntervalSec: 30, unhealthyThreshold: 3 });
+    expect(doc.resources.find((x) => x.type === "azure-native:trafficmanager:Profile")!.inputs).toMatchObject({ monitorConfig: { intervalInSeconds: 30, toleratedNumberOfFailures: 2 }, dnsConfig: { ttl: 60 } });
+    expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")!.inputs).toMatchObject({ interval: 30, consecutiveDown: 3 });
+    expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancer:LoadBalancer")!.inputs).toMatchObject({ ttl: 60 });
   }, 240_000);
 });

@@ -1,6 +1,6 @@
 // The pack over the real program: every shipped stack passes; prod with a forbidden shape does not.
 import { describe, expect, it } from "vitest";
-import { evaluateStack, type Plan } from "../harness.js";
+import { sharedPlan, type Plan } from "../harness.js";
 import { evaluatePolicies } from "../../policies/evaluate.js";
 import { modelFromResources } from "../../policies/model-source.js";
 import { withUnknowns } from "../../model/resources.js";
@@ -13,14 +13,14 @@ function violations(plan: Plan, config: unknown = {}) {
 describe("policy pack over the mocked program", () => {
   for (const stack of ["local", "dev", "staging", "prod"]) {
     it(`passes the shipped ${stack} stack`, async () => {
-      const plan = await evaluateStack(stack);
+      const plan = await sharedPlan(stack);
       const found = violations(plan);
       expect(found.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
       expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
     });
   }
   it("denies prod over a budget set in policy config", async () => {
-    const plan = await evaluateStack("prod");
+    const plan = await sharedPlan("prod");
     expect(violations(plan, { monthlyUSD: 3000 })).toContainEqual(
       expect.objectContaining({ policy: "meridian-stack-budget", message: expect.stringMatching(/\$1\d,\d{3}\.\d\d exceeds the prod budget of \$3,000\.00/) }),
     );

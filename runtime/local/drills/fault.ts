@@ -217,7 +217,8 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     checks: [],
   };
   const interval = estate.policy.healthCheck.intervalSeconds * 1000;
-  const client = startClient(`${target.url}${clientPath}`, probeTimeoutMs);
+  // Twice the probe timeout (2 s at least): a black-holed connection never answers, a slow machine still does.
+  const client = startClient(`${target.url}${clientPath}`, Math.max(2000, 2 * probeTimeoutMs));
   let appliedAt = 0;
   let revertAt = 0;
   let revertedAt = 0;

@@ -2,7 +2,8 @@
  * The embedded file store (the default): `<dir>/public/` is a static C2SP tlog-tiles tree — `checkpoint`,
  * `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` (entry bundles gzip-compressed, to be served with
  * `Content-Encoding: gzip`) — that any web server or CDN can serve as is. `<dir>/state/` is private: the tree
- * state (the commit point), the journal, the writer lock, and `quarantine/`.
+ * state (the commit point), the journal, the writer lock, `quarantine/`, and `antispam/`, the duplicate index
+ * (leafindex.ts).
  *
  * A commit appends the batch to the journal and fdatasyncs it (then the entries may be acknowledged), and writes
  * the full tiles and bundles it completed without syncing. `sync` makes those durable, then replaces the state
@@ -19,7 +20,8 @@ import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { CorruptStoreError, encodeRecord, scanJournal } from "./journal.js";
 import { decodeState, encodeState, type TreeState } from "./state.js";
 import type { Commit, Publication, Recovered, TileStore } from "./store.js";
-import { HASH_SIZE } from "../rfc6962.js";
+import { type Hash, HASH_SIZE } from "../rfc6962.js";
+import { FileLeafIndex } from "./leafindex.js";
 
 const gz = promisify(gzip);
 const gunz = promisify(gunzip);
@@ -64,6 +66,7 @@ export class FileStore implements TileStore {
   private lock: Promise<unknown> = Promise.resolve();
   /** Full tiles and bundles written since the last publication, whose partial versions can go once it is out. */
   private completed: { path: string; end: number }[] = [];
+  private leafIndex: FileLeafIndex | null = null;
 
   constructor(private readonly dir: string) {
     this.description = `file store ${dir}`;
@@ -100,6 +103,7 @@ export class FileStore implements TileStore {
     mkdirSync(join(this.stateDir, "quarantine"), { recursive: true });
     mkdirSync(this.publicDir, { recursive: true });
     this.lockDir();
+    this.leafIndex = new FileLeafIndex(join(this.stateDir, "antispam"));
     const statePath = join(this.stateDir, "state");
     const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
     const size = state?.size ?? 0;
@@ -167,6 +171,8 @@ export class FileStore implements TileStore {
         await this.journal.datasync();
         this.journalBytes += rec.length;
       }
+      // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
+      if (c.leaves && c.leaves.length > 0) await this.leafIndex!.add(c.firstIndex, c.leaves);
       this.lastState = c.state;
       await this.writeTiles(c.tiles, c.bundles);
       if (this.journalBytes > JOURNAL_SYNC_BYTES) await this.syncNow();
@@ -182,6 +188,7 @@ export class FileStore implements TileStore {
     const state = this.lastState;
     if (!state || (state.size === this.syncedSize && this.dirtyFiles.size === 0)) return;
     await this.flushPublic();
+    await this.leafIndex!.flush();
     const statePath = join(this.stateDir, "state");
     await writeFile(`${statePath}.tmp`, encodeState(state), { flush: true });
     await rename(`${statePath}.tmp`, statePath);
@@ -245,6 +252,11 @@ export class FileStore implements TileStore {
   async readBundle(index: number): Promise<Uint8Array | null> {
     const b = await readFile(join(this.publicDir, tilePath({ level: "entries", index, width: TILE_WIDTH }))).catch(() => null);
     return b && gunzipIfNeeded(b);
+  }
+
+  async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    if (!this.leafIndex) throw new Error("store is not open");
+    return this.leafIndex.find(leaves);
   }
 
   async close(): Promise<void> {

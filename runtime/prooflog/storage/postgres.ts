@@ -1,9 +1,10 @@
 /**
  * PostgreSQL store, tile-native: `prooflog_tiles(origin, path, data)` holds exactly the tlog-tiles objects
  * (entry bundles gzip-compressed), `prooflog_state` the tree state (the commit point), `prooflog_checkpoints`
- * the published checkpoint. A commit is one transaction: the tiles and bundles it completed (plain INSERTs, so
- * an object that already exists — an index being reused — aborts it) and a state update fenced on the previous
- * size. Restart reads one state row.
+ * the published checkpoint, `prooflog_antispam` the duplicate index (leaf hash → index). A commit is one
+ * transaction: the tiles and bundles it completed (plain INSERTs, so an object that already exists — an index
+ * being reused — aborts it), the batch's leaf hashes, and a state update fenced on the previous size. Restart
+ * reads one state row.
  *
  * Single writer: the store takes a session advisory lock for its origin on a dedicated connection and makes every
  * write on that connection, so a writer that lost its session (and with it the lock) cannot write at all. A
@@ -14,7 +15,7 @@ import pg from "pg";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { hashesAtLevel } from "../integrate.js";
-import { HASH_SIZE } from "../rfc6962.js";
+import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { gunzipIfNeeded } from "./file.js";
 import { CorruptStoreError } from "./journal.js";
@@ -26,7 +27,8 @@ const gz = promisify(gzip);
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS prooflog_tiles (origin text NOT NULL, path text NOT NULL, data bytea NOT NULL, PRIMARY KEY (origin, path));
 CREATE TABLE IF NOT EXISTS prooflog_state (origin text PRIMARY KEY, size bigint NOT NULL, state bytea NOT NULL);
-CREATE TABLE IF NOT EXISTS prooflog_checkpoints (origin text PRIMARY KEY, note text NOT NULL);`;
+CREATE TABLE IF NOT EXISTS prooflog_checkpoints (origin text PRIMARY KEY, note text NOT NULL);
+CREATE TABLE IF NOT EXISTS prooflog_antispam (origin text NOT NULL, leaf bytea NOT NULL, idx bigint NOT NULL, PRIMARY KEY (origin, leaf));`;
 
 export class WriterLockError extends Error {
   override name = "WriterLockError";
@@ -136,6 +138,13 @@ export class PostgresStore implements TileStore {
     ];
     await this.tx(async (c) => {
       await this.insertObjects(c, objects);
+      if (cm.leaves && cm.leaves.length > 0) {
+        await c.query("INSERT INTO prooflog_antispam (origin, leaf, idx) SELECT $1, * FROM unnest($2::bytea[], $3::bigint[]) ON CONFLICT (origin, leaf) DO NOTHING", [
+          this.origin,
+          cm.leaves.map((h) => Buffer.from(h)),
+          cm.leaves.map((_, i) => cm.firstIndex + i),
+        ]);
+      }
       const blob = encodeState(cm.state as TreeState);
       const r =
         this.size === 0
@@ -174,6 +183,13 @@ export class PostgresStore implements TileStore {
   async readBundle(index: number): Promise<Uint8Array | null> {
     const b = await this.object(tilePath({ level: "entries", index, width: TILE_WIDTH }));
     return b && gunzipIfNeeded(b);
+  }
+
+  async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    if (leaves.length === 0) return [];
+    const r = await this.pool.query<{ leaf: Buffer; idx: string }>("SELECT leaf, idx FROM prooflog_antispam WHERE origin = $1 AND leaf = ANY($2::bytea[])", [this.origin, leaves.map((h) => Buffer.from(h))]);
+    const found = new Map(r.rows.map((row) => [row.leaf.toString("hex"), Number(row.idx)]));
+    return leaves.map((h) => found.get(Buffer.from(h).toString("hex")));
   }
 
   async close(): Promise<void> {

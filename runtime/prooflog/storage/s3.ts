@@ -2,9 +2,10 @@
  * S3-compatible object store (AWS S3, R2, GCS's XML API, MinIO…), requests signed with SigV4 (aws4fetch). The
  * bucket under `prefix` is the static C2SP tlog-tiles tree — `checkpoint`, `tile/…` (entry bundles stored gzip
  * with `Content-Encoding: gzip`) — servable straight from the bucket or a CDN in front of it; the tree state is
- * the private object `.meridian/state` (deny it in the bucket policy if the bucket is public).
+ * the private object `.meridian/state` (deny it in the bucket policy if the bucket is public), and the duplicate
+ * index one private object per entry, `.meridian/antispam/<leaf hash hex>` holding its index.
  *
- * A commit PUTs the tiles and bundles it completed, then the state — the commit point; an acknowledged batch is
+ * A commit PUTs the tiles and bundles it completed and the batch's antispam objects, then the state — the commit point; an acknowledged batch is
  * durable once the state PUT returns. The state PUT is conditional (If-Match on the ETag we last wrote, or
  * If-None-Match: * for a new log), so on stores that implement conditional writes a second writer is fenced out
  * (HTTP 412 → WriterLockError) instead of interleaving.
@@ -13,7 +14,7 @@ import { AwsClient } from "aws4fetch";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { hashesAtLevel } from "../integrate.js";
-import { HASH_SIZE } from "../rfc6962.js";
+import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { gunzipIfNeeded } from "./file.js";
 import { WriterLockError } from "./postgres.js";
@@ -22,6 +23,7 @@ import type { Commit, Publication, Recovered, TileStore } from "./store.js";
 
 const gz = promisify(gzip);
 const STATE = ".meridian/state";
+const antispamPath = (h: Hash) => `.meridian/antispam/${Buffer.from(h).toString("hex")}`;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
 export interface S3StoreOptions {
@@ -92,6 +94,7 @@ export class S3Store implements TileStore {
     await Promise.all([
       ...c.tiles.map((t) => this.put(tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data, octet)),
       ...c.bundles.map(async (b) => this.put(tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), await gz(b.data), { ...octet, "content-encoding": "gzip" })),
+      ...(c.leaves ?? []).map((h, i) => this.put(antispamPath(h), String(c.firstIndex + i), { "content-type": "text/plain", "cache-control": "no-store" })),
     ]);
     const fence: Record<string, string> = this.etag ? { "if-match": this.etag } : { "if-none-match": "*" };
     const res = await this.put(STATE, encodeState(c.state), { "content-type": "application/octet-stream", "cache-control": "no-store", ...fence });
@@ -124,6 +127,18 @@ export class S3Store implements TileStore {
   async readBundle(index: number): Promise<Uint8Array | null> {
     const o = await this.getObject(tilePath({ level: "entries", index, width: TILE_WIDTH }));
     return o && gunzipIfNeeded(o.data); // fetch has usually undone Content-Encoding already
+  }
+
+  findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    return Promise.all(
+      leaves.map(async (h) => {
+        const o = await this.getObject(antispamPath(h));
+        if (!o) return undefined;
+        const i = Number(Buffer.from(o.data).toString("utf8"));
+        if (!Number.isSafeInteger(i) || i < 0) throw new S3StoreError(`${this.base}/${antispamPath(h)} holds no index`);
+        return i;
+      }),
+    );
   }
 
   async close(): Promise<void> {}

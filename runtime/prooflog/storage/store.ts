@@ -4,11 +4,16 @@
  * the checkpoint itself — plus one private record, the tree state (size, root, right edge), that is the commit
  * point. Restart reads the state and nothing proportional to the log's size.
  *
+ * Beside them each store keeps the persistent duplicate index (Tessera's antispam): leaf hash → index, written
+ * by the same commit as the entries it indexes, so it never names an entry that is not durable and, once a
+ * commit resolves, covers every entry in it. Lookups read it on demand; nothing is loaded at start.
+ *
  * Contract: `commit` resolves only when the batch's entries are durable (an index may then be acknowledged) and
  * is all-or-nothing across a crash; commits are applied in index order; `publish` makes the partial tiles of a
  * size and then the checkpoint durable, and the checkpoint's size never exceeds what is durable in tile form.
  */
 import type { Edge, FullBundle, FullTile } from "../integrate.js";
+import type { Hash } from "../rfc6962.js";
 import type { TreeState } from "./state.js";
 
 export type { TreeState } from "./state.js";
@@ -19,6 +24,8 @@ export interface Commit {
   entries: readonly Uint8Array[];
   tiles: readonly FullTile[];
   bundles: readonly FullBundle[];
+  /** The batch's leaf hashes, to index for duplicate detection (absent: detection is off). */
+  leaves?: readonly Hash[];
   /** The state after the batch. */
   state: TreeState;
   /** The entries are already durable (a journal replay at startup): do not journal them again. */
@@ -53,8 +60,12 @@ export interface TileStore {
   readTile(level: number, index: number): Promise<Uint8Array | null>;
   /** A full entry bundle, uncompressed, or null. */
   readBundle(index: number): Promise<Uint8Array | null>;
+  /** The duplicate index: for each leaf hash, the index of a committed entry with it (the latest recorded), or undefined. */
+  findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]>;
   close(): Promise<void>;
 }
+
+const leafKey = (h: Hash) => Buffer.from(h).toString("hex");
 
 /** Memory store: for tests, benchmarks and ephemeral logs. Nothing survives the process. */
 export class MemoryStore implements TileStore {
@@ -63,6 +74,7 @@ export class MemoryStore implements TileStore {
   private checkpoint: string | null = null;
   readonly tiles = new Map<string, Uint8Array>();
   readonly bundles = new Map<number, Uint8Array>();
+  private readonly leafIndex = new Map<string, number>();
 
   async open(): Promise<Recovered> {
     return { state: this.state, pending: [], checkpoint: this.checkpoint };
@@ -72,6 +84,7 @@ export class MemoryStore implements TileStore {
     if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data);
     for (const b of c.bundles) this.bundles.set(b.index, b.data);
+    c.leaves?.forEach((h, i) => this.leafIndex.set(leafKey(h), c.firstIndex + i));
     this.state = c.state;
   }
   async sync(): Promise<void> {}
@@ -83,6 +96,9 @@ export class MemoryStore implements TileStore {
   }
   async readBundle(index: number): Promise<Uint8Array | null> {
     return this.bundles.get(index) ?? null;
+  }
+  async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    return leaves.map((h) => this.leafIndex.get(leafKey(h)));
   }
   async close(): Promise<void> {}
 }

@@ -9,7 +9,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { defineService, type Listener } from "../../kit/index.js";
-import { ClockNode, httpHlc } from "../../clock/index.js";
+import { ClockNode, httpHlc, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
 import { CHARGE_POLICIES } from "../core/request.js";
 import { loadConfig, watchConfig } from "../config/load.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
@@ -63,11 +63,14 @@ export const ratelimitConfigSchema = z
     maxOffsetMs: z.number().positive().max(60_000).optional(),
     /** SLO burn-rate shedding from reported outcomes (`POST /v1/ratelimit/outcomes`). */
     burnRate: burnRateConfigSchema.optional(),
+    /** Where this node's clock is measured (with maxOffsetMs): the region's grandmaster or the node's chrony. */
+    timeReference: timeReferenceSchema.optional(),
     /** SPIFFE IDs allowed to call `POST /v1/ratelimit` (default: anyone, as Envoy's RLS). */
     callers: z.array(z.string().startsWith("spiffe://")).optional(),
   })
   .strict()
-  .refine((c) => !(c.redis && c.redisCluster), { message: "redis and redisCluster are exclusive", path: ["redisCluster"] });
+  .refine((c) => !(c.redis && c.redisCluster), { message: "redis and redisCluster are exclusive", path: ["redisCluster"] })
+  .refine((c) => c.timeReference === undefined || c.maxOffsetMs !== undefined, { message: "a time reference measures the HLC's node: set maxOffsetMs too", path: ["timeReference"] });
 export type RatelimitConfig = z.output<typeof ratelimitConfigSchema>;
 
 function clusterNodes(specs: readonly string[]): { host: string; port: number }[] {
@@ -125,7 +128,10 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         metrics.gauge("ratelimit_burn_rate_admit_fraction", "fraction of sheddable requests admitted now", () => shedder.admitFraction(clock.now()));
       }
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
-      const hlc = extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs }));
+      // An in-process caller's node is measured by the caller; ours by the config's reference, with its
+      // offset, skew state and ε on /metrics.
+      const hlc = extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, metrics: new TimeMetrics(registry) }));
+      const sync = extra.hlc || !hlc || !c.timeReference ? null : referenceSync(hlc, c.timeReference, clock, (err) => log.warn({ err: err.message }, "time reference unreachable"));
       const reload = () => {
         try {
           const next = loadConfig(c.rules, c.mergeDomains);
@@ -176,6 +182,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         listeners: [grpcListener],
         ready: { config: () => service.domainNames.length > 0 || "no rate limit domain loaded" },
         started() {
+          sync?.start();
           blocks.start();
           void blocks.sync();
           if (c.watch)
@@ -188,6 +195,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
             });
         },
         async close() {
+          sync?.stop();
           stopWatching();
           blocks.stop();
           service.close();

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { ZoneHierarchy } from "../../../components/dns/zone-hierarchy.js";
 import { trafficPolicy } from "../../../model/traffic/policy.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";
-import { runCli } from "../../cli.js";
 import { ofType, type Plan } from "../../harness.js";
 import { planWithDns, prodDns } from "./plans.js";
 
@@ -79,29 +78,4 @@ describe("ZoneHierarchy", () => {
     expect(traffic.providers).toEqual(["route53", "cloudflare"]);
     expect(traffic.rtoSeconds).toEqual({ route53: 156, cloudflare: 155 });
   });
-
-  it("meridian plan --stack prod --json has every provider's checks, routed records, profiles and load balancer", () => {
-    const r = runCli(["plan", "--stack", "prod", "--json"], { timeoutMs: 200_000 });
-    expect(r.status).toBe(0);
-    const doc = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] };
-    const count = (type: string) => doc.resources.filter((x) => x.type === type).length;
-    expect(count("aws:route53/healthCheck:HealthCheck")).toBe(30);
-    expect(doc.resources.filter((x) => x.type === "aws:route53/record:Record" && x.inputs["geolocationRoutingPolicies"])).toHaveLength(7);
-    expect(doc.resources.filter((x) => x.type === "aws:route53/record:Record" && x.inputs["weightedRoutingPolicies"])).toHaveLength(24);
-    expect(doc.resources.filter((x) => x.type === "gcp:dns/recordSet:RecordSet" && x.inputs["routingPolicy"])).toHaveLength(1);
-    expect(count("gcp:compute/healthCheck:HealthCheck")).toBe(1);
-    expect(count("azure-native:trafficmanager:Profile")).toBe(32);
-    // geo 4 + chains 6 + groups 12 + all 12 + aggregators 18 + per-signal 18
-    expect(count("azure-native:trafficmanager:Endpoint")).toBe(70);
-    expect(count("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")).toBe(1);
-    expect(count("cloudflare:index/loadBalancerPool:LoadBalancerPool")).toBe(4); // europe, north-america, asia, all
-    expect(count("cloudflare:index/loadBalancer:LoadBalancer")).toBe(1);
-    // The spec's numbers, everywhere: interval 30 s, threshold 3, TTL 60 s.
-    const hc = doc.resources.find((x) => x.type === "aws:route53/healthCheck:HealthCheck" && x.inputs["type"] === "HTTPS")!.inputs;
-    expect(hc).toMatchObject({ requestInterval: 30, failureThreshold: 3 });
-    expect(doc.resources.find((x) => x.type === "gcp:compute/healthCheck:HealthCheck")!.inputs).toMatchObject({ checkIntervalSec: 30, unhealthyThreshold: 3 });
-    expect(doc.resources.find((x) => x.type === "azure-native:trafficmanager:Profile")!.inputs).toMatchObject({ monitorConfig: { intervalInSeconds: 30, toleratedNumberOfFailures: 2 }, dnsConfig: { ttl: 60 } });
-    expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")!.inputs).toMatchObject({ interval: 30, consecutiveDown: 3 });
-    expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancer:LoadBalancer")!.inputs).toMatchObject({ ttl: 60 });
-  }, 240_000);
 });

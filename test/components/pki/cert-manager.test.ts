@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
-import { planWithDependencies } from "./deps.js";
 import { loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { planRotation, waveOf } from "../../../model/rotation/plan.js";
@@ -69,10 +68,11 @@ describe("meridian:pki:CertManager (prod)", () => {
     expect([renewBefore("azure-weu"), renewBefore("azure-sea"), renewBefore("aws-use1")]).toEqual(["768h", "744h", "720h"]);
   });
 
-  it("every custom resource depends on the chart that installs its CRD", async () => {
-    const { resources, dependsOn } = await planWithDependencies("prod");
+  it("every custom resource depends on the chart that installs its CRD", () => {
+    // Each resource's recorded dependencies: its dependsOn and the resources its inputs came from.
+    const { resources } = plan;
     const urnOf = (name: string, type = "kubernetes:helm.sh/v3:Release") => resources.find((r) => r.name === name && r.type === type)!.urn;
-    const deps = (type: string, name: string) => dependsOn.get(`${type}::${name}`);
+    const deps = (type: string, name: string) => byName(plan, type, name).dependencies;
     const crs = resources.filter((r) => CR.test(r.type));
     // 27 from the PKI area, the health aggregator's ClusterSPIFFEID, the gateway's Gateway and VirtualService.
     expect(crs.length).toBe(6 * 30);

@@ -89,7 +89,10 @@ describe("meridian:pki:MeshTls", () => {
   it("a PERMISSIVE setting (a migration step) reaches the mesh-wide PeerAuthentication", async () => {
     const { readStackConfigMap } = await import("../../../stacks/load.js");
     const pki = readStackConfigMap("dev")["meridian:pki"] as Record<string, unknown>;
-    const dev = await evaluateStack("dev", { configOverrides: { "meridian:pki": { ...pki, mtls: "PERMISSIVE" } } });
-    for (const pa of ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication")) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
+    // The PKI area is the one that renders PeerAuthentications.
+    const dev = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:pki": { ...pki, mtls: "PERMISSIVE" } } });
+    const mesh = ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication");
+    expect(mesh.length).toBeGreaterThan(0);
+    for (const pa of mesh) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
   }, 30_000);
 });

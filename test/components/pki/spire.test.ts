@@ -70,7 +70,7 @@ describe("meridian:pki:Spire (prod)", () => {
   });
 
   it("uses each stack's own trust domain and SVID TTL", async () => {
-    const dev = await evaluateStack("dev", { configOverrides: {} });
+    const dev = await evaluateStack("dev", { areas: ["pki"] });
     const values = ofType(dev, "kubernetes:helm.sh/v3:Release").find((r) => r.name.endsWith("-spire"))!.inputs["values"] as Record<string, Record<string, unknown>>;
     expect((values["global"] as { spire: { trustDomain: string } }).spire.trustDomain).toBe("dev.meridian.internal");
   }, 30_000);

@@ -72,6 +72,7 @@ describe("managed replicas where the feeding region is on the same cloud (full m
   let plan: Plan;
   beforeAll(async () => {
     plan = await evaluateStack("prod", {
+      areas: ["replication"],
       configOverrides: {
         "meridian:replication": { ...(readStackConfigMap("prod")["meridian:replication"] as object), placement: undefined, topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
       },

@@ -99,7 +99,7 @@ describe("time area (prod)", () => {
 
 describe("time area variants", () => {
   it("a PTP network adds a privileged linuxptp DaemonSet and shares host IPC with chrony", async () => {
-    const plan = await evaluateStack("local", { configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
+    const plan = await evaluateStack("local", { areas: ["time"], configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
     const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-linuxptp"));
     new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
     const pod = (ds.spec["template"] as Obj)["spec"] as { hostNetwork: boolean; hostIPC: boolean; hostPID: boolean; containers: { name: string; command: string[] }[] };

@@ -8,6 +8,8 @@ import { COMPUTED, evaluateStack, under, type Plan, type RecordedResource } from
 import { prodPlan } from "./plan.js";
 
 type Obj = Record<string, unknown>;
+/** A variation of the caches needs their area, and the replication area it reads the databases from. */
+const WORKLOADS = ["replication", "workloads"];
 const regionOf = (spec: EstateSpec, cloud: string) => spec.regions.find((r) => r.cloud === cloud)!;
 
 describe("managed Redis per cloud (prod)", () => {
@@ -82,7 +84,7 @@ describe("managed Redis per cloud (prod)", () => {
   });
 
   it("in a preview, endpoints the clouds assign stay unknown rather than invented", async () => {
-    const preview = await evaluateStack("prod", { cloudValues: "computed" });
+    const preview = await evaluateStack("prod", { cloudValues: "computed", areas: WORKLOADS });
     const aws = regionOf(spec, "aws");
     const endpoints = under(preview, "meridian:workloads:RuntimeServices", `${aws.id}-runtime`).find((r) => r.name === `${aws.id}-meridian-endpoints`)!;
     expect((endpoints.inputs as { data: Record<string, string> }).data["postgres-host"]).toBe(COMPUTED);
@@ -90,6 +92,7 @@ describe("managed Redis per cloud (prod)", () => {
 
   it("a stack can size the caches; the schema rejects a template without {region}", async () => {
     const custom = await evaluateStack("prod", {
+      areas: WORKLOADS,
       configOverrides: { "meridian:runtime": { ...loadStack("prod").runtime, ratelimit: { domain: "meridian", requestsPerSecond: 20000, redis: { aws: { nodeType: "cache.m7g.xlarge", replicasPerNodeGroup: 0 } } } } },
     });
     const aws = regionOf(spec, "aws");

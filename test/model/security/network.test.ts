@@ -94,7 +94,10 @@ describe("region network policies", () => {
     const gm = pod("time", { app: GRANDMASTER.name });
     expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.containerPort, "UDP")).toBe(true);
     expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.adminPort)).toBe(false);
-    expect(allowed(policies, svc("escrow"), gm, GRANDMASTER.adminPort)).toBe(false); // escrow's egress names no grandmaster
+    expect(allowed(policies, svc("escrow"), gm, GRANDMASTER.adminPort)).toBe(false); // NTP only, not the admin API
+    // Every runtime service's clock is measured against it; nothing else in their namespace-wide egress opens UDP.
+    for (const s of RUNTIME_SERVICES) expect(allowed(policies, svc(s.name), gm, GRANDMASTER.containerPort, "UDP"), s.name).toBe(true);
+    expect(allowed(regionNetworkPolicies({ ...inputs, grandmaster: false }), svc("clock"), gm, GRANDMASTER.containerPort, "UDP")).toBe(false);
     expect(regionNetworkPolicies({ ...inputs, grandmaster: false }).some((p) => p.metadata.name === "allow-grandmaster")).toBe(false);
   });
 

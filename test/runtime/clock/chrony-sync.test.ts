@@ -90,9 +90,10 @@ describe("time serve --chrony: TrueTime from the node's chronyd", () => {
     await until("chrony synchronised", async () => (await timeOf(url)).reference?.status === "SYNCHRONIZED");
     await until("the skew monitor to freeze", async () => (await timeOf(url)).skew.state === "frozen");
     const t = await timeOf(url);
-    // Our clock is 300 ms behind the reference: the skew monitor holds the negated offset.
-    expect(t.skew.offsetMs!).toBeGreaterThan(-310);
-    expect(t.skew.offsetMs!).toBeLessThan(-290);
+    // Our clock is 300 ms behind the reference (give or take half a round trip on a loaded machine): the
+    // skew monitor holds the negated offset.
+    expect(t.skew.offsetMs!).toBeGreaterThan(-350);
+    expect(t.skew.offsetMs!).toBeLessThan(-250);
     expect(t.reference).toMatchObject({ source: `chrony 127.0.0.1:${cmdPort}`, status: "SYNCHRONIZED", reason: expect.stringMatching(/^synchronised to 127\.0\.0\.1 at stratum 2$/) });
     expect(t.allowsStrong).toBe(false);
     expect((await fetch(`${url}/readyz`)).status).toBe(503);

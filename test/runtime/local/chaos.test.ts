@@ -135,10 +135,10 @@ describe("chaos on a real local estate", () => {
 
   it("loss: the drill judges the loss a client saw, and fails naming the broken check when it is not what was asked", async () => {
     // Someone else drops every connection to the region while the drill asks for 20%: the client sees ~100%.
-    const drill = faultDrill(estate, "loss", { region: "local-azure", loss: 0.2, durationMs: 5000, timeoutMs: 60_000 });
+    const drill = faultDrill(estate, "loss", { region: "local-azure", loss: 0.2, durationMs: 8000, timeoutMs: 60_000 });
     const deadline = Date.now() + 30_000;
     while (!estate.chaos.active().some((a) => a.fault.kind === "loss") && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    await estate.chaos.inject({ kind: "loss", region: "local-azure", loss: 1 }, 4500);
+    await estate.chaos.inject({ kind: "loss", region: "local-azure", loss: 1 }, 7000);
     const r = await drill;
     expect(r.timedOut).toBeUndefined();
     const broken = r.checks.filter((c) => !c.ok).map((c) => c.name);

@@ -59,6 +59,7 @@ describe("S3 store", () => {
     expect(Buffer.from(await again.rootAt(700))).toEqual(Buffer.from(cp.root));
     expect((await again.readEntries(255, 257)).map((e) => Buffer.from(e).toString())).toEqual(["s3 255", "s3 256"]);
     expect((await again.add(Buffer.from("s3 700"))).index).toBe(700);
+    expect(await again.add(Buffer.from("s3 5"))).toEqual({ index: 5, duplicate: true }); // from the bucket's duplicate index: the window restarted empty
     await again.publishCheckpoint();
     await again.close();
 

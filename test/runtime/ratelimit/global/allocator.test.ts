@@ -4,6 +4,7 @@ import { GlobalAllocator } from "../../../../runtime/ratelimit/global/allocator.
 import { globalOverageBound, RegionalLimiter } from "../../../../runtime/ratelimit/global/regional.js";
 import { proportionalShare, staticShare } from "../../../../runtime/ratelimit/global/shares.js";
 import { maxMinFair } from "../../../../runtime/quota/max-min.js";
+import { seededUniform } from "../../../../model/random.js";
 
 describe("Doorman capacity algorithms", () => {
   it("reproduce Doorman's published example (capacity 120, wants 1000/50/10)", () => {
@@ -46,7 +47,7 @@ describe("Doorman capacity algorithms", () => {
           seed: fc.integer(),
         }),
         (p) => {
-          const rng = mulberry(p.seed);
+          const rng = seededUniform(p.seed);
           const allocator = new GlobalAllocator([{ id: "r", capacity: p.capacity, algorithm: p.algorithm, leaseMs: p.refreshMs * p.leaseFactor, refreshMs: p.refreshMs, safeCapacity: p.safe }]);
           const regions = Array.from({ length: p.regions }, (_, i) => new RegionalLimiter({ resource: "r", client: `region-${i}` }));
           const demand = regions.map(() => rng() * p.capacity * 0.8);
@@ -90,17 +91,6 @@ describe("Doorman capacity algorithms", () => {
     );
   });
 });
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("regional limiter", () => {
   it("admits at low lease rates thanks to the one-unit bucket floor", () => {
