@@ -10,16 +10,19 @@ export function register(program: Command): void {
     .option("--config <file>", "service config, JSON or YAML: maps, log, writers, and the kit's `server` section")
     .option("--map <name...>", "a map to hold; repeatable")
     .option("--log <url>", "proof log that records every write batch (replayed at start)")
+    .option("--data <dir>", "persist map state in this directory (restart replays only the log entries after it)")
+    .option("--postgres <url>", "persist map state in PostgreSQL instead")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; map?: string[]; log?: string; port?: string; host?: string }) => {
+    .action(async (o: { config?: string; map?: string[]; log?: string; data?: string; postgres?: string; port?: string; host?: string }) => {
+      if (o.data && o.postgres) throw new UserError("--data and --postgres are alternatives: give one");
       if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
       const { runService } = await import("../../runtime/kit/index.js");
       const { mapService } = await import("../../runtime/vmap/index.js");
       await runService(mapService, {
         command: "meridian map serve",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log },
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log, store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : undefined },
       });
     });
 }

@@ -17,3 +17,4 @@ export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotoni
 export { ForkDetector, findEquivocation, verifyEquivocation, verifyQuorum, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier, newCosigner } from "./witness/cosignature.js";
 export { witnessService } from "./witness/service.js";
+export { CorruptStoreError, encodeRecord as encodeJournalRecord, scanJournal } from "./storage/journal.js";

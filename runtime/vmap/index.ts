@@ -2,3 +2,7 @@
 export { decodeMapEntry, encodeMapEntry, keyOf, MapError, prefixBounds, treeKey, VerifiableMap, verifyMapBatch, verifyMapRange, verifyMapRead, type MapEntry, type MapWrite } from "./map.js";
 export { mapConfigSchema, mapService } from "./service.js";
 export { MapClient, MapClientError, type MapClientOptions } from "./client.js";
+export { recoverMaps, type HeldMap } from "./recover.js";
+export { FileMapStore } from "./store/file.js";
+export { PostgresMapStore } from "./store/postgres.js";
+export { MapStoreError, type MapStore, type StoredMap, type MapHead, type LoggedBatch } from "./store/port.js";

@@ -75,6 +75,20 @@ export class VerifiableMap {
 
   constructor(readonly name: string) {}
 
+  /** A map restored from stored values at `revision`; throws unless they hash to the root recorded for it. */
+  static restore(name: string, revision: number, values: Iterable<{ key: Uint8Array; value: Uint8Array }>, root: Hash | null): VerifiableMap {
+    const m = new VerifiableMap(name);
+    for (const { key, value } of values) m.tree.set(key, value);
+    m.revision = revision;
+    if (root && !hashEquals(m.root(), root)) throw new MapError(`map ${name}: the stored values do not hash to the stored root of revision ${revision}`);
+    return m;
+  }
+
+  /** Every (tree key, value) held (for snapshots). */
+  entries(): Iterable<{ key: Buffer; value: Uint8Array }> {
+    return this.tree.entries();
+  }
+
   root(): Hash {
     return this.tree.root();
   }

@@ -1,7 +1,8 @@
 /**
  * The verifiable map service (kit): named maps over HTTP, every write batch recorded in the proof log before it
- * is acknowledged, so each root a reader is shown is one the log holds — and a restarted service rebuilds every
- * map by replaying its entries from the log, checking each recorded root on the way.
+ * is acknowledged, so each root a reader is shown is one the log holds. With a state store (`store: {dir}` or
+ * `{postgres}`) each batch is also recorded there, and a restart restores every map from it and replays only the
+ * log entries after its head (recover.ts); without one, it rebuilds every map from the whole log.
  *
  *   POST /v1/maps/:map/writes   {writes: [{key, value: base64 | null}]} → {map, revision, root, logIndex}
  *   GET  /v1/maps/:map/root     → {map, revision, root, logIndex}
@@ -13,8 +14,11 @@
  */
 import { z } from "zod";
 import { defineService, HttpError, parseInput } from "../kit/index.js";
-import { LogClient, parseCheckpoint, parseSignedNote } from "../prooflog/index.js";
-import { decodeMapEntry, encodeMapEntry, MapError, prefixBounds, treeKey, VerifiableMap, type MapWrite } from "./map.js";
+import { LogClient } from "../prooflog/index.js";
+import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapWrite } from "./map.js";
+import { recoverMaps, type HeldMap } from "./recover.js";
+import { FileMapStore } from "./store/file.js";
+import { PostgresMapStore } from "./store/postgres.js";
 
 export const mapConfigSchema = z
   .object({
@@ -22,6 +26,8 @@ export const mapConfigSchema = z
     maps: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "map names are lowercase letters, digits, . _ -")).min(1),
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
+    /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
+    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict()]).optional(),
     /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
     writers: z.object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() }).strict().optional(),
   })
@@ -37,21 +43,16 @@ export const mapService = defineService({
   name: "vmap",
   config: mapConfigSchema,
   async start({ config, log }) {
-    const maps = new Map(config.maps.map((m) => [m, { map: new VerifiableMap(m), logIndex: null as number | null }]));
     const client = config.log ? new LogClient(config.log) : null;
-    if (client) {
-      // Rebuild from the log: every recorded batch, in order, must reproduce its recorded root.
-      const size = parseCheckpoint(parseSignedNote(await client.checkpoint()).text).size;
-      const entries = await client.entries(0, size, size);
-      entries.forEach((e, index) => {
-        const m = decodeMapEntry(e);
-        const held = m && maps.get(m.map);
-        if (!m || !held) return;
-        held.map.replay(m);
-        held.logIndex = index;
-      });
-      log.info({ maps: [...maps.values()].map((h) => ({ map: h.map.name, revision: h.map.revision })) }, "replayed the map log");
+    const store = !config.store ? null : "dir" in config.store ? new FileMapStore(config.store.dir) : new PostgresMapStore(config.store.postgres);
+    let maps: Map<string, HeldMap>;
+    try {
+      maps = await recoverMaps(config.maps, store, client);
+    } catch (e) {
+      await store?.close();
+      throw e;
     }
+    log.info({ store: store?.description ?? "memory", maps: [...maps.values()].map((h) => ({ map: h.map.name, revision: h.map.revision, logIndex: h.logIndex })) }, "restored the maps");
     let queue: Promise<unknown> = Promise.resolve();
     const held = (name: string) => {
       const h = maps.get(name);
@@ -69,6 +70,10 @@ export const mapService = defineService({
     const writeAuth = config.writers?.spiffe ? { spiffe: config.writers.spiffe } : config.writers?.scope ? { scope: config.writers.scope } : ("operator" as const);
     return {
       maps,
+      close: async () => {
+        await queue;
+        await store?.close();
+      },
       routes(app) {
         app.post("/v1/maps/:map/writes", { config: { auth: writeAuth } }, async (req) => {
           const h = held((req.params as { map: string }).map);
@@ -77,6 +82,7 @@ export const mapService = defineService({
           guard(() => writes.forEach(([k]) => treeKey(k)));
           // One batch at a time: the log records batches in the order they change the root.
           const run = queue.then(async () => {
+            if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
             const before = writes.map(([k]) => [k, h.map.get(k) ?? null] as MapWrite);
             const entry = guard(() => h.map.apply(writes));
             if (client) {
@@ -85,6 +91,19 @@ export const mapService = defineService({
               } catch (e) {
                 h.map.revert(before);
                 throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
+              }
+            }
+            if (store) {
+              try {
+                await store.record({ entry, logIndex: client ? h.logIndex : null }, () => h.map.entries());
+              } catch (e) {
+                if (!client) {
+                  h.map.revert(before);
+                  throw new HttpError(503, "map store unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
+                }
+                // The log holds the batch, so it stands; the store catches up from the log at the next start.
+                h.broken = `${store.description} failed to record revision ${entry.revision} (log entry ${h.logIndex}): ${(e as Error).message}; restart the service to catch up from the log`;
+                throw new HttpError(503, "map store unavailable", h.broken);
               }
             }
             return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex: h.logIndex };

@@ -67,7 +67,8 @@ const overrides = (provider: string, dns01: object) => ({
 describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving the zone", () => {
   for (const c of cases) {
     it(`${c.provider} → ${c.field}, credentials from secret config`, async () => {
-      const plan = await evaluateStack("local", { configOverrides: overrides(c.provider, c.dns01) });
+      // The PKI area is the one that renders ClusterIssuers and the solver's Secret.
+      const plan = await evaluateStack("local", { areas: ["pki"], configOverrides: overrides(c.provider, c.dns01) });
       for (const env of ["staging", "production"] as const) {
         const issuer = byName(plan, "kubernetes:cert-manager.io/v1:ClusterIssuer", `local-gcp-letsencrypt-${env}`);
         expect(issuer.inputs["spec"]).toEqual({
