@@ -9,6 +9,8 @@ import type { RegionCluster } from "./cluster/region-cluster.js";
 export interface EstateContext {
   spec: EstateSpec;
   clusters: Map<string, RegionCluster>;
+  /** Per region, what the PKI area built that later areas wait for (the PKI area runs first and fills it). */
+  pki: Map<string, RegionPki>;
   /** The Estate component: parent of every area component. */
   parent: pulumi.ComponentResource;
 }
@@ -17,4 +19,11 @@ export interface EstateContext {
 export interface Area {
   name: string;
   build(ctx: EstateContext): Record<string, pulumi.Input<unknown>>;
+}
+
+export interface RegionPki {
+  /** Istio: the chart with its CRDs (Gateway, VirtualService), and istiod, whose injector meshed pods need. */
+  mesh: pulumi.Resource[];
+  /** The gateway's public Certificate: cert-manager writes the TLS Secret the Gateway terminates with. */
+  gatewayCertificate: pulumi.Resource;
 }

@@ -28,7 +28,7 @@ export class Estate extends pulumi.ComponentResource {
       spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent: this })]),
     );
     this.endpoints = Object.fromEntries([...this.clusters].map(([id, c]) => [id, c.endpoint]));
-    const ctx: EstateContext = { spec, clusters: this.clusters, parent: this };
+    const ctx: EstateContext = { spec, clusters: this.clusters, pki: new Map(), parent: this };
     this.areaOutputs = Object.fromEntries(areas.map((area) => [area.name, area.build(ctx)]));
     this.registerOutputs({ endpoints: this.endpoints, ...this.areaOutputs });
   }

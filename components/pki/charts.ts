@@ -17,6 +17,8 @@ export const CHARTS = {
   istiod: { chart: "istiod", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
   // The CNI node agent redirects pod traffic, so injected pods need no NET_ADMIN init container (Pod Security `restricted`).
   istioCni: { chart: "cni", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
+  // The regional ingress (components/workloads/gateway.ts): Envoy injected with istiod's `gateway` template.
+  istioGateway: { chart: "gateway", version: "1.28.0", repo: "https://istio-release.storage.googleapis.com/charts" },
 } as const;
 export type ChartName = keyof typeof CHARTS;
 

@@ -23,7 +23,8 @@ export const pkiArea: Area = {
       const opts = { parent: ctx.parent };
       const certManager = new CertManager(`${id}-cert-manager`, { spec, region, cluster, gatewayRenewBefore: waveOf(plan, id).renewBefore }, opts);
       const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer, ...certManager.approval.policies] }, opts);
-      new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
+      const mesh = new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
+      ctx.pki.set(id, { mesh: [mesh.base, mesh.istiod], gatewayCertificate: certManager.gatewayCertificate });
       new PkiAlerts(`${id}-pki-alerts`, { spec, region, cluster }, opts);
     }
     return {

@@ -23,6 +23,7 @@ import {
   type WorkloadIdentity,
 } from "../../model/services.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
+import { HEALTH_IDENTITY, healthProbePaths } from "../../model/workloads/gateway.js";
 import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
@@ -54,6 +55,8 @@ spec:
 `;
 
 export class MeshTls extends pulumi.ComponentResource {
+  /** Istio's CRDs. */
+  public readonly base: k8s.helm.v3.Release;
   public readonly istiod: k8s.helm.v3.Release;
   public readonly customResources: k8s.apiextensions.CustomResource[];
 
@@ -64,6 +67,7 @@ export class MeshTls extends pulumi.ComponentResource {
     const istioNs = cluster.namespaces.istio.metadata.name;
 
     const base = release(`${region.id}-istio-base`, "istioBase", istioNs, { defaultRevision: "default" }, child);
+    this.base = base;
     // The CNI agent must be on every node before injected pods start: their init container only validates its redirection.
     const cni = release(`${region.id}-istio-cni`, "istioCni", istioNs, istioCniValues(region), { ...child, dependsOn: [base] });
     this.istiod = release(`${region.id}-istiod`, "istiod", istioNs, istiodValues(spec, region), { ...child, dependsOn: [base, cni, args.spire] });
@@ -140,7 +144,8 @@ function destinationRule(service: RuntimeService): CustomResourceShape {
 
 /**
  * Per-route ALLOW rules for one service (model/security/routes.ts): the gateway may call its public routes only;
- * catalogued service callers every route but the admin ones; the operator identity the admin routes.
+ * catalogued service callers every route but the admin ones; the operator identity the admin routes; the gateway's
+ * health aggregator the service's readiness path.
  */
 export function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomResourceShape {
   const td = spec.pki.trustDomain;
@@ -158,6 +163,11 @@ export function authorizationPolicy(spec: EstateSpec, service: RuntimeService): 
   }
   if (routes.admin.length > 0) {
     rules.push({ from: [{ source: { principals: [principal(OPERATOR_IDENTITY)] } }], to: [{ operation: { ports, paths: routes.admin } }] });
+  }
+  // The gateway's health aggregator asks the service's own readiness, and nothing else.
+  const readiness = healthProbePaths(spec)[service.name];
+  if (readiness) {
+    rules.push({ from: [{ source: { principals: [principal(HEALTH_IDENTITY)] } }], to: [{ operation: { ports, methods: ["GET", "HEAD"], paths: [readiness] } }] });
   }
   return {
     apiVersion: "security.istio.io/v1",

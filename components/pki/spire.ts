@@ -24,6 +24,7 @@ import {
   serviceHost,
   type WorkloadIdentity,
 } from "../../model/services.js";
+import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR } from "../../model/workloads/gateway.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
@@ -97,7 +98,7 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
   };
 }
 
-/** A workload that gets a SPIFFE ID: the ingress gateway, the operator identity and every catalogued runtime service. */
+/** A workload that gets a SPIFFE ID: the ingress gateway, its health aggregator, the operator identity and every catalogued runtime service. */
 export interface SpiffeWorkload {
   name: string;
   identity: WorkloadIdentity;
@@ -109,6 +110,7 @@ export function spiffeWorkloads(): SpiffeWorkload[] {
   return [
     { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
     { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
+    { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
     ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
   ];
 }

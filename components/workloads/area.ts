@@ -8,6 +8,7 @@ import { ledgerRegion } from "../../model/workloads/config.js";
 import type { Area, EstateContext } from "../context.js";
 import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
 import { Topology } from "../replication/topology.js";
+import { RegionGateway } from "./gateway.js";
 import { RuntimeServices } from "./runtime-services.js";
 import { TenantQuotas } from "./tenant-quotas.js";
 
@@ -44,6 +45,10 @@ export const workloadsArea: Area = {
         cluster,
         postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
       }, { parent: ctx.parent });
+      // The gateway needs the mesh and its certificate. components/areas.ts builds pki first; a plan of selected
+      // areas without it (a test of the caches, say) has no mesh to put a gateway on.
+      const pki = ctx.pki.get(id);
+      if (pki) new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [...pki.mesh, pki.gatewayCertificate] }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
       if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
     }

@@ -14,6 +14,7 @@ import type { Cloud } from "../config/vocabulary.js";
 import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER } from "../time/hierarchy.js";
+import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { NAMESPACE_POSTURE } from "./posture.js";
 
@@ -116,8 +117,12 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Every service's clock is measured against the region's grandmaster over NTP (UDP, the pod's port).
     ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [{ protocol: "UDP" as const, port: GRANDMASTER.containerPort }] }] : []),
   ];
-  return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }], egress);
+  // The gateway's health aggregator asks the service's readiness on its HTTP port.
+  const health: Rule[] = HEALTH_PROBED_SERVICES.includes(s.name) ? [{ from: [HEALTH_PODS], ports: [tcp(s.ports[0]!.port)] }] : [];
+  return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }, ...health], egress);
 }
+
+const HEALTH_PODS = pods(HEALTH_AGGREGATOR.namespace, HEALTH_POD_SELECTOR);
 
 function gatewayPolicy(): NetworkPolicyShape {
   const targets = RUNTIME_SERVICES.filter((s) => s.callers.some((c) => !("service" in c) && c.identity.namespace === NAMESPACES.gateway));
@@ -127,7 +132,23 @@ function gatewayPolicy(): NetworkPolicyShape {
     GATEWAY_POD_SELECTOR,
     // The load balancer delivers from client addresses: the HTTPS target port is open to any source.
     [{ ports: [tcp(GATEWAY.targetPort)] }],
-    targets.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+    [
+      ...targets.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+      // Health signal paths go to the aggregator.
+      { to: [HEALTH_PODS], ports: [tcp(HEALTH_AGGREGATOR.port)] },
+    ],
+  );
+}
+
+/** The health aggregator: from the gateway; to the readiness port of every service a signal probes. */
+function healthPolicy(): NetworkPolicyShape {
+  const probed = RUNTIME_SERVICES.filter((s) => HEALTH_PROBED_SERVICES.includes(s.name));
+  return policy(
+    HEALTH_AGGREGATOR.namespace,
+    "allow-health",
+    HEALTH_POD_SELECTOR,
+    [{ from: [pods(NAMESPACES.gateway, GATEWAY_POD_SELECTOR)], ports: [tcp(HEALTH_AGGREGATOR.port)] }],
+    probed.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: [tcp(t.ports[0]!.port)] })),
   );
 }
 
@@ -191,6 +212,7 @@ export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolic
   return [
     ...roles.flatMap((r) => [defaultDeny(NAMESPACES[r]), baseline(r)]),
     gatewayPolicy(),
+    healthPolicy(),
     ...RUNTIME_SERVICES.map((s) => runtimeServicePolicy(s, inputs)),
     ...timePolicies(inputs),
     replicationJobsPolicy(),

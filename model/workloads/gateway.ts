@@ -6,10 +6,10 @@
  * aggregator's config file.
  * Invariant: every signal path of the traffic policy (and the serving path) has exactly one route.
  */
-import { serviceFqdn, type EstateSpec } from "../estate.js";
-import { runtimeService, serviceHost, type ServiceName } from "../services.js";
+import { NAMESPACES, serviceFqdn, type EstateSpec } from "../estate.js";
+import { runtimeService, serviceHost, type ServiceName, type WorkloadIdentity } from "../services.js";
 import { trafficPolicy } from "../traffic/policy.js";
-import { SINGLE_WRITER } from "./spec.js";
+import { SINGLE_WRITER, workloadSpec } from "./spec.js";
 import { ledgerRegion } from "./config.js";
 
 /** A public API route: requests whose path starts with `prefix` go to `service` (prefix kept). */
@@ -47,15 +47,23 @@ export interface HealthSignalRoute {
 /** Names a signal may have beyond the runtime services: the gateway alone, or everything the region serves. */
 export const GATEWAY_SIGNAL = "gateway";
 
-function readyzOf(name: ServiceName): HealthProbe {
+/**
+ * A service's own readiness over HTTP: the path its readiness probe asks (the proof log answers
+ * `/checkpoint` once it has one), else the `/readyz` every service serves.
+ */
+function readinessOf(spec: EstateSpec, regionId: string, name: ServiceName): HealthProbe {
   const s = runtimeService(name);
-  return { name, url: `http://${serviceHost(s)}:${s.ports[0]!.port}/readyz` };
+  const probe = workloadSpec(spec, regionId, s).readiness;
+  const path = probe.kind === "http" && probe.path ? probe.path : "/readyz";
+  return { name, url: `http://${serviceHost(s)}:${s.ports[0]!.port}${path}` };
 }
+
+/** The services a health signal may probe (the tenants' quota service serves no public traffic of its own). */
+export const HEALTH_PROBED_SERVICES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
 
 /** Services running in a region (a single writer runs in the ledger region only). */
 export function servingServices(spec: EstateSpec, regionId: string): ServiceName[] {
-  const all: ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
-  return all.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
+  return HEALTH_PROBED_SERVICES.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
 }
 
 /**
@@ -66,6 +74,7 @@ export function servingServices(spec: EstateSpec, regionId: string): ServiceName
 export function healthSignalRoutes(spec: EstateSpec, regionId: string): HealthSignalRoute[] {
   const policy = trafficPolicy(spec);
   const services = servingServices(spec, regionId);
+  const readyzOf = (name: ServiceName) => readinessOf(spec, regionId, name);
   const routes = policy.signals.map((signal): HealthSignalRoute => {
     if (signal.name === GATEWAY_SIGNAL) return { name: signal.name, path: signal.path, probes: [] };
     if ((services as string[]).includes(signal.name)) return { name: signal.name, path: signal.path, probes: [readyzOf(signal.name as ServiceName)] };
@@ -89,4 +98,36 @@ export const REPLICATION_MONITOR_PROBE: HealthProbe = {
 /** Host names the gateway answers for in a region: the service's name and the region's own name. */
 export function gatewayHosts(spec: EstateSpec, regionId: string): string[] {
   return [serviceFqdn(spec), `${regionId}.${serviceFqdn(spec)}`];
+}
+
+/**
+ * The health aggregator (runtime/health, `meridian health serve`) behind the gateway: the gateway rewrites
+ * each signal path to it. It runs beside the gateway with an identity of its own, the only one that may
+ * call the services' readiness routes through the mesh.
+ */
+export const HEALTH_AGGREGATOR = { name: "meridian-health", namespace: NAMESPACES.gateway, port: 8080 } as const;
+export const HEALTH_IDENTITY: WorkloadIdentity = { namespace: HEALTH_AGGREGATOR.namespace, serviceAccount: HEALTH_AGGREGATOR.name };
+export const HEALTH_POD_SELECTOR: Record<string, string> = { app: HEALTH_AGGREGATOR.name };
+export const HEALTH_HOST = `${HEALTH_AGGREGATOR.name}.${HEALTH_AGGREGATOR.namespace}.svc.cluster.local`;
+
+/** The aggregator's config file (runtime/health's healthConfigSchema): one signal per probed path. */
+export interface HealthAggregatorConfig {
+  region: string;
+  probeTimeoutMs: number;
+  signals: HealthSignalRoute[];
+}
+
+export function healthAggregatorConfig(spec: EstateSpec, regionId: string): HealthAggregatorConfig {
+  // Answer within the DNS providers' own timeout, with room for the hop through the gateway.
+  const probeTimeoutMs = Math.min(2000, Math.floor((spec.dns.healthCheck.timeoutSeconds * 1000) / 2));
+  return { region: regionId, probeTimeoutMs, signals: healthSignalRoutes(spec, regionId) };
+}
+
+/**
+ * What the aggregator may ask each service through the mesh: GET on its readiness path (the same in every
+ * region), for the per-route AuthorizationPolicies.
+ */
+export function healthProbePaths(spec: EstateSpec): Partial<Record<ServiceName, string>> {
+  const region = ledgerRegion(spec);
+  return Object.fromEntries(servingServices(spec, region).map((name) => [name, new URL(readinessOf(spec, region, name).url).pathname]));
 }

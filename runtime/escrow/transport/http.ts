@@ -14,6 +14,7 @@
  *          waiting room: {queueToken, position, ahead, size, admitted, etaSeconds, releaseAt, pass?, warnings} | 403 token
  *          forged or not theirs | 404 no scheduled opening
  *   GET    /v1/inventory/:sku/queue     X-Queue-Token  buyer   the same, without joining
+ *   GET    /readyz                                      public  200 {ready, regions} while serving (the gateway's health signals ask it)
  * Reserving a scheduled SKU needs the pass in `X-Queue-Pass` (425 before the open, 403 without a valid pass).
  * A commit or cancel of a reservation held by a region another process serves is forwarded to that
  * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
@@ -219,6 +220,9 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     if (out === "unknown") throw new HttpError(404, "unknown sale", `no sale ${id}`);
     return reply.status(200).send({ saleId: id, sku: p.sku, status: out });
   });
+
+  // The regional health aggregator (runtime/health) asks every service its readiness on the same path.
+  app.get("/readyz", async () => ({ ready: true, regions: service.regions }));
 
   app.get("/v1/inventory/:sku", async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");

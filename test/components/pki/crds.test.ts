@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateStack, type Plan, type RecordedResource } from "../../harness.js";
-import { KNOWN_KINDS, validateCustomResource } from "./schemas.js";
+import { PKI_KINDS, validateCustomResource } from "./schemas.js";
 
 const CR_GROUPS = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|security\.istio\.io|networking\.istio\.io|monitoring\.coreos\.com|spire\.spiffe\.io)\//;
 
@@ -25,10 +25,10 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
 
   it("covers cert-manager, Istio, Prometheus-operator and SPIRE kinds in every region", () => {
     const kinds = new Set(crs.map((r) => `${(r.inputs as { apiVersion: string }).apiVersion}/${(r.inputs as { kind: string }).kind}`));
-    expect([...kinds].sort()).toEqual([...KNOWN_KINDS].sort());
+    expect([...kinds].sort()).toEqual([...PKI_KINDS].sort());
     // Per region; each runtime service adds 3 (its ClusterSPIFFEID, DestinationRule and AuthorizationPolicy).
-    // Plus the operator's ClusterSPIFFEID and the time namespace's two AuthorizationPolicies.
-    expect(crs.length).toBe(6 * 28);
+    // Plus the operator's and the health aggregator's ClusterSPIFFEIDs and the time namespace's two AuthorizationPolicies.
+    expect(crs.length).toBe(6 * 29);
   });
 
   it("validates each one", () => {

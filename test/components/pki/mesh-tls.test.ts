@@ -1,11 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
 import { RUNTIME_SERVICES, allowedCallerIds, podSelector, serviceHost } from "../../../model/services.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { ledgerRegion } from "../../../model/workloads/config.js";
+import { healthAggregatorConfig } from "../../../model/workloads/gateway.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 
 interface Rule {
   from: { source: { principals: string[] } }[];
-  to: { operation: { ports: string[]; paths?: string[] } }[];
+  to: { operation: { ports: string[]; methods?: string[]; paths?: string[] } }[];
 }
+
+const spec = buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
 
 describe("meridian:pki:MeshTls", () => {
   let prod: Plan;
@@ -40,19 +46,29 @@ describe("meridian:pki:MeshTls", () => {
     const deny = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", "aws-euw1-meridian-authorizationpolicy-default-deny");
     expect(deny.inputs["spec"]).toEqual({});
     const operator = "prod.meridian.internal/ns/meridian/sa/meridian-operator";
+    // The gateway's health aggregator: GET/HEAD on each probed service's readiness path, nothing else.
+    const health = "prod.meridian.internal/ns/meridian-gateway/sa/meridian-health";
     for (const s of RUNTIME_SERVICES) {
       const ap = byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${s.name}-callers`);
       const spec = ap.inputs["spec"] as { selector: unknown; action: string; rules: Rule[] };
       expect(spec.action).toBe("ALLOW");
       expect(spec.selector).toEqual({ matchLabels: podSelector(s) });
-      const principals = [...new Set(spec.rules.flatMap((r) => r.from[0]!.source.principals))].filter((p) => p !== operator).sort();
+      const principals = [...new Set(spec.rules.flatMap((r) => r.from[0]!.source.principals))].filter((p) => p !== operator && p !== health).sort();
       expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
       for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
     // Concretely: only escrow, quota and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
       (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap((r) => r.from[0]!.source.principals);
-    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", "prod.meridian.internal/ns/meridian/sa/escrow", "prod.meridian.internal/ns/meridian/sa/quota"]);
+    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", health, "prod.meridian.internal/ns/meridian/sa/escrow", "prod.meridian.internal/ns/meridian/sa/quota"]);
+    // The health aggregator's rule: each probed service's readiness path (the path its signal's probe asks), and only that.
+    const probed = Object.fromEntries(healthAggregatorConfig(spec, ledgerRegion(spec)).signals.flatMap((s) => s.probes).map((p) => [p.name, new URL(p.url).pathname]));
+    for (const s of RUNTIME_SERVICES) {
+      const rules = (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${s.name}-callers`).inputs["spec"] as { rules: Rule[] }).rules;
+      const mine = rules.filter((r) => r.from[0]!.source.principals.includes(health));
+      if (probed[s.name]) expect(mine.map((r) => r.to.map((t) => [t.operation.methods, t.operation.paths]))).toEqual([[[["GET", "HEAD"], [probed[s.name]]]]]);
+      else expect(mine).toEqual([]);
+    }
     expect(principalsOf("clock")).not.toContain("prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway");
     expect(principalsOf("ratelimit")).toContain(operator);
     // The grandmaster's namespace denies by default too; its drills answer the operator only (authorization.test.ts evaluates it).

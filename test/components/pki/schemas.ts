@@ -4,8 +4,8 @@
  * ClusterSPIFFEID, approver-policy's CertificateRequestPolicy) the CRDs vendored from their charts
  * (crd-schemas.ts). `clusterSpiffeIdSchema` (zod) is only a typed view for tests that read the fields.
  *
- * Istio: the package ships PeerAuthentication and DestinationRule only as v1beta1 (AuthorizationPolicy also
- * as v1). Istio serves v1 and v1beta1 of these CRDs from one identical schema, so v1 objects are validated
+ * Istio: the package ships PeerAuthentication, DestinationRule, Gateway and VirtualService only as v1beta1
+ * (AuthorizationPolicy also as v1). Istio serves v1 and v1beta1 of these CRDs from one identical schema, so v1 objects are validated
  * with the v1beta1 schema after checking that their apiVersion is the served v1.
  */
 import { z } from "zod";
@@ -14,6 +14,8 @@ import { ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v
 import { AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy";
 import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v1beta1/PeerAuthentication";
 import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
+import { Gateway } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Gateway";
+import { VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { crdProblems } from "./crd-schemas.js";
 
@@ -64,6 +66,8 @@ const models: Record<string, { model: Ctor; servedAs?: string }> = {
   "security.istio.io/v1/AuthorizationPolicy": { model: AuthorizationPolicy as unknown as Ctor },
   "security.istio.io/v1/PeerAuthentication": { model: PeerAuthentication as unknown as Ctor, servedAs: "security.istio.io/v1beta1" },
   "networking.istio.io/v1/DestinationRule": { model: DestinationRule as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
+  "networking.istio.io/v1/Gateway": { model: Gateway as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
+  "networking.istio.io/v1/VirtualService": { model: VirtualService as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
   "monitoring.coreos.com/v1/PrometheusRule": { model: PrometheusRule as unknown as Ctor },
 };
 
@@ -82,3 +86,5 @@ export function validateCustomResource(resource: { apiVersion: string; kind: str
 }
 
 export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID", "policy.cert-manager.io/v1alpha1/CertificateRequestPolicy"];
+/** The kinds the PKI area creates (the gateway's Gateway and VirtualService are the workloads area's). */
+export const PKI_KINDS = KNOWN_KINDS.filter((k) => k !== "networking.istio.io/v1/Gateway" && k !== "networking.istio.io/v1/VirtualService");

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
 import { GATEWAY_IDENTITY, GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, podSelector, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
+import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { clusterSpiffeIdSchema } from "./schemas.js";
 
 /** What the controller manager does with a template for a matching pod (the three fields Meridian uses). */
@@ -51,6 +52,7 @@ describe("meridian:pki:Spire (prod)", () => {
     const workloads = [
       { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
       { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
+      { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
       ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s as WorkloadIdentity, selector: podSelector(s) })),
     ];
     expect(ids.map((r) => r.name).sort()).toEqual(workloads.map((w) => `aws-use1-spiffeid-${w.name}`).sort());

@@ -6,6 +6,7 @@ import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { namespaceSecurityLabels } from "../../../model/security/posture.js";
 import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, podSelector, runtimeService, type ServiceName } from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES } from "../../../model/workloads/gateway.js";
 import { allowed, type Endpoint } from "./netpol-eval.js";
 
 const inputs: RegionNetworkInputs = {
@@ -46,6 +47,20 @@ describe("region network policies", () => {
     expect(allowed(policies, gateway, svc("escrow"), 9999)).toBe(false);
     expect(allowed(policies, internet, gateway, GATEWAY.targetPort)).toBe(true);
     expect(allowed(policies, internet, svc("escrow"), 8080)).toBe(false);
+  });
+
+  it("the gateway reaches the health aggregator, which reaches each probed service's HTTP port and nothing else", () => {
+    const health = pod("gateway", HEALTH_POD_SELECTOR);
+    expect(allowed(policies, gateway, health, HEALTH_AGGREGATOR.port)).toBe(true);
+    expect(allowed(policies, internet, health, HEALTH_AGGREGATOR.port)).toBe(false);
+    expect(allowed(policies, svc("escrow"), health, HEALTH_AGGREGATOR.port)).toBe(false);
+    for (const s of RUNTIME_SERVICES) {
+      const probed = HEALTH_PROBED_SERVICES.includes(s.name);
+      expect(allowed(policies, health, svc(s.name), s.ports[0]!.port), s.name).toBe(probed);
+      for (const p of s.ports.slice(1)) expect(allowed(policies, health, svc(s.name), p.port), `${s.name}:${p.port}`).toBe(false);
+    }
+    // The aggregator is not a way around the gateway: nothing it probes may call it, and it calls no store.
+    expect(allowed(policies, health, { ip: "10.0.3.4" }, POSTGRES_PORT)).toBe(false);
   });
 
   it("services reach the services they call and their own stores only", () => {
