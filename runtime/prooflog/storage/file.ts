@@ -263,6 +263,7 @@ export class FileStore implements TileStore {
     await this.lock;
     await this.journal?.close();
     this.journal = null;
+    await this.leafIndex?.close();
     if (openDirs.delete(resolve(this.dir))) rmSync(join(this.stateDir, "LOCK"), { force: true });
   }
 }
