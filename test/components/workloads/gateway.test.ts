@@ -18,7 +18,7 @@ import { GATEWAY_IDENTITY, istioPrincipal, podSelector, runtimeService, serviceH
 import { API_ROUTES, HEALTH_HOST, HEALTH_IDENTITY, healthAggregatorConfig } from "../../../model/workloads/gateway.js";
 import { ledgerRegion } from "../../../model/workloads/config.js";
 import { healthConfigSchema } from "../../../runtime/health/index.js";
-import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
 import { authorized, type AuthzPolicy } from "../../model/security/authz-eval.js";
 import { pinnedChart } from "../pki/pinned-charts.js";
@@ -353,3 +353,18 @@ function strictIstioProblems(kind: "Gateway" | "VirtualService", obj: Record<str
   if (validate(obj)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})` : ""}`);
 }
+
+describe("meridian health serve", () => {
+  it("refuses a config file that is not the aggregator's, naming the key (exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "health-bad-"));
+    try {
+      const file = join(dir, "health.json");
+      writeFileSync(file, JSON.stringify({ region: "r1", signals: [{ name: "escrow", path: "healthz/escrow", probes: [] }] }));
+      const r = runCli(["health", "serve", "--config", file, "--port", "0"]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/signals\.0\.path/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
