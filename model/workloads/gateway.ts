@@ -20,12 +20,16 @@ export interface ApiRoute {
   methods: "any" | "read";
 }
 
-/** The public API behind the gateway (the clock is internal: only services call it). */
+/**
+ * The public API behind the gateway (the clock is internal: only services call it; the global allocator's
+ * `/v1/allocator` is the regional limiters' own protocol, not a public one).
+ */
 export const API_ROUTES: readonly ApiRoute[] = [
   { prefix: "/v1/inventory", service: "escrow", methods: "any" },
   { prefix: "/v1/reservations", service: "escrow", methods: "any" },
   { prefix: "/v1/ratelimit", service: "ratelimit", methods: "any" },
-  { prefix: "/v1/allocator", service: "ratelimit", methods: "any" },
+  // Tenant administrators and their schedulers: the quota service checks their JWTs per route.
+  { prefix: "/v1/quota", service: "quota", methods: "any" },
   { prefix: "/checkpoint", service: "prooflog", methods: "read" },
   { prefix: "/tile/", service: "prooflog", methods: "read" },
   { prefix: "/proof/", service: "prooflog", methods: "read" },

@@ -49,6 +49,13 @@ describe("escrow HTTP API", () => {
     expect((await call("POST", "/v1/inventory/nope/reservations", "a", { qty: 1 })).statusCode).toBe(404);
   });
 
+  it("answers /readyz without a token or a region, naming the regions it serves (the gateway's health aggregator asks it)", async () => {
+    const { call } = await setup();
+    const r = await call("GET", "/readyz", null, undefined, null);
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ ready: true, regions: ["eu", "us", "ap"] });
+  });
+
   it("refuses requests without a verified token, naming why", async () => {
     const { call, create, app } = await setup();
     await create("tix", 10);
