@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .option("--origin <origin>", "checkpoint origin line, e.g. example.com/log (or `origin` in --config)")
     .requiredOption("--key <file>", "file holding the log's signer key (meridian note keygen)")
     .option("--checkpoint-interval <ms>", "sign a new checkpoint at most this often", "1000")
-    .option("--dedupe <n>", "remember this many entries to answer duplicates with their index; 0 disables", "1000000")
+    .option("--dedupe <n>", "duplicate detection: recent entries held in memory in front of the store's persistent leaf-hash index (a resubmitted entry gets its first index, across restarts); 0 disables detection", "1000000")
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
     .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
     .option("--witness-quorum <k>", "publish only checkpoints at least k witnesses cosigned", "0")

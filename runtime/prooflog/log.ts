@@ -26,7 +26,7 @@ export interface LogOptions {
   store: TileStore;
   maxEntrySize?: number;
   maxBatch?: number;
-  /** Remember this many recent entries for duplicate detection; 0 turns it off. */
+  /** Duplicate detection's in-memory window (in front of the store's persistent index); 0 turns detection off. */
   dedupeCapacity?: number;
   extensions?: string[];
   /** Signed checkpoints held apart from the store; the recovered tree must extend each. */
