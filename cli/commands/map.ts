@@ -12,17 +12,18 @@ export function register(program: Command): void {
     .option("--log <url>", "proof log that records every write batch (replayed at start)")
     .option("--data <dir>", "persist map state in this directory (restart replays only the log entries after it)")
     .option("--postgres <url>", "persist map state in PostgreSQL instead")
+    .option("--s3 <url>", "persist map state in an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; map?: string[]; log?: string; data?: string; postgres?: string; port?: string; host?: string }) => {
-      if (o.data && o.postgres) throw new UserError("--data and --postgres are alternatives: give one");
+    .action(async (o: { config?: string; map?: string[]; log?: string; data?: string; postgres?: string; s3?: string; port?: string; host?: string }) => {
+      if ([o.data, o.postgres, o.s3].filter(Boolean).length > 1) throw new UserError("--data, --postgres and --s3 are alternatives: give one");
       if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
       const { runService } = await import("../../runtime/kit/index.js");
       const { mapService } = await import("../../runtime/vmap/index.js");
       await runService(mapService, {
         command: "meridian map serve",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log, store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : undefined },
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log, store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : o.s3 ? { s3: o.s3 } : undefined },
       });
     });
 }

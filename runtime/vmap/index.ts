@@ -5,4 +5,5 @@ export { MapClient, MapClientError, type MapClientOptions } from "./client.js";
 export { recoverMaps, type HeldMap } from "./recover.js";
 export { FileMapStore } from "./store/file.js";
 export { PostgresMapStore } from "./store/postgres.js";
+export { S3MapStore, type S3MapStoreOptions } from "./store/s3.js";
 export { MapStoreError, type MapStore, type StoredMap, type MapHead, type LoggedBatch } from "./store/port.js";

@@ -1,7 +1,7 @@
 /**
  * The verifiable map service (kit): named maps over HTTP, every write batch recorded in the proof log before it
- * is acknowledged, so each root a reader is shown is one the log holds. With a state store (`store: {dir}` or
- * `{postgres}`) each batch is also recorded there, and a restart restores every map from it and replays only the
+ * is acknowledged, so each root a reader is shown is one the log holds. With a state store (`store: {dir}`,
+ * `{postgres}` or `{s3}`) each batch is also recorded there, and a restart restores every map from it and replays only the
  * log entries after its head (recover.ts); without one, it rebuilds every map from the whole log.
  *
  *   POST /v1/maps/:map/writes   {writes: [{key, value: base64 | null}]} → {map, revision, root, logIndex}
@@ -19,6 +19,8 @@ import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapWrite } from "
 import { recoverMaps, type HeldMap } from "./recover.js";
 import { FileMapStore } from "./store/file.js";
 import { PostgresMapStore } from "./store/postgres.js";
+import { S3MapStore } from "./store/s3.js";
+import type { MapStore } from "./store/port.js";
 
 export const mapConfigSchema = z
   .object({
@@ -27,11 +29,21 @@ export const mapConfigSchema = z
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
     /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
-    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict()]).optional(),
+    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict(), z.object({ s3: z.string().url() }).strict()]).optional(),
     /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
     writers: z.object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() }).strict().optional(),
   })
   .strict();
+
+/** The configured state store; S3 credentials come from the environment, as for `log serve --s3`. */
+function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | null {
+  if (!s) return null;
+  if ("dir" in s) return new FileMapStore(s.dir);
+  if ("postgres" in s) return new PostgresMapStore(s.postgres);
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_REGION: region } = process.env;
+  if (!accessKeyId || !secretAccessKey) throw new MapError("store.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+  return new S3MapStore({ url: s.s3, accessKeyId, secretAccessKey, sessionToken, region });
+}
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64");
 const writesBody = z.object({ writes: z.array(z.object({ key: z.string(), value: b64.nullable() }).strict()).min(1).max(1000) }).strict();
@@ -44,7 +56,7 @@ export const mapService = defineService({
   config: mapConfigSchema,
   async start({ config, log }) {
     const client = config.log ? new LogClient(config.log) : null;
-    const store = !config.store ? null : "dir" in config.store ? new FileMapStore(config.store.dir) : new PostgresMapStore(config.store.postgres);
+    const store = openStore(config.store);
     let maps: Map<string, HeldMap>;
     try {
       maps = await recoverMaps(config.maps, store, client);
