@@ -45,10 +45,10 @@ export const workloadsArea: Area = {
         cluster,
         postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
       }, { parent: ctx.parent });
-      // The gateway needs the mesh and its certificate. components/areas.ts builds pki first; a plan of selected
-      // areas without it (a test of the caches, say) has no mesh to put a gateway on.
+      // The gateway needs the mesh and its certificate: components/areas.ts builds pki first.
       const pki = ctx.pki.get(id);
-      if (pki) new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [...pki.mesh, pki.gatewayCertificate] }, { parent: ctx.parent });
+      if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);
+      new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [...pki.mesh, pki.gatewayCertificate] }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
       if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
     }

@@ -9,7 +9,8 @@ import { prodPlan } from "./plan.js";
 
 type Obj = Record<string, unknown>;
 /** A variation of the caches needs their area, and the replication area it reads the databases from. */
-const WORKLOADS = ["replication", "workloads"];
+// The workloads area needs the mesh (pki) for its gateway; the assertions here are about RuntimeServices only.
+const WORKLOADS = ["replication", "pki", "workloads"];
 const regionOf = (spec: EstateSpec, cloud: string) => spec.regions.find((r) => r.cloud === cloud)!;
 
 describe("managed Redis per cloud (prod)", () => {
