@@ -1,11 +1,10 @@
 // `meridian log witness` + `log serve --witness`: two witness processes cosign every checkpoint of a log process;
 // after kill -9 of the log and of a witness, cosigning resumes from the witnesses' persisted state.
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier } from "../../runtime/prooflog/note.js";
 import { newCosignatureVerifier } from "../../runtime/prooflog/witness/cosignature.js";
@@ -17,29 +16,14 @@ const logKey = generateKey(ORIGIN);
 const wKeys = [generateKey("w1.test/witness", ALG_COSIGNATURE_V1), generateKey("w2.test/witness", ALG_COSIGNATURE_V1)];
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
 wKeys.forEach((k, i) => writeFileSync(join(dir, `w${i}.key`), k.signerKey));
-const children: ChildProcess[] = [];
 
-function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out) ?? /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (c) => reject(new Error(`${args[1]} exited ${c}: ${err}`)));
-  });
-}
+const start = serveCli;
 const witness = (i: number, port = "0") => start(["log", "witness", "--key", join(dir, `w${i}.key`), "--log-vkey", logKey.verifierKey, "--data", join(dir, `w${i}`), "--port", port]);
 const serve = (ws: string[]) =>
   start(["log", "serve", "--data", join(dir, "log"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "20", ...ws.flatMap((w, i) => ["--witness", `${w}=${wKeys[i]!.verifierKey}`])]);
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killServers();
 });
 
 async function cosignedAt(client: LogClient, size: number) {

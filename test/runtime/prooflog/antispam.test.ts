@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import pg from "pg";
-import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { killServers, serveCli } from "../../cli.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
 import { TransparencyLog } from "../../../runtime/prooflog/log.js";
 import { generateKey, newSigner } from "../../../runtime/prooflog/note.js";
@@ -23,7 +22,6 @@ const tmp = mkdtempSync(join(tmpdir(), "prooflog-antispam-"));
 writeFileSync(join(tmp, "log.key"), keys.signerKey);
 const DB = "meridian_prooflog_antispam_test";
 const PG_URL = `postgres://postgres@127.0.0.1:5432/${DB}`;
-const children: ChildProcess[] = [];
 
 const open = (store: TileStore, dedupeCapacity = 16) => TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity, maxBatch: 50 });
 
@@ -38,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killServers();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -126,24 +124,8 @@ describe("sequencer with a persistent duplicate index", () => {
   });
 });
 
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, "log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(tmp, "log.key"), "--checkpoint-interval", "25", "--dedupe", "64", ...args], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`log server exited (${code}): ${err}`)));
-  });
-}
+const serve = (args: string[]) =>
+  serveCli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(tmp, "log.key"), "--checkpoint-interval", "25", "--dedupe", "64", ...args]);
 
 /**
  * Append from 8 writers, each resubmitting its earlier entries between new ones; kill -9 the instant an

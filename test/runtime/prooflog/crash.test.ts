@@ -2,11 +2,10 @@
 // check every acknowledged index holds its entry and every checkpoint seen before the crash is consistent with
 // the new one.
 import { afterAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { killServers, serveCli } from "../../cli.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
 import { generateKey, newVerifier } from "../../../runtime/prooflog/note.js";
 import { openCheckpoint, type Checkpoint } from "../../../runtime/prooflog/checkpoint.js";
@@ -18,30 +17,11 @@ const dir = mkdtempSync(join(tmpdir(), "prooflog-crash-"));
 const keys = generateKey(ORIGIN);
 writeFileSync(join(dir, "log.key"), keys.signerKey);
 const verifier = newVerifier(keys.verifierKey);
-const children: ChildProcess[] = [];
 
-function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [MERIDIAN_BIN, "log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "25"],
-    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`log server exited (${code}): ${err}`)));
-  });
-}
+const serve = () => serveCli(["log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "25"]);
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killServers();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -6,11 +6,10 @@ import fc from "fast-check";
 import pg from "pg";
 import S3rver from "s3rver";
 import { AwsClient } from "aws4fetch";
-import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, parseCheckpoint, parseSignedNote, startLogServer, type TransparencyLog } from "../../../runtime/prooflog/index.js";
@@ -21,7 +20,6 @@ const keys = generateKey(ORIGIN);
 const tmp = mkdtempSync(join(tmpdir(), "vmap-persist-"));
 const DB = "meridian_vmap_persist_test";
 const PG_URL = `postgres://postgres@127.0.0.1:5432/${DB}`;
-const children: ChildProcess[] = [];
 let logServer: { app: { close(): Promise<void> }; url: string; log: TransparencyLog };
 let auth: Awaited<ReturnType<typeof localOperatorAuth>>;
 let token = "";
@@ -41,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killServers();
   await logServer.app.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -181,21 +179,7 @@ describe("S3 map store (s3rver)", () => {
   });
 });
 
-function serveMap(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, "map", "serve", "--config", config], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"([^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`map server exited (${code}): ${err.slice(-2000)}`)));
-  });
-}
+const serveMap = (config: string) => serveCli(["map", "serve", "--config", config]);
 
 describe("kill -9 mid-stream", () => {
   for (const kind of ["file", "postgres"] as const) {
