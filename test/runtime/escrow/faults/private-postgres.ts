@@ -132,7 +132,7 @@ export class PrivatePostgres {
   /** Seed a streaming replica from the current primary and wait until it streams (as the synchronous standby, unless not). */
   async addReplica(synchronous = true): Promise<void> {
     const replica = new Node(join(this.root, `n${Date.now()}`), await freePort());
-    asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", replica.dir, "-R", "-X", "stream", "--no-sync"]);
+    asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", replica.dir, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"]);
     appendFileSync(join(replica.dir, "postgresql.conf"), `\nport = ${replica.port}\nunix_socket_directories = '${replica.dir}'\n`);
     replica.start();
     this.replica = replica;
