@@ -59,8 +59,10 @@ export function register(program: Command): void {
     .option("--weights <id=w,…>", "healthy weight per region (0-255) for weighted routing, e.g. local-aws=200,local-gcp=50")
     .option("--query-log <file>", "append every DNS query the resolver answers to this file (JSON lines; - for stderr)")
     .action(async (opts: LocalOptions) => {
-      const { localPlan, runLocal } = await import("../local/run.js");
-      await runLocal(localPlan(opts));
+      const { localPlan } = await import("../local/plan.js");
+      const plan = localPlan(opts);
+      const { runLocal } = await import("../local/run.js");
+      await runLocal(plan);
     });
 
   program
