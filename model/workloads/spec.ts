@@ -161,7 +161,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     }
     case "quota": {
       // The tree, schema, log and identity are in the file (runtime/quota's schema); the store URL is a secret.
-      const cfg = quotaServiceConfig(spec);
+      // Its clock is measured against the region's grandmaster, with the estate's max offset (runtime/clock/reference.ts).
+      const gm = regionGrandmaster(spec, regionId);
+      const cfg = { ...quotaServiceConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
       return {
         args: ["ratelimit", "quota", "--config", configPath("quota", "quota.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "quota.json": JSON.stringify(cfg, null, 2) },

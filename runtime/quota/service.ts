@@ -28,7 +28,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { format, HybridClock, PostgresFollowerReads, StalenessPolicy, stalenessPolicySchema, type Timestamp } from "../clock/index.js";
+import { ClockNode, format, PostgresFollowerReads, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";
@@ -58,6 +58,8 @@ export const quotaServiceConfig = z
     closedTimestampIntervalMs: z.number().int().min(10).max(60_000).default(200),
     /** HLC max offset (ms): AS OF reads further than this in the future are refused. */
     maxOffsetMs: z.number().positive().default(250),
+    /** Where this node's clock is measured: the region's grandmaster or the node's chrony (skew state, offset and ε on /metrics). */
+    timeReference: timeReferenceSchema.optional(),
   })
   .strict();
 export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
@@ -87,9 +89,12 @@ export const quotaService = defineService({
   name: "quota",
   config: quotaServiceConfig,
   stores: (c) => ({ postgres: { kind: "postgres", url: c.postgres } }),
-  async start({ config, clock }) {
+  async start({ config, clock, log, metrics }) {
     const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
-    const hlc = new HybridClock({ clock, maxOffsetMs: config.maxOffsetMs });
+    // The service's clock node, measured against the config's reference like every service's (runtime/clock/reference.ts).
+    const node = new ClockNode({ clock, maxOffsetMs: config.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+    const hlc = node.hlc;
+    const sync = config.timeReference ? referenceSync(node, config.timeReference, clock, (err) => log.warn({ err: err.message }, "time reference unreachable")) : null;
     let committed: QuotaState;
     let domain: QuotaDomain;
     try {
@@ -165,6 +170,7 @@ export const quotaService = defineService({
 
     return {
       store,
+      clock: node,
       domain: () => domain,
       consistency: { token: () => format(hlc.now()) },
       routes(app) {
@@ -273,6 +279,7 @@ export const quotaService = defineService({
       },
       ready: { postgres: () => store.ping() },
       started: () => {
+        sync?.start();
         // An idle writer closes timestamps so the standby's watermark keeps up; a failure waits for the next beat.
         // Without a standby to read from there is nothing to keep fresh (and no WAL to write every beat).
         if (config.replica === undefined) return;
@@ -280,6 +287,7 @@ export const quotaService = defineService({
         heartbeat.unref();
       },
       close: async () => {
+        sync?.stop();
         clearInterval(heartbeat);
         await queue.catch(() => undefined);
         await reads.close();

@@ -11,6 +11,7 @@ import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { regionGrandmaster } from "../../../model/workloads/config.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
@@ -86,6 +87,8 @@ describe("regionWorkloads", () => {
     const withTenants = { ...spec, runtime: { ...spec.runtime, quota: { authorities: ["root"], tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }] } } };
     expect(quota(withTenants).filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
+    // Its clock is measured against its region's grandmaster with the estate's max offset, as every service's.
+    for (const w of quota(withTenants)) expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: regionGrandmaster(spec, w.region) } });
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
