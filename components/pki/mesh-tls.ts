@@ -23,7 +23,7 @@ import {
   type WorkloadIdentity,
 } from "../../model/services.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
-import { HEALTH_IDENTITY, healthProbePaths } from "../../model/workloads/gateway.js";
+import { HEALTH_IDENTITY, healthProbePaths, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_READINESS } from "../../model/workloads/gateway.js";
 import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
@@ -130,7 +130,25 @@ export function meshPolicies(spec: EstateSpec): CustomResourceShape[] {
     },
     ...RUNTIME_SERVICES.flatMap((s) => [destinationRule(s), authorizationPolicy(spec, s)]),
     ...grandmasterAuthorization(spec, spec.time.grandmaster.enabled),
+    replicationMonitorAuthorization(spec),
   ];
+}
+
+/** The replication monitor's lag verdict (`/readyz`) answers the health aggregator only; its other routes nobody through the mesh. */
+export function replicationMonitorAuthorization(spec: EstateSpec): CustomResourceShape {
+  return {
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: { name: `${REPLICATION_MONITOR.name}-callers`, namespace: REPLICATION_MONITOR.namespace },
+    spec: {
+      selector: { matchLabels: REPLICATION_MONITOR_POD_SELECTOR },
+      action: "ALLOW",
+      rules: [{
+        from: [{ source: { principals: [istioPrincipal(spiffeId(spec.pki.trustDomain, HEALTH_IDENTITY))] } }],
+        to: [{ operation: { ports: [String(REPLICATION_MONITOR.port)], methods: ["GET", "HEAD"], paths: [REPLICATION_MONITOR_READINESS] } }],
+      }],
+    },
+  };
 }
 
 function destinationRule(service: RuntimeService): CustomResourceShape {

@@ -24,7 +24,7 @@ import {
   serviceHost,
   type WorkloadIdentity,
 } from "../../model/services.js";
-import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR } from "../../model/workloads/gateway.js";
+import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR, REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../model/workloads/gateway.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
@@ -111,6 +111,12 @@ export function spiffeWorkloads(): SpiffeWorkload[] {
     { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
     { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
     { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
+    {
+      name: REPLICATION_MONITOR.name,
+      identity: REPLICATION_MONITOR_IDENTITY,
+      selector: REPLICATION_MONITOR_POD_SELECTOR,
+      host: `${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local`,
+    },
     ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
   ];
 }

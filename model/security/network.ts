@@ -14,7 +14,7 @@ import type { Cloud } from "../config/vocabulary.js";
 import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER } from "../time/hierarchy.js";
-import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES } from "../workloads/gateway.js";
+import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { NAMESPACE_POSTURE } from "./posture.js";
 
@@ -140,7 +140,9 @@ function gatewayPolicy(): NetworkPolicyShape {
   );
 }
 
-/** The health aggregator: from the gateway; to the readiness port of every service a signal probes. */
+const MONITOR_PODS = pods(REPLICATION_MONITOR.namespace, REPLICATION_MONITOR_POD_SELECTOR);
+
+/** The health aggregator: from the gateway; to the readiness port of every service a signal probes, and the replication monitor's. */
 function healthPolicy(): NetworkPolicyShape {
   const probed = RUNTIME_SERVICES.filter((s) => HEALTH_PROBED_SERVICES.includes(s.name));
   return policy(
@@ -148,8 +150,18 @@ function healthPolicy(): NetworkPolicyShape {
     "allow-health",
     HEALTH_POD_SELECTOR,
     [{ from: [pods(NAMESPACES.gateway, GATEWAY_POD_SELECTOR)], ports: [tcp(HEALTH_AGGREGATOR.port)] }],
-    probed.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: [tcp(t.ports[0]!.port)] })),
+    [
+      ...probed.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: [tcp(t.ports[0]!.port)] })),
+      { to: [MONITOR_PODS], ports: [tcp(REPLICATION_MONITOR.port)] },
+    ],
   );
+}
+
+/** The replication lag monitor (components/replication/monitor.ts): asked by the aggregator; reads the region's Postgres copies, by port. */
+function replicationMonitorPolicy(): NetworkPolicyShape {
+  return policy(REPLICATION_MONITOR.namespace, "allow-replication-monitor", REPLICATION_MONITOR_POD_SELECTOR,
+    [{ from: [HEALTH_PODS], ports: [tcp(REPLICATION_MONITOR.port)] }],
+    [{ ports: [tcp(POSTGRES_PORT)] }]);
 }
 
 function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
@@ -216,6 +228,7 @@ export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolic
     ...RUNTIME_SERVICES.map((s) => runtimeServicePolicy(s, inputs)),
     ...timePolicies(inputs),
     replicationJobsPolicy(),
+    replicationMonitorPolicy(),
     operatorPolicy(inputs),
     ...systemPolicies(),
   ];

@@ -7,6 +7,7 @@ import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/rout
 import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName, type WorkloadIdentity } from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
 import { loadStack } from "../../../stacks/load.js";
+import { HEALTH_IDENTITY, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
 import { authorized, type AuthzPolicy, type Request } from "../../model/security/authz-eval.js";
 
 const spec = buildEstateSpec("prod", loadStack("prod"));
@@ -63,6 +64,19 @@ describe("per-route AuthorizationPolicies (prod)", () => {
     expect(gm(svc("clock"), "GET", "/status")).toBe(true);
     expect(gm(null, "GET", "/status")).toBe(false);
     expect(gm("evil.example/ns/x/sa/y", "GET", "/status")).toBe(false);
+  });
+
+  it("the replication monitor's lag verdict answers the health aggregator's GET/HEAD /readyz only", () => {
+    const ask = (principal: string | null, method: string, path: string, port: number = REPLICATION_MONITOR.port) =>
+      authorized(policies, { namespace: REPLICATION_MONITOR.namespace, labels: { ...REPLICATION_MONITOR_POD_SELECTOR, "app.kubernetes.io/part-of": "meridian" }, principal, port, method, path });
+    const health = who(HEALTH_IDENTITY);
+    expect(new URL(REPLICATION_MONITOR_PROBE.url).pathname).toBe("/readyz");
+    expect(ask(health, "GET", "/readyz")).toBe(true);
+    expect(ask(health, "HEAD", "/readyz")).toBe(true);
+    expect(ask(health, "POST", "/readyz")).toBe(false);
+    expect(ask(health, "GET", "/v1/replication")).toBe(false);
+    expect(ask(health, "GET", "/readyz", 9999)).toBe(false);
+    for (const p of [gateway, operator, svc("escrow"), `${td}/ns/meridian/sa/default`, null]) expect(ask(p, "GET", "/readyz"), String(p)).toBe(false);
   });
 
   it("gateway public routes exist exactly for the services that list the gateway as a caller", () => {

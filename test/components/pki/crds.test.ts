@@ -27,8 +27,9 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     const kinds = new Set(crs.map((r) => `${(r.inputs as { apiVersion: string }).apiVersion}/${(r.inputs as { kind: string }).kind}`));
     expect([...kinds].sort()).toEqual([...PKI_KINDS].sort());
     // Per region; each runtime service adds 3 (its ClusterSPIFFEID, DestinationRule and AuthorizationPolicy).
-    // Plus the operator's and the health aggregator's ClusterSPIFFEIDs and the time namespace's two AuthorizationPolicies.
-    expect(crs.length).toBe(6 * 29);
+    // Plus the operator's and the health aggregator's ClusterSPIFFEIDs, the time namespace's two AuthorizationPolicies,
+    // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy.
+    expect(crs.length).toBe(6 * 31);
   });
 
   it("validates each one", () => {

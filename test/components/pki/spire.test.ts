@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
 import { GATEWAY_IDENTITY, GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, podSelector, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
-import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR } from "../../../model/workloads/gateway.js";
+import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { clusterSpiffeIdSchema } from "./schemas.js";
 
 /** What the controller manager does with a template for a matching pod (the three fields Meridian uses). */
@@ -47,12 +47,13 @@ describe("meridian:pki:Spire (prod)", () => {
     }
   });
 
-  it("registers one ClusterSPIFFEID per runtime service, the gateway and the operator, yielding the catalogue's SPIFFE IDs", () => {
+  it("registers one ClusterSPIFFEID per runtime service, the gateway, its health aggregator, the operator and the replication monitor, yielding the catalogue's SPIFFE IDs", () => {
     const ids = ofType(plan, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").filter((r) => r.name.startsWith("aws-use1-"));
     const workloads = [
       { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
       { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
       { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
+      { name: "replication-monitor", identity: REPLICATION_MONITOR_IDENTITY, selector: REPLICATION_MONITOR_POD_SELECTOR },
       ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s as WorkloadIdentity, selector: podSelector(s) })),
     ];
     expect(ids.map((r) => r.name).sort()).toEqual(workloads.map((w) => `aws-use1-spiffeid-${w.name}`).sort());

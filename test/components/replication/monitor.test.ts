@@ -6,7 +6,7 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
 import { parseServiceConfig } from "../../../runtime/kit/config.js";
 import { replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
-import { REPLICATION_MONITOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
+import { REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import { checkRules, testRules } from "../pki/promtool.js";
@@ -75,7 +75,10 @@ describe("the replication monitor per region (prod, replication area only)", () 
     const { writes, copies } = held(REGION);
     const secrets = pod.volumes.filter((v: { secret?: unknown }) => v.secret).map((v: { secret: { secretName: string } }) => v.secret.secretName).sort();
     expect(secrets).toEqual([...new Set([...(writes ? [writes] : []), ...copies])].sort().map((w) => `meridian-replication-${w}`));
+    // The identity SPIRE grants and the mesh's AuthorizationPolicy names, on the pods the NetworkPolicies select.
     expect(pod.serviceAccountName).toBe(props(sa!)["metadata"]["name"]);
+    expect(pod.serviceAccountName).toBe(REPLICATION_MONITOR_IDENTITY.serviceAccount);
+    expect(props(dep!)["spec"]["template"]["metadata"]["labels"]).toMatchObject({ ...REPLICATION_MONITOR_POD_SELECTOR, "app.kubernetes.io/component": "replication-monitor" });
   });
 
   it("deploys one monitor in every region that holds a copy, each in its own cluster", () => {

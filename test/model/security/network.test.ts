@@ -6,7 +6,7 @@ import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { namespaceSecurityLabels } from "../../../model/security/posture.js";
 import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, podSelector, runtimeService, type ServiceName } from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
-import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES } from "../../../model/workloads/gateway.js";
+import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { allowed, type Endpoint } from "./netpol-eval.js";
 
 const inputs: RegionNetworkInputs = {
@@ -61,6 +61,22 @@ describe("region network policies", () => {
     }
     // The aggregator is not a way around the gateway: nothing it probes may call it, and it calls no store.
     expect(allowed(policies, health, { ip: "10.0.3.4" }, POSTGRES_PORT)).toBe(false);
+  });
+
+  it("the health aggregator reaches the replication monitor's port, which reaches Postgres by port and nothing else", () => {
+    const health = pod("gateway", HEALTH_POD_SELECTOR);
+    // The pod labels the Deployment renders (components/replication/monitor.ts).
+    const monitor = pod("runtime", { ...REPLICATION_MONITOR_POD_SELECTOR, "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication-monitor" });
+    expect(NAMESPACES.runtime).toBe(REPLICATION_MONITOR.namespace);
+    expect(allowed(policies, health, monitor, REPLICATION_MONITOR.port)).toBe(true);
+    expect(allowed(policies, health, monitor, 9999)).toBe(false);
+    for (const from of [gateway, internet, svc("escrow")]) expect(allowed(policies, from, monitor, REPLICATION_MONITOR.port)).toBe(false);
+    expect(allowed(policies, prometheus, monitor, MERGED_METRICS.port)).toBe(true);
+    expect(allowed(policies, monitor, { ip: "10.0.3.4" }, POSTGRES_PORT)).toBe(true);
+    expect(allowed(policies, monitor, { ip: "10.0.3.4" }, redisPort("aws"))).toBe(false);
+    expect(allowed(policies, monitor, svc("escrow"), 8080)).toBe(false);
+    expect(allowed(policies, monitor, dns, 53)).toBe(true);
+    expect(allowed(policies, monitor, istiod, 15012)).toBe(true);
   });
 
   it("services reach the services they call and their own stores only", () => {
