@@ -148,7 +148,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       };
     }
     case "prooflog": {
-      const cfg = proofLogConfig(spec);
+      // Checkpoints commit-wait on the log's clock, measured against the region's grandmaster (runtime/prooflog/commit-wait.ts).
+      const gm = regionGrandmaster(spec, regionId);
+      const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
         args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen,
