@@ -98,4 +98,16 @@ describe("model checks at load time", () => {
       expect(p.expected).toMatch(/would take time only from the simulated grandmaster: add an independent unsmeared reference under meridian:time\.references/);
     }
   });
+
+  it("a health check on a port or protocol the regional gateway does not serve is refused at load", () => {
+    const config = structuredClone(readStackConfigMap("staging"));
+    const dns = config["meridian:dns"] as Record<string, unknown>;
+    for (const healthCheck of [{ protocol: "HTTP", port: 80 }, { protocol: "HTTPS", port: 8443 }, { protocol: "HTTP", port: 443 }]) {
+      config["meridian:dns"] = { ...dns, healthCheck: { ...(dns["healthCheck"] as object), ...healthCheck } };
+      const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
+      expect(err.problems).toEqual([{ keyPath: "meridian:dns.healthCheck", value: JSON.stringify(healthCheck), expected: expect.stringMatching(/^HTTPS \(or TCP\) on port 443: the regional gateway serves only HTTPS there/) }]);
+    }
+    config["meridian:dns"] = { ...dns, healthCheck: { ...(dns["healthCheck"] as object), protocol: "TCP", port: 443 } };
+    expect(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml")).not.toThrow();
+  });
 });

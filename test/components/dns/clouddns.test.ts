@@ -8,14 +8,14 @@ const endpoints = (plan: Plan) => plan.outputs["endpoints"] as Record<string, st
 
 describe("Cloud DNS", () => {
   it("one compute health check with the spec's numbers and three source regions, shared by the routing policy", async () => {
-    const plan = await planForMode("weighted", { providers: { primary: "clouddns" }, weights: { "aws-use1": 30 }, ttlSeconds: 120, healthCheck: { protocol: "HTTP", port: 8080, path: "/ready", intervalSeconds: 60, timeoutSeconds: 7, failureThreshold: 5 } });
+    const plan = await planForMode("weighted", { providers: { primary: "clouddns" }, weights: { "aws-use1": 30 }, ttlSeconds: 120, healthCheck: { protocol: "HTTPS", port: 443, path: "/ready", intervalSeconds: 60, timeoutSeconds: 7, failureThreshold: 5 } });
     expect(ofType(plan, "gcp:compute/healthCheck:HealthCheck")).toHaveLength(1);
     expect(byName(plan, "gcp:compute/healthCheck:HealthCheck", "clouddns-hc").inputs).toMatchObject({
       checkIntervalSec: 60,
       timeoutSec: 7,
       healthyThreshold: 5,
       unhealthyThreshold: 5,
-      httpHealthCheck: { port: 8080, requestPath: "/ready" },
+      httpsHealthCheck: { port: 443, requestPath: "/ready" },
       sourceRegions: ["us-central1", "europe-west1", "asia-northeast1"],
     });
     const set = gslb(plan);

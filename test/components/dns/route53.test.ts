@@ -12,10 +12,10 @@ describe("Route 53", () => {
   it("checks every region per signal with the spec's numbers, and combines them in CALCULATED parents", async () => {
     const plan = await planForMode("weighted", {
       providers: { primary: "route53" },
-      healthCheck: { protocol: "HTTPS", port: 8443, path: "/healthz", intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 4, signals: [{ name: "sig-a", path: "/a" }, { name: "sig-b", path: "/b" }, { name: "sig-c", path: "/c" }] },
+      healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 4, signals: [{ name: "sig-a", path: "/a" }, { name: "sig-b", path: "/b" }, { name: "sig-c", path: "/c" }] },
     });
     const check = byName(plan, HC, "route53-hc-gcp-usc1-sig-b").inputs;
-    expect(check).toMatchObject({ type: "HTTPS", ipAddress: endpoints(plan)["gcp-usc1"], port: 8443, resourcePath: "/b", requestInterval: 10, failureThreshold: 4, enableSni: true, regions: ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "ap-southeast-1"] });
+    expect(check).toMatchObject({ type: "HTTPS", ipAddress: endpoints(plan)["gcp-usc1"], port: 443, resourcePath: "/b", requestInterval: 10, failureThreshold: 4, enableSni: true, regions: ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "ap-southeast-1"] });
     expect(byName(plan, HC, "route53-hc-gcp-usc1-serving").inputs).toEqual({
       type: "CALCULATED",
       childHealthchecks: ["route53-hc-gcp-usc1-sig-a-id", "route53-hc-gcp-usc1-sig-b-id", "route53-hc-gcp-usc1-sig-c-id"],

@@ -24,7 +24,7 @@ const ONE_REGION = {
     providers: { primary: "clouddns" },
     routing: "weighted",
     ttlSeconds: 30,
-    healthCheck: { protocol: "HTTP", port: 80, intervalSeconds: 30, timeoutSeconds: 5, failureThreshold: 2 },
+    healthCheck: { protocol: "HTTPS", port: 443, intervalSeconds: 30, timeoutSeconds: 5, failureThreshold: 2 },
     weights: { "gcp-usc1": 100 },
     monthlyQueriesMillions: 1,
   },

@@ -40,12 +40,12 @@ describe("trafficUsage", () => {
     const spec = specWithDns("prod", {
       routing: "latency",
       providers: { primary: "route53", secondary: "trafficmanager" },
-      healthCheck: { protocol: "HTTP", port: 80, intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+      healthCheck: { protocol: "TCP", port: 443, intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     });
     const usage = bySku(trafficUsage(spec));
     expect(usage["route53.queries.latency"]).toBe(450);
     expect(usage["route53.healthCheck.aws"]).toBe(2); // one signal: no CALCULATED parents
-    expect(usage["route53.healthCheck.optionalFeature.nonAws"]).toBe(4); // fast interval only (HTTP)
+    expect(usage["route53.healthCheck.optionalFeature.nonAws"]).toBe(4); // fast interval only (a TCP check has no HTTPS feature)
     expect(usage["trafficmanager.queries"]).toBe(450);
     expect(usage["trafficmanager.healthCheck.fastInterval.external"]).toBe(4);
     expect(usage["trafficmanager.healthCheck.fastInterval.azure"]).toBe(2);
