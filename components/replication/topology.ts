@@ -19,6 +19,7 @@ import { azurePostgresCopy } from "./azure-postgres.js";
 import { cloudSqlCopy } from "./cloudsql.js";
 import type { CopyRequest, DatabaseCopy } from "./copy.js";
 import { publication, subscription } from "./logical.js";
+import { replicationMonitor } from "./monitor.js";
 
 export interface TopologyArgs {
   spec: EstateSpec;
@@ -90,6 +91,8 @@ export class Topology extends pulumi.ComponentResource {
         data,
       }, { parent: this, provider: cluster.provider });
     }
+    // Each region's lag monitor, which the gateway's `/healthz/replication` signal probes.
+    for (const [, cluster] of clusters) replicationMonitor(spec, cluster, this.copies, child);
     this.registerOutputs({ roles: this.roles, monthlyEgressUSD: this.monthlyEgressUSD });
   }
 }

@@ -94,9 +94,12 @@ export function healthSignalRoutes(spec: EstateSpec, regionId: string): HealthSi
 
 /** The replication monitor (components/replication) answers `/readyz` while replication lag is within bounds. */
 export const REPLICATION_MONITOR = { name: "replication-monitor", namespace: "meridian", port: 8080 } as const;
+export const REPLICATION_MONITOR_IDENTITY: WorkloadIdentity = { namespace: REPLICATION_MONITOR.namespace, serviceAccount: REPLICATION_MONITOR.name };
+export const REPLICATION_MONITOR_POD_SELECTOR: Record<string, string> = { app: REPLICATION_MONITOR.name };
+export const REPLICATION_MONITOR_READINESS = "/readyz";
 export const REPLICATION_MONITOR_PROBE: HealthProbe = {
   name: "replication",
-  url: `http://${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local:${REPLICATION_MONITOR.port}/readyz`,
+  url: `http://${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local:${REPLICATION_MONITOR.port}${REPLICATION_MONITOR_READINESS}`,
 };
 
 /** Host names the gateway answers for in a region: the service's name and the region's own name. */

@@ -24,6 +24,8 @@ const database = z
       .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
       .refine((u) => URL.canParse(u) && new URL(u).password === "", "must not carry a password: use passwordFile (a mounted Secret) or PGPASSWORD"),
     passwordFile: z.string().min(1).optional(),
+    /** The login, when it lives in a mounted Secret key rather than the URL (read once, at start). */
+    userFile: z.string().min(1).optional(),
   })
   .strict();
 
@@ -43,11 +45,11 @@ export const replicationMonitorConfigSchema = z
   .refine((c) => c.writes !== undefined || c.copies.length > 0, { message: "nothing to monitor: set writes, copies or both" });
 export type ReplicationMonitorConfig = z.output<typeof replicationMonitorConfigSchema>;
 
-function pool(db: { url: string; passwordFile?: string }, timeoutMs: number): pg.Pool {
+function pool(db: { url: string; passwordFile?: string; userFile?: string }, timeoutMs: number): pg.Pool {
   // Read at every connect, so a rotated Secret is picked up without a restart. (A connectionString would
   // override a password function with the URL's empty one, hence the parsed config.)
   const password = db.passwordFile === undefined ? undefined : () => readFileSync(db.passwordFile!, "utf8").trim();
-  const p = new pg.Pool({ ...parseIntoClientConfig(db.url), max: 2, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, ...(password ? { password } : {}) });
+  const p = new pg.Pool({ ...parseIntoClientConfig(db.url), max: 2, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, ...(password ? { password } : {}), ...(db.userFile === undefined ? {} : { user: readFileSync(db.userFile, "utf8").trim() }) });
   p.on("error", () => undefined); // an idle client's error: the next probe reports it
   return p;
 }

@@ -12,6 +12,9 @@ import { timeThresholds } from "../../../model/time/alerts.js";
 import { TIME_METRICS } from "../../../model/time/metrics.js";
 import { durationSeconds } from "../../../model/config/vocabulary.js";
 import type { RuleTest } from "./promtool.js";
+import { feeders } from "../../../model/cost/topology.js";
+import { replicationInput } from "../../../model/cost/report.js";
+import { MAX_LAG_SECONDS } from "../../../components/replication/monitor.js";
 
 export interface AlertCase {
   alert: string;
@@ -231,8 +234,36 @@ export function timeAlertCases(spec: EstateSpec): AlertCase[] {
   ];
 }
 
+/** The writers whose copies a region holds besides its own partition, from the model's replication topology. */
+export function copyWriters(spec: EstateSpec, regionId: string): string[] {
+  const fed = feeders(replicationInput(spec), spec.replication.topology);
+  return [...fed].filter(([w, holders]) => w !== regionId && holders.has(regionId)).map(([w]) => w).sort();
+}
+
+/** One region's lag rules (its `region` label says which): every copy it holds lagging, then one copy gone silent. */
+function replicationAlertCases(spec: EstateSpec, file: RuleFile): AlertCase[] {
+  const region = file.groups.flatMap((g) => g.rules).map((r) => ("alert" in r ? r.labels?.["region"] : undefined)).find((r) => r !== undefined)!;
+  const held = copyWriters(spec, region);
+  const writers = held.length > 0 ? held : [spec.replication.writers[0]!];
+  const lag = (w: string, seconds: number) => ({ series: `meridian_replication_lag_seconds{writer="${w}"}`, values: `${seconds}x15` });
+  const cases: AlertCase[] = [
+    {
+      alert: "ReplicationLagHigh",
+      series: writers.map((w) => lag(w, 2 * MAX_LAG_SECONDS)),
+      healthy: writers.map((w) => lag(w, MAX_LAG_SECONDS / 2)),
+      evalTime: "10m",
+      fires: writers.map((writer) => ({ labels: { writer }, value: 2 * MAX_LAG_SECONDS })),
+    },
+  ];
+  if (held.length > 0) {
+    cases.push({ alert: "ReplicationLagAbsent", series: held.slice(1).map((w) => lag(w, 1)), healthy: held.map((w) => lag(w, 1)), evalTime: "10m", fires: [{ labels: { writer: held[0]! } }] });
+  }
+  return cases;
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
-export const ALERT_CASES: Record<string, (spec: EstateSpec) => AlertCase[]> = {
+export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
   "clock-health": timeAlertCases,
+  "replication-lag": replicationAlertCases,
 };

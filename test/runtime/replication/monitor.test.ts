@@ -66,7 +66,10 @@ describe("replication monitor (heartbeat lag) over real logical replication", ()
 
   it("measures the copy's lag, and a stalled subscription or a silent writer fails /readyz naming the copy", async () => {
     const writer = await start({ region: WRITER, writes: { writer: WRITER, url: dbUrl(publisher), passwordFile } });
-    const reader = await start({ region: "gcp-usc1", copies: [{ writer: WRITER, url: dbUrl(subscriber), passwordFile }] });
+    // The reader's login, like its password, comes from a mounted Secret file (the Deployment's layout), not the URL.
+    const userFile = join(root, "username");
+    writeFileSync(userFile, "postgres\n");
+    const reader = await start({ region: "gcp-usc1", copies: [{ writer: WRITER, url: `postgres://127.0.0.1:${subscriber.port}/${DATABASE_NAME}`, userFile, passwordFile }] });
     await until("a fresh copy", async () => (await fetch(`${reader.url}/readyz`)).status === 200);
     const fresh = (await status(reader.url)).copies[0]!;
     expect(fresh).toMatchObject({ writer: WRITER, ok: true });

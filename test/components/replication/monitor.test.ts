@@ -1,0 +1,111 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
+import { parseServiceConfig } from "../../../runtime/kit/config.js";
+import { replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
+import { REPLICATION_MONITOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+import { checkRules, testRules } from "../pki/promtool.js";
+import { ALERT_CASES, copyWriters, ruleTests, type RuleFile } from "../pki/rule-tests.js";
+import { MAX_LAG_SECONDS } from "../../../components/replication/monitor.js";
+import { replicationLagRules } from "../../../components/replication/lag-rules.js";
+
+const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const spec = buildEstateSpec("prod", loadStack("prod"));
+const REGION = "gcp-usc1";
+const inRegion = (plan: Plan, type: string) => ofType(plan, type).filter((r) => r.name.startsWith(`${REGION}-replication-monitor`));
+
+/** What the model says the region holds: its own partition if it is a writer, and every other writer's copy here. */
+function held(regionId: string): { writes: string | null; copies: string[] } {
+  return { writes: spec.replication.writers.includes(regionId) ? regionId : null, copies: copyWriters(spec, regionId) };
+}
+
+describe("the replication monitor per region (prod, replication area only)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await evaluateStack("prod", { areas: ["replication"] });
+  }, 120_000);
+
+  it("renders a monitor.json its own service accepts, naming each copy the region holds, with no password", () => {
+    const [map] = inRegion(plan, "kubernetes:core/v1:ConfigMap");
+    expect(new ConfigMap(props(map!)).validate()).toBeUndefined();
+    const text = props(map!)["data"]["monitor.json"] as string;
+    const { service, server } = parseServiceConfig(replicationMonitorConfigSchema, JSON.parse(text) as Record<string, unknown>, "monitor.json");
+    const expected = held(REGION);
+    expect(service.region).toBe(REGION);
+    expect(service.writes?.writer ?? null).toBe(expected.writes);
+    expect(service.copies.map((c) => c.writer).sort()).toEqual(expected.copies);
+    expect(expected.copies.length).toBeGreaterThan(0);
+    expect(service.maxLagSeconds).toBe(MAX_LAG_SECONDS);
+    for (const db of [...service.copies, ...(service.writes ? [service.writes] : [])]) {
+      expect(new URL(db.url).password).toBe("");
+      expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-full$/);
+      expect(db.passwordFile).toBe(`/etc/meridian/replication/${db.writer}/password`);
+      expect(db.userFile).toBe(`/etc/meridian/replication/${db.writer}/username`);
+    }
+    expect(text).not.toMatch(/password"\s*:/);
+    expect({ host: server.host, port: server.port }).toEqual({ host: "0.0.0.0", port: REPLICATION_MONITOR.port });
+  });
+
+  it("serves the Service the gateway's health aggregator probes", () => {
+    const [svc] = inRegion(plan, "kubernetes:core/v1:Service");
+    expect(new Service(props(svc!)).validate()).toBeUndefined();
+    expect(props(svc!)["metadata"]).toMatchObject({ name: REPLICATION_MONITOR.name, namespace: REPLICATION_MONITOR.namespace });
+    expect(props(svc!)["spec"]["ports"].map((p: { port: number }) => p.port)).toEqual([REPLICATION_MONITOR.port]);
+    const url = new URL(REPLICATION_MONITOR_PROBE.url);
+    expect(url.hostname).toBe(`${props(svc!)["metadata"]["name"]}.${props(svc!)["metadata"]["namespace"]}.svc.cluster.local`);
+  });
+
+  it("runs the monitor restricted, with each writer's Secret mounted as files and readiness on /healthz", () => {
+    const [dep] = inRegion(plan, "kubernetes:apps/v1:Deployment");
+    const [sa] = inRegion(plan, "kubernetes:core/v1:ServiceAccount");
+    expect(new Deployment(props(dep!)).validate()).toBeUndefined();
+    expect(new ServiceAccount(props(sa!)).validate()).toBeUndefined();
+    const pod = props(dep!)["spec"]["template"]["spec"];
+    const c = pod.containers[0];
+    expect(c.args).toEqual(["replication", "monitor", "--config", "/etc/meridian/replication-monitor/monitor.json"]);
+    expect(c.image).toBe(spec.runtime.image);
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/healthz", port: REPLICATION_MONITOR.port });
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    const { writes, copies } = held(REGION);
+    const secrets = pod.volumes.filter((v: { secret?: unknown }) => v.secret).map((v: { secret: { secretName: string } }) => v.secret.secretName).sort();
+    expect(secrets).toEqual([...new Set([...(writes ? [writes] : []), ...copies])].sort().map((w) => `meridian-replication-${w}`));
+    expect(pod.serviceAccountName).toBe(props(sa!)["metadata"]["name"]);
+  });
+
+  it("deploys one monitor in every region that holds a copy, each in its own cluster", () => {
+    const deps = ofType(plan, "kubernetes:apps/v1:Deployment").filter((d) => props(d)["metadata"]["name"] === REPLICATION_MONITOR.name);
+    expect(deps.map((d) => d.name).sort()).toEqual(spec.regions.map((r) => `${r.id}-replication-monitor`).sort());
+    for (const d of deps) expect(d.provider).toContain(`::${d.name.replace(/-replication-monitor$/, "")}-k8s::`);
+  });
+
+  it("scrapes the sidecar's merged metrics and alerts on the monitor's own bound", () => {
+    const [pm] = inRegion(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor");
+    expect(props(pm!)["spec"]["podMetricsEndpoints"]).toEqual([{ portNumber: 15020, path: "/stats/prometheus", interval: "30s" }]);
+    const [rule] = inRegion(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+    const file = props(rule!)["spec"] as RuleFile;
+    expect(checkRules(file)).toMatchObject({ ok: true });
+    const result = testRules(file, ruleTests(file, ALERT_CASES["replication-lag"]!(spec, file)));
+    expect(result.ok, result.output).toBe(true);
+  });
+});
+
+describe("replication lag rules, by promtool", () => {
+  const file = replicationLagRules(REGION, held(REGION).copies, MAX_LAG_SECONDS) as RuleFile;
+  const cases = ALERT_CASES["replication-lag"]!(spec, file);
+
+  it("fires on lag beyond the bound and on a silent copy, and stays quiet when healthy", () => {
+    expect(cases.map((c) => c.alert).sort()).toEqual(["ReplicationLagAbsent", "ReplicationLagHigh"]);
+    expect(testRules(file, ruleTests(file, cases))).toMatchObject({ ok: true });
+  });
+
+  it("can fail: a looser threshold no longer fires on the case's lag", () => {
+    const loose = replicationLagRules(REGION, held(REGION).copies, MAX_LAG_SECONDS * 10) as RuleFile;
+    expect(testRules(loose, ruleTests(loose, cases.filter((c) => c.alert === "ReplicationLagHigh"))).ok).toBe(false);
+  });
+});
