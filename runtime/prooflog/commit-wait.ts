@@ -15,14 +15,25 @@ export class CommitWaitRefusedError extends Error {
   override name = "CommitWaitRefusedError";
 }
 
-/** The time to stamp a checkpoint signed now: TrueTime's latest, rounded up to a whole millisecond. */
+/**
+ * The time to stamp a checkpoint signed now: TrueTime's latest, rounded up to a whole millisecond. Refused
+ * while the node's strong path is closed, and while ε is beyond its bound (maxEpsilonMs, else the skew
+ * monitor's freeze threshold, as `time serve`'s readiness): a wait of 2ε would stall every publication.
+ */
 export function checkpointTime(node: ClockNode): number {
+  let interval;
   try {
-    return Math.ceil(node.truetime.now().latest);
+    interval = node.truetime.now();
   } catch (e) {
     if (e instanceof ClockUnsynchronizedError) throw new CommitWaitRefusedError(`checkpoint held back: commit-wait needs a synchronised clock (${e.message}); it is published once the time reference has answered`);
     throw e;
   }
+  const refusal = node.strongRefusal();
+  if (refusal !== null) throw new CommitWaitRefusedError(`checkpoint held back: ${refusal}`);
+  const epsilonMs = (interval.latest - interval.earliest) / 2;
+  const boundMs = node.maxEpsilonMs ?? node.skew.freezeMs;
+  if (epsilonMs > boundMs) throw new CommitWaitRefusedError(`checkpoint held back: TrueTime ε ${Math.round(epsilonMs)} ms is beyond the bound of ${boundMs} ms, so commit-wait would take ${Math.round(2 * epsilonMs)} ms`);
+  return Math.ceil(interval.latest);
 }
 
 export const timeExtension = (ms: number) => `${TIME_EXTENSION} ${ms}`;

@@ -15,9 +15,9 @@ import { MemoryStore, type Publication } from "../../../runtime/prooflog/storage
 const origin = "meridian.test/commit-wait";
 const keys = generateKey(origin);
 
-function clocked() {
+function clocked(maxOffsetMs = 5000) {
   const clock = new ManualClock(1_800_000_000_000);
-  const node = new ClockNode({ clock, maxOffsetMs: 250, sleep: async (ms) => clock.advance(ms) });
+  const node = new ClockNode({ clock, maxOffsetMs, sleep: async (ms) => clock.advance(ms) });
   const store = new MemoryStore();
   // What TrueTime said at the moment each checkpoint became visible.
   const published: { time: number | null; earliest: number }[] = [];
@@ -67,6 +67,17 @@ describe("checkpoint commit-wait", () => {
     expect(published).toHaveLength(1);
     expect(published[0]!.earliest).toBeGreaterThan(published[0]!.time!);
     expect(log.checkpoint().checkpoint.size).toBe(0);
+    await log.close();
+  });
+
+  it("holds checkpoints back while ε is beyond the bound (the freeze threshold), naming ε and the wait it would take", async () => {
+    const { node, store, published } = clocked(250);
+    node.measure(0, 5);
+    const log = await TransparencyLog.open({ origin, signer: newSigner(keys.signerKey), store, clock: node });
+    expect(published).toHaveLength(1);
+    node.truetime.inflate(1_000_000, 3_600_000);
+    await expect(log.publishCheckpoint(true)).rejects.toThrow(/^checkpoint held back: TrueTime ε 1000005 ms is beyond the bound of 200 ms, so commit-wait would take 2000010 ms$/);
+    expect(published).toHaveLength(1);
     await log.close();
   });
 
