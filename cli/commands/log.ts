@@ -35,6 +35,15 @@ function defaultState(url: string): string {
   return join(base, "meridian", "prooflog", `${url.replace(/[^A-Za-z0-9.-]+/g, "_")}.checkpoint`);
 }
 
+/** The log's clock node: MERIDIAN_HLC_MAX_OFFSET_MS's (as deployed; it also turns on HLC propagation), else the config's maxOffsetMs. */
+async function clockNode(file: { maxOffsetMs?: number; timeReference?: unknown } | undefined) {
+  const { hlcNodeFromEnv, ClockNode } = await import("../../runtime/clock/index.js");
+  const fromEnv = hlcNodeFromEnv();
+  if (fromEnv || file?.maxOffsetMs === undefined) return fromEnv;
+  const { systemClock } = await import("../../runtime/common/clock.js");
+  return new ClockNode({ clock: systemClock, maxOffsetMs: file.maxOffsetMs });
+}
+
 /** The rendered config file, validated by the log's own schema; problems are usage errors (exit 2). */
 async function proofLogConfigFile(path: string) {
   const { loadProofLogConfig } = await import("../../runtime/prooflog/config.js");
@@ -154,7 +163,8 @@ export function register(program: Command): void {
           lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
           minIndex: intArg(o.minIndex, "--min-index"),
           // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-          hlc: (await import("../../runtime/clock/env.js")).hlcNodeFromEnv(),
+          hlc: await clockNode(file),
+          timeReference: file?.timeReference,
         });
       } catch (e) {
         // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.

@@ -21,8 +21,8 @@ export const STATE_DIR = "/var/lib/meridian";
  * serving that one region. (Peers — other regions' escrow URLs, for commits of reservations held
  * there — stay empty until the estate has a cross-cluster address for them.)
  */
-export function escrowRegionConfig(spec: EstateSpec, regionId: string): EscrowServiceConfig {
-  return escrowServiceConfig(spec, { regions: [regionId], grandmaster: regionGrandmaster(spec, regionId) });
+export function escrowRegionConfig(spec: EstateSpec, regionId: string, tokenSecretFile?: string): EscrowServiceConfig {
+  return escrowServiceConfig(spec, { regions: [regionId], grandmaster: regionGrandmaster(spec, regionId), tokenSecretFile });
 }
 
 /** The region's grandmaster NTP service as host:port, which every service's clock is measured against. */

@@ -22,6 +22,11 @@ export const WORKLOAD_OBJECTS = {
   postgresSecret: "meridian-postgres",
   /** Secret `signer.key`: the log's note signer key (`meridian note keygen --name <origin>`), operator-created. */
   prooflogSigner: "meridian-prooflog-signer",
+  /**
+   * Secret `secret`: the key waiting-room tokens are signed with, the same in every region (a token issued in one
+   * region is honoured in another), operator-created; mounted only when a sale opens at a scheduled time.
+   */
+  escrowQueueSecret: "meridian-escrow-queue",
 } as const;
 
 export const CONFIG_DIR = "/etc/meridian";
@@ -122,12 +127,14 @@ function configPath(service: ServiceName, file: string): string {
 function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pick<WorkloadSpec, "args" | "config" | "secretMounts" | "readiness" | "stores" | "state"> {
   switch (name) {
     case "escrow": {
-      const cfg = escrowRegionConfig(spec, regionId);
+      // A scheduled sale queues buyers in the waiting room, whose tokens need the estate-wide signing secret.
+      const queue = escrowRegionConfig(spec, regionId).skus.some((k) => k.opensAt !== undefined) ? configPath("escrow", "queue") : undefined;
+      const cfg = escrowRegionConfig(spec, regionId, queue && `${queue}/secret`);
       return {
         // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.
         args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
-        secretMounts: [],
+        secretMounts: queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [],
         readiness: { kind: "tcp", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };
@@ -148,7 +155,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       };
     }
     case "prooflog": {
-      const cfg = proofLogConfig(spec);
+      // Checkpoints commit-wait on the log's clock, measured against the region's grandmaster (runtime/prooflog/commit-wait.ts).
+      const gm = regionGrandmaster(spec, regionId);
+      const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
         args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen,

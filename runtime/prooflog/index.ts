@@ -4,6 +4,7 @@ export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint, sig
 export { ALG_COSIGNATURE_V1, ALG_ED25519, ALG_MLDSA44, generateKey, newSigner, newVerifier, NoteError, openNote, parseSignedNote, signNote, splitForSigning, type Signer, type Verifier } from "./note.js";
 export { ForkRefusedError, LogUnavailableError, TransparencyLog, type AddResult, type LogOptions } from "./log.js";
 export { startLogServer, type ServeOptions } from "./serve.js";
+export { checkpointTimeOf, CommitWaitRefusedError, TIME_EXTENSION } from "./commit-wait.js";
 export { LogClient, LogClientError } from "./client.js";
 export { checkLog, proveExtends } from "./verifier.js";
 export { LightClient, ForkError } from "./lightclient.js";

@@ -9,7 +9,9 @@
  * stale snapshot or failed over to a lagging replica would otherwise re-issue acknowledged indices and sign a
  * second root for a size already signed. Nothing acknowledged is ever re-indexed.
  */
+import type { ClockNode } from "../clock/index.js";
 import { Antispam } from "./antispam.js";
+import { checkpointTime, CommitWaitRefusedError, timeExtension } from "./commit-wait.js";
 import { formatCheckpoint, openCheckpoint, parseCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
@@ -35,6 +37,8 @@ export interface LogOptions {
   cosign?: (note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>) => Promise<string | null>;
   /** Called with every checkpoint published (e.g. to keep a copy apart from the store). */
   onPublish?: (note: string) => Promise<void>;
+  /** A clock measured against a time reference: checkpoints carry a time and are published after commit-wait (commit-wait.ts). */
+  clock?: ClockNode;
 }
 
 export interface AddResult {
@@ -83,6 +87,8 @@ export class TransparencyLog {
   private failure: unknown = null;
   private latest: { note: string; checkpoint: Checkpoint } | null = null;
   private readonly maxBatch: number;
+  /** Why the last checkpoint could not be signed (an unsynchronised clock), until one is. */
+  private heldBack: string | null = null;
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
@@ -130,16 +136,20 @@ export class TransparencyLog {
     log.committed = log.state();
     await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
     await log.verifyRecentTiles();
+    // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
+    const held = (e: unknown) => {
+      if (!(e instanceof CommitWaitRefusedError)) throw e;
+    };
     if (!log.latest && log.size === 0) {
       // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
-      await log.publishCheckpoint(false, false);
+      await log.publishCheckpoint(false, false).catch(held);
       if (opts.cosign) void log.publishCheckpoint(true).catch(() => undefined);
     } else if (!log.latest) {
-      await log.publishCheckpoint(); // bounded by the per-witness deadlines; may find no quorum (then 503 until one)
+      await log.publishCheckpoint().catch(held); // bounded by the per-witness deadlines; may find no quorum (then 503 until one)
     } else if (log.latest.checkpoint.size < log.size) {
       // Catch the published checkpoint up; with witnesses, in the background (a slow one must not delay the start).
       if (opts.cosign) void log.publishCheckpoint().catch(() => undefined);
-      else await log.publishCheckpoint();
+      else await log.publishCheckpoint().catch(held);
     }
   }
 
@@ -353,9 +363,21 @@ export class TransparencyLog {
     const { size, root, edge } = this.committed;
     if (this.latest && this.latest.checkpoint.size === size && !force) return this.latest.note;
     if (this.latest && this.latest.checkpoint.size > size) throw new ForkRefusedError(`refusing to sign size ${size} below the published ${this.latest.checkpoint.size}`);
-    const checkpoint: Checkpoint = { origin: this.opts.origin, size, root, extensions: this.opts.extensions ?? [] };
+    const clock = this.opts.clock;
+    let time: number | null;
+    try {
+      time = clock ? checkpointTime(clock) : null;
+    } catch (e) {
+      this.heldBack = (e as Error).message;
+      throw e;
+    }
+    const checkpoint: Checkpoint = { origin: this.opts.origin, size, root, extensions: [...(this.opts.extensions ?? []), ...(time === null ? [] : [timeExtension(time)])] };
     let note: string | null = signNote(formatCheckpoint(checkpoint), [this.opts.signer]);
+    // Commit-wait runs while the witnesses cosign; nothing is published before it is over.
+    const waited = time === null ? null : clock!.truetime.commitWait(time);
     if (this.opts.cosign && witnessed) note = await this.opts.cosign(note, size, (old) => this.tiles.consistencyProof(old, size));
+    await waited;
+    this.heldBack = null;
     if (note === null) return this.latest?.note ?? "";
     await this.opts.store.publish({ note, edge });
     await this.opts.onPublish?.(note);
@@ -365,7 +387,7 @@ export class TransparencyLog {
 
   /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */
   checkpoint(): { note: string; checkpoint: Checkpoint } {
-    if (!this.latest) throw new LogUnavailableError("no checkpoint has been published yet (waiting for the witness quorum)");
+    if (!this.latest) throw new LogUnavailableError(`no checkpoint has been published yet (${this.heldBack ?? "waiting for the witness quorum"})`);
     return this.latest;
   }
 

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { installHlc, type ClockNode } from "../clock/index.js";
+import { installHlc, referenceSync, type ClockNode, type TimeReference } from "../clock/index.js";
+import { systemClock } from "../common/clock.js";
 import { TransparencyLog } from "./log.js";
 import { newSigner, newVerifier, parseSignerKey, verifierKeyString, ALG_ED25519 } from "./note.js";
 import { buildLogServer } from "./server.js";
@@ -41,6 +42,8 @@ export interface ServeOptions {
   minIndex?: number;
   /** HLC propagation (x-meridian-hlc in and out) with this service's clock node. */
   hlc?: ClockNode;
+  /** Where `hlc` is measured: with it, checkpoints are stamped and commit-waited, and /metrics serves the clock's series. */
+  timeReference?: TimeReference;
   /** One-line notices (waiting for the writer lock, a witness that could not be asked at startup). */
   notice?: (line: string) => void;
 }
@@ -85,6 +88,11 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
   } else {
     throw new Error("a data directory, a PostgreSQL URL or an S3 bucket is required");
   }
+  if (o.timeReference && !o.hlc) throw new Error("a time reference measures the log's clock node: give it one (MERIDIAN_HLC_MAX_OFFSET_MS)");
+  const clock = o.timeReference ? o.hlc : undefined;
+  const sync = clock ? referenceSync(clock, o.timeReference!, systemClock, (e) => notice(`meridian log: time reference unreachable (${e.message})`)) : null;
+  // One measurement before opening, so the first checkpoint need not wait for the poller.
+  await sync?.pollOnce();
   const timeoutMs = o.witnessTimeoutMs ?? 5000;
   const mustExtend = [
     ...(o.checkpointFile && existsSync(o.checkpointFile) ? [{ source: `checkpoint file ${o.checkpointFile}`, note: readFileSync(o.checkpointFile, "utf8") }] : []),
@@ -103,6 +111,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
       dedupeCapacity: o.dedupeCapacity,
       maxEntrySize: o.maxEntrySize,
       mustExtend,
+      clock,
       cosign: pool ? (note, size, proof) => pool.cosign(note, size, proof) : undefined,
       onPublish: keepApart
         ? async (note) => {
@@ -126,6 +135,13 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     beforeClose: () => pool?.close(),
   });
   if (o.hlc) installHlc(app, o.hlc);
+  if (clock) {
+    // Offset, skew state, ε and the commit-wait histogram (TIME_METRICS) for the clock's alert rules.
+    const registry = clock.metrics.registry;
+    app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    app.addHook("onClose", async () => sync?.stop());
+  }
   const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
+  sync?.start();
   return { app, log, url };
 }

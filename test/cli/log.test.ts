@@ -147,6 +147,11 @@ describe("meridian log", () => {
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toMatch(/prooflog\.json: witnesses\.0\.url: a cosigning witness needs both url and vkey/);
     expect(serveWith({ origin: ORIGIN, extra: 1 }).stderr).toMatch(/Unrecognized key.*extra/);
+    // A time reference measures the log's clock node, which needs a max offset.
+    const noOffset = serveWith({ origin: ORIGIN, timeReference: { grandmaster: "127.0.0.1:123" } });
+    expect(noOffset.status).toBe(2);
+    expect(noOffset.stderr).toMatch(/timeReference: a time reference measures the log's clock node: set maxOffsetMs too/);
+    expect(serveWith({ origin: ORIGIN, maxOffsetMs: 250, timeReference: { grandmaster: "grandmaster" } }).stderr).toMatch(/timeReference\.grandmaster: expected host:port/);
     expect(serveWith({ origin: ORIGIN }, ["--origin", "other.example/log"]).stderr).toMatch(/--origin "other.example\/log" contradicts origin/);
     expect(cli(["log", "serve", "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key")]).stderr).toMatch(/give the checkpoint origin/);
     expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);

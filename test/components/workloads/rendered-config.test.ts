@@ -12,8 +12,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
 import { CONFIG_DIR, HTTP_PORT, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
-import { UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
-import { generateKey } from "../../../runtime/prooflog/note.js";
+import { grandmasterService, UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
+import { startService } from "../../../runtime/kit/index.js";
+import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
+import { parseCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
+import { generateKey, parseSignedNote } from "../../../runtime/prooflog/note.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 
@@ -129,8 +132,14 @@ describe("a changed stack value reaches the running service through its rendered
     expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: share, unit: "second" });
   }, 60_000);
 
-  it("the proof log signs checkpoints for the changed origin", async () => {
-    const w = workload(spec, "prooflog");
+  it("the proof log signs checkpoints for the changed origin, commit-waited on its rendered time reference", async () => {
+    const rendered = workload(spec, "prooflog");
+    // The region's grandmaster is a cluster address: a local one stands in for it, as the listen port does.
+    const gm = await startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0 } }, { processMetrics: false });
+    const cfg = JSON.parse(rendered.config["prooflog.json"]!) as { maxOffsetMs: number; timeReference: { grandmaster: string } };
+    expect(cfg.maxOffsetMs).toBe(400);
+    expect(cfg.timeReference.grandmaster).toMatch(/^grandmaster\./);
+    const w = { ...rendered, config: { ...rendered.config, "prooflog.json": JSON.stringify({ ...cfg, timeReference: { grandmaster: `127.0.0.1:${new URL(gm.endpoints["ntp"]!).port}` } }) } };
     const keys = generateKey("changed.example.org/log");
     const keyPath = w.args[w.args.indexOf("--key") + 1]!;
     const file = keyPath.split(`${CONFIG_DIR}/`).join(`${root}/`);
@@ -139,5 +148,7 @@ describe("a changed stack value reaches the running service through its rendered
     const url = await serve(w, ["--data", join(root, "prooflog-data")]);
     const checkpoint = await (await fetch(`${url}/checkpoint`)).text();
     expect(checkpoint.split("\n")[0]).toBe("changed.example.org/log");
+    expect(checkpointTimeOf(parseCheckpoint(parseSignedNote(checkpoint).text))).toBeGreaterThan(0);
+    await gm.close();
   }, 60_000);
 });

@@ -142,6 +142,8 @@ describe("regionWorkloads", () => {
       }
     }
     const log = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "prooflog")!);
+    // The log's checkpoints commit-wait on a clock measured against its region's grandmaster.
+    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: { host: regionGrandmaster(spec, "aws-use1")!.split(":")[0] } } });
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
     const rl = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!);
     const rules = ratelimitConfigSchema.parse(JSON.parse(rl.config["ratelimit.json"]!)).rules;

@@ -1,0 +1,48 @@
+// A sale that opens at a scheduled time queues buyers in the waiting room, whose tokens every region must
+// sign with one secret: the escrow workload then mounts the operator's Secret and its rendered config points
+// at the file — and the real waiting room opens on that config. Without a scheduled sale nothing is mounted
+// (a missing Secret would keep the pod from starting for no reason).
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { CONFIG_DIR, WORKLOAD_OBJECTS, regionWorkloads } from "../../../model/workloads/spec.js";
+import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { openWaitingRoom } from "../../../runtime/escrow/serve.js";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+
+function prodWith(opensAt?: string): EstateSpec {
+  const map = readStackConfigMap("prod");
+  const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
+  const sales = runtime["escrow"]!["sales"] as Record<string, Record<string, unknown>>;
+  map["meridian:runtime"] = { ...runtime, escrow: { ...runtime["escrow"], sales: { "concert-2027": { ...sales["concert-2027"], ...(opensAt ? { opensAt } : {}) } } } };
+  return buildEstateSpec("prod", parseEstateConfig(map, "prod"));
+}
+
+const escrowOf = (spec: EstateSpec) => regionWorkloads(spec, spec.regions[0]!.id).find((w) => w.service.name === "escrow")!;
+
+describe("the waiting room's token secret in the escrow workload", () => {
+  it("a scheduled sale mounts the Secret, and the rendered config reads it from the mount", () => {
+    const w = escrowOf(prodWith("2027-03-01T10:00:00Z"));
+    expect(w.secretMounts).toEqual([{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: `${CONFIG_DIR}/escrow/queue` }]);
+    const config = parseEscrowConfig(JSON.parse(w.config["escrow.json"]!));
+    expect(config.waitingRoom.tokenSecretFile).toBe(`${CONFIG_DIR}/escrow/queue/secret`);
+
+    // The real consumer: the waiting room opens on the rendered config with the Secret's file where the pod has it.
+    const root = mkdtempSync(join(tmpdir(), "queue-secret-"));
+    mkdirSync(join(root, "queue"));
+    writeFileSync(join(root, "queue", "secret"), "k".repeat(48));
+    const local = { ...config, waitingRoom: { ...config.waitingRoom, tokenSecretFile: config.waitingRoom.tokenSecretFile!.replace(`${CONFIG_DIR}/escrow`, root) } };
+    expect(openWaitingRoom({ config: local, clock: systemClock })).toBeDefined();
+    // Without the file, the service refuses to start naming the key (the pod would crash-loop with the reason).
+    expect(() => openWaitingRoom({ config, clock: systemClock })).toThrow(/waitingRoom\.tokenSecretFile: cannot read \/etc\/meridian\/escrow\/queue\/secret/);
+  });
+
+  it("without a scheduled sale nothing is mounted and the config names no secret file", () => {
+    const w = escrowOf(prodWith());
+    expect(w.secretMounts).toEqual([]);
+    expect(parseEscrowConfig(JSON.parse(w.config["escrow.json"]!)).waitingRoom.tokenSecretFile).toBeUndefined();
+  });
+});
