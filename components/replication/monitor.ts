@@ -19,8 +19,6 @@ import { replicationLagRules } from "./lag-rules.js";
 
 export const MONITOR_CONFIG_FILE = "monitor.json";
 export const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
-/** The readiness bound the monitor enforces, and the alert's threshold. */
-export const MAX_LAG_SECONDS = 30;
 const SECRETS_DIR = "/etc/meridian/replication";
 const secretName = (writer: string) => `meridian-replication-${writer}`;
 
@@ -32,7 +30,7 @@ export function monitoredCopies(copies: readonly DatabaseCopy[], regionId: strin
 }
 
 /** The monitor's config file: hosts are the copies' outputs; the login and password are mounted Secret files. */
-export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }): pulumi.Output<string> {
+export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
   const entry = (c: DatabaseCopy) =>
     pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=verify-full`.apply((url) => ({
       writer: c.writer,
@@ -41,7 +39,7 @@ export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; c
       passwordFile: `${SECRETS_DIR}/${c.writer}/password`,
     }));
   return pulumi.all([held.writes ? entry(held.writes) : undefined, pulumi.all(held.copies.map(entry))]).apply(([writes, copies]) =>
-    JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds: MAX_LAG_SECONDS, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2),
+    JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2),
   );
 }
 
@@ -55,7 +53,7 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
   const meta = { name, namespace, labels };
   const id = spiffeId(spec.pki.trustDomain, REPLICATION_MONITOR_IDENTITY);
   const writers = [...new Set([held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => c.writer))].sort();
-  const data = monitorConfig(regionId, held);
+  const data = monitorConfig(regionId, held, spec.replication.maxLagSeconds);
   const sa = new k8s.core.v1.ServiceAccount(`${regionId}-${name}`, { metadata: { ...meta, annotations: { "meridian.dev/spiffe-id": id } }, automountServiceAccountToken: false }, child);
   const config = new k8s.core.v1.ConfigMap(`${regionId}-${name}`, { metadata: { ...meta, name: `${name}-config` }, data: { [MONITOR_CONFIG_FILE]: data } }, child);
   const probe = (path: string, initialDelaySeconds: number, periodSeconds: number) => ({ httpGet: { path, port }, initialDelaySeconds, periodSeconds, failureThreshold: 3 });
@@ -123,7 +121,7 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",
     metadata: { ...meta, name: "replication-lag" },
-    spec: replicationLagRules(regionId, writers.filter((w) => w !== held.writes?.writer), MAX_LAG_SECONDS),
+    spec: replicationLagRules(regionId, writers.filter((w) => w !== held.writes?.writer), spec.replication.maxLagSeconds),
   }, child);
   return [sa, config, deployment, service, podMonitor, rule];
 }

@@ -119,6 +119,8 @@ export const replicationSchema = z
      */
     relays: z.partialRecord(z.enum(continents), slug).default({}),
     engine: z.literal("postgres").default("postgres"),
+    /** A copy further behind its writer than this reads as stale: the lag monitor's `/readyz` bound and the ReplicationLagHigh threshold. */
+    maxLagSeconds: z.number().positive().max(86_400).default(30),
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),

@@ -14,7 +14,6 @@ import { durationSeconds } from "../../../model/config/vocabulary.js";
 import type { RuleTest } from "./promtool.js";
 import { feeders } from "../../../model/cost/topology.js";
 import { replicationInput } from "../../../model/cost/report.js";
-import { MAX_LAG_SECONDS } from "../../../components/replication/monitor.js";
 
 export interface AlertCase {
   alert: string;
@@ -245,14 +244,15 @@ function replicationAlertCases(spec: EstateSpec, file: RuleFile): AlertCase[] {
   const region = file.groups.flatMap((g) => g.rules).map((r) => ("alert" in r ? r.labels?.["region"] : undefined)).find((r) => r !== undefined)!;
   const held = copyWriters(spec, region);
   const writers = held.length > 0 ? held : [spec.replication.writers[0]!];
+  const bound = spec.replication.maxLagSeconds;
   const lag = (w: string, seconds: number) => ({ series: `meridian_replication_lag_seconds{writer="${w}"}`, values: `${seconds}x15` });
   const cases: AlertCase[] = [
     {
       alert: "ReplicationLagHigh",
-      series: writers.map((w) => lag(w, 2 * MAX_LAG_SECONDS)),
-      healthy: writers.map((w) => lag(w, MAX_LAG_SECONDS / 2)),
+      series: writers.map((w) => lag(w, 2 * bound)),
+      healthy: writers.map((w) => lag(w, bound / 2)),
       evalTime: "10m",
-      fires: writers.map((writer) => ({ labels: { writer }, value: 2 * MAX_LAG_SECONDS })),
+      fires: writers.map((writer) => ({ labels: { writer }, value: 2 * bound })),
     },
   ];
   if (held.length > 0) {

@@ -8,14 +8,14 @@ import { parseServiceConfig } from "../../../runtime/kit/config.js";
 import { replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
 import { REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
 import { buildEstateSpec } from "../../../model/estate.js";
-import { loadStack } from "../../../stacks/load.js";
+import { loadStack, readStackConfigMap } from "../../../stacks/load.js";
 import { checkRules, testRules } from "../pki/promtool.js";
 import { ALERT_CASES, copyWriters, ruleTests, type RuleFile } from "../pki/rule-tests.js";
-import { MAX_LAG_SECONDS } from "../../../components/replication/monitor.js";
 import { replicationLagRules } from "../../../components/replication/lag-rules.js";
 
 const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const spec = buildEstateSpec("prod", loadStack("prod"));
+const MAX_LAG_SECONDS = spec.replication.maxLagSeconds;
 const REGION = "gcp-usc1";
 const inRegion = (plan: Plan, type: string) => ofType(plan, type).filter((r) => r.name.startsWith(`${REGION}-replication-monitor`));
 
@@ -96,6 +96,20 @@ describe("the replication monitor per region (prod, replication area only)", () 
     const result = testRules(file, ruleTests(file, ALERT_CASES["replication-lag"]!(spec, file)));
     expect(result.ok, result.output).toBe(true);
   });
+});
+
+describe("the lag bound is a stack setting (meridian:replication.maxLagSeconds)", () => {
+  it("reaches the monitor's config and the alert's threshold", async () => {
+    const plan = await evaluateStack("prod", {
+      areas: ["replication"],
+      configOverrides: { "meridian:replication": { ...(readStackConfigMap("prod")["meridian:replication"] as object), maxLagSeconds: 45 } },
+    });
+    const [map] = inRegion(plan, "kubernetes:core/v1:ConfigMap");
+    const raw = JSON.parse(props(map!)["data"]["monitor.json"] as string) as Record<string, unknown>;
+    expect(parseServiceConfig(replicationMonitorConfigSchema, raw, "monitor.json").service.maxLagSeconds).toBe(45);
+    const [rule] = inRegion(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+    expect(JSON.stringify(props(rule!)["spec"])).toContain("max by (writer) (meridian_replication_lag_seconds) > 45");
+  }, 120_000);
 });
 
 describe("replication lag rules, by promtool", () => {
