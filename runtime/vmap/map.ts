@@ -53,6 +53,16 @@ export function encodeMapEntry(e: MapEntry): Buffer {
   return Buffer.from(JSON.stringify({ v: "meridian-vmap/1", map: e.map, revision: e.revision, root: Buffer.from(e.root).toString("base64"), writes: e.writes.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString("base64")]) }));
 }
 
+/**
+ * The log entry a restarting map service appends before it reads the log: the heads it restored, and a nonce so
+ * the log never answers with an earlier record's index. The log sequences in order, so once a checkpoint covers
+ * this entry it covers every batch acknowledged before the restart (a Raft leader's no-op entry, for the same reason).
+ * decodeMapEntry skips it.
+ */
+export function encodeResumeEntry(heads: readonly { map: string; revision: number; root: Hash }[], nonce: string): Buffer {
+  return Buffer.from(JSON.stringify({ v: "meridian-vmap-resume/1", nonce, maps: heads.map((h) => ({ map: h.map, revision: h.revision, root: Buffer.from(h.root).toString("base64") })) }));
+}
+
 /** Decode a log entry; null when it is not a map entry. */
 export function decodeMapEntry(entry: Uint8Array): MapEntry | null {
   let doc: { v?: unknown; map?: unknown; revision?: unknown; root?: unknown; writes?: unknown };

@@ -1,12 +1,14 @@
 /**
  * Restart of the map service: each map comes back from its store (snapshot + journaled batches, every root
  * checked), then the proof log is asked only for what came after the stored head — the entries past the head's log
- * index, replayed in revision order and recorded in the store. The log is the source of truth: a stored head that
- * is not the entry the log holds at its index (a store from another log, or ahead of it) stops the start.
+ * index, up to a resume record the service appends first, replayed in revision order and recorded in the store.
+ * The log is the source of truth: a stored head that is not the entry the log holds at its index (a store from
+ * another log, or ahead of it) stops the start.
  * Without a store, every map is rebuilt from the whole log, as before.
  */
 import { LogClient, parseCheckpoint, parseSignedNote, hashEquals } from "../prooflog/index.js";
-import { decodeMapEntry, MapError, VerifiableMap } from "./map.js";
+import { randomBytes } from "node:crypto";
+import { decodeMapEntry, encodeResumeEntry, MapError, VerifiableMap } from "./map.js";
 import type { MapStore } from "./store/port.js";
 
 export interface HeldMap {
@@ -31,12 +33,16 @@ export async function recoverMaps(names: readonly string[], store: MapStore | nu
   }
   if (!client) return held;
 
-  // The log acknowledges an entry before a checkpoint covers it: wait (boundedly) for one that covers every head.
-  const need = Math.max(-1, ...[...held.values()].map((h) => h.logIndex ?? -1)) + 1;
+  // The log acknowledges an entry before a checkpoint covers it, so the newest checkpoint may miss batches this
+  // service wrote just before it stopped; serving without them would fork the map at their revisions. Append a
+  // resume record and wait (boundedly) for a checkpoint that covers it: that one covers every acknowledged batch.
+  const heads = [...held.values()].map((h) => ({ map: h.map.name, revision: h.map.revision, root: h.map.root() }));
+  const barrier = (await client.add(encodeResumeEntry(heads, randomBytes(12).toString("hex")))).index;
   let size: number;
   for (const deadline = Date.now() + checkpointWaitMs; ; await new Promise((r) => setTimeout(r, 50))) {
     size = parseCheckpoint(parseSignedNote(await client.checkpoint()).text).size;
-    if (size >= need || Date.now() >= deadline) break;
+    if (size > barrier) break;
+    if (Date.now() >= deadline) throw new MapError(`the log has not published a checkpoint covering this service's resume record (entry ${barrier}) within ${checkpointWaitMs} ms: refusing to serve maps that may miss acknowledged batches`);
   }
   for (const h of held.values()) {
     if (h.logIndex === null) continue;

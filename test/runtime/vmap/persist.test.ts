@@ -13,7 +13,7 @@ import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, parseCheckpoint, parseSignedNote, startLogServer, type TransparencyLog } from "../../../runtime/prooflog/index.js";
-import { decodeMapEntry, FileMapStore, MapClient, mapService, PostgresMapStore, recoverMaps, S3MapStore, VerifiableMap, type MapStore, type MapWrite } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, encodeMapEntry, FileMapStore, MapClient, mapService, PostgresMapStore, recoverMaps, S3MapStore, VerifiableMap, type MapStore, type MapWrite } from "../../../runtime/vmap/index.js";
 
 const ORIGIN = "meridian.test/vmap-persist";
 const keys = generateKey(ORIGIN);
@@ -117,6 +117,41 @@ describe("file map store (in process)", () => {
   });
 });
 
+describe("restart while the log's checkpoint lags", () => {
+  it("finds batches the log acknowledged but no checkpoint covered yet, instead of forking the map at their revisions", async () => {
+    // A log that publishes only when told: the last batch is acknowledged (durable) but not in any checkpoint.
+    const origin = "meridian.test/vmap-lag";
+    const lagging = await startLogServer({ origin, signerKey: generateKey(origin).signerKey, dataDir: join(tmp, "lag-log"), port: 0, checkpointIntervalMs: 3_600_000 });
+    try {
+      const map = new VerifiableMap("m");
+      const direct = new LogClient(lagging.url);
+      for (let i = 0; i < 3; i++) await direct.add(encodeMapEntry(map.apply(batch(i))));
+      await lagging.log.publishCheckpoint();
+      const lost = map.apply(batch(3)); // the store never recorded it: the service stopped right after the log's ack
+      await direct.add(encodeMapEntry(lost));
+      expect(parseCheckpoint(parseSignedNote(await direct.checkpoint()).text).size).toBe(3);
+
+      // The restarted service appends a resume record; publish once the log holds it, as the interval would.
+      const client = new LogClient(lagging.url);
+      const add = client.add.bind(client);
+      client.add = async (entry) => {
+        const r = await add(entry);
+        await lagging.log.publishCheckpoint();
+        return r;
+      };
+      const held = (await recoverMaps(["m"], null, client)).get("m")!;
+      expect([held.map.revision, held.logIndex]).toEqual([4, 3]);
+      expect(Buffer.from(held.map.root()).toString("hex")).toBe(Buffer.from(lost.root).toString("hex"));
+
+      // Without a checkpoint covering the resume record, the start is refused rather than served from a stale view.
+      const silent = new LogClient(lagging.url);
+      await expect(recoverMaps(["m"], null, silent, 200)).rejects.toThrow(/has not published a checkpoint covering this service's resume record \(entry 5\) within 200 ms/);
+    } finally {
+      await lagging.app.close();
+    }
+  });
+});
+
 describe("PostgreSQL map store", () => {
   it("restores maps from their rows without the log, and refuses a store whose head is not in the log it is given", async () => {
     const map = `pg${process.pid}x${Date.now()}`;
@@ -139,7 +174,7 @@ describe("PostgreSQL map store", () => {
     // Another log (fresh, nearly empty): the stored head's log index is not there.
     const other = await startLogServer({ origin: "meridian.test/vmap-other", signerKey: generateKey("meridian.test/vmap-other").signerKey, dataDir: join(tmp, "other-log"), port: 0, checkpointIntervalMs: 20 });
     const store: MapStore = new PostgresMapStore(PG_URL);
-    await expect(recoverMaps([map], store, new LogClient(other.url), 200)).rejects.toThrow(/says map \S+ revision 9 is log entry \d+, but the log holds 0 entries/);
+    await expect(recoverMaps([map], store, new LogClient(other.url), 200)).rejects.toThrow(/says map \S+ revision 9 is log entry \d+, but the log holds 1 entries/);
     await store.close();
     await other.app.close();
   });
