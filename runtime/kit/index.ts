@@ -15,3 +15,4 @@ export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";
 export { CONSISTENCY_HEADER, consistencyTokenOf, type ConsistencyHooks } from "./consistency.js";
 export { installHlcHooks } from "./hlc.js";
+export { parseXfcc, xfccPeer, XfccError, XFCC_HEADER, type XfccElement } from "./xfcc.js";
