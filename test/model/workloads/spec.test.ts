@@ -178,6 +178,14 @@ describe("regionWorkloads", () => {
     expect(clockConfigSchema.parse(serviceKeys(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
   });
 
+  it("the clock's gateway bound and HLC reset threshold reach clock.json from meridian:time.gateway", () => {
+    const spec = prod();
+    const rendered = (s: typeof spec) => clockConfigSchema.parse(JSON.parse(regionWorkloads(s, "aws-use1").find((w) => w.service.name === "clock")!.config["clock.json"]!));
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 1000, resetMinLeadMs: spec.time.maxOffsetMs });
+    spec.time.gateway = { maxUncertaintyMs: 2500, resetMinLeadMs: 4000 };
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 2500, resetMinLeadMs: 4000 });
+  });
+
   it("the schemas refuse a config that drifts from them (the check can fail)", () => {
     const clock = regionWorkloads(prod(), "aws-use1").find((w) => w.service.name === "clock")!;
     expect(() => clockConfigSchema.parse({ ...serviceKeys(clock.config["clock.json"]!), skewThresholds: 1 })).toThrow(/skewThresholds/);
