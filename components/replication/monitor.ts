@@ -14,6 +14,7 @@ import { REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_
 import type { EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
+import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { replicationLagRules } from "./lag-rules.js";
 import { kitServiceManifests, registerKitService } from "../workloads/kit-service.js";
 
@@ -32,7 +33,8 @@ export function monitoredCopies(copies: readonly DatabaseCopy[], regionId: strin
 /** The monitor's config file: hosts are the copies' outputs; the login and password are mounted Secret files. */
 export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
   const entry = (c: DatabaseCopy) =>
-    pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=verify-full`.apply((url) => ({
+    // libpq semantics (uselibpqcompat): verify-ca checks the chain only, as for Cloud SQL's per-instance CA.
+    pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=${c.tls.sslmode}&sslrootcert=${caFile(c.tls)}&uselibpqcompat=true`.apply((url) => ({
       writer: c.writer,
       url,
       userFile: `${SECRETS_DIR}/${c.writer}/username`,
@@ -70,7 +72,11 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
     // 503 naming the stale copy: readiness is the process's own liveness (/healthz).
     readinessPath: "/healthz",
     resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "160Mi" } },
-    mounts: writers.map((w) => ({ name: `login-${w}`, mountPath: `${SECRETS_DIR}/${w}`, volume: { secret: { secretName: secretName(w), defaultMode: 0o400 } } })),
+    mounts: [
+      ...writers.map((w) => ({ name: `login-${w}`, mountPath: `${SECRETS_DIR}/${w}`, volume: { secret: { secretName: secretName(w), defaultMode: 0o400 } } })),
+      // Each copy's cloud CA bundle, named by sslrootcert in its URL.
+      { name: "db-ca", mountPath: DB_CA_DIR, volume: { configMap: { name: DB_CA_CONFIGMAP } } },
+    ],
   });
   // Two monitors stamp the same heartbeat row (an upsert), so a restart never leaves the signal without a backend.
   const n = `${regionId}-${name}`;

@@ -46,7 +46,7 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(service.maxLagSeconds).toBe(MAX_LAG_SECONDS);
     for (const db of [...service.copies, ...(service.writes ? [service.writes] : [])]) {
       expect(new URL(db.url).password).toBe("");
-      expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-full$/);
+      expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-(full|ca)&sslrootcert=\/etc\/meridian\/db-ca\/[a-z0-9.+-]+\.pem&uselibpqcompat=true$/);
       expect(db.passwordFile).toBe(`/etc/meridian/replication/${db.writer}/password`);
       expect(db.userFile).toBe(`/etc/meridian/replication/${db.writer}/username`);
     }
