@@ -37,7 +37,7 @@ export interface HttpHlcOptions {
 function asHttp(node: ClockNode, e: unknown): never {
   if (e instanceof TimestampParseError || e instanceof TimeInputError) {
     node.metrics.gatewayRefused("invalid");
-    throw new HttpError(400, "invalid HLC timestamp", e.message);
+    throw new HttpError(400, e instanceof TimeInputError ? "invalid timestamp" : "invalid HLC timestamp", e.message);
   }
   if (e instanceof UntrustworthyRemoteWallTimeError) throw new HttpError(409, "untrustworthy HLC timestamp", e.message);
   if (e instanceof TimeOutOfBoundError) {
