@@ -87,7 +87,7 @@ export class TransparencyLog {
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
-    this.maxBatch = opts.maxBatch ?? 8192;
+    this.maxBatch = opts.maxBatch ?? 1024;
     this.dedupe = new Dedupe(opts.dedupeCapacity ?? 1_000_000, opts.dedupeFilterBits ?? 2 ** 27, {
       store: opts.store,
       tiles: () => this.tiles,

@@ -47,9 +47,15 @@ export function findInBucket(bucket: Uint8Array, leaf: Hash): number | undefined
 }
 
 /** Run `fn` over `items`, at most 64 at a time (a batch can touch all 4,096 buckets: stay clear of EMFILE). */
-async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += 64) await Promise.all(items.slice(i, i + 64).map(fn));
+export async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>, width = 64): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
+
+/**
+ * Background index work runs two file operations at a time: libuv has four threads for all file I/O, and the
+ * journal write that acknowledges entries must not queue behind thousands of bucket writes or fsyncs.
+ */
+export const BACKGROUND_WIDTH = 2;
 
 /** Bucket files kept open (reads and appends then cost one syscall, not open/read/close): at most this many. */
 const OPEN_BUCKETS = 1024;
@@ -190,10 +196,14 @@ export class FileLeafIndex {
           list.push({ leaf, index: first + i });
         });
       }
-      await inChunks([...byBucket], async ([k, records]) => {
-        await (await this.handle(k)).write(encodeRecords(records));
-        this.dirty.add(k);
-      });
+      await inChunks(
+        [...byBucket],
+        async ([k, records]) => {
+          await (await this.handle(k)).write(encodeRecords(records));
+          this.dirty.add(k);
+        },
+        BACKGROUND_WIDTH,
+      );
       this.unflushed += p.count;
     } catch (e) {
       // Keep them for the next attempt (the caller fails its sync).
@@ -234,11 +244,15 @@ export class FileLeafIndex {
   private async flush(): Promise<void> {
     const keys = [...this.dirty];
     this.dirty = new Set();
-    await inChunks(keys, async (k) => {
-      const fh = await open(join(this.dir, k), "r");
-      await fh.datasync();
-      await fh.close();
-    });
+    await inChunks(
+      keys,
+      async (k) => {
+        const fh = await open(join(this.dir, k), "r");
+        await fh.datasync();
+        await fh.close();
+      },
+      BACKGROUND_WIDTH,
+    );
     if (keys.length > 0) {
       const d = await open(this.dir, "r"); // new buckets' directory entries
       await d.sync();

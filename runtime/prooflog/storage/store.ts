@@ -73,7 +73,7 @@ export class MemoryStore implements TileStore {
   private checkpoint: string | null = null;
   readonly tiles = new Map<string, Uint8Array>();
   readonly bundles = new Map<number, Uint8Array>();
-  private readonly leafIndex = new LeafTable(16, true);
+  private readonly leafIndex = new LeafTable(1 << 16, true);
 
   async open(): Promise<Recovered> {
     return { state: this.state, pending: [], checkpoint: this.checkpoint };
