@@ -86,10 +86,6 @@ export interface ClockRegionConfig {
   forwardJumpCheck: boolean;
   /** Where the HLC persists its wall-time upper bound: the pod's own volume (WorkloadSpec.state). */
   dataDir: string;
-  /** Clock domain gateway: the widest ± uncertainty a physical or legacy timestamp may carry into HLC. */
-  maxUncertaintyMs: number;
-  /** HLC reset protocol: the smallest HLC lead over physical time a reset may undo. */
-  resetMinLeadMs: number;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
@@ -107,8 +103,6 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     ...(gm ? { grandmaster: gm } : {}),
     forwardJumpCheck: true,
     dataDir: `${STATE_DIR}/clock`,
-    maxUncertaintyMs: t.gateway.maxUncertaintyMs,
-    resetMinLeadMs: t.gateway.resetMinLeadMs ?? t.maxOffsetMs,
   };
 }
 

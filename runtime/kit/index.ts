@@ -14,5 +14,3 @@ export { bindUdp, sendSafely } from "./udp.js";
 export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from "./client-limiter.js";
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";
 export { CONSISTENCY_HEADER, consistencyTokenOf, type ConsistencyHooks } from "./consistency.js";
-export { installHlcHooks } from "./hlc.js";
-export { parseXfcc, xfccPeer, XfccError, XFCC_HEADER, type XfccElement } from "./xfcc.js";

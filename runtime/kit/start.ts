@@ -56,7 +56,7 @@ export async function startService<S extends z.ZodType, P extends ServiceParts>(
   const log = options.logger ?? pino({ level: "silent" });
   const clock = options.clock ?? systemClock;
   const registry = createRegistry(definition.name, options.processMetrics ?? true);
-  const authenticator = new Authenticator(server.auth, clock, server.identity);
+  const authenticator = new Authenticator(server.auth, clock);
   const timeoutMs = server.timeouts.storeMs;
 
   const probes: StoreProbe[] = Object.entries(definition.stores?.(config) ?? {}).flatMap(([name, spec]) => (spec ? [storeProbe(name, spec)] : []));
