@@ -40,6 +40,8 @@ export interface RlsOptions {
   blocks?: BlockList;
   /** Burn-rate shedding (shedding.ts): a shed request is OVER_LIMIT before any counter is charged. */
   shedder?: { shouldShed(req: RlsRequest, now: number): boolean };
+  /** AIMD throttling (aimd-throttle.ts): a throttled request is OVER_LIMIT before any counter is charged. */
+  aimd?: { shouldShed(req: RlsRequest, now: number): boolean };
 }
 
 interface Work {
@@ -98,7 +100,7 @@ export class RateLimitService {
     const domain = this.domains.get(req.domain);
     const plans = planRequest(req, domain);
     const now = this.clock.now();
-    if (this.o.shedder?.shouldShed(req, now))
+    if (this.o.shedder?.shouldShed(req, now) || this.o.aimd?.shouldShed(req, now))
       return {
         overallCode: "OVER_LIMIT",
         statuses: req.descriptors.map(() => ({ code: "OVER_LIMIT" as const, currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] })),
