@@ -7,7 +7,9 @@
  *   - the config's own SPIFFE ID is the pod's (trust domain, namespace, service account): the `By=` it expects;
  *   - the pod gets a sidecar: its namespace is labelled `istio-injection=enabled` and the pod does not opt out;
  *   - the pod is not on the host network, and no annotation takes an app port out of inbound capture
- *     (`traffic.sidecar.istio.io/excludeInboundPorts`, a narrower `includeInboundPorts`);
+ *     (`traffic.sidecar.istio.io/excludeInboundPorts`, a narrower `includeInboundPorts`, interceptionMode NONE);
+ *   - neither istiod's mesh-wide ProxyConfig nor the pod's `proxy.istio.io/config` makes the sidecar forward a
+ *     caller's header as it came (proxyHeaders.forwardedClientCert other than APPEND_FORWARD / SANITIZE_SET);
  *   - the effective PeerAuthentication on every app port is STRICT (workload policy, its portLevelMtls, the
  *     namespace's, the mesh root's — Istio's precedence; no policy at all is PERMISSIVE);
  *   - the namespace denies ingress by default, and every NetworkPolicy rule that admits an app port names its
@@ -15,13 +17,14 @@
  *     "from anywhere"), so nothing outside the mesh is even routed to the port.
  * Pure: the PKI area runs it on the objects the plan renders; tests run it on the recorded plan.
  */
+import { parse as parseYaml } from "yaml";
 import { NAMESPACES, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
 import { regionNetworkInputs, regionNetworkPolicies, type NetworkPolicyShape } from "../../model/security/network.js";
 import { xfccTrustOf } from "../../model/security/mesh-identity.js";
 import { namespaceSecurityLabels } from "../../model/security/posture.js";
 import { regionWorkloads } from "../../model/workloads/spec.js";
 import { workloadManifests } from "../workloads/manifests.js";
-import { meshPolicies } from "./mesh-tls.js";
+import { istiodValues, meshPolicies } from "./mesh-tls.js";
 
 export interface NamespaceLike {
   name: string;
@@ -40,7 +43,7 @@ export interface XfccWorkload {
   config: Record<string, string>;
   pod: {
     metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-    spec?: { serviceAccountName?: string; hostNetwork?: boolean; containers?: { ports?: { containerPort: number }[] }[] };
+    spec?: { serviceAccountName?: string; hostNetwork?: boolean; containers?: { ports?: { containerPort: number; protocol?: string }[] }[] };
   };
 }
 
@@ -58,6 +61,23 @@ export interface XfccTrustInputs {
   workloads: XfccWorkload[];
   peerAuthentications: PeerAuthenticationLike[];
   networkPolicies: NetworkPolicyShape[];
+  /** istiod's `meshConfig.defaultConfig` (the mesh-wide ProxyConfig), which can change what sidecars do with XFCC. */
+  meshProxyConfig: Record<string, unknown>;
+}
+
+/**
+ * What an inbound sidecar may do with XFCC for the check to hold: append the peer (APPEND_FORWARD, Istio's default for
+ * sidecars) or replace the header with it (SANITIZE_SET). FORWARD_ONLY and ALWAYS_FORWARD_ONLY pass a caller's header on
+ * unchanged, and SANITIZE drops it (no caller would ever be known).
+ */
+const SOUND_XFCC_MODES = new Set(["APPEND_FORWARD", "SANITIZE_SET"]);
+
+function proxyConfigProblems(config: Record<string, unknown>, where: string): string[] {
+  const problems: string[] = [];
+  const xfcc = (config["proxyHeaders"] as { forwardedClientCert?: unknown } | undefined)?.forwardedClientCert;
+  if (xfcc !== undefined && !SOUND_XFCC_MODES.has(String(xfcc))) problems.push(`${where} sets proxyHeaders.forwardedClientCert ${String(xfcc)}; the sidecar must append the peer (APPEND_FORWARD) or set it (SANITIZE_SET)`);
+  if (config["interceptionMode"] === "NONE") problems.push(`${where} sets interceptionMode NONE: nothing is captured by the sidecar`);
+  return problems;
 }
 
 export class XfccTrustError extends Error {
@@ -97,6 +117,7 @@ export function xfccTrustProblems(inputs: XfccTrustInputs): string[] {
   const problems: string[] = [];
   const nsLabels = new Map(inputs.namespaces.map((n) => [n.name, n.labels]));
   const meshed = (ns: string) => nsLabels.get(ns)?.["istio-injection"] === "enabled";
+  const meshWide = proxyConfigProblems(inputs.meshProxyConfig, "istiod's meshConfig.defaultConfig");
   for (const w of inputs.workloads) {
     const trusted = Object.entries(w.config).flatMap(([file, text]) => {
       const id = xfccTrustOf(text);
@@ -106,12 +127,26 @@ export function xfccTrustProblems(inputs: XfccTrustInputs): string[] {
     const at = `${w.namespace}/${w.name}`;
     const labels = w.pod.metadata?.labels ?? {};
     const annotations = w.pod.metadata?.annotations ?? {};
-    const ports = (w.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort));
-    const own = `spiffe://${inputs.trustDomain}/ns/${w.namespace}/sa/${w.pod.spec?.serviceAccountName ?? "default"}`;
-    for (const t of trusted) if (t.id !== own) problems.push(`${at}: ${t.file} trusts the sidecar of ${t.id}, but the pod's SPIFFE ID is ${own}`);
+    // Istio captures TCP only; a UDP port (the grandmaster's NTP, say) carries no HTTP and no XFCC.
+    const ports = (w.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort));
+    const self = `spiffe://${inputs.trustDomain}/ns/${w.namespace}/sa/${w.pod.spec?.serviceAccountName ?? "default"}`;
+    for (const t of trusted) if (t.id !== self) problems.push(`${at}: ${t.file} trusts the sidecar of ${t.id}, but the pod's SPIFFE ID is ${self}`);
     if (!meshed(w.namespace)) problems.push(`${at}: namespace ${w.namespace} is not labelled istio-injection=enabled, so the pod has no sidecar`);
     if (labels["sidecar.istio.io/inject"] === "false" || annotations["sidecar.istio.io/inject"] === "false") problems.push(`${at}: the pod opts out of sidecar injection`);
     if (w.pod.spec?.hostNetwork) problems.push(`${at}: the pod is on the host network, outside its sidecar's capture`);
+    problems.push(...meshWide.map((p) => `${at}: ${p}`));
+    if (annotations["sidecar.istio.io/interceptionMode"] === "NONE") problems.push(`${at}: sidecar.istio.io/interceptionMode NONE: nothing is captured by the sidecar`);
+    const own = annotations["proxy.istio.io/config"];
+    if (own !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = parseYaml(own);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === null || typeof parsed !== "object") problems.push(`${at}: proxy.istio.io/config is not a ProxyConfig this check can read`);
+      else problems.push(...proxyConfigProblems(parsed as Record<string, unknown>, `${at}: proxy.istio.io/config`));
+    }
     const excluded = (annotations["traffic.sidecar.istio.io/excludeInboundPorts"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
     const included = annotations["traffic.sidecar.istio.io/includeInboundPorts"];
     for (const port of ports) {
@@ -176,5 +211,6 @@ export function regionXfccTrustInputs(spec: EstateSpec, region: Region): XfccTru
     }),
     peerAuthentications: meshPolicies(spec) as PeerAuthenticationLike[],
     networkPolicies: regionNetworkPolicies(regionNetworkInputs(spec, region.id, region.cloud)),
+    meshProxyConfig: ((istiodValues(spec, region)["meshConfig"] as { defaultConfig?: Record<string, unknown> } | undefined)?.defaultConfig) ?? {},
   };
 }

@@ -17,6 +17,7 @@ import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { replicationLagRules } from "./lag-rules.js";
 import { kitServiceManifests, registerKitService } from "../workloads/kit-service.js";
+import { hlcEnv } from "../workloads/manifests.js";
 
 export const MONITOR_CONFIG_FILE = "monitor.json";
 export const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
@@ -72,6 +73,8 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
     // 503 naming the stale copy: readiness is the process's own liveness (/healthz).
     readinessPath: "/healthz",
     resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "160Mi" } },
+    // The kit's default HLC (runtime/kit/hlc.ts), as every runtime service propagates it.
+    env: hlcEnv(spec.time.maxOffsetMs),
     mounts: [
       ...writers.map((w) => ({ name: `login-${w}`, mountPath: `${SECRETS_DIR}/${w}`, volume: { secret: { secretName: secretName(w), defaultMode: 0o400 } } })),
       // Each copy's cloud CA bundle, named by sslrootcert in its URL.

@@ -26,6 +26,7 @@ import { CONFIG_DIR } from "../../model/workloads/spec.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
 import { kitServiceManifests, type KitServiceManifests } from "./kit-service.js";
+import { hlcEnv } from "./manifests.js";
 
 /** Labels the gateway's pods carry: the Service's selector, and the Gateway resource's. */
 export const GATEWAY_POD_LABELS: Record<string, string> = { app: GATEWAY.name, istio: GATEWAY.name };
@@ -142,6 +143,8 @@ export function healthAggregatorManifests(spec: EstateSpec, regionId: string): H
     // show as a 503 signal, not as a gateway with no backend.
     readinessPath: "/readyz",
     resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "192Mi" } },
+    // The kit's default HLC (runtime/kit/hlc.ts): x-meridian-hlc, its epoch and x-meridian-time at the edge.
+    env: hlcEnv(spec.time.maxOffsetMs),
     spreadOverZones: true,
   });
 }

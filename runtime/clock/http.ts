@@ -18,7 +18,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import { CONSISTENCY_HEADER, HttpError, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
+import { CONSISTENCY_HEADER, HttpError, installConsistencyTokens, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
 import { checkEpoch, EPOCH_HEADER, HlcEpochError, HlcResetRefusedError, parseEpoch, parseStamped, parseToken, formatToken, resetHlc, type ResetOptions } from "./epoch.js";
 import { headerInterval, intoHlc, legacyInterval, physicalInterval, renderHlc, rfc3339Micros, TIME_HEADER, TIME_UNCERTAINTY_HEADER, TimeInputError, TimeOutOfBoundError, type GatewayBounds } from "./gateway.js";
 import { UntrustworthyRemoteWallTimeError } from "./hlc.js";
@@ -121,8 +121,10 @@ export function hlcParts(node: ClockNode, o: HttpHlcOptions = {}): { hlc: HlcHoo
   return { hlc: httpHlc(node, o), consistency: hlcConsistency(node) };
 }
 
-export function installHlc(app: FastifyInstance, node: ClockNode): void {
-  installHlcHooks(app, httpHlc(node));
+/** The same on a fastify app not built by the kit; `consistencyTokens` also stamps writes and checks tokens' epochs. */
+export function installHlc(app: FastifyInstance, node: ClockNode, o: HttpHlcOptions & { consistencyTokens?: boolean } = {}): void {
+  installHlcHooks(app, httpHlc(node, o));
+  if (o.consistencyTokens) installConsistencyTokens(app, hlcConsistency(node));
 }
 
 const uncertaintyMs = z.number().nonnegative().max(86_400_000);

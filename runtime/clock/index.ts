@@ -10,7 +10,7 @@ export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatu
 export { TimeMetrics } from "./metrics.js";
 export { HTTP_HEADER, GRPC_METADATA_KEY, NATS_HEADER, grpc, http, inject, nats, type Carrier } from "./propagation.js";
 export { httpHlc, hlcConsistency, hlcParts, installHlc, clockRoutes, resetRoute, DEFAULT_MAX_UNCERTAINTY_MS, type HttpHlcOptions } from "./http.js";
-export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv } from "./env.js";
+export { HLC_MAX_OFFSET_ENV, hlcNodeFromEnv, timeFromEnv } from "./env.js";
 export { ntpQuery, NtpQueryError, type NtpMeasurement } from "./ntp/client.js";
 export { NtpSync } from "./sync.js";
 export { ChronySync, chronycTracking, type TrackingReader } from "./chrony-sync.js";

@@ -7,6 +7,9 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import type { Clock } from "../common/clock.js";
+import type { ConsistencyHooks } from "./consistency.js";
 
 export interface HlcHooks {
   /** The HLC header (`x-meridian-hlc`). */
@@ -33,4 +36,31 @@ export function installHlcHooks(app: FastifyInstance, hlc: HlcHooks): void {
     else reply.header(hlc.header, hlc.stamp());
     return payload;
   });
+}
+
+/** The time handling a service gets when it brings none of its own (it gives no `hlc`). */
+export interface DefaultTimeParts {
+  hlc?: HlcHooks;
+  consistency?: ConsistencyHooks;
+}
+
+/**
+ * Builds a service's default time handling from its clock and metrics registry (runtime/clock's
+ * `timeFromEnv()`: a ClockNode when MERIDIAN_HLC_MAX_OFFSET_MS is set, as every deployed pod's is).
+ */
+export type DefaultTime = (ctx: { service: string; clock: Clock; metrics: Registry }) => DefaultTimeParts | undefined | Promise<DefaultTimeParts | undefined>;
+
+let processDefault: DefaultTime | undefined;
+
+/**
+ * Set the default every `runService` in this process uses (the `meridian` command sets runtime/clock's
+ * `timeFromEnv()` once, so every service it serves propagates the HLC from one place). In-process callers
+ * (`startService`: tests, `meridian local`) pass `time` explicitly instead.
+ */
+export function setDefaultTime(time: DefaultTime | undefined): void {
+  processDefault = time;
+}
+
+export function defaultTime(): DefaultTime | undefined {
+  return processDefault;
 }

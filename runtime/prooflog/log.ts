@@ -10,15 +10,19 @@
  * second root for a size already signed. Nothing acknowledged is ever re-indexed.
  */
 import type { ClockNode } from "../clock/index.js";
-import { Antispam } from "./antispam.js";
-import { checkpointTime, CommitWaitRefusedError, timeExtension } from "./commit-wait.js";
-import { formatCheckpoint, openCheckpoint, parseCheckpoint, type Checkpoint } from "./checkpoint.js";
+import { CommitWaitRefusedError } from "./commit-wait.js";
+import type { Checkpoint } from "./checkpoint.js";
+import { Dedupe } from "./dedupe.js";
+import { LogUnavailableError } from "./errors.js";
 import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
-import { parseSignedNote, signNote, type Signer, type Verifier } from "./note.js";
-import { type Hash, hashEquals, leafHash, toBase64 } from "./rfc6962.js";
+import type { Signer, Verifier } from "./note.js";
+import { Publisher } from "./publish.js";
+import { type Hash, hashEquals, leafHash } from "./rfc6962.js";
 import type { TileStore, TreeState } from "./storage/store.js";
 import { CorruptStoreError } from "./storage/journal.js";
+
+export { ForkRefusedError, LogUnavailableError } from "./errors.js";
 
 export interface LogOptions {
   origin: string;
@@ -30,6 +34,8 @@ export interface LogOptions {
   maxBatch?: number;
   /** Duplicate detection's in-memory window (in front of the store's persistent index); 0 turns detection off. */
   dedupeCapacity?: number;
+  /** The cap on duplicate detection's membership filter over the whole log, in bits (a power of two; default 2^27, 16 MiB). */
+  dedupeFilterBits?: number;
   extensions?: string[];
   /** Signed checkpoints held apart from the store; the recovered tree must extend each. */
   mustExtend?: { source: string; note: string }[];
@@ -48,15 +54,6 @@ export interface AddResult {
 
 export interface Appended extends AddResult {
   durable: Promise<void>;
-}
-
-export class LogUnavailableError extends Error {
-  override name = "LogUnavailableError";
-}
-
-/** The log would fork if it started: what it recovered does not extend a checkpoint it signed. */
-export class ForkRefusedError extends Error {
-  override name = "ForkRefusedError";
 }
 
 interface Batch {
@@ -79,21 +76,25 @@ export class TransparencyLog {
   private batches: Batch[] = [];
   private writing: Batch | null = null;
   private flushing: Promise<void> | null = null;
-  private readonly antispam: Antispam;
+  private readonly dedupe: Dedupe;
+  private readonly publisher: Publisher;
   private nextIndex = 0;
   private durableSize = 0;
   /** The state of the last durable commit: checkpoints are signed over this, never over work in flight. */
   private committed: TreeState = { size: 0, root: Integrator.empty().root(), edge: Integrator.empty().edge() };
   private failure: unknown = null;
-  private latest: { note: string; checkpoint: Checkpoint } | null = null;
   private readonly maxBatch: number;
-  /** Why the last checkpoint could not be signed (an unsynchronised clock), until one is. */
-  private heldBack: string | null = null;
 
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
     this.maxBatch = opts.maxBatch ?? 8192;
-    this.antispam = new Antispam(opts.dedupeCapacity ?? 1_000_000);
+    this.dedupe = new Dedupe(opts.dedupeCapacity ?? 1_000_000, opts.dedupeFilterBits ?? 2 ** 27, {
+      store: opts.store,
+      tiles: () => this.tiles,
+      durableSize: () => this.durableSize,
+      inflightLeaves: () => this.batches.flatMap((b) => b.leaves),
+    });
+    this.publisher = new Publisher(opts, () => this.tiles);
   }
 
   /** Open (or create) a log: restore the edge, replay the journal tail, check it extends every signed checkpoint. */
@@ -102,6 +103,7 @@ export class TransparencyLog {
     try {
       await log.recover();
     } catch (e) {
+      await log.dedupe.close();
       await opts.store.close().catch(() => undefined);
       throw e;
     }
@@ -128,25 +130,26 @@ export class TransparencyLog {
       const first = log.integrator.size;
       for (const e of rec.pending) log.integrator.append(e, leafHash(e));
       const done = log.integrator.takeCompleted();
-      const leaves = log.antispam.enabled ? rec.pending.map(leafHash) : undefined;
+      const leaves = log.dedupe.enabled ? rec.pending.map(leafHash) : undefined;
       await opts.store.commit({ firstIndex: first, entries: rec.pending, leaves, ...done, state: log.state(), journaled: true });
       await opts.store.sync();
     }
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = log.state();
-    await log.checkExtends(rec.checkpoint, opts.mustExtend ?? []);
+    await log.publisher.checkExtends(log.size, rec.checkpoint, opts.mustExtend ?? []);
     await log.verifyRecentTiles();
+    log.dedupe.start();
     // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
     const held = (e: unknown) => {
       if (!(e instanceof CommitWaitRefusedError)) throw e;
     };
-    if (!log.latest && log.size === 0) {
+    if (!log.publisher.latest && log.size === 0) {
       // A new log: the empty tree is consistent with every tree, so its checkpoint needs no witness.
       await log.publishCheckpoint(false, false).catch(held);
       if (opts.cosign) void log.publishCheckpoint(true).catch(() => undefined);
-    } else if (!log.latest) {
+    } else if (!log.publisher.latest) {
       await log.publishCheckpoint().catch(held); // bounded by the per-witness deadlines; may find no quorum (then 503 until one)
-    } else if (log.latest.checkpoint.size < log.size) {
+    } else if (log.publisher.latest.checkpoint.size < log.size) {
       // Catch the published checkpoint up; with witnesses, in the background (a slow one must not delay the start).
       if (opts.cosign) void log.publishCheckpoint().catch(() => undefined);
       else await log.publishCheckpoint().catch(held);
@@ -155,33 +158,6 @@ export class TransparencyLog {
 
   private state() {
     return { size: this.integrator.size, root: this.integrator.root(), edge: this.integrator.edge() };
-  }
-
-  /** Refuse to start unless the recovered tree extends every checkpoint this log signed. */
-  private async checkExtends(stored: string | null, apart: { source: string; note: string }[]): Promise<void> {
-    const candidates = [...(stored ? [{ source: `the checkpoint in ${this.opts.store.description}`, note: stored }] : []), ...apart];
-    for (const { source, note } of candidates) {
-      let cp: Checkpoint;
-      try {
-        cp = openCheckpoint(note, this.opts.verifier ? [this.opts.verifier] : [], this.opts.origin).checkpoint;
-      } catch (e) {
-        // Without the log's verifier key only the store's own record can be read, and it is trusted as written.
-        if (!this.opts.verifier) cp = parseCheckpoint(parseSignedNote(note).text);
-        else throw new ForkRefusedError(`${source} is not a checkpoint of ${this.opts.origin} signed by this log's key: ${(e as Error).message}`);
-      }
-      if (cp.size > this.size) {
-        throw new ForkRefusedError(
-          `${source} shows this log signed size ${cp.size}, but ${this.opts.store.description} holds only ${this.size} entries: ` +
-            "acknowledged entries are missing (a stale snapshot, a lagging replica, or deleted data). Refusing to start, because " +
-            "re-using those indices would fork the log. Restore the store to at least that size.",
-        );
-      }
-      const root = await this.tiles.rootAt(cp.size);
-      if (!hashEquals(root, cp.root)) {
-        throw new ForkRefusedError(`${source} signed root ${toBase64(cp.root)} at size ${cp.size}, but the stored tree has ${toBase64(root)} there: the store's contents changed. Refusing to start.`);
-      }
-      if (!this.latest || cp.size > this.latest.checkpoint.size) this.latest = { note, checkpoint: cp };
-    }
   }
 
   /** A constant amount of the tree's most recent history is verified at every start (beyond the edge). */
@@ -213,17 +189,18 @@ export class TransparencyLog {
   }
 
   /**
-   * Queue an entry, with duplicate detection over the whole log: the in-memory window first, then (on a miss)
-   * the store's persistent index. A resubmitted entry gets the index it was first given, even across restarts.
-   * Throws as `append`.
+   * Queue an entry, with duplicate detection over the whole log (dedupe.ts): the in-memory window, then the
+   * membership filter, and only on its "maybe" the store's persistent index. A resubmitted entry gets the index it
+   * was first given, even across restarts. Throws as `append`.
    */
   async submit(entry: Uint8Array): Promise<Appended> {
     this.check(entry);
     const leaf = leafHash(entry);
-    if (this.antispam.enabled && this.antispam.lookup(leaf) === undefined) {
-      const index = await this.findPersisted(leaf);
-      if (index !== undefined && this.antispam.lookup(leaf) === undefined) {
-        this.antispam.remember(leaf, index);
+    const d = this.dedupe;
+    if (d.enabled && d.recent(leaf) === undefined && d.mustWait(leaf)) {
+      const index = await d.findStored(leaf);
+      if (index !== undefined && d.recent(leaf) === undefined) {
+        d.remember(leaf, index);
         return { index, duplicate: true, durable: DURABLE };
       }
     }
@@ -237,9 +214,8 @@ export class TransparencyLog {
    */
   append(entry: Uint8Array, leaf: Hash = leafHash(entry)): Appended {
     this.check(entry);
-    const known = this.antispam.lookup(leaf);
+    const known = this.dedupe.claim(leaf, this.nextIndex);
     if (known !== undefined) return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
-    this.antispam.remember(leaf, this.nextIndex);
     let b = this.batches[this.batches.length - 1];
     if (!b || b === this.writing || b.leaves.length >= this.maxBatch) {
       let resolve!: () => void;
@@ -254,41 +230,6 @@ export class TransparencyLog {
     const index = this.nextIndex++;
     this.kick();
     return { index, duplicate: false, durable: b.durable };
-  }
-
-  private lookups: { leaf: Hash; resolve: (i: number | undefined) => void; reject: (e: unknown) => void }[] | null = null;
-
-  /**
-   * The persistent index's answer for a leaf, confirmed against the tree (a store restored from an older or newer
-   * snapshot than its index cannot make the log answer with an index that holds another entry). Lookups arriving
-   * together go to the store as one batch.
-   */
-  private findPersisted(leaf: Hash): Promise<number | undefined> {
-    return new Promise((resolve, reject) => {
-      if (!this.lookups) {
-        this.lookups = [];
-        setImmediate(() => void this.runLookups());
-      }
-      this.lookups.push({ leaf, resolve, reject });
-    });
-  }
-
-  private async runLookups(): Promise<void> {
-    const batch = this.lookups!;
-    this.lookups = null;
-    try {
-      const found = await this.opts.store.findLeaves(batch.map((l) => l.leaf));
-      await Promise.all(batch.map(async (l, i) => l.resolve(await this.confirmed(l.leaf, found[i]))));
-    } catch (e) {
-      for (const l of batch) l.reject(new LogUnavailableError(`duplicate index lookup failed: ${String(e)}`));
-    }
-  }
-
-  private async confirmed(leaf: Hash, index: number | undefined): Promise<number | undefined> {
-    if (index === undefined || index >= this.durableSize) return undefined;
-    let at: Hash | undefined;
-    await this.tiles.rawLeafHashes(index, index + 1, (h) => (at = h));
-    return at && hashEquals(at, leaf) ? index : undefined;
   }
 
   async add(entry: Uint8Array): Promise<AddResult> {
@@ -315,7 +256,7 @@ export class TransparencyLog {
       this.tiles.addInflight(done.tiles);
       const state = this.state();
       try {
-        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.antispam.enabled ? b.leaves : undefined, ...done, state });
+        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.dedupe.enabled ? b.leaves : undefined, ...done, state });
       } catch (e) {
         this.fail(e);
         return;
@@ -347,60 +288,41 @@ export class TransparencyLog {
     while (this.flushing) await this.flushing;
   }
 
-  private publishing: Promise<string> = Promise.resolve("");
-
   /**
    * Sign a checkpoint for the durable size and publish it. With `force`, re-sign even when the size has not
    * moved (idle logs re-sign on an interval, so witnesses and monitors see them alive).
    */
   publishCheckpoint(force = false, witnessed = true): Promise<string> {
-    this.publishing = this.publishing.catch(() => "").then(() => this.publishNow(force, witnessed));
-    return this.publishing;
-  }
-
-  private async publishNow(force: boolean, witnessed: boolean): Promise<string> {
-    if (this.failure) throw new LogUnavailableError(`log storage failed earlier: ${String(this.failure)}`);
-    const { size, root, edge } = this.committed;
-    if (this.latest && this.latest.checkpoint.size === size && !force) return this.latest.note;
-    if (this.latest && this.latest.checkpoint.size > size) throw new ForkRefusedError(`refusing to sign size ${size} below the published ${this.latest.checkpoint.size}`);
-    const clock = this.opts.clock;
-    let time: number | null;
-    try {
-      time = clock ? checkpointTime(clock) : null;
-    } catch (e) {
-      this.heldBack = (e as Error).message;
-      throw e;
-    }
-    const checkpoint: Checkpoint = { origin: this.opts.origin, size, root, extensions: [...(this.opts.extensions ?? []), ...(time === null ? [] : [timeExtension(time)])] };
-    let note: string | null = signNote(formatCheckpoint(checkpoint), [this.opts.signer]);
-    // Commit-wait runs while the witnesses cosign; nothing is published before it is over.
-    const waited = time === null ? null : clock!.truetime.commitWait(time);
-    if (this.opts.cosign && witnessed) note = await this.opts.cosign(note, size, (old) => this.tiles.consistencyProof(old, size));
-    await waited;
-    this.heldBack = null;
-    if (note === null) return this.latest?.note ?? "";
-    await this.opts.store.publish({ note, edge });
-    await this.opts.onPublish?.(note);
-    if (!this.latest || this.latest.checkpoint.size <= size) this.latest = { note, checkpoint };
-    return this.latest.note;
+    return this.publisher.publish(() => this.committed, () => this.failure, force, witnessed);
   }
 
   /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */
   checkpoint(): { note: string; checkpoint: Checkpoint } {
-    if (!this.latest) throw new LogUnavailableError(`no checkpoint has been published yet (${this.heldBack ?? "waiting for the witness quorum"})`);
-    return this.latest;
+    return this.publisher.checkpoint();
+  }
+
+  /** Resolves once duplicate detection's filter is built (true) or its build failed (false: the store answers every miss). */
+  dedupeReady(): Promise<boolean> {
+    return this.dedupe.ready();
+  }
+
+  /** Lookups duplicate detection has made in the store's persistent index (for metrics and tests). */
+  get dedupeStoreLookups(): number {
+    return this.dedupe.storeLookups;
   }
 
   /** Index of a durable entry by its leaf hash: the in-memory window only (`find` asks the store too). */
   indexOf(leaf: Hash): number | undefined {
-    const i = this.antispam.lookup(leaf);
+    const i = this.dedupe.recent(leaf);
     return i !== undefined && i < this.durableSize ? i : undefined;
   }
 
   /** Index of a durable entry by its leaf hash, from the window or the store's persistent index. */
   async find(leaf: Hash): Promise<number | undefined> {
-    if (!this.antispam.enabled) return undefined;
-    return this.indexOf(leaf) ?? (await this.findPersisted(leaf));
+    if (!this.dedupe.enabled) return undefined;
+    const known = this.indexOf(leaf);
+    if (known !== undefined || !this.dedupe.mayBeStored(leaf)) return known;
+    return this.dedupe.findStored(leaf);
   }
 
   readEntries(start: number, end: number): Promise<Uint8Array[]> {
@@ -422,7 +344,8 @@ export class TransparencyLog {
 
   async close(): Promise<void> {
     await this.drain();
-    await this.publishing.catch(() => undefined);
+    await this.publisher.settle();
+    await this.dedupe.close();
     await this.opts.store.close();
   }
 }

@@ -166,11 +166,14 @@ export class LogTiles {
    * Leaf hashes [start, end) from the stored level-0 tiles as they are, unverified and uncached: only duplicate
    * detection uses them, which a corrupt hash can only make miss.
    */
-  async rawLeafHashes(start: number, end: number, each: (h: Hash, index: number) => void): Promise<void> {
+  async rawLeafHashes(start: number, end: number, each: (h: Hash, index: number) => void, strict = false): Promise<void> {
     for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
       const full = (n + 1) * TILE_WIDTH <= hashesAtLevel(this.edge.size, 0);
       const t = full ? this.inflight.get(`0/${n}`) ?? (await this.store.readTile(0, n)) : this.edge.partialTile(0);
-      if (!t) continue;
+      if (!t) {
+        if (strict) throw new Error(`${this.store.description} has no level-0 tile ${n}`);
+        continue;
+      }
       for (let i = Math.max(start, n * TILE_WIDTH); i < Math.min(end, n * TILE_WIDTH + t.length / HASH_SIZE); i++) {
         const at = (i - n * TILE_WIDTH) * HASH_SIZE;
         each(t.subarray(at, at + HASH_SIZE), i);

@@ -56,13 +56,18 @@ export function parseTilePath(rest: string): TileRef {
 
 /** Encode entries as an entry bundle. */
 export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
-  const parts: Buffer[] = [];
+  let size = 0;
+  for (const e of entries) size += 2 + e.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const e of entries) {
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(e.length);
-    parts.push(len, Buffer.from(e));
+    if (e.length > 0xffff) throw new RangeError(`entry of ${e.length} bytes does not fit an entry bundle (at most 65,535)`);
+    out[at] = e.length >>> 8;
+    out[at + 1] = e.length & 0xff;
+    out.set(e, at + 2);
+    at += 2 + e.length;
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 export function decodeEntryBundle(bundle: Uint8Array): Buffer[] {

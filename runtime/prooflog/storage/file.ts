@@ -5,12 +5,12 @@
  * state (the commit point), the journal, the writer lock, `quarantine/`, and `antispam/`, the duplicate index
  * (leafindex.ts).
  *
- * A commit appends the batch to the journal and fdatasyncs it (then the entries may be acknowledged), and writes
- * the full tiles and bundles it completed without syncing. `sync` makes those durable, then replaces the state
+ * A commit appends the batch to the journal with one O_DSYNC write (then the entries may be acknowledged), and
+ * writes the full tiles and bundles it completed behind it, without syncing. `sync` makes those durable, then replaces the state
  * atomically and drops journal files the state covers; the sequencer syncs before every checkpoint it publishes
  * (and when the journal grows), so a restart replays at most one sync interval of journal: O(1) in log size.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -28,6 +28,8 @@ const gunz = promisify(gunzip);
 /** Sync once the journal holds this much, even between checkpoints, to bound replay at restart. */
 const JOURNAL_SYNC_BYTES = 16 << 20;
 const openDirs = new Set<string>();
+/** The journal is opened for synchronous data writes: one write returns once the record is durable (one syscall, not write + fdatasync). */
+const JOURNAL_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
 
 function isAlive(pid: number): boolean {
   try {
@@ -67,6 +69,11 @@ export class FileStore implements TileStore {
   /** Full tiles and bundles written since the last publication, whose partial versions can go once it is out. */
   private completed: { path: string; end: number }[] = [];
   private leafIndex: FileLeafIndex | null = null;
+  /** Full tiles and bundles are written behind the commits that complete them, in order, on this chain. */
+  private tileWrites: Promise<void> = Promise.resolve();
+  private tileFailure: unknown = null;
+  /** Those not written yet, by public path (bundles uncompressed), so reads see them. */
+  private readonly unwritten = new Map<string, Uint8Array>();
 
   constructor(private readonly dir: string) {
     this.description = `file store ${dir}`;
@@ -103,9 +110,10 @@ export class FileStore implements TileStore {
     mkdirSync(join(this.stateDir, "quarantine"), { recursive: true });
     mkdirSync(this.publicDir, { recursive: true });
     this.lockDir();
-    this.leafIndex = new FileLeafIndex(join(this.stateDir, "antispam"));
+    this.leafIndex = new FileLeafIndex(join(this.stateDir, "antispam"), () => this.syncedSize);
     const statePath = join(this.stateDir, "state");
     const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
+    await this.leafIndex.open(state, this.publicDir);
     const size = state?.size ?? 0;
     const journals = readdirSync(this.stateDir).filter((f) => /^journal\.[0-9]{12}$/.test(f)).sort();
     const pending: Uint8Array[] = [];
@@ -134,7 +142,7 @@ export class FileStore implements TileStore {
       this.journalSeq = Number(f.slice("journal.".length));
     }
     this.journalSeq++;
-    this.journal = await open(this.journalPath(this.journalSeq), "a");
+    this.journal = await open(this.journalPath(this.journalSeq), JOURNAL_FLAGS);
     fsyncDir(this.stateDir);
     this.lastState = state;
     this.syncedSize = size;
@@ -163,18 +171,30 @@ export class FileStore implements TileStore {
   commit(c: Commit): Promise<void> {
     return this.serial(async () => {
       if (!this.journal) throw new Error("store is not open");
+      if (this.tileFailure) throw this.tileFailure;
       const have = this.lastState?.size ?? 0;
       if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
       if (!c.journaled) {
         const rec = encodeRecord(c.firstIndex, c.entries);
-        await this.journal.write(rec);
-        await this.journal.datasync();
+        await this.journal.write(rec); // O_DSYNC: durable when it returns
         this.journalBytes += rec.length;
       }
       // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
-      if (c.leaves && c.leaves.length > 0) await this.leafIndex!.add(c.firstIndex, c.leaves);
+      if (c.leaves && c.leaves.length > 0) this.leafIndex!.add(c.firstIndex, c.leaves);
       this.lastState = c.state;
-      await this.writeTiles(c.tiles, c.bundles);
+      // The entries are durable in the journal, so the commit resolves now; the tiles they complete are written
+      // behind it (a restart would rebuild them from the journal) and made durable by the next sync.
+      const paths = [
+        ...c.tiles.map((t) => [tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data] as const),
+        ...c.bundles.map((b) => [tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), b.data] as const),
+      ];
+      for (const [path, data] of paths) this.unwritten.set(path, data);
+      this.tileWrites = this.tileWrites
+        .then(() => this.writeTiles(c.tiles, c.bundles))
+        .catch((e: unknown) => void (this.tileFailure ??= e))
+        .finally(() => {
+          for (const [path] of paths) this.unwritten.delete(path);
+        });
       if (this.journalBytes > JOURNAL_SYNC_BYTES) await this.syncNow();
     });
   }
@@ -186,9 +206,10 @@ export class FileStore implements TileStore {
   /** fsync the tiles written since the last sync, then the state, then retire the journal files it covers. */
   private async syncNow(): Promise<void> {
     const state = this.lastState;
+    await this.tileWrites;
+    if (this.tileFailure) throw this.tileFailure;
     if (!state || (state.size === this.syncedSize && this.dirtyFiles.size === 0)) return;
     await this.flushPublic();
-    await this.leafIndex!.flush();
     const statePath = join(this.stateDir, "state");
     await writeFile(`${statePath}.tmp`, encodeState(state), { flush: true });
     await rename(`${statePath}.tmp`, statePath);
@@ -198,7 +219,7 @@ export class FileStore implements TileStore {
     await this.journal!.close();
     const old = this.journalSeq;
     this.journalSeq++;
-    this.journal = await open(this.journalPath(this.journalSeq), "a");
+    this.journal = await open(this.journalPath(this.journalSeq), JOURNAL_FLAGS);
     this.journalBytes = 0;
     for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}$/.test(n) && Number(n.slice(8)) <= old)) rmSync(join(this.stateDir, f));
     fsyncDir(this.stateDir);
@@ -246,10 +267,14 @@ export class FileStore implements TileStore {
   }
 
   async readTile(level: number, index: number): Promise<Uint8Array | null> {
+    const pending = this.unwritten.get(tilePath({ level, index, width: TILE_WIDTH }));
+    if (pending) return pending;
     return readFile(join(this.publicDir, tilePath({ level, index, width: TILE_WIDTH }))).catch(() => null);
   }
 
   async readBundle(index: number): Promise<Uint8Array | null> {
+    const pending = this.unwritten.get(tilePath({ level: "entries", index, width: TILE_WIDTH }));
+    if (pending) return pending;
     const b = await readFile(join(this.publicDir, tilePath({ level: "entries", index, width: TILE_WIDTH }))).catch(() => null);
     return b && gunzipIfNeeded(b);
   }
@@ -261,6 +286,7 @@ export class FileStore implements TileStore {
 
   async close(): Promise<void> {
     await this.lock;
+    await this.tileWrites;
     await this.journal?.close();
     this.journal = null;
     await this.leafIndex?.close();

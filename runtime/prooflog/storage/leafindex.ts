@@ -1,18 +1,26 @@
 /**
  * The file store's duplicate index (antispam): leaf hash → index on disk, in 4,096 append-only bucket files
- * (`<dir>/<first 3 hex digits of the hash>`) of fixed 40-byte records (32-byte leaf hash, u64 index). A commit
- * appends one write per bucket it touches; a lookup reads one bucket (up to 1,024 buckets stay open), so memory
- * holds no records and restart reads nothing. A bucket holds n/4,096 records (2.4 MB at 2.5×10^8 entries).
+ * (`<dir>/<first 3 hex digits of the hash>`) of fixed 40-byte records (32-byte leaf hash, u64 index). A lookup
+ * reads one bucket (up to 1,024 buckets stay open), so memory holds no records beyond those not yet written and
+ * restart reads nothing proportional to the log. A bucket holds n/4,096 records (2.4 MB at 2.5×10^8 entries).
  *
- * Crash safety comes from the order of writes, not from atomicity: records are appended only after the entries'
- * journal record is durable (so an index never names an entry that was not), `sync` fsyncs them before the tree
- * state that covers them, and the journal replay at start appends the replayed entries' records again. A record
- * torn by a crash is cut off before the bucket's next append; a repeated record is harmless (the latest wins).
+ * The index is kept off the commit path: a commit only records its leaves in memory (lookups see them at once);
+ * the store's sync appends them to their buckets (one write per bucket per sync, not per commit) before the tree
+ * state covering them, without fsync. Every 2^18 records the buckets are fsynced and `covered` — the size below
+ * which every committed entry's record is durable — is advanced. At start, records for [covered, state size) are
+ * appended again from the level-0 tiles and the state's edge (at most 2^18 plus a sync interval: O(1) in log
+ * size), and the journal replay adds the rest. A record lost, torn or garbled by a crash past `covered` is thus
+ * restored, a torn tail is cut before the bucket's next append, and a repeated record is harmless (the latest
+ * wins; the sequencer confirms every hit against the tree).
  */
-import { open, type FileHandle } from "node:fs/promises";
-import { existsSync, mkdirSync } from "node:fs";
+import { open, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HASH_SIZE, type Hash } from "../rfc6962.js";
+import { LeafTable } from "../leaftable.js";
+import { tilePath, TILE_WIDTH } from "../tiles.js";
+import type { TreeState } from "./state.js";
+import { CorruptStoreError } from "./journal.js";
 
 export const RECORD_SIZE = HASH_SIZE + 8;
 
@@ -46,13 +54,75 @@ async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>): Pr
 /** Bucket files kept open (reads and appends then cost one syscall, not open/read/close): at most this many. */
 const OPEN_BUCKETS = 1024;
 
+/** Records held in memory before they are appended to their buckets (in the background). */
+export const WRITE_RECORDS = 1 << 16;
+/** Records appended since the buckets were last fsynced before they are fsynced and `covered` advances. */
+export const FLUSH_RECORDS = 1 << 18;
+
+interface Pending {
+  table: LeafTable;
+  batches: { first: number; leaves: readonly Hash[] }[];
+  count: number;
+}
+const emptyPending = (): Pending => ({ table: new LeafTable(16, true), batches: [], count: 0 });
+
 export class FileLeafIndex {
   /** Open buckets, least recently used first; a torn tail is cut when a bucket is first opened. */
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private dirty = new Set<string>();
+  /** Committed records not yet appended to their buckets, and those being appended (lookups consult both). */
+  private pending = emptyPending();
+  private writing: Pending | null = null;
+  private unflushed = 0;
+  private covered = 0;
+  /** One past the highest index added. */
+  private addedEnd = 0;
+  private background: Promise<void> | null = null;
 
-  constructor(private readonly dir: string) {
+  /** `durableSize`: the size of the tree state on disk (`covered` never passes it). */
+  constructor(
+    private readonly dir: string,
+    private readonly durableSize: () => number,
+  ) {
     mkdirSync(dir, { recursive: true });
+  }
+
+  private get coveredPath(): string {
+    return join(this.dir, "covered");
+  }
+
+  /**
+   * Read `covered` (absent: the index was last written by a version that fsynced every record before the state,
+   * so the state's size) and append again the records of [covered, state size) from the level-0 tiles under
+   * `publicDir` and the state's edge.
+   */
+  async open(state: TreeState | null, publicDir: string): Promise<void> {
+    const size = state?.size ?? 0;
+    const covered = existsSync(this.coveredPath) ? Number(readFileSync(this.coveredPath, "utf8").trim()) : size;
+    this.covered = Number.isSafeInteger(covered) && covered >= 0 ? Math.min(covered, size) : 0;
+    for (let n = Math.floor(this.covered / TILE_WIDTH); n * TILE_WIDTH < size; n++) {
+      const full = (n + 1) * TILE_WIDTH <= size;
+      const path = join(publicDir, tilePath({ level: 0, index: n, width: TILE_WIDTH }));
+      const tile = full ? await readFile(path).catch((e: Error) => Promise.reject(new CorruptStoreError(`${path}, below the tree state's size ${size}, cannot be read to restore the duplicate index: ${e.message}`))) : state!.edge.tiles[0]!;
+      const leaves: Hash[] = [];
+      const from = Math.max(this.covered, n * TILE_WIDTH);
+      for (let i = from; i < Math.min(size, (n + 1) * TILE_WIDTH); i++) leaves.push(tile.subarray((i - n * TILE_WIDTH) * HASH_SIZE, (i - n * TILE_WIDTH + 1) * HASH_SIZE));
+      this.add(from, leaves);
+    }
+    this.addedEnd = Math.max(this.addedEnd, size);
+    if (!existsSync(this.coveredPath)) await this.writeCovered(this.covered);
+  }
+
+  private async writeCovered(size: number): Promise<void> {
+    await writeFile(`${this.coveredPath}.tmp`, `${size}\n`, { flush: true });
+    await rename(`${this.coveredPath}.tmp`, this.coveredPath);
+    const d = openSync(this.dir, "r");
+    try {
+      fsyncSync(d);
+    } finally {
+      closeSync(d);
+    }
+    this.covered = size;
   }
 
   private handle(k: string): Promise<FileHandle> {
@@ -76,29 +146,75 @@ export class FileLeafIndex {
     return h;
   }
 
-  /** Append records for `leaves[i]` → `first + i`. */
-  async add(first: number, leaves: readonly Hash[]): Promise<void> {
-    const byBucket = new Map<string, { leaf: Hash; index: number }[]>();
-    leaves.forEach((leaf, i) => {
-      const k = bucketOf(leaf);
-      let list = byBucket.get(k);
-      if (!list) byBucket.set(k, (list = []));
-      list.push({ leaf, index: first + i });
-    });
-    await inChunks([...byBucket], async ([k, records]) => {
-      await (await this.handle(k)).write(encodeRecords(records));
-      this.dirty.add(k);
-    });
+  /** Record `leaves[i]` → `first + i`: in memory (lookups see it at once) until 2^16 wait, then written in the background. */
+  add(first: number, leaves: readonly Hash[]): void {
+    const p = this.pending;
+    for (let i = 0; i < leaves.length; i++) p.table.set(leaves[i]!, first + i);
+    p.batches.push({ first, leaves });
+    p.count += leaves.length;
+    this.addedEnd = Math.max(this.addedEnd, first + leaves.length);
+    if (p.count >= WRITE_RECORDS && !this.background) {
+      this.background = this.writeBehind()
+        .catch(() => undefined) // the records stay in memory; the next round (or close) tries again
+        .finally(() => (this.background = null));
+    }
+  }
+
+  private async writeBehind(): Promise<void> {
+    const end = this.addedEnd;
+    await this.writeOut();
+    if (this.unflushed >= FLUSH_RECORDS) await this.flushTo(end);
+  }
+
+  /** fsync what was written, then advance `covered` to `end` (every record below it was written) or the durable size if lower. */
+  private async flushTo(end: number): Promise<void> {
+    await this.flush();
+    this.unflushed = 0;
+    const to = Math.max(this.covered, Math.min(end, this.durableSize()));
+    if (to !== this.covered || !existsSync(this.coveredPath)) await this.writeCovered(to);
+  }
+
+  /** Append the records added so far to their buckets (not fsynced: see `flush`). */
+  private async writeOut(): Promise<void> {
+    const p = this.pending;
+    if (p.count === 0) return;
+    this.writing = p;
+    this.pending = emptyPending();
+    try {
+      const byBucket = new Map<string, { leaf: Hash; index: number }[]>();
+      for (const { first, leaves } of p.batches) {
+        leaves.forEach((leaf, i) => {
+          const k = bucketOf(leaf);
+          let list = byBucket.get(k);
+          if (!list) byBucket.set(k, (list = []));
+          list.push({ leaf, index: first + i });
+        });
+      }
+      await inChunks([...byBucket], async ([k, records]) => {
+        await (await this.handle(k)).write(encodeRecords(records));
+        this.dirty.add(k);
+      });
+      this.unflushed += p.count;
+    } catch (e) {
+      // Keep them for the next attempt (the caller fails its sync).
+      for (const b of p.batches) this.add(b.first, b.leaves);
+      throw e;
+    } finally {
+      this.writing = null;
+    }
   }
 
   async find(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    // A record still in memory is newer than any in its bucket, so it is the answer (records are never taken back).
+    const inMemory = leaves.map((h) => this.pending.table.get(h) ?? this.writing?.table.get(h));
     const buckets = new Map<string, Promise<Uint8Array | null>>();
-    for (const h of leaves) {
+    leaves.forEach((h, i) => {
       const k = bucketOf(h);
-      if (!buckets.has(k)) buckets.set(k, this.readBucket(k));
-    }
+      if (inMemory[i] === undefined && !buckets.has(k)) buckets.set(k, this.readBucket(k));
+    });
     return Promise.all(
-      leaves.map(async (h) => {
+      leaves.map(async (h, i) => {
+        if (inMemory[i] !== undefined) return inMemory[i];
         const b = await buckets.get(bucketOf(h))!;
         return b ? findInBucket(b, h) : undefined;
       }),
@@ -114,8 +230,8 @@ export class FileLeafIndex {
     return buf.subarray(0, bytesRead);
   }
 
-  /** Make every record appended so far durable (before the tree state that covers them is written). */
-  async flush(): Promise<void> {
+  /** Make every record appended so far durable. */
+  private async flush(): Promise<void> {
     const keys = [...this.dirty];
     this.dirty = new Set();
     await inChunks(keys, async (k) => {
@@ -130,7 +246,16 @@ export class FileLeafIndex {
     }
   }
 
+  /** Write and fsync what is held in memory (so the next start re-reads little), then close the buckets. */
   async close(): Promise<void> {
+    await this.background;
+    try {
+      const end = this.addedEnd;
+      await this.writeOut();
+      await this.flushTo(end);
+    } catch {
+      // Nothing is lost: the next start appends [covered, size) again from the tiles.
+    }
     const all = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(all.map((h) => h.then((f) => f.close()).catch(() => undefined)));

@@ -14,6 +14,7 @@
  */
 import type { Edge, FullBundle, FullTile } from "../integrate.js";
 import type { Hash } from "../rfc6962.js";
+import { LeafTable } from "../leaftable.js";
 import type { TreeState } from "./state.js";
 
 export type { TreeState } from "./state.js";
@@ -65,8 +66,6 @@ export interface TileStore {
   close(): Promise<void>;
 }
 
-const leafKey = (h: Hash) => Buffer.from(h).toString("hex");
-
 /** Memory store: for tests, benchmarks and ephemeral logs. Nothing survives the process. */
 export class MemoryStore implements TileStore {
   readonly description = "memory store";
@@ -74,7 +73,7 @@ export class MemoryStore implements TileStore {
   private checkpoint: string | null = null;
   readonly tiles = new Map<string, Uint8Array>();
   readonly bundles = new Map<number, Uint8Array>();
-  private readonly leafIndex = new Map<string, number>();
+  private readonly leafIndex = new LeafTable(16, true);
 
   async open(): Promise<Recovered> {
     return { state: this.state, pending: [], checkpoint: this.checkpoint };
@@ -84,7 +83,7 @@ export class MemoryStore implements TileStore {
     if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data);
     for (const b of c.bundles) this.bundles.set(b.index, b.data);
-    c.leaves?.forEach((h, i) => this.leafIndex.set(leafKey(h), c.firstIndex + i));
+    if (c.leaves) for (let i = 0; i < c.leaves.length; i++) this.leafIndex.set(c.leaves[i]!, c.firstIndex + i);
     this.state = c.state;
   }
   async sync(): Promise<void> {}
@@ -98,7 +97,7 @@ export class MemoryStore implements TileStore {
     return this.bundles.get(index) ?? null;
   }
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
-    return leaves.map((h) => this.leafIndex.get(leafKey(h)));
+    return leaves.map((h) => this.leafIndex.get(h));
   }
   async close(): Promise<void> {}
 }

@@ -5,7 +5,7 @@
 // every unsound variation: a non-STRICT port, a port outside the sidecar's capture, no sidecar, the host network,
 // a NetworkPolicy admitting the port from outside the mesh, a config trusting another pod's sidecar.
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
+import { byName, evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
 import { buildEstateSpec, NAMESPACES } from "../../../model/estate.js";
 import { regionWorkloads } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -42,6 +42,7 @@ function fromPlan(p: Plan, region: string): XfccTrustInputs {
     }),
     peerAuthentications: ofType(p, "kubernetes:security.istio.io/v1:PeerAuthentication").filter(mine).map((r) => inputsOf(r) as unknown as PeerAuthenticationLike),
     networkPolicies: ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter(mine).map((r) => inputsOf(r) as unknown as NetworkPolicyShape),
+    meshProxyConfig: (inputsOf(byName(p, "kubernetes:helm.sh/v3:Release", `${region}-istiod`))["values"] as { meshConfig: { defaultConfig: Record<string, unknown> } }).meshConfig.defaultConfig,
   };
 }
 
@@ -121,6 +122,20 @@ describe("the plan check", () => {
     refuse((i) => void (workload(i, "clock").pod.metadata!.labels!["sidecar.istio.io/inject"] = "false"), /clock: the pod opts out of sidecar injection/);
     refuse((i) => void (i.namespaces.find((n) => n.name === NAMESPACES.runtime)!.labels["istio-injection"] = "disabled"), /namespace meridian is not labelled istio-injection=enabled/);
     refuse((i) => void (workload(i, "quota").pod.spec!.hostNetwork = true), /quota: the pod is on the host network/);
+    refuse((i) => void (workload(i, "clock").pod.metadata!.annotations!["sidecar.istio.io/interceptionMode"] = "NONE"), /clock: sidecar.istio.io\/interceptionMode NONE/);
+    // Istio captures TCP only: a UDP port out of capture says nothing about XFCC.
+    const udp = clone(base);
+    workload(udp, "clock").pod.spec!.containers![0]!.ports!.push({ containerPort: 1123, protocol: "UDP" });
+    workload(udp, "clock").pod.metadata!.annotations!["traffic.sidecar.istio.io/excludeInboundPorts"] = "1123";
+    expect(xfccTrustProblems(udp)).toEqual([]);
+  });
+
+  it("refuses a sidecar told to forward the caller's header as it came, mesh-wide or per pod", () => {
+    refuse((i) => void (i.meshProxyConfig = { ...i.meshProxyConfig, proxyHeaders: { forwardedClientCert: "ALWAYS_FORWARD_ONLY" } }), /meshConfig.defaultConfig sets proxyHeaders.forwardedClientCert ALWAYS_FORWARD_ONLY/);
+    refuse((i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["proxy.istio.io/config"] = "proxyHeaders:\n  forwardedClientCert: FORWARD_ONLY\n"), /ratelimit: proxy.istio.io\/config sets proxyHeaders.forwardedClientCert FORWARD_ONLY/);
+    const setting = clone(base);
+    setting.meshProxyConfig = { ...setting.meshProxyConfig, proxyHeaders: { forwardedClientCert: "SANITIZE_SET" } };
+    expect(xfccTrustProblems(setting)).toEqual([]);
   });
 
   it("refuses NetworkPolicies that let anything outside the mesh reach an app port", () => {

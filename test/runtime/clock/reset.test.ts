@@ -121,6 +121,26 @@ describe("HLC reset protocol", () => {
     expect((await fetch(`${again.url}/v1/time`, { headers: { "x-meridian-consistency": fresh } })).status).toBe(200);
   });
 
+  it("after a forward clock jump that was then corrected: the monitor takes the clock out, a reset and a restart bring it back in a new epoch", async () => {
+    const dir = tempDir();
+    const s = await startService(clockService, { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } }, { clock, processMetrics: false });
+    running.push(s);
+    await runAhead(s.url, 5000); // read while the clock is 5 s ahead: a forward jump, then stepped back
+    let ready = await fetch(`${s.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { clock: string } }).checks.clock).toMatch(/forward clock jump/);
+    expect((await reset(s.url)).status).toBe(200);
+    // The jump's verdict stands until the restart (as CockroachDB exits); the restart is not refused now.
+    expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
+    await s.close();
+    running.splice(0);
+    const again = await startService(clockService, { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } }, { clock, processMetrics: false });
+    running.push(again);
+    ready = await fetch(`${again.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get("x-meridian-hlc-epoch")).toBe("1");
+  });
+
   it("without a reset, the same lead makes a restart refuse to start, pointing at the reset", async () => {
     const dir = tempDir();
     const s = await start(dir);

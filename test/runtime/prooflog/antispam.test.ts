@@ -23,7 +23,8 @@ writeFileSync(join(tmp, "log.key"), keys.signerKey);
 const DB = "meridian_prooflog_antispam_test";
 const PG_URL = `postgres://postgres@127.0.0.1:5432/${DB}`;
 
-const open = (store: TileStore, dedupeCapacity = 16) => TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity, maxBatch: 50 });
+const open = (store: TileStore, dedupeCapacity = 16, dedupeFilterBits?: number) =>
+  TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity, dedupeFilterBits, maxBatch: 50 });
 
 beforeAll(async () => {
   const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
@@ -67,16 +68,17 @@ describe("file index records (pure core)", () => {
 });
 
 describe("sequencer with a persistent duplicate index", () => {
-  it("never appends an entry twice nor moves one, whatever the submissions and restarts (tiny window, so the store answers)", async () => {
+  // The membership filter at its default size, and capped at 32 bits (saturated: it says "maybe" to everything).
+  it.each([[undefined], [32]])("never appends an entry twice nor moves one, whatever the submissions and restarts (tiny window, so the store answers; filter cap %s)", async (bits) => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.integer({ min: 0, max: 60 }), fc.constant(-1)), { minLength: 1, maxLength: 120 }), async (ops) => {
         const store = new MemoryStore();
-        let log = await open(store, 4);
+        let log = await open(store, 4, bits);
         const first = new Map<number, number>();
         for (const op of ops) {
           if (op === -1) {
             await log.close();
-            log = await open(store, 4); // a restart: the in-memory window is empty again
+            log = await open(store, 4, bits); // a restart: the in-memory window is empty again
             continue;
           }
           const r = await log.add(Buffer.from(`entry ${op}`));

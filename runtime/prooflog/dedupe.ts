@@ -1,0 +1,197 @@
+/**
+ * Duplicate detection over the whole log, in three layers, cheapest first:
+ *  1. the in-memory window (antispam.ts): the most recent entries, leaf hash → index;
+ *  2. a membership filter over every leaf in the log (filter.ts): "certainly not in the log" sequences a new
+ *     entry without touching the store;
+ *  3. the store's persistent duplicate index (storage/store.ts `findLeaves`), asked only on a filter "maybe" (a
+ *     duplicate the window has evicted, or a rare false maybe), its answer confirmed against the tree.
+ *
+ * The filter is rebuilt from the stored level-0 tiles in the background at every start (and again, bigger, when it
+ * gets crowded); until it is ready every window miss asks the store, as if the filter said "maybe". It is never
+ * allowed a false "no": entries appended while it is being built go into it too, and a rebuild that cannot read a
+ * tile is abandoned, not half-used.
+ */
+import { Antispam } from "./antispam.js";
+import { LogUnavailableError } from "./errors.js";
+import { LeafFilter } from "./filter.js";
+import type { LogTiles } from "./logtiles.js";
+import { type Hash, hashEquals } from "./rfc6962.js";
+import type { TileStore } from "./storage/store.js";
+
+/** What the sequencer shows duplicate detection. */
+export interface DedupeSource {
+  store: TileStore;
+  tiles(): LogTiles;
+  /** Entries below this are durable (in tiles, indexed by the store). */
+  durableSize(): number;
+  /** Leaf hashes of entries sequenced but not yet durable. */
+  inflightLeaves(): Iterable<Hash>;
+}
+
+interface Lookup {
+  leaf: Hash;
+  /** False: the filter already said no; the lookup only keeps its place in line. */
+  ask: boolean;
+  resolve: (i: number | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Dedupe {
+  private readonly window: Antispam;
+  /** The filter in use, or null until the first one is built (then every window miss asks the store). */
+  private filter: LeafFilter | null = null;
+  private building: LeafFilter | null = null;
+  private rebuild: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** After a failed rebuild, the next one waits until the filter holds this many entries. */
+  private retryAt = 0;
+  private lookups: Lookup[] | null = null;
+  /** Lookups not yet answered, and the answer of the latest batch: batches answer in order. */
+  private queued = 0;
+  private answered: Promise<void> = Promise.resolve();
+  /** Store lookups made (for metrics and tests). */
+  storeLookups = 0;
+
+  constructor(
+    capacity: number,
+    private readonly maxFilterBits: number,
+    private readonly src: DedupeSource,
+  ) {
+    this.window = new Antispam(capacity);
+  }
+
+  get enabled(): boolean {
+    return this.window.enabled;
+  }
+
+  /** Build the filter for the log as opened (at once for an empty log, else in the background). */
+  start(): void {
+    if (!this.enabled) return;
+    if (this.src.durableSize() === 0) this.filter = LeafFilter.sizedFor(0, this.maxFilterBits);
+    else this.grow();
+  }
+
+  /** Resolves once the filter answers (or its build failed: then the store keeps answering every miss). */
+  async ready(): Promise<boolean> {
+    for (let r = this.rebuild; ; r = this.rebuild) {
+      await r;
+      if (r === this.rebuild) return this.filter !== null;
+    }
+  }
+
+  /** Index of an entry in the window. */
+  recent(leaf: Hash): number | undefined {
+    return this.window.lookup(leaf);
+  }
+
+  /** Whether the store must be asked about a leaf the window does not hold. */
+  mayBeStored(leaf: Hash): boolean {
+    return this.filter === null || this.filter.mayHave(leaf);
+  }
+
+  /**
+   * Whether a submission the window does not know must wait for `findStored`: when the store must be asked, or
+   * when earlier submissions are waiting for it (submissions are sequenced in the order they came).
+   */
+  mustWait(leaf: Hash): boolean {
+    return this.queued > 0 || this.mayBeStored(leaf);
+  }
+
+  /** The window's index for a leaf, or (none there) give it `index`: the sequencer's one call per new entry. */
+  claim(leaf: Hash, index: number): number | undefined {
+    const known = this.window.claim(leaf, index);
+    if (known === undefined && this.enabled) this.filterAdd(leaf);
+    return known;
+  }
+
+  /** A leaf now has an index (a new entry, or one the store found). */
+  remember(leaf: Hash, index: number): void {
+    if (!this.enabled) return;
+    this.window.remember(leaf, index);
+    this.filterAdd(leaf);
+  }
+
+  private filterAdd(leaf: Hash): void {
+    const f = this.filter;
+    if (f) {
+      f.add(leaf);
+      if (f.crowded && !this.building && f.bits < this.maxFilterBits && f.count >= this.retryAt && !this.closed) this.grow();
+    }
+    this.building?.add(leaf);
+  }
+
+  /** Build a filter (sized for the log's growth) from the tiles and the entries in flight, then switch to it. */
+  private grow(): void {
+    const upTo = this.src.durableSize();
+    const next = LeafFilter.sizedFor(Math.max(upTo, this.filter?.count ?? 0) * 4, this.maxFilterBits);
+    for (const leaf of this.src.inflightLeaves()) next.add(leaf);
+    this.building = next;
+    this.rebuild = (async () => {
+      try {
+        // Tiles are read in steps so close() can stop a long rebuild between reads.
+        for (let at = 0; at < upTo && !this.closed; at += 65_536) {
+          await this.src.tiles().rawLeafHashes(at, Math.min(upTo, at + 65_536), (h) => next.add(h), true);
+        }
+        if (!this.closed) this.filter = next;
+      } catch {
+        // A tile could not be read: keep what answers now (the store, or the crowded filter); retry once it has doubled.
+        this.retryAt = 2 * Math.max(upTo, this.filter?.count ?? 0, 1);
+      } finally {
+        this.building = null;
+      }
+    })();
+  }
+
+  /**
+   * The persistent index's answer for a leaf, confirmed against the tree (a store restored from an older or newer
+   * snapshot than its index cannot make the log answer with an index that holds another entry). Lookups arriving
+   * together go to the store as one batch.
+   */
+  findStored(leaf: Hash): Promise<number | undefined> {
+    const ask = this.mayBeStored(leaf);
+    this.queued++;
+    return new Promise((resolve, reject) => {
+      if (!this.lookups) {
+        this.lookups = [];
+        setImmediate(() => void this.runLookups());
+      }
+      this.lookups.push({ leaf, ask, resolve, reject });
+    });
+  }
+
+  private async runLookups(): Promise<void> {
+    const batch = this.lookups!;
+    this.lookups = null;
+    const previous = this.answered;
+    let done!: () => void;
+    this.answered = new Promise((r) => (done = r));
+    try {
+      const asked = batch.filter((l) => l.ask);
+      this.storeLookups += asked.length;
+      const found = asked.length > 0 ? await this.src.store.findLeaves(asked.map((l) => l.leaf)) : [];
+      const answers = await Promise.all(asked.map((l, i) => this.confirmed(l.leaf, found[i])));
+      await previous;
+      let k = 0;
+      for (const l of batch) l.resolve(l.ask ? answers[k++] : undefined);
+    } catch (e) {
+      await previous;
+      for (const l of batch) l.reject(new LogUnavailableError(`duplicate index lookup failed: ${String(e)}`));
+    } finally {
+      this.queued -= batch.length;
+      done();
+    }
+  }
+
+  private async confirmed(leaf: Hash, index: number | undefined): Promise<number | undefined> {
+    if (index === undefined || index >= this.src.durableSize()) return undefined;
+    let at: Hash | undefined;
+    await this.src.tiles().rawLeafHashes(index, index + 1, (h) => (at = h));
+    return at && hashEquals(at, leaf) ? index : undefined;
+  }
+
+  /** Stop a rebuild in progress (before the store closes). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.rebuild;
+  }
+}

@@ -1,0 +1,138 @@
+// Duplicate detection's membership filter: new entries are sequenced without asking the store's persistent index,
+// and no duplicate is missed for it — the filter has no false "no", is rebuilt from the tiles after a restart, and
+// a log whose filter cannot be built falls back to asking the store.
+import { afterAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LeafFilter } from "../../../runtime/prooflog/filter.js";
+import { TransparencyLog } from "../../../runtime/prooflog/log.js";
+import { generateKey, newSigner } from "../../../runtime/prooflog/note.js";
+import { leafHash, type Hash } from "../../../runtime/prooflog/rfc6962.js";
+import { FileLeafIndex } from "../../../runtime/prooflog/storage/leafindex.js";
+import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
+
+const ORIGIN = "meridian.test/dedupe";
+const keys = generateKey(ORIGIN);
+const tmp = mkdtempSync(join(tmpdir(), "prooflog-dedupe-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A memory store that counts duplicate-index lookups and can lose a level-0 tile. */
+class CountingStore extends MemoryStore {
+  lookedUp = 0;
+  tileGone: number | null = null;
+  override async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    this.lookedUp += leaves.length;
+    return super.findLeaves(leaves);
+  }
+  override async readTile(level: number, index: number): Promise<Uint8Array | null> {
+    return level === 0 && index === this.tileGone ? null : super.readTile(level, index);
+  }
+}
+
+const open = (store: MemoryStore, opts: { dedupeFilterBits?: number } = {}) =>
+  TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity: 8, maxBatch: 64, ...opts });
+const entry = (i: number) => Buffer.from(`dedupe entry ${i}`);
+
+describe("membership filter (pure core)", () => {
+  it("never says no to a leaf it was given, whatever its size and load", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 5, max: 20 }), fc.array(fc.uint8Array({ minLength: 1, maxLength: 16 }), { minLength: 1, maxLength: 300 }), (log2, entries) => {
+        const f = new LeafFilter(2 ** log2);
+        const leaves = entries.map((e) => leafHash(e));
+        for (const l of leaves) f.add(l);
+        for (const l of leaves) expect(f.mayHave(l)).toBe(true);
+        expect(f.count).toBe(leaves.length);
+      }),
+    );
+  });
+
+  it("says no to most leaves it was not given when it is not crowded", () => {
+    const f = LeafFilter.sizedFor(1000, 2 ** 27);
+    for (let i = 0; i < 1000; i++) f.add(leafHash(entry(i)));
+    let maybes = 0;
+    for (let i = 1000; i < 11_000; i++) if (f.mayHave(leafHash(entry(i)))) maybes++;
+    expect(maybes).toBeLessThan(100); // about 1 in 400 expected; 1 in 100 would be a broken filter
+  });
+});
+
+describe("sequencer with the filter", () => {
+  it("after a restart, new entries never ask the store once the filter is rebuilt, and evicted duplicates still get their index", async () => {
+    const store = new CountingStore();
+    let log = await open(store);
+    for (let i = 0; i < 600; i++) await log.add(entry(i));
+    await log.close();
+    log = await open(store);
+    expect(await log.dedupeReady()).toBe(true);
+    store.lookedUp = 0;
+    for (let i = 600; i < 1200; i++) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: false });
+    expect(store.lookedUp).toBe(0);
+    // The window holds 8: these were appended long ago (and before the restart); the store answers for them.
+    for (let i = 0; i < 1200; i += 37) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: true });
+    expect(store.lookedUp).toBeGreaterThan(0);
+    expect(log.size).toBe(1200);
+    await log.close();
+  });
+
+  it("grows the filter as the log grows, missing no duplicate while it is rebuilt", async () => {
+    const store = new CountingStore();
+    const log = await open(store);
+    // 2^16 bits is crowded past ~5,500 entries: the log outgrows its first filter while entries keep coming.
+    const first: number[] = [];
+    for (let i = 0; i < 12_000; i += 200) {
+      await Promise.all(
+        Array.from({ length: 200 }, async (_, k) => {
+          const r = await log.submit(entry(i + k));
+          expect(r.duplicate).toBe(false);
+          first[i + k] = r.index;
+          await r.durable;
+        }),
+      );
+    }
+    await log.dedupeReady();
+    for (let i = 0; i < 12_000; i += 101) expect(await log.add(entry(i))).toEqual({ index: first[i], duplicate: true });
+    expect(new Set(first).size).toBe(12_000);
+    store.lookedUp = 0;
+    for (let i = 12_000; i < 12_500; i++) expect((await log.add(entry(i))).duplicate).toBe(false);
+    expect(store.lookedUp).toBeLessThan(25); // a few false maybes at most: the filter was rebuilt bigger
+    await log.close();
+  });
+
+  it("asks the store for every new entry while no filter can be built (tiles unreadable), and still finds duplicates", async () => {
+    const store = new CountingStore();
+    let log = await open(store);
+    for (let i = 0; i < 1300; i++) await log.add(entry(i));
+    await log.close();
+    store.tileGone = 0; // the start verifies only the most recent tiles; the filter's rebuild needs them all
+    log = await open(store);
+    expect(await log.dedupeReady()).toBe(false);
+    store.tileGone = null;
+    store.lookedUp = 0;
+    for (let i = 1300; i < 1320; i++) expect((await log.add(entry(i))).duplicate).toBe(false);
+    expect(store.lookedUp).toBe(20);
+    for (let i = 0; i < 1300; i += 29) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: true });
+    await log.close();
+  });
+});
+
+describe("file store index written behind the commits", () => {
+  it("keeps records in memory, writes them to the buckets in the background, and finds them after a reopen", async () => {
+    const dir = join(tmp, "index");
+    let size = 0;
+    let index = new FileLeafIndex(dir, () => size);
+    await index.open(null, join(tmp, "public-unused"));
+    const leaves = Array.from({ length: 70_000 }, (_, i) => leafHash(entry(i)));
+    for (let at = 0; at < leaves.length; at += 1000) {
+      index.add(at, leaves.slice(at, at + 1000));
+      size = at + 1000;
+    }
+    expect(await index.find([leaves[5]!, leaves[69_999]!, leafHash(entry(-1))])).toEqual([5, 69_999, undefined]);
+    await index.close();
+    index = new FileLeafIndex(dir, () => size);
+    // The state says 70,000 and `covered` says the same: nothing is re-read from tiles (there are none here).
+    await index.open({ size: 70_000, root: new Uint8Array(32), edge: { size: 70_000, tiles: [], entries: [] } }, join(tmp, "public-unused"));
+    expect(await index.find([leaves[0]!, leaves[4242]!, leaves[69_999]!, leafHash(entry(70_000))])).toEqual([0, 4242, 69_999, undefined]);
+    await index.close();
+  });
+});
