@@ -1,7 +1,7 @@
 // The memory store's hot path (decideSync: steps computed into scratch, states overwritten in place)
-// must answer exactly as the pure cores do: every decision field and every later answer (so every
-// stored state) agrees with decideLevels over Map states, for every algorithm, burst, debt, cost
-// (0 peeks included) and clock reads that run backwards (late requests).
+// must answer exactly as the pure cores do. The pure steps now read the same scratch functions out
+// (stepOf), so the first property pins that read-out; the second checks decideSync against decideLevels
+// over Map states, for every algorithm, burst, debt, cost (0 peeks included) and late clock reads.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { step } from "../../../../runtime/ratelimit/core/algorithms.js";
