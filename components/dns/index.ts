@@ -28,7 +28,9 @@ export const trafficArea: Area = {
   build(ctx) {
     const policy = trafficPolicy(ctx.spec);
     const endpoints = Object.fromEntries([...ctx.clusters].map(([id, cluster]) => [id, cluster.endpoint]));
-    const hierarchy = new ZoneHierarchy("dns", { policy, endpoints, aliases: gatewayAliases(ctx) }, { parent: ctx.parent });
+    // Only Route 53 aliases load balancers; the other providers take the gateways' static addresses.
+    const aliases = policy.providers.includes("route53") ? gatewayAliases(ctx) : undefined;
+    const hierarchy = new ZoneHierarchy("dns", { policy, endpoints, ...(aliases ? { aliases } : {}) }, { parent: ctx.parent });
     return {
       fqdn: policy.fqdn,
       routing: policy.mode,

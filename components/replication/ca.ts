@@ -60,11 +60,13 @@ export async function fetchBundle(url: string, get: (url: string) => Promise<Res
 }
 
 const underMocks = () => pulumi.runtime.getMonitor() instanceof MockMonitor;
+/** One download per bundle however many copies a region holds. */
+const fetched = new Map<string, Promise<string>>();
 
 export function auroraTls(awsRegion: string): DatabaseTls {
   const url = rdsBundleUrl(awsRegion);
   // A preview or the offline plan never reaches the network: the bundle is known at `pulumi up`.
-  const ca = pulumi.runtime.isDryRun() || underMocks() ? (pulumi.output(pulumi.unknown) as pulumi.Output<string>) : pulumi.output(fetchBundle(url));
+  const ca = pulumi.runtime.isDryRun() || underMocks() ? (pulumi.output(pulumi.unknown) as pulumi.Output<string>) : pulumi.output(fetched.get(url) ?? fetched.set(url, fetchBundle(url)).get(url)!);
   return { sslmode: "verify-full", caKey: `rds-${awsRegion}.pem`, ca, source: url };
 }
 
@@ -79,14 +81,6 @@ export function azureTls(): DatabaseTls {
 /** The bundles of the given copies, one entry per CA. */
 export function caBundles(copies: readonly DatabaseCopy[]): Record<string, pulumi.Output<string>> {
   return Object.fromEntries(copies.map((c) => [c.tls.caKey, c.tls.ca]));
-}
-
-/** A file holding the bundles of the given copies (what a client connecting to several of them trusts). */
-export function combinedBundle(copies: readonly DatabaseCopy[]): { key: string; ca: pulumi.Output<string> } {
-  const keys = [...new Set(copies.map((c) => c.tls.caKey))].sort();
-  if (keys.length === 1) return { key: keys[0]!, ca: copies[0]!.tls.ca };
-  const byKey = caBundles(copies);
-  return { key: keys.map((k) => k.replace(/\.pem$/, "")).join("+") + ".pem", ca: pulumi.all(keys.map((k) => byKey[k]!)).apply((pems) => pems.map((p) => p.trim()).join("\n") + "\n") };
 }
 
 /** The ConfigMap `meridian-db-ca` in one cluster's runtime namespace. */
