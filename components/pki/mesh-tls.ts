@@ -23,7 +23,7 @@ import {
   type WorkloadIdentity,
 } from "../../model/services.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
-import { KIT_SERVICES } from "../../model/security/mesh-identity.js";
+import { GRANDMASTER_POD_SELECTOR, KIT_SERVICES } from "../../model/security/mesh-identity.js";
 import { HEALTH_IDENTITY, healthProbePaths, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_READINESS } from "../../model/workloads/gateway.js";
 import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
@@ -219,6 +219,12 @@ export function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean)
   return [
     { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} },
   ].concat(grandmaster ? [{
+      // Its app reads callers from the sidecar's XFCC (components/time/grandmaster.ts): STRICT whatever the mesh default.
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: { name: "grandmaster-strict", namespace: NAMESPACES.time },
+      spec: { selector: { matchLabels: GRANDMASTER_POD_SELECTOR }, mtls: { mode: "STRICT" } },
+    }, {
       apiVersion: "security.istio.io/v1",
       kind: "AuthorizationPolicy",
       metadata: { name: "grandmaster-admin", namespace: NAMESPACES.time },

@@ -23,6 +23,8 @@ import { regionNetworkInputs, regionNetworkPolicies, type NetworkPolicyShape } f
 import { xfccTrustOf } from "../../model/security/mesh-identity.js";
 import { namespaceSecurityLabels } from "../../model/security/posture.js";
 import { regionWorkloads } from "../../model/workloads/spec.js";
+import { regionTimePlan } from "../../model/time/hierarchy.js";
+import { grandmasterConfig, grandmasterPodTemplate } from "../time/grandmaster.js";
 import { workloadManifests } from "../workloads/manifests.js";
 import { istiodValues, meshPolicies } from "./mesh-tls.js";
 
@@ -201,14 +203,18 @@ export function assertXfccTrustSound(inputs: XfccTrustInputs): void {
 /** The objects one region's plan renders, as the check reads them (the same builders the components call). */
 export function regionXfccTrustInputs(spec: EstateSpec, region: Region): XfccTrustInputs {
   const ctx = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
+  const gm = regionTimePlan(spec, region).grandmaster;
   return {
     trustDomain: spec.pki.trustDomain,
     meshRootNamespace: NAMESPACES.istio,
     namespaces: (Object.keys(NAMESPACES) as NamespaceRole[]).map((r) => ({ name: NAMESPACES[r], labels: { "kubernetes.io/metadata.name": NAMESPACES[r], ...namespaceSecurityLabels(r) } })),
-    workloads: regionWorkloads(spec, region.id).map((w) => {
-      const m = workloadManifests(w, ctx);
-      return { name: w.service.name, namespace: w.service.namespace, config: w.config, pod: (m.controller.args.spec as { template: unknown }).template as XfccWorkload["pod"] };
-    }),
+    workloads: [
+      ...regionWorkloads(spec, region.id).map((w) => {
+        const m = workloadManifests(w, ctx);
+        return { name: w.service.name, namespace: w.service.namespace, config: w.config, pod: (m.controller.args.spec as { template: unknown }).template as XfccWorkload["pod"] };
+      }),
+      ...(gm ? [{ name: gm.name, namespace: NAMESPACES.time, config: grandmasterConfig(spec.pki.trustDomain), pod: grandmasterPodTemplate(region.id, gm, spec.runtime.image) as XfccWorkload["pod"] }] : []),
+    ],
     peerAuthentications: meshPolicies(spec) as PeerAuthenticationLike[],
     networkPolicies: regionNetworkPolicies(regionNetworkInputs(spec, region.id, region.cloud)),
     meshProxyConfig: ((istiodValues(spec, region)["meshConfig"] as { defaultConfig?: Record<string, unknown> } | undefined)?.defaultConfig) ?? {},

@@ -8,7 +8,9 @@
  * checks it for every config that asks for it (components/pki/xfcc-trust.ts).
  * Pure: the workloads render these sections into the services' config files.
  */
-import { OPERATOR_IDENTITY, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
+import { NAMESPACES } from "../estate.js";
+import { OPERATOR_IDENTITY, spiffeId, type ServiceName, type WorkloadIdentity } from "../services.js";
+import { GRANDMASTER } from "../time/hierarchy.js";
 
 export const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
 
@@ -18,13 +20,20 @@ export const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
  */
 export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota"]);
 
+/**
+ * The grandmaster simulator (components/time) is a kit service in the meshed time namespace too: its drills are
+ * operator routes. Its pods run as this service account, which SPIRE gives its SPIFFE ID.
+ */
+export const GRANDMASTER_IDENTITY: WorkloadIdentity = { namespace: NAMESPACES.time, serviceAccount: GRANDMASTER.name };
+export const GRANDMASTER_POD_SELECTOR: Record<string, string> = { app: GRANDMASTER.name };
+
 export interface MeshServerSection {
   identity: { xfcc: typeof XFCC_ISTIO_SIDECAR; spiffeId: string };
   auth: { operators: { spiffe: string[] } };
 }
 
 /** The kit's `server` section for a service behind its pod's sidecar: its own SPIFFE ID, and the operator identity. */
-export function meshServerSection(trustDomain: string, service: RuntimeService): MeshServerSection {
+export function meshServerSection(trustDomain: string, service: WorkloadIdentity): MeshServerSection {
   return {
     identity: { xfcc: XFCC_ISTIO_SIDECAR, spiffeId: spiffeId(trustDomain, service) },
     auth: { operators: { spiffe: [spiffeId(trustDomain, OPERATOR_IDENTITY)] } },

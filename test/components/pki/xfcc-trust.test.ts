@@ -15,6 +15,8 @@ import { assertXfccTrustSound, XfccTrustError, xfccTrustProblems, type PeerAuthe
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
 import { validateCustomResource } from "./schemas.js";
+import { grandmasterService } from "../../../runtime/clock/index.js";
+import { startService } from "../../../runtime/kit/index.js";
 
 const REGION = "aws-euw1";
 const TD = "prod.meridian.internal";
@@ -29,7 +31,7 @@ function fromPlan(p: Plan, region: string): XfccTrustInputs {
   const mine = (r: RecordedResource) => r.name.startsWith(`${region}-`);
   const meta = (r: RecordedResource) => inputsOf(r)["metadata"] as { name: string; namespace?: string; labels?: Record<string, string> };
   const configs = new Map(ofType(p, "kubernetes:core/v1:ConfigMap").filter(mine).map((r) => [`${meta(r).namespace}/${meta(r).name}`, inputsOf(r)["data"] as Record<string, string>]));
-  const controllers = [...ofType(p, "kubernetes:apps/v1:Deployment"), ...ofType(p, "kubernetes:apps/v1:StatefulSet")].filter(mine).filter((r) => meta(r).namespace === NAMESPACES.runtime);
+  const controllers = [...ofType(p, "kubernetes:apps/v1:Deployment"), ...ofType(p, "kubernetes:apps/v1:StatefulSet")].filter(mine).filter((r) => meta(r).namespace === NAMESPACES.runtime || meta(r).namespace === NAMESPACES.time);
   return {
     trustDomain: TD,
     meshRootNamespace: NAMESPACES.istio,
@@ -50,7 +52,7 @@ const workload = (i: XfccTrustInputs, name: string) => i.workloads.find((w) => w
 const configOf = (i: XfccTrustInputs, name: string, file: string) => JSON.parse(workload(i, name).config[file]!) as Record<string, unknown> & { server: Record<string, unknown> };
 
 beforeAll(async () => {
-  plan = await evaluateStack("prod", { areas: ["pki", "security", "replication", "workloads"] });
+  plan = await evaluateStack("prod", { areas: ["pki", "security", "replication", "workloads", "time"] });
   base = fromPlan(plan, REGION);
 }, 120_000);
 
@@ -69,6 +71,9 @@ describe("the rendered runtime configs", () => {
     const server = serverConfigSchema.parse((JSON.parse(quota.config["quota.json"]!) as { server: unknown }).server);
     expect(server.auth.jwt?.issuer).toBe(staging.runtime.quota.identity!.issuer);
     expect(server.identity?.spiffeId).toBe(spiffeId(staging.pki.trustDomain, runtimeService("quota")));
+    // The grandmaster (time namespace) too: its drills are operator routes.
+    const gm = configOf(base, "grandmaster", "grandmaster.json");
+    expect(gm.server["identity"]).toEqual({ xfcc: "istio-sidecar", spiffeId: `spiffe://${TD}/ns/meridian-time/sa/grandmaster` });
     // Escrow and the proof log are not on the kit: their configs carry no server section to trust anything.
     for (const [name, file] of [["escrow", "escrow.json"], ["prooflog", "prooflog.json"]] as const) expect(configOf(base, name, file)).not.toHaveProperty("server");
   });
@@ -80,9 +85,9 @@ describe("the rendered runtime configs", () => {
   });
 
   it("each XFCC-trusting workload has its own STRICT PeerAuthentication, valid against Istio's CRD", () => {
-    for (const name of ["ratelimit", "quota", "clock"]) {
+    for (const name of ["ratelimit", "quota", "clock", "grandmaster"]) {
       const pa = base.peerAuthentications.find((p) => p.metadata.name === `${name}-strict`);
-      expect(pa?.spec, name).toEqual({ selector: { matchLabels: { "app.kubernetes.io/name": name } }, mtls: { mode: "STRICT" } });
+      expect(pa?.spec, name).toEqual({ selector: { matchLabels: name === "grandmaster" ? { app: name } : { "app.kubernetes.io/name": name } }, mtls: { mode: "STRICT" } });
       expect(() => validateCustomResource(pa as unknown as { apiVersion: string; kind: string })).not.toThrow();
     }
     expect(() => validateCustomResource({ ...(base.peerAuthentications[0] as unknown as { apiVersion: string; kind: string }), spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "8080": { mode: "STRICTLY" } } } })).toThrow();
@@ -91,7 +96,7 @@ describe("the rendered runtime configs", () => {
 
 describe("the plan check", () => {
   it("passes on what the prod plan renders, in every region", () => {
-    expect(base.workloads.map((w) => w.name)).toEqual(expect.arrayContaining(["escrow", "ratelimit", "prooflog", "clock", "quota"]));
+    expect(base.workloads.map((w) => w.name)).toEqual(expect.arrayContaining(["escrow", "ratelimit", "prooflog", "clock", "quota", "grandmaster"]));
     expect(xfccTrustProblems(base)).toEqual([]);
     for (const region of ["aws-use1", "gcp-asne1"]) expect(xfccTrustProblems(fromPlan(plan, region)), region).toEqual([]);
   });
@@ -123,6 +128,7 @@ describe("the plan check", () => {
     refuse((i) => void (i.namespaces.find((n) => n.name === NAMESPACES.runtime)!.labels["istio-injection"] = "disabled"), /namespace meridian is not labelled istio-injection=enabled/);
     refuse((i) => void (workload(i, "quota").pod.spec!.hostNetwork = true), /quota: the pod is on the host network/);
     refuse((i) => void (workload(i, "clock").pod.metadata!.annotations!["sidecar.istio.io/interceptionMode"] = "NONE"), /clock: sidecar.istio.io\/interceptionMode NONE/);
+    refuse((i) => void (workload(i, "grandmaster").pod.metadata!.annotations!["traffic.sidecar.istio.io/excludeInboundPorts"] = "10124"), /meridian-time\/grandmaster: port 10124 is excluded/);
     // Istio captures TCP only: a UDP port out of capture says nothing about XFCC.
     const udp = clone(base);
     workload(udp, "clock").pod.spec!.containers![0]!.ports!.push({ containerPort: 1123, protocol: "UDP" });
@@ -160,5 +166,24 @@ describe("the plan check", () => {
     for (const w of i.workloads) for (const f of Object.keys(w.config)) if (w.config[f]!.includes('"identity"')) delete w.config[f];
     i.peerAuthentications = [];
     expect(xfccTrustProblems(i)).toEqual([]);
+  });
+});
+
+describe("the rendered grandmaster config on the real service", () => {
+  it("the operator's identity, as the grandmaster's sidecar reports it, runs a drill; other callers and foreign headers do not", async () => {
+    const file = JSON.parse(workload(base, "grandmaster").config["grandmaster.json"]!) as { server: Record<string, unknown> };
+    const gm = await startService(grandmasterService, { ntp: { port: 0 }, server: { ...file.server, port: 0 } }, { processMetrics: false });
+    try {
+      const self = `spiffe://${TD}/ns/meridian-time/sa/grandmaster`;
+      const drill = (xfcc?: string) =>
+        fetch(`${gm.url}/drills/inflate`, { method: "POST", headers: { "content-type": "application/json", ...(xfcc ? { "x-forwarded-client-cert": xfcc } : {}) }, body: JSON.stringify({ epsilonMs: 5, durationSeconds: 1 }) });
+      const from = (uri: string, by = self) => `By=${by};Hash=${"0".repeat(64)};Subject="";URI=${uri}`;
+      expect((await drill()).status).toBe(401);
+      expect((await drill(from(spiffeId(TD, GATEWAY_IDENTITY)))).status).toBe(403);
+      expect((await drill(from(spiffeId(TD, OPERATOR_IDENTITY), spiffeId(TD, runtimeService("clock"))))).status).toBe(401);
+      expect((await drill(from(spiffeId(TD, OPERATOR_IDENTITY)))).status).toBe(200);
+    } finally {
+      await gm.close();
+    }
   });
 });
