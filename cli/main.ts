@@ -26,6 +26,10 @@ async function main(argv: string[]): Promise<void> {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as Partial<CommandModule>;
     mod.register?.(program);
   }
+  // Every service `meridian … serve` runs propagates the HLC from one place when the environment gives a max
+  // offset (MERIDIAN_HLC_MAX_OFFSET_MS, set on every deployed pod): runtime/clock loads only then.
+  const { setDefaultTime } = await import("../runtime/kit/hlc.js");
+  setDefaultTime(async (ctx) => (await import("../runtime/clock/index.js")).timeFromEnv()(ctx));
   await program.parseAsync(argv);
 }
 

@@ -1,10 +1,13 @@
 /**
  * Checks that need the parsed spec and a model's rules, run at load time so their mistakes are reported
  * like every other config problem (file, key, value, expectation) before the program registers anything:
- * the DNS-01 solver settings the zone's provider needs, a time hierarchy every region can satisfy, and
- * health checks aimed at what the regional gateway serves.
+ * the DNS-01 solver settings the zone's provider needs, a time hierarchy every region can satisfy,
+ * health checks aimed at what the regional gateway serves, address records that hold addresses (never a
+ * load balancer's name), and an alias target zone for every AWS region's gateway load balancer.
  */
+import { isIPv4, isIPv6 } from "node:net";
 import { buildEstateSpec, GATEWAY } from "../model/estate.js";
+import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
 import type { ConfigProblem } from "../model/config/errors.js";
@@ -26,6 +29,8 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
     for (const line of err.message.split("\n")) problems.push({ keyPath: "meridian:time", value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled, references: config.time.references.map((r) => r.server) }), expected: line });
   }
   problems.push(...healthCheckProblems(config));
+  problems.push(...addressRecordProblems(config));
+  problems.push(...loadBalancerAliasProblems(config));
   return problems;
 }
 
@@ -42,4 +47,41 @@ function healthCheckProblems(config: EstateConfig): ConfigProblem[] {
     value: JSON.stringify({ protocol: hc.protocol, port: hc.port }),
     expected: `HTTPS (or TCP) on port ${GATEWAY.port}: the regional gateway serves only HTTPS there, so this check would fail in every region and every provider would fail open`,
   }];
+}
+
+/**
+ * Static A/AAAA records hold addresses. An AWS load balancer publishes a name whose addresses change, so a
+ * record that points at one is a CNAME (or, at the apex on Route 53, an alias): every DNS provider would
+ * refuse the name in an A record, and an address copied from it goes stale.
+ */
+function addressRecordProblems(config: EstateConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  config.dns.records.forEach((r, i) => {
+    if (r.type !== "A" && r.type !== "AAAA") return;
+    const valid = r.type === "A" ? isIPv4 : isIPv6;
+    r.values.forEach((v, j) => {
+      if (valid(v)) return;
+      const lb = /\.elb\.([a-z0-9-]+\.)?amazonaws\.com\.?$/.test(v) ? " This is an AWS load balancer's name: point at it with a CNAME (an alias on Route 53), never with its current addresses" : "";
+      out.push({ keyPath: `meridian:dns.records[${i}].values[${j}]`, value: v, expected: `an ${r.type === "A" ? "IPv4" : "IPv6"} address: ${r.type} records hold addresses only.${lb}` });
+    });
+  });
+  return out;
+}
+
+/**
+ * Route 53 answers for an AWS region with an alias to its gateway's Network Load Balancer, which needs
+ * the NLB's canonical hosted zone for the region (model/traffic/load-balancers.ts).
+ */
+function loadBalancerAliasProblems(config: EstateConfig): ConfigProblem[] {
+  const p = config.dns.providers;
+  const route53 = [p.primary, p.secondary, p.tertiary, ...p.standbys].includes("route53");
+  if (!route53 || config.environment === "local") return [];
+  return config.regions
+    .map((r, i) => ({ r, i }))
+    .filter(({ r }) => r.cloud === "aws" && nlbHostedZoneId(r.region) === undefined)
+    .map(({ r, i }) => ({
+      keyPath: `meridian:regions[${i}].region`,
+      value: r.region,
+      expected: `an AWS region with a known Network Load Balancer hosted zone for Route 53 alias records (${Object.keys(NLB_CANONICAL_HOSTED_ZONES).join(", ")}); add the region's zone from https://docs.aws.amazon.com/general/latest/gr/elb.html to model/traffic/load-balancers.ts`,
+    }));
 }

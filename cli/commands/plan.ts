@@ -1,5 +1,5 @@
 /**
- * `meridian plan --stack <name> [--json] [--no-policy]`: the offline preview of a stack under Pulumi's
+ * `meridian plan --stack <name> [--json] [--no-policy] [--allow-placeholder-image]`: the offline preview of a stack under Pulumi's
  * mock runtime, checked against the providers' rules (components/preview/rules), then the policy pack's
  * rules over the recorded resources and the cost model, as `pulumi preview --policy-pack policies` would
  * run them. A provider refusal or a mandatory violation exits 1.
@@ -13,8 +13,9 @@ export function register(program: Command): void {
     .requiredOption("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)")
     .option("--json", "print one JSON document: { stack, resources, outputs, policyViolations }")
     .option("--no-policy", "skip the policy pack")
+    .option("--allow-placeholder-image", "review a stack whose meridian:runtime.image still has the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)")
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
-    .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string }) => {
+    .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholderImage?: boolean }) => {
       // A config mistake is reported before the Pulumi SDK and the providers load (seconds of startup).
       const { loadStack } = await import("../../stacks/load.js");
       const { buildEstateSpec } = await import("../../model/estate.js");
@@ -45,7 +46,9 @@ export function register(program: Command): void {
       // The pack reads the model from the estate's ConfigMap, as under `pulumi preview`; a stack without
       // the replication area still gets the cost rules from its own config.
       const model = modelFromResources(resources) ?? modelView(spec, { resources });
-      const violations = evaluatePolicies(resources, model);
+      const found = evaluatePolicies(resources, model);
+      // Reviewing the shipped stacks before any image exists: the placeholder is reported, not refused.
+      const violations = opts.allowPlaceholderImage ? found.map((v) => (v.policy === "meridian-runtime-image-placeholder" ? { ...v, enforcementLevel: "advisory" as const } : v)) : found;
       if (opts.json) {
         const doc = JSON.parse(renderPlanJson(plan)) as Record<string, unknown>;
         process.stdout.write(`${JSON.stringify({ ...doc, policyViolations: violations }, null, 2)}\n`);

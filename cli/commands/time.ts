@@ -5,6 +5,7 @@
  *   hierarchy    print each region's time sources (and what was excluded, and why)
  *   chrony       print the chrony.conf a region's nodes get, rendered from the time hierarchy
  *   query        measure this machine's offset from an NTP server (SNTP, one exchange)
+ *   reset        the offline HLC reset: next epoch and a bound at the present in a stopped clock's data directory
  */
 import type { Command } from "commander";
 import { numberArg } from "../args.js";
@@ -103,6 +104,26 @@ export function register(program: Command): void {
       if (!plan) throw new UserError(`--region ${opts.region}: no such region in stack ${opts.stack}; expected one of ${plans.map((p) => p.region).join(", ")}`);
       const { renderChronyConf } = await import("../../model/time/chrony.js");
       process.stdout.write(renderChronyConf(plan));
+    });
+
+  time
+    .command("reset")
+    .description("offline HLC reset of a stopped clock service: write the next HLC epoch and an upper bound at the present into its --data-dir (clients holding older timestamps are then told 'hlc reset'); for a running service use POST /v1/time/reset")
+    .requiredOption("--data-dir <dir>", "the clock service's data directory (config dataDir), with the service stopped")
+    .requiredOption("--reason <text>", "why the HLC is reset (kept in the state file and shown to clients)")
+    .action(async (o: { dataDir: string; reason: string }) => {
+      const reason = o.reason.trim();
+      if (reason === "" || reason.length > 500) throw new UserError("--reason: give 1 to 500 characters saying why the HLC is reset");
+      const { existsSync } = await import("node:fs");
+      if (!existsSync(o.dataDir)) throw new UserError(`--data-dir ${o.dataDir}: no such directory (the clock service's dataDir)`);
+      const { resetDataDir, HlcResetRefusedError, preciseSystemClock } = await import("../../runtime/clock/index.js");
+      try {
+        const r = resetDataDir(o.dataDir, preciseSystemClock, reason);
+        process.stdout.write(`${JSON.stringify({ file: r.file, previousEpoch: r.previous.epoch, epoch: r.reset.epoch, previousUpperBound: r.previous.upperBoundMicros === null ? null : new Date(r.previous.upperBoundMicros / 1000).toISOString(), at: r.reset.at, reason: r.reset.reason })}\n`);
+      } catch (e) {
+        if (e instanceof HlcResetRefusedError) throw new UserError(e.message);
+        throw e;
+      }
     });
 
   time

@@ -22,6 +22,16 @@ export interface TrafficRender {
   entryPoint: pulumi.Output<string>;
 }
 
+/**
+ * An AWS region's gateway load balancer as a Route 53 alias target: the NLB's DNS name (the LoadBalancer
+ * Service's status) and its region's canonical hosted zone (model/traffic/load-balancers.ts). AWS load
+ * balancers publish a name whose addresses may change; Route 53 points at them by alias, never by A record.
+ */
+export interface LoadBalancerAlias {
+  name: pulumi.Output<string>;
+  zoneId: string;
+}
+
 export interface DnsBackend {
   zone(parent: pulumi.Resource, policy: TrafficPolicy): ZoneHandle;
   record(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, record: ZoneRecord): void;
@@ -30,6 +40,8 @@ export interface DnsBackend {
     zone: ZoneHandle,
     policy: TrafficPolicy,
     endpoints: Readonly<Record<string, pulumi.Output<string>>>,
+    /** Region id → its AWS load balancer, for the AWS regions (providers that alias use it instead of the IP). */
+    aliases?: Readonly<Record<string, LoadBalancerAlias>>,
   ): TrafficRender;
 }
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DnsProvider } from "../../model/config/traffic.js";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import { BACKENDS } from "./backends.js";
-import type { ZoneHandle } from "./backend.js";
+import type { LoadBalancerAlias, ZoneHandle } from "./backend.js";
 
 export interface GlobalTrafficPolicyArgs {
   provider: DnsProvider;
@@ -16,6 +16,8 @@ export interface GlobalTrafficPolicyArgs {
   zone: ZoneHandle;
   /** Region id → the region gateway's public address (`RegionCluster.endpoint`). */
   endpoints: Record<string, pulumi.Output<string>>;
+  /** Region id → the AWS regions' gateway load balancers (Route 53 aliases them). */
+  aliases?: Record<string, LoadBalancerAlias>;
 }
 
 export class GlobalTrafficPolicy extends pulumi.ComponentResource {
@@ -29,7 +31,7 @@ export class GlobalTrafficPolicy extends pulumi.ComponentResource {
     const missing = args.policy.targets.filter((t) => args.endpoints[t.id] === undefined).map((t) => t.id);
     if (missing.length > 0) throw new Error(`GlobalTrafficPolicy ${name}: no endpoint for region(s) ${missing.join(", ")}`);
     this.provider = args.provider;
-    const render = BACKENDS[args.provider].traffic(this, args.zone, args.policy, args.endpoints);
+    const render = BACKENDS[args.provider].traffic(this, args.zone, args.policy, args.endpoints, args.aliases);
     this.entryPoint = render.entryPoint;
     this.checks = render.checks;
     this.registerOutputs({ provider: this.provider, entryPoint: this.entryPoint });

@@ -1,19 +1,36 @@
 /**
  * The traffic area: the apex zone on every provider of the hierarchy and the GSLB policy for the
  * service host, from the one TrafficPolicy the model derives. Region endpoints are the regional
- * clusters' gateway addresses.
+ * clusters' gateway addresses; the AWS regions' gateway load balancers are also passed as alias targets.
  */
-import type { Area } from "../context.js";
+import type { Area, EstateContext } from "../context.js";
+import { nlbHostedZoneId } from "../../model/traffic/load-balancers.js";
+import type { LoadBalancerAlias } from "./backend.js";
 import { trafficPolicy } from "../../model/traffic/policy.js";
 import { timings } from "../../model/traffic/timing.js";
 import { ZoneHierarchy } from "./zone-hierarchy.js";
+
+/** The AWS regions' gateway NLBs: the LoadBalancer Service's published hostname and the region's NLB zone. */
+function gatewayAliases(ctx: EstateContext): Record<string, LoadBalancerAlias> {
+  const out: Record<string, LoadBalancerAlias> = {};
+  for (const [id, cluster] of ctx.clusters) {
+    if (cluster.region.cloud !== "aws") continue;
+    const zoneId = nlbHostedZoneId(cluster.region.region);
+    // Refused at load (stacks/semantic.ts) before the program runs; this guards programs built another way.
+    if (zoneId === undefined) throw new Error(`region ${id}: no known NLB hosted zone for ${cluster.region.region}`);
+    out[id] = { name: cluster.gateway.status.loadBalancer.ingress[0]!.hostname, zoneId };
+  }
+  return out;
+}
 
 export const trafficArea: Area = {
   name: "traffic",
   build(ctx) {
     const policy = trafficPolicy(ctx.spec);
     const endpoints = Object.fromEntries([...ctx.clusters].map(([id, cluster]) => [id, cluster.endpoint]));
-    const hierarchy = new ZoneHierarchy("dns", { policy, endpoints }, { parent: ctx.parent });
+    // Only Route 53 aliases load balancers; the other providers take the gateways' static addresses.
+    const aliases = policy.providers.includes("route53") ? gatewayAliases(ctx) : undefined;
+    const hierarchy = new ZoneHierarchy("dns", { policy, endpoints, ...(aliases ? { aliases } : {}) }, { parent: ctx.parent });
     return {
       fqdn: policy.fqdn,
       routing: policy.mode,

@@ -5,7 +5,9 @@
  * parent) and a "base" record (degraded weight, on the serving parent), so the weights Route 53 serves
  * in each state are the model's. Multi-level modes (geo groups, failover chains) use alias records to
  * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through. Latency
- * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise.
+ * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise. An AWS
+ * region's own record is an alias to its gateway's load balancer (an NLB publishes a name, not addresses);
+ * the health checks still probe the NLB's Elastic IP with the service's Host header and SNI.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -78,11 +80,17 @@ export const route53: DnsBackend = {
     ));
   },
 
-  traffic(parent, zone, policy, endpoints): TrafficRender {
+  traffic(parent, zone, policy, endpoints, aliases = {}): TrafficRender {
     const opts = { parent };
     const checks = new Map(policy.targets.map((t) => [t.id, healthChecks(parent, policy, t, endpoints[t.id]!)]));
     const base = { zoneId: zone.zoneRef, type: "A" };
-    const address = (t: RegionTarget) => ({ ...base, ttl: policy.ttlSeconds, records: [endpoints[t.id]!] });
+    // An AWS region's gateway is an NLB: an alias to its DNS name in the NLB's canonical zone (no TTL: Route 53
+    // answers with the NLB's own); elsewhere the gateway's static IP.
+    const address = (t: RegionTarget): Omit<aws.route53.RecordArgs, "name"> => {
+      const lb = aliases[t.id];
+      if (lb !== undefined) return { ...base, aliases: [{ name: lb.name, zoneId: lb.zoneId, evaluateTargetHealth: true }] };
+      return { ...base, ttl: policy.ttlSeconds, records: [endpoints[t.id]!] };
+    };
     const setName = (label: string) => `${label}.gslb.${policy.fqdn}`;
     const alias = (name: string) => ({ ...base, aliases: [{ name, zoneId: zone.zoneRef, evaluateTargetHealth: true }] });
     // Route 53 refuses an alias to a record set that does not exist yet: aliases wait for their targets.

@@ -8,13 +8,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import type { DnsProvider } from "../../model/config/traffic.js";
-import { collecting } from "./backend.js";
+import { collecting, type LoadBalancerAlias } from "./backend.js";
 import { BACKENDS } from "./backends.js";
 import { GlobalTrafficPolicy } from "./global-traffic-policy.js";
 
 export interface ZoneHierarchyArgs {
   policy: TrafficPolicy;
   endpoints: Record<string, pulumi.Output<string>>;
+  aliases?: Record<string, LoadBalancerAlias>;
 }
 
 export class ZoneHierarchy extends pulumi.ComponentResource {
@@ -37,7 +38,7 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
         const zone = backend.zone(this, policy);
         for (const record of policy.records) backend.record(this, zone, policy, record);
         this.nameServers[provider] = zone.nameServers;
-        this.policies.set(provider, new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints }, { parent: this }));
+        this.policies.set(provider, new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints, ...(args.aliases ? { aliases: args.aliases } : {}) }, { parent: this }));
       }
     });
     this.resourceCount = pulumi.all(resources.map((r) => r.urn)).apply((urns) => urns.length);

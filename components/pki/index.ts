@@ -11,6 +11,7 @@ import { PkiAlerts } from "./alerts.js";
 import { CertManager } from "./cert-manager.js";
 import { MeshTls } from "./mesh-tls.js";
 import { Spire } from "./spire.js";
+import { assertXfccTrustSound, regionXfccTrustInputs } from "./xfcc-trust.js";
 
 export const pkiArea: Area = {
   name: "pki",
@@ -20,6 +21,8 @@ export const pkiArea: Area = {
     const plan = planRotation(spec, 0);
     for (const [id, cluster] of ctx.clusters) {
       const region = regionById(spec, id);
+      // Services that read their callers from the sidecar's XFCC must be reachable through it alone: refuse the plan otherwise.
+      assertXfccTrustSound(regionXfccTrustInputs(spec, region));
       const opts = { parent: ctx.parent };
       const certManager = new CertManager(`${id}-cert-manager`, { spec, region, cluster, gatewayRenewBefore: waveOf(plan, id).renewBefore }, opts);
       const spire = new Spire(`${id}-spire`, { spec, region, cluster, upstream: [certManager.release, certManager.intermediateIssuer, ...certManager.approval.policies] }, opts);

@@ -23,6 +23,7 @@ import {
   type WorkloadIdentity,
 } from "../../model/services.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
+import { GRANDMASTER_POD_SELECTOR, KIT_SERVICES } from "../../model/security/mesh-identity.js";
 import { HEALTH_IDENTITY, healthProbePaths, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_READINESS } from "../../model/workloads/gateway.js";
 import { GRANDMASTER } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
@@ -129,6 +130,8 @@ export function meshPolicies(spec: EstateSpec): CustomResourceShape[] {
       spec: {},
     },
     ...RUNTIME_SERVICES.flatMap((s) => [destinationRule(s), authorizationPolicy(spec, s)]),
+    // Services that take their callers' identity from the sidecar's XFCC need STRICT whatever the mesh default is.
+    ...RUNTIME_SERVICES.filter((s) => KIT_SERVICES.has(s.name)).map(strictPeerAuthentication),
     ...grandmasterAuthorization(spec, spec.time.grandmaster.enabled),
     replicationMonitorAuthorization(spec),
   ];
@@ -148,6 +151,20 @@ export function replicationMonitorAuthorization(spec: EstateSpec): CustomResourc
         to: [{ operation: { ports: [String(REPLICATION_MONITOR.port)], methods: ["GET", "HEAD"], paths: [REPLICATION_MONITOR_READINESS] } }],
       }],
     },
+  };
+}
+
+/**
+ * STRICT mTLS for one service's pods, whatever `meridian:pki.mtls` sets mesh-wide: its app reads the caller from
+ * the sidecar's x-forwarded-client-cert (server.identity.xfcc), and on a plaintext connection the sidecar would
+ * forward a caller-written header untouched (components/pki/xfcc-trust.ts).
+ */
+export function strictPeerAuthentication(service: RuntimeService): CustomResourceShape {
+  return {
+    apiVersion: "security.istio.io/v1",
+    kind: "PeerAuthentication",
+    metadata: { name: `${service.name}-strict`, namespace: service.namespace },
+    spec: { selector: { matchLabels: podSelector(service) }, mtls: { mode: "STRICT" } },
   };
 }
 
@@ -202,6 +219,12 @@ export function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean)
   return [
     { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} },
   ].concat(grandmaster ? [{
+      // Its app reads callers from the sidecar's XFCC (components/time/grandmaster.ts): STRICT whatever the mesh default.
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: { name: "grandmaster-strict", namespace: NAMESPACES.time },
+      spec: { selector: { matchLabels: GRANDMASTER_POD_SELECTOR }, mtls: { mode: "STRICT" } },
+    }, {
       apiVersion: "security.istio.io/v1",
       kind: "AuthorizationPolicy",
       metadata: { name: "grandmaster-admin", namespace: NAMESPACES.time },

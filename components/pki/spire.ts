@@ -27,6 +27,7 @@ import {
 import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR, REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../model/workloads/gateway.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
+import { GRANDMASTER_IDENTITY, GRANDMASTER_POD_SELECTOR } from "../../model/security/mesh-identity.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
 
 export interface SpireArgs {
@@ -118,6 +119,8 @@ export function spiffeWorkloads(): SpiffeWorkload[] {
       host: `${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local`,
     },
     ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
+    // The grandmaster simulator (components/time): meshed, so its sidecar needs an SVID, which its config names.
+    { name: "grandmaster", identity: GRANDMASTER_IDENTITY, selector: GRANDMASTER_POD_SELECTOR },
   ];
 }
 

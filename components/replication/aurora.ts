@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import type { ReplicationConfig } from "../../model/estate.js";
+import { auroraTls } from "./ca.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 const ENGINE = "aurora-postgresql";
@@ -99,5 +100,6 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
     // Secondaries must wait for the primary's instance (and the global cluster built on it).
     ready: global ? [instance, global] : [instance],
     auth: "aws-iam",
+    tls: auroraTls(region),
   };
 }

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
 import type { ReplicationConfig } from "../../model/estate.js";
+import { azureTls } from "./ca.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["network"]["azure"], size: ReplicationConfig["databases"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
@@ -34,5 +35,5 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
   if (req.publishes) {
     new dbforpostgresql.Configuration(`${serverName}-wal-level`, { resourceGroupName: network.resourceGroupName, serverName: server.name, configurationName: "wal_level", value: "logical", source: "user-override" }, opts);
   }
-  return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id, ready: [server], auth: "azure-entra" };
+  return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id, ready: [server], auth: "azure-entra", tls: azureTls() };
 }

@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import type { ReplicationConfig } from "../../model/estate.js";
+import { cloudSqlTls } from "./ca.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["network"]["gcp"], size: ReplicationConfig["databases"], opts: pulumi.CustomResourceOptions): DatabaseCopy {
@@ -31,5 +32,5 @@ export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["netwo
       databaseFlags: flags,
     },
   }, { ...opts, dependsOn: req.role === "replica" ? req.feeder!.ready : [] });
-  return { writer: req.writer, region: req.region, role: req.role, host: instance.privateIpAddress, replicationSource: instance.name, ready: [instance], auth: "gcp-iam" };
+  return { writer: req.writer, region: req.region, role: req.role, host: instance.privateIpAddress, replicationSource: instance.name, ready: [instance], auth: "gcp-iam", tls: cloudSqlTls(name, instance.serverCaCerts) };
 }

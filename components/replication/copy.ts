@@ -20,6 +20,19 @@ export interface DatabaseCopy {
   ready: pulumi.Resource[];
   /** How clients authenticate: a token minted at connect time by the cloud's IAM, never a stored password. */
   auth: DatabaseAuth;
+  /** How clients verify its server certificate (ca.ts). */
+  tls: DatabaseTls;
+}
+
+/** TLS verification of one copy: the libpq sslmode and the CA bundle that vouches for its server certificate. */
+export interface DatabaseTls {
+  sslmode: "verify-full" | "verify-ca";
+  /** Key of the bundle in the ConfigMap `meridian-db-ca`, one per CA (copies it vouches for share it). */
+  caKey: string;
+  /** The PEM bundle. */
+  ca: pulumi.Output<string>;
+  /** Where the bundle comes from: the provider's documented source. */
+  source: string;
 }
 
 /** IAM database authentication per cloud: Aurora IAM tokens, Cloud SQL IAM users, Entra ID tokens. */

@@ -5,7 +5,8 @@
  * region's cluster, which reaches the databases' private endpoints. `@pulumi/postgresql` would model
  * these as resources, but it is not installed and its provider needs network reach from wherever
  * `pulumi up` runs — the in-cluster Job is what works with private endpoints only.
- * Credentials come from the Secret `meridian-replication-<writer>` (keys `username`, `password`) that
+ * Each Job mounts the cluster's `meridian-db-ca` (ca.ts) and verifies every database with its own cloud's
+ * CA bundle and sslmode. Credentials come from the Secret `meridian-replication-<writer>` (keys `username`, `password`) that
  * operators create in the runtime namespace; none is ever in config or state.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,6 +15,7 @@ import { NAMESPACES } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, type DatabaseCopy } from "./copy.js";
+import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 
 const IMAGE = `postgres:${POSTGRES_MAJOR}-alpine`;
 /** Where the Jobs mount their ConfigMap, and what they run from it. */
@@ -47,8 +49,9 @@ END $$;
  * (a dump goes to a file, not into a pipe: POSIX sh has no pipefail), so `set -eu` stops
  * at any failing command — a refused login, a missing database or an SQL error exits non-zero and the
  * Job retries, instead of a check that fails quietly inside `[ … ]`. psql and pg_dump read PGUSER,
- * PGPASSWORD, PGSSLMODE (verify-full unless set) and PGSSLROOTCERT from the environment; SOURCE_PORT
- * and TARGET_PORT default to 5432.
+ * PGPASSWORD, PGSSLMODE (verify-full unless set) and PGSSLROOTCERT from the environment; SOURCE_SSLMODE,
+ * SOURCE_SSLROOTCERT, TARGET_SSLMODE and TARGET_SSLROOTCERT override them per side (the two databases
+ * are on different clouds, each with its own CA); SOURCE_PORT and TARGET_PORT default to 5432.
  */
 export function subscriptionScript(writer: string, feeder: string): string {
   const sub = subscriptionName(writer, feeder);
@@ -62,18 +65,24 @@ trap 'rm -rf "$WORK"' EXIT
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/[\\\\']/\\\\\\\\&/g")"; }
 SRC="host=$(q "$SOURCE_HOST") port=\${SOURCE_PORT:-5432} dbname=${DATABASE_NAME}"
 DST="host=$(q "$TARGET_HOST") port=\${TARGET_PORT:-5432} dbname=${DATABASE_NAME}"
-n=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DST" -c "SELECT count(*) FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() AND s.subname = '${sub}'")
+# Each side verified by its own cloud's CA and sslmode when given (SOURCE_/TARGET_SSLMODE, _SSLROOTCERT).
+tls() { [ -z "$1" ] || printf ' sslmode=%s' "$1"; [ -z "$2" ] || printf ' sslrootcert=%s' "$(q "$2")"; }
+SRC_TLS="$SRC$(tls "\${SOURCE_SSLMODE:-}" "\${SOURCE_SSLROOTCERT:-}")"
+DST_TLS="$DST$(tls "\${TARGET_SSLMODE:-}" "\${TARGET_SSLROOTCERT:-}")"
+n=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DST_TLS" -c "SELECT count(*) FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() AND s.subname = '${sub}'")
 if [ "$n" = 0 ]; then
-  pg_dump --schema-only --no-owner --no-publications --no-subscriptions -f "$WORK/schema.sql" -d "$SRC"
-  psql -X -q -v ON_ERROR_STOP=1 -d "$DST" -f "$WORK/schema.sql"
+  pg_dump --schema-only --no-owner --no-publications --no-subscriptions -f "$WORK/schema.sql" -d "$SRC_TLS"
+  psql -X -q -v ON_ERROR_STOP=1 -d "$DST_TLS" -f "$WORK/schema.sql"
   # The subscriber's own server dials the publisher, so the conninfo carries the login; psql quotes it.
   CONNINFO="$SRC user=$(q "$PGUSER") password=$(q "$PGPASSWORD") sslmode=\${SUBSCRIPTION_SSLMODE:-require}"
-  psql -X -q -v ON_ERROR_STOP=1 -v conninfo="$CONNINFO" -d "$DST" -f - <<'SQL'
+  psql -X -q -v ON_ERROR_STOP=1 -v conninfo="$CONNINFO" -d "$DST_TLS" -f - <<'SQL'
 CREATE SUBSCRIPTION ${sub} CONNECTION :'conninfo' PUBLICATION ${publicationName(writer)} WITH (copy_data = true, streaming = on, binary = true);
 SQL
 fi
 `;
 }
+
+const asList = (d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] => (d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>]);
 
 function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.Input<string>>, writer: string, files: Record<string, string>, command: string[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const child = { ...opts, provider: cluster.provider };
@@ -99,25 +108,26 @@ function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.In
               { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } },
             ],
             // The root filesystem is read-only; the schema dump goes to /tmp.
-            volumeMounts: [{ name: "sql", mountPath: SQL_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+            volumeMounts: [{ name: "sql", mountPath: SQL_DIR, readOnly: true }, { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
             // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
             securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
           }],
-          volumes: [{ name: "sql", configMap: { name: config.metadata.name } }, { name: "tmp", emptyDir: {} }],
+          volumes: [{ name: "sql", configMap: { name: config.metadata.name } }, { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } }, { name: "tmp", emptyDir: {} }],
         },
       },
     },
-  }, { ...child, dependsOn: [config] });
+  }, { ...child, dependsOn: [...asList(opts.dependsOn), config] });
 }
 
 /** The publication on `source` (once per writer and source region). */
 export function publication(source: DatabaseCopy, cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `pub-${source.writer}`;
-  return job(name, cluster, { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full" }, source.writer, { "publication.sql": publicationSql(source.writer) }, PUBLICATION_COMMAND, opts);
+  return job(name, cluster, { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: source.tls.sslmode, PGSSLROOTCERT: caFile(source.tls) }, source.writer, { "publication.sql": publicationSql(source.writer) }, PUBLICATION_COMMAND, opts);
 }
 
 /** The subscription on `target` to `source`'s publication. */
 export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster: RegionCluster, dependsOn: pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `sub-${source.writer}-from-${source.region.id}`;
-  return job(name, cluster, { SOURCE_HOST: source.host, TARGET_HOST: target.host }, source.writer, { "subscribe.sh": subscriptionScript(source.writer, source.region.id) }, SUBSCRIPTION_COMMAND, { ...opts, dependsOn });
+  const tls = { SOURCE_SSLMODE: source.tls.sslmode, SOURCE_SSLROOTCERT: caFile(source.tls), TARGET_SSLMODE: target.tls.sslmode, TARGET_SSLROOTCERT: caFile(target.tls) };
+  return job(name, cluster, { SOURCE_HOST: source.host, TARGET_HOST: target.host, ...tls }, source.writer, { "subscribe.sh": subscriptionScript(source.writer, source.region.id) }, SUBSCRIPTION_COMMAND, { ...opts, dependsOn });
 }

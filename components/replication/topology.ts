@@ -19,6 +19,7 @@ import { azurePostgresCopy } from "./azure-postgres.js";
 import { cloudSqlCopy } from "./cloudsql.js";
 import type { CopyRequest, DatabaseCopy } from "./copy.js";
 import { publication, subscription } from "./logical.js";
+import { caBundles, caConfigMap } from "./ca.js";
 import { replicationMonitor } from "./monitor.js";
 
 export interface TopologyArgs {
@@ -45,10 +46,11 @@ export class Topology extends pulumi.ComponentResource {
       return c;
     };
 
+    const jobs: (() => void)[] = [];
     for (const [writer, holders] of fed) {
       const children = (id: string) => [...holders].filter(([, f]) => f === id).map(([r]) => regionById(spec, r));
       const built = new Map<string, DatabaseCopy>();
-      const publications = new Map<string, pulumi.Resource>();
+      const publications = new Map<string, () => pulumi.Resource>();
       // Breadth-first from the writer so every feeder exists before the regions it feeds.
       const queue = [writer];
       while (queue.length) {
@@ -64,12 +66,14 @@ export class Topology extends pulumi.ComponentResource {
           : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, spec.replication.databases, child)
           : azurePostgresCopy(req, network.azure, spec.replication.databases, child);
         if (role === "subscriber" && feeder) {
-          let pub = publications.get(feeder.region.id);
-          if (!pub) {
-            pub = publication(feeder, clusterOf(feeder.region.id), child);
-            publications.set(feeder.region.id, pub);
+          // Registered once every copy (and so every CA bundle) is known, below.
+          const fid = feeder.region.id;
+          if (!publications.has(fid)) {
+            let pub: pulumi.Resource | undefined;
+            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), { ...child, dependsOn: [caMaps.get(fid)!] })));
           }
-          subscription(feeder, copy, clusterOf(id), [pub], child);
+          const pub = publications.get(fid)!;
+          jobs.push(() => subscription(feeder, copy, clusterOf(id), [pub(), caMaps.get(id)!], child));
         }
         built.set(id, copy);
         this.copies.push(copy);
@@ -77,6 +81,10 @@ export class Topology extends pulumi.ComponentResource {
         queue.push(...kids.map((k) => k.id));
       }
     }
+
+    // Every cluster trusts the CA of every copy (a handful of bundles): its monitor and Jobs verify with them.
+    const caMaps = new Map([...clusters].map(([id, cluster]) => [id, caConfigMap(cluster, caBundles(this.copies), child)]));
+    for (const register of jobs) register();
 
     const egress = replicationEgress(spec);
     this.monthlyEgressUSD = centsToString(egress.monthlyCents);
@@ -92,7 +100,7 @@ export class Topology extends pulumi.ComponentResource {
       }, { parent: this, provider: cluster.provider });
     }
     // Each region's lag monitor, which the gateway's `/healthz/replication` signal probes.
-    for (const [, cluster] of clusters) replicationMonitor(spec, cluster, this.copies, child);
+    for (const [id, cluster] of clusters) replicationMonitor(spec, cluster, this.copies, { ...child, dependsOn: [caMaps.get(id)!] });
     this.registerOutputs({ roles: this.roles, monthlyEgressUSD: this.monthlyEgressUSD });
   }
 }

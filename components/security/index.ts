@@ -5,19 +5,16 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, spiffeId } from "../../model/services.js";
-import { regionWorkloads } from "../../model/workloads/spec.js";
-import { timeHierarchy } from "../../model/time/hierarchy.js";
+import { regionNetworkInputs } from "../../model/security/network.js";
 import type { Area } from "../context.js";
 import { NetworkPolicies } from "./network-policies.js";
 
 export const securityArea: Area = {
   name: "security",
   build(ctx) {
-    const grandmaster = new Map(timeHierarchy(ctx.spec).map((p) => [p.region, p.grandmaster !== null]));
     const counts: Record<string, number> = {};
     for (const [id, cluster] of ctx.clusters) {
-      const stores = Object.fromEntries(regionWorkloads(ctx.spec, id).map((w) => [w.service.name, w.stores]));
-      const np = new NetworkPolicies(`${id}-network-policies`, { cluster, inputs: { cloud: cluster.region.cloud, stores, grandmaster: grandmaster.get(id) ?? false } }, { parent: ctx.parent });
+      const np = new NetworkPolicies(`${id}-network-policies`, { cluster, inputs: regionNetworkInputs(ctx.spec, id, cluster.region.cloud) }, { parent: ctx.parent });
       counts[id] = np.policies.length;
       // The operator identity's service account (model/services.ts): RBAC on creating pods with it decides who is an operator.
       new k8s.core.v1.ServiceAccount(`${id}-${OPERATOR_IDENTITY.serviceAccount}`, {

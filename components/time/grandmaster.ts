@@ -5,13 +5,72 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type { GrandmasterPlan } from "../../model/time/hierarchy.js";
+import { GRANDMASTER_IDENTITY, meshServerSection } from "../../model/security/mesh-identity.js";
 import { labels, opts, type RegionScope } from "./labels.js";
 
-export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: string): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service; budget: k8s.policy.v1.PodDisruptionBudget | null } {
+const CONFIG_DIR = "/etc/meridian/grandmaster";
+
+/**
+ * The grandmaster's config file: only the kit's `server` section. Behind its sidecar it learns callers from the
+ * sidecar's x-forwarded-client-cert (model/security/mesh-identity.ts), so the operator identity reaches its drills.
+ */
+export function grandmasterConfig(trustDomain: string): Record<string, string> {
+  return { "grandmaster.json": JSON.stringify({ server: meshServerSection(trustDomain, GRANDMASTER_IDENTITY) }, null, 2) };
+}
+
+/** The grandmaster's pod template (pure, so the plan's XFCC check reads the same pod the Deployment runs). */
+export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, image: string) {
+  const app = plan.name;
+  const meta = labels({ region } as RegionScope, app);
+  const args = ["time", "grandmaster", "--config", `${CONFIG_DIR}/grandmaster.json`, "--port", String(plan.containerPort), "--host", "0.0.0.0", "--http-port", String(plan.adminPort), "--source", plan.source];
+  if (plan.smear === "smeared") args.push("--smear");
+  return {
+    metadata: {
+      labels: meta,
+      // The pod is meshed (STRICT mTLS), so Prometheus cannot scrape the admin port; Istio's metrics merging serves
+      // /metrics with Envoy's stats on the sidecar agent's plaintext port (MERGED_METRICS), which the PodMonitor scrapes.
+      annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(plan.adminPort), "prometheus.io/path": "/metrics" },
+    },
+    spec: {
+      // Its own service account: SPIRE's ClusterSPIFFEID meridian-grandmaster gives its sidecar the SPIFFE ID its config names.
+      serviceAccountName: GRANDMASTER_IDENTITY.serviceAccount,
+      // Pod Security `restricted` (model/security/posture.ts): the time namespace enforces less only for chrony and linuxptp.
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+      automountServiceAccountToken: false,
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app } } }],
+      containers: [
+        {
+          name: "grandmaster",
+          image,
+          command: ["node", "bin/meridian.mjs"],
+          args,
+          ports: [
+            { name: "ntp", containerPort: plan.containerPort, protocol: "UDP" },
+            { name: "admin", containerPort: plan.adminPort, protocol: "TCP" },
+          ],
+          // The service kit's probes: ready while a majority of sources agree; live while it serves.
+          readinessProbe: { httpGet: { path: "/readyz", port: "admin" }, periodSeconds: 5 },
+          livenessProbe: { httpGet: { path: "/healthz", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+          resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+          // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "config", mountPath: CONFIG_DIR, readOnly: true }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } }, { name: "config", configMap: { name: `${app}-config` } }],
+    },
+  };
+}
+
+export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: string, trustDomain: string): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service; budget: k8s.policy.v1.PodDisruptionBudget | null } {
   const app = plan.name;
   const meta = labels(scope, app);
-  const args = ["time", "grandmaster", "--port", String(plan.containerPort), "--host", "0.0.0.0", "--http-port", String(plan.adminPort), "--source", plan.source];
-  if (plan.smear === "smeared") args.push("--smear");
+  const account = new k8s.core.v1.ServiceAccount(
+    `${scope.region}-grandmaster`,
+    { metadata: { name: GRANDMASTER_IDENTITY.serviceAccount, namespace: scope.namespace, labels: meta }, automountServiceAccountToken: false },
+    opts(scope),
+  );
+  const config = new k8s.core.v1.ConfigMap(`${scope.region}-grandmaster-config`, { metadata: { name: `${app}-config`, namespace: scope.namespace, labels: meta }, data: grandmasterConfig(trustDomain) }, opts(scope));
   const deployment = new k8s.apps.v1.Deployment(
     `${scope.region}-grandmaster`,
     {
@@ -19,43 +78,10 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
       spec: {
         replicas: plan.replicas,
         selector: { matchLabels: { app } },
-        template: {
-          metadata: {
-            labels: meta,
-            // The pod is meshed (STRICT mTLS), so Prometheus cannot scrape the admin port; Istio's metrics merging serves
-            // /metrics with Envoy's stats on the sidecar agent's plaintext port (MERGED_METRICS), which the PodMonitor scrapes.
-            annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(plan.adminPort), "prometheus.io/path": "/metrics" },
-          },
-          spec: {
-            // Pod Security `restricted` (model/security/posture.ts): the time namespace enforces less only for chrony and linuxptp.
-            securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
-            automountServiceAccountToken: false,
-            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app } } }],
-            containers: [
-              {
-                name: "grandmaster",
-                image,
-                command: ["node", "bin/meridian.mjs"],
-                args,
-                ports: [
-                  { name: "ntp", containerPort: plan.containerPort, protocol: "UDP" },
-                  { name: "admin", containerPort: plan.adminPort, protocol: "TCP" },
-                ],
-                // The service kit's probes: ready while a majority of sources agree; live while it serves.
-                readinessProbe: { httpGet: { path: "/readyz", port: "admin" }, periodSeconds: 5 },
-                livenessProbe: { httpGet: { path: "/healthz", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
-                securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
-                // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-              },
-            ],
-            volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } }],
-          },
-        },
+        template: grandmasterPodTemplate(scope.region, plan, image),
       },
     },
-    opts(scope),
+    { ...opts(scope), dependsOn: [account, config] },
   );
   const service = new k8s.core.v1.Service(
     `${scope.region}-grandmaster`,

@@ -10,7 +10,7 @@ export const timeArea: Area = {
     for (const plan of timeHierarchy(ctx.spec)) {
       const cluster = ctx.clusters.get(plan.region);
       if (cluster === undefined) throw new Error(`time: no cluster for region ${plan.region}`);
-      const fabric = new TimeFabric(`${plan.region}-time`, { plan, time: ctx.spec.time, cluster, runtimeImage: ctx.spec.runtime.image }, { parent: ctx.parent });
+      const fabric = new TimeFabric(`${plan.region}-time`, { plan, time: ctx.spec.time, cluster, runtimeImage: ctx.spec.runtime.image, trustDomain: ctx.spec.pki.trustDomain }, { parent: ctx.parent });
       outputs[plan.region] = { smear: fabric.smear, sources: fabric.sources, grandmaster: fabric.grandmasterHost };
     }
     return { regions: outputs };

@@ -19,6 +19,8 @@ export interface TimeFabricArgs {
   cluster: RegionCluster;
   /** The runtime image the grandmaster runs from. */
   runtimeImage: string;
+  /** The mesh's trust domain: the grandmaster's own SPIFFE ID, which its sidecar's XFCC must name. */
+  trustDomain: string;
 }
 
 export class TimeFabric extends pulumi.ComponentResource {
@@ -33,7 +35,7 @@ export class TimeFabric extends pulumi.ComponentResource {
     const scope: RegionScope = { region: plan.region, namespace: cluster.namespaces.time.metadata.name, provider: cluster.provider, parent: this };
     chronyDaemonSet(scope, plan, time);
     if (plan.ptpNetwork !== null) linuxptpDaemonSet(scope, plan.ptpNetwork, time);
-    if (plan.grandmaster !== null) grandmaster(scope, plan.grandmaster, args.runtimeImage);
+    if (plan.grandmaster !== null) grandmaster(scope, plan.grandmaster, args.runtimeImage, args.trustDomain);
     clockMonitoring(scope, time, plan.grandmaster !== null);
     this.grandmasterHost = plan.grandmaster ? `${plan.grandmaster.host}:${plan.grandmaster.port}` : null;
     this.sources = plan.sources.map((s) => `${s.directive} ${s.target}`);

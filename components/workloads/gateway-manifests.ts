@@ -6,10 +6,9 @@
  *   - a Gateway (networking.istio.io/v1) terminating `meridian-gateway-tls` on the Service's HTTPS port for the
  *     region's host names, and a VirtualService routing the public API to the runtime services and every
  *     health signal path the DNS providers probe to the health aggregator (rewritten to `/signals/<name>`);
- *   - the health aggregator (runtime/health): ServiceAccount, ConfigMap `--config`, Deployment, Service, PDB, PodMonitor.
+ *   - the health aggregator (runtime/health) as a kit service (kit-service.ts): ServiceAccount, ConfigMap
+ *     `--config`, Deployment, Service, PDB, PodMonitor.
  */
-import { createHash } from "node:crypto";
-import type * as k8s from "@pulumi/kubernetes";
 import { GATEWAY, type EstateSpec } from "../../model/estate.js";
 import { GATEWAY_CERTIFICATE } from "../../model/rotation/issuers.js";
 import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
@@ -24,9 +23,10 @@ import {
   type ApiRoute,
 } from "../../model/workloads/gateway.js";
 import { CONFIG_DIR } from "../../model/workloads/spec.js";
-import { MERGED_METRICS } from "../../model/security/istio-injection.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
+import { kitServiceManifests, type KitServiceManifests } from "./kit-service.js";
+import { hlcEnv } from "./manifests.js";
 
 /** Labels the gateway's pods carry: the Service's selector, and the Gateway resource's. */
 export const GATEWAY_POD_LABELS: Record<string, string> = { app: GATEWAY.name, istio: GATEWAY.name };
@@ -114,96 +114,37 @@ export function virtualService(spec: EstateSpec, regionId: string): CustomResour
   };
 }
 
-export interface HealthAggregatorManifests {
-  serviceAccount: k8s.core.v1.ServiceAccountArgs;
-  configMap: k8s.core.v1.ConfigMapArgs & { data: Record<string, string> };
-  deployment: k8s.apps.v1.DeploymentArgs;
-  service: k8s.core.v1.ServiceArgs;
-  podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
-  /** Its merged app + Envoy metrics from the sidecar agent, as every meshed Meridian pod's. */
-  podMonitor: CustomResourceShape;
-}
+export type HealthAggregatorManifests = KitServiceManifests;
 
 /** The aggregator's command line after the image's ENTRYPOINT (`node bin/meridian.mjs`). */
 export function healthArgs(): string[] {
   return ["health", "serve", "--config", `${CONFIG_DIR}/health/${HEALTH_CONFIG_FILE}`, "--port", String(HEALTH_AGGREGATOR.port), "--host", "0.0.0.0"];
 }
 
+/** The aggregator as a kit service (kit-service.ts): readiness on its own /readyz, never the signals. */
 export function healthAggregatorManifests(spec: EstateSpec, regionId: string): HealthAggregatorManifests {
   const { name, namespace, port } = HEALTH_AGGREGATOR;
-  const labels = { ...HEALTH_POD_SELECTOR, ...partOf(regionId, "health"), "meridian.dev/environment": spec.environment };
-  const meta = { name, namespace, labels };
-  const data = { [HEALTH_CONFIG_FILE]: JSON.stringify(healthAggregatorConfig(spec, regionId), null, 2) };
-  const id = spiffeId(spec.pki.trustDomain, HEALTH_IDENTITY);
-  const probe = (path: string, initialDelaySeconds: number, periodSeconds: number) => ({ httpGet: { path, port }, initialDelaySeconds, periodSeconds, failureThreshold: 3 });
-  return {
-    serviceAccount: { apiVersion: "v1", kind: "ServiceAccount", metadata: { ...meta, annotations: { "meridian.dev/spiffe-id": id } }, automountServiceAccountToken: false },
-    configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: { ...meta, name: `${name}-config` }, data },
-    deployment: {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: meta,
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: HEALTH_POD_SELECTOR },
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-        template: {
-          metadata: {
-            labels,
-            annotations: {
-              "meridian.dev/spiffe-id": id,
-              "prometheus.io/scrape": "true",
-              "prometheus.io/port": String(port),
-              "prometheus.io/path": "/metrics",
-              // A changed signal list rolls the pods onto it.
-              "meridian.dev/config-sha256": createHash("sha256").update(JSON.stringify(data)).digest("hex"),
-            },
-          },
-          spec: {
-            serviceAccountName: name,
-            securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-            topologySpreadConstraints: [
-              { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: HEALTH_POD_SELECTOR } },
-            ],
-            containers: [
-              {
-                name: "health",
-                image: spec.runtime.image,
-                args: healthArgs(),
-                env: [{ name: "MERIDIAN_REGION", value: regionId }, { name: "MERIDIAN_SERVICE", value: "health" }],
-                ports: [{ name: "http", containerPort: port, protocol: "TCP" }],
-                resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "192Mi" } },
-                // The aggregator's own liveness and readiness (the kit's), never the signals: a failing service
-                // must show as a 503 signal, not as a gateway with no backend.
-                readinessProbe: probe("/readyz", 2, 5),
-                livenessProbe: probe("/healthz", 10, 10),
-                volumeMounts: [
-                  { name: "config", mountPath: `${CONFIG_DIR}/health`, readOnly: true },
-                  { name: "tmp", mountPath: "/tmp" },
-                ],
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              },
-            ],
-            volumes: [
-              { name: "config", configMap: { name: `${name}-config` } },
-              { name: "tmp", emptyDir: {} },
-            ],
-          },
-        },
-      },
-    },
-    service: {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: meta,
-      spec: { type: "ClusterIP", selector: HEALTH_POD_SELECTOR, ports: [{ name: "http", port, targetPort: "http", protocol: "TCP", appProtocol: "http" }] },
-    },
-    podDisruptionBudget: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta, spec: { maxUnavailable: 1, selector: { matchLabels: HEALTH_POD_SELECTOR } } },
-    podMonitor: {
-      apiVersion: "monitoring.coreos.com/v1",
-      kind: "PodMonitor",
-      metadata: meta,
-      spec: { selector: { matchLabels: HEALTH_POD_SELECTOR }, podMetricsEndpoints: [{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "30s" }] },
-    },
-  };
+  return kitServiceManifests({
+    name,
+    namespace,
+    port,
+    regionId,
+    environment: spec.environment,
+    service: "health",
+    component: "health",
+    selector: HEALTH_POD_SELECTOR,
+    spiffeId: spiffeId(spec.pki.trustDomain, HEALTH_IDENTITY),
+    image: spec.runtime.image,
+    container: "health",
+    args: healthArgs(),
+    configDir: `${CONFIG_DIR}/health`,
+    config: { [HEALTH_CONFIG_FILE]: JSON.stringify(healthAggregatorConfig(spec, regionId), null, 2) },
+    // The aggregator's own liveness and readiness (the kit's), never the signals: a failing service must
+    // show as a 503 signal, not as a gateway with no backend.
+    readinessPath: "/readyz",
+    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "192Mi" } },
+    // The kit's default HLC (runtime/kit/hlc.ts): x-meridian-hlc, its epoch and x-meridian-time at the edge.
+    env: hlcEnv(spec.time.maxOffsetMs),
+    spreadOverZones: true,
+  });
 }

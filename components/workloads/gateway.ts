@@ -10,6 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { GATEWAY, type EstateSpec, type Region } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { CHARTS, customResource } from "../pki/charts.js";
+import { registerKitService } from "./kit-service.js";
 import { gatewayChartValues, gatewayResource, healthAggregatorManifests, virtualService } from "./gateway-manifests.js";
 
 export interface RegionGatewayArgs {
@@ -32,12 +33,13 @@ export class RegionGateway extends pulumi.ComponentResource {
     const child = { parent: this, provider: cluster.provider, dependsOn: [ns] };
 
     const h = healthAggregatorManifests(spec, id);
-    const account = new k8s.core.v1.ServiceAccount(`${id}-meridian-health-serviceaccount`, h.serviceAccount, child);
-    const config = new k8s.core.v1.ConfigMap(`${id}-meridian-health-config`, h.configMap, child);
-    this.health = new k8s.apps.v1.Deployment(`${id}-meridian-health-deployment`, h.deployment, { ...child, dependsOn: [ns, account, config, ...args.after] });
-    new k8s.core.v1.Service(`${id}-meridian-health-service`, h.service, child);
-    new k8s.policy.v1.PodDisruptionBudget(`${id}-meridian-health-pdb`, h.podDisruptionBudget, child);
-    new k8s.apiextensions.CustomResource(`${id}-meridian-health-podmonitor`, h.podMonitor, child);
+    const n = `${id}-meridian-health`;
+    this.health = registerKitService(
+      h,
+      { serviceAccount: `${n}-serviceaccount`, configMap: `${n}-config`, deployment: `${n}-deployment`, service: `${n}-service`, podDisruptionBudget: `${n}-pdb`, podMonitor: `${n}-podmonitor` },
+      child,
+      args.after,
+    ).deployment;
 
     const { chart, version, repo } = CHARTS.istioGateway;
     this.release = new k8s.helm.v3.Release(

@@ -11,7 +11,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER } from "../../model/time/hlc-wire.js";
 import { podSelector, runtimeService, serviceHost, spiffeId, type RuntimeService } from "../../model/services.js";
 import { MERGED_METRICS } from "../../model/security/istio-injection.js";
-import { CONFIG_DIR, STATE_DIR, type EnvVar, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
+import { CONFIG_DIR, STATE_DIR, type Probe, type WorkloadSpec } from "../../model/workloads/spec.js";
 
 export interface ManifestContext {
   environment: string;
@@ -38,7 +38,7 @@ export function configMapName(service: RuntimeService): string {
 }
 
 /** How every service propagates HLC timestamps and reaches the region's clock service. */
-export function hlcEnv(maxOffsetMs: number): EnvVar[] {
+export function hlcEnv(maxOffsetMs: number): { name: string; value: string }[] {
   const clock = runtimeService("clock");
   return [
     { name: "MERIDIAN_HLC_HTTP_HEADER", value: HLC_HTTP_HEADER },

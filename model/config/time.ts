@@ -81,6 +81,18 @@ export const timeSchema = z
           ctx.addIssue({ code: "custom", path: ["degradeFraction"], input: s.degradeFraction, message: `must be below freezeFraction (${s.freezeFraction})` });
         }
       }),
+    /**
+     * The clock service as a clock domain gateway and its HLC reset protocol (runtime/clock/gateway.ts,
+     * epoch.ts): physical and legacy timestamps wider than ±maxUncertaintyMs are refused (1 s: a legacy
+     * whole-second timestamp fits); a reset undoes an HLC lead of at least resetMinLeadMs (default max offset).
+     */
+    gateway: z
+      .object({
+        maxUncertaintyMs: positive.default(1000),
+        resetMinLeadMs: positive.optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Worst-case drift of a node's oscillator between syncs, ppm (Spanner assumes 200). */
     driftPpm: positive.default(200),
     /** Container images for the node daemons (the grandmaster runs in meridian:runtime.image). */

@@ -11,9 +11,10 @@
  * and the AuthorizationPolicies (by SPIFFE ID and route) both have to pass.
  */
 import type { Cloud } from "../config/vocabulary.js";
-import { GATEWAY, NAMESPACES, type NamespaceRole } from "../estate.js";
+import { GATEWAY, NAMESPACES, type EstateSpec, type NamespaceRole } from "../estate.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
-import { GRANDMASTER } from "../time/hierarchy.js";
+import { GRANDMASTER, timeHierarchy } from "../time/hierarchy.js";
+import { regionWorkloads } from "../workloads/spec.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { NAMESPACE_POSTURE } from "./posture.js";
@@ -216,6 +217,13 @@ function operatorPolicy(inputs: RegionNetworkInputs): NetworkPolicyShape {
 /** The logical-replication Jobs (components/replication/logical.ts): Postgres only, by port. */
 function replicationJobsPolicy(): NetworkPolicyShape {
   return policy(NAMESPACES.runtime, "allow-replication-jobs", { "app.kubernetes.io/component": "replication" }, [], [{ ports: [tcp(POSTGRES_PORT)] }]);
+}
+
+/** What a region's policies depend on, from the estate: its workloads' stores and whether it runs a grandmaster. */
+export function regionNetworkInputs(spec: EstateSpec, regionId: string, cloud: Cloud): RegionNetworkInputs {
+  const stores = Object.fromEntries(regionWorkloads(spec, regionId).map((w) => [w.service.name, w.stores]));
+  const grandmaster = timeHierarchy(spec).find((p) => p.region === regionId)?.grandmaster != null;
+  return { cloud, stores, grandmaster };
 }
 
 /** Every NetworkPolicy of one region's cluster. */

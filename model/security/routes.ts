@@ -44,8 +44,8 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
     public: [{ methods: ["GET"], paths: ["/checkpoint", "/tile/*", "/proof/*"] }],
     admin: [],
   },
-  // runtime/clock/http.ts: internal only.
-  clock: { public: [], admin: [] },
+  // runtime/clock/http.ts: internal only; the HLC reset protocol is the operator's.
+  clock: { public: [], admin: ["/v1/time/reset"] },
   // runtime/quota/service.ts: tenant administrators come through the gateway and authenticate to the service
   // with their own JWTs (every route checks its scope in-process); the mesh admits the gateway to /v1/quota/* only.
   quota: { public: [{ methods: ["GET", "POST"], paths: ["/v1/quota/*"] }], admin: [] },

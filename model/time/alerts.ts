@@ -115,6 +115,16 @@ export function timeAlerts(time: TimeConfig): AlertRule[] {
       description: `{{ $labels.pod }} serves time within ±{{ $value }}s only, beyond ${s(t.degradeSeconds)}s (${time.skew.degradeFraction} × max offset ${time.maxOffsetMs} ms): check its sources (holdover, falsetickers).`,
     },
     {
+      // The HLC reset protocol (runtime/clock/epoch.ts): a new epoch is an operator's act, but every client holding
+      // older timestamps or consistency tokens is now answered "hlc reset" and must re-read.
+      alert: "HlcEpochChanged",
+      expr: `changes(${M.hlcEpoch}[15m]) > 0`,
+      for: "0m",
+      severity: "warning",
+      summary: "A clock service reset its HLC to a new epoch",
+      description: "{{ $labels.pod }} began a new HLC epoch: clients holding older timestamps or consistency tokens are answered 409 \"hlc reset\" and re-read (GET /v1/time shows lastReset and its reason).",
+    },
+    {
       alert: "ClockDriftDetected",
       expr: `increase(${M.driftAlarms}[15m]) > 0`,
       for: "0m",

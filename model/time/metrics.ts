@@ -34,6 +34,10 @@ export const TIME_METRICS = {
   upperBound: "meridian_hlc_upper_bound_seconds",
   /** Gauge: how long start-up waited before issuing HLC timestamps (seconds). */
   startupWait: "meridian_hlc_startup_wait_seconds",
+  /** Gauge: the HLC epoch (0 until the first reset; runtime/clock/epoch.ts). */
+  hlcEpoch: "meridian_hlc_epoch",
+  /** Counter: timestamps and tokens refused at a clock domain gateway, by reason (out-of-bound, reset, unknown-epoch, invalid). */
+  gatewayRefusals: "meridian_time_gateway_refusals_total",
   /** chrony_exporter (collector/tracking.go) series used by the rules. */
   chronyLastOffset: "chrony_tracking_last_offset_seconds",
   chronyRmsOffset: "chrony_tracking_rms_offset_seconds",

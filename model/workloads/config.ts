@@ -86,6 +86,10 @@ export interface ClockRegionConfig {
   forwardJumpCheck: boolean;
   /** Where the HLC persists its wall-time upper bound: the pod's own volume (WorkloadSpec.state). */
   dataDir: string;
+  /** Clock domain gateway: the widest ± uncertainty a physical or legacy timestamp may carry into HLC. */
+  maxUncertaintyMs: number;
+  /** HLC reset protocol: the smallest HLC lead over physical time a reset may undo. */
+  resetMinLeadMs: number;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
@@ -103,6 +107,8 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     ...(gm ? { grandmaster: gm } : {}),
     forwardJumpCheck: true,
     dataDir: `${STATE_DIR}/clock`,
+    maxUncertaintyMs: t.gateway.maxUncertaintyMs,
+    resetMinLeadMs: t.gateway.resetMinLeadMs ?? t.maxOffsetMs,
   };
 }
 

@@ -9,7 +9,8 @@
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
-import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
+import { allowedCallerIds, RUNTIME_SERVICES, runtimeService, type RuntimeService, type ServiceName } from "../services.js";
+import { meshServerSection } from "../security/mesh-identity.js";
 import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionGrandmaster, STATE_DIR } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
@@ -144,7 +145,15 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
       const gm = regionGrandmaster(spec, regionId);
-      const service = { rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port }, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
+      // Behind its sidecar (model/security/mesh-identity.ts): callers are the mesh peers the sidecar verified. `callers`
+      // gates both the HTTP check and the burn-rate outcomes, so it lists every catalogued caller: the gateway (external
+      // clients' checks; the mesh admits it to the public routes only, not to /outcomes) and the services.
+      const service = {
+        rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port },
+        ...(gm ? { timeReference: { grandmaster: gm } } : {}),
+        callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
+        server: meshServerSection(spec.pki.trustDomain, runtimeService("ratelimit")),
+      };
       return {
         args: ["ratelimit", "serve", "--config", configPath("ratelimit", "ratelimit.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
         config: { "ratelimit.json": JSON.stringify(service, null, 2), "config.yaml": cfg.yaml },
@@ -172,7 +181,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       // The tree, schema, log and identity are in the file (runtime/quota's schema); the store URL is a secret.
       // Its clock is measured against the region's grandmaster, with the estate's max offset (runtime/clock/reference.ts).
       const gm = regionGrandmaster(spec, regionId);
-      const cfg = { ...quotaServiceConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
+      const base = quotaServiceConfig(spec);
+      const mesh = meshServerSection(spec.pki.trustDomain, runtimeService("quota"));
+      const cfg = { ...base, maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}), server: { ...mesh, auth: { ...base.server?.auth, ...mesh.auth } } };
       return {
         args: ["ratelimit", "quota", "--config", configPath("quota", "quota.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "quota.json": JSON.stringify(cfg, null, 2) },
@@ -183,7 +194,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       };
     }
     case "clock": {
-      const cfg = clockRegionConfig(spec, regionId);
+      const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
         // Region, max offset, skew thresholds and grandmaster: all in the file (runtime/clock's schema).
         args: ["time", "serve", "--config", configPath("clock", "clock.json"), ...listen],

@@ -2,7 +2,9 @@
  * Images by digest. A tag (`:latest` above all) is mutable: the same Deployment could run different code
  * in two regions, or after a node restart, with no change in state. The runtime image
  * (`meridian:runtime.image`) must be `<repository>@sha256:<digest>`, and every container that runs that
- * repository must name exactly that digest.
+ * repository must name exactly that digest. The shipped stacks carry an all-zero digest, which no image
+ * has: outside the `local` environment it is refused (`meridian-runtime-image-placeholder`) until the
+ * stack names the digest its registry returned for the pushed image.
  */
 import { prop, type Finding, type ResourceLike, type StackRule } from "../rule.js";
 
@@ -57,5 +59,30 @@ export const runtimeImageDigest: StackRule = {
       }
     }
     return out;
+  },
+};
+
+/** The digest the shipped stack files carry until an image is pushed: no image has it. */
+export const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
+
+export function isPlaceholderImage(image: string): boolean {
+  return image.endsWith(`@${PLACEHOLDER_DIGEST}`);
+}
+
+export const runtimeImagePlaceholder: StackRule = {
+  kind: "stack",
+  name: "meridian-runtime-image-placeholder",
+  description: "Outside the local environment, meridian:runtime.image names the digest of a pushed image, not the shipped all-zero placeholder.",
+  enforcementLevel: "mandatory",
+  needsModel: true,
+  check(_resources, ctx): Finding[] {
+    const spec = ctx.model?.spec;
+    if (spec === undefined || spec.environment === "local" || !isPlaceholderImage(spec.runtime.image)) return [];
+    return [{
+      message:
+        `meridian:runtime.image is the placeholder "${spec.runtime.image}": no image has that digest, so every runtime pod of the ${spec.environment} stack would fail to pull. ` +
+        "Push the runtime image and set the stack setting meridian:runtime.image to <repository>@sha256:<the digest the push printed> " +
+        "(pulumi config set --path meridian:runtime.image …; docs/deploy.md step 3).",
+    }];
   },
 };

@@ -6,7 +6,7 @@ import { noPublicDatabases } from "./databases.js";
 import { fullMeshPremium, resourceCostLimit } from "./resource-cost.js";
 import { failoverTtl } from "./failover-ttl.js";
 import { healthCheckSanity } from "./health-checks.js";
-import { runtimeImageDigest } from "./images.js";
+import { runtimeImageDigest, runtimeImagePlaceholder } from "./images.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 
 export const rules: Rule[] = [
@@ -22,4 +22,5 @@ export const rules: Rule[] = [
   certificateBounds,
   noPublicDatabases,
   runtimeImageDigest,
+  runtimeImagePlaceholder,
 ];

@@ -4,6 +4,9 @@
  * HLC header hooks (runtime/clock/http.ts). Unset: no HLC (a plain local run).
  */
 import { systemClock } from "../common/clock.js";
+import type { DefaultTime } from "../kit/index.js";
+import { hlcParts } from "./http.js";
+import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 
 export const HLC_MAX_OFFSET_ENV = "MERIDIAN_HLC_MAX_OFFSET_MS";
@@ -14,4 +17,18 @@ export function hlcNodeFromEnv(env: NodeJS.ProcessEnv = process.env): ClockNode 
   const maxOffsetMs = Number(raw);
   if (!Number.isFinite(maxOffsetMs) || maxOffsetMs <= 0) throw new Error(`${HLC_MAX_OFFSET_ENV}=${raw}: expected a positive number of milliseconds`);
   return new ClockNode({ clock: systemClock, maxOffsetMs });
+}
+
+/**
+ * The kit's default time handling for a service that brings none (runtime/kit/hlc.ts `setDefaultTime`):
+ * with MERIDIAN_HLC_MAX_OFFSET_MS set — as every deployed pod's environment has it — a ClockNode on the
+ * service's clock, its metrics on the service's /metrics, and `hlcParts(node)`: x-meridian-hlc in and out,
+ * the epoch, x-meridian-time, epoch-checked consistency tokens. Unset: none.
+ */
+export function timeFromEnv(env: NodeJS.ProcessEnv = process.env): DefaultTime {
+  return ({ clock, metrics }) => {
+    const probe = hlcNodeFromEnv(env); // validates the variable, or undefined when unset
+    if (probe === undefined) return undefined;
+    return hlcParts(new ClockNode({ clock, maxOffsetMs: probe.hlc.maxOffsetMicros / 1000, metrics: new TimeMetrics(metrics) }));
+  };
 }

@@ -183,6 +183,20 @@ export class HybridClock {
     this.persistedUpperBound = bound;
   }
 
+  /**
+   * Step the HLC back to the physical clock (the HLC reset protocol, runtime/clock/epoch.ts): the only way
+   * this clock ever moves backwards, so the caller must have begun a new epoch that tells every holder of an
+   * older timestamp not to compare it with newer ones. With an upper-bound store the new (lower) bound is
+   * persisted first — with the store's new epoch — and a failed write changes nothing.
+   */
+  reset(): { from: Timestamp; to: Timestamp } {
+    const physical = this.physicalNow();
+    const from = this.timestamp;
+    if (this.upperBoundStore !== null) this.persistUpperBound(physical);
+    this.timestamp = { wall: physical, logical: 0 };
+    return { from, to: this.timestamp };
+  }
+
   /** The latest timestamp without ticking (not unique: use `now()` to order events). */
   peek(): Timestamp {
     return this.timestamp;

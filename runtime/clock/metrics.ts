@@ -29,6 +29,8 @@ export class TimeMetrics {
   private readonly forwardJumps: Counter;
   private readonly upperBound: Gauge;
   private readonly startupWait: Gauge;
+  private readonly epoch: Gauge;
+  private readonly gatewayRefusals: Counter<"reason">;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -48,6 +50,8 @@ export class TimeMetrics {
     this.forwardJumps = new Counter({ name: TIME_METRICS.forwardJumps, help: "Physical clock forward jumps at or beyond the tolerated jump (checking on)", registers: r });
     this.upperBound = new Gauge({ name: TIME_METRICS.upperBound, help: "HLC wall-time upper bound last persisted (Unix seconds)", registers: r });
     this.startupWait = new Gauge({ name: TIME_METRICS.startupWait, help: "Start-up wait before issuing HLC timestamps", registers: r });
+    this.epoch = new Gauge({ name: TIME_METRICS.hlcEpoch, help: "HLC epoch (0 until the first reset)", registers: r });
+    this.gatewayRefusals = new Counter({ name: TIME_METRICS.gatewayRefusals, help: "Timestamps and tokens refused at a clock domain gateway", labelNames: ["reason"], registers: r });
   }
 
   /** Plug into TrueTime: ε and commit-wait in seconds, drift alarms by direction. */
@@ -82,6 +86,14 @@ export class TimeMetrics {
 
   startupWaited(ms: number): void {
     this.startupWait.set(ms / 1000);
+  }
+
+  hlcEpoch(epoch: number): void {
+    this.epoch.set(epoch);
+  }
+
+  gatewayRefused(reason: "out-of-bound" | "reset" | "unknown-epoch" | "invalid"): void {
+    this.gatewayRefusals.inc({ reason });
   }
 
   hlcRejected(): void {

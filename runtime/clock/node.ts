@@ -12,6 +12,7 @@ import { TimeMetrics } from "./metrics.js";
 import { SkewMonitor, type SkewEvent } from "./skew.js";
 import type { Timestamp } from "./timestamp.js";
 import { TrueTime, type TTInterval } from "./truetime.js";
+import { EPOCH_ZERO, type EpochState } from "./upper-bound.js";
 
 export interface ClockNodeOptions {
   clock: Clock;
@@ -56,6 +57,7 @@ export class ClockNode {
   readonly maxEpsilonMs: number | null;
   private fault: string | null = null;
   private reference: ReferenceStatus | null = null;
+  private epochState: EpochState = EPOCH_ZERO;
 
   constructor(options: ClockNodeOptions) {
     this.metrics = options.metrics ?? new TimeMetrics();
@@ -107,6 +109,21 @@ export class ClockNode {
       if (e instanceof UntrustworthyRemoteWallTimeError) this.metrics.hlcRejected();
       throw e;
     }
+  }
+
+  /**
+   * The HLC epoch (the reset protocol, runtime/clock/epoch.ts): 0 until the first reset. Every response
+   * carries it; values from an older epoch are refused, not compared.
+   */
+  get epoch(): EpochState {
+    return this.epochState;
+  }
+
+  /** Adopt the persisted epoch at start-up, or a new one after a reset (epochs never go back). */
+  setEpoch(state: EpochState): void {
+    if (state.epoch < this.epochState.epoch) throw new RangeError(`HLC epoch ${state.epoch} is below the current epoch ${this.epochState.epoch}`);
+    this.epochState = state;
+    this.metrics.hlcEpoch(state.epoch);
   }
 
   /** Take the node out of strong service until restart (a fatal clock event such as a forward jump). */

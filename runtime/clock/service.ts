@@ -15,10 +15,17 @@
  * a restart (kill -9 included) are above every timestamp before it. `forwardJumpCheck` turns on
  * CockroachDB's forward-jump monitor: a ticker reads the clock every quarter of the tolerated jump, and a
  * jump takes the node out of service (not ready, strong path refused) until it is restarted.
+ *
+ * Clock domain gateway (runtime/clock/gateway.ts): POST /v1/time/translate maps physical and legacy
+ * timestamps into HLC with their uncertainty (refusing them beyond max offset or ±`maxUncertaintyMs`) and
+ * renders HLC for legacy clients; every request may carry `x-meridian-time` instead of an HLC. The HLC reset
+ * protocol (runtime/clock/epoch.ts): POST /v1/time/reset (operator) steps an HLC that leads physical time
+ * by at least `resetMinLeadMs` back to it and begins a new epoch, persisted with the upper bound in
+ * `dataDir`; every response names the epoch, and older-epoch timestamps and tokens are answered `hlc reset`.
  */
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
-import { clockRoutes, httpHlc } from "./http.js";
+import { clockRoutes, DEFAULT_MAX_UNCERTAINTY_MS, hlcParts, resetRoute } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 import { hostPort, referenceSync } from "./reference.js";
@@ -49,6 +56,10 @@ export const clockConfigSchema = z
     toleratedForwardJumpMs: z.number().positive().max(60_000).optional(),
     /** TrueTime ε beyond this makes the node not ready and refuses strong operations; default maxOffsetMs × freezeFraction. */
     maxEpsilonMs: z.number().positive().max(3_600_000).optional(),
+    /** Clock domain gateway: the widest ± uncertainty a physical or legacy timestamp may carry to be mapped into HLC. */
+    maxUncertaintyMs: z.number().positive().max(86_400_000).default(DEFAULT_MAX_UNCERTAINTY_MS),
+    /** HLC reset protocol: the smallest lead over physical time a reset may undo; default maxOffsetMs. */
+    resetMinLeadMs: z.number().positive().max(86_400_000).optional(),
   })
   .strict()
   .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] })
@@ -89,6 +100,8 @@ export const clockService = defineService({
         recoveryHoldMs: config.recoveryHoldSeconds === undefined ? undefined : config.recoveryHoldSeconds * 1000,
       },
     });
+    // The epoch the last run ended in (written with the bound): clients are told it from the first response.
+    node.setEpoch(state.kind === "bound" && state.epoch ? state.epoch : node.epoch);
     // Nothing is served before the clock has passed every timestamp a previous run may have issued.
     await waitPast(clock, wait.untilMicros);
     const waitedMs = clock.now() - startedAt;
@@ -100,8 +113,17 @@ export const clockService = defineService({
     return {
       node,
       startup: { ...wait, waitedMs },
-      routes: (app) => clockRoutes(app, node),
-      hlc: httpHlc(node),
+      routes: (app) => {
+        clockRoutes(app, node, { maxUncertaintyMs: config.maxUncertaintyMs });
+        resetRoute(app, node, {
+          store,
+          clock,
+          minLeadMs: config.resetMinLeadMs ?? config.maxOffsetMs,
+          referenced: config.grandmaster !== undefined || config.chrony !== undefined,
+          onReset: (r) => log.warn({ epoch: r.epoch, reason: r.reason, steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000 }, "HLC reset: new epoch"),
+        });
+      },
+      ...hlcParts(node, { maxUncertaintyMs: config.maxUncertaintyMs }),
       // Not ready while strong operations would be refused: frozen skew, ε beyond its bound, a clock jump.
       ready: { clock: () => node.strongRefusal() ?? true },
       started: () => {

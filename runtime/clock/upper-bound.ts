@@ -23,7 +23,27 @@ import { microsFromMs } from "./timestamp.js";
 
 export const UPPER_BOUND_FILE = "hlc-upper-bound.json";
 
-export type PersistedBound = { kind: "bound"; boundMicros: number } | { kind: "none" } | { kind: "unreadable"; reason: string };
+/** The HLC reset protocol's record (runtime/clock/epoch.ts): the epoch in force and how it began. */
+export interface EpochState {
+  /** 0 until the first reset. */
+  epoch: number;
+  lastReset: ResetRecord | null;
+}
+
+export interface ResetRecord {
+  epoch: number;
+  /** Physical time of the reset (µs since the Unix epoch) and as RFC 3339. */
+  atMicros: number;
+  at: string;
+  reason: string;
+  /** The HLC's wall time before the reset and after it (µs). */
+  fromWallMicros: number;
+  toWallMicros: number;
+}
+
+export const EPOCH_ZERO: EpochState = Object.freeze({ epoch: 0, lastReset: null });
+
+export type PersistedBound = { kind: "bound"; boundMicros: number; epoch?: EpochState } | { kind: "none" } | { kind: "unreadable"; reason: string };
 
 export interface StartupWait {
   /** Physical time (µs) the clock must pass before the HLC issues timestamps. */
@@ -45,7 +65,8 @@ export function startupWait(state: PersistedBound, physicalMicros: number, maxOf
   if (ahead > maxOffset + microsFromMs(leadMs)) {
     throw new ClockBehindUpperBoundError(
       `persisted HLC upper bound ${where} is ${(ahead / 1000).toFixed(0)} ms ahead of this clock, more than max offset + persist lead (${maxOffsetMs + leadMs} ms): ` +
-        `the clock went backwards since the last run; fix the clock, or remove the file to wait out the max offset instead`,
+        `the clock went backwards since the last run, or the HLC ran ahead of it: fix the clock; if the clock is right, start a new HLC epoch with ` +
+        `\`meridian time reset --data-dir ${where.replace(/\/[^/]*$/, "")} --reason …\` (clients holding older timestamps are told) — removing the file would lose the epoch`,
     );
   }
   return { untilMicros: state.boundMicros + 1, reason: `persisted HLC upper bound ${where}: waiting ${(ahead / 1000).toFixed(0)} ms for the clock to pass it` };
@@ -60,6 +81,11 @@ export async function waitPast(clock: Clock, untilMicros: number): Promise<void>
 
 export class FileUpperBound implements UpperBoundStore {
   readonly path: string;
+  /**
+   * The HLC epoch written with every bound (one file, one atomic rename: a reset's new epoch and its lower
+   * bound land together or not at all). Set from `read()`, and by the reset protocol before it persists.
+   */
+  epoch: EpochState = EPOCH_ZERO;
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -76,9 +102,13 @@ export class FileUpperBound implements UpperBoundStore {
       return { kind: "unreadable", reason: code ?? (e as Error).message };
     }
     try {
-      const v = JSON.parse(text) as { upperBoundMicros?: unknown };
-      if (typeof v.upperBoundMicros === "number" && Number.isSafeInteger(v.upperBoundMicros) && v.upperBoundMicros > 0) return { kind: "bound", boundMicros: v.upperBoundMicros };
-      return { kind: "unreadable", reason: "no positive integer upperBoundMicros" };
+      const v = JSON.parse(text) as { upperBoundMicros?: unknown; epoch?: unknown; lastReset?: unknown };
+      if (!(typeof v.upperBoundMicros === "number" && Number.isSafeInteger(v.upperBoundMicros) && v.upperBoundMicros > 0)) return { kind: "unreadable", reason: "no positive integer upperBoundMicros" };
+      // Files from before the reset protocol carry no epoch: epoch 0.
+      if (v.epoch !== undefined && !(typeof v.epoch === "number" && Number.isSafeInteger(v.epoch) && v.epoch >= 0)) return { kind: "unreadable", reason: "epoch is not a non-negative integer" };
+      const epoch: EpochState = { epoch: (v.epoch as number | undefined) ?? 0, lastReset: isResetRecord(v.lastReset) ? v.lastReset : null };
+      this.epoch = epoch;
+      return { kind: "bound", boundMicros: v.upperBoundMicros, epoch };
     } catch {
       return { kind: "unreadable", reason: "not JSON" };
     }
@@ -88,7 +118,8 @@ export class FileUpperBound implements UpperBoundStore {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, "w", 0o600);
     try {
-      writeSync(fd, `${JSON.stringify({ upperBoundMicros: boundMicros, upperBound: new Date(boundMicros / 1000).toISOString() })}\n`);
+      const { epoch, lastReset } = this.epoch;
+      writeSync(fd, `${JSON.stringify({ upperBoundMicros: boundMicros, upperBound: new Date(boundMicros / 1000).toISOString(), epoch, ...(lastReset ? { lastReset } : {}) })}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -102,4 +133,10 @@ export class FileUpperBound implements UpperBoundStore {
       closeSync(dirFd);
     }
   }
+}
+
+function isResetRecord(v: unknown): v is ResetRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.epoch === "number" && typeof r.atMicros === "number" && typeof r.at === "string" && typeof r.reason === "string" && typeof r.fromWallMicros === "number" && typeof r.toWallMicros === "number";
 }

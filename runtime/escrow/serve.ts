@@ -115,8 +115,10 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     await service.createConfigured(o.onConflict);
     const app = buildEscrowApp(service, new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now()), { forward: o.forward });
     // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
-    // beyond max offset), and every answer carries it back, so causality follows a purchase across regions.
-    installHlc(app, node);
+    // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
+    // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
+    // from an older HLC epoch is answered 409 "hlc reset" (runtime/clock/http.ts).
+    installHlc(app, node, { consistencyTokens: true });
     // Measure once before serving, so the first commit is judged by a real offset (an unreachable
     // reference costs its timeout here, and the skew monitor's sync-loss state judges the node from then on).
     await sync?.pollOnce();

@@ -1,9 +1,11 @@
 /**
  * Identity and per-route authorization. A caller is identified only by verified credentials: the mTLS
- * peer's X.509-SVID (SPIFFE ID, via runtime/identity) or a bearer JWT verified with jose against the
- * configured issuer, audience and keys. Headers a client can set (x-spiffe-id, x-forwarded-client-cert,
- * x-user…) are never read. Every route declares who may call it; a route that declares nothing fails
- * the service's start, so nothing is open by accident.
+ * peer's X.509-SVID (SPIFFE ID, via runtime/identity) when the service terminates TLS itself, or — for a
+ * service configured to sit behind its pod's Istio sidecar (`server.identity.xfcc`) — the peer that sidecar
+ * verified, read from the last element of `x-forwarded-client-cert` (runtime/kit/xfcc.ts); and a bearer JWT
+ * verified with jose against the configured issuer, audience and keys. Without `server.identity`, headers a
+ * client can set (x-spiffe-id, x-forwarded-client-cert, x-user…) are never read. Every route declares who may
+ * call it; a route that declares nothing fails the service's start, so nothing is open by accident.
  *
  *   public                 anyone (health, metrics, protocols that authenticate their own payloads)
  *   operator               an operator: a configured SPIFFE ID, or a JWT carrying the operator scope
@@ -12,6 +14,9 @@
  *   { trustDomain: td }    an mTLS peer from this trust domain
  *   { scope: s }           a JWT carrying this scope (RFC 8693 `scope`, space-separated)
  *
+ * A request may carry both a peer and a JWT (behind the mesh, every request has a peer: the gateway that
+ * forwarded an end user's token, say). Peer rules look at the peer, scope rules at the JWT, `operator` at
+ * either; for `authenticated` the JWT, when presented, names the caller (the end user, not the hop).
  * No credential answers 401; a valid credential without the right answers 403.
  */
 import { readFileSync } from "node:fs";
@@ -21,6 +26,7 @@ import type { Clock } from "../common/clock.js";
 import { parseSpiffeId, requestPeerId, type SpiffeId } from "../identity/index.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import { HttpError } from "./errors.js";
+import { xfccPeer, XfccError } from "./xfcc.js";
 
 export type RouteAuth = "public" | "operator" | "authenticated" | { spiffe: readonly string[] } | { trustDomain: string } | { scope: string };
 
@@ -42,14 +48,18 @@ type JwtKeys = Parameters<typeof jwtVerify>[1];
 export class Authenticator {
   private readonly keys: JwtKeys | null;
   private readonly operatorIds: Set<string>;
+  /** This pod's SPIFFE ID when its sidecar's XFCC is trusted (server.identity), else null: the header is never read. */
+  private readonly xfccSelf: SpiffeId | null;
 
   constructor(
     private readonly config: ServerConfig["auth"],
     private readonly clock: Clock,
+    identity?: ServerConfig["identity"],
   ) {
     this.keys = config.jwt ? jwksOf(config.jwt.jwks) : null;
     // Parsed now so a malformed operator ID fails the start, not a request.
     this.operatorIds = new Set(config.operators.spiffe.map((id) => parseSpiffeId(id).uri));
+    this.xfccSelf = identity ? parseSpiffeId(identity.spiffeId) : null;
   }
 
   /** Check a route's rule at registration: a typo in an allowed ID must not become "nobody may call". */
@@ -62,17 +72,35 @@ export class Authenticator {
   /** Throws HttpError 401/403 unless the request's verified identity satisfies `auth`. */
   async authorize(req: FastifyRequest, auth: RouteAuth): Promise<void> {
     if (auth === "public") return;
-    const identity = await this.identify(req);
+    const peer = this.peer(req);
+    const peerIdentity: Identity | undefined = peer ? { kind: "spiffe", id: peer } : undefined;
+    // A peer that satisfies a peer rule needs no token; otherwise a presented token is verified (a bad one is a 401).
+    if (peerIdentity && auth !== "authenticated" && allows(auth, peerIdentity, this.operatorIds, this.config.operators.scope)) {
+      req.identity = peerIdentity;
+      return;
+    }
+    const jwt = await this.bearer(req);
+    const identity = jwt ?? peerIdentity;
     if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
     req.identity = identity;
     if (!allows(auth, identity, this.operatorIds, this.config.operators.scope)) {
-      throw new HttpError(403, "forbidden", `${who(identity)} is not allowed: ${describe(auth)} required`);
+      throw new HttpError(403, "forbidden", `${[peerIdentity, jwt].filter((i) => i !== undefined).map(who).join(" with ")} is not allowed: ${describe(auth)} required`);
     }
   }
 
-  private async identify(req: FastifyRequest): Promise<Identity | undefined> {
-    const peer = requestPeerId(req.raw);
-    if (peer) return { kind: "spiffe", id: peer };
+  /** The verified mTLS peer: this server's own TLS termination, or the pod's sidecar's XFCC when trusted. */
+  private peer(req: FastifyRequest): SpiffeId | undefined {
+    const tls = requestPeerId(req.raw);
+    if (tls || !this.xfccSelf) return tls;
+    try {
+      return xfccPeer(req.raw, this.xfccSelf);
+    } catch (e) {
+      if (e instanceof XfccError) throw new HttpError(401, "unauthenticated", `x-forwarded-client-cert refused: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private async bearer(req: FastifyRequest): Promise<Identity | undefined> {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
     const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header);

@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { parseSpiffeId } from "../identity/index.js";
 
 export class ConfigFileError extends Error {
   override name = "ConfigFileError";
@@ -81,9 +82,34 @@ export const serverConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Where a caller's mTLS identity comes from when the service does not terminate TLS itself. Only
+     * `{xfcc: "istio-sidecar", spiffeId}`: the pod's own Istio sidecar verified the peer and reports it in
+     * `x-forwarded-client-cert`, whose last element must be `By=` this pod's SPIFFE ID (runtime/kit/xfcc.ts).
+     * Sound only where every connection to the port goes through that sidecar over mTLS; the blueprint
+     * renders it only where the plan shows so (components/pki/xfcc-trust.ts). Absent: the header is never read.
+     */
+    identity: z
+      .object({
+        xfcc: z.literal("istio-sidecar"),
+        /** The pod's own SPIFFE ID: its sidecar's X.509-SVID, `spiffe://<trust domain>/ns/<ns>/sa/<sa>`. */
+        spiffeId: z.string().refine((id) => {
+          try {
+            return parseSpiffeId(id).uri === id;
+          } catch {
+            return false;
+          }
+        }, "expected this pod's SPIFFE ID, spiffe://<trust domain>/<path>"),
+      })
+      .strict()
+      .optional(),
     log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).strict().prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.identity && s.tls), {
+    message: "a service behind an Istio sidecar gets plaintext from it: server.tls and server.identity.xfcc exclude each other",
+    path: ["identity"],
+  });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

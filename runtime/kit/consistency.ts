@@ -14,6 +14,11 @@ export const CONSISTENCY_HEADER = "x-meridian-consistency";
 export interface ConsistencyHooks {
   /** A token at or after everything this service has made durable so far. */
   token(): string;
+  /**
+   * Refuse a request's token before the handler runs (throw an HttpError): malformed, or from an HLC epoch
+   * before a reset — answered with a clear "reset" rather than compared with tokens of the new epoch.
+   */
+  check?(token: string): void;
 }
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -26,6 +31,13 @@ export function consistencyTokenOf(req: FastifyRequest): string | undefined {
 }
 
 export function installConsistencyTokens(app: FastifyInstance, hooks: ConsistencyHooks): void {
+  const check = hooks.check;
+  if (check) {
+    app.addHook("onRequest", async (req) => {
+      const token = consistencyTokenOf(req);
+      if (token !== undefined) check(token);
+    });
+  }
   app.addHook("onSend", async (req, reply, payload) => {
     // Answered after the handler returned: a write's token is taken once the write is durable.
     if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());

@@ -12,21 +12,13 @@ import type { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import type { ServerConfig } from "./config.js";
 import type { ConsistencyHooks } from "./consistency.js";
+import type { HlcHooks } from "./hlc.js";
 import type { StoreSpec } from "./stores.js";
+
+export type { HlcHooks } from "./hlc.js";
 
 /** A readiness check: `true` when ready, otherwise the reason (or a rejection, whose message is used). */
 export type ReadinessCheck = () => true | string | Promise<true | string>;
-
-/**
- * HLC propagation on HTTP (runtime/clock's `httpHlc(node)` builds one): every request's header value is
- * received before the handler runs — `receive` throws an HttpError (400 malformed, 409 beyond max offset)
- * to refuse it, unapplied — and every response carries `stamp()`.
- */
-export interface HlcHooks {
-  header: string;
-  receive(value: string): void;
-  stamp(): string;
-}
 
 /** A non-HTTP listener the service runs beside its HTTP API (NTP or DNS over UDP, gRPC). */
 export interface Listener {

@@ -13,6 +13,7 @@ import { trackRoutes } from "../common/route-table.js";
 import { Authenticator } from "./auth.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import type { HlcHooks } from "./define.js";
+import { installHlcHooks } from "./hlc.js";
 import { installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
 import { installRedMetrics } from "./metrics.js";
@@ -108,18 +109,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
     const auth = req.routeOptions.config.auth;
     if (auth !== undefined) await o.authenticator.authorize(req, auth);
   });
-  const hlc = o.hlc;
-  if (hlc) {
-    app.addHook("onRequest", async (req) => {
-      const raw = req.headers[hlc.header];
-      const value = Array.isArray(raw) ? raw[0] : raw;
-      if (value !== undefined && value !== "") hlc.receive(value);
-    });
-    app.addHook("onSend", async (_req, reply, payload) => {
-      reply.header(hlc.header, hlc.stamp());
-      return payload;
-    });
-  }
+  if (o.hlc) installHlcHooks(app, o.hlc);
 
   if (o.consistency) installConsistencyTokens(app, o.consistency);
 

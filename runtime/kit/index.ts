@@ -13,4 +13,6 @@ export { redactUrl, type StoreSpec } from "./stores.js";
 export { bindUdp, sendSafely } from "./udp.js";
 export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from "./client-limiter.js";
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";
-export { CONSISTENCY_HEADER, consistencyTokenOf, type ConsistencyHooks } from "./consistency.js";
+export { CONSISTENCY_HEADER, consistencyTokenOf, installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
+export { defaultTime, installHlcHooks, setDefaultTime, type DefaultTime, type DefaultTimeParts } from "./hlc.js";
+export { parseXfcc, xfccPeer, XfccError, XFCC_HEADER, type XfccElement } from "./xfcc.js";

@@ -10,6 +10,7 @@ import type { Clock } from "../common/clock.js";
 import { ConfigFileError, mergeConfig, readConfigFile } from "./config.js";
 import type { ServiceDefinition, ServiceParts } from "./define.js";
 import { BindError, StoreUnreachableError } from "./errors.js";
+import { defaultTime, type DefaultTime } from "./hlc.js";
 import { startService, type RunningService } from "./start.js";
 
 export interface RunOptions {
@@ -20,6 +21,8 @@ export interface RunOptions {
   /** Values from command-line flags, merged over the file (undefined entries are ignored). */
   overrides?: Record<string, unknown>;
   clock?: Clock;
+  /** Default: the process's (`setDefaultTime`, runtime/kit/hlc.ts). */
+  time?: DefaultTime;
 }
 
 /** The ready line: one JSON object on one stdout line, written once every listener is bound. */
@@ -43,7 +46,7 @@ export async function runService<S extends z.ZodType, P extends ServiceParts>(de
     const raw = mergeConfig(options.configFile ? readConfigFile(options.configFile) : {}, options.overrides ?? {});
     const level = ((raw["server"] as { log?: { level?: string } } | undefined)?.log?.level ?? "info") as pino.Level;
     const logger = pino({ name: definition.name, level, base: { service: definition.name, pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
-    running = await startService(definition, raw, { clock: options.clock, logger, source: options.configFile ?? "(command line)" });
+    running = await startService(definition, raw, { clock: options.clock, logger, source: options.configFile ?? "(command line)", time: options.time ?? defaultTime() });
   } catch (e) {
     if (e instanceof ConfigFileError) fail(options.command, e.message, 2);
     if (e instanceof BindError || e instanceof StoreUnreachableError) fail(options.command, e.message, 1);

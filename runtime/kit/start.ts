@@ -13,6 +13,7 @@ import { Authenticator } from "./auth.js";
 import { parseServiceConfig, type ServerConfig } from "./config.js";
 import type { ServiceDefinition, ServiceParts } from "./define.js";
 import { bindError } from "./errors.js";
+import type { DefaultTime } from "./hlc.js";
 import { buildApp, type Readiness } from "./http.js";
 import { createRegistry } from "./metrics.js";
 import { preflight, reasonOf, storeProbe, within, type StoreProbe } from "./stores.js";
@@ -26,6 +27,8 @@ export interface StartOptions {
   source?: string;
   /** Node process metrics on /metrics (default true; turn off when several services share a process). */
   processMetrics?: boolean;
+  /** HLC propagation and consistency tokens for a service that brings no `hlc` of its own (runtime/kit/hlc.ts). */
+  time?: DefaultTime;
 }
 
 export interface RunningService<C = unknown, P extends ServiceParts = ServiceParts> {
@@ -56,7 +59,7 @@ export async function startService<S extends z.ZodType, P extends ServiceParts>(
   const log = options.logger ?? pino({ level: "silent" });
   const clock = options.clock ?? systemClock;
   const registry = createRegistry(definition.name, options.processMetrics ?? true);
-  const authenticator = new Authenticator(server.auth, clock);
+  const authenticator = new Authenticator(server.auth, clock, server.identity);
   const timeoutMs = server.timeouts.storeMs;
 
   const probes: StoreProbe[] = Object.entries(definition.stores?.(config) ?? {}).flatMap(([name, spec]) => (spec ? [storeProbe(name, spec)] : []));
@@ -69,6 +72,10 @@ export async function startService<S extends z.ZodType, P extends ServiceParts>(
     await preflight(probes, timeoutMs);
     const parts = await definition.start({ config, server, clock, log, metrics: registry });
     cleanup.push(async () => parts.close?.());
+    // A service without its own HLC gets the default one (its consistency tokens too, unless it stamps its own).
+    const fallback = parts.hlc === undefined ? await options.time?.({ service: definition.name, clock, metrics: registry }) : undefined;
+    const hlc = parts.hlc ?? fallback?.hlc;
+    const consistency = parts.consistency ?? fallback?.consistency;
 
     let draining = false;
     const checks = { ...Object.fromEntries(probes.map((p) => [`store:${p.name}`, () => p.check(timeoutMs).then(() => true as const)])), ...parts.ready };
@@ -91,7 +98,7 @@ export async function startService<S extends z.ZodType, P extends ServiceParts>(
     const httpLog = log.child({});
     const level = httpLog.level;
     if (httpLog.isLevelEnabled("info")) httpLog.level = "warn";
-    const app = buildApp({ service: definition.name, server, log: httpLog, registry, extraRegistries: parts.registries ?? [], authenticator, hlc: parts.hlc, consistency: parts.consistency, readiness, draining: () => draining });
+    const app = buildApp({ service: definition.name, server, log: httpLog, registry, extraRegistries: parts.registries ?? [], authenticator, hlc, consistency, readiness, draining: () => draining });
     cleanup.push(() => app.close());
     if (parts.routes) await app.register(async (scoped) => parts.routes!(scoped));
     try {

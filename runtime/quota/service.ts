@@ -28,7 +28,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { ClockNode, format, PostgresFollowerReads, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
+import { ClockNode, hlcParts, PostgresFollowerReads, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";
@@ -172,7 +172,9 @@ export const quotaService = defineService({
       store,
       clock: node,
       domain: () => domain,
-      consistency: { token: () => format(hlc.now()) },
+      // x-meridian-hlc in and out, its epoch, physical time from clients without an HLC, and consistency
+      // tokens with their epoch: the time headers every service gets from runtime/clock (hlcParts).
+      ...hlcParts(node),
       routes(app) {
         app.get("/v1/quota/nodes/:id", auth, async (req) =>
           read(({ tree }) => {

@@ -16,7 +16,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
-  format, max, parse, StalenessPolicy, StalenessPolicyError, TimestampParseError, type FollowerReadRequest, type HybridClock, type PostgresFollowerReads,
+  format, max, parse, parseToken, StalenessPolicy, StalenessPolicyError, TimestampParseError, type FollowerReadRequest, type HybridClock, type PostgresFollowerReads,
   type ReadConsistency, type Timestamp,
 } from "../clock/index.js";
 import type { Clock } from "../common/clock.js";
@@ -38,6 +38,16 @@ function timestamp(text: string, what: string): Timestamp {
     return parse(text);
   } catch (e) {
     if (e instanceof TimestampParseError) throw new HttpError(400, "invalid request", `${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A consistency token's timestamp; its epoch was checked by the kit before the handler (runtime/clock hlcConsistency). */
+function tokenTimestamp(token: string): Timestamp {
+  try {
+    return parseToken(token).timestamp;
+  } catch (e) {
+    if (e instanceof TimestampParseError) throw new HttpError(400, "invalid request", `${CONSISTENCY_HEADER}: ${e.message}`);
     throw e;
   }
 }
@@ -66,7 +76,7 @@ export function usageReadRequest(raw: unknown, token: string | undefined, policy
     throw e;
   }
   if (consistency.consistency === "exact" && asOf === undefined) throw new HttpError(400, "invalid request", `the policy makes ${USAGE_OPERATION} an exact read: give as_of=<wall>.<logical>`);
-  return { consistency, ...(asOf ? { asOf } : {}), ...(token ? { minTimestamp: timestamp(token, CONSISTENCY_HEADER) } : {}) };
+  return { consistency, ...(asOf ? { asOf } : {}), ...(token ? { minTimestamp: tokenTimestamp(token) } : {}) };
 }
 
 export function usageReadHandler(o: { store: PostgresQuotaStore; reads: PostgresFollowerReads; policy: StalenessPolicy; hlc: HybridClock; clock: Clock; exists(node: string): void }) {

@@ -20,7 +20,7 @@ function withProd(edit: (text: string) => string, run: (dir: string) => void) {
 
 describe("meridian plan runs the policy pack", () => {
   it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", () => {
-    const r = runCli(["plan", "--stack", "prod"], { timeoutMs: 300_000 });
+    const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$1\d,\d{3}\.\d\d of \$25,000\.00 budget:/);
     expect(r.stdout).not.toMatch(/\[mandatory\]/);
@@ -28,7 +28,7 @@ describe("meridian plan runs the policy pack", () => {
 
   it("denies a full mesh over six regions, naming the cheaper topology", () => {
     withProd((t) => t.replace("topology: hierarchical", "topology: full-mesh"), (dir) => {
-      const r = runCli(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+      const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/);
     });
@@ -36,7 +36,7 @@ describe("meridian plan runs the policy pack", () => {
 
   it("denies a stack over its budget, and --json carries the violations", () => {
     withProd((t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"), (dir) => {
-      const r = runCli(["plan", "--stack", "prod", "--json"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+      const r = runCli(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
       expect(r.status).toBe(1);
       const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
       expect(doc.policyViolations).toContainEqual(expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$1\d,\d{3}\.\d\d exceeds the prod budget of \$3,000\.00/) }));

@@ -15,7 +15,7 @@ function prodRun(): CliResult & { graph: string } {
   if (!prod) {
     graphDir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
     const graph = join(graphDir, "prod.svg");
-    prod = { ...runCli(["plan", "--stack", "prod", "--json", "--graph", graph], { timeoutMs: 200_000 }), graph };
+    prod = { ...runCli(["plan", "--stack", "prod", "--json", "--graph", graph, "--allow-placeholder-image"], { timeoutMs: 200_000 }), graph };
   }
   return prod;
 }
@@ -40,6 +40,14 @@ describe("meridian plan", () => {
     expect(doc.resources.length).toBeGreaterThan(0);
     for (const res of doc.resources) expect(Object.keys(res).sort()).toEqual(["dependencies", "inputs", "name", "parent", "provider", "type", "urn"]);
     expect(doc.outputs["regions"]).toHaveLength(6);
+  }, 240_000);
+
+  it("--allow-placeholder-image reports the shipped all-zero image digest as advisory; without it the plan exits 1 naming the setting", () => {
+    const doc = JSON.parse(prodRun().stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
+    expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+    const r = runCli(["plan", "--stack", "dev"], { timeoutMs: 200_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/1 mandatory policy violation\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/);
   }, 240_000);
 
   it("an unknown stack exits non-zero naming the stacks that exist", () => {

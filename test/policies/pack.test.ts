@@ -21,6 +21,7 @@ const POLICY_NAMES = [
   "meridian-no-public-databases",
   "meridian-resource-cost-limit",
   "meridian-runtime-image-digest",
+  "meridian-runtime-image-placeholder",
   "meridian-stack-budget",
 ];
 
@@ -96,16 +97,17 @@ describe("the policy pack under the engine's launcher and the Analyzer protocol"
     expect(res.diagnostics[0]!.message).toMatch(/ttl 300s exceeds the failover limit of 60s/);
   });
 
-  it("AnalyzeStack on prod: no mandatory violation, the advisory cost table", async () => {
+  it("AnalyzeStack on prod: only the shipped placeholder image digest is refused; the advisory cost table", async () => {
     const res = await engine.analyzeStack(prod.resources);
-    expect(mandatory(res)).toEqual([]);
+    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-runtime-image-placeholder"]);
+    expect(mandatory(res)[0]!.message).toMatch(/meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}"/);
     expect(res.diagnostics.map((d) => d.policyName)).toContain("meridian-cost-table");
     expect(res.diagnostics.find((d) => d.policyName === "meridian-cost-table")!.message).toMatch(/\nmonthly cost estimate \$[\d,]+\.\d\d of \$25,000\.00 budget:/);
   });
 
   it("AnalyzeStack on prod pushed over budget: a mandatory budget violation", async () => {
     const res = await engine.analyzeStack(overBudget);
-    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-stack-budget"]);
+    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-stack-budget", "meridian-runtime-image-placeholder"]);
     expect(mandatory(res)[0]!.message).toMatch(/\nmonthly estimate \$[\d,]+\.\d\d exceeds the prod budget of \$5,000\.00/);
   });
 

@@ -5,7 +5,7 @@ import { noPublicDatabases } from "../../policies/rules/databases.js";
 import { failoverTtl } from "../../policies/rules/failover-ttl.js";
 import { healthCheckSanity } from "../../policies/rules/health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
-import { repositoryOf, runtimeImageDigest } from "../../policies/rules/images.js";
+import { repositoryOf, runtimeImageDigest, runtimeImagePlaceholder } from "../../policies/rules/images.js";
 import type { ModelView, ResourceLike, ResourceRule } from "../../policies/rule.js";
 
 const config = parsePackConfig({});
@@ -136,5 +136,20 @@ describe("meridian-runtime-image-digest", () => {
       ["rotate", expect.stringMatching(/^container init \(initContainers\[0\]\) runs ghcr\.io\/meridian\/runtime@sha256:cdcd/)],
     ]);
     expect(repositoryOf("localhost:5000/meridian/runtime:v1@sha256:00")).toBe("localhost:5000/meridian/runtime");
+  });
+});
+
+describe("meridian-runtime-image-placeholder", () => {
+  const zero = `ghcr.io/meridian/runtime@sha256:${"0".repeat(64)}`;
+  const ctx = (environment: string, image: string) => ({ config, model: { spec: { environment, runtime: { image } } } as unknown as ModelView });
+  it("refuses the shipped all-zero digest outside local, naming the stack setting that supplies the real one", () => {
+    for (const env of ["dev", "staging", "prod"]) {
+      expect(runtimeImagePlaceholder.check([], ctx(env, zero)), env).toEqual([{ message: expect.stringMatching(new RegExp(`^meridian:runtime\\.image is the placeholder ".*": no image has that digest, so every runtime pod of the ${env} stack would fail to pull\\. Push the runtime image and set the stack setting meridian:runtime\\.image to <repository>@sha256:`)) }]);
+    }
+    expect(runtimeImagePlaceholder.enforcementLevel).toBe("mandatory");
+  });
+  it("lets local run the placeholder (images come from the machine) and any stack a real digest", () => {
+    expect(runtimeImagePlaceholder.check([], ctx("local", zero))).toEqual([]);
+    expect(runtimeImagePlaceholder.check([], ctx("prod", `ghcr.io/meridian/runtime@sha256:${"0".repeat(63)}1`))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // The pack over the real program: every shipped stack passes; prod with a forbidden shape does not.
 import { describe, expect, it } from "vitest";
-import { sharedPlan, type Plan } from "../harness.js";
+import { evaluateStack, sharedPlan, type Plan } from "../harness.js";
+import { readStackConfigMap } from "../../stacks/load.js";
 import { evaluatePolicies } from "../../policies/evaluate.js";
 import { modelFromResources } from "../../policies/model-source.js";
 import { withUnknowns } from "../../model/resources.js";
@@ -12,13 +13,18 @@ function violations(plan: Plan, config: unknown = {}) {
 
 describe("policy pack over the mocked program", () => {
   for (const stack of ["local", "dev", "staging", "prod"]) {
-    it(`passes the shipped ${stack} stack`, async () => {
+    it(`passes the shipped ${stack} stack but for its placeholder image digest (none on local)`, async () => {
       const plan = await sharedPlan(stack);
       const found = violations(plan);
-      expect(found.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+      expect(found.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy)).toEqual(stack === "local" ? [] : ["meridian-runtime-image-placeholder"]);
       expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
     });
   }
+  it("passes staging once meridian:runtime.image names a pushed image's digest", async () => {
+    const runtime = readStackConfigMap("staging")["meridian:runtime"] as Record<string, unknown>;
+    const plan = await evaluateStack("staging", { configOverrides: { "meridian:runtime": { ...runtime, image: `ghcr.io/meridian/runtime@sha256:${"5e".repeat(32)}` } } });
+    expect(violations(plan).filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+  }, 120_000);
   it("denies prod over a budget set in policy config", async () => {
     const plan = await sharedPlan("prod");
     expect(violations(plan, { monthlyUSD: 3000 })).toContainEqual(

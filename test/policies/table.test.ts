@@ -25,9 +25,12 @@ const res = (type: string, name: string, inputs: Record<string, unknown>): Recor
   dependencies: [],
 });
 
-/** The estate ConfigMap the replication area deploys, from prod's config with `edit` applied. */
-function estate(edit: (c: EstateConfig) => EstateConfig = (c) => c): RecordedResource {
-  const spec = buildEstateSpec("prod", edit(loadStack("prod")));
+/** A pushed image's digest: the shipped all-zero placeholder is a case of its own. */
+const pinned = (c: EstateConfig): EstateConfig => ({ ...c, runtime: { ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` } });
+
+/** The estate ConfigMap the replication area deploys, from prod's config (image pinned) with `edit` applied. */
+function estate(edit: (c: EstateConfig) => EstateConfig = (c) => c, pin: (c: EstateConfig) => EstateConfig = pinned): RecordedResource {
+  const spec = buildEstateSpec("prod", edit(pin(loadStack("prod"))));
   return res("kubernetes:core/v1:ConfigMap", "aws-use1-meridian-replication", { metadata: { name: "meridian-replication", namespace: C }, data: { "estate.json": JSON.stringify(spec) } });
 }
 
@@ -50,6 +53,11 @@ const COST_TABLE: Expected = { policy: "meridian-cost-table", level: "advisory",
 
 const cases: Case[] = [
   { name: "a small compliant stack: only the advisory cost table", resources: [estate(), aurora("db-1", "db.r6g.large")], expected: [COST_TABLE] },
+  {
+    name: "the shipped all-zero image digest on prod",
+    resources: [estate(undefined, (c) => c), aurora("db-1", "db.r6g.large")],
+    expected: [COST_TABLE, { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": no image has that digest/ }],
+  },
   {
     name: "a database above the stack's per-database ceiling",
     resources: [estate((c) => ({ ...c, budget: { ...c.budget, limits: { databaseMonthlyUSD: 1000 } } })), aurora("db-1", "db.r6g.large"), aurora("db-big", "db.r6g.4xlarge")],

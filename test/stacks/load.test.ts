@@ -110,4 +110,27 @@ describe("model checks at load time", () => {
     config["meridian:dns"] = { ...dns, healthCheck: { ...(dns["healthCheck"] as object), protocol: "TCP", port: 443 } };
     expect(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml")).not.toThrow();
   });
+
+  it("an A record holding a load balancer's name (or any non-address) is refused at load, naming the record", () => {
+    const config = structuredClone(readStackConfigMap("staging"));
+    const dns = config["meridian:dns"] as Record<string, unknown>;
+    const lb = "k8s-gateway-0123456789.elb.us-east-1.amazonaws.com";
+    config["meridian:dns"] = { ...dns, records: [{ name: "status", type: "A", values: ["192.0.2.10", lb] }, { name: "v6", type: "AAAA", values: ["192.0.2.11"] }] };
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
+    expect(err.problems).toEqual([
+      { keyPath: "meridian:dns.records[0].values[1]", value: lb, expected: expect.stringMatching(/^an IPv4 address: A records hold addresses only\. This is an AWS load balancer's name: point at it with a CNAME \(an alias on Route 53\)/) },
+      { keyPath: "meridian:dns.records[1].values[0]", value: "192.0.2.11", expected: "an IPv6 address: AAAA records hold addresses only." },
+    ]);
+    config["meridian:dns"] = { ...dns, records: [{ name: "status", type: "CNAME", values: [lb] }, { name: "v6", type: "AAAA", values: ["2001:db8::1"] }] };
+    expect(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml")).not.toThrow();
+  });
+
+  it("an AWS region with no known NLB hosted zone is refused when Route 53 must alias its gateway", () => {
+    const config = structuredClone(readStackConfigMap("staging"));
+    const regions = config["meridian:regions"] as { cloud: string; region: string }[];
+    const i = regions.findIndex((r) => r.cloud === "aws");
+    config["meridian:regions"] = regions.map((r, j) => (j === i ? { ...r, region: "mx-central-1" } : r));
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
+    expect(err.problems).toContainEqual({ keyPath: `meridian:regions[${i}].region`, value: "mx-central-1", expected: expect.stringMatching(/^an AWS region with a known Network Load Balancer hosted zone/) });
+  });
 });

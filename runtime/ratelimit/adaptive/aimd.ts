@@ -5,6 +5,11 @@
  * signal appears — latency above target at the chosen percentile, an error/overload rate above
  * threshold, or backpressure reported by the service. At most one cut per interval, so one burst of
  * bad samples is one signal. The limit stays in [min, max]. Pure: the caller feeds samples and time.
+ *
+ * Used as a concurrency limit, `observe` reports each request's in-flight count; used as a rate limit
+ * (requests per second, the rate limit service's `aimd`), `admit` counts admissions and the interval's
+ * usage is its admission rate. Outcomes may also come in aggregate (`record`: good/bad counts and
+ * latencies reported by the protected service).
  */
 
 export interface AimdOptions {
@@ -33,6 +38,9 @@ export class AimdLimiter {
   private errors = 0;
   private samples = 0;
   private peakInFlight = 0;
+  private admitted = 0;
+  /** Intervals closed with a congestion signal (cuts, including those held at `min`). */
+  decreases = 0;
   private backpressure = false;
   private intervalStart: number | null = null;
   lastSignal: Signal = null;
@@ -57,6 +65,20 @@ export class AimdLimiter {
     if (sample.inFlight > this.peakInFlight) this.peakInFlight = sample.inFlight;
   }
 
+  /** Aggregate outcomes reported by the protected service: counts and (some of) their latencies. */
+  record(outcomes: { good: number; bad: number; latenciesMs?: readonly number[] }, now: number): void {
+    this.roll(now);
+    this.samples += outcomes.good + outcomes.bad;
+    this.errors += outcomes.bad;
+    if (outcomes.latenciesMs) for (const l of outcomes.latenciesMs) this.latencies.push(l);
+  }
+
+  /** Rate use: `n` requests admitted now; the interval's usage is then its admissions per second. */
+  admit(n: number, now: number): void {
+    this.roll(now);
+    this.admitted += n;
+  }
+
   /** The service (or a downstream) says it is overloaded: treated as congestion this interval. */
   signalBackpressure(now: number): void {
     this.roll(now);
@@ -75,19 +97,24 @@ export class AimdLimiter {
   private adjust(): void {
     const signal = this.congestion();
     this.lastSignal = signal;
-    if (signal) this.limitValue = Math.max(this.o.min, this.limitValue * this.o.decrease);
-    else if (this.peakInFlight >= this.limitValue * (this.o.utilisation ?? 0.8)) this.limitValue = Math.min(this.o.max, this.limitValue + this.o.increase);
+    const usage = Math.max(this.peakInFlight, (this.admitted * 1000) / this.o.intervalMs);
+    if (signal) {
+      this.limitValue = Math.max(this.o.min, this.limitValue * this.o.decrease);
+      this.decreases++;
+    } else if (usage >= this.limitValue * (this.o.utilisation ?? 0.8)) this.limitValue = Math.min(this.o.max, this.limitValue + this.o.increase);
     this.latencies = [];
     this.errors = 0;
     this.samples = 0;
     this.peakInFlight = 0;
+    this.admitted = 0;
     this.backpressure = false;
   }
 
   private congestion(): Signal {
     if (this.backpressure) return "backpressure";
-    if (this.samples === 0) return null;
-    if (this.errors / this.samples > (this.o.errorRateThreshold ?? 0.05)) return "errors";
+    if (this.samples === 0 && this.latencies.length === 0) return null;
+    if (this.samples > 0 && this.errors / this.samples > (this.o.errorRateThreshold ?? 0.05)) return "errors";
+    if (this.latencies.length === 0) return null;
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const p = sorted[Math.min(sorted.length - 1, Math.floor((this.o.percentile ?? 0.9) * sorted.length))]!;
     return p > this.o.latencyTargetMs ? "latency" : null;

@@ -4,7 +4,9 @@
  * peeks; a rejection changes nothing; retryAfterMs is −1 when the cost exceeds burst + 1 and can never
  * pass. Keys whose TAT lies in the past are dropped lazily, so memory follows active keys.
  */
+import { gcraInto } from "./gcra.js";
 import { validateLimit, type Limit } from "./limit.js";
+import { Scratch } from "./scratch.js";
 
 export interface GcraCheck {
   allowed: boolean;
@@ -18,10 +20,9 @@ export interface GcraLimiter {
 
 export function createGcraLimiter(opts: { ratePerSecond: number; burst: number }): GcraLimiter {
   const limit: Limit = validateLimit({ algorithm: "gcra", limit: opts.ratePerSecond, periodMs: 1000, burst: opts.burst }, "gcra");
-  // The same arithmetic as gcraStep, inlined: this path runs once per request in other services, so it
-  // allocates nothing but its answer (gcra.test.ts checks the two agree).
-  const emission = limit.periodMs / limit.limit;
-  const tolerance = emission * (opts.burst + 1);
+  // gcraInto into one reused scratch: this path runs once per request in other services, so it allocates
+  // nothing but its answer.
+  const out = new Scratch();
   const tats = new Map<string, number>();
   let nextSweep = -Infinity;
   return {
@@ -32,21 +33,9 @@ export function createGcraLimiter(opts: { ratePerSecond: number; burst: number }
         if (nextSweep !== -Infinity) for (const [k, t] of tats) if (t <= nowMs) tats.delete(k);
         nextSweep = nowMs + 10_000;
       }
-      const tat = tats.get(key) ?? nowMs;
-      const increment = emission * cost;
-      const newTat = (tat > nowMs ? tat : nowMs) + increment;
-      const diff = nowMs - (newTat - tolerance);
-      if (diff < 0) {
-        const ttl = tat > nowMs ? tat - nowMs : 0;
-        return { allowed: false, retryAfterMs: increment > tolerance ? -1 : -diff, remaining: remainingOf(tolerance, ttl, emission) };
-      }
-      if (cost !== 0) tats.set(key, newTat);
-      return { allowed: true, retryAfterMs: 0, remaining: remainingOf(tolerance, newTat - nowMs, emission) };
+      gcraInto(limit, tats.get(key), cost, nowMs, out);
+      if (out.nextLength === 1) tats.set(key, out.next0);
+      return { allowed: out.allowed, retryAfterMs: out.retryAfterMs, remaining: out.remaining };
     },
   };
-}
-
-function remainingOf(tolerance: number, ttl: number, emission: number): number {
-  const next = tolerance - ttl;
-  return next > -emission ? Math.max(0, Math.trunc(next / emission + 1e-9)) : 0;
 }

@@ -5,31 +5,42 @@
  * requests pass at once and then one per T.
  */
 import { gcraMaxBurst, type Limit, type State, type Step } from "./limit.js";
+import { Scratch, stepOf } from "./scratch.js";
 
 export function gcraStep(l: Limit, state: State | undefined, cost: number, now: number): Step {
+  const out = new Scratch();
+  gcraInto(l, state?.[0], cost, now, out);
+  return stepOf(out);
+}
+
+/** The step into `out`; the state is the TAT alone (undefined: a new key). */
+export function gcraInto(l: Limit, tatOrNone: number | undefined, cost: number, now: number, out: Scratch): void {
   const maxBurst = gcraMaxBurst(l);
   const emission = l.periodMs / l.limit;
   const tolerance = emission * (maxBurst + 1);
   const increment = emission * cost;
-  const tat = state?.[0] ?? now;
+  const tat = tatOrNone ?? now;
   const newTat = Math.max(tat, now) + increment;
-  const allowAt = newTat - tolerance;
-  const diff = now - allowAt;
-  const limit = maxBurst + 1;
+  const diff = now - (newTat - tolerance);
+  out.limit = maxBurst + 1;
   if (diff < 0) {
     const ttl = Math.max(0, tat - now);
-    return {
-      decision: { allowed: false, limit, remaining: remainingOf(tolerance, ttl, emission), retryAfterMs: increment > tolerance ? -1 : -diff, resetAfterMs: ttl },
-      next: null,
-      ttlMs: ttl,
-    };
+    out.allowed = false;
+    out.remaining = remainingOf(tolerance, ttl, emission);
+    out.retryAfterMs = increment > tolerance ? -1 : -diff;
+    out.resetAfterMs = ttl;
+    out.nextLength = 0;
+    out.ttlMs = ttl;
+    return;
   }
   const ttl = newTat - now;
-  return {
-    decision: { allowed: true, limit, remaining: remainingOf(tolerance, ttl, emission), retryAfterMs: 0, resetAfterMs: ttl },
-    next: cost === 0 ? null : [newTat],
-    ttlMs: ttl,
-  };
+  out.allowed = true;
+  out.remaining = remainingOf(tolerance, ttl, emission);
+  out.retryAfterMs = 0;
+  out.resetAfterMs = ttl;
+  out.nextLength = cost === 0 ? 0 : 1;
+  out.next0 = newTat;
+  out.ttlMs = ttl;
 }
 
 // redis-cell: remaining = (τ − ttl) / T truncated, 0 when it would go below one interval.

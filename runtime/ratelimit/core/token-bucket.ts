@@ -5,8 +5,15 @@
  * [tokens, lastRefillMs]. Invariant: tokens ∈ [−debt, capacity]; admitted ≤ capacity + debt + rate·t.
  */
 import { bucketCapacity, type Limit, type State, type Step } from "./limit.js";
+import { Scratch, stepOf } from "./scratch.js";
 
 export function tokenBucketStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  const out = new Scratch();
+  tokenBucketInto(l, state, cost, at, out);
+  return stepOf(out);
+}
+
+export function tokenBucketInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
   // Time never runs backwards for one counter: a request whose clock read is older than the last refill
   // is decided at that refill's time, so it cannot refill the same interval twice.
   const now = state && state[1]! > at ? state[1]! : at;
@@ -18,7 +25,11 @@ export function tokenBucketStep(l: Limit, state: State | undefined, cost: number
   const allowed = cost <= tokens || (tokens > 0 && tokens - cost >= -debt);
   const after = allowed ? tokens - cost : tokens;
   const resetAfterMs = (capacity - after) / rate;
-  const remaining = Math.max(0, Math.floor(after + 1e-9));
+  out.allowed = allowed;
+  out.limit = capacity;
+  out.remaining = Math.max(0, Math.floor(after + 1e-9));
+  out.resetAfterMs = resetAfterMs;
+  out.ttlMs = resetAfterMs;
   if (!allowed) {
     let retryAfterMs = -1;
     if (cost <= capacity + debt) {
@@ -27,11 +38,12 @@ export function tokenBucketStep(l: Limit, state: State | undefined, cost: number
       const borrow = (Math.max(Number.EPSILON, cost - debt) - tokens) / rate;
       retryAfterMs = Math.max(0, Math.min(plain, borrow));
     }
-    return { decision: { allowed, limit: capacity, remaining, retryAfterMs, resetAfterMs }, next: null, ttlMs: resetAfterMs };
+    out.retryAfterMs = retryAfterMs;
+    out.nextLength = 0;
+    return;
   }
-  return {
-    decision: { allowed, limit: capacity, remaining, retryAfterMs: 0, resetAfterMs },
-    next: cost === 0 ? null : [after, now],
-    ttlMs: resetAfterMs,
-  };
+  out.retryAfterMs = 0;
+  out.nextLength = cost === 0 ? 0 : 2;
+  out.next0 = after;
+  out.next1 = now;
 }

@@ -11,25 +11,30 @@
  * the stored window — it can never reset it.
  */
 import type { Limit, State, Step } from "./limit.js";
+import { Scratch, stepOf } from "./scratch.js";
 
 export function fixedWindowStep(l: Limit, state: State | undefined, cost: number, at: number): Step {
+  const out = new Scratch();
+  fixedWindowInto(l, state, cost, at, out);
+  return stepOf(out);
+}
+
+export function fixedWindowInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
   const now = state && state[0]! > at ? state[0]! : at;
   const start = Math.floor(now / l.periodMs) * l.periodMs;
   const count = state && state[0] === start ? (state[1] ?? 0) : 0;
   const end = start + l.periodMs;
   const allowed = count + cost <= l.limit;
   const after = allowed ? count + cost : count;
-  return {
-    decision: {
-      allowed,
-      limit: l.limit,
-      remaining: Math.max(0, Math.floor(l.limit - after)),
-      retryAfterMs: allowed ? 0 : cost > l.limit ? -1 : end - now,
-      resetAfterMs: after === 0 ? 0 : end - now,
-    },
-    next: allowed && cost > 0 ? [start, after] : null,
-    ttlMs: end - now,
-  };
+  out.allowed = allowed;
+  out.limit = l.limit;
+  out.remaining = Math.max(0, Math.floor(l.limit - after));
+  out.retryAfterMs = allowed ? 0 : cost > l.limit ? -1 : end - now;
+  out.resetAfterMs = after === 0 ? 0 : end - now;
+  out.nextLength = allowed && cost > 0 ? 2 : 0;
+  out.next0 = start;
+  out.next1 = after;
+  out.ttlMs = end - now;
 }
 
 /**

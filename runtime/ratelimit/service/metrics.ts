@@ -8,10 +8,13 @@
 import { Counter, Gauge, Registry } from "prom-client";
 import { STAT_NAMES, type StatName, type StatsSink } from "./stats.js";
 
+const STAT_INDEX = Object.fromEntries(STAT_NAMES.map((s, i) => [s, i])) as Record<StatName, number>;
+
 export class RateLimitMetrics implements StatsSink {
   readonly registry: Registry;
   private readonly rules: Record<StatName, Counter<"domain" | "key">>;
-  private readonly series = new Set<string>();
+  /** Per series (domain, key): hits not yet handed to prom-client, by STAT_NAMES index. */
+  private readonly pending = new Map<string, { domain: string; key: string; counts: number[] }>();
   readonly configLoads: Counter<"result">;
   readonly storeErrors: Counter;
   readonly requests: Counter<"code">;
@@ -20,8 +23,26 @@ export class RateLimitMetrics implements StatsSink {
   constructor(registry?: Registry, private readonly maxSeries = 10_000) {
     this.registry = registry ?? new Registry();
     const reg = [this.registry];
+    const pending = this.pending;
     this.rules = Object.fromEntries(
-      STAT_NAMES.map((s) => [s, new Counter({ name: `ratelimit_service_rate_limit_${s}`, help: `envoyproxy/ratelimit ${s} per rule (hits)`, labelNames: ["domain", "key"], registers: reg })]),
+      STAT_NAMES.map((s, i) => [
+        s,
+        new Counter({
+          name: `ratelimit_service_rate_limit_${s}`,
+          help: `envoyproxy/ratelimit ${s} per rule (hits)`,
+          labelNames: ["domain", "key"],
+          registers: reg,
+          // Hits accumulate per series in plain numbers and reach prom-client when it is read (a scrape,
+          // value()): its inc(labels) hashes the labels, once per series per read instead of per request.
+          collect() {
+            for (const p of pending.values())
+              if (p.counts[i]! > 0) {
+                this.inc({ domain: p.domain, key: p.key }, p.counts[i]!);
+                p.counts[i] = 0;
+              }
+          },
+        }),
+      ]),
     ) as Record<StatName, Counter<"domain" | "key">>;
     this.configLoads = new Counter({ name: "ratelimit_service_config_load", help: "config loads by result (success, error)", labelNames: ["result"], registers: reg });
     this.storeErrors = new Counter({ name: "ratelimit_service_store_errors", help: "requests the store could not decide", registers: reg });
@@ -29,12 +50,18 @@ export class RateLimitMetrics implements StatsSink {
   }
 
   add(domain: string, key: string, stat: StatName, n: number): void {
-    const id = `${domain}\u0000${key}`;
-    if (!this.series.has(id)) {
-      if (this.series.size >= this.maxSeries) key = "_overflow";
-      else this.series.add(id);
+    let id = `${domain}\u0000${key}`;
+    let p = this.pending.get(id);
+    if (p === undefined) {
+      if (this.pending.size >= this.maxSeries) {
+        key = "_overflow";
+        id = `${domain}\u0000${key}`;
+        p = this.pending.get(id);
+      }
+      if (p === undefined) this.pending.set(id, (p = { domain, key, counts: new Array<number>(STAT_NAMES.length).fill(0) }));
     }
-    this.rules[stat].inc({ domain, key }, n);
+    const i = STAT_INDEX[stat];
+    p.counts[i] = p.counts[i]! + n;
   }
 
   /** Gauges read at scrape time (local cache size, store degradation). */

@@ -40,6 +40,8 @@ export interface RlsOptions {
   blocks?: BlockList;
   /** Burn-rate shedding (shedding.ts): a shed request is OVER_LIMIT before any counter is charged. */
   shedder?: { shouldShed(req: RlsRequest, now: number): boolean };
+  /** AIMD throttling (aimd-throttle.ts): a throttled request is OVER_LIMIT before any counter is charged. */
+  aimd?: { shouldShed(req: RlsRequest, now: number): boolean };
 }
 
 interface Work {
@@ -47,8 +49,8 @@ interface Work {
   index: number;
   decisions: (Decision | undefined)[];
   storeLevels: number[];
-  /** Levels answered by the local over-limit cache. */
-  cached: Set<number>;
+  /** Levels answered by the local over-limit cache (null: none). */
+  cached: Set<number> | null;
   preRejected: boolean;
   globalsTaken: PlannedLevel[];
   /** Index of this descriptor's check in the store call, or −1. */
@@ -98,7 +100,7 @@ export class RateLimitService {
     const domain = this.domains.get(req.domain);
     const plans = planRequest(req, domain);
     const now = this.clock.now();
-    if (this.o.shedder?.shouldShed(req, now))
+    if (this.o.shedder?.shouldShed(req, now) || this.o.aimd?.shouldShed(req, now))
       return {
         overallCode: "OVER_LIMIT",
         statuses: req.descriptors.map(() => ({ code: "OVER_LIMIT" as const, currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] })),
@@ -108,13 +110,13 @@ export class RateLimitService {
     const work: Work[] = [];
     plans.forEach((plan, index) => {
       if (plan.kind !== "limited") return;
-      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: new Set(), preRejected: false, globalsTaken: [], storeIndex: -1, allowed: true, charged: false };
+      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: null, preRejected: false, globalsTaken: [], storeIndex: -1, allowed: true, charged: false };
       plan.levels.forEach((lv, j) => {
         if (this.o.blocks?.isBlocked(lv.id, now)) w.decisions[j] = overUntil(lv, this.o.blocks.untilOf(lv.id)!, now);
         else if (lv.counter === null) w.decisions[j] = zeroDecision(lv, now);
         else if (this.localCache?.isOver(lv.id, now, plan.hits)) {
           w.decisions[j] = cachedDecision(lv, this.localCache, now);
-          w.cached.add(j);
+          (w.cached ??= new Set()).add(j);
         } else w.storeLevels.push(j);
         if (w.decisions[j] && !w.decisions[j].allowed && enforced(lv)) w.preRejected = true;
       });
@@ -184,12 +186,13 @@ export class RateLimitService {
   }
 
   private respond(req: RlsRequest, plans: DescriptorPlan[], work: Work[], now: number): RlsResponse {
-    const byIndex = new Map(work.map((w) => [w.index, w]));
+    const byIndex = new Array<Work | undefined>(plans.length);
+    for (const w of work) byIndex[w.index] = w;
     let retryAfterMs = 0;
     const statuses = plans.map((plan, i): DescriptorStatus => {
       if (plan.kind === "none") return { code: "OK", currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] };
       if (plan.kind === "unlimited") return { code: "OK", currentLimit: null, limitRemaining: MAX_UINT32, durationUntilResetMs: null, policies: [] };
-      const w = byIndex.get(i)!;
+      const w = byIndex[i]!;
       const first = w.decisions.findIndex((x) => x !== undefined);
       let remaining = Infinity;
       const policies: PolicyState[] = [];
@@ -201,7 +204,7 @@ export class RateLimitService {
         const name = lv.rule.name || (req.descriptors[i]!.limit ? `${req.domain}.override` : lv.rule.fullKey);
         policies.push({ name, quota: lv.rule.requestsPerUnit, windowMs: lv.windowMs, remaining: Math.max(0, Math.floor(d.remaining)), resetMs: resetOf(lv, d, now) });
         if (!d.allowed && enforced(lv)) retryAfterMs = retryAfterMs === -1 || d.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, d.retryAfterMs);
-        this.count(req.domain, j === 0 ? plan.statsKey : lv.rule.fullKey, lv, d, plan.hits, w.cached.has(j));
+        this.count(req.domain, j === 0 ? plan.statsKey : lv.rule.fullKey, lv, d, plan.hits, w.cached?.has(j) ?? false);
       }
       const rule = plan.rule;
       return {
@@ -224,7 +227,7 @@ export class RateLimitService {
     const L = d.limit;
     const before = d.allowed ? L - d.remaining - hits : L - d.remaining;
     const counts = countOutcome({ limit: L, hits, before, after: before + hits, over: !d.allowed, shadow: lv.rule.shadow, fromLocalCache: fromCache }, this.o.nearLimitRatio ?? 0.8);
-    for (const [stat, n] of Object.entries(counts)) this.stats.add(domain, key, stat as keyof typeof counts, n!);
+    for (const stat in counts) this.stats.add(domain, key, stat as keyof typeof counts, counts[stat as keyof typeof counts]!);
   }
 }
 

@@ -2,7 +2,7 @@
  * The rate limit service (`meridian ratelimit serve`), defined with the service kit: the
  * envoyproxy/ratelimit rules (`rules`: a YAML file or directory, reloaded when it changes), the store
  * (memory; Redis or Redis Cluster behind the failure policy), global limits, operator blocks, the
- * burn-rate shedding (`burnRate`, fed by reported outcomes), and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
+ * burn-rate shedding (`burnRate`) and AIMD throttling (`aimd`), both fed by reported outcomes, and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
  * over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
  * failure policy Redis is also a store the kit probes (unreachable at start: one line, exit 1).
  */
@@ -27,6 +27,7 @@ import { OverLimitCache } from "./local-cache.js";
 import { RateLimitMetrics } from "./metrics.js";
 import { RateLimitService } from "./rls.js";
 import { burnRateConfigSchema, LoadShedder } from "./shedding.js";
+import { aimdConfigSchema, AimdThrottle } from "./aimd-throttle.js";
 import { HttpError, parseInput } from "../../kit/index.js";
 import type * as grpc from "@grpc/grpc-js";
 
@@ -63,6 +64,8 @@ export const ratelimitConfigSchema = z
     maxOffsetMs: z.number().positive().max(60_000).optional(),
     /** SLO burn-rate shedding from reported outcomes (`POST /v1/ratelimit/outcomes`). */
     burnRate: burnRateConfigSchema.optional(),
+    /** AIMD throttling: an adaptive admission rate moved by reported outcomes (`POST /v1/ratelimit/outcomes`). */
+    aimd: aimdConfigSchema.optional(),
     /** Where this node's clock is measured (with maxOffsetMs): the region's grandmaster or the node's chrony. */
     timeReference: timeReferenceSchema.optional(),
     /** SPIFFE IDs allowed to call `POST /v1/ratelimit` (default: anyone, as Envoy's RLS). */
@@ -109,6 +112,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
       metrics.configLoads.inc({ result: "success" });
       const localCache = c.localCacheEntries === 0 ? null : new OverLimitCache(c.localCacheEntries);
       const shedder = c.burnRate ? new LoadShedder(c.burnRate) : undefined;
+      const aimd = c.aimd ? new AimdThrottle(c.aimd) : undefined;
       const service = new RateLimitService(loaded.domains, store, clock, {
         chargePolicy: c.chargePolicy,
         maxDescriptors: c.maxDescriptors,
@@ -120,12 +124,18 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         globals,
         blocks,
         shedder,
+        aimd,
       });
       metrics.gauge("ratelimit_local_cache_entries", "counters known to be over their limit", () => localCache?.size ?? 0);
       metrics.gauge("ratelimit_blocks", "counters blocked by an operator", () => blocks.list().length);
       if (shedder) {
         metrics.gauge("ratelimit_burn_rate_shed", "requests shed by burn-rate throttling since start", () => shedder.shed);
         metrics.gauge("ratelimit_burn_rate_admit_fraction", "fraction of sheddable requests admitted now", () => shedder.admitFraction(clock.now()));
+      }
+      if (aimd) {
+        metrics.gauge("ratelimit_aimd_limit", "requests per second AIMD admits now (this replica)", () => aimd.limit(clock.now()));
+        metrics.gauge("ratelimit_aimd_throttled", "requests throttled by AIMD since start", () => aimd.throttled);
+        metrics.gauge("ratelimit_aimd_decreases", "AIMD intervals closed with a congestion signal since start", () => aimd.aimd.decreases);
       }
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
       // An in-process caller's node is measured by the caller; ours by the config's reference, with its
@@ -169,13 +179,24 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         routes(app) {
           installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
           installAdminRoutes(app, service, blocks, clock);
-          // Outcomes move the shedding: only the RLS callers (or operators) may report them.
+          // Outcomes move the shedding and the AIMD limit: only the RLS callers (or operators) may report them.
+          const outcomes = z
+            .object({
+              good: z.number().int().nonnegative().max(1e9),
+              bad: z.number().int().nonnegative().max(1e9),
+              /** Latencies of (some of) the reported requests, for AIMD's percentile. */
+              latenciesMs: z.array(z.number().nonnegative().max(3_600_000)).max(10_000).optional(),
+              /** The protected service says it is overloaded (AIMD cuts this interval). */
+              backpressure: z.boolean().optional(),
+            })
+            .strict();
           app.post("/v1/ratelimit/outcomes", { config: { auth: c.callers ? { spiffe: c.callers } : "operator" } }, async (req) => {
-            if (!shedder) throw new HttpError(404, "burn-rate shedding is off", "set burnRate in the service config");
-            const b = parseInput(z.object({ good: z.number().int().nonnegative().max(1e9), bad: z.number().int().nonnegative().max(1e9) }).strict(), req.body, "body");
+            if (!shedder && !aimd) throw new HttpError(404, "no adaptive throttling is configured", "set burnRate or aimd in the service config");
+            const b = parseInput(outcomes, req.body, "body");
             const now = clock.now();
-            shedder.record(now, b.good, b.bad);
-            return { admitFraction: shedder.admitFraction(now) };
+            shedder?.record(now, b.good, b.bad);
+            aimd?.record(b, now);
+            return { ...(shedder ? { admitFraction: shedder.admitFraction(now) } : {}), ...(aimd ? { aimdLimit: aimd.limit(now) } : {}) };
           });
         },
         hlc: hlc ? httpHlc(hlc) : undefined,

@@ -5,9 +5,14 @@
  * backwards for a counter (each state carries its own time), so replicas with skewed clocks and
  * requests that waited in a queue still charge the window that is current at Redis.
  *
- * DECIDE ARGV: now (−1 → TIME), request count, then per request: policy (0 independent, 1 atomic),
- * check count; per check: cost, quota (0/1), level count; per level: KEYS index, algorithm code, limit,
- * periodMs, burst (−1 default), debt, enforce (0/1). Reply (integers, ms rounded up): per check
+ * DECIDE ARGV: now (−1 → TIME), then the batch's distinct request shapes — shape count, then per shape:
+ * policy (0 independent, 1 atomic), check count; per check: cost, quota (0/1), level count; per level:
+ * KEYS index, algorithm code, limit, periodMs, burst (−1 default), debt, enforce (0/1) — then the
+ * requests in arrival order as runs: run count, then per run: shape index (1-based), repeat count.
+ * Requests with the same shape (the same counters, limits and costs: a hot key) are sent once and
+ * decided `count` times, one after another, as separate requests. Each written counter is SET once at
+ * the end of the call with its final state and the TTL its last write set (the script is atomic, so no
+ * one can observe the states in between). Reply (integers, ms rounded up): per request, per check
  * charged (0/1), then per level allowed, remaining, retryAfterMs, resetAfterMs, the time it was
  * decided at (for refunds).
  *
@@ -167,29 +172,48 @@ end
 local function up(x) if x > 0 then return ceil(x - 1e-9) end return x end
 
 local out = {}
-local i = 3
-for _ = 1, tonumber(ARGV[2]) do
+local i = 2
+-- Shapes: parsed once, numbers converted once.
+local shapes = {}
+for sh = 1, tonumber(ARGV[i]) do
+  i = i + 1
   local policy, nchecks = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  i = i + 2
+  i = i + 1
+  local cks = {}
+  for c = 1, nchecks do
+    local cost, quota, nlevels = tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', tonumber(ARGV[i + 3])
+    i = i + 3
+    local lvs = {}
+    for l = 1, nlevels do
+      lvs[l] = { KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6]), ARGV[i + 7] == '1' }
+      i = i + 7
+    end
+    cks[c] = { cost, quota, lvs }
+  end
+  shapes[sh] = { policy, cks }
+end
+i = i + 1
+local dirty = {}
+
+local function decide(policy, cks)
+  local nchecks = #cks
   local pend = {}
   local checks = {}
   local quotas, quotaRejected, rejected = 0, 0, false
   for c = 1, nchecks do
-    local cost, quota, nlevels = tonumber(ARGV[i]), ARGV[i + 1] == '1', tonumber(ARGV[i + 2])
-    i = i + 3
+    local cost, quota, lvs = cks[c][1], cks[c][2], cks[c][3]
+    local nlevels = #lvs
     local lv = {}
     local ok = true
     for l = 1, nlevels do
-      local key = KEYS[tonumber(ARGV[i])]
-      local alg, limit, period = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-      local burst, debt, enforce = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), ARGV[i + 6] == '1'
-      i = i + 7
+      local d = lvs[l]
+      local key = d[1]
       local p = pend[key]
       local st
       if p then st = p[1] else st = get(key) end
-      local a, rem, retry, reset, nxt, ttl, at, cap, ovr = step(alg, limit, period, burst, debt, st, cost, now)
+      local a, rem, retry, reset, nxt, ttl, at, cap, ovr = step(d[2], d[3], d[4], d[5], d[6], st, cost, now)
       lv[l] = { key, a, rem, retry, reset, at, cap, nxt, ttl, ovr }
-      if enforce and not a then ok = false end
+      if d[7] and not a then ok = false end
     end
     for l = 1, nlevels do
       local x = lv[l]
@@ -208,8 +232,8 @@ for _ = 1, tonumber(ARGV[2]) do
   local keep = policy == 0 or not (rejected or (quotas > 0 and quotaRejected == quotas))
   if keep then
     for key, p in pairs(pend) do
-      redis.call('SET', key, encode(p[1]), 'PX', max(1, ceil(p[2])))
       cache[key] = p[1]
+      dirty[key] = p[2]
     end
   end
   for c = 1, nchecks do
@@ -227,6 +251,15 @@ for _ = 1, tonumber(ARGV[2]) do
       out[#out + 1] = floor(x[6])
     end
   end
+end
+
+for _ = 1, tonumber(ARGV[i]) do
+  local shape, count = shapes[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2])
+  i = i + 2
+  for _ = 1, count do decide(shape[1], shape[2]) end
+end
+for key, ttl in pairs(dirty) do
+  redis.call('SET', key, encode(cache[key]), 'PX', max(1, ceil(ttl)))
 end
 return out
 `;

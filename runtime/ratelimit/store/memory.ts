@@ -6,7 +6,8 @@
  * tenant), `decide(checks, policy, now)` the service's.
  */
 import { step } from "../core/algorithms.js";
-import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
+import { checkLevels, combine, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
+import { inPlace, Scratch, stepInPlace } from "../core/in-place.js";
 import type { Decision, State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore } from "./port.js";
@@ -19,6 +20,10 @@ interface Entry {
 export class MemoryStore implements RateLimitStore {
   private readonly entries = new Map<string, Entry>();
   private lastSweep = -Infinity;
+  // Scratch for decideSync (reused: the hot path allocates only its answer and new entries).
+  private readonly found: (Entry | undefined)[] = [];
+  private readonly scratch: Scratch[] = [];
+  private readonly one = new Scratch();
 
   constructor(private readonly sweepIntervalMs = 5_000) {}
 
@@ -30,16 +35,67 @@ export class MemoryStore implements RateLimitStore {
   }
 
   decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
-    checkLevels(levels, cost);
-    this.maybeSweep(nowMs);
-    if (levels.length === 1) {
-      // One level: no commit list to build (same semantics as decideLevels).
-      const lv = levels[0]!;
-      const s = step(lv.limit, this.read(lv.key, nowMs), cost, nowMs);
-      if (s.next) this.write(lv.key, s.next, nowMs + Math.max(1, s.ttlMs));
-      const d = s.decision;
-      return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, levels: [d], blockedBy: d.allowed ? -1 : 0 };
+    const n = levels.length;
+    if (n === 1 && Number.isInteger(cost) && cost >= 0) {
+      // One level has no duplicate keys to look for.
+      if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
+      return this.decideOne(levels[0]!, cost, nowMs);
     }
+    checkLevels(levels, cost);
+    if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
+    for (let i = 0; i < n; i++) if (!inPlace(levels[i]!.limit)) return this.decideGeneric(levels, cost, nowMs);
+    // gcra, token bucket and fixed window: one Map lookup per level, each level stepped into scratch
+    // against the state it had before the request, and the states written in place only when every
+    // level admits (decideLevels' semantics, without its intermediate objects).
+    const entries = this.entries;
+    const found = this.found;
+    let blockedBy = -1;
+    for (let i = 0; i < n; i++) {
+      const lv = levels[i]!;
+      const e = entries.get(lv.key);
+      found[i] = e;
+      const out = this.scratch[i] ?? (this.scratch[i] = new Scratch());
+      stepInPlace(lv.limit, e !== undefined && e.expiresAt > nowMs ? e.state : undefined, cost, nowMs, out);
+      if (blockedBy === -1 && !out.allowed) blockedBy = i;
+    }
+    if (blockedBy === -1)
+      for (let i = 0; i < n; i++) {
+        const out = this.scratch[i]!;
+        if (out.nextLength !== 0) this.commit(levels[i]!.key, found[i], out, nowMs);
+      }
+    const decisions = new Array<Decision>(n);
+    for (let i = 0; i < n; i++) decisions[i] = decisionOf(this.scratch[i]!);
+    return combine(decisions, blockedBy);
+  }
+
+  /** decideSync for one level: one lookup, the state overwritten in place. */
+  private decideOne(lv: Level, cost: number, nowMs: number): HierarchyDecision {
+    if (!inPlace(lv.limit)) return this.decideGeneric([lv], cost, nowMs);
+    const e = this.entries.get(lv.key);
+    const out = this.one;
+    stepInPlace(lv.limit, e !== undefined && e.expiresAt > nowMs ? e.state : undefined, cost, nowMs, out);
+    if (out.nextLength !== 0) this.commit(lv.key, e, out, nowMs);
+    const d: Decision = { allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs };
+    return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, levels: [d], blockedBy: d.allowed ? -1 : 0 };
+  }
+
+  private commit(key: string, e: Entry | undefined, out: Scratch, nowMs: number): void {
+    const expiresAt = nowMs + Math.max(1, out.ttlMs);
+    if (e === undefined) {
+      this.entries.set(key, { state: out.nextLength === 1 ? [out.next0] : [out.next0, out.next1], expiresAt });
+      return;
+    }
+    // The entry's array is the store's own (never handed out), so it is overwritten in place.
+    const st = e.state;
+    if (st.length === out.nextLength) {
+      st[0] = out.next0;
+      if (out.nextLength === 2) st[1] = out.next1;
+    } else e.state = out.nextLength === 1 ? [out.next0] : [out.next0, out.next1];
+    e.expiresAt = expiresAt;
+  }
+
+  /** decideSync for hierarchies with a sliding algorithm: the pure cores' objects. */
+  private decideGeneric(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
     const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
     for (const c of commits) this.write(c.key, c.state, nowMs + Math.max(1, c.ttlMs));
     return decision;
@@ -97,3 +153,5 @@ export class MemoryStore implements RateLimitStore {
     return Promise.resolve();
   }
 }
+
+const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });

@@ -45,8 +45,12 @@ interface Scripted {
 interface Part {
   checks: readonly Check[];
   policy: ChargePolicy;
-  done: (reply: number[], offset: number) => number;
-  fail: (err: Error) => void;
+  /** A whole request (one Redis, or one slot of a Cluster): its results go straight to the caller. */
+  resolve?: (results: CheckResult[]) => void;
+  reject?: (err: Error) => void;
+  /** Part of a request split across Cluster slots: reads its results from the reply, returns the offset. */
+  done?: (reply: number[], offset: number) => number;
+  fail?: (err: Error) => void;
 }
 
 interface Queued {
@@ -96,12 +100,14 @@ export class RedisStore implements RateLimitStore {
     }
     if (checks.length === 0) return Promise.resolve([]);
     const now = this.time === "redis" ? -1 : nowMs;
+    // A single Redis has no slots to respect: the request is one part (no grouping, no per-part closures).
+    if (!this.isCluster) return new Promise<CheckResult[]>((resolve, reject) => this.enqueue({ parts: [{ checks, policy, resolve, reject }], now, slot: 0 }));
     return new Promise<CheckResult[]>((resolve, reject) => {
       const results: CheckResult[] = new Array<CheckResult>(checks.length);
       // Group checks by slot; a single Redis has no slots to respect, so everything is one group.
       const groups = new Map<number, number[]>();
       checks.forEach((c, i) => {
-        const slot = this.isCluster ? keySlot(this.key(c.levels[0]!)) : 0;
+        const slot = keySlot(this.key(c.levels[0]!));
         (groups.get(slot) ?? groups.set(slot, []).get(slot)!).push(i);
       });
       const split = groups.size > 1;
@@ -117,9 +123,10 @@ export class RedisStore implements RateLimitStore {
           checks: sub,
           policy: partPolicy,
           done: (reply, offset) => {
-            offset = readResults(reply, offset, sub, (j, r) => (results[idx[j]!] = r));
+            const rs = readResults(reply, offset, sub);
+            rs.forEach((r, j) => (results[idx[j]!] = r));
             if (--left === 0 && !failed) finish();
-            return offset;
+            return offset + replyLength(sub);
           },
           fail: (err) => {
             if (!failed) reject(err);
@@ -168,31 +175,63 @@ export class RedisStore implements RateLimitStore {
 
   private send(batch: Queued[]): void {
     const keys: string[] = [];
-    const index = new Map<string, number>();
-    const args: (string | number)[] = [batch[0]!.now, 0];
-    const parts = batch.flatMap((q) => q.parts);
-    for (const p of parts) {
-      args.push(p.policy === "atomic" ? 1 : 0, p.checks.length);
-      for (const c of p.checks) {
-        args.push(c.cost, c.quota ? 1 : 0, c.levels.length);
-        for (const l of c.levels) {
-          const k = this.key(l);
-          let ki = index.get(k);
-          if (ki === undefined) index.set(k, (ki = keys.push(k)));
-          const lim = l.limit;
-          args.push(ki, ALGORITHM_CODE[lim.algorithm], lim.limit, lim.periodMs, lim.burst ?? -1, lim.debt ?? 0, l.enforce ? 1 : 0);
+    const keyIndex = new Map<string, number>();
+    // Requests with the same shape (counters, limits, costs, policy) are sent once and repeated by
+    // the script in arrival order (runs of one shape), so a hot key costs one shape, not one request's
+    // worth of arguments, per request.
+    const shapeIndex = new Map<string, number>();
+    const shapeArgs: (string | number)[] = [];
+    const runs: number[] = [];
+    let lastShape = 0;
+    const parts: Part[] = [];
+    for (const q of batch)
+      for (const p of q.parts) {
+        parts.push(p);
+        let sig = p.policy === "atomic" ? "a" : "i";
+        const levelKeys: string[] = [];
+        for (const c of p.checks) {
+          sig += `|${c.cost}${c.quota ? "q" : ""}`;
+          // Keys are length-prefixed, so no key's content can shift the fields after it (injective).
+          for (const l of c.levels) {
+            const k = this.key(l);
+            levelKeys.push(k);
+            const lim = l.limit;
+            sig += `\n${k.length}:${k}\n${lim.algorithm}\n${lim.limit}\n${lim.periodMs}\n${lim.burst ?? -1}\n${lim.debt ?? 0}\n${l.enforce ? 1 : 0}`;
+          }
         }
+        let shape = shapeIndex.get(sig);
+        if (shape === undefined) {
+          shapeIndex.set(sig, (shape = shapeIndex.size + 1));
+          shapeArgs.push(p.policy === "atomic" ? 1 : 0, p.checks.length);
+          let li = 0;
+          for (const c of p.checks) {
+            shapeArgs.push(c.cost, c.quota ? 1 : 0, c.levels.length);
+            for (const l of c.levels) {
+              const k = levelKeys[li++]!;
+              let ki = keyIndex.get(k);
+              if (ki === undefined) keyIndex.set(k, (ki = keys.push(k)));
+              const lim = l.limit;
+              shapeArgs.push(ki, ALGORITHM_CODE[lim.algorithm], lim.limit, lim.periodMs, lim.burst ?? -1, lim.debt ?? 0, l.enforce ? 1 : 0);
+            }
+          }
+        }
+        if (shape === lastShape) runs[runs.length - 1]!++;
+        else runs.push(shape, 1);
+        lastShape = shape;
       }
-    }
-    args[1] = parts.length;
     this.inFlight++;
-    (this.client as unknown as Scripted).mrlDecide(keys.length, ...keys, ...args).then(
+    (this.client as unknown as Scripted).mrlDecide(keys.length, ...keys, batch[0]!.now, shapeIndex.size, ...shapeArgs, runs.length / 2, ...runs).then(
       (reply) => {
         let offset = 0;
-        for (const p of parts) offset = p.done(reply, offset);
+        for (const p of parts) {
+          if (p.resolve) {
+            p.resolve(readResults(reply, offset, p.checks));
+            offset += replyLength(p.checks);
+          } else offset = p.done!(reply, offset);
+        }
       },
       (err: Error) => {
-        for (const p of parts) p.fail(err);
+        for (const p of parts) (p.reject ?? p.fail!)(err);
       },
     ).finally(() => {
       this.inFlight--;
@@ -235,13 +274,23 @@ export class RedisStore implements RateLimitStore {
   }
 }
 
-/** Read one part's results from the flat reply; returns the next offset. */
-function readResults(reply: number[], offset: number, checks: readonly Check[], put: (j: number, r: CheckResult) => void): number {
-  checks.forEach((c, j) => {
+/** How many numbers a part's checks take in the reply. */
+function replyLength(checks: readonly Check[]): number {
+  let n = 0;
+  for (const c of checks) n += 1 + 5 * c.levels.length;
+  return n;
+}
+
+/** Read one part's results from the flat reply, starting at `offset`. */
+function readResults(reply: number[], offset: number, checks: readonly Check[]): CheckResult[] {
+  const out = new Array<CheckResult>(checks.length);
+  for (let j = 0; j < checks.length; j++) {
+    const c = checks[j]!;
     const charged = reply[offset++] === 1;
-    const levels: Decision[] = [];
+    const levels = new Array<Decision>(c.levels.length);
     let allowed = true;
-    for (const l of c.levels) {
+    for (let k = 0; k < c.levels.length; k++) {
+      const l = c.levels[k]!;
       const d: Decision = {
         allowed: reply[offset] === 1,
         limit: reportedLimit(l.limit),
@@ -252,9 +301,9 @@ function readResults(reply: number[], offset: number, checks: readonly Check[], 
       };
       offset += 5;
       if (!d.allowed && l.enforce) allowed = false;
-      levels.push(d);
+      levels[k] = d;
     }
-    put(j, { allowed, charged, levels });
-  });
-  return offset;
+    out[j] = { allowed, charged, levels };
+  }
+  return out;
 }

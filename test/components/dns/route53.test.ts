@@ -2,11 +2,39 @@ import { describe, expect, it } from "vitest";
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
 import { planForMode, prodDns, TRAFFIC } from "./plans.js";
+import { NLB_CANONICAL_HOSTED_ZONES } from "../../../model/traffic/load-balancers.js";
 
 const HC = "aws:route53/healthCheck:HealthCheck";
 const RECORD = "aws:route53/record:Record";
 const records = (plan: Plan, name: string) => ofType(plan, RECORD).filter((r) => r.inputs["name"] === name);
 const endpoints = (plan: Plan) => plan.outputs["endpoints"] as Record<string, string>;
+
+describe("Route 53 records for AWS regions alias the gateway's load balancer", () => {
+  it("in every routing mode: an A alias to the NLB's DNS name in its region's canonical zone, never an A record with an address", async () => {
+    for (const mode of ["weighted", "geo", "failover", "latency"] as const) {
+      const plan = await planForMode(mode);
+      const awsIds = new Map([["aws-use1", "us-east-1"], ["aws-euw1", "eu-west-1"]]);
+      const awsAddresses = new Set([...awsIds.keys()].map((id) => endpoints(plan)[id]));
+      const lbNames = new Map(ofType(plan, "kubernetes:core/v1:Service").filter((s) => /^aws-.*-meridian-gateway$/.test(s.name)).map((s) => [s.name.replace(/-meridian-gateway$/, ""), s]));
+      expect([...lbNames.keys()].sort()).toEqual([...awsIds.keys()].sort());
+      let aliased = 0;
+      for (const r of ofType(plan, RECORD)) {
+        const i = r.inputs as { type: string; records?: string[]; ttl?: number; zoneId: string; aliases?: { name: string; zoneId: string; evaluateTargetHealth: boolean }[] };
+        for (const v of i.records ?? []) expect(awsAddresses.has(v), `${mode} ${r.name}: an A record with an AWS gateway's address`).toBe(false);
+        const lb = i.aliases?.find((a) => a.zoneId !== i.zoneId);
+        if (lb === undefined) continue;
+        aliased += 1;
+        const id = /^k8s-(.+)-meridian-gateway-\d+\.elb\.amazonaws\.com$/.exec(lb.name)?.[1];
+        expect(id && awsIds.has(id), `${mode} ${r.name}: alias to ${lb.name}`).toBe(true);
+        expect(lb).toEqual({ name: lb.name, zoneId: NLB_CANONICAL_HOSTED_ZONES[awsIds.get(id!)!], evaluateTargetHealth: true });
+        expect(i.type).toBe("A");
+        expect(i.ttl).toBeUndefined();
+        expect(r.dependencies, `${mode} ${r.name} waits for the load balancer's Service`).toContain(lbNames.get(id!)!.urn);
+      }
+      expect(aliased, mode).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
 
 describe("Route 53", () => {
   it("checks every region per signal with the spec's numbers, and combines them in CALCULATED parents", async () => {
@@ -31,7 +59,9 @@ describe("Route 53", () => {
     const set = records(plan, "api.meridian.example.com");
     const full = set.find((r) => r.inputs["setIdentifier"] === "aws-use1-full")!.inputs;
     const base = set.find((r) => r.inputs["setIdentifier"] === "aws-use1-base")!.inputs;
-    expect(full).toMatchObject({ type: "A", ttl: 45, records: [endpoints(plan)["aws-use1"]], weightedRoutingPolicies: [{ weight: 150 }], healthCheckId: "route53-hc-aws-use1-full-id" });
+    expect(full).toMatchObject({ type: "A", aliases: [{ zoneId: NLB_CANONICAL_HOSTED_ZONES["us-east-1"], evaluateTargetHealth: true }], weightedRoutingPolicies: [{ weight: 150 }], healthCheckId: "route53-hc-aws-use1-full-id" });
+    const gcp = set.find((r) => r.inputs["setIdentifier"] === "gcp-usc1-full")!.inputs;
+    expect(gcp).toMatchObject({ type: "A", ttl: 45, records: [endpoints(plan)["gcp-usc1"]] });
     expect(base).toMatchObject({ weightedRoutingPolicies: [{ weight: 50 }], healthCheckId: "route53-hc-aws-use1-serving-id" });
     expect(set).toHaveLength(12);
   });

@@ -28,8 +28,10 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     expect([...kinds].sort()).toEqual([...PKI_KINDS].sort());
     // Per region; each runtime service adds 3 (its ClusterSPIFFEID, DestinationRule and AuthorizationPolicy).
     // Plus the operator's and the health aggregator's ClusterSPIFFEIDs, the time namespace's two AuthorizationPolicies,
-    // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy.
-    expect(crs.length).toBe(6 * 31);
+    // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and a STRICT PeerAuthentication for each
+    // of the three services that trust their sidecar's XFCC (ratelimit, clock, quota); the grandmaster's ClusterSPIFFEID and
+    // STRICT PeerAuthentication (it trusts its sidecar's XFCC too).
+    expect(crs.length).toBe(6 * 36);
   });
 
   it("validates each one", () => {

@@ -20,7 +20,7 @@ describe("meridian:pki:MeshTls", () => {
   }, 60_000);
 
   it("prod: STRICT mTLS mesh-wide (PeerAuthentication `default` in the root namespace) on every cluster", () => {
-    const pas = ofType(prod, "kubernetes:security.istio.io/v1:PeerAuthentication");
+    const pas = ofType(prod, "kubernetes:security.istio.io/v1:PeerAuthentication").filter((pa) => (pa.inputs["metadata"] as { namespace: string }).namespace === "istio-system");
     expect(pas).toHaveLength(6);
     for (const pa of pas) {
       expect(pa.inputs["metadata"]).toMatchObject({ name: "default", namespace: "istio-system" });
@@ -91,8 +91,13 @@ describe("meridian:pki:MeshTls", () => {
     const pki = readStackConfigMap("dev")["meridian:pki"] as Record<string, unknown>;
     // The PKI area is the one that renders PeerAuthentications.
     const dev = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:pki": { ...pki, mtls: "PERMISSIVE" } } });
-    const mesh = ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication");
+    const all = ofType(dev, "kubernetes:security.istio.io/v1:PeerAuthentication");
+    const mesh = all.filter((pa) => (pa.inputs["metadata"] as { name: string }).name === "default");
     expect(mesh.length).toBeGreaterThan(0);
     for (const pa of mesh) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
+    // The services that read their callers from the sidecar's XFCC stay STRICT (components/pki/xfcc-trust.ts).
+    const strict = all.filter((pa) => pa !== undefined && !mesh.includes(pa));
+    expect(new Set(strict.map((pa) => (pa.inputs["metadata"] as { name: string }).name))).toEqual(new Set(["ratelimit-strict", "clock-strict", "quota-strict", "grandmaster-strict"]));
+    for (const pa of strict) expect((pa.inputs["spec"] as { mtls: unknown }).mtls).toEqual({ mode: "STRICT" });
   }, 30_000);
 });

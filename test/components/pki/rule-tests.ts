@@ -224,6 +224,13 @@ export function timeAlertCases(spec: EstateSpec): AlertCase[] {
       fires: [{ labels: { pod: "grandmaster-0" }, value: 2 * t.degradeSeconds }],
     },
     {
+      alert: "HlcEpochChanged",
+      series: [{ series: `meridian_hlc_epoch${sel(pod)}`, values: "0 0 0 1 1 1 1 1 1 1" }],
+      healthy: [{ series: `meridian_hlc_epoch${sel(pod)}`, values: "1x10" }],
+      evalTime: "5m",
+      fires: [{ labels: pod }],
+    },
+    {
       alert: "ClockDriftDetected",
       series: [{ series: `meridian_clock_drift_alarms_total${sel({ ...pod, direction: "fast" })}`, values: "0 0 0 1 1 1 1 1 1 1" }],
       healthy: [{ series: `meridian_clock_drift_alarms_total${sel({ ...pod, direction: "fast" })}`, values: "1x10" }],

@@ -47,7 +47,7 @@ describe("meridian:pki:Spire (prod)", () => {
     }
   });
 
-  it("registers one ClusterSPIFFEID per runtime service, the gateway, its health aggregator, the operator and the replication monitor, yielding the catalogue's SPIFFE IDs", () => {
+  it("registers one ClusterSPIFFEID per runtime service, the gateway, its health aggregator, the operator, the replication monitor and the grandmaster, yielding the catalogue's SPIFFE IDs", () => {
     const ids = ofType(plan, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").filter((r) => r.name.startsWith("aws-use1-"));
     const workloads = [
       { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
@@ -55,6 +55,7 @@ describe("meridian:pki:Spire (prod)", () => {
       { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
       { name: "replication-monitor", identity: REPLICATION_MONITOR_IDENTITY, selector: REPLICATION_MONITOR_POD_SELECTOR },
       ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s as WorkloadIdentity, selector: podSelector(s) })),
+      { name: "grandmaster", identity: { namespace: "meridian-time", serviceAccount: "grandmaster" }, selector: { app: "grandmaster" } },
     ];
     expect(ids.map((r) => r.name).sort()).toEqual(workloads.map((w) => `aws-use1-spiffeid-${w.name}`).sort());
     for (const w of workloads) {

@@ -3,6 +3,9 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { podSecurityViolations, type PodSpecLike } from "../../../model/security/pod-security.js";
+import { healthAggregatorManifests } from "../../../components/workloads/gateway-manifests.js";
 import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
 import { parseServiceConfig } from "../../../runtime/kit/config.js";
 import { replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
@@ -43,7 +46,7 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(service.maxLagSeconds).toBe(MAX_LAG_SECONDS);
     for (const db of [...service.copies, ...(service.writes ? [service.writes] : [])]) {
       expect(new URL(db.url).password).toBe("");
-      expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-full$/);
+      expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-(full|ca)&sslrootcert=\/etc\/meridian\/db-ca\/[a-z0-9.+-]+\.pem&uselibpqcompat=true$/);
       expect(db.passwordFile).toBe(`/etc/meridian/replication/${db.writer}/password`);
       expect(db.userFile).toBe(`/etc/meridian/replication/${db.writer}/username`);
     }
@@ -79,6 +82,33 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(pod.serviceAccountName).toBe(props(sa!)["metadata"]["name"]);
     expect(pod.serviceAccountName).toBe(REPLICATION_MONITOR_IDENTITY.serviceAccount);
     expect(props(dep!)["spec"]["template"]["metadata"]["labels"]).toMatchObject({ ...REPLICATION_MONITOR_POD_SELECTOR, "app.kubernetes.io/component": "replication-monitor" });
+  });
+
+  it("keeps one monitor serving through a voluntary disruption: a PodDisruptionBudget over its pods", () => {
+    const [dep] = inRegion(plan, "kubernetes:apps/v1:Deployment");
+    const [pdb] = inRegion(plan, "kubernetes:policy/v1:PodDisruptionBudget");
+    expect(pdb, "no PodDisruptionBudget for the monitor").toBeDefined();
+    expect(new PodDisruptionBudget(props(pdb!)).validate()).toBeUndefined();
+    expect(props(pdb!)["metadata"]).toMatchObject({ namespace: REPLICATION_MONITOR.namespace });
+    expect(props(pdb!)["spec"]["selector"]["matchLabels"]).toEqual(REPLICATION_MONITOR_POD_SELECTOR);
+    // It can only protect anything if it leaves at least one of the replicas running.
+    const replicas = props(dep!)["spec"]["replicas"] as number;
+    expect(replicas - (props(pdb!)["spec"]["maxUnavailable"] as number)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("shares the health aggregator's kit-service pod template: same pod and container security, probes, mounts, rollout", () => {
+    const [dep] = inRegion(plan, "kubernetes:apps/v1:Deployment");
+    const mon = props(dep!)["spec"];
+    const agg = healthAggregatorManifests(spec, REGION).deployment.spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(mon.strategy).toEqual(agg.strategy);
+    expect(mon.replicas).toBe(agg.replicas);
+    expect(mon.template.spec.securityContext).toEqual(agg.template.spec.securityContext);
+    const [m, a] = [mon.template.spec.containers[0], agg.template.spec.containers[0]];
+    expect(m.securityContext).toEqual(a.securityContext);
+    expect(m.livenessProbe).toEqual(a.livenessProbe);
+    expect(Object.keys(mon.template.metadata.annotations).sort()).toEqual(Object.keys(agg.template.metadata.annotations).sort());
+    // Pod Security `restricted`, as the runtime namespace enforces.
+    expect(podSecurityViolations("restricted", mon.template.spec as PodSpecLike)).toEqual([]);
   });
 
   it("deploys one monitor in every region that holds a copy, each in its own cluster", () => {

@@ -24,6 +24,7 @@ let publisher: PrivatePg;
 let subscriber: PrivatePg;
 let empty: PrivatePg;
 let fresh: PrivatePg;
+let elsewhere: PrivatePg;
 
 let jobs: ReplicationJobs;
 const job = (command: string[], env: Record<string, string>) => jobs.run(command, env);
@@ -40,13 +41,15 @@ beforeAll(async () => {
   subscriber = await PrivatePg.start(root, "subscriber", ca, PASSWORD);
   empty = await PrivatePg.start(root, "empty", ca, PASSWORD);
   fresh = await PrivatePg.start(root, "fresh", ca, PASSWORD);
-  for (const s of [publisher, subscriber, fresh]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
+  // A subscriber on another cloud: its certificate chains to a different CA than the publisher's.
+  elsewhere = await PrivatePg.start(root, "elsewhere", otherCa, PASSWORD);
+  for (const s of [publisher, subscriber, fresh, elsewhere]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before the subscription')");
   jobs = new ReplicationJobs(root, ca, PASSWORD, WRITER, FEEDER);
 }, 180_000);
 
 afterAll(() => {
-  for (const s of [publisher, subscriber, empty, fresh]) s?.stop();
+  for (const s of [publisher, subscriber, empty, fresh, elsewhere]) s?.stop();
   if (root) removeRoot(root);
 });
 
@@ -99,4 +102,17 @@ describe("logical replication Jobs against real PostgreSQL", () => {
     const noBundle = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, subscriber, { PGSSLROOTCERT: join(root, "absent.crt") }));
     expect(noBundle.status).not.toBe(0);
   });
+
+  it("each side is verified by its own cloud's CA (SOURCE_/TARGET_SSLROOTCERT, as the rendered Job sets them)", async () => {
+    const absent = join(root, "absent.crt");
+    // Its own publisher (`fresh`), so its replication slot is its own.
+    const pub = job(PUBLICATION_COMMAND, publicationEnv(fresh));
+    expect(pub.status, pub.stderr).toBe(0);
+    const swapped = job(SUBSCRIPTION_COMMAND, subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: otherCa.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: ca.bundle }));
+    expect(swapped.status).not.toBe(0);
+    expect(swapped.stderr).toMatch(/certificate verify failed/);
+    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: ca.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: otherCa.bundle }));
+    expect(sub.status, sub.stderr).toBe(0);
+    expect((await elsewhere.sql(DATABASE_NAME, "SELECT subname FROM pg_subscription")).rows).toEqual([{ subname: subscriptionName(WRITER, FEEDER) }]);
+  }, 120_000);
 });

@@ -32,6 +32,9 @@ describe("time area (prod)", () => {
           "kubernetes:apps/v1:DaemonSet",
           "kubernetes:apps/v1:Deployment",
           "kubernetes:core/v1:ConfigMap",
+          // The grandmaster's config (its kit `server` section: identity from its sidecar's XFCC) and service account.
+          "kubernetes:core/v1:ConfigMap",
+          "kubernetes:core/v1:ServiceAccount",
           "kubernetes:core/v1:Service",
           // chrony's, and the grandmaster's on its sidecar's merged-metrics port (its admin port is mTLS-only).
           "kubernetes:monitoring.coreos.com/v1:PodMonitor",
@@ -68,7 +71,11 @@ describe("time area (prod)", () => {
     const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "aws-use1-grandmaster"));
     new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...(dep as object) } as never).validate();
     const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
-    expect(container["args"]).toEqual(["time", "grandmaster", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124", "--source", "gps"]);
+    expect(container["args"]).toEqual(["time", "grandmaster", "--config", "/etc/meridian/grandmaster/grandmaster.json", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124", "--source", "gps"]);
+    // It runs as its own service account (SPIFFE ID spiffe://<td>/ns/meridian-time/sa/grandmaster), which its config names.
+    expect((dep.spec["template"] as Obj)["spec"]).toMatchObject({ serviceAccountName: "grandmaster" });
+    const cfg = JSON.parse((inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "aws-use1-grandmaster-config")) as unknown as { data: Record<string, string> }).data["grandmaster.json"]!) as Obj;
+    expect(cfg).toEqual({ server: { identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://prod.meridian.internal/ns/meridian-time/sa/grandmaster" }, auth: { operators: { spiffe: ["spiffe://prod.meridian.internal/ns/meridian/sa/meridian-operator"] } } } });
     expect(dep.spec["replicas"]).toBe(2);
     // The kit's probes: out of the Service without a source majority, restarted only when it stops serving.
     expect(container["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "admin" } });

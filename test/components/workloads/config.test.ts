@@ -2,6 +2,7 @@
 // allocation from model/escrow's formula, the rate limit as the real ratelimit config parser reads the
 // ConfigMap, the HLC max offset, the log origin and witness set — recomputed here from the model's own
 // modules, not from model/workloads, so a drift between what is deployed and the model fails.
+import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
@@ -14,6 +15,13 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES, spiffeId } from "../../../model/services.js";
 import { loadStack } from "../../../stacks/load.js";
 import { under, type Plan, type RecordedResource } from "../../harness.js";
+
+/** A kit service's file: the kit's `server` section (validated here by its schema) and the service's own keys. */
+function kitKeys(text: string): Record<string, unknown> {
+  const { server, ...keys } = JSON.parse(text) as Record<string, unknown>;
+  serverConfigSchema.parse(server);
+  return keys;
+}
 import { prodPlan } from "./plan.js";
 
 interface Container { args: string[]; env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string }[] }
@@ -89,7 +97,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     let sum = 0;
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "ratelimit").spec.template.spec.containers[0]!.args;
-      const service = ratelimitConfigSchema.parse(JSON.parse(mountedConfig(region.id, "ratelimit", flag(args, "--config")!)));
+      const service = ratelimitConfigSchema.parse(kitKeys(mountedConfig(region.id, "ratelimit", flag(args, "--config")!)));
       expect(service).toMatchObject({ region: region.id, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs });
       const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", service.rules));
       expect(parsed!.domain).toBe(domain);
@@ -105,7 +113,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
   it("clock: the HLC max offset, and every service propagates HLC headers to the region's clock", () => {
     for (const region of spec.regions) {
       const clock = deploymentOf(region.id, "clock").spec.template.spec.containers[0]!;
-      const cfg = clockConfigSchema.parse(JSON.parse(mountedConfig(region.id, "clock", flag(clock.args, "--config")!)));
+      const cfg = clockConfigSchema.parse(kitKeys(mountedConfig(region.id, "clock", flag(clock.args, "--config")!)));
       expect(cfg).toMatchObject({ region: region.id, maxOffsetMs: spec.time.maxOffsetMs, degradeFraction: spec.time.skew.degradeFraction, freezeFraction: spec.time.skew.freezeFraction });
       // The HLC's persisted upper bound lives on the pod's own claim, which outlives the pod (not an emptyDir).
       const set = inRegion(region.id).find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === `${region.id}-clock-statefulset`)!.inputs as unknown as {

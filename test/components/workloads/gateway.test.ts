@@ -39,6 +39,7 @@ interface Container {
   livenessProbe: { httpGet: { path: string; port: number } };
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   volumeMounts: { name: string; mountPath: string }[];
+  env: { name: string; value?: string }[];
 }
 
 const asPlan = (p: PartialPlan): Plan => ({ stack: "prod", resources: p.resources, outputs: {} });
@@ -178,6 +179,11 @@ describe("the routes", () => {
 
 describe("the health aggregator", () => {
   const deployment = () => inputsOf<{ metadata: { namespace: string }; spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] } } } }>(plan, "kubernetes:apps/v1:Deployment", `${region}-meridian-health-deployment`);
+
+  it("propagates the HLC at the edge: the pod's environment carries the estate's max offset, which turns on the kit's default HLC", () => {
+    const env = Object.fromEntries(deployment().spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ MERIDIAN_HLC_MAX_OFFSET_MS: String(spec.time.maxOffsetMs), MERIDIAN_HLC_HTTP_HEADER: "x-meridian-hlc" });
+  });
 
   it("runs `meridian health serve --config` on its mounted ConfigMap, with probes, resources and a disruption budget", () => {
     const d = deployment();

@@ -122,11 +122,17 @@ describe("a changed stack value reaches the running service through its rendered
     const share = rateLimitRegionConfig(spec, REGION).requestsPerSecond;
     expect(share).not.toBe(rateLimitRegionConfig(baseline, REGION).requestsPerSecond);
     const url = await serve(workload(spec, "ratelimit"), ["--grpc-port", "0"]);
-    const r = await fetch(`${url}/v1/ratelimit`, {
+    // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
+    // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
+    const td = spec.pki.trustDomain;
+    const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
+    const check = (headers: Record<string, string>) => fetch(`${url}/v1/ratelimit`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
     });
+    expect((await check({})).status).toBe(401);
+    const r = await check({ "x-forwarded-client-cert": xfcc });
     expect(r.status).toBe(200);
     const body = (await r.json()) as { statuses: { current_limit: { requests_per_unit: number; unit: string } }[] };
     expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: share, unit: "second" });

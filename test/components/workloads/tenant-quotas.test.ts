@@ -92,7 +92,8 @@ describe("tenant quotas on a one-region estate (mocked plan)", () => {
     const { server, ...keys } = file;
     const parsed = quotaServiceConfig.parse({ ...keys, postgres: "postgresql://db.internal:5432/meridian" });
     expect(parsed.log).toBe("http://prooflog.meridian.svc.cluster.local:8080");
-    expect(server).toEqual({ auth: { jwt: { issuer: QUOTA.identity.issuer, audience: QUOTA.identity.audience, jwks: QUOTA.identity.jwksUri } } });
+    // The tenants' JWT issuer beside the identity the pod's sidecar reports (model/security/mesh-identity.ts).
+    expect(server).toMatchObject({ auth: { jwt: { issuer: QUOTA.identity.issuer, audience: QUOTA.identity.audience, jwks: QUOTA.identity.jwksUri } }, identity: { xfcc: "istio-sidecar" } });
     const tree = buildQuotaTree(parsed, new ManualClock());
     expect(tree.authorities).toEqual(QUOTA.authorities);
     expect(tree.effectiveHard("acme", "cpu")).toBe(20);

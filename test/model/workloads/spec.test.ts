@@ -17,6 +17,12 @@ import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
 import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
+
+/** A kit service's own keys of its rendered config file: the kit takes `server` (serverConfigSchema) before the service's schema. */
+function serviceKeys(text: string): Record<string, unknown> {
+  const { server: _server, ...keys } = JSON.parse(text) as Record<string, unknown>;
+  return keys;
+}
 import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
 
 const prod = (): EstateSpec => buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
@@ -117,9 +123,18 @@ describe("regionWorkloads", () => {
     spec.runtime.prooflog.witnesses = ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }];
     const schemas: Record<string, (doc: unknown) => unknown> = {
       escrow: (doc) => parseEscrowConfig(doc),
-      ratelimit: (doc) => ratelimitConfigSchema.parse(doc),
+      // The kit's `server` section beside the service's keys (identity behind the sidecar: model/security/mesh-identity.ts).
+      ratelimit: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return ratelimitConfigSchema.parse(keys);
+      },
       prooflog: (doc) => proofLogConfigSchema.parse(doc),
-      clock: (doc) => clockConfigSchema.parse(doc),
+      clock: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return clockConfigSchema.parse(keys);
+      },
       // The kit's `server` section beside the service's keys; the PostgreSQL URL comes from --postgres (a secret).
       quota: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
@@ -146,7 +161,7 @@ describe("regionWorkloads", () => {
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: { host: regionGrandmaster(spec, "aws-use1")!.split(":")[0] } } });
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
     const rl = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!);
-    const rules = ratelimitConfigSchema.parse(JSON.parse(rl.config["ratelimit.json"]!)).rules;
+    const rules = ratelimitConfigSchema.parse(serviceKeys(rl.config["ratelimit.json"]!)).rules;
     expect(parseRateLimitConfig(rl.config[rules.slice("/etc/meridian/ratelimit/".length)]!)[0]!.domain).toBe(spec.runtime.ratelimit.domain);
   });
 
@@ -160,12 +175,20 @@ describe("regionWorkloads", () => {
     const ws = regionWorkloads(prod(), "aws-use1");
     expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock"]);
     const clock = ws.find((w) => w.service.name === "clock")!;
-    expect(clockConfigSchema.parse(JSON.parse(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
+    expect(clockConfigSchema.parse(serviceKeys(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
+  });
+
+  it("the clock's gateway bound and HLC reset threshold reach clock.json from meridian:time.gateway", () => {
+    const spec = prod();
+    const rendered = (s: typeof spec) => clockConfigSchema.parse(serviceKeys(regionWorkloads(s, "aws-use1").find((w) => w.service.name === "clock")!.config["clock.json"]!));
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 1000, resetMinLeadMs: spec.time.maxOffsetMs });
+    spec.time.gateway = { maxUncertaintyMs: 2500, resetMinLeadMs: 4000 };
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 2500, resetMinLeadMs: 4000 });
   });
 
   it("the schemas refuse a config that drifts from them (the check can fail)", () => {
     const clock = regionWorkloads(prod(), "aws-use1").find((w) => w.service.name === "clock")!;
-    expect(() => clockConfigSchema.parse({ ...JSON.parse(clock.config["clock.json"]!), skewThresholds: 1 })).toThrow(/skewThresholds/);
+    expect(() => clockConfigSchema.parse({ ...serviceKeys(clock.config["clock.json"]!), skewThresholds: 1 })).toThrow(/skewThresholds/);
     expect(() => proofLogConfigSchema.parse({ origin: "o", witnesses: [{ name: "w", url: "https://w" }] })).toThrow(/both url and vkey/);
   });
 });
@@ -198,7 +221,7 @@ describe("command lines against the real CLI", () => {
     expect(timeServe).toBe(true);
     const opts = await parseWithCli(program, byService("clock").args);
     expect(opts).toMatchObject({ config: "/etc/meridian/clock/clock.json", port: 8080, host: "0.0.0.0" });
-    expect(clockConfigSchema.parse(JSON.parse(byService("clock").config["clock.json"]!))).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 } });
+    expect(clockConfigSchema.parse(serviceKeys(byService("clock").config["clock.json"]!))).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 } });
   });
 
   it("the check fails on a flag the command does not have", async () => {

@@ -8,7 +8,7 @@ import { hostileHttpSuite } from "../../hostile.js";
 const fast = { headersMs: 500, requestMs: 1000 };
 let clock: Awaited<ReturnType<typeof startClock>>;
 let gm: Awaited<ReturnType<typeof startGm>>;
-const startClock = () => startService(clockService, { region: "r1", maxOffsetMs: 250, server: { port: 0, timeouts: fast } }, { processMetrics: false });
+const startClock = async () => startService(clockService, { region: "r1", maxOffsetMs: 250, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
 const startGm = async () => startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
 
 beforeAll(async () => {
@@ -25,8 +25,11 @@ hostileHttpSuite("meridian time serve", () => ({
   routes: [
     { method: "GET", path: "/v1/time" },
     { method: "GET", path: "/v1/time/skew" },
+    { method: "POST", path: "/v1/time/translate", json: true },
+    { method: "POST", path: "/v1/time/reset", json: true },
   ],
-  state: async () => ({ skew: clock.parts.node.skew.state, events: clock.parts.node.skew.events().length }),
+  protectedRoutes: [{ method: "POST", path: "/v1/time/reset" }],
+  state: async () => ({ skew: clock.parts.node.skew.state, events: clock.parts.node.skew.events().length, epoch: clock.parts.node.epoch.epoch }),
   slowlorisWaitMs: 4000,
 }));
 

@@ -23,7 +23,7 @@ describe("startupWait", () => {
 
   it("refuses a bound further ahead than max offset + lead: the clock went backwards", () => {
     expect(() => startupWait({ kind: "bound", boundMicros: NOW + 3_600_000_000 }, NOW, 500, 250, "/d/hlc-upper-bound.json")).toThrow(ClockBehindUpperBoundError);
-    expect(() => startupWait({ kind: "bound", boundMicros: NOW + 750_001 }, NOW, 500, 250, "f")).toThrow(/went backwards.*remove the file/);
+    expect(() => startupWait({ kind: "bound", boundMicros: NOW + 750_001 }, NOW, 500, 250, "f")).toThrow(/went backwards.*meridian time reset --data-dir/);
     expect(startupWait({ kind: "bound", boundMicros: NOW + 750_000 }, NOW, 500, 250, "f").untilMicros).toBe(NOW + 750_001);
   });
 });
@@ -38,7 +38,7 @@ describe("FileUpperBound", () => {
     expect(store.read()).toEqual({ kind: "none" });
     store.persist(NOW);
     store.persist(NOW + 1);
-    expect(store.read()).toEqual({ kind: "bound", boundMicros: NOW + 1 });
+    expect(store.read()).toEqual({ kind: "bound", boundMicros: NOW + 1, epoch: { epoch: 0, lastReset: null } });
     expect(readdirSync(join(dir, "state"))).toEqual([UPPER_BOUND_FILE]);
   });
 

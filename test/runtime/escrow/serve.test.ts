@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { escrowServiceConfig } from "../../../model/escrow/config.js";
-import { ClockNode } from "../../../runtime/clock/index.js";
+import { ClockNode, compare, parse } from "../../../runtime/clock/index.js";
 import { openEscrowStore, parseEscrowConfig, startEscrowServer, type EscrowServer } from "../../../runtime/escrow/index.js";
 import { loadStack } from "../../../stacks/load.js";
 import { as, issuerKeys } from "./fixture.js";
@@ -41,6 +41,23 @@ describe("startEscrowServer (what `meridian escrow serve` and `meridian local` r
     expect(await res.json()).toMatchObject({ error: "untrustworthy HLC timestamp" });
     const view = (await (await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).json()) as { reserved: number; sold: number };
     expect(view).toMatchObject({ reserved: 0, sold: 2 });
+  });
+
+  it("returns a consistency token on writes (the HLC after it) and refuses one from another HLC epoch, changing nothing", async () => {
+    const headers = { ...(await as("u4", "local-aws")), "content-type": "application/json" };
+    const before = node.hlc.peek();
+    const res = await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers, body: JSON.stringify({ qty: 1 }) });
+    expect(res.status).toBe(201);
+    const token = res.headers.get("x-meridian-consistency")!;
+    expect(compare(parse(token), before)).toBeGreaterThan(0);
+    expect(res.headers.get("x-meridian-hlc-epoch")).toBe("0");
+    // Reads carry no token of their own; a token from an epoch this clock never had is refused, not compared.
+    expect((await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws", "x-meridian-consistency": token } })).status).toBe(200);
+    const foreign = await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { ...headers, "x-meridian-consistency": `${token}@4` }, body: JSON.stringify({ qty: 1 }) });
+    expect(foreign.status).toBe(409);
+    expect(((await foreign.json()) as { error: string }).error).toBe("unknown hlc epoch");
+    const view = (await (await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).json()) as { reserved: number };
+    expect(view.reserved).toBe(1);
   });
 
   it("refuses a commit with 503 while the node's clock is frozen, selling nothing", async () => {

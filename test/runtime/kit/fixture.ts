@@ -49,6 +49,7 @@ export const itemsService = defineService({
           return { reset: true };
         });
         app.get("/peer", { config: { auth: { spiffe: config.peers } } }, async (req) => ({ peer: req.identity?.kind === "spiffe" ? req.identity.id.uri : null }));
+        app.get("/whoami", { config: { auth: "authenticated" } }, async (req) => ({ who: req.identity?.kind === "spiffe" ? req.identity.id.uri : `jwt:${req.identity?.subject ?? ""}` }));
         app.get("/v1/slow", pub, async () => {
           held.started = true;
           await held.released;

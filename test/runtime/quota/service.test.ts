@@ -4,6 +4,7 @@
 // down changes nothing, and the state survives a restart.
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compare, format, parse } from "../../../runtime/clock/index.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
 import { quotaService } from "../../../runtime/quota/service.js";
@@ -158,6 +159,34 @@ describe("quota service", () => {
     expect(drf.body.allocations.map((a: { id: string; tasks: number }) => [a.id, a.tasks])).toEqual([["A", 3], ["B", 2]]);
     expect((await call("POST", "/v1/quota/fair/max-min", "alice", { capacity: 120, wants: [1000, 50, 10] })).body.allocations).toEqual([60, 50, 10]);
     expect((await call("POST", "/v1/quota/fair/drf", "alice", { capacity: { cpu: 1 }, users: [{ id: "A", demand: { gpu: 1 } }] })).status).toBe(400);
+  });
+
+  it("propagates the HLC like every service on the kit: header in (refused unapplied when malformed or beyond max offset) and out, its epoch, epoch-checked tokens", async () => {
+    const schema = uniqueSchema("quota_hlc");
+    schemas.push(schema);
+    const svc = await start(schema);
+    const headers = { ...(await id.as("alice")), "content-type": "application/json" };
+    const reserve = (extra: Record<string, string>) => fetch(`${svc.url}/v1/quota/nodes/alice/reserve`, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify({ amounts: { cpu: 1 } }) });
+    // A peer's HLC 100 ms ahead (max offset 250) is taken: the response and the write's token are above it.
+    const ahead = { wall: (Date.now() + 100) * 1000, logical: 5 };
+    const res = await reserve({ "x-meridian-hlc": format(ahead) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-meridian-hlc-epoch")).toBe("0");
+    expect(compare(parse(res.headers.get("x-meridian-hlc")!), ahead)).toBeGreaterThan(0);
+    const token = res.headers.get("x-meridian-consistency")!;
+    expect(compare(parse(token), ahead)).toBeGreaterThan(0);
+    // Malformed (400) and beyond max offset (409): refused before the handler, nothing reserved.
+    expect((await reserve({ "x-meridian-hlc": "tomorrow" })).status).toBe(400);
+    const far = await reserve({ "x-meridian-hlc": `${(Date.now() + 60_000) * 1000}.0` });
+    expect(far.status).toBe(409);
+    expect(((await far.json()) as { error: string }).error).toBe("untrustworthy HLC timestamp");
+    // A token naming an epoch this clock never had is refused, not compared.
+    const foreign = await fetch(`${svc.url}/v1/quota/nodes/alice/usage`, { headers: { ...(await id.as("alice")), "x-meridian-consistency": `${token}@3` } });
+    expect(foreign.status).toBe(409);
+    expect(((await foreign.json()) as { error: string }).error).toBe("unknown hlc epoch");
+    const usage = await fetch(`${svc.url}/v1/quota/nodes/alice/usage`, { headers: { ...(await id.as("alice")), "x-meridian-consistency": token } });
+    expect(usage.status).toBe(200);
+    expect(((await usage.json()) as { usage: Record<string, number> }).usage).toEqual({ cpu: 1 });
   });
 });
 

@@ -1,7 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../runtime/common/clock.js";
-import type { CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
+import type { Algorithm } from "../../../../runtime/ratelimit/core/limit.js";
+import type { ChargePolicy, Check, CheckResult, CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
+import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { counterKey, counterPath, counterTag, keySlot, redisKey } from "../../../../runtime/ratelimit/store/keys.js";
 import { RedisStore } from "../../../../runtime/ratelimit/store/redis.js";
 import { ResilientStore, StoreUnavailable, type FailureMode } from "../../../../runtime/ratelimit/store/resilient.js";
@@ -72,6 +74,34 @@ describe("redis store", () => {
     const answers = await Promise.all(Array.from({ length: 500 }, () => once(store, lv)));
     expect(answers.filter((a) => a.allowed)).toHaveLength(100);
     expect(calls).toBeLessThan(20);
+    await store.close();
+  });
+
+  it("a batch of mixed requests (repeated shapes, both policies, shared counters) answers as one-by-one decisions", async () => {
+    // One script call carries each distinct request shape once and repeats it in arrival order; the
+    // answers must be exactly the memory store's for the same requests decided one after another.
+    const store = new RedisStore({ url: URL, prefix: `${PREFIX}mix:`, time: "caller", maxInFlight: 1 });
+    const memory = new MemoryStore();
+    const L = (key: string, algorithm: Algorithm, limit: number, enforce = true): CounterLevel => ({ key, tag: key.split("/")[0]!, limit: { algorithm, limit, periodMs: 60_000 }, enforce });
+    const hot = L("t/hot", "gcra", 40);
+    const app = L("t/app", "fixed-window", 70);
+    const shapes: { checks: Check[]; policy: ChargePolicy }[] = [
+      { checks: [{ levels: [hot], cost: 1, quota: false }], policy: "independent" },
+      { checks: [{ levels: [hot, app], cost: 2, quota: false }], policy: "atomic" },
+      { checks: [{ levels: [L("t/log", "sliding-log", 15)], cost: 1, quota: false }, { levels: [app], cost: 1, quota: false }], policy: "independent" },
+      { checks: [{ levels: [L("t/tb", "token-bucket", 25), L("t/shadow", "fixed-window", 3, false)], cost: 3, quota: true }], policy: "atomic" },
+      { checks: [{ levels: [app], cost: 0, quota: false }], policy: "independent" },
+    ];
+    let seed = 11;
+    const order = Array.from({ length: 400 }, () => (seed = (seed * 48271) % 2147483647) % 10).map((r) => (r < 6 ? 0 : r - 5));
+    const T = 7_000_000;
+    const got = await Promise.all(order.map((k) => store.decide(shapes[k]!.checks, shapes[k]!.policy, T)));
+    const want = order.map((k) => memory.decideChecksSync(shapes[k]!.checks, shapes[k]!.policy, T));
+    const strip = (rs: CheckResult[]) => rs.map((r) => ({ ...r, levels: r.levels.map(({ decidedAt: _, ...d }) => ({ ...d, retryAfterMs: Math.ceil(d.retryAfterMs - 1e-9), resetAfterMs: Math.ceil(d.resetAfterMs - 1e-9) })) }));
+    expect(strip(got.flat()).length).toBeGreaterThan(0);
+    expect(got.map(strip)).toEqual(want.map(strip));
+    // Every shape was both admitted and refused at some point: the batch crossed the limits.
+    expect(new Set(got.map((r) => r.every((c) => c.allowed)))).toEqual(new Set([true, false]));
     await store.close();
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * HLC propagation on HTTP, the kit's half (runtime/clock builds the hooks: `hlcParts(node)`). Every request's
+ * time headers are taken in before authorization and the handler — refused (an HttpError: 400 malformed,
+ * 409 beyond max offset, outside the gateway's bound, or from an older HLC epoch) without being applied —
+ * and every response, errors included, carries the service's HLC (and, with `stampHeaders`, its epoch and
+ * the time rendered for legacy clients).
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import type { Clock } from "../common/clock.js";
+import type { ConsistencyHooks } from "./consistency.js";
+
+export interface HlcHooks {
+  /** The HLC header (`x-meridian-hlc`). */
+  header: string;
+  /** Forward the service's HLC to a request's header value (used when `inbound` is absent). */
+  receive(value: string): void;
+  /** The service's HLC now, for the response header (used when `stampHeaders` is absent). */
+  stamp(): string;
+  /** Take in every request's time headers (HLC, its epoch, physical/legacy time); replaces `receive`. */
+  inbound?(headers: IncomingHttpHeaders): void;
+  /** Every response's time headers, from one HLC reading; replaces `stamp`. */
+  stampHeaders?(): Record<string, string>;
+}
+
+export function installHlcHooks(app: FastifyInstance, hlc: HlcHooks): void {
+  app.addHook("onRequest", async (req) => {
+    if (hlc.inbound) return hlc.inbound(req.headers);
+    const raw = req.headers[hlc.header];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value !== undefined && value !== "") hlc.receive(value);
+  });
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (hlc.stampHeaders) for (const [name, value] of Object.entries(hlc.stampHeaders())) reply.header(name, value);
+    else reply.header(hlc.header, hlc.stamp());
+    return payload;
+  });
+}
+
+/** The time handling a service gets when it brings none of its own (it gives no `hlc`). */
+export interface DefaultTimeParts {
+  hlc?: HlcHooks;
+  consistency?: ConsistencyHooks;
+}
+
+/**
+ * Builds a service's default time handling from its clock and metrics registry (runtime/clock's
+ * `timeFromEnv()`: a ClockNode when MERIDIAN_HLC_MAX_OFFSET_MS is set, as every deployed pod's is).
+ */
+export type DefaultTime = (ctx: { service: string; clock: Clock; metrics: Registry }) => DefaultTimeParts | undefined | Promise<DefaultTimeParts | undefined>;
+
+let processDefault: DefaultTime | undefined;
+
+/**
+ * Set the default every `runService` in this process uses (the `meridian` command sets runtime/clock's
+ * `timeFromEnv()` once, so every service it serves propagates the HLC from one place). In-process callers
+ * (`startService`: tests, `meridian local`) pass `time` explicitly instead.
+ */
+export function setDefaultTime(time: DefaultTime | undefined): void {
+  processDefault = time;
+}
+
+export function defaultTime(): DefaultTime | undefined {
+  return processDefault;
+}

@@ -1,0 +1,62 @@
+// The memory store's hot path (decideSync: steps computed into scratch, states overwritten in place)
+// must answer exactly as the pure cores do. The pure steps now read the same scratch functions out
+// (stepOf), so the first property pins that read-out; the second checks decideSync against decideLevels
+// over Map states, for every algorithm, burst, debt, cost (0 peeks included) and late clock reads.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { step } from "../../../../runtime/ratelimit/core/algorithms.js";
+import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
+import { Scratch, inPlace, stepInPlace } from "../../../../runtime/ratelimit/core/in-place.js";
+import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
+import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
+
+const limitArb = fc.record({
+  algorithm: fc.constantFrom(...ALGORITHMS),
+  limit: fc.integer({ min: 1, max: 8 }),
+  periodMs: fc.constantFrom(100, 1000, 3000),
+  burst: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+  debt: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+}).map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as unknown as Limit);
+
+const requestsArb = fc.array(fc.record({ dt: fc.integer({ min: -200, max: 700 }), cost: fc.integer({ min: 0, max: 4 }), depth: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 80 });
+
+describe("in-place steps", () => {
+  it("stepInPlace computes step's decision and next state (property)", () => {
+    fc.assert(
+      fc.property(limitArb.filter(inPlace), fc.option(fc.array(fc.double({ min: 0, max: 20_000, noNaN: true }), { minLength: 1, maxLength: 2 }), { nil: undefined }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 20_000 }), (l, state, cost, now) => {
+        const s = step(l, state, cost, now);
+        const out = new Scratch();
+        stepInPlace(l, state, cost, now, out);
+        expect({ allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs }).toEqual(s.decision);
+        expect(out.nextLength === 0 ? null : [out.next0, out.next1].slice(0, out.nextLength)).toEqual(s.next);
+        expect(out.ttlMs).toBe(s.ttlMs);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("MemoryStore.decideSync answers as decideLevels over the same history (property)", () => {
+    fc.assert(
+      fc.property(fc.array(limitArb, { minLength: 1, maxLength: 4 }), requestsArb, (limits, reqs) => {
+        const levels: Level[] = limits.map((limit, i) => ({ key: `l${i}`, limit }));
+        const store = new MemoryStore();
+        const states = new Map<string, { state: number[]; expiresAt: number }>();
+        let t = 10_000;
+        for (const r of reqs) {
+          t = Math.max(0, t + r.dt);
+          // A prefix of the chain (a user alone, a user under its app, …): levels share counters across depths.
+          const chain = levels.slice(0, Math.min(r.depth, levels.length));
+          const got = store.decideSync(chain, r.cost, t);
+          const read = (k: string) => {
+            const e = states.get(k);
+            return e && e.expiresAt > t ? e.state : undefined;
+          };
+          const { decision, commits } = decideLevels(chain, read, r.cost, t);
+          for (const c of commits) states.set(c.key, { state: c.state, expiresAt: t + Math.max(1, c.ttlMs) });
+          expect(got).toEqual(decision);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+});
