@@ -181,6 +181,7 @@ export class FileStore implements TileStore {
       }
       // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
       if (c.leaves && c.leaves.length > 0) this.leafIndex!.add(c.firstIndex, c.leaves);
+      else this.leafIndex!.committed(c.firstIndex + c.entries.length); // detection off: `covered` still advances
       this.lastState = c.state;
       // The entries are durable in the journal, so the commit resolves now; the tiles they complete are written
       // behind it (a restart would rebuild them from the journal) and made durable by the next sync.

@@ -154,12 +154,22 @@ export class FileLeafIndex {
 
   /** Record `leaves[i]` → `first + i`: in memory (lookups see it at once) until 2^16 wait, then written in the background. */
   add(first: number, leaves: readonly Hash[]): void {
+    if (leaves.length === 0) return this.committed(first);
     const p = this.pending;
     for (let i = 0; i < leaves.length; i++) p.table.set(leaves[i]!, first + i);
     p.batches.push({ first, leaves });
     p.count += leaves.length;
-    this.addedEnd = Math.max(this.addedEnd, first + leaves.length);
-    if (p.count >= WRITE_RECORDS && !this.background) {
+    this.committed(first + leaves.length);
+  }
+
+  /**
+   * Entries below `end` are committed (with their records added, or none: duplicate detection off). `covered`
+   * then advances every 2^18 entries even without records, so a restart never re-reads more than that.
+   */
+  committed(end: number): void {
+    this.addedEnd = Math.max(this.addedEnd, end);
+    const due = this.pending.count >= WRITE_RECORDS || Math.min(this.addedEnd, this.durableSize()) - this.covered >= FLUSH_RECORDS;
+    if (due && !this.background) {
       this.background = this.writeBehind()
         .catch(() => undefined) // the records stay in memory; the next round (or close) tries again
         .finally(() => (this.background = null));
@@ -169,7 +179,7 @@ export class FileLeafIndex {
   private async writeBehind(): Promise<void> {
     const end = this.addedEnd;
     await this.writeOut();
-    if (this.unflushed >= FLUSH_RECORDS) await this.flushTo(end);
+    if (this.unflushed >= FLUSH_RECORDS || Math.min(end, this.durableSize()) - this.covered >= FLUSH_RECORDS) await this.flushTo(end);
   }
 
   /** fsync what was written, then advance `covered` to `end` (every record below it was written) or the durable size if lower. */

@@ -12,6 +12,9 @@ import { generateKey, newSigner } from "../../../runtime/prooflog/note.js";
 import { leafHash, type Hash } from "../../../runtime/prooflog/rfc6962.js";
 import { FileLeafIndex } from "../../../runtime/prooflog/storage/leafindex.js";
 import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
+import { FileStore } from "../../../runtime/prooflog/storage/file.js";
+import { Integrator } from "../../../runtime/prooflog/integrate.js";
+import { readFileSync } from "node:fs";
 
 const ORIGIN = "meridian.test/dedupe";
 const keys = generateKey(ORIGIN);
@@ -134,5 +137,22 @@ describe("file store index written behind the commits", () => {
     await index.open({ size: 70_000, root: new Uint8Array(32), edge: { size: 70_000, tiles: [], entries: [] } }, join(tmp, "public-unused"));
     expect(await index.find([leaves[0]!, leaves[4242]!, leaves[69_999]!, leafHash(entry(70_000))])).toEqual([0, 4242, 69_999, undefined]);
     await index.close();
+  });
+});
+
+describe("file store index with duplicate detection off", () => {
+  it("still advances `covered` over commits without records, so a restart re-reads nothing", async () => {
+    const dir = join(tmp, "no-dedupe");
+    const store = new FileStore(dir);
+    await store.open();
+    const integ = Integrator.empty();
+    for (let at = 0; at < 1000; at += 250) {
+      const es = Array.from({ length: 250 }, (_, i) => entry(at + i));
+      for (const e of es) integ.append(e, leafHash(e));
+      await store.commit({ firstIndex: at, entries: es, ...integ.takeCompleted(), state: { size: integ.size, root: integ.root(), edge: integ.edge() } });
+    }
+    await store.sync();
+    await store.close();
+    expect(readFileSync(join(dir, "state", "antispam", "covered"), "utf8").trim()).toBe("1000");
   });
 });
