@@ -50,16 +50,25 @@ describe("rebalancing plan (pure)", () => {
         const regions = states.map((s, i) => ({ id: `r${i}`, ...s }));
         const plan = rebalancePlan(p, regions, pool);
         expect(Object.values(plan.grants).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(mode === "pull" ? 0 : pool);
-        const out = new Map<string, number>();
+        // A borrower (a dry region that asked) may take a giver down to its target; any other transfer
+        // only what exceeds twice the giver's target (hysteresis).
+        const out = new Map<string, { all: number; periodic: number }>();
         for (const t of plan.transfers) {
           expect(t.qty).toBeGreaterThan(0);
           expect(t.from).not.toBe(t.to);
-          expect(regions.find((r) => r.id === t.to)!.live).toBe(true);
-          out.set(t.from, (out.get(t.from) ?? 0) + t.qty);
+          const to = regions.find((r) => r.id === t.to)!;
+          expect(to.live).toBe(true);
+          const o = out.get(t.from) ?? { all: 0, periodic: 0 };
+          out.set(t.from, { all: o.all + t.qty, periodic: o.periodic + (to.want > 0 ? 0 : t.qty) });
         }
-        for (const [id, n] of out) expect(n).toBeLessThanOrEqual(surplus(p, regions.find((r) => r.id === id)!));
+        for (const [id, o] of out) {
+          const giver = regions.find((r) => r.id === id)!;
+          expect(o.all).toBeLessThanOrEqual(surplus(p, giver, true));
+          expect(o.periodic).toBeLessThanOrEqual(surplus(p, giver));
+        }
       }),
-      { numRuns: 300 },
+      // A borrower taking a giver down to its target (found by a CI run): allowed, and not over the surplus.
+      { numRuns: 300, examples: [["pull", [{ free: 6, demand: 0.5, want: 0, live: true }, { free: 0, demand: 0, want: 1, live: true }], 0]] },
     );
   });
 
