@@ -35,13 +35,25 @@ const receiver = new HybridClock({ clock: systemClock, maxOffsetMs: 500 });
 const tt = new TrueTime({ clock: systemClock });
 tt.sync(0, 1);
 
-const [ttNow, dateNow1] = side(() => tt.now(), () => Date.now());
-const [hlcNow, dateNow2] = side(() => hlc.now(), () => Date.now());
-const [hlcPreciseNow, perfNow] = side(() => precise.now(), () => preciseSystemClock.now());
-const [hlcReceive, hrtime] = side(() => {
-  receiver.updateAndCheckMaxOffset(remote.now());
-  return receiver.now();
-}, () => process.hrtime.bigint());
+const [ttNow, dateNow1] = side(
+  () => tt.now(),
+  () => Date.now(),
+);
+const [hlcNow, dateNow2] = side(
+  () => hlc.now(),
+  () => Date.now(),
+);
+const [hlcPreciseNow, perfNow] = side(
+  () => precise.now(),
+  () => preciseSystemClock.now(),
+);
+const [hlcReceive, hrtime] = side(
+  () => {
+    receiver.updateAndCheckMaxOffset(remote.now());
+    return receiver.now();
+  },
+  () => process.hrtime.bigint(),
+);
 
 report("clock", [
   row("TrueTime now() → [earliest, latest]", "ops/s", ttNow, dateNow1, "peer: Date.now() it wraps; ε = sync ε + 200 ppm × age"),

@@ -109,8 +109,20 @@ try {
   }
   const http = await httpSalesRows();
   report("escrow", [
-    row("sales admitted, local fast path vs central DECRBY", "sales/s", ours.perSecond, peer.perSecond, `escrow: 3 regions, ${FAST_TOTAL.toLocaleString("en-US")} units, refills of ${policy.batchSize.toLocaleString("en-US")} pulled from Redis; DECRBY: 256 in flight, ${DECR_TOTAL.toLocaleString("en-US")} units`),
-    row("durable sales (reserve + lease-fenced Lua sale write) vs central DECRBY", "sales/s", durable.perSecond, peer.perSecond, "256 in flight; group commit: sales that arrive while a Lua write is in flight share the next one"),
+    row(
+      "sales admitted, local fast path vs central DECRBY",
+      "sales/s",
+      ours.perSecond,
+      peer.perSecond,
+      `escrow: 3 regions, ${FAST_TOTAL.toLocaleString("en-US")} units, refills of ${policy.batchSize.toLocaleString("en-US")} pulled from Redis; DECRBY: 256 in flight, ${DECR_TOTAL.toLocaleString("en-US")} units`,
+    ),
+    row(
+      "durable sales (reserve + lease-fenced Lua sale write) vs central DECRBY",
+      "sales/s",
+      durable.perSecond,
+      peer.perSecond,
+      "256 in flight; group commit: sales that arrive while a Lua write is in flight share the next one",
+    ),
     ...http.rows,
     row("units oversold (all runs)", "units", oversell + http.oversold, null, "every in-process run sold its inventory exactly; over HTTP, sold = acknowledged in store and journal"),
   ]);

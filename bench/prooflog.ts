@@ -58,12 +58,17 @@ const memLog = await TransparencyLog.open({ origin: ORIGIN, signer, store: new M
 const raws: number[] = [];
 const mems: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  raws.push(perSecond(H, await time(() => {
-    for (let i = 0; i < H; i++) {
-      buf65[0] = i & 255;
-      hash("sha256", buf65, "buffer");
-    }
-  })));
+  raws.push(
+    perSecond(
+      H,
+      await time(() => {
+        for (let i = 0; i < H; i++) {
+          buf65[0] = i & 255;
+          hash("sha256", buf65, "buffer");
+        }
+      }),
+    ),
+  );
   mems.push(perSecond(PER_ROUND, await time(() => appendRange(memLog, round * PER_ROUND, (round + 1) * PER_ROUND, 1))));
 }
 const rawRate = median(raws);
@@ -176,12 +181,18 @@ const peerMs = await time(() => {
 });
 const bareTree = new MerkleTree();
 for (const l of peerLeaves) bareTree.appendLeafHash(l);
-const byIndexOurs = perSecond(P, await time(() => {
-  for (let i = 0; i < P; i++) bareTree.inclusionProof((i * 7919) % M, M);
-}));
-const byIndexPeer = perSecond(P, await time(() => {
-  for (let i = 0; i < P; i++) peer.getProof(peerLeaves[(i * 7919) % M]!, (i * 7919) % M);
-}));
+const byIndexOurs = perSecond(
+  P,
+  await time(() => {
+    for (let i = 0; i < P; i++) bareTree.inclusionProof((i * 7919) % M, M);
+  }),
+);
+const byIndexPeer = perSecond(
+  P,
+  await time(() => {
+    for (let i = 0; i < P; i++) peer.getProof(peerLeaves[(i * 7919) % M]!, (i * 7919) % M);
+  }),
+);
 
 const r3 = restarts.find((r) => r.n === 1e3);
 const goal = (ratio: number, min: number) => `goal ≥ ${min.toFixed(2)}: ${ratio >= min ? "met" : "NOT met"} (${ratio.toFixed(2)})`;
@@ -189,11 +200,43 @@ const memRatio = memRate / rawRate;
 const httpRatio = logLoad.rate / bareLoad.rate;
 report("prooflog", [
   row("sha256 65-byte inputs (raw)", "hashes/s", rawRate, null, "node:crypto hash(), same run; the reference for the append ratio"),
-  row("in-memory appends (sequencer)", "appends/s", memRate, rawRate, `TransparencyLog.append + MemoryStore, 64-byte entries, duplicate detection on, waves of ${WAVE}; median of ${ROUNDS} rounds interleaved with the raw hash; two hashes per append: 0.5 is the ceiling; ${goal(memRatio, 0.4)}; per-round ratios ${mems.map((m, i) => (m / raws[i]!).toFixed(2)).join(" ")}`),
-  row("appends 2e6..3e6 vs 0..1e6", "appends/s", thirdRate, firstRate, "same log (a store keeping only the state), duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1"),
-  row("durable HTTP appends (64 clients)", "req/s", logLoad.rate, bareLoad.rate, `log serve on the file store (one O_DSYNC journal write per batch, duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; ${goal(httpRatio, 0.6)}`),
-  ...restarts.map((r) => row(`restart at ${r.n.toExponential(0)} entries`, "ms", r.ms, r3?.ms ?? null, `open the file store in a fresh process until it serves (median of 3); duplicate detection answers ${(r.readyMs / 1000).toFixed(2)} s after the start (from the store's persistent index), its membership filter is rebuilt from the level-0 tiles in the background by ${(r.filterMs / 1000).toFixed(2)} s (until then each new entry asks the index); ${r.rssMiB.toFixed(0)} MiB RSS growth; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`)),
-  row("inclusion proofs @1e6 by leaf", "proofs/s", perSecond(P, oursMs), perSecond(Q, peerMs), `log.indexOf + inclusionProof from stored tiles vs merkletreejs getProof(leaf) (a scan), both at 10^6 leaves`),
+  row(
+    "in-memory appends (sequencer)",
+    "appends/s",
+    memRate,
+    rawRate,
+    `TransparencyLog.append + MemoryStore, 64-byte entries, duplicate detection on, waves of ${WAVE}; median of ${ROUNDS} rounds interleaved with the raw hash; two hashes per append: 0.5 is the ceiling; ${goal(memRatio, 0.4)}; per-round ratios ${mems.map((m, i) => (m / raws[i]!).toFixed(2)).join(" ")}`,
+  ),
+  row(
+    "appends 2e6..3e6 vs 0..1e6",
+    "appends/s",
+    thirdRate,
+    firstRate,
+    "same log (a store keeping only the state), duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1",
+  ),
+  row(
+    "durable HTTP appends (64 clients)",
+    "req/s",
+    logLoad.rate,
+    bareLoad.rate,
+    `log serve on the file store (one O_DSYNC journal write per batch, duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; ${goal(httpRatio, 0.6)}`,
+  ),
+  ...restarts.map((r) =>
+    row(
+      `restart at ${r.n.toExponential(0)} entries`,
+      "ms",
+      r.ms,
+      r3?.ms ?? null,
+      `open the file store in a fresh process until it serves (median of 3); duplicate detection answers ${(r.readyMs / 1000).toFixed(2)} s after the start (from the store's persistent index), its membership filter is rebuilt from the level-0 tiles in the background by ${(r.filterMs / 1000).toFixed(2)} s (until then each new entry asks the index); ${r.rssMiB.toFixed(0)} MiB RSS growth; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`,
+    ),
+  ),
+  row(
+    "inclusion proofs @1e6 by leaf",
+    "proofs/s",
+    perSecond(P, oursMs),
+    perSecond(Q, peerMs),
+    `log.indexOf + inclusionProof from stored tiles vs merkletreejs getProof(leaf) (a scan), both at 10^6 leaves`,
+  ),
   row("inclusion proofs @1e6 by index", "proofs/s", byIndexOurs, byIndexPeer, "in-memory MerkleTree.inclusionProof vs merkletreejs getProof(leaf, index)"),
 ]);
 process.exit(0);

@@ -91,7 +91,18 @@ if (runs(1)) {
   const app: Level = { key: "app", limit: { algorithm: "fixed-window", limit: 1e9, periodMs: 1000 } };
   const chains = KEYS.map((k): Level[] => [{ key: k, limit: { algorithm: "gcra", limit: 1_000_000, periodMs: 1000 } }, app, tenant]);
   const hierRate = syncRate(1500, (i) => store.decideSync(chains[i % chains.length]!, 1, t0 + i / 1000));
-  rows.push(goal(row("in-process decisions: atomic 3-level hierarchy vs RateLimiterMemory (1 level)", "decisions/s", hierRate, peerRate, "user gcra + app fixed window + tenant token bucket; decisions per CPU-second"), 5));
+  rows.push(
+    goal(
+      row(
+        "in-process decisions: atomic 3-level hierarchy vs RateLimiterMemory (1 level)",
+        "decisions/s",
+        hierRate,
+        peerRate,
+        "user gcra + app fixed window + tenant token bucket; decisions per CPU-second",
+      ),
+      5,
+    ),
+  );
 }
 
 // --- 2. on Redis ------------------------------------------------------------------------------
@@ -117,7 +128,18 @@ if (runs(2)) {
     peerRoundRate += (await inFlight(1000, 256, () => peer.consume("global"))) / rounds;
     storeRate += (await inFlight(1000, 256, () => store.decide(checks, "independent", Date.now()))) / rounds;
   }
-  rows.push(goal(row("Redis store (exact counters, batched script calls) vs RateLimiterRedis", "decisions/s", storeRate, peerRoundRate, `256 in flight each, one hot key, ${rounds} alternating rounds of 1 s, wall clock`), 1.5));
+  rows.push(
+    goal(
+      row(
+        "Redis store (exact counters, batched script calls) vs RateLimiterRedis",
+        "decisions/s",
+        storeRate,
+        peerRoundRate,
+        `256 in flight each, one hot key, ${rounds} alternating rounds of 1 s, wall clock`,
+      ),
+      1.5,
+    ),
+  );
 
   const allocator = new RedisLeaseAllocator(REDIS, `mrl:bench:${process.pid}:`);
   const resource: ResourceConfig = { id: "global", capacity, algorithm: "fair", leaseMs: 2000, refreshMs: 40 };
@@ -129,13 +151,16 @@ if (runs(2)) {
       if (syncing.has(i) || !r.needsSync(now)) return;
       syncing.add(i);
       syncs++;
-      void allocator.getCapacity(resource, `region-${i}`, r.wants(now), now).then(
-        (lease) => r.applyLease(lease, Date.now()),
-        () => {},
-      ).finally(() => syncing.delete(i));
+      void allocator
+        .getCapacity(resource, `region-${i}`, r.wants(now), now)
+        .then(
+          (lease) => r.applyLease(lease, Date.now()),
+          () => {},
+        )
+        .finally(() => syncing.delete(i));
     });
   // Warm up: leases are held continuously in a running estate, so measure from steady state.
-  for (const end = Date.now() + 600; Date.now() < end; ) {
+  for (const end = Date.now() + 600; Date.now() < end;) {
     for (let k = 0; k < 20_000; k++) regions[k & 3]!.tryAcquire(1, Date.now());
     sync(Date.now());
     await new Promise((r) => setImmediate(r));
@@ -159,8 +184,24 @@ if (runs(2)) {
   const allowance = capacity * elapsed;
   const overage = Math.max(0, admitted - allowance) / allowance;
   const ours = decisions / elapsed;
-  rows.push(row("global limiter (4 regions, Redis leases) vs RateLimiterRedis", "decisions/s", ours, peerRate, `capacity ${capacity}/s, both overloaded; decisions are local, ${syncs} lease syncs hit Redis in ${elapsed.toFixed(1)} s`));
-  rows.push(row("global limiter admitted vs capacity × time", "% overage", overage * 100, null, `admitted ${admitted} of allowance ${Math.round(allowance)} (under-use ${((1 - admitted / allowance) * 100).toFixed(2)}%); stated bound capacity × refresh + 2 × regions = ${globalOverageBound({ capacity, refreshMs: resource.refreshMs, regions: regions.length, safeCapacity: 0, expiredMs: 0, expiredRegions: 0 })} (${((globalOverageBound({ capacity, refreshMs: resource.refreshMs, regions: regions.length, safeCapacity: 0, expiredMs: 0, expiredRegions: 0 }) / allowance) * 100).toFixed(2)}%)`));
+  rows.push(
+    row(
+      "global limiter (4 regions, Redis leases) vs RateLimiterRedis",
+      "decisions/s",
+      ours,
+      peerRate,
+      `capacity ${capacity}/s, both overloaded; decisions are local, ${syncs} lease syncs hit Redis in ${elapsed.toFixed(1)} s`,
+    ),
+  );
+  rows.push(
+    row(
+      "global limiter admitted vs capacity × time",
+      "% overage",
+      overage * 100,
+      null,
+      `admitted ${admitted} of allowance ${Math.round(allowance)} (under-use ${((1 - admitted / allowance) * 100).toFixed(2)}%); stated bound capacity × refresh + 2 × regions = ${globalOverageBound({ capacity, refreshMs: resource.refreshMs, regions: regions.length, safeCapacity: 0, expiredMs: 0, expiredRegions: 0 })} (${((globalOverageBound({ capacity, refreshMs: resource.refreshMs, regions: regions.length, safeCapacity: 0, expiredMs: 0, expiredRegions: 0 }) / allowance) * 100).toFixed(2)}%)`,
+    ),
+  );
   rows.push(row("RateLimiterRedis admitted vs capacity × time", "% overage", (Math.max(0, peerAdmitted - capacity * seconds) / (capacity * seconds)) * 100, null, `admitted ${peerAdmitted}`));
 
   for (const k of await client.keys(`mrl:bench:*`)) await client.del(k);
@@ -176,7 +217,7 @@ if (runs(3)) {
   const period = 1000;
   const arrivals: number[] = [];
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let w = 0; w < 60; w++) {
     for (let k = 0; k < 100; k++) arrivals.push(w * period + period - 1 - rnd() * 50);
     for (let k = 0; k < 100; k++) arrivals.push(w * period + rnd() * period);
@@ -198,7 +239,15 @@ if (runs(3)) {
       while (admitted[j]! <= admitted[i]! - period) j++;
       worst = Math.max(worst, i - j + 1);
     }
-    rows.push(row(`${algorithm}: most admitted in any 1 s window (limit 100)`, "requests", worst, null, `${admitted.length} admitted of ${arrivals.length} in 60 s; state ≤ ${maxState} numbers (${maxState * 8} B) per key`));
+    rows.push(
+      row(
+        `${algorithm}: most admitted in any 1 s window (limit 100)`,
+        "requests",
+        worst,
+        null,
+        `${admitted.length} admitted of ${arrivals.length} in 60 s; state ≤ ${maxState} numbers (${maxState * 8} B) per key`,
+      ),
+    );
   }
 }
 
@@ -246,8 +295,27 @@ if (runs(4)) {
   }
   const perCpuSecond = (t: { calls: number; cpuMs: number }) => (t.calls * 1000) / t.cpuMs;
   const how = `2 client processes × 32 in flight, 1,000 keys, ${rounds} alternating rounds of 2 s, ${tot.rls.errors} RLS errors`;
-  rows.push(goal(row("RLS over gRPC (exact Redis counters) vs bare grpc-js unary server: server capacity", "calls/server CPU-s", perCpuSecond(tot.rls), perCpuSecond(tot.bare), `${how}; CPU per call ${((tot.rls.cpuMs * 1000) / tot.rls.calls).toFixed(0)} µs vs ${((tot.bare.cpuMs * 1000) / tot.bare.calls).toFixed(0)} µs; the service with its Prometheus counters and local cache`), 0.5));
-  rows.push(row("RLS over gRPC (exact Redis counters) vs bare grpc-js unary server: throughput", "calls/s", tot.rls.rate, tot.bare.rate, `${how}; wall clock — near 1 when the clients, not the servers, are the bottleneck`));
+  rows.push(
+    goal(
+      row(
+        "RLS over gRPC (exact Redis counters) vs bare grpc-js unary server: server capacity",
+        "calls/server CPU-s",
+        perCpuSecond(tot.rls),
+        perCpuSecond(tot.bare),
+        `${how}; CPU per call ${((tot.rls.cpuMs * 1000) / tot.rls.calls).toFixed(0)} µs vs ${((tot.bare.cpuMs * 1000) / tot.bare.calls).toFixed(0)} µs; the service with its Prometheus counters and local cache`,
+      ),
+      0.5,
+    ),
+  );
+  rows.push(
+    row(
+      "RLS over gRPC (exact Redis counters) vs bare grpc-js unary server: throughput",
+      "calls/s",
+      tot.rls.rate,
+      tot.bare.rate,
+      `${how}; wall clock — near 1 when the clients, not the servers, are the bottleneck`,
+    ),
+  );
   await new Promise<void>((resolve) => rls.server.tryShutdown(() => resolve()));
   await new Promise<void>((resolve) => bare.tryShutdown(() => resolve()));
   service.close();

@@ -3,7 +3,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dir = fileURLToPath(new URL(".", import.meta.url));
-const available = readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "run.ts").map((f) => f.slice(0, -3));
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith(".ts") && f !== "run.ts")
+  .map((f) => f.slice(0, -3));
 const names = process.argv.slice(2);
 if (names.length === 0) {
   console.error(`usage: npm run bench -- <name>; available: ${available.join(", ") || "(none yet)"}`);

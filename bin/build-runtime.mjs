@@ -36,7 +36,18 @@ export function packageOf(specifier) {
 export async function buildRuntime(outDir = join(ROOT, "dist")) {
   rmSync(outDir, { recursive: true, force: true });
   const entryPoints = SOURCES.flatMap((d) => walk(join(ROOT, d))).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.endsWith(".test.ts"));
-  const result = await build({ entryPoints, outdir: outDir, outbase: ROOT, absWorkingDir: ROOT, platform: "node", format: "esm", target: "node22", bundle: false, metafile: true, logLevel: "warning" });
+  const result = await build({
+    entryPoints,
+    outdir: outDir,
+    outbase: ROOT,
+    absWorkingDir: ROOT,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    bundle: false,
+    metafile: true,
+    logLevel: "warning",
+  });
   for (const a of ASSETS) cpSync(join(ROOT, a), join(outDir, a), { recursive: true });
 
   // Every import of the compiled files, static or dynamic (esbuild's output: one `"…"` specifier per import).

@@ -3,8 +3,7 @@
 const [major] = process.versions.node.split(".").map(Number);
 if (major < 22) {
   process.stderr.write(
-    `meridian needs Node >= 22 (found ${process.versions.node}). Run it through npm (npx meridian, npm start), ` +
-      "which puts the project's pinned Node from node_modules/.bin first on PATH.\n",
+    `meridian needs Node >= 22 (found ${process.versions.node}). Run it through npm (npx meridian, npm start), ` + "which puts the project's pinned Node from node_modules/.bin first on PATH.\n",
   );
   process.exit(1);
 }

@@ -22,7 +22,9 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride();
   const dir = fileURLToPath(new URL("./commands/", import.meta.url));
   // .ts from source (tsx), .js in the runtime image (bin/build-runtime.mjs).
-  for (const file of readdirSync(dir).filter((f) => /\.[tj]s$/.test(f) && !f.endsWith(".d.ts")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => /\.[tj]s$/.test(f) && !f.endsWith(".d.ts"))
+    .sort()) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as Partial<CommandModule>;
     mod.register?.(program);
   }

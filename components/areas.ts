@@ -11,12 +11,4 @@ import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
 import { workloadsArea } from "./workloads/area.js";
 
-export const areas: Area[] = [
-  trafficArea,
-  pkiArea,
-  replicationArea,
-  timeArea,
-  workloadsArea,
-  securityArea,
-  monitoringArea,
-];
+export const areas: Area[] = [trafficArea, pkiArea, replicationArea, timeArea, workloadsArea, securityArea, monitoringArea];

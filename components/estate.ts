@@ -24,9 +24,7 @@ export class Estate extends pulumi.ComponentResource {
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("meridian:index:Estate", name, {}, opts);
     const { spec, areas = allAreas } = args;
-    this.clusters = new Map(
-      spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent: this })]),
-    );
+    this.clusters = new Map(spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent: this })]));
     this.endpoints = Object.fromEntries([...this.clusters].map(([id, c]) => [id, c.endpoint]));
     const ctx: EstateContext = { spec, clusters: this.clusters, pki: new Map(), parent: this };
     this.areaOutputs = Object.fromEntries(areas.map((area) => [area.name, area.build(ctx)]));

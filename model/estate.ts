@@ -5,15 +5,7 @@
 import type { EstateConfig, RegionConfig } from "./config/index.js";
 
 export type { Cloud, Continent } from "./config/vocabulary.js";
-export type {
-  BudgetConfig,
-  PkiConfig,
-  RegionConfig,
-  ReplicationConfig,
-  RuntimeConfig,
-  TimeConfig,
-  TrafficConfig,
-} from "./config/index.js";
+export type { BudgetConfig, PkiConfig, RegionConfig, ReplicationConfig, RuntimeConfig, TimeConfig, TrafficConfig } from "./config/index.js";
 
 export interface EstateSpec extends EstateConfig {
   /** The Pulumi stack name (`prod`, `local`, ...). */

@@ -127,7 +127,7 @@ export function serviceHost(service: RuntimeService, clusterDomain = "cluster.lo
 export const SPIFFE_ID_TEMPLATE = "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}";
 
 /** The pod label every runtime service's pods carry; SPIRE and Istio select workloads by it. */
-export const SERVICE_POD_LABEL = "app.kubernetes.io/name";
+const SERVICE_POD_LABEL = "app.kubernetes.io/name";
 export function podSelector(service: RuntimeService): Record<string, string> {
   return { [SERVICE_POD_LABEL]: service.name };
 }

@@ -7,7 +7,7 @@
 import { UNKNOWN, withUnknowns, type PlannedResource } from "../model/resources.js";
 
 /** Copy a (possibly proxied) value, turning every property the proxy refuses to read into UNKNOWN. */
-export function unproxy(value: unknown): unknown {
+function unproxy(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
     const out: unknown[] = [];

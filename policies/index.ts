@@ -4,14 +4,7 @@
  * stack rules read the cost model from the estate's ConfigMap (see model-source.ts). Policy config
  * (`--policy-pack-config`) may set, per policy, `monthlyUSD`, `maxFullMeshRegions`, `maxLinkMonthlyUSD`, ….
  */
-import {
-  PolicyPack,
-  type ReportViolation,
-  type ResourceValidationArgs,
-  type ResourceValidationPolicy,
-  type StackValidationArgs,
-  type StackValidationPolicy,
-} from "@pulumi/policy";
+import { PolicyPack, type ReportViolation, type ResourceValidationArgs, type ResourceValidationPolicy, type StackValidationArgs, type StackValidationPolicy } from "@pulumi/policy";
 import { parsePackConfig } from "./config.js";
 import { planned } from "./crossguard.js";
 import { modelFromResources } from "./model-source.js";

@@ -9,8 +9,8 @@ import { estateSchema } from "../model/config/index.js";
 import { prop, type ModelView, type ResourceLike } from "./rule.js";
 import { modelView } from "./evaluate.js";
 
-export const MODEL_CONFIGMAP = "meridian-replication";
-export const MODEL_KEY = "estate.json";
+const MODEL_CONFIGMAP = "meridian-replication";
+const MODEL_KEY = "estate.json";
 
 export function modelFromResources(resources: ResourceLike[]): ModelView | null {
   const cm = resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && prop(r.props, "metadata.name") === MODEL_CONFIGMAP);

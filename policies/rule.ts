@@ -10,7 +10,7 @@ import type { EstateSpec } from "../model/estate.js";
 import type { PlannedResource } from "../model/resources.js";
 import type { PackConfig } from "./config.js";
 
-export { UNKNOWN, isUnknown, num, present, prop, str } from "../model/resources.js";
+export { isUnknown, num, present, prop } from "../model/resources.js";
 
 export type EnforcementLevel = "mandatory" | "advisory";
 

@@ -12,7 +12,7 @@ import { semanticProblems } from "./semantic.js";
 import { crossChecks, estateSchema, type EstateConfig } from "../model/config/index.js";
 
 /** Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). */
-export const STACKS_DIR = process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));
+const STACKS_DIR = process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));
 
 export function stackFile(stack: string): string {
   return join(STACKS_DIR, `Pulumi.${stack}.yaml`);
@@ -30,9 +30,7 @@ export function readStackConfigMap(stack: string): Record<string, unknown> {
   const file = stackFile(stack);
   const shown = displayPath(file);
   if (!/^[a-z0-9-]+$/.test(stack) || !existsSync(file)) {
-    throw new StackConfigError(shown, [
-      { keyPath: "--stack", value: JSON.stringify(stack), expected: `no such stack; expected one of ${listStacks().join(", ")}` },
-    ]);
+    throw new StackConfigError(shown, [{ keyPath: "--stack", value: JSON.stringify(stack), expected: `no such stack; expected one of ${listStacks().join(", ")}` }]);
   }
   let doc: unknown;
   try {
@@ -57,10 +55,7 @@ export function parseEstateConfig(configMap: Record<string, unknown>, source: st
   // Secret keys (kubeconfigs, API tokens) are not part of the schema; they are read by name.
   for (const key of Object.keys(raw)) if (isSecretKeyName(key)) delete raw[key];
   const result = estateSchema.safeParse(raw, { reportInput: true });
-  const problems = [
-    ...(result.success ? [] : problemsFromZod(result.error)),
-    ...crossChecks(raw).map((i) => ({ keyPath: keyPath(i.path), value: describeValue(i.input), expected: i.message })),
-  ];
+  const problems = [...(result.success ? [] : problemsFromZod(result.error)), ...crossChecks(raw).map((i) => ({ keyPath: keyPath(i.path), value: describeValue(i.input), expected: i.message }))];
   if (problems.length > 0 || !result.success) throw new StackConfigError(source, problems);
   const semantic = semanticProblems(result.data);
   if (semantic.length > 0) throw new StackConfigError(source, semantic);
@@ -76,7 +71,7 @@ function isSecure(value: unknown): boolean {
 }
 
 /** Secret config keys follow `<kind>-<name>` (kubeconfig-aws-use1, cloudflare-api-token, ...). */
-export function isSecretKeyName(key: string): boolean {
+function isSecretKeyName(key: string): boolean {
   return /^(kubeconfig|token|credentials|cloudflare|azure|gcp|aws)-/.test(key);
 }
 

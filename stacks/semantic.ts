@@ -26,7 +26,12 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
     timeHierarchy(spec);
   } catch (err) {
     if (!(err instanceof TimeHierarchyError)) throw err;
-    for (const line of err.message.split("\n")) problems.push({ keyPath: "meridian:time", value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled, references: config.time.references.map((r) => r.server) }), expected: line });
+    for (const line of err.message.split("\n"))
+      problems.push({
+        keyPath: "meridian:time",
+        value: JSON.stringify({ leapSmear: config.time.leapSmear, grandmaster: config.time.grandmaster.enabled, references: config.time.references.map((r) => r.server) }),
+        expected: line,
+      });
   }
   problems.push(...healthCheckProblems(config));
   problems.push(...addressRecordProblems(config));
@@ -42,11 +47,13 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
 function healthCheckProblems(config: EstateConfig): ConfigProblem[] {
   const hc = config.dns.healthCheck;
   if (config.environment === "local" || (hc.port === GATEWAY.port && hc.protocol !== "HTTP")) return [];
-  return [{
-    keyPath: "meridian:dns.healthCheck",
-    value: JSON.stringify({ protocol: hc.protocol, port: hc.port }),
-    expected: `HTTPS (or TCP) on port ${GATEWAY.port}: the regional gateway serves only HTTPS there, so this check would fail in every region and every provider would fail open`,
-  }];
+  return [
+    {
+      keyPath: "meridian:dns.healthCheck",
+      value: JSON.stringify({ protocol: hc.protocol, port: hc.port }),
+      expected: `HTTPS (or TCP) on port ${GATEWAY.port}: the regional gateway serves only HTTPS there, so this check would fail in every region and every provider would fail open`,
+    },
+  ];
 }
 
 /**

@@ -31,7 +31,14 @@ export function ofType(plan: Plan, type: string): RecordedResource[] {
 
 export function byName(plan: Plan, type: string, name: string): RecordedResource {
   const found = plan.resources.find((r) => r.type === type && r.name === name);
-  if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(plan, type).map((r) => r.name).join(", ") || "none"}`);
+  if (!found)
+    throw new Error(
+      `no ${type} named ${name}; have ${
+        ofType(plan, type)
+          .map((r) => r.name)
+          .join(", ") || "none"
+      }`,
+    );
   return found;
 }
 

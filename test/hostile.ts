@@ -34,7 +34,6 @@ export async function sprayUdp(host: string, port: number, payloads: readonly Bu
 // ---------------------------------------------------------------------------------------------------------
 // HTTP: the hostile-input suite a service's test calls with its routes.
 
-
 export interface HostileRoute {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** A real path of the route, e.g. `/v1/inventory/widget`. */
@@ -77,13 +76,16 @@ function rawRequest(url: string, data: string | Buffer, waitMs: number, keepOpen
 
 const status = (text: string) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
 const hostHeader = (url: string) => new URL(url).host;
-const headerLines = (h: Record<string, string> = {}) => Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+const headerLines = (h: Record<string, string> = {}) =>
+  Object.entries(h)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
 
 /** An unsigned JWT (alg none) claiming to be an operator: a verifier that accepts it is broken. */
 const UNSIGNED_JWT = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString("base64url")}.${Buffer.from('{"sub":"admin","scope":"meridian.operator","iss":"meridian-local","aud":"meridian"}').toString("base64url")}.`;
 export const FORGED_IDENTITY_HEADERS: Record<string, string> = {
   "x-spiffe-id": "spiffe://meridian.internal/ns/ops/sa/admin",
-  "x-forwarded-client-cert": 'By=spiffe://meridian.internal/ns/meridian/sa/escrow;URI=spiffe://meridian.internal/ns/ops/sa/admin',
+  "x-forwarded-client-cert": "By=spiffe://meridian.internal/ns/meridian/sa/escrow;URI=spiffe://meridian.internal/ns/ops/sa/admin",
   "x-client-cert-subject": "CN=admin",
   "x-user": "admin",
   "x-remote-user": "admin",
@@ -110,7 +112,11 @@ export async function probeMalformed(t: HostileTarget): Promise<void> {
       // Announce 100 MiB: above any service's body limit, refused before a byte of it is read (413, or
       // 401/403 first on a route the caller may not use).
       const type = r.json ? "application/json" : "application/octet-stream";
-      const big = await rawRequest(t.url, `${r.method} ${r.path} HTTP/1.1\r\nHost: ${hostHeader(t.url)}\r\n${headerLines(r.headers)}Content-Type: ${type}\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n{"a":`, 5000);
+      const big = await rawRequest(
+        t.url,
+        `${r.method} ${r.path} HTTP/1.1\r\nHost: ${hostHeader(t.url)}\r\n${headerLines(r.headers)}Content-Type: ${type}\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n{"a":`,
+        5000,
+      );
       expect([401, 403, 413], `${r.method} ${r.path} announcing 100 MiB`).toContain(status(big.text));
     }
     const long = await fetch(`${t.url}${r.path}/${"x".repeat(20_000)}`, { method: r.method, headers: r.headers });
@@ -138,11 +144,13 @@ export async function probeSlow(t: HostileTarget): Promise<void> {
 export async function probeManyConnections(t: HostileTarget, count = 300): Promise<void> {
   const u = new URL(t.url);
   const sockets = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<Socket>((resolve) => {
-        const s = connect({ host: u.hostname, port: Number(u.port) }, () => resolve(s));
-        s.on("error", () => resolve(s));
-      }),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = connect({ host: u.hostname, port: Number(u.port) }, () => resolve(s));
+          s.on("error", () => resolve(s));
+        }),
     ),
   );
   try {
@@ -155,7 +163,11 @@ export async function probeManyConnections(t: HostileTarget, count = 300): Promi
 /** Headers a client can set (and an unsigned JWT) open no protected route: 401/403 with `{error, detail}`. */
 export async function probeForgedIdentity(t: HostileTarget): Promise<void> {
   for (const r of t.protectedRoutes ?? []) {
-    const res = await fetch(`${t.url}${r.path}`, { method: r.method, headers: { ...r.headers, ...FORGED_IDENTITY_HEADERS, "content-type": "application/json" }, body: r.method === "GET" ? undefined : "{}" });
+    const res = await fetch(`${t.url}${r.path}`, {
+      method: r.method,
+      headers: { ...r.headers, ...FORGED_IDENTITY_HEADERS, "content-type": "application/json" },
+      body: r.method === "GET" ? undefined : "{}",
+    });
     expect([401, 403], `${r.method} ${r.path} with forged identity headers`).toContain(res.status);
     expect(await res.json()).toMatchObject({ error: expect.any(String), detail: expect.any(String) });
   }

@@ -62,7 +62,14 @@ if (mode === "bare") {
     return { reservationId: req.params.id, status: "sold" };
   });
   console.log(JSON.stringify({ url: await app.listen({ port: 0, host: "127.0.0.1" }) }));
-  process.on("SIGTERM", () => void app.close().then(() => Promise.all([redis.quit(), db.end()])).then(() => process.exit(0)));
+  process.on(
+    "SIGTERM",
+    () =>
+      void app
+        .close()
+        .then(() => Promise.all([redis.quit(), db.end()]))
+        .then(() => process.exit(0)),
+  );
 } else {
   console.error("usage: escrow-http-child bare | decrby <setup.json>");
   process.exit(2);

@@ -101,7 +101,12 @@ async function drive(url: string, pid: number, tokens: string[], acknowledged: {
   const worker = async (w: number) => {
     for (let k = 0; performance.now() < until; k++) {
       const authorization = `Bearer ${tokens[(w + k * CLIENTS) % tokens.length]}`;
-      const r = await pool.request({ path: `/v1/inventory/${SKU}/reservations`, method: "POST", headers: { authorization, "x-region": REGION, "content-type": "application/json" }, body: '{"qty":1}' });
+      const r = await pool.request({
+        path: `/v1/inventory/${SKU}/reservations`,
+        method: "POST",
+        headers: { authorization, "x-region": REGION, "content-type": "application/json" },
+        body: '{"qty":1}',
+      });
       if (r.statusCode !== 201) {
         refused[r.statusCode] = (refused[r.statusCode] ?? 0) + 1;
         await r.body.dump();
@@ -177,7 +182,9 @@ export async function httpSalesRows(): Promise<HttpSales> {
     await db.connect();
     const keys = await generateBuyerKeys("bench-1");
     const identity = { issuer: "https://id.bench.example", audience: "meridian-escrow", jwks: { keys: [keys.publicJwk] }, algorithms: ["ES256"] };
-    const tokens = await Promise.all(Array.from({ length: BUYERS }, (_, i) => mintBuyerToken(keys.privateJwk, { issuer: identity.issuer, audience: identity.audience, sub: `buyer-${i}`, ttlSeconds: 3600 })));
+    const tokens = await Promise.all(
+      Array.from({ length: BUYERS }, (_, i) => mintBuyerToken(keys.privateJwk, { issuer: identity.issuer, audience: identity.audience, sub: `buyer-${i}`, ttlSeconds: 3600 })),
+    );
     // The escrow's config: one region holding the whole inventory; caps and per-user rates out of the way
     // (2,048 buyers buy ~100 units each here), but each reservation still holds the buyer's cap in the store.
     const config = {
@@ -204,7 +211,24 @@ export async function httpSalesRows(): Promise<HttpSales> {
     servers.push(decrby);
     const escrow = await start(
       // ESCROW_HTTP_PROFILE=<dir>: write the escrow server's CPU profile there (for finding its hot path).
-      [...(process.env["ESCROW_HTTP_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir", process.env["ESCROW_HTTP_PROFILE"]] : []), "bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json"), "--redis", REDIS_URL, "--postgres", PG_URL, "--store-schema", `${schema}_escrow`, "--redis-prefix", prefix],
+      [
+        ...(process.env["ESCROW_HTTP_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir", process.env["ESCROW_HTTP_PROFILE"]] : []),
+        "bin/meridian.mjs",
+        "escrow",
+        "serve",
+        "--port",
+        "0",
+        "--config",
+        join(dir, "escrow.json"),
+        "--redis",
+        REDIS_URL,
+        "--postgres",
+        PG_URL,
+        "--store-schema",
+        `${schema}_escrow`,
+        "--redis-prefix",
+        prefix,
+      ],
       (line) => /serving .* on (http:\/\/\S+)/.exec(line)?.[1] ?? null,
     );
     servers.push(escrow);
@@ -218,9 +242,15 @@ export async function httpSalesRows(): Promise<HttpSales> {
     await warmBuyers(decrby.url, tokens, acked.decrby);
     await warmBuyers(escrow.url, tokens, acked.escrow);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, s] of [["bare", bare], ["decrby", decrby], ["escrow", escrow]] as const) {
+      for (const [name, s] of [
+        ["bare", bare],
+        ["decrby", decrby],
+        ["escrow", escrow],
+      ] as const) {
         const d = await drive(s.url, s.child.pid!, tokens, acked[name]);
-        console.error(`escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`);
+        console.error(
+          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
+        );
         best[name] = Math.max(best[name], d.perSecond);
         bestCpu[name] = Math.max(bestCpu[name], d.perCpuSecond);
         for (const [code, n] of Object.entries(d.refused)) (refused[name] ??= {})[Number(code)] = (refused[name]?.[Number(code)] ?? 0) + n;
@@ -236,7 +266,12 @@ export async function httpSalesRows(): Promise<HttpSales> {
     }
     const vsPeer = best.escrow / best.decrby;
     const vsCeiling = best.escrow / best.bare;
-    const note = (r: Record<number, number> | undefined) => (r ? Object.entries(r).map(([c, n]) => `${n}×${c}`).join(", ") : "none");
+    const note = (r: Record<number, number> | undefined) =>
+      r
+        ? Object.entries(r)
+            .map(([c, n]) => `${n}×${c}`)
+            .join(", ")
+        : "none";
     const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start (the clients share the cores, so on a loaded machine they bound the wall clock — see the per-CPU rows)`;
     return {
       oversold: Math.max(0, view.sold - view.total),

@@ -22,7 +22,13 @@ if (mode === "bare") {
   app.post("/add", async () => ({ index: 0 }));
   console.log(JSON.stringify({ url: await app.listen({ port: 0, host: "127.0.0.1" }) }));
 } else if (mode === "log") {
-  const { app, url } = await startLogServer({ origin: "bench.example/log", signerKey: readFileSync(join(dir, "log.key"), "utf8").trim(), dataDir: join(dir, "data"), port: 0, checkpointIntervalMs: 1000 });
+  const { app, url } = await startLogServer({
+    origin: "bench.example/log",
+    signerKey: readFileSync(join(dir, "log.key"), "utf8").trim(),
+    dataDir: join(dir, "data"),
+    port: 0,
+    checkpointIntervalMs: 1000,
+  });
   console.log(JSON.stringify({ url }));
   process.on("SIGTERM", () => void app.close().then(() => process.exit(0)));
 } else if (mode === "restart") {

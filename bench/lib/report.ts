@@ -26,12 +26,3 @@ export function report(name: string, rows: BenchRow[]): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}${name}.json`, `${JSON.stringify(rows, null, 2)}\n`);
 }
-
-/** Operations per second of `fn` run `n` times (after a warm-up), measured by wall clock. */
-export async function opsPerSecond(n: number, fn: (i: number) => unknown): Promise<number> {
-  for (let i = 0; i < Math.min(1000, n); i++) await fn(i);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await fn(i);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return n / seconds;
-}

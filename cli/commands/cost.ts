@@ -52,7 +52,14 @@ function vcsMetadata(): Record<string, string> {
   try {
     const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const [sha, author, email, timestamp, ...message] = git("log", "-1", "--format=%H%n%an%n%ae%n%cI%n%s").split("\n");
-    return { vcsBranch: git("rev-parse", "--abbrev-ref", "HEAD"), vcsCommitSha: sha ?? "", vcsCommitAuthorName: author ?? "", vcsCommitAuthorEmail: email ?? "", vcsCommitTimestamp: new Date(timestamp ?? "").toISOString(), vcsCommitMessage: message.join("\n") };
+    return {
+      vcsBranch: git("rev-parse", "--abbrev-ref", "HEAD"),
+      vcsCommitSha: sha ?? "",
+      vcsCommitAuthorName: author ?? "",
+      vcsCommitAuthorEmail: email ?? "",
+      vcsCommitTimestamp: new Date(timestamp ?? "").toISOString(),
+      vcsCommitMessage: message.join("\n"),
+    };
   } catch {
     return {};
   }

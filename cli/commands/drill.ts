@@ -126,7 +126,17 @@ export function register(program: Command): void {
         const { renderFault } = await import("../render/drill.js");
         const r = await withEstate(
           o,
-          (estate) => run(estate, name, { region: o.region, durationMs: o.duration! * 1000, timeoutMs: o.timeout * 1000, latencyMs: o.latencyMs, jitterMs: o.jitterMs, loss: o.loss, service: o.service, skewMs: o.skewMs }),
+          (estate) =>
+            run(estate, name, {
+              region: o.region,
+              durationMs: o.duration! * 1000,
+              timeoutMs: o.timeout * 1000,
+              latencyMs: o.latencyMs,
+              jitterMs: o.jitterMs,
+              loss: o.loss,
+              service: o.service,
+              skewMs: o.skewMs,
+            }),
           name === "degrade" ? (spec) => knownService(spec, o.service) : undefined,
         );
         process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: faultPhases(r) }, null, 2)}\n` : renderFault(r));
@@ -135,7 +145,9 @@ export function register(program: Command): void {
   };
   faultDrill("partition", "partition one region's network for a while (reverts by itself); the GSLB must drop it and take it back");
   faultDrill("latency", "add latency to one region's network for a while (reverts by itself); measure the probes' round trip and the GSLB's verdict", (cmd) =>
-    cmd.option("--latency-ms <ms>", "delay added to every chunk, each way (1-10000)", millis("--latency-ms", 1, 10_000), 300).option("--jitter-ms <ms>", "uniform jitter on top (0-10000)", millis("--jitter-ms", 0, 10_000), 0),
+    cmd
+      .option("--latency-ms <ms>", "delay added to every chunk, each way (1-10000)", millis("--latency-ms", 1, 10_000), 300)
+      .option("--jitter-ms <ms>", "uniform jitter on top (0-10000)", millis("--jitter-ms", 0, 10_000), 0),
   );
   faultDrill("loss", "drop a share of new connections to one region for a while (reverts by itself); a client measures the loss it sees", (cmd) =>
     cmd.option("--loss <share>", "share of new connections black-holed, (0-1]", share, 0.3),

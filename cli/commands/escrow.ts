@@ -33,7 +33,10 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
 
 function regionList(raw: string | undefined): string[] | undefined {
   if (raw === undefined) return undefined;
-  const regions = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  const regions = raw
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
   for (const r of regions) if (!/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/.test(r)) throw new UserError(`--regions: "${r}" is not a region id (lower-case slug)`);
   if (regions.length === 0) throw new UserError("--regions: expected at least one region id");
   return regions;
@@ -78,7 +81,10 @@ async function serve(o: ServeOptions): Promise<void> {
   let config;
   try {
     const waitingRoom = o.queueSecretFile ? { waitingRoom: { ...(raw["waitingRoom"] as object | undefined), tokenSecretFile: o.queueSecretFile } } : {};
-    config = parseEscrowConfig({ ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}), ...waitingRoom }, o.config ?? `stack ${o.stack ?? "local"}`);
+    config = parseEscrowConfig(
+      { ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}), ...waitingRoom },
+      o.config ?? `stack ${o.stack ?? "local"}`,
+    );
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -127,7 +133,15 @@ async function allocateCommand(opts: { stack: string; json?: boolean; live?: str
     const out = {
       forecasts: forecasts.map((f) => ({ region: f.id, method: f.method, forecast: f.forecast, actual: f.actual, absolutePercentError: f.absolutePercentError, next: f.next })),
       skus: plans.map((p) => ({
-        sku: p.sku, total: p.total, globalReserve: p.globalReserve, regions: p.allocation, weights: p.weights, batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints, forecastRate: p.forecastRate, debtCeiling: p.debt.ceiling,
+        sku: p.sku,
+        total: p.total,
+        globalReserve: p.globalReserve,
+        regions: p.allocation,
+        weights: p.weights,
+        batchSize: p.refill.batchSize,
+        reorderPoints: p.reorderPoints,
+        forecastRate: p.forecastRate,
+        debtCeiling: p.debt.ceiling,
         ...(opts.live ? { live: live.get(p.sku) } : {}),
       })),
     };
@@ -142,7 +156,9 @@ async function allocateCommand(opts: { stack: string; json?: boolean; live?: str
     process.stdout.write(`  ${f.id.padEnd(16)}${w(f.method, 13)}${w(f.forecast.toFixed(0), 11)}${w(f.actual.toFixed(0), 11)}${w(err, 9)}${w(f.next.toFixed(0), 11)}\n`);
   }
   for (const p of plans) {
-    process.stdout.write(`\n${p.sku}: ${p.total} units, global reserve ${p.globalReserve}; refill batch ${p.refill.batchSize} (pool ρ ${p.refill.utilisation.toFixed(3)}); debt ceiling ${p.debt.ceiling}\n`);
+    process.stdout.write(
+      `\n${p.sku}: ${p.total} units, global reserve ${p.globalReserve}; refill batch ${p.refill.batchSize} (pool ρ ${p.refill.utilisation.toFixed(3)}); debt ceiling ${p.debt.ceiling}\n`,
+    );
     process.stdout.write(`  ${"region".padEnd(16)}${w("units", 9)}${w("weight", 9)}${w("rate/s", 9)}${w("reorder", 9)}\n`);
     for (const id of Object.keys(p.allocation)) {
       process.stdout.write(`  ${id.padEnd(16)}${w(p.allocation[id]!, 9)}${w(p.weights[id]!.toFixed(4), 9)}${w(p.forecastRate[id]!.toFixed(2), 9)}${w(p.reorderPoints[id]!, 9)}\n`);
@@ -155,7 +171,9 @@ async function allocateCommand(opts: { stack: string; json?: boolean; live?: str
       process.stdout.write(`  live (${opts.live}): forecast vs actual, units/s\n  ${"region".padEnd(16)}${w("forecast", 10)}${w("expected", 10)}${w("plans", 9)}${w("weight", 9)}${w("planned", 9)}\n`);
       for (const [id, r] of Object.entries(l).sort(([a], [b]) => a.localeCompare(b))) {
         const fmt = (x: number | undefined) => (x === undefined ? "—" : x.toFixed(2));
-        process.stdout.write(`  ${id.padEnd(16)}${w(fmt(r.forecast ?? p.forecastRate[id]), 10)}${w(fmt(r.expected), 10)}${w(r.demand.toFixed(2), 9)}${w(total > 0 ? (r.demand / total).toFixed(4) : "—", 9)}${w(p.weights[id]?.toFixed(4) ?? "—", 9)}\n`);
+        process.stdout.write(
+          `  ${id.padEnd(16)}${w(fmt(r.forecast ?? p.forecastRate[id]), 10)}${w(fmt(r.expected), 10)}${w(r.demand.toFixed(2), 9)}${w(total > 0 ? (r.demand / total).toFixed(4) : "—", 9)}${w(p.weights[id]?.toFixed(4) ?? "—", 9)}\n`,
+        );
       }
     }
   }

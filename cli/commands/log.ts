@@ -100,7 +100,11 @@ export function register(program: Command): void {
     .option("--origin <origin>", "checkpoint origin line, e.g. example.com/log (or `origin` in --config)")
     .requiredOption("--key <file>", "file holding the log's signer key (meridian note keygen)")
     .option("--checkpoint-interval <ms>", "sign a new checkpoint at most this often", "1000")
-    .option("--dedupe <n>", "duplicate detection: recent entries held in memory in front of the store's persistent leaf-hash index (a resubmitted entry gets its first index, across restarts); 0 disables detection", "1000000")
+    .option(
+      "--dedupe <n>",
+      "duplicate detection: recent entries held in memory in front of the store's persistent leaf-hash index (a resubmitted entry gets its first index, across restarts); 0 disables detection",
+      "1000000",
+    )
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
     .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
     .option("--witness-quorum <k>", "publish only checkpoints at least k witnesses cosigned", "0")
@@ -109,74 +113,97 @@ export function register(program: Command): void {
     .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
     .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
     .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
-    .action(async (o: { config?: string; data?: string; postgres?: string; s3?: string; port: string; host: string; origin?: string; key: string; checkpointInterval: string; dedupe: string; maxEntrySize: string; witness?: string[]; witnessQuorum: string; witnessTimeout: string; republishInterval: string; checkpointFile?: string; lockWait?: string; minIndex: string }) => {
-      if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
-      const file = o.config === undefined ? undefined : await proofLogConfigFile(o.config);
-      if (file && o.origin !== undefined && o.origin !== file.origin) throw new UserError(`--origin "${o.origin}" contradicts origin "${file.origin}" in ${o.config}; give one`);
-      const origin = o.origin ?? file?.origin;
-      if (origin === undefined) throw new UserError("give the checkpoint origin: --origin <origin> (or `origin` in --config)");
-      // Cosigning witnesses of the file first, then --witness flags.
-      const witnessArgs = [...(file?.witnesses ?? []).flatMap((w) => (w.url && w.vkey ? [`${w.url}=${w.vkey}`] : [])), ...(o.witness ?? [])];
-      const env = process.env;
-      if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
-      const s3 = o.s3 ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] } : undefined;
-      const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
-      const signerKey = readKeyArg(o.key, "--key");
-      try {
-        const s = newSigner(signerKey);
-        if (s.name !== origin) process.stderr.write(`meridian: note: key name "${s.name}" differs from origin "${origin}"\n`);
-      } catch (e) {
-        if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
-        throw e;
-      }
-      const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
-      if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
-      const witnesses = await Promise.all(
-        witnessArgs.map(async (w) => {
-          const at = w.indexOf("=");
-          if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
-          const [verifier] = await verifiersFrom([w.slice(at + 1)]);
-          return { url: w.slice(0, at), verifier: verifier! };
-        }),
-      );
-      const quorum = intArg(o.witnessQuorum, "--witness-quorum");
-      if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} cosigning witnesses given`);
-      const { startLogServer } = await import("../../runtime/prooflog/serve.js");
-      let started;
-      try {
-        started = await startLogServer({
-          origin,
-          signerKey,
-          dataDir: o.data,
-          postgresUrl: o.postgres,
-          s3,
-          port: intArg(o.port, "--port"),
-          host: o.host,
-          checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
-          dedupeCapacity: intArg(o.dedupe, "--dedupe"),
-          maxEntrySize,
-          witnesses,
-          witnessQuorum: quorum,
-          witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
-          republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
-          checkpointFile: o.checkpointFile,
-          lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
-          minIndex: intArg(o.minIndex, "--min-index"),
-          // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-          hlc: await clockNode(file),
-          timeReference: file?.timeReference,
-        });
-      } catch (e) {
-        // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
-        if (!(await isRefusal(e))) throw e;
-        process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      const { app, log: tlog, url } = started;
-      process.stdout.write(`meridian log: serving ${origin} (${tlog.size} entries) at ${url}\n`);
-      closeOnSignal(() => app.close());
-    });
+    .action(
+      async (o: {
+        config?: string;
+        data?: string;
+        postgres?: string;
+        s3?: string;
+        port: string;
+        host: string;
+        origin?: string;
+        key: string;
+        checkpointInterval: string;
+        dedupe: string;
+        maxEntrySize: string;
+        witness?: string[];
+        witnessQuorum: string;
+        witnessTimeout: string;
+        republishInterval: string;
+        checkpointFile?: string;
+        lockWait?: string;
+        minIndex: string;
+      }) => {
+        if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
+        const file = o.config === undefined ? undefined : await proofLogConfigFile(o.config);
+        if (file && o.origin !== undefined && o.origin !== file.origin) throw new UserError(`--origin "${o.origin}" contradicts origin "${file.origin}" in ${o.config}; give one`);
+        const origin = o.origin ?? file?.origin;
+        if (origin === undefined) throw new UserError("give the checkpoint origin: --origin <origin> (or `origin` in --config)");
+        // Cosigning witnesses of the file first, then --witness flags.
+        const witnessArgs = [...(file?.witnesses ?? []).flatMap((w) => (w.url && w.vkey ? [`${w.url}=${w.vkey}`] : [])), ...(o.witness ?? [])];
+        const env = process.env;
+        if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+        const s3 = o.s3
+          ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] }
+          : undefined;
+        const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
+        const signerKey = readKeyArg(o.key, "--key");
+        try {
+          const s = newSigner(signerKey);
+          if (s.name !== origin) process.stderr.write(`meridian: note: key name "${s.name}" differs from origin "${origin}"\n`);
+        } catch (e) {
+          if (e instanceof NoteError) throw new UserError(`--key: ${e.message}`);
+          throw e;
+        }
+        const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
+        if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
+        const witnesses = await Promise.all(
+          witnessArgs.map(async (w) => {
+            const at = w.indexOf("=");
+            if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
+            const [verifier] = await verifiersFrom([w.slice(at + 1)]);
+            return { url: w.slice(0, at), verifier: verifier! };
+          }),
+        );
+        const quorum = intArg(o.witnessQuorum, "--witness-quorum");
+        if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} cosigning witnesses given`);
+        const { startLogServer } = await import("../../runtime/prooflog/serve.js");
+        let started;
+        try {
+          started = await startLogServer({
+            origin,
+            signerKey,
+            dataDir: o.data,
+            postgresUrl: o.postgres,
+            s3,
+            port: intArg(o.port, "--port"),
+            host: o.host,
+            checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
+            dedupeCapacity: intArg(o.dedupe, "--dedupe"),
+            maxEntrySize,
+            witnesses,
+            witnessQuorum: quorum,
+            witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
+            republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
+            checkpointFile: o.checkpointFile,
+            lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
+            minIndex: intArg(o.minIndex, "--min-index"),
+            // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
+            hlc: await clockNode(file),
+            timeReference: file?.timeReference,
+          });
+        } catch (e) {
+          // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
+          if (!(await isRefusal(e))) throw e;
+          process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const { app, log: tlog, url } = started;
+        process.stdout.write(`meridian log: serving ${origin} (${tlog.size} entries) at ${url}\n`);
+        closeOnSignal(() => app.close());
+      },
+    );
 
   log
     .command("witness")

@@ -23,7 +23,12 @@ export function register(program: Command): void {
       await runService(mapService, {
         command: "meridian map serve",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, maps: o.map, log: o.log, store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : o.s3 ? { s3: o.s3 } : undefined },
+        overrides: {
+          server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host },
+          maps: o.map,
+          log: o.log,
+          store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : o.s3 ? { s3: o.s3 } : undefined,
+        },
       });
     });
 }

@@ -16,7 +16,9 @@ async function readStdin(): Promise<Buffer> {
 export function readKeyArg(value: string, what: string): string {
   if (/^PRIVATE\+KEY\+/.test(value)) throw new UserError(`${what}: pass the signer key as a file path, not on the command line (it would leak into shell history)`);
   if (existsSync(value)) {
-    const line = readFileSync(value, "utf8").split("\n").find((l) => l.trim() !== "");
+    const line = readFileSync(value, "utf8")
+      .split("\n")
+      .find((l) => l.trim() !== "");
     if (!line) throw new UserError(`${what}: file ${value} holds no key`);
     return line.trim();
   }

@@ -13,7 +13,10 @@ export function register(program: Command): void {
     .requiredOption("-s, --stack <name>", "stack name (stacks/Pulumi.<name>.yaml)")
     .option("--json", "print one JSON document: { stack, resources, outputs, policyViolations }")
     .option("--no-policy", "skip the policy pack")
-    .option("--allow-placeholder-image", "review a stack whose meridian:runtime.image still has the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)")
+    .option(
+      "--allow-placeholder-image",
+      "review a stack whose meridian:runtime.image still has the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)",
+    )
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
     .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholderImage?: boolean }) => {
       // A config mistake is reported before the Pulumi SDK and the providers load (seconds of startup).

@@ -17,10 +17,12 @@ const int = (flag: string, min: number) => (v: string) => {
   if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} is "${v}"; expected an integer ≥ ${min}`);
   return n;
 };
-const oneOf = <T extends string>(flag: string, values: readonly T[]) => (v: string) => {
-  if (!(values as readonly string[]).includes(v)) throw new UserError(`${flag} is "${v}"; expected ${values.join(", ")}`);
-  return v as T;
-};
+const oneOf =
+  <T extends string>(flag: string, values: readonly T[]) =>
+  (v: string) => {
+    if (!(values as readonly string[]).includes(v)) throw new UserError(`${flag} is "${v}"; expected ${values.join(", ")}`);
+    return v as T;
+  };
 
 interface ServeFlags {
   config?: string;
@@ -69,9 +71,17 @@ export function register(program: Command): void {
     .option("--redis-cluster <nodes>", "share counters through a Redis Cluster: host:port,host:port,…")
     .option("--redis-prefix <prefix>", "Redis key prefix (default mrl:)")
     .option("--redis-timeout-ms <ms>", "a Redis call slower than this fails and the failure policy decides (default 500)", int("--redis-timeout-ms", 10))
-    .option("--failure-mode <mode>", "when Redis does not answer: unavailable (gRPC UNAVAILABLE; Envoy's failure_mode_deny decides) | local | closed | open", oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const))
+    .option(
+      "--failure-mode <mode>",
+      "when Redis does not answer: unavailable (gRPC UNAVAILABLE; Envoy's failure_mode_deny decides) | local | closed | open",
+      oneOf("--failure-mode", ["unavailable", "local", "closed", "open"] as const),
+    )
     .option("--instances <n>", "replicas sharing the Redis (sizes the local fallback share)", int("--instances", 1))
-    .option("--charge-policy <policy>", "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)", oneOf("--charge-policy", ["independent", "atomic"] as const))
+    .option(
+      "--charge-policy <policy>",
+      "independent (envoyproxy/ratelimit: passing descriptors keep their hits) | atomic (an OVER_LIMIT request charges nothing)",
+      oneOf("--charge-policy", ["independent", "atomic"] as const),
+    )
     .option("--max-descriptors <n>", "most descriptors one request may carry (default 256)", int("--max-descriptors", 1))
     .option("--near-limit-ratio <r>", "near_limit threshold as a fraction of the limit (default 0.8)", ratio)
     .option("--global-shadow-mode", "answer OK whatever the limits say, counting what would be rejected")
@@ -164,7 +174,9 @@ export function register(program: Command): void {
         serveAllocator(nc, o.subject, allocator, systemClock);
       }
       const address = app.server.address();
-      process.stdout.write(`allocator: ${resources.map((r) => r.id).join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}${o.nats ? `, nats ${o.subject}.getcapacity` : ""}\n`);
+      process.stdout.write(
+        `allocator: ${resources.map((r) => r.id).join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}${o.nats ? `, nats ${o.subject}.getcapacity` : ""}\n`,
+      );
       closeOnSignal(() => Promise.all([app.close(), nc?.drain()]));
     });
   rl.command("validate")

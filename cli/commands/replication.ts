@@ -5,7 +5,6 @@
 import type { Command } from "commander";
 import { numberArg } from "../args.js";
 
-
 export function register(program: Command): void {
   const replication = program.command("replication").description("replication fabric: lag monitoring");
   replication

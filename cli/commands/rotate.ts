@@ -49,7 +49,9 @@ export function register(program: Command): void {
       const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
       const plan = planRotation(spec, start);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ ...plan, waves: plan.waves.map((w) => ({ ...w, startsAt: iso(w.startsAt), gateStartsAt: iso(w.gateStartsAt), gateEndsAt: iso(w.gateEndsAt) })), startsAt: iso(plan.startsAt), endsAt: iso(plan.endsAt) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...plan, waves: plan.waves.map((w) => ({ ...w, startsAt: iso(w.startsAt), gateStartsAt: iso(w.gateStartsAt), gateEndsAt: iso(w.gateEndsAt) })), startsAt: iso(plan.startsAt), endsAt: iso(plan.endsAt) }, null, 2)}\n`,
+        );
         return;
       }
       const { waveCommands, fetchKubeconfig } = await import("../../model/rotation/commands.js");
@@ -82,7 +84,11 @@ export function renderRotation(spec: EstateSpec, plan: RotationPlan, commands: C
   const rows = plan.waves.map((w) => [w.name, w.regions.join(", "), pct(w.share), day(w.startsAt), `${hhmm(w.gateStartsAt)} → ${hhmm(w.gateEndsAt)}`, w.renewBefore]);
   const header = ["wave", "regions", "share", "starts (UTC)", "gate (UTC)", "renewBefore"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
   out.push(line(header), ...rows.map(line), "");
   out.push(
     `Automatic renewals follow the same order: cert-manager renews each wave's certificates renewBefore ahead of expiry,`,

@@ -9,7 +9,9 @@ import { UserError } from "../errors.js";
 export async function loadRunbooks(): Promise<Runbook[]> {
   const dir = fileURLToPath(new URL("../../model/runbooks/", import.meta.url));
   const books: Runbook[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts") && f !== "runbook.ts").sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && f !== "runbook.ts")
+    .sort()) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as { runbook?: Runbook };
     if (mod.runbook) books.push(mod.runbook);
   }

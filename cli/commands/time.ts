@@ -11,7 +11,6 @@ import type { Command } from "commander";
 import { numberArg } from "../args.js";
 import { UserError } from "../errors.js";
 
-
 export function register(program: Command): void {
   const time = program.command("time").description("time fabric: grandmaster simulator and chrony configuration");
 
@@ -28,18 +27,40 @@ export function register(program: Command): void {
     .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", numberArg("--sync-interval-ms", 100, 3_600_000))
     .option("--data-dir <dir>", "where the HLC's wall-time upper bound is persisted; start-up waits it out (without it: max offset)")
     .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
-    .action(async (o: { config?: string; port?: number; host?: string; region?: string; maxOffsetMs?: number; grandmaster?: string; chrony?: string; syncIntervalMs?: number; dataDir?: string; forwardJumpCheck?: boolean }) => {
-      const { runService } = await import("../../runtime/kit/index.js");
-      const { clockService, calibratedRealtimeClock } = await import("../../runtime/clock/index.js");
-      await runService(clockService, {
-        command: "meridian time serve",
-        configFile: o.config,
-        overrides: { server: { port: o.port, host: o.host }, region: o.region, maxOffsetMs: o.maxOffsetMs, grandmaster: o.grandmaster, chrony: o.chrony, syncIntervalMs: o.syncIntervalMs, dataDir: o.dataDir, forwardJumpCheck: o.forwardJumpCheck },
-        // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP. The calibrated clock
-        // is sub-ms and re-anchors to the system clock, so a step of it reaches the jump monitor.
-        clock: calibratedRealtimeClock(),
-      });
-    });
+    .action(
+      async (o: {
+        config?: string;
+        port?: number;
+        host?: string;
+        region?: string;
+        maxOffsetMs?: number;
+        grandmaster?: string;
+        chrony?: string;
+        syncIntervalMs?: number;
+        dataDir?: string;
+        forwardJumpCheck?: boolean;
+      }) => {
+        const { runService } = await import("../../runtime/kit/index.js");
+        const { clockService, calibratedRealtimeClock } = await import("../../runtime/clock/index.js");
+        await runService(clockService, {
+          command: "meridian time serve",
+          configFile: o.config,
+          overrides: {
+            server: { port: o.port, host: o.host },
+            region: o.region,
+            maxOffsetMs: o.maxOffsetMs,
+            grandmaster: o.grandmaster,
+            chrony: o.chrony,
+            syncIntervalMs: o.syncIntervalMs,
+            dataDir: o.dataDir,
+            forwardJumpCheck: o.forwardJumpCheck,
+          },
+          // Date.now() resolves 1 ms: too coarse for a clock service measured against NTP. The calibrated clock
+          // is sub-ms and re-anchors to the system clock, so a step of it reaches the jump monitor.
+          clock: calibratedRealtimeClock(),
+        });
+      },
+    );
 
   time
     .command("grandmaster")
@@ -108,7 +129,9 @@ export function register(program: Command): void {
 
   time
     .command("reset")
-    .description("offline HLC reset of a stopped clock service: write the next HLC epoch and an upper bound at the present into its --data-dir (clients holding older timestamps are then told 'hlc reset'); for a running service use POST /v1/time/reset")
+    .description(
+      "offline HLC reset of a stopped clock service: write the next HLC epoch and an upper bound at the present into its --data-dir (clients holding older timestamps are then told 'hlc reset'); for a running service use POST /v1/time/reset",
+    )
     .requiredOption("--data-dir <dir>", "the clock service's data directory (config dataDir), with the service stopped")
     .requiredOption("--reason <text>", "why the HLC is reset (kept in the state file and shown to clients)")
     .action(async (o: { dataDir: string; reason: string }) => {
@@ -119,7 +142,9 @@ export function register(program: Command): void {
       const { resetDataDir, HlcResetRefusedError, preciseSystemClock } = await import("../../runtime/clock/index.js");
       try {
         const r = resetDataDir(o.dataDir, preciseSystemClock, reason);
-        process.stdout.write(`${JSON.stringify({ file: r.file, previousEpoch: r.previous.epoch, epoch: r.reset.epoch, previousUpperBound: r.previous.upperBoundMicros === null ? null : new Date(r.previous.upperBoundMicros / 1000).toISOString(), at: r.reset.at, reason: r.reset.reason })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ file: r.file, previousEpoch: r.previous.epoch, epoch: r.reset.epoch, previousUpperBound: r.previous.upperBoundMicros === null ? null : new Date(r.previous.upperBoundMicros / 1000).toISOString(), at: r.reset.at, reason: r.reset.reason })}\n`,
+        );
       } catch (e) {
         if (e instanceof HlcResetRefusedError) throw new UserError(e.message);
         throw e;

@@ -23,13 +23,16 @@ export interface LocalPlan {
 }
 
 /** `--routing` and `--weights`, checked against the schema and the stack. */
-export function chooseRouting(spec: EstateSpec, mode: string | undefined, weights: string | undefined): LocalPlan["routing"] {
+function chooseRouting(spec: EstateSpec, mode: string | undefined, weights: string | undefined): LocalPlan["routing"] {
   if (mode !== undefined && !(routingModes as readonly string[]).includes(mode)) throw new UserError(`--routing: expected one of ${routingModes.join(", ")}, got "${mode}"`);
   let parsed: Record<string, number> | undefined;
   if (weights !== undefined) {
     parsed = {};
     const ids = spec.regions.map((r) => r.id);
-    for (const item of weights.split(",").map((s) => s.trim()).filter(Boolean)) {
+    for (const item of weights
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = /^([^=]+)=(\d+)$/.exec(item);
       if (!m || Number(m[2]) > 255) throw new UserError(`--weights: expected region=weight (0-255), got "${item}"`);
       if (!ids.includes(m[1]!)) throw new UserError(`--weights: no region "${m[1]}" in stack ${spec.stack}; expected one of ${ids.join(", ")}`);
@@ -41,7 +44,7 @@ export function chooseRouting(spec: EstateSpec, mode: string | undefined, weight
 }
 
 /** `--regions 2` (the first two) or `--regions local-aws,local-gcp`, checked against the stack. */
-export function chooseRegions(spec: EstateSpec, value: string | undefined, flag = "--regions"): string[] {
+function chooseRegions(spec: EstateSpec, value: string | undefined, flag = "--regions"): string[] {
   const ids = spec.regions.map((r) => r.id);
   if (value === undefined) return ids;
   if (/^\d+$/.test(value)) {
@@ -49,7 +52,10 @@ export function chooseRegions(spec: EstateSpec, value: string | undefined, flag 
     if (n < 1 || n > ids.length) throw new UserError(`${flag}: stack ${spec.stack} has ${ids.length} regions; expected 1-${ids.length}, got ${value}`);
     return ids.slice(0, n);
   }
-  const asked = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const asked = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const id of asked) if (!ids.includes(id)) throw new UserError(`${flag}: no region "${id}" in stack ${spec.stack}; expected one of ${ids.join(", ")}`);
   if (asked.length === 0) throw new UserError(`${flag}: expected a number or region ids`);
   return ids.filter((id) => asked.includes(id));

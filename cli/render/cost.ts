@@ -12,9 +12,20 @@ import { reportResources, type Baseline, type CostReport } from "../../model/cos
 import type { Placement } from "../../model/placement/greedy.js";
 import { UserError } from "../errors.js";
 
-const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, "expected a decimal string such as \"12.34\"");
+const decimalString = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a decimal string such as "12.34"');
 const baselineResource = z
-  .object({ name: z.string(), resourceType: z.string().optional(), monthlyCost: decimalString.nullable().optional().transform((v) => v ?? "0"), monthlyUsageCost: decimalString.nullable().optional().transform((v) => v ?? "0") })
+  .object({
+    name: z.string(),
+    resourceType: z.string().optional(),
+    monthlyCost: decimalString
+      .nullable()
+      .optional()
+      .transform((v) => v ?? "0"),
+    monthlyUsageCost: decimalString
+      .nullable()
+      .optional()
+      .transform((v) => v ?? "0"),
+  })
   .loose();
 const baselineSchema = z.object({
   totalMonthlyCost: decimalString,
@@ -49,7 +60,8 @@ export function renderCostTable(report: CostReport, alternatives: TopologyCost[]
   const rows: string[][] = [["Name", "Monthly qty", "Unit", "Price", "Monthly cost"]];
   for (const r of reportResources(report)) {
     rows.push([`${r.name}  (${r.resourceType})`, "", "", "", money(r.monthlyCost)]);
-    for (const c of r.costComponents ?? []) rows.push([`  ${c.name}${c.usageBased ? " *" : ""}${c.priceNotFound ? " (price not found)" : ""}`, c.monthlyQuantity, c.unit, c.price, money(c.monthlyCost)]);
+    for (const c of r.costComponents ?? [])
+      rows.push([`  ${c.name}${c.usageBased ? " *" : ""}${c.priceNotFound ? " (price not found)" : ""}`, c.monthlyQuantity, c.unit, c.price, money(c.monthlyCost)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
@@ -62,7 +74,10 @@ export function renderCostTable(report: CostReport, alternatives: TopologyCost[]
     for (const r of project.diff.resources) out.push(`  ${String(r.metadata["change"]).padEnd(8)} ${r.name}  ${signed(r.monthlyCost)}`);
   }
   const s = report.summary;
-  out.push("", `${s.totalDetectedResources} cloud resources in the plan: ${s.totalSupportedResources - s.totalNoPriceResources} priced, ${s.totalNoPriceResources} free, ${s.totalUnsupportedResources} not priced.`);
+  out.push(
+    "",
+    `${s.totalDetectedResources} cloud resources in the plan: ${s.totalSupportedResources - s.totalNoPriceResources} priced, ${s.totalNoPriceResources} free, ${s.totalUnsupportedResources} not priced.`,
+  );
   const free = Object.entries(s.noPriceResourceCounts).map(([t, n]) => `${n}× ${t}`);
   if (free.length) out.push(`Free: ${free.join(", ")}`);
   for (const w of project.metadata.warnings ?? []) out.push(`Not priced: ${w.message}: ${((w.data as { resources: string[] }).resources ?? []).join(", ")}`);
@@ -114,8 +129,16 @@ export function renderGithubComment(report: CostReport): string {
     for (const c of r.costComponents ?? []) if (Number(c.monthlyCost) !== 0) lines.push(`    ${mark(r.metadata["change"])} ${c.name}${c.usageBased ? " *" : ""}`, `      ${signed(c.monthlyCost)}`, "");
   }
   if (p.diff.resources.length === 0) lines.push("No resource changed cost.", "");
-  lines.push(`Monthly cost change for ${p.name}`, `Amount:  ${signed(report.diffTotalMonthlyCost)} (${money(report.pastTotalMonthlyCost)} → ${money(report.totalMonthlyCost)})`, "```", "</details>", "");
+  lines.push(
+    `Monthly cost change for ${p.name}`,
+    `Amount:  ${signed(report.diffTotalMonthlyCost)} (${money(report.pastTotalMonthlyCost)} → ${money(report.totalMonthlyCost)})`,
+    "```",
+    "</details>",
+    "",
+  );
   const s = report.summary;
-  lines.push(`${s.totalDetectedResources} cloud resources were detected: ${s.totalSupportedResources - s.totalNoPriceResources} were estimated, ${s.totalNoPriceResources} were free, ${s.totalUnsupportedResources} are not supported yet.`);
+  lines.push(
+    `${s.totalDetectedResources} cloud resources were detected: ${s.totalSupportedResources - s.totalNoPriceResources} were estimated, ${s.totalNoPriceResources} were free, ${s.totalUnsupportedResources} are not supported yet.`,
+  );
   return `${lines.join("\n")}\n`;
 }

@@ -57,7 +57,11 @@ export function renderOutage(m: OutageMeasurement): string {
       "runbook",
     ),
     ...checkTable(m.checks, "invariant"),
-    `Acknowledged sales by region (before the kill → in all): ${Object.entries(m.sales).map(([r, n]) => `${r} ${m.salesBeforeKill[r] ?? 0} → ${n}`).join(", ") || "none"}; ${m.requestsAfterKill} requests reached the dead region's address after the kill.`,
+    `Acknowledged sales by region (before the kill → in all): ${
+      Object.entries(m.sales)
+        .map(([r, n]) => `${r} ${m.salesBeforeKill[r] ?? 0} → ${n}`)
+        .join(", ") || "none"
+    }; ${m.requestsAfterKill} requests reached the dead region's address after the kill.`,
     "",
   ].join("\n");
 }

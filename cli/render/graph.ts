@@ -23,26 +23,30 @@ export function renderTopologySvg(spec: EstateSpec): string {
   const tallest = Math.max(...columns.map((c) => c.length));
   const height = top + 30 + tallest * (BOX.h + BOX.gapY) + 20;
   const pos = new Map<string, { x: number; y: number }>();
-  columns.forEach((col, ci) =>
-    col.forEach((r, ri) => pos.set(r.id, { x: BOX.gapX + ci * (BOX.w + BOX.gapX), y: top + 30 + ri * (BOX.h + BOX.gapY) })),
-  );
+  columns.forEach((col, ci) => col.forEach((r, ri) => pos.set(r.id, { x: BOX.gapX + ci * (BOX.w + BOX.gapX), y: top + 30 + ri * (BOX.h + BOX.gapY) })));
 
   const parts: string[] = [];
   // DNS hierarchy: apex over primary / secondary / tertiary providers.
   const p = spec.dns.providers;
-  const chain = [["primary", p.primary], ["secondary", p.secondary], ["tertiary", p.tertiary]].filter(([, v]) => v !== undefined) as [string, string][];
+  const chain = [
+    ["primary", p.primary],
+    ["secondary", p.secondary],
+    ["tertiary", p.tertiary],
+  ].filter(([, v]) => v !== undefined) as [string, string][];
   const apexX = width / 2;
   const apexLabel = `${spec.dns.host}.${spec.dns.apex} · ${spec.dns.routing}`;
   const apexW = Math.max(220, apexLabel.length * 7.5 + 24);
-  parts.push(`<rect x="${apexX - apexW / 2}" y="10" width="${apexW}" height="30" rx="6" fill="#1e293b"/><text x="${apexX}" y="30" fill="#fff" text-anchor="middle" font-size="13">${esc(apexLabel)}</text>`);
+  parts.push(
+    `<rect x="${apexX - apexW / 2}" y="10" width="${apexW}" height="30" rx="6" fill="#1e293b"/><text x="${apexX}" y="30" fill="#fff" text-anchor="middle" font-size="13">${esc(apexLabel)}</text>`,
+  );
   chain.forEach(([role, provider], i) => {
     const x = apexX - (chain.length * 130) / 2 + i * 130 + 5;
     parts.push(`<line x1="${apexX}" y1="40" x2="${x + 60}" y2="70" stroke="#64748b"/>`);
-    parts.push(`<rect x="${x}" y="70" width="120" height="36" rx="6" fill="#e2e8f0" stroke="#64748b"/><text x="${x + 60}" y="86" text-anchor="middle" font-size="12">${esc(provider)}</text><text x="${x + 60}" y="100" text-anchor="middle" font-size="10" fill="#475569">${role} DNS</text>`);
+    parts.push(
+      `<rect x="${x}" y="70" width="120" height="36" rx="6" fill="#e2e8f0" stroke="#64748b"/><text x="${x + 60}" y="86" text-anchor="middle" font-size="12">${esc(provider)}</text><text x="${x + 60}" y="100" text-anchor="middle" font-size="10" fill="#475569">${role} DNS</text>`,
+    );
   });
-  continents.forEach((c, ci) =>
-    parts.push(`<text x="${BOX.gapX + ci * (BOX.w + BOX.gapX) + BOX.w / 2}" y="${top + 16}" text-anchor="middle" font-size="12" fill="#334155">${esc(c)}</text>`),
-  );
+  continents.forEach((c, ci) => parts.push(`<text x="${BOX.gapX + ci * (BOX.w + BOX.gapX) + BOX.w / 2}" y="${top + 16}" text-anchor="middle" font-size="12" fill="#334155">${esc(c)}</text>`));
   for (const { x, y } of pos.values()) parts.push(`<line x1="${apexX}" y1="106" x2="${x + BOX.w / 2}" y2="${y}" stroke="#cbd5e1" stroke-dasharray="3 3"/>`);
   for (const link of links) {
     const a = pos.get(link.from);
@@ -51,7 +55,9 @@ export function renderTopologySvg(spec: EstateSpec): string {
     // A curve bowed to one side, so links between the same row do not run under the boxes between them.
     const [x1, y1, x2, y2] = [a.x + BOX.w / 2, a.y + BOX.h / 2, b.x + BOX.w / 2, b.y + BOX.h / 2];
     const [cx, cy] = [(x1 + x2) / 2 + (y2 - y1) * 0.25, (y1 + y2) / 2 - Math.abs(x2 - x1) * 0.35];
-    parts.push(`<path d="M ${x1} ${y1} Q ${cx} ${cy} ${x2} ${y2}" fill="none" stroke="#7c3aed" stroke-width="1.5" stroke-opacity="0.7" marker-end="url(#arrow)"><title>${esc(`${link.from} → ${link.to}: ${link.gb.toLocaleString("en-US")} GB/month`)}</title></path>`);
+    parts.push(
+      `<path d="M ${x1} ${y1} Q ${cx} ${cy} ${x2} ${y2}" fill="none" stroke="#7c3aed" stroke-width="1.5" stroke-opacity="0.7" marker-end="url(#arrow)"><title>${esc(`${link.from} → ${link.to}: ${link.gb.toLocaleString("en-US")} GB/month`)}</title></path>`,
+    );
   }
   for (const r of spec.regions) {
     const { x, y } = pos.get(r.id)!;

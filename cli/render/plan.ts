@@ -13,7 +13,7 @@ export function renderPlanJson(plan: Plan): string {
 }
 
 /** The cloud or platform a resource type belongs to: `aws`, `gcp`, `azure-native`, `cloudflare`, `kubernetes`, `meridian`. */
-export function providerOf(type: string): string {
+function providerOf(type: string): string {
   return type.split(":")[0] ?? type;
 }
 

@@ -53,15 +53,19 @@ export function publicAddress(spec: EstateSpec, region: Region, opts: pulumi.Cus
     }
     case "azure": {
       const resourceGroupName = spec.replication.network.azure.resourceGroupName;
-      const pip = new azureNetwork.PublicIPAddress(name, {
-        publicIpAddressName: name,
-        resourceGroupName,
-        location: region.region,
-        sku: { name: "Standard", tier: "Regional" },
-        publicIPAllocationMethod: "Static",
-        publicIPAddressVersion: "IPv4",
-        tags,
-      }, opts);
+      const pip = new azureNetwork.PublicIPAddress(
+        name,
+        {
+          publicIpAddressName: name,
+          resourceGroupName,
+          location: region.region,
+          sku: { name: "Standard", tier: "Regional" },
+          publicIPAllocationMethod: "Static",
+          publicIPAddressVersion: "IPv4",
+          tags,
+        },
+        opts,
+      );
       const ip = pip.ipAddress.apply((a) => a ?? "");
       return {
         ip,

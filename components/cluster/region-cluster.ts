@@ -31,11 +31,7 @@ export class RegionCluster extends pulumi.ComponentResource {
 
     const source = kubeconfigSource(region);
     const config = new pulumi.Config("meridian");
-    this.provider = new k8s.Provider(
-      `${region.id}-k8s`,
-      source.kind === "secret" ? { kubeconfig: config.requireSecret(source.key) } : { context: source.context },
-      { parent: this },
-    );
+    this.provider = new k8s.Provider(`${region.id}-k8s`, source.kind === "secret" ? { kubeconfig: config.requireSecret(source.key) } : { context: source.context }, { parent: this });
     const child = { parent: this, provider: this.provider };
 
     const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.spec.environment };

@@ -18,38 +18,44 @@ function healthCheck(parent: pulumi.Resource, policy: TrafficPolicy): gcp.comput
   const hc = policy.healthCheck;
   // Host header: the gateway routes by the service's name; without it Google sends the target IP.
   const probe = { port: hc.port, requestPath: hc.path, host: policy.fqdn };
-  return track(new gcp.compute.HealthCheck(
-    "clouddns-hc",
-    {
-      name: slugName(`meridian-${policy.stack}-gslb`),
-      description: `Meridian ${policy.stack}: serving check of ${policy.fqdn} regions`,
-      checkIntervalSec: hc.intervalSeconds,
-      timeoutSec: hc.timeoutSeconds,
-      healthyThreshold: hc.failureThreshold,
-      unhealthyThreshold: hc.failureThreshold,
-      sourceRegions: checkerLocations("clouddns", policy.checkerContinents),
-      ...(hc.protocol === "HTTPS" ? { httpsHealthCheck: probe } : hc.protocol === "HTTP" ? { httpHealthCheck: probe } : { tcpHealthCheck: { port: hc.port } }),
-    },
-    { parent },
-  ));
+  return track(
+    new gcp.compute.HealthCheck(
+      "clouddns-hc",
+      {
+        name: slugName(`meridian-${policy.stack}-gslb`),
+        description: `Meridian ${policy.stack}: serving check of ${policy.fqdn} regions`,
+        checkIntervalSec: hc.intervalSeconds,
+        timeoutSec: hc.timeoutSeconds,
+        healthyThreshold: hc.failureThreshold,
+        unhealthyThreshold: hc.failureThreshold,
+        sourceRegions: checkerLocations("clouddns", policy.checkerContinents),
+        ...(hc.protocol === "HTTPS" ? { httpsHealthCheck: probe } : hc.protocol === "HTTP" ? { httpHealthCheck: probe } : { tcpHealthCheck: { port: hc.port } }),
+      },
+      { parent },
+    ),
+  );
 }
 
 export const clouddns: DnsBackend = {
   zone(parent, policy): ZoneHandle {
-    const zone = track(new gcp.dns.ManagedZone(
-      "clouddns-zone",
-      { name: slugName(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63), dnsName: dot(policy.apex), description: `Meridian ${policy.stack}: apex zone`, visibility: "public" },
-      { parent },
-    ));
+    const zone = track(
+      new gcp.dns.ManagedZone(
+        "clouddns-zone",
+        { name: slugName(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63), dnsName: dot(policy.apex), description: `Meridian ${policy.stack}: apex zone`, visibility: "public" },
+        { parent },
+      ),
+    );
     return { zoneRef: zone.name, nameServers: zone.nameServers };
   },
 
   record(parent, zone, _policy, record) {
-    track(new gcp.dns.RecordSet(
-      `clouddns-${recordSlug(record)}`,
-      { managedZone: zone.zoneRef, name: dot(record.fqdn), type: record.type, ttl: record.ttlSeconds, rrdatas: zoneFileValues(record) },
-      { parent },
-    ));
+    track(
+      new gcp.dns.RecordSet(
+        `clouddns-${recordSlug(record)}`,
+        { managedZone: zone.zoneRef, name: dot(record.fqdn), type: record.type, ttl: record.ttlSeconds, rrdatas: zoneFileValues(record) },
+        { parent },
+      ),
+    );
   },
 
   traffic(parent, zone, policy, endpoints): TrafficRender {
@@ -86,11 +92,13 @@ export const clouddns: DnsBackend = {
       default:
         throw new Error(`clouddns cannot route ${policy.mode} (rejected by the capability matrix at config time)`);
     }
-    track(new gcp.dns.RecordSet(
-      "clouddns-gslb",
-      { managedZone: zone.zoneRef, name: dot(policy.fqdn), type: "A", ttl: policy.ttlSeconds, routingPolicy: { ...routingPolicy, healthCheck: check.id } },
-      { parent },
-    ));
+    track(
+      new gcp.dns.RecordSet(
+        "clouddns-gslb",
+        { managedZone: zone.zoneRef, name: dot(policy.fqdn), type: "A", ttl: policy.ttlSeconds, routingPolicy: { ...routingPolicy, healthCheck: check.id } },
+        { parent },
+      ),
+    );
     return {
       checks: Object.fromEntries(policy.targets.map((t) => [t.id, [check.id]])),
       entryPoint: pulumi.output(policy.fqdn),

@@ -18,7 +18,6 @@ function accountId(policy: TrafficPolicy): string {
   return policy.cloudflareAccountId;
 }
 
-
 export const cloudflare: DnsBackend = {
   zone(parent, policy): ZoneHandle {
     const zone = track(new cloudflareSdk.Zone("cloudflare-zone", { account: { id: accountId(policy) }, name: policy.apex, type: "full" }, { parent }));
@@ -40,47 +39,51 @@ export const cloudflare: DnsBackend = {
     const opts = { parent };
     const account = accountId(policy);
     const hc = policy.healthCheck;
-    const monitor = track(new cloudflareSdk.LoadBalancerMonitor(
-      "cloudflare-monitor",
-      {
-        accountId: account,
-        description: `Meridian ${policy.stack}: ${policy.fqdn} serving check`,
-        type: hc.protocol.toLowerCase(),
-        method: hc.protocol === "TCP" ? "connection_established" : "GET",
-        path: hc.protocol === "TCP" ? undefined : hc.path,
-        port: hc.port,
-        expectedCodes: hc.protocol === "TCP" ? undefined : "2xx",
-        // Origins are the gateways' IPs: the Host header (also the SNI Cloudflare sends) names the service.
-        header: hc.protocol === "TCP" ? undefined : { Host: [policy.fqdn] },
-        interval: hc.intervalSeconds,
-        timeout: hc.timeoutSeconds,
-        // Retries happen inside one probe; the threshold is counted by consecutiveDown, as the model does.
-        retries: 0,
-        consecutiveDown: hc.failureThreshold,
-        consecutiveUp: hc.failureThreshold,
-      },
-      opts,
-    ));
+    const monitor = track(
+      new cloudflareSdk.LoadBalancerMonitor(
+        "cloudflare-monitor",
+        {
+          accountId: account,
+          description: `Meridian ${policy.stack}: ${policy.fqdn} serving check`,
+          type: hc.protocol.toLowerCase(),
+          method: hc.protocol === "TCP" ? "connection_established" : "GET",
+          path: hc.protocol === "TCP" ? undefined : hc.path,
+          port: hc.port,
+          expectedCodes: hc.protocol === "TCP" ? undefined : "2xx",
+          // Origins are the gateways' IPs: the Host header (also the SNI Cloudflare sends) names the service.
+          header: hc.protocol === "TCP" ? undefined : { Host: [policy.fqdn] },
+          interval: hc.intervalSeconds,
+          timeout: hc.timeoutSeconds,
+          // Retries happen inside one probe; the threshold is counted by consecutiveDown, as the model does.
+          retries: 0,
+          consecutiveDown: hc.failureThreshold,
+          consecutiveUp: hc.failureThreshold,
+        },
+        opts,
+      ),
+    );
     const regions = checkerLocations("cloudflare", policy.checkerContinents);
     // Origin weights are 0-1: the model's healthy weights scaled by the largest.
     const maxWeight = Math.max(1, ...policy.targets.map((t) => t.weights.healthy));
     /** A pool of regions, one origin each at its model weight, spread by origin weight (random steering). */
     const pool = (label: string, targets: readonly RegionTarget[]) =>
-      track(new cloudflareSdk.LoadBalancerPool(
-        `cloudflare-pool-${label}`,
-        {
-          accountId: account,
-          name: `${policy.stack}-${label}`,
-          origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: true })),
-          originSteering: { policy: "random" },
-          monitor: monitor.id,
-          minimumOrigins: 1,
-          // Coordinates matter to proximity steering, which pools of one region serve.
-          ...(targets.length === 1 ? { latitude: targets[0]!.location.lat, longitude: targets[0]!.location.lon } : {}),
-          checkRegions: regions,
-        },
-        opts,
-      ));
+      track(
+        new cloudflareSdk.LoadBalancerPool(
+          `cloudflare-pool-${label}`,
+          {
+            accountId: account,
+            name: `${policy.stack}-${label}`,
+            origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: true })),
+            originSteering: { policy: "random" },
+            monitor: monitor.id,
+            minimumOrigins: 1,
+            // Coordinates matter to proximity steering, which pools of one region serve.
+            ...(targets.length === 1 ? { latitude: targets[0]!.location.lat, longitude: targets[0]!.location.lon } : {}),
+            checkRegions: regions,
+          },
+          opts,
+        ),
+      );
     let defaultPools: pulumi.Output<string>[];
     let fallbackPool: pulumi.Output<string>;
     let steering: Partial<cloudflareSdk.LoadBalancerArgs>;
@@ -96,7 +99,17 @@ export const cloudflare: DnsBackend = {
       case "geo": {
         // Each continent tries its group's pool, then every region; the fallback is every region.
         const all = pool("all", policy.targets).id;
-        const groupPools = new Map(policy.geoGroups.filter((g) => !g.borrowed).map((g) => [g.regionIds.join(), pool(g.continent, policy.targets.filter((t) => g.regionIds.includes(t.id))).id]));
+        const groupPools = new Map(
+          policy.geoGroups
+            .filter((g) => !g.borrowed)
+            .map((g) => [
+              g.regionIds.join(),
+              pool(
+                g.continent,
+                policy.targets.filter((t) => g.regionIds.includes(t.id)),
+              ).id,
+            ]),
+        );
         const regionPools: Record<string, pulumi.Output<string>[]> = {};
         for (const g of policy.geoGroups) for (const code of CLOUDFLARE_REGIONS[g.continent]) regionPools[code] = [groupPools.get(g.regionIds.join())!, all];
         [defaultPools, fallbackPool, steering] = [[all], all, { steeringPolicy: "geo", regionPools }];
@@ -111,21 +124,23 @@ export const cloudflare: DnsBackend = {
         break;
       }
     }
-    track(new cloudflareSdk.LoadBalancer(
-      "cloudflare-lb",
-      {
-        zoneId: zone.zoneRef,
-        name: policy.fqdn,
-        description: `Meridian ${policy.stack}: ${policy.mode} GSLB`,
-        defaultPools,
-        fallbackPool,
-        proxied: policy.mode === "anycast",
-        // A proxied load balancer answers with edge addresses; its TTL is Cloudflare's, not ours.
-        ttl: policy.mode === "anycast" ? undefined : policy.ttlSeconds,
-        ...steering,
-      },
-      opts,
-    ));
+    track(
+      new cloudflareSdk.LoadBalancer(
+        "cloudflare-lb",
+        {
+          zoneId: zone.zoneRef,
+          name: policy.fqdn,
+          description: `Meridian ${policy.stack}: ${policy.mode} GSLB`,
+          defaultPools,
+          fallbackPool,
+          proxied: policy.mode === "anycast",
+          // A proxied load balancer answers with edge addresses; its TTL is Cloudflare's, not ours.
+          ttl: policy.mode === "anycast" ? undefined : policy.ttlSeconds,
+          ...steering,
+        },
+        opts,
+      ),
+    );
     return {
       checks: Object.fromEntries(policy.targets.map((t) => [t.id, [monitor.id]])),
       entryPoint: pulumi.output(policy.fqdn),

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
 
-export const LOCAL_NAMESERVER = "127.0.0.1";
+const LOCAL_NAMESERVER = "127.0.0.1";
 
 export const local: DnsBackend = {
   zone(_parent, policy): ZoneHandle {

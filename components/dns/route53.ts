@@ -29,9 +29,9 @@ interface RegionChecks {
 function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: RegionTarget, endpoint: pulumi.Output<string>): RegionChecks {
   const hc = policy.healthCheck;
   const opts = { parent };
-  const signals = policy.signals.map(
-    (signal) =>
-      track(new aws.route53.HealthCheck(
+  const signals = policy.signals.map((signal) =>
+    track(
+      new aws.route53.HealthCheck(
         `route53-hc-${target.id}-${signal.name}`,
         {
           type: hc.protocol,
@@ -48,20 +48,23 @@ function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: Re
           tags: { Name: `${policy.fqdn} ${target.id} ${signal.name}`, "meridian:region": target.id },
         },
         opts,
-      )),
+      ),
+    ),
   );
   if (signals.length === 1) return { signals, serving: signals[0]!.id, full: signals[0]!.id };
   const calculated = (kind: "serving" | "full", threshold: number) =>
-    track(new aws.route53.HealthCheck(
-      `route53-hc-${target.id}-${kind}`,
-      {
-        type: "CALCULATED",
-        childHealthchecks: signals.map((s) => s.id),
-        childHealthThreshold: threshold,
-        tags: { Name: `${policy.fqdn} ${target.id} ${kind}`, "meridian:region": target.id },
-      },
-      opts,
-    )).id;
+    track(
+      new aws.route53.HealthCheck(
+        `route53-hc-${target.id}-${kind}`,
+        {
+          type: "CALCULATED",
+          childHealthchecks: signals.map((s) => s.id),
+          childHealthThreshold: threshold,
+          tags: { Name: `${policy.fqdn} ${target.id} ${kind}`, "meridian:region": target.id },
+        },
+        opts,
+      ),
+    ).id;
   return { signals, serving: calculated("serving", 1), full: calculated("full", policy.fullHealthThreshold) };
 }
 
@@ -73,11 +76,7 @@ export const route53: DnsBackend = {
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {
-    track(new aws.route53.Record(
-      `route53-${recordSlug(record)}`,
-      { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records: record.values },
-      { parent },
-    ));
+    track(new aws.route53.Record(`route53-${recordSlug(record)}`, { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records: record.values }, { parent }));
   },
 
   traffic(parent, zone, policy, endpoints, aliases = {}): TrafficRender {
@@ -140,7 +139,12 @@ export const route53: DnsBackend = {
       case "geo": {
         weightedSet("geo-all", setName("all"), policy.targets);
         const owned = policy.geoGroups.filter((g) => !g.borrowed);
-        for (const g of owned) weightedSet(`geo-${g.continent}`, setName(g.continent), policy.targets.filter((t) => g.regionIds.includes(t.id)));
+        for (const g of owned)
+          weightedSet(
+            `geo-${g.continent}`,
+            setName(g.continent),
+            policy.targets.filter((t) => g.regionIds.includes(t.id)),
+          );
         for (const g of policy.geoGroups) {
           const owner = owned.find((o) => o.regionIds.join() === g.regionIds.join())!;
           const code = ROUTE53_CONTINENT[g.continent];
@@ -164,7 +168,13 @@ export const route53: DnsBackend = {
         for (let i = t.length - 2; i >= 0; i -= 1) {
           const name = i === 0 ? policy.fqdn : setName(`failover-${i}`);
           const primary = t[i]!;
-          record(`route53-failover-${i}-primary`, { ...address(primary), name, setIdentifier: `${primary.id}-primary`, healthCheckId: checks.get(primary.id)!.serving, failoverRoutingPolicies: [{ type: "PRIMARY" }] });
+          record(`route53-failover-${i}-primary`, {
+            ...address(primary),
+            name,
+            setIdentifier: `${primary.id}-primary`,
+            healthCheckId: checks.get(primary.id)!.serving,
+            failoverRoutingPolicies: [{ type: "PRIMARY" }],
+          });
           const last = i === t.length - 2;
           const next = t[i + 1]!;
           const secondary = last ? { ...address(next), healthCheckId: checks.get(next.id)!.serving } : alias(setName(`failover-${i + 1}`));

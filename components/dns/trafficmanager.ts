@@ -20,16 +20,8 @@ type Method = "Weighted" | "Performance" | "Priority" | "Geographic";
 
 export const trafficmanager: DnsBackend = {
   zone(parent, policy): ZoneHandle {
-    const group = track(new resources.ResourceGroup(
-      "azure-traffic-rg",
-      { resourceGroupName: `meridian-${policy.stack}-traffic`, location: policy.azureLocation },
-      { parent },
-    ));
-    const zone = track(new azureDns.Zone(
-      "azuredns-zone",
-      { resourceGroupName: group.name, zoneName: policy.apex, location: "global", zoneType: "Public" },
-      { parent },
-    ));
+    const group = track(new resources.ResourceGroup("azure-traffic-rg", { resourceGroupName: `meridian-${policy.stack}-traffic`, location: policy.azureLocation }, { parent }));
+    const zone = track(new azureDns.Zone("azuredns-zone", { resourceGroupName: group.name, zoneName: policy.apex, location: "global", zoneType: "Public" }, { parent }));
     return { zoneRef: zone.name, nameServers: zone.nameServers, resourceGroupName: group.name };
   },
 
@@ -69,51 +61,57 @@ export const trafficmanager: DnsBackend = {
     const profileName = (label: string) => slugName(`${policy.apex}-${label}`).slice(0, 63);
     const profile = (label: string, method: Method, path = hc.path) => {
       const name = profileName(label);
-      const resource = track(new tm.Profile(
-        `tm-${label}`,
-        {
-          resourceGroupName: rg,
-          profileName: name,
-          location: "global",
-          profileStatus: "Enabled",
-          trafficRoutingMethod: method,
-          dnsConfig: { relativeName: name, ttl: policy.ttlSeconds },
-          monitorConfig: { ...monitorConfig, path: hc.protocol === "TCP" ? undefined : path },
-        },
-        opts,
-      ));
+      const resource = track(
+        new tm.Profile(
+          `tm-${label}`,
+          {
+            resourceGroupName: rg,
+            profileName: name,
+            location: "global",
+            profileStatus: "Enabled",
+            trafficRoutingMethod: method,
+            dnsConfig: { relativeName: name, ttl: policy.ttlSeconds },
+            monitorConfig: { ...monitorConfig, path: hc.protocol === "TCP" ? undefined : path },
+          },
+          opts,
+        ),
+      );
       return { resource, name };
     };
     type Owner = ReturnType<typeof profile>;
     const external = (owner: Owner, label: string, t: RegionTarget, extra: Partial<tm.EndpointArgs>) =>
-      track(new tm.Endpoint(
-        `tm-${label}-${t.id}`,
-        {
-          resourceGroupName: rg,
-          profileName: owner.name,
-          endpointName: t.id,
-          endpointType: "ExternalEndpoints",
-          target: endpoints[t.id]!,
-          endpointStatus: "Enabled",
-          ...extra,
-        },
-        { ...opts, dependsOn: [owner.resource] },
-      ));
+      track(
+        new tm.Endpoint(
+          `tm-${label}-${t.id}`,
+          {
+            resourceGroupName: rg,
+            profileName: owner.name,
+            endpointName: t.id,
+            endpointType: "ExternalEndpoints",
+            target: endpoints[t.id]!,
+            endpointStatus: "Enabled",
+            ...extra,
+          },
+          { ...opts, dependsOn: [owner.resource] },
+        ),
+      );
     const nested = (owner: Owner, label: string, child: Owner, extra: Partial<tm.EndpointArgs>) =>
-      track(new tm.Endpoint(
-        `tm-${label}`,
-        {
-          resourceGroupName: rg,
-          profileName: owner.name,
-          endpointName: label,
-          endpointType: "NestedEndpoints",
-          targetResourceId: child.resource.id,
-          minChildEndpoints: 1,
-          endpointStatus: "Enabled",
-          ...extra,
-        },
-        { ...opts, dependsOn: [owner.resource] },
-      ));
+      track(
+        new tm.Endpoint(
+          `tm-${label}`,
+          {
+            resourceGroupName: rg,
+            profileName: owner.name,
+            endpointName: label,
+            endpointType: "NestedEndpoints",
+            targetResourceId: child.resource.id,
+            minChildEndpoints: 1,
+            endpointStatus: "Enabled",
+            ...extra,
+          },
+          { ...opts, dependsOn: [owner.resource] },
+        ),
+      );
     /**
      * With several signals, a region is an aggregator profile over one single-endpoint profile per signal
      * (each monitoring its signal's path). A nested endpoint to the aggregator with minChildEndpoints 1 is
@@ -175,7 +173,11 @@ export const trafficmanager: DnsBackend = {
         nested(top, "geo-world", all, { geoMapping: ["WORLD"] });
         for (const g of owned) {
           const group = profile(`geo-${g.continent}`, "Weighted");
-          weighted(group, `geo-${g.continent}`, policy.targets.filter((t) => g.regionIds.includes(t.id)));
+          weighted(
+            group,
+            `geo-${g.continent}`,
+            policy.targets.filter((t) => g.regionIds.includes(t.id)),
+          );
           const chain = profile(`geo-${g.continent}-chain`, "Priority");
           nested(chain, `geo-${g.continent}-chain-group`, group, { priority: 1 });
           nested(chain, `geo-${g.continent}-chain-all`, all, { priority: 2 });
@@ -188,11 +190,13 @@ export const trafficmanager: DnsBackend = {
         throw new Error("trafficmanager cannot route anycast (rejected by the capability matrix at config time)");
     }
     const target = `${profileName("gslb")}.trafficmanager.net`;
-    track(new azureDns.RecordSet(
-      "azuredns-gslb",
-      { resourceGroupName: rg, zoneName: zone.zoneRef, relativeRecordSetName: policy.host, recordType: "CNAME", ttl: policy.ttlSeconds, cnameRecord: { cname: target } },
-      opts,
-    ));
+    track(
+      new azureDns.RecordSet(
+        "azuredns-gslb",
+        { resourceGroupName: rg, zoneName: zone.zoneRef, relativeRecordSetName: policy.host, recordType: "CNAME", ttl: policy.ttlSeconds, cnameRecord: { cname: target } },
+        opts,
+      ),
+    );
     return {
       checks: Object.fromEntries(policy.targets.map((t) => [t.id, [pulumi.output(`${policy.fqdn}/${t.id}`)]])),
       entryPoint: pulumi.output(target),

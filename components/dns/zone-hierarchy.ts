@@ -38,13 +38,14 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
         const zone = backend.zone(this, policy);
         for (const record of policy.records) backend.record(this, zone, policy, record);
         this.nameServers[provider] = zone.nameServers;
-        this.policies.set(provider, new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints, ...(args.aliases ? { aliases: args.aliases } : {}) }, { parent: this }));
+        this.policies.set(
+          provider,
+          new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints, ...(args.aliases ? { aliases: args.aliases } : {}) }, { parent: this }),
+        );
       }
     });
     this.resourceCount = pulumi.all(resources.map((r) => r.urn)).apply((urns) => urns.length);
-    this.delegation = pulumi
-      .all(policy.delegated.map((p) => this.nameServers[p]!))
-      .apply((sets) => [...new Set(sets.flatMap((s) => s ?? []))]);
+    this.delegation = pulumi.all(policy.delegated.map((p) => this.nameServers[p]!)).apply((sets) => [...new Set(sets.flatMap((s) => s ?? []))]);
     this.registerOutputs({ nameServers: this.nameServers, delegation: this.delegation, resourceCount: this.resourceCount });
   }
 }

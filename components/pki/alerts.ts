@@ -17,7 +17,7 @@ export interface PkiAlertsArgs {
   cluster: RegionCluster;
 }
 
-export const RULE_NAME = "meridian-pki";
+const RULE_NAME = "meridian-pki";
 
 export class PkiAlerts extends pulumi.ComponentResource {
   public readonly rule: k8s.apiextensions.CustomResource;
@@ -37,7 +37,7 @@ export class PkiAlerts extends pulumi.ComponentResource {
 }
 
 /** Only cert-manager's namespace, both the chain (tls.crt) and the trust anchor (ca.crt); our rules, not the chart's. */
-export function x509ExporterValues(): Record<string, unknown> {
+function x509ExporterValues(): Record<string, unknown> {
   return {
     secretsExporter: {
       includeNamespaces: [NAMESPACES.certManager],

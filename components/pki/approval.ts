@@ -19,9 +19,9 @@ import { PART_OF, customResource, release, type CustomResourceShape } from "./ch
 export const SPIRE_CA_TTL = "24h";
 export const SPIRE_CA_KEY_TYPE = "ec-p256";
 /** The spire chart's server service account (fullname of the `spire` release's spire-server). */
-export const SPIRE_SERVER_ACCOUNT = { namespace: NAMESPACES.spire, name: "spire-server" } as const;
+const SPIRE_SERVER_ACCOUNT = { namespace: NAMESPACES.spire, name: "spire-server" } as const;
 /** cert-manager's controller, which files the CertificateRequests of Certificate resources. */
-export const CERT_MANAGER_ACCOUNT = { namespace: NAMESPACES.certManager, name: "cert-manager" } as const;
+const CERT_MANAGER_ACCOUNT = { namespace: NAMESPACES.certManager, name: "cert-manager" } as const;
 
 export interface PolicyGrant {
   policy: CustomResourceShape;
@@ -32,7 +32,7 @@ export interface PolicyGrant {
 
 const exactly = (values: string[]) => ({ values, required: true });
 
-export function spireCaPolicy(spec: EstateSpec): PolicyGrant {
+function spireCaPolicy(spec: EstateSpec): PolicyGrant {
   return {
     namespace: NAMESPACES.spire,
     account: SPIRE_SERVER_ACCOUNT,
@@ -58,7 +58,7 @@ export function spireCaPolicy(spec: EstateSpec): PolicyGrant {
   };
 }
 
-export function gatewayPolicy(spec: EstateSpec, region: Region): PolicyGrant {
+function gatewayPolicy(spec: EstateSpec, region: Region): PolicyGrant {
   return {
     namespace: NAMESPACES.gateway,
     account: CERT_MANAGER_ACCOUNT,
@@ -78,7 +78,7 @@ export function gatewayPolicy(spec: EstateSpec, region: Region): PolicyGrant {
   };
 }
 
-export function policyGrants(spec: EstateSpec, region: Region): PolicyGrant[] {
+function policyGrants(spec: EstateSpec, region: Region): PolicyGrant[] {
   return [spireCaPolicy(spec), gatewayPolicy(spec, region)];
 }
 

@@ -133,7 +133,7 @@ export class CertManager extends pulumi.ComponentResource {
 }
 
 /** A Let's Encrypt ClusterIssuer with the zone's DNS-01 solver, credentials referenced from SOLVER_SECRET. */
-export function acmeClusterIssuer(spec: EstateSpec, env: AcmeEnvironment, solver: Dns01Solver): CustomResourceShape {
+function acmeClusterIssuer(spec: EstateSpec, env: AcmeEnvironment, solver: Dns01Solver): CustomResourceShape {
   return {
     apiVersion: "cert-manager.io/v1",
     kind: "ClusterIssuer",

@@ -25,13 +25,7 @@ export type ChartName = keyof typeof CHARTS;
 export const PART_OF = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/managed-by": "pulumi" } as const;
 
 /** A pinned chart as a helm.v3.Release (rendered under mocks, unlike helm.v4.Chart). */
-export function release(
-  name: string,
-  which: ChartName,
-  namespace: pulumi.Input<string>,
-  values: Record<string, unknown>,
-  opts: pulumi.CustomResourceOptions,
-): k8s.helm.v3.Release {
+export function release(name: string, which: ChartName, namespace: pulumi.Input<string>, values: Record<string, unknown>, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
   const { chart, version, repo } = CHARTS[which];
   return new k8s.helm.v3.Release(
     name,
@@ -49,9 +43,5 @@ export interface CustomResourceShape {
 
 /** A custom resource; callers pass `dependsOn` the chart that installs its CRD (the CRD race). */
 export function customResource(name: string, shape: CustomResourceShape, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource {
-  return new k8s.apiextensions.CustomResource(
-    name,
-    { ...shape, metadata: { ...shape.metadata, labels: { ...PART_OF, ...shape.metadata.labels } } },
-    opts,
-  );
+  return new k8s.apiextensions.CustomResource(name, { ...shape, metadata: { ...shape.metadata, labels: { ...PART_OF, ...shape.metadata.labels } } }, opts);
 }

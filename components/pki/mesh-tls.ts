@@ -83,7 +83,7 @@ export class MeshTls extends pulumi.ComponentResource {
 }
 
 /** What the injector renders into pods (model/security/istio-injection.ts models the result for Pod Security checks). */
-export const ISTIO_INJECTION: InjectionValues = { cni: true, seccompProfile: { type: "RuntimeDefault" } };
+const ISTIO_INJECTION: InjectionValues = { cni: true, seccompProfile: { type: "RuntimeDefault" } };
 
 export function istiodValues(spec: EstateSpec, region: Region): Record<string, unknown> {
   return {
@@ -108,7 +108,7 @@ export function istiodValues(spec: EstateSpec, region: Region): Record<string, u
 }
 
 /** The Istio CNI node agent; GKE keeps CNI binaries elsewhere and admits system-node-critical pods only under a quota. */
-export function istioCniValues(region: Region): Record<string, unknown> {
+function istioCniValues(region: Region): Record<string, unknown> {
   return region.cloud === "gcp" ? { global: { platform: "gke" }, resourceQuotas: { enabled: true } } : {};
 }
 
@@ -138,7 +138,7 @@ export function meshPolicies(spec: EstateSpec): CustomResourceShape[] {
 }
 
 /** The replication monitor's lag verdict (`/readyz`) answers the health aggregator only; its other routes nobody through the mesh. */
-export function replicationMonitorAuthorization(spec: EstateSpec): CustomResourceShape {
+function replicationMonitorAuthorization(spec: EstateSpec): CustomResourceShape {
   return {
     apiVersion: "security.istio.io/v1",
     kind: "AuthorizationPolicy",
@@ -146,10 +146,12 @@ export function replicationMonitorAuthorization(spec: EstateSpec): CustomResourc
     spec: {
       selector: { matchLabels: REPLICATION_MONITOR_POD_SELECTOR },
       action: "ALLOW",
-      rules: [{
-        from: [{ source: { principals: [istioPrincipal(spiffeId(spec.pki.trustDomain, HEALTH_IDENTITY))] } }],
-        to: [{ operation: { ports: [String(REPLICATION_MONITOR.port)], methods: ["GET", "HEAD"], paths: [REPLICATION_MONITOR_READINESS] } }],
-      }],
+      rules: [
+        {
+          from: [{ source: { principals: [istioPrincipal(spiffeId(spec.pki.trustDomain, HEALTH_IDENTITY))] } }],
+          to: [{ operation: { ports: [String(REPLICATION_MONITOR.port)], methods: ["GET", "HEAD"], paths: [REPLICATION_MONITOR_READINESS] } }],
+        },
+      ],
     },
   };
 }
@@ -159,7 +161,7 @@ export function replicationMonitorAuthorization(spec: EstateSpec): CustomResourc
  * the sidecar's x-forwarded-client-cert (server.identity.xfcc), and on a plaintext connection the sidecar would
  * forward a caller-written header untouched (components/pki/xfcc-trust.ts).
  */
-export function strictPeerAuthentication(service: RuntimeService): CustomResourceShape {
+function strictPeerAuthentication(service: RuntimeService): CustomResourceShape {
   return {
     apiVersion: "security.istio.io/v1",
     kind: "PeerAuthentication",
@@ -182,7 +184,7 @@ function destinationRule(service: RuntimeService): CustomResourceShape {
  * catalogued service callers every route but the admin ones; the operator identity the admin routes; the gateway's
  * health aggregator the service's readiness path.
  */
-export function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomResourceShape {
+function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomResourceShape {
   const td = spec.pki.trustDomain;
   const routes = SERVICE_ROUTES[service.name];
   const ports = service.ports.map((p) => String(p.port));
@@ -213,28 +215,36 @@ export function authorizationPolicy(spec: EstateSpec, service: RuntimeService): 
 }
 
 /** The grandmaster's admin API: /status for any identity of the trust domain, drills for the operator only. */
-export function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean): CustomResourceShape[] {
+function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean): CustomResourceShape[] {
   const td = spec.pki.trustDomain;
   const port = String(GRANDMASTER.adminPort);
-  return [
-    { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} },
-  ].concat(grandmaster ? [{
-      // Its app reads callers from the sidecar's XFCC (components/time/grandmaster.ts): STRICT whatever the mesh default.
-      apiVersion: "security.istio.io/v1",
-      kind: "PeerAuthentication",
-      metadata: { name: "grandmaster-strict", namespace: NAMESPACES.time },
-      spec: { selector: { matchLabels: GRANDMASTER_POD_SELECTOR }, mtls: { mode: "STRICT" } },
-    }, {
-      apiVersion: "security.istio.io/v1",
-      kind: "AuthorizationPolicy",
-      metadata: { name: "grandmaster-admin", namespace: NAMESPACES.time },
-      spec: {
-        selector: { matchLabels: { app: GRANDMASTER.name } },
-        action: "ALLOW",
-        rules: [
-          { from: [{ source: { principals: [`${td}/*`] } }], to: [{ operation: { ports: [port], methods: [...GRANDMASTER_ROUTES.status.methods], paths: [...GRANDMASTER_ROUTES.status.paths] } }] },
-          { from: [{ source: { principals: [istioPrincipal(spiffeId(td, OPERATOR_IDENTITY))] } }], to: [{ operation: { ports: [port], paths: [...GRANDMASTER_ROUTES.admin] } }] },
-        ],
-      },
-    }] : []);
+  return [{ apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} }].concat(
+    grandmaster
+      ? [
+          {
+            // Its app reads callers from the sidecar's XFCC (components/time/grandmaster.ts): STRICT whatever the mesh default.
+            apiVersion: "security.istio.io/v1",
+            kind: "PeerAuthentication",
+            metadata: { name: "grandmaster-strict", namespace: NAMESPACES.time },
+            spec: { selector: { matchLabels: GRANDMASTER_POD_SELECTOR }, mtls: { mode: "STRICT" } },
+          },
+          {
+            apiVersion: "security.istio.io/v1",
+            kind: "AuthorizationPolicy",
+            metadata: { name: "grandmaster-admin", namespace: NAMESPACES.time },
+            spec: {
+              selector: { matchLabels: { app: GRANDMASTER.name } },
+              action: "ALLOW",
+              rules: [
+                {
+                  from: [{ source: { principals: [`${td}/*`] } }],
+                  to: [{ operation: { ports: [port], methods: [...GRANDMASTER_ROUTES.status.methods], paths: [...GRANDMASTER_ROUTES.status.paths] } }],
+                },
+                { from: [{ source: { principals: [istioPrincipal(spiffeId(td, OPERATOR_IDENTITY))] } }], to: [{ operation: { ports: [port], paths: [...GRANDMASTER_ROUTES.admin] } }] },
+              ],
+            },
+          },
+        ]
+      : [],
+  );
 }

@@ -39,7 +39,7 @@ export interface SpireArgs {
 }
 
 /** The controller manager only reconciles ClusterSPIFFEIDs of its class, so other installs cannot collide. */
-export const SPIRE_CLASS = "meridian-spire";
+const SPIRE_CLASS = "meridian-spire";
 
 export class Spire extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
@@ -107,7 +107,7 @@ export interface SpiffeWorkload {
   host?: string;
 }
 
-export function spiffeWorkloads(): SpiffeWorkload[] {
+function spiffeWorkloads(): SpiffeWorkload[] {
   return [
     { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
     { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
@@ -125,7 +125,7 @@ export function spiffeWorkloads(): SpiffeWorkload[] {
 }
 
 /** A ClusterSPIFFEID (spire.spiffe.io/v1alpha1) granting one workload identity its SPIFFE ID. */
-export function clusterSpiffeId(spec: EstateSpec, workload: SpiffeWorkload): CustomResourceShape {
+function clusterSpiffeId(spec: EstateSpec, workload: SpiffeWorkload): CustomResourceShape {
   const { name, identity, selector, host } = workload;
   return {
     apiVersion: "spire.spiffe.io/v1alpha1",

@@ -77,7 +77,8 @@ const SOUND_XFCC_MODES = new Set(["APPEND_FORWARD", "SANITIZE_SET"]);
 function proxyConfigProblems(config: Record<string, unknown>, where: string): string[] {
   const problems: string[] = [];
   const xfcc = (config["proxyHeaders"] as { forwardedClientCert?: unknown } | undefined)?.forwardedClientCert;
-  if (xfcc !== undefined && !SOUND_XFCC_MODES.has(String(xfcc))) problems.push(`${where} sets proxyHeaders.forwardedClientCert ${String(xfcc)}; the sidecar must append the peer (APPEND_FORWARD) or set it (SANITIZE_SET)`);
+  if (xfcc !== undefined && !SOUND_XFCC_MODES.has(String(xfcc)))
+    problems.push(`${where} sets proxyHeaders.forwardedClientCert ${String(xfcc)}; the sidecar must append the peer (APPEND_FORWARD) or set it (SANITIZE_SET)`);
   if (config["interceptionMode"] === "NONE") problems.push(`${where} sets interceptionMode NONE: nothing is captured by the sidecar`);
   return problems;
 }
@@ -99,7 +100,7 @@ const matches = (selector: Selector | undefined, labels: Record<string, string>)
 const hasSelector = (s: Selector | undefined) => s !== undefined && (Object.keys(s.matchLabels ?? {}).length > 0 || (s.matchExpressions ?? []).length > 0);
 
 /** Istio's effective mTLS mode for a pod's port: workload (port level, then policy) > namespace > mesh root. */
-export function effectiveMtlsMode(pas: readonly PeerAuthenticationLike[], rootNamespace: string, namespace: string, podLabels: Record<string, string>, port: number): string {
+function effectiveMtlsMode(pas: readonly PeerAuthenticationLike[], rootNamespace: string, namespace: string, podLabels: Record<string, string>, port: number): string {
   const own = pas.filter((p) => p.kind === "PeerAuthentication");
   const set = (m: string | undefined) => (m && m !== "UNSET" ? m : undefined);
   for (const pa of own.filter((p) => p.metadata.namespace === namespace && hasSelector(p.spec?.selector) && matches(p.spec?.selector, podLabels))) {
@@ -149,11 +150,21 @@ export function xfccTrustProblems(inputs: XfccTrustInputs): string[] {
       if (parsed === null || typeof parsed !== "object") problems.push(`${at}: proxy.istio.io/config is not a ProxyConfig this check can read`);
       else problems.push(...proxyConfigProblems(parsed as Record<string, unknown>, `${at}: proxy.istio.io/config`));
     }
-    const excluded = (annotations["traffic.sidecar.istio.io/excludeInboundPorts"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+    const excluded = (annotations["traffic.sidecar.istio.io/excludeInboundPorts"] ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
     const included = annotations["traffic.sidecar.istio.io/includeInboundPorts"];
     for (const port of ports) {
       if (excluded.includes(String(port))) problems.push(`${at}: port ${port} is excluded from the sidecar's inbound capture (traffic.sidecar.istio.io/excludeInboundPorts)`);
-      if (included !== undefined && included.trim() !== "*" && !included.split(",").map((p) => p.trim()).includes(String(port))) {
+      if (
+        included !== undefined &&
+        included.trim() !== "*" &&
+        !included
+          .split(",")
+          .map((p) => p.trim())
+          .includes(String(port))
+      ) {
         problems.push(`${at}: port ${port} is not in traffic.sidecar.istio.io/includeInboundPorts, so it bypasses the sidecar`);
       }
       const mode = effectiveMtlsMode(inputs.peerAuthentications, inputs.meshRootNamespace, w.namespace, labels, port);
@@ -213,10 +224,12 @@ export function regionXfccTrustInputs(spec: EstateSpec, region: Region): XfccTru
         const m = workloadManifests(w, ctx);
         return { name: w.service.name, namespace: w.service.namespace, config: w.config, pod: (m.controller.args.spec as { template: unknown }).template as XfccWorkload["pod"] };
       }),
-      ...(gm ? [{ name: gm.name, namespace: NAMESPACES.time, config: grandmasterConfig(spec.pki.trustDomain), pod: grandmasterPodTemplate(region.id, gm, spec.runtime.image) as XfccWorkload["pod"] }] : []),
+      ...(gm
+        ? [{ name: gm.name, namespace: NAMESPACES.time, config: grandmasterConfig(spec.pki.trustDomain), pod: grandmasterPodTemplate(region.id, gm, spec.runtime.image) as XfccWorkload["pod"] }]
+        : []),
     ],
     peerAuthentications: meshPolicies(spec) as PeerAuthenticationLike[],
     networkPolicies: regionNetworkPolicies(regionNetworkInputs(spec, region.id, region.cloud)),
-    meshProxyConfig: ((istiodValues(spec, region)["meshConfig"] as { defaultConfig?: Record<string, unknown> } | undefined)?.defaultConfig) ?? {},
+    meshProxyConfig: (istiodValues(spec, region)["meshConfig"] as { defaultConfig?: Record<string, unknown> } | undefined)?.defaultConfig ?? {},
   };
 }

@@ -20,21 +20,35 @@ import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type D
 
 const ENGINE = "aurora-postgresql";
 const ENGINE_VERSION = "16.4";
-export const AURORA_MASTER_USER = "meridian";
+const AURORA_MASTER_USER = "meridian";
 
 /** The master password, generated once and kept in Secrets Manager (`<cluster id>/master`). */
 function masterPassword(id: string, region: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   const password = new random.RandomPassword(`${id}-master`, { length: 40, special: false }, opts);
-  const secret = new aws.secretsmanager.Secret(`${id}-master`, { name: `${id}/master`, region, description: "Break-glass master credentials; services and Jobs use IAM database authentication" }, opts);
-  new aws.secretsmanager.SecretVersion(`${id}-master`, {
-    secretId: secret.id,
-    region,
-    secretString: pulumi.interpolate`{"username":"${AURORA_MASTER_USER}","password":"${password.result}"}`,
-  }, opts);
+  const secret = new aws.secretsmanager.Secret(
+    `${id}-master`,
+    { name: `${id}/master`, region, description: "Break-glass master credentials; services and Jobs use IAM database authentication" },
+    opts,
+  );
+  new aws.secretsmanager.SecretVersion(
+    `${id}-master`,
+    {
+      secretId: secret.id,
+      region,
+      secretString: pulumi.interpolate`{"username":"${AURORA_MASTER_USER}","password":"${password.result}"}`,
+    },
+    opts,
+  );
   return password.result;
 }
 
-export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network"]["aws"], size: ReplicationConfig["databases"]["aws"], feedsAws: boolean, opts: pulumi.CustomResourceOptions): DatabaseCopy {
+export function auroraCopy(
+  req: CopyRequest,
+  network: ReplicationConfig["network"]["aws"],
+  size: ReplicationConfig["databases"]["aws"],
+  feedsAws: boolean,
+  opts: pulumi.CustomResourceOptions,
+): DatabaseCopy {
   const id = copyIdentifier(req.environment, req.writer, req.region.id);
   const region = req.region.region;
   const common = {
@@ -47,13 +61,17 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
   };
   const vpc = network.vpcSecurityGroupIds.length ? { vpcSecurityGroupIds: network.vpcSecurityGroupIds } : {};
   const parameters = req.publishes
-    ? new aws.rds.ClusterParameterGroup(`${id}-params`, {
-        name: `${id}-params`,
-        family: `aurora-postgresql${POSTGRES_MAJOR}`,
-        region,
-        description: "Meridian publisher: logical decoding for cross-cloud subscribers",
-        parameters: [{ name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" }],
-      }, opts)
+    ? new aws.rds.ClusterParameterGroup(
+        `${id}-params`,
+        {
+          name: `${id}-params`,
+          family: `aurora-postgresql${POSTGRES_MAJOR}`,
+          region,
+          description: "Meridian publisher: logical decoding for cross-cloud subscribers",
+          parameters: [{ name: "rds.logical_replication", value: "1", applyMethod: "pending-reboot" }],
+        },
+        opts,
+      )
     : undefined;
   const paramName = parameters ? { dbClusterParameterGroupName: parameters.name } : {};
   const credentials = () => ({ databaseName: DATABASE_NAME, masterUsername: AURORA_MASTER_USER, masterPassword: masterPassword(id, region, opts) });
@@ -62,33 +80,60 @@ export function auroraCopy(req: CopyRequest, network: ReplicationConfig["network
   let cluster: aws.rds.Cluster;
   if (req.role === "replica") {
     // A secondary takes the primary's credentials; RDS refuses a user name or password here.
-    cluster = new aws.rds.Cluster(id, {
-      ...common, ...vpc, ...paramName,
-      clusterIdentifier: id,
-      globalClusterIdentifier: req.feeder!.replicationSource,
-      skipFinalSnapshot: false,
-      finalSnapshotIdentifier: `${id}-final`,
-    }, { ...opts, dependsOn: req.feeder!.ready });
+    cluster = new aws.rds.Cluster(
+      id,
+      {
+        ...common,
+        ...vpc,
+        ...paramName,
+        clusterIdentifier: id,
+        globalClusterIdentifier: req.feeder!.replicationSource,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${id}-final`,
+      },
+      { ...opts, dependsOn: req.feeder!.ready },
+    );
   } else if (req.role === "primary") {
-    global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, engine: ENGINE, engineVersion: ENGINE_VERSION, databaseName: DATABASE_NAME, storageEncrypted: true, region, deletionProtection: true }, opts);
-    cluster = new aws.rds.Cluster(id, {
-      ...common, ...vpc, ...paramName, ...credentials(),
-      clusterIdentifier: id,
-      globalClusterIdentifier: global.id,
-      deletionProtection: true,
-      finalSnapshotIdentifier: `${id}-final`,
-    }, opts);
+    global = new aws.rds.GlobalCluster(
+      `${id}-global`,
+      { globalClusterIdentifier: `${id}-global`, engine: ENGINE, engineVersion: ENGINE_VERSION, databaseName: DATABASE_NAME, storageEncrypted: true, region, deletionProtection: true },
+      opts,
+    );
+    cluster = new aws.rds.Cluster(
+      id,
+      {
+        ...common,
+        ...vpc,
+        ...paramName,
+        ...credentials(),
+        clusterIdentifier: id,
+        globalClusterIdentifier: global.id,
+        deletionProtection: true,
+        finalSnapshotIdentifier: `${id}-final`,
+      },
+      opts,
+    );
   } else {
     cluster = new aws.rds.Cluster(id, { ...common, ...vpc, ...paramName, ...credentials(), clusterIdentifier: id, deletionProtection: true, finalSnapshotIdentifier: `${id}-final` }, opts);
   }
   const instances: aws.rds.ClusterInstance[] = [];
   for (let i = 1; i <= size.instancesPerCluster; i++) {
-    instances.push(new aws.rds.ClusterInstance(`${id}-${i}`, { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false }, opts));
+    instances.push(
+      new aws.rds.ClusterInstance(
+        `${id}-${i}`,
+        { clusterIdentifier: cluster.id, identifier: `${id}-${i}`, instanceClass: size.instanceClass, engine: ENGINE, engineVersion: ENGINE_VERSION, region, publiclyAccessible: false },
+        opts,
+      ),
+    );
   }
   const instance = instances[0]!;
   if (req.role === "subscriber" && feedsAws) {
     // The standalone subscriber becomes the source of its own global database once it has an instance.
-    global = new aws.rds.GlobalCluster(`${id}-global`, { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false }, { ...opts, dependsOn: [instance] });
+    global = new aws.rds.GlobalCluster(
+      `${id}-global`,
+      { globalClusterIdentifier: `${id}-global`, sourceDbClusterIdentifier: cluster.arn, region, forceDestroy: false },
+      { ...opts, dependsOn: [instance] },
+    );
   }
   const source = req.role === "replica" ? req.feeder!.replicationSource : global ? global.id : cluster.arn;
   return {

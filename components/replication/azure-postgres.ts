@@ -20,20 +20,28 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
   const server =
     req.role === "replica"
       ? new dbforpostgresql.Server(serverName, { ...base, createMode: "Replica", sourceServerResourceId: req.feeder!.replicationSource }, { ...opts, dependsOn: req.feeder!.ready })
-      : new dbforpostgresql.Server(serverName, {
-          ...base,
-          createMode: "Create",
-          version: POSTGRES_MAJOR,
-          authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
-          backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
-          network: {
-            publicNetworkAccess: "Disabled",
-            delegatedSubnetResourceId: network.delegatedSubnetIdTemplate.replaceAll("{region}", req.region.region),
-            ...(network.privateDnsZoneArmResourceId ? { privateDnsZoneArmResourceId: network.privateDnsZoneArmResourceId } : {}),
+      : new dbforpostgresql.Server(
+          serverName,
+          {
+            ...base,
+            createMode: "Create",
+            version: POSTGRES_MAJOR,
+            authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
+            backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
+            network: {
+              publicNetworkAccess: "Disabled",
+              delegatedSubnetResourceId: network.delegatedSubnetIdTemplate.replaceAll("{region}", req.region.region),
+              ...(network.privateDnsZoneArmResourceId ? { privateDnsZoneArmResourceId: network.privateDnsZoneArmResourceId } : {}),
+            },
           },
-        }, opts);
+          opts,
+        );
   if (req.publishes) {
-    new dbforpostgresql.Configuration(`${serverName}-wal-level`, { resourceGroupName: network.resourceGroupName, serverName: server.name, configurationName: "wal_level", value: "logical", source: "user-override" }, opts);
+    new dbforpostgresql.Configuration(
+      `${serverName}-wal-level`,
+      { resourceGroupName: network.resourceGroupName, serverName: server.name, configurationName: "wal_level", value: "logical", source: "user-override" },
+      opts,
+    );
   }
   return { writer: req.writer, region: req.region, role: req.role, host: server.fullyQualifiedDomainName, replicationSource: server.id, ready: [server], auth: "azure-entra", tls: azureTls() };
 }

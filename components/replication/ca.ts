@@ -27,9 +27,9 @@ export function caFile(tls: DatabaseTls): string {
   return `${DB_CA_DIR}/${tls.caKey}`;
 }
 
-export const RDS_CA_DOCS = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html";
-export const CLOUD_SQL_CA_DOCS = "https://cloud.google.com/sql/docs/postgres/authorize-ssl (per-instance CA: GOOGLE_MANAGED_INTERNAL_CA)";
-export const AZURE_CA_DOCS = "https://learn.microsoft.com/en-us/azure/postgresql/flexible-server/concepts-networking-ssl-tls";
+const RDS_CA_DOCS = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html";
+const CLOUD_SQL_CA_DOCS = "https://cloud.google.com/sql/docs/postgres/authorize-ssl (per-instance CA: GOOGLE_MANAGED_INTERNAL_CA)";
+const AZURE_CA_DOCS = "https://learn.microsoft.com/en-us/azure/postgresql/flexible-server/concepts-networking-ssl-tls";
 
 export function rdsBundleUrl(awsRegion: string): string {
   return `https://truststore.pki.rds.amazonaws.com/${awsRegion}/${awsRegion}-bundle.pem`;
@@ -85,13 +85,17 @@ export function caBundles(copies: readonly DatabaseCopy[]): Record<string, pulum
 
 /** The ConfigMap `meridian-db-ca` in one cluster's runtime namespace. */
 export function caConfigMap(cluster: RegionCluster, data: Record<string, pulumi.Output<string>>, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
-  return new k8s.core.v1.ConfigMap(`${cluster.region.id}-${DB_CA_CONFIGMAP}`, {
-    metadata: {
-      name: DB_CA_CONFIGMAP,
-      namespace: NAMESPACES.runtime,
-      labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication" },
-      annotations: { "meridian.dev/ca-sources": JSON.stringify({ aws: RDS_CA_DOCS, gcp: CLOUD_SQL_CA_DOCS, azure: AZURE_CA_DOCS }) },
+  return new k8s.core.v1.ConfigMap(
+    `${cluster.region.id}-${DB_CA_CONFIGMAP}`,
+    {
+      metadata: {
+        name: DB_CA_CONFIGMAP,
+        namespace: NAMESPACES.runtime,
+        labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication" },
+        annotations: { "meridian.dev/ca-sources": JSON.stringify({ aws: RDS_CA_DOCS, gcp: CLOUD_SQL_CA_DOCS, azure: AZURE_CA_DOCS }) },
+      },
+      data,
     },
-    data,
-  }, { ...opts, provider: cluster.provider });
+    { ...opts, provider: cluster.provider },
+  );
 }

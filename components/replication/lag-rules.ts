@@ -4,7 +4,7 @@
  * at all — the monitor drops a copy's series when the copy holds no heartbeat or cannot be read, so no
  * data is an outage of its own, not a quiet one. Pure, so promtool checks the same rules the component creates.
  */
-export const LAG_FOR = "5m";
+const LAG_FOR = "5m";
 
 export function replicationLagRules(region: string, copyWriters: readonly string[], maxLagSeconds: number) {
   const labels = { severity: "page", region };
@@ -24,16 +24,20 @@ export function replicationLagRules(region: string, copyWriters: readonly string
             },
           },
           // absent() takes its labels from the selector's equality matchers: one alert per silent copy, named by writer.
-          ...(copyWriters.length === 0 ? [] : [{
-            alert: "ReplicationLagAbsent",
-            expr: copyWriters.map((w) => `absent(meridian_replication_lag_seconds{writer="${w}"})`).join(" or "),
-            for: LAG_FOR,
-            labels,
-            annotations: {
-              summary: `No replication lag reported for {{ $labels.writer }}'s copy in ${region}`,
-              description: `The replication monitor in ${region} reports no lag for {{ $labels.writer }}: the copy holds no heartbeat, cannot be read, or the monitor is not scraped.`,
-            },
-          }]),
+          ...(copyWriters.length === 0
+            ? []
+            : [
+                {
+                  alert: "ReplicationLagAbsent",
+                  expr: copyWriters.map((w) => `absent(meridian_replication_lag_seconds{writer="${w}"})`).join(" or "),
+                  for: LAG_FOR,
+                  labels,
+                  annotations: {
+                    summary: `No replication lag reported for {{ $labels.writer }}'s copy in ${region}`,
+                    description: `The replication monitor in ${region} reports no lag for {{ $labels.writer }}: the copy holds no heartbeat, cannot be read, or the monitor is not scraped.`,
+                  },
+                },
+              ]),
         ],
       },
     ],

@@ -84,50 +84,95 @@ fi
 
 const asList = (d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] => (d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>]);
 
-function job(name: string, cluster: RegionCluster, env: Record<string, pulumi.Input<string>>, writer: string, files: Record<string, string>, command: string[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
+function job(
+  name: string,
+  cluster: RegionCluster,
+  env: Record<string, pulumi.Input<string>>,
+  writer: string,
+  files: Record<string, string>,
+  command: string[],
+  opts: pulumi.CustomResourceOptions,
+): k8s.batch.v1.Job {
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication", "meridian.dev/writer": writer };
   const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata: { name, namespace: NAMESPACES.runtime, labels }, data: files }, child);
   const secret = `meridian-replication-${writer}`;
-  return new k8s.batch.v1.Job(`${cluster.region.id}-${name}`, {
-    metadata: { name, namespace: NAMESPACES.runtime, labels },
-    spec: {
-      backoffLimit: 10,
-      template: {
-        // No sidecar: the Job only talks TLS to Postgres outside the mesh, and a sidecar would keep it from completing.
-        metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
-        spec: {
-          restartPolicy: "OnFailure",
-          containers: [{
-            name: "psql",
-            image: IMAGE,
-            command,
-            env: [
-              ...Object.entries(env).map(([k, value]) => ({ name: k, value })),
-              { name: "PGUSER", valueFrom: { secretKeyRef: { name: secret, key: "username" } } },
-              { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } },
+  return new k8s.batch.v1.Job(
+    `${cluster.region.id}-${name}`,
+    {
+      metadata: { name, namespace: NAMESPACES.runtime, labels },
+      spec: {
+        backoffLimit: 10,
+        template: {
+          // No sidecar: the Job only talks TLS to Postgres outside the mesh, and a sidecar would keep it from completing.
+          metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
+          spec: {
+            restartPolicy: "OnFailure",
+            containers: [
+              {
+                name: "psql",
+                image: IMAGE,
+                command,
+                env: [
+                  ...Object.entries(env).map(([k, value]) => ({ name: k, value })),
+                  { name: "PGUSER", valueFrom: { secretKeyRef: { name: secret, key: "username" } } },
+                  { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: secret, key: "password" } } },
+                ],
+                // The root filesystem is read-only; the schema dump goes to /tmp.
+                volumeMounts: [
+                  { name: "sql", mountPath: SQL_DIR, readOnly: true },
+                  { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
+                // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 70,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
+              },
             ],
-            // The root filesystem is read-only; the schema dump goes to /tmp.
-            volumeMounts: [{ name: "sql", mountPath: SQL_DIR, readOnly: true }, { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
-            // Pod Security `restricted`, as the runtime namespace enforces (model/security/posture.ts).
-            securityContext: { runAsNonRoot: true, runAsUser: 70, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
-          }],
-          volumes: [{ name: "sql", configMap: { name: config.metadata.name } }, { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } }, { name: "tmp", emptyDir: {} }],
+            volumes: [
+              { name: "sql", configMap: { name: config.metadata.name } },
+              { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } },
+              { name: "tmp", emptyDir: {} },
+            ],
+          },
         },
       },
     },
-  }, { ...child, dependsOn: [...asList(opts.dependsOn), config] });
+    { ...child, dependsOn: [...asList(opts.dependsOn), config] },
+  );
 }
 
 /** The publication on `source` (once per writer and source region). */
 export function publication(source: DatabaseCopy, cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `pub-${source.writer}`;
-  return job(name, cluster, { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: source.tls.sslmode, PGSSLROOTCERT: caFile(source.tls) }, source.writer, { "publication.sql": publicationSql(source.writer) }, PUBLICATION_COMMAND, opts);
+  return job(
+    name,
+    cluster,
+    { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: source.tls.sslmode, PGSSLROOTCERT: caFile(source.tls) },
+    source.writer,
+    { "publication.sql": publicationSql(source.writer) },
+    PUBLICATION_COMMAND,
+    opts,
+  );
 }
 
 /** The subscription on `target` to `source`'s publication. */
 export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster: RegionCluster, dependsOn: pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `sub-${source.writer}-from-${source.region.id}`;
   const tls = { SOURCE_SSLMODE: source.tls.sslmode, SOURCE_SSLROOTCERT: caFile(source.tls), TARGET_SSLMODE: target.tls.sslmode, TARGET_SSLROOTCERT: caFile(target.tls) };
-  return job(name, cluster, { SOURCE_HOST: source.host, TARGET_HOST: target.host, ...tls }, source.writer, { "subscribe.sh": subscriptionScript(source.writer, source.region.id) }, SUBSCRIPTION_COMMAND, { ...opts, dependsOn });
+  return job(
+    name,
+    cluster,
+    { SOURCE_HOST: source.host, TARGET_HOST: target.host, ...tls },
+    source.writer,
+    { "subscribe.sh": subscriptionScript(source.writer, source.region.id) },
+    SUBSCRIPTION_COMMAND,
+    { ...opts, dependsOn },
+  );
 }

@@ -19,20 +19,20 @@ import { replicationLagRules } from "./lag-rules.js";
 import { kitServiceManifests, registerKitService } from "../workloads/kit-service.js";
 import { hlcEnv } from "../workloads/manifests.js";
 
-export const MONITOR_CONFIG_FILE = "monitor.json";
-export const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
+const MONITOR_CONFIG_FILE = "monitor.json";
+const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
 const SECRETS_DIR = "/etc/meridian/replication";
 const secretName = (writer: string) => `meridian-replication-${writer}`;
 
 /** The database entries of one region's monitor: the writer's own primary, and every other writer's copy here. */
-export function monitoredCopies(copies: readonly DatabaseCopy[], regionId: string): { writes?: DatabaseCopy; copies: DatabaseCopy[] } {
+function monitoredCopies(copies: readonly DatabaseCopy[], regionId: string): { writes?: DatabaseCopy; copies: DatabaseCopy[] } {
   const here = copies.filter((c) => c.region.id === regionId);
   const writes = here.find((c) => c.writer === regionId && c.role === "primary");
   return { ...(writes ? { writes } : {}), copies: here.filter((c) => c !== writes) };
 }
 
 /** The monitor's config file: hosts are the copies' outputs; the login and password are mounted Secret files. */
-export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
+function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
   const entry = (c: DatabaseCopy) =>
     // libpq semantics (uselibpqcompat): verify-ca checks the chain only, as for Cloud SQL's per-instance CA.
     pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=${c.tls.sslmode}&sslrootcert=${caFile(c.tls)}&uselibpqcompat=true`.apply((url) => ({
@@ -41,9 +41,9 @@ export function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; c
       userFile: `${SECRETS_DIR}/${c.writer}/username`,
       passwordFile: `${SECRETS_DIR}/${c.writer}/password`,
     }));
-  return pulumi.all([held.writes ? entry(held.writes) : undefined, pulumi.all(held.copies.map(entry))]).apply(([writes, copies]) =>
-    JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2),
-  );
+  return pulumi
+    .all([held.writes ? entry(held.writes) : undefined, pulumi.all(held.copies.map(entry))])
+    .apply(([writes, copies]) => JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2));
 }
 
 export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, copies: readonly DatabaseCopy[], opts: pulumi.ComponentResourceOptions): pulumi.Resource[] {
@@ -84,11 +84,19 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
   // Two monitors stamp the same heartbeat row (an upsert), so a restart never leaves the signal without a backend.
   const n = `${regionId}-${name}`;
   const r = registerKitService(m, { serviceAccount: n, configMap: n, deployment: n, service: n, podDisruptionBudget: `${n}-pdb`, podMonitor: `${n}-monitor` }, child);
-  const rule = new k8s.apiextensions.CustomResource(`${n}-rules`, {
-    apiVersion: "monitoring.coreos.com/v1",
-    kind: "PrometheusRule",
-    metadata: { ...m.service.metadata as object, name: "replication-lag" },
-    spec: replicationLagRules(regionId, writers.filter((w) => w !== held.writes?.writer), spec.replication.maxLagSeconds),
-  }, child);
+  const rule = new k8s.apiextensions.CustomResource(
+    `${n}-rules`,
+    {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PrometheusRule",
+      metadata: { ...(m.service.metadata as object), name: "replication-lag" },
+      spec: replicationLagRules(
+        regionId,
+        writers.filter((w) => w !== held.writes?.writer),
+        spec.replication.maxLagSeconds,
+      ),
+    },
+    child,
+  );
   return [r.serviceAccount, r.configMap, r.deployment, r.service, r.podDisruptionBudget, r.podMonitor, rule];
 }

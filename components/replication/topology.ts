@@ -62,9 +62,17 @@ export class Topology extends pulumi.ComponentResource {
         const kids = children(id);
         const req: CopyRequest = { writer, region, role, feeder, publishes: kids.some((k) => k.cloud !== region.cloud), environment: spec.environment };
         const copy =
-          region.cloud === "aws" ? auroraCopy(req, network.aws, spec.replication.databases.aws, kids.some((k) => k.cloud === "aws"), child)
-          : region.cloud === "gcp" ? cloudSqlCopy(req, network.gcp, spec.replication.databases, child)
-          : azurePostgresCopy(req, network.azure, spec.replication.databases, child);
+          region.cloud === "aws"
+            ? auroraCopy(
+                req,
+                network.aws,
+                spec.replication.databases.aws,
+                kids.some((k) => k.cloud === "aws"),
+                child,
+              )
+            : region.cloud === "gcp"
+              ? cloudSqlCopy(req, network.gcp, spec.replication.databases, child)
+              : azurePostgresCopy(req, network.azure, spec.replication.databases, child);
         if (role === "subscriber" && feeder) {
           // Registered once every copy (and so every CA bundle) is known, below.
           const fid = feeder.region.id;
@@ -94,10 +102,14 @@ export class Topology extends pulumi.ComponentResource {
       "links.json": JSON.stringify({ topology, links, monthlyUSD: centsToString(egress.monthlyCents) }),
     };
     for (const [id, cluster] of clusters) {
-      new k8s.core.v1.ConfigMap(`${id}-meridian-replication`, {
-        metadata: { name: "meridian-replication", namespace: NAMESPACES.runtime, labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication" } },
-        data,
-      }, { parent: this, provider: cluster.provider });
+      new k8s.core.v1.ConfigMap(
+        `${id}-meridian-replication`,
+        {
+          metadata: { name: "meridian-replication", namespace: NAMESPACES.runtime, labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication" } },
+          data,
+        },
+        { parent: this, provider: cluster.provider },
+      );
     }
     // Each region's lag monitor, which the gateway's `/healthz/replication` signal probes.
     for (const [id, cluster] of clusters) replicationMonitor(spec, cluster, this.copies, { ...child, dependsOn: [caMaps.get(id)!] });

@@ -17,15 +17,19 @@ export const securityArea: Area = {
       const np = new NetworkPolicies(`${id}-network-policies`, { cluster, inputs: regionNetworkInputs(ctx.spec, id, cluster.region.cloud) }, { parent: ctx.parent });
       counts[id] = np.policies.length;
       // The operator identity's service account (model/services.ts): RBAC on creating pods with it decides who is an operator.
-      new k8s.core.v1.ServiceAccount(`${id}-${OPERATOR_IDENTITY.serviceAccount}`, {
-        metadata: {
-          name: OPERATOR_IDENTITY.serviceAccount,
-          namespace: OPERATOR_IDENTITY.namespace,
-          labels: { "app.kubernetes.io/part-of": "meridian", ...OPERATOR_POD_SELECTOR },
-          annotations: { "meridian.dev/spiffe-id": spiffeId(ctx.spec.pki.trustDomain, OPERATOR_IDENTITY) },
+      new k8s.core.v1.ServiceAccount(
+        `${id}-${OPERATOR_IDENTITY.serviceAccount}`,
+        {
+          metadata: {
+            name: OPERATOR_IDENTITY.serviceAccount,
+            namespace: OPERATOR_IDENTITY.namespace,
+            labels: { "app.kubernetes.io/part-of": "meridian", ...OPERATOR_POD_SELECTOR },
+            annotations: { "meridian.dev/spiffe-id": spiffeId(ctx.spec.pki.trustDomain, OPERATOR_IDENTITY) },
+          },
+          automountServiceAccountToken: false,
         },
-        automountServiceAccountToken: false,
-      }, { parent: np, provider: cluster.provider, dependsOn: [cluster.namespaces.runtime] });
+        { parent: np, provider: cluster.provider, dependsOn: [cluster.namespaces.runtime] },
+      );
     }
     return { networkPolicies: counts };
   },

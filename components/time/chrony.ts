@@ -12,7 +12,7 @@ import type { RegionTimePlan } from "../../model/time/hierarchy.js";
 import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";
 
-export const CHRONY_EXPORTER_PORT = 9123;
+const CHRONY_EXPORTER_PORT = 9123;
 
 export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: TimeConfig): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet } {
   const app = "chrony";
@@ -46,9 +46,8 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
                 image: time.images.chrony,
                 command: ["/usr/sbin/chronyd", "-d", "-f", CHRONY_CONF_PATH],
                 // Only CAP_SYS_TIME, unless refclocks read PHC devices: a hostPath character device is usable only by a privileged container.
-                securityContext: devices.length > 0
-                  ? { privileged: true }
-                  : { allowPrivilegeEscalation: false, capabilities: { add: ["SYS_TIME"], drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext:
+                  devices.length > 0 ? { privileged: true } : { allowPrivilegeEscalation: false, capabilities: { add: ["SYS_TIME"], drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
                 resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/chrony", readOnly: true },
@@ -62,7 +61,14 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
                 image: time.images.chronyExporter,
                 args: ["--chrony.address=127.0.0.1:323", `--web.listen-address=:${CHRONY_EXPORTER_PORT}`],
                 ports: [{ name: "metrics", containerPort: CHRONY_EXPORTER_PORT }],
-                securityContext: { runAsNonRoot: true, runAsUser: 65534, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+                securityContext: {
+                  runAsNonRoot: true,
+                  runAsUser: 65534,
+                  readOnlyRootFilesystem: true,
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ["ALL"] },
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
                 resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "32Mi" } },
               },
             ],

@@ -22,7 +22,20 @@ export function grandmasterConfig(trustDomain: string): Record<string, string> {
 export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, image: string) {
   const app = plan.name;
   const meta = labels({ region } as RegionScope, app);
-  const args = ["time", "grandmaster", "--config", `${CONFIG_DIR}/grandmaster.json`, "--port", String(plan.containerPort), "--host", "0.0.0.0", "--http-port", String(plan.adminPort), "--source", plan.source];
+  const args = [
+    "time",
+    "grandmaster",
+    "--config",
+    `${CONFIG_DIR}/grandmaster.json`,
+    "--port",
+    String(plan.containerPort),
+    "--host",
+    "0.0.0.0",
+    "--http-port",
+    String(plan.adminPort),
+    "--source",
+    plan.source,
+  ];
   if (plan.smear === "smeared") args.push("--smear");
   return {
     metadata: {
@@ -54,15 +67,26 @@ export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, im
           securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
           resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
           // The root filesystem is read-only; tsx keeps its compile cache in the temp directory.
-          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "config", mountPath: CONFIG_DIR, readOnly: true }],
+          volumeMounts: [
+            { name: "tmp", mountPath: "/tmp" },
+            { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+          ],
         },
       ],
-      volumes: [{ name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } }, { name: "config", configMap: { name: `${app}-config` } }],
+      volumes: [
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+        { name: "config", configMap: { name: `${app}-config` } },
+      ],
     },
   };
 }
 
-export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: string, trustDomain: string): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service; budget: k8s.policy.v1.PodDisruptionBudget | null } {
+export function grandmaster(
+  scope: RegionScope,
+  plan: GrandmasterPlan,
+  image: string,
+  trustDomain: string,
+): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service; budget: k8s.policy.v1.PodDisruptionBudget | null } {
   const app = plan.name;
   const meta = labels(scope, app);
   const account = new k8s.core.v1.ServiceAccount(
@@ -70,7 +94,11 @@ export function grandmaster(scope: RegionScope, plan: GrandmasterPlan, image: st
     { metadata: { name: GRANDMASTER_IDENTITY.serviceAccount, namespace: scope.namespace, labels: meta }, automountServiceAccountToken: false },
     opts(scope),
   );
-  const config = new k8s.core.v1.ConfigMap(`${scope.region}-grandmaster-config`, { metadata: { name: `${app}-config`, namespace: scope.namespace, labels: meta }, data: grandmasterConfig(trustDomain) }, opts(scope));
+  const config = new k8s.core.v1.ConfigMap(
+    `${scope.region}-grandmaster-config`,
+    { metadata: { name: `${app}-config`, namespace: scope.namespace, labels: meta }, data: grandmasterConfig(trustDomain) },
+    opts(scope),
+  );
   const deployment = new k8s.apps.v1.Deployment(
     `${scope.region}-grandmaster`,
     {

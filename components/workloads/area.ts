@@ -19,14 +19,14 @@ const POSTGRES_PORT = 5432;
  * keeps a component's children (used for `dependsOn` on components); this reads them rather than
  * widening EstateContext for one consumer.
  */
-export function replicationCopies(ctx: EstateContext): DatabaseCopy[] {
+function replicationCopies(ctx: EstateContext): DatabaseCopy[] {
   const children = (ctx.parent as unknown as { __childResources?: Set<pulumi.Resource> }).__childResources ?? new Set();
   const topology = [...children].find((c): c is Topology => c instanceof Topology);
   if (!topology) throw new Error("workloads: no meridian:replication:Topology under the estate; the replication area must come before workloads in components/areas.ts");
   return topology.copies;
 }
 
-export function ledgerPrimary(ctx: EstateContext): DatabaseCopy {
+function ledgerPrimary(ctx: EstateContext): DatabaseCopy {
   const writer = ledgerRegion(ctx.spec);
   const primary = replicationCopies(ctx).find((c) => c.writer === writer && c.role === "primary");
   if (!primary) throw new Error(`workloads: the replication topology has no primary for writer ${writer}`);
@@ -39,12 +39,16 @@ export const workloadsArea: Area = {
     const primary = ledgerPrimary(ctx);
     const services: Record<string, string[]> = {};
     for (const [id, cluster] of ctx.clusters) {
-      const runtime = new RuntimeServices(`${id}-runtime`, {
-        spec: ctx.spec,
-        region: cluster.region,
-        cluster,
-        postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
-      }, { parent: ctx.parent });
+      const runtime = new RuntimeServices(
+        `${id}-runtime`,
+        {
+          spec: ctx.spec,
+          region: cluster.region,
+          cluster,
+          postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
+        },
+        { parent: ctx.parent },
+      );
       // The gateway needs the mesh and its certificate: components/areas.ts builds pki first.
       const pki = ctx.pki.get(id);
       if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);

@@ -12,16 +12,7 @@
 import { GATEWAY, type EstateSpec } from "../../model/estate.js";
 import { GATEWAY_CERTIFICATE } from "../../model/rotation/issuers.js";
 import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
-import {
-  API_ROUTES,
-  gatewayHosts,
-  healthAggregatorConfig,
-  HEALTH_AGGREGATOR,
-  HEALTH_HOST,
-  HEALTH_IDENTITY,
-  HEALTH_POD_SELECTOR,
-  type ApiRoute,
-} from "../../model/workloads/gateway.js";
+import { API_ROUTES, gatewayHosts, healthAggregatorConfig, HEALTH_AGGREGATOR, HEALTH_HOST, HEALTH_IDENTITY, HEALTH_POD_SELECTOR, type ApiRoute } from "../../model/workloads/gateway.js";
 import { CONFIG_DIR } from "../../model/workloads/spec.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
@@ -29,8 +20,8 @@ import { kitServiceManifests, type KitServiceManifests } from "./kit-service.js"
 import { hlcEnv } from "./manifests.js";
 
 /** Labels the gateway's pods carry: the Service's selector, and the Gateway resource's. */
-export const GATEWAY_POD_LABELS: Record<string, string> = { app: GATEWAY.name, istio: GATEWAY.name };
-export const HEALTH_CONFIG_FILE = "health.json";
+const GATEWAY_POD_LABELS: Record<string, string> = { app: GATEWAY.name, istio: GATEWAY.name };
+const HEALTH_CONFIG_FILE = "health.json";
 
 const partOf = (region: string, component: string) => ({
   "app.kubernetes.io/part-of": "meridian",
@@ -53,9 +44,7 @@ export function gatewayChartValues(spec: EstateSpec, regionId: string): Record<s
     resources: { requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
     // 8443 is unprivileged: no sysctl needed, and the pod stays Pod Security `restricted`.
     securityContext: { runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, fsGroup: 1337, seccompProfile: { type: "RuntimeDefault" } },
-    topologySpreadConstraints: [
-      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: GATEWAY_POD_LABELS } },
-    ],
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: GATEWAY_POD_LABELS } }],
   };
 }
 
@@ -88,7 +77,11 @@ function apiRoutes(r: ApiRoute): Record<string, unknown>[] {
   return [
     { name, match: [{ uri: { prefix: r.prefix }, method: { regex: READ_METHODS } }], route },
     // Anything else on a read-only route stops here.
-    { name: `${name}-read-only`, match: [{ uri: { prefix: r.prefix } }], directResponse: { status: 405, body: { string: '{"error":"method not allowed","detail":"this route answers GET and HEAD only"}' } } },
+    {
+      name: `${name}-read-only`,
+      match: [{ uri: { prefix: r.prefix } }],
+      directResponse: { status: 405, body: { string: '{"error":"method not allowed","detail":"this route answers GET and HEAD only"}' } },
+    },
   ];
 }
 
@@ -117,7 +110,7 @@ export function virtualService(spec: EstateSpec, regionId: string): CustomResour
 export type HealthAggregatorManifests = KitServiceManifests;
 
 /** The aggregator's command line after the image's ENTRYPOINT (`node bin/meridian.mjs`). */
-export function healthArgs(): string[] {
+function healthArgs(): string[] {
   return ["health", "serve", "--config", `${CONFIG_DIR}/health/${HEALTH_CONFIG_FILE}`, "--port", String(HEALTH_AGGREGATOR.port), "--host", "0.0.0.0"];
 }
 

@@ -60,7 +60,7 @@ export interface KitServiceManifests {
   podMonitor: CustomResourceShape;
 }
 
-export const KIT_REPLICAS = 2;
+const KIT_REPLICAS = 2;
 /** The restricted Pod Security profile's pod and container settings (runtime image user 1000). */
 const podSecurity = () => ({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
 const containerSecurity = () => ({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
@@ -74,13 +74,17 @@ function configHash(config: Record<string, pulumi.Input<string>>): pulumi.Input<
   return pulumi.all(entries.map(([k, v]) => pulumi.output(v).apply((s) => [k, s] as const))).apply((pairs) => sha256(JSON.stringify(Object.fromEntries(pairs))));
 }
 
-export function configMapName(name: string): string {
+function configMapName(name: string): string {
   return `${name}-config`;
 }
 
 export function kitServiceManifests(a: KitServiceArgs): KitServiceManifests {
   const { name, namespace, port, selector } = a;
-  const meta = { name, namespace, labels: { ...selector, "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": a.component, "meridian.dev/region": a.regionId, "meridian.dev/environment": a.environment } };
+  const meta = {
+    name,
+    namespace,
+    labels: { ...selector, "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": a.component, "meridian.dev/region": a.regionId, "meridian.dev/environment": a.environment },
+  };
   const podLabels = { ...meta.labels, ...(a.extraLabels ?? {}) };
   const probe = (path: string, initialDelaySeconds: number, periodSeconds: number) => ({ httpGet: { path, port }, initialDelaySeconds, periodSeconds, failureThreshold: 3 });
   const mounts = a.mounts ?? [];
@@ -132,11 +136,7 @@ export function kitServiceManifests(a: KitServiceArgs): KitServiceManifests {
                 securityContext: containerSecurity(),
               },
             ],
-            volumes: [
-              { name: "config", configMap: { name: configMapName(name) } },
-              ...mounts.map((m) => ({ name: m.name, ...m.volume })),
-              { name: "tmp", emptyDir: {} },
-            ],
+            volumes: [{ name: "config", configMap: { name: configMapName(name) } }, ...mounts.map((m) => ({ name: m.name, ...m.volume })), { name: "tmp", emptyDir: {} }],
           },
         },
       },
@@ -183,7 +183,10 @@ export function registerKitService(m: KitServiceManifests, names: KitResourceNam
   const before = opts.dependsOn === undefined ? [] : Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn];
   const serviceAccount = new k8s.core.v1.ServiceAccount(names.serviceAccount, m.serviceAccount, opts);
   const configMap = new k8s.core.v1.ConfigMap(names.configMap, m.configMap, opts);
-  const deployment = new k8s.apps.v1.Deployment(names.deployment, m.deployment, { ...opts, dependsOn: [...(before as pulumi.Input<pulumi.Resource>[]), serviceAccount, configMap, ...deploymentAfter] });
+  const deployment = new k8s.apps.v1.Deployment(names.deployment, m.deployment, {
+    ...opts,
+    dependsOn: [...(before as pulumi.Input<pulumi.Resource>[]), serviceAccount, configMap, ...deploymentAfter],
+  });
   const service = new k8s.core.v1.Service(names.service, m.service, opts);
   const podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(names.podDisruptionBudget, m.podDisruptionBudget, opts);
   const podMonitor = customResource(names.podMonitor, m.podMonitor, opts);

@@ -20,8 +20,7 @@ export interface ManifestContext {
   maxOffsetMs: number;
 }
 
-
-export function labelsOf(w: WorkloadSpec, environment: string): Record<string, string> {
+function labelsOf(w: WorkloadSpec, environment: string): Record<string, string> {
   return {
     ...podSelector(w.service),
     "app.kubernetes.io/component": "runtime",
@@ -33,7 +32,7 @@ export function labelsOf(w: WorkloadSpec, environment: string): Record<string, s
 
 const meta = (w: WorkloadSpec, ctx: ManifestContext, name: string = w.service.name) => ({ name, namespace: w.service.namespace, labels: labelsOf(w, ctx.environment) });
 
-export function configMapName(service: RuntimeService): string {
+function configMapName(service: RuntimeService): string {
   return `${service.name}-config`;
 }
 
@@ -53,7 +52,7 @@ function probe(p: Probe, initialDelaySeconds: number, periodSeconds: number): Re
   return { ...check, initialDelaySeconds, periodSeconds, failureThreshold: 3 };
 }
 
-export function serviceAccount(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceAccountArgs {
+function serviceAccount(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceAccountArgs {
   return {
     apiVersion: "v1",
     kind: "ServiceAccount",
@@ -62,7 +61,7 @@ export function serviceAccount(w: WorkloadSpec, ctx: ManifestContext): k8s.core.
   };
 }
 
-export function configMap(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ConfigMapArgs {
+function configMap(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ConfigMapArgs {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: meta(w, ctx, configMapName(w.service)), data: w.config };
 }
 
@@ -99,9 +98,7 @@ function podTemplate(w: WorkloadSpec, ctx: ManifestContext) {
     spec: {
       serviceAccountName: w.service.serviceAccount,
       securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      topologySpreadConstraints: [
-        { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podSelector(w.service) } },
-      ],
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: podSelector(w.service) } }],
       containers: [
         {
           name: w.service.name,
@@ -121,7 +118,7 @@ function podTemplate(w: WorkloadSpec, ctx: ManifestContext) {
   };
 }
 
-export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
+function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.DeploymentArgs {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -142,7 +139,7 @@ export function deployment(w: WorkloadSpec, ctx: ManifestContext): k8s.apps.v1.D
  * scaled down or deleted, so a pod that comes back finds what it wrote. Pods start in parallel: they do
  * not depend on one another.
  */
-export function statefulSet(w: WorkloadSpec & { state: { size: string } }, ctx: ManifestContext): k8s.apps.v1.StatefulSetArgs {
+function statefulSet(w: WorkloadSpec & { state: { size: string } }, ctx: ManifestContext): k8s.apps.v1.StatefulSetArgs {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -161,11 +158,11 @@ export function statefulSet(w: WorkloadSpec & { state: { size: string } }, ctx: 
 }
 
 /** The pod controller: a StatefulSet for a workload with state, else a Deployment. */
-export function controller(w: WorkloadSpec, ctx: ManifestContext): { kind: "Deployment"; args: k8s.apps.v1.DeploymentArgs } | { kind: "StatefulSet"; args: k8s.apps.v1.StatefulSetArgs } {
+function controller(w: WorkloadSpec, ctx: ManifestContext): { kind: "Deployment"; args: k8s.apps.v1.DeploymentArgs } | { kind: "StatefulSet"; args: k8s.apps.v1.StatefulSetArgs } {
   return w.state ? { kind: "StatefulSet", args: statefulSet({ ...w, state: w.state }, ctx) } : { kind: "Deployment", args: deployment(w, ctx) };
 }
 
-export function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceArgs {
+function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.ServiceArgs {
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -178,7 +175,7 @@ export function service(w: WorkloadSpec, ctx: ManifestContext): k8s.core.v1.Serv
   };
 }
 
-export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null {
+function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null {
   if (w.autoscaling === null) return null;
   return {
     apiVersion: "autoscaling/v2",
@@ -195,7 +192,7 @@ export function horizontalPodAutoscaler(w: WorkloadSpec, ctx: ManifestContext): 
   };
 }
 
-export function podDisruptionBudget(w: WorkloadSpec, ctx: ManifestContext): k8s.policy.v1.PodDisruptionBudgetArgs {
+function podDisruptionBudget(w: WorkloadSpec, ctx: ManifestContext): k8s.policy.v1.PodDisruptionBudgetArgs {
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
@@ -205,7 +202,7 @@ export function podDisruptionBudget(w: WorkloadSpec, ctx: ManifestContext): k8s.
 }
 
 /** The service's PodMonitor (monitoring.coreos.com/v1): its pods' merged app + Envoy metrics from the sidecar agent. */
-export function podMonitor(w: WorkloadSpec, ctx: ManifestContext): PodMonitorShape {
+function podMonitor(w: WorkloadSpec, ctx: ManifestContext): PodMonitorShape {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PodMonitor",

@@ -42,19 +42,27 @@ export class RuntimeServices extends pulumi.ComponentResource {
     const redis = managedRedis(spec, region, { parent: this });
     this.redisUrl = redis.url;
     const storeLabels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "runtime-stores", "meridian.dev/region": id };
-    const redisSecret = new k8s.core.v1.Secret(`${id}-${WORKLOAD_OBJECTS.redisSecret}`, {
-      metadata: { name: WORKLOAD_OBJECTS.redisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
-      type: "Opaque",
-      stringData: { url: redis.url },
-    }, k8sOpts);
-    const endpoints = new k8s.core.v1.ConfigMap(`${id}-${WORKLOAD_OBJECTS.endpoints}`, {
-      metadata: { name: WORKLOAD_OBJECTS.endpoints, namespace: NAMESPACES.runtime, labels: storeLabels },
-      data: {
-        "postgres-host": args.postgres.host,
-        "postgres-port": String(args.postgres.port),
-        "postgres-database": args.postgres.database,
+    const redisSecret = new k8s.core.v1.Secret(
+      `${id}-${WORKLOAD_OBJECTS.redisSecret}`,
+      {
+        metadata: { name: WORKLOAD_OBJECTS.redisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
+        type: "Opaque",
+        stringData: { url: redis.url },
       },
-    }, k8sOpts);
+      k8sOpts,
+    );
+    const endpoints = new k8s.core.v1.ConfigMap(
+      `${id}-${WORKLOAD_OBJECTS.endpoints}`,
+      {
+        metadata: { name: WORKLOAD_OBJECTS.endpoints, namespace: NAMESPACES.runtime, labels: storeLabels },
+        data: {
+          "postgres-host": args.postgres.host,
+          "postgres-port": String(args.postgres.port),
+          "postgres-database": args.postgres.database,
+        },
+      },
+      k8sOpts,
+    );
 
     const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
     this.workloads = regionWorkloads(spec, id);

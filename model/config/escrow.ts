@@ -23,7 +23,7 @@ const sale = z
   })
   .strict();
 
-const jwk = z.looseObject({ kty: z.enum(["EC", "OKP", "RSA"]), kid: z.string().optional() }).refine((k) => !("d" in k), "expected a public key: a stack must never hold the private part \"d\"");
+const jwk = z.looseObject({ kty: z.enum(["EC", "OKP", "RSA"]), kid: z.string().optional() }).refine((k) => !("d" in k), 'expected a public key: a stack must never hold the private part "d"');
 
 export const escrowSchema = z
   .object({
@@ -76,7 +76,10 @@ export const escrowSchema = z
       .strict()
       .prefault({}),
     /** Oversell economics: the debt ceiling (buyers admitted to checkout beyond stock) comes from these. */
-    risk: z.object({ costOfOversellUSD: positive.default(180), riskToleranceUSD: z.number().min(0).default(50) }).strict().prefault({}),
+    risk: z
+      .object({ costOfOversellUSD: positive.default(180), riskToleranceUSD: z.number().min(0).default(50) })
+      .strict()
+      .prefault({}),
     /** Buyers' tokens: issuer, audience and the issuer's public keys (inline JWKS or its endpoint). */
     identity: z
       .object({

@@ -13,7 +13,7 @@ import { runtimeSchema } from "./runtime.js";
 import { timeSchema } from "./time.js";
 import { trafficSchema } from "./traffic.js";
 
-export const environments = ["local", "dev", "staging", "prod"] as const;
+const environments = ["local", "dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
 
 export const estateSchema = z
@@ -43,7 +43,11 @@ export function crossChecks(raw: Record<string, unknown>): CrossIssue[] {
   const issues: CrossIssue[] = [];
   const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  const ids = new Set(arr(raw["regions"]).map((r) => obj(r)["id"]).filter((id): id is string => typeof id === "string"));
+  const ids = new Set(
+    arr(raw["regions"])
+      .map((r) => obj(r)["id"])
+      .filter((id): id is string => typeof id === "string"),
+  );
   const known = [...ids].join(", ");
   const check = (id: unknown, path: (string | number)[]) => {
     if (typeof id === "string" && !ids.has(id)) issues.push({ path, input: id, message: `unknown region id; expected one of ${known}` });

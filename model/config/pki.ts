@@ -11,11 +11,20 @@ const dns01Schema = z
   .object({
     /** Route 53 is global; the solver still needs a region for its STS/API calls. */
     route53: z
-      .object({ region: z.string().default("us-east-1"), hostedZoneID: z.string().regex(/^Z[A-Z0-9]+$/).optional() })
+      .object({
+        region: z.string().default("us-east-1"),
+        hostedZoneID: z
+          .string()
+          .regex(/^Z[A-Z0-9]+$/)
+          .optional(),
+      })
       .strict()
       .prefault({}),
     /** The GCP project that owns the Cloud DNS zone (required when the zone is served by Cloud DNS). */
-    clouddns: z.object({ project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "expected a GCP project id") }).strict().optional(),
+    clouddns: z
+      .object({ project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "expected a GCP project id") })
+      .strict()
+      .optional(),
     /** The Azure DNS zone behind Traffic Manager (required when the zone is served by trafficmanager). */
     azuredns: z
       .object({
@@ -115,7 +124,12 @@ export const pkiSchema = z
     }
     if (pki.expiryAlerts.warningDays * 86400 > renewBefore) {
       // cert-manager renews at notAfter − renewBefore; warning earlier than that would fire on every healthy cert.
-      ctx.addIssue({ code: "custom", path: ["expiryAlerts", "warningDays"], input: pki.expiryAlerts.warningDays, message: `must be at most renewBefore (${pki.certificate.renewBefore}) so a healthy certificate never warns` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["expiryAlerts", "warningDays"],
+        input: pki.expiryAlerts.warningDays,
+        message: `must be at most renewBefore (${pki.certificate.renewBefore}) so a healthy certificate never warns`,
+      });
     }
   });
 

@@ -29,9 +29,7 @@ export const regionSchema = z
      * Where the cluster's credentials come from: a secret config key holding a kubeconfig
      * (`pulumi config set --secret <key> "$(cat kubeconfig)"`), or a context of the ambient kubeconfig.
      */
-    kubeconfig: z
-      .union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })])
-      .optional(),
+    kubeconfig: z.union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })]).optional(),
     /**
      * The regional gateway's public addresses. AWS: the public subnets its network load balancer spans;
      * each gets an Elastic IP, so DNS publishes addresses rather than the load balancer's hostname.

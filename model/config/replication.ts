@@ -45,7 +45,7 @@ const networkSchema = z
   .strict();
 
 /** Provisioned storage sizes Azure Database for PostgreSQL flexible server accepts (GiB). */
-export const azurePostgresStorageSizes = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] as const;
+const azurePostgresStorageSizes = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] as const;
 
 /**
  * Database sizes, read by the components and priced by the cost model (never hard-coded in either).
@@ -61,7 +61,10 @@ const databasesSchema = z
       .default(256),
     aws: z
       .object({
-        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an RDS instance class such as db.r6g.large").default("db.r6g.large"),
+        instanceClass: z
+          .string()
+          .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an RDS instance class such as db.r6g.large")
+          .default("db.r6g.large"),
         /** Aurora instances per cluster (a writer plus readers). */
         instancesPerCluster: z.number().int().min(1).max(16).default(1),
       })
@@ -69,7 +72,10 @@ const databasesSchema = z
       .prefault({}),
     gcp: z
       .object({
-        tier: z.string().regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384").default("db-custom-4-16384"),
+        tier: z
+          .string()
+          .regex(/^db-[a-z0-9-]+$/, "expected a Cloud SQL tier such as db-custom-4-16384")
+          .default("db-custom-4-16384"),
         /** ENTERPRISE takes shared-core and db-custom-* tiers; ENTERPRISE_PLUS (PostgreSQL 16's default) only db-perf-optimized-N-*. */
         edition: z.enum(["ENTERPRISE", "ENTERPRISE_PLUS"]).default("ENTERPRISE"),
       })
@@ -77,7 +83,10 @@ const databasesSchema = z
       .prefault({}),
     azure: z
       .object({
-        skuName: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, "expected a flexible-server SKU such as Standard_D4ds_v5").default("Standard_D4ds_v5"),
+        skuName: z
+          .string()
+          .regex(/^Standard_[A-Za-z0-9_]+$/, "expected a flexible-server SKU such as Standard_D4ds_v5")
+          .default("Standard_D4ds_v5"),
         tier: z.enum(["Burstable", "GeneralPurpose", "MemoryOptimized"]).default("GeneralPurpose"),
       })
       .strict()
@@ -94,9 +103,7 @@ const placementSchema = z
     /** Running cost of one read replica (USD/month), added to the egress that feeds it. */
     replicaMonthlyUSD: nonNegative.default(0),
     /** User demand: where readers are and how much they read (relative weight). */
-    demand: z
-      .array(z.object({ id: slug, lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), weight: nonNegative }).strict())
-      .min(1),
+    demand: z.array(z.object({ id: slug, lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), weight: nonNegative }).strict()).min(1),
     /** Regions that may host a replica; default: every region that is not a writer. */
     candidates: z.array(slug).optional(),
     routeFactor: z.number().min(1).default(1.5),

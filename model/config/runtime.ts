@@ -19,7 +19,10 @@ const redisSchema = z
       })
       .strict()
       .prefault({}),
-    gcp: z.object({ tier: z.enum(["BASIC", "STANDARD_HA"]).default("STANDARD_HA"), memorySizeGb: z.number().int().min(1).default(5) }).strict().prefault({}),
+    gcp: z
+      .object({ tier: z.enum(["BASIC", "STANDARD_HA"]).default("STANDARD_HA"), memorySizeGb: z.number().int().min(1).default(5) })
+      .strict()
+      .prefault({}),
     azure: z
       .object({
         family: z.enum(["C", "P"]).default("P"),
@@ -104,14 +107,20 @@ export const runtimeSchema = z
         /** Principals above every tenant: they approve tenants' increases (runtime/quota). */
         authorities: z.array(z.string().min(1)).default([]),
         /** The issuer whose JWTs name principals at the quota service (besides mTLS peers). */
-        identity: z.object({ issuer: z.url(), audience: z.string().min(1), jwksUri: z.url() }).strict().optional(),
+        identity: z
+          .object({ issuer: z.url(), audience: z.string().min(1), jwksUri: z.url() })
+          .strict()
+          .optional(),
         tenants: z.array(tenantQuotaSchema).default([]),
       })
       .strict()
       .prefault({})
       .refine((q) => new Set(q.tenants.map((t) => t.id)).size === q.tenants.length, { message: "tenant ids must be unique", path: ["tenants"] }),
     /** Ports used by `meridian local` on loopback. */
-    local: z.object({ basePort: port.default(7100), dnsPort: port.default(8053), dashboardPort: port.default(7000) }).strict().prefault({}),
+    local: z
+      .object({ basePort: port.default(7100), dnsPort: port.default(8053), dashboardPort: port.default(7000) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -10,7 +10,10 @@ import { fraction, positive } from "./vocabulary.js";
 const ptpNetworkSchema = z
   .object({
     /** The NIC ptp4l runs on (its PHC is what phc2sys hands to chrony). */
-    interface: z.string().regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "expected a network interface name such as eth0").default("eth0"),
+    interface: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "expected a network interface name such as eth0")
+      .default("eth0"),
     domainNumber: z.number().int().min(0).max(127).default(0),
     /** `-2` (IEEE 802.3) or UDPv4, as ptp4l spells them. */
     transport: z.enum(["L2", "UDPv4"]).default("L2"),
@@ -20,17 +23,20 @@ const ptpNetworkSchema = z
   .strict();
 
 const ptpSchema = z
-  .union([
-    z.boolean().transform((enabled) => ({ enabled, network: undefined })),
-    z
-      .object({
-        /** Use hypervisor PTP hardware clocks (AWS ENA /dev/ptp_ena) as chrony refclocks. */
-        enabled: z.boolean().default(true),
-        /** A datacenter PTP network: run linuxptp (ptp4l + phc2sys) and feed chrony over SHM. */
-        network: ptpNetworkSchema.optional(),
-      })
-      .strict(),
-  ], { error: "expected true, false, or { enabled, network: { interface, domainNumber, transport, timestamping } }" })
+  .union(
+    [
+      z.boolean().transform((enabled) => ({ enabled, network: undefined })),
+      z
+        .object({
+          /** Use hypervisor PTP hardware clocks (AWS ENA /dev/ptp_ena) as chrony refclocks. */
+          enabled: z.boolean().default(true),
+          /** A datacenter PTP network: run linuxptp (ptp4l + phc2sys) and feed chrony over SHM. */
+          network: ptpNetworkSchema.optional(),
+        })
+        .strict(),
+    ],
+    { error: "expected true, false, or { enabled, network: { interface, domainNumber, transport, timestamping } }" },
+  )
   .prefault(false);
 
 /**

@@ -64,7 +64,10 @@ export const trafficSchema = z
   .object({
     apex: dnsName,
     /** Service hostname under the apex that the GSLB answers for. */
-    host: z.string().regex(/^[a-z0-9-]+$/).default("api"),
+    host: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .default("api"),
     providers: z
       .object({
         primary: z.enum(dnsProviders),
@@ -84,9 +87,15 @@ export const trafficSchema = z
     /** Records besides the GSLB host, served identically by every provider in the hierarchy. */
     records: z.array(staticRecordSchema).default([]),
     /** Cloudflare account that owns the zone, monitors and pools (required when Cloudflare serves). */
-    cloudflare: z.object({ accountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare account id") }).strict().optional(),
+    cloudflare: z
+      .object({ accountId: z.string().regex(/^[0-9a-f]{32}$/, "expected a 32-hex-digit Cloudflare account id") })
+      .strict()
+      .optional(),
     /** Azure location of the resource group holding the Azure DNS zone and Traffic Manager profiles. */
-    azure: z.object({ location: z.string().min(1).default("westeurope") }).strict().prefault({}),
+    azure: z
+      .object({ location: z.string().min(1).default("westeurope") })
+      .strict()
+      .prefault({}),
     /** Monthly DNS queries, for the cost model. */
     monthlyQueriesMillions: nonNegative.default(0),
     degraded: z

@@ -11,18 +11,12 @@ export type Cloud = (typeof clouds)[number];
 export const continents = ["north-america", "south-america", "europe", "asia", "oceania", "africa"] as const;
 export type Continent = (typeof continents)[number];
 
-export const slug = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, "expected a lower-case slug: letters, digits and '-', 2-40 characters");
+export const slug = z.string().regex(/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/, "expected a lower-case slug: letters, digits and '-', 2-40 characters");
 
-export const dnsName = z
-  .string()
-  .regex(/^(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, "expected a fully qualified domain name such as example.com");
+export const dnsName = z.string().regex(/^(?!-)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, "expected a fully qualified domain name such as example.com");
 
 /** Go-style duration ("90s", "15m", "1h", "2160h") as cert-manager and SPIRE spell them. */
-export const duration = z
-  .string()
-  .regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, "expected a duration such as 30s, 15m or 2160h");
+export const duration = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, "expected a duration such as 30s, 15m or 2160h");
 
 export function durationSeconds(text: string): number {
   let total = 0;

@@ -42,13 +42,29 @@ function changed(r: InfracostResource, old: InfracostResource | undefined, delta
     return { ...c, monthlyCost: centsToString(d), hourlyCost: hourly(d) };
   });
   const usage = cents(r.monthlyUsageCost) - cents(old?.monthlyUsageCost);
-  return { name: r.name, resourceType: r.resourceType, metadata: { ...r.metadata, change }, hourlyCost: hourly(delta), monthlyCost: centsToString(delta), monthlyUsageCost: centsToString(usage), costComponents: components };
+  return {
+    name: r.name,
+    resourceType: r.resourceType,
+    metadata: { ...r.metadata, change },
+    hourlyCost: hourly(delta),
+    monthlyCost: centsToString(delta),
+    monthlyUsageCost: centsToString(usage),
+    costComponents: components,
+  };
 }
 
 /** A report (ours or Infracost's) as the baseline of a later one. */
 export function baselineFromReport(report: { totalMonthlyCost: string; projects: { breakdown: { resources: InfracostResource[] } }[] }): Baseline {
   return {
     totalMonthlyCost: report.totalMonthlyCost,
-    resources: report.projects.flatMap((p) => p.breakdown.resources).map((r) => ({ name: r.name, resourceType: r.resourceType, monthlyCost: r.monthlyCost ?? "0", monthlyUsageCost: r.monthlyUsageCost ?? "0", costComponents: (r.costComponents ?? []).map((c) => ({ name: c.name, monthlyCost: c.monthlyCost })) })),
+    resources: report.projects
+      .flatMap((p) => p.breakdown.resources)
+      .map((r) => ({
+        name: r.name,
+        resourceType: r.resourceType,
+        monthlyCost: r.monthlyCost ?? "0",
+        monthlyUsageCost: r.monthlyUsageCost ?? "0",
+        costComponents: (r.costComponents ?? []).map((c) => ({ name: c.name, monthlyCost: c.monthlyCost })),
+      })),
   };
 }

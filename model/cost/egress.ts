@@ -115,7 +115,7 @@ export function topologyCost(input: TopologyInput & { regions: EgressRegion[] },
   return { topology, ...priceEgress(replicationLinks(input, topology), input.regions) };
 }
 
-export const ALL_TOPOLOGIES: Topology[] = ["full-mesh", "star", "regional", "hierarchical"];
+const ALL_TOPOLOGIES: Topology[] = ["full-mesh", "star", "regional", "hierarchical"];
 
 /** Every topology's cost for the same writers and volumes, cheapest first. */
 export function compareTopologies(input: TopologyInput & { regions: EgressRegion[] }): TopologyCost[] {

@@ -93,7 +93,7 @@ export interface InfracostRoot {
   summary: Summary;
 }
 
-export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
+const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function emptyMetadata(command = "breakdown"): RootMetadata {
   return { infracostCommand: command, vcsBranch: "", vcsCommitSha: "", vcsCommitAuthorName: "", vcsCommitAuthorEmail: "", vcsCommitTimestamp: GO_ZERO_TIME, vcsCommitMessage: "" };

@@ -93,7 +93,9 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
     );
   }
   for (const adj of egress.adjustments) {
-    resources.push(resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { usageEstimate: "meridian:replication.writeGBPerMonth", category: "egress", region: adj.region }));
+    resources.push(
+      resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { usageEstimate: "meridian:replication.writeGBPerMonth", category: "egress", region: adj.region }),
+    );
   }
   const free = plan.free.map((f) => ({ name: f.resource.name, resourceType: f.resource.type, metadata: { urn: f.resource.urn ?? null, reason: f.reason } }));
   const breakdown = totals(resources, free);
@@ -135,7 +137,7 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
   };
 }
 
-export function resource(name: string, resourceType: string, components: CostComponent[], metadata: Record<string, unknown>): InfracostResource {
+function resource(name: string, resourceType: string, components: CostComponent[], metadata: Record<string, unknown>): InfracostResource {
   const cents = components.reduce((s, c) => s + c.monthlyCents, 0);
   const usageCents = components.filter((c) => c.usageBased).reduce((s, c) => s + c.monthlyCents, 0);
   return {
@@ -166,14 +168,22 @@ function costComponent(c: CostComponent): InfracostCostComponent {
   };
 }
 
-export function totals(resources: InfracostResource[], free: InfracostResource[]): Breakdown {
+function totals(resources: InfracostResource[], free: InfracostResource[]): Breakdown {
   const cents = sumCents(resources.map((r) => r.monthlyCost ?? "0"));
   const usage = sumCents(resources.map((r) => r.monthlyUsageCost ?? "0"));
   return { resources, ...(free.length ? { freeResources: free } : {}), totalHourlyCost: hourly(cents), totalMonthlyCost: centsToString(cents), totalMonthlyUsageCost: centsToString(usage) };
 }
 
 function baselineBreakdown(b: Baseline): Breakdown {
-  const resources = b.resources.map((r) => ({ name: r.name, resourceType: r.resourceType ?? "", metadata: {}, monthlyCost: r.monthlyCost, monthlyUsageCost: r.monthlyUsageCost ?? "0", hourlyCost: hourly(parseCents(r.monthlyCost, `baseline ${r.name}`)), costComponents: [] }));
+  const resources = b.resources.map((r) => ({
+    name: r.name,
+    resourceType: r.resourceType ?? "",
+    metadata: {},
+    monthlyCost: r.monthlyCost,
+    monthlyUsageCost: r.monthlyUsageCost ?? "0",
+    hourlyCost: hourly(parseCents(r.monthlyCost, `baseline ${r.name}`)),
+    costComponents: [],
+  }));
   const cents = parseCents(b.totalMonthlyCost, "baseline totalMonthlyCost");
   const usage = sumCents(resources.map((r) => r.monthlyUsageCost));
   return { resources, totalHourlyCost: hourly(cents), totalMonthlyCost: centsToString(cents), totalMonthlyUsageCost: centsToString(usage) };
@@ -200,16 +210,16 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return new Map([...m].sort((a, b) => a[0].localeCompare(b[0])));
 }
 
-export function parseCents(text: string, what: string): number {
+function parseCents(text: string, what: string): number {
   if (!/^-?\d+(\.\d+)?$/.test(text)) throw new Error(`${what}: expected a decimal string such as "12.34", got ${JSON.stringify(text)}`);
   return Math.round(Number(text) * 100);
 }
 
-export function sumCents(values: string[]): number {
+function sumCents(values: string[]): number {
   return values.reduce((s, v) => s + parseCents(v, "monthlyCost"), 0);
 }
 
-export function hourly(cents: number): string {
+function hourly(cents: number): string {
   return decimal(cents / 100 / HOURS_PER_MONTH);
 }
 

@@ -109,7 +109,7 @@ export function relayOf(input: TopologyInput, continent: Continent): string {
   return relay;
 }
 
-export function continentsOf(regions: TopologyRegion[]): Continent[] {
+function continentsOf(regions: TopologyRegion[]): Continent[] {
   return [...new Set(regions.map((r) => r.continent))];
 }
 

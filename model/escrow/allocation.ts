@@ -94,7 +94,7 @@ function normalise(values: number[]): number[] {
  * - geographic: isolation, the mean great-circle distance to the other regions — a far-away region
  *   borrows from the pool over a longer round trip, so it should hold more stock locally.
  */
-export function weightComponents(regions: readonly RegionDemand[], historyDecay = 0.7): Record<Factor, number>[] {
+function weightComponents(regions: readonly RegionDemand[], historyDecay = 0.7): Record<Factor, number>[] {
   const historical = normalise(regions.map((r) => weightedHistory(r.history, historyDecay)));
   const load = normalise(regions.map((r) => r.currentLoad * r.capacity));
   const geographic = normalise(
@@ -124,7 +124,11 @@ export function allocate(total: number, regions: readonly RegionDemand[], option
   const weights = components.map((k) => FACTORS.reduce((s, f) => s + coefficients[f] * k[f], 0) / sumC);
   const globalReserve = Math.floor(total * reserveFraction);
   const allocatable = total - globalReserve;
-  const units = largestRemainder(allocatable, weights, regions.map((r) => r.id));
+  const units = largestRemainder(
+    allocatable,
+    weights,
+    regions.map((r) => r.id),
+  );
   return {
     total,
     globalReserve,

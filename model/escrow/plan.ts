@@ -16,7 +16,7 @@ import { backtest, fitHoltWinters, type Backtest } from "./forecast.js";
 import { refillPlan, type RefillPlan } from "./refill.js";
 
 /** Each region's demand signals as the allocation reads them, from the stack's region config. */
-export function regionDemands(spec: Pick<EstateSpec, "regions">): RegionDemand[] {
+function regionDemands(spec: Pick<EstateSpec, "regions">): RegionDemand[] {
   return spec.regions.map((r) => ({
     id: r.id,
     history: r.demand.history,
@@ -88,7 +88,10 @@ export function skuPlans(spec: Pick<EstateSpec, "regions" | "runtime">): SkuPlan
         failureRecoveryMs: e.refill.failureRecoveryMs,
         serviceLevel: e.refill.serviceLevel,
       });
-      const exhaustion = concurrentExhaustion(refill.regions.map((r) => ({ id: r.id, expectedDemand: r.windowDemand, escrow: r.reorderPoint })), e.refill.demandCv);
+      const exhaustion = concurrentExhaustion(
+        refill.regions.map((r) => ({ id: r.id, expectedDemand: r.windowDemand, escrow: r.reorderPoint })),
+        e.refill.demandCv,
+      );
       const debt = debtCeiling({ costOfOversell: e.risk.costOfOversellUSD, riskTolerance: e.risk.riskToleranceUSD, exhaustionProbability: exhaustion.all, maxDebt: refill.batchSize });
       return {
         sku,

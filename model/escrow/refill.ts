@@ -71,7 +71,12 @@ export interface RefillPlan {
 }
 
 function check(x: RefillInputs): void {
-  const nums: [string, number][] = [["serviceRate", x.serviceRate], ["latencyMeanMs", x.latencyMeanMs], ["latencyStdMs", x.latencyStdMs], ["failureRecoveryMs", x.failureRecoveryMs]];
+  const nums: [string, number][] = [
+    ["serviceRate", x.serviceRate],
+    ["latencyMeanMs", x.latencyMeanMs],
+    ["latencyStdMs", x.latencyStdMs],
+    ["failureRecoveryMs", x.failureRecoveryMs],
+  ];
   for (const [k, v] of nums) if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${k}: got ${v}; expected a finite number >= 0`);
   if (!(x.serviceRate > 0)) throw new RangeError(`serviceRate: got ${x.serviceRate}; expected > 0`);
   if (!(x.burstFactor >= 1)) throw new RangeError(`burstFactor: got ${x.burstFactor}; expected >= 1`);

@@ -19,12 +19,7 @@ export interface FactorSensitivity {
   maxUnitShift: number;
 }
 
-export function allocationSensitivity(
-  total: number,
-  regions: readonly RegionDemand[],
-  options: AllocationOptions = {},
-  delta = 0.1,
-): FactorSensitivity[] {
+export function allocationSensitivity(total: number, regions: readonly RegionDemand[], options: AllocationOptions = {}, delta = 0.1): FactorSensitivity[] {
   const base = allocate(total, regions, options);
   const c = options.coefficients ?? DEFAULT_COEFFICIENTS;
   const sumC = c.historical + c.load + c.geographic;

@@ -119,7 +119,7 @@ export function placeReplicas(problem: PlacementProblem): Placement {
 }
 
 /** Smallest RTT at which at least `q` of the demand weight is served. */
-export function weightedPercentile(assignments: Assignment[], weightOf: Map<string, number>, q: number): number {
+function weightedPercentile(assignments: Assignment[], weightOf: Map<string, number>, q: number): number {
   const sorted = [...assignments].sort((a, b) => a.rttMs - b.rttMs);
   const total = sorted.reduce((s, a) => s + weightOf.get(a.demand)!, 0);
   let acc = 0;

@@ -18,8 +18,8 @@ export interface LatencyModel {
   overrides: Record<string, number>;
 }
 
-export const EARTH_RADIUS_KM = 6371;
-export const FIBRE_KM_PER_MS = 200;
+const EARTH_RADIUS_KM = 6371;
+const FIBRE_KM_PER_MS = 200;
 
 export const defaultLatencyModel: LatencyModel = { routeFactor: 1.5, overheadMs: 5, overrides: {} };
 
@@ -32,7 +32,7 @@ export function greatCircleKm(a: GeoPoint, b: GeoPoint): number {
   return 2 * EARTH_RADIUS_KM * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-export function overrideKey(from: string, to: string): string {
+function overrideKey(from: string, to: string): string {
   return `${from}→${to}`;
 }
 

@@ -12,15 +12,13 @@ import { defaultLatencyModel } from "./latency.js";
 import { placeReplicas, type Candidate, type Placement } from "./greedy.js";
 
 export function replicaMonthlyUSD(spec: EstateSpec, regionId: string, runningUSD: number): number {
-  const links = spec.replication.writers
-    .filter((w) => w !== regionId)
-    .map((w) => ({ from: w, to: regionId, gb: spec.replication.writeGBPerMonth[w] ?? 0, carries: [] }));
+  const links = spec.replication.writers.filter((w) => w !== regionId).map((w) => ({ from: w, to: regionId, gb: spec.replication.writeGBPerMonth[w] ?? 0, carries: [] }));
   const cents = priceEgress(links, spec.regions).links.reduce((s, l) => s + l.monthlyCents, 0);
   return Number(centsToString(cents + Math.round(runningUSD * 100)));
 }
 
 /** Region and demand ids the placement block names must exist (checked here: the block's schema cannot see regions). */
-export function placementProblems(spec: EstateSpec): ConfigProblem[] {
+function placementProblems(spec: EstateSpec): ConfigProblem[] {
   const cfg = spec.replication.placement;
   if (!cfg) return [];
   const regions = new Set(spec.regions.map((r) => r.id));
@@ -32,7 +30,11 @@ export function placementProblems(spec: EstateSpec): ConfigProblem[] {
   for (const key of Object.keys(cfg.latencyOverridesMs)) {
     const [from, to] = key.split("→") as [string, string];
     if (!demand.has(from) || !regions.has(to)) {
-      problems.push({ keyPath: `meridian:replication.placement.latencyOverridesMs.${key}`, value: JSON.stringify(key), expected: "<demand id>→<region id> naming a demand point and a region of this stack" });
+      problems.push({
+        keyPath: `meridian:replication.placement.latencyOverridesMs.${key}`,
+        value: JSON.stringify(key),
+        expected: "<demand id>→<region id> naming a demand point and a region of this stack",
+      });
     }
   }
   return problems;

@@ -49,7 +49,7 @@ export const elasticacheNodeHour: Record<string, Price> = {
 export const awsNetworkLoadBalancerHour = perHour(16.43, 1, "aws_lb (network)", "2024-07", US_ONLY);
 export const awsNatGatewayHour = perHour(32.85, 1, "aws_nat_gateway", "2024-07", US_ONLY);
 /** Every AWS-provided public IPv4 address, attached or idle (BYOIP excepted), since 2024-02-01. */
-export const awsPublicIpv4Hour = price(0.005, "hours", "AWS Networking & Content Delivery blog, \"Identify and optimize public IPv4 address usage on AWS\" (charge effective 2024-02-01)", "2026-12", {
+export const awsPublicIpv4Hour = price(0.005, "hours", 'AWS Networking & Content Delivery blog, "Identify and optimize public IPv4 address usage on AWS" (charge effective 2024-02-01)', "2026-12", {
   note: "all regions",
 });
 /** A Secrets Manager secret per month (API calls, $0.05 per 10,000, are usage and not estimated). */
@@ -61,15 +61,29 @@ export const awsVpnConnectionHour = perHour(36.5, 1, "aws_vpn_connection", "2024
 
 /** Instance sizes relative to `large`: AWS prices scale linearly within a family. */
 export const awsSizeUnits: Record<string, number> = {
-  medium: 0.5, large: 1, xlarge: 2, "2xlarge": 4, "4xlarge": 8, "8xlarge": 16, "12xlarge": 24, "16xlarge": 32, "24xlarge": 48,
+  medium: 0.5,
+  large: 1,
+  xlarge: 2,
+  "2xlarge": 4,
+  "4xlarge": 8,
+  "8xlarge": 16,
+  "12xlarge": 24,
+  "16xlarge": 32,
+  "24xlarge": 48,
 };
 
 // ---- GCP -------------------------------------------------------------------------------------------
 
 /** Cloud SQL for PostgreSQL (Enterprise) custom machine: per vCPU-hour and GB-hour, zonal vs regional (HA). */
 export const cloudSqlRates = {
-  vcpuHour: { ZONAL: perHour(5788.61 / 2, 96, "google_sql_database_instance", "2024-07", "regional ÷ 2; us-central1"), REGIONAL: perHour(5788.61, 96, "google_sql_database_instance", "2024-07", "us-central1") },
-  memoryGBHour: { ZONAL: perHour(3679.2 / 2, 360, "google_sql_database_instance", "2024-07", "regional ÷ 2; us-central1"), REGIONAL: perHour(3679.2, 360, "google_sql_database_instance", "2024-07", "us-central1") },
+  vcpuHour: {
+    ZONAL: perHour(5788.61 / 2, 96, "google_sql_database_instance", "2024-07", "regional ÷ 2; us-central1"),
+    REGIONAL: perHour(5788.61, 96, "google_sql_database_instance", "2024-07", "us-central1"),
+  },
+  memoryGBHour: {
+    ZONAL: perHour(3679.2 / 2, 360, "google_sql_database_instance", "2024-07", "regional ÷ 2; us-central1"),
+    REGIONAL: perHour(3679.2, 360, "google_sql_database_instance", "2024-07", "us-central1"),
+  },
   ssdGBMonth: {
     ZONAL: price(0.17, "GB-months", golden("google_sql_database_instance"), "2024-07", { note: "regional $0.34 ÷ 2; us-central1" }),
     REGIONAL: price(0.34, "GB-months", golden("google_sql_database_instance"), "2024-07", { note: "us-central1" }),

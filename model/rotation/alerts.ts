@@ -118,10 +118,34 @@ function meshControlPlaneGroup(): RuleGroup {
   return {
     name: "meridian-mesh-control-plane",
     rules: [
-      { alert: "IstiodXdsPushErrors", expr: `sum by (cluster, type) (increase(pilot_xds_pushes{type=~".+_senderr"}[15m])) > 0`, for: "15m", severity: "warning", summary: "istiod fails to send {{ $labels.type }} pushes: proxies run on stale configuration" },
-      { alert: "IstiodXdsRejected", expr: `sum by (cluster, type) (increase(pilot_total_xds_rejects[15m])) > 0`, for: "15m", severity: "warning", summary: "proxies reject istiod's {{ $labels.type }} configuration: the last accepted policy keeps applying" },
-      { alert: "IstiodCsrSignErrors", expr: `sum by (cluster) (increase(citadel_server_csr_sign_error_count[15m])) > 0`, for: "5m", severity: "warning", summary: "istiod's CA fails to sign CSRs: a proxy is asking istiod instead of SPIRE for its certificate" },
-      { alert: "MeshMetricsDown", expr: `up{job=~"${jobs}"} == 0`, for: "10m", severity: "warning", summary: "Prometheus cannot scrape {{ $labels.job }}: the SPIFFE and mesh alerts have no data from it" },
+      {
+        alert: "IstiodXdsPushErrors",
+        expr: `sum by (cluster, type) (increase(pilot_xds_pushes{type=~".+_senderr"}[15m])) > 0`,
+        for: "15m",
+        severity: "warning",
+        summary: "istiod fails to send {{ $labels.type }} pushes: proxies run on stale configuration",
+      },
+      {
+        alert: "IstiodXdsRejected",
+        expr: `sum by (cluster, type) (increase(pilot_total_xds_rejects[15m])) > 0`,
+        for: "15m",
+        severity: "warning",
+        summary: "proxies reject istiod's {{ $labels.type }} configuration: the last accepted policy keeps applying",
+      },
+      {
+        alert: "IstiodCsrSignErrors",
+        expr: `sum by (cluster) (increase(citadel_server_csr_sign_error_count[15m])) > 0`,
+        for: "5m",
+        severity: "warning",
+        summary: "istiod's CA fails to sign CSRs: a proxy is asking istiod instead of SPIRE for its certificate",
+      },
+      {
+        alert: "MeshMetricsDown",
+        expr: `up{job=~"${jobs}"} == 0`,
+        for: "10m",
+        severity: "warning",
+        summary: "Prometheus cannot scrape {{ $labels.job }}: the SPIFFE and mesh alerts have no data from it",
+      },
     ],
   };
 }
@@ -140,10 +164,34 @@ function privateCaGroup(spec: EstateSpec): RuleGroup {
   return {
     name: "meridian-private-ca",
     rules: [
-      { alert: "IntermediateCaExpiring", expr: `${left("tls.crt")} < ${durationSeconds(intermediateRenewBefore)}`, for: "1h", severity: "warning", summary: `intermediate {{ $labels.secret_name }} expires within ${intermediateRenewBefore}: sign its successor offline (meridian pki csr / meridian pki sign)` },
-      { alert: "IntermediateCaExpiryCritical", expr: `${left("tls.crt")} < ${criticalDays * DAY}`, for: "5m", severity: "critical", summary: `intermediate {{ $labels.secret_name }} expires in under ${criticalDays} days: SPIRE stops minting SVIDs in that region when it does` },
-      { alert: "RootCaOutlivedByIntermediates", expr: `${left("ca.crt")} < ${durationSeconds(intermediateDuration)}`, for: "1h", severity: "warning", summary: `the offline root in {{ $labels.secret_name }} expires within one intermediate lifetime (${intermediateDuration}): plan the root ceremony` },
-      { alert: "IntermediateCaUnmonitored", expr: `absent(x509_cert_not_after{${INTERMEDIATE_SECRETS},secret_key="tls.crt"})`, for: "30m", severity: "warning", summary: "no expiry data for any regional intermediate: is x509-certificate-exporter running and scraped?" },
+      {
+        alert: "IntermediateCaExpiring",
+        expr: `${left("tls.crt")} < ${durationSeconds(intermediateRenewBefore)}`,
+        for: "1h",
+        severity: "warning",
+        summary: `intermediate {{ $labels.secret_name }} expires within ${intermediateRenewBefore}: sign its successor offline (meridian pki csr / meridian pki sign)`,
+      },
+      {
+        alert: "IntermediateCaExpiryCritical",
+        expr: `${left("tls.crt")} < ${criticalDays * DAY}`,
+        for: "5m",
+        severity: "critical",
+        summary: `intermediate {{ $labels.secret_name }} expires in under ${criticalDays} days: SPIRE stops minting SVIDs in that region when it does`,
+      },
+      {
+        alert: "RootCaOutlivedByIntermediates",
+        expr: `${left("ca.crt")} < ${durationSeconds(intermediateDuration)}`,
+        for: "1h",
+        severity: "warning",
+        summary: `the offline root in {{ $labels.secret_name }} expires within one intermediate lifetime (${intermediateDuration}): plan the root ceremony`,
+      },
+      {
+        alert: "IntermediateCaUnmonitored",
+        expr: `absent(x509_cert_not_after{${INTERMEDIATE_SECRETS},secret_key="tls.crt"})`,
+        for: "30m",
+        severity: "warning",
+        summary: "no expiry data for any regional intermediate: is x509-certificate-exporter running and scraped?",
+      },
     ],
   };
 }
@@ -155,18 +203,60 @@ export function pkiRuleGroups(spec: EstateSpec): RuleGroup[] {
     {
       name: "meridian-certificates",
       rules: [
-        { alert: "CertificateExpiringSoon", expr: `${remaining} < ${warningDays * DAY}`, for: "1h", severity: "warning", summary: `certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under ${warningDays} days` },
-        { alert: "CertificateExpiryCritical", expr: `${remaining} < ${criticalDays * DAY}`, for: "5m", severity: "critical", summary: `certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under ${criticalDays} days` },
-        { alert: "CertificateNotReady", expr: `certmanager_certificate_ready_status{condition="False"} == 1`, for: "15m", severity: "critical", summary: "certificate {{ $labels.namespace }}/{{ $labels.name }} is not Ready (issuance or renewal failing)" },
-        { alert: "CertificateRenewalOverdue", expr: `time() - certmanager_certificate_renewal_timestamp_seconds > 3600`, for: "15m", severity: "critical", summary: "certificate {{ $labels.namespace }}/{{ $labels.name }} passed its renewal time an hour ago and was not renewed" },
-        { alert: "AcmeRequestErrors", expr: `sum by (cluster, host) (rate(certmanager_http_acme_client_request_count{status=~"4..|5.."}[15m])) > 0`, for: "30m", severity: "warning", summary: "ACME requests to {{ $labels.host }} are failing (rate limit, DNS-01 or account problem)" },
+        {
+          alert: "CertificateExpiringSoon",
+          expr: `${remaining} < ${warningDays * DAY}`,
+          for: "1h",
+          severity: "warning",
+          summary: `certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under ${warningDays} days`,
+        },
+        {
+          alert: "CertificateExpiryCritical",
+          expr: `${remaining} < ${criticalDays * DAY}`,
+          for: "5m",
+          severity: "critical",
+          summary: `certificate {{ $labels.namespace }}/{{ $labels.name }} expires in under ${criticalDays} days`,
+        },
+        {
+          alert: "CertificateNotReady",
+          expr: `certmanager_certificate_ready_status{condition="False"} == 1`,
+          for: "15m",
+          severity: "critical",
+          summary: "certificate {{ $labels.namespace }}/{{ $labels.name }} is not Ready (issuance or renewal failing)",
+        },
+        {
+          alert: "CertificateRenewalOverdue",
+          expr: `time() - certmanager_certificate_renewal_timestamp_seconds > 3600`,
+          for: "15m",
+          severity: "critical",
+          summary: "certificate {{ $labels.namespace }}/{{ $labels.name }} passed its renewal time an hour ago and was not renewed",
+        },
+        {
+          alert: "AcmeRequestErrors",
+          expr: `sum by (cluster, host) (rate(certmanager_http_acme_client_request_count{status=~"4..|5.."}[15m])) > 0`,
+          for: "30m",
+          severity: "warning",
+          summary: "ACME requests to {{ $labels.host }} are failing (rate limit, DNS-01 or account problem)",
+        },
       ],
     },
     {
       name: "meridian-spiffe",
       rules: [
-        { alert: "SpireAgentSvidRotationFailing", expr: `sum by (cluster) (increase(spire_agent_agent_svid_rotate{status!="OK"}[15m])) > 0`, for: svidFailureFor(spec), severity: "critical", summary: `SPIRE agents fail to rotate their SVIDs (SVID TTL ${spec.pki.svidTtl})` },
-        { alert: "SpireServerCaPrepareFailing", expr: `sum by (cluster) (increase(spire_server_ca_manager_x509_ca_prepare{status!="OK"}[30m])) > 0`, for: svidFailureFor(spec), severity: "critical", summary: "SPIRE server cannot prepare its next X.509 CA from the cert-manager upstream authority" },
+        {
+          alert: "SpireAgentSvidRotationFailing",
+          expr: `sum by (cluster) (increase(spire_agent_agent_svid_rotate{status!="OK"}[15m])) > 0`,
+          for: svidFailureFor(spec),
+          severity: "critical",
+          summary: `SPIRE agents fail to rotate their SVIDs (SVID TTL ${spec.pki.svidTtl})`,
+        },
+        {
+          alert: "SpireServerCaPrepareFailing",
+          expr: `sum by (cluster) (increase(spire_server_ca_manager_x509_ca_prepare{status!="OK"}[30m])) > 0`,
+          for: svidFailureFor(spec),
+          severity: "critical",
+          summary: "SPIRE server cannot prepare its next X.509 CA from the cert-manager upstream authority",
+        },
         ...svidExpiryRules(spec),
       ],
     },

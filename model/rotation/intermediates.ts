@@ -50,7 +50,10 @@ export function regionCeremony(spec: EstateSpec, region: Region): RegionCeremony
     region: region.id,
     steps: [
       { where: "online", command: `npx meridian pki csr --stack ${spec.stack} --region ${region.id} --out ${d}` },
-      { where: "offline", command: `npx meridian pki sign --stack ${spec.stack} --region ${region.id} --csr ${d}/intermediate.csr --root-cert root-ca.pem --root-key root-ca-key.pem > ${d}/intermediate-chain.pem` },
+      {
+        where: "offline",
+        command: `npx meridian pki sign --stack ${spec.stack} --region ${region.id} --csr ${d}/intermediate.csr --root-cert root-ca.pem --root-key root-ca-key.pem > ${d}/intermediate-chain.pem`,
+      },
       { where: "online", command: `pulumi config set --stack ${spec.stack} --secret meridian:${keys.cert} < ${d}/intermediate-chain.pem` },
       { where: "online", command: `pulumi config set --stack ${spec.stack} --secret meridian:${keys.key} < ${d}/intermediate-key.pem && shred -u ${d}/intermediate-key.pem` },
     ],

@@ -39,9 +39,9 @@ export function intermediateKeys(region: Region): { cert: string; key: string } 
 }
 
 /** CAs allowed below a regional intermediate: SPIRE's server CA, which signs only leaf SVIDs. */
-export const INTERMEDIATE_PATH_LENGTH = 1;
+const INTERMEDIATE_PATH_LENGTH = 1;
 /** The cluster DNS domain every in-cluster service name (SVID DNS SANs) lives under. */
-export const CLUSTER_DOMAIN = "cluster.local";
+const CLUSTER_DOMAIN = "cluster.local";
 
 /** Everything the offline root signs into a region's intermediate. */
 export interface IntermediateProfile {
@@ -108,10 +108,7 @@ export function dns01Solver(spec: EstateSpec): Dns01Solver | null {
   if (provider === "local") return null;
   const dns01 = spec.pki.acme.dns01;
   const missing = (key: string, what: string) =>
-    new PkiConfigError(
-      `meridian:pki.acme.dns01.${key}`,
-      `${spec.dns.apex} is served by ${provider} (meridian:dns.providers.primary), so the DNS-01 solver needs ${what}`,
-    );
+    new PkiConfigError(`meridian:pki.acme.dns01.${key}`, `${spec.dns.apex} is served by ${provider} (meridian:dns.providers.primary), so the DNS-01 solver needs ${what}`);
   switch (provider) {
     case "route53":
       return {
@@ -163,11 +160,7 @@ export function solverBlock(solver: Dns01Solver): Record<string, unknown> {
 
 /** Secret config keys the PKI area reads: the solver's credentials, the root certificate, each region's intermediate. */
 export function pkiSecretKeys(spec: EstateSpec): string[] {
-  return [
-    ...(dns01Solver(spec)?.credentials ?? []).map((c) => c.configKey),
-    ROOT_CA_CERT_KEY,
-    ...spec.regions.flatMap((r) => Object.values(intermediateKeys(r))),
-  ];
+  return [...(dns01Solver(spec)?.credentials ?? []).map((c) => c.configKey), ROOT_CA_CERT_KEY, ...spec.regions.flatMap((r) => Object.values(intermediateKeys(r)))];
 }
 
 /** The ACME issuer the stack's public certificates use. */

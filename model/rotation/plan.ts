@@ -80,7 +80,7 @@ function hours(h: number): string {
 }
 
 /** renewBefore per wave: the last wave keeps the configured value, each earlier wave one stagger more. */
-export function staggeredRenewBefore(spec: EstateSpec, waveIndex: number, waveCount: number): string {
+function staggeredRenewBefore(spec: EstateSpec, waveIndex: number, waveCount: number): string {
   const base = durationSeconds(spec.pki.certificate.renewBefore) / 3600;
   return hours(base + (waveCount - 1 - waveIndex) * spec.pki.rotation.staggerHours);
 }
@@ -119,10 +119,7 @@ export interface GateResult {
   failedChecks?: string[];
 }
 
-export type RotationStep =
-  | { action: "verify"; wave: number; regions: string[] }
-  | { action: "rollback"; wave: number; regions: string[]; keep: string[]; failedChecks: string[] }
-  | { action: "done" };
+export type RotationStep = { action: "verify"; wave: number; regions: string[] } | { action: "rollback"; wave: number; regions: string[]; keep: string[]; failedChecks: string[] } | { action: "done" };
 
 /**
  * The rollback rule as a decision: walk the waves in order; the first without a gate result is the one to

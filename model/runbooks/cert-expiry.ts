@@ -5,16 +5,7 @@
  */
 import { NAMESPACES, serviceFqdn, type EstateSpec, type Region } from "../estate.js";
 import { clusterFlag, fetchKubeconfig, waveCommands } from "../rotation/commands.js";
-import {
-  GATEWAY_CERTIFICATE,
-  INTERMEDIATE_ISSUER,
-  ROOT_CA_CERT_KEY,
-  gatewayIssuer,
-  type Dns01Solver,
-  dns01Solver,
-  intermediateKeys,
-  intermediateSecret,
-} from "../rotation/issuers.js";
+import { GATEWAY_CERTIFICATE, INTERMEDIATE_ISSUER, ROOT_CA_CERT_KEY, gatewayIssuer, type Dns01Solver, dns01Solver, intermediateKeys, intermediateSecret } from "../rotation/issuers.js";
 import { regionCeremony } from "../rotation/intermediates.js";
 import { planRotation } from "../rotation/plan.js";
 import type { Runbook } from "./runbook.js";
@@ -73,11 +64,19 @@ kubectl ${clusterFlag(first)} -n ${cm} logs deploy/cert-manager --since=1h | gre
    so clients land on healthy regions while you fix them. If all regions are affected, go straight on.
 
 ## Generate an emergency certificate (5–10 min)
-${solver ? acmeEmergency(spec, solver, ordered, fqdn, perRegion, fence) : `The gateway certificate comes from the regional intermediate CA; force its renewal:
+${
+  solver
+    ? acmeEmergency(spec, solver, ordered, fqdn, perRegion, fence)
+    : `The gateway certificate comes from the regional intermediate CA; force its renewal:
 ${fence(perRegion((r) => waveCommands(r).renew))}
-`}Internal chain: an expiring or expired regional intermediate cannot be renewed in the cluster (the root's key is
+`
+}Internal chain: an expiring or expired regional intermediate cannot be renewed in the cluster (the root's key is
 offline). Re-sign it — for ${first.id} (repeat per region; \`npx meridian pki plan --stack ${spec.stack}\` prints all, in wave order):
-${fence(regionCeremony(spec, first).steps.map((s) => `${s.command}   # ${s.where}`).join("\n") + `\npulumi up --stack ${spec.stack}`)}
+${fence(
+  regionCeremony(spec, first)
+    .steps.map((s) => `${s.command}   # ${s.where}`)
+    .join("\n") + `\npulumi up --stack ${spec.stack}`,
+)}
 The new chain is \`meridian:${intermediateKeys(first).cert}\` (and \`…-key\`); SPIRE takes it at its next CA preparation.
 An expired or compromised root needs the root ceremony on the offline machine (\`npx meridian pki root --stack ${spec.stack} --out …\`),
 then every region's intermediate re-signed and \`pulumi config set --secret meridian:${ROOT_CA_CERT_KEY}\` with the new root certificate.
@@ -119,14 +118,7 @@ ${solver ? `- DNS-01: did the ${solver.provider} credentials (${solver.credentia
 export const runbook: Runbook = { name: "cert-expiry", title: "Certificate expiry emergency (§14.4.2)", render };
 
 /** The ACME path of the emergency: forced renewal once the issuer works, else certbot with the same DNS provider. */
-function acmeEmergency(
-  spec: EstateSpec,
-  solver: Dns01Solver,
-  ordered: Region[],
-  fqdn: string,
-  perRegion: (f: (r: Region) => string) => string,
-  fence: (body: string) => string,
-): string {
+function acmeEmergency(spec: EstateSpec, solver: Dns01Solver, ordered: Region[], fqdn: string, perRegion: (f: (r: Region) => string) => string, fence: (body: string) => string): string {
   return `Try the fast path first: a forced renewal through cert-manager (works once the issuer is healthy again, e.g.
 after replacing expired DNS-01 credentials with \`pulumi config set --secret meridian:${solver.credentials[0]?.configKey} …\` and \`pulumi up\`):
 ${fence(perRegion((r) => waveCommands(r).renew))}

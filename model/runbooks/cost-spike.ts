@@ -64,7 +64,10 @@ export const runbook: Runbook = {
       "",
       "## 4. Remediate (30 min)",
       "",
-      ...alternatives.map((t) => `- ${t.topology}: ${formatUSD(t.monthlyCents)}/month${t.topology === current.topology ? " (current)" : ` (${t.monthlyCents < current.monthlyCents ? "saves" : "costs"} ${formatUSD(Math.abs(current.monthlyCents - t.monthlyCents))})`}`),
+      ...alternatives.map(
+        (t) =>
+          `- ${t.topology}: ${formatUSD(t.monthlyCents)}/month${t.topology === current.topology ? " (current)" : ` (${t.monthlyCents < current.monthlyCents ? "saves" : "costs"} ${formatUSD(Math.abs(current.monthlyCents - t.monthlyCents))})`}`,
+      ),
       "",
       "Change `meridian:replication.topology` (regional keeps data on its continent), throttle or batch the writer that grew, or move a relay onto the writer's cloud. Re-run `meridian cost` to confirm before `pulumi up`.",
       "",

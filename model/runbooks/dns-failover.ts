@@ -24,9 +24,11 @@ function render(spec: EstateSpec): string {
   const standbys = policy.providers.slice(policy.delegated.length);
   const outage = providerOutageTiming(policy);
   const names = [policy.fqdn, ...policy.records.map((r) => `${r.fqdn} ${r.type}`)];
-  const sync = policy.providers.map((p) => `| ${p} | ${policy.delegated.includes(p) ? "delegated" : "warm standby"} | ${names.length} names (${policy.fqdn} + ${policy.records.length} static) | ${formatSeconds(providerTiming(policy, p).rtoSeconds)} |`);
-  const digEach = (name: string, type: string) =>
-    policy.providers.map((p) => `dig +norecurse +short @<${p} nameserver> ${name} ${type}`).join("\n");
+  const sync = policy.providers.map(
+    (p) =>
+      `| ${p} | ${policy.delegated.includes(p) ? "delegated" : "warm standby"} | ${names.length} names (${policy.fqdn} + ${policy.records.length} static) | ${formatSeconds(providerTiming(policy, p).rtoSeconds)} |`,
+  );
+  const digEach = (name: string, type: string) => policy.providers.map((p) => `dig +norecurse +short @<${p} nameserver> ${name} ${type}`).join("\n");
 
   const secondaryPart =
     secondary === undefined

@@ -106,7 +106,16 @@ export const runbook: Runbook = {
       `1. **${STEPS[0]![0]} (${STEPS[0]![1]} min).** Health checks flag the writer after ~${detection} s. Confirm from two vantage points: \`meridian runbook failover --stack ${spec.stack}\` lists the standby; check the provider status page and the replica lag below.`,
       `2. **${STEPS[1]![0]} (${STEPS[1]![1]} min).** If the old primary still answers, fence it so a partition cannot write twice: \`ALTER DATABASE meridian SET default_transaction_read_only = on;\` and scale the writer region's runtime to zero (\`kubectl -n meridian scale deploy --all --replicas=0\`).`,
       `3. **${STEPS[2]![0]} (${STEPS[2]![1]} min).** Per affected partition:`,
-      ...standbys(spec).flatMap((s) => ["", `   - ${s.writer} → ${s.standby}:`, "", "     ```sh", ...promoteCommand(spec, s, regionById(spec, s.standby)).split("\n").map((l) => `     ${l}`), "     ```"]),
+      ...standbys(spec).flatMap((s) => [
+        "",
+        `   - ${s.writer} → ${s.standby}:`,
+        "",
+        "     ```sh",
+        ...promoteCommand(spec, s, regionById(spec, s.standby))
+          .split("\n")
+          .map((l) => `     ${l}`),
+        "     ```",
+      ]),
       "",
       `4. **${STEPS[3]![0]} (${STEPS[3]![1]} min).** Failover records switch on their own once health checks fail; clients follow within the ${spec.dns.ttlSeconds} s TTL. Point the runtime's database endpoint for the partition at the promoted standby.`,
       `5. **${STEPS[4]![0]} (${STEPS[4]![1]} min).** Scale the runtime up in the standby region; re-point downstream subscribers of the old primary at the promoted one (\`ALTER SUBSCRIPTION … CONNECTION …\`).`,

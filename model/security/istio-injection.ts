@@ -9,8 +9,6 @@
  */
 import type { ContainerLike } from "./pod-security.js";
 
-/** Label the injector puts on every injected pod; PodMonitors for meshed pods select it. */
-export const INJECTED_POD_LABEL = { "security.istio.io/tlsMode": "istio" } as const;
 /** The sidecar agent's merged Prometheus endpoint (Envoy stats + the app's `prometheus.io/*`-annotated metrics). */
 export const MERGED_METRICS = { port: 15020, path: "/stats/prometheus" } as const;
 

@@ -12,7 +12,7 @@ import { NAMESPACES } from "../estate.js";
 import { OPERATOR_IDENTITY, spiffeId, type ServiceName, type WorkloadIdentity } from "../services.js";
 import { GRANDMASTER } from "../time/hierarchy.js";
 
-export const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
+const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
 
 /**
  * The runtime services served by the service kit (runtime/kit), whose config has a `server` section. Escrow and

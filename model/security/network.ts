@@ -48,12 +48,12 @@ export function redisPort(cloud: Cloud): number {
 }
 export const ISTIOD_PORTS = { xds: 15012, webhook: 15017, monitoring: 15014 } as const;
 export const ENVOY_STATS_PORT = 15090;
-export const CERT_MANAGER_PORTS = { webhook: 10250, metrics: 9402 } as const;
+const CERT_MANAGER_PORTS = { webhook: 10250, metrics: 9402 } as const;
 export const SPIRE_PORTS = { server: 8081, webhook: 9443, metrics: 9988 } as const;
-export const CHRONY_EXPORTER_PORT = 9123;
-export const X509_EXPORTER_PORT = 9793;
+const CHRONY_EXPORTER_PORT = 9123;
+const X509_EXPORTER_PORT = 9793;
 /** cert-manager checks DNS-01 propagation against these public resolvers (components/pki/cert-manager.ts). */
-export const PUBLIC_RESOLVERS = ["1.1.1.1", "8.8.8.8"] as const;
+const PUBLIC_RESOLVERS = ["1.1.1.1", "8.8.8.8"] as const;
 
 const tcp = (port: number): Port => ({ protocol: "TCP", port });
 const inNamespace = (ns: string): Peer => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } });
@@ -90,13 +90,7 @@ function defaultDeny(ns: string): NetworkPolicyShape {
 function baseline(role: NamespaceRole): NetworkPolicyShape {
   const ns = NAMESPACES[role];
   const meshed = NAMESPACE_POSTURE[role].injection;
-  return policy(
-    ns,
-    "allow-dns-and-mesh",
-    null,
-    meshed ? [{ from: [PROMETHEUS], ports: [tcp(MERGED_METRICS.port), tcp(ENVOY_STATS_PORT)] }] : [],
-    meshed ? [KUBE_DNS, ISTIOD] : [KUBE_DNS],
-  );
+  return policy(ns, "allow-dns-and-mesh", null, meshed ? [{ from: [PROMETHEUS], ports: [tcp(MERGED_METRICS.port), tcp(ENVOY_STATS_PORT)] }] : [], meshed ? [KUBE_DNS, ISTIOD] : [KUBE_DNS]);
 }
 
 const callersOf = (s: RuntimeService) => s.callers.map(callerIdentity);
@@ -151,18 +145,19 @@ function healthPolicy(): NetworkPolicyShape {
     "allow-health",
     HEALTH_POD_SELECTOR,
     [{ from: [pods(NAMESPACES.gateway, GATEWAY_POD_SELECTOR)], ports: [tcp(HEALTH_AGGREGATOR.port)] }],
-    [
-      ...probed.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: [tcp(t.ports[0]!.port)] })),
-      { to: [MONITOR_PODS], ports: [tcp(REPLICATION_MONITOR.port)] },
-    ],
+    [...probed.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: [tcp(t.ports[0]!.port)] })), { to: [MONITOR_PODS], ports: [tcp(REPLICATION_MONITOR.port)] }],
   );
 }
 
 /** The replication lag monitor (components/replication/monitor.ts): asked by the aggregator; reads the region's Postgres copies, by port. */
 function replicationMonitorPolicy(): NetworkPolicyShape {
-  return policy(REPLICATION_MONITOR.namespace, "allow-replication-monitor", REPLICATION_MONITOR_POD_SELECTOR,
+  return policy(
+    REPLICATION_MONITOR.namespace,
+    "allow-replication-monitor",
+    REPLICATION_MONITOR_POD_SELECTOR,
     [{ from: [HEALTH_PODS], ports: [tcp(REPLICATION_MONITOR.port)] }],
-    [{ ports: [tcp(POSTGRES_PORT)] }]);
+    [{ ports: [tcp(POSTGRES_PORT)] }],
+  );
 }
 
 function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
@@ -170,28 +165,46 @@ function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
   // chrony runs on the host network (node addresses, not pods), so NTP is open by port; the admin API is
   // reached only through the mesh (the AuthorizationPolicy decides who may call which route).
   return [
-    policy(NAMESPACES.time, "allow-grandmaster", { app: GRANDMASTER.name }, [
-      { ports: [{ protocol: "UDP", port: GRANDMASTER.containerPort }] },
-      { from: [{ namespaceSelector: { matchLabels: { "istio-injection": "enabled" } } }], ports: [tcp(GRANDMASTER.adminPort)] },
-    ], []),
+    policy(
+      NAMESPACES.time,
+      "allow-grandmaster",
+      { app: GRANDMASTER.name },
+      [{ ports: [{ protocol: "UDP", port: GRANDMASTER.containerPort }] }, { from: [{ namespaceSelector: { matchLabels: { "istio-injection": "enabled" } } }], ports: [tcp(GRANDMASTER.adminPort)] }],
+      [],
+    ),
   ];
 }
 
 function systemPolicies(): NetworkPolicyShape[] {
   const meshed = (Object.keys(NAMESPACES) as NamespaceRole[]).filter((r) => NAMESPACE_POSTURE[r].injection).map((r) => inNamespace(NAMESPACES[r]));
   return [
-    policy(NAMESPACES.certManager, "allow-cert-manager", null,
+    policy(
+      NAMESPACES.certManager,
+      "allow-cert-manager",
+      null,
       [{ ports: [tcp(CERT_MANAGER_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(CERT_MANAGER_PORTS.metrics)] }],
       // ACME directories and the DNS providers' APIs are public HTTPS; propagation checks ask the public resolvers.
-      [API_SERVER, { to: PUBLIC_RESOLVERS.map((ip) => ({ ipBlock: { cidr: `${ip}/32` } })), ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }]),
-    policy(NAMESPACES.spire, "allow-spire", null,
+      [API_SERVER, { to: PUBLIC_RESOLVERS.map((ip) => ({ ipBlock: { cidr: `${ip}/32` } })), ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
+    ),
+    policy(
+      NAMESPACES.spire,
+      "allow-spire",
+      null,
       [{ ports: [tcp(SPIRE_PORTS.server), tcp(SPIRE_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(SPIRE_PORTS.metrics)] }],
       // Agents attest workloads through the kubelet's read-only API on their node.
-      [API_SERVER, { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.server)] }, { ports: [tcp(10250)] }]),
-    policy(NAMESPACES.istio, "allow-istiod", null,
+      [API_SERVER, { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.server)] }, { ports: [tcp(10250)] }],
+    ),
+    policy(
+      NAMESPACES.istio,
+      "allow-istiod",
+      null,
       [{ from: meshed, ports: [tcp(ISTIOD_PORTS.xds)] }, { ports: [tcp(ISTIOD_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(ISTIOD_PORTS.monitoring)] }],
-      [API_SERVER]),
-    policy(NAMESPACES.monitoring, "allow-prometheus", null,
+      [API_SERVER],
+    ),
+    policy(
+      NAMESPACES.monitoring,
+      "allow-prometheus",
+      null,
       [{ from: [PROMETHEUS] }],
       [
         API_SERVER,
@@ -202,16 +215,23 @@ function systemPolicies(): NetworkPolicyShape[] {
         { to: [inNamespace(NAMESPACES.monitoring)], ports: [tcp(X509_EXPORTER_PORT)] },
         // chrony_exporter runs on the host network: node addresses, by port.
         { ports: [tcp(CHRONY_EXPORTER_PORT)] },
-      ]),
+      ],
+    ),
   ];
 }
 
 /** Operator toolbox pods: to every runtime service and the grandmaster's admin API (the mesh checks the routes). */
 function operatorPolicy(inputs: RegionNetworkInputs): NetworkPolicyShape {
-  return policy(NAMESPACES.runtime, "allow-operator", OPERATOR_POD_SELECTOR, [], [
-    ...RUNTIME_SERVICES.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
-    ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [tcp(GRANDMASTER.adminPort)] }] : []),
-  ]);
+  return policy(
+    NAMESPACES.runtime,
+    "allow-operator",
+    OPERATOR_POD_SELECTOR,
+    [],
+    [
+      ...RUNTIME_SERVICES.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+      ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [tcp(GRANDMASTER.adminPort)] }] : []),
+    ],
+  );
 }
 
 /** The logical-replication Jobs (components/replication/logical.ts): Postgres only, by port. */

@@ -9,12 +9,12 @@
  * redirection on the node: the injected `istio-validation` init container then needs no NET_ADMIN/NET_RAW and
  * runs as UID 1337, so injected pods stay `restricted`.
  */
-import { NAMESPACES, type NamespaceRole } from "../estate.js";
+import type { NamespaceRole } from "../estate.js";
 
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
 /** The Pod Security Standards version the labels pin (Kubernetes minor; the rules checked here are this version's). */
-export const POD_SECURITY_VERSION = "v1.33";
+const POD_SECURITY_VERSION = "v1.33";
 
 export interface NamespacePosture {
   /** Istio injects its sidecar into every pod (label `istio-injection=enabled`), or never (`disabled`). */
@@ -72,9 +72,4 @@ export function namespaceSecurityLabels(role: NamespaceRole): Record<string, str
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/warn-version": POD_SECURITY_VERSION,
   };
-}
-
-export function postureOfNamespace(namespace: string): NamespacePosture | undefined {
-  const role = (Object.keys(NAMESPACES) as NamespaceRole[]).find((r) => NAMESPACES[r] === namespace);
-  return role === undefined ? undefined : NAMESPACE_POSTURE[role];
 }

@@ -18,7 +18,7 @@ import { GATEWAY_POD_SELECTOR } from "../services.js";
 import { ENVOY_STATS_PORT, ISTIOD_PORTS, SPIRE_PORTS } from "./network.js";
 
 /** The Helm release name the spire chart is installed under (components/pki/charts.ts names releases after their chart). */
-export const SPIRE_RELEASE = "spire";
+const SPIRE_RELEASE = "spire";
 
 export interface ScrapeTarget {
   /** The monitor's name; Prometheus's `job` label is `<namespace>/<name>` for a PodMonitor and the Service name for a ServiceMonitor. */

@@ -122,7 +122,8 @@ export function timeAlerts(time: TimeConfig): AlertRule[] {
       for: "0m",
       severity: "warning",
       summary: "A clock service reset its HLC to a new epoch",
-      description: "{{ $labels.pod }} began a new HLC epoch: clients holding older timestamps or consistency tokens are answered 409 \"hlc reset\" and re-read (GET /v1/time shows lastReset and its reason).",
+      description:
+        '{{ $labels.pod }} began a new HLC epoch: clients holding older timestamps or consistency tokens are answered 409 "hlc reset" and re-read (GET /v1/time shows lastReset and its reason).',
     },
     {
       alert: "ClockDriftDetected",

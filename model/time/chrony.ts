@@ -7,10 +7,7 @@ import type { RegionTimePlan } from "./hierarchy.js";
 export const CHRONY_CONF_PATH = "/etc/chrony/chrony.conf";
 
 export function renderChronyConf(plan: RegionTimePlan): string {
-  const lines = [
-    `# chrony.conf for region ${plan.region} (${plan.cloud}), rendered by Meridian from the time hierarchy.`,
-    `# Time scale: ${plan.smear}. Never mix smeared and unsmeared sources.`,
-  ];
+  const lines = [`# chrony.conf for region ${plan.region} (${plan.cloud}), rendered by Meridian from the time hierarchy.`, `# Time scale: ${plan.smear}. Never mix smeared and unsmeared sources.`];
   for (const e of plan.excluded) lines.push(`# excluded: ${e.source.target} — ${e.source.smear}`);
   lines.push("");
   for (const s of plan.sources) {

@@ -76,26 +76,49 @@ export const GRANDMASTER = { name: "grandmaster", containerPort: 10123, adminPor
 export const PTP_SHM_SEGMENT = 0;
 
 /** The time service each cloud offers inside its network, with its leap-second behaviour. */
-export function cloudSources(cloud: Cloud, ptpEnabled: boolean): TimeSource[] {
+function cloudSources(cloud: Cloud, ptpEnabled: boolean): TimeSource[] {
   switch (cloud) {
     case "aws":
       return [
-        { directive: "server", target: "169.254.169.123", options: ["prefer", "iburst", "minpoll", "4", "maxpoll", "4"], smear: "smeared", role: "cloud", note: "Amazon Time Sync Service (link-local, smears leap seconds)" },
+        {
+          directive: "server",
+          target: "169.254.169.123",
+          options: ["prefer", "iburst", "minpoll", "4", "maxpoll", "4"],
+          smear: "smeared",
+          role: "cloud",
+          note: "Amazon Time Sync Service (link-local, smears leap seconds)",
+        },
         ...(ptpEnabled
-          ? [{ directive: "refclock", target: "PHC /dev/ptp_ena", options: ["poll", "0", "delay", "0.000010", "prefer"], smear: "unsmeared", role: "phc", note: "ENA PTP hardware clock (Nitro; unsmeared UTC)" } satisfies TimeSource]
+          ? [
+              {
+                directive: "refclock",
+                target: "PHC /dev/ptp_ena",
+                options: ["poll", "0", "delay", "0.000010", "prefer"],
+                smear: "unsmeared",
+                role: "phc",
+                note: "ENA PTP hardware clock (Nitro; unsmeared UTC)",
+              } satisfies TimeSource,
+            ]
           : []),
       ];
     case "gcp":
       return [{ directive: "server", target: "metadata.google.internal", options: ["iburst"], smear: "smeared", role: "cloud", note: "GCE metadata server NTP (Google smears leap seconds)" }];
     case "azure":
       return [
-        { directive: "refclock", target: "PHC /dev/ptp_hyperv", options: ["poll", "3", "dpoll", "-2", "offset", "0", "stratum", "2"], smear: "unsmeared", role: "phc", note: "Hyper-V host PTP hardware clock (unsmeared)" },
+        {
+          directive: "refclock",
+          target: "PHC /dev/ptp_hyperv",
+          options: ["poll", "3", "dpoll", "-2", "offset", "0", "stratum", "2"],
+          smear: "unsmeared",
+          role: "phc",
+          note: "Hyper-V host PTP hardware clock (unsmeared)",
+        },
       ];
   }
 }
 
 /** chrony `server` lines for the configured references that apply to this region. */
-export function referenceSources(references: readonly TimeReferenceConfig[], regionId: string): TimeSource[] {
+function referenceSources(references: readonly TimeReferenceConfig[], regionId: string): TimeSource[] {
   return references
     .filter((r) => r.regions === undefined || r.regions.includes(regionId))
     .map((r) => ({
@@ -138,7 +161,14 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
       }
     : null;
   if (grandmaster !== null) {
-    candidates.push({ directive: "server", target: grandmaster.host, options: ["iburst", "minpoll", "4", "maxpoll", "6"], smear, role: "grandmaster", note: `Meridian grandmaster (${grandmaster.source} ensemble, stratum 1)` });
+    candidates.push({
+      directive: "server",
+      target: grandmaster.host,
+      options: ["iburst", "minpoll", "4", "maxpoll", "6"],
+      smear,
+      role: "grandmaster",
+      note: `Meridian grandmaster (${grandmaster.source} ensemble, stratum 1)`,
+    });
   }
   const sources = candidates.filter((s) => s.smear === smear);
   const excluded = candidates

@@ -7,7 +7,7 @@
 import type { PtpNetworkConfig } from "../config/time.js";
 import { PTP_SHM_SEGMENT } from "./hierarchy.js";
 
-export const PTP4L_CONF_PATH = "/etc/linuxptp/ptp4l.conf";
+const PTP4L_CONF_PATH = "/etc/linuxptp/ptp4l.conf";
 
 export function renderPtp4lConf(network: PtpNetworkConfig): string {
   return [

@@ -37,9 +37,7 @@ export interface AnswerSet {
 const stateOf = (health: RegionHealth, id: string): HealthState => health[id] ?? "healthy";
 
 function weighted(targets: readonly RegionTarget[], health: RegionHealth): Answer[] {
-  return targets
-    .map((t) => ({ regionId: t.id, weight: t.weights[stateOf(health, t.id)] }))
-    .filter((a) => a.weight > 0);
+  return targets.map((t) => ({ regionId: t.id, weight: t.weights[stateOf(health, t.id)] })).filter((a) => a.weight > 0);
 }
 
 function failOpen(targets: readonly RegionTarget[]): AnswerSet {
@@ -51,9 +49,7 @@ function clientContinent(policy: TrafficPolicy, client: ClientHint): Continent |
   if (client.continent !== undefined) return client.continent;
   if (client.location === undefined) return undefined;
   const at = client.location;
-  return policy.geoGroups
-    .map((g) => g.continent)
-    .sort((a, b) => distanceKm(at, CONTINENT_CENTROIDS[a]) - distanceKm(at, CONTINENT_CENTROIDS[b]))[0];
+  return policy.geoGroups.map((g) => g.continent).sort((a, b) => distanceKm(at, CONTINENT_CENTROIDS[a]) - distanceKm(at, CONTINENT_CENTROIDS[b]))[0];
 }
 
 /** The regions the policy answers with, given health and (optionally) the client's whereabouts. */
@@ -70,7 +66,10 @@ export function answerSet(policy: TrafficPolicy, health: RegionHealth, client: C
       const continent = clientContinent(policy, client);
       const group = policy.geoGroups.find((g) => g.continent === continent);
       if (group !== undefined) {
-        const answers = weighted(targets.filter((t) => group.regionIds.includes(t.id)), health);
+        const answers = weighted(
+          targets.filter((t) => group.regionIds.includes(t.id)),
+          health,
+        );
         if (answers.length > 0) return { answers, failOpen: false };
       }
       const answers = weighted(targets, health);

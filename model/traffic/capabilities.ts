@@ -93,7 +93,7 @@ function slotPath(dns: Pick<TrafficConfig, "providers">, provider: DnsProvider):
 type IntervalRule = ProviderCapability["intervals"];
 const isList = (rule: IntervalRule): rule is readonly number[] => Array.isArray(rule);
 
-export function describeIntervals(c: ProviderCapability): string {
+function describeIntervals(c: ProviderCapability): string {
   const rule = c.intervals;
   return isList(rule) ? `${rule.join(" or ")} s` : `${rule.min}-${rule.max} s`;
 }

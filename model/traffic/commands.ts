@@ -9,7 +9,7 @@ import type { TrafficPolicy } from "./policy.js";
 const slug = (text: string) => text.replace(/[^a-z0-9-]/gi, "-").toLowerCase();
 
 /** Names the components give provider objects (mirrors components/dns/*). */
-export function providerNames(policy: TrafficPolicy) {
+function providerNames(policy: TrafficPolicy) {
   return {
     cloudDnsZone: slug(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63),
     cloudDnsHealthCheck: slug(`meridian-${policy.stack}-gslb`),

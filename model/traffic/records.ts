@@ -16,7 +16,7 @@ export interface ZoneRecord {
   caa: { flags: number; tag: string; value: string }[];
 }
 
-export function recordFqdn(apex: string, name: string): string {
+function recordFqdn(apex: string, name: string): string {
   return name === "@" ? apex : `${name}.${apex}`;
 }
 

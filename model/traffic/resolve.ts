@@ -44,7 +44,7 @@ export interface Resolution {
 }
 
 /** An IPv4 address as an unsigned 32-bit number, or undefined when it is not one. */
-export function ipv4(address: string): number | undefined {
+function ipv4(address: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address.replace(/^::ffff:/i, ""));
   if (!m) return undefined;
   const octets = m.slice(1).map(Number);

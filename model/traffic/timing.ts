@@ -8,11 +8,11 @@ import type { DnsProvider } from "../config/traffic.js";
 import type { TrafficPolicy } from "./policy.js";
 
 /** Route 53 fixes its probe timeout: 4 s to connect, then 2 s for the response. */
-export const ROUTE53_PROBE_TIMEOUT_SECONDS = 6;
+const ROUTE53_PROBE_TIMEOUT_SECONDS = 6;
 /** TTL of the delegation NS records in the parent zone (.com/.net: 2 days); bounds a registrar NS change. */
 export const PARENT_NS_TTL_SECONDS = 172_800;
 /** A recursive resolver's retry of another delegated nameserver after an unanswered query (BIND/Unbound: < 1-2 s). */
-export const RESOLVER_NS_RETRY_SECONDS = 2;
+const RESOLVER_NS_RETRY_SECONDS = 2;
 
 export interface ProviderTiming {
   provider: DnsProvider;

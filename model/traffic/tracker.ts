@@ -45,7 +45,10 @@ export class HealthTracker {
 
   state(regionId: string): HealthState {
     const region = this.region(regionId);
-    return classifyRegion([...region.values()].map((s) => s.up), this.policy.failingShare);
+    return classifyRegion(
+      [...region.values()].map((s) => s.up),
+      this.policy.failingShare,
+    );
   }
 
   /** Every region's state, ready for `answerSet`. */

@@ -10,7 +10,7 @@ import type { UsageItem } from "../usage.js";
 import { trafficPolicy, type TrafficPolicy } from "./policy.js";
 
 /** Route 53 health checks the policy needs: one per region and signal, plus CALCULATED parents. */
-export function route53CheckCounts(policy: TrafficPolicy): { endpointChecks: number; calculatedChecks: number } {
+function route53CheckCounts(policy: TrafficPolicy): { endpointChecks: number; calculatedChecks: number } {
   const perRegion = policy.signals.length;
   return {
     endpointChecks: policy.targets.length * perRegion,
@@ -20,7 +20,7 @@ export function route53CheckCounts(policy: TrafficPolicy): { endpointChecks: num
 }
 
 /** Route 53's optional health-check features this spec turns on (each billed per check). */
-export function route53OptionalFeatures(policy: TrafficPolicy): string[] {
+function route53OptionalFeatures(policy: TrafficPolicy): string[] {
   const features: string[] = [];
   if (policy.healthCheck.protocol === "HTTPS") features.push("HTTPS");
   if (policy.healthCheck.intervalSeconds < 30) features.push("fast interval");
@@ -40,7 +40,15 @@ export function trafficUsage(spec: EstateSpec): UsageItem[] {
       case "route53": {
         add({ resource: `route53:zone-${spec.dns.apex}`, resourceType: "aws:route53/zone:Zone", component: "Hosted zone", sku: "route53.hostedZone", monthlyQuantity: 1, unit: "zones" });
         const sku = policy.mode === "latency" ? "route53.queries.latency" : policy.mode === "geo" ? "route53.queries.geo" : "route53.queries.standard";
-        add({ resource: `route53:${policy.fqdn}`, resourceType: "aws:route53/record:Record", component: `DNS queries (${policy.mode})`, sku, monthlyQuantity: queries, unit: "1M queries", usageBased: true });
+        add({
+          resource: `route53:${policy.fqdn}`,
+          resourceType: "aws:route53/record:Record",
+          component: `DNS queries (${policy.mode})`,
+          sku,
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
         const features = route53OptionalFeatures(policy);
         for (const target of policy.targets) {
           const onAws = target.cloud === "aws";
@@ -68,34 +76,110 @@ export function trafficUsage(spec: EstateSpec): UsageItem[] {
         const { calculatedChecks } = route53CheckCounts(policy);
         if (calculatedChecks > 0) {
           // CALCULATED checks probe nothing; AWS bills them as basic checks of an AWS endpoint.
-          add({ resource: "route53:hc-calculated", resourceType: "aws:route53/healthCheck:HealthCheck", component: "Calculated health checks", sku: "route53.healthCheck.aws", monthlyQuantity: calculatedChecks, unit: "checks" });
+          add({
+            resource: "route53:hc-calculated",
+            resourceType: "aws:route53/healthCheck:HealthCheck",
+            component: "Calculated health checks",
+            sku: "route53.healthCheck.aws",
+            monthlyQuantity: calculatedChecks,
+            unit: "checks",
+          });
         }
         break;
       }
       case "clouddns":
         add({ resource: `clouddns:zone-${spec.dns.apex}`, resourceType: "gcp:dns/managedZone:ManagedZone", component: "Managed zone", sku: "clouddns.zone", monthlyQuantity: 1, unit: "zones" });
-        add({ resource: `clouddns:${policy.fqdn}`, resourceType: "gcp:dns/recordSet:RecordSet", component: "Routing-policy queries", sku: "clouddns.queries.routingPolicy", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
-        add({ resource: "clouddns:hc-gslb", resourceType: "gcp:compute/healthCheck:HealthCheck", component: "Health-checked external endpoints", sku: "clouddns.healthCheck", monthlyQuantity: policy.targets.length, unit: "endpoints" });
+        add({
+          resource: `clouddns:${policy.fqdn}`,
+          resourceType: "gcp:dns/recordSet:RecordSet",
+          component: "Routing-policy queries",
+          sku: "clouddns.queries.routingPolicy",
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
+        add({
+          resource: "clouddns:hc-gslb",
+          resourceType: "gcp:compute/healthCheck:HealthCheck",
+          component: "Health-checked external endpoints",
+          sku: "clouddns.healthCheck",
+          monthlyQuantity: policy.targets.length,
+          unit: "endpoints",
+        });
         break;
       case "trafficmanager": {
         add({ resource: `azuredns:zone-${spec.dns.apex}`, resourceType: "azure-native:dns:Zone", component: "DNS zone", sku: "azuredns.zone", monthlyQuantity: 1, unit: "zones" });
-        add({ resource: `azuredns:zone-${spec.dns.apex}`, resourceType: "azure-native:dns:Zone", component: "DNS queries", sku: "azuredns.queries", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
-        add({ resource: `trafficmanager:${policy.fqdn}`, resourceType: "azure-native:trafficmanager:Profile", component: "Traffic Manager queries", sku: "trafficmanager.queries", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
+        add({
+          resource: `azuredns:zone-${spec.dns.apex}`,
+          resourceType: "azure-native:dns:Zone",
+          component: "DNS queries",
+          sku: "azuredns.queries",
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
+        add({
+          resource: `trafficmanager:${policy.fqdn}`,
+          resourceType: "azure-native:trafficmanager:Profile",
+          component: "Traffic Manager queries",
+          sku: "trafficmanager.queries",
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
         const fast = policy.healthCheck.intervalSeconds < 30;
         for (const kind of ["azure", "external"] as const) {
           // Several signals: one probed external endpoint per region and signal (nested per-signal profiles).
           const n = policy.targets.filter((t) => (t.cloud === "azure") === (kind === "azure")).length * policy.signals.length;
           if (n === 0) continue;
           const resourceType = "azure-native:trafficmanager:Endpoint";
-          add({ resource: `trafficmanager:endpoints-${kind}`, resourceType, component: `Health checks (${kind} endpoints)`, sku: `trafficmanager.healthCheck.${kind}`, monthlyQuantity: n, unit: "endpoints" });
-          if (fast) add({ resource: `trafficmanager:endpoints-${kind}`, resourceType, component: "Fast interval probing", sku: `trafficmanager.healthCheck.fastInterval.${kind}`, monthlyQuantity: n, unit: "endpoints" });
+          add({
+            resource: `trafficmanager:endpoints-${kind}`,
+            resourceType,
+            component: `Health checks (${kind} endpoints)`,
+            sku: `trafficmanager.healthCheck.${kind}`,
+            monthlyQuantity: n,
+            unit: "endpoints",
+          });
+          if (fast)
+            add({
+              resource: `trafficmanager:endpoints-${kind}`,
+              resourceType,
+              component: "Fast interval probing",
+              sku: `trafficmanager.healthCheck.fastInterval.${kind}`,
+              monthlyQuantity: n,
+              unit: "endpoints",
+            });
         }
         break;
       }
       case "cloudflare":
-        add({ resource: `cloudflare:zone-${spec.dns.apex}`, resourceType: "cloudflare:index/zone:Zone", component: "DNS queries", sku: "cloudflare.dns.queries", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
-        add({ resource: `cloudflare:lb-${policy.fqdn}`, resourceType: "cloudflare:index/loadBalancer:LoadBalancer", component: "Load balancer", sku: "cloudflare.loadBalancer.base", monthlyQuantity: 1, unit: "load balancers" });
-        add({ resource: `cloudflare:lb-${policy.fqdn}`, resourceType: "cloudflare:index/loadBalancer:LoadBalancer", component: "Load-balanced queries", sku: "cloudflare.loadBalancer.queries", monthlyQuantity: queries, unit: "1M queries", usageBased: true });
+        add({
+          resource: `cloudflare:zone-${spec.dns.apex}`,
+          resourceType: "cloudflare:index/zone:Zone",
+          component: "DNS queries",
+          sku: "cloudflare.dns.queries",
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
+        add({
+          resource: `cloudflare:lb-${policy.fqdn}`,
+          resourceType: "cloudflare:index/loadBalancer:LoadBalancer",
+          component: "Load balancer",
+          sku: "cloudflare.loadBalancer.base",
+          monthlyQuantity: 1,
+          unit: "load balancers",
+        });
+        add({
+          resource: `cloudflare:lb-${policy.fqdn}`,
+          resourceType: "cloudflare:index/loadBalancer:LoadBalancer",
+          component: "Load-balanced queries",
+          sku: "cloudflare.loadBalancer.queries",
+          monthlyQuantity: queries,
+          unit: "1M queries",
+          usageBased: true,
+        });
         break;
       case "local":
         break;

@@ -57,7 +57,7 @@ export interface RateLimitRegionConfig {
 }
 
 /** The descriptor the gateway sends for estate-wide traffic: `generic_key=<domain>`. */
-export const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
+const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
 
 export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateLimitRegionConfig {
   regionById(spec, regionId);
@@ -65,9 +65,7 @@ export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateL
   const requestsPerSecond = rateLimitShares(spec)[regionId]!;
   const document = {
     domain,
-    descriptors: [
-      { key: ESTATE_DESCRIPTOR.key, value: domain, rate_limit: { name: `${domain}-${regionId}`, unit: "second", requests_per_unit: requestsPerSecond } },
-    ],
+    descriptors: [{ key: ESTATE_DESCRIPTOR.key, value: domain, rate_limit: { name: `${domain}-${regionId}`, unit: "second", requests_per_unit: requestsPerSecond } }],
   };
   return { domain, region: regionId, requestsPerSecond, yaml: stringify(document) };
 }

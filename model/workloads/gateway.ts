@@ -49,7 +49,7 @@ export interface HealthSignalRoute {
 }
 
 /** Names a signal may have beyond the runtime services: the gateway alone, or everything the region serves. */
-export const GATEWAY_SIGNAL = "gateway";
+const GATEWAY_SIGNAL = "gateway";
 
 /**
  * A service's own readiness over HTTP: the path its readiness probe asks (the proof log answers
@@ -66,7 +66,7 @@ function readinessOf(spec: EstateSpec, regionId: string, name: ServiceName): Hea
 export const HEALTH_PROBED_SERVICES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock"];
 
 /** Services running in a region (a single writer runs in the ledger region only). */
-export function servingServices(spec: EstateSpec, regionId: string): ServiceName[] {
+function servingServices(spec: EstateSpec, regionId: string): ServiceName[] {
   return HEALTH_PROBED_SERVICES.filter((s) => !SINGLE_WRITER.has(s) || regionId === ledgerRegion(spec));
 }
 
@@ -75,7 +75,7 @@ export function servingServices(spec: EstateSpec, regionId: string): ServiceName
  * that service; `gateway` is answered by the gateway; `replication` probes the region's replication
  * monitor; any other name (the default `serving` signal) is every service the region runs.
  */
-export function healthSignalRoutes(spec: EstateSpec, regionId: string): HealthSignalRoute[] {
+function healthSignalRoutes(spec: EstateSpec, regionId: string): HealthSignalRoute[] {
   const policy = trafficPolicy(spec);
   const services = servingServices(spec, regionId);
   const readyzOf = (name: ServiceName) => readinessOf(spec, regionId, name);

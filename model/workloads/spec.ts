@@ -35,9 +35,7 @@ export { STATE_DIR };
 export const HTTP_PORT = 8080;
 
 export type EnvVar =
-  | { name: string; value: string }
-  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }
-  | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
+  { name: string; value: string } | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } } | { name: string; valueFrom: { configMapKeyRef: { name: string; key: string } } };
 
 export interface Probe {
   kind: "http" | "tcp";
@@ -87,7 +85,7 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  * lease has one holder: a second pod of the region would fence the first off. One pod per region, never
  * two at once (Recreate), no autoscaler; the store's lease expiry hands its units back if the pod dies.
  */
-export const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow"]);
+const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow"]);
 
 interface Sizing {
   requests: { cpu: string; memory: string };
@@ -104,7 +102,7 @@ const SIZING: Record<ServiceName, Sizing> = {
   clock: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 2 },
   quota: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
-export const TARGET_CPU_PERCENT = 70;
+const TARGET_CPU_PERCENT = 70;
 
 const listen = ["--port", String(HTTP_PORT), "--host", "0.0.0.0"];
 const secretEnv = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
@@ -149,7 +147,11 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       // gates both the HTTP check and the burn-rate outcomes, so it lists every catalogued caller: the gateway (external
       // clients' checks; the mesh admits it to the public routes only, not to /outcomes) and the services.
       const service = {
-        rules: configPath("ratelimit", "config.yaml"), region: regionId, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs, grpc: { port: grpc.port },
+        rules: configPath("ratelimit", "config.yaml"),
+        region: regionId,
+        instances: spec.runtime.replicas,
+        maxOffsetMs: spec.time.maxOffsetMs,
+        grpc: { port: grpc.port },
         ...(gm ? { timeReference: { grandmaster: gm } } : {}),
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
         server: meshServerSection(spec.pki.trustDomain, runtimeService("ratelimit")),
@@ -169,8 +171,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
-        args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen,
-          "--key", configPath("prooflog", "signer/signer.key")],
+        args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--key", configPath("prooflog", "signer/signer.key")],
         config: { "prooflog.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [{ secret: WORKLOAD_OBJECTS.prooflogSigner, mountPath: configPath("prooflog", "signer") }],
         readiness: { kind: "http", path: "/checkpoint", port: HTTP_PORT },
@@ -231,12 +232,7 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     strategy: single || onePerRegion ? "Recreate" : "RollingUpdate",
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
-    env: [
-      { name: "MERIDIAN_REGION", value: regionId },
-      { name: "MERIDIAN_SERVICE", value: service.name },
-      ...(parts.stores.postgres ? POSTGRES_ENV : []),
-      ...(parts.stores.redis ? REDIS_ENV : []),
-    ],
+    env: [{ name: "MERIDIAN_REGION", value: regionId }, { name: "MERIDIAN_SERVICE", value: service.name }, ...(parts.stores.postgres ? POSTGRES_ENV : []), ...(parts.stores.redis ? REDIS_ENV : [])],
     ...parts,
   };
 }

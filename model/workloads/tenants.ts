@@ -13,9 +13,9 @@ import { namespaceSecurityLabels } from "../security/posture.js";
 export type TenantQuota = EstateSpec["runtime"]["quota"]["tenants"][number];
 
 /** The quota service's dimensions: the keys a tenant's `hard` may carry. */
-export const QUOTA_DIMENSIONS = ["cpu", "memory", "storage", "pods", "services", "persistentvolumeclaims"] as const;
+const QUOTA_DIMENSIONS = ["cpu", "memory", "storage", "pods", "services", "persistentvolumeclaims"] as const;
 
-export const tenantNamespace = (id: string) => `tenant-${id}`;
+const tenantNamespace = (id: string) => `tenant-${id}`;
 
 const cpu = (cores: number) => `${Math.round(cores * 1000)}m`;
 const mem = (gib: number) => (Number.isInteger(gib) ? `${gib}Gi` : `${Math.round(gib * 1024)}Mi`);
@@ -34,18 +34,30 @@ export interface TenantObjects {
   tenant: string;
   namespace: { apiVersion: "v1"; kind: "Namespace"; metadata: { name: string; labels: Record<string, string> } };
   resourceQuota: { apiVersion: "v1"; kind: "ResourceQuota"; metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: { hard: Record<string, string> } };
-  limitRange: { apiVersion: "v1"; kind: "LimitRange"; metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: { limits: { type: "Container"; defaultRequest: Record<string, string>; default: Record<string, string>; max: Record<string, string> }[] } };
+  limitRange: {
+    apiVersion: "v1";
+    kind: "LimitRange";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    spec: { limits: { type: "Container"; defaultRequest: Record<string, string>; default: Record<string, string>; max: Record<string, string> }[] };
+  };
 }
 
 export function tenantObjects(spec: Pick<EstateSpec, "runtime" | "environment">, regionId: string): TenantObjects[] {
   return spec.runtime.quota.tenants.map((t) => {
     const { hard, container } = t;
     for (const k of ["cpu", "memory"] as const) {
-      if (container.defaultRequest[k] > container.default[k]) throw new Error(`meridian:runtime.quota tenant ${t.id}: container.defaultRequest.${k} ${container.defaultRequest[k]} exceeds container.default.${k} ${container.default[k]}`);
+      if (container.defaultRequest[k] > container.default[k])
+        throw new Error(`meridian:runtime.quota tenant ${t.id}: container.defaultRequest.${k} ${container.defaultRequest[k]} exceeds container.default.${k} ${container.default[k]}`);
       if (container.default[k] > hard[k]) throw new Error(`meridian:runtime.quota tenant ${t.id}: container.default.${k} ${container.default[k]} exceeds the tenant's hard.${k} ${hard[k]}`);
     }
     const name = tenantNamespace(t.id);
-    const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "tenant", "meridian.dev/tenant": t.id, "meridian.dev/region": regionId, "meridian.dev/environment": spec.environment };
+    const labels = {
+      "app.kubernetes.io/part-of": "meridian",
+      "app.kubernetes.io/component": "tenant",
+      "meridian.dev/tenant": t.id,
+      "meridian.dev/region": regionId,
+      "meridian.dev/environment": spec.environment,
+    };
     const quota: Record<string, string> = {
       "requests.cpu": cpu(hard.cpu),
       "limits.cpu": cpu(hard.cpu),

@@ -9,7 +9,16 @@
  */
 import { num, present, prop, type ResourceRule } from "../rule.js";
 
-const ROUTE53_ROUTING = ["failoverRoutingPolicies", "weightedRoutingPolicies", "latencyRoutingPolicies", "geolocationRoutingPolicies", "geoproximityRoutingPolicy", "cidrRoutingPolicy", "setIdentifier", "healthCheckId"];
+const ROUTE53_ROUTING = [
+  "failoverRoutingPolicies",
+  "weightedRoutingPolicies",
+  "latencyRoutingPolicies",
+  "geolocationRoutingPolicies",
+  "geoproximityRoutingPolicy",
+  "cidrRoutingPolicy",
+  "setIdentifier",
+  "healthCheckId",
+];
 
 export const failoverTtl: ResourceRule = {
   kind: "resource",

@@ -6,7 +6,20 @@
 import { isUnknown, num, prop, type ResourceRule } from "../rule.js";
 
 /** Inputs the checks below read; one computed from another resource cannot be judged in preview. */
-const DECISIVE = ["requestInterval", "failureThreshold", "checkIntervalSec", "timeoutSec", "unhealthyThreshold", "monitorConfig.intervalInSeconds", "monitorConfig.timeoutInSeconds", "monitorConfig.toleratedNumberOfFailures", "interval", "timeout", "retries", "consecutiveDown"];
+const DECISIVE = [
+  "requestInterval",
+  "failureThreshold",
+  "checkIntervalSec",
+  "timeoutSec",
+  "unhealthyThreshold",
+  "monitorConfig.intervalInSeconds",
+  "monitorConfig.timeoutInSeconds",
+  "monitorConfig.toleratedNumberOfFailures",
+  "interval",
+  "timeout",
+  "retries",
+  "consecutiveDown",
+];
 
 export const healthCheckSanity: ResourceRule = {
   kind: "resource",

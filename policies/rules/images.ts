@@ -19,12 +19,14 @@ export function repositoryOf(image: string): string {
 }
 
 /** The containers of a Kubernetes workload or Pod, with where they sit. */
-export function containersOf(r: ResourceLike): { path: string; name: string; image: string }[] {
-  const pod =
-    /:batch\/v1:CronJob$/.test(r.type) ? prop(r.props, "spec.jobTemplate.spec.template.spec")
-    : /:core\/v1:Pod$/.test(r.type) ? prop(r.props, "spec")
-    : /:(apps\/v1:(Deployment|StatefulSet|DaemonSet|ReplicaSet)|batch\/v1:Job)$/.test(r.type) ? prop(r.props, "spec.template.spec")
-    : undefined;
+function containersOf(r: ResourceLike): { path: string; name: string; image: string }[] {
+  const pod = /:batch\/v1:CronJob$/.test(r.type)
+    ? prop(r.props, "spec.jobTemplate.spec.template.spec")
+    : /:core\/v1:Pod$/.test(r.type)
+      ? prop(r.props, "spec")
+      : /:(apps\/v1:(Deployment|StatefulSet|DaemonSet|ReplicaSet)|batch\/v1:Job)$/.test(r.type)
+        ? prop(r.props, "spec.template.spec")
+        : undefined;
   if (!r.type.startsWith("kubernetes:") || pod === undefined) return [];
   const out: { path: string; name: string; image: string }[] = [];
   for (const field of ["initContainers", "containers"]) {
@@ -63,9 +65,9 @@ export const runtimeImageDigest: StackRule = {
 };
 
 /** The digest the shipped stack files carry until an image is pushed: no image has it. */
-export const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
+const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
 
-export function isPlaceholderImage(image: string): boolean {
+function isPlaceholderImage(image: string): boolean {
   return image.endsWith(`@${PLACEHOLDER_DIGEST}`);
 }
 
@@ -78,11 +80,13 @@ export const runtimeImagePlaceholder: StackRule = {
   check(_resources, ctx): Finding[] {
     const spec = ctx.model?.spec;
     if (spec === undefined || spec.environment === "local" || !isPlaceholderImage(spec.runtime.image)) return [];
-    return [{
-      message:
-        `meridian:runtime.image is the placeholder "${spec.runtime.image}": no image has that digest, so every runtime pod of the ${spec.environment} stack would fail to pull. ` +
-        "Push the runtime image and set the stack setting meridian:runtime.image to <repository>@sha256:<the digest the push printed> " +
-        "(pulumi config set --path meridian:runtime.image …; docs/deploy.md step 3).",
-    }];
+    return [
+      {
+        message:
+          `meridian:runtime.image is the placeholder "${spec.runtime.image}": no image has that digest, so every runtime pod of the ${spec.environment} stack would fail to pull. ` +
+          "Push the runtime image and set the stack setting meridian:runtime.image to <repository>@sha256:<the digest the push printed> " +
+          "(pulumi config set --path meridian:runtime.image …; docs/deploy.md step 3).",
+      },
+    ];
   },
 };

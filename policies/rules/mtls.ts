@@ -5,7 +5,7 @@
 import { prop, type Finding, type ResourceLike, type ResourceRule, type StackRule } from "../rule.js";
 
 const PEER_AUTHENTICATION = /^kubernetes:security\.istio\.io\/v1(beta1)?:PeerAuthentication$/;
-export const ISTIO_ROOT_NAMESPACE = "istio-system";
+const ISTIO_ROOT_NAMESPACE = "istio-system";
 
 export const peerAuthenticationStrict: ResourceRule = {
   kind: "resource",
@@ -32,7 +32,9 @@ function meshInstalled(resources: ResourceLike[]): boolean {
   return resources.some(
     (r) =>
       r.type.includes("istio.io/") ||
-      (r.type.startsWith("kubernetes:helm.sh/") && /^(istiod|istio-base|base)$/.test(String(prop(r.props, "chart") ?? "")) && String(prop(r.props, "repositoryOpts.repo") ?? prop(r.props, "chart")).includes("istio")),
+      (r.type.startsWith("kubernetes:helm.sh/") &&
+        /^(istiod|istio-base|base)$/.test(String(prop(r.props, "chart") ?? "")) &&
+        String(prop(r.props, "repositoryOpts.repo") ?? prop(r.props, "chart")).includes("istio")),
   );
 }
 
@@ -50,8 +52,6 @@ export const meshWideStrictPresent: StackRule = {
         prop(r.props, "spec.selector") === undefined &&
         prop(r.props, "spec.mtls.mode") === "STRICT",
     );
-    return meshWide.length
-      ? []
-      : [{ message: `Istio is installed but no PeerAuthentication in ${ISTIO_ROOT_NAMESPACE} sets spec.mtls.mode STRICT mesh-wide (without a selector)` }];
+    return meshWide.length ? [] : [{ message: `Istio is installed but no PeerAuthentication in ${ISTIO_ROOT_NAMESPACE} sets spec.mtls.mode STRICT mesh-wide (without a selector)` }];
   },
 };

@@ -17,7 +17,7 @@
  *  - DISRUPTED: never synchronised, or a ref time in the future (the clock stepped back, e.g. a VM restore):
  *    no bound can be given.
  */
-export const LEAP_STATUSES = ["Normal", "Insert second", "Delete second", "Not synchronised"] as const;
+const LEAP_STATUSES = ["Normal", "Insert second", "Delete second", "Not synchronised"] as const;
 export type LeapStatus = (typeof LEAP_STATUSES)[number];
 
 export interface Tracking {
@@ -107,7 +107,8 @@ export function clockBound(t: Tracking, nowS: number, options: ClockBoundOptions
   const age = Math.max(0, ageS);
   const boundS = Math.abs(t.systemTimeS) + t.rootDelayS / 2 + t.rootDispersionS + (age * maxDriftPpm) / 1e6;
   const reading = { offsetMs: t.systemTimeS * 1000, errorBoundMs: boundS * 1000 };
-  if (t.leapStatus === "Not synchronised" || t.stratum === 0 || t.stratum >= 16) return { status: "FREE_RUNNING", ...reading, reason: `chrony is not synchronised (last update ${age.toFixed(0)} s ago)` };
+  if (t.leapStatus === "Not synchronised" || t.stratum === 0 || t.stratum >= 16)
+    return { status: "FREE_RUNNING", ...reading, reason: `chrony is not synchronised (last update ${age.toFixed(0)} s ago)` };
   if (age > staleAfterS) return { status: "FREE_RUNNING", ...reading, reason: `chrony's last update is ${age.toFixed(0)} s old, beyond ${staleAfterS} s` };
   return { status: "SYNCHRONIZED", ...reading, reason: `synchronised to ${t.referenceName || t.referenceId} at stratum ${t.stratum}` };
 }

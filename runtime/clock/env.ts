@@ -9,7 +9,7 @@ import { hlcParts } from "./http.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 
-export const HLC_MAX_OFFSET_ENV = "MERIDIAN_HLC_MAX_OFFSET_MS";
+const HLC_MAX_OFFSET_ENV = "MERIDIAN_HLC_MAX_OFFSET_MS";
 
 export function hlcNodeFromEnv(env: NodeJS.ProcessEnv = process.env): ClockNode | undefined {
   const raw = env[HLC_MAX_OFFSET_ENV];

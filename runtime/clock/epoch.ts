@@ -98,14 +98,16 @@ export interface ResetOptions {
 }
 
 /** Why a reset must not run now, or null when it may. */
-export function resetRefusal(node: ClockNode, o: ResetOptions): string | null {
+function resetRefusal(node: ClockNode, o: ResetOptions): string | null {
   if (o.store === null) return "an HLC reset needs dataDir: the new epoch must survive a restart, or clients would be told an epoch the next process has forgotten";
   const leadMs = node.hlc.leadMicros() / 1000;
-  if (leadMs < o.minLeadMs) return `the HLC leads the physical clock by ${fmtMs(leadMs)}, below the reset threshold of ${fmtMs(o.minLeadMs)}: it drains by itself as physical time catches up; nothing to reset`;
+  if (leadMs < o.minLeadMs)
+    return `the HLC leads the physical clock by ${fmtMs(leadMs)}, below the reset threshold of ${fmtMs(o.minLeadMs)}: it drains by itself as physical time catches up; nothing to reset`;
   if (o.referenced) {
     const offset = node.skew.offsetMs;
     if (offset === null) return "the physical clock has not been measured against its time reference yet: a reset onto an unverified clock could repeat the fault";
-    if (Math.abs(offset) >= node.skew.degradeMs) return `the physical clock is ${fmtMs(offset)} off its time reference (degrade threshold ${fmtMs(node.skew.degradeMs)}): fix the clock before resetting the HLC onto it`;
+    if (Math.abs(offset) >= node.skew.degradeMs)
+      return `the physical clock is ${fmtMs(offset)} off its time reference (degrade threshold ${fmtMs(node.skew.degradeMs)}): fix the clock before resetting the HLC onto it`;
   }
   return null;
 }
@@ -150,7 +152,8 @@ export function resetHlc(node: ClockNode, o: ResetOptions & { clock: Clock; reas
 export function resetDataDir(dir: string, clock: Clock, reason: string): { file: string; previous: { epoch: number; upperBoundMicros: number | null }; reset: ResetRecord } {
   const store = new FileUpperBound(dir);
   const state = store.read();
-  if (state.kind === "unreadable") throw new HlcResetRefusedError(`${store.path} is unreadable (${state.reason}): its epoch is unknown, so the next one cannot be chosen; restore it or remove it (epoch 0)`);
+  if (state.kind === "unreadable")
+    throw new HlcResetRefusedError(`${store.path} is unreadable (${state.reason}): its epoch is unknown, so the next one cannot be chosen; restore it or remove it (epoch 0)`);
   const previousEpoch: EpochState = state.kind === "bound" ? (state.epoch ?? store.epoch) : store.epoch;
   const atMicros = microsFromMs(clock.now());
   const reset: ResetRecord = {

@@ -69,7 +69,8 @@ function utcMicros(year: number, month: number, day: number, h: number, m: numbe
   if (s === 60) throw new TimeInputError(`${what}: leap second :60 has no HLC wall time (smeared and stepped clocks disagree on it); send :59.999999 or the next second`);
   const ms = Date.UTC(year, month - 1, day, h, m, s);
   const d = new Date(ms);
-  if (month < 1 || month > 12 || h > 23 || m > 59 || s > 59 || d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) throw new TimeInputError(`${what}: no such date or time`);
+  if (month < 1 || month > 12 || h > 23 || m > 59 || s > 59 || d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day)
+    throw new TimeInputError(`${what}: no such date or time`);
   return ms * 1000;
 }
 
@@ -110,7 +111,8 @@ export function parseHttpDate(text: string): number {
 
 function statedUncertainty(ms: number | undefined): number {
   if (ms === undefined) return 0;
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_STATED_UNCERTAINTY_MS) throw new TimeInputError(`uncertainty ${quote(ms)} ms: expected a number of milliseconds from 0 to ${MAX_STATED_UNCERTAINTY_MS}`);
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_STATED_UNCERTAINTY_MS)
+    throw new TimeInputError(`uncertainty ${quote(ms)} ms: expected a number of milliseconds from 0 to ${MAX_STATED_UNCERTAINTY_MS}`);
   return Math.round(ms * 1000);
 }
 
@@ -160,7 +162,9 @@ export function intoHlc(interval: Interval, b: GatewayBounds, what: string): Int
   }
   const ahead = interval.latestMicros - b.nowMicros;
   if (ahead > b.maxOffsetMicros) {
-    throw new TimeOutOfBoundError(`${what}: its latest possible instant is ${ms(ahead)} ahead of this clock, beyond the max offset of ${ms(b.maxOffsetMicros)}: refused, it would drag every HLC past it`);
+    throw new TimeOutOfBoundError(
+      `${what}: its latest possible instant is ${ms(ahead)} ahead of this clock, beyond the max offset of ${ms(b.maxOffsetMicros)}: refused, it would drag every HLC past it`,
+    );
   }
   if (interval.latestMicros > MAX_WALL) throw new TimeInputError(`${what}: beyond the range an HLC wall time holds exactly`);
   return {

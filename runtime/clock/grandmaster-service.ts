@@ -10,10 +10,13 @@ import { ConfigFileError, defineService } from "../kit/index.js";
 import { Grandmaster } from "./grandmaster.js";
 import { parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 
-export const grandmasterConfigSchema = z
+const grandmasterConfigSchema = z
   .object({
     /** NTP listener; the host defaults to the HTTP listener's. 123 needs privileges. */
-    ntp: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(123) }).strict().prefault({}),
+    ntp: z
+      .object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(123) })
+      .strict()
+      .prefault({}),
     /** Serve time wrong by this many ms (drills and tests). */
     offsetMs: z.number().min(-86_400_000).max(86_400_000).default(0),
     source: z.enum(["gps", "rubidium", "cesium"]).default("gps"),

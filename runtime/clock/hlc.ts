@@ -53,7 +53,6 @@ export interface UpperBoundStore {
   persist(boundMicros: number): void;
 }
 
-
 /** A remote timestamp too far ahead of our physical clock to trust (CockroachDB's UntrustworthyRemoteWallTimeError). */
 export class UntrustworthyRemoteWallTimeError extends Error {
   override name = "UntrustworthyRemoteWallTimeError";

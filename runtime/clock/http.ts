@@ -20,7 +20,19 @@ import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, HttpError, installConsistencyTokens, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
 import { checkEpoch, EPOCH_HEADER, HlcEpochError, HlcResetRefusedError, parseEpoch, parseStamped, parseToken, formatToken, resetHlc, type ResetOptions } from "./epoch.js";
-import { headerInterval, intoHlc, legacyInterval, physicalInterval, renderHlc, rfc3339Micros, TIME_HEADER, TIME_UNCERTAINTY_HEADER, TimeInputError, TimeOutOfBoundError, type GatewayBounds } from "./gateway.js";
+import {
+  headerInterval,
+  intoHlc,
+  legacyInterval,
+  physicalInterval,
+  renderHlc,
+  rfc3339Micros,
+  TIME_HEADER,
+  TIME_UNCERTAINTY_HEADER,
+  TimeInputError,
+  TimeOutOfBoundError,
+  type GatewayBounds,
+} from "./gateway.js";
 import { UntrustworthyRemoteWallTimeError } from "./hlc.js";
 import type { ClockNode } from "./node.js";
 import { HTTP_HEADER } from "./propagation.js";
@@ -67,7 +79,8 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
     try {
       const stamped = parseStamped(value);
       const fromHeader = epochText === undefined ? null : parseEpoch(epochText);
-      if (stamped.epoch !== null && fromHeader !== null && stamped.epoch !== fromHeader) throw new TimestampParseError(`${HTTP_HEADER} names epoch ${stamped.epoch} but ${EPOCH_HEADER} says ${fromHeader}`);
+      if (stamped.epoch !== null && fromHeader !== null && stamped.epoch !== fromHeader)
+        throw new TimestampParseError(`${HTTP_HEADER} names epoch ${stamped.epoch} but ${EPOCH_HEADER} says ${fromHeader}`);
       const epoch = stamped.epoch ?? fromHeader;
       // Checked before anything is applied: an older epoch's timestamp is never compared with ours.
       if (epoch !== null) checkEpoch(node, epoch, `${HTTP_HEADER} ${value.slice(0, 48)}`);
@@ -103,7 +116,7 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
 }
 
 /** Consistency tokens of the node's HLC with its epoch; older-epoch tokens answered `hlc reset`. */
-export function hlcConsistency(node: ClockNode): ConsistencyHooks {
+function hlcConsistency(node: ClockNode): ConsistencyHooks {
   return {
     token: () => formatToken(node.hlc.now(), node.epoch.epoch),
     check(token) {
@@ -184,7 +197,15 @@ export function resetRoute(app: FastifyInstance, node: ClockNode, o: ResetOption
     try {
       const r = resetHlc(node, { ...o, reason });
       o.onReset?.(r);
-      return { epoch: r.epoch, previousEpoch: r.epoch - 1, at: r.at, reason: r.reason, from: format({ wall: r.fromWallMicros, logical: 0 }), to: format(node.hlc.peek()), steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000 };
+      return {
+        epoch: r.epoch,
+        previousEpoch: r.epoch - 1,
+        at: r.at,
+        reason: r.reason,
+        from: format({ wall: r.fromWallMicros, logical: 0 }),
+        to: format(node.hlc.peek()),
+        steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000,
+      };
     } catch (e) {
       if (e instanceof HlcResetRefusedError) throw new HttpError(409, "hlc reset refused", e.message);
       throw e;

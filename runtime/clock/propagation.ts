@@ -12,7 +12,7 @@ import { format, parse, type Timestamp } from "./timestamp.js";
 
 export const HTTP_HEADER = HLC_HTTP_HEADER;
 export const GRPC_METADATA_KEY = HLC_GRPC_METADATA_KEY;
-export const NATS_HEADER = HLC_NATS_HEADER;
+const NATS_HEADER = HLC_NATS_HEADER;
 
 /** Anything with header-like get/set: grpc-js `Metadata`, nats `MsgHdrs`, a `Headers`, a plain adapter. */
 export interface Carrier {
@@ -31,7 +31,7 @@ export function inject(carrier: Carrier, key: string, hlc: HybridClock): Timesta
  * Forward the local HLC to the timestamp an incoming carrier holds. Returns it, or null when the carrier
  * has none (an older client). Throws TimestampParseError or UntrustworthyRemoteWallTimeError otherwise.
  */
-export function extract(carrier: Carrier, key: string, hlc: HybridClock): Timestamp | null {
+function extract(carrier: Carrier, key: string, hlc: HybridClock): Timestamp | null {
   const raw = first(carrier.get(key));
   if (raw === null) return null;
   const t = parse(raw);
@@ -47,7 +47,7 @@ function first(value: unknown): string | null {
 }
 
 /** Node/fastify incoming headers (lower-cased record) and outgoing header records as a Carrier. */
-export function headerRecord(headers: Record<string, string | string[] | undefined>): Carrier {
+function headerRecord(headers: Record<string, string | string[] | undefined>): Carrier {
   return {
     get: (key) => headers[key.toLowerCase()],
     set: (key, value) => {

@@ -29,7 +29,12 @@ export const timeReferenceSchema = z
 export type TimeReference = z.output<typeof timeReferenceSchema>;
 
 /** The poller that keeps `node` measured against `ref`; start() it once the service is up, stop() on close. */
-export function referenceSync(node: ClockNode, ref: Partial<Omit<TimeReference, "syncIntervalMs">> & { syncIntervalMs: number }, clock: Clock, onError: (e: Error) => void): PolledReference<unknown> | null {
+export function referenceSync(
+  node: ClockNode,
+  ref: Partial<Omit<TimeReference, "syncIntervalMs">> & { syncIntervalMs: number },
+  clock: Clock,
+  onError: (e: Error) => void,
+): PolledReference<unknown> | null {
   const { chrony, grandmaster: gm, syncIntervalMs: intervalMs } = ref;
   if (chrony) return new ChronySync(node, { read: chronycTracking(chrony.host, chrony.port), clock, source: `chrony ${chrony.host}:${chrony.port}`, intervalMs, onError });
   if (gm) return new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs, onError });

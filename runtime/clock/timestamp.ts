@@ -21,9 +21,7 @@ export function compare(a: Timestamp, b: Timestamp): number {
 }
 export const less = (a: Timestamp, b: Timestamp): boolean => compare(a, b) < 0;
 export const lessEq = (a: Timestamp, b: Timestamp): boolean => compare(a, b) <= 0;
-export const equal = (a: Timestamp, b: Timestamp): boolean => a.wall === b.wall && a.logical === b.logical;
 export const max = (a: Timestamp, b: Timestamp): Timestamp => (compare(a, b) >= 0 ? a : b);
-export const min = (a: Timestamp, b: Timestamp): Timestamp => (compare(a, b) <= 0 ? a : b);
 
 /** The next timestamp after `t` (same wall, logical + 1). */
 export const next = (t: Timestamp): Timestamp => ({ wall: t.wall, logical: t.logical + 1 });

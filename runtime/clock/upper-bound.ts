@@ -61,7 +61,7 @@ export function startupWait(state: PersistedBound, physicalMicros: number, maxOf
   if (state.kind === "none") return unknown(`no persisted HLC upper bound in ${where}`);
   if (state.kind === "unreadable") return unknown(`persisted HLC upper bound ${where} unreadable (${state.reason})`);
   const ahead = state.boundMicros - physicalMicros;
-  if (ahead <= 0) return unknown(`persisted HLC upper bound ${where} already passed ${((-ahead) / 1000).toFixed(0)} ms ago (a long outage or a restored snapshot)`);
+  if (ahead <= 0) return unknown(`persisted HLC upper bound ${where} already passed ${(-ahead / 1000).toFixed(0)} ms ago (a long outage or a restored snapshot)`);
   if (ahead > maxOffset + microsFromMs(leadMs)) {
     throw new ClockBehindUpperBoundError(
       `persisted HLC upper bound ${where} is ${(ahead / 1000).toFixed(0)} ms ahead of this clock, more than max offset + persist lead (${maxOffsetMs + leadMs} ms): ` +
@@ -103,7 +103,8 @@ export class FileUpperBound implements UpperBoundStore {
     }
     try {
       const v = JSON.parse(text) as { upperBoundMicros?: unknown; epoch?: unknown; lastReset?: unknown };
-      if (!(typeof v.upperBoundMicros === "number" && Number.isSafeInteger(v.upperBoundMicros) && v.upperBoundMicros > 0)) return { kind: "unreadable", reason: "no positive integer upperBoundMicros" };
+      if (!(typeof v.upperBoundMicros === "number" && Number.isSafeInteger(v.upperBoundMicros) && v.upperBoundMicros > 0))
+        return { kind: "unreadable", reason: "no positive integer upperBoundMicros" };
       // Files from before the reset protocol carry no epoch: epoch 0.
       if (v.epoch !== undefined && !(typeof v.epoch === "number" && Number.isSafeInteger(v.epoch) && v.epoch >= 0)) return { kind: "unreadable", reason: "epoch is not a non-negative integer" };
       const epoch: EpochState = { epoch: (v.epoch as number | undefined) ?? 0, lastReset: isResetRecord(v.lastReset) ? v.lastReset : null };
@@ -138,5 +139,12 @@ export class FileUpperBound implements UpperBoundStore {
 function isResetRecord(v: unknown): v is ResetRecord {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.epoch === "number" && typeof r.atMicros === "number" && typeof r.at === "string" && typeof r.reason === "string" && typeof r.fromWallMicros === "number" && typeof r.toWallMicros === "number";
+  return (
+    typeof r.epoch === "number" &&
+    typeof r.atMicros === "number" &&
+    typeof r.at === "string" &&
+    typeof r.reason === "string" &&
+    typeof r.fromWallMicros === "number" &&
+    typeof r.toWallMicros === "number"
+  );
 }

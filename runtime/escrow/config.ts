@@ -16,7 +16,7 @@ const sku = z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or 
 const positive = z.number().positive();
 const units = z.number().int().min(0);
 
-const jwk = z.looseObject({ kty: z.enum(["EC", "OKP", "RSA"]), kid: z.string().optional() }).refine((k) => !("d" in k), "a verification key must be public: remove the private part \"d\"");
+const jwk = z.looseObject({ kty: z.enum(["EC", "OKP", "RSA"]), kid: z.string().optional() }).refine((k) => !("d" in k), 'a verification key must be public: remove the private part "d"');
 
 export const skuConfigSchema = z
   .object({
@@ -48,10 +48,16 @@ export const identityConfigSchema = z
     /** The `aud` every buyer token must carry. */
     audience: z.string().min(1),
     /** Verification keys (public JWKs), or … */
-    jwks: z.object({ keys: z.array(jwk).min(1) }).strict().optional(),
+    jwks: z
+      .object({ keys: z.array(jwk).min(1) })
+      .strict()
+      .optional(),
     /** … the issuer's JWKS endpoint (keys fetched and cached; rotation follows the issuer). */
     jwksUri: z.url({ protocol: /^https?$/ }).optional(),
-    algorithms: z.array(z.enum(["ES256", "ES384", "EdDSA", "RS256", "PS256"])).min(1).default(["ES256", "EdDSA", "RS256"]),
+    algorithms: z
+      .array(z.enum(["ES256", "ES384", "EdDSA", "RS256", "PS256"]))
+      .min(1)
+      .default(["ES256", "EdDSA", "RS256"]),
     /** The claim naming the buyer's tier (a key of `tiers`); absent means the first tier. */
     tierClaim: z.string().min(1).default("tier"),
     /** A token whose `scope` includes this may create items, refund sales and read reconciliation. */

@@ -2,16 +2,13 @@
  * runtime/escrow: regional inventory escrow (outline §11.1). Other folders import only this module.
  * See README.md for what the service guarantees and the tests that try to break it.
  */
-export { escrowConfigSchema, skuConfigSchema, identityConfigSchema, parseEscrowConfig, type EscrowConfig, type EscrowConfigInput, type SkuConfig, type IdentityConfig } from "./config.js";
+export { parseEscrowConfig, type EscrowConfig, type EscrowConfigInput, type SkuConfig, type IdentityConfig } from "./config.js";
 export { startEscrowServer, openEscrowStore, type EscrowServer, type EscrowServerOptions, type EscrowStoreOptions } from "./serve.js";
-export { EscrowService, type InventoryView, type CommitOutcome, type CancelOutcome } from "./service.js";
-export { RegionEscrow, type ReserveResult, type CommitResult } from "./region.js";
-export { RegionLedger, type Reservation } from "./core/ledger.js";
-export { parseReservationId, REGION_ID, SKU } from "./core/ids.js";
-export { rebalancePlan, keepTarget, classify, DEFAULT_POLICY, type RebalanceMode, type RebalancePolicy, type RebalancePlan } from "./core/rebalance.js";
-export { reconcile, type ReconciliationReport } from "./reconcile.js";
+export { type InventoryView, type CommitOutcome, type CancelOutcome } from "./service.js";
+export { type ReserveResult, type CommitResult } from "./region.js";
+export { type Reservation } from "./core/ledger.js";
+export { type RebalanceMode, type RebalancePolicy, type RebalancePlan } from "./core/rebalance.js";
+export { type ReconciliationReport } from "./reconcile.js";
 export { conservationDrift, type EscrowStore, type InventoryAudit, type VerifyReport } from "./store/port.js";
 export { MemoryEscrowStore } from "./store/memory.js";
-export { coarseClock } from "./coarse-clock.js";
-export { BuyerVerifier, generateBuyerKeys, mintBuyerToken, type Buyer, type BuyerKeyPair, type BuyerClaims } from "./transport/identity.js";
-export { buildEscrowApp } from "./transport/http.js";
+export { generateBuyerKeys, mintBuyerToken, type Buyer, type BuyerKeyPair, type BuyerClaims } from "./transport/identity.js";

@@ -14,14 +14,9 @@ import { incarnationNonce, reservationPrefix } from "./core/ids.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
 import { elsewhere, type AcquireResult, type EscrowStore, type Fence, type PeerLease } from "./store/port.js";
 
-export type ReserveResult =
-  | { status: "reserved"; reservation: Reservation }
-  | { status: "sold-out"; detail: string; left: number }
-  | { status: "retry"; retryAfterMs: number; detail: string };
+export type ReserveResult = { status: "reserved"; reservation: Reservation } | { status: "sold-out"; detail: string; left: number } | { status: "retry"; retryAfterMs: number; detail: string };
 
-export type CommitResult =
-  | { status: "sold"; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" };
+export type CommitResult = { status: "sold"; qty: number; duplicate: boolean } | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" };
 
 export interface RegionEscrowOptions {
   sku: string;
@@ -209,7 +204,11 @@ export class RegionEscrow {
     if (this.ledger.free + this.pool + free >= qty) {
       return { status: "retry", retryAfterMs: 250, detail: `no units in ${this.region} or the global pool now; about ${free} free in other regions are being moved here` };
     }
-    return { status: "retry", retryAfterMs: 1000, detail: `${this.unsold} units are not sold yet but none is free now: they are in open checkouts (they return if not bought in time) or on their way between regions` };
+    return {
+      status: "retry",
+      retryAfterMs: 1000,
+      detail: `${this.unsold} units are not sold yet but none is free now: they are in open checkouts (they return if not bought in time) or on their way between regions`,
+    };
   }
 
   /** The final answer when `qty` exceeds the units not yet sold anywhere (no I/O), else null. */
@@ -350,8 +349,16 @@ export class RegionEscrow {
 
   private async acquire(want: number, fresh: boolean): Promise<AcquireResult | null> {
     const r = await this.o.store.acquire({
-      sku: this.sku, region: this.region, want, nowMs: this.o.clock.now(), leaseTtlMs: this.o.leaseTtlMs, fresh,
-      reserved: this.ledger.reserved, rate: this.demand, borrow: this.borrow, fence: fresh ? undefined : this.fence,
+      sku: this.sku,
+      region: this.region,
+      want,
+      nowMs: this.o.clock.now(),
+      leaseTtlMs: this.o.leaseTtlMs,
+      fresh,
+      reserved: this.ledger.reserved,
+      rate: this.demand,
+      borrow: this.borrow,
+      fence: fresh ? undefined : this.fence,
     });
     if (!r) return null;
     this.viewAtMs = this.o.clock.now();
@@ -363,7 +370,10 @@ export class RegionEscrow {
     this.fenced = r.fenced;
     if (fresh || r.lost) {
       // A new incarnation takes the lease as it stands; a lost lease (lapsed, rebuilt, fenced) voids every local hold.
-      if (!fresh) this.voidLedger(r.fenced ? "another incarnation of this region holds the lease" : r.generation !== this.fence.generation ? "the store was rebuilt (new generation)" : "the lease lapsed and was reclaimed");
+      if (!fresh)
+        this.voidLedger(
+          r.fenced ? "another incarnation of this region holds the lease" : r.generation !== this.fence.generation ? "the store was rebuilt (new generation)" : "the lease lapsed and was reclaimed",
+        );
       else this.ledger.void();
       if (!r.fenced) this.ledger.credit(r.lease.held);
     } else {

@@ -85,7 +85,10 @@ export function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; 
   const scheduled = o.config.skus.filter((s) => s.opensAt).map((s) => s.sku);
   const file = o.config.waitingRoom.tokenSecretFile;
   if (!file) {
-    if (scheduled.length) throw new Error(`${scheduled.join(", ")} open at a scheduled time, so buyers queue in the waiting room, whose tokens are signed with a secret every region shares: set waitingRoom.tokenSecretFile (or --queue-secret-file)`);
+    if (scheduled.length)
+      throw new Error(
+        `${scheduled.join(", ")} open at a scheduled time, so buyers queue in the waiting room, whose tokens are signed with a secret every region shares: set waitingRoom.tokenSecretFile (or --queue-secret-file)`,
+      );
     return undefined;
   }
   const tokens = new QueueTokens(readQueueSecret(file), () => o.clock.now());

@@ -111,7 +111,11 @@ export class EscrowService {
   /** Units per region of an item created at run time: the allocation formula over the known regions, evenly weighted. */
   allocationFor(total: number): Record<string, number> {
     const ids = [...new Set([...this.config.regions, ...Object.keys(this.config.peers)])].sort();
-    const a = allocate(total, ids.map((id) => ({ id, history: [1], currentLoad: 0.5, capacity: 1, location: { lat: 0, lon: 0 } })), { globalReserveFraction: 0.1 });
+    const a = allocate(
+      total,
+      ids.map((id) => ({ id, history: [1], currentLoad: 0.5, capacity: 1, location: { lat: 0, lon: 0 } })),
+      { globalReserveFraction: 0.1 },
+    );
     return Object.fromEntries(a.regions.map((r) => [r.id, r.units]));
   }
 
@@ -146,7 +150,10 @@ export class EscrowService {
       p = this.startSale(sku, region);
       this.sales.set(key, p);
       // An unknown SKU is not cached: it may be created a moment later by another process.
-      void p.then((s) => (s === null ? this.sales.delete(key) : undefined), () => this.sales.delete(key));
+      void p.then(
+        (s) => (s === null ? this.sales.delete(key) : undefined),
+        () => this.sales.delete(key),
+      );
     }
     return p;
   }
@@ -161,7 +168,11 @@ export class EscrowService {
     const horizon = this.config.rebalancing.horizonSeconds;
     const live = new LiveDemand(cfg?.forecastRate[region] ?? 0, 2 * horizon, 6 * horizon, cfg?.opensAt ? Date.parse(cfg.opensAt) : this.clock.now());
     const escrow = new RegionEscrow({
-      sku, region, store: this.o.store, clock: this.clock, policy,
+      sku,
+      region,
+      store: this.o.store,
+      clock: this.clock,
+      policy,
       reservationTtlMs: this.config.reservationTtlSeconds * 1000,
       leaseTtlMs: this.config.leaseTtlSeconds * 1000,
       initialWant: audit.allocation[region] ?? policy.batchSize,
@@ -258,7 +269,16 @@ export class EscrowService {
       // This process's own regions are reported exactly from their ledgers.
       const e = sale.escrow;
       const d = this.liveDemand.get(sale);
-      regions[id] = { held: e.ledger.held, reserved: e.ledger.reserved, free: e.ledger.free, live: audit.leases[id]?.live ?? false, epoch: e.fence.epoch, demand: e.demand, forecast: d?.forecast, expected: d?.rate };
+      regions[id] = {
+        held: e.ledger.held,
+        reserved: e.ledger.reserved,
+        free: e.ledger.free,
+        live: audit.leases[id]?.live ?? false,
+        epoch: e.fence.epoch,
+        demand: e.demand,
+        forecast: d?.forecast,
+        expected: d?.rate,
+      };
       for (const w of sale.warnings()) warnings.add(w);
     }
     const reserved = Object.values(regions).reduce((s, r) => s + r.reserved, 0);
@@ -293,7 +313,14 @@ export class EscrowService {
           sale.breaker.failure(this.clock.now());
         }
       }
-      const reports = sales.map((s) => ({ region: s.escrow.region, held: s.escrow.ledger.held, free: s.escrow.ledger.free, reserved: s.escrow.ledger.reserved, committing: s.escrow.ledger.committing, received: s.escrow.receivedSeen }));
+      const reports = sales.map((s) => ({
+        region: s.escrow.region,
+        held: s.escrow.ledger.held,
+        free: s.escrow.ledger.free,
+        reserved: s.escrow.ledger.reserved,
+        committing: s.escrow.ledger.committing,
+        received: s.escrow.receivedSeen,
+      }));
       const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
       if (rep) this.reconciliations.set(sku, rep);
     }

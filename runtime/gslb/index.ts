@@ -4,6 +4,6 @@
  * decides) — and a small stub client for drills.
  */
 export { startDnsServer, type DnsServer, type DnsServerOptions } from "./dns/server.js";
-export { handleMessage, zoneOf, RCODE, CLASSIC_UDP_BYTES, EDNS_UDP_BYTES, type DnsAnswerFn, type DnsClient, type DnsQuestion, type DnsRecord, type ZoneOptions } from "./dns/message.js";
+export { handleMessage, zoneOf, CLASSIC_UDP_BYTES, EDNS_UDP_BYTES, type DnsAnswerFn, type DnsClient, type DnsQuestion, type DnsRecord, type ZoneOptions } from "./dns/message.js";
 export { addressRecords } from "./dns/records.js";
 export { queryA } from "./dns-client.js";

@@ -3,13 +3,11 @@
  * docs/pki.md for the server and client recipe; production SVIDs come from the SPIRE agent, local ones
  * from createLocalTrustDomain.
  */
-export { SpiffeIdError, parseSpiffeId, workloadId, type SpiffeId } from "./spiffe-id.js";
-export { svidSpiffeId } from "./svid.js";
+export { SpiffeIdError, parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
 export { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "./local-ca.js";
 export {
   allowIds,
   allowTrustDomain,
-  checkPeer,
   enforcePeerIds,
   mtlsClientOptions,
   mtlsServerOptions,

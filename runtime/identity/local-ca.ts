@@ -37,7 +37,10 @@ async function keyPem(key: Key): Promise<string> {
   return x509.PemConverter.encode(pkcs8, "PRIVATE KEY");
 }
 
-const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1");
+const serial = () =>
+  Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
 
 /** Mint a trust domain CA valid for `caTtlSeconds` from the clock's now (backdated a minute for skew). */
 export async function createLocalTrustDomain(trustDomain: string, clock: Clock, caTtlSeconds = 86400): Promise<LocalTrustDomain> {

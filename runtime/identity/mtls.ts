@@ -108,7 +108,7 @@ export function enforcePeerIds(server: TlsServer, authorize: Authorizer, onRejec
 }
 
 /** Why a connected peer is refused, or undefined when it may proceed. */
-export function checkPeer(socket: TLSSocket, authorize: Authorizer): PeerRejection | undefined {
+function checkPeer(socket: TLSSocket, authorize: Authorizer): PeerRejection | undefined {
   if (!socket.authorized) return { reason: `unauthenticated peer: ${String(socket.authorizationError ?? "no client certificate")}` };
   const id = idOfCertificate(socket.getPeerCertificate());
   if (id instanceof Error) return { reason: id.message };

@@ -39,7 +39,10 @@ export class OfflineCaError extends Error {
   override name = "OfflineCaError";
 }
 
-const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1");
+const serial = () =>
+  Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
 
 async function keyPem(key: Key): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", key as unknown as webcrypto.CryptoKey);
@@ -59,7 +62,7 @@ async function signer(ca: CaMaterial): Promise<{ cert: x509.X509Certificate; alg
 }
 
 /** The nameConstraints extension, critical as RFC 5280 requires. */
-export function nameConstraintsExtension(c: NameConstraintSet): x509.Extension {
+function nameConstraintsExtension(c: NameConstraintSet): x509.Extension {
   const subtrees = [
     ...c.permittedUriHosts.map((host) => new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: host }) })),
     ...c.permittedDnsDomains.map((dns) => new GeneralSubtree({ base: new GeneralName({ dNSName: dns }) })),

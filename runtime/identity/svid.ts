@@ -18,6 +18,6 @@ export function svidSpiffeId(der: Uint8Array): SpiffeId {
   return parseSpiffeId(uris[0] as string);
 }
 
-export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }

@@ -81,10 +81,18 @@ export class Authenticator {
     }
     const jwt = await this.bearer(req);
     const identity = jwt ?? peerIdentity;
-    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
+    if (identity === undefined)
+      throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
     req.identity = identity;
     if (!allows(auth, identity, this.operatorIds, this.config.operators.scope)) {
-      throw new HttpError(403, "forbidden", `${[peerIdentity, jwt].filter((i) => i !== undefined).map(who).join(" with ")} is not allowed: ${describe(auth)} required`);
+      throw new HttpError(
+        403,
+        "forbidden",
+        `${[peerIdentity, jwt]
+          .filter((i) => i !== undefined)
+          .map(who)
+          .join(" with ")} is not allowed: ${describe(auth)} required`,
+      );
     }
   }
 

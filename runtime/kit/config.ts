@@ -30,11 +30,21 @@ export const serverConfigSchema = z
     limits: z
       .object({
         /** Largest request body; routes may lower it (fastify `bodyLimit`). */
-        bodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(1024 * 1024),
+        bodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
         /** Longest path parameter (fastify `maxParamLength`); longer URLs answer 404. */
         paramLength: z.number().int().positive().max(8192).default(256),
         /** Largest request head (Node `maxHeaderSize`); larger answers 431. */
-        headerBytes: z.number().int().min(1024).max(64 * 1024).default(16 * 1024),
+        headerBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024)
+          .default(16 * 1024),
         /** Open connections beyond this are refused by the kernel accept loop (`server.maxConnections`). */
         connections: z.number().int().positive().default(1024),
         /** Requests one keep-alive connection may carry before it is closed (0: no limit). */
@@ -60,7 +70,10 @@ export const serverConfigSchema = z
       .strict()
       .prefault({}),
     /** mTLS with X.509-SVIDs: PEM file paths. Clients without a certificate may still reach public routes. */
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1), bundle: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1), bundle: z.string().min(1) })
+      .strict()
+      .optional(),
     auth: z
       .object({
         /** Bearer JWTs (RFC 7519) verified with jose against these keys. */
@@ -103,7 +116,10 @@ export const serverConfigSchema = z
       })
       .strict()
       .optional(),
-    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") }).strict().prefault({}),
+    log: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .refine((s) => !(s.identity && s.tls), {
@@ -150,7 +166,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** zod issues as `key.path: message (got value)`, the key path as the file spells it. */
-export function describeIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+function describeIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
   return error.issues.map((i) => {
     const path = [...prefix, ...i.path].map(String).join(".");
     return `${path || "(top level)"}: ${i.message}`;

@@ -125,4 +125,3 @@ export function buildApp(o: AppOptions): FastifyInstance {
   });
   return app;
 }
-

@@ -11,7 +11,7 @@ import type { FastifyInstance } from "fastify";
 /** 1 ms to 10 s: a service answers in milliseconds; commit-wait and store calls take longer. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export const HTTP_METRICS = {
+const HTTP_METRICS = {
   requests: "meridian_http_requests_total",
   duration: "meridian_http_request_duration_seconds",
   inFlight: "meridian_http_requests_in_flight",

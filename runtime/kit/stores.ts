@@ -25,7 +25,7 @@ export interface StoreProbe {
   close(): Promise<void>;
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

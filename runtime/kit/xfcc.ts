@@ -24,7 +24,7 @@
 import type { IncomingMessage } from "node:http";
 import { parseSpiffeId, SpiffeIdError, type SpiffeId } from "../identity/index.js";
 
-export const XFCC_HEADER = "x-forwarded-client-cert";
+const XFCC_HEADER = "x-forwarded-client-cert";
 const KEYS = new Set(["by", "hash", "cert", "chain", "subject", "uri", "dns"]);
 /** A sane bound: Istio's element is a few hundred bytes (no Cert/Chain); the kit's header limit caps it anyway. */
 const MAX_ELEMENTS = 16;

@@ -26,7 +26,10 @@ export const faultSchema = z.discriminatedUnion("kind", [
 export type Fault = z.infer<typeof faultSchema>;
 export type FaultInput = z.input<typeof faultSchema>;
 
-export const durationSchema = z.number().positive().max(MAX_FAULT_SECONDS * 1000);
+const durationSchema = z
+  .number()
+  .positive()
+  .max(MAX_FAULT_SECONDS * 1000);
 
 export interface ActiveFault {
   id: number;
@@ -60,7 +63,7 @@ export interface ChaosTarget {
   record(kind: "fault", region: string, detail: string): void;
 }
 
-export const describeFault = (f: Fault): string => {
+const describeFault = (f: Fault): string => {
   switch (f.kind) {
     case "latency":
       return `+${f.latencyMs} ms latency${f.jitterMs ? ` (±${f.jitterMs} ms jitter)` : ""}`;

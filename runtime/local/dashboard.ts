@@ -34,7 +34,7 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-export async function estateSnapshot(estate: LocalEstate) {
+async function estateSnapshot(estate: LocalEstate) {
   const regions = await estate.regionStates();
   const health = estate.healthStates();
   return {
@@ -122,8 +122,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (!estate) throw new HttpError(503, "starting", "the local estate is still starting", { "retry-after": "1" });
     return estate;
   };
-  const regionParam = (estate: LocalEstate, params: unknown) =>
-    parseInput(z.object({ id: z.enum(estate.regions.map((r) => r.id) as [string, ...string[]]) }), params, "path").id;
+  const regionParam = (estate: LocalEstate, params: unknown) => parseInput(z.object({ id: z.enum(estate.regions.map((r) => r.id) as [string, ...string[]]) }), params, "path").id;
 
   // Host header: a DNS-rebinding page resolves its own name to 127.0.0.1 but still sends that name.
   app.addHook("onRequest", async (req: FastifyRequest) => {
@@ -142,7 +141,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     streams.clear();
   });
 
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-store").send(dashboardPage(options.topologySvg ?? "")));
+  app.get("/", async (_req, reply) =>
+    reply
+      .type("text/html; charset=utf-8")
+      .header("cache-control", "no-store")
+      .send(dashboardPage(options.topologySvg ?? "")),
+  );
   app.get("/api/state", async () => estateSnapshot(ready()));
   app.get("/api/history", async () => history.all());
   for (const asset of uplotAssets()) app.get(asset.path, async (_req, reply) => reply.type(asset.type).header("cache-control", "max-age=3600").send(asset.body));

@@ -83,7 +83,7 @@ export interface RegionEndpoint {
 }
 
 /** The stack's spec with the routing mode and weights a run asked for (weights only for the stack's regions). */
-export function withRouting(spec: EstateSpec, routing: LocalEstateOptions["routing"]): EstateSpec {
+function withRouting(spec: EstateSpec, routing: LocalEstateOptions["routing"]): EstateSpec {
   if (!routing || (routing.mode === undefined && routing.weights === undefined)) return spec;
   const unknown = Object.keys(routing.weights ?? {}).filter((id) => !spec.regions.some((r) => r.id === id));
   if (unknown.length) throw new Error(`weights for unknown region(s) ${unknown.join(", ")}; stack ${spec.stack} has ${spec.regions.map((r) => r.id).join(", ")}`);
@@ -91,8 +91,8 @@ export function withRouting(spec: EstateSpec, routing: LocalEstateOptions["routi
 }
 
 /** The public loopback address of region number `index` (0-based), and its process's private one. */
-export const regionAddress = (index: number): string => `127.0.1.${index + 1}`;
-export const regionPrivateAddress = (index: number): string => `127.0.2.${index + 1}`;
+const regionAddress = (index: number): string => `127.0.1.${index + 1}`;
+const regionPrivateAddress = (index: number): string => `127.0.2.${index + 1}`;
 
 export class LocalEstate {
   readonly events: EstateEvent[] = [];
@@ -162,7 +162,10 @@ export class LocalEstate {
       );
       undo.push(() => dns.close());
       const indexed = chosen.map((r) => ({ id: r.id, index: spec.regions.indexOf(r) }));
-      const proxyList = await bindRegionProxies(indexed.map((r) => ({ id: r.id, host: regionAddress(r.index) })), options.basePort ?? spec.runtime.local.basePort);
+      const proxyList = await bindRegionProxies(
+        indexed.map((r) => ({ id: r.id, host: regionAddress(r.index) })),
+        options.basePort ?? spec.runtime.local.basePort,
+      );
       undo.push(() => Promise.all(proxyList.map((p) => p.close())));
       const proxies = new Map(indexed.map((r, i) => [r.id, proxyList[i]!]));
 

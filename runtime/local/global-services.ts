@@ -16,16 +16,7 @@ import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
-import {
-  ALG_COSIGNATURE_V1,
-  generateKey,
-  newCosignatureVerifier,
-  newVerifier,
-  openNote,
-  startLogServer,
-  witnessService,
-  type TransparencyLog,
-} from "../prooflog/index.js";
+import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
 
 export interface GlobalServicesOptions {
   spec: EstateSpec;
@@ -121,7 +112,9 @@ export class GlobalServices {
     const { note, checkpoint } = this.log.instance.checkpoint();
     // Cosigners: the witnesses whose cosignature on the latest checkpoint verifies under their key.
     const verifiers = [newVerifier(this.log.verifierKey), ...this.log.witnesses.map((w) => newCosignatureVerifier(w.verifierKey))];
-    const cosigners = openNote(note, verifiers).sigs.map((s) => s.name).filter((n) => n !== this.log.origin);
+    const cosigners = openNote(note, verifiers)
+      .sigs.map((s) => s.name)
+      .filter((n) => n !== this.log.origin);
     const inventory: Record<string, unknown> = {};
     for (const { sku, regions: allocation } of escrowAllocations(this.spec)) {
       const audit = await this.escrow.store.audit(sku, Date.now()).catch((e: Error) => ({ error: e.message }));

@@ -43,7 +43,7 @@ export interface Sample {
 const HEALTH_LEVEL: Record<HealthState, number> = { healthy: 2, degraded: 1, unhealthy: 0 };
 
 /** Per-second rate between two readings of a cumulative counter (a drop is a reset). */
-export function counterRate(previous: number | undefined, current: number | undefined, seconds: number): number | null {
+function counterRate(previous: number | undefined, current: number | undefined, seconds: number): number | null {
   if (current === undefined || !(seconds > 0)) return null;
   if (previous === undefined) return null;
   const delta = current >= previous ? current - previous : current;

@@ -108,7 +108,10 @@ export function regionGatewayService(c: GatewayControls) {
                       const d = await c.admit();
                       if (!d.allowed) {
                         const after = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
-                        return reply.status(429).header("retry-after", String(after)).send({ error: "rate limited", detail: `region ${c.region}'s share of the estate-wide limit is used up` });
+                        return reply
+                          .status(429)
+                          .header("retry-after", String(after))
+                          .send({ error: "rate limited", detail: `region ${c.region}'s share of the estate-wide limit is used up` });
                       }
                     }
                   : undefined,

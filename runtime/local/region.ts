@@ -87,7 +87,16 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
     });
     let share = shareYaml(o.requestsPerSecond ?? rateLimitRegionConfig(o.spec, region.id).requestsPerSecond);
     writeFileSync(configPath, share.yaml);
-    const rl = await startRateLimitServer({ configPath, redisUrl: o.redisUrl, port: 0, grpcPort: 0, host: o.host, clock, region: region.id, hlc: new ClockNode({ clock, maxOffsetMs: t.maxOffsetMs }) });
+    const rl = await startRateLimitServer({
+      configPath,
+      redisUrl: o.redisUrl,
+      port: 0,
+      grpcPort: 0,
+      host: o.host,
+      clock,
+      region: region.id,
+      hlc: new ClockNode({ clock, maxOffsetMs: t.maxOffsetMs }),
+    });
     closers.push(() => rl.close());
     const rlHttp = `http://${o.host}:${rl.httpPort}`;
 

@@ -75,7 +75,10 @@ export class Supervisor {
   /** One region operation at a time, in order. */
   private serial<T>(regionId: string, op: () => Promise<T>): Promise<T> {
     const next = (this.queues.get(regionId) ?? Promise.resolve()).then(op, op);
-    this.queues.set(regionId, next.catch(() => undefined));
+    this.queues.set(
+      regionId,
+      next.catch(() => undefined),
+    );
     return next;
   }
 

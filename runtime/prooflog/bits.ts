@@ -3,7 +3,7 @@
  * conformance vectors use sizes up to 2^64 - 1), which JavaScript numbers cannot hold exactly past 2^53, and
  * the bitwise operators on numbers truncate to 32 bits. Proof code therefore does its index math here.
  */
-export const U64_MAX = (1n << 64n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
 
 /** Number of bits needed to represent x (Go's bits.Len64). */
 export function bitLen(x: bigint): number {
@@ -26,11 +26,6 @@ export function trailingZeros(x: bigint): number {
     n++;
   }
   return n;
-}
-
-/** The largest power of two strictly smaller than n (n ≥ 2): RFC 6962's split point k. */
-export function splitPoint(n: bigint): bigint {
-  return 1n << BigInt(bitLen(n - 1n) - 1);
 }
 
 /** Accept a tree index or size as number or bigint; reject what no uint64 can be. */

@@ -9,7 +9,7 @@ import { ClockUnsynchronizedError, type ClockNode } from "../clock/index.js";
 import type { Checkpoint } from "./checkpoint.js";
 
 /** The checkpoint extension line carrying its commit-waited time: `meridian-time <Unix ms>`. */
-export const TIME_EXTENSION = "meridian-time";
+const TIME_EXTENSION = "meridian-time";
 
 export class CommitWaitRefusedError extends Error {
   override name = "CommitWaitRefusedError";
@@ -25,14 +25,16 @@ export function checkpointTime(node: ClockNode): number {
   try {
     interval = node.truetime.now();
   } catch (e) {
-    if (e instanceof ClockUnsynchronizedError) throw new CommitWaitRefusedError(`checkpoint held back: commit-wait needs a synchronised clock (${e.message}); it is published once the time reference has answered`);
+    if (e instanceof ClockUnsynchronizedError)
+      throw new CommitWaitRefusedError(`checkpoint held back: commit-wait needs a synchronised clock (${e.message}); it is published once the time reference has answered`);
     throw e;
   }
   const refusal = node.strongRefusal();
   if (refusal !== null) throw new CommitWaitRefusedError(`checkpoint held back: ${refusal}`);
   const epsilonMs = (interval.latest - interval.earliest) / 2;
   const boundMs = node.maxEpsilonMs ?? node.skew.freezeMs;
-  if (epsilonMs > boundMs) throw new CommitWaitRefusedError(`checkpoint held back: TrueTime ε ${Math.round(epsilonMs)} ms is beyond the bound of ${boundMs} ms, so commit-wait would take ${Math.round(2 * epsilonMs)} ms`);
+  if (epsilonMs > boundMs)
+    throw new CommitWaitRefusedError(`checkpoint held back: TrueTime ε ${Math.round(epsilonMs)} ms is beyond the bound of ${boundMs} ms, so commit-wait would take ${Math.round(2 * epsilonMs)} ms`);
   return Math.ceil(interval.latest);
 }
 

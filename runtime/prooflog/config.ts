@@ -12,8 +12,14 @@ import { readConfigFile, ConfigFileError } from "../kit/index.js";
 const witnessSchema = z
   .object({
     name: z.string().min(1),
-    url: z.string().regex(/^https?:\/\//, "expected an http(s) URL").optional(),
-    vkey: z.string().regex(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/, "expected a note verifier key <name>+<hash>+<base64>").optional(),
+    url: z
+      .string()
+      .regex(/^https?:\/\//, "expected an http(s) URL")
+      .optional(),
+    vkey: z
+      .string()
+      .regex(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/, "expected a note verifier key <name>+<hash>+<base64>")
+      .optional(),
   })
   .strict()
   .refine((w) => (w.url === undefined) === (w.vkey === undefined), { message: "a cosigning witness needs both url and vkey", path: ["url"] })
@@ -40,6 +46,10 @@ export type ProofLogConfig = z.output<typeof proofLogConfigSchema>;
 /** Read and validate the file; every problem names its key path. */
 export function loadProofLogConfig(path: string): ProofLogConfig {
   const r = proofLogConfigSchema.safeParse(readConfigFile(path));
-  if (!r.success) throw new ConfigFileError(path, r.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`));
+  if (!r.success)
+    throw new ConfigFileError(
+      path,
+      r.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
+    );
   return r.data;
 }

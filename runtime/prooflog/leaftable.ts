@@ -17,7 +17,10 @@ export class LeafTable {
   count = 0;
 
   /** Room for `capacity` keys at load ≤ 1/2; with `growable`, more are taken by doubling. */
-  constructor(readonly capacity = 16, private readonly growable = false) {
+  constructor(
+    readonly capacity = 16,
+    private readonly growable = false,
+  ) {
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
     this.mask = slots - 1;

@@ -293,7 +293,12 @@ export class TransparencyLog {
    * moved (idle logs re-sign on an interval, so witnesses and monitors see them alive).
    */
   publishCheckpoint(force = false, witnessed = true): Promise<string> {
-    return this.publisher.publish(() => this.committed, () => this.failure, force, witnessed);
+    return this.publisher.publish(
+      () => this.committed,
+      () => this.failure,
+      force,
+      witnessed,
+    );
   }
 
   /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */

@@ -76,7 +76,7 @@ export class LogTiles {
     if (data.length !== TILE_WIDTH * HASH_SIZE) throw new CorruptStoreError(`${this.store.description}: ${path} is ${data.length} bytes; a full tile is ${TILE_WIDTH * HASH_SIZE}`);
     // Its hash must be the one recorded one level up (verified the same way, up to the edge).
     const parent = await this.tile(level + 1, Math.floor(index / TILE_WIDTH), (index % TILE_WIDTH) + 1);
-    const want = parent.subarray((index % TILE_WIDTH) * HASH_SIZE, (index % TILE_WIDTH + 1) * HASH_SIZE);
+    const want = parent.subarray((index % TILE_WIDTH) * HASH_SIZE, ((index % TILE_WIDTH) + 1) * HASH_SIZE);
     const nodes = interiorNodes(data);
     if (!hashEquals(nodes[TILE_HEIGHT]!, want)) {
       throw new CorruptStoreError(`${this.store.description}: ${path} does not hash to its entry in the tile above: the stored tile is corrupt`);
@@ -169,7 +169,7 @@ export class LogTiles {
   async rawLeafHashes(start: number, end: number, each: (h: Hash, index: number) => void, strict = false): Promise<void> {
     for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
       const full = (n + 1) * TILE_WIDTH <= hashesAtLevel(this.edge.size, 0);
-      const t = full ? this.inflight.get(`0/${n}`) ?? (await this.store.readTile(0, n)) : this.edge.partialTile(0);
+      const t = full ? (this.inflight.get(`0/${n}`) ?? (await this.store.readTile(0, n))) : this.edge.partialTile(0);
       if (!t) {
         if (strict) throw new Error(`${this.store.description} has no level-0 tile ${n}`);
         continue;
@@ -193,4 +193,3 @@ export class LogTiles {
     }
   }
 }
-

@@ -56,7 +56,7 @@ export interface OpenedNote {
   unverified: NoteSignature[];
 }
 
-export function isValidName(name: string): boolean {
+function isValidName(name: string): boolean {
   return name !== "" && !/[\s+]/u.test(name);
 }
 
@@ -75,7 +75,7 @@ export function ed25519PrivateKey(seed: Uint8Array): KeyObject {
 export function ed25519PublicKey(pub: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519, pub]), format: "der", type: "spki" });
 }
-export function rawPublicKey(key: KeyObject): Buffer {
+function rawPublicKey(key: KeyObject): Buffer {
   return key.export({ format: "der", type: "spki" }).subarray(SPKI_ED25519.length);
 }
 
@@ -141,7 +141,8 @@ export function parseSignerKey(skey: string): ParsedSignerKey {
   if (!isValidName(name) || !/^[0-9a-f]{8}$/i.test(id16) || !key || key.length === 0) throw new NoteError("bad-key", `malformed signer key for "${name}"`);
   const alg = key[0]!;
   const seed = key.subarray(1);
-  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || seed.length !== 32) throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
+  if ((alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1 && alg !== ALG_MLDSA44) || seed.length !== 32)
+    throw new NoteError("bad-key", `signer key "${name}": unknown algorithm ${alg} or wrong seed length ${seed.length}`);
   const publicKey = alg === ALG_MLDSA44 ? Buffer.from(ml_dsa44.keygen(seed).publicKey) : rawPublicKey(createPublicKey(ed25519PrivateKey(seed)));
   if (keyId(name, alg, publicKey) !== parseInt(id16, 16)) throw new NoteError("bad-key", `signer key "${name}": key id ${id16} does not match the key`);
   return { name, keyId: parseInt(id16, 16), alg, seed, publicKey };

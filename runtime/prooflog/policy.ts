@@ -108,11 +108,18 @@ function satisfied(p: Policy, name: string, cosigned: ReadonlySet<Verifier>): bo
 /** Open a checkpoint under a policy: signed by a listed log, cosigned to the quorum. Throws NoteError/PolicyError. */
 export function verifyWithPolicy(note: string, p: Policy, origin?: string): { checkpoint: Checkpoint; witnesses: string[] } {
   if (p.logs.length === 0) throw new PolicyError("the policy lists no log: nothing can sign a checkpoint");
-  const { checkpoint } = openCheckpoint(note, p.logs.map((l) => l.verifier), origin);
+  const { checkpoint } = openCheckpoint(
+    note,
+    p.logs.map((l) => l.verifier),
+    origin,
+  );
   const ws = [...p.witnesses.entries()];
   let valid: Set<Verifier> = new Set();
   try {
-    const sigs = openNote(note, ws.map(([, w]) => w.verifier)).sigs;
+    const sigs = openNote(
+      note,
+      ws.map(([, w]) => w.verifier),
+    ).sigs;
     valid = new Set(ws.filter(([, w]) => sigs.some((s) => s.name === w.verifier.name && s.keyId === w.verifier.keyId)).map(([, w]) => w.verifier));
   } catch (e) {
     if (!(e instanceof NoteError) || e.kind !== "unverified") throw e;

@@ -39,7 +39,10 @@ export interface LogServerOptions {
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
-const decimal = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, "must be a decimal integer").transform(Number);
+const decimal = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a decimal integer")
+  .transform(Number);
 const inclusionQuery = z.object({ index: decimal, size: decimal });
 const consistencyQuery = z.object({ old: decimal, new: decimal });
 

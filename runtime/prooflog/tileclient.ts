@@ -41,7 +41,10 @@ export class TileProofs {
     let t = this.tiles.get(path);
     if (!t) {
       // tlog-tiles lets a log delete a partial tile once the full one exists: fall back to the full tile's prefix.
-      const fetched = width === TILE_WIDTH ? this.fetchTile(path) : this.fetchTile(path).catch(() => this.fetchTile(tilePath({ level: L, index: n, width: TILE_WIDTH })).then((full) => full.subarray(0, width * HASH_SIZE)));
+      const fetched =
+        width === TILE_WIDTH
+          ? this.fetchTile(path)
+          : this.fetchTile(path).catch(() => this.fetchTile(tilePath({ level: L, index: n, width: TILE_WIDTH })).then((full) => full.subarray(0, width * HASH_SIZE)));
       t = fetched.then((b) => {
         if (b.length !== width * HASH_SIZE) throw new TileError(`${path} is ${b.length} bytes; expected ${width * HASH_SIZE}`);
         return b;

@@ -42,7 +42,13 @@ export function parseTilePath(rest: string): TileRef {
   const [, l, xs, lastGroup, w] = m as unknown as [string, string, string, string, string | undefined];
   const level = l === "entries" ? "entries" : Number(l);
   if (level !== "entries" && level > 63) throw new TilePathError(`tile level ${level} must be 0..63`);
-  const groups = [...xs.split("/").filter(Boolean).map((g) => g.slice(1)), lastGroup];
+  const groups = [
+    ...xs
+      .split("/")
+      .filter(Boolean)
+      .map((g) => g.slice(1)),
+    lastGroup,
+  ];
   if (groups.length > 1 && groups[0] === "000") throw new TilePathError("tile index has a leading zero group");
   const index = groups.reduce((acc, g) => acc * 1000 + Number(g), 0);
   if (!Number.isSafeInteger(index)) throw new TilePathError("tile index too large");

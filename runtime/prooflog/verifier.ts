@@ -34,14 +34,7 @@ export async function proveExtends(prev: Checkpoint, next: Checkpoint, fetchProo
  * Audit a log. With `tiles`, proofs are assembled from tlog-tiles reads (works against any tlog-tiles log);
  * otherwise the log's JSON proof endpoints are used. Either way every proof is verified here.
  */
-export async function checkLog(
-  client: LogClient,
-  verifiers: readonly Verifier[],
-  origin: string | undefined,
-  saved: string | null,
-  index?: number,
-  opts: { tiles?: boolean } = {},
-): Promise<LogCheck> {
+export async function checkLog(client: LogClient, verifiers: readonly Verifier[], origin: string | undefined, saved: string | null, index?: number, opts: { tiles?: boolean } = {}): Promise<LogCheck> {
   const note = await client.checkpoint();
   const { checkpoint } = openCheckpoint(note, verifiers, origin);
   const tiles = opts.tiles ? new TileProofs(httpTileFetcher(client.base), checkpoint.size) : null;

@@ -5,10 +5,8 @@
  * Principals are SPIFFE IDs (mTLS peers) or JWT subjects.
  * Errors name the file, path, value and expectation, all at once.
  */
-import { parse } from "yaml";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import { QuotaError } from "./errors.js";
 import { QuotaTree } from "./tree.js";
 
 const amounts = z.record(z.string(), z.number().nonnegative());
@@ -25,26 +23,6 @@ export const quotaTreeKeys = {
 };
 export const quotaConfigSchema = z.object(quotaTreeKeys).strict();
 export type QuotaConfig = z.output<typeof quotaConfigSchema>;
-
-export function parseQuotaConfig(text: string, file = "<quota config>"): QuotaConfig {
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (err) {
-    throw new QuotaError(`${file}: ${(err as Error).message}`);
-  }
-  const r = quotaConfigSchema.safeParse(value);
-  if (!r.success)
-    throw new QuotaError(
-      r.error.issues
-        .map((i) => {
-          const got = i.path.reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k as string] : undefined), value);
-          return `${file}: ${i.path.join(".") || "(document)"} is ${JSON.stringify(got)}: ${i.message}`;
-        })
-        .join("\n"),
-    );
-  return r.data;
-}
 
 /** Build the tree; node-level problems (unknown dimension, duplicate id) name the node. */
 export function buildQuotaTree(c: Pick<QuotaConfig, "dimensions" | "emergency_grace_ms" | "authorities" | "tenants">, clock: Clock): QuotaTree {

@@ -29,9 +29,7 @@ export class Lottery {
 
   /** Draw a winner among `eligible` (default: every ticket holder); undefined when nobody holds tickets. */
   draw(eligible?: readonly string[]): string | undefined {
-    const pool = (eligible ?? [...this.tickets.keys()])
-      .map((client) => ({ client, weight: (this.tickets.get(client) ?? 0) + (this.compensation.get(client) ?? 0) }))
-      .filter((c) => c.weight > 0);
+    const pool = (eligible ?? [...this.tickets.keys()]).map((client) => ({ client, weight: (this.tickets.get(client) ?? 0) + (this.compensation.get(client) ?? 0) })).filter((c) => c.weight > 0);
     const winner = drawWeighted(pool, this.random)?.client;
     if (winner !== undefined) this.compensation.delete(winner);
     return winner;

@@ -28,7 +28,7 @@ export interface Override {
   rejected: boolean;
 }
 
-export class OverrideError extends QuotaError {
+class OverrideError extends QuotaError {
   override name = "OverrideError";
 }
 
@@ -46,7 +46,8 @@ export class OverrideBook {
     if (!(o.hard >= 0) || !Number.isFinite(o.hard)) throw new OverrideError(`hard is ${o.hard}; expected a finite number ≥ 0`);
     if (!(o.expiresAt > now)) throw new OverrideError(`expiresAt ${new Date(o.expiresAt).toISOString()} is not in the future`);
     if (!o.reason.trim()) throw new OverrideError("an override needs a reason");
-    if (!this.authority.isAuthority(o.requestedBy, o.node)) throw new OverrideError(`${o.requestedBy} has no authority over ${o.node}; only its owners or those above may request an override`, "forbidden");
+    if (!this.authority.isAuthority(o.requestedBy, o.node))
+      throw new OverrideError(`${o.requestedBy} has no authority over ${o.node}; only its owners or those above may request an override`, "forbidden");
     const rec: Override = { ...o, id: `ovr-${this.overrides.length + 1}`, emergency: o.emergency ?? false, requestedAt: now, approvedBy: null, decidedAt: null, revoked: false, rejected: false };
     this.overrides.push(rec);
     return rec;
@@ -64,7 +65,8 @@ export class OverrideBook {
     if (state !== "pending" && !(state === "active" && o.emergency && o.approvedBy === null))
       throw new OverrideError(`override ${id} is ${state}; only pending (or unapproved emergency) overrides can be approved`, "conflict");
     if (approver === o.requestedBy) throw new OverrideError(`override ${id}: the requester ${approver} cannot approve their own override`, "forbidden");
-    if (!this.authority.isAbove(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} is not above ${o.node}; only an owner of an ancestor or a root authority may approve`, "forbidden");
+    if (!this.authority.isAbove(approver, o.node))
+      throw new OverrideError(`override ${id}: ${approver} is not above ${o.node}; only an owner of an ancestor or a root authority may approve`, "forbidden");
     o.approvedBy = approver;
     o.decidedAt = this.clock.now();
     return o;
@@ -73,7 +75,8 @@ export class OverrideBook {
   reject(id: string, approver: string): Override {
     const o = this.find(id);
     if (this.state(o) !== "pending") throw new OverrideError(`override ${id} is ${this.state(o)}; only pending overrides can be rejected`, "conflict");
-    if (!this.authority.isAbove(approver, o.node)) throw new OverrideError(`override ${id}: ${approver} is not above ${o.node}; only an owner of an ancestor or a root authority may reject`, "forbidden");
+    if (!this.authority.isAbove(approver, o.node))
+      throw new OverrideError(`override ${id}: ${approver} is not above ${o.node}; only an owner of an ancestor or a root authority may reject`, "forbidden");
     o.rejected = true;
     o.decidedAt = this.clock.now();
     return o;

@@ -45,13 +45,19 @@ export const quotaServiceConfig = z
     /** PostgreSQL holding usage, overrides and delegations. */
     postgres: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
     /** Schema for this service's tables (one writer per schema). */
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier").default("meridian_quota"),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier")
+      .default("meridian_quota"),
     /** How long to wait for another process holding the schema to let go (ms); then exit. */
     lockWaitMs: z.number().int().min(0).max(600_000).default(15_000),
     /** Base URL of the proof log (`meridian log serve`) that records every authority decision. */
     log: z.url(),
     /** A hot standby of `postgres` (streaming replica) for follower reads; absent: reads go to the primary. */
-    replica: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
+    replica: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+      .optional(),
     /** Read consistency per operation (`quota.usage`), as runtime/clock's staleness policy; requests may only tighten it. */
     reads: stalenessPolicySchema.prefault({}),
     /** With a `replica`, an idle service closes a timestamp this often (ms): the standby's watermark is never older than this plus its lag. */
@@ -66,13 +72,30 @@ export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
 
 const amounts = z.record(z.string(), z.number().nonnegative());
 const STATUS = { invalid: 400, forbidden: 403, "not-found": 404, conflict: 409 } as const;
-const overrideBody = z.object({ node: z.string().min(1), dimension: z.string().min(1), hard: z.number().nonnegative(), reason: z.string().min(1).max(1000), expires_at: z.iso.datetime(), emergency: z.boolean().optional() }).strict();
+const overrideBody = z
+  .object({
+    node: z.string().min(1),
+    dimension: z.string().min(1),
+    hard: z.number().nonnegative(),
+    reason: z.string().min(1).max(1000),
+    expires_at: z.iso.datetime(),
+    emergency: z.boolean().optional(),
+  })
+  .strict();
 const delegationBody = z.object({ from: z.string().min(1), to: z.string().min(1).max(200), kind: z.enum(["application", "user"]), amounts, owners: z.array(z.string().min(1)).default([]) }).strict();
-const drfBody = z.object({ capacity: z.record(z.string(), z.number().positive()), users: z.array(z.object({ id: z.string().min(1), demand: amounts, weight: z.number().positive().optional(), maxTasks: z.number().int().nonnegative().optional() }).strict()).min(1).max(10_000) }).strict();
+const drfBody = z
+  .object({
+    capacity: z.record(z.string(), z.number().positive()),
+    users: z
+      .array(z.object({ id: z.string().min(1), demand: amounts, weight: z.number().positive().optional(), maxTasks: z.number().int().nonnegative().optional() }).strict())
+      .min(1)
+      .max(10_000),
+  })
+  .strict();
 const maxMinBody = z.object({ capacity: z.number().nonnegative(), wants: z.array(z.number().nonnegative()).min(1).max(100_000), weights: z.array(z.number().positive()).optional() }).strict();
 
 /** The principal a verified identity speaks for: the SPIFFE ID of an mTLS peer, or a JWT's subject. */
-export function principalOf(identity: Identity | undefined): string {
+function principalOf(identity: Identity | undefined): string {
   if (!identity) throw new HttpError(401, "unauthenticated", "present an X.509-SVID (mTLS) or a bearer JWT");
   if (identity.kind === "spiffe") return identity.id.uri;
   if (!identity.subject) throw new HttpError(403, "forbidden", "the bearer token has no subject (sub), so it names no principal");
@@ -195,7 +218,12 @@ export const quotaService = defineService({
           return mutate((d) => {
             mustAdminister(d, p, id(req));
             const r = d.tree.reserve(id(req), body.amounts);
-            if (!r.ok) throw new HttpError(409, "quota exceeded", r.violations.map((v) => (v.dimension === "*" ? `${v.node} is closed` : `${v.node} ${v.dimension}: ${v.usage} used + ${v.requested} requested > ${v.limit}`)).join("; "));
+            if (!r.ok)
+              throw new HttpError(
+                409,
+                "quota exceeded",
+                r.violations.map((v) => (v.dimension === "*" ? `${v.node} is closed` : `${v.node} ${v.dimension}: ${v.usage} used + ${v.requested} requested > ${v.limit}`)).join("; "),
+              );
             return { ok: true, warnings: r.warnings, usage: d.tree.usage(id(req)) };
           });
         });
@@ -221,7 +249,12 @@ export const quotaService = defineService({
               const o = tree.overrides.request({ node: b.node, dimension: b.dimension, hard: b.hard, reason: b.reason, requestedBy: p, expiresAt: Date.parse(b.expires_at), emergency: b.emergency });
               return { ...o, state: tree.overrides.state(o) };
             },
-            (o) => ({ actor: p, action: o.emergency ? "quota.override.emergency" : "quota.override.request", subject: o.id, detail: { node: o.node, dimension: o.dimension, hard: o.hard, reason: o.reason, expiresAt: o.expiresAt } }),
+            (o) => ({
+              actor: p,
+              action: o.emergency ? "quota.override.emergency" : "quota.override.request",
+              subject: o.id,
+              detail: { node: o.node, dimension: o.dimension, hard: o.hard, reason: o.reason, expiresAt: o.expiresAt },
+            }),
           );
           void reply.status(201);
           return o;

@@ -16,8 +16,6 @@ export interface QuotaState {
   delegations: Delegation[];
 }
 
-export const EMPTY_STATE: QuotaState = { usage: {}, overrides: [], delegations: [] };
-
 export interface QuotaDomain {
   tree: QuotaTree;
   delegations: Delegations;
@@ -55,7 +53,14 @@ export function diffState(before: QuotaState, after: QuotaState): StateChanges {
     const was = before.usage[node] ?? {};
     for (const d of new Set([...Object.keys(was), ...Object.keys(now)])) if ((now[d] ?? 0) !== (was[d] ?? 0)) usage.push([node, d, now[d] ?? 0]);
   }
-  const changed = <T extends { id: string }>(xs: T[], ys: T[]) => ys.filter((y) => !same(xs.find((x) => x.id === y.id), y));
+  const changed = <T extends { id: string }>(xs: T[], ys: T[]) =>
+    ys.filter(
+      (y) =>
+        !same(
+          xs.find((x) => x.id === y.id),
+          y,
+        ),
+    );
   return { usage, overrides: changed(before.overrides, after.overrides), delegations: changed(before.delegations, after.delegations) };
 }
 

@@ -86,10 +86,17 @@ export class PostgresQuotaStore {
           `INSERT INTO ${s}.usage (node, dimension, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::float8[]) ON CONFLICT (node, dimension) DO UPDATE SET amount = EXCLUDED.amount`,
           cols,
         );
-        await c.query(`INSERT INTO ${s}.usage_versions (node, dimension, wall, logical, amount) SELECT u.n, u.d, $4, $5, u.a FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(n, d, a)`, [...cols, ts.wall, ts.logical]);
+        await c.query(`INSERT INTO ${s}.usage_versions (node, dimension, wall, logical, amount) SELECT u.n, u.d, $4, $5, u.a FROM unnest($1::text[], $2::text[], $3::float8[]) AS u(n, d, a)`, [
+          ...cols,
+          ts.wall,
+          ts.logical,
+        ]);
       }
       await closeTimestamp(c, s, ts);
-      for (const [table, docs] of [["overrides", changes.overrides], ["delegations", changes.delegations]] as const)
+      for (const [table, docs] of [
+        ["overrides", changes.overrides],
+        ["delegations", changes.delegations],
+      ] as const)
         for (const d of docs) await c.query(`INSERT INTO ${s}.${table} (id, seq, doc) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc`, [d.id, seqOf(d.id), JSON.stringify(d)]);
       await beforeCommit?.();
     });

@@ -13,7 +13,7 @@ import type { Clock } from "../common/clock.js";
 import { QuotaError } from "./errors.js";
 import { OverrideBook } from "./overrides.js";
 
-export const KINDS = ["tenant", "application", "user"] as const;
+const KINDS = ["tenant", "application", "user"] as const;
 export type Kind = (typeof KINDS)[number];
 export type Amounts = Record<string, number>;
 
@@ -71,7 +71,10 @@ export class QuotaTree {
     if (depth === -1) throw new QuotaError(`node ${spec.id}: kind is "${spec.kind}"; expected ${KINDS.join(", ")}`);
     if (parent ? KINDS.indexOf(parent.kind) >= depth : spec.kind !== "tenant")
       throw new QuotaError(`node ${spec.id}: a ${spec.kind} cannot sit under ${parent ? `a ${parent.kind}` : "nothing"} (user → application → tenant)`);
-    for (const [what, a] of [["hard", spec.hard], ["soft", spec.soft]] as const)
+    for (const [what, a] of [
+      ["hard", spec.hard],
+      ["soft", spec.soft],
+    ] as const)
       for (const [d, v] of Object.entries(a ?? {})) {
         if (!this.dimensions.includes(d)) throw new QuotaError(`node ${spec.id}: ${what}.${d} is not a dimension (${this.dimensions.join(", ")})`);
         if (!(v >= 0) || !Number.isFinite(v)) throw new QuotaError(`node ${spec.id}: ${what}.${d} is ${v}; expected a finite number ≥ 0`);
@@ -99,7 +102,12 @@ export class QuotaTree {
 
   /** Sits above the node: an owner of a strict ancestor, or a root authority (never the node's own owners). */
   isAbove(principal: string, node: string): boolean {
-    return this.authorities.includes(principal) || this.chain(node).slice(1).some((id) => this.node(id).owners.includes(principal));
+    return (
+      this.authorities.includes(principal) ||
+      this.chain(node)
+        .slice(1)
+        .some((id) => this.node(id).owners.includes(principal))
+    );
   }
 
   /** The node's own hard limit for a dimension (an active override wins), or undefined when it inherits. */
@@ -151,8 +159,7 @@ export class QuotaTree {
   release(id: string, amounts: Amounts): void {
     this.checkAmounts(amounts);
     const own = this.node(id).usage;
-    for (const [d, v] of Object.entries(amounts))
-      if ((own[d] ?? 0) < v - 1e-9) throw new QuotaError(`node ${id} releases ${v} ${d} but holds ${own[d] ?? 0}`);
+    for (const [d, v] of Object.entries(amounts)) if ((own[d] ?? 0) < v - 1e-9) throw new QuotaError(`node ${id} releases ${v} ${d} but holds ${own[d] ?? 0}`);
     for (const c of this.chain(id)) for (const [d, v] of Object.entries(amounts)) this.charge(c, d, -v);
   }
 

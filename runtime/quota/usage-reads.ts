@@ -16,19 +16,32 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
-  format, max, parse, parseToken, StalenessPolicy, StalenessPolicyError, TimestampParseError, type FollowerReadRequest, type HybridClock, type PostgresFollowerReads,
-  type ReadConsistency, type Timestamp,
+  format,
+  max,
+  parse,
+  parseToken,
+  StalenessPolicy,
+  StalenessPolicyError,
+  TimestampParseError,
+  type FollowerReadRequest,
+  type HybridClock,
+  type PostgresFollowerReads,
+  type ReadConsistency,
+  type Timestamp,
 } from "../clock/index.js";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
 import type { PostgresQuotaStore } from "./store.js";
 
-export const USAGE_OPERATION = "quota.usage";
+const USAGE_OPERATION = "quota.usage";
 
 const query = z
   .object({
     consistency: z.enum(["strong", "bounded-staleness", "exact", "eventual"]).optional(),
-    max_staleness: z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "expected a duration such as 500ms, 5s, 2m or 1h").optional(),
+    max_staleness: z
+      .string()
+      .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "expected a duration such as 500ms, 5s, 2m or 1h")
+      .optional(),
     as_of: z.string().optional(),
   })
   .strict();
@@ -58,7 +71,7 @@ const durationMs = (text: string) => {
 };
 
 /** The request's consistency from its query string and token, tightened from (never looser than) the policy. */
-export function usageReadRequest(raw: unknown, token: string | undefined, policy: StalenessPolicy): FollowerReadRequest {
+function usageReadRequest(raw: unknown, token: string | undefined, policy: StalenessPolicy): FollowerReadRequest {
   const q = parseInput(query, raw, "query");
   const asOf = q.as_of === undefined ? undefined : timestamp(q.as_of, "as_of");
   const kind = q.consistency ?? (asOf ? "exact" : undefined);
@@ -91,6 +104,15 @@ export function usageReadHandler(o: { store: PostgresQuotaStore; reads: Postgres
     // The snapshot read: the AS OF timestamp, the standby's watermark, or (the primary) everything so far.
     const seen = r.asOf ?? (read.servedBy === "replica" ? parse(read.watermark!) : o.hlc.now());
     void reply.header(CONSISTENCY_HEADER, format(r.minTimestamp ? max(seen, r.minTimestamp) : seen));
-    return { node, usage: read.value, ...(r.asOf ? { asOf: format(r.asOf) } : {}), consistency: r.consistency.consistency, servedBy: read.servedBy, watermark: read.watermark, stalenessMs: read.stalenessMs, fallback: read.fallback };
+    return {
+      node,
+      usage: read.value,
+      ...(r.asOf ? { asOf: format(r.asOf) } : {}),
+      consistency: r.consistency.consistency,
+      servedBy: read.servedBy,
+      watermark: read.watermark,
+      stalenessMs: read.stalenessMs,
+      fallback: read.fallback,
+    };
   };
 }

@@ -11,7 +11,7 @@
  */
 import type pg from "pg";
 
-export const HEARTBEAT_TABLE = "meridian_replication.heartbeat";
+const HEARTBEAT_TABLE = "meridian_replication.heartbeat";
 
 export const HEARTBEAT_DDL = `CREATE SCHEMA IF NOT EXISTS meridian_replication;
 CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (writer text PRIMARY KEY, wall_ms bigint NOT NULL);
@@ -21,10 +21,10 @@ type Queryable = Pick<pg.Pool, "query">;
 
 /** Stamp `wallMs` for `writer`; the stamp never goes back (a restarted writer with a slow clock cannot hide lag). */
 export async function beat(db: Queryable, writer: string, wallMs: number): Promise<void> {
-  await db.query(
-    `INSERT INTO ${HEARTBEAT_TABLE} (writer, wall_ms) VALUES ($1, $2) ON CONFLICT (writer) DO UPDATE SET wall_ms = GREATEST(${HEARTBEAT_TABLE}.wall_ms, EXCLUDED.wall_ms)`,
-    [writer, Math.round(wallMs)],
-  );
+  await db.query(`INSERT INTO ${HEARTBEAT_TABLE} (writer, wall_ms) VALUES ($1, $2) ON CONFLICT (writer) DO UPDATE SET wall_ms = GREATEST(${HEARTBEAT_TABLE}.wall_ms, EXCLUDED.wall_ms)`, [
+    writer,
+    Math.round(wallMs),
+  ]);
 }
 
 /** The writer's last stamp in this copy, or null when none has arrived yet. */

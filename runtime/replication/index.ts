@@ -1,4 +1,4 @@
 /** runtime/replication: replication lag by heartbeat, and the per-region monitor that reports it. */
-export { HEARTBEAT_DDL, HEARTBEAT_TABLE, beat, lastBeat } from "./heartbeat.js";
-export { copyLag, type CopyLag } from "./lag.js";
+export { HEARTBEAT_DDL } from "./heartbeat.js";
+export { type CopyLag } from "./lag.js";
 export { replicationMonitorConfigSchema, replicationMonitorService, type ReplicationMonitorConfig } from "./monitor.js";

@@ -33,7 +33,10 @@ export const replicationMonitorConfigSchema = z
   .object({
     region: z.string().min(1),
     /** The partition this region writes, if any: its primary is stamped. */
-    writes: database.extend({ writer: z.string().min(1) }).strict().optional(),
+    writes: database
+      .extend({ writer: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Copies of other writers' partitions held here. */
     copies: z.array(database.extend({ writer: z.string().min(1) }).strict()).default([]),
     intervalMs: z.number().int().min(100).max(60_000).default(1000),
@@ -49,7 +52,14 @@ function pool(db: { url: string; passwordFile?: string; userFile?: string }, tim
   // Read at every connect, so a rotated Secret is picked up without a restart. (A connectionString would
   // override a password function with the URL's empty one, hence the parsed config.)
   const password = db.passwordFile === undefined ? undefined : () => readFileSync(db.passwordFile!, "utf8").trim();
-  const p = new pg.Pool({ ...parseIntoClientConfig(db.url), max: 2, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, ...(password ? { password } : {}), ...(db.userFile === undefined ? {} : { user: readFileSync(db.userFile, "utf8").trim() }) });
+  const p = new pg.Pool({
+    ...parseIntoClientConfig(db.url),
+    max: 2,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    ...(password ? { password } : {}),
+    ...(db.userFile === undefined ? {} : { user: readFileSync(db.userFile, "utf8").trim() }),
+  });
   p.on("error", () => undefined); // an idle client's error: the next probe reports it
   return p;
 }
@@ -62,7 +72,12 @@ export const replicationMonitorService = defineService({
   start({ config, clock, metrics, log }) {
     const maxLagMs = config.maxLagSeconds * 1000;
     const lagGauge = new Gauge({ name: "meridian_replication_lag_seconds", help: "now minus the writer's last heartbeat seen in this region's copy", labelNames: ["writer"], registers: [metrics] });
-    const beats = new Counter({ name: "meridian_replication_heartbeats_total", help: "heartbeats stamped on this region's primary, by outcome", labelNames: ["writer", "outcome"], registers: [metrics] });
+    const beats = new Counter({
+      name: "meridian_replication_heartbeats_total",
+      help: "heartbeats stamped on this region's primary, by outcome",
+      labelNames: ["writer", "outcome"],
+      registers: [metrics],
+    });
     const writer = config.writes && { ...config.writes, db: pool(config.writes, config.timeoutMs) };
     const copies = config.copies.map((c) => ({ ...c, db: pool(c, config.timeoutMs) }));
     let lags: CopyLag[] = copies.map((c) => copyLag(c.writer, clock.now(), null, maxLagMs));

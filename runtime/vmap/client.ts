@@ -3,9 +3,9 @@
  * verified here against the root the service answers with — and, given a trusted root (from a log checkpoint's
  * map entry, or one seen before), against that — so a lying service can only make a read fail.
  */
-import { MapError, prefixBounds, treeKey, verifyMapBatch, verifyMapRange, verifyMapRead, keyOf } from "./map.js";
+import { prefixBounds, treeKey, verifyMapBatch, verifyMapRange, verifyMapRead, keyOf } from "./map.js";
 
-export class MapClientError extends Error {
+class MapClientError extends Error {
   override name = "MapClientError";
 }
 
@@ -70,11 +70,12 @@ export class MapClient {
   /** Every entry whose key starts with `prefix`, proven complete. */
   async readPrefix(map: string, prefix: string, trustedRoot?: string): Promise<{ entries: [string, Buffer][]; root: string }> {
     const [lo, hi] = prefixBounds(prefix);
-    const r = await this.call<{ entries: { key: string; value: string }[]; outside: (string | null)[]; root: string }>("GET", `/v1/maps/${encodeURIComponent(map)}/range?prefix=${encodeURIComponent(prefix)}`);
+    const r = await this.call<{ entries: { key: string; value: string }[]; outside: (string | null)[]; root: string }>(
+      "GET",
+      `/v1/maps/${encodeURIComponent(map)}/range?prefix=${encodeURIComponent(prefix)}`,
+    );
     const proof = { entries: r.entries.map((e) => ({ key: Buffer.from(e.key, "base64"), value: Buffer.from(e.value, "base64") })), outside: r.outside.map(unb64) };
     if (!verifyMapRange(this.check(r.root, trustedRoot), lo, hi, proof)) throw new MapClientError(`the range proof for prefix "${prefix}" does not verify against root ${r.root}`);
     return { entries: proof.entries.map((e) => [keyOf(e.key), e.value]), root: r.root };
   }
 }
-
-export { MapError };

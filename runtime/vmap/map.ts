@@ -9,7 +9,7 @@
  */
 import { type Hash, hashEquals, SparseMerkleTree, SmtError, verifyRangeProof, verifySmtBatch, verifySmtProof, type RangeProof, type SmtProof } from "../prooflog/index.js";
 
-export const MAX_KEY_BYTES = 32;
+const MAX_KEY_BYTES = 32;
 
 export class MapError extends Error {
   override name = "MapError";
@@ -50,7 +50,15 @@ export interface MapEntry {
 
 /** The log entry recording a write batch (canonical JSON: fixed field order, values base64, deletes null). */
 export function encodeMapEntry(e: MapEntry): Buffer {
-  return Buffer.from(JSON.stringify({ v: "meridian-vmap/1", map: e.map, revision: e.revision, root: Buffer.from(e.root).toString("base64"), writes: e.writes.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString("base64")]) }));
+  return Buffer.from(
+    JSON.stringify({
+      v: "meridian-vmap/1",
+      map: e.map,
+      revision: e.revision,
+      root: Buffer.from(e.root).toString("base64"),
+      writes: e.writes.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString("base64")]),
+    }),
+  );
 }
 
 /**
@@ -155,7 +163,11 @@ export function verifyMapRead(root: Hash, key: string, value: Uint8Array | null,
 }
 
 export function verifyMapBatch(root: Hash, keys: readonly string[], values: readonly (Uint8Array | null)[], proof: SmtProof): boolean {
-  return verifySmtBatch(root, keys.map((k, i) => [treeKey(k), values[i] ?? undefined] as [Uint8Array, Uint8Array | undefined]), proof);
+  return verifySmtBatch(
+    root,
+    keys.map((k, i) => [treeKey(k), values[i] ?? undefined] as [Uint8Array, Uint8Array | undefined]),
+    proof,
+  );
 }
 
 export function verifyMapRange(root: Hash, lo: Uint8Array, hi: Uint8Array, proof: RangeProof): boolean {

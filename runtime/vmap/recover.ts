@@ -42,14 +42,18 @@ export async function recoverMaps(names: readonly string[], store: MapStore | nu
   for (const deadline = Date.now() + checkpointWaitMs; ; await new Promise((r) => setTimeout(r, 50))) {
     size = parseCheckpoint(parseSignedNote(await client.checkpoint()).text).size;
     if (size > barrier) break;
-    if (Date.now() >= deadline) throw new MapError(`the log has not published a checkpoint covering this service's resume record (entry ${barrier}) within ${checkpointWaitMs} ms: refusing to serve maps that may miss acknowledged batches`);
+    if (Date.now() >= deadline)
+      throw new MapError(
+        `the log has not published a checkpoint covering this service's resume record (entry ${barrier}) within ${checkpointWaitMs} ms: refusing to serve maps that may miss acknowledged batches`,
+      );
   }
   for (const h of held.values()) {
     if (h.logIndex === null) continue;
     const at = `${store?.description ?? "the store"} says map ${h.map.name} revision ${h.map.revision} is log entry ${h.logIndex}`;
     if (h.logIndex >= size) throw new MapError(`${at}, but the log holds ${size} entries: refusing to serve a root the log does not hold`);
     const e = decodeMapEntry(await client.entry(h.logIndex, size));
-    if (!e || e.map !== h.map.name || e.revision !== h.map.revision || !hashEquals(e.root, h.map.root())) throw new MapError(`${at}, but the log holds a different entry there: the store does not belong to this log`);
+    if (!e || e.map !== h.map.name || e.revision !== h.map.revision || !hashEquals(e.root, h.map.root()))
+      throw new MapError(`${at}, but the log holds a different entry there: the store does not belong to this log`);
   }
   const from = Math.min(...[...held.values()].map((h) => (h.logIndex === null ? 0 : h.logIndex + 1)));
   if (from >= size) return held;

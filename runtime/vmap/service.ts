@@ -22,7 +22,7 @@ import { PostgresMapStore } from "./store/postgres.js";
 import { S3MapStore } from "./store/s3.js";
 import type { MapStore } from "./store/port.js";
 
-export const mapConfigSchema = z
+const mapConfigSchema = z
   .object({
     /** The maps this service holds. */
     maps: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "map names are lowercase letters, digits, . _ -")).min(1),
@@ -31,7 +31,10 @@ export const mapConfigSchema = z
     /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
     store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict(), z.object({ s3: z.string().url() }).strict()]).optional(),
     /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
-    writers: z.object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() }).strict().optional(),
+    writers: z
+      .object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -46,7 +49,14 @@ function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | nul
 }
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64");
-const writesBody = z.object({ writes: z.array(z.object({ key: z.string(), value: b64.nullable() }).strict()).min(1).max(1000) }).strict();
+const writesBody = z
+  .object({
+    writes: z
+      .array(z.object({ key: z.string(), value: b64.nullable() }).strict())
+      .min(1)
+      .max(1000),
+  })
+  .strict();
 const keysBody = z.object({ keys: z.array(z.string()).min(1).max(1000) }).strict();
 const rangeQuery = z.union([z.object({ prefix: z.string().max(32) }).strict(), z.object({ from: z.string(), to: z.string() }).strict()]);
 const enc = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("base64") : null);
@@ -144,7 +154,14 @@ export const mapService = defineService({
           const q = parseInput(rangeQuery, req.query, "query");
           const [lo, hi] = guard(() => ("prefix" in q ? prefixBounds(q.prefix) : [treeKey(q.from), treeKey(q.to)]));
           const r = guard(() => h.map.proveRange(lo, hi));
-          return { lo: enc(lo), hi: enc(hi), entries: r.entries.map((e) => ({ key: enc(e.key), value: enc(e.value) })), outside: r.outside.map(enc), revision: h.map.revision, root: enc(h.map.root()) };
+          return {
+            lo: enc(lo),
+            hi: enc(hi),
+            entries: r.entries.map((e) => ({ key: enc(e.key), value: enc(e.value) })),
+            outside: r.outside.map(enc),
+            revision: h.map.revision,
+            root: enc(h.map.root()),
+          };
         });
       },
     };

@@ -27,19 +27,29 @@ describe("meridian plan runs the policy pack", () => {
   }, 300_000);
 
   it("denies a full mesh over six regions, naming the cheaper topology", () => {
-    withProd((t) => t.replace("topology: hierarchical", "topology: full-mesh"), (dir) => {
-      const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/);
-    });
+    withProd(
+      (t) => t.replace("topology: hierarchical", "topology: full-mesh"),
+      (dir) => {
+        const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(
+          /1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/,
+        );
+      },
+    );
   }, 300_000);
 
   it("denies a stack over its budget, and --json carries the violations", () => {
-    withProd((t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"), (dir) => {
-      const r = runCli(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
-      expect(r.status).toBe(1);
-      const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
-      expect(doc.policyViolations).toContainEqual(expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$1\d,\d{3}\.\d\d exceeds the prod budget of \$3,000\.00/) }));
-    });
+    withProd(
+      (t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"),
+      (dir) => {
+        const r = runCli(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+        expect(r.status).toBe(1);
+        const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
+        expect(doc.policyViolations).toContainEqual(
+          expect.objectContaining({ policy: "meridian-stack-budget", enforcementLevel: "mandatory", message: expect.stringMatching(/\$1\d,\d{3}\.\d\d exceeds the prod budget of \$3,000\.00/) }),
+        );
+      },
+    );
   }, 300_000);
 });

@@ -20,7 +20,10 @@ describe("meridian escrow", () => {
   it("allocate shows each region's forecast vs actual and each SKU's allocation, refill plan and debt ceiling", () => {
     const r = runCli(["escrow", "allocate", "--stack", "local", "--json"]);
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { forecasts: { region: string; forecast: number; actual: number }[]; skus: { sku: string; total: number; globalReserve: number; regions: Record<string, number>; reorderPoints: Record<string, number> }[] };
+    const out = JSON.parse(r.stdout) as {
+      forecasts: { region: string; forecast: number; actual: number }[];
+      skus: { sku: string; total: number; globalReserve: number; regions: Record<string, number>; reorderPoints: Record<string, number> }[];
+    };
     const [a] = out.skus;
     expect(a!.sku).toBe("concert-2027");
     expect(Object.values(a!.regions).reduce((s, u) => s + u, 0) + a!.globalReserve).toBe(a!.total);

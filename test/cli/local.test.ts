@@ -68,7 +68,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const ready = (r: Running) => until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);
+const ready = (r: Running) =>
+  until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);
 
 describe("meridian local: arguments are checked before anything starts", () => {
   it.each([

@@ -20,7 +20,21 @@ wKeys.forEach((k, i) => writeFileSync(join(dir, `w${i}.key`), k.signerKey));
 const start = serveCli;
 const witness = (i: number, port = "0") => start(["log", "witness", "--key", join(dir, `w${i}.key`), "--log-vkey", logKey.verifierKey, "--data", join(dir, `w${i}`), "--port", port]);
 const serve = (ws: string[]) =>
-  start(["log", "serve", "--data", join(dir, "log"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "20", ...ws.flatMap((w, i) => ["--witness", `${w}=${wKeys[i]!.verifierKey}`])]);
+  start([
+    "log",
+    "serve",
+    "--data",
+    join(dir, "log"),
+    "--port",
+    "0",
+    "--origin",
+    ORIGIN,
+    "--key",
+    join(dir, "log.key"),
+    "--checkpoint-interval",
+    "20",
+    ...ws.flatMap((w, i) => ["--witness", `${w}=${wKeys[i]!.verifierKey}`]),
+  ]);
 
 afterAll(() => {
   killServers();

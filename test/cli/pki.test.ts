@@ -18,10 +18,18 @@ describe("meridian pki: the offline ceremony end to end", () => {
     expect(csr.status, csr.stderr).toBe(0);
 
     const sign = runCli([
-      "pki", "sign", "--stack", "prod", "--region", "aws-use1",
-      "--csr", join(dir, "aws-use1", "intermediate.csr"),
-      "--root-cert", join(dir, "offline", "root-ca.pem"),
-      "--root-key", join(dir, "offline", "root-ca-key.pem"),
+      "pki",
+      "sign",
+      "--stack",
+      "prod",
+      "--region",
+      "aws-use1",
+      "--csr",
+      join(dir, "aws-use1", "intermediate.csr"),
+      "--root-cert",
+      join(dir, "offline", "root-ca.pem"),
+      "--root-key",
+      join(dir, "offline", "root-ca-key.pem"),
     ]);
     expect(sign.status, sign.stderr).toBe(0);
     writeFileSync(join(dir, "chain.pem"), sign.stdout);

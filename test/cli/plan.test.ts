@@ -47,7 +47,9 @@ describe("meridian plan", () => {
     expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
     const r = runCli(["plan", "--stack", "dev"], { timeoutMs: 200_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/1 mandatory policy violation\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/);
+    expect(r.stderr).toMatch(
+      /1 mandatory policy violation\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
+    );
   }, 240_000);
 
   it("an unknown stack exits non-zero naming the stacks that exist", () => {
@@ -61,10 +63,7 @@ describe("meridian plan", () => {
     const file = join(dir, "Pulumi.prod.yaml");
     copyFileSync(stackFile("prod"), file);
     try {
-      const text = readFileSync(file, "utf8")
-        .replace("cloud: gcp", "cloud: ibm")
-        .replace("ttlSeconds: 60", "ttlSeconds: 0")
-        .replace("monthlyUSD: 25000", "monthlyUSD: lots");
+      const text = readFileSync(file, "utf8").replace("cloud: gcp", "cloud: ibm").replace("ttlSeconds: 60", "ttlSeconds: 0").replace("monthlyUSD: 25000", "monthlyUSD: lots");
       writeFileSync(file, text);
       const r = runCli(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(2);
@@ -83,7 +82,10 @@ describe("meridian plan: provider rules", () => {
     const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
     const file = join(dir, "Pulumi.staging.yaml");
     try {
-      const text = readFileSync(stackFile("staging"), "utf8").replace("    writeGBPerMonth: { aws-use1: 300 }\n", "    writeGBPerMonth: { aws-use1: 300 }\n    databases: { gcp: { edition: ENTERPRISE_PLUS } }\n");
+      const text = readFileSync(stackFile("staging"), "utf8").replace(
+        "    writeGBPerMonth: { aws-use1: 300 }\n",
+        "    writeGBPerMonth: { aws-use1: 300 }\n    databases: { gcp: { edition: ENTERPRISE_PLUS } }\n",
+      );
       writeFileSync(file, text);
       const r = runCli(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 200_000 });
       expect(r.status).toBe(1);
@@ -140,7 +142,10 @@ describe("meridian plan --json: the DNS hierarchy", () => {
     const hc = doc.resources.find((x) => x.type === "aws:route53/healthCheck:HealthCheck" && x.inputs["type"] === "HTTPS")!.inputs;
     expect(hc).toMatchObject({ requestInterval: 30, failureThreshold: 3 });
     expect(doc.resources.find((x) => x.type === "gcp:compute/healthCheck:HealthCheck")!.inputs).toMatchObject({ checkIntervalSec: 30, unhealthyThreshold: 3 });
-    expect(doc.resources.find((x) => x.type === "azure-native:trafficmanager:Profile")!.inputs).toMatchObject({ monitorConfig: { intervalInSeconds: 30, toleratedNumberOfFailures: 2 }, dnsConfig: { ttl: 60 } });
+    expect(doc.resources.find((x) => x.type === "azure-native:trafficmanager:Profile")!.inputs).toMatchObject({
+      monitorConfig: { intervalInSeconds: 30, toleratedNumberOfFailures: 2 },
+      dnsConfig: { ttl: 60 },
+    });
     expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")!.inputs).toMatchObject({ interval: 30, consecutiveDown: 3 });
     expect(doc.resources.find((x) => x.type === "cloudflare:index/loadBalancer:LoadBalancer")!.inputs).toMatchObject({ ttl: 60 });
   }, 240_000);

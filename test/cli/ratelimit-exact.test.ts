@@ -73,7 +73,13 @@ const pool: Desc[] = [
   { counters: ["a"], entries: [["a", "x"]] },
   { counters: ["b"], entries: [["b", "y"]] },
   { counters: ["c"], entries: [["c", "fixed"]] },
-  ...["u1", "u2", "u3"].map((u): Desc => ({ counters: [`user:${u}`, "tenant"], entries: [["tenant", "t1"], ["user", u]] })),
+  ...["u1", "u2", "u3"].map((u): Desc => ({
+    counters: [`user:${u}`, "tenant"],
+    entries: [
+      ["tenant", "t1"],
+      ["user", u],
+    ],
+  })),
 ];
 
 async function load(targets: number[], ms: number) {
@@ -128,8 +134,7 @@ function check(result: Awaited<ReturnType<typeof load>>): void {
   }
   // Saturated: every counter reached exactly its limit in some window (users share the tenant's 25,
   // less than their 3 × 10, so a user may lose the race to its tenant).
-  if (result.unavailable === 0)
-    for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
+  if (result.unavailable === 0) for (const [counter, n] of worst) if (!counter.startsWith("user:")) expect(n, `${counter}: most admitted in a window (${ctx})`).toBe(LIMITS[counter]);
   expect(result.calls, ctx).toBeGreaterThan(50);
 }
 
@@ -138,7 +143,12 @@ describe("three serve replicas share exact counters", () => {
     const prefix = `mrl:test:exact:${process.pid}:`;
     const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", prefix, "--instances", "3", "--redis-timeout-ms", "3000"])));
     try {
-      check(await load(replicas.map((r) => r.grpc), 5000));
+      check(
+        await load(
+          replicas.map((r) => r.grpc),
+          5000,
+        ),
+      );
     } finally {
       for (const r of replicas) r.child.kill("SIGTERM");
       const redis = new Redis("redis://127.0.0.1:6379/2");
@@ -153,7 +163,12 @@ describe("three serve replicas share exact counters", () => {
     try {
       cluster = await startRedisCluster();
       const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", cluster!.spec, "--instances", "3", "--redis-timeout-ms", "3000"])));
-      check(await load(replicas.map((r) => r.grpc), 5000));
+      check(
+        await load(
+          replicas.map((r) => r.grpc),
+          5000,
+        ),
+      );
       for (const r of replicas) r.child.kill("SIGTERM");
     } finally {
       await cluster?.stop();

@@ -55,7 +55,11 @@ describe("meridian ratelimit", () => {
       const ready = JSON.parse(banner) as { ready: boolean; service: string; url: string; endpoints: Record<string, string> };
       expect(ready).toMatchObject({ ready: true, service: "ratelimit", endpoints: { grpc: expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/) } });
       const port = Number(new URL(ready.url).port);
-      const r = await fetch(`http://127.0.0.1:${port}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "1.2.3.4" }] }] }) });
+      const r = await fetch(`http://127.0.0.1:${port}/v1/ratelimit`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "1.2.3.4" }] }] }),
+      });
       expect(r.status).toBe(200);
       expect(r.headers.get("ratelimit")).toMatch(/^"edge\.remote_address";r=1;t=1$/);
     } finally {

@@ -10,7 +10,11 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../cli.js";
 
-interface LockEntry { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
+interface LockEntry {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
 const lock = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, LockEntry> };
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
 
@@ -32,7 +36,10 @@ function closure(roots: string[]): Set<string> {
     if (seen.has(path)) continue;
     seen.add(path);
     const e = lock.packages[path]!;
-    for (const [name, optional] of [...Object.keys(e.dependencies ?? {}).map((n) => [n, false] as const), ...Object.keys({ ...e.optionalDependencies, ...e.peerDependencies }).map((n) => [n, true] as const)]) {
+    for (const [name, optional] of [
+      ...Object.keys(e.dependencies ?? {}).map((n) => [n, false] as const),
+      ...Object.keys({ ...e.optionalDependencies, ...e.peerDependencies }).map((n) => [n, true] as const),
+    ]) {
       const found = locate(path, name);
       if (found) queue.push(found);
       else if (!optional) throw new Error(`${path} needs ${name}, which package-lock.json does not have`);
@@ -104,7 +111,11 @@ describe("the runtime image's application", () => {
     writeFileSync(join(root, "rules.yaml"), "domain: d\ndescriptors:\n  - key: k\n    rate_limit: { unit: second, requests_per_unit: 7 }\n");
     writeFileSync(join(root, "ratelimit.json"), JSON.stringify({ rules: join(root, "rules.yaml"), grpc: { port: 0 } }));
     const rl = await serve(["ratelimit", "serve", "--config", join(root, "ratelimit.json"), "--port", "0"]);
-    const r = await fetch(`${rl}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "d", descriptors: [{ entries: [{ key: "k", value: "v" }] }] }) });
+    const r = await fetch(`${rl}/v1/ratelimit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ domain: "d", descriptors: [{ entries: [{ key: "k", value: "v" }] }] }),
+    });
     expect(((await r.json()) as { statuses: { current_limit: { requests_per_unit: number } }[] }).statuses[0]!.current_limit.requests_per_unit).toBe(7);
   }, 60_000);
 });

@@ -73,9 +73,21 @@ interface Row {
 }
 
 const takenPort: Row[] = [
-  { command: "time serve", args: () => ["time", "serve", "--port", String(takenTcp), "--region", "r1", "--max-offset-ms", "250"], line: () => new RegExp(`^meridian time serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`) },
-  { command: "time grandmaster (NTP port)", args: () => ["time", "grandmaster", "--port", String(takenUdp)], line: () => new RegExp(`^meridian time grandmaster: cannot listen on 127\\.0\\.0\\.1:${takenUdp} \\(ntp\\): address already in use$`) },
-  { command: "time grandmaster (admin port)", args: () => ["time", "grandmaster", "--port", "0", "--http-port", String(takenTcp)], line: () => new RegExp(`^meridian time grandmaster: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`) },
+  {
+    command: "time serve",
+    args: () => ["time", "serve", "--port", String(takenTcp), "--region", "r1", "--max-offset-ms", "250"],
+    line: () => new RegExp(`^meridian time serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "time grandmaster (NTP port)",
+    args: () => ["time", "grandmaster", "--port", String(takenUdp)],
+    line: () => new RegExp(`^meridian time grandmaster: cannot listen on 127\\.0\\.0\\.1:${takenUdp} \\(ntp\\): address already in use$`),
+  },
+  {
+    command: "time grandmaster (admin port)",
+    args: () => ["time", "grandmaster", "--port", "0", "--http-port", String(takenTcp)],
+    line: () => new RegExp(`^meridian time grandmaster: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
   {
     command: "log witness",
     args: () => ["log", "witness", "--key", join(dir, "w.key"), "--log-vkey", logKey.verifierKey, "--data", join(dir, "w"), "--port", String(takenTcp)],

@@ -37,7 +37,7 @@ describe("meridian time reset", () => {
     let res = await fetch(`${s.url}/v1/time`);
     expect(res.headers.get("x-meridian-hlc-epoch")).toBe("1");
     expect(Number(res.headers.get("x-meridian-hlc")!.split(".")[0])).toBeLessThan(ahead);
-    expect(((await res.json()) as { epoch: number; lastReset: { reason: string } })).toMatchObject({ epoch: 1, lastReset: { reason: "HLC ran an hour ahead after an NTP step" } });
+    expect((await res.json()) as { epoch: number; lastReset: { reason: string } }).toMatchObject({ epoch: 1, lastReset: { reason: "HLC ran an hour ahead after an NTP step" } });
     res = await fetch(`${s.url}/v1/time`, { headers: { "x-meridian-consistency": oldToken } });
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ error: "hlc reset", detail: expect.stringMatching(/from HLC epoch 0; this clock was reset to epoch 1 since .*HLC ran an hour ahead after an NTP step/) });
@@ -62,8 +62,8 @@ describe("meridian time reset", () => {
     expect(runCli(["time", "reset", "--data-dir", join(dir, "missing"), "--reason", "x"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--data-dir .*missing: no such directory/) });
     expect(runCli(["time", "reset", "--data-dir", dir, "--reason", "   "])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reason: give 1 to 500 characters/) });
     expect(runCli(["time", "reset", "--data-dir", dir])).toMatchObject({ status: 2, stderr: expect.stringMatching(/required option '--reason <text>'/) });
-    writeFileSync(join(dir, UPPER_BOUND_FILE), "{\"upperBound");
+    writeFileSync(join(dir, UPPER_BOUND_FILE), '{"upperBound');
     expect(runCli(["time", "reset", "--data-dir", dir, "--reason", "x"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unreadable \(not JSON\): its epoch is unknown/) });
-    expect(readFileSync(join(dir, UPPER_BOUND_FILE), "utf8")).toBe("{\"upperBound");
+    expect(readFileSync(join(dir, UPPER_BOUND_FILE), "utf8")).toBe('{"upperBound');
   });
 });

@@ -68,7 +68,10 @@ const maxOf = (ts: Timestamp[]) => ts.reduce((a, b) => (compare(a, b) >= 0 ? a :
 const minOf = (ts: Timestamp[]) => ts.reduce((a, b) => (compare(a, b) <= 0 ? a : b));
 
 function waitReason(s: Serving): string {
-  const line = s.stderr().split("\n").find((l) => l.includes("HLC start-up wait over"));
+  const line = s
+    .stderr()
+    .split("\n")
+    .find((l) => l.includes("HLC start-up wait over"));
   return (JSON.parse(line!) as { reason: string }).reason;
 }
 

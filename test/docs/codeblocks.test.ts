@@ -16,7 +16,12 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../cli.js";
 import { codeBlocks, interrupt, isShell, readyOrExit, scratchCheckout, shellCommands, startCommand, type CodeBlock, type Started } from "./codeblocks.js";
 
-const DOCS = ["README.md", ...readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const DOCS = [
+  "README.md",
+  ...readdirSync(join(REPO_ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 const TAGS = new Set(["server", "pulumi", "ci"]);
 const COMMAND_TIMEOUT_MS = 90_000;
 const READY_TIMEOUT_MS = 60_000;
@@ -40,7 +45,10 @@ async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs = STOP_G
   for (const s of running.reverse()) {
     const r = await interrupt(s, stopGraceMs);
     const clean = !r.forced && (r.code === 0 || r.code === 130 || r.signal === "SIGINT");
-    if (!clean) problems.push(`${where(block, s.command.line)}: \`${s.command.text}\` did not stop cleanly on Ctrl-C (${r.forced ? "killed after the grace period" : `exit ${r.code ?? r.signal}`})\n${tail(s.output())}`);
+    if (!clean)
+      problems.push(
+        `${where(block, s.command.line)}: \`${s.command.text}\` did not stop cleanly on Ctrl-C (${r.forced ? "killed after the grace period" : `exit ${r.code ?? r.signal}`})\n${tail(s.output())}`,
+      );
   }
   if (failure) throw failure;
   if (problems.length > 0) throw new Error(problems.join("\n"));
@@ -111,7 +119,11 @@ describe("the runner itself", () => {
 
   it("splits commands as a reader types them: continuations, here-docs, comments, background jobs", () => {
     const cmds = shellCommands("# setup\necho a \\\n  b   # trailing\ncat > f <<'EOF'\nx: 1\nEOF\nsleep 9 &  # bg\n\n");
-    expect(cmds.map((c) => [c.line, c.background])).toEqual([[2, false], [4, false], [7, true]]);
+    expect(cmds.map((c) => [c.line, c.background])).toEqual([
+      [2, false],
+      [4, false],
+      [7, true],
+    ]);
     expect(cmds[1]!.text).toBe("cat > f <<'EOF'\nx: 1\nEOF");
     expect(cmds[0]!.text).toBe("echo a \\\n  b   # trailing");
   });

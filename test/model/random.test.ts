@@ -27,7 +27,11 @@ describe("seededUniform", () => {
 
 describe("drawWeighted", () => {
   it("picks by cumulative weight and skips zero weights", () => {
-    const c = [{ id: "a", weight: 1 }, { id: "b", weight: 0 }, { id: "c", weight: 3 }];
+    const c = [
+      { id: "a", weight: 1 },
+      { id: "b", weight: 0 },
+      { id: "c", weight: 3 },
+    ];
     expect(drawWeighted(c, () => 0)?.id).toBe("a");
     expect(drawWeighted(c, () => 0.2499)?.id).toBe("a");
     expect(drawWeighted(c, () => 0.25)?.id).toBe("c");
@@ -39,7 +43,10 @@ describe("drawWeighted", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -3, max: 5 }), { minLength: 1, maxLength: 8 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (weights, u) => {
         fc.pre(weights.some((w) => w > 0));
-        const pick = drawWeighted(weights.map((weight, i) => ({ i, weight })), () => u);
+        const pick = drawWeighted(
+          weights.map((weight, i) => ({ i, weight })),
+          () => u,
+        );
         expect(pick!.weight).toBeGreaterThan(0);
       }),
     );

@@ -53,7 +53,14 @@ describe("meridian-cost-table (advisory)", () => {
 describe("evaluatePolicies", () => {
   it("reports each violation with its rule, level and resource", () => {
     const v = evaluatePolicies([{ type: "aws:rds/clusterInstance:ClusterInstance", name: "db", urn: "urn:x", props: { publiclyAccessible: true } }], null);
-    expect(v).toEqual([{ policy: "meridian-no-public-databases", enforcementLevel: "mandatory", message: "publiclyAccessible is true", resource: { type: "aws:rds/clusterInstance:ClusterInstance", name: "db", urn: "urn:x" } }]);
+    expect(v).toEqual([
+      {
+        policy: "meridian-no-public-databases",
+        enforcementLevel: "mandatory",
+        message: "publiclyAccessible is true",
+        resource: { type: "aws:rds/clusterInstance:ClusterInstance", name: "db", urn: "urn:x" },
+      },
+    ]);
   });
   it("rejects a malformed policy config naming the key", () => {
     expect(() => evaluatePolicies([], null, { maxLinkMonthlyUSD: "a lot" })).toThrow(/policy config: maxLinkMonthlyUSD/);

@@ -29,7 +29,9 @@ describe("meridian-health-check-sanity", () => {
   it("Traffic Manager: timeout must be shorter than the interval", () => {
     const T = "azure-native:trafficmanager:Profile";
     expect(check(healthCheckSanity, T, { monitorConfig: { intervalInSeconds: 10, timeoutInSeconds: 5, toleratedNumberOfFailures: 2 } })).toEqual([]);
-    expect(check(healthCheckSanity, T, { monitorConfig: { intervalInSeconds: 10, timeoutInSeconds: 10, toleratedNumberOfFailures: 2 } })).toEqual([expect.stringMatching(/timeoutInSeconds 10 must be shorter/)]);
+    expect(check(healthCheckSanity, T, { monitorConfig: { intervalInSeconds: 10, timeoutInSeconds: 10, toleratedNumberOfFailures: 2 } })).toEqual([
+      expect.stringMatching(/timeoutInSeconds 10 must be shorter/),
+    ]);
   });
   it("Cloudflare monitor: retries out of range fail", () => {
     const T = "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor";
@@ -58,7 +60,9 @@ describe("meridian-mtls-strict and meridian-mtls-mesh-wide", () => {
   it("passes STRICT and fails PERMISSIVE (also per port)", () => {
     expect(peerAuthenticationStrict.check(meshWide, config)).toEqual([]);
     expect(check(peerAuthenticationStrict, PA, { spec: { mtls: { mode: "PERMISSIVE" } } })).toEqual([expect.stringMatching(/PERMISSIVE; expected STRICT/)]);
-    expect(check(peerAuthenticationStrict, PA, { spec: { mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "DISABLE" } } } })).toEqual([expect.stringMatching(/portLevelMtls\.8080\.mode is DISABLE/)]);
+    expect(check(peerAuthenticationStrict, PA, { spec: { mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "DISABLE" } } } })).toEqual([
+      expect.stringMatching(/portLevelMtls\.8080\.mode is DISABLE/),
+    ]);
   });
   it("requires a mesh-wide STRICT policy wherever Istio is installed", () => {
     const istiod = res("kubernetes:helm.sh/v3:Release", { chart: "istiod", repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" } });
@@ -92,7 +96,9 @@ describe("meridian-certificate-bounds", () => {
 describe("meridian-no-public-databases", () => {
   it("passes private Aurora, Cloud SQL and Azure flexible servers", () => {
     expect(check(noPublicDatabases, "aws:rds/clusterInstance:ClusterInstance", { publiclyAccessible: false })).toEqual([]);
-    expect(check(noPublicDatabases, "gcp:sql/databaseInstance:DatabaseInstance", { settings: { ipConfiguration: { ipv4Enabled: false, privateNetwork: "projects/p/global/networks/n" } } })).toEqual([]);
+    expect(check(noPublicDatabases, "gcp:sql/databaseInstance:DatabaseInstance", { settings: { ipConfiguration: { ipv4Enabled: false, privateNetwork: "projects/p/global/networks/n" } } })).toEqual(
+      [],
+    );
     expect(check(noPublicDatabases, "azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Disabled", delegatedSubnetResourceId: "/subnets/db" } })).toEqual([]);
     expect(check(noPublicDatabases, "azure-native:dbforpostgresql:Server", { createMode: "Replica", sourceServerResourceId: "/x" })).toEqual([]);
   });
@@ -120,7 +126,8 @@ describe("meridian-runtime-image-digest", () => {
   const digest = `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}`;
   const ctx = (image: string) => ({ config, model: { spec: { runtime: { image } } } as unknown as ModelView });
   const deployment = (image: string, name = "escrow") => res("kubernetes:apps/v1:Deployment", { spec: { template: { spec: { containers: [{ name, image }] } } } }, name);
-  const cronJob = (image: string) => res("kubernetes:batch/v1:CronJob", { spec: { jobTemplate: { spec: { template: { spec: { initContainers: [{ name: "init", image }], containers: [] } } } } } }, "rotate");
+  const cronJob = (image: string) =>
+    res("kubernetes:batch/v1:CronJob", { spec: { jobTemplate: { spec: { template: { spec: { initContainers: [{ name: "init", image }], containers: [] } } } } } }, "rotate");
   it("passes a runtime image pinned by digest and the containers that run it", () => {
     expect(runtimeImageDigest.check([deployment(digest), cronJob(digest), deployment("postgres:16-alpine", "psql")], ctx(digest))).toEqual([]);
   });
@@ -144,7 +151,15 @@ describe("meridian-runtime-image-placeholder", () => {
   const ctx = (environment: string, image: string) => ({ config, model: { spec: { environment, runtime: { image } } } as unknown as ModelView });
   it("refuses the shipped all-zero digest outside local, naming the stack setting that supplies the real one", () => {
     for (const env of ["dev", "staging", "prod"]) {
-      expect(runtimeImagePlaceholder.check([], ctx(env, zero)), env).toEqual([{ message: expect.stringMatching(new RegExp(`^meridian:runtime\\.image is the placeholder ".*": no image has that digest, so every runtime pod of the ${env} stack would fail to pull\\. Push the runtime image and set the stack setting meridian:runtime\\.image to <repository>@sha256:`)) }]);
+      expect(runtimeImagePlaceholder.check([], ctx(env, zero)), env).toEqual([
+        {
+          message: expect.stringMatching(
+            new RegExp(
+              `^meridian:runtime\\.image is the placeholder ".*": no image has that digest, so every runtime pod of the ${env} stack would fail to pull\\. Push the runtime image and set the stack setting meridian:runtime\\.image to <repository>@sha256:`,
+            ),
+          ),
+        },
+      ]);
     }
     expect(runtimeImagePlaceholder.enforcementLevel).toBe("mandatory");
   });

@@ -34,7 +34,8 @@ function estate(edit: (c: EstateConfig) => EstateConfig = (c) => c, pin: (c: Est
   return res("kubernetes:core/v1:ConfigMap", "aws-use1-meridian-replication", { metadata: { name: "meridian-replication", namespace: C }, data: { "estate.json": JSON.stringify(spec) } });
 }
 
-const aurora = (name: string, instanceClass: string) => res("aws:rds/clusterInstance:ClusterInstance", name, { clusterIdentifier: C, instanceClass, engine: "aurora-postgresql", publiclyAccessible: false });
+const aurora = (name: string, instanceClass: string) =>
+  res("aws:rds/clusterInstance:ClusterInstance", name, { clusterIdentifier: C, instanceClass, engine: "aurora-postgresql", publiclyAccessible: false });
 
 interface Expected {
   policy: string;
@@ -56,12 +57,23 @@ const cases: Case[] = [
   {
     name: "the shipped all-zero image digest on prod",
     resources: [estate(undefined, (c) => c), aurora("db-1", "db.r6g.large")],
-    expected: [COST_TABLE, { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": no image has that digest/ }],
+    expected: [
+      COST_TABLE,
+      { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": no image has that digest/ },
+    ],
   },
   {
     name: "a database above the stack's per-database ceiling",
     resources: [estate((c) => ({ ...c, budget: { ...c.budget, limits: { databaseMonthlyUSD: 1000 } } })), aurora("db-1", "db.r6g.large"), aurora("db-big", "db.r6g.4xlarge")],
-    expected: [COST_TABLE, { policy: "meridian-resource-cost-limit", level: "mandatory", resource: "db-big", message: /^database db-big costs \$1,518\.40\/month \(Database instance \(on-demand, db\.r6g\.4xlarge\)\), above the database limit of \$1,000\.00$/ }],
+    expected: [
+      COST_TABLE,
+      {
+        policy: "meridian-resource-cost-limit",
+        level: "mandatory",
+        resource: "db-big",
+        message: /^database db-big costs \$1,518\.40\/month \(Database instance \(on-demand, db\.r6g\.4xlarge\)\), above the database limit of \$1,000\.00$/,
+      },
+    ],
   },
   {
     name: "a cache ceiling from the policy config instead of the stack",
@@ -83,13 +95,26 @@ const cases: Case[] = [
     resources: [estate((c) => ({ ...c, budget: { ...c.budget, monthlyUSD: 1000 } })), aurora("db-1", "db.r6g.large")],
     expected: [
       { policy: "meridian-cost-table", level: "advisory", message: /^monthly cost estimate \$4,\d{3}\.\d\d of \$1,000\.00 budget:/ },
-      { policy: "meridian-stack-budget", level: "mandatory", message: /^monthly estimate \$4,\d{3}\.\d\d exceeds the prod budget of \$1,000\.00 \(largest: replication\/gcp-asne1->azure-sea \$1,200\.00/ },
+      {
+        policy: "meridian-stack-budget",
+        level: "mandatory",
+        message: /^monthly estimate \$4,\d{3}\.\d\d exceeds the prod budget of \$1,000\.00 \(largest: replication\/gcp-asne1->azure-sea \$1,200\.00/,
+      },
     ],
   },
   {
     name: "resource rules in preview: a health-checked record (unknown check id) with a long TTL, a public Cloud SQL",
     resources: [
-      res("aws:route53/record:Record", "api-aws-use1", { zoneId: C, name: "api.meridian.example.com", type: "A", ttl: 300, setIdentifier: "aws-use1", healthCheckId: C, records: [C], geolocationRoutingPolicies: [{ continent: "NA" }] }),
+      res("aws:route53/record:Record", "api-aws-use1", {
+        zoneId: C,
+        name: "api.meridian.example.com",
+        type: "A",
+        ttl: 300,
+        setIdentifier: "aws-use1",
+        healthCheckId: C,
+        records: [C],
+        geolocationRoutingPolicies: [{ continent: "NA" }],
+      }),
       res("gcp:sql/databaseInstance:DatabaseInstance", "sql", { settings: { tier: "db-custom-4-16384", ipConfiguration: { ipv4Enabled: true, privateNetwork: C } } }),
       res("kubernetes:security.istio.io/v1:PeerAuthentication", "pa", { metadata: { name: "default", namespace: "istio-system" }, spec: { mtls: { mode: "PERMISSIVE" } } }),
     ],
@@ -113,7 +138,12 @@ const descriptions = new Map(rules.map((r) => [r.name, r.description]));
 
 function viaPlan(c: Case): Seen[] {
   const resources = c.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Record<string, unknown> }));
-  return evaluatePolicies(resources, modelFromResources(resources), c.config ?? {}).map((v) => ({ policy: v.policy, level: v.enforcementLevel, resource: v.resource?.name ?? null, message: v.message }));
+  return evaluatePolicies(resources, modelFromResources(resources), c.config ?? {}).map((v) => ({
+    policy: v.policy,
+    level: v.enforcementLevel,
+    resource: v.resource?.name ?? null,
+    message: v.message,
+  }));
 }
 
 let engine: Engine;
@@ -126,7 +156,12 @@ async function viaPack(c: Case): Promise<Seen[]> {
     for (const d of ds) {
       // The policy SDK prefixes the policy's description to each message.
       const prefix = `${descriptions.get(d.policyName)}\n`;
-      out.push({ policy: d.policyName, level: d.enforcementLevel.toLowerCase(), resource: resource ?? byUrn.get(d.urn) ?? null, message: d.message.startsWith(prefix) ? d.message.slice(prefix.length) : d.message });
+      out.push({
+        policy: d.policyName,
+        level: d.enforcementLevel.toLowerCase(),
+        resource: resource ?? byUrn.get(d.urn) ?? null,
+        message: d.message.startsWith(prefix) ? d.message.slice(prefix.length) : d.message,
+      });
     }
   };
   for (const r of c.resources) collect((await engine.analyze(r)).diagnostics, r.name);

@@ -63,9 +63,7 @@ describe("stack config validation", () => {
   });
 
   it("a bad config stops the program before any resource is registered", async () => {
-    await expect(planStack("prod", { configOverrides: { "meridian:environment": "qa" } })).rejects.toThrow(
-      /meridian:environment: got "qa"/,
-    );
+    await expect(planStack("prod", { configOverrides: { "meridian:environment": "qa" } })).rejects.toThrow(/meridian:environment: got "qa"/);
   });
 
   it("a plan without cloud values shows them as computed", async () => {
@@ -102,10 +100,16 @@ describe("model checks at load time", () => {
   it("a health check on a port or protocol the regional gateway does not serve is refused at load", () => {
     const config = structuredClone(readStackConfigMap("staging"));
     const dns = config["meridian:dns"] as Record<string, unknown>;
-    for (const healthCheck of [{ protocol: "HTTP", port: 80 }, { protocol: "HTTPS", port: 8443 }, { protocol: "HTTP", port: 443 }]) {
+    for (const healthCheck of [
+      { protocol: "HTTP", port: 80 },
+      { protocol: "HTTPS", port: 8443 },
+      { protocol: "HTTP", port: 443 },
+    ]) {
       config["meridian:dns"] = { ...dns, healthCheck: { ...(dns["healthCheck"] as object), ...healthCheck } };
       const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
-      expect(err.problems).toEqual([{ keyPath: "meridian:dns.healthCheck", value: JSON.stringify(healthCheck), expected: expect.stringMatching(/^HTTPS \(or TCP\) on port 443: the regional gateway serves only HTTPS there/) }]);
+      expect(err.problems).toEqual([
+        { keyPath: "meridian:dns.healthCheck", value: JSON.stringify(healthCheck), expected: expect.stringMatching(/^HTTPS \(or TCP\) on port 443: the regional gateway serves only HTTPS there/) },
+      ]);
     }
     config["meridian:dns"] = { ...dns, healthCheck: { ...(dns["healthCheck"] as object), protocol: "TCP", port: 443 } };
     expect(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml")).not.toThrow();
@@ -115,13 +119,29 @@ describe("model checks at load time", () => {
     const config = structuredClone(readStackConfigMap("staging"));
     const dns = config["meridian:dns"] as Record<string, unknown>;
     const lb = "k8s-gateway-0123456789.elb.us-east-1.amazonaws.com";
-    config["meridian:dns"] = { ...dns, records: [{ name: "status", type: "A", values: ["192.0.2.10", lb] }, { name: "v6", type: "AAAA", values: ["192.0.2.11"] }] };
+    config["meridian:dns"] = {
+      ...dns,
+      records: [
+        { name: "status", type: "A", values: ["192.0.2.10", lb] },
+        { name: "v6", type: "AAAA", values: ["192.0.2.11"] },
+      ],
+    };
     const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
     expect(err.problems).toEqual([
-      { keyPath: "meridian:dns.records[0].values[1]", value: lb, expected: expect.stringMatching(/^an IPv4 address: A records hold addresses only\. This is an AWS load balancer's name: point at it with a CNAME \(an alias on Route 53\)/) },
+      {
+        keyPath: "meridian:dns.records[0].values[1]",
+        value: lb,
+        expected: expect.stringMatching(/^an IPv4 address: A records hold addresses only\. This is an AWS load balancer's name: point at it with a CNAME \(an alias on Route 53\)/),
+      },
       { keyPath: "meridian:dns.records[1].values[0]", value: "192.0.2.11", expected: "an IPv6 address: AAAA records hold addresses only." },
     ]);
-    config["meridian:dns"] = { ...dns, records: [{ name: "status", type: "CNAME", values: [lb] }, { name: "v6", type: "AAAA", values: ["2001:db8::1"] }] };
+    config["meridian:dns"] = {
+      ...dns,
+      records: [
+        { name: "status", type: "CNAME", values: [lb] },
+        { name: "v6", type: "AAAA", values: ["2001:db8::1"] },
+      ],
+    };
     expect(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml")).not.toThrow();
   });
 
@@ -131,6 +151,10 @@ describe("model checks at load time", () => {
     const i = regions.findIndex((r) => r.cloud === "aws");
     config["meridian:regions"] = regions.map((r, j) => (j === i ? { ...r, region: "mx-central-1" } : r));
     const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
-    expect(err.problems).toContainEqual({ keyPath: `meridian:regions[${i}].region`, value: "mx-central-1", expected: expect.stringMatching(/^an AWS region with a known Network Load Balancer hosted zone/) });
+    expect(err.problems).toContainEqual({
+      keyPath: `meridian:regions[${i}].region`,
+      value: "mx-central-1",
+      expected: expect.stringMatching(/^an AWS region with a known Network Load Balancer hosted zone/),
+    });
   });
 });

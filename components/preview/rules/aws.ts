@@ -48,9 +48,7 @@ export const awsRules: ProviderRule[] = [
       const p = inputs(r);
       if (p["manageMasterUserPassword"] !== true) return [];
       const global = p["globalClusterIdentifier"] !== undefined || plan.ofType(GLOBAL).some((g) => inputs(g)["sourceDbClusterIdentifier"] !== undefined && plan.dependsOn(g, r));
-      return global
-        ? ["InvalidParameterCombination: Managing master user passwords with Secrets Manager isn't supported for DB clusters that are part of an Aurora global database"]
-        : [];
+      return global ? ["InvalidParameterCombination: Managing master user passwords with Secrets Manager isn't supported for DB clusters that are part of an Aurora global database"] : [];
     },
   },
   {
@@ -100,7 +98,9 @@ export const awsRules: ProviderRule[] = [
       if (primary === undefined || primary === r) return [];
       const instances = plan.ofType(INSTANCE).filter((i) => plan.dependsOn(i, primary));
       if (instances.length === 0 || instances.some((i) => plan.dependsOn(r, i))) return [];
-      return ["InvalidParameterValue: The parameter MasterUsername must be provided and must not be blank. (the secondary was created before the primary cluster had an instance, so RDS took it for a new primary)"];
+      return [
+        "InvalidParameterValue: The parameter MasterUsername must be provided and must not be blank. (the secondary was created before the primary cluster had an instance, so RDS took it for a new primary)",
+      ];
     },
   },
   {
@@ -129,7 +129,9 @@ export const awsRules: ProviderRule[] = [
       const family = group ? str(inputs(group)["family"]) : undefined;
       const expected = `${str(p["engine"]) ?? "aurora-postgresql"}${version.split(".")[0]}`;
       if (family === undefined || family === expected) return [];
-      return [`InvalidParameterCombination: The Parameter Group ${group!.name} with DBParameterGroupFamily ${family} can't be used for this instance. Use a Parameter Group with DBParameterGroupFamily ${expected}.`];
+      return [
+        `InvalidParameterCombination: The Parameter Group ${group!.name} with DBParameterGroupFamily ${family} can't be used for this instance. Use a Parameter Group with DBParameterGroupFamily ${expected}.`,
+      ];
     },
   },
   {
@@ -164,7 +166,9 @@ export const awsRules: ProviderRule[] = [
       if (!hasRecords && !hasAlias) out.push(bridgeProblem(r, "records", '"records": one of `alias,records` must be specified'));
       if (hasAlias && p["ttl"] !== undefined) out.push(bridgeProblem(r, "ttl", '"ttl": conflicts with alias'));
       if (hasRecords && p["ttl"] === undefined) {
-        out.push(`InvalidInput: Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=CREATE, Name=${str(p["name"])}, Type=${str(p["type"])}, SetIdentifier=${str(p["setIdentifier"]) ?? "null"}]`);
+        out.push(
+          `InvalidInput: Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with [Action=CREATE, Name=${str(p["name"])}, Type=${str(p["type"])}, SetIdentifier=${str(p["setIdentifier"]) ?? "null"}]`,
+        );
       }
       for (const [policy, tf] of Object.entries(ROUTING_POLICIES)) {
         const present = Array.isArray(p[policy]) ? arr(p[policy]).length > 0 : p[policy] !== undefined;
@@ -192,7 +196,10 @@ export const awsRules: ProviderRule[] = [
         if (name === undefined || a["zoneId"] !== p["zoneId"]) continue;
         const targets = plan.ofType(RECORD).filter((t) => t !== r && t.inputs["zoneId"] === p["zoneId"] && sameName(t.inputs["name"], name) && t.inputs["type"] === p["type"]);
         const missing = targets.length === 0 || targets.some((t) => !plan.dependsOn(r, t));
-        if (missing) out.push(`InvalidChangeBatch: [Tried to create an alias that targets ${name.replace(/\.?$/, ".")}, type ${str(p["type"])} in zone ${str(p["zoneId"]) ?? "(zone)"}, but that target was not found]`);
+        if (missing)
+          out.push(
+            `InvalidChangeBatch: [Tried to create an alias that targets ${name.replace(/\.?$/, ".")}, type ${str(p["type"])} in zone ${str(p["zoneId"]) ?? "(zone)"}, but that target was not found]`,
+          );
       }
       return out;
     },
@@ -253,8 +260,10 @@ export const awsRules: ProviderRule[] = [
       const type = str(p["type"]);
       if (p["ipAddress"] === undefined || (type !== "HTTPS" && type !== "HTTPS_STR_MATCH" && type !== "HTTP" && type !== "HTTP_STR_MATCH")) return [];
       const out: string[] = [];
-      if (p["fqdn"] === undefined) out.push("With only IPAddress, Route 53 sends the IP address in the Host header; the gateway routes by host name, so the check fails (set FullyQualifiedDomainName)");
-      if (type.startsWith("HTTPS") && p["enableSni"] !== true) out.push("EnableSNI is false: Route 53 sends no server name in the TLS handshake, so the endpoint may answer with a certificate for another name");
+      if (p["fqdn"] === undefined)
+        out.push("With only IPAddress, Route 53 sends the IP address in the Host header; the gateway routes by host name, so the check fails (set FullyQualifiedDomainName)");
+      if (type.startsWith("HTTPS") && p["enableSni"] !== true)
+        out.push("EnableSNI is false: Route 53 sends no server name in the TLS handshake, so the endpoint may answer with a certificate for another name");
       return out;
     },
   },
@@ -263,14 +272,16 @@ export const awsRules: ProviderRule[] = [
     provider: "aws",
     types: ["kubernetes:core/v1:Service"],
     summary: "A network load balancer with Elastic IPs names exactly one allocation per subnet (AWS Load Balancer Controller)",
-    source: "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/pkg/service/model_build_load_balancer.go; https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#eip-allocations",
+    source:
+      "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/pkg/service/model_build_load_balancer.go; https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#eip-allocations",
     check(r) {
       const a = obj(obj(inputs(r)["metadata"])["annotations"]);
       const eips = str(a["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"]);
       if (eips === undefined) return [];
       const subnets = str(a["service.beta.kubernetes.io/aws-load-balancer-subnets"]);
       const n = eips.split(",").filter(Boolean).length;
-      if (subnets === undefined) return [`EIP allocations can only be set with explicit subnets (service.beta.kubernetes.io/aws-load-balancer-subnets); count of EIP allocations (${n}) and subnets (0) must match`];
+      if (subnets === undefined)
+        return [`EIP allocations can only be set with explicit subnets (service.beta.kubernetes.io/aws-load-balancer-subnets); count of EIP allocations (${n}) and subnets (0) must match`];
       const m = subnets.split(",").filter(Boolean).length;
       const internal = a["service.beta.kubernetes.io/aws-load-balancer-scheme"] !== "internet-facing";
       const out: string[] = [];

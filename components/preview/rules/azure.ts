@@ -36,7 +36,9 @@ export const azureRules: ProviderRule[] = [
       if (!creates(p) || network["delegatedSubnetResourceId"] === undefined) return [];
       const zone = str(network["privateDnsZoneArmResourceId"]);
       if (network["privateDnsZoneArmResourceId"] === undefined) {
-        return ["BadRequest: network.privateDnsZoneArmResourceId: Identifier of the private DNS zone. Required during creation of a new server, in case you want the server to be integrated into your own virtual network."];
+        return [
+          "BadRequest: network.privateDnsZoneArmResourceId: Identifier of the private DNS zone. Required during creation of a new server, in case you want the server to be integrated into your own virtual network.",
+        ];
       }
       if (zone !== undefined && !/\/privateDnsZones\/[^/]+\.postgres\.database\.azure\.com$/i.test(zone)) {
         return [`InvalidPrivateDnsZoneName: The private DNS zone '${zone.split("/").pop()}' must end with '.postgres.database.azure.com'.`];
@@ -90,7 +92,9 @@ export const azureRules: ProviderRule[] = [
     check(r) {
       const name = str(inputs(r)["serverName"]);
       if (name === undefined || /^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$/.test(name)) return [];
-      return [`InvalidServerName: Server name '${name}' can only be made up of lowercase letters 'a'-'z', the numbers 0-9 and the hyphen. The hyphen may not lead or trail in the name, and the name is 3 to 63 characters long.`];
+      return [
+        `InvalidServerName: Server name '${name}' can only be made up of lowercase letters 'a'-'z', the numbers 0-9 and the hyphen. The hyphen may not lead or trail in the name, and the name is 3 to 63 characters long.`,
+      ];
     },
   },
   {
@@ -112,7 +116,8 @@ export const azureRules: ProviderRule[] = [
       const protocol = str(m["protocol"]);
       const path = m["path"];
       if (protocol === "TCP" && path !== undefined) out.push("BadRequest: A monitor path cannot be specified when the monitor protocol is TCP.");
-      if ((protocol === "HTTP" || protocol === "HTTPS") && (typeof path !== "string" || !path.startsWith("/"))) out.push("BadRequest: The monitor path must be a relative path starting with '/' when the monitor protocol is HTTP or HTTPS.");
+      if ((protocol === "HTTP" || protocol === "HTTPS") && (typeof path !== "string" || !path.startsWith("/")))
+        out.push("BadRequest: The monitor path must be a relative path starting with '/' when the monitor protocol is HTTP or HTTPS.");
       const headers = arr(m["customHeaders"]);
       if (headers.length > 8) out.push("BadRequest: At most 8 custom headers are allowed.");
       return out;
@@ -133,8 +138,10 @@ export const azureRules: ProviderRule[] = [
       if (priority !== undefined && (priority < 1 || priority > 1000)) out.push(`BadRequest: The priority ${priority} is not valid. Possible values are from 1 to 1000.`);
       const profile = profileOf(r, plan);
       const method = profile ? str(inputs(profile)["trafficRoutingMethod"]) : undefined;
-      if (method === "Geographic" && arr(p["geoMapping"]).length === 0) out.push("BadRequest: Endpoints in a profile with the Geographic traffic routing method must have at least one geographic region (geoMapping).");
-      if (method === "Performance" && p["endpointType"] === "ExternalEndpoints" && p["endpointLocation"] === undefined) out.push("BadRequest: Endpoint location is required for external endpoints in a profile with the Performance traffic routing method.");
+      if (method === "Geographic" && arr(p["geoMapping"]).length === 0)
+        out.push("BadRequest: Endpoints in a profile with the Geographic traffic routing method must have at least one geographic region (geoMapping).");
+      if (method === "Performance" && p["endpointType"] === "ExternalEndpoints" && p["endpointLocation"] === undefined)
+        out.push("BadRequest: Endpoint location is required for external endpoints in a profile with the Performance traffic routing method.");
       if (method === "Priority" && priority !== undefined && profile) {
         const clash = plan.ofType(ENDPOINT).find((e) => e !== r && profileOf(e, plan) === profile && num(inputs(e)["priority"]) === priority);
         if (clash) out.push(`BadRequest: Endpoint priorities must be unique within a profile; ${clash.name} also has priority ${priority}.`);

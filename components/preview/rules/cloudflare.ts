@@ -42,7 +42,8 @@ export const cloudflareRules: ProviderRule[] = [
       const out: string[] = [];
       if (arr(p["defaultPools"]).length === 0) out.push("default_pools: A list of pool IDs ordered by their failover priority is required (at least one pool).");
       if (p["fallbackPool"] === undefined) out.push("fallback_pool: The pool ID to use when all other pools are detected as unhealthy is required.");
-      if (p["proxied"] === true && p["ttl"] !== undefined) out.push("ttl: Time to live (TTL) of the DNS entry for the IP address returned by this load balancer applies only to gray-clouded (unproxied) load balancers.");
+      if (p["proxied"] === true && p["ttl"] !== undefined)
+        out.push("ttl: Time to live (TTL) of the DNS entry for the IP address returned by this load balancer applies only to gray-clouded (unproxied) load balancers.");
       const steering = str(p["steeringPolicy"]);
       if (steering !== undefined && !STEERING.has(steering)) out.push(`steering_policy: '${steering}' is not one of ${[...STEERING].filter(Boolean).join(", ")}.`);
       for (const code of Object.keys(obj(p["regionPools"]))) {

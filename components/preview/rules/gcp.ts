@@ -65,7 +65,11 @@ export const gcpRules: ProviderRule[] = [
       const cpus = Number(m[1]);
       const mb = Number(m[2]);
       const ok = (cpus === 1 || (cpus % 2 === 0 && cpus <= 96)) && mb % 256 === 0 && mb >= 3840 && mb >= cpus * 0.9 * 1024 && mb <= cpus * 6.5 * 1024;
-      return ok ? [] : [`googleapi: Error 400: Invalid request: Invalid Tier (${tier}) for (ENTERPRISE) Edition: custom machine types need 1 or an even number of vCPUs (at most 96) and 0.9 to 6.5 GB of memory per vCPU in multiples of 256 MB., invalid`];
+      return ok
+        ? []
+        : [
+            `googleapi: Error 400: Invalid request: Invalid Tier (${tier}) for (ENTERPRISE) Edition: custom machine types need 1 or an even number of vCPUs (at most 96) and 0.9 to 6.5 GB of memory per vCPU in multiples of 256 MB., invalid`,
+          ];
     },
   },
   {
@@ -134,9 +138,13 @@ export const gcpRules: ProviderRule[] = [
       const regions = arr(p["sourceRegions"]);
       if (regions.length === 0) return [];
       const out: string[] = [];
-      if (regions.length !== 3) out.push(`googleapi: Error 400: Invalid value for field 'resource.sourceRegions': ${regions.length} regions. If any regions are specified, then exactly 3 regions should be specified., invalid`);
+      if (regions.length !== 3)
+        out.push(
+          `googleapi: Error 400: Invalid value for field 'resource.sourceRegions': ${regions.length} regions. If any regions are specified, then exactly 3 regions should be specified., invalid`,
+        );
       const interval = num(p["checkIntervalSec"]) ?? 5;
-      if (interval < 30) out.push(`googleapi: Error 400: Invalid value for field 'resource.checkIntervalSec': '${interval}'. With sourceRegions, the checkIntervalSec field must be at least 30., invalid`);
+      if (interval < 30)
+        out.push(`googleapi: Error 400: Invalid value for field 'resource.checkIntervalSec': '${interval}'. With sourceRegions, the checkIntervalSec field must be at least 30., invalid`);
       return out;
     },
   },
@@ -148,7 +156,9 @@ export const gcpRules: ProviderRule[] = [
     source: `${SDK}/compute/healthCheck.ts (name doc comment)`,
     check(r) {
       const name = str(inputs(r)["name"]);
-      return name === undefined || RFC1035.test(name) ? [] : [`googleapi: Error 400: Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)', invalid`];
+      return name === undefined || RFC1035.test(name)
+        ? []
+        : [`googleapi: Error 400: Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)', invalid`];
     },
   },
   {
@@ -162,7 +172,9 @@ export const gcpRules: ProviderRule[] = [
       for (const { path, targets } of healthCheckedTargets(obj(inputs(r)["routingPolicy"]))) {
         arr(targets["externalEndpoints"]).forEach((e, i) => {
           if (typeof e === "string" && known(e) && !ip.any(e)) {
-            out.push(`googleapi: Error 400: Invalid value for 'entity.change.additions[0].routingPolicy.${path}.healthCheckedTargets.externalEndpoints[${i}]': '${e}' (the Internet IP addresses to be health checked), invalid`);
+            out.push(
+              `googleapi: Error 400: Invalid value for 'entity.change.additions[0].routingPolicy.${path}.healthCheckedTargets.externalEndpoints[${i}]': '${e}' (the Internet IP addresses to be health checked), invalid`,
+            );
           }
         });
       }

@@ -11,8 +11,6 @@ import { kubernetesRules } from "./kubernetes.js";
 import { PlanView, type ProviderRule, type Violation } from "./rule.js";
 
 export type { ProviderRule, Violation } from "./rule.js";
-export { PlanView } from "./rule.js";
-
 export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...kubernetesRules];
 
 /** Every refusal the plan would meet at `pulumi up`, in registration order. */
@@ -42,7 +40,7 @@ export class ProviderRulesError extends Error {
   }
 }
 
-export function formatViolations(stack: string, violations: readonly Violation[]): string {
+function formatViolations(stack: string, violations: readonly Violation[]): string {
   const lines = [`the providers would refuse stack ${stack}: ${violations.length} problem${violations.length === 1 ? "" : "s"}`];
   for (const v of violations) {
     lines.push(`  ${v.type} ${v.name}`, `    ${v.message}`, `    rule ${v.rule}: ${v.source}`);

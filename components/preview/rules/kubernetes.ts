@@ -116,13 +116,34 @@ export const kubernetesRules: ProviderRule[] = [
       const name = str(at(inputs(r), "metadata.name"));
       if (name === undefined) return [];
       if (r.type === "kubernetes:core/v1:Service" && (!DNS1035_LABEL.test(name) || name.length > 63)) {
-        return [fieldError(kindOf(r), name, "metadata.name", `Invalid value: "${name}": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`)];
+        return [
+          fieldError(
+            kindOf(r),
+            name,
+            "metadata.name",
+            `Invalid value: "${name}": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`,
+          ),
+        ];
       }
       if (r.type === "kubernetes:core/v1:Namespace" && (!DNS1123_LABEL.test(name) || name.length > 63)) {
-        return [fieldError(kindOf(r), name, "metadata.name", `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`)];
+        return [
+          fieldError(
+            kindOf(r),
+            name,
+            "metadata.name",
+            `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+          ),
+        ];
       }
       if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) {
-        return [fieldError(kindOf(r), name, "metadata.name", `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`)];
+        return [
+          fieldError(
+            kindOf(r),
+            name,
+            "metadata.name",
+            `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+          ),
+        ];
       }
       return [];
     },
@@ -135,11 +156,22 @@ export const kubernetesRules: ProviderRule[] = [
     source: APIMACHINERY,
     check(r) {
       const out: string[] = [];
-      const labelsAt = [["metadata.labels", at(inputs(r), "metadata.labels")], ...(podTemplate(r) ? [[`${podTemplate(r)!.path}.metadata.labels`, at(podTemplate(r)!.template, "metadata.labels")]] : [])] as const;
+      const labelsAt = [
+        ["metadata.labels", at(inputs(r), "metadata.labels")],
+        ...(podTemplate(r) ? [[`${podTemplate(r)!.path}.metadata.labels`, at(podTemplate(r)!.template, "metadata.labels")]] : []),
+      ] as const;
       for (const [path, labels] of labelsAt) {
         for (const [k, v] of Object.entries(obj(labels))) {
           if (typeof v !== "string" || !known(v)) continue;
-          if (v.length > 63 || !LABEL_VALUE.test(v)) out.push(fieldError(kindOf(r), nameOf(r), `${path}`, `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (label ${k}; at most 63 characters)`));
+          if (v.length > 63 || !LABEL_VALUE.test(v))
+            out.push(
+              fieldError(
+                kindOf(r),
+                nameOf(r),
+                `${path}`,
+                `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (label ${k}; at most 63 characters)`,
+              ),
+            );
         }
       }
       return out;
@@ -194,7 +226,14 @@ export const kubernetesRules: ProviderRule[] = [
           arr(obj(c)["ports"]).forEach((port, j) => {
             const name = obj(port)["name"];
             if (typeof name === "string" && (name.length > 15 || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name) || !/[a-z]/.test(name))) {
-              out.push(fieldError(kindOf(r), nameOf(r), `${t.path}.spec.${group}[${i}].ports[${j}].name`, `Invalid value: "${name}": must be no more than 15 characters and contain only lower case alphanumerics or '-' (an IANA_SVC_NAME)`));
+              out.push(
+                fieldError(
+                  kindOf(r),
+                  nameOf(r),
+                  `${t.path}.spec.${group}[${i}].ports[${j}].name`,
+                  `Invalid value: "${name}": must be no more than 15 characters and contain only lower case alphanumerics or '-' (an IANA_SVC_NAME)`,
+                ),
+              );
             }
           });
         });
@@ -214,7 +253,14 @@ export const kubernetesRules: ProviderRule[] = [
       const data = { ...obj(p["data"]), ...obj(p["stringData"]), ...obj(p["binaryData"]) };
       for (const key of Object.keys(data)) {
         if (!CONFIG_KEY.test(key) || key.length > 253) {
-          out.push(fieldError(kindOf(r), nameOf(r), `data[${key}]`, `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`));
+          out.push(
+            fieldError(
+              kindOf(r),
+              nameOf(r),
+              `data[${key}]`,
+              `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+            ),
+          );
         }
       }
       if (r.type === "kubernetes:core/v1:ConfigMap") {

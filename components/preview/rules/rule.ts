@@ -9,7 +9,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import type { RecordedResource } from "../mock-runtime.js";
 
-export const UNKNOWN = "(computed)";
+const UNKNOWN = "(computed)";
 
 export type RuleProvider = "aws" | "gcp" | "azure" | "cloudflare" | "kubernetes" | "estate";
 

@@ -9,7 +9,7 @@ import { num, str } from "../../resources.js";
 import { allMonth, component, notFound, type Pricer } from "./types.js";
 
 /** A class's hourly price: listed, or scaled from a listed size of the same family (`db.r6g.xlarge` = 2 × large). */
-export function familyPrice(table: Record<string, Price>, cls: string): Price | undefined {
+function familyPrice(table: Record<string, Price>, cls: string): Price | undefined {
   if (table[cls]) return table[cls];
   const m = /^(.*)\.([a-z0-9]+)$/.exec(cls);
   const units = m ? awsSizeUnits[m[2]!] : undefined;
@@ -28,7 +28,10 @@ const auroraInstance: Pricer = (r) => {
   const cls = str(r.props, "instanceClass");
   if (cls === undefined) return { category: "database", components: [notFound("Database instance (class unknown in preview)", "hours", 730, "instanceClass is not a known input")] };
   const p = familyPrice(auroraInstanceHour, cls);
-  return { category: "database", components: [p ? allMonth(`Database instance (on-demand, ${cls})`, p) : notFound(`Database instance (on-demand, ${cls})`, "hours", 730, `no Aurora price for ${cls}`)] };
+  return {
+    category: "database",
+    components: [p ? allMonth(`Database instance (on-demand, ${cls})`, p) : notFound(`Database instance (on-demand, ${cls})`, "hours", 730, `no Aurora price for ${cls}`)],
+  };
 };
 
 const auroraCluster: Pricer = (_r, ctx) => ({

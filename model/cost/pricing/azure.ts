@@ -3,7 +3,16 @@
  * storage), Azure Cache for Redis (nodes × node rate: Standard and Premium run a replica), private
  * endpoints, NAT gateways, VPN gateways.
  */
-import { azureNatGatewayHour, azurePostgresBurstableHour, azurePostgresStorageGBMonth, azurePostgresVCoreHour, azurePrivateEndpointHour, azurePublicIpHour, azureRedisNodeHour, azureVpnGatewayScaleUnitHour } from "../../prices/resources.js";
+import {
+  azureNatGatewayHour,
+  azurePostgresBurstableHour,
+  azurePostgresStorageGBMonth,
+  azurePostgresVCoreHour,
+  azurePrivateEndpointHour,
+  azurePublicIpHour,
+  azureRedisNodeHour,
+  azureVpnGatewayScaleUnitHour,
+} from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
 import { allMonth, component, notFound, type Pricer } from "./types.js";
 

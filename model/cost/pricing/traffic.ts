@@ -38,7 +38,9 @@ const route53HealthCheck: Pricer = (r, ctx) => {
   const where = onAws ? "AWS" : "non-AWS";
   const components = [component(`Health check (${where} endpoint)`, "months", 1, sku(onAws ? "route53.healthCheck.aws" : "route53.healthCheck.nonAws"))];
   if (features.length) {
-    components.push(component(`Optional features (${features.join(", ")})`, "months", features.length, sku(onAws ? "route53.healthCheck.optionalFeature.aws" : "route53.healthCheck.optionalFeature.nonAws")));
+    components.push(
+      component(`Optional features (${features.join(", ")})`, "months", features.length, sku(onAws ? "route53.healthCheck.optionalFeature.aws" : "route53.healthCheck.optionalFeature.nonAws")),
+    );
   }
   return { category: "health-check", components };
 };

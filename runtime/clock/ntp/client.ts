@@ -65,8 +65,19 @@ export function ntpQuery(host: string, port: number, options: { clock: Clock; ti
     });
     socket.on("error", (e) => finish(new NtpQueryError(`NTP query to ${host}:${port} failed: ${e.message}`)));
     const request: NtpPacket = {
-      leap: 0, version: 4, mode: 3, stratum: 0, poll: 4, precision: -20, rootDelayS: 0, rootDispersionS: 0,
-      referenceId: Buffer.alloc(4), reference: toNtpTimestamp(0), origin: toNtpTimestamp(0), receive: toNtpTimestamp(0), transmit,
+      leap: 0,
+      version: 4,
+      mode: 3,
+      stratum: 0,
+      poll: 4,
+      precision: -20,
+      rootDelayS: 0,
+      rootDispersionS: 0,
+      referenceId: Buffer.alloc(4),
+      reference: toNtpTimestamp(0),
+      origin: toNtpTimestamp(0),
+      receive: toNtpTimestamp(0),
+      transmit,
     };
     socket.send(encode(request), port, host);
   });

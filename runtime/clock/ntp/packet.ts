@@ -5,9 +5,9 @@
  * bit-for-bit (clients match replies by it), our receive and transmit timestamps filled in.
  * Extension fields and MACs are ignored (clients that send them still get a plain reply).
  */
-export const NTP_PACKET_BYTES = 48;
+const NTP_PACKET_BYTES = 48;
 /** Seconds from 1900-01-01 (NTP era 0) to the Unix epoch. */
-export const NTP_UNIX_OFFSET_S = 2_208_988_800;
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
 const TWO_32 = 4_294_967_296;
 
 export interface NtpTimestamp {

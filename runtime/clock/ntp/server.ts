@@ -27,7 +27,7 @@ export interface NtpRateLimit {
 }
 
 /** In-cluster clients (and every region of `meridian local` behind one loopback address) poll often. */
-export const DEFAULT_NTP_RATE_LIMIT: NtpRateLimit = { intervalLog2: -4, burst: 32, leak: 2 };
+const DEFAULT_NTP_RATE_LIMIT: NtpRateLimit = { intervalLog2: -4, burst: 32, leak: 2 };
 
 export interface NtpServerStats {
   requests: number;

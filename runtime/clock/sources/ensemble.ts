@@ -129,13 +129,7 @@ export class Ensemble {
  * rubidium and cesium standards (three voters, so one liar is outvoted); "rubidium"/"cesium" is that
  * standard alone, free-running from a start assumed synchronised.
  */
-export function buildEnsemble(options: {
-  clock: Clock;
-  primary: "gps" | "rubidium" | "cesium";
-  smear?: boolean;
-  leap?: LeapSecond | null;
-  seed?: number;
-}): Ensemble {
+export function buildEnsemble(options: { clock: Clock; primary: "gps" | "rubidium" | "cesium"; smear?: boolean; leap?: LeapSecond | null; seed?: number }): Ensemble {
   const seed = options.seed ?? 1;
   const start = options.clock.now();
   const gps = options.primary === "gps" ? [new GpsReceiver("gps-a", { seed })] : [];

@@ -23,8 +23,7 @@ export interface FollowerReadRequest {
 
 export type ReadRoute =
   /** `asOf` for exact reads; absent: the replica's snapshot as it is (the state at the watermark). */
-  | { target: "replica"; watermark: Timestamp; stalenessMs: number; asOf?: Timestamp }
-  | { target: "primary"; asOf?: Timestamp; reason: string };
+  { target: "replica"; watermark: Timestamp; stalenessMs: number; asOf?: Timestamp } | { target: "primary"; asOf?: Timestamp; reason: string };
 
 /**
  * `watermark` null: the replica is not configured, unreachable, or has published none yet.

@@ -16,11 +16,7 @@ import { z } from "zod";
 
 export type Consistency = "strong" | "bounded-staleness" | "exact" | "eventual";
 
-export type ReadConsistency =
-  | { consistency: "strong" }
-  | { consistency: "bounded-staleness"; maxStalenessMs: number }
-  | { consistency: "exact" }
-  | { consistency: "eventual" };
+export type ReadConsistency = { consistency: "strong" } | { consistency: "bounded-staleness"; maxStalenessMs: number } | { consistency: "exact" } | { consistency: "eventual" };
 
 /** Strength order for "never weaker than the policy": eventual < bounded < exact < strong. */
 const STRENGTH: Record<Consistency, number> = { eventual: 0, "bounded-staleness": 1, exact: 2, strong: 3 };

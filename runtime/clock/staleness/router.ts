@@ -71,7 +71,8 @@ export class ReadRouter {
         // The fallback is a fresh leader read: fresher than any bound, and not gated by the skew
         // monitor — a bounded-staleness read never needed the clock-uncertainty guarantee.
         if (stalenessMs > c.maxStalenessMs) return this.fromLeader(req, this.leaderTimestamp(req), `follower closed timestamp is ${stalenessMs.toFixed(1)} ms old, beyond ${c.maxStalenessMs} ms`);
-        if (req.minTimestamp !== undefined && compare(closed, req.minTimestamp) < 0) return this.fromLeader(req, this.leaderTimestamp(req), `follower closed timestamp ${format(closed)} is before the session's ${format(req.minTimestamp)}`);
+        if (req.minTimestamp !== undefined && compare(closed, req.minTimestamp) < 0)
+          return this.fromLeader(req, this.leaderTimestamp(req), `follower closed timestamp ${format(closed)} is before the session's ${format(req.minTimestamp)}`);
         return this.fromFollower(req, closed);
       }
       case "exact": {

@@ -50,7 +50,10 @@ return {s, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. s), redis.call('ZCARD', 
 export class RedisQueueStore implements QueueStore {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix = "mes:") {
+  constructor(
+    url: string,
+    private readonly prefix = "mes:",
+  ) {
     if (!prefix.startsWith("mes:")) throw new Error(`redis prefix: got "${prefix}"; expected one starting with "mes:"`);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
     this.redis.on("error", () => undefined);
@@ -58,7 +61,12 @@ export class RedisQueueStore implements QueueStore {
   }
 
   async enter(sku: string, user: string, score: number, restore: boolean): Promise<QueueEntry> {
-    const [s, ahead, size] = await (this.redis as unknown as { queueEnter(k: string, u: string, s: string, mode: string): Promise<[string, number, number]> }).queueEnter(`${this.prefix}queue:{${sku}}`, user, String(score), restore ? "LT" : "NX");
+    const [s, ahead, size] = await (this.redis as unknown as { queueEnter(k: string, u: string, s: string, mode: string): Promise<[string, number, number]> }).queueEnter(
+      `${this.prefix}queue:{${sku}}`,
+      user,
+      String(score),
+      restore ? "LT" : "NX",
+    );
     return { score: Number(s), position: ahead + 1, size };
   }
 
@@ -71,7 +79,10 @@ export class PostgresQueueStore implements QueueStore {
   private readonly pool: pg.Pool;
   private ready: Promise<void> | null = null;
 
-  constructor(url: string, private readonly schema = "meridian_escrow") {
+  constructor(
+    url: string,
+    private readonly schema = "meridian_escrow",
+  ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 });
     this.pool.on("error", () => undefined);

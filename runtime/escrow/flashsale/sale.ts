@@ -86,7 +86,12 @@ export class FlashSale {
       if (this.room.size > 0 || busy >= this.adaptive.limit) {
         const position = this.room.join(user, now, weight);
         const batches = Math.ceil(position / s.batchSize);
-        return { status: "throttled", retryAfterMs: batches * this.batchIntervalMs, detail: `checkouts are full (${busy} open); you are in the waiting room (${s.queuePolicy})`, queuePosition: position };
+        return {
+          status: "throttled",
+          retryAfterMs: batches * this.batchIntervalMs,
+          detail: `checkouts are full (${busy} open); you are in the waiting room (${s.queuePolicy})`,
+          queuePosition: position,
+        };
       }
     }
     const fast = this.escrow.tryReserve(user, qty);
@@ -116,7 +121,10 @@ export class FlashSale {
     if (!hold.ok) {
       this.escrow.cancel(r.id);
       if (hold.bought + qty > s.perUserLimit) return { status: "forbidden", detail: `user ${user} already bought ${hold.bought} of a per-user limit of ${s.perUserLimit}` };
-      return { status: "forbidden", detail: `user ${user} holds ${hold.held} reserved and bought ${hold.bought} of a per-user limit of ${s.perUserLimit} (across every region); commit or cancel a reservation first` };
+      return {
+        status: "forbidden",
+        detail: `user ${user} holds ${hold.held} reserved and bought ${hold.bought} of a per-user limit of ${s.perUserLimit} (across every region); commit or cancel a reservation first`,
+      };
     }
     if (hasPass) this.room.consumePass(user);
     this.room.leave(user);

@@ -36,7 +36,7 @@ export function admittedThrough(s: TrancheSchedule, nowMs: number): number {
 }
 
 /** When the tranche holding `position` is released. */
-export function releaseAtMs(s: TrancheSchedule, position: number): number {
+function releaseAtMs(s: TrancheSchedule, position: number): number {
   return s.opensAtMs + (Math.ceil(position / s.trancheSize) - 1) * s.intervalMs;
 }
 

@@ -68,9 +68,19 @@ export class WaitingRoom {
     const all = [...this.waiting.values()];
     let chosen: Waiter[];
     if (this.policy === "fifo") chosen = all.sort((a, b) => (before(a, b) ? -1 : 1)).slice(0, n);
-    else if (this.policy === "lottery") chosen = all.map((w) => ({ w, k: this.rng() })).sort((a, b) => a.k - b.k).slice(0, n).map((x) => x.w);
+    else if (this.policy === "lottery")
+      chosen = all
+        .map((w) => ({ w, k: this.rng() }))
+        .sort((a, b) => a.k - b.k)
+        .slice(0, n)
+        .map((x) => x.w);
     // Efraimidis–Spirakis: the n largest keys u^(1/w) are a weighted sample without replacement.
-    else chosen = all.map((w) => ({ w, k: Math.pow(this.rng(), 1 / w.weight) })).sort((a, b) => b.k - a.k).slice(0, n).map((x) => x.w);
+    else
+      chosen = all
+        .map((w) => ({ w, k: Math.pow(this.rng(), 1 / w.weight) }))
+        .sort((a, b) => b.k - a.k)
+        .slice(0, n)
+        .map((x) => x.w);
     for (const w of chosen) {
       this.waiting.delete(w.user);
       this.passes.set(w.user, nowMs + this.passTtlMs);

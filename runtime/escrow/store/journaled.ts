@@ -19,8 +19,19 @@ import { journalStatements } from "./journal-sql.js";
 import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
 import type {
-  AcquireRequest, AcquireResult, CreateOutcome, EscrowStore, Fence, HoldRequest, HoldResult, InventoryAudit, RefundOutcome, SaleOutcome, SaleRecord,
-  SaleRequest, VerifyReport,
+  AcquireRequest,
+  AcquireResult,
+  CreateOutcome,
+  EscrowStore,
+  Fence,
+  HoldRequest,
+  HoldResult,
+  InventoryAudit,
+  RefundOutcome,
+  SaleOutcome,
+  SaleRecord,
+  SaleRequest,
+  VerifyReport,
 } from "./port.js";
 
 export interface JournaledEscrowStoreOptions {
@@ -45,7 +56,7 @@ interface JournalItem {
 type JournalSale = { saleId: string; qty: number; user: string; position: number };
 
 /** Why Redis cannot be trusted for this SKU, or null when it agrees with the journal. */
-export function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string): string | null {
+function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string): string | null {
   if (!r) return "Redis has no record of the item (restarted empty, flushed or failed over)";
   if (r.generation !== j.gen) return `Redis holds generation ${r.generation || "(none)"}, the journal trusts ${j.gen || "(none)"}`;
   if (j.runId !== "" && runId !== j.runId) return `Redis restarted or failed over (run id ${j.runId.slice(0, 8)} → ${runId.slice(0, 8)})`;
@@ -88,20 +99,30 @@ export class JournaledEscrowStore implements EscrowStore {
 
   private async journalItem(sku: string, c: pg.Pool | pg.PoolClient = this.pool, lock = false): Promise<JournalItem | null> {
     await this.migrate();
-    const row = (await c.query(`SELECT total, allocation, gen, redis_run_id, sold, gen_units, gen_max_pos, gen_refunds FROM ${this.s}.journal_items WHERE sku = $1${lock ? " FOR UPDATE" : ""}`, [sku])).rows[0] as
-      | Record<string, string> & { allocation: Record<string, number> }
-      | undefined;
+    const row = (await c.query(`SELECT total, allocation, gen, redis_run_id, sold, gen_units, gen_max_pos, gen_refunds FROM ${this.s}.journal_items WHERE sku = $1${lock ? " FOR UPDATE" : ""}`, [sku]))
+      .rows[0] as (Record<string, string> & { allocation: Record<string, number> }) | undefined;
     if (!row) return null;
     return {
-      total: Number(row["total"]), allocation: row.allocation, gen: row["gen"]!, runId: row["redis_run_id"]!, sold: Number(row["sold"]),
-      genUnits: Number(row["gen_units"]), genMaxPos: Number(row["gen_max_pos"]), genRefunds: Number(row["gen_refunds"]),
+      total: Number(row["total"]),
+      allocation: row.allocation,
+      gen: row["gen"]!,
+      runId: row["redis_run_id"]!,
+      sold: Number(row["sold"]),
+      genUnits: Number(row["gen_units"]),
+      genMaxPos: Number(row["gen_max_pos"]),
+      genRefunds: Number(row["gen_refunds"]),
     };
   }
 
   async createItem(sku: string, total: number, allocation: Record<string, number>, nowMs: number): Promise<CreateOutcome> {
     await this.migrate();
     const gen = newGeneration();
-    const ins = await this.pool.query(`INSERT INTO ${this.s}.journal_items (sku, total, allocation, gen) VALUES ($1, $2, $3, $4) ON CONFLICT (sku) DO NOTHING`, [sku, total, JSON.stringify(allocation), gen]);
+    const ins = await this.pool.query(`INSERT INTO ${this.s}.journal_items (sku, total, allocation, gen) VALUES ($1, $2, $3, $4) ON CONFLICT (sku) DO NOTHING`, [
+      sku,
+      total,
+      JSON.stringify(allocation),
+      gen,
+    ]);
     if (ins.rowCount === 1) {
       await this.redis.restore(sku, total, 0, gen, allocation, {});
       await this.pool.query(`UPDATE ${this.s}.journal_items SET redis_run_id = $2 WHERE sku = $1`, [sku, await this.redis.runId()]);
@@ -152,7 +173,10 @@ export class JournaledEscrowStore implements EscrowStore {
       const j = (await this.journalItem(sku, c, true))!;
       if (j.gen !== distrusted) return { sku, generation: j.gen, action: "none" as const, reason: "already rebuilt by another process" };
       const runId = await this.redis.runId();
-      const rows = (await c.query(`SELECT user_id, SUM(qty)::bigint AS n FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_at_ms IS NULL GROUP BY user_id`, [sku])).rows as { user_id: string; n: string }[];
+      const rows = (await c.query(`SELECT user_id, SUM(qty)::bigint AS n FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_at_ms IS NULL GROUP BY user_id`, [sku])).rows as {
+        user_id: string;
+        n: string;
+      }[];
       const bought = Object.fromEntries(rows.map((x) => [x.user_id, Number(x.n)]));
       const sold = rows.reduce((t, x) => t + Number(x.n), 0);
       if (sold !== j.sold) throw new Error(`journal of ${sku} is inconsistent: sales add up to ${sold}, the item says ${j.sold}`);
@@ -169,7 +193,15 @@ export class JournaledEscrowStore implements EscrowStore {
     await this.migrate();
     try {
       const r = await this.pool.query(`SELECT ${this.s}.journal_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [
-        sku, fence.generation, region, fence.epoch, Math.floor(atMs), sales.map((s) => s.saleId), sales.map((s) => s.qty), sales.map((s) => s.user), sales.map((s) => s.position),
+        sku,
+        fence.generation,
+        region,
+        fence.epoch,
+        Math.floor(atMs),
+        sales.map((s) => s.saleId),
+        sales.map((s) => s.qty),
+        sales.map((s) => s.user),
+        sales.map((s) => s.position),
       ]);
       return (r.rows[0] as { v: string }).v;
     } catch (err) {
@@ -199,8 +231,7 @@ export class JournaledEscrowStore implements EscrowStore {
   private async journaledSale(sku: string, saleId: string): Promise<SaleRecord | null> {
     await this.migrate();
     const row = (await this.pool.query(`SELECT region, user_id, qty, at_ms, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2`, [sku, saleId])).rows[0] as
-      | { region: string; user_id: string; qty: string; at_ms: string; refunded_at_ms: string | null }
-      | undefined;
+      { region: string; user_id: string; qty: string; at_ms: string; refunded_at_ms: string | null } | undefined;
     return row ? { saleId, sku, region: row.region, user: row.user_id, qty: Number(row.qty), atMs: Number(row.at_ms), refunded: row.refunded_at_ms !== null } : null;
   }
 
@@ -221,7 +252,9 @@ export class JournaledEscrowStore implements EscrowStore {
     const inRedis = await this.redis.sales(sku);
     if (inRedis.length === 0) return 0;
     const known = new Set(
-      ((await this.pool.query(`SELECT sale_id FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = ANY($2::text[])`, [sku, inRedis.map((s) => s.saleId)])).rows as { sale_id: string }[]).map((x) => x.sale_id),
+      ((await this.pool.query(`SELECT sale_id FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = ANY($2::text[])`, [sku, inRedis.map((s) => s.saleId)])).rows as { sale_id: string }[]).map(
+        (x) => x.sale_id,
+      ),
     );
     let n = 0;
     for (const s of inRedis.filter((x) => !known.has(x.saleId)).sort((a, b) => a.position - b.position)) {
@@ -231,7 +264,11 @@ export class JournaledEscrowStore implements EscrowStore {
   }
 
   private async backfillRefunds(sku: string, gen: string): Promise<number> {
-    const rows = (await this.pool.query(`SELECT sale_id, qty, user_id FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_gen = $2`, [sku, gen])).rows as { sale_id: string; qty: string; user_id: string }[];
+    const rows = (await this.pool.query(`SELECT sale_id, qty, user_id FROM ${this.s}.journal_sales WHERE sku = $1 AND refunded_gen = $2`, [sku, gen])).rows as {
+      sale_id: string;
+      qty: string;
+      user_id: string;
+    }[];
     const applied = await this.redis.refundedIds(sku);
     let n = 0;
     for (const x of rows) if (!applied.has(x.sale_id) && (await this.redis.applyRefund(sku, x.sale_id, Number(x.qty), x.user_id)) === "refunded") n++;
@@ -243,7 +280,11 @@ export class JournaledEscrowStore implements EscrowStore {
     if (!(await this.findSale(sku, saleId))) return "unknown";
     const out = await this.tx(async (c): Promise<{ outcome: RefundOutcome; qty: number; user: string }> => {
       const j = (await this.journalItem(sku, c, true))!;
-      const sale = (await c.query(`SELECT qty, user_id, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2 FOR UPDATE`, [sku, saleId])).rows[0] as { qty: string; user_id: string; refunded_at_ms: string | null };
+      const sale = (await c.query(`SELECT qty, user_id, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2 FOR UPDATE`, [sku, saleId])).rows[0] as {
+        qty: string;
+        user_id: string;
+        refunded_at_ms: string | null;
+      };
       if (sale.refunded_at_ms !== null) return { outcome: "already-refunded", qty: 0, user: "" };
       await c.query(`UPDATE ${this.s}.journal_sales SET refunded_at_ms = $3, refunded_gen = $4 WHERE sku = $1 AND sale_id = $2`, [sku, saleId, Math.floor(nowMs), j.gen]);
       await c.query(`UPDATE ${this.s}.journal_items SET sold = sold - $2, gen_refunds = gen_refunds + 1 WHERE sku = $1`, [sku, Number(sale.qty)]);

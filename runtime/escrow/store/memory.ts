@@ -84,7 +84,17 @@ export class MemoryEscrowStore implements EscrowStore {
     else if (!mine) {
       // A live lease under another epoch belongs to another incarnation of this region: we are the zombie.
       if (lease.expiresAtMs >= req.nowMs && lease.epoch !== 0) {
-        return { generation: item.generation, total: item.total, sold: item.sold, lease: { ...lease }, granted: 0, pool: item.pool, lost: true, fenced: true, peers: this.peers(item, req.region, req.nowMs) };
+        return {
+          generation: item.generation,
+          total: item.total,
+          sold: item.sold,
+          lease: { ...lease },
+          granted: 0,
+          pool: item.pool,
+          lost: true,
+          fenced: true,
+          peers: this.peers(item, req.region, req.nowMs),
+        };
       }
       lost = true;
       lease.epoch += 1;

@@ -40,8 +40,14 @@ type Tx = pg.PoolClient;
 type LeaseRow = { region: string; epoch: string; held: string; expires_at_ms: string; reserved: string; rate: number; want: string; received: string };
 
 const leaseOf = (r: LeaseRow, nowMs: number): PeerLease => ({
-  epoch: Number(r.epoch), held: Number(r.held), expiresAtMs: Number(r.expires_at_ms), reserved: Number(r.reserved), rate: Number(r.rate), want: Number(r.want),
-  received: Number(r.received), live: Number(r.expires_at_ms) >= nowMs,
+  epoch: Number(r.epoch),
+  held: Number(r.held),
+  expiresAtMs: Number(r.expires_at_ms),
+  reserved: Number(r.reserved),
+  rate: Number(r.rate),
+  want: Number(r.want),
+  received: Number(r.received),
+  live: Number(r.expires_at_ms) >= nowMs,
 });
 
 export class PostgresEscrowStore implements EscrowStore {
@@ -109,10 +115,11 @@ export class PostgresEscrowStore implements EscrowStore {
 
   async createItem(sku: string, total: number, allocation: Record<string, number>): Promise<CreateOutcome> {
     await this.migrate();
-    const r = await this.pool.query(
-      `INSERT INTO ${this.s}.escrow_items (sku, total, pool, allocation) VALUES ($1, $2, $2, $3) ON CONFLICT (sku) DO NOTHING RETURNING sku`,
-      [sku, total, JSON.stringify(allocation)],
-    );
+    const r = await this.pool.query(`INSERT INTO ${this.s}.escrow_items (sku, total, pool, allocation) VALUES ($1, $2, $2, $3) ON CONFLICT (sku) DO NOTHING RETURNING sku`, [
+      sku,
+      total,
+      JSON.stringify(allocation),
+    ]);
     if (r.rowCount === 1) return "created";
     const existing = await this.pool.query(`SELECT total FROM ${this.s}.escrow_items WHERE sku = $1`, [sku]);
     return Number((existing.rows[0] as { total: string }).total) === total ? "exists" : "conflict";
@@ -124,8 +131,11 @@ export class PostgresEscrowStore implements EscrowStore {
       await this.reclaim(c, q.sku, now);
       const pool = Number(((await c.query(`SELECT pool FROM ${this.s}.escrow_items WHERE sku = $1`, [q.sku])).rows[0] as { pool: string }).pool);
       // Our own row is locked (a sale batch updates it concurrently); the peers' are a snapshot.
-      const cur = (await c.query(`SELECT region, epoch, held, expires_at_ms, reserved, rate, want, received, sold FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 FOR UPDATE`, [q.sku, q.region])).rows[0] as LeaseRow | undefined;
-      const rows = (await c.query(`SELECT region, epoch, held, expires_at_ms, reserved, rate, want, received, sold FROM ${this.s}.escrow_leases WHERE sku = $1 AND region <> $2`, [q.sku, q.region])).rows as (LeaseRow & { sold: string })[];
+      const cur = (
+        await c.query(`SELECT region, epoch, held, expires_at_ms, reserved, rate, want, received, sold FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 FOR UPDATE`, [q.sku, q.region])
+      ).rows[0] as LeaseRow | undefined;
+      const rows = (await c.query(`SELECT region, epoch, held, expires_at_ms, reserved, rate, want, received, sold FROM ${this.s}.escrow_leases WHERE sku = $1 AND region <> $2`, [q.sku, q.region]))
+        .rows as (LeaseRow & { sold: string })[];
       const peers: Record<string, PeerLease> = {};
       for (const r of rows) peers[r.region] = leaseOf(r, now);
       // Units sold: every lease's, ours included (sold only moves held → sold inside a lease row).
@@ -163,7 +173,8 @@ export class PostgresEscrowStore implements EscrowStore {
   /** The lease row of the fence's owner, locked, or undefined on a stale fence. */
   private async ownedLease(c: Tx, sku: string, region: string, fence: Fence, generation: string): Promise<{ held: number } | undefined> {
     if (generation !== fence.generation) return undefined;
-    const row = (await c.query(`SELECT held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND epoch = $3 FOR UPDATE`, [sku, region, fence.epoch])).rows[0] as { held: string } | undefined;
+    const row = (await c.query(`SELECT held FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND epoch = $3 FOR UPDATE`, [sku, region, fence.epoch])).rows[0] as
+      { held: string } | undefined;
     return row ? { held: Number(row.held) } : undefined;
   }
 
@@ -185,7 +196,8 @@ export class PostgresEscrowStore implements EscrowStore {
     if (from === to) return 0;
     const n = await this.locked(sku, async (c, item) => {
       const src = await this.ownedLease(c, sku, from, fence, item.generation);
-      const dst = (await c.query(`SELECT epoch FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND expires_at_ms >= $3 FOR UPDATE`, [sku, to, Math.floor(nowMs)])).rows[0] as { epoch: string } | undefined;
+      const dst = (await c.query(`SELECT epoch FROM ${this.s}.escrow_leases WHERE sku = $1 AND region = $2 AND expires_at_ms >= $3 FOR UPDATE`, [sku, to, Math.floor(nowMs)])).rows[0] as
+        { epoch: string } | undefined;
       const moved = src && dst ? Math.max(0, Math.min(qty, src.held)) : 0;
       if (moved > 0) {
         await c.query(`UPDATE ${this.s}.escrow_leases SET held = held - $3 WHERE sku = $1 AND region = $2`, [sku, from, moved]);
@@ -202,7 +214,15 @@ export class PostgresEscrowStore implements EscrowStore {
     if (sales.length === 0) return [];
     await this.migrate();
     const r = await this.pool.query(`SELECT ${this.s}.escrow_record_sales($1, $2, $3, $4, $5, $6, $7, $8, $9) AS out`, [
-      sku, region, fence.generation, fence.epoch, Math.floor(nowMs), cap, sales.map((s) => s.saleId), sales.map((s) => s.qty), sales.map((s) => s.user),
+      sku,
+      region,
+      fence.generation,
+      fence.epoch,
+      Math.floor(nowMs),
+      cap,
+      sales.map((s) => s.saleId),
+      sales.map((s) => s.qty),
+      sales.map((s) => s.user),
     ]);
     return (r.rows[0] as { out: SaleOutcome[] }).out;
   }
@@ -217,8 +237,7 @@ export class PostgresEscrowStore implements EscrowStore {
   async refund(sku: string, saleId: string, nowMs: number): Promise<RefundOutcome> {
     const out = await this.locked(sku, async (c): Promise<RefundOutcome> => {
       const sale = (await c.query(`SELECT region, epoch, user_id, qty, refunded_at_ms FROM ${this.s}.escrow_sales WHERE sku = $1 AND sale_id = $2 FOR UPDATE`, [sku, saleId])).rows[0] as
-        | { region: string; epoch: string; user_id: string; qty: string; refunded_at_ms: string | null }
-        | undefined;
+        { region: string; epoch: string; user_id: string; qty: string; refunded_at_ms: string | null } | undefined;
       if (!sale) return "unknown";
       if (sale.refunded_at_ms !== null) return "already-refunded";
       const qty = Number(sale.qty);
@@ -257,19 +276,24 @@ export class PostgresEscrowStore implements EscrowStore {
   async audit(sku: string, nowMs: number): Promise<InventoryAudit | null> {
     await this.migrate();
     // One REPEATABLE READ snapshot so the pool, leases and sold figures agree with each other.
-    return this.tx(async (c) => {
-      const item = (await c.query(`SELECT total, pool, allocation, generation FROM ${this.s}.escrow_items WHERE sku = $1`, [sku])).rows[0] as
-        | { total: string; pool: string; allocation: Record<string, number>; generation: string }
-        | undefined;
-      if (!item) return null;
-      const rows = (await c.query(`SELECT region, epoch, held, sold, expires_at_ms, reserved, rate, want, received FROM ${this.s}.escrow_leases WHERE sku = $1`, [sku])).rows as (LeaseRow & { sold: string })[];
-      const out: InventoryAudit = { sku, generation: item.generation, total: Number(item.total), pool: Number(item.pool), sold: 0, leases: {}, allocation: item.allocation };
-      for (const r of rows) {
-        out.sold += Number(r.sold);
-        out.leases[r.region] = leaseOf(r, nowMs);
-      }
-      return out;
-    }, this.pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    return this.tx(
+      async (c) => {
+        const item = (await c.query(`SELECT total, pool, allocation, generation FROM ${this.s}.escrow_items WHERE sku = $1`, [sku])).rows[0] as
+          { total: string; pool: string; allocation: Record<string, number>; generation: string } | undefined;
+        if (!item) return null;
+        const rows = (await c.query(`SELECT region, epoch, held, sold, expires_at_ms, reserved, rate, want, received FROM ${this.s}.escrow_leases WHERE sku = $1`, [sku])).rows as (LeaseRow & {
+          sold: string;
+        })[];
+        const out: InventoryAudit = { sku, generation: item.generation, total: Number(item.total), pool: Number(item.pool), sold: 0, leases: {}, allocation: item.allocation };
+        for (const r of rows) {
+          out.sold += Number(r.sold);
+          out.leases[r.region] = leaseOf(r, nowMs);
+        }
+        return out;
+      },
+      this.pool,
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    );
   }
 
   async close(): Promise<void> {

@@ -58,9 +58,17 @@ export class RedisEscrowStore implements EscrowStore {
     // A broken connection is reported by the failing command; the client reconnects on its own.
     this.redis.on("error", () => undefined);
     const scripts: [string, number, string][] = [
-      ["escrowCreate", 1, S.CREATE], ["escrowRestore", 5, S.RESTORE], ["escrowAcquire", 2, S.ACQUIRE], ["escrowRelease", 2, S.RELEASE],
-      ["escrowTransfer", 2, S.TRANSFER], ["escrowSales", 4, S.SALES], ["escrowRefund", 4, S.REFUND], ["escrowHold", 1, S.HOLD],
-      ["escrowReleaseHold", 1, S.RELEASE_HOLD], ["escrowReclaim", 2, S.RECLAIM], ["escrowAudit", 2, S.AUDIT],
+      ["escrowCreate", 1, S.CREATE],
+      ["escrowRestore", 5, S.RESTORE],
+      ["escrowAcquire", 2, S.ACQUIRE],
+      ["escrowRelease", 2, S.RELEASE],
+      ["escrowTransfer", 2, S.TRANSFER],
+      ["escrowSales", 4, S.SALES],
+      ["escrowRefund", 4, S.REFUND],
+      ["escrowHold", 1, S.HOLD],
+      ["escrowReleaseHold", 1, S.RELEASE_HOLD],
+      ["escrowReclaim", 2, S.RECLAIM],
+      ["escrowAudit", 2, S.AUDIT],
     ];
     for (const [name, numberOfKeys, lua] of scripts) this.redis.defineCommand(name, { numberOfKeys, lua });
   }
@@ -88,8 +96,19 @@ export class RedisEscrowStore implements EscrowStore {
   async acquire(q: AcquireRequest): Promise<AcquireResult | null> {
     const k = this.keys(q.sku);
     const r = await this.run<[string, string, number, number, number, number, string[], string, string] | null>(
-      "escrowAcquire", k.inv, k.leases, q.region, q.want, Math.floor(q.nowMs), Math.ceil(q.leaseTtlMs), q.fresh ? 1 : 0,
-      q.reserved, q.rate, q.borrow, q.fence?.generation ?? "", q.fence?.epoch ?? -1,
+      "escrowAcquire",
+      k.inv,
+      k.leases,
+      q.region,
+      q.want,
+      Math.floor(q.nowMs),
+      Math.ceil(q.leaseTtlMs),
+      q.fresh ? 1 : 0,
+      q.reserved,
+      q.rate,
+      q.borrow,
+      q.fence?.generation ?? "",
+      q.fence?.epoch ?? -1,
     );
     if (!r) return null;
     const [generation, lease, granted, pool, lost, fenced, all, total, sold] = r;
@@ -99,7 +118,17 @@ export class RedisEscrowStore implements EscrowStore {
       const l = view(JSON.parse(all[i + 1]!) as Lease);
       peers[all[i]!] = { ...l, live: l.expiresAtMs >= q.nowMs };
     }
-    return { generation, total: Number(total), sold: Number(sold), lease: view(JSON.parse(lease) as Lease), granted: Number(granted), pool: Number(pool), lost: Number(lost) === 1, fenced: Number(fenced) === 1, peers };
+    return {
+      generation,
+      total: Number(total),
+      sold: Number(sold),
+      lease: view(JSON.parse(lease) as Lease),
+      granted: Number(granted),
+      pool: Number(pool),
+      lost: Number(lost) === 1,
+      fenced: Number(fenced) === 1,
+      peers,
+    };
   }
 
   async release(sku: string, region: string, fence: Fence, qty: number): Promise<number> {
@@ -212,7 +241,15 @@ export class RedisEscrowStore implements EscrowStore {
     const r = await this.run<[string[], string[]] | null>("escrowAudit", k.inv, k.leases);
     if (!r) return null;
     const h = pairs(r[0]);
-    const out: InventoryAudit = { sku, generation: h["gen"] ?? "", total: Number(h["total"]), pool: Number(h["pool"]), sold: Number(h["sold"]), leases: {}, allocation: JSON.parse(h["allocation"] ?? "{}") as Record<string, number> };
+    const out: InventoryAudit = {
+      sku,
+      generation: h["gen"] ?? "",
+      total: Number(h["total"]),
+      pool: Number(h["pool"]),
+      sold: Number(h["sold"]),
+      leases: {},
+      allocation: JSON.parse(h["allocation"] ?? "{}") as Record<string, number>,
+    };
     for (const [region, raw] of Object.entries(pairs(r[1]))) {
       const l = view(JSON.parse(raw) as Lease);
       out.leases[region] = { ...l, live: l.expiresAtMs >= nowMs };

@@ -31,7 +31,10 @@ import type { Buyer, BuyerVerifier } from "./identity.js";
 const skuParam = z.object({ sku: z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64") });
 const idParam = z.object({ id: z.string().min(1).max(MAX_RESERVATION_ID_LENGTH) });
 const createBody = z.object({ total: z.number().int("expected a whole number of units").positive().max(1e12) }).strict();
-const reserveBody = z.object({ qty: z.number().int("expected a whole number of units").min(1).max(1000).default(1) }).strict().default({ qty: 1 });
+const reserveBody = z
+  .object({ qty: z.number().int("expected a whole number of units").min(1).max(1000).default(1) })
+  .strict()
+  .default({ qty: 1 });
 
 /** A store call that fails (connection refused, timeout) is a 503 the client may retry, not a 500. */
 async function store<T>(call: Promise<T>): Promise<T> {

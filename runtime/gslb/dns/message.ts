@@ -11,7 +11,7 @@
  */
 import dnsPacket from "dns-packet";
 
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
+const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 /** Extended RCODE 16 (RFC 6891 §9): the upper 8 bits travel in the OPT record. */
 const BADVERS_UPPER = 1;
 const HEADER_BYTES = 12;
@@ -36,9 +36,7 @@ export interface DnsClient {
   subnet?: { address: string; prefixLength: number };
 }
 
-export type DnsRecord =
-  | { type: "A" | "AAAA" | "CNAME"; data: string; ttl: number; name?: string }
-  | { type: "TXT"; data: string[]; ttl: number; name?: string };
+export type DnsRecord = { type: "A" | "AAAA" | "CNAME"; data: string; ttl: number; name?: string } | { type: "TXT"; data: string[]; ttl: number; name?: string };
 
 /** The GSLB's answer for a name in the zone: records, [] (NODATA), or null (NXDOMAIN). */
 export type DnsAnswerFn = (question: DnsQuestion, client: DnsClient) => DnsRecord[] | null;
@@ -140,7 +138,9 @@ export function handleMessage(zone: Zone, msg: Buffer, o: HandleOptions): Buffer
             ednsVersion: 0,
             flags: 0,
             // Echo the client subnet with its own prefix as scope: the answer is never reused beyond it.
-            options: client.subnet ? [{ code: "CLIENT_SUBNET", family: ecs!.family, sourcePrefixLength: client.subnet.prefixLength, scopePrefixLength: client.subnet.prefixLength, ip: client.subnet.address }] : [],
+            options: client.subnet
+              ? [{ code: "CLIENT_SUBNET", family: ecs!.family, sourcePrefixLength: client.subnet.prefixLength, scopePrefixLength: client.subnet.prefixLength, ip: client.subnet.address }]
+              : [],
           } as unknown as dnsPacket.Answer,
         ]
       : [];
@@ -159,11 +159,16 @@ export function handleMessage(zone: Zone, msg: Buffer, o: HandleOptions): Buffer
   const negative = () => [zone.soa];
   if (name === zone.apex && (type === "SOA" || type === "NS")) {
     const answers = type === "SOA" ? [zone.soa] : zone.nameservers.map((n): dnsPacket.Answer => ({ type: "NS", name: zone.apex, class: "IN", ttl: 3600, data: n.name }));
-    return reply(RCODE.NOERROR, answers.map((a) => ({ ...a, name: question.name })));
+    return reply(
+      RCODE.NOERROR,
+      answers.map((a) => ({ ...a, name: question.name })),
+    );
   }
   const ns = zone.nameservers.find((n) => n.name === name);
   if (ns && ns.addresses.length > 0) {
-    const glue = ns.addresses.filter((a) => (type === "AAAA") === a.includes(":")).map((data): dnsPacket.Answer => ({ type: data.includes(":") ? "AAAA" : "A", name: question.name, class: "IN", ttl: 3600, data }));
+    const glue = ns.addresses
+      .filter((a) => (type === "AAAA") === a.includes(":"))
+      .map((data): dnsPacket.Answer => ({ type: data.includes(":") ? "AAAA" : "A", name: question.name, class: "IN", ttl: 3600, data }));
     return reply(RCODE.NOERROR, glue, glue.length ? [] : negative());
   }
   let records: DnsRecord[] | null;
@@ -173,9 +178,7 @@ export function handleMessage(zone: Zone, msg: Buffer, o: HandleOptions): Buffer
     return reply(RCODE.SERVFAIL, [], [], 0, false);
   }
   if (records === null) return reply(RCODE.NXDOMAIN, [], negative());
-  const answers = records
-    .filter((r) => r.type === type || r.type === "CNAME")
-    .map((r) => ({ type: r.type, name: r.name ?? question.name, class: "IN", ttl: r.ttl, data: r.data }) as dnsPacket.Answer);
+  const answers = records.filter((r) => r.type === type || r.type === "CNAME").map((r) => ({ type: r.type, name: r.name ?? question.name, class: "IN", ttl: r.ttl, data: r.data }) as dnsPacket.Answer);
   return reply(RCODE.NOERROR, answers, answers.length ? [] : negative());
 }
 

@@ -76,7 +76,11 @@ export async function logConsistency(estate: LocalEstate, before: { size: number
   try {
     const proof = before.size === 0 ? [] : await client.consistencyProof(before.size, after.size);
     if (before.size > 0) verifyConsistency(before.size, after.size, proof, before.root, after.root);
-    out.push({ name: "proof log consistent across the fault", ok: after.size >= before.size, detail: `checkpoint ${before.size} → ${after.size}, consistency proof of ${proof.length} hashes verified` });
+    out.push({
+      name: "proof log consistent across the fault",
+      ok: after.size >= before.size,
+      detail: `checkpoint ${before.size} → ${after.size}, consistency proof of ${proof.length} hashes verified`,
+    });
   } catch (err) {
     out.push({ name: "proof log consistent across the fault", ok: false, detail: (err as Error).message });
   }

@@ -157,7 +157,7 @@ async function controlPlaneUp(estate: LocalEstate, region: string): Promise<bool
 }
 
 /** The fault each drill injects, from its options (the defaults are the documented ones). */
-export function drillFault(estate: LocalEstate, kind: FaultDrillKind, region: string, o: FaultDrillOptions): FaultInput {
+function drillFault(estate: LocalEstate, kind: FaultDrillKind, region: string, o: FaultDrillOptions): FaultInput {
   switch (kind) {
     case "partition":
       return { kind, region };
@@ -268,7 +268,11 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     await client.stop();
     tallyClient();
 
-    r.checks.push({ name: "the fault reverted by itself", ok: !estate.chaos.active().some((a) => a.id === active.id) && r.revertedAfterMs! >= o.durationMs, detail: `after ${(r.revertedAfterMs! / 1000).toFixed(2)} s (asked ${(o.durationMs / 1000).toFixed(1)} s)` });
+    r.checks.push({
+      name: "the fault reverted by itself",
+      ok: !estate.chaos.active().some((a) => a.id === active.id) && r.revertedAfterMs! >= o.durationMs,
+      detail: `after ${(r.revertedAfterMs! / 1000).toFixed(2)} s (asked ${(o.durationMs / 1000).toFixed(1)} s)`,
+    });
     r.checks.push(...kindChecks(estate, r, target, processUp));
     r.checks.push({ name: `${target.id} healthy and answered again`, ok: r.recoveryMs !== null, detail: `${((r.recoveryMs ?? 0) / 1000).toFixed(2)} s after the revert` });
   } catch (err) {
@@ -290,7 +294,11 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
       during: tally(during),
       after: tally(client.samples.filter((s) => revertedAt && s.atMs > revertedAt)),
     };
-    if (r.clockStates) r.clockStates = [...client.samples].sort((a, b) => a.atMs - b.atMs).flatMap((s) => (s.state ? [s.state] : [])).filter((s, i, all) => s !== all[i - 1]);
+    if (r.clockStates)
+      r.clockStates = [...client.samples]
+        .sort((a, b) => a.atMs - b.atMs)
+        .flatMap((s) => (s.state ? [s.state] : []))
+        .filter((s, i, all) => s !== all[i - 1]);
     if (r.clock && revertedAt) {
       const healthy = client.samples.filter((s) => s.atMs > revertedAt && s.state === "healthy").map((s) => s.atMs);
       r.clock.recoveredAfterMs = healthy.length ? Math.min(...healthy) - revertedAt : null;
@@ -307,9 +315,18 @@ function kindChecks(estate: LocalEstate, r: FaultDrillResult, target: RegionEndp
   switch (f.kind) {
     case "partition":
       out.push({ name: `the GSLB marked ${target.id} unhealthy`, ok: r.detectionMeasuredMs !== null, detail: health });
-      if (r.answeredBefore) out.push({ name: `${target.id} left the answer set`, ok: r.leftAnswerMs !== null, detail: r.leftAnswerMs === null ? "it was answered throughout" : `after ${(r.leftAnswerMs / 1000).toFixed(2)} s` });
+      if (r.answeredBefore)
+        out.push({
+          name: `${target.id} left the answer set`,
+          ok: r.leftAnswerMs !== null,
+          detail: r.leftAnswerMs === null ? "it was answered throughout" : `after ${(r.leftAnswerMs / 1000).toFixed(2)} s`,
+        });
       out.push({ name: "no client request was answered through the partition", ok: during.requests > 0 && during.answered === 0, detail: `${during.answered} of ${during.requests} answered` });
-      out.push({ name: `${target.id}'s process stayed up (the fault was the network's)`, ok: processUp, detail: processUp ? "its control plane answered throughout" : "its control plane stopped answering" });
+      out.push({
+        name: `${target.id}'s process stayed up (the fault was the network's)`,
+        ok: processUp,
+        detail: processUp ? "its control plane answered throughout" : "its control plane stopped answering",
+      });
       break;
     case "latency": {
       const added = 2 * f.latencyMs;
@@ -322,7 +339,11 @@ function kindChecks(estate: LocalEstate, r: FaultDrillResult, target: RegionEndp
       });
       if (added >= r.probeTimeoutMs) out.push({ name: `a round trip past the ${r.probeTimeoutMs} ms probe timeout made ${target.id} unhealthy`, ok: r.detectionMeasuredMs !== null, detail: health });
       const net = estate.proxies.get(target.id)!.fault;
-      out.push({ name: "the added latency is gone after the revert", ok: net.latencyMs === 0 && net.jitterMs === 0, detail: `proxy latency ${net.latencyMs} ms; probe RTT after ${ms(r.rttMs.after)}` });
+      out.push({
+        name: "the added latency is gone after the revert",
+        ok: net.latencyMs === 0 && net.jitterMs === 0,
+        detail: `proxy latency ${net.latencyMs} ms; probe RTT after ${ms(r.rttMs.after)}`,
+      });
       break;
     }
     case "loss": {
@@ -343,20 +364,29 @@ function kindChecks(estate: LocalEstate, r: FaultDrillResult, target: RegionEndp
       break;
     }
     case "degrade":
-      out.push({ name: `a client saw ${f.service} failing on ${target.id} throughout the fault`, ok: during.requests > 0 && during.ok === 0 && during.answered === during.requests, detail: `${during.requests - during.ok} of ${during.requests} requests failed (${during.answered} answered)` });
+      out.push({
+        name: `a client saw ${f.service} failing on ${target.id} throughout the fault`,
+        ok: during.requests > 0 && during.ok === 0 && during.answered === during.requests,
+        detail: `${during.requests - during.ok} of ${during.requests} requests failed (${during.answered} answered)`,
+      });
       out.push({ name: `the GSLB counted it: ${target.id} degraded`, ok: r.detectionMeasuredMs !== null, detail: health });
       out.push({ name: `${f.service} answers again after the revert`, ok: after.requests > 0 && after.ok === after.requests, detail: `${after.ok} of ${after.requests} requests ok` });
       break;
     case "skew": {
       const c = r.clock!;
       const states = r.clockStates ?? [];
-      out.push({ name: `${target.id}'s clock turned ${c.expected} under a ${f.skewMs} ms skew`, ok: states.includes(c.expected), detail: `clock states seen: ${states.join(" → ") || "none"} (degrade at ${c.degradeMs} ms, freeze at ${c.freezeMs} ms)` });
+      out.push({
+        name: `${target.id}'s clock turned ${c.expected} under a ${f.skewMs} ms skew`,
+        ok: states.includes(c.expected),
+        detail: `clock states seen: ${states.join(" → ") || "none"} (degrade at ${c.degradeMs} ms, freeze at ${c.freezeMs} ms)`,
+      });
       if (r.detectAs) out.push({ name: `the GSLB degraded ${target.id} while its clock was frozen`, ok: r.detectionMeasuredMs !== null, detail: health });
       if (c.expected !== "healthy")
         out.push({
           name: "the clock recovered after the revert, not before its hold-down",
           ok: c.recoveredAfterMs !== null && c.recoveredAfterMs >= c.recoveryHoldMs - 100 && states.at(-1) === "healthy",
-          detail: c.recoveredAfterMs === null ? "it never read healthy again" : `healthy ${(c.recoveredAfterMs / 1000).toFixed(2)} s after the revert (hold-down ${(c.recoveryHoldMs / 1000).toFixed(0)} s)`,
+          detail:
+            c.recoveredAfterMs === null ? "it never read healthy again" : `healthy ${(c.recoveredAfterMs / 1000).toFixed(2)} s after the revert (hold-down ${(c.recoveryHoldMs / 1000).toFixed(0)} s)`,
         });
       break;
     }

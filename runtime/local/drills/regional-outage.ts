@@ -52,16 +52,26 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
 
 const byRegion = (estate: LocalEstate, count: (id: string) => number) => Object.fromEntries(estate.regions.map((r) => [r.id, count(r.id)]));
 
-export async function regionalOutageDrill(
-  estate: LocalEstate,
-  options: { region?: string; pollMs?: number; timeoutMs?: number; settleMs?: number } = {},
-): Promise<OutageMeasurement> {
+export async function regionalOutageDrill(estate: LocalEstate, options: { region?: string; pollMs?: number; timeoutMs?: number; settleMs?: number } = {}): Promise<OutageMeasurement> {
   const pollMs = options.pollMs ?? 25;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const fqdn = `${estate.spec.dns.host}.${estate.spec.dns.apex}`;
   const dns = { port: estate.dns.port };
   const runbook = providerTiming(estate.policy, estate.policy.providers[0]!);
-  const m: OutageMeasurement = { region: "", address: "", answerBefore: [], answerAfter: [], detectionMs: null, dnsFailoverMs: null, drainMs: null, requestsAfterKill: 0, runbook, checks: [], salesBeforeKill: {}, sales: {} };
+  const m: OutageMeasurement = {
+    region: "",
+    address: "",
+    answerBefore: [],
+    answerAfter: [],
+    detectionMs: null,
+    dnsFailoverMs: null,
+    drainMs: null,
+    requestsAfterKill: 0,
+    runbook,
+    checks: [],
+    salesBeforeKill: {},
+    sales: {},
+  };
   let traffic: DrillTraffic | undefined;
   let killedAt = 0;
   try {
@@ -99,7 +109,11 @@ export async function regionalOutageDrill(
     await traffic.stop();
     m.answerAfter = await queryA(dns, fqdn);
     m.sales = byRegion(estate, (id) => salesIn(t, id));
-    m.checks.push({ name: `${target.id}'s own escrow was selling when it was killed`, ok: (m.salesBeforeKill[target.id] ?? 0) > 0, detail: `${m.salesBeforeKill[target.id] ?? 0} sales acknowledged there before the kill` });
+    m.checks.push({
+      name: `${target.id}'s own escrow was selling when it was killed`,
+      ok: (m.salesBeforeKill[target.id] ?? 0) > 0,
+      detail: `${m.salesBeforeKill[target.id] ?? 0} sales acknowledged there before the kill`,
+    });
     const survivors = Object.entries(m.sales).filter(([id]) => id !== target.id);
     m.checks.push({
       name: "the survivors took over the sales",
@@ -108,10 +122,17 @@ export async function regionalOutageDrill(
     });
     // Let the log publish a checkpoint covering the last appends, and the dead lease run out.
     const leaseMs = estate.spec.runtime.escrow.leaseTtlSeconds * 1000;
-    await waitFor(`${target.id}'s lease to expire and its units to return to the pool`, async () => ((await deadLeaseReclaimed(estate, target.id)).ok ? true : undefined), leaseMs * 3 + 5000, 250).catch(() => undefined);
+    await waitFor(
+      `${target.id}'s lease to expire and its units to return to the pool`,
+      async () => ((await deadLeaseReclaimed(estate, target.id)).ok ? true : undefined),
+      leaseMs * 3 + 5000,
+      250,
+    ).catch(() => undefined);
     m.checks.push(await deadLeaseReclaimed(estate, target.id));
     m.checks.push(...(await escrowInvariants(estate, traffic)));
-    await waitFor("a checkpoint covering every audit entry", async () => ((await logCheckpoint(estate)).size > Math.max(-1, ...t.logged.map((l) => l.index)) ? true : undefined), 10_000, 100).catch(() => undefined);
+    await waitFor("a checkpoint covering every audit entry", async () => ((await logCheckpoint(estate)).size > Math.max(-1, ...t.logged.map((l) => l.index)) ? true : undefined), 10_000, 100).catch(
+      () => undefined,
+    );
     m.checks.push(...(await logConsistency(estate, before, traffic)));
   } catch (err) {
     if (!(err instanceof DrillTimeout)) throw err;

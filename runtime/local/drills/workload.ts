@@ -83,7 +83,12 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
     const auth = { authorization: `Bearer ${await estate.globals.buyers.token(user)}` };
     let res: Response;
     try {
-      res = await fetch(`${url}/escrow/v1/inventory/${sku}/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty: 1 }), signal: AbortSignal.timeout(2000) });
+      res = await fetch(`${url}/escrow/v1/inventory/${sku}/reservations`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ qty: 1 }),
+        signal: AbortSignal.timeout(2000),
+      });
     } catch {
       return note("refused");
     }

@@ -32,7 +32,7 @@ export interface LogAppender {
 }
 
 const name = (what: string) => z.string().min(1, `${what} must not be empty`).max(1024, `${what} is longer than 1024 characters`);
-export const auditEventSchema = z.strictObject({
+const auditEventSchema = z.strictObject({
   v: z.literal(1),
   timestamp: z.strictObject({ wallTime: z.number().int().nonnegative(), logical: z.number().int().nonnegative() }),
   actor: name("actor"),

@@ -23,7 +23,7 @@ import { decodeEntryBundle, TILE_WIDTH, tilePath } from "../tiles.js";
 import { httpTileFetcher, TileProofs } from "../tileclient.js";
 import { ForkDetector, verifyEquivocation, type Equivocation } from "../witness/quorum.js";
 
-export const monitorConfigSchema = z
+const monitorConfigSchema = z
   .object({
     /** Base URL of the log (tlog-tiles). */
     log: z.string().url(),
@@ -113,7 +113,13 @@ export const monitorService = defineService({
           if (!state.note) throw new HttpError(503, "no verified checkpoint yet", state.lastError ?? "the first round has not finished");
           return reply.type("text/plain; charset=utf-8").send(state.note);
         });
-        app.get("/v1/status", { config: { auth: "public" } }, async () => ({ origin, size: light.checkpoint?.size ?? null, entriesChecked: state.entries, lastError: state.lastError, equivocations: evidence.length }));
+        app.get("/v1/status", { config: { auth: "public" } }, async () => ({
+          origin,
+          size: light.checkpoint?.size ?? null,
+          entriesChecked: state.entries,
+          lastError: state.lastError,
+          equivocations: evidence.length,
+        }));
         app.get("/v1/evidence", { config: { auth: "public" } }, async () => evidence);
         app.post("/v1/gossip", { config: { auth: "public" } }, async (req) => {
           const note = typeof req.body === "string" ? req.body : "";

@@ -28,7 +28,7 @@ function checkHashes(proof: readonly Hash[]): void {
 }
 
 /** Lengths of the inner and border parts of the inclusion proof for `index` in a tree of `size`. */
-export function decompInclProof(index: bigint, size: bigint): [inner: number, border: number] {
+function decompInclProof(index: bigint, size: bigint): [inner: number, border: number] {
   const inner = bitLen(index ^ (size - 1n));
   return [inner, onesCount(index >> BigInt(inner))];
 }
@@ -54,7 +54,7 @@ function chainBorderRight(seed: Hash, proof: readonly Hash[]): Hash {
 }
 
 /** The root implied by an inclusion proof; requires 0 ≤ index < size. */
-export function rootFromInclusionProof(index: Index, size: Index, leafHash: Hash, proof: readonly Hash[]): Hash {
+function rootFromInclusionProof(index: Index, size: Index, leafHash: Hash, proof: readonly Hash[]): Hash {
   const i = toU64(index, "index");
   const n = toU64(size, "tree size");
   if (i >= n) throw new ProofError(`index ${i} is beyond tree size ${n}`);
@@ -94,7 +94,7 @@ export function verifySubtreeInclusion(index: Index, start: Index, end: Index, l
 }
 
 /** The new root implied by a consistency proof from (size1, root1); requires 0 < size1 ≤ size2. */
-export function rootFromConsistencyProof(size1: Index, size2: Index, proof: readonly Hash[], root1: Hash): Hash {
+function rootFromConsistencyProof(size1: Index, size2: Index, proof: readonly Hash[], root1: Hash): Hash {
   const m = toU64(size1, "old size");
   const n = toU64(size2, "new size");
   if (n < m) throw new ProofError(`new size ${n} is smaller than old size ${m}`);

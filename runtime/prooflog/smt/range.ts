@@ -34,7 +34,7 @@ function withBit(prefix: Uint8Array, depth: number, bit: number): Buffer {
 }
 
 /** Hash of the subtree at `depth` (from the root) whose leaves are exactly `entries` (all under `prefix`). */
-export function subtreeHashOf(entries: readonly { key: Uint8Array; value: Uint8Array }[], prefix: Uint8Array, depth: number): Hash {
+function subtreeHashOf(entries: readonly { key: Uint8Array; value: Uint8Array }[], prefix: Uint8Array, depth: number): Hash {
   const height = DEPTH - depth;
   if (entries.length === 0) return DEFAULTS[height]!;
   if (height === 0) return smtLeafHash(entries[0]!.key, entries[0]!.value);
@@ -88,7 +88,11 @@ export function verifyRangeProof(root: Hash, lo: Uint8Array, hi: Uint8Array, pro
     },
     (prefix, depth) => {
       const [a, b] = bounds(prefix, depth);
-      return subtreeHashOf(proof.entries.filter((e) => Buffer.compare(Buffer.from(e.key), a) >= 0 && Buffer.compare(Buffer.from(e.key), b) <= 0), prefix, depth);
+      return subtreeHashOf(
+        proof.entries.filter((e) => Buffer.compare(Buffer.from(e.key), a) >= 0 && Buffer.compare(Buffer.from(e.key), b) <= 0),
+        prefix,
+        depth,
+      );
     },
   );
   return ok && next === proof.outside.length && hashEquals(got, root);

@@ -8,7 +8,7 @@ import { hash } from "node:crypto";
 import type { Hash } from "../rfc6962.js";
 import { rootFromProof, SparseMerkleTree, verifySmtBatch, verifySmtProof, type SmtProof } from "./smt.js";
 
-export const stateKey = (key: string): Buffer => hash("sha256", Buffer.from(key, "utf8"), "buffer");
+const stateKey = (key: string): Buffer => hash("sha256", Buffer.from(key, "utf8"), "buffer");
 
 export interface StateRead {
   key: string;
@@ -57,7 +57,11 @@ export function verifyRead(root: Hash, key: string, value: Uint8Array | undefine
 }
 
 export function verifyReadBatch(root: Hash, keys: readonly string[], values: readonly (Uint8Array | undefined)[], proof: SmtProof): boolean {
-  return verifySmtBatch(root, keys.map((k, i) => [stateKey(k), values[i]] as [Uint8Array, Uint8Array | undefined]), proof);
+  return verifySmtBatch(
+    root,
+    keys.map((k, i) => [stateKey(k), values[i]] as [Uint8Array, Uint8Array | undefined]),
+    proof,
+  );
 }
 
 /**

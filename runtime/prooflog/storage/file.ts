@@ -115,7 +115,9 @@ export class FileStore implements TileStore {
     const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
     await this.leafIndex.open(state, this.publicDir);
     const size = state?.size ?? 0;
-    const journals = readdirSync(this.stateDir).filter((f) => /^journal\.[0-9]{12}$/.test(f)).sort();
+    const journals = readdirSync(this.stateDir)
+      .filter((f) => /^journal\.[0-9]{12}$/.test(f))
+      .sort();
     const pending: Uint8Array[] = [];
     let next = size;
     for (const [i, f] of journals.entries()) {
@@ -294,4 +296,3 @@ export class FileStore implements TileStore {
     if (openDirs.delete(resolve(this.dir))) rmSync(join(this.stateDir, "LOCK"), { force: true });
   }
 }
-

@@ -13,7 +13,7 @@ import { crc32 } from "node:zlib";
 import { decodeEntryBundle, encodeEntryBundle } from "../tiles.js";
 
 const MAGIC = 0x4d4c4a31;
-export const RECORD_HEADER = 24;
+const RECORD_HEADER = 24;
 
 export class CorruptStoreError extends Error {
   override name = "CorruptStoreError";

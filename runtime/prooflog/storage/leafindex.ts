@@ -25,7 +25,7 @@ import { CorruptStoreError } from "./journal.js";
 export const RECORD_SIZE = HASH_SIZE + 8;
 
 /** Bucket file name of a leaf hash: its first 12 bits in hex. */
-export const bucketOf = (h: Hash): string => Buffer.from(h.subarray(0, 2)).toString("hex").slice(0, 3);
+const bucketOf = (h: Hash): string => Buffer.from(h.subarray(0, 2)).toString("hex").slice(0, 3);
 
 export function encodeRecords(records: readonly { leaf: Hash; index: number }[]): Buffer {
   const b = Buffer.alloc(records.length * RECORD_SIZE);
@@ -47,7 +47,7 @@ export function findInBucket(bucket: Uint8Array, leaf: Hash): number | undefined
 }
 
 /** Run `fn` over `items`, at most 64 at a time (a batch can touch all 4,096 buckets: stay clear of EMFILE). */
-export async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>, width = 64): Promise<void> {
+async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>, width = 64): Promise<void> {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
@@ -55,15 +55,15 @@ export async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<voi
  * Background index work runs two file operations at a time: libuv has four threads for all file I/O, and the
  * journal write that acknowledges entries must not queue behind thousands of bucket writes or fsyncs.
  */
-export const BACKGROUND_WIDTH = 2;
+const BACKGROUND_WIDTH = 2;
 
 /** Bucket files kept open (reads and appends then cost one syscall, not open/read/close): at most this many. */
 const OPEN_BUCKETS = 1024;
 
 /** Records held in memory before they are appended to their buckets (in the background). */
-export const WRITE_RECORDS = 1 << 16;
+const WRITE_RECORDS = 1 << 16;
 /** Records appended since the buckets were last fsynced before they are fsynced and `covered` advances. */
-export const FLUSH_RECORDS = 1 << 18;
+const FLUSH_RECORDS = 1 << 18;
 
 interface Pending {
   table: LeafTable;
@@ -109,7 +109,9 @@ export class FileLeafIndex {
     for (let n = Math.floor(this.covered / TILE_WIDTH); n * TILE_WIDTH < size; n++) {
       const full = (n + 1) * TILE_WIDTH <= size;
       const path = join(publicDir, tilePath({ level: 0, index: n, width: TILE_WIDTH }));
-      const tile = full ? await readFile(path).catch((e: Error) => Promise.reject(new CorruptStoreError(`${path}, below the tree state's size ${size}, cannot be read to restore the duplicate index: ${e.message}`))) : state!.edge.tiles[0]!;
+      const tile = full
+        ? await readFile(path).catch((e: Error) => Promise.reject(new CorruptStoreError(`${path}, below the tree state's size ${size}, cannot be read to restore the duplicate index: ${e.message}`)))
+        : state!.edge.tiles[0]!;
       const leaves: Hash[] = [];
       const from = Math.max(this.covered, n * TILE_WIDTH);
       for (let i = from; i < Math.min(size, (n + 1) * TILE_WIDTH); i++) leaves.push(tile.subarray((i - n * TILE_WIDTH) * HASH_SIZE, (i - n * TILE_WIDTH + 1) * HASH_SIZE));

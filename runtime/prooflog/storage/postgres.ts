@@ -148,7 +148,10 @@ export class PostgresStore implements TileStore {
       const blob = encodeState(cm.state as TreeState);
       const r =
         this.size === 0
-          ? await c.query("INSERT INTO prooflog_state (origin, size, state) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET size = EXCLUDED.size, state = EXCLUDED.state WHERE prooflog_state.size = 0", [this.origin, cm.state.size, blob])
+          ? await c.query(
+              "INSERT INTO prooflog_state (origin, size, state) VALUES ($1, $2, $3) ON CONFLICT (origin) DO UPDATE SET size = EXCLUDED.size, state = EXCLUDED.state WHERE prooflog_state.size = 0",
+              [this.origin, cm.state.size, blob],
+            )
           : await c.query("UPDATE prooflog_state SET size = $2, state = $3 WHERE origin = $1 AND size = $4", [this.origin, cm.state.size, blob, this.size]);
       if (r.rowCount !== 1) throw new WriterLockError(`prooflog_state for ${this.origin} is no longer at size ${this.size}: another writer moved it`);
     });
@@ -187,7 +190,10 @@ export class PostgresStore implements TileStore {
 
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
     if (leaves.length === 0) return [];
-    const r = await this.pool.query<{ leaf: Buffer; idx: string }>("SELECT leaf, idx FROM prooflog_antispam WHERE origin = $1 AND leaf = ANY($2::bytea[])", [this.origin, leaves.map((h) => Buffer.from(h))]);
+    const r = await this.pool.query<{ leaf: Buffer; idx: string }>("SELECT leaf, idx FROM prooflog_antispam WHERE origin = $1 AND leaf = ANY($2::bytea[])", [
+      this.origin,
+      leaves.map((h) => Buffer.from(h)),
+    ]);
     const found = new Map(r.rows.map((row) => [row.leaf.toString("hex"), Number(row.idx)]));
     return leaves.map((h) => found.get(Buffer.from(h).toString("hex")));
   }

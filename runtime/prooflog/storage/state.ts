@@ -49,7 +49,12 @@ export function decodeState(buf: Uint8Array, where: string): TreeState {
     throw new StateError(`${where} is not a Meridian tree state (bad magic or too short: ${b.length} bytes)`);
   }
   const body = b.subarray(0, b.length - HASH_SIZE);
-  if (!createHash("sha256").update(body).digest().equals(b.subarray(b.length - HASH_SIZE))) {
+  if (
+    !createHash("sha256")
+      .update(body)
+      .digest()
+      .equals(b.subarray(b.length - HASH_SIZE))
+  ) {
     throw new StateError(`${where} fails its SHA-256 check: the stored tree state is corrupt`);
   }
   let at = MAGIC.length;

@@ -39,7 +39,7 @@ export interface Equivocation {
 }
 
 /** Two log-signed checkpoints that cannot both be true (same origin and size, different roots), or null. */
-export function findEquivocation(a: string, b: string, logVerifiers: readonly Verifier[]): Equivocation | null {
+function findEquivocation(a: string, b: string, logVerifiers: readonly Verifier[]): Equivocation | null {
   const ca = openCheckpoint(a, logVerifiers).checkpoint;
   const cb = openCheckpoint(b, logVerifiers, ca.origin).checkpoint;
   if (ca.size !== cb.size || hashEquals(ca.root, cb.root)) return null;

@@ -18,7 +18,7 @@ import { witnessRoutes } from "./http.js";
 import { FileWitnessStore } from "./store.js";
 import { MemoryWitnessStore, Witness, type Misbehaviour } from "./witness.js";
 
-export const witnessConfigSchema = z
+const witnessConfigSchema = z
   .object({
     /** The witness's cosignature signer key (`meridian note keygen --type cosignature`). */
     key: z.string().min(1),
@@ -31,7 +31,9 @@ export const witnessConfigSchema = z
 
 function keyText(value: string, what: string): string {
   if (!existsSync(value)) return value.trim();
-  const line = readFileSync(value, "utf8").split("\n").find((l) => l.trim() !== "");
+  const line = readFileSync(value, "utf8")
+    .split("\n")
+    .find((l) => l.trim() !== "");
   if (!line) throw new ConfigFileError(value, [`${what}: the file holds no key`]);
   return line.trim();
 }

@@ -26,7 +26,7 @@ export interface BurnRateOptions {
   recoveryIntervalMs?: number;
 }
 
-export const SRE_WORKBOOK_WINDOWS: BurnWindow[] = [
+const SRE_WORKBOOK_WINDOWS: BurnWindow[] = [
   { longMs: 3_600_000, shortMs: 300_000, burnRate: 14.4, admit: 0.5 },
   { longMs: 21_600_000, shortMs: 1_800_000, burnRate: 6, admit: 0.8 },
 ];

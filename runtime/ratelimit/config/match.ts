@@ -44,7 +44,7 @@ export interface Match {
 const NONE: Match = { rule: null, statsKey: "", counterEntries: [], levels: [] };
 
 /** envoyproxy/ratelimit's wildcardMatch over a pattern pre-split on `*`. */
-export function wildcardMatch(parts: readonly string[], value: string): boolean {
+function wildcardMatch(parts: readonly string[], value: string): boolean {
   if (parts.length === 1) return parts[0] === value;
   const first = parts[0]!;
   const last = parts[parts.length - 1]!;
@@ -70,7 +70,19 @@ export function matchDescriptor(domain: CompiledDomain | undefined, entries: rea
   if (override) {
     const base = { requestsPerUnit: override.requestsPerUnit, unit: override.unit, unitMultiplier: 1 };
     // An override never runs in shadow mode (envoyproxy/ratelimit), and names no policy.
-    const rule: Rule = { fullKey: descriptorKey(domain.name, entries), ...base, name: "", unlimited: false, shadow: false, quota: false, replaces: [], detailedMetric: false, metadata: undefined, global: false, limit: ruleLimit(base) };
+    const rule: Rule = {
+      fullKey: descriptorKey(domain.name, entries),
+      ...base,
+      name: "",
+      unlimited: false,
+      shadow: false,
+      quota: false,
+      replaces: [],
+      detailedMetric: false,
+      metadata: undefined,
+      global: false,
+      limit: ruleLimit(base),
+    };
     return { rule, statsKey: rule.fullKey, counterEntries: [...entries], levels: [{ rule, depth: entries.length }] };
   }
   let map = domain.root.children;

@@ -167,7 +167,12 @@ function rateLimit(r: Raw, at: string, problem: Problem): RateLimitConfig {
     else if (n === name) problem(`${at}.replaces[${i}]`, "replaces should not contain name of same descriptor");
     return n;
   });
-  const algorithm = r.algorithm === undefined ? undefined : (ALGORITHMS as readonly unknown[]).includes(r.algorithm) ? (r.algorithm as Algorithm) : (problem(`${at}.algorithm`, `expected one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(r.algorithm)}`), undefined);
+  const algorithm =
+    r.algorithm === undefined
+      ? undefined
+      : (ALGORITHMS as readonly unknown[]).includes(r.algorithm)
+        ? (r.algorithm as Algorithm)
+        : (problem(`${at}.algorithm`, `expected one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(r.algorithm)}`), undefined);
   const burst = num(r.burst, `${at}.burst`, problem, "a number ≥ 0", (n) => n >= 0 && Number.isFinite(n));
   const debt = num(r.debt, `${at}.debt`, problem, "a number ≥ 0", (n) => n >= 0 && Number.isFinite(n));
   const global = bool(r.global, `${at}.global`, problem);
@@ -195,8 +200,7 @@ function descriptor(d: Raw, at: string, problem: Problem): DescriptorConfig {
   const value = str(d.value, `${at}.value`, problem);
   const share = bool(d.share_threshold, `${at}.share_threshold`, problem);
   const finalKey = value ? `${key}_${value}` : key;
-  if (share && !finalKey.includes("*"))
-    problem(`${at}.share_threshold`, `share_threshold can only be used with wildcard values (containing '*'), but found key '${finalKey}'`);
+  if (share && !finalKey.includes("*")) problem(`${at}.share_threshold`, `share_threshold can only be used with wildcard values (containing '*'), but found key '${finalKey}'`);
   return {
     key,
     value,

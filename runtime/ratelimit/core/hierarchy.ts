@@ -31,17 +31,11 @@ export function checkLevels(levels: readonly Level[], cost: number): void {
   if (levels.length === 0) throw new LimitError("a decision needs at least one level");
   if (!Number.isInteger(cost) || cost < 0) throw new LimitError(`cost is ${cost}; expected an integer ≥ 0`);
   // Hierarchies are short (≤ a handful of levels): a pairwise check beats building a Set on the hot path.
-  for (let i = 1; i < levels.length; i++)
-    for (let j = 0; j < i; j++) if (levels[i]!.key === levels[j]!.key) throw new LimitError(`level key "${levels[i]!.key}" appears twice in one hierarchy`);
+  for (let i = 1; i < levels.length; i++) for (let j = 0; j < i; j++) if (levels[i]!.key === levels[j]!.key) throw new LimitError(`level key "${levels[i]!.key}" appears twice in one hierarchy`);
 }
 
 /** Decide a hierarchy against `read` states; returns the decision and the writes to apply (none on rejection). */
-export function decideLevels(
-  levels: readonly Level[],
-  read: (key: string) => State | undefined,
-  cost: number,
-  now: number,
-): { decision: HierarchyDecision; commits: Commit[] } {
+export function decideLevels(levels: readonly Level[], read: (key: string) => State | undefined, cost: number, now: number): { decision: HierarchyDecision; commits: Commit[] } {
   const n = levels.length;
   const steps: Step[] = new Array<Step>(n);
   const decisions: Decision[] = new Array<Decision>(n);

@@ -79,7 +79,7 @@ export function requestAllowed(checks: readonly Check[], allowed: (i: number) =>
 }
 
 /** What a level would have answered had its admitted cost not been charged. */
-export function uncharged(d: Decision, cost: number): Decision {
+function uncharged(d: Decision, cost: number): Decision {
   return d.allowed && cost > 0 ? { ...d, remaining: Math.min(d.limit, d.remaining + cost) } : d;
 }
 
@@ -87,12 +87,7 @@ export function uncharged(d: Decision, cost: number): Decision {
  * Decide one request's checks against `read` at `now`. Returns each check's result and the state
  * writes to apply (none for uncharged checks). Cost is linear in the number of levels.
  */
-export function decideChecks(
-  checks: readonly Check[],
-  policy: ChargePolicy,
-  read: (key: string) => State | undefined,
-  now: number,
-): { results: CheckResult[]; writes: StateWrite[] } {
+export function decideChecks(checks: readonly Check[], policy: ChargePolicy, read: (key: string) => State | undefined, now: number): { results: CheckResult[]; writes: StateWrite[] } {
   const pending = new Map<string, StateWrite>();
   const current = (key: string) => (pending.has(key) ? pending.get(key)!.state : read(key));
   const results: CheckResult[] = [];

@@ -41,8 +41,7 @@ export class GlobalAllocator {
 
   constructor(configs: readonly ResourceConfig[]) {
     for (const c of configs) {
-      if (!(c.capacity >= 0) || !(c.leaseMs > 0) || !(c.refreshMs > 0) || c.refreshMs >= c.leaseMs)
-        throw new RangeError(`resource ${c.id}: expected capacity ≥ 0 and 0 < refreshMs < leaseMs`);
+      if (!(c.capacity >= 0) || !(c.leaseMs > 0) || !(c.refreshMs > 0) || c.refreshMs >= c.leaseMs) throw new RangeError(`resource ${c.id}: expected capacity ≥ 0 and 0 < refreshMs < leaseMs`);
       this.resources.set(c.id, { config: c, clients: new Map() });
     }
   }
@@ -67,7 +66,12 @@ export class GlobalAllocator {
     me.wants = wants;
     r.clients.set(client, me);
     const ids = [...r.clients.keys()];
-    const shares = entitlements(r.config.algorithm, r.config.capacity, ids.map((id) => r.clients.get(id)!.wants), r.config.staticPerClient);
+    const shares = entitlements(
+      r.config.algorithm,
+      r.config.capacity,
+      ids.map((id) => r.clients.get(id)!.wants),
+      r.config.staticPerClient,
+    );
     const entitled = shares[ids.indexOf(client)]!;
     let othersHave = 0;
     for (const [id, c] of r.clients) if (id !== client) othersHave += c.has;

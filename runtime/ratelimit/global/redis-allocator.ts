@@ -11,7 +11,7 @@ import type { Lease, ResourceConfig } from "./allocator.js";
 
 const CODE = { static: 1, proportional: 2, fair: 3 } as const;
 
-export const GET_CAPACITY_LUA = `
+const GET_CAPACITY_LUA = `
 local key = KEYS[1]
 local now, me, wants = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local capacity, alg, leaseMs, perClient = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])

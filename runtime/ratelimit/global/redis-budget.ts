@@ -7,7 +7,7 @@
 import type { Cluster, Redis } from "ioredis";
 import type { BudgetGrant, BudgetRequest } from "./window-budget.js";
 
-export const BUDGET_LUA = `
+const BUDGET_LUA = `
 local now = tonumber(ARGV[1])
 if now < 0 then
   local t = redis.call('TIME')

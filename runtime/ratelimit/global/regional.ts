@@ -120,14 +120,6 @@ export class RegionalLimiter {
 }
 
 /** The stated bound on what all regions may admit above capacity × window (units). */
-export function globalOverageBound(o: {
-  capacity: number;
-  refreshMs: number;
-  regions: number;
-  minBurst?: number;
-  safeCapacity: number;
-  expiredMs: number;
-  expiredRegions: number;
-}): number {
+export function globalOverageBound(o: { capacity: number; refreshMs: number; regions: number; minBurst?: number; safeCapacity: number; expiredMs: number; expiredRegions: number }): number {
   return (o.capacity * o.refreshMs) / 1000 + 2 * o.regions * (o.minBurst ?? 1) + (o.safeCapacity * (o.expiredMs + o.expiredRegions * o.refreshMs)) / 1000;
 }

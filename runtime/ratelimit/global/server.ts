@@ -24,7 +24,7 @@ const resource = z
   .refine((r) => r.refresh_ms < r.lease_ms, { message: "refresh_ms must be below lease_ms (a lease must be renewed before it runs out)" });
 const file = z.object({ resources: z.array(resource).min(1) }).strict();
 
-export class AllocatorConfigError extends Error {
+class AllocatorConfigError extends Error {
   override name = "AllocatorConfigError";
 }
 

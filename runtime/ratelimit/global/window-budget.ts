@@ -55,7 +55,11 @@ export class WindowBudgetAllocator {
 
   acquire(r: BudgetRequest, now: number): BudgetGrant {
     if (!(r.limit >= 0) || !(r.periodMs > 0)) throw new RangeError(`resource ${r.resource}: expected limit ≥ 0 and periodMs > 0`);
-    for (const [k, v] of [["used", r.used], ["wants", r.wants]] as const) if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${k} is ${v}; expected a finite number ≥ 0`);
+    for (const [k, v] of [
+      ["used", r.used],
+      ["wants", r.wants],
+    ] as const)
+      if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${k} is ${v}; expected a finite number ≥ 0`);
     const current = windowStart(now, r.periodMs);
     // A request for a window other than the current one gets nothing: budgets never cross windows.
     if (r.window !== current) return { window: current, has: 0, free: 0 };

@@ -17,8 +17,23 @@ import { planRequest, type DescriptorPlan } from "./plan.js";
 import type { BlockList } from "./blocks.js";
 import type { RateLimitService } from "./rls.js";
 
-const target = z.object({ domain: z.string().min(1), entries: z.array(z.object({ key: z.string().min(1), value: z.string() }).strict()).min(1).max(64) }).strict();
-const blockBody = target.extend({ seconds: z.number().positive().max(366 * 86_400) }).strict();
+const target = z
+  .object({
+    domain: z.string().min(1),
+    entries: z
+      .array(z.object({ key: z.string().min(1), value: z.string() }).strict())
+      .min(1)
+      .max(64),
+  })
+  .strict();
+const blockBody = target
+  .extend({
+    seconds: z
+      .number()
+      .positive()
+      .max(366 * 86_400),
+  })
+  .strict();
 const operator = { config: { auth: "operator" as const } };
 
 export function installAdminRoutes(app: FastifyInstance, service: RateLimitService, blocks: BlockList, clock: Clock): void {

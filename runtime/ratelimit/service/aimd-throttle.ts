@@ -34,7 +34,10 @@ export const aimdConfigSchema = z
     /** Domains whose requests are throttled (default: every domain). */
     domains: z.array(z.string().min(1)).min(1).optional(),
     /** A request with a descriptor entry of this key (and value, when given) is never throttled. */
-    critical: z.object({ key: z.string().min(1), value: z.string().optional() }).strict().optional(),
+    critical: z
+      .object({ key: z.string().min(1), value: z.string().optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((c) => c.min <= c.initial && c.initial <= c.max, { message: "expected min ≤ initial ≤ max", path: ["initial"] });

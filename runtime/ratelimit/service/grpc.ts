@@ -25,7 +25,7 @@ interface WireRequest {
 // envoy.type.v3.RateLimitUnit (the override's unit type).
 const OVERRIDE_UNITS: Record<string, Unit> = { SECOND: "second", MINUTE: "minute", HOUR: "hour", DAY: "day", MONTH: "month", YEAR: "year" };
 
-export function fromWire(w: WireRequest): RlsRequest {
+function fromWire(w: WireRequest): RlsRequest {
   return {
     domain: w.domain,
     hitsAddend: w.hits_addend,

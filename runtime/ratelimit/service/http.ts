@@ -23,7 +23,10 @@ const body = z
         z
           .object({
             entries: z.array(entry).min(1),
-            limit: z.object({ requests_per_unit: z.number().int().nonnegative(), unit: z.enum(UNITS as [string, ...string[]]) }).strict().optional(),
+            limit: z
+              .object({ requests_per_unit: z.number().int().nonnegative(), unit: z.enum(UNITS as [string, ...string[]]) })
+              .strict()
+              .optional(),
             hits_addend: z.number().int().nonnegative().optional(),
           })
           .strict(),
@@ -33,7 +36,7 @@ const body = z
   })
   .strict();
 
-export function responseBody(r: RlsResponse): Record<string, unknown> {
+function responseBody(r: RlsResponse): Record<string, unknown> {
   return {
     overall_code: r.overallCode,
     statuses: r.statuses.map((s) => ({
@@ -57,7 +60,11 @@ export function installRlsRoutes(app: FastifyInstance, service: RateLimitService
       r = await service.shouldRateLimit({
         domain: b.domain,
         hitsAddend: b.hits_addend,
-        descriptors: b.descriptors.map((d) => ({ entries: d.entries, hitsAddend: d.hits_addend, limit: d.limit && { requestsPerUnit: d.limit.requests_per_unit, unit: d.limit.unit as (typeof UNITS)[number] } })),
+        descriptors: b.descriptors.map((d) => ({
+          entries: d.entries,
+          hitsAddend: d.hits_addend,
+          limit: d.limit && { requestsPerUnit: d.limit.requests_per_unit, unit: d.limit.unit as (typeof UNITS)[number] },
+        })),
       });
     } catch (err) {
       if (err instanceof BadRequestError) throw new HttpError(400, "invalid body", err.message);

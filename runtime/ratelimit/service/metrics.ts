@@ -20,7 +20,10 @@ export class RateLimitMetrics implements StatsSink {
   readonly requests: Counter<"code">;
 
   /** `registry`: the kit's (served on /metrics with `service="ratelimit"`), or a private one. */
-  constructor(registry?: Registry, private readonly maxSeries = 10_000) {
+  constructor(
+    registry?: Registry,
+    private readonly maxSeries = 10_000,
+  ) {
     this.registry = registry ?? new Registry();
     const reg = [this.registry];
     const pending = this.pending;
@@ -66,9 +69,14 @@ export class RateLimitMetrics implements StatsSink {
 
   /** Gauges read at scrape time (local cache size, store degradation). */
   gauge(name: string, help: string, read: () => number): void {
-    new Gauge({ name, help, registers: [this.registry], collect() {
-      this.set(read());
-    } });
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /** One counter's value (tests and the admin API). */

@@ -19,10 +19,7 @@ export interface PlannedLevel {
   windowMs: number;
 }
 
-export type DescriptorPlan =
-  | { kind: "none" }
-  | { kind: "unlimited"; rule: Rule }
-  | { kind: "limited"; rule: Rule; statsKey: string; hits: number; levels: PlannedLevel[]; match: Match };
+export type DescriptorPlan = { kind: "none" } | { kind: "unlimited"; rule: Rule } | { kind: "limited"; rule: Rule; statsKey: string; hits: number; levels: PlannedLevel[]; match: Match };
 
 export function planRequest(req: RlsRequest, domain: CompiledDomain | undefined): DescriptorPlan[] {
   const matches = req.descriptors.map((d) => matchDescriptor(domain, d.entries, d.limit));

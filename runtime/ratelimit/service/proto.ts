@@ -4,7 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
 
 export const PROTO_DIR = fileURLToPath(new URL("../proto/", import.meta.url));
-export const RLS_PROTO = "envoy/service/ratelimit/v3/rls.proto";
+const RLS_PROTO = "envoy/service/ratelimit/v3/rls.proto";
 
 export function loadRlsService(): grpc.ServiceClientConstructor {
   const def = protoLoader.loadSync(RLS_PROTO, { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });

@@ -124,7 +124,12 @@ export class RateLimitService {
     });
     await this.takeGlobals(work);
     // Under the atomic policy, a request that is already OVER_LIMIT only peeks at the store.
-    const doomed = this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => !work[i]!.preRejected);
+    const doomed =
+      this.policy === "atomic" &&
+      !requestAllowed(
+        work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
+        (i) => !work[i]!.preRejected,
+      );
     const toStore = work.filter((w) => !w.preRejected && w.storeLevels.length > 0);
     toStore.forEach((w, i) => (w.storeIndex = i));
     const checks: Check[] = toStore.map((w) => ({ levels: w.storeLevels.map((j) => w.plan.levels[j]!.counter!), cost: doomed ? 0 : w.plan.hits, quota: w.plan.rule.quota }));
@@ -134,7 +139,14 @@ export class RateLimitService {
       w.allowed = w.plan.levels.every((lv, j) => !enforced(lv) || w.decisions[j]?.allowed !== false);
       w.charged = w.allowed && !doomed && (w.storeIndex === -1 ? true : results[w.storeIndex]!.charged);
     }
-    if (this.policy === "atomic" && !requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => work[i]!.allowed)) for (const w of work) w.charged = false;
+    if (
+      this.policy === "atomic" &&
+      !requestAllowed(
+        work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
+        (i) => work[i]!.allowed,
+      )
+    )
+      for (const w of work) w.charged = false;
     for (const w of work) if (!w.charged) for (const lv of w.globalsTaken) this.o.globals!.refund(lv.id, w.plan.hits);
     this.learnOverLimit(work, now);
     return this.respond(req, plans, work, now);
@@ -215,12 +227,22 @@ export class RateLimitService {
         policies,
       };
     });
-    let overall = requestAllowed(work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })), (i) => work[i]!.allowed) ? "OK" : "OVER_LIMIT";
+    let overall = requestAllowed(
+      work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
+      (i) => work[i]!.allowed,
+    )
+      ? "OK"
+      : "OVER_LIMIT";
     if (overall === "OVER_LIMIT" && this.o.globalShadowMode) {
       overall = "OK";
       this.stats.add(req.domain, "", "shadow_mode", 1);
     }
-    return { overallCode: overall as "OK" | "OVER_LIMIT", statuses, retryAfterMs: overall === "OK" ? 0 : retryAfterMs, dynamicMetadata: this.o.responseDynamicMetadata ? dynamicMetadata(req, plans, work) : null };
+    return {
+      overallCode: overall as "OK" | "OVER_LIMIT",
+      statuses,
+      retryAfterMs: overall === "OK" ? 0 : retryAfterMs,
+      dynamicMetadata: this.o.responseDynamicMetadata ? dynamicMetadata(req, plans, work) : null,
+    };
   }
 
   private count(domain: string, key: string, lv: PlannedLevel, d: Decision, hits: number, fromCache: boolean): void {

@@ -40,7 +40,10 @@ export const ratelimitConfigSchema = z
     mergeDomains: z.boolean().default(false),
     /** Reload when the rules change on disk. */
     watch: z.boolean().default(true),
-    redis: z.string().regex(/^rediss?:\/\//, "expected a redis:// URL").optional(),
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// URL")
+      .optional(),
     redisCluster: z.array(hostPort).min(1).optional(),
     redisPrefix: z.string().default("mrl:"),
     /** A Redis call slower than this fails, and the failure policy decides. */
@@ -59,7 +62,10 @@ export const ratelimitConfigSchema = z
     region: z.string().min(1).optional(),
     /** Global limits: budget asked for beyond a request's cost, as a fraction of the limit. */
     globalPrefetch: z.number().min(0).max(1).default(0.05),
-    grpc: z.object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(8081) }).strict().prefault({}),
+    grpc: z
+      .object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(8081) })
+      .strict()
+      .prefault({}),
     /** HLC propagation (x-meridian-hlc, meridian-hlc gRPC metadata) with this max offset. */
     maxOffsetMs: z.number().positive().max(60_000).optional(),
     /** SLO burn-rate shedding from reported outcomes (`POST /v1/ratelimit/outcomes`). */
@@ -95,7 +101,9 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         : c.redis
           ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
           : undefined;
-      const store: RateLimitStore = remote ? new ResilientStore(remote, { mode: c.failureMode, instances: c.instances, clock, onDegraded: (e) => log.warn({ err: e.message }, "rate limit store unreachable") }) : new MemoryStore();
+      const store: RateLimitStore = remote
+        ? new ResilientStore(remote, { mode: c.failureMode, instances: c.instances, clock, onDegraded: (e) => log.warn({ err: e.message }, "rate limit store unreachable") })
+        : new MemoryStore();
       // Global limits lease per-window budgets through the shared Redis (every region's replicas see one
       // allocator state) or, without Redis, from an in-process allocator serving this replica alone.
       const budgets = remote ? new RedisBudgetAllocator(remote.client, c.redisPrefix) : undefined;
@@ -220,7 +228,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
           stopWatching();
           blocks.stop();
           service.close();
-            await store.close();
+          await store.close();
         },
       };
     },

@@ -14,12 +14,18 @@ export const burnRateConfigSchema = z
     /** The SLO, e.g. 0.999: the error budget is 1 − objective. */
     objective: z.number().gt(0).lt(1),
     /** Window pairs; default the SRE workbook's (1 h & 5 min at 14.4×, 6 h & 30 min at 6×). */
-    windows: z.array(z.object({ longMs: z.number().int().positive(), shortMs: z.number().int().positive(), burnRate: z.number().positive(), admit: z.number().min(0).max(1) }).strict()).min(1).optional(),
+    windows: z
+      .array(z.object({ longMs: z.number().int().positive(), shortMs: z.number().int().positive(), burnRate: z.number().positive(), admit: z.number().min(0).max(1) }).strict())
+      .min(1)
+      .optional(),
     bucketMs: z.number().int().min(100).optional(),
     recoveryStep: z.number().gt(0).max(1).optional(),
     recoveryIntervalMs: z.number().int().positive().optional(),
     /** A request with a descriptor entry of this key (and value, when given) is never shed. */
-    critical: z.object({ key: z.string().min(1), value: z.string().optional() }).strict().optional(),
+    critical: z
+      .object({ key: z.string().min(1), value: z.string().optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((c) => (c.windows ?? []).every((w) => w.shortMs < w.longMs), { message: "each window's shortMs must be below its longMs", path: ["windows"] });

@@ -11,7 +11,7 @@ type ProtoValue =
   | { structValue: { fields: Record<string, ProtoValue> } }
   | { listValue: { values: ProtoValue[] } };
 
-export function toValue(v: unknown): ProtoValue {
+function toValue(v: unknown): ProtoValue {
   if (v === null || v === undefined) return { nullValue: "NULL_VALUE" };
   if (typeof v === "number") return { numberValue: v };
   if (typeof v === "string") return { stringValue: v };

@@ -68,8 +68,7 @@ export const MAX_UINT32 = 0xffffffff;
 export function checkRequest(req: RlsRequest, maxDescriptors: number, maxEntries = 64): void {
   if (!req.domain) throw new BadRequestError("rate limit domain must not be empty");
   if (req.descriptors.length === 0) throw new BadRequestError("rate limit descriptor list must not be empty");
-  if (req.descriptors.length > maxDescriptors)
-    throw new BadRequestError(`descriptors has ${req.descriptors.length} entries; at most ${maxDescriptors} are accepted (--max-descriptors)`);
+  if (req.descriptors.length > maxDescriptors) throw new BadRequestError(`descriptors has ${req.descriptors.length} entries; at most ${maxDescriptors} are accepted (--max-descriptors)`);
   if (req.hitsAddend !== undefined && (!Number.isInteger(req.hitsAddend) || req.hitsAddend < 0)) throw new BadRequestError(`hits_addend is ${req.hitsAddend}; expected an integer ≥ 0`);
   for (let i = 0; i < req.descriptors.length; i++) {
     const d = req.descriptors[i]!;
@@ -81,7 +80,6 @@ export function checkRequest(req: RlsRequest, maxDescriptors: number, maxEntries
         throw new BadRequestError(`descriptors[${i}].limit.requests_per_unit is ${d.limit.requestsPerUnit}; expected an integer 0–${MAX_UINT32}`);
       if (!UNITS.includes(d.limit.unit)) throw new BadRequestError(`descriptors[${i}].limit.unit is ${String(d.limit.unit)}; expected one of ${UNITS.join(", ")}`);
     }
-    if (d.hitsAddend !== undefined && (!Number.isSafeInteger(d.hitsAddend) || d.hitsAddend < 0))
-      throw new BadRequestError(`descriptors[${i}].hits_addend is ${d.hitsAddend}; expected an integer ≥ 0`);
+    if (d.hitsAddend !== undefined && (!Number.isSafeInteger(d.hitsAddend) || d.hitsAddend < 0)) throw new BadRequestError(`descriptors[${i}].hits_addend is ${d.hitsAddend}; expected an integer ≥ 0`);
   }
 }

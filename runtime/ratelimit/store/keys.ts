@@ -52,7 +52,7 @@ const TABLE = (() => {
   return t;
 })();
 
-export function crc16(data: Buffer): number {
+function crc16(data: Buffer): number {
   let crc = 0;
   for (const b of data) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b) & 0xff]!;
   return crc;

@@ -220,23 +220,26 @@ export class RedisStore implements RateLimitStore {
         lastShape = shape;
       }
     this.inFlight++;
-    (this.client as unknown as Scripted).mrlDecide(keys.length, ...keys, batch[0]!.now, shapeIndex.size, ...shapeArgs, runs.length / 2, ...runs).then(
-      (reply) => {
-        let offset = 0;
-        for (const p of parts) {
-          if (p.resolve) {
-            p.resolve(readResults(reply, offset, p.checks));
-            offset += replyLength(p.checks);
-          } else offset = p.done!(reply, offset);
-        }
-      },
-      (err: Error) => {
-        for (const p of parts) (p.reject ?? p.fail!)(err);
-      },
-    ).finally(() => {
-      this.inFlight--;
-      this.schedule();
-    });
+    (this.client as unknown as Scripted)
+      .mrlDecide(keys.length, ...keys, batch[0]!.now, shapeIndex.size, ...shapeArgs, runs.length / 2, ...runs)
+      .then(
+        (reply) => {
+          let offset = 0;
+          for (const p of parts) {
+            if (p.resolve) {
+              p.resolve(readResults(reply, offset, p.checks));
+              offset += replyLength(p.checks);
+            } else offset = p.done!(reply, offset);
+          }
+        },
+        (err: Error) => {
+          for (const p of parts) (p.reject ?? p.fail!)(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
   }
 
   /** Undo the kept charges of a split atomic request that answered OVER_LIMIT. */
@@ -256,7 +259,11 @@ export class RedisStore implements RateLimitStore {
       });
     });
     await Promise.all([...bySlot.values()].map((g) => (this.client as unknown as Scripted).mrlRefund(g.keys.length, ...g.keys, ...g.args)));
-    return results.map((r, i) => (r.charged ? { allowed: r.allowed, charged: false, levels: r.levels.map((d) => (d.allowed && checks[i]!.cost > 0 ? { ...d, remaining: Math.min(d.limit, d.remaining + checks[i]!.cost) } : d)) } : r));
+    return results.map((r, i) =>
+      r.charged
+        ? { allowed: r.allowed, charged: false, levels: r.levels.map((d) => (d.allowed && checks[i]!.cost > 0 ? { ...d, remaining: Math.min(d.limit, d.remaining + checks[i]!.cost) } : d)) }
+        : r,
+    );
   }
 
   async peek(level: CounterLevel, nowMs: number): Promise<Decision> {

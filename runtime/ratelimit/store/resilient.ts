@@ -92,7 +92,13 @@ export class ResilientStore implements RateLimitStore {
     const probe = Math.max(0, this.degradedUntil - this.opts.clock.now());
     const flat = (allowed: boolean) =>
       checks.map((c): CheckResult => {
-        const levels = c.levels.map((l): Decision => ({ allowed, limit: reportedLimit(l.limit), remaining: allowed ? reportedLimit(l.limit) : 0, retryAfterMs: allowed ? 0 : probe, resetAfterMs: probe }));
+        const levels = c.levels.map((l): Decision => ({
+          allowed,
+          limit: reportedLimit(l.limit),
+          remaining: allowed ? reportedLimit(l.limit) : 0,
+          retryAfterMs: allowed ? 0 : probe,
+          resetAfterMs: probe,
+        }));
         return { allowed, charged: allowed, levels };
       });
     switch (this.opts.mode) {
@@ -102,9 +108,11 @@ export class ResilientStore implements RateLimitStore {
         this.stats.overageBoundPerPeriod = Infinity;
         return flat(true);
       default: {
-        const scaled = checks.map((c) => ({ ...c, levels: c.levels.map((l) => ({ ...l, limit: { ...l.limit, limit: l.limit.limit * this.share, burst: l.limit.burst === undefined ? undefined : l.limit.burst * this.share } })) }));
-        for (const c of checks)
-          for (const l of c.levels) this.stats.overageBoundPerPeriod = Math.max(this.stats.overageBoundPerPeriod, Math.max(0, this.instances * this.share - 1) * l.limit.limit);
+        const scaled = checks.map((c) => ({
+          ...c,
+          levels: c.levels.map((l) => ({ ...l, limit: { ...l.limit, limit: l.limit.limit * this.share, burst: l.limit.burst === undefined ? undefined : l.limit.burst * this.share } })),
+        }));
+        for (const c of checks) for (const l of c.levels) this.stats.overageBoundPerPeriod = Math.max(this.stats.overageBoundPerPeriod, Math.max(0, this.instances * this.share - 1) * l.limit.limit);
         return this.local.decideChecksSync(scaled, policy, nowMs);
       }
     }

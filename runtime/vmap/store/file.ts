@@ -61,7 +61,11 @@ export class FileMapStore implements MapStore {
     let stored: StoredMap | null = null;
     if (existsSync(snapPath)) {
       const doc = JSON.parse(readFileSync(snapPath, "utf8")) as { revision: number; root: string; logIndex: number | null; values: [string, string][] };
-      stored = { head: { revision: doc.revision, root: Buffer.from(doc.root, "base64"), logIndex: doc.logIndex }, values: doc.values.map(([k, v]) => ({ key: Buffer.from(k, "hex"), value: Buffer.from(v, "base64") })), batches: [] };
+      stored = {
+        head: { revision: doc.revision, root: Buffer.from(doc.root, "base64"), logIndex: doc.logIndex },
+        values: doc.values.map(([k, v]) => ({ key: Buffer.from(k, "hex"), value: Buffer.from(v, "base64") })),
+        batches: [],
+      };
     }
     const fh = await open(journalPath, "a+");
     const scan = scanJournal(await fh.readFile(), journalPath);

@@ -60,7 +60,11 @@ export class PostgresMapStore implements MapStore {
     try {
       await c.query("BEGIN");
       if (set.length > 0) {
-        await c.query("INSERT INTO vmap_values (map, key, value) SELECT $1, * FROM unnest($2::bytea[], $3::bytea[]) ON CONFLICT (map, key) DO UPDATE SET value = EXCLUDED.value", [b.entry.map, set.map((s) => s[0]), set.map((s) => s[1])]);
+        await c.query("INSERT INTO vmap_values (map, key, value) SELECT $1, * FROM unnest($2::bytea[], $3::bytea[]) ON CONFLICT (map, key) DO UPDATE SET value = EXCLUDED.value", [
+          b.entry.map,
+          set.map((s) => s[0]),
+          set.map((s) => s[1]),
+        ]);
       }
       if (del.length > 0) await c.query("DELETE FROM vmap_values WHERE map = $1 AND key = ANY($2::bytea[])", [b.entry.map, del]);
       const root = Buffer.from(b.entry.root);

@@ -58,7 +58,11 @@ export class S3MapStore implements MapStore {
     let stored: StoredMap | null = null;
     if (snap) {
       const doc = JSON.parse(Buffer.from(snap).toString("utf8")) as { revision: number; root: string; logIndex: number | null; values: [string, string][] };
-      stored = { head: { revision: doc.revision, root: Buffer.from(doc.root, "base64"), logIndex: doc.logIndex }, values: doc.values.map(([k, v]) => ({ key: Buffer.from(k, "hex"), value: Buffer.from(v, "base64") })), batches: [] };
+      stored = {
+        head: { revision: doc.revision, root: Buffer.from(doc.root, "base64"), logIndex: doc.logIndex },
+        values: doc.values.map(([k, v]) => ({ key: Buffer.from(k, "hex"), value: Buffer.from(v, "base64") })),
+        batches: [],
+      };
     }
     let revision = stored?.head.revision ?? 0;
     const batches: LoggedBatch[] = [];

@@ -42,7 +42,7 @@ function injectionByProvider(plan: Plan): Map<string, InjectionValues> {
 /** The pod as admission sees it: injected unless the namespace or the pod opts out (host-network pods never are). */
 function admittedPod(template: Record<string, unknown>, ns: NamespaceView, injection: InjectionValues): PodSpecLike {
   const spec = template["spec"] as PodSpecLike;
-  const labels = ((template["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {});
+  const labels = (template["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {};
   const injected = ns.injection && !spec.hostNetwork && labels["sidecar.istio.io/inject"] !== "false";
   if (!injected) return spec;
   const add = injectedContainers(injection);
@@ -87,7 +87,12 @@ describe("prod plan: Pod Security Admission admits every pod", () => {
     }
     // Workload namespaces are meshed; only the documented exceptions enforce less than restricted.
     for (const role of ["gateway", "runtime", "time"] as const) expect(NAMESPACE_POSTURE[role].injection).toBe(true);
-    expect(Object.entries(NAMESPACE_POSTURE).filter(([, p]) => p.enforce !== "restricted").map(([r]) => r).sort()).toEqual(["istio", "spire", "time"]);
+    expect(
+      Object.entries(NAMESPACE_POSTURE)
+        .filter(([, p]) => p.enforce !== "restricted")
+        .map(([r]) => r)
+        .sort(),
+    ).toEqual(["istio", "spire", "time"]);
   });
 
   it("each pod spec (with Istio's containers where injected) satisfies its namespace's level", () => {

@@ -8,7 +8,12 @@ const endpoints = (plan: Plan) => plan.outputs["endpoints"] as Record<string, st
 
 describe("Cloud DNS", () => {
   it("one compute health check with the spec's numbers and three source regions, shared by the routing policy", async () => {
-    const plan = await planForMode("weighted", { providers: { primary: "clouddns" }, weights: { "aws-use1": 30 }, ttlSeconds: 120, healthCheck: { protocol: "HTTPS", port: 443, path: "/ready", intervalSeconds: 60, timeoutSeconds: 7, failureThreshold: 5 } });
+    const plan = await planForMode("weighted", {
+      providers: { primary: "clouddns" },
+      weights: { "aws-use1": 30 },
+      ttlSeconds: 120,
+      healthCheck: { protocol: "HTTPS", port: 443, path: "/ready", intervalSeconds: 60, timeoutSeconds: 7, failureThreshold: 5 },
+    });
     expect(ofType(plan, "gcp:compute/healthCheck:HealthCheck")).toHaveLength(1);
     expect(byName(plan, "gcp:compute/healthCheck:HealthCheck", "clouddns-hc").inputs).toMatchObject({
       checkIntervalSec: 60,
@@ -36,7 +41,8 @@ describe("Cloud DNS", () => {
 
   it("failover: primaryBackup with the first region primary and the rest as geo backups, no trickle", async () => {
     const plan = await planForMode("failover", { failoverOrder: ["gcp-usc1", "aws-euw1"] });
-    const pb = (gslb(plan)["routingPolicy"] as { primaryBackup: { primary: unknown; backupGeos: { location: string; healthCheckedTargets: { externalEndpoints: string[] } }[]; trickleRatio: number } }).primaryBackup;
+    const pb = (gslb(plan)["routingPolicy"] as { primaryBackup: { primary: unknown; backupGeos: { location: string; healthCheckedTargets: { externalEndpoints: string[] } }[]; trickleRatio: number } })
+      .primaryBackup;
     const e = endpoints(plan);
     expect(pb.primary).toEqual({ externalEndpoints: [e["gcp-usc1"]] });
     expect(pb.trickleRatio).toBe(0);

@@ -6,12 +6,14 @@ const LB = "cloudflare:index/loadBalancer:LoadBalancer";
 const POOL = "cloudflare:index/loadBalancerPool:LoadBalancerPool";
 const lb = (plan: Plan) => byName(plan, LB, "cloudflare-lb").inputs;
 const endpoints = (plan: Plan) => plan.outputs["endpoints"] as Record<string, string>;
-const originWeights = (plan: Plan, pool: string) =>
-  Object.fromEntries((byName(plan, POOL, pool).inputs["origins"] as { name: string; weight: number }[]).map((o) => [o.name, o.weight]));
+const originWeights = (plan: Plan, pool: string) => Object.fromEntries((byName(plan, POOL, pool).inputs["origins"] as { name: string; weight: number }[]).map((o) => [o.name, o.weight]));
 
 describe("Cloudflare load balancing", () => {
   it("a monitor with the spec's numbers; pools carry origins, checker regions and (single-region) coordinates", async () => {
-    const plan = await planForMode("failover", { providers: { primary: "cloudflare" }, healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 30, timeoutSeconds: 4, failureThreshold: 5 } });
+    const plan = await planForMode("failover", {
+      providers: { primary: "cloudflare" },
+      healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 30, timeoutSeconds: 4, failureThreshold: 5 },
+    });
     expect(byName(plan, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", "cloudflare-monitor").inputs).toMatchObject({
       accountId: "0123456789abcdef0123456789abcdef",
       type: "https",
@@ -39,7 +41,14 @@ describe("Cloudflare load balancing", () => {
     expect(ofType(plan, POOL).map((p) => p.name)).toEqual(["cloudflare-pool-all"]);
     expect(originWeights(plan, "cloudflare-pool-all")).toEqual({ "aws-use1": 1, "aws-euw1": 0.5, "gcp-usc1": 0.25, "gcp-asne1": 0.25, "azure-weu": 0, "azure-sea": 0.5 });
     expect(byName(plan, POOL, "cloudflare-pool-all").inputs).toMatchObject({ originSteering: { policy: "random" } });
-    expect(lb(plan)).toMatchObject({ steeringPolicy: "random", proxied: false, ttl: 60, name: "api.meridian.example.com", defaultPools: ["cloudflare-pool-all-id"], fallbackPool: "cloudflare-pool-all-id" });
+    expect(lb(plan)).toMatchObject({
+      steeringPolicy: "random",
+      proxied: false,
+      ttl: 60,
+      name: "api.meridian.example.com",
+      defaultPools: ["cloudflare-pool-all-id"],
+      fallbackPool: "cloudflare-pool-all-id",
+    });
   });
 
   it("geo: each Cloudflare region of a continent tries its group's pool, then every region", async () => {

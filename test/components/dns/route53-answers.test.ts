@@ -91,7 +91,9 @@ function route53(plan: Plan, health: RegionHealth, policy: TrafficPolicy) {
 
 /** The AWS regions' gateway load balancer names, as the mock publishes them on the LoadBalancer Services. */
 function gatewayLoadBalancers(plan: Plan): [string, string][] {
-  const aliases = ofType(plan, "aws:route53/record:Record").flatMap((r) => (r.inputs["aliases"] as { name: string; zoneId: string }[] | undefined) ?? []).filter((a) => /\.elb\.amazonaws\.com$/.test(a.name));
+  const aliases = ofType(plan, "aws:route53/record:Record")
+    .flatMap((r) => (r.inputs["aliases"] as { name: string; zoneId: string }[] | undefined) ?? [])
+    .filter((a) => /\.elb\.amazonaws\.com$/.test(a.name));
   return aliases.map((a) => [a.name, /^k8s-(.+)-meridian-gateway-\d+\.elb\.amazonaws\.com$/.exec(a.name)![1]!]);
 }
 

@@ -13,9 +13,16 @@ describe("Route 53 records for AWS regions alias the gateway's load balancer", (
   it("in every routing mode: an A alias to the NLB's DNS name in its region's canonical zone, never an A record with an address", async () => {
     for (const mode of ["weighted", "geo", "failover", "latency"] as const) {
       const plan = await planForMode(mode);
-      const awsIds = new Map([["aws-use1", "us-east-1"], ["aws-euw1", "eu-west-1"]]);
+      const awsIds = new Map([
+        ["aws-use1", "us-east-1"],
+        ["aws-euw1", "eu-west-1"],
+      ]);
       const awsAddresses = new Set([...awsIds.keys()].map((id) => endpoints(plan)[id]));
-      const lbNames = new Map(ofType(plan, "kubernetes:core/v1:Service").filter((s) => /^aws-.*-meridian-gateway$/.test(s.name)).map((s) => [s.name.replace(/-meridian-gateway$/, ""), s]));
+      const lbNames = new Map(
+        ofType(plan, "kubernetes:core/v1:Service")
+          .filter((s) => /^aws-.*-meridian-gateway$/.test(s.name))
+          .map((s) => [s.name.replace(/-meridian-gateway$/, ""), s]),
+      );
       expect([...lbNames.keys()].sort()).toEqual([...awsIds.keys()].sort());
       let aliased = 0;
       for (const r of ofType(plan, RECORD)) {
@@ -40,10 +47,31 @@ describe("Route 53", () => {
   it("checks every region per signal with the spec's numbers, and combines them in CALCULATED parents", async () => {
     const plan = await planForMode("weighted", {
       providers: { primary: "route53" },
-      healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 4, signals: [{ name: "sig-a", path: "/a" }, { name: "sig-b", path: "/b" }, { name: "sig-c", path: "/c" }] },
+      healthCheck: {
+        protocol: "HTTPS",
+        port: 443,
+        path: "/healthz",
+        intervalSeconds: 10,
+        timeoutSeconds: 5,
+        failureThreshold: 4,
+        signals: [
+          { name: "sig-a", path: "/a" },
+          { name: "sig-b", path: "/b" },
+          { name: "sig-c", path: "/c" },
+        ],
+      },
     });
     const check = byName(plan, HC, "route53-hc-gcp-usc1-sig-b").inputs;
-    expect(check).toMatchObject({ type: "HTTPS", ipAddress: endpoints(plan)["gcp-usc1"], port: 443, resourcePath: "/b", requestInterval: 10, failureThreshold: 4, enableSni: true, regions: ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "ap-southeast-1"] });
+    expect(check).toMatchObject({
+      type: "HTTPS",
+      ipAddress: endpoints(plan)["gcp-usc1"],
+      port: 443,
+      resourcePath: "/b",
+      requestInterval: 10,
+      failureThreshold: 4,
+      enableSni: true,
+      regions: ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "ap-southeast-1"],
+    });
     expect(byName(plan, HC, "route53-hc-gcp-usc1-serving").inputs).toEqual({
       type: "CALCULATED",
       childHealthchecks: ["route53-hc-gcp-usc1-sig-a-id", "route53-hc-gcp-usc1-sig-b-id", "route53-hc-gcp-usc1-sig-c-id"],
@@ -59,7 +87,12 @@ describe("Route 53", () => {
     const set = records(plan, "api.meridian.example.com");
     const full = set.find((r) => r.inputs["setIdentifier"] === "aws-use1-full")!.inputs;
     const base = set.find((r) => r.inputs["setIdentifier"] === "aws-use1-base")!.inputs;
-    expect(full).toMatchObject({ type: "A", aliases: [{ zoneId: NLB_CANONICAL_HOSTED_ZONES["us-east-1"], evaluateTargetHealth: true }], weightedRoutingPolicies: [{ weight: 150 }], healthCheckId: "route53-hc-aws-use1-full-id" });
+    expect(full).toMatchObject({
+      type: "A",
+      aliases: [{ zoneId: NLB_CANONICAL_HOSTED_ZONES["us-east-1"], evaluateTargetHealth: true }],
+      weightedRoutingPolicies: [{ weight: 150 }],
+      healthCheckId: "route53-hc-aws-use1-full-id",
+    });
     const gcp = set.find((r) => r.inputs["setIdentifier"] === "gcp-usc1-full")!.inputs;
     expect(gcp).toMatchObject({ type: "A", ttl: 45, records: [endpoints(plan)["gcp-usc1"]] });
     expect(base).toMatchObject({ weightedRoutingPolicies: [{ weight: 50 }], healthCheckId: "route53-hc-aws-use1-serving-id" });
@@ -108,7 +141,11 @@ describe("Route 53", () => {
     const fallback = top.find((r) => r.inputs["setIdentifier"] === "default")!.inputs;
     expect(fallback).toMatchObject({ geolocationRoutingPolicies: [{ country: "*" }], aliases: [expect.objectContaining({ name: "all.gslb.api.meridian.example.com" })] });
     expect(top).toHaveLength(7);
-    expect(records(plan, "europe.gslb.api.meridian.example.com").map((r) => r.inputs["setIdentifier"]).sort()).toEqual(["aws-euw1-base", "aws-euw1-full", "azure-weu-base", "azure-weu-full"]);
+    expect(
+      records(plan, "europe.gslb.api.meridian.example.com")
+        .map((r) => r.inputs["setIdentifier"])
+        .sort(),
+    ).toEqual(["aws-euw1-base", "aws-euw1-full", "azure-weu-base", "azure-weu-full"]);
   });
 
   it("failover: PRIMARY/SECONDARY pairs chained through aliases in failover order", async () => {

@@ -20,7 +20,10 @@ type Inputs = Record<string, unknown>;
 function trafficManager(plan: Plan, health: RegionHealth, policy: TrafficPolicy) {
   const profiles = new Map(ofType(plan, "azure-native:trafficmanager:Profile").map((p) => [`${p.name}-id`, p.inputs]));
   const byName = new Map([...profiles.values()].map((p) => [p["profileName"] as string, p]));
-  const endpointsOf = (profile: Inputs) => ofType(plan, "azure-native:trafficmanager:Endpoint").map((e) => e.inputs).filter((e) => e["profileName"] === profile["profileName"]);
+  const endpointsOf = (profile: Inputs) =>
+    ofType(plan, "azure-native:trafficmanager:Endpoint")
+      .map((e) => e.inputs)
+      .filter((e) => e["profileName"] === profile["profileName"]);
   const regionOf = new Map(Object.entries(plan.outputs["endpoints"] as Record<string, string>).map(([id, a]) => [a, id]));
   const passing = (region: string) => {
     const state = health[region] ?? "healthy";

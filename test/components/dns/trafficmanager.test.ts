@@ -9,7 +9,12 @@ const endpointsOf = (plan: Plan, profileName: string) => ofType(plan, ENDPOINT).
 
 describe("Azure Traffic Manager", () => {
   it("weighted: a Weighted profile whose monitor carries the spec's numbers; one external endpoint per region", async () => {
-    const plan = await planForMode("weighted", { providers: { primary: "trafficmanager" }, weights: { "azure-weu": 0, "aws-use1": 250 }, ttlSeconds: 20, healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 10, timeoutSeconds: 6, failureThreshold: 4 } });
+    const plan = await planForMode("weighted", {
+      providers: { primary: "trafficmanager" },
+      weights: { "azure-weu": 0, "aws-use1": 250 },
+      ttlSeconds: 20,
+      healthCheck: { protocol: "HTTPS", port: 443, path: "/healthz", intervalSeconds: 10, timeoutSeconds: 6, failureThreshold: 4 },
+    });
     expect(byName(plan, PROFILE, "tm-gslb").inputs).toMatchObject({
       profileName: "meridian-example-com-gslb",
       trafficRoutingMethod: "Weighted",
@@ -21,7 +26,12 @@ describe("Azure Traffic Manager", () => {
     expect(byName(plan, ENDPOINT, "tm-weighted-aws-use1").inputs).toMatchObject({ endpointType: "ExternalEndpoints", target: endpoints(plan)["aws-use1"], weight: 250, endpointStatus: "Enabled" });
     // Weight 0 is not a Traffic Manager weight: the endpoint is disabled instead.
     expect(byName(plan, ENDPOINT, "tm-weighted-azure-weu").inputs).toMatchObject({ weight: 1, endpointStatus: "Disabled" });
-    expect(byName(plan, "azure-native:dns:RecordSet", "azuredns-gslb").inputs).toMatchObject({ relativeRecordSetName: "api", recordType: "CNAME", ttl: 20, cnameRecord: { cname: "meridian-example-com-gslb.trafficmanager.net" } });
+    expect(byName(plan, "azure-native:dns:RecordSet", "azuredns-gslb").inputs).toMatchObject({
+      relativeRecordSetName: "api",
+      recordType: "CNAME",
+      ttl: 20,
+      cnameRecord: { cname: "meridian-example-com-gslb.trafficmanager.net" },
+    });
   });
 
   it("latency: Performance routing with each endpoint's (nearest) Azure location", async () => {
@@ -50,7 +60,11 @@ describe("Azure Traffic Manager", () => {
       [1, "tm-geo-europe-id"],
       [2, "tm-geo-all-id"],
     ]);
-    expect(endpointsOf(plan, "meridian-example-com-geo-europe").map((e) => e.inputs["endpointName"]).sort()).toEqual(["aws-euw1-base", "aws-euw1-full", "azure-weu-base", "azure-weu-full"]);
+    expect(
+      endpointsOf(plan, "meridian-example-com-geo-europe")
+        .map((e) => e.inputs["endpointName"])
+        .sort(),
+    ).toEqual(["aws-euw1-base", "aws-euw1-full", "azure-weu-base", "azure-weu-full"]);
     expect(endpointsOf(plan, "meridian-example-com-geo-all")).toHaveLength(12);
     // top + all + (group + chain) per owned continent + per region (aggregator + one per signal)
     expect(ofType(plan, PROFILE)).toHaveLength(1 + 1 + 3 * 2 + 6 * (1 + 3));

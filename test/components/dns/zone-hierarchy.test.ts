@@ -14,10 +14,7 @@ function servedByProvider(plan: Plan): Record<string, string[]> {
   return {
     route53: uniq(names("aws:route53/record:Record", (i) => `${i["name"]} ${i["type"]}`).filter((n) => !n.includes(".gslb."))),
     clouddns: uniq(names("gcp:dns/recordSet:RecordSet", (i) => `${String(i["name"]).replace(/\.$/, "")} ${i["type"]}`)),
-    cloudflare: uniq([
-      ...names("cloudflare:index/dnsRecord:DnsRecord", (i) => `${i["name"]} ${i["type"]}`),
-      ...names("cloudflare:index/loadBalancer:LoadBalancer", (i) => `${i["name"]} A`),
-    ]),
+    cloudflare: uniq([...names("cloudflare:index/dnsRecord:DnsRecord", (i) => `${i["name"]} ${i["type"]}`), ...names("cloudflare:index/loadBalancer:LoadBalancer", (i) => `${i["name"]} A`)]),
     trafficmanager: uniq(
       names("azure-native:dns:RecordSet", (i) => {
         const rel = String(i["relativeRecordSetName"]);

@@ -43,7 +43,11 @@ describe("mesh scrape targets (prod)", () => {
 
   it("renders one valid monitor per target, in the target's namespace, through the region's provider", () => {
     expect(resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:")).length).toBe(spec.regions.length * MESH_SCRAPE_TARGETS.length);
-    expect(monitors().map((r) => (r.inputs["metadata"] as { name: string }).name).sort()).toEqual(MESH_SCRAPE_TARGETS.map((t) => t.name).sort());
+    expect(
+      monitors()
+        .map((r) => (r.inputs["metadata"] as { name: string }).name)
+        .sort(),
+    ).toEqual(MESH_SCRAPE_TARGETS.map((t) => t.name).sort());
     for (const r of monitors()) {
       const t = MESH_SCRAPE_TARGETS.find((x) => x.name === (r.inputs["metadata"] as { name: string }).name)!;
       expect(r.type).toBe(`kubernetes:monitoring.coreos.com/v1:${t.kind}`);
@@ -111,7 +115,11 @@ describe("grandmaster monitoring (prod)", () => {
     const spec_ = monitor.inputs["spec"] as { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Obj[] };
     expect(spec_.podMetricsEndpoints).toEqual([{ portNumber: MERGED_METRICS.port, path: MERGED_METRICS.path, interval: "15s" }]);
     const deployment = resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${REGION}-grandmaster`)!;
-    const template = (deployment.inputs["spec"] as { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } }).template;
+    const template = (
+      deployment.inputs["spec"] as {
+        template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { containers: { ports: { name: string; containerPort: number }[] }[] } };
+      }
+    ).template;
     expect(template.metadata.labels).toMatchObject(spec_.selector.matchLabels);
     const admin = template.spec.containers[0]!.ports.find((p) => p.name === "admin")!;
     expect(admin.containerPort).toBe(GRANDMASTER.adminPort);
@@ -139,7 +147,10 @@ describe("mesh and grandmaster alerts, by promtool", () => {
   it("each new alert fires on its failure and stays quiet when healthy", () => {
     const gm = timeAlertCases(spec).filter((c) => c.alert === "GrandmasterOffsetBoundHigh");
     expect(gm).toHaveLength(1);
-    for (const [file, cases] of [[pki, meshAlertCases(spec)], [time, gm]] as const) {
+    for (const [file, cases] of [
+      [pki, meshAlertCases(spec)],
+      [time, gm],
+    ] as const) {
       const r = testRules(file, ruleTests(file, cases));
       expect(r.ok, r.output).toBe(true);
     }

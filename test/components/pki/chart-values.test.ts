@@ -66,9 +66,7 @@ describe("the checks refuse what the charts refuse", () => {
   });
 
   it("cert-manager: its schema refuses an unknown key and a wrong type", () => {
-    expect(schemaProblems("cert-manager-v1.19.1/values.schema.json", "cert-manager-v1.19.1/values.yaml", { installCRD: true })).toEqual([
-      "/: must NOT have additional properties (installCRD)",
-    ]);
+    expect(schemaProblems("cert-manager-v1.19.1/values.schema.json", "cert-manager-v1.19.1/values.yaml", { installCRD: true })).toEqual(["/: must NOT have additional properties (installCRD)"]);
     expect(schemaProblems("cert-manager-v1.19.1/values.schema.json", "cert-manager-v1.19.1/values.yaml", { crds: { enabled: "yes" } }).join()).toMatch(/\/crds\/enabled: must be boolean/);
   });
 

@@ -60,7 +60,12 @@ const cases = [
 
 // A cloud DNS provider checks every 30 s at the fastest common setting (the local resolver's 2 s is refused).
 const overrides = (provider: string, dns01: object) => ({
-  "meridian:dns": { ...dns, providers: { primary: provider }, cloudflare: { accountId: "0123456789abcdef0123456789abcdef" }, healthCheck: { ...(dns["healthCheck"] as object), intervalSeconds: 30, timeoutSeconds: 5 } },
+  "meridian:dns": {
+    ...dns,
+    providers: { primary: provider },
+    cloudflare: { accountId: "0123456789abcdef0123456789abcdef" },
+    healthCheck: { ...(dns["healthCheck"] as object), intervalSeconds: 30, timeoutSeconds: 5 },
+  },
   "meridian:pki": { ...pki, acme: { ...acme, dns01 } },
 });
 
@@ -99,7 +104,13 @@ describe("ACME ClusterIssuers: the DNS-01 solver follows the provider serving th
   it("secretKeys() names the solver's credentials, the root certificate and each region's intermediate (never the root's key)", () => {
     const spec = buildEstateSpec("prod", loadStack("prod"));
     expect(secretKeys(spec)).toEqual(
-      expect.arrayContaining(["aws-acme-access-key-id", "aws-acme-secret-access-key", "credentials-pki-root-ca-cert", "credentials-pki-intermediate-aws-use1-cert", "credentials-pki-intermediate-aws-use1-key"]),
+      expect.arrayContaining([
+        "aws-acme-access-key-id",
+        "aws-acme-secret-access-key",
+        "credentials-pki-root-ca-cert",
+        "credentials-pki-intermediate-aws-use1-cert",
+        "credentials-pki-intermediate-aws-use1-key",
+      ]),
     );
     expect(secretKeys(spec)).not.toContain("credentials-pki-root-ca-key");
     const dev = buildEstateSpec("dev", loadStack("dev"));

@@ -59,10 +59,21 @@ describe("meridian:pki:MeshTls", () => {
     }
     // Concretely: only escrow, quota and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
-      (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap((r) => r.from[0]!.source.principals);
-    expect(principalsOf("prooflog").sort()).toEqual(["prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway", health, "prod.meridian.internal/ns/meridian/sa/escrow", "prod.meridian.internal/ns/meridian/sa/quota"]);
+      (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap(
+        (r) => r.from[0]!.source.principals,
+      );
+    expect(principalsOf("prooflog").sort()).toEqual([
+      "prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway",
+      health,
+      "prod.meridian.internal/ns/meridian/sa/escrow",
+      "prod.meridian.internal/ns/meridian/sa/quota",
+    ]);
     // The health aggregator's rule: each probed service's readiness path (the path its signal's probe asks), and only that.
-    const probed = Object.fromEntries(healthAggregatorConfig(spec, ledgerRegion(spec)).signals.flatMap((s) => s.probes).map((p) => [p.name, new URL(p.url).pathname]));
+    const probed = Object.fromEntries(
+      healthAggregatorConfig(spec, ledgerRegion(spec))
+        .signals.flatMap((s) => s.probes)
+        .map((p) => [p.name, new URL(p.url).pathname]),
+    );
     for (const s of RUNTIME_SERVICES) {
       const rules = (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${s.name}-callers`).inputs["spec"] as { rules: Rule[] }).rules;
       const mine = rules.filter((r) => r.from[0]!.source.principals.includes(health));

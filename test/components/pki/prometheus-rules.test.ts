@@ -33,8 +33,15 @@ describe("every PrometheusRule the prod estate renders, by promtool", () => {
     for (const r of rules) {
       const cases = ALERT_CASES[r.rule];
       expect(cases, `no promtool unit tests for PrometheusRule ${r.rule} (test/components/pki/rule-tests.ts)`).toBeDefined();
-      const tested = new Set(cases!(spec, r.spec).filter((c) => c.fires.length > 0).map((c) => c.alert));
-      expect(alertNames(r.spec).filter((a) => !tested.has(a)), r.name).toEqual([]);
+      const tested = new Set(
+        cases!(spec, r.spec)
+          .filter((c) => c.fires.length > 0)
+          .map((c) => c.alert),
+      );
+      expect(
+        alertNames(r.spec).filter((a) => !tested.has(a)),
+        r.name,
+      ).toEqual([]);
     }
   });
 
@@ -62,7 +69,9 @@ describe("every PrometheusRule the prod estate renders, by promtool", () => {
 
   it("promtool rejects the rule file the single `[W]` replacement used to produce", () => {
     const broken: RuleFile & { groups: { name: string; rules: { record: string; expr: string }[] }[] } = {
-      groups: [{ name: "g", rules: [{ record: "meridian:mesh_handshake:error_ratio_5m", expr: "sum(rate(envoy_listener_ssl_connection_error[5m])) / sum(rate(envoy_listener_downstream_cx_total[W]))" }] }],
+      groups: [
+        { name: "g", rules: [{ record: "meridian:mesh_handshake:error_ratio_5m", expr: "sum(rate(envoy_listener_ssl_connection_error[5m])) / sum(rate(envoy_listener_downstream_cx_total[W]))" }] },
+      ],
     };
     const result = checkRules(broken);
     expect(result.ok).toBe(false);

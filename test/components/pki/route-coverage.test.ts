@@ -11,7 +11,18 @@ import { meshPolicies } from "../../../components/pki/mesh-tls.js";
 import { escrowRegionConfig } from "../../../model/workloads/config.js";
 import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
-import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, allowedCallerIds, callerIdentity, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName } from "../../../model/services.js";
+import {
+  GATEWAY_IDENTITY,
+  OPERATOR_IDENTITY,
+  RUNTIME_SERVICES,
+  allowedCallerIds,
+  callerIdentity,
+  istioPrincipal,
+  podSelector,
+  runtimeService,
+  spiffeId,
+  type ServiceName,
+} from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
 import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
 import { clockService } from "../../../runtime/clock/service.js";
@@ -61,7 +72,8 @@ export function routeProblems(name: ServiceName, served: Served[]): string[] {
   }
   // Every path a policy names is a route the service serves (with that method, for the gateway's rules).
   for (const rule of SERVICE_ROUTES[name].public) {
-    for (const method of rule.methods) for (const p of rule.paths) if (!served.some((r) => r.method === method && istioMatch(p, concrete(r.path)))) problems.push(`${name}: public rule ${method} ${p} matches no route`);
+    for (const method of rule.methods)
+      for (const p of rule.paths) if (!served.some((r) => r.method === method && istioMatch(p, concrete(r.path)))) problems.push(`${name}: public rule ${method} ${p} matches no route`);
   }
   for (const p of SERVICE_ROUTES[name].admin) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`${name}: admin rule ${p} matches no route`);
   return problems;
@@ -96,7 +108,10 @@ beforeAll(async () => {
   const region = spec.regions[0]!.id;
   // escrow as deployed (the region's rendered config), trusting a test issuer's key instead of the stack's.
   const rendered = escrowRegionConfig(spec, region) as unknown as { identity: Record<string, unknown> };
-  const escrow = await startEscrowServer({ config: parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, jwksUri: undefined, jwks: { keys: [(await issuerKeys()).publicJwk] } } }), port: 0 });
+  const escrow = await startEscrowServer({
+    config: parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, jwksUri: undefined, jwks: { keys: [(await issuerKeys()).publicJwk] } } }),
+    port: 0,
+  });
   closers.push(() => escrow.close());
   served.set("escrow", fromTable(escrow.app.routeTable()));
 
@@ -108,7 +123,11 @@ beforeAll(async () => {
   // With the catalogue's callers configured (the in-process defence `meridian local --mtls` runs).
   const rules = join(dir, "rules.yaml");
   writeFileSync(rules, "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: second, requests_per_unit: 10 }\n");
-  const ratelimit = await startService(ratelimitService, { rules, watch: false, grpc: { port: 0 }, callers: allowedCallerIds(td, "ratelimit"), server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  const ratelimit = await startService(
+    ratelimitService,
+    { rules, watch: false, grpc: { port: 0 }, callers: allowedCallerIds(td, "ratelimit"), server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
   closers.push(() => ratelimit.close());
   const grpcPort = runtimeService("ratelimit").ports.find((p) => p.appProtocol === "grpc")!.port;
   const rls = Object.values(loadRlsService().service).map((m) => ({ method: "POST", path: m.path, port: grpcPort }));
@@ -125,8 +144,16 @@ beforeAll(async () => {
   await ensureQuotaDb();
   const schema = uniqueSchema("route_coverage");
   const log = await startAuditLog();
-  const quota = await startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: log.url, server: { host: "127.0.0.1", port: 0, auth: (await issuer()).auth } }, { clock: systemClock, processMetrics: false });
-  closers.push(() => quota.close(), () => log.close(), () => dropSchema(schema));
+  const quota = await startService(
+    quotaService,
+    { ...TREE, postgres: PG_URL, schema, log: log.url, server: { host: "127.0.0.1", port: 0, auth: (await issuer()).auth } },
+    { clock: systemClock, processMetrics: false },
+  );
+  closers.push(
+    () => quota.close(),
+    () => log.close(),
+    () => dropSchema(schema),
+  );
   served.set("quota", fromTable(quota.app.routeTable()));
 }, 60_000);
 
@@ -138,7 +165,9 @@ describe("per-route AuthorizationPolicies against the routes the services regist
   it("reads a route table from every catalogued service", () => {
     expect([...served.keys()].sort()).toEqual(RUNTIME_SERVICES.map((s) => s.name).sort());
     for (const [name, routes] of served) expect(routes.length, name).toBeGreaterThan(0);
-    expect(served.get("ratelimit")!.map((r) => r.path)).toEqual(expect.arrayContaining(["/v1/ratelimit", "/v1/ratelimit/admin/blocks", "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"]));
+    expect(served.get("ratelimit")!.map((r) => r.path)).toEqual(
+      expect.arrayContaining(["/v1/ratelimit", "/v1/ratelimit/admin/blocks", "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"]),
+    );
   });
 
   it("every served route has a policy, operator routes admit the operator only, and every policy path is served", () => {
@@ -162,6 +191,11 @@ describe("per-route AuthorizationPolicies against the routes the services regist
       expect.stringContaining("ratelimit POST /v1/ratelimit/debug/flush: operator-only in the service"),
     ]);
     // A policy for a route that is gone is reported too.
-    expect(routeProblems("prooflog", served.get("prooflog")!.filter((r) => r.path !== "/checkpoint"))).toEqual(["prooflog: public rule GET /checkpoint matches no route"]);
+    expect(
+      routeProblems(
+        "prooflog",
+        served.get("prooflog")!.filter((r) => r.path !== "/checkpoint"),
+      ),
+    ).toEqual(["prooflog: public rule GET /checkpoint matches no route"]);
   });
 });

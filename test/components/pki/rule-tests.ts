@@ -57,7 +57,12 @@ function expand(template: string, labels: Record<string, string>, value: number 
 
 /** The promtool test groups for one rule file: each case firing, then the same case healthy. */
 export function ruleTests(file: RuleFile, cases: AlertCase[]): RuleTest[] {
-  const alerts = new Map(file.groups.flatMap((g) => g.rules).filter((r): r is RenderedAlert => "alert" in r).map((r) => [r.alert, r]));
+  const alerts = new Map(
+    file.groups
+      .flatMap((g) => g.rules)
+      .filter((r): r is RenderedAlert => "alert" in r)
+      .map((r) => [r.alert, r]),
+  );
   return cases.flatMap((c) => {
     const rule = alerts.get(c.alert);
     if (!rule) throw new Error(`no alert ${c.alert} in the rule file`);
@@ -73,7 +78,10 @@ export function ruleTests(file: RuleFile, cases: AlertCase[]): RuleTest[] {
 }
 
 const CERT = { name: "meridian-gateway-tls", namespace: "meridian-gateway", issuer_name: "letsencrypt-production", issuer_kind: "ClusterIssuer", issuer_group: "cert-manager.io" };
-const sel = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+const sel = (labels: Record<string, string>) =>
+  `{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",")}}`;
 const certSeries = (metric: string, values: string, extra: Record<string, string> = {}) => ({ series: `${metric}${sel({ ...CERT, ...extra })}`, values });
 
 export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
@@ -82,8 +90,8 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
   // promtool starts at the Unix epoch, so an expiration timestamp of N days is N days from "now".
   const soon = (warningDays + criticalDays) / 2;
   const envoy = (errorsPerMinute: number) => [
-    { series: "envoy_listener_downstream_cx_total{envoy_listener_address=\"0.0.0.0_15006\"}", values: "0+100x420" },
-    { series: "envoy_listener_ssl_connection_error{envoy_listener_address=\"0.0.0.0_15006\"}", values: `0+${errorsPerMinute}x420` },
+    { series: 'envoy_listener_downstream_cx_total{envoy_listener_address="0.0.0.0_15006"}', values: "0+100x420" },
+    { series: 'envoy_listener_ssl_connection_error{envoy_listener_address="0.0.0.0_15006"}', values: `0+${errorsPerMinute}x420` },
   ];
   const ready = (v: number) => [certSeries("certmanager_certificate_ready_status", `${v}x420`, { condition: "True" })];
   // x509-certificate-exporter: one series per certificate in the Secret (tls.crt holds intermediate then root).
@@ -94,7 +102,13 @@ export function pkiAlertCases(spec: EstateSpec): AlertCase[] {
   const lifetimeDays = durationDays(spec.pki.privateCa.intermediateDuration);
   return [
     { alert: "CertificateExpiringSoon", series: [certSeries(expiry, `${soon * DAY}x180`)], healthy: [certSeries(expiry, `${(warningDays + 1) * DAY}x180`)], evalTime: "2h", fires: [{ labels: CERT }] },
-    { alert: "CertificateExpiryCritical", series: [certSeries(expiry, `${(criticalDays - 1) * DAY}x120`)], healthy: [certSeries(expiry, `${soon * DAY}x120`)], evalTime: "1h", fires: [{ labels: CERT }] },
+    {
+      alert: "CertificateExpiryCritical",
+      series: [certSeries(expiry, `${(criticalDays - 1) * DAY}x120`)],
+      healthy: [certSeries(expiry, `${soon * DAY}x120`)],
+      evalTime: "1h",
+      fires: [{ labels: CERT }],
+    },
     {
       alert: "CertificateNotReady",
       series: [certSeries("certmanager_certificate_ready_status", "1x40", { condition: "False" })],
@@ -166,7 +180,13 @@ export function meshAlertCases(spec: EstateSpec): AlertCase[] {
     // At 20m: 2 × TTL - 1200 s left fires; 4 × TTL - 1200 s left does not.
     { alert: "SpireServerCaExpiring", series: caExpiry(2 * ttl), healthy: caExpiry(4 * ttl), evalTime: "20m", fires: [{ labels: td }] },
     // Renewals show as a moment of one expiring SVID every five minutes (quiet); stuck ones stay (fires).
-    { alert: "WorkloadSvidsNotRenewing", series: expiring("3x60"), healthy: expiring(Array.from({ length: 60 }, (_, i) => (i % 5 === 0 ? 1 : 0)).join(" ")), evalTime: "40m", fires: [{ labels: agent }] },
+    {
+      alert: "WorkloadSvidsNotRenewing",
+      series: expiring("3x60"),
+      healthy: expiring(Array.from({ length: 60 }, (_, i) => (i % 5 === 0 ? 1 : 0)).join(" ")),
+      evalTime: "40m",
+      fires: [{ labels: agent }],
+    },
     {
       alert: "IstiodXdsPushErrors",
       series: counter("pilot_xds_pushes", { type: "cds_senderr" }, 1),
@@ -175,7 +195,13 @@ export function meshAlertCases(spec: EstateSpec): AlertCase[] {
       fires: [{ labels: { type: "cds_senderr" } }],
     },
     { alert: "IstiodXdsRejected", series: counter("pilot_total_xds_rejects", rejected, 1), healthy: counter("pilot_total_xds_rejects", rejected, 0), evalTime: "45m", fires: [{ labels: rejected }] },
-    { alert: "IstiodCsrSignErrors", series: counter("citadel_server_csr_sign_error_count", {}, 1), healthy: counter("citadel_server_csr_sign_error_count", {}, 0), evalTime: "30m", fires: [{ labels: {} }] },
+    {
+      alert: "IstiodCsrSignErrors",
+      series: counter("citadel_server_csr_sign_error_count", {}, 1),
+      healthy: counter("citadel_server_csr_sign_error_count", {}, 0),
+      evalTime: "30m",
+      fires: [{ labels: {} }],
+    },
     { alert: "MeshMetricsDown", series: [{ series: `up${sel(target)}`, values: "0x30" }], healthy: [{ series: `up${sel(target)}`, values: "1x30" }], evalTime: "15m", fires: [{ labels: target }] },
   ];
 }
@@ -243,12 +269,18 @@ export function timeAlertCases(spec: EstateSpec): AlertCase[] {
 /** The writers whose copies a region holds besides its own partition, from the model's replication topology. */
 export function copyWriters(spec: EstateSpec, regionId: string): string[] {
   const fed = feeders(replicationInput(spec), spec.replication.topology);
-  return [...fed].filter(([w, holders]) => w !== regionId && holders.has(regionId)).map(([w]) => w).sort();
+  return [...fed]
+    .filter(([w, holders]) => w !== regionId && holders.has(regionId))
+    .map(([w]) => w)
+    .sort();
 }
 
 /** One region's lag rules (its `region` label says which): every copy it holds lagging, then one copy gone silent. */
 function replicationAlertCases(spec: EstateSpec, file: RuleFile): AlertCase[] {
-  const region = file.groups.flatMap((g) => g.rules).map((r) => ("alert" in r ? r.labels?.["region"] : undefined)).find((r) => r !== undefined)!;
+  const region = file.groups
+    .flatMap((g) => g.rules)
+    .map((r) => ("alert" in r ? r.labels?.["region"] : undefined))
+    .find((r) => r !== undefined)!;
   const held = copyWriters(spec, region);
   const writers = held.length > 0 ? held : [spec.replication.writers[0]!];
   const bound = spec.replication.maxLagSeconds;

@@ -27,9 +27,7 @@ type Ctor = new (data: never) => Validatable;
 const labelSelector = z
   .object({
     matchLabels: z.record(z.string(), z.string()).optional(),
-    matchExpressions: z
-      .array(z.object({ key: z.string(), operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]), values: z.array(z.string()).optional() }).strict())
-      .optional(),
+    matchExpressions: z.array(z.object({ key: z.string(), operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]), values: z.array(z.string()).optional() }).strict()).optional(),
   })
   .strict();
 const goDuration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);

@@ -6,10 +6,7 @@ import { clusterSpiffeIdSchema } from "./schemas.js";
 
 /** What the controller manager does with a template for a matching pod (the three fields Meridian uses). */
 function renderTemplate(template: string, trustDomain: string, pod: WorkloadIdentity): string {
-  return template
-    .replace("{{ .TrustDomain }}", trustDomain)
-    .replace("{{ .PodMeta.Namespace }}", pod.namespace)
-    .replace("{{ .PodSpec.ServiceAccountName }}", pod.serviceAccount);
+  return template.replace("{{ .TrustDomain }}", trustDomain).replace("{{ .PodMeta.Namespace }}", pod.namespace).replace("{{ .PodSpec.ServiceAccountName }}", pod.serviceAccount);
 }
 
 describe("meridian:pki:Spire (prod)", () => {

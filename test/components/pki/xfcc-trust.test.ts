@@ -30,20 +30,32 @@ let base: XfccTrustInputs;
 function fromPlan(p: Plan, region: string): XfccTrustInputs {
   const mine = (r: RecordedResource) => r.name.startsWith(`${region}-`);
   const meta = (r: RecordedResource) => inputsOf(r)["metadata"] as { name: string; namespace?: string; labels?: Record<string, string> };
-  const configs = new Map(ofType(p, "kubernetes:core/v1:ConfigMap").filter(mine).map((r) => [`${meta(r).namespace}/${meta(r).name}`, inputsOf(r)["data"] as Record<string, string>]));
-  const controllers = [...ofType(p, "kubernetes:apps/v1:Deployment"), ...ofType(p, "kubernetes:apps/v1:StatefulSet")].filter(mine).filter((r) => meta(r).namespace === NAMESPACES.runtime || meta(r).namespace === NAMESPACES.time);
+  const configs = new Map(
+    ofType(p, "kubernetes:core/v1:ConfigMap")
+      .filter(mine)
+      .map((r) => [`${meta(r).namespace}/${meta(r).name}`, inputsOf(r)["data"] as Record<string, string>]),
+  );
+  const controllers = [...ofType(p, "kubernetes:apps/v1:Deployment"), ...ofType(p, "kubernetes:apps/v1:StatefulSet")]
+    .filter(mine)
+    .filter((r) => meta(r).namespace === NAMESPACES.runtime || meta(r).namespace === NAMESPACES.time);
   return {
     trustDomain: TD,
     meshRootNamespace: NAMESPACES.istio,
-    namespaces: ofType(p, "kubernetes:core/v1:Namespace").filter(mine).map((r) => ({ name: meta(r).name, labels: { "kubernetes.io/metadata.name": meta(r).name, ...meta(r).labels } })),
+    namespaces: ofType(p, "kubernetes:core/v1:Namespace")
+      .filter(mine)
+      .map((r) => ({ name: meta(r).name, labels: { "kubernetes.io/metadata.name": meta(r).name, ...meta(r).labels } })),
     workloads: controllers.map((r) => {
       const pod = (inputsOf(r)["spec"] as { template: XfccWorkload["pod"] }).template;
       const volumes = (pod.spec as { volumes?: { configMap?: { name: string } }[] }).volumes ?? [];
       const config = Object.assign({}, ...volumes.filter((v) => v.configMap).map((v) => configs.get(`${meta(r).namespace}/${v.configMap!.name}`) ?? {})) as Record<string, string>;
       return { name: meta(r).name, namespace: meta(r).namespace!, config, pod };
     }),
-    peerAuthentications: ofType(p, "kubernetes:security.istio.io/v1:PeerAuthentication").filter(mine).map((r) => inputsOf(r) as unknown as PeerAuthenticationLike),
-    networkPolicies: ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter(mine).map((r) => inputsOf(r) as unknown as NetworkPolicyShape),
+    peerAuthentications: ofType(p, "kubernetes:security.istio.io/v1:PeerAuthentication")
+      .filter(mine)
+      .map((r) => inputsOf(r) as unknown as PeerAuthenticationLike),
+    networkPolicies: ofType(p, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .filter(mine)
+      .map((r) => inputsOf(r) as unknown as NetworkPolicyShape),
     meshProxyConfig: (inputsOf(byName(p, "kubernetes:helm.sh/v3:Release", `${region}-istiod`))["values"] as { meshConfig: { defaultConfig: Record<string, unknown> } }).meshConfig.defaultConfig,
   };
 }
@@ -58,7 +70,11 @@ beforeAll(async () => {
 
 describe("the rendered runtime configs", () => {
   it("ratelimit, quota and clock trust their own sidecar, name the operator identity, and parse with the kit's schema", () => {
-    for (const [name, file] of [["ratelimit", "ratelimit.json"], ["quota", "quota.json"], ["clock", "clock.json"]] as const) {
+    for (const [name, file] of [
+      ["ratelimit", "ratelimit.json"],
+      ["quota", "quota.json"],
+      ["clock", "clock.json"],
+    ] as const) {
       const cfg = configOf(base, name, file);
       expect(cfg.server["identity"], name).toEqual({ xfcc: "istio-sidecar", spiffeId: spiffeId(TD, runtimeService(name)) });
       expect(cfg.server["auth"], name).toMatchObject({ operators: { spiffe: [spiffeId(TD, OPERATOR_IDENTITY)] } });
@@ -75,7 +91,11 @@ describe("the rendered runtime configs", () => {
     const gm = configOf(base, "grandmaster", "grandmaster.json");
     expect(gm.server["identity"]).toEqual({ xfcc: "istio-sidecar", spiffeId: `spiffe://${TD}/ns/meridian-time/sa/grandmaster` });
     // Escrow and the proof log are not on the kit: their configs carry no server section to trust anything.
-    for (const [name, file] of [["escrow", "escrow.json"], ["prooflog", "prooflog.json"]] as const) expect(configOf(base, name, file)).not.toHaveProperty("server");
+    for (const [name, file] of [
+      ["escrow", "escrow.json"],
+      ["prooflog", "prooflog.json"],
+    ] as const)
+      expect(configOf(base, name, file)).not.toHaveProperty("server");
   });
 
   it("the rate limiter lists the callers of its check and outcomes routes: the gateway and the catalogued services", () => {
@@ -90,7 +110,12 @@ describe("the rendered runtime configs", () => {
       expect(pa?.spec, name).toEqual({ selector: { matchLabels: name === "grandmaster" ? { app: name } : { "app.kubernetes.io/name": name } }, mtls: { mode: "STRICT" } });
       expect(() => validateCustomResource(pa as unknown as { apiVersion: string; kind: string })).not.toThrow();
     }
-    expect(() => validateCustomResource({ ...(base.peerAuthentications[0] as unknown as { apiVersion: string; kind: string }), spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "8080": { mode: "STRICTLY" } } } })).toThrow();
+    expect(() =>
+      validateCustomResource({
+        ...(base.peerAuthentications[0] as unknown as { apiVersion: string; kind: string }),
+        spec: { selector: { matchLabels: { a: "b" } }, portLevelMtls: { "8080": { mode: "STRICTLY" } } },
+      }),
+    ).toThrow();
   });
 });
 
@@ -123,7 +148,10 @@ describe("the plan check", () => {
 
   it("refuses a port outside the sidecar's capture, a pod without a sidecar, and the host network", () => {
     refuse((i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["traffic.sidecar.istio.io/excludeInboundPorts"] = "9000,8081"), /port 8081 is excluded from the sidecar's inbound capture/);
-    refuse((i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["traffic.sidecar.istio.io/includeInboundPorts"] = "8080"), /port 8081 is not in traffic.sidecar.istio.io\/includeInboundPorts/);
+    refuse(
+      (i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["traffic.sidecar.istio.io/includeInboundPorts"] = "8080"),
+      /port 8081 is not in traffic.sidecar.istio.io\/includeInboundPorts/,
+    );
     refuse((i) => void (workload(i, "clock").pod.metadata!.labels!["sidecar.istio.io/inject"] = "false"), /clock: the pod opts out of sidecar injection/);
     refuse((i) => void (i.namespaces.find((n) => n.name === NAMESPACES.runtime)!.labels["istio-injection"] = "disabled"), /namespace meridian is not labelled istio-injection=enabled/);
     refuse((i) => void (workload(i, "quota").pod.spec!.hostNetwork = true), /quota: the pod is on the host network/);
@@ -137,8 +165,14 @@ describe("the plan check", () => {
   });
 
   it("refuses a sidecar told to forward the caller's header as it came, mesh-wide or per pod", () => {
-    refuse((i) => void (i.meshProxyConfig = { ...i.meshProxyConfig, proxyHeaders: { forwardedClientCert: "ALWAYS_FORWARD_ONLY" } }), /meshConfig.defaultConfig sets proxyHeaders.forwardedClientCert ALWAYS_FORWARD_ONLY/);
-    refuse((i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["proxy.istio.io/config"] = "proxyHeaders:\n  forwardedClientCert: FORWARD_ONLY\n"), /ratelimit: proxy.istio.io\/config sets proxyHeaders.forwardedClientCert FORWARD_ONLY/);
+    refuse(
+      (i) => void (i.meshProxyConfig = { ...i.meshProxyConfig, proxyHeaders: { forwardedClientCert: "ALWAYS_FORWARD_ONLY" } }),
+      /meshConfig.defaultConfig sets proxyHeaders.forwardedClientCert ALWAYS_FORWARD_ONLY/,
+    );
+    refuse(
+      (i) => void (workload(i, "ratelimit").pod.metadata!.annotations!["proxy.istio.io/config"] = "proxyHeaders:\n  forwardedClientCert: FORWARD_ONLY\n"),
+      /ratelimit: proxy.istio.io\/config sets proxyHeaders.forwardedClientCert FORWARD_ONLY/,
+    );
     const setting = clone(base);
     setting.meshProxyConfig = { ...setting.meshProxyConfig, proxyHeaders: { forwardedClientCert: "SANITIZE_SET" } };
     expect(xfccTrustProblems(setting)).toEqual([]);
@@ -146,10 +180,19 @@ describe("the plan check", () => {
 
   it("refuses NetworkPolicies that let anything outside the mesh reach an app port", () => {
     const allow = (i: XfccTrustInputs, name: string) => i.networkPolicies.find((p) => p.metadata.namespace === NAMESPACES.runtime && p.metadata.name === name)!;
-    refuse((i) => void allow(i, "allow-ratelimit").spec.ingress!.push({ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }], ports: [{ protocol: "TCP", port: 8080 }] }), /allow-ratelimit ingress\[\d\] admits port 8080 from ipBlock 10\.0\.0\.0\/8/);
+    refuse(
+      (i) => void allow(i, "allow-ratelimit").spec.ingress!.push({ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }], ports: [{ protocol: "TCP", port: 8080 }] }),
+      /allow-ratelimit ingress\[\d\] admits port 8080 from ipBlock 10\.0\.0\.0\/8/,
+    );
     refuse((i) => void allow(i, "allow-clock").spec.ingress!.push({ ports: [{ protocol: "TCP", port: 8080 }] }), /allow-clock ingress\[\d\] admits port 8080 from anywhere/);
-    refuse((i) => void allow(i, "allow-quota").spec.ingress!.push({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": NAMESPACES.monitoring } } }] }), /admits port 8080 from namespaces without sidecars \(monitoring\)/);
-    refuse((i) => void (i.networkPolicies = i.networkPolicies.filter((p) => !(p.metadata.namespace === NAMESPACES.runtime && p.metadata.name === "default-deny"))), /namespace meridian has no default-deny ingress NetworkPolicy/);
+    refuse(
+      (i) => void allow(i, "allow-quota").spec.ingress!.push({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": NAMESPACES.monitoring } } }] }),
+      /admits port 8080 from namespaces without sidecars \(monitoring\)/,
+    );
+    refuse(
+      (i) => void (i.networkPolicies = i.networkPolicies.filter((p) => !(p.metadata.namespace === NAMESPACES.runtime && p.metadata.name === "default-deny"))),
+      /namespace meridian has no default-deny ingress NetworkPolicy/,
+    );
   });
 
   it("refuses a config that trusts another pod's sidecar", () => {
@@ -176,7 +219,11 @@ describe("the rendered grandmaster config on the real service", () => {
     try {
       const self = `spiffe://${TD}/ns/meridian-time/sa/grandmaster`;
       const drill = (xfcc?: string) =>
-        fetch(`${gm.url}/drills/inflate`, { method: "POST", headers: { "content-type": "application/json", ...(xfcc ? { "x-forwarded-client-cert": xfcc } : {}) }, body: JSON.stringify({ epsilonMs: 5, durationSeconds: 1 }) });
+        fetch(`${gm.url}/drills/inflate`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(xfcc ? { "x-forwarded-client-cert": xfcc } : {}) },
+          body: JSON.stringify({ epsilonMs: 5, durationSeconds: 1 }),
+        });
       const from = (uri: string, by = self) => `By=${by};Hash=${"0".repeat(64)};Subject="";URI=${uri}`;
       expect((await drill()).status).toBe(401);
       expect((await drill(from(spiffeId(TD, GATEWAY_IDENTITY)))).status).toBe(403);

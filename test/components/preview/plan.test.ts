@@ -63,7 +63,8 @@ describe("the prod plan passes the provider rules and records its ordering", () 
     for (const [r, v] of ipOnly) expect(isIPv4(String(v)), `${r.name}: ${String(v)}`).toBe(true);
     for (const r of ofType(plan, "aws:route53/healthCheck:HealthCheck")) if (r.inputs["type"] === "HTTPS") expect(r.inputs).toMatchObject({ fqdn: "api.meridian.example.com", enableSni: true });
     expect(ofType(plan, "gcp:compute/healthCheck:HealthCheck")[0]!.inputs["httpsHealthCheck"]).toMatchObject({ host: "api.meridian.example.com" });
-    for (const p of ofType(plan, "azure-native:trafficmanager:Profile")) expect((p.inputs["monitorConfig"] as Record<string, unknown>)["customHeaders"]).toEqual([{ name: "Host", value: "api.meridian.example.com" }]);
+    for (const p of ofType(plan, "azure-native:trafficmanager:Profile"))
+      expect((p.inputs["monitorConfig"] as Record<string, unknown>)["customHeaders"]).toEqual([{ name: "Host", value: "api.meridian.example.com" }]);
     expect(ofType(plan, "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor")[0]!.inputs["header"]).toEqual({ Host: ["api.meridian.example.com"] });
   });
 });
@@ -113,7 +114,9 @@ describe("deliberately broken stacks are refused with the provider's message", (
     expect(err).toBeInstanceOf(ProviderRulesError);
     const v = (err as ProviderRulesError).violations;
     expect(v.every((x) => x.rule === "gcp-sql-edition-tier")).toBe(true);
-    expect(v[0]!.message).toBe("googleapi: Error 400: Invalid request: Invalid Tier (db-custom-4-16384) for (ENTERPRISE_PLUS) Edition. Use a predefined Tier like db-perf-optimized-N-* instead. Learn more at https://cloud.google.com/sql/docs/postgres/create-instance#machine-types., invalid");
+    expect(v[0]!.message).toBe(
+      "googleapi: Error 400: Invalid request: Invalid Tier (db-custom-4-16384) for (ENTERPRISE_PLUS) Edition. Use a predefined Tier like db-perf-optimized-N-* instead. Learn more at https://cloud.google.com/sql/docs/postgres/create-instance#machine-types., invalid",
+    );
     expect((err as Error).message).toMatch(/the providers would refuse stack prod: 6 problems/);
   });
 

@@ -37,7 +37,11 @@ describe("the plan: every database client trusts its database's cloud CA (prod, 
       for (const aws of spec.regions.filter((x) => x.cloud === "aws")) expect(keys).toContain(`rds-${aws.region}.pem`);
       expect(keys.some((k) => k.startsWith("cloudsql-"))).toBe(spec.regions.some((x) => x.cloud === "gcp"));
     }
-    expect(parseBundle(AZURE_POSTGRES_ROOTS, "azure").map((c) => c.subject.split("\n").find((l) => l.startsWith("CN="))).sort()).toEqual(["CN=DigiCert Global Root G2", "CN=Microsoft RSA Root Certificate Authority 2017"]);
+    expect(
+      parseBundle(AZURE_POSTGRES_ROOTS, "azure")
+        .map((c) => c.subject.split("\n").find((l) => l.startsWith("CN=")))
+        .sort(),
+    ).toEqual(["CN=DigiCert Global Root G2", "CN=Microsoft RSA Root Certificate Authority 2017"]);
   });
 
   it("every Job verifies each database with a bundle in the mounted ConfigMap and its cloud's sslmode", () => {
@@ -49,8 +53,17 @@ describe("the plan: every database client trusts its database's cloud CA (prod, 
       expect(c.volumeMounts).toContainEqual({ name: "db-ca", mountPath: DB_CA_DIR, readOnly: true });
       expect(pod.volumes).toContainEqual({ name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } });
       const env = Object.fromEntries((c.env as { name: string; value?: string }[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
-      const sides = "PGSSLROOTCERT" in env ? [["PGSSLROOTCERT", "PGSSLMODE", "PGHOST"]] : [["SOURCE_SSLROOTCERT", "SOURCE_SSLMODE", "SOURCE_HOST"], ["TARGET_SSLROOTCERT", "TARGET_SSLMODE", "TARGET_HOST"]];
-      expect(sides.every(([cert]) => env[cert!] !== undefined), `${j.name}: ${JSON.stringify(env)}`).toBe(true);
+      const sides =
+        "PGSSLROOTCERT" in env
+          ? [["PGSSLROOTCERT", "PGSSLMODE", "PGHOST"]]
+          : [
+              ["SOURCE_SSLROOTCERT", "SOURCE_SSLMODE", "SOURCE_HOST"],
+              ["TARGET_SSLROOTCERT", "TARGET_SSLMODE", "TARGET_HOST"],
+            ];
+      expect(
+        sides.every(([cert]) => env[cert!] !== undefined),
+        `${j.name}: ${JSON.stringify(env)}`,
+      ).toBe(true);
       const keys = Object.keys(props(caMap(regionOf(j.name))!)["data"]);
       for (const [cert, mode] of sides) {
         expect(env[cert!]!.startsWith(`${DB_CA_DIR}/`)).toBe(true);
@@ -133,7 +146,10 @@ describe("the rendered TLS settings against a real PostgreSQL server", () => {
   it("psql (the Jobs) with the same settings: verify-ca passes with the instance's CA, fails with another", () => {
     const psql = (sslmode: string, bundle: string) => {
       try {
-        execFileSync("psql", ["-X", "-At", "-c", "SELECT 1", `host=127.0.0.1 port=${server.port} dbname=postgres user=postgres sslmode=${sslmode} sslrootcert=${bundle}`], { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", PGPASSWORD: PASSWORD }, stdio: "pipe" });
+        execFileSync("psql", ["-X", "-At", "-c", "SELECT 1", `host=127.0.0.1 port=${server.port} dbname=postgres user=postgres sslmode=${sslmode} sslrootcert=${bundle}`], {
+          env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", PGPASSWORD: PASSWORD },
+          stdio: "pipe",
+        });
         return 0;
       } catch (err) {
         return (err as { status: number }).status;

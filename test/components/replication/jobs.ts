@@ -36,10 +36,28 @@ export class ReplicationJobs {
 
   /** The publication Job's environment (components/replication/logical.ts), with the test server's port and CA. */
   publicationEnv(server: PrivatePg, overrides: Record<string, string> = {}): Record<string, string> {
-    return { PGHOST: "127.0.0.1", PGDATABASE: DATABASE_NAME, PGSSLMODE: "verify-full", PGPORT: String(server.port), PGSSLROOTCERT: this.ca.bundle, PGUSER: "postgres", PGPASSWORD: this.password, ...overrides };
+    return {
+      PGHOST: "127.0.0.1",
+      PGDATABASE: DATABASE_NAME,
+      PGSSLMODE: "verify-full",
+      PGPORT: String(server.port),
+      PGSSLROOTCERT: this.ca.bundle,
+      PGUSER: "postgres",
+      PGPASSWORD: this.password,
+      ...overrides,
+    };
   }
 
   subscriptionEnv(source: PrivatePg, target: PrivatePg, overrides: Record<string, string> = {}): Record<string, string> {
-    return { SOURCE_HOST: "127.0.0.1", TARGET_HOST: "127.0.0.1", SOURCE_PORT: String(source.port), TARGET_PORT: String(target.port), PGSSLROOTCERT: this.ca.bundle, PGUSER: "postgres", PGPASSWORD: this.password, ...overrides };
+    return {
+      SOURCE_HOST: "127.0.0.1",
+      TARGET_HOST: "127.0.0.1",
+      SOURCE_PORT: String(source.port),
+      TARGET_PORT: String(target.port),
+      PGSSLROOTCERT: this.ca.bundle,
+      PGUSER: "postgres",
+      PGPASSWORD: this.password,
+      ...overrides,
+    };
   }
 }

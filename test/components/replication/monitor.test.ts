@@ -76,7 +76,10 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
     const { writes, copies } = held(REGION);
-    const secrets = pod.volumes.filter((v: { secret?: unknown }) => v.secret).map((v: { secret: { secretName: string } }) => v.secret.secretName).sort();
+    const secrets = pod.volumes
+      .filter((v: { secret?: unknown }) => v.secret)
+      .map((v: { secret: { secretName: string } }) => v.secret.secretName)
+      .sort();
     expect(secrets).toEqual([...new Set([...(writes ? [writes] : []), ...copies])].sort().map((w) => `meridian-replication-${w}`));
     // The identity SPIRE grants and the mesh's AuthorizationPolicy names, on the pods the NetworkPolicies select.
     expect(pod.serviceAccountName).toBe(props(sa!)["metadata"]["name"]);
@@ -153,6 +156,14 @@ describe("replication lag rules, by promtool", () => {
 
   it("can fail: a looser threshold no longer fires on the case's lag", () => {
     const loose = replicationLagRules(REGION, held(REGION).copies, MAX_LAG_SECONDS * 10) as RuleFile;
-    expect(testRules(loose, ruleTests(loose, cases.filter((c) => c.alert === "ReplicationLagHigh"))).ok).toBe(false);
+    expect(
+      testRules(
+        loose,
+        ruleTests(
+          loose,
+          cases.filter((c) => c.alert === "ReplicationLagHigh"),
+        ),
+      ).ok,
+    ).toBe(false);
   });
 });

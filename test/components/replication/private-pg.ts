@@ -14,9 +14,7 @@ import { freePort } from "../../runtime/escrow/faults/private-redis.js";
 const BIN = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"], { encoding: "utf8" }).trim();
 
 function run(cmd: string, args: string[], asPostgres = true): string {
-  const r = asPostgres
-    ? spawnSync("runuser", ["-u", "postgres", "--", join(BIN, cmd), ...args], { encoding: "utf8", timeout: 120_000 })
-    : spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
+  const r = asPostgres ? spawnSync("runuser", ["-u", "postgres", "--", join(BIN, cmd), ...args], { encoding: "utf8", timeout: 120_000 }) : spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -32,7 +30,11 @@ export interface TestCa {
 /** A CA and one server certificate for 127.0.0.1 (IP SAN: libpq's verify-full checks it). */
 export function testCa(dir: string): TestCa {
   const at = (f: string) => join(dir, f);
-  run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test CA", "-keyout", at("ca.key"), "-out", at("ca.crt")], false);
+  run(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test CA", "-keyout", at("ca.key"), "-out", at("ca.crt")],
+    false,
+  );
   run("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", at("server.key"), "-out", at("server.csr")], false);
   writeFileSync(at("san.ext"), "subjectAltName = IP:127.0.0.1\n");
   run("openssl", ["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")], false);
@@ -62,10 +64,23 @@ export class PrivatePg {
       chownSync(target, uid, gid);
       chmodSync(target, 0o600);
     }
-    appendFileSync(join(dir, "postgresql.conf"), [
-      "", `port = ${port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, "wal_level = logical",
-      "max_wal_senders = 10", "max_replication_slots = 10", "ssl = on", "fsync = off", "shared_buffers = 16MB", "max_connections = 40", "",
-    ].join("\n"));
+    appendFileSync(
+      join(dir, "postgresql.conf"),
+      [
+        "",
+        `port = ${port}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${dir}'`,
+        "wal_level = logical",
+        "max_wal_senders = 10",
+        "max_replication_slots = 10",
+        "ssl = on",
+        "fsync = off",
+        "shared_buffers = 16MB",
+        "max_connections = 40",
+        "",
+      ].join("\n"),
+    );
     run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
     return new PrivatePg(dir, port, password);
   }

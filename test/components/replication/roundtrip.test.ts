@@ -70,7 +70,10 @@ describe("logical replication Jobs against real PostgreSQL", () => {
       rows = (await subscriber.sql(DATABASE_NAME, "SELECT id, note FROM ledger ORDER BY id")).rows;
       if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(rows).toEqual([{ id: 1, note: "before the subscription" }, { id: 2, note: "after the subscription" }]);
+    expect(rows).toEqual([
+      { id: 1, note: "before the subscription" },
+      { id: 2, note: "after the subscription" },
+    ]);
   }, 120_000);
 
   it("a wrong password fails both Jobs", () => {
@@ -108,10 +111,16 @@ describe("logical replication Jobs against real PostgreSQL", () => {
     // Its own publisher (`fresh`), so its replication slot is its own.
     const pub = job(PUBLICATION_COMMAND, publicationEnv(fresh));
     expect(pub.status, pub.stderr).toBe(0);
-    const swapped = job(SUBSCRIPTION_COMMAND, subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: otherCa.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: ca.bundle }));
+    const swapped = job(
+      SUBSCRIPTION_COMMAND,
+      subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: otherCa.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: ca.bundle }),
+    );
     expect(swapped.status).not.toBe(0);
     expect(swapped.stderr).toMatch(/certificate verify failed/);
-    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: ca.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: otherCa.bundle }));
+    const sub = job(
+      SUBSCRIPTION_COMMAND,
+      subscriptionEnv(fresh, elsewhere, { PGSSLROOTCERT: absent, SOURCE_SSLMODE: "verify-full", SOURCE_SSLROOTCERT: ca.bundle, TARGET_SSLMODE: "verify-full", TARGET_SSLROOTCERT: otherCa.bundle }),
+    );
     expect(sub.status, sub.stderr).toBe(0);
     expect((await elsewhere.sql(DATABASE_NAME, "SELECT subname FROM pg_subscription")).rows).toEqual([{ subname: subscriptionName(WRITER, FEEDER) }]);
   }, 120_000);

@@ -16,7 +16,9 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
   }, 240_000);
 
   it("builds an Aurora Global Database for each AWS writer with a secondary cluster in the other AWS region", () => {
-    const globals = ofType(plan, "aws:rds/globalCluster:GlobalCluster").map((r) => r.name).sort();
+    const globals = ofType(plan, "aws:rds/globalCluster:GlobalCluster")
+      .map((r) => r.name)
+      .sort();
     expect(globals).toEqual(["meridian-prod-aws-euw1-global", "meridian-prod-aws-use1-global"]);
     const secondary = ofType(plan, "aws:rds/cluster:Cluster").find((r) => r.name === "meridian-prod-aws-use1-at-aws-euw1")!;
     expect(props(secondary)).toMatchObject({ region: "eu-west-1", engine: "aurora-postgresql", globalClusterIdentifier: "meridian-prod-aws-use1-global-id", dbSubnetGroupName: "meridian-prod-db" });
@@ -29,7 +31,10 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
       expect(props(i)["settings"]["ipConfiguration"]).toMatchObject({ ipv4Enabled: false, privateNetwork: "projects/meridian-prod/global/networks/meridian" });
     }
     const asne1 = ofType(plan, "gcp:sql/databaseInstance:DatabaseInstance").find((r) => r.name === "meridian-prod-gcp-asne1")!;
-    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([{ name: "cloudsql.iam_authentication", value: "on" }, { name: "cloudsql.logical_decoding", value: "on" }]);
+    expect(props(asne1)["settings"]["databaseFlags"]).toEqual([
+      { name: "cloudsql.iam_authentication", value: "on" },
+      { name: "cloudsql.logical_decoding", value: "on" },
+    ]);
     expect(props(asne1)["settings"]).toMatchObject({ edition: "ENTERPRISE", tier: "db-custom-4-16384" });
     for (const s of ofType(plan, "azure-native:dbforpostgresql:Server")) {
       expect(props(s)["network"]).toMatchObject({ publicNetworkAccess: "Disabled" });
@@ -74,7 +79,13 @@ describe("managed replicas where the feeding region is on the same cloud (full m
     plan = await evaluateStack("prod", {
       areas: ["replication"],
       configOverrides: {
-        "meridian:replication": { ...(readStackConfigMap("prod")["meridian:replication"] as object), placement: undefined, topology: "full-mesh", writers: ["gcp-asne1", "azure-weu"], writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 } },
+        "meridian:replication": {
+          ...(readStackConfigMap("prod")["meridian:replication"] as object),
+          placement: undefined,
+          topology: "full-mesh",
+          writers: ["gcp-asne1", "azure-weu"],
+          writeGBPerMonth: { "gcp-asne1": 100, "azure-weu": 100 },
+        },
       },
     });
   });

@@ -15,7 +15,7 @@ describe("meridian:security:NetworkPolicies (prod)", () => {
   it("each region's namespaces are default-deny, with the policy depending on its namespace", () => {
     const policies = ofType(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
     const namespaces = ofType(plan, "kubernetes:core/v1:Namespace");
-    const regions = (plan.outputs["regions"] as string[]);
+    const regions = plan.outputs["regions"] as string[];
     expect(regions).toHaveLength(6);
     for (const region of regions) {
       for (const ns of Object.values(NAMESPACES)) {

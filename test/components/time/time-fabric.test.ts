@@ -26,7 +26,9 @@ describe("time area (prod)", () => {
     const fabrics = ofType(plan, "meridian:time:TimeFabric");
     expect(fabrics.map((f) => f.name).sort()).toEqual(spec.regions.map((r) => `${r.id}-time`).sort());
     for (const region of spec.regions) {
-      const types = under(plan, "meridian:time:TimeFabric", `${region.id}-time`).map((r) => r.type).sort();
+      const types = under(plan, "meridian:time:TimeFabric", `${region.id}-time`)
+        .map((r) => r.type)
+        .sort();
       expect(types).toEqual(
         [
           "kubernetes:apps/v1:DaemonSet",
@@ -57,7 +59,7 @@ describe("time area (prod)", () => {
       expect(cm.data!["chrony.conf"]).toBe(renderChronyConf(p));
       const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", `${p.region}-chrony`));
       new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
-      const pod = ((ds.spec["template"] as Obj)["spec"] as Obj) as { hostNetwork: boolean; dnsPolicy: string; containers: Obj[]; volumes: Obj[] };
+      const pod = (ds.spec["template"] as Obj)["spec"] as Obj as { hostNetwork: boolean; dnsPolicy: string; containers: Obj[]; volumes: Obj[] };
       expect(pod.hostNetwork).toBe(true);
       expect(pod.dnsPolicy).toBe("ClusterFirstWithHostNet");
       const hostPaths = pod.volumes.map((v) => (v["hostPath"] as Obj | undefined)?.["path"]).filter(Boolean);
@@ -71,11 +73,29 @@ describe("time area (prod)", () => {
     const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "aws-use1-grandmaster"));
     new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...(dep as object) } as never).validate();
     const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
-    expect(container["args"]).toEqual(["time", "grandmaster", "--config", "/etc/meridian/grandmaster/grandmaster.json", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124", "--source", "gps"]);
+    expect(container["args"]).toEqual([
+      "time",
+      "grandmaster",
+      "--config",
+      "/etc/meridian/grandmaster/grandmaster.json",
+      "--port",
+      "10123",
+      "--host",
+      "0.0.0.0",
+      "--http-port",
+      "10124",
+      "--source",
+      "gps",
+    ]);
     // It runs as its own service account (SPIFFE ID spiffe://<td>/ns/meridian-time/sa/grandmaster), which its config names.
     expect((dep.spec["template"] as Obj)["spec"]).toMatchObject({ serviceAccountName: "grandmaster" });
     const cfg = JSON.parse((inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "aws-use1-grandmaster-config")) as unknown as { data: Record<string, string> }).data["grandmaster.json"]!) as Obj;
-    expect(cfg).toEqual({ server: { identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://prod.meridian.internal/ns/meridian-time/sa/grandmaster" }, auth: { operators: { spiffe: ["spiffe://prod.meridian.internal/ns/meridian/sa/meridian-operator"] } } } });
+    expect(cfg).toEqual({
+      server: {
+        identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://prod.meridian.internal/ns/meridian-time/sa/grandmaster" },
+        auth: { operators: { spiffe: ["spiffe://prod.meridian.internal/ns/meridian/sa/meridian-operator"] } },
+      },
+    });
     expect(dep.spec["replicas"]).toBe(2);
     // The kit's probes: out of the Service without a source majority, restarted only when it stops serving.
     expect(container["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "admin" } });

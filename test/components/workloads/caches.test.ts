@@ -94,7 +94,9 @@ describe("managed Redis per cloud (prod)", () => {
   it("a stack can size the caches; the schema rejects a template without {region}", async () => {
     const custom = await evaluateStack("prod", {
       areas: WORKLOADS,
-      configOverrides: { "meridian:runtime": { ...loadStack("prod").runtime, ratelimit: { domain: "meridian", requestsPerSecond: 20000, redis: { aws: { nodeType: "cache.m7g.xlarge", replicasPerNodeGroup: 0 } } } } },
+      configOverrides: {
+        "meridian:runtime": { ...loadStack("prod").runtime, ratelimit: { domain: "meridian", requestsPerSecond: 20000, redis: { aws: { nodeType: "cache.m7g.xlarge", replicasPerNodeGroup: 0 } } } },
+      },
     });
     const aws = regionOf(spec, "aws");
     const group = under(custom, "meridian:workloads:RuntimeServices", `${aws.id}-runtime`).find((r) => r.type === "aws:elasticache/replicationGroup:ReplicationGroup")!;

@@ -24,9 +24,20 @@ function kitKeys(text: string): Record<string, unknown> {
 }
 import { prodPlan } from "./plan.js";
 
-interface Container { args: string[]; env: { name: string; value?: string }[]; volumeMounts: { name: string; mountPath: string }[] }
-interface PodSpec { serviceAccountName: string; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] }
-interface DeploymentInputs { metadata: { name: string }; spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: PodSpec } } }
+interface Container {
+  args: string[];
+  env: { name: string; value?: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  serviceAccountName: string;
+  containers: Container[];
+  volumes: { name: string; configMap?: { name: string } }[];
+}
+interface DeploymentInputs {
+  metadata: { name: string };
+  spec: { template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: PodSpec } };
+}
 
 const flag = (args: string[], name: string): string | undefined => {
   const i = args.indexOf(name);
@@ -150,7 +161,10 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       const deploy = deploymentOf(region.id, "prooflog") as unknown as { spec: { replicas: number; strategy: { type: string } } };
       expect(deploy.spec.replicas).toBe(region.id === spec.replication.writers[0] ? 1 : 0);
       expect(deploy.spec.strategy.type).toBe("Recreate");
-      const hpas = inRegion(region.id).filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").map((r) => r.name).sort();
+      const hpas = inRegion(region.id)
+        .filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+        .map((r) => r.name)
+        .sort();
       expect(hpas).toEqual(["clock", "ratelimit"].map((s) => `${region.id}-${s}-hpa`)); // escrow: one pod per region
     }
   });

@@ -57,9 +57,23 @@ beforeAll(async () => {
 }, 120_000);
 
 const vs = () => inputsOf<{ spec: { hosts: string[]; gateways: string[]; http: HttpRoute[] } }>(plan, "kubernetes:networking.istio.io/v1:VirtualService", `${region}-gateway-virtualservice`);
-const gatewayCr = () => inputsOf<{ metadata: { namespace: string }; spec: { selector: Record<string, string>; servers: { port: { number: number; protocol: string }; hosts: string[]; tls: { mode: string; credentialName: string } }[] } }>(plan, "kubernetes:networking.istio.io/v1:Gateway", `${region}-gateway-gateway`);
-const release = () => inputsOf<{ name: string; chart: string; version: string; namespace: string; repositoryOpts: { repo: string }; values: Record<string, unknown> }>(plan, "kubernetes:helm.sh/v3:Release", `${region}-${GATEWAY.name}`);
-const lbService = () => inputsOf<{ metadata: { namespace: string }; spec: { type: string; selector: Record<string, string>; ports: { port: number; targetPort: number }[] } }>(plan, "kubernetes:core/v1:Service", `${region}-${GATEWAY.name}`);
+const gatewayCr = () =>
+  inputsOf<{
+    metadata: { namespace: string };
+    spec: { selector: Record<string, string>; servers: { port: { number: number; protocol: string }; hosts: string[]; tls: { mode: string; credentialName: string } }[] };
+  }>(plan, "kubernetes:networking.istio.io/v1:Gateway", `${region}-gateway-gateway`);
+const release = () =>
+  inputsOf<{ name: string; chart: string; version: string; namespace: string; repositoryOpts: { repo: string }; values: Record<string, unknown> }>(
+    plan,
+    "kubernetes:helm.sh/v3:Release",
+    `${region}-${GATEWAY.name}`,
+  );
+const lbService = () =>
+  inputsOf<{ metadata: { namespace: string }; spec: { type: string; selector: Record<string, string>; ports: { port: number; targetPort: number }[] } }>(
+    plan,
+    "kubernetes:core/v1:Service",
+    `${region}-${GATEWAY.name}`,
+  );
 
 describe("the gateway pods behind the meridian-gateway Service", () => {
   it("the Service's selector matches the pods the gateway chart runs, in the Service's namespace", () => {
@@ -113,7 +127,12 @@ describe("the gateway pods behind the meridian-gateway Service", () => {
     const server = gatewayCr().spec.servers[0]!;
     expect(server.port.protocol).toBe("HTTPS");
     expect(server.tls).toMatchObject({ mode: "SIMPLE", credentialName: GATEWAY_CERTIFICATE });
-    expect(server.hosts.sort()).toEqual(gatewayDnsNames(spec, spec.regions.find((r) => r.id === region)!).sort());
+    expect(server.hosts.sort()).toEqual(
+      gatewayDnsNames(
+        spec,
+        spec.regions.find((r) => r.id === region)!,
+      ).sort(),
+    );
     expect(vs().spec.hosts.sort()).toEqual(server.hosts.sort());
   });
 });
@@ -147,7 +166,10 @@ describe("the routes", () => {
     for (const r of API_ROUTES) {
       const paths = [r.prefix, r.prefix.endsWith("/") ? `${r.prefix}x` : `${r.prefix}/x`];
       const methods = r.methods === "read" ? ["GET", "HEAD"] : ["GET", "POST", "DELETE"];
-      expect(paths.some((p) => methods.some((m) => admitted(GATEWAY_IDENTITY, r.service, m, p))), `${r.prefix} → ${r.service}`).toBe(true);
+      expect(
+        paths.some((p) => methods.some((m) => admitted(GATEWAY_IDENTITY, r.service, m, p))),
+        `${r.prefix} → ${r.service}`,
+      ).toBe(true);
     }
     for (const s of healthAggregatorConfig(spec, region).signals) {
       for (const p of s.probes) {
@@ -178,7 +200,15 @@ describe("the routes", () => {
 });
 
 describe("the health aggregator", () => {
-  const deployment = () => inputsOf<{ metadata: { namespace: string }; spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] } } } }>(plan, "kubernetes:apps/v1:Deployment", `${region}-meridian-health-deployment`);
+  const deployment = () =>
+    inputsOf<{
+      metadata: { namespace: string };
+      spec: {
+        replicas: number;
+        selector: { matchLabels: Record<string, string> };
+        template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] } };
+      };
+    }>(plan, "kubernetes:apps/v1:Deployment", `${region}-meridian-health-deployment`);
 
   it("propagates the HLC at the edge: the pod's environment carries the estate's max offset, which turns on the kit's default HLC", () => {
     const env = Object.fromEntries(deployment().spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
@@ -202,7 +232,11 @@ describe("the health aggregator", () => {
     expect(d.spec.replicas).toBeGreaterThanOrEqual(2);
     const pdb = inputsOf<{ spec: { selector: { matchLabels: Record<string, string> } } }>(plan, "kubernetes:policy/v1:PodDisruptionBudget", `${region}-meridian-health-pdb`);
     expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
-    const svc = inputsOf<{ metadata: { name: string; namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } }>(plan, "kubernetes:core/v1:Service", `${region}-meridian-health-service`);
+    const svc = inputsOf<{ metadata: { name: string; namespace: string }; spec: { selector: Record<string, string>; ports: { port: number }[] } }>(
+      plan,
+      "kubernetes:core/v1:Service",
+      `${region}-meridian-health-service`,
+    );
     for (const [k, v] of Object.entries(svc.spec.selector)) expect(d.spec.template.metadata.labels[k]).toBe(v);
     expect(`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`).toBe(HEALTH_HOST);
     expect(svc.metadata.namespace).toBe(NAMESPACES.gateway);
@@ -357,7 +391,9 @@ function strictIstioProblems(kind: "Gateway" | "VirtualService", obj: Record<str
   closed.properties["apiVersion"] = { type: "string" };
   const validate = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(closed);
   if (validate(obj)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})` : ""}`);
+  return (validate.errors ?? []).map(
+    (e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})` : ""}`,
+  );
 }
 
 describe("meridian health serve", () => {

@@ -126,11 +126,12 @@ describe("a changed stack value reaches the running service through its rendered
     // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
     const td = spec.pki.trustDomain;
     const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
-    const check = (headers: Record<string, string>) => fetch(`${url}/v1/ratelimit`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
-    });
+    const check = (headers: Record<string, string>) =>
+      fetch(`${url}/v1/ratelimit`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
+      });
     expect((await check({})).status).toBe(401);
     const r = await check({ "x-forwarded-client-cert": xfcc });
     expect(r.status).toBe(200);

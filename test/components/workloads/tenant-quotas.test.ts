@@ -58,7 +58,8 @@ describe("tenant quotas on a one-region estate (mocked plan)", () => {
     for (const r of objects) expect(r.provider, r.name).toMatch(new RegExp(`^${provider!.urn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}::`));
     const namespaces = objects.filter((r) => r.type === "kubernetes:core/v1:Namespace");
     expect(namespaces.map((r) => inputs(r).metadata.name).sort()).toEqual(["tenant-acme", "tenant-beta"]);
-    for (const ns of namespaces) expect((ns.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels).toMatchObject({ "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" });
+    for (const ns of namespaces)
+      expect((ns.inputs as { metadata: { labels: Record<string, string> } }).metadata.labels).toMatchObject({ "istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted" });
     const quota = (ns: string) => inputs(objects.find((r) => r.type === "kubernetes:core/v1:ResourceQuota" && inputs(r).metadata.namespace === ns)!).spec.hard;
     expect(quota("tenant-acme")).toEqual({
       "requests.cpu": "20000m",

@@ -34,9 +34,7 @@ describe("config errors are told apart by class, not by name", () => {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(StackConfigError);
-    expect((thrown as StackConfigError).problems).toEqual([
-      { keyPath: "meridian:pki.acme.dns01.azuredns", value: "(missing)", expected: expect.stringMatching(/served by trafficmanager .*needs/) },
-    ]);
+    expect((thrown as StackConfigError).problems).toEqual([{ keyPath: "meridian:pki.acme.dns01.azuredns", value: "(missing)", expected: expect.stringMatching(/served by trafficmanager .*needs/) }]);
   });
 
   it("a StackConfigError is the same kind of mistake (the CLI prints both without a stack trace, exit 2)", () => {

@@ -91,19 +91,34 @@ describe("egress cost of replication topologies", () => {
       // = 921.60 + 396.10 = 1,317.70
       const egress = one("aws", "gcp", 15000);
       expect(egress.links[0]!.monthlyCents).toBe(135000);
-      expect(egress.adjustments[0]!.components.map((c) => [c.monthlyQuantity, c.price.usd, c.monthlyCents])).toEqual([[100, -0.09, -900], [4660, -0.005, -2330]]);
+      expect(egress.adjustments[0]!.components.map((c) => [c.monthlyQuantity, c.price.usd, c.monthlyCents])).toEqual([
+        [100, -0.09, -900],
+        [4660, -0.005, -2330],
+      ]);
       expect(dollars(egress.monthlyCents)).toBe(1317.7);
     });
     it("two links from one region share its meter; each link's cost is its own volume at list price", () => {
       // aws→az 6,000 and aws→gcp 6,000: list 540.00 each; meter 12,000: −100 × 0.09 = −9.00,
       // then 11,900 billable: 1,660 in tier 2 × −0.005 = −8.30.  Total 1,080.00 − 17.30 = 1,062.70
       // (= 10,240 × 0.09 + 1,660 × 0.085 = 921.60 + 141.10)
-      const egress = priceEgress([{ from: "aws", to: "gcp", gb: 6000, carries: [] }, { from: "aws", to: "az", gb: 6000, carries: [] }], regions);
+      const egress = priceEgress(
+        [
+          { from: "aws", to: "gcp", gb: 6000, carries: [] },
+          { from: "aws", to: "az", gb: 6000, carries: [] },
+        ],
+        regions,
+      );
       expect(egress.links.map((l) => dollars(l.monthlyCents))).toEqual([540, 540]);
       expect(dollars(egress.monthlyCents)).toBe(1062.7);
     });
     it("the free allowance is spent once per cloud account", () => {
-      const egress = priceEgress([{ from: "aws", to: "gcp", gb: 60, carries: [] }, { from: "aws2", to: "gcp", gb: 60, carries: [] }], [...regions, r("aws2", "aws", "us-west-2", "north-america")]);
+      const egress = priceEgress(
+        [
+          { from: "aws", to: "gcp", gb: 60, carries: [] },
+          { from: "aws2", to: "gcp", gb: 60, carries: [] },
+        ],
+        [...regions, r("aws2", "aws", "us-west-2", "north-america")],
+      );
       // 120 GB list = 10.80; 100 GB free = −9.00 → 1.80 (20 GB × 0.09)
       expect(dollars(egress.monthlyCents)).toBe(1.8);
     });

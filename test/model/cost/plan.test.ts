@@ -20,7 +20,12 @@ const cents = (s: string | undefined) => Math.round(Number(s ?? "0") * 100);
 /** Infracost's schema is draft-04 with stray nested `$schema` keys; ajv 8 validates the same keywords once those are dropped. */
 function stripSchemaKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripSchemaKeys);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "$schema").map(([k, x]) => [k, stripSchemaKeys(x)]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== "$schema")
+        .map(([k, x]) => [k, stripSchemaKeys(x)]),
+    );
   return v;
 }
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -104,7 +109,10 @@ describe("the prod plan, priced", () => {
     }
     const aurora = reportResources(report).find((r) => r.resourceType === "aws:rds/clusterInstance:ClusterInstance")!;
     expect(aurora.costComponents![0]!.name).toBe(`Database instance (on-demand, ${spec.replication.databases.aws.instanceClass})`);
-    expect(reportResources(report).every((r) => r.costComponents!.every((c) => !c.priceNotFound)), "no SKU of the shipped prod stack lacks a price").toBe(true);
+    expect(
+      reportResources(report).every((r) => r.costComponents!.every((c) => !c.priceNotFound)),
+      "no SKU of the shipped prod stack lacks a price",
+    ).toBe(true);
   });
 
   it("Traffic Manager health checks are priced by the endpoint type rendered: External $0.54, Nested $0.36", () => {

@@ -25,12 +25,18 @@ describe("database and cache pricers", () => {
   it("Cloud SQL: a regional (HA) custom machine costs twice the zonal one, storage included", () => {
     const tier = (availabilityType: string) => res("gcp:sql/databaseInstance:DatabaseInstance", availabilityType, { settings: { tier: "db-custom-4-16384", availabilityType, diskSize: 100 } });
     // zonal: 4 × 730 × 0.0413 = 120.60; 16 × 730 × 0.007 = 81.76; 100 × 0.17 = 17.00
-    expect(monthly([tier("ZONAL")], "ZONAL")).toEqual([["vCPUs (4, zonal)", 12060, false], ["Memory (16 GB, zonal)", 8176, false], ["Storage (SSD, zonal)", 1700, false]]);
+    expect(monthly([tier("ZONAL")], "ZONAL")).toEqual([
+      ["vCPUs (4, zonal)", 12060, false],
+      ["Memory (16 GB, zonal)", 8176, false],
+      ["Storage (SSD, zonal)", 1700, false],
+    ]);
     expect(monthly([tier("REGIONAL")], "REGIONAL").map((c) => c[1])).toEqual([24119, 16352, 3400]);
   });
 
   it("ElastiCache: nodes = groups × (1 + replicas); Memorystore by tier and capacity band", () => {
-    expect(monthly([res("aws:elasticache/replicationGroup:ReplicationGroup", "e", { nodeType: "cache.r7g.large", numNodeGroups: 2, replicasPerNodeGroup: 2 })], "e")).toEqual([["ElastiCache (on-demand, cache.r7g.large)", 95922, false]]);
+    expect(monthly([res("aws:elasticache/replicationGroup:ReplicationGroup", "e", { nodeType: "cache.r7g.large", numNodeGroups: 2, replicasPerNodeGroup: 2 })], "e")).toEqual([
+      ["ElastiCache (on-demand, cache.r7g.large)", 95922, false],
+    ]);
     expect(monthly([res("gcp:redis/instance:Instance", "m", { tier: "STANDARD_HA", memorySizeGb: 5 })], "m")).toEqual([["Redis instance (standard, M2)", 19710, false]]);
     expect(monthly([res("gcp:redis/instance:Instance", "b", { tier: "BASIC", memorySizeGb: 40 })], "b")).toEqual([["Redis instance (basic, M4)", 55480, false]]);
   });
@@ -48,15 +54,26 @@ describe("traffic pricers price what is rendered", () => {
   it("Traffic Manager: External endpoints cost more than Azure or Nested ones; a 10 s profile adds the fast-interval add-on", () => {
     const profile = (name: string, interval: number) => res("azure-native:trafficmanager:Profile", name, { profileName: name, monitorConfig: { intervalInSeconds: interval } });
     const endpoint = (name: string, endpointType: string, profileName: string) => res("azure-native:trafficmanager:Endpoint", name, { endpointType, profileName, target: UNKNOWN });
-    const rs = [profile("slow", 30), profile("fast", 10), endpoint("ext", "ExternalEndpoints", "slow"), endpoint("az", "AzureEndpoints", "slow"), endpoint("nest", "NestedEndpoints", "slow"), endpoint("extfast", "ExternalEndpoints", "fast")];
+    const rs = [
+      profile("slow", 30),
+      profile("fast", 10),
+      endpoint("ext", "ExternalEndpoints", "slow"),
+      endpoint("az", "AzureEndpoints", "slow"),
+      endpoint("nest", "NestedEndpoints", "slow"),
+      endpoint("extfast", "ExternalEndpoints", "fast"),
+    ];
     expect(monthly(rs, "ext")).toEqual([["Basic health check (ExternalEndpoints)", 54, false]]);
     expect(monthly(rs, "az")).toEqual([["Basic health check (AzureEndpoints)", 36, false]]);
     expect(monthly(rs, "nest")).toEqual([["Basic health check (NestedEndpoints)", 36, false]]);
-    expect(monthly(rs, "extfast")).toEqual([["Basic health check (ExternalEndpoints)", 54, false], ["Fast interval health checks add-on", 200, false]]);
+    expect(monthly(rs, "extfast")).toEqual([
+      ["Basic health check (ExternalEndpoints)", 54, false],
+      ["Fast interval health checks add-on", 200, false],
+    ]);
   });
 
   it("Route 53: a check of an AWS region is cheaper; each optional feature is billed", () => {
-    const hc = (name: string, region: string, type: string, extra: Record<string, unknown> = {}) => res("aws:route53/healthCheck:HealthCheck", name, { type, tags: { "meridian:region": region }, fqdn: UNKNOWN, ...extra });
+    const hc = (name: string, region: string, type: string, extra: Record<string, unknown> = {}) =>
+      res("aws:route53/healthCheck:HealthCheck", name, { type, tags: { "meridian:region": region }, fqdn: UNKNOWN, ...extra });
     expect(monthly([hc("aws", "aws-use1", "HTTP")], "aws")).toEqual([["Health check (AWS endpoint)", 50, false]]);
     expect(monthly([hc("gcp", "gcp-usc1", "HTTPS_STR_MATCH", { requestInterval: 10, measureLatency: true })], "gcp")).toEqual([
       ["Health check (non-AWS endpoint)", 75, false],
@@ -65,13 +82,20 @@ describe("traffic pricers price what is rendered", () => {
   });
 
   it("a LoadBalancer Service is priced by its region's cloud; a ClusterIP Service is free", () => {
-    const svc = (name: string, region: string, type = "LoadBalancer") => res("kubernetes:core/v1:Service", name, { metadata: { labels: { "meridian.dev/region": region } }, spec: { type, ports: [{ port: 443 }] } });
+    const svc = (name: string, region: string, type = "LoadBalancer") =>
+      res("kubernetes:core/v1:Service", name, { metadata: { labels: { "meridian.dev/region": region } }, spec: { type, ports: [{ port: 443 }] } });
     expect(monthly([svc("a", "aws-use1")], "a")).toEqual([["Network load balancer", 1643, false]]);
     expect(monthly([svc("g", "gcp-usc1")], "g")).toEqual([["Forwarding rule", 730, false]]);
-    expect(monthly([svc("z", "azure-weu")], "z")).toEqual([["Load balancer rule (Standard)", 730, false], ["Public IP address (static)", 365, false]]);
+    expect(monthly([svc("z", "azure-weu")], "z")).toEqual([
+      ["Load balancer rule (Standard)", 730, false],
+      ["Public IP address (static)", 365, false],
+    ]);
     expect(priced([svc("c", "aws-use1", "ClusterIP")]).free.map((f) => f.resource.name)).toEqual(["c"]);
     // Bound to a pre-created public IP, the Service bills only its rules; the address is priced as itself.
-    const bound = res("kubernetes:core/v1:Service", "b", { ...svc("b", "azure-weu").props, metadata: { labels: { "meridian.dev/region": "azure-weu" }, annotations: { "service.beta.kubernetes.io/azure-pip-name": "gw" } } });
+    const bound = res("kubernetes:core/v1:Service", "b", {
+      ...svc("b", "azure-weu").props,
+      metadata: { labels: { "meridian.dev/region": "azure-weu" }, annotations: { "service.beta.kubernetes.io/azure-pip-name": "gw" } },
+    });
     expect(monthly([bound], "b")).toEqual([["Load balancer rule (Standard)", 730, false]]);
   });
 

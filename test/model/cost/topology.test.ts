@@ -3,18 +3,21 @@ import fc from "fast-check";
 import { feeders, relayOf, replicationLinks, topologyFlows, type TopologyInput } from "../../../model/cost/topology.js";
 import { continents, type Continent } from "../../../model/config/vocabulary.js";
 
-const arbInput: fc.Arbitrary<TopologyInput> = fc
-  .array(fc.constantFrom(...continents), { minLength: 2, maxLength: 8 })
-  .chain((cs) => {
-    const regions = cs.map((continent, i) => ({ id: `r${i}`, continent: continent as Continent }));
-    return fc.subarray(regions.map((r) => r.id), { minLength: 1 }).chain((writers) =>
+const arbInput: fc.Arbitrary<TopologyInput> = fc.array(fc.constantFrom(...continents), { minLength: 2, maxLength: 8 }).chain((cs) => {
+  const regions = cs.map((continent, i) => ({ id: `r${i}`, continent: continent as Continent }));
+  return fc
+    .subarray(
+      regions.map((r) => r.id),
+      { minLength: 1 },
+    )
+    .chain((writers) =>
       fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: writers.length, maxLength: writers.length }).map((gb) => ({
         regions,
         writers,
         writeGBPerMonth: Object.fromEntries(writers.map((w, i) => [w, gb[i]!])),
       })),
     );
-  });
+});
 
 describe("replication topologies", () => {
   it("full mesh, star and hierarchical deliver every write to every region exactly once", () => {
@@ -22,8 +25,16 @@ describe("replication topologies", () => {
       fc.property(arbInput, fc.constantFrom("full-mesh", "star", "hierarchical" as const), (input, topology) => {
         const flows = topologyFlows(input, topology);
         for (const w of input.writers) {
-          const received = flows.filter((f) => f.writer === w).map((f) => f.to).sort();
-          expect(received).toEqual(input.regions.map((r) => r.id).filter((id) => id !== w).sort());
+          const received = flows
+            .filter((f) => f.writer === w)
+            .map((f) => f.to)
+            .sort();
+          expect(received).toEqual(
+            input.regions
+              .map((r) => r.id)
+              .filter((id) => id !== w)
+              .sort(),
+          );
           // Every hop starts where the data already is.
           const holders = feeders(input, topology).get(w)!;
           for (const f of flows.filter((x) => x.writer === w)) expect(holders.has(f.from)).toBe(true);
@@ -67,7 +78,15 @@ describe("replication topologies", () => {
     expect(relayOf(input, "europe")).toBe("b");
     expect(relayOf(input, "asia")).toBe("c");
     expect(replicationLinks(input, "hierarchical")).toEqual([
-      { from: "b", to: "a", gb: 15, carries: [{ writer: "c", gb: 10 }, { writer: "b", gb: 5 }] },
+      {
+        from: "b",
+        to: "a",
+        gb: 15,
+        carries: [
+          { writer: "c", gb: 10 },
+          { writer: "b", gb: 5 },
+        ],
+      },
       { from: "b", to: "c", gb: 5, carries: [{ writer: "b", gb: 5 }] },
       { from: "c", to: "b", gb: 10, carries: [{ writer: "c", gb: 10 }] },
     ]);

@@ -28,7 +28,10 @@ describe("priceUsage (fabricated usage items)", () => {
     // 20 zones: 20 × 0.50 = 10.00; next 10: 5 × 0.50 + 5 × 0.10 = 3.00
     const [a, b] = priceUsage([item("route53.hostedZone", 20), item("route53.hostedZone", 10)]);
     expect(a!.monthlyCents).toBe(1000);
-    expect(b!.components.map((c) => [c.monthlyQuantity, c.price.usd])).toEqual([[5, 0.5], [5, 0.1]]);
+    expect(b!.components.map((c) => [c.monthlyQuantity, c.price.usd])).toEqual([
+      [5, 0.5],
+      [5, 0.1],
+    ]);
     expect(b!.monthlyCents).toBe(300);
   });
   it("prices Cloud DNS, Traffic Manager and Cloudflare SKUs", () => {

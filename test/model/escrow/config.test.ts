@@ -45,7 +45,13 @@ describe("meridian:runtime.escrow config", () => {
       const plans = skuPlans(s);
       expect(config.skus.map((k) => k.sku)).toEqual(plans.map((p) => p.sku));
       for (const [i, p] of plans.entries()) {
-        expect(config.skus[i]).toMatchObject({ total: p.total, globalReserve: p.globalReserve, allocation: p.allocation, debtCeiling: p.debt.ceiling, refill: { batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints } });
+        expect(config.skus[i]).toMatchObject({
+          total: p.total,
+          globalReserve: p.globalReserve,
+          allocation: p.allocation,
+          debtCeiling: p.debt.ceiling,
+          refill: { batchSize: p.refill.batchSize, reorderPoints: p.reorderPoints },
+        });
       }
       expect(config.maxOffsetMs).toBe(s.time.maxOffsetMs);
     }

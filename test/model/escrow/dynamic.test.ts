@@ -22,7 +22,13 @@ describe("dynamic allocation: the forecast updated by live rates (Gamma–Poisso
   it("live weights follow where demand actually is", () => {
     let hot = NO_OBSERVATION;
     for (let i = 0; i < 30; i++) hot = observe(hot, 9, 1, 30);
-    const w = dynamicWeights([{ id: "forecast-favourite", priorRate: 5, observed: observe(NO_OBSERVATION, 0, 30, 30) }, { id: "actual", priorRate: 1, observed: hot }], 10);
+    const w = dynamicWeights(
+      [
+        { id: "forecast-favourite", priorRate: 5, observed: observe(NO_OBSERVATION, 0, 30, 30) },
+        { id: "actual", priorRate: 1, observed: hot },
+      ],
+      10,
+    );
     expect(w["actual"]!).toBeGreaterThan(0.8);
     expect(w["actual"]! + w["forecast-favourite"]!).toBeCloseTo(1, 12);
   });

@@ -24,7 +24,17 @@ function exactTail(k: number, lambda: number): number {
 
 describe("oversell tail bounds", () => {
   it("exact Poisson tail matches an independent computation to 1e-9 (absolute) and 1e-9 relative in the far tail", () => {
-    for (const [k, lambda] of [[0, 3], [1, 3], [5, 3], [10, 3], [20, 10], [30, 10], [60, 25], [8, 12], [150, 100]] as const) {
+    for (const [k, lambda] of [
+      [0, 3],
+      [1, 3],
+      [5, 3],
+      [10, 3],
+      [20, 10],
+      [30, 10],
+      [60, 25],
+      [8, 12],
+      [150, 100],
+    ] as const) {
       const ours = poissonTail(k, lambda);
       const ref = exactTail(k, lambda);
       expect(Math.abs(ours - ref)).toBeLessThan(1e-9);
@@ -54,7 +64,12 @@ describe("oversell tail bounds", () => {
   });
 
   it("the Chernoff bound is a true upper bound", () => {
-    for (const [k, lambda] of [[20, 10], [40, 20], [130, 100]] as const) expect(chernoffBound(k, lambda)).toBeGreaterThanOrEqual(poissonTail(k, lambda));
+    for (const [k, lambda] of [
+      [20, 10],
+      [40, 20],
+      [130, 100],
+    ] as const)
+      expect(chernoffBound(k, lambda)).toBeGreaterThanOrEqual(poissonTail(k, lambda));
   });
 
   it("confidence intervals: the exact interval covers at least the confidence", () => {

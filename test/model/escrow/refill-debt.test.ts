@@ -7,7 +7,13 @@ const base: RefillInputs = { regions: [{ id: "a", arrivalRate: 100 }], batchSize
 
 describe("refill cadence: one shared pool (M/M/1), service level over the exposure window", () => {
   it("M/M/1 arithmetic over the pool's total arrivals: ρ = Λ/μ, Wq = ρ/(μ − Λ), W = 1/(μ − Λ)", () => {
-    const p = refillPlan({ ...base, regions: [{ id: "a", arrivalRate: 100 }, { id: "b", arrivalRate: 300 }] });
+    const p = refillPlan({
+      ...base,
+      regions: [
+        { id: "a", arrivalRate: 100 },
+        { id: "b", arrivalRate: 300 },
+      ],
+    });
     expect(p.poolArrivalRate).toBe(4); // (100 + 300) / 100 refills/s: both regions queue at the one pool
     expect(p.utilisation).toBeCloseTo(0.4, 12);
     expect(p.sojournSeconds).toBeCloseTo(1 / 6, 12);
@@ -48,13 +54,23 @@ describe("refill cadence: one shared pool (M/M/1), service level over the exposu
 
 describe("debt ceiling with correlated demand", () => {
   it("with no common variation, concurrent exhaustion is the product of the regions' P(N > k)", () => {
-    const x = concurrentExhaustion([{ id: "a", expectedDemand: 10, escrow: 15 }, { id: "b", expectedDemand: 20, escrow: 25 }], 0);
+    const x = concurrentExhaustion(
+      [
+        { id: "a", expectedDemand: 10, escrow: 15 },
+        { id: "b", expectedDemand: 20, escrow: 25 },
+      ],
+      0,
+    );
     expect(x.all).toBeCloseTo(exceedance(15, 10) * exceedance(25, 20), 15);
     expect(x.all).toBeCloseTo(x.independent, 15);
   });
 
   it("one event driving every region makes joint exhaustion far likelier than independence says", () => {
-    const w = [{ id: "a", expectedDemand: 100, escrow: 125 }, { id: "b", expectedDemand: 80, escrow: 102 }, { id: "c", expectedDemand: 50, escrow: 68 }];
+    const w = [
+      { id: "a", expectedDemand: 100, escrow: 125 },
+      { id: "b", expectedDemand: 80, escrow: 102 },
+      { id: "c", expectedDemand: 50, escrow: 68 },
+    ];
     const x = concurrentExhaustion(w, 0.3);
     expect(x.all).toBeGreaterThan(10 * x.independent);
     expect(x.all).toBeLessThanOrEqual(Math.min(...Object.values(x.perRegion)));

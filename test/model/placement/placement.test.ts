@@ -45,11 +45,7 @@ function problem(budgetUSD: number): PlacementProblem {
 describe("placeReplicas", () => {
   it("greedy picks A (60 demand / $10), then B (+25); the swap pass trades A for C to cover all 110", () => {
     const p = placeReplicas(problem(20));
-    expect(p.steps).toEqual([
-      "greedy: add A (+60 demand for $10)",
-      "greedy: add B (+25 demand for $10)",
-      "swap: A → C (covered 85 → 110, $20 → $20)",
-    ]);
+    expect(p.steps).toEqual(["greedy: add A (+60 demand for $10)", "greedy: add B (+25 demand for $10)", "swap: A → C (covered 85 → 110, $20 → $20)"]);
     expect(p.replicas.sort()).toEqual(["B", "C"]);
     expect(p.coverage).toBe(1);
     expect(p.monthlyUSD).toBe(20);
@@ -122,6 +118,8 @@ describe("placement for a stack", () => {
         placement: { ...prod.replication.placement!, candidates: ["mars-1"], latencyOverridesMs: { "tokyo→nowhere": 5 } },
       },
     };
-    expect(() => placementForSpec(spec)).toThrow(/Pulumi\.prod\.yaml: 2 config problems\n {2}- meridian:replication\.placement\.candidates\[0\]: got "mars-1"; a region id: aws-use1, .*\n {2}- meridian:replication\.placement\.latencyOverridesMs\.tokyo→nowhere/);
+    expect(() => placementForSpec(spec)).toThrow(
+      /Pulumi\.prod\.yaml: 2 config problems\n {2}- meridian:replication\.placement\.candidates\[0\]: got "mars-1"; a region id: aws-use1, .*\n {2}- meridian:replication\.placement\.latencyOverridesMs\.tokyo→nowhere/,
+    );
   });
 });

@@ -40,9 +40,7 @@ describe("PKI alerting rules", () => {
     const records = group.rules.filter((r) => !isAlert(r)).map((r) => ("record" in r ? r.record : ""));
     expect(records).toEqual(["5m", "30m", "1h", "6h"].map((w) => `meridian:mesh_handshake:error_ratio_${w}`));
     const fast = group.rules.find((r) => isAlert(r) && r.alert === "SLOBurnFast_mesh-handshake") as AlertRule;
-    expect(fast.expr).toBe(
-      "meridian:mesh_handshake:error_ratio_1h > (14.4 * 0.000500) and meridian:mesh_handshake:error_ratio_5m > (14.4 * 0.000500)",
-    );
+    expect(fast.expr).toBe("meridian:mesh_handshake:error_ratio_1h > (14.4 * 0.000500) and meridian:mesh_handshake:error_ratio_5m > (14.4 * 0.000500)");
   });
 
   it("every window placeholder is replaced in every recorded ratio (the mesh SLO's ratio has two)", () => {

@@ -27,13 +27,9 @@ describe("meridian:pki config keeps rotation and alerting consistent", () => {
       "rotation.waves.1: expected cumulative shares, each above 0 and above the previous wave",
       "rotation.waves: the last wave must reach 1 (every region)",
     ]);
-    expect(messages({ ...base, rotation: { staggerHours: 1, gateMinutes: 55 } })).toEqual([
-      "rotation.gateMinutes: applyMinutes + gateMinutes must fit in the 1h stagger between waves",
-    ]);
+    expect(messages({ ...base, rotation: { staggerHours: 1, gateMinutes: 55 } })).toEqual(["rotation.gateMinutes: applyMinutes + gateMinutes must fit in the 1h stagger between waves"]);
     expect(messages({ ...base, expiryAlerts: { warningDays: 7, criticalDays: 7 } })).toEqual(["expiryAlerts.criticalDays: must be fewer days than warningDays (7)"]);
-    expect(messages({ ...base, expiryAlerts: { warningDays: 40, criticalDays: 7 } })).toEqual([
-      "expiryAlerts.warningDays: must be at most renewBefore (720h) so a healthy certificate never warns",
-    ]);
+    expect(messages({ ...base, expiryAlerts: { warningDays: 40, criticalDays: 7 } })).toEqual(["expiryAlerts.warningDays: must be at most renewBefore (720h) so a healthy certificate never warns"]);
   });
 
   it("checks solver settings' shapes", () => {

@@ -110,7 +110,13 @@ describe("rotation plan invariants (property)", () => {
 
   it("results reported for waves after a failure are ignored", () => {
     const plan = planRotation(prod, START);
-    expect(nextStep(plan, [{ wave: 0, passed: false }, { wave: 1, passed: true }, { wave: 2, passed: true }])).toMatchObject({ action: "rollback", wave: 0, keep: [] });
+    expect(
+      nextStep(plan, [
+        { wave: 0, passed: false },
+        { wave: 1, passed: true },
+        { wave: 2, passed: true },
+      ]),
+    ).toMatchObject({ action: "rollback", wave: 0, keep: [] });
     expect(nextStep(plan, [{ wave: 1, passed: true }])).toEqual({ action: "verify", wave: 0, regions: ["azure-weu"] });
     expect(plan.rollback).toBe(ROLLBACK_RULE);
   });

@@ -11,7 +11,14 @@ describe("meridian runbook cert-expiry", () => {
     const r = runCli(["runbook", "cert-expiry", "--stack", "prod"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^# Certificate expiry emergency — stack prod/);
-    for (const heading of ["## Scenario", "## Immediate mitigation (0–5 min)", "## Generate an emergency certificate (5–10 min)", "## Deploy the new certificate (10–20 min)", "## Root cause analysis (post-incident)", "## Prevention"]) {
+    for (const heading of [
+      "## Scenario",
+      "## Immediate mitigation (0–5 min)",
+      "## Generate an emergency certificate (5–10 min)",
+      "## Deploy the new certificate (10–20 min)",
+      "## Root cause analysis (post-incident)",
+      "## Prevention",
+    ]) {
       expect(r.stdout).toContain(heading);
     }
     expect(r.stdout).toContain("`letsencrypt-production` (ACME DNS-01 via route53, zone meridian.example.com)");

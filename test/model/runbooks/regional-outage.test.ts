@@ -16,7 +16,9 @@ describe("regional-outage runbook", () => {
     expect(md).toContain("The other writers (aws-euw1, gcp-asne1) keep accepting writes");
     for (const phase of ["Detect and confirm", "Stop writes", "DNS update and draining", "Verify", "Recovery"]) expect(md).toContain(phase);
     expect(md).toContain("pulumi config set --path 'meridian:dns.weights.aws-use1' 0 --stack prod");
-    expect(md).toContain("az network traffic-manager endpoint update --resource-group meridian-prod-traffic --profile-name meridian-example-com-gslb --type ExternalEndpoints --name aws-use1 --endpoint-status Disabled");
+    expect(md).toContain(
+      "az network traffic-manager endpoint update --resource-group meridian-prod-traffic --profile-name meridian-example-com-gslb --type ExternalEndpoints --name aws-use1 --endpoint-status Disabled",
+    );
   });
 
   it("its numbers change when the health-check settings change", () => {

@@ -36,7 +36,9 @@ function side(policies: NetworkPolicyShape[], self: Endpoint, other: Endpoint, d
   if ("ip" in self) return true;
   const selecting = policies.filter((p) => p.metadata.namespace === self.namespace && p.spec.policyTypes.includes(dir) && matches(p.spec.podSelector.matchLabels, self.labels));
   if (selecting.length === 0) return true;
-  return selecting.some((p) => (dir === "Ingress" ? p.spec.ingress ?? [] : p.spec.egress ?? []).some((r) => ruleAllows(r, dir === "Ingress" ? r.from : r.to, p.metadata.namespace, other, port, protocol)));
+  return selecting.some((p) =>
+    (dir === "Ingress" ? (p.spec.ingress ?? []) : (p.spec.egress ?? [])).some((r) => ruleAllows(r, dir === "Ingress" ? r.from : r.to, p.metadata.namespace, other, port, protocol)),
+  );
 }
 
 export function allowed(policies: NetworkPolicyShape[], from: Endpoint, to: Endpoint, port: number, protocol: "TCP" | "UDP" = "TCP"): boolean {

@@ -6,7 +6,10 @@ import { NAMESPACE_POSTURE, namespaceSecurityLabels } from "../../../model/secur
 const compliant: PodSpecLike = {
   securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
   containers: [{ name: "app", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }],
-  volumes: [{ name: "config", configMap: { name: "c" } }, { name: "tmp", emptyDir: {} }],
+  volumes: [
+    { name: "config", configMap: { name: "c" } },
+    { name: "tmp", emptyDir: {} },
+  ],
 };
 
 describe("Pod Security Standards", () => {

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { regionTimePlan, timeHierarchy, TimeHierarchyError } from "../../../model/time/hierarchy.js";
 import { specFor } from "./fixtures.js";
 
-const targets = (stack: string, time: Record<string, unknown>) =>
-  Object.fromEntries(timeHierarchy(specFor(stack, time)).map((p) => [p.cloud, p.sources.map((s) => s.target)]));
+const targets = (stack: string, time: Record<string, unknown>) => Object.fromEntries(timeHierarchy(specFor(stack, time)).map((p) => [p.cloud, p.sources.map((s) => s.target)]));
 
 describe("time hierarchy", () => {
   it("unsmeared estates use the PHCs and the grandmaster, never the smearing cloud NTP services", () => {
@@ -38,12 +37,17 @@ describe("time hierarchy", () => {
   it("a region left without a source of the estate's kind is an error naming it and the fix", () => {
     const spec = specFor("local", { leapSmear: false, grandmaster: { enabled: false } });
     expect(() => timeHierarchy(spec)).toThrow(TimeHierarchyError);
-    expect(() => timeHierarchy(spec)).toThrow(/region local-gcp \(gcp\) has no unsmeared time source: metadata\.google\.internal is smeared; enable meridian:time\.grandmaster or set meridian:time\.leapSmear to true/);
+    expect(() => timeHierarchy(spec)).toThrow(
+      /region local-gcp \(gcp\) has no unsmeared time source: metadata\.google\.internal is smeared; enable meridian:time\.grandmaster or set meridian:time\.leapSmear to true/,
+    );
   });
 
   it("derives chrony's limits from the max offset and the number of sources; PHC devices are mounted", () => {
     const spec = specFor("local", { maxOffsetMs: 250, ptp: { network: {} } });
-    const aws = regionTimePlan(spec, spec.regions.find((r) => r.cloud === "aws")!);
+    const aws = regionTimePlan(
+      spec,
+      spec.regions.find((r) => r.cloud === "aws")!,
+    );
     expect(aws.maxDistanceSeconds).toBe(0.125);
     expect(aws.sources.map((s) => s.role)).toEqual(["phc", "ptp-network", "grandmaster"]);
     expect(aws.minSources).toBe(2);
@@ -64,13 +68,22 @@ describe("time hierarchy", () => {
       return "";
     })();
     const refused = message.split("\n").map((l) => /^region (\S+) \((\w+)\) would take time only from the simulated grandmaster/.exec(l)?.slice(1, 3).join(":"));
-    expect(refused.sort()).toEqual(spec.regions.filter((r) => r.cloud !== "azure").map((r) => `${r.id}:${r.cloud}`).sort());
+    expect(refused.sort()).toEqual(
+      spec.regions
+        .filter((r) => r.cloud !== "azure")
+        .map((r) => `${r.id}:${r.cloud}`)
+        .sort(),
+    );
     expect(message).toMatch(/add an independent unsmeared reference under meridian:time\.references .* or set meridian:time\.leapSmear to true/);
   });
 
   it("every cloud stack as shipped has an independent source in every region; only local may run on the simulator", () => {
     for (const stack of ["dev", "staging", "prod"])
-      for (const plan of timeHierarchy(specFor(stack))) expect(plan.sources.some((s) => s.role !== "grandmaster"), `${stack}/${plan.region}`).toBe(true);
+      for (const plan of timeHierarchy(specFor(stack)))
+        expect(
+          plan.sources.some((s) => s.role !== "grandmaster"),
+          `${stack}/${plan.region}`,
+        ).toBe(true);
     const local = timeHierarchy(specFor("local", { leapSmear: false, references: [] }));
     expect(local.find((p) => p.cloud === "gcp")!.sources.map((s) => s.role)).toEqual(["grandmaster"]);
   });

@@ -15,9 +15,7 @@ function problems(patch: Record<string, unknown>): string[] {
 }
 
 describe("capability matrix", () => {
-  const unsupported = Object.entries(CAPABILITIES).flatMap(([provider, c]) =>
-    routingModes.filter((m) => c.modes[m] === undefined).map((mode) => [provider, mode] as const),
-  );
+  const unsupported = Object.entries(CAPABILITIES).flatMap(([provider, c]) => routingModes.filter((m) => c.modes[m] === undefined).map((mode) => [provider, mode] as const));
 
   it("lists exactly the unsupported combinations the providers have", () => {
     expect(unsupported).toEqual([
@@ -40,7 +38,7 @@ describe("capability matrix", () => {
 
   it("names the slot of a standby that cannot route the mode", () => {
     const found = problems({ routing: "latency", providers: { primary: "route53", standbys: ["clouddns"] } });
-    expect(found.some((p) => p.includes("clouddns (providers.standbys.0) cannot route \"latency\""))).toBe(true);
+    expect(found.some((p) => p.includes('clouddns (providers.standbys.0) cannot route "latency"'))).toBe(true);
   });
 
   it("rejects intervals, timeouts and thresholds a provider does not accept", () => {
@@ -54,9 +52,7 @@ describe("capability matrix", () => {
   });
 
   it("requires a Cloudflare account when Cloudflare serves, and distinct providers", () => {
-    expect(problems({ providers: { primary: "cloudflare" }, cloudflare: undefined })).toEqual([
-      "meridian:dns.cloudflare: (missing); cloudflare serves this zone; set dns.cloudflare.accountId",
-    ]);
+    expect(problems({ providers: { primary: "cloudflare" }, cloudflare: undefined })).toEqual(["meridian:dns.cloudflare: (missing); cloudflare serves this zone; set dns.cloudflare.accountId"]);
     expect(problems({ providers: { primary: "route53", standbys: ["route53"] } }).join()).toMatch(/must be different/);
   });
 
@@ -68,10 +64,15 @@ describe("capability matrix", () => {
   });
 
   it("rejects malformed MX and CAA values in static records", () => {
-    const found = problems({ records: [{ name: "@", type: "MX", values: ["mail.example.com"] }, { name: "@", type: "CAA", values: ["0 issue letsencrypt.org", "bogus"] }] });
+    const found = problems({
+      records: [
+        { name: "@", type: "MX", values: ["mail.example.com"] },
+        { name: "@", type: "CAA", values: ["0 issue letsencrypt.org", "bogus"] },
+      ],
+    });
     expect(found).toEqual([
       'meridian:dns.records[0].values[0]: "mail.example.com"; expected "<preference> <exchange>"',
-      "meridian:dns.records[1].values[1]: \"bogus\"; expected '<flags> issue|issuewild|iodef \"<value>\"'",
+      'meridian:dns.records[1].values[1]: "bogus"; expected \'<flags> issue|issuewild|iodef "<value>"\'',
     ]);
   });
 });

@@ -65,7 +65,10 @@ describe("resolveQuery: weighted", () => {
             if (modelWeights[i] === 0) expect(observed[i]).toBe(0);
           });
           if (total === 0) return;
-          const { statistic, df } = chiSquare(observed, modelWeights.map((x) => (1000 * x) / total));
+          const { statistic, df } = chiSquare(
+            observed,
+            modelWeights.map((x) => (1000 * x) / total),
+          );
           expect(statistic).toBeLessThan(chiSquareCritical(df));
         },
       ),
@@ -121,7 +124,10 @@ describe("resolveQuery: who is asking", () => {
     expect(inPrefix("2001:db8::1", "100.66.0.0/16")).toBe(false);
     expect(inPrefix("300.1.1.1", "0.0.0.0/0")).toBe(false);
     expect(inPrefix("1.2.3.4", "0.0.0.0/0")).toBe(true);
-    const nets = [{ prefix: "127.0.0.0/8", label: "wide", continent: "africa" as const }, { prefix: "127.0.1.2/32", label: "narrow", continent: "europe" as const }];
+    const nets = [
+      { prefix: "127.0.0.0/8", label: "wide", continent: "africa" as const },
+      { prefix: "127.0.1.2/32", label: "narrow", continent: "europe" as const },
+    ];
     expect(locateClient({ address: "127.0.1.2" }, nets).network?.label).toBe("narrow");
     expect(locateClient({ address: "127.9.9.9" }, nets).network?.label).toBe("wide");
   });

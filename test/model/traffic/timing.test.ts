@@ -13,7 +13,9 @@ describe("failover timing", () => {
   });
 
   it("moves with the health-check settings", () => {
-    const fast = trafficPolicy(specWithDns("prod", { providers: { primary: "route53", secondary: "trafficmanager" }, healthCheck: { intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 2 }, ttlSeconds: 20 }));
+    const fast = trafficPolicy(
+      specWithDns("prod", { providers: { primary: "route53", secondary: "trafficmanager" }, healthCheck: { intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 2 }, ttlSeconds: 20 }),
+    );
     expect(providerTiming(fast, "trafficmanager")).toMatchObject({ detectionSeconds: 25, rtoSeconds: 45 });
     expect(providerTiming(fast, "route53").rtoSeconds).toBe(46);
   });

@@ -44,9 +44,7 @@ describe("rate-limit shares", () => {
       const cfg = rateLimitRegionConfig(spec, region.id);
       const [domain] = parseRateLimitConfig(cfg.yaml, `${region.id}.yaml`);
       expect(domain!.domain).toBe("meridian");
-      expect(domain!.descriptors).toMatchObject([
-        { key: "generic_key", value: "meridian", rate_limit: { name: `meridian-${region.id}`, unit: "second", requests_per_unit: cfg.requestsPerSecond } },
-      ]);
+      expect(domain!.descriptors).toMatchObject([{ key: "generic_key", value: "meridian", rate_limit: { name: `meridian-${region.id}`, unit: "second", requests_per_unit: cfg.requestsPerSecond } }]);
     }
   });
 });

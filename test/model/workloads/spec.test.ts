@@ -30,7 +30,9 @@ const prod = (): EstateSpec => buildEstateSpec("prod", parseEstateConfig(readSta
 async function cliProgram(): Promise<Command> {
   const program = new Command("meridian").exitOverride();
   const dir = fileURLToPath(new URL("../../../cli/commands/", import.meta.url));
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort()) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as { register?: (p: Command) => void };
     mod.register?.(program);
   }
@@ -90,11 +92,25 @@ describe("regionWorkloads", () => {
     const spec = prod();
     const quota = (s: typeof spec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "quota")!);
     expect(quota(spec).every((w) => w.replicas === 0 && w.autoscaling === null && w.strategy === "Recreate")).toBe(spec.runtime.quota.tenants.length === 0);
-    const withTenants = { ...spec, runtime: { ...spec.runtime, quota: { authorities: ["root"], tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }] } } };
-    expect(quota(withTenants).filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+    const withTenants = {
+      ...spec,
+      runtime: {
+        ...spec.runtime,
+        quota: {
+          authorities: ["root"],
+          tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }],
+        },
+      },
+    };
+    expect(
+      quota(withTenants)
+        .filter((w) => w.replicas > 0)
+        .map((w) => [w.region, w.replicas]),
+    ).toEqual([[spec.replication.writers[0], 1]]);
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
     // Its clock is measured against its region's grandmaster with the estate's max offset, as every service's.
-    for (const w of quota(withTenants)) expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: regionGrandmaster(spec, w.region) } });
+    for (const w of quota(withTenants))
+      expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: regionGrandmaster(spec, w.region) } });
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
@@ -153,14 +169,28 @@ describe("regionWorkloads", () => {
         expect(() => schemas[w.service.name]!(JSON.parse(text!)), `${w.service.name} in ${region.id}`).not.toThrow();
         // Settings live in the file only: args are the listen address, store URLs and secret paths.
         const flags = w.args.filter((a) => a.startsWith("--"));
-        expect(flags.filter((f) => !["--config", "--port", "--host", "--postgres", "--redis", "--key"].includes(f)), w.service.name).toEqual([]);
+        expect(
+          flags.filter((f) => !["--config", "--port", "--host", "--postgres", "--redis", "--key"].includes(f)),
+          w.service.name,
+        ).toEqual([]);
       }
     }
-    const log = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "prooflog")!);
+    const log = workloadSpec(
+      spec,
+      "aws-use1",
+      RUNTIME_SERVICES.find((s) => s.name === "prooflog")!,
+    );
     // The log's checkpoints commit-wait on a clock measured against its region's grandmaster.
-    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: { host: regionGrandmaster(spec, "aws-use1")!.split(":")[0] } } });
+    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({
+      maxOffsetMs: spec.time.maxOffsetMs,
+      timeReference: { grandmaster: { host: regionGrandmaster(spec, "aws-use1")!.split(":")[0] } },
+    });
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
-    const rl = workloadSpec(spec, "aws-use1", RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!);
+    const rl = workloadSpec(
+      spec,
+      "aws-use1",
+      RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!,
+    );
     const rules = ratelimitConfigSchema.parse(serviceKeys(rl.config["ratelimit.json"]!)).rules;
     expect(parseRateLimitConfig(rl.config[rules.slice("/etc/meridian/ratelimit/".length)]!)[0]!.domain).toBe(spec.runtime.ratelimit.domain);
   });
@@ -221,7 +251,11 @@ describe("command lines against the real CLI", () => {
     expect(timeServe).toBe(true);
     const opts = await parseWithCli(program, byService("clock").args);
     expect(opts).toMatchObject({ config: "/etc/meridian/clock/clock.json", port: 8080, host: "0.0.0.0" });
-    expect(clockConfigSchema.parse(serviceKeys(byService("clock").config["clock.json"]!))).toMatchObject({ region: "gcp-asne1", maxOffsetMs: spec.time.maxOffsetMs, grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 } });
+    expect(clockConfigSchema.parse(serviceKeys(byService("clock").config["clock.json"]!))).toMatchObject({
+      region: "gcp-asne1",
+      maxOffsetMs: spec.time.maxOffsetMs,
+      grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 },
+    });
   });
 
   it("the check fails on a flag the command does not have", async () => {

@@ -19,7 +19,11 @@ describe("tenant quotas", () => {
   });
 
   it("refuses container defaults that exceed the tenant or each other", () => {
-    expect(() => tenantObjects(withTenants([{ id: "tiny", owners: [], hard: { cpu: 0.25, memory: 4 }, container }]), "r")).toThrow(/tenant tiny: container.default.cpu 0.5 exceeds the tenant's hard.cpu 0.25/);
-    expect(() => tenantObjects(withTenants([{ id: "odd", owners: [], hard: { cpu: 4, memory: 4 }, container: { ...container, defaultRequest: { cpu: 1, memory: 0.1 } } }]), "r")).toThrow(/tenant odd: container.defaultRequest.cpu 1 exceeds container.default.cpu 0.5/);
+    expect(() => tenantObjects(withTenants([{ id: "tiny", owners: [], hard: { cpu: 0.25, memory: 4 }, container }]), "r")).toThrow(
+      /tenant tiny: container.default.cpu 0.5 exceeds the tenant's hard.cpu 0.25/,
+    );
+    expect(() => tenantObjects(withTenants([{ id: "odd", owners: [], hard: { cpu: 4, memory: 4 }, container: { ...container, defaultRequest: { cpu: 1, memory: 0.1 } } }]), "r")).toThrow(
+      /tenant odd: container.defaultRequest.cpu 1 exceeds container.default.cpu 0.5/,
+    );
   });
 });

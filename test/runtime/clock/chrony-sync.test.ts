@@ -106,13 +106,19 @@ describe("time serve --chrony: TrueTime from the node's chronyd", () => {
     await until("chrony synchronised and the clock ready", async () => (await timeOf(url)).reference?.status === "SYNCHRONIZED" && (await fetch(`${url}/readyz`)).status === 200);
     expect((await timeOf(url)).epsilonMs!).toBeLessThan(100);
 
-    const drill = await fetch(`${gm.url}/drills/inflate`, { method: "POST", headers: { authorization: gm.operator, "content-type": "application/json" }, body: JSON.stringify({ epsilonMs: 400, durationSeconds: 600 }) });
+    const drill = await fetch(`${gm.url}/drills/inflate`, {
+      method: "POST",
+      headers: { authorization: gm.operator, "content-type": "application/json" },
+      body: JSON.stringify({ epsilonMs: 400, durationSeconds: 600 }),
+    });
     expect(drill.status).toBe(200);
     await until("/readyz 503", async () => (await fetch(`${url}/readyz`)).status === 503);
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { checks: { clock: string } };
     expect(ready.checks.clock).toMatch(/^TrueTime ε \d+(\.\d+)? ms is beyond the bound of 100 ms/);
     // The bound came from chrony's tracking: its root dispersion now carries the grandmaster's 400 ms.
-    const tracking = execFileSync("chronyc", ["-c", "-n", "-h", "127.0.0.1", "-p", String(cmdPort), "tracking"], { encoding: "utf8" }).trim().split(",");
+    const tracking = execFileSync("chronyc", ["-c", "-n", "-h", "127.0.0.1", "-p", String(cmdPort), "tracking"], { encoding: "utf8" })
+      .trim()
+      .split(",");
     expect(Number(tracking[11]) * 1000).toBeGreaterThan(100);
     expect((await timeOf(url)).epsilonMs!).toBeGreaterThanOrEqual(Number(tracking[11]) * 1000 - 1);
   }, 60_000);

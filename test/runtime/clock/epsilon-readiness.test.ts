@@ -28,7 +28,11 @@ describe("time serve readiness on TrueTime ε", () => {
     closers.push(() => gm.close());
     gmUrl = gm.url;
     const ntpPort = Number(new URL(gm.endpoints["ntp"]!).port);
-    const clock = await startService(clockService, { region: "r1", maxOffsetMs: 250, maxEpsilonMs: 100, grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100, server: { port: 0 } }, { processMetrics: false });
+    const clock = await startService(
+      clockService,
+      { region: "r1", maxOffsetMs: 250, maxEpsilonMs: 100, grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100, server: { port: 0 } },
+      { processMetrics: false },
+    );
     closers.push(() => clock.close());
     clockUrl = clock.url;
   });
@@ -42,7 +46,11 @@ describe("time serve readiness on TrueTime ε", () => {
     expect((await fetch(`${clockUrl}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${clockUrl}/v1/time`)).json()).toMatchObject({ allowsStrong: true, refusal: null });
 
-    const drill = await fetch(`${gmUrl}/drills/inflate`, { method: "POST", headers: { authorization: operator, "content-type": "application/json" }, body: JSON.stringify({ epsilonMs: 1_000_000, durationSeconds: 600 }) });
+    const drill = await fetch(`${gmUrl}/drills/inflate`, {
+      method: "POST",
+      headers: { authorization: operator, "content-type": "application/json" },
+      body: JSON.stringify({ epsilonMs: 1_000_000, durationSeconds: 600 }),
+    });
     expect(drill.status).toBe(200);
 
     await until("/readyz 503", async () => (await fetch(`${clockUrl}/readyz`)).status === 503);

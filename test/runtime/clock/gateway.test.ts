@@ -1,9 +1,7 @@
 // The clock domain gateway's translations (runtime/clock/gateway.ts): physical and legacy timestamps into
 // HLC with the uncertainty they carry, refused outside the bound; HLC rendered for legacy clients.
 import { describe, expect, it } from "vitest";
-import {
-  TimeInputError, TimeOutOfBoundError, headerInterval, intoHlc, legacyInterval, parseHttpDate, parseRfc3339, physicalInterval, renderHlc, rfc3339Micros,
-} from "../../../runtime/clock/index.js";
+import { TimeInputError, TimeOutOfBoundError, headerInterval, intoHlc, legacyInterval, parseHttpDate, parseRfc3339, physicalInterval, renderHlc, rfc3339Micros } from "../../../runtime/clock/index.js";
 
 const T = Date.UTC(2026, 11, 2, 17, 19, 4) * 1000; // 2026-12-02T17:19:04Z in µs
 const bounds = { nowMicros: T, maxOffsetMicros: 250_000, maxUncertaintyMicros: 1_000_000 };

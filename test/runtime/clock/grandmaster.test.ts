@@ -116,8 +116,19 @@ describe("Grandmaster (in process)", () => {
     try {
       const transmit = toNtpTimestamp(Date.now());
       const request: NtpPacket = {
-        leap: 0, version: 4, mode: 3, stratum: 0, poll: 6, precision: -20, rootDelayS: 0, rootDispersionS: 0,
-        referenceId: Buffer.alloc(4), reference: toNtpTimestamp(0), origin: toNtpTimestamp(0), receive: toNtpTimestamp(0), transmit,
+        leap: 0,
+        version: 4,
+        mode: 3,
+        stratum: 0,
+        poll: 6,
+        precision: -20,
+        rootDelayS: 0,
+        rootDispersionS: 0,
+        referenceId: Buffer.alloc(4),
+        reference: toNtpTimestamp(0),
+        origin: toNtpTimestamp(0),
+        receive: toNtpTimestamp(0),
+        transmit,
       };
       const reply = decode((await client(gm, ntp, encode(request)))!);
       expect(reply).toMatchObject({ mode: 4, version: 4, stratum: 1, leap: 0, origin: transmit, poll: 6 });
@@ -134,8 +145,7 @@ describe("Grandmaster (in process)", () => {
 
   it("admin drills (operators only): a GPS outage puts the ensemble in holdover (refid ATOM); spoofing is outvoted; bad bodies are 400", async () => {
     const op = await localOperatorAuth(systemClock);
-    const start = (source: "gps" | "cesium") =>
-      startService(grandmasterService, { source, ntp: { port: 0 }, server: { port: 0, auth: op.auth } }, { processMetrics: false });
+    const start = (source: "gps" | "cesium") => startService(grandmasterService, { source, ntp: { port: 0 }, server: { port: 0, auth: op.auth } }, { processMetrics: false });
     const served = await start("gps");
     const cesiumOnly = await start("cesium");
     try {

@@ -248,7 +248,14 @@ describe("HybridClock — persisted upper bound (write-ahead)", () => {
   const setup = (failing = false) => {
     const m = new ManualClock(1_000);
     const persisted: number[] = [];
-    const store = { persist: (b: number) => (failing ? (() => { throw new Error("disk full"); })() : persisted.push(b)) };
+    const store = {
+      persist: (b: number) =>
+        failing
+          ? (() => {
+              throw new Error("disk full");
+            })()
+          : persisted.push(b),
+    };
     const c = new HybridClock({ clock: m, maxOffsetMs: 500, upperBound: { store, leadMs: 100 } });
     return { m, c, persisted };
   };

@@ -8,7 +8,8 @@ import { hostileHttpSuite } from "../../hostile.js";
 const fast = { headersMs: 500, requestMs: 1000 };
 let clock: Awaited<ReturnType<typeof startClock>>;
 let gm: Awaited<ReturnType<typeof startGm>>;
-const startClock = async () => startService(clockService, { region: "r1", maxOffsetMs: 250, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
+const startClock = async () =>
+  startService(clockService, { region: "r1", maxOffsetMs: 250, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
 const startGm = async () => startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
 
 beforeAll(async () => {

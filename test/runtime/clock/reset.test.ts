@@ -91,7 +91,10 @@ describe("HLC reset protocol", () => {
     let refused = await fetch(`${s.url}/v1/time`, { headers: { "x-meridian-consistency": oldToken } });
     expect(refused.status).toBe(409);
     expect(refused.headers.get("x-meridian-hlc-epoch")).toBe("1");
-    expect(await refused.json()).toMatchObject({ error: "hlc reset", detail: expect.stringMatching(/from HLC epoch 0; this clock was reset to epoch 1 since .*HLC ran ahead after a clock step.*discard it and re-read/) });
+    expect(await refused.json()).toMatchObject({
+      error: "hlc reset",
+      detail: expect.stringMatching(/from HLC epoch 0; this clock was reset to epoch 1 since .*HLC ran ahead after a clock step.*discard it and re-read/),
+    });
     refused = await fetch(`${s.url}/v1/time`, { headers: { "x-meridian-hlc": oldToken, "x-meridian-hlc-epoch": "0" } });
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: string }).error).toBe("hlc reset");
@@ -123,7 +126,11 @@ describe("HLC reset protocol", () => {
 
   it("after a forward clock jump that was then corrected: the monitor takes the clock out, a reset and a restart bring it back in a new epoch", async () => {
     const dir = tempDir();
-    const s = await startService(clockService, { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } }, { clock, processMetrics: false });
+    const s = await startService(
+      clockService,
+      { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } },
+      { clock, processMetrics: false },
+    );
     running.push(s);
     await runAhead(s.url, 5000); // read while the clock is 5 s ahead: a forward jump, then stepped back
     let ready = await fetch(`${s.url}/readyz`);
@@ -134,7 +141,11 @@ describe("HLC reset protocol", () => {
     expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
     await s.close();
     running.splice(0);
-    const again = await startService(clockService, { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } }, { clock, processMetrics: false });
+    const again = await startService(
+      clockService,
+      { region: "r1", maxOffsetMs: MAX_OFFSET_MS, dataDir: dir, forwardJumpCheck: true, server: { port: 0, auth: operator.auth } },
+      { clock, processMetrics: false },
+    );
     running.push(again);
     ready = await fetch(`${again.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -175,7 +186,15 @@ describe("clock domain gateway on time serve", () => {
     expect(await res.json()).toMatchObject({ error: "timestamp outside the bound", detail: expect.stringMatching(/ahead of this clock, beyond the max offset of 250 ms/) });
     res = await translate(s.url, { from: "legacy", value: "Wed, 02 Dec 2026 17:19:04 GMT", uncertaintyMs: 2000 });
     expect(await res.json()).toMatchObject({ error: "timestamp outside the bound", detail: expect.stringMatching(/uncertainty ±2500 ms exceeds the gateway's bound of ±1000 ms/) });
-    for (const body of [{ from: "physical", value: "2026-13-01T00:00:00Z" }, { from: "legacy", value: 1.5 }, { from: "physical", value: "x".repeat(65) }, { from: "solar", value: 1 }, { from: "hlc", value: "1.0", uncertaintyMs: 1 }, { from: "physical", value: -1 }, { from: "physical", value: 1, uncertaintyMs: -1 }]) {
+    for (const body of [
+      { from: "physical", value: "2026-13-01T00:00:00Z" },
+      { from: "legacy", value: 1.5 },
+      { from: "physical", value: "x".repeat(65) },
+      { from: "solar", value: 1 },
+      { from: "hlc", value: "1.0", uncertaintyMs: 1 },
+      { from: "physical", value: -1 },
+      { from: "physical", value: 1, uncertaintyMs: -1 },
+    ]) {
       expect((await translate(s.url, body)).status, JSON.stringify(body)).toBe(400);
     }
     expect(s.parts.node.hlc.peek().wall).toBeLessThan((Date.now() + MAX_OFFSET_MS) * 1000);

@@ -45,7 +45,12 @@ describe("FileUpperBound", () => {
   it("reports a torn, hostile or foreign file as unreadable (the caller waits out max offset)", () => {
     dir = mkdtempSync(join(tmpdir(), "hlc-ub-"));
     const store = new FileUpperBound(dir);
-    for (const [text, reason] of <[string, string][]>[["{\"upperBound", "not JSON"], ["{\"upperBoundMicros\":-1}", "no positive integer upperBoundMicros"], ["{\"__proto__\":{\"upperBoundMicros\":5}}", "no positive integer upperBoundMicros"], ["[]", "no positive integer upperBoundMicros"]]) {
+    for (const [text, reason] of <[string, string][]>[
+      ['{"upperBound', "not JSON"],
+      ['{"upperBoundMicros":-1}', "no positive integer upperBoundMicros"],
+      ['{"__proto__":{"upperBoundMicros":5}}', "no positive integer upperBoundMicros"],
+      ["[]", "no positive integer upperBoundMicros"],
+    ]) {
       writeFileSync(store.path, text);
       expect(store.read()).toEqual({ kind: "unreadable", reason });
     }

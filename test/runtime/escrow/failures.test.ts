@@ -33,7 +33,8 @@ describe("escrow under store failure", () => {
     const service = new EscrowService({ config, store, limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) }, clock });
     Object.assign(service.admission, { breakerThreshold: 2, breakerCooldownMs: 5_000 });
     const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers, () => clock.now()));
-    const call = async (method: "GET" | "POST", url: string, body?: object, user = "ops") => app.inject({ method, url, payload: body, headers: await as(user, "eu", { admin: true, nowMs: 1_000_000 }) });
+    const call = async (method: "GET" | "POST", url: string, body?: object, user = "ops") =>
+      app.inject({ method, url, payload: body, headers: await as(user, "eu", { admin: true, nowMs: 1_000_000 }) });
     await service.createConfigured(); // eu starts with 2, the pool keeps 2
     const a = (await call("POST", "/v1/inventory/tix/reservations", { qty: 1 }, "a")).json().reservationId as string;
     const b = (await call("POST", "/v1/inventory/tix/reservations", { qty: 1 }, "b")).json().reservationId as string;

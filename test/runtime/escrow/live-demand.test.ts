@@ -28,7 +28,9 @@ describe("live demand fed back into the rate a region plans with", () => {
     const config = await testConfig(["eu", "us"], {
       leaseTtlSeconds: 3600,
       reservationTtlSeconds: 3600,
-      skus: [{ sku: "tix", total: 100_000, globalReserve: 20_000, allocation: { eu: 40_000, us: 40_000 }, refill: { batchSize: 50, reorderPoints: { eu: 10, us: 10 } }, forecastRate: { eu: 40, us: 40 } }],
+      skus: [
+        { sku: "tix", total: 100_000, globalReserve: 20_000, allocation: { eu: 40_000, us: 40_000 }, refill: { batchSize: 50, reorderPoints: { eu: 10, us: 10 } }, forecastRate: { eu: 40, us: 40 } },
+      ],
       admission: { perUserLimit: 1000, userRatePerSecond: 1e6, userBurst: 1e6 },
     });
     const service = new EscrowService({ config, store: new MemoryEscrowStore(), limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) }, clock });

@@ -94,7 +94,14 @@ describe("escrow load test through HTTP", () => {
     const nodes: ChildProcess[] = [];
     for (const [i, region] of REGIONS.entries()) {
       const peers = Object.fromEntries(REGIONS.flatMap((r, j) => (j === i ? [] : [[r, bases[j]!]])));
-      const config = await testConfig([region], { rebalanceIntervalSeconds: 0.2, leaseTtlSeconds: 3, reservationTtlSeconds: 5, peers, admission: { perUserLimit: 2, maxConcurrentCheckouts: 400, userRatePerSecond: 50, userBurst: 50 }, waitingRoom: { trancheSize: 200 } });
+      const config = await testConfig([region], {
+        rebalanceIntervalSeconds: 0.2,
+        leaseTtlSeconds: 3,
+        reservationTtlSeconds: 5,
+        peers,
+        admission: { perUserLimit: 2, maxConcurrentCheckouts: 400, userRatePerSecond: 50, userBurst: 50 },
+        waitingRoom: { trancheSize: 200 },
+      });
       const file = join(dir, `${schema}-${region}.json`);
       writeFileSync(file, JSON.stringify(config));
       nodes.push(await startRegion(file, ports[i]!, [...stores, "--store-schema", schema, "--redis-prefix", `mes:${schema}:`]));

@@ -53,7 +53,11 @@ describe("startEscrowServer (what `meridian escrow serve` and `meridian local` r
     expect(res.headers.get("x-meridian-hlc-epoch")).toBe("0");
     // Reads carry no token of their own; a token from an epoch this clock never had is refused, not compared.
     expect((await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws", "x-meridian-consistency": token } })).status).toBe(200);
-    const foreign = await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { ...headers, "x-meridian-consistency": `${token}@4` }, body: JSON.stringify({ qty: 1 }) });
+    const foreign = await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, {
+      method: "POST",
+      headers: { ...headers, "x-meridian-consistency": `${token}@4` },
+      body: JSON.stringify({ qty: 1 }),
+    });
     expect(foreign.status).toBe(409);
     expect(((await foreign.json()) as { error: string }).error).toBe("unknown hlc epoch");
     const view = (await (await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).json()) as { reserved: number };

@@ -17,9 +17,10 @@ export async function ensurePgDatabase(): Promise<void> {
   await c.connect();
   try {
     const r = await c.query("SELECT 1 FROM pg_database WHERE datname = 'meridian_escrow_test'");
-    if (r.rowCount === 0) await c.query("CREATE DATABASE meridian_escrow_test").catch((e: { code?: string }) => {
-      if (e.code !== "42P04" && e.code !== "23505") throw e;
-    });
+    if (r.rowCount === 0)
+      await c.query("CREATE DATABASE meridian_escrow_test").catch((e: { code?: string }) => {
+        if (e.code !== "42P04" && e.code !== "23505") throw e;
+      });
   } finally {
     await c.end();
   }

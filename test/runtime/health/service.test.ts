@@ -15,20 +15,34 @@ describe("health aggregator", () => {
   let svc: Awaited<ReturnType<typeof startService>>;
   beforeAll(async () => {
     const ready = await upstream((_q, r) => r.end("ok"));
-    const failing = await upstream((_q, r) => { r.statusCode = 503; r.end('{"error":"not ready","detail":"store redis unreachable"}'); });
+    const failing = await upstream((_q, r) => {
+      r.statusCode = 503;
+      r.end('{"error":"not ready","detail":"store redis unreachable"}');
+    });
     const hung = await upstream(() => undefined);
     servers.push(ready.server, failing.server, hung.server);
-    svc = await startService(healthService, {
-      region: "aws-use1",
-      probeTimeoutMs: 300,
-      signals: [
-        { name: "gateway", path: "/healthz/gateway", probes: [] },
-        { name: "escrow", path: "/healthz/escrow", probes: [{ name: "escrow", url: ready.url }] },
-        { name: "serving", path: "/healthz", probes: [{ name: "escrow", url: ready.url }, { name: "ratelimit", url: failing.url }] },
-        { name: "slow", path: "/healthz/slow", probes: [{ name: "clock", url: hung.url }] },
-      ],
-      server: { port: 0 },
-    }, { processMetrics: false });
+    svc = await startService(
+      healthService,
+      {
+        region: "aws-use1",
+        probeTimeoutMs: 300,
+        signals: [
+          { name: "gateway", path: "/healthz/gateway", probes: [] },
+          { name: "escrow", path: "/healthz/escrow", probes: [{ name: "escrow", url: ready.url }] },
+          {
+            name: "serving",
+            path: "/healthz",
+            probes: [
+              { name: "escrow", url: ready.url },
+              { name: "ratelimit", url: failing.url },
+            ],
+          },
+          { name: "slow", path: "/healthz/slow", probes: [{ name: "clock", url: hung.url }] },
+        ],
+        server: { port: 0 },
+      },
+      { processMetrics: false },
+    );
   });
   afterAll(async () => {
     await svc?.close();
@@ -61,7 +75,12 @@ describe("health aggregator", () => {
   });
 
   it("the verdict core: no answer and non-2xx are failures", () => {
-    expect(verdict("s", [{ name: "a", status: 204 }, { name: "b", status: 302 }]).healthy).toBe(false);
+    expect(
+      verdict("s", [
+        { name: "a", status: 204 },
+        { name: "b", status: 302 },
+      ]).healthy,
+    ).toBe(false);
     expect(verdict("s", [{ name: "a", status: null, detail: "timeout" }]).checks).toEqual({ a: "no answer: timeout" });
     expect(verdict("s", []).healthy).toBe(true);
   });

@@ -5,17 +5,7 @@ import type { AddressInfo } from "node:net";
 import fastify, { type FastifyInstance } from "fastify";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "../../../runtime/identity/local-ca.js";
-import {
-  allowIds,
-  allowTrustDomain,
-  enforcePeerIds,
-  mtlsClientOptions,
-  mtlsServerOptions,
-  peerSpiffeId,
-  reloadSvid,
-  requestPeerId,
-  type PeerRejection,
-} from "../../../runtime/identity/index.js";
+import { allowIds, allowTrustDomain, enforcePeerIds, mtlsClientOptions, mtlsServerOptions, peerSpiffeId, reloadSvid, requestPeerId, type PeerRejection } from "../../../runtime/identity/index.js";
 import { X509Certificate } from "node:crypto";
 import { allowedCallerIds, runtimeService, spiffeId, GATEWAY_IDENTITY } from "../../../model/services.js";
 
@@ -104,9 +94,7 @@ describe("runtime identity: mTLS with X.509-SVIDs over real TLS", () => {
 
   it("a plain-TLS client (no client certificate) is refused", async () => {
     for (const port of [prooflogPort, clockPort]) {
-      await expect(get(port, { ca: domain.bundle, checkServerIdentity: () => undefined })).rejects.toThrow(
-        /certificate required|socket hang up|ECONNRESET|alert/i,
-      );
+      await expect(get(port, { ca: domain.bundle, checkServerIdentity: () => undefined })).rejects.toThrow(/certificate required|socket hang up|ECONNRESET|alert/i);
     }
   });
 

@@ -5,15 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import {
-  createIntermediateCsr,
-  createOfflineRoot,
-  describeCa,
-  issueLeaf,
-  issueSubordinateCa,
-  signIntermediate,
-  type CaMaterial,
-} from "../../../runtime/identity/offline-ca.js";
+import { createIntermediateCsr, createOfflineRoot, describeCa, issueLeaf, issueSubordinateCa, signIntermediate, type CaMaterial } from "../../../runtime/identity/offline-ca.js";
 
 const TD = "prod.meridian.internal";
 const NOW = Date.now();

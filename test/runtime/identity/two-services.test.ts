@@ -58,7 +58,13 @@ beforeAll(async () => {
   const rules = file("api.yaml", "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: minute, requests_per_unit: 100 }\n");
   ratelimit = await startService(
     ratelimitService,
-    { rules, watch: false, grpc: { port: 0 }, callers: allowedCallerIds(TD, "ratelimit"), server: { host: "127.0.0.1", port: 0, auth: { operators }, tls: tlsFiles("ratelimit", svids["ratelimit"]!, `${ca.bundle}\n${federated.bundle}\n`) } },
+    {
+      rules,
+      watch: false,
+      grpc: { port: 0 },
+      callers: allowedCallerIds(TD, "ratelimit"),
+      server: { host: "127.0.0.1", port: 0, auth: { operators }, tls: tlsFiles("ratelimit", svids["ratelimit"]!, `${ca.bundle}\n${federated.bundle}\n`) },
+    },
     { processMetrics: false },
   );
   grandmaster = await startService(
@@ -89,7 +95,16 @@ function call(c: Call): Promise<{ status: number; body: string }> {
   const payload = c.body === undefined ? undefined : JSON.stringify(c.body);
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { ...tls, ...credentials, host: "127.0.0.1", port: c.to.port, method: c.method ?? "GET", path: c.path, agent: false, headers: { ...(payload ? { "content-type": "application/json" } : {}), ...c.headers } },
+      {
+        ...tls,
+        ...credentials,
+        host: "127.0.0.1",
+        port: c.to.port,
+        method: c.method ?? "GET",
+        path: c.path,
+        agent: false,
+        headers: { ...(payload ? { "content-type": "application/json" } : {}), ...c.headers },
+      },
       (res) => {
         let body = "";
         res.on("data", (d: Buffer) => (body += d.toString()));
@@ -152,6 +167,18 @@ describe("SVID authorization between two running services", () => {
     const claims = { "x-spiffe-id": ESCROW, "x-forwarded-client-cert": `By=${RATELIMIT};URI=${ESCROW}`, "x-client-cert-uri": OPERATOR };
     expect((await decide(undefined, claims)).status).toBe(401);
     expect((await decide(svids["grandmaster"], claims)).status).toBe(403);
-    expect((await call({ to: grandmaster, expect: GRANDMASTER_ID, as: svids["ratelimit"], method: "POST", path: "/drills/inflate", body: { epsilonMs: 5, durationSeconds: 1 }, headers: { "x-spiffe-id": OPERATOR } })).status).toBe(403);
+    expect(
+      (
+        await call({
+          to: grandmaster,
+          expect: GRANDMASTER_ID,
+          as: svids["ratelimit"],
+          method: "POST",
+          path: "/drills/inflate",
+          body: { epsilonMs: 5, durationSeconds: 1 },
+          headers: { "x-spiffe-id": OPERATOR },
+        })
+      ).status,
+    ).toBe(403);
   });
 });

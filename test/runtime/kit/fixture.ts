@@ -20,7 +20,14 @@ export const itemsService = defineService({
   config: itemsConfig,
   stores(config) {
     const stores: Record<string, StoreSpec | undefined> = { redis: config.redis ? { kind: "redis", url: config.redis } : undefined };
-    if (config.flakyStore) stores["flaky"] = { kind: "custom", target: "test://flaky", check: async () => { if (flaky.down) throw new Error("flaky store is down"); } };
+    if (config.flakyStore)
+      stores["flaky"] = {
+        kind: "custom",
+        target: "test://flaky",
+        check: async () => {
+          if (flaky.down) throw new Error("flaky store is down");
+        },
+      };
     return stores;
   },
   start({ config }) {

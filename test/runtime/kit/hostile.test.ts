@@ -10,7 +10,11 @@ import { itemsService } from "./fixture.js";
 let svc: Awaited<ReturnType<typeof startService<typeof itemsService.config, Awaited<ReturnType<typeof itemsService.start>>>>>;
 beforeAll(async () => {
   const op = await localOperatorAuth(systemClock);
-  svc = await startService(itemsService, { peers: ["spiffe://kit.test/ns/meridian/sa/escrow"], server: { port: 0, auth: op.auth, timeouts: { headersMs: 500, requestMs: 1000 } } }, { processMetrics: false });
+  svc = await startService(
+    itemsService,
+    { peers: ["spiffe://kit.test/ns/meridian/sa/escrow"], server: { port: 0, auth: op.auth, timeouts: { headersMs: 500, requestMs: 1000 } } },
+    { processMetrics: false },
+  );
   svc.parts.items.push("existing");
 });
 afterAll(() => svc?.close());

@@ -41,7 +41,7 @@ describe("config", () => {
     expect(err).toBeInstanceOf(ConfigFileError);
     const msg = (err as Error).message;
     expect(msg).toContain(`config ${bad}: `);
-    for (const key of ["server.port", "server.timeouts.headersMs", "server: Unrecognized key: \"colour\"", "greeting"]) expect(msg).toContain(key);
+    for (const key of ["server.port", "server.timeouts.headersMs", 'server: Unrecognized key: "colour"', "greeting"]) expect(msg).toContain(key);
     expect(() => readConfigFile(file("broken.yaml", "a: [1, 2"))).toThrow(/broken\.yaml: not valid YAML/);
     expect(() => readConfigFile(join(dir, "missing.yaml"))).toThrow(/missing\.yaml: cannot read \(ENOENT\)/);
     expect(() => readConfigFile(file("list.yaml", "- 1\n"))).toThrow(/expected a map of keys/);
@@ -61,7 +61,11 @@ describe("a running service", () => {
 
   beforeAll(async () => {
     op = await localOperatorAuth(clock);
-    svc = await startService(itemsService, { flakyStore: true, server: { port: 0, auth: op.auth, timeouts: { headersMs: 300, requestMs: 2000 }, limits: { paramLength: 32, connections: 50 } } }, { clock, processMetrics: false });
+    svc = await startService(
+      itemsService,
+      { flakyStore: true, server: { port: 0, auth: op.auth, timeouts: { headersMs: 300, requestMs: 2000 }, limits: { paramLength: 32, connections: 50 } } },
+      { clock, processMetrics: false },
+    );
     port = svc.port;
   });
   afterAll(() => svc?.close());
@@ -205,7 +209,10 @@ describe("startup failures", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const refused = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    for (const [port, reason] of [[refused, /ECONNREFUSED/], [taken, /no answer within 500 ms/]] as const) {
+    for (const [port, reason] of [
+      [refused, /ECONNREFUSED/],
+      [taken, /no answer within 500 ms/],
+    ] as const) {
       const err = await startService(itemsService, { redis: `redis://:hunter2@127.0.0.1:${port}/0`, server: { port: 0, timeouts: { storeMs: 500 } } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnreachableError);
       expect((err as Error).message).toMatch(new RegExp(`^store redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0\\) unreachable: `));

@@ -105,7 +105,10 @@ describe("a service behind its Istio sidecar (server.identity.xfcc)", () => {
     ["garbage", "\u00ff\u00fe;;==", /x-forwarded-client-cert refused/],
     ["an open quote that swallows the sidecar's element", `Subject=",${element(ESCROW)}`, /unterminated|after a closing quote/],
   ])("refuses %s with 401 naming why", async (_, header, why) => {
-    for (const [path, method] of [["/peer", "GET"], ["/admin/reset", "POST"]] as const) {
+    for (const [path, method] of [
+      ["/peer", "GET"],
+      ["/admin/reset", "POST"],
+    ] as const) {
       const r = await get(path, header, {}, method);
       expect(r.status).toBe(401);
       expect(r.body.error).toBe("unauthenticated");

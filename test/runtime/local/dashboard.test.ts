@@ -120,7 +120,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
       { kind: "degrade", region: "local-azure", service: "escrow" },
       { kind: "skew", region: "local-azure", skewMs: 600 },
     ]);
-    await page.waitForFunction(() => /faults in force\s*escrow forced failing, clock skew 600 ms/.test(document.querySelector('.card[data-region="local-azure"]')?.textContent ?? ""), null, { timeout: 10_000 });
+    await page.waitForFunction(() => /faults in force\s*escrow forced failing, clock skew 600 ms/.test(document.querySelector('.card[data-region="local-azure"]')?.textContent ?? ""), null, {
+      timeout: 10_000,
+    });
     // Restarting the region says its faults come back with it, and the events show they did.
     await page.click('.card[data-region="local-azure"] button:has-text("restart")');
     await page.waitForFunction(() => /re-applied after restart: escrow forced failing/.test(document.getElementById("events")?.textContent ?? ""), null, { timeout: 30_000 });

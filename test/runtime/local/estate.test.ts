@@ -63,7 +63,11 @@ describe("the local estate (real processes, real dig)", () => {
       return Object.fromEntries(Object.entries(states).map(([id, st]) => [id, st?.services.ratelimit.requestsPerSecond ?? 0]));
     };
     const limit = spec.runtime.ratelimit.requestsPerSecond;
-    expect(await until("every region's state", async () => ((s) => (Object.values(s).every((v) => v > 0) ? s : undefined))(await shares()))).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
+    expect(await until("every region's state", async () => ((s) => (Object.values(s).every((v) => v > 0) ? s : undefined))(await shares()))).toEqual({
+      "local-aws": 417,
+      "local-gcp": 333,
+      "local-azure": 250,
+    });
 
     await estate.killRegion(first.id);
     await until("unhealthy", () => (estate.healthStates()[first.id] === "unhealthy" ? true : undefined));

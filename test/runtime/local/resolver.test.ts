@@ -21,7 +21,10 @@ async function queryOverTcp(port: number, name: string, n: number): Promise<stri
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const reply = dnsPacket.decode(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
         buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
-        answers.set(reply.id!, (reply.answers ?? []).flatMap((a) => (a.type === "A" ? [String(a.data)] : [])));
+        answers.set(
+          reply.id!,
+          (reply.answers ?? []).flatMap((a) => (a.type === "A" ? [String(a.data)] : [])),
+        );
         if (answers.size === n) resolve();
       }
     });

@@ -30,9 +30,10 @@ beforeAll(async () => {
   const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
   await c.connect();
   const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB]);
-  if (exists.rowCount === 0) await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-    if (e.code !== "42P04") throw e;
-  });
+  if (exists.rowCount === 0)
+    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
+      if (e.code !== "42P04") throw e;
+    });
   await c.end();
 });
 
@@ -126,8 +127,7 @@ describe("sequencer with a persistent duplicate index", () => {
   });
 });
 
-const serve = (args: string[]) =>
-  serveCli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(tmp, "log.key"), "--checkpoint-interval", "25", "--dedupe", "64", ...args]);
+const serve = (args: string[]) => serveCli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(tmp, "log.key"), "--checkpoint-interval", "25", "--dedupe", "64", ...args]);
 
 /**
  * Append from 8 writers, each resubmitting its earlier entries between new ones; kill -9 the instant an

@@ -6,8 +6,7 @@ import { openCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { leafHash } from "../../../runtime/prooflog/rfc6962.js";
 
 const keys = generateKey("meridian.test/log");
-const open = (store = new MemoryStore(), dedupeCapacity?: number) =>
-  TransparencyLog.open({ origin: "meridian.test/log", signer: newSigner(keys.signerKey), store, dedupeCapacity, maxBatch: 3 });
+const open = (store = new MemoryStore(), dedupeCapacity?: number) => TransparencyLog.open({ origin: "meridian.test/log", signer: newSigner(keys.signerKey), store, dedupeCapacity, maxBatch: 3 });
 
 describe("sequencer", () => {
   it("assigns consecutive indices across batches and publishes checkpoints only for durable sizes", async () => {
@@ -23,7 +22,10 @@ describe("sequencer", () => {
   it("answers duplicates, queued or durable, with the original index; with dedupe off they are logged again", async () => {
     const log = await open();
     const [a, dup] = await Promise.all([log.add(Buffer.from("x")), log.add(Buffer.from("x"))]);
-    expect([a, dup]).toEqual([{ index: 0, duplicate: false }, { index: 0, duplicate: true }]);
+    expect([a, dup]).toEqual([
+      { index: 0, duplicate: false },
+      { index: 0, duplicate: true },
+    ]);
     expect(await log.add(Buffer.from("x"))).toEqual({ index: 0, duplicate: true });
     const plain = await open(new MemoryStore(), 0);
     expect((await Promise.all([plain.add(Buffer.from("x")), plain.add(Buffer.from("x"))])).map((r) => r.index)).toEqual([0, 1]);

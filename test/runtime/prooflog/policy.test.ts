@@ -27,7 +27,11 @@ quorum X-and-Y
 const note = signCheckpoint({ origin: ORIGIN, size: 5, root: leafHash(Buffer.from("r")), extensions: [] }, [newSigner(log.signerKey)]);
 const cosign = (names: string[]) => {
   const text = note.slice(0, note.indexOf("\n\n") + 1);
-  return signNote(text, names.map((n) => newCosigner(w.find((x) => x.n === n)!.k.signerKey, clock)), [{ name: ORIGIN, keyId: Number.parseInt(log.verifierKey.split("+")[1]!, 16), base64: note.trim().split(" ").pop()! }]);
+  return signNote(
+    text,
+    names.map((n) => newCosigner(w.find((x) => x.n === n)!.k.signerKey, clock)),
+    [{ name: ORIGIN, keyId: Number.parseInt(log.verifierKey.split("+")[1]!, 16), base64: note.trim().split(" ").pop()! }],
+  );
 };
 
 describe("tlog-policy", () => {
@@ -42,7 +46,10 @@ describe("tlog-policy", () => {
   it("refuses a checkpoint signed only by a witness key, and one from a log not in the policy", () => {
     const p = parsePolicy(POLICY);
     const text = note.slice(0, note.indexOf("\n\n") + 1);
-    const witnessOnly = signNote(text, ["X1", "X2", "Y1"].map((n) => newCosigner(w.find((x) => x.n === n)!.k.signerKey, clock)));
+    const witnessOnly = signNote(
+      text,
+      ["X1", "X2", "Y1"].map((n) => newCosigner(w.find((x) => x.n === n)!.k.signerKey, clock)),
+    );
     expect(() => verifyWithPolicy(witnessOnly, p)).toThrow(/no signature from a known key/);
     const stranger = signCheckpoint({ origin: ORIGIN, size: 5, root: leafHash(Buffer.from("r")), extensions: [] }, [newSigner(generateKey(ORIGIN).signerKey)]);
     expect(() => verifyWithPolicy(stranger, p)).toThrow(/no signature from a known key/);

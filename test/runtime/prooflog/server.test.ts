@@ -80,9 +80,21 @@ describe("log HTTP API", () => {
   it("answers JSON inclusion and consistency proofs that verify", async () => {
     const cp = log.checkpoint().checkpoint;
     const inc = (await app.inject({ url: `/proof/inclusion?index=12345&size=${N}` })).json<{ proof: string[]; leafHash: string }>();
-    verifyInclusion(12345, N, leafHash(Buffer.from("e12345")), inc.proof.map((h) => Buffer.from(h, "base64")), cp.root);
+    verifyInclusion(
+      12345,
+      N,
+      leafHash(Buffer.from("e12345")),
+      inc.proof.map((h) => Buffer.from(h, "base64")),
+      cp.root,
+    );
     const con = (await app.inject({ url: `/proof/consistency?old=777&new=${N}` })).json<{ proof: string[] }>();
-    verifyConsistency(777, N, con.proof.map((h) => Buffer.from(h, "base64")), await log.rootAt(777), cp.root);
+    verifyConsistency(
+      777,
+      N,
+      con.proof.map((h) => Buffer.from(h, "base64")),
+      await log.rootAt(777),
+      cp.root,
+    );
   });
 
   it("appends, detects duplicates, and rejects bad requests with {error, detail}", async () => {
@@ -95,7 +107,15 @@ describe("log HTTP API", () => {
     expect(big.statusCode).toBe(413);
     expect(big.json()).toHaveProperty("error");
     expect((await add("")).statusCode).toBe(400);
-    for (const url of ["/proof/inclusion?index=5", "/proof/inclusion?index=5&size=1", "/proof/inclusion?index=-1&size=5", `/proof/inclusion?index=0&size=${N + 10}`, "/proof/consistency?old=0&new=5", "/proof/consistency?old=9&new=5", "/tile/0/abc"]) {
+    for (const url of [
+      "/proof/inclusion?index=5",
+      "/proof/inclusion?index=5&size=1",
+      "/proof/inclusion?index=-1&size=5",
+      `/proof/inclusion?index=0&size=${N + 10}`,
+      "/proof/consistency?old=0&new=5",
+      "/proof/consistency?old=9&new=5",
+      "/tile/0/abc",
+    ]) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(400);
       expect(Object.keys(res.json()).sort(), url).toEqual(["detail", "error"]);

@@ -21,7 +21,16 @@ afterAll(async () => {
 const origin = "meridian.test/log-time";
 async function serve(node: ClockNode, port: number) {
   const { signerKey } = generateKey(origin);
-  const s = await startLogServer({ origin, signerKey, dataDir: mkdtempSync(join(tmpdir(), "log-time-")), port: 0, checkpointIntervalMs: 20, hlc: node, timeReference: { grandmaster: { host: "127.0.0.1", port }, syncIntervalMs: 100 }, notice: () => undefined });
+  const s = await startLogServer({
+    origin,
+    signerKey,
+    dataDir: mkdtempSync(join(tmpdir(), "log-time-")),
+    port: 0,
+    checkpointIntervalMs: 20,
+    hlc: node,
+    timeReference: { grandmaster: { host: "127.0.0.1", port }, syncIntervalMs: 100 },
+    notice: () => undefined,
+  });
   closers.push(() => s.app.close());
   return s.url;
 }
@@ -32,7 +41,11 @@ describe("the proof log's time reference", () => {
     const op = await localOperatorAuth(systemClock);
     const gm = await startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0, auth: op.auth } }, { processMetrics: false });
     closers.push(() => gm.close());
-    const drill = await fetch(`${gm.url}/drills/inflate`, { method: "POST", headers: { authorization: `Bearer ${await op.token()}`, "content-type": "application/json" }, body: JSON.stringify({ epsilonMs: 300, durationSeconds: 600 }) });
+    const drill = await fetch(`${gm.url}/drills/inflate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await op.token()}`, "content-type": "application/json" },
+      body: JSON.stringify({ epsilonMs: 300, durationSeconds: 600 }),
+    });
     expect(drill.status).toBe(200);
     // A max offset of 1 s: the inflated ε is within the freeze threshold, so checkpoints wait rather than stop.
     const node = new ClockNode({ clock: systemClock, maxOffsetMs: 1000 });

@@ -3,13 +3,7 @@ import fc from "fast-check";
 import { MerkleTree } from "../../../runtime/prooflog/tree.js";
 import { CompactRange, decompose } from "../../../runtime/prooflog/compact.js";
 import { EMPTY_ROOT, leafHash, nodeHash, type Hash } from "../../../runtime/prooflog/rfc6962.js";
-import {
-  ProofError,
-  verifyConsistency,
-  verifyInclusion,
-  verifySubtreeConsistency,
-  verifySubtreeInclusion,
-} from "../../../runtime/prooflog/proof/verify.js";
+import { ProofError, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from "../../../runtime/prooflog/proof/verify.js";
 
 const entry = (i: number) => Buffer.from(`entry-${i}`);
 
@@ -65,29 +59,35 @@ describe("Merkle tree", () => {
 
   it("property: every inclusion proof verifies and any bit flip fails (sizes up to 10^5)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: BIG }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))), ([size, index, w, bit]) => {
-        const proof = big.inclusionProof(index, size);
-        const root = big.rootAt(size);
-        verifyInclusion(index, size, big.leafHash(index), proof, root);
-        if (proof.length > 0) expect(() => verifyInclusion(index, size, big.leafHash(index), flip(proof, w % proof.length, bit), root)).toThrow(ProofError);
-        const badLeaf = Buffer.from(big.leafHash(index));
-        badLeaf[bit >> 3]! ^= 1 << (bit & 7);
-        expect(() => verifyInclusion(index, size, badLeaf, proof, root)).toThrow(ProofError);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: BIG }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
+        ([size, index, w, bit]) => {
+          const proof = big.inclusionProof(index, size);
+          const root = big.rootAt(size);
+          verifyInclusion(index, size, big.leafHash(index), proof, root);
+          if (proof.length > 0) expect(() => verifyInclusion(index, size, big.leafHash(index), flip(proof, w % proof.length, bit), root)).toThrow(ProofError);
+          const badLeaf = Buffer.from(big.leafHash(index));
+          badLeaf[bit >> 3]! ^= 1 << (bit & 7);
+          expect(() => verifyInclusion(index, size, badLeaf, proof, root)).toThrow(ProofError);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it("property: every consistency proof verifies and any bit flip fails", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: BIG }).chain((s2) => fc.tuple(fc.integer({ min: 1, max: s2 }), fc.constant(s2), fc.nat(), fc.nat(255))), ([s1, s2, w, bit]) => {
-        const proof = big.consistencyProof(s1, s2);
-        verifyConsistency(s1, s2, proof, big.rootAt(s1), big.rootAt(s2));
-        if (proof.length > 0) {
-          expect(() => verifyConsistency(s1, s2, flip(proof, w % proof.length, bit), big.rootAt(s1), big.rootAt(s2))).toThrow(ProofError);
-          expect(() => verifyConsistency(s1, s2, proof.slice(1), big.rootAt(s1), big.rootAt(s2))).toThrow(ProofError);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: BIG }).chain((s2) => fc.tuple(fc.integer({ min: 1, max: s2 }), fc.constant(s2), fc.nat(), fc.nat(255))),
+        ([s1, s2, w, bit]) => {
+          const proof = big.consistencyProof(s1, s2);
+          verifyConsistency(s1, s2, proof, big.rootAt(s1), big.rootAt(s2));
+          if (proof.length > 0) {
+            expect(() => verifyConsistency(s1, s2, flip(proof, w % proof.length, bit), big.rootAt(s1), big.rootAt(s2))).toThrow(ProofError);
+            expect(() => verifyConsistency(s1, s2, proof.slice(1), big.rootAt(s1), big.rootAt(s2))).toThrow(ProofError);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

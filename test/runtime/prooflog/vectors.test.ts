@@ -17,9 +17,7 @@ function files(dir: string): string[] {
 type Probe = Record<string, bigint | string | string[] | null | boolean>;
 // Sizes in the probes reach 2^64 - 1: keep every integer exact by reading its source text.
 function load(path: string): Probe {
-  return JSON.parse(readFileSync(path, "utf8"), (_k, v: unknown, ctx?: { source?: string }) =>
-    typeof v === "number" && ctx?.source !== undefined ? BigInt(ctx.source) : v,
-  ) as Probe;
+  return JSON.parse(readFileSync(path, "utf8"), (_k, v: unknown, ctx?: { source?: string }) => (typeof v === "number" && ctx?.source !== undefined ? BigInt(ctx.source) : v)) as Probe;
 }
 const b64 = (s: unknown) => Buffer.from(String(s), "base64");
 const proofOf = (p: Probe) => ((p["proof"] as string[] | null) ?? []).map(b64);

@@ -49,17 +49,17 @@ describe("dominant resource fairness", () => {
 
   it("never over-allocates and leaves no task that would fit (property)", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.record({ cpu: fc.integer({ min: 0, max: 5 }), mem: fc.integer({ min: 0, max: 8 }), net: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 5 }),
-        (demands) => {
-          const cap = { cpu: 20, mem: 40, net: 10 };
-          const out = dominantResourceFairness(cap, demands.map((d, i) => ({ id: `u${i}`, demand: d })));
-          const used = { cpu: 0, mem: 0, net: 0 };
-          for (const o of out) for (const r of ["cpu", "mem", "net"] as const) used[r] += o.allocated[r]!;
-          for (const r of ["cpu", "mem", "net"] as const) expect(used[r]).toBeLessThanOrEqual(cap[r]);
-          for (const d of demands) if (d.cpu + d.mem + d.net > 0) expect(d.cpu + used.cpu > cap.cpu || d.mem + used.mem > cap.mem || d.net + used.net > cap.net).toBe(true);
-        },
-      ),
+      fc.property(fc.array(fc.record({ cpu: fc.integer({ min: 0, max: 5 }), mem: fc.integer({ min: 0, max: 8 }), net: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 5 }), (demands) => {
+        const cap = { cpu: 20, mem: 40, net: 10 };
+        const out = dominantResourceFairness(
+          cap,
+          demands.map((d, i) => ({ id: `u${i}`, demand: d })),
+        );
+        const used = { cpu: 0, mem: 0, net: 0 };
+        for (const o of out) for (const r of ["cpu", "mem", "net"] as const) used[r] += o.allocated[r]!;
+        for (const r of ["cpu", "mem", "net"] as const) expect(used[r]).toBeLessThanOrEqual(cap[r]);
+        for (const d of demands) if (d.cpu + d.mem + d.net > 0) expect(d.cpu + used.cpu > cap.cpu || d.mem + used.mem > cap.mem || d.net + used.net > cap.net).toBe(true);
+      }),
       { numRuns: 200 },
     );
   });

@@ -35,7 +35,11 @@ async function replay(action: "pause" | "resume"): Promise<void> {
 }
 
 async function reserve(cpu: number): Promise<string> {
-  const res = await fetch(`${svc.url}/v1/quota/nodes/alice/reserve`, { method: "POST", headers: { ...(await id.as("quota-admin")), "content-type": "application/json" }, body: JSON.stringify({ amounts: { cpu } }) });
+  const res = await fetch(`${svc.url}/v1/quota/nodes/alice/reserve`, {
+    method: "POST",
+    headers: { ...(await id.as("quota-admin")), "content-type": "application/json" },
+    body: JSON.stringify({ amounts: { cpu } }),
+  });
   expect(res.status).toBe(200);
   const token = res.headers.get(CONSISTENCY_HEADER);
   expect(token).toMatch(/^\d+\.\d+$/);
@@ -95,7 +99,10 @@ describe("quota usage: follower reads over a PostgreSQL hot standby", () => {
 
   it("serves a bounded-staleness read from the standby, within its bound, once it has the write", async () => {
     first = await reserve(1);
-    const r = await until(() => usage("consistency=bounded-staleness&max_staleness=10s", first), (x) => x.body.servedBy === "replica");
+    const r = await until(
+      () => usage("consistency=bounded-staleness&max_staleness=10s", first),
+      (x) => x.body.servedBy === "replica",
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ servedBy: "replica", consistency: "bounded-staleness", usage: { cpu: 1 } });
     expect(r.body.stalenessMs).toBeLessThanOrEqual(10_000);
@@ -113,7 +120,10 @@ describe("quota usage: follower reads over a PostgreSQL hot standby", () => {
     expect(mine.body).toMatchObject({ servedBy: "primary", usage: { cpu: 3 } });
     expect(mine.body.fallback).toMatch(/below the consistency token's/);
     // …and not a bounded read once its watermark is older than the bound.
-    const bounded = await until(() => usage("consistency=bounded-staleness&max_staleness=200ms"), (x) => x.body.servedBy === "primary");
+    const bounded = await until(
+      () => usage("consistency=bounded-staleness&max_staleness=200ms"),
+      (x) => x.body.servedBy === "primary",
+    );
     expect(bounded.body).toMatchObject({ servedBy: "primary", usage: { cpu: 3 } });
     expect(bounded.body.fallback).toMatch(/ms behind, beyond the 200 ms bound/);
     // An AS OF the standby has not closed goes to the primary too, and answers as of that time.
@@ -124,7 +134,10 @@ describe("quota usage: follower reads over a PostgreSQL hot standby", () => {
 
   it("answers AS OF an earlier write with the old value, from the standby once replay resumes", async () => {
     await replay("resume");
-    const mine = await until(() => usage(LOOSE, second), (x) => x.body.servedBy === "replica");
+    const mine = await until(
+      () => usage(LOOSE, second),
+      (x) => x.body.servedBy === "replica",
+    );
     expect(mine.body).toMatchObject({ servedBy: "replica", usage: { cpu: 3 } });
     const old = await usage(`as_of=${first}`);
     expect(old.body).toMatchObject({ servedBy: "replica", consistency: "exact", usage: { cpu: 1 }, asOf: first });

@@ -18,7 +18,9 @@ describe("temporary overrides", () => {
     expect(t.effectiveHard("shop", "cpu")).toBe(10);
     expect(() => t.overrides.approve(o.id, "lead")).toThrow(/cannot approve their own override/);
     expect(() => t.overrides.approve(o.id, "mallory")).toThrow(/mallory is not above shop/);
-    expect(() => t.overrides.request({ node: "shop", dimension: "cpu", hard: 99, reason: "mine now", requestedBy: "mallory", expiresAt: clock.now() + 1000 })).toThrow(/mallory has no authority over shop/);
+    expect(() => t.overrides.request({ node: "shop", dimension: "cpu", hard: 99, reason: "mine now", requestedBy: "mallory", expiresAt: clock.now() + 1000 })).toThrow(
+      /mallory has no authority over shop/,
+    );
     t.overrides.approve(o.id, "admin");
     expect(t.effectiveHard("shop", "cpu")).toBe(30);
     expect(t.reserve("shop", { cpu: 25 }).ok).toBe(true);

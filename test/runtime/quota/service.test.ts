@@ -17,7 +17,11 @@ const schemas: string[] = [];
 const running: RunningService[] = [];
 
 async function start(schema: string, logUrl = log.url) {
-  const svc = await startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: logUrl, server: { port: 0, auth: id.auth, timeouts: { headersMs: 500, requestMs: 1000 } } }, { clock: systemClock, processMetrics: false });
+  const svc = await startService(
+    quotaService,
+    { ...TREE, postgres: PG_URL, schema, log: logUrl, server: { port: 0, auth: id.auth, timeouts: { headersMs: 500, requestMs: 1000 } } },
+    { clock: systemClock, processMetrics: false },
+  );
   running.push(svc);
   return svc;
 }
@@ -55,7 +59,14 @@ describe("quota service", () => {
     // A token with the right issuer and audience, signed with another key.
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
     const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ scope: "meridian.quota" }).setProtectedHeader({ alg: "EdDSA", kid: "local-1" }).setIssuer("https://issuer.test").setAudience("meridian-quota").setSubject("quota-admin").setIssuedAt(now).setExpirationTime(now + 600).sign(privateKey);
+    const forged = await new SignJWT({ scope: "meridian.quota" })
+      .setProtectedHeader({ alg: "EdDSA", kid: "local-1" })
+      .setIssuer("https://issuer.test")
+      .setAudience("meridian-quota")
+      .setSubject("quota-admin")
+      .setIssuedAt(now)
+      .setExpirationTime(now + 600)
+      .sign(privateKey);
     const r1 = await call("POST", "/v1/quota/nodes/alice/reserve", { authorization: `Bearer ${forged}` }, body);
     expect(r1.status).toBe(401);
     expect(r1.body.detail).toMatch(/bearer token rejected/);
@@ -136,7 +147,10 @@ describe("quota service", () => {
     expect((await call("GET", "/v1/quota/nodes/acme", "acme-admin")).body.usage).toEqual({ cpu: 5 });
     expect((await call("GET", "/v1/quota/nodes/alice", "alice")).body.usage).toEqual({ cpu: 5 });
     expect((await call("GET", "/v1/quota/nodes/search", "acme-admin")).body.closed).toBe(true);
-    expect((await call("GET", "/v1/quota/delegations", "acme-admin")).body.delegations.map((x: { to: string; revoked: boolean }) => [x.to, x.revoked])).toEqual([["search", true], ["ads", false]]);
+    expect((await call("GET", "/v1/quota/delegations", "acme-admin")).body.delegations.map((x: { to: string; revoked: boolean }) => [x.to, x.revoked])).toEqual([
+      ["search", true],
+      ["ads", false],
+    ]);
   });
 
   it("changes nothing when the proof log cannot record a decision", async () => {
@@ -155,8 +169,17 @@ describe("quota service", () => {
     const schema = uniqueSchema("quota_fair");
     schemas.push(schema);
     const call = caller(await start(schema));
-    const drf = await call("POST", "/v1/quota/fair/drf", "alice", { capacity: { cpu: 9, memory: 18 }, users: [{ id: "A", demand: { cpu: 1, memory: 4 } }, { id: "B", demand: { cpu: 3, memory: 1 } }] });
-    expect(drf.body.allocations.map((a: { id: string; tasks: number }) => [a.id, a.tasks])).toEqual([["A", 3], ["B", 2]]);
+    const drf = await call("POST", "/v1/quota/fair/drf", "alice", {
+      capacity: { cpu: 9, memory: 18 },
+      users: [
+        { id: "A", demand: { cpu: 1, memory: 4 } },
+        { id: "B", demand: { cpu: 3, memory: 1 } },
+      ],
+    });
+    expect(drf.body.allocations.map((a: { id: string; tasks: number }) => [a.id, a.tasks])).toEqual([
+      ["A", 3],
+      ["B", 2],
+    ]);
     expect((await call("POST", "/v1/quota/fair/max-min", "alice", { capacity: 120, wants: [1000, 50, 10] })).body.allocations).toEqual([60, 50, 10]);
     expect((await call("POST", "/v1/quota/fair/drf", "alice", { capacity: { cpu: 1 }, users: [{ id: "A", demand: { gpu: 1 } }] })).status).toBe(400);
   });
@@ -166,7 +189,8 @@ describe("quota service", () => {
     schemas.push(schema);
     const svc = await start(schema);
     const headers = { ...(await id.as("alice")), "content-type": "application/json" };
-    const reserve = (extra: Record<string, string>) => fetch(`${svc.url}/v1/quota/nodes/alice/reserve`, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify({ amounts: { cpu: 1 } }) });
+    const reserve = (extra: Record<string, string>) =>
+      fetch(`${svc.url}/v1/quota/nodes/alice/reserve`, { method: "POST", headers: { ...headers, ...extra }, body: JSON.stringify({ amounts: { cpu: 1 } }) });
     // A peer's HLC 100 ms ahead (max offset 250) is taken: the response and the write's token are above it.
     const ahead = { wall: (Date.now() + 100) * 1000, logical: 5 };
     const res = await reserve({ "x-meridian-hlc": format(ahead) });

@@ -28,7 +28,11 @@ describe("quota's time reference", () => {
     const gm = await startService(grandmasterService, { offsetMs: 300, ntp: { port: 0 }, server: { port: 0 } }, { processMetrics: false });
     running.push(gm);
     const ntpPort = new URL(gm.endpoints["ntp"]!).port;
-    const quota = await startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: log.url, maxOffsetMs: 250, timeReference: { grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100 }, server: { port: 0 } }, { clock: systemClock, processMetrics: false });
+    const quota = await startService(
+      quotaService,
+      { ...TREE, postgres: PG_URL, schema, log: log.url, maxOffsetMs: 250, timeReference: { grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100 }, server: { port: 0 } },
+      { clock: systemClock, processMetrics: false },
+    );
     running.push(quota);
     let text = "";
     for (let i = 0; i < 100; i++) {
@@ -43,6 +47,8 @@ describe("quota's time reference", () => {
   }, 60_000);
 
   it("refuses a malformed reference, naming the key", async () => {
-    await expect(startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: log.url, timeReference: { grandmaster: "grandmaster" }, server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(/timeReference\.grandmaster.*host:port/s);
+    await expect(
+      startService(quotaService, { ...TREE, postgres: PG_URL, schema, log: log.url, timeReference: { grandmaster: "grandmaster" }, server: { port: 0 } }, { processMetrics: false }),
+    ).rejects.toThrow(/timeReference\.grandmaster.*host:port/s);
   });
 });

@@ -46,7 +46,9 @@ describe("multi-dimensional quotas", () => {
   it("never lets any node's usage exceed its hard limit, and a rejection changes nothing (property)", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ who: fc.constantFrom("alice", "bob", "search", "shop"), release: fc.boolean(), cpu: fc.integer({ min: 0, max: 50 }), memory: fc.integer({ min: 0, max: 100 }) }), { maxLength: 60 }),
+        fc.array(fc.record({ who: fc.constantFrom("alice", "bob", "search", "shop"), release: fc.boolean(), cpu: fc.integer({ min: 0, max: 50 }), memory: fc.integer({ min: 0, max: 100 }) }), {
+          maxLength: 60,
+        }),
         (ops) => {
           const t = estate();
           const held = new Map<string, { cpu: number; memory: number }>();
@@ -65,8 +67,7 @@ describe("multi-dimensional quotas", () => {
               const h = held.get(op.who) ?? { cpu: 0, memory: 0 };
               held.set(op.who, { cpu: h.cpu + op.cpu, memory: h.memory + op.memory });
             } else expect(["acme", "shop", "search", "alice", "bob"].map((n) => t.usage(n))).toEqual(before);
-            for (const n of ["acme", "shop", "search", "alice", "bob"])
-              for (const d of ["cpu", "memory"]) expect(t.usage(n)[d] ?? 0).toBeLessThanOrEqual(t.ownHard(n, d) ?? Infinity);
+            for (const n of ["acme", "shop", "search", "alice", "bob"]) for (const d of ["cpu", "memory"]) expect(t.usage(n)[d] ?? 0).toBeLessThanOrEqual(t.ownHard(n, d) ?? Infinity);
           }
         },
       ),

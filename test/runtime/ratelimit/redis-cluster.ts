@@ -50,8 +50,32 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     for (let i = 0; i < 3; i++) {
       const port = await freePortPair();
       ports.push(port);
-      const p = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`,
-        "--cluster-node-timeout", "2000", "--appendonly", "no", "--save", "", "--protected-mode", "no", "--logfile", join(dir, `${port}.log`)], { stdio: "ignore" });
+      const p = spawn(
+        "redis-server",
+        [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--dir",
+          dir,
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          `nodes-${port}.conf`,
+          "--cluster-node-timeout",
+          "2000",
+          "--appendonly",
+          "no",
+          "--save",
+          "",
+          "--protected-mode",
+          "no",
+          "--logfile",
+          join(dir, `${port}.log`),
+        ],
+        { stdio: "ignore" },
+      );
       procs.push(p);
     }
     for (const port of ports) await waitFor(async () => (await ping(port)) === "PONG", `redis-server :${port}`);

@@ -43,7 +43,10 @@ beforeAll(async () => {
   subscriber = await PrivatePg.start(root, "subscriber", ca, PASSWORD);
   for (const s of [publisher, subscriber]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   const jobs = new ReplicationJobs(root, ca, PASSWORD, WRITER, WRITER);
-  for (const [command, env] of [[PUBLICATION_COMMAND, jobs.publicationEnv(publisher)], [SUBSCRIPTION_COMMAND, jobs.subscriptionEnv(publisher, subscriber)]] as const) {
+  for (const [command, env] of [
+    [PUBLICATION_COMMAND, jobs.publicationEnv(publisher)],
+    [SUBSCRIPTION_COMMAND, jobs.subscriptionEnv(publisher, subscriber)],
+  ] as const) {
     const r = jobs.run(command, env);
     expect(r.status, r.stderr).toBe(0);
   }

@@ -10,7 +10,11 @@ const value = fc.uint8Array({ minLength: 1, maxLength: 8 });
 describe("verifiable map", () => {
   it("proves values and absences, one key or a batch", () => {
     const m = new VerifiableMap("balances");
-    m.apply([["acct:1", Buffer.from("10")], ["acct:2", Buffer.from("20")], ["quota:a", Buffer.from("5")]]);
+    m.apply([
+      ["acct:1", Buffer.from("10")],
+      ["acct:2", Buffer.from("20")],
+      ["quota:a", Buffer.from("5")],
+    ]);
     const root = m.root();
     const r = m.prove("acct:2");
     expect(verifyMapRead(root, "acct:2", r.value, r.proof)).toBe(true);
@@ -30,7 +34,10 @@ describe("verifiable map", () => {
         m.apply(writes);
         const [lo, hi] = prefixBounds(prefix);
         const proof = m.proveRange(lo, hi);
-        const want = [...new Map(writes).entries()].filter(([k]) => k.startsWith(prefix)).map(([k]) => k).sort();
+        const want = [...new Map(writes).entries()]
+          .filter(([k]) => k.startsWith(prefix))
+          .map(([k]) => k)
+          .sort();
         expect(proof.entries.map((e) => Buffer.from(e.key).toString("utf8").replace(/\0+$/, ""))).toEqual(want);
         expect(verifyMapRange(m.root(), lo, hi, proof)).toBe(true);
         if (proof.entries.length > 0) {
@@ -47,7 +54,10 @@ describe("verifiable map", () => {
   it("records each batch as a canonical log entry that replays to the same root", () => {
     const m = new VerifiableMap("q");
     const e1 = m.apply([["a:1", Buffer.from("x")]]);
-    const e2 = m.apply([["a:1", null], ["b:2", Buffer.from("y")]]);
+    const e2 = m.apply([
+      ["a:1", null],
+      ["b:2", Buffer.from("y")],
+    ]);
     const replica = new VerifiableMap("q");
     for (const e of [e1, e2]) replica.replay(decodeMapEntry(encodeMapEntry(e))!);
     expect(Buffer.from(replica.root())).toEqual(Buffer.from(m.root()));

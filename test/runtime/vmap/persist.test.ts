@@ -13,7 +13,19 @@ import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, parseCheckpoint, parseSignedNote, startLogServer, type TransparencyLog } from "../../../runtime/prooflog/index.js";
-import { decodeMapEntry, encodeMapEntry, FileMapStore, MapClient, mapService, PostgresMapStore, recoverMaps, S3MapStore, VerifiableMap, type MapStore, type MapWrite } from "../../../runtime/vmap/index.js";
+import {
+  decodeMapEntry,
+  encodeMapEntry,
+  FileMapStore,
+  MapClient,
+  mapService,
+  PostgresMapStore,
+  recoverMaps,
+  S3MapStore,
+  VerifiableMap,
+  type MapStore,
+  type MapWrite,
+} from "../../../runtime/vmap/index.js";
 
 const ORIGIN = "meridian.test/vmap-persist";
 const keys = generateKey(ORIGIN);
@@ -45,9 +57,13 @@ afterAll(async () => {
 });
 
 const cfg = (maps: string[], store: object, log: string | undefined = logServer.url) => ({ maps, log, store, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } });
-const start = (maps: string[], store: object, log?: string | null) => startService(mapService, cfg(maps, store, log === null ? undefined : (log ?? logServer.url)), { clock: systemClock, processMetrics: false });
+const start = (maps: string[], store: object, log?: string | null) =>
+  startService(mapService, cfg(maps, store, log === null ? undefined : (log ?? logServer.url)), { clock: systemClock, processMetrics: false });
 const writer = (url: string) => new MapClient(url, { headers: { authorization: `Bearer ${token}` } });
-const batch = (i: number): MapWrite[] => [[`acct:${i % 7}`, Buffer.from(`v${i}`)], [`acct:${(i * 3) % 11}`, i % 4 === 0 ? null : Buffer.from(`w${i}`)]];
+const batch = (i: number): MapWrite[] => [
+  [`acct:${i % 7}`, Buffer.from(`v${i}`)],
+  [`acct:${(i * 3) % 11}`, i % 4 === 0 ? null : Buffer.from(`w${i}`)],
+];
 
 /** A MapStore wrapper that records what it was asked, and a LogClient that records which entries were read. */
 function spyLog(url: string) {
@@ -64,22 +80,26 @@ function spyLog(url: string) {
 describe("file map store (in process)", () => {
   it("restores every map exactly — values, revision, root — across snapshots and a torn journal tail", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(fc.tuple(fc.constantFrom("a", "b", "c", "d", "e"), fc.option(fc.uint8Array({ minLength: 1, maxLength: 4 }))), { minLength: 1, maxLength: 4 }), { maxLength: 12 }), fc.integer({ min: 1, max: 5 }), async (batches, every) => {
-        const dir = mkdtempSync(join(tmp, "fc-"));
-        const store = new FileMapStore(dir, every);
-        await store.load("m");
-        const map = new VerifiableMap("m");
-        for (const writes of batches) await store.record({ entry: map.apply(writes as MapWrite[]), logIndex: null }, () => map.entries());
-        await store.close();
-        appendFileSync(join(dir, "m", "journal"), Buffer.from([0x4d, 0x4c, 0x4a, 0x31, 0, 0])); // a torn record: never acknowledged
-        const reopened = new FileMapStore(dir, every);
-        const held = (await recoverMaps(["m"], reopened, null)).get("m")!;
-        await reopened.close();
-        expect(held.map.revision).toBe(batches.length);
-        expect(Buffer.from(held.map.root()).toString("hex")).toBe(Buffer.from(map.root()).toString("hex"));
-        for (const k of ["a", "b", "c", "d", "e"]) expect(held.map.get(k)).toEqual(map.get(k));
-        rmSync(dir, { recursive: true });
-      }),
+      fc.asyncProperty(
+        fc.array(fc.array(fc.tuple(fc.constantFrom("a", "b", "c", "d", "e"), fc.option(fc.uint8Array({ minLength: 1, maxLength: 4 }))), { minLength: 1, maxLength: 4 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (batches, every) => {
+          const dir = mkdtempSync(join(tmp, "fc-"));
+          const store = new FileMapStore(dir, every);
+          await store.load("m");
+          const map = new VerifiableMap("m");
+          for (const writes of batches) await store.record({ entry: map.apply(writes as MapWrite[]), logIndex: null }, () => map.entries());
+          await store.close();
+          appendFileSync(join(dir, "m", "journal"), Buffer.from([0x4d, 0x4c, 0x4a, 0x31, 0, 0])); // a torn record: never acknowledged
+          const reopened = new FileMapStore(dir, every);
+          const held = (await recoverMaps(["m"], reopened, null)).get("m")!;
+          await reopened.close();
+          expect(held.map.revision).toBe(batches.length);
+          expect(Buffer.from(held.map.root()).toString("hex")).toBe(Buffer.from(map.root()).toString("hex"));
+          for (const k of ["a", "b", "c", "d", "e"]) expect(held.map.get(k)).toEqual(map.get(k));
+          rmSync(dir, { recursive: true });
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -172,7 +192,13 @@ describe("PostgreSQL map store", () => {
     await svc.close();
 
     // Another log (fresh, nearly empty): the stored head's log index is not there.
-    const other = await startLogServer({ origin: "meridian.test/vmap-other", signerKey: generateKey("meridian.test/vmap-other").signerKey, dataDir: join(tmp, "other-log"), port: 0, checkpointIntervalMs: 20 });
+    const other = await startLogServer({
+      origin: "meridian.test/vmap-other",
+      signerKey: generateKey("meridian.test/vmap-other").signerKey,
+      dataDir: join(tmp, "other-log"),
+      port: 0,
+      checkpointIntervalMs: 20,
+    });
     const store: MapStore = new PostgresMapStore(PG_URL);
     await expect(recoverMaps([map], store, new LogClient(other.url), 200)).rejects.toThrow(/says map \S+ revision 9 is log entry \d+, but the log holds 1 entries/);
     await store.close();

@@ -16,7 +16,12 @@ let logServer: { app: { close(): Promise<void> }; url: string; log: Transparency
 let auth: Awaited<ReturnType<typeof localOperatorAuth>>;
 let token = "";
 
-const start = () => startService(mapService, { maps: ["balances", "quota"], log: logServer.url, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } }, { clock: systemClock, processMetrics: false });
+const start = () =>
+  startService(
+    mapService,
+    { maps: ["balances", "quota"], log: logServer.url, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } },
+    { clock: systemClock, processMetrics: false },
+  );
 
 beforeAll(async () => {
   logServer = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, dataDir: mkdtempSync(join(tmpdir(), "vmap-log-")), port: 0, checkpointIntervalMs: 20 });
@@ -31,8 +36,14 @@ describe("map service", () => {
     const writer = new MapClient(svc.url, { headers: { authorization: `Bearer ${token}` } });
     const reader = new MapClient(svc.url);
     await expect(reader.write("balances", [["acct:1", Buffer.from("100")]])).rejects.toThrow(/HTTP 401/);
-    const w1 = await writer.write("balances", [["acct:1", Buffer.from("100")], ["acct:2", Buffer.from("250")]]);
-    const w2 = await writer.write("balances", [["acct:1", Buffer.from("90")], ["acct:3", Buffer.from("10")]]);
+    const w1 = await writer.write("balances", [
+      ["acct:1", Buffer.from("100")],
+      ["acct:2", Buffer.from("250")],
+    ]);
+    const w2 = await writer.write("balances", [
+      ["acct:1", Buffer.from("90")],
+      ["acct:3", Buffer.from("10")],
+    ]);
     expect([w1.revision, w2.revision]).toEqual([1, 2]);
     expect((await reader.read("balances", "acct:1")).value!.toString()).toBe("90");
     expect((await reader.read("balances", "acct:9")).value).toBeNull();
@@ -40,7 +51,11 @@ describe("map service", () => {
     expect((await reader.readPrefix("balances", "acct:")).entries.map(([k, v]) => `${k}=${v}`)).toEqual(["acct:1=90", "acct:2=250", "acct:3=10"]);
     await expect(reader.read("balances", "acct:1", w1.root)).rejects.toThrow(/not the trusted/);
     expect((await fetch(`${svc.url}/v1/maps/nope/root`)).status).toBe(404);
-    const bad = await fetch(`${svc.url}/v1/maps/balances/writes`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ writes: [{ key: "x".repeat(40), value: null }] }) });
+    const bad = await fetch(`${svc.url}/v1/maps/balances/writes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ writes: [{ key: "x".repeat(40), value: null }] }),
+    });
     expect(bad.status).toBe(400);
 
     // The root of revision 2 is in the log: the entry is provably included in a signed checkpoint.

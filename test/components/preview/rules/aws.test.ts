@@ -55,11 +55,15 @@ describe("AWS provider rules", () => {
       const pg = new aws.rds.ClusterParameterGroup("pg", { name: "pg", family: "aurora-postgresql15", parameters: [] });
       new aws.rds.Cluster("Bad--Id-", { ...cluster, clusterIdentifier: "Bad--Id-", masterUsername: "m", masterPassword: "p", dbClusterParameterGroupName: pg.name });
     });
-    expect(messages(v, "aws-rds-identifier")).toEqual(expect.arrayContaining([
-      expect.stringContaining('only lowercase alphanumeric characters and hyphens allowed in "cluster_identifier"'),
-      expect.stringContaining('"cluster_identifier" cannot contain two consecutive hyphens'),
-    ]));
-    expect(messages(v, "aws-rds-parameter-group-family")[0]).toMatch(/DBParameterGroupFamily aurora-postgresql15 can't be used for this instance\. Use a Parameter Group with DBParameterGroupFamily aurora-postgresql16\./);
+    expect(messages(v, "aws-rds-identifier")).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('only lowercase alphanumeric characters and hyphens allowed in "cluster_identifier"'),
+        expect.stringContaining('"cluster_identifier" cannot contain two consecutive hyphens'),
+      ]),
+    );
+    expect(messages(v, "aws-rds-parameter-group-family")[0]).toMatch(
+      /DBParameterGroupFamily aurora-postgresql15 can't be used for this instance\. Use a Parameter Group with DBParameterGroupFamily aurora-postgresql16\./,
+    );
   });
 
   it("aws-route53-record-address: an A record fed a load balancer's hostname", async () => {
@@ -73,15 +77,25 @@ describe("AWS provider rules", () => {
 
   it("aws-route53-record-shape: records and alias, ttl on an alias, routing without setIdentifier", async () => {
     const v = await refusals(() => {
-      new aws.route53.Record("r", { zoneId: "Z1", name: "x.example.com", type: "A", ttl: 60, records: ["192.0.2.1"], aliases: [{ name: "y.example.com", zoneId: "Z2", evaluateTargetHealth: true }], weightedRoutingPolicies: [{ weight: 300 }] });
+      new aws.route53.Record("r", {
+        zoneId: "Z1",
+        name: "x.example.com",
+        type: "A",
+        ttl: 60,
+        records: ["192.0.2.1"],
+        aliases: [{ name: "y.example.com", zoneId: "Z2", evaluateTargetHealth: true }],
+        weightedRoutingPolicies: [{ weight: 300 }],
+      });
     });
     const m = messages(v, "aws-route53-record-shape");
-    expect(m).toEqual(expect.arrayContaining([
-      expect.stringContaining('"alias": only one of `alias,records` can be specified'),
-      expect.stringContaining('"ttl": conflicts with alias'),
-      expect.stringContaining('"weighted_routing_policy": all of `set_identifier,weighted_routing_policy` must be specified'),
-      "InvalidInput: Invalid request: Expected integer between 0 and 255 for Weight, got 300",
-    ]));
+    expect(m).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"alias": only one of `alias,records` can be specified'),
+        expect.stringContaining('"ttl": conflicts with alias'),
+        expect.stringContaining('"weighted_routing_policy": all of `set_identifier,weighted_routing_policy` must be specified'),
+        "InvalidInput: Invalid request: Expected integer between 0 and 255 for Weight, got 300",
+      ]),
+    );
   });
 
   it("aws-route53-alias-target: an alias that does not wait for the records it aliases", async () => {
@@ -96,14 +110,29 @@ describe("AWS provider rules", () => {
 
   it("aws-route53-health-check-*: interval, threshold, regions, IP, Host/SNI", async () => {
     const v = await refusals(() => {
-      new aws.route53.HealthCheck("hc", { type: "HTTPS", ipAddress: "gw.elb.amazonaws.com", port: 443, resourcePath: "/healthz", requestInterval: 20, failureThreshold: 11, regions: ["us-east-1", "eu-west-1"] });
+      new aws.route53.HealthCheck("hc", {
+        type: "HTTPS",
+        ipAddress: "gw.elb.amazonaws.com",
+        port: 443,
+        resourcePath: "/healthz",
+        requestInterval: 20,
+        failureThreshold: 11,
+        regions: ["us-east-1", "eu-west-1"],
+      });
       new aws.route53.HealthCheck("no-host", { type: "HTTPS", ipAddress: "192.0.2.10", port: 443, resourcePath: "/healthz" });
     });
-    expect(messages(v, "aws-route53-health-check-interval")).toEqual(["aws:route53/healthCheck:HealthCheck resource 'hc' has a problem: expected request_interval to be one of [10 30], got 20. Examine values at 'hc.requestInterval'."]);
+    expect(messages(v, "aws-route53-health-check-interval")).toEqual([
+      "aws:route53/healthCheck:HealthCheck resource 'hc' has a problem: expected request_interval to be one of [10 30], got 20. Examine values at 'hc.requestInterval'.",
+    ]);
     expect(messages(v, "aws-route53-health-check-threshold")[0]).toContain("expected failure_threshold to be in the range (1 - 10), got 11");
     expect(messages(v, "aws-route53-health-check-regions")[0]).toContain("Attribute regions requires 3 item minimum, but config has only 2 declared");
     expect(messages(v, "aws-route53-health-check-ip")[0]).toContain("expected ip_address to contain a valid IP, got: gw.elb.amazonaws.com");
-    expect(v.filter((x) => x.rule === "aws-route53-health-check-sni").map((x) => x.name).sort()).toEqual(["hc", "hc", "no-host", "no-host"]);
+    expect(
+      v
+        .filter((x) => x.rule === "aws-route53-health-check-sni")
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(["hc", "hc", "no-host", "no-host"]);
   });
 
   it("unknown values pass, as in a real preview", async () => {

@@ -5,14 +5,29 @@ import * as azureRedis from "@pulumi/azure-native/redis/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { messages, refusals } from "./refuse.js";
 
-const server = { resourceGroupName: "rg", location: "westeurope", createMode: "Create", version: "16", sku: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" }, authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" } };
+const server = {
+  resourceGroupName: "rg",
+  location: "westeurope",
+  createMode: "Create",
+  version: "16",
+  sku: { name: "Standard_D4ds_v5", tier: "GeneralPurpose" },
+  authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
+};
 const subnet = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/postgres";
 
 describe("Azure provider rules", () => {
   it("azure-postgres-private-dns-zone: a VNet-integrated server without a private DNS zone is refused", async () => {
     const v = await refusals(() => {
       new dbforpostgresql.Server("vnet", { ...server, serverName: "vnet", network: { publicNetworkAccess: "Disabled", delegatedSubnetResourceId: subnet } });
-      new dbforpostgresql.Server("wrong-zone", { ...server, serverName: "wrong-zone", network: { publicNetworkAccess: "Disabled", delegatedSubnetResourceId: subnet, privateDnsZoneArmResourceId: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/example.com" } });
+      new dbforpostgresql.Server("wrong-zone", {
+        ...server,
+        serverName: "wrong-zone",
+        network: {
+          publicNetworkAccess: "Disabled",
+          delegatedSubnetResourceId: subnet,
+          privateDnsZoneArmResourceId: "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/example.com",
+        },
+      });
     });
     expect(messages(v, "azure-postgres-private-dns-zone")).toEqual([
       "BadRequest: network.privateDnsZoneArmResourceId: Identifier of the private DNS zone. Required during creation of a new server, in case you want the server to be integrated into your own virtual network.",
@@ -33,15 +48,24 @@ describe("Azure provider rules", () => {
 
   it("azure-traffic-manager-monitor and -endpoint", async () => {
     const v = await refusals(() => {
-      new tm.Profile("p", { resourceGroupName: "rg", profileName: "p", location: "global", trafficRoutingMethod: "Geographic", dnsConfig: { relativeName: "p", ttl: 60 }, monitorConfig: { protocol: "TCP", port: 443, path: "/healthz", intervalInSeconds: 20, timeoutInSeconds: 12, toleratedNumberOfFailures: 10 } });
+      new tm.Profile("p", {
+        resourceGroupName: "rg",
+        profileName: "p",
+        location: "global",
+        trafficRoutingMethod: "Geographic",
+        dnsConfig: { relativeName: "p", ttl: 60 },
+        monitorConfig: { protocol: "TCP", port: 443, path: "/healthz", intervalInSeconds: 20, timeoutInSeconds: 12, toleratedNumberOfFailures: 10 },
+      });
       new tm.Endpoint("e", { resourceGroupName: "rg", profileName: "p", endpointName: "e", endpointType: "ExternalEndpoints", weight: 2000 });
     });
     expect(messages(v, "azure-traffic-manager-monitor")).toHaveLength(4);
-    expect(messages(v, "azure-traffic-manager-endpoint")).toEqual(expect.arrayContaining([
-      expect.stringMatching(/weight 2000 is not valid/),
-      expect.stringMatching(/Geographic traffic routing method must have at least one geographic region/),
-      expect.stringMatching(/'target' property is required/),
-    ]));
+    expect(messages(v, "azure-traffic-manager-endpoint")).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/weight 2000 is not valid/),
+        expect.stringMatching(/Geographic traffic routing method must have at least one geographic region/),
+        expect.stringMatching(/'target' property is required/),
+      ]),
+    );
   });
 
   it("azure-dns-address-records and azure-redis-sku", async () => {

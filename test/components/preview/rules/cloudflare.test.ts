@@ -18,14 +18,20 @@ describe("Cloudflare provider rules", () => {
   it("cloudflare-load-balancer, -pool and -monitor", async () => {
     const v = await refusals(() => {
       new cloudflare.LoadBalancer("lb", { zoneId: "z", name: "api.example.com", defaultPools: [], fallbackPool: "p", proxied: true, ttl: 60, steeringPolicy: "nearest", regionPools: { MARS: ["p"] } });
-      new cloudflare.LoadBalancerPool("pool", { accountId: "a", name: "p", origins: [{ name: "x", address: "192.0.2.1", weight: 2 }, { name: "x", address: "192.0.2.2" }], checkRegions: ["XX"], minimumOrigins: 3 });
+      new cloudflare.LoadBalancerPool("pool", {
+        accountId: "a",
+        name: "p",
+        origins: [
+          { name: "x", address: "192.0.2.1", weight: 2 },
+          { name: "x", address: "192.0.2.2" },
+        ],
+        checkRegions: ["XX"],
+        minimumOrigins: 3,
+      });
       new cloudflare.LoadBalancerMonitor("mon", { accountId: "a", type: "tcp", path: "/healthz", interval: 10, timeout: 10 });
     });
     expect(messages(v, "cloudflare-load-balancer")).toHaveLength(4);
     expect(messages(v, "cloudflare-load-balancer-pool")).toHaveLength(4);
-    expect(messages(v, "cloudflare-monitor")).toEqual([
-      "path: This parameter is only valid for HTTP and HTTPS monitors (monitor type tcp).",
-      "timeout 10 must be shorter than the interval 10.",
-    ]);
+    expect(messages(v, "cloudflare-monitor")).toEqual(["path: This parameter is only valid for HTTP and HTTPS monitors (monitor type tcp).", "timeout 10 must be shorter than the interval 10."]);
   });
 });

@@ -16,7 +16,9 @@ describe("Kubernetes API server rules", () => {
         },
       });
     });
-    expect(messages(v, "kubernetes-selector-matches-template")).toEqual(['Deployment "gw" is invalid: spec.template.metadata.labels: Invalid value: {"app":"other"}: `selector` does not match template `labels`']);
+    expect(messages(v, "kubernetes-selector-matches-template")).toEqual([
+      'Deployment "gw" is invalid: spec.template.metadata.labels: Invalid value: {"app":"other"}: `selector` does not match template `labels`',
+    ]);
     expect(messages(v, "kubernetes-volume-mounts")).toEqual([
       'Deployment "gw" is invalid: spec.template.spec.containers[0].volumeMounts[0].name: Not found: "config"',
       'Deployment "gw" is invalid: spec.template.spec.containers[0].ports[0].name: Invalid value: "https-gateway-port": must be no more than 15 characters and contain only lower case alphanumerics or \'-\' (an IANA_SVC_NAME)',
@@ -33,7 +35,18 @@ describe("Kubernetes API server rules", () => {
           selector: { matchLabels: { app: "clock" } },
           template: {
             metadata: { labels: { app: "clock" } },
-            spec: { containers: [{ name: "c", image: "i", volumeMounts: [{ name: "state", mountPath: "/var/lib/x" }, { name: "other", mountPath: "/o" }] }] },
+            spec: {
+              containers: [
+                {
+                  name: "c",
+                  image: "i",
+                  volumeMounts: [
+                    { name: "state", mountPath: "/var/lib/x" },
+                    { name: "other", mountPath: "/o" },
+                  ],
+                },
+              ],
+            },
           },
           volumeClaimTemplates: [{ metadata: { name: "state" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
         },
@@ -50,14 +63,24 @@ describe("Kubernetes API server rules", () => {
     });
     expect(messages(v, "kubernetes-job-restart-policy")).toEqual(['Job "sub" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"']);
     expect(messages(v, "kubernetes-config-keys")[0]).toMatch(/data\[a\/b\]: Invalid value: "a\/b": a valid config key/);
-    expect(messages(v, "kubernetes-object-name")).toEqual(expect.arrayContaining([expect.stringMatching(/"Bad_Name": a lowercase RFC 1123 subdomain/), expect.stringMatching(/"1gateway": a DNS-1035 label/)]));
+    expect(messages(v, "kubernetes-object-name")).toEqual(
+      expect.arrayContaining([expect.stringMatching(/"Bad_Name": a lowercase RFC 1123 subdomain/), expect.stringMatching(/"1gateway": a DNS-1035 label/)]),
+    );
     expect(messages(v, "kubernetes-schema")[0]).toMatch(/Service "1gateway" is invalid: spec\.ports\.0\.port: must be integer/);
   });
 
   it("aws-load-balancer-eip-allocations: one Elastic IP per subnet", async () => {
     const v = await refusals(() => {
       new k8s.core.v1.Service("lb", {
-        metadata: { name: "gw", namespace: "ns", annotations: { "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing", "service.beta.kubernetes.io/aws-load-balancer-subnets": "subnet-1,subnet-2", "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": "eipalloc-1" } },
+        metadata: {
+          name: "gw",
+          namespace: "ns",
+          annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-subnets": "subnet-1,subnet-2",
+            "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": "eipalloc-1",
+          },
+        },
         spec: { type: "LoadBalancer", selector: { app: "gw" }, ports: [{ port: 443 }] },
       });
     });

@@ -4,10 +4,13 @@ import { ProviderRulesError, type Violation } from "../../../../components/previ
 
 export async function refusals(program: () => void, cloudValues: "fake" | "computed" = "fake"): Promise<Violation[]> {
   try {
-    await runUnderMocks(() => {
-      program();
-      return {};
-    }, { stack: "rules", config: {}, cloudValues });
+    await runUnderMocks(
+      () => {
+        program();
+        return {};
+      },
+      { stack: "rules", config: {}, cloudValues },
+    );
     return [];
   } catch (err) {
     if (err instanceof ProviderRulesError) return [...err.violations];

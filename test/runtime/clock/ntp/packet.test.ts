@@ -44,7 +44,23 @@ describe("NTP packets", () => {
   it("rejects short packets and bad versions; replies only to clients; unsynchronised means leap 3, stratum 16", () => {
     expect(() => decode(Buffer.alloc(47))).toThrow(NtpPacketError);
     expect(() => decode(Buffer.alloc(48))).toThrow(/version 0/);
-    const req = decode(encode({ leap: 0, version: 3, mode: 3, stratum: 0, poll: 4, precision: 0, rootDelayS: 0, rootDispersionS: 0, referenceId: Buffer.alloc(4), reference: toNtpTimestamp(0), origin: toNtpTimestamp(0), receive: toNtpTimestamp(0), transmit: { seconds: 1, fraction: 2 } }));
+    const req = decode(
+      encode({
+        leap: 0,
+        version: 3,
+        mode: 3,
+        stratum: 0,
+        poll: 4,
+        precision: 0,
+        rootDelayS: 0,
+        rootDispersionS: 0,
+        referenceId: Buffer.alloc(4),
+        reference: toNtpTimestamp(0),
+        origin: toNtpTimestamp(0),
+        receive: toNtpTimestamp(0),
+        transmit: { seconds: 1, fraction: 2 },
+      }),
+    );
     const state = { leap: 1 as const, synchronized: true, referenceId: "GPS", referenceMs: 0, rootDispersionS: 0.001, precision: -20 };
     expect(reply(req, 1, 2, state)).toMatchObject({ mode: 4, version: 3, leap: 1, stratum: 1, origin: { seconds: 1, fraction: 2 } });
     expect(reply({ ...req, mode: 1 }, 1, 2, state)).toBeNull();

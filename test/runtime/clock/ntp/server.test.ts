@@ -8,8 +8,19 @@ import { decode, encode, toNtpTimestamp, type NtpPacket } from "../../../../runt
 import { sendFromPortZero, sprayUdp } from "../../../hostile.js";
 
 const request = (transmitMs: number): NtpPacket => ({
-  leap: 0, version: 4, mode: 3, stratum: 0, poll: 6, precision: -20, rootDelayS: 0, rootDispersionS: 0,
-  referenceId: Buffer.alloc(4), reference: toNtpTimestamp(0), origin: toNtpTimestamp(0), receive: toNtpTimestamp(0), transmit: toNtpTimestamp(transmitMs),
+  leap: 0,
+  version: 4,
+  mode: 3,
+  stratum: 0,
+  poll: 6,
+  precision: -20,
+  rootDelayS: 0,
+  rootDispersionS: 0,
+  referenceId: Buffer.alloc(4),
+  reference: toNtpTimestamp(0),
+  origin: toNtpTimestamp(0),
+  receive: toNtpTimestamp(0),
+  transmit: toNtpTimestamp(transmitMs),
 });
 const source = { now: () => Date.now(), state: () => ({ leap: 0 as const, synchronized: true, referenceId: "GPS", referenceMs: Date.now(), rootDispersionS: 1e-5, precision: -20 }) };
 
@@ -52,7 +63,11 @@ describe("NTP server edge", () => {
   it("survives a request from source port 0 and a spray of junk, and still answers a new client", async () => {
     const before = server.stats.requests;
     sendFromPortZero("127.0.0.1", port, encode(request(Date.now())));
-    await sprayUdp("127.0.0.1", port, fc.sample(fc.uint8Array({ maxLength: 96 }), 100).map((b) => Buffer.from(b)));
+    await sprayUdp(
+      "127.0.0.1",
+      port,
+      fc.sample(fc.uint8Array({ maxLength: 96 }), 100).map((b) => Buffer.from(b)),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(server.stats.requests).toBeGreaterThan(before + 100);
     // This server has rate limited 127.0.0.1 by now; on a fresh one, the port-0 request is dropped

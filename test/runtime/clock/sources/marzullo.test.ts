@@ -26,7 +26,12 @@ describe("marzullo", () => {
   });
 
   it("touching intervals overlap; empty input has no answer; inverted intervals are refused", () => {
-    expect(marzullo([[0, 1], [1, 2]])).toMatchObject({ low: 1, high: 1, count: 2 });
+    expect(
+      marzullo([
+        [0, 1],
+        [1, 2],
+      ]),
+    ).toMatchObject({ low: 1, high: 1, count: 2 });
     expect(marzullo([])).toBeNull();
     expect(() => marzullo([[2, 1]])).toThrow(RangeError);
   });

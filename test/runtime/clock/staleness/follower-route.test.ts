@@ -15,9 +15,9 @@ const consistency: fc.Arbitrary<ReadConsistency> = fc.oneof(
   fc.constant({ consistency: "exact" as const }),
   fc.constant({ consistency: "eventual" as const }),
 );
-const request = fc.record({ consistency, asOf: ts, minTimestamp: fc.option(ts, { nil: undefined }) }).map(
-  (r): FollowerReadRequest => ({ consistency: r.consistency, ...(r.consistency.consistency === "exact" ? { asOf: r.asOf } : {}), ...(r.minTimestamp ? { minTimestamp: r.minTimestamp } : {}) }),
-);
+const request = fc
+  .record({ consistency, asOf: ts, minTimestamp: fc.option(ts, { nil: undefined }) })
+  .map((r): FollowerReadRequest => ({ consistency: r.consistency, ...(r.consistency.consistency === "exact" ? { asOf: r.asOf } : {}), ...(r.minTimestamp ? { minTimestamp: r.minTimestamp } : {}) }));
 const stalenessOf = (w: Timestamp) => Math.max(0, NOW_MS - w.wall / 1000);
 
 describe("routeRead", () => {
@@ -51,9 +51,18 @@ describe("routeRead", () => {
 
   it("says why the primary serves", () => {
     const w = { wall: (NOW_MS - 2000) * 1000, logical: 0 };
-    expect(routeRead({ consistency: { consistency: "bounded-staleness", maxStalenessMs: 500 } }, w, NOW_MS)).toMatchObject({ target: "primary", reason: "the replica is 2000.0 ms behind, beyond the 500 ms bound" });
-    expect(routeRead({ consistency: { consistency: "exact" }, asOf: { wall: w.wall + 1, logical: 0 } }, w, NOW_MS)).toMatchObject({ target: "primary", reason: expect.stringMatching(/AS OF .* is above the replica's watermark/) });
-    expect(routeRead({ consistency: { consistency: "eventual" }, minTimestamp: { wall: w.wall, logical: 1 } }, w, NOW_MS)).toMatchObject({ target: "primary", reason: expect.stringMatching(/below the consistency token's/) });
+    expect(routeRead({ consistency: { consistency: "bounded-staleness", maxStalenessMs: 500 } }, w, NOW_MS)).toMatchObject({
+      target: "primary",
+      reason: "the replica is 2000.0 ms behind, beyond the 500 ms bound",
+    });
+    expect(routeRead({ consistency: { consistency: "exact" }, asOf: { wall: w.wall + 1, logical: 0 } }, w, NOW_MS)).toMatchObject({
+      target: "primary",
+      reason: expect.stringMatching(/AS OF .* is above the replica's watermark/),
+    });
+    expect(routeRead({ consistency: { consistency: "eventual" }, minTimestamp: { wall: w.wall, logical: 1 } }, w, NOW_MS)).toMatchObject({
+      target: "primary",
+      reason: expect.stringMatching(/below the consistency token's/),
+    });
     expect(routeRead({ consistency: { consistency: "eventual" } }, null, NOW_MS)).toMatchObject({ target: "primary", reason: "no replica watermark" });
     expect(() => routeRead({ consistency: { consistency: "exact" } }, w, NOW_MS)).toThrow(/needs the timestamp/);
   });

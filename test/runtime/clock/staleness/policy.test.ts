@@ -29,7 +29,9 @@ describe("StalenessPolicy", () => {
 
   it("names what is wrong in a bad policy", () => {
     expect(() => StalenessPolicy.parse("operations: { checkout: { consistency: bounded-staleness } }", "p.yaml")).toThrow(StalenessPolicyError);
-    expect(() => StalenessPolicy.parse("operations: { checkout: { consistency: bounded-staleness, maxStaleness: soon } }", "p.yaml")).toThrow(/p\.yaml: operations\.checkout\.maxStaleness: expected a duration/);
+    expect(() => StalenessPolicy.parse("operations: { checkout: { consistency: bounded-staleness, maxStaleness: soon } }", "p.yaml")).toThrow(
+      /p\.yaml: operations\.checkout\.maxStaleness: expected a duration/,
+    );
     expect(() => StalenessPolicy.parse("default: [", "p.yaml")).toThrow(/not valid YAML/);
     expect(StalenessPolicy.parse("", "empty.yaml").resolve("x")).toEqual({ consistency: "strong" });
   });

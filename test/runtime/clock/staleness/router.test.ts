@@ -53,8 +53,7 @@ describe("ReadRouter — properties", () => {
             inFlight.push(leader.closeTimestamp());
             follower.catchUp(leader);
             inFlight.splice(0).forEach((u) => follower.receiveClosed(u));
-          }
-          else {
+          } else {
             const minTimestamp = o.session ? session : undefined;
             const r = router.read({ key: o.key, consistency: { consistency: "bounded-staleness", maxStalenessMs: o.maxStalenessMs }, minTimestamp });
             const readTs = r.readTs!;

@@ -99,16 +99,44 @@ describe("RegionLedger (the fast path)", () => {
           const id = ids.length ? ids[o.n % ids.length]! : "none";
           const heldBefore = l.held;
           switch (o.k) {
-            case "credit": l.credit(o.n); credited += o.n; break;
-            case "debit": debited += l.debit(o.n); break;
-            case "reserve": { const r = l.reserve("u", o.n, now); if (r) ids.push(r.id); break; }
-            case "begin": l.beginCommit(id, now); break;
-            case "finish": l.finishCommit(id); break;
-            case "abort": l.abortCommit(id); break;
-            case "fail": { const before = l.held; l.failCommit(id); voided += before - l.held; break; }
-            case "release": l.release(id); break;
-            case "advance": now += o.n; l.expire(now); break;
-            case "void": voided += l.held - l.committing; l.void(); break;
+            case "credit":
+              l.credit(o.n);
+              credited += o.n;
+              break;
+            case "debit":
+              debited += l.debit(o.n);
+              break;
+            case "reserve": {
+              const r = l.reserve("u", o.n, now);
+              if (r) ids.push(r.id);
+              break;
+            }
+            case "begin":
+              l.beginCommit(id, now);
+              break;
+            case "finish":
+              l.finishCommit(id);
+              break;
+            case "abort":
+              l.abortCommit(id);
+              break;
+            case "fail": {
+              const before = l.held;
+              l.failCommit(id);
+              voided += before - l.held;
+              break;
+            }
+            case "release":
+              l.release(id);
+              break;
+            case "advance":
+              now += o.n;
+              l.expire(now);
+              break;
+            case "void":
+              voided += l.held - l.committing;
+              l.void();
+              break;
           }
           expect(l.free).toBeGreaterThanOrEqual(0);
           expect(l.reserved).toBeGreaterThanOrEqual(l.committing);

@@ -68,13 +68,30 @@ describe("rebalancing plan (pure)", () => {
         }
       }),
       // A borrower taking a giver down to its target (found by a CI run): allowed, and not over the surplus.
-      { numRuns: 300, examples: [["pull", [{ free: 6, demand: 0.5, want: 0, live: true }, { free: 0, demand: 0, want: 1, live: true }], 0]] },
+      {
+        numRuns: 300,
+        examples: [
+          [
+            "pull",
+            [
+              { free: 6, demand: 0.5, want: 0, live: true },
+              { free: 0, demand: 0, want: 1, live: true },
+            ],
+            0,
+          ],
+        ],
+      },
     );
   });
 
   it("classify and the EWMA rate", () => {
     const p = policy("hybrid");
-    expect(classify(p, [{ region: "a", rate: 10, held: 5 }, { region: "b", rate: 0, held: 50 }])).toEqual({ hot: ["a"], cold: ["b"] });
+    expect(
+      classify(p, [
+        { region: "a", rate: 10, held: 5 },
+        { region: "b", rate: 0, held: 50 },
+      ]),
+    ).toEqual({ hot: ["a"], cold: ["b"] });
     let r = 0;
     for (let i = 0; i < 100; i++) r = ewmaRate(r, 10, 1000);
     expect(r).toBeCloseTo(10, 3);

@@ -34,7 +34,9 @@ async function saleWithFailover(sku: string, open: () => EscrowStore): Promise<v
     leaseTtlSeconds: 5,
     reservationTtlSeconds: 60,
     admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [{ sku, total: TOTAL, globalReserve: 24, allocation: { "fault-a": 72, "fault-b": 72, "fault-c": 72 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } }],
+    skus: [
+      { sku, total: TOTAL, globalReserve: 24, allocation: { "fault-a": 72, "fault-b": 72, "fault-c": 72 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } },
+    ],
   });
   const { service, app } = openService(config, open());
   await service.createConfigured();

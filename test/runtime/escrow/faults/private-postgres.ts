@@ -116,11 +116,22 @@ export class PrivatePostgres {
     chownSync(root, uid, gid);
     const primary = new Node(join(root, "n0"), await freePort());
     asPostgres("initdb", ["-D", primary.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
-    appendFileSync(join(primary.dir, "postgresql.conf"), [
-      `port = ${primary.port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${primary.dir}'`, "wal_level = replica",
-      "max_wal_senders = 8", "hot_standby = on", "synchronous_commit = on", "fsync = off", "shared_buffers = 32MB",
-      "max_connections = 60", "",
-    ].join("\n"));
+    appendFileSync(
+      join(primary.dir, "postgresql.conf"),
+      [
+        `port = ${primary.port}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${primary.dir}'`,
+        "wal_level = replica",
+        "max_wal_senders = 8",
+        "hot_standby = on",
+        "synchronous_commit = on",
+        "fsync = off",
+        "shared_buffers = 32MB",
+        "max_connections = 60",
+        "",
+      ].join("\n"),
+    );
     writeFileSync(join(primary.dir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n");
     primary.start();
     const pgp = new PrivatePostgres(root, primary, null, new Proxy(primary.port, await freePort()));

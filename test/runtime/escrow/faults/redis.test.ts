@@ -34,7 +34,9 @@ async function setup(sku: string) {
     leaseTtlSeconds: 2,
     reservationTtlSeconds: 30,
     admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [{ sku, total: TOTAL, globalReserve: 60, allocation: { "fault-a": 180, "fault-b": 180, "fault-c": 180 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } }],
+    skus: [
+      { sku, total: TOTAL, globalReserve: 60, allocation: { "fault-a": 180, "fault-b": 180, "fault-c": 180 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } },
+    ],
   });
   const open = () => new JournaledEscrowStore({ redisUrl: redis.url, postgresUrl: PG_URL, schema });
   const store = open();

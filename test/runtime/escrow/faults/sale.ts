@@ -87,7 +87,9 @@ export async function runSale(app: FastifyInstance, sku: string, o: { buyers: nu
       await o.fault(i);
     }
   })();
-  const progress = setInterval(() => { if (process.env["ESCROW_FAULT_DEBUG"]) console.log(`units ${units} soldOut ${soldOut} ${JSON.stringify(statuses)}\n${[...details].map(([k, v]) => `  ${v}× ${k}`).join("\n")}`); }, 2000);
+  const progress = setInterval(() => {
+    if (process.env["ESCROW_FAULT_DEBUG"]) console.log(`units ${units} soldOut ${soldOut} ${JSON.stringify(statuses)}\n${[...details].map(([k, v]) => `  ${v}× ${k}`).join("\n")}`);
+  }, 2000);
   await Promise.all([...Array.from({ length: o.buyers }, (_, b) => buyer(b)), faults]).finally(() => clearInterval(progress));
   expect(soldOut, `the sale did not sell out before its deadline: ${JSON.stringify(statuses)}`).toBe(true);
   return { acked, statuses };

@@ -122,7 +122,11 @@ describe("global waiting room through the real service (Redis + PostgreSQL journ
     return { status: res.status, body: (await res.json()) as View & { detail?: string } };
   };
   const reserve = async (who: string, region: string, pass?: string) =>
-    fetch(`${server.url}/v1/inventory/drop/reservations`, { method: "POST", headers: { ...(await as(who, region)), "content-type": "application/json", ...(pass ? { "x-queue-pass": pass } : {}) }, body: JSON.stringify({ qty: 1 }) });
+    fetch(`${server.url}/v1/inventory/drop/reservations`, {
+      method: "POST",
+      headers: { ...(await as(who, region)), "content-type": "application/json", ...(pass ? { "x-queue-pass": pass } : {}) },
+      body: JSON.stringify({ qty: 1 }),
+    });
   const tokens = new Map<string, string>();
   const positions = new Map<string, number>();
 
@@ -139,12 +143,19 @@ describe("global waiting room through the real service (Redis + PostgreSQL journ
   });
 
   it("refuses a scheduled sale without the shared token secret, naming it", async () => {
-    const config = await testConfig(["eu"], { skus: [{ sku: "x", total: 1, globalReserve: 0, allocation: { eu: 1 }, refill: { batchSize: 1, reorderPoints: { eu: 0 } }, opensAt: new Date(OPENS).toISOString() }] });
+    const config = await testConfig(["eu"], {
+      skus: [{ sku: "x", total: 1, globalReserve: 0, allocation: { eu: 1 }, refill: { batchSize: 1, reorderPoints: { eu: 0 } }, opensAt: new Date(OPENS).toISOString() }],
+    });
     await expect(startEscrowServer({ config, port: 0 })).rejects.toThrow(/tokenSecretFile/);
   });
 
   it("pre-queues buyers from every region before the open; nobody reserves before it", async () => {
-    for (const [who, region] of [["ann", "eu"], ["bob", "us"], ["cat", "eu"], ["dan", "us"]] as const) {
+    for (const [who, region] of [
+      ["ann", "eu"],
+      ["bob", "us"],
+      ["cat", "eu"],
+      ["dan", "us"],
+    ] as const) {
       const { status, body } = await queue(who, region);
       expect(status).toBe(200);
       expect(body.admitted).toBe(false);

@@ -126,7 +126,9 @@ describe("the PostgreSQL journal behind Redis", () => {
     const lease = (await acquire(s, "cap", 2, 1))!;
     await s.recordSales("cap", "a", fenceOf(lease), [sale("c1", 2)], 2, 0);
     const c = await s.pool.connect();
-    await expect(c.query(`SELECT ${schema}.journal_batch('cap', $1, 'a', 1, 3, ARRAY['c9'], ARRAY[1]::bigint[], ARRAY['u'], ARRAY[9]::bigint[])`, [lease.generation])).rejects.toMatchObject({ code: "ME001" });
+    await expect(c.query(`SELECT ${schema}.journal_batch('cap', $1, 'a', 1, 3, ARRAY['c9'], ARRAY[1]::bigint[], ARRAY['u'], ARRAY[9]::bigint[])`, [lease.generation])).rejects.toMatchObject({
+      code: "ME001",
+    });
     c.release();
     await s.close();
   });

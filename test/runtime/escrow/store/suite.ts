@@ -18,7 +18,16 @@ const sell = (s: EscrowStore, k: string, region: string, fence: Fence, saleId: s
   s.recordSales(k, region, fence, [{ saleId, qty, user }], now, cap).then((o) => o[0]);
 const sku = () => `item-${process.pid}-${Date.now().toString(36)}-${seq++}`;
 const req = (k: string, region: string, want: number, nowMs: number, leaseTtlMs: number, extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
-  sku: k, region, want, nowMs, leaseTtlMs, fresh: true, reserved: 0, rate: 0, borrow: 0, ...extra,
+  sku: k,
+  region,
+  want,
+  nowMs,
+  leaseTtlMs,
+  fresh: true,
+  reserved: 0,
+  rate: 0,
+  borrow: 0,
+  ...extra,
 });
 const fenceOf = (r: { generation: string; lease: { epoch: number } }): Fence => ({ generation: r.generation, epoch: r.lease.epoch });
 
@@ -197,15 +206,39 @@ export function describeEscrowStore(name: string, open: () => EscrowStore, opts:
           for (const c of cmds) {
             const e = "r" in c ? live.get(regionIds[c.r]!) : undefined;
             switch (c.op) {
-              case "reserve": if (e) await reserveOn(e, c.user, c.qty); break;
-              case "commit": if (e) await commitOn(e, c.pick); break;
-              case "zombieCommit": if (zombies.length) await commitOn(zombies[c.pick % zombies.length]!, c.pick); break;
-              case "cancel": if (e) { const ids = held.get(e)!; if (ids.length) e.cancel(ids[c.pick % ids.length]!); } break;
-              case "advance": clock.advance(c.ms); break;
-              case "tick": if (e) await e.tick(); break;
-              case "crash": if (e) { live.delete(regionIds[c.r]!); zombies.push(e); } break;
-              case "restart": if (!e) await start(regionIds[c.r]!); break;
-              case "burst": if (e) await Promise.all(Array.from({ length: c.n }, (_, i) => (i % 2 ? commitOn(e, i) : reserveOn(e, i, 1)))); break;
+              case "reserve":
+                if (e) await reserveOn(e, c.user, c.qty);
+                break;
+              case "commit":
+                if (e) await commitOn(e, c.pick);
+                break;
+              case "zombieCommit":
+                if (zombies.length) await commitOn(zombies[c.pick % zombies.length]!, c.pick);
+                break;
+              case "cancel":
+                if (e) {
+                  const ids = held.get(e)!;
+                  if (ids.length) e.cancel(ids[c.pick % ids.length]!);
+                }
+                break;
+              case "advance":
+                clock.advance(c.ms);
+                break;
+              case "tick":
+                if (e) await e.tick();
+                break;
+              case "crash":
+                if (e) {
+                  live.delete(regionIds[c.r]!);
+                  zombies.push(e);
+                }
+                break;
+              case "restart":
+                if (!e) await start(regionIds[c.r]!);
+                break;
+              case "burst":
+                if (e) await Promise.all(Array.from({ length: c.n }, (_, i) => (i % 2 ? commitOn(e, i) : reserveOn(e, i, 1))));
+                break;
             }
             await check();
           }
@@ -213,7 +246,14 @@ export function describeEscrowStore(name: string, open: () => EscrowStore, opts:
           clock.advance(1000);
           for (const e of live.values()) await e.tick();
           for (const e of live.values()) await e.tick();
-          const reports = [...live.values()].map((e) => ({ region: e.region, held: e.ledger.held, free: e.ledger.free, reserved: e.ledger.reserved, committing: e.ledger.committing, received: e.receivedSeen }));
+          const reports = [...live.values()].map((e) => ({
+            region: e.region,
+            held: e.ledger.held,
+            free: e.ledger.free,
+            reserved: e.ledger.reserved,
+            committing: e.ledger.committing,
+            received: e.receivedSeen,
+          }));
           const rep = (await reconcile(s, k, clock.now(), reports))!;
           expect(rep.ok).toBe(true);
           expect(rep.unreported).toBe(0);

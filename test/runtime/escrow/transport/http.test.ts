@@ -22,7 +22,14 @@ async function setup(extra: Partial<EscrowConfigInput> = {}, deny: string[] = []
   const rng = () => (x = (x * 7919 + 0.123) % 1);
   const service = new EscrowService({ config, store: new MemoryEscrowStore(), limiter: limiter(deny), clock, rng });
   const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers, () => clock.now()));
-  const call = async (method: "GET" | "POST" | "DELETE", url: string, who: string | null, body?: unknown, region: string | null = "eu", o: { admin?: boolean; headers?: Record<string, string> } = {}) =>
+  const call = async (
+    method: "GET" | "POST" | "DELETE",
+    url: string,
+    who: string | null,
+    body?: unknown,
+    region: string | null = "eu",
+    o: { admin?: boolean; headers?: Record<string, string> } = {},
+  ) =>
     app.inject({ method, url, payload: body as object, headers: { ...(who ? await as(who, undefined, { admin: o.admin, nowMs: T0 }) : {}), ...(region ? { "x-region": region } : {}), ...o.headers } });
   const create = (sku: string, total: number) => call("POST", `/v1/inventory/${sku}`, "ops", { total }, "eu", { admin: true });
   return { clock, service, app, call, create };
@@ -162,9 +169,18 @@ describe("escrow HTTP API", () => {
     const r = await app.inject({ method: "POST", url: "/v1/inventory/tix/reservations", headers: { ...(await as("u", "eu", { nowMs: T0 })), "content-type": "application/json" } });
     expect(r.statusCode).toBe(201);
     expect(r.json().qty).toBe(1);
-    const c = await app.inject({ method: "POST", url: `/v1/reservations/${r.json().reservationId as string}/commit`, headers: { ...(await as("u", "eu", { nowMs: T0 })), "content-type": "application/json" } });
+    const c = await app.inject({
+      method: "POST",
+      url: `/v1/reservations/${r.json().reservationId as string}/commit`,
+      headers: { ...(await as("u", "eu", { nowMs: T0 })), "content-type": "application/json" },
+    });
     expect(c.statusCode).toBe(200);
-    const broken = await app.inject({ method: "POST", url: "/v1/inventory/tix/reservations", payload: "{nope", headers: { ...(await as("u", "eu", { nowMs: T0 })), "content-type": "application/json" } });
+    const broken = await app.inject({
+      method: "POST",
+      url: "/v1/inventory/tix/reservations",
+      payload: "{nope",
+      headers: { ...(await as("u", "eu", { nowMs: T0 })), "content-type": "application/json" },
+    });
     expect(broken.statusCode).toBe(400);
   });
 

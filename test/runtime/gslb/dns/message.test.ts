@@ -25,7 +25,9 @@ const tcp = { client: { address: "203.0.113.9", transport: "tcp" as const } };
 function query(name: string, type = "A", extra: Partial<dnsPacket.Packet> = {}): Buffer {
   return dnsPacket.encode({ type: "query", id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as "A", name, class: "IN" }], ...extra });
 }
-const edns = (udpPayloadSize = 4096, ednsVersion = 0, options: unknown[] = []) => ({ additionals: [{ type: "OPT", name: ".", udpPayloadSize, ednsVersion, extendedRcode: 0, flags: 0, options } as unknown as dnsPacket.Answer] });
+const edns = (udpPayloadSize = 4096, ednsVersion = 0, options: unknown[] = []) => ({
+  additionals: [{ type: "OPT", name: ".", udpPayloadSize, ednsVersion, extendedRcode: 0, flags: 0, options } as unknown as dnsPacket.Answer],
+});
 type Decoded = dnsPacket.DecodedPacket & { rcode: string; opcode: string };
 const ask = (msg: Buffer, o = udp): Decoded | null => {
   const out = handleMessage(zone, msg, o);
@@ -70,7 +72,18 @@ describe("authoritative DNS rules", () => {
     notify.writeUInt16BE((4 << 11) | 0x0400, 2);
     expect(ask(notify)!.rcode).toBe("NOTIMP");
     expect(ask(dnsPacket.encode({ type: "query", id: 9, questions: [] }))!.rcode).toBe("FORMERR");
-    expect(ask(dnsPacket.encode({ type: "query", id: 9, questions: [{ type: "A", name: "a.example.test" }, { type: "A", name: "b.example.test" }] }))!.rcode).toBe("FORMERR");
+    expect(
+      ask(
+        dnsPacket.encode({
+          type: "query",
+          id: 9,
+          questions: [
+            { type: "A", name: "a.example.test" },
+            { type: "A", name: "b.example.test" },
+          ],
+        }),
+      )!.rcode,
+    ).toBe("FORMERR");
     const truncatedQuestion = query("api.example.test").subarray(0, 20);
     expect(ask(truncatedQuestion)!.rcode).toBe("FORMERR");
     const twoOpts = query("api.example.test", "A", { additionals: [...edns().additionals, ...edns().additionals] });
@@ -126,7 +139,11 @@ describe("fuzzing", () => {
   });
 
   it("mutated real queries (bit flips, truncation, appended junk) never throw", () => {
-    const seeds = [query("api.example.test"), query("big.example.test", "A", edns(512)), query("example.test", "NS", edns(4096, 0, [{ code: "CLIENT_SUBNET", family: 2, sourcePrefixLength: 56, ip: "2001:db8::" }]))];
+    const seeds = [
+      query("api.example.test"),
+      query("big.example.test", "A", edns(512)),
+      query("example.test", "NS", edns(4096, 0, [{ code: "CLIENT_SUBNET", family: 2, sourcePrefixLength: 56, ip: "2001:db8::" }])),
+    ];
     const mutated = fc
       .tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 7 })), { maxLength: 8 }), fc.nat(), fc.uint8Array({ maxLength: 40 }))
       .map(([seed, flips, cut, junk]) => {

@@ -115,7 +115,11 @@ describe("GSLB DNS server (checked with the real dig)", () => {
     const q = dnsPacket.encode({ type: "query", id: 1, questions: [{ type: "A", name: `api.${ZONE}` }] });
     sendFromPortZero("127.0.0.1", server.port, q);
     sendFromPortZero("127.0.0.1", server.port, Buffer.from("junk"));
-    await sprayUdp("127.0.0.1", server.port, fc.sample(fc.uint8Array({ maxLength: 300 }), 200).map((b) => Buffer.from(b)));
+    await sprayUdp(
+      "127.0.0.1",
+      server.port,
+      fc.sample(fc.uint8Array({ maxLength: 300 }), 200).map((b) => Buffer.from(b)),
+    );
     await new Promise<void>((resolve) => {
       const s = createConnection({ host: "127.0.0.1", port: server.port }, () => {
         s.write(Buffer.from([0x00, 0x05, 1, 2, 3, 4, 5])); // a frame shorter than a header: the connection ends

@@ -25,28 +25,32 @@ describe("sparse Merkle tree", () => {
 
   it("property: inclusion and exclusion proofs verify, wrong values and flipped siblings fail; root is order-independent", () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 12, selector: (k) => Buffer.from(k).toString("hex") }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (keys, absent) => {
-        const t = new SparseMerkleTree();
-        keys.forEach((k, i) => t.set(k, Buffer.from(`value ${i}`)));
-        const root = t.root();
-        keys.forEach((k, i) => {
-          const p = t.prove(k);
-          expect(verifySmtProof(root, k, Buffer.from(`value ${i}`), p)).toBe(true);
-          expect(verifySmtProof(root, k, Buffer.from(`value ${i}!`), p)).toBe(false);
-          expect(verifySmtProof(root, k, undefined, p)).toBe(false);
-          // Tamper with one sibling: flip a bit of a real hash, or put a hash where the default was.
-          const at = i % 256;
-          const flipped = p.map((s, j) => (j !== at ? s : s ? Buffer.from(s.map((b, n) => (n === 0 ? b ^ 1 : b))) : Buffer.alloc(32, 1)));
-          expect(verifySmtProof(root, k, Buffer.from(`value ${i}`), flipped)).toBe(false);
-        });
-        if (!keys.some((k) => Buffer.from(k).equals(Buffer.from(absent)))) {
-          expect(verifySmtProof(root, absent, undefined, t.prove(absent))).toBe(true);
-          expect(verifySmtProof(root, absent, Buffer.from("forged"), t.prove(absent))).toBe(false);
-        }
-        const reversed = new SparseMerkleTree();
-        [...keys].reverse().forEach((k) => reversed.set(k, Buffer.from(`value ${keys.indexOf(k)}`)));
-        expect(hashEquals(reversed.root(), root)).toBe(true);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 12, selector: (k) => Buffer.from(k).toString("hex") }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (keys, absent) => {
+          const t = new SparseMerkleTree();
+          keys.forEach((k, i) => t.set(k, Buffer.from(`value ${i}`)));
+          const root = t.root();
+          keys.forEach((k, i) => {
+            const p = t.prove(k);
+            expect(verifySmtProof(root, k, Buffer.from(`value ${i}`), p)).toBe(true);
+            expect(verifySmtProof(root, k, Buffer.from(`value ${i}!`), p)).toBe(false);
+            expect(verifySmtProof(root, k, undefined, p)).toBe(false);
+            // Tamper with one sibling: flip a bit of a real hash, or put a hash where the default was.
+            const at = i % 256;
+            const flipped = p.map((s, j) => (j !== at ? s : s ? Buffer.from(s.map((b, n) => (n === 0 ? b ^ 1 : b))) : Buffer.alloc(32, 1)));
+            expect(verifySmtProof(root, k, Buffer.from(`value ${i}`), flipped)).toBe(false);
+          });
+          if (!keys.some((k) => Buffer.from(k).equals(Buffer.from(absent)))) {
+            expect(verifySmtProof(root, absent, undefined, t.prove(absent))).toBe(true);
+            expect(verifySmtProof(root, absent, Buffer.from("forged"), t.prove(absent))).toBe(false);
+          }
+          const reversed = new SparseMerkleTree();
+          [...keys].reverse().forEach((k) => reversed.set(k, Buffer.from(`value ${keys.indexOf(k)}`)));
+          expect(hashEquals(reversed.root(), root)).toBe(true);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -58,9 +62,20 @@ describe("sparse Merkle tree", () => {
     const proof = t.proveBatch(asked);
     const singles = asked.map((k) => t.prove(k).length).reduce((a, b) => a + b, 0);
     expect(proof.length).toBeLessThan(singles / 3);
-    const vals: [Uint8Array, Uint8Array | undefined][] = [[key(3), Buffer.from("v3")], [key(4), Buffer.from("v4")], [key(5), Buffer.from("v5")], [key(1000), undefined]];
+    const vals: [Uint8Array, Uint8Array | undefined][] = [
+      [key(3), Buffer.from("v3")],
+      [key(4), Buffer.from("v4")],
+      [key(5), Buffer.from("v5")],
+      [key(1000), undefined],
+    ];
     expect(verifySmtBatch(t.root(), vals, proof)).toBe(true);
-    expect(verifySmtBatch(t.root(), vals.map(([k, v], i) => [k, i === 1 ? Buffer.from("v999") : v]), proof)).toBe(false);
+    expect(
+      verifySmtBatch(
+        t.root(),
+        vals.map(([k, v], i) => [k, i === 1 ? Buffer.from("v999") : v]),
+        proof,
+      ),
+    ).toBe(false);
     expect(verifySmtBatch(t.root(), vals, proof.slice(1))).toBe(false);
     expect(verifySmtBatch(t.root(), vals, [...proof, null])).toBe(false);
   });
@@ -69,7 +84,10 @@ describe("sparse Merkle tree", () => {
 describe("verifiable state", () => {
   it("proves reads, and a root-only holder can check a write and compute the next root", () => {
     const s = new VerifiableState();
-    s.apply([["alice", Buffer.from("100")], ["bob", Buffer.from("50")]]);
+    s.apply([
+      ["alice", Buffer.from("100")],
+      ["bob", Buffer.from("50")],
+    ]);
     const r = s.read("alice");
     expect(verifyRead(r.root, "alice", Buffer.from("100"), r.proof)).toBe(true);
     const carol = s.read("carol");

@@ -30,8 +30,20 @@ async function build(synced: number, journaled: number): Promise<string> {
   return dir;
 }
 
-const journalOf = (dir: string) => join(dir, "state", readdirSync(join(dir, "state")).filter((f) => f.startsWith("journal.")).sort().at(-1)!);
-const failure = (p: Promise<unknown>) => p.then(() => "started", (e: Error) => `${e.name}: ${e.message}`);
+const journalOf = (dir: string) =>
+  join(
+    dir,
+    "state",
+    readdirSync(join(dir, "state"))
+      .filter((f) => f.startsWith("journal."))
+      .sort()
+      .at(-1)!,
+  );
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => "started",
+    (e: Error) => `${e.name}: ${e.message}`,
+  );
 
 describe("file store: a static tlog-tiles tree", () => {
   it("lays out checkpoint, full and partial tiles, gzip bundles; restart restores the tree from the edge and the journal", async () => {
@@ -103,7 +115,10 @@ describe("file store: never forks", () => {
     const dir = await build(2000, 0); // 7 full bundles; the last 4 are verified at every start
     const flip = (path: string) => {
       const b = join(dir, "public", path);
-      writeFileSync(b, gunzipSync(readFileSync(b)).map((x, i) => (i === 4 ? x ^ 1 : x)));
+      writeFileSync(
+        b,
+        gunzipSync(readFileSync(b)).map((x, i) => (i === 4 ? x ^ 1 : x)),
+      );
     };
     flip("tile/entries/000");
     const log = await open(dir);

@@ -23,19 +23,31 @@ function fresh(name: string) {
   origins.push(origin);
   const keys = generateKey(origin);
   const open = (o: { lockWaitMs?: number; mustExtend?: { source: string; note: string }[] } = {}) =>
-    TransparencyLog.open({ origin, signer: newSigner(keys.signerKey), verifier: newVerifier(keys.verifierKey), store: new PostgresStore(URL, origin, { lockWaitMs: o.lockWaitMs ?? 0 }), maxBatch: 100, mustExtend: o.mustExtend });
+    TransparencyLog.open({
+      origin,
+      signer: newSigner(keys.signerKey),
+      verifier: newVerifier(keys.verifierKey),
+      store: new PostgresStore(URL, origin, { lockWaitMs: o.lockWaitMs ?? 0 }),
+      maxBatch: 100,
+      mustExtend: o.mustExtend,
+    });
   return { origin, keys, open };
 }
 const fill = (log: TransparencyLog, from: number, to: number) => Promise.all(Array.from({ length: to - from }, (_, i) => log.add(Buffer.from(`pg ${from + i}`))));
-const failure = (p: Promise<unknown>) => p.then(() => "started", (e: Error) => `${e.name}: ${e.message}`);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => "started",
+    (e: Error) => `${e.name}: ${e.message}`,
+  );
 
 beforeAll(async () => {
   const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
   await c.connect();
   const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB]);
-  if (exists.rowCount === 0) await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-    if (e.code !== "42P04") throw e; // created concurrently
-  });
+  if (exists.rowCount === 0)
+    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
+      if (e.code !== "42P04") throw e; // created concurrently
+    });
   await c.end();
   admin = new pg.Client({ connectionString: URL });
   await admin.connect();
@@ -69,7 +81,9 @@ describe("PostgreSQL store", () => {
   it("has a single writer: a second sequencer is refused, naming the lock holder", async () => {
     const { open } = fresh("lock");
     const first = await open();
-    expect(await failure(open())).toMatch(/WriterLockError: log meridian\.test\/pg-lock-\S+ already has a writer \(backend pid \d+.*holds its PostgreSQL advisory lock\); a log has exactly one sequencer/);
+    expect(await failure(open())).toMatch(
+      /WriterLockError: log meridian\.test\/pg-lock-\S+ already has a writer \(backend pid \d+.*holds its PostgreSQL advisory lock\); a log has exactly one sequencer/,
+    );
     await first.close();
     await (await open()).close(); // released with the session
   });
@@ -90,7 +104,9 @@ describe("PostgreSQL store", () => {
     await admin.query("DELETE FROM prooflog_tiles WHERE origin = $1 AND path >= 'tile/0/001'", [origin]);
     await admin.query("UPDATE prooflog_checkpoints SET note = $2 WHERE origin = $1", [origin, staleCheckpoint]);
     const refused = await failure(open({ mustExtend: [{ source: "checkpoint file /var/lib/meridian/checkpoint", note: kept }] }));
-    expect(refused).toMatch(/ForkRefusedError: checkpoint file \/var\/lib\/meridian\/checkpoint shows this log signed size 1200, but PostgreSQL store \(origin \S+\) holds only 500 entries: acknowledged entries are missing/);
+    expect(refused).toMatch(
+      /ForkRefusedError: checkpoint file \/var\/lib\/meridian\/checkpoint shows this log signed size 1200, but PostgreSQL store \(origin \S+\) holds only 500 entries: acknowledged entries are missing/,
+    );
 
     // Rows deleted outright: the store's own checkpoint row still names the size it signed.
     await admin.query("DELETE FROM prooflog_state WHERE origin = $1", [origin]);

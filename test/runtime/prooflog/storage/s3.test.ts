@@ -33,7 +33,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const open = () => TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), verifier: newVerifier(keys.verifierKey), store: new S3Store({ url: bucketUrl, ...creds }), maxBatch: 200 });
+const open = () =>
+  TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), verifier: newVerifier(keys.verifierKey), store: new S3Store({ url: bucketUrl, ...creds }), maxBatch: 200 });
 
 describe("S3 store", () => {
   it("publishes a static tlog-tiles tree that verifies from the bucket alone, and restarts from one state object", async () => {
@@ -50,7 +51,10 @@ describe("S3 store", () => {
     expect(cp.size).toBe(700);
     const bundle = await s3.fetch(`${bucketUrl}/tile/entries/000`);
     expect(bundle.headers.get("content-encoding")).toBe("gzip");
-    const tiles = new TileProofs(httpTileFetcher(bucketUrl, (url) => s3.fetch(url)), 700);
+    const tiles = new TileProofs(
+      httpTileFetcher(bucketUrl, (url) => s3.fetch(url)),
+      700,
+    );
     verifyInclusion(650, 700, leafHash(Buffer.from("s3 650")), await tiles.inclusionProof(650), cp.root);
     verifyConsistency(600, 700, await tiles.consistencyProof(600), root600, cp.root);
 

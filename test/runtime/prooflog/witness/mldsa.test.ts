@@ -37,17 +37,25 @@ describe("ML-DSA-44 cosignatures", () => {
     const hash = Buffer.alloc(32, 0xab);
     const want = Buffer.concat([
       Buffer.from("subtree/v1\n\0", "latin1"),
-      Buffer.from([14]), Buffer.from("mirror.test/m1"),
+      Buffer.from([14]),
+      Buffer.from("mirror.test/m1"),
       Buffer.from("00000000641850cb", "hex"), // 1679315147
-      Buffer.from([15]), Buffer.from("example.com/log"),
-      Buffer.from("0000000000000000", "hex"), Buffer.from("00000000013e2dc3", "hex"), // 0, 20852163
+      Buffer.from([15]),
+      Buffer.from("example.com/log"),
+      Buffer.from("0000000000000000", "hex"),
+      Buffer.from("00000000013e2dc3", "hex"), // 0, 20852163
       hash,
     ]);
     expect(subtreeMessage("mirror.test/m1", 1679315147n, "example.com/log", 0n, 20852163n, hash).equals(want)).toBe(true);
     expect(() => subtreeMessage("w", 5n, "o", 8n, 16n, hash)).toThrow(/timestamp 0/);
     const k = parseSignerKey(wkey.signerKey);
     expect(k.publicKey).toHaveLength(1312);
-    expect(k.keyId).toBe(createHash("sha256").update(Buffer.concat([Buffer.from("pq.example/witness\n"), Buffer.from([6]), k.publicKey])).digest().readUInt32BE(0));
+    expect(k.keyId).toBe(
+      createHash("sha256")
+        .update(Buffer.concat([Buffer.from("pq.example/witness\n"), Buffer.from([6]), k.publicKey]))
+        .digest()
+        .readUInt32BE(0),
+    );
     expect(wkey.verifierKey).toBe(verifierKeyString(k.name, 6, k.publicKey));
     expect(keyId(k.name, 6, k.publicKey)).toBe(k.keyId);
   });

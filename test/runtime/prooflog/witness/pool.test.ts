@@ -99,7 +99,9 @@ describe("witness pool", () => {
   });
 
   it("an idle log re-signs on an interval: the same size, fresh witness cosignatures", async () => {
-    const { app, url } = await startLogServer(logOptions("idle", { witnessTimeoutMs: 200, republishIntervalMs: 50, witnesses: [{ url: goodUrl, verifier: newCosignatureVerifier(wkey.verifierKey) }] }));
+    const { app, url } = await startLogServer(
+      logOptions("idle", { witnessTimeoutMs: 200, republishIntervalMs: 50, witnesses: [{ url: goodUrl, verifier: newCosignatureVerifier(wkey.verifierKey) }] }),
+    );
     const client = new LogClient(url);
     await client.add(Buffer.from("only entry"));
     const first = await until(async () => {

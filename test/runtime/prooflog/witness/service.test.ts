@@ -11,7 +11,11 @@ const logKey = generateKey(ORIGIN);
 const witnessKey = generateKey("w.test/witness", ALG_COSIGNATURE_V1);
 let svc: Awaited<ReturnType<typeof start>>;
 const start = () =>
-  startService(witnessService, { key: witnessKey.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { port: 0, timeouts: { headersMs: 500, requestMs: 1000 } } }, { processMetrics: false });
+  startService(
+    witnessService,
+    { key: witnessKey.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { port: 0, timeouts: { headersMs: 500, requestMs: 1000 } } },
+    { processMetrics: false },
+  );
 
 beforeAll(async () => {
   svc = await start();

@@ -124,9 +124,15 @@ describe("witnesses and a forked log", () => {
     await client.update(await cosign(honest, 12, 25));
     expect(client.checkpoint!.size).toBe(25);
     await expect(client.update(cp(honest, 30))).rejects.toThrow(/quorum needs 1/);
-    const evil25 = attachCosignatures(cp(evil, 25), await new Witness({ cosigner: newCosigner(fresh.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]) }).addCheckpoint({ oldSize: 0, proof: [], note: cp(evil, 25) }));
+    const evil25 = attachCosignatures(
+      cp(evil, 25),
+      await new Witness({ cosigner: newCosigner(fresh.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]) }).addCheckpoint({ oldSize: 0, proof: [], note: cp(evil, 25) }),
+    );
     await expect(client.update(evil25)).rejects.toBeInstanceOf(ForkError);
-    const older = attachCosignatures(cp(honest, 20), await new Witness({ cosigner: newCosigner(fresh.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]) }).addCheckpoint({ oldSize: 0, proof: [], note: cp(honest, 20) }));
+    const older = attachCosignatures(
+      cp(honest, 20),
+      await new Witness({ cosigner: newCosigner(fresh.signerKey, clock), logs: new Map([[ORIGIN, logVerifiers]]) }).addCheckpoint({ oldSize: 0, proof: [], note: cp(honest, 20) }),
+    );
     await expect(client.update(older)).rejects.toThrow(/rollback/);
     // A log serving a bogus consistency proof cannot move the client either.
     const liar = new LightClient({ origin: ORIGIN, logVerifiers, fetchConsistency: async (a, b) => evil.consistencyProof(a, b) });

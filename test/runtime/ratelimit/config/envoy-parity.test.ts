@@ -15,7 +15,11 @@ import { parseRateLimitConfig } from "../../../../runtime/ratelimit/config/schem
 
 const DATA = fileURLToPath(new URL("../../../testdata/envoy-ratelimit/", import.meta.url));
 const file = (p: string) => `${DATA}${p}`;
-const load = (...names: string[]) => compileDomains(names.flatMap((n) => parseRateLimitConfig(readFileSync(file(`test-config/${n}`), "utf8"), n)), names.length > 1);
+const load = (...names: string[]) =>
+  compileDomains(
+    names.flatMap((n) => parseRateLimitConfig(readFileSync(file(`test-config/${n}`), "utf8"), n)),
+    names.length > 1,
+  );
 const e = (...kv: [string, string][]): Entry[] => kv.map(([key, value]) => ({ key, value }));
 
 interface Want {
@@ -75,7 +79,9 @@ describe("envoyproxy/ratelimit config cases (test/config/config_test.go)", () =>
     const m = matchDescriptor(d.get("test-domain"), e(["key1", "value1"], ["subkey1", "something"]), { requestsPerUnit: 10, unit: "day" });
     expect(m.rule).toMatchObject({ requestsPerUnit: 10, unit: "day", shadow: false, name: "" });
     expect(m.statsKey).toBe("test-domain.key1_value1.subkey1_something");
-    expect(matchDescriptor(d.get("test-domain"), e(["key1", "value1"], ["subkey1", "something_else"]), { requestsPerUnit: 42, unit: "hour" }).statsKey).toBe("test-domain.key1_value1.subkey1_something_else");
+    expect(matchDescriptor(d.get("test-domain"), e(["key1", "value1"], ["subkey1", "something_else"]), { requestsPerUnit: 42, unit: "hour" }).statsKey).toBe(
+      "test-domain.key1_value1.subkey1_something_else",
+    );
   });
 
   it("refuses every invalid file with envoyproxy/ratelimit's message, naming the file and the key", () => {
@@ -94,7 +100,10 @@ describe("envoyproxy/ratelimit config cases (test/config/config_test.go)", () =>
       [["non_map_list.yaml"], "non_map_list.yaml: descriptors[0]: config error, yaml file contains list of type other than map: a"],
       [["unlimited_with_unit.yaml"], "unlimited_with_unit.yaml: descriptors[0].rate_limit.unit: should not specify rate limit unit when unlimited"],
     ];
-    for (const [names, message] of refused) expect(() => (names.length > 1 ? compileDomains(names.flatMap((n) => parseRateLimitConfig(readFileSync(file(`test-config/${n}`), "utf8"), n))) : load(...names)), names.join("+")).toThrow(message);
+    for (const [names, message] of refused)
+      expect(() => (names.length > 1 ? compileDomains(names.flatMap((n) => parseRateLimitConfig(readFileSync(file(`test-config/${n}`), "utf8"), n))) : load(...names)), names.join("+")).toThrow(
+        message,
+      );
   });
 
   it("TestShadowModeConfig", () => {
@@ -121,7 +130,10 @@ describe("envoyproxy/ratelimit config cases (test/config/config_test.go)", () =>
 
   it("TestShareThreshold: matching values share one counter and report under the pattern", () => {
     const d = load("share_threshold.yaml").get("test-domain");
-    const counters = (entries: Entry[]) => matchDescriptor(d, entries).counterEntries.map((x) => x.value).join("|");
+    const counters = (entries: Entry[]) =>
+      matchDescriptor(d, entries)
+        .counterEntries.map((x) => x.value)
+        .join("|");
     for (const v of ["files/a.txt", "files/b.csv", "files/c/d"]) {
       expectLimit(d, e(["files", v]), { rpu: 100, stats: "test-domain.files_files/*" });
       expect(counters(e(["files", v]))).toBe("files/*");
@@ -141,7 +153,11 @@ describe("envoyproxy/ratelimit config cases (test/config/config_test.go)", () =>
     for (const v of ["svc1ep2rpc", "svcABCepXYZrpc"]) expectLimit(d, e(["multiroute", v]), { rpu: 50, stats: "test-domain.multiroute_svc*ep*rpc" });
     expectLimit(d, e(["multiroute", "svcABCrpc"]), null);
     for (const v of ["/api/v2", "/api-beta-v2"]) expectLimit(d, e(["midroute", v]), { stats: "test-domain.midroute_/api*v2" });
-    for (const [t, r] of [["t1prod", "resAv2"], ["t99prod", "resBBBv2"]]) expectLimit(d, e(["tenant", t!], ["resource", r!]), { rpu: 60, stats: "test-domain.tenant_t*prod.resource_res*v2" });
+    for (const [t, r] of [
+      ["t1prod", "resAv2"],
+      ["t99prod", "resBBBv2"],
+    ])
+      expectLimit(d, e(["tenant", t!], ["resource", r!]), { rpu: 60, stats: "test-domain.tenant_t*prod.resource_res*v2" });
   });
 
   it("TestMetadata", () => {
@@ -179,7 +195,8 @@ descriptors:
             rate_limit: { requests_per_unit: 60, unit: minute }
 `);
     expectLimit(v2m, e(["route", "draw"], ["http_method", "GET"], ["subject_id", "123"]), { stats: "domain.route_draw.http_method_GET.subject_id" });
-    const wild = (flags: string) => dom(`domain: test-domain
+    const wild = (flags: string) =>
+      dom(`domain: test-domain
 descriptors:
   - key: wild
     value: foo*

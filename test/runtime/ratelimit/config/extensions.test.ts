@@ -59,12 +59,18 @@ describe("Meridian's config extensions", () => {
   it("refuses what envoyproxy/ratelimit would silently ignore, naming the key and where it belongs", () => {
     const bad = (body: string) => () => parseRateLimitConfig(`domain: d\ndescriptors:\n${body}`, "bad.yaml");
     expect(bad("  - key: a\n    unlimited: true\n")).toThrow("bad.yaml: descriptors[0].unlimited: config error, unknown key 'unlimited' (it belongs under rate_limit)");
-    expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: 1, shadow_mode: true }\n")).toThrow("descriptors[0].rate_limit.shadow_mode: config error, unknown key 'shadow_mode' (it belongs on a descriptor)");
-    expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: 1, algorithm: leaky }\n")).toThrow("descriptors[0].rate_limit.algorithm: expected one of gcra, token-bucket, fixed-window, sliding-log, sliding-window");
+    expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: 1, shadow_mode: true }\n")).toThrow(
+      "descriptors[0].rate_limit.shadow_mode: config error, unknown key 'shadow_mode' (it belongs on a descriptor)",
+    );
+    expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: 1, algorithm: leaky }\n")).toThrow(
+      "descriptors[0].rate_limit.algorithm: expected one of gcra, token-bucket, fixed-window, sliding-log, sliding-window",
+    );
     expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: 1, debt: 2 }\n")).toThrow("debt applies to algorithm token-bucket only");
     expect(bad("  - key: a\n    rate_limit: { unit: minute, requests_per_unit: -1 }\n")).toThrow("descriptors[0].rate_limit.requests_per_unit: expected an integer 0–4294967295, got -1");
     expect(bad("  - key: a\n    share_threshold: true\n")).toThrow("share_threshold can only be used with wildcard values (containing '*'), but found key 'a'");
-    expect(bad("  - key: a\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n")).toThrow("invalid rate limit unit 'fortnight' (expected one of second, minute, hour, day, week, month, year)");
+    expect(bad("  - key: a\n    rate_limit: { unit: fortnight, requests_per_unit: 1 }\n")).toThrow(
+      "invalid rate limit unit 'fortnight' (expected one of second, minute, hour, day, week, month, year)",
+    );
   });
 
   it("loads a directory in name order, refusing a domain defined twice unless merging", () => {

@@ -22,12 +22,10 @@ const limitArb = fc.record({
   burst: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
   debt: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
 });
-const arrivalsArb = fc
-  .array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), cost: fc.integer({ min: 0, max: 4 }) }), { minLength: 1, maxLength: 200 })
-  .map((xs) => {
-    let t = 1_000_000;
-    return xs.map((x) => ({ t: (t += x.dt), cost: x.cost }));
-  });
+const arrivalsArb = fc.array(fc.record({ dt: fc.integer({ min: 0, max: 400 }), cost: fc.integer({ min: 0, max: 4 }) }), { minLength: 1, maxLength: 200 }).map((xs) => {
+  let t = 1_000_000;
+  return xs.map((x) => ({ t: (t += x.dt), cost: x.cost }));
+});
 
 describe("algorithm cores", () => {
   it("no algorithm admits more than its limit plus its stated burst over any window", () => {
@@ -77,7 +75,10 @@ describe("algorithm cores", () => {
   it("fixed window admits 2× limit across a boundary; sliding log never does", () => {
     const at = (alg: Limit["algorithm"]) => {
       const l: Limit = { algorithm: alg, limit: 5, periodMs: 1000 };
-      return run(l, [...Array(5).fill(999), ...Array(5).fill(1000)].map((t: number) => ({ t, cost: 1 }))).length;
+      return run(
+        l,
+        [...Array(5).fill(999), ...Array(5).fill(1000)].map((t: number) => ({ t, cost: 1 })),
+      ).length;
     };
     expect(at("fixed-window")).toBe(10);
     expect(at("sliding-log")).toBe(5);

@@ -10,27 +10,35 @@ import { Scratch, inPlace, stepInPlace } from "../../../../runtime/ratelimit/cor
 import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 
-const limitArb = fc.record({
-  algorithm: fc.constantFrom(...ALGORITHMS),
-  limit: fc.integer({ min: 1, max: 8 }),
-  periodMs: fc.constantFrom(100, 1000, 3000),
-  burst: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
-  debt: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
-}).map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as unknown as Limit);
+const limitArb = fc
+  .record({
+    algorithm: fc.constantFrom(...ALGORITHMS),
+    limit: fc.integer({ min: 1, max: 8 }),
+    periodMs: fc.constantFrom(100, 1000, 3000),
+    burst: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    debt: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+  })
+  .map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as unknown as Limit);
 
 const requestsArb = fc.array(fc.record({ dt: fc.integer({ min: -200, max: 700 }), cost: fc.integer({ min: 0, max: 4 }), depth: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 80 });
 
 describe("in-place steps", () => {
   it("stepInPlace computes step's decision and next state (property)", () => {
     fc.assert(
-      fc.property(limitArb.filter(inPlace), fc.option(fc.array(fc.double({ min: 0, max: 20_000, noNaN: true }), { minLength: 1, maxLength: 2 }), { nil: undefined }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 20_000 }), (l, state, cost, now) => {
-        const s = step(l, state, cost, now);
-        const out = new Scratch();
-        stepInPlace(l, state, cost, now, out);
-        expect({ allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs }).toEqual(s.decision);
-        expect(out.nextLength === 0 ? null : [out.next0, out.next1].slice(0, out.nextLength)).toEqual(s.next);
-        expect(out.ttlMs).toBe(s.ttlMs);
-      }),
+      fc.property(
+        limitArb.filter(inPlace),
+        fc.option(fc.array(fc.double({ min: 0, max: 20_000, noNaN: true }), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        (l, state, cost, now) => {
+          const s = step(l, state, cost, now);
+          const out = new Scratch();
+          stepInPlace(l, state, cost, now, out);
+          expect({ allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs }).toEqual(s.decision);
+          expect(out.nextLength === 0 ? null : [out.next0, out.next1].slice(0, out.nextLength)).toEqual(s.next);
+          expect(out.ttlMs).toBe(s.ttlMs);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

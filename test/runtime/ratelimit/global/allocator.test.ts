@@ -80,7 +80,14 @@ describe("Doorman capacity algorithms", () => {
               for (const i of expiredAt[j]!) expiredRegions.add(i);
               expiredMs += expiredAt[j]!.length * step;
             }
-            const bound = globalOverageBound({ capacity: p.capacity, refreshMs: p.refreshMs, regions: p.regions, safeCapacity: p.safe, expiredMs: expiredMs + expiredRegions.size * step, expiredRegions: expiredRegions.size });
+            const bound = globalOverageBound({
+              capacity: p.capacity,
+              refreshMs: p.refreshMs,
+              regions: p.regions,
+              safeCapacity: p.safe,
+              expiredMs: expiredMs + expiredRegions.size * step,
+              expiredRegions: expiredRegions.size,
+            });
             expect(sum).toBeLessThanOrEqual(p.capacity + bound + 1e-6);
           }
           // The regions did get capacity: not a limiter that admits nothing.

@@ -107,7 +107,7 @@ describe("NATS transports (real NATS)", () => {
     });
     regions.forEach((r) => r.sync.start());
     // Every region has demand above its fair share, so each keeps wanting more than a third.
-    for (const end = Date.now() + 600; Date.now() < end; ) {
+    for (const end = Date.now() + 600; Date.now() < end;) {
       for (const r of regions) for (let i = 0; i < 5; i++) r.sync.tryAcquire(1);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -118,6 +118,11 @@ describe("NATS transports (real NATS)", () => {
     });
     expect(has.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100 + 1e-9);
     expect(Math.min(...has)).toBeGreaterThan(0);
-    expect(regions[0]!.gossip.view().map((p) => p.client).sort()).toEqual(["ap", "us"]);
+    expect(
+      regions[0]!.gossip
+        .view()
+        .map((p) => p.client)
+        .sort(),
+    ).toEqual(["ap", "us"]);
   });
 });

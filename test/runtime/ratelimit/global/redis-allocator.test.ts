@@ -37,9 +37,19 @@ describe("Redis lease allocator", () => {
 
   it("reproduces Doorman's example once the leases settle", async () => {
     const r: ResourceConfig = { id: `doorman-${n++}`, capacity: 120, algorithm: "fair", leaseMs: 60_000, refreshMs: 5000 };
-    for (const [c, w] of [["a", 1000], ["b", 50], ["c", 10]] as const) await redis.getCapacity(r, c, w, 0);
+    for (const [c, w] of [
+      ["a", 1000],
+      ["b", 50],
+      ["c", 10],
+    ] as const)
+      await redis.getCapacity(r, c, w, 0);
     const has = [];
-    for (const [c, w] of [["a", 1000], ["b", 50], ["c", 10]] as const) has.push((await redis.getCapacity(r, c, w, 10)).has);
+    for (const [c, w] of [
+      ["a", 1000],
+      ["b", 50],
+      ["c", 10],
+    ] as const)
+      has.push((await redis.getCapacity(r, c, w, 10)).has);
     expect(has).toEqual([60, 50, 10]);
   });
 });

@@ -25,7 +25,9 @@ describe("allocator process", () => {
     expect((await app.inject({ method: "GET", url: "/v1/allocator/resources/checkout" })).json().clients).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
     expect((await app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "nope", client: "eu", wants: 1 } })).statusCode).toBe(404);
     expect((await app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "checkout", client: "eu" } })).statusCode).toBe(400);
-    expect(() => parseAllocatorConfig("resources:\n  - id: a\n    capacity: 1\n    lease_ms: 100\n    refresh_ms: 100\n", "a.yaml")).toThrow(/a\.yaml: resources\.0: refresh_ms must be below lease_ms/);
+    expect(() => parseAllocatorConfig("resources:\n  - id: a\n    capacity: 1\n    lease_ms: 100\n    refresh_ms: 100\n", "a.yaml")).toThrow(
+      /a\.yaml: resources\.0: refresh_ms must be below lease_ms/,
+    );
     expect(() => parseAllocatorConfig("resources:\n  - { id: a, capacity: 1 }\n  - { id: a, capacity: 2 }\n", "b.yaml")).toThrow(/resource "a" is defined more than once/);
   });
 

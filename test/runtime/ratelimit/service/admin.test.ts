@@ -50,7 +50,13 @@ const admin = async (s: RunningServer, path: string, body?: unknown, token?: str
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
 const hit = async (s: RunningServer, hits?: number) =>
-  (await fetch(`http://127.0.0.1:${s.httpPort}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "api", descriptors: [{ entries: target.entries, ...(hits === undefined ? {} : { hits_addend: hits }) }] }) })).status;
+  (
+    await fetch(`http://127.0.0.1:${s.httpPort}/v1/ratelimit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ domain: "api", descriptors: [{ entries: target.entries, ...(hits === undefined ? {} : { hits_addend: hits }) }] }),
+    })
+  ).status;
 
 describe("rate limit admin API", () => {
   it("answers 401 without a credential (headers never count) and 403 without the operator scope", async () => {
@@ -65,8 +71,12 @@ describe("rate limit admin API", () => {
     expect(await hit(b)).toBe(200);
     const i = await admin(b, "inspect", target, token);
     expect(i.status).toBe(200);
-    expect(i.body).toMatchObject({ domain: "api", stats_key: "api.api_key", levels: [{ policy: "api.api_key", limit: { requests_per_unit: 5, unit: "hour", algorithm: "fixed-window" }, remaining: 3, blocked_until: null }] });
-    expect((await admin(a, "inspect", { domain: "api", entries: [{ key: "other", value: "x" }] }, token))).toMatchObject({ status: 404, body: { error: "no limit" } });
+    expect(i.body).toMatchObject({
+      domain: "api",
+      stats_key: "api.api_key",
+      levels: [{ policy: "api.api_key", limit: { requests_per_unit: 5, unit: "hour", algorithm: "fixed-window" }, remaining: 3, blocked_until: null }],
+    });
+    expect(await admin(a, "inspect", { domain: "api", entries: [{ key: "other", value: "x" }] }, token)).toMatchObject({ status: 404, body: { error: "no limit" } });
   });
 
   it("blocks a counter on every replica until unblocked, then resets it", async () => {

@@ -27,7 +27,20 @@ beforeAll(async () => {
       rules: dir,
       watch: false,
       grpc: { host: "127.0.0.1", port: 0 },
-      aimd: { initial: 8, min: 2, max: 12, increase: 2, decrease: 0.5, intervalMs: 1000, latencyTargetMs: 200, percentile: 0.9, errorRateThreshold: 0.1, utilisation: 0.75, domains: ["api"], critical: { key: "priority", value: "critical" } },
+      aimd: {
+        initial: 8,
+        min: 2,
+        max: 12,
+        increase: 2,
+        decrease: 0.5,
+        intervalMs: 1000,
+        latencyTargetMs: 200,
+        percentile: 0.9,
+        errorRateThreshold: 0.1,
+        utilisation: 0.75,
+        domains: ["api"],
+        critical: { key: "priority", value: "critical" },
+      },
       server: { port: 0, auth: ops.auth },
     },
     { clock, processMetrics: false },
@@ -37,7 +50,7 @@ afterAll(() => svc?.close());
 
 const decide = async (domain: string, entries: { key: string; value: string }[]) => {
   const res = await fetch(`${svc.url}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain, descriptors: [{ entries }] }) });
-  return ((await res.json()) as { overall_code: string; statuses: { code: string; limit_remaining?: number }[] });
+  return (await res.json()) as { overall_code: string; statuses: { code: string; limit_remaining?: number }[] };
 };
 const user = [{ key: "api_key", value: "k1" }];
 /** How many of `n` requests at this instant are admitted. */
@@ -95,7 +108,7 @@ describe("AIMD throttling in the rate limit service", () => {
     for (let i = 0; i < 6; i++) {
       await report(healthy, op);
       clock.advance(1000);
-      limits.push((await (await report({ good: 0, bad: 0 }, op)).json() as { aimdLimit: number }).aimdLimit);
+      limits.push(((await (await report({ good: 0, bad: 0 }, op)).json()) as { aimdLimit: number }).aimdLimit);
       await burst(limits.at(-1)!);
     }
     expect(limits).toEqual([4, 6, 8, 10, 12, 12]);
@@ -105,13 +118,17 @@ describe("AIMD throttling in the rate limit service", () => {
 
   it("refuses a config whose range is inverted, naming the field", async () => {
     await expect(
-      startService(ratelimitService, { rules: "/nonexistent", aimd: { initial: 50, min: 1, max: 10, increase: 1, decrease: 0.5, latencyTargetMs: 100 }, server: { port: 0 } }, { clock, processMetrics: false }),
+      startService(
+        ratelimitService,
+        { rules: "/nonexistent", aimd: { initial: 50, min: 1, max: 10, increase: 1, decrease: 0.5, latencyTargetMs: 100 }, server: { port: 0 } },
+        { clock, processMetrics: false },
+      ),
     ).rejects.toThrow(/initial/);
   });
 
   it("throttles RLS over gRPC the same way", async () => {
     clock.advance(5000);
-    const limit = (await (await report({ good: 0, bad: 0 }, { authorization: `Bearer ${await ops.token()}` })).json() as { aimdLimit: number }).aimdLimit;
+    const limit = ((await (await report({ good: 0, bad: 0 }, { authorization: `Bearer ${await ops.token()}` })).json()) as { aimdLimit: number }).aimdLimit;
     const c = rlsClient(svc.endpoints.grpc!.replace(/^grpc:\/\//, ""));
     const codes: string[] = [];
     for (let i = 0; i < limit + 2; i++) codes.push((await c.call({ domain: "api", descriptors: [d([["api_key", "k2"]])] })).overall_code);

@@ -50,8 +50,31 @@ for (const kind of ["memory", "redis"] as const) {
 
     /** Envoy's HTTP filter: 429 when the overall code is OVER_LIMIT. */
     const ok = async (...descriptors: Kv[][]) => (await rls.call({ domain: "rl", descriptors: descriptors.map((e) => d(e)) })).overall_code === "OK";
-    const twoheader = (h: Record<string, string>) => [h.foo && h.bar ? [["foo", h.foo], ["bar", h.bar]] : null, h.foo && h.baz ? [["foo", h.foo], ["baz", h.baz]] : null].filter(Boolean) as Kv[][];
-    const four = (h: Record<string, string>): Kv[][] => [[["foo", h.foo!], ["bar", h.bar!]], [["source_cluster", h.sc!], ["destination_cluster", h.dc!]]];
+    const twoheader = (h: Record<string, string>) =>
+      [
+        h.foo && h.bar
+          ? [
+              ["foo", h.foo],
+              ["bar", h.bar],
+            ]
+          : null,
+        h.foo && h.baz
+          ? [
+              ["foo", h.foo],
+              ["baz", h.baz],
+            ]
+          : null,
+      ].filter(Boolean) as Kv[][];
+    const four = (h: Record<string, string>): Kv[][] => [
+      [
+        ["foo", h.foo!],
+        ["bar", h.bar!],
+      ],
+      [
+        ["source_cluster", h.sc!],
+        ["destination_cluster", h.dc!],
+      ],
+    ];
     const five = (h: Record<string, string>): Kv[][] => [...four(h), [["category", h.category!]]];
 
     it("simple-get.sh, trigger-ratelimit.sh, trigger-shadow-mode-key.sh", async () => {

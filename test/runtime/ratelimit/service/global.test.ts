@@ -17,7 +17,13 @@ import { StoreUnavailable } from "../../../../runtime/ratelimit/store/resilient.
 import { compiled } from "./fixtures.js";
 
 const DAY = 86_400_000;
-const op = fc.record({ client: fc.constantFrom("eu", "us", "ap"), used: fc.integer({ min: 0, max: 40 }), wants: fc.integer({ min: 0, max: 40 }), keep: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }), dt: fc.integer({ min: 0, max: 400 }) });
+const op = fc.record({
+  client: fc.constantFrom("eu", "us", "ap"),
+  used: fc.integer({ min: 0, max: 40 }),
+  wants: fc.integer({ min: 0, max: 40 }),
+  keep: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+  dt: fc.integer({ min: 0, max: 400 }),
+});
 
 describe("per-window budget allocator", () => {
   it("never commits more than the limit in a window, never below what a client used, and starts each window empty", () => {
@@ -94,7 +100,19 @@ descriptors:
 
 describe("global limits in the rate limit service", () => {
   // Per-descriptor hits_addend: 0 probes (a request-level 0 means 1, as in Envoy).
-  const call = (svc: RateLimitService, user: string, hits = 1) => svc.shouldRateLimit({ domain: "edge", descriptors: [{ entries: [{ key: "api", value: "checkout" }, { key: "user", value: user }], hitsAddend: hits }] });
+  const call = (svc: RateLimitService, user: string, hits = 1) =>
+    svc.shouldRateLimit({
+      domain: "edge",
+      descriptors: [
+        {
+          entries: [
+            { key: "api", value: "checkout" },
+            { key: "user", value: user },
+          ],
+          hitsAddend: hits,
+        },
+      ],
+    });
 
   it("keeps a daily quota's burst, shares it across regions exactly, and gives back a rejected request's budget", async () => {
     const clock = new ManualClock(10 * DAY);
@@ -127,7 +145,8 @@ describe("global limits in the rate limit service", () => {
   it("follows the failure policy when the allocator is unreachable", async () => {
     const clock = new ManualClock(DAY);
     const down = () => Promise.reject(new Error("ECONNREFUSED"));
-    const svc = (failureMode: "unavailable" | "local") => new RateLimitService(compiled(RULES), new MemoryStore(), clock, { globals: new GlobalBudgets({ client: "eu", source: down, clock, failureMode, instances: 4 }) });
+    const svc = (failureMode: "unavailable" | "local") =>
+      new RateLimitService(compiled(RULES), new MemoryStore(), clock, { globals: new GlobalBudgets({ client: "eu", source: down, clock, failureMode, instances: 4 }) });
     await expect(call(svc("unavailable"), "a")).rejects.toBeInstanceOf(StoreUnavailable);
     const local = svc("local");
     expect((await call(local, "a", 250)).overallCode).toBe("OK");

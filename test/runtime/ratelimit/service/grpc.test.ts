@@ -76,7 +76,10 @@ for (const kind of ["memory", "redis"] as const) {
 
     it("counts each descriptor on its own counter whatever else the request carries", async () => {
       const ip = d([["remote_address", "10.0.0.2"]]);
-      const user = d([["tenant", "acme"], ["user", "alice"]]);
+      const user = d([
+        ["tenant", "acme"],
+        ["user", "alice"],
+      ]);
       // [ip], [ip, user], [user, ip] all charge the same counter for the IP (2/s).
       expect((await rls.call({ domain: "edge", descriptors: [ip] })).overall_code).toBe("OK");
       expect((await rls.call({ domain: "edge", descriptors: [ip, user] })).overall_code).toBe("OK");
@@ -118,7 +121,13 @@ for (const kind of ["memory", "redis"] as const) {
     it("treats unlimited, shadow-mode and unmatched descriptors as OK; week units report WEEK", async () => {
       const shadow = d([["path", "/shadow"]]);
       for (let i = 0; i < 3; i++) expect((await rls.call({ domain: "edge", descriptors: [shadow] })).overall_code).toBe("OK");
-      expect((await rls.call({ domain: "edge", descriptors: [d([["vip", "x"]])] })).statuses[0]).toEqual({ code: "OK", current_limit: null, limit_remaining: 4294967295, duration_until_reset: null, quota: null });
+      expect((await rls.call({ domain: "edge", descriptors: [d([["vip", "x"]])] })).statuses[0]).toEqual({
+        code: "OK",
+        current_limit: null,
+        limit_remaining: 4294967295,
+        duration_until_reset: null,
+        quota: null,
+      });
       expect((await rls.call({ domain: "edge", descriptors: [d([["unknown", "x"]])] })).statuses[0]).toMatchObject({ code: "OK", current_limit: null, limit_remaining: 0 });
       expect((await rls.call({ domain: "quota", descriptors: [d([["weekly", "x"]])] })).statuses[0]).toMatchObject({ current_limit: { unit: "WEEK", requests_per_unit: 2 } });
     });

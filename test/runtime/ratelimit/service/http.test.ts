@@ -12,7 +12,12 @@ import { CONFIG_YAML, domains } from "./fixtures.js";
 const clock = new ManualClock(1_700_000_000_000);
 const app = buildHttp(new RateLimitService(domains(), new MemoryStore(), clock));
 const post = (body: unknown) => app.inject({ method: "POST", url: "/v1/ratelimit", payload: body as object });
-const user = (u: string) => ({ entries: [{ key: "tenant", value: "t1" }, { key: "user", value: u }] });
+const user = (u: string) => ({
+  entries: [
+    { key: "tenant", value: "t1" },
+    { key: "user", value: u },
+  ],
+});
 
 describe("rate limit HTTP API", () => {
   it("answers with IETF RateLimit-Policy and RateLimit fields named by config, then 429 with Retry-After", async () => {
@@ -58,7 +63,11 @@ describe("rate limit service wiring (on the service kit)", () => {
     const s = await startServer({ configPath: file, redisUrl: "redis://127.0.0.1:1/2", failureMode: "local", instances: 2, port: 0, grpcPort: 0, watch: false });
     try {
       const base = `http://127.0.0.1:${s.httpPort}`;
-      const r = await fetch(`${base}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "9.9.9.9" }] }] }) });
+      const r = await fetch(`${base}/v1/ratelimit`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ domain: "edge", descriptors: [{ entries: [{ key: "remote_address", value: "9.9.9.9" }] }] }),
+      });
       expect(r.status).toBe(200);
       const status = (await (await fetch(`${base}/v1/ratelimit/status`)).json()) as Record<string, unknown>;
       expect(status).toMatchObject({ store: "redis", degraded: true, mode: "local", decisionsWithoutStore: 1, admittedWithoutStore: 1, overageBoundPerPeriod: 0 });

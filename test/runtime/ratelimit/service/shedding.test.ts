@@ -24,7 +24,14 @@ beforeAll(async () => {
       rules: file,
       watch: false,
       grpc: { port: 0 },
-      burnRate: { objective: 0.99, windows: [{ longMs: 60_000, shortMs: 10_000, burnRate: 10, admit: 0 }], bucketMs: 1000, recoveryStep: 0.5, recoveryIntervalMs: 30_000, critical: { key: "priority", value: "critical" } },
+      burnRate: {
+        objective: 0.99,
+        windows: [{ longMs: 60_000, shortMs: 10_000, burnRate: 10, admit: 0 }],
+        bucketMs: 1000,
+        recoveryStep: 0.5,
+        recoveryIntervalMs: 30_000,
+        critical: { key: "priority", value: "critical" },
+      },
       server: { port: 0, auth: ops.auth },
     },
     { clock, processMetrics: false },
@@ -34,7 +41,7 @@ afterAll(() => svc?.close());
 
 const decide = async (entries: { key: string; value: string }[]) => {
   const res = await fetch(`${svc.url}/v1/ratelimit`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ domain: "api", descriptors: [{ entries }] }) });
-  return ((await res.json()) as { overall_code: string; statuses: { code: string; limit_remaining?: number }[] });
+  return (await res.json()) as { overall_code: string; statuses: { code: string; limit_remaining?: number }[] };
 };
 const report = async (good: number, bad: number, headers: Record<string, string>) =>
   fetch(`${svc.url}/v1/ratelimit/outcomes`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ good, bad }) });

@@ -26,7 +26,11 @@ describe("ratelimit's time reference", () => {
     const gm = await startService(grandmasterService, { offsetMs: 300, ntp: { port: 0 }, server: { port: 0 } }, { processMetrics: false });
     running.push(gm);
     const ntpPort = new URL(gm.endpoints["ntp"]!).port;
-    const rl = await startService(ratelimitService, { rules: rules(), watch: false, grpc: { port: 0 }, maxOffsetMs: 250, timeReference: { grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100 }, server: { port: 0 } }, { processMetrics: false });
+    const rl = await startService(
+      ratelimitService,
+      { rules: rules(), watch: false, grpc: { port: 0 }, maxOffsetMs: 250, timeReference: { grandmaster: `127.0.0.1:${ntpPort}`, syncIntervalMs: 100 }, server: { port: 0 } },
+      { processMetrics: false },
+    );
     running.push(rl);
     let text = "";
     for (let i = 0; i < 100; i++) {
@@ -41,6 +45,8 @@ describe("ratelimit's time reference", () => {
   }, 60_000);
 
   it("refuses a time reference without maxOffsetMs", async () => {
-    await expect(startService(ratelimitService, { rules: rules(), grpc: { port: 0 }, timeReference: { grandmaster: "127.0.0.1:123" }, server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(/timeReference.*set maxOffsetMs too/s);
+    await expect(
+      startService(ratelimitService, { rules: rules(), grpc: { port: 0 }, timeReference: { grandmaster: "127.0.0.1:123" }, server: { port: 0 } }, { processMetrics: false }),
+    ).rejects.toThrow(/timeReference.*set maxOffsetMs too/s);
   });
 });

@@ -29,15 +29,33 @@ describe("redis cluster store", () => {
     const slots = new Set(tags.map((t) => keySlot(redisKey("mrl:", t, "x"))));
     expect(slots.size).toBeGreaterThan(3);
     const [a, b] = [lv(tags[0]!, 2), lv(tags[1]!, 1)];
-    const req = () => store.decide([{ levels: [a], cost: 1, quota: false }, { levels: [b], cost: 1, quota: false }], "atomic", 0);
+    const req = () =>
+      store.decide(
+        [
+          { levels: [a], cost: 1, quota: false },
+          { levels: [b], cost: 1, quota: false },
+        ],
+        "atomic",
+        0,
+      );
     expect((await req()).map((r) => r.charged)).toEqual([true, true]);
     // b is full: the request is OVER_LIMIT and a's charge (kept by its own slot's call) is refunded.
     const second = await req();
-    expect(second.map((r) => [r.allowed, r.charged])).toEqual([[true, false], [false, false]]);
+    expect(second.map((r) => [r.allowed, r.charged])).toEqual([
+      [true, false],
+      [false, false],
+    ]);
     expect(second[0]!.levels[0]!.remaining).toBe(1);
     expect((await store.peek(a, 0)).remaining).toBe(1);
     // Independent charging keeps a's hit, as envoyproxy/ratelimit does.
-    const third = await store.decide([{ levels: [a], cost: 1, quota: false }, { levels: [b], cost: 1, quota: false }], "independent", 0);
+    const third = await store.decide(
+      [
+        { levels: [a], cost: 1, quota: false },
+        { levels: [b], cost: 1, quota: false },
+      ],
+      "independent",
+      0,
+    );
     expect(third.map((r) => r.charged)).toEqual([true, false]);
     expect((await store.peek(a, 0)).remaining).toBe(0);
     await store.close();

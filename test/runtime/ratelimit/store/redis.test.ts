@@ -88,7 +88,13 @@ describe("redis store", () => {
     const shapes: { checks: Check[]; policy: ChargePolicy }[] = [
       { checks: [{ levels: [hot], cost: 1, quota: false }], policy: "independent" },
       { checks: [{ levels: [hot, app], cost: 2, quota: false }], policy: "atomic" },
-      { checks: [{ levels: [L("t/log", "sliding-log", 15)], cost: 1, quota: false }, { levels: [app], cost: 1, quota: false }], policy: "independent" },
+      {
+        checks: [
+          { levels: [L("t/log", "sliding-log", 15)], cost: 1, quota: false },
+          { levels: [app], cost: 1, quota: false },
+        ],
+        policy: "independent",
+      },
       { checks: [{ levels: [L("t/tb", "token-bucket", 25), L("t/shadow", "fixed-window", 3, false)], cost: 3, quota: true }], policy: "atomic" },
       { checks: [{ levels: [app], cost: 0, quota: false }], policy: "independent" },
     ];
@@ -97,7 +103,8 @@ describe("redis store", () => {
     const T = 7_000_000;
     const got = await Promise.all(order.map((k) => store.decide(shapes[k]!.checks, shapes[k]!.policy, T)));
     const want = order.map((k) => memory.decideChecksSync(shapes[k]!.checks, shapes[k]!.policy, T));
-    const strip = (rs: CheckResult[]) => rs.map((r) => ({ ...r, levels: r.levels.map(({ decidedAt: _, ...d }) => ({ ...d, retryAfterMs: Math.ceil(d.retryAfterMs - 1e-9), resetAfterMs: Math.ceil(d.resetAfterMs - 1e-9) })) }));
+    const strip = (rs: CheckResult[]) =>
+      rs.map((r) => ({ ...r, levels: r.levels.map(({ decidedAt: _, ...d }) => ({ ...d, retryAfterMs: Math.ceil(d.retryAfterMs - 1e-9), resetAfterMs: Math.ceil(d.resetAfterMs - 1e-9) })) }));
     expect(strip(got.flat()).length).toBeGreaterThan(0);
     expect(got.map(strip)).toEqual(want.map(strip));
     // Every shape was both admitted and refused at some point: the batch crossed the limits.

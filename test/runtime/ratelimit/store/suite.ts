@@ -36,7 +36,12 @@ const limitArb: fc.Arbitrary<Limit> = fc.record({
 export function storeSuite(name: string, make: () => RateLimitStore, numRuns: number): void {
   describe(`${name} store (shared behavioural suite)`, () => {
     const fresh = (s: string) => `${s}-${process.pid}-${Date.now()}-${run++}`;
-    const one = (key: string, limit: Limit, enforce = true): CounterLevel => ({ key, tag: key, limit: limit.debt !== undefined && limit.algorithm !== "token-bucket" ? { ...limit, debt: undefined } : limit, enforce });
+    const one = (key: string, limit: Limit, enforce = true): CounterLevel => ({
+      key,
+      tag: key,
+      limit: limit.debt !== undefined && limit.algorithm !== "token-bucket" ? { ...limit, debt: undefined } : limit,
+      enforce,
+    });
 
     it("matches the pure cores decision for decision, for every algorithm", async () => {
       const store = make();
@@ -74,7 +79,10 @@ export function storeSuite(name: string, make: () => RateLimitStore, numRuns: nu
               fc.record({
                 dt: fc.integer({ min: 0, max: 400 }),
                 policy: fc.constantFrom<ChargePolicy>("independent", "atomic"),
-                checks: fc.array(fc.record({ keys: fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 2 }), cost: fc.integer({ min: 0, max: 3 }), quota: fc.boolean(), shadow: fc.boolean() }), { minLength: 1, maxLength: 3 }),
+                checks: fc.array(
+                  fc.record({ keys: fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 2 }), cost: fc.integer({ min: 0, max: 3 }), quota: fc.boolean(), shadow: fc.boolean() }),
+                  { minLength: 1, maxLength: 3 },
+                ),
               }),
               { minLength: 1, maxLength: 12 },
             ),
