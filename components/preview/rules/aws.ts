@@ -3,6 +3,7 @@
  * validation words; API refusals are the RDS / Route 53 error text). Sources link the provider source
  * or the AWS documentation page the refusal is documented on.
  */
+import { NLB_CANONICAL_HOSTED_ZONES, nlbHostedZoneId } from "../../../model/traffic/load-balancers.js";
 import type { RecordedResource } from "../mock-runtime.js";
 import { arr, bridgeProblem, inputs, ip, known, num, obj, str, type PlanView, type ProviderRule } from "./rule.js";
 
@@ -205,6 +206,29 @@ export const awsRules: ProviderRule[] = [
     },
   },
   {
+    id: "aws-route53-alias-load-balancer-zone",
+    provider: "aws",
+    types: [RECORD],
+    summary: "An alias to a Network Load Balancer names the canonical hosted zone of the load balancer's region (not the record's zone, not another region's)",
+    source:
+      "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html (HostedZoneId: the load balancer's CanonicalHostedZoneId; zones per region: https://docs.aws.amazon.com/general/latest/gr/elb.html) — InvalidChangeBatch: … but the alias target name does not lie within the target zone",
+    check(r) {
+      const p = inputs(r);
+      const out: string[] = [];
+      for (const alias of arr(p["aliases"])) {
+        const a = obj(alias);
+        const name = str(a["name"]);
+        const zoneId = str(a["zoneId"]);
+        if (name === undefined || zoneId === undefined) continue;
+        if (!wrongLoadBalancerZone(name, zoneId)) continue;
+        out.push(
+          `InvalidChangeBatch: [Tried to create an alias that targets ${name.replace(/\.?$/, ".")}, type ${str(p["type"]) ?? "A"} in zone ${zoneId}, but the alias target name does not lie within the target zone]`,
+        );
+      }
+      return out;
+    },
+  },
+  {
     id: "aws-route53-health-check-interval",
     provider: "aws",
     types: [HEALTH_CHECK],
@@ -310,4 +334,25 @@ const ROUTING_POLICIES: Record<string, string> = {
 
 function sameName(a: unknown, b: string): boolean {
   return typeof a === "string" && a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
+}
+
+/**
+ * Whether an alias to an ELB name carries a zone the name does not lie in. A Network Load Balancer's DNS
+ * name is `<name>-<id>.elb.<region>.amazonaws.com` and lies only in that region's NLB zone (a region not
+ * tabled in model/traffic/load-balancers.ts is not judged); an Application/Classic Load Balancer's
+ * (`<name>-<id>.<region>.elb.amazonaws.com`) lies in its own per-region zone, never an NLB zone. Other
+ * names (a record in a hosted zone, the mocks' region-less stand-ins) are not judged here.
+ */
+function wrongLoadBalancerZone(name: string, zoneId: string): boolean {
+  const host = name
+    .replace(/\.$/, "")
+    .toLowerCase()
+    .replace(/^dualstack\./, "");
+  const nlb = /\.elb\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host);
+  if (nlb) {
+    const expected = nlbHostedZoneId(nlb[1]!);
+    return expected !== undefined && expected !== zoneId;
+  }
+  if (/\.[a-z0-9-]+\.elb\.amazonaws\.com$/.test(host)) return Object.values(NLB_CANONICAL_HOSTED_ZONES).includes(zoneId);
+  return false;
 }

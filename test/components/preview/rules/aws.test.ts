@@ -108,6 +108,31 @@ describe("AWS provider rules", () => {
     ]);
   });
 
+  it("aws-route53-alias-load-balancer-zone: an NLB alias in the record's own zone or another region's NLB zone", async () => {
+    const nlb = "k8s-meridian-gw-0123456789.elb.eu-west-1.amazonaws.com";
+    const record = (name: string, aliasName: string, zoneId: string) =>
+      new aws.route53.Record(name, {
+        zoneId: "Z1",
+        name: "api.example.com",
+        type: "A",
+        setIdentifier: name,
+        weightedRoutingPolicies: [{ weight: 1 }],
+        aliases: [{ name: aliasName, zoneId, evaluateTargetHealth: true }],
+      });
+    const v = await refusals(() => {
+      record("us-east-1-zone", nlb, "Z26RNL4JYFTOTI"); // us-east-1's NLB zone for an eu-west-1 NLB
+      record("own-zone", nlb, "Z1"); // the record's hosted zone
+      record("alb-in-nlb-zone", "my-alb-1234.eu-west-1.elb.amazonaws.com", "Z2IFOLAFXWLO4F");
+      record("right", nlb, "Z2IFOLAFXWLO4F"); // eu-west-1's NLB zone: accepted
+      record("dualstack", `dualstack.${nlb}`, "Z2IFOLAFXWLO4F");
+    });
+    const refused = v.filter((x) => x.rule === "aws-route53-alias-load-balancer-zone");
+    expect(refused.map((x) => x.name)).toEqual(["us-east-1-zone", "own-zone", "alb-in-nlb-zone"]);
+    expect(refused[0]!.message).toBe(
+      "InvalidChangeBatch: [Tried to create an alias that targets k8s-meridian-gw-0123456789.elb.eu-west-1.amazonaws.com., type A in zone Z26RNL4JYFTOTI, but the alias target name does not lie within the target zone]",
+    );
+  });
+
   it("aws-route53-health-check-*: interval, threshold, regions, IP, Host/SNI", async () => {
     const v = await refusals(() => {
       new aws.route53.HealthCheck("hc", {
