@@ -8,7 +8,7 @@ import { NLB_CANONICAL_HOSTED_ZONES } from "../../../model/traffic/load-balancer
 import { trafficUsage } from "../../../model/traffic/usage.js";
 import { ofType, type Plan } from "../../harness.js";
 import { specWithDns } from "../../model/traffic/fixtures.js";
-import { planForMode, PROVIDERS_FOR, type DnsPatch } from "./plans.js";
+import { planForMode, planWithDns, PROVIDERS_FOR, type DnsPatch } from "./plans.js";
 
 type RecordInputs = { name: string; zoneId: string; aliases?: { zoneId: string }[]; weightedRoutingPolicies?: { weight: number }[]; failoverRoutingPolicies?: { type: string }[] };
 const nlbZones = new Set(Object.values(NLB_CANONICAL_HOSTED_ZONES));
@@ -29,8 +29,8 @@ function planAliasShare(plan: Plan, fqdn: string): number {
   return host.some(toLoadBalancer) ? Number.NaN : 0;
 }
 
-function usageAliasShare(patch: DnsPatch): number {
-  const items = trafficUsage(specWithDns("prod", patch)).filter((i) => i.resourceType === "aws:route53/record:Record");
+function usageAliasShare(patch: DnsPatch, stack = "prod"): number {
+  const items = trafficUsage(specWithDns(stack, patch)).filter((i) => i.resourceType === "aws:route53/record:Record");
   const total = items.reduce((s, i) => s + i.monthlyQuantity, 0);
   return items.filter((i) => i.sku === "route53.queries.aliasToAws").reduce((s, i) => s + i.monthlyQuantity, 0) / total;
 }
@@ -51,4 +51,10 @@ describe("Route 53 query cost follows the records the plan renders", () => {
       expect(usageAliasShare(full)).toBeCloseTo(share, 9);
     });
   }
+
+  it("staging as shipped: aws-use1's PRIMARY alias answers every Route 53 query (docs/cost.md: $0.00)", async () => {
+    const plan = await planWithDns({}, "staging");
+    expect(planAliasShare(plan, "api.staging.meridian.example.com")).toBe(1);
+    expect(usageAliasShare({}, "staging")).toBe(1);
+  });
 });
