@@ -134,7 +134,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
         secretMounts: queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [],
-        readiness: { kind: "tcp", port: HTTP_PORT },
+        // The service kit's readiness: PostgreSQL answering (and not draining).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };
     }
