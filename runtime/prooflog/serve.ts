@@ -15,7 +15,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ClockNode, hlcNodeFromEnv, hlcParts, referenceSync, TimeMetrics, type TimeReference } from "../clock/index.js";
-import { ConfigFileError, defineService, startService, type ServiceDefinition, type ServiceParts } from "../kit/index.js";
+import { ConfigFileError, defineService, startService, type ServerConfigInput, type ServiceDefinition, type ServiceParts } from "../kit/index.js";
 import { checkProofLogKeys, proofLogKeys } from "./config.js";
 import { TransparencyLog } from "./log.js";
 import { ALG_ED25519, NoteError, newSigner, newVerifier, parseSignerKey, parseVerifierKey, verifierKeyString, type Verifier } from "./note.js";
@@ -294,6 +294,8 @@ export interface ServeOptions {
   timeReference?: TimeReference;
   /** One-line notices (waiting for the writer lock, a witness that could not be asked at startup). */
   notice?: (line: string) => void;
+  /** The kit's `server` section beyond host and port (limits, timeouts, auth). */
+  server?: ServerConfigInput;
 }
 
 /**
@@ -331,7 +333,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
       witnessTimeoutMs: o.witnessTimeoutMs,
       lockWaitMs: o.lockWaitMs,
       minIndex: o.minIndex,
-      server: { host: o.host ?? "127.0.0.1", port: o.port },
+      server: { ...o.server, host: o.host ?? "127.0.0.1", port: o.port },
     },
     { processMetrics: false },
   );
