@@ -45,3 +45,18 @@ describe("log serve readiness", () => {
     expect(r.body.checks["checkpoint"]).toBe("ok");
   });
 });
+
+describe("log serve shutdown", () => {
+  it("signs a final checkpoint covering every acknowledged entry when it closes (no witnesses)", async () => {
+    const origin = "meridian.test/log-close";
+    const keys = generateKey(origin);
+    const kept = new MemoryStore();
+    const opts = { origin, signerKey: keys.signerKey, store: kept, port: 0, checkpointIntervalMs: 3_600_000, notice: () => undefined };
+    const first = await startLogServer(opts);
+    for (const e of ["a", "b", "c"]) await fetch(`${first.url}/add`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: e });
+    expect((await (await fetch(`${first.url}/checkpoint`)).text()).split("\n")[1]).toBe("0"); // the interval has not come round
+    await first.app.close();
+    // What the store holds as published, read as the next start would (before it signs anything itself).
+    expect((await kept.open()).checkpoint?.split("\n")[1]).toBe("3");
+  });
+});
