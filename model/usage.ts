@@ -9,6 +9,7 @@ export type Sku =
   | "route53.queries.standard"
   | "route53.queries.latency"
   | "route53.queries.geo"
+  | "route53.queries.aliasToAws"
   | "route53.healthCheck.aws"
   | "route53.healthCheck.nonAws"
   | "route53.healthCheck.optionalFeature.aws"

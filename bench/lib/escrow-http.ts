@@ -62,6 +62,16 @@ function start(args: string[], urlOf: (line: string) => string | null): Promise<
   });
 }
 
+/** The URL in the service kit's ready line (`{"ready":true,"service":"escrow","url":…}`), once the whole line is in. */
+function readyUrl(line: string): string | null {
+  try {
+    const r = JSON.parse(line) as { ready?: unknown; url?: unknown };
+    return r.ready === true && typeof r.url === "string" ? r.url : null;
+  } catch {
+    return null;
+  }
+}
+
 function stop(s: Server | undefined): Promise<void> {
   if (!s || s.child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -229,7 +239,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
         "--redis-prefix",
         prefix,
       ],
-      (line) => /serving .* on (http:\/\/\S+)/.exec(line)?.[1] ?? null,
+      readyUrl,
     );
     servers.push(escrow);
 

@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { closeOnSignal } from "../signals.js";
 
 interface ServeOptions {
   port: string;
@@ -42,27 +41,12 @@ function regionList(raw: string | undefined): string[] | undefined {
   return regions;
 }
 
-/** The service's config: the rendered file (`--config`), or the same rendering run on a stack. */
-async function loadConfig(o: { config?: string; stack?: string; regions?: string }): Promise<unknown> {
-  if (o.config && o.stack) throw new UserError("give --config FILE (the rendered ConfigMap) or --stack NAME, not both");
-  if (o.config) {
-    if (o.regions) throw new UserError("--regions: the config file names the regions it serves");
-    let text: string;
-    try {
-      text = readFileSync(o.config, "utf8");
-    } catch (err) {
-      throw new UserError(`--config: cannot read ${o.config}: ${(err as Error).message}`);
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      throw new UserError(`--config: ${o.config} is not JSON: ${(err as Error).message}`);
-    }
-  }
+/** The config of `escrow config` and of `serve --stack`: the blueprint's rendering of a stack. */
+async function renderedConfig(o: { stack?: string; regions?: string }): Promise<Record<string, unknown>> {
   const { loadStack } = await import("../../stacks/load.js");
   const { escrowServiceConfig } = await import("../../model/escrow/config.js");
   try {
-    return escrowServiceConfig(loadStack(o.stack ?? "local"), { regions: regionList(o.regions) });
+    return escrowServiceConfig(loadStack(o.stack ?? "local"), { regions: regionList(o.regions) }) as unknown as Record<string, unknown>;
   } catch (err) {
     throw new UserError(`--regions: ${(err as Error).message}`);
   }
@@ -74,32 +58,28 @@ async function serve(o: ServeOptions): Promise<void> {
   if (o.redis && !/^rediss?:\/\//.test(o.redis)) throw new UserError(`--redis: got "${o.redis}"; expected redis://host:port/db`);
   if (o.postgres && !/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
   if (o.redis && !o.postgres) throw new UserError("--redis needs --postgres: Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over");
+  if (o.config && o.stack) throw new UserError("give --config FILE (the rendered ConfigMap) or --stack NAME, not both");
+  if (o.config && o.regions) throw new UserError("--regions: the config file names the regions it serves");
   const leaseTtl = positiveNumber("--lease-ttl", o.leaseTtl);
   const reservationTtl = positiveNumber("--reservation-ttl", o.reservationTtl);
-  const raw = (await loadConfig(o)) as Record<string, unknown>;
-  const { parseEscrowConfig, startEscrowServer } = await import("../../runtime/escrow/index.js");
-  let config;
-  try {
-    const waitingRoom = o.queueSecretFile ? { waitingRoom: { ...(raw["waitingRoom"] as object | undefined), tokenSecretFile: o.queueSecretFile } } : {};
-    config = parseEscrowConfig(
-      { ...raw, ...(leaseTtl ? { leaseTtlSeconds: leaseTtl } : {}), ...(reservationTtl ? { reservationTtlSeconds: reservationTtl } : {}), ...waitingRoom },
-      o.config ?? `stack ${o.stack ?? "local"}`,
-    );
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
-  const server = await startEscrowServer({
-    config,
-    port,
-    host: o.host,
-    redisUrl: o.redis,
-    postgresUrl: o.postgres,
-    schema: o.storeSchema,
-    redisPrefix: o.redisPrefix,
-    onConflict: (sku) => process.stderr.write(`meridian escrow: ${sku} already exists in the store with a different total; keeping the store's\n`),
+  // The config file (or a stack's rendering), with the flags merged over it; the kit validates the whole.
+  const base = o.config ? {} : await renderedConfig(o);
+  const { mergeConfig, runService } = await import("../../runtime/kit/index.js");
+  const { defineEscrowService } = await import("../../runtime/escrow/index.js");
+  await runService(defineEscrowService(), {
+    command: "meridian escrow serve",
+    configFile: o.config,
+    overrides: mergeConfig(base, {
+      server: { port, host: o.host },
+      postgres: o.postgres,
+      redis: o.redis,
+      storeSchema: o.storeSchema,
+      redisPrefix: o.redisPrefix,
+      leaseTtlSeconds: leaseTtl,
+      reservationTtlSeconds: reservationTtl,
+      waitingRoom: o.queueSecretFile ? { tokenSecretFile: o.queueSecretFile } : undefined,
+    }),
   });
-  process.stdout.write(`meridian escrow: serving ${config.regions.join(", ")} on ${server.url} (store: ${server.store.kind})\n`);
-  closeOnSignal(() => server.close());
 }
 
 interface LiveRegion {
@@ -200,7 +180,7 @@ export function register(program: Command): void {
     .command("serve")
     .description("serve escrow over HTTP for the config's regions (requests name their region in X-Region)")
     .requiredOption("-p, --port <n>", "TCP port (0 picks a free one)")
-    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .option("--host <address>", "address to listen on (default: the config's server.host, else 127.0.0.1)")
     .option("--config <file>", "the rendered escrow config (the ConfigMap the blueprint mounts)")
     .option("-s, --stack <name>", "render the config from this stack instead (default: local)")
     .option("--regions <a,b,c>", "with --stack: region ids to serve (default: every region of the stack)")
@@ -218,7 +198,7 @@ export function register(program: Command): void {
     .option("-s, --stack <name>", "stack name", "prod")
     .option("--regions <a,b,c>", "region ids the process serves (default: every region)")
     .action(async (opts: { stack: string; regions?: string }) => {
-      const raw = await loadConfig({ stack: opts.stack, regions: opts.regions });
+      const raw = await renderedConfig({ stack: opts.stack, regions: opts.regions });
       const { parseEscrowConfig } = await import("../../runtime/escrow/index.js");
       parseEscrowConfig(raw, `stack ${opts.stack}`);
       process.stdout.write(`${JSON.stringify(raw, null, 2)}\n`);

@@ -2,9 +2,11 @@
  * A region gateway's static public address, created before its load balancer so DNS can publish it:
  * AWS Elastic IPs attached to the network load balancer (one per public subnet, as the AWS Load Balancer
  * Controller requires), a regional GCP address the GKE L4 load balancer takes, or a Standard static
- * Azure public IP the AKS load balancer uses. Every DNS provider's IP-only field (Route 53 A records and
- * health-check `ipAddress`, Cloud DNS external endpoints) receives this address, never the AWS load
- * balancer's hostname. The Service annotations that bind the load balancer to the address come with it.
+ * Azure public IP the AKS load balancer uses. Every DNS provider's IP-only field (Route 53 health-check
+ * `ipAddress`, Cloud DNS external endpoints, A records for GCP and Azure regions) receives this address,
+ * never the AWS load balancer's hostname; Route 53 answers for an AWS region with an A alias to the NLB's
+ * name instead (components/dns/route53.ts). The Service annotations that bind the load balancer to the
+ * address come with it.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -13,7 +15,7 @@ import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 
 export interface PublicAddress {
-  /** The address DNS publishes for the region (with several Elastic IPs, the first; cross-zone load balancing reaches every zone from it). */
+  /** The address health checks probe and IP-only DNS fields publish for the region (with several Elastic IPs, the first; cross-zone load balancing reaches every zone from it). */
   ip: pulumi.Output<string>;
   /** Every address the load balancer answers on. */
   addresses: pulumi.Output<string[]>;

@@ -4,7 +4,7 @@
  * clusters' gateway addresses; the AWS regions' gateway load balancers are also passed as alias targets.
  */
 import type { Area, EstateContext } from "../context.js";
-import { nlbHostedZoneId } from "../../model/traffic/load-balancers.js";
+import { nlbHostedZoneId, route53AliasesGateway } from "../../model/traffic/load-balancers.js";
 import type { LoadBalancerAlias } from "./backend.js";
 import { trafficPolicy } from "../../model/traffic/policy.js";
 import { timings } from "../../model/traffic/timing.js";
@@ -14,7 +14,7 @@ import { ZoneHierarchy } from "./zone-hierarchy.js";
 function gatewayAliases(ctx: EstateContext): Record<string, LoadBalancerAlias> {
   const out: Record<string, LoadBalancerAlias> = {};
   for (const [id, cluster] of ctx.clusters) {
-    if (cluster.region.cloud !== "aws") continue;
+    if (!route53AliasesGateway(cluster.region)) continue;
     const zoneId = nlbHostedZoneId(cluster.region.region);
     // Refused at load (stacks/semantic.ts) before the program runs; this guards programs built another way.
     if (zoneId === undefined) throw new Error(`region ${id}: no known NLB hosted zone for ${cluster.region.region}`);

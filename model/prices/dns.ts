@@ -24,6 +24,12 @@ export const skuPrices: Record<Sku, Tier[]> = {
   "route53.queries.standard": flat(0.4, "1M queries", AWS, "2026-09"),
   "route53.queries.latency": flat(0.6, "1M queries", AWS, "2026-09"),
   "route53.queries.geo": flat(0.7, "1M queries", AWS, "2026-09"),
+  // "Route 53 doesn't charge for alias queries to AWS resources" (Developer Guide, "Choosing between alias
+  // and non-alias records"); the pricing page names ELB load balancers among them. An alias to another
+  // record of the same zone is not an AWS resource: its queries are charged.
+  "route53.queries.aliasToAws": flat(0, "1M queries", "AWS Route 53 Developer Guide (alias vs non-alias records)", "2026-12", {
+    note: "queries answered by an alias record to an AWS resource (the gateway NLB) are free",
+  }),
   "route53.healthCheck.aws": flat(0.5, "check-month", AWS, "2026-09"),
   "route53.healthCheck.nonAws": flat(0.75, "check-month", AWS, "2026-09"),
   // Optional features (HTTPS, string matching, fast interval, latency measurement): each one, per check.

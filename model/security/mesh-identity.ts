@@ -15,8 +15,10 @@ import { GRANDMASTER } from "../time/hierarchy.js";
 const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
 
 /**
- * The runtime services served by the service kit (runtime/kit), whose config has a `server` section. Escrow and
- * the proof log serve their own HTTP and authenticate buyers and log clients in-process (JWTs, signed notes).
+ * The runtime services whose config has the kit's `server` section with the mesh identity (their operator routes
+ * take the sidecar's XFCC peer). Escrow runs on the kit too but has no operator route and no `server` section yet:
+ * it authenticates buyers (and its admin scope) in-process from the buyer issuer's JWTs. The proof log serves its
+ * own HTTP and authenticates log clients by signed notes.
  */
 export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota"]);
 

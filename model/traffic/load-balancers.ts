@@ -29,3 +29,12 @@ export const NLB_CANONICAL_HOSTED_ZONES: Readonly<Record<string, string>> = {
 export function nlbHostedZoneId(awsRegion: string): string | undefined {
   return NLB_CANONICAL_HOSTED_ZONES[awsRegion];
 }
+
+/**
+ * Whether Route 53 answers for a region with an alias to its gateway's load balancer (AWS regions: their
+ * gateway is an NLB, which publishes a name) rather than an A record with the gateway's static address.
+ * The traffic area passes alias targets for exactly these regions; the cost model prices their queries.
+ */
+export function route53AliasesGateway(region: { cloud: string }): boolean {
+  return region.cloud === "aws";
+}

@@ -3,11 +3,42 @@
  * features, Traffic Manager queries and checks, Cloudflare load balancing — quantities only, counted
  * from the same policy the providers render (so a check the plan creates is a check the bill counts).
  * Queries split evenly over the delegated providers (resolvers spread across the NS set); warm standbys
- * get none until they are delegated.
+ * get none until they are delegated. Route 53 charges nothing for a query answered by an alias to an AWS
+ * resource, so its queries split by the record that answers them at the host's name (all regions healthy):
+ * an alias to an AWS region's gateway NLB is free, an A record or an alias into the zone's own record sets
+ * (geo groups, failover chains) is charged at the routing kind's rate.
  */
 import type { EstateSpec } from "../estate.js";
 import type { UsageItem } from "../usage.js";
+import { route53AliasesGateway } from "./load-balancers.js";
 import { trafficPolicy, type TrafficPolicy } from "./policy.js";
+
+/**
+ * The share of the host's Route 53 queries answered, with every region healthy, by an alias to a region's
+ * gateway load balancer — as components/dns/route53.ts renders the records at the host's own name:
+ * weighted and latency modes put one record per region there (a weighted record answers its weight's share;
+ * a latency record the clients nearest its region, taken as the region's share of the latest month of
+ * demand); failover puts the first region's PRIMARY record there, answering every query while it serves;
+ * geo puts geolocation aliases into the zone's own continent sets there, which are charged.
+ */
+function route53AliasQueryShare(spec: EstateSpec, policy: TrafficPolicy = trafficPolicy(spec)): number {
+  const aliased = (id: string) => route53AliasesGateway(policy.targets.find((t) => t.id === id)!);
+  const share = (weight: (id: string) => number) => {
+    const total = policy.targets.reduce((s, t) => s + weight(t.id), 0);
+    return total > 0 ? policy.targets.filter((t) => aliased(t.id)).reduce((s, t) => s + weight(t.id), 0) / total : 0;
+  };
+  switch (policy.mode) {
+    case "weighted":
+      return share((id) => policy.targets.find((t) => t.id === id)!.weights.healthy);
+    case "latency":
+      return share((id) => spec.regions.find((r) => r.id === id)!.demand.history.at(-1)!);
+    case "failover":
+      return policy.targets.length > 0 && aliased(policy.targets[0]!.id) ? 1 : 0;
+    case "geo":
+    case "anycast":
+      return 0;
+  }
+}
 
 /** Route 53 health checks the policy needs: one per region and signal, plus CALCULATED parents. */
 function route53CheckCounts(policy: TrafficPolicy): { endpointChecks: number; calculatedChecks: number } {
@@ -40,15 +71,27 @@ export function trafficUsage(spec: EstateSpec): UsageItem[] {
       case "route53": {
         add({ resource: `route53:zone-${spec.dns.apex}`, resourceType: "aws:route53/zone:Zone", component: "Hosted zone", sku: "route53.hostedZone", monthlyQuantity: 1, unit: "zones" });
         const sku = policy.mode === "latency" ? "route53.queries.latency" : policy.mode === "geo" ? "route53.queries.geo" : "route53.queries.standard";
+        const aliasShare = route53AliasQueryShare(spec, policy);
         add({
           resource: `route53:${policy.fqdn}`,
           resourceType: "aws:route53/record:Record",
           component: `DNS queries (${policy.mode})`,
           sku,
-          monthlyQuantity: queries,
+          monthlyQuantity: queries * (1 - aliasShare),
           unit: "1M queries",
           usageBased: true,
         });
+        if (aliasShare > 0) {
+          add({
+            resource: `route53:${policy.fqdn}`,
+            resourceType: "aws:route53/record:Record",
+            component: "DNS queries answered by load-balancer aliases (free)",
+            sku: "route53.queries.aliasToAws",
+            monthlyQuantity: queries * aliasShare,
+            unit: "1M queries",
+            usageBased: true,
+          });
+        }
         const features = route53OptionalFeatures(policy);
         for (const target of policy.targets) {
           const onAws = target.cloud === "aws";

@@ -9,7 +9,7 @@
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
-import { allowedCallerIds, RUNTIME_SERVICES, runtimeService, type RuntimeService, type ServiceName } from "../services.js";
+import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
 import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionGrandmaster, STATE_DIR } from "./config.js";
 
@@ -134,7 +134,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
         secretMounts: queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [],
-        readiness: { kind: "tcp", port: HTTP_PORT },
+        // The service kit's readiness: PostgreSQL answering (and not draining).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };
     }
@@ -144,8 +145,10 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
       const gm = regionGrandmaster(spec, regionId);
       // Behind its sidecar (model/security/mesh-identity.ts): callers are the mesh peers the sidecar verified. `callers`
-      // gates both the HTTP check and the burn-rate outcomes, so it lists every catalogued caller: the gateway (external
-      // clients' checks; the mesh admits it to the public routes only, not to /outcomes) and the services.
+      // gates the checks (HTTP and gRPC), so it lists every catalogued caller: the gateway (external clients' checks) and
+      // the services; `outcomesCallers` gates the reported outcomes, the services alone — as the mesh admits the gateway
+      // to the public routes only, not to /outcomes.
+      const ratelimit = runtimeService("ratelimit");
       const service = {
         rules: configPath("ratelimit", "config.yaml"),
         region: regionId,
@@ -154,7 +157,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         grpc: { port: grpc.port },
         ...(gm ? { timeReference: { grandmaster: gm } } : {}),
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
-        server: meshServerSection(spec.pki.trustDomain, runtimeService("ratelimit")),
+        outcomesCallers: [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort(),
+        server: meshServerSection(spec.pki.trustDomain, ratelimit),
       };
       return {
         args: ["ratelimit", "serve", "--config", configPath("ratelimit", "ratelimit.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],

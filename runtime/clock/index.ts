@@ -2,13 +2,13 @@
  * runtime/clock: hybrid logical clocks, TrueTime, skew monitoring, NTP and the time services. Other
  * folders import this file only. See README.md and docs/time.md.
  */
-export { HybridClock, UntrustworthyRemoteWallTimeError, type HybridClockOptions } from "./hlc.js";
+export { HybridClock, type HybridClockOptions } from "./hlc.js";
 export { format, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
 export { ClockUnsynchronizedError, type TTInterval } from "./truetime.js";
 export { type SkewEvent, type SkewState } from "./skew.js";
 export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatus } from "./node.js";
 export { TimeMetrics } from "./metrics.js";
-export { GRPC_METADATA_KEY, inject, type Carrier } from "./propagation.js";
+export { type Carrier } from "./propagation.js";
 export { httpHlc, hlcParts, installHlc, type HttpHlcOptions } from "./http.js";
 export { hlcNodeFromEnv, timeFromEnv } from "./env.js";
 export { ntpQuery, type NtpMeasurement } from "./ntp/client.js";

@@ -21,7 +21,7 @@ export interface Carrier {
 }
 
 /** Stamp an outgoing carrier with a fresh HLC timestamp; returns the timestamp sent. */
-export function inject(carrier: Carrier, key: string, hlc: HybridClock): Timestamp {
+function inject(carrier: Carrier, key: string, hlc: HybridClock): Timestamp {
   const t = hlc.now();
   carrier.set(key, format(t));
   return t;

@@ -3,7 +3,7 @@
  * See README.md for what the service guarantees and the tests that try to break it.
  */
 export { parseEscrowConfig, type EscrowConfig, type EscrowConfigInput, type SkuConfig, type IdentityConfig } from "./config.js";
-export { startEscrowServer, openEscrowStore, type EscrowServer, type EscrowServerOptions, type EscrowStoreOptions } from "./serve.js";
+export { defineEscrowService, startEscrowServer, openEscrowStore, type EscrowServer, type EscrowServerOptions, type EscrowStoreOptions } from "./serve.js";
 export { type InventoryView, type CommitOutcome, type CancelOutcome } from "./service.js";
 export { type ReserveResult, type CommitResult } from "./region.js";
 export { type Reservation } from "./core/ledger.js";

@@ -1,18 +1,22 @@
 /**
- * One escrow server from its config: pick the store (memory; PostgreSQL; Redis journaled to
- * PostgreSQL), build the service for the config's regions, create the configured inventory, install
- * HLC propagation and buyer verification, and listen. `meridian escrow serve` and `meridian local`
- * (once per region process, or once for every region) both start it here.
+ * The escrow service on the service kit (runtime/kit): pick the store (memory; PostgreSQL; Redis journaled
+ * to PostgreSQL), build the service for the config's regions, create the configured inventory, give the
+ * kit its routes (buyer verification in the handlers), its HLC hooks and consistency tokens, and its
+ * stores to probe at start and on every /readyz. `meridian escrow serve` runs it as a process
+ * (`runService`: the config file, one ready line, one-line failures, drain on SIGTERM); `meridian local`
+ * and tests start it in-process (`startEscrowServer`, `startService`).
  */
 import type { FastifyInstance } from "fastify";
 import { randomInt } from "node:crypto";
-import { ClockNode, installHlc, referenceSync } from "../clock/index.js";
-import { systemClock, type Clock } from "../common/clock.js";
+import { z } from "zod";
+import { ClockNode, hlcParts, referenceSync, TimeMetrics } from "../clock/index.js";
+import { type Clock } from "../common/clock.js";
+import { defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
-import type { EscrowConfig } from "./config.js";
+import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
 import type { EscrowStore } from "./store/port.js";
-import { buildEscrowApp, type EscrowAppOptions } from "./transport/http.js";
+import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { BuyerVerifier } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
 import { MemoryQueueStore, PostgresQueueStore, RedisQueueStore, type QueueStore } from "./flashsale/queue-store.js";
@@ -28,11 +32,8 @@ export interface EscrowStoreOptions {
   redisPrefix?: string;
 }
 
-export interface EscrowServerOptions extends EscrowStoreOptions {
-  config: EscrowConfig;
-  port: number;
-  host?: string;
-  clock?: Clock;
+/** What an in-process caller may hand the service beyond its config file. */
+export interface EscrowInProcess {
   /**
    * This node's clock (HLC, TrueTime, skew monitor); default: one over `clock`. While its strong path is
    * closed (`strongRefusal()`: frozen skew, ε beyond its bound, a forward jump), commits answer 503 and
@@ -43,9 +44,16 @@ export interface EscrowServerOptions extends EscrowStoreOptions {
   store?: EscrowStore;
   /** Told when the store already holds a configured SKU with a different total (the store's is kept). */
   onConflict?: (sku: string) => void;
-  forward?: EscrowAppOptions["forward"];
-  /** Told when the config's time reference cannot be read (default: a line on stderr). */
+  forward?: EscrowRouteOptions["forward"];
+  /** Told when the config's time reference cannot be read (default: a warning in the service log). */
   onTimeReferenceError?: (error: Error) => void;
+}
+
+export interface EscrowServerOptions extends EscrowStoreOptions, EscrowInProcess {
+  config: EscrowConfig;
+  port: number;
+  host?: string;
+  clock?: Clock;
 }
 
 export interface EscrowServer {
@@ -53,6 +61,8 @@ export interface EscrowServer {
   service: EscrowService;
   store: EscrowStore;
   url: string;
+  /** The kit's running service (endpoints, readiness, the drain). */
+  running: RunningService<EscrowServeConfig, EscrowParts>;
   close(): Promise<void>;
 }
 
@@ -96,52 +106,124 @@ export function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; 
   return new GlobalWaitingRoom(o.config, queue, tokens, o.clock, () => randomInt(0, 2 ** 47) / 2 ** 47);
 }
 
+/**
+ * The escrow config file (runtime/escrow/config.ts, what the blueprint renders) plus the store locations,
+ * which are secrets and come from flags (`--postgres`, `--redis`, …) merged over the file; the kit's own
+ * keys are under `server`.
+ */
+const escrowServeConfigSchema = escrowConfigSchema
+  .extend({
+    /** Redis for the hot path; only together with PostgreSQL. */
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected redis://host:port/db")
+      .optional(),
+    /** PostgreSQL: the authoritative ledger (alone), or the journal behind Redis. */
+    postgres: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected postgres://user@host:port/db")
+      .optional(),
+    /** SQL schema of the store's tables (default meridian_escrow / meridian_escrow_journal). */
+    storeSchema: z.string().min(1).optional(),
+    /** Redis key prefix (default mes:). */
+    redisPrefix: z.string().min(1).optional(),
+  })
+  .refine((c) => !(c.redis && !c.postgres), {
+    message: "Redis needs PostgreSQL behind it (postgres): Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over",
+    path: ["redis"],
+  });
+type EscrowServeConfig = z.output<typeof escrowServeConfigSchema>;
+
+interface EscrowParts extends ServiceParts {
+  service: EscrowService;
+  store: EscrowStore;
+  node: ClockNode;
+}
+
+/** The escrow service's kit definition; an in-process caller may share its store, clock node and forwarder. */
+export function defineEscrowService(extra: EscrowInProcess = {}) {
+  return defineService({
+    name: "escrow",
+    config: escrowServeConfigSchema,
+    // Probed before start (unreachable: one line, exit 1) and on every /readyz. A caller's own store is the caller's to watch.
+    stores: (c) =>
+      extra.store
+        ? {}
+        : {
+            postgres: c.postgres ? { kind: "postgres", url: c.postgres } : undefined,
+            redis: c.redis ? { kind: "redis", url: c.redis } : undefined,
+          },
+    async start({ config: c, clock, log, metrics }) {
+      const { redis, postgres, storeSchema, redisPrefix, ...rest } = c;
+      const cfg: EscrowConfig = rest;
+      const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
+      const room = openWaitingRoom({ ...urls, config: cfg, clock });
+      let store: EscrowStore | undefined;
+      try {
+        store = extra.store ?? (await openEscrowStore(urls));
+        const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+        // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
+        const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
+        const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
+        const service = new EscrowService({
+          config: cfg,
+          store,
+          room,
+          clock,
+          strongRefusal: () => node.strongRefusal(),
+          // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
+          limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
+        });
+        const conflicts: string[] = [];
+        await service.createConfigured((sku) => (extra.onConflict ? extra.onConflict(sku) : conflicts.push(sku)));
+        // Measure once before serving, so the first commit is judged by a real offset (an unreachable
+        // reference costs its timeout here, and the skew monitor's sync-loss state judges the node from then on).
+        await sync?.pollOnce();
+        const verifier = new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now());
+        return {
+          service,
+          store,
+          node,
+          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, verifier, { forward: extra.forward }),
+          // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
+          // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
+          // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
+          // from an older HLC epoch is answered 409 "hlc reset" (runtime/clock/http.ts).
+          ...hlcParts(node),
+          started() {
+            for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
+            log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
+            service.start();
+            sync?.start();
+          },
+          async close() {
+            sync?.stop();
+            await service.close();
+          },
+        };
+      } catch (err) {
+        await store?.close().catch(() => undefined);
+        await room?.close().catch(() => undefined);
+        throw err;
+      }
+    },
+  });
+}
+
+/** One escrow server in-process (`meridian local`, tests): the kit's service with this config, store and clock. */
 export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowServer> {
-  const cfg = o.config;
-  const clock = o.clock ?? systemClock;
-  const room = openWaitingRoom({ ...o, clock });
-  const store = o.store ?? (await openEscrowStore(o));
-  const node = o.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs });
-  // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
-  const onError = o.onTimeReferenceError ?? ((e: Error) => process.stderr.write(`escrow: time reference: ${e.message}\n`));
-  const sync = o.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
-  try {
-    const service = new EscrowService({
-      config: cfg,
-      store,
-      room,
-      clock,
-      strongRefusal: () => node.strongRefusal(),
-      // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
-      limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
-    });
-    await service.createConfigured(o.onConflict);
-    const app = buildEscrowApp(service, new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now()), { forward: o.forward });
-    // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
-    // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
-    // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
-    // from an older HLC epoch is answered 409 "hlc reset" (runtime/clock/http.ts).
-    installHlc(app, node, { consistencyTokens: true });
-    // Measure once before serving, so the first commit is judged by a real offset (an unreachable
-    // reference costs its timeout here, and the skew monitor's sync-loss state judges the node from then on).
-    await sync?.pollOnce();
-    const url = await app.listen({ port: o.port, host: o.host ?? "127.0.0.1" });
-    service.start();
-    sync?.start();
-    return {
-      app,
-      service,
-      store,
-      url,
-      close: async () => {
-        sync?.stop();
-        await app.close();
-        await service.close();
-      },
-    };
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    await room?.close().catch(() => undefined);
-    throw err;
-  }
+  // The caller's config is already parsed; the kit parses it again, so its time reference goes back to host:port.
+  const tr = o.config.timeReference;
+  const hostPort = (a: { host: string; port: number }) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
+  const raw = {
+    ...o.config,
+    timeReference: tr && { grandmaster: tr.grandmaster && hostPort(tr.grandmaster), chrony: tr.chrony && hostPort(tr.chrony), syncIntervalMs: tr.syncIntervalMs },
+    redis: o.redisUrl,
+    postgres: o.postgresUrl,
+    storeSchema: o.schema,
+    redisPrefix: o.redisPrefix,
+    server: { port: o.port, ...(o.host ? { host: o.host } : {}) },
+  };
+  const running = await startService(defineEscrowService(o), JSON.parse(JSON.stringify(raw)) as Record<string, unknown>, { clock: o.clock, processMetrics: false });
+  return { app: running.app, service: running.parts.service, store: running.parts.store, url: running.url, running, close: running.close };
 }

@@ -4,6 +4,7 @@
  * from createLocalTrustDomain.
  */
 export { SpiffeIdError, parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
+export { svidSpiffeId } from "./svid.js";
 export { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "./local-ca.js";
 export {
   allowIds,

@@ -14,4 +14,4 @@ export { ClientRateLimiter, type ClientLimiterOptions, type LimitDecision } from
 export { localOperatorAuth, type LocalOperatorAuth } from "./local-auth.js";
 export { CONSISTENCY_HEADER, consistencyTokenOf, installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
 export { installHlcHooks, type DefaultTime, type DefaultTimeParts } from "./hlc.js";
-export { parseXfcc, XfccError, type XfccElement } from "./xfcc.js";
+export { parseXfcc, xfccPeer, XfccError, type XfccElement } from "./xfcc.js";

@@ -99,8 +99,9 @@ export function parseXfcc(value: string): XfccElement[] {
 /**
  * The peer the pod's sidecar verified, from the request's XFCC header; undefined when there is no header (a
  * probe from the sidecar's agent, say). Throws XfccError when the header is present but not the sidecar's.
+ * Any header carrier will do: a gRPC server passes the call's metadata in this shape (runtime/ratelimit).
  */
-export function xfccPeer(req: IncomingMessage, self: SpiffeId): SpiffeId | undefined {
+export function xfccPeer(req: Pick<IncomingMessage, "rawHeaders" | "headers">, self: SpiffeId): SpiffeId | undefined {
   let lines = 0;
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === XFCC_HEADER) lines++;
   if (lines === 0) return undefined;

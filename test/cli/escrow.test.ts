@@ -86,7 +86,7 @@ describe("meridian escrow", () => {
       [["--port", "0", "--redis", "http://x"], /--redis: got "http:\/\/x"/],
       [["--port", "0", "--redis", "redis://127.0.0.1:6379/3"], /--redis needs --postgres/],
       [["--port", "0", "--lease-ttl", "-1"], /--lease-ttl: got "-1"/],
-      [["--port", "0", "--config", "/nonexistent.json"], /--config: cannot read \/nonexistent.json/],
+      [["--port", "0", "--config", "/nonexistent.json"], /config \/nonexistent.json: cannot read/],
       [["--port", "0", "--config", "package.json"], /package.json: .*regions: /],
       [["--port", "0", "--config", "x.json", "--stack", "local"], /not both/],
     ];

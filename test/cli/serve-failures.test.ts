@@ -98,6 +98,11 @@ const takenPort: Row[] = [
     args: () => ["ratelimit", "quota", "--config", quotaConfig(PG_URL), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian ratelimit quota: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
+  {
+    command: "escrow serve",
+    args: () => ["escrow", "serve", "--stack", "local", "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian escrow serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
 ];
 
 describe("a serve command on a taken port", () => {
@@ -110,8 +115,7 @@ describe("a serve command on a taken port", () => {
       expect(exit.stdout).toBe("");
     });
   }
-  // Not on the service kit yet (owners: escrow #17, ratelimit #23, proof log #24).
-  it.todo("escrow serve");
+  // Not on the service kit yet (owners: ratelimit #23, proof log #24).
   it.todo("ratelimit serve (HTTP and gRPC ports)");
   it.todo("log serve");
 });
@@ -124,7 +128,18 @@ describe("a serve command with an unreachable store", () => {
     expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian ratelimit quota: store postgres \\(postgres://postgres@127\\.0\\.0\\.1:${refused}/quota\\) unreachable: `));
     expect(exit.stdout).toBe("");
   });
-  it.todo("escrow serve --redis / --postgres");
+  it("escrow serve --redis / --postgres: one line naming the store, exit 1", async () => {
+    const pg = await run(["escrow", "serve", "--stack", "local", "--postgres", `postgres://postgres@127.0.0.1:${refused}/escrow`, "--port", "0"]);
+    expect(pg.code, pg.stderr).toBe(1);
+    expect(pg.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(pg.stderr.trim()).toMatch(new RegExp(`^meridian escrow serve: store postgres \\(postgres://postgres@127\\.0\\.0\\.1:${refused}/escrow\\) unreachable: `));
+    expect(pg.stdout).toBe("");
+    const redis = await run(["escrow", "serve", "--stack", "local", "--postgres", PG_URL, "--redis", `redis://127.0.0.1:${refused}/0`, "--port", "0"]);
+    expect(redis.code, redis.stderr).toBe(1);
+    expect(redis.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(redis.stderr.trim()).toMatch(new RegExp(`^meridian escrow serve: store redis \\(redis://127\\.0\\.0\\.1:${refused}/0\\) unreachable: `));
+    expect(redis.stdout).toBe("");
+  });
   it.todo("ratelimit serve --redis");
   it.todo("log serve --postgres");
 });

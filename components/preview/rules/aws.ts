@@ -3,6 +3,7 @@
  * validation words; API refusals are the RDS / Route 53 error text). Sources link the provider source
  * or the AWS documentation page the refusal is documented on.
  */
+import { NLB_CANONICAL_HOSTED_ZONES, nlbHostedZoneId } from "../../../model/traffic/load-balancers.js";
 import type { RecordedResource } from "../mock-runtime.js";
 import { arr, bridgeProblem, inputs, ip, known, num, obj, str, type PlanView, type ProviderRule } from "./rule.js";
 
@@ -205,6 +206,31 @@ export const awsRules: ProviderRule[] = [
     },
   },
   {
+    id: "aws-route53-alias-load-balancer-zone",
+    provider: "aws",
+    types: [RECORD],
+    summary: "An alias to a Network Load Balancer names the canonical hosted zone of the load balancer's region (not the record's zone, not another region's)",
+    source:
+      "https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html (HostedZoneId: the load balancer's CanonicalHostedZoneId; zones per region: https://docs.aws.amazon.com/general/latest/gr/elb.html) — InvalidChangeBatch: … but the alias target name does not lie within the target zone",
+    check(r, plan) {
+      const p = inputs(r);
+      const out: string[] = [];
+      for (const alias of arr(p["aliases"])) {
+        const a = obj(alias);
+        const zoneId = str(a["zoneId"]);
+        if (zoneId === undefined) continue;
+        const name = str(a["name"]);
+        // A name that says which load balancer it is decides; otherwise the Service it came from does.
+        const wrong = name !== undefined && loadBalancerName(name) ? wrongLoadBalancerZone(name, zoneId) && name : wrongGatewayZone(r, zoneId, plan);
+        if (!wrong) continue;
+        out.push(
+          `InvalidChangeBatch: [Tried to create an alias that targets ${(name ?? wrong).replace(/\.?$/, ".")}, type ${str(p["type"]) ?? "A"} in zone ${zoneId}, but the alias target name does not lie within the target zone]`,
+        );
+      }
+      return out;
+    },
+  },
+  {
     id: "aws-route53-health-check-interval",
     provider: "aws",
     types: [HEALTH_CHECK],
@@ -310,4 +336,55 @@ const ROUTING_POLICIES: Record<string, string> = {
 
 function sameName(a: unknown, b: string): boolean {
   return typeof a === "string" && a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
+}
+
+/**
+ * Whether an alias to an ELB name carries a zone the name does not lie in. A Network Load Balancer's DNS
+ * name is `<name>-<id>.elb.<region>.amazonaws.com` and lies only in that region's NLB zone (a region not
+ * tabled in model/traffic/load-balancers.ts is not judged); an Application/Classic Load Balancer's
+ * (`<name>-<id>.<region>.elb.amazonaws.com`) lies in its own per-region zone, never an NLB zone. Other
+ * names (a record in a hosted zone, the mocks' region-less stand-ins) are not judged here.
+ */
+function wrongLoadBalancerZone(name: string, zoneId: string): boolean {
+  const host = name
+    .replace(/\.$/, "")
+    .toLowerCase()
+    .replace(/^dualstack\./, "");
+  const nlb = /\.elb\.([a-z0-9-]+)\.amazonaws\.com$/.exec(host);
+  if (nlb) {
+    const expected = nlbHostedZoneId(nlb[1]!);
+    return expected !== undefined && expected !== zoneId;
+  }
+  if (/\.[a-z0-9-]+\.elb\.amazonaws\.com$/.test(host)) return Object.values(NLB_CANONICAL_HOSTED_ZONES).includes(zoneId);
+  return false;
+}
+
+/** An ELB DNS name that names its region: NLB `….elb.<region>.amazonaws.com`, ALB/CLB `….<region>.elb.amazonaws.com`. */
+function loadBalancerName(name: string): boolean {
+  return /\.elb\.[a-z0-9-]+\.amazonaws\.com\.?$|\.[a-z0-9-]+\.elb\.amazonaws\.com\.?$/i.test(name);
+}
+
+/**
+ * An alias whose name the plan cannot read (unknown until the load balancer exists, or a region-less
+ * stand-in) but that comes from a LoadBalancer Service bound to Elastic IPs: the load balancer lives in
+ * the Elastic IPs' region, so its name lies in that region's NLB zone. Returns a description of the load
+ * balancer when the zone is another one, else undefined.
+ */
+function wrongGatewayZone(record: RecordedResource, zoneId: string, plan: PlanView): string | undefined {
+  for (const dep of record.dependencies) {
+    const service = plan.byUrn.get(dep);
+    if (service?.type !== "kubernetes:core/v1:Service") continue;
+    const regions = new Set(
+      service.dependencies
+        .map((u) => plan.byUrn.get(u))
+        .filter((e) => e?.type === "aws:ec2/eip:Eip")
+        .map((e) => str(inputs(e!)["region"]))
+        .filter((x): x is string => x !== undefined),
+    );
+    for (const region of regions) {
+      const expected = nlbHostedZoneId(region);
+      if (expected !== undefined && expected !== zoneId) return `the load balancer of Service ${service.name} (${region})`;
+    }
+  }
+  return undefined;
 }

@@ -14,16 +14,18 @@
  *          waiting room: {queueToken, position, ahead, size, admitted, etaSeconds, releaseAt, pass?, warnings} | 403 token
  *          forged or not theirs | 404 no scheduled opening
  *   GET    /v1/inventory/:sku/queue     X-Queue-Token  buyer   the same, without joining
- *   GET    /readyz                                      public  200 {ready, regions} while serving (the gateway's health signals ask it)
  * Reserving a scheduled SKU needs the pass in `X-Queue-Pass` (425 before the open, 403 without a valid pass).
  * A commit or cancel of a reservation held by a region another process serves is forwarded to that
  * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
- * and changes nothing.
+ * and changes nothing. The routes are installed on the service kit's app (runtime/escrow/serve.ts), which
+ * owns `/healthz`, `/readyz` (the stores answering), `/metrics`, limits, HLC headers and the drain. At the
+ * kit every route is `auth: "public"`: a buyer is not a kit identity (mTLS peer, operator JWT) but the
+ * subject of a token from the estate's buyer issuer, which `BuyerVerifier` checks in each handler with the
+ * escrow config's own keys, tiers and admin scope (401 without a valid token, 403 without the admin scope).
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
-import { trackRoutes } from "../../common/route-table.js";
+import { HttpError, parseInput } from "../../kit/index.js";
 import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
 import type { Buyer, BuyerVerifier } from "./identity.js";
@@ -50,8 +52,7 @@ function retryAfter(ms: number): Record<string, string> {
   return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
-export interface EscrowAppOptions {
-  logger?: boolean;
+export interface EscrowRouteOptions {
   /** Forward a request to a peer region's escrow (tests inject one; the default uses fetch). */
   forward?: (url: string, init: { method: string; headers: Record<string, string> }) => Promise<{ status: number; body: unknown; headers: Record<string, string> }>;
 }
@@ -65,10 +66,13 @@ async function fetchForward(url: string, init: { method: string; headers: Record
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers };
 }
 
-export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, opts: EscrowAppOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024, routerOptions: { maxParamLength: MAX_RESERVATION_ID_LENGTH + 16 } });
-  trackRoutes(app);
-  installErrorHandler(app);
+/** Longest body any escrow route takes (its bodies are a few small numbers). */
+const BODY_LIMIT = 16 * 1024;
+/** Every escrow route: verified in the handler (see above), at most BODY_LIMIT of body. */
+const route = { bodyLimit: BODY_LIMIT, config: { auth: "public" as const } };
+
+/** Install the escrow API on a fastify app (the kit's, in an encapsulated plugin). */
+export function installEscrowRoutes(app: FastifyInstance, service: EscrowService, verifier: BuyerVerifier, opts: EscrowRouteOptions = {}): void {
   // Client wrappers often send `Content-Type: application/json` with no body: that is an empty body, not bad JSON.
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -107,7 +111,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     }
   };
 
-  app.post("/v1/inventory/:sku", async (req, reply) => {
+  app.post("/v1/inventory/:sku", route, async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
     await admin(req);
@@ -134,14 +138,14 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return { ...view, warnings: sale?.warnings() ?? [] };
   };
 
-  app.post("/v1/inventory/:sku/queue", async (req) => {
+  app.post("/v1/inventory/:sku/queue", route, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
     return place(sku, r, who, header(req, "x-queue-token"));
   });
 
-  app.get("/v1/inventory/:sku/queue", async (req) => {
+  app.get("/v1/inventory/:sku/queue", route, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
@@ -150,7 +154,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return place(sku, r, who, token);
   });
 
-  app.post("/v1/inventory/:sku/reservations", async (req, reply) => {
+  app.post("/v1/inventory/:sku/reservations", route, async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
@@ -172,7 +176,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     }
   });
 
-  app.post("/v1/reservations/:id/commit", async (req, reply) => {
+  app.post("/v1/reservations/:id/commit", route, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = await buyer(req);
@@ -202,7 +206,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     }
   });
 
-  app.delete("/v1/reservations/:id", async (req, reply) => {
+  app.delete("/v1/reservations/:id", route, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = await buyer(req);
@@ -214,7 +218,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return reply.status(204).send();
   });
 
-  app.post("/v1/sales/:id/refund", async (req, reply) => {
+  app.post("/v1/sales/:id/refund", route, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     await admin(req);
     const p = parseReservationId(id);
@@ -224,10 +228,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return reply.status(200).send({ saleId: id, sku: p.sku, status: out });
   });
 
-  // The regional health aggregator (runtime/health) asks every service its readiness on the same path.
-  app.get("/readyz", async () => ({ ready: true, regions: service.regions }));
-
-  app.get("/v1/inventory/:sku", async (req) => {
+  app.get("/v1/inventory/:sku", route, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
     const view = await store(service.inventory(sku));
@@ -235,7 +236,7 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     return view;
   });
 
-  app.get("/v1/inventory/:sku/reconciliation", async (req) => {
+  app.get("/v1/inventory/:sku/reconciliation", route, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
     await admin(req);
@@ -243,6 +244,4 @@ export function buildEscrowApp(service: EscrowService, verifier: BuyerVerifier, 
     if (!rep) throw new HttpError(404, "no reconciliation", `no reconciliation cycle of ${sku} has run in this process yet`);
     return { ...rep, verification: service.verifications.get(sku) ?? null, rebuilds: service.rebuilds.filter((r) => r.sku === sku) };
   });
-
-  return app;
 }

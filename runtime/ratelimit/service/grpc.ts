@@ -8,7 +8,10 @@
  * `failure_mode_deny` decides (fail open by default).
  */
 import * as grpc from "@grpc/grpc-js";
-import { UntrustworthyRemoteWallTimeError, type ClockNode, GRPC_METADATA_KEY, inject, TimestampParseError, parse } from "../../clock/index.js";
+import type { IncomingHttpHeaders } from "node:http";
+import { httpHlc, type ClockNode } from "../../clock/index.js";
+import { HttpError } from "../../kit/index.js";
+import type { GrpcAuthorizer } from "./grpc-auth.js";
 import type { Unit } from "../config/schema.js";
 import { rateLimitHeaders } from "./headers.js";
 import { loadRlsService } from "./proto.js";
@@ -63,21 +66,39 @@ export function toWire(r: RlsResponse, headers = true): Record<string, unknown> 
 }
 
 /**
- * HLC over gRPC metadata (`meridian-hlc`): forward the node's clock to the caller's timestamp (a malformed
- * one is INVALID_ARGUMENT, one beyond max offset FAILED_PRECONDITION) and send the node's back.
+ * HLC over gRPC metadata, by the same rules as HTTP (runtime/clock's `httpHlc`, which these hooks are): the keys
+ * are the HTTP headers without `x-` — `meridian-hlc` (`<wall>.<logical>`, or `…@<epoch>`), `meridian-hlc-epoch`,
+ * `meridian-time` (+ `meridian-time-uncertainty-ms`). A malformed value is INVALID_ARGUMENT; one beyond max offset,
+ * outside the gateway's bound or from another HLC epoch (an older one: `hlc reset`) is FAILED_PRECONDITION, and
+ * none is applied. Every answer, refusals included, carries the node's HLC, its epoch and its time as initial
+ * metadata — so a client refused for an old epoch learns the new one.
  */
-function exchangeHlc(call: grpc.ServerUnaryCall<WireRequest, unknown>, node: ClockNode): grpc.ServiceError | null {
-  try {
-    const [raw] = call.metadata.get(GRPC_METADATA_KEY);
-    if (raw !== undefined && raw !== "") node.receive(parse(raw.toString()));
-  } catch (err) {
-    const code = err instanceof TimestampParseError ? grpc.status.INVALID_ARGUMENT : err instanceof UntrustworthyRemoteWallTimeError ? grpc.status.FAILED_PRECONDITION : grpc.status.INTERNAL;
-    return { code, details: (err as Error).message, name: "HLC", message: (err as Error).message, metadata: new grpc.Metadata() };
-  }
-  const md = new grpc.Metadata();
-  inject(md, GRPC_METADATA_KEY, node.hlc);
-  call.sendMetadata(md);
-  return null;
+function grpcHlc(node: ClockNode) {
+  const hooks = httpHlc(node);
+  const toHeader = (key: string) => `x-${key}`;
+  const fromHeader = (name: string) => name.replace(/^x-/, "");
+  return {
+    /** Take in the call's time metadata; a refusal as a gRPC error, else null. */
+    receive(md: grpc.Metadata): grpc.ServiceError | null {
+      const headers: IncomingHttpHeaders = {};
+      for (const [key, value] of Object.entries(md.getMap())) if (key.startsWith("meridian-") && typeof value === "string") headers[toHeader(key)] = value;
+      try {
+        hooks.inbound!(headers);
+        return null;
+      } catch (e) {
+        if (!(e instanceof HttpError)) throw e;
+        const details = `${e.error}: ${e.detail.replace(/\bx-(meridian-[a-z-]+)/g, "$1")}`;
+        const code = e.status === 400 ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
+        return { code, details, name: "HLC", message: details, metadata: new grpc.Metadata() };
+      }
+    },
+    /** The node's HLC, epoch and time, from one reading. */
+    stamp(): grpc.Metadata {
+      const md = new grpc.Metadata();
+      for (const [name, value] of Object.entries(hooks.stampHeaders!())) md.set(fromHeader(name), value);
+      return md;
+    },
+  };
 }
 
 export interface GrpcOptions {
@@ -85,14 +106,21 @@ export interface GrpcOptions {
   /** Add the IETF RateLimit fields to response_headers_to_add (default true). */
   headers?: boolean;
   credentials?: grpc.ServerCredentials;
+  /** Who may call (grpc-auth.ts); default: anyone, as Envoy's RLS. Checked before the HLC is taken in. */
+  authorize?: GrpcAuthorizer;
 }
 
 export async function startGrpc(service: RateLimitService, port: number, host = "0.0.0.0", o: GrpcOptions = {}): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  const hlc = o.hlc ? grpcHlc(o.hlc) : undefined;
   server.addService(loadRlsService().service, {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<WireRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      if (o.hlc) {
-        const refused = exchangeHlc(call, o.hlc);
+      // An unauthorized caller neither moves our clock nor learns it.
+      const denied = o.authorize?.(call);
+      if (denied) return callback(denied);
+      if (hlc) {
+        const refused = hlc.receive(call.metadata);
+        call.sendMetadata(hlc.stamp());
         if (refused) return callback(refused);
       }
       let req: RlsRequest;

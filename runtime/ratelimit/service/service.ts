@@ -2,8 +2,8 @@
  * The rate limit service (`meridian ratelimit serve`), defined with the service kit: the
  * envoyproxy/ratelimit rules (`rules`: a YAML file or directory, reloaded when it changes), the store
  * (memory; Redis or Redis Cluster behind the failure policy), global limits, operator blocks, the
- * burn-rate shedding (`burnRate`) and AIMD throttling (`aimd`), both fed by reported outcomes, and three faces — Envoy RLS v3 over gRPC (a kit listener), `POST /v1/ratelimit`
- * over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
+ * burn-rate shedding (`burnRate`) and AIMD throttling (`aimd`), both fed by reported outcomes, and three faces — Envoy RLS v3 over gRPC (a kit listener,
+ * with the HTTP check's `callers` and HLC rules), `POST /v1/ratelimit` over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
  * failure policy Redis is also a store the kit probes (unreachable at start: one line, exit 1).
  */
 import { hostname } from "node:os";
@@ -22,6 +22,7 @@ import { installAdminRoutes } from "./admin.js";
 import { BlockList } from "./blocks.js";
 import { GlobalBudgets, inProcessBudgets } from "./global-budgets.js";
 import { startGrpc } from "./grpc.js";
+import { grpcAuthorizer, grpcServerCredentials } from "./grpc-auth.js";
 import { installRlsRoutes } from "./http.js";
 import { OverLimitCache } from "./local-cache.js";
 import { RateLimitMetrics } from "./metrics.js";
@@ -74,8 +75,18 @@ export const ratelimitConfigSchema = z
     aimd: aimdConfigSchema.optional(),
     /** Where this node's clock is measured (with maxOffsetMs): the region's grandmaster or the node's chrony. */
     timeReference: timeReferenceSchema.optional(),
-    /** SPIFFE IDs allowed to call `POST /v1/ratelimit` (default: anyone, as Envoy's RLS). */
+    /**
+     * SPIFFE IDs allowed to check: `POST /v1/ratelimit` and the gRPC `ShouldRateLimit` (grpc-auth.ts), from
+     * `server.tls` (mTLS) or `server.identity` (the sidecar's XFCC). Default: anyone, as Envoy's RLS
+     * (`meridian local` runs so).
+     */
     callers: z.array(z.string().startsWith("spiffe://")).optional(),
+    /**
+     * SPIFFE IDs allowed to report `POST /v1/ratelimit/outcomes`, which moves shedding and AIMD for everyone;
+     * default: `callers` (and, without `callers`, operators only). The blueprint lists the services alone: the
+     * gateway may check but not report, as the mesh's AuthorizationPolicy says.
+     */
+    outcomesCallers: z.array(z.string().startsWith("spiffe://")).optional(),
   })
   .strict()
   .refine((c) => !(c.redis && c.redisCluster), { message: "redis and redisCluster are exclusive", path: ["redisCluster"] })
@@ -164,6 +175,9 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         }
       };
       let stopWatching = () => {};
+      // Built now, so a bad caller ID or an unreadable TLS file fails the start as a config error.
+      const authorize = grpcAuthorizer(c.callers, server);
+      const credentials = grpcServerCredentials(server);
       let grpcServer: grpc.Server | undefined;
       const grpcListener: Listener = {
         name: "grpc",
@@ -171,7 +185,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         port: c.grpc.port,
         scheme: "grpc",
         async listen() {
-          const g = await startGrpc(service, c.grpc.port, c.grpc.host ?? server.host, { hlc });
+          const g = await startGrpc(service, c.grpc.port, c.grpc.host ?? server.host, { hlc, authorize, credentials });
           grpcServer = g.server;
           return g.port;
         },
@@ -187,7 +201,8 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         routes(app) {
           installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
           installAdminRoutes(app, service, blocks, clock);
-          // Outcomes move the shedding and the AIMD limit: only the RLS callers (or operators) may report them.
+          // Outcomes move the shedding and the AIMD limit: only outcomesCallers (default the RLS callers; without either, operators).
+          const reporters = c.outcomesCallers ?? c.callers;
           const outcomes = z
             .object({
               good: z.number().int().nonnegative().max(1e9),
@@ -198,7 +213,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
               backpressure: z.boolean().optional(),
             })
             .strict();
-          app.post("/v1/ratelimit/outcomes", { config: { auth: c.callers ? { spiffe: c.callers } : "operator" } }, async (req) => {
+          app.post("/v1/ratelimit/outcomes", { config: { auth: reporters ? { spiffe: reporters } : "operator" } }, async (req) => {
             if (!shedder && !aimd) throw new HttpError(404, "no adaptive throttling is configured", "set burnRate or aimd in the service config");
             const b = parseInput(outcomes, req.body, "body");
             const now = clock.now();

@@ -43,7 +43,10 @@ describe("trafficUsage", () => {
       healthCheck: { protocol: "TCP", port: 443, intervalSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
     });
     const usage = bySku(trafficUsage(spec));
-    expect(usage["route53.queries.latency"]).toBe(450);
+    // Latency records answer each client from its nearest region: the AWS regions' share of the latest month's
+    // demand (aws-use1 520k + aws-euw1 360k of 1,900k) is answered by their NLB aliases, free.
+    expect(usage["route53.queries.latency"]).toBeCloseTo((450 * 1020) / 1900, 9);
+    expect(usage["route53.queries.aliasToAws"]).toBeCloseTo((450 * 880) / 1900, 9);
     expect(usage["route53.healthCheck.aws"]).toBe(2); // one signal: no CALCULATED parents
     expect(usage["route53.healthCheck.optionalFeature.nonAws"]).toBe(4); // fast interval only (a TCP check has no HTTPS feature)
     expect(usage["trafficmanager.queries"]).toBe(450);
@@ -52,11 +55,26 @@ describe("trafficUsage", () => {
   });
 
   it("weighted and failover Route 53 queries are standard; a single provider takes every query", () => {
+    // Staging fails over from aws-use1: its PRIMARY record, an alias to the NLB, answers every query for free.
     const usage = bySku(trafficUsage(specWithDns("staging")));
-    expect(usage["route53.queries.standard"]).toBe(15);
+    expect(usage["route53.queries.standard"]).toBe(0);
+    expect(usage["route53.queries.aliasToAws"]).toBe(15);
+    const gcpFirst = bySku(trafficUsage(specWithDns("staging", { failoverOrder: ["gcp-euw1", "aws-use1", "azure-sea"] })));
+    expect(gcpFirst["route53.queries.standard"]).toBe(15);
+    expect(gcpFirst["route53.queries.aliasToAws"]).toBeUndefined();
     expect(usage["cloudflare.loadBalancer.queries"]).toBe(15);
     expect(bySku(trafficUsage(specWithDns("dev")))["clouddns.queries.routingPolicy"]).toBe(1);
     expect(trafficUsage(specWithDns("local"))).toEqual([]);
+  });
+
+  it("weighted Route 53 queries: the AWS regions' weight share is answered by NLB aliases, free; geo aliases into the zone are charged", () => {
+    const weights = { "aws-use1": 40, "aws-euw1": 20, "gcp-usc1": 10, "gcp-asne1": 10, "azure-weu": 10, "azure-sea": 10 };
+    const usage = bySku(trafficUsage(specWithDns("prod", { routing: "weighted", weights })));
+    expect(usage["route53.queries.standard"]).toBeCloseTo(450 * 0.4, 9);
+    expect(usage["route53.queries.aliasToAws"]).toBeCloseTo(450 * 0.6, 9);
+    const geo = bySku(trafficUsage(specWithDns("prod")));
+    expect(geo["route53.queries.geo"]).toBe(450);
+    expect(geo["route53.queries.aliasToAws"]).toBeUndefined();
   });
 
   it("marks query quantities as usage-based and provisioned counts as not", () => {

@@ -199,6 +199,7 @@ describe("regionWorkloads", () => {
     const byName = new Map(regionWorkloads(prod(), "aws-use1").map((w) => [w.service.name, w.readiness]));
     expect(byName.get("clock")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
     expect(byName.get("ratelimit")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
+    expect(byName.get("escrow")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
   });
 
   it("only the clock keeps per-pod state: its HLC upper bound, under the state mount", () => {

@@ -2,7 +2,7 @@
 // half-written, and a commit retried after recovery sells exactly once.
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
-import { buildEscrowApp } from "../../../runtime/escrow/transport/http.js";
+import { buildEscrowApp } from "./app.js";
 import { BuyerVerifier } from "../../../runtime/escrow/transport/identity.js";
 import { EscrowService } from "../../../runtime/escrow/service.js";
 import { MemoryEscrowStore } from "../../../runtime/escrow/store/memory.js";

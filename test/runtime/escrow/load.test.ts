@@ -62,7 +62,8 @@ function startRegion(configFile: string, port: number, stores: string[]): Promis
     let err = "";
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      if (/serving .* on http/.test(out)) resolve(child);
+      // The service kit's ready line: one JSON object once the listener is bound.
+      if (/^\{"ready":true,"service":"escrow","url":"http:\/\/[^"]+"/m.test(out)) resolve(child);
     });
     child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
     child.on("exit", (code) => reject(new Error(`escrow exited ${code}: ${err}`)));

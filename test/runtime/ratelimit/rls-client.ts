@@ -30,13 +30,21 @@ export const d = (entries: Kv[], extra: { limit?: { requests_per_unit: number; u
   ...(extra.hits_addend !== undefined ? { hits_addend: { value: extra.hits_addend } } : {}),
 });
 
-export function rlsClient(target: string) {
+export function rlsClient(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
   const def = protoLoader.loadSync("envoy/service/ratelimit/v3/rls.proto", { includeDirs: [PROTO_DIR], keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { ratelimit: { v3: { RateLimitService: grpc.ServiceClientConstructor } } } } };
-  const client = new pkg.envoy.service.ratelimit.v3.RateLimitService(target, grpc.credentials.createInsecure());
-  const call = (req: { domain: string; descriptors: unknown[]; hits_addend?: number }) =>
-    new Promise<WireResponse>((resolve, reject) =>
-      (client as unknown as { ShouldRateLimit: (r: unknown, cb: (e: Error | null, v: WireResponse) => void) => void }).ShouldRateLimit(req, (e, v) => (e ? reject(e) : resolve(v))),
-    );
-  return { client, call, close: () => client.close() };
+  const client = new pkg.envoy.service.ratelimit.v3.RateLimitService(target, credentials);
+  type Unary = (r: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: WireResponse) => void) => grpc.ClientUnaryCall;
+  const unary = (client as unknown as { ShouldRateLimit: Unary }).ShouldRateLimit.bind(client);
+  /** One call with this metadata: the answer or the error, and the server's initial metadata either way. */
+  const exchange = (req: RlsRequest, metadata = new grpc.Metadata()) =>
+    new Promise<{ response?: WireResponse; error?: grpc.ServiceError; metadata: grpc.Metadata }>((resolve) => {
+      let initial = new grpc.Metadata();
+      const call = unary(req, metadata, (error, response) => resolve(error ? { error, metadata: initial } : { response, metadata: initial }));
+      call.on("metadata", (md: grpc.Metadata) => (initial = md));
+    });
+  const call = (req: RlsRequest, metadata?: grpc.Metadata) => exchange(req, metadata).then((r) => (r.error ? Promise.reject(r.error) : r.response!));
+  return { client, call, exchange, close: () => client.close() };
 }
+
+type RlsRequest = { domain: string; descriptors: unknown[]; hits_addend?: number };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
 import { messages, refusals } from "./refuse.js";
 
 const cluster = { engine: "aurora-postgresql", engineVersion: "16.4", region: "us-east-1", dbSubnetGroupName: "db" };
@@ -106,6 +107,70 @@ describe("AWS provider rules", () => {
     expect(messages(v, "aws-route53-alias-target")).toEqual([
       "InvalidChangeBatch: [Tried to create an alias that targets all.gslb.api.example.com., type A in zone Z1, but that target was not found]",
     ]);
+  });
+
+  it("aws-route53-alias-load-balancer-zone: an NLB alias in the record's own zone or another region's NLB zone", async () => {
+    const nlb = "k8s-meridian-gw-0123456789.elb.eu-west-1.amazonaws.com";
+    const record = (name: string, aliasName: string, zoneId: string) =>
+      new aws.route53.Record(name, {
+        zoneId: "Z1",
+        name: "api.example.com",
+        type: "A",
+        setIdentifier: name,
+        weightedRoutingPolicies: [{ weight: 1 }],
+        aliases: [{ name: aliasName, zoneId, evaluateTargetHealth: true }],
+      });
+    const v = await refusals(() => {
+      record("us-east-1-zone", nlb, "Z26RNL4JYFTOTI"); // us-east-1's NLB zone for an eu-west-1 NLB
+      record("own-zone", nlb, "Z1"); // the record's hosted zone
+      record("alb-in-nlb-zone", "my-alb-1234.eu-west-1.elb.amazonaws.com", "Z2IFOLAFXWLO4F");
+      record("right", nlb, "Z2IFOLAFXWLO4F"); // eu-west-1's NLB zone: accepted
+      record("dualstack", `dualstack.${nlb}`, "Z2IFOLAFXWLO4F");
+    });
+    const refused = v.filter((x) => x.rule === "aws-route53-alias-load-balancer-zone");
+    expect(refused.map((x) => x.name)).toEqual(["us-east-1-zone", "own-zone", "alb-in-nlb-zone"]);
+    expect(refused[0]!.message).toBe(
+      "InvalidChangeBatch: [Tried to create an alias that targets k8s-meridian-gw-0123456789.elb.eu-west-1.amazonaws.com., type A in zone Z26RNL4JYFTOTI, but the alias target name does not lie within the target zone]",
+    );
+  });
+
+  it("aws-route53-alias-load-balancer-zone: an alias to a gateway Service's NLB in another region's zone (name unknown until the NLB exists)", async () => {
+    const gateway = (region: string) => {
+      const eip = new aws.ec2.Eip(`eip-${region}`, { domain: "vpc", region });
+      return new k8s.core.v1.Service(`gw-${region}`, {
+        metadata: {
+          name: "meridian-gateway",
+          annotations: { "service.beta.kubernetes.io/aws-load-balancer-type": "external", "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": eip.allocationId },
+        },
+        spec: { type: "LoadBalancer", ports: [{ port: 443 }] },
+      });
+    };
+    for (const cloudValues of ["fake", "computed"] as const) {
+      const v = await refusals(() => {
+        const euw1 = gateway("eu-west-1");
+        const alias = (name: string, zoneId: string) =>
+          new aws.route53.Record(
+            name,
+            {
+              zoneId: "Z1",
+              name: "api.example.com",
+              type: "A",
+              setIdentifier: name,
+              weightedRoutingPolicies: [{ weight: 1 }],
+              aliases: [{ name: euw1.status.loadBalancer.ingress[0]!.hostname, zoneId, evaluateTargetHealth: true }],
+            },
+            { dependsOn: [euw1] },
+          );
+        alias("wrong-region", "Z26RNL4JYFTOTI");
+        alias("right-region", "Z2IFOLAFXWLO4F");
+      }, cloudValues);
+      const refused = v.filter((x) => x.rule === "aws-route53-alias-load-balancer-zone");
+      expect(
+        refused.map((x) => x.name),
+        cloudValues,
+      ).toEqual(["wrong-region"]);
+      expect(refused[0]!.message, cloudValues).toContain("in zone Z26RNL4JYFTOTI, but the alias target name does not lie within the target zone]");
+    }
   });
 
   it("aws-route53-health-check-*: interval, threshold, regions, IP, Host/SNI", async () => {

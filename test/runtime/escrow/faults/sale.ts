@@ -7,7 +7,7 @@
 import { expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
-import { buildEscrowApp } from "../../../../runtime/escrow/transport/http.js";
+import { buildEscrowApp } from "../app.js";
 import { BuyerVerifier } from "../../../../runtime/escrow/transport/identity.js";
 import type { EscrowConfig } from "../../../../runtime/escrow/config.js";
 import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";

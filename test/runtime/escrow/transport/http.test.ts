@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../runtime/common/clock.js";
-import { buildEscrowApp } from "../../../../runtime/escrow/transport/http.js";
+import { buildEscrowApp } from "../app.js";
 import { BuyerVerifier } from "../../../../runtime/escrow/transport/identity.js";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { MemoryEscrowStore } from "../../../../runtime/escrow/store/memory.js";
@@ -54,13 +54,6 @@ describe("escrow HTTP API", () => {
     expect(extra.statusCode).toBe(400);
     expect(extra.json().detail).toMatch(/user/); // identity never comes from the body
     expect((await call("POST", "/v1/inventory/nope/reservations", "a", { qty: 1 })).statusCode).toBe(404);
-  });
-
-  it("answers /readyz without a token or a region, naming the regions it serves (the gateway's health aggregator asks it)", async () => {
-    const { call } = await setup();
-    const r = await call("GET", "/readyz", null, undefined, null);
-    expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ ready: true, regions: ["eu", "us", "ap"] });
   });
 
   it("refuses requests without a verified token, naming why", async () => {

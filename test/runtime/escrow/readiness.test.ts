@@ -1,0 +1,64 @@
+// Escrow on the service kit: /readyz is its stores answering (the kit's probe of PostgreSQL, here through a proxy
+// the test can cut), /healthz its liveness, /metrics the RED series per escrow route.
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { escrowServiceConfig } from "../../../model/escrow/config.js";
+import { parseEscrowConfig, startEscrowServer, type EscrowServer } from "../../../runtime/escrow/index.js";
+import { loadStack } from "../../../stacks/load.js";
+import { issuerKeys } from "./fixture.js";
+import { dropPgSchema, ensurePgDatabase, uniqueName } from "./servers.js";
+
+const schema = uniqueName("h2_ready");
+let proxy: Server;
+const sockets = new Set<Socket>();
+let server: EscrowServer | undefined;
+
+beforeAll(async () => {
+  await ensurePgDatabase();
+  proxy = createServer((client) => {
+    const upstream = connect(5432, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => (client.destroy(), upstream.destroy(), sockets.delete(s)));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+});
+afterAll(async () => {
+  await server?.close();
+  proxy.close();
+  for (const s of sockets) s.destroy();
+  await dropPgSchema(schema);
+});
+
+describe("escrow's readiness on the kit", () => {
+  it("is ready while PostgreSQL answers and not once it stops answering; live throughout; RED metrics per route", async () => {
+    const port = (proxy.address() as { port: number }).port;
+    const rendered = escrowServiceConfig(buildEstateSpec("local", loadStack("local")), { regions: ["local-aws"] });
+    const config = parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, issuer: "https://id.test.example", jwks: { keys: [(await issuerKeys()).publicJwk] } } });
+    server = await startEscrowServer({ config, port: 0, postgresUrl: `postgres://postgres@127.0.0.1:${port}/meridian_escrow_test`, schema });
+
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, service: "escrow", checks: { "store:postgres": "ok" } });
+
+    expect((await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).status).toBe(200);
+    expect((await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { "x-region": "local-aws" } })).status).toBe(401);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/meridian_http_requests_total\{route="\/v1\/inventory\/:sku",method="GET",code="200",service="escrow"\} 1/);
+    expect(metrics).toMatch(/meridian_http_requests_total\{route="\/v1\/inventory\/:sku\/reservations",method="POST",code="401",service="escrow"\} 1/);
+
+    // PostgreSQL goes away (the proxy stops accepting and cuts every connection).
+    proxy.close();
+    for (const s of sockets) s.destroy();
+    const down = await fetch(`${server.url}/readyz`);
+    expect(down.status).toBe(503);
+    const body = (await down.json()) as { ready: boolean; checks: Record<string, string> };
+    expect(body.ready).toBe(false);
+    expect(body.checks["store:postgres"]).not.toBe("ok");
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
