@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
-import { closeOnSignal } from "../signals.js";
 import { readKeyArg } from "./note.js";
 
 function intArg(value: string, what: string, min = 0): number {
@@ -35,21 +34,11 @@ function defaultState(url: string): string {
   return join(base, "meridian", "prooflog", `${url.replace(/[^A-Za-z0-9.-]+/g, "_")}.checkpoint`);
 }
 
-/** The log's clock node: MERIDIAN_HLC_MAX_OFFSET_MS's (as deployed; it also turns on HLC propagation), else the config's maxOffsetMs. */
-async function clockNode(file: { maxOffsetMs?: number; timeReference?: unknown } | undefined) {
-  const { hlcNodeFromEnv, ClockNode } = await import("../../runtime/clock/index.js");
-  const fromEnv = hlcNodeFromEnv();
-  if (fromEnv || file?.maxOffsetMs === undefined) return fromEnv;
-  const { systemClock } = await import("../../runtime/common/clock.js");
-  return new ClockNode({ clock: systemClock, maxOffsetMs: file.maxOffsetMs });
-}
-
-/** The rendered config file, validated by the log's own schema; problems are usage errors (exit 2). */
-async function proofLogConfigFile(path: string) {
-  const { loadProofLogConfig } = await import("../../runtime/prooflog/config.js");
-  const { ConfigFileError } = await import("../../runtime/kit/index.js");
+/** The rendered config file's keys, before the service validates them (the kit reports its problems: exit 2). */
+async function rawConfigFile(path: string): Promise<Record<string, unknown>> {
+  const { ConfigFileError, readConfigFile } = await import("../../runtime/kit/index.js");
   try {
-    return loadProofLogConfig(path);
+    return readConfigFile(path);
   } catch (e) {
     if (e instanceof ConfigFileError) throw new UserError(e.message);
     throw e;
@@ -72,26 +61,16 @@ async function fail(e: unknown): Promise<void> {
   process.exitCode = 1;
 }
 
-/** Whether the log refused to start for a reason the operator fixes: it would fork, a corrupt store, a second writer. */
-async function isRefusal(e: unknown): Promise<boolean> {
-  const refusals = [
-    (await import("../../runtime/prooflog/log.js")).ForkRefusedError,
-    (await import("../../runtime/prooflog/integrate.js")).EdgeError,
-    (await import("../../runtime/prooflog/storage/journal.js")).CorruptStoreError,
-    (await import("../../runtime/prooflog/storage/state.js")).StateError,
-    (await import("../../runtime/prooflog/storage/postgres.js")).WriterLockError,
-    (await import("../../runtime/prooflog/storage/s3.js")).S3StoreError,
-  ];
-  return refusals.some((kind) => e instanceof kind);
-}
-
 export function register(program: Command): void {
   const log = program.command("log").description("run, audit and prove entries of a transparency log (RFC 6962, C2SP tlog-tiles)");
 
   log
     .command("serve")
     .description("serve a log: POST /add, GET /checkpoint, tlog-tiles, JSON proofs")
-    .option("--config <file>", "service config, JSON or YAML (the rendered prooflog.json): origin, witnesses [{name, url, vkey}], sequencerRegion")
+    .option(
+      "--config <file>",
+      "service config, JSON or YAML (the rendered prooflog.json): origin, witnesses [{name, url, vkey}], sequencerRegion, maxOffsetMs, timeReference, and the kit's `server` section",
+    )
     .option("--data <dir>", "directory of the embedded store")
     .option("--postgres <url>", "use PostgreSQL instead of the embedded store")
     .option("--s3 <url>", "use an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN, AWS_REGION)")
@@ -134,18 +113,15 @@ export function register(program: Command): void {
         lockWait?: string;
         minIndex: string;
       }) => {
-        if ([o.data, o.postgres, o.s3].filter(Boolean).length !== 1) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
-        const file = o.config === undefined ? undefined : await proofLogConfigFile(o.config);
-        if (file && o.origin !== undefined && o.origin !== file.origin) throw new UserError(`--origin "${o.origin}" contradicts origin "${file.origin}" in ${o.config}; give one`);
-        const origin = o.origin ?? file?.origin;
+        const stores = [o.data, o.postgres, o.s3].filter(Boolean).length;
+        if (stores > 1 || (stores === 0 && o.config === undefined)) throw new UserError("give exactly one store: --data <dir> (embedded), --postgres <url> or --s3 <url>");
+        const file = o.config === undefined ? {} : await rawConfigFile(o.config);
+        const fileOrigin = typeof file["origin"] === "string" ? file["origin"] : undefined;
+        if (fileOrigin !== undefined && o.origin !== undefined && o.origin !== fileOrigin) throw new UserError(`--origin "${o.origin}" contradicts origin "${fileOrigin}" in ${o.config}; give one`);
+        const origin = o.origin ?? fileOrigin;
         if (origin === undefined) throw new UserError("give the checkpoint origin: --origin <origin> (or `origin` in --config)");
-        // Cosigning witnesses of the file first, then --witness flags.
-        const witnessArgs = [...(file?.witnesses ?? []).flatMap((w) => (w.url && w.vkey ? [`${w.url}=${w.vkey}`] : [])), ...(o.witness ?? [])];
         const env = process.env;
         if (o.s3 && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
-        const s3 = o.s3
-          ? { url: o.s3, accessKeyId: env["AWS_ACCESS_KEY_ID"]!, secretAccessKey: env["AWS_SECRET_ACCESS_KEY"]!, sessionToken: env["AWS_SESSION_TOKEN"], region: env["AWS_REGION"] }
-          : undefined;
         const { newSigner, NoteError } = await import("../../runtime/prooflog/note.js");
         const signerKey = readKeyArg(o.key, "--key");
         try {
@@ -157,51 +133,46 @@ export function register(program: Command): void {
         }
         const maxEntrySize = intArg(o.maxEntrySize, "--max-entry-size", 1);
         if (maxEntrySize > 65_535) throw new UserError("--max-entry-size: entry bundles frame entries with a uint16 length, so at most 65535");
-        const witnesses = await Promise.all(
-          witnessArgs.map(async (w) => {
+        // Cosigning witnesses of the file first, then --witness flags.
+        const fileWitnesses = Array.isArray(file["witnesses"]) ? (file["witnesses"] as unknown[]) : [];
+        const flagWitnesses = await Promise.all(
+          (o.witness ?? []).map(async (w) => {
             const at = w.indexOf("=");
             if (at < 0 || !/^https?:\/\//.test(w)) throw new UserError(`--witness "${w}": expected <http(s) URL>=<witness verifier key>`);
-            const [verifier] = await verifiersFrom([w.slice(at + 1)]);
-            return { url: w.slice(0, at), verifier: verifier! };
+            const vkey = readKeyArg(w.slice(at + 1), "--witness");
+            const [verifier] = await verifiersFrom([vkey]);
+            return { name: verifier!.name, url: w.slice(0, at), vkey };
           }),
         );
+        const cosigning = fileWitnesses.filter((w) => typeof w === "object" && w !== null && "url" in w && "vkey" in w).length + flagWitnesses.length;
         const quorum = intArg(o.witnessQuorum, "--witness-quorum");
-        if (quorum > witnesses.length) throw new UserError(`--witness-quorum ${quorum} exceeds the ${witnesses.length} cosigning witnesses given`);
-        const { startLogServer } = await import("../../runtime/prooflog/serve.js");
-        let started;
-        try {
-          started = await startLogServer({
+        if (quorum > cosigning) throw new UserError(`--witness-quorum ${quorum} exceeds the ${cosigning} cosigning witnesses given`);
+        const { runService } = await import("../../runtime/kit/index.js");
+        const { logService } = await import("../../runtime/prooflog/serve.js");
+        // One ready line on stdout once bound; a taken port, an unreachable store, or a log that would fork, a
+        // corrupt store, a second writer: one line on stderr and exit 1. SIGTERM drains (runtime/kit/run.ts).
+        await runService(logService, {
+          command: "meridian log serve",
+          configFile: o.config,
+          overrides: {
+            server: { port: intArg(o.port, "--port"), host: o.host },
             origin,
-            signerKey,
-            dataDir: o.data,
-            postgresUrl: o.postgres,
-            s3,
-            port: intArg(o.port, "--port"),
-            host: o.host,
+            key: o.key,
+            data: o.data,
+            postgres: o.postgres,
+            s3: o.s3,
+            witnesses: flagWitnesses.length ? [...fileWitnesses, ...flagWitnesses] : undefined,
+            checkpointFile: o.checkpointFile,
             checkpointIntervalMs: intArg(o.checkpointInterval, "--checkpoint-interval", 1),
-            dedupeCapacity: intArg(o.dedupe, "--dedupe"),
+            republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
+            dedupe: intArg(o.dedupe, "--dedupe"),
             maxEntrySize,
-            witnesses,
             witnessQuorum: quorum,
             witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
-            republishIntervalMs: intArg(o.republishInterval, "--republish-interval"),
-            checkpointFile: o.checkpointFile,
             lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
             minIndex: intArg(o.minIndex, "--min-index"),
-            // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-            hlc: await clockNode(file),
-            timeReference: file?.timeReference,
-          });
-        } catch (e) {
-          // A log that would fork, a corrupt store, a second writer: say why in one line and exit 1.
-          if (!(await isRefusal(e))) throw e;
-          process.stderr.write(`meridian log: refusing to start: ${(e as Error).message}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        const { app, log: tlog, url } = started;
-        process.stdout.write(`meridian log: serving ${origin} (${tlog.size} entries) at ${url}\n`);
-        closeOnSignal(() => app.close());
+          },
+        });
       },
     );
 

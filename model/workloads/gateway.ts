@@ -52,8 +52,8 @@ export interface HealthSignalRoute {
 const GATEWAY_SIGNAL = "gateway";
 
 /**
- * A service's own readiness over HTTP: the path its readiness probe asks (the proof log answers
- * `/checkpoint` once it has one), else the `/readyz` every service serves.
+ * A service's own readiness over HTTP: the path its readiness probe asks, else the `/readyz` every
+ * service serves.
  */
 function readinessOf(spec: EstateSpec, regionId: string, name: ServiceName): HealthProbe {
   const s = runtimeService(name);

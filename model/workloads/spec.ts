@@ -178,7 +178,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--key", configPath("prooflog", "signer/signer.key")],
         config: { "prooflog.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [{ secret: WORKLOAD_OBJECTS.prooflogSigner, mountPath: configPath("prooflog", "signer") }],
-        readiness: { kind: "http", path: "/checkpoint", port: HTTP_PORT },
+        // The kit's readiness: the log writable, a checkpoint published, PostgreSQL answering.
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };
     }

@@ -9,7 +9,7 @@ export { type SkewEvent, type SkewState } from "./skew.js";
 export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatus } from "./node.js";
 export { TimeMetrics } from "./metrics.js";
 export { type Carrier } from "./propagation.js";
-export { httpHlc, hlcParts, installHlc, type HttpHlcOptions } from "./http.js";
+export { httpHlc, hlcParts, type HttpHlcOptions } from "./http.js";
 export { hlcNodeFromEnv, timeFromEnv } from "./env.js";
 export { ntpQuery, type NtpMeasurement } from "./ntp/client.js";
 export { ChronySync, type TrackingReader } from "./chrony-sync.js";

@@ -7,7 +7,6 @@
  */
 import { z } from "zod";
 import { timeReferenceSchema } from "../clock/index.js";
-import { readConfigFile, ConfigFileError } from "../kit/index.js";
 
 const witnessSchema = z
   .object({
@@ -25,31 +24,28 @@ const witnessSchema = z
   .refine((w) => (w.url === undefined) === (w.vkey === undefined), { message: "a cosigning witness needs both url and vkey", path: ["url"] })
   .refine((w) => w.vkey === undefined || w.vkey.startsWith(`${w.name}+`), { message: "the verifier key's name must be the witness name", path: ["vkey"] });
 
-export const proofLogConfigSchema = z
-  .object({
-    /** The checkpoint origin line, e.g. `meridian.example.com/log`. */
-    origin: z.string().regex(/^\S+$/, "expected a non-empty origin without whitespace, e.g. example.com/log"),
-    witnesses: z.array(witnessSchema).default([]),
-    /** The tier-1 region whose primary database holds the log (informational: the store URL decides). */
-    sequencerRegion: z.string().min(1).optional(),
-    /** The log's clock node's max offset (ms), when MERIDIAN_HLC_MAX_OFFSET_MS does not give it one. */
-    maxOffsetMs: z.number().positive().max(60_000).optional(),
-    /** Where the log's clock is measured; with it, checkpoints carry a commit-waited time (runtime/prooflog/commit-wait.ts). */
-    timeReference: timeReferenceSchema.optional(),
-  })
-  .strict()
-  .refine((c) => new Set(c.witnesses.map((w) => w.name)).size === c.witnesses.length, { message: "witness names must be unique", path: ["witnesses"] })
-  .refine((c) => c.timeReference === undefined || c.maxOffsetMs !== undefined, { message: "a time reference measures the log's clock node: set maxOffsetMs too", path: ["timeReference"] });
+/** The keys the blueprint renders (model/workloads proofLogConfig); the service adds its runtime keys (serve.ts). */
+export const proofLogKeys = {
+  /** The checkpoint origin line, e.g. `meridian.example.com/log`. */
+  origin: z.string().regex(/^\S+$/, "expected a non-empty origin without whitespace, e.g. example.com/log"),
+  witnesses: z.array(witnessSchema).default([]),
+  /** The tier-1 region whose primary database holds the log (informational: the store URL decides). */
+  sequencerRegion: z.string().min(1).optional(),
+  /** The log's clock node's max offset (ms), when MERIDIAN_HLC_MAX_OFFSET_MS does not give it one. */
+  maxOffsetMs: z.number().positive().max(60_000).optional(),
+  /** Where the log's clock is measured; with it, checkpoints carry a commit-waited time (runtime/prooflog/commit-wait.ts). */
+  timeReference: timeReferenceSchema.optional(),
+};
+
+type ProofLogKeys = z.output<z.ZodObject<typeof proofLogKeys>>;
+
+/** The checks across those keys. */
+export function checkProofLogKeys(c: ProofLogKeys, ctx: z.RefinementCtx): void {
+  if (new Set(c.witnesses.map((w) => w.name)).size !== c.witnesses.length) ctx.addIssue({ code: "custom", message: "witness names must be unique", path: ["witnesses"] });
+  if (c.timeReference !== undefined && c.maxOffsetMs === undefined)
+    ctx.addIssue({ code: "custom", message: "a time reference measures the log's clock node: set maxOffsetMs too", path: ["timeReference"] });
+}
+
+export const proofLogConfigSchema = z.object(proofLogKeys).strict().superRefine(checkProofLogKeys);
 
 export type ProofLogConfig = z.output<typeof proofLogConfigSchema>;
-
-/** Read and validate the file; every problem names its key path. */
-export function loadProofLogConfig(path: string): ProofLogConfig {
-  const r = proofLogConfigSchema.safeParse(readConfigFile(path));
-  if (!r.success)
-    throw new ConfigFileError(
-      path,
-      r.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
-    );
-  return r.data;
-}

@@ -1,14 +1,19 @@
 /**
- * HTTP transport of the log (fastify). Writes: `POST /add` (body = entry bytes) answers `{"index": n}` once the
- * entry is durable. Reads follow C2SP tlog-tiles: `GET /checkpoint`, `GET /tile/<L>/<N>[.p/<W>]`,
- * `GET /tile/entries/<N>[.p/<W>]` (tiles are immutable: a given width of a given tile never changes), plus JSON
- * proofs `GET /proof/inclusion?index=&size=` and `GET /proof/consistency?old=&new=` for clients that do not
- * want to assemble proofs from tiles. Errors are `{error, detail}` with a 4xx status.
+ * HTTP routes of the log, registered on the service kit's app (serve.ts). Writes: `POST /add` (body = entry bytes)
+ * answers `{"index": n}` once the entry is durable. Reads follow C2SP tlog-tiles: `GET /checkpoint`,
+ * `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]` (tiles are immutable: a given width of a given tile
+ * never changes), plus JSON proofs `GET /proof/inclusion?index=&size=` and `GET /proof/consistency?old=&new=` for
+ * clients that do not want to assemble proofs from tiles. Errors are the kit's `{error, detail}` with a 4xx status.
+ * Every route is public to the service: entries and proofs are public by design, and who may append is the mesh's
+ * rule (model/security/routes.ts).
+ *
+ * CheckpointPublisher signs checkpoints on an interval (and re-signs an idle log's) once the service is bound, and
+ * on close drains the log and signs a final checkpoint.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
-import { trackRoutes } from "../common/route-table.js";
+import type { Clock } from "../common/clock.js";
+import { HttpError, parseInput } from "../kit/index.js";
 import { LogUnavailableError, type TransparencyLog } from "./log.js";
 import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
@@ -18,24 +23,61 @@ import { gzip } from "node:zlib";
 
 const gz = promisify(gzip);
 
-export interface LogServerOptions {
-  log: TransparencyLog;
+export interface PublisherOptions {
   /** How often a new checkpoint is signed (only when the tree grew). */
-  checkpointIntervalMs: number;
-  logger?: boolean;
-  /** Close the log (and its store) when the server closes, after the final checkpoint. */
-  closeLog?: boolean;
+  intervalMs: number;
   /**
    * Re-sign the checkpoint at least this often even when the log is idle (ms; 0: only when it grows), so that
    * witnesses and monitors can tell a live idle log from a frozen one.
    */
-  republishIntervalMs?: number;
-  /** C2SP tlog-tiles pruning: full tiles and bundles whose end index is ≤ this are refused (404). */
-  minIndex?: number;
-  /** Sign a final checkpoint on close (default true); off when witnesses cosign, so shutdown never waits on them. */
-  publishOnClose?: boolean;
-  /** Runs first when the server closes (e.g. abort requests in flight to witnesses). */
-  beforeClose?: () => void;
+  republishIntervalMs: number;
+  clock: Clock;
+  onError(e: unknown): void;
+}
+
+/** The publication loop: one round at a time (never queued behind a slow witness round). */
+export class CheckpointPublisher {
+  private timer: NodeJS.Timeout | undefined;
+  private lastSigned: number;
+  private inFlight = false;
+
+  constructor(
+    private readonly log: TransparencyLog,
+    private readonly o: PublisherOptions,
+  ) {
+    this.lastSigned = o.clock.now();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.round(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  private round(): void {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    const force = this.o.republishIntervalMs > 0 && this.o.clock.now() - this.lastSigned >= this.o.republishIntervalMs;
+    let before = "";
+    try {
+      before = this.log.checkpoint().note;
+    } catch {
+      // none published yet
+    }
+    this.log
+      .publishCheckpoint(force)
+      .then((note) => {
+        if (note !== before) this.lastSigned = this.o.clock.now();
+      })
+      .catch((e: unknown) => this.o.onError(e))
+      .finally(() => (this.inFlight = false));
+  }
+
+  /** Stop the loop, let appends in flight finish, and (unless `publish` is false) sign a final checkpoint. */
+  async close(publish: boolean): Promise<void> {
+    clearInterval(this.timer);
+    await this.log.drain();
+    if (!this.log.failed && publish) await this.log.publishCheckpoint().catch(() => undefined);
+  }
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -46,44 +88,13 @@ const decimal = z
 const inclusionQuery = z.object({ index: decimal, size: decimal });
 const consistencyQuery = z.object({ old: decimal, new: decimal });
 
-export async function buildLogServer(opts: LogServerOptions): Promise<FastifyInstance> {
-  const { log } = opts;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: log.maxEntrySize });
-  trackRoutes(app);
-  installErrorHandler(app);
+/** The log's routes, on an encapsulated plugin of the kit's app (its content-type parsers stay here). */
+export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: { minIndex: number }): void {
+  const pub = { config: { auth: "public" as const } };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  let lastSigned = Date.now();
-  let inFlight = false;
-  const timer = setInterval(() => {
-    if (inFlight) return; // never queue publications behind a slow witness round
-    inFlight = true;
-    const force = (opts.republishIntervalMs ?? 0) > 0 && Date.now() - lastSigned >= opts.republishIntervalMs!;
-    let before = "";
-    try {
-      before = log.checkpoint().note;
-    } catch {
-      // none published yet
-    }
-    log
-      .publishCheckpoint(force)
-      .then((note) => {
-        if (note !== before) lastSigned = Date.now();
-      })
-      .catch((e: unknown) => app.log.error(e))
-      .finally(() => (inFlight = false));
-  }, opts.checkpointIntervalMs);
-  timer.unref();
-  app.addHook("onClose", async () => {
-    clearInterval(timer);
-    opts.beforeClose?.();
-    await log.drain();
-    if (!log.failed && opts.publishOnClose !== false) await log.publishCheckpoint().catch(() => undefined);
-    if (opts.closeLog) await log.close();
-  });
-
-  app.post("/add", async (req, reply) => {
+  app.post("/add", { ...pub, bodyLimit: log.maxEntrySize }, async (req, reply) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
     try {
@@ -97,7 +108,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     }
   });
 
-  app.get("/checkpoint", async (_req, reply) => {
+  app.get("/checkpoint", pub, async (_req, reply) => {
     let note: string;
     try {
       note = log.checkpoint().note;
@@ -108,7 +119,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     return reply.header("content-type", "text/plain; charset=utf-8").header("cache-control", "no-cache").send(note);
   });
 
-  app.get("/tile/*", async (req, reply) => {
+  app.get("/tile/*", pub, async (req, reply) => {
     let ref;
     try {
       ref = parseTilePath((req.params as { "*": string })["*"]);
@@ -120,7 +131,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     const unit = ref.level === "entries" ? 1 : TILE_WIDTH ** ref.level;
     const end = (ref.index * TILE_WIDTH + ref.width) * unit;
     if (end > size) throw new HttpError(404, ref.level === "entries" ? "no such entry bundle" : "no such tile", `${req.url} needs ${end} entries; the tree has ${size}`);
-    if (ref.width === TILE_WIDTH && end <= (opts.minIndex ?? 0)) throw new HttpError(404, "pruned", `${req.url} ends at ${end}, at or below the log's minimum index ${opts.minIndex}`);
+    if (ref.width === TILE_WIDTH && end <= o.minIndex) throw new HttpError(404, "pruned", `${req.url} ends at ${end}, at or below the log's minimum index ${o.minIndex}`);
     try {
       if (ref.level === "entries") {
         const body = encodeEntryBundle(await log.tiles.bundle(ref.index, ref.width));
@@ -137,7 +148,7 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     }
   });
 
-  app.get("/proof/inclusion", async (req) => {
+  app.get("/proof/inclusion", pub, async (req) => {
     const q = parseInput(inclusionQuery, req.query, "query");
     if (q.size > log.size) throw new HttpError(400, "size beyond tree", `size ${q.size} exceeds the tree size ${log.size}`);
     if (q.index >= q.size) throw new HttpError(400, "index beyond size", `index ${q.index} must be below size ${q.size}`);
@@ -146,12 +157,10 @@ export async function buildLogServer(opts: LogServerOptions): Promise<FastifyIns
     return { index: q.index, size: q.size, leafHash: toBase64(leaf!), proof: proof.map(toBase64) };
   });
 
-  app.get("/proof/consistency", async (req) => {
+  app.get("/proof/consistency", pub, async (req) => {
     const q = parseInput(consistencyQuery, req.query, "query");
     if (q.new > log.size) throw new HttpError(400, "size beyond tree", `new size ${q.new} exceeds the tree size ${log.size}`);
     if (q.old === 0 || q.old > q.new) throw new HttpError(400, "bad sizes", `need 0 < old (${q.old}) ≤ new (${q.new})`);
     return { old: q.old, new: q.new, proof: (await log.consistencyProof(q.old, q.new)).map(toBase64) };
   });
-
-  return app;
 }

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { killServers, MERIDIAN_BIN, REPO_ROOT, runCli, serveCli } from "../cli.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, newSigner } from "../../runtime/prooflog/note.js";
 import { signCheckpoint } from "../../runtime/prooflog/checkpoint.js";
@@ -18,6 +18,7 @@ const keys = generateKey(ORIGIN);
 writeFileSync(join(dir, "log.key"), keys.signerKey);
 let child: ChildProcess;
 let url = "";
+let ready = { ready: false, service: "", url: "", pid: 0 };
 
 beforeAll(async () => {
   child = spawn(process.execPath, [MERIDIAN_BIN, "log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "20"], {
@@ -28,14 +29,19 @@ beforeAll(async () => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      // The kit's ready line: one JSON object once the listener is bound.
+      const line = /^(\{.*\})\n/m.exec(out)?.[1];
+      if (line) {
+        ready = JSON.parse(line) as typeof ready;
+        resolve(ready.url);
+      }
     });
     child.on("exit", (c) => reject(new Error(`serve exited ${c}`)));
   });
 });
 afterAll(() => {
   if (child.exitCode === null) child.kill("SIGKILL");
+  killServers();
 });
 
 async function waitForSize(n: number): Promise<void> {
@@ -49,6 +55,18 @@ async function waitForSize(n: number): Promise<void> {
 const cli = (args: string[], input?: string) => runCli(args, input === undefined ? {} : { input });
 
 describe("meridian log", () => {
+  it("runs on the service kit: one ready line, /healthz, /readyz (writable, a checkpoint published), RED metrics per route", async () => {
+    expect(ready).toMatchObject({ ready: true, service: "prooflog", pid: child.pid });
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ live: true, service: "prooflog" });
+    const readyz = await fetch(`${url}/readyz`);
+    expect(readyz.status).toBe(200);
+    expect(await readyz.json()).toMatchObject({ ready: true, checks: { writable: "ok", checkpoint: "ok" } });
+    await fetch(`${url}/checkpoint`);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^meridian_http_requests_total\{[^}]*route="\/checkpoint"[^}]*\} \d+/m);
+    expect(metrics).toMatch(/meridian_service_ready\{[^}]*service="prooflog"[^}]*\} 1/);
+  });
+
   it("add, verify with saved state, inclusion, offline proof, and clear failures", async () => {
     const client = new LogClient(url);
     const trail = new AuditTrail(client, monotonicTimestamps(new ManualClock(1_700_000_000_000)));
@@ -113,7 +131,8 @@ describe("meridian log", () => {
     expect(cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s3"), "--index", "99999"]).stderr).toMatch(/not below the checkpoint size/);
 
     child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    expect(await new Promise((r) => child.once("exit", r))).toBe(0); // drained, the log closed
+
     const offline = cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "entry")]);
     expect(offline.status, offline.stderr).toBe(0);
     expect(offline.stdout).toMatch(/ok: entry 260 is in meridian.test\/cli-log at size 306/);
@@ -132,7 +151,26 @@ describe("meridian log", () => {
     writeFileSync(tile, bytes);
     const refused = cli(["log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/^meridian log: refusing to start: file store .*: tile\/0\/000 does not hash to its entry in the tile above: the stored tile is corrupt\n$/);
+    expect(refused.stderr).toMatch(/^meridian log serve: failed to start: refusing to start: file store .*: tile\/0\/000 does not hash to its entry in the tile above: the stored tile is corrupt\n$/);
+    expect(refused.stdout).toBe("");
+  });
+
+  it("on a taken port: one line naming the port, exit 1, the store left unlocked", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as { port: number }).port;
+    const data = join(dir, "taken-port");
+    const args = ["log", "serve", "--data", data, "--origin", ORIGIN, "--key", join(dir, "log.key"), "--port"];
+    const r = cli([...args, String(port)]);
+    await new Promise<void>((done) => taken.close(() => done()));
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toBe(`meridian log serve: cannot listen on 127.0.0.1:${port} (http): address already in use\n`);
+    expect(r.stdout).toBe("");
+    // The failed start closed the log: the same store opens again at once.
+    const again = await serveCli([...args, "0"]);
+    expect((await fetch(`${again.url}/checkpoint`)).status).toBe(200);
+    again.child.kill("SIGTERM");
   });
 
   it("usage errors exit 2", () => {

@@ -23,6 +23,7 @@ const quotaConfig = (postgres: string) => {
   return file;
 };
 writeFileSync(join(dir, "w.key"), witnessKey.signerKey);
+writeFileSync(join(dir, "log.key"), logKey.signerKey);
 
 interface Exit {
   code: number | null;
@@ -94,6 +95,11 @@ const takenPort: Row[] = [
     line: () => new RegExp(`^meridian log witness: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
   {
+    command: "log serve",
+    args: () => ["log", "serve", "--data", join(dir, "log"), "--origin", "meridian.test/ports", "--key", join(dir, "log.key"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian log serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
     command: "ratelimit quota",
     args: () => ["ratelimit", "quota", "--config", quotaConfig(PG_URL), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian ratelimit quota: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
@@ -115,9 +121,8 @@ describe("a serve command on a taken port", () => {
       expect(exit.stdout).toBe("");
     });
   }
-  // Not on the service kit yet (owners: ratelimit #23, proof log #24).
+  // Not on the service kit yet (owner: ratelimit #23).
   it.todo("ratelimit serve (HTTP and gRPC ports)");
-  it.todo("log serve");
 });
 
 describe("a serve command with an unreachable store", () => {
@@ -141,5 +146,12 @@ describe("a serve command with an unreachable store", () => {
     expect(redis.stdout).toBe("");
   });
   it.todo("ratelimit serve --redis");
-  it.todo("log serve --postgres");
+  it("log serve --postgres: one line naming the store, exit 1", async () => {
+    const url = `postgres://postgres@127.0.0.1:${refused}/prooflog`;
+    const exit = await run(["log", "serve", "--postgres", url, "--origin", "meridian.test/ports", "--key", join(dir, "log.key"), "--port", "0"]);
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian log serve: store postgres \\(postgres://postgres@127\\.0\\.0\\.1:${refused}/prooflog\\) unreachable: `));
+    expect(exit.stdout).toBe("");
+  });
 });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { TransparencyLog } from "../../../runtime/prooflog/log.js";
-import { buildLogServer } from "../../../runtime/prooflog/server.js";
+import type { TransparencyLog } from "../../../runtime/prooflog/log.js";
+import { startLogServer } from "../../../runtime/prooflog/serve.js";
 import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
-import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
+import { generateKey, newVerifier } from "../../../runtime/prooflog/note.js";
 import { openCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { decodeEntryBundle, encodeTileIndex, parseTilePath, tilePath, TilePathError } from "../../../runtime/prooflog/tiles.js";
 import { leafHash, nodeHash } from "../../../runtime/prooflog/rfc6962.js";
@@ -17,8 +17,8 @@ let log: TransparencyLog;
 const N = 70_000;
 
 beforeAll(async () => {
-  log = await TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store: new MemoryStore(), maxEntrySize: 1000 });
-  app = await buildLogServer({ log, checkpointIntervalMs: 60_000 });
+  // The service as `meridian log serve` runs it (the kit's app), on a memory store.
+  ({ app, log } = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, store: new MemoryStore(), maxEntrySize: 1000, port: 0, checkpointIntervalMs: 60_000 }));
   await Promise.all(Array.from({ length: N }, (_, i) => log.add(Buffer.from(`e${i}`))));
   await log.publishCheckpoint();
 });

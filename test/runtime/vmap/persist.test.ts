@@ -200,7 +200,7 @@ describe("PostgreSQL map store", () => {
       checkpointIntervalMs: 20,
     });
     const store: MapStore = new PostgresMapStore(PG_URL);
-    await expect(recoverMaps([map], store, new LogClient(other.url), 200)).rejects.toThrow(/says map \S+ revision 9 is log entry \d+, but the log holds 1 entries/);
+    await expect(recoverMaps([map], store, new LogClient(other.url), 30_000)).rejects.toThrow(/says map \S+ revision 9 is log entry \d+, but the log holds 1 entries/);
     await store.close();
     await other.app.close();
   });
