@@ -155,13 +155,16 @@ async function restart(dir: string): Promise<{ ms: number; readyMs: number; filt
   return JSON.parse(out.trim()) as { ms: number; readyMs: number; filterMs: number; rssMiB: number; size: number };
 }
 const restartMax = Number(process.env["PROOFLOG_BENCH_RESTART_MAX"] ?? 1e7);
-const restarts: { n: number; ms: number; readyMs: number; filterMs: number; rssMiB: number; buildS: number }[] = [];
+const restarts: { n: number; ms: number; readyMs: number; filterMs: number; rebuildMs: number; rssMiB: number; buildS: number }[] = [];
 for (const n of [1e3, 1e6, 1e7].filter((x) => x <= restartMax)) {
   const dir = mkdtempSync(join(tmpdir(), `prooflog-bench-restart-${n}-`));
   const buildS = (await time(() => buildFileLog(dir, n))) / 1000;
-  const r = [await restart(dir), await restart(dir), await restart(dir)].sort((a, b) => a.ms - b.ms)[1]!;
+  // The store is built without a sequencer, so the first start finds no saved membership filter and rebuilds it
+  // from every level-0 tile; it saves the filter at close, and the next starts load it.
+  const rs = [await restart(dir), await restart(dir), await restart(dir)];
+  const r = [...rs].sort((a, b) => a.ms - b.ms)[1]!;
   if (r.size !== n) throw new Error(`restart at ${n} recovered ${r.size} entries`);
-  restarts.push({ n, ms: r.ms, readyMs: r.readyMs, filterMs: r.filterMs, rssMiB: r.rssMiB, buildS });
+  restarts.push({ n, ms: r.ms, readyMs: r.readyMs, filterMs: Math.max(rs[1]!.filterMs, rs[2]!.filterMs), rebuildMs: rs[0]!.filterMs, rssMiB: r.rssMiB, buildS });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -219,7 +222,7 @@ report("prooflog", [
     "req/s",
     logLoad.rate,
     bareLoad.rate,
-    `log serve on the file store (one O_DSYNC journal write per batch, duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; ${goal(httpRatio, 0.6)}`,
+    `log serve on the file store (one O_DSYNC journal write per batch, two batches' writes in flight (pipelined), duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; ${goal(httpRatio, 0.6)}`,
   ),
   ...restarts.map((r) =>
     row(
@@ -227,7 +230,7 @@ report("prooflog", [
       "ms",
       r.ms,
       r3?.ms ?? null,
-      `open the file store in a fresh process until it serves (median of 3); duplicate detection answers ${(r.readyMs / 1000).toFixed(2)} s after the start (from the store's persistent index), its membership filter is rebuilt from the level-0 tiles in the background by ${(r.filterMs / 1000).toFixed(2)} s (until then each new entry asks the index); ${r.rssMiB.toFixed(0)} MiB RSS growth; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`,
+      `open the file store in a fresh process until it serves (median of 3); duplicate detection answers ${(r.readyMs / 1000).toFixed(2)} s after the start (from the store's persistent index), its membership filter is ready in the background by ${(r.filterMs / 1000).toFixed(2)} s when loaded from the image saved at the previous close (${(r.rebuildMs / 1000).toFixed(2)} s on the first start, rebuilt from every level-0 tile) (until then each new entry asks the index); ${r.rssMiB.toFixed(0)} MiB RSS growth; ratio vs 1e3; store built in ${r.buildS.toFixed(0)} s`,
     ),
   ),
   row(

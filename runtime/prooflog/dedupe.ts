@@ -6,8 +6,10 @@
  *  3. the store's persistent duplicate index (storage/store.ts `findLeaves`), asked only on a filter "maybe" (a
  *     duplicate the window has evicted, or a rare false maybe), its answer confirmed against the tree.
  *
- * The filter is rebuilt from the stored level-0 tiles in the background at every start (and again, bigger, when it
- * gets crowded); until it is ready every window miss asks the store, as if the filter said "maybe". It is never
+ * The filter is saved beside the log state when the log closes (and every 2^20 entries), with the size it covers: a
+ * start loads it and adds only the level-0 tiles past that size, in the background. Without a usable saved filter
+ * (none, corrupt, another format) it is rebuilt from all the tiles, as it is again, bigger, when it gets crowded;
+ * until it is ready every window miss asks the store, as if the filter said "maybe". It is never
  * allowed a false "no": entries appended while it is being built go into it too, and a rebuild that cannot read a
  * tile is abandoned, not half-used.
  */
@@ -64,12 +66,45 @@ export class Dedupe {
     return this.window.enabled;
   }
 
-  /** Build the filter for the log as opened (at once for an empty log, else in the background). */
-  start(): void {
+  /**
+   * Build the filter for the log as opened: at once for an empty log; else from the saved filter (loaded now) and
+   * the tiles past the size it covers, or from all the tiles, in the background.
+   */
+  async start(): Promise<void> {
     if (!this.enabled) return;
-    if (this.src.durableSize() === 0) this.filter = LeafFilter.sizedFor(0, this.maxFilterBits);
-    else this.grow();
+    const size = this.src.durableSize();
+    if (size === 0) {
+      this.filter = LeafFilter.sizedFor(0, this.maxFilterBits);
+      return;
+    }
+    const image = await this.src.store.loadFilter?.().catch(() => null);
+    const saved = image ? LeafFilter.fromImage(image) : null;
+    // A filter bigger than the cap now allowed is not used (it would never be replaced); one covering more than the
+    // log holds only adds false "maybe"s (entries sequenced but never made durable), never a false "no".
+    if (saved && saved.filter.bits <= this.maxFilterBits) {
+      this.savedAt = Math.min(saved.size, size);
+      this.build(saved.filter, this.savedAt);
+    } else this.grow();
   }
+
+  /** Entries covered by the last saved filter. */
+  private savedAt = 0;
+
+  /**
+   * Save the filter in use with the size it covers (every entry below it has been added), if it is ready and has
+   * moved on by `minStep` entries since the last save.
+   */
+  persist(size: number, minStep = 0): Promise<void> {
+    const f = this.filter;
+    const store = this.src.store;
+    if (!f || !store.saveFilter || size - this.savedAt < Math.max(minStep, 1)) return this.saving;
+    this.savedAt = size;
+    const image = f.toImage(size);
+    this.saving = this.saving.then(() => store.saveFilter!(image)).catch(() => undefined); // unsaved: the next start rebuilds more
+    return this.saving;
+  }
+
+  private saving: Promise<void> = Promise.resolve();
 
   /** Resolves once the filter answers (or its build failed: then the store keeps answering every miss). */
   async ready(): Promise<boolean> {
@@ -123,13 +158,18 @@ export class Dedupe {
   /** Build a filter (sized for the log's growth) from the tiles and the entries in flight, then switch to it. */
   private grow(): void {
     const upTo = this.src.durableSize();
-    const next = LeafFilter.sizedFor(Math.max(upTo, this.filter?.count ?? 0) * 4, this.maxFilterBits);
+    this.build(LeafFilter.sizedFor(Math.max(upTo, this.filter?.count ?? 0) * 4, this.maxFilterBits), 0);
+  }
+
+  /** Add the leaves of the tiles from `from` to the durable size and those in flight to `next`, then switch to it. */
+  private build(next: LeafFilter, from: number): void {
+    const upTo = this.src.durableSize();
     for (const leaf of this.src.inflightLeaves()) next.add(leaf);
     this.building = next;
     this.rebuild = (async () => {
       try {
         // Tiles are read in steps so close() can stop a long rebuild between reads.
-        for (let at = 0; at < upTo && !this.closed; at += 65_536) {
+        for (let at = from; at < upTo && !this.closed; at += 65_536) {
           await this.src.tiles().rawLeafHashes(at, Math.min(upTo, at + 65_536), (h) => next.add(h), true);
         }
         if (!this.closed) this.filter = next;
@@ -193,5 +233,6 @@ export class Dedupe {
   async close(): Promise<void> {
     this.closed = true;
     await this.rebuild;
+    await this.saving;
   }
 }

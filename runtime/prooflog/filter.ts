@@ -9,8 +9,12 @@
  * rate rises with the log and duplicate detection degrades towards a store read per entry, never to a missed
  * duplicate. It has no false "no": every leaf added is found.
  */
+import { createHash } from "node:crypto";
 import { u32 } from "./leaftable.js";
 import type { Hash } from "./rfc6962.js";
+
+const IMAGE_MAGIC = Buffer.from("MLFILTR1");
+const IMAGE_HEADER = IMAGE_MAGIC.length + 24;
 
 export class LeafFilter {
   private readonly words: Uint32Array;
@@ -18,10 +22,49 @@ export class LeafFilter {
   count = 0;
 
   /** `bits`: a power of two from 2^5 to 2^32. */
-  constructor(readonly bits: number) {
+  constructor(
+    readonly bits: number,
+    words?: Uint32Array,
+  ) {
     if (!(bits >= 32 && bits <= 2 ** 32 && Number.isInteger(Math.log2(bits)))) throw new RangeError(`filter size ${bits} is not a power of two in [2^5, 2^32]`);
-    this.words = new Uint32Array(bits / 32);
+    this.words = words ?? new Uint32Array(bits / 32);
     this.mask = bits - 1;
+  }
+
+  /**
+   * The filter as saved beside the log state: it holds (at least) every leaf of the log's first `size` entries.
+   *   image = "MLFILTR1" ‖ u64 size ‖ u64 bits ‖ u64 count ‖ the bit words (little-endian u32) ‖ SHA-256 of all before
+   */
+  toImage(size: number): Buffer {
+    const words = Buffer.from(this.words.buffer, this.words.byteOffset, this.words.byteLength);
+    const head = Buffer.alloc(IMAGE_HEADER);
+    IMAGE_MAGIC.copy(head);
+    head.writeBigUInt64BE(BigInt(size), 8);
+    head.writeBigUInt64BE(BigInt(this.bits), 16);
+    head.writeBigUInt64BE(BigInt(this.count), 24);
+    const digest = createHash("sha256").update(head).update(words).digest();
+    return Buffer.concat([head, words, digest]);
+  }
+
+  /** A saved filter and the log size it covers, or null if the image is not one (wrong format, truncated, corrupt). */
+  static fromImage(image: Uint8Array): { filter: LeafFilter; size: number } | null {
+    const b = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+    if (b.length < IMAGE_HEADER + 32 || !b.subarray(0, IMAGE_MAGIC.length).equals(IMAGE_MAGIC)) return null;
+    const bits = Number(b.readBigUInt64BE(16));
+    if (!(bits >= 32 && bits <= 2 ** 32 && Number.isInteger(Math.log2(bits))) || b.length !== IMAGE_HEADER + bits / 8 + 32) return null;
+    const body = b.subarray(0, b.length - 32);
+    if (
+      !createHash("sha256")
+        .update(body)
+        .digest()
+        .equals(b.subarray(b.length - 32))
+    )
+      return null;
+    const words = new Uint32Array(bits / 32);
+    Buffer.from(words.buffer).set(b.subarray(IMAGE_HEADER, IMAGE_HEADER + bits / 8));
+    const filter = new LeafFilter(bits, words);
+    filter.count = Number(b.readBigUInt64BE(24));
+    return { filter, size: Number(b.readBigUInt64BE(8)) };
   }
 
   /** A filter with about 16 bits for each of `entries`, at least 2^16 and at most `maxBits` bits. */

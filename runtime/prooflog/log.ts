@@ -63,19 +63,27 @@ interface Batch {
   durable: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
+  /** Handed to the store: later entries go into a new batch. */
+  sealed?: boolean;
 }
 
 const DURABLE: Promise<void> = Promise.resolve();
 /** Full level-0 tiles (and their bundles) verified against the tree at every start: a constant, not O(n). */
 const RECENT_TILES_VERIFIED = 4;
+/** The membership filter is saved beside the state every this many entries (and at close): see dedupe.ts. */
+const FILTER_SAVE_STEP = 2 ** 20;
 
 export class TransparencyLog {
   private integrator: Integrator = Integrator.empty();
   tiles!: LogTiles;
   readonly maxEntrySize: number;
   private batches: Batch[] = [];
-  private writing: Batch | null = null;
-  private flushing: Promise<void> | null = null;
+  /** Batches handed to the store and not yet durable (the first `inflight` of `batches`). */
+  private inflight = 0;
+  /** Settles when the latest commit handed to the store has been acknowledged or failed. */
+  private lastCommit: Promise<void> = Promise.resolve();
+  /** Commits the store accepts at once: 2 for a pipelined store (storage/store.ts `pipelined`), else 1. */
+  private readonly depth: number;
   private readonly dedupe: Dedupe;
   private readonly publisher: Publisher;
   private nextIndex = 0;
@@ -88,6 +96,7 @@ export class TransparencyLog {
   private constructor(private readonly opts: LogOptions) {
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
     this.maxBatch = opts.maxBatch ?? 1024;
+    this.depth = opts.store.pipelined ? 2 : 1;
     this.dedupe = new Dedupe(opts.dedupeCapacity ?? 1_000_000, opts.dedupeFilterBits ?? 2 ** 27, {
       store: opts.store,
       tiles: () => this.tiles,
@@ -138,7 +147,7 @@ export class TransparencyLog {
     log.committed = log.state();
     await log.publisher.checkExtends(log.size, rec.checkpoint, opts.mustExtend ?? []);
     await log.verifyRecentTiles();
-    log.dedupe.start();
+    await log.dedupe.start();
     // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
     const held = (e: unknown) => {
       if (!(e instanceof CommitWaitRefusedError)) throw e;
@@ -217,7 +226,7 @@ export class TransparencyLog {
     const known = this.dedupe.claim(leaf, this.nextIndex);
     if (known !== undefined) return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
     let b = this.batches[this.batches.length - 1];
-    if (!b || b === this.writing || b.leaves.length >= this.maxBatch) {
+    if (!b || b.sealed || b.leaves.length >= this.maxBatch) {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
@@ -238,43 +247,44 @@ export class TransparencyLog {
     return { index: r.index, duplicate: r.duplicate };
   }
 
+  /**
+   * Group commit: everything queued while earlier batches were being committed goes out in the next one. With a
+   * pipelined store the next batch is handed over while the previous one is still being made durable (two in
+   * flight); the store acknowledges them in order, so an index is acknowledged only when it and every index before
+   * it are durable.
+   */
   private kick(): void {
-    if (this.flushing) return;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = null;
-      if (this.batches.length > 0 && !this.failure) this.kick();
-    });
-  }
-
-  /** Group commit: everything queued while the previous batch was being committed goes out in the next one. */
-  private async flushLoop(): Promise<void> {
-    while (this.batches.length > 0 && !this.failure) {
-      const b = this.batches[0]!;
-      this.writing = b;
+    while (this.inflight < this.depth && this.inflight < this.batches.length && !this.failure) {
+      const b = this.batches[this.inflight++]!;
+      b.sealed = true;
       for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves[i]!);
       const done = this.integrator.takeCompleted();
       this.tiles.addInflight(done.tiles);
       const state = this.state();
-      try {
-        await this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.dedupe.enabled ? b.leaves : undefined, ...done, state });
-      } catch (e) {
-        this.fail(e);
-        return;
-      } finally {
-        this.tiles.clearInflight(done.tiles);
-      }
-      this.durableSize = b.first + b.entries.length;
-      this.committed = state;
-      this.batches.shift();
-      this.writing = null;
-      b.resolve();
+      this.lastCommit = this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.dedupe.enabled ? b.leaves : undefined, ...done, state }).then(
+        () => {
+          this.tiles.clearInflight(done.tiles);
+          if (this.failure) return;
+          this.durableSize = b.first + b.entries.length;
+          this.committed = state;
+          void this.dedupe.persist(this.durableSize, FILTER_SAVE_STEP);
+          this.batches.shift();
+          this.inflight--;
+          b.resolve();
+          this.kick();
+        },
+        (e: unknown) => {
+          this.tiles.clearInflight(done.tiles);
+          if (!this.failure) this.fail(e);
+        },
+      );
     }
   }
 
   /** A failed commit leaves the log refusing writes: what was acknowledged is intact, nothing else is promised. */
   private fail(e: unknown): void {
     this.failure = e;
-    this.writing = null;
+    this.inflight = 0;
     const err = new LogUnavailableError(`storage failed: ${String(e)}`);
     for (const b of this.batches) b.reject(err);
     this.batches = [];
@@ -285,7 +295,7 @@ export class TransparencyLog {
   }
 
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.batches.length > 0 && !this.failure) await this.lastCommit;
   }
 
   /**
@@ -350,6 +360,7 @@ export class TransparencyLog {
   async close(): Promise<void> {
     await this.drain();
     await this.publisher.settle();
+    if (!this.failure) await this.dedupe.persist(this.durableSize);
     await this.dedupe.close();
     await this.opts.store.close();
   }

@@ -2,17 +2,22 @@
  * The embedded file store (the default): `<dir>/public/` is a static C2SP tlog-tiles tree — `checkpoint`,
  * `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` (entry bundles gzip-compressed, to be served with
  * `Content-Encoding: gzip`) — that any web server or CDN can serve as is. `<dir>/state/` is private: the tree
- * state (the commit point), the journal, the writer lock, `quarantine/`, and `antispam/`, the duplicate index
- * (leafindex.ts).
+ * state (the commit point), the journal, the writer lock, `quarantine/`, `antispam/`, the duplicate index
+ * (leafindex.ts), and `filter`, the saved membership filter (filter.ts).
  *
  * A commit appends the batch to the journal with one O_DSYNC write (then the entries may be acknowledged), and
- * writes the full tiles and bundles it completed behind it, without syncing. `sync` makes those durable, then replaces the state
+ * writes the full tiles and bundles it completed behind it, without syncing. Commits are pipelined: the journal
+ * has two files (lanes, `journal.<seq>` and `journal.<seq>.1`) written alternately, so the next batch's write
+ * starts while the previous one is in flight; each lane is appended one record at a time, and commits resolve in
+ * order, each once it and every one before it are durable. A crash can therefore leave at most the last record
+ * of a lane torn or missing, and at most one record (the other lane's last) after that gap, never acknowledged:
+ * replay takes the records in index order up to the first gap and sets the one past it aside. `sync` makes those durable, then replaces the state
  * atomically and drops journal files the state covers; the sequencer syncs before every checkpoint it publishes
  * (and when the journal grows), so a restart replays at most one sync interval of journal: O(1) in log size.
  */
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import { hashesAtLevel, type FullBundle, type FullTile } from "../integrate.js";
@@ -55,9 +60,19 @@ export async function gunzipIfNeeded(b: Uint8Array): Promise<Uint8Array> {
 
 export class FileStore implements TileStore {
   readonly description: string;
+  readonly pipelined = true;
   readonly publicDir: string;
   private readonly stateDir: string;
-  private journal: FileHandle | null = null;
+  /** The two journal lanes (see above). */
+  private journals: [FileHandle, FileHandle] | null = null;
+  /** Settles when the lane's last write has. */
+  private laneTail: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
+  private lane: 0 | 1 = 0;
+  /** Entries handed to the journal (committed or in flight). */
+  private issued = 0;
+  /** Settles when the latest commit has been acknowledged or failed. */
+  private acked: Promise<void> = Promise.resolve();
+  private commitFailure: unknown = null;
   private journalSeq = 0;
   private journalBytes = 0;
   /** Files and directories written since the last sync. */
@@ -99,8 +114,14 @@ export class FileStore implements TileStore {
     openDirs.add(resolve(this.dir));
   }
 
-  private journalPath(seq: number): string {
-    return join(this.stateDir, `journal.${String(seq).padStart(12, "0")}`);
+  private journalPath(seq: number, lane = 0): string {
+    return join(this.stateDir, `journal.${String(seq).padStart(12, "0")}${lane === 1 ? ".1" : ""}`);
+  }
+
+  private async openJournals(): Promise<void> {
+    this.journals = [await open(this.journalPath(this.journalSeq, 0), JOURNAL_FLAGS), await open(this.journalPath(this.journalSeq, 1), JOURNAL_FLAGS)];
+    this.laneTail = [Promise.resolve(), Promise.resolve()];
+    this.lane = 0;
   }
 
   async open(): Promise<Recovered> {
@@ -115,41 +136,69 @@ export class FileStore implements TileStore {
     const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
     await this.leafIndex.open(state, this.publicDir);
     const size = state?.size ?? 0;
-    const journals = readdirSync(this.stateDir)
-      .filter((f) => /^journal\.[0-9]{12}$/.test(f))
-      .sort();
-    const pending: Uint8Array[] = [];
-    let next = size;
-    for (const [i, f] of journals.entries()) {
-      const path = join(this.stateDir, f);
-      const scan = scanJournal(readFileSync(path), path);
-      if (scan.tornBytes > 0) {
-        if (i !== journals.length - 1) throw new CorruptStoreError(`${path} ends in an incomplete record, but a later journal exists: not a torn tail`);
-        // The record's fdatasync never completed, so nothing in it was acknowledged: set it aside, never delete.
-        const buf = readFileSync(path);
-        const q = join(this.stateDir, "quarantine", `${f}.torn-at-${scan.validBytes}.${Date.now()}`);
-        writeFileSync(q, buf.subarray(scan.validBytes));
-        const fh = await open(path, "r+");
-        await fh.truncate(scan.validBytes);
-        await fh.sync();
-        await fh.close();
-      }
-      for (const r of scan.records) {
-        const end = r.firstIndex + r.entries.length;
-        if (end <= next) continue; // already integrated into the state
-        if (r.firstIndex > next) throw new CorruptStoreError(`${path}: journal resumes at entry ${r.firstIndex} but the tree state ends at ${next}: entries ${next}..${r.firstIndex - 1} are missing`);
-        pending.push(...r.entries.slice(next - r.firstIndex));
-        next = end;
-      }
-      this.journalSeq = Number(f.slice("journal.".length));
-    }
+    const pending = await this.replay(size);
     this.journalSeq++;
-    this.journal = await open(this.journalPath(this.journalSeq), JOURNAL_FLAGS);
+    await this.openJournals();
     fsyncDir(this.stateDir);
     this.lastState = state;
     this.syncedSize = size;
+    this.issued = size; // the sequencer commits the pending entries again (journaled), from `size`
     const checkpoint = await readFile(join(this.publicDir, "checkpoint"), "utf8").catch(() => null);
     return { state, pending, checkpoint };
+  }
+
+  /**
+   * The journaled entries past `size`, in index order. Records are taken in index order up to the first gap; past
+   * a gap there may be only the one record a crash can leave there (the last of a lane in the newest journal,
+   * written while the missing one was in flight, so never acknowledged): it is set aside in quarantine.
+   */
+  private async replay(size: number): Promise<Uint8Array[]> {
+    const files = readdirSync(this.stateDir)
+      .filter((f) => /^journal\.[0-9]{12}(\.1)?$/.test(f))
+      .sort();
+    const lastSeq = files.length > 0 ? Number(files.at(-1)!.slice(8, 20)) : 0;
+    type Rec = { firstIndex: number; entries: Buffer[]; file: string; offset: number; last: boolean };
+    const records: Rec[] = [];
+    for (const f of files) {
+      const path = join(this.stateDir, f);
+      const buf = readFileSync(path);
+      const scan = scanJournal(buf, path);
+      const newest = Number(f.slice(8, 20)) === lastSeq;
+      if (scan.tornBytes > 0) {
+        if (!newest) throw new CorruptStoreError(`${path} ends in an incomplete record, but a later journal exists: not a torn tail`);
+        // The record's write never completed, so nothing in it was acknowledged: set it aside, never delete.
+        await this.quarantine(path, buf, scan.validBytes);
+      }
+      scan.records.forEach((r, i) => records.push({ ...r, file: path, offset: r.offset, last: newest && i === scan.records.length - 1 }));
+      this.journalSeq = Math.max(this.journalSeq, Number(f.slice(8, 20)));
+    }
+    records.sort((x, y) => x.firstIndex - y.firstIndex);
+    const pending: Uint8Array[] = [];
+    let next = size;
+    for (const [k, r] of records.entries()) {
+      const end = r.firstIndex + r.entries.length;
+      if (end <= next) continue; // already integrated into the state
+      if (r.firstIndex > next) {
+        if (k !== records.length - 1 || !r.last) {
+          throw new CorruptStoreError(`${r.file}: journal resumes at entry ${r.firstIndex} but the entries before it end at ${next}: entries ${next}..${r.firstIndex - 1} are missing`);
+        }
+        await this.quarantine(r.file, readFileSync(r.file), r.offset);
+        break;
+      }
+      pending.push(...r.entries.slice(next - r.firstIndex));
+      next = end;
+    }
+    return pending;
+  }
+
+  /** Move the bytes of a journal file from `from` on into quarantine and truncate the file there. */
+  private async quarantine(path: string, buf: Buffer, from: number): Promise<void> {
+    const q = join(this.stateDir, "quarantine", `${basename(path)}.from-${from}.${Date.now()}`);
+    writeFileSync(q, buf.subarray(from));
+    const fh = await open(path, "r+");
+    await fh.truncate(from);
+    await fh.sync();
+    await fh.close();
   }
 
   private async writePublic(path: string, data: Uint8Array): Promise<void> {
@@ -170,36 +219,65 @@ export class FileStore implements TileStore {
     ]);
   }
 
-  commit(c: Commit): Promise<void> {
-    return this.serial(async () => {
-      if (!this.journal) throw new Error("store is not open");
+  async commit(c: Commit): Promise<void> {
+    const { ack } = await this.serial(async () => {
+      if (!this.journals) throw new Error("store is not open");
       if (this.tileFailure) throw this.tileFailure;
-      const have = this.lastState?.size ?? 0;
-      if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
+      if (this.commitFailure) throw this.commitFailure;
+      if (c.firstIndex !== this.issued) throw new Error(`commit at ${c.firstIndex} but the store holds ${this.issued} entries`);
+      if (this.journalBytes > JOURNAL_SYNC_BYTES) await this.syncNow();
+      this.issued = c.firstIndex + c.entries.length;
+      let written: Promise<unknown> = Promise.resolve();
       if (!c.journaled) {
         const rec = encodeRecord(c.firstIndex, c.entries);
-        await this.journal.write(rec); // O_DSYNC: durable when it returns
+        const lane = this.lane;
+        const fh = this.journals[lane];
+        this.lane = lane === 0 ? 1 : 0;
+        // One write at a time per lane (so only a lane's last record can be torn); the other lane's may overlap.
+        written = this.laneTail[lane].then(() => {
+          if (this.commitFailure) throw this.commitFailure;
+          return fh.write(rec); // O_DSYNC: durable when it returns
+        });
+        this.laneTail[lane] = written.then(
+          () => undefined,
+          () => undefined,
+        );
         this.journalBytes += rec.length;
       }
-      // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
-      if (c.leaves && c.leaves.length > 0) this.leafIndex!.add(c.firstIndex, c.leaves);
-      else this.leafIndex!.committed(c.firstIndex + c.entries.length); // detection off: `covered` still advances
-      this.lastState = c.state;
-      // The entries are durable in the journal, so the commit resolves now; the tiles they complete are written
-      // behind it (a restart would rebuild them from the journal) and made durable by the next sync.
-      const paths = [
-        ...c.tiles.map((t) => [tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data] as const),
-        ...c.bundles.map((b) => [tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), b.data] as const),
-      ];
-      for (const [path, data] of paths) this.unwritten.set(path, data);
-      this.tileWrites = this.tileWrites
-        .then(() => this.writeTiles(c.tiles, c.bundles))
-        .catch((e: unknown) => void (this.tileFailure ??= e))
-        .finally(() => {
-          for (const [path] of paths) this.unwritten.delete(path);
-        });
-      if (this.journalBytes > JOURNAL_SYNC_BYTES) await this.syncNow();
+      const previous = this.acked;
+      const ack = this.acknowledge(c, written, previous);
+      this.acked = ack.catch(() => undefined);
+      return { ack };
     });
+    await ack;
+  }
+
+  /** Once a commit's record and every earlier one are durable: index it, note its state, write its tiles behind it. */
+  private async acknowledge(c: Commit, written: Promise<unknown>, previous: Promise<void>): Promise<void> {
+    try {
+      await written;
+    } catch (e) {
+      this.commitFailure ??= e;
+    }
+    await previous;
+    if (this.commitFailure) throw this.commitFailure;
+    // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
+    if (c.leaves && c.leaves.length > 0) this.leafIndex!.add(c.firstIndex, c.leaves);
+    else this.leafIndex!.committed(c.firstIndex + c.entries.length); // detection off: `covered` still advances
+    this.lastState = c.state;
+    // The entries are durable in the journal, so the commit resolves now; the tiles they complete are written
+    // behind it (a restart would rebuild them from the journal) and made durable by the next sync.
+    const paths = [
+      ...c.tiles.map((t) => [tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data] as const),
+      ...c.bundles.map((b) => [tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), b.data] as const),
+    ];
+    for (const [path, data] of paths) this.unwritten.set(path, data);
+    this.tileWrites = this.tileWrites
+      .then(() => this.writeTiles(c.tiles, c.bundles))
+      .catch((e: unknown) => void (this.tileFailure ??= e))
+      .finally(() => {
+        for (const [path] of paths) this.unwritten.delete(path);
+      });
   }
 
   sync(): Promise<void> {
@@ -208,6 +286,8 @@ export class FileStore implements TileStore {
 
   /** fsync the tiles written since the last sync, then the state, then retire the journal files it covers. */
   private async syncNow(): Promise<void> {
+    await this.acked;
+    if (this.commitFailure) throw this.commitFailure;
     const state = this.lastState;
     await this.tileWrites;
     if (this.tileFailure) throw this.tileFailure;
@@ -219,12 +299,12 @@ export class FileStore implements TileStore {
     fsyncDir(this.stateDir);
     this.syncedSize = state.size;
     // Everything journaled so far is now in the state: start a new journal, drop the old ones.
-    await this.journal!.close();
+    for (const fh of this.journals!) await fh.close();
     const old = this.journalSeq;
     this.journalSeq++;
-    this.journal = await open(this.journalPath(this.journalSeq), JOURNAL_FLAGS);
+    await this.openJournals();
     this.journalBytes = 0;
-    for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}$/.test(n) && Number(n.slice(8)) <= old)) rmSync(join(this.stateDir, f));
+    for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}(\.1)?$/.test(n) && Number(n.slice(8, 20)) <= old)) rmSync(join(this.stateDir, f));
     fsyncDir(this.stateDir);
   }
 
@@ -282,6 +362,18 @@ export class FileStore implements TileStore {
     return b && gunzipIfNeeded(b);
   }
 
+  /** `state/filter`; a missing or unreadable file is no filter (it is rebuilt). */
+  async loadFilter(): Promise<Uint8Array | null> {
+    return readFile(join(this.stateDir, "filter")).catch(() => null);
+  }
+
+  async saveFilter(image: Uint8Array): Promise<void> {
+    const path = join(this.stateDir, "filter");
+    await writeFile(`${path}.tmp`, image, { flush: true });
+    await rename(`${path}.tmp`, path);
+    fsyncDir(this.stateDir);
+  }
+
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
     if (!this.leafIndex) throw new Error("store is not open");
     return this.leafIndex.find(leaves);
@@ -289,9 +381,10 @@ export class FileStore implements TileStore {
 
   async close(): Promise<void> {
     await this.lock;
+    await this.acked;
     await this.tileWrites;
-    await this.journal?.close();
-    this.journal = null;
+    for (const fh of this.journals ?? []) await fh.close();
+    this.journals = null;
     await this.leafIndex?.close();
     if (openDirs.delete(resolve(this.dir))) rmSync(join(this.stateDir, "LOCK"), { force: true });
   }

@@ -1,12 +1,14 @@
 /**
- * The file store's journal: each commit appends one record and fdatasyncs it before the batch is acknowledged,
- * so acknowledging costs one sequential write and one sync, whatever the batch touches in the tile tree.
+ * The file store's journal: each commit appends one record with one O_DSYNC write before the batch is
+ * acknowledged, so acknowledging costs one sequential write and one sync, whatever the batch touches in the tile
+ * tree. The journal has two files (lanes) written alternately (storage/file.ts): a file's records go up in index
+ * order with the other lane's records in between; each record carries its first index, so replay merges them.
  *
  *   record = u32 magic "MLJ1" ‖ u64 first index ‖ u32 count ‖ u32 payload length ‖ u32 CRC-32 (of the first 20 bytes, then the payload) ‖ payload
  *   payload = the entries, uint16 length-prefixed (the entry bundle encoding)
  *
  * Reading tells a torn tail (a record cut short by the end of the file: its sync never completed, so it was
- * never acknowledged) from corruption (a complete record whose CRC fails, or a gap in the indices): the first
+ * never acknowledged) from corruption (a complete record whose CRC fails, or indices going backwards): the first
  * may be set aside, the second must stop the log, because the record may hold acknowledged entries.
  */
 import { crc32 } from "node:zlib";
@@ -33,7 +35,7 @@ export function encodeRecord(firstIndex: number, entries: readonly Uint8Array[])
 
 export interface JournalScan {
   /** Entries with their indices, in order. */
-  records: { firstIndex: number; entries: Buffer[] }[];
+  records: { firstIndex: number; entries: Buffer[]; offset: number }[];
   /** Byte offset where valid records end. */
   validBytes: number;
   /** Bytes after validBytes that form an incomplete (torn) record, if any. */
@@ -68,10 +70,11 @@ export function scanJournal(buf: Buffer, name: string): JournalScan {
     }
     if (entries.length !== count) throw new CorruptStoreError(`${name}: the record at byte ${at} claims ${count} entries but holds ${entries.length}`);
     const prev = records[records.length - 1];
-    if (prev && prev.firstIndex + prev.entries.length !== first) {
-      throw new CorruptStoreError(`${name}: the record at byte ${at} starts at entry ${first}, but the previous one ended at ${prev.firstIndex + prev.entries.length}`);
+    // A file is one lane of the journal (storage/file.ts): its records go up in index order, the other lane's between them.
+    if (prev && prev.firstIndex + prev.entries.length > first) {
+      throw new CorruptStoreError(`${name}: the record at byte ${at} starts at entry ${first}, before the previous one ended (${prev.firstIndex + prev.entries.length})`);
     }
-    records.push({ firstIndex: first, entries });
+    records.push({ firstIndex: first, entries, offset: at });
     at += RECORD_HEADER + len;
   }
   return { records, validBytes: at, tornBytes: buf.length - at };

@@ -51,6 +51,11 @@ export interface Recovered {
 export interface TileStore {
   /** Where the store is, for messages ("file store /var/lib/log", "PostgreSQL origin example.com/log"). */
   readonly description: string;
+  /**
+   * The store accepts a commit while the previous one is still in flight (the sequencer then keeps two), and
+   * resolves them in order: a commit resolves only once it and every commit before it are durable.
+   */
+  readonly pipelined?: boolean;
   /** Take the single-writer lock and read what survives. */
   open(): Promise<Recovered>;
   commit(c: Commit): Promise<void>;
@@ -61,6 +66,12 @@ export interface TileStore {
   readTile(level: number, index: number): Promise<Uint8Array | null>;
   /** A full entry bundle, uncompressed, or null. */
   readBundle(index: number): Promise<Uint8Array | null>;
+  /**
+   * The membership filter's saved image (filter.ts, dedupe.ts), kept beside the state so a restart reads only
+   * the tiles past the size it covers. Optional: a store without them has the filter rebuilt from every tile.
+   */
+  loadFilter?(): Promise<Uint8Array | null>;
+  saveFilter?(image: Uint8Array): Promise<void>;
   /** The duplicate index: for each leaf hash, the index of a committed entry with it (the latest recorded), or undefined. */
   findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]>;
   close(): Promise<void>;
@@ -74,6 +85,7 @@ export class MemoryStore implements TileStore {
   readonly tiles = new Map<string, Uint8Array>();
   readonly bundles = new Map<number, Uint8Array>();
   private readonly leafIndex = new LeafTable(1 << 16, true);
+  private filterImage: Uint8Array | null = null;
 
   async open(): Promise<Recovered> {
     return { state: this.state, pending: [], checkpoint: this.checkpoint };
@@ -87,6 +99,12 @@ export class MemoryStore implements TileStore {
     this.state = c.state;
   }
   async sync(): Promise<void> {}
+  async loadFilter(): Promise<Uint8Array | null> {
+    return this.filterImage;
+  }
+  async saveFilter(image: Uint8Array): Promise<void> {
+    this.filterImage = image;
+  }
   async publish(p: Publication): Promise<void> {
     this.checkpoint = p.note;
   }

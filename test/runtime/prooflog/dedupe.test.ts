@@ -25,11 +25,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 class CountingStore extends MemoryStore {
   lookedUp = 0;
   tileGone: number | null = null;
+  /** Level-0 tiles read, by index. */
+  readonly tileReads = new Map<number, number>();
   override async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
     this.lookedUp += leaves.length;
     return super.findLeaves(leaves);
   }
   override async readTile(level: number, index: number): Promise<Uint8Array | null> {
+    if (level === 0) this.tileReads.set(index, (this.tileReads.get(index) ?? 0) + 1);
     return level === 0 && index === this.tileGone ? null : super.readTile(level, index);
   }
 }
@@ -78,6 +81,45 @@ describe("sequencer with the filter", () => {
     await log.close();
   });
 
+  it("is saved at close with the size it covers: a restart reads only the tiles past that size; a corrupt saved filter is rebuilt from all of them", async () => {
+    const store = new CountingStore();
+    const add = async (log: TransparencyLog, from: number, to: number) => {
+      for (let i = from; i < to; i += 64) await Promise.all(Array.from({ length: Math.min(64, to - i) }, (_, k) => log.add(entry(i + k))));
+    };
+    let log = await open(store);
+    await add(log, 0, 2560); // 10 full tiles
+    await log.close();
+    const at2560 = (await store.loadFilter())!;
+    expect(at2560).not.toBeNull();
+    log = await open(store);
+    await add(log, 2560, 3584); // 14 full tiles
+    await log.close();
+    await store.saveFilter(at2560); // as if the last save were the one at 2560 (a crash before the next)
+    const restart = async () => {
+      store.tileReads.clear();
+      const l = await open(store);
+      expect(await l.dedupeReady()).toBe(true);
+      return l;
+    };
+    log = await restart();
+    expect([...store.tileReads.keys()].sort((a, b) => a - b)).toEqual([10, 11, 12, 13]); // none of the first 10
+    store.lookedUp = 0;
+    for (let i = 3584; i < 3700; i++) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: false });
+    expect(store.lookedUp).toBe(0); // the loaded filter answers "certainly new"…
+    for (const i of [5, 2000, 2600, 3500]) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: true }); // …and holds the old and the added leaves
+    await log.close();
+
+    const image = Buffer.from((await store.loadFilter())!);
+    image[image.length >> 1]! ^= 0x01;
+    await store.saveFilter(image);
+    log = await restart();
+    expect(store.tileReads.has(0)).toBe(true); // the corrupt image is not used: a full rebuild
+    store.lookedUp = 0;
+    for (let i = 3700; i < 3800; i++) expect(await log.add(entry(i))).toEqual({ index: i, duplicate: false });
+    expect(store.lookedUp).toBe(0);
+    await log.close();
+  });
+
   it("grows the filter as the log grows, missing no duplicate while it is rebuilt", async () => {
     const store = new CountingStore();
     const log = await open(store);
@@ -107,6 +149,7 @@ describe("sequencer with the filter", () => {
     let log = await open(store);
     for (let i = 0; i < 1300; i++) await log.add(entry(i));
     await log.close();
+    await store.saveFilter(new Uint8Array(0)); // no usable saved filter: it must be rebuilt from the tiles
     store.tileGone = 0; // the start verifies only the most recent tiles; the filter's rebuild needs them all
     log = await open(store);
     expect(await log.dedupeReady()).toBe(false);

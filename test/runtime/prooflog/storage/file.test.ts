@@ -1,7 +1,7 @@
 // The embedded file store under the sequencer: a static tlog-tiles tree, a journal whose torn tail is set aside
 // (never a possibly-acknowledged record), and a log that refuses to start when what it recovered would fork it.
 import { describe, expect, it } from "vitest";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -10,6 +10,7 @@ import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
 import { generateKey, newSigner, newVerifier } from "../../../../runtime/prooflog/note.js";
 import { openCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
 import { decodeEntryBundle } from "../../../../runtime/prooflog/tiles.js";
+import { scanJournal } from "../../../../runtime/prooflog/storage/journal.js";
 import { leafHash } from "../../../../runtime/prooflog/rfc6962.js";
 import { verifyInclusion } from "../../../../runtime/prooflog/proof/verify.js";
 
@@ -78,6 +79,56 @@ describe("file store: a static tlog-tiles tree", () => {
   });
 });
 
+/** The newest journal's records, both lanes, by index: where each lies (file and byte offset). */
+function journalRecords(dir: string) {
+  const st = join(dir, "state");
+  const files = readdirSync(st).filter((f) => /^journal\.\d{12}(\.1)?$/.test(f));
+  const seq = files
+    .map((f) => f.slice(8, 20))
+    .sort()
+    .at(-1)!;
+  return files
+    .filter((f) => f.slice(8, 20) === seq)
+    .flatMap((f) => scanJournal(readFileSync(join(st, f)), f).records.map((r) => ({ path: join(st, f), offset: r.offset, first: r.firstIndex, end: r.firstIndex + r.entries.length })))
+    .sort((a, b) => a.first - b.first);
+}
+
+describe("file store: pipelined journal", () => {
+  it("writes consecutive batches to alternate lanes, and a crash that lost a record but kept the next one's replays up to the gap and sets the later one aside", async () => {
+    const dir = await build(300, 400);
+    const recs = journalRecords(dir);
+    expect(new Set(recs.map((r) => r.path)).size).toBe(2); // both lanes hold records
+    for (let k = 1; k < recs.length; k++) {
+      expect(recs[k]!.first).toBe(recs[k - 1]!.end); // no gaps, no overlap
+      expect(recs[k]!.path).not.toBe(recs[k - 1]!.path); // consecutive commits on alternate lanes
+    }
+    // The crash: the last two commits were in flight; the later one's write landed, the earlier one's did not.
+    const [lost, kept] = [recs.at(-2)!, recs.at(-1)!];
+    truncateSync(lost.path, lost.offset);
+    const log = await open(dir);
+    expect(log.size).toBe(lost.first); // neither was acknowledged (acknowledgements are in order): nothing re-indexed
+    const q = readdirSync(join(dir, "state", "quarantine"));
+    expect(q).toHaveLength(1); // the later record is set aside, not left to be replayed later
+    expect(scanJournal(readFileSync(join(dir, "state", "quarantine", q[0]!)), q[0]!).records.map((r) => r.firstIndex)).toEqual([kept.first]);
+    expect((await log.readEntries(lost.first - 2, lost.first)).map((e) => Buffer.from(e).toString())).toEqual([`entry ${lost.first - 2}`, `entry ${lost.first - 1}`]);
+    expect((await log.add(Buffer.from("after the crash"))).index).toBe(lost.first);
+    await log.close();
+    expect((await open(dir).then(async (l) => [l.size, await l.close()]))[0]).toBe(lost.first + 1);
+  });
+
+  it("refuses to start when a record is missing with more than one after it (those were acknowledged): never truncates past them", async () => {
+    const dir = await build(300, 400);
+    const recs = journalRecords(dir);
+    const lost = recs.at(-4)!;
+    const lane = recs.filter((r) => r.path === lost.path);
+    // Remove one record from the middle of its lane, keeping the lane's later records.
+    const bytes = readFileSync(lost.path);
+    const next = lane[lane.indexOf(lost) + 1]!;
+    writeFileSync(lost.path, Buffer.concat([bytes.subarray(0, lost.offset), bytes.subarray(next.offset)]));
+    expect(await failure(open(dir))).toMatch(new RegExp(`CorruptStoreError: .*journal resumes at entry \\d+ but the entries before it end at ${lost.first}`));
+  });
+});
+
 describe("file store: never forks", () => {
   it("refuses to start when a byte flips in the middle of the journal (acknowledged entries may be in that record)", async () => {
     const dir = await build(300, 300);
@@ -85,7 +136,7 @@ describe("file store: never forks", () => {
     const bytes = readFileSync(j);
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     writeFileSync(j, bytes);
-    expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*journal\.\d+: the record at byte \d+ \(entries \d+\.\.\d+ by its header\) fails its CRC/);
+    expect(await failure(open(dir))).toMatch(/CorruptStoreError: .*journal\.\d+(\.1)?: the record at byte \d+ \(entries \d+\.\.\d+ by its header\) fails its CRC/);
   });
 
   it("refuses to start when the tree state is corrupt", async () => {
