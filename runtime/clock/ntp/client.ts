@@ -8,7 +8,7 @@
  */
 import { createSocket } from "node:dgram";
 import type { Clock } from "../../common/clock.js";
-import { decode, encode, fromNtpTimestamp, toNtpTimestamp, type NtpPacket } from "./packet.js";
+import { clientRequest, decode, encode, fromNtpTimestamp, toNtpTimestamp, type NtpPacket } from "./packet.js";
 
 export interface NtpMeasurement {
   /** Server time − local time, ms (positive: our clock is behind). */
@@ -64,21 +64,7 @@ export function ntpQuery(host: string, port: number, options: { clock: Clock; ti
       });
     });
     socket.on("error", (e) => finish(new NtpQueryError(`NTP query to ${host}:${port} failed: ${e.message}`)));
-    const request: NtpPacket = {
-      leap: 0,
-      version: 4,
-      mode: 3,
-      stratum: 0,
-      poll: 4,
-      precision: -20,
-      rootDelayS: 0,
-      rootDispersionS: 0,
-      referenceId: Buffer.alloc(4),
-      reference: toNtpTimestamp(0),
-      origin: toNtpTimestamp(0),
-      receive: toNtpTimestamp(0),
-      transmit,
-    };
+    const request = clientRequest(transmit);
     socket.send(encode(request), port, host);
   });
 }

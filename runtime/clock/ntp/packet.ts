@@ -55,6 +55,12 @@ export function fromNtpTimestamp(t: NtpTimestamp, pivotMs = Date.UTC(2026, 0, 1)
 
 const toShort = (seconds: number) => Math.min(0xffffffff, Math.max(0, Math.round(seconds * 65536)));
 
+/** A client-mode (3) NTPv4 request: only the transmit timestamp matters (the server echoes it as origin). */
+export function clientRequest(transmit: NtpTimestamp, poll = 4): NtpPacket {
+  const zero = toNtpTimestamp(0);
+  return { leap: 0, version: 4, mode: 3, stratum: 0, poll, precision: -20, rootDelayS: 0, rootDispersionS: 0, referenceId: Buffer.alloc(4), reference: zero, origin: zero, receive: zero, transmit };
+}
+
 export function encode(p: NtpPacket): Buffer {
   const b = Buffer.alloc(NTP_PACKET_BYTES);
   b.writeUInt8(((p.leap & 3) << 6) | ((p.version & 7) << 3) | (p.mode & 7), 0);

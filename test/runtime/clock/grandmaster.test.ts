@@ -11,7 +11,7 @@ import { Grandmaster } from "../../../runtime/clock/grandmaster.js";
 import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { decode, encode, fromNtpTimestamp, toNtpTimestamp, type NtpPacket } from "../../../runtime/clock/ntp/packet.js";
+import { clientRequest, decode, encode, fromNtpTimestamp, toNtpTimestamp } from "../../../runtime/clock/ntp/packet.js";
 
 const CHRONYD = "/usr/sbin/chronyd";
 const children: ChildProcess[] = [];
@@ -115,21 +115,7 @@ describe("Grandmaster (in process)", () => {
     const { ntp } = await gm.listen(0);
     try {
       const transmit = toNtpTimestamp(Date.now());
-      const request: NtpPacket = {
-        leap: 0,
-        version: 4,
-        mode: 3,
-        stratum: 0,
-        poll: 6,
-        precision: -20,
-        rootDelayS: 0,
-        rootDispersionS: 0,
-        referenceId: Buffer.alloc(4),
-        reference: toNtpTimestamp(0),
-        origin: toNtpTimestamp(0),
-        receive: toNtpTimestamp(0),
-        transmit,
-      };
+      const request = clientRequest(transmit, 6);
       const reply = decode((await client(gm, ntp, encode(request)))!);
       expect(reply).toMatchObject({ mode: 4, version: 4, stratum: 1, leap: 0, origin: transmit, poll: 6 });
       expect(reply.referenceId.toString("ascii", 0, 3)).toBe("GPS");

@@ -4,24 +4,10 @@ import fc from "fast-check";
 import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NtpServer } from "../../../../runtime/clock/ntp/server.js";
-import { decode, encode, toNtpTimestamp, type NtpPacket } from "../../../../runtime/clock/ntp/packet.js";
+import { clientRequest, decode, encode, toNtpTimestamp, type NtpPacket } from "../../../../runtime/clock/ntp/packet.js";
 import { sendFromPortZero, sprayUdp } from "../../../hostile.js";
 
-const request = (transmitMs: number): NtpPacket => ({
-  leap: 0,
-  version: 4,
-  mode: 3,
-  stratum: 0,
-  poll: 6,
-  precision: -20,
-  rootDelayS: 0,
-  rootDispersionS: 0,
-  referenceId: Buffer.alloc(4),
-  reference: toNtpTimestamp(0),
-  origin: toNtpTimestamp(0),
-  receive: toNtpTimestamp(0),
-  transmit: toNtpTimestamp(transmitMs),
-});
+const request = (transmitMs: number): NtpPacket => clientRequest(toNtpTimestamp(transmitMs), 6);
 const source = { now: () => Date.now(), state: () => ({ leap: 0 as const, synchronized: true, referenceId: "GPS", referenceMs: Date.now(), rootDispersionS: 1e-5, precision: -20 }) };
 
 /** Send `n` requests back to back from one socket; collect the replies for 300 ms. */
