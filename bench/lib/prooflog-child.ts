@@ -38,7 +38,7 @@ if (mode === "bare") {
   const ms = performance.now() - t;
   await log.find(new Uint8Array(32)); // duplicate detection answers from the store's index at once
   const readyMs = performance.now() - t;
-  await log.dedupeReady(); // its membership filter, rebuilt from the level-0 tiles in the background
+  await log.dedupeReady(); // its membership filter: loaded from state/filter, then the tiles past it (a full rebuild without one)
   const filterMs = performance.now() - t;
   const rssMiB = (process.memoryUsage().rss - before) / 2 ** 20;
   console.log(JSON.stringify({ ms, readyMs, filterMs, rssMiB, size: log.size }));
