@@ -119,6 +119,7 @@ describe("escrow load test through HTTP", () => {
       let home = i % 3;
       const user = `buyer-${i}`;
       const auth = await as(user);
+      const seen: string[] = []; // what this buyer was answered, for the message if it gives up
       for (let attempt = 0; attempt < 400; attempt++) {
         if (dead.has(home)) home = (home + 1) % 3; // the GSLB fails the buyer over
         const base = bases[home]!;
@@ -130,6 +131,7 @@ describe("escrow load test through HTTP", () => {
           dead.add(home);
           continue;
         }
+        seen.push(`${REGIONS[home]} reserve ${r.status} ${String(r.body["error"] ?? "")}`);
         if (r.status === 201) {
           const id = r.body["reservationId"] as string;
           reservedIn.add(REGIONS[home]!);
@@ -144,6 +146,7 @@ describe("escrow load test through HTTP", () => {
               dead.add(at);
               continue;
             }
+            seen.push(`${REGIONS[at]} commit ${done.status} ${String(done.body["error"] ?? "")}`);
             if (done.status === 200) {
               bought.set(id, user);
               return;
@@ -155,6 +158,7 @@ describe("escrow load test through HTTP", () => {
             }
             break; // 404/410/409: the reservation is gone; reserve again
           }
+          await sleep(20); // as a buyer refreshing the page would, not in a tight loop
           continue;
         }
         if (r.status === 409) {
@@ -167,7 +171,7 @@ describe("escrow load test through HTTP", () => {
         }
         throw new Error(`unexpected ${r.status}: ${JSON.stringify(r.body)}`);
       }
-      throw new Error(`${user} gave up`);
+      throw new Error(`${user} gave up after 400 attempts; last answers: ${seen.slice(-12).join("; ")}`);
     };
 
     const killer = (async () => {
