@@ -96,9 +96,13 @@ export function register(program: Command): void {
       if (!o.config && !o.rules) throw new UserError("give the rules: --rules <file or directory> (or `rules:` in --config)");
       if (o.redis && o.redisCluster) throw new UserError("--redis and --redis-cluster are exclusive; give one");
       // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-      const env = process.env.MERIDIAN_HLC_MAX_OFFSET_MS;
-      const maxOffsetMs = env === undefined || env === "" ? undefined : Number(env);
-      if (maxOffsetMs !== undefined && !(maxOffsetMs > 0)) throw new UserError(`MERIDIAN_HLC_MAX_OFFSET_MS=${env}; expected a positive number of milliseconds`);
+      const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
+      let maxOffsetMs: number | undefined;
+      try {
+        maxOffsetMs = hlcMaxOffsetFromEnv();
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
       const { runService } = await import("../../runtime/kit/index.js");
       const { ratelimitService } = await import("../../runtime/ratelimit/service/service.js");
       await runService(ratelimitService, {

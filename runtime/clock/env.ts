@@ -11,12 +11,18 @@ import { ClockNode } from "./node.js";
 
 const HLC_MAX_OFFSET_ENV = "MERIDIAN_HLC_MAX_OFFSET_MS";
 
-export function hlcNodeFromEnv(env: NodeJS.ProcessEnv = process.env): ClockNode | undefined {
+/** The max offset MERIDIAN_HLC_MAX_OFFSET_MS gives (undefined when unset); throws naming a bad value. */
+export function hlcMaxOffsetFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const raw = env[HLC_MAX_OFFSET_ENV];
   if (raw === undefined || raw === "") return undefined;
   const maxOffsetMs = Number(raw);
   if (!Number.isFinite(maxOffsetMs) || maxOffsetMs <= 0) throw new Error(`${HLC_MAX_OFFSET_ENV}=${raw}: expected a positive number of milliseconds`);
-  return new ClockNode({ clock: systemClock, maxOffsetMs });
+  return maxOffsetMs;
+}
+
+export function hlcNodeFromEnv(env: NodeJS.ProcessEnv = process.env): ClockNode | undefined {
+  const maxOffsetMs = hlcMaxOffsetFromEnv(env);
+  return maxOffsetMs === undefined ? undefined : new ClockNode({ clock: systemClock, maxOffsetMs });
 }
 
 /**
