@@ -10,10 +10,7 @@
  */
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
-import { addressRecords, startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type DnsServer } from "../gslb/index.js";
-import { answerSet } from "../../model/traffic/answer.js";
-import { labClientNetworks, resolveQuery, type ClientNetwork, type Resolution } from "../../model/traffic/resolve.js";
-import { seededUniform } from "../../model/random.js";
+import { startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type DnsServer } from "../gslb/index.js";
 import type { RoutingMode } from "../../model/config/traffic.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
@@ -24,6 +21,7 @@ import type { Chaos } from "./chaos.js";
 import { estateChaos } from "./estate-chaos.js";
 import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
+import { GslbAnswers, type DnsQueryLogEntry } from "./gslb-answers.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
 import type { RegionProxy } from "./proxy.js";
@@ -61,17 +59,6 @@ export interface EstateEvent {
   detail: string;
 }
 
-/** One query the GSLB answered: who asked (and from where, by ECS or address), what, and what it drew. */
-export interface DnsQueryLogEntry extends Omit<Resolution, "candidates"> {
-  atMs: number;
-  client: string;
-  transport: "udp" | "tcp";
-  subnet?: string;
-  name: string;
-  type: string;
-  candidates: Resolution["candidates"];
-}
-
 export interface RegionEndpoint {
   id: string;
   /** The public address DNS answers with (the proxy's), and the URL clients and checkers use. */
@@ -96,7 +83,6 @@ const regionPrivateAddress = (index: number): string => `127.0.2.${index + 1}`;
 
 export class LocalEstate {
   readonly events: EstateEvent[] = [];
-  private lastAnswer = "";
   private stopped: Promise<void> | undefined;
   private tokenCache: { token: string; untilMs: number } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -110,12 +96,6 @@ export class LocalEstate {
   });
   /** Each region's current share of the estate-wide rate limit (requests/s), as last pushed. */
   readonly rateLimitShares: Map<string, number> = this.shares.current;
-  /** The resolver's recent queries (newest last) and, per region, how many answers it has drawn. */
-  readonly queryLog: DnsQueryLogEntry[] = [];
-  readonly answersDrawn = new Map<string, number>();
-  private random: () => number = Math.random;
-  private onQuery: ((entry: DnsQueryLogEntry) => void) | undefined;
-  private clientNetworks: ClientNetwork[] = [];
   private baselineSkews: Record<string, number> = {};
   /** Timed, self-reverting faults (network, clock skew, service degradation): `meridian drill …`, the dashboard. */
   readonly chaos: Chaos = estateChaos({
@@ -138,7 +118,16 @@ export class LocalEstate {
     readonly dns: DnsServer,
     readonly globals: GlobalServices,
     readonly operator: LocalOperatorAuth,
+    private readonly gslb: GslbAnswers,
   ) {}
+
+  /** The resolver's recent queries (newest last) and, per region, how many answers it has drawn. */
+  get queryLog(): DnsQueryLogEntry[] {
+    return this.gslb.queryLog;
+  }
+  get answersDrawn(): Map<string, number> {
+    return this.gslb.answersDrawn;
+  }
 
   static async start(options: LocalEstateOptions): Promise<LocalEstate> {
     const spec = withRouting(options.spec, options.routing);
@@ -231,12 +220,18 @@ export class LocalEstate {
           ref.estate?.rebalanceRateLimits();
         },
       });
-      const estate = new LocalEstate(spec, policy, regions, supervisor, proxies, prober, dns, globals, operator);
+      const gslb = new GslbAnswers({
+        policy,
+        endpoints: Object.fromEntries(regions.map((r) => [r.id, r.address])),
+        ttlSeconds: spec.dns.ttlSeconds,
+        health: () => prober.health(),
+        seed: options.dnsSeed,
+        onQuery: options.queryLog,
+        onAnswerSetChange: (text) => ref.estate?.record({ atMs: Date.now(), kind: "dns", detail: `answer set ${text || "(none)"}` }),
+      });
+      const estate = new LocalEstate(spec, policy, regions, supervisor, proxies, prober, dns, globals, operator, gslb);
       ref.estate = estate;
-      if (options.dnsSeed !== undefined) estate.random = seededUniform(options.dnsSeed);
-      estate.onQuery = options.queryLog;
       estate.baselineSkews = { ...options.skews };
-      estate.clientNetworks = labClientNetworks(policy, Object.fromEntries(regions.map((r) => [r.id, r.address])));
       for (const r of regions) estate.rateLimitShares.set(r.id, initialShares[r.id] ?? 0);
       // Region tokens last a day; hand out fresh ones well before.
       estate.timers.push(setInterval(() => void operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 }).then((token) => supervisor.broadcast({ event: "token", token })), 3600_000).unref());
@@ -289,44 +284,14 @@ export class LocalEstate {
     return this.shares.rebalance();
   }
 
-  private endpoints(): Record<string, string> {
-    return Object.fromEntries(this.regions.map((r) => [r.id, r.address]));
-  }
-
-  /**
-   * The GSLB's answer set for the service name from live health (for a client nobody placed): the regions
-   * a query may be answered with, each with its weight and share. Each query gets one of them (`resolve`).
-   */
-  answer(): { mode: RoutingMode; answers: { regionId: string; address: string; weight: number; share: number }[]; addresses: string[]; ttl: number } {
-    const endpoints = this.endpoints();
-    const set = answerSet(this.policy, this.healthStates()).answers;
-    const total = set.reduce((s, a) => s + a.weight, 0);
-    const answers = set.map((a) => ({ regionId: a.regionId, address: endpoints[a.regionId]!, weight: a.weight, share: total > 0 ? a.weight / total : 0 }));
-    const text = answers.map((a) => (this.policy.mode === "weighted" || this.policy.mode === "anycast" ? `${a.address}×${a.weight}` : a.address)).join(",");
-    if (text !== this.lastAnswer) {
-      this.lastAnswer = text;
-      this.record({ atMs: Date.now(), kind: "dns", detail: `answer set ${text || "(none)"}` });
-    }
-    return { mode: this.policy.mode, answers, addresses: answers.map((a) => a.address), ttl: this.spec.dns.ttlSeconds };
+  /** The GSLB's answer set for the service name from live health (see GslbAnswers.answer). */
+  answer(): ReturnType<GslbAnswers["answer"]> {
+    return this.gslb.answer();
   }
 
   /** Answer one DNS question for the service name: this client's answer set, one region drawn, logged. */
   resolve(question: DnsQuestion, client: DnsClient): DnsRecord[] {
-    const r = resolveQuery(this.policy, this.healthStates(), this.endpoints(), client, this.clientNetworks, this.random);
-    const entry: DnsQueryLogEntry = {
-      atMs: Date.now(),
-      client: client.address,
-      transport: client.transport,
-      ...(client.subnet ? { subnet: `${client.subnet.address}/${client.subnet.prefixLength}` } : {}),
-      name: question.name,
-      type: question.type,
-      ...r,
-    };
-    this.queryLog.push(entry);
-    if (this.queryLog.length > 2000) this.queryLog.splice(0, this.queryLog.length - 2000);
-    if (r.regionId !== undefined && (question.type === "A" || question.type === "AAAA")) this.answersDrawn.set(r.regionId, (this.answersDrawn.get(r.regionId) ?? 0) + 1);
-    this.onQuery?.(entry);
-    return addressRecords(question, { addresses: r.address === undefined ? [] : [r.address], ttl: this.spec.dns.ttlSeconds });
+    return this.gslb.resolve(question, client);
   }
 
   healthStates(): Record<string, HealthState> {
