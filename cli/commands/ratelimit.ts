@@ -174,8 +174,11 @@ export function register(program: Command): void {
       if (o.nats) {
         const { connect } = await import("nats");
         const { serveAllocator } = await import("../../runtime/ratelimit/global/nats.js");
+        // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), NATS messages carry the HLC and its epoch; older epochs are refused.
+        const { hlcNodeFromEnv } = await import("../../runtime/clock/env.js");
+        const node = hlcNodeFromEnv();
         nc = await connect({ servers: o.nats });
-        serveAllocator(nc, o.subject, allocator, systemClock);
+        serveAllocator(nc, o.subject, allocator, systemClock, node && { node });
       }
       const address = app.server.address();
       process.stdout.write(

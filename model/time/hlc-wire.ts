@@ -6,3 +6,5 @@
 export const HLC_HTTP_HEADER = "x-meridian-hlc";
 export const HLC_GRPC_METADATA_KEY = "meridian-hlc";
 export const HLC_NATS_HEADER = "Meridian-HLC";
+/** The sender's HLC epoch beside `Meridian-HLC` (runtime/clock/epoch.ts): a message from an older epoch is dropped. */
+export const HLC_NATS_EPOCH_HEADER = "Meridian-HLC-Epoch";

@@ -38,6 +38,8 @@ export const TIME_METRICS = {
   hlcEpoch: "meridian_hlc_epoch",
   /** Counter: timestamps and tokens refused at a clock domain gateway, by reason (out-of-bound, reset, unknown-epoch, invalid). */
   gatewayRefusals: "meridian_time_gateway_refusals_total",
+  /** Counter: messages (NATS) whose HLC was refused and that were dropped unapplied, by transport and reason (reset, unknown-epoch, no-epoch, invalid, untrustworthy). */
+  messageRefusals: "meridian_hlc_message_refusals_total",
   /** chrony_exporter (collector/tracking.go) series used by the rules. */
   chronyLastOffset: "chrony_tracking_last_offset_seconds",
   chronyRmsOffset: "chrony_tracking_rms_offset_seconds",

@@ -8,7 +8,7 @@ export { ClockUnsynchronizedError, type TTInterval } from "./truetime.js";
 export { type SkewEvent, type SkewState } from "./skew.js";
 export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatus } from "./node.js";
 export { TimeMetrics } from "./metrics.js";
-export { type Carrier } from "./propagation.js";
+export { nats as natsHlc, type Carrier, type NatsRefusal } from "./propagation.js";
 export { httpHlc, hlcParts, type HttpHlcOptions } from "./http.js";
 export { hlcNodeFromEnv, timeFromEnv } from "./env.js";
 export { ntpQuery, type NtpMeasurement } from "./ntp/client.js";

@@ -10,6 +10,9 @@ import type { SkewEvent } from "./skew.js";
 import type { TrueTimeObserver } from "./truetime.js";
 
 /** Buckets from 1 µs to ~8 s: ε spans a PTP-disciplined host to a clock in long holdover. */
+/** Why a message's HLC was refused (runtime/clock/propagation.ts). */
+export type MessageRefusal = "reset" | "unknown-epoch" | "no-epoch" | "invalid" | "untrustworthy";
+
 const SECONDS_BUCKETS = [1e-6, 1e-5, 1e-4, 5e-4, 1e-3, 2e-3, 4e-3, 7e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2, 4, 8];
 
 export class TimeMetrics {
@@ -31,6 +34,7 @@ export class TimeMetrics {
   private readonly startupWait: Gauge;
   private readonly epoch: Gauge;
   private readonly gatewayRefusals: Counter<"reason">;
+  private readonly messageRefusals: Counter<"transport" | "reason">;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -52,6 +56,7 @@ export class TimeMetrics {
     this.startupWait = new Gauge({ name: TIME_METRICS.startupWait, help: "Start-up wait before issuing HLC timestamps", registers: r });
     this.epoch = new Gauge({ name: TIME_METRICS.hlcEpoch, help: "HLC epoch (0 until the first reset)", registers: r });
     this.gatewayRefusals = new Counter({ name: TIME_METRICS.gatewayRefusals, help: "Timestamps and tokens refused at a clock domain gateway", labelNames: ["reason"], registers: r });
+    this.messageRefusals = new Counter({ name: TIME_METRICS.messageRefusals, help: "Messages whose HLC was refused (dropped unapplied)", labelNames: ["transport", "reason"], registers: r });
   }
 
   /** Plug into TrueTime: ε and commit-wait in seconds, drift alarms by direction. */
@@ -94,6 +99,10 @@ export class TimeMetrics {
 
   gatewayRefused(reason: "out-of-bound" | "reset" | "unknown-epoch" | "invalid"): void {
     this.gatewayRefusals.inc({ reason });
+  }
+
+  messageRefused(transport: "nats", reason: MessageRefusal): void {
+    this.messageRefusals.inc({ transport, reason });
   }
 
   hlcRejected(): void {

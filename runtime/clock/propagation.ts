@@ -5,14 +5,21 @@
  *
  * Wire names: HTTP header `x-meridian-hlc`, gRPC metadata key `meridian-hlc`, NATS header `Meridian-HLC`,
  * each carrying `<wall micros>.<logical>`. A malformed or untrustworthy value is refused, never applied.
+ * NATS messages also carry the sender's epoch (`Meridian-HLC-Epoch`, runtime/clock/epoch.ts): a message from
+ * an older epoch — sent before a reset, or redelivered after one — is refused before its timestamp is
+ * compared with ours, and the subscriber drops it (counted in meridian_hlc_message_refusals_total, logged).
  */
-import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER, HLC_NATS_HEADER } from "../../model/time/hlc-wire.js";
-import type { HybridClock } from "./hlc.js";
-import { format, parse, type Timestamp } from "./timestamp.js";
+import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER, HLC_NATS_EPOCH_HEADER, HLC_NATS_HEADER } from "../../model/time/hlc-wire.js";
+import { checkEpoch, HlcEpochError, parseEpoch } from "./epoch.js";
+import { UntrustworthyRemoteWallTimeError, type HybridClock } from "./hlc.js";
+import type { MessageRefusal } from "./metrics.js";
+import type { ClockNode } from "./node.js";
+import { format, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
 
 export const HTTP_HEADER = HLC_HTTP_HEADER;
 export const GRPC_METADATA_KEY = HLC_GRPC_METADATA_KEY;
 const NATS_HEADER = HLC_NATS_HEADER;
+export const NATS_EPOCH_HEADER = HLC_NATS_EPOCH_HEADER;
 
 /** Anything with header-like get/set: grpc-js `Metadata`, nats `MsgHdrs`, a `Headers`, a plain adapter. */
 export interface Carrier {
@@ -66,7 +73,62 @@ export const grpc = {
   extract: (metadata: Carrier, hlc: HybridClock) => extract(metadata, GRPC_METADATA_KEY, hlc),
 };
 
+/** A NATS message whose HLC was refused: the subscriber drops it, unapplied. */
+export interface NatsRefusal {
+  subject: string;
+  reason: MessageRefusal;
+  detail: string;
+}
+
+const stderrWarn = (r: NatsRefusal) => process.stderr.write(`${JSON.stringify({ level: "warn", msg: "NATS message dropped: its HLC was refused", ...r })}\n`);
+
+function refusalOf(e: unknown): Pick<NatsRefusal, "reason" | "detail"> {
+  if (e instanceof HlcEpochError) return { reason: e.kind === "reset" ? "reset" : "unknown-epoch", detail: e.message };
+  if (e instanceof TimestampParseError) return { reason: "invalid", detail: e.message };
+  if (e instanceof UntrustworthyRemoteWallTimeError) return { reason: "untrustworthy", detail: e.message };
+  throw e;
+}
+
+/** NATS headers (nats `MsgHdrs`): the sender's HLC and epoch, checked against a ClockNode. */
 export const nats = {
-  inject: (headers: Carrier, hlc: HybridClock) => inject(headers, NATS_HEADER, hlc),
-  extract: (headers: Carrier, hlc: HybridClock) => extract(headers, NATS_HEADER, hlc),
+  /** Stamp outgoing headers with the node's HLC and epoch; returns the timestamp sent. */
+  inject(headers: Carrier, node: ClockNode): Timestamp {
+    const t = inject(headers, NATS_HEADER, node.hlc);
+    headers.set(NATS_EPOCH_HEADER, String(node.epoch.epoch));
+    return t;
+  },
+  /**
+   * Forward the node's HLC to a message's timestamp; null when it carries none. The epoch is checked before
+   * anything is applied: throws HlcEpochError (older or unknown epoch), TimestampParseError or
+   * UntrustworthyRemoteWallTimeError, the clock unchanged. A timestamp without an epoch (a sender that
+   * predates epochs) is applied under the max-offset check alone.
+   */
+  extract(headers: Carrier | undefined, node: ClockNode): Timestamp | null {
+    const raw = headers ? first(headers.get(NATS_HEADER)) : null;
+    const epochText = headers ? first(headers.get(NATS_EPOCH_HEADER)) : null;
+    const epoch = epochText === null ? null : parseEpoch(epochText);
+    if (raw === null) {
+      if (epoch !== null) checkEpoch(node, epoch, NATS_EPOCH_HEADER);
+      return null;
+    }
+    const t = parse(raw);
+    if (epoch !== null) checkEpoch(node, epoch, `${NATS_HEADER} ${raw.slice(0, 48)}`);
+    node.receive(t);
+    return t;
+  },
+  /**
+   * A subscriber's check of each message: null to process it, or the refusal — already counted
+   * (meridian_hlc_message_refusals_total{transport="nats",reason}) and logged — and the message must be dropped.
+   */
+  receive(headers: Carrier | undefined, node: ClockNode, subject: string, warn: (r: NatsRefusal) => void = stderrWarn): NatsRefusal | null {
+    try {
+      nats.extract(headers, node);
+      return null;
+    } catch (e) {
+      const r = { subject, ...refusalOf(e) };
+      node.metrics.messageRefused("nats", r.reason);
+      warn(r);
+      return r;
+    }
+  },
 };

@@ -5,7 +5,8 @@ import { connect, headers as natsHeaders } from "nats";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { HybridClock, UntrustworthyRemoteWallTimeError } from "../../../runtime/clock/hlc.js";
-import { grpc, http, HTTP_HEADER, nats } from "../../../runtime/clock/propagation.js";
+import { ClockNode } from "../../../runtime/clock/node.js";
+import { grpc, http, HTTP_HEADER, nats, NATS_EPOCH_HEADER } from "../../../runtime/clock/propagation.js";
 import { less, TimestampParseError } from "../../../runtime/clock/timestamp.js";
 
 const pair = (skewMs: number) => {
@@ -44,20 +45,24 @@ describe("HLC propagation", () => {
     expect(grpc.extract(new Metadata(), b)).toBeNull();
   });
 
-  it("NATS headers survive a real publish/subscribe through nats-server", async () => {
-    const { a, b } = pair(300);
+  it("NATS headers (HLC and epoch) survive a real publish/subscribe through nats-server", async () => {
+    const base = 1_700_000_000_000;
+    const a = new ClockNode({ clock: new ManualClock(base + 300), maxOffsetMs: 500 });
+    const b = new ClockNode({ clock: new ManualClock(base), maxOffsetMs: 500 });
     const nc = await connect({ servers: "127.0.0.1:4222" });
     try {
       const subject = `meridian.time.test.${process.pid}.${Date.now()}`;
       const sub = nc.subscribe(subject, { max: 1 });
       const h = natsHeaders();
       const sent = nats.inject(h, a);
+      expect(h.get(NATS_EPOCH_HEADER)).toBe("0");
       nc.publish(subject, "payload", { headers: h });
       for await (const msg of sub) {
         expect(nats.extract(msg.headers!, b)).toEqual(sent);
       }
-      expect(less(sent, b.now())).toBe(true);
+      expect(less(sent, b.hlc.now())).toBe(true);
       expect(nats.extract(natsHeaders(), b)).toBeNull();
+      expect(nats.extract(undefined, b)).toBeNull();
     } finally {
       await nc.close();
     }
