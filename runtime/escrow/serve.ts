@@ -2,7 +2,8 @@
  * The escrow service on the service kit (runtime/kit): pick the store (memory; PostgreSQL; Redis journaled
  * to PostgreSQL), build the service for the config's regions, create the configured inventory, give the
  * kit its routes (buyer verification in the handlers), its HLC hooks and consistency tokens, and its
- * stores to probe at start and on every /readyz. `meridian escrow serve` runs it as a process
+ * stores to probe at start and on every /readyz (with its clock: not ready while commits would be refused).
+ * `meridian escrow serve` runs it as a process
  * (`runService`: the config file, one ready line, one-line failures, drain on SIGTERM); `meridian local`
  * and tests start it in-process (`startEscrowServer`, `startService`).
  */
@@ -190,6 +191,9 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
           // from an older HLC epoch is answered 409 "hlc reset" (runtime/clock/http.ts).
           ...hlcParts(node),
+          // Not ready while commits would be refused (frozen skew, ε beyond its bound, a clock jump): the
+          // balancer sends buyers to a region whose clock can sell, as `time serve` reports its own.
+          ready: { clock: () => node.strongRefusal() ?? true },
           started() {
             for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
