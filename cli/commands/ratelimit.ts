@@ -1,11 +1,10 @@
 /**
  * `meridian ratelimit serve|validate|quota|allocator`: run the envoyproxy/ratelimit-compatible rate limit
  * service (RLS v3 gRPC + HTTP with RateLimit headers, on the service kit) from its YAML rules (a file or a
- * directory), check rules and print the limits they define, or run the global allocator.
+ * directory), check rules and print the limits they define, or run the global allocator (on the kit too).
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { closeOnSignal } from "../signals.js";
 
 const port = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -150,41 +149,28 @@ export function register(program: Command): void {
       });
     });
   rl.command("allocator")
-    .description("serve the global allocator: Doorman-style capacity leases over NATS request/reply and HTTP")
-    .requiredOption("-c, --config <yaml>", "resources: [{ id, capacity, algorithm: static|proportional|fair, lease_ms, refresh_ms, … }]")
-    .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222)")
-    .option("--subject <subject>", "NATS subject prefix", "meridian.ratelimit")
-    .option("-p, --port <port>", "HTTP port", port("--port"), 8083)
-    .option("--host <host>", "listen address", "0.0.0.0")
-    .action(async (o: { config: string; nats?: string; subject: string; port: number; host: string }) => {
-      const { readFileSync } = await import("node:fs");
-      const { parseAllocatorConfig, buildAllocatorHttp } = await import("../../runtime/ratelimit/global/server.js");
-      const { GlobalAllocator } = await import("../../runtime/ratelimit/global/allocator.js");
-      const { systemClock } = await import("../../runtime/common/clock.js");
-      let resources;
+    .description("serve the global allocator on the service kit: Doorman-style capacity leases over HTTP and NATS request/reply")
+    .requiredOption("-c, --config <file>", "resources: [{ id, capacity, algorithm: static|proportional|fair, lease_ms, refresh_ms, … }], nats, subject, callers, and the kit's `server` section")
+    .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222; overrides the file)")
+    .option("--subject <subject>", "NATS subject prefix (default meridian.ratelimit)")
+    .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config: string; nats?: string; subject?: string; port?: number; host?: string }) => {
+      // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
+      const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
+      let maxOffsetMs: number | undefined;
       try {
-        resources = parseAllocatorConfig(readFileSync(o.config, "utf8"), o.config);
-      } catch (err) {
-        throw new UserError((err as Error).message);
+        maxOffsetMs = hlcMaxOffsetFromEnv();
+      } catch (e) {
+        throw new UserError((e as Error).message);
       }
-      const allocator = new GlobalAllocator(resources);
-      const app = buildAllocatorHttp(allocator, systemClock);
-      await app.listen({ port: o.port, host: o.host });
-      let nc: import("nats").NatsConnection | undefined;
-      if (o.nats) {
-        const { connect } = await import("nats");
-        const { serveAllocator } = await import("../../runtime/ratelimit/global/nats.js");
-        // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), NATS messages carry the HLC and its epoch; older epochs are refused.
-        const { hlcNodeFromEnv } = await import("../../runtime/clock/env.js");
-        const node = hlcNodeFromEnv();
-        nc = await connect({ servers: o.nats });
-        serveAllocator(nc, o.subject, allocator, systemClock, node && { node });
-      }
-      const address = app.server.address();
-      process.stdout.write(
-        `allocator: ${resources.map((r) => r.id).join(", ")}; http :${typeof address === "object" && address ? address.port : o.port}${o.nats ? `, nats ${o.subject}.getcapacity` : ""}\n`,
-      );
-      closeOnSignal(() => Promise.all([app.close(), nc?.drain()]));
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { allocatorService } = await import("../../runtime/ratelimit/global/server.js");
+      await runService(allocatorService, {
+        command: "meridian ratelimit allocator",
+        configFile: o.config,
+        overrides: { server: { port: o.port, host: o.host }, nats: o.nats, subject: o.subject, maxOffsetMs },
+      });
     });
   rl.command("validate")
     .description("check envoyproxy/ratelimit rules (a file or directory) and print the limits they define")

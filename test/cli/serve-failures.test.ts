@@ -25,6 +25,7 @@ writeFileSync(join(dir, "w.key"), witnessKey.signerKey);
 writeFileSync(join(dir, "rules.yaml"), "domain: d\ndescriptors:\n  - key: k\n    rate_limit: {unit: second, requests_per_unit: 5}\n");
 writeFileSync(join(dir, "health.json"), JSON.stringify({ region: "r1", signals: [{ name: "none", path: "/healthz/none", probes: [] }] }));
 writeFileSync(join(dir, "replication.json"), JSON.stringify({ region: "r1", copies: [{ writer: "w", url: "postgres://postgres@127.0.0.1:5432/postgres" }] }));
+writeFileSync(join(dir, "allocator.yaml"), "resources:\n  - { id: checkout, capacity: 100 }\n");
 writeFileSync(join(dir, "policy.txt"), `log ${logKey.verifierKey}\nquorum none\n`);
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
 
@@ -123,6 +124,11 @@ const takenPort: Row[] = [
     line: () => new RegExp(`^meridian ratelimit serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(grpc\\): address already in use$`),
   },
   {
+    command: "ratelimit allocator",
+    args: () => ["ratelimit", "allocator", "--config", join(dir, "allocator.yaml"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian ratelimit allocator: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
     command: "map serve",
     args: () => ["map", "serve", "--map", "m", "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian map serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
@@ -183,6 +189,13 @@ describe("a serve command with an unreachable store", () => {
     expect(exit.code, exit.stderr).toBe(1);
     expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
     expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian ratelimit serve: store redis \\(redis://127\\.0\\.0\\.1:${refused}/0\\) unreachable: `));
+    expect(exit.stdout).toBe("");
+  });
+  it("ratelimit allocator --nats: one line naming the store, exit 1", async () => {
+    const exit = await run(["ratelimit", "allocator", "--config", join(dir, "allocator.yaml"), "--nats", `nats://127.0.0.1:${refused}`, "--port", "0"]);
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+    expect(exit.stderr.trim()).toMatch(new RegExp(`^meridian ratelimit allocator: store nats \\(nats://127\\.0\\.0\\.1:${refused}\\) unreachable: `));
     expect(exit.stdout).toBe("");
   });
   it("log serve --postgres: one line naming the store, exit 1", async () => {

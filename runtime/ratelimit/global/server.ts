@@ -1,18 +1,22 @@
 /**
- * The global allocator as a process: resources from YAML, GetCapacity over NATS request/reply
- * (`<subject>.getcapacity`) and over HTTP (`POST /v1/allocator/capacity`), and a status page per
- * resource (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry).
+ * The global allocator as a service on the kit (`meridian ratelimit allocator`): its resources from the
+ * config file, GetCapacity over HTTP (`POST /v1/allocator/capacity`) and, with `nats`, over NATS
+ * request/reply (`<subject>.getcapacity`, nats.ts), and a status page per resource
+ * (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry). The kit owns the
+ * listener, limits, health, metrics, identity and drain; NATS is a store it probes before start
+ * (unreachable: one line, exit 1) and on every /readyz, beside this process's own connection state.
  */
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { parse } from "yaml";
 import { z } from "zod";
+import { ClockNode, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
-import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
+import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
 import { GlobalAllocator, type ResourceConfig } from "./allocator.js";
 
 const resource = z
   .object({
-    id: z.string().min(1),
+    id: z.string().min(1).max(128),
     capacity: z.number().nonnegative(),
     algorithm: z.enum(["static", "proportional", "fair"]).default("fair"),
     lease_ms: z.number().int().positive().default(10_000),
@@ -22,25 +26,45 @@ const resource = z
   })
   .strict()
   .refine((r) => r.refresh_ms < r.lease_ms, { message: "refresh_ms must be below lease_ms (a lease must be renewed before it runs out)" });
-const file = z.object({ resources: z.array(resource).min(1) }).strict();
+const resources = z
+  .array(resource)
+  .min(1)
+  .superRefine((rs, ctx) => {
+    const ids = rs.map((x) => x.id);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) ctx.addIssue({ code: "custom", message: `resource "${dup}" is defined more than once` });
+  });
+
+/** The allocator's keys of its config file (the kit's are under `server`). */
+const allocatorConfigSchema = z
+  .object({
+    resources,
+    /** Also answer GetCapacity on NATS request/reply (nats://host:port). */
+    nats: z
+      .string()
+      .regex(/^(nats|tls):\/\/[^\s]+$/, "expected nats://host:port")
+      .optional(),
+    /** NATS subject prefix: requests on `<subject>.getcapacity`. */
+    subject: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "expected a NATS subject: dot-separated tokens, no wildcards")
+      .default("meridian.ratelimit"),
+    /**
+     * SPIFFE IDs allowed to ask for capacity and read the status pages over HTTP (the regional limiters),
+     * from `server.tls` (mTLS) or `server.identity` (the sidecar's XFCC). Default: anyone, as before the kit.
+     */
+    callers: z.array(z.string().startsWith("spiffe://")).min(1).optional(),
+    /** HLC propagation with this max offset: x-meridian-hlc on HTTP, the HLC and its epoch on NATS (older epochs refused). */
+    maxOffsetMs: z.number().positive().max(60_000).optional(),
+  })
+  .strict();
 
 class AllocatorConfigError extends Error {
   override name = "AllocatorConfigError";
 }
 
-export function parseAllocatorConfig(text: string, name = "<allocator config>"): ResourceConfig[] {
-  let value: unknown;
-  try {
-    value = parse(text);
-  } catch (err) {
-    throw new AllocatorConfigError(`${name}: ${(err as Error).message}`);
-  }
-  const r = file.safeParse(value);
-  if (!r.success) throw new AllocatorConfigError(r.error.issues.map((i) => `${name}: ${i.path.join(".") || "(document)"}: ${i.message}`).join("\n"));
-  const ids = r.data.resources.map((x) => x.id);
-  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (dup) throw new AllocatorConfigError(`${name}: resource "${dup}" is defined more than once`);
-  return r.data.resources.map((x) => ({
+function resourceConfigs(rs: z.output<typeof resources>): ResourceConfig[] {
+  return rs.map((x) => ({
     id: x.id,
     capacity: x.capacity,
     algorithm: x.algorithm,
@@ -51,10 +75,24 @@ export function parseAllocatorConfig(text: string, name = "<allocator config>"):
   }));
 }
 
-export function buildAllocatorHttp(allocator: GlobalAllocator, clock: Clock): FastifyInstance {
-  const app = Fastify({ logger: false });
-  installErrorHandler(app);
-  const body = z.object({ resource: z.string().min(1), client: z.string().min(1), wants: z.number().nonnegative().finite() }).strict();
+/** The resources of an allocator YAML document (`resources: [...]`), for embedding without the service. */
+export function parseAllocatorConfig(text: string, name = "<allocator config>"): ResourceConfig[] {
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (err) {
+    throw new AllocatorConfigError(`${name}: ${(err as Error).message}`);
+  }
+  const r = z.object({ resources }).strict().safeParse(value);
+  if (!r.success) throw new AllocatorConfigError(r.error.issues.map((i) => `${name}: ${i.path.join(".") || "(document)"}: ${i.message}`).join("\n"));
+  return resourceConfigs(r.data.resources);
+}
+
+const capacityBody = z.object({ resource: z.string().min(1).max(128), client: z.string().min(1).max(256), wants: z.number().nonnegative().finite() }).strict();
+const idParam = z.object({ id: z.string().min(1).max(128) });
+
+/** The allocator's HTTP routes; `auth` is who may call them (the kit checks it before the handler). */
+function installAllocatorRoutes(app: FastifyInstance, allocator: GlobalAllocator, clock: Clock, auth: RouteAuth): void {
   const wrap = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -63,13 +101,56 @@ export function buildAllocatorHttp(allocator: GlobalAllocator, clock: Clock): Fa
       throw err;
     }
   };
-  app.post("/v1/allocator/capacity", (req) => {
-    const b = parseInput(body, req.body, "body");
+  // Its bodies are three small fields.
+  app.post("/v1/allocator/capacity", { config: { auth }, bodyLimit: 4096 }, async (req) => {
+    const b = parseInput(capacityBody, req.body, "body");
     return wrap(() => allocator.getCapacity(b.resource, b.client, b.wants, clock.now()));
   });
-  app.get("/v1/allocator/resources/:id", (req) => {
-    const id = (req.params as { id: string }).id;
+  app.get("/v1/allocator/resources/:id", { config: { auth } }, async (req) => {
+    const { id } = parseInput(idParam, req.params, "path");
     return wrap(() => ({ resource: allocator.config(id), clients: allocator.snapshot(id, clock.now()) }));
   });
-  return app;
 }
+
+/** `meridian ratelimit allocator` on the service kit. */
+export const allocatorService = defineService({
+  name: "ratelimit-allocator",
+  config: allocatorConfigSchema,
+  stores: (c) => ({ nats: c.nats ? { kind: "nats", url: c.nats } : undefined }),
+  async start({ config: c, clock, server, log, metrics }) {
+    const allocator = new GlobalAllocator(resourceConfigs(c.resources));
+    // One clock node for both faces, so a reset's epoch is refused alike over HTTP and NATS.
+    const node = c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+    let nc: import("nats").NatsConnection | undefined;
+    let natsState: true | string = true;
+    const ready: Record<string, ReadinessCheck> = {};
+    if (c.nats) {
+      const { connect } = await import("nats");
+      const { serveAllocator } = await import("./nats.js");
+      // The kit's probe saw the server greet; a connect that still fails is the start's one-line failure.
+      nc = await connect({ servers: c.nats, timeout: server.timeouts.storeMs, reconnect: true, maxReconnectAttempts: -1, name: "meridian-ratelimit-allocator" });
+      serveAllocator(nc, c.subject, allocator, clock, node && { node, warn: (r) => log.warn(r, "NATS message dropped: its HLC was refused") });
+      const conn = nc;
+      void (async () => {
+        for await (const s of conn.status()) {
+          if (s.type === "disconnect") natsState = `disconnected from NATS ${String(s.data)}: GetCapacity on ${c.subject}.getcapacity is not answered`;
+          else if (s.type === "reconnect") natsState = true;
+        }
+      })().catch(() => undefined);
+      ready["nats"] = () => (conn.isClosed() ? "the NATS connection is closed" : natsState);
+    }
+    return {
+      allocator,
+      routes: (app: FastifyInstance) => installAllocatorRoutes(app, allocator, clock, c.callers ? { spiffe: c.callers } : "public"),
+      ready,
+      hlc: node && httpHlc(node),
+      started() {
+        log.info({ resources: c.resources.map((r) => r.id), nats: c.nats ? `${c.subject}.getcapacity` : null }, "allocator serving");
+      },
+      async close() {
+        // Drain answers the requests in flight; a connection that is down has none to answer.
+        if (nc && !nc.isClosed()) await (natsState === true ? nc.drain() : nc.close()).catch(() => undefined);
+      },
+    };
+  },
+});

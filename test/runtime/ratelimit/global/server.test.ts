@@ -4,7 +4,8 @@ import { ManualClock, systemClock } from "../../../../runtime/common/clock.js";
 import { GlobalAllocator } from "../../../../runtime/ratelimit/global/allocator.js";
 import { requestCapacity, serveAllocator } from "../../../../runtime/ratelimit/global/nats.js";
 import { globalOverageBound } from "../../../../runtime/ratelimit/global/regional.js";
-import { buildAllocatorHttp, parseAllocatorConfig } from "../../../../runtime/ratelimit/global/server.js";
+import { startService } from "../../../../runtime/kit/index.js";
+import { allocatorService, parseAllocatorConfig } from "../../../../runtime/ratelimit/global/server.js";
 import { LeaseSync } from "../../../../runtime/ratelimit/global/sync.js";
 
 const YAML = `
@@ -17,14 +18,25 @@ resources:
 `;
 
 describe("allocator process", () => {
-  it("reads its resources and answers GetCapacity over HTTP with a status page", async () => {
+  it("reads its resources and answers GetCapacity over HTTP with a status page (on the service kit)", async () => {
     const clock = new ManualClock(0);
-    const app = buildAllocatorHttp(new GlobalAllocator(parseAllocatorConfig(YAML, "alloc.yaml")), clock);
+    const running = await startService(
+      allocatorService,
+      { resources: [{ id: "checkout", capacity: 200, algorithm: "fair", lease_ms: 2000, refresh_ms: 100 }], server: { port: 0 } },
+      { clock, processMetrics: false },
+    );
+    const app = running.app;
+    expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const r = await app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "checkout", client: "eu", wants: 50 } });
     expect(r.json()).toEqual({ resource: "checkout", has: 50, expiresAt: 2000, refreshMs: 100, safeCapacity: 0 });
     expect((await app.inject({ method: "GET", url: "/v1/allocator/resources/checkout" })).json().clients).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
     expect((await app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "nope", client: "eu", wants: 1 } })).statusCode).toBe(404);
     expect((await app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "checkout", client: "eu" } })).statusCode).toBe(400);
+    expect((await app.inject({ method: "GET", url: "/readyz" })).json()).toEqual({ ready: true, service: "ratelimit-allocator", checks: {} });
+    expect((await app.inject({ method: "GET", url: "/metrics" })).body).toMatch(
+      /meridian_http_requests_total\{route="\/v1\/allocator\/capacity",method="POST",code="200",service="ratelimit-allocator"\} 1/,
+    );
+    await running.close();
     expect(() => parseAllocatorConfig("resources:\n  - id: a\n    capacity: 1\n    lease_ms: 100\n    refresh_ms: 100\n", "a.yaml")).toThrow(
       /a\.yaml: resources\.0: refresh_ms must be below lease_ms/,
     );
