@@ -10,7 +10,8 @@
  *  - out: every response carries `x-meridian-hlc`, `x-meridian-hlc-epoch` and `x-meridian-time` (the same
  *    HLC reading as RFC 3339, for clients that know no HLC);
  *  - consistency tokens (`x-meridian-consistency`) are the node's HLC after the write, with its epoch; a
- *    request's token from an older epoch is answered 409 `hlc reset` before the handler runs.
+ *    request's token from an older epoch is answered 409 `hlc reset` before the handler runs, one within
+ *    max offset forwards the node's HLC (so the answer is at or after it), one further ahead 409.
  * `installHlc` does the same on a fastify app not built by the kit. `clockRoutes` adds GET /v1/time,
  * /v1/time/skew and the gateway's POST /v1/time/translate; `resetRoute` the operator's POST /v1/time/reset.
  */
@@ -121,7 +122,11 @@ function hlcConsistency(node: ClockNode): ConsistencyHooks {
     token: () => formatToken(node.hlc.now(), node.epoch.epoch),
     check(token) {
       try {
-        checkEpoch(node, parseToken(token).epoch, `consistency token ${token.slice(0, 48)}`);
+        const { timestamp, epoch } = parseToken(token);
+        checkEpoch(node, epoch, `consistency token ${token.slice(0, 48)}`);
+        // Read-your-writes: what answers this request is at or after the token (CockroachDB forwards a
+        // reader's clock the same way); a token further ahead than max offset is refused 409, unapplied.
+        node.receive(timestamp);
       } catch (e) {
         asHttp(node, e instanceof TimestampParseError ? new TimestampParseError(`${CONSISTENCY_HEADER}: ${e.message}`) : e);
       }

@@ -23,7 +23,7 @@ export { compare, max } from "./timestamp.js";
 export { StalenessPolicy, StalenessPolicyError, stalenessPolicySchema, type ReadConsistency } from "./staleness/policy.js";
 export { type FollowerReadRequest, type ReadRoute } from "./staleness/follower-route.js";
 export { PostgresFollowerReads, closedTimestampStatements, closeTimestamp, readClosedTimestamp, type FollowerRead } from "./staleness/postgres.js";
-export { HlcResetRefusedError, parseToken, resetDataDir, type ResetOptions } from "./epoch.js";
+export { formatToken, HlcResetRefusedError, parseToken, resetDataDir, type ResetOptions } from "./epoch.js";
 export {
   TimeInputError,
   TimeOutOfBoundError,

@@ -20,6 +20,7 @@ import { checkProofLogKeys, proofLogKeys } from "./config.js";
 import { TransparencyLog } from "./log.js";
 import { ALG_ED25519, NoteError, newSigner, newVerifier, parseSignerKey, parseVerifierKey, verifierKeyString, type Verifier } from "./note.js";
 import { CheckpointPublisher, logRoutes } from "./server.js";
+import { AppendTokens } from "./tokens.js";
 import { FileStore } from "./storage/file.js";
 import type { S3StoreOptions } from "./storage/s3.js";
 import type { TileStore } from "./storage/store.js";
@@ -52,6 +53,8 @@ const logConfigSchema = z
     witnessTimeoutMs: z.number().int().min(1).default(5000),
     /** PostgreSQL: how long to wait for the single-writer lock (default forever: a standby). */
     lockWaitMs: count.optional(),
+    /** How long GET /checkpoint with a consistency token waits for a checkpoint covering it (ms) before 503. */
+    tokenWaitMs: count.default(5000),
     /** C2SP tlog-tiles pruning: full tiles and bundles that end at or below this index answer 404. */
     minIndex: count.default(0),
   })
@@ -63,6 +66,9 @@ const logConfigSchema = z
   });
 
 type LogConfig = z.output<typeof logConfigSchema>;
+
+/** The log's HLC max offset when neither MERIDIAN_HLC_MAX_OFFSET_MS nor the config gives one (CockroachDB's default). */
+const DEFAULT_LOG_MAX_OFFSET_MS = 500;
 
 /** What an in-process caller hands over as objects rather than config text. */
 interface InProcess {
@@ -168,9 +174,9 @@ function defineLogService(extra: InProcess) {
       // The clock node: the caller's, else MERIDIAN_HLC_MAX_OFFSET_MS's (as deployed), else the config's maxOffsetMs.
       const fromEnv = extra.inProcess ? undefined : hlcNodeFromEnv();
       const maxOffsetMs = fromEnv ? fromEnv.hlc.maxOffsetMicros / 1000 : config.maxOffsetMs;
-      const node = extra.hlc ?? (maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs, metrics: new TimeMetrics(metrics) }));
+      // Always a node: its HLC is what the log's consistency tokens are made of (tokens.ts).
+      const node = extra.hlc ?? new ClockNode({ clock, maxOffsetMs: maxOffsetMs ?? DEFAULT_LOG_MAX_OFFSET_MS, metrics: new TimeMetrics(metrics) });
       const reference = extra.timeReference ?? config.timeReference;
-      if (reference && !node) throw new ConfigFileError("(log config)", ["timeReference: a time reference measures the log's clock node: set maxOffsetMs"]);
       const measured = reference ? node : undefined;
       if (config.witnessQuorum > witnesses.length) throw new ConfigFileError("(log config)", [`witnessQuorum: ${config.witnessQuorum} exceeds the ${witnesses.length} cosigning witnesses configured`]);
       const sync = measured ? referenceSync(measured, reference!, clock, (e) => notice(`meridian log: time reference unreachable (${e.message})`)) : null;
@@ -224,13 +230,20 @@ function defineLogService(extra: InProcess) {
           await publisher.close(pool === null);
           await log.close();
         })());
+      const tokens = new AppendTokens(node, () => {
+        try {
+          return log.checkpoint().checkpoint.size;
+        } catch {
+          return 0;
+        }
+      });
       const parts = {
         log,
-        ...(node ? hlcParts(node) : {}),
+        ...hlcParts(node),
         // A caller's clock node keeps its own registry: its offset, skew state, ε and commit-wait series (TIME_METRICS).
         registries: extra.hlc ? [extra.hlc.metrics.registry] : [],
         routes(app: FastifyInstance) {
-          logRoutes(app, log, { minIndex: config.minIndex });
+          logRoutes(app, log, { minIndex: config.minIndex, tokens, tokenWaitMs: config.tokenWaitMs });
           // In process the app may be closed directly (app.close()): the log closes with it.
           app.addHook("onClose", close);
         },
@@ -288,6 +301,8 @@ export interface ServeOptions {
   /** PostgreSQL: how long to wait for the single-writer lock (default forever: a standby). */
   lockWaitMs?: number;
   minIndex?: number;
+  /** How long GET /checkpoint with a consistency token waits for a checkpoint covering it (ms). */
+  tokenWaitMs?: number;
   /** HLC propagation (x-meridian-hlc in and out) with this service's clock node. */
   hlc?: ClockNode;
   /** Where `hlc` is measured: with it, checkpoints are stamped and commit-waited, and /metrics serves the clock's series. */
@@ -333,6 +348,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
       witnessTimeoutMs: o.witnessTimeoutMs,
       lockWaitMs: o.lockWaitMs,
       minIndex: o.minIndex,
+      tokenWaitMs: o.tokenWaitMs,
       server: { ...o.server, host: o.host ?? "127.0.0.1", port: o.port },
     },
     { processMetrics: false },

@@ -13,10 +13,11 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import { HttpError, parseInput } from "../kit/index.js";
+import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
 import { LogUnavailableError, type TransparencyLog } from "./log.js";
 import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
+import type { AppendTokens } from "./tokens.js";
 import { CorruptStoreError } from "./storage/journal.js";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
@@ -89,7 +90,16 @@ const inclusionQuery = z.object({ index: decimal, size: decimal });
 const consistencyQuery = z.object({ old: decimal, new: decimal });
 
 /** The log's routes, on an encapsulated plugin of the kit's app (its content-type parsers stay here). */
-export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: { minIndex: number }): void {
+export interface LogRouteOptions {
+  minIndex: number;
+  /** Consistency tokens (tokens.ts): `POST /add` answers one; `GET /checkpoint` with one waits up to `tokenWaitMs` to cover it. */
+  tokens?: AppendTokens;
+  tokenWaitMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRouteOptions): void {
   const pub = { config: { auth: "public" as const } };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -100,6 +110,7 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: { minIn
     try {
       const r = await log.submit(body);
       await r.durable; // acknowledge only what is durable
+      if (o.tokens) reply.header(CONSISTENCY_HEADER, o.tokens.issue(r.index + 1));
       return reply.send(r.duplicate ? { index: r.index, duplicate: true } : { index: r.index });
     } catch (e) {
       if (e instanceof LogUnavailableError) throw new HttpError(503, "log unavailable", e.message);
@@ -108,14 +119,31 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: { minIn
     }
   });
 
-  app.get("/checkpoint", pub, async (_req, reply) => {
-    let note: string;
+  let unavailable = "";
+  const published = () => {
     try {
-      note = log.checkpoint().note;
+      return log.checkpoint();
     } catch (e) {
-      if (e instanceof LogUnavailableError) throw new HttpError(503, "no checkpoint yet", e.message);
-      throw e;
+      if (!(e instanceof LogUnavailableError)) throw e;
+      unavailable = e.message;
+      return null;
     }
+  };
+  app.get("/checkpoint", pub, async (req, reply) => {
+    const token = o.tokens ? consistencyTokenOf(req) : undefined;
+    // Read-your-writes: with a token, only a checkpoint covering every entry acknowledged at or before it.
+    const needs = token === undefined ? 0 : o.tokens!.required(token);
+    const waitMs = o.tokenWaitMs ?? 5000;
+    let cp = published();
+    for (const start = Date.now(); token !== undefined && (cp === null || cp.checkpoint.size < needs) && Date.now() - start < waitMs; cp = published()) await sleep(10);
+    if (cp === null) throw new HttpError(503, "no checkpoint yet", unavailable);
+    if (cp.checkpoint.size < needs)
+      throw new HttpError(
+        503,
+        "checkpoint behind token",
+        `the consistency token needs a checkpoint of at least ${needs} entries; the latest published covers ${cp.checkpoint.size} (waited ${waitMs} ms): retry`,
+      );
+    const note = cp.note;
     return reply.header("content-type", "text/plain; charset=utf-8").header("cache-control", "no-cache").send(note);
   });
 
