@@ -1,7 +1,7 @@
 /** The public API of runtime/prooflog: other packages import from here only. */
 export { type Hash, hashEquals, leafHash } from "./rfc6962.js";
 export { type Checkpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from "./checkpoint.js";
-export { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, openNote, parseSignedNote, type Signer, type Verifier } from "./note.js";
+export { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, openNote, parseSignedNote, signNote, verifierKeyOf, type Signer, type Verifier } from "./note.js";
 export { TransparencyLog, type AddResult, type LogOptions } from "./log.js";
 export { startLogServer, type ServeOptions } from "./serve.js";
 export { checkpointTimeOf } from "./commit-wait.js";

@@ -148,6 +148,12 @@ export function parseSignerKey(skey: string): ParsedSignerKey {
   return { name, keyId: parseInt(id16, 16), alg, seed, publicKey };
 }
 
+/** The verifier key (text form) of a signer key. */
+export function verifierKeyOf(skey: string): string {
+  const k = parseSignerKey(skey);
+  return verifierKeyString(k.name, k.alg, k.publicKey);
+}
+
 export interface ParsedVerifierKey {
   name: string;
   keyId: number;

@@ -1,0 +1,127 @@
+/**
+ * `meridian attest nonce|verify|key`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
+ * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`). `nonce` and `verify` share a state
+ * directory (--state, else $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest) holding the issued
+ * nonces and the verifier's signing key. `verify` exits 0 only when the quote is accepted, 1 when it is refused
+ * (the reason on stderr, the signed result on stdout), 2 on a usage mistake.
+ */
+import type { Command } from "commander";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { numberArg } from "../args.js";
+
+function stateDir(flag: string | undefined): string {
+  const dir = flag ?? process.env.MERIDIAN_ATTEST_STATE ?? join(homedir(), ".local", "state", "meridian", "attest");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** The verifier's signer key: --key FILE, else `<state>/verifier.key`, made on first use. */
+async function signerKey(dir: string, keyFile: string | undefined): Promise<string> {
+  const { readKeyArg } = await import("./note.js");
+  if (keyFile) {
+    if (!existsSync(keyFile)) throw new UserError(`--key: no file ${keyFile}`);
+    return readKeyArg(keyFile, "--key");
+  }
+  const path = join(dir, "verifier.key");
+  if (!existsSync(path)) {
+    const { generateKey } = await import("../../runtime/prooflog/index.js");
+    const keys = generateKey("meridian-attest");
+    try {
+      writeFileSync(path, `${keys.signerKey}\n`, { flag: "wx", mode: 0o600 });
+      writeFileSync(join(dir, "verifier.pub"), `${keys.verifierKey}\n`, { mode: 0o644 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // another process made it first: use theirs
+    }
+  }
+  return readKeyArg(path, "verifier key");
+}
+
+function readInput(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UserError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+}
+
+interface VerifyOptions {
+  ak: string;
+  message: string;
+  signature: string;
+  pcrs: string;
+  nonce: string;
+  reference: string;
+  node?: string;
+  state?: string;
+  key?: string;
+}
+
+async function verify(o: VerifyOptions): Promise<void> {
+  const { FileNonceBook, QuoteFormatError, referenceSchema, verifyAttestation } = await import("../../runtime/attest/index.js");
+  const { systemClock } = await import("../../runtime/common/clock.js");
+  let referenceJson: unknown;
+  try {
+    referenceJson = JSON.parse(readInput("--reference", o.reference).toString("utf8"));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`--reference ${o.reference}: not JSON (${(e as Error).message}); expected {"sha256": {"0": "hex", …}}`);
+  }
+  const ref = referenceSchema.safeParse(referenceJson);
+  if (!ref.success) throw new UserError(`--reference ${o.reference}: ${ref.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}; expected {"sha256": {"0": "hex", …}}`);
+  const evidence = { message: readInput("--message", o.message), signature: readInput("--signature", o.signature), pcrs: readInput("--pcrs", o.pcrs) };
+  const ak = readInput("--ak", o.ak).toString("utf8");
+  const dir = stateDir(o.state);
+  const skey = await signerKey(dir, o.key);
+  let verified;
+  try {
+    verified = await verifyAttestation({ evidence, ak, nonce: o.nonce, reference: ref.data, node: o.node }, { nonces: new FileNonceBook(dir, systemClock), signerKey: skey, clock: systemClock });
+  } catch (e) {
+    if (e instanceof QuoteFormatError) throw new UserError(e.message.startsWith("nonce") ? `--${e.message}` : `--ak ${o.ak}: ${e.message}`);
+    throw e;
+  }
+  process.stdout.write(`${JSON.stringify({ ...verified.result, signedResult: verified.note }, null, 2)}\n`);
+  if (!verified.result.accepted) {
+    process.stderr.write(`meridian attest verify: refused: ${verified.result.reason}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export function register(program: Command): void {
+  const attest = program.command("attest").description("remote attestation of TPM 2.0 quotes (IETF RATS verifier): nonces, appraisal, signed results");
+  const stateHelp = "state directory (issued nonces, the verifier key); default $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest";
+  attest
+    .command("nonce")
+    .description("print a fresh verifier nonce (hex, for tpm2_quote -q) and remember it: single use, expiring")
+    .option("--state <dir>", stateHelp)
+    .option("--ttl <seconds>", "how long the nonce stays valid", numberArg("--ttl", 1, 86_400), 300)
+    .action(async (o: { state?: string; ttl: number }) => {
+      const { FileNonceBook } = await import("../../runtime/attest/index.js");
+      const { systemClock } = await import("../../runtime/common/clock.js");
+      process.stdout.write(`${new FileNonceBook(stateDir(o.state), systemClock).issue(o.ttl * 1000).nonce}\n`);
+    });
+  attest
+    .command("verify")
+    .description("appraise a tpm2_quote (signature, nonce, PCR digest, reference values, freshness); print the signed result; exit 0 only if accepted")
+    .requiredOption("--ak <file>", "the attestation key's public key (tpm2_readpublic -f pem)")
+    .requiredOption("--message <file>", "the quoted TPMS_ATTEST (tpm2_quote -m)")
+    .requiredOption("--signature <file>", "the signature (tpm2_quote -s; tss or plain format)")
+    .requiredOption("--pcrs <file>", "the PCR values (tpm2_quote -o, with -g sha256)")
+    .requiredOption("--nonce <hex>", "the nonce `meridian attest nonce` printed (given to tpm2_quote -q)")
+    .requiredOption("--reference <file>", 'reference PCR values, JSON {"sha256": {"0": "hex", …}}')
+    .option("--node <id>", "the attester's name, recorded in the result")
+    .option("--state <dir>", stateHelp)
+    .option("--key <file>", "the verifier's note signer key (default: <state>/verifier.key, made on first use)")
+    .action(verify);
+  attest
+    .command("key")
+    .description("print the verifier key relying parties check attestation results with")
+    .option("--state <dir>", stateHelp)
+    .option("--key <file>", "the verifier's note signer key (default: <state>/verifier.key)")
+    .action(async (o: { state?: string; key?: string }) => {
+      const { verifierKeyOf } = await import("../../runtime/prooflog/index.js");
+      process.stdout.write(`${verifierKeyOf(await signerKey(stateDir(o.state), o.key))}\n`);
+    });
+}

@@ -1,0 +1,10 @@
+/**
+ * runtime/attest: remote attestation with TPM 2.0 quotes in IETF RATS roles (RFC 9334). See README.md and
+ * docs/trust.md.
+ */
+export { parseAttest, parsePcrValues, parseSignature, QuoteFormatError, type Attest, type PcrValues, type QuoteSignature } from "./core/tpm.js";
+export { appraiseQuote, referenceSchema, type QuoteAppraisal, type QuoteEvidence, type ReferenceValues } from "./core/quote.js";
+export { NonceBook, type NonceStore, type NonceVerdict } from "./core/nonce.js";
+export { admit, openResult, type AdmitOptions, type AttestationResult } from "./core/result.js";
+export { FileNonceBook } from "./store/file.js";
+export { verifyAttestation, type Verified, type VerifyRequest } from "./verifier.js";

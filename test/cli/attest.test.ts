@@ -1,0 +1,153 @@
+// `meridian attest nonce|verify|key` against a real software TPM (swtpm + tpm2-tools, as an operator runs them):
+// a genuine quote with the verifier's nonce is accepted and tpm2_checkquote agrees; a replayed, unknown or
+// mismatched nonce, a wrong PCR value (reference or tampered values file) and a quote from another key are refused.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../cli.js";
+import { openResult, type AttestationResult } from "../../runtime/attest/index.js";
+import { createAk, quote, startSoftwareTpm, type QuoteFiles, type SoftwareTpm } from "../runtime/attest/swtpm.js";
+
+let tpm: SoftwareTpm;
+let rsa: { ctx: string; pem: string };
+let ecc: { ctx: string; pem: string };
+let state: string;
+let reference: string;
+const EVENT = createHash("sha256").update("meridian node image v1").digest("hex");
+// What the measured node must show: PCRs 0-2 untouched on swtpm (no firmware), PCR 16 = SHA-256(0³² ‖ event).
+const PCR16 = createHash("sha256")
+  .update(Buffer.concat([Buffer.alloc(32), Buffer.from(EVENT, "hex")]))
+  .digest("hex");
+const ZERO = "00".repeat(32);
+
+beforeAll(async () => {
+  tpm = await startSoftwareTpm();
+  rsa = createAk(tpm, "ak", "rsa");
+  ecc = createAk(tpm, "ak-ecc", "ecc");
+  tpm.tool("tpm2_pcrextend", [`16:sha256=${EVENT}`]);
+  state = join(tpm.dir, "verifier-state");
+  reference = join(tpm.dir, "reference.json");
+  writeFileSync(reference, JSON.stringify({ sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } }));
+}, 120_000);
+afterAll(() => tpm?.stop());
+
+function nonce(): string {
+  const r = runCli(["attest", "nonce", "--state", state]);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  return r.stdout.trim();
+}
+
+function verify(q: QuoteFiles, n: string, o: { ak?: string; reference?: string } = {}) {
+  const r = runCli([
+    "attest",
+    "verify",
+    "--ak",
+    o.ak ?? rsa.pem,
+    "--message",
+    q.message,
+    "--signature",
+    q.signature,
+    "--pcrs",
+    q.pcrs,
+    "--nonce",
+    n,
+    "--reference",
+    o.reference ?? reference,
+    "--state",
+    state,
+  ]);
+  const out = r.stdout ? (JSON.parse(r.stdout) as AttestationResult & { signedResult: string }) : undefined;
+  return { ...r, out };
+}
+
+const checkquote = (q: QuoteFiles, pem: string, n: string) => tpm.try("tpm2_checkquote", ["-u", pem, "-m", q.message, "-s", q.signature, "-f", q.pcrs, "-g", "sha256", "-q", n]).status;
+
+describe("meridian attest with swtpm", () => {
+  it("accepts a genuine quote with the verifier's nonce, signs the result, and tpm2_checkquote agrees", () => {
+    const n = nonce();
+    const q = quote(tpm, rsa.ctx, n, "genuine");
+    const r = verify(q, n);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.out).toMatchObject({ accepted: true, status: "affirming", nonce: n, signatureScheme: "rsassa-sha256", freshness: { ok: true } });
+    expect(r.out!.pcrs).toEqual({ sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } });
+    expect(r.out!.checks.every((c) => c.ok)).toBe(true);
+    expect(checkquote(q, rsa.pem, n)).toBe(0);
+    // The relying party verifies the signed result with the verifier key alone.
+    const vkey = runCli(["attest", "key", "--state", state]).stdout.trim();
+    expect(openResult(r.out!.signedResult, vkey)).toMatchObject({ accepted: true, nonce: n });
+    // Replayed: the same quote and nonce a second time.
+    const again = verify(q, n);
+    expect(again.status).toBe(1);
+    expect(again.out).toMatchObject({ accepted: false, status: "contraindicated", freshness: { ok: false } });
+    expect(again.stderr).toMatch(/refused: freshness: nonce [0-9a-f]+ was already used/);
+  });
+
+  it("accepts an ECDSA AK's quote and a plain-format signature", () => {
+    const n = nonce();
+    const q = quote(tpm, ecc.ctx, n, "ecc");
+    const r = verify(q, n, { ak: ecc.pem });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.out!.signatureScheme).toBe("ecdsa-sha256");
+    expect(checkquote(q, ecc.pem, n)).toBe(0);
+    const n2 = nonce();
+    const plain = quote(tpm, rsa.ctx, n2, "plain", ["-f", "plain"]);
+    const p = verify(plain, n2);
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.out!.signatureScheme).toBe("rsassa-sha256 (plain)");
+  });
+
+  it("refuses a nonce it never issued, and a quote over another nonce than the one presented", () => {
+    const forged = randomBytes(32).toString("hex");
+    const r = verify(quote(tpm, rsa.ctx, forged, "forged"), forged);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/freshness: nonce [0-9a-f]+ was not issued by this verifier/);
+    const [a, b] = [nonce(), nonce()];
+    const m = verify(quote(tpm, rsa.ctx, a, "mismatch"), b);
+    expect(m.status).toBe(1);
+    expect(m.stderr).toMatch(/refused: nonce: extraData [0-9a-f]+ is not the nonce/);
+  });
+
+  it("refuses a PCR value that differs from the reference", () => {
+    const n = nonce();
+    const q = quote(tpm, rsa.ctx, n, "wrong-ref");
+    const other = join(tpm.dir, "other-reference.json");
+    writeFileSync(other, JSON.stringify({ sha256: { "0": ZERO, "16": "ab".repeat(32) } }));
+    const r = verify(q, n, { reference: other });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/refused: reference: sha256 PCR 16 is [0-9a-f]{64}; the reference is (ab){32}/);
+    expect(checkquote(q, rsa.pem, n)).toBe(0); // the quote itself is genuine: only the platform state is wrong
+  });
+
+  it("refuses a tampered PCR values file, as tpm2_checkquote does", () => {
+    const n = nonce();
+    const q = quote(tpm, rsa.ctx, n, "tampered");
+    const bytes = readFileSync(q.pcrs);
+    const at = bytes.indexOf(Buffer.from(PCR16, "hex"));
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(q.pcrs, bytes);
+    const r = verify(q, n);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/refused: pcrDigest: the PCR values hash to/);
+    expect(checkquote(q, rsa.pem, n)).not.toBe(0);
+  });
+
+  it("refuses a quote signed by another key than the AK presented, as tpm2_checkquote does", () => {
+    const n = nonce();
+    const q = quote(tpm, ecc.ctx, n, "other-key");
+    const r = verify(q, n, { ak: rsa.pem });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/refused: signature: the ecdsa-sha256 signature does not verify with the attestation key/);
+    expect(checkquote(q, rsa.pem, n)).not.toBe(0);
+  });
+
+  it("names the input on a usage mistake (exit 2)", () => {
+    const q = { message: join(tpm.dir, "genuine.msg"), signature: join(tpm.dir, "genuine.sig"), pcrs: join(tpm.dir, "genuine.pcrs") };
+    expect(verify({ ...q, pcrs: join(tpm.dir, "missing.pcrs") }, nonce())).toMatchObject({ status: 2, stderr: expect.stringMatching(/--pcrs .*missing\.pcrs: no such file/) });
+    expect(verify(q, "not-hex")).toMatchObject({ status: 2, stderr: expect.stringMatching(/--nonce: got "not-hex"; expected hex/) });
+    writeFileSync(join(tpm.dir, "empty-ref.json"), JSON.stringify({ sha256: {} }));
+    expect(verify(q, nonce(), { reference: join(tpm.dir, "empty-ref.json") })).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reference .*names no PCR/) });
+  });
+});
