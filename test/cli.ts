@@ -31,8 +31,8 @@ const servers: ChildProcess[] = [];
  * line names its URL (the kit's `… at http://…`, or JSON with `"url"`), rejects with its stderr if it exits
  * first. `killServers()` (in afterAll) SIGKILLs every one still running.
  */
-export function serveCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+export function serveCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], env: env && { ...process.env, ...env } });
   servers.push(child);
   return new Promise((resolve, reject) => {
     let out = "";

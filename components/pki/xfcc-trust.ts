@@ -213,7 +213,7 @@ export function assertXfccTrustSound(inputs: XfccTrustInputs): void {
 
 /** The objects one region's plan renders, as the check reads them (the same builders the components call). */
 export function regionXfccTrustInputs(spec: EstateSpec, region: Region): XfccTrustInputs {
-  const ctx = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
+  const ctx = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs, requireEpoch: spec.time.gateway.requireEpoch };
   const gm = regionTimePlan(spec, region).grandmaster;
   return {
     trustDomain: spec.pki.trustDomain,

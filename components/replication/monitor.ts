@@ -74,7 +74,7 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
     readinessPath: "/healthz",
     resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "160Mi" } },
     // The kit's default HLC (runtime/kit/hlc.ts), as every runtime service propagates it.
-    env: hlcEnv(spec.time.maxOffsetMs),
+    env: hlcEnv(spec.time.maxOffsetMs, spec.time.gateway.requireEpoch),
     mounts: [
       ...writers.map((w) => ({ name: `login-${w}`, mountPath: `${SECRETS_DIR}/${w}`, volume: { secret: { secretName: secretName(w), defaultMode: 0o400 } } })),
       // Each copy's cloud CA bundle, named by sslrootcert in its URL.

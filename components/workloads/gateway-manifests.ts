@@ -137,7 +137,7 @@ export function healthAggregatorManifests(spec: EstateSpec, regionId: string): H
     readinessPath: "/readyz",
     resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "192Mi" } },
     // The kit's default HLC (runtime/kit/hlc.ts): x-meridian-hlc, its epoch and x-meridian-time at the edge.
-    env: hlcEnv(spec.time.maxOffsetMs),
+    env: hlcEnv(spec.time.maxOffsetMs, spec.time.gateway.requireEpoch),
     spreadOverZones: true,
   });
 }

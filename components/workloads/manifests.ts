@@ -18,6 +18,8 @@ export interface ManifestContext {
   trustDomain: string;
   /** The HLC max offset every service enforces on incoming timestamps (meridian:time.maxOffsetMs). */
   maxOffsetMs: number;
+  /** Whether services refuse HLC timestamps that name no epoch (meridian:time.gateway.requireEpoch). */
+  requireEpoch: boolean;
 }
 
 function labelsOf(w: WorkloadSpec, environment: string): Record<string, string> {
@@ -37,12 +39,13 @@ function configMapName(service: RuntimeService): string {
 }
 
 /** How every service propagates HLC timestamps and reaches the region's clock service. */
-export function hlcEnv(maxOffsetMs: number): { name: string; value: string }[] {
+export function hlcEnv(maxOffsetMs: number, requireEpoch: boolean): { name: string; value: string }[] {
   const clock = runtimeService("clock");
   return [
     { name: "MERIDIAN_HLC_HTTP_HEADER", value: HLC_HTTP_HEADER },
     { name: "MERIDIAN_HLC_GRPC_METADATA", value: HLC_GRPC_METADATA_KEY },
     { name: "MERIDIAN_HLC_MAX_OFFSET_MS", value: String(maxOffsetMs) },
+    { name: "MERIDIAN_HLC_REQUIRE_EPOCH", value: String(requireEpoch) },
     { name: "MERIDIAN_CLOCK_URL", value: `http://${serviceHost(clock)}:${clock.ports[0]!.port}` },
   ];
 }
@@ -104,7 +107,7 @@ function podTemplate(w: WorkloadSpec, ctx: ManifestContext) {
           name: w.service.name,
           image: w.image,
           args: w.args,
-          env: [...w.env, ...hlcEnv(ctx.maxOffsetMs)],
+          env: [...w.env, ...hlcEnv(ctx.maxOffsetMs, ctx.requireEpoch)],
           ports: w.service.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
           resources: w.resources,
           readinessProbe: probe(w.readiness, 2, 5),

@@ -64,7 +64,7 @@ export class RuntimeServices extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
+    const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs, requireEpoch: spec.time.gateway.requireEpoch };
     this.workloads = regionWorkloads(spec, id);
     for (const w of this.workloads) {
       const m = workloadManifests(w, ctx);

@@ -96,6 +96,11 @@ export const timeSchema = z
       .object({
         maxUncertaintyMs: positive.default(1000),
         resetMinLeadMs: positive.optional(),
+        /**
+         * Refuse HLC timestamps that name no epoch (every service: MERIDIAN_HLC_REQUIRE_EPOCH; the clock service's
+         * clock.json) rather than apply them under the max-offset check alone. Turn on once every caller sends epochs.
+         */
+        requireEpoch: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

@@ -88,6 +88,8 @@ export interface ClockRegionConfig {
   maxUncertaintyMs: number;
   /** HLC reset protocol: the smallest HLC lead over physical time a reset may undo. */
   resetMinLeadMs: number;
+  /** Refuse HLC timestamps that name no epoch. */
+  requireEpoch: boolean;
 }
 
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
@@ -107,6 +109,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     dataDir: `${STATE_DIR}/clock`,
     maxUncertaintyMs: t.gateway.maxUncertaintyMs,
     resetMinLeadMs: t.gateway.resetMinLeadMs ?? t.maxOffsetMs,
+    requireEpoch: t.gateway.requireEpoch,
   };
 }
 

@@ -10,6 +10,18 @@ import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 
 const HLC_MAX_OFFSET_ENV = "MERIDIAN_HLC_MAX_OFFSET_MS";
+const HLC_REQUIRE_EPOCH_ENV = "MERIDIAN_HLC_REQUIRE_EPOCH";
+
+/**
+ * MERIDIAN_HLC_REQUIRE_EPOCH=true (rendered from the stack's meridian:time.gateway.requireEpoch): HLC
+ * timestamps that name no epoch are refused rather than applied. Unset or false: accepted (compatibility).
+ */
+export function hlcRequireEpochFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env[HLC_REQUIRE_EPOCH_ENV];
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  throw new Error(`${HLC_REQUIRE_EPOCH_ENV}=${raw}: expected true or false`);
+}
 
 /** The max offset MERIDIAN_HLC_MAX_OFFSET_MS gives (undefined when unset); throws naming a bad value. */
 export function hlcMaxOffsetFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -22,7 +34,7 @@ export function hlcMaxOffsetFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
 
 export function hlcNodeFromEnv(env: NodeJS.ProcessEnv = process.env): ClockNode | undefined {
   const maxOffsetMs = hlcMaxOffsetFromEnv(env);
-  return maxOffsetMs === undefined ? undefined : new ClockNode({ clock: systemClock, maxOffsetMs });
+  return maxOffsetMs === undefined ? undefined : new ClockNode({ clock: systemClock, maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(env) });
 }
 
 /**
@@ -35,6 +47,6 @@ export function timeFromEnv(env: NodeJS.ProcessEnv = process.env): DefaultTime {
   return ({ clock, metrics }) => {
     const probe = hlcNodeFromEnv(env); // validates the variable, or undefined when unset
     if (probe === undefined) return undefined;
-    return hlcParts(new ClockNode({ clock, maxOffsetMs: probe.hlc.maxOffsetMicros / 1000, metrics: new TimeMetrics(metrics) }));
+    return hlcParts(new ClockNode({ clock, maxOffsetMs: probe.hlc.maxOffsetMicros / 1000, requireEpoch: probe.requireEpoch, metrics: new TimeMetrics(metrics) }));
   };
 }

@@ -44,6 +44,16 @@ export class HlcEpochError extends Error {
   }
 }
 
+/** An HLC timestamp that names no epoch, on a node that requires one (`requireEpoch`). */
+export class MissingHlcEpochError extends Error {
+  override name = "MissingHlcEpochError";
+}
+
+/** Throws MissingHlcEpochError when the node requires an epoch and a timestamp came without one. */
+export function requireEpochOf(node: ClockNode, epoch: number | null, what: string, where: string): void {
+  if (epoch === null && node.requireEpoch) throw new MissingHlcEpochError(`${what} names no HLC epoch, and this service requires one (MERIDIAN_HLC_REQUIRE_EPOCH): send ${where} with it`);
+}
+
 const EPOCH_TEXT = /^\d{1,9}$/;
 
 /** An epoch as a header or suffix carries it; throws TimestampParseError naming the input. */

@@ -20,7 +20,20 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, HttpError, installConsistencyTokens, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
-import { checkEpoch, EPOCH_HEADER, HlcEpochError, HlcResetRefusedError, parseEpoch, parseStamped, parseToken, formatToken, resetHlc, type ResetOptions } from "./epoch.js";
+import {
+  checkEpoch,
+  EPOCH_HEADER,
+  HlcEpochError,
+  HlcResetRefusedError,
+  MissingHlcEpochError,
+  parseEpoch,
+  parseStamped,
+  parseToken,
+  formatToken,
+  requireEpochOf,
+  resetHlc,
+  type ResetOptions,
+} from "./epoch.js";
 import {
   headerInterval,
   intoHlc,
@@ -57,6 +70,10 @@ function asHttp(node: ClockNode, e: unknown): never {
     node.metrics.gatewayRefused("out-of-bound");
     throw new HttpError(409, "timestamp outside the bound", e.message);
   }
+  if (e instanceof MissingHlcEpochError) {
+    node.metrics.gatewayRefused("no-epoch");
+    throw new HttpError(400, "hlc epoch required", e.message);
+  }
   if (e instanceof HlcEpochError) {
     node.metrics.gatewayRefused(e.kind === "reset" ? "reset" : "unknown-epoch");
     throw new HttpError(409, e.kind === "reset" ? "hlc reset" : "unknown hlc epoch", e.message);
@@ -83,6 +100,7 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
       if (stamped.epoch !== null && fromHeader !== null && stamped.epoch !== fromHeader)
         throw new TimestampParseError(`${HTTP_HEADER} names epoch ${stamped.epoch} but ${EPOCH_HEADER} says ${fromHeader}`);
       const epoch = stamped.epoch ?? fromHeader;
+      requireEpochOf(node, epoch, `${HTTP_HEADER} ${value.slice(0, 48)}`, `${EPOCH_HEADER} (or an @N suffix)`);
       // Checked before anything is applied: an older epoch's timestamp is never compared with ours.
       if (epoch !== null) checkEpoch(node, epoch, `${HTTP_HEADER} ${value.slice(0, 48)}`);
       node.receive(stamped.timestamp);

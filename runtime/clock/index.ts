@@ -10,7 +10,7 @@ export { ClockNode, type ClockNodeOptions, type ClockStatus, type ReferenceStatu
 export { TimeMetrics } from "./metrics.js";
 export { nats as natsHlc, type Carrier, type NatsRefusal } from "./propagation.js";
 export { httpHlc, hlcParts, type HttpHlcOptions } from "./http.js";
-export { hlcNodeFromEnv, timeFromEnv } from "./env.js";
+export { hlcNodeFromEnv, hlcRequireEpochFromEnv, timeFromEnv } from "./env.js";
 export { ntpQuery, type NtpMeasurement } from "./ntp/client.js";
 export { ChronySync, type TrackingReader } from "./chrony-sync.js";
 export { referenceSync, timeReferenceSchema, type TimeReference } from "./reference.js";

@@ -97,7 +97,7 @@ export class TimeMetrics {
     this.epoch.set(epoch);
   }
 
-  gatewayRefused(reason: "out-of-bound" | "reset" | "unknown-epoch" | "invalid"): void {
+  gatewayRefused(reason: "out-of-bound" | "reset" | "unknown-epoch" | "invalid" | "no-epoch"): void {
     this.gatewayRefusals.inc({ reason });
   }
 

@@ -28,6 +28,11 @@ export interface ClockNodeOptions {
    * `allowsStrong()` is false (ClockBound's "error bound too large"). Default: no bound.
    */
   maxEpsilonMs?: number;
+  /**
+   * Refuse HLC timestamps that name no epoch (HTTP header, NATS message) instead of applying them under the
+   * max-offset check alone: turn on once every caller sends epochs (MERIDIAN_HLC_REQUIRE_EPOCH, env.ts).
+   */
+  requireEpoch?: boolean;
   hlc?: Pick<HybridClockOptions, "forwardJumpCheck" | "toleratedForwardJumpMs" | "onFatal" | "upperBound" | "monotonic">;
 }
 
@@ -55,6 +60,7 @@ export class ClockNode {
   readonly skew: SkewMonitor;
   readonly metrics: TimeMetrics;
   readonly maxEpsilonMs: number | null;
+  readonly requireEpoch: boolean;
   private fault: string | null = null;
   private reference: ReferenceStatus | null = null;
   private epochState: EpochState = EPOCH_ZERO;
@@ -63,6 +69,7 @@ export class ClockNode {
     this.metrics = options.metrics ?? new TimeMetrics();
     if (options.maxEpsilonMs !== undefined && !(options.maxEpsilonMs > 0)) throw new RangeError(`maxEpsilonMs must be > 0, got ${options.maxEpsilonMs}`);
     this.maxEpsilonMs = options.maxEpsilonMs ?? null;
+    this.requireEpoch = options.requireEpoch ?? false;
     const metrics = this.metrics;
     const store = options.hlc?.upperBound?.store;
     this.hlc = new HybridClock({

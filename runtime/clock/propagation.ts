@@ -10,7 +10,7 @@
  * compared with ours, and the subscriber drops it (counted in meridian_hlc_message_refusals_total, logged).
  */
 import { HLC_GRPC_METADATA_KEY, HLC_HTTP_HEADER, HLC_NATS_EPOCH_HEADER, HLC_NATS_HEADER } from "../../model/time/hlc-wire.js";
-import { checkEpoch, HlcEpochError, parseEpoch } from "./epoch.js";
+import { checkEpoch, HlcEpochError, MissingHlcEpochError, parseEpoch, requireEpochOf } from "./epoch.js";
 import { UntrustworthyRemoteWallTimeError, type HybridClock } from "./hlc.js";
 import type { MessageRefusal } from "./metrics.js";
 import type { ClockNode } from "./node.js";
@@ -83,6 +83,7 @@ export interface NatsRefusal {
 const stderrWarn = (r: NatsRefusal) => process.stderr.write(`${JSON.stringify({ level: "warn", msg: "NATS message dropped: its HLC was refused", ...r })}\n`);
 
 function refusalOf(e: unknown): Pick<NatsRefusal, "reason" | "detail"> {
+  if (e instanceof MissingHlcEpochError) return { reason: "no-epoch", detail: e.message };
   if (e instanceof HlcEpochError) return { reason: e.kind === "reset" ? "reset" : "unknown-epoch", detail: e.message };
   if (e instanceof TimestampParseError) return { reason: "invalid", detail: e.message };
   if (e instanceof UntrustworthyRemoteWallTimeError) return { reason: "untrustworthy", detail: e.message };
@@ -101,7 +102,8 @@ export const nats = {
    * Forward the node's HLC to a message's timestamp; null when it carries none. The epoch is checked before
    * anything is applied: throws HlcEpochError (older or unknown epoch), TimestampParseError or
    * UntrustworthyRemoteWallTimeError, the clock unchanged. A timestamp without an epoch (a sender that
-   * predates epochs) is applied under the max-offset check alone.
+   * predates epochs) is applied under the max-offset check alone — or, on a node that requires epochs,
+   * refused (MissingHlcEpochError).
    */
   extract(headers: Carrier | undefined, node: ClockNode): Timestamp | null {
     const raw = headers ? first(headers.get(NATS_HEADER)) : null;
@@ -112,6 +114,7 @@ export const nats = {
       return null;
     }
     const t = parse(raw);
+    requireEpochOf(node, epoch, `${NATS_HEADER} ${raw.slice(0, 48)}`, NATS_EPOCH_HEADER);
     if (epoch !== null) checkEpoch(node, epoch, `${NATS_HEADER} ${raw.slice(0, 48)}`);
     node.receive(t);
     return t;

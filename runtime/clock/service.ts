@@ -26,6 +26,7 @@
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
 import { clockRoutes, DEFAULT_MAX_UNCERTAINTY_MS, hlcParts, resetRoute } from "./http.js";
+import { hlcRequireEpochFromEnv } from "./env.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 import { hostPort, referenceSync } from "./reference.js";
@@ -60,6 +61,8 @@ export const clockConfigSchema = z
     maxUncertaintyMs: z.number().positive().max(86_400_000).default(DEFAULT_MAX_UNCERTAINTY_MS),
     /** HLC reset protocol: the smallest lead over physical time a reset may undo; default maxOffsetMs. */
     resetMinLeadMs: z.number().positive().max(86_400_000).optional(),
+    /** Refuse HLC timestamps that name no epoch (default: MERIDIAN_HLC_REQUIRE_EPOCH, else accept them). */
+    requireEpoch: z.boolean().optional(),
   })
   .strict()
   .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] })
@@ -78,6 +81,7 @@ export const clockService = defineService({
     const node = new ClockNode({
       clock,
       maxOffsetMs: config.maxOffsetMs,
+      requireEpoch: config.requireEpoch ?? hlcRequireEpochFromEnv(),
       driftPpm: config.driftPpm,
       metrics: timeMetrics,
       // ε past the freeze threshold: the offset could be as large as the skew monitor freezes on.

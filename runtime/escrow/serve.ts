@@ -10,7 +10,7 @@
 import type { FastifyInstance } from "fastify";
 import { randomInt } from "node:crypto";
 import { z } from "zod";
-import { ClockNode, hlcParts, referenceSync, TimeMetrics } from "../clock/index.js";
+import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
 import { type Clock } from "../common/clock.js";
 import { defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
@@ -162,7 +162,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       let store: EscrowStore | undefined;
       try {
         store = extra.store ?? (await openEscrowStore(urls));
-        const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+        const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);

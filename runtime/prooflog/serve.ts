@@ -175,7 +175,7 @@ function defineLogService(extra: InProcess) {
       const fromEnv = extra.inProcess ? undefined : hlcNodeFromEnv();
       const maxOffsetMs = fromEnv ? fromEnv.hlc.maxOffsetMicros / 1000 : config.maxOffsetMs;
       // Always a node: its HLC is what the log's consistency tokens are made of (tokens.ts).
-      const node = extra.hlc ?? new ClockNode({ clock, maxOffsetMs: maxOffsetMs ?? DEFAULT_LOG_MAX_OFFSET_MS, metrics: new TimeMetrics(metrics) });
+      const node = extra.hlc ?? new ClockNode({ clock, maxOffsetMs: maxOffsetMs ?? DEFAULT_LOG_MAX_OFFSET_MS, requireEpoch: fromEnv?.requireEpoch ?? false, metrics: new TimeMetrics(metrics) });
       const reference = extra.timeReference ?? config.timeReference;
       const measured = reference ? node : undefined;
       if (config.witnessQuorum > witnesses.length) throw new ConfigFileError("(log config)", [`witnessQuorum: ${config.witnessQuorum} exceeds the ${witnesses.length} cosigning witnesses configured`]);

@@ -28,7 +28,18 @@
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { ClockNode, hlcParts, PostgresFollowerReads, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
+import {
+  ClockNode,
+  hlcParts,
+  hlcRequireEpochFromEnv,
+  PostgresFollowerReads,
+  referenceSync,
+  StalenessPolicy,
+  stalenessPolicySchema,
+  TimeMetrics,
+  timeReferenceSchema,
+  type Timestamp,
+} from "../clock/index.js";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";
@@ -115,7 +126,7 @@ export const quotaService = defineService({
   async start({ config, clock, log, metrics }) {
     const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
     // The service's clock node, measured against the config's reference like every service's (runtime/clock/reference.ts).
-    const node = new ClockNode({ clock, maxOffsetMs: config.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+    const node = new ClockNode({ clock, maxOffsetMs: config.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
     const hlc = node.hlc;
     const sync = config.timeReference ? referenceSync(node, config.timeReference, clock, (err) => log.warn({ err: err.message }, "time reference unreachable")) : null;
     let committed: QuotaState;

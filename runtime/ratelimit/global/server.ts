@@ -9,7 +9,7 @@
 import type { FastifyInstance } from "fastify";
 import { parse } from "yaml";
 import { z } from "zod";
-import { ClockNode, httpHlc, TimeMetrics } from "../../clock/index.js";
+import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
 import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
 import { GlobalAllocator, type ResourceConfig } from "./allocator.js";
@@ -120,7 +120,7 @@ export const allocatorService = defineService({
   async start({ config: c, clock, server, log, metrics }) {
     const allocator = new GlobalAllocator(resourceConfigs(c.resources));
     // One clock node for both faces, so a reset's epoch is refused alike over HTTP and NATS.
-    const node = c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, metrics: new TimeMetrics(metrics) });
+    const node = c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
     let nc: import("nats").NatsConnection | undefined;
     let natsState: true | string = true;
     const ready: Record<string, ReadinessCheck> = {};

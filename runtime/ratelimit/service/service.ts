@@ -9,7 +9,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { defineService, type Listener } from "../../kit/index.js";
-import { ClockNode, httpHlc, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
+import { ClockNode, hlcRequireEpochFromEnv, httpHlc, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
 import { CHARGE_POLICIES } from "../core/request.js";
 import { loadConfig, watchConfig } from "../config/load.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
@@ -159,7 +159,8 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
       // An in-process caller's node is measured by the caller; ours by the config's reference, with its
       // offset, skew state and ε on /metrics.
-      const hlc = extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, metrics: new TimeMetrics(registry) }));
+      const hlc =
+        extra.hlc ?? (c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(registry) }));
       const sync = extra.hlc || !hlc || !c.timeReference ? null : referenceSync(hlc, c.timeReference, clock, (err) => log.warn({ err: err.message }, "time reference unreachable"));
       const reload = () => {
         try {

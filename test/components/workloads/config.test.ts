@@ -142,6 +142,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
           MERIDIAN_HLC_HTTP_HEADER: HTTP_HEADER,
           MERIDIAN_HLC_GRPC_METADATA: GRPC_METADATA_KEY,
           MERIDIAN_HLC_MAX_OFFSET_MS: String(spec.time.maxOffsetMs),
+          MERIDIAN_HLC_REQUIRE_EPOCH: String(spec.time.gateway.requireEpoch),
           MERIDIAN_CLOCK_URL: "http://clock.meridian.svc.cluster.local:8080",
         });
       }

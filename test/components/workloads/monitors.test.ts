@@ -10,7 +10,7 @@ import { regionWorkloads } from "../../../model/workloads/spec.js";
 import { loadStack } from "../../../stacks/load.js";
 
 const spec = buildEstateSpec("prod", loadStack("prod"));
-const ctx = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs };
+const ctx = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs, requireEpoch: spec.time.gateway.requireEpoch };
 
 describe("runtime PodMonitors (prod)", () => {
   it("one per service and region, schema-valid, selecting the service's pods on the merged endpoint", () => {

@@ -212,9 +212,10 @@ describe("regionWorkloads", () => {
   it("the clock's gateway bound and HLC reset threshold reach clock.json from meridian:time.gateway", () => {
     const spec = prod();
     const rendered = (s: typeof spec) => clockConfigSchema.parse(serviceKeys(regionWorkloads(s, "aws-use1").find((w) => w.service.name === "clock")!.config["clock.json"]!));
-    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 1000, resetMinLeadMs: spec.time.maxOffsetMs });
-    spec.time.gateway = { maxUncertaintyMs: 2500, resetMinLeadMs: 4000 };
-    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 2500, resetMinLeadMs: 4000 });
+    // prod refuses epoch-less HLC timestamps (stacks/Pulumi.prod.yaml); the schema's default accepts them.
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 1000, resetMinLeadMs: spec.time.maxOffsetMs, requireEpoch: true });
+    spec.time.gateway = { maxUncertaintyMs: 2500, resetMinLeadMs: 4000, requireEpoch: false };
+    expect(rendered(spec)).toMatchObject({ maxUncertaintyMs: 2500, resetMinLeadMs: 4000, requireEpoch: false });
   });
 
   it("the schemas refuse a config that drifts from them (the check can fail)", () => {
