@@ -92,6 +92,8 @@ export class RegionEscrow {
   /** Units other regions transferred to this lease that the ledger has credited (the store's `received` may be ahead: in transit). */
   receivedSeen = 0;
   private pulling: Promise<void> | null = null;
+  /** A view refresh queued behind the slow path and not started yet: every request needing a fresh view joins it. */
+  private refreshQueued: Promise<unknown> | null = null;
   private waiters = 0;
   private slowPath: Promise<unknown> = Promise.resolve();
   private commitSeq = 0;
@@ -167,7 +169,7 @@ export class RegionEscrow {
    */
   async confirmSoldOut(qty: number): Promise<{ status: "sold-out"; detail: string; left: number } | null> {
     if (!this.soldOut(qty)) return null;
-    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.serial(() => this.acquire(0, false));
+    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.refreshView();
     return this.soldOut(qty);
   }
 
@@ -175,7 +177,7 @@ export class RegionEscrow {
     const fast = this.tryReserve(user, qty);
     if (fast) return { status: "reserved", reservation: fast };
     // Any answer but a reservation is given from a view of the store no older than a moment.
-    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.serial(() => this.acquire(0, false));
+    if (this.viewStale || this.o.clock.now() - this.viewAtMs >= VIEW_FRESH_MS) await this.refreshView();
     const dry = this.soldOut(qty);
     if (dry) return dry;
     const again = this.tryReserve(user, qty);
@@ -209,6 +211,21 @@ export class RegionEscrow {
       retryAfterMs: 1000,
       detail: `${this.unsold} units are not sold yet but none is free now: they are in open checkouts (they return if not bought in time) or on their way between regions`,
     };
+  }
+
+  /**
+   * A view of the store read after this call (a renewal with nothing wanted). Requests that find the view
+   * stale together share one read — one that has not started yet still reads after each of them arrived —
+   * instead of queueing one store round trip each on the slow path: a dry region under a retry storm
+   * (its peers' units locked in a dead region's lease until it lapses) would otherwise queue hundreds, and
+   * the tick that renews the lease, reclaims the dead lease and refills would wait behind them all.
+   */
+  private refreshView(): Promise<unknown> {
+    this.refreshQueued ??= this.serial(() => {
+      this.refreshQueued = null; // started: a request arriving from now on may need a later read
+      return this.acquire(0, false);
+    });
+    return this.refreshQueued;
   }
 
   /** The final answer when `qty` exceeds the units not yet sold anywhere (no I/O), else null. */
@@ -320,8 +337,10 @@ export class RegionEscrow {
 
   /** Compare the ledger with the store's count of this lease and correct drift; the store is the truth. */
   private reconcileWith(storeHeld: number, seq: number): void {
-    // A commit in flight may or may not have landed in the store yet: only compare at rest.
-    if (seq !== this.commitSeq || this.ledger.committing > 0 || this.pulling) return;
+    // A commit in flight may or may not have landed in the store yet: only compare at rest. (A pull queued
+    // behind this tick has not run — the slow path is serial — so it cannot have moved units: a dry region
+    // under steady retries always has one queued, and waiting for none would never correct drift there.)
+    if (seq !== this.commitSeq || this.ledger.committing > 0) return;
     const local = this.ledger.held;
     if (storeHeld === local) return;
     if (storeHeld > local) {

@@ -63,9 +63,13 @@ export class PostgresEscrowStore implements EscrowStore {
     const schema = o.schema ?? "meridian_escrow";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
-    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 16, connectionTimeoutMillis: 5_000 });
+    // At most 15 connections per region process: sales are group-committed (two batches in flight per
+    // region), so more buy nothing, and a server's max_connections (100 by default) is shared by every
+    // region process — at 27 each, two three-region sales on one server ran it out ("too many clients"),
+    // and a region whose renewals cannot connect loses its lease and voids every open checkout.
+    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000 });
     this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000 });
-    this.holds = new pg.Pool({ connectionString: o.url, max: 8, connectionTimeoutMillis: 5_000, options: "-c synchronous_commit=off" });
+    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, options: "-c synchronous_commit=off" });
     // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
     for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
   }

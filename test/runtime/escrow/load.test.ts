@@ -109,6 +109,12 @@ describe("escrow load test through HTTP", () => {
     }
     children.push(...nodes);
     const dead = new Set<number>();
+    // A failed request fails the buyer over only when its region's process is gone (the GSLB's health
+    // check): an overloaded live region may reset a keep-alive connection, and its buyers just retry.
+    const gone = (k: number): boolean => {
+      if (nodes[k]!.exitCode !== null || nodes[k]!.signalCode !== null) dead.add(k);
+      return dead.has(k);
+    };
     const admin = await as("ops", REGIONS[0], { admin: true });
     expect((await request(bases[0]!, "POST", `/v1/inventory/${sku}`, admin, { total: TOTAL })).status).toBe(201);
 
@@ -127,8 +133,9 @@ describe("escrow load test through HTTP", () => {
         let r: Reply;
         try {
           r = await request(base, "POST", `/v1/inventory/${sku}/reservations`, headers, { qty: 1 });
-        } catch {
-          dead.add(home);
+        } catch (err) {
+          seen.push(`${REGIONS[home]} reserve ${(err as Error).message}`);
+          if (!gone(home)) await sleep(50);
           continue;
         }
         seen.push(`${REGIONS[home]} reserve ${r.status} ${String(r.body["error"] ?? "")}`);
@@ -143,7 +150,7 @@ describe("escrow load test through HTTP", () => {
             try {
               done = await request(bases[at]!, "POST", `/v1/reservations/${id}/commit`, { ...auth, "x-region": REGIONS[at]! });
             } catch {
-              dead.add(at);
+              if (!gone(at)) await sleep(50);
               continue;
             }
             seen.push(`${REGIONS[at]} commit ${done.status} ${String(done.body["error"] ?? "")}`);
@@ -188,7 +195,7 @@ describe("escrow load test through HTTP", () => {
     const inv = await request(bases[0]!, "GET", `/v1/inventory/${sku}`, {});
     expect(inv.body).toMatchObject({ total: TOTAL, sold: TOTAL, available: 0 });
     // Every region took part (the killed one too), and the survivors sold its share after it died.
-    expect(reservedIn.size).toBe(3);
+    expect([...reservedIn].sort()).toEqual(REGIONS);
     // Every acknowledged sale replays as a duplicate, to its buyer only, from a surviving region.
     const sample = [...bought].filter((_, k) => k % 40 === 0);
     for (const [id, user] of sample) {
