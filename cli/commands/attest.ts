@@ -1,5 +1,5 @@
 /**
- * `meridian attest nonce|verify|key`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
+ * `meridian attest nonce|verify|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
  * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`). `nonce` and `verify` share a state
  * directory (--state, else $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest) holding the issued
  * nonces and the verifier's signing key. `verify` exits 0 only when the quote is accepted, 1 when it is refused
@@ -89,6 +89,25 @@ async function verify(o: VerifyOptions): Promise<void> {
   }
 }
 
+interface ServeOptions {
+  config: string;
+  port?: number;
+  host?: string;
+  log?: string;
+  key?: string;
+}
+
+async function serve(o: ServeOptions): Promise<void> {
+  if (o.log && !/^https?:\/\//.test(o.log)) throw new UserError(`--log: got "${o.log}"; expected the proof log's base URL, e.g. http://127.0.0.1:7300`);
+  const { runService } = await import("../../runtime/kit/index.js");
+  const { attestService } = await import("../../runtime/attest/index.js");
+  await runService(attestService, {
+    command: "meridian attest serve",
+    configFile: o.config,
+    overrides: { server: { port: o.port, host: o.host }, log: o.log, key: o.key },
+  });
+}
+
 export function register(program: Command): void {
   const attest = program.command("attest").description("remote attestation of TPM 2.0 quotes (IETF RATS verifier): nonces, appraisal, signed results");
   const stateHelp = "state directory (issued nonces, the verifier key); default $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest";
@@ -124,4 +143,13 @@ export function register(program: Command): void {
       const { verifierKeyOf } = await import("../../runtime/prooflog/index.js");
       process.stdout.write(`${verifierKeyOf(await signerKey(stateDir(o.state), o.key))}\n`);
     });
+  attest
+    .command("serve")
+    .description("serve the attestation verifier over HTTP (nonce, verify, latest result per node), logging results in the proof log")
+    .requiredOption("--config <file>", "the verifier's config: key, nodes (endorsed AK + reference values per node), log")
+    .option("--port <port>", "listen port (0 = ephemeral)", numberArg("--port", 0, 65535, true))
+    .option("--host <host>", "listen address")
+    .option("--log <url>", "the proof log's base URL: append every result")
+    .option("--key <file>", "the verifier's note signer key (overrides the config's key)")
+    .action(serve);
 }

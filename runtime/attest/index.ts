@@ -8,3 +8,5 @@ export { NonceBook, type NonceStore, type NonceVerdict } from "./core/nonce.js";
 export { admit, openResult, type AdmitOptions, type AttestationResult } from "./core/result.js";
 export { FileNonceBook } from "./store/file.js";
 export { verifyAttestation, type Verified, type VerifyRequest } from "./verifier.js";
+export { attestService, type LogInclusion } from "./service.js";
+export { attestationAdmission, type AttestationAdmissionOptions } from "./admission.js";

@@ -5,7 +5,7 @@
  */
 export { SpiffeIdError, parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
 export { svidSpiffeId } from "./svid.js";
-export { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "./local-ca.js";
+export { createLocalTrustDomain, SvidAdmissionError, type LocalTrustDomain, type Svid, type SvidAdmission } from "./local-ca.js";
 export {
   allowIds,
   allowTrustDomain,

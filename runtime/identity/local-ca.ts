@@ -42,8 +42,24 @@ const serial = () =>
     .toString("hex")
     .replace(/^[89a-f]/, "1");
 
+/**
+ * A condition on issuance, checked before every SVID is signed (e.g. a fresh, accepted attestation result for the
+ * node: runtime/attest's `attestationAdmission`): true, or why the workload gets no SVID.
+ */
+export type SvidAdmission = (id: SpiffeId) => true | string | Promise<true | string>;
+
+export class SvidAdmissionError extends Error {
+  override name = "SvidAdmissionError";
+  constructor(
+    readonly id: string,
+    readonly reason: string,
+  ) {
+    super(`no SVID for ${id}: ${reason}`);
+  }
+}
+
 /** Mint a trust domain CA valid for `caTtlSeconds` from the clock's now (backdated a minute for skew). */
-export async function createLocalTrustDomain(trustDomain: string, clock: Clock, caTtlSeconds = 86400): Promise<LocalTrustDomain> {
+export async function createLocalTrustDomain(trustDomain: string, clock: Clock, caTtlSeconds = 86400, issuance: { admit?: SvidAdmission } = {}): Promise<LocalTrustDomain> {
   const td = parseSpiffeId(`spiffe://${trustDomain}`);
   const now = clock.now();
   const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as KeyPair;
@@ -70,6 +86,10 @@ export async function createLocalTrustDomain(trustDomain: string, clock: Clock, 
       const id = parseSpiffeId(text);
       if (id.trustDomain !== td.trustDomain) throw new Error(`${id.uri} is not in trust domain ${td.trustDomain}`);
       if (id.path === "") throw new Error("an X.509-SVID for a workload needs a path; the bare trust domain ID is reserved");
+      if (issuance.admit) {
+        const admitted = await issuance.admit(id);
+        if (admitted !== true) throw new SvidAdmissionError(id.uri, admitted);
+      }
       const issuedAt = clock.now();
       const notAfter = new Date(issuedAt + (options.ttlSeconds ?? 3600) * 1000);
       const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as KeyPair;

@@ -2,7 +2,7 @@
 // one line naming the store and exit 1 — promptly, never a stack trace, a retry storm or a hang.
 import { spawn } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,13 @@ writeFileSync(join(dir, "replication.json"), JSON.stringify({ region: "r1", copi
 writeFileSync(join(dir, "allocator.yaml"), "resources:\n  - { id: checkout, capacity: 100 }\n");
 writeFileSync(join(dir, "policy.txt"), `log ${logKey.verifierKey}\nquorum none\n`);
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
+writeFileSync(
+  join(dir, "attest.json"),
+  JSON.stringify({
+    key: generateKey("meridian.test/attest").signerKey,
+    nodes: { n1: { ak: readFileSync(new URL("../testdata/attest/ak.pem", import.meta.url), "utf8"), reference: { sha256: { "16": "00".repeat(32) } } } },
+  }),
+);
 
 interface Exit {
   code: number | null;
@@ -147,6 +154,11 @@ const takenPort: Row[] = [
     command: "log monitor",
     args: () => ["log", "monitor", "--log", "http://127.0.0.1:9/", "--policy", join(dir, "policy.txt"), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian log monitor: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "attest serve",
+    args: () => ["attest", "serve", "--config", join(dir, "attest.json"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian attest serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
 ];
 

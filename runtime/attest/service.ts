@@ -1,0 +1,152 @@
+/**
+ * The attestation verifier as a kit service (`meridian attest serve`), in IETF RATS roles: attesters (nodes)
+ * ask for a nonce, quote with their TPM and post the evidence; the verifier appraises it against the AK the
+ * operator endorsed for that node (`nodes.<id>.ak`) and the node's reference values, signs the result, and
+ * appends it to the proof log when `log` is set. Relying parties (SVID issuance) read the latest signed result
+ * per node and decide with `admit`.
+ *
+ *   POST /v1/attest/nonce            → {nonce, expiresAt}
+ *   POST /v1/attest/verify {node, nonce, message, signature, pcrs (base64 of the tpm2_quote -m/-s/-o files)}
+ *                                    → 200 {result, note, log?} accepted; 403 {error, detail, result, note, log?} refused
+ *   GET  /v1/attest/results/:node    → the latest signed result (text/plain note), 404 if none
+ *   GET  /v1/attest/key              → {verifierKey}: what relying parties verify results with
+ *
+ * Nonces live in memory (a restart forgets them, so quotes for nonces issued before it are refused as unknown).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
+import { LogClient, verifierKeyOf } from "../prooflog/index.js";
+import { NonceBook } from "./core/nonce.js";
+import { attestationKey, referenceSchema } from "./core/quote.js";
+import { QuoteFormatError } from "./core/tpm.js";
+import { verifyAttestation } from "./verifier.js";
+import type { Clock } from "../common/clock.js";
+
+const attestConfigSchema = z
+  .object({
+    /** The verifier's note signer key (`meridian note keygen`), a file path or the key text. */
+    key: z.string().min(1),
+    nonceTtlSeconds: z.number().positive().max(86_400).default(300),
+    /** The proof log's base URL (`meridian log serve`): every result is appended there. */
+    log: z
+      .string()
+      .regex(/^https?:\/\//, "an http(s) URL")
+      .optional(),
+    /** How long to wait for a checkpoint that includes the result before answering with its index only. */
+    logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
+    /** Endorsed attesters: node ID → its AK (PEM, `tpm2_readpublic -f pem`) and reference values. */
+    nodes: z.record(z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/), z.object({ ak: z.string().min(1), reference: referenceSchema }).strict()),
+  })
+  .strict();
+
+/** A key file's first non-empty line (`meridian note keygen > FILE` writes the signer key first), or the key text. */
+function keyText(value: string): string {
+  const text = existsSync(value) ? readFileSync(value, "utf8") : value;
+  return (text.split("\n").find((l) => l.trim() !== "") ?? "").trim();
+}
+
+const b64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64")
+  .max(16_384);
+const verifyBody = z.object({ node: z.string().min(1).max(200), nonce: z.string().max(130), message: b64, signature: b64, pcrs: b64 }).strict();
+
+export interface LogInclusion {
+  index: number;
+  /** The log's signed checkpoint that includes the entry, and the RFC 6962 inclusion proof (base64 hashes). */
+  checkpoint?: string;
+  inclusionProof?: string[];
+}
+
+async function logResult(client: LogClient, note: string, waitMs: number, clock: Clock): Promise<LogInclusion> {
+  const { index } = await client.add(Buffer.from(note));
+  const deadline = clock.now() + waitMs;
+  for (;;) {
+    const checkpoint = await client.checkpoint();
+    const size = Number(checkpoint.split("\n")[1]);
+    if (size > index) return { index, checkpoint, inclusionProof: (await client.inclusionProof(index, size)).map((h) => h.toString("base64")) };
+    if (clock.now() >= deadline) return { index };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const attestService = defineService({
+  name: "attest",
+  config: attestConfigSchema,
+  start({ config, clock, log }) {
+    let signerKey: string, verifierKey: string;
+    try {
+      signerKey = keyText(config.key);
+      verifierKey = verifierKeyOf(signerKey);
+    } catch (e) {
+      throw new ConfigFileError("(attest config)", [`key: ${(e as Error).message}`]);
+    }
+    for (const [id, n] of Object.entries(config.nodes)) {
+      try {
+        attestationKey(n.ak);
+      } catch (e) {
+        throw new ConfigFileError("(attest config)", [`nodes.${id}.ak: ${(e as Error).message}`]);
+      }
+    }
+    const nonces = new NonceBook(clock);
+    const client = config.log ? new LogClient(config.log) : undefined;
+    const latest = new Map<string, string>();
+    return {
+      nonces,
+      verifierKey,
+      routes(app) {
+        app.post("/v1/attest/nonce", { config: { auth: "public" } }, async () => {
+          try {
+            const { nonce, expiresAt } = nonces.issue(config.nonceTtlSeconds * 1000);
+            return { nonce, expiresAt: new Date(expiresAt).toISOString() };
+          } catch (e) {
+            throw new HttpError(503, "too many outstanding nonces", (e as Error).message);
+          }
+        });
+        app.get("/v1/attest/key", { config: { auth: "public" } }, async () => ({ verifierKey }));
+        app.get("/v1/attest/results/:node", { config: { auth: "public" } }, async (req, reply) => {
+          const { node } = parseInput(z.object({ node: z.string().max(200) }), req.params, "path");
+          const note = latest.get(node);
+          if (!note) throw new HttpError(404, "no attestation result", `node ${node} has not been attested`);
+          return reply.header("content-type", "text/plain; charset=utf-8").send(note);
+        });
+        app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
+          const body = parseInput(verifyBody, req.body, "body");
+          const node = config.nodes[body.node];
+          if (!node) throw new HttpError(404, "unknown node", `node ${body.node} has no endorsed AK in this verifier's config`);
+          let verified;
+          try {
+            verified = await verifyAttestation(
+              {
+                evidence: { message: Buffer.from(body.message, "base64"), signature: Buffer.from(body.signature, "base64"), pcrs: Buffer.from(body.pcrs, "base64") },
+                ak: node.ak,
+                nonce: body.nonce,
+                reference: node.reference,
+                node: body.node,
+              },
+              { nonces, signerKey, clock },
+            );
+          } catch (e) {
+            if (e instanceof QuoteFormatError) throw new HttpError(400, "malformed evidence", e.message);
+            throw e;
+          }
+          latest.set(body.node, verified.note);
+          let inclusion: LogInclusion | undefined;
+          if (client) {
+            try {
+              inclusion = await logResult(client, verified.note, config.logInclusionWaitMs, clock);
+            } catch (e) {
+              // The result is signed but not logged: say so rather than hand out an unlogged acceptance.
+              log.error({ err: e }, "cannot append the attestation result to the proof log");
+              throw new HttpError(503, "proof log unavailable", "the attestation result could not be logged; retry with a new nonce");
+            }
+          }
+          const payload = { result: verified.result, note: verified.note, ...(inclusion ? { log: inclusion } : {}) };
+          if (verified.result.accepted) return payload;
+          return reply.code(403).send({ error: "attestation refused", detail: verified.result.reason, ...payload });
+        });
+      },
+    };
+  },
+});
