@@ -1,0 +1,57 @@
+/**
+ * The JSON forms of a dealing for `meridian tbls`: group.json (t, n, the Feldman commitments, the group key — all
+ * public) and share-<i>.json (one participant's secret share), with zod at the boundary. Bytes are lower-case hex.
+ */
+import { z } from "zod";
+import { existsSync, readFileSync } from "node:fs";
+import { ThresholdError, type Dealing, type PartialSignature, type Share } from "./threshold.js";
+
+const hexBytes = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len * 2}}$`), `expected ${len} bytes as ${len * 2} lower-case hex digits`);
+const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const fromHex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
+
+const GroupJson = z
+  .object({ scheme: z.literal("meridian-tbls/v1"), t: z.number().int().min(1), n: z.number().int().min(1), groupPublicKey: hexBytes(96), commitments: z.array(hexBytes(96)).min(1) })
+  .strict()
+  .refine((g) => g.commitments.length === g.t && g.commitments[0] === g.groupPublicKey && g.t <= g.n, "expected t commitments, the first being the group key, and t ≤ n");
+const ShareJson = z.object({ scheme: z.literal("meridian-tbls/v1"), index: z.number().int().min(1), secretKey: hexBytes(32) }).strict();
+const PartialJson = z.object({ index: z.number().int().min(1), signature: hexBytes(48) }).strict();
+
+export interface Group {
+  t: number;
+  n: number;
+  commitments: Uint8Array[];
+  groupPublicKey: Uint8Array;
+}
+
+export const groupJson = (d: Dealing) => ({ scheme: "meridian-tbls/v1", t: d.t, n: d.n, groupPublicKey: toHex(d.commitments[0]!), commitments: d.commitments.map(toHex) });
+export const shareJson = (s: Share) => ({ scheme: "meridian-tbls/v1", index: s.index, secretKey: toHex(s.secretKey) });
+export const partialJson = (p: PartialSignature) => ({ index: p.index, signature: toHex(p.signature) });
+
+function readJson<T>(file: string, what: string, schema: z.ZodType<T>): T {
+  if (!existsSync(file)) throw new ThresholdError(`${file}: no such file (expected ${what})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ThresholdError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new ThresholdError(`${file}: not ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+export function readGroup(file: string): Group {
+  const g = readJson(file, "a group.json from `meridian tbls deal`", GroupJson);
+  return { t: g.t, n: g.n, commitments: g.commitments.map(fromHex), groupPublicKey: fromHex(g.groupPublicKey) };
+}
+
+export function readShare(file: string): Share {
+  const s = readJson(file, "a share file from `meridian tbls deal`", ShareJson);
+  return { index: s.index, secretKey: fromHex(s.secretKey) };
+}
+
+export function readPartial(file: string): PartialSignature {
+  const p = readJson(file, "a partial signature from `meridian tbls sign`", PartialJson);
+  return { index: p.index, signature: fromHex(p.signature) };
+}

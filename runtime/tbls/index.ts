@@ -1,0 +1,17 @@
+/** The public API of runtime/tbls ((t, n) threshold BLS signatures): other packages import from here only. */
+export {
+  combine,
+  deal,
+  groupPublicKey,
+  interpolate,
+  partialSign,
+  publicKeyShare,
+  ThresholdError,
+  verifyGroupSignature,
+  verifyPartial,
+  verifyShare,
+  type Dealing,
+  type PartialSignature,
+  type Share,
+} from "./threshold.js";
+export { groupJson, partialJson, readGroup, readPartial, readShare, shareJson, type Group } from "./files.js";
