@@ -24,6 +24,7 @@
  * persisted bound is far ahead.
  */
 import type { Clock } from "../common/clock.js";
+import { DirectoryLockedError, lockDirectory } from "../common/dir-lock.js";
 import type { ClockNode } from "./node.js";
 import { format, microsFromMs, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
 import { FileUpperBound, type EpochState, type ResetRecord } from "./upper-bound.js";
@@ -161,6 +162,28 @@ export function resetHlc(node: ClockNode, o: ResetOptions & { clock: Clock; reas
  */
 export function resetDataDir(dir: string, clock: Clock, reason: string): { file: string; previous: { epoch: number; upperBoundMicros: number | null }; reset: ResetRecord } {
   const store = new FileUpperBound(dir);
+  const lock = lockForReset(dir);
+  try {
+    return resetLocked(store, clock, reason);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The lock a clock service holds on its dataDir while it runs (runtime/common/dir-lock.ts). */
+export const DATA_DIR_LOCK = "clock.lock";
+
+/** The dataDir's lock for an offline reset; HlcResetRefusedError naming the clock service that holds it. */
+function lockForReset(dir: string): { release(): void } {
+  try {
+    return lockDirectory(dir, DATA_DIR_LOCK, "a running clock service");
+  } catch (e) {
+    if (!(e instanceof DirectoryLockedError)) throw e;
+    throw new HlcResetRefusedError(`refusing to reset: ${e.message}; stop it first, or reset the running service with POST /v1/time/reset`);
+  }
+}
+
+function resetLocked(store: FileUpperBound, clock: Clock, reason: string): { file: string; previous: { epoch: number; upperBoundMicros: number | null }; reset: ResetRecord } {
   const state = store.read();
   if (state.kind === "unreadable")
     throw new HlcResetRefusedError(`${store.path} is unreadable (${state.reason}): its epoch is unknown, so the next one cannot be chosen; restore it or remove it (epoch 0)`);

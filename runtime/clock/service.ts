@@ -26,7 +26,9 @@
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
 import { clockRoutes, DEFAULT_MAX_UNCERTAINTY_MS, hlcParts, resetRoute } from "./http.js";
+import { DirectoryLockedError, lockDirectory, type DirectoryLock } from "../common/dir-lock.js";
 import { hlcRequireEpochFromEnv } from "./env.js";
+import { DATA_DIR_LOCK } from "./epoch.js";
 import { TimeMetrics } from "./metrics.js";
 import { ClockNode } from "./node.js";
 import { hostPort, referenceSync } from "./reference.js";
@@ -73,81 +75,95 @@ export const clockService = defineService({
   config: clockConfigSchema,
   async start({ config, clock, metrics, log }) {
     const store = config.dataDir === undefined ? null : new FileUpperBound(config.dataDir);
-    const state: PersistedBound = store?.read() ?? { kind: "none" };
-    const startedAt = clock.now();
-    const wait = startupWait(state, microsFromMs(startedAt), config.maxOffsetMs, config.upperBoundIntervalMs, store?.path ?? "(no dataDir)");
-    let jumped = false;
-    const timeMetrics = new TimeMetrics(metrics);
-    const node = new ClockNode({
-      clock,
-      maxOffsetMs: config.maxOffsetMs,
-      requireEpoch: config.requireEpoch ?? hlcRequireEpochFromEnv(),
-      driftPpm: config.driftPpm,
-      metrics: timeMetrics,
-      // ε past the freeze threshold: the offset could be as large as the skew monitor freezes on.
-      maxEpsilonMs: config.maxEpsilonMs ?? config.maxOffsetMs * (config.freezeFraction ?? 0.8),
-      hlc: {
-        forwardJumpCheck: config.forwardJumpCheck,
-        monotonic: () => performance.now(),
-        toleratedForwardJumpMs: config.toleratedForwardJumpMs,
-        // CockroachDB exits here; a service keeps answering (health, metrics) but leaves the Service.
-        onFatal: (e) => {
-          if (!jumped) log.error({ err: e }, "forward clock jump: out of service until restarted");
-          jumped = true;
-          node.failStrong(`forward clock jump of ${(e.jumpMicros / 1000).toFixed(0)} ms (tolerance ${e.toleratedMicros / 1000} ms): restart once the clock is right`);
+    // One process per dataDir: a second service, or `meridian time reset`, would overwrite its epoch and bound.
+    let lock: DirectoryLock | null;
+    try {
+      lock = store === null ? null : lockDirectory(store.dir, DATA_DIR_LOCK, "another clock service");
+    } catch (e) {
+      if (e instanceof DirectoryLockedError) throw new Error(`refusing to start: ${e.message}`, { cause: e });
+      throw e;
+    }
+    try {
+      const state: PersistedBound = store?.read() ?? { kind: "none" };
+      const startedAt = clock.now();
+      const wait = startupWait(state, microsFromMs(startedAt), config.maxOffsetMs, config.upperBoundIntervalMs, store?.path ?? "(no dataDir)");
+      let jumped = false;
+      const timeMetrics = new TimeMetrics(metrics);
+      const node = new ClockNode({
+        clock,
+        maxOffsetMs: config.maxOffsetMs,
+        requireEpoch: config.requireEpoch ?? hlcRequireEpochFromEnv(),
+        driftPpm: config.driftPpm,
+        metrics: timeMetrics,
+        // ε past the freeze threshold: the offset could be as large as the skew monitor freezes on.
+        maxEpsilonMs: config.maxEpsilonMs ?? config.maxOffsetMs * (config.freezeFraction ?? 0.8),
+        hlc: {
+          forwardJumpCheck: config.forwardJumpCheck,
+          monotonic: () => performance.now(),
+          toleratedForwardJumpMs: config.toleratedForwardJumpMs,
+          // CockroachDB exits here; a service keeps answering (health, metrics) but leaves the Service.
+          onFatal: (e) => {
+            if (!jumped) log.error({ err: e }, "forward clock jump: out of service until restarted");
+            jumped = true;
+            node.failStrong(`forward clock jump of ${(e.jumpMicros / 1000).toFixed(0)} ms (tolerance ${e.toleratedMicros / 1000} ms): restart once the clock is right`);
+          },
+          upperBound: store === null ? undefined : { store, leadMs: config.upperBoundIntervalMs },
         },
-        upperBound: store === null ? undefined : { store, leadMs: config.upperBoundIntervalMs },
-      },
-      skew: {
-        degradeFraction: config.degradeFraction,
-        freezeFraction: config.freezeFraction,
-        recoveryHoldMs: config.recoveryHoldSeconds === undefined ? undefined : config.recoveryHoldSeconds * 1000,
-      },
-    });
-    // The epoch the last run ended in (written with the bound): clients are told it from the first response.
-    node.setEpoch(state.kind === "bound" && state.epoch ? state.epoch : node.epoch);
-    // Nothing is served before the clock has passed every timestamp a previous run may have issued.
-    await waitPast(clock, wait.untilMicros);
-    const waitedMs = clock.now() - startedAt;
-    timeMetrics.startupWaited(waitedMs);
-    node.hlc.refreshUpperBound();
-    const sync = referenceSync(node, config, clock, (err) => log.warn({ err }, "time reference unreachable"));
-    const timers: NodeJS.Timeout[] = [];
-    const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms).unref());
-    return {
-      node,
-      startup: { ...wait, waitedMs },
-      routes: (app) => {
-        clockRoutes(app, node, { maxUncertaintyMs: config.maxUncertaintyMs });
-        resetRoute(app, node, {
-          store,
-          clock,
-          minLeadMs: config.resetMinLeadMs ?? config.maxOffsetMs,
-          referenced: config.grandmaster !== undefined || config.chrony !== undefined,
-          onReset: (r) => log.warn({ epoch: r.epoch, reason: r.reason, steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000 }, "HLC reset: new epoch"),
-        });
-      },
-      ...hlcParts(node, { maxUncertaintyMs: config.maxUncertaintyMs }),
-      // Not ready while strong operations would be refused: frozen skew, ε beyond its bound, a clock jump.
-      ready: { clock: () => node.strongRefusal() ?? true },
-      started: () => {
-        log.info({ waitedMs: Math.round(waitedMs), reason: wait.reason, upperBound: store?.path ?? null }, "HLC start-up wait over");
-        const refresh = () => {
-          try {
-            node.hlc.refreshUpperBound();
-          } catch (e) {
-            // now() persists before issuing beyond the bound, so a failed refresh only moves the write there.
-            log.error({ err: e }, "persisting the HLC upper bound failed");
-          }
-        };
-        if (store !== null) every(Math.max(5, config.upperBoundIntervalMs / 2), refresh);
-        if (config.forwardJumpCheck) every(Math.max(5, node.hlc.toleratedForwardJumpMicros / 4000), () => node.hlc.tick());
-        sync?.start();
-      },
-      close: async () => {
-        sync?.stop();
-        for (const t of timers) clearInterval(t);
-      },
-    };
+        skew: {
+          degradeFraction: config.degradeFraction,
+          freezeFraction: config.freezeFraction,
+          recoveryHoldMs: config.recoveryHoldSeconds === undefined ? undefined : config.recoveryHoldSeconds * 1000,
+        },
+      });
+      // The epoch the last run ended in (written with the bound): clients are told it from the first response.
+      node.setEpoch(state.kind === "bound" && state.epoch ? state.epoch : node.epoch);
+      // Nothing is served before the clock has passed every timestamp a previous run may have issued.
+      await waitPast(clock, wait.untilMicros);
+      const waitedMs = clock.now() - startedAt;
+      timeMetrics.startupWaited(waitedMs);
+      node.hlc.refreshUpperBound();
+      const sync = referenceSync(node, config, clock, (err) => log.warn({ err }, "time reference unreachable"));
+      const timers: NodeJS.Timeout[] = [];
+      const every = (ms: number, fn: () => void) => timers.push(setInterval(fn, ms).unref());
+      return {
+        node,
+        startup: { ...wait, waitedMs },
+        routes: (app) => {
+          clockRoutes(app, node, { maxUncertaintyMs: config.maxUncertaintyMs });
+          resetRoute(app, node, {
+            store,
+            clock,
+            minLeadMs: config.resetMinLeadMs ?? config.maxOffsetMs,
+            referenced: config.grandmaster !== undefined || config.chrony !== undefined,
+            onReset: (r) => log.warn({ epoch: r.epoch, reason: r.reason, steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000 }, "HLC reset: new epoch"),
+          });
+        },
+        ...hlcParts(node, { maxUncertaintyMs: config.maxUncertaintyMs }),
+        // Not ready while strong operations would be refused: frozen skew, ε beyond its bound, a clock jump.
+        ready: { clock: () => node.strongRefusal() ?? true },
+        started: () => {
+          log.info({ waitedMs: Math.round(waitedMs), reason: wait.reason, upperBound: store?.path ?? null }, "HLC start-up wait over");
+          const refresh = () => {
+            try {
+              node.hlc.refreshUpperBound();
+            } catch (e) {
+              // now() persists before issuing beyond the bound, so a failed refresh only moves the write there.
+              log.error({ err: e }, "persisting the HLC upper bound failed");
+            }
+          };
+          if (store !== null) every(Math.max(5, config.upperBoundIntervalMs / 2), refresh);
+          if (config.forwardJumpCheck) every(Math.max(5, node.hlc.toleratedForwardJumpMicros / 4000), () => node.hlc.tick());
+          sync?.start();
+        },
+        close: async () => {
+          sync?.stop();
+          for (const t of timers) clearInterval(t);
+          lock?.release();
+        },
+      };
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
   },
 });
