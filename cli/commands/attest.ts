@@ -1,7 +1,7 @@
 /**
- * `meridian attest nonce|verify|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
+ * `meridian attest nonce|verify|reference|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
  * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`). `nonce` and `verify` share a state
- * directory (--state, else $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest) holding the issued
+ * directory (--state, else $MERIDIAN_ATTEST_STATE, else $XDG_STATE_HOME/meridian/attest, ~/.local/state by default) holding the issued
  * nonces and the verifier's signing key. `verify` exits 0 only when the quote is accepted, 1 when it is refused
  * (the reason on stderr, the signed result on stdout), 2 on a usage mistake.
  */
@@ -13,7 +13,7 @@ import { UserError } from "../errors.js";
 import { numberArg } from "../args.js";
 
 function stateDir(flag: string | undefined): string {
-  const dir = flag ?? process.env.MERIDIAN_ATTEST_STATE ?? join(homedir(), ".local", "state", "meridian", "attest");
+  const dir = flag ?? process.env.MERIDIAN_ATTEST_STATE ?? join(process.env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "meridian", "attest");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
@@ -110,7 +110,7 @@ async function serve(o: ServeOptions): Promise<void> {
 
 export function register(program: Command): void {
   const attest = program.command("attest").description("remote attestation of TPM 2.0 quotes (IETF RATS verifier): nonces, appraisal, signed results");
-  const stateHelp = "state directory (issued nonces, the verifier key); default $MERIDIAN_ATTEST_STATE, else ~/.local/state/meridian/attest";
+  const stateHelp = "state directory (issued nonces, the verifier key); default $MERIDIAN_ATTEST_STATE, else $XDG_STATE_HOME/meridian/attest (~/.local/state/meridian/attest)";
   attest
     .command("nonce")
     .description("print a fresh verifier nonce (hex, for tpm2_quote -q) and remember it: single use, expiring")
@@ -134,6 +134,21 @@ export function register(program: Command): void {
     .option("--state <dir>", stateHelp)
     .option("--key <file>", "the verifier's note signer key (default: <state>/verifier.key, made on first use)")
     .action(verify);
+  attest
+    .command("reference")
+    .description("print reference values (JSON for verify --reference) from a known-good node's PCR values file (tpm2_quote -o)")
+    .requiredOption("--pcrs <file>", "the PCR values file of a quote from a node in its known-good state")
+    .action(async (o: { pcrs: string }) => {
+      const { parsePcrValues, QuoteFormatError } = await import("../../runtime/attest/index.js");
+      try {
+        const { values } = parsePcrValues(readInput("--pcrs", o.pcrs));
+        const ref = Object.fromEntries(Object.entries(values).map(([bank, pcrs]) => [bank, Object.fromEntries(Object.entries(pcrs).map(([i, v]) => [i, v.toString("hex")]))]));
+        process.stdout.write(`${JSON.stringify(ref, null, 2)}\n`);
+      } catch (e) {
+        if (e instanceof QuoteFormatError) throw new UserError(`--pcrs ${o.pcrs}: ${e.message}`);
+        throw e;
+      }
+    });
   attest
     .command("key")
     .description("print the verifier key relying parties check attestation results with")

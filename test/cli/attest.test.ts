@@ -77,6 +77,9 @@ describe("meridian attest with swtpm", () => {
     // The relying party verifies the signed result with the verifier key alone.
     const vkey = runCli(["attest", "key", "--state", state]).stdout.trim();
     expect(openResult(r.out!.signedResult, vkey)).toMatchObject({ accepted: true, nonce: n });
+    // The reference an operator takes from a known-good node's quote is the one this test derived.
+    const ref = runCli(["attest", "reference", "--pcrs", q.pcrs]);
+    expect(JSON.parse(ref.stdout)).toEqual(JSON.parse(readFileSync(reference, "utf8")));
     // Replayed: the same quote and nonce a second time.
     const again = verify(q, n);
     expect(again.status).toBe(1);
