@@ -101,6 +101,36 @@ export function register(program: Command): void {
     });
 
   time
+    .command("relay")
+    .description("serve NTP as a relay: poll independent references, vote with Marzullo's algorithm, serve the majority's time at their stratum + 1 (leap 3 / stratum 16 without a majority)")
+    .option("--config <file>", "service config, JSON or YAML: references [{name, server}], ntp {host, port}, pollMs, and the kit's `server` section")
+    .option("--reference <name=host:port>", "an NTP reference to vote over (repeat; three or more outvote a falseticker)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("-p, --port <n>", "UDP port for NTP (123 needs root)", numberArg("--port", 0, 65535, true))
+    .option("--poll-ms <ms>", "between polls of every reference", numberArg("--poll-ms", 100, 3_600_000))
+    .option("--host <addr>", "address to bind NTP and the HTTP API (default 127.0.0.1)")
+    .option("--http-port <n>", "HTTP port: /status, /healthz, /readyz, /metrics (default: the config's, else an ephemeral port)", numberArg("--http-port", 0, 65535, true))
+    .action(async (o: { config?: string; reference: string[]; port?: number; pollMs?: number; host?: string; httpPort?: number }) => {
+      const references = o.reference.map((r) => {
+        const m = /^([^=\s]+)=(\S+)$/.exec(r);
+        if (!m) throw new UserError(`--reference ${r}: expected name=host:port, e.g. nts1=127.0.0.1:10123`);
+        return { name: m[1]!, server: m[2]! };
+      });
+      if (o.config === undefined && references.length === 0) throw new UserError("give --reference name=host:port (repeat it) or --config <file>");
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { grandmasterRelayService } = await import("../../runtime/clock/index.js");
+      await runService(grandmasterRelayService, {
+        command: "meridian time relay",
+        configFile: o.config,
+        overrides: {
+          server: { host: o.host, port: o.httpPort ?? (o.config === undefined ? 0 : undefined) },
+          ntp: { port: o.port, host: o.host },
+          references: references.length > 0 ? references : undefined,
+          pollMs: o.pollMs,
+        },
+      });
+    });
+
+  time
     .command("hierarchy")
     .description("print each region's time sources from the stack's time hierarchy")
     .option("-s, --stack <name>", "stack name", "prod")

@@ -109,7 +109,7 @@ export class TimeMetrics {
     this.hlcRejections.inc();
   }
 
-  ensemble(sample: EnsembleSample): void {
+  ensemble(sample: Pick<EnsembleSample, "epsilonMs" | "falsetickers" | "holdover" | "synchronized">): void {
     this.ensembleEpsilon.set(sample.epsilonMs / 1000);
     this.falsetickers.set(sample.falsetickers.length);
     this.holdover.set(sample.holdover ? 1 : 0);

@@ -112,6 +112,8 @@ export interface ServerState {
   rootDispersionS: number;
   /** log2 of the clock's resolution in seconds. */
   precision: number;
+  /** The stratum served while synchronised (default 1: a primary reference; a relay is its references' + 1). */
+  stratum?: number;
 }
 
 /**
@@ -126,7 +128,7 @@ export function reply(request: NtpPacket, receiveMs: number, transmitMs: number,
     leap: state.synchronized ? state.leap : 3,
     version: request.version,
     mode: 4,
-    stratum: state.synchronized ? 1 : 16,
+    stratum: state.synchronized ? (state.stratum ?? 1) : 16,
     poll: request.poll,
     precision: state.precision,
     rootDelayS: 0,
