@@ -29,7 +29,7 @@ beforeAll(async () => {
   state = join(tpm.dir, "verifier-state");
   reference = join(tpm.dir, "reference.json");
   writeFileSync(reference, JSON.stringify({ sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } }));
-}, 120_000);
+});
 afterAll(() => tpm?.stop());
 
 function nonce(): string {

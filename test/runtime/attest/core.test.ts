@@ -40,6 +40,19 @@ describe("TPM structures as tpm2-tools writes them", () => {
     expect(plain).toMatchObject({ accepted: true, signatureScheme: "rsassa-sha256 (plain)" });
   });
 
+  it("reads two PCR banks spread over two digest lists, and an ECDSA signature", () => {
+    const e = { message: data("multibank.msg"), signature: data("multibank.sig"), pcrs: data("multibank.pcrs") };
+    const v = parsePcrValues(e.pcrs);
+    expect(v.selection).toEqual([
+      { hash: 0x0004, pcrs: [0, 10] },
+      { hash: 0x000b, pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 23] },
+    ]);
+    const ref = { sha1: { "10": "af40ddc4aca154a71fc215f17e4fe5a82f12e315" }, sha256: { "23": ZERO } };
+    expect(appraiseQuote(e, data("ak-ecc.pem").toString(), Buffer.from("00aa", "hex"), ref)).toMatchObject({ accepted: true, signatureScheme: "ecdsa-sha256" });
+    // The RSA AK did not sign it.
+    expect(appraiseQuote(e, AK, Buffer.from("00aa", "hex"), ref).reason).toMatch(/^signature: /);
+  });
+
   it("refuses any change to the signed message or the signature", () => {
     fc.assert(
       fc.property(fc.constantFrom("message", "signature") as fc.Arbitrary<"message" | "signature">, fc.nat(), fc.integer({ min: 1, max: 255 }), (field, at, flip) => {

@@ -54,7 +54,7 @@ beforeAll(async () => {
     },
     { clock: systemClock, processMetrics: false },
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await verifier?.close();
