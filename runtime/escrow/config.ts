@@ -3,7 +3,8 @@
  * the ConfigMap the blueprint renders from the model (model/escrow/config.ts); with `--stack NAME`,
  * the same renderer run on the stack. Everything the service needs is here: what it sells and how the
  * model split it (allocation, refill batch and reorder points, forecast demand, debt ceiling), how it
- * rebalances, how buyers prove who they are (JWT issuer, audience and verification keys), their caps,
+ * rebalances, how buyers prove who they are (JWT issuer, audience and verification keys, which the service kit
+ * verifies), which mesh peers may carry their requests, their caps,
  * the waiting room, and the peers serving the other regions. Store URLs are secrets and come as flags.
  * This schema is a contract with components/workloads: change it only compatibly.
  */
@@ -114,6 +115,12 @@ export const escrowConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * SPIFFE IDs of the mesh peers that may carry buyers' and admins' requests (the gateway, the other regions'
+     * escrow), verified by `server.tls` (mTLS) or `server.identity` (the pod's sidecar's XFCC). Absent: any peer,
+     * or none (a buyer's JWT is enough: `meridian local`, tests). Operators (`server.auth.operators`) need no listing.
+     */
+    callers: z.array(z.string().startsWith("spiffe://")).min(1).optional(),
     /** Region → base URL of the escrow service serving it, for commits and cancels of reservations held there. */
     peers: z.record(regionId, z.url({ protocol: /^https?$/ })).default({}),
     /** HLC: refuse requests whose timestamp runs ahead of this clock by more than this. */

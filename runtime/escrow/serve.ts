@@ -1,7 +1,8 @@
 /**
  * The escrow service on the service kit (runtime/kit): pick the store (memory; PostgreSQL; Redis journaled
  * to PostgreSQL), build the service for the config's regions, create the configured inventory, give the
- * kit its routes (buyer verification in the handlers), its HLC hooks and consistency tokens, and its
+ * kit its routes (who may call each: buyers' JWTs from the config's issuer, admins, the mesh `callers`), its
+ * HLC hooks and consistency tokens, and its
  * stores to probe at start and on every /readyz (with its clock: not ready while commits would be refused).
  * `meridian escrow serve` runs it as a process
  * (`runService`: the config file, one ready line, one-line failures, drain on SIGTERM); `meridian local`
@@ -18,7 +19,7 @@ import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
 import type { EscrowStore } from "./store/port.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
-import { BuyerVerifier } from "./transport/identity.js";
+import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
 import { MemoryQueueStore, PostgresQueueStore, RedisQueueStore, type QueueStore } from "./flashsale/queue-store.js";
 import { QueueTokens, readQueueSecret } from "./transport/queue-token.js";
@@ -154,6 +155,8 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             postgres: c.postgres ? { kind: "postgres", url: c.postgres } : undefined,
             redis: c.redis ? { kind: "redis", url: c.redis } : undefined,
           },
+    // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
+    jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
       const { redis, postgres, storeSchema, redisPrefix, ...rest } = c;
       const cfg: EscrowConfig = rest;
@@ -180,12 +183,12 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         // Measure once before serving, so the first commit is judged by a real offset (an unreachable
         // reference costs its timeout here, and the skew monitor's sync-loss state judges the node from then on).
         await sync?.pollOnce();
-        const verifier = new BuyerVerifier(cfg.identity, cfg.tiers, () => clock.now());
         return {
           service,
           store,
           node,
-          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, verifier, { forward: extra.forward }),
+          // Each route's rule (buyers, admins, the mesh `callers`) is checked by the kit before its handler.
+          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, { forward: extra.forward }),
           // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
           // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
           // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token

@@ -12,12 +12,17 @@
  *   authenticated          any verified caller (the service decides per resource, e.g. quota owners)
  *   { spiffe: [ids] }      an mTLS peer with one of these SPIFFE IDs
  *   { trustDomain: td }    an mTLS peer from this trust domain
- *   { scope: s }           a JWT carrying this scope (RFC 8693 `scope`, space-separated)
+ *   { scope: s }           a JWT carrying this scope (RFC 8693 `scope`, space-separated; or an `scp` array)
+ *   bearer                 a verified bearer JWT, whoever the peer (an end user: escrow's buyers)
+ *   { allOf: [rules] }     every rule (e.g. a catalogued mesh peer AND a buyer's JWT)
+ *   { anyOf: [rules] }     at least one rule (e.g. an operator OR a JWT with the admin scope)
  *
  * A request may carry both a peer and a JWT (behind the mesh, every request has a peer: the gateway that
  * forwarded an end user's token, say). Peer rules look at the peer, scope rules at the JWT, `operator` at
- * either; for `authenticated` the JWT, when presented, names the caller (the end user, not the hop).
- * No credential answers 401; a valid credential without the right answers 403.
+ * either; for `authenticated` the JWT, when presented, names the caller (the end user, not the hop). A
+ * composed rule (`allOf`, `anyOf`) verifies a presented JWT always, and the JWT names the caller too.
+ * No credential answers 401; a valid credential without the right answers 403. Verified tokens are remembered
+ * until they expire (bounded), so a caller's repeated requests cost one signature check.
  */
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
@@ -28,7 +33,8 @@ import { ConfigFileError, type ServerConfig } from "./config.js";
 import { HttpError } from "./errors.js";
 import { xfccPeer, XfccError } from "./xfcc.js";
 
-export type RouteAuth = "public" | "operator" | "authenticated" | { spiffe: readonly string[] } | { trustDomain: string } | { scope: string };
+export type RouteAuth =
+  "public" | "operator" | "authenticated" | "bearer" | { spiffe: readonly string[] } | { trustDomain: string } | { scope: string } | { allOf: readonly RouteAuth[] } | { anyOf: readonly RouteAuth[] };
 
 export type Identity = { kind: "spiffe"; id: SpiffeId } | { kind: "jwt"; subject: string | undefined; scopes: readonly string[]; claims: JWTPayload };
 
@@ -44,12 +50,23 @@ declare module "fastify" {
 }
 
 type JwtKeys = Parameters<typeof jwtVerify>[1];
+type JwtIdentity = Extract<Identity, { kind: "jwt" }>;
+
+/** The verified credentials of a request: the mTLS peer and the bearer JWT, either or both. */
+interface Credentials {
+  peer?: SpiffeId;
+  jwt?: JwtIdentity;
+}
+
+const CACHE_LIMIT = 50_000;
 
 export class Authenticator {
   private readonly keys: JwtKeys | null;
   private readonly operatorIds: Set<string>;
   /** This pod's SPIFFE ID when its sidecar's XFCC is trusted (server.identity), else null: the header is never read. */
   private readonly xfccSelf: SpiffeId | null;
+  /** Verified tokens until their `exp` (bounded, oldest first out). */
+  private readonly verified = new Map<string, { identity: JwtIdentity; expMs: number }>();
 
   constructor(
     private readonly config: ServerConfig["auth"],
@@ -64,9 +81,18 @@ export class Authenticator {
 
   /** Check a route's rule at registration: a typo in an allowed ID must not become "nobody may call". */
   static validate(auth: RouteAuth | undefined, route: string): void {
-    if (auth === undefined) throw new Error(`route ${route} declares no auth: set config.auth to "public", "operator", "authenticated", {spiffe}, {trustDomain} or {scope}`);
+    if (auth === undefined)
+      throw new Error(`route ${route} declares no auth: set config.auth to "public", "operator", "authenticated", "bearer", {spiffe}, {trustDomain}, {scope}, {allOf} or {anyOf}`);
     if (typeof auth === "object" && "spiffe" in auth) for (const id of auth.spiffe) parseSpiffeId(id);
     if (typeof auth === "object" && "trustDomain" in auth) parseSpiffeId(`spiffe://${auth.trustDomain}`);
+    if (typeof auth === "object" && ("allOf" in auth || "anyOf" in auth)) {
+      const rules = "allOf" in auth ? auth.allOf : auth.anyOf;
+      if (rules.length === 0) throw new Error(`route ${route}: an empty ${"allOf" in auth ? "allOf" : "anyOf"} says nothing about who may call`);
+      for (const r of rules) {
+        if (r === "public") throw new Error(`route ${route}: "public" inside a composed rule; declare the route public instead`);
+        Authenticator.validate(r, route);
+      }
+    }
   }
 
   /** Throws HttpError 401/403 unless the request's verified identity satisfies `auth`. */
@@ -74,17 +100,21 @@ export class Authenticator {
     if (auth === "public") return;
     const peer = this.peer(req);
     const peerIdentity: Identity | undefined = peer ? { kind: "spiffe", id: peer } : undefined;
-    // A peer that satisfies a peer rule needs no token; otherwise a presented token is verified (a bad one is a 401).
-    if (peerIdentity && auth !== "authenticated" && allows(auth, peerIdentity, this.operatorIds, this.config.operators.scope)) {
+    const composed = typeof auth === "object" && ("allOf" in auth || "anyOf" in auth);
+    // A peer that satisfies a simple peer rule needs no token; otherwise a presented token is verified (a bad one is a 401).
+    if (peerIdentity && auth !== "authenticated" && !composed && this.allows(auth, { peer })) {
       req.identity = peerIdentity;
       return;
     }
     const jwt = await this.bearer(req);
     const identity = jwt ?? peerIdentity;
-    if (identity === undefined)
-      throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
+    const challenge: Record<string, string> = this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {};
+    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, challenge);
     req.identity = identity;
-    if (!allows(auth, identity, this.operatorIds, this.config.operators.scope)) {
+    if (!this.allows(auth, { peer, jwt })) {
+      // A rule that needs a token the caller did not present is a missing credential, not a refusal.
+      if (!jwt && (composed || auth === "bearer") && this.allows(auth, { peer, jwt: ANY_JWT }))
+        throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present a bearer JWT`, challenge);
       throw new HttpError(
         403,
         "forbidden",
@@ -108,39 +138,81 @@ export class Authenticator {
     }
   }
 
-  private async bearer(req: FastifyRequest): Promise<Identity | undefined> {
+  /** Whether the credentials satisfy the rule: peer rules look at the peer, scope rules at the JWT, operator at either. */
+  private allows(auth: Exclude<RouteAuth, "public">, c: Credentials): boolean {
+    if (auth === "authenticated") return c.peer !== undefined || c.jwt !== undefined;
+    if (auth === "bearer") return c.jwt !== undefined;
+    if (auth === "operator") return (c.peer !== undefined && this.operatorIds.has(c.peer.uri)) || (c.jwt !== undefined && hasScope(c.jwt, this.config.operators.scope));
+    if ("allOf" in auth) return auth.allOf.every((r) => r !== "public" && this.allows(r, c));
+    if ("anyOf" in auth) return auth.anyOf.some((r) => r !== "public" && this.allows(r, c));
+    if ("scope" in auth) return c.jwt !== undefined && hasScope(c.jwt, auth.scope);
+    if (c.peer === undefined) return false;
+    if ("trustDomain" in auth) return c.peer.trustDomain === auth.trustDomain;
+    return auth.spiffe.some((id) => parseSpiffeId(id).uri === c.peer!.uri);
+  }
+
+  private async bearer(req: FastifyRequest): Promise<JwtIdentity | undefined> {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
     const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header);
     if (!m) throw new HttpError(401, "unauthenticated", "Authorization must be `Bearer <JWT>`");
     if (!this.keys || !this.config.jwt) throw new HttpError(401, "unauthenticated", "this service accepts no bearer tokens (no server.auth.jwt configured)");
+    const token = m[1]!;
+    const hit = this.verified.get(token);
+    if (hit && hit.expMs > this.clock.now()) return hit.identity;
     try {
-      const { payload } = await jwtVerify(m[1]!, this.keys, {
+      const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.config.jwt.issuer,
         audience: this.config.jwt.audience,
         algorithms: this.config.jwt.algorithms,
+        clockTolerance: this.config.jwt.clockToleranceSeconds,
+        requiredClaims: this.config.jwt.requiredClaims,
         currentDate: new Date(this.clock.now()),
       });
-      const scopes = typeof payload["scope"] === "string" ? payload["scope"].split(" ").filter(Boolean) : [];
-      return { kind: "jwt", subject: payload.sub, scopes, claims: payload };
+      const identity: JwtIdentity = { kind: "jwt", subject: payload.sub, scopes: scopesOf(payload), claims: payload };
+      if (payload.exp !== undefined) {
+        if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, { identity, expMs: payload.exp * 1000 });
+      }
+      return identity;
     } catch (e) {
-      if (e instanceof joseErrors.JOSEError) throw new HttpError(401, "unauthenticated", `bearer token rejected: ${e.message}`);
+      if (e instanceof joseErrors.JOSEError)
+        throw new HttpError(401, "unauthenticated", `bearer token rejected: ${whyRejected(e)}`, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
       throw e;
     }
   }
 }
 
-function allows(auth: Exclude<RouteAuth, "public">, identity: Identity, operatorIds: Set<string>, operatorScope: string): boolean {
-  if (auth === "authenticated") return true;
-  if (auth === "operator") return identity.kind === "spiffe" ? operatorIds.has(identity.id.uri) : identity.scopes.includes(operatorScope);
-  if ("scope" in auth) return identity.kind === "jwt" && identity.scopes.includes(auth.scope);
-  if (identity.kind !== "spiffe") return false;
-  if ("trustDomain" in auth) return identity.id.trustDomain === auth.trustDomain;
-  return auth.spiffe.some((id) => parseSpiffeId(id).uri === identity.id.uri);
+/** Stands for "some JWT" when asking whether a rule would pass had the caller presented one. */
+const ANY_JWT: JwtIdentity = { kind: "jwt", subject: undefined, scopes: [], claims: {} };
+
+function hasScope(jwt: JwtIdentity, scope: string): boolean {
+  return jwt !== ANY_JWT ? jwt.scopes.includes(scope) : true;
+}
+
+/** RFC 8693 `scope` (space-separated), else the `scp` claim some issuers use (an array, or a string). */
+function scopesOf(payload: JWTPayload): string[] {
+  const raw = payload["scope"] ?? payload["scp"];
+  if (typeof raw === "string") return raw.split(" ").filter(Boolean);
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === "string");
+  return [];
+}
+
+/** jose's refusals in words a client can act on. */
+function whyRejected(e: InstanceType<typeof joseErrors.JOSEError>): string {
+  if (e instanceof joseErrors.JWTExpired) return "the token has expired";
+  if (e instanceof joseErrors.JWTClaimValidationFailed) return `claim ${e.claim}: ${e.reason === "check_failed" ? "unexpected value" : e.reason}`;
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return "the token's signature does not verify";
+  if (e instanceof joseErrors.JWKSNoMatchingKey) return "no configured key matches the token's key id and algorithm";
+  if (e instanceof joseErrors.JOSEAlgNotAllowed) return "the token's algorithm is not allowed";
+  return e.message;
 }
 
 function describe(auth: RouteAuth): string {
-  if (typeof auth === "string") return auth === "operator" ? "an operator identity" : auth === "authenticated" ? "a verified identity" : "nothing";
+  if (typeof auth === "string") return auth === "operator" ? "an operator identity" : auth === "authenticated" ? "a verified identity" : auth === "bearer" ? "a verified bearer JWT" : "nothing";
+  const part = (r: RouteAuth) => (typeof r === "object" && ("allOf" in r || "anyOf" in r) ? `(${describe(r)})` : describe(r));
+  if ("allOf" in auth) return auth.allOf.map(part).join(" and ");
+  if ("anyOf" in auth) return auth.anyOf.map(part).join(" or ");
   if ("scope" in auth) return `a JWT with scope ${auth.scope}`;
   if ("trustDomain" in auth) return `an mTLS peer of trust domain ${auth.trustDomain}`;
   return `an mTLS peer with SPIFFE ID ${auth.spiffe.join(" or ")}`;

@@ -22,6 +22,22 @@ export class ConfigFileError extends Error {
 const port = z.number().int().min(0).max(65535);
 const positiveMs = z.number().int().positive();
 
+/** `server.auth.jwt`: the issuer whose bearer JWTs the service verifies (or a service's own, define.ts `jwt`). */
+export const jwtConfigSchema = z
+  .object({
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    /** A JWKS document inline, a path to one, or an https URL serving one. */
+    jwks: z.union([z.string().min(1), z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })]),
+    algorithms: z.array(z.string()).min(1).default(["EdDSA", "ES256", "RS256"]),
+    /** Leeway for `exp`/`nbf` against the service's clock (the issuer's clock may run apart). */
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(0),
+    /** Claims a token must carry (e.g. `sub`, `exp`), beyond what jose checks anyway. */
+    requiredClaims: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+export type JwtConfigInput = z.input<typeof jwtConfigSchema>;
+
 /** The kit's own section of every service's config file: listener, limits, timeouts, identity. */
 export const serverConfigSchema = z
   .object({
@@ -77,16 +93,7 @@ export const serverConfigSchema = z
     auth: z
       .object({
         /** Bearer JWTs (RFC 7519) verified with jose against these keys. */
-        jwt: z
-          .object({
-            issuer: z.string().min(1),
-            audience: z.string().min(1),
-            /** A JWKS document inline, a path to one, or an https URL serving one. */
-            jwks: z.union([z.string().min(1), z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })]),
-            algorithms: z.array(z.string()).min(1).default(["EdDSA", "ES256", "RS256"]),
-          })
-          .strict()
-          .optional(),
+        jwt: jwtConfigSchema.optional(),
         /** Who may call `operator` routes: these SPIFFE IDs (mTLS), or a JWT carrying this scope. */
         operators: z
           .object({ spiffe: z.array(z.string()).default([]), scope: z.string().min(1).default("meridian.operator") })

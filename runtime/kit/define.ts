@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import type { ServerConfig } from "./config.js";
+import type { JwtConfigInput, ServerConfig } from "./config.js";
 import type { ConsistencyHooks } from "./consistency.js";
 import type { HlcHooks } from "./hlc.js";
 import type { StoreSpec } from "./stores.js";
@@ -69,6 +69,12 @@ export interface ServiceDefinition<S extends z.ZodType = z.ZodType, P extends Se
   config: S;
   /** Stores to probe before start and on /readyz; an undefined entry is a store not configured. */
   stores?(config: z.output<S>): Record<string, StoreSpec | undefined>;
+  /**
+   * The issuer of the bearer JWTs this service's callers present, when the service's own config names it
+   * (escrow's buyers: its `identity` section). The kit verifies those tokens as it would `server.auth.jwt`,
+   * which must then be left unset (one issuer per service).
+   */
+  jwt?(config: z.output<S>): JwtConfigInput | undefined;
   start(ctx: ServiceContext<z.output<S>>): P | Promise<P>;
 }
 

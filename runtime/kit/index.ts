@@ -4,7 +4,7 @@
 export { defineService, type HlcHooks, type Listener, type ReadinessCheck, type ServiceContext, type ServiceDefinition, type ServiceParts } from "./define.js";
 export { startService, type RunningService, type StartOptions } from "./start.js";
 export { runService, type ReadyLine, type RunOptions } from "./run.js";
-export { ConfigFileError, mergeConfig, readConfigFile, serverConfigSchema, type ServerConfig, type ServerConfigInput } from "./config.js";
+export { ConfigFileError, mergeConfig, readConfigFile, serverConfigSchema, type JwtConfigInput, type ServerConfig, type ServerConfigInput } from "./config.js";
 export { BindError, HttpError, StoreUnreachableError, parseInput } from "./errors.js";
 export type { Identity, RouteAuth } from "./auth.js";
 export type { Readiness } from "./http.js";

@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import type { z } from "zod";
 import { systemClock, type Clock } from "../common/clock.js";
 import { Authenticator } from "./auth.js";
-import { parseServiceConfig, type ServerConfig } from "./config.js";
+import { ConfigFileError, jwtConfigSchema, parseServiceConfig, type JwtConfigInput, type ServerConfig } from "./config.js";
 import type { ServiceDefinition, ServiceParts } from "./define.js";
 import { bindError } from "./errors.js";
 import type { DefaultTime } from "./hlc.js";
@@ -50,12 +50,28 @@ export interface RunningService<C = unknown, P extends ServiceParts = ServicePar
 
 const hostOf = (h: string) => (h.includes(":") ? `[${h}]` : h);
 
+/** The service's own token issuer (define.ts `jwt`) in place of `server.auth.jwt`, which must then be unset. */
+function withServiceJwt(server: ServerConfig, own: JwtConfigInput | undefined, source: string): ServerConfig {
+  if (own === undefined) return server;
+  if (server.auth.jwt) throw new ConfigFileError(source, ["server.auth.jwt: this service verifies the bearer tokens its own config names (one issuer per service); remove server.auth.jwt"]);
+  const jwt = jwtConfigSchema.safeParse(own);
+  if (!jwt.success)
+    throw new ConfigFileError(
+      source,
+      jwt.error.issues.map((i) => `the service's token issuer: ${i.path.join(".")}: ${i.message}`),
+    );
+  return { ...server, auth: { ...server.auth, jwt: jwt.data } };
+}
+
 export async function startService<S extends z.ZodType, P extends ServiceParts>(
   definition: ServiceDefinition<S, P>,
   rawConfig: Record<string, unknown>,
   options: StartOptions = {},
 ): Promise<RunningService<z.output<S>, P>> {
-  const { server, service: config } = parseServiceConfig(definition.config, rawConfig, options.source ?? "(in-process)");
+  const source = options.source ?? "(in-process)";
+  const parsed = parseServiceConfig(definition.config, rawConfig, source);
+  const config = parsed.service;
+  const server = withServiceJwt(parsed.server, definition.jwt?.(config), source);
   const log = options.logger ?? pino({ level: "silent" });
   const clock = options.clock ?? systemClock;
   const registry = createRegistry(definition.name, options.processMetrics ?? true);

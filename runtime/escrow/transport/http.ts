@@ -18,17 +18,22 @@
  * A commit or cancel of a reservation held by a region another process serves is forwarded to that
  * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
  * and changes nothing. The routes are installed on the service kit's app (runtime/escrow/serve.ts), which
- * owns `/healthz`, `/readyz` (the stores answering), `/metrics`, limits, HLC headers and the drain. At the
- * kit every route is `auth: "public"`: a buyer is not a kit identity (mTLS peer, operator JWT) but the
- * subject of a token from the estate's buyer issuer, which `BuyerVerifier` checks in each handler with the
- * escrow config's own keys, tiers and admin scope (401 without a valid token, 403 without the admin scope).
+ * owns `/healthz`, `/readyz` (the stores and the clock), `/metrics`, limits, HLC headers and the drain.
+ * Who may call is declared per route and checked by the kit before the handler (runtime/kit/auth.ts), from
+ * verified credentials only — the buyer issuer's JWT (escrow's `identity`, identity.ts `buyerJwtConfig`) and
+ * the mesh peer (mTLS, or the sidecar's XFCC with `server.identity`):
+ *   buyer routes   a buyer's verified JWT — and, with `callers`, arriving through one of those mesh peers;
+ *   admin routes   an operator (`server.auth.operators`), or a JWT with the admin scope (through `callers`);
+ *   public         GET /v1/inventory/:sku.
+ * No credential or a bad one: 401 naming why; a credential without the right: 403. Handlers take the buyer
+ * from the verified identity (`buyerOf`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { HttpError, parseInput } from "../../kit/index.js";
+import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
 import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
-import type { Buyer, BuyerVerifier } from "./identity.js";
+import { buyerOf, type Buyer } from "./identity.js";
 
 const skuParam = z.object({ sku: z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64") });
 const idParam = z.object({ id: z.string().min(1).max(MAX_RESERVATION_ID_LENGTH) });
@@ -68,11 +73,19 @@ async function fetchForward(url: string, init: { method: string; headers: Record
 
 /** Longest body any escrow route takes (its bodies are a few small numbers). */
 const BODY_LIMIT = 16 * 1024;
-/** Every escrow route: verified in the handler (see above), at most BODY_LIMIT of body. */
-const route = { bodyLimit: BODY_LIMIT, config: { auth: "public" as const } };
+/** Who may call each kind of escrow route (see above). */
+function escrowRouteAuth(config: Pick<EscrowService["config"], "callers" | "identity">): { buyer: RouteAuth; admin: RouteAuth } {
+  const viaMesh = (rule: RouteAuth): RouteAuth => (config.callers ? { allOf: [{ spiffe: config.callers }, rule] } : rule);
+  return { buyer: viaMesh("bearer"), admin: { anyOf: ["operator", viaMesh({ scope: config.identity.adminScope })] } };
+}
 
-/** Install the escrow API on a fastify app (the kit's, in an encapsulated plugin). */
-export function installEscrowRoutes(app: FastifyInstance, service: EscrowService, verifier: BuyerVerifier, opts: EscrowRouteOptions = {}): void {
+/** Install the escrow API on a fastify app (the kit's, in an encapsulated plugin, whose auth hook checks each route's rule). */
+export function installEscrowRoutes(app: FastifyInstance, service: EscrowService, opts: EscrowRouteOptions = {}): void {
+  const rules = escrowRouteAuth(service.config);
+  // Every escrow route takes at most BODY_LIMIT of body.
+  const buyerRoute = { bodyLimit: BODY_LIMIT, config: { auth: rules.buyer } };
+  const adminRoute = { bodyLimit: BODY_LIMIT, config: { auth: rules.admin } };
+  const publicRoute = { bodyLimit: BODY_LIMIT, config: { auth: "public" as const } };
   // Client wrappers often send `Content-Type: application/json` with no body: that is an empty body, not bad JSON.
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -89,12 +102,8 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     if (!service.serves(id)) throw new HttpError(421, "misdirected request", `region "${id}" is not served here; this process serves ${service.regions.join(", ")}`);
     return id;
   };
-  const buyer = (req: FastifyRequest): Promise<Buyer> => verifier.verify(req.headers.authorization);
-  const admin = async (req: FastifyRequest): Promise<Buyer> => {
-    const b = await buyer(req);
-    if (!b.admin) throw new HttpError(403, "forbidden", `this needs the ${service.config.identity.adminScope} scope`);
-    return b;
-  };
+  // The kit verified the token before the handler runs (the route's rule); this reads the buyer off it.
+  const buyer = async (req: FastifyRequest): Promise<Buyer> => buyerOf(req.identity, service.config.identity, service.config.tiers);
 
   /** A reservation held by a region this process does not serve goes to the peer serving it, if reachable. */
   const viaPeer = async (req: FastifyRequest, reply: FastifyReply, id: string, method: string, path: string): Promise<boolean> => {
@@ -111,10 +120,9 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     }
   };
 
-  app.post("/v1/inventory/:sku", route, async (req, reply) => {
+  app.post("/v1/inventory/:sku", adminRoute, async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
-    await admin(req);
     const { total } = parseInput(createBody, req.body, "body");
     const { outcome, allocation } = await store(service.createItem(sku, total));
     if (outcome === "conflict") throw new HttpError(409, "item exists", `${sku} already exists with a different total`);
@@ -138,14 +146,14 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return { ...view, warnings: sale?.warnings() ?? [] };
   };
 
-  app.post("/v1/inventory/:sku/queue", route, async (req) => {
+  app.post("/v1/inventory/:sku/queue", buyerRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
     return place(sku, r, who, header(req, "x-queue-token"));
   });
 
-  app.get("/v1/inventory/:sku/queue", route, async (req) => {
+  app.get("/v1/inventory/:sku/queue", buyerRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
@@ -154,7 +162,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return place(sku, r, who, token);
   });
 
-  app.post("/v1/inventory/:sku/reservations", route, async (req, reply) => {
+  app.post("/v1/inventory/:sku/reservations", buyerRoute, async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
     const who = await buyer(req);
@@ -176,7 +184,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     }
   });
 
-  app.post("/v1/reservations/:id/commit", route, async (req, reply) => {
+  app.post("/v1/reservations/:id/commit", buyerRoute, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = await buyer(req);
@@ -206,7 +214,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     }
   });
 
-  app.delete("/v1/reservations/:id", route, async (req, reply) => {
+  app.delete("/v1/reservations/:id", buyerRoute, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = await buyer(req);
@@ -218,9 +226,8 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return reply.status(204).send();
   });
 
-  app.post("/v1/sales/:id/refund", route, async (req, reply) => {
+  app.post("/v1/sales/:id/refund", adminRoute, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
-    await admin(req);
     const p = parseReservationId(id);
     if (!p) throw new HttpError(404, "unknown sale", `no sale ${id}`);
     const out = await store(service.refund(p.sku, id));
@@ -228,7 +235,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return reply.status(200).send({ saleId: id, sku: p.sku, status: out });
   });
 
-  app.get("/v1/inventory/:sku", route, async (req) => {
+  app.get("/v1/inventory/:sku", publicRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
     const view = await store(service.inventory(sku));
@@ -236,10 +243,9 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return view;
   });
 
-  app.get("/v1/inventory/:sku/reconciliation", route, async (req) => {
+  app.get("/v1/inventory/:sku/reconciliation", adminRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     region(req);
-    await admin(req);
     const rep = service.reconciliations.get(sku);
     if (!rep) throw new HttpError(404, "no reconciliation", `no reconciliation cycle of ${sku} has run in this process yet`);
     return { ...rep, verification: service.verifications.get(sku) ?? null, rebuilds: service.rebuilds.filter((r) => r.sku === sku) };

@@ -1,13 +1,15 @@
 /**
- * Buyer identity: every request carries `Authorization: Bearer <JWT>` from the estate's identity
- * provider; `BuyerVerifier` checks its signature against the configured keys (a JWKS inline or from
- * the issuer's endpoint, via `jose`), its issuer, audience, algorithm and lifetime, and takes the
- * buyer from `sub`, the tier from the tier claim, and admin rights from `scope`. Nothing about who a
- * buyer is comes from a body field or a header a client may set. Verified tokens are cached until they
- * expire (bounded), so a buyer's repeated requests cost one signature check.
+ * Buyer identity: every buyer request carries `Authorization: Bearer <JWT>` from the estate's identity
+ * provider. The service kit verifies it (runtime/kit/auth.ts) with the issuer, audience, keys (a JWKS inline
+ * or the issuer's endpoint), algorithms and leeway of the escrow config's `identity` section
+ * (`buyerJwtConfig`), requiring `sub` and `exp`; `buyerOf` then takes the buyer from the verified token's
+ * `sub`, the tier from the tier claim, and admin rights from its scopes. Nothing about who a buyer is comes
+ * from a body field or a header a client may set. `BuyerVerifier` does the same checks on its own, for a
+ * server not built on the kit (bench/lib/escrow-http-child.ts, the plain alternative it is measured against).
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { HttpError } from "../../common/http.js";
+import type { Identity, JwtConfigInput } from "../../kit/index.js";
 import type { IdentityConfig } from "../config.js";
 
 export interface Buyer {
@@ -19,6 +21,32 @@ export interface Buyer {
 }
 
 const CACHE_LIMIT = 50_000;
+
+/** The kit's `server.auth.jwt` for the buyer issuer the escrow config names (runtime/kit/define.ts `jwt`). */
+export function buyerJwtConfig(cfg: IdentityConfig): JwtConfigInput {
+  return {
+    issuer: cfg.issuer,
+    audience: cfg.audience,
+    jwks: cfg.jwks ?? cfg.jwksUri!,
+    algorithms: cfg.algorithms,
+    clockToleranceSeconds: cfg.clockToleranceSeconds,
+    requiredClaims: ["sub", "exp"],
+  };
+}
+
+const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", detail, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
+
+/** The buyer a kit-verified identity names; 401 naming why for anything that is not a buyer's token. */
+export function buyerOf(identity: Identity | undefined, cfg: IdentityConfig, tiers: Record<string, number>): Buyer {
+  if (identity?.kind !== "jwt") throw notABuyer("send `Authorization: Bearer <JWT>` from the estate's identity provider");
+  const user = identity.subject ?? "";
+  if (user.length === 0 || user.length > 128) throw notABuyer("`sub` must be 1-128 characters");
+  const claimed = identity.claims[cfg.tierClaim];
+  const tier = claimed === undefined ? Object.keys(tiers)[0]! : String(claimed);
+  const weight = tiers[tier];
+  if (weight === undefined) throw notABuyer(`tier "${tier}" (claim ${cfg.tierClaim}) is not one of ${Object.keys(tiers).join(", ")}`);
+  return { user, tier, weight, admin: identity.scopes.includes(cfg.adminScope) };
+}
 
 export class BuyerVerifier {
   private readonly keys: JWTVerifyGetKey;

@@ -3,7 +3,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { buildEscrowApp } from "./app.js";
-import { BuyerVerifier } from "../../../runtime/escrow/transport/identity.js";
 import { EscrowService } from "../../../runtime/escrow/service.js";
 import { MemoryEscrowStore } from "../../../runtime/escrow/store/memory.js";
 import type { EscrowStore } from "../../../runtime/escrow/store/port.js";
@@ -32,7 +31,7 @@ describe("escrow under store failure", () => {
     });
     const service = new EscrowService({ config, store, limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) }, clock });
     Object.assign(service.admission, { breakerThreshold: 2, breakerCooldownMs: 5_000 });
-    const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers, () => clock.now()));
+    const app = buildEscrowApp(service, clock);
     const call = async (method: "GET" | "POST", url: string, body?: object, user = "ops") =>
       app.inject({ method, url, payload: body, headers: await as(user, "eu", { admin: true, nowMs: 1_000_000 }) });
     await service.createConfigured(); // eu starts with 2, the pool keeps 2

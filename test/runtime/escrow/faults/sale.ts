@@ -8,7 +8,6 @@ import { expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { buildEscrowApp } from "../app.js";
-import { BuyerVerifier } from "../../../../runtime/escrow/transport/identity.js";
 import type { EscrowConfig } from "../../../../runtime/escrow/config.js";
 import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";
 import { as } from "../fixture.js";
@@ -24,7 +23,7 @@ export interface SaleRun {
 
 export function openService(config: EscrowConfig, store: EscrowStore): { service: EscrowService; app: FastifyInstance } {
   const service = new EscrowService({ config, store, limiter: { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) } });
-  const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers));
+  const app = buildEscrowApp(service);
   service.start();
   return { service, app };
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { buildEscrowApp } from "../app.js";
-import { BuyerVerifier } from "../../../../runtime/escrow/transport/identity.js";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { MemoryEscrowStore } from "../../../../runtime/escrow/store/memory.js";
 import type { RateLimiterPort } from "../../../../runtime/escrow/flashsale/ports.js";
@@ -21,7 +20,7 @@ async function setup(extra: Partial<EscrowConfigInput> = {}, deny: string[] = []
   let x = 0;
   const rng = () => (x = (x * 7919 + 0.123) % 1);
   const service = new EscrowService({ config, store: new MemoryEscrowStore(), limiter: limiter(deny), clock, rng });
-  const app = buildEscrowApp(service, new BuyerVerifier(config.identity, config.tiers, () => clock.now()));
+  const app = buildEscrowApp(service, clock);
   const call = async (
     method: "GET" | "POST" | "DELETE",
     url: string,
@@ -70,7 +69,7 @@ describe("escrow HTTP API", () => {
     expect(r.json().detail).toMatch(/signature/);
     const expired = await tokenFor("alice", { nowMs: T0 - 7_200_000, ttlSeconds: 60 });
     const e = await app.inject({ method: "POST", url: "/v1/inventory/tix/reservations", payload: { qty: 1 }, headers: { authorization: `Bearer ${expired}`, "x-region": "eu" } });
-    expect(e.json()).toMatchObject({ error: "unauthorized", detail: "the token has expired" });
+    expect(e.json()).toMatchObject({ error: "unauthenticated", detail: "bearer token rejected: the token has expired" });
     const unknownTier = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor("t", { tier: "platinum", nowMs: T0 })}` } });
     expect(unknownTier.json().detail).toMatch(/tier "platinum"/);
   });
