@@ -19,6 +19,8 @@ function checkShape(k: number, n: number): void {
   if (k > n) throw new UserError(`--k ${k} is greater than --n ${n}: k data shards need n ≥ k shards in all`);
 }
 
+const fmt = (p: number): string => (p === 0 ? "0" : p.toPrecision(6));
+
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -87,37 +89,49 @@ export function register(program: Command): void {
 
   das
     .command("sample")
-    .description("check S distinct random shards in OUTDIR against the commitment and print the chance that unrecoverable data passes S samples")
+    .description("check S distinct random shards (in OUTDIR, or from a `das serve` with --from) against the commitment and print the chance that unrecoverable data passes S samples")
     .requiredOption("--samples <s>", "number of distinct shards to sample (1..N)", numberArg("--samples", 1, MAX_N, true))
     .option("--seed <seed>", "seed the shard choice (reproducible runs); default: crypto-random", numberArg("--seed", 0, 2 ** 32 - 1, true))
+    .option("--from <url>", "sample over HTTP from `meridian das serve` at this URL instead of a directory")
+    .option("--root <hex>", "with --from: the commitment root you trust (from a header or checkpoint); every sampled shard must prove inclusion under it")
     .option("--json", "print one JSON object")
-    .argument("<outdir>", "directory written by `meridian das encode`")
-    .action(async (outdir: string, opts: { samples: number; seed?: number; json?: boolean }) => {
-      const { DasError, checkShard, chooseSamples, readCommitment, readShard, samplingBound } = await import("../../runtime/das/index.js");
+    .argument("[outdir]", "directory written by `meridian das encode` (without --from)")
+    .action(async (outdir: string | undefined, opts: { samples: number; seed?: number; from?: string; root?: string; json?: boolean }) => {
+      const { DasError, checkShard, chooseSamples, fetchCommitment, readCommitment, readShard, samplingBound, sampleRemote } = await import("../../runtime/das/index.js");
       const { randomInt } = await import("node:crypto");
-      let c;
+      if (opts.from ? outdir !== undefined : outdir === undefined) throw new UserError("give either OUTDIR or --from <url>");
+      if (opts.from && !(opts.root && /^[0-9a-f]{64}$/.test(opts.root))) throw new UserError("--from needs --root <64 hex digits>: the root you trust; the server's own root proves nothing");
+      let c: { k: number; n: number; shardSize: number; root: string };
       try {
-        c = readCommitment(outdir);
+        c = opts.from ? await fetchCommitment(opts.from.replace(/\/+$/, "")) : readCommitment(outdir!);
       } catch (e) {
         if (e instanceof DasError) throw new UserError(e.message);
         throw e;
       }
       if (opts.samples > c.n) throw new UserError(`--samples ${opts.samples}: at most n = ${c.n} distinct shards can be sampled`);
       const random = opts.seed === undefined ? () => randomInt(2 ** 32) / 2 ** 32 : mulberry32(opts.seed);
-      const results = chooseSamples(c.n, opts.samples, random).map((index) => {
-        const shard = readShard(outdir, index);
-        const problem = shard ? checkShard(c, index, shard) : "is missing";
-        return { index, ok: problem === undefined, ...(problem ? { problem } : {}) };
-      });
+      const indices = chooseSamples(c.n, opts.samples, random);
+      const results: { index: number; ok: boolean; problem?: string }[] = [];
+      if (opts.from) {
+        if (c.root !== opts.root) process.stderr.write(`meridian: das sample: the server's root ${c.root} is not --root; its shards must still prove inclusion under --root\n`);
+        for (const index of indices) results.push(await sampleRemote(opts.from.replace(/\/+$/, ""), c, opts.root!, index));
+      } else {
+        const local = c as Parameters<typeof checkShard>[0];
+        for (const index of indices) {
+          const shard = readShard(outdir!, index);
+          const problem = shard ? checkShard(local, index, shard) : "is missing";
+          results.push({ index, ok: problem === undefined, ...(problem ? { problem } : {}) });
+        }
+      }
       const failed = results.filter((r) => !r.ok);
       const bound = samplingBound(c.k, c.n, opts.samples);
       if (opts.json) process.stdout.write(`${JSON.stringify({ samples: results, available: failed.length === 0, bound })}\n`);
       else {
         const lines = [
-          `sampled ${opts.samples} of ${c.n} shards without replacement: ${results.map((r) => `${r.index} ${r.ok ? "ok" : r.problem === "is missing" ? "MISSING" : "BAD"}`).join(", ")}`,
+          `sampled ${opts.samples} of ${c.n} shards without replacement: ${results.map((r) => `${r.index} ${r.ok ? "ok" : r.problem?.startsWith("is missing") ? "MISSING" : "BAD"}`).join(", ")}`,
           `k=${c.k} n=${c.n}: the data is unrecoverable only if ≥ ${bound.withhold} shards are withheld, so a random sample succeeds with probability ≤ ${c.k - 1}/${c.n}`,
-          `P(unrecoverable data passes ${opts.samples} samples) ≤ ${bound.withoutReplacement.toPrecision(6)} (without replacement: C(${c.k - 1},${opts.samples})/C(${c.n},${opts.samples}))`,
-          `with replacement the bound is ((k-1)/n)^s = ${bound.withReplacement.toPrecision(6)}`,
+          `P(unrecoverable data passes ${opts.samples} samples) ≤ ${fmt(bound.withoutReplacement)} (without replacement: C(${c.k - 1},${opts.samples})/C(${c.n},${opts.samples}))`,
+          `with replacement the bound is ((k-1)/n)^s = ${fmt(bound.withReplacement)}`,
         ];
         process.stdout.write(`${lines.join("\n")}\n`);
       }
@@ -126,5 +140,31 @@ export function register(program: Command): void {
         process.stderr.write(`meridian: das sample: ${failed.length} of ${opts.samples} samples failed: the data may be unavailable (try \`meridian das decode\`)\n`);
         process.exitCode = 1;
       }
+    });
+
+  das
+    .command("serve")
+    .description("serve OUTDIR's shards with their inclusion proofs over HTTP for sampling (GET /v1/das/commitment, /v1/das/shards/:index)")
+    .option("--config <file>", "service config, JSON or YAML: dir, and the kit's `server` section")
+    .option("--dir <outdir>", "directory written by `meridian das encode`")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; dir?: string; port?: string; host?: string }) => {
+      if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+      const { DasError, dasService, readCommitment } = await import("../../runtime/das/index.js");
+      if (o.dir) {
+        try {
+          readCommitment(o.dir);
+        } catch (e) {
+          if (e instanceof DasError) throw new UserError(e.message);
+          throw e;
+        }
+      }
+      const { runService } = await import("../../runtime/kit/index.js");
+      await runService(dasService, {
+        command: "meridian das serve",
+        configFile: o.config,
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, dir: o.dir },
+      });
     });
 }

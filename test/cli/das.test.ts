@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../cli.js";
+import { killServers, runCli, serveCli } from "../cli.js";
 
 const root = mkdtempSync(join(tmpdir(), "das-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -140,5 +140,33 @@ describe("meridian das", () => {
     const malformed = runCli(["das", "decode", "--k", "2", "--n", "3", bad, scratch("out")]);
     expect(malformed.status).toBe(2);
     expect(malformed.stderr).toMatch(/malformed commitment: root: expected 32 bytes.*proofs: expected 3 proofs, got 2/);
+  });
+});
+
+describe("meridian das serve", () => {
+  afterAll(killServers);
+
+  it("serves shards with proofs; sample --from checks them against the trusted root and names withheld ones", async () => {
+    const dir = encode(4, 8, sampleFile(4000));
+    const root = (JSON.parse(readFileSync(join(dir, "commitment.json"), "utf8")) as { root: string }).root;
+    const { url } = await serveCli(["das", "serve", "--dir", dir, "--port", "0"]);
+    expect(await (await fetch(`${url}/v1/das/commitment`)).json()).toMatchObject({ k: 4, n: 8, length: 4000, shardSize: 1000, root });
+    expect((await fetch(`${url}/v1/das/shards/8`)).status).toBe(400);
+
+    const ok = runCli(["das", "sample", "--samples", "8", "--from", url, "--root", root]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^sampled 8 of 8 shards without replacement: (\d ok(, )?){8}\n/);
+
+    rmSync(join(dir, "6")); // withheld from now on
+    const gone = runCli(["das", "sample", "--samples", "8", "--from", url, "--root", root]);
+    expect(gone.status).toBe(1);
+    expect(gone.stderr).toContain("shard 6 is missing (HTTP 404)");
+
+    // A root the client trusts that the server's shards do not lead to: every sample fails.
+    const other = `${root.slice(0, 63)}${root.endsWith("0") ? "1" : "0"}`;
+    const wrong = runCli(["das", "sample", "--samples", "2", "--from", url, "--root", other]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/fails its inclusion proof against the trusted root/);
+    expect(runCli(["das", "sample", "--samples", "2", "--from", url]).status).toBe(2);
   });
 });
