@@ -62,7 +62,9 @@ function readHolder(path: string): Holder | null | "gone" {
     throw e;
   }
   try {
-    const v = JSON.parse(text) as { pid?: unknown; start?: unknown };
+    const v = JSON.parse(text) as { pid?: unknown; start?: unknown } | number;
+    // A bare pid: the lock files of earlier releases (no start time to tell a reused pid).
+    if (typeof v === "number") return Number.isInteger(v) && v > 0 ? { pid: v, start: null } : null;
     if (typeof v.pid === "number" && Number.isInteger(v.pid) && v.pid > 0) return { pid: v.pid, start: typeof v.start === "string" ? v.start : null };
   } catch {
     // fall through: unreadable

@@ -17,7 +17,7 @@
  */
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import { hashesAtLevel, type FullBundle, type FullTile } from "../integrate.js";
@@ -27,23 +27,14 @@ import { decodeState, encodeState, type TreeState } from "./state.js";
 import type { Commit, Publication, Recovered, TileStore } from "./store.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
+import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 
 const gz = promisify(gzip);
 const gunz = promisify(gunzip);
 /** Sync once the journal holds this much, even between checkpoints, to bound replay at restart. */
 const JOURNAL_SYNC_BYTES = 16 << 20;
-const openDirs = new Set<string>();
 /** The journal is opened for synchronous data writes: one write returns once the record is durable (one syscall, not write + fdatasync). */
 const JOURNAL_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function fsyncDir(dir: string): void {
   const d = openSync(dir, "r");
@@ -84,6 +75,7 @@ export class FileStore implements TileStore {
   /** Full tiles and bundles written since the last publication, whose partial versions can go once it is out. */
   private completed: { path: string; end: number }[] = [];
   private leafIndex: FileLeafIndex | null = null;
+  private dirLock: DirectoryLock | null = null;
   /** Full tiles and bundles are written behind the commits that complete them, in order, on this chain. */
   private tileWrites: Promise<void> = Promise.resolve();
   private tileFailure: unknown = null;
@@ -103,17 +95,6 @@ export class FileStore implements TileStore {
     return run;
   }
 
-  private lockDir(): void {
-    const path = join(this.stateDir, "LOCK");
-    if (openDirs.has(resolve(this.dir))) throw new Error(`data directory ${this.dir} is already open in this process`);
-    if (existsSync(path)) {
-      const pid = Number(readFileSync(path, "utf8").trim());
-      if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data directory ${this.dir} is in use by process ${pid}`);
-    }
-    writeFileSync(path, `${process.pid}\n`);
-    openDirs.add(resolve(this.dir));
-  }
-
   private journalPath(seq: number, lane = 0): string {
     return join(this.stateDir, `journal.${String(seq).padStart(12, "0")}${lane === 1 ? ".1" : ""}`);
   }
@@ -130,7 +111,8 @@ export class FileStore implements TileStore {
     }
     mkdirSync(join(this.stateDir, "quarantine"), { recursive: true });
     mkdirSync(this.publicDir, { recursive: true });
-    this.lockDir();
+    // One writer per directory, across processes and within one: a second writer would fork the tree.
+    this.dirLock = lockDirectory(this.stateDir, "LOCK", "a log server");
     this.leafIndex = new FileLeafIndex(join(this.stateDir, "antispam"), () => this.syncedSize);
     const statePath = join(this.stateDir, "state");
     const state = existsSync(statePath) ? decodeState(readFileSync(statePath), statePath) : null;
@@ -386,6 +368,7 @@ export class FileStore implements TileStore {
     for (const fh of this.journals ?? []) await fh.close();
     this.journals = null;
     await this.leafIndex?.close();
-    if (openDirs.delete(resolve(this.dir))) rmSync(join(this.stateDir, "LOCK"), { force: true });
+    this.dirLock?.release();
+    this.dirLock = null;
   }
 }

@@ -184,10 +184,12 @@ describe("data directory lock", () => {
   it("refuses a second open while one is live, and takes over a lock left by a dead process", async () => {
     const dir = mkdtempSync(join(tmpdir(), "filestore-lock-"));
     const a = await open(dir);
-    await expect(open(dir)).rejects.toThrow(/already open/);
+    await expect(open(dir)).rejects.toThrow(/in use by this process/);
     await a.close();
     writeFileSync(join(dir, "state", "LOCK"), "1\n"); // pid 1 is alive (init): someone else holds it
-    await expect(open(dir)).rejects.toThrow(/in use by process 1/);
+    await expect(open(dir)).rejects.toThrow(/in use by a log server \(pid 1\)/);
+    writeFileSync(join(dir, "state", "LOCK"), '{"pid":1,"start":"-1"}\n'); // pid 1, but not the process that locked (another start time)
+    await (await open(dir)).close();
     writeFileSync(join(dir, "state", "LOCK"), "999999999\n"); // no such process: a crashed owner
     await (await open(dir)).close();
   });
