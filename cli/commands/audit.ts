@@ -1,0 +1,118 @@
+/**
+ * `meridian audit commit|disclose|verify`: compliance proofs with selective disclosure (runtime/compliance). A record
+ * is committed as Merkle-salted fields, its issuer-signed statement appended to a proof log; a disclosure carries
+ * only the fields a policy allows, and an auditor verifies it against the log key and the issuer key alone.
+ * `meridian audit sumtree build|verify`: a Merkle-sum tree proof that escrow regions' sold counts add up.
+ */
+import type { Command } from "commander";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { z } from "zod";
+import { UserError } from "../errors.js";
+import { readKeyArg } from "./note.js";
+
+const compliance = () => import("../../runtime/compliance/index.js");
+
+function readJson<T>(file: string, what: string, schema: z.ZodType<T>): T {
+  if (!existsSync(file)) throw new UserError(`${file}: no such file (expected ${what})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UserError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) throw new UserError(`${file}: not ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+
+async function verifiers(vkeys: string[], what: string) {
+  const { newVerifier } = await import("../../runtime/prooflog/index.js");
+  try {
+    return vkeys.map((v) => newVerifier(readKeyArg(v, what)));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** A refusal (the proof does not hold) exits 1 with the reason; a ComplianceError while building is the user's (2). */
+async function refuse(e: unknown): Promise<void> {
+  if (!(e instanceof (await compliance()).ComplianceError)) throw e;
+  process.stderr.write(`meridian: audit: refused: ${e.message}\n`);
+  process.exitCode = 1;
+}
+
+async function user<T>(f: () => T | Promise<T>): Promise<T> {
+  const { ComplianceError } = await compliance();
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof ComplianceError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+const out = (file: string | undefined, json: unknown) => {
+  const text = `${JSON.stringify(json, null, 2)}\n`;
+  if (file) writeFileSync(file, text, { mode: 0o600 });
+  else process.stdout.write(text);
+};
+
+export function register(program: Command): void {
+  const audit = program.command("audit").description("compliance proofs: selectively disclosed audit records in a proof log, and Merkle-sum allocation proofs");
+
+  audit
+    .command("commit")
+    .description("commit a record ({id, fields}) as Merkle-salted fields, sign its statement and append it to the proof log; writes the opening (secret)")
+    .requiredOption("--record <file>", 'record JSON: {"id": "…", "fields": {"name": value, …}} (values: string, number, boolean, null)')
+    .requiredOption("--issuer-key <file>", "file holding the issuer's signer key (meridian note keygen)")
+    .requiredOption("--log <url>", "proof log base URL")
+    .requiredOption("--out <file>", "where to write the opening: every field with its salt (keep it private)")
+    .action(async (o: { record: string; issuerKey: string; log: string; out: string }) => {
+      const { RecordInput, commitRecord, appendStatement } = await compliance();
+      const record = readJson(o.record, "an audit record", RecordInput);
+      const key = readKeyArg(o.issuerKey, "--issuer-key");
+      const opening = await user(() => commitRecord(record, key));
+      opening.logIndex = await appendStatement(o.log, opening.statement);
+      out(o.out, opening);
+      process.stdout.write(`committed record ${opening.id} (${opening.fields.length} fields) at log index ${opening.logIndex}\n`);
+    });
+
+  audit
+    .command("disclose")
+    .description("write a disclosure of the fields POLICY allows, with the statement's inclusion proof under the log's current checkpoint")
+    .requiredOption("--opening <file>", "the opening written by audit commit")
+    .requiredOption("--policy <file>", 'disclosure policy JSON: {"allow": ["field", …]}')
+    .requiredOption("--log <url>", "proof log base URL")
+    .option("--out <file>", "write here instead of stdout")
+    .option("--wait <ms>", "wait this long for a checkpoint covering the statement", "10000")
+    .action(async (o: { opening: string; policy: string; log: string; out?: string; wait: string }) => {
+      const { Opening, Policy, disclose, fetchLogProof } = await compliance();
+      const opening = readJson(o.opening, "an audit opening", Opening);
+      const policy = readJson(o.policy, "a disclosure policy", Policy);
+      if (opening.logIndex === undefined) throw new UserError(`${o.opening}: the opening has no logIndex (was it appended with audit commit?)`);
+      if (!/^[0-9]+$/.test(o.wait)) throw new UserError(`--wait "${o.wait}" must be a number of milliseconds`);
+      const log = await user(() => fetchLogProof(o.log, opening.logIndex!, Number(o.wait)));
+      out(o.out, await user(() => disclose(opening, policy, log)));
+    });
+
+  audit
+    .command("verify")
+    .description("verify a disclosure as an auditor: log checkpoint signature, statement inclusion, issuer signature, each field's inclusion, the policy (exit 1 if refused)")
+    .requiredOption("--disclosure <file>", "the disclosure")
+    .requiredOption("--policy <file>", 'the policy the auditor holds: {"allow": ["field", …]}')
+    .requiredOption("--log-vkey <vkey...>", "the proof log's verifier key (or a file holding it); repeatable")
+    .requiredOption("--issuer-vkey <vkey...>", "the issuer's verifier key (or a file holding it); repeatable")
+    .option("--origin <origin>", "the log's expected checkpoint origin")
+    .action(async (o: { disclosure: string; policy: string; logVkey: string[]; issuerVkey: string[]; origin?: string }) => {
+      const { Disclosure, Policy, verifyDisclosure } = await compliance();
+      const d = readJson(o.disclosure, "an audit disclosure", Disclosure);
+      const policy = readJson(o.policy, "a disclosure policy", Policy);
+      const opts = { logVerifiers: await verifiers(o.logVkey, "--log-vkey"), issuers: await verifiers(o.issuerVkey, "--issuer-vkey"), policy, origin: o.origin };
+      try {
+        out(undefined, { accepted: true, ...verifyDisclosure(d, opts) });
+      } catch (e) {
+        await refuse(e);
+      }
+    });
+}
