@@ -9,9 +9,30 @@ import * as cloudflareSdk from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
 import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
-import { recordSlug } from "../../model/traffic/records.js";
+import { rdataFields, recordSlug } from "../../model/traffic/records.js";
 import { track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
+
+const STRUCTURED = new Set(["SRV", "TLSA", "SSHFP", "DS", "HTTPS", "SVCB"]);
+
+/** Cloudflare's `data` object for the types it takes field by field (its API schema's DnsRecordData). */
+function structuredData(type: string, rdata: string): Pick<cloudflareSdk.DnsRecordArgs, "data" | "priority"> {
+  const f = rdataFields(rdata);
+  const n = (i: number) => Number(f[i]);
+  switch (type) {
+    case "SRV":
+      return { data: { priority: n(0), weight: n(1), port: n(2), target: f[3]!.replace(/\.$/, "") } };
+    case "TLSA":
+      return { data: { usage: n(0), selector: n(1), matchingType: n(2), certificate: f[3]! } };
+    case "SSHFP":
+      return { data: { algorithm: n(0), type: n(1), fingerprint: f[2]! } };
+    case "DS":
+      return { data: { keyTag: n(0), algorithm: n(1), digestType: n(2), digest: f[3]! } };
+    default:
+      // HTTPS / SVCB: priority, target, and the SvcParams in presentation form.
+      return { data: { priority: n(0), target: f[1]!, value: f.slice(2).join(" ") } };
+  }
+}
 
 function accountId(policy: TrafficPolicy): string {
   if (policy.cloudflareAccountId === undefined) throw new Error("meridian:dns.cloudflare.accountId is required when Cloudflare serves the zone");
@@ -30,6 +51,8 @@ export const cloudflare: DnsBackend = {
       const args: cloudflareSdk.DnsRecordArgs = { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, proxied: false };
       if (record.type === "MX") Object.assign(args, { content: record.mx[i]!.exchange, priority: record.mx[i]!.preference });
       else if (record.type === "CAA") Object.assign(args, { data: record.caa[i] });
+      else if (STRUCTURED.has(record.type)) Object.assign(args, structuredData(record.type, record.rdata[i]!));
+      else if (record.type === "NS" || record.type === "PTR") Object.assign(args, { content: record.rdata[i]!.replace(/\.$/, "") });
       else Object.assign(args, { content: value });
       track(new cloudflareSdk.DnsRecord(`cloudflare-${recordSlug(record)}-${i}`, args, { parent }));
     });

@@ -76,7 +76,9 @@ export const route53: DnsBackend = {
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {
-    track(new aws.route53.Record(`route53-${recordSlug(record)}`, { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records: record.values }, { parent }));
+    // Route 53 takes zone-file rdata (names with or without the dot); the provider quotes TXT itself.
+    const records = ["A", "AAAA", "CNAME", "TXT", "MX", "CAA"].includes(record.type) ? record.values : record.rdata;
+    track(new aws.route53.Record(`route53-${recordSlug(record)}`, { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records }, { parent }));
   },
 
   traffic(parent, zone, policy, endpoints, aliases = {}): TrafficRender {

@@ -13,10 +13,42 @@ import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/traffic/geo.js";
 import { weightSplit, type RegionTarget } from "../../model/traffic/policy.js";
-import { recordSlug } from "../../model/traffic/records.js";
+import { rdataFields, recordSlug, type ZoneRecord } from "../../model/traffic/records.js";
 import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
 type Method = "Weighted" | "Performance" | "Priority" | "Geographic";
+
+/** Azure DNS keeps each type in its own field of the record set; types it lacks are refused by the capability matrix. */
+function azureRecordData(record: ZoneRecord): Partial<azureDns.RecordSetArgs> {
+  const fields = record.rdata.map(rdataFields);
+  const name = (text: string) => text.replace(/\.$/, "");
+  switch (record.type) {
+    case "A":
+      return { aRecords: record.values.map((ipv4Address) => ({ ipv4Address })) };
+    case "AAAA":
+      return { aaaaRecords: record.values.map((ipv6Address) => ({ ipv6Address })) };
+    case "CNAME":
+      return { cnameRecord: { cname: record.values[0] } };
+    case "TXT":
+      return { txtRecords: record.values.map((v) => ({ value: [v] })) };
+    case "MX":
+      return { mxRecords: record.mx };
+    case "CAA":
+      return { caaRecords: record.caa };
+    case "NS":
+      return { nsRecords: fields.map((f) => ({ nsdname: name(f[0]!) })) };
+    case "PTR":
+      return { ptrRecords: fields.map((f) => ({ ptrdname: name(f[0]!) })) };
+    case "SRV":
+      return { srvRecords: fields.map((f) => ({ priority: Number(f[0]), weight: Number(f[1]), port: Number(f[2]), target: name(f[3]!) })) };
+    case "TLSA":
+      return { tlsaRecords: fields.map((f) => ({ usage: Number(f[0]), selector: Number(f[1]), matchingType: Number(f[2]), certAssociationData: f[3]! })) };
+    case "DS":
+      return { dsRecords: fields.map((f) => ({ keyTag: Number(f[0]), algorithm: Number(f[1]), digest: { algorithmType: Number(f[2]), value: f[3]! } })) };
+    default:
+      throw new Error(`Azure DNS cannot serve ${record.type} records (record "${record.name}")`);
+  }
+}
 
 export const trafficmanager: DnsBackend = {
   zone(parent, policy): ZoneHandle {
@@ -28,19 +60,7 @@ export const trafficmanager: DnsBackend = {
   record(parent, zone, _policy, record) {
     const relative = record.name;
     const base = { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef, relativeRecordSetName: relative, recordType: record.type, ttl: record.ttlSeconds };
-    const data =
-      record.type === "A"
-        ? { aRecords: record.values.map((ipv4Address) => ({ ipv4Address })) }
-        : record.type === "AAAA"
-          ? { aaaaRecords: record.values.map((ipv6Address) => ({ ipv6Address })) }
-          : record.type === "CNAME"
-            ? { cnameRecord: { cname: record.values[0] } }
-            : record.type === "TXT"
-              ? { txtRecords: record.values.map((v) => ({ value: [v] })) }
-              : record.type === "MX"
-                ? { mxRecords: record.mx }
-                : { caaRecords: record.caa };
-    track(new azureDns.RecordSet(`azuredns-${recordSlug(record)}`, { ...base, ...data }, { parent }));
+    track(new azureDns.RecordSet(`azuredns-${recordSlug(record)}`, { ...base, ...azureRecordData(record) }, { parent }));
   },
 
   traffic(parent, zone, policy, endpoints): TrafficRender {

@@ -5,6 +5,7 @@
  * never silently approximates a mode. Limits are from each provider's API reference (2026-11).
  */
 import type { DnsProvider, RoutingMode, TrafficConfig } from "../config/traffic.js";
+import { recordTypes, type RecordType } from "./rdata.js";
 
 export interface ProviderCapability {
   title: string;
@@ -17,9 +18,18 @@ export interface ProviderCapability {
   maxFailureThreshold: number;
   /** Renders a degraded region at a reduced weight (needs per-signal checks the provider can combine). */
   degradedWeighting: boolean;
+  /** Static record types the provider's zones serve (its API's record-type list). */
+  recordTypes: readonly RecordType[];
   /** Why the limits above hold, in a line. */
   note: string;
 }
+
+/**
+ * Azure DNS public zones (API 2023-07-01-preview, the one @pulumi/azure-native's dns.RecordSet uses) serve
+ * A, AAAA, CAA, CNAME, DS, MX, NAPTR, NS, PTR, SOA, SRV, TLSA, TXT: no SSHFP, HTTPS or SVCB. Route 53 added
+ * TLSA, SSHFP, SVCB and HTTPS in 2024; Cloud DNS and Cloudflare serve all of ours.
+ */
+const AZURE_DNS_TYPES: readonly RecordType[] = ["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NS", "PTR", "SRV", "TLSA", "TXT"];
 
 export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
   route53: {
@@ -29,6 +39,7 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     timeouts: null,
     maxFailureThreshold: 10,
     degradedWeighting: true,
+    recordTypes,
     note: "request interval is 10 (fast) or 30 s; the probe timeout is fixed (4 s connect, 2 s response); CALCULATED checks combine signals",
   },
   clouddns: {
@@ -38,6 +49,7 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     timeouts: { min: 1, max: 300 },
     maxFailureThreshold: 10,
     degradedWeighting: false,
+    recordTypes,
     note: "health checks of external endpoints need sourceRegions, which require checkIntervalSec >= 30; one health check per routing policy",
   },
   trafficmanager: {
@@ -47,6 +59,7 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     timeouts: { min: 5, max: 10 },
     maxFailureThreshold: 10,
     degradedWeighting: true,
+    recordTypes: AZURE_DNS_TYPES,
     note: "probing interval 10 or 30 s; timeout 5-10 s (5-9 s at 10 s interval); toleratedNumberOfFailures 0-9; one monitor path per profile, so signals become nested per-signal profiles",
   },
   cloudflare: {
@@ -56,6 +69,7 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     timeouts: { min: 1, max: 10 },
     maxFailureThreshold: 6,
     degradedWeighting: false,
+    recordTypes,
     note: "monitor interval >= 10 s (Enterprise; 15 s Business, 60 s Pro); retries 0-5; one monitor per pool",
   },
   local: {
@@ -65,6 +79,7 @@ export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
     timeouts: { min: 1, max: 60 },
     maxFailureThreshold: 10,
     degradedWeighting: true,
+    recordTypes,
     note: "answers on loopback from live checks; no cloud limits, so local stacks can check every second",
   },
 };
@@ -149,6 +164,17 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
       problems.push({ path: ["healthCheck", "signals", i, "name"], input: s.name, message: "signal names must be unique and not serving or full (they name the combined checks)" });
     }
     seen.add(s.name);
+  });
+  dns.records.forEach((record, i) => {
+    for (const provider of new Set(chain)) {
+      const served = CAPABILITIES[provider].recordTypes;
+      if (served.includes(record.type)) continue;
+      problems.push({
+        path: ["records", i, "type"],
+        input: record.type,
+        message: `${provider} (${slotPath(dns, provider).join(".")}) cannot serve ${record.type} records, so record "${record.name}" ${record.type} cannot be in this hierarchy (${CAPABILITIES[provider].title} serves ${served.join(", ")})`,
+      });
+    }
   });
   if (chain.includes("cloudflare") && dns.cloudflare === undefined) {
     problems.push({ path: ["cloudflare"], input: undefined, message: "cloudflare serves this zone; set dns.cloudflare.accountId" });

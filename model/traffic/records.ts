@@ -4,6 +4,7 @@
  * and exchange, CAA flags/tag/value, quoted TXT). Providers render from these; none parses the spec.
  */
 import type { StaticRecord } from "../config/traffic.js";
+import { configRdata, tokenize } from "./rdata.js";
 
 export interface ZoneRecord {
   /** Relative name as written (`www`, `@`). */
@@ -14,6 +15,13 @@ export interface ZoneRecord {
   values: string[];
   mx: { preference: number; exchange: string }[];
   caa: { flags: number; tag: string; value: string }[];
+  /** Each value as canonical zone-file rdata (./rdata.ts): absolute names with the dot, hex joined. */
+  rdata: string[];
+}
+
+/** The numeric and text fields of a canonical rdata, for providers that take structured records. */
+export function rdataFields(rdata: string): string[] {
+  return tokenize(rdata).map((t) => t.text);
 }
 
 function recordFqdn(apex: string, name: string): string {
@@ -35,6 +43,11 @@ export function zoneRecords(apex: string, records: readonly StaticRecord[], defa
     values: r.values,
     mx: r.type === "MX" ? r.values.map(parseMx) : [],
     caa: r.type === "CAA" ? r.values.map(parseCaa) : [],
+    rdata: r.values.map((v) => {
+      const parsed = configRdata(r.type, v);
+      if ("problem" in parsed) throw new Error(parsed.problem);
+      return parsed.rdata;
+    }),
   }));
 }
 
@@ -61,7 +74,10 @@ export function zoneFileValues(record: ZoneRecord): string[] {
       return record.values.map((v) => (v.startsWith('"') ? v : `"${v.replace(/"/g, '\\"')}"`));
     case "CAA":
       return record.caa.map((c) => `${c.flags} ${c.tag} "${c.value}"`);
-    default:
+    case "A":
+    case "AAAA":
       return record.values;
+    default:
+      return record.rdata;
   }
 }
