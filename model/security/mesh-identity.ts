@@ -15,12 +15,12 @@ import { GRANDMASTER } from "../time/hierarchy.js";
 const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
 
 /**
- * The runtime services whose config has the kit's `server` section with the mesh identity (their operator routes
- * take the sidecar's XFCC peer). Escrow runs on the kit too but has no operator route and no `server` section yet:
- * it authenticates buyers (and its admin scope) in-process from the buyer issuer's JWTs. The proof log serves its
- * own HTTP and authenticates log clients by signed notes.
+ * The runtime services whose config has the kit's `server` section with the mesh identity (their routes take the
+ * sidecar's XFCC peer: operators, and the catalogued `callers`). Escrow's buyers are the subjects of the buyer
+ * issuer's JWTs, which must arrive through its catalogued callers. The proof log serves its own HTTP and
+ * authenticates log clients by signed notes.
  */
-export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota"]);
+export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota", "escrow"]);
 
 /**
  * The grandmaster simulator (components/time) is a kit service in the meshed time namespace too: its drills are

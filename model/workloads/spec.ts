@@ -128,13 +128,20 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "escrow": {
       // A scheduled sale queues buyers in the waiting room, whose tokens need the estate-wide signing secret.
       const queue = escrowRegionConfig(spec, regionId).skus.some((k) => k.opensAt !== undefined) ? configPath("escrow", "queue") : undefined;
-      const cfg = escrowRegionConfig(spec, regionId, queue && `${queue}/secret`);
+      // Behind its sidecar (model/security/mesh-identity.ts): buyers' and admins' requests must arrive through a
+      // catalogued caller (the gateway, the other regions' escrow), which the kit reads from the sidecar's XFCC.
+      const escrow = runtimeService("escrow");
+      const cfg = {
+        ...escrowRegionConfig(spec, regionId, queue && `${queue}/secret`),
+        callers: allowedCallerIds(spec.pki.trustDomain, "escrow"),
+        server: meshServerSection(spec.pki.trustDomain, escrow),
+      };
       return {
         // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.
         args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
         secretMounts: queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [],
-        // The service kit's readiness: PostgreSQL answering (and not draining).
+        // The service kit's readiness: PostgreSQL answering and the clock trustworthy (and not draining).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };

@@ -77,7 +77,7 @@ describe("meridian:pki:CertManager (prod)", () => {
     // 27 from the PKI area, the health aggregator's ClusterSPIFFEID, the gateway's Gateway and VirtualService,
     // the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and the STRICT PeerAuthentications of the three
     // services that trust their sidecar's XFCC, and the grandmaster's ClusterSPIFFEID and STRICT PeerAuthentication.
-    expect(crs.length).toBe(6 * 37);
+    expect(crs.length).toBe(6 * 38);
     for (const cr of crs) {
       const region = cr.name.split("-").slice(0, 2).join("-");
       const chart = cr.type.includes("policy.cert-manager.io")

@@ -31,7 +31,7 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and a STRICT PeerAuthentication for each
     // of the three services that trust their sidecar's XFCC (ratelimit, clock, quota); the grandmaster's ClusterSPIFFEID and
     // STRICT PeerAuthentication (it trusts its sidecar's XFCC too).
-    expect(crs.length).toBe(6 * 36);
+    expect(crs.length).toBe(6 * 37);
   });
 
   it("validates each one", () => {

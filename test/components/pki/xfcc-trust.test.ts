@@ -69,11 +69,12 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("the rendered runtime configs", () => {
-  it("ratelimit, quota and clock trust their own sidecar, name the operator identity, and parse with the kit's schema", () => {
+  it("ratelimit, quota, clock and escrow trust their own sidecar, name the operator identity, and parse with the kit's schema", () => {
     for (const [name, file] of [
       ["ratelimit", "ratelimit.json"],
       ["quota", "quota.json"],
       ["clock", "clock.json"],
+      ["escrow", "escrow.json"],
     ] as const) {
       const cfg = configOf(base, name, file);
       expect(cfg.server["identity"], name).toEqual({ xfcc: "istio-sidecar", spiffeId: spiffeId(TD, runtimeService(name)) });
@@ -90,12 +91,10 @@ describe("the rendered runtime configs", () => {
     // The grandmaster (time namespace) too: its drills are operator routes.
     const gm = configOf(base, "grandmaster", "grandmaster.json");
     expect(gm.server["identity"]).toEqual({ xfcc: "istio-sidecar", spiffeId: `spiffe://${TD}/ns/meridian-time/sa/grandmaster` });
-    // Escrow and the proof log are not on the kit: their configs carry no server section to trust anything.
-    for (const [name, file] of [
-      ["escrow", "escrow.json"],
-      ["prooflog", "prooflog.json"],
-    ] as const)
-      expect(configOf(base, name, file)).not.toHaveProperty("server");
+    // The proof log authenticates its clients by signed notes: its config carries no server section to trust anything.
+    expect(configOf(base, "prooflog", "prooflog.json")).not.toHaveProperty("server");
+    // Escrow's buyers and admins must come through its catalogued callers: the gateway and the other regions' escrow.
+    expect(configOf(base, "escrow", "escrow.json")["callers"]).toEqual([spiffeId(TD, GATEWAY_IDENTITY), spiffeId(TD, runtimeService("escrow"))].sort());
   });
 
   it("the rate limiter lists the callers of its check and outcomes routes: the gateway and the catalogued services", () => {
@@ -105,7 +104,7 @@ describe("the rendered runtime configs", () => {
   });
 
   it("each XFCC-trusting workload has its own STRICT PeerAuthentication, valid against Istio's CRD", () => {
-    for (const name of ["ratelimit", "quota", "clock", "grandmaster"]) {
+    for (const name of ["ratelimit", "quota", "clock", "escrow", "grandmaster"]) {
       const pa = base.peerAuthentications.find((p) => p.metadata.name === `${name}-strict`);
       expect(pa?.spec, name).toEqual({ selector: { matchLabels: name === "grandmaster" ? { app: name } : { "app.kubernetes.io/name": name } }, mtls: { mode: "STRICT" } });
       expect(() => validateCustomResource(pa as unknown as { apiVersion: string; kind: string })).not.toThrow();

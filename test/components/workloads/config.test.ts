@@ -94,7 +94,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
       expect(args.slice(0, 2)).toEqual(["escrow", "serve"]);
-      const cfg = parseEscrowConfig(JSON.parse(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
+      const cfg = parseEscrowConfig(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
       expect(cfg.regions).toEqual([region.id]);
       expect(cfg.skus.map((s) => s.allocation)).toEqual(allocations.map((a) => a.regions));
       expect(cfg.reservationTtlSeconds).toBe(spec.runtime.escrow.reservationTtlSeconds);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { allowedCallerIds, runtimeService, spiffeId } from "../../../model/services.js";
 import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
 import { CONFIG_DIR, HTTP_PORT, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { grandmasterService, UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
@@ -103,6 +104,19 @@ describe("a changed stack value reaches the running service through its rendered
     const url = await serve(w);
     const view = await getJson(`${url}/v1/inventory/concert-2027`);
     expect(view).toMatchObject({ sku: "concert-2027", total: 12_345, sold: 0, available: 12_345 });
+    // Behind its sidecar (server.identity): a buyer's request must come through a catalogued caller (`callers`),
+    // read from the x-forwarded-client-cert the pod's sidecar appends; a buyer's JWT is still required.
+    const td = spec.pki.trustDomain;
+    const self = spiffeId(td, runtimeService("escrow"));
+    const reserve = (headers: Record<string, string>) =>
+      fetch(`${url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { "content-type": "application/json", "x-region": REGION, ...headers }, body: "{}" });
+    const stranger = await reserve({ "x-forwarded-client-cert": `By=${self};Hash=${"0".repeat(64)};URI=spiffe://${td}/ns/shop/sa/web` });
+    expect(stranger.status).toBe(403);
+    expect(((await stranger.json()) as { detail: string }).detail).toMatch(/^spiffe:\/\/.*\/ns\/shop\/sa\/web is not allowed: an mTLS peer with SPIFFE ID .*meridian-gateway/);
+    const gateway = await reserve({ "x-forwarded-client-cert": `By=${self};Hash=${"0".repeat(64)};URI=${allowedCallerIds(td, "escrow").find((id) => id.includes("gateway"))}` });
+    expect(gateway.status).toBe(401);
+    expect(((await gateway.json()) as { detail: string }).detail).toMatch(/present a bearer JWT$/);
+    expect((await getJson(`${url}/v1/inventory/concert-2027`))["reserved"]).toBe(0);
   }, 60_000);
 
   it("clock runs the changed max offset and skew thresholds", async () => {

@@ -138,7 +138,11 @@ describe("regionWorkloads", () => {
     const vkey = "witness-d+0a1b2c3d+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
     spec.runtime.prooflog.witnesses = ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }];
     const schemas: Record<string, (doc: unknown) => unknown> = {
-      escrow: (doc) => parseEscrowConfig(doc),
+      escrow: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return parseEscrowConfig(keys);
+      },
       // The kit's `server` section beside the service's keys (identity behind the sidecar: model/security/mesh-identity.ts).
       ratelimit: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
