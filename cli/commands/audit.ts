@@ -5,8 +5,10 @@
  * `meridian audit sumtree build|verify`: a Merkle-sum tree proof that escrow regions' sold counts add up.
  */
 import type { Command } from "commander";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { z } from "zod";
+import { numberArg } from "../args.js";
 import { UserError } from "../errors.js";
 import { readKeyArg } from "./note.js";
 
@@ -111,6 +113,42 @@ export function register(program: Command): void {
       const opts = { logVerifiers: await verifiers(o.logVkey, "--log-vkey"), issuers: await verifiers(o.issuerVkey, "--issuer-vkey"), policy, origin: o.origin };
       try {
         out(undefined, { accepted: true, ...verifyDisclosure(d, opts) });
+      } catch (e) {
+        await refuse(e);
+      }
+    });
+  const sumtree = audit.command("sumtree").description("Merkle-sum tree proof that escrow regions sold within their allocations and the totals are the published ones");
+
+  sumtree
+    .command("build")
+    .description("build the tree from regions' sold counts and allocations: OUTDIR/root.json (publish it) and OUTDIR/proof-<region>.json (one per region)")
+    .requiredOption("--input <file>", 'JSON: {"capacity": N, "regions": [{"region": "eu-west", "sold": N, "allocation": N}, …]}')
+    .argument("<outdir>", "directory to write (created if absent)")
+    .action(async (outdir: string, o: { input: string }) => {
+      const { SumTreeInput, buildSumTree, sumProofJson, sumRootJson } = await compliance();
+      const input = readJson(o.input, "a sum-tree input", SumTreeInput);
+      const { root, proofs } = await user(() => buildSumTree(input.regions, input.capacity));
+      mkdirSync(outdir, { recursive: true });
+      writeFileSync(join(outdir, "root.json"), `${JSON.stringify(sumRootJson(root), null, 2)}\n`);
+      for (const p of proofs) writeFileSync(join(outdir, `proof-${p.region}.json`), `${JSON.stringify(sumProofJson(p), null, 2)}\n`);
+      process.stdout.write(
+        `${root.regions} regions: sold ${root.sold} of allocation ${root.allocation}${root.capacity === undefined ? "" : ` (capacity ${root.capacity})`}; root ${sumRootJson(root).root}\n`,
+      );
+    });
+
+  sumtree
+    .command("verify")
+    .description("a region checks its leaf up to the published root, and the root's totals (exit 1 if refused)")
+    .requiredOption("--root <file>", "the published root.json")
+    .requiredOption("--proof <file>", "this region's proof-<region>.json")
+    .option("--sold <n>", "the region's own sold count: the proof must say the same", numberArg("--sold", 0, Number.MAX_SAFE_INTEGER, true))
+    .option("--allocation <n>", "the region's own allocation: the proof must say the same", numberArg("--allocation", 0, Number.MAX_SAFE_INTEGER, true))
+    .action(async (o: { root: string; proof: string; sold?: number; allocation?: number }) => {
+      const { SumRootJson, SumProofJson, verifySumProof } = await compliance();
+      const root = readJson(o.root, "a sum-tree root", SumRootJson);
+      const proof = readJson(o.proof, "a sum-tree proof", SumProofJson);
+      try {
+        out(undefined, { accepted: true, ...verifySumProof(proof, root, { sold: o.sold, allocation: o.allocation }) });
       } catch (e) {
         await refuse(e);
       }
