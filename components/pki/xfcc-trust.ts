@@ -225,7 +225,7 @@ export function regionXfccTrustInputs(spec: EstateSpec, region: Region): XfccTru
         return { name: w.service.name, namespace: w.service.namespace, config: w.config, pod: (m.controller.args.spec as { template: unknown }).template as XfccWorkload["pod"] };
       }),
       ...(gm
-        ? [{ name: gm.name, namespace: NAMESPACES.time, config: grandmasterConfig(spec.pki.trustDomain), pod: grandmasterPodTemplate(region.id, gm, spec.runtime.image) as XfccWorkload["pod"] }]
+        ? [{ name: gm.name, namespace: NAMESPACES.time, config: grandmasterConfig(spec.pki.trustDomain, gm), pod: grandmasterPodTemplate(region.id, gm, spec.runtime.image) as XfccWorkload["pod"] }]
         : []),
     ],
     peerAuthentications: meshPolicies(spec) as PeerAuthenticationLike[],

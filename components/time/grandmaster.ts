@@ -1,7 +1,9 @@
 /**
- * The grandmaster simulator: a Deployment running `meridian time grandmaster` from the runtime image and
- * a Service publishing NTP on UDP 123 (the container binds an unprivileged port) plus its admin API, whose
- * /readyz is the readiness probe; its /metrics reaches Prometheus through the sidecar's merged-metrics port.
+ * The region's grandmaster: a Deployment from the runtime image and a Service publishing NTP on UDP 123 (the
+ * container binds an unprivileged port) plus its admin API, whose /readyz is the readiness probe; its /metrics
+ * reaches Prometheus through the sidecar's merged-metrics port. In cloud regions it runs `meridian time relay`
+ * over the plan's references (ready only while a majority agrees); in `local`, `meridian time grandmaster`,
+ * the simulated GPS/atomic ensemble.
  */
 import * as k8s from "@pulumi/kubernetes";
 import type { GrandmasterPlan } from "../../model/time/hierarchy.js";
@@ -11,11 +13,13 @@ import { labels, opts, type RegionScope } from "./labels.js";
 const CONFIG_DIR = "/etc/meridian/grandmaster";
 
 /**
- * The grandmaster's config file: only the kit's `server` section. Behind its sidecar it learns callers from the
- * sidecar's x-forwarded-client-cert (model/security/mesh-identity.ts), so the operator identity reaches its drills.
+ * The grandmaster's config file: the kit's `server` section (behind its sidecar it learns callers from the
+ * sidecar's x-forwarded-client-cert, model/security/mesh-identity.ts, so the operator identity reaches its drills)
+ * and, for a relay, the references it votes over (runtime/clock/relay-service.ts's schema).
  */
-export function grandmasterConfig(trustDomain: string): Record<string, string> {
-  return { "grandmaster.json": JSON.stringify({ server: meshServerSection(trustDomain, GRANDMASTER_IDENTITY) }, null, 2) };
+export function grandmasterConfig(trustDomain: string, plan: GrandmasterPlan): Record<string, string> {
+  const server = meshServerSection(trustDomain, GRANDMASTER_IDENTITY);
+  return { "grandmaster.json": JSON.stringify(plan.mode === "relay" ? { server, references: plan.references } : { server }, null, 2) };
 }
 
 /** The grandmaster's pod template (pure, so the plan's XFCC check reads the same pod the Deployment runs). */
@@ -24,7 +28,7 @@ export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, im
   const meta = labels({ region } as RegionScope, app);
   const args = [
     "time",
-    "grandmaster",
+    plan.mode === "relay" ? "relay" : "grandmaster",
     "--config",
     `${CONFIG_DIR}/grandmaster.json`,
     "--port",
@@ -33,10 +37,9 @@ export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, im
     "0.0.0.0",
     "--http-port",
     String(plan.adminPort),
-    "--source",
-    plan.source,
   ];
-  if (plan.smear === "smeared") args.push("--smear");
+  // The relay serves its references' time scale (the plan gave it only sources of the estate's smear).
+  if (plan.mode === "simulator") args.push("--source", plan.source, ...(plan.smear === "smeared" ? ["--smear"] : []));
   return {
     metadata: {
       labels: meta,
@@ -61,7 +64,7 @@ export function grandmasterPodTemplate(region: string, plan: GrandmasterPlan, im
             { name: "ntp", containerPort: plan.containerPort, protocol: "UDP" },
             { name: "admin", containerPort: plan.adminPort, protocol: "TCP" },
           ],
-          // The service kit's probes: ready while a majority of sources agree; live while it serves.
+          // The service kit's probes: ready while a majority of sources (the relay: of its references) agree; live while it serves.
           readinessProbe: { httpGet: { path: "/readyz", port: "admin" }, periodSeconds: 5 },
           livenessProbe: { httpGet: { path: "/healthz", port: "admin" }, periodSeconds: 20, failureThreshold: 3 },
           securityContext: { runAsNonRoot: true, runAsUser: 10001, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
@@ -96,7 +99,7 @@ export function grandmaster(
   );
   const config = new k8s.core.v1.ConfigMap(
     `${scope.region}-grandmaster-config`,
-    { metadata: { name: `${app}-config`, namespace: scope.namespace, labels: meta }, data: grandmasterConfig(trustDomain) },
+    { metadata: { name: `${app}-config`, namespace: scope.namespace, labels: meta }, data: grandmasterConfig(trustDomain, plan) },
     opts(scope),
   );
   const deployment = new k8s.apps.v1.Deployment(

@@ -69,6 +69,8 @@ export interface RegionNetworkInputs {
   /** Which stores each runtime service of the region uses (model/workloads). */
   stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean }>>;
   grandmaster: boolean;
+  /** The grandmaster is a relay (cloud regions): it polls its references over NTP, so its pods need UDP 123 out. */
+  grandmasterRelay?: boolean;
 }
 
 function policy(namespace: string, name: string, selector: Record<string, string> | null, ingress: Rule[] | null, egress: Rule[] | null): NetworkPolicyShape {
@@ -170,7 +172,8 @@ function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
       "allow-grandmaster",
       { app: GRANDMASTER.name },
       [{ ports: [{ protocol: "UDP", port: GRANDMASTER.containerPort }] }, { from: [{ namespaceSelector: { matchLabels: { "istio-injection": "enabled" } } }], ports: [tcp(GRANDMASTER.adminPort)] }],
-      [],
+      // The references are outside the cluster (NTS servers, GPS appliances, the cloud's time service); Istio leaves UDP alone.
+      inputs.grandmasterRelay === true ? [{ ports: [{ protocol: "UDP", port: 123 }] }] : [],
     ),
   ];
 }
@@ -242,8 +245,8 @@ function replicationJobsPolicy(): NetworkPolicyShape {
 /** What a region's policies depend on, from the estate: its workloads' stores and whether it runs a grandmaster. */
 export function regionNetworkInputs(spec: EstateSpec, regionId: string, cloud: Cloud): RegionNetworkInputs {
   const stores = Object.fromEntries(regionWorkloads(spec, regionId).map((w) => [w.service.name, w.stores]));
-  const grandmaster = timeHierarchy(spec).find((p) => p.region === regionId)?.grandmaster != null;
-  return { cloud, stores, grandmaster };
+  const gm = timeHierarchy(spec).find((p) => p.region === regionId)?.grandmaster ?? null;
+  return { cloud, stores, grandmaster: gm !== null, grandmasterRelay: gm?.mode === "relay" };
 }
 
 /** Every NetworkPolicy of one region's cluster. */

@@ -9,9 +9,13 @@
  * the estate's grandmaster when it is enabled, and a datacenter PTP network (ptp4l + phc2sys over chrony's
  * SHM refclock) when one is configured.
  *
- * The grandmaster's GPS/atomic ensemble is simulated (§12: drills and `meridian local`), so outside the
- * local environment a region whose only source is the grandmaster would discipline its nodes against their
- * own clocks: drift unbounded while offset and ε look healthy. That is refused here, at stack load.
+ * The grandmaster's GPS/atomic ensemble is simulated (§12: drills and `meridian local`), so it runs only in the
+ * local environment. In a cloud region the grandmaster is a relay (`meridian time relay`, runtime/clock/relay.ts):
+ * it polls the region's NTP upstreams of the estate's time scale (the cloud's time service, the configured NTS
+ * servers and GPS appliances), votes with Marzullo's algorithm and serves the majority's time at stratum + 1, or
+ * leap 3 / stratum 16 without a majority — which chrony ignores, so nodes keep following those same upstreams
+ * directly. A region with no such upstream gets no relay. A region whose only source would be the grandmaster
+ * would discipline its nodes against their own clocks: that is refused here, at stack load.
  *
  * Invariant: a region's sources are all smeared or all unsmeared — the estate's `leapSmear` decides — because
  * during a leap the two disagree by up to a second and chrony would see a falseticker or, worse, average them.
@@ -45,9 +49,13 @@ export interface GrandmasterPlan {
   port: 123;
   containerPort: number;
   adminPort: number;
+  /** `simulator` (the GPS/atomic ensemble, local only) or `relay` (votes over `references`; every cloud region). */
+  mode: "simulator" | "relay";
   source: "gps" | "rubidium" | "cesium";
   smear: Smear;
   replicas: number;
+  /** The relay's references (its config's `references`): name and host:port. Empty for the simulator. */
+  references: { name: string; server: string }[];
 }
 
 export interface RegionTimePlan {
@@ -131,6 +139,16 @@ function referenceSources(references: readonly TimeReferenceConfig[], regionId: 
     }));
 }
 
+/**
+ * The relay's references: the region's NTP upstreams of the estate's time scale (PHC refclocks are node devices
+ * the relay's pod cannot read, and stay chrony's alone). The relay polls them over plain NTP on port 123; IPv6
+ * literals are left to chrony (the relay's host:port syntax has no brackets).
+ */
+function relayReferences(sources: readonly TimeSource[]): { name: string; server: string }[] {
+  const hosts = sources.filter((s) => s.directive === "server" && (s.role === "cloud" || s.role === "reference") && !s.target.includes(":")).map((s) => s.target);
+  return [...new Set(hosts)].map((host) => ({ name: host.slice(0, 64), server: `${host}:123` }));
+}
+
 export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan {
   const time = spec.time;
   const smear: Smear = time.leapSmear ? "smeared" : "unsmeared";
@@ -147,19 +165,25 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
     });
   }
   candidates.push(...referenceSources(time.references, region.id));
-  const grandmaster: GrandmasterPlan | null = time.grandmaster.enabled
-    ? {
-        name: GRANDMASTER.name,
-        namespace: NAMESPACES.time,
-        host: `${GRANDMASTER.name}.${NAMESPACES.time}.svc.cluster.local`,
-        port: 123,
-        containerPort: GRANDMASTER.containerPort,
-        adminPort: GRANDMASTER.adminPort,
-        source: time.grandmaster.source,
-        smear,
-        replicas: time.grandmaster.replicas,
-      }
-    : null;
+  const mode = spec.environment === "local" ? "simulator" : "relay";
+  const references = mode === "relay" ? relayReferences(candidates.filter((s) => s.smear === smear)) : [];
+  // A relay with nothing to vote over would serve nothing: such a region runs without a grandmaster.
+  const grandmaster: GrandmasterPlan | null =
+    time.grandmaster.enabled && (mode === "simulator" || references.length > 0)
+      ? {
+          name: GRANDMASTER.name,
+          namespace: NAMESPACES.time,
+          host: `${GRANDMASTER.name}.${NAMESPACES.time}.svc.cluster.local`,
+          port: 123,
+          containerPort: GRANDMASTER.containerPort,
+          adminPort: GRANDMASTER.adminPort,
+          mode,
+          source: time.grandmaster.source,
+          smear,
+          replicas: time.grandmaster.replicas,
+          references,
+        }
+      : null;
   if (grandmaster !== null) {
     candidates.push({
       directive: "server",
@@ -167,24 +191,29 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
       options: ["iburst", "minpoll", "4", "maxpoll", "6"],
       smear,
       role: "grandmaster",
-      note: `Meridian grandmaster (${grandmaster.source} ensemble, stratum 1)`,
+      note:
+        grandmaster.mode === "relay"
+          ? `Meridian grandmaster relay (Marzullo vote over ${references.map((r) => r.name).join(", ")}; stratum 16 without a majority, which chrony ignores)`
+          : `Meridian grandmaster (simulated ${grandmaster.source} ensemble, stratum 1)`,
     });
   }
   const sources = candidates.filter((s) => s.smear === smear);
   const excluded = candidates
     .filter((s) => s.smear !== smear)
     .map((source) => ({ source, reason: `${source.smear} source in a ${smear} estate (meridian:time.leapSmear = ${time.leapSmear}); never mix smeared and unsmeared time` }));
+  // Outside local the grandmaster is a relay over the region's own upstreams, never a source of its own.
+  if (spec.environment !== "local" && sources.every((s) => s.role === "grandmaster")) {
+    const smearedCloud = cloudSources(region.cloud, time.ptp.enabled).some((s) => s.smear !== smear);
+    throw new TimeHierarchyError(
+      `region ${region.id} (${region.cloud}) has no independent ${smear} time source (the simulated grandmaster runs only in local; a relay needs references to vote over): ` +
+        `add an independent ${smear} reference under meridian:time.references (an NTS server, or a GPS appliance on the region's network)` +
+        `${smearedCloud ? ` or set meridian:time.leapSmear to ${!time.leapSmear} to use the cloud's own time service` : ""}`,
+    );
+  }
   if (sources.length === 0) {
     throw new TimeHierarchyError(
       `region ${region.id} (${region.cloud}) has no ${smear} time source: ${excluded.map((e) => e.source.target).join(", ")} ${excluded.length === 1 ? "is" : "are"} ${excluded[0]?.source.smear ?? "unavailable"}; ` +
         `enable meridian:time.grandmaster or set meridian:time.leapSmear to ${!time.leapSmear}`,
-    );
-  }
-  if (spec.environment !== "local" && sources.every((s) => s.role === "grandmaster")) {
-    const smearedCloud = cloudSources(region.cloud, time.ptp.enabled).some((s) => s.smear !== smear);
-    throw new TimeHierarchyError(
-      `region ${region.id} (${region.cloud}) would take time only from the simulated grandmaster: add an independent ${smear} reference under meridian:time.references ` +
-        `(an NTS server, or a GPS appliance on the region's network)${smearedCloud ? ` or set meridian:time.leapSmear to ${!time.leapSmear} to use the cloud's own time service` : ""}`,
     );
   }
   return {

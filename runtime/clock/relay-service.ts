@@ -10,7 +10,8 @@ import { preciseSystemClock } from "./grandmaster.js";
 import { hostPort } from "./reference.js";
 import { GrandmasterRelay } from "./relay.js";
 
-const relayConfigSchema = z
+/** The relay's `--config` (besides the kit's `server` section); the blueprint renders it (components/time/grandmaster.ts). */
+export const relayConfigSchema = z
   .object({
     ntp: z
       .object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(123) })

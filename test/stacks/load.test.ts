@@ -75,17 +75,17 @@ describe("stack config validation", () => {
 describe("model checks at load time", () => {
   it("an impossible time hierarchy is a config problem naming meridian:time and the fix", () => {
     const config = structuredClone(readStackConfigMap("dev"));
-    // GCP's metadata server smears leap seconds; an unsmeared estate without a grandmaster has no source there.
+    // GCP's metadata server smears leap seconds; an unsmeared cloud estate has no source there (a relay would have nothing to poll).
     config["meridian:time"] = { ...(config["meridian:time"] as object), leapSmear: false, grandmaster: { enabled: false } };
     const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.dev.yaml"));
     expect(err.problems.length).toBe(2);
     for (const p of err.problems) {
       expect(p.keyPath).toBe("meridian:time");
-      expect(p.expected).toMatch(/has no unsmeared time source.*enable meridian:time\.grandmaster or set meridian:time\.leapSmear to true/);
+      expect(p.expected).toMatch(/has no independent unsmeared time source.*or set meridian:time\.leapSmear to true/);
     }
   });
 
-  it("a cloud stack whose regions would follow only the simulated grandmaster is refused at load", () => {
+  it("a cloud stack whose regions have no independent source (no simulator there, nothing for the relay to poll) is refused at load", () => {
     const config = structuredClone(readStackConfigMap("staging"));
     config["meridian:time"] = { ...(config["meridian:time"] as object), references: [] };
     const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
@@ -93,7 +93,9 @@ describe("model checks at load time", () => {
     for (const p of err.problems) {
       expect(p.keyPath).toBe("meridian:time");
       expect(p.value).toContain('"references":[]');
-      expect(p.expected).toMatch(/would take time only from the simulated grandmaster: add an independent unsmeared reference under meridian:time\.references/);
+      expect(p.expected).toMatch(
+        /has no independent unsmeared time source \(the simulated grandmaster runs only in local; a relay needs references to vote over\): add an independent unsmeared reference under meridian:time\.references/,
+      );
     }
   });
 

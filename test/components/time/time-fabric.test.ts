@@ -1,5 +1,6 @@
 // The time area under the mock runtime: per region a chrony ConfigMap + DaemonSet rendered from the
-// hierarchy, linuxptp only with a PTP network, the grandmaster Deployment + Service, and clock-health
+// hierarchy, linuxptp only with a PTP network, the grandmaster Deployment + Service (a relay in cloud regions,
+// the simulator in local), and clock-health
 // monitoring — custom resources validated against prometheus-operator's CRD schemas, workloads against
 // the Kubernetes API schemas.
 import { PodMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
@@ -9,6 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { renderChronyConf } from "../../../model/time/chrony.js";
 import { timeHierarchy } from "../../../model/time/hierarchy.js";
 import { buildEstateSpec } from "../../../model/estate.js";
+import { parseServiceConfig } from "../../../runtime/kit/config.js";
+import { relayConfigSchema } from "../../../runtime/clock/index.js";
 import { loadStack } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType, under, type Plan } from "../../harness.js";
 
@@ -69,37 +72,34 @@ describe("time area (prod)", () => {
     expect(azure.devices).toEqual(["/dev/ptp_hyperv"]);
   });
 
-  it("the grandmaster Deployment runs `meridian time grandmaster` behind UDP 123", () => {
-    const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "aws-use1-grandmaster"));
-    new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...(dep as object) } as never).validate();
-    const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
-    expect(container["args"]).toEqual([
-      "time",
-      "grandmaster",
-      "--config",
-      "/etc/meridian/grandmaster/grandmaster.json",
-      "--port",
-      "10123",
-      "--host",
-      "0.0.0.0",
-      "--http-port",
-      "10124",
-      "--source",
-      "gps",
-    ]);
+  it("every cloud region's grandmaster Deployment runs `meridian time relay` over the region's references (three or more), behind UDP 123, never the simulator", () => {
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    for (const p of timeHierarchy(spec)) {
+      const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", `${p.region}-grandmaster`));
+      new Deployment({ apiVersion: "apps/v1", kind: "Deployment", ...(dep as object) } as never).validate();
+      const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
+      expect(container["args"], p.region).toEqual(["time", "relay", "--config", "/etc/meridian/grandmaster/grandmaster.json", "--port", "10123", "--host", "0.0.0.0", "--http-port", "10124"]);
+      // The rendered --config passes the relay's own schema (the kit's `server` section and the service's keys).
+      const text = (inputs(byName(plan, "kubernetes:core/v1:ConfigMap", `${p.region}-grandmaster-config`)) as unknown as { data: Record<string, string> }).data["grandmaster.json"]!;
+      const { server, service } = parseServiceConfig(relayConfigSchema, JSON.parse(text) as Record<string, unknown>, "grandmaster.json");
+      expect(server.identity).toEqual({ xfcc: "istio-sidecar", spiffeId: "spiffe://prod.meridian.internal/ns/meridian-time/sa/grandmaster" });
+      expect(service.references.length, p.region).toBeGreaterThanOrEqual(3);
+      expect(service.references.map((r) => `${r.server.host}:${r.server.port}`)).toEqual(p.grandmaster!.references.map((r) => r.server));
+      expect(service.references.map((r) => r.server.host)).toEqual(expect.arrayContaining(["nts.netnod.se", "ptbtime1.ptb.de", "nts.time.nl"]));
+      // Out of the Service without a majority (and it answers stratum 16 meanwhile); restarted only when it stops serving.
+      expect(container["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "admin" } });
+      expect(container["livenessProbe"]).toMatchObject({ httpGet: { path: "/healthz", port: "admin" } });
+      // chrony follows the relay in addition to the same independent upstreams, never instead of them.
+      const conf = inputs(byName(plan, "kubernetes:core/v1:ConfigMap", `${p.region}-chrony-conf`)).data!["chrony.conf"]!;
+      for (const r of service.references) expect(conf).toContain(`server ${r.server.host} iburst`);
+      expect(conf).toContain("server grandmaster.meridian-time.svc.cluster.local iburst");
+      expect(dep.spec["replicas"]).toBe(2);
+    }
+    const all = ofType(plan, "kubernetes:apps/v1:Deployment").flatMap((d) => (((d.inputs as Obj)["spec"] as Obj)["template"] as { spec: { containers: { args?: string[] }[] } }).spec.containers);
+    expect(all.filter((c) => c.args?.[0] === "time" && c.args[1] === "grandmaster")).toEqual([]);
     // It runs as its own service account (SPIFFE ID spiffe://<td>/ns/meridian-time/sa/grandmaster), which its config names.
+    const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "aws-use1-grandmaster"));
     expect((dep.spec["template"] as Obj)["spec"]).toMatchObject({ serviceAccountName: "grandmaster" });
-    const cfg = JSON.parse((inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "aws-use1-grandmaster-config")) as unknown as { data: Record<string, string> }).data["grandmaster.json"]!) as Obj;
-    expect(cfg).toEqual({
-      server: {
-        identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://prod.meridian.internal/ns/meridian-time/sa/grandmaster" },
-        auth: { operators: { spiffe: ["spiffe://prod.meridian.internal/ns/meridian/sa/meridian-operator"] } },
-      },
-    });
-    expect(dep.spec["replicas"]).toBe(2);
-    // The kit's probes: out of the Service without a source majority, restarted only when it stops serving.
-    expect(container["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "admin" } });
-    expect(container["livenessProbe"]).toMatchObject({ httpGet: { path: "/healthz", port: "admin" } });
     const svc = inputs(byName(plan, "kubernetes:core/v1:Service", "aws-use1-grandmaster"));
     new Service({ apiVersion: "v1", kind: "Service", ...(svc as object) } as never).validate();
     expect(svc.spec["ports"]).toContainEqual({ name: "ntp", port: 123, targetPort: "ntp", protocol: "UDP" });
@@ -138,6 +138,33 @@ describe("time area variants", () => {
     const chrony = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-chrony"));
     expect(((chrony.spec["template"] as Obj)["spec"] as Obj)["hostIPC"]).toBe(true);
     expect(inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "local-aws-chrony-conf")).data!["chrony.conf"]).toContain("refclock SHM 0 refid PTP");
+  });
+
+  it("local keeps the simulated grandmaster: `meridian time grandmaster` with its source, config without references", async () => {
+    const plan = await evaluateStack("local", { areas: ["time"] });
+    const dep = inputs(byName(plan, "kubernetes:apps/v1:Deployment", "local-aws-grandmaster"));
+    const container = (((dep.spec["template"] as Obj)["spec"] as Obj)["containers"] as Obj[])[0]!;
+    expect(container["args"]).toEqual([
+      "time",
+      "grandmaster",
+      "--config",
+      "/etc/meridian/grandmaster/grandmaster.json",
+      "--port",
+      "10123",
+      "--host",
+      "0.0.0.0",
+      "--http-port",
+      "10124",
+      "--source",
+      "gps",
+    ]);
+    const cfg = JSON.parse((inputs(byName(plan, "kubernetes:core/v1:ConfigMap", "local-aws-grandmaster-config")) as unknown as { data: Record<string, string> }).data["grandmaster.json"]!) as Obj;
+    expect(cfg).toEqual({
+      server: {
+        identity: { xfcc: "istio-sidecar", spiffeId: expect.stringMatching(/\/ns\/meridian-time\/sa\/grandmaster$/) as unknown },
+        auth: { operators: { spiffe: [expect.stringMatching(/\/sa\/meridian-operator$/) as unknown] } },
+      },
+    });
   });
 
   it("without a grandmaster there is no Deployment, Service or grandmaster monitor, and chrony uses the smeared cloud source", async () => {

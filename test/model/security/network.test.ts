@@ -117,6 +117,14 @@ describe("region network policies", () => {
     expect(regionNetworkPolicies({ ...inputs, grandmaster: false }).some((p) => p.metadata.name === "allow-grandmaster")).toBe(false);
   });
 
+  it("a relay grandmaster (cloud regions) may poll its references over NTP; the simulator reaches nothing", () => {
+    const gm = pod("time", { app: GRANDMASTER.name });
+    const reference = { ip: "194.58.200.20" };
+    expect(allowed(regionNetworkPolicies({ ...inputs, grandmasterRelay: true }), gm, reference, 123, "UDP")).toBe(true);
+    expect(allowed(regionNetworkPolicies({ ...inputs, grandmasterRelay: true }), gm, reference, 443)).toBe(false);
+    expect(allowed(policies, gm, reference, 123, "UDP")).toBe(false);
+  });
+
   it("Azure's Redis is reached on its TLS port", () => {
     const azure = regionNetworkPolicies({ ...inputs, cloud: "azure" });
     expect(allowed(azure, svc("ratelimit"), { ip: "10.0.3.5" }, 6380)).toBe(true);

@@ -60,7 +60,9 @@ describe("chrony.conf rendering", () => {
       server nts.netnod.se iburst nts
       # independent reference, NTS-authenticated (unsmeared)
       server ptbtime1.ptb.de iburst nts
-      # Meridian grandmaster (gps ensemble, stratum 1)
+      # independent reference, NTS-authenticated (unsmeared)
+      server nts.time.nl iburst nts
+      # Meridian grandmaster relay (Marzullo vote over nts.netnod.se, ptbtime1.ptb.de, nts.time.nl; stratum 16 without a majority, which chrony ignores)
       server grandmaster.meridian-time.svc.cluster.local iburst minpoll 4 maxpoll 6
 
       # A source whose error bound exceeds half the HLC max offset cannot be trusted for ordering.

@@ -55,7 +55,7 @@ describe("time hierarchy", () => {
     expect(aws.grandmaster).toMatchObject({ port: 123, smear: "unsmeared", source: "gps", replicas: 2 });
   });
 
-  it("a cloud region whose only source would be the simulated grandmaster is refused, naming it and the fix", () => {
+  it("a cloud region without an independent source is refused (no simulator there, nothing for a relay to vote over), naming it and the fix", () => {
     // staging without references: unsmeared, no PTP — AWS and GCP have only their smearing NTP services.
     const spec = specFor("staging", { references: [] });
     expect(() => timeHierarchy(spec)).toThrow(TimeHierarchyError);
@@ -67,7 +67,7 @@ describe("time hierarchy", () => {
       }
       return "";
     })();
-    const refused = message.split("\n").map((l) => /^region (\S+) \((\w+)\) would take time only from the simulated grandmaster/.exec(l)?.slice(1, 3).join(":"));
+    const refused = message.split("\n").map((l) => /^region (\S+) \((\w+)\) has no independent unsmeared time source \(the simulated grandmaster runs only in local/.exec(l)?.slice(1, 3).join(":"));
     expect(refused.sort()).toEqual(
       spec.regions
         .filter((r) => r.cloud !== "azure")
@@ -86,6 +86,26 @@ describe("time hierarchy", () => {
         ).toBe(true);
     const local = timeHierarchy(specFor("local", { leapSmear: false, references: [] }));
     expect(local.find((p) => p.cloud === "gcp")!.sources.map((s) => s.role)).toEqual(["grandmaster"]);
+  });
+
+  it("in cloud regions the grandmaster is a relay voting over the region's NTP upstreams (prod: three or more in every region, so one falseticker is outvoted); only local runs the simulator", () => {
+    for (const plan of timeHierarchy(specFor("prod"))) {
+      const gm = plan.grandmaster!;
+      expect(gm.mode, plan.region).toBe("relay");
+      // Majority rule: more than half of the configured references must agree, so outvoting one needs three.
+      expect(gm.references.length, plan.region).toBeGreaterThanOrEqual(3);
+      // Its references are exactly the region's own NTP upstreams of the estate's time scale, which chrony also follows directly.
+      const upstreams = plan.sources.filter((s) => s.directive === "server" && s.role !== "grandmaster").map((s) => `${s.target}:123`);
+      expect(gm.references.map((r) => r.server).sort(), plan.region).toEqual(upstreams.sort());
+      expect(plan.sources.filter((s) => s.role === "grandmaster").map((s) => s.note)[0]).toMatch(/relay \(Marzullo vote over .*stratum 16 without a majority/);
+    }
+    for (const stack of ["dev", "staging"]) for (const plan of timeHierarchy(specFor(stack))) expect(plan.grandmaster?.mode ?? "relay", `${stack}/${plan.region}`).toBe("relay");
+    for (const plan of timeHierarchy(specFor("local"))) expect(plan.grandmaster).toMatchObject({ mode: "simulator", references: [] });
+    // A cloud region with nothing for a relay to poll (Azure's PHC is a node device) runs without a grandmaster, on its PHC.
+    const bare = specFor("prod", { references: [] });
+    const azure = bare.regions.filter((r) => r.cloud === "azure").map((r) => regionTimePlan(bare, r));
+    expect(azure.length).toBeGreaterThan(0);
+    for (const p of azure) expect([p.grandmaster, p.sources.map((s) => s.role)]).toEqual([null, ["phc"]]);
   });
 
   it("references render as NTS servers in the regions they name; an unknown region is an error", () => {
