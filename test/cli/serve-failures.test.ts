@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeBlob, writeEncoded } from "../../runtime/das/index.js";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
 import { dropSchema, ensureQuotaDb, PG_URL, TREE, uniqueSchema } from "../runtime/quota/fixture.js";
@@ -28,6 +29,7 @@ writeFileSync(join(dir, "replication.json"), JSON.stringify({ region: "r1", copi
 writeFileSync(join(dir, "allocator.yaml"), "resources:\n  - { id: checkout, capacity: 100 }\n");
 writeFileSync(join(dir, "policy.txt"), `log ${logKey.verifierKey}\nquorum none\n`);
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
+writeEncoded(join(dir, "das"), encodeBlob(new TextEncoder().encode("shards to serve"), 2, 4));
 writeFileSync(
   join(dir, "attest.json"),
   JSON.stringify({
@@ -154,6 +156,21 @@ const takenPort: Row[] = [
     command: "log monitor",
     args: () => ["log", "monitor", "--log", "http://127.0.0.1:9/", "--policy", join(dir, "policy.txt"), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian log monitor: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "das serve",
+    args: () => ["das", "serve", "--dir", join(dir, "das"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian das serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "time relay (NTP port)",
+    args: () => ["time", "relay", "--reference", "a=127.0.0.1:9", "--port", String(takenUdp)],
+    line: () => new RegExp(`^meridian time relay: cannot listen on 127\\.0\\.0\\.1:${takenUdp} \\(ntp\\): address already in use$`),
+  },
+  {
+    command: "time relay (HTTP port)",
+    args: () => ["time", "relay", "--reference", "a=127.0.0.1:9", "--port", "0", "--http-port", String(takenTcp)],
+    line: () => new RegExp(`^meridian time relay: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
   {
     command: "attest serve",
