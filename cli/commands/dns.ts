@@ -24,12 +24,11 @@ function emit(text: string, out: string | undefined): void {
 
 /** Model errors on user input (zone file lines, octoDNS values) are usage errors. */
 async function userInput<T>(work: () => T | Promise<T>): Promise<T> {
+  const { ZoneInputError } = await import("../../model/traffic/zonefile.js");
   try {
     return await work();
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    const { ZoneFileError } = await import("../../model/traffic/zonefile.js");
-    if (err instanceof ZoneFileError || (err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError))) throw new UserError(err.message);
+    if (err instanceof ZoneInputError) throw new UserError(err.message);
     throw err;
   }
 }
@@ -43,7 +42,13 @@ async function loadZone(file: string, origin: string | undefined) {
     const { absoluteName } = await import("../../model/traffic/rdata.js");
     const { parse } = await import("yaml");
     const { octodnsZone } = await import("../../model/traffic/zone-sync.js");
-    return userInput(() => octodnsZone(parse(text), absoluteName(zoneName, null), file));
+    let doc: unknown;
+    try {
+      doc = parse(text);
+    } catch (err) {
+      throw new UserError(`--from ${file}: not YAML: ${(err as Error).message}`);
+    }
+    return userInput(() => octodnsZone(doc, absoluteName(zoneName, null), file));
   }
   return userInput(() => parseZoneFile(text, { ...(origin ? { origin } : {}), source: file }));
 }

@@ -172,7 +172,7 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
       problems.push({
         path: ["records", i, "type"],
         input: record.type,
-        message: `${provider} (${slotPath(dns, provider).join(".")}) cannot serve ${record.type} records, so record "${record.name}" ${record.type} cannot be in this hierarchy (${CAPABILITIES[provider].title} serves ${served.join(", ")})`,
+        message: `${provider} (${slotPath(dns, provider).join(".")}) cannot serve ${record.type} records, so record "${record.name}" ${record.type} cannot be in this hierarchy (its zones serve ${served.join(", ")})`,
       });
     }
   });

@@ -8,7 +8,7 @@
 import { staticRecordSchema, type StaticRecord } from "../config/traffic.js";
 import { canonicalRdata, configRdata, configValue, isRecordType, tokenize, type RecordType } from "./rdata.js";
 import type { ZoneRecord } from "./records.js";
-import { ZoneFileError, type ZoneFile, type ZoneFileRecord } from "./zonefile.js";
+import { ZoneFileError, ZoneInputError, type ZoneFile, type ZoneFileRecord } from "./zonefile.js";
 
 export interface ImportResult {
   origin: string;
@@ -76,7 +76,7 @@ function octodnsRdata(type: RecordType, value: unknown, where: string): string {
     const v = value as Record<string, unknown>;
     const parts = OCTODNS_FIELDS[type].map((names) => {
       const found = names.map((n) => v[n]).find((x) => x !== undefined);
-      if (found === undefined) throw new Error(`${where}: ${type} value needs ${names.join(" or ")}`);
+      if (found === undefined) throw new ZoneInputError(`${where}: ${type} value needs ${names.join(" or ")}`);
       return type === "CAA" && names[0] === "value" ? `"${String(found)}"` : String(found);
     });
     const params = v["svcparams"];
@@ -84,15 +84,15 @@ function octodnsRdata(type: RecordType, value: unknown, where: string): string {
       for (const [k, p] of Object.entries(params as Record<string, unknown>)) parts.push(p === "" || p === null ? k : `${k}=${Array.isArray(p) ? p.join(",") : String(p)}`);
     }
     text = parts.join(" ");
-  } else throw new Error(`${where}: unexpected ${type} value ${JSON.stringify(value)}`);
+  } else throw new ZoneInputError(`${where}: unexpected ${type} value ${JSON.stringify(value)}`);
   const data = canonicalRdata(type, tokenize(text), null);
-  if ("problem" in data) throw new Error(`${where}: ${data.problem}`);
+  if ("problem" in data) throw new ZoneInputError(`${where}: ${data.problem}`);
   return data.rdata;
 }
 
 /** An octoDNS zone config (the YamlProvider's `<zone>.yaml`: name → record or list of records) as zone records. */
 export function octodnsZone(doc: unknown, origin: string, source: string): ZoneFile {
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${source}: expected a map of record names (octoDNS YamlProvider zone file)`);
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ZoneInputError(`${source}: expected a map of record names (octoDNS YamlProvider zone file)`);
   const records: ZoneFileRecord[] = [];
   for (const [name, entry] of Object.entries(doc as Record<string, unknown>)) {
     const fqdn = name === "" ? origin : `${name.toLowerCase()}.${origin}`;
@@ -100,10 +100,10 @@ export function octodnsZone(doc: unknown, origin: string, source: string): ZoneF
       const where = `${source}: '${name}'${Array.isArray(entry) ? `[${k}]` : ""}`;
       const r = rec as { type?: unknown; ttl?: unknown; value?: unknown; values?: unknown };
       const type = String(r.type ?? "").toUpperCase();
-      if (!isRecordType(type)) throw new Error(`${where}: record type ${String(r.type)} is not supported`);
+      if (!isRecordType(type)) throw new ZoneInputError(`${where}: record type ${String(r.type)} is not supported`);
       const ttl = r.ttl === undefined ? 3600 : Number(r.ttl);
       const values = Array.isArray(r.values) ? (r.values as unknown[]) : r.value !== undefined ? [r.value] : [];
-      if (values.length === 0) throw new Error(`${where}: no value or values`);
+      if (values.length === 0) throw new ZoneInputError(`${where}: no value or values`);
       for (const v of values) records.push({ line: 0, name: fqdn, ttl, type, rdata: octodnsRdata(type, v, where) });
     }
   }

@@ -26,7 +26,12 @@ export interface ZoneFile {
   records: ZoneFileRecord[];
 }
 
-export class ZoneFileError extends Error {
+/** Zone input the user must fix (a master file's line, an octoDNS value): the CLI prints it, exit 2. */
+export class ZoneInputError extends Error {
+  override name = "ZoneInputError";
+}
+
+export class ZoneFileError extends ZoneInputError {
   override name = "ZoneFileError";
   constructor(
     readonly source: string,

@@ -88,6 +88,11 @@ describe("meridian dns import / export", () => {
     expect(runCli(["dns", "import", "--from", bad]).stderr).toContain(`${bad}:3: record type NAPTR is not supported`);
     writeFileSync(bad, ["$ORIGIN shop.example.net.", "$TTL 300", '@ IN TXT ( "unclosed"', ""].join("\n"));
     expect(runCli(["dns", "import", "--from", bad]).stderr).toContain(`${bad}:3: '(' is never closed`);
+    const octodns = join(dir, "shop.example.net.yaml");
+    writeFileSync(octodns, "_sip._tcp:\n  type: SRV\n  value: { priority: 10, weight: 60, target: sip.shop.example.net. }\n");
+    const r2 = runCli(["dns", "import", "--from", octodns]);
+    expect(r2.status).toBe(2);
+    expect(r2.stderr).toBe(`meridian: ${octodns}: '_sip._tcp': SRV value needs port\n`);
   }, 60_000);
 });
 
