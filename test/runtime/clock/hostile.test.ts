@@ -1,6 +1,7 @@
-// The hostile-input suite against the time services on the kit: the region clock service and the grandmaster.
+// The hostile-input suite against the time services on the kit: the region clock service, the simulated
+// grandmaster and the grandmaster relay (voting over the simulated one as its reference).
 import { afterAll, beforeAll } from "vitest";
-import { clockService, grandmasterService } from "../../../runtime/clock/index.js";
+import { clockService, grandmasterRelayService, grandmasterService } from "../../../runtime/clock/index.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { hostileHttpSuite } from "../../hostile.js";
@@ -8,15 +9,20 @@ import { hostileHttpSuite } from "../../hostile.js";
 const fast = { headersMs: 500, requestMs: 1000 };
 let clock: Awaited<ReturnType<typeof startClock>>;
 let gm: Awaited<ReturnType<typeof startGm>>;
+let relay: Awaited<ReturnType<typeof startRelay>>;
 const startClock = async () =>
   startService(clockService, { region: "r1", maxOffsetMs: 250, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
 const startGm = async () => startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0, timeouts: fast, auth: (await localOperatorAuth(systemClock)).auth } }, { processMetrics: false });
+const startRelay = (reference: string) =>
+  startService(grandmasterRelayService, { references: [{ name: "gm", server: reference }], ntp: { port: 0 }, server: { port: 0, timeouts: fast } }, { processMetrics: false });
 
 beforeAll(async () => {
   clock = await startClock();
   gm = await startGm();
+  relay = await startRelay(`127.0.0.1:${new URL(gm.endpoints.ntp!).port}`);
 });
 afterAll(async () => {
+  await relay?.close();
   await clock?.close();
   await gm?.close();
 });
@@ -48,6 +54,16 @@ hostileHttpSuite("meridian time grandmaster", () => ({
   state: async () => {
     const s = gm.parts.grandmaster.state();
     return { referenceId: s.referenceId, synchronized: s.synchronized, falsetickers: gm.parts.grandmaster.sample().falsetickers };
+  },
+  slowlorisWaitMs: 4000,
+}));
+
+hostileHttpSuite("meridian time relay", () => ({
+  url: relay.url,
+  routes: [{ method: "GET", path: "/status" }],
+  state: async () => {
+    const v = relay.parts.relay.current;
+    return { synchronized: v.synchronized, stratum: v.stratum, truechimers: v.truechimers };
   },
   slowlorisWaitMs: 4000,
 }));
