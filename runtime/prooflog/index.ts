@@ -7,6 +7,7 @@ export { startLogServer, type ServeOptions } from "./serve.js";
 export { checkpointTimeOf } from "./commit-wait.js";
 export { LogClient } from "./client.js";
 export { verifyConsistency, verifyInclusion } from "./proof/verify.js";
+export { LightClient, type LightClientOptions } from "./lightclient.js";
 export { MerkleTree } from "./tree.js";
 export { type Policy } from "./policy.js";
 export { SmtError } from "./smt/hashing.js";
