@@ -44,6 +44,20 @@ export class BridgeVerifier {
     return { size: cp.size };
   }
 
+  /** Resume from a checkpoint note verified earlier (signature and quorum are checked again) and when it was accepted. */
+  static async restore(opts: BridgeVerifierOptions, note: string, acceptedAt: number): Promise<BridgeVerifier> {
+    const v = new BridgeVerifier(opts);
+    await v.client.update(note);
+    v.acceptedAt = acceptedAt;
+    return v;
+  }
+
+  /** The note last accepted and when, for a caller that keeps the verifier's state between runs. */
+  get state(): { note: string; acceptedAt: number } | null {
+    const note = this.client.note;
+    return note === null ? null : { note, acceptedAt: this.acceptedAt };
+  }
+
   /** Accept a state claim, or throw ClaimRefused naming why. */
   accept(claim: StateClaim): { origin: string; index: number; size: number } {
     const cp = this.client.checkpoint;

@@ -32,6 +32,11 @@ export class LightClient {
     return this.trusted?.checkpoint ?? null;
   }
 
+  /** The signed note of the trusted checkpoint, as accepted (with its cosignatures). */
+  get note(): string | null {
+    return this.trusted?.note ?? null;
+  }
+
   /** Accept `note` if it is signed (and cosigned, if required) and extends the trusted checkpoint. */
   async update(note: string): Promise<Checkpoint> {
     const { checkpoint } = this.opts.witnesses
