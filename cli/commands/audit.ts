@@ -5,27 +5,14 @@
  * `meridian audit sumtree build|verify`: a Merkle-sum tree proof that escrow regions' sold counts add up.
  */
 import type { Command } from "commander";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { z } from "zod";
 import { numberArg } from "../args.js";
 import { UserError } from "../errors.js";
 import { readKeyArg } from "./note.js";
+import { readJsonFile } from "../../runtime/common/json-file.js";
 
 const compliance = () => import("../../runtime/compliance/index.js");
-
-function readJson<T>(file: string, what: string, schema: z.ZodType<T>): T {
-  if (!existsSync(file)) throw new UserError(`${file}: no such file (expected ${what})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new UserError(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) throw new UserError(`${file}: not ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data;
-}
 
 async function verifiers(vkeys: string[], what: string) {
   const { newVerifier } = await import("../../runtime/prooflog/index.js");
@@ -72,7 +59,7 @@ export function register(program: Command): void {
     .requiredOption("--out <file>", "where to write the opening: every field with its salt (keep it private)")
     .action(async (o: { record: string; issuerKey: string; log: string; out: string }) => {
       const { RecordInput, commitRecord, appendStatement } = await compliance();
-      const record = readJson(o.record, "an audit record", RecordInput);
+      const record = readJsonFile(o.record, "an audit record", RecordInput, (m) => new UserError(m));
       const key = readKeyArg(o.issuerKey, "--issuer-key");
       const opening = await user(() => commitRecord(record, key));
       opening.logIndex = await appendStatement(o.log, opening.statement);
@@ -90,8 +77,8 @@ export function register(program: Command): void {
     .option("--wait <ms>", "wait this long for a checkpoint covering the statement", "10000")
     .action(async (o: { opening: string; policy: string; log: string; out?: string; wait: string }) => {
       const { Opening, Policy, disclose, fetchLogProof } = await compliance();
-      const opening = readJson(o.opening, "an audit opening", Opening);
-      const policy = readJson(o.policy, "a disclosure policy", Policy);
+      const opening = readJsonFile(o.opening, "an audit opening", Opening, (m) => new UserError(m));
+      const policy = readJsonFile(o.policy, "a disclosure policy", Policy, (m) => new UserError(m));
       if (opening.logIndex === undefined) throw new UserError(`${o.opening}: the opening has no logIndex (was it appended with audit commit?)`);
       if (!/^[0-9]+$/.test(o.wait)) throw new UserError(`--wait "${o.wait}" must be a number of milliseconds`);
       const log = await user(() => fetchLogProof(o.log, opening.logIndex!, Number(o.wait)));
@@ -108,8 +95,8 @@ export function register(program: Command): void {
     .option("--origin <origin>", "the log's expected checkpoint origin")
     .action(async (o: { disclosure: string; policy: string; logVkey: string[]; issuerVkey: string[]; origin?: string }) => {
       const { Disclosure, Policy, verifyDisclosure } = await compliance();
-      const d = readJson(o.disclosure, "an audit disclosure", Disclosure);
-      const policy = readJson(o.policy, "a disclosure policy", Policy);
+      const d = readJsonFile(o.disclosure, "an audit disclosure", Disclosure, (m) => new UserError(m));
+      const policy = readJsonFile(o.policy, "a disclosure policy", Policy, (m) => new UserError(m));
       const opts = { logVerifiers: await verifiers(o.logVkey, "--log-vkey"), issuers: await verifiers(o.issuerVkey, "--issuer-vkey"), policy, origin: o.origin };
       try {
         out(undefined, { accepted: true, ...verifyDisclosure(d, opts) });
@@ -126,7 +113,7 @@ export function register(program: Command): void {
     .argument("<outdir>", "directory to write (created if absent)")
     .action(async (outdir: string, o: { input: string }) => {
       const { SumTreeInput, buildSumTree, sumProofJson, sumRootJson } = await compliance();
-      const input = readJson(o.input, "a sum-tree input", SumTreeInput);
+      const input = readJsonFile(o.input, "a sum-tree input", SumTreeInput, (m) => new UserError(m));
       const { root, proofs } = await user(() => buildSumTree(input.regions, input.capacity));
       mkdirSync(outdir, { recursive: true });
       writeFileSync(join(outdir, "root.json"), `${JSON.stringify(sumRootJson(root), null, 2)}\n`);
@@ -145,8 +132,8 @@ export function register(program: Command): void {
     .option("--allocation <n>", "the region's own allocation: the proof must say the same", numberArg("--allocation", 0, Number.MAX_SAFE_INTEGER, true))
     .action(async (o: { root: string; proof: string; sold?: number; allocation?: number }) => {
       const { SumRootJson, SumProofJson, verifySumProof } = await compliance();
-      const root = readJson(o.root, "a sum-tree root", SumRootJson);
-      const proof = readJson(o.proof, "a sum-tree proof", SumProofJson);
+      const root = readJsonFile(o.root, "a sum-tree root", SumRootJson, (m) => new UserError(m));
+      const proof = readJsonFile(o.proof, "a sum-tree proof", SumProofJson, (m) => new UserError(m));
       try {
         out(undefined, { accepted: true, ...verifySumProof(proof, root, { sold: o.sold, allocation: o.allocation }) });
       } catch (e) {

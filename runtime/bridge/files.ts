@@ -3,9 +3,10 @@
  * index, the tree size and inclusion proof, base64) and the verifier's state file (the checkpoint note it verified
  * last and when). zod at the boundary; ClaimRefused for a file that is not what it should be.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { ClaimRefused, type StateClaim } from "./claim.js";
+import { readJsonFile } from "../common/json-file.js";
 
 const b64 = z.string().refine((s) => Buffer.from(s, "base64").toString("base64") === s, "expected base64");
 const ClaimJson = z
@@ -22,22 +23,10 @@ export const claimJson = (c: StateClaim) => ({
   inclusionProof: c.inclusionProof.map((h) => Buffer.from(h).toString("base64")),
 });
 
-function readJson<T>(file: string, what: string, schema: z.ZodType<T>): T {
-  if (!existsSync(file)) throw new ClaimRefused(`${file}: no such file (expected ${what})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ClaimRefused(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) throw new ClaimRefused(`${file}: not ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data;
-}
-
 export function readClaim(file: string): StateClaim {
-  const c = readJson(file, "a bridge claim", ClaimJson);
+  const c = readJsonFile(file, "a bridge claim", ClaimJson, (m) => new ClaimRefused(m));
   return { origin: c.origin, index: c.index, size: c.size, entry: Buffer.from(c.entry, "base64"), inclusionProof: c.inclusionProof.map((h) => Buffer.from(h, "base64")) };
 }
 
-export const readState = (file: string): { note: string; acceptedAt: number } | null => (existsSync(file) ? readJson(file, "a bridge verifier state", StateJson) : null);
+export const readState = (file: string): { note: string; acceptedAt: number } | null =>
+  existsSync(file) ? readJsonFile(file, "a bridge verifier state", StateJson, (m) => new ClaimRefused(m)) : null;

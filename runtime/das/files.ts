@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DasError, type Encoded } from "./core/blob.js";
 import { Commitment } from "./core/commitment.js";
+import { readJsonFile } from "../common/json-file.js";
 
 const COMMITMENT_FILE = "commitment.json";
 
@@ -18,20 +19,7 @@ export function writeEncoded(dir: string, { shards, commitment }: Encoded): void
 
 /** The commitment in dir, or a DasError naming the file and what is wrong with it. */
 export function readCommitment(dir: string): Commitment {
-  const file = join(dir, COMMITMENT_FILE);
-  if (!existsSync(file)) throw new DasError(`${file}: no such file (expected the commitment written by \`meridian das encode\`)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new DasError(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const parsed = Commitment.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new DasError(`${file}: malformed commitment: ${issues}`);
-  }
-  return parsed.data;
+  return readJsonFile(join(dir, COMMITMENT_FILE), "a commitment written by `meridian das encode`", Commitment, (m) => new DasError(m));
 }
 
 /** Shard i of dir, or undefined if its file is absent. */

@@ -3,8 +3,8 @@
  * public) and share-<i>.json (one participant's secret share), with zod at the boundary. Bytes are lower-case hex.
  */
 import { z } from "zod";
-import { existsSync, readFileSync } from "node:fs";
 import { ThresholdError, type Dealing, type PartialSignature, type Share } from "./threshold.js";
+import { readJsonFile } from "../common/json-file.js";
 
 const hexBytes = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len * 2}}$`), `expected ${len} bytes as ${len * 2} lower-case hex digits`);
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -28,30 +28,17 @@ export const groupJson = (d: Dealing) => ({ scheme: "meridian-tbls/v1", t: d.t, 
 export const shareJson = (s: Share) => ({ scheme: "meridian-tbls/v1", index: s.index, secretKey: toHex(s.secretKey) });
 export const partialJson = (p: PartialSignature) => ({ index: p.index, signature: toHex(p.signature) });
 
-function readJson<T>(file: string, what: string, schema: z.ZodType<T>): T {
-  if (!existsSync(file)) throw new ThresholdError(`${file}: no such file (expected ${what})`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ThresholdError(`${file}: not JSON (${(e as Error).message})`);
-  }
-  const r = schema.safeParse(json);
-  if (!r.success) throw new ThresholdError(`${file}: not ${what}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data;
-}
-
 export function readGroup(file: string): Group {
-  const g = readJson(file, "a group.json from `meridian tbls deal`", GroupJson);
+  const g = readJsonFile(file, "a group.json from `meridian tbls deal`", GroupJson, (m) => new ThresholdError(m));
   return { t: g.t, n: g.n, commitments: g.commitments.map(fromHex), groupPublicKey: fromHex(g.groupPublicKey) };
 }
 
 export function readShare(file: string): Share {
-  const s = readJson(file, "a share file from `meridian tbls deal`", ShareJson);
+  const s = readJsonFile(file, "a share file from `meridian tbls deal`", ShareJson, (m) => new ThresholdError(m));
   return { index: s.index, secretKey: fromHex(s.secretKey) };
 }
 
 export function readPartial(file: string): PartialSignature {
-  const p = readJson(file, "a partial signature from `meridian tbls sign`", PartialJson);
+  const p = readJsonFile(file, "a partial signature from `meridian tbls sign`", PartialJson, (m) => new ThresholdError(m));
   return { index: p.index, signature: fromHex(p.signature) };
 }

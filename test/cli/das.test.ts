@@ -139,7 +139,7 @@ describe("meridian das", () => {
     writeFileSync(join(bad, "commitment.json"), JSON.stringify({ ...c, root: "xyz", proofs: c.proofs.slice(1) }));
     const malformed = runCli(["das", "decode", "--k", "2", "--n", "3", bad, scratch("out")]);
     expect(malformed.status).toBe(2);
-    expect(malformed.stderr).toMatch(/malformed commitment: root: expected 32 bytes.*proofs: expected 3 proofs, got 2/);
+    expect(malformed.stderr).toMatch(/not a commitment written by `meridian das encode`: root: expected 32 bytes.*proofs: expected 3 proofs, got 2/);
   });
 });
 
