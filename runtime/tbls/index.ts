@@ -15,3 +15,17 @@ export {
   type Share,
 } from "./threshold.js";
 export { groupJson, partialJson, readGroup, readPartial, readShare, shareJson, type Group } from "./files.js";
+export {
+  complaintsFor,
+  contribute,
+  finish,
+  qualify,
+  reshareContribution,
+  reshareFinish,
+  shareMatches,
+  type Contribution,
+  type DkgResult,
+  type DkgTranscript,
+  type Disqualified,
+  type ReshareResult,
+} from "./dkg.js";
