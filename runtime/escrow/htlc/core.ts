@@ -1,0 +1,99 @@
+/**
+ * Hash time-locked contracts (HTLC, outline §13.3.2) on an escrow ledger: the pure core. An HTLC locks
+ * `qty` units of an asset from `owner` for `recipient` under a hashlock H = SHA-256(preimage) and a
+ * timelock T (ms since the epoch, judged by the ledger's clock). `claim(preimage)` before T moves the
+ * units to the recipient; `refund()` at or after T gives them back to the owner. Synchronous, clock
+ * passed in, no I/O; the stores (store.ts, postgres.ts) apply these decisions in one atomic step.
+ *
+ * Invariants: a lock goes locked → claimed or locked → refunded and never leaves either (exactly one
+ * outcome, whatever the clock does afterwards); claim and refund are idempotent (a replay answers
+ * `duplicate`); and per asset  Σ available + Σ locked = supply  (units are only minted, locked,
+ * moved to the recipient or returned).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export type HtlcStatus = "locked" | "claimed" | "refunded";
+
+export interface LockRequest {
+  id: string;
+  asset: string;
+  owner: string;
+  recipient: string;
+  qty: number;
+  /** SHA-256 of the preimage, 64 lower-case hex digits. */
+  hashlock: string;
+  /** Claims are accepted while the ledger's clock reads < timelockMs; refunds from then on. */
+  timelockMs: number;
+}
+
+export interface Htlc extends LockRequest {
+  status: HtlcStatus;
+  /** The preimage (hex), public once a claim revealed it. */
+  preimage: string | null;
+  lockedAtMs: number;
+  settledAtMs: number | null;
+}
+
+export type LockRefusal = "insufficient" | "conflict" | "expired";
+export type ClaimRefusal = "unknown" | "not-recipient" | "wrong-preimage" | "expired" | "refunded";
+export type RefundRefusal = "unknown" | "not-owner" | "not-yet" | "claimed";
+
+/** What a store must do: write `htlc` (and move its units), answer a replay, or refuse with a reason. */
+export type Decision<R extends string> = { kind: "apply"; htlc: Htlc } | { kind: "duplicate"; htlc: Htlc } | { kind: "refuse"; reason: R; detail: string };
+
+const PREIMAGE = /^[0-9a-f]{2,128}$/;
+
+export function hashlockOf(preimageHex: string): string {
+  return createHash("sha256").update(Buffer.from(preimageHex, "hex")).digest("hex");
+}
+
+function opens(h: Htlc, preimageHex: string): boolean {
+  if (!PREIMAGE.test(preimageHex) || preimageHex.length % 2 !== 0) return false;
+  return timingSafeEqual(Buffer.from(hashlockOf(preimageHex), "hex"), Buffer.from(h.hashlock, "hex"));
+}
+
+const sameTerms = (h: LockRequest, r: LockRequest) =>
+  h.asset === r.asset && h.owner === r.owner && h.recipient === r.recipient && h.qty === r.qty && h.hashlock === r.hashlock && h.timelockMs === r.timelockMs;
+
+/** Lock: the owner's `available` units of the asset must cover qty; the same id again is a replay only with the same terms. */
+export function decideLock(existing: Htlc | undefined, req: LockRequest, available: number, nowMs: number): Decision<LockRefusal> {
+  if (existing) {
+    if (sameTerms(existing, req)) return { kind: "duplicate", htlc: existing };
+    return { kind: "refuse", reason: "conflict", detail: `lock ${req.id} exists with other terms` };
+  }
+  if (req.timelockMs <= nowMs) return { kind: "refuse", reason: "expired", detail: `timelock ${req.timelockMs} is not after the ledger's clock ${nowMs}` };
+  if (available < req.qty) return { kind: "refuse", reason: "insufficient", detail: `${req.owner} has ${available} ${req.asset} available; ${req.qty} asked` };
+  return { kind: "apply", htlc: { ...req, status: "locked", preimage: null, lockedAtMs: nowMs, settledAtMs: null } };
+}
+
+/** Claim: only the recipient, only with the preimage, only before the timelock, only while locked. */
+export function decideClaim(h: Htlc | undefined, preimageHex: string, caller: string, nowMs: number): Decision<ClaimRefusal> {
+  if (!h) return { kind: "refuse", reason: "unknown", detail: "no such lock" };
+  if (caller !== h.recipient) return { kind: "refuse", reason: "not-recipient", detail: `only ${h.recipient} may claim ${h.id}` };
+  if (!opens(h, preimageHex)) return { kind: "refuse", reason: "wrong-preimage", detail: `SHA-256 of the preimage is not ${h.hashlock}` };
+  if (h.status === "claimed") return { kind: "duplicate", htlc: h };
+  if (h.status === "refunded") return { kind: "refuse", reason: "refunded", detail: `${h.id} was refunded to ${h.owner}` };
+  if (nowMs >= h.timelockMs) return { kind: "refuse", reason: "expired", detail: `the timelock ${h.timelockMs} has passed (ledger clock ${nowMs}); only a refund is possible` };
+  return { kind: "apply", htlc: { ...h, status: "claimed", preimage: preimageHex, settledAtMs: nowMs } };
+}
+
+/** Refund: only the owner, only at or after the timelock, only while locked. */
+export function decideRefund(h: Htlc | undefined, caller: string, nowMs: number): Decision<RefundRefusal> {
+  if (!h) return { kind: "refuse", reason: "unknown", detail: "no such lock" };
+  if (caller !== h.owner) return { kind: "refuse", reason: "not-owner", detail: `only ${h.owner} may refund ${h.id}` };
+  if (h.status === "refunded") return { kind: "duplicate", htlc: h };
+  if (h.status === "claimed") return { kind: "refuse", reason: "claimed", detail: `${h.id} was claimed by ${h.recipient}` };
+  if (nowMs < h.timelockMs) return { kind: "refuse", reason: "not-yet", detail: `refundable from ${h.timelockMs} (ledger clock ${nowMs})` };
+  return { kind: "apply", htlc: { ...h, status: "refunded", settledAtMs: nowMs } };
+}
+
+/** Per asset: supply = available + locked (units moved to a recipient are in their available). */
+export interface AssetTotals {
+  asset: string;
+  supply: number;
+  available: number;
+  locked: number;
+}
+
+/** Who a settled lock's units go to. */
+export const beneficiary = (h: Htlc): string | null => (h.status === "claimed" ? h.recipient : h.status === "refunded" ? h.owner : null);

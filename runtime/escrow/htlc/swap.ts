@@ -1,0 +1,118 @@
+/**
+ * A cross-ledger atomic swap with HTLCs (outline §13.3.2): Alice gives `a` units on ledger 1 for Bob's
+ * `b` units on ledger 2. Alice picks a secret preimage and locks on L1 for Bob under H = SHA-256(preimage)
+ * until T1; Bob checks that lock and locks on L2 for Alice under the same H until T2; Alice checks Bob's
+ * lock and claims it, which reveals the preimage on L2; Bob's watcher reads it there and claims on L1.
+ * If anyone vanishes, each side refunds its own lock after its timelock.
+ *
+ * Why nobody loses: Alice reveals the preimage only through a claim on L2 that the ledger accepts before
+ * T2 (so Bob's units are hers), and Bob must then have time to claim on L1 before T1. Each ledger judges
+ * its timelock by its own clock, within ε of true time (the clock layer's bound: the escrow config's
+ * maxOffsetMs, enforced by runtime/clock's ClockNode, which stops a node whose ε exceeds it). Alice's claim
+ * is accepted at true time < T2 + ε at the latest; Bob's claim on L1 is accepted while true time < T1 − ε;
+ * so Bob's window is T1 − T2 − 2ε, which must exceed his reaction time Δ (watch interval + claim latency):
+ *   T2 ≤ T1 − 2ε − Δ   (`swapTimelocks`).
+ * Alice, for the same reason, does not reveal when her own clock reads ≥ T2 − 2ε − Δ: a late claim
+ * might be refused on L2 after the preimage left her hands.
+ */
+import { randomBytes } from "node:crypto";
+import type { Htlc } from "./core.js";
+import { hashlockOf } from "./core.js";
+import type { HtlcLedger } from "./store.js";
+
+export interface SwapTerms {
+  /** The swap's id; the two locks are `${id}:1` (on L1) and `${id}:2` (on L2). */
+  id: string;
+  alice: string;
+  bob: string;
+  /** Alice's units on L1 and Bob's units on L2. */
+  leg1: { asset: string; qty: number };
+  leg2: { asset: string; qty: number };
+  t1Ms: number;
+  t2Ms: number;
+}
+
+export interface SwapTiming {
+  /** The clock layer's bound on any ledger clock's offset from true time (ε, ms). */
+  epsilonMs: number;
+  /** How long a party needs from seeing the preimage to its claim being committed (ms). */
+  reactionMs: number;
+}
+
+/** The margin between the two timelocks: 2ε + Δ. */
+const swapMargin = (t: SwapTiming): number => 2 * t.epsilonMs + t.reactionMs;
+
+/** T2 for a given T1 (T2 = T1 − 2ε − Δ); a range error when the two would not leave T2 in the future of `nowMs`. */
+export function swapTimelocks(nowMs: number, t1Ms: number, t: SwapTiming): { t1Ms: number; t2Ms: number } {
+  const t2Ms = t1Ms - swapMargin(t);
+  if (!(t2Ms - swapMargin(t) > nowMs)) throw new RangeError(`T1 ${t1Ms} leaves no time for the second leg: T2 = ${t2Ms} must be later than now ${nowMs} + 2ε + Δ`);
+  return { t1Ms, t2Ms };
+}
+
+const lockId = (terms: SwapTerms, leg: 1 | 2) => `${terms.id}:${leg}`;
+
+/** Alice's secret and its hashlock. */
+export function newSecret(): { preimage: string; hashlock: string } {
+  const preimage = randomBytes(32).toString("hex");
+  return { preimage, hashlock: hashlockOf(preimage) };
+}
+
+type Verdict = { ok: true } | { ok: false; detail: string };
+
+/** Does the lock on the ledger match what this party was promised? */
+function matches(h: Htlc | null, owner: string, recipient: string, leg: { asset: string; qty: number }, hashlock: string, timelockMs: number): Verdict {
+  if (!h) return { ok: false, detail: "no lock" };
+  if (h.status !== "locked") return { ok: false, detail: `lock is ${h.status}` };
+  if (h.owner !== owner || h.recipient !== recipient) return { ok: false, detail: `lock is from ${h.owner} to ${h.recipient}` };
+  if (h.asset !== leg.asset || h.qty < leg.qty) return { ok: false, detail: `lock holds ${h.qty} ${h.asset}` };
+  if (h.hashlock !== hashlock) return { ok: false, detail: "lock has another hashlock" };
+  if (h.timelockMs !== timelockMs) return { ok: false, detail: `lock's timelock is ${h.timelockMs}, not ${timelockMs}` };
+  return { ok: true };
+}
+
+/** Step 1 (Alice): lock her leg on L1 for Bob until T1. */
+export async function aliceLocks(l1: HtlcLedger, terms: SwapTerms, hashlock: string, nowMs: number) {
+  return l1.lock({ id: lockId(terms, 1), asset: terms.leg1.asset, owner: terms.alice, recipient: terms.bob, qty: terms.leg1.qty, hashlock, timelockMs: terms.t1Ms }, nowMs);
+}
+
+/** Step 2 (Bob): only once Alice's lock on L1 is there as agreed, with T2 ≤ T1 − 2ε − Δ, lock his leg on L2 for Alice until T2. */
+export async function bobLocks(l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms, hashlock: string, timing: SwapTiming, nowMs: number) {
+  if (terms.t2Ms > terms.t1Ms - swapMargin(timing)) return { ok: false as const, reason: "unsafe-timelocks", detail: `T2 ${terms.t2Ms} > T1 ${terms.t1Ms} − 2ε − Δ` };
+  const v = matches(await l1.get(lockId(terms, 1)), terms.alice, terms.bob, terms.leg1, hashlock, terms.t1Ms);
+  if (!v.ok) return { ok: false as const, reason: "no-counter-lock", detail: `L1: ${v.detail}` };
+  return l2.lock({ id: lockId(terms, 2), asset: terms.leg2.asset, owner: terms.bob, recipient: terms.alice, qty: terms.leg2.qty, hashlock, timelockMs: terms.t2Ms }, nowMs);
+}
+
+/** Step 3 (Alice): only once Bob's lock on L2 is there as agreed, and while her clock leaves the margin before T2, claim it (revealing the preimage). */
+export async function aliceClaims(l2: HtlcLedger, terms: SwapTerms, preimage: string, timing: SwapTiming, nowMs: number) {
+  const v = matches(await l2.get(lockId(terms, 2)), terms.bob, terms.alice, terms.leg2, hashlockOf(preimage), terms.t2Ms);
+  if (!v.ok) {
+    const h = await l2.get(lockId(terms, 2));
+    if (h?.status === "claimed" && h.preimage === preimage) return { ok: true as const, htlc: h, duplicate: true };
+    return { ok: false as const, reason: "no-counter-lock", detail: `L2: ${v.detail}` };
+  }
+  if (nowMs >= terms.t2Ms - swapMargin(timing)) return { ok: false as const, reason: "too-late", detail: `too close to T2 ${terms.t2Ms} to reveal the preimage safely (now ${nowMs})` };
+  return l2.claim(lockId(terms, 2), preimage, terms.alice, nowMs);
+}
+
+export type WatchAction = "claimed" | "refunded" | "waiting" | "done";
+
+/**
+ * One pass of a party's watcher (run it on a timer; every step is idempotent, so a watcher that crashed
+ * just runs again). Bob's: claim L1 as soon as L2 shows the preimage; refund L2 from T2 on. Alice's:
+ * refund L1 from T1 on if Bob never claimed it (if she claimed L2, he can; if not, the lock is hers again).
+ */
+export async function watch(party: "alice" | "bob", l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms, now: { l1: number; l2: number }): Promise<WatchAction> {
+  const one = await l1.get(lockId(terms, 1));
+  const two = await l2.get(lockId(terms, 2));
+  if (party === "bob") {
+    if (two?.status === "claimed" && one?.status === "locked") {
+      const r = await l1.claim(one.id, two.preimage!, terms.bob, now.l1);
+      return r.ok ? "claimed" : "waiting";
+    }
+    if (two?.status === "locked" && now.l2 >= two.timelockMs) return (await l2.refund(two.id, terms.bob, now.l2)).ok ? "refunded" : "waiting";
+    return one?.status === "claimed" || two?.status === "refunded" || (!two && one?.status === "refunded") ? "done" : "waiting";
+  }
+  if (one?.status === "locked" && now.l1 >= one.timelockMs) return (await l1.refund(one.id, terms.alice, now.l1)).ok ? "refunded" : "waiting";
+  return one && one.status !== "locked" ? "done" : "waiting";
+}
