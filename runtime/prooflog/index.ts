@@ -11,7 +11,7 @@ export { LightClient, type LightClientOptions } from "./lightclient.js";
 export { MerkleTree } from "./tree.js";
 export { type Policy } from "./policy.js";
 export { SmtError } from "./smt/hashing.js";
-export { SparseMerkleTree, verifySmtBatch, verifySmtProof, type SmtProof } from "./smt/smt.js";
+export { rootFromBatch, SparseMerkleTree, verifySmtBatch, verifySmtProof, type SmtProof } from "./smt/smt.js";
 export { verifyRangeProof, type RangeProof } from "./smt/range.js";
 export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotonicTimestamps, type AuditEvent, type LogAppender } from "./audit/audit.js";
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";

@@ -166,6 +166,16 @@ export function verifySmtProof(root: Hash, key: Uint8Array, value: Uint8Array | 
 
 /** Verify a batch proof: every (key, value | undefined) pair against `root`. */
 export function verifySmtBatch(root: Hash, entries: readonly [Uint8Array, Uint8Array | undefined][], proof: SmtProof): boolean {
+  const implied = rootFromBatch(entries, proof);
+  return implied !== null && hashEquals(implied, root);
+}
+
+/**
+ * Root implied by a batch proof for these (key, value | undefined) pairs, or null when the proof has too few or
+ * too many siblings. With the same proof and new values it gives the root after writing them (the siblings are
+ * the untouched rest of the tree), which is how a fraud proof re-executes a transition.
+ */
+export function rootFromBatch(entries: readonly [Uint8Array, Uint8Array | undefined][], proof: SmtProof): Hash | null {
   const hashes = new Map<string, Hash>();
   const byHex = new Map(entries.map(([k, v]) => [Buffer.from(k).toString("hex"), v]));
   if (byHex.size !== entries.length) throw new SmtError("batch has a key twice");
@@ -185,10 +195,12 @@ export function verifySmtBatch(root: Hash, entries: readonly [Uint8Array, Uint8A
           return;
         }
         sib = proof[next++] ?? DEFAULTS[height]!;
+        if (sib.length !== 32) throw new SmtError(`sibling at height ${height} is not a 32-byte hash`);
       }
       const parent = bit(key, DEPTH - 1 - height) === 0 ? nodeHash(self, sib) : nodeHash(sib, self);
       hashes.set(nodeId(key, height + 1), parent);
     },
   );
-  return ok && next === proof.length && hashEquals(hashes.get(nodeId(new Uint8Array(KEY_SIZE), DEPTH)) ?? DEFAULTS[DEPTH]!, root);
+  if (!ok || next !== proof.length) return null;
+  return hashes.get(nodeId(new Uint8Array(KEY_SIZE), DEPTH)) ?? DEFAULTS[DEPTH]!;
 }
