@@ -3,12 +3,13 @@
  * external endpoints require) shared by the routing policy, and the host's record set with a `wrr`,
  * `geo` or `primaryBackup` routing policy over health-checked external endpoints. Cloud DNS allows one
  * health check per routing policy, so it probes each region's serving path and cannot weight a degraded
- * region (the capability matrix says so); in geo groups every serving target is answered.
+ * region (the capability matrix says so); in geo groups every serving target is answered. A drained
+ * region (`meridian:dns.drained`) is left out of every routing policy item.
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
-import type { TrafficPolicy } from "../../model/traffic/policy.js";
+import { answeringTargets, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug, zoneFileValues } from "../../model/traffic/records.js";
 import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
@@ -61,19 +62,30 @@ export const clouddns: DnsBackend = {
   traffic(parent, zone, policy, endpoints): TrafficRender {
     const check = healthCheck(parent, policy);
     const targetsOf = (ids: readonly string[]) => ({ externalEndpoints: ids.map((id) => endpoints[id]!) });
+    // Drained regions are in no item; a continent whose regions are all drained answers every other region.
+    const targets = answeringTargets(policy);
+    const answering = targets.map((t) => t.id);
     let routingPolicy: gcp.types.input.dns.RecordSetRoutingPolicy;
     switch (policy.mode) {
       case "weighted":
-        routingPolicy = { wrrs: policy.targets.map((t) => ({ weight: t.weights.healthy, healthCheckedTargets: targetsOf([t.id]) })) };
+        routingPolicy = { wrrs: targets.map((t) => ({ weight: t.weights.healthy, healthCheckedTargets: targetsOf([t.id]) })) };
         break;
       case "geo":
         routingPolicy = {
           enableGeoFencing: false,
-          geos: policy.geoGroups.map((g) => ({ location: CLOUD_DNS_LOCATION[g.continent], healthCheckedTargets: targetsOf(g.regionIds) })),
+          geos: policy.geoGroups.map((g) => {
+            const own = g.regionIds.filter((id) => answering.includes(id));
+            return { location: CLOUD_DNS_LOCATION[g.continent], healthCheckedTargets: targetsOf(own.length > 0 ? own : answering) };
+          }),
         };
         break;
       case "failover": {
-        const [primary, ...backups] = policy.targets;
+        const [primary, ...backups] = targets;
+        if (backups.length === 0) {
+          // One region left answering: a single weighted item (primaryBackup needs a backup).
+          routingPolicy = { wrrs: [{ weight: 1, healthCheckedTargets: targetsOf([primary!.id]) }] };
+          break;
+        }
         // Backups are geo-routed by Cloud DNS: one item per continent, its regions in failover order.
         const byLocation = new Map<string, string[]>();
         for (const b of backups) {

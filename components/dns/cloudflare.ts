@@ -3,7 +3,9 @@
  * regions' gateways at the model's weights, and a load balancer on the host with the steering of the
  * mode: one pool of every region (weighted, and anycast when proxied); a pool per continent group then
  * every region (`geo` region pools); a pool per region (`dynamic_latency`, or `off` = failover order).
- * Proxied (anycast) load balancers fail over at the edge: no client TTL to wait out.
+ * Proxied (anycast) load balancers fail over at the edge: no client TTL to wait out. A drained region
+ * (`meridian:dns.drained`) is an origin with `enabled: false`; a pool left with no enabled origin is
+ * disabled and leaves the default pools.
  */
 import * as cloudflareSdk from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
@@ -89,6 +91,7 @@ export const cloudflare: DnsBackend = {
     // Origin weights are 0-1: the model's healthy weights scaled by the largest.
     const maxWeight = Math.max(1, ...policy.targets.map((t) => t.weights.healthy));
     /** A pool of regions, one origin each at its model weight, spread by origin weight (random steering). */
+    const drained = (t: RegionTarget) => policy.drained.includes(t.id);
     const pool = (label: string, targets: readonly RegionTarget[]) =>
       track(
         new cloudflareSdk.LoadBalancerPool(
@@ -96,7 +99,8 @@ export const cloudflare: DnsBackend = {
           {
             accountId: account,
             name: `${policy.stack}-${label}`,
-            origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: true })),
+            origins: targets.map((t) => ({ name: t.id, address: endpoints[t.id]!, weight: t.weights.healthy / maxWeight, enabled: !drained(t) })),
+            enabled: !targets.every(drained),
             originSteering: { policy: "random" },
             monitor: monitor.id,
             minimumOrigins: 1,
@@ -142,7 +146,7 @@ export const cloudflare: DnsBackend = {
       case "failover": {
         // One pool per region: dynamic_latency picks the fastest healthy pool, `off` the first in order;
         // with every pool down the primary (first in order) answers, as the model's failover fail-open does.
-        const perRegion = policy.targets.map((t) => pool(t.id, [t]).id);
+        const perRegion = policy.targets.map((t) => pool(t.id, [t]).id).filter((_, i) => !drained(policy.targets[i]!));
         [defaultPools, fallbackPool, steering] = [perRegion, perRegion[0]!, { steeringPolicy: policy.mode === "latency" ? "dynamic_latency" : "off" }];
         break;
       }

@@ -7,12 +7,13 @@
  * record sets under `gslb.<host>`, with evaluateTargetHealth so an all-down group falls through. Latency
  * is latency records on an all-AWS estate, geoproximity on the regions' coordinates otherwise. An AWS
  * region's own record is an alias to its gateway's load balancer (an NLB publishes a name, not addresses);
- * the health checks still probe the NLB's Elastic IP with the service's Host header and SNI.
+ * the health checks still probe the NLB's Elastic IP with the service's Host header and SNI. A drained
+ * region (`meridian:dns.drained`) keeps its health checks but has no record: Route 53 cannot answer with it.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../../model/traffic/geo.js";
-import { weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
+import { answeringTargets, weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
 import type { ZoneRecord } from "../../model/traffic/records.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { track } from "./backend.js";
@@ -92,6 +93,8 @@ export const route53: DnsBackend = {
       if (lb !== undefined) return { ...base, aliases: [{ name: lb.name, zoneId: lb.zoneId, evaluateTargetHealth: true }] };
       return { ...base, ttl: policy.ttlSeconds, records: [endpoints[t.id]!] };
     };
+    // Drained regions get no record in any set; their health checks stay, so a restore is immediate.
+    const targets = answeringTargets(policy);
     const setName = (label: string) => `${label}.gslb.${policy.fqdn}`;
     const alias = (name: string) => ({ ...base, aliases: [{ name, zoneId: zone.zoneRef, evaluateTargetHealth: true }] });
     // Route 53 refuses an alias to a record set that does not exist yet: aliases wait for their targets.
@@ -123,14 +126,14 @@ export const route53: DnsBackend = {
 
     switch (policy.mode) {
       case "weighted":
-        weightedSet("weighted", policy.fqdn, policy.targets);
+        weightedSet("weighted", policy.fqdn, targets);
         break;
       case "latency": {
         // All regions on AWS: latency records, measured by AWS. Otherwise latency records would have to
         // name a stand-in AWS region; geoproximity on the regions' own coordinates (bias 0) answers the
         // nearest serving region, exactly the model's latency proxy.
         const allOnAws = policy.targets.every((t) => t.cloud === "aws");
-        for (const t of policy.targets) {
+        for (const t of targets) {
           const routing = allOnAws
             ? { latencyRoutingPolicies: [{ region: route53LatencyRegion({ cloud: t.cloud, region: t.cloudRegion, location: t.location }) }] }
             : { geoproximityRoutingPolicy: { coordinates: [{ latitude: t.location.lat.toFixed(2), longitude: t.location.lon.toFixed(2) }], bias: 0 } };
@@ -139,28 +142,26 @@ export const route53: DnsBackend = {
         break;
       }
       case "geo": {
-        weightedSet("geo-all", setName("all"), policy.targets);
-        const owned = policy.geoGroups.filter((g) => !g.borrowed);
+        weightedSet("geo-all", setName("all"), targets);
+        // A continent whose own regions are all drained answers from every region, as the model's answer does.
+        const owned = policy.geoGroups.filter((g) => !g.borrowed && targets.some((t) => g.regionIds.includes(t.id)));
         for (const g of owned)
           weightedSet(
             `geo-${g.continent}`,
             setName(g.continent),
-            policy.targets.filter((t) => g.regionIds.includes(t.id)),
+            targets.filter((t) => g.regionIds.includes(t.id)),
           );
         for (const g of policy.geoGroups) {
-          const owner = owned.find((o) => o.regionIds.join() === g.regionIds.join())!;
+          const owner = owned.find((o) => o.regionIds.join() === g.regionIds.join());
+          const set = setName(owner?.continent ?? "all");
           const code = ROUTE53_CONTINENT[g.continent];
-          record(
-            `route53-geo-${g.continent}`,
-            { ...alias(setName(owner.continent)), name: policy.fqdn, setIdentifier: `continent-${code}`, geolocationRoutingPolicies: [{ continent: code }] },
-            setName(owner.continent),
-          );
+          record(`route53-geo-${g.continent}`, { ...alias(set), name: policy.fqdn, setIdentifier: `continent-${code}`, geolocationRoutingPolicies: [{ continent: code }] }, set);
         }
         record("route53-geo-default", { ...alias(setName("all")), name: policy.fqdn, setIdentifier: "default", geolocationRoutingPolicies: [{ country: "*" }] }, setName("all"));
         break;
       }
       case "failover": {
-        const t = policy.targets;
+        const t = targets;
         if (t.length === 1) {
           record("route53-failover-only", { ...address(t[0]!), name: policy.fqdn });
           break;

@@ -6,6 +6,7 @@
  * are per-continent Priority profiles (the continent's Weighted profile first, the all-regions Weighted
  * profile second), so a continent whose regions are all down falls through to every region, as the
  * model's answer does. With several health signals, regions are nested profiles (see `aggregator`).
+ * A drained region (`meridian:dns.drained`) keeps its endpoints with `endpointStatus: Disabled`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as azureDns from "@pulumi/azure-native/dns/index.js";
@@ -153,10 +154,14 @@ export const trafficmanager: DnsBackend = {
       return agg;
     };
     const multiSignal = policy.signals.length > 1;
-    const regionEntry = (owner: Owner, label: string, t: RegionTarget, extra: Partial<tm.EndpointArgs>, part: "serving" | "full" = "serving", suffix = "") =>
-      multiSignal
+    // The operator's routing control: a drained region's entries are Disabled (Traffic Manager skips them).
+    const drained = (t: RegionTarget, extra: Partial<tm.EndpointArgs>): Partial<tm.EndpointArgs> => (policy.drained.includes(t.id) ? { ...extra, endpointStatus: "Disabled" } : extra);
+    const regionEntry = (owner: Owner, label: string, t: RegionTarget, given: Partial<tm.EndpointArgs>, part: "serving" | "full" = "serving", suffix = "") => {
+      const extra = drained(t, given);
+      return multiSignal
         ? nested(owner, `${label}-${t.id}${suffix}`, aggregator(t), { endpointName: `${t.id}${suffix}`, minChildEndpoints: part === "full" ? policy.fullHealthThreshold : 1, ...extra })
         : external(owner, label, t, extra);
+    };
     // Traffic Manager weights are 1-1000; a region configured at weight 0 is disabled instead.
     const weighted = (owner: Owner, label: string, targets: readonly RegionTarget[]) => {
       for (const t of targets) {

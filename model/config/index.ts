@@ -55,6 +55,11 @@ export function crossChecks(raw: Record<string, unknown>): CrossIssue[] {
   const dns = obj(raw["dns"]);
   arr(dns["failoverOrder"]).forEach((id, i) => check(id, ["dns", "failoverOrder", i]));
   Object.keys(obj(dns["weights"])).forEach((id) => check(id, ["dns", "weights", id]));
+  arr(dns["drained"]).forEach((id, i) => check(id, ["dns", "drained", i]));
+  const drained = new Set(arr(dns["drained"]));
+  if (ids.size > 0 && [...ids].every((id) => drained.has(id))) {
+    issues.push({ path: ["dns", "drained"], input: dns["drained"], message: `every region is drained; at least one must answer (restore one of ${known})` });
+  }
   const replication = obj(raw["replication"]);
   arr(replication["writers"]).forEach((id, i) => check(id, ["replication", "writers", i]));
   Object.keys(obj(replication["writeGBPerMonth"])).forEach((id) => check(id, ["replication", "writeGBPerMonth", id]));

@@ -86,6 +86,11 @@ export const trafficSchema = z
     weights: z.record(slug, z.number().int().min(0).max(255)).default({}),
     /** Failover order (region ids), primary first. */
     failoverOrder: z.array(slug).default([]),
+    /**
+     * Regions an operator has drained (`meridian traffic drain`): every provider stops answering with them
+     * through its own mechanism, whatever their health. Never every region (checked at load).
+     */
+    drained: z.array(slug).default([]),
     /** Records besides the GSLB host, served identically by every provider in the hierarchy. */
     records: z.array(staticRecordSchema).default([]),
     /** Cloudflare account that owns the zone, monitors and pools (required when Cloudflare serves). */

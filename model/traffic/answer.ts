@@ -7,14 +7,15 @@
  * weight; geo answers the client's continent group, else the default (all regions); latency answers the
  * nearest serving region; failover the first serving region in order. When nothing is serving the
  * answer fails open — all regions at their healthy weight — because an empty answer is a certain outage.
- * A degraded region still serves; only weighted answers lower its share.
+ * A degraded region still serves; only weighted answers lower its share. A drained region (operator's
+ * routing control) is never answered, not even when failing open.
  */
 import type { Continent } from "../config/vocabulary.js";
 import type { DnsProvider } from "../config/traffic.js";
 import { CAPABILITIES } from "./capabilities.js";
 import { CONTINENT_CENTROIDS, distanceKm, type LatLon } from "./geo.js";
 import type { HealthState } from "./health.js";
-import type { RegionTarget, TrafficPolicy } from "./policy.js";
+import { answeringTargets, type RegionTarget, type TrafficPolicy } from "./policy.js";
 
 export type RegionHealth = Readonly<Record<string, HealthState>>;
 
@@ -54,7 +55,8 @@ function clientContinent(policy: TrafficPolicy, client: ClientHint): Continent |
 
 /** The regions the policy answers with, given health and (optionally) the client's whereabouts. */
 export function answerSet(policy: TrafficPolicy, health: RegionHealth, client: ClientHint = {}): AnswerSet {
-  const targets = policy.targets;
+  // Drained regions are out whatever their health, fail-open included (an operator took them out).
+  const targets = answeringTargets(policy);
   const serving = targets.filter((t) => stateOf(health, t.id) !== "unhealthy");
   switch (policy.mode) {
     case "weighted":

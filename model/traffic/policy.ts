@@ -58,6 +58,8 @@ export interface TrafficPolicy {
   /** Targets; in failover mode, in failover order (primary first). */
   targets: RegionTarget[];
   geoGroups: GeoGroup[];
+  /** Region ids an operator drained (`meridian traffic drain`): no provider answers with them. */
+  drained: string[];
   /** Static records every provider serves besides the GSLB host. */
   records: ZoneRecord[];
   cloudflareAccountId: string | undefined;
@@ -120,10 +122,16 @@ export function trafficPolicy(spec: EstateSpec): TrafficPolicy {
       };
     }),
     geoGroups: geoGroups(spec.regions),
+    drained: spec.regions.filter((r) => dns.drained.includes(r.id)).map((r) => r.id),
     records: zoneRecords(dns.apex, dns.records, dns.ttlSeconds),
     cloudflareAccountId: dns.cloudflare?.accountId,
     azureLocation: dns.azure.location,
   };
+}
+
+/** The targets a provider may answer with: every target but the drained ones (in routing order). */
+export function answeringTargets(policy: TrafficPolicy): RegionTarget[] {
+  return policy.targets.filter((t) => !policy.drained.includes(t.id));
 }
 
 /** A region's weighted entry split so that per-signal checks reproduce the degraded weight exactly. */
