@@ -12,6 +12,7 @@ import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
 import type { LocalEstate } from "./estate.js";
+import { DrainRefused } from "../../model/traffic/drain.js";
 import { dashboardPage } from "./dashboard-page.js";
 import { faultSchema, MAX_FAULT_SECONDS } from "./chaos.js";
 import { History, type RegionReading } from "./history.js";
@@ -172,6 +173,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await estate.restartRegion(id);
     return { restarted: id };
   });
+  // Routing controls (`meridian traffic drain|restore <region> --dashboard <url>`): refused with 409 when unsafe.
+  for (const action of ["drain", "restore"] as const) {
+    app.post(`/api/regions/:id/${action}`, async (req) => {
+      const estate = ready();
+      const id = regionParam(estate, req.params);
+      try {
+        return await estate[action](id);
+      } catch (e) {
+        if (e instanceof DrainRefused) throw new HttpError(409, "refused", e.message);
+        throw e;
+      }
+    });
+  }
   // Chaos: a timed fault on one region (network, skew, degradation); it reverts by itself. Skew and
   // degradation go through here only, so none outlives its time or escapes the toolkit's bookkeeping.
   app.post("/api/regions/:id/fault", async (req) => {

@@ -14,6 +14,7 @@ import { startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type 
 import type { RoutingMode } from "../../model/config/traffic.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
+import { drain, restore } from "../../model/traffic/drain.js";
 import { rateLimitShares } from "../../model/workloads/config.js";
 import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
@@ -54,7 +55,7 @@ export interface LocalEstateOptions {
 
 export interface EstateEvent {
   atMs: number;
-  kind: "started" | "health" | "killed" | "restarted" | "crashed" | "skew" | "dns" | "fault" | "ratelimit";
+  kind: "started" | "health" | "killed" | "restarted" | "crashed" | "skew" | "dns" | "fault" | "ratelimit" | "drain";
   region?: string;
   detail: string;
 }
@@ -211,7 +212,7 @@ export class LocalEstate {
       // The running regions' slice of the stack's traffic policy: the same model every provider renders.
       const full = trafficPolicy(spec);
       const running = new Set(regions.map((r) => r.id));
-      const policy: TrafficPolicy = { ...full, targets: full.targets.filter((t) => running.has(t.id)) };
+      const policy: TrafficPolicy = { ...full, targets: full.targets.filter((t) => running.has(t.id)), drained: full.drained.filter((id) => running.has(id)) };
       const prober = new Prober({
         policy,
         targets: Object.fromEntries(regions.map((r) => [r.id, r.url])),
@@ -292,6 +293,50 @@ export class LocalEstate {
   /** Answer one DNS question for the service name: this client's answer set, one region drawn, logged. */
   resolve(question: DnsQuestion, client: DnsClient): DnsRecord[] {
     return this.gslb.resolve(question, client);
+  }
+
+  /** Regions the operator drained (the stack's `meridian:dns.drained`, then `drain`/`restore`). */
+  get drained(): readonly string[] {
+    return this.gslb.drained;
+  }
+
+  /**
+   * The operator's routing control (`meridian traffic drain <region> --dashboard …`): the GSLB stops answering
+   * with the region at once. Refused (DrainRefused) for an unknown region or when no other undrained region is
+   * serving. Logged as an event and, as every routing control change, in the estate's proof log.
+   */
+  async drain(id: string): Promise<{ drained: string[]; logIndex: number }> {
+    const next = drain(
+      this.regions.map((r) => r.id),
+      this.drained,
+      id,
+      this.healthStates(),
+    );
+    return this.setDrained(next, "drain", id);
+  }
+
+  /** Hand a drained region back to its health checks. */
+  async restore(id: string): Promise<{ drained: string[]; logIndex: number }> {
+    return this.setDrained(
+      restore(
+        this.regions.map((r) => r.id),
+        this.drained,
+        id,
+      ),
+      "restore",
+      id,
+    );
+  }
+
+  private async setDrained(next: string[], action: "drain" | "restore", id: string): Promise<{ drained: string[]; logIndex: number }> {
+    const atMs = Date.now();
+    // In the log first: a routing change nobody can later prove is not made.
+    const entry = JSON.stringify({ type: "meridian.traffic.routing-control", stack: this.spec.stack, action, region: id, drained: next, atMs });
+    const { index } = await this.globals.log.instance.add(new TextEncoder().encode(entry));
+    this.gslb.setDrained(next);
+    this.record({ atMs, kind: "drain", region: id, detail: `${action}: drained ${next.join(", ") || "(none)"} (proof log entry ${index})` });
+    void this.answer();
+    return { drained: next, logIndex: index };
   }
 
   healthStates(): Record<string, HealthState> {

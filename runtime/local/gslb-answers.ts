@@ -44,9 +44,21 @@ export class GslbAnswers {
   private readonly random: () => number;
   private readonly clientNetworks: ClientNetwork[];
 
+  private policy: TrafficPolicy;
+
   constructor(private readonly options: GslbAnswersOptions) {
+    this.policy = options.policy;
     this.random = options.seed === undefined ? Math.random : seededUniform(options.seed);
     this.clientNetworks = labClientNetworks(options.policy, options.endpoints);
+  }
+
+  /** The operator's routing controls: from now on no answer names a drained region (`meridian traffic drain`). */
+  setDrained(drained: readonly string[]): void {
+    this.policy = { ...this.options.policy, drained: [...drained] };
+  }
+
+  get drained(): readonly string[] {
+    return this.policy.drained;
   }
 
   /**
@@ -54,7 +66,8 @@ export class GslbAnswers {
    * weight and share. Each query gets one of them (`resolve`).
    */
   answer(): { mode: RoutingMode; answers: { regionId: string; address: string; weight: number; share: number }[]; addresses: string[]; ttl: number } {
-    const { policy, endpoints } = this.options;
+    const { endpoints } = this.options;
+    const policy = this.policy;
     const set = answerSet(policy, this.options.health()).answers;
     const total = set.reduce((s, a) => s + a.weight, 0);
     const answers = set.map((a) => ({ regionId: a.regionId, address: endpoints[a.regionId]!, weight: a.weight, share: total > 0 ? a.weight / total : 0 }));
@@ -68,7 +81,7 @@ export class GslbAnswers {
 
   /** Answer one question for the service name: this client's answer set, one region drawn, logged. */
   resolve(question: DnsQuestion, client: DnsClient): DnsRecord[] {
-    const r = resolveQuery(this.options.policy, this.options.health(), this.options.endpoints, client, this.clientNetworks, this.random);
+    const r = resolveQuery(this.policy, this.options.health(), this.options.endpoints, client, this.clientNetworks, this.random);
     const entry: DnsQueryLogEntry = {
       atMs: Date.now(),
       client: client.address,
