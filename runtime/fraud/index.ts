@@ -38,7 +38,7 @@ export interface Entry {
   post: Hash;
 }
 
-class FraudInputError extends Error {
+export class FraudInputError extends Error {
   override name = "FraudInputError";
 }
 
@@ -146,14 +146,17 @@ export class Sequencer {
     private readonly signer: Signer,
   ) {}
 
-  /** Execute and log a tx; refuses an invalid one (an honest sequencer never logs it). */
-  submit(tx: Tx): Entry {
+  /**
+   * Execute and log a tx; refuses an invalid one (an honest sequencer never logs it). `claimedPost` makes it lie:
+   * the state moves on as executed, the entry claims this post root instead.
+   */
+  submit(tx: Tx, claimedPost?: Hash): Entry {
     const valid = parseTx(tx);
     if (typeof valid === "string") throw new FraudInputError(valid);
     const pre = this.state.root();
     const post = this.state.apply(valid);
     if (typeof post === "string") throw new FraudInputError(post);
-    const entry = { pre, tx: valid, post };
+    const entry = { pre, tx: valid, post: claimedPost ?? post };
     this.appendEntry(entry);
     return entry;
   }

@@ -1,0 +1,138 @@
+/**
+ * `meridian fraud sequence|prove|check`: fraud proofs over a state-transition log (runtime/fraud). `sequence`
+ * plays the sequencer — executes a file of txs, writes the log's entries and a signed checkpoint, and on request
+ * misbehaves (a wrong post root, or logging txs it should refuse) so the other two have something to catch.
+ * `prove` replays a log as a challenger and prints the single-step fraud proof of its first bad transition (exit 1
+ * when every transition checks out); `check` verifies a fraud proof with nothing but the sequencer's key (exit 0:
+ * fraud proven, exit 1: the proof is refused, with the reason).
+ */
+import type { Command } from "commander";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { readKeyArg } from "./note.js";
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(`${what} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new UserError(`${what}: not JSON (${(e as Error).message})`);
+  }
+}
+
+const keyName = (key: string) => key.replace(/^PRIVATE\+KEY\+/, "").split("+")[0]!;
+
+function readLog(dir: string): { checkpoint: string; entries: Buffer[] } {
+  const checkpoint = readText(join(dir, "checkpoint"), "LOGDIR");
+  const entries = readText(join(dir, "entries.jsonl"), "LOGDIR")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => Buffer.from(l, "utf8"));
+  return { checkpoint, entries };
+}
+
+export function register(program: Command): void {
+  const fraud = program.command("fraud").description("fraud proofs over a state-transition log: sequence a log of balance txs, prove a bad transition, check a proof");
+
+  fraud
+    .command("sequence")
+    .description("execute TXS (a JSON array of {op: mint, to, amount} / {op: transfer, from, to, amount}) and write LOGDIR/entries.jsonl and LOGDIR/checkpoint")
+    .argument("<txs>", "JSON file of transactions")
+    .argument("<logdir>", "output directory")
+    .requiredOption("--key <file>", "the sequencer's signer key file (meridian note keygen); its name is the log origin")
+    .option("--wrong-post <index>", "misbehave: log the tx at this index with a wrong post state root")
+    .option("--log-invalid", "misbehave: log txs an honest sequencer refuses (overdrafts, self-transfers) with post = pre")
+    .action(async (txsFile: string, dir: string, o: { key: string; wrongPost?: string; logInvalid?: boolean }) => {
+      const { FraudInputError, Sequencer } = await import("../../runtime/fraud/index.js");
+      const { newSigner } = await import("../../runtime/prooflog/index.js");
+      const { createHash } = await import("node:crypto");
+      const skey = readKeyArg(o.key, "--key");
+      const txs = parseJson(readText(txsFile, "TXS"), `TXS ${txsFile}`);
+      if (!Array.isArray(txs)) throw new UserError(`TXS ${txsFile}: expected a JSON array of transactions`);
+      const wrongPost = o.wrongPost === undefined ? undefined : Number(o.wrongPost);
+      if (wrongPost !== undefined && (!Number.isSafeInteger(wrongPost) || wrongPost < 0 || wrongPost >= txs.length))
+        throw new UserError(`--wrong-post ${o.wrongPost}: expected a tx index 0..${txs.length - 1}`);
+      const s = new Sequencer(keyName(skey), newSigner(skey));
+      let refused = 0;
+      txs.forEach((tx: unknown, i) => {
+        const pre = s.state.root();
+        try {
+          s.submit(tx as never, i === wrongPost ? createHash("sha256").update(`wrong post ${i}`).digest() : undefined);
+        } catch (e) {
+          if (!(e instanceof FraudInputError)) throw e;
+          if (o.logInvalid) s.appendEntry({ pre, tx, post: pre });
+          else {
+            refused++;
+            process.stderr.write(`tx ${i} refused: ${e.message}\n`);
+          }
+        }
+      });
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "entries.jsonl"), s.entries.map((e) => `${e.toString("utf8")}\n`).join(""));
+      writeFileSync(join(dir, "checkpoint"), s.checkpoint());
+      process.stdout.write(`${s.entries.length} entries, ${refused} txs refused; state root ${Buffer.from(s.state.root()).toString("hex")}\n`);
+    });
+
+  fraud
+    .command("prove")
+    .description("replay LOGDIR as a challenger: print the fraud proof (JSON) of its first bad transition; exit 1 when all check out")
+    .argument("<logdir>", "directory with entries.jsonl and checkpoint")
+    .requiredOption("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
+    .action(async (dir: string, o: { vkey: string }) => {
+      const { FraudInputError, findFraud, proofSize } = await import("../../runtime/fraud/index.js");
+      const { NoteError } = await import("../../runtime/prooflog/note.js");
+      const vkey = readKeyArg(o.vkey, "--vkey");
+      const { checkpoint, entries } = readLog(dir);
+      let proof;
+      try {
+        proof = findFraud(checkpoint, entries, vkey, keyName(vkey));
+      } catch (e) {
+        if (e instanceof FraudInputError || e instanceof NoteError) throw new UserError(`LOGDIR ${dir}: ${e.message}`);
+        throw e;
+      }
+      if (proof === undefined) {
+        process.stderr.write(`no fraud: all ${entries.length} transitions check out\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${JSON.stringify(proof)}\n`);
+      process.stderr.write(`fraud proof for entry ${proof.challenged.index}: ${proofSize(proof)} bytes\n`);
+    });
+
+  fraud
+    .command("check")
+    .description("verify a fraud proof with the sequencer's key: exit 0 and the reason when fraud is proven, exit 1 when the proof is refused")
+    .argument("<proof>", "fraud proof JSON (from fraud prove)")
+    .requiredOption("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
+    .action(async (file: string, o: { vkey: string }) => {
+      const { checkFraudProof } = await import("../../runtime/fraud/index.js");
+      const vkey = readKeyArg(o.vkey, "--vkey");
+      const proof = parseJson(readText(file, "PROOF"), `PROOF ${file}`);
+      if (typeof proof !== "object" || proof === null || typeof (proof as { checkpoint?: unknown }).checkpoint !== "string" || typeof (proof as { challenged?: unknown }).challenged !== "object")
+        throw new UserError(`PROOF ${file}: not a fraud proof (needs checkpoint and challenged)`);
+      let v;
+      try {
+        v = checkFraudProof(proof as never, vkey, keyName(vkey));
+      } catch (e) {
+        if (e instanceof TypeError) {
+          process.stderr.write(`meridian: proof refused: malformed (${e.message})\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+      if (v.fraud) process.stdout.write(`fraud proven: ${v.reason}\n`);
+      else {
+        process.stderr.write(`meridian: proof refused: ${v.reason}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

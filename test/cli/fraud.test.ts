@@ -1,0 +1,73 @@
+/**
+ * `meridian fraud` through the real CLI: an honest sequencer's log has no fraud proof (prove exits 1); a wrong
+ * post root and a logged overdraft each yield a proof that `check` accepts (exit 0); a proof with a lying balance
+ * or checked under another key is refused (exit 1); bad input is a usage error (exit 2).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "fraud-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const p = (f: string) => join(dir, f);
+
+describe("meridian fraud", () => {
+  const txs = [
+    { op: "mint", to: "eu-west", amount: 100 },
+    { op: "mint", to: "us-east", amount: 50 },
+    { op: "transfer", from: "eu-west", to: "us-east", amount: 30 },
+    { op: "transfer", from: "us-east", to: "ap-south", amount: 200 },
+    { op: "transfer", from: "us-east", to: "ap-south", amount: 80 },
+  ];
+  writeFileSync(p("txs.json"), JSON.stringify(txs));
+  const keys = runCli(["note", "keygen", "--name", "example.com/escrow-rollup"]).stdout.split("\n");
+  writeFileSync(p("seq.key"), `${keys[0]}\n`);
+  writeFileSync(p("seq.vkey"), `${keys[1]}\n`);
+  const vkey = ["--vkey", p("seq.vkey")];
+
+  it("an honest log has no fraud proof", () => {
+    const s = runCli(["fraud", "sequence", "--key", p("seq.key"), p("txs.json"), p("honest")]);
+    expect(s.status, s.stderr).toBe(0);
+    expect(s.stderr).toContain("tx 3 refused: overdraft: us-east has 80, transfer of 200");
+    const r = runCli(["fraud", "prove", ...vkey, p("honest")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no fraud: all 4 transitions check out");
+  });
+
+  it("a wrong post root is proven; a forged or misattributed proof is refused", () => {
+    expect(runCli(["fraud", "sequence", "--key", p("seq.key"), "--wrong-post", "2", p("txs.json"), p("bad")]).status).toBe(0);
+    const r = runCli(["fraud", "prove", ...vkey, p("bad")]);
+    expect(r.status, r.stderr).toBe(0);
+    writeFileSync(p("bad.proof"), r.stdout);
+    const c = runCli(["fraud", "check", ...vkey, p("bad.proof")]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/^fraud proven: entry 2's post root is not the result of its tx/);
+    writeFileSync(p("forged.proof"), readFileSync(p("bad.proof"), "utf8").replace('"balance":"100"', '"balance":"10"'));
+    const f = runCli(["fraud", "check", ...vkey, p("forged.proof")]);
+    expect(f.status).toBe(1);
+    expect(f.stderr).toContain("proof refused: the balances read are not those under entry 2's pre root");
+    writeFileSync(p("other.vkey"), runCli(["note", "keygen", "--name", "example.com/escrow-rollup"]).stdout.split("\n")[1]!);
+    const o = runCli(["fraud", "check", "--vkey", p("other.vkey"), p("bad.proof")]);
+    expect(o.status).toBe(1);
+    expect(o.stderr).toContain("no signature from a known key");
+  });
+
+  it("a logged overdraft is proven", () => {
+    expect(runCli(["fraud", "sequence", "--key", p("seq.key"), "--log-invalid", p("txs.json"), p("od")]).status).toBe(0);
+    const r = runCli(["fraud", "prove", ...vkey, p("od")]);
+    expect(r.status, r.stderr).toBe(0);
+    writeFileSync(p("od.proof"), r.stdout);
+    const c = runCli(["fraud", "check", ...vkey, p("od.proof")]);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toContain("fraud proven: entry 3 logs an invalid tx: overdraft: us-east has 80, transfer of 200");
+  });
+
+  it("bad input is a usage error", () => {
+    writeFileSync(p("notjson"), "{");
+    expect(runCli(["fraud", "check", ...vkey, p("notjson")]).status).toBe(2);
+    expect(runCli(["fraud", "sequence", "--key", p("seq.key"), "--wrong-post", "9", p("txs.json"), p("x")]).status).toBe(2);
+    expect(runCli(["fraud", "prove", ...vkey, p("nonexistent")]).status).toBe(2);
+  });
+});
