@@ -107,7 +107,9 @@ Providers act on their own health checks. To drain at once (flapping, partial fa
 
 ${perProvider((p) => drainCommand(policy, p, failed))}
 
-Durable drain on every provider at once (the weight is part of the one spec):
+Durable drain on every provider at once, in any routing mode (the drained set is part of the one spec; the
+command refuses to drain the last undrained region). On \`meridian local\` the same control flips the running
+estate at once and is logged in its proof log: \`npm run meridian -- traffic drain ${failed} --dashboard http://127.0.0.1:<port>\`.
 
 \`\`\`sh
 ${specDrainCommands(policy, failed)}
@@ -125,7 +127,7 @@ Error rate and latency in the surviving regions must stay within SLO; their load
 ## 5. Recovery
 
 1. Fix ${failed}; confirm \`${hc.path}\` answers 2xx from its gateway.
-2. Providers return it to rotation after ${hc.failureThreshold} passing probes (${formatSeconds(primary.recoverySeconds)}); a manual drain must be undone by hand (\`--no-inverted\`, \`--endpoint-status Enabled\`, pool \`"enabled": true\`, or \`pulumi config rm --path 'meridian:dns.weights.${failed}'\` + \`pulumi up\`).
+2. Providers return it to rotation after ${hc.failureThreshold} passing probes (${formatSeconds(primary.recoverySeconds)}); a manual drain must be undone by hand (\`--no-inverted\`, \`--endpoint-status Enabled\`, pool \`"enabled": true\`, or \`npm run meridian -- traffic restore ${failed} --stack ${spec.stack}\` + \`pulumi up\`).
 3. If it was a writer, let replication catch up before re-admitting writes.
 4. Watch for ${formatSeconds(primary.rtoSeconds)} (one detection + TTL) for flapping before closing the incident.
 `;

@@ -53,11 +53,14 @@ export function drainCommand(policy: TrafficPolicy, provider: DnsProvider, regio
   }
 }
 
-/** The durable drain: the region's weight to 0 in the stack config, applied to every provider at once. */
+/**
+ * The durable drain: the operator's routing control (`meridian traffic drain`, refused for the last
+ * undrained region) in the stack config, applied to every provider at once in every routing mode.
+ */
 export function specDrainCommands(policy: TrafficPolicy, regionId: string): string {
   return [
-    `pulumi config set --path 'meridian:dns.weights.${regionId}' 0 --stack ${policy.stack}`,
-    `npm run meridian -- plan --stack ${policy.stack}   # review: ${regionId} at weight 0 on every provider`,
+    `npm run meridian -- traffic drain ${regionId} --stack ${policy.stack}   # meridian:dns.drained`,
+    `npm run meridian -- plan --stack ${policy.stack}   # review: no provider answers with ${regionId}`,
     `pulumi up --stack ${policy.stack}`,
   ].join("\n");
 }

@@ -15,7 +15,8 @@ describe("regional-outage runbook", () => {
     expect(md).toContain("aws-use1 is a writer");
     expect(md).toContain("The other writers (aws-euw1, gcp-asne1) keep accepting writes");
     for (const phase of ["Detect and confirm", "Stop writes", "DNS update and draining", "Verify", "Recovery"]) expect(md).toContain(phase);
-    expect(md).toContain("pulumi config set --path 'meridian:dns.weights.aws-use1' 0 --stack prod");
+    expect(md).toContain("npm run meridian -- traffic drain aws-use1 --stack prod");
+    expect(md).toContain("npm run meridian -- traffic restore aws-use1 --stack prod");
     expect(md).toContain(
       "az network traffic-manager endpoint update --resource-group meridian-prod-traffic --profile-name meridian-example-com-gslb --type ExternalEndpoints --name aws-use1 --endpoint-status Disabled",
     );
