@@ -27,6 +27,8 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
       { methods: ["GET", "POST"], paths: ["/v1/inventory/*"] },
       { methods: ["POST", "DELETE"], paths: ["/v1/reservations/*"] },
       { methods: ["POST"], paths: ["/v1/sales/*"] },
+      // runtime/escrow/transport/htlc.ts: hash time-locked contracts (atomic swaps); each route checks its caller in-process.
+      { methods: ["GET", "POST"], paths: ["/v1/htlc/*"] },
     ],
     admin: [],
   },

@@ -19,6 +19,7 @@ import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
 import type { EscrowStore } from "./store/port.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
+import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
 import { MemoryQueueStore, PostgresQueueStore, RedisQueueStore, type QueueStore } from "./flashsale/queue-store.js";
@@ -88,6 +89,15 @@ export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStor
   return new MemoryEscrowStore();
 }
 
+/** The HTLC ledger beside the escrow store: PostgreSQL (same schema) when the store is there, else memory. */
+async function openHtlcLedger(o: EscrowStoreOptions): Promise<HtlcLedger> {
+  if (!o.postgresUrl) return new MemoryHtlcLedger();
+  const { PostgresHtlcLedger } = await import("./htlc/postgres.js");
+  const ledger = new PostgresHtlcLedger({ url: o.postgresUrl, schema: o.schema });
+  await ledger.migrate();
+  return ledger;
+}
+
 /**
  * The global waiting room, when the config has its token secret: queue places live in Redis when there
  * is one (every region shares it), else PostgreSQL, else this process. A scheduled SKU without a
@@ -139,6 +149,8 @@ type EscrowServeConfig = z.output<typeof escrowServeConfigSchema>;
 interface EscrowParts extends ServiceParts {
   service: EscrowService;
   store: EscrowStore;
+  /** The HTLC ledger (atomic swaps): in PostgreSQL next to the store's tables when there is one, else in this process. */
+  htlc: HtlcLedger;
   node: ClockNode;
 }
 
@@ -163,8 +175,10 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
       const room = openWaitingRoom({ ...urls, config: cfg, clock });
       let store: EscrowStore | undefined;
+      let htlc: HtlcLedger | undefined;
       try {
         store = extra.store ?? (await openEscrowStore(urls));
+        const ledger = (htlc = await openHtlcLedger(extra.store ? {} : urls));
         const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
@@ -187,8 +201,9 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           service,
           store,
           node,
+          htlc: ledger,
           // Each route's rule (buyers, admins, the mesh `callers`) is checked by the kit before its handler.
-          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, { forward: extra.forward }),
+          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, { forward: extra.forward, htlc: { ledger, clock, strongRefusal: () => node.strongRefusal() } }),
           // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
           // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
           // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
@@ -206,10 +221,12 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           async close() {
             sync?.stop();
             await service.close();
+            await ledger.close();
           },
         };
       } catch (err) {
         await store?.close().catch(() => undefined);
+        await htlc?.close().catch(() => undefined);
         await room?.close().catch(() => undefined);
         throw err;
       }

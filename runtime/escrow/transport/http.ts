@@ -25,6 +25,7 @@
  *   buyer routes   a buyer's verified JWT — and, with `callers`, arriving through one of those mesh peers;
  *   admin routes   an operator (`server.auth.operators`), or a JWT with the admin scope (through `callers`);
  *   public         GET /v1/inventory/:sku.
+ * The HTLC routes (/v1/htlc/…, atomic swaps between ledgers) are listed in htlc.ts and follow the same rules.
  * No credential or a bad one: 401 naming why; a credential without the right: 403. Handlers take the buyer
  * from the verified identity (`buyerOf`).
  */
@@ -33,6 +34,7 @@ import { z } from "zod";
 import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
 import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
+import { installHtlcRoutes, type HtlcRouteOptions } from "./htlc.js";
 import { buyerOf, type Buyer } from "./identity.js";
 
 const skuParam = z.object({ sku: z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64") });
@@ -60,6 +62,8 @@ function retryAfter(ms: number): Record<string, string> {
 export interface EscrowRouteOptions {
   /** Forward a request to a peer region's escrow (tests inject one; the default uses fetch). */
   forward?: (url: string, init: { method: string; headers: Record<string, string> }) => Promise<{ status: number; body: unknown; headers: Record<string, string> }>;
+  /** The HTLC ledger and the clock that judges its timelocks (transport/htlc.ts); no HTLC routes without it. */
+  htlc?: HtlcRouteOptions;
 }
 
 async function fetchForward(url: string, init: { method: string; headers: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
@@ -242,6 +246,8 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     if (!view) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
     return view;
   });
+
+  if (opts.htlc) installHtlcRoutes(app, opts.htlc, { ...rules, adminScope: service.config.identity.adminScope });
 
   app.get("/v1/inventory/:sku/reconciliation", adminRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
