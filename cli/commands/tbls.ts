@@ -3,7 +3,7 @@
  * VSS. Any t partial signatures combine into one 48-byte signature that verifies as an ordinary BLS signature
  * (noble's short-signature mode, the standard G1 hash) under the group key; fewer cannot.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { numberArg } from "../args.js";
@@ -120,4 +120,114 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
     });
+
+  cmd
+    .command("dkg")
+    .description(
+      "one participant of a Pedersen DKG over HTTP (no dealer): serve this participant's rounds, pull the others', handle complaints, then write OUTDIR/group.json and OUTDIR/share-<index>.json, print one JSON result line and exit",
+    )
+    .requiredOption("--index <i>", "this participant's index, 1..N", numberArg("--index", 1, 1024, true))
+    .requiredOption("--t <t>", "threshold: signatures needed", numberArg("--t", 1, 1024, true))
+    .requiredOption("--n <n>", "participants", numberArg("--n", 1, 1024, true))
+    .option("--peers <urls>", "the N participants' base URLs, comma-separated, in index order (this one's included)")
+    .option("--peers-file <file>", "instead of --peers: a JSON array of the N URLs, waited for until it appears (for port 0)")
+    .option("--phase-timeout <seconds>", "how long to wait for each round's messages from each peer (default 30)", numberArg("--phase-timeout", 1, 3600, true))
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .option("--config <file>", "the kit's service config (its `server` section: TLS, limits)")
+    .addOption(new Option("--dishonest-share-to <i>", "test hook: send participant i a share off the committed polynomial").argParser(numberArg("--dishonest-share-to", 1, 1024, true)).hideHelp())
+    .addOption(new Option("--dishonest-reveal", "test hook: answer the complaint with the same bad share").hideHelp())
+    .argument("<outdir>", "directory to write group.json and share-<index>.json to (created if absent)")
+    .action(
+      async (
+        outdir: string,
+        o: {
+          index: number;
+          t: number;
+          n: number;
+          peers?: string;
+          peersFile?: string;
+          phaseTimeout?: number;
+          port?: string;
+          host?: string;
+          config?: string;
+          dishonestShareTo?: number;
+          dishonestReveal?: boolean;
+        },
+      ) => {
+        if (o.t > o.n) throw new UserError(`--t ${o.t} is greater than --n ${o.n}`);
+        if (o.index > o.n) throw new UserError(`--index ${o.index} is greater than --n ${o.n}`);
+        if ((o.peers === undefined) === (o.peersFile === undefined)) throw new UserError("give either --peers <urls> or --peers-file <file>");
+        if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+        const phaseMs = (o.phaseTimeout ?? 30) * 1000;
+        const parsePeers = (list: unknown, from: string): string[] => {
+          if (!Array.isArray(list) || list.length !== o.n || !list.every((u) => typeof u === "string" && /^https?:\/\/\S+$/.test(u)))
+            throw new UserError(`${from}: expected ${o.n} http(s) URLs, got ${JSON.stringify(list).slice(0, 200)}`);
+          return list as string[];
+        };
+        let peers = o.peers === undefined ? undefined : parsePeers(o.peers.split(","), "--peers");
+        const { awaitPeers, dkgService, groupJson, runDkg, shareJson, ThresholdError } = await tbls();
+        const { runService } = await import("../../runtime/kit/index.js");
+        const running = await runService(dkgService, {
+          command: "meridian tbls dkg",
+          configFile: o.config,
+          overrides: {
+            server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host },
+            index: o.index,
+            t: o.t,
+            n: o.n,
+            dishonestShareTo: o.dishonestShareTo,
+            dishonestReveal: o.dishonestReveal,
+          },
+        });
+        const log = (line: string) => process.stderr.write(`meridian tbls dkg [${o.index}]: ${line}\n`);
+        const stop = async (code: number) => {
+          await running.close();
+          process.exit(code);
+        };
+        if (peers === undefined) {
+          const deadline = Date.now() + phaseMs;
+          while (!existsSync(o.peersFile!)) {
+            if (Date.now() > deadline) {
+              log(`${o.peersFile}: did not appear within ${phaseMs / 1000} s`);
+              return stop(1);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          let list: unknown;
+          try {
+            list = JSON.parse(readFileSync(o.peersFile!, "utf8"));
+          } catch (e) {
+            log(`${o.peersFile}: not JSON (${(e as Error).message})`);
+            return stop(2);
+          }
+          try {
+            peers = parsePeers(list, o.peersFile!);
+          } catch (e) {
+            log((e as Error).message);
+            return stop(2);
+          }
+        }
+        const opts = { peers, phaseMs, log };
+        let result;
+        try {
+          result = await runDkg(running.parts.participant, opts);
+        } catch (e) {
+          if (!(e instanceof ThresholdError)) throw e;
+          log(`failed: ${e.message}`);
+          return stop(1);
+        }
+        mkdirSync(outdir, { recursive: true });
+        writeFileSync(join(outdir, "group.json"), `${JSON.stringify(groupJson({ t: o.t, n: o.n, commitments: result.commitments, shares: [] }), null, 2)}\n`);
+        const file = join(outdir, `share-${o.index}.json`);
+        writeFileSync(file, `${JSON.stringify(shareJson(result.share))}\n`, { mode: 0o600 });
+        chmodSync(file, 0o600);
+        const disagreements = await awaitPeers(running.parts.participant, opts);
+        for (const d of disagreements) log(d);
+        process.stdout.write(
+          `${JSON.stringify({ index: o.index, groupPublicKey: Buffer.from(result.groupPublicKey).toString("hex"), qual: result.qual, disqualified: result.disqualified, share: file })}\n`,
+        );
+        return stop(disagreements.length > 0 ? 1 : 0);
+      },
+    );
 }

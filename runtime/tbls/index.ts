@@ -29,3 +29,4 @@ export {
   type Disqualified,
   type ReshareResult,
 } from "./dkg.js";
+export { awaitPeers, DkgParticipant, dkgService, runDkg } from "./dkg-http.js";

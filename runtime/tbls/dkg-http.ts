@@ -1,0 +1,241 @@
+/**
+ * Pedersen DKG over HTTP between n processes (`meridian tbls dkg`), on the kit. Every participant serves its own
+ * messages and pulls everyone else's (no coordinator); the rounds are dkg.ts's:
+ *
+ *   GET /v1/dkg/round1          {index, t, n, commitments: [hex], encryptionKey: hex}   public
+ *   GET /v1/dkg/shares/:to      {from, to, nonce, ciphertext}   the share for `to`, encrypted to it
+ *   GET /v1/dkg/complaints      {index, against: [dealer]}
+ *   GET /v1/dkg/reveals         {index, reveals: {complainer: hex}}   shares revealed to answer complaints
+ *   GET /v1/dkg/done            {index, groupPublicKey, qual}
+ *
+ * A message not produced yet is 404 and the reader polls until the phase deadline; a participant that never
+ * answers in time is treated as absent (no commitments: not in QUAL; no reveal: disqualified). Private shares are
+ * sealed with AES-256-GCM under HKDF(X25519(dealer, recipient)) — each pair's static Diffie–Hellman key, so only
+ * the recipient reads a share and only the dealer (or the recipient) could have made it. The X25519 keys are
+ * authenticated by nothing more than the participant URLs: on loopback that is the host; across machines the
+ * routes must sit behind mTLS (the kit's `server.tls` with SPIFFE peer rules) so a key is bound to an identity,
+ * and the run needs a broadcast channel (an echo round or a log) so a dealer cannot show different commitments
+ * to different peers — neither is built here (docs/proofs.md, "Distributed key generation").
+ */
+import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
+import { z } from "zod";
+import { defineService, HttpError } from "../kit/index.js";
+import { complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
+import { Fr, scalarFromBytes, scalarToBytes } from "./shamir.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const unhex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
+const hexOf = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len * 2}}$`));
+
+const Round1 = z.object({ index: z.number().int(), t: z.number().int(), n: z.number().int(), commitments: z.array(hexOf(96)).max(1024), encryptionKey: hexOf(32) });
+const Sealed = z.object({ from: z.number().int(), to: z.number().int(), nonce: hexOf(12), ciphertext: z.string().regex(/^[0-9a-f]{64,200}$/) });
+const Complaints = z.object({ index: z.number().int(), against: z.array(z.number().int()).max(1024) });
+const Reveals = z.object({ index: z.number().int(), reveals: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32)) });
+const Done = z.object({ index: z.number().int(), groupPublicKey: hexOf(96) });
+
+const dkgConfigSchema = z
+  .object({
+    index: z.number().int().min(1),
+    t: z.number().int().min(1),
+    n: z.number().int().min(1).max(1024),
+    /** Test hook: send this participant a share off the committed polynomial. */
+    dishonestShareTo: z.number().int().min(1).optional(),
+    /** Test hook: with dishonestShareTo, answer the complaint with the same bad share (→ disqualified). */
+    dishonestReveal: z.boolean().optional(),
+  })
+  .strict()
+  .refine((c) => c.t <= c.n && c.index <= c.n, "expected t ≤ n and index ≤ n");
+type DkgConfig = z.output<typeof dkgConfigSchema>;
+
+const jwkX = (k: KeyObject) => Buffer.from((k.export({ format: "jwk" }) as { x: string }).x, "base64url");
+const x25519Public = (raw: Uint8Array) => createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
+
+/** One participant's state: what it has published so far (served by the routes) and its secrets. */
+export class DkgParticipant {
+  readonly contribution: Contribution;
+  private readonly keys = generateKeyPairSync("x25519");
+  readonly encryptionKey: Uint8Array = jwkX(this.keys.publicKey);
+  sealed = new Map<number, z.infer<typeof Sealed>>();
+  complaints?: number[];
+  reveals?: Map<number, bigint>;
+  result?: DkgResult;
+  /** Peers that answered round 1 (the ones to wait for at the end). */
+  present: number[] = [];
+  /** Peers that have read our /done (so they need nothing more from us). */
+  readonly seenBy = new Set<number>();
+
+  constructor(readonly config: DkgConfig) {
+    this.contribution = contribute(config.index, config.t, config.n);
+  }
+
+  private pairKey(peerKey: Uint8Array, from: number, to: number): Buffer {
+    const secret = diffieHellman({ privateKey: this.keys.privateKey, publicKey: x25519Public(peerKey) });
+    return Buffer.from(hkdfSync("sha256", secret, Buffer.alloc(0), `meridian-dkg/v1 share ${from}->${to}`, 32));
+  }
+
+  /** The share this participant sends `to` (altered by the test hook). */
+  sentShare(to: number): bigint {
+    const v = this.contribution.shares.get(to)!;
+    return this.config.dishonestShareTo === to ? Fr.add(v, 1n) : v;
+  }
+
+  seal(to: number, peerKey: Uint8Array): void {
+    const nonce = randomBytes(12);
+    const c = createCipheriv("aes-256-gcm", this.pairKey(peerKey, this.config.index, to), nonce);
+    const ct = Buffer.concat([c.update(scalarToBytes(this.sentShare(to))), c.final(), c.getAuthTag()]);
+    this.sealed.set(to, { from: this.config.index, to, nonce: hex(nonce), ciphertext: hex(ct) });
+  }
+
+  open(s: z.infer<typeof Sealed>, peerKey: Uint8Array): bigint | undefined {
+    try {
+      const ct = Buffer.from(s.ciphertext, "hex");
+      const d = createDecipheriv("aes-256-gcm", this.pairKey(peerKey, s.from, this.config.index), Buffer.from(s.nonce, "hex"));
+      d.setAuthTag(ct.subarray(ct.length - 16));
+      const plain = Buffer.concat([d.update(ct.subarray(0, ct.length - 16)), d.final()]);
+      return plain.length === 32 ? scalarFromBytes(plain) : undefined;
+    } catch {
+      return undefined; // forged or corrupted: treated as no share, which earns the dealer a complaint
+    }
+  }
+
+  /** The share revealed to answer `complainer`'s complaint (the true one, unless the test hook says otherwise). */
+  revealFor(complainer: number): bigint {
+    return this.config.dishonestReveal ? this.sentShare(complainer) : this.contribution.shares.get(complainer)!;
+  }
+}
+
+const notYet = (what: string) => new HttpError(404, "not yet", `${what} is not published yet; poll again`);
+
+export const dkgService = defineService({
+  name: "tbls-dkg",
+  config: dkgConfigSchema,
+  start({ config }) {
+    const participant = new DkgParticipant(config);
+    const p = participant;
+    return {
+      participant,
+      routes(app) {
+        app.get("/v1/dkg/round1", { config: { auth: "public" } }, async () => ({
+          index: config.index,
+          t: config.t,
+          n: config.n,
+          commitments: p.contribution.commitments.map(hex),
+          encryptionKey: hex(p.encryptionKey),
+        }));
+        app.get("/v1/dkg/shares/:to", { config: { auth: "public" } }, async (req) => {
+          const raw = (req.params as { to: string }).to;
+          const to = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
+          if (!(to >= 1 && to <= config.n)) throw new HttpError(400, "bad participant index", `expected 1..${config.n}, got ${JSON.stringify(raw)}`);
+          return p.sealed.get(to) ?? Promise.reject(notYet(`the share for ${to}`));
+        });
+        app.get("/v1/dkg/complaints", { config: { auth: "public" } }, async () => (p.complaints ? { index: config.index, against: p.complaints } : Promise.reject(notYet("the complaint list"))));
+        app.get("/v1/dkg/reveals", { config: { auth: "public" } }, async () =>
+          p.reveals ? { index: config.index, reveals: Object.fromEntries([...p.reveals].map(([k, v]) => [String(k), hex(scalarToBytes(v))])) } : Promise.reject(notYet("the reveals")),
+        );
+        app.get("/v1/dkg/done", { config: { auth: "public" } }, async (req) => {
+          if (!p.result) throw notYet("the result");
+          const by = Number((req.query as { by?: string }).by);
+          if (Number.isInteger(by)) p.seenBy.add(by); // bookkeeping only: lets us exit once every peer has seen this
+          return { index: config.index, groupPublicKey: hex(p.result.groupPublicKey), qual: p.result.qual };
+        });
+      },
+    };
+  },
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET url until it answers 200 with a body the schema accepts, or the deadline passes (→ undefined). */
+async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number): Promise<T | undefined> {
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (r.ok) {
+        const parsed = schema.safeParse(await r.json());
+        if (parsed.success) return parsed.data;
+        return undefined; // a malformed message is an absent one
+      }
+    } catch {
+      // not up yet / connection refused: keep polling
+    }
+    if (Date.now() >= deadline) return undefined;
+    await sleep(100);
+  }
+}
+
+export interface RunDkgOptions {
+  /** The n participants' base URLs, participant i at peers[i − 1] (its own entry is not fetched). */
+  peers: string[];
+  /** How long to wait for each round's messages from each peer. */
+  phaseMs: number;
+  log?: (line: string) => void;
+}
+
+/** Drive participant `p` through the rounds against its peers; resolves with its result (also served at /done). */
+export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgResult> {
+  const { index: me, t, n } = p.config;
+  if (o.peers.length !== n) throw new Error(`expected ${n} peer URLs, got ${o.peers.length}`);
+  const log = o.log ?? (() => undefined);
+  const others = Array.from({ length: n }, (_, k) => k + 1).filter((j) => j !== me);
+  const base = (j: number) => o.peers[j - 1]!.replace(/\/+$/, "");
+  const phase = () => Date.now() + o.phaseMs;
+  const each = async <T>(f: (j: number) => Promise<T | undefined>): Promise<Map<number, T>> => {
+    const got = await Promise.all(others.map(f));
+    const out = new Map<number, T>();
+    others.forEach((j, k) => {
+      if (got[k] !== undefined) out.set(j, got[k]);
+    });
+    return out;
+  };
+
+  // Round 1: commitments and encryption keys.
+  let deadline = phase();
+  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1`, Round1, deadline).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
+  for (const j of others) if (!round1.has(j)) log(`participant ${j}: no round-1 message (absent)`);
+  p.present = [...round1.keys()];
+  const commitments = new Map<number, Uint8Array[]>([[me, p.contribution.commitments]]);
+  for (const [j, r] of round1) commitments.set(j, r.commitments.map(unhex));
+
+  // Round 2: private shares, sealed to each recipient; open ours and check them against the commitments.
+  for (const [j, r] of round1) p.seal(j, unhex(r.encryptionKey));
+  deadline = phase();
+  const received = new Map<number, bigint>([[me, p.contribution.shares.get(me)!]]);
+  const opened = await each(async (j) => {
+    const r = round1.get(j);
+    const s = r && (await poll(`${base(j)}/v1/dkg/shares/${me}`, Sealed, deadline));
+    return s && s.from === j && s.to === me ? p.open(s, unhex(r.encryptionKey)) : undefined;
+  });
+  for (const [j, v] of opened) received.set(j, v);
+
+  // Round 3: complaints against dealers whose share is missing or fails their commitments.
+  p.complaints = complaintsFor(commitments, t, me, received);
+  if (p.complaints.length > 0) log(`complaining against ${p.complaints.join(", ")}`);
+  deadline = phase();
+  const complaints = new Map<number, number[]>([[me, p.complaints]]);
+  for (const [j, c] of await each((j) => poll(`${base(j)}/v1/dkg/complaints`, Complaints, deadline))) if (c.index === j) complaints.set(j, c.against);
+
+  // Round 4: answer complaints against us by revealing the share in public; read everyone's answers.
+  p.reveals = new Map([...complaints].filter(([k, against]) => k !== me && against.includes(me)).map(([k]) => [k, p.revealFor(k)]));
+  deadline = phase();
+  const reveals = new Map<number, Map<number, bigint>>([[me, p.reveals]]);
+  const needed = others.filter((j) => [...complaints.values()].some((a) => a.includes(j)));
+  for (const [j, r] of await each((j) => (needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline) : Promise.resolve(undefined))))
+    if (r.index === j) reveals.set(j, new Map(Object.entries(r.reveals).map(([k, v]) => [Number(k), scalarFromBytes(unhex(v))])));
+
+  p.result = finish({ t, n, commitments, complaints, reveals }, me, received);
+  for (const d of p.result.disqualified) log(`disqualified participant ${d.dealer}: ${d.reason}`);
+  return p.result;
+}
+
+/**
+ * After finishing, keep serving until every present peer has finished and has read our /done (until then it may
+ * still need our reveals); returns the peers that report a different group key.
+ */
+export async function awaitPeers(p: DkgParticipant, o: RunDkgOptions): Promise<string[]> {
+  const deadline = Date.now() + o.phaseMs;
+  const me = p.config.index;
+  const done = await Promise.all(p.present.map((j) => poll(`${o.peers[j - 1]!.replace(/\/+$/, "")}/v1/dkg/done?by=${me}`, Done, deadline)));
+  while (p.present.some((j) => !p.seenBy.has(j)) && Date.now() < deadline) await sleep(50);
+  const mine = hex(p.result!.groupPublicKey);
+  return p.present.filter((_, k) => done[k] !== undefined && done[k]!.groupPublicKey !== mine).map((j) => `participant ${j} reports a different group key`);
+}
