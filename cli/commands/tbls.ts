@@ -230,4 +230,63 @@ export function register(program: Command): void {
         return stop(disagreements.length > 0 ? 1 : 0);
       },
     );
+
+  cmd
+    .command("reshare")
+    .description("as an old share holder, deal a Feldman VSS of your share to a new committee: OUTDIR/reshare-from-<i>.json (commitments public, each sub-share for its new member only)")
+    .requiredOption("--group <file>", "the old group.json")
+    .requiredOption("--share <file>", "your old share-<i>.json")
+    .requiredOption("--t <t>", "the new committee's threshold", numberArg("--t", 1, 1024, true))
+    .requiredOption("--n <n>", "the new committee's size", numberArg("--n", 1, 1024, true))
+    .argument("<outdir>", "directory to write (created if absent)")
+    .action(async (outdir: string, o: { group: string; share: string; t: number; n: number }) => {
+      if (o.t > o.n) throw new UserError(`--t ${o.t} is greater than --n ${o.n}`);
+      const { readGroup, readShare, reshareContribution, resharingJson, verifyShare } = await tbls();
+      const group = await user(() => readGroup(o.group));
+      const share = await user(() => readShare(o.share));
+      if (!verifyShare(group.commitments, share)) throw new UserError(`${o.share}: share ${share.index} does not match the commitments in ${o.group}`);
+      const c = await user(() => reshareContribution(share, o.t, o.n));
+      const { scalarToBytes } = await import("../../runtime/tbls/shamir.js");
+      mkdirSync(outdir, { recursive: true });
+      const file = join(outdir, `reshare-from-${share.index}.json`);
+      const subshares = new Map([...c.shares].map(([j, v]) => [j, scalarToBytes(v)]));
+      writeFileSync(file, `${JSON.stringify(resharingJson({ from: share.index, t: o.t, n: o.n, commitments: c.commitments, subshares }))}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      process.stdout.write(`wrote ${file}: share ${share.index} reshared ${o.t}-of-${o.n}\n`);
+    });
+
+  cmd
+    .command("reshare-combine")
+    .description(
+      "as new member INDEX, check the old holders' resharings (each must reshare its own old share) and combine old-t of them: OUTDIR/group.json (same group key) and OUTDIR/share-<index>.json",
+    )
+    .requiredOption("--group <file>", "the old group.json")
+    .requiredOption("--index <j>", "your index in the new committee", numberArg("--index", 1, 1024, true))
+    .argument("<outdir>", "directory to write (created if absent)")
+    .argument("<resharings...>", "reshare-from-<i>.json files from at least old-t holders")
+    .action(async (outdir: string, files: string[], o: { group: string; index: number }) => {
+      const { groupJson, readGroup, readResharing, reshareFinish, shareJson } = await tbls();
+      const { scalarFromBytes } = await import("../../runtime/tbls/shamir.js");
+      const group = await user(() => readGroup(o.group));
+      const resharings = await Promise.all(files.map((f) => user(() => readResharing(f))));
+      const { t, n } = resharings[0]!;
+      for (const [k, r] of resharings.entries()) {
+        if (r.t !== t || r.n !== n) throw new UserError(`${files[k]}: reshares ${r.t}-of-${r.n}, ${files[0]} ${t}-of-${n}`);
+        if (r.from > group.n) throw new UserError(`${files[k]}: from ${r.from} > the old n = ${group.n}`);
+      }
+      if (o.index > n) throw new UserError(`--index ${o.index} is greater than the new n = ${n}`);
+      const dealings = new Map(resharings.map((r) => [r.from, { commitments: r.commitments, subshare: scalarFromBytes(r.subshares.get(o.index) ?? new Uint8Array(32)) }]));
+      const result = await user(() => reshareFinish({ t: group.t, commitments: group.commitments }, t, o.index, dealings));
+      for (const r of result.rejected) process.stderr.write(`meridian: tbls reshare-combine: rejected old holder ${r.dealer}: ${r.reason}\n`);
+      mkdirSync(outdir, { recursive: true });
+      writeFileSync(join(outdir, "group.json"), `${JSON.stringify(groupJson({ t, n, commitments: result.commitments, shares: [] }), null, 2)}\n`);
+      const file = join(outdir, `share-${o.index}.json`);
+      writeFileSync(file, `${JSON.stringify(shareJson(result.share))}\n`, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      const same = Buffer.from(result.commitments[0]!).equals(Buffer.from(group.groupPublicKey));
+      process.stdout.write(
+        `member ${o.index} of ${t}-of-${n} from old holders ${result.dealers.join(", ")}; group key ${same ? "unchanged" : "CHANGED"} ${Buffer.from(result.commitments[0]!).toString("hex")}\n`,
+      );
+      if (!same) process.exitCode = 1;
+    });
 }

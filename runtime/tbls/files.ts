@@ -42,3 +42,38 @@ export function readPartial(file: string): PartialSignature {
   const p = readJsonFile(file, "a partial signature from `meridian tbls sign`", PartialJson, (m) => new ThresholdError(m));
   return { index: p.index, signature: fromHex(p.signature) };
 }
+
+/** An old holder's resharing to a new committee: public commitments and every new member's sub-share (secret). */
+const ResharingJson = z
+  .object({
+    scheme: z.literal("meridian-tbls-reshare/v1"),
+    from: z.number().int().min(1),
+    t: z.number().int().min(1),
+    n: z.number().int().min(1),
+    commitments: z.array(hexBytes(96)).min(1),
+    subshares: z.record(z.string().regex(/^[1-9][0-9]{0,3}$/), hexBytes(32)),
+  })
+  .strict()
+  .refine((r) => r.commitments.length === r.t && r.t <= r.n, "expected t commitments and t ≤ n");
+
+export interface Resharing {
+  from: number;
+  t: number;
+  n: number;
+  commitments: Uint8Array[];
+  subshares: Map<number, Uint8Array>;
+}
+
+export const resharingJson = (r: Resharing) => ({
+  scheme: "meridian-tbls-reshare/v1",
+  from: r.from,
+  t: r.t,
+  n: r.n,
+  commitments: r.commitments.map(toHex),
+  subshares: Object.fromEntries([...r.subshares].map(([j, s]) => [String(j), toHex(s)])),
+});
+
+export function readResharing(file: string): Resharing {
+  const r = readJsonFile(file, "a resharing from `meridian tbls reshare`", ResharingJson, (m) => new ThresholdError(m));
+  return { from: r.from, t: r.t, n: r.n, commitments: r.commitments.map(fromHex), subshares: new Map(Object.entries(r.subshares).map(([j, s]) => [Number(j), fromHex(s)])) };
+}
