@@ -16,7 +16,7 @@ const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest();
 
-class CertError extends Error {
+export class CertError extends Error {
   override name = "CertError";
 }
 
@@ -142,7 +142,7 @@ export interface Head {
  */
 export class LightClient {
   private current: Head;
-  private readonly seen = new Map<number, Certificate>();
+  private readonly seen = new Map<number, { cert: Certificate; committee: Committee }>(); // accepted, with the committee that signed each
   readonly evidence: Equivocation[] = [];
 
   /** Start from a checkpoint certificate verified under the committee the caller trusts for it. */
@@ -150,7 +150,7 @@ export class LightClient {
     checkCommittee(committee);
     verifyCertificate(checkpoint, committee);
     this.current = { hash: certHash(checkpoint), height: checkpoint.height, root: checkpoint.root, committee: checkpoint.next ?? committee };
-    this.seen.set(checkpoint.height, checkpoint);
+    this.seen.set(checkpoint.height, { cert: checkpoint, committee });
   }
 
   get head(): Head {
@@ -161,14 +161,13 @@ export class LightClient {
   accept(c: Certificate): void {
     const known = this.seen.get(c.height);
     if (known !== undefined) {
-      const committee = this.current.committee;
-      const ev = findEquivocation(known, c, committee);
+      const ev = findEquivocation(known.cert, c, known.committee);
       if (ev.length > 0) {
         this.evidence.push(...ev);
         throw new CertError(`fork at height ${c.height}: members ${ev.map((e) => e.member).join(", ")} signed two certificates`);
       }
-      if (certHash(known) === certHash(c)) return;
-      throw new CertError(`fork at height ${c.height}: a second certificate (no common signer under the current committee)`);
+      if (certHash(known.cert) === certHash(c)) return;
+      throw new CertError(`fork at height ${c.height}: a second certificate (no common signer)`);
     }
     if (c.height !== this.current.height + 1) throw new CertError(`certificate ${c.height} does not follow the head at ${this.current.height}`);
     if (c.parent !== this.current.hash) throw new CertError(`certificate ${c.height}'s parent is not the head`);
@@ -178,7 +177,7 @@ export class LightClient {
       if (e instanceof CertError && c.next !== undefined) throw new CertError(`hand-over not signed by the old quorum: ${e.message}`);
       throw e;
     }
-    this.seen.set(c.height, c);
+    this.seen.set(c.height, { cert: c, committee: this.current.committee });
     this.current = { hash: certHash(c), height: c.height, root: c.root, committee: c.next ?? this.current.committee };
   }
 

@@ -93,6 +93,15 @@ describe("certificate chains", () => {
     lc.accept(c1!); // the same certificate again is fine
   });
 
+  it("detects equivocation at the hand-over height under the committee that signed it", () => {
+    const [c0, c1, c2, c3] = chain();
+    const lc = new LightClient(c0!, OLD);
+    for (const c of [c1!, c2!, c3!]) lc.accept(c);
+    const other = issue({ height: 2, parent: certHash(c1!), root: root("r2'") }, OLD, by(oldKeys, [0, 1, 2]));
+    expect(() => lc.accept(other)).toThrow(/fork at height 2: members 0, 2 signed two certificates/);
+    expect(lc.evidence.every((e) => verifyEquivocation(e, OLD))).toBe(true);
+  });
+
   it("property: any quorum subset is accepted, any smaller subset refused", () => {
     fc.assert(
       fc.property(fc.shuffledSubarray([0, 1, 2, 3, 4, 5, 6]), (signers) => {
