@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
+import { registerHtlc } from "./escrow-htlc.js";
 
 interface ServeOptions {
   port: string;
@@ -228,4 +229,5 @@ export function register(program: Command): void {
     .option("-s, --stack <name>", "stack whose identity issuer and audience to use", "local")
     .option("--ttl <seconds>", "lifetime", "3600")
     .action(tokenCommand);
+  registerHtlc(escrow);
 }
