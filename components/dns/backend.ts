@@ -32,8 +32,19 @@ export interface LoadBalancerAlias {
   zoneId: string;
 }
 
+/** Nameservers a provider assigns to a zone (documented; used where a resource per name is needed before they are known). */
+export const NAMESERVER_COUNT: Record<string, number> = { route53: 4, clouddns: 4, trafficmanager: 4, cloudflare: 2 };
+
+/** TTL of the apex NS set every provider publishes (Cloudflare's maximum; the parent's delegation TTL governs switching). */
+export const APEX_NS_TTL_SECONDS = 86400;
+
 export interface DnsBackend {
   zone(parent: pulumi.Resource, policy: TrafficPolicy): ZoneHandle;
+  /**
+   * Publish the hierarchy's full NS set at the apex (every provider's nameservers, in `all`, by provider), so a
+   * resolver reaching any provider gets the same NS answer. Absent for the loopback resolver.
+   */
+  apexNameServers?(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, all: Readonly<Record<string, pulumi.Output<string[]>>>): void;
   record(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, record: ZoneRecord): void;
   traffic(
     parent: pulumi.Resource,

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
 import { answeringTargets, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug, zoneFileValues } from "../../model/traffic/records.js";
-import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
 const dot = (name: string) => `${name}.`;
 
@@ -47,6 +47,12 @@ export const clouddns: DnsBackend = {
       ),
     );
     return { zoneRef: zone.name, nameServers: zone.nameServers };
+  },
+
+  apexNameServers(parent, zone, policy, all) {
+    // The managed zone's apex NS set, replaced by the hierarchy's (Cloud DNS's own four included).
+    const rrdatas = pulumi.all(Object.values(all)).apply((sets) => [...new Set(sets.flat())].map((n) => dot(n.replace(/\.$/, ""))));
+    track(new gcp.dns.RecordSet("clouddns-apex-ns", { managedZone: zone.zoneRef, name: dot(policy.apex), type: "NS", ttl: APEX_NS_TTL_SECONDS, rrdatas }, { parent }));
   },
 
   record(parent, zone, _policy, record) {

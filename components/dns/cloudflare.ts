@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
 import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
 import { rdataFields, recordSlug } from "../../model/traffic/records.js";
-import { track } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, NAMESERVER_COUNT, track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
 
 const STRUCTURED = new Set(["SRV", "TLSA", "SSHFP", "DS", "HTTPS", "SVCB"]);
@@ -45,6 +45,25 @@ export const cloudflare: DnsBackend = {
   zone(parent, policy): ZoneHandle {
     const zone = track(new cloudflareSdk.Zone("cloudflare-zone", { account: { id: accountId(policy) }, name: policy.apex, type: "full" }, { parent }));
     return { zoneRef: zone.id, nameServers: zone.nameServers };
+  },
+
+  apexNameServers(parent, zone, policy, all) {
+    // A full zone with multi-provider DNS: Cloudflare activates it although the registrar's NS set names other
+    // providers, and serves the apex NS records added here besides its own (one record per name; each
+    // provider assigns a documented number of nameservers).
+    track(new cloudflareSdk.ZoneDnsSettings("cloudflare-dns-settings", { zoneId: zone.zoneRef, multiProvider: true }, { parent }));
+    for (const [provider, names] of Object.entries(all)) {
+      if (provider === "cloudflare") continue;
+      for (let i = 0; i < NAMESERVER_COUNT[provider]!; i += 1) {
+        track(
+          new cloudflareSdk.DnsRecord(
+            `cloudflare-apex-ns-${provider}-${i}`,
+            { zoneId: zone.zoneRef, name: policy.apex, type: "NS", ttl: APEX_NS_TTL_SECONDS, proxied: false, content: names.apply((n) => (n[i] ?? "").replace(/\.$/, "")) },
+            { parent },
+          ),
+        );
+      }
+    }
   },
 
   record(parent, zone, _policy, record) {

@@ -16,7 +16,7 @@ import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../..
 import { answeringTargets, weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
 import type { ZoneRecord } from "../../model/traffic/records.js";
 import { recordSlug } from "../../model/traffic/records.js";
-import { track } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
 
 interface RegionChecks {
@@ -74,6 +74,12 @@ export const route53: DnsBackend = {
     const zone = track(new aws.route53.Zone("route53-zone", { name: policy.apex, comment: `Meridian ${policy.stack}: apex zone` }, { parent }));
     // The zone resource id is the hosted zone id.
     return { zoneRef: zone.id, nameServers: zone.nameServers };
+  },
+
+  apexNameServers(parent, zone, policy, all) {
+    // Route 53 creates the apex NS set with its own four; overwrite it with the hierarchy's (its own included).
+    const records = pulumi.all(Object.values(all)).apply((sets) => [...new Set(sets.flat())]);
+    track(new aws.route53.Record("route53-apex-ns", { zoneId: zone.zoneRef, name: policy.apex, type: "NS", ttl: APEX_NS_TTL_SECONDS, records, allowOverwrite: true }, { parent }));
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {

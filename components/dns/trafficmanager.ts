@@ -15,7 +15,7 @@ import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/traffic/geo.js";
 import { weightSplit, type RegionTarget } from "../../model/traffic/policy.js";
 import { rdataFields, recordSlug, type ZoneRecord } from "../../model/traffic/records.js";
-import { slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
 type Method = "Weighted" | "Performance" | "Priority" | "Geographic";
 
@@ -56,6 +56,18 @@ export const trafficmanager: DnsBackend = {
     const group = track(new resources.ResourceGroup("azure-traffic-rg", { resourceGroupName: `meridian-${policy.stack}-traffic`, location: policy.azureLocation }, { parent }));
     const zone = track(new azureDns.Zone("azuredns-zone", { resourceGroupName: group.name, zoneName: policy.apex, location: "global", zoneType: "Public" }, { parent }));
     return { zoneRef: zone.name, nameServers: zone.nameServers, resourceGroupName: group.name };
+  },
+
+  apexNameServers(parent, zone, _policy, all) {
+    // Azure DNS keeps its own nameservers in the apex NS set and accepts more: the hierarchy's.
+    const nsRecords = pulumi.all(Object.values(all)).apply((sets) => [...new Set(sets.flat())].map((n) => ({ nsdname: n.replace(/\.$/, "") })));
+    track(
+      new azureDns.RecordSet(
+        "azuredns-apex-ns",
+        { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef, relativeRecordSetName: "@", recordType: "NS", ttl: APEX_NS_TTL_SECONDS, nsRecords },
+        { parent },
+      ),
+    );
   },
 
   record(parent, zone, _policy, record) {

@@ -1,14 +1,15 @@
 /**
  * ZoneHierarchy (`meridian:dns:ZoneHierarchy`): the apex zone served by every provider of the hierarchy
- * at once, as octoDNS and DNSControl do — each provider gets a zone, the same static records and the
- * same GSLB policy (one GlobalTrafficPolicy each). The registrar delegates to primary and secondary
+ * at once, as octoDNS and DNSControl do — each provider gets a zone, the same static records, the
+ * same GSLB policy (one GlobalTrafficPolicy each) and one apex NS set: every provider's nameservers, so a
+ * resolver that reaches any of them is told the same hierarchy (multi-provider primaries; see docs/dns.md). The registrar delegates to primary and secondary
  * together (their NS sets combined, in `delegation`); the tertiary and standbys hold the full record set
  * warm, so switching to them is a registrar NS change (see `meridian runbook dns-failover`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { TrafficPolicy } from "../../model/traffic/policy.js";
 import type { DnsProvider } from "../../model/config/traffic.js";
-import { collecting, type LoadBalancerAlias } from "./backend.js";
+import { collecting, type LoadBalancerAlias, type ZoneHandle } from "./backend.js";
 import { BACKENDS } from "./backends.js";
 import { GlobalTrafficPolicy } from "./global-traffic-policy.js";
 
@@ -32,16 +33,24 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
     const { policy } = args;
     this.policies = new Map();
     this.nameServers = {};
+    const zones = new Map<DnsProvider, ZoneHandle>();
     const { resources } = collecting(() => {
       for (const provider of policy.providers) {
         const backend = BACKENDS[provider];
         const zone = backend.zone(this, policy);
+        zones.set(provider, zone);
         for (const record of policy.records) backend.record(this, zone, policy, record);
         this.nameServers[provider] = zone.nameServers;
         this.policies.set(
           provider,
           new GlobalTrafficPolicy(`${name}-${provider}`, { provider, policy, zone, endpoints: args.endpoints, ...(args.aliases ? { aliases: args.aliases } : {}) }, { parent: this }),
         );
+      }
+      // One apex: every cloud provider's zone lists every cloud provider's nameservers.
+      const clouds = policy.providers.filter((p) => BACKENDS[p].apexNameServers !== undefined);
+      if (clouds.length > 1) {
+        const all = Object.fromEntries(clouds.map((p) => [p, this.nameServers[p]!]));
+        for (const p of clouds) BACKENDS[p].apexNameServers!(this, zones.get(p)!, policy, all);
       }
     });
     this.resourceCount = pulumi.all(resources.map((r) => r.urn)).apply((urns) => urns.length);

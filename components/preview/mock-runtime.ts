@@ -228,6 +228,16 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       return { ...base, address: ip };
     case "azure-native:network:PublicIPAddress":
       return { ipAddress: ip };
+    // DNS zones come back with their provider's nameservers (as many as each provider assigns; not numbered
+    // by registration order, so a plan of one area equals the whole estate's).
+    case "aws:route53/zone:Zone":
+      return { ...base, nameServers: [0, 1, 2, 3].map((i) => `ns-${512 + i}.awsdns-${10 + i}.${["com", "net", "org", "co.uk"][i]}`) };
+    case "gcp:dns/managedZone:ManagedZone":
+      return { ...base, nameServers: [1, 2, 3, 4].map((i) => `ns-cloud-a${i}.googledomains.com.`) };
+    case "azure-native:dns:Zone":
+      return { nameServers: [1, 2, 3, 4].map((i) => `ns${i}-01.azure-dns.${["com", "net", "org", "info"][i - 1]}.`) };
+    case "cloudflare:index/zone:Zone":
+      return { nameServers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"] };
     default:
       return base;
   }

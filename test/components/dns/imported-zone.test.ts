@@ -36,27 +36,30 @@ const host = (name: string) => /(^|\.)(api|gslb)\./.test(name);
 type Inputs = Record<string, unknown>;
 const num = (x: unknown) => String(x as number);
 
+/** The hierarchy's apex NS set (every provider's nameservers; test/components/dns/apex-ns.test.ts), not zone data. */
+const apexNs = (i: Inputs) => i["type"] === "NS" && String(i["name"]).replace(/\.$/, "") === APEX.replace(/\.$/, "");
+
 /** Each provider's record resources, read back as zone rows (the GSLB host left out). */
 const readBack: Record<string, (plan: Plan) => string[]> = {
   route53: (plan) =>
     rows(
       ofType(plan, "aws:route53/record:Record")
         .map((r) => r.inputs)
-        .filter((i) => !host(String(i["name"])))
+        .filter((i) => !host(String(i["name"])) && !apexNs(i))
         .flatMap((i) => (i["records"] as string[]).map((v): Row => [String(i["name"]), String(i["type"]), i["ttl"] as number, v])),
     ),
   clouddns: (plan) =>
     rows(
       ofType(plan, "gcp:dns/recordSet:RecordSet")
         .map((r) => r.inputs)
-        .filter((i) => !host(String(i["name"])))
+        .filter((i) => !host(String(i["name"])) && !apexNs(i))
         .flatMap((i) => (i["rrdatas"] as string[]).map((v): Row => [String(i["name"]), String(i["type"]), i["ttl"] as number, v])),
     ),
   cloudflare: (plan) =>
     rows(
       ofType(plan, "cloudflare:index/dnsRecord:DnsRecord")
         .map((r) => r.inputs)
-        .filter((i) => !host(String(i["name"])))
+        .filter((i) => !host(String(i["name"])) && !apexNs(i))
         .map((i): Row => {
           const d = (i["data"] ?? {}) as Inputs;
           const type = String(i["type"]);
@@ -77,7 +80,7 @@ const readBack: Record<string, (plan: Plan) => string[]> = {
     rows(
       ofType(plan, "azure-native:dns:RecordSet")
         .map((r) => r.inputs)
-        .filter((i) => i["relativeRecordSetName"] !== "api")
+        .filter((i) => i["relativeRecordSetName"] !== "api" && !(i["relativeRecordSetName"] === "@" && i["recordType"] === "NS"))
         .flatMap((i) => {
           const rel = String(i["relativeRecordSetName"]);
           const name = rel === "@" ? APEX : `${rel}.${APEX}`;
