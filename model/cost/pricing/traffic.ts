@@ -92,6 +92,7 @@ export const trafficPricers: Record<string, Pricer> = {
   "azure-native:trafficmanager:Endpoint": trafficManagerEndpoint,
   "cloudflare:index/zone:Zone": () => ({ free: "DNS on Cloudflare's non-Enterprise plans is free; the zone's plan is bought outside Pulumi" }),
   "cloudflare:index/dnsRecord:DnsRecord": () => ({ free: "Cloudflare DNS records are free" }),
+  "cloudflare:index/zoneDnsSettings:ZoneDnsSettings": () => ({ free: "a zone setting (multi-provider DNS); no charge of its own" }),
   "cloudflare:index/loadBalancer:LoadBalancer": cloudflareLoadBalancer,
   "cloudflare:index/loadBalancerPool:LoadBalancerPool": () => ({ free: "billed through the load balancer's subscription (origins counted there)" }),
   "cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor": () => ({ free: "included in the load-balancing subscription" }),
