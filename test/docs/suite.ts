@@ -1,0 +1,157 @@
+/**
+ * The runner for the docs' code blocks. Every shell block in README.md and docs/*.md runs as written (the convention is in docs/README.md):
+ *   ```sh          each command runs in turn in a fresh shell (no shell variables carry over) and must exit 0; `… &` waits for the
+ *                  command's first line of output (its ready line) and stops it (Ctrl-C) when the block ends
+ *   ```sh server   the same, and a foreground command still running after its first line is a server:
+ *                  ready, kept running, and it must exit cleanly on Ctrl-C when the block ends
+ *   ```sh pulumi   needs the Pulumi CLI, cloud credentials or a cluster: `bash -n`, then every meridian command runs
+ *   ```sh ci       the checkout's own lifecycle (npm ci / npm test): `bash -n`, and each npm script must exist
+ * A document's blocks share one scratch directory that looks like the checkout, in order, so files one block
+ * writes (keys, data directories) are there for the next.
+ *
+ * The documents are split over two test files (codeblocks.test.ts, codeblocks-b.test.ts) so the two vitest
+ * workers run them side by side; documents that use the same fixed port must be in the same file.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "../cli.js";
+import { codeBlocks, interrupt, isShell, readyOrExit, scratchCheckout, shellCommands, startCommand, type CodeBlock, type Started } from "./codeblocks.js";
+
+export const DOCS = [
+  "README.md",
+  ...readdirSync(join(REPO_ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
+/**
+ * The documents codeblocks-b.test.ts runs (the rest run in codeblocks.test.ts). They share fixed ports among
+ * themselves (8080: README, ratelimit, workloads) and with no document of the first half.
+ */
+export const SECOND_HALF: readonly string[] = ["README.md", "docs/time.md", "docs/cost.md", "docs/prooflog.md", "docs/deploy.md", "docs/ratelimit.md", "docs/workloads.md", "docs/pki.md"];
+const TAGS = new Set(["server", "pulumi", "ci"]);
+const COMMAND_TIMEOUT_MS = 90_000;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 15_000;
+/** A meridian invocation in the documented forms (`npx meridian …`, `npm run -s meridian -- …`). */
+const MERIDIAN = /\b(npx meridian|npm run -s meridian --)\s/;
+
+const tail = (s: string) => s.trimEnd().split("\n").slice(-30).join("\n");
+const where = (b: CodeBlock, line = 1) => `${b.file}:${b.line + line}`;
+
+export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs = STOP_GRACE_MS): Promise<void> {
+  const running: Started[] = [];
+  let failure: unknown;
+  try {
+    await runCommands(block, cwd, running);
+  } catch (err) {
+    failure = err;
+  }
+  // Ctrl-C every server the block started, last first, and require a clean exit.
+  const problems: string[] = [];
+  for (const s of running.reverse()) {
+    const r = await interrupt(s, stopGraceMs);
+    const clean = !r.forced && (r.code === 0 || r.code === 130 || r.signal === "SIGINT");
+    if (!clean)
+      problems.push(
+        `${where(block, s.command.line)}: \`${s.command.text}\` did not stop cleanly on Ctrl-C (${r.forced ? "killed after the grace period" : `exit ${r.code ?? r.signal}`})\n${tail(s.output())}`,
+      );
+  }
+  if (failure) throw failure;
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+}
+
+async function runCommands(block: CodeBlock, cwd: string, running: Started[]): Promise<void> {
+  const servers = block.tags.includes("server");
+  for (const command of shellCommands(block.body)) {
+    const started = startCommand(command, cwd);
+    const at = where(block, command.line);
+    if (command.background || servers) {
+      const how = await readyOrExit(started, command.background ? READY_TIMEOUT_MS : COMMAND_TIMEOUT_MS);
+      if (how === "ready") {
+        running.push(started);
+        continue;
+      }
+      if (how === "timeout") {
+        await interrupt(started, 1000);
+        throw new Error(`${at}: \`${command.text}\` printed no ready line within ${READY_TIMEOUT_MS / 1000} s\n${tail(started.output())}`);
+      }
+      if (command.background) throw new Error(`${at}: background \`${command.text}\` exited before its ready line\n${tail(started.output())}`);
+    }
+    const timer = setTimeout(() => void interrupt(started, 1000), COMMAND_TIMEOUT_MS);
+    const { code, signal } = await started.exited;
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`${at}: \`${command.text}\` failed (exit ${code ?? signal})\n${tail(started.output())}`);
+  }
+}
+
+/**
+ * Examples use fixed ports, and this machine is shared: a block that failed only because another program
+ * held its port at that moment is run once more, a few seconds later.
+ */
+async function withPortRetry(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (!/EADDRINUSE|already in use/.test((err as Error).message)) throw err;
+    await new Promise((r) => setTimeout(r, 3000));
+    await run();
+  }
+}
+
+function bashSyntax(block: CodeBlock): void {
+  execFileSync("bash", ["-n", "-c", block.body], { stdio: "pipe" });
+}
+
+async function runOfflineParts(block: CodeBlock, cwd: string): Promise<void> {
+  bashSyntax(block);
+  const meridian = shellCommands(block.body).filter((c) => MERIDIAN.test(c.text));
+  await runShellBlock({ ...block, tags: [], body: meridian.map((c) => c.text).join("\n") }, cwd);
+}
+
+function checkCiBlock(block: CodeBlock): void {
+  bashSyntax(block);
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  for (const c of shellCommands(block.body)) {
+    const npm = /^\s*npm\s+(?:run\s+(?:-s\s+)?)?([a-z:-]+)/.exec(c.text);
+    expect(npm, `${where(block, c.line)}: a \`sh ci\` block holds npm commands only: ${c.text}`).not.toBeNull();
+    const script = npm![1]!;
+    expect(["ci", "install"].includes(script) || script in scripts, `${where(block, c.line)}: no npm script "${script}"`).toBe(true);
+  }
+}
+
+export function docsSuite(files: readonly string[]): void {
+  describe("docs code blocks", () => {
+    const all = files.flatMap((file) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), "utf8")));
+
+    it("use known tags and the documented meridian forms", () => {
+      for (const b of all.filter(isShell)) {
+        for (const tag of b.tags) expect(TAGS.has(tag), `${where(b, 0)}: unknown tag "${tag}" (known: ${[...TAGS].join(", ")})`).toBe(true);
+        // `npm run meridian` (without -s) prints npm's banner on stdout, which breaks `> file` and `| jq`.
+        expect(b.body, `${where(b, 0)}: use \`npx meridian …\` or \`npm run -s meridian -- …\``).not.toMatch(/npm run meridian\b/);
+        expect(b.body, `${where(b, 0)}: the meridian command is not on PATH; use \`npx meridian …\``).not.toMatch(/^\s*meridian\s/m);
+      }
+    });
+
+    for (const file of files) {
+      const blocks = all.filter((b) => b.file === file && isShell(b));
+      if (blocks.length === 0) continue;
+      describe(file, () => {
+        let cwd: string | undefined;
+        const scratch = () => (cwd ??= scratchCheckout(REPO_ROOT));
+        afterAll(() => {
+          if (cwd) rmSync(cwd, { recursive: true, force: true });
+        });
+        for (const block of blocks) {
+          const tag = block.tags[0] ?? "run";
+          it(`${file}:${block.line} (${tag})`, async () => {
+            if (tag === "ci") checkCiBlock(block);
+            else if (tag === "pulumi") await runOfflineParts(block, scratch());
+            else await withPortRetry(() => runShellBlock(block, scratch()));
+          }, 300_000);
+        }
+      });
+    }
+  });
+}
