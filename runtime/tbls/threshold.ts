@@ -8,7 +8,7 @@
  * verifier accepts it under the group key. t − 1 partials cannot: the combination lands on another point.
  *
  * Trust: the dealer knows the group secret (it is one party's key split for robustness). A dealer-free group key
- * needs a DKG (every participant deals, shares add up) — the same verification, not built here.
+ * comes from the DKG in dkg.ts (every participant deals, shares add up) — the same verification.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { evaluate, Fr, lagrangeAtZero, randomScalar, scalarFromBytes, scalarToBytes } from "./shamir.js";
