@@ -4,7 +4,7 @@
  *   POST /v1/htlc/assets/:asset/mint          {owner, qty}                 admin   200 {asset, owner, balance}
  *   GET  /v1/htlc/assets/:asset                                            public  {asset, supply, available, locked}
  *   GET  /v1/htlc/assets/:asset/balances/:who                              buyer   the caller's own balance (or an admin's)
- *   POST /v1/htlc/locks  {id, asset, recipient, qty, hashlock, timelockMs} buyer   201 locked | 200 replay | 409 | 422 timelock past
+ *   POST /v1/htlc/locks  {id, asset, recipient, qty, hashlock, timelockMs} buyer   201 locked | 200 replay | 409 | 410 timelock past
  *   POST /v1/htlc/locks/:id/claim  {preimage}                              buyer   200 claimed | 403 not the recipient or wrong
  *        preimage | 404 | 409 refunded | 410 the timelock passed
  *   POST /v1/htlc/locks/:id/refund                                         buyer   200 refunded | 403 not the owner | 404 | 409
