@@ -32,6 +32,23 @@ export const cloudflareRules: ProviderRule[] = [
     },
   },
   {
+    id: "cloudflare-apex-ns-multi-provider",
+    provider: "cloudflare",
+    types: ["cloudflare:index/dnsRecord:DnsRecord"],
+    summary:
+      "NS records at a zone's apex are served only with multi-provider DNS on (ZoneDnsSettings multiProvider: true); without it the zone stays pending while other providers' nameservers are delegated",
+    source: `${SDK}/zoneDnsSettings.ts (multiProvider doc comment); https://developers.cloudflare.com/dns/nameservers/nameserver-options/#multi-provider-dns`,
+    check(r, plan) {
+      const p = inputs(r);
+      if (str(p["type"]) !== "NS") return [];
+      const name = str(p["name"])?.replace(/\.$/, "");
+      const apex = plan.ofType("cloudflare:index/zone:Zone").some((z) => str(inputs(z)["name"])?.replace(/\.$/, "") === name);
+      if (!apex) return [];
+      const multi = plan.ofType("cloudflare:index/zoneDnsSettings:ZoneDnsSettings").some((z) => inputs(z)["multiProvider"] === true);
+      return multi ? [] : [`NS record at the zone apex ${name}: Cloudflare respects apex NS records only with multi-provider DNS enabled (zone DNS settings multi_provider: true).`];
+    },
+  },
+  {
     id: "cloudflare-load-balancer",
     provider: "cloudflare",
     types: ["cloudflare:index/loadBalancer:LoadBalancer"],

@@ -15,6 +15,23 @@ describe("Cloudflare provider rules", () => {
     ]);
   });
 
+  it("cloudflare-apex-ns-multi-provider: an apex NS record needs multi-provider DNS", async () => {
+    const without = await refusals(() => {
+      new cloudflare.Zone("zone", { account: { id: "a" }, name: "example.com", type: "full" });
+      new cloudflare.DnsRecord("ns", { zoneId: "z", name: "example.com", type: "NS", ttl: 86400, content: "ns-1.awsdns-01.org" });
+      new cloudflare.DnsRecord("sub", { zoneId: "z", name: "sub.example.com", type: "NS", ttl: 86400, content: "ns1.sub.example.net" });
+    });
+    expect(messages(without, "cloudflare-apex-ns-multi-provider")).toEqual([
+      "NS record at the zone apex example.com: Cloudflare respects apex NS records only with multi-provider DNS enabled (zone DNS settings multi_provider: true).",
+    ]);
+    const withIt = await refusals(() => {
+      new cloudflare.Zone("zone", { account: { id: "a" }, name: "example.com", type: "full" });
+      new cloudflare.ZoneDnsSettings("settings", { zoneId: "z", multiProvider: true });
+      new cloudflare.DnsRecord("ns", { zoneId: "z", name: "example.com", type: "NS", ttl: 86400, content: "ns-1.awsdns-01.org" });
+    });
+    expect(messages(withIt, "cloudflare-apex-ns-multi-provider")).toEqual([]);
+  });
+
   it("cloudflare-load-balancer, -pool and -monitor", async () => {
     const v = await refusals(() => {
       new cloudflare.LoadBalancer("lb", { zoneId: "z", name: "api.example.com", defaultPools: [], fallbackPool: "p", proxied: true, ttl: 60, steeringPolicy: "nearest", regionPools: { MARS: ["p"] } });
