@@ -1,6 +1,8 @@
 // The hostile-input suite against `meridian escrow serve` on the service kit: malformed and oversized bodies,
 // long paths and heads, slowloris and abandoned bodies, many idle connections, and forged identities (headers a
-// client can set, an unsigned JWT) on the buyer and admin routes — each refused clearly, the inventory unchanged.
+// client can set, an unsigned JWT) on the buyer and admin routes — each refused clearly, the inventory and the
+// HTLC ledger (atomic swaps) unchanged.
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { escrowServiceConfig } from "../../../model/escrow/config.js";
@@ -11,6 +13,8 @@ import { hostileHttpSuite, type HostileRoute } from "../../hostile.js";
 import { as, issuerKeys } from "./fixture.js";
 
 const SKU = "concert-2027";
+const ASSET = "tickets";
+const LOCK = "swap-1";
 let running: Awaited<ReturnType<typeof start>>;
 let reservationId = "";
 const start = async () => {
@@ -24,6 +28,11 @@ beforeAll(async () => {
   // One live reservation, so the commit and cancel probes aim at something real.
   const res = await fetch(`${running.url}/v1/inventory/${SKU}/reservations`, { method: "POST", headers: { ...(await as("holder", "local-aws")), "content-type": "application/json" }, body: "{}" });
   reservationId = ((await res.json()) as { reservationId: string }).reservationId;
+  // One live hash time-lock, so the claim and refund probes aim at something real.
+  await running.parts.htlc.mint(ASSET, "alice", 10);
+  const hashlock = createHash("sha256").update("preimage").digest("hex");
+  const lock = await running.parts.htlc.lock({ id: LOCK, asset: ASSET, owner: "alice", recipient: "bob", qty: 4, hashlock, timelockMs: Date.now() + 3600_000 }, Date.now());
+  if (!lock.ok) throw new Error(`fixture lock refused: ${lock.reason}`);
 });
 afterAll(() => running?.close());
 
@@ -37,15 +46,25 @@ const routes = (): HostileRoute[] => [
   { method: "POST", path: `/v1/sales/${reservationId}/refund`, headers: region, json: true },
   { method: "GET", path: `/v1/inventory/${SKU}`, headers: region },
   { method: "GET", path: `/v1/inventory/${SKU}/reconciliation`, headers: region },
+  { method: "POST", path: `/v1/htlc/assets/${ASSET}/mint`, json: true },
+  { method: "GET", path: `/v1/htlc/assets/${ASSET}/balances/alice` },
+  { method: "POST", path: "/v1/htlc/locks", json: true },
+  { method: "POST", path: `/v1/htlc/locks/${LOCK}/claim`, json: true },
+  { method: "POST", path: `/v1/htlc/locks/${LOCK}/refund`, json: true },
 ];
+const publicReads = new Set([`/v1/inventory/${SKU}`]);
 
 hostileHttpSuite("meridian escrow serve", () => ({
   url: running.url,
   routes: routes(),
-  protectedRoutes: routes().filter((r) => r.path !== `/v1/inventory/${SKU}` || r.method !== "GET"),
+  protectedRoutes: routes().filter((r) => !publicReads.has(r.path) || r.method !== "GET"),
   state: async () => {
     const view = await running.parts.service.inventory(SKU);
-    return { total: view?.total, sold: view?.sold, reserved: view?.reserved, available: view?.available, pool: view?.pool };
+    const lock = await running.parts.htlc.get(LOCK);
+    return {
+      inventory: { total: view?.total, sold: view?.sold, reserved: view?.reserved, available: view?.available, pool: view?.pool },
+      htlc: { totals: await running.parts.htlc.totals(ASSET), lock: lock && { status: lock.status, qty: lock.qty, preimage: lock.preimage } },
+    };
   },
   slowlorisWaitMs: 4000,
 }));
