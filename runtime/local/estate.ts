@@ -11,7 +11,6 @@
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
 import { startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type DnsServer } from "../gslb/index.js";
-import type { RoutingMode } from "../../model/config/traffic.js";
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { drain, restore } from "../../model/traffic/drain.js";
@@ -23,64 +22,11 @@ import { estateChaos } from "./estate-chaos.js";
 import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
 import { GslbAnswers, type DnsQueryLogEntry } from "./gslb-answers.js";
+import { regionAddress, regionPrivateAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
 import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
-
-export interface LocalEstateOptions {
-  spec: EstateSpec;
-  /** Run only these regions (ids of the stack, in stack order); default all. */
-  regionIds?: string[];
-  dnsPort?: number;
-  basePort?: number;
-  /** Initial clock skew per region id (ms). */
-  skews?: Record<string, number>;
-  redisUrl?: string;
-  postgresUrl?: string;
-  /** Progress lines while starting ("starting region local-aws …"). */
-  progress?(line: string): void;
-  /** Region processes' own output, line by line. */
-  regionOutput?(region: string, line: string): void;
-  regionStartTimeoutMs?: number;
-  /** Route differently from the stack (`meridian local --routing weighted --weights a=200,b=50`). */
-  routing?: { mode?: RoutingMode; weights?: Record<string, number> };
-  /** Seed for the resolver's weighted draws: the same queries then get the same answers. */
-  dnsSeed?: number;
-  /** Every answered query, as it is logged (`meridian local --query-log FILE`). */
-  queryLog?(entry: DnsQueryLogEntry): void;
-  /** Abort a start under way (Ctrl-C while starting): what was started is stopped and start() rejects. */
-  signal?: AbortSignal;
-}
-
-export interface EstateEvent {
-  atMs: number;
-  kind: "started" | "health" | "killed" | "restarted" | "crashed" | "skew" | "dns" | "fault" | "ratelimit" | "drain";
-  region?: string;
-  detail: string;
-}
-
-export interface RegionEndpoint {
-  id: string;
-  /** The public address DNS answers with (the proxy's), and the URL clients and checkers use. */
-  address: string;
-  port: number;
-  url: string;
-  /** The region process's own address (control plane: the supervisor's admin calls bypass the network). */
-  privateHost: string;
-}
-
-/** The stack's spec with the routing mode and weights a run asked for (weights only for the stack's regions). */
-function withRouting(spec: EstateSpec, routing: LocalEstateOptions["routing"]): EstateSpec {
-  if (!routing || (routing.mode === undefined && routing.weights === undefined)) return spec;
-  const unknown = Object.keys(routing.weights ?? {}).filter((id) => !spec.regions.some((r) => r.id === id));
-  if (unknown.length) throw new Error(`weights for unknown region(s) ${unknown.join(", ")}; stack ${spec.stack} has ${spec.regions.map((r) => r.id).join(", ")}`);
-  return { ...spec, dns: { ...spec.dns, routing: routing.mode ?? spec.dns.routing, weights: { ...spec.dns.weights, ...routing.weights } } };
-}
-
-/** The public loopback address of region number `index` (0-based), and its process's private one. */
-const regionAddress = (index: number): string => `127.0.1.${index + 1}`;
-const regionPrivateAddress = (index: number): string => `127.0.2.${index + 1}`;
 
 export class LocalEstate {
   readonly events: EstateEvent[] = [];

@@ -18,7 +18,8 @@
 import http from "node:http";
 import { providerTiming } from "../../../model/traffic/timing.js";
 import type { ActiveFault, FaultInput } from "../chaos.js";
-import type { LocalEstate, RegionEndpoint } from "../estate.js";
+import type { LocalEstate } from "../estate.js";
+import type { RegionEndpoint } from "../estate-options.js";
 import type { CheckResult } from "./checks.js";
 import { DrillTimeout, waitFor } from "./regional-outage.js";
 
