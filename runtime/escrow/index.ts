@@ -5,7 +5,7 @@
 export { parseEscrowConfig, type EscrowConfig, type EscrowConfigInput, type SkuConfig, type IdentityConfig } from "./config.js";
 export { defineEscrowService, startEscrowServer, openEscrowStore, type EscrowServer, type EscrowServerOptions, type EscrowStoreOptions } from "./serve.js";
 export { type InventoryView, type CommitOutcome, type CancelOutcome } from "./service.js";
-export { type ReserveResult, type CommitResult } from "./region.js";
+export { type ReserveResult, type CommitResult } from "./region-types.js";
 export { type Reservation } from "./core/ledger.js";
 export { type RebalanceMode, type RebalancePolicy, type RebalancePlan } from "./core/rebalance.js";
 export { type ReconciliationReport } from "./reconcile.js";

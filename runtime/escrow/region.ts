@@ -8,40 +8,11 @@
  * region's fence (generation + epoch), so nothing a crashed, partitioned or pre-rebuild region did can
  * sell a unit twice; when the store reports the fence stale, every local unit and reservation is void.
  */
-import type { Clock } from "../common/clock.js";
 import { RegionLedger, type Reservation } from "./core/ledger.js";
 import { incarnationNonce, reservationPrefix } from "./core/ids.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
-import { elsewhere, type AcquireResult, type EscrowStore, type Fence, type PeerLease } from "./store/port.js";
-
-export type ReserveResult = { status: "reserved"; reservation: Reservation } | { status: "sold-out"; detail: string; left: number } | { status: "retry"; retryAfterMs: number; detail: string };
-
-export type CommitResult = { status: "sold"; qty: number; duplicate: boolean } | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" };
-
-export interface RegionEscrowOptions {
-  sku: string;
-  region: string;
-  store: EscrowStore;
-  clock: Clock;
-  reservationTtlMs: number;
-  leaseTtlMs: number;
-  policy?: RebalancePolicy;
-  /** Units the region asks for when it starts (its allocation). */
-  initialWant: number;
-  /** Units one buyer may buy of this SKU, enforced by the store at sale time (0: no cap). */
-  perUserCap?: number;
-  /** Forecast demand, units/s: rebalancing plans with the larger of it and the live rate. */
-  forecastRate?: () => number;
-  /** Told the reservations dropped when the ledger is voided (their holds can go). */
-  onVoid?: (dropped: Reservation[], reason: string) => void;
-  /**
-   * Why this node's clock cannot be trusted for time-based promises now (a frozen skew state, ε beyond its
-   * bound), or null. While it answers a reason the lease is not renewed: a clock that may be far off must not
-   * extend a lease whose expiry the other regions judge by their own clocks. The lease then lapses and its
-   * units go back to the pool, as for a region that stopped.
-   */
-  strongRefusal?: () => string | null;
-}
+import { elsewhere, type AcquireResult, type Fence, type PeerLease } from "./store/port.js";
+import type { CommitResult, DriftEvent, RegionEscrowOptions, ReserveResult } from "./region-types.js";
 
 /** A sold-out answer from a view older than this is checked against the store first. */
 const VIEW_FRESH_MS = 250;
@@ -56,14 +27,6 @@ interface PendingCommit {
   user: string;
   resolve: (r: CommitResult) => void;
   reject: (err: unknown) => void;
-}
-
-export interface DriftEvent {
-  atMs: number;
-  storeHeld: number;
-  localHeld: number;
-  correction: "credited" | "debited" | "voided";
-  reason: string;
 }
 
 export class RegionEscrow {

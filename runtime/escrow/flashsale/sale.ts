@@ -12,7 +12,8 @@
 import type { Clock } from "../../common/clock.js";
 import type { Reservation } from "../core/ledger.js";
 import type { EscrowStore } from "../store/port.js";
-import type { CommitResult, RegionEscrow, ReserveResult } from "../region.js";
+import type { RegionEscrow } from "../region.js";
+import type { CommitResult, ReserveResult } from "../region-types.js";
 import { AdaptiveLimit } from "./adaptive.js";
 import { CircuitBreaker } from "./breaker.js";
 import type { RateLimiterPort } from "./ports.js";
