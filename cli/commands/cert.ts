@@ -10,20 +10,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { UserError } from "../errors.js";
+import { readJsonFile } from "../../runtime/common/json-file.js";
 
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UserError(`${what} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new UserError(`${what} ${file}: not JSON (${(e as Error).message})`);
-  }
-}
+const usage = (m: string) => new UserError(m);
 
 const int = (v: string, what: string): number => {
   const n = Number(v);
@@ -67,19 +56,19 @@ export function register(program: Command): void {
     .option("--genesis", "a first certificate (height 0)")
     .option("--next <file>", "hand over to this committee")
     .action(async (o: { root: string; committee: string; signer: string[]; parent?: string; genesis?: boolean; next?: string }) => {
-      const { certHash, GENESIS_PARENT, issue, memberKey } = await import("../../runtime/certchain/index.js");
+      const { certHash, CertificateJson, CommitteeJson, GENESIS_PARENT, issue, memberKey } = await import("../../runtime/certchain/index.js");
       const root = o.root;
       if (!/^[0-9a-f]{64}$/.test(root)) throw new UserError(`--root ${root}: expected 32 bytes of lower-case hex`);
       if ((o.parent === undefined) === (o.genesis !== true)) throw new UserError("give --parent or --genesis");
-      const committee = readJson(o.committee, "--committee") as { members: string[]; quorum: number };
-      const parent = o.parent === undefined ? undefined : (readJson(o.parent, "--parent") as Parameters<typeof certHash>[0]);
+      const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
+      const parent = o.parent === undefined ? undefined : readJsonFile(o.parent, "a certificate (--parent)", CertificateJson, usage);
       const signers = o.signer.map((f) => {
         const key = memberKey(Buffer.from(readFileSync(f, "utf8").trim(), "hex"));
         const index = committee.members.indexOf(key.publicKey);
         if (index < 0) throw new UserError(`--signer ${f}: not a member of the committee`);
         return { index, key };
       });
-      const next = o.next === undefined ? undefined : (readJson(o.next, "--next") as { members: string[]; quorum: number });
+      const next = o.next === undefined ? undefined : readJsonFile(o.next, "a committee (--next)", CommitteeJson, usage);
       const body = { height: parent === undefined ? 0 : parent.height + 1, parent: parent === undefined ? GENESIS_PARENT : certHash(parent), root, ...(next ? { next } : {}) };
       process.stdout.write(`${JSON.stringify(issue(body, committee, signers))}\n`);
     });
@@ -92,15 +81,17 @@ export function register(program: Command): void {
     .requiredOption("--committee <file>", "the committee trusted for the checkpoint certificate")
     .option("--evidence <file>", "write equivocation evidence here when a fork is found")
     .action(async (checkpoint: string, certs: string[], o: { committee: string; evidence?: string }) => {
-      const { CertError, LightClient } = await import("../../runtime/certchain/index.js");
-      type Cert = ConstructorParameters<typeof LightClient>[0];
-      const committee = readJson(o.committee, "--committee") as ConstructorParameters<typeof LightClient>[1];
+      const { CertError, CertificateJson, CommitteeJson, LightClient } = await import("../../runtime/certchain/index.js");
+      const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
+      // Every file is read and checked first: a malformed one is a usage error, not a refusal midway.
+      const checkpointCert = readJsonFile(checkpoint, "a certificate (CHECKPOINT)", CertificateJson, usage);
+      const chain = certs.map((f) => ({ f, cert: readJsonFile(f, "a certificate", CertificateJson, usage) }));
       let lc: InstanceType<typeof LightClient> | undefined;
       try {
-        lc = new LightClient(readJson(checkpoint, "CHECKPOINT") as Cert, committee);
-        for (const f of certs) {
+        lc = new LightClient(checkpointCert, committee);
+        for (const { f, cert } of chain) {
           try {
-            lc.accept(readJson(f, "CERT") as Cert);
+            lc.accept(cert);
           } catch (e) {
             if (e instanceof CertError) throw new CertError(`${f}: ${e.message}`);
             throw e;

@@ -191,3 +191,4 @@ export class LightClient {
     for (const h of this.seen.keys()) if (h < height) this.seen.delete(h);
   }
 }
+export { CertificateJson, CommitteeJson } from "./schema.js";

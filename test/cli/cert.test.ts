@@ -51,4 +51,17 @@ describe("meridian cert", () => {
     expect(fork.stderr).toContain("fork at height 1: members 1, 3 signed two certificates");
     expect((JSON.parse(readFileSync(p("ev.json"), "utf8")) as { member: number }[]).map((e) => e.member)).toEqual([1, 3]);
   });
+
+  it("names what is wrong in a malformed committee or certificate file (exit 2), before following any of the chain", () => {
+    expect(runCli(["cert", "committee", "--members", "4", "--quorum", "3", p("m")]).status).toBe(0);
+    writeFileSync(p("bad-committee.json"), JSON.stringify({ members: "x", quorum: 3 }));
+    const committee = runCli(["cert", "sync", "--committee", p("bad-committee.json"), p("m/committee.json")]);
+    expect(committee.status).toBe(2);
+    expect(committee.stderr).toMatch(/bad-committee\.json: not a committee \(--committee\): members: /);
+    expect(committee.stderr).not.toMatch(/TypeError|\n\s+at /);
+    writeFileSync(p("bad-cert.json"), JSON.stringify({ height: "one" }));
+    const cert = runCli(["cert", "sync", "--committee", p("m/committee.json"), p("bad-cert.json")]);
+    expect(cert.status).toBe(2);
+    expect(cert.stderr).toMatch(/bad-cert\.json: not a certificate \(CHECKPOINT\): height: /);
+  });
 });

@@ -1,0 +1,18 @@
+/** The JSON shapes of committees and certificates as files carry them: checked before any of it is trusted. */
+import { z } from "zod";
+import type { Certificate, Committee } from "./index.js";
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 32 bytes of lower-case hex");
+
+export const CommitteeJson: z.ZodType<Committee> = z.object({ members: z.array(hex32), quorum: z.number().int().positive() }).strict();
+
+export const CertificateJson: z.ZodType<Certificate> = z
+  .object({
+    height: z.number().int().nonnegative(),
+    parent: hex32,
+    root: hex32,
+    committee: hex32,
+    next: CommitteeJson.optional(),
+    signatures: z.array(z.object({ member: z.number().int().nonnegative(), sig: z.string().min(1) }).strict()),
+  })
+  .strict();
