@@ -39,6 +39,20 @@ function timelockArg(raw: string): number {
   return t;
 }
 
+/** A service that cannot be reached or fails is not a usage error: one line naming it, exit 1. */
+function guard<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      const { HtlcClientError } = await import("../../runtime/escrow/htlc/client.js");
+      if (!(e instanceof HtlcClientError)) throw e;
+      process.stderr.write(`meridian: ${e.message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
 function print(out: { ok: true; htlc: unknown; duplicate: boolean } | { ok: false; reason: string; detail: string }): void {
   if (!out.ok) {
     process.stderr.write(`refused (${out.reason}): ${out.detail}\n`);
@@ -68,11 +82,13 @@ export function registerHtlc(escrow: Command): void {
     .requiredOption("--asset <name>", "the asset")
     .requiredOption("--owner <who>", "the account")
     .requiredOption("--qty <n>", "units", numberArg("--qty", 1, 1e12, true))
-    .action(async (o: Remote & { asset: string; owner: string; qty: number }) => {
-      const l = await ledger(o);
-      await l.mint(o.asset, o.owner, o.qty);
-      process.stdout.write(`${JSON.stringify({ asset: o.asset, owner: o.owner, available: await l.balance(o.asset, o.owner) })}\n`);
-    });
+    .action(
+      guard(async (o: Remote & { asset: string; owner: string; qty: number }) => {
+        const l = await ledger(o);
+        await l.mint(o.asset, o.owner, o.qty);
+        process.stdout.write(`${JSON.stringify({ asset: o.asset, owner: o.owner, available: await l.balance(o.asset, o.owner) })}\n`);
+      }),
+    );
   remote(htlc.command("lock"))
     .description("lock units of yours for a recipient under a hashlock until a timelock")
     .requiredOption("--id <id>", "the lock's id (a retry with the same terms is a replay)")
@@ -81,29 +97,33 @@ export function registerHtlc(escrow: Command): void {
     .requiredOption("--qty <n>", "units", numberArg("--qty", 1, 1e12, true))
     .requiredOption("--hashlock <hex>", "SHA-256 of the preimage (64 hex digits)")
     .requiredOption("--timelock <when>", "claims until, refunds from: ms since the epoch, ISO-8601, or +N(s|m|h)")
-    .action(async (o: Remote & { id: string; asset: string; recipient: string; qty: number; hashlock: string; timelock: string }) => {
-      const l = await ledger(o);
-      print(await l.lock({ id: o.id, asset: o.asset, owner: "", recipient: o.recipient, qty: o.qty, hashlock: o.hashlock, timelockMs: timelockArg(o.timelock) }));
-    });
+    .action(
+      guard(async (o: Remote & { id: string; asset: string; recipient: string; qty: number; hashlock: string; timelock: string }) => {
+        const l = await ledger(o);
+        print(await l.lock({ id: o.id, asset: o.asset, owner: "", recipient: o.recipient, qty: o.qty, hashlock: o.hashlock, timelockMs: timelockArg(o.timelock) }));
+      }),
+    );
   remote(htlc.command("claim"))
     .description("claim a lock made out to you, revealing the preimage (before its timelock)")
     .requiredOption("--id <id>", "the lock")
     .requiredOption("--preimage <hex>", "the preimage")
-    .action(async (o: Remote & { id: string; preimage: string }) => print(await (await ledger(o)).claim(o.id, o.preimage)));
+    .action(guard(async (o: Remote & { id: string; preimage: string }) => print(await (await ledger(o)).claim(o.id, o.preimage))));
   remote(htlc.command("refund"))
     .description("take back a lock of yours (from its timelock on, if nobody claimed it)")
     .requiredOption("--id <id>", "the lock")
-    .action(async (o: Remote & { id: string }) => print(await (await ledger(o)).refund(o.id)));
+    .action(guard(async (o: Remote & { id: string }) => print(await (await ledger(o)).refund(o.id))));
   remote(htlc.command("status"), false)
     .description("print a lock (status, and the preimage once claimed) or an asset's totals (supply = available + locked)")
     .option("--id <id>", "the lock")
     .option("--asset <name>", "the asset")
-    .action(async (o: Remote & { id?: string; asset?: string }) => {
-      if (!o.id === !o.asset) throw new UserError("give --id LOCK or --asset NAME");
-      const l = await ledger(o);
-      if (o.asset) return void process.stdout.write(`${JSON.stringify(await l.totals(o.asset))}\n`);
-      const h = await l.get(o.id!);
-      if (!h) throw new UserError(`--id: no lock ${o.id} on ${o.url}`);
-      process.stdout.write(`${JSON.stringify(h)}\n`);
-    });
+    .action(
+      guard(async (o: Remote & { id?: string; asset?: string }) => {
+        if (!o.id === !o.asset) throw new UserError("give --id LOCK or --asset NAME");
+        const l = await ledger(o);
+        if (o.asset) return void process.stdout.write(`${JSON.stringify(await l.totals(o.asset))}\n`);
+        const h = await l.get(o.id!);
+        if (!h) throw new UserError(`--id: no lock ${o.id} on ${o.url}`);
+        process.stdout.write(`${JSON.stringify(h)}\n`);
+      }),
+    );
 }

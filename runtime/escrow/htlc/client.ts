@@ -8,6 +8,11 @@ import type { AssetTotals, ClaimRefusal, Htlc, LockRefusal, LockRequest, RefundR
 import type { HtlcLedger, Outcome } from "./store.js";
 import { htlcRefusalOf } from "../transport/htlc.js";
 
+/** The escrow service could not be asked, or answered with a failure (5xx, not JSON): not a refusal of the step. */
+export class HtlcClientError extends Error {
+  override name = "HtlcClientError";
+}
+
 export class HttpHtlcLedger implements HtlcLedger {
   constructor(
     readonly url: string,
@@ -18,9 +23,21 @@ export class HttpHtlcLedger implements HtlcLedger {
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await this.fetchFn(`${this.url.replace(/\/$/, "")}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const url = `${this.url.replace(/\/$/, "")}${path}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    } catch (e) {
+      // fetch says only "fetch failed"; the reason (refused, timed out, no such host) is its cause.
+      const cause = (e as Error).cause as Error | undefined;
+      throw new HtlcClientError(`${method} ${url}: cannot reach the escrow service (${cause?.message ?? (e as Error).message})`, { cause: e });
+    }
     const text = await res.text();
-    return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    try {
+      return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    } catch {
+      throw new HtlcClientError(`${method} ${url}: HTTP ${res.status} with a body that is not JSON (is this an escrow service?)`);
+    }
   }
 
   private async outcome<R extends string>(method: string, path: string, body?: unknown): Promise<Outcome<R>> {
@@ -30,13 +47,13 @@ export class HttpHtlcLedger implements HtlcLedger {
       return { ok: true, htlc: htlc as unknown as Htlc, duplicate: duplicate === true };
     }
     const reason = htlcRefusalOf(String(json["error"]));
-    if (status >= 500 || !reason) throw new Error(`${method} ${path}: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
+    if (status >= 500 || !reason) throw new HtlcClientError(`${method} ${path}: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
     return { ok: false, reason: reason as R, detail: String(json["detail"]) };
   }
 
   async mint(asset: string, owner: string, qty: number): Promise<void> {
     const { status, json } = await this.call("POST", `/v1/htlc/assets/${encodeURIComponent(asset)}/mint`, { owner, qty });
-    if (status !== 200) throw new Error(`mint: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
+    if (status !== 200) throw new HtlcClientError(`mint: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
   }
 
   lock(req: LockRequest): Promise<Outcome<LockRefusal>> {
@@ -55,19 +72,19 @@ export class HttpHtlcLedger implements HtlcLedger {
   async get(id: string): Promise<Htlc | null> {
     const { status, json } = await this.call("GET", `/v1/htlc/locks/${encodeURIComponent(id)}`);
     if (status === 404) return null;
-    if (status !== 200) throw new Error(`status of ${id}: ${status} ${String(json["error"])}`);
+    if (status !== 200) throw new HtlcClientError(`status of ${id}: ${status} ${String(json["error"])}`);
     return json as unknown as Htlc;
   }
 
   async balance(asset: string, owner: string): Promise<number> {
     const { status, json } = await this.call("GET", `/v1/htlc/assets/${encodeURIComponent(asset)}/balances/${encodeURIComponent(owner)}`);
-    if (status !== 200) throw new Error(`balance: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
+    if (status !== 200) throw new HtlcClientError(`balance: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
     return Number(json["available"]);
   }
 
   async totals(asset: string): Promise<AssetTotals> {
     const { status, json } = await this.call("GET", `/v1/htlc/assets/${encodeURIComponent(asset)}`);
-    if (status !== 200) throw new Error(`totals: ${status} ${String(json["error"])}`);
+    if (status !== 200) throw new HtlcClientError(`totals: ${status} ${String(json["error"])}`);
     return json as unknown as AssetTotals;
   }
 
