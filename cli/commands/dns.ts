@@ -2,7 +2,8 @@
  * `meridian dns import|export|diff`: zones as data (model/traffic/zone-sync.ts). import turns a master
  * file or an octoDNS zone YAML into the `records:` of a stack's `meridian:dns`; export writes the zone a
  * provider serves for a stack as a master file (named-checkzone reads it); diff prints, per provider, what
- * `pulumi up` would add, change and delete against a zone file — exit 0 when nothing, 1 when something.
+ * `pulumi up` would add, change and delete against a zone file — exit 0 when nothing, 1 when something;
+ * ds prints the DS records a signed stack's parent zone needs, from the stack's outputs after `pulumi up`.
  */
 import type { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -36,6 +37,17 @@ async function userInput<T>(work: () => T | Promise<T>): Promise<T> {
 async function loadZone(file: string, origin: string | undefined) {
   const text = readInput(file);
   const { parseZoneFile } = await import("../../model/traffic/zonefile.js");
+  if (/\.json$/i.test(file)) {
+    // A provider's export: Route 53 list-resource-record-sets or Cloud DNS record-sets list, as JSON.
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new UserError(`--from ${file}: not JSON: ${(err as Error).message}`);
+    }
+    const { providerExportZone } = await import("../../model/traffic/provider-export.js");
+    return userInput(() => providerExportZone(doc, origin, file));
+  }
   if (/\.ya?ml$/i.test(file)) {
     // octoDNS names zone files after the zone: example.com.yaml.
     const zoneName = origin ?? basename(file).replace(/\.ya?ml$/i, "");
@@ -71,8 +83,8 @@ export function register(program: Command): void {
 
   dns
     .command("import")
-    .description("turn a zone (RFC 1035 master file, or octoDNS zone YAML) into the `records:` of a stack's meridian:dns")
-    .requiredOption("--from <file>", "zone file (master file; *.yaml / *.yml is read as an octoDNS YamlProvider zone)")
+    .description("turn a zone (RFC 1035 master file, octoDNS zone YAML, or a provider's JSON export) into the `records:` of a stack's meridian:dns")
+    .requiredOption("--from <file>", "zone file (master file; *.yaml / *.yml: an octoDNS YamlProvider zone; *.json: Route 53 list-resource-record-sets or Cloud DNS record-sets list output)")
     .option("--origin <name>", "the zone's name when the file has no $ORIGIN or SOA (octoDNS: default from the file name)")
     .option("--out <file>", "write the YAML fragment here instead of stdout")
     .action(async (o: { from: string; origin?: string; out?: string }) => {
@@ -144,5 +156,42 @@ export function register(program: Command): void {
         for (const c of changes) process.stdout.write(`${describeChange(c).join("\n")}\n`);
       }
       if (changed > 0) process.exitCode = 1;
+    });
+
+  dns
+    .command("ds")
+    .description("the DS records the registrar puts in the parent zone for a signed stack (meridian:dns.dnssec), from `pulumi stack output --json`")
+    .requiredOption("-s, --stack <name>", "stack name")
+    .option("--outputs <file>", "the stack's outputs as `pulumi stack output --json` writes them (or just its `traffic` object)")
+    .action(async (o: { stack: string; outputs?: string }) => {
+      const policy = await stackPolicy(o.stack);
+      const { CAPABILITIES } = await import("../../model/traffic/capabilities.js");
+      const { parentDsRecords } = await import("../../model/traffic/dnssec.js");
+      if (!policy.dnssec) {
+        throw new UserError(`stack ${o.stack} does not sign ${policy.apex} (meridian:dns.dnssec.signing is off), so the parent needs no DS record; see docs/dns.md#dnssec`);
+      }
+      const signers = policy.providers.map((p) => `${p} (${CAPABILITIES[p].title})`).join(", ");
+      if (o.outputs === undefined) {
+        process.stdout.write(
+          [
+            `${policy.apex} is signed by ${signers}: ECDSA P-256/SHA-256 (algorithm 13), DS digest type 2 (SHA-256).`,
+            "Its DS records exist once `pulumi up` has created the keys; then give the registrar what this prints:",
+            `  pulumi stack output --json > outputs.json && meridian dns ds --stack ${o.stack} --outputs outputs.json`,
+            "",
+          ].join("\n"),
+        );
+        return;
+      }
+      const text = readInput(o.outputs);
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (err) {
+        throw new UserError(`--outputs ${o.outputs}: not JSON: ${(err as Error).message}`);
+      }
+      const records = await userInput(() => parentDsRecords(doc, policy.providers, o.outputs!));
+      const lines = [`; DS records for ${policy.apex}: give them to the registrar for the parent zone (signed by ${signers})`];
+      for (const { provider, rdata } of records) lines.push(`${policy.apex}. 86400 IN DS ${rdata} ; ${provider}`);
+      process.stdout.write(`${lines.join("\n")}\n`);
     });
 }

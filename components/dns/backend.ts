@@ -46,6 +46,12 @@ export interface DnsBackend {
    */
   apexNameServers?(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, all: Readonly<Record<string, pulumi.Output<string[]>>>): void;
   record(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy, record: ZoneRecord): void;
+  /**
+   * Sign the zone (policy.dnssec): the provider's keys and signing switch. Returns the DS records the parent
+   * needs for this provider's key-signing keys, in presentation form (`<key tag> 13 2 <digest>`). Absent for
+   * the loopback resolver (the capability matrix refuses signing there).
+   */
+  dnssec?(parent: pulumi.Resource, zone: ZoneHandle, policy: TrafficPolicy): pulumi.Output<string[]>;
   traffic(
     parent: pulumi.Resource,
     zone: ZoneHandle,

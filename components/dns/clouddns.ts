@@ -9,6 +9,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUD_DNS_LOCATION } from "../../model/traffic/geo.js";
+import { dsRdata } from "../../model/traffic/dnssec.js";
 import { answeringTargets, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { recordSlug, zoneFileValues } from "../../model/traffic/records.js";
 import { APEX_NS_TTL_SECONDS, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
@@ -42,7 +43,23 @@ export const clouddns: DnsBackend = {
     const zone = track(
       new gcp.dns.ManagedZone(
         "clouddns-zone",
-        { name: slugName(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63), dnsName: dot(policy.apex), description: `Meridian ${policy.stack}: apex zone`, visibility: "public" },
+        {
+          name: slugName(`meridian-${policy.stack}-${policy.apex}`).slice(0, 63),
+          dnsName: dot(policy.apex),
+          description: `Meridian ${policy.stack}: apex zone`,
+          visibility: "public",
+          // Signing is a property of the managed zone; "off" is written out so every provider's setting is explicit.
+          dnssecConfig: policy.dnssec
+            ? {
+                state: "on",
+                nonExistence: "nsec3",
+                defaultKeySpecs: [
+                  { keyType: "keySigning", algorithm: "ecdsap256sha256", keyLength: 256 },
+                  { keyType: "zoneSigning", algorithm: "ecdsap256sha256", keyLength: 256 },
+                ],
+              }
+            : { state: "off" },
+        },
         { parent },
       ),
     );
@@ -53,6 +70,11 @@ export const clouddns: DnsBackend = {
     // The managed zone's apex NS set, replaced by the hierarchy's (Cloud DNS's own four included).
     const rrdatas = pulumi.all(Object.values(all)).apply((sets) => [...new Set(sets.flat())].map((n) => dot(n.replace(/\.$/, ""))));
     track(new gcp.dns.RecordSet("clouddns-apex-ns", { managedZone: zone.zoneRef, name: dot(policy.apex), type: "NS", ttl: APEX_NS_TTL_SECONDS, rrdatas }, { parent }));
+  },
+
+  dnssec(parent, zone) {
+    // The zone signs itself (dnssecConfig above); the DS records are read back from its key-signing keys.
+    return gcp.dns.getKeysOutput({ managedZone: zone.zoneRef }, { parent }).keySigningKeys.apply((keys) => (keys ?? []).filter((k) => k.isActive !== false).map((k) => dsRdata(k.dsRecord)));
   },
 
   record(parent, zone, _policy, record) {

@@ -11,6 +11,7 @@ import * as cloudflareSdk from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { checkerLocations, CLOUDFLARE_REGIONS } from "../../model/traffic/geo.js";
 import type { RegionTarget, TrafficPolicy } from "../../model/traffic/policy.js";
+import { dsRdata } from "../../model/traffic/dnssec.js";
 import { rdataFields, recordSlug } from "../../model/traffic/records.js";
 import { APEX_NS_TTL_SECONDS, NAMESERVER_COUNT, track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
@@ -64,6 +65,13 @@ export const cloudflare: DnsBackend = {
         );
       }
     }
+  },
+
+  dnssec(parent, zone) {
+    // Single signer: the capability matrix refuses a signed hierarchy with providers that cannot import Cloudflare's
+    // ZSK, and no other provider here can (dnssecMultiSigner would let Cloudflare publish theirs).
+    const dnssec = track(new cloudflareSdk.ZoneDnssec("cloudflare-dnssec", { zoneId: zone.zoneRef, status: "active", dnssecUseNsec3: true }, { parent }));
+    return dnssec.ds.apply((ds) => (ds ? [dsRdata(ds)] : []));
   },
 
   record(parent, zone, _policy, record) {

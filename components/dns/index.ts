@@ -37,6 +37,9 @@ export const trafficArea: Area = {
       providers: policy.providers,
       delegation: hierarchy.delegation,
       nameServers: hierarchy.nameServers,
+      dnssec: policy.dnssec,
+      /** What the registrar puts in the parent zone for a signed hierarchy (`meridian dns ds` formats it). */
+      ds: hierarchy.ds,
       resources: hierarchy.resourceCount,
       rtoSeconds: Object.fromEntries(timings(policy).map((t) => [t.provider, t.rtoSeconds])),
     };

@@ -16,6 +16,7 @@ import { checkerLocations, ROUTE53_CONTINENT, route53LatencyRegion } from "../..
 import { answeringTargets, weightSplit, type RegionTarget, type TrafficPolicy } from "../../model/traffic/policy.js";
 import type { ZoneRecord } from "../../model/traffic/records.js";
 import { recordSlug } from "../../model/traffic/records.js";
+import { dsRdata } from "../../model/traffic/dnssec.js";
 import { APEX_NS_TTL_SECONDS, track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
 
@@ -69,6 +70,35 @@ function healthChecks(parent: pulumi.Resource, policy: TrafficPolicy, target: Re
   return { signals, serving: calculated("serving", 1), full: calculated("full", policy.fullHealthThreshold) };
 }
 
+/**
+ * The KMS key policy Route 53 DNSSEC needs: the account administers the key, and the Route 53 DNSSEC service may
+ * read its public key and sign with it for this account's hosted zones only (the confused-deputy conditions).
+ */
+export function kskKeyPolicy(accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "Allow Route 53 DNSSEC Service",
+        Effect: "Allow",
+        Principal: { Service: "dnssec-route53.amazonaws.com" },
+        Action: ["kms:DescribeKey", "kms:GetPublicKey", "kms:Sign"],
+        Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnLike: { "aws:SourceArn": "arn:aws:route53:::hostedzone/*" } },
+      },
+      {
+        Sid: "Allow Route 53 DNSSEC to CreateGrant",
+        Effect: "Allow",
+        Principal: { Service: "dnssec-route53.amazonaws.com" },
+        Action: "kms:CreateGrant",
+        Resource: "*",
+        Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+      },
+    ],
+  });
+}
+
 export const route53: DnsBackend = {
   zone(parent, policy): ZoneHandle {
     const zone = track(new aws.route53.Zone("route53-zone", { name: policy.apex, comment: `Meridian ${policy.stack}: apex zone` }, { parent }));
@@ -80,6 +110,35 @@ export const route53: DnsBackend = {
     // Route 53 creates the apex NS set with its own four; overwrite it with the hierarchy's (its own included).
     const records = pulumi.all(Object.values(all)).apply((sets) => [...new Set(sets.flat())]);
     track(new aws.route53.Record("route53-apex-ns", { zoneId: zone.zoneRef, name: policy.apex, type: "NS", ttl: APEX_NS_TTL_SECONDS, records, allowOverwrite: true }, { parent }));
+  },
+
+  dnssec(parent, zone, policy) {
+    // The KSK's key lives in KMS: customer managed, asymmetric ECC_NIST_P256 for SIGN_VERIFY, in us-east-1 (Route 53
+    // is global and reads KSK keys only there). Route 53 creates and rotates the ZSK itself.
+    const account = aws.getCallerIdentityOutput({}, { parent });
+    // One KMS key and KSK per generation: two while a rollover is under way (docs/dns.md#key-rollover).
+    const ksks = policy.keySigningKeys.map((generation) => {
+      const suffix = generation === 1 ? "" : `-${generation}`;
+      const key = track(
+        new aws.kms.Key(
+          `route53-ksk-key${suffix}`,
+          {
+            description: `Meridian ${policy.stack}: Route 53 DNSSEC key-signing key ${generation} for ${policy.apex}`,
+            customerMasterKeySpec: "ECC_NIST_P256",
+            keyUsage: "SIGN_VERIFY",
+            region: "us-east-1",
+            deletionWindowInDays: 30,
+            policy: account.accountId.apply(kskKeyPolicy),
+          },
+          { parent },
+        ),
+      );
+      const name = `${policy.stack.replace(/[^A-Za-z0-9]/g, "_")}_ksk_${generation}`;
+      return track(new aws.route53.KeySigningKey(`route53-ksk${suffix}`, { hostedZoneId: zone.zoneRef, keyManagementServiceArn: key.arn, name, status: "ACTIVE" }, { parent }));
+    });
+    // Signing starts once the KSKs are active (the provider's documented order).
+    track(new aws.route53.HostedZoneDnsSec("route53-dnssec", { hostedZoneId: zone.zoneRef, signingStatus: "SIGNING" }, { parent, dependsOn: ksks }));
+    return pulumi.all(ksks.map((k) => k.dsRecord)).apply((ds) => ds.map(dsRdata));
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {

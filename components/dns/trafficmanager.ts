@@ -13,6 +13,7 @@ import * as azureDns from "@pulumi/azure-native/dns/index.js";
 import * as resources from "@pulumi/azure-native/resources/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/traffic/geo.js";
+import { DS_DIGEST_TYPE, dsRdata } from "../../model/traffic/dnssec.js";
 import { weightSplit, type RegionTarget } from "../../model/traffic/policy.js";
 import { rdataFields, recordSlug, type ZoneRecord } from "../../model/traffic/records.js";
 import { APEX_NS_TTL_SECONDS, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
@@ -67,6 +68,14 @@ export const trafficmanager: DnsBackend = {
         { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef, relativeRecordSetName: "@", recordType: "NS", ttl: APEX_NS_TTL_SECONDS, nsRecords },
         { parent },
       ),
+    );
+  },
+
+  dnssec(parent, zone) {
+    // Azure manages both keys; the DS records are the key-signing key's SHA-256 delegation signer infos.
+    const config = track(new azureDns.DnssecConfig("azuredns-dnssec", { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef }, { parent }));
+    return config.signingKeys.apply((keys) =>
+      (keys ?? []).filter((k) => k.flags === 257).flatMap((k) => k.delegationSignerInfo.filter((d) => d.digestAlgorithmType === DS_DIGEST_TYPE).map((d) => dsRdata(d.record))),
     );
   },
 

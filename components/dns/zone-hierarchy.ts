@@ -25,6 +25,8 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
   public readonly nameServers: Record<string, pulumi.Output<string[]>>;
   /** The NS set to give the registrar: primary's and secondary's nameservers combined. */
   public readonly delegation: pulumi.Output<string[]>;
+  /** Signed zones (policy.dnssec): provider → the DS records the parent needs for its key-signing keys; empty when unsigned. */
+  public readonly ds: pulumi.Output<Record<string, string[]>>;
   /** Provider resource count; settles once every one of them is registered. */
   public readonly resourceCount: pulumi.Output<number>;
 
@@ -34,12 +36,15 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
     this.policies = new Map();
     this.nameServers = {};
     const zones = new Map<DnsProvider, ZoneHandle>();
+    const ds: Record<string, pulumi.Output<string[]>> = {};
     const { resources } = collecting(() => {
       for (const provider of policy.providers) {
         const backend = BACKENDS[provider];
         const zone = backend.zone(this, policy);
         zones.set(provider, zone);
         for (const record of policy.records) backend.record(this, zone, policy, record);
+        // Every provider signs or none does (the capability matrix refuses a mixed or multi-signer-less hierarchy).
+        if (policy.dnssec) ds[provider] = backend.dnssec!(this, zone, policy);
         this.nameServers[provider] = zone.nameServers;
         this.policies.set(
           provider,
@@ -54,7 +59,8 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
       }
     });
     this.resourceCount = pulumi.all(resources.map((r) => r.urn)).apply((urns) => urns.length);
+    this.ds = pulumi.output(ds);
     this.delegation = pulumi.all(policy.delegated.map((p) => this.nameServers[p]!)).apply((sets) => [...new Set(sets.flatMap((s) => s ?? []))]);
-    this.registerOutputs({ nameServers: this.nameServers, delegation: this.delegation, resourceCount: this.resourceCount });
+    this.registerOutputs({ nameServers: this.nameServers, delegation: this.delegation, ds: this.ds, resourceCount: this.resourceCount });
   }
 }

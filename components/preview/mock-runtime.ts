@@ -13,6 +13,7 @@
  * providers would refuse throws ProviderRulesError with the providers' own messages.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import * as rpc from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
@@ -80,7 +81,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: M
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        return args.inputs;
+        return { ...args.inputs, ...fakeCallResult(args.token, args.inputs, preview) };
       },
     },
     options.project ?? "meridian",
@@ -206,6 +207,27 @@ function showUnknowns(value: unknown): unknown {
   return value;
 }
 
+/** A DS record's rdata for a key named `seed`: a key tag and a SHA-256 digest (algorithm 13, digest type 2). */
+function fakeDs(seed: string): string {
+  const digest = createHash("sha256").update(seed).digest("hex").toUpperCase();
+  return `${parseInt(digest.slice(0, 4), 16)} 13 2 ${digest}`;
+}
+
+/**
+ * Data sources the program reads: the caller's account is known in a preview too (the engine runs the
+ * invoke); a signed Cloud DNS zone's keys exist only once the zone does.
+ */
+function fakeCallResult(token: string, inputs: Record<string, unknown>, preview: boolean): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/meridian", userId: "AIDAMERIDIAN", id: "123456789012" };
+    case "gcp:dns/getKeys:getKeys":
+      return preview ? {} : { keySigningKeys: [{ isActive: true, algorithm: "ecdsap256sha256", dsRecord: fakeDs(`clouddns ${String(inputs["managedZone"])}`) }], zoneSigningKeys: [] };
+    default:
+      return {};
+  }
+}
+
 /**
  * Deterministic stand-ins for values a cloud assigns, shaped as each cloud returns them, for tests that
  * follow values between resources: an AWS load balancer (aws-load-balancer-controller annotations) gets
@@ -238,6 +260,26 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       return { nameServers: [1, 2, 3, 4].map((i) => `ns${i}-01.azure-dns.${["com", "net", "org", "info"][i - 1]}.`) };
     case "cloudflare:index/zone:Zone":
       return { nameServers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"] };
+    // DNSSEC key-signing keys come back with their DS records, in each provider's own shape.
+    case "aws:route53/keySigningKey:KeySigningKey":
+      return { ...base, dsRecord: fakeDs(`route53 ${name}`), signingAlgorithmMnemonic: "ECDSAP256SHA256" };
+    case "cloudflare:index/zoneDnssec:ZoneDnssec":
+      return { ds: `example. 3600 IN DS ${fakeDs(`cloudflare ${name}`)}`, algorithm: "13", digestType: "2" };
+    case "azure-native:dns:DnssecConfig": {
+      const ds = fakeDs(`azure ${name}`);
+      return {
+        signingKeys: [
+          {
+            flags: 257,
+            keyTag: Number(ds.split(" ")[0]),
+            protocol: 3,
+            securityAlgorithmType: 13,
+            publicKey: "mock",
+            delegationSignerInfo: [{ digestAlgorithmType: 2, digestValue: ds.split(" ")[3], record: ds }],
+          },
+        ],
+      };
+    }
     default:
       return base;
   }

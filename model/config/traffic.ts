@@ -91,6 +91,26 @@ export const trafficSchema = z
      * through its own mechanism, whatever their health. Never every region (checked at load).
      */
     drained: z.array(slug).default([]),
+    /**
+     * DNSSEC: every provider of the hierarchy signs the zone with its own keys (model/traffic/dnssec.ts says which
+     * hierarchies can). Off by default: turning it on is a registrar step too (the DS records, `meridian dns ds`).
+     */
+    dnssec: z
+      .object({
+        signing: z.boolean().default(false),
+        /**
+         * Route 53 only: the key-signing key generations the hosted zone holds (one KMS key each). Two during a
+         * rollover (docs/dns.md#key-rollover): add the new one, give the registrar its DS, then drop the old one.
+         */
+        keySigningKeys: z
+          .array(z.number().int().min(1).max(999))
+          .min(1)
+          .max(2)
+          .refine((v) => new Set(v).size === v.length, "key-signing key generations must be distinct")
+          .default([1]),
+      })
+      .strict()
+      .prefault({}),
     /** Records besides the GSLB host, served identically by every provider in the hierarchy. */
     records: z.array(staticRecordSchema).default([]),
     /** Cloudflare account that owns the zone, monitors and pools (required when Cloudflare serves). */

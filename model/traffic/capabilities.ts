@@ -5,6 +5,7 @@
  * never silently approximates a mode. Limits are from each provider's API reference (2026-11).
  */
 import type { DnsProvider, RoutingMode, TrafficConfig } from "../config/traffic.js";
+import { dnssecProblems } from "./dnssec.js";
 import { recordTypes, type RecordType } from "./rdata.js";
 
 export interface ProviderCapability {
@@ -176,6 +177,7 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
       });
     }
   });
+  for (const p of dnssecProblems(chain, dns, (provider) => `${provider} (${slotPath(dns, provider).join(".")})`)) problems.push({ ...p, input: dns.dnssec.signing });
   if (chain.includes("cloudflare") && dns.cloudflare === undefined) {
     problems.push({ path: ["cloudflare"], input: undefined, message: "cloudflare serves this zone; set dns.cloudflare.accountId" });
   }

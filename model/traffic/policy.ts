@@ -64,6 +64,10 @@ export interface TrafficPolicy {
   records: ZoneRecord[];
   cloudflareAccountId: string | undefined;
   azureLocation: string;
+  /** Every provider signs the zone (DNSSEC); the capability matrix has checked the hierarchy can. */
+  dnssec: boolean;
+  /** Route 53's key-signing key generations (two during a rollover). */
+  keySigningKeys: number[];
 }
 
 /** Healthy weight per region: configured, else an equal share (the mean of configured ones, or 100). */
@@ -126,6 +130,8 @@ export function trafficPolicy(spec: EstateSpec): TrafficPolicy {
     records: zoneRecords(dns.apex, dns.records, dns.ttlSeconds),
     cloudflareAccountId: dns.cloudflare?.accountId,
     azureLocation: dns.azure.location,
+    dnssec: dns.dnssec.signing,
+    keySigningKeys: dns.dnssec.keySigningKeys,
   };
 }
 

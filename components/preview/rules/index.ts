@@ -6,12 +6,13 @@ import type { RecordedResource } from "../mock-runtime.js";
 import { awsRules } from "./aws.js";
 import { azureRules } from "./azure.js";
 import { cloudflareRules } from "./cloudflare.js";
+import { dnssecRules } from "./dnssec.js";
 import { gcpRules } from "./gcp.js";
 import { kubernetesRules } from "./kubernetes.js";
 import { PlanView, type ProviderRule, type Violation } from "./rule.js";
 
 export type { ProviderRule, Violation } from "./rule.js";
-export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...kubernetesRules];
+export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...dnssecRules, ...kubernetesRules];
 
 /** Every refusal the plan would meet at `pulumi up`, in registration order. */
 export function checkProviderRules(resources: readonly RecordedResource[], rules: readonly ProviderRule[] = PROVIDER_RULES): Violation[] {
