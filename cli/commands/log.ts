@@ -1,12 +1,13 @@
 /**
  * `meridian log serve|verify|proof|add`: run a transparency log, audit one from the outside, and export offline
- * proofs (C2SP tlog-proof) that verify without the server.
+ * proofs (C2SP tlog-proof) that verify without the server; `prove-batch|verify-batch` in log-batch.ts.
  */
 import type { Command } from "commander";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { registerBatch } from "./log-batch.js";
 import { readKeyArg } from "./note.js";
 
 function intArg(value: string, what: string, min = 0): number {
@@ -321,6 +322,8 @@ export function register(program: Command): void {
         await fail(e);
       }
     });
+
+  registerBatch(log);
 
   log
     .command("add")

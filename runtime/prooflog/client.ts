@@ -40,6 +40,13 @@ export class LogClient {
     return body.proof.map((h) => Buffer.from(h, "base64"));
   }
 
+  /** A multi-leaf inclusion proof (proof/batch.ts): the indices come back sorted and distinct, with their leaf hashes. */
+  async batchInclusionProof(indices: readonly number[], size: number): Promise<{ indices: number[]; leafHashes: Buffer[]; proof: Buffer[] }> {
+    const body = (await (await this.get(`proof/inclusion-batch?indices=${indices.join(",")}&size=${size}`)).json()) as { indices: number[]; leafHashes: string[]; proof: string[] };
+    const b = (h: string) => Buffer.from(h, "base64");
+    return { indices: body.indices, leafHashes: body.leafHashes.map(b), proof: body.proof.map(b) };
+  }
+
   async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
     const body = (await (await this.get(`proof/consistency?old=${oldSize}&new=${newSize}`)).json()) as { proof: string[] };
     return body.proof.map((h) => Buffer.from(h, "base64"));

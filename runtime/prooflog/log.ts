@@ -353,6 +353,10 @@ export class TransparencyLog {
     return this.tiles.inclusionProof(index, size);
   }
 
+  batchInclusionProof(indices: readonly number[], size: number): Promise<{ leafHashes: Hash[]; proof: Hash[] }> {
+    return this.tiles.batchInclusionProof(indices, size);
+  }
+
   consistencyProof(size1: number, size2: number): Promise<Hash[]> {
     return this.tiles.consistencyProof(size1, size2);
   }

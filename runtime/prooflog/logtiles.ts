@@ -6,6 +6,7 @@
  * flipped byte anywhere in the store is reported as corruption instead of being served or built into a proof.
  */
 import { hashesAtLevel, tileSubtreeHash, type FullTile, type Integrator } from "./integrate.js";
+import { batchInclusionProof } from "./proof/batch.js";
 import { consistencyProof, inclusionProof, rangeHash, type NodeReader } from "./proof/generate.js";
 import { type Hash, HASH_SIZE, hashEquals, leafHash, nodeHash } from "./rfc6962.js";
 
@@ -156,6 +157,11 @@ export class LogTiles {
 
   inclusionProof(index: number, size: number): Promise<Hash[]> {
     return this.run(size, (read) => inclusionProof(index, size, read));
+  }
+
+  /** A batch inclusion proof (proof/batch.ts) and the batch's leaf hashes, all read from verified tiles. */
+  batchInclusionProof(indices: readonly number[], size: number): Promise<{ leafHashes: Hash[]; proof: Hash[] }> {
+    return this.run(size, (read) => ({ proof: batchInclusionProof(indices, size, read), leafHashes: indices.map((i) => read(0, i)) }));
   }
 
   consistencyProof(size1: number, size2: number): Promise<Hash[]> {

@@ -2,7 +2,8 @@
  * HTTP routes of the log, registered on the service kit's app (serve.ts). Writes: `POST /add` (body = entry bytes)
  * answers `{"index": n}` once the entry is durable. Reads follow C2SP tlog-tiles: `GET /checkpoint`,
  * `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]` (tiles are immutable: a given width of a given tile
- * never changes), plus JSON proofs `GET /proof/inclusion?index=&size=` and `GET /proof/consistency?old=&new=` for
+ * never changes), plus JSON proofs `GET /proof/inclusion?index=&size=`, `GET /proof/inclusion-batch?indices=i,j,…&size=`
+ * (one multi-leaf proof with shared paths compressed, proof/batch.ts) and `GET /proof/consistency?old=&new=` for
  * clients that do not want to assemble proofs from tiles. Errors are the kit's `{error, detail}` with a 4xx status.
  * Every route is public to the service: entries and proofs are public by design, and who may append is the mesh's
  * rule (model/security/routes.ts).
@@ -88,6 +89,16 @@ const decimal = z
   .transform(Number);
 const inclusionQuery = z.object({ index: decimal, size: decimal });
 const consistencyQuery = z.object({ old: decimal, new: decimal });
+/** A batch is answered in one request; past this many leaves, ask in several. */
+const MAX_BATCH_LEAVES = 1024;
+const batchQuery = z.object({
+  indices: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})(,(0|[1-9][0-9]{0,15}))*$/, "must be comma-separated decimal indices")
+    .transform((s) => s.split(",").map(Number))
+    .refine((a) => a.length <= MAX_BATCH_LEAVES, `at most ${MAX_BATCH_LEAVES} indices per request`),
+  size: decimal,
+});
 
 /** The log's routes, on an encapsulated plugin of the kit's app (its content-type parsers stay here). */
 export interface LogRouteOptions {
@@ -183,6 +194,16 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
     const proof = await log.inclusionProof(q.index, q.size);
     const [leaf] = await log.tiles.run(q.index + 1, (read) => [read(0, q.index)]);
     return { index: q.index, size: q.size, leafHash: toBase64(leaf!), proof: proof.map(toBase64) };
+  });
+
+  app.get("/proof/inclusion-batch", pub, async (req) => {
+    const q = parseInput(batchQuery, req.query, "query");
+    if (q.size > log.size) throw new HttpError(400, "size beyond tree", `size ${q.size} exceeds the tree size ${log.size}`);
+    const indices = [...new Set(q.indices)].sort((a, b) => a - b);
+    const beyond = indices.find((i) => i >= q.size);
+    if (beyond !== undefined) throw new HttpError(400, "index beyond size", `index ${beyond} must be below size ${q.size}`);
+    const { leafHashes, proof } = await log.batchInclusionProof(indices, q.size);
+    return { size: q.size, indices, leafHashes: leafHashes.map(toBase64), proof: proof.map(toBase64) };
   });
 
   app.get("/proof/consistency", pub, async (req) => {

@@ -10,8 +10,8 @@ import { type Hash, EMPTY_ROOT, nodeHash } from "../rfc6962.js";
 
 export type NodeReader = (level: number, index: number) => Hash;
 
-/** Largest power of two strictly below n (n ≥ 2). */
-function split(n: number): number {
+/** Largest power of two strictly below n (n ≥ 2): where RFC 6962 splits a tree of n leaves. */
+export function split(n: number): number {
   return 2 ** (bitLen(n - 1) - 1);
 }
 
