@@ -30,6 +30,26 @@ async function verifiersFrom(vkeys: string[]) {
   }
 }
 
+/** `<group key name>=<group.json>`: a threshold group of witnesses (witness/threshold.ts). */
+function thresholdArg(value: string, what: string): { name: string; group: string } {
+  const at = value.indexOf("=");
+  if (at < 1 || /[\s+]/.test(value.slice(0, at))) throw new UserError(`${what} "${value}": expected <group key name>=<group.json from meridian tbls dkg>`);
+  const group = value.slice(at + 1);
+  if (!existsSync(group)) throw new UserError(`${what}: ${group}: no such file`);
+  return { name: value.slice(0, at), group };
+}
+
+async function thresholdGroup(value: string, what: string) {
+  const t = thresholdArg(value, what);
+  const { readGroup, ThresholdError } = await import("../../runtime/tbls/index.js");
+  try {
+    return { ...readGroup(t.group), name: t.name };
+  } catch (e) {
+    if (e instanceof ThresholdError) throw new UserError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 function defaultState(url: string): string {
   const base = process.env["XDG_STATE_HOME"] ?? join(homedir(), ".local", "state");
   return join(base, "meridian", "prooflog", `${url.replace(/[^A-Za-z0-9.-]+/g, "_")}.checkpoint`);
@@ -88,6 +108,7 @@ export function register(program: Command): void {
     .option("--max-entry-size <bytes>", "largest entry accepted (tlog-tiles bundles allow 65535)", "65535")
     .option("--witness <url=vkey...>", "ask this witness (URL, then its cosignature verifier key) to cosign every checkpoint; repeatable")
     .option("--witness-quorum <k>", "publish only checkpoints at least k witnesses cosigned", "0")
+    .option("--witness-threshold <name=group.json>", "threshold mode: combine the witnesses' partial signatures into one signature under this group key and publish only checkpoints that carry it")
     .option("--witness-timeout <ms>", "per-witness deadline: a hung witness costs only its own signature", "5000")
     .option("--republish-interval <ms>", "re-sign the checkpoint this often even when idle; 0 disables", "60000")
     .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
@@ -108,6 +129,7 @@ export function register(program: Command): void {
         maxEntrySize: string;
         witness?: string[];
         witnessQuorum: string;
+        witnessThreshold?: string;
         witnessTimeout: string;
         republishInterval: string;
         checkpointFile?: string;
@@ -169,6 +191,7 @@ export function register(program: Command): void {
             dedupe: intArg(o.dedupe, "--dedupe"),
             maxEntrySize,
             witnessQuorum: quorum,
+            witnessThreshold: o.witnessThreshold === undefined ? undefined : thresholdArg(o.witnessThreshold, "--witness-threshold"),
             witnessTimeoutMs: intArg(o.witnessTimeout, "--witness-timeout", 1),
             lockWaitMs: o.lockWait === undefined ? undefined : intArg(o.lockWait, "--lock-wait"),
             minIndex: intArg(o.minIndex, "--min-index"),
@@ -184,16 +207,20 @@ export function register(program: Command): void {
     .option("--key <file>", "file holding the witness's signer key (note keygen --type cosignature, or --type mldsa44 for ML-DSA-44 and sign-subtree)")
     .option("--log-vkey <vkey...>", "verifier key of a log to witness (its name is the log origin); repeatable")
     .option("--data <dir>", "where the latest cosigned checkpoint per log is kept")
+    .option("--threshold <name=group.json>", "threshold mode: also answer with a partial signature under this group key (needs --share)")
+    .option("--share <file>", "this witness's share-<i>.json of the --threshold group (meridian tbls dkg)")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; key?: string; logVkey?: string[]; data?: string; port?: string; host?: string }) => {
+    .action(async (o: { config?: string; key?: string; logVkey?: string[]; data?: string; threshold?: string; share?: string; port?: string; host?: string }) => {
       if (o.key !== undefined) readKeyArg(o.key, "--key"); // refuses a key typed on the command line
+      if ((o.threshold === undefined) !== (o.share === undefined)) throw new UserError("--threshold and --share go together: the group and this witness's share of it");
+      const threshold = o.threshold === undefined ? undefined : { ...thresholdArg(o.threshold, "--threshold"), share: o.share! };
       const { runService } = await import("../../runtime/kit/index.js");
       const { witnessService } = await import("../../runtime/prooflog/witness/service.js");
       await runService(witnessService, {
         command: "meridian log witness",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : intArg(o.port, "--port"), host: o.host }, key: o.key, logs: o.logVkey, data: o.data },
+        overrides: { server: { port: o.port === undefined ? undefined : intArg(o.port, "--port"), host: o.host }, key: o.key, logs: o.logVkey, data: o.data, threshold },
       });
     });
 
@@ -231,12 +258,14 @@ export function register(program: Command): void {
     .option("--vkey <vkey...>", "the log's verifier key (or file); repeatable. Witness keys are refused here: use --policy")
     .option("--policy <file>", "C2SP tlog-policy file: the trusted logs, witnesses and the quorum every checkpoint must meet")
     .option("--origin <origin>", "expected origin (default: the first log key's name)")
+    .option("--threshold <name=group.json>", "require the witness quorum's threshold signature under this group key")
     .option("--index <n>", "also prove this entry is included")
     .option("--state <file>", "where the last verified checkpoint is kept (default under $XDG_STATE_HOME)")
     .option("--tiles", "build proofs from tlog-tiles reads instead of the log's JSON proof endpoints (any tlog-tiles log)")
     .option("--proof <file>", "verify this tlog-proof offline instead of asking the log")
     .option("--entry <file>", "the entry the --proof is for")
-    .action(async (o: { log?: string; vkey?: string[]; policy?: string; origin?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
+    .action(async (o: { log?: string; vkey?: string[]; policy?: string; origin?: string; threshold?: string; index?: string; state?: string; proof?: string; entry?: string; tiles?: boolean }) => {
+      const threshold = o.threshold === undefined ? undefined : await thresholdGroup(o.threshold, "--threshold");
       if (!o.vkey === !o.policy) throw new UserError("give the log's key with --vkey, or a --policy file (not both)");
       const { parsePolicy, verifyWithPolicy } = await import("../../runtime/prooflog/policy.js");
       let policy: import("../../runtime/prooflog/policy.js").Policy | null = null;
@@ -276,12 +305,13 @@ export function register(program: Command): void {
       const { LogClient } = await import("../../runtime/prooflog/client.js");
       const { checkLog } = await import("../../runtime/prooflog/verifier.js");
       try {
-        const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index, { tiles: o.tiles === true });
+        const r = await checkLog(new LogClient(o.log), verifiers, origin, saved, index, { tiles: o.tiles === true, threshold });
         const cosigners = meetsPolicy(r.note); // before saving: a checkpoint below the quorum is never trusted
         mkdirSync(dirname(state), { recursive: true });
         writeFileSync(state, r.note);
         const cp = r.checkpoint;
         process.stdout.write(`ok: checkpoint ${cp.origin} size ${cp.size} root ${Buffer.from(cp.root).toString("base64")} signed by ${origin}\n`);
+        if (threshold) process.stdout.write(`threshold signature of ${threshold.name} (${threshold.t} of ${threshold.n} witnesses) verified under the group key\n`);
         if (policy) process.stdout.write(`witness quorum "${policy.quorum}" met by ${cosigners.join(", ") || "(none required)"}\n`);
         process.stdout.write(r.consistentFrom === null ? `no saved checkpoint; saved this one to ${state}\n` : `consistent with the saved checkpoint at size ${r.consistentFrom}\n`);
         if (r.entry) {

@@ -1,6 +1,7 @@
 /**
  * A light client: it stores one checkpoint and moves forward only along consistency proofs, never downloading
- * entries. Optionally it demands a witness quorum on every checkpoint it accepts. A smaller tree (rollback) or a
+ * entries. Optionally it demands a witness quorum on every checkpoint it accepts, or the witnesses' one threshold
+ * signature under a group key (witness/threshold.ts). A smaller tree (rollback) or a
  * different root at its own size (fork) is refused, and a fork comes back as self-contained evidence.
  */
 import { openCheckpoint, type Checkpoint } from "./checkpoint.js";
@@ -9,12 +10,15 @@ import { ProofError } from "./proof/verify.js";
 import { hashEquals } from "./rfc6962.js";
 import { proveExtends } from "./verifier.js";
 import { verifyQuorum, type Equivocation } from "./witness/quorum.js";
+import type { ThresholdGroup } from "./witness/threshold.js";
 
 export interface LightClientOptions {
   origin: string;
   logVerifiers: readonly Verifier[];
   fetchConsistency: (oldSize: number, newSize: number) => Promise<Uint8Array[]>;
   witnesses?: { verifiers: readonly Verifier[]; quorum: number };
+  /** Require the witness quorum's threshold signature under this group's key (t of n witnesses, one signature). */
+  threshold?: ThresholdGroup;
 }
 
 export class ForkError extends ProofError {
@@ -42,6 +46,7 @@ export class LightClient {
     const { checkpoint } = this.opts.witnesses
       ? verifyQuorum(note, this.opts.logVerifiers, this.opts.witnesses.verifiers, this.opts.witnesses.quorum, this.opts.origin)
       : openCheckpoint(note, this.opts.logVerifiers, this.opts.origin);
+    if (this.opts.threshold) (await import("./witness/threshold.js")).verifyThresholdCheckpoint(note, this.opts.logVerifiers, this.opts.threshold, this.opts.origin);
     const prev = this.trusted;
     if (prev) {
       if (checkpoint.size === prev.checkpoint.size && !hashEquals(checkpoint.root, prev.checkpoint.root)) {

@@ -26,6 +26,7 @@ import type { S3StoreOptions } from "./storage/s3.js";
 import type { TileStore } from "./storage/store.js";
 import { newCosignatureVerifier } from "./witness/cosignature.js";
 import { WitnessPool, type WitnessEndpoint } from "./witness/pool.js";
+import type { ThresholdGroup } from "./witness/threshold.js";
 
 const count = z.number().int().min(0);
 const logConfigSchema = z
@@ -49,6 +50,11 @@ const logConfigSchema = z
     dedupe: count.default(1_000_000),
     maxEntrySize: z.number().int().min(1).max(65_535, "entry bundles frame entries with a uint16 length, so at most 65535").default(65_535),
     witnessQuorum: count.default(0),
+    /** Threshold mode: publish only checkpoints the witnesses' partial signatures combine into this group's signature for (its key name and group.json). */
+    witnessThreshold: z
+      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1) })
+      .strict()
+      .optional(),
     /** Per-witness deadline (ms): a hung witness costs only its own signature. */
     witnessTimeoutMs: z.number().int().min(1).default(5000),
     /** PostgreSQL: how long to wait for the single-writer lock (default forever: a standby). */
@@ -66,6 +72,7 @@ const logConfigSchema = z
   });
 
 type LogConfig = z.output<typeof logConfigSchema>;
+type LogParts = { log: TransparencyLog; witnessFailures: readonly { url: string; error: string }[] };
 
 /** The log's HLC max offset when neither MERIDIAN_HLC_MAX_OFFSET_MS nor the config gives one (CockroachDB's default). */
 const DEFAULT_LOG_MAX_OFFSET_MS = 500;
@@ -188,7 +195,21 @@ function defineLogService(extra: InProcess) {
         // Best effort and briefly: a witness that cannot answer now must not keep the log from starting.
         ...(witnesses.length ? await witnessCheckpoints(witnesses, config.origin, Math.min(config.witnessTimeoutMs, 3000), (l) => held.push(l)) : []),
       ];
-      const pool = witnesses.length ? new WitnessPool(witnesses, { timeoutMs: config.witnessTimeoutMs, quorum: config.witnessQuorum }) : null;
+      let threshold: ThresholdGroup | undefined;
+      if (config.witnessThreshold) {
+        const { readGroup, ThresholdError } = await import("../tbls/index.js"); // BLS loads only in threshold mode
+        try {
+          threshold = { ...readGroup(config.witnessThreshold.group), name: config.witnessThreshold.name };
+        } catch (e) {
+          if (e instanceof ThresholdError) throw new ConfigFileError("(log config)", [`witnessThreshold: ${e.message}`]);
+          throw e;
+        }
+        if (threshold.t > witnesses.length)
+          throw new ConfigFileError("(log config)", [`witnessThreshold: the group needs ${threshold.t} partial signatures; only ${witnesses.length} cosigning witnesses are configured`]);
+      }
+      const pool = witnesses.length
+        ? new WitnessPool(witnesses, { timeoutMs: config.witnessTimeoutMs, quorum: config.witnessQuorum, threshold, onFailure: (url, error) => logger.warn({ witness: url }, error) })
+        : null;
       const keepApart = config.checkpointFile;
       let log: TransparencyLog;
       try {
@@ -239,6 +260,8 @@ function defineLogService(extra: InProcess) {
       });
       const parts = {
         log,
+        /** The witness pool's recent failures (a refusal, a timeout, a forged partial naming its witness). */
+        witnessFailures: pool?.failures ?? [],
         ...hlcParts(node),
         // A caller's clock node keeps its own registry: its offset, skew state, ε and commit-wait series (TIME_METRICS).
         registries: extra.hlc ? [extra.hlc.metrics.registry] : [],
@@ -265,7 +288,7 @@ function defineLogService(extra: InProcess) {
           logger.info({ origin: config.origin, size: log.size }, `serving ${config.origin} (${log.size} entries)`);
         },
         close,
-      } satisfies ServiceParts & { log: TransparencyLog };
+      } satisfies ServiceParts & LogParts;
       return parts;
     },
   });
@@ -298,6 +321,8 @@ export interface ServeOptions {
   witnessTimeoutMs?: number;
   /** Publish only checkpoints this many witnesses cosigned. */
   witnessQuorum?: number;
+  /** Threshold mode: publish only checkpoints carrying this group's combined signature (its name and group.json path). */
+  witnessThreshold?: { name: string; group: string };
   /** PostgreSQL: how long to wait for the single-writer lock (default forever: a standby). */
   lockWaitMs?: number;
   minIndex?: number;
@@ -317,11 +342,11 @@ export interface ServeOptions {
  * The log service in process (tests, `meridian local`): the same service as `meridian log serve`, started with
  * startService. `app.close()` drains it and closes the log and its store.
  */
-export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyInstance; log: TransparencyLog; url: string }> {
+export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyInstance; url: string } & LogParts> {
   if (o.timeReference && !o.hlc) throw new Error("a time reference measures the log's clock node: give it one (MERIDIAN_HLC_MAX_OFFSET_MS)");
   const notice = o.notice ?? ((l: string) => process.stderr.write(`${l}\n`));
   const extraWitnesses = o.witnesses ?? [];
-  const definition: ServiceDefinition<typeof logConfigSchema, ServiceParts & { log: TransparencyLog }> = defineLogService({
+  const definition: ServiceDefinition<typeof logConfigSchema, ServiceParts & LogParts> = defineLogService({
     inProcess: true,
     witnesses: extraWitnesses,
     hlc: o.hlc,
@@ -345,6 +370,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
       dedupe: o.dedupeCapacity,
       maxEntrySize: o.maxEntrySize,
       witnessQuorum: o.witnessQuorum,
+      witnessThreshold: o.witnessThreshold,
       witnessTimeoutMs: o.witnessTimeoutMs,
       lockWaitMs: o.lockWaitMs,
       minIndex: o.minIndex,
@@ -353,5 +379,5 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
     },
     { processMetrics: false },
   );
-  return { app: running.app, log: running.parts.log, url: running.url };
+  return { app: running.app, log: running.parts.log, witnessFailures: running.parts.witnessFailures, url: running.url };
 }

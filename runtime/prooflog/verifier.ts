@@ -9,6 +9,7 @@ import type { Verifier } from "./note.js";
 import { ProofError, verifyConsistency, verifyInclusion } from "./proof/verify.js";
 import { hashEquals, leafHash } from "./rfc6962.js";
 import { httpTileFetcher, TileProofs } from "./tileclient.js";
+import type { ThresholdGroup } from "./witness/threshold.js";
 
 export interface LogCheck {
   note: string;
@@ -32,11 +33,20 @@ export async function proveExtends(prev: Checkpoint, next: Checkpoint, fetchProo
 
 /**
  * Audit a log. With `tiles`, proofs are assembled from tlog-tiles reads (works against any tlog-tiles log);
- * otherwise the log's JSON proof endpoints are used. Either way every proof is verified here.
+ * otherwise the log's JSON proof endpoints are used. Either way every proof is verified here. With `threshold`, the
+ * checkpoint must also carry the witness quorum's threshold signature under that group's key.
  */
-export async function checkLog(client: LogClient, verifiers: readonly Verifier[], origin: string | undefined, saved: string | null, index?: number, opts: { tiles?: boolean } = {}): Promise<LogCheck> {
+export async function checkLog(
+  client: LogClient,
+  verifiers: readonly Verifier[],
+  origin: string | undefined,
+  saved: string | null,
+  index?: number,
+  opts: { tiles?: boolean; threshold?: ThresholdGroup } = {},
+): Promise<LogCheck> {
   const note = await client.checkpoint();
   const { checkpoint } = openCheckpoint(note, verifiers, origin);
+  if (opts.threshold) (await import("./witness/threshold.js")).verifyThresholdCheckpoint(note, verifiers, opts.threshold, origin);
   const tiles = opts.tiles ? new TileProofs(httpTileFetcher(client.base), checkpoint.size) : null;
   let consistentFrom: number | null = null;
   if (saved) {

@@ -66,7 +66,7 @@ export function batchInclusionProof(indices: readonly number[], size: number, re
 }
 
 /** The root implied by a batch proof; throws ProofError on any shape error. */
-export function rootFromBatchProof(size: number, indices: readonly number[], leafHashes: readonly Hash[], proof: readonly Hash[]): Hash {
+function rootFromBatchProof(size: number, indices: readonly number[], leafHashes: readonly Hash[], proof: readonly Hash[]): Hash {
   checkBatch(indices, size, (m) => new ProofError(m));
   if (leafHashes.length !== indices.length) throw new ProofError(`${leafHashes.length} leaf hashes for ${indices.length} indices`);
   leafHashes.forEach((h, k) => {

@@ -6,10 +6,19 @@
  * Every witness has its own deadline: a hung or slow witness costs only its own signature, never the log's
  * progress or a prompt shutdown. With a quorum k, a checkpoint is published only if at least k witnesses
  * cosigned it (k-of-n gating); otherwise the previous, quorate checkpoint stays the served one.
+ *
+ * In threshold mode (threshold.ts) the pool is also the combiner: it takes each witness's partial signature, names
+ * the witness whose partial does not verify, and publishes a checkpoint only with the one group signature that t
+ * valid partials combine to.
  */
+import type { PartialSignature } from "../../tbls/index.js";
 import { openNote, type Verifier } from "../note.js";
 import type { Hash } from "../rfc6962.js";
 import { requestCosignature, WitnessRefusal } from "./http.js";
+import type { ThresholdGroup } from "./threshold.js";
+
+/** threshold.ts, loaded on the first threshold round (it pulls in BLS12-381). */
+type Combiner = typeof import("./threshold.js");
 
 export interface WitnessEndpoint {
   url: string;
@@ -21,6 +30,10 @@ export interface WitnessPoolOptions {
   timeoutMs?: number;
   /** Publish only checkpoints that at least this many witnesses cosigned (0: publish regardless). */
   quorum?: number;
+  /** Threshold mode: publish only checkpoints carrying this group's threshold signature, combined here. */
+  threshold?: ThresholdGroup;
+  /** Told of every failure as it happens (the service logs them: a forged partial names its witness). */
+  onFailure?: (url: string, error: string) => void;
 }
 
 export class WitnessPool {
@@ -29,6 +42,8 @@ export class WitnessPool {
 
   private readonly timeoutMs: number;
   readonly quorum: number;
+  private readonly threshold: ThresholdGroup | undefined;
+  private readonly onFailure: ((url: string, error: string) => void) | undefined;
   /** Aborted on close: in-flight requests to witnesses end at once, so a shutdown never waits on a hung witness. */
   private readonly closing = new AbortController();
 
@@ -38,6 +53,8 @@ export class WitnessPool {
   ) {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.quorum = o.quorum ?? 0;
+    this.threshold = o.threshold;
+    this.onFailure = o.onFailure;
     if (this.quorum > witnesses.length) throw new RangeError(`witness quorum ${this.quorum} exceeds the ${witnesses.length} witnesses configured`);
   }
 
@@ -47,16 +64,46 @@ export class WitnessPool {
 
   /** `note` with every valid cosignature obtained appended, or null when fewer than the quorum cosigned. */
   async cosign(note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>): Promise<string | null> {
-    const lines = await Promise.all(this.witnesses.map((w) => this.one(w, note, size, proof)));
+    const th: Combiner | null = this.threshold ? await import("./threshold.js") : null;
+    const answers = await Promise.all(this.witnesses.map((w) => this.one(w, note, size, proof, th)));
+    const lines = answers.map((a) => a.lines);
     const got = lines.filter((l) => l !== "").length;
     if (got < this.quorum) {
-      this.failures.push({ url: "(quorum)", error: `size ${size}: ${got} of ${this.witnesses.length} witnesses cosigned; the quorum is ${this.quorum}, so it is not published` });
+      this.fail("(quorum)", `size ${size}: ${got} of ${this.witnesses.length} witnesses cosigned; the quorum is ${this.quorum}, so it is not published`);
       return null;
     }
-    return note + lines.join("");
+    const group = this.threshold;
+    if (!group || !th) return note + lines.join("");
+    const text = note.slice(0, note.indexOf("\n\n") + 1);
+    const from: string[] = [];
+    const partials: PartialSignature[] = [];
+    answers.forEach((a, i) => {
+      for (const p of a.partials) {
+        from.push(this.witnesses[i]!.url);
+        partials.push(p);
+      }
+    });
+    const blame = (forged: number[]) =>
+      forged.forEach((k) => this.fail(from[k]!, `size ${size}: witness ${from[k]} sent a partial signature for share ${partials[k]!.index} that does not verify under that share's public key`));
+    try {
+      const { line, forged } = th.combineCheckpoint(group, text, partials);
+      blame(forged);
+      return note + lines.join("") + line;
+    } catch (e) {
+      if (!(e instanceof th.ThresholdCombineError)) throw e;
+      blame(e.forged);
+      this.fail("(threshold)", `size ${size}: ${e.message}, so it is not published`);
+      return null;
+    }
   }
 
-  private async one(w: WitnessEndpoint, note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>): Promise<string> {
+  private fail(url: string, error: string): void {
+    this.failures.push({ url, error });
+    if (this.failures.length > 100) this.failures.shift();
+    this.onFailure?.(url, error);
+  }
+
+  private async one(w: WitnessEndpoint, note: string, size: number, proof: (oldSize: number) => Promise<Hash[]>, th: Combiner | null): Promise<{ lines: string; partials: PartialSignature[] }> {
     const deadline = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.closing.signal]);
     const attempt = async (old: number) => requestCosignature(w.url, old, old === 0 || old === size ? [] : await proof(old), note, deadline);
     try {
@@ -79,11 +126,10 @@ export class WitnessPool {
       });
       if (valid.length === 0) throw new Error("no valid cosignature in the answer");
       this.known.set(w.url, size);
-      return valid.map((l) => `${l}\n`).join("");
+      return { lines: valid.map((l) => `${l}\n`).join(""), partials: th && this.threshold ? th.parsePartials(this.threshold, lines) : [] };
     } catch (e) {
-      this.failures.push({ url: w.url, error: (e as Error).message });
-      if (this.failures.length > 100) this.failures.shift();
-      return "";
+      this.fail(w.url, (e as Error).message);
+      return { lines: "", partials: [] };
     }
   }
 }

@@ -6,7 +6,8 @@
  * it in memory for tests and `meridian local` only. Equivocation evidence (two log-signed roots for one size)
  * is logged, counted and kept (the last 100) for operators.
  *
- * Keys are file paths (a mounted Secret) or, for in-process callers, the key text itself.
+ * Keys are file paths (a mounted Secret) or, for in-process callers, the key text itself. With `threshold` (a group
+ * name, the DKG's group.json and this witness's share file) it also answers with a partial signature (threshold.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { Counter } from "prom-client";
@@ -26,8 +27,28 @@ const witnessConfigSchema = z
     logs: z.array(z.string().min(1)).min(1),
     /** Directory of the witness's durable state, or ":memory:". */
     data: z.string().min(1),
+    /** Threshold mode: the group's key name, its group.json and this witness's share-<i>.json (`meridian tbls dkg`). */
+    threshold: z
+      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1), share: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
+
+/** The witness's threshold group and share, the share checked against the group's commitments (BLS loads only here). */
+async function thresholdOf(t: { name: string; group: string; share: string }) {
+  const { readGroup, readShare, ThresholdError } = await import("../../tbls/index.js");
+  const { checkShare, partialLine } = await import("./threshold.js");
+  try {
+    const group = { ...readGroup(t.group), name: t.name };
+    const share = readShare(t.share);
+    checkShare(group, share);
+    return { group: group.name, share: share.index, sign: (text: string) => partialLine(group, share, text) };
+  } catch (e) {
+    if (e instanceof ThresholdError) throw new ConfigFileError("(witness config)", [`threshold: ${e.message}`]);
+    throw e;
+  }
+}
 
 function keyText(value: string, what: string): string {
   if (!existsSync(value)) return value.trim();
@@ -47,7 +68,7 @@ const RECENT_MISBEHAVIOUR = 100;
 export const witnessService = defineService({
   name: "witness",
   config: witnessConfigSchema,
-  start({ config, clock, log, metrics }) {
+  async start({ config, clock, log, metrics }) {
     const logs = new Map<string, Verifier[]>();
     let cosigner;
     let own: Verifier;
@@ -66,7 +87,9 @@ export const witnessService = defineService({
     }
     const counter = new Counter({ name: "meridian_witness_misbehaviour_total", help: "Equivocations seen: two checkpoints a log signed for one size with different roots", registers: [metrics] });
     const misbehaviours: Misbehaviour[] = [];
+    const threshold = config.threshold && (await thresholdOf(config.threshold));
     const witness = new Witness({
+      partialSigner: threshold ? threshold.sign : undefined,
       cosigner,
       logs,
       store: config.data === ":memory:" ? new MemoryWitnessStore() : new FileWitnessStore(config.data),
@@ -83,7 +106,7 @@ export const witnessService = defineService({
       witness,
       misbehaviours,
       routes: (app) => witnessRoutes(app, witness),
-      started: () => log.info({ witness: name, logs: [...logs.keys()] }, "witnessing"),
+      started: () => log.info({ witness: name, logs: [...logs.keys()], ...(threshold && { thresholdGroup: threshold.group, share: threshold.share }) }, "witnessing"),
     };
   },
 });

@@ -68,6 +68,8 @@ export interface WitnessOptions {
   logs: ReadonlyMap<string, readonly Verifier[]>;
   store?: WitnessStore;
   onMisbehaviour?: (m: Misbehaviour) => void;
+  /** Threshold mode (threshold.ts `partialLine`): the note line of this witness's partial signature over a checkpoint text. */
+  partialSigner?: (text: string) => string;
 }
 
 export interface SignSubtreeRequest {
@@ -187,7 +189,8 @@ export class Witness {
     const lines = signNote(text, [this.opts.cosigner]).slice(text.length + 1);
     // Kept with our cosignature: the monitoring endpoint serves exactly this (C2SP tlog-witness).
     await this.store.set(origin, { size: cp.size, root: toBase64(cp.root), note: `${note}${lines}` });
-    return lines;
+    // Only after every check above: the partial is as much a commitment to this view of the log as the cosignature.
+    return this.opts.partialSigner ? lines + this.opts.partialSigner(text) : lines;
   }
 
   /**
