@@ -292,7 +292,10 @@ export function register(program: Command): void {
           const r = verifyTlogProof(text, leafHash(readFileSync(o.entry)), verifiers, origin);
           const { parseTlogProof } = await import("../../runtime/prooflog/proof/tlogproof.js");
           const cosigners = meetsPolicy(parseTlogProof(text).checkpointNote);
-          process.stdout.write(`ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}\n`);
+          if (threshold) (await import("../../runtime/prooflog/witness/threshold.js")).verifyThresholdCheckpoint(parseTlogProof(text).checkpointNote, verifiers, threshold, origin);
+          process.stdout.write(
+            `ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}${threshold ? `; threshold signature of ${threshold.name} verified` : ""}\n`,
+          );
         } catch (e) {
           await fail(e);
         }

@@ -108,5 +108,15 @@ describe("threshold witnessing with real processes", () => {
     const foreign = verify("stranger.json");
     expect(foreign.status).toBe(1);
     expect(foreign.stderr).toContain(`verification failed: the checkpoint carries no threshold signature of ${NAME}`);
+
+    // Offline: a tlog-proof bundle carries the group-signed checkpoint, and --threshold checks it there too.
+    const bundle = runCli(["log", "proof", "--log", log.url, "--index", "1", "--entry-out", file("entry1")]);
+    expect(bundle.status).toBe(0);
+    writeFileSync(file("proof1"), bundle.stdout);
+    const offline = (groupFile: string) => runCli(["log", "verify", "--vkey", logKey.verifierKey, "--proof", file("proof1"), "--entry", file("entry1"), "--threshold", `${NAME}=${file(groupFile)}`]);
+    expect(offline("group.json").stdout).toMatch(new RegExp(`^ok: entry 1 is in ${ORIGIN} at size \\d+; threshold signature of ${NAME} verified\n$`));
+    const offlineForeign = offline("stranger.json");
+    expect(offlineForeign.status).toBe(1);
+    expect(offlineForeign.stderr).toContain("no threshold signature");
   });
 });
