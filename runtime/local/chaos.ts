@@ -126,7 +126,13 @@ export class Chaos {
     clearTimeout(entry.timer);
     this.faults.delete(id);
     const f = entry.active.fault;
-    await this.apply(f.region, f.kind, f);
+    try {
+      await this.apply(f.region, f.kind, f);
+    } catch (err) {
+      // Said where the operator looks: a fault that could not be undone must not just vanish from the list.
+      this.target.record("fault", f.region, `revert FAILED: ${describeFault(f)} (fault ${id}): ${(err as Error).message}`);
+      throw err;
+    }
     this.target.record("fault", f.region, `reverted: ${describeFault(f)} (fault ${id})`);
     return true;
   }

@@ -50,6 +50,7 @@ export class LocalEstate {
     services: () => this.policy.signals.map((s) => s.name),
     proxy: (region) => (this.region(region), this.proxies.get(region)!),
     admin: (region, path, body) => this.admin(region, path, body),
+    isRunning: (region) => this.supervisor.isRunning(region),
     setSkew: (region, skewMs) => this.setSkew(region, skewMs),
     baselineSkewMs: (region) => this.baselineSkews[region] ?? 0,
     record: (kind, region, detail) => this.record({ atMs: Date.now(), kind, region, detail }),
@@ -304,8 +305,11 @@ export class LocalEstate {
     this.rateLimitShares.set(id, 0);
     const proc = await this.supervisor.restart(id);
     this.record({ atMs: Date.now(), kind: "restarted", region: id, detail: `process ${proc.pid} started` });
-    // The new process knows nothing of the faults in force on the region: set them again before traffic.
+    // The new process knows nothing of the faults in force on the region: set them again before traffic
+    // (and its skew, when one changed while it was starting).
     try {
+      const skewMs = this.supervisor.nextSpec(id)?.skewMs ?? proc.spec.skewMs;
+      if (skewMs !== proc.spec.skewMs) await this.setSkew(id, skewMs);
       await this.chaos.reapply(id);
     } finally {
       this.proxies.get(id)!.setUpstream({ host: r.privateHost, port: proc.port });
@@ -320,10 +324,16 @@ export class LocalEstate {
     void this.rebalanceRateLimits();
   }
 
+  /**
+   * Run a region's clock off by `skewMs`: what its next process starts with first, then the running one.
+   * A region that is down gets it when it starts again — a skew reverted while the region was down must not
+   * come back with it.
+   */
   async setSkew(id: string, skewMs: number): Promise<void> {
-    await this.admin(id, "/admin/skew", { skewMs });
+    this.region(id);
     this.supervisor.updateSpec(id, { skewMs });
-    this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms` });
+    if (this.supervisor.isRunning(id)) await this.admin(id, "/admin/skew", { skewMs });
+    this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms${this.supervisor.isRunning(id) ? "" : " (from its next start; it is down)"}` });
   }
 
   /** Every region's `/state` over the control plane (null for a region that does not answer). */

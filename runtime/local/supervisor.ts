@@ -186,6 +186,11 @@ export class Supervisor {
     for (const p of this.running()) if (p.child.connected) p.child.send(message, () => undefined);
   }
 
+  /** What the region starts with next time. */
+  nextSpec(regionId: string): RegionProcessSpec | undefined {
+    return this.specs.get(regionId);
+  }
+
   /** Change what the region starts with next time (e.g. its current skew). */
   updateSpec(regionId: string, patch: Partial<RegionProcessSpec>): void {
     const spec = this.specs.get(regionId);

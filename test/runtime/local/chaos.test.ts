@@ -158,6 +158,25 @@ describe("chaos on a real local estate", () => {
     expect(estate.healthStates()["local-gcp"]).toBe("healthy");
   });
 
+  it("a region down when its skew reverts starts again unskewed; a degradation set while it is down is in force when it starts", async () => {
+    const state = async () => (await (await fetch(`${estate.region("local-gcp").url}/state`)).json()) as { clock: { skewMs: number }; signals: Record<string, boolean> };
+    const skew = await estate.chaos.inject({ kind: "skew", region: "local-gcp", skewMs: 250 }, 1500);
+    expect((await state()).clock.skewMs).toBe(250);
+    await estate.killRegion("local-gcp");
+    const degrade = await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "clock" }, 120_000);
+    const deadline = Date.now() + 30_000;
+    while (estate.chaos.active().some((a) => a.id === skew.id) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    const faultEvents = () => estate.events.filter((e) => e.kind === "fault" && e.region === "local-gcp").map((e) => e.detail);
+    expect(faultEvents()).toContain(`reverted: clock skew 250 ms (fault ${skew.id})`);
+    await estate.restartRegion("local-gcp");
+    const after = await state();
+    expect(after.clock.skewMs).toBe(0);
+    expect(after.signals).toMatchObject({ clock: false, escrow: true });
+    expect(faultEvents()).toContain(`re-applied after restart: clock forced failing (fault ${degrade.id})`);
+    await estate.chaos.revert(degrade.id);
+    expect((await state()).signals.clock).toBe(true);
+  });
+
   it("a degradation in force survives a region restart: the new process fails the signal too, and it recovers on the revert", async () => {
     const signals = async () => ((await (await fetch(`${estate.region("local-azure").url}/state`)).json()) as { signals: Record<string, boolean> }).signals;
     const fault = await estate.chaos.inject({ kind: "degrade", region: "local-azure", service: "ratelimit" }, 120_000);
