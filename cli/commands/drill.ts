@@ -8,6 +8,7 @@ import type { EstateSpec } from "../../model/estate.js";
 import { trafficPolicy } from "../../model/traffic/policy.js";
 import type { FaultDrillKind } from "../../runtime/local/drills/fault.js";
 import { UserError } from "../errors.js";
+import { faultSeconds, millis, share, skewMillis } from "../local/fault-args.js";
 
 interface DrillOptions {
   stack: string;
@@ -26,32 +27,6 @@ interface DrillOptions {
 function seconds(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 3600) throw new UserError(`--timeout: expected seconds (0-3600], got "${value}"`);
-  return n;
-}
-
-function faultSeconds(value: string): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 600) throw new UserError(`--duration: expected seconds (0-600], got "${value}"`);
-  return n;
-}
-
-function millis(flag: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new UserError(`${flag}: expected whole milliseconds ${min}-${max}, got "${value}"`);
-    return n;
-  };
-}
-
-function share(value: string): number {
-  const n = Number(value);
-  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(value) || n <= 0 || n > 1) throw new UserError(`--loss: expected a share of connections in (0, 1], got "${value}"`);
-  return n;
-}
-
-function skewMillis(value: string): number {
-  const n = Number(value);
-  if (!/^[+-]?\d+$/.test(value) || n === 0 || Math.abs(n) > 3_600_000) throw new UserError(`--skew-ms: expected whole milliseconds, not 0, within ±3600000, got "${value}"`);
   return n;
 }
 

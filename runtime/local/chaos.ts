@@ -63,7 +63,8 @@ export interface ChaosTarget {
   record(kind: "fault", region: string, detail: string): void;
 }
 
-const describeFault = (f: Fault): string => {
+/** A fault as people say it ("escrow forced failing"), for events and the CLI. */
+export const describeFault = (f: Fault): string => {
   switch (f.kind) {
     case "latency":
       return `+${f.latencyMs} ms latency${f.jitterMs ? ` (±${f.jitterMs} ms jitter)` : ""}`;

@@ -190,7 +190,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   // degradation go through here only, so none outlives its time or escapes the toolkit's bookkeeping.
   app.post("/api/regions/:id/fault", async (req) => {
     const estate = ready();
-    const region = regionParam(estate, req.params);
+    // The toolkit checks the region and says which ones there are (`meridian chaos … --region` shows its words).
+    const { id: region } = parseInput(z.object({ id: z.string().min(1).max(64) }), req.params, "path");
     const { durationSeconds, ...rest } = parseInput(faultBody, req.body, "body");
     const fault = parseInput(faultSchema, { ...rest, region }, "body");
     try {

@@ -1,10 +1,14 @@
 /**
- * Routing controls on a running `meridian local` estate: `meridian traffic drain <region> --dashboard <url>`
- * takes the region out of the GSLB's answers at once (real dig), logs the change in the estate's proof log,
- * refuses to drain the last undrained region (exit 2), and `restore` hands it back.
+ * Operator controls on a running `meridian local` estate, through its dashboard:
+ * - routing: `meridian traffic drain <region> --dashboard <url>` takes the region out of the GSLB's answers at
+ *   once (real dig), logs the change in the estate's proof log, refuses to drain the last undrained region
+ *   (exit 2), and `restore` hands it back;
+ * - chaos: `meridian chaos skew|degrade|… --region <id>` sets a timed fault that reverts by itself, `list` and
+ *   `revert` it; values are checked before the estate is asked, its refusals are exit 2, no estate is exit 1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { LocalEstate } from "../../../runtime/local/estate.js";
 import { startDashboard } from "../../../runtime/local/dashboard.js";
@@ -40,7 +44,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   }
 }
 
-describe("meridian traffic drain|restore on a running local estate", () => {
+describe("operator controls on a running local estate: traffic drain|restore, chaos", () => {
   let estate: LocalEstate;
   let url: string;
   let closeDashboard: () => Promise<void>;
@@ -89,5 +93,54 @@ describe("meridian traffic drain|restore on a running local estate", () => {
     expect(restored.status, restored.stderr).toBe(0);
     expect(await dig(estate.dns.port, fqdn)).toEqual([first!.address]);
     expect(estate.drained).toEqual([second!.id]);
+  }, 240_000);
+
+  it("meridian chaos: skew and degradation on the running estate from the CLI, each reverting by itself or on request; mistakes named", async () => {
+    const state = async (id: string) => (await (await fetch(`${estate.region(id).url}/state`)).json()) as { clock: { skewMs: number }; signals: Record<string, boolean> };
+    const skew = await cli(["chaos", "skew", "--region", "local-gcp", "--skew-ms", "400", "--duration", "3", "--dashboard", url]);
+    expect(skew.status, skew.stderr).toBe(0);
+    const skewId = Number(/^fault (\d+) on local-gcp: clock skew 400 ms for 3 s; reverts by itself at \d\d:\d\d:\d\dZ/.exec(skew.stdout)?.[1]);
+    expect(estate.chaos.active().map((a) => a.id)).toContain(skewId);
+    expect((await state("local-gcp")).clock.skewMs).toBe(400);
+
+    const degrade = await cli(["chaos", "degrade", "--region", "local-aws", "--service", "escrow", "--duration", "120", "--json", "--dashboard", url]);
+    expect(degrade.status, degrade.stderr).toBe(0);
+    const active = JSON.parse(degrade.stdout) as { id: number; fault: object; revertAtMs: number; startedAtMs: number };
+    expect(active.fault).toEqual({ kind: "degrade", region: "local-aws", service: "escrow" });
+    expect(active.revertAtMs - active.startedAtMs).toBe(120_000);
+    expect((await state("local-aws")).signals.escrow).toBe(false);
+    const list = await cli(["chaos", "list", "--dashboard", url]);
+    expect(list.stdout).toMatch(new RegExp(`^fault ${active.id}  local-aws  escrow forced failing  reverts at `, "m"));
+    const reverted = await cli(["chaos", "revert", String(active.id), "--dashboard", url]);
+    expect(reverted.status, reverted.stderr).toBe(0);
+    expect((await state("local-aws")).signals.escrow).toBe(true);
+
+    // The skew reverts by itself, back to the region's own clock.
+    await until("the skew to revert by itself", () => (estate.chaos.active().some((a) => a.id === skewId) ? undefined : true), 30_000);
+    expect((await state("local-gcp")).clock.skewMs).toBe(0);
+    expect((await cli(["chaos", "list", "--dashboard", url])).stdout).toBe("no faults in force\n");
+
+    // What the estate refuses is named (exit 2); a value out of range never reaches it; no estate is exit 1.
+    const cases: [string[], number, string][] = [
+      [["chaos", "skew", "--region", "mars-1", "--skew-ms", "5"], 2, 'meridian: fault: no region "mars-1" in this estate; expected one of local-aws, local-gcp, local-azure\n'],
+      [["chaos", "degrade", "--region", "local-aws", "--service", "dns"], 2, 'meridian: fault: region local-aws has no service "dns"; it runs clock, ratelimit, escrow\n'],
+      [["chaos", "revert", "999"], 2, "meridian: fault 999 is not active\n"],
+      [["chaos", "loss", "--region", "local-aws", "--loss", "1.5"], 2, 'meridian: --loss: expected a share of connections in (0, 1], got "1.5"\n'],
+      [["chaos", "partition", "--region", "local-aws", "--duration", "601"], 2, 'meridian: --duration: expected seconds (0-600], got "601"\n'],
+    ];
+    for (const [args, status, stderr] of cases) {
+      const r = await cli([...args, "--dashboard", url]);
+      expect([r.status, r.stderr], args.join(" ")).toEqual([status, stderr]);
+    }
+    expect(estate.chaos.active()).toEqual([]);
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+    const none = await cli(["chaos", "list", "--dashboard", `http://127.0.0.1:${closed}`]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toBe(`meridian: cannot reach a running meridian local at http://127.0.0.1:${closed} (ECONNREFUSED); start one with \`npm start\` or pass --dashboard <url>\n`);
   }, 240_000);
 });
