@@ -2,6 +2,7 @@
  * `meridian drill regional-outage|clock-skew|partition|latency|loss|degrade|skew`: bring up the local estate on ephemeral ports, inject the
  * fault, and print what was measured next to the runbook's numbers. Exits 1 when an invariant fails;
  * with --strict also when a measurement misses the runbook's bound (timings vary with machine load).
+ * Progress goes to stderr, the report to stdout.
  */
 import type { Command } from "commander";
 import type { EstateSpec } from "../../model/estate.js";
@@ -45,7 +46,10 @@ async function withEstate<T>(o: DrillOptions, run: (estate: import("../../runtim
     throw new UserError(`--region: no region "${o.region}" in stack ${spec.stack}; expected one of ${spec.regions.map((r) => r.id).join(", ")}`);
   check?.(spec);
   const { LocalEstate } = await import("../../runtime/local/estate.js");
-  const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
+  // Starting takes seconds per region: say so on stderr (stdout is the report, for `> file` and `| jq`).
+  const progress = (line: string) => process.stderr.write(`meridian drill: ${line}\n`);
+  const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0, progress });
+  progress("estate up; running the drill …");
   try {
     return await run(estate);
   } finally {

@@ -35,10 +35,13 @@ describe("meridian drill: arguments are checked before an estate starts", () => 
   });
 });
 
+/** What a drill that ran prints on stderr: its progress lines, nothing else (no stack trace, no region noise). */
+const PROGRESS_ONLY = /^meridian drill: starting the estate's services[^\n]*\n(meridian drill: [^\n]*\n)*meridian drill: estate up; running the drill …\n$/;
+
 describe("meridian drill (against a real local estate)", () => {
   it("regional-outage kills the region whose own escrow was selling; measured phases beside the runbook; invariants against what buyers were told", () => {
     const r = runCli(["drill", "regional-outage", "--json"], { timeoutMs: 170_000 });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
     expect(r.status).toBe(0);
     const m = JSON.parse(r.stdout) as OutageMeasurement & { phases: ReturnType<typeof outagePhases> };
     expect(m.region).toBe("local-aws");
@@ -74,7 +77,7 @@ describe("meridian drill (against a real local estate)", () => {
 
   it("latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert", () => {
     const r = runCli(["drill", "latency", "--region", "local-gcp", "--latency-ms", "600", "--duration", "8", "--json"], { timeoutMs: 170_000 });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
     const out = JSON.parse(r.stdout) as { region: string; answeredBefore: boolean; healthDuring: string[]; rttMs: { duringMin: number | null }; checks: { name: string; ok: boolean }[] };
     expect(out.region).toBe("local-gcp");
     expect(out.answeredBefore).toBe(false); // a failover standby: it never was in the answer
@@ -86,7 +89,7 @@ describe("meridian drill (against a real local estate)", () => {
 
   it("degrade: a client of the region sees the service failing throughout, the GSLB degrades the region, both see it recover after the automatic revert", () => {
     const r = runCli(["drill", "degrade", "--region", "local-gcp", "--service", "ratelimit", "--json"], { timeoutMs: 170_000 });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
     const out = JSON.parse(r.stdout) as FaultDrillResult & { phases: { phase: string }[] };
     expect(out.fault).toEqual({ kind: "degrade", region: "local-gcp", service: "ratelimit" });
     expect(out.clientPath).toBe("/healthz/ratelimit");
@@ -102,7 +105,7 @@ describe("meridian drill (against a real local estate)", () => {
 
   it("skew past the max offset through the chaos toolkit: the clock freezes, the GSLB degrades the region, and after the timed revert the clock recovers no sooner than its hold-down", () => {
     const r = runCli(["drill", "skew", "--region", "local-azure", "--json"], { timeoutMs: 170_000 });
-    expect(r.stderr).toBe("");
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
     const out = JSON.parse(r.stdout) as FaultDrillResult;
     expect(out.fault).toEqual({ kind: "skew", region: "local-azure", skewMs: 600 });
     expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: 10_000 });
@@ -119,6 +122,10 @@ describe("meridian drill (against a real local estate)", () => {
   it("a drill that cannot finish says what it waited for and fails", () => {
     const r = runCli(["drill", "regional-outage", "--timeout", "0.001"], { timeoutMs: 120_000 });
     expect(r.status).toBe(1);
+    // While the estate starts (seconds per region), the drill says what it is doing.
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
+    for (const region of ["local-aws", "local-gcp", "local-azure"])
+      expect(r.stderr).toMatch(new RegExp(`^meridian drill: region ${region} ready at http://127\\.0\\.1\\.\\d:\\d+ \\(\\d+\\.\\d s\\)$`, "m"));
     expect(r.stdout).toMatch(/\*\*Verdict: FAILED — timed out after 0 s waiting for .+\.\*\*/);
     expect(r.stdout).toMatch(/\| the drill completed \| FAILED \|/);
   }, 130_000);
