@@ -9,6 +9,17 @@
  * drift since the poll, at stratum best-truechimer + 1; otherwise it answers leap 3 / stratum 16, so no client
  * follows it. Invariant: with a majority of truechimers, the served offset is within twice the widest
  * truechimer bound of the truth (the winning interval lies inside some truechimer's interval).
+ *
+ * Leap seconds: each reference's leap indicator travels with its reading, and the relay announces an insertion
+ * (LI 1) or deletion (LI 2) only when more than half of the truechimers announce it — chrony's rule for its
+ * selectable sources — so one reference cannot schedule a leap second the others do not know of. An
+ * unsynchronised reference (LI 3 or stratum 0/16) is refused by the client (ntp/client.ts) and counts as
+ * unreachable: it has no say in the time or the leap.
+ *
+ * The relay polls plain NTP (port 123, unauthenticated): NTS (RFC 8915) is chrony's job on the nodes, whose
+ * direct associations with the same servers are authenticated. A relay reference forged on the path is one
+ * falseticker for the vote to outvote, and chrony on the nodes never follows the relay against its
+ * authenticated upstreams (it is one source among them).
  */
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
@@ -19,7 +30,8 @@ import { NtpServer } from "./ntp/server.js";
 import type { ServerState } from "./ntp/packet.js";
 import { marzullo } from "./sources/marzullo.js";
 
-export type ReferenceReading = { name: string; offsetMs: number; errorBoundMs: number; stratum: number } | { name: string; error: string };
+/** A reference's answer (its leap indicator: 0 none, 1 insert, 2 delete), or why it gave none. */
+export type ReferenceReading = { name: string; offsetMs: number; errorBoundMs: number; stratum: number; leap?: 0 | 1 | 2 } | { name: string; error: string };
 
 export interface RelayVote {
   synchronized: boolean;
@@ -27,6 +39,8 @@ export interface RelayVote {
   offsetMs: number;
   epsilonMs: number;
   stratum: number;
+  /** The leap indicator served: 1 or 2 when more than half of the truechimers announce it, else 0. */
+  leap: 0 | 1 | 2;
   truechimers: string[];
   falsetickers: string[];
   unreachable: { name: string; error: string }[];
@@ -39,7 +53,7 @@ export function vote(readings: readonly ReferenceReading[], atMs: number): Relay
   const answered = readings.filter((r): r is Extract<ReferenceReading, { offsetMs: number }> => "offsetMs" in r);
   const unreachable = readings.filter((r): r is Extract<ReferenceReading, { error: string }> => "error" in r);
   const agreement = marzullo(answered.map((r) => [r.offsetMs - r.errorBoundMs, r.offsetMs + r.errorBoundMs] as const));
-  const none = { synchronized: false, offsetMs: 0, epsilonMs: Number.POSITIVE_INFINITY, stratum: 16, truechimers: [], unreachable, atMs };
+  const none = { synchronized: false, offsetMs: 0, epsilonMs: Number.POSITIVE_INFINITY, stratum: 16, leap: 0 as const, truechimers: [], unreachable, atMs };
   if (agreement === null) return { ...none, falsetickers: [] };
   const falsetickers = agreement.falsetickers.map((i) => answered[i]!.name);
   const chimers = answered.filter((_, i) => !agreement.falsetickers.includes(i));
@@ -49,11 +63,18 @@ export function vote(readings: readonly ReferenceReading[], atMs: number): Relay
     offsetMs: (agreement.low + agreement.high) / 2,
     epsilonMs: (agreement.high - agreement.low) / 2,
     stratum: Math.min(15, Math.min(...chimers.map((r) => r.stratum)) + 1),
+    leap: majorityLeap(chimers.map((r) => r.leap ?? 0)),
     truechimers: chimers.map((r) => r.name),
     falsetickers,
     unreachable,
     atMs,
   };
+}
+
+/** A leap second announced by more than half of the truechimers (chrony's vote over its selectable sources). */
+function majorityLeap(leaps: readonly (0 | 1 | 2)[]): 0 | 1 | 2 {
+  for (const leap of [1, 2] as const) if (leaps.filter((l) => l === leap).length * 2 > leaps.length) return leap;
+  return 0;
 }
 
 export interface RelayReference {
@@ -101,7 +122,8 @@ export class GrandmasterRelay {
       this.o.references.map(async (r): Promise<ReferenceReading> => {
         try {
           const m = await ntpQuery(r.host, r.port, { clock: this.o.clock, timeoutMs: this.o.timeoutMs ?? 1000 });
-          return { name: r.name, offsetMs: m.offsetMs, errorBoundMs: m.errorBoundMs, stratum: m.stratum };
+          // ntpQuery refuses leap 3, so a reading's leap is 0, 1 or 2.
+          return { name: r.name, offsetMs: m.offsetMs, errorBoundMs: m.errorBoundMs, stratum: m.stratum, leap: m.leap as 0 | 1 | 2 };
         } catch (e) {
           return { name: r.name, error: (e as Error).message };
         }
@@ -136,7 +158,7 @@ export class GrandmasterRelay {
   state(): ServerState {
     const v = this.last;
     return {
-      leap: 0,
+      leap: v.leap,
       synchronized: v.synchronized,
       // Not a primary reference: the time of a vote among relayed servers.
       referenceId: "VOTE",
