@@ -14,7 +14,8 @@
  * it polls the region's NTP upstreams of the estate's time scale (the cloud's time service, the configured NTS
  * servers and GPS appliances), votes with Marzullo's algorithm and serves the majority's time at stratum + 1, or
  * leap 3 / stratum 16 without a majority — which chrony ignores, so nodes keep following those same upstreams
- * directly. A region with no such upstream gets no relay. A region whose only source would be the grandmaster
+ * directly. A region with no such upstream gets no relay, and one with one or two is refused: a relay's majority
+ * outvotes a falseticker only among three or more. A region whose only source would be the grandmaster
  * would discipline its nodes against their own clocks: that is refused here, at stack load.
  *
  * Invariant: a region's sources are all smeared or all unsmeared — the estate's `leapSmear` decides — because
@@ -80,6 +81,8 @@ export class TimeHierarchyError extends Error {
 }
 
 export const GRANDMASTER = { name: "grandmaster", containerPort: 10123, adminPort: 10124 } as const;
+/** A relay outvotes one falseticker only with a majority of the rest: 2 of 3. */
+export const MIN_RELAY_REFERENCES = 3;
 /** chrony's SHM refclock segment phc2sys writes to (`-M`), shared over the host IPC namespace. */
 export const PTP_SHM_SEGMENT = 0;
 
@@ -149,6 +152,11 @@ function relayReferences(sources: readonly TimeSource[]): { name: string; server
   return [...new Set(hosts)].map((host) => ({ name: host.slice(0, 64), server: `${host}:123` }));
 }
 
+/** What the grandmaster runs: the simulated ensemble only in `local` (drills, tests); a relay in every cloud environment. */
+export function grandmasterMode(spec: Pick<EstateSpec, "environment">): GrandmasterPlan["mode"] {
+  return spec.environment === "local" ? "simulator" : "relay";
+}
+
 export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan {
   const time = spec.time;
   const smear: Smear = time.leapSmear ? "smeared" : "unsmeared";
@@ -165,8 +173,18 @@ export function regionTimePlan(spec: EstateSpec, region: Region): RegionTimePlan
     });
   }
   candidates.push(...referenceSources(time.references, region.id));
-  const mode = spec.environment === "local" ? "simulator" : "relay";
+  const mode = grandmasterMode(spec);
   const references = mode === "relay" ? relayReferences(candidates.filter((s) => s.smear === smear)) : [];
+  // A relay votes by majority of its configured references (runtime/clock/relay.ts), so with one or two it cannot
+  // outvote a falseticker — it would follow it (one) or stop serving (two). Every environment gets the same rule:
+  // a relay that votes needs three; with none to poll the region runs without a grandmaster (below).
+  if (time.grandmaster.enabled && mode === "relay" && references.length > 0 && references.length < MIN_RELAY_REFERENCES) {
+    throw new TimeHierarchyError(
+      `region ${region.id} (${region.cloud}): its grandmaster relay would vote over ${references.length} ${smear} reference${references.length === 1 ? "" : "s"} ` +
+        `(${references.map((r) => r.name).join(", ")}), and Marzullo's majority needs at least ${MIN_RELAY_REFERENCES} to outvote one falseticker: ` +
+        `add independent ${smear} references under meridian:time.references (NTS servers, GPS appliances) or set meridian:time.grandmaster.enabled to false`,
+    );
+  }
   // A relay with nothing to vote over would serve nothing: such a region runs without a grandmaster.
   const grandmaster: GrandmasterPlan | null =
     time.grandmaster.enabled && (mode === "simulator" || references.length > 0)

@@ -14,7 +14,8 @@ describe("meridian time", () => {
   it("chrony prints the region's rendered chrony.conf; unknown regions and stacks are named", () => {
     const r = runCli(["time", "chrony", "--stack", "dev", "--region", "gcp-usc1"]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain("server metadata.google.internal iburst\n");
+    expect(r.stdout).toContain("server nts.netnod.se iburst nts\n");
+    expect(r.stdout).toContain("# excluded: metadata.google.internal — smeared\n");
     const bad = runCli(["time", "chrony", "--stack", "dev", "--region", "mars-1"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--region mars-1: no such region in stack dev; expected one of gcp-usc1, gcp-euw1/);

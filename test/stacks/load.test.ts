@@ -76,7 +76,7 @@ describe("model checks at load time", () => {
   it("an impossible time hierarchy is a config problem naming meridian:time and the fix", () => {
     const config = structuredClone(readStackConfigMap("dev"));
     // GCP's metadata server smears leap seconds; an unsmeared cloud estate has no source there (a relay would have nothing to poll).
-    config["meridian:time"] = { ...(config["meridian:time"] as object), leapSmear: false, grandmaster: { enabled: false } };
+    config["meridian:time"] = { ...(config["meridian:time"] as object), leapSmear: false, grandmaster: { enabled: false }, references: [] };
     const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.dev.yaml"));
     expect(err.problems.length).toBe(2);
     for (const p of err.problems) {
@@ -97,6 +97,19 @@ describe("model checks at load time", () => {
         /has no independent unsmeared time source \(the simulated grandmaster runs only in local; a relay needs references to vote over\): add an independent unsmeared reference under meridian:time\.references/,
       );
     }
+  });
+
+  it("a relay with fewer than three references is refused at load, naming each region and the count", () => {
+    const config = structuredClone(readStackConfigMap("staging"));
+    config["meridian:time"] = { ...(config["meridian:time"] as object), references: [{ server: "nts.netnod.se" }, { server: "ptbtime1.ptb.de" }] };
+    const err = problemsOf(() => parseEstateConfig(config, "stacks/Pulumi.staging.yaml"));
+    expect(err.message).toContain("stacks/Pulumi.staging.yaml");
+    expect(err.problems.map((p) => [p.keyPath, /^region (\S+) \(\w+\): its grandmaster relay would vote over (\d) /.exec(p.expected)?.slice(1, 3).join(" ")])).toEqual([
+      ["meridian:time", "aws-use1 2"],
+      ["meridian:time", "gcp-euw1 2"],
+      ["meridian:time", "azure-sea 2"],
+    ]);
+    expect(err.problems[0]!.expected).toMatch(/Marzullo's majority needs at least 3 to outvote one falseticker: add independent unsmeared references under meridian:time\.references/);
   });
 
   it("a health check on a port or protocol the regional gateway does not serve is refused at load", () => {

@@ -22,8 +22,13 @@ describe("time hierarchy", () => {
   });
 
   it("property over every variant: a region's sources all share the estate's smear; excluded ones say why", () => {
-    // One reference of each time scale (Google Public NTP smears), so every variant has an independent source.
-    const references = [{ server: "nts.netnod.se" }, { server: "time.google.com", nts: false, smear: "smeared" }];
+    // Three references of each time scale (Google Public NTP smears), so every variant's relay can vote.
+    const references = [
+      { server: "nts.netnod.se" },
+      { server: "ptbtime1.ptb.de" },
+      { server: "nts.time.nl" },
+      ...["time1.google.com", "time2.google.com", "time3.google.com"].map((server) => ({ server, nts: false, smear: "smeared" })),
+    ];
     for (const leapSmear of [true, false])
       for (const ptp of [false, true, { network: {} }])
         for (const plan of timeHierarchy(specFor("prod", { leapSmear, ptp, references }))) {
@@ -108,13 +113,39 @@ describe("time hierarchy", () => {
     for (const p of azure) expect([p.grandmaster, p.sources.map((s) => s.role)]).toEqual([null, ["phc"]]);
   });
 
+  it("a relay with fewer than three references is refused in every cloud environment, naming the region and the count", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+      const spec = specFor(stack, { references: [{ server: "nts.netnod.se" }, { server: "ptbtime1.ptb.de" }] });
+      let message = "";
+      try {
+        timeHierarchy(spec);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TimeHierarchyError);
+        message = (e as Error).message;
+      }
+      // Every region's relay would poll only those two (PHCs are chrony's alone; the clouds' NTP services smear).
+      for (const r of spec.regions)
+        expect(message, `${stack}/${r.id}`).toContain(
+          `region ${r.id} (${r.cloud}): its grandmaster relay would vote over 2 unsmeared references (nts.netnod.se, ptbtime1.ptb.de), and Marzullo's majority needs at least 3 to outvote one falseticker`,
+        );
+      expect(message).toMatch(/add independent unsmeared references under meridian:time\.references .* or set meridian:time\.grandmaster\.enabled to false/);
+    }
+    // One reference (a smeared estate on AWS: Amazon Time Sync alone) is refused the same way; without a grandmaster it is chrony's.
+    expect(() => timeHierarchy(specFor("staging", { leapSmear: true, references: [] }))).toThrow(/region aws-use1 \(aws\): its grandmaster relay would vote over 1 smeared reference \(169\.254\.169\.123\)/);
+    expect(() => timeHierarchy(specFor("staging", { leapSmear: true, references: [], grandmaster: { enabled: false } }))).toThrow(/region azure-sea \(azure\) has no independent smeared time source/);
+    // The shipped stacks: three references for every relay.
+    for (const stack of ["dev", "staging", "prod"])
+      for (const plan of timeHierarchy(specFor(stack))) expect(plan.grandmaster?.references.length ?? 3, `${stack}/${plan.region}`).toBeGreaterThanOrEqual(3);
+  });
+
   it("references render as NTS servers in the regions they name; an unknown region is an error", () => {
     const appliance = { server: "10.20.0.5", nts: false, regions: ["aws-use1"] };
-    const plans = timeHierarchy(specFor("prod", { ptp: true, references: [{ server: "nts.netnod.se" }, appliance] }));
+    const nts = [{ server: "nts.netnod.se" }, { server: "ptbtime1.ptb.de" }, { server: "nts.time.nl" }];
+    const plans = timeHierarchy(specFor("prod", { ptp: true, references: [...nts, appliance] }));
     const sources = (id: string) => plans.find((p) => p.region === id)!.sources.filter((s) => s.role === "reference");
-    expect(sources("aws-use1").map((s) => [s.target, ...s.options].join(" "))).toEqual(["nts.netnod.se iburst nts", "10.20.0.5 iburst"]);
-    expect(sources("gcp-usc1").map((s) => s.target)).toEqual(["nts.netnod.se"]);
-    expect(() => timeHierarchy(specFor("prod", { ptp: true, references: [{ ...appliance, regions: ["aws-use9"] }] }))).toThrow(
+    expect(sources("aws-use1").map((s) => [s.target, ...s.options].join(" "))).toEqual([...nts.map((r) => `${r.server} iburst nts`), "10.20.0.5 iburst"]);
+    expect(sources("gcp-usc1").map((s) => s.target)).toEqual(nts.map((r) => r.server));
+    expect(() => timeHierarchy(specFor("prod", { ptp: true, references: [...nts, { ...appliance, regions: ["aws-use9"] }] }))).toThrow(
       /reference 10\.20\.0\.5 names region aws-use9, which is not one of this stack's regions/,
     );
   });
