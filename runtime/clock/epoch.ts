@@ -72,11 +72,15 @@ export function parseStamped(text: string): { timestamp: Timestamp; epoch: numbe
 }
 
 /** A consistency token: the timestamp, suffixed with its epoch from epoch 1 on (epoch 0 keeps the plain form). */
-export function formatToken(t: Timestamp, epoch: number): string {
-  return epoch === 0 ? format(t) : `${format(t)}@${epoch}`;
+/**
+ * A consistency token: `<wall>.<logical>@<epoch>`, the suffix left off at epoch 0 for older clients unless
+ * `explicit` — a node that requires epochs (requireEpoch) names even epoch 0, since it refuses tokens without one.
+ */
+export function formatToken(t: Timestamp, epoch: number, explicit = false): string {
+  return epoch === 0 && !explicit ? format(t) : `${format(t)}@${epoch}`;
 }
 
-/** A consistency token's timestamp and epoch (a token without a suffix is from epoch 0). */
+/** A consistency token's timestamp and epoch (a token without a suffix is from epoch 0; strict nodes refuse it first, http.ts). */
 export function parseToken(text: string): { timestamp: Timestamp; epoch: number } {
   const { timestamp, epoch } = parseStamped(text);
   return { timestamp, epoch: epoch ?? 0 };

@@ -10,7 +10,8 @@
  *  - out: every response carries `x-meridian-hlc`, `x-meridian-hlc-epoch` and `x-meridian-time` (the same
  *    HLC reading as RFC 3339, for clients that know no HLC);
  *  - consistency tokens (`x-meridian-consistency`) are the node's HLC after the write, with its epoch; a
- *    request's token from an older epoch is answered 409 `hlc reset` before the handler runs, one within
+ *    request's token from an older epoch is answered 409 `hlc reset` before the handler runs (under
+ *    requireEpoch one naming no epoch is 400 `hlc epoch required`, not read as epoch 0), one within
  *    max offset forwards the node's HLC (so the answer is at or after it), one further ahead 409.
  * `installHlc` does the same on a fastify app not built by the kit. `clockRoutes` adds GET /v1/time,
  * /v1/time/skew and the gateway's POST /v1/time/translate; `resetRoute` the operator's POST /v1/time/reset.
@@ -28,7 +29,6 @@ import {
   MissingHlcEpochError,
   parseEpoch,
   parseStamped,
-  parseToken,
   formatToken,
   requireEpochOf,
   resetHlc,
@@ -137,11 +137,14 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
 /** Consistency tokens of the node's HLC with its epoch; older-epoch tokens answered `hlc reset`. */
 function hlcConsistency(node: ClockNode): ConsistencyHooks {
   return {
-    token: () => formatToken(node.hlc.now(), node.epoch.epoch),
+    token: () => formatToken(node.hlc.now(), node.epoch.epoch, node.requireEpoch),
     check(token) {
       try {
-        const { timestamp, epoch } = parseToken(token);
-        checkEpoch(node, epoch, `consistency token ${token.slice(0, 48)}`);
+        const what = `consistency token ${token.slice(0, 48)}`;
+        const { timestamp, epoch } = parseStamped(token);
+        // Under strict epochs a token without `@N` is refused like an epoch-less HLC header, not read as epoch 0.
+        requireEpochOf(node, epoch, what, `${CONSISTENCY_HEADER} as this service returned it (<wall>.<logical>@<epoch>)`);
+        checkEpoch(node, epoch ?? 0, what);
         // Read-your-writes: what answers this request is at or after the token (CockroachDB forwards a
         // reader's clock the same way); a token further ahead than max offset is refused 409, unapplied.
         node.receive(timestamp);

@@ -26,7 +26,7 @@ export class AppendTokens {
     this.prune();
     const at = this.node.hlc.now();
     this.pending.push({ at, size });
-    return formatToken(at, this.node.epoch.epoch);
+    return formatToken(at, this.node.epoch.epoch, this.node.requireEpoch);
   }
 
   /** The tree size a read with this token must reflect (0: anything published will do). */

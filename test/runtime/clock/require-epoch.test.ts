@@ -80,6 +80,37 @@ describe("requireEpoch", () => {
     }
   });
 
+  it("HTTP: under strict epochs a consistency token without @N is 400 'hlc epoch required' (not epoch 0), unapplied; tokens it issues name epoch 0", async () => {
+    const base = 1_700_000_000_000;
+    for (const requireEpoch of [true, false]) {
+      const node = new ClockNode({ clock: new ManualClock(base), maxOffsetMs: 500, requireEpoch });
+      const app = Fastify();
+      installErrorHandler(app);
+      installHlc(app, node, { consistencyTokens: true });
+      app.get("/", async () => ({ ok: true }));
+      app.post("/", async () => ({ ok: true }));
+      try {
+        const ahead = `${(base + 200) * 1000}.0`;
+        const res = await app.inject({ url: "/", headers: { "x-meridian-consistency": ahead } });
+        if (requireEpoch) {
+          expect(res.statusCode).toBe(400);
+          expect(res.json()).toMatchObject({ error: "hlc epoch required", detail: expect.stringMatching(/consistency token \d+\.0 names no HLC epoch.*<wall>\.<logical>@<epoch>/) });
+          expect(node.hlc.peek().wall).toBe(base * 1000);
+        } else {
+          expect(res.statusCode).toBe(200);
+          expect(node.hlc.peek().wall).toBe((base + 200) * 1000);
+        }
+        // The token a write returns round-trips: a strict node names epoch 0, a lax one keeps the plain form.
+        const token = (await app.inject({ method: "POST", url: "/" })).headers["x-meridian-consistency"] as string;
+        expect(token).toMatch(requireEpoch ? /^\d+\.\d+@0$/ : /^\d+\.\d+$/);
+        expect((await app.inject({ url: "/", headers: { "x-meridian-consistency": token } })).statusCode).toBe(200);
+        expect((await app.inject({ url: "/", headers: { "x-meridian-consistency": `${ahead}@0` } })).statusCode).toBe(200);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
   it("the real `meridian time serve` with MERIDIAN_HLC_REQUIRE_EPOCH=true refuses an epoch-less header", async () => {
     const { url } = await serveCli(["time", "serve", "--port", "0", "--region", "r1", "--max-offset-ms", "250"], { MERIDIAN_HLC_REQUIRE_EPOCH: "true" });
     const hlc = `${Date.now() * 1000}.0`;
