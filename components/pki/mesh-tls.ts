@@ -25,7 +25,7 @@ import {
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.js";
 import { GRANDMASTER_POD_SELECTOR, KIT_SERVICES } from "../../model/security/mesh-identity.js";
 import { HEALTH_IDENTITY, healthProbePaths, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_READINESS } from "../../model/workloads/gateway.js";
-import { GRANDMASTER } from "../../model/time/hierarchy.js";
+import { GRANDMASTER, grandmasterMode } from "../../model/time/hierarchy.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
@@ -214,10 +214,17 @@ function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomR
   };
 }
 
-/** The grandmaster's admin API: /status for any identity of the trust domain, drills for the operator only. */
+/**
+ * The grandmaster's admin API: /status for any identity of the trust domain; the simulator's drills (`local` only) for
+ * the operator. A cloud region's relay serves no drills, so its policy allows /status alone.
+ */
 function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean): CustomResourceShape[] {
   const td = spec.pki.trustDomain;
   const port = String(GRANDMASTER.adminPort);
+  const drills =
+    grandmasterMode(spec) === "simulator"
+      ? [{ from: [{ source: { principals: [istioPrincipal(spiffeId(td, OPERATOR_IDENTITY))] } }], to: [{ operation: { ports: [port], paths: [...GRANDMASTER_ROUTES.admin] } }] }]
+      : [];
   return [{ apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "default-deny", namespace: NAMESPACES.time }, spec: {} }].concat(
     grandmaster
       ? [
@@ -240,7 +247,7 @@ function grandmasterAuthorization(spec: EstateSpec, grandmaster: boolean): Custo
                   from: [{ source: { principals: [`${td}/*`] } }],
                   to: [{ operation: { ports: [port], methods: [...GRANDMASTER_ROUTES.status.methods], paths: [...GRANDMASTER_ROUTES.status.paths] } }],
                 },
-                { from: [{ source: { principals: [istioPrincipal(spiffeId(td, OPERATOR_IDENTITY))] } }], to: [{ operation: { ports: [port], paths: [...GRANDMASTER_ROUTES.admin] } }] },
+                ...drills,
               ],
             },
           },

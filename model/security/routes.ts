@@ -53,7 +53,10 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   quota: { public: [{ methods: ["GET", "POST"], paths: ["/v1/quota/*"] }], admin: [] },
 };
 
-/** The grandmaster's admin API (runtime/clock/grandmaster.ts): status for any mesh identity, drills for operators. */
+/**
+ * The grandmaster's admin API: status for any mesh identity (the simulator's and the relay's, runtime/clock/grandmaster.ts
+ * and relay.ts); drills for operators, on the simulator only — the relay has none, so in cloud regions no rule names them.
+ */
 export const GRANDMASTER_ROUTES = {
   status: { methods: ["GET"], paths: ["/status"] },
   admin: ["/drills/*"],

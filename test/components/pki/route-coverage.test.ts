@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
 import { escrowRegionConfig } from "../../../model/workloads/config.js";
 import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
-import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
+import { SERVICE_ROUTES } from "../../../model/security/routes.js";
 import {
   GATEWAY_IDENTITY,
   OPERATOR_IDENTITY,
@@ -25,6 +25,7 @@ import {
 } from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
 import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
+import { grandmasterRelayService } from "../../../runtime/clock/relay-service.js";
 import { clockService } from "../../../runtime/clock/service.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import type { RouteEntry } from "../../../runtime/common/route-table.js";
@@ -83,10 +84,10 @@ const HTTP = 8080;
 const fromTable = (routes: readonly RouteEntry[], port = HTTP): Served[] =>
   routes.filter((r) => r.method !== "HEAD" && !NEVER_MESHED.has(r.url)).map((r) => ({ method: r.method, path: r.url, port, ...(r.auth !== undefined ? { auth: r.auth } : {}) }));
 
-/** The grandmaster's admin API (time namespace): /status for the trust domain, drills for the operator, nothing else. */
-export function grandmasterRouteProblems(served: Served[]): string[] {
+/** The grandmaster's admin API (time namespace): /status for the trust domain, drills (the simulator's) for the operator, nothing else. */
+export function grandmasterRouteProblems(served: Served[], against: AuthzPolicy[] = policies): string[] {
   const allows = (who: string | null, r: Served) =>
-    authorized(policies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal: who, port: GRANDMASTER.adminPort, method: r.method, path: concrete(r.path) });
+    authorized(against, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal: who, port: GRANDMASTER.adminPort, method: r.method, path: concrete(r.path) });
   const operator = principal(OPERATOR_IDENTITY);
   const service = principal(runtimeService("clock"));
   const problems: string[] = [];
@@ -95,12 +96,18 @@ export function grandmasterRouteProblems(served: Served[]): string[] {
     if (!allows(operator, r) && !allows(service, r)) problems.push(`${route}: no AuthorizationPolicy rule lets any identity call it`);
     if (r.auth === "operator" && allows(service, r)) problems.push(`${route}: operator-only in the service, but the mesh admits other identities`);
   }
-  for (const p of [...GRANDMASTER_ROUTES.status.paths, ...GRANDMASTER_ROUTES.admin]) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`grandmaster: rule ${p} matches no route`);
+  // Every path the grandmaster's policy names is served.
+  const named = against.filter((p) => p.metadata.namespace === NAMESPACES.time).flatMap((p) => (p.spec.rules ?? []).flatMap((rule) => (rule.to ?? []).flatMap((t) => t.operation.paths ?? [])));
+  for (const p of named) if (!served.some((r) => istioMatch(p, concrete(r.path)))) problems.push(`grandmaster: rule ${p} matches no route`);
   return problems;
 }
 
 const served = new Map<ServiceName, Served[]>();
 let grandmasterRoutes: Served[] = [];
+let relayRoutes: Served[] = [];
+/** local's policies (where the simulator runs), in prod's trust domain so the same principals apply. */
+const localSpec = buildEstateSpec("local", loadStack("local"));
+const localPolicies = meshPolicies({ ...localSpec, pki: { ...localSpec.pki, trustDomain: td } }).filter((p) => p.kind === "AuthorizationPolicy") as unknown as AuthzPolicy[];
 const closers: (() => Promise<unknown>)[] = [];
 const dir = mkdtempSync(join(tmpdir(), "meridian-route-coverage-"));
 
@@ -140,6 +147,10 @@ beforeAll(async () => {
   const grandmaster = await startService(grandmasterService, { ntp: { host: "127.0.0.1", port: 0 }, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
   closers.push(() => grandmaster.close());
   grandmasterRoutes = fromTable(grandmaster.app.routeTable(), GRANDMASTER.adminPort);
+  // What prod's grandmaster Deployment runs: the relay (its one reference unreachable; the routes are the same).
+  const relay = await startService(grandmasterRelayService, { references: [{ name: "none", server: "127.0.0.1:9" }], ntp: { port: 0 }, pollMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.push(() => relay.close());
+  relayRoutes = fromTable(relay.app.routeTable(), GRANDMASTER.adminPort);
 
   await ensureQuotaDb();
   const schema = uniqueSchema("route_coverage");
@@ -175,12 +186,25 @@ describe("per-route AuthorizationPolicies against the routes the services regist
     expect(problems).toEqual([]);
   });
 
-  it("the grandmaster's admin API: /status for the trust domain, drills for the operator only, every rule served", () => {
+  it("local's simulator: /status for the trust domain, drills for the operator only, every rule served", () => {
     expect(grandmasterRoutes.map((r) => r.path)).toEqual(expect.arrayContaining(["/status", "/drills/gps"]));
-    expect(grandmasterRouteProblems(grandmasterRoutes)).toEqual([]);
-    expect(grandmasterRouteProblems([...grandmasterRoutes, { method: "POST", path: "/admin/leap", port: GRANDMASTER.adminPort, auth: "operator" }])).toEqual([
+    expect(grandmasterRouteProblems(grandmasterRoutes, localPolicies)).toEqual([]);
+    expect(grandmasterRouteProblems([...grandmasterRoutes, { method: "POST", path: "/admin/leap", port: GRANDMASTER.adminPort, auth: "operator" }], localPolicies)).toEqual([
       expect.stringContaining("grandmaster POST /admin/leap: no AuthorizationPolicy rule"),
     ]);
+  });
+
+  it("a cloud region's relay (prod): only its real routes are allowed — /status; the simulator's drills are no one's", () => {
+    expect(relayRoutes.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /status"]);
+    expect(grandmasterRouteProblems(relayRoutes)).toEqual([]);
+    const at = (path: string, method = "POST") => ({ namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, port: GRANDMASTER.adminPort, method, path });
+    for (const who of [principal(OPERATOR_IDENTITY), principal(runtimeService("clock")), null]) {
+      expect(authorized(policies, { ...at("/drills/gps"), principal: who }), `${who} /drills/gps`).toBe(false);
+      expect(authorized(policies, { ...at("/drills/inflate"), principal: who }), `${who} /drills/inflate`).toBe(false);
+    }
+    expect(authorized(policies, { ...at("/status", "GET"), principal: principal(runtimeService("clock")) })).toBe(true);
+    // The simulator's drills would be unreachable behind prod's policy.
+    expect(grandmasterRouteProblems(grandmasterRoutes)).toEqual(expect.arrayContaining([expect.stringContaining("grandmaster POST /drills/gps: no AuthorizationPolicy rule")]));
   });
 
   it("a route added without its policy fails: unreachable, or an operator route outside the admin paths", () => {
