@@ -21,19 +21,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, HttpError, installConsistencyTokens, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
-import {
-  checkEpoch,
-  EPOCH_HEADER,
-  HlcEpochError,
-  HlcResetRefusedError,
-  MissingHlcEpochError,
-  parseEpoch,
-  parseStamped,
-  formatToken,
-  requireEpochOf,
-  resetHlc,
-  type ResetOptions,
-} from "./epoch.js";
+import { checkEpoch, EPOCH_HEADER, HlcEpochError, HlcResetRefusedError, MissingHlcEpochError, parseEpoch, parseStamped, formatToken, requireEpochOf, resetHlc, type ResetOptions } from "./epoch.js";
 import {
   headerInterval,
   intoHlc,

@@ -46,7 +46,7 @@ describe("per-route AuthorizationPolicies (prod)", () => {
     expect(call("ratelimit", svc("ratelimit"), "GET", "/v1/ratelimit/admin/blocks")).toBe(false);
   });
 
-  it("admin and drill routes answer the operator identity only; nothing answers an unauthenticated peer", () => {
+  it("admin and drill routes answer the operator identity only (drills: local's simulator; a cloud relay has none); nothing answers an unauthenticated peer", () => {
     for (const s of RUNTIME_SERVICES) {
       for (const path of SERVICE_ROUTES[s.name].admin.map((p) => p.replace(/\*$/, "x"))) {
         expect(call(s.name, operator, "POST", path), `${s.name} ${path}`).toBe(true);
@@ -58,9 +58,16 @@ describe("per-route AuthorizationPolicies (prod)", () => {
       authorized(policies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal, port: GRANDMASTER.adminPort, method, path });
     expect(spec.time.grandmaster.enabled).toBe(true);
     expect(GRANDMASTER_ROUTES.admin.length).toBeGreaterThan(0);
-    expect(gm(operator, "POST", "/drills/gps")).toBe(true);
-    expect(gm(operator, "POST", "/drills/inflate")).toBe(true);
-    for (const p of [gateway, svc("clock"), `${td}/ns/meridian-time/sa/default`, null]) expect(gm(p, "POST", "/drills/gps"), String(p)).toBe(false);
+    // prod's grandmaster is the relay, which has no drills: no identity reaches them, the operator included.
+    for (const p of [operator, gateway, svc("clock"), `${td}/ns/meridian-time/sa/default`, null]) expect(gm(p, "POST", "/drills/gps"), String(p)).toBe(false);
+    // local's simulator: its drills for the operator only.
+    const local = buildEstateSpec("local", loadStack("local"));
+    const localPolicies = meshPolicies({ ...local, pki: { ...local.pki, trustDomain: td } }).filter((p) => p.kind === "AuthorizationPolicy") as unknown as AuthzPolicy[];
+    const sim = (principal: string | null, path: string) =>
+      authorized(localPolicies, { namespace: NAMESPACES.time, labels: { app: GRANDMASTER.name }, principal, port: GRANDMASTER.adminPort, method: "POST", path });
+    expect(sim(operator, "/drills/gps")).toBe(true);
+    expect(sim(operator, "/drills/inflate")).toBe(true);
+    for (const p of [gateway, svc("clock"), `${td}/ns/meridian-time/sa/default`, null]) expect(sim(p, "/drills/gps"), String(p)).toBe(false);
     expect(gm(svc("clock"), "GET", "/status")).toBe(true);
     expect(gm(null, "GET", "/status")).toBe(false);
     expect(gm("evil.example/ns/x/sa/y", "GET", "/status")).toBe(false);

@@ -148,7 +148,11 @@ beforeAll(async () => {
   closers.push(() => grandmaster.close());
   grandmasterRoutes = fromTable(grandmaster.app.routeTable(), GRANDMASTER.adminPort);
   // What prod's grandmaster Deployment runs: the relay (its one reference unreachable; the routes are the same).
-  const relay = await startService(grandmasterRelayService, { references: [{ name: "none", server: "127.0.0.1:9" }], ntp: { port: 0 }, pollMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  const relay = await startService(
+    grandmasterRelayService,
+    { references: [{ name: "none", server: "127.0.0.1:9" }], ntp: { port: 0 }, pollMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
   closers.push(() => relay.close());
   relayRoutes = fromTable(relay.app.routeTable(), GRANDMASTER.adminPort);
 

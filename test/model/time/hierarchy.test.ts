@@ -131,7 +131,9 @@ describe("time hierarchy", () => {
       expect(message).toMatch(/add independent unsmeared references under meridian:time\.references .* or set meridian:time\.grandmaster\.enabled to false/);
     }
     // One reference (a smeared estate on AWS: Amazon Time Sync alone) is refused the same way; without a grandmaster it is chrony's.
-    expect(() => timeHierarchy(specFor("staging", { leapSmear: true, references: [] }))).toThrow(/region aws-use1 \(aws\): its grandmaster relay would vote over 1 smeared reference \(169\.254\.169\.123\)/);
+    expect(() => timeHierarchy(specFor("staging", { leapSmear: true, references: [] }))).toThrow(
+      /region aws-use1 \(aws\): its grandmaster relay would vote over 1 smeared reference \(169\.254\.169\.123\)/,
+    );
     expect(() => timeHierarchy(specFor("staging", { leapSmear: true, references: [], grandmaster: { enabled: false } }))).toThrow(/region azure-sea \(azure\) has no independent smeared time source/);
     // The shipped stacks: three references for every relay.
     for (const stack of ["dev", "staging", "prod"])
