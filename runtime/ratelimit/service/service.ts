@@ -9,7 +9,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { defineService, type Listener } from "../../kit/index.js";
-import { ClockNode, hlcRequireEpochFromEnv, httpHlc, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
+import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
 import { CHARGE_POLICIES } from "../core/request.js";
 import { loadConfig, watchConfig } from "../config/load.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
@@ -223,7 +223,8 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
             return { ...(shedder ? { admitFraction: shedder.admitFraction(now) } : {}), ...(aimd ? { aimdLimit: aimd.limit(now) } : {}) };
           });
         },
-        hlc: hlc ? httpHlc(hlc) : undefined,
+        // The time headers and consistency tokens every Meridian HTTP API carries (a decision spends budget: a write).
+        ...(hlc ? hlcParts(hlc) : {}),
         listeners: [grpcListener],
         ready: { config: () => service.domainNames.length > 0 || "no rate limit domain loaded" },
         started() {
