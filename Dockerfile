@@ -25,6 +25,9 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && rm package-l
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# chronyc for the node time agent (`meridian time agent`), which reads the node's chronyd from the chrony
+# DaemonSet's pod; Debian ships it in the chrony package (chronyd is installed with it, never started here).
+RUN apt-get update && apt-get install -y --no-install-recommends chrony && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 COPY --from=deps /app/node_modules ./node_modules

@@ -2,6 +2,7 @@
  * `meridian time …`: the time fabric's operator commands.
  *   serve        run a region's clock service (HLC, TrueTime, skew state) on the service kit
  *   grandmaster  run the simulated GPS/atomic ensemble as a stratum-1 NTP server (real clients sync to it)
+ *   agent        the node time agent: serve the node's chrony tracking to the pods on that node
  *   hierarchy    print each region's time sources (and what was excluded, and why)
  *   chrony       print the chrony.conf a region's nodes get, rendered from the time hierarchy
  *   query        measure this machine's offset from an NTP server (SNTP, one exchange)
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option("--max-offset-ms <ms>", "HLC max offset: remote timestamps further ahead are refused", numberArg("--max-offset-ms", 1, 60_000))
     .option("--grandmaster <host:port>", "NTP server to measure against (the region's grandmaster)")
     .option("--chrony <host:port>", "measure with the node's chronyd instead (its command port, e.g. 127.0.0.1:323): ClockBound-style status and error bound")
+    .option("--agent <host:port>", "measure with the node's chrony as the node time agent serves it (`meridian time agent`), as deployed pods do")
     .option("--sync-interval-ms <ms>", "how often to measure (default 16000)", numberArg("--sync-interval-ms", 100, 3_600_000))
     .option("--data-dir <dir>", "where the HLC's wall-time upper bound is persisted; start-up waits it out (without it: max offset)")
     .option("--forward-jump-check", "take the clock out of service on a forward jump of the clock (≥ max offset / 2 by default)")
@@ -36,6 +38,7 @@ export function register(program: Command): void {
         maxOffsetMs?: number;
         grandmaster?: string;
         chrony?: string;
+        agent?: string;
         syncIntervalMs?: number;
         dataDir?: string;
         forwardJumpCheck?: boolean;
@@ -51,6 +54,7 @@ export function register(program: Command): void {
             maxOffsetMs: o.maxOffsetMs,
             grandmaster: o.grandmaster,
             chrony: o.chrony,
+            agent: o.agent,
             syncIntervalMs: o.syncIntervalMs,
             dataDir: o.dataDir,
             forwardJumpCheck: o.forwardJumpCheck,
@@ -97,6 +101,24 @@ export function register(program: Command): void {
           smear: o.smear,
           scenario: o.scenario,
         },
+      });
+    });
+
+  time
+    .command("agent")
+    .description("the node time agent: read the node's chronyd (`chronyc -c tracking`) every second and serve it to pods (GET /v1/tracking, /status)")
+    .option("--config <file>", "service config, JSON or YAML: chrony (host:port), intervalMs, and the kit's `server` section")
+    .option("--chrony <host:port>", "chronyd's command port (default 127.0.0.1:323: the agent runs on the node's network)")
+    .option("--interval-ms <ms>", "between reads of chrony's tracking (default 1000)", numberArg("--interval-ms", 100, 60_000))
+    .option("-p, --port <n>", "HTTP port (default 8080)", numberArg("--port", 0, 65535, true))
+    .option("--host <address>", "listen address (default 127.0.0.1; deployed: the node's address)")
+    .action(async (o: { config?: string; chrony?: string; intervalMs?: number; port?: number; host?: string }) => {
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { timeAgentService } = await import("../../runtime/clock/index.js");
+      await runService(timeAgentService, {
+        command: "meridian time agent",
+        configFile: o.config,
+        overrides: { server: { port: o.port, host: o.host }, chrony: o.chrony, intervalMs: o.intervalMs },
       });
     });
 

@@ -4,17 +4,55 @@
  * every pod reads. It resolves the in-cluster grandmaster (ClusterFirstWithHostNet), mounts the PHC
  * devices its refclocks read (which needs privileged), shares the host IPC namespace when phc2sys feeds
  * it over SHM, and carries chrony_exporter for the clock-health rules.
+ *
+ * Beside chronyd runs the node time agent (`meridian time agent`, runtime/clock/agent.ts): on the host network
+ * 127.0.0.1:323 is chronyd's command port, which no pod can reach, so the agent reads `chronyc -c tracking` there
+ * and serves it on the node's address — the role of AWS ClockBound's daemon and its shared-memory segment. Pods
+ * reach the agent on their own node through the `time-agent` Service with internalTrafficPolicy: Local (honoured by
+ * kube-proxy, and by Istio sidecars since 1.17), and measure their clocks with its ClockBound-style bound.
  */
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import { CHRONY_CONF_PATH, renderChronyConf } from "../../model/time/chrony.js";
-import type { RegionTimePlan } from "../../model/time/hierarchy.js";
+import { TIME_AGENT, type RegionTimePlan } from "../../model/time/hierarchy.js";
 import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";
 
 const CHRONY_EXPORTER_PORT = 9123;
 
-export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: TimeConfig): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet } {
+/** The node time agent's container (pure, so tests read what the DaemonSet runs). */
+function timeAgentContainer(runtimeImage: string) {
+  return {
+    name: TIME_AGENT.name,
+    image: runtimeImage,
+    command: ["node", "bin/meridian.mjs"],
+    // Bound to the node's address only (the pod shares the host network), where the node-local Service sends pods.
+    args: ["time", "agent", "--chrony", "127.0.0.1:323", "--host", "$(NODE_IP)", "--port", String(TIME_AGENT.port)],
+    env: [{ name: "NODE_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } }],
+    ports: [{ name: "agent", containerPort: TIME_AGENT.port, protocol: "TCP" }],
+    // Ready once chrony's tracking has been read; live while it serves.
+    readinessProbe: { httpGet: { path: "/readyz", port: "agent" }, periodSeconds: 5 },
+    livenessProbe: { httpGet: { path: "/healthz", port: "agent" }, periodSeconds: 20, failureThreshold: 3 },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+    volumeMounts: [{ name: "agent-tmp", mountPath: "/tmp" }],
+  };
+}
+
+export function chronyDaemonSet(
+  scope: RegionScope,
+  plan: RegionTimePlan,
+  time: TimeConfig,
+  runtimeImage: string,
+): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet; agentService: k8s.core.v1.Service } {
   const app = "chrony";
   const meta = labels(scope, app);
   const conf = renderChronyConf(plan);
@@ -71,11 +109,13 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
                 },
                 resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "32Mi" } },
               },
+              timeAgentContainer(runtimeImage),
             ],
             volumes: [
               { name: "config", configMap: { name: configMap.metadata.name } },
               { name: "state", hostPath: { path: "/var/lib/meridian/chrony", type: "DirectoryOrCreate" } },
               { name: "run", emptyDir: {} },
+              { name: "agent-tmp", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
               ...devices.map((d) => ({ name: d.name, hostPath: { path: d.path, type: "CharDevice" } })),
             ],
           },
@@ -84,5 +124,18 @@ export function chronyDaemonSet(scope: RegionScope, plan: RegionTimePlan, time: 
     },
     opts(scope),
   );
-  return { configMap, daemonSet };
+  // Node-local: a pod's request reaches the agent on its own node, whose chrony disciplines the clock it reads.
+  const agentService = new k8s.core.v1.Service(
+    `${scope.region}-time-agent`,
+    {
+      metadata: { name: TIME_AGENT.name, namespace: scope.namespace, labels: labels(scope, TIME_AGENT.name) },
+      spec: {
+        selector: { app },
+        internalTrafficPolicy: "Local",
+        ports: [{ name: "http-agent", port: TIME_AGENT.port, targetPort: "agent", protocol: "TCP", appProtocol: "http" }],
+      },
+    },
+    opts(scope),
+  );
+  return { configMap, daemonSet, agentService };
 }

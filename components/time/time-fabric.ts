@@ -1,7 +1,7 @@
 /**
  * TimeFabric (`meridian:time:TimeFabric`): one region's time infrastructure, rendered from the time
- * hierarchy — chrony on every node, linuxptp where a PTP network exists, the grandmaster simulator and
- * clock-health monitoring. It reads every number and source list from model/time; nothing is decided here.
+ * hierarchy — chrony and the node time agent on every node, linuxptp where a PTP network exists, the
+ * grandmaster (relay, or the simulator in local) and clock-health monitoring. It reads every number and source list from model/time; nothing is decided here.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { RegionTimePlan } from "../../model/time/hierarchy.js";
@@ -17,7 +17,7 @@ export interface TimeFabricArgs {
   plan: RegionTimePlan;
   time: TimeConfig;
   cluster: RegionCluster;
-  /** The runtime image the grandmaster runs from. */
+  /** The runtime image the grandmaster and the node time agent run from. */
   runtimeImage: string;
   /** The mesh's trust domain: the grandmaster's own SPIFFE ID, which its sidecar's XFCC must name. */
   trustDomain: string;
@@ -33,7 +33,7 @@ export class TimeFabric extends pulumi.ComponentResource {
     super("meridian:time:TimeFabric", name, {}, opts);
     const { plan, time, cluster } = args;
     const scope: RegionScope = { region: plan.region, namespace: cluster.namespaces.time.metadata.name, provider: cluster.provider, parent: this };
-    chronyDaemonSet(scope, plan, time);
+    chronyDaemonSet(scope, plan, time, args.runtimeImage);
     if (plan.ptpNetwork !== null) linuxptpDaemonSet(scope, plan.ptpNetwork, time);
     if (plan.grandmaster !== null) grandmaster(scope, plan.grandmaster, args.runtimeImage, args.trustDomain);
     clockMonitoring(scope, time, plan.grandmaster !== null);

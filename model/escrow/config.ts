@@ -30,7 +30,7 @@ export interface EscrowServiceConfig {
   peers: Record<string, string>;
   maxOffsetMs: number;
   /** Where the node's clock is measured (runtime/clock timeReferenceSchema). */
-  timeReference?: { grandmaster: string };
+  timeReference?: { agent: string };
 }
 
 export interface RenderOptions {
@@ -40,8 +40,8 @@ export interface RenderOptions {
   peers?: Record<string, string>;
   /** Where the waiting room's shared token secret is mounted. */
   tokenSecretFile?: string;
-  /** The region's grandmaster (host:port) the node's clock is measured against. */
-  grandmaster?: string;
+  /** The node time agent (host:port) the node's clock is measured against (chrony's tracking, runtime/clock/agent.ts). */
+  timeAgent?: string;
 }
 
 export function escrowServiceConfig(spec: Pick<EstateSpec, "regions" | "runtime" | "time">, o: RenderOptions = {}): EscrowServiceConfig {
@@ -79,6 +79,6 @@ export function escrowServiceConfig(spec: Pick<EstateSpec, "regions" | "runtime"
     waitingRoom: { ...e.waitingRoom, ...(o.tokenSecretFile ? { tokenSecretFile: o.tokenSecretFile } : {}) },
     peers: o.peers ?? {},
     maxOffsetMs: spec.time.maxOffsetMs,
-    ...(o.grandmaster ? { timeReference: { grandmaster: o.grandmaster } } : {}),
+    ...(o.timeAgent ? { timeReference: { agent: o.timeAgent } } : {}),
   };
 }

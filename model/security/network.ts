@@ -13,7 +13,7 @@
 import type { Cloud } from "../config/vocabulary.js";
 import { GATEWAY, NAMESPACES, type EstateSpec, type NamespaceRole } from "../estate.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
-import { GRANDMASTER, timeHierarchy } from "../time/hierarchy.js";
+import { GRANDMASTER, TIME_AGENT, timeHierarchy } from "../time/hierarchy.js";
 import { regionWorkloads } from "../workloads/spec.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
@@ -111,8 +111,9 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
-    // Every service's clock is measured against the region's grandmaster over NTP (UDP, the pod's port).
-    ...(inputs.grandmaster ? [{ to: [pods(NAMESPACES.time, { app: GRANDMASTER.name })], ports: [{ protocol: "UDP" as const, port: GRANDMASTER.containerPort }] }] : []),
+    // Every service's clock is measured by its node's chrony, through the node time agent (runtime/clock/agent.ts),
+    // which listens on the node's address (host network): no pod selector matches it, so by port.
+    { ports: [tcp(TIME_AGENT.port)] },
   ];
   // The gateway's health aggregator asks the service's readiness on its HTTP port.
   const health: Rule[] = HEALTH_PROBED_SERVICES.includes(s.name) ? [{ from: [HEALTH_PODS], ports: [tcp(s.ports[0]!.port)] }] : [];

@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
 import { runtimeService, serviceHost } from "../services.js";
-import { regionTimePlan } from "../time/hierarchy.js";
+import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
 
 /** Where a service's durable per-pod state is mounted: `${STATE_DIR}/<service>` (a PersistentVolumeClaim per pod). */
@@ -22,13 +22,17 @@ export const STATE_DIR = "/var/lib/meridian";
  * there — stay empty until the estate has a cross-cluster address for them.)
  */
 export function escrowRegionConfig(spec: EstateSpec, regionId: string, tokenSecretFile?: string): EscrowServiceConfig {
-  return escrowServiceConfig(spec, { regions: [regionId], grandmaster: regionGrandmaster(spec, regionId), tokenSecretFile });
+  return escrowServiceConfig(spec, { regions: [regionId], timeAgent: regionTimeReference(spec, regionId).agent, tokenSecretFile });
 }
 
-/** The region's grandmaster NTP service as host:port, which every service's clock is measured against. */
-export function regionGrandmaster(spec: EstateSpec, regionId: string): string | undefined {
-  const gm = regionTimePlan(spec, regionById(spec, regionId)).grandmaster;
-  return gm ? `${gm.host}:${gm.port}` : undefined;
+/**
+ * Where every service's clock is measured: the node time agent on its own node, which serves that node's chrony
+ * tracking (runtime/clock/agent.ts) — chrony votes among the region's references and its relay, so the error bound
+ * covers the whole path to UTC. Every region deploys chrony and the agent (components/time/chrony.ts).
+ */
+export function regionTimeReference(spec: EstateSpec, regionId: string): { agent: string } {
+  regionById(spec, regionId);
+  return { agent: TIME_AGENT_ADDRESS };
 }
 
 /**
@@ -78,8 +82,8 @@ export interface ClockRegionConfig {
   recoveryHoldSeconds: number;
   driftPpm: number;
   leapSmear: boolean;
-  /** The region's grandmaster (the time fabric's Service) as host:port, when the stack runs one. */
-  grandmaster?: string;
+  /** The node time agent (host:port) its clock is measured against: chrony's tracking on its node. */
+  agent: string;
   /** CockroachDB's forward-jump monitor: always on in a deployed clock. */
   forwardJumpCheck: boolean;
   /** Where the HLC persists its wall-time upper bound: the pod's own volume (WorkloadSpec.state). */
@@ -95,7 +99,6 @@ export interface ClockRegionConfig {
 export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegionConfig {
   regionById(spec, regionId);
   const t = spec.time;
-  const gm = regionGrandmaster(spec, regionId);
   return {
     region: regionId,
     maxOffsetMs: t.maxOffsetMs,
@@ -104,7 +107,7 @@ export function clockRegionConfig(spec: EstateSpec, regionId: string): ClockRegi
     recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
     driftPpm: t.driftPpm,
     leapSmear: t.leapSmear,
-    ...(gm ? { grandmaster: gm } : {}),
+    agent: regionTimeReference(spec, regionId).agent,
     forwardJumpCheck: true,
     dataDir: `${STATE_DIR}/clock`,
     maxUncertaintyMs: t.gateway.maxUncertaintyMs,

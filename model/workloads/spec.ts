@@ -11,7 +11,7 @@
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
-import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionGrandmaster, STATE_DIR } from "./config.js";
+import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionTimeReference, STATE_DIR } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -150,7 +150,6 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const cfg = rateLimitRegionConfig(spec, regionId);
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
-      const gm = regionGrandmaster(spec, regionId);
       // Behind its sidecar (model/security/mesh-identity.ts): callers are the mesh peers the sidecar verified. `callers`
       // gates the checks (HTTP and gRPC), so it lists every catalogued caller: the gateway (external clients' checks) and
       // the services; `outcomesCallers` gates the reported outcomes, the services alone — as the mesh admits the gateway
@@ -162,7 +161,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         instances: spec.runtime.replicas,
         maxOffsetMs: spec.time.maxOffsetMs,
         grpc: { port: grpc.port },
-        ...(gm ? { timeReference: { grandmaster: gm } } : {}),
+        timeReference: regionTimeReference(spec, regionId),
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
         outcomesCallers: [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort(),
         server: meshServerSection(spec.pki.trustDomain, ratelimit),
@@ -177,9 +176,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       };
     }
     case "prooflog": {
-      // Checkpoints commit-wait on the log's clock, measured against the region's grandmaster (runtime/prooflog/commit-wait.ts).
-      const gm = regionGrandmaster(spec, regionId);
-      const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}) };
+      // Checkpoints commit-wait on the log's clock, measured by its node's chrony through the time agent (runtime/prooflog/commit-wait.ts).
+      const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, timeReference: regionTimeReference(spec, regionId) };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
         args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--key", configPath("prooflog", "signer/signer.key")],
@@ -192,11 +190,10 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     }
     case "quota": {
       // The tree, schema, log and identity are in the file (runtime/quota's schema); the store URL is a secret.
-      // Its clock is measured against the region's grandmaster, with the estate's max offset (runtime/clock/reference.ts).
-      const gm = regionGrandmaster(spec, regionId);
+      // Its clock is measured by its node's chrony through the time agent, with the estate's max offset (runtime/clock/reference.ts).
       const base = quotaServiceConfig(spec);
       const mesh = meshServerSection(spec.pki.trustDomain, runtimeService("quota"));
-      const cfg = { ...base, maxOffsetMs: spec.time.maxOffsetMs, ...(gm ? { timeReference: { grandmaster: gm } } : {}), server: { ...mesh, auth: { ...base.server?.auth, ...mesh.auth } } };
+      const cfg = { ...base, maxOffsetMs: spec.time.maxOffsetMs, timeReference: regionTimeReference(spec, regionId), server: { ...mesh, auth: { ...base.server?.auth, ...mesh.auth } } };
       return {
         args: ["ratelimit", "quota", "--config", configPath("quota", "quota.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "quota.json": JSON.stringify(cfg, null, 2) },
@@ -209,7 +206,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "clock": {
       const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
-        // Region, max offset, skew thresholds and grandmaster: all in the file (runtime/clock's schema).
+        // Region, max offset, skew thresholds and the node time agent: all in the file (runtime/clock's schema).
         args: ["time", "serve", "--config", configPath("clock", "clock.json"), ...listen],
         config: { "clock.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],

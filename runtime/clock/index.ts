@@ -20,6 +20,7 @@ export { calibratedRealtimeClock, type CalibratedClock } from "./realtime.js";
 export { UPPER_BOUND_FILE } from "./upper-bound.js";
 export { grandmasterService } from "./grandmaster-service.js";
 export { grandmasterRelayService, relayConfigSchema } from "./relay-service.js";
+export { timeAgentConfigSchema, timeAgentService } from "./agent.js";
 export { compare, max } from "./timestamp.js";
 export { StalenessPolicy, StalenessPolicyError, stalenessPolicySchema, type ReadConsistency } from "./staleness/policy.js";
 export { type FollowerReadRequest, type ReadRoute } from "./staleness/follower-route.js";

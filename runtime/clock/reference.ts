@@ -1,11 +1,13 @@
 /**
- * Where a service's ClockNode is measured: the region's grandmaster (one NTP exchange per poll) or the
- * node's chronyd (ClockBound-style, chrony-sync.ts). One schema for every service's config key
- * `timeReference`, one factory for the sync — so a skew state or ε bound means the same in every service.
+ * Where a service's ClockNode is measured: the region's grandmaster (one NTP exchange per poll), the node's
+ * chronyd over its command port (ClockBound-style, chrony-sync.ts; needs chronyc and a reachable cmdport), or —
+ * as deployed — the node time agent (agent.ts), which serves chrony's tracking line to the pods on its node.
+ * One schema for every service's config key `timeReference`, one factory for the sync — so a skew state or
+ * ε bound means the same in every service.
  */
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import { ChronySync, chronycTracking } from "./chrony-sync.js";
+import { ChronySync, chronycTracking, type TrackingReader } from "./chrony-sync.js";
 import type { ClockNode } from "./node.js";
 import type { PolledReference } from "./polled.js";
 import { NtpSync } from "./sync.js";
@@ -22,10 +24,14 @@ export const timeReferenceSchema = z
     grandmaster: hostPort.optional(),
     /** chronyd's command port (`chronyc -h HOST -p PORT`). */
     chrony: hostPort.optional(),
+    /** The node time agent's HTTP address (its GET /v1/tracking): chrony's tracking from a pod. */
+    agent: hostPort.optional(),
     syncIntervalMs: z.number().int().min(100).max(3_600_000).default(16_000),
   })
   .strict()
-  .refine((r) => (r.grandmaster === undefined) !== (r.chrony === undefined), { message: "set exactly one of grandmaster and chrony (chrony already follows the grandmaster)" });
+  .refine((r) => [r.grandmaster, r.chrony, r.agent].filter((x) => x !== undefined).length === 1, {
+    message: "set exactly one of grandmaster, chrony and agent (chrony already follows the grandmaster; the agent reads chrony)",
+  });
 export type TimeReference = z.output<typeof timeReferenceSchema>;
 
 /** The poller that keeps `node` measured against `ref`; start() it once the service is up, stop() on close. */
@@ -35,8 +41,26 @@ export function referenceSync(
   clock: Clock,
   onError: (e: Error) => void,
 ): PolledReference<unknown> | null {
-  const { chrony, grandmaster: gm, syncIntervalMs: intervalMs } = ref;
+  const { chrony, agent, grandmaster: gm, syncIntervalMs: intervalMs } = ref;
   if (chrony) return new ChronySync(node, { read: chronycTracking(chrony.host, chrony.port), clock, source: `chrony ${chrony.host}:${chrony.port}`, intervalMs, onError });
+  if (agent) return new ChronySync(node, { read: agentTracking(agent.host, agent.port), clock, source: `time agent ${agent.host}:${agent.port}`, intervalMs, onError });
   if (gm) return new NtpSync(node, { host: gm.host, port: gm.port, clock, intervalMs, onError });
   return null;
+}
+
+/** The node time agent's tracking line (agent.ts GET /v1/tracking); its 503 names chronyc's error. */
+export function agentTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
+  const url = `http://${host}:${port}/v1/tracking`;
+  return async () => {
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const err = e as Error;
+      throw new Error(`time agent ${url}: ${err.cause instanceof Error ? err.cause.message : err.message}`, { cause: e });
+    }
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`time agent ${url}: ${res.status} ${body.slice(0, 200)}`);
+    return body;
+  };
 }

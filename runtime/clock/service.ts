@@ -5,9 +5,10 @@
  * strong-consistency path is open: a frozen or recovering clock takes the pod out of the Service.
  *
  * Config (the ConfigMap's clock.json, model/workloads clockRegionConfig): region, maxOffsetMs, the
- * skew thresholds and the reference: the region's `grandmaster` (host:port, one NTP exchange per poll) or
+ * skew thresholds and the reference: the region's `grandmaster` (host:port, one NTP exchange per poll),
  * the node's `chrony` command port (host:port; ClockBound-style status from chrony's tracking, which
- * covers every source chrony votes among); flags of the same names override it.
+ * covers every source chrony votes among), or the node time `agent` serving that tracking to pods (as
+ * deployed, agent.ts); flags of the same names override it.
  *
  * HLC lifecycle (CockroachDB's): with `dataDir` the HLC's wall-time upper bound is persisted there ahead
  * of use (every `upperBoundIntervalMs`, and before any timestamp beyond it); start-up waits until the
@@ -48,6 +49,8 @@ export const clockConfigSchema = z
     grandmaster: hostPort.optional(),
     /** chronyd's command port (`chronyc -h HOST -p PORT`): measure with chrony's tracking instead of one NTP exchange. */
     chrony: hostPort.optional(),
+    /** The node time agent (GET /v1/tracking, agent.ts): chrony's tracking as deployed pods read it. */
+    agent: hostPort.optional(),
     syncIntervalMs: z.number().int().min(100).max(3_600_000).default(16_000),
     /** Directory for the HLC's persisted wall-time upper bound (a volume that outlives the process). */
     dataDir: z.string().min(1).optional(),
@@ -68,7 +71,8 @@ export const clockConfigSchema = z
   })
   .strict()
   .refine((c) => (c.degradeFraction ?? 0.5) < (c.freezeFraction ?? 0.8), { message: "degradeFraction must be below freezeFraction", path: ["degradeFraction"] })
-  .refine((c) => c.grandmaster === undefined || c.chrony === undefined, { message: "set grandmaster or chrony, not both: chrony already follows the grandmaster", path: ["chrony"] });
+  .refine((c) => c.grandmaster === undefined || c.chrony === undefined, { message: "set grandmaster or chrony, not both: chrony already follows the grandmaster", path: ["chrony"] })
+  .refine((c) => c.agent === undefined || (c.grandmaster === undefined && c.chrony === undefined), { message: "set agent alone: the agent reads the node's chrony", path: ["agent"] });
 
 export const clockService = defineService({
   name: "clock",
@@ -134,7 +138,7 @@ export const clockService = defineService({
             store,
             clock,
             minLeadMs: config.resetMinLeadMs ?? config.maxOffsetMs,
-            referenced: config.grandmaster !== undefined || config.chrony !== undefined,
+            referenced: config.grandmaster !== undefined || config.chrony !== undefined || config.agent !== undefined,
             onReset: (r) => log.warn({ epoch: r.epoch, reason: r.reason, steppedBackMs: (r.fromWallMicros - r.toWallMicros) / 1000 }, "HLC reset: new epoch"),
           });
         },

@@ -241,7 +241,12 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
   const hostPort = (a: { host: string; port: number }) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
   const raw = {
     ...o.config,
-    timeReference: tr && { grandmaster: tr.grandmaster && hostPort(tr.grandmaster), chrony: tr.chrony && hostPort(tr.chrony), syncIntervalMs: tr.syncIntervalMs },
+    timeReference: tr && {
+      grandmaster: tr.grandmaster && hostPort(tr.grandmaster),
+      chrony: tr.chrony && hostPort(tr.chrony),
+      agent: tr.agent && hostPort(tr.agent),
+      syncIntervalMs: tr.syncIntervalMs,
+    },
     redis: o.redisUrl,
     postgres: o.postgresUrl,
     storeSchema: o.schema,

@@ -11,7 +11,7 @@ import { renderChronyConf } from "../../../model/time/chrony.js";
 import { timeHierarchy } from "../../../model/time/hierarchy.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { parseServiceConfig } from "../../../runtime/kit/config.js";
-import { relayConfigSchema } from "../../../runtime/clock/index.js";
+import { relayConfigSchema, timeAgentConfigSchema } from "../../../runtime/clock/index.js";
 import { loadStack } from "../../../stacks/load.js";
 import { byName, evaluateStack, ofType, under, type Plan } from "../../harness.js";
 
@@ -40,6 +40,8 @@ describe("time area (prod)", () => {
           // The grandmaster's config (its kit `server` section: identity from its sidecar's XFCC) and service account.
           "kubernetes:core/v1:ConfigMap",
           "kubernetes:core/v1:ServiceAccount",
+          "kubernetes:core/v1:Service",
+          // The node time agent's node-local Service.
           "kubernetes:core/v1:Service",
           // chrony's, and the grandmaster's on its sidecar's merged-metrics port (its admin port is mTLS-only).
           "kubernetes:monitoring.coreos.com/v1:PodMonitor",
@@ -70,6 +72,42 @@ describe("time area (prod)", () => {
     }
     const azure = timeHierarchy(spec).find((p) => p.cloud === "azure")!;
     expect(azure.devices).toEqual(["/dev/ptp_hyperv"]);
+  });
+
+  it("the node time agent runs beside chronyd on the host network, serves chrony's tracking on the node's address, and every service is measured through its node-local Service", async () => {
+    const spec = buildEstateSpec("prod", loadStack("prod"));
+    for (const region of spec.regions) {
+      const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", `${region.id}-chrony`));
+      const pod = (ds.spec["template"] as Obj)["spec"] as { hostNetwork: boolean; containers: Obj[]; volumes: Obj[] };
+      const agent = pod.containers.find((c) => c["name"] === "time-agent")!;
+      expect(pod.hostNetwork).toBe(true); // so 127.0.0.1:323 is chronyd's command port, which chronyd answers only there
+      expect(agent["image"]).toBe(spec.runtime.image);
+      expect(agent["args"]).toEqual(["time", "agent", "--chrony", "127.0.0.1:323", "--host", "$(NODE_IP)", "--port", "10125"]);
+      expect(agent["env"]).toEqual([{ name: "NODE_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } }]);
+      expect(agent["readinessProbe"]).toMatchObject({ httpGet: { path: "/readyz", port: "agent" } });
+      expect(agent["securityContext"]).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+      // The agent's schema accepts the chronyd address the args give.
+      const { service } = parseServiceConfig(timeAgentConfigSchema, { chrony: "127.0.0.1:323" }, "time agent");
+      expect(service.chrony).toEqual({ host: "127.0.0.1", port: 323 });
+      const svc = inputs(byName(plan, "kubernetes:core/v1:Service", `${region.id}-time-agent`));
+      new Service({ apiVersion: "v1", kind: "Service", ...(svc as object) } as never).validate();
+      expect(svc.metadata).toMatchObject({ name: "time-agent", namespace: "meridian-time" });
+      // Node-local: a pod reads the chrony that disciplines its own node's clock, never another node's.
+      expect(svc.spec).toMatchObject({ selector: { app: "chrony" }, internalTrafficPolicy: "Local", ports: [{ name: "http-agent", port: 10125, targetPort: "agent", protocol: "TCP" }] });
+    }
+    // Every runtime service's rendered config measures its clock through that Service (the clock service under `agent`).
+    const configs = ofType(plan, "kubernetes:core/v1:ConfigMap").filter((c) => (inputs(c).metadata["namespace"] as string) === "meridian");
+    const references = configs.flatMap((c) =>
+      Object.entries(inputs(c).data ?? {})
+        .filter(([file]) => file.endsWith(".json"))
+        .map(([file, text]) => {
+          const cfg = JSON.parse(text) as { timeReference?: unknown; agent?: unknown };
+          return [file, cfg.timeReference ?? (cfg.agent === undefined ? undefined : { agent: cfg.agent })];
+        }),
+    );
+    const byFile = Object.fromEntries(references);
+    for (const file of ["escrow.json", "ratelimit.json", "prooflog.json", "quota.json", "clock.json"])
+      expect(byFile[file], file).toEqual({ agent: "time-agent.meridian-time.svc.cluster.local:10125" });
   });
 
   it("every cloud region's grandmaster Deployment runs `meridian time relay` over the region's references (three or more), behind UDP 123, never the simulator", () => {

@@ -121,9 +121,10 @@ describe("a changed stack value reaches the running service through its rendered
 
   it("clock runs the changed max offset and skew thresholds", async () => {
     const w = workload(spec, "clock");
-    // The grandmaster is a cluster DNS name; a local clock runs unsynchronised.
+    // The node time agent is a cluster DNS name; a local clock runs unsynchronised.
     const cfg = JSON.parse(w.config["clock.json"]!) as Record<string, unknown>;
-    delete cfg["grandmaster"];
+    expect(cfg["agent"]).toBe("time-agent.meridian-time.svc.cluster.local:10125");
+    delete cfg["agent"];
     w.config["clock.json"] = JSON.stringify(cfg);
     const url = await serve(w);
     const skew = await getJson(`${url}/v1/time/skew`);
@@ -155,11 +156,11 @@ describe("a changed stack value reaches the running service through its rendered
 
   it("the proof log signs checkpoints for the changed origin, commit-waited on its rendered time reference", async () => {
     const rendered = workload(spec, "prooflog");
-    // The region's grandmaster is a cluster address: a local one stands in for it, as the listen port does.
+    // The node time agent is a cluster address (its chronyd a node's): a local grandmaster stands in for the reference, as the listen port does.
     const gm = await startService(grandmasterService, { ntp: { port: 0 }, server: { port: 0 } }, { processMetrics: false });
-    const cfg = JSON.parse(rendered.config["prooflog.json"]!) as { maxOffsetMs: number; timeReference: { grandmaster: string } };
+    const cfg = JSON.parse(rendered.config["prooflog.json"]!) as { maxOffsetMs: number; timeReference: { agent: string } };
     expect(cfg.maxOffsetMs).toBe(400);
-    expect(cfg.timeReference.grandmaster).toMatch(/^grandmaster\./);
+    expect(cfg.timeReference).toEqual({ agent: "time-agent.meridian-time.svc.cluster.local:10125" });
     const w = { ...rendered, config: { ...rendered.config, "prooflog.json": JSON.stringify({ ...cfg, timeReference: { grandmaster: `127.0.0.1:${new URL(gm.endpoints["ntp"]!).port}` } }) } };
     const keys = generateKey("changed.example.org/log");
     const keyPath = w.args[w.args.indexOf("--key") + 1]!;

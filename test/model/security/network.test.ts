@@ -5,7 +5,7 @@ import { ENVOY_STATS_PORT, POSTGRES_PORT, regionNetworkPolicies, redisPort, type
 import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { namespaceSecurityLabels } from "../../../model/security/posture.js";
 import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, podSelector, runtimeService, type ServiceName } from "../../../model/services.js";
-import { GRANDMASTER } from "../../../model/time/hierarchy.js";
+import { GRANDMASTER, TIME_AGENT } from "../../../model/time/hierarchy.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { allowed, type Endpoint } from "./netpol-eval.js";
 
@@ -106,14 +106,19 @@ describe("region network policies", () => {
     expect(allowed(policies, svc("escrow"), prometheus, 9090)).toBe(false);
   });
 
-  it("the grandmaster serves NTP to node addresses; its admin API only to meshed pods", () => {
+  it("the grandmaster serves NTP to node addresses; its admin API only to meshed pods; services reach the node time agent", () => {
     const gm = pod("time", { app: GRANDMASTER.name });
     expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.containerPort, "UDP")).toBe(true);
     expect(allowed(policies, { ip: "10.1.2.3" }, gm, GRANDMASTER.adminPort)).toBe(false);
     expect(allowed(policies, svc("escrow"), gm, GRANDMASTER.adminPort)).toBe(false); // NTP only, not the admin API
-    // Every runtime service's clock is measured against it; nothing else in their namespace-wide egress opens UDP.
-    for (const s of RUNTIME_SERVICES) expect(allowed(policies, svc(s.name), gm, GRANDMASTER.containerPort, "UDP"), s.name).toBe(true);
-    expect(allowed(regionNetworkPolicies({ ...inputs, grandmaster: false }), svc("clock"), gm, GRANDMASTER.containerPort, "UDP")).toBe(false);
+    // The runtime services no longer ask the grandmaster: their clocks are measured by their node's chrony, through
+    // the node time agent on the node's address (TCP, its port); nothing in their egress opens UDP.
+    const node = { ip: "10.1.2.3" };
+    for (const s of RUNTIME_SERVICES) {
+      expect(allowed(policies, svc(s.name), node, TIME_AGENT.port), s.name).toBe(true);
+      expect(allowed(policies, svc(s.name), gm, GRANDMASTER.containerPort, "UDP"), s.name).toBe(false);
+    }
+    expect(allowed(policies, gateway, node, TIME_AGENT.port)).toBe(false);
     expect(regionNetworkPolicies({ ...inputs, grandmaster: false }).some((p) => p.metadata.name === "allow-grandmaster")).toBe(false);
   });
 

@@ -11,7 +11,7 @@ import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
-import { regionGrandmaster } from "../../../model/workloads/config.js";
+import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
@@ -108,9 +108,8 @@ describe("regionWorkloads", () => {
         .map((w) => [w.region, w.replicas]),
     ).toEqual([[spec.replication.writers[0], 1]]);
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
-    // Its clock is measured against its region's grandmaster with the estate's max offset, as every service's.
-    for (const w of quota(withTenants))
-      expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { grandmaster: regionGrandmaster(spec, w.region) } });
+    // Its clock is measured by its node's chrony through the node time agent, with the estate's max offset, as every service's.
+    for (const w of quota(withTenants)) expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { agent: TIME_AGENT_ADDRESS } });
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
@@ -184,10 +183,10 @@ describe("regionWorkloads", () => {
       "aws-use1",
       RUNTIME_SERVICES.find((s) => s.name === "prooflog")!,
     );
-    // The log's checkpoints commit-wait on a clock measured against its region's grandmaster.
+    // The log's checkpoints commit-wait on a clock measured by its node's chrony (the node time agent).
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({
       maxOffsetMs: spec.time.maxOffsetMs,
-      timeReference: { grandmaster: { host: regionGrandmaster(spec, "aws-use1")!.split(":")[0] } },
+      timeReference: { agent: { host: "time-agent.meridian-time.svc.cluster.local", port: 10125 } },
     });
     expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
     const rl = workloadSpec(
@@ -253,14 +252,14 @@ describe("command lines against the real CLI", () => {
     expect(opts).toMatchObject({ config: "/etc/meridian/quota/quota.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: 8080, host: "0.0.0.0" });
   });
 
-  it("time serve accepts its args; the region's grandmaster is in its config", async () => {
+  it("time serve accepts its args; its node's time agent is in its config", async () => {
     expect(timeServe).toBe(true);
     const opts = await parseWithCli(program, byService("clock").args);
     expect(opts).toMatchObject({ config: "/etc/meridian/clock/clock.json", port: 8080, host: "0.0.0.0" });
     expect(clockConfigSchema.parse(serviceKeys(byService("clock").config["clock.json"]!))).toMatchObject({
       region: "gcp-asne1",
       maxOffsetMs: spec.time.maxOffsetMs,
-      grandmaster: { host: "grandmaster.meridian-time.svc.cluster.local", port: 123 },
+      agent: { host: "time-agent.meridian-time.svc.cluster.local", port: 10125 },
     });
   });
 

@@ -2,70 +2,19 @@
 // follows the simulated grandmaster on loopback, and `time serve --chrony` reads its tracking report over
 // the command port. What chrony measured — offset, root dispersion, never having synchronised — reaches
 // the clock's TrueTime ε, skew state and readiness (issue #16: TrueTime intervals from the node's chrony).
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createSocket } from "node:dgram";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { ChronySync, ClockNode, clockService, grandmasterService, type ClockStatus } from "../../../runtime/clock/index.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
+import { freeUdpPort, startChronyd as startChronydWith, until } from "./chronyd.js";
 
 const closers: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-const until = async (what: string, check: () => Promise<boolean> | boolean) => {
-  for (let i = 0; i < 600; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket("udp4");
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A chronyd following 127.0.0.1:ntpPort every 250 ms; returns its command port and the process. */
-async function startChronyd(ntpPort: number): Promise<{ cmdPort: number; proc: ChildProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), "meridian-chronyd-"));
-  chmodSync(dir, 0o700);
-  const cmdPort = await freeUdpPort();
-  writeFileSync(
-    join(dir, "chrony.conf"),
-    [
-      `server 127.0.0.1 port ${ntpPort} iburst minpoll -2 maxpoll -2`,
-      "port 0",
-      `cmdport ${cmdPort}`,
-      "bindcmdaddress 127.0.0.1",
-      `bindcmdaddress ${dir}/chronyd.sock`,
-      `pidfile ${dir}/chronyd.pid`,
-      `driftfile ${dir}/drift`,
-      "user root",
-      "",
-    ].join("\n"),
-  );
-  const proc = spawn("/usr/sbin/chronyd", ["-x", "-d", "-f", join(dir, "chrony.conf")], { stdio: ["ignore", "ignore", "pipe"] });
-  closers.push(() => void proc.kill("SIGKILL"));
-  await until("chronyd's command port", () => {
-    try {
-      execFileSync("chronyc", ["-c", "-n", "-h", "127.0.0.1", "-p", String(cmdPort), "tracking"], { stdio: "pipe", timeout: 2_000 });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return { cmdPort, proc };
-}
+const startChronyd = (ntpPort: number) => startChronydWith(ntpPort, closers);
 
 async function startGrandmaster(offsetMs = 0) {
   const op = await localOperatorAuth(systemClock);

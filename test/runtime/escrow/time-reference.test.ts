@@ -1,5 +1,5 @@
-// Escrow's clock measured against a real grandmaster, as a deployed pod's is (config `timeReference`,
-// rendered from the region's time plan): with the grandmaster 400 ms away from this machine's clock and a
+// Escrow's clock measured against a real reference (config `timeReference`; deployed pods name their node's time
+// agent, which serves chrony's tracking — test/runtime/clock/agent.test.ts): with a grandmaster 400 ms away from this machine's clock and a
 // max offset of 250 ms, the node's skew monitor freezes from real NTP measurements and a commit over HTTP
 // answers 503, selling nothing. Without a reference (before this) the skew monitor measured nothing.
 import { afterAll, describe, expect, it } from "vitest";
@@ -17,11 +17,11 @@ afterAll(async () => {
 });
 
 describe("escrow's time reference", () => {
-  it("every region's rendered escrow config names its grandmaster", () => {
+  it("every region's rendered escrow config names its node's time agent (chrony's tracking), with or without a grandmaster", () => {
     const spec = buildEstateSpec("prod", loadStack("prod"));
-    for (const r of spec.regions) expect(parseEscrowConfig(escrowRegionConfig(spec, r.id)).timeReference?.grandmaster).toEqual({ host: "grandmaster.meridian-time.svc.cluster.local", port: 123 });
+    for (const r of spec.regions) expect(parseEscrowConfig(escrowRegionConfig(spec, r.id)).timeReference?.agent).toEqual({ host: "time-agent.meridian-time.svc.cluster.local", port: 10125 });
     const noGm = { ...spec, time: { ...spec.time, grandmaster: { ...spec.time.grandmaster, enabled: false } } };
-    expect(escrowRegionConfig(noGm, spec.regions[0]!.id).timeReference).toBeUndefined();
+    expect(escrowRegionConfig(noGm, spec.regions[0]!.id).timeReference).toEqual({ agent: "time-agent.meridian-time.svc.cluster.local:10125" });
   });
 
   it("a grandmaster 400 ms off freezes the strong path from real NTP measurements: commits answer 503", async () => {

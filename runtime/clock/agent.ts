@@ -1,0 +1,86 @@
+/**
+ * The node time agent (`meridian time agent`): the node's chronyd made readable by the pods on that node, the way
+ * AWS ClockBound's daemon publishes chrony's state in a shared-memory segment its clients map. Pods cannot reach
+ * chronyd's command port (it answers 127.0.0.1 on the host network only, and Pod Security forbids the hostPath
+ * its Unix socket would need), so the agent runs in the chrony DaemonSet's pod — on the host network, where
+ * 127.0.0.1:323 is chronyd — reads `chronyc -c tracking` every `intervalMs`, and serves the last line read-only:
+ *
+ *  - GET /v1/tracking: the tracking line exactly as chronyc printed it (text/csv), which a service's ChronySync
+ *    parses and bounds against its own clock — the node's clock, the one chrony disciplines (reference.ts
+ *    `timeReference.agent`); 503 naming chronyc's error while the last read failed, so a service sees no reading
+ *    (its ε grows, its skew monitor sees sync loss) rather than a stale one;
+ *  - GET /status: the same as a ClockBound reading (status, offset, error bound) for operators.
+ *
+ * Monitoring only: nothing reaches chronyd's commands through it. Pods reach it through the node-local
+ * `time-agent` Service (internalTrafficPolicy: Local, components/time/chrony.ts).
+ */
+import { z } from "zod";
+import { HttpError } from "../common/http.js";
+import { defineService } from "../kit/index.js";
+import { chronycTracking } from "./chrony-sync.js";
+import { clockBound, parseTracking } from "./chrony-tracking.js";
+import { hostPort } from "./reference.js";
+
+export const timeAgentConfigSchema = z
+  .object({
+    /** chronyd's command port, as the agent reaches it on the host network. */
+    chrony: hostPort.prefault("127.0.0.1:323"),
+    /** Between reads of chrony's tracking (ClockBound's daemon refreshes its segment every second). */
+    intervalMs: z.number().int().min(100).max(60_000).default(1_000),
+  })
+  .strict();
+
+type Read = { ok: true; line: string; atMs: number } | { ok: false; error: string; atMs: number };
+
+export const timeAgentService = defineService({
+  name: "time-agent",
+  config: timeAgentConfigSchema,
+  start({ config, clock, log }) {
+    const source = `${config.chrony.host}:${config.chrony.port}`;
+    const read = chronycTracking(config.chrony.host, config.chrony.port);
+    let last: Read = { ok: false, error: "chrony not read yet", atMs: clock.now() };
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const poll = async () => {
+      try {
+        const line = (await read()).trim();
+        parseTracking(line); // only a line a service can parse is passed on
+        last = { ok: true, line, atMs: clock.now() };
+      } catch (e) {
+        if (last.ok) log.warn({ err: (e as Error).message, chrony: source }, "chrony tracking unreadable");
+        last = { ok: false, error: (e as Error).message, atMs: clock.now() };
+      }
+    };
+    const loop = () => {
+      if (stopped) return;
+      timer = setTimeout(() => void poll().then(loop), config.intervalMs);
+      timer.unref();
+    };
+    const unavailable = (l: Extract<Read, { ok: false }>) => new HttpError(503, "chrony tracking unavailable", `chronyc -c tracking from ${source}: ${l.error}`);
+    return {
+      routes(app) {
+        app.get("/v1/tracking", { config: { auth: "public" } }, async (_req, reply) => {
+          if (!last.ok) throw unavailable(last);
+          return reply
+            .header("content-type", "text/csv; charset=utf-8")
+            .header("x-meridian-tracking-age-ms", String(Math.max(0, clock.now() - last.atMs)))
+            .send(`${last.line}\n`);
+        });
+        app.get("/status", { config: { auth: "public" } }, async () => {
+          if (!last.ok) throw unavailable(last);
+          const tracking = parseTracking(last.line);
+          return { chrony: source, readAtMs: last.atMs, reading: clockBound(tracking, clock.now() / 1000), tracking };
+        });
+      },
+      ready: { chrony: () => last.ok || `no tracking from chronyd at ${source}: ${last.error}` },
+      async started() {
+        await poll();
+        loop();
+      },
+      async close() {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  },
+});
