@@ -89,7 +89,7 @@ export const TIME_AGENT = { name: "time-agent", port: 10125 } as const;
 /** Where every service's clock is measured, as deployed: its own node's agent. */
 export const TIME_AGENT_ADDRESS = `${TIME_AGENT.name}.${NAMESPACES.time}.svc.cluster.local:${TIME_AGENT.port}`;
 /** A relay outvotes one falseticker only with a majority of the rest: 2 of 3. */
-export const MIN_RELAY_REFERENCES = 3;
+const MIN_RELAY_REFERENCES = 3;
 /** chrony's SHM refclock segment phc2sys writes to (`-M`), shared over the host IPC namespace. */
 export const PTP_SHM_SEGMENT = 0;
 

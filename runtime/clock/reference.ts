@@ -49,7 +49,7 @@ export function referenceSync(
 }
 
 /** The node time agent's tracking line (agent.ts GET /v1/tracking); its 503 names chronyc's error. */
-export function agentTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
+function agentTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
   const url = `http://${host}:${port}/v1/tracking`;
   return async () => {
     let res: Response;
