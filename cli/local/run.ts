@@ -84,6 +84,8 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
+    // The chaos toolkit from another terminal (a fault past the max offset freezes the region's clock).
+    `  chaos               npx meridian chaos skew --region ${estate.regions.at(-1)!.id} --skew-ms ${Math.round(spec.time.maxOffsetMs * 1.2)} --duration 30 --dashboard ${dashboard.url}   (also partition, latency, loss, degrade; each reverts by itself)`,
     "Ctrl-C stops everything.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

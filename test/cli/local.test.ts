@@ -149,6 +149,13 @@ describe("meridian local: ports and lifecycle", () => {
     const reader = events.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: /);
 
+    // The summary shows how to break it from another terminal, and that command works; a fault in force does not hold up Ctrl-C.
+    const chaos = /^ {2}chaos\s+npx meridian (chaos skew --region local-azure --skew-ms \d+ --duration 30 --dashboard http:\S+) {3}/m.exec(first.stdout());
+    expect(chaos, first.stdout()).not.toBeNull();
+    const injected = runCli(chaos![1]!.split(" "));
+    expect(injected.stderr).toBe("");
+    expect(injected.stdout).toMatch(/^fault 1 on local-azure: clock skew \d+ ms for 30 s; reverts by itself at /);
+
     first.child.kill("SIGINT");
     expect(await first.exited).toBe(0);
     await until("the event stream to end", async () => ((await reader.read().catch(() => ({ done: true }))).done ? true : undefined), 5000);
