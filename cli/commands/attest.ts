@@ -1,6 +1,6 @@
 /**
- * `meridian attest nonce|verify|reference|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
- * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`). `nonce` and `verify` share a state
+ * `meridian attest nonce|verify|appraise|reference|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
+ * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`) and AMD SEV-SNP reports (`--format sev-snp`). `nonce` and `verify` share a state
  * directory (--state, else $MERIDIAN_ATTEST_STATE, else $XDG_STATE_HOME/meridian/attest, ~/.local/state by default) holding the issued
  * nonces and the verifier's signing key. `verify` exits 0 only when the quote is accepted, 1 when it is refused
  * (the reason on stderr, the signed result on stdout), 2 on a usage mistake.
@@ -47,44 +47,94 @@ function readInput(flag: string, path: string): Buffer {
   }
 }
 
-interface VerifyOptions {
-  ak: string;
-  message: string;
-  signature: string;
-  pcrs: string;
-  nonce: string;
+interface EvidenceOptions {
+  format: string;
+  ak?: string;
+  message?: string;
+  signature?: string;
+  pcrs?: string;
+  root?: string;
+  report?: string;
+  vcek?: string;
+  chain?: string;
   reference: string;
+}
+
+/** The flags each format's evidence and endorsement come in. */
+const FORMAT_FLAGS: Record<string, { endorsement: "ak" | "root"; parts: ("message" | "signature" | "pcrs" | "report" | "vcek" | "chain")[]; reference: string }> = {
+  tpm: { endorsement: "ak", parts: ["message", "signature", "pcrs"], reference: '{"sha256": {"0": "hex", …}}' },
+  "sev-snp": { endorsement: "root", parts: ["report", "vcek", "chain"], reference: '{"measurement": "hex (48 bytes)", …}' },
+};
+
+/** Read the evidence files, the endorsement and the reference values a format needs, naming a missing flag. */
+async function evidenceInput(o: EvidenceOptions): Promise<{ evidence: Record<string, Buffer>; endorsement: string; reference: unknown }> {
+  const flags = FORMAT_FLAGS[o.format];
+  if (!flags) throw new UserError(`--format: got "${o.format}"; expected one of ${Object.keys(FORMAT_FLAGS).join(", ")}`);
+  const missing = [flags.endorsement, ...flags.parts].filter((f) => o[f] === undefined);
+  if (missing.length) throw new UserError(`--format ${o.format} needs ${missing.map((f) => `--${f}`).join(", ")}`);
+  const { evidenceFormat } = await import("../../runtime/attest/index.js");
+  let referenceJson: unknown;
+  try {
+    referenceJson = JSON.parse(readInput("--reference", o.reference).toString("utf8"));
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`--reference ${o.reference}: not JSON (${(e as Error).message}); expected ${flags.reference}`);
+  }
+  const ref = evidenceFormat(o.format).reference.safeParse(referenceJson);
+  if (!ref.success) throw new UserError(`--reference ${o.reference}: ${ref.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}; expected ${flags.reference}`);
+  const evidence = Object.fromEntries(flags.parts.map((p) => [p, readInput(`--${p}`, o[p]!)]));
+  return { evidence, endorsement: readInput(`--${flags.endorsement}`, o[flags.endorsement]!).toString("utf8"), reference: ref.data };
+}
+
+interface VerifyOptions extends EvidenceOptions {
+  nonce: string;
   node?: string;
   state?: string;
   key?: string;
 }
 
 async function verify(o: VerifyOptions): Promise<void> {
-  const { FileNonceBook, QuoteFormatError, referenceSchema, verifyAttestation } = await import("../../runtime/attest/index.js");
+  const { FileNonceBook, QuoteFormatError, verifyAttestation } = await import("../../runtime/attest/index.js");
   const { systemClock } = await import("../../runtime/common/clock.js");
-  let referenceJson: unknown;
-  try {
-    referenceJson = JSON.parse(readInput("--reference", o.reference).toString("utf8"));
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--reference ${o.reference}: not JSON (${(e as Error).message}); expected {"sha256": {"0": "hex", …}}`);
-  }
-  const ref = referenceSchema.safeParse(referenceJson);
-  if (!ref.success) throw new UserError(`--reference ${o.reference}: ${ref.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}; expected {"sha256": {"0": "hex", …}}`);
-  const evidence = { message: readInput("--message", o.message), signature: readInput("--signature", o.signature), pcrs: readInput("--pcrs", o.pcrs) };
-  const ak = readInput("--ak", o.ak).toString("utf8");
+  const { evidence, endorsement, reference } = await evidenceInput(o);
   const dir = stateDir(o.state);
   const skey = await signerKey(dir, o.key);
   let verified;
   try {
-    verified = await verifyAttestation({ evidence, ak, nonce: o.nonce, reference: ref.data, node: o.node }, { nonces: new FileNonceBook(dir, systemClock), signerKey: skey, clock: systemClock });
+    verified = await verifyAttestation(
+      { format: o.format, evidence, endorsement, nonce: o.nonce, reference, node: o.node },
+      { nonces: new FileNonceBook(dir, systemClock), signerKey: skey, clock: systemClock },
+    );
   } catch (e) {
-    if (e instanceof QuoteFormatError) throw new UserError(e.message.startsWith("nonce") ? `--${e.message}` : `--ak ${o.ak}: ${e.message}`);
+    if (e instanceof QuoteFormatError) {
+      const flag = `--${FORMAT_FLAGS[o.format]!.endorsement}`;
+      throw new UserError(e.message.startsWith("nonce") ? `--${e.message}` : `${flag} ${o[FORMAT_FLAGS[o.format]!.endorsement]}: ${e.message}`);
+    }
     throw e;
   }
   process.stdout.write(`${JSON.stringify({ ...verified.result, signedResult: verified.note }, null, 2)}\n`);
   if (!verified.result.accepted) {
     process.stderr.write(`meridian attest verify: refused: ${verified.result.reason}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Appraise evidence without the verifier's nonce book: for published samples and evidence whose freshness is known otherwise. */
+async function appraise(o: EvidenceOptions & { reportData: string }): Promise<void> {
+  if (!/^(?:[0-9a-fA-F]{2}){0,64}$/.test(o.reportData)) throw new UserError(`--report-data: got "${o.reportData}"; expected hex, at most 64 bytes`);
+  const { evidenceFormat, QuoteFormatError } = await import("../../runtime/attest/index.js");
+  const { evidence, endorsement, reference } = await evidenceInput(o);
+  const format = evidenceFormat(o.format);
+  let appraisal;
+  try {
+    appraisal = format.appraise({ evidence, endorsement: format.endorsement(endorsement), nonce: Buffer.from(o.reportData, "hex"), reference, now: Date.now() });
+  } catch (e) {
+    if (e instanceof QuoteFormatError) throw new UserError(`--${FORMAT_FLAGS[o.format]!.endorsement}: ${e.message}`);
+    throw e;
+  }
+  process.stdout.write(`${JSON.stringify({ format: o.format, freshness: "not established: --report-data is the caller's, not a verifier nonce", ...appraisal }, null, 2)}\n`);
+  if (!appraisal.accepted) {
+    process.stderr.write(`meridian attest appraise: refused: ${appraisal.reason}\n`);
     process.exitCode = 1;
   }
 }
@@ -121,19 +171,35 @@ export function register(program: Command): void {
       const { systemClock } = await import("../../runtime/common/clock.js");
       process.stdout.write(`${new FileNonceBook(stateDir(o.state), systemClock).issue(o.ttl * 1000).nonce}\n`);
     });
-  attest
-    .command("verify")
-    .description("appraise a tpm2_quote (signature, nonce, PCR digest, reference values, freshness); print the signed result; exit 0 only if accepted")
-    .requiredOption("--ak <file>", "the attestation key's public key (tpm2_readpublic -f pem)")
-    .requiredOption("--message <file>", "the quoted TPMS_ATTEST (tpm2_quote -m)")
-    .requiredOption("--signature <file>", "the signature (tpm2_quote -s; tss or plain format)")
-    .requiredOption("--pcrs <file>", "the PCR values (tpm2_quote -o, with -g sha256)")
-    .requiredOption("--nonce <hex>", "the nonce `meridian attest nonce` printed (given to tpm2_quote -q)")
-    .requiredOption("--reference <file>", 'reference PCR values, JSON {"sha256": {"0": "hex", …}}')
+  const evidenceFlags = (c: Command) =>
+    c
+      .option("--format <name>", "the evidence format: tpm (a tpm2_quote) or sev-snp (an AMD SEV-SNP attestation report)", "tpm")
+      .option("--ak <file>", "tpm: the attestation key's public key (tpm2_readpublic -f pem)")
+      .option("--message <file>", "tpm: the quoted TPMS_ATTEST (tpm2_quote -m)")
+      .option("--signature <file>", "tpm: the signature (tpm2_quote -s; tss or plain format)")
+      .option("--pcrs <file>", "tpm: the PCR values (tpm2_quote -o, with -g sha256)")
+      .option("--root <file>", "sev-snp: AMD's root (ARK) for the product line, PEM (the KDS ask_ark_<product>.pem)")
+      .option("--report <file>", "sev-snp: the 1184-byte attestation report (SNP_GET_REPORT)")
+      .option("--vcek <file>", "sev-snp: the chip's VCEK certificate (DER or PEM, from the AMD KDS)")
+      .option("--chain <file>", "sev-snp: the ASK (and ARK) certificates, PEM (the KDS cert_chain)")
+      .requiredOption("--reference <file>", 'reference values, JSON: tpm {"sha256": {"0": "hex", …}}; sev-snp {"measurement": "hex", …}');
+  evidenceFlags(
+    attest
+      .command("verify")
+      .description(
+        "appraise evidence (a tpm2_quote, an SEV-SNP report) with the verifier's nonce: signatures, chain, nonce, reference values, freshness; print the signed result; exit 0 only if accepted",
+      ),
+  )
+    .requiredOption("--nonce <hex>", "the nonce `meridian attest nonce` printed (given to tpm2_quote -q, or as the TEE report's report data)")
     .option("--node <id>", "the attester's name, recorded in the result")
     .option("--state <dir>", stateHelp)
     .option("--key <file>", "the verifier's note signer key (default: <state>/verifier.key, made on first use)")
     .action(verify);
+  evidenceFlags(
+    attest.command("appraise").description("appraise evidence against --report-data instead of a verifier nonce (published samples; no freshness, unsigned); exit 0 only if every check passes"),
+  )
+    .requiredOption("--report-data <hex>", "the nonce or report data the evidence must carry")
+    .action(appraise);
   attest
     .command("reference")
     .description("print reference values (JSON for verify --reference) from a known-good node's PCR values file (tpm2_quote -o)")

@@ -3,7 +3,12 @@
  * docs/trust.md.
  */
 export { parseAttest, parsePcrValues, parseSignature, QuoteFormatError, type Attest, type PcrValues, type QuoteSignature } from "./core/tpm.js";
-export { appraiseQuote, referenceSchema, type QuoteAppraisal, type QuoteEvidence, type ReferenceValues } from "./core/quote.js";
+export { appraiseQuote, type QuoteAppraisal, type QuoteEvidence, type ReferenceValues } from "./core/quote.js";
+export { evidenceFormat, type FormatName } from "./core/formats.js";
+export type { Appraisal, EvidenceCheck, EvidenceFormat } from "./core/evidence.js";
+export { parseSnpReport, type SnpReport } from "./core/sev-snp.js";
+export { sevSnpFormat, type SnpClaims, type SnpReference } from "./core/sev-snp-appraisal.js";
+export { challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, type AkChallenge } from "./core/endorsement.js";
 export { NonceBook, type NonceStore, type NonceVerdict } from "./core/nonce.js";
 export { admit, openResult, type AdmitOptions, type AttestationResult } from "./core/result.js";
 export { FileNonceBook } from "./store/file.js";

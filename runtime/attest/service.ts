@@ -1,12 +1,15 @@
 /**
  * The attestation verifier as a kit service (`meridian attest serve`), in IETF RATS roles: attesters (nodes)
- * ask for a nonce, quote with their TPM and post the evidence; the verifier appraises it against the AK the
- * operator endorsed for that node (`nodes.<id>.ak`) and the node's reference values, signs the result, and
+ * ask for a nonce, quote with their TPM (or have their TEE report over it) and post the evidence; the verifier
+ * appraises it in the node's format against what the operator endorsed for that node (`nodes.<id>.ak`, or
+ * `.root` for a TEE vendor's root certificate) and the node's reference values, signs the result, and
  * appends it to the proof log when `log` is set. Relying parties (SVID issuance) read the latest signed result
  * per node and decide with `admit`.
  *
  *   POST /v1/attest/nonce            → {nonce, expiresAt}
- *   POST /v1/attest/verify {node, nonce, message, signature, pcrs (base64 of the tpm2_quote -m/-s/-o files)}
+ *   POST /v1/attest/verify {node, nonce, format?, …the evidence's parts, base64}
+ *        TPM (the default):  message, signature, pcrs (the tpm2_quote -m/-s/-o files)
+ *        SEV-SNP:            report (the 1184-byte ATTESTATION_REPORT), vcek (DER or PEM), chain (the KDS cert_chain PEM)
  *                                    → 200 {result, note, log?} accepted; 403 {error, detail, result, note, log?} refused
  *   GET  /v1/attest/results/:node    → the latest signed result (text/plain note), 404 if none
  *   GET  /v1/attest/key              → {verifierKey}: what relying parties verify results with
@@ -18,7 +21,9 @@ import { z } from "zod";
 import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
 import { LogClient, verifierKeyOf } from "../prooflog/index.js";
 import { NonceBook } from "./core/nonce.js";
-import { attestationKey, referenceSchema } from "./core/quote.js";
+import { EVIDENCE_FORMATS, evidenceFormat } from "./core/formats.js";
+import { referenceSchema } from "./core/quote.js";
+import { snpReferenceSchema } from "./core/sev-snp-appraisal.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { verifyAttestation } from "./verifier.js";
 import type { Clock } from "../common/clock.js";
@@ -35,8 +40,18 @@ const attestConfigSchema = z
       .optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
-    /** Endorsed attesters: node ID → its AK (PEM, `tpm2_readpublic -f pem`) and reference values. */
-    nodes: z.record(z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/), z.object({ ak: z.string().min(1), reference: referenceSchema }).strict()),
+    /**
+     * Endorsed attesters: node ID → its evidence format and what the operator endorses for it — a TPM node's AK
+     * (PEM, `tpm2_readpublic -f pem`), an SEV-SNP node's AMD root (ARK PEM, e.g. the KDS ask_ark_<product>.pem) —
+     * and its reference values.
+     */
+    nodes: z.record(
+      z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/),
+      z.union([
+        z.object({ format: z.literal("tpm").default("tpm"), ak: z.string().min(1), reference: referenceSchema }).strict(),
+        z.object({ format: z.literal("sev-snp"), root: z.string().min(1), reference: snpReferenceSchema }).strict(),
+      ]),
+    ),
   })
   .strict();
 
@@ -50,7 +65,15 @@ const b64 = z
   .string()
   .regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64")
   .max(16_384);
-const verifyBody = z.object({ node: z.string().min(1).max(200), nonce: z.string().max(130), message: b64, signature: b64, pcrs: b64 }).strict();
+const PARTS = [...new Set(Object.values(EVIDENCE_FORMATS).flatMap((f) => f.parts))];
+const verifyBody = z
+  .object({
+    node: z.string().min(1).max(200),
+    nonce: z.string().max(130),
+    format: z.enum(Object.keys(EVIDENCE_FORMATS) as [string, ...string[]]).optional(),
+    ...Object.fromEntries(PARTS.map((p) => [p, b64.optional()])),
+  })
+  .strict();
 
 export interface LogInclusion {
   index: number;
@@ -82,11 +105,12 @@ export const attestService = defineService({
     } catch (e) {
       throw new ConfigFileError("(attest config)", [`key: ${(e as Error).message}`]);
     }
+    const endorsementOf = (n: (typeof config.nodes)[string]) => (n.format === "sev-snp" ? n.root : n.ak);
     for (const [id, n] of Object.entries(config.nodes)) {
       try {
-        attestationKey(n.ak);
+        evidenceFormat(n.format).endorsement(endorsementOf(n));
       } catch (e) {
-        throw new ConfigFileError("(attest config)", [`nodes.${id}.ak: ${(e as Error).message}`]);
+        throw new ConfigFileError("(attest config)", [`nodes.${id}.${n.format === "sev-snp" ? "root" : "ak"}: ${(e as Error).message}`]);
       }
     }
     const nonces = new NonceBook(clock);
@@ -112,15 +136,20 @@ export const attestService = defineService({
           return reply.header("content-type", "text/plain; charset=utf-8").send(note);
         });
         app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
-          const body = parseInput(verifyBody, req.body, "body");
+          const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce: string; format?: string } & Partial<Record<string, string>>;
           const node = config.nodes[body.node];
           if (!node) throw new HttpError(404, "unknown node", `node ${body.node} has no endorsed AK in this verifier's config`);
+          if (body.format !== undefined && body.format !== node.format) throw new HttpError(400, "wrong evidence format", `node ${body.node} attests with ${node.format} evidence, not ${body.format}`);
+          const parts = evidenceFormat(node.format).parts;
+          const missing = parts.filter((p) => body[p] === undefined);
+          if (missing.length) throw new HttpError(400, "incomplete evidence", `${node.format} evidence needs ${parts.join(", ")} (base64); missing ${missing.join(", ")}`);
           let verified;
           try {
             verified = await verifyAttestation(
               {
-                evidence: { message: Buffer.from(body.message, "base64"), signature: Buffer.from(body.signature, "base64"), pcrs: Buffer.from(body.pcrs, "base64") },
-                ak: node.ak,
+                format: node.format,
+                evidence: Object.fromEntries(parts.map((p) => [p, Buffer.from(body[p]!, "base64")])),
+                endorsement: endorsementOf(node),
                 nonce: body.nonce,
                 reference: node.reference,
                 node: body.node,

@@ -1,21 +1,27 @@
 /**
- * The verifier role end to end: consume the nonce (single use, whatever the appraisal finds), appraise the
- * quote against the AK and the reference values, and sign the attestation result. Accepted only when the nonce
- * is fresh and every quote check passes.
+ * The verifier role end to end, whatever the evidence format: consume the nonce (single use, whatever the
+ * appraisal finds), appraise the evidence against what the operator endorsed and the reference values, and sign
+ * the attestation result. Accepted only when the nonce is fresh and every check of the format passes.
  */
 import type { Clock } from "../common/clock.js";
 import { NONCE_HEX, type NonceStore } from "./core/nonce.js";
-import { akFingerprint, appraiseQuote, attestationKey, type QuoteEvidence, type ReferenceValues } from "./core/quote.js";
+import { evidenceFormat } from "./core/formats.js";
 import { RESULT_TYPE, signResult, type AttestationResult } from "./core/result.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { newSigner } from "../prooflog/index.js";
 
 export interface VerifyRequest {
-  evidence: QuoteEvidence;
-  /** The AK public key (PEM from `tpm2_readpublic -f pem`). */
-  ak: string;
+  /** The evidence format (core/formats.ts); "tpm" when absent. */
+  format?: string;
+  /** The evidence's parts by name: TPM message/signature/pcrs (`tpm2_quote -m/-s/-o`); SEV-SNP report/vcek/chain. */
+  evidence: Readonly<Record<string, Uint8Array>>;
+  /** What the operator endorses for the attester (PEM): the TPM's AK (`tpm2_readpublic -f pem`), AMD's ARK. */
+  endorsement?: string;
+  /** The TPM AK (PEM): the endorsement of a "tpm" request, as before formats were pluggable. */
+  ak?: string;
   nonce: string;
-  reference: ReferenceValues;
+  /** Reference values in the format's shape (TPM `{"sha256": {"0": "hex"}}`, SEV-SNP `{"measurement": "hex"}`). */
+  reference: unknown;
   node?: string;
 }
 
@@ -28,9 +34,15 @@ export interface Verified {
 export async function verifyAttestation(req: VerifyRequest, deps: { nonces: NonceStore; signerKey: string; clock: Clock }): Promise<Verified> {
   const nonce = req.nonce.toLowerCase();
   if (!NONCE_HEX.test(nonce)) throw new QuoteFormatError(`nonce: got ${JSON.stringify(req.nonce)}; expected hex (what \`meridian attest nonce\` printed)`);
-  const key = attestationKey(req.ak);
+  const format = evidenceFormat(req.format ?? "tpm");
+  // The endorsement and reference are the operator's: a mistake there is an error, and spends no nonce.
+  const endorsementText = req.endorsement ?? req.ak;
+  if (endorsementText === undefined) throw new QuoteFormatError(`endorsement: a ${format.name} appraisal needs what the operator endorsed for the attester`);
+  const endorsement = format.endorsement(endorsementText);
+  const ref = format.reference.safeParse(req.reference);
+  if (!ref.success) throw new QuoteFormatError(`reference: ${ref.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
   const freshness = await deps.nonces.consume(nonce);
-  const appraisal = appraiseQuote(req.evidence, key, Buffer.from(nonce, "hex"), req.reference);
+  const appraisal = format.appraise({ evidence: req.evidence, endorsement, nonce: Buffer.from(nonce, "hex"), reference: ref.data, now: deps.clock.now() });
   const accepted = freshness.ok && appraisal.accepted;
   const reason = !freshness.ok ? `freshness: ${freshness.detail}` : appraisal.reason;
   const result: AttestationResult = {
@@ -39,15 +51,14 @@ export async function verifyAttestation(req: VerifyRequest, deps: { nonces: Nonc
     accepted,
     ...(reason ? { reason } : {}),
     ...(req.node !== undefined ? { node: req.node } : {}),
-    ak: akFingerprint(key),
+    format: format.name,
+    ak: appraisal.signer ?? "",
     nonce,
     appraisedAt: new Date(deps.clock.now()).toISOString(),
     verifier: newSigner(deps.signerKey).name,
     freshness: freshness.ok ? { ok: true, detail: "verifier-issued, unused, unexpired" } : { ok: false, detail: freshness.detail },
     checks: appraisal.checks,
-    ...(appraisal.pcrs ? { pcrs: appraisal.pcrs } : {}),
-    ...(appraisal.signatureScheme ? { signatureScheme: appraisal.signatureScheme } : {}),
-    ...(appraisal.clock ? { clock: appraisal.clock } : {}),
+    ...appraisal.claims,
   };
   return { result, note: signResult(result, deps.signerKey) };
 }

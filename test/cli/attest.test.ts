@@ -153,4 +153,42 @@ describe("meridian attest with swtpm", () => {
     writeFileSync(join(tpm.dir, "empty-ref.json"), JSON.stringify({ sha256: {} }));
     expect(verify(q, nonce(), { reference: join(tpm.dir, "empty-ref.json") })).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reference .*names no PCR/) });
   });
+
+  it("appraises AMD's published SEV-SNP sample with --format sev-snp: accepted as is, a flipped report byte refused (exit 1)", () => {
+    const sample = (f: string) => new URL(`../testdata/sev-snp/${f}`, import.meta.url).pathname;
+    const ref = join(tpm.dir, "snp-ref.json");
+    writeFileSync(ref, JSON.stringify({ measurement: "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01", allowDebug: true }));
+    const args = (report: string) => [
+      "attest",
+      "appraise",
+      "--format",
+      "sev-snp",
+      "--root",
+      sample("ask_ark_milan.pem"),
+      "--report",
+      report,
+      "--vcek",
+      sample("vcek.testcer"),
+      "--chain",
+      sample("ask_ark_milan.pem"),
+      "--reference",
+      ref,
+      "--report-data",
+      "0102030405",
+    ];
+    const ok = runCli(args(sample("attestation.bin")));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ accepted: true, format: "sev-snp", claims: { snp: { reportData: "0102030405".padEnd(128, "0") } } });
+    const bad = readFileSync(sample("attestation.bin"));
+    bad[0x90]! ^= 1; // the MEASUREMENT's first byte
+    writeFileSync(join(tpm.dir, "snp-bad.bin"), bad);
+    expect(runCli(args(join(tpm.dir, "snp-bad.bin")))).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/refused: signature: the report's ECDSA P-384 signature does not verify with the VCEK/),
+    });
+    expect(runCli(["attest", "verify", "--format", "sev-snp", "--report", sample("attestation.bin"), "--reference", ref, "--nonce", "00"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--format sev-snp needs --root, --vcek, --chain/),
+    });
+  });
 });

@@ -23,11 +23,11 @@ import {
 } from "./tpm.js";
 
 /** The three files `tpm2_quote -m/-s/-o` writes. */
-export interface QuoteEvidence {
+export type QuoteEvidence = {
   message: Uint8Array;
   signature: Uint8Array;
   pcrs: Uint8Array;
-}
+};
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 /** Reference values as `{"sha256": {"0": "hex", …}}` (RATS: from the reference value provider). */

@@ -6,6 +6,7 @@
  */
 import { newSigner, newVerifier, openNote, signNote } from "../../prooflog/index.js";
 import type { QuoteAppraisal } from "./quote.js";
+import type { SnpClaims } from "./sev-snp-appraisal.js";
 
 export const RESULT_TYPE = "meridian.attestation-result/v1";
 
@@ -17,18 +18,22 @@ export interface AttestationResult {
   reason?: string;
   /** The attester's name as the verifier knows it (a node ID, SPIFFE ID), when given. */
   node?: string;
-  /** SHA-256 of the AK's SubjectPublicKeyInfo, hex. */
+  /** The evidence format ("tpm", "sev-snp"); absent in results from before formats were pluggable (TPM). */
+  format?: string;
+  /** SHA-256 of the SubjectPublicKeyInfo of the key that signed the evidence (the TPM's AK, the SEV-SNP VCEK), hex. */
   ak: string;
   nonce: string;
   /** When the verifier appraised the evidence (ISO 8601). */
   appraisedAt: string;
   /** The verifier's key name (the note signer). */
   verifier: string;
-  checks: QuoteAppraisal["checks"];
+  checks: { check: string; ok: boolean; detail: string }[];
   freshness: { ok: boolean; detail: string };
   pcrs?: QuoteAppraisal["pcrs"];
   signatureScheme?: string;
   clock?: QuoteAppraisal["clock"];
+  /** What an SEV-SNP report vouches for (measurement, report data, chip, TCB), once its chain and signature hold. */
+  snp?: SnpClaims;
 }
 
 /** The signed note of a result: one JSON line, then the verifier's signature. */

@@ -24,6 +24,8 @@ const PCR16 = createHash("sha256")
   .update(Buffer.concat([Buffer.alloc(32), Buffer.from(EVENT, "hex")]))
   .digest("hex");
 const ZERO = "00".repeat(32);
+const snp = (f: string) => readFileSync(new URL(`../../testdata/sev-snp/${f}`, import.meta.url));
+const SNP_MEASUREMENT = "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01";
 const REFERENCE = { sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } };
 
 let tpm: SoftwareTpm;
@@ -49,6 +51,8 @@ beforeAll(async () => {
         "node-1": { ak: readFileSync(rsa.pem, "utf8"), reference: REFERENCE },
         // node-2's endorsed AK is the ECC one: a quote by the RSA AK is another key's.
         "node-2": { ak: readFileSync(ecc.pem, "utf8"), reference: REFERENCE },
+        // An SEV-SNP guest endorsed under AMD's Milan root, its reference the published sample's measurement.
+        "cvm-1": { format: "sev-snp", root: snp("ask_ark_milan.pem").toString(), reference: { measurement: SNP_MEASUREMENT, allowDebug: true } },
       },
       server: { port: 0, timeouts: { headersMs: 500, requestMs: 1000 } },
     },
@@ -148,6 +152,24 @@ describe("meridian attest serve with swtpm and the proof log", () => {
       admit: attestationAdmission({ verifierKey: verifierKeys.verifierKey, clock: systemClock, maxAgeMs: 600_000, nodeOf: () => "node-2", resultFor: latestResult }),
     });
     await expect(td.issueSvid("spiffe://attest.test/node/node-2/workload/api")).rejects.toThrow(/node node-2: attestation refused: signature: /);
+  });
+
+  it("appraises an SEV-SNP node's report: AMD's published sample verifies to the Milan root but carries no nonce of ours, so it is refused and logged", async () => {
+    const n = await nonce();
+    const post = async (body: object) => {
+      const res = await fetch(`${verifier.url}/v1/attest/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Answer["body"] };
+    };
+    const parts = { report: snp("attestation.bin").toString("base64"), vcek: snp("vcek.testcer").toString("base64"), chain: snp("ask_ark_milan.pem").toString("base64") };
+    const a = await post({ node: "cvm-1", nonce: n, format: "sev-snp", ...parts });
+    expect(a.status).toBe(403);
+    expect(a.body.result).toMatchObject({ format: "sev-snp", node: "cvm-1", accepted: false, snp: { measurement: SNP_MEASUREMENT } });
+    expect(a.body.detail).toMatch(/^nonce: REPORT_DATA 0102030405/);
+    expect(a.body.result.checks.filter((c) => c.ok).map((c) => c.check)).toEqual(["chain", "validity", "signature", "tcb", "policy", "reference"]);
+    expectLogged(a);
+    // The node's format is the operator's: TPM evidence for it, or parts missing, are refused before any appraisal.
+    expect((await post({ node: "cvm-1", nonce: n, format: "tpm", ...parts })).body).toMatchObject({ error: "wrong evidence format" });
+    expect((await post({ node: "cvm-1", nonce: n, report: parts.report })).body).toMatchObject({ error: "incomplete evidence", detail: expect.stringMatching(/missing vcek, chain$/) });
   });
 
   it("answers 404 for an unknown node and 400 for malformed evidence, naming the input", async () => {

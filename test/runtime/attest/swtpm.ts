@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, connect } from "node:net";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -55,8 +55,30 @@ async function launch(dir: string, port: number): Promise<ChildProcess | undefin
   throw new Error(`swtpm did not accept on port ${port}: ${stderr}`);
 }
 
-export async function startSoftwareTpm(): Promise<SoftwareTpm> {
+/** The local CA `swtpm_setup --create-ek-cert` signed the EK certificate with (swtpm_localca): its root and issuer. */
+export interface EkCa {
+  root: string;
+  issuer: string;
+}
+
+/**
+ * Manufacture the TPM as a vendor would: `swtpm_setup --create-ek-cert` with swtpm_localca, which makes a root CA
+ * and an issuing CA under `<dir>/ca` and writes the RSA EK's certificate to NV index 0x1c00002.
+ */
+function manufacture(dir: string): EkCa {
+  const ca = join(dir, "ca");
+  mkdirSync(ca);
+  writeFileSync(join(dir, "localca.conf"), `statedir = ${ca}\nsigningkey = ${ca}/signkey.pem\nissuercert = ${ca}/issuercert.pem\ncertserial = ${ca}/certserial\n`);
+  writeFileSync(join(dir, "localca.options"), "--platform-manufacturer Meridian\n--platform-version 2.1\n--platform-model swtpm\n");
+  writeFileSync(join(dir, "setup.conf"), `create_certs_tool = swtpm_localca\ncreate_certs_tool_config = ${dir}/localca.conf\ncreate_certs_tool_options = ${dir}/localca.options\n`);
+  const r = spawnSync("swtpm_setup", ["--tpm2", "--tpmstate", dir, "--create-ek-cert", "--config", join(dir, "setup.conf"), "--overwrite"], { encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`swtpm_setup failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return { root: join(ca, "swtpm-localca-rootca-cert.pem"), issuer: join(ca, "issuercert.pem") };
+}
+
+export async function startSoftwareTpm(o: { ekCert?: boolean } = {}): Promise<SoftwareTpm & { ekCa?: EkCa }> {
   const dir = mkdtempSync(join(tmpdir(), "meridian-swtpm-"));
+  const ekCa = o.ekCert ? manufacture(dir) : undefined;
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
     if (!(await canBind(port)) || !(await canBind(port + 1))) continue;
@@ -71,6 +93,7 @@ export async function startSoftwareTpm(): Promise<SoftwareTpm> {
     return {
       dir,
       port,
+      ...(ekCa ? { ekCa } : {}),
       try: run,
       tool(name, args) {
         const r = run(name, args);

@@ -1,0 +1,105 @@
+// Endorsement with real software TPMs: TPM A is manufactured with `swtpm_setup --create-ek-cert` (swtpm_localca
+// signs its EK certificate); TPM B is a plain swtpm. The verifier checks A's EK certificate chain to the
+// configured manufacturer root and challenges the AK with MakeCredential; A's `tpm2_activatecredential` recovers
+// the secret, so A's AK is endorsed and its quote accepted. B's AK presented with A's EK certificate cannot be
+// activated, an EK certificate under another root (or altered, or not yet valid) is refused, and an AK public area
+// without the attestation attributes is refused.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { createPublicKey } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, verifyAttestation, type NonceStore } from "../../../runtime/attest/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { createAk, quote, startSoftwareTpm, type EkCa, type SoftwareTpm } from "./swtpm.js";
+
+let a: SoftwareTpm & { ekCa?: EkCa };
+let b: SoftwareTpm;
+let ekCert: Buffer;
+let roots: string;
+let intermediates: string;
+
+beforeAll(async () => {
+  a = await startSoftwareTpm({ ekCert: true });
+  b = await startSoftwareTpm();
+  a.tool("tpm2_nvread", ["0x1c00002", "-C", "o", "-o", "ek.der"]);
+  ekCert = readFileSync(join(a.dir, "ek.der"));
+  roots = readFileSync(a.ekCa!.root, "utf8");
+  intermediates = readFileSync(a.ekCa!.issuer, "utf8");
+  createAk(a, "ak", "rsa");
+  createAk(b, "ak", "rsa");
+});
+afterAll(() => {
+  a?.stop();
+  b?.stop();
+});
+
+/** The attester's side, as an operator runs it: an EK policy session, then tpm2_activatecredential. */
+function activate(tpm: SoftwareTpm, credential: Buffer, name: string): { status: number | null; secret?: Buffer; stderr: string } {
+  writeFileSync(join(tpm.dir, `${name}.cred`), credential);
+  tpm.tool("tpm2_startauthsession", ["--policy-session", "-S", `${name}.session`]);
+  tpm.tool("tpm2_policysecret", ["-S", `${name}.session`, "-c", "e"]);
+  const r = tpm.try("tpm2_activatecredential", ["-c", "ak.ctx", "-C", "ek.ctx", "-i", `${name}.cred`, "-o", `${name}.secret`, "-P", `session:${name}.session`]);
+  tpm.try("tpm2_flushcontext", [`${name}.session`]);
+  return { status: r.status, stderr: r.stderr, ...(r.status === 0 ? { secret: readFileSync(join(tpm.dir, `${name}.secret`)) } : {}) };
+}
+
+const now = () => Date.now();
+
+describe("AK endorsement: EK certificate chain and credential activation (swtpm_setup --create-ek-cert)", () => {
+  it("endorses the AK resident with the endorsed EK, and that AK's quote is then accepted", async () => {
+    const challenge = challengeAk({ ekCert, akPublic: readFileSync(join(a.dir, "ak.pub")), roots, intermediates, now: now() });
+    // tpm2-tools' own name for the AK is the one the credential is bound to.
+    expect(challenge.ak.name).toEqual(readFileSync(join(a.dir, "ak.name")));
+    const act = activate(a, challenge.credential, "good");
+    expect(act.status, act.stderr).toBe(0);
+    const akPem = completeAkChallenge(challenge, act.secret!);
+    const spki = (pem: string) => createPublicKey(pem).export({ format: "der", type: "spki" });
+    expect(spki(akPem)).toEqual(spki(readFileSync(join(a.dir, "ak.pem"), "utf8")));
+    const nonces: NonceStore = { issue: () => ({ nonce: "00aa", expiresAt: 0 }), consume: () => ({ ok: true }) };
+    const q = quote(a, "ak.ctx", "00aa", "endorsed");
+    const evidence = { message: readFileSync(q.message), signature: readFileSync(q.signature), pcrs: readFileSync(q.pcrs) };
+    const v = await verifyAttestation(
+      { evidence, endorsement: akPem, nonce: "00aa", reference: { sha256: { "0": "00".repeat(32) } } },
+      { nonces, signerKey: generateKey("v").signerKey, clock: systemClock },
+    );
+    expect(v.result.accepted, v.result.reason).toBe(true);
+  });
+
+  it("refuses an AK from another TPM presented with the endorsed EK's certificate: it cannot activate the credential", () => {
+    const challenge = challengeAk({ ekCert, akPublic: readFileSync(join(b.dir, "ak.pub")), roots, intermediates, now: now() });
+    const act = activate(b, challenge.credential, "other-tpm");
+    expect(act.status).not.toBe(0); // B's EK cannot recover the seed A's EK public key sealed
+    expect(() => completeAkChallenge(challenge, Buffer.alloc(32))).toThrow(/credential activation: the secret came back wrong; the AK is not resident with the endorsed EK/);
+    // Nor can A open a credential bound to B's AK name: its AK has another name.
+    const forA = activate(a, challenge.credential, "wrong-name");
+    expect(forA.status).not.toBe(0);
+  });
+
+  it("refuses an EK certificate that does not chain to the configured manufacturer root, is altered, or is not yet valid", () => {
+    const akPublic = readFileSync(join(a.dir, "ak.pub"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=other-tpm-vendor", "-keyout", join(a.dir, "other.key"), "-out", join(a.dir, "other.pem"), "-days", "2"], {
+      stdio: "ignore",
+    });
+    const other = readFileSync(join(a.dir, "other.pem"), "utf8");
+    expect(() => challengeAk({ ekCert, akPublic, roots: other, intermediates, now: now() })).toThrow(EndorsementError);
+    expect(() => challengeAk({ ekCert, akPublic, roots: other, intermediates, now: now() })).toThrow(/EK certificate chain: swtpm-localca .*is not signed by a configured manufacturer root/);
+    expect(() => challengeAk({ ekCert, akPublic, roots, now: now() })).toThrow(/EK certificate chain: unknown \(issuer CN=swtpm-localca\) is not signed/);
+    const altered = Buffer.from(ekCert);
+    altered[altered.indexOf(Buffer.from("unknown")) + 1]! ^= 1; // the subject's CN, inside the signed part
+    expect(() => challengeAk({ ekCert: altered, akPublic, roots, intermediates, now: now() })).toThrow(/EK certificate chain: .* is not signed/);
+    expect(() => challengeAk({ ekCert, akPublic, roots, intermediates, now: Date.parse("2000-01-01T00:00:00Z") })).toThrow(/is valid .* not at 2000-01-01/);
+  });
+
+  it("refuses an AK public area without the attestation attributes (restricted, fixedTPM)", () => {
+    const pub = readFileSync(join(a.dir, "ak.pub"));
+    expect(parseAkPublic(pub)).toMatchObject({ attributes: 0x50072 });
+    const unrestricted = Buffer.from(pub);
+    unrestricted.writeUInt32BE(pub.readUInt32BE(6) & ~(1 << 16), 6);
+    expect(() => parseAkPublic(unrestricted)).toThrow(/attributes 0x40072 lack restricted: not a key the TPM generated for attestation only/);
+    const imported = Buffer.from(pub);
+    imported.writeUInt32BE(pub.readUInt32BE(6) & ~(1 << 1) & ~(1 << 5), 6);
+    expect(() => parseAkPublic(imported)).toThrow(/lack fixedTPM, sensitiveDataOrigin/);
+  });
+});
