@@ -12,6 +12,7 @@ export { challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, type
 export { NonceBook, type NonceStore, type NonceVerdict } from "./core/nonce.js";
 export { admit, openResult, type AdmitOptions, type AttestationResult } from "./core/result.js";
 export { FileNonceBook } from "./store/file.js";
-export { verifyAttestation, type Verified, type VerifyRequest } from "./verifier.js";
+export { verifyAttestation, verifyTimestamped, type ClockRegistry, type Verified, type VerifyRequest } from "./verifier.js";
+export { clockFreshness, type ClockAnchor, type ClockVerdict, type TpmClock } from "./core/timestamp.js";
 export { attestService, type LogInclusion } from "./service.js";
 export { attestationAdmission, type AttestationAdmissionOptions } from "./admission.js";

@@ -7,7 +7,7 @@
  * per node and decide with `admit`.
  *
  *   POST /v1/attest/nonce            → {nonce, expiresAt}
- *   POST /v1/attest/verify {node, nonce, format?, …the evidence's parts, base64}
+ *   POST /v1/attest/verify {node, nonce?, format?, …the evidence's parts, base64}  (no nonce: timestamp mode)
  *        TPM (the default):  message, signature, pcrs (the tpm2_quote -m/-s/-o files)
  *        SEV-SNP:            report (the 1184-byte ATTESTATION_REPORT), vcek (DER or PEM), chain (the KDS cert_chain PEM)
  *                                    → 200 {result, note, log?} accepted; 403 {error, detail, result, note, log?} refused
@@ -25,7 +25,8 @@ import { EVIDENCE_FORMATS, evidenceFormat } from "./core/formats.js";
 import { referenceSchema } from "./core/quote.js";
 import { snpReferenceSchema } from "./core/sev-snp-appraisal.js";
 import { QuoteFormatError } from "./core/tpm.js";
-import { verifyAttestation } from "./verifier.js";
+import { verifyAttestation, verifyTimestamped } from "./verifier.js";
+import type { ClockAnchor } from "./core/timestamp.js";
 import type { Clock } from "../common/clock.js";
 
 const attestConfigSchema = z
@@ -38,6 +39,11 @@ const attestConfigSchema = z
       .string()
       .regex(/^https?:\/\//, "an http(s) URL")
       .optional(),
+    /**
+     * Timestamp mode: a TPM node that registered its clock with a nonce-fresh quote may then post quotes without
+     * a nonce, fresh by their TPMS_CLOCK_INFO when dated within this age (core/timestamp.ts). Off when absent.
+     */
+    timestampMaxAgeSeconds: z.number().positive().max(86_400).optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
@@ -69,7 +75,8 @@ const PARTS = [...new Set(Object.values(EVIDENCE_FORMATS).flatMap((f) => f.parts
 const verifyBody = z
   .object({
     node: z.string().min(1).max(200),
-    nonce: z.string().max(130),
+    /** Absent: timestamp mode (TPM nodes, when the config turns it on). */
+    nonce: z.string().max(130).optional(),
     format: z.enum(Object.keys(EVIDENCE_FORMATS) as [string, ...string[]]).optional(),
     ...Object.fromEntries(PARTS.map((p) => [p, b64.optional()])),
   })
@@ -114,6 +121,8 @@ export const attestService = defineService({
       }
     }
     const nonces = new NonceBook(clock);
+    /** Registered TPM clocks by AK (timestamp mode), in memory like the nonces. */
+    const clocks = new Map<string, ClockAnchor>();
     const client = config.log ? new LogClient(config.log) : undefined;
     const latest = new Map<string, string>();
     return {
@@ -136,26 +145,29 @@ export const attestService = defineService({
           return reply.header("content-type", "text/plain; charset=utf-8").send(note);
         });
         app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
-          const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce: string; format?: string } & Partial<Record<string, string>>;
+          const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;
           const node = config.nodes[body.node];
           if (!node) throw new HttpError(404, "unknown node", `node ${body.node} has no endorsed AK in this verifier's config`);
           if (body.format !== undefined && body.format !== node.format) throw new HttpError(400, "wrong evidence format", `node ${body.node} attests with ${node.format} evidence, not ${body.format}`);
           const parts = evidenceFormat(node.format).parts;
           const missing = parts.filter((p) => body[p] === undefined);
           if (missing.length) throw new HttpError(400, "incomplete evidence", `${node.format} evidence needs ${parts.join(", ")} (base64); missing ${missing.join(", ")}`);
+          const evidence = Object.fromEntries(parts.map((p) => [p, Buffer.from(body[p]!, "base64")]));
+          if (body.nonce === undefined && (node.format !== "tpm" || config.timestampMaxAgeSeconds === undefined)) {
+            throw new HttpError(400, "no nonce", `${node.format} evidence needs a verifier nonce (POST /v1/attest/nonce)${node.format === "tpm" ? "; timestamp mode is off" : ""}`);
+          }
           let verified;
           try {
-            verified = await verifyAttestation(
-              {
-                format: node.format,
-                evidence: Object.fromEntries(parts.map((p) => [p, Buffer.from(body[p]!, "base64")])),
-                endorsement: endorsementOf(node),
-                nonce: body.nonce,
-                reference: node.reference,
-                node: body.node,
-              },
-              { nonces, signerKey, clock },
-            );
+            verified =
+              body.nonce === undefined
+                ? verifyTimestamped(
+                    { evidence: { message: evidence.message!, signature: evidence.signature!, pcrs: evidence.pcrs! }, ak: endorsementOf(node), reference: node.reference, node: body.node },
+                    { clocks, maxAgeMs: config.timestampMaxAgeSeconds! * 1000, signerKey, clock },
+                  )
+                : await verifyAttestation(
+                    { format: node.format, evidence, endorsement: endorsementOf(node), nonce: body.nonce, reference: node.reference, node: body.node },
+                    { nonces, signerKey, clock, clocks },
+                  );
           } catch (e) {
             if (e instanceof QuoteFormatError) throw new HttpError(400, "malformed evidence", e.message);
             throw e;

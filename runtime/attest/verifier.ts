@@ -6,6 +6,8 @@
 import type { Clock } from "../common/clock.js";
 import { NONCE_HEX, type NonceStore } from "./core/nonce.js";
 import { evidenceFormat } from "./core/formats.js";
+import { akFingerprint, appraiseQuote, attestationKey, referenceSchema, type QuoteEvidence } from "./core/quote.js";
+import { anchorOf, clockFreshness, type ClockAnchor } from "./core/timestamp.js";
 import { RESULT_TYPE, signResult, type AttestationResult } from "./core/result.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { newSigner } from "../prooflog/index.js";
@@ -31,7 +33,10 @@ export interface Verified {
   note: string;
 }
 
-export async function verifyAttestation(req: VerifyRequest, deps: { nonces: NonceStore; signerKey: string; clock: Clock }): Promise<Verified> {
+/** Registered TPM clocks by AK fingerprint (timestamp mode); a Map will do. */
+export type ClockRegistry = Pick<Map<string, ClockAnchor>, "get" | "set">;
+
+export async function verifyAttestation(req: VerifyRequest, deps: { nonces: NonceStore; signerKey: string; clock: Clock; clocks?: ClockRegistry }): Promise<Verified> {
   const nonce = req.nonce.toLowerCase();
   if (!NONCE_HEX.test(nonce)) throw new QuoteFormatError(`nonce: got ${JSON.stringify(req.nonce)}; expected hex (what \`meridian attest nonce\` printed)`);
   const format = evidenceFormat(req.format ?? "tpm");
@@ -59,6 +64,49 @@ export async function verifyAttestation(req: VerifyRequest, deps: { nonces: Nonc
     freshness: freshness.ok ? { ok: true, detail: "verifier-issued, unused, unexpired" } : { ok: false, detail: freshness.detail },
     checks: appraisal.checks,
     ...appraisal.claims,
+  };
+  // A nonce-fresh TPM quote registers the AK's clock: later quotes may prove freshness by it (verifyTimestamped).
+  if (accepted && format.name === "tpm" && deps.clocks && result.clock) deps.clocks.set(result.ak, anchorOf(result.clock, deps.clock.now()));
+  return { result, note: signResult(result, deps.signerKey) };
+}
+
+/**
+ * Timestamp mode: a TPM quote without a verifier nonce, fresh by its TPMS_CLOCK_INFO against the clock the AK
+ * registered with a nonce-fresh quote (core/timestamp.ts). Accepted only when the quote's checks pass and the
+ * clock is safe, unreset, past every accepted one and dates the quote within `maxAgeMs`.
+ */
+export function verifyTimestamped(
+  req: { evidence: QuoteEvidence; ak: string; reference: unknown; node?: string },
+  deps: { clocks: ClockRegistry; maxAgeMs: number; signerKey: string; clock: Clock },
+): Verified {
+  const key = attestationKey(req.ak);
+  const ref = referenceSchema.safeParse(req.reference);
+  if (!ref.success) throw new QuoteFormatError(`reference: ${ref.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
+  const appraisal = appraiseQuote(req.evidence, key, undefined, ref.data);
+  const ak = akFingerprint(key);
+  const trusted = appraisal.checks.find((c) => c.check === "signature")?.ok === true && appraisal.clock;
+  const freshness = trusted
+    ? clockFreshness(deps.clocks.get(ak), appraisal.clock!, { now: deps.clock.now(), maxAgeMs: deps.maxAgeMs })
+    : { ok: false as const, detail: "not evaluated: the quote's clock is not signed by this AK" };
+  const accepted = freshness.ok && appraisal.accepted;
+  if (accepted) deps.clocks.set(ak, { ...deps.clocks.get(ak)!, last: appraisal.clock!.clock, restartCount: appraisal.clock!.restartCount });
+  const reason = !appraisal.accepted ? appraisal.reason : !freshness.ok ? `freshness: timestamp: ${freshness.detail}` : undefined;
+  const result: AttestationResult = {
+    type: RESULT_TYPE,
+    status: accepted ? "affirming" : "contraindicated",
+    accepted,
+    ...(reason ? { reason } : {}),
+    ...(req.node !== undefined ? { node: req.node } : {}),
+    format: "tpm",
+    ak,
+    nonce: "",
+    appraisedAt: new Date(deps.clock.now()).toISOString(),
+    verifier: newSigner(deps.signerKey).name,
+    freshness: { ok: freshness.ok, detail: `timestamp: ${freshness.detail}` },
+    checks: appraisal.checks,
+    ...(appraisal.pcrs ? { pcrs: appraisal.pcrs } : {}),
+    ...(appraisal.signatureScheme ? { signatureScheme: appraisal.signatureScheme } : {}),
+    ...(appraisal.clock ? { clock: appraisal.clock } : {}),
   };
   return { result, note: signResult(result, deps.signerKey) };
 }

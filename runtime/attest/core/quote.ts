@@ -106,10 +106,11 @@ const sameSelection = (a: PcrSelection[], b: PcrSelection[]) => JSON.stringify(a
 const describeSelection = (s: PcrSelection[]) => s.map((b) => `${HASH_ALGS[b.hash]?.name ?? `0x${b.hash.toString(16)}`}:${b.pcrs.join(",")}`).join("+") || "none";
 
 /**
- * Appraise a quote: `nonce` is the verifier-issued nonce the quote must carry in extraData; `plainHash` the
+ * Appraise a quote: `nonce` is the verifier-issued nonce the quote must carry in extraData (undefined in
+ * timestamp mode, where the TPM clock stands for freshness: timestamp.ts); `plainHash` the
  * hash of a `-f plain` signature and of the PCR digest (tpm2_checkquote's `-g`, default sha256).
  */
-export function appraiseQuote(evidence: QuoteEvidence, ak: string | KeyObject, nonce: Uint8Array, reference: ReferenceValues, plainHash = "sha256"): QuoteAppraisal {
+export function appraiseQuote(evidence: QuoteEvidence, ak: string | KeyObject, nonce: Uint8Array | undefined, reference: ReferenceValues, plainHash = "sha256"): QuoteAppraisal {
   const checks: QuoteCheck[] = [];
   const done = (extra: Partial<QuoteAppraisal> = {}): QuoteAppraisal => {
     const failed = checks.find((c) => !c.ok);
@@ -147,13 +148,17 @@ export function appraiseQuote(evidence: QuoteEvidence, ak: string | KeyObject, n
     detail: `0x${attest.magic.toString(16)}${attest.magic === TPM_GENERATED_VALUE ? "" : "; expected TPM_GENERATED_VALUE 0xff544347 (not a structure the TPM generated)"}`,
   });
   checks.push({ check: "type", ok: attest.type === TPM_ST_ATTEST_QUOTE, detail: `0x${attest.type.toString(16)}${attest.type === TPM_ST_ATTEST_QUOTE ? "" : "; expected TPM_ST_ATTEST_QUOTE 0x8018"}` });
-  const n = Buffer.from(nonce);
-  const nonceOk = attest.extraData.length === n.length && timingSafeEqual(attest.extraData, n);
-  checks.push({
-    check: "nonce",
-    ok: nonceOk,
-    detail: nonceOk ? "extraData is the verifier's nonce" : `extraData ${attest.extraData.toString("hex") || "(empty)"} is not the nonce ${n.toString("hex")}`,
-  });
+  if (nonce === undefined) {
+    checks.push({ check: "nonce", ok: true, detail: `none (timestamp mode); extraData ${attest.extraData.toString("hex") || "(empty)"}` });
+  } else {
+    const n = Buffer.from(nonce);
+    const nonceOk = attest.extraData.length === n.length && timingSafeEqual(attest.extraData, n);
+    checks.push({
+      check: "nonce",
+      ok: nonceOk,
+      detail: nonceOk ? "extraData is the verifier's nonce" : `extraData ${attest.extraData.toString("hex") || "(empty)"} is not the nonce ${n.toString("hex")}`,
+    });
+  }
   const quoted = attest.quote?.selection ?? [];
   const selOk = sameSelection(quoted, values.selection);
   checks.push({

@@ -47,6 +47,7 @@ beforeAll(async () => {
     {
       key: verifierKeys.signerKey,
       log: logServer.url,
+      timestampMaxAgeSeconds: 300,
       nodes: {
         "node-1": { ak: readFileSync(rsa.pem, "utf8"), reference: REFERENCE },
         // node-2's endorsed AK is the ECC one: a quote by the RSA AK is another key's.
@@ -170,6 +171,28 @@ describe("meridian attest serve with swtpm and the proof log", () => {
     // The node's format is the operator's: TPM evidence for it, or parts missing, are refused before any appraisal.
     expect((await post({ node: "cvm-1", nonce: n, format: "tpm", ...parts })).body).toMatchObject({ error: "wrong evidence format" });
     expect((await post({ node: "cvm-1", nonce: n, report: parts.report })).body).toMatchObject({ error: "incomplete evidence", detail: expect.stringMatching(/missing vcek, chain$/) });
+  });
+
+  it("timestamp mode: after a nonce-fresh quote registers the AK's clock, a quote without a nonce is accepted once; its replay is refused", async () => {
+    const n = await nonce();
+    expect((await submit("node-1", n, quote(tpm, rsa.ctx, n, "svc-register"))).status).toBe(200);
+    tpm.tool("tpm2_quote", ["-c", rsa.ctx, "-l", "sha256:0,1,2,16", "-m", "svc-ts.msg", "-s", "svc-ts.sig", "-o", "svc-ts.pcrs", "-g", "sha256"]);
+    const b64 = (f: string) => readFileSync(join(tpm.dir, f)).toString("base64");
+    const post = async (body: object) => {
+      const res = await fetch(`${verifier.url}/v1/attest/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Answer["body"] };
+    };
+    const evidence = { node: "node-1", message: b64("svc-ts.msg"), signature: b64("svc-ts.sig"), pcrs: b64("svc-ts.pcrs") };
+    const a = await post(evidence);
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+    expect(a.body.result).toMatchObject({ accepted: true, nonce: "", freshness: { ok: true, detail: expect.stringMatching(/^timestamp: TPM clock \d+/) } });
+    expectLogged(a);
+    const again = await post(evidence);
+    expect(again.status).toBe(403);
+    expect(again.body.detail).toMatch(/^freshness: timestamp: clock \d+ is not past \d+, the latest accepted: a replayed or older quote/);
+    // node-2's AK never registered a clock; an SEV-SNP node always needs a nonce.
+    expect((await post({ ...evidence, node: "node-2" })).body.detail).toMatch(/^signature: /);
+    expect((await post({ node: "cvm-1", report: "", vcek: "", chain: "" })).body).toMatchObject({ error: "no nonce" });
   });
 
   it("answers 404 for an unknown node and 400 for malformed evidence, naming the input", async () => {
