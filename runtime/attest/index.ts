@@ -15,4 +15,5 @@ export { FileNonceBook } from "./store/file.js";
 export { verifyAttestation, verifyTimestamped, type ClockRegistry, type Verified, type VerifyRequest } from "./verifier.js";
 export { clockFreshness, type ClockAnchor, type ClockVerdict, type TpmClock } from "./core/timestamp.js";
 export { attestService, type LogInclusion } from "./service.js";
+export { spireAgentAttributes, type SpireAgentAttributes } from "./spire.js";
 export { attestationAdmission, type AttestationAdmissionOptions } from "./admission.js";

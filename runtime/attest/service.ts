@@ -13,6 +13,7 @@
  *                                    → 200 {result, note, log?} accepted; 403 {error, detail, result, note, log?} refused
  *   GET  /v1/attest/results/:node    → the latest signed result (text/plain note), 404 if none
  *   GET  /v1/attest/key              → {verifierKey}: what relying parties verify results with
+ *   GET  /v1/attest/spire/:node      → SPIRE AgentAttributes for an attested node (spire.ts), 403 not admitted
  *
  * Nonces live in memory (a restart forgets them, so quotes for nonces issued before it are refused as unknown).
  */
@@ -26,6 +27,7 @@ import { referenceSchema } from "./core/quote.js";
 import { snpReferenceSchema } from "./core/sev-snp-appraisal.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { verifyAttestation, verifyTimestamped } from "./verifier.js";
+import { spireAgentAttributes } from "./spire.js";
 import type { ClockAnchor } from "./core/timestamp.js";
 import type { Clock } from "../common/clock.js";
 
@@ -44,6 +46,14 @@ const attestConfigSchema = z
      * a nonce, fresh by their TPMS_CLOCK_INFO when dated within this age (core/timestamp.ts). Off when absent.
      */
     timestampMaxAgeSeconds: z.number().positive().max(86_400).optional(),
+    /**
+     * SPIRE admission (spire.ts): the trust domain whose NodeAttestor plugin asks
+     * `GET /v1/attest/spire/:node` for an attested node's AgentAttributes; results older than the max age refused.
+     */
+    spire: z
+      .object({ trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/, "a SPIFFE trust domain name"), maxResultAgeSeconds: z.number().positive().max(86_400).default(600) })
+      .strict()
+      .optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
@@ -143,6 +153,13 @@ export const attestService = defineService({
           const note = latest.get(node);
           if (!note) throw new HttpError(404, "no attestation result", `node ${node} has not been attested`);
           return reply.header("content-type", "text/plain; charset=utf-8").send(note);
+        });
+        app.get("/v1/attest/spire/:node", { config: { auth: "public" } }, async (req) => {
+          const { node } = parseInput(z.object({ node: z.string().max(200) }), req.params, "path");
+          if (!config.spire) throw new HttpError(404, "SPIRE admission off", "this verifier's config has no spire.trustDomain");
+          const attrs = spireAgentAttributes(latest.get(node), { verifierKey, now: clock.now(), maxAgeMs: config.spire.maxResultAgeSeconds * 1000, node, trustDomain: config.spire.trustDomain });
+          if ("refused" in attrs) throw new HttpError(403, "node not admitted", attrs.refused);
+          return attrs;
         });
         app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
           const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;

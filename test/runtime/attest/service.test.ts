@@ -48,6 +48,7 @@ beforeAll(async () => {
       key: verifierKeys.signerKey,
       log: logServer.url,
       timestampMaxAgeSeconds: 300,
+      spire: { trustDomain: "attest.test" },
       nodes: {
         "node-1": { ak: readFileSync(rsa.pem, "utf8"), reference: REFERENCE },
         // node-2's endorsed AK is the ECC one: a quote by the RSA AK is another key's.
@@ -124,6 +125,12 @@ describe("meridian attest serve with swtpm and the proof log", () => {
         resultFor: latestResult,
       }),
     });
+    // A SPIRE NodeAttestor plugin asks for node-1's AgentAttributes; node-2 (never attested) is not admitted.
+    const spire = await fetch(`${verifier.url}/v1/attest/spire/node-1`);
+    expect(spire.status).toBe(200);
+    expect(await spire.json()).toMatchObject({ spiffe_id: "spiffe://attest.test/spire/agent/meridian_attest/node-1", selector_values: expect.arrayContaining([`pcr:sha256:16:${PCR16}`]) });
+    const refused = await fetch(`${verifier.url}/v1/attest/spire/node-2`);
+    expect([refused.status, await refused.json()]).toEqual([403, { error: "node not admitted", detail: "node node-2: no attestation result" }]);
     const svid = await td.issueSvid("spiffe://attest.test/node/node-1/workload/api");
     expect(svid.id.uri).toBe("spiffe://attest.test/node/node-1/workload/api");
     // node-2 was never attested; an ID bound to no node is refused too.
