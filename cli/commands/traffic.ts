@@ -2,7 +2,9 @@
  * `meridian traffic drain|restore <region>`: the operator's routing controls (Route 53 ARC-style). Against
  * a stack they edit `meridian:dns.drained` in stacks/Pulumi.<stack>.yaml (comments kept), so `pulumi up`
  * makes every provider stop answering with the region through its own mechanism (components/dns/*);
- * with `--dashboard <url>` they flip a running `meridian local` estate at once, logged in its proof log.
+ * with `--log <url>` the change is appended to that proof log first (the entry a running estate logs for a live
+ * drain), so a drain nobody can later prove is not written; with `--dashboard <url>` they flip a running
+ * `meridian local` estate at once, logged in its proof log.
  * Refused (exit 2, nothing changed) for an unknown region and for the last undrained (live: healthy) region.
  */
 import type { Command } from "commander";
@@ -12,6 +14,23 @@ import { UserError } from "../errors.js";
 interface Options {
   stack?: string;
   dashboard?: string;
+  log?: string;
+}
+
+/**
+ * Append the routing-control entry (runtime/local's shape, `via: "stack"`) to the proof log at `log`: its index, or
+ * undefined after saying why not (exit 1: the log is down or refused, not a usage mistake).
+ */
+async function logged(log: string, entry: Record<string, unknown>): Promise<number | undefined> {
+  const { LogClient } = await import("../../runtime/prooflog/index.js");
+  try {
+    return (await new LogClient(log).add(new TextEncoder().encode(JSON.stringify(entry)))).index;
+  } catch (err) {
+    const cause = (err as Error).cause as Error | undefined;
+    process.stderr.write(`meridian: --log ${log}: cannot append the routing change to the proof log (${cause?.message ?? (err as Error).message}); the stack is unchanged\n`);
+    process.exitCode = 1;
+    return undefined;
+  }
 }
 
 async function live(action: "drain" | "restore", region: string, dashboard: string): Promise<void> {
@@ -37,7 +56,7 @@ async function live(action: "drain" | "restore", region: string, dashboard: stri
   process.stdout.write(`${action === "drain" ? "drained" : "restored"} ${region} on the running estate: drained now ${body.drained.join(", ") || "(none)"}; proof log entry ${body.logIndex}\n`);
 }
 
-async function inStack(action: "drain" | "restore", region: string, stack: string): Promise<void> {
+async function inStack(action: "drain" | "restore", region: string, stack: string, log: string | undefined): Promise<void> {
   const { loadStack, stackFile } = await import("../../stacks/load.js");
   const { drain, restore, DrainRefused } = await import("../../model/traffic/drain.js");
   const config = loadStack(stack);
@@ -49,6 +68,12 @@ async function inStack(action: "drain" | "restore", region: string, stack: strin
     if (err instanceof DrainRefused) throw new UserError(`${action} ${region} (stack ${stack}): ${err.message}`);
     throw err;
   }
+  // In the log first, as a live drain is: the stack file changes only once the decision is provable.
+  let index: number | undefined;
+  if (log !== undefined) {
+    index = await logged(log, { type: "meridian.traffic.routing-control", via: "stack", stack, action, region, drained: next, atMs: Date.now() });
+    if (index === undefined) return;
+  }
   const { parseDocument } = await import("yaml");
   const file = stackFile(stack);
   const doc = parseDocument(readFileSync(file, "utf8"));
@@ -57,7 +82,8 @@ async function inStack(action: "drain" | "restore", region: string, stack: strin
   else doc.setIn(path, doc.createNode(next, { flow: true }));
   writeFileSync(file, doc.toString({ lineWidth: 0 }));
   process.stdout.write(
-    `${action === "drain" ? "drained" : "restored"} ${region} in stack ${stack}: meridian:dns.drained = [${next.join(", ")}]\n` +
+    `${action === "drain" ? "drained" : "restored"} ${region} in stack ${stack}: meridian:dns.drained = [${next.join(", ")}]` +
+      `${index === undefined ? " (not in a proof log: pass --log <url>)" : `; proof log entry ${index}`}\n` +
       `run \`pulumi up --stack ${stack}\` to apply it on every provider (Route 53 records, Cloud DNS routing items, Traffic Manager endpoints, Cloudflare origins)\n`,
   );
 }
@@ -71,11 +97,13 @@ export function register(program: Command): void {
         action === "drain" ? "stop every provider answering with <region> (refused for an unknown region or the last undrained one)" : "hand <region> back to its health checks on every provider",
       )
       .option("--stack <name>", "edit this stack's meridian:dns.drained (applied by `pulumi up`)")
+      .option("--log <url>", "with --stack: append the change to this proof log first (refused, stack unchanged, if it cannot be logged)")
       .option("--dashboard <url>", "flip the running `meridian local` estate behind this dashboard at once (logged in its proof log)")
       .action(async (region: string, o: Options) => {
         if ((o.stack === undefined) === (o.dashboard === undefined)) throw new UserError("give exactly one of --stack <name> (the stack's config) or --dashboard <url> (a running meridian local)");
+        if (o.log !== undefined && o.stack === undefined) throw new UserError("--log goes with --stack (a running estate logs in its own proof log)");
         if (o.dashboard !== undefined) await live(action, region, o.dashboard);
-        else await inStack(action, region, o.stack!);
+        else await inStack(action, region, o.stack!, o.log);
       });
   }
 }

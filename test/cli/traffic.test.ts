@@ -1,13 +1,16 @@
 /**
  * `meridian traffic drain|restore <region> --stack <s>`: the stack's meridian:dns.drained is edited in place
- * (comments kept) and loads again; an unknown region and the last undrained one are refused, exit 2, file unchanged.
+ * (comments kept) and loads again; an unknown region and the last undrained one are refused, exit 2, file unchanged;
+ * with --log the change is in the proof log before the file changes.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { REPO_ROOT, runCli } from "../cli.js";
+import { killServers, REPO_ROOT, runCli, serveCli } from "../cli.js";
+import { LogClient } from "../../runtime/prooflog/client.js";
+import { generateKey } from "../../runtime/prooflog/note.js";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-traffic-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,4 +50,35 @@ describe("meridian traffic drain|restore --stack", () => {
     for (const id of ids.slice(0, -1)) expect(runCli(["traffic", "restore", id, "--stack", "staging"], { env }).status).toBe(0);
     expect(drained()).toBeUndefined();
   });
+});
+
+describe("meridian traffic drain --stack --log: stack-mode routing controls in a proof log", () => {
+  const ORIGIN = "meridian.test/traffic";
+  const keys = generateKey(ORIGIN);
+  writeFileSync(join(dir, "log.key"), keys.signerKey);
+  afterAll(() => killServers());
+
+  it("appends the routing change to the proof log before editing the stack; an unreachable log leaves the stack unchanged (exit 1)", async () => {
+    const { url } = await serveCli(["log", "serve", "--data", join(dir, "log-data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "25"]);
+    const region = regionIds()[0]!;
+    const r = runCli(["traffic", "drain", region, "--stack", "staging", "--log", url], { env });
+    expect(r.status, r.stderr).toBe(0);
+    const index = Number(/proof log entry (\d+)/.exec(r.stdout)?.[1]);
+    expect(drained()).toEqual([region]);
+    const client = new LogClient(url);
+    let size = 0;
+    for (let i = 0; i < 100 && size <= index; i++) {
+      size = Number((await client.checkpoint()).split("\n")[1]);
+      if (size <= index) await new Promise((done) => setTimeout(done, 50));
+    }
+    const [entry] = await client.entries(index, index + 1, size);
+    expect(JSON.parse(entry!.toString("utf8"))).toMatchObject({ type: "meridian.traffic.routing-control", via: "stack", stack: "staging", action: "drain", region, drained: [region] });
+
+    const before = readFileSync(file, "utf8");
+    const down = runCli(["traffic", "restore", region, "--stack", "staging", "--log", "http://127.0.0.1:1"], { env });
+    expect(down.status).toBe(1);
+    expect(down.stderr).toMatch(/^meridian: --log http:\/\/127\.0\.0\.1:1: cannot append the routing change to the proof log \(.*\); the stack is unchanged\n$/);
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(runCli(["traffic", "restore", region, "--stack", "staging"], { env }).stdout).toContain("(not in a proof log: pass --log <url>)");
+  }, 60_000);
 });
