@@ -119,9 +119,12 @@ export function register(program: Command): void {
       const records = [
         { line: 0, name: apex, ttl: 3600, type: "SOA" as const, rdata: `${ns[0]} hostmaster.${apex} 1 7200 900 1209600 ${policy.ttlSeconds}` },
         ...ns.map((n) => ({ line: 0, name: apex, ttl: 86400, type: "NS" as const, rdata: n })),
-        ...stackZoneRecords(policy.records),
+        ...stackZoneRecords(policy.records.filter((r) => r.type !== "ALIAS")),
       ];
+      // ALIAS is no wire type: the apex answers with its target's addresses, which are not zone data.
+      const aliases = policy.records.filter((r) => r.type === "ALIAS").map((r) => `${r.fqdn}. ALIAS ${r.rdata[0]}: answered with the target's A/AAAA (flattened), not zone data`);
       const header = [
+        ...aliases,
         `meridian dns export --stack ${o.stack} --provider ${provider}: the static records ${provider} serves for ${policy.apex}`,
         `${policy.fqdn} is answered by the ${policy.mode} GSLB policy (not static data); SOA and NS are the provider's own`,
       ];

@@ -62,6 +62,22 @@ export interface DnsBackend {
   ): TrafficRender;
 }
 
+/**
+ * The static record resources a backend created per zone, by `<fqdn> <type>`: an in-zone alias (Route 53, Azure DNS)
+ * names its target record set and must wait for it.
+ */
+const created = new WeakMap<ZoneHandle, Map<string, pulumi.CustomResource>>();
+
+export function rememberRecord(zone: ZoneHandle, fqdn: string, type: string, resource: pulumi.CustomResource): void {
+  const map = created.get(zone) ?? new Map<string, pulumi.CustomResource>();
+  map.set(`${fqdn.replace(/\.$/, "")} ${type}`, resource);
+  created.set(zone, map);
+}
+
+export function recordOf(zone: ZoneHandle, fqdn: string, type: string): pulumi.CustomResource | undefined {
+  return created.get(zone)?.get(`${fqdn.replace(/\.$/, "")} ${type}`);
+}
+
 /** `us-east-1` style names are fine in Pulumi names; dots are not pleasant, so slug the apex. */
 export function slugName(text: string): string {
   return text.replace(/[^a-z0-9-]/gi, "-").toLowerCase();

@@ -82,6 +82,8 @@ export const cloudflare: DnsBackend = {
       else if (record.type === "CAA") Object.assign(args, { data: record.caa[i] });
       else if (STRUCTURED.has(record.type)) Object.assign(args, structuredData(record.type, record.rdata[i]!));
       else if (record.type === "NS" || record.type === "PTR") Object.assign(args, { content: record.rdata[i]!.replace(/\.$/, "") });
+      // ALIAS: a CNAME at the apex, which Cloudflare flattens (answers with the target's addresses).
+      else if (record.type === "ALIAS") Object.assign(args, { type: "CNAME", content: record.rdata[i]!.replace(/\.$/, "") });
       else Object.assign(args, { content: value });
       track(new cloudflareSdk.DnsRecord(`cloudflare-${recordSlug(record)}-${i}`, args, { parent }));
     });

@@ -17,7 +17,7 @@ import { answeringTargets, weightSplit, type RegionTarget, type TrafficPolicy } 
 import type { ZoneRecord } from "../../model/traffic/records.js";
 import { recordSlug } from "../../model/traffic/records.js";
 import { dsRdata } from "../../model/traffic/dnssec.js";
-import { APEX_NS_TTL_SECONDS, track } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, recordOf, rememberRecord, track } from "./backend.js";
 import type { DnsBackend, TrafficRender, ZoneHandle } from "./backend.js";
 
 interface RegionChecks {
@@ -142,9 +142,22 @@ export const route53: DnsBackend = {
   },
 
   record(parent, zone, _policy, record: ZoneRecord) {
+    if (record.type === "ALIAS") {
+      // An alias to the target's A/AAAA record sets in this zone (the capability matrix allows no other target):
+      // Route 53 answers the apex with their addresses; no TTL of its own.
+      const target = record.rdata[0]!;
+      for (const type of ["A", "AAAA"]) {
+        const set = recordOf(zone, target, type);
+        if (set === undefined) continue;
+        const args = { zoneId: zone.zoneRef, name: record.fqdn, type, aliases: [{ name: target.replace(/\.$/, ""), zoneId: zone.zoneRef, evaluateTargetHealth: false }] };
+        track(new aws.route53.Record(`route53-apex-alias-${type.toLowerCase()}`, args, { parent, dependsOn: [set] }));
+      }
+      return;
+    }
     // Route 53 takes zone-file rdata (names with or without the dot); the provider quotes TXT itself.
     const records = ["A", "AAAA", "CNAME", "TXT", "MX", "CAA"].includes(record.type) ? record.values : record.rdata;
-    track(new aws.route53.Record(`route53-${recordSlug(record)}`, { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records }, { parent }));
+    const created = track(new aws.route53.Record(`route53-${recordSlug(record)}`, { zoneId: zone.zoneRef, name: record.fqdn, type: record.type, ttl: record.ttlSeconds, records }, { parent }));
+    rememberRecord(zone, record.fqdn, record.type, created);
   },
 
   traffic(parent, zone, policy, endpoints, aliases = {}): TrafficRender {

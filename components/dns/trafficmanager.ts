@@ -16,7 +16,7 @@ import { TRAFFIC_MANAGER_CONTINENT, trafficManagerLocation } from "../../model/t
 import { DS_DIGEST_TYPE, dsRdata } from "../../model/traffic/dnssec.js";
 import { weightSplit, type RegionTarget } from "../../model/traffic/policy.js";
 import { rdataFields, recordSlug, type ZoneRecord } from "../../model/traffic/records.js";
-import { APEX_NS_TTL_SECONDS, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
+import { APEX_NS_TTL_SECONDS, recordOf, rememberRecord, slugName, track, type DnsBackend, type TrafficRender, type ZoneHandle } from "./backend.js";
 
 type Method = "Weighted" | "Performance" | "Priority" | "Geographic";
 
@@ -81,8 +81,18 @@ export const trafficmanager: DnsBackend = {
 
   record(parent, zone, _policy, record) {
     const relative = record.name;
-    const base = { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef, relativeRecordSetName: relative, recordType: record.type, ttl: record.ttlSeconds };
-    track(new azureDns.RecordSet(`azuredns-${recordSlug(record)}`, { ...base, ...azureRecordData(record) }, { parent }));
+    const base = { resourceGroupName: zone.resourceGroupName!, zoneName: zone.zoneRef, relativeRecordSetName: relative, ttl: record.ttlSeconds };
+    if (record.type === "ALIAS") {
+      // Alias record sets of the same type pointing at the target's record sets in this zone ("zone record set").
+      for (const type of ["A", "AAAA"]) {
+        const set = recordOf(zone, record.rdata[0]!, type);
+        if (set === undefined) continue;
+        track(new azureDns.RecordSet(`azuredns-apex-alias-${type.toLowerCase()}`, { ...base, recordType: type, targetResource: { id: set.id } }, { parent }));
+      }
+      return;
+    }
+    const created = track(new azureDns.RecordSet(`azuredns-${recordSlug(record)}`, { ...base, recordType: record.type, ...azureRecordData(record) }, { parent }));
+    rememberRecord(zone, record.fqdn, record.type, created);
   },
 
   traffic(parent, zone, policy, endpoints): TrafficRender {

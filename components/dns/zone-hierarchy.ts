@@ -42,7 +42,9 @@ export class ZoneHierarchy extends pulumi.ComponentResource {
         const backend = BACKENDS[provider];
         const zone = backend.zone(this, policy);
         zones.set(provider, zone);
-        for (const record of policy.records) backend.record(this, zone, policy, record);
+        // ALIAS records last: Route 53 and Azure DNS alias a record set that must exist first.
+        const ordered = [...policy.records.filter((r) => r.type !== "ALIAS"), ...policy.records.filter((r) => r.type === "ALIAS")];
+        for (const record of ordered) backend.record(this, zone, policy, record);
         // Every provider signs or none does (the capability matrix refuses a mixed or multi-signer-less hierarchy).
         if (policy.dnssec) ds[provider] = backend.dnssec!(this, zone, policy);
         this.nameServers[provider] = zone.nameServers;

@@ -55,6 +55,11 @@ export const staticRecordSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
+    if (r.type === "ALIAS") {
+      // ALIAS exists to put CNAME behaviour at the apex; one target, as every provider's alias takes.
+      if (r.name !== "@") ctx.addIssue({ code: "custom", path: ["name"], input: r.name, message: "an ALIAS record is at the apex (@); below it use a CNAME" });
+      if (r.values.length !== 1) ctx.addIssue({ code: "custom", path: ["values"], input: r.values, message: "an ALIAS record has one target" });
+    }
     // A and AAAA addresses are checked at load, with advice for a load balancer's name (stacks/semantic.ts).
     if (r.type === "A" || r.type === "AAAA") return;
     r.values.forEach((v, i) => {

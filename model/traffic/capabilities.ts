@@ -5,6 +5,7 @@
  * never silently approximates a mode. Limits are from each provider's API reference (2026-11).
  */
 import type { DnsProvider, RoutingMode, TrafficConfig } from "../config/traffic.js";
+import { aliasProblems } from "./alias.js";
 import { dnssecProblems } from "./dnssec.js";
 import { recordTypes, type RecordType } from "./rdata.js";
 
@@ -27,10 +28,11 @@ export interface ProviderCapability {
 
 /**
  * Azure DNS public zones (API 2023-07-01-preview, the one @pulumi/azure-native's dns.RecordSet uses) serve
- * A, AAAA, CAA, CNAME, DS, MX, NAPTR, NS, PTR, SOA, SRV, TLSA, TXT: no SSHFP, HTTPS or SVCB. Route 53 added
+ * A, AAAA, CAA, CNAME, DS, MX, NAPTR, NS, PTR, SOA, SRV, TLSA, TXT: no SSHFP, HTTPS or SVCB. ALIAS is an alias record
+ * set (model/traffic/alias.ts says which targets each provider can alias). Route 53 added
  * TLSA, SSHFP, SVCB and HTTPS in 2024; Cloud DNS and Cloudflare serve all of ours.
  */
-const AZURE_DNS_TYPES: readonly RecordType[] = ["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NS", "PTR", "SRV", "TLSA", "TXT"];
+const AZURE_DNS_TYPES: readonly RecordType[] = ["A", "AAAA", "CAA", "CNAME", "DS", "MX", "NS", "PTR", "SRV", "TLSA", "TXT", "ALIAS"];
 
 export const CAPABILITIES: Record<DnsProvider, ProviderCapability> = {
   route53: {
@@ -177,7 +179,9 @@ export function capabilityProblems(dns: TrafficConfig): CapabilityProblem[] {
       });
     }
   });
-  for (const p of dnssecProblems(chain, dns, (provider) => `${provider} (${slotPath(dns, provider).join(".")})`)) problems.push({ ...p, input: dns.dnssec.signing });
+  const where = (provider: DnsProvider) => `${provider} (${slotPath(dns, provider).join(".")})`;
+  for (const p of dnssecProblems(chain, dns, where)) problems.push({ ...p, input: dns.dnssec.signing });
+  problems.push(...aliasProblems(chain, dns, where));
   if (chain.includes("cloudflare") && dns.cloudflare === undefined) {
     problems.push({ path: ["cloudflare"], input: undefined, message: "cloudflare serves this zone; set dns.cloudflare.accountId" });
   }

@@ -2,9 +2,9 @@
  * A provider's own export of a zone as zone records: Route 53's `aws route53 list-resource-record-sets --output
  * json` (`{ "ResourceRecordSets": [{ Name, Type, TTL, ResourceRecords: [{ Value }] }] }`, names with `\052`-style
  * octal escapes) and Cloud DNS's `gcloud dns record-sets list --format=json` (`[{ name, type, ttl, rrdatas }]`).
- * Values are presentation format with absolute names, read by the same rdata rules as a master file. Route 53
- * alias and routing-policy records are not static data (the GSLB host is Meridian's own), so they are refused by
- * name rather than dropped.
+ * Values are presentation format with absolute names, read by the same rdata rules as a master file. A Route 53
+ * apex alias to an A/AAAA record set of the zone is the stack's ALIAS; other aliases (AWS resources) and routed
+ * records (the GSLB host is Meridian's own) have no stack form, so they are refused by name rather than dropped.
  */
 import { canonicalRdata, isRecordType, tokenize, type RecordType } from "./rdata.js";
 import { ZoneInputError, type ZoneFile, type ZoneFileRecord } from "./zonefile.js";
@@ -15,6 +15,8 @@ interface RawSet {
   ttl: unknown;
   values: unknown[];
   where: string;
+  /** Route 53 alias target (DNSName), for an alias record. */
+  alias?: string;
 }
 
 /** Route 53 escapes characters outside letters, digits, '-' and '_' in names as `\ooo` (octal). */
@@ -30,14 +32,11 @@ function route53Sets(doc: Record<string, unknown>, source: string): RawSet[] {
     const s = (raw ?? {}) as Record<string, unknown>;
     const name = absolute(unescapeRoute53(String(s["Name"] ?? "")));
     const where = `${source}: ResourceRecordSets[${i}] ${name} ${String(s["Type"])}`;
-    if (s["AliasTarget"] !== undefined) {
-      const target = (s["AliasTarget"] as { DNSName?: string }).DNSName ?? "?";
-      throw new ZoneInputError(`${where}: a Route 53 alias (to ${target}) is not static data; Meridian's stacks hold no alias records`);
-    }
     const routed = ROUTING_KEYS.filter((k) => s[k] !== undefined);
     if (routed.length > 0) throw new ZoneInputError(`${where}: a routed record (${routed.join(", ")}) is not static data; the GSLB host is the traffic policy's`);
     const values = Array.isArray(s["ResourceRecords"]) ? (s["ResourceRecords"] as { Value?: unknown }[]).map((r) => r.Value) : [];
-    return { name, type: String(s["Type"] ?? ""), ttl: s["TTL"], values, where };
+    const alias = s["AliasTarget"] === undefined ? undefined : absolute(unescapeRoute53(String((s["AliasTarget"] as { DNSName?: string }).DNSName ?? "?")));
+    return { name, type: String(s["Type"] ?? ""), ttl: s["TTL"], values, where, ...(alias ? { alias } : {}) };
   });
 }
 
@@ -61,6 +60,14 @@ export function providerExportZone(doc: unknown, origin: string | undefined, sou
   if (zone === undefined) throw new ZoneInputError(`${source}: no SOA record names the zone; give --origin`);
   const records: ZoneFileRecord[] = [];
   for (const s of sets) {
+    if (s.alias !== undefined) {
+      // An apex alias to an address record set of the zone is the stack's ALIAS (one for its A and AAAA pair).
+      if (s.name !== zone || !s.alias.endsWith(`.${zone}`) || !["A", "AAAA"].includes(s.type.toUpperCase())) {
+        throw new ZoneInputError(`${s.where}: a Route 53 alias to ${s.alias} has no stack form (a stack aliases only at the apex, to an A/AAAA record set of the zone)`);
+      }
+      if (!records.some((r) => r.type === "ALIAS" && r.name === zone)) records.push({ line: 0, name: zone, ttl: 3600, type: "ALIAS", rdata: s.alias });
+      continue;
+    }
     const type = s.type.toUpperCase();
     if (type !== "SOA" && !isRecordType(type)) throw new ZoneInputError(`${s.where}: record type ${s.type} is not supported`);
     const ttl = Number(s.ttl);

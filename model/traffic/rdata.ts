@@ -5,7 +5,8 @@
  * zone file, stack config and an export compare as sets of (name, type, ttl, rdata).
  */
 
-export const recordTypes = ["A", "AAAA", "CNAME", "TXT", "MX", "CAA", "SRV", "NS", "PTR", "TLSA", "SSHFP", "HTTPS", "SVCB", "DS"] as const;
+/** ALIAS (ANAME, CNAME flattening) is not a wire type: the apex answers A/AAAA queries with its target's addresses. */
+export const recordTypes = ["A", "AAAA", "CNAME", "TXT", "MX", "CAA", "SRV", "NS", "PTR", "TLSA", "SSHFP", "HTTPS", "SVCB", "DS", "ALIAS"] as const;
 export type RecordType = (typeof recordTypes)[number];
 
 interface TypeShape {
@@ -36,6 +37,7 @@ export const RDATA_SHAPES: Record<RecordType, TypeShape> = {
   DS: { fields: 4, hexFrom: 3, numbers: [0, 1, 2], expected: '"<key tag> <algorithm> <digest type> <hex digest>"' },
   HTTPS: { fields: 2, rest: true, name: 1, numbers: [0], expected: '"<priority> <target> [key=value ...]"' },
   SVCB: { fields: 2, rest: true, name: 1, numbers: [0], expected: '"<priority> <target> [key=value ...]"' },
+  ALIAS: { fields: 1, name: 0, expected: "the target's domain name" },
 };
 
 export function isRecordType(type: string): type is RecordType {

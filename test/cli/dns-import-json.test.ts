@@ -1,7 +1,8 @@
 /**
  * `meridian dns import --from <provider export JSON>`: Route 53's list-resource-record-sets and Cloud DNS's
  * record-sets list of the vendored zone import to the same stack records as its master file, and import →
- * stack → export gives back the export's record sets; aliases and routed records are refused by name.
+ * stack → export gives back the export's record sets; an apex alias is an ALIAS, other aliases and routed
+ * records are refused by name.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -74,7 +75,7 @@ describe("meridian dns import --from a provider export", () => {
     expect(zone.records[1]).toMatchObject({ name: "*.shop.example.net.", type: "TXT", rdata: '"wild"' });
   });
 
-  it("an alias or a routed record is refused naming it (exit 2); so is a file that is neither export", () => {
+  it("an apex alias to a zone record imports as ALIAS; another alias or a routed record is refused naming it (exit 2); so is a file that is neither export", () => {
     const file = join(dir, "alias.json");
     const soa = { Name: "shop.example.net.", Type: "SOA", TTL: 900, ResourceRecords: [{ Value: "ns-1.awsdns-1.com. h.example. 1 7200 900 1209600 86400" }] };
     writeFileSync(
@@ -89,8 +90,15 @@ describe("meridian dns import --from a provider export", () => {
     const r = runCli(["dns", "import", "--from", file]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      `meridian: ${file}: ResourceRecordSets[1] www.shop.example.net. A: a Route 53 alias (to d111111abcdef8.cloudfront.net.) is not static data; Meridian's stacks hold no alias records\n`,
+      `meridian: ${file}: ResourceRecordSets[1] www.shop.example.net. A: a Route 53 alias to d111111abcdef8.cloudfront.net. has no stack form (a stack aliases only at the apex, to an A/AAAA record set of the zone)\n`,
     );
+    // An apex alias (A and AAAA) to an address record set of the zone is the stack's ALIAS.
+    const apexAlias = (Type: string) => ({ Name: "shop.example.net.", Type, AliasTarget: { HostedZoneId: "Z1", DNSName: "origin.shop.example.net.", EvaluateTargetHealth: false } });
+    const origin = { Name: "origin.shop.example.net.", Type: "A", TTL: 300, ResourceRecords: [{ Value: "192.0.2.10" }] };
+    writeFileSync(file, JSON.stringify({ ResourceRecordSets: [soa, apexAlias("A"), apexAlias("AAAA"), origin] }));
+    const ok = runCli(["dns", "import", "--from", file]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('  - { name: "@", type: ALIAS, ttlSeconds: 3600, values: ["origin.shop.example.net"] }');
     writeFileSync(
       file,
       JSON.stringify({ ResourceRecordSets: [soa, { Name: "api.shop.example.net.", Type: "A", TTL: 60, SetIdentifier: "eu", Weight: 10, ResourceRecords: [{ Value: "192.0.2.1" }] }] }),
