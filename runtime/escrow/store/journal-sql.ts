@@ -6,7 +6,7 @@
  *                  generation's watermark — units journaled, highest position, refunds.
  *   journal_sales  every acknowledged sale with the Redis generation and position (p − q, p] it was sold at.
  *
- * `journal_batch` journals one group commit under the item row lock. It refuses the batch — and the
+ * `journal_sale_batch` journals one group commit under the item row lock. It refuses the batch — and the
  * caller rebuilds Redis — when Redis's generation is not the trusted one, when a position Redis
  * assigned is already journaled for another sale (Redis was rolled back and is selling again positions
  * it had sold: its counters went back), or when the batch would take sold past the total.
@@ -34,20 +34,25 @@ export function journalStatements(s: string): string[] {
     `UPDATE ${s}.journal_items i SET sold = t.n FROM (SELECT sku, SUM(qty) AS n FROM ${s}.journal_sales WHERE refunded_at_ms IS NULL GROUP BY sku) t
       WHERE i.sku = t.sku AND i.gen = '' AND i.sold = 0`,
     journalBatchFunction(s),
+    journalBatchWrapper(s),
   ];
 }
 
 function journalBatchFunction(s: string): string {
-  return `CREATE OR REPLACE FUNCTION ${s}.journal_batch(p_sku text, p_gen text, p_region text, p_epoch bigint, p_at bigint,
-      p_ids text[], p_qtys bigint[], p_users text[], p_pos bigint[]) RETURNS text LANGUAGE plpgsql AS $fn$
+  // Each sale carries its own region, epoch and time: one call journals the sales of every region's
+  // group commits that queued behind the previous call (journal-queue.ts).
+  return `CREATE OR REPLACE FUNCTION ${s}.journal_sale_batch(p_sku text, p_gen text, p_ids text[], p_qtys bigint[], p_users text[],
+      p_pos bigint[], p_regions text[], p_epochs bigint[], p_ats bigint[]) RETURNS text LANGUAGE plpgsql AS $fn$
 DECLARE
   v_gen text; v_new bigint; v_hi bigint;
 BEGIN
   SELECT gen INTO v_gen FROM ${s}.journal_items WHERE sku = p_sku FOR UPDATE;
   IF NOT FOUND THEN RETURN 'unknown-item'; END IF;
   IF v_gen <> p_gen THEN RETURN 'stale-generation'; END IF;
-  -- An id already journaled must be this very sale: same generation, same position.
-  IF EXISTS (SELECT 1 FROM unnest(p_ids, p_pos) AS t(id, pos) JOIN ${s}.journal_sales j ON j.sku = p_sku AND j.sale_id = t.id
+  -- An id already journaled must be this very sale: same generation, same position. (One key lookup per
+  -- sale: as a plain join the planner, misled by stale statistics mid-sale, scanned every sale of the SKU.)
+  IF EXISTS (SELECT 1 FROM unnest(p_ids, p_pos) AS t(id, pos)
+             CROSS JOIN LATERAL (SELECT j.gen, j.pos FROM ${s}.journal_sales j WHERE j.sku = p_sku AND j.sale_id = t.id LIMIT 1) j
              WHERE j.gen <> p_gen OR j.pos <> t.pos) THEN
     RETURN 'rolled-back';
   END IF;
@@ -60,14 +65,24 @@ BEGIN
   END IF;
   WITH ins AS (
     INSERT INTO ${s}.journal_sales (sku, sale_id, region, epoch, user_id, qty, at_ms, gen, pos)
-    SELECT p_sku, t.id, p_region, p_epoch, t.usr, t.qty, p_at, p_gen, t.pos FROM unnest(p_ids, p_qtys, p_users, p_pos) AS t(id, qty, usr, pos)
+    SELECT p_sku, t.id, t.region, t.epoch, t.usr, t.qty, t.at, p_gen, t.pos
+      FROM unnest(p_ids, p_qtys, p_users, p_pos, p_regions, p_epochs, p_ats) AS t(id, qty, usr, pos, region, epoch, at)
     ON CONFLICT (sku, sale_id) DO NOTHING RETURNING qty, pos)
   SELECT COALESCE(SUM(qty), 0), COALESCE(MAX(pos), 0) INTO v_new, v_hi FROM ins;
   UPDATE ${s}.journal_items SET sold = sold + v_new, gen_units = gen_units + v_new, gen_max_pos = GREATEST(gen_max_pos, v_hi)
     WHERE sku = p_sku AND sold + v_new <= total;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'journal_batch: % units would take % past its total', v_new, p_sku USING ERRCODE = 'ME001';
+    RAISE EXCEPTION 'journal_sale_batch: % units would take % past its total', v_new, p_sku USING ERRCODE = 'ME001';
   END IF;
   RETURN 'ok';
 END $fn$`;
+}
+
+/** The earlier one-region form (processes of the previous version call it during a rolling upgrade). */
+function journalBatchWrapper(s: string): string {
+  return `CREATE OR REPLACE FUNCTION ${s}.journal_batch(p_sku text, p_gen text, p_region text, p_epoch bigint, p_at bigint,
+      p_ids text[], p_qtys bigint[], p_users text[], p_pos bigint[]) RETURNS text LANGUAGE sql AS $fn$
+  SELECT ${s}.journal_sale_batch(p_sku, p_gen, p_ids, p_qtys, p_users, p_pos, array_fill(p_region, ARRAY[cardinality(p_ids)]),
+    array_fill(p_epoch, ARRAY[cardinality(p_ids)]), array_fill(p_at, ARRAY[cardinality(p_ids)]))
+$fn$`;
 }

@@ -16,6 +16,7 @@
 import pg from "pg";
 import { RedisEscrowStore, type RedisItemState } from "./redis.js";
 import { journalStatements } from "./journal-sql.js";
+import { GroupCommit } from "./group-commit.js";
 import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
 import type {
@@ -53,7 +54,19 @@ interface JournalItem {
   genRefunds: number;
 }
 
-type JournalSale = { saleId: string; qty: number; user: string; position: number };
+/** One sale as the journal records it: where Redis sold it (its position in the generation) and under which lease. */
+interface JournalEntry {
+  saleId: string;
+  qty: number;
+  user: string;
+  position: number;
+  region: string;
+  epoch: number;
+  atMs: number;
+}
+
+/** A sale's outcome in Redis, the position it was given and the time Redis recorded (null: Redis has no such item). */
+type RedisSale = { outcome: SaleOutcome; position: number; atMs: number };
 
 /** Why Redis cannot be trusted for this SKU, or null when it agrees with the journal. */
 function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string): string | null {
@@ -72,6 +85,17 @@ export class JournaledEscrowStore implements EscrowStore {
   private ready: Promise<void> | null = null;
   /** Redis's position watermark at the previous verify, per SKU and generation (backfill trigger). */
   private readonly lastSeq = new Map<string, number>();
+  /**
+   * Group commit of both halves of a sale (group-commit.ts): the batches of one lease that arrive while
+   * its Redis sale script is in flight share the next call; the sales of every lease of a SKU and
+   * generation that arrive while journal writes are in flight share the next journal transaction.
+   */
+  private readonly redisSales = new GroupCommit<SaleRequest & { nowMs: number }, RedisSale | null>((key, sales) => this.sellInRedis(key, sales));
+  private readonly journalWrites = new GroupCommit<JournalEntry, string>(async (key, entries) => {
+    const [sku, generation] = JSON.parse(key) as [string, string];
+    const verdict = await this.journal(sku, generation, entries);
+    return entries.map(() => verdict);
+  }, 2);
 
   constructor(o: JournaledEscrowStoreOptions) {
     const schema = o.schema ?? "meridian_escrow_journal";
@@ -188,20 +212,20 @@ export class JournaledEscrowStore implements EscrowStore {
     });
   }
 
-  /** Journal the sales of one Redis batch; `ok`, or why the journal refused it. */
-  private async journal(sku: string, fence: Fence, region: string, atMs: number, sales: readonly JournalSale[]): Promise<string> {
+  /** Journal sales of one Redis generation in one transaction (journal-sql.ts); `ok`, or why the journal refused them. */
+  private async journal(sku: string, generation: string, sales: readonly JournalEntry[]): Promise<string> {
     await this.migrate();
     try {
-      const r = await this.pool.query(`SELECT ${this.s}.journal_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [
+      const r = await this.pool.query(`SELECT ${this.s}.journal_sale_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [
         sku,
-        fence.generation,
-        region,
-        fence.epoch,
-        Math.floor(atMs),
+        generation,
         sales.map((s) => s.saleId),
         sales.map((s) => s.qty),
         sales.map((s) => s.user),
         sales.map((s) => s.position),
+        sales.map((s) => s.region),
+        sales.map((s) => s.epoch),
+        sales.map((s) => Math.floor(s.atMs)),
       ]);
       return (r.rows[0] as { v: string }).v;
     } catch (err) {
@@ -212,20 +236,35 @@ export class JournaledEscrowStore implements EscrowStore {
 
   async recordSales(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<SaleOutcome[]> {
     if (sales.length === 0) return [];
-    const r = await this.redis.recordSalesAt(sku, region, fence, sales, nowMs, cap);
-    if (!r) {
+    const sold = await this.redisSales.submit(
+      JSON.stringify([sku, region, fence.generation, fence.epoch, cap]),
+      sales.map((s) => ({ ...s, nowMs })),
+    );
+    if (sold.some((x) => x === null)) {
       await this.verify(sku, nowMs); // Redis lost the item: rebuild it; this region's lease is void
       return sales.map(() => "lease-lost");
     }
-    const journal = sales.flatMap((s, i) => (r.outcomes[i] === "sold" || r.outcomes[i] === "duplicate" ? [{ ...s, position: r.positions[i]! }] : []));
-    if (journal.length === 0) return r.outcomes;
-    const verdict = await this.journal(sku, fence, region, nowMs, journal);
-    if (verdict === "ok") return r.outcomes;
+    const outcomes = sold.map((x) => x!.outcome);
+    const journal = sales.flatMap((s, i) =>
+      outcomes[i] === "sold" || outcomes[i] === "duplicate" ? [{ saleId: s.saleId, qty: s.qty, user: s.user, position: sold[i]!.position, region, epoch: fence.epoch, atMs: sold[i]!.atMs }] : [],
+    );
+    if (journal.length === 0) return outcomes;
+    // Durable once this resolves: the journal transaction that carried these sales has committed.
+    const [verdict] = await this.journalWrites.submit(JSON.stringify([sku, fence.generation]), journal);
+    if (verdict === "ok") return outcomes;
     if (verdict === "unknown-item") throw new Error(`the journal has no item ${sku}`);
     // Redis cannot be trusted: nothing of this batch is acknowledged unless the journal already had it.
     if (verdict === "stale-generation") await this.verify(sku, nowMs);
     else await this.rebuild(sku, `the journal refused a sale batch: ${verdict}`, nowMs, fence.generation);
     return Promise.all(sales.map(async (s) => ((await this.journaledSale(sku, s.saleId)) ? "duplicate" : "lease-lost")));
+  }
+
+  /** One Redis sale script for the sale batches of one lease that waited together (key: SKU, region, fence, cap). */
+  private async sellInRedis(key: string, sales: readonly (SaleRequest & { nowMs: number })[]): Promise<(RedisSale | null)[]> {
+    const [sku, region, generation, epoch, cap] = JSON.parse(key) as [string, string, string, number, number];
+    const atMs = sales[0]!.nowMs;
+    const r = await this.redis.recordSalesAt(sku, region, { generation, epoch }, sales, atMs, cap);
+    return r ? r.outcomes.map((outcome, i) => ({ outcome, position: r.positions[i]!, atMs })) : sales.map(() => null);
   }
 
   private async journaledSale(sku: string, saleId: string): Promise<SaleRecord | null> {
@@ -241,7 +280,7 @@ export class JournaledEscrowStore implements EscrowStore {
     if (known) return known;
     const [inRedis, state] = await Promise.all([this.redis.sale(sku, saleId), this.redis.state(sku)]);
     if (!inRedis || !state) return null;
-    const verdict = await this.journal(sku, { generation: state.generation, epoch: 0 }, inRedis.region, inRedis.atMs, [inRedis]);
+    const verdict = await this.journal(sku, state.generation, [{ ...inRedis, epoch: 0 }]);
     return verdict === "ok" ? this.journaledSale(sku, saleId) : null;
   }
 
@@ -258,7 +297,7 @@ export class JournaledEscrowStore implements EscrowStore {
     );
     let n = 0;
     for (const s of inRedis.filter((x) => !known.has(x.saleId)).sort((a, b) => a.position - b.position)) {
-      if ((await this.journal(sku, { generation: state.generation, epoch: 0 }, s.region, s.atMs, [s])) === "ok") n++;
+      if ((await this.journal(sku, state.generation, [{ ...s, epoch: 0 }])) === "ok") n++;
     }
     return n;
   }

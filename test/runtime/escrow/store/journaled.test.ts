@@ -120,6 +120,57 @@ describe("the PostgreSQL journal behind Redis", () => {
     await s.close();
   });
 
+  it("sale batches from several regions in flight at once are group-committed: fewer journal writes, each sale with its own region and epoch", async () => {
+    const s = open();
+    await s.createItem("group", 100, {}, 0);
+    const a = (await acquire(s, "group", 50, 1))!;
+    const b = (await acquire(s, "group", 50, 1, { region: "b" }))!;
+    const writes: string[] = [];
+    const query = s.pool.query.bind(s.pool) as (...args: unknown[]) => Promise<unknown>;
+    (s.pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      if (typeof args[0] === "string" && /journal_(sale_)?batch\(/.test(args[0])) writes.push(args[0]);
+      return query(...args);
+    };
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      i % 2 === 0 ? s.recordSales("group", "a", fenceOf(a), [sale(`a${i}`, 1, "ann")], 2, 0) : s.recordSales("group", "b", fenceOf(b), [sale(`b${i}`, 2, "bob")], 3, 0),
+    );
+    expect((await Promise.all(batches)).flat()).toEqual(Array(12).fill("sold"));
+    expect(writes.length).toBeLessThan(12);
+    expect(await s.findSale("group", "a4")).toMatchObject({ region: "a", user: "ann", qty: 1, atMs: 2 });
+    expect(await s.findSale("group", "b5")).toMatchObject({ region: "b", user: "bob", qty: 2, atMs: 3 });
+    const epochs = (await s.pool.query(`SELECT region, array_agg(DISTINCT epoch) AS e FROM ${schema}.journal_sales WHERE sku = 'group' GROUP BY region ORDER BY region`)).rows;
+    expect(epochs).toEqual([
+      { region: "a", e: [String(a.lease.epoch)] },
+      { region: "b", e: [String(b.lease.epoch)] },
+    ]);
+    expect(await s.audit("group", 4)).toMatchObject({ sold: 18 });
+    expect((await s.verify("group", 5))!.action).toBe("none");
+    await s.close();
+  });
+
+  it("journaling a batch looks its sales up by key: it does not read every sale of the SKU", async () => {
+    const s = open();
+    await s.createItem("many", 5000, {}, 0);
+    const c = await s.pool.connect();
+    try {
+      const gen = (await c.query(`SELECT gen FROM ${schema}.journal_items WHERE sku = 'many'`)).rows[0].gen as string;
+      const batch = (from: number, n: number) => {
+        const ids = Array.from({ length: n }, (_, i) => `m${from + i}`);
+        return c.query(`SELECT ${schema}.journal_batch('many', $1, 'a', 1, 0, $2, $3, $4, $5) AS v`, [gen, ids, ids.map(() => 1), ids.map(() => "u"), ids.map((_, i) => from + i)]);
+      };
+      for (let i = 1; i <= 3000; i += 500) expect((await batch(i, 500)).rows[0].v).toBe("ok");
+      await c.query("BEGIN");
+      expect((await batch(3001, 4)).rows[0].v).toBe("ok");
+      const read = (await c.query(`SELECT seq_tup_read + COALESCE(idx_tup_fetch, 0) AS n FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'journal_sales'`, [schema])).rows[0];
+      await c.query("COMMIT");
+      // A key lookup per sale and a few position neighbours, not the 3,000 sales already journaled.
+      expect(Number(read.n)).toBeLessThan(100);
+    } finally {
+      c.release();
+    }
+    await s.close();
+  });
+
   it("PostgreSQL refuses to journal past the total, whatever Redis says", async () => {
     const s = open();
     await s.createItem("cap", 2, {}, 0);
