@@ -6,7 +6,9 @@
  *     before it is acknowledged);
  *   - a plain service (escrow-http-child.ts decrby): the same tokens verified the same way, reserve = one
  *     Redis DECRBY, commit = one PostgreSQL INSERT;
- *   - a bare node:http server doing no work (the transport ceiling).
+ *   - a bare node:http server doing no work (the transport ceiling);
+ *   - `meridian escrow serve` on the in-memory store: no store I/O at all, so what is left is the
+ *     service's own HTTP path (kit, routes, admission, ledger) — the most any store change can reach.
  * Each round gives every server a warm-up, then a timed window; the best round counts (the machine is
  * shared). Afterwards every acknowledged sale is checked against the store (sold = acknowledged).
  * Own PostgreSQL database `meridian_escrow_bench`, Redis DB 7, keys under mes:bhttp…: (deleted afterwards).
@@ -258,22 +260,26 @@ export async function httpSalesRows(): Promise<HttpSales> {
       readyUrl,
     );
     servers.push(escrow);
+    const memory = await start(["bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json")], readyUrl);
+    servers.push(memory);
 
-    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 } };
+    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 }, memory: { n: 0 } };
     const loadAtStart = loadavg()[0]!;
-    const best = { bare: 0, decrby: 0, escrow: 0 };
-    const bestCpu = { bare: 0, decrby: 0, escrow: 0 };
+    const best = { bare: 0, decrby: 0, escrow: 0, memory: 0 };
+    const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0 };
     // CPU seconds per wall second inside the best window: the server process, and the clients' (this) process.
-    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0] };
+    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0] };
     const refused: Record<string, Record<number, number>> = {};
     await warmBuyers(bare.url, tokens, acked.bare);
     await warmBuyers(decrby.url, tokens, acked.decrby);
     await warmBuyers(escrow.url, tokens, acked.escrow);
+    await warmBuyers(memory.url, tokens, acked.memory);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, s] of [
         ["bare", bare],
         ["decrby", decrby],
         ["escrow", escrow],
+        ["memory", memory],
       ] as const) {
         const d = await drive(s.url, s.child.pid!, tokens, acked[name]);
         console.error(
@@ -327,6 +333,13 @@ export async function httpSalesRows(): Promise<HttpSales> {
           `the server process's user + system CPU inside the window (/proc), Redis and PostgreSQL not counted: the server's own cost per sale; CPU seconds per second in the best windows (server / clients): escrow ${busy.escrow.map((x) => x.toFixed(2)).join(" / ")}, DECRBY ${busy.decrby.map((x) => x.toFixed(2)).join(" / ")}, bare ${busy.bare.map((x) => x.toFixed(2)).join(" / ")}`,
         ),
         row("end-to-end HTTP sales per server CPU second: meridian escrow serve vs bare node:http server", "sales/CPU-s", bestCpu.escrow, bestCpu.bare, "the same, against a server doing no work"),
+        row(
+          "end-to-end HTTP sales: meridian escrow serve on the in-memory store (no store I/O) vs bare node:http server",
+          "sales/s",
+          best.memory,
+          best.bare,
+          `the service's own HTTP path, the most a faster store could reach; server CPU per sale (µs): in-memory ${(1e6 / bestCpu.memory).toFixed(0)}, Redis + PostgreSQL ${(1e6 / bestCpu.escrow).toFixed(0)}, DECRBY service ${(1e6 / bestCpu.decrby).toFixed(0)}, bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+        ),
       ],
     };
   } finally {
