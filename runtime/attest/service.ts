@@ -14,6 +14,8 @@
  *   GET  /v1/attest/results/:node    → the latest signed result (text/plain note), 404 if none
  *   GET  /v1/attest/key              → {verifierKey}: what relying parties verify results with
  *   GET  /v1/attest/spire/:node      → SPIRE AgentAttributes for an attested node (spire.ts), 403 not admitted
+ *   POST /v1/attest/enrol {node, ekCert, akPublic}  → {credential} for tpm2_activatecredential (enrolment.ts), 403 refused
+ *   POST /v1/attest/enrol/activate {node, secret}   → {node, ak}: the node's AK is endorsed; 403 wrong secret
  *
  * Nonces live in memory (a restart forgets them, so quotes for nonces issued before it are refused as unknown).
  */
@@ -28,6 +30,8 @@ import { snpReferenceSchema } from "./core/sev-snp-appraisal.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { verifyAttestation, verifyTimestamped } from "./verifier.js";
 import { spireAgentAttributes } from "./spire.js";
+import { Enrolments } from "./enrolment.js";
+import { EndorsementError } from "./core/endorsement.js";
 import type { ClockAnchor } from "./core/timestamp.js";
 import type { Clock } from "../common/clock.js";
 
@@ -54,6 +58,14 @@ const attestConfigSchema = z
       .object({ trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/, "a SPIFFE trust domain name"), maxResultAgeSeconds: z.number().positive().max(86_400).default(600) })
       .strict()
       .optional(),
+    /**
+     * Endorsement at enrolment (enrolment.ts): the TPM manufacturers' CA certificates (PEM) an EK certificate must
+     * chain to, and intermediates; needed by nodes with `enrol: true`.
+     */
+    endorsement: z
+      .object({ roots: z.string().min(1), intermediates: z.string().optional(), challengeTtlSeconds: z.number().positive().max(3600).default(300) })
+      .strict()
+      .optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
@@ -66,6 +78,8 @@ const attestConfigSchema = z
       z.union([
         z.object({ format: z.literal("tpm").default("tpm"), ak: z.string().min(1), reference: referenceSchema }).strict(),
         z.object({ format: z.literal("sev-snp"), root: z.string().min(1), reference: snpReferenceSchema }).strict(),
+        // A TPM node whose AK is endorsed by enrolment (EK certificate + credential activation), not by hand.
+        z.object({ format: z.literal("tpm").default("tpm"), enrol: z.literal(true), reference: referenceSchema }).strict(),
       ]),
     ),
   })
@@ -122,10 +136,16 @@ export const attestService = defineService({
     } catch (e) {
       throw new ConfigFileError("(attest config)", [`key: ${(e as Error).message}`]);
     }
-    const endorsementOf = (n: (typeof config.nodes)[string]) => (n.format === "sev-snp" ? n.root : n.ak);
+    type Node = (typeof config.nodes)[string];
+    const enrolments = config.endorsement ? new Enrolments(config.endorsement, clock, config.endorsement.challengeTtlSeconds * 1000) : undefined;
+    const endorsementOf = (id: string, n: Node): string | undefined => ("root" in n ? n.root : "ak" in n ? n.ak : enrolments?.akOf(id));
     for (const [id, n] of Object.entries(config.nodes)) {
+      if ("enrol" in n) {
+        if (!enrolments) throw new ConfigFileError("(attest config)", [`nodes.${id}.enrol: needs endorsement.roots (the TPM manufacturers' CA certificates)`]);
+        continue;
+      }
       try {
-        evidenceFormat(n.format).endorsement(endorsementOf(n));
+        evidenceFormat(n.format).endorsement(endorsementOf(id, n)!);
       } catch (e) {
         throw new ConfigFileError("(attest config)", [`nodes.${id}.${n.format === "sev-snp" ? "root" : "ak"}: ${(e as Error).message}`]);
       }
@@ -161,6 +181,28 @@ export const attestService = defineService({
           if ("refused" in attrs) throw new HttpError(403, "node not admitted", attrs.refused);
           return attrs;
         });
+        app.post("/v1/attest/enrol", { config: { auth: "public" } }, async (req) => {
+          const body = parseInput(z.object({ node: z.string().min(1).max(200), ekCert: b64, akPublic: b64 }).strict(), req.body, "body");
+          const node = config.nodes[body.node];
+          if (!node || !("enrol" in node) || !enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
+          try {
+            return { credential: enrolments.challenge(body.node, Buffer.from(body.ekCert, "base64"), Buffer.from(body.akPublic, "base64")).toString("base64") };
+          } catch (e) {
+            if (e instanceof EndorsementError || e instanceof QuoteFormatError) throw new HttpError(403, "endorsement refused", e.message);
+            throw e;
+          }
+        });
+        app.post("/v1/attest/enrol/activate", { config: { auth: "public" } }, async (req) => {
+          const body = parseInput(z.object({ node: z.string().min(1).max(200), secret: b64 }).strict(), req.body, "body");
+          if (!enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
+          try {
+            const ak = enrolments.activate(body.node, Buffer.from(body.secret, "base64"));
+            log.info({ node: body.node }, "AK enrolled by credential activation");
+            return { node: body.node, ak };
+          } catch (e) {
+            throw new HttpError(403, "enrolment refused", (e as Error).message);
+          }
+        });
         app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
           const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;
           const node = config.nodes[body.node];
@@ -169,6 +211,8 @@ export const attestService = defineService({
           const parts = evidenceFormat(node.format).parts;
           const missing = parts.filter((p) => body[p] === undefined);
           if (missing.length) throw new HttpError(400, "incomplete evidence", `${node.format} evidence needs ${parts.join(", ")} (base64); missing ${missing.join(", ")}`);
+          const endorsement = endorsementOf(body.node, node);
+          if (endorsement === undefined) throw new HttpError(409, "node not enrolled", `node ${body.node} has no endorsed AK yet: enrol it (POST /v1/attest/enrol, then /v1/attest/enrol/activate)`);
           const evidence = Object.fromEntries(parts.map((p) => [p, Buffer.from(body[p]!, "base64")]));
           if (body.nonce === undefined && (node.format !== "tpm" || config.timestampMaxAgeSeconds === undefined)) {
             throw new HttpError(400, "no nonce", `${node.format} evidence needs a verifier nonce (POST /v1/attest/nonce)${node.format === "tpm" ? "; timestamp mode is off" : ""}`);
@@ -178,13 +222,10 @@ export const attestService = defineService({
             verified =
               body.nonce === undefined
                 ? verifyTimestamped(
-                    { evidence: { message: evidence.message!, signature: evidence.signature!, pcrs: evidence.pcrs! }, ak: endorsementOf(node), reference: node.reference, node: body.node },
+                    { evidence: { message: evidence.message!, signature: evidence.signature!, pcrs: evidence.pcrs! }, ak: endorsement, reference: node.reference, node: body.node },
                     { clocks, maxAgeMs: config.timestampMaxAgeSeconds! * 1000, signerKey, clock },
                   )
-                : await verifyAttestation(
-                    { format: node.format, evidence, endorsement: endorsementOf(node), nonce: body.nonce, reference: node.reference, node: body.node },
-                    { nonces, signerKey, clock, clocks },
-                  );
+                : await verifyAttestation({ format: node.format, evidence, endorsement, nonce: body.nonce, reference: node.reference, node: body.node }, { nonces, signerKey, clock, clocks });
           } catch (e) {
             if (e instanceof QuoteFormatError) throw new HttpError(400, "malformed evidence", e.message);
             throw e;

@@ -10,7 +10,8 @@ import { createPublicKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
-import { challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, verifyAttestation, type NonceStore } from "../../../runtime/attest/index.js";
+import { startService } from "../../../runtime/kit/index.js";
+import { attestService, challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, verifyAttestation, type NonceStore } from "../../../runtime/attest/index.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { createAk, quote, startSoftwareTpm, type EkCa, type SoftwareTpm } from "./swtpm.js";
 
@@ -101,5 +102,61 @@ describe("AK endorsement: EK certificate chain and credential activation (swtpm_
     const imported = Buffer.from(pub);
     imported.writeUInt32BE(pub.readUInt32BE(6) & ~(1 << 1) & ~(1 << 5), 6);
     expect(() => parseAkPublic(imported)).toThrow(/lack fixedTPM, sensitiveDataOrigin/);
+  });
+});
+
+describe("attest serve enrolment: a node's AK is endorsed only by credential activation", () => {
+  it("refuses quotes until the node enrols; enrols A's AK with A's EK certificate; B's AK under A's certificate never enrols", async () => {
+    const reference = { sha256: { "0": "00".repeat(32) } };
+    const svc = await startService(
+      attestService,
+      {
+        key: generateKey("enrol-test").signerKey,
+        endorsement: { roots, intermediates },
+        nodes: { "node-a": { enrol: true, reference }, "node-b": { enrol: true, reference } },
+        server: { port: 0 },
+      },
+      { clock: systemClock, processMetrics: false },
+    );
+    try {
+      const post = async (path: string, body: object) => {
+        const res = await fetch(`${svc.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const b64 = (tpm: SoftwareTpm, f: string) => readFileSync(join(tpm.dir, f)).toString("base64");
+      const attest = async (tpm: SoftwareTpm, node: string, name: string) => {
+        const { nonce } = (await post("/v1/attest/nonce", {})).body as { nonce: string };
+        const q = quote(tpm, "ak.ctx", nonce, name);
+        const f = (p: string) => readFileSync(p).toString("base64");
+        return post("/v1/attest/verify", { node, nonce, message: f(q.message), signature: f(q.signature), pcrs: f(q.pcrs) });
+      };
+      expect(await attest(a, "node-a", "svc-before")).toMatchObject({ status: 409, body: { error: "node not enrolled" } });
+
+      const ch = await post("/v1/attest/enrol", { node: "node-a", ekCert: ekCert.toString("base64"), akPublic: b64(a, "ak.pub") });
+      expect(ch.status, JSON.stringify(ch.body)).toBe(200);
+      const act = activate(a, Buffer.from(ch.body.credential as string, "base64"), "svc-a");
+      expect(act.status, act.stderr).toBe(0);
+      expect(await post("/v1/attest/enrol/activate", { node: "node-a", secret: act.secret!.toString("base64") })).toMatchObject({ status: 200, body: { node: "node-a" } });
+      const ok = await attest(a, "node-a", "svc-after");
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      // B's AK quoting as node-a is another key's: refused.
+      expect((await attest(b, "node-a", "svc-b-as-a")).body).toMatchObject({ error: "attestation refused", detail: expect.stringMatching(/^signature: /) });
+
+      // node-b presents A's (endorsed) EK certificate with B's AK: B cannot activate, and a guessed secret is refused.
+      const chB = await post("/v1/attest/enrol", { node: "node-b", ekCert: ekCert.toString("base64"), akPublic: b64(b, "ak.pub") });
+      expect(activate(b, Buffer.from(chB.body.credential as string, "base64"), "svc-b").status).not.toBe(0);
+      expect(await post("/v1/attest/enrol/activate", { node: "node-b", secret: Buffer.alloc(32).toString("base64") })).toMatchObject({
+        status: 403,
+        body: { detail: expect.stringMatching(/the AK is not resident with the endorsed EK/) },
+      });
+      expect(await attest(b, "node-b", "svc-b")).toMatchObject({ status: 409, body: { error: "node not enrolled" } });
+      // An EK certificate that is not the manufacturer's: refused at the first step.
+      expect(await post("/v1/attest/enrol", { node: "node-b", ekCert: readFileSync(join(a.dir, "ak.pub")).toString("base64"), akPublic: b64(b, "ak.pub") })).toMatchObject({
+        status: 403,
+        body: { error: "endorsement refused", detail: expect.stringMatching(/^EK certificate: not X.509/) },
+      });
+    } finally {
+      await svc.close();
+    }
   });
 });
