@@ -5,10 +5,11 @@
 import type { Area } from "./context.js";
 import { trafficArea } from "./dns/index.js";
 import { monitoringArea } from "./monitoring/index.js";
+import { networkArea } from "./network/index.js";
 import { pkiArea } from "./pki/index.js";
 import { securityArea } from "./security/index.js";
 import { replicationArea } from "./replication/area.js";
 import { timeArea } from "./time/index.js";
 import { workloadsArea } from "./workloads/area.js";
 
-export const areas: Area[] = [trafficArea, pkiArea, replicationArea, timeArea, workloadsArea, securityArea, monitoringArea];
+export const areas: Area[] = [trafficArea, pkiArea, replicationArea, networkArea, timeArea, workloadsArea, securityArea, monitoringArea];

@@ -10,6 +10,7 @@ import { buildEstateSpec, GATEWAY } from "../model/estate.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
+import { vpnProblems } from "../model/network/vpn.js";
 import type { ConfigProblem } from "../model/config/errors.js";
 import type { EstateConfig } from "../model/config/index.js";
 
@@ -36,6 +37,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...healthCheckProblems(config));
   problems.push(...addressRecordProblems(config));
   problems.push(...loadBalancerAliasProblems(config));
+  problems.push(...vpnProblems(spec));
   return problems;
 }
 

@@ -250,6 +250,15 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       return { ...base, address: ip };
     case "azure-native:network:PublicIPAddress":
       return { ipAddress: ip };
+    // A VPN's outside addresses, one per tunnel end (distinct per resource, like the gateways above).
+    case "aws:ec2/vpnConnection:VpnConnection":
+      return { ...base, tunnel1Address: `203.0.${(2 * n) & 255}.1`, tunnel2Address: `203.0.${(2 * n + 1) & 255}.1` };
+    case "random:index/randomPassword:RandomPassword": {
+      const length = typeof inputs["length"] === "number" ? inputs["length"] : 16;
+      return { result: `Mock${name.replace(/[^A-Za-z0-9]/g, "")}${"x".repeat(length)}`.slice(0, length) };
+    }
+    case "gcp:compute/haVpnGateway:HaVpnGateway":
+      return { ...base, vpnInterfaces: [0, 1].map((id) => ({ id, ipAddress: `35.242.${n & 255}.${id + 1}` })) };
     // DNS zones come back with their provider's nameservers (as many as each provider assigns; not numbered
     // by registration order, so a plan of one area equals the whole estate's).
     case "aws:route53/zone:Zone":

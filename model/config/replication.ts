@@ -9,6 +9,56 @@ import { continents, nonNegative, positive, slug } from "./vocabulary.js";
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];
 
+/** A BGP ASN a cloud accepts for its own side: private 16-bit (64512–65534) or 32-bit (4200000000–4294967294). */
+const privateAsn = z
+  .number()
+  .int()
+  .refine((n) => (n >= 64512 && n <= 65534) || (n >= 4_200_000_000 && n <= 4_294_967_294), "expected a private ASN: 64512–65534 or 4200000000–4294967294");
+const ipv4Cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR such as 10.240.0.0/16");
+
+/**
+ * Site-to-site VPNs between clouds (components/network): the private path a logical-replication subscriber
+ * and its Job take to a feeder on another cloud. Built only for region pairs the topology links across clouds.
+ */
+const vpnSchema = z
+  .object({
+    /** Each cloud's side of the BGP sessions; the three must differ (eBGP). */
+    asn: z
+      .object({ aws: privateAsn.default(64512), gcp: privateAsn.default(64514), azure: privateAsn.default(65515) })
+      .strict()
+      .prefault({}),
+    /** Per AWS region id: the VPC the databases and the cluster live in, and the route tables that learn the peers' routes. */
+    aws: z
+      .record(
+        slug,
+        z
+          .object({
+            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0123456789abcdef0"),
+            routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, "expected a route table id such as rtb-0123456789abcdef0")).min(1),
+          })
+          .strict(),
+      )
+      .default({}),
+    /**
+     * GCP: the private-services-access range(s) Cloud SQL's addresses come from. Cloud SQL sits in a peered
+     * service-producer VPC whose routes Cloud Router does not advertise by itself, so they are advertised explicitly.
+     */
+    gcpPrivateServicesRanges: z.array(ipv4Cidr).min(1).default(["10.240.0.0/16"]),
+    azure: z
+      .object({
+        /** The VNet's subnet named GatewaySubnet, per region (`{region}` is replaced by the Azure region code). */
+        gatewaySubnetIdTemplate: z
+          .string()
+          .includes("{region}", { message: "expected a template containing {region}" })
+          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/GatewaySubnet"),
+        /** Zone-redundant VPN gateway SKU (active-active). */
+        sku: z.enum(["VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"]).default("VpnGw1AZ"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const networkSchema = z
   .object({
     aws: z
@@ -41,6 +91,7 @@ const networkSchema = z
       })
       .strict()
       .prefault({}),
+    vpn: vpnSchema.prefault({}),
   })
   .strict();
 

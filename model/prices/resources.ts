@@ -75,6 +75,9 @@ export const awsSizeUnits: Record<string, number> = {
 // ---- GCP -------------------------------------------------------------------------------------------
 
 /** Cloud SQL for PostgreSQL (Enterprise) custom machine: per vCPU-hour and GB-hour, zonal vs regional (HA). */
+/** One Cloud VPN (HA VPN) tunnel; the HA VPN gateway itself has no charge. */
+export const gcpVpnTunnelHour = perHour(36.5, 1, "google_compute_vpn_tunnel", "2026-08");
+
 export const cloudSqlRates = {
   vcpuHour: {
     ZONAL: perHour(5788.61 / 2, 96, "google_sql_database_instance", "2024-07", "regional ÷ 2; us-central1"),
@@ -140,3 +143,12 @@ export const azureLoadBalancerRuleHour = perHour(7.3, 1, "azurerm_lb_rule (Stand
 export const azurePublicIpHour = perHour(3.65, 1, "azurerm_public_ip (static, regional)", "2024-08");
 export const azureNatGatewayHour = perHour(32.85, 1, "azurerm_nat_gateway", "2024-07");
 export const azureVpnGatewayScaleUnitHour = perHour(263.53, 1, "azurerm_vpn_gateway (S2S scale unit)", "2024-07");
+/** Virtual network (VPN) gateways by SKU: only the zone-redundant SKU Infracost's golden prices is listed. */
+export const azureVirtualNetworkGatewayHour: Record<string, Price> = {
+  VpnGw1AZ: perHour(153.3, 1, "azurerm_virtual_network_gateway (VpnGw1AZ)", "2026-08"),
+};
+/**
+ * A site-to-site connection on a VPN gateway. Infracost bills every connection; Azure's price list includes the
+ * first 10 tunnels of a gateway in its hourly price, so this over-counts by up to 10 connections per gateway.
+ */
+export const azureVpnConnectionHour = perHour(10.95, 1, "azurerm_virtual_network_gateway_connection", "2026-08");

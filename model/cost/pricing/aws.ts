@@ -60,4 +60,7 @@ export const awsPricers: Record<string, Pricer> = {
   "aws:secretsmanager/secret:Secret": () => ({ category: "secret", components: [component("Secret", "months", 1, awsSecretMonth)] }),
   "aws:secretsmanager/secretVersion:SecretVersion": () => ({ free: "a secret's versions are billed with the secret" }),
   "aws:ec2/vpnConnection:VpnConnection": () => ({ category: "gateway", components: [allMonth("VPN connection", awsVpnConnectionHour)] }),
+  "aws:ec2/vpnGateway:VpnGateway": () => ({ free: "a virtual private gateway has no charge; its VPN connections bill" }),
+  "aws:ec2/customerGateway:CustomerGateway": () => ({ free: "a description of the peer's gateway" }),
+  "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": () => ({ free: "a route table setting" }),
 };

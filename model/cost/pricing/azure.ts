@@ -11,6 +11,8 @@ import {
   azurePrivateEndpointHour,
   azurePublicIpHour,
   azureRedisNodeHour,
+  azureVirtualNetworkGatewayHour,
+  azureVpnConnectionHour,
   azureVpnGatewayScaleUnitHour,
 } from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
@@ -51,4 +53,11 @@ export const azurePricers: Record<string, Pricer> = {
   "azure-native:network:NatGateway": () => ({ category: "gateway", components: [allMonth("NAT gateway", azureNatGatewayHour)] }),
   "azure-native:network:VpnGateway": (r) => ({ category: "gateway", components: [allMonth("S2S scale units (500 Mbps)", azureVpnGatewayScaleUnitHour, num(r.props, "vpnGatewayScaleUnit") ?? 1)] }),
   "azure-native:resources:ResourceGroup": () => ({ free: "resource groups are free" }),
+  "azure-native:network:VirtualNetworkGateway": (r) => {
+    const sku = str(r.props, "sku.name") ?? "SKU unknown";
+    const p = azureVirtualNetworkGatewayHour[sku];
+    return { category: "gateway", components: [p ? allMonth(`VPN gateway (${sku})`, p) : notFound(`VPN gateway (${sku})`, "hours", 730, `no virtual network gateway price for ${sku}`)] };
+  },
+  "azure-native:network:VirtualNetworkGatewayConnection": () => ({ category: "gateway", components: [allMonth("Site-to-site connection", azureVpnConnectionHour)] }),
+  "azure-native:network:LocalNetworkGateway": () => ({ free: "a description of the peer's gateway" }),
 };

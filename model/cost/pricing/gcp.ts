@@ -2,9 +2,9 @@
  * GCP pricers: Cloud SQL custom machines (vCPU and memory hours, SSD storage; REGIONAL = HA at twice
  * the zonal rate), Memorystore (GB-hours by tier and capacity band).
  */
-import { cloudSqlRates, memorystoreGBHour } from "../../prices/resources.js";
+import { cloudSqlRates, gcpVpnTunnelHour, memorystoreGBHour } from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
-import { component, HOURS_PER_MONTH, notFound, type Pricer } from "./types.js";
+import { allMonth, component, HOURS_PER_MONTH, notFound, type Pricer } from "./types.js";
 
 const cloudSql: Pricer = (r) => {
   const tier = str(r.props, "settings.tier");
@@ -37,4 +37,12 @@ export const gcpPricers: Record<string, Pricer> = {
   // The gateway's address is attached to its load balancer's forwarding rule; GCP bills a static external
   // address only while it is reserved and unattached (or in use by a VM).
   "gcp:compute/address:Address": () => ({ free: "an external address attached to a forwarding rule has no charge (GCP VPC pricing)" }),
+  // Cross-cloud VPNs (components/network): the tunnels bill; gateways, routers and BGP sessions do not.
+  "gcp:compute/vPNTunnel:VPNTunnel": () => ({ category: "gateway", components: [allMonth("VPN tunnel", gcpVpnTunnelHour)] }),
+  "gcp:compute/haVpnGateway:HaVpnGateway": () => ({ free: "an HA VPN gateway has no charge; its tunnels and egress bill" }),
+  "gcp:compute/externalVpnGateway:ExternalVpnGateway": () => ({ free: "a description of the peer's gateway" }),
+  "gcp:compute/router:Router": () => ({ free: "Cloud Router has no charge when used with Cloud VPN" }),
+  "gcp:compute/routerInterface:RouterInterface": () => ({ free: "part of the Cloud Router" }),
+  "gcp:compute/routerPeer:RouterPeer": () => ({ free: "a BGP session of the Cloud Router" }),
+  "gcp:compute/networkPeeringRoutesConfig:NetworkPeeringRoutesConfig": () => ({ free: "a route-exchange setting of a peering" }),
 };
