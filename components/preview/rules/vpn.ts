@@ -194,8 +194,9 @@ export const vpnRules: ProviderRule[] = [
       const p = inputs(r);
       if (p["activeActive"] !== true) return [];
       const configs = arr(p["ipConfigurations"]);
-      const ips = new Set(configs.map((c) => JSON.stringify(obj(c)["publicIPAddress"])));
-      if (configs.length === 2 && ips.size === 2) return [];
+      // Addresses the cloud has yet to assign (a preview) are taken as distinct, as Azure would see them.
+      const ids = configs.map((c) => at(c, "publicIPAddress.id")).filter((id) => known(id));
+      if (configs.length === 2 && new Set(ids.map((id) => JSON.stringify(id))).size === ids.length) return [];
       return [`ActiveActiveGatewayRequiresTwoIpConfigurations: an active-active virtual network gateway needs exactly two IP configurations with distinct public IP addresses; got ${configs.length}.`];
     },
   },

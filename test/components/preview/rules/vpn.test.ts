@@ -187,3 +187,18 @@ describe("Azure VPN gateway rules", () => {
     expect(v.filter((x) => x.rule === "azure-local-network-gateway-asn").map((x) => x.name)).toEqual(["reserved"]);
   });
 });
+
+describe("a preview (values the cloud assigns are unknown)", () => {
+  it("unknown public IP ids of an active-active gateway are not taken for the same address", async () => {
+    const v = await refusals(() => {
+      const ips = [0, 1].map((i) => new network.PublicIPAddress(`p-${i}`, { resourceGroupName: "rg", sku: { name: "Standard" }, publicIPAllocationMethod: "Static", zones: ["1", "2", "3"] }));
+      new network.VirtualNetworkGateway("g", {
+        resourceGroupName: "rg",
+        sku: { name: "VpnGw1AZ", tier: "VpnGw1AZ" },
+        activeActive: true,
+        ipConfigurations: ips.map((p, i) => ({ name: `instance-${i}`, subnet: { id: subnet("GatewaySubnet") }, publicIPAddress: { id: p.id } })),
+      });
+    }, "computed");
+    expect(v).toEqual([]);
+  });
+});
