@@ -15,7 +15,7 @@ export interface CrossCloudVpnArgs {
   plan: VpnPlan;
 }
 
-export class CrossCloudVpn extends pulumi.ComponentResource {
+class CrossCloudVpn extends pulumi.ComponentResource {
   /** Per pair: its kind, tunnel count and the writers it carries (stack outputs). */
   public readonly pairs: { pair: string; kind: string; tunnels: number; carries: string[] }[];
 

@@ -66,14 +66,14 @@ const OTHER_POOL = { first: ipToInt("169.254.100.0"), last: ipToInt("169.254.103
 /** The inside /30s AWS refuses (its VPN tunnel options). */
 export const AWS_RESERVED_INSIDE_CIDRS = ["169.254.0.0/30", "169.254.1.0/30", "169.254.2.0/30", "169.254.3.0/30", "169.254.4.0/30", "169.254.5.0/30", "169.254.169.252/30"];
 /** ASNs Azure keeps for itself: a peer of an Azure VPN gateway may not use them. */
-export const AZURE_RESERVED_ASNS = [8074, 8075, 12076, 65515, 65517, 65518, 65519, 65520];
+const AZURE_RESERVED_ASNS = [8074, 8075, 12076, 65515, 65517, 65518, 65519, 65520];
 /** Site-to-site tunnels each zone-redundant Azure VPN gateway SKU carries at most. */
-export const AZURE_SKU_MAX_TUNNELS: Record<string, number> = { VpnGw1AZ: 30, VpnGw2AZ: 30, VpnGw3AZ: 30, VpnGw4AZ: 100, VpnGw5AZ: 100 };
+const AZURE_SKU_MAX_TUNNELS: Record<string, number> = { VpnGw1AZ: 30, VpnGw2AZ: 30, VpnGw3AZ: 30, VpnGw4AZ: 100, VpnGw5AZ: 100 };
 
 const CLOUD_ORDER: Cloud[] = ["aws", "gcp", "azure"];
 const TUNNELS: Record<PairKind, number> = { "aws-gcp": 4, "aws-azure": 4, "gcp-azure": 2 };
 
-export class VpnPlanError extends Error {
+class VpnPlanError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "VpnPlanError";
@@ -179,7 +179,7 @@ export function vpnProblems(spec: EstateSpec): { keyPath: string; value: string;
 }
 
 /** Site-to-site connections on each Azure region's gateway (one per tunnel). */
-export function tunnelsPerAzureGateway(plan: VpnPlan): Map<string, number> {
+function tunnelsPerAzureGateway(plan: VpnPlan): Map<string, number> {
   const out = new Map<string, number>();
   for (const p of plan.pairs) if (p.b.cloud === "azure") out.set(p.b.id, (out.get(p.b.id) ?? 0) + p.tunnels.length);
   return out;
@@ -196,6 +196,6 @@ export function ipToInt(ip: string): number {
   return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
 }
 
-export function intToIp(n: number): string {
+function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
 }
