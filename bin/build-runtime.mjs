@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** What the runtime is made of. components/, policies/ and program.ts are the Pulumi side: never in the image. */
 const SOURCES = ["cli", "runtime", "model", "stacks"];
-const ASSETS = ["runtime/ratelimit/proto"];
+const ASSETS = ["runtime/ratelimit/proto", "runtime/verkle/setup"];
 /** Packages the image must never carry, whatever a future import says. */
 const FORBIDDEN = [/^@pulumi\//, /^tsx$/, /^node$/, /^esbuild$/, /^typescript$/, /^vitest$/];
 

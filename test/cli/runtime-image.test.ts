@@ -98,6 +98,7 @@ describe("the runtime image's application", () => {
     expect(existsSync(join(dist, "stacks/Pulumi.prod.yaml"))).toBe(false);
     expect(existsSync(join(dist, "components"))).toBe(false);
     expect(existsSync(join(dist, "runtime/ratelimit/proto/envoy/service/ratelimit/v3/rls.proto"))).toBe(true);
+    expect(existsSync(join(dist, "runtime/verkle/setup/trusted_setup.txt.gz"))).toBe(true);
     const pulumi = spawnSync(NODE[0]!, [...NODE.slice(1), "--input-type=module", "-e", "await import('@pulumi/pulumi')"], { cwd: dist, encoding: "utf8" });
     expect(pulumi.status).not.toBe(0);
     expect(pulumi.stderr).toMatch(/Cannot find package '@pulumi\/pulumi'/);

@@ -1,0 +1,151 @@
+/**
+ * The structured reference string: the Ethereum KZG ceremony's powers of τ (c-kzg-4844 `trusted_setup.txt`,
+ * vendored gzip-compressed in ./setup/ with its licence; see setup/README.md). Nobody knows τ as long as one of
+ * the ceremony's contributors discarded their share. The file holds 4096 G1 points in Lagrange form over the
+ * bit-reversed 4096-th roots of unity, 65 G2 points [τ^i]G2 and 4096 G1 points [τ^i]G1; the tree needs only the
+ * first 256 monomial G1 points (from which the width-256 Lagrange basis is derived) and [τ]G2.
+ */
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { bitReversed, Fr, rootsOfUnity } from "./field.js";
+
+export const G1 = bls12_381.G1.Point;
+export const G2 = bls12_381.G2.Point;
+export type G1Point = ReturnType<typeof G1.fromHex>;
+export type G2Point = ReturnType<typeof G2.fromHex>;
+
+const SETUP_FILE = fileURLToPath(new URL("./setup/trusted_setup.txt.gz", import.meta.url));
+const N_G1 = 4096;
+const N_G2 = 65;
+
+let lines: string[] | undefined;
+function setupLines(): string[] {
+  if (lines) return lines;
+  const text = gunzipSync(readFileSync(SETUP_FILE)).toString("ascii");
+  const all = text.split("\n").filter((l) => l.length > 0);
+  if (all[0] !== String(N_G1) || all[1] !== String(N_G2) || all.length !== 2 + 2 * N_G1 + N_G2)
+    throw new Error(`${SETUP_FILE}: not the c-kzg-4844 trusted setup (expected ${N_G1} G1 and ${N_G2} G2 points)`);
+  return (lines = all);
+}
+
+/** [τ^i]G1 for i < count. */
+export function g1Monomial(count: number): G1Point[] {
+  return setupLines()
+    .slice(2 + N_G1 + N_G2, 2 + N_G1 + N_G2 + count)
+    .map((h) => G1.fromHex(h));
+}
+
+/** [L_i(τ)]G1 over the 4096-th roots of unity in natural order (c-kzg bit-reverses them when loading). */
+function g1Lagrange4096(): G1Point[] {
+  return setupLines()
+    .slice(2, 2 + N_G1)
+    .map((h) => G1.fromHex(h));
+}
+
+let tau: G2Point | undefined;
+/** [τ]G2: the verifier's only secret-derived point. */
+export function tauG2(): G2Point {
+  return (tau ??= G2.fromHex(setupLines()[2 + N_G1 + 1]!));
+}
+
+/** An evaluation domain and its Lagrange basis commitments: vectors are committed as Σ v_i·[L_i(τ)]G1. */
+export interface Domain {
+  readonly n: number;
+  readonly roots: readonly bigint[];
+  readonly lagrange: readonly G1Point[];
+  readonly indexOf: ReadonlyMap<bigint, number>;
+}
+
+function domainOf(roots: bigint[], lagrange: G1Point[]): Domain {
+  return { n: roots.length, roots, lagrange, indexOf: new Map(roots.map((r, i) => [r, i])) };
+}
+
+/**
+ * The inverse DFT in the group: [L_j(τ)] = (1/n)·Σ_k ω^(-jk)·[τ^k]. Radix-2 (n log n / 2 scalar multiplications),
+ * (the ceremony file carries no width-256 Lagrange basis).
+ */
+function lagrangeFromMonomial(monomial: G1Point[], roots: bigint[]): G1Point[] {
+  const n = monomial.length;
+  const inv = roots.map((_, i) => roots[(n - i) % n]!); // ω^(-i)
+  const fft = (vals: G1Point[], step: number): G1Point[] => {
+    if (vals.length === 1) return vals;
+    const even = fft(
+      vals.filter((_, i) => i % 2 === 0),
+      step * 2,
+    );
+    const odd = fft(
+      vals.filter((_, i) => i % 2 === 1),
+      step * 2,
+    );
+    const half = vals.length / 2;
+    const out = new Array<G1Point>(vals.length);
+    for (let i = 0; i < half; i++) {
+      const w = inv[i * step]!;
+      const t = w === Fr.ONE ? odd[i]! : odd[i]!.multiplyUnsafe(w);
+      out[i] = even[i]!.add(t);
+      out[i + half] = even[i]!.subtract(t);
+    }
+    return out;
+  };
+  const nInv = Fr.inv(BigInt(n));
+  return fft(monomial, 1).map((p) => p.multiplyUnsafe(nInv));
+}
+
+/** The tree's width. */
+export const WIDTH = 256;
+const BASIS_FILE = fileURLToPath(new URL("./setup/lagrange256.txt", import.meta.url));
+
+/** [L_j(τ)]G1 for the width-256 domain, derived from the ceremony's [τ^k]G1 (seconds of CPU: tests and tooling only). */
+export function deriveLagrange256(): G1Point[] {
+  return lagrangeFromMonomial(g1Monomial(WIDTH), rootsOfUnity(WIDTH));
+}
+
+/** One line per basis point: affine x and y, 48-byte big-endian hex each (setup/lagrange256.txt's format). */
+export function formatBasis(points: readonly G1Point[]): string {
+  return points
+    .map((p) => {
+      const { x, y } = p.toAffine();
+      return `${x.toString(16).padStart(96, "0")} ${y.toString(16).padStart(96, "0")}\n`;
+    })
+    .join("");
+}
+
+let verkle: Domain | undefined;
+/**
+ * The width-256 domain: natural-order 256-th roots of unity with the basis vendored in setup/lagrange256.txt
+ * (test/runtime/verkle/setup.test.ts re-derives it from the ceremony file). Read without subgroup checks: it is
+ * our own file, and skipping 256 point decompressions keeps a CLI call fast.
+ */
+export function verkleDomain(): Domain {
+  if (verkle) return verkle;
+  const lagrange = readFileSync(BASIS_FILE, "ascii")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [x, y] = line.split(" ");
+      return G1.fromAffine({ x: BigInt(`0x${x}`), y: BigInt(`0x${y}`) });
+    });
+  if (lagrange.length !== WIDTH) throw new Error(`${BASIS_FILE}: expected ${WIDTH} points, found ${lagrange.length}`);
+  return (verkle = domainOf(rootsOfUnity(WIDTH), lagrange));
+}
+
+let fast = false;
+/**
+ * Build window tables for the 256 basis points (~9 s of CPU once, ~40 MB) so that a scalar multiplication of a
+ * basis point costs ~0.5 ms instead of ~5: worth it when a tree commits thousands of nodes.
+ */
+export function precomputeBasis(): void {
+  if (fast) return;
+  for (const p of verkleDomain().lagrange) p.precompute(6, false);
+  fast = true;
+}
+
+/** Whether precomputeBasis() has run: commitments of up to a few dozen terms then multiply point by point. */
+export const basisPrecomputed = () => fast;
+
+/** EIP-4844's domain (4096 bit-reversed roots, the file's own Lagrange points): for known-answer tests. */
+export function eip4844Domain(): Domain {
+  return domainOf(bitReversed(rootsOfUnity(N_G1)), bitReversed(g1Lagrange4096()));
+}
