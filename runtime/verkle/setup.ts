@@ -3,13 +3,13 @@
  * vendored gzip-compressed in ./setup/ with its licence; see setup/README.md). Nobody knows τ as long as one of
  * the ceremony's contributors discarded their share. The file holds 4096 G1 points in Lagrange form over the
  * bit-reversed 4096-th roots of unity, 65 G2 points [τ^i]G2 and 4096 G1 points [τ^i]G1; the tree needs only the
- * first 256 monomial G1 points (from which the width-256 Lagrange basis is derived) and [τ]G2.
+ * width-256 Lagrange basis derived from the first 256 monomial G1 points (setup/lagrange256.txt) and [τ]G2.
  */
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { bitReversed, Fr, rootsOfUnity } from "./field.js";
+import { bitReversed, rootsOfUnity } from "./field.js";
 
 export const G1 = bls12_381.G1.Point;
 export const G2 = bls12_381.G2.Point;
@@ -19,6 +19,21 @@ export type G2Point = ReturnType<typeof G2.fromHex>;
 const SETUP_FILE = fileURLToPath(new URL("./setup/trusted_setup.txt.gz", import.meta.url));
 const N_G1 = 4096;
 const N_G2 = 65;
+
+/**
+ * Decompress a point of the ceremony file: y = ±sqrt(x³ + 4) by the sign flag, with no subgroup check — the
+ * ceremony verified every point, and the check is 5/6 of the cost of G1.fromHex. Points from proofs are
+ * always checked (kzg.ts g1FromBytes).
+ */
+function trustedG1(hex: string): G1Point {
+  const b = Buffer.from(hex, "hex");
+  const larger = (b[0]! & 0x20) !== 0;
+  b[0]! &= 0x1f;
+  const x = BigInt(`0x${b.toString("hex")}`);
+  const Fp = bls12_381.fields.Fp;
+  const y = Fp.sqrt(Fp.add(Fp.mul(Fp.sqr(x), x), 4n));
+  return G1.fromAffine({ x, y: y * 2n > Fp.ORDER === larger ? y : Fp.neg(y) });
+}
 
 let lines: string[] | undefined;
 function setupLines(): string[] {
@@ -34,14 +49,14 @@ function setupLines(): string[] {
 export function g1Monomial(count: number): G1Point[] {
   return setupLines()
     .slice(2 + N_G1 + N_G2, 2 + N_G1 + N_G2 + count)
-    .map((h) => G1.fromHex(h));
+    .map(trustedG1);
 }
 
 /** [L_i(τ)]G1 over the 4096-th roots of unity in natural order (c-kzg bit-reverses them when loading). */
 function g1Lagrange4096(): G1Point[] {
   return setupLines()
     .slice(2, 2 + N_G1)
-    .map((h) => G1.fromHex(h));
+    .map(trustedG1);
 }
 
 let tau: G2Point | undefined;
@@ -62,61 +77,16 @@ function domainOf(roots: bigint[], lagrange: G1Point[]): Domain {
   return { n: roots.length, roots, lagrange, indexOf: new Map(roots.map((r, i) => [r, i])) };
 }
 
-/**
- * The inverse DFT in the group: [L_j(τ)] = (1/n)·Σ_k ω^(-jk)·[τ^k]. Radix-2 (n log n / 2 scalar multiplications),
- * (the ceremony file carries no width-256 Lagrange basis).
- */
-function lagrangeFromMonomial(monomial: G1Point[], roots: bigint[]): G1Point[] {
-  const n = monomial.length;
-  const inv = roots.map((_, i) => roots[(n - i) % n]!); // ω^(-i)
-  const fft = (vals: G1Point[], step: number): G1Point[] => {
-    if (vals.length === 1) return vals;
-    const even = fft(
-      vals.filter((_, i) => i % 2 === 0),
-      step * 2,
-    );
-    const odd = fft(
-      vals.filter((_, i) => i % 2 === 1),
-      step * 2,
-    );
-    const half = vals.length / 2;
-    const out = new Array<G1Point>(vals.length);
-    for (let i = 0; i < half; i++) {
-      const w = inv[i * step]!;
-      const t = w === Fr.ONE ? odd[i]! : odd[i]!.multiplyUnsafe(w);
-      out[i] = even[i]!.add(t);
-      out[i + half] = even[i]!.subtract(t);
-    }
-    return out;
-  };
-  const nInv = Fr.inv(BigInt(n));
-  return fft(monomial, 1).map((p) => p.multiplyUnsafe(nInv));
-}
-
 /** The tree's width. */
 export const WIDTH = 256;
 const BASIS_FILE = fileURLToPath(new URL("./setup/lagrange256.txt", import.meta.url));
 
-/** [L_j(τ)]G1 for the width-256 domain, derived from the ceremony's [τ^k]G1 (seconds of CPU: tests and tooling only). */
-export function deriveLagrange256(): G1Point[] {
-  return lagrangeFromMonomial(g1Monomial(WIDTH), rootsOfUnity(WIDTH));
-}
-
-/** One line per basis point: affine x and y, 48-byte big-endian hex each (setup/lagrange256.txt's format). */
-export function formatBasis(points: readonly G1Point[]): string {
-  return points
-    .map((p) => {
-      const { x, y } = p.toAffine();
-      return `${x.toString(16).padStart(96, "0")} ${y.toString(16).padStart(96, "0")}\n`;
-    })
-    .join("");
-}
-
 let verkle: Domain | undefined;
 /**
  * The width-256 domain: natural-order 256-th roots of unity with the basis vendored in setup/lagrange256.txt
- * (test/runtime/verkle/setup.test.ts re-derives it from the ceremony file). Read without subgroup checks: it is
- * our own file, and skipping 256 point decompressions keeps a CLI call fast.
+ * (setup/README.md says how it is derived from the ceremony's [τ^k]G1; test/runtime/verkle/setup.test.ts checks it
+ * against them). Read as affine coordinates without checks: it is our own file, and skipping 256 point
+ * decompressions keeps a CLI call fast.
  */
 export function verkleDomain(): Domain {
   if (verkle) return verkle;
