@@ -66,6 +66,8 @@ export function register(program: Command): void {
     .argument("<keys...>", "32-byte keys, 0x + 64 hex digits")
     .action(async (file: string, keyArgs: string[]) => {
       const keys = keyArgs.map(keyArg);
+      const twice = keyArgs.find((k, i) => keyArgs.findIndex((x) => x.toLowerCase() === k.toLowerCase()) !== i);
+      if (twice !== undefined) throw new UserError(`KEY ${twice} is given twice`);
       const { v, tree } = await loadTree(file);
       const p = tree.prove(keys);
       const out = {

@@ -59,6 +59,7 @@ describe("meridian verkle root / prove / verify", () => {
     expect(short.status).toBe(2);
     expect(short.stderr).toMatch(/short\.json: key "0x01" is not a 32-byte key/);
     expect(runCli(["verkle", "prove", entries, "0x01"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/KEY 0x01: expected a 32-byte key/) });
+    expect(runCli(["verkle", "prove", entries, key(1, 0), key(1, 0)])).toMatchObject({ status: 2, stderr: expect.stringContaining(`KEY ${key(1, 0)} is given twice`) });
     expect(runCli(["verkle", "verify", "0x12", entries])).toMatchObject({ status: 2, stderr: expect.stringMatching(/ROOT 0x12: expected a 48-byte commitment/) });
     expect(runCli(["verkle", "verify", `0x${"00".repeat(48)}`, entries])).toMatchObject({ status: 2, stderr: expect.stringMatching(/not a Verkle proof/) });
   });
