@@ -1,4 +1,4 @@
-// The second half of the docs' code blocks (SECOND_HALF in suite.ts), run by the other vitest worker.
-import { docsSuite, SECOND_HALF } from "./suite.js";
+// The docs of DOC_GROUPS.b in suite.ts (they share fixed ports), run beside the other codeblocks-*.test.ts.
+import { DOC_GROUPS, docsSuite } from "./suite.js";
 
-docsSuite(SECOND_HALF);
+docsSuite(DOC_GROUPS.b);

@@ -1,8 +1,9 @@
-// The runner's own tests, and the docs not in codeblocks-b.test.ts (the two files run side by side).
+// The runner's own tests, and the docs in no group of DOC_GROUPS (suite.ts; the other codeblocks-*.test.ts run side by side).
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../cli.js";
-import { shellCommands, type CodeBlock } from "./codeblocks.js";
-import { DOCS, docsSuite, runShellBlock, SECOND_HALF } from "./suite.js";
+import { scratchCheckout, shellCommands, startCommand, type CodeBlock } from "./codeblocks.js";
+import { readFileSync, rmSync } from "node:fs";
+import { docsSuite, runShellBlock, UNGROUPED } from "./suite.js";
 
 describe("the runner itself", () => {
   const block = (body: string, tags: string[] = []): CodeBlock => ({ file: "synthetic.md", line: 1, lang: "sh", tags, body });
@@ -28,9 +29,25 @@ describe("the runner itself", () => {
     await expect(runShellBlock(block(stubborn, ["server"]), cwd, 1000)).rejects.toThrow(/did not stop cleanly/);
   });
 
+  it("runs `npx meridian` as this checkout's bin, as the real npx does in a scratch checkout", async () => {
+    const scratch = scratchCheckout(cwd);
+    try {
+      const { version } = JSON.parse(readFileSync(`${cwd}/package.json`, "utf8")) as { version: string };
+      const real = startCommand({ line: 1, text: "command npx meridian --version && type npx", background: false }, scratch);
+      const shortcut = startCommand({ line: 1, text: "npx meridian --version && type npx", background: false }, scratch);
+      expect((await real.exited).code, real.output()).toBe(0);
+      expect((await shortcut.exited).code, shortcut.output()).toBe(0);
+      expect(real.output().split("\n")[0]).toBe(version);
+      expect(shortcut.output().split("\n")[0]).toBe(version);
+      expect(shortcut.output()).toContain(`node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs"`);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
   it("waits for a background command's ready line and stops it when the block ends", async () => {
     await runShellBlock(block("bash -c 'sleep 0.3; echo up; sleep 60' &\ntrue"), cwd);
   });
 });
 
-docsSuite(DOCS.filter((f) => !SECOND_HALF.includes(f)));
+docsSuite(UNGROUPED);

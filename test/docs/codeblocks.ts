@@ -91,12 +91,23 @@ export interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * `npx meridian …` in a block runs the checkout's bin/meridian.mjs with the node on PATH — what npx runs for a
+ * project's own bin — through a bash function (exported in the environment, so every shell of a block has it).
+ * npm's resolution of that bin loads the whole dependency tree first: over a second of CPU per call, hundreds of
+ * calls per run. The function stands in for the resolution only; the runner's own test runs the real `npx meridian`
+ * once in a scratch checkout. Any other `npx …` is npx itself.
+ */
+const NPX_FUNCTION = "BASH_FUNC_npx%%";
+const NPX_MERIDIAN = '() { if [ "$1" = meridian ]; then shift; node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs" "$@"; else command npx "$@"; fi; }';
+
 /** Start one command in a fresh `bash -o pipefail` in its own process group (so Ctrl-C reaches all of it). */
 export function startCommand(command: ShellCommand, cwd: string): Started {
   // A fresh user's state directories (e.g. `log verify` keeps the last checkpoint it saw there).
   const xdg = Object.fromEntries(["STATE", "CONFIG", "DATA", "CACHE"].map((k) => [`XDG_${k}_HOME`, join(cwd, ".xdg", k.toLowerCase())]));
   const text = command.background ? command.text.replace(/&(\s*(#.*)?)$/, "$1") : command.text;
-  const child = spawn("bash", ["-o", "pipefail", "-c", text], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...xdg, FORCE_COLOR: "0" } });
+  const env = { ...process.env, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
+  const child = spawn("bash", ["-o", "pipefail", "-c", text], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
   const chunks: string[] = [];
   child.stdout!.on("data", (d: Buffer) => chunks.push(d.toString()));
   child.stderr!.on("data", (d: Buffer) => chunks.push(d.toString()));
