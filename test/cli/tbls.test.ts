@@ -34,25 +34,24 @@ describe("meridian tbls", () => {
       writeFileSync(file, r.stdout);
       return file;
     };
-    const p = [1, 2, 3, 4, 5].map(partial);
+    // Every 3-subset giving the same signature is test/runtime/tbls/threshold.test.ts (in-process, all ten subsets).
+    const [p1, p3, p5] = [1, 3, 5].map(partial);
 
-    const a = runCli(["tbls", "combine", "--group", group, msg, p[0]!, p[2]!, p[4]!]);
-    const b = runCli(["tbls", "combine", "--group", group, msg, p[1]!, p[3]!, p[4]!]);
-    expect([a.status, b.status]).toEqual([0, 0]);
+    const a = runCli(["tbls", "combine", "--group", group, msg, p1!, p3!, p5!]);
+    expect(a.status, a.stderr).toBe(0);
     const sig = a.stdout.trim();
     expect(sig).toMatch(/^[0-9a-f]{96}$/);
-    expect(b.stdout.trim()).toBe(sig); // BLS signatures are unique: every 3-subset gives the same one
     expect(bls.verify(Buffer.from(sig, "hex"), bls.hash(readFileSync(msg)), Buffer.from(groupKey, "hex"))).toBe(true);
     expect(runCli(["tbls", "verify", "--group", group, "--signature", sig, msg]).stdout).toBe("valid\n");
 
-    const two = runCli(["tbls", "combine", "--group", group, msg, p[0]!, p[1]!]);
+    const two = runCli(["tbls", "combine", "--group", group, msg, p1!, p3!]);
     expect(two.status).toBe(1);
-    expect(two.stderr).toMatch(/need 3 good partial signatures from distinct participants, have 2 \(1, 2\)/);
+    expect(two.stderr).toMatch(/need 3 good partial signatures from distinct participants, have 2 \(1, 3\)/);
 
     // A partial relabelled as another participant's is excluded; with 3 good ones left the combination still works.
     const forged = join(dir, "forged.json");
-    writeFileSync(forged, JSON.stringify({ ...(JSON.parse(readFileSync(p[3]!, "utf8")) as object), index: 2 }));
-    const c = runCli(["tbls", "combine", "--group", group, msg, forged, p[0]!, p[2]!, p[4]!]);
+    writeFileSync(forged, JSON.stringify({ ...(JSON.parse(readFileSync(p5!, "utf8")) as object), index: 2 }));
+    const c = runCli(["tbls", "combine", "--group", group, msg, forged, p1!, p3!, p5!]);
     expect(c.status).toBe(0);
     expect(c.stderr).toMatch(/excluded .*forged\.json \(participant 2: signature does not verify under its key share\)/);
     expect(c.stdout.trim()).toBe(sig);
