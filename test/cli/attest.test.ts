@@ -1,8 +1,9 @@
 // `meridian attest nonce|verify|key|reference` against a real software TPM (swtpm + tpm2-tools, as an operator runs
 // them): a genuine quote with the verifier's nonce is accepted (exit 0, the signed result) and tpm2_checkquote agrees;
-// the replayed quote is refused (exit 1, the reason on stderr); usage mistakes exit 2. The other refusals (unknown or
-// mismatched nonce, wrong PCR value, tampered values file, another key) and the ECDSA and plain-signature quotes are
-// test/runtime/attest/verifier.test.ts, in-process on the same kind of swtpm quotes and nonce state.
+// the replayed quote is refused (exit 1, the reason on stderr); usage mistakes exit 2; AMD's SEV-SNP sample goes through
+// `attest appraise --format sev-snp`. The other TPM refusals (unknown or mismatched nonce, wrong PCR value, tampered
+// values file, another key) and the ECDSA and plain-signature quotes are test/runtime/attest/verifier.test.ts,
+// in-process on the same kind of swtpm quotes and nonce state.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
