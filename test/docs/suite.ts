@@ -41,6 +41,8 @@ const TAGS = new Set(["server", "pulumi", "ci"]);
 const COMMAND_TIMEOUT_MS = 90_000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
+const KILLED_DRAIN_MS = 5_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A meridian invocation in the documented forms (`npx meridian …`, `npm run -s meridian -- …`). */
 const MERIDIAN = /\b(npx meridian|npm run -s meridian --)\s/;
 
@@ -55,6 +57,9 @@ export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs =
   } catch (err) {
     failure = err;
   }
+  // A block that stops its own server (`kill PID`) leaves it draining: let it finish before the Ctrl-C, which it would
+  // take as a second signal (exit now, without the drain).
+  if (!failure && running.length > 0 && /^\s*kill\s/m.test(block.body)) await Promise.race([Promise.all(running.map((s) => s.exited)), sleep(KILLED_DRAIN_MS)]);
   // Ctrl-C every server the block started, last first, and require a clean exit.
   const problems: string[] = [];
   for (const s of running.reverse()) {
@@ -102,7 +107,7 @@ async function withPortRetry(run: () => Promise<void>): Promise<void> {
     await run();
   } catch (err) {
     if (!/EADDRINUSE|already in use/.test((err as Error).message)) throw err;
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     await run();
   }
 }
