@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import { UserError } from "../errors.js";
+import { verificationFailed } from "./log-verify-failure.js";
 import { readKeyArg } from "./note.js";
 
 const FORMAT = "meridian-batch-proof/v1";
@@ -27,19 +28,6 @@ function parseIndices(value: string): number[] {
   const out = [...new Set(value.split(",").map(Number))].sort((a, b) => a - b);
   if (out.some((i) => !Number.isSafeInteger(i))) throw new UserError(`--indices "${value}": an index is too large`);
   return out;
-}
-
-/** Verification failures say why and exit 1; anything else is a bug and propagates. */
-async function fail(e: unknown): Promise<void> {
-  const failures = [
-    RangeError,
-    (await import("../../runtime/prooflog/proof/verify.js")).ProofError,
-    (await import("../../runtime/prooflog/note.js")).NoteError,
-    (await import("../../runtime/prooflog/client.js")).LogClientError,
-  ];
-  if (!failures.some((kind) => e instanceof kind)) throw e;
-  process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
-  process.exitCode = 1;
 }
 
 export function registerBatch(log: Command): void {
@@ -66,7 +54,7 @@ export function registerBatch(log: Command): void {
         else process.stdout.write(text);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        await fail(e);
+        await verificationFailed(e);
       }
     });
 
@@ -115,7 +103,7 @@ export function registerBatch(log: Command): void {
         process.stdout.write(`ok: ${b.indices.length} entries (${b.indices.join(", ")}) are in ${checkpoint.origin} at size ${b.size}; ${b.proof.length} proof hashes\n`);
       } catch (e) {
         if (e instanceof UserError) throw e;
-        await fail(e);
+        await verificationFailed(e);
       }
     });
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { verificationFailed } from "./log-verify-failure.js";
 import { registerBatch } from "./log-batch.js";
 import { readKeyArg } from "./note.js";
 
@@ -64,22 +65,6 @@ async function rawConfigFile(path: string): Promise<Record<string, unknown>> {
     if (e instanceof ConfigFileError) throw new UserError(e.message);
     throw e;
   }
-}
-
-/** Verification failures are not usage errors: say why and exit 1. */
-async function fail(e: unknown): Promise<void> {
-  // The modules are loaded already by the command that failed; importing them here costs nothing.
-  const failures = [
-    RangeError,
-    (await import("../../runtime/prooflog/proof/verify.js")).ProofError,
-    (await import("../../runtime/prooflog/note.js")).NoteError,
-    (await import("../../runtime/prooflog/client.js")).LogClientError,
-    (await import("../../runtime/prooflog/tileclient.js")).TileError,
-    (await import("../../runtime/prooflog/policy.js")).PolicyError,
-  ];
-  if (!failures.some((kind) => e instanceof kind)) throw e;
-  process.stderr.write(`meridian: verification failed: ${(e as Error).message}\n`);
-  process.exitCode = 1;
 }
 
 export function register(program: Command): void {
@@ -297,7 +282,7 @@ export function register(program: Command): void {
             `ok: entry ${r.index} is in ${r.checkpoint.origin} at size ${r.checkpoint.size}${policy ? `; witness quorum met (${cosigners.join(", ") || "none required"})` : ""}${threshold ? `; threshold signature of ${threshold.name} verified` : ""}\n`,
           );
         } catch (e) {
-          await fail(e);
+          await verificationFailed(e);
         }
         return;
       }
@@ -327,7 +312,7 @@ export function register(program: Command): void {
           }
         }
       } catch (e) {
-        await fail(e);
+        await verificationFailed(e);
       }
     });
 
@@ -352,7 +337,7 @@ export function register(program: Command): void {
         process.stdout.write(formatTlogProof(index, proof, note));
       } catch (e) {
         if (e instanceof UserError) throw e;
-        await fail(e);
+        await verificationFailed(e);
       }
     });
 
@@ -370,7 +355,7 @@ export function register(program: Command): void {
         const r = await new LogClient(o.log).add(Buffer.concat(chunks));
         process.stdout.write(`${JSON.stringify(r)}\n`);
       } catch (e) {
-        await fail(e);
+        await verificationFailed(e);
       }
     });
 }

@@ -50,21 +50,18 @@ export async function verifyAttestation(req: VerifyRequest, deps: { nonces: Nonc
   const appraisal = format.appraise({ evidence: req.evidence, endorsement, nonce: Buffer.from(nonce, "hex"), reference: ref.data, now: deps.clock.now() });
   const accepted = freshness.ok && appraisal.accepted;
   const reason = !freshness.ok ? `freshness: ${freshness.detail}` : appraisal.reason;
-  const result: AttestationResult = {
-    type: RESULT_TYPE,
-    status: accepted ? "affirming" : "contraindicated",
+  const result = attestationResult({
     accepted,
-    ...(reason ? { reason } : {}),
-    ...(req.node !== undefined ? { node: req.node } : {}),
+    reason,
+    node: req.node,
     format: format.name,
     ak: appraisal.signer ?? "",
     nonce,
-    appraisedAt: new Date(deps.clock.now()).toISOString(),
-    verifier: newSigner(deps.signerKey).name,
     freshness: freshness.ok ? { ok: true, detail: "verifier-issued, unused, unexpired" } : { ok: false, detail: freshness.detail },
     checks: appraisal.checks,
-    ...appraisal.claims,
-  };
+    claims: appraisal.claims,
+    deps,
+  });
   // A nonce-fresh TPM quote registers the AK's clock: later quotes may prove freshness by it (verifyTimestamped).
   if (accepted && format.name === "tpm" && deps.clocks && result.clock) deps.clocks.set(result.ak, anchorOf(result.clock, deps.clock.now()));
   return { result, note: signResult(result, deps.signerKey) };
@@ -91,22 +88,51 @@ export function verifyTimestamped(
   const accepted = freshness.ok && appraisal.accepted;
   if (accepted) deps.clocks.set(ak, { ...deps.clocks.get(ak)!, last: appraisal.clock!.clock, restartCount: appraisal.clock!.restartCount });
   const reason = !appraisal.accepted ? appraisal.reason : !freshness.ok ? `freshness: timestamp: ${freshness.detail}` : undefined;
-  const result: AttestationResult = {
-    type: RESULT_TYPE,
-    status: accepted ? "affirming" : "contraindicated",
+  const result = attestationResult({
     accepted,
-    ...(reason ? { reason } : {}),
-    ...(req.node !== undefined ? { node: req.node } : {}),
+    reason,
+    node: req.node,
     format: "tpm",
     ak,
     nonce: "",
-    appraisedAt: new Date(deps.clock.now()).toISOString(),
-    verifier: newSigner(deps.signerKey).name,
     freshness: { ok: freshness.ok, detail: `timestamp: ${freshness.detail}` },
     checks: appraisal.checks,
-    ...(appraisal.pcrs ? { pcrs: appraisal.pcrs } : {}),
-    ...(appraisal.signatureScheme ? { signatureScheme: appraisal.signatureScheme } : {}),
-    ...(appraisal.clock ? { clock: appraisal.clock } : {}),
-  };
+    claims: {
+      ...(appraisal.pcrs ? { pcrs: appraisal.pcrs } : {}),
+      ...(appraisal.signatureScheme ? { signatureScheme: appraisal.signatureScheme } : {}),
+      ...(appraisal.clock ? { clock: appraisal.clock } : {}),
+    },
+    deps,
+  });
   return { result, note: signResult(result, deps.signerKey) };
+}
+
+/** The RATS attestation result both modes sign: status from the decision, the verifier's name and time. */
+function attestationResult(r: {
+  accepted: boolean;
+  reason: string | undefined;
+  node: string | undefined;
+  format: string;
+  ak: string;
+  nonce: string;
+  freshness: AttestationResult["freshness"];
+  checks: AttestationResult["checks"];
+  claims: Record<string, unknown> | undefined;
+  deps: { signerKey: string; clock: Clock };
+}): AttestationResult {
+  return {
+    type: RESULT_TYPE,
+    status: r.accepted ? "affirming" : "contraindicated",
+    accepted: r.accepted,
+    ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.node !== undefined ? { node: r.node } : {}),
+    format: r.format,
+    ak: r.ak,
+    nonce: r.nonce,
+    appraisedAt: new Date(r.deps.clock.now()).toISOString(),
+    verifier: newSigner(r.deps.signerKey).name,
+    freshness: r.freshness,
+    checks: r.checks,
+    ...r.claims,
+  };
 }
