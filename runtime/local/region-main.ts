@@ -6,7 +6,22 @@
  * (reparented to init or a subreaper). Ctrl-C in the terminal reaches the whole process group; a region
  * ignores it and lets the supervisor stop it in order.
  */
+import { writeSync } from "node:fs";
 import type { RegionNode } from "./region.js";
+
+/** Names the fd (the supervisor's own stderr) a region tells when the supervisor is gone and its pipes with it. */
+export const TERMINAL_FD_ENV = "MERIDIAN_LOCAL_TERMINAL_FD";
+
+/** Tell the user's terminal directly: the supervisor that relayed our stderr is dead. */
+function tellTerminal(line: string): void {
+  const fd = Number(process.env[TERMINAL_FD_ENV]);
+  if (!Number.isInteger(fd) || fd < 3) return;
+  try {
+    writeSync(fd, line);
+  } catch {
+    // The terminal is gone too: nobody to tell.
+  }
+}
 
 export interface RegionLife {
   /** Seconds to finish a graceful stop before exiting anyway. */
@@ -25,6 +40,7 @@ export async function runRegionProcess(start: () => Promise<RegionNode>, region:
     if (stopping) return;
     stopping = true;
     if (reason) process.stderr.write(`region ${region}: ${reason}; stopping\n`);
+    if (code !== 0 && reason.startsWith("the supervisor")) tellTerminal(`meridian local: region ${region}: ${reason}; stopping (its ports are free once it exits)\n`);
     const deadline = setTimeout(() => process.exit(code), life.graceMs ?? 3000);
     deadline.unref();
     void (node?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));

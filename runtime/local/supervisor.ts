@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { TERMINAL_FD_ENV } from "./region-main.js";
 
 const MERIDIAN_BIN = fileURLToPath(new URL("../../bin/meridian.mjs", import.meta.url));
 
@@ -97,7 +98,9 @@ export class Supervisor {
     const running = this.processes.get(spec.regionId);
     if (running && alive(running.child)) return running;
     const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--skew-ms", String(spec.skewMs), ...spec.args];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, ...spec.env } });
+    // fd 4 is the supervisor's own stderr: if the supervisor dies (kill -9), its pipes die with it, and a
+    // region still tells the user's terminal why it is stopping.
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc", 2], env: { ...process.env, ...spec.env, [TERMINAL_FD_ENV]: "4" } });
     this.children.add(child);
     child.once("exit", () => this.children.delete(child));
     const lines: string[] = [];

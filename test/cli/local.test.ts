@@ -170,5 +170,7 @@ describe("meridian local: ports and lifecycle", () => {
     expect(regions).toHaveLength(3);
     r.child.kill("SIGKILL");
     await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    // The supervisor can say nothing after -9; each region tells the terminal itself (the supervisor's stderr).
+    await until("each region's notice on the terminal", () => ((r.stderr().match(/^meridian local: region \S+: the supervisor .*is gone.*; stopping/gm) ?? []).length === 3 ? true : undefined), 5000);
   }, 120_000);
 });
