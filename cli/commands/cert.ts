@@ -3,7 +3,9 @@
  * keys and a committee file; `issue` signs the next certificate (or a genesis one) with member keys; `sync` runs a
  * light client from a checkpoint certificate through the given certificates and prints its head — exit 1 naming
  * the refusal (forged signature, missing quorum, broken chain, hand-over not signed by the old quorum, equivocation,
- * whose evidence --evidence writes).
+ * whose evidence --evidence writes). A certificate may certify a proof-log checkpoint (`issue --checkpoint`); `sync
+ * --log URL --index N` then proves an entry's inclusion against the certified checkpoint. `serve` holds the chain
+ * over HTTP (runtime/certchain/service.ts) and `sync --from URL` fast-syncs from it.
  */
 import type { Command } from "commander";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -49,15 +51,32 @@ export function register(program: Command): void {
   cert
     .command("issue")
     .description("print a certificate (JSON) for --root after --parent (or --genesis), signed by the --signer member keys")
-    .requiredOption("--root <hex>", "the root the certificate finalises (32 bytes, lower-case hex)")
+    .option("--root <hex>", "the root the certificate finalises (32 bytes, lower-case hex)")
+    .option("--checkpoint <file>", "certify this proof-log checkpoint (a signed note from `log serve`'s /checkpoint, or its body) instead of --root")
     .requiredOption("--committee <file>", "the committee that signs it")
     .requiredOption("--signer <keys...>", "member key files")
     .option("--parent <cert>", "the parent certificate file")
     .option("--genesis", "a first certificate (height 0)")
     .option("--next <file>", "hand over to this committee")
-    .action(async (o: { root: string; committee: string; signer: string[]; parent?: string; genesis?: boolean; next?: string }) => {
-      const { certHash, CertificateJson, CommitteeJson, GENESIS_PARENT, issue, memberKey } = await import("../../runtime/certchain/index.js");
-      const root = o.root;
+    .action(async (o: { root?: string; checkpoint?: string; committee: string; signer: string[]; parent?: string; genesis?: boolean; next?: string }) => {
+      const { CertError, certHash, CertificateJson, checkpointBody, checkpointDigest, CommitteeJson, GENESIS_PARENT, issue, memberKey } = await import("../../runtime/certchain/index.js");
+      if ((o.root === undefined) === (o.checkpoint === undefined)) throw new UserError("give --root or --checkpoint");
+      let checkpoint: string | undefined;
+      if (o.checkpoint !== undefined) {
+        let text: string;
+        try {
+          text = readFileSync(o.checkpoint, "utf8");
+        } catch (e) {
+          throw new UserError(`--checkpoint ${o.checkpoint}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        try {
+          checkpoint = checkpointBody(text);
+        } catch (e) {
+          if (e instanceof CertError) throw new UserError(`--checkpoint ${o.checkpoint}: ${e.message}`);
+          throw e;
+        }
+      }
+      const root = checkpoint === undefined ? o.root! : checkpointDigest(checkpoint);
       if (!/^[0-9a-f]{64}$/.test(root)) throw new UserError(`--root ${root}: expected 32 bytes of lower-case hex`);
       if ((o.parent === undefined) === (o.genesis !== true)) throw new UserError("give --parent or --genesis");
       const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
@@ -69,7 +88,13 @@ export function register(program: Command): void {
         return { index, key };
       });
       const next = o.next === undefined ? undefined : readJsonFile(o.next, "a committee (--next)", CommitteeJson, usage);
-      const body = { height: parent === undefined ? 0 : parent.height + 1, parent: parent === undefined ? GENESIS_PARENT : certHash(parent), root, ...(next ? { next } : {}) };
+      const body = {
+        height: parent === undefined ? 0 : parent.height + 1,
+        parent: parent === undefined ? GENESIS_PARENT : certHash(parent),
+        root,
+        ...(next ? { next } : {}),
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+      };
       process.stdout.write(`${JSON.stringify(issue(body, committee, signers))}\n`);
     });
 
@@ -80,8 +105,15 @@ export function register(program: Command): void {
     .argument("[certs...]", "the following certificates in order")
     .requiredOption("--committee <file>", "the committee trusted for the checkpoint certificate")
     .option("--evidence <file>", "write equivocation evidence here when a fork is found")
-    .action(async (checkpoint: string, certs: string[], o: { committee: string; evidence?: string }) => {
-      const { CertError, CertificateJson, CommitteeJson, LightClient } = await import("../../runtime/certchain/index.js");
+    .option("--from <url>", "then fast-sync from `meridian cert serve` at this URL (its certificates are verified here, not trusted)")
+    .option("--log <url>", "then prove entry --index of this proof log against the log checkpoint the head certifies")
+    .option("--index <n>", "with --log: the entry to prove")
+    .option("--origin <origin>", "with --log: the log origin the certified checkpoint must name")
+    .action(async (checkpoint: string, certs: string[], o: { committee: string; evidence?: string; from?: string; log?: string; index?: string; origin?: string }) => {
+      if ((o.log === undefined) !== (o.index === undefined)) throw new UserError("--log and --index go together");
+      const index = o.index === undefined ? undefined : /^[0-9]{1,15}$/.test(o.index) ? Number(o.index) : NaN;
+      if (Number.isNaN(index)) throw new UserError(`--index ${o.index}: expected a non-negative integer`);
+      const { CertError, CertificateJson, CommitteeJson, LightClient, syncFrom } = await import("../../runtime/certchain/index.js");
       const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
       // Every file is read and checked first: a malformed one is a usage error, not a refusal midway.
       const checkpointCert = readJsonFile(checkpoint, "a certificate (CHECKPOINT)", CertificateJson, usage);
@@ -97,6 +129,7 @@ export function register(program: Command): void {
             throw e;
           }
         }
+        if (o.from !== undefined) await syncFrom(o.from, lc);
       } catch (e) {
         if (!(e instanceof CertError)) throw e;
         const evidence = lc?.evidence ?? [];
@@ -106,5 +139,53 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write(`head ${lc.head.height} ${lc.head.root} (final; committee of ${lc.head.committee.members.length}, quorum ${lc.head.committee.quorum})\n`);
+      const head = lc.head.certificate;
+      if (head.checkpoint !== undefined) {
+        const { parseCheckpoint } = await import("../../runtime/prooflog/checkpoint.js");
+        const cp = parseCheckpoint(head.checkpoint);
+        process.stdout.write(`certified log checkpoint: ${cp.origin} size ${cp.size} root ${Buffer.from(cp.root).toString("base64")}\n`);
+      }
+      if (o.log !== undefined && index !== undefined) await proveEntry(lc.head.certificate, o.log, index, o.origin);
     });
+
+  cert
+    .command("serve")
+    .description("hold a certificate chain from a trusted checkpoint certificate and serve it over HTTP (latest, ranges for fast sync, equivocation evidence)")
+    .option("--config <file>", "service config, JSON or YAML: committee, start, data, and the kit's `server` section")
+    .option("--committee <file>", "the committee trusted for the --start certificate")
+    .option("--start <cert>", "the checkpoint certificate the chain starts from")
+    .option("--data <dir>", "persist accepted certificates and evidence here (default: memory)")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; committee?: string; start?: string; data?: string; port?: string; host?: string }) => {
+      if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+      const { CertificateJson, CommitteeJson, certService } = await import("../../runtime/certchain/index.js");
+      // Flags are checked before anything binds: a bad file is a usage error naming it.
+      if (o.committee !== undefined) readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
+      if (o.start !== undefined) readJsonFile(o.start, "a certificate (--start)", CertificateJson, usage);
+      const { runService } = await import("../../runtime/kit/index.js");
+      await runService(certService, {
+        command: "meridian cert serve",
+        configFile: o.config,
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, committee: o.committee, start: o.start, data: o.data },
+      });
+    });
+}
+
+/** Prove entry `index` of the log at `url` against the checkpoint `head` certifies: exit 1 naming the problem. */
+async function proveEntry(head: import("../../runtime/certchain/index.js").Certificate, url: string, index: number, origin: string | undefined): Promise<void> {
+  const { certifiedCheckpoint, verifyCertifiedInclusion } = await import("../../runtime/certchain/index.js");
+  const { LogClient } = await import("../../runtime/prooflog/client.js");
+  const { leafHash } = await import("../../runtime/prooflog/rfc6962.js");
+  try {
+    const cp = certifiedCheckpoint(head);
+    if (index >= cp.size) throw new Error(`entry ${index} is not below the certified size ${cp.size}`);
+    const client = new LogClient(url);
+    const [entry, proof] = await Promise.all([client.entry(index, cp.size), client.inclusionProof(index, cp.size)]);
+    verifyCertifiedInclusion(head, index, leafHash(entry), proof, origin);
+    process.stdout.write(`entry ${index} (${entry.length} bytes) is included in ${cp.origin} at the certified size ${cp.size}\n`);
+  } catch (e) {
+    process.stderr.write(`meridian: refused: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

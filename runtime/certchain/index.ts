@@ -11,14 +11,12 @@
  * as equivocation evidence that anyone can check with the committee's keys alone.
  */
 import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify } from "node:crypto";
+import { CertError } from "./errors.js";
+import { checkpointDigest } from "./log-checkpoint.js";
 
 const SPKI = Buffer.from("302a300506032b6570032100", "hex");
 const PKCS8 = Buffer.from("302e020100300506032b657004220420", "hex");
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest();
-
-export class CertError extends Error {
-  override name = "CertError";
-}
 
 /** Members' Ed25519 public keys (hex) and the number of signatures a certificate needs. */
 export interface Committee {
@@ -33,6 +31,8 @@ export interface Certificate {
   committee: string; // hex hash of the committee that signs it
   next?: Committee; // hand-over: certificates after this one are signed by `next`
   signatures: { member: number; sig: string }[]; // member = index in the committee, sig = base64 Ed25519
+  /** The proof log's C2SP checkpoint body this certificate certifies; `root` is then its checkpointDigest (so it is signed through `root`). */
+  checkpoint?: string;
 }
 
 export const GENESIS_PARENT = "0".repeat(64);
@@ -81,6 +81,7 @@ function verifySig(publicKey: string, msg: Uint8Array, sig: string): boolean {
 
 /** Sign a certificate body with the given members (their indices in `committee`). */
 export function issue(body: Omit<Certificate, "signatures" | "committee">, committee: Committee, signers: readonly { index: number; key: MemberKey }[]): Certificate {
+  if (body.checkpoint !== undefined && checkpointDigest(body.checkpoint) !== body.root) throw new CertError("the root must be the checkpoint's digest");
   const unsigned = { ...body, committee: committeeHash(committee) };
   if (body.next !== undefined) checkCommittee(body.next);
   const msg = certBody(unsigned);
@@ -89,6 +90,7 @@ export function issue(body: Omit<Certificate, "signatures" | "committee">, commi
 
 /** Check a certificate's quorum under `committee`; throws CertError naming what is wrong. */
 function verifyCertificate(c: Certificate, committee: Committee): void {
+  if (c.checkpoint !== undefined && checkpointDigest(c.checkpoint) !== c.root) throw new CertError(`certificate ${c.height}: its checkpoint is not the one its root certifies`);
   if (c.committee !== committeeHash(committee)) throw new CertError(`certificate ${c.height} is signed for another committee`);
   if (c.next !== undefined) checkCommittee(c.next);
   const msg = certBody(c);
@@ -112,7 +114,7 @@ export interface Equivocation {
 }
 
 /** The members who signed both of two conflicting certificates (empty when they do not conflict). */
-function findEquivocation(a: Certificate, b: Certificate, committee: Committee): Equivocation[] {
+export function findEquivocation(a: Certificate, b: Certificate, committee: Committee): Equivocation[] {
   if (a.height !== b.height || certHash(a) === certHash(b)) return [];
   const out: Equivocation[] = [];
   const validIn = (c: Certificate, m: number) => c.committee === committeeHash(committee) && c.signatures.some((s) => s.member === m && verifySig(committee.members[m]!, certBody(c), s.sig));
@@ -133,6 +135,8 @@ export interface Head {
   height: number;
   root: string;
   committee: Committee;
+  /** The head certificate itself (with the log checkpoint it certifies, if any). */
+  certificate: Certificate;
 }
 
 /**
@@ -149,7 +153,7 @@ export class LightClient {
   constructor(checkpoint: Certificate, committee: Committee) {
     checkCommittee(committee);
     verifyCertificate(checkpoint, committee);
-    this.current = { hash: certHash(checkpoint), height: checkpoint.height, root: checkpoint.root, committee: checkpoint.next ?? committee };
+    this.current = { hash: certHash(checkpoint), height: checkpoint.height, root: checkpoint.root, committee: checkpoint.next ?? committee, certificate: checkpoint };
     this.seen.set(checkpoint.height, { cert: checkpoint, committee });
   }
 
@@ -178,7 +182,7 @@ export class LightClient {
       throw e;
     }
     this.seen.set(c.height, { cert: c, committee: this.current.committee });
-    this.current = { hash: certHash(c), height: c.height, root: c.root, committee: c.next ?? this.current.committee };
+    this.current = { hash: certHash(c), height: c.height, root: c.root, committee: c.next ?? this.current.committee, certificate: c };
   }
 
   /** Highest final height: quorum certificates are final; `k` > 0 additionally asks for k certificates on top. */
@@ -191,4 +195,8 @@ export class LightClient {
     for (const h of this.seen.keys()) if (h < height) this.seen.delete(h);
   }
 }
+export { CertError } from "./errors.js";
 export { CertificateJson, CommitteeJson } from "./schema.js";
+export { certifiedCheckpoint, checkpointBody, checkpointDigest, verifyCertifiedInclusion } from "./log-checkpoint.js";
+export { certService } from "./service.js";
+export { syncFrom } from "./client.js";

@@ -13,6 +13,10 @@ export const CertificateJson: z.ZodType<Certificate> = z
     root: hex32,
     committee: hex32,
     next: CommitteeJson.optional(),
-    signatures: z.array(z.object({ member: z.number().int().nonnegative(), sig: z.string().min(1) }).strict()),
+    signatures: z.array(z.object({ member: z.number().int().nonnegative(), sig: z.string().min(1).max(200) }).strict()).max(1000),
+    checkpoint: z.string().min(1).max(8192).optional(),
   })
   .strict();
+
+/** Two certificates at one height, submitted as evidence that members signed both. */
+export const EvidenceJson = z.object({ a: CertificateJson, b: CertificateJson }).strict();

@@ -5,3 +5,4 @@ export { MerklePatriciaTrie, type TrieEntry, type TrieOptions } from "./trie.js"
 export { verifyProof, type VerifyOptions } from "./proof.js";
 export { checkRangeProof, proveRange, verifyRangeProof, type RangeProof } from "./range.js";
 export { decodeTestString, selectCase, trieOfCase, type TrieTestCase } from "./input.js";
+export { loadTrie, mptService } from "./service.js";

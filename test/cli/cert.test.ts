@@ -7,10 +7,14 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../cli.js";
+import { generateKey, LogClient } from "../../runtime/prooflog/index.js";
+import { killServers, runCli, serveCli } from "../cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cert-cli-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  killServers();
+  rmSync(dir, { recursive: true, force: true });
+});
 const p = (f: string) => join(dir, f);
 const R1 = "11".repeat(32);
 const R2 = "22".repeat(32);
@@ -63,5 +67,50 @@ describe("meridian cert", () => {
     const cert = runCli(["cert", "sync", "--committee", p("m/committee.json"), p("bad-cert.json")]);
     expect(cert.status).toBe(2);
     expect(cert.stderr).toMatch(/bad-cert\.json: not a certificate \(CHECKPOINT\): height: /);
+  });
+});
+
+describe("meridian cert serve + sync --from --log", () => {
+  it("certifies the proof log's checkpoints, serves the chain, and a light client proves an entry against the certified checkpoint", async () => {
+    const origin = "meridian.test/cert-log";
+    const key = generateKey(origin);
+    writeFileSync(p("log.key"), key.signerKey);
+    const logSrv = await serveCli(["log", "serve", "--data", p("log"), "--origin", origin, "--key", p("log.key"), "--port", "0"]);
+    const log = new LogClient(logSrv.url);
+    const noteAt = async (size: number) => {
+      for (;;) {
+        const note = await log.checkpoint();
+        if (Number(note.split("\n")[1]) >= size) return note;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    for (const e of ["a", "b"]) await log.add(Buffer.from(e));
+    writeFileSync(p("cp2.note"), await noteAt(2));
+    for (const e of ["c", "d", "e"]) await log.add(Buffer.from(e));
+    writeFileSync(p("cp5.note"), await noteAt(5));
+
+    expect(runCli(["cert", "committee", "--members", "4", "--quorum", "3", p("lc")]).status).toBe(0);
+    const lc = ["--committee", p("lc/committee.json")];
+    issue("l0.json", [...lc, "--genesis", "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0, 1, 2])]);
+    issue("l1.json", [...lc, "--parent", p("l0.json"), "--checkpoint", p("cp5.note"), "--signer", ...members("lc", [1, 2, 3])]);
+    expect(runCli(["cert", "issue", ...lc, "--genesis", "--root", R1, "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0])]).stderr).toMatch(/give --root or --checkpoint/);
+
+    const certSrv = await serveCli(["cert", "serve", ...lc, "--start", p("l0.json"), "--port", "0"]);
+    const posted = await fetch(`${certSrv.url}/v1/certs`, { method: "POST", headers: { "content-type": "application/json" }, body: readFileSync(p("l1.json"), "utf8") });
+    expect(posted.status).toBe(201);
+
+    const ok = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", origin]);
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/^head 1 [0-9a-f]{64} \(final; committee of 4, quorum 3\)\n/);
+    expect(ok.stdout).toContain(`certified log checkpoint: ${origin} size 5 root `);
+    expect(ok.stdout).toContain(`entry 3 (1 bytes) is included in ${origin} at the certified size 5`);
+
+    const wrongLog = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", "other.example/log"]);
+    expect(wrongLog.status).toBe(1);
+    expect(wrongLog.stderr).toContain(`certifies log "${origin}", not "other.example/log"`);
+    const beyond = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "5"]);
+    expect(beyond.status).toBe(1);
+    expect(beyond.stderr).toContain("entry 5 is not below the certified size 5");
   });
 });

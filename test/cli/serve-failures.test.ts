@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GENESIS_PARENT, issue, memberKey } from "../../runtime/certchain/index.js";
 import { encodeBlob, writeEncoded } from "../../runtime/das/index.js";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
@@ -29,6 +30,19 @@ writeFileSync(join(dir, "replication.json"), JSON.stringify({ region: "r1", copi
 writeFileSync(join(dir, "allocator.yaml"), "resources:\n  - { id: checkout, capacity: 100 }\n");
 writeFileSync(join(dir, "policy.txt"), `log ${logKey.verifierKey}\nquorum none\n`);
 writeFileSync(join(dir, "log.key"), logKey.signerKey);
+const certMembers = [1, 2, 3, 4].map((i) => memberKey(new Uint8Array(32).fill(i)));
+const certCommittee = { members: certMembers.map((k) => k.publicKey), quorum: 3 };
+writeFileSync(join(dir, "cert-committee.json"), JSON.stringify(certCommittee));
+writeFileSync(
+  join(dir, "cert-start.json"),
+  JSON.stringify(
+    issue(
+      { height: 0, parent: GENESIS_PARENT, root: "11".repeat(32) },
+      certCommittee,
+      [0, 1, 2].map((index) => ({ index, key: certMembers[index]! })),
+    ),
+  ),
+);
 writeEncoded(join(dir, "das"), encodeBlob(new TextEncoder().encode("shards to serve"), 2, 4));
 writeFileSync(
   join(dir, "attest.json"),
@@ -161,6 +175,16 @@ const takenPort: Row[] = [
     command: "das serve",
     args: () => ["das", "serve", "--dir", join(dir, "das"), "--port", String(takenTcp)],
     line: () => new RegExp(`^meridian das serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "cert serve",
+    args: () => ["cert", "serve", "--committee", join(dir, "cert-committee.json"), "--start", join(dir, "cert-start.json"), "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian cert serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
+    command: "mpt serve",
+    args: () => ["mpt", "serve", "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian mpt serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
   {
     command: "time relay (NTP port)",
