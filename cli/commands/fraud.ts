@@ -4,7 +4,8 @@
  * misbehaves (a wrong post root, or logging txs it should refuse) so the other two have something to catch.
  * `prove` replays a log as a challenger and prints the single-step fraud proof of its first bad transition (exit 1
  * when every transition checks out); `check` verifies a fraud proof with nothing but the sequencer's key (exit 0:
- * fraud proven, exit 1: the proof is refused, with the reason).
+ * fraud proven, exit 1: the proof is refused, with the reason). `bisect` plays the interactive game instead: an
+ * honest challenger disputes the logged roots within the challenge window and bisects them down to one step.
  */
 import type { Command } from "commander";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -134,5 +135,57 @@ export function register(program: Command): void {
         process.stderr.write(`meridian: proof refused: ${v.reason}\n`);
         process.exitCode = 1;
       }
+    });
+
+  fraud
+    .command("bisect")
+    .description("challenge LOGDIR's roots by bisection: the logged post roots are the asserter's claims, an honest replay the challenger; exit 0 when fraud is proven, 1 when the roots stand")
+    .argument("<logdir>", "directory with entries.jsonl and checkpoint")
+    .requiredOption("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
+    .option("--window <ms>", "challenge window after the checkpoint is asserted (ms)", "604800000")
+    .option("--asserted-at <ms>", "when the checkpoint was asserted (ms since the epoch)", "0")
+    .option("--challenged-at <ms>", "when the challenge is opened (default: --asserted-at)")
+    .option("--json", "print the outcome (winner, step, reason, rounds) as JSON")
+    .action(async (dir: string, o: { vkey: string; window: string; assertedAt: string; challengedAt?: string; json?: boolean }) => {
+      const ms = (v: string, what: string) => {
+        if (!/^[0-9]{1,15}$/.test(v)) throw new UserError(`${what} ${v}: expected milliseconds (a non-negative integer)`);
+        return Number(v);
+      };
+      const window = ms(o.window, "--window");
+      if (window === 0) throw new UserError("--window 0: the window must be positive");
+      const assertedAt = ms(o.assertedAt, "--asserted-at");
+      const challengedAt = o.challengedAt === undefined ? assertedAt : ms(o.challengedAt, "--challenged-at");
+      const f = await import("../../runtime/fraud/index.js");
+      const { NoteError } = await import("../../runtime/prooflog/note.js");
+      const vkey = readKeyArg(o.vkey, "--vkey");
+      const { checkpoint, entries } = readLog(dir);
+      let claim;
+      try {
+        claim = f.loggedClaim(checkpoint, entries, vkey, keyName(vkey));
+      } catch (e) {
+        if (e instanceof f.FraudInputError || e instanceof NoteError) throw new UserError(`LOGDIR ${dir}: ${e.message}`);
+        throw e;
+      }
+      const w = new f.ChallengeWindow(window);
+      w.assert("checkpoint", assertedAt);
+      try {
+        w.challenge("checkpoint", challengedAt);
+      } catch (e) {
+        if (!(e instanceof f.FraudInputError)) throw e;
+        process.stderr.write(`meridian: challenge refused: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const out = f.playBisection(claim.txs, claim.asserter, f.honestChallenger(claim.txs));
+      w.settle("checkpoint", out);
+      if (o.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+      else {
+        for (const [k, r] of out.rounds.entries())
+          process.stdout.write(`round ${k + 1}: steps ${r.lo}..${r.hi}, asserter's root after ${r.mid} = ${r.root.slice(0, 16)}…, challenger ${r.agreed ? "agrees" : "disagrees"}\n`);
+        process.stdout.write(`${out.reason}\n`);
+        const status = w.status("checkpoint", Math.max(challengedAt, assertedAt + window));
+        process.stdout.write(`${out.winner} wins after ${out.rounds.length} rounds over ${claim.txs.length} steps: the checkpoint is ${status}\n`);
+      }
+      if (out.winner === "asserter") process.exitCode = 1;
     });
 }

@@ -57,7 +57,7 @@ export function encodeEntry(e: Entry): Buffer {
   return Buffer.from(JSON.stringify({ pre: hex(e.pre), tx: e.tx, post: hex(e.post) }), "utf8");
 }
 
-function decodeEntry(bytes: Uint8Array): Entry {
+export function decodeEntry(bytes: Uint8Array): Entry {
   let j: unknown;
   try {
     j = JSON.parse(Buffer.from(bytes).toString("utf8"));
@@ -304,7 +304,59 @@ function verdict(p: FraudProof, sequencerKey: string, origin?: string): FraudVer
   throw new FraudInputError(`entry ${index} is a valid transition: nothing to challenge`);
 }
 
+/** The reads of a tx's touched accounts under a state root and their batch proof: what a single step needs. */
+export interface StepWitness {
+  reads: { account: string; balance: string }[];
+  proof: (string | null)[];
+}
+
+/**
+ * The post root of one transition of the bisection game, from the touched accounts' balances and their batch proof
+ * under `pre` alone. In the game an invalid tx (malformed, overdraft) leaves the state as it is, so every tx list
+ * has one honest sequence of roots. Throws FraudInputError when the reads are not those under `pre`.
+ */
+export function stepPostRoot(pre: Hash, tx: unknown, w: StepWitness | undefined): Hash {
+  const valid = parseTx(tx);
+  if (typeof valid === "string") return pre;
+  const accounts = touched(valid);
+  if (w === undefined) throw new FraudInputError("the step has no reads of the touched accounts");
+  if (w.reads.length !== accounts.length || w.reads.some((r, i) => r.account !== accounts[i])) throw new FraudInputError(`the reads are not of the touched accounts ${accounts.join(", ")}`);
+  const siblings: SmtProof = w.proof.map((h, i) => (h === null ? null : unhex(h, `proof sibling ${i}`)));
+  const before = new Map<string, bigint>();
+  for (const r of w.reads) {
+    if (!/^(0|[1-9][0-9]*)$/.test(r.balance)) throw new FraudInputError(`balance of ${r.account} is not a decimal`);
+    before.set(r.account, BigInt(r.balance));
+  }
+  const at = (m: ReadonlyMap<string, bigint>) => accounts.map((a) => [accountKey(a), encodeBalance(m.get(a)!)] as [Uint8Array, Uint8Array | undefined]);
+  const preRoot = rootFromBatch(at(before), siblings);
+  if (preRoot === null || !hashEquals(preRoot, pre)) throw new FraudInputError("the balances read are not those under the agreed pre root");
+  const after = execute(valid, before);
+  return typeof after === "string" ? pre : rootFromBatch(at(after), siblings)!;
+}
+
+/** Replay `txs` from the empty state (invalid txs leave it as it is): every root S_0..S_N and each step's witness. */
+export function replay(txs: readonly unknown[]): { roots: Hash[]; witness(step: number): StepWitness | undefined } {
+  const state = new BalanceState();
+  const roots: Hash[] = [state.root()];
+  const witnesses: (StepWitness | undefined)[] = [];
+  for (const tx of txs) {
+    const valid = parseTx(tx);
+    if (typeof valid === "string") witnesses.push(undefined);
+    else {
+      const accounts = touched(valid);
+      witnesses.push({
+        reads: accounts.map((account) => ({ account, balance: state.balance(account).toString(10) })),
+        proof: state.tree.proveBatch(accounts.map(accountKey)).map((h) => (h === null ? null : hex(h))),
+      });
+      state.apply(valid);
+    }
+    roots.push(state.root());
+  }
+  return { roots, witness: (step) => witnesses[step - 1] };
+}
+
 /** Size of a fraud proof in bytes as JSON (what a challenger publishes). */
 export function proofSize(p: FraudProof): number {
   return Buffer.byteLength(JSON.stringify(p));
 }
+export { BisectionGame, ChallengeWindow, honestAsserter, honestChallenger, loggedClaim, playBisection, type Asserter, type BisectionOutcome, type Challenger } from "./bisect.js";

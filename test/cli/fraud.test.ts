@@ -70,4 +70,26 @@ describe("meridian fraud", () => {
     expect(runCli(["fraud", "sequence", "--key", p("seq.key"), "--wrong-post", "9", p("txs.json"), p("x")]).status).toBe(2);
     expect(runCli(["fraud", "prove", ...vkey, p("nonexistent")]).status).toBe(2);
   });
+
+  it("bisect: a wrong final root loses the game at its step; honest roots stand; a challenge after the window is refused", () => {
+    expect(runCli(["fraud", "sequence", "--key", p("seq.key"), "--wrong-post", "4", p("txs.json"), p("bad-end")]).status).toBe(0);
+    const lost = runCli(["fraud", "bisect", ...vkey, p("bad-end")]);
+    expect(lost.status, lost.stderr).toBe(0);
+    expect(lost.stdout).toMatch(
+      /^round 1: steps 0\.\.4, asserter's root after 2 = [0-9a-f]{16}…, challenger agrees\nround 2: steps 2\.\.4, asserter's root after 3 = [0-9a-f]{16}…, challenger agrees\n/,
+    );
+    expect(lost.stdout).toContain("step 4: the asserter claims");
+    expect(lost.stdout).toContain("challenger wins after 2 rounds over 4 steps: the checkpoint is rejected");
+    const json = JSON.parse(runCli(["fraud", "bisect", ...vkey, "--json", p("bad-end")]).stdout) as { winner: string; step: number };
+    expect(json).toMatchObject({ winner: "challenger", step: 4 });
+
+    const stands = runCli(["fraud", "bisect", ...vkey, p("honest")]);
+    expect(stands.status).toBe(1);
+    expect(stands.stdout).toContain("asserter wins after 0 rounds over 4 steps: the checkpoint is final");
+
+    const late = runCli(["fraud", "bisect", ...vkey, "--window", "1000", "--asserted-at", "5000", "--challenged-at", "6000", p("bad-end")]);
+    expect(late.status).toBe(1);
+    expect(late.stderr).toContain("challenge refused: claim checkpoint is final: the window closed at 6000");
+    expect(runCli(["fraud", "bisect", ...vkey, "--window", "soon", p("bad-end")]).status).toBe(2);
+  });
 });
