@@ -175,10 +175,18 @@ export function intoHlc(interval: Interval, b: GatewayBounds, what: string): Int
   };
 }
 
+/** The last millisecond rendered: every HTTP response carries this time, and many share a millisecond. */
+let renderedMs = Number.NaN;
+let renderedIso = "";
+
 /** RFC 3339 with microseconds, UTC. */
 export function rfc3339Micros(wallMicros: number): string {
-  const iso = new Date(Math.floor(wallMicros / 1000)).toISOString();
-  return `${iso.slice(0, 23)}${String(wallMicros % 1000).padStart(3, "0")}Z`;
+  const ms = Math.floor(wallMicros / 1000);
+  if (ms !== renderedMs) {
+    renderedIso = new Date(ms).toISOString().slice(0, 23);
+    renderedMs = ms;
+  }
+  return `${renderedIso}${String(wallMicros % 1000).padStart(3, "0")}Z`;
 }
 
 /** An HLC timestamp as legacy systems read time. */

@@ -95,26 +95,34 @@ export class Authenticator {
     }
   }
 
-  /** Throws HttpError 401/403 unless the request's verified identity satisfies `auth`. */
-  async authorize(req: FastifyRequest, auth: RouteAuth): Promise<void> {
+  /**
+   * Throws HttpError 401/403 unless the request's verified identity satisfies `auth`. Synchronous when no
+   * signature needs checking (a peer rule, a cached token); a promise only while a new token is verified.
+   */
+  authorize(req: FastifyRequest, auth: RouteAuth): void | Promise<void> {
     if (auth === "public") return;
     const peer = this.peer(req);
-    const peerIdentity: Identity | undefined = peer ? { kind: "spiffe", id: peer } : undefined;
     const composed = typeof auth === "object" && ("allOf" in auth || "anyOf" in auth);
     // A peer that satisfies a simple peer rule needs no token; otherwise a presented token is verified (a bad one is a 401).
-    if (peerIdentity && auth !== "authenticated" && !composed && this.allows(auth, { peer })) {
-      req.identity = peerIdentity;
+    if (peer && auth !== "authenticated" && !composed && this.allows(auth, { peer })) {
+      req.identity = { kind: "spiffe", id: peer };
       return;
     }
-    const jwt = await this.bearer(req);
+    const jwt = this.bearer(req);
+    if (jwt instanceof Promise) return jwt.then((verified) => this.decide(req, auth, composed, peer, verified));
+    this.decide(req, auth, composed, peer, jwt);
+  }
+
+  private decide(req: FastifyRequest, auth: Exclude<RouteAuth, "public">, composed: boolean, peer: SpiffeId | undefined, jwt: JwtIdentity | undefined): void {
+    const peerIdentity: Identity | undefined = peer ? { kind: "spiffe", id: peer } : undefined;
     const identity = jwt ?? peerIdentity;
-    const challenge: Record<string, string> = this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {};
-    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, challenge);
+    const challenge = (): Record<string, string> => (this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
+    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, challenge());
     req.identity = identity;
     if (!this.allows(auth, { peer, jwt })) {
       // A rule that needs a token the caller did not present is a missing credential, not a refusal.
       if (!jwt && (composed || auth === "bearer") && this.allows(auth, { peer, jwt: ANY_JWT }))
-        throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present a bearer JWT`, challenge);
+        throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present a bearer JWT`, challenge());
       throw new HttpError(
         403,
         "forbidden",
@@ -151,22 +159,27 @@ export class Authenticator {
     return auth.spiffe.some((id) => parseSpiffeId(id).uri === c.peer!.uri);
   }
 
-  private async bearer(req: FastifyRequest): Promise<JwtIdentity | undefined> {
+  /** The request's bearer JWT: from the cache when verified before (no promise), else verified now. */
+  private bearer(req: FastifyRequest): JwtIdentity | undefined | Promise<JwtIdentity> {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
+    // Only tokens that matched the pattern below and verified are cached, so a hit needs neither again.
+    const hit = header.startsWith("Bearer ") ? this.verified.get(header.slice(7)) : undefined;
+    if (hit && hit.expMs > this.clock.now()) return hit.identity;
     const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header);
     if (!m) throw new HttpError(401, "unauthenticated", "Authorization must be `Bearer <JWT>`");
     if (!this.keys || !this.config.jwt) throw new HttpError(401, "unauthenticated", "this service accepts no bearer tokens (no server.auth.jwt configured)");
-    const token = m[1]!;
-    const hit = this.verified.get(token);
-    if (hit && hit.expMs > this.clock.now()) return hit.identity;
+    return this.verify(m[1]!, this.keys, this.config.jwt);
+  }
+
+  private async verify(token: string, keys: JwtKeys, jwt: NonNullable<ServerConfig["auth"]["jwt"]>): Promise<JwtIdentity> {
     try {
-      const { payload } = await jwtVerify(token, this.keys, {
-        issuer: this.config.jwt.issuer,
-        audience: this.config.jwt.audience,
-        algorithms: this.config.jwt.algorithms,
-        clockTolerance: this.config.jwt.clockToleranceSeconds,
-        requiredClaims: this.config.jwt.requiredClaims,
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        algorithms: jwt.algorithms,
+        clockTolerance: jwt.clockToleranceSeconds,
+        requiredClaims: jwt.requiredClaims,
         currentDate: new Date(this.clock.now()),
       });
       const identity: JwtIdentity = { kind: "jwt", subject: payload.sub, scopes: scopesOf(payload), claims: payload };

@@ -32,15 +32,17 @@ export function consistencyTokenOf(req: FastifyRequest): string | undefined {
 
 export function installConsistencyTokens(app: FastifyInstance, hooks: ConsistencyHooks): void {
   const check = hooks.check;
+  // Callback hooks (a refusal thrown here reaches fastify's error path all the same): no promise per request.
   if (check) {
-    app.addHook("onRequest", async (req) => {
+    app.addHook("onRequest", (req, _reply, done) => {
       const token = consistencyTokenOf(req);
       if (token !== undefined) check(token);
+      done();
     });
   }
-  app.addHook("onSend", async (req, reply, payload) => {
+  app.addHook("onSend", (req, reply, payload, done) => {
     // Answered after the handler returned: a write's token is taken once the write is durable.
     if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());
-    return payload;
+    done(null, payload);
   });
 }

@@ -25,16 +25,20 @@ export interface HlcHooks {
 }
 
 export function installHlcHooks(app: FastifyInstance, hlc: HlcHooks): void {
-  app.addHook("onRequest", async (req) => {
-    if (hlc.inbound) return hlc.inbound(req.headers);
-    const raw = req.headers[hlc.header];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value !== undefined && value !== "") hlc.receive(value);
+  // Callback hooks (a refusal thrown here reaches fastify's error path all the same): no promise per request.
+  app.addHook("onRequest", (req, _reply, done) => {
+    if (hlc.inbound) hlc.inbound(req.headers);
+    else {
+      const raw = req.headers[hlc.header];
+      const value = Array.isArray(raw) ? raw[0] : raw;
+      if (value !== undefined && value !== "") hlc.receive(value);
+    }
+    done();
   });
-  app.addHook("onSend", async (_req, reply, payload) => {
-    if (hlc.stampHeaders) for (const [name, value] of Object.entries(hlc.stampHeaders())) reply.header(name, value);
+  app.addHook("onSend", (_req, reply, payload, done) => {
+    if (hlc.stampHeaders) reply.headers(hlc.stampHeaders());
     else reply.header(hlc.header, hlc.stamp());
-    return payload;
+    done(null, payload);
   });
 }
 

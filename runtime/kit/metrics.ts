@@ -53,24 +53,30 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
     },
   });
 
-  app.addHook("onRequest", async (req) => {
+  // Callback hooks, not async ones: a promise and a microtask turn per hook per request is measurable.
+  app.addHook("onRequest", (req, _reply, done) => {
     (req as Timed)[startedAt] = process.hrtime.bigint();
     inFlight.inc();
+    done();
   });
   // A client that disconnects mid-request gets no response: count it out of flight once, either way.
-  app.addHook("onRequestAbort", async (req) => {
-    if ((req as Timed)[startedAt] === undefined) return;
-    (req as Timed)[startedAt] = undefined;
-    inFlight.dec();
+  app.addHook("onRequestAbort", (req, done) => {
+    if ((req as Timed)[startedAt] !== undefined) {
+      (req as Timed)[startedAt] = undefined;
+      inFlight.dec();
+    }
+    done();
   });
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     const t0 = (req as Timed)[startedAt];
-    if (t0 === undefined) return;
-    (req as Timed)[startedAt] = undefined;
-    inFlight.dec();
-    // Unmatched URLs share one label: the raw path of a 404 is attacker-chosen.
-    const route = req.routeOptions.url ?? "(unmatched)";
-    requests.inc({ route, method: req.method, code: String(reply.statusCode) });
-    duration.observe({ route, method: req.method }, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (t0 !== undefined) {
+      (req as Timed)[startedAt] = undefined;
+      inFlight.dec();
+      // Unmatched URLs share one label: the raw path of a 404 is attacker-chosen.
+      const route = req.routeOptions.url ?? "(unmatched)";
+      requests.inc({ route, method: req.method, code: String(reply.statusCode) });
+      duration.observe({ route, method: req.method }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    done();
   });
 }

@@ -3,8 +3,11 @@
 // definition's `jwt` in place of server.auth.jwt. Each refusal names why; a forged credential never opens a route.
 import { describe, expect, it } from "vitest";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ManualClock } from "../../../runtime/common/clock.js";
+import { Authenticator } from "../../../runtime/kit/auth.js";
+import { serverConfigSchema } from "../../../runtime/kit/config.js";
 import { defineService, localOperatorAuth, startService, type RouteAuth } from "../../../runtime/kit/index.js";
 
 const SELF = "spiffe://example.org/ns/meridian/sa/shop";
@@ -104,5 +107,32 @@ describe("composed route rules", () => {
     }
     const other = { jwt: { issuer: "https://ops.example", audience: "ops", jwks } };
     await expect(startService(svc, { server: { port: 0, auth: other } }, { processMetrics: false })).rejects.toThrow(/server\.auth\.jwt: this service verifies the bearer tokens its own config names/);
+  });
+});
+
+describe("authorization of a known caller", () => {
+  // The kit authorizes every request; a caller's verified token is remembered, so its next requests cost no
+  // signature check and no promise (the request path stays synchronous) — until the token expires.
+  it("a cached token is checked synchronously, and verified again (refused) once it has expired", async () => {
+    const clock = new ManualClock(T0);
+    const local = await localOperatorAuth(clock, "https://buyers.example", "shop");
+    const authenticator = new Authenticator(serverConfigSchema.parse({ auth: local.auth }).auth, clock);
+    const token = await local.token({ subject: "ann", ttlSeconds: 60 });
+    const request = () => {
+      const headers = bearer(token);
+      return { headers, raw: { socket: {}, headers, rawHeaders: [] } } as unknown as FastifyRequest;
+    };
+    const first = request();
+    await authenticator.authorize(first, "bearer");
+    expect(first.identity).toMatchObject({ kind: "jwt", subject: "ann" });
+
+    const again = request();
+    expect(authenticator.authorize(again, "bearer")).toBeUndefined();
+    expect(again.identity).toMatchObject({ kind: "jwt", subject: "ann" });
+    // A cached token still has to satisfy the route's rule.
+    expect(() => authenticator.authorize(request(), { scope: "shop:admin" })).toThrow(/not allowed: a JWT with scope shop:admin required/);
+
+    clock.advance(61_000);
+    await expect(Promise.resolve().then(() => authenticator.authorize(request(), "bearer"))).rejects.toMatchObject({ status: 401, detail: "bearer token rejected: the token has expired" });
   });
 });
