@@ -1,6 +1,7 @@
 /**
  * HLC propagation on HTTP, the kit's half (runtime/clock builds the hooks: `hlcParts(node)`). Every request's
- * time headers are taken in before authorization and the handler — refused (an HttpError: 400 malformed,
+ * time headers are taken in after authorization (an unauthenticated caller cannot move the service's clock,
+ * even within max offset) and before the handler — refused (an HttpError: 400 malformed,
  * 409 beyond max offset, outside the gateway's bound, or from an older HLC epoch) without being applied —
  * and every response, errors included, carries the service's HLC (and, with `stampHeaders`, its epoch and
  * the time rendered for legacy clients).

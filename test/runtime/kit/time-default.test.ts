@@ -55,6 +55,27 @@ describe("the kit's default HLC", () => {
     expect(await (await fetch(`${s.url}/metrics`)).text()).toMatch(/^meridian_hlc_epoch\{service="plain"\} 0$/m);
   });
 
+  it("an unauthenticated caller cannot move the service's clock: its time headers are taken in only after authorization", async () => {
+    const guarded = defineService({
+      name: "guarded",
+      config: z.object({}).strict(),
+      start: () => ({
+        routes(app) {
+          app.post("/v1/op", { config: { auth: "operator" } }, async () => ({ ok: true }));
+          app.get("/v1/now", { config: { auth: "public" } }, async () => ({}));
+        },
+      }),
+    });
+    const s = await startService(guarded, { server: { port: 0 } }, { processMetrics: false, time: timeFromEnv({ MERIDIAN_HLC_MAX_OFFSET_MS: "5000" }) });
+    running.push(s);
+    const ahead = { wall: (Date.now() + 4000) * 1000, logical: 7 };
+    const refused = await fetch(`${s.url}/v1/op`, { method: "POST", headers: { "x-meridian-hlc": format(ahead) } });
+    expect(refused.status).toBe(401);
+    // Neither the refusal nor the next answer carries a clock pushed to the stranger's timestamp.
+    expect(compare(parse(refused.headers.get("x-meridian-hlc")!), ahead)).toBeLessThan(0);
+    expect(compare(parse((await fetch(`${s.url}/v1/now`)).headers.get("x-meridian-hlc")!), ahead)).toBeLessThan(0);
+  });
+
   it("changes nothing without MERIDIAN_HLC_MAX_OFFSET_MS, refuses a malformed one, and never replaces a service's own HLC", async () => {
     const s = await startService(plain, { server: { port: 0 } }, { processMetrics: false, time: timeFromEnv({}) });
     running.push(s);
