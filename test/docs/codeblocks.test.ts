@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../cli.js";
 import { scratchCheckout, shellCommands, startCommand, type CodeBlock } from "./codeblocks.js";
+import { lockDocument } from "./doc-lock.js";
 import { readFileSync, rmSync } from "node:fs";
 import { docsSuite, runShellBlock, UNGROUPED } from "./suite.js";
 
@@ -43,6 +44,19 @@ describe("the runner itself", () => {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
+  });
+
+  it("runs a document once at a time on this machine: a second run of it waits for the first to end", async () => {
+    const doc = `synthetic-${process.pid}.md`;
+    const first = await lockDocument(doc);
+    const order: string[] = [];
+    const second = lockDocument(doc).then((l) => (order.push("second holds it"), l));
+    // Meanwhile the first run works (here: another document's lock taken and released); the second keeps waiting.
+    await lockDocument(`${doc}-other`).then((l) => l.release());
+    order.push("first releases");
+    await first.release();
+    await (await second).release();
+    expect(order).toEqual(["first releases", "second holds it"]);
   });
 
   it("waits for a background command's ready line and stops it when the block ends", async () => {

@@ -12,11 +12,12 @@
  * The documents are split over several test files so the two vitest workers run them side by side and no one file
  * holds up the end of the run; documents that use the same fixed port must be in the same file.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../cli.js";
+import { lockDocument, type DocLock } from "./doc-lock.js";
 import { codeBlocks, interrupt, isShell, readyOrExit, scratchCheckout, shellCommands, startCommand, type CodeBlock, type Started } from "./codeblocks.js";
 
 export const DOCS = [
@@ -43,6 +44,8 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 const KILLED_DRAIN_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a document waits for another checkout's run of it to end (its blocks take up to 300 s each). */
+const DOC_LOCK_WAIT_MS = 20 * 60_000;
 /** A meridian invocation in the documented forms (`npx meridian …`, `npm run -s meridian -- …`). */
 const MERIDIAN = /\b(npx meridian|npm run -s meridian --)\s/;
 
@@ -151,9 +154,15 @@ export function docsSuite(files: readonly string[]): void {
       if (blocks.length === 0) continue;
       describe(file, () => {
         let cwd: string | undefined;
+        let lock: DocLock | undefined;
         const scratch = () => (cwd ??= scratchCheckout(REPO_ROOT));
-        afterAll(() => {
+        // Fixed ports and schemas: another checkout's run of this document must not interleave with this one.
+        beforeAll(async () => {
+          lock = await lockDocument(file);
+        }, DOC_LOCK_WAIT_MS);
+        afterAll(async () => {
           if (cwd) rmSync(cwd, { recursive: true, force: true });
+          await lock?.release();
         });
         for (const block of blocks) {
           const tag = block.tags[0] ?? "run";

@@ -72,7 +72,7 @@ export class HttpHtlcLedger implements HtlcLedger {
   async get(id: string): Promise<Htlc | null> {
     const { status, json } = await this.call("GET", `/v1/htlc/locks/${encodeURIComponent(id)}`);
     if (status === 404) return null;
-    if (status !== 200) throw new HtlcClientError(`status of ${id}: ${status} ${String(json["error"])}`);
+    if (status !== 200) throw new HtlcClientError(`status of ${id}: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
     return json as unknown as Htlc;
   }
 
@@ -84,7 +84,7 @@ export class HttpHtlcLedger implements HtlcLedger {
 
   async totals(asset: string): Promise<AssetTotals> {
     const { status, json } = await this.call("GET", `/v1/htlc/assets/${encodeURIComponent(asset)}`);
-    if (status !== 200) throw new HtlcClientError(`totals: ${status} ${String(json["error"])}`);
+    if (status !== 200) throw new HtlcClientError(`totals: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
     return json as unknown as AssetTotals;
   }
 
