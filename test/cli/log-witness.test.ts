@@ -71,8 +71,9 @@ describe("witnessed log", () => {
     await dead; // reaped, so its data-directory lock is visibly stale
     // Crash witness 1 too; it comes back on the same port with its persisted state.
     const port1 = new URL(w[1]!.url).port;
+    const witnessDead = new Promise((r) => w[1]!.child.once("exit", r));
     w[1]!.child.kill("SIGKILL");
-    await new Promise((r) => setTimeout(r, 100));
+    await witnessDead; // its port is free once it has exited (a fixed 100 ms was a guess)
     w[1] = await witness(1, port1);
     log = await serve(w.map((x) => x.url));
     client = new LogClient(log.url);
