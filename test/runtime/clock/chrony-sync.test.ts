@@ -92,7 +92,8 @@ describe("time serve --chrony: TrueTime from the node's chronyd", () => {
     await until("chrony's dispersion to carry the inflation", () => tracking(cmdPort).rootDispersionS * 1000 > 100);
     const { t, chrony } = await inStep(url, cmdPort);
     expect(chrony.rootDispersionS * 1000).toBeGreaterThan(100);
-    expect(t.epsilonMs!).toBeGreaterThanOrEqual(chrony.rootDispersionS * 1000);
+    // (to 1 ms: chrony's dispersion grows at its skew rate between the clock's read and ours)
+    expect(t.epsilonMs!).toBeGreaterThanOrEqual(chrony.rootDispersionS * 1000 - 1);
   }, 60_000);
 
   it("a chronyd that never synchronised is DISRUPTED: strong refused naming the reference, not ready", async () => {
