@@ -6,7 +6,7 @@
  * certificates at one height), once checked against the committee that was in force at that height.
  */
 import { CertError } from "./errors.js";
-import { certHash, findEquivocation, LightClient, type Certificate, type Committee, type Equivocation } from "./index.js";
+import { certHash, findEquivocation, LightClient, type Certificate, type Committee, type Equivocation } from "./certificates.js";
 
 export interface ChainEntry {
   cert: Certificate;

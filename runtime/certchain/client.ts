@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { CertError } from "./errors.js";
-import type { LightClient } from "./index.js";
+import type { LightClient } from "./certificates.js";
 import { CertificateJson } from "./schema.js";
 
 const Page = z.object({ first: z.number(), latest: z.number(), certificates: z.array(CertificateJson) });

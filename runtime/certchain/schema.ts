@@ -1,6 +1,6 @@
 /** The JSON shapes of committees and certificates as files carry them: checked before any of it is trusted. */
 import { z } from "zod";
-import type { Certificate, Committee } from "./index.js";
+import type { Certificate, Committee } from "./certificates.js";
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 32 bytes of lower-case hex");
 

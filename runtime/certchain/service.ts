@@ -20,7 +20,7 @@ import { readJsonFile } from "../common/json-file.js";
 import { defineService, HttpError, parseInput } from "../kit/index.js";
 import { CertChain, ForkError } from "./chain.js";
 import { CertError } from "./errors.js";
-import { certHash, type Certificate } from "./index.js";
+import { certHash, type Certificate } from "./certificates.js";
 import { CertificateJson, CommitteeJson, EvidenceJson } from "./schema.js";
 
 const certConfigSchema = z
