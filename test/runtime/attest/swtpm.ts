@@ -4,6 +4,7 @@
  * swtpm has no resource manager, so transient objects are flushed after every tool (a TPM holds only a few).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer, connect } from "node:net";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -128,4 +129,20 @@ export interface QuoteFiles {
 export function quote(tpm: SoftwareTpm, akCtx: string, nonceHex: string, name: string, extra: string[] = []): QuoteFiles {
   tpm.tool("tpm2_quote", ["-c", akCtx, "-l", "sha256:0,1,2,16", "-q", nonceHex, "-m", `${name}.msg`, "-s", `${name}.sig`, "-o", `${name}.pcrs`, "-g", "sha256", ...extra]);
   return { message: join(tpm.dir, `${name}.msg`), signature: join(tpm.dir, `${name}.sig`), pcrs: join(tpm.dir, `${name}.pcrs`) };
+}
+
+/** The measurement both attestation test files put on the node: one event extended into PCR 16. */
+export const MEASURED_EVENT = createHash("sha256").update("meridian node image v1").digest("hex");
+export const ZERO_PCR = "00".repeat(32);
+/** What the measured node must show: PCRs 0-2 untouched on swtpm (no firmware), PCR 16 = SHA-256(0³² ‖ event). */
+export const MEASURED_PCR16 = createHash("sha256")
+  .update(Buffer.concat([Buffer.alloc(32), Buffer.from(MEASURED_EVENT, "hex")]))
+  .digest("hex");
+
+/** Extend the event into PCR 16 and write the reference values a verifier takes; returns the reference file. */
+export function measureNode(tpm: SoftwareTpm): string {
+  tpm.tool("tpm2_pcrextend", [`16:sha256=${MEASURED_EVENT}`]);
+  const reference = join(tpm.dir, "reference.json");
+  writeFileSync(reference, JSON.stringify({ sha256: { "0": ZERO_PCR, "1": ZERO_PCR, "2": ZERO_PCR, "16": MEASURED_PCR16 } }));
+  return reference;
 }

@@ -4,34 +4,27 @@
 // from another key are refused, and tpm2_checkquote agrees on the same files. test/cli/attest.test.ts runs the
 // command's exit codes and output.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FileNonceBook, verifyAttestation, type ReferenceValues } from "../../../runtime/attest/index.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
-import { createAk, quote, startSoftwareTpm, type QuoteFiles, type SoftwareTpm } from "./swtpm.js";
+import { createAk, measureNode, MEASURED_PCR16, quote, startSoftwareTpm, ZERO_PCR, type QuoteFiles, type SoftwareTpm } from "./swtpm.js";
 
 let tpm: SoftwareTpm;
 let rsa: { ctx: string; pem: string };
 let ecc: { ctx: string; pem: string };
 let state: string;
 let reference: string;
-const EVENT = createHash("sha256").update("meridian node image v1").digest("hex");
-// What the measured node must show: PCRs 0-2 untouched on swtpm (no firmware), PCR 16 = SHA-256(0³² ‖ event).
-const PCR16 = createHash("sha256")
-  .update(Buffer.concat([Buffer.alloc(32), Buffer.from(EVENT, "hex")]))
-  .digest("hex");
-const ZERO = "00".repeat(32);
+const [PCR16, ZERO] = [MEASURED_PCR16, ZERO_PCR];
 
 beforeAll(async () => {
   tpm = await startSoftwareTpm();
   rsa = createAk(tpm, "ak", "rsa");
   ecc = createAk(tpm, "ak-ecc", "ecc");
-  tpm.tool("tpm2_pcrextend", [`16:sha256=${EVENT}`]);
   state = join(tpm.dir, "verifier-state");
-  reference = join(tpm.dir, "reference.json");
-  writeFileSync(reference, JSON.stringify({ sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } }));
+  reference = measureNode(tpm);
 });
 afterAll(() => tpm?.stop());
 
