@@ -25,9 +25,10 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && rm package-l
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
-# chronyc for the node time agent (`meridian time agent`), which reads the node's chronyd from the chrony
-# DaemonSet's pod; Debian ships it in the chrony package (chronyd is installed with it, never started here).
-RUN apt-get update && apt-get install -y --no-install-recommends chrony && rm -rf /var/lib/apt/lists/*
+# The node time daemons run from this image, pinned by the same digest as every Meridian pod (no third-party
+# image): chronyd, and chronyc for the node time agent (`meridian time agent`), from Debian's chrony; ptp4l and
+# phc2sys from Debian's linuxptp where a PTP network exists (components/time). Nothing starts them here.
+RUN apt-get update && apt-get install -y --no-install-recommends chrony linuxptp && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 COPY --from=deps /app/node_modules ./node_modules

@@ -1,13 +1,15 @@
 /**
  * chrony on every node: a ConfigMap holding the region's rendered chrony.conf and a DaemonSet running
  * chronyd in the foreground on the host network with CAP_SYS_TIME, so it disciplines the node clock
- * every pod reads. It resolves the in-cluster grandmaster (ClusterFirstWithHostNet), mounts the PHC
- * devices its refclocks read (which needs privileged), shares the host IPC namespace when phc2sys feeds
- * it over SHM, and carries chrony_exporter for the clock-health rules.
+ * every pod reads. chronyd is Debian's, from the runtime image (pinned by digest like every Meridian pod), not a
+ * third-party image. It resolves the in-cluster grandmaster (ClusterFirstWithHostNet), mounts the PHC
+ * devices its refclocks read (which needs privileged), and shares the host IPC namespace when phc2sys feeds
+ * it over SHM.
  *
  * Beside chronyd runs the node time agent (`meridian time agent`, runtime/clock/agent.ts): on the host network
  * 127.0.0.1:323 is chronyd's command port, which no pod can reach, so the agent reads `chronyc -c tracking` there
- * and serves it on the node's address — the role of AWS ClockBound's daemon and its shared-memory segment. Pods
+ * and serves it on the node's address — the role of AWS ClockBound's daemon and its shared-memory segment — with
+ * chrony's tracking as Prometheus series on its /metrics (what chrony_exporter served before). Pods
  * reach the agent on their own node through the `time-agent` Service with internalTrafficPolicy: Local (honoured by
  * kube-proxy, and by Istio sidecars since 1.17), and measure their clocks with its ClockBound-style bound.
  */
@@ -15,10 +17,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import { CHRONY_CONF_PATH, renderChronyConf } from "../../model/time/chrony.js";
 import { TIME_AGENT, type RegionTimePlan } from "../../model/time/hierarchy.js";
-import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";
-
-const CHRONY_EXPORTER_PORT = 9123;
 
 /** The node time agent's container (pure, so tests read what the DaemonSet runs). */
 function timeAgentContainer(runtimeImage: string) {
@@ -47,10 +46,26 @@ function timeAgentContainer(runtimeImage: string) {
   };
 }
 
+/**
+ * chronyd runs as root (the runtime image's user is `node`): Kubernetes grants added capabilities to root only.
+ * Only CAP_SYS_TIME, on a read-only root filesystem, unless refclocks read PHC devices: a hostPath character
+ * device is usable only by a privileged container.
+ */
+function chronydSecurityContext(phcDevices: boolean) {
+  if (phcDevices) return { privileged: true, runAsUser: 0, runAsNonRoot: false };
+  return {
+    runAsUser: 0,
+    runAsNonRoot: false,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { add: ["SYS_TIME"], drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
 export function chronyDaemonSet(
   scope: RegionScope,
   plan: RegionTimePlan,
-  time: TimeConfig,
   runtimeImage: string,
 ): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet; agentService: k8s.core.v1.Service } {
   const app = "chrony";
@@ -81,11 +96,10 @@ export function chronyDaemonSet(
             containers: [
               {
                 name: "chronyd",
-                image: time.images.chrony,
-                command: ["/usr/sbin/chronyd", "-d", "-f", CHRONY_CONF_PATH],
-                // Only CAP_SYS_TIME, unless refclocks read PHC devices: a hostPath character device is usable only by a privileged container.
-                securityContext:
-                  devices.length > 0 ? { privileged: true } : { allowPrivilegeEscalation: false, capabilities: { add: ["SYS_TIME"], drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+                image: runtimeImage,
+                // `-u root`: no switch to Debian's _chrony user, which would need SETUID, SETGID and CHOWN besides SYS_TIME.
+                command: ["/usr/sbin/chronyd", "-d", "-u", "root", "-f", CHRONY_CONF_PATH],
+                securityContext: chronydSecurityContext(devices.length > 0),
                 resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/chrony", readOnly: true },
@@ -93,21 +107,6 @@ export function chronyDaemonSet(
                   { name: "run", mountPath: "/run/chrony" },
                   ...devices.map((d) => ({ name: d.name, mountPath: d.path })),
                 ],
-              },
-              {
-                name: "chrony-exporter",
-                image: time.images.chronyExporter,
-                args: ["--chrony.address=127.0.0.1:323", `--web.listen-address=:${CHRONY_EXPORTER_PORT}`],
-                ports: [{ name: "metrics", containerPort: CHRONY_EXPORTER_PORT }],
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 65534,
-                  readOnlyRootFilesystem: true,
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ["ALL"] },
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
-                resources: { requests: { cpu: "5m", memory: "16Mi" }, limits: { memory: "32Mi" } },
               },
               timeAgentContainer(runtimeImage),
             ],

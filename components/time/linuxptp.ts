@@ -1,15 +1,30 @@
 /**
  * linuxptp where the estate has a datacenter PTP network: ptp4l (ordinary clock, slave only) and
- * phc2sys (PHC → chrony's SHM refclock) from a ConfigMap, privileged on the host network, PID and IPC
- * namespaces as PTP hardware timestamping and the SHM segment require.
+ * phc2sys (PHC → chrony's SHM refclock) from a ConfigMap, on the host network, PID and IPC namespaces as
+ * PTP and the SHM segment require. Debian's linuxptp, from the runtime image (pinned by digest), as root:
+ * Kubernetes grants added capabilities to root only. Hardware timestamping opens the NIC's PHC (/dev/ptpN),
+ * a host character device only a privileged container may use; software timestamping needs no device, so
+ * ptp4l gets only raw sockets (L2), the event/general ports (319/320) and CAP_SYS_TIME to steer the clock,
+ * and phc2sys (chrony's SHM segment and ptp4l's socket, both root's) no capability at all.
  */
 import * as k8s from "@pulumi/kubernetes";
 import type { PtpNetworkConfig } from "../../model/config/time.js";
 import { phc2sysArgs, ptp4lArgs, renderPtp4lConf } from "../../model/time/ptp.js";
-import type { TimeConfig } from "../../model/estate.js";
 import { labels, opts, type RegionScope } from "./labels.js";
 
-export function linuxptpDaemonSet(scope: RegionScope, network: PtpNetworkConfig, time: TimeConfig): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet } {
+function securityContext(network: PtpNetworkConfig, add: string[]) {
+  if (network.timestamping === "hardware") return { privileged: true, runAsUser: 0, runAsNonRoot: false };
+  return {
+    runAsUser: 0,
+    runAsNonRoot: false,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { add, drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+export function linuxptpDaemonSet(scope: RegionScope, network: PtpNetworkConfig, runtimeImage: string): { configMap: k8s.core.v1.ConfigMap; daemonSet: k8s.apps.v1.DaemonSet } {
   const app = "linuxptp";
   const meta = labels(scope, app);
   const configMap = new k8s.core.v1.ConfigMap(
@@ -18,8 +33,7 @@ export function linuxptpDaemonSet(scope: RegionScope, network: PtpNetworkConfig,
     opts(scope),
   );
   const common = {
-    image: time.images.linuxptp,
-    securityContext: { privileged: true },
+    image: runtimeImage,
     volumeMounts: [
       { name: "config", mountPath: "/etc/linuxptp", readOnly: true },
       { name: "ptp4l-socket", mountPath: "/var/run" },
@@ -41,8 +55,8 @@ export function linuxptpDaemonSet(scope: RegionScope, network: PtpNetworkConfig,
             priorityClassName: "system-node-critical",
             tolerations: [{ operator: "Exists" }],
             containers: [
-              { name: "ptp4l", command: ["/usr/sbin/ptp4l", ...ptp4lArgs(network)], ...common },
-              { name: "phc2sys", command: ["/usr/sbin/phc2sys", ...phc2sysArgs(network)], ...common },
+              { name: "ptp4l", command: ["/usr/sbin/ptp4l", ...ptp4lArgs(network)], securityContext: securityContext(network, ["NET_RAW", "NET_BIND_SERVICE", "SYS_TIME"]), ...common },
+              { name: "phc2sys", command: ["/usr/sbin/phc2sys", ...phc2sysArgs(network)], securityContext: securityContext(network, []), ...common },
             ],
             volumes: [
               { name: "config", configMap: { name: configMap.metadata.name } },

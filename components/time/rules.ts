@@ -1,6 +1,6 @@
 /**
  * Clock-health monitoring for one region: the PrometheusRule (alerts from model/time/alerts.ts), a
- * PodMonitor scraping chrony_exporter on every node and one scraping the grandmaster. The grandmaster is meshed, so
+ * PodMonitor scraping the node time agent's chrony series on every node and one scraping the grandmaster. The grandmaster is meshed, so
  * its admin port accepts mTLS only: Prometheus, outside the mesh, scrapes the sidecar agent's plaintext merged
  * endpoint (MERGED_METRICS: the app's /metrics, named by the pod's prometheus.io annotations, plus Envoy's stats).
  * Custom resources of prometheus-operator's monitoring.coreos.com/v1 (its CRDs must be installed).
@@ -44,7 +44,7 @@ export function clockMonitoring(scope: RegionScope, time: TimeConfig, grandmaste
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PodMonitor",
         metadata: { name: "chrony", namespace: scope.namespace, labels: meta },
-        spec: { selector: { matchLabels: { app: "chrony" } }, podMetricsEndpoints: [{ port: "metrics", interval: "30s" }] },
+        spec: { selector: { matchLabels: { app: "chrony" } }, podMetricsEndpoints: [{ port: "agent", path: "/metrics", interval: "30s" }] },
       },
       opts(scope),
     ),

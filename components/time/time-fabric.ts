@@ -17,7 +17,7 @@ export interface TimeFabricArgs {
   plan: RegionTimePlan;
   time: TimeConfig;
   cluster: RegionCluster;
-  /** The runtime image the grandmaster and the node time agent run from. */
+  /** The runtime image chronyd, linuxptp, the node time agent and the grandmaster run from. */
   runtimeImage: string;
   /** The mesh's trust domain: the grandmaster's own SPIFFE ID, which its sidecar's XFCC must name. */
   trustDomain: string;
@@ -33,8 +33,8 @@ export class TimeFabric extends pulumi.ComponentResource {
     super("meridian:time:TimeFabric", name, {}, opts);
     const { plan, time, cluster } = args;
     const scope: RegionScope = { region: plan.region, namespace: cluster.namespaces.time.metadata.name, provider: cluster.provider, parent: this };
-    chronyDaemonSet(scope, plan, time, args.runtimeImage);
-    if (plan.ptpNetwork !== null) linuxptpDaemonSet(scope, plan.ptpNetwork, time);
+    chronyDaemonSet(scope, plan, args.runtimeImage);
+    if (plan.ptpNetwork !== null) linuxptpDaemonSet(scope, plan.ptpNetwork, args.runtimeImage);
     if (plan.grandmaster !== null) grandmaster(scope, plan.grandmaster, args.runtimeImage, args.trustDomain);
     clockMonitoring(scope, time, plan.grandmaster !== null);
     this.grandmasterHost = plan.grandmaster ? `${plan.grandmaster.host}:${plan.grandmaster.port}` : null;

@@ -106,15 +106,6 @@ export const timeSchema = z
       .prefault({}),
     /** Worst-case drift of a node's oscillator between syncs, ppm (Spanner assumes 200). */
     driftPpm: positive.default(200),
-    /** Container images for the node daemons (the grandmaster runs in meridian:runtime.image). */
-    images: z
-      .object({
-        chrony: z.string().min(1).default("docker.io/cturra/ntp:latest"),
-        chronyExporter: z.string().min(1).default("quay.io/superq/chrony-exporter:latest"),
-        linuxptp: z.string().min(1).default("quay.io/openshift/origin-linuxptp:latest"),
-      })
-      .strict()
-      .prefault({}),
   })
   .strict();
 

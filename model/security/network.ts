@@ -50,7 +50,6 @@ export const ISTIOD_PORTS = { xds: 15012, webhook: 15017, monitoring: 15014 } as
 export const ENVOY_STATS_PORT = 15090;
 const CERT_MANAGER_PORTS = { webhook: 10250, metrics: 9402 } as const;
 export const SPIRE_PORTS = { server: 8081, webhook: 9443, metrics: 9988 } as const;
-const CHRONY_EXPORTER_PORT = 9123;
 const X509_EXPORTER_PORT = 9793;
 /** cert-manager checks DNS-01 propagation against these public resolvers (components/pki/cert-manager.ts). */
 const PUBLIC_RESOLVERS = ["1.1.1.1", "8.8.8.8"] as const;
@@ -217,8 +216,8 @@ function systemPolicies(): NetworkPolicyShape[] {
         { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.metrics)] },
         { to: [inNamespace(NAMESPACES.istio)], ports: [tcp(ISTIOD_PORTS.monitoring)] },
         { to: [inNamespace(NAMESPACES.monitoring)], ports: [tcp(X509_EXPORTER_PORT)] },
-        // chrony_exporter runs on the host network: node addresses, by port.
-        { ports: [tcp(CHRONY_EXPORTER_PORT)] },
+        // chrony's series come from the node time agent, on the host network: node addresses, by port.
+        { ports: [tcp(TIME_AGENT.port)] },
       ],
     ),
   ];

@@ -1,7 +1,7 @@
 /**
  * Metric names the time fabric exports and its PrometheusRules alert on — one list, so the runtime that
- * writes a series and the rule that reads it cannot drift apart. chrony's own figures come from
- * chrony_exporter (github.com/SuperQ/chrony_exporter), run beside chronyd.
+ * writes a series and the rule that reads it cannot drift apart. chrony's own figures are served by the node
+ * time agent (runtime/clock/agent.ts) under the names chrony_exporter (github.com/SuperQ/chrony_exporter) uses.
  */
 export const TIME_METRICS = {
   /** Histogram: TrueTime ε at each now() (seconds). */
@@ -40,11 +40,13 @@ export const TIME_METRICS = {
   gatewayRefusals: "meridian_time_gateway_refusals_total",
   /** Counter: messages (NATS) whose HLC was refused and that were dropped unapplied, by transport and reason (reset, unknown-epoch, no-epoch, invalid, untrustworthy). */
   messageRefusals: "meridian_hlc_message_refusals_total",
-  /** chrony_exporter (collector/tracking.go) series used by the rules. */
+  /** chrony's tracking (chrony_exporter's collector/tracking.go names), from the node time agent. */
   chronyLastOffset: "chrony_tracking_last_offset_seconds",
   chronyRmsOffset: "chrony_tracking_rms_offset_seconds",
   chronyReferenceTime: "chrony_tracking_reference_timestamp_seconds",
   chronyStratum: "chrony_tracking_stratum",
+  /** Gauge: 1 while the agent's last read of chronyd succeeded. */
+  chronyUp: "chrony_up",
 } as const;
 
 export const SKEW_STATE_VALUE = { healthy: 0, degraded: 1, frozen: 2, recovering: 3 } as const;

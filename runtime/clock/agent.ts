@@ -9,16 +9,21 @@
  *    parses and bounds against its own clock — the node's clock, the one chrony disciplines (reference.ts
  *    `timeReference.agent`); 503 naming chronyc's error while the last read failed, so a service sees no reading
  *    (its ε grows, its skew monitor sees sync loss) rather than a stale one;
- *  - GET /status: the same as a ClockBound reading (status, offset, error bound) for operators.
+ *  - GET /status: the same as a ClockBound reading (status, offset, error bound) for operators;
+ *  - GET /metrics: chrony's tracking as the series the clock-health rules read (model/time/metrics.ts, named as
+ *    chrony_exporter names them), so no exporter image runs beside chronyd; while the last read failed they are
+ *    absent (only `chrony_up 0`), never the last value seen.
  *
  * Monitoring only: nothing reaches chronyd's commands through it. Pods reach it through the node-local
  * `time-agent` Service (internalTrafficPolicy: Local, components/time/chrony.ts).
  */
+import { Gauge, type Registry } from "prom-client";
 import { z } from "zod";
+import { TIME_METRICS as M } from "../../model/time/metrics.js";
 import { HttpError } from "../common/http.js";
 import { defineService } from "../kit/index.js";
 import { chronycTracking } from "./chrony-sync.js";
-import { clockBound, parseTracking } from "./chrony-tracking.js";
+import { clockBound, parseTracking, type Tracking } from "./chrony-tracking.js";
 import { hostPort } from "./reference.js";
 
 export const timeAgentConfigSchema = z
@@ -35,7 +40,7 @@ type Read = { ok: true; line: string; atMs: number } | { ok: false; error: strin
 export const timeAgentService = defineService({
   name: "time-agent",
   config: timeAgentConfigSchema,
-  start({ config, clock, log }) {
+  start({ config, clock, log, metrics }) {
     const source = `${config.chrony.host}:${config.chrony.port}`;
     const read = chronycTracking(config.chrony.host, config.chrony.port);
     let last: Read = { ok: false, error: "chrony not read yet", atMs: clock.now() };
@@ -56,6 +61,7 @@ export const timeAgentService = defineService({
       timer = setTimeout(() => void poll().then(loop), config.intervalMs);
       timer.unref();
     };
+    trackingMetrics(metrics, () => (last.ok ? parseTracking(last.line) : null));
     const unavailable = (l: Extract<Read, { ok: false }>) => new HttpError(503, "chrony tracking unavailable", `chronyc -c tracking from ${source}: ${l.error}`);
     return {
       routes(app) {
@@ -84,3 +90,38 @@ export const timeAgentService = defineService({
     };
   },
 });
+
+/**
+ * The tracking series, read from the last line at each scrape. Labelled by the reference chrony follows, so a
+ * failed read removes them (an unlabelled prom-client gauge would keep reporting its last value or 0).
+ */
+function trackingMetrics(registry: Registry, tracking: () => Tracking | null): void {
+  const registers = [registry];
+  const series: [string, string, (t: Tracking) => number][] = [
+    [M.chronyLastOffset, "chronyd's last measured offset of the system clock (seconds; positive: fast)", (t) => t.lastOffsetS],
+    [M.chronyRmsOffset, "Long-term RMS of chronyd's offsets (seconds)", (t) => t.rmsOffsetS],
+    [M.chronyReferenceTime, "When chronyd last updated from its reference (Unix seconds)", (t) => t.refTimeS],
+    [M.chronyStratum, "chronyd's stratum", (t) => t.stratum],
+  ];
+  for (const [name, help, value] of series) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ["reference"],
+      registers,
+      collect() {
+        this.reset();
+        const t = tracking();
+        if (t) this.set({ reference: t.referenceName }, value(t));
+      },
+    });
+  }
+  new Gauge({
+    name: M.chronyUp,
+    help: "1 while the last `chronyc -c tracking` read succeeded",
+    registers,
+    collect() {
+      this.set(tracking() ? 1 : 0);
+    },
+  });
+}

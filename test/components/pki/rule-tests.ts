@@ -208,7 +208,7 @@ export function meshAlertCases(spec: EstateSpec): AlertCase[] {
 
 export function timeAlertCases(spec: EstateSpec): AlertCase[] {
   const t = timeThresholds(spec.time);
-  const node = { instance: "10.0.1.7:9123" };
+  const node = { instance: "10.0.1.7:10125" };
   const offset = (v: number, n = 10) => [{ series: `chrony_tracking_last_offset_seconds${sel(node)}`, values: `${v}x${n}` }];
   const between = (t.degradeSeconds + t.freezeSeconds) / 2;
   const pod = { namespace: "meridian", pod: "escrow-7d9c5-x2x4q" };

@@ -69,6 +69,18 @@ describe("time area (prod)", () => {
       expect(pod.dnsPolicy).toBe("ClusterFirstWithHostNet");
       const hostPaths = pod.volumes.map((v) => (v["hostPath"] as Obj | undefined)?.["path"]).filter(Boolean);
       for (const device of p.devices) expect(hostPaths).toContain(device);
+      // Every container is the runtime image, pinned by its digest: Debian's chronyd, no third-party image or exporter.
+      expect(pod.containers.map((c) => [c["name"], c["image"]])).toEqual([
+        ["chronyd", spec.runtime.image],
+        ["time-agent", spec.runtime.image],
+      ]);
+      const chronyd = pod.containers[0]!;
+      expect(chronyd["command"]).toEqual(["/usr/sbin/chronyd", "-d", "-u", "root", "-f", "/etc/chrony/chrony.conf"]);
+      expect(chronyd["securityContext"]).toEqual(
+        p.devices.length > 0
+          ? { privileged: true, runAsUser: 0, runAsNonRoot: false }
+          : expect.objectContaining({ runAsUser: 0, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { add: ["SYS_TIME"], drop: ["ALL"] } }),
+      );
     }
     const azure = timeHierarchy(spec).find((p) => p.cloud === "azure")!;
     expect(azure.devices).toEqual(["/dev/ptp_hyperv"]);
@@ -146,6 +158,12 @@ describe("time area (prod)", () => {
   it("PrometheusRule and PodMonitors validate against the prometheus-operator CRDs; thresholds follow max offset", () => {
     for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")) new PrometheusRule(r.inputs as never).validate();
     for (const r of ofType(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor")) new PodMonitor(r.inputs as never).validate();
+    // chrony's series are scraped from the node time agent's /metrics, on a port its container declares.
+    const monitor = inputs(byName(plan, "kubernetes:monitoring.coreos.com/v1:PodMonitor", "aws-use1-chrony-monitor"));
+    expect(monitor.spec["podMetricsEndpoints"]).toEqual([{ port: "agent", path: "/metrics", interval: "30s" }]);
+    const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "aws-use1-chrony"));
+    const ports = (((ds.spec["template"] as Obj)["spec"] as Obj)["containers"] as { ports?: { name: string }[] }[]).flatMap((c) => c.ports ?? []).map((x) => x.name);
+    expect(ports).toEqual(["agent"]);
     const rule = inputs(byName(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "aws-use1-clock-health"));
     const rules = ((rule.spec["groups"] as Obj[])[0]!["rules"] as Obj[]).map((r) => [r["alert"], r["expr"]]);
     // prod: max offset 250 ms → degrade at 125 ms, freeze at 200 ms.
@@ -163,12 +181,24 @@ describe("time area (prod)", () => {
 });
 
 describe("time area variants", () => {
-  it("a PTP network adds a privileged linuxptp DaemonSet and shares host IPC with chrony", async () => {
+  it("a PTP network adds a linuxptp DaemonSet from the runtime image (software timestamping: capabilities, not privileged) and shares host IPC with chrony", async () => {
     const plan = await evaluateStack("local", { areas: ["time"], configOverrides: { "meridian:time": { ptp: { network: { interface: "eth1", timestamping: "software" } } } } });
     const ds = inputs(byName(plan, "kubernetes:apps/v1:DaemonSet", "local-aws-linuxptp"));
     new DaemonSet({ apiVersion: "apps/v1", kind: "DaemonSet", ...(ds as object) } as never).validate();
-    const pod = (ds.spec["template"] as Obj)["spec"] as { hostNetwork: boolean; hostIPC: boolean; hostPID: boolean; containers: { name: string; command: string[] }[] };
+    const pod = (ds.spec["template"] as Obj)["spec"] as {
+      hostNetwork: boolean;
+      hostIPC: boolean;
+      hostPID: boolean;
+      containers: { name: string; command: string[]; image: string; securityContext: Obj }[];
+    };
     expect([pod.hostNetwork, pod.hostIPC, pod.hostPID]).toEqual([true, true, true]);
+    const runtimeImage = buildEstateSpec("local", loadStack("local")).runtime.image;
+    expect(pod.containers.map((c) => c.image)).toEqual([runtimeImage, runtimeImage]);
+    // Software timestamping opens no PHC: capabilities, not privileged.
+    expect(pod.containers.map((c) => [c.securityContext["privileged"], (c.securityContext["capabilities"] as Obj)["add"]])).toEqual([
+      [undefined, ["NET_RAW", "NET_BIND_SERVICE", "SYS_TIME"]],
+      [undefined, []],
+    ]);
     expect(pod.containers.map((c) => c.command.slice(0, 7))).toEqual([
       ["/usr/sbin/ptp4l", "-f", "/etc/linuxptp/ptp4l.conf", "-i", "eth1", "-s", "-2"],
       ["/usr/sbin/phc2sys", "-a", "-r", "-E", "ntpshm", "-M", "0"],

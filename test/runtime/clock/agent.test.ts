@@ -9,6 +9,7 @@ import { clockService, grandmasterService, timeAgentService, type ClockStatus } 
 import { parseTracking } from "../../../runtime/clock/chrony-tracking.js";
 import { timeReferenceSchema } from "../../../runtime/clock/reference.js";
 import { startService } from "../../../runtime/kit/index.js";
+import { TIME_METRICS as M } from "../../../model/time/metrics.js";
 import { startChronyd, until } from "./chronyd.js";
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -27,6 +28,9 @@ async function agent(cmdPort: number) {
   closers.push(() => a.close());
   return a;
 }
+
+/** The samples of /metrics (comment lines dropped) whose series name starts with `prefix`. */
+const samples = async (url: string, prefix: string) => (await (await fetch(`${url}/metrics`)).text()).split("\n").filter((l) => l.startsWith(prefix));
 
 const timeOf = async (url: string) => (await (await fetch(`${url}/v1/time`)).json()) as ClockStatus & { epsilonMs: number | null };
 
@@ -49,6 +53,16 @@ describe("meridian time agent: the node's chrony, served to pods", () => {
     const status = (await (await fetch(`${a.url}/status`)).json()) as { reading: { status: string; offsetMs: number; errorBoundMs: number } };
     expect(status.reading.status).toBe("SYNCHRONIZED");
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+    // The series the clock-health rules read (model/time/alerts.ts), from chrony's tracking, labelled by its reference.
+    const series = await samples(a.url, "chrony_");
+    for (const name of [M.chronyLastOffset, M.chronyRmsOffset, M.chronyReferenceTime, M.chronyStratum]) {
+      expect(
+        series.filter((l) => l.startsWith(`${name}{`)).map((l) => l.replace(/ \S+$/, "")),
+        name,
+      ).toEqual([`${name}{reference="127.0.0.1",service="time-agent"}`]);
+    }
+    expect(series).toContain(`${M.chronyStratum}{reference="127.0.0.1",service="time-agent"} 2`);
+    expect(series).toContain(`${M.chronyUp}{service="time-agent"} 1`);
 
     // The clock service as the workloads render it: measured through the agent, not a chronyd of its own.
     expect(timeReferenceSchema.parse({ agent: agentAddress })).toMatchObject({ agent: { host: "127.0.0.1" } });
@@ -78,6 +92,8 @@ describe("meridian time agent: the node's chrony, served to pods", () => {
     const ready = await fetch(`${a.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toContain(`no tracking from chronyd at 127.0.0.1:${cmdPort}`);
+    // No stale figures for the rules to alert on (or miss an alert with): only chrony_up says chrony is unreadable.
+    expect(await samples(a.url, "chrony_")).toEqual([`${M.chronyUp}{service="time-agent"} 0`]);
   }, 60_000);
 
   it("a config naming the agent and another reference is refused; a malformed address names the field", async () => {
