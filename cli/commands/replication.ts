@@ -1,12 +1,13 @@
 /**
  * `meridian replication …`: the replication fabric's runtime.
  *   monitor   stamp this region's primary and report the lag of every copy it holds (heartbeat method)
+ *   rotate    rotate a publisher's replication login by alternating users (runtime/replication/rotate.ts)
  */
 import type { Command } from "commander";
 import { numberArg } from "../args.js";
 
 export function register(program: Command): void {
-  const replication = program.command("replication").description("replication fabric: lag monitoring");
+  const replication = program.command("replication").description("replication fabric: lag monitoring, login rotation");
   replication
     .command("monitor")
     .description("stamp the region's primary with a heartbeat and serve the lag of each copy it holds (/v1/replication, /readyz, /metrics)")
@@ -17,5 +18,25 @@ export function register(program: Command): void {
       const { runService } = await import("../../runtime/kit/index.js");
       const { replicationMonitorService } = await import("../../runtime/replication/index.js");
       await runService(replicationMonitorService, { command: "meridian replication monitor", configFile: o.config, overrides: { server: { port: o.port, host: o.host } } });
+    });
+  replication
+    .command("rotate")
+    .description("rotate a publisher's replication login without breaking its subscriptions (alternating users); a re-run finishes an interrupted rotation")
+    .requiredOption("--config <file>", "JSON or YAML: publisher {url, admin, replicationGrant}, login (secret reference), subscribers [{url, admin, subscription, source}]")
+    .action(async (o: { config: string }) => {
+      const { readConfigFile, ConfigFileError } = await import("../../runtime/kit/index.js");
+      const { rotateConfigSchema, rotateReplicationLogin } = await import("../../runtime/replication/rotate.js");
+      const { openSecretStore } = await import("../../runtime/replication/cloud-secrets.js");
+      const parsed = rotateConfigSchema.safeParse(readConfigFile(o.config));
+      if (!parsed.success)
+        throw new ConfigFileError(
+          o.config,
+          parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
+        );
+      const done = await rotateReplicationLogin(parsed.data, {
+        open: (ref) => openSecretStore(ref),
+        progress: (step, detail) => process.stdout.write(`${step}: ${detail}\n`),
+      });
+      process.stdout.write(`rotated: subscriptions log in as ${done.username}\n`);
     });
 }

@@ -1,0 +1,152 @@
+/**
+ * `meridian replication rotate --config FILE`: rotate a publisher's replication login without breaking a
+ * subscription, by alternating users (two roles; subscriptions use one while the other's password changes).
+ * A subscription's walreceiver reconnects with the conninfo stored in pg_subscription, so the credential it
+ * holds must stay valid until every subscriber has been moved off it:
+ *
+ *   1. plan      record {new password for the standby role, a retirement password for the active one} as
+ *                `pending` in the secret manager — before any database changes, so a crash loses nothing
+ *   2. standby   on the publisher: the standby role gets the new password (both roles now valid)
+ *   3. switch    on every subscriber: ALTER SUBSCRIPTION … CONNECTION with the standby role's login
+ *   4. publish   the secret's top-level login becomes the new one (what readers use from now on)
+ *   5. retire    on the publisher: the old role gets the retirement password and its sessions end
+ *   6. done      `pending` is cleared
+ *
+ * Every step is idempotent and driven by `pending`, so a run killed between any two steps leaves both
+ * roles' current passwords valid for whichever subscriptions use them, and the next run finishes the
+ * same rotation before starting another. Passwords reach the server as SCRAM verifiers (scram.ts) except
+ * in the subscription's conninfo, which PostgreSQL must store in clear to dial the publisher.
+ */
+import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
+import { z } from "zod";
+import { scramVerifier } from "./scram.js";
+import { loginSchema, newPassword, readDocument, replicationLoginSchema, type Login, type ReplicationLogin, type SecretStore } from "./secret-store.js";
+
+const url = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+  .refine((u) => URL.canParse(u) && new URL(u).password === "" && new URL(u).username === "", "must carry no login: it comes from the `admin` secret");
+const ref = z.string().regex(/^[a-z-]+:\/\/./, "a secret reference (aws-secretsmanager://…, gcp-secretmanager://…, azure-keyvault://…, file://…)");
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier");
+
+export const rotateConfigSchema = z
+  .object({
+    publisher: z
+      .object({
+        url,
+        /** A login that may create and alter roles on the publisher. */
+        admin: ref,
+        /** How a role gets the right to stream: the REPLICATION attribute, or Aurora/RDS's `rds_replication` role. */
+        replicationGrant: z.enum(["attribute", "rds_replication"]).default("attribute"),
+      })
+      .strict(),
+    /** The publisher's replication login (secret-store.ts ReplicationLogin). */
+    login: ref,
+    subscribers: z
+      .array(
+        z
+          .object({
+            url,
+            admin: ref,
+            subscription: identifier,
+            /** The conninfo the subscriber dials the publisher with, minus the login (added here). */
+            source: z.string().refine((s) => !/\b(user|password)\s*=/.test(s), "must not name a user or password: the rotation adds the login"),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+export type RotateConfig = z.output<typeof rotateConfigSchema>;
+
+export type RotateStep = "plan" | "standby" | "switch" | "publish" | "retire" | "done";
+
+export interface RotateDeps {
+  /** The secret store for a reference (cloud-secrets.ts openSecretStore). */
+  open(ref: string): SecretStore;
+  /** Told after each step (and each subscriber switched): the CLI prints it. */
+  progress?(step: RotateStep, detail: string): void;
+}
+
+/** An arbitrary constant: one rotation per publisher at a time (the CronJob also forbids overlap). */
+const LOCK_KEY = 7_283_911_004;
+
+async function connect(dbUrl: string, login: Login): Promise<pg.Client> {
+  const c = new pg.Client({ ...parseIntoClientConfig(dbUrl), user: login.username, password: login.password, connectionTimeoutMillis: 15_000 });
+  await c.connect();
+  return c;
+}
+
+const quoteConninfo = (v: string) => `'${v.replace(/[\\']/g, "\\$&")}'`;
+
+function subscriptionConninfo(source: string, login: Login): string {
+  return `${source} user=${quoteConninfo(login.username)} password=${quoteConninfo(login.password)}`;
+}
+
+/** Both roles exist with LOGIN, replication and read access; a role created here gets the password the secret records. */
+async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
+  const recorded = new Map<string, string>([
+    [doc.standby.username, doc.standby.password],
+    [doc.username, doc.password],
+  ]);
+  for (const [role, password] of recorded) {
+    const exists = (await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount! > 0;
+    if (!exists) await db.query(`CREATE ROLE ${role} LOGIN PASSWORD ${db.escapeLiteral(scramVerifier(password))}`);
+    await db.query(grant === "attribute" ? `ALTER ROLE ${role} LOGIN REPLICATION` : `GRANT rds_replication TO ${role}`);
+    // The initial table copy reads every published table.
+    await db.query(`GRANT pg_read_all_data TO ${role}`);
+  }
+}
+
+export async function rotateReplicationLogin(config: RotateConfig, deps: RotateDeps): Promise<ReplicationLogin> {
+  const progress = deps.progress ?? (() => undefined);
+  const store = deps.open(config.login);
+  const publisher = await connect(config.publisher.url, await readDocument(deps.open(config.publisher.admin), loginSchema));
+  try {
+    if (!(await publisher.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [LOCK_KEY])).rows[0]!.ok) {
+      throw new Error(`another rotation of ${config.login} holds the publisher's lock; try again once it ends`);
+    }
+    let doc = await readDocument(store, replicationLoginSchema);
+    if (doc.username === doc.standby.username) throw new Error(`${config.login}: the active and standby logins are the same role (${doc.username})`);
+    await ensureRoles(publisher, doc, config.publisher.replicationGrant);
+
+    if (!doc.pending) {
+      doc = { ...doc, pending: { username: doc.standby.username, password: newPassword(), from: doc.username, retire: newPassword() } };
+      await store.write(JSON.stringify(doc));
+    }
+    const p = doc.pending!;
+    progress("plan", `${p.from} → ${p.username}`);
+
+    await publisher.query(`ALTER ROLE ${p.username} PASSWORD ${publisher.escapeLiteral(scramVerifier(p.password))}`);
+    progress("standby", p.username);
+
+    for (const s of config.subscribers) {
+      const db = await connect(s.url, await readDocument(deps.open(s.admin), loginSchema));
+      try {
+        const found = await db.query("SELECT 1 FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = current_database() AND s.subname = $1", [s.subscription]);
+        if (found.rowCount === 0) throw new Error(`subscriber ${s.url}: no subscription ${s.subscription} (has its subscription Job run?)`);
+        await db.query(`ALTER SUBSCRIPTION ${s.subscription} CONNECTION ${db.escapeLiteral(subscriptionConninfo(s.source, p))}`);
+      } finally {
+        await db.end().catch(() => undefined);
+      }
+      progress("switch", `${s.subscription} at ${s.url}`);
+    }
+
+    doc = { username: p.username, password: p.password, standby: { username: p.from, password: p.retire }, pending: p };
+    await store.write(JSON.stringify(doc));
+    progress("publish", p.username);
+
+    await publisher.query(`ALTER ROLE ${p.from} PASSWORD ${publisher.escapeLiteral(scramVerifier(p.retire))}`);
+    // A changed password does not end sessions already logged in with the old one.
+    await publisher.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [p.from]);
+    progress("retire", p.from);
+
+    const { pending: _, ...settled } = doc;
+    await store.write(JSON.stringify(settled));
+    progress("done", `subscriptions use ${p.username}`);
+    return settled;
+  } finally {
+    await publisher.end().catch(() => undefined);
+  }
+}

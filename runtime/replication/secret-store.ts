@@ -1,0 +1,106 @@
+/**
+ * Where replication credentials live: one JSON document per secret in the cloud's secret manager (AWS
+ * Secrets Manager, GCP Secret Manager, Azure Key Vault; cloud-secrets.ts), read at run time, never from
+ * config or a ConfigMap. A secret is named by a reference URI:
+ *
+ *   aws-secretsmanager://<region>/<secret id>        gcp-secretmanager://projects/<project>/secrets/<name>
+ *   azure-keyvault://<vault name>/<secret name>      file:///path (one JSON file, replaced atomically)
+ *
+ * The documents: a `Login` ({username, password}) for a database's admin, and a `ReplicationLogin` for a
+ * publisher — the login subscriptions use now (top level), the standby role of the alternating pair, and
+ * the rotation in progress, if any (rotate.ts).
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+
+export interface SecretStore {
+  readonly ref: string;
+  read(): Promise<string>;
+  write(value: string): Promise<void>;
+}
+
+/** PostgreSQL role names Meridian issues: lower-case identifiers that need no quoting. */
+const roleName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier");
+
+export const loginSchema = z.object({ username: roleName, password: z.string().min(16, "at least 16 characters") });
+export type Login = z.output<typeof loginSchema>;
+
+export const replicationLoginSchema = loginSchema.extend({
+  standby: loginSchema,
+  /** A rotation that has started and not finished: re-running completes it with these values. */
+  pending: loginSchema.extend({ from: roleName, retire: z.string().min(16) }).optional(),
+});
+export type ReplicationLogin = z.output<typeof replicationLoginSchema>;
+
+/** A fresh password: 32 random bytes, base64url (no character libpq or SQL needs quoted). */
+export function newPassword(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export class SecretError extends Error {
+  override name = "SecretError";
+}
+
+export async function readDocument<S extends z.ZodType>(store: SecretStore, schema: S): Promise<z.output<S>> {
+  const text = await store.read();
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new SecretError(`${store.ref}: not JSON`);
+  }
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) throw new SecretError(`${store.ref}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}
+
+export class FileSecretStore implements SecretStore {
+  constructor(
+    readonly ref: string,
+    private readonly path: string,
+  ) {}
+  async read(): Promise<string> {
+    try {
+      return readFileSync(this.path, "utf8");
+    } catch (e) {
+      throw new SecretError(`${this.ref}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
+  async write(value: string): Promise<void> {
+    // Rename is atomic: a reader sees the old document or the new one, never half of one.
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, value, { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+}
+
+export type SecretRef = { kind: "aws"; region: string; secretId: string } | { kind: "gcp"; name: string } | { kind: "azure"; vault: string; secret: string } | { kind: "file"; path: string };
+
+/** Parse a reference URI; a malformed one names what is wrong. */
+export function parseSecretRef(ref: string): SecretRef {
+  const m = /^([a-z-]+):\/\/(.*)$/.exec(ref);
+  const bad = (why: string) => new SecretError(`secret reference ${JSON.stringify(ref)}: ${why}`);
+  if (!m) throw bad("expected <scheme>://…, e.g. aws-secretsmanager://us-east-1/meridian-prod-aws-use1/replication");
+  const [, scheme, rest] = m as unknown as [string, string, string];
+  switch (scheme) {
+    case "aws-secretsmanager": {
+      const r = /^([a-z]{2}(-[a-z]+)+-\d)\/([\w/+=.@-]{1,512})$/.exec(rest);
+      if (!r) throw bad("expected aws-secretsmanager://<region>/<secret id>");
+      return { kind: "aws", region: r[1]!, secretId: r[3]! };
+    }
+    case "gcp-secretmanager":
+      if (!/^projects\/[a-z0-9-]{1,63}\/secrets\/[\w-]{1,255}$/.test(rest)) throw bad("expected gcp-secretmanager://projects/<project>/secrets/<name>");
+      return { kind: "gcp", name: rest };
+    case "azure-keyvault": {
+      const r = /^([a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9])\/([a-zA-Z0-9-]{1,127})$/.exec(rest);
+      if (!r) throw bad("expected azure-keyvault://<vault name>/<secret name>");
+      return { kind: "azure", vault: r[1]!, secret: r[2]! };
+    }
+    case "file":
+      if (!rest.startsWith("/")) throw bad("expected file:///absolute/path");
+      return { kind: "file", path: rest };
+    default:
+      throw bad(`unknown scheme ${scheme}: use aws-secretsmanager, gcp-secretmanager, azure-keyvault or file`);
+  }
+}

@@ -1,0 +1,194 @@
+// Replication login rotation (alternating users) against real logical replication: a publisher and two
+// subscribers (private PostgreSQL servers, wal_level=logical, SCRAM, TLS) subscribed by the Jobs' own
+// scripts; the secrets are files standing in for the secret manager. After each rotation the walsenders
+// on the publisher run as the new role, the retired password is refused, and a new row still reaches both
+// subscribers. A rotation killed half-way (one subscriber switched, the other not) keeps replicating, and
+// a re-run of the CLI finishes it.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DATABASE_NAME } from "../../../components/replication/copy.js";
+import { PUBLICATION_COMMAND, SUBSCRIPTION_COMMAND, subscriptionName } from "../../../components/replication/logical.js";
+import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
+import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "../../../runtime/replication/rotate.js";
+import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
+import { ReplicationJobs } from "../../components/replication/jobs.js";
+import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+
+const WRITER = "aws-use1";
+const SUPERUSER_PASSWORD = "rotate-test-superuser-password";
+const FIRST: ReplicationLogin = {
+  username: "meridian_replication_a",
+  password: "first-password-of-role-a-0000",
+  standby: { username: "meridian_replication_b", password: "first-password-of-role-b-0000" },
+};
+
+let root = "";
+let ca: TestCa;
+let publisher: PrivatePg;
+const subscribers: { server: PrivatePg; subscription: string }[] = [];
+let config: RotateConfig;
+let configFile = "";
+let loginFile = "";
+
+const until = async (what: string, check: () => Promise<boolean>) => {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+const dbUrl = (s: PrivatePg) => `postgres://127.0.0.1:${s.port}/${DATABASE_NAME}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca.bundle)}&uselibpqcompat=true`;
+const login = () => JSON.parse(readFileSync(loginFile, "utf8")) as ReplicationLogin;
+const rotate = () => rotateReplicationLogin(config, { open: (ref) => openSecretStore(ref) });
+
+/** Whether `user`/`password` may log in to the publisher. */
+async function canLogIn(user: string, password: string): Promise<boolean> {
+  const c = new pg.Client({ host: "127.0.0.1", port: publisher.port, database: DATABASE_NAME, user, password, ssl: { rejectUnauthorized: false } });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch (e) {
+    expect((e as Error).message).toMatch(/password authentication failed/);
+    return false;
+  }
+}
+
+/** Insert a row on the publisher and wait until every subscriber holds it. */
+async function replicates(id: number): Promise<void> {
+  await publisher.sql(DATABASE_NAME, `INSERT INTO ledger VALUES (${id}, 'row ${id}')`);
+  for (const { server } of subscribers) {
+    await until(`row ${id} on ${server.port}`, async () => (await server.sql(DATABASE_NAME, `SELECT 1 FROM ledger WHERE id = ${id}`)).rowCount === 1);
+  }
+}
+
+/** The roles the publisher's walsenders run as (one per subscription). */
+const streamingAs = async () => (await publisher.sql("postgres", "SELECT usename FROM pg_stat_replication ORDER BY usename")).rows.map((r: { usename: string }) => r.usename);
+
+beforeAll(async () => {
+  root = pgRoot();
+  mkdirSync(join(root, "ca"));
+  ca = testCa(join(root, "ca"));
+  publisher = await PrivatePg.start(root, "publisher", ca, SUPERUSER_PASSWORD);
+  const servers = [await PrivatePg.start(root, "subscriber-1", ca, SUPERUSER_PASSWORD), await PrivatePg.start(root, "subscriber-2", ca, SUPERUSER_PASSWORD)];
+  for (const s of [publisher, ...servers]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
+  await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");
+  // One Job set per subscriber: each subscription (and its slot on the publisher) needs its own name.
+  for (const [i, server] of servers.entries()) {
+    const feeder = `feeder-${i + 1}`;
+    mkdirSync(join(root, `jobs-${i}`));
+    const jobs = new ReplicationJobs(join(root, `jobs-${i}`), ca, SUPERUSER_PASSWORD, WRITER, feeder);
+    for (const [command, env] of [
+      [PUBLICATION_COMMAND, jobs.publicationEnv(publisher)],
+      [SUBSCRIPTION_COMMAND, jobs.subscriptionEnv(publisher, server)],
+    ] as const) {
+      const r = jobs.run(command, env);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    subscribers.push({ server, subscription: subscriptionName(WRITER, feeder) });
+  }
+  const secret = (name: string, doc: object) => {
+    writeFileSync(join(root, name), JSON.stringify(doc));
+    return `file://${join(root, name)}`;
+  };
+  const admin = secret("admin.json", { username: "postgres", password: SUPERUSER_PASSWORD });
+  loginFile = join(root, "login.json");
+  config = rotateConfigSchema.parse({
+    publisher: { url: dbUrl(publisher), admin },
+    login: secret("login.json", FIRST),
+    subscribers: subscribers.map((s) => ({ url: dbUrl(s.server), admin, subscription: s.subscription, source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require` })),
+  });
+  configFile = join(root, "rotate.json");
+  writeFileSync(configFile, JSON.stringify(config));
+}, 240_000);
+
+afterAll(() => {
+  for (const s of [publisher, ...subscribers.map((x) => x.server)]) s?.stop();
+  if (root) removeRoot(root);
+});
+
+describe("meridian replication rotate (alternating users)", () => {
+  it("moves every subscription to the standby role, refuses the retired password, and keeps replicating; twice", async () => {
+    await replicates(1);
+
+    const once = await rotate();
+    expect(once.username).toBe(FIRST.standby.username);
+    expect(once.password).not.toBe(FIRST.standby.password);
+    expect(login()).toEqual(once);
+    await until("walsenders as the new role", async () => (await streamingAs()).join() === [once.username, once.username].join());
+    expect(await canLogIn(FIRST.username, FIRST.password)).toBe(false);
+    expect(await canLogIn(FIRST.standby.username, FIRST.standby.password)).toBe(false);
+    expect(await canLogIn(once.username, once.password)).toBe(true);
+    await replicates(2);
+
+    const twice = await rotate();
+    expect(twice.username).toBe(FIRST.username);
+    await until("walsenders as role a again", async () => (await streamingAs()).join() === [twice.username, twice.username].join());
+    expect(await canLogIn(once.username, once.password)).toBe(false);
+    expect(await canLogIn(twice.username, twice.password)).toBe(true);
+    await replicates(3);
+  }, 180_000);
+
+  it("a rotation killed between switching the first and the second subscriber keeps replicating; a re-run completes it", async () => {
+    const before = login();
+    const [first, second] = subscribers as [(typeof subscribers)[0], (typeof subscribers)[0]];
+    // Hold the second subscription's object lock so the rotation stops just before switching it.
+    const hold = new pg.Client({ connectionString: second.server.url(DATABASE_NAME) });
+    await hold.connect();
+    await hold.query("BEGIN");
+    await hold.query(`COMMENT ON SUBSCRIPTION ${second.subscription} IS 'held by the test'`);
+
+    const child = spawn(process.execPath, [MERIDIAN_BIN, "replication", "rotate", "--config", configFile], { cwd: REPO_ROOT });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => child.on("exit", r));
+    await until("the first subscriber switched", async () => out.includes(`switch: ${first.subscription}`));
+    const waiting = async () => (await second.server.sql("postgres", "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER SUBSCRIPTION%'")).rows as { pid: number }[];
+    await until("the rotation blocked on the second subscriber", async () => (await waiting()).length === 1);
+    child.kill("SIGKILL");
+    await exited;
+    // The crash takes the blocked statement with it.
+    const [{ pid }] = (await waiting()) as [{ pid: number }];
+    await second.server.sql("postgres", `SELECT pg_terminate_backend(${pid})`);
+    await hold.query("ROLLBACK");
+    await hold.end();
+
+    const mid = login();
+    expect(mid.pending?.username).toBe(before.standby.username);
+    expect(mid.username).toBe(before.username); // readers still get the login that works
+    // One subscription on each role, both streaming.
+    await until("walsenders as both roles", async () => (await streamingAs()).join() === [before.username, before.standby.username].sort().join());
+    await replicates(4);
+
+    const r = spawn(process.execPath, [MERIDIAN_BIN, "replication", "rotate", "--config", configFile], { cwd: REPO_ROOT });
+    let rOut = "";
+    r.stdout.on("data", (d: Buffer) => (rOut += d.toString()));
+    r.stderr.on("data", (d: Buffer) => (rOut += d.toString()));
+    expect(await new Promise((res) => r.on("exit", res)), rOut).toBe(0);
+    const after = login();
+    expect(after.pending).toBeUndefined();
+    // The interrupted rotation was finished with its recorded password, not a new one.
+    expect(after).toMatchObject({ username: mid.pending!.username, password: mid.pending!.password });
+    await until("walsenders as the new role", async () => (await streamingAs()).join() === [after.username, after.username].join());
+    expect(await canLogIn(before.username, before.password)).toBe(false);
+    await replicates(5);
+  }, 240_000);
+
+  it("refuses a config naming a login in the URL or the conninfo", () => {
+    const bad = rotateConfigSchema.safeParse({
+      ...config,
+      publisher: { ...config.publisher, url: "postgres://postgres:pw@127.0.0.1/meridian" },
+      subscribers: [{ ...config.subscribers[0], source: "host=x user=postgres" }],
+    });
+    expect(bad.success).toBe(false);
+    const messages = bad.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^publisher\.url: must carry no login/), expect.stringMatching(/^subscribers\.0\.source: must not name a user or password/)]),
+    );
+  });
+});
