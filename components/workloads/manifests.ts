@@ -217,6 +217,37 @@ function podMonitor(w: WorkloadSpec, ctx: ManifestContext): PodMonitorShape {
   };
 }
 
+/** The service's own alerts (WorkloadSpec.alerts) as a PrometheusRule (monitoring.coreos.com/v1); null when it has none. */
+function prometheusRule(w: WorkloadSpec, ctx: ManifestContext): PrometheusRuleShape | null {
+  if (w.alerts.length === 0) return null;
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PrometheusRule",
+    metadata: meta(w, ctx),
+    spec: {
+      groups: [
+        {
+          name: `meridian-${w.service.name}`,
+          rules: w.alerts.map((r) => ({
+            alert: r.alert,
+            expr: r.expr,
+            for: r.for,
+            labels: { severity: r.severity, region: w.region },
+            annotations: { summary: r.summary, description: r.description },
+          })),
+        },
+      ],
+    },
+  };
+}
+
+export interface PrometheusRuleShape {
+  apiVersion: "monitoring.coreos.com/v1";
+  kind: "PrometheusRule";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: { groups: { name: string; rules: { alert: string; expr: string; for: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] };
+}
+
 export interface PodMonitorShape {
   apiVersion: "monitoring.coreos.com/v1";
   kind: "PodMonitor";
@@ -233,6 +264,7 @@ export interface WorkloadManifests {
   horizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscalerArgs | null;
   podDisruptionBudget: k8s.policy.v1.PodDisruptionBudgetArgs;
   podMonitor: PodMonitorShape;
+  prometheusRule: PrometheusRuleShape | null;
 }
 
 /** Every object of one service's workload. */
@@ -245,5 +277,6 @@ export function workloadManifests(w: WorkloadSpec, ctx: ManifestContext): Worklo
     horizontalPodAutoscaler: horizontalPodAutoscaler(w, ctx),
     podDisruptionBudget: podDisruptionBudget(w, ctx),
     podMonitor: podMonitor(w, ctx),
+    prometheusRule: prometheusRule(w, ctx),
   };
 }

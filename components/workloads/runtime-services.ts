@@ -81,6 +81,7 @@ export class RuntimeServices extends pulumi.ComponentResource {
       if (m.horizontalPodAutoscaler) new k8s.autoscaling.v2.HorizontalPodAutoscaler(n("hpa"), m.horizontalPodAutoscaler, k8sOpts);
       new k8s.policy.v1.PodDisruptionBudget(n("pdb"), m.podDisruptionBudget, k8sOpts);
       new k8s.apiextensions.CustomResource(n("podmonitor"), m.podMonitor, k8sOpts);
+      if (m.prometheusRule) new k8s.apiextensions.CustomResource(n("prometheusrule"), m.prometheusRule, k8sOpts);
     }
     this.registerOutputs({ redisUrl: this.redisUrl });
   }

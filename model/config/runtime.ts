@@ -91,6 +91,27 @@ export const runtimeSchema = z
         requestsPerSecond: positive.default(1000),
         /** The managed Redis each region's rate-limit counters live in (issue 10, workloads). */
         redis: redisSchema,
+        /**
+         * Anomaly detection on each rule's request rate (runtime/ratelimit/adaptive/anomaly.ts): spikes and drops
+         * beyond `threshold` deviations of a baseline with this half-life; alerts page on repeated ones.
+         */
+        anomaly: z
+          .object({
+            enabled: z.boolean().default(true),
+            intervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
+            halfLifeIntervals: z.number().min(1).max(100_000).default(30),
+            threshold: positive.default(6),
+            warmupIntervals: z.number().int().min(0).max(100_000).default(30),
+            /** Anomalous intervals within `alertWindowMinutes` that page (model/workloads/alerts.ts). */
+            alertIntervals: z.number().int().min(1).default(3),
+            alertWindowMinutes: z.number().int().min(1).max(1_440).default(5),
+          })
+          .strict()
+          .refine((a) => a.alertIntervals * a.intervalMs <= a.alertWindowMinutes * 60_000, {
+            message: "alertIntervals intervals do not fit in alertWindowMinutes: the alert could never fire",
+            path: ["alertIntervals"],
+          })
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,8 @@
  * args carry only the listen address, secret file paths and store URLs — and a store URL is never
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
+import type { AlertRule } from "../time/alerts.js";
+import { rateLimitAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
@@ -70,6 +72,8 @@ export interface WorkloadSpec {
    * StatefulSet with one PersistentVolumeClaim per pod (`size`) mounted at `${STATE_DIR}/<service>`.
    */
   state?: { size: string };
+  /** Alerts on the service's own metrics (model/workloads/alerts.ts), rendered as a PrometheusRule; often none. */
+  alerts: AlertRule[];
 }
 
 /**
@@ -155,6 +159,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       // the services; `outcomesCallers` gates the reported outcomes, the services alone — as the mesh admits the gateway
       // to the public routes only, not to /outcomes.
       const ratelimit = runtimeService("ratelimit");
+      const { anomaly } = spec.runtime.ratelimit;
       const service = {
         rules: configPath("ratelimit", "config.yaml"),
         region: regionId,
@@ -165,6 +170,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
         outcomesCallers: [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort(),
         server: meshServerSection(spec.pki.trustDomain, ratelimit),
+        ...(anomaly.enabled
+          ? { anomaly: { intervalMs: anomaly.intervalMs, halfLifeIntervals: anomaly.halfLifeIntervals, threshold: anomaly.threshold, warmupIntervals: anomaly.warmupIntervals } }
+          : {}),
       };
       return {
         args: ["ratelimit", "serve", "--config", configPath("ratelimit", "ratelimit.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
@@ -242,6 +250,7 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
     env: [{ name: "MERIDIAN_REGION", value: regionId }, { name: "MERIDIAN_SERVICE", value: service.name }, ...(parts.stores.postgres ? POSTGRES_ENV : []), ...(parts.stores.redis ? REDIS_ENV : [])],
+    alerts: service.name === "ratelimit" ? rateLimitAlerts(spec.runtime.ratelimit.anomaly) : [],
     ...parts,
   };
 }

@@ -29,6 +29,7 @@ import { RateLimitMetrics } from "./metrics.js";
 import { RateLimitService } from "./rls.js";
 import { burnRateConfigSchema, LoadShedder } from "./shedding.js";
 import { aimdConfigSchema, AimdThrottle } from "./aimd-throttle.js";
+import { anomalyConfigSchema, installAnomalyRoutes, RateAnomalies, teeStats } from "./anomalies.js";
 import { HttpError, parseInput } from "../../kit/index.js";
 import type * as grpc from "@grpc/grpc-js";
 
@@ -73,6 +74,8 @@ export const ratelimitConfigSchema = z
     burnRate: burnRateConfigSchema.optional(),
     /** AIMD throttling: an adaptive admission rate moved by reported outcomes (`POST /v1/ratelimit/outcomes`). */
     aimd: aimdConfigSchema.optional(),
+    /** Anomaly detection on each rule's request rate (anomalies.ts): reported on /metrics, the log and an operator route. */
+    anomaly: anomalyConfigSchema.optional(),
     /** Where this node's clock is measured (with maxOffsetMs): the region's grandmaster or the node's chrony. */
     timeReference: timeReferenceSchema.optional(),
     /**
@@ -132,13 +135,14 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
       const localCache = c.localCacheEntries === 0 ? null : new OverLimitCache(c.localCacheEntries);
       const shedder = c.burnRate ? new LoadShedder(c.burnRate) : undefined;
       const aimd = c.aimd ? new AimdThrottle(c.aimd) : undefined;
+      const anomalies = c.anomaly ? new RateAnomalies(c.anomaly, registry, clock, log) : undefined;
       const service = new RateLimitService(loaded.domains, store, clock, {
         chargePolicy: c.chargePolicy,
         maxDescriptors: c.maxDescriptors,
         nearLimitRatio: c.nearLimitRatio,
         globalShadowMode: c.globalShadowMode,
         responseDynamicMetadata: c.responseDynamicMetadata,
-        stats: metrics,
+        stats: anomalies ? teeStats(metrics, anomalies) : metrics,
         localCache,
         globals,
         blocks,
@@ -198,10 +202,12 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         store,
         metrics,
         blocks,
+        anomalies,
         reload,
         routes(app) {
           installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
           installAdminRoutes(app, service, blocks, clock);
+          installAnomalyRoutes(app, anomalies);
           // Outcomes move the shedding and the AIMD limit: only outcomesCallers (default the RLS callers; without either, operators).
           const reporters = c.outcomesCallers ?? c.callers;
           const outcomes = z
@@ -229,6 +235,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         ready: { config: () => service.domainNames.length > 0 || "no rate limit domain loaded" },
         started() {
           sync?.start();
+          anomalies?.start();
           blocks.start();
           void blocks.sync();
           if (c.watch)
@@ -242,6 +249,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         },
         async close() {
           sync?.stop();
+          anomalies?.stop();
           stopWatching();
           blocks.stop();
           service.close();

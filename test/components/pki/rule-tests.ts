@@ -300,9 +300,24 @@ function replicationAlertCases(spec: EstateSpec, file: RuleFile): AlertCase[] {
   return cases;
 }
 
+/** The rate limiter's anomaly alerts: a rule anomalous once a minute pages; once in the window does not. */
+function rateLimitAlertCases(spec: EstateSpec): AlertCase[] {
+  const a = spec.runtime.ratelimit.anomaly;
+  const rule = { domain: spec.runtime.ratelimit.domain, key: `${spec.runtime.ratelimit.domain}.generic_key_${spec.runtime.ratelimit.domain}` };
+  const anomalies = (direction: string, values: string) => [{ series: `ratelimit_rate_anomalies_total${sel({ ...rule, direction, pod: "ratelimit-6f7c-abcde" })}`, values }];
+  const everyMinute = `0+1x${2 * a.alertWindowMinutes}`;
+  const once = `0x${a.alertWindowMinutes} 1x${a.alertWindowMinutes}`;
+  const evalTime = `${2 * a.alertWindowMinutes}m`;
+  return [
+    { alert: "MeridianRateLimitTrafficSpike", series: anomalies("spike", everyMinute), healthy: anomalies("spike", once), evalTime, fires: [{ labels: rule }] },
+    { alert: "MeridianRateLimitTrafficDrop", series: anomalies("drop", everyMinute), healthy: anomalies("drop", once), evalTime, fires: [{ labels: rule }] },
+  ];
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
 export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
   "clock-health": timeAlertCases,
   "replication-lag": replicationAlertCases,
+  ratelimit: rateLimitAlertCases,
 };
