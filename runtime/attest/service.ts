@@ -16,10 +16,16 @@
  *   GET  /v1/attest/spire/:node      → SPIRE AgentAttributes for an attested node (spire.ts), 403 not admitted
  *   POST /v1/attest/enrol {node, ekCert, akPublic}  → {credential} for tpm2_activatecredential (enrolment.ts), 403 refused
  *   POST /v1/attest/enrol/activate {node, secret}   → {node, ak}: the node's AK is endorsed; 403 wrong secret
+ *   POST /v1/attest/revoke {node, reason}  (operator) → {node, ak, revokedAt, by}: the node's AK is never endorsed again
  *
- * Nonces live in memory (a restart forgets them, so quotes for nonces issued before it are refused as unknown).
+ * Enrolled AKs, revocations, registered TPM clocks and the latest result per node are the registry
+ * (registry.ts), kept in the configured `store` (a file or PostgreSQL; memory when absent) and, with `log`,
+ * recorded in the proof log, which a restarted verifier catches its store up from. Nonces live in memory on
+ * purpose: a restart forgets them, so quotes for nonces issued before it are refused as unknown, and no restored
+ * store can make a used nonce fresh again.
  */
 import { existsSync, readFileSync } from "node:fs";
+import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
 import { LogClient, verifierKeyOf } from "../prooflog/index.js";
@@ -32,8 +38,11 @@ import { verifyAttestation, verifyTimestamped } from "./verifier.js";
 import { spireAgentAttributes } from "./spire.js";
 import { Enrolments } from "./enrolment.js";
 import { EndorsementError } from "./core/endorsement.js";
-import type { ClockAnchor } from "./core/timestamp.js";
 import type { Clock } from "../common/clock.js";
+import { Registry, RegistryError } from "./registry.js";
+import { MemoryRegistryStore, type RegistryStore } from "./store/registry-port.js";
+import { FileRegistryStore } from "./store/registry-file.js";
+import { PostgresRegistryStore } from "./store/registry-postgres.js";
 
 const attestConfigSchema = z
   .object({
@@ -66,6 +75,11 @@ const attestConfigSchema = z
       .object({ roots: z.string().min(1), intermediates: z.string().optional(), challengeTtlSeconds: z.number().positive().max(3600).default(300) })
       .strict()
       .optional(),
+    /**
+     * Where the registry (enrolled AKs, revocations, TPM clock registrations, latest results) survives restarts:
+     * `{dir}` (one fsynced file) or `{postgres}` (a connection URL). Memory when absent: a restart forgets them.
+     */
+    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL") }).strict()]).optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
@@ -125,10 +139,23 @@ async function logResult(client: LogClient, note: string, waitMs: number, clock:
   }
 }
 
+/** Who revoked: the operator's verified identity (the kit verified the credential before the route ran). */
+function operatorName(req: FastifyRequest): string {
+  const id = req.identity;
+  if (!id) throw new HttpError(401, "no credential", "revocation needs an operator credential");
+  return id.kind === "spiffe" ? id.id.uri : `jwt:${id.subject ?? "(no subject)"}`;
+}
+
+function openStore(s: z.output<typeof attestConfigSchema>["store"]): RegistryStore {
+  if (!s) return new MemoryRegistryStore();
+  return "dir" in s ? new FileRegistryStore(s.dir) : new PostgresRegistryStore(s.postgres);
+}
+
 export const attestService = defineService({
   name: "attest",
   config: attestConfigSchema,
-  start({ config, clock, log }) {
+  stores: (config) => ({ registry: config.store && "postgres" in config.store ? { kind: "postgres", url: config.store.postgres } : undefined }),
+  async start({ config, clock, log }) {
     let signerKey: string, verifierKey: string;
     try {
       signerKey = keyText(config.key);
@@ -138,26 +165,37 @@ export const attestService = defineService({
     }
     type Node = (typeof config.nodes)[string];
     const enrolments = config.endorsement ? new Enrolments(config.endorsement, clock, config.endorsement.challengeTtlSeconds * 1000) : undefined;
-    const endorsementOf = (id: string, n: Node): string | undefined => ("root" in n ? n.root : "ak" in n ? n.ak : enrolments?.akOf(id));
+    const endorsementOf = (id: string, n: Node): string | undefined => ("root" in n ? n.root : "ak" in n ? n.ak : registry.enrolledAk(id));
     for (const [id, n] of Object.entries(config.nodes)) {
       if ("enrol" in n) {
         if (!enrolments) throw new ConfigFileError("(attest config)", [`nodes.${id}.enrol: needs endorsement.roots (the TPM manufacturers' CA certificates)`]);
         continue;
       }
       try {
-        evidenceFormat(n.format).endorsement(endorsementOf(id, n)!);
+        evidenceFormat(n.format).endorsement("root" in n ? n.root : n.ak);
       } catch (e) {
         throw new ConfigFileError("(attest config)", [`nodes.${id}.${n.format === "sev-snp" ? "root" : "ak"}: ${(e as Error).message}`]);
       }
     }
     const nonces = new NonceBook(clock);
-    /** Registered TPM clocks by AK (timestamp mode), in memory like the nonces. */
-    const clocks = new Map<string, ClockAnchor>();
     const client = config.log ? new LogClient(config.log) : undefined;
-    const latest = new Map<string, string>();
+    const store = openStore(config.store);
+    let registry: Registry;
+    try {
+      registry = await Registry.open({ store, ...(client ? { log: client } : {}), signerKey, verifierKey, clock });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    log.info({ store: store.description, enrolled: registry.state.enrolled.size, revoked: registry.state.revoked.size, logSize: registry.state.logSize }, "attestation registry loaded");
+    /** Registered TPM clocks by AK (timestamp mode): the registry's, persisted after each result. */
+    const clocks = registry.state.clocks;
+    const latest = registry.state.results;
     return {
       nonces,
       verifierKey,
+      registry,
+      close: () => registry.close(),
       routes(app) {
         app.post("/v1/attest/nonce", { config: { auth: "public" } }, async () => {
           try {
@@ -197,11 +235,25 @@ export const attestService = defineService({
           if (!enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
           try {
             const ak = enrolments.activate(body.node, Buffer.from(body.secret, "base64"));
+            await registry.enrol(body.node, ak);
             log.info({ node: body.node }, "AK enrolled by credential activation");
             return { node: body.node, ak };
           } catch (e) {
-            throw new HttpError(403, "enrolment refused", (e as Error).message);
+            if (e instanceof EndorsementError || e instanceof RegistryError) throw new HttpError(403, "enrolment refused", (e as Error).message);
+            throw e;
           }
+        });
+        app.post("/v1/attest/revoke", { config: { auth: "operator" } }, async (req) => {
+          const by = operatorName(req);
+          const body = parseInput(z.object({ node: z.string().min(1).max(200), reason: z.string().min(1).max(500) }).strict(), req.body, "body");
+          const node = config.nodes[body.node];
+          if (!node) throw new HttpError(404, "unknown node", `node ${body.node} is not in this verifier's config`);
+          if (node.format !== "tpm") throw new HttpError(400, "not a TPM node", `node ${body.node} attests with ${node.format} evidence; remove it from the config instead`);
+          const ak = endorsementOf(body.node, node);
+          if (ak === undefined) throw new HttpError(404, "no AK to revoke", `node ${body.node} has no enrolled AK`);
+          const r = await registry.revoke(body.node, ak, by, body.reason);
+          log.warn({ node: body.node, ak: r.fingerprint, by, reason: body.reason }, "AK revoked");
+          return { node: body.node, ak: r.fingerprint, revokedAt: new Date(r.at).toISOString(), by };
         });
         app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
           const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;
@@ -213,6 +265,8 @@ export const attestService = defineService({
           if (missing.length) throw new HttpError(400, "incomplete evidence", `${node.format} evidence needs ${parts.join(", ")} (base64); missing ${missing.join(", ")}`);
           const endorsement = endorsementOf(body.node, node);
           if (endorsement === undefined) throw new HttpError(409, "node not enrolled", `node ${body.node} has no endorsed AK yet: enrol it (POST /v1/attest/enrol, then /v1/attest/enrol/activate)`);
+          const revoked = node.format === "tpm" ? registry.revocation(endorsement) : undefined;
+          if (revoked) throw new HttpError(403, "AK revoked", `node ${body.node}'s AK was revoked by ${revoked.by} at ${new Date(revoked.at).toISOString()}: ${revoked.reason}`);
           const evidence = Object.fromEntries(parts.map((p) => [p, Buffer.from(body[p]!, "base64")]));
           if (body.nonce === undefined && (node.format !== "tpm" || config.timestampMaxAgeSeconds === undefined)) {
             throw new HttpError(400, "no nonce", `${node.format} evidence needs a verifier nonce (POST /v1/attest/nonce)${node.format === "tpm" ? "; timestamp mode is off" : ""}`);
@@ -230,7 +284,6 @@ export const attestService = defineService({
             if (e instanceof QuoteFormatError) throw new HttpError(400, "malformed evidence", e.message);
             throw e;
           }
-          latest.set(body.node, verified.note);
           let inclusion: LogInclusion | undefined;
           if (client) {
             try {
@@ -241,6 +294,7 @@ export const attestService = defineService({
               throw new HttpError(503, "proof log unavailable", "the attestation result could not be logged; retry with a new nonce");
             }
           }
+          await registry.recordResult(body.node, verified.note, verified.result.ak);
           const payload = { result: verified.result, note: verified.note, ...(inclusion ? { log: inclusion } : {}) };
           if (verified.result.accepted) return payload;
           return reply.code(403).send({ error: "attestation refused", detail: verified.result.reason, ...payload });

@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { createPublicKey } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { startService } from "../../../runtime/kit/index.js";
 import { attestService, challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, verifyAttestation, type NonceStore } from "../../../runtime/attest/index.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
-import { createAk, quote, startSoftwareTpm, type EkCa, type SoftwareTpm } from "./swtpm.js";
+import { activateCredential as activate, createAk, quote, startSoftwareTpm, type EkCa, type SoftwareTpm } from "./swtpm.js";
 
 let a: SoftwareTpm & { ekCa?: EkCa };
 let b: SoftwareTpm;
@@ -35,16 +35,6 @@ afterAll(() => {
   a?.stop();
   b?.stop();
 });
-
-/** The attester's side, as an operator runs it: an EK policy session, then tpm2_activatecredential. */
-function activate(tpm: SoftwareTpm, credential: Buffer, name: string): { status: number | null; secret?: Buffer; stderr: string } {
-  writeFileSync(join(tpm.dir, `${name}.cred`), credential);
-  tpm.tool("tpm2_startauthsession", ["--policy-session", "-S", `${name}.session`]);
-  tpm.tool("tpm2_policysecret", ["-S", `${name}.session`, "-c", "e"]);
-  const r = tpm.try("tpm2_activatecredential", ["-c", "ak.ctx", "-C", "ek.ctx", "-i", `${name}.cred`, "-o", `${name}.secret`, "-P", `session:${name}.session`]);
-  tpm.try("tpm2_flushcontext", [`${name}.session`]);
-  return { status: r.status, stderr: r.stderr, ...(r.status === 0 ? { secret: readFileSync(join(tpm.dir, `${name}.secret`)) } : {}) };
-}
 
 const now = () => Date.now();
 

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer, connect } from "node:net";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -145,4 +145,14 @@ export function measureNode(tpm: SoftwareTpm): string {
   const reference = join(tpm.dir, "reference.json");
   writeFileSync(reference, JSON.stringify({ sha256: { "0": ZERO_PCR, "1": ZERO_PCR, "2": ZERO_PCR, "16": MEASURED_PCR16 } }));
   return reference;
+}
+
+/** The attester's side of enrolment, as an operator runs it: an EK policy session, then tpm2_activatecredential. */
+export function activateCredential(tpm: SoftwareTpm, credential: Buffer, name: string, akCtx = "ak.ctx"): { status: number | null; secret?: Buffer; stderr: string } {
+  writeFileSync(join(tpm.dir, `${name}.cred`), credential);
+  tpm.tool("tpm2_startauthsession", ["--policy-session", "-S", `${name}.session`]);
+  tpm.tool("tpm2_policysecret", ["-S", `${name}.session`, "-c", "e"]);
+  const r = tpm.try("tpm2_activatecredential", ["-c", akCtx, "-C", "ek.ctx", "-i", `${name}.cred`, "-o", `${name}.secret`, "-P", `session:${name}.session`]);
+  tpm.try("tpm2_flushcontext", [`${name}.session`]);
+  return { status: r.status, stderr: r.stderr, ...(r.status === 0 ? { secret: readFileSync(join(tpm.dir, `${name}.secret`)) } : {}) };
 }

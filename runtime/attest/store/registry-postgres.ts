@@ -1,0 +1,98 @@
+/**
+ * The registry in PostgreSQL (the verifier's own database or schema): one table per part, each change one
+ * transaction with the same meaning as core/registry.ts's `applyChange` — a revocation removes the AK's
+ * enrolments and clock and the node's latest result in the same commit, and an enrolment or clock of a revoked
+ * AK is not written.
+ */
+import pg from "pg";
+import { inTransaction } from "../../common/pg-tx.js";
+import { emptyRegistry, type RegistryChange, type RegistryState } from "../core/registry.js";
+import type { ClockAnchor } from "../core/timestamp.js";
+import type { RegistryStore } from "./registry-port.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS attest_enrolled (node text PRIMARY KEY, ak text NOT NULL, fingerprint text NOT NULL, at bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS attest_revoked (fingerprint text PRIMARY KEY, node text NOT NULL, at bigint NOT NULL, by text NOT NULL, reason text NOT NULL);
+CREATE TABLE IF NOT EXISTS attest_clocks (fingerprint text PRIMARY KEY, anchor jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS attest_results (node text PRIMARY KEY, note text NOT NULL);
+CREATE TABLE IF NOT EXISTS attest_log (id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL);`;
+
+export class PostgresRegistryStore implements RegistryStore {
+  readonly description = "PostgreSQL attestation registry";
+  private readonly pool: pg.Pool;
+  private ready: Promise<void> | null = null;
+
+  constructor(url: string) {
+    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+    this.pool.on("error", () => undefined); // an idle client's server went away: the next query says so
+  }
+
+  private schema(): Promise<void> {
+    this.ready ??= this.pool.query(SCHEMA).then(
+      () => undefined,
+      (e: { code?: string }) => {
+        this.ready = null;
+        if (e.code !== "23505" && e.code !== "42P07") throw e; // concurrent CREATE TABLE IF NOT EXISTS
+      },
+    );
+    return this.ready;
+  }
+
+  async load(): Promise<RegistryState> {
+    await this.schema();
+    const s = emptyRegistry();
+    const q = <R extends pg.QueryResultRow>(sql: string) => this.pool.query<R>(sql).then((r) => r.rows);
+    for (const r of await q<{ node: string; ak: string; fingerprint: string; at: string }>("SELECT node, ak, fingerprint, at FROM attest_enrolled"))
+      s.enrolled.set(r.node, { ak: r.ak, fingerprint: r.fingerprint, at: Number(r.at) });
+    for (const r of await q<{ fingerprint: string; node: string; at: string; by: string; reason: string }>("SELECT fingerprint, node, at, by, reason FROM attest_revoked"))
+      s.revoked.set(r.fingerprint, { node: r.node, at: Number(r.at), by: r.by, reason: r.reason });
+    for (const r of await q<{ fingerprint: string; anchor: ClockAnchor }>("SELECT fingerprint, anchor FROM attest_clocks")) s.clocks.set(r.fingerprint, r.anchor);
+    for (const r of await q<{ node: string; note: string }>("SELECT node, note FROM attest_results")) s.results.set(r.node, r.note);
+    s.logSize = Number((await q<{ size: string }>("SELECT size FROM attest_log WHERE id = 1"))[0]?.size ?? 0);
+    return s;
+  }
+
+  async write(c: RegistryChange): Promise<void> {
+    await this.schema();
+    switch (c.kind) {
+      case "enrol":
+        await this.pool.query(
+          `INSERT INTO attest_enrolled (node, ak, fingerprint, at) SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM attest_revoked WHERE fingerprint = $3)
+           ON CONFLICT (node) DO UPDATE SET ak = EXCLUDED.ak, fingerprint = EXCLUDED.fingerprint, at = EXCLUDED.at`,
+          [c.node, c.ak, c.fingerprint, c.at],
+        );
+        return;
+      case "revoke":
+        await inTransaction(this.pool, async (t) => {
+          await t.query("INSERT INTO attest_revoked (fingerprint, node, at, by, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fingerprint) DO UPDATE SET node = $2, at = $3, by = $4, reason = $5", [
+            c.fingerprint,
+            c.node,
+            c.at,
+            c.by,
+            c.reason,
+          ]);
+          await t.query("DELETE FROM attest_enrolled WHERE fingerprint = $1", [c.fingerprint]);
+          await t.query("DELETE FROM attest_clocks WHERE fingerprint = $1", [c.fingerprint]);
+          await t.query("DELETE FROM attest_results WHERE node = $1", [c.node]);
+        });
+        return;
+      case "clock":
+        await this.pool.query(
+          `INSERT INTO attest_clocks (fingerprint, anchor) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM attest_revoked WHERE fingerprint = $1)
+           ON CONFLICT (fingerprint) DO UPDATE SET anchor = EXCLUDED.anchor`,
+          [c.fingerprint, JSON.stringify(c.anchor)],
+        );
+        return;
+      case "result":
+        await this.pool.query("INSERT INTO attest_results (node, note) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET note = EXCLUDED.note", [c.node, c.note]);
+        return;
+      case "caught-up":
+        await this.pool.query("INSERT INTO attest_log (id, size) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET size = GREATEST(attest_log.size, EXCLUDED.size)", [c.logSize]);
+        return;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

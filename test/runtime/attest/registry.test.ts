@@ -1,0 +1,127 @@
+// The attestation registry's meaning (core/registry.ts) and its stores. Properties: replaying the log's suffix
+// from any earlier catch-up point over a newer state ends in the state the whole history gives (what recovery
+// from a stale store relies on), and a revoked AK never comes back by any later enrolment or clock. The file and
+// PostgreSQL stores load exactly what `applyChange` makes of the same changes; the file store refuses a damaged
+// file and a second process.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import pg from "pg";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyChange, emptyRegistry, type RegistryChange, type RegistryState } from "../../../runtime/attest/core/registry.js";
+import { FileRegistryStore } from "../../../runtime/attest/store/registry-file.js";
+import { PostgresRegistryStore } from "../../../runtime/attest/store/registry-postgres.js";
+import type { RegistryStore } from "../../../runtime/attest/store/registry-port.js";
+
+const DB = `meridian_attest_registry_${process.pid}`;
+const ADMIN = "postgres://postgres@127.0.0.1:5432/postgres";
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "meridian-attest-registry-"));
+  const c = new pg.Client({ connectionString: ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${DB}`);
+  await c.end();
+});
+afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
+  const c = new pg.Client({ connectionString: ADMIN });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await c.end();
+});
+
+const node = fc.constantFrom("n1", "n2", "n3");
+const fp = fc.constantFrom("aa", "bb", "cc", "dd");
+const change: fc.Arbitrary<RegistryChange> = fc.oneof(
+  fc.record({ kind: fc.constant("enrol" as const), node, fingerprint: fp, at: fc.nat(1000) }).map((c) => ({ ...c, ak: `PEM of ${c.fingerprint}` })),
+  fc.record({ kind: fc.constant("revoke" as const), node, fingerprint: fp, at: fc.nat(1000), by: fc.constantFrom("jwt:alice", "spiffe://td/op"), reason: fc.constantFrom("lost", "compromised") }),
+  fc.record({
+    kind: fc.constant("clock" as const),
+    fingerprint: fp,
+    anchor: fc.record({ clock: fc.nat().map(String), at: fc.nat(), resetCount: fc.nat(5), restartCount: fc.nat(5), last: fc.nat().map(String) }),
+  }),
+  fc.record({ kind: fc.constant("result" as const), node, note: fc.string({ maxLength: 8 }) }),
+  fc.record({ kind: fc.constant("caught-up" as const), logSize: fc.nat(100) }),
+);
+const run = (cs: readonly RegistryChange[], s: RegistryState = emptyRegistry()) => {
+  for (const c of cs) applyChange(s, c);
+  return s;
+};
+const plain = (s: RegistryState) => ({
+  enrolled: Object.fromEntries(s.enrolled),
+  revoked: Object.fromEntries(s.revoked),
+  clocks: Object.fromEntries(s.clocks),
+  results: Object.fromEntries(s.results),
+  logSize: s.logSize,
+});
+
+describe("registry changes", () => {
+  it("replaying the suffix after any earlier point over a newer state converges to the whole history's state", () => {
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 30 }), fc.nat(), fc.nat(), (cs, a, b) => {
+        const k = cs.length === 0 ? 0 : a % (cs.length + 1);
+        const j = k === 0 ? 0 : b % (k + 1); // the stale store's catch-up point j ≤ k, the state it holds
+        const caughtUp = run(cs.slice(j), run(cs.slice(0, k)));
+        expect(plain(caughtUp)).toEqual(plain(run(cs)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("a revoked AK is never enrolled or clocked again, whatever follows", () => {
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 20 }), fc.array(change, { maxLength: 20 }), fp, node, (before, after, f, n) => {
+        const s = run([...before, { kind: "revoke", node: n, fingerprint: f, at: 1, by: "jwt:alice", reason: "lost" }, ...after]);
+        expect([...s.enrolled.values()].some((e) => e.fingerprint === f)).toBe(false);
+        expect(s.clocks.has(f)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe.each(["file", "postgres"] as const)("the %s registry store", (kind) => {
+  let i = 0;
+  const open = async (): Promise<RegistryStore> => {
+    if (kind === "file") return new FileRegistryStore(join(tmp, `s${i++}`));
+    const s = new PostgresRegistryStore(`postgres://postgres@127.0.0.1:5432/${DB}`);
+    const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` });
+    await s.load(); // creates the tables
+    await c.connect();
+    await c.query("TRUNCATE attest_enrolled, attest_revoked, attest_clocks, attest_results, attest_log");
+    await c.end();
+    return s;
+  };
+
+  it("loads, after reopening, exactly what applyChange makes of the changes written", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(change, { maxLength: 25 }), async (cs) => {
+        let store = await open();
+        for (const c of cs) await store.write(c);
+        await store.close();
+        if (kind === "file") store = new FileRegistryStore(join(tmp, `s${i - 1}`));
+        else store = new PostgresRegistryStore(`postgres://postgres@127.0.0.1:5432/${DB}`);
+        expect(plain(await store.load())).toEqual(plain(run(cs)));
+        await store.close();
+      }),
+      { numRuns: kind === "file" ? 40 : 15 },
+    );
+  });
+});
+
+describe("the file registry store", () => {
+  it("refuses a damaged file naming it, and a second process on the same directory", async () => {
+    const dir = join(tmp, "damaged");
+    const s = new FileRegistryStore(dir);
+    await s.write({ kind: "result", node: "n1", note: "x" });
+    expect(() => new FileRegistryStore(dir)).toThrow(/is in use by this process/);
+    await s.close();
+    writeFileSync(join(dir, "registry.json"), '{"version": 1, "enrolled": [');
+    const t = new FileRegistryStore(dir);
+    await expect(t.load()).rejects.toThrow(/registry\.json: not a registry this verifier wrote .*restore it or move it away/);
+    await t.close();
+  });
+});
