@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import type { EstateSpec } from "../../model/estate.js";
 import { trafficPolicy } from "../../model/traffic/policy.js";
 import type { FaultDrillKind } from "../../runtime/local/drills/fault.js";
+import type { LocalEstate } from "../../runtime/local/estate.js";
 import { UserError } from "../errors.js";
 import { faultSeconds, millis, share, skewMillis } from "../local/fault-args.js";
 
@@ -37,27 +38,50 @@ function knownService(spec: EstateSpec, service: string | undefined): void {
   if (service !== undefined && !names.includes(service)) throw new UserError(`--service: no service "${service}" in stack ${spec.stack}; expected one of ${names.join(", ")}`);
 }
 
-/** Check the stack, --region (and the drill's own arguments) before anything starts (exit 2 on a mistake), then run the drill on a fresh estate. */
-async function withEstate<T>(o: DrillOptions, run: (estate: import("../../runtime/local/estate.js").LocalEstate) => Promise<T>, check?: (spec: EstateSpec) => void): Promise<T> {
+/** Check the stack and --region (and the drill's own arguments) before anything starts or loads (exit 2 on a mistake). */
+async function checkedSpec(o: DrillOptions, check?: (spec: EstateSpec) => void): Promise<EstateSpec> {
   const { buildEstateSpec } = await import("../../model/estate.js");
   const { loadStack } = await import("../../stacks/load.js");
   const spec = buildEstateSpec(o.stack, loadStack(o.stack));
   if (o.region !== undefined && !spec.regions.some((r) => r.id === o.region))
     throw new UserError(`--region: no region "${o.region}" in stack ${spec.stack}; expected one of ${spec.regions.map((r) => r.id).join(", ")}`);
   check?.(spec);
+  return spec;
+}
+
+/** Where a drill's report, progress and failure go: the process's stdout, stderr and exit status. */
+export interface DrillOutput {
+  report(text: string): void;
+  progress(line: string): void;
+  failed(): void;
+}
+
+const processOutput: DrillOutput = {
+  report: (text) => void process.stdout.write(text),
+  progress: (line) => void process.stderr.write(`meridian drill: ${line}\n`),
+  failed: () => void (process.exitCode = 1),
+};
+
+/** Runs a drill on an estate of `spec`. The command's: a fresh one started for the drill and stopped after it. */
+export type DrillEstate = <T>(spec: EstateSpec, output: DrillOutput, run: (estate: LocalEstate) => Promise<T>) => Promise<T>;
+
+const freshEstate: DrillEstate = async (spec, output, run) => {
   const { LocalEstate } = await import("../../runtime/local/estate.js");
   // Starting takes seconds per region: say so on stderr (stdout is the report, for `> file` and `| jq`).
-  const progress = (line: string) => process.stderr.write(`meridian drill: ${line}\n`);
-  const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0, progress });
-  progress("estate up; running the drill …");
+  const estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0, progress: output.progress });
+  output.progress("estate up; running the drill …");
   try {
     return await run(estate);
   } finally {
     await estate.stop();
   }
-}
+};
 
-export function register(program: Command): void {
+/**
+ * The drill commands. `estate` and `output` are the process's unless given: tests run several drills on one
+ * estate (starting one takes longer than most drills) and read what each would have printed.
+ */
+export function register(program: Command, { estate = freshEstate, output = processOutput }: { estate?: DrillEstate; output?: DrillOutput } = {}): void {
   const drill = program.command("drill").description("run a failure drill against the local estate and compare it with the runbook");
   drill
     .command("regional-outage")
@@ -68,11 +92,12 @@ export function register(program: Command): void {
     .option("--strict", "also fail when a measured time exceeds the runbook's bound")
     .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
     .action(async (o: DrillOptions) => {
+      const spec = await checkedSpec(o);
       const { regionalOutageDrill } = await import("../../runtime/local/drills/regional-outage.js");
       const { renderOutage, outagePhases } = await import("../render/drill.js");
-      const m = await withEstate(o, (estate) => regionalOutageDrill(estate, { region: o.region, timeoutMs: o.timeout * 1000 }));
-      process.stdout.write(o.json ? `${JSON.stringify({ ...m, phases: outagePhases(m) }, null, 2)}\n` : renderOutage(m));
-      if (m.checks.some((c) => !c.ok) || (o.strict && outagePhases(m).some((p) => !p.ok))) process.exitCode = 1;
+      const m = await estate(spec, output, (e) => regionalOutageDrill(e, { region: o.region, timeoutMs: o.timeout * 1000 }));
+      output.report(o.json ? `${JSON.stringify({ ...m, phases: outagePhases(m) }, null, 2)}\n` : renderOutage(m));
+      if (m.checks.some((c) => !c.ok) || (o.strict && outagePhases(m).some((p) => !p.ok))) output.failed();
     });
   drill
     .command("clock-skew")
@@ -83,11 +108,12 @@ export function register(program: Command): void {
     .option("--strict", "also fail when a measured time exceeds its bound (hold-down, detection)")
     .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
     .action(async (o: DrillOptions) => {
+      const spec = await checkedSpec(o);
       const { clockSkewDrill, skewPhases } = await import("../../runtime/local/drills/clock-skew.js");
       const { renderSkew } = await import("../render/drill.js");
-      const r = await withEstate(o, (estate) => clockSkewDrill(estate, { region: o.region, timeoutMs: o.timeout * 1000 }));
-      process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: skewPhases(r) }, null, 2)}\n` : renderSkew(r));
-      if (r.checks.some((c) => !c.ok) || (o.strict && skewPhases(r).some((p) => !p.ok))) process.exitCode = 1;
+      const r = await estate(spec, output, (e) => clockSkewDrill(e, { region: o.region, timeoutMs: o.timeout * 1000 }));
+      output.report(o.json ? `${JSON.stringify({ ...r, phases: skewPhases(r) }, null, 2)}\n` : renderSkew(r));
+      if (r.checks.some((c) => !c.ok) || (o.strict && skewPhases(r).some((p) => !p.ok))) output.failed();
     });
   const faultDrill = (name: FaultDrillKind, description: string, options: (cmd: Command) => Command = (cmd) => cmd) => {
     const cmd = drill
@@ -101,25 +127,23 @@ export function register(program: Command): void {
       .option("--strict", "also fail when a measured time exceeds its bound (detection, revert, recovery)")
       .option("--timeout <s>", "give up on any one wait after this many seconds (the drill then fails, saying what it waited for)", seconds, 60)
       .action(async (o: DrillOptions) => {
+        const spec = await checkedSpec(o, name === "degrade" ? (s) => knownService(s, o.service) : undefined);
         const { faultDrill: run, faultPhases } = await import("../../runtime/local/drills/fault.js");
         const { renderFault } = await import("../render/drill.js");
-        const r = await withEstate(
-          o,
-          (estate) =>
-            run(estate, name, {
-              region: o.region,
-              durationMs: o.duration! * 1000,
-              timeoutMs: o.timeout * 1000,
-              latencyMs: o.latencyMs,
-              jitterMs: o.jitterMs,
-              loss: o.loss,
-              service: o.service,
-              skewMs: o.skewMs,
-            }),
-          name === "degrade" ? (spec) => knownService(spec, o.service) : undefined,
+        const r = await estate(spec, output, (e) =>
+          run(e, name, {
+            region: o.region,
+            durationMs: o.duration! * 1000,
+            timeoutMs: o.timeout * 1000,
+            latencyMs: o.latencyMs,
+            jitterMs: o.jitterMs,
+            loss: o.loss,
+            service: o.service,
+            skewMs: o.skewMs,
+          }),
         );
-        process.stdout.write(o.json ? `${JSON.stringify({ ...r, phases: faultPhases(r) }, null, 2)}\n` : renderFault(r));
-        if (r.checks.some((c) => !c.ok) || (o.strict && faultPhases(r).some((p) => !p.ok))) process.exitCode = 1;
+        output.report(o.json ? `${JSON.stringify({ ...r, phases: faultPhases(r) }, null, 2)}\n` : renderFault(r));
+        if (r.checks.some((c) => !c.ok) || (o.strict && faultPhases(r).some((p) => !p.ok))) output.failed();
       });
   };
   faultDrill("partition", "partition one region's network for a while (reverts by itself); the GSLB must drop it and take it back");
