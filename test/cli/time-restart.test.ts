@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, describe, it } from "vitest";
 import { format, parse, type Timestamp } from "../../runtime/clock/index.js";
 import { compare } from "../../runtime/clock/timestamp.js";
 import { UPPER_BOUND_FILE } from "../../runtime/clock/upper-bound.js";
@@ -46,7 +46,7 @@ function serve(dataDir: string): Promise<Serving> {
 
 async function stamp(url: string, forward?: Timestamp): Promise<Timestamp> {
   const res = await fetch(`${url}/v1/time`, { headers: forward ? { "x-meridian-hlc": format(forward) } : {} });
-  expect(res.status).toBe(200);
+  if (res.status !== 200) throw new Error(`GET /v1/time: HTTP ${res.status}`);
   return parse(res.headers.get("x-meridian-hlc")!);
 }
 
@@ -75,21 +75,21 @@ function waitReason(s: Serving): string {
   return (JSON.parse(line!) as { reason: string }).reason;
 }
 
-describe("meridian time serve across kill -9", () => {
+// The cases are independent (each its own state directory, its own ports) and mostly wait out the max
+// offset, so they run concurrently; each uses its own `expect`.
+describe.concurrent("meridian time serve across kill -9", () => {
   const dirs: string[] = [];
   const tempDir = () => {
     const d = mkdtempSync(join(tmpdir(), "hlc-restart-"));
     dirs.push(d);
     return d;
   };
-  afterEach(() => {
-    for (const c of children.splice(0)) c.kill("SIGKILL");
-  });
   afterAll(() => {
+    for (const c of children.splice(0)) c.kill("SIGKILL");
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it("waits out the persisted upper bound: every timestamp after the restart is above every one before", async () => {
+  it("waits out the persisted upper bound: every timestamp after the restart is above every one before", async ({ expect }) => {
     const dir = seeded(tempDir());
     const first = await serve(dir);
     expect(waitReason(first)).toMatch(/persisted HLC upper bound .*: waiting/);
@@ -99,9 +99,9 @@ describe("meridian time serve across kill -9", () => {
     expect(waitReason(second)).toMatch(/persisted HLC upper bound .*hlc-upper-bound\.json/);
     const after = [await stamp(second.url), await stamp(second.url)];
     expect(compare(minOf(after), maxOf(before))).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
-  it("with the state directory emptied, waits out the max offset and stays monotonic", async () => {
+  it("with the state directory emptied, waits out the max offset and stays monotonic", async ({ expect }) => {
     const dir = seeded(tempDir());
     const first = await serve(dir);
     const before = await issueAhead(first);
@@ -111,9 +111,9 @@ describe("meridian time serve across kill -9", () => {
     expect(waitReason(second)).toMatch(/no persisted HLC upper bound.*waiting out the max offset \(8000 ms\)/);
     const after = [await stamp(second.url), await stamp(second.url)];
     expect(compare(minOf(after), maxOf(before))).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
-  it("with a state file from an older snapshot, waits out the max offset and stays monotonic", async () => {
+  it("with a state file from an older snapshot, waits out the max offset and stays monotonic", async ({ expect }) => {
     const dir = seeded(tempDir());
     const snapshot = join(tempDir(), "snapshot.json");
     const first = await serve(dir);
@@ -128,11 +128,11 @@ describe("meridian time serve across kill -9", () => {
     expect(waitReason(second)).toMatch(/already passed .*restored snapshot.*waiting out the max offset/);
     const after = [await stamp(second.url), await stamp(second.url)];
     expect(compare(minOf(after), maxOf(before))).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
-  it("refuses to start when the persisted bound is far ahead of the clock (the clock went backwards)", async () => {
+  it("refuses to start when the persisted bound is far ahead of the clock (the clock went backwards)", async ({ expect }) => {
     const dir = tempDir();
     writeFileSync(join(dir, UPPER_BOUND_FILE), JSON.stringify({ upperBoundMicros: (Date.now() + 3_600_000) * 1000 }));
     await expect(serve(dir)).rejects.toThrow(/exited 1 before ready: meridian time serve: failed to start: persisted HLC upper bound .* ahead of this clock.*went backwards/);
-  }, 60_000);
+  }, 120_000);
 });
