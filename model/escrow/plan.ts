@@ -1,7 +1,7 @@
 /**
  * The escrow plan of a stack, per SKU: every number the escrow service runs with, computed once here.
  * - Predictive allocation: each region's next-period demand forecast (Holt-Winters on its history,
- *   forecast.ts) replaces the raw history in the multi-factor weight; a SKU's own demand prior
+ *   model/forecast.ts) replaces the raw history in the multi-factor weight; a SKU's own demand prior
  *   (`sales.<sku>.prior`) is blended in; units are apportioned by largest remainder.
  * - Refill: the shared pool's (r, Q) plan over the SKU's opening rate split by those weights (refill.ts):
  *   the batch size and each region's reorder point.
@@ -12,7 +12,7 @@
 import type { EstateSpec } from "../estate.js";
 import { allocate, largestRemainder, type RegionDemand } from "./allocation.js";
 import { concurrentExhaustion, debtCeiling, type ConcurrentExhaustion, type DebtCeiling } from "./debt.js";
-import { backtest, fitHoltWinters, type Backtest } from "./forecast.js";
+import { backtest, fitHoltWinters, type Backtest } from "../forecast.js";
 import { refillPlan, type RefillPlan } from "./refill.js";
 
 /** Each region's demand signals as the allocation reads them, from the stack's region config. */

@@ -5,7 +5,14 @@
  * grant never exceeds what the other clients' unexpired leases leave free, so Σ has ≤ capacity at
  * every instant. Expired leases are reclaimed (their capacity goes back to the pool) and a client that
  * asks for less releases the difference at once; both are redistributed on the next refreshes.
+ *
+ * Predictive shares (§11.2.3, a resource's `forecast`): each client's wants, one per refresh, form a demand
+ * series; the algorithm then runs on max(wants, next refresh's forecast) — Holt-Winters from model/forecast.ts,
+ * Holt's trend while the history is shorter than two seasons. A client whose demand is climbing is granted
+ * capacity for where it is going, not where it was a refresh ago; a falling forecast never takes away what
+ * it wants now. Σ has ≤ capacity is unchanged: forecasts only move entitlements.
  */
+import { fitHoltWinters } from "../../../model/forecast.js";
 import { entitlements, type ShareAlgorithm } from "./shares.js";
 
 export interface ResourceConfig {
@@ -20,6 +27,8 @@ export interface ResourceConfig {
   staticPerClient?: number;
   /** What a client may use when its lease has expired and the allocator is unreachable (default 0). */
   safeCapacity?: number;
+  /** Predictive shares: forecast each client's wants from its last `history` asks (season in refreshes). */
+  forecast?: { history: number; seasonLength: number };
 }
 
 export interface Lease {
@@ -32,6 +41,10 @@ export interface Lease {
 
 interface ClientRecord {
   wants: number;
+  /** What the algorithm runs on: wants, or max(wants, forecast) with a forecast configured. */
+  predicted: number;
+  /** The client's last asks, oldest first (forecast only). */
+  history: number[];
   has: number;
   expiresAt: number;
 }
@@ -42,6 +55,9 @@ export class GlobalAllocator {
   constructor(configs: readonly ResourceConfig[]) {
     for (const c of configs) {
       if (!(c.capacity >= 0) || !(c.leaseMs > 0) || !(c.refreshMs > 0) || c.refreshMs >= c.leaseMs) throw new RangeError(`resource ${c.id}: expected capacity ≥ 0 and 0 < refreshMs < leaseMs`);
+      if (c.forecast && !(Number.isInteger(c.forecast.history) && c.forecast.history >= 3 && Number.isInteger(c.forecast.seasonLength) && c.forecast.seasonLength >= 2)) {
+        throw new RangeError(`resource ${c.id}: forecast needs an integer history ≥ 3 and seasonLength ≥ 2`);
+      }
       this.resources.set(c.id, { config: c, clients: new Map() });
     }
   }
@@ -62,14 +78,21 @@ export class GlobalAllocator {
     if (!(wants >= 0) || !Number.isFinite(wants)) throw new RangeError(`wants is ${wants}; expected a finite number ≥ 0`);
     const r = this.resource(resourceId);
     this.reclaim(r.clients, now);
-    const me = r.clients.get(client) ?? { wants: 0, has: 0, expiresAt: 0 };
+    const me = r.clients.get(client) ?? { wants: 0, predicted: 0, history: [], has: 0, expiresAt: 0 };
     me.wants = wants;
+    me.predicted = wants;
+    const f = r.config.forecast;
+    if (f) {
+      me.history.push(wants);
+      if (me.history.length > f.history) me.history.shift();
+      me.predicted = Math.max(wants, fitHoltWinters(me.history, f.seasonLength).forecast(1));
+    }
     r.clients.set(client, me);
     const ids = [...r.clients.keys()];
     const shares = entitlements(
       r.config.algorithm,
       r.config.capacity,
-      ids.map((id) => r.clients.get(id)!.wants),
+      ids.map((id) => r.clients.get(id)!.predicted),
       r.config.staticPerClient,
     );
     const entitled = shares[ids.indexOf(client)]!;
@@ -89,11 +112,11 @@ export class GlobalAllocator {
     for (const [id, c] of clients) if (c.expiresAt <= now) clients.delete(id);
   }
 
-  /** What each live client wants and has (for status pages and tests). */
-  snapshot(resourceId: string, now: number): { client: string; wants: number; has: number; expiresAt: number }[] {
+  /** What each live client wants (and, with a forecast, is predicted to want) and has (for status pages and tests). */
+  snapshot(resourceId: string, now: number): { client: string; wants: number; predicted?: number; has: number; expiresAt: number }[] {
     const r = this.resource(resourceId);
     this.reclaim(r.clients, now);
-    return [...r.clients].map(([client, c]) => ({ client, ...c }));
+    return [...r.clients].map(([client, c]) => ({ client, wants: c.wants, ...(r.config.forecast ? { predicted: c.predicted } : {}), has: c.has, expiresAt: c.expiresAt }));
   }
 
   config(resourceId: string): ResourceConfig {

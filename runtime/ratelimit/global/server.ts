@@ -23,6 +23,15 @@ const resource = z
     refresh_ms: z.number().int().positive().default(1_000),
     static_per_client: z.number().nonnegative().optional(),
     safe_capacity: z.number().nonnegative().optional(),
+    /** Predictive shares: each client's wants forecast from its last `history` asks (allocator.ts). */
+    forecast: z
+      .object({
+        history: z.number().int().min(3).max(1_000).default(30),
+        /** A demand cycle's length, in refreshes; learnt once the history holds two cycles. */
+        season_length: z.number().int().min(2).max(100_000).default(60),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((r) => r.refresh_ms < r.lease_ms, { message: "refresh_ms must be below lease_ms (a lease must be renewed before it runs out)" });
@@ -72,6 +81,7 @@ function resourceConfigs(rs: z.output<typeof resources>): ResourceConfig[] {
     refreshMs: x.refresh_ms,
     ...(x.static_per_client !== undefined ? { staticPerClient: x.static_per_client } : {}),
     ...(x.safe_capacity !== undefined ? { safeCapacity: x.safe_capacity } : {}),
+    ...(x.forecast ? { forecast: { history: x.forecast.history, seasonLength: x.forecast.season_length } } : {}),
   }));
 }
 

@@ -110,3 +110,56 @@ describe("regional limiter", () => {
     expect(r.tryAcquire(1, 20_000)).toBe(false);
   });
 });
+
+describe("predictive shares (a resource's forecast)", () => {
+  const resource = { id: "api", capacity: 100, algorithm: "fair" as const, leaseMs: 5_000, refreshMs: 1_000 };
+  /** A climbs 10 → 40 per refresh while B wants a steady 60; each asks once per refresh. */
+  const run = (a: GlobalAllocator) => {
+    for (let t = 0; t <= 3; t++) {
+      a.getCapacity("api", "a", 10 * (t + 1), t * 1_000);
+      a.getCapacity("api", "b", 60, t * 1_000 + 1);
+    }
+    return a.snapshot("api", 3_001);
+  };
+
+  it("grants a climbing client where its demand is going; the steady one keeps what it wants without a forecast", () => {
+    expect(run(new GlobalAllocator([resource]))).toEqual([
+      { client: "a", wants: 40, has: 40, expiresAt: 8_000 },
+      { client: "b", wants: 60, has: 60, expiresAt: 8_001 },
+    ]);
+    // Holt's trend on 10, 20, 30, 40 predicts 50: max-min over (50, 60) gives B 50.
+    expect(run(new GlobalAllocator([{ ...resource, forecast: { history: 8, seasonLength: 4 } }]))).toEqual([
+      { client: "a", wants: 40, predicted: 50, has: 40, expiresAt: 8_000 },
+      { client: "b", wants: 60, predicted: 60, has: 50, expiresAt: 8_001 },
+    ]);
+  });
+
+  it("never predicts below what a client wants now", () => {
+    const a = new GlobalAllocator([{ ...resource, forecast: { history: 8, seasonLength: 4 } }]);
+    for (const [t, w] of [80, 60, 40, 20].entries()) a.getCapacity("api", "a", w, t * 1_000);
+    expect(a.snapshot("api", 3_000)[0]).toMatchObject({ wants: 20, predicted: 20, has: 20 });
+  });
+
+  it("keeps Σ has ≤ capacity at every instant with forecasting on (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ client: fc.constantFrom("a", "b", "c", "d"), wants: fc.integer({ min: 0, max: 300 }), dt: fc.integer({ min: 0, max: 1_500 }) }), { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 3, max: 12 }),
+        (asks, history) => {
+          const a = new GlobalAllocator([{ ...resource, forecast: { history, seasonLength: 2 } }]);
+          let now = 0;
+          for (const ask of asks) {
+            now += ask.dt;
+            a.getCapacity("api", ask.client, ask.wants, now);
+            const total = a.snapshot("api", now).reduce((s, c) => s + c.has, 0);
+            expect(total).toBeLessThanOrEqual(resource.capacity + 1e-9);
+          }
+        },
+      ),
+    );
+  });
+
+  it("refuses a forecast it cannot fit", () => {
+    expect(() => new GlobalAllocator([{ ...resource, forecast: { history: 2, seasonLength: 4 } }])).toThrow(/history ≥ 3/);
+  });
+});

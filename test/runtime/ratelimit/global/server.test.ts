@@ -43,6 +43,24 @@ describe("allocator process", () => {
     expect(() => parseAllocatorConfig("resources:\n  - { id: a, capacity: 1 }\n  - { id: a, capacity: 2 }\n", "b.yaml")).toThrow(/resource "a" is defined more than once/);
   });
 
+  it("forecasts each client's wants when a resource asks for it, and shows the prediction on the status page", async () => {
+    const [res] = parseAllocatorConfig("resources:\n  - { id: api, capacity: 100, refresh_ms: 1000, lease_ms: 5000, forecast: { history: 8 } }\n");
+    expect(res!.forecast).toEqual({ history: 8, seasonLength: 60 });
+    const clock = new ManualClock(0);
+    const running = await startService(
+      allocatorService,
+      { resources: [{ id: "api", capacity: 100, refresh_ms: 1000, lease_ms: 5000, forecast: { history: 8 } }], server: { port: 0 } },
+      { clock, processMetrics: false },
+    );
+    for (const wants of [10, 20, 30]) {
+      await running.app.inject({ method: "POST", url: "/v1/allocator/capacity", payload: { resource: "api", client: "eu", wants } });
+      clock.advance(1000);
+    }
+    expect((await running.app.inject({ method: "GET", url: "/v1/allocator/resources/api" })).json().clients).toEqual([{ client: "eu", wants: 30, predicted: 40, has: 40, expiresAt: 7000 }]);
+    await running.close();
+    expect(() => parseAllocatorConfig("resources:\n  - { id: a, capacity: 1, forecast: { history: 2 } }\n", "c.yaml")).toThrow(/c\.yaml: resources\.0\.forecast\.history/);
+  });
+
   it("drives regional limiters through NATS and keeps them within capacity plus the stated bound (real NATS)", async () => {
     const nc = await connect({ servers: "127.0.0.1:4222" });
     const subject = `meridian.test.ratelimit.sync.${process.pid}`;

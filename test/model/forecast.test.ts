@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { backtest, fitHoltWinters } from "../../../model/escrow/forecast.js";
+import { backtest, fitHoltWinters } from "../../model/forecast.js";
 
 describe("demand forecast (Holt-Winters)", () => {
   it("learns an exact trend and season: forecasts continue them", () => {
