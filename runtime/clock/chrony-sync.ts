@@ -62,7 +62,8 @@ export class ChronySync extends PolledReference<ClockBoundReading> {
     }
     this.last = reading;
     this.node.reportReference({ source: this.options.source, status: reading.status, reason: reading.reason });
-    if (reading.offsetMs !== null && reading.errorBoundMs !== null) this.node.measure(reading.offsetMs, reading.errorBoundMs);
+    // TrueTime keeps ClockBound's bound as ε; the skew monitor weighs chrony's offset by that offset's own error.
+    if (reading.offsetMs !== null && reading.errorBoundMs !== null && reading.offsetErrorMs !== null) this.node.measure(reading.offsetMs, reading.offsetErrorMs, { epsilonMs: reading.errorBoundMs });
     else this.node.skew.evaluate();
     return reading;
   }

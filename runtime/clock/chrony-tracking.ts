@@ -86,8 +86,13 @@ export interface ClockBoundReading {
   status: ClockStatusKind;
   /** Reference − system clock (ms): positive when the system clock is behind. Null when DISRUPTED. */
   offsetMs: number | null;
-  /** ClockBound's error bound (ms), null when DISRUPTED. */
+  /** ClockBound's error bound (ms): how far the uncorrected system clock may be off; null when DISRUPTED. */
   errorBoundMs: number | null;
+  /**
+   * How far chrony's offset itself may be off (ms): root delay / 2 + root dispersion + drift since the last
+   * update — the bound above without |system time|. What the skew monitor weighs the offset by; null when DISRUPTED.
+   */
+  offsetErrorMs: number | null;
   reason: string;
 }
 
@@ -101,12 +106,13 @@ export interface ClockBoundOptions {
 export function clockBound(t: Tracking, nowS: number, options: ClockBoundOptions = {}): ClockBoundReading {
   const maxDriftPpm = options.maxDriftPpm ?? 15;
   const staleAfterS = options.staleAfterS ?? 1024;
-  if (t.refTimeS === 0) return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, reason: "chrony has never synchronised (ref time 0)" };
+  if (t.refTimeS === 0) return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, reason: "chrony has never synchronised (ref time 0)" };
   const ageS = nowS - t.refTimeS;
-  if (ageS < -1) return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, reason: `chrony's last update is ${(-ageS).toFixed(0)} s in the future: the clock stepped back` };
+  if (ageS < -1)
+    return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, reason: `chrony's last update is ${(-ageS).toFixed(0)} s in the future: the clock stepped back` };
   const age = Math.max(0, ageS);
-  const boundS = Math.abs(t.systemTimeS) + t.rootDelayS / 2 + t.rootDispersionS + (age * maxDriftPpm) / 1e6;
-  const reading = { offsetMs: t.systemTimeS * 1000, errorBoundMs: boundS * 1000 };
+  const offsetErrorS = t.rootDelayS / 2 + t.rootDispersionS + (age * maxDriftPpm) / 1e6;
+  const reading = { offsetMs: t.systemTimeS * 1000, errorBoundMs: (Math.abs(t.systemTimeS) + offsetErrorS) * 1000, offsetErrorMs: offsetErrorS * 1000 };
   if (t.leapStatus === "Not synchronised" || t.stratum === 0 || t.stratum >= 16)
     return { status: "FREE_RUNNING", ...reading, reason: `chrony is not synchronised (last update ${age.toFixed(0)} s ago)` };
   if (age > staleAfterS) return { status: "FREE_RUNNING", ...reading, reason: `chrony's last update is ${age.toFixed(0)} s old, beyond ${staleAfterS} s` };

@@ -47,7 +47,7 @@ export interface ClockStatus {
   hlc: Timestamp;
   truetime: TTInterval | null;
   epsilonMs: number | null;
-  skew: { state: SkewEvent["to"]; offsetMs: number | null; allowsStrong: boolean };
+  skew: { state: SkewEvent["to"]; offsetMs: number | null; errorBoundMs: number | null; allowsStrong: boolean };
   /** Whether strong operations (linearizable reads, commit-wait writes) are allowed, and if not why. */
   allowsStrong: boolean;
   refusal: string | null;
@@ -95,12 +95,15 @@ export class ClockNode {
     });
   }
 
-  /** A reference measurement: our clock is `offsetMs` behind the reference, known to ±`errorBoundMs`. */
-  measure(offsetMs: number, errorBoundMs: number): void {
-    this.truetime.sync(offsetMs, errorBoundMs);
+  /**
+   * A reference measurement: our clock is `offsetMs` behind the reference, known to ±`errorBoundMs`.
+   * TrueTime's ε is that bound unless the reference states a wider one (ClockBound's covers the uncorrected clock).
+   */
+  measure(offsetMs: number, errorBoundMs: number, o: { epsilonMs?: number } = {}): void {
+    this.truetime.sync(offsetMs, o.epsilonMs ?? errorBoundMs);
     this.metrics.observeOffset(offsetMs);
-    // The skew monitor reasons about how wrong *our* clock is: the negated offset to the reference.
-    this.skew.observe(-offsetMs);
+    // The skew monitor reasons about how wrong *our* clock is: the negated offset to the reference, ± its bound.
+    this.skew.observe(-offsetMs, errorBoundMs);
   }
 
   /** Record the reference's own status; a DISRUPTED reference gives no error bound, so strong operations stop. */
@@ -179,7 +182,7 @@ export class ClockNode {
       hlc: this.hlc.now(),
       truetime,
       epsilonMs,
-      skew: { state: this.skew.state, offsetMs: this.skew.offsetMs, allowsStrong: this.skew.allowsStrong() },
+      skew: { state: this.skew.state, offsetMs: this.skew.offsetMs, errorBoundMs: this.skew.errorBoundMs, allowsStrong: this.skew.allowsStrong() },
       allowsStrong: refusal === null,
       refusal,
       reference: this.reference,

@@ -17,6 +17,8 @@ export interface NtpMeasurement {
   delayMs: number;
   /** Error bound of the offset: root dispersion + root delay/2 + delay/2, ms. */
   errorBoundMs: number;
+  /** Local-clock ms the reply arrived (t4): when the offset held. */
+  atMs: number;
   stratum: number;
   leap: number;
   referenceId: string;
@@ -58,6 +60,7 @@ export function ntpQuery(host: string, port: number, options: { clock: Clock; ti
         offsetMs,
         delayMs,
         errorBoundMs: (reply.rootDispersionS + reply.rootDelayS / 2) * 1000 + delayMs / 2,
+        atMs: t4,
         stratum: reply.stratum,
         leap: reply.leap,
         referenceId: reply.referenceId.toString("ascii").replace(/\0+$/, ""),

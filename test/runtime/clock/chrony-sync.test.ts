@@ -127,6 +127,16 @@ describe("ChronySync on a tracking report", () => {
     expect(r!.errorBoundMs).toBeCloseTo(3.85, 9);
     expect(node.status().epsilonMs).toBeCloseTo(3.85, 6);
     expect(node.status().reference).toEqual({ source: "chrony test", status: "SYNCHRONIZED", reason: "synchronised to 127.0.0.1 at stratum 2" });
+    expect(node.status().skew).toMatchObject({ state: "healthy", offsetMs: -2, errorBoundMs: expect.closeTo(1.85, 6) });
+  });
+
+  it("the skew monitor weighs chrony's offset by the offset's own error, not by ClockBound's bound (which holds the offset itself)", async () => {
+    // The system clock is 300 ms slow, chrony is certain of it to ±2 ms: past the 200 ms freeze threshold for sure.
+    const slow = synced.replace(",0.002000000,", ",0.300000000,");
+    const node = new ClockNode({ clock: fixed(1010), maxOffsetMs: 250 });
+    await new ChronySync(node, { read: async () => slow, clock: fixed(1010), source: "chrony test" }).pollOnce();
+    expect(node.status().skew).toMatchObject({ state: "frozen", offsetMs: -300, errorBoundMs: expect.closeTo(1.85, 6) });
+    expect(node.status().epsilonMs).toBeCloseTo(301.85, 6);
   });
 
   it("a failed read or a garbage report feeds nothing and reports the error", async () => {

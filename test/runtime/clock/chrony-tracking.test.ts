@@ -52,6 +52,8 @@ describe("clockBound", () => {
     expect(r.status).toBe("SYNCHRONIZED");
     expect(r.offsetMs).toBeCloseTo(-0.00153, 9);
     expect(r.errorBoundMs).toBeCloseTo((0.00000153 + 0.000006759 / 2 + 0.00000118 + 10 * 15e-6) * 1000, 9);
+    // The offset's own error leaves out |system time|: it is what chrony could have got wrong, not the offset itself.
+    expect(r.offsetErrorMs).toBeCloseTo((0.000006759 / 2 + 0.00000118 + 10 * 15e-6) * 1000, 9);
   });
 
   it("FREE_RUNNING once the last update is stale (the lost-source sample) or chrony is not synchronised; the bound keeps growing", () => {
@@ -64,7 +66,7 @@ describe("clockBound", () => {
   });
 
   it("DISRUPTED when chrony never synchronised or its last update is in the future; no bound", () => {
-    expect(clockBound(parseTracking(sample("tracking-unsynchronised.csv")), 1_800_000_000)).toMatchObject({ status: "DISRUPTED", errorBoundMs: null, offsetMs: null });
+    expect(clockBound(parseTracking(sample("tracking-unsynchronised.csv")), 1_800_000_000)).toMatchObject({ status: "DISRUPTED", errorBoundMs: null, offsetErrorMs: null, offsetMs: null });
     expect(clockBound(synced, synced.refTimeS - 60)).toMatchObject({ status: "DISRUPTED", reason: expect.stringMatching(/stepped back/) });
   });
 });

@@ -46,7 +46,7 @@ describe("the region clock service", () => {
 
   it("is not ready while the skew monitor has the strong path closed", async () => {
     // Measured far off the reference: the skew state machine freezes the strong path.
-    node.measure(-400, 1);
+    node.measure(-420, 1);
     const res = await fetch(`${server.url}/readyz`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { checks: { clock: string } }).checks.clock).toMatch(/strong-consistency path is closed/);
