@@ -1,7 +1,6 @@
 // Escrow on the service kit: /readyz is its stores answering (the kit's probe of PostgreSQL, here through a proxy
 // the test can cut) and its clock being trustworthy (a frozen skew state closes commits, so the pod is not ready),
 // /healthz its liveness, /metrics the RED series per escrow route.
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { escrowServiceConfig } from "../../../model/escrow/config.js";
@@ -9,37 +8,27 @@ import { ManualClock } from "../../../runtime/common/clock.js";
 import { ClockNode } from "../../../runtime/clock/index.js";
 import { parseEscrowConfig, startEscrowServer, type EscrowServer } from "../../../runtime/escrow/index.js";
 import { loadStack } from "../../../stacks/load.js";
+import { TcpProxy } from "../tcp-proxy.js";
 import { issuerKeys, testConfig } from "./fixture.js";
 import { dropPgSchema, ensurePgDatabase, uniqueName } from "./servers.js";
 
 const schema = uniqueName("h2_ready");
-let proxy: Server;
-const sockets = new Set<Socket>();
+let proxy: TcpProxy;
 let server: EscrowServer | undefined;
 
 beforeAll(async () => {
   await ensurePgDatabase();
-  proxy = createServer((client) => {
-    const upstream = connect(5432, "127.0.0.1");
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => undefined);
-      s.on("close", () => (client.destroy(), upstream.destroy(), sockets.delete(s)));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  proxy = await TcpProxy.listen(5432);
 });
 afterAll(async () => {
   await server?.close();
-  proxy.close();
-  for (const s of sockets) s.destroy();
+  await proxy?.close();
   await dropPgSchema(schema);
 });
 
 describe("escrow's readiness on the kit", () => {
   it("is ready while PostgreSQL answers and not once it stops answering; live throughout; RED metrics per route", async () => {
-    const port = (proxy.address() as { port: number }).port;
+    const port = proxy.port;
     const rendered = escrowServiceConfig(buildEstateSpec("local", loadStack("local")), { regions: ["local-aws"] });
     const config = parseEscrowConfig({ ...rendered, identity: { ...rendered.identity, issuer: "https://id.test.example", jwks: { keys: [(await issuerKeys()).publicJwk] } } });
     server = await startEscrowServer({ config, port: 0, postgresUrl: `postgres://postgres@127.0.0.1:${port}/meridian_escrow_test`, schema });
@@ -55,8 +44,7 @@ describe("escrow's readiness on the kit", () => {
     expect(metrics).toMatch(/meridian_http_requests_total\{route="\/v1\/inventory\/:sku\/reservations",method="POST",code="401",service="escrow"\} 1/);
 
     // PostgreSQL goes away (the proxy stops accepting and cuts every connection).
-    proxy.close();
-    for (const s of sockets) s.destroy();
+    await proxy.cut();
     const down = await fetch(`${server.url}/readyz`);
     expect(down.status).toBe(503);
     const body = (await down.json()) as { ready: boolean; checks: Record<string, string> };

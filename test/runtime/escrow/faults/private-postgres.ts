@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { TcpProxy } from "../../tcp-proxy.js";
 import { freePort } from "./private-redis.js";
 
 const BIN = "/usr/lib/postgresql/15/bin";
@@ -61,47 +61,12 @@ class Node {
   }
 }
 
-/** A TCP proxy to a switchable target; switching drops every connection to the old one. */
-class Proxy {
-  private readonly sockets = new Set<net.Socket>();
-  private server!: net.Server;
-  constructor(
-    public target: number,
-    readonly port: number,
-  ) {}
-
-  async listen(): Promise<void> {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.target, "127.0.0.1");
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((res) => this.server.listen(this.port, "127.0.0.1", res));
-  }
-
-  switchTo(port: number): void {
-    this.target = port;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((res) => this.server.close(() => res()));
-  }
-}
-
 export class PrivatePostgres {
   private constructor(
     readonly root: string,
     public primary: Node,
     public replica: Node | null,
-    readonly proxy: Proxy,
+    readonly proxy: TcpProxy,
   ) {}
 
   /** The service's address (through the proxy) for a database. */
@@ -134,8 +99,7 @@ export class PrivatePostgres {
     );
     writeFileSync(join(primary.dir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n");
     primary.start();
-    const pgp = new PrivatePostgres(root, primary, null, new Proxy(primary.port, await freePort()));
-    await pgp.proxy.listen();
+    const pgp = new PrivatePostgres(root, primary, null, await TcpProxy.listen(primary.port));
     await pgp.addReplica(o.synchronous ?? true);
     return pgp;
   }

@@ -1,39 +1,26 @@
 // `meridian ratelimit allocator` on the service kit: GetCapacity over NATS with /readyz following the NATS
 // connection (here through a proxy the test can cut), and HTTP callers allowed by verified SPIFFE ID only.
-import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { startService } from "../../../../runtime/kit/index.js";
 import { requestCapacity } from "../../../../runtime/ratelimit/global/nats.js";
 import { allocatorService } from "../../../../runtime/ratelimit/global/server.js";
+import { TcpProxy } from "../../tcp-proxy.js";
 
 const resources = [{ id: "checkout", capacity: 200, lease_ms: 2000, refresh_ms: 100 }];
-let proxy: Server;
-const sockets = new Set<Socket>();
+let proxy: TcpProxy;
 
 beforeAll(async () => {
-  proxy = createServer((client) => {
-    const upstream = tcpConnect(4222, "127.0.0.1");
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => undefined);
-      s.on("close", () => (client.destroy(), upstream.destroy(), sockets.delete(s)));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  proxy = await TcpProxy.listen(4222);
 });
-afterAll(() => {
-  proxy.close();
-  for (const s of sockets) s.destroy();
-});
+afterAll(() => proxy?.close());
 
 describe("the allocator on the kit", () => {
   it("answers GetCapacity on NATS, refuses malformed NATS requests, and is not ready once NATS stops answering", async () => {
     const clock = new ManualClock(0);
     const subject = `meridian.test.allocator.${process.pid}`;
-    const natsUrl = `nats://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const natsUrl = `nats://127.0.0.1:${proxy.port}`;
     const running = await startService(allocatorService, { resources, nats: natsUrl, subject, maxOffsetMs: 250, server: { port: 0 } }, { clock, processMetrics: false });
     const nc = await connect({ servers: "127.0.0.1:4222" });
     try {
@@ -53,8 +40,7 @@ describe("the allocator on the kit", () => {
       expect(running.parts.allocator.snapshot("checkout", clock.now())).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
 
       // NATS goes away (the proxy stops accepting and cuts every connection).
-      proxy.close();
-      for (const s of sockets) s.destroy();
+      await proxy.cut();
       const down = await fetch(`${running.url}/readyz`);
       expect(down.status).toBe(503);
       const body = (await down.json()) as { ready: boolean; checks: Record<string, string> };
