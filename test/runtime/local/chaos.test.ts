@@ -183,11 +183,13 @@ describe("chaos on a real local estate", () => {
     expect((await signals()).ratelimit).toBe(false);
     await estate.restartRegion("local-azure");
     // The first request the restarted region answers already reports the fault, and it is the drill's: the
-    // region forces ratelimit failing and nothing else (its clock's own health is the new process's first
-    // NTP exchanges, which a loaded machine can make noisy enough to freeze it for a while).
+    // region forces ratelimit failing and nothing else (its clock's own health follows the new process's
+    // first NTP exchanges).
     const healthz = async (service: string) => (await (await fetch(`${estate.region("local-azure").url}/healthz/${service}`)).json()) as { ok: boolean; reason?: string };
     expect(await healthz("ratelimit")).toMatchObject({ ok: false, reason: "forced failing (drill)" });
     for (const service of ["clock", "escrow"]) expect((await healthz(service)).reason).not.toBe("forced failing (drill)");
+    // An unskewed clock is never frozen, however slow the new process's first exchanges are on a loaded machine.
+    expect(await healthz("clock")).toMatchObject({ ok: true });
     expect(estate.events.some((e) => e.kind === "fault" && e.region === "local-azure" && e.detail === `re-applied after restart: ratelimit forced failing (fault ${fault.id})`)).toBe(true);
     // Once the restarted region is otherwise healthy (the GSLB's prober sees its clock and escrow up), the
     // degradation is still in force.
@@ -200,5 +202,24 @@ describe("chaos on a real local estate", () => {
     expect(estate.prober.failingSignals("local-azure")).toEqual(["ratelimit"]);
     await estate.chaos.revert(fault.id);
     expect((await signals()).ratelimit).toBe(true);
+  });
+
+  it("a skew past the max offset freezes the region's clock on an exchange certain of it; once reverted, recovery starts", async () => {
+    const skew = async () =>
+      (await (await fetch(`${estate.region("local-aws").url}/clock/v1/time/skew`)).json()) as { state: string; events: { to: string; offsetMs: number | null; errorBoundMs: number | null }[] };
+    const until = async (what: string, done: (s: Awaited<ReturnType<typeof skew>>) => boolean) => {
+      const deadline = Date.now() + 30_000;
+      for (let s = await skew(); !done(s); s = await skew()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    const fault = await estate.chaos.inject({ kind: "skew", region: "local-aws", skewMs: 600 }, 2000);
+    await until("the clock to freeze", (s) => s.state === "frozen");
+    const frozen = (await skew()).events.filter((e) => e.to === "frozen").at(-1)!;
+    // Our clock 600 ms ahead, known to within its bound: certainly past the 400 ms freeze threshold.
+    expect(Math.abs(frozen.offsetMs!) - frozen.errorBoundMs!).toBeGreaterThanOrEqual(400);
+    await until("the skew to revert and recovery to start", (s) => !estate.chaos.active().some((a) => a.id === fault.id) && s.state !== "frozen");
+    expect(["recovering", "healthy"]).toContain((await skew()).state);
   });
 });
