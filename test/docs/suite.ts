@@ -29,7 +29,7 @@ export const DOCS = [
 /**
  * The documents each codeblocks-<name>.test.ts runs; the rest run in codeblocks.test.ts. "b" share fixed ports
  * among themselves (8080: README, ratelimit, workloads); trust.md (18231–18242, swtpm 23210) and proofs.md (18095,
- * 18461–18465) are the slowest documents and use ports no other document does.
+ * 18461–18463) are the slowest documents and use ports no other document does.
  */
 export const DOC_GROUPS = {
   b: ["README.md", "docs/time.md", "docs/cost.md", "docs/prooflog.md", "docs/deploy.md", "docs/ratelimit.md", "docs/workloads.md", "docs/pki.md"],
