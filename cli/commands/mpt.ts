@@ -10,6 +10,13 @@ import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 
 type Mpt = typeof import("../../runtime/mpt/index.js");
+/** The trie, proofs and TrieTests input without the package's HTTP service (whose kit is most of a command's start-up). */
+const core = async () => ({
+  ...(await import("../../runtime/mpt/errors.js")),
+  ...(await import("../../runtime/mpt/input.js")),
+  ...(await import("../../runtime/mpt/proof.js")),
+  ...(await import("../../runtime/mpt/range.js")),
+});
 
 const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString("hex")}`;
 const HEX = /^0x([0-9a-fA-F]{2})*$/;
@@ -46,7 +53,7 @@ function hexArg(value: string, what: string, length?: number): Uint8Array {
 }
 
 async function loadTrie(file: string, opts: { secure?: boolean; case?: string }) {
-  const mpt = await import("../../runtime/mpt/index.js");
+  const mpt = await core();
   const json = readJson(file, "FILE");
   const trie = asUsage(mpt.MptError, `FILE ${file}`, () => mpt.trieOfCase(mpt.selectCase(json, opts.case).testCase, { secure: opts.secure === true }));
   return { mpt, trie };
@@ -77,7 +84,7 @@ export function register(program: Command): void {
         return;
       }
       if (opts.case !== undefined) throw new UserError("--all and --case: give one or the other");
-      const m = await import("../../runtime/mpt/index.js");
+      const m = await core();
       const json = readJson(file, "FILE");
       if (json === null || typeof json !== "object" || Array.isArray(json) || "in" in json) throw new UserError(`FILE ${file}: --all needs a file of named cases`);
       let mismatches = 0;
@@ -116,7 +123,7 @@ export function register(program: Command): void {
     .argument("<proof>", "JSON file: the output of mpt prove, or a plain array of 0x-hex RLP nodes (eth_getProof)")
     .option(...secureOption)
     .action(async (rootArg: string, keyArg: string, file: string, opts: { secure?: boolean }) => {
-      const m = await import("../../runtime/mpt/index.js");
+      const m = await core();
       const root = hexArg(rootArg, "ROOT", 32);
       const key = asUsage(m.MptError, "KEY", () => m.decodeTestString(keyArg));
       const json = readJson(file, "PROOF");
@@ -160,7 +167,7 @@ export function register(program: Command): void {
     .argument("<root>", "trusted root hash, 0x + 64 hex digits")
     .argument("<proof>", "JSON file: the output of mpt prove-range")
     .action(async (rootArg: string, file: string) => {
-      const m = await import("../../runtime/mpt/index.js");
+      const m = await core();
       const { z } = await import("zod");
       const root = hexArg(rootArg, "ROOT", 32);
       const Hex = z.string().regex(HEX, "expected 0x-prefixed hex bytes");

@@ -9,7 +9,15 @@ import { join } from "node:path";
 import { numberArg } from "../args.js";
 import { UserError } from "../errors.js";
 
-const tbls = () => import("../../runtime/tbls/index.js");
+/**
+ * The offline commands load the package's pure modules only: its index also exports the DKG's HTTP service, and the
+ * service kit behind it (fastify, jose, pg, ioredis, …) was most of every `tbls sign`'s start-up.
+ */
+const tbls = async () => ({
+  ...(await import("../../runtime/tbls/threshold.js")),
+  ...(await import("../../runtime/tbls/files.js")),
+  ...(await import("../../runtime/tbls/dkg.js")),
+});
 
 /** Run f; a ThresholdError (bad file, bad shape) is the user's to fix: exit 2. */
 async function user<T>(f: () => T): Promise<T> {
@@ -166,7 +174,8 @@ export function register(program: Command): void {
           return list as string[];
         };
         let peers = o.peers === undefined ? undefined : parsePeers(o.peers.split(","), "--peers");
-        const { awaitPeers, dkgService, groupJson, runDkg, shareJson, ThresholdError } = await tbls();
+        const { groupJson, shareJson, ThresholdError } = await tbls();
+        const { awaitPeers, dkgService, runDkg } = await import("../../runtime/tbls/dkg-http.js");
         const { runService } = await import("../../runtime/kit/index.js");
         const running = await runService(dkgService, {
           command: "meridian tbls dkg",

@@ -14,7 +14,7 @@ export {
   type PartialSignature,
   type Share,
 } from "./threshold.js";
-export { groupJson, partialJson, readGroup, readPartial, readResharing, readShare, resharingJson, shareJson, type Group } from "./files.js";
+export { groupJson, readGroup, readShare, shareJson, type Group } from "./files.js";
 export {
   complaintsFor,
   contribute,
@@ -22,7 +22,6 @@ export {
   qualify,
   reshareContribution,
   reshareFinish,
-  shareMatches,
   type Contribution,
   type DkgResult,
   type DkgTranscript,
