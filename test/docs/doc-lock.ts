@@ -1,9 +1,9 @@
 /**
- * One run of a document at a time on this machine. The examples use fixed ports and fixed database schemas
- * (docs/trust.md's two escrow ledgers on 18241/18242 with schemas htlc_docs_l1/l2), so a second checkout
- * running the same document — CI while someone runs that document's test, or two branches — dropped the
- * first run's schemas in its opening block and created them empty again before its servers found the ports
- * taken: the first run then read "refund: no such lock" or "totals: 503 unavailable".
+ * One run of a document at a time on this machine. The examples use fixed ports (docs/trust.md's two escrow
+ * ledgers on 18241/18242), so a second checkout running the same document — CI while someone runs that
+ * document's test, or two branches — found its ports taken or, worse, talked to the first run's servers. (The
+ * ledgers' PostgreSQL schemas were fixed names too, dropped by a second run under the first one's feet; the
+ * document now names them afresh in each run.)
  *
  * The lock is a listening socket in Linux's abstract namespace, named after the document: binding it is
  * atomic, the kernel releases it when the holder exits however it exits (no stale lock files), and it is
