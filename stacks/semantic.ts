@@ -3,7 +3,8 @@
  * like every other config problem (file, key, value, expectation) before the program registers anything:
  * the DNS-01 solver settings the zone's provider needs, a time hierarchy every region can satisfy,
  * health checks aimed at what the regional gateway serves, address records that hold addresses (never a
- * load balancer's name), and an alias target zone for every AWS region's gateway load balancer.
+ * load balancer's name), an alias target zone for every AWS region's gateway load balancer, and a multi-cluster
+ * mesh every region can join (its API server for the peers' istiod, a network of its own).
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { buildEstateSpec, GATEWAY } from "../model/estate.js";
@@ -11,6 +12,7 @@ import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/lo
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
 import { vpnProblems } from "../model/network/vpn.js";
+import { multiPrimaryProblems } from "../model/mesh/multi-primary.js";
 import type { ConfigProblem } from "../model/config/errors.js";
 import type { EstateConfig } from "../model/config/index.js";
 
@@ -38,6 +40,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...addressRecordProblems(config));
   problems.push(...loadBalancerAliasProblems(config));
   problems.push(...vpnProblems(spec));
+  problems.push(...multiPrimaryProblems(config));
   return problems;
 }
 

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { GATEWAY, NAMESPACES, kubeconfigSource, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
 import { namespaceSecurityLabels } from "../../model/security/posture.js";
+import { NETWORK_LABEL, meshMember } from "../../model/mesh/multi-primary.js";
 import { publicAddress, type PublicAddress } from "./public-address.js";
 
 export interface RegionClusterArgs {
@@ -35,8 +36,15 @@ export class RegionCluster extends pulumi.ComponentResource {
     const child = { parent: this, provider: this.provider };
 
     const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.spec.environment };
+    // In a multi-cluster mesh, Istio takes the cluster's default network from its system namespace's label.
+    const member = meshMember(args.spec, region.id);
+    const network = (role: NamespaceRole): Record<string, string> => (member && role === "istio" ? { [NETWORK_LABEL]: member.network } : {});
     const entries = (Object.keys(NAMESPACES) as NamespaceRole[]).map((role) => {
-      const ns = new k8s.core.v1.Namespace(`${region.id}-${NAMESPACES[role]}`, { metadata: { name: NAMESPACES[role], labels: { ...labels, ...namespaceSecurityLabels(role) } } }, child);
+      const ns = new k8s.core.v1.Namespace(
+        `${region.id}-${NAMESPACES[role]}`,
+        { metadata: { name: NAMESPACES[role], labels: { ...labels, ...namespaceSecurityLabels(role), ...network(role) } } },
+        child,
+      );
       return [role, ns] as const;
     });
     this.namespaces = Object.fromEntries(entries) as Record<NamespaceRole, k8s.core.v1.Namespace>;

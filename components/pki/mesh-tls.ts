@@ -26,6 +26,7 @@ import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../model/security/routes.
 import { GRANDMASTER_POD_SELECTOR, KIT_SERVICES } from "../../model/security/mesh-identity.js";
 import { HEALTH_IDENTITY, healthProbePaths, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_READINESS } from "../../model/workloads/gateway.js";
 import { GRANDMASTER, grandmasterMode } from "../../model/time/hierarchy.js";
+import { istiodMeshValues, meshMember, multiPrimaryMesh } from "../../model/mesh/multi-primary.js";
 import type { InjectionValues } from "../../model/security/istio-injection.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
@@ -86,11 +87,12 @@ export class MeshTls extends pulumi.ComponentResource {
 const ISTIO_INJECTION: InjectionValues = { cni: true, seccompProfile: { type: "RuntimeDefault" } };
 
 export function istiodValues(spec: EstateSpec, region: Region): Record<string, unknown> {
+  // Multi-primary on different networks when the stack has peers (model/mesh/multi-primary.ts); one cluster needs none of it.
+  const mesh = multiPrimaryMesh(spec);
+  const member = meshMember(spec, region.id);
   return {
     global: {
-      meshID: `meridian-${spec.environment}`,
-      multiCluster: { clusterName: region.id },
-      network: region.id,
+      ...(mesh && member ? istiodMeshValues(mesh, member) : {}),
       proxy: { privileged: false, seccompProfile: ISTIO_INJECTION.seccompProfile },
     },
     meshConfig: {

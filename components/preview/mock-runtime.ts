@@ -244,6 +244,13 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       const aws = Object.keys(annotations).some((k) => k.startsWith("service.beta.kubernetes.io/aws-load-balancer"));
       return { status: { loadBalancer: { ingress: [aws ? { hostname: `k8s-${name}-${n}.elb.amazonaws.com` } : { ip }] } } };
     }
+    // The token controller fills a service-account-token Secret in; the provider waits for it before returning.
+    case "kubernetes:core/v1:Secret": {
+      if (inputs["type"] !== "kubernetes.io/service-account-token") return base;
+      const b64 = (text: string) => Buffer.from(text).toString("base64");
+      const ns = String((inputs["metadata"] as { namespace?: unknown } | undefined)?.namespace ?? "default");
+      return { data: { token: b64(`mock-token.${name}`), "ca.crt": b64(`-----BEGIN CERTIFICATE-----\nmock cluster CA of ${name}\n-----END CERTIFICATE-----\n`), namespace: b64(ns) } };
+    }
     case "aws:ec2/eip:Eip":
       return { ...base, publicIp: ip, allocationId: `eipalloc-${n.toString(16).padStart(8, "0")}` };
     case "gcp:compute/address:Address":

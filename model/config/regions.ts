@@ -31,6 +31,20 @@ export const regionSchema = z
      */
     kubeconfig: z.union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })]).optional(),
     /**
+     * The region's place in the multi-cluster mesh (model/mesh/multi-primary.ts), needed when the stack has two or
+     * more regions: `apiServer` is the URL the other regions' istiod reach this cluster's Kubernetes API at (the
+     * `server` of the kubeconfig in their remote secret; its CA comes from the cluster's own token Secret), and
+     * `network` the Istio network its pods are on (default: the region id; pods of different networks are not
+     * routable to each other, so every region needs its own).
+     */
+    mesh: z
+      .object({
+        apiServer: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/, "expected the API server's https:// URL, e.g. https://api.use1.example.internal:443"),
+        network: slug.optional(),
+      })
+      .strict()
+      .optional(),
+    /**
      * The regional gateway's public addresses. AWS: the public subnets its network load balancer spans;
      * each gets an Elastic IP, so DNS publishes addresses rather than the load balancer's hostname.
      */

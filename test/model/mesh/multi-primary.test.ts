@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  MultiPrimaryError,
+  meshMember,
+  multiPrimaryMesh,
+  multiPrimaryProblems,
+  remoteKubeconfig,
+  renderedMeshProblems,
+} from "../../../model/mesh/multi-primary.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { StackConfigError } from "../../../model/config/errors.js";
+
+const regions = (...ids: string[]) => ids.map((id) => ({ id, mesh: { apiServer: `https://api.${id}.example.internal` } }));
+
+describe("multi-primary mesh: who is in it", () => {
+  it("one region is no multi-cluster mesh: nothing to render, nothing to check", () => {
+    expect(multiPrimaryMesh({ environment: "prod", regions: [{ id: "aws-use1" }] })).toBeUndefined();
+    expect(multiPrimaryProblems({ environment: "prod", regions: [{ id: "aws-use1" }] })).toEqual([]);
+  });
+
+  it("two or more regions: one meshID, clusterName = region id (SPIRE's clusterName), a network per region", () => {
+    const mesh = multiPrimaryMesh({ environment: "prod", regions: regions("aws-use1", "gcp-usc1") })!;
+    expect(mesh).toEqual({
+      meshID: "meridian-prod",
+      members: [
+        { region: "aws-use1", clusterName: "aws-use1", network: "aws-use1", apiServer: "https://api.aws-use1.example.internal" },
+        { region: "gcp-usc1", clusterName: "gcp-usc1", network: "gcp-usc1", apiServer: "https://api.gcp-usc1.example.internal" },
+      ],
+    });
+  });
+
+  it("refuses two regions on one network, naming both", () => {
+    const config = { environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal", network: "aws-use1" } }] };
+    expect(multiPrimaryProblems(config)).toEqual([
+      expect.objectContaining({ keyPath: "meridian:regions[1].mesh.network", value: "aws-use1", expected: expect.stringContaining("aws-use1 is on aws-use1") }),
+    ]);
+    expect(() => multiPrimaryMesh(config)).toThrow(MultiPrimaryError);
+  });
+
+  it("refuses a multi-region stack without a region's API server for its peers", () => {
+    const problems = multiPrimaryProblems({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }] });
+    expect(problems).toEqual([expect.objectContaining({ keyPath: "meridian:regions[1].mesh.apiServer", value: "(missing)" })]);
+    expect(() => meshMember({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }] }, "aws-use1")).toThrow(/regions\[1\]\.mesh\.apiServer/);
+  });
+
+  it("the stack loader reports the same problems with the stack file's key paths", () => {
+    const map = readStackConfigMap("staging") as Record<string, unknown>;
+    const rs = (map["meridian:regions"] as Record<string, unknown>[]).map((r) => ({ ...r }));
+    rs[1] = { ...rs[1], mesh: { apiServer: "https://api.x.internal", network: rs[0]!["id"] } };
+    const err = (() => {
+      try {
+        parseEstateConfig({ ...map, "meridian:regions": rs }, "staging");
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(StackConfigError);
+    expect(String((err as Error).message)).toMatch(/regions\[1\]\.mesh\.network/);
+    // And each committed multi-region stack loads.
+    for (const stack of ["dev", "staging", "prod", "local"]) expect(() => parseEstateConfig(readStackConfigMap(stack), stack)).not.toThrow();
+  });
+});
+
+describe("remote secrets and the rendered values", () => {
+  const mesh = multiPrimaryMesh({ environment: "prod", regions: regions("aws-use1", "gcp-usc1", "azure-weu") })!;
+  const [use1, usc1] = mesh.members as [ReturnType<typeof meshMember> & object, ReturnType<typeof meshMember> & object];
+  const global = { meshID: "meridian-prod", multiCluster: { clusterName: "aws-use1" }, network: "aws-use1" };
+
+  it("the kubeconfig is istioctl create-remote-secret's: cluster, context and user named by the peer, bearer token", () => {
+    const k = parse(remoteKubeconfig(usc1, "Q0E=", "tok")) as Record<string, unknown>;
+    expect(k).toEqual({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "gcp-usc1", cluster: { server: "https://api.gcp-usc1.example.internal", "certificate-authority-data": "Q0E=" } }],
+      contexts: [{ name: "gcp-usc1", context: { cluster: "gcp-usc1", user: "gcp-usc1" } }],
+      "current-context": "gcp-usc1",
+      preferences: {},
+      users: [{ name: "gcp-usc1", user: { token: "tok" } }],
+    });
+    expect(() => remoteKubeconfig(usc1, "", "tok")).toThrow(/no ca.crt/);
+    expect(() => remoteKubeconfig(usc1, "Q0E=", "")).toThrow(/no token/);
+  });
+
+  it("agreeing values and a secret per peer pass", () => {
+    expect(renderedMeshProblems(mesh, use1, { istiodGlobal: global, spireClusterName: "aws-use1", remoteSecretKeys: ["gcp-usc1", "azure-weu"] })).toEqual([]);
+  });
+
+  it("refuses istiod's clusterName differing from SPIRE's, a wrong network or meshID", () => {
+    expect(renderedMeshProblems(mesh, use1, { istiodGlobal: global, spireClusterName: "use1", remoteSecretKeys: ["gcp-usc1", "azure-weu"] })).toEqual([
+      `aws-use1: istiod's global.multiCluster.clusterName "aws-use1" is not SPIRE's clusterName "use1"`,
+    ]);
+    expect(renderedMeshProblems(mesh, use1, { istiodGlobal: { ...global, network: "n1", meshID: "mesh1" }, spireClusterName: "aws-use1", remoteSecretKeys: ["gcp-usc1", "azure-weu"] })).toEqual([
+      `aws-use1: istiod's global.network "n1" is not "aws-use1"`,
+      `aws-use1: istiod's global.meshID "mesh1" is not "meridian-prod"`,
+    ]);
+  });
+
+  it("refuses a remote secret for the cluster itself or a stranger, and a missing peer", () => {
+    expect(renderedMeshProblems(mesh, use1, { istiodGlobal: global, spireClusterName: "aws-use1", remoteSecretKeys: ["aws-use1", "gcp-usc2"] })).toEqual([
+      "aws-use1: a remote secret for its own cluster aws-use1",
+      'aws-use1: a remote secret keyed "gcp-usc2", which is no peer\'s clusterName (gcp-usc1, azure-weu)',
+      "aws-use1: no remote secret for peer gcp-usc1, so its istiod never sees gcp-usc1's endpoints",
+      "aws-use1: no remote secret for peer azure-weu, so its istiod never sees azure-weu's endpoints",
+    ]);
+  });
+});
