@@ -34,7 +34,8 @@ export const pkiArea: Area = {
       const mesh = new MeshTls(`${id}-mesh-tls`, { spec, region, cluster, spire: spire.release }, opts);
       ctx.pki.set(id, { mesh: [mesh.base, mesh.istiod], gatewayCertificate: certManager.gatewayCertificate });
       const member = meshMember(spec, id);
-      if (multiCluster && member) eastWest.set(id, { gateway: new EastWestGateway(`${id}-east-west`, { mesh: multiCluster, member, cluster, istio: [mesh.base, mesh.istiod] }, opts), istiod: mesh.istiod });
+      if (multiCluster && member)
+        eastWest.set(id, { gateway: new EastWestGateway(`${id}-east-west`, { mesh: multiCluster, member, cluster, istio: [mesh.base, mesh.istiod] }, opts), istiod: mesh.istiod });
       new PkiAlerts(`${id}-pki-alerts`, { spec, region, cluster }, opts);
     }
     if (multiCluster) {
@@ -42,10 +43,11 @@ export const pkiArea: Area = {
       for (const [id, cluster] of ctx.clusters) {
         const region = regionById(spec, id);
         const member = meshMember(spec, id)!;
-        const peers = multiCluster.members
-          .filter((m) => m.region !== id && eastWest.has(m.region))
-          .map((m) => ({ member: m, token: eastWest.get(m.region)!.gateway.readerTokens.get(id)! }));
-        const rendered = { istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>, spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName };
+        const peers = multiCluster.members.filter((m) => m.region !== id && eastWest.has(m.region)).map((m) => ({ member: m, token: eastWest.get(m.region)!.gateway.readerTokens.get(id)! }));
+        const rendered = {
+          istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>,
+          spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName,
+        };
         new RemoteSecrets(`${id}-remote-secrets`, { mesh: multiCluster, member, cluster, peers, rendered, istiod: eastWest.get(id)!.istiod }, { parent: ctx.parent });
       }
     }

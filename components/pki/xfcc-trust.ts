@@ -14,10 +14,12 @@
  *     namespace's, the mesh root's — Istio's precedence; no policy at all is PERMISSIVE);
  *   - the namespace denies ingress by default, and every NetworkPolicy rule that admits an app port names its
  *     sources, each a pod or namespace selector resolving only to sidecar-injected namespaces (no ipBlock, no
- *     "from anywhere"), so nothing outside the mesh is even routed to the port.
+ *     "from anywhere"), so nothing outside the mesh is even routed to the port. The east-west gateway's pods (a
+ *     multi-cluster stack) count as mesh: AUTO_PASSTHROUGH forwards the calling region's sidecar mTLS untouched.
  * Pure: the PKI area runs it on the objects the plan renders; tests run it on the recorded plan.
  */
 import { parse as parseYaml } from "yaml";
+import { EAST_WEST_GATEWAY } from "../../model/mesh/multi-primary.js";
 import { NAMESPACES, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
 import { regionNetworkInputs, regionNetworkPolicies, type NetworkPolicyShape } from "../../model/security/network.js";
 import { xfccTrustOf } from "../../model/security/mesh-identity.js";
@@ -190,6 +192,8 @@ function networkProblems(inputs: XfccTrustInputs, namespace: string, podLabels: 
         continue;
       }
       for (const peer of rule.from) {
+        // The east-west gateway never terminates: it passes the peer region's sidecar mTLS through, which this pod's sidecar verifies.
+        if (isEastWestGateway(peer)) continue;
         if (peer.ipBlock) problems.push(`${where} from ipBlock ${peer.ipBlock.cidr}, outside the mesh`);
         else if (peer.namespaceSelector) {
           const selector: Selector = peer.namespaceSelector;
@@ -203,6 +207,19 @@ function networkProblems(inputs: XfccTrustInputs, namespace: string, podLabels: 
     }
   }
   return problems;
+}
+
+function isEastWestGateway(peer: { namespaceSelector?: Selector; podSelector?: Selector }): boolean {
+  const ns = peer.namespaceSelector?.matchLabels;
+  const pods = peer.podSelector?.matchLabels;
+  return (
+    ns !== undefined &&
+    Object.keys(ns).length === 1 &&
+    ns["kubernetes.io/metadata.name"] === NAMESPACES.istio &&
+    peer.namespaceSelector?.matchExpressions === undefined &&
+    peer.podSelector?.matchExpressions === undefined &&
+    JSON.stringify(pods) === JSON.stringify(EAST_WEST_GATEWAY.selector)
+  );
 }
 
 /** Throws XfccTrustError listing every problem: the plan stops before anything trusts a header it should not. */

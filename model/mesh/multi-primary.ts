@@ -65,7 +65,7 @@ export class MultiPrimaryError extends Error {
 
 type MeshConfigView = Pick<EstateConfig, "environment"> & { regions: readonly Pick<RegionConfig, "id" | "mesh">[] };
 
-export function meshId(environment: string): string {
+function meshId(environment: string): string {
   return `meridian-${environment}`;
 }
 
@@ -105,8 +105,7 @@ export function multiPrimaryProblems(config: MeshConfigView): ConfigProblem[] {
       });
     }
     // Istio keys remote clusters and names their secrets by clusterName: it must be a DNS-1123 label.
-    if (!DNS1123_LABEL.test(r.id))
-      out.push({ keyPath: `meridian:regions[${i}].id`, value: r.id, expected: "a DNS-1123 label (Istio's clusterName and the remote secret's name derive from it)" });
+    if (!DNS1123_LABEL.test(r.id)) out.push({ keyPath: `meridian:regions[${i}].id`, value: r.id, expected: "a DNS-1123 label (Istio's clusterName and the remote secret's name derive from it)" });
     const network = r.mesh?.network ?? r.id;
     const other = networks.get(network);
     if (other !== undefined)
@@ -187,11 +186,7 @@ export function remoteKubeconfig(peer: MeshMember, caData: string, token: string
  * each remote secret must be keyed by a peer's clusterName (istiod names the remote cluster by the key), never the
  * cluster's own (istiod would watch itself twice).
  */
-export function renderedMeshProblems(
-  mesh: MultiPrimaryMesh,
-  member: MeshMember,
-  rendered: { istiodGlobal: Record<string, unknown>; spireClusterName: unknown; remoteSecretKeys: string[] },
-): string[] {
+export function renderedMeshProblems(mesh: MultiPrimaryMesh, member: MeshMember, rendered: { istiodGlobal: Record<string, unknown>; spireClusterName: unknown; remoteSecretKeys: string[] }): string[] {
   const out: string[] = [];
   const g = rendered.istiodGlobal;
   const clusterName = (g["multiCluster"] as { clusterName?: unknown } | undefined)?.clusterName;

@@ -17,6 +17,7 @@ import { GRANDMASTER, TIME_AGENT, timeHierarchy } from "../time/hierarchy.js";
 import { regionWorkloads } from "../workloads/spec.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
+import { EAST_WEST_GATEWAY } from "../mesh/multi-primary.js";
 import { NAMESPACE_POSTURE } from "./posture.js";
 
 type Protocol = "TCP" | "UDP";
@@ -62,6 +63,10 @@ const KUBE_DNS: Rule = { to: [pods("kube-system", { "k8s-app": "kube-dns" })], p
 const API_SERVER: Rule = { ports: [tcp(443), tcp(6443)] };
 const ISTIOD: Rule = { to: [pods(NAMESPACES.istio, { app: "istiod" })], ports: [tcp(ISTIOD_PORTS.xds)] };
 const PROMETHEUS: Peer = inNamespace(NAMESPACES.monitoring);
+/** The east-west gateway's pods: they pass a peer region's sidecar mTLS through to the pod (AUTO_PASSTHROUGH). */
+const EAST_WEST_PODS: Peer = pods(NAMESPACES.istio, { ...EAST_WEST_GATEWAY.selector });
+/** Services some other service calls: in a multi-cluster mesh those callers may be in another region. */
+const CROSS_REGION_TARGETS = RUNTIME_SERVICES.filter((t) => t.callers.some((c) => "service" in c));
 
 export interface RegionNetworkInputs {
   cloud: Cloud;
@@ -70,6 +75,8 @@ export interface RegionNetworkInputs {
   grandmaster: boolean;
   /** The grandmaster is a relay (cloud regions): it polls its references over NTP, so its pods need UDP 123 out. */
   grandmasterRelay?: boolean;
+  /** The cluster is one of several primaries (model/mesh/multi-primary.ts): service-to-service calls cross east-west gateways. */
+  multiCluster?: boolean;
 }
 
 function policy(namespace: string, name: string, selector: Record<string, string> | null, ingress: Rule[] | null, egress: Rule[] | null): NetworkPolicyShape {
@@ -103,10 +110,14 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     const caller = RUNTIME_SERVICES.find((x) => x.namespace === id.namespace && x.serviceAccount === id.serviceAccount);
     return caller ? pods(caller.namespace, podSelector(caller)) : pods(id.namespace, GATEWAY_POD_SELECTOR);
   });
+  // A catalogued service calling from another region arrives through this cluster's east-west gateway.
+  if (inputs.multiCluster && CROSS_REGION_TARGETS.includes(s)) from.push(EAST_WEST_PODS);
   const unique = [...new Map(from.map((p) => [JSON.stringify(p), p])).values()];
   const stores = inputs.stores[s.name] ?? { redis: false, postgres: false };
   const egress: Rule[] = [
     ...calls(s).map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) })),
+    // The same services in the other regions, through their east-west gateways (load-balancer addresses: by port).
+    ...(inputs.multiCluster && calls(s).length > 0 ? [{ ports: [tcp(EAST_WEST_GATEWAY.port)] }] : []),
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
@@ -178,7 +189,21 @@ function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
   ];
 }
 
-function systemPolicies(): NetworkPolicyShape[] {
+/**
+ * The east-west gateway (multi-cluster stacks): 15443 and its health port open to the peers' sidecars and the load
+ * balancer; out to istiod for its configuration and to the services other regions call, on their ports.
+ */
+function eastWestPolicy(): NetworkPolicyShape {
+  return policy(
+    NAMESPACES.istio,
+    "allow-eastwest-gateway",
+    { ...EAST_WEST_GATEWAY.selector },
+    [{ ports: [tcp(EAST_WEST_GATEWAY.port), tcp(EAST_WEST_GATEWAY.statusPort)] }],
+    [ISTIOD, ...CROSS_REGION_TARGETS.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) }))],
+  );
+}
+
+function systemPolicies(multiCluster: boolean): NetworkPolicyShape[] {
   const meshed = (Object.keys(NAMESPACES) as NamespaceRole[]).filter((r) => NAMESPACE_POSTURE[r].injection).map((r) => inNamespace(NAMESPACES[r]));
   return [
     policy(
@@ -201,7 +226,12 @@ function systemPolicies(): NetworkPolicyShape[] {
       NAMESPACES.istio,
       "allow-istiod",
       null,
-      [{ from: meshed, ports: [tcp(ISTIOD_PORTS.xds)] }, { ports: [tcp(ISTIOD_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(ISTIOD_PORTS.monitoring)] }],
+      [
+        { from: multiCluster ? [...meshed, EAST_WEST_PODS] : meshed, ports: [tcp(ISTIOD_PORTS.xds)] },
+        { ports: [tcp(ISTIOD_PORTS.webhook)] },
+        { from: [PROMETHEUS], ports: [tcp(ISTIOD_PORTS.monitoring)] },
+      ],
+      // In a multi-cluster mesh istiod also watches the peers' API servers (their remote secrets), on the same ports.
       [API_SERVER],
     ),
     policy(
@@ -246,7 +276,7 @@ function replicationJobsPolicy(): NetworkPolicyShape {
 export function regionNetworkInputs(spec: EstateSpec, regionId: string, cloud: Cloud): RegionNetworkInputs {
   const stores = Object.fromEntries(regionWorkloads(spec, regionId).map((w) => [w.service.name, w.stores]));
   const gm = timeHierarchy(spec).find((p) => p.region === regionId)?.grandmaster ?? null;
-  return { cloud, stores, grandmaster: gm !== null, grandmasterRelay: gm?.mode === "relay" };
+  return { cloud, stores, grandmaster: gm !== null, grandmasterRelay: gm?.mode === "relay", multiCluster: spec.regions.length >= 2 };
 }
 
 /** Every NetworkPolicy of one region's cluster. */
@@ -261,6 +291,7 @@ export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolic
     replicationJobsPolicy(),
     replicationMonitorPolicy(),
     operatorPolicy(inputs),
-    ...systemPolicies(),
+    ...systemPolicies(inputs.multiCluster === true),
+    ...(inputs.multiCluster ? [eastWestPolicy()] : []),
   ];
 }

@@ -37,6 +37,21 @@ describe("per-route AuthorizationPolicies (prod)", () => {
     expect(call("clock", gateway, "GET", "/v1/time")).toBe(false);
   });
 
+  it("across regions: a peer region's escrow is the same SPIFFE ID and admitted alike; the east-west gateway and other trust domains are no callers", () => {
+    // Every region renders the same policies (no region in any principal), so what one cluster admits, all do.
+    const principals = policies.flatMap((p) =>
+      ((p.spec as { rules?: { from?: { source: { principals?: string[] } }[] }[] }).rules ?? []).flatMap((r) => (r.from ?? []).flatMap((f) => f.source.principals ?? [])),
+    );
+    expect(principals.length).toBeGreaterThan(0);
+    for (const pr of principals) expect(pr.startsWith(`${td}/`), pr).toBe(true);
+    expect(call("escrow", svc("escrow"), "GET", "/v1/inventory/sku-1")).toBe(true);
+    expect(call("prooflog", svc("escrow"), "POST", "/add")).toBe(true);
+    // AUTO_PASSTHROUGH keeps the caller's identity: were the gateway to terminate, its own would be refused.
+    const eastWest = who({ namespace: NAMESPACES.istio, serviceAccount: "istio-eastwestgateway" });
+    for (const s of RUNTIME_SERVICES) expect(call(s.name, eastWest, "GET", "/"), s.name).toBe(false);
+    expect(call("prooflog", istioPrincipal(spiffeId("elsewhere.example", runtimeService("escrow"))), "POST", "/add")).toBe(false);
+  });
+
   it("services call each other's non-admin routes as the catalogue allows", () => {
     expect(call("prooflog", svc("escrow"), "POST", "/add")).toBe(true);
     expect(call("clock", svc("ratelimit"), "GET", "/v1/time")).toBe(true);

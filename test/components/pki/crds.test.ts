@@ -30,8 +30,8 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     // Plus the operator's and the health aggregator's ClusterSPIFFEIDs, the time namespace's two AuthorizationPolicies,
     // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and a STRICT PeerAuthentication for each
     // of the three services that trust their sidecar's XFCC (ratelimit, clock, quota); the grandmaster's ClusterSPIFFEID and
-    // STRICT PeerAuthentication (it trusts its sidecar's XFCC too).
-    expect(crs.length).toBe(6 * 37);
+    // STRICT PeerAuthentication (it trusts its sidecar's XFCC too); the multi-cluster mesh's cross-network Gateway.
+    expect(crs.length).toBe(6 * 38);
   });
 
   it("validates each one", () => {
@@ -54,6 +54,7 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
       { ...firstOf("PeerAuthentication"), spec: { mtls: { mode: "STRICTEST" } } },
       { ...firstOf("DestinationRule"), spec: { host: "x", trafficPolicy: { tls: { mode: "ISTIO_MUTUALLY" } } } },
       { ...firstOf("AuthorizationPolicy"), spec: { action: "PERMIT" } },
+      { ...firstOf("Gateway"), spec: { selector: { istio: "eastwestgateway" }, servers: [{ port: { number: 15443, name: "tls", protocol: "TLS" }, tls: { mode: "PASSTHROUGH" }, hosts: "*.local" }] } },
       { ...firstOf("PrometheusRule"), spec: { groups: [{ name: "g", rules: [{ alert: "A" }] }] } },
       { ...firstOf("ClusterSPIFFEID"), spec: { spiffeIdTemplate: "typo" } },
       { ...firstOf("CertificateRequestPolicy"), spec: { ...(firstOf("CertificateRequestPolicy").spec as object), allowed: { isCa: true } } },

@@ -84,5 +84,5 @@ export function validateCustomResource(resource: { apiVersion: string; kind: str
 }
 
 export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID", "policy.cert-manager.io/v1alpha1/CertificateRequestPolicy"];
-/** The kinds the PKI area creates (the gateway's Gateway and VirtualService are the workloads area's). */
-export const PKI_KINDS = KNOWN_KINDS.filter((k) => k !== "networking.istio.io/v1/Gateway" && k !== "networking.istio.io/v1/VirtualService");
+/** The kinds the PKI area creates (the ingress's VirtualService is the workloads area's; the PKI area's Gateway is the cross-network one). */
+export const PKI_KINDS = KNOWN_KINDS.filter((k) => k !== "networking.istio.io/v1/VirtualService");

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  MultiPrimaryError,
-  meshMember,
-  multiPrimaryMesh,
-  multiPrimaryProblems,
-  remoteKubeconfig,
-  renderedMeshProblems,
-} from "../../../model/mesh/multi-primary.js";
+import { MultiPrimaryError, meshMember, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { StackConfigError } from "../../../model/config/errors.js";
 

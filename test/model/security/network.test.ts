@@ -8,6 +8,7 @@ import { GATEWAY_POD_SELECTOR, RUNTIME_SERVICES, podSelector, runtimeService, ty
 import { GRANDMASTER, TIME_AGENT } from "../../../model/time/hierarchy.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { allowed, type Endpoint } from "./netpol-eval.js";
+import { EAST_WEST_GATEWAY } from "../../../model/mesh/multi-primary.js";
 
 const inputs: RegionNetworkInputs = {
   cloud: "aws",
@@ -134,5 +135,41 @@ describe("region network policies", () => {
     const azure = regionNetworkPolicies({ ...inputs, cloud: "azure" });
     expect(allowed(azure, svc("ratelimit"), { ip: "10.0.3.5" }, 6380)).toBe(true);
     expect(allowed(azure, svc("ratelimit"), { ip: "10.0.3.5" }, 6379)).toBe(false);
+  });
+});
+
+describe("region network policies in a multi-cluster mesh", () => {
+  const multi = regionNetworkPolicies({ ...inputs, multiCluster: true });
+  const eastWest = pod("istio", { ...EAST_WEST_GATEWAY.selector, app: EAST_WEST_GATEWAY.release });
+  const peerSidecar: Endpoint = { ip: "198.51.100.20" };
+
+  it("the east-west gateway takes 15443 (and its health port) from anywhere; a single cluster has none of it", () => {
+    expect(allowed(multi, peerSidecar, eastWest, EAST_WEST_GATEWAY.port)).toBe(true);
+    expect(allowed(multi, peerSidecar, eastWest, EAST_WEST_GATEWAY.statusPort)).toBe(true);
+    expect(allowed(multi, peerSidecar, eastWest, 15012)).toBe(false);
+    expect(allowed(policies, peerSidecar, eastWest, EAST_WEST_GATEWAY.port)).toBe(false);
+    for (const p of multi) expect(() => new NetworkPolicy(p as never).validate(), p.metadata.name).not.toThrow();
+  });
+
+  it("it forwards to exactly the services another service calls (a caller may be in another region), and reaches istiod", () => {
+    for (const s of RUNTIME_SERVICES) {
+      const calledByServices = s.callers.some((c) => "service" in c);
+      for (const p of s.ports) {
+        expect(allowed(multi, eastWest, svc(s.name), p.port), `${s.name}:${p.port}`).toBe(calledByServices);
+        expect(allowed(policies, eastWest, svc(s.name), p.port), `single cluster ${s.name}:${p.port}`).toBe(false);
+      }
+    }
+    expect(allowed(multi, eastWest, istiod, 15012)).toBe(true);
+    expect(allowed(multi, eastWest, pod("gateway", GATEWAY_POD_SELECTOR), GATEWAY.targetPort)).toBe(false);
+  });
+
+  it("services that call services reach the peers' east-west gateways on 15443; the ingress gateway does not", () => {
+    const elsewhere: Endpoint = { ip: "203.0.113.40" };
+    for (const s of RUNTIME_SERVICES) {
+      const callsServices = RUNTIME_SERVICES.some((t) => t.callers.some((c) => "service" in c && c.service === s.name));
+      expect(allowed(multi, svc(s.name), elsewhere, EAST_WEST_GATEWAY.port), s.name).toBe(callsServices);
+      expect(allowed(policies, svc(s.name), elsewhere, EAST_WEST_GATEWAY.port), `single cluster ${s.name}`).toBe(false);
+    }
+    expect(allowed(multi, gateway, elsewhere, EAST_WEST_GATEWAY.port)).toBe(false);
   });
 });
