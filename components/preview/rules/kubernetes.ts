@@ -17,6 +17,7 @@ import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBu
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { ClusterRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding";
 import type { RecordedResource } from "../mock-runtime.js";
 import { arr, at, fieldError, inputs, known, obj, str, type ProviderRule } from "./rule.js";
 
@@ -44,6 +45,7 @@ const MODELS: Record<string, ModelClass> = {
   "kubernetes:networking.k8s.io/v1:NetworkPolicy": NetworkPolicy as unknown as ModelClass,
   "kubernetes:rbac.authorization.k8s.io/v1:Role": Role as unknown as ModelClass,
   "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding as unknown as ModelClass,
+  "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ClusterRoleBinding as unknown as ModelClass,
 };
 const WORKLOADS = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"];
 
@@ -268,6 +270,19 @@ export const kubernetesRules: ProviderRule[] = [
         if (size > 1024 * 1024) out.push(fieldError(kindOf(r), nameOf(r), "[]", `Too long: must have at most 1048576 bytes (has ${size})`));
       }
       return out;
+    },
+  },
+  {
+    id: "kubernetes-service-account-token",
+    provider: "kubernetes",
+    types: ["kubernetes:core/v1:Secret"],
+    summary: "A kubernetes.io/service-account-token Secret names its ServiceAccount (annotation kubernetes.io/service-account.name)",
+    source: `${K8S}/pkg/apis/core/validation/validation.go (ValidateSecret, SecretTypeServiceAccountToken)`,
+    check(r) {
+      const p = inputs(r);
+      if (p["type"] !== "kubernetes.io/service-account-token") return [];
+      const name = obj(at(p, "metadata.annotations"))["kubernetes.io/service-account.name"];
+      return typeof name === "string" && name !== "" ? [] : [fieldError(kindOf(r), nameOf(r), "metadata.annotations[kubernetes.io/service-account.name]", "Required value")];
     },
   },
 ];

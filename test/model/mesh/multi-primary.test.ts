@@ -24,7 +24,7 @@ describe("multi-primary mesh: who is in it", () => {
   });
 
   it("refuses two regions on one network, naming both", () => {
-    const config = { environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal", network: "aws-use1" } }] };
+    const config = { environment: "prod" as const, regions: [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal", network: "aws-use1" } }] };
     expect(multiPrimaryProblems(config)).toEqual([
       expect.objectContaining({ keyPath: "meridian:regions[1].mesh.network", value: "aws-use1", expected: expect.stringContaining("aws-use1 is on aws-use1") }),
     ]);

@@ -69,6 +69,17 @@ describe("Kubernetes API server rules", () => {
     expect(messages(v, "kubernetes-schema")[0]).toMatch(/Service "1gateway" is invalid: spec\.ports\.0\.port: must be integer/);
   });
 
+  it("kubernetes-service-account-token: a token Secret must name its ServiceAccount", async () => {
+    const v = await refusals(() => {
+      new k8s.core.v1.Secret("orphan", { metadata: { name: "orphan-token", namespace: "ns" }, type: "kubernetes.io/service-account-token" });
+      new k8s.core.v1.Secret("reader", {
+        metadata: { name: "reader-token", namespace: "ns", annotations: { "kubernetes.io/service-account.name": "reader" } },
+        type: "kubernetes.io/service-account-token",
+      });
+    });
+    expect(messages(v, "kubernetes-service-account-token")).toEqual(['Secret "orphan-token" is invalid: metadata.annotations[kubernetes.io/service-account.name]: Required value']);
+  });
+
   it("aws-load-balancer-eip-allocations: one Elastic IP per subnet", async () => {
     const v = await refusals(() => {
       new k8s.core.v1.Service("lb", {
