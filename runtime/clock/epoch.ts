@@ -121,8 +121,10 @@ function resetRefusal(node: ClockNode, o: ResetOptions): string | null {
   if (o.referenced) {
     const offset = node.skew.offsetMs;
     if (offset === null) return "the physical clock has not been measured against its time reference yet: a reset onto an unverified clock could repeat the fault";
-    if (Math.abs(offset) >= node.skew.degradeMs)
-      return `the physical clock is ${fmtMs(offset)} off its time reference (degrade threshold ${fmtMs(node.skew.degradeMs)}): fix the clock before resetting the HLC onto it`;
+    // The clock must be certainly within the degrade threshold: the measurement's error bound counts against it.
+    const bound = node.skew.errorBoundMs ?? 0;
+    if (Math.abs(offset) + bound >= node.skew.degradeMs)
+      return `the physical clock is ${fmtMs(offset)} ± ${fmtMs(bound)} off its time reference (degrade threshold ${fmtMs(node.skew.degradeMs)}): fix the clock, or wait for a closer measurement, before resetting the HLC onto it`;
   }
   return null;
 }
