@@ -7,7 +7,20 @@
  * generate (no fixedTPM), is refused. MakeCredential is done here with node:crypto, in the file format
  * `tpm2_makecredential -o` writes, so the attester runs the standard `tpm2_activatecredential`. Pure.
  */
-import { createCipheriv, createHash, createHmac, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual, X509Certificate, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPublicKey,
+  constants,
+  diffieHellman,
+  generateKeyPairSync,
+  publicEncrypt,
+  randomBytes,
+  timingSafeEqual,
+  X509Certificate,
+  type KeyObject,
+} from "node:crypto";
 import { QuoteFormatError } from "./tpm.js";
 
 export class EndorsementError extends Error {
@@ -61,7 +74,7 @@ function endorseEk(ekCert: Uint8Array, o: { roots: string; intermediates?: strin
 
 /** TPMA_OBJECT bits an AK must have: the TPM generated it, it cannot leave, and it signs only TPM-made data. */
 const ATTR = { fixedTPM: 1 << 1, fixedParent: 1 << 4, sensitiveDataOrigin: 1 << 5, restricted: 1 << 16, decrypt: 1 << 17, sign: 1 << 18 };
-const TPM_ALG = { rsa: 0x0001, ecc: 0x0023, null: 0x0010, sha256: 0x000b };
+const TPM_ALG = { rsa: 0x0001, ecc: 0x0023, null: 0x0010, sha256: 0x000b, sha384: 0x000c };
 const CURVES: Record<number, string> = { 0x0003: "P-256", 0x0004: "P-384", 0x0005: "P-521" };
 
 export interface AkPublic {
@@ -111,25 +124,51 @@ export function parseAkPublic(raw: Uint8Array): AkPublic {
     key = jwk({ kty: "EC", crv, x: x.toString("base64url"), y: y.toString("base64url") });
   } else return fail(`type 0x${type.toString(16)}; an AK is RSA or ECC`);
   if (off !== area.length) fail("trailing bytes");
-  if (nameAlg !== TPM_ALG.sha256) fail(`nameAlg 0x${nameAlg.toString(16)}; expected sha256`);
+  // tpm2_createak gives the AK its parent EK's nameAlg: SHA-256 under the low-range EKs, SHA-384 under the high-range.
+  const nameHash = nameAlg === TPM_ALG.sha256 ? "sha256" : nameAlg === TPM_ALG.sha384 ? "sha384" : fail(`nameAlg 0x${nameAlg.toString(16)}; expected sha256 or sha384`);
   const missing = (["fixedTPM", "fixedParent", "sensitiveDataOrigin", "restricted", "sign"] as const).filter((a) => !(attributes & ATTR[a]));
   if (missing.length) fail(`attributes 0x${attributes.toString(16)} lack ${missing.join(", ")}: not a key the TPM generated for attestation only`);
   if (attributes & ATTR.decrypt) fail("a decryption key; an AK only signs");
-  const name = Buffer.concat([Buffer.from([0x00, 0x0b]), createHash("sha256").update(area).digest()]);
+  const name = Buffer.concat([Buffer.from([nameAlg >> 8, nameAlg & 0xff]), createHash(nameHash).update(area).digest()]);
   return { key, name, attributes };
 }
 
-/** KDFa (TPM 2.0 Part 1 §11.4.10.2), SHA-256 in counter mode; the label's terminating zero is included. */
-function kdfa(key: Buffer, label: string, contextU: Buffer, contextV: Buffer, bits: number): Buffer {
+/** The hash of a TCG EK template's nameAlg, its digest bytes, and its symmetric key bits (AES-CFB). */
+interface EkProfile {
+  hash: "sha256" | "sha384";
+  bytes: number;
+  aesBits: 128 | 256;
+}
+
+/**
+ * KDFa (TPM 2.0 Part 1 §11.4.10.2): HMAC in counter mode; the label's terminating zero is included. Any curve or
+ * key size outside the TCG EK templates is refused before this runs.
+ */
+function kdfa(p: EkProfile, key: Buffer, label: string, contextU: Buffer, contextV: Buffer, bits: number): Buffer {
   const out: Buffer[] = [];
   const size = Buffer.alloc(4);
   size.writeUInt32BE(bits);
-  for (let i = 1; out.length * 32 * 8 < bits; i++) {
+  for (let i = 1; out.length * p.bytes * 8 < bits; i++) {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(i);
     out.push(
-      createHmac("sha256", key)
+      createHmac(p.hash, key)
         .update(Buffer.concat([counter, Buffer.from(`${label}\0`), contextU, contextV, size]))
+        .digest(),
+    );
+  }
+  return Buffer.concat(out).subarray(0, bits / 8);
+}
+
+/** KDFe (TPM 2.0 Part 1 §11.4.10.3, the SP 800-56A concatenation KDF); the label's terminating zero is included. */
+function kdfe(p: EkProfile, z: Buffer, label: string, partyU: Buffer, partyV: Buffer, bits: number): Buffer {
+  const out: Buffer[] = [];
+  for (let i = 1; out.length * p.bytes * 8 < bits; i++) {
+    const counter = Buffer.alloc(4);
+    counter.writeUInt32BE(i);
+    out.push(
+      createHash(p.hash)
+        .update(Buffer.concat([counter, z, Buffer.from(`${label}\0`), partyU, partyV]))
         .digest(),
     );
   }
@@ -139,20 +178,57 @@ function kdfa(key: Buffer, label: string, contextU: Buffer, contextV: Buffer, bi
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 
 /**
- * TPM2_MakeCredential for an RSA EK (the default EK template: RSA 2048, nameAlg SHA-256, AES-128-CFB): the
- * credential file `tpm2_makecredential -o` writes (magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT,
- * TPM2B_ENCRYPTED_SECRET), which `tpm2_activatecredential -i` reads.
+ * The EK's template by its key (TCG EK Credential Profile 2.x, Annex B): RSA 2048 and NIST P-256 are the low-range
+ * templates L-1/L-2 (nameAlg SHA-256, AES-128-CFB: `tpm2_createek -G rsa|ecc`); RSA 3072 and NIST P-384 the
+ * high-range H-2/H-3 (SHA-384, AES-256-CFB: the ECC EK swtpm_setup provisions at 0x81010016 with its certificate).
+ */
+function ekProfile(ek: KeyObject): EkProfile & { curve?: string } {
+  const low: EkProfile = { hash: "sha256", bytes: 32, aesBits: 128 };
+  const high: EkProfile = { hash: "sha384", bytes: 48, aesBits: 256 };
+  if (ek.asymmetricKeyType === "rsa") {
+    const bits = ek.asymmetricKeyDetails?.modulusLength;
+    if (bits === 2048) return low;
+    if (bits === 3072) return high;
+    throw new EndorsementError(`EK: RSA ${bits ?? "?"} bits; the TCG EK templates are RSA 2048 and 3072`);
+  }
+  const crv = ek.asymmetricKeyType === "ec" ? ek.export({ format: "jwk" }).crv : undefined;
+  if (crv === "P-256") return { ...low, curve: "prime256v1" };
+  if (crv === "P-384") return { ...high, curve: "secp384r1" };
+  throw new EndorsementError(`EK: a ${ek.asymmetricKeyType}${crv ? ` ${crv}` : ""} key; credential activation is implemented for RSA 2048/3072 and NIST P-256/P-384 EKs`);
+}
+
+/**
+ * The credential's seed and its encryption to the EK (TPM 2.0 Part 1 §24.4, Annex B.10.4 / C.6.4): RSA-OAEP with
+ * the EK's nameAlg and label "IDENTITY" for an RSA EK; for an ECC EK, one-pass ECDH with an ephemeral key on the
+ * EK's curve, seed = KDFe(Z, "IDENTITY", ephemeral x, EK x), sent as the ephemeral point (TPMS_ECC_POINT).
+ */
+function seedFor(ek: KeyObject, p: EkProfile & { curve?: string }): { seed: Buffer; encryptedSecret: Buffer } {
+  if (!p.curve) {
+    const seed = randomBytes(p.bytes);
+    return { seed, encryptedSecret: publicEncrypt({ key: ek, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: p.hash, oaepLabel: Buffer.from("IDENTITY\0") }, seed) };
+  }
+  const ephemeral = generateKeyPairSync("ec", { namedCurve: p.curve });
+  const z = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: ek }); // the shared point's x, curve-sized
+  const coord = (k: KeyObject, c: "x" | "y") => Buffer.from(k.export({ format: "jwk" })[c]!, "base64url");
+  const [ex, ey] = [coord(ephemeral.publicKey, "x"), coord(ephemeral.publicKey, "y")];
+  const seed = kdfe(p, z, "IDENTITY", ex, coord(ek, "x"), p.bytes * 8);
+  return { seed, encryptedSecret: Buffer.concat([u16(ex.length), ex, u16(ey.length), ey]) };
+}
+
+/**
+ * TPM2_MakeCredential for an EK of a TCG template (above): the credential file `tpm2_makecredential -o` writes
+ * (magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET), which `tpm2_activatecredential -i`
+ * reads. The symmetric key and the integrity HMAC use the EK's nameAlg; the AK's name is bound into both.
  */
 function makeCredential(ek: KeyObject, akName: Buffer, secret: Buffer): Buffer {
-  if (ek.asymmetricKeyType !== "rsa") throw new EndorsementError(`EK: a ${ek.asymmetricKeyType} key; credential activation is implemented for RSA EKs`);
   if (secret.length > 32) throw new EndorsementError("credential: at most 32 bytes");
-  const seed = randomBytes(32);
-  const encryptedSecret = publicEncrypt({ key: ek, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256", oaepLabel: Buffer.from("IDENTITY\0") }, seed);
-  const symKey = kdfa(seed, "STORAGE", akName, Buffer.alloc(0), 128);
-  const cipher = createCipheriv("aes-128-cfb", symKey, Buffer.alloc(16));
+  const p = ekProfile(ek);
+  const { seed, encryptedSecret } = seedFor(ek, p);
+  const symKey = kdfa(p, seed, "STORAGE", akName, Buffer.alloc(0), p.aesBits);
+  const cipher = createCipheriv(`aes-${p.aesBits}-cfb`, symKey, Buffer.alloc(16));
   const encIdentity = Buffer.concat([cipher.update(Buffer.concat([u16(secret.length), secret])), cipher.final()]);
-  const hmacKey = kdfa(seed, "INTEGRITY", Buffer.alloc(0), Buffer.alloc(0), 256);
-  const integrity = createHmac("sha256", hmacKey)
+  const hmacKey = kdfa(p, seed, "INTEGRITY", Buffer.alloc(0), Buffer.alloc(0), p.bytes * 8);
+  const integrity = createHmac(p.hash, hmacKey)
     .update(Buffer.concat([encIdentity, akName]))
     .digest();
   const idObject = Buffer.concat([u16(integrity.length), integrity, encIdentity]);

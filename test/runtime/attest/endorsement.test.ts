@@ -6,7 +6,7 @@
 // without the attestation attributes is refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { createPublicKey } from "node:crypto";
+import { createPublicKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
@@ -56,6 +56,60 @@ describe("AK endorsement: EK certificate chain and credential activation (swtpm_
       { nonces, signerKey: generateKey("v").signerKey, clock: systemClock },
     );
     expect(v.result.accepted, v.result.reason).toBe(true);
+  });
+
+  it("endorses AKs under ECC EKs: P-256 (tpm2_createek -G ecc, certified by the manufacturer CA) and P-384 (swtpm_setup's, at 0x81010016)", () => {
+    // The low-range ECC EK (template L-2: P-256, SHA-256, AES-128), its certificate issued by the same local CA.
+    a.tool("tpm2_createek", ["-c", "ek-p256.ctx", "-G", "ecc", "-u", "ek-p256.pub"]);
+    a.tool("tpm2_readpublic", ["-c", "ek-p256.ctx", "-f", "pem", "-o", "ek-p256.pem"]);
+    const ca = join(a.dir, "ca");
+    execFileSync(
+      "openssl",
+      [
+        "x509",
+        "-new",
+        "-force_pubkey",
+        "ek-p256.pem",
+        "-subj",
+        "/CN=ek-p256",
+        "-CA",
+        join(ca, "issuercert.pem"),
+        "-CAkey",
+        join(ca, "signkey.pem"),
+        "-days",
+        "30",
+        "-outform",
+        "DER",
+        "-out",
+        "ek-p256.der",
+      ],
+      {
+        cwd: a.dir,
+        stdio: "ignore",
+      },
+    );
+    // The high-range ECC EK (template H-3: P-384, SHA-384, AES-256) and the certificate swtpm_setup wrote for it.
+    a.tool("tpm2_nvread", ["0x1c00016", "-C", "o", "-o", "ek-p384.der"]);
+    const cases = [
+      { ek: "ek-p256.ctx", cert: "ek-p256.der", curve: "prime256v1", policy: true },
+      { ek: "0x81010016", cert: "ek-p384.der", curve: "secp384r1", policy: false },
+    ];
+    for (const c of cases) {
+      const ak = `ak-under-${c.curve}`;
+      a.tool("tpm2_createak", ["-C", c.ek, "-c", `${ak}.ctx`, "-G", "ecc", "-g", "sha256", "-s", "ecdsa", "-u", `${ak}.pub`, "-n", `${ak}.name`]);
+      a.tool("tpm2_readpublic", ["-c", `${ak}.ctx`, "-f", "pem", "-o", `${ak}.pem`]);
+      const cert = readFileSync(join(a.dir, c.cert));
+      expect(new X509Certificate(cert).publicKey.asymmetricKeyDetails?.namedCurve).toBe(c.curve);
+      const challenge = challengeAk({ ekCert: cert, akPublic: readFileSync(join(a.dir, `${ak}.pub`)), roots, intermediates, now: now() });
+      const act = activate(a, challenge.credential, `${ak}-good`, { ak: `${ak}.ctx`, ek: c.ek, policy: c.policy });
+      expect(act.status, act.stderr).toBe(0);
+      const spki = (pem: string) => createPublicKey(pem).export({ format: "der", type: "spki" });
+      expect(spki(completeAkChallenge(challenge, act.secret!))).toEqual(spki(readFileSync(join(a.dir, `${ak}.pem`), "utf8")));
+      // Not openable with the RSA EK, nor for another AK's name.
+      expect(activate(a, challenge.credential, `${ak}-rsa-ek`, { ak: `${ak}.ctx` }).status).not.toBe(0);
+      const forRsaAk = challengeAk({ ekCert: cert, akPublic: readFileSync(join(a.dir, "ak.pub")), roots, intermediates, now: now() });
+      expect(activate(a, forRsaAk.credential, `${ak}-other-name`, { ak: `${ak}.ctx`, ek: c.ek, policy: c.policy }).status).not.toBe(0);
+    }
   });
 
   it("refuses an AK from another TPM presented with the endorsed EK's certificate: it cannot activate the credential", () => {

@@ -125,7 +125,7 @@ async function challenge(url: string, node: string, ak: string): Promise<Answer>
 }
 /** Enrolment step 2: tpm2_activatecredential, and the secret back to the verifier. */
 async function activate(url: string, node: string, ak: string, credential: string, name: string): Promise<Answer> {
-  const act = activateCredential(tpm, Buffer.from(credential, "base64"), name, `${ak}.ctx`);
+  const act = activateCredential(tpm, Buffer.from(credential, "base64"), name, { ak: `${ak}.ctx` });
   expect(act.status, act.stderr).toBe(0);
   return call(url, "/v1/attest/enrol/activate", { node, secret: act.secret!.toString("base64") });
 }

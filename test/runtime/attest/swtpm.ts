@@ -147,12 +147,24 @@ export function measureNode(tpm: SoftwareTpm): string {
   return reference;
 }
 
-/** The attester's side of enrolment, as an operator runs it: an EK policy session, then tpm2_activatecredential. */
-export function activateCredential(tpm: SoftwareTpm, credential: Buffer, name: string, akCtx = "ak.ctx"): { status: number | null; secret?: Buffer; stderr: string } {
+/**
+ * The attester's side of enrolment, as an operator runs it: tpm2_activatecredential with the AK and the EK. The
+ * low-range EKs (`tpm2_createek`) need an EK policy session; the high-range ECC EK swtpm_setup provisions at
+ * 0x81010016 has userWithAuth, so its empty password will do (`policy: false`).
+ */
+export function activateCredential(
+  tpm: SoftwareTpm,
+  credential: Buffer,
+  name: string,
+  o: { ak?: string; ek?: string; policy?: boolean } = {},
+): { status: number | null; secret?: Buffer; stderr: string } {
   writeFileSync(join(tpm.dir, `${name}.cred`), credential);
-  tpm.tool("tpm2_startauthsession", ["--policy-session", "-S", `${name}.session`]);
-  tpm.tool("tpm2_policysecret", ["-S", `${name}.session`, "-c", "e"]);
-  const r = tpm.try("tpm2_activatecredential", ["-c", akCtx, "-C", "ek.ctx", "-i", `${name}.cred`, "-o", `${name}.secret`, "-P", `session:${name}.session`]);
-  tpm.try("tpm2_flushcontext", [`${name}.session`]);
+  const policy = o.policy ?? true;
+  if (policy) {
+    tpm.tool("tpm2_startauthsession", ["--policy-session", "-S", `${name}.session`]);
+    tpm.tool("tpm2_policysecret", ["-S", `${name}.session`, "-c", "e"]);
+  }
+  const r = tpm.try("tpm2_activatecredential", ["-c", o.ak ?? "ak.ctx", "-C", o.ek ?? "ek.ctx", "-i", `${name}.cred`, "-o", `${name}.secret`, ...(policy ? ["-P", `session:${name}.session`] : [])]);
+  if (policy) tpm.try("tpm2_flushcontext", [`${name}.session`]);
   return { status: r.status, stderr: r.stderr, ...(r.status === 0 ? { secret: readFileSync(join(tpm.dir, `${name}.secret`)) } : {}) };
 }
