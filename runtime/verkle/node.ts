@@ -5,8 +5,9 @@
  * together with its stem, so that the parent binds which stem hangs there. A leaf sits at the shallowest depth
  * where its stem's prefix is unique, so the tree (and root) depends only on the contents.
  */
+import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { Fr, hashToField } from "./field.js";
-import { commit } from "./kzg.js";
+import { commitSparse } from "./kzg.js";
 import { normalizeZ } from "@noble/curves/abstract/curve.js";
 import { G1, WIDTH, type Domain, type G1Point } from "./setup.js";
 
@@ -45,8 +46,32 @@ export const leafField = (stem: Uint8Array, commitment: Uint8Array) => hashToFie
 /** The committed vector of a node whose children are already committed. */
 export function evalsOf(node: TreeNode): bigint[] {
   const out = new Array<bigint>(WIDTH).fill(Fr.ZERO);
-  if (node.kind === "leaf") for (const [suffix, v] of node.values) out[suffix] = valueField(v);
-  else node.children.forEach((child, i) => (out[i] = child ? child.c!.field : Fr.ZERO));
+  for (const [i, v] of termsOf(node)) out[i] = v;
+  return out;
+}
+
+/** The vector's non-zero entries as [index, value]: a leaf of one stem usually has a handful of its 256 slots set. */
+function termsOf(node: TreeNode): [number, bigint][] {
+  if (node.kind === "leaf") return [...node.values].map(([suffix, v]) => [suffix, valueField(v)]);
+  const out: [number, bigint][] = [];
+  node.children.forEach((child, i) => child && out.push([i, child.c!.field]));
+  return out;
+}
+
+const Fp = bls12_381.fields.Fp;
+const HALF_P = Fp.ORDER >> 1n;
+
+/**
+ * The 48-byte compressed encoding (ZCash's: x big-endian, flags 0x80 compressed, 0x40 infinity, 0x20 "y is the
+ * larger root") of a point whose Z is already 1. G1.toBytes() encodes the same bytes but first re-checks that the
+ * point is in the subgroup (~1 ms, more than the commitment itself); a sum of multiples of the checked basis
+ * points is in it by construction.
+ */
+export function compressNormalized(p: G1Point): Uint8Array {
+  if (p.is0()) return Uint8Array.of(0xc0, ...new Uint8Array(47));
+  const { x, y } = p.toAffine();
+  const out = Uint8Array.from(Buffer.from(x.toString(16).padStart(96, "0"), "hex"));
+  out[0]! |= y > HALF_P ? 0xa0 : 0x80;
   return out;
 }
 
@@ -66,10 +91,10 @@ export function commitTree(domain: Domain, root: Inner): void {
     const nodes = byDepth[depth] ?? [];
     const points = normalizeZ(
       G1,
-      nodes.map((n) => commit(domain, evalsOf(n))),
+      nodes.map((n) => commitSparse(domain, termsOf(n))),
     );
     nodes.forEach((n, i) => {
-      const bytes = points[i]!.toBytes();
+      const bytes = compressNormalized(points[i]!);
       n.c = { point: points[i]!, bytes, field: n.kind === "leaf" ? leafField(n.stem, bytes) : innerField(bytes) };
     });
   }

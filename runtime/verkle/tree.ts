@@ -10,11 +10,56 @@ function checkKey(key: Uint8Array): void {
 
 /** Above this many values set since the last commit, the basis window tables (a few seconds once) pay for themselves. */
 const PRECOMPUTE_ABOVE = 2_000;
+/** From this many, the wider (window 8) tables pay for themselves. */
+const WIDE_WINDOW_FROM = 100_000;
+
+/**
+ * The subtree below `depth` holding `leaves` (sorted by stem, distinct): the leaf itself when it is alone there
+ * (below the root), else an inner node whose children split the leaves by their stem byte at `depth`.
+ */
+function subtree(leaves: readonly Leaf[], lo: number, hi: number, depth: number): TreeNode {
+  if (hi - lo === 1 && depth > 0) return leaves[lo]!;
+  const node = newInner();
+  for (let start = lo; start < hi;) {
+    const slot = leaves[start]!.stem[depth]!;
+    let end = start + 1;
+    while (end < hi && leaves[end]!.stem[depth] === slot) end++;
+    node.children[slot] = subtree(leaves, start, end, depth + 1);
+    start = end;
+  }
+  return node;
+}
 
 export class VerkleTree {
   readonly #root: Inner = newInner();
   #size = 0;
   #dirty = 0;
+
+  /**
+   * The tree of `entries` built at once (a later entry for the same key wins, as with put): the keys are sorted
+   * and grouped by stem, each node is created once in its final place, and commitments are computed once bottom-up
+   * when the root is asked for — the same tree, and so the same root, as putting the entries one by one.
+   */
+  static fromEntries(entries: Iterable<readonly [Uint8Array, Uint8Array]>): VerkleTree {
+    const byKey = new Map<string, readonly [Uint8Array, Uint8Array]>();
+    for (const entry of entries) {
+      checkKey(entry[0]);
+      byKey.set(Buffer.from(entry[0]).toString("latin1"), entry);
+    }
+    const sorted = [...byKey.values()].sort(([a], [b]) => Buffer.compare(a, b));
+    const leaves: Leaf[] = [];
+    for (const [key, value] of sorted) {
+      const last = leaves.at(-1);
+      const stem = key.subarray(0, STEM_BYTES);
+      const leaf = last && Buffer.compare(last.stem, stem) === 0 ? last : leaves[leaves.push({ kind: "leaf", stem: Uint8Array.from(stem), values: new Map() }) - 1]!;
+      leaf.values.set(key[STEM_BYTES]!, Uint8Array.from(value));
+    }
+    const tree = new VerkleTree();
+    if (leaves.length > 0) tree.#root.children = (subtree(leaves, 0, leaves.length, 0) as Inner).children;
+    tree.#size = sorted.length;
+    tree.#dirty = sorted.length;
+    return tree;
+  }
 
   get size(): number {
     return this.#size;
@@ -119,7 +164,7 @@ export class VerkleTree {
 
   #commit(): void {
     if (this.#root.c) return;
-    if (this.#dirty > PRECOMPUTE_ABOVE) precomputeBasis();
+    if (this.#dirty > PRECOMPUTE_ABOVE) precomputeBasis(this.#dirty >= WIDE_WINDOW_FROM ? 8 : 6);
     commitTree(verkleDomain(), this.#root);
     this.#dirty = 0;
   }
