@@ -1,12 +1,17 @@
 /**
  * A 256-level sparse Merkle tree over 32-byte keys with the default-hash optimisation: an empty subtree of
- * height h has the precomputed hash DEFAULT[h], so only nodes on paths to present keys are stored (O(k·256)
- * for k keys, not 2^256) and proofs mark default siblings with one bit instead of a hash.
+ * height h has the precomputed hash DEFAULT[h], and proofs mark default siblings with one bit instead of a hash.
  *
  *   leaf      = SHA-256(0x00 ‖ key ‖ SHA-256(value))      empty leaf = DEFAULT[0] = 32 zero bytes
  *   node      = SHA-256(0x01 ‖ left ‖ right)              DEFAULT[h+1] = node(DEFAULT[h], DEFAULT[h])
  * The key's bits, most significant first, choose the path from the root (bit 0 = left at the top).
  * Proofs prove inclusion (key → value) and exclusion (key absent) alike: exclusion is inclusion of the empty leaf.
+ *
+ * Representation: the hashes define a 256-level tree, but only its branching is stored — a binary trie whose
+ * branch nodes sit where two present keys' paths part, and a shortcut leaf at the top of each subtree holding a
+ * single key. The ~256 − log2(k) nodes between a lone key's leaf and its shortcut are hashed when needed, not
+ * kept: ~2k objects for k keys instead of 256·k string-keyed map entries (which ran out of a 4 GB heap at 10^5
+ * keys). Hashes and proofs are those of the 256-level tree, unchanged.
  */
 import { type Hash, hashEquals, nodeHash } from "../rfc6962.js";
 import { bit, DEFAULTS, DEPTH, KEY_SIZE, SmtError, smtLeafHash } from "./hashing.js";
@@ -35,16 +40,91 @@ function checkKey(key: Uint8Array): void {
 /** Proof for one key: siblings bottom-up (height 0..255); `null` marks a default (empty-subtree) sibling. */
 export type SmtProof = (Hash | null)[];
 
+/** The only key of its subtree: its leaf hash, and the subtree's hash at the height it was last asked for. */
+interface Shortcut {
+  key: Buffer;
+  leaf: Hash;
+  top?: { height: number; hash: Hash };
+}
+
+/** Where two or more keys' paths part; `hash` is cached until a write below clears it. */
+interface Branch {
+  children: [TrieNode | undefined, TrieNode | undefined];
+  hash?: Hash;
+}
+
+type TrieNode = Shortcut | Branch;
+const isShortcut = (n: TrieNode): n is Shortcut => "key" in n;
+
+/** Hash of the subtree at `height` whose only key is the shortcut's: its leaf hashed up past default siblings. */
+function lone(s: Shortcut, height: number): Hash {
+  if (s.top?.height === height) return s.top.hash;
+  let h = s.leaf;
+  for (let i = 0; i < height; i++) h = bit(s.key, DEPTH - 1 - i) === 0 ? nodeHash(h, DEFAULTS[i]!) : nodeHash(DEFAULTS[i]!, h);
+  s.top = { height, hash: h };
+  return h;
+}
+
+function hashOf(node: TrieNode | undefined, height: number): Hash {
+  if (node === undefined) return DEFAULTS[height]!;
+  if (isShortcut(node)) return lone(node, height);
+  return (node.hash ??= nodeHash(hashOf(node.children[0], height - 1), hashOf(node.children[1], height - 1)));
+}
+
+/** Whether a and b agree on their first `bits` bits. */
+function samePrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
+  const whole = bits >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = bits & 7;
+  return rest === 0 || ((a[whole]! ^ b[whole]!) & (0xff << (8 - rest)) & 0xff) === 0;
+}
+
+function insert(node: TrieNode | undefined, depth: number, s: Shortcut): TrieNode {
+  if (node === undefined) return s;
+  if (isShortcut(node)) {
+    if (node.key.equals(s.key)) return s;
+    // Two keys share this subtree: a branch here, each key going down its own side (again, if they still agree).
+    const branch: Branch = { children: [undefined, undefined] };
+    branch.children[bit(node.key, depth)] = node;
+    return insert(branch, depth, s);
+  }
+  const side = bit(s.key, depth);
+  node.children[side] = insert(node.children[side], depth + 1, s);
+  node.hash = undefined;
+  return node;
+}
+
+/** Remove `key` below `node`; a branch left with a single shortcut below it becomes that shortcut. */
+function remove(node: TrieNode | undefined, depth: number, key: Buffer): TrieNode | undefined {
+  if (node === undefined) return undefined;
+  if (isShortcut(node)) return node.key.equals(key) ? undefined : node;
+  const side = bit(key, depth);
+  node.children[side] = remove(node.children[side], depth + 1, key);
+  node.hash = undefined;
+  const [l, r] = node.children;
+  if (l === undefined && r === undefined) return undefined;
+  const only = l === undefined ? r! : r === undefined ? l : undefined;
+  return only !== undefined && isShortcut(only) ? only : node;
+}
+
 export class SparseMerkleTree {
-  private readonly nodes = new Map<string, Hash>();
+  private trie: TrieNode | undefined;
   private readonly values = new Map<string, Uint8Array>();
 
+  /** Hash of the node at `height` on the path of `key`. */
   private node(key: Uint8Array, height: number): Hash {
-    return this.nodes.get(nodeId(key, height)) ?? DEFAULTS[height]!;
+    const depth = DEPTH - height;
+    let n = this.trie;
+    for (let d = 0; d < depth; d++) {
+      if (n === undefined) return DEFAULTS[height]!;
+      if (isShortcut(n)) return samePrefix(n.key, key, depth) ? lone(n, height) : DEFAULTS[height]!;
+      n = n.children[bit(key, d)];
+    }
+    return hashOf(n, height);
   }
 
   root(): Hash {
-    return this.nodes.get(nodeId(new Uint8Array(KEY_SIZE), DEPTH)) ?? DEFAULTS[DEPTH]!;
+    return hashOf(this.trie, DEPTH);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -52,23 +132,32 @@ export class SparseMerkleTree {
     return this.values.get(Buffer.from(key).toString("hex"));
   }
 
-  /** Set (or with `undefined`, delete) a key's value; recomputes the 256 hashes on its path. */
+  /** Set (or with `undefined`, delete) a key's value; returns the new root. */
   set(key: Uint8Array, value: Uint8Array | undefined): Hash {
-    checkKey(key);
-    const hex = Buffer.from(key).toString("hex");
-    if (value === undefined) this.values.delete(hex);
-    else this.values.set(hex, Buffer.from(value));
-    let h = value === undefined ? DEFAULTS[0]! : smtLeafHash(key, value);
-    for (let height = 0; height <= DEPTH; height++) {
-      const id = nodeId(key, height);
-      // Default nodes are never stored: that is the whole space saving.
-      if (hashEquals(h, DEFAULTS[height]!)) this.nodes.delete(id);
-      else this.nodes.set(id, h);
-      if (height === DEPTH) break;
-      const sib = this.node(siblingKey(key, height), height);
-      h = bit(key, DEPTH - 1 - height) === 0 ? nodeHash(h, sib) : nodeHash(sib, h);
-    }
+    this.write(key, value);
     return this.root();
+  }
+
+  /**
+   * Apply several writes and return the root after all of them, hashing once: a lone key's ~256 hashes up to
+   * its shortcut are computed at the height where it ends up, not again each time a later key splits its subtree.
+   */
+  setMany(writes: Iterable<readonly [Uint8Array, Uint8Array | undefined]>): Hash {
+    for (const [key, value] of writes) this.write(key, value);
+    return this.root();
+  }
+
+  private write(key: Uint8Array, value: Uint8Array | undefined): void {
+    checkKey(key);
+    const k = Buffer.from(key);
+    const hex = k.toString("hex");
+    if (value === undefined) {
+      this.values.delete(hex);
+      this.trie = remove(this.trie, 0, k);
+    } else {
+      this.values.set(hex, Buffer.from(value));
+      this.trie = insert(this.trie, 0, { key: k, leaf: smtLeafHash(key, value) });
+    }
   }
 
   /** Siblings on the path of `key`, bottom-up; proves its value or its absence. */
@@ -109,9 +198,13 @@ export class SparseMerkleTree {
     for (const [hex, value] of this.values) yield { key: Buffer.from(hex, "hex"), value };
   }
 
-  /** Number of stored (non-default) nodes. */
+  /**
+   * Number of non-default nodes of the 256-level tree (a lone key's subtree at depth d has 257 − d of them,
+   * counting its leaf); the trie stores only the branches among them and one shortcut per key.
+   */
   get storedNodes(): number {
-    return this.nodes.size;
+    const count = (n: TrieNode | undefined, depth: number): number => (n === undefined ? 0 : isShortcut(n) ? DEPTH - depth + 1 : 1 + count(n.children[0], depth + 1) + count(n.children[1], depth + 1));
+    return count(this.trie, 0);
   }
 
   /**

@@ -35,8 +35,7 @@ export class VerifiableState {
 
   /** Apply several writes; returns the root after all of them. */
   apply(writes: readonly [string, Uint8Array | undefined][]): Hash {
-    for (const [k, v] of writes) this.tree.set(stateKey(k), v);
-    return this.tree.root();
+    return this.tree.setMany(writes.map(([k, v]) => [stateKey(k), v] as const));
   }
 
   /** A read with its proof (inclusion if present, exclusion if absent). */

@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { DEFAULTS, SmtError } from "../../../../runtime/prooflog/smt/hashing.js";
 import { SparseMerkleTree, verifySmtBatch, verifySmtProof } from "../../../../runtime/prooflog/smt/smt.js";
 import { VerifiableState, verifyRead, verifyReadBatch, verifyWrite } from "../../../../runtime/prooflog/smt/state.js";
-import { hashEquals } from "../../../../runtime/prooflog/rfc6962.js";
+import { hashEquals, nodeHash } from "../../../../runtime/prooflog/rfc6962.js";
+import { smtLeafHash } from "../../../../runtime/prooflog/smt/hashing.js";
 
 const key = (n: number) => {
   const k = Buffer.alloc(32);
@@ -78,6 +79,64 @@ describe("sparse Merkle tree", () => {
     ).toBe(false);
     expect(verifySmtBatch(t.root(), vals, proof.slice(1))).toBe(false);
     expect(verifySmtBatch(t.root(), vals, [...proof, null])).toBe(false);
+  });
+});
+
+/** The root from the definition: every one of the 256 levels hashed, straight from the key → value contents. */
+function definitionRoot(contents: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const rec = (keys: Buffer[], depth: number): Uint8Array => {
+    if (keys.length === 0) return DEFAULTS[256 - depth]!;
+    if (depth === 256) return smtLeafHash(keys[0]!, contents.get(keys[0]!.toString("hex"))!);
+    const bitOf = (k: Buffer) => (k[depth >> 3]! >> (7 - (depth & 7))) & 1;
+    return nodeHash(
+      rec(
+        keys.filter((k) => bitOf(k) === 0),
+        depth + 1,
+      ),
+      rec(
+        keys.filter((k) => bitOf(k) === 1),
+        depth + 1,
+      ),
+    );
+  };
+  return rec(
+    [...contents.keys()].map((h) => Buffer.from(h, "hex")),
+    0,
+  );
+}
+
+describe("sparse Merkle tree representation", () => {
+  it("property: any sequence of writes and deletes gives the definition's root and proofs, batched or one by one", () => {
+    // Keys differ in a few scattered bits, so paths share long prefixes and part at every depth.
+    const bitKey = fc.subarray([0, 7, 8, 100, 200, 254, 255]).map((bits) => {
+      const k = Buffer.alloc(32);
+      for (const b of bits) k[b >> 3]! |= 1 << (7 - (b & 7));
+      return k;
+    });
+    const op = fc.tuple(bitKey, fc.option(fc.uint8Array({ minLength: 0, maxLength: 8 }), { nil: undefined }));
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+        const t = new SparseMerkleTree();
+        const batched = new SparseMerkleTree();
+        const model = new Map<string, Uint8Array>();
+        for (const [k, v] of ops) {
+          t.set(k, v);
+          if (v === undefined) model.delete(k.toString("hex"));
+          else model.set(k.toString("hex"), v);
+          expect(Buffer.from(t.root()).toString("hex")).toBe(Buffer.from(definitionRoot(model)).toString("hex"));
+        }
+        expect(Buffer.from(batched.setMany(ops)).toString("hex")).toBe(Buffer.from(t.root()).toString("hex"));
+        const root = t.root();
+        for (const bits of [[], [0, 7], [255], [8, 100, 200, 254]]) {
+          const k = Buffer.alloc(32);
+          for (const b of bits) k[b >> 3]! |= 1 << (7 - (b & 7));
+          const value = model.get(k.toString("hex"));
+          expect(verifySmtProof(root, k, value, t.prove(k))).toBe(true);
+          expect(verifySmtProof(root, k, value, batched.prove(k))).toBe(true);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 
