@@ -1,21 +1,22 @@
 // `npm run bench -- verkle`: the Verkle tree (runtime/verkle, width 256, KZG over BLS12-381) against the secure
-// Merkle Patricia trie (runtime/mpt) and the 256-level sparse Merkle tree (runtime/prooflog SMT) at 10^3, 10^4 and
-// 10^5 keys: proof size (bytes on the wire, mean over sampled keys), verification time per proof, and the Verkle
+// Merkle Patricia trie (runtime/mpt) and the 256-level sparse Merkle tree (runtime/prooflog SMT) at 10^3 … 10^6
+// keys: proof size (bytes on the wire, mean over sampled keys), verification time per proof, and the Verkle
 // multiproof for 100 keys at once against 100 separate MPT proofs. Keys are random (hashed addresses), one
 // 70-byte value per key — for Verkle the worst case: every key its own stem (EIP-6800 puts an account's fields
 // on one stem, which shares the path). Times are CPU time of this process (the machine is shared), median.
-// The SMT keeps all 256 nodes of every key's path in memory and stops at 10^4 (see bench/mpt.ts).
-// VERKLE_BENCH_SIZES=1000,10000 picks other sizes.
+// The Verkle tree is built with VerkleTree.fromEntries (sorted, each commitment once); at 10^3 and 10^4 keys also
+// by puts, which must give the same root. 10^6 keys take ~1 GB of heap for the Verkle tree alone: run with
+// NODE_OPTIONS=--max-old-space-size=8192. VERKLE_BENCH_SIZES=1000,10000 picks other sizes.
 import { hash } from "node:crypto";
 import { MerklePatriciaTrie, verifyProof as verifyMpt } from "../runtime/mpt/index.js";
 import { SparseMerkleTree, verifySmtProof } from "../runtime/prooflog/index.js";
 import { VerkleTree, proofSize, verifyProof as verifyVerkle } from "../runtime/verkle/index.js";
 import { report, row, type BenchRow } from "./lib/report.js";
 
-const SIZES = (process.env.VERKLE_BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
+const SIZES = (process.env.VERKLE_BENCH_SIZES ?? "1000,10000,100000,1000000").split(",").map(Number);
 const SAMPLE = 20;
 const BATCH = 100;
-const SMT_MAX = 10_000;
+const INCREMENTAL_MAX = 10_000;
 const address = (i: number) => hash("sha256", `account-${i}`, "buffer").subarray(0, 20);
 const treeKey = (i: number) => hash("sha256", address(i), "buffer");
 const account = (i: number) => hash("sha512", `state-${i}`, "buffer").subarray(0, 70);
@@ -36,13 +37,23 @@ for (const n of SIZES) {
   const batch = Array.from({ length: BATCH }, (_, j) => Math.floor((j * n) / BATCH));
 
   // Verkle: build, then single-key proofs (present and absent) and one multiproof for BATCH keys.
-  const tree = new VerkleTree();
+  const entries = Array.from({ length: n }, (_, i) => [treeKey(i), account(i)] as const);
+  let tree = new VerkleTree();
   const buildUs = cpuMicros(() => {
-    for (let i = 0; i < n; i++) tree.put(treeKey(i), account(i));
+    tree = VerkleTree.fromEntries(entries);
     tree.root();
   });
-  const root = tree.root();
   log(`n=${n}: Verkle built in ${(buildUs / 1e6).toFixed(1)} s CPU`);
+  if (n <= INCREMENTAL_MAX) {
+    const incremental = new VerkleTree();
+    const putsUs = cpuMicros(() => {
+      for (const [k, v] of entries) incremental.put(k, v);
+      incremental.root();
+    });
+    if (Buffer.compare(incremental.root(), tree.root()) !== 0) throw new Error(`n=${n}: the bulk-built root differs from the root of puts`);
+    rows.push(row(`verkle puts n=${n}`, "inserts/s", (n / putsUs) * 1e6, null, "put one by one, then one root commitment (CPU time); same root as the bulk build"));
+  }
+  const root = tree.root();
   const proofs = picks.map((i) => tree.prove([treeKey(i)]));
   const absent = picks.map((i) => tree.prove([treeKey(n + i)]));
   verifyVerkle(root, [{ key: treeKey(picks[0]!), value: account(picks[0]!) }], proofs[0]!); // warm-up
@@ -56,7 +67,7 @@ for (const n of SIZES) {
     ),
   );
   const depth = mean(proofs.map((p) => p.depthStatus[0]! >> 3));
-  rows.push(row(`verkle build n=${n}`, "inserts/s", (n / buildUs) * 1e6, null, "puts then one root commitment (CPU time)"));
+  rows.push(row(`verkle build n=${n}`, "inserts/s", (n / buildUs) * 1e6, null, "VerkleTree.fromEntries + root (CPU time, incl. the basis window tables the first time: ~6 s, ~16 s from 10^5 keys)"));
   rows.push(row(`verkle proof n=${n}`, "bytes", mean(proofs.map(proofSize)), null, `mean over ${SAMPLE} present keys; depth ${depth.toFixed(2)}: 1 + 48·depth + 96`));
   rows.push(row(`verkle exclusion proof n=${n}`, "bytes", mean(absent.map(proofSize)), null, `mean over ${SAMPLE} absent keys (empty slot or another stem's leaf)`));
   rows.push(row(`verkle verify n=${n}`, "µs/proof", verifyUs, null, "median CPU; decompress path points, 1 MSM, 2 pairings (@noble/curves)"));
@@ -65,8 +76,12 @@ for (const n of SIZES) {
 
   // MPT (secure): the same keys as addresses (the trie hashes them), the same values.
   const trie = new MerklePatriciaTrie({ secure: true });
-  for (let i = 0; i < n; i++) trie.put(address(i), account(i));
+  const mptUs0 = cpuMicros(() => {
+    for (let i = 0; i < n; i++) trie.put(address(i), account(i));
+    trie.rootHash();
+  });
   const mptRoot = trie.rootHash();
+  rows.push(row(`mpt build n=${n}`, "inserts/s", (n / mptUs0) * 1e6, null, "secure trie, puts then one root hash (CPU time)"));
   const size = (p: Uint8Array[]) => p.reduce((s, node) => s + node.length, 0);
   const mptProofs = picks.map((i) => trie.prove(address(i)));
   verifyMpt(mptRoot, address(picks[0]!), mptProofs[0]!, { secure: true });
@@ -79,10 +94,11 @@ for (const n of SIZES) {
   rows.push(row(`mpt ${BATCH} proofs n=${n}`, "bytes", mptBatchDedup, null, `distinct nodes of ${BATCH} proofs (${mptBatch.reduce((s, p) => s + size(p), 0)} bytes before sharing)`));
 
   // Sparse Merkle tree over the same 32-byte keys.
-  if (n <= SMT_MAX) {
+  {
     const smt = new SparseMerkleTree();
-    for (let i = 0; i < n; i++) smt.set(treeKey(i), account(i));
+    const smtUs0 = cpuMicros(() => smt.setMany(entries));
     const smtRoot = smt.root();
+    rows.push(row(`smt build n=${n}`, "inserts/s", (n / smtUs0) * 1e6, null, "setMany then one root (CPU time): ~256 SHA-256 per key"));
     const smtProofs = picks.map((i) => smt.prove(treeKey(i)));
     const smtUs = median(picks.map((i, j) => cpuMicros(() => verifySmtProof(smtRoot, treeKey(i), account(i), smtProofs[j]!))));
     rows.push(row(`smt proof n=${n}`, "bytes", mean(smtProofs.map((p) => 32 + p.filter((h) => h !== null).length * 32)), null, "32-byte default-sibling bitmap + non-default siblings"));
