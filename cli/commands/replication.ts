@@ -25,8 +25,7 @@ export function register(program: Command): void {
     .requiredOption("--config <file>", "JSON or YAML: publisher {url, admin, replicationGrant}, login (secret reference), subscribers [{url, admin, subscription, source}]")
     .action(async (o: { config: string }) => {
       const { readConfigFile, ConfigFileError } = await import("../../runtime/kit/index.js");
-      const { rotateConfigSchema, rotateReplicationLogin } = await import("../../runtime/replication/rotate.js");
-      const { openSecretStore } = await import("../../runtime/replication/cloud-secrets.js");
+      const { openSecretStore, rotateConfigSchema, rotateReplicationLogin } = await import("../../runtime/replication/index.js");
       const parsed = rotateConfigSchema.safeParse(readConfigFile(o.config));
       if (!parsed.success)
         throw new ConfigFileError(

@@ -6,40 +6,30 @@
  * standalone cluster; if AWS regions are fed from it, it becomes the source of its own global cluster.
  * Instances are never publicly accessible; publishers turn on rds.logical_replication.
  *
- * Credentials: Secrets Manager cannot manage the master password of a cluster in a global database, so
- * the master password is generated here and kept in a Secrets Manager secret for break-glass use only.
- * Everything that connects (runtime services, replication Jobs) uses IAM database authentication: a
- * token minted at connect time, so no rotation can leave a stale password behind.
- */
+ * Credentials: RDS cannot manage (or rotate) the master password of a cluster in a global database, so
+ * the master password is generated here and kept in the Secrets Manager secret `<cluster id>/master`; the
+ * logical-replication tooling reads it from there at run time as the cluster's admin login. A publisher's
+ * replication roles (`meridian_replication_a`/`_b`, granted `rds_replication`) have their login in
+ * `<cluster id>/replication`, rotated by `meridian replication rotate` (credentials.ts). Passwords, not IAM
+ * tokens: a subscription stores its conninfo and reconnects with it long after a 15-minute token expires.
+ * IAM database authentication stays enabled for clients that connect anew each time. */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { auroraTls } from "./ca.js";
+import { awsSecret, initialReplicationLogin, loginJson } from "./credentials.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 const ENGINE = "aurora-postgresql";
 const ENGINE_VERSION = "16.4";
 const AURORA_MASTER_USER = "meridian";
 
-/** The master password, generated once and kept in Secrets Manager (`<cluster id>/master`). */
-function masterPassword(id: string, region: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-  const password = new random.RandomPassword(`${id}-master`, { length: 40, special: false }, opts);
-  const secret = new aws.secretsmanager.Secret(
-    `${id}-master`,
-    { name: `${id}/master`, region, description: "Break-glass master credentials; services and Jobs use IAM database authentication" },
-    opts,
-  );
-  new aws.secretsmanager.SecretVersion(
-    `${id}-master`,
-    {
-      secretId: secret.id,
-      region,
-      secretString: pulumi.interpolate`{"username":"${AURORA_MASTER_USER}","password":"${password.result}"}`,
-    },
-    opts,
-  );
-  return password.result;
+/** The master password, generated once and kept in Secrets Manager (`<cluster id>/master`), and the secret's reference. */
+function masterPassword(id: string, region: string, opts: pulumi.CustomResourceOptions): { password: pulumi.Output<string>; ref: pulumi.Output<string> } {
+  const password = new random.RandomPassword(`${id}-master`, { length: 40, special: false }, opts).result;
+  const ref = awsSecret(`${id}/master`, region, "Aurora master login: the admin login of Meridian's replication tooling (read at run time)", loginJson(AURORA_MASTER_USER, password), false, opts);
+  return { password, ref };
 }
 
 export function auroraCopy(
@@ -74,7 +64,8 @@ export function auroraCopy(
       )
     : undefined;
   const paramName = parameters ? { dbClusterParameterGroupName: parameters.name } : {};
-  const credentials = () => ({ databaseName: DATABASE_NAME, masterUsername: AURORA_MASTER_USER, masterPassword: masterPassword(id, region, opts) });
+  const master = req.role === "replica" ? undefined : masterPassword(id, region, opts);
+  const credentials = () => ({ databaseName: DATABASE_NAME, masterUsername: AURORA_MASTER_USER, masterPassword: master!.password });
 
   let global: aws.rds.GlobalCluster | undefined;
   let cluster: aws.rds.Cluster;
@@ -144,7 +135,26 @@ export function auroraCopy(
     replicationSource: source,
     // Secondaries must wait for the primary's instance (and the global cluster built on it).
     ready: global ? [instance, global] : [instance],
-    auth: "aws-iam",
+    // A secondary's roles and passwords are its primary's (storage-level replication).
+    secrets:
+      req.role === "replica"
+        ? req.feeder!.secrets
+        : {
+            admin: master!.ref,
+            ...(req.publishes
+              ? {
+                  login: awsSecret(
+                    `${id}/replication`,
+                    region,
+                    "Meridian logical-replication login (alternating users; rotated by meridian replication rotate)",
+                    initialReplicationLogin(id, opts),
+                    true,
+                    opts,
+                  ),
+                }
+              : {}),
+          },
+    replicationGrant: "rds_replication",
     tls: auroraTls(region),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Region } from "../../model/estate.js";
+import type { CopySecrets } from "./credentials.js";
 
 export type CopyRole = "primary" | "replica" | "subscriber";
 
@@ -18,8 +19,15 @@ export interface DatabaseCopy {
   replicationSource: pulumi.Output<string>;
   /** Resources a same-cloud replica of this copy must wait for (e.g. the Aurora primary's instance). */
   ready: pulumi.Resource[];
-  /** How clients authenticate: a token minted at connect time by the cloud's IAM, never a stored password. */
-  auth: DatabaseAuth;
+  /**
+   * Where its logins live (credentials.ts): references into its cloud's secret manager, read at run time.
+   * Logical replication needs passwords — a subscription's walreceiver reconnects with the conninfo stored
+   * in pg_subscription, which a 15-minute IAM token would outlive — so these are rotated instead
+   * (`meridian replication rotate`). Same-cloud replicas share their feeder's.
+   */
+  secrets: CopySecrets;
+  /** How a role gets the right to stream from it: the REPLICATION attribute, or RDS's `rds_replication` role. */
+  replicationGrant: "attribute" | "rds_replication";
   /** How clients verify its server certificate (ca.ts). */
   tls: DatabaseTls;
 }
@@ -35,16 +43,13 @@ export interface DatabaseTls {
   source: string;
 }
 
-/** IAM database authentication per cloud: Aurora IAM tokens, Cloud SQL IAM users, Entra ID tokens. */
-export type DatabaseAuth = "aws-iam" | "gcp-iam" | "azure-entra";
-
 export interface CopyRequest {
   writer: string;
   region: Region;
   role: CopyRole;
   /** The same-cloud copy this replica is fed from (role "replica" only). */
   feeder?: DatabaseCopy;
-  /** True when this copy publishes to a subscriber on another cloud (needs logical decoding on). */
+  /** True when this copy publishes to a subscriber on another cloud (needs logical decoding on, and a replication login). */
   publishes: boolean;
   environment: string;
 }

@@ -21,6 +21,7 @@ import type { CopyRequest, DatabaseCopy } from "./copy.js";
 import { publication, subscription } from "./logical.js";
 import { caBundles, caConfigMap } from "./ca.js";
 import { replicationMonitor } from "./monitor.js";
+import { loginRotation } from "./rotation.js";
 
 export interface TopologyArgs {
   spec: EstateSpec;
@@ -47,6 +48,8 @@ export class Topology extends pulumi.ComponentResource {
     };
 
     const jobs: (() => void)[] = [];
+    /** Each publisher's cross-cloud subscribers: its login rotation moves them all. */
+    const subscribersOf = new Map<DatabaseCopy, DatabaseCopy[]>();
     for (const [writer, holders] of fed) {
       const children = (id: string) => [...holders].filter(([, f]) => f === id).map(([r]) => regionById(spec, r));
       const built = new Map<string, DatabaseCopy>();
@@ -82,6 +85,7 @@ export class Topology extends pulumi.ComponentResource {
           }
           const pub = publications.get(fid)!;
           jobs.push(() => subscription(feeder, copy, clusterOf(id), [pub(), caMaps.get(id)!], child));
+          subscribersOf.set(feeder, [...(subscribersOf.get(feeder) ?? []), copy]);
         }
         built.set(id, copy);
         this.copies.push(copy);
@@ -93,6 +97,10 @@ export class Topology extends pulumi.ComponentResource {
     // Every cluster trusts the CA of every copy (a handful of bundles): its monitor and Jobs verify with them.
     const caMaps = new Map([...clusters].map(([id, cluster]) => [id, caConfigMap(cluster, caBundles(this.copies), child)]));
     for (const register of jobs) register();
+    for (const [publisher, subscribers] of subscribersOf) {
+      const settings = { image: spec.runtime.image, schedule: spec.replication.loginRotationSchedule };
+      loginRotation(publisher, subscribers, clusterOf(publisher.region.id), settings, { ...child, dependsOn: [caMaps.get(publisher.region.id)!] });
+    }
 
     const egress = replicationEgress(spec);
     this.monthlyEgressUSD = centsToString(egress.monthlyCents);

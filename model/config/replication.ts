@@ -88,6 +88,11 @@ const networkSchema = z
           .includes("{region}", { message: "expected a template containing {region}" })
           .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/postgres"),
         privateDnsZoneArmResourceId: z.string().min(1).optional(),
+        /** The Key Vault (in resourceGroupName) holding the servers' admin and replication logins. */
+        keyVaultName: z
+          .string()
+          .regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, "a Key Vault name: 3-24 letters, digits and hyphens, starting with a letter")
+          .default("meridian"),
       })
       .strict()
       .prefault({}),
@@ -179,6 +184,14 @@ export const replicationSchema = z
     engine: z.literal("postgres").default("postgres"),
     /** A copy further behind its writer than this reads as stale: the lag monitor's `/readyz` bound and the ReplicationLagHigh threshold. */
     maxLagSeconds: z.number().positive().max(86_400).default(30),
+    /**
+     * When each publisher's replication login rotates (`meridian replication rotate`, a CronJob in its
+     * region): a five-field cron schedule, UTC. Weekly by default.
+     */
+    loginRotationSchedule: z
+      .string()
+      .regex(/^\S+( \S+){4}$/, "a five-field cron schedule such as '17 4 * * 1'")
+      .default("17 4 * * 1"),
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),

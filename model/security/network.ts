@@ -272,6 +272,15 @@ function replicationJobsPolicy(): NetworkPolicyShape {
   return policy(NAMESPACES.runtime, "allow-replication-jobs", { "app.kubernetes.io/component": "replication" }, [], [{ ports: [tcp(POSTGRES_PORT)] }]);
 }
 
+/**
+ * The replication-login rotation (components/replication/rotation.ts): Postgres by port, and HTTPS to the
+ * clouds' secret managers and token endpoints; port 80 for the node-local identity endpoints (EKS Pod
+ * Identity agent, GKE metadata server).
+ */
+function replicationRotatePolicy(): NetworkPolicyShape {
+  return policy(NAMESPACES.runtime, "allow-replication-rotate", { "app.kubernetes.io/component": "replication-rotate" }, [], [{ ports: [tcp(POSTGRES_PORT), tcp(443), tcp(80)] }]);
+}
+
 /** What a region's policies depend on, from the estate: its workloads' stores and whether it runs a grandmaster. */
 export function regionNetworkInputs(spec: EstateSpec, regionId: string, cloud: Cloud): RegionNetworkInputs {
   const stores = Object.fromEntries(regionWorkloads(spec, regionId).map((w) => [w.service.name, w.stores]));
@@ -289,6 +298,7 @@ export function regionNetworkPolicies(inputs: RegionNetworkInputs): NetworkPolic
     ...RUNTIME_SERVICES.map((s) => runtimeServicePolicy(s, inputs)),
     ...timePolicies(inputs),
     replicationJobsPolicy(),
+    replicationRotatePolicy(),
     replicationMonitorPolicy(),
     operatorPolicy(inputs),
     ...systemPolicies(inputs.multiCluster === true),

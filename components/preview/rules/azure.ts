@@ -11,6 +11,9 @@ const PROFILE = "azure-native:trafficmanager:Profile";
 const ENDPOINT = "azure-native:trafficmanager:Endpoint";
 const RECORD_SET = "azure-native:dns:RecordSet";
 const REDIS = "azure-native:redis:Redis";
+const VAULT_SECRET = "azure-native:keyvault:Secret";
+/** Names Azure refuses for a flexible server's administrator (besides any starting with pg_). */
+const RESERVED_ADMINS = ["azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public"];
 const SDK = "https://github.com/pulumi/pulumi-azure-native/blob/master/sdk/nodejs";
 const TM_MONITORING = "https://learn.microsoft.com/en-us/azure/traffic-manager/traffic-manager-monitoring#configure-endpoint-monitoring";
 
@@ -57,6 +60,20 @@ export const azureRules: ProviderRule[] = [
       if (!creates(p) || at(p, "authConfig.passwordAuth") === "Disabled") return [];
       const missing = ["administratorLogin", "administratorLoginPassword"].filter((k) => p[k] === undefined);
       return missing.length === 0 ? [] : [`BadRequest: ${missing.join(" and ")} must be specified the first time that you enable password based authentication on a server.`];
+    },
+  },
+  {
+    id: "azure-postgres-administrator-name",
+    provider: "azure",
+    types: [SERVER],
+    summary: "administratorLogin is 1-63 characters, not a reserved name (azure_superuser, azure_pg_admin, admin, administrator, root, guest, public) and not starting with pg_",
+    source: "https://learn.microsoft.com/en-us/azure/postgresql/flexible-server/quickstart-create-server#create-an-azure-database-for-postgresql-flexible-server (Admin username)",
+    check(r) {
+      const login = str(inputs(r)["administratorLogin"]);
+      if (login === undefined || (login.length <= 63 && !RESERVED_ADMINS.includes(login.toLowerCase()) && !/^pg_/i.test(login))) return [];
+      return [
+        `InvalidParameterValue: Invalid value given for parameter administratorLogin '${login}'. Your admin username must be 1-63 characters, can't be azure_superuser, azure_pg_admin, admin, administrator, root, guest, or public, and can't start with pg_.`,
+      ];
     },
   },
   {
@@ -189,6 +206,18 @@ export const azureRules: ProviderRule[] = [
       if (capacity !== undefined && family === "P" && (capacity < 1 || capacity > 5)) out.push(`BadRequest: Capacity ${capacity} is not valid for family P (1 to 5).`);
       if (capacity !== undefined && family === "C" && (capacity < 0 || capacity > 6)) out.push(`BadRequest: Capacity ${capacity} is not valid for family C (0 to 6).`);
       return out;
+    },
+  },
+  {
+    id: "azure-keyvault-secret-name",
+    provider: "azure",
+    types: [VAULT_SECRET],
+    summary: "Key Vault secret names: 1-127 characters, letters, digits and '-' only",
+    source: "https://learn.microsoft.com/en-us/azure/key-vault/general/about-keys-secrets-certificates#objects-identifiers-and-versioning",
+    check(r) {
+      const name = str(inputs(r)["secretName"]);
+      if (name === undefined || /^[0-9a-zA-Z-]{1,127}$/.test(name)) return [];
+      return [`BadParameter: The request URI contains an invalid name: ${name}`];
     },
   },
 ];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
 import * as azureDns from "@pulumi/azure-native/dns/index.js";
+import * as keyvault from "@pulumi/azure-native/keyvault/index.js";
 import * as azureRedis from "@pulumi/azure-native/redis/index.js";
 import * as tm from "@pulumi/azure-native/trafficmanager/index.js";
 import { messages, refusals } from "./refuse.js";
@@ -44,6 +45,22 @@ describe("Azure provider rules", () => {
     expect(messages(v, "azure-postgres-replica-source")[0]).toMatch(/Required when 'createMode' is 'Replica'/);
     expect(messages(v, "azure-postgres-storage-size")[0]).toMatch(/100 GB is not supported/);
     expect(messages(v, "azure-postgres-server-name")[0]).toMatch(/Server name '-Bad'/);
+  });
+
+  it("azure-postgres-administrator-name and azure-keyvault-secret-name: reserved admin names and malformed secret names are refused", async () => {
+    const admin = { ...server, authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" }, administratorLoginPassword: "x".repeat(20) };
+    const v = await refusals(() => {
+      new dbforpostgresql.Server("ok", { ...admin, serverName: "ok", administratorLogin: "meridian_admin" });
+      new dbforpostgresql.Server("reserved", { ...admin, serverName: "reserved", administratorLogin: "azure_pg_admin" });
+      new dbforpostgresql.Server("pg", { ...admin, serverName: "pg", administratorLogin: "pg_meridian" });
+      new keyvault.Secret("ok", { resourceGroupName: "rg", vaultName: "kv", secretName: "meridian-prod-azure-sea-admin", properties: { value: "{}" } });
+      new keyvault.Secret("bad", { resourceGroupName: "rg", vaultName: "kv", secretName: "meridian/prod_admin", properties: { value: "{}" } });
+    });
+    expect(messages(v, "azure-postgres-administrator-name")).toEqual([
+      expect.stringMatching(/^InvalidParameterValue: Invalid value given for parameter administratorLogin 'azure_pg_admin'/),
+      expect.stringMatching(/administratorLogin 'pg_meridian'.*can't start with pg_/),
+    ]);
+    expect(messages(v, "azure-keyvault-secret-name")).toEqual(["BadParameter: The request URI contains an invalid name: meridian/prod_admin"]);
   });
 
   it("azure-traffic-manager-monitor and -endpoint", async () => {

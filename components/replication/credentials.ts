@@ -1,0 +1,67 @@
+/**
+ * Database logins for logical replication, generated here and kept in the copy's own cloud's secret manager
+ * (AWS Secrets Manager, GCP Secret Manager, Azure Key Vault) — never in stack config or a ConfigMap. Pods
+ * read them at run time by reference (runtime/replication/secret-store.ts):
+ *  - `admin`: a login that may create roles and subscriptions on the copy (Aurora's master, a Cloud SQL
+ *    built-in user, the Azure server's administrator);
+ *  - `login` (publishers only): the alternating pair of replication roles, `meridian_replication_a` active
+ *    and `_b` standby. Pulumi writes the first version only (`ignoreChanges` on the value):
+ *    `meridian replication rotate` owns every later one, so a `pulumi up` never rolls a rotation back.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as gcp from "@pulumi/gcp";
+import * as random from "@pulumi/random";
+import * as keyvault from "@pulumi/azure-native/keyvault/index.js";
+
+const REPLICATION_ROLES = ["meridian_replication_a", "meridian_replication_b"] as const;
+
+/** Secret references a copy's clients read at run time. */
+export interface CopySecrets {
+  admin: pulumi.Output<string>;
+  /** The replication login, on copies that publish to another cloud. */
+  login?: pulumi.Output<string>;
+}
+
+export function generatedPassword(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  // Alphanumerics only: the password travels in libpq conninfo and SQL literals.
+  return new random.RandomPassword(name, { length: 40, special: false }, opts).result;
+}
+
+/** The first version of a publisher's replication login: two roles, two generated passwords. */
+export function initialReplicationLogin(id: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const [a, b] = REPLICATION_ROLES.map((role, i) => generatedPassword(`${id}-replication-${"ab"[i]}`, opts)) as [pulumi.Output<string>, pulumi.Output<string>];
+  return pulumi.secret(pulumi.all([a, b]).apply(([pa, pb]) => JSON.stringify({ username: REPLICATION_ROLES[0], password: pa, standby: { username: REPLICATION_ROLES[1], password: pb } })));
+}
+
+export const loginJson = (username: string, password: pulumi.Output<string>) => pulumi.secret(password.apply((p) => JSON.stringify({ username, password: p })));
+
+/** A Secrets Manager secret (`<name>`) holding `value`; Pulumi writes it once when `once`. */
+export function awsSecret(name: string, region: string, description: string, value: pulumi.Output<string>, once: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const secret = new aws.secretsmanager.Secret(name.replaceAll("/", "-"), { name, region, description }, opts);
+  new aws.secretsmanager.SecretVersion(name.replaceAll("/", "-"), { secretId: secret.id, region, secretString: value }, { ...opts, ...(once ? { ignoreChanges: ["secretString"] } : {}) });
+  return pulumi.output(`aws-secretsmanager://${region}/${name}`);
+}
+
+/** A Secret Manager secret `secretId` in `project` (the one the databases' VPC is in), replicated automatically. */
+export function gcpSecret(project: string, secretId: string, value: pulumi.Output<string>, once: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+  const secret = new gcp.secretmanager.Secret(secretId, { project, secretId, replication: { auto: {} }, labels: { "app-kubernetes-io-part-of": "meridian" } }, opts);
+  new gcp.secretmanager.SecretVersion(secretId, { secret: secret.id, secretData: value }, { ...opts, ...(once ? { ignoreChanges: ["secretData"] } : {}) });
+  return pulumi.output(`gcp-secretmanager://projects/${project}/secrets/${secretId}`);
+}
+
+/** A Key Vault secret `secretName` in the stack's vault (meridian:replication.network.azure.keyVaultName). */
+export function azureSecret(
+  secretName: string,
+  vault: { resourceGroupName: string; keyVaultName: string },
+  value: pulumi.Output<string>,
+  once: boolean,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+  new keyvault.Secret(
+    secretName,
+    { resourceGroupName: vault.resourceGroupName, vaultName: vault.keyVaultName, secretName, properties: { value, contentType: "application/json" } },
+    { ...opts, ...(once ? { ignoreChanges: ["properties.value"] } : {}) },
+  );
+  return pulumi.output(`azure-keyvault://${vault.keyVaultName}/${secretName}`);
+}

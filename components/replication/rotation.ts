@@ -1,0 +1,103 @@
+/**
+ * The replication-login rotation of one publisher (a writer's copy that feeds another cloud): a CronJob in
+ * the publisher's region running `meridian replication rotate --config …` from the runtime image
+ * (runtime/replication/rotate.ts: alternating users, resumable). Its ConfigMap names the publisher and every
+ * subscriber of it by address, TLS settings and secret references only; the logins themselves are read from
+ * the secret managers when the Job runs (credentials.ts). The rendered file is parsed with the command's own
+ * schema, so a plan that renders a config the command would refuse fails here.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { NAMESPACES } from "../../model/estate.js";
+import { rotateConfigSchema } from "../../runtime/replication/index.js";
+import type { RegionCluster } from "../cluster/region-cluster.js";
+import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
+import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
+import { subscriptionName } from "./logical.js";
+
+const CONFIG_DIR = "/etc/meridian/replication-rotate";
+const CONFIG_FILE = "rotate.json";
+const ROTATE_COMPONENT = "replication-rotate";
+
+const dbUrl = (c: DatabaseCopy) => pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=${c.tls.sslmode}&sslrootcert=${caFile(c.tls)}&uselibpqcompat=true`;
+
+/** The rotate command's config for `publisher` and the copies subscribed to it, validated by the command's schema. */
+function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[]): pulumi.Output<string> {
+  if (!publisher.secrets.login) throw new Error(`${publisher.writer}@${publisher.region.id} publishes but has no replication login secret`);
+  const subs = subscribers.map((s) =>
+    pulumi.all([dbUrl(s), s.secrets.admin, publisher.host]).apply(([url, admin, host]) => ({
+      url,
+      admin,
+      subscription: subscriptionName(s.writer, publisher.region.id),
+      // As the subscription Job's conninfo (logical.ts), minus the login the rotation adds.
+      source: `host='${host}' port=5432 dbname=${DATABASE_NAME} sslmode=require`,
+    })),
+  );
+  return pulumi.all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs)]).apply(([url, admin, login, subscribers]) => {
+    const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers };
+    const parsed = rotateConfigSchema.safeParse(config);
+    if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    return JSON.stringify(config, null, 2);
+  });
+}
+
+export function loginRotation(
+  publisher: DatabaseCopy,
+  subscribers: readonly DatabaseCopy[],
+  cluster: RegionCluster,
+  settings: { image: string; schedule: string },
+  opts: pulumi.CustomResourceOptions,
+): k8s.batch.v1.CronJob {
+  const name = `rotate-${publisher.writer}`;
+  const child = { ...opts, provider: cluster.provider };
+  const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": ROTATE_COMPONENT, "meridian.dev/writer": publisher.writer };
+  const metadata = { name, namespace: NAMESPACES.runtime, labels };
+  const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { [CONFIG_FILE]: rotateConfig(publisher, subscribers) } }, child);
+  // Its cloud identity (Pod Identity association, GKE Workload Identity binding or Entra federated
+  // credential) is what lets it read and write the secrets; docs/deploy.md lists the grants.
+  const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata }, child);
+  return new k8s.batch.v1.CronJob(
+    `${cluster.region.id}-${name}`,
+    {
+      metadata,
+      spec: {
+        schedule: settings.schedule,
+        // Two rotations at once would race on the secret; the command also takes an advisory lock.
+        concurrencyPolicy: "Forbid",
+        startingDeadlineSeconds: 3600,
+        jobTemplate: {
+          spec: {
+            // A failed run is finished by the next attempt (the rotation resumes from the secret).
+            backoffLimit: 6,
+            template: {
+              metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
+              spec: {
+                serviceAccountName: account.metadata.name,
+                restartPolicy: "OnFailure",
+                securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+                containers: [
+                  {
+                    name: "rotate",
+                    image: settings.image,
+                    args: ["replication", "rotate", "--config", `${CONFIG_DIR}/${CONFIG_FILE}`],
+                    volumeMounts: [
+                      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                      { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true },
+                    ],
+                    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  },
+                ],
+                volumes: [
+                  { name: "config", configMap: { name: config.metadata.name } },
+                  { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+    { ...child, dependsOn: [...(Array.isArray(opts.dependsOn) ? opts.dependsOn : []), config] },
+  );
+}

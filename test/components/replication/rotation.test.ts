@@ -1,0 +1,92 @@
+// The replication credentials and their rotation CronJob, built one copy at a time under the recording mock
+// runtime (pulumi.runtime.setMocks, with the offline provider rules) — not the whole estate: an Aurora
+// publisher feeding a Cloud SQL and an Azure subscriber. Every login lives in its own cloud's secret
+// manager; the CronJob's config parses with the rotate command's own schema and holds no password.
+import * as k8s from "@pulumi/kubernetes";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildEstateSpec, regionById } from "../../../model/estate.js";
+import { loadStack } from "../../../stacks/load.js";
+import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
+import type { RegionCluster } from "../../../components/cluster/region-cluster.js";
+import { auroraCopy } from "../../../components/replication/aurora.js";
+import { azurePostgresCopy } from "../../../components/replication/azure-postgres.js";
+import { cloudSqlCopy } from "../../../components/replication/cloudsql.js";
+import type { CopyRequest } from "../../../components/replication/copy.js";
+import { loginRotation } from "../../../components/replication/rotation.js";
+import { loginSchema, parseSecretRef, replicationLoginSchema, rotateConfigSchema } from "../../../runtime/replication/index.js";
+
+const spec = buildEstateSpec("prod", loadStack("prod"));
+let resources: RecordedResource[] = [];
+const ofType = (type: string) => resources.filter((r) => r.type === type);
+const inputs = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+beforeAll(async () => {
+  const run = await runUnderMocks(
+    () => {
+      const { network, databases } = spec.replication;
+      const req = (region: string, role: CopyRequest["role"], publishes: boolean): CopyRequest => ({ writer: "aws-use1", region: regionById(spec, region), role, publishes, environment: "prod" });
+      const publisher = auroraCopy(req("aws-use1", "primary", true), network.aws, databases.aws, false, {});
+      const gcpSub = cloudSqlCopy({ ...req("gcp-usc1", "subscriber", false), feeder: publisher }, network.gcp, databases, {});
+      const azureSub = azurePostgresCopy({ ...req("azure-sea", "subscriber", false), feeder: publisher }, network.azure, databases, {});
+      const cluster = { region: regionById(spec, "aws-use1"), provider: new k8s.Provider("aws-use1-k8s", { kubeconfig: "{}" }) } as unknown as RegionCluster;
+      loginRotation(publisher, [gcpSub, azureSub], cluster, { image: spec.runtime.image, schedule: spec.replication.loginRotationSchedule }, {});
+    },
+    { stack: "prod", config: {}, cloudValues: "fake" },
+  );
+  resources = run.resources;
+}, 120_000);
+
+describe("replication credentials in the clouds' secret managers", () => {
+  it("the Aurora publisher keeps its master and its alternating replication login in Secrets Manager", () => {
+    const names = ofType("aws:secretsmanager/secret:Secret").map((s) => inputs(s)["name"]);
+    expect(names.sort()).toEqual(["meridian-prod-aws-use1/master", "meridian-prod-aws-use1/replication"]);
+    const versions = Object.fromEntries(ofType("aws:secretsmanager/secretVersion:SecretVersion").map((v) => [v.name, JSON.parse(inputs(v)["secretString"])]));
+    expect(loginSchema.parse(versions["meridian-prod-aws-use1-master"])).toMatchObject({ username: "meridian" });
+    const login = replicationLoginSchema.parse(versions["meridian-prod-aws-use1-replication"]);
+    expect([login.username, login.standby.username]).toEqual(["meridian_replication_a", "meridian_replication_b"]);
+    expect(login.password).not.toBe(login.standby.password);
+  });
+
+  it("the Cloud SQL subscriber gets a built-in admin user whose login is in Secret Manager, and no replication login (it publishes nothing)", () => {
+    const [user] = ofType("gcp:sql/user:User");
+    expect(inputs(user!)).toMatchObject({ name: "meridian_admin", type: "BUILT_IN", instance: "meridian-prod-aws-use1-at-gcp-usc1" });
+    const secrets = ofType("gcp:secretmanager/secret:Secret").map((s) => inputs(s));
+    expect(secrets).toEqual([expect.objectContaining({ project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", replication: { auto: {} } })]);
+    const [version] = ofType("gcp:secretmanager/secretVersion:SecretVersion");
+    expect(loginSchema.parse(JSON.parse(inputs(version!)["secretData"]))).toEqual({ username: "meridian_admin", password: inputs(user!)["password"] });
+  });
+
+  it("the Azure subscriber allows password and Entra logins, its administrator's login kept in Key Vault", () => {
+    const [server] = ofType("azure-native:dbforpostgresql:Server");
+    expect(inputs(server!)).toMatchObject({ authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" }, administratorLogin: "meridian_admin" });
+    const [secret] = ofType("azure-native:keyvault:Secret");
+    expect(inputs(secret!)).toMatchObject({ vaultName: spec.replication.network.azure.keyVaultName, secretName: "meridian-prod-aws-use1-at-azure-sea-admin" });
+    expect(JSON.parse(inputs(secret!)["properties"]["value"])).toEqual({ username: "meridian_admin", password: inputs(server!)["administratorLoginPassword"] });
+  });
+});
+
+describe("the login rotation CronJob", () => {
+  it("is a valid CronJob that never overlaps, running `meridian replication rotate` from the runtime image", () => {
+    const [cron] = ofType("kubernetes:batch/v1:CronJob");
+    expect(new CronJob(inputs(cron!) as ConstructorParameters<typeof CronJob>[0]).validate()).toBeUndefined();
+    expect(inputs(cron!)["spec"]).toMatchObject({ schedule: "17 4 * * 1", concurrencyPolicy: "Forbid" });
+    const [container] = inputs(cron!)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"];
+    expect(container).toMatchObject({ image: spec.runtime.image, args: ["replication", "rotate", "--config", "/etc/meridian/replication-rotate/rotate.json"] });
+    expect(cron!.provider).toContain("::aws-use1-k8s::");
+  });
+
+  it("its config is what the command accepts: every subscriber, each cloud's secret reference, and no password", () => {
+    const map = ofType("kubernetes:core/v1:ConfigMap").find((m) => inputs(m)["metadata"]["name"] === "rotate-aws-use1")!;
+    const text = inputs(map)["data"]["rotate.json"] as string;
+    const config = rotateConfigSchema.parse(JSON.parse(text));
+    expect(config.publisher).toMatchObject({ admin: "aws-secretsmanager://us-east-1/meridian-prod-aws-use1/master", replicationGrant: "rds_replication" });
+    expect(config.login).toBe("aws-secretsmanager://us-east-1/meridian-prod-aws-use1/replication");
+    expect(config.subscribers.map((s) => [s.subscription, parseSecretRef(s.admin).kind])).toEqual([
+      ["meridian_aws_use1_from_aws_use1", "gcp"],
+      ["meridian_aws_use1_from_aws_use1", "azure"],
+    ]);
+    for (const s of config.subscribers) expect(s.source).toMatch(/^host='[^']+' port=5432 dbname=meridian sslmode=require$/);
+    for (const v of [...ofType("random:index/randomPassword:RandomPassword").map((p) => p.name)]) expect(text).not.toContain(`Mock${v.replace(/[^A-Za-z0-9]/g, "")}`);
+  });
+});
