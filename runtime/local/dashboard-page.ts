@@ -210,7 +210,7 @@ function render(s) {
         network: esc(netText),
         "probe RTT": ms(r.rttMs),
         "injected skew": ms(clock.skewMs),
-        "clock offset": ms(tt.offsetMs),
+        "clock offset": ms(tt.offsetMs) + (typeof tt.errorBoundMs === "number" ? " ± " + ms(tt.errorBoundMs) : ""),
         "ε (TrueTime)": ms(tt.epsilonMs),
         "skew state": esc(tt.skew ?? "—"),
         HLC: hlc(tt.hlc),

@@ -130,7 +130,7 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
             healthy: () => node.skew.allowsStrong() || `skew state ${node.skew.state}`,
             state: () => {
               const s = node.status();
-              return { hlc: format(s.hlc), offsetMs: s.skew.offsetMs, epsilonMs: s.epsilonMs, skew: s.skew.state, strong: s.skew.allowsStrong };
+              return { hlc: format(s.hlc), offsetMs: s.skew.offsetMs, errorBoundMs: s.skew.errorBoundMs, epsilonMs: s.epsilonMs, skew: s.skew.state, strong: s.skew.allowsStrong };
             },
           },
           { name: "ratelimit", url: rlHttp, healthy: () => true, state: () => ({ domain: share.domain, requestsPerSecond: share.requestsPerSecond, http: rlHttp, grpc: `${o.host}:${rl.grpcPort}` }) },

@@ -55,6 +55,8 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.waitForFunction(() => /\d+ held/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 10_000 });
     await page.waitForFunction(() => /skew state\s*healthy/.test(document.querySelector('.card[data-region="local-gcp"]')?.textContent ?? ""), null, { timeout: 30_000 });
     expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/ε \(TrueTime\)\s*\d+\.\d\d ms/);
+    // The offset the skew state machine acts on, with its error bound.
+    expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/clock offset\s*-?\d+\.\d\d ms ± \d+\.\d\d ms/);
     // The HLC as a time and a counter, not a raw 16-digit number.
     expect((await page.textContent('.card[data-region="local-gcp"]')) ?? "").toMatch(/HLC\s*\d\d:\d\d:\d\d\.\d{6}Z · L\d+/);
     expect(await page.textContent("#global")).toMatch(/Proof log.*origin/s);
