@@ -3,7 +3,8 @@
  * creates the region's managed Redis, publishes the store endpoints (Secret `meridian-redis` with the
  * Redis URL, ConfigMap `meridian-endpoints` with the ledger primary from the replication topology),
  * and, for every service of the catalogue, the objects of components/workloads/manifests.ts built from
- * model/workloads. It computes no number: config, args and bounds are the model's.
+ * model/workloads, plus, in a multi-cluster stack, the region-addressed Services escrow's peers are reached by.
+ * It computes no number: config, args and bounds are the model's.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -12,6 +13,7 @@ import { regionWorkloads, WORKLOAD_OBJECTS, type WorkloadSpec } from "../../mode
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { managedRedis } from "./cache.js";
 import { workloadManifests, type ManifestContext } from "./manifests.js";
+import { regionalServices } from "../../model/mesh/multi-primary.js";
 
 export interface PostgresEndpoint {
   host: pulumi.Input<string>;
@@ -82,6 +84,26 @@ export class RuntimeServices extends pulumi.ComponentResource {
       new k8s.policy.v1.PodDisruptionBudget(n("pdb"), m.podDisruptionBudget, k8sOpts);
       new k8s.apiextensions.CustomResource(n("podmonitor"), m.podMonitor, k8sOpts);
       if (m.prometheusRule) new k8s.apiextensions.CustomResource(n("prometheusrule"), m.prometheusRule, k8sOpts);
+    }
+    // Multi-cluster stacks: every region's region-addressed Services (escrow's peers), here too, so the names resolve
+    // in this cluster and Istio routes each to its region's pods.
+    for (const r of regionalServices(spec)) {
+      new k8s.core.v1.Service(
+        `${id}-${r.name}-service`,
+        {
+          metadata: {
+            name: r.name,
+            namespace: r.service.namespace,
+            labels: { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "runtime", "meridian.dev/addressed-region": r.region },
+          },
+          spec: {
+            type: "ClusterIP",
+            selector: r.selector,
+            ports: r.service.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP", appProtocol: p.appProtocol })),
+          },
+        },
+        k8sOpts,
+      );
     }
     this.registerOutputs({ redisUrl: this.redisUrl });
   }

@@ -16,6 +16,10 @@
 import { stringify } from "yaml";
 import type { ConfigProblem } from "../config/errors.js";
 import type { EstateConfig, RegionConfig } from "../config/index.js";
+import { podSelector, runtimeService, type RuntimeService, type ServiceName } from "../services.js";
+
+/** The label every Meridian pod carries with its region (components/workloads/manifests.ts). */
+const REGION_LABEL = "meridian.dev/region";
 
 /** The label Istio reads a pod's (or, on istio-system, the cluster's default) network from. */
 export const NETWORK_LABEL = "topology.istio.io/network";
@@ -203,4 +207,41 @@ export function renderedMeshProblems(mesh: MultiPrimaryMesh, member: MeshMember,
   }
   for (const p of peers) if (!keys.has(p)) out.push(`${member.region}: no remote secret for peer ${p}, so its istiod never sees ${p}'s endpoints`);
   return out;
+}
+
+/**
+ * Services a caller addresses per region: escrow forwards an operation on a reservation to the escrow of the region
+ * that holds it (runtime/escrow `peers`). Each gets one Service per region, `<service>-<region>`, in every cluster,
+ * selecting only that region's pods: every cluster has the name (so DNS resolves everywhere), only the owning
+ * cluster has endpoints, and Istio, which merges a Service's endpoints across clusters by namespace and name, sends
+ * the call through that cluster's east-west gateway. The callee's sidecar verifies the caller's SVID as for any call.
+ */
+const REGION_ADDRESSED: readonly ServiceName[] = ["escrow"];
+
+export interface RegionalService {
+  region: string;
+  service: RuntimeService;
+  name: string;
+  /** The service's pod selector narrowed to one region's pods (the pods carry `meridian.dev/region`). */
+  selector: Record<string, string>;
+}
+
+/** Every region-addressed Service each cluster of a multi-cluster stack carries (none for a single region). */
+export function regionalServices(config: MeshConfigView): RegionalService[] {
+  const mesh = multiPrimaryMesh(config);
+  if (!mesh) return [];
+  return REGION_ADDRESSED.flatMap((n) => {
+    const service = runtimeService(n);
+    return mesh.members.map((m) => ({ region: m.region, service, name: `${service.name}-${m.region}`, selector: { ...podSelector(service), [REGION_LABEL]: m.region } }));
+  });
+}
+
+/** `peers` for one region's `service`: each other region's base URL through the mesh ({} for a single region). */
+export function meshPeerUrls(config: MeshConfigView, name: ServiceName, regionId: string): Record<string, string> {
+  const port = runtimeService(name).ports[0]!.port;
+  return Object.fromEntries(
+    regionalServices(config)
+      .filter((r) => r.service.name === name && r.region !== regionId)
+      .map((r) => [r.region, `http://${r.name}.${r.service.namespace}.svc.cluster.local:${port}`]),
+  );
 }

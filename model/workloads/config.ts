@@ -12,17 +12,18 @@ import { regionById, type EstateSpec } from "../estate.js";
 import { runtimeService, serviceHost } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
+import { meshPeerUrls } from "../mesh/multi-primary.js";
 
 /** Where a service's durable per-pod state is mounted: `${STATE_DIR}/<service>` (a PersistentVolumeClaim per pod). */
 export const STATE_DIR = "/var/lib/meridian";
 
 /**
  * The file `meridian escrow serve --config` reads in a region's pod: runtime/escrow's config schema,
- * serving that one region. (Peers — other regions' escrow URLs, for commits of reservations held
- * there — stay empty until the estate has a cross-cluster address for them.)
+ * serving that one region. Its peers — the other regions' escrow, for operations on reservations held there — are
+ * their region-addressed Services, which the multi-cluster mesh routes to the owning cluster (model/mesh/multi-primary.ts).
  */
 export function escrowRegionConfig(spec: EstateSpec, regionId: string, tokenSecretFile?: string): EscrowServiceConfig {
-  return escrowServiceConfig(spec, { regions: [regionId], timeAgent: regionTimeReference(spec, regionId).agent, tokenSecretFile });
+  return escrowServiceConfig(spec, { regions: [regionId], timeAgent: regionTimeReference(spec, regionId).agent, tokenSecretFile, peers: meshPeerUrls(spec, "escrow", regionId) });
 }
 
 /**

@@ -102,6 +102,28 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     }
   });
 
+  it("escrow's peers are the other regions through the mesh: a Service per region in every cluster, selecting that region's escrow pods only", () => {
+    for (const region of spec.regions) {
+      const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
+      const cfg = parseEscrowConfig(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
+      const others = spec.regions.filter((r) => r.id !== region.id).map((r) => r.id);
+      expect(Object.keys(cfg.peers).sort()).toEqual([...others].sort());
+      for (const [peer, url] of Object.entries(cfg.peers)) {
+        const host = new URL(url).hostname;
+        expect(host).toBe(`escrow-${peer}.meridian.svc.cluster.local`);
+        // The name resolves in this cluster (its Service is here too) and selects only the peer region's escrow pods.
+        const svc = inRegion(region.id).find((r) => r.type === "kubernetes:core/v1:Service" && (r.inputs as { metadata: { name: string } }).metadata.name === `escrow-${peer}`);
+        expect(svc, `${region.id}: escrow-${peer}`).toBeDefined();
+        const selector = (svc!.inputs as { spec: { selector: Record<string, string> } }).spec.selector;
+        expect(selector).toEqual({ "app.kubernetes.io/name": "escrow", "meridian.dev/region": peer });
+        const peerPods = deploymentOf(peer, "escrow").spec.template.metadata.labels;
+        expect(Object.entries(selector).every(([k, v]) => peerPods[k] === v)).toBe(true);
+        const ownPods = deploymentOf(region.id, "escrow").spec.template.metadata.labels;
+        expect(Object.entries(selector).every(([k, v]) => ownPods[k] === v)).toBe(false);
+      }
+    }
+  });
+
   it("ratelimit: the mounted config parses with the service's own parser; regional shares sum to the estate's limit", () => {
     const { domain, requestsPerSecond } = spec.runtime.ratelimit;
     const capacity = spec.regions.reduce((s, r) => s + r.capacity, 0);

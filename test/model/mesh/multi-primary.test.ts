@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { MultiPrimaryError, meshMember, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
+import { MultiPrimaryError, meshMember, meshPeerUrls, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { StackConfigError } from "../../../model/config/errors.js";
 
@@ -96,5 +96,16 @@ describe("remote secrets and the rendered values", () => {
       "aws-use1: no remote secret for peer gcp-usc1, so its istiod never sees gcp-usc1's endpoints",
       "aws-use1: no remote secret for peer azure-weu, so its istiod never sees azure-weu's endpoints",
     ]);
+  });
+});
+
+describe("region-addressed services (escrow's peers)", () => {
+  it("each region's peers are the other regions' escrow-<region> Services; one region has none", () => {
+    const config = { environment: "prod" as const, regions: regions("aws-use1", "gcp-usc1", "azure-weu") };
+    expect(meshPeerUrls(config, "escrow", "gcp-usc1")).toEqual({
+      "aws-use1": "http://escrow-aws-use1.meridian.svc.cluster.local:8080",
+      "azure-weu": "http://escrow-azure-weu.meridian.svc.cluster.local:8080",
+    });
+    expect(meshPeerUrls({ environment: "prod", regions: [{ id: "aws-use1" }] }, "escrow", "aws-use1")).toEqual({});
   });
 });
