@@ -170,7 +170,8 @@ async function tokenCommand(opts: { key: string; sub: string; tier?: string; sco
   if (!("d" in jwk)) throw new UserError(`--key: ${opts.key} is a public key; signing needs the issuer's private JWK`);
   const ttl = positiveNumber("--ttl", opts.ttl)!;
   const { loadStack } = await import("../../stacks/load.js");
-  const { mintBuyerToken } = await import("../../runtime/escrow/index.js");
+  // The token module alone: the package index loads the escrow service and its kit, ~1000 modules to sign a JWT.
+  const { mintBuyerToken } = await import("../../runtime/escrow/transport/identity.js");
   const id = loadStack(opts.stack).runtime.escrow.identity;
   process.stdout.write(`${await mintBuyerToken(jwk, { issuer: id.issuer, audience: id.audience, sub: opts.sub, tier: opts.tier, scope: opts.scope, ttlSeconds: ttl })}\n`);
 }
