@@ -11,15 +11,18 @@ import { CONFIG_NAMESPACE, StackConfigError, describeValue, keyPath, problemsFro
 import { semanticProblems } from "./semantic.js";
 import { crossChecks, estateSchema, type EstateConfig } from "../model/config/index.js";
 
-/** Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). */
-const STACKS_DIR = process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));
+/**
+ * Where stack files live: this folder, or MERIDIAN_STACKS_DIR (tests point it at a scratch copy). Read at each
+ * call, so tests that run a command in their own process can point it elsewhere per case.
+ */
+const stacksDir = () => process.env["MERIDIAN_STACKS_DIR"] ?? fileURLToPath(new URL(".", import.meta.url));
 
 export function stackFile(stack: string): string {
-  return join(STACKS_DIR, `Pulumi.${stack}.yaml`);
+  return join(stacksDir(), `Pulumi.${stack}.yaml`);
 }
 
 export function listStacks(): string[] {
-  return readdirSync(STACKS_DIR)
+  return readdirSync(stacksDir())
     .map((f) => /^Pulumi\.([a-z0-9-]+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
     .sort();

@@ -1,36 +1,37 @@
-// `meridian plan` runs the policy pack (cost and safety rules) over the mocked program.
+// `meridian plan` runs the policy pack (cost and safety rules) over the mocked program: three prod plans, in this
+// process (the Pulumi SDK loads once; test/cli/plan.test.ts runs the real bin).
 import { describe, expect, it } from "vitest";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { stackFile } from "../../stacks/load.js";
 
-function withProd(edit: (text: string) => string, run: (dir: string) => void) {
+async function withProd(edit: (text: string) => string, run: (dir: string) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), "meridian-policy-"));
   try {
     const file = join(dir, "Pulumi.prod.yaml");
     copyFileSync(stackFile("prod"), file);
     writeFileSync(file, edit(readFileSync(file, "utf8")));
-    run(dir);
+    await run(dir);
   } finally {
     rmSync(dir, { recursive: true });
   }
 }
 
 describe("meridian plan runs the policy pack", () => {
-  it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", () => {
-    const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { timeoutMs: 300_000 });
+  it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", async () => {
+    const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholder-image"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$1\d,\d{3}\.\d\d of \$25,000\.00 budget:/);
     expect(r.stdout).not.toMatch(/\[mandatory\]/);
   }, 300_000);
 
-  it("denies a full mesh over six regions, naming the cheaper topology", () => {
-    withProd(
+  it("denies a full mesh over six regions, naming the cheaper topology", async () => {
+    await withProd(
       (t) => t.replace("topology: hierarchical", "topology: full-mesh"),
-      (dir) => {
-        const r = runCli(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+      async (dir) => {
+        const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir } });
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(
           /1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/,
@@ -39,11 +40,11 @@ describe("meridian plan runs the policy pack", () => {
     );
   }, 300_000);
 
-  it("denies a stack over its budget, and --json carries the violations", () => {
-    withProd(
+  it("denies a stack over its budget, and --json carries the violations", async () => {
+    await withProd(
       (t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"),
-      (dir) => {
-        const r = runCli(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 300_000 });
+      async (dir) => {
+        const r = await runCliInProcess(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir } });
         expect(r.status).toBe(1);
         const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
         expect(doc.policyViolations).toContainEqual(

@@ -1,10 +1,12 @@
-// `meridian cost` end to end: the offline plan priced, as Infracost JSON, a table and a PR comment
-// against a baseline. Each run plans the prod estate, so the file keeps to three of them.
+// `meridian cost`: the offline plan priced, as Infracost JSON, a table and a PR comment against a baseline. Each
+// run plans the prod estate, so the file keeps to three of them, in this process (the SDK loads once); the two
+// argument mistakes run the real bin.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { stackFile } from "../../stacks/load.js";
 
 const cents = (s: string | undefined) => Math.round(Number(s) * 100);
@@ -19,9 +21,9 @@ let dir: string;
 let doc: Doc;
 const baseline = () => join(dir, "baseline.json");
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "meridian-cost-"));
-  const r = runCli(["cost", "--stack", "prod", "--format", "json"], { timeoutMs: 300_000 });
+  const r = await runCliInProcess(["cost", "--stack", "prod", "--format", "json"]);
   expect(r.status, r.stderr).toBe(0);
   writeFileSync(baseline(), r.stdout);
   doc = JSON.parse(r.stdout) as Doc;
@@ -39,8 +41,8 @@ describe("meridian cost", () => {
     expect(resources.some((r) => r.resourceType === "aws:rds/clusterInstance:ClusterInstance")).toBe(true);
   });
 
-  it("prints a table with the plan's resources, the total, the budget, what is free or not priced, and the topologies", () => {
-    const r = runCli(["cost", "--stack", "prod"], { timeoutMs: 300_000 });
+  it("prints a table with the plan's resources, the total, the budget, what is free or not priced, and the topologies", async () => {
+    const r = await runCliInProcess(["cost", "--stack", "prod"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/replication\/aws-use1->gcp-usc1 {2}\(meridian:replication:Link\)\s+\$900\.00/);
     expect(r.stdout).toMatch(/meridian-prod-aws-use1-1 {2}\(aws:rds\/clusterInstance:ClusterInstance\)\s+\$189\.80/);
@@ -50,10 +52,10 @@ describe("meridian cost", () => {
     expect(r.stdout).toMatch(/Read-replica placement: azure-sea for \$1,475\.00\/month;\n {2}coverage 100\.0% within SLA/);
   }, 300_000);
 
-  it("--baseline --format github-comment: one writer's extra volume changes exactly the links that carry it", () => {
+  it("--baseline --format github-comment: one writer's extra volume changes exactly the links that carry it", async () => {
     const stacks = mkdtempSync(join(dir, "stacks-"));
     writeFileSync(join(stacks, "Pulumi.prod.yaml"), readFileSync(stackFile("prod"), "utf8").replace("aws-euw1: 3500", "aws-euw1: 4500"));
-    const r = runCli(["cost", "--stack", "prod", "--baseline", baseline(), "--format", "github-comment"], { env: { MERIDIAN_STACKS_DIR: stacks }, timeoutMs: 300_000 });
+    const r = await runCliInProcess(["cost", "--stack", "prod", "--baseline", baseline(), "--format", "github-comment"], { env: { MERIDIAN_STACKS_DIR: stacks } });
     expect(r.status, r.stderr).toBe(0);
     // +1,000 GB of aws-euw1's writes at each carrying link's list price, less the cheaper tiers on three meters.
     expect(r.stdout).toMatch(/^<h4>💰 Meridian cost report<\/h4>\n<h4>Monthly estimate increased by \$355\.00 📈<\/h4>/);

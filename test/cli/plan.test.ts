@@ -3,20 +3,21 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, type CliResult } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { stackFile } from "../../stacks/load.js";
 
 /**
- * `plan --stack prod --json --graph FILE`, run once for the tests below that read the prod plan: each
- * run evaluates the whole estate in a fresh process.
+ * The plans run in this process (the Pulumi SDK and the providers load once for the file); an unknown stack runs
+ * the real bin. `plan --stack prod --json --graph FILE` runs once for the tests below that read the prod plan.
  */
-let prod: (CliResult & { graph: string }) | undefined;
+let prod: Promise<CliResult & { graph: string }> | undefined;
 let graphDir: string | undefined;
-function prodRun(): CliResult & { graph: string } {
-  if (!prod) {
+function prodRun(): Promise<CliResult & { graph: string }> {
+  prod ??= (async () => {
     graphDir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
     const graph = join(graphDir, "prod.svg");
-    prod = { ...runCli(["plan", "--stack", "prod", "--json", "--graph", graph, "--allow-placeholder-image"], { timeoutMs: 200_000 }), graph };
-  }
+    return { ...(await runCliInProcess(["plan", "--stack", "prod", "--json", "--graph", graph, "--allow-placeholder-image"])), graph };
+  })();
   return prod;
 }
 afterAll(() => {
@@ -24,16 +25,16 @@ afterAll(() => {
 });
 
 describe("meridian plan", () => {
-  it("prints the local plan as a tree with counts and outputs", () => {
-    const r = runCli(["plan", "--stack", "local"]);
+  it("prints the local plan as a tree with counts and outputs", async () => {
+    const r = await runCliInProcess(["plan", "--stack", "local"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Plan for stack local: \d+ resources/);
     expect(r.stdout).toMatch(/meridian:index:RegionCluster local-aws .*kubernetes:core\/v1:Namespace/);
     expect(r.stdout).toMatch(/Outputs:/);
   });
 
-  it("--json prints the documented document", () => {
-    const r = prodRun();
+  it("--json prints the documented document", async () => {
+    const r = await prodRun();
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { stack: string; resources: Record<string, unknown>[]; outputs: Record<string, unknown> };
     expect(doc.stack).toBe("prod");
@@ -42,10 +43,10 @@ describe("meridian plan", () => {
     expect(doc.outputs["regions"]).toHaveLength(6);
   }, 240_000);
 
-  it("--allow-placeholder-image reports the shipped all-zero image digest as advisory; without it the plan exits 1 naming the setting", () => {
-    const doc = JSON.parse(prodRun().stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
+  it("--allow-placeholder-image reports the shipped all-zero image digest as advisory; without it the plan exits 1 naming the setting", async () => {
+    const doc = JSON.parse((await prodRun()).stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
     expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
-    const r = runCli(["plan", "--stack", "dev"], { timeoutMs: 200_000 });
+    const r = await runCliInProcess(["plan", "--stack", "dev"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
       /1 mandatory policy violation\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
@@ -58,14 +59,14 @@ describe("meridian plan", () => {
     expect(r.stderr).toMatch(/no such stack; expected one of dev, local, prod, staging/);
   });
 
-  it("a broken stack file exits non-zero listing every mistake", () => {
+  it("a broken stack file exits non-zero listing every mistake", async () => {
     const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
     const file = join(dir, "Pulumi.prod.yaml");
     copyFileSync(stackFile("prod"), file);
     try {
       const text = readFileSync(file, "utf8").replace("cloud: gcp", "cloud: ibm").replace("ttlSeconds: 60", "ttlSeconds: 0").replace("monthlyUSD: 25000", "monthlyUSD: lots");
       writeFileSync(file, text);
-      const r = runCli(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
+      const r = await runCliInProcess(["plan", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/Pulumi\.prod\.yaml: 3 config problems/);
       expect(r.stderr).toMatch(/meridian:regions\[2\]\.cloud: got "ibm"/);
@@ -78,7 +79,7 @@ describe("meridian plan", () => {
 });
 
 describe("meridian plan: provider rules", () => {
-  it("a stack the providers would refuse exits 1 with the provider's message and the rule's source", () => {
+  it("a stack the providers would refuse exits 1 with the provider's message and the rule's source", async () => {
     const dir = mkdtempSync(join(tmpdir(), "meridian-stacks-"));
     const file = join(dir, "Pulumi.staging.yaml");
     try {
@@ -87,7 +88,7 @@ describe("meridian plan: provider rules", () => {
         "    writeGBPerMonth: { aws-use1: 300 }\n    databases: { gcp: { edition: ENTERPRISE_PLUS } }\n",
       );
       writeFileSync(file, text);
-      const r = runCli(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir }, timeoutMs: 200_000 });
+      const r = await runCliInProcess(["plan", "--stack", "staging", "--json"], { env: { MERIDIAN_STACKS_DIR: dir } });
       expect(r.status).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr).toMatch(/^meridian: the providers would refuse stack staging: 1 problem\n/);
@@ -107,8 +108,8 @@ describe("meridian plan: provider rules", () => {
 });
 
 describe("meridian plan --graph", () => {
-  it("writes the topology SVG for any stack", () => {
-    const r = prodRun();
+  it("writes the topology SVG for any stack", async () => {
+    const r = await prodRun();
     expect(r.status).toBe(0);
     const svg = readFileSync(r.graph, "utf8");
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -122,8 +123,8 @@ describe("meridian plan --graph", () => {
 
 // The traffic area's own tests (test/components/dns) evaluate it in-process; this is what the CLI prints.
 describe("meridian plan --json: the DNS hierarchy", () => {
-  it("meridian plan --stack prod --json has every provider's checks, routed records, profiles and load balancer", () => {
-    const r = prodRun();
+  it("meridian plan --stack prod --json has every provider's checks, routed records, profiles and load balancer", async () => {
+    const r = await prodRun();
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { resources: { type: string; inputs: Record<string, unknown> }[] };
     const count = (type: string) => doc.resources.filter((x) => x.type === type).length;
