@@ -2,7 +2,9 @@
  * The registry in PostgreSQL (the verifier's own database or schema): one table per part, each change one
  * transaction with the same meaning as core/registry.ts's `applyChange` — a revocation removes the AK's
  * enrolments and clock and the node's latest result in the same commit, and an enrolment or clock of a revoked
- * AK is not written.
+ * AK is not written. The registry is held in memory by one verifier: a session advisory lock, taken at `load` on a
+ * connection kept for the store's life, refuses a second `attest serve` on the same database (it would not see the
+ * first one's revocations); the server drops the lock with the connection when its holder dies (kill -9).
  */
 import pg from "pg";
 import { inTransaction } from "../../common/pg-tx.js";
@@ -21,8 +23,9 @@ export class PostgresRegistryStore implements RegistryStore {
   readonly description = "PostgreSQL attestation registry";
   private readonly pool: pg.Pool;
   private ready: Promise<void> | null = null;
+  private holder: pg.Client | null = null;
 
-  constructor(url: string) {
+  constructor(private readonly url: string) {
     this.pool = new pg.Pool({ connectionString: url, max: 2 });
     this.pool.on("error", () => undefined); // an idle client's server went away: the next query says so
   }
@@ -38,7 +41,22 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.ready;
   }
 
+  /** Take the registry's advisory lock for this store's life; throws when another process holds it. */
+  private async lock(): Promise<void> {
+    if (this.holder) return;
+    const c = new pg.Client({ connectionString: this.url });
+    c.on("error", () => undefined); // a lost connection loses the lock; the pool's next write fails and says why
+    await c.connect();
+    const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('meridian.attest.registry')) AS ok");
+    if (!rows[0]!.ok) {
+      await c.end();
+      throw new Error(`${this.description}: another attest serve holds this database's registry (PostgreSQL advisory lock); one verifier per registry`);
+    }
+    this.holder = c;
+  }
+
   async load(): Promise<RegistryState> {
+    await this.lock();
     await this.schema();
     const s = emptyRegistry();
     const q = <R extends pg.QueryResultRow>(sql: string) => this.pool.query<R>(sql).then((r) => r.rows);
@@ -94,5 +112,7 @@ export class PostgresRegistryStore implements RegistryStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+    await this.holder?.end().catch(() => undefined);
+    this.holder = null;
   }
 }

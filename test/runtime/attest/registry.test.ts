@@ -112,6 +112,21 @@ describe.each(["file", "postgres"] as const)("the %s registry store", (kind) => 
   });
 });
 
+describe("the PostgreSQL registry store", () => {
+  it("refuses a second verifier on the same database while the first holds it, and takes over once it is gone", async () => {
+    const url = `postgres://postgres@127.0.0.1:5432/${DB}`;
+    const first = new PostgresRegistryStore(url);
+    await first.load();
+    const second = new PostgresRegistryStore(url);
+    await expect(second.load()).rejects.toThrow(/another attest serve holds this database's registry/);
+    await second.close();
+    await first.close();
+    const third = new PostgresRegistryStore(url);
+    await expect(third.load()).resolves.toBeDefined();
+    await third.close();
+  });
+});
+
 describe("the file registry store", () => {
   it("refuses a damaged file naming it, and a second process on the same directory", async () => {
     const dir = join(tmp, "damaged");
