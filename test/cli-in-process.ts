@@ -2,7 +2,7 @@
  * A `meridian` command run in the test's own process: the command module's register(), parsed by commander, with
  * stdout, stderr and the exit status captured as cli/main.ts reports them. For the commands that plan an estate,
  * where a process per run pays the Pulumi SDK and the providers' start-up again (seconds each): in one process
- * they load once per test file. Each file that uses it still runs the real bin once (runCli) for the wiring.
+ * they load once per test file. The bin's own wiring stays covered by the files that also run it (runCli).
  */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../cli/errors.js";
