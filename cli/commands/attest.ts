@@ -227,7 +227,7 @@ export function register(program: Command): void {
   attest
     .command("serve")
     .description("serve the attestation verifier over HTTP (nonce, verify, latest result per node), logging results in the proof log")
-    .requiredOption("--config <file>", "the verifier's config: key, nodes (endorsed AK + reference values per node), log")
+    .requiredOption("--config <file>", "the verifier's config: key, nodes (endorsed AK + reference values per node), log, store (where enrolments and revocations survive restarts)")
     .option("--port <port>", "listen port (0 = ephemeral)", numberArg("--port", 0, 65535, true))
     .option("--host <host>", "listen address")
     .option("--log <url>", "the proof log's base URL: append every result")
