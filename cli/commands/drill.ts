@@ -6,7 +6,6 @@
  */
 import type { Command } from "commander";
 import type { EstateSpec } from "../../model/estate.js";
-import { trafficPolicy } from "../../model/traffic/policy.js";
 import type { FaultDrillKind } from "../../runtime/local/drills/fault.js";
 import type { LocalEstate } from "../../runtime/local/estate.js";
 import { UserError } from "../errors.js";
@@ -33,19 +32,20 @@ function seconds(value: string): number {
 }
 
 /** --service names one of the stack's health signals (the services the GSLB probes in each region). */
-function knownService(spec: EstateSpec, service: string | undefined): void {
+async function knownService(spec: EstateSpec, service: string | undefined): Promise<void> {
+  const { trafficPolicy } = await import("../../model/traffic/policy.js");
   const names = trafficPolicy(spec).signals.map((s) => s.name);
   if (service !== undefined && !names.includes(service)) throw new UserError(`--service: no service "${service}" in stack ${spec.stack}; expected one of ${names.join(", ")}`);
 }
 
 /** Check the stack and --region (and the drill's own arguments) before anything starts or loads (exit 2 on a mistake). */
-async function checkedSpec(o: DrillOptions, check?: (spec: EstateSpec) => void): Promise<EstateSpec> {
+async function checkedSpec(o: DrillOptions, check?: (spec: EstateSpec) => Promise<void>): Promise<EstateSpec> {
   const { buildEstateSpec } = await import("../../model/estate.js");
   const { loadStack } = await import("../../stacks/load.js");
   const spec = buildEstateSpec(o.stack, loadStack(o.stack));
   if (o.region !== undefined && !spec.regions.some((r) => r.id === o.region))
     throw new UserError(`--region: no region "${o.region}" in stack ${spec.stack}; expected one of ${spec.regions.map((r) => r.id).join(", ")}`);
-  check?.(spec);
+  await check?.(spec);
   return spec;
 }
 

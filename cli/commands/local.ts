@@ -5,7 +5,7 @@
  * it spawns (not for direct use).
  */
 import type { Command } from "commander";
-import { routingModes } from "../../model/config/traffic.js";
+import { routingModes } from "../../model/config/routing.js";
 import { UserError } from "../errors.js";
 
 export function portArg(name: string) {

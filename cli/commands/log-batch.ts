@@ -5,23 +5,27 @@
  */
 import type { Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
-import { z } from "zod";
 import { UserError } from "../errors.js";
 import { verificationFailed } from "./log-verify-failure.js";
 import { readKeyArg } from "./note.js";
 
 const FORMAT = "meridian-batch-proof/v1";
-const b64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "expected a base64 SHA-256 hash");
-const Bundle = z
-  .object({
-    format: z.literal(FORMAT),
-    checkpoint: z.string().min(1),
-    size: z.number().int().min(1),
-    indices: z.array(z.number().int().min(0)).min(1),
-    leafHashes: z.array(b64Hash),
-    proof: z.array(b64Hash),
-  })
-  .strict();
+
+/** The bundle's schema; zod loads when a bundle is read, not on every `meridian` start. */
+async function bundleSchema() {
+  const { z } = await import("zod");
+  const b64Hash = z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "expected a base64 SHA-256 hash");
+  return z
+    .object({
+      format: z.literal(FORMAT),
+      checkpoint: z.string().min(1),
+      size: z.number().int().min(1),
+      indices: z.array(z.number().int().min(0)).min(1),
+      leafHashes: z.array(b64Hash),
+      proof: z.array(b64Hash),
+    })
+    .strict();
+}
 
 function parseIndices(value: string): number[] {
   if (!/^[0-9]+(,[0-9]+)*$/.test(value)) throw new UserError(`--indices "${value}": expected comma-separated entry indices, e.g. 0,5,9`);
@@ -84,7 +88,7 @@ export function registerBatch(log: Command): void {
       } catch (e) {
         throw new UserError(`--proof ${o.proof}: ${(e as Error).message}`);
       }
-      const parsed = Bundle.safeParse(raw);
+      const parsed = (await bundleSchema()).safeParse(raw);
       if (!parsed.success) throw new UserError(`--proof ${o.proof}: not a ${FORMAT} bundle: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
       const b = parsed.data;
       const h = (s: string) => Buffer.from(s, "base64");

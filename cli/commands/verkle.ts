@@ -6,7 +6,6 @@
  * when refused.
  */
 import type { Command } from "commander";
-import { z } from "zod";
 import { readJsonFile } from "../../runtime/common/json-file.js";
 import { UserError } from "../errors.js";
 
@@ -14,27 +13,35 @@ type Verkle = typeof import("../../runtime/verkle/index.js");
 
 const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString("hex")}`;
 const bytes = (s: string) => Uint8Array.from(Buffer.from(s.slice(2), "hex"));
-const Hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "expected 0x-prefixed hex bytes");
-const Key = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "expected a 32-byte key: 0x + 64 hex digits");
-const Entries = z.union([z.record(z.string(), z.string()), z.array(z.tuple([z.string(), z.string()]))]);
+const KEY = /^0x[0-9a-fA-F]{64}$/;
 const value = (s: string) => (/^0x([0-9a-fA-F]{2})*$/.test(s) ? bytes(s) : new TextEncoder().encode(s));
-const ProofJson = z.object({
-  entries: z.array(z.object({ key: Key, value: Hex.nullable() })).min(1),
-  proof: z.object({ depthStatus: Hex, otherStems: z.array(Hex), commitments: z.array(Hex), d: Hex, pi: Hex }),
-});
+
+/** The input files' schemas; zod loads when a file is read, not on every `meridian` start. */
+async function schemas() {
+  const { z } = await import("zod");
+  const Hex = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "expected 0x-prefixed hex bytes");
+  const Key = z.string().regex(KEY, "expected a 32-byte key: 0x + 64 hex digits");
+  return {
+    Entries: z.union([z.record(z.string(), z.string()), z.array(z.tuple([z.string(), z.string()]))]),
+    ProofJson: z.object({
+      entries: z.array(z.object({ key: Key, value: Hex.nullable() })).min(1),
+      proof: z.object({ depthStatus: Hex, otherStems: z.array(Hex), commitments: z.array(Hex), d: Hex, pi: Hex }),
+    }),
+  };
+}
 
 const usage = (message: string) => new UserError(message);
 
 function keyArg(s: string): Uint8Array {
-  if (!Key.safeParse(s).success) throw new UserError(`KEY ${s}: expected a 32-byte key, 0x + 64 hex digits`);
+  if (!KEY.test(s)) throw new UserError(`KEY ${s}: expected a 32-byte key, 0x + 64 hex digits`);
   return bytes(s);
 }
 
 async function loadTree(file: string) {
   const v = await import("../../runtime/verkle/index.js");
-  const json = readJsonFile(file, "Verkle entries (an object key→value or a list of [key, value] pairs)", Entries, usage);
+  const json = readJsonFile(file, "Verkle entries (an object key→value or a list of [key, value] pairs)", (await schemas()).Entries, usage);
   const entries = (Array.isArray(json) ? json : Object.entries(json)).map(([k, val]): [Uint8Array, Uint8Array] => {
-    if (!Key.safeParse(k).success) throw new UserError(`${file}: key "${k.length > 80 ? `${k.slice(0, 77)}...` : k}" is not a 32-byte key (0x + 64 hex digits)`);
+    if (!KEY.test(k)) throw new UserError(`${file}: key "${k.length > 80 ? `${k.slice(0, 77)}...` : k}" is not a 32-byte key (0x + 64 hex digits)`);
     return [bytes(k), value(val)];
   });
   // Built at once (sorted, each commitment computed once); a key listed twice keeps its last value.
@@ -87,7 +94,7 @@ export function register(program: Command): void {
     .action(async (rootArg: string, file: string) => {
       if (!/^0x[0-9a-fA-F]{96}$/.test(rootArg)) throw new UserError(`ROOT ${rootArg}: expected a 48-byte commitment, 0x + 96 hex digits`);
       const v = await import("../../runtime/verkle/index.js");
-      const json = readJsonFile(file, "a Verkle proof (the output of meridian verkle prove)", ProofJson, usage);
+      const json = readJsonFile(file, "a Verkle proof (the output of meridian verkle prove)", (await schemas()).ProofJson, usage);
       const entries = json.entries.map((e) => ({ key: bytes(e.key), value: e.value === null ? null : bytes(e.value) }));
       const p = json.proof;
       const proof = { depthStatus: bytes(p.depthStatus), otherStems: p.otherStems.map(bytes), commitments: p.commitments.map(bytes), d: bytes(p.d), pi: bytes(p.pi) };

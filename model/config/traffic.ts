@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { capabilityProblems } from "../traffic/capabilities.js";
 import { configRdata, RDATA_SHAPES, recordTypes } from "../traffic/rdata.js";
+import { routingModes } from "./routing.js";
 import { continents, dnsName, fraction, nonNegative, port, slug } from "./vocabulary.js";
 
 /**
@@ -16,8 +17,7 @@ import { continents, dnsName, fraction, nonNegative, port, slug } from "./vocabu
 export const dnsProviders = ["route53", "clouddns", "trafficmanager", "cloudflare", "local"] as const;
 export type DnsProvider = (typeof dnsProviders)[number];
 
-export const routingModes = ["weighted", "geo", "latency", "failover", "anycast"] as const;
-export type RoutingMode = (typeof routingModes)[number];
+export { routingModes, type RoutingMode } from "./routing.js";
 
 export const healthCheckSchema = z
   .object({
