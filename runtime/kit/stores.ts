@@ -6,8 +6,9 @@
  * their passwords redacted.
  */
 import { connect as tcpConnect } from "node:net";
-import { Redis } from "ioredis";
-import pg from "pg";
+// The drivers load with the first probe of their kind: a service without Redis or PostgreSQL never loads them.
+import type { Redis } from "ioredis";
+import type pg from "pg";
 import { StoreUnreachableError } from "./errors.js";
 
 export type StoreSpec =
@@ -66,6 +67,7 @@ function redisProbe(name: string, url: string): StoreProbe {
     name,
     target,
     async check(ms) {
+      const { Redis } = await import("ioredis");
       if (client === null) {
         client = new Redis(url, {
           lazyConnect: true,
@@ -104,6 +106,7 @@ function postgresProbe(name: string, url: string): StoreProbe {
     name,
     target: redactUrl(url),
     async check(ms) {
+      const { default: pg } = await import("pg");
       if (pool === null) {
         pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: ms, idleTimeoutMillis: 30_000, query_timeout: ms });
         pool.on("error", () => undefined);
