@@ -32,6 +32,16 @@ export function subscriptionName(writer: string, feeder: string): string {
   return `meridian_${sqlName(writer)}_from_${sqlName(feeder)}`;
 }
 
+/**
+ * The subscription's replication slot on the publisher. Slots are per publisher, and one publisher may feed
+ * several subscribers (on different clouds) under the same subscription name, so the slot also names the
+ * subscriber; by default it would be the subscription's name, and the second subscriber's CREATE SUBSCRIPTION
+ * would fail with "replication slot … already exists".
+ */
+function replicationSlotName(writer: string, feeder: string, target: string): string {
+  return `${subscriptionName(writer, feeder)}_to_${sqlName(target)}`;
+}
+
 /** The heartbeat table comes first: FOR ALL TABLES then publishes it, and subscribers copy it with the schema. */
 export function publicationSql(writer: string): string {
   const pub = publicationName(writer);
@@ -53,7 +63,7 @@ END $$;
  * SOURCE_SSLROOTCERT, TARGET_SSLMODE and TARGET_SSLROOTCERT override them per side (the two databases
  * are on different clouds, each with its own CA); SOURCE_PORT and TARGET_PORT default to 5432.
  */
-export function subscriptionScript(writer: string, feeder: string): string {
+export function subscriptionScript(writer: string, feeder: string, target: string): string {
   const sub = subscriptionName(writer, feeder);
   return `set -eu
 : "\${SOURCE_HOST:?}" "\${TARGET_HOST:?}" "\${PGUSER:?}" "\${PGPASSWORD:?}"
@@ -76,7 +86,7 @@ if [ "$n" = 0 ]; then
   # The subscriber's own server dials the publisher, so the conninfo carries the login; psql quotes it.
   CONNINFO="$SRC user=$(q "$PGUSER") password=$(q "$PGPASSWORD") sslmode=\${SUBSCRIPTION_SSLMODE:-require}"
   psql -X -q -v ON_ERROR_STOP=1 -v conninfo="$CONNINFO" -d "$DST_TLS" -f - <<'SQL'
-CREATE SUBSCRIPTION ${sub} CONNECTION :'conninfo' PUBLICATION ${publicationName(writer)} WITH (copy_data = true, streaming = on, binary = true);
+CREATE SUBSCRIPTION ${sub} CONNECTION :'conninfo' PUBLICATION ${publicationName(writer)} WITH (copy_data = true, streaming = on, binary = true, slot_name = '${replicationSlotName(writer, feeder, target)}');
 SQL
 fi
 `;
@@ -171,7 +181,7 @@ export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster
     cluster,
     { SOURCE_HOST: source.host, TARGET_HOST: target.host, ...tls },
     source.writer,
-    { "subscribe.sh": subscriptionScript(source.writer, source.region.id) },
+    { "subscribe.sh": subscriptionScript(source.writer, source.region.id, target.region.id) },
     SUBSCRIPTION_COMMAND,
     { ...opts, dependsOn },
   );

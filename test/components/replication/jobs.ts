@@ -19,12 +19,14 @@ export class ReplicationJobs {
     private readonly password: string,
     writer: string,
     feeder: string,
+    /** The subscriber's region id (names its replication slot on the publisher). */
+    target = "test-target",
   ) {
     this.sqlDir = join(root, "sql");
     mkdirSync(this.sqlDir, { recursive: true });
     mkdirSync(join(root, "tmp"), { recursive: true });
     writeFileSync(join(this.sqlDir, "publication.sql"), publicationSql(writer));
-    writeFileSync(join(this.sqlDir, "subscribe.sh"), subscriptionScript(writer, feeder));
+    writeFileSync(join(this.sqlDir, "subscribe.sh"), subscriptionScript(writer, feeder, target));
   }
 
   /** Run a Job's command from its mounted files, with only the given environment (no stray PG* vars). */

@@ -18,11 +18,13 @@ describe("logical replication configuration", () => {
     expect(psql(url, "SELECT pubname, puballtables FROM pg_publication;\n").stdout).toMatch(/meridian_aws_use1\s*\|\s*t/);
   });
   it("the subscription script is valid POSIX shell that checks before it subscribes (run for real in roundtrip.test.ts)", () => {
-    const script = subscriptionScript("gcp-asne1", "aws-use1");
+    const script = subscriptionScript("gcp-asne1", "aws-use1", "azure-sea");
     expect(spawnSync("dash", ["-n"], { input: script, encoding: "utf8" }).status).toBe(0);
     expect(script).toMatch(/^set -eu$/m);
     expect(script).toMatch(/s\.subname = 'meridian_gcp_asne1_from_aws_use1'/);
     expect(script).toMatch(/pg_dump --schema-only/);
     expect(script).toMatch(/PUBLICATION meridian_gcp_asne1 WITH \(copy_data = true/);
+    // Its own slot on the publisher: another subscriber of the same publisher has another.
+    expect(script).toMatch(/slot_name = 'meridian_gcp_asne1_from_aws_use1_to_azure_sea'\);/);
   });
 });

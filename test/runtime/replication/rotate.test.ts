@@ -1,8 +1,8 @@
 // Replication login rotation (alternating users) against real logical replication: a publisher and two
 // subscribers (private PostgreSQL servers, wal_level=logical, SCRAM, TLS) subscribed by the Jobs' own
-// scripts; the secrets are files standing in for the secret manager. After each rotation the walsenders
-// on the publisher run as the new role, the retired password is refused, and a new row still reaches both
-// subscribers. A rotation killed half-way (one subscriber switched, the other not) keeps replicating, and
+// scripts (one publisher feeding two subscribers, each with its own slot); the secrets are files standing
+// in for the secret manager. After each rotation the walsenders on the publisher run as the new role, the
+// retired password is refused, and a new row still reaches both subscribers. A rotation killed half-way (one subscriber switched, the other not) keeps replicating, and
 // a re-run of the CLI finishes it.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -77,11 +77,11 @@ beforeAll(async () => {
   const servers = [await PrivatePg.start(root, "subscriber-1", ca, SUPERUSER_PASSWORD), await PrivatePg.start(root, "subscriber-2", ca, SUPERUSER_PASSWORD)];
   for (const s of [publisher, ...servers]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");
-  // One Job set per subscriber: each subscription (and its slot on the publisher) needs its own name.
+  // One publisher feeding two subscribers, as the topology does across clouds: the same subscription name on
+  // each, and a replication slot of its own on the publisher (named after the subscriber's region).
   for (const [i, server] of servers.entries()) {
-    const feeder = `feeder-${i + 1}`;
     mkdirSync(join(root, `jobs-${i}`));
-    const jobs = new ReplicationJobs(join(root, `jobs-${i}`), ca, SUPERUSER_PASSWORD, WRITER, feeder);
+    const jobs = new ReplicationJobs(join(root, `jobs-${i}`), ca, SUPERUSER_PASSWORD, WRITER, WRITER, `region-${i + 1}`);
     for (const [command, env] of [
       [PUBLICATION_COMMAND, jobs.publicationEnv(publisher)],
       [SUBSCRIPTION_COMMAND, jobs.subscriptionEnv(publisher, server)],
@@ -89,8 +89,12 @@ beforeAll(async () => {
       const r = jobs.run(command, env);
       expect(r.status, r.stderr).toBe(0);
     }
-    subscribers.push({ server, subscription: subscriptionName(WRITER, feeder) });
+    subscribers.push({ server, subscription: subscriptionName(WRITER, WRITER) });
   }
+  expect((await publisher.sql("postgres", "SELECT slot_name FROM pg_replication_slots ORDER BY slot_name")).rows.map((r: { slot_name: string }) => r.slot_name)).toEqual([
+    "meridian_aws_use1_from_aws_use1_to_region_1",
+    "meridian_aws_use1_from_aws_use1_to_region_2",
+  ]);
   const secret = (name: string, doc: object) => {
     writeFileSync(join(root, name), JSON.stringify(doc));
     return `file://${join(root, name)}`;
