@@ -36,15 +36,16 @@ export class RegionCluster extends pulumi.ComponentResource {
     const child = { parent: this, provider: this.provider };
 
     const labels = { "app.kubernetes.io/part-of": "meridian", "meridian.dev/region": region.id, "meridian.dev/environment": args.spec.environment };
-    // In a multi-cluster mesh, Istio takes the cluster's default network from its system namespace's label.
+    // In a multi-cluster mesh, Istio takes the cluster's default network from its system namespace's label. The east-west
+    // gateway runs there too, injected (gateway template) because its chart labels its pods sidecar.istio.io/inject=true,
+    // which istiod's object selector honours only in a namespace without an istio-injection label; no other pod there has it.
     const member = meshMember(args.spec, region.id);
-    const network = (role: NamespaceRole): Record<string, string> => (member && role === "istio" ? { [NETWORK_LABEL]: member.network } : {});
+    const securityLabels = (role: NamespaceRole): Record<string, string> =>
+      member && role === "istio"
+        ? { ...Object.fromEntries(Object.entries(namespaceSecurityLabels(role)).filter(([k]) => k !== "istio-injection")), [NETWORK_LABEL]: member.network }
+        : namespaceSecurityLabels(role);
     const entries = (Object.keys(NAMESPACES) as NamespaceRole[]).map((role) => {
-      const ns = new k8s.core.v1.Namespace(
-        `${region.id}-${NAMESPACES[role]}`,
-        { metadata: { name: NAMESPACES[role], labels: { ...labels, ...namespaceSecurityLabels(role), ...network(role) } } },
-        child,
-      );
+      const ns = new k8s.core.v1.Namespace(`${region.id}-${NAMESPACES[role]}`, { metadata: { name: NAMESPACES[role], labels: { ...labels, ...securityLabels(role) } } }, child);
       return [role, ns] as const;
     });
     this.namespaces = Object.fromEntries(entries) as Record<NamespaceRole, k8s.core.v1.Namespace>;

@@ -50,7 +50,10 @@ export const NAMESPACE_POSTURE: Record<NamespaceRole, NamespacePosture> = {
   istio: {
     injection: false,
     enforce: "privileged",
-    exception: "the control plane is not meshed; the Istio CNI node agent writes CNI config and programs pod network namespaces on the host",
+    exception:
+      "the control plane is not meshed; the Istio CNI node agent writes CNI config and programs pod network namespaces on the host. " +
+      "In a multi-cluster stack the namespace carries no istio-injection label (components/cluster/region-cluster.ts), so only the " +
+      "east-west gateway's pods, which opt in by their own label, are injected",
   },
   monitoring: {
     injection: false,

@@ -66,10 +66,15 @@ describe("meridian:pki:EastWestGateway and RemoteSecrets (multi-primary on diffe
     plan = await planMesh();
   }, 60_000);
 
-  it("each cluster's istio-system carries its network label", () => {
+  it("each cluster's istio-system carries its network label and no istio-injection label", () => {
     for (const m of plan.mesh.members) {
       const ns = named(plan.resources, "kubernetes:core/v1:Namespace", `${m.region}-istio-system`);
-      expect((ns.inputs["metadata"] as { labels: Record<string, string> }).labels["topology.istio.io/network"]).toBe(m.network);
+      const labels = (ns.inputs["metadata"] as { labels: Record<string, string> }).labels;
+      expect(labels["topology.istio.io/network"]).toBe(m.network);
+      // No istio-injection label: istiod's object selector then injects the east-west gateway's pods (labelled
+      // sidecar.istio.io/inject=true by the chart) and nothing else; "disabled" would leave its `image: auto` unresolved.
+      expect(labels["istio-injection"]).toBeUndefined();
+      expect(labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
     }
     expect(new Set(plan.mesh.members.map((m) => m.network)).size).toBe(plan.mesh.members.length);
   });
