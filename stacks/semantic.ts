@@ -13,6 +13,7 @@ import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
 import { vpnProblems } from "../model/network/vpn.js";
 import { multiPrimaryProblems } from "../model/mesh/multi-primary.js";
+import { knownImageReferences, requiredImageDigests } from "../model/images/charts.js";
 import type { ConfigProblem } from "../model/config/errors.js";
 import type { EstateConfig } from "../model/config/index.js";
 
@@ -41,7 +42,30 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...loadBalancerAliasProblems(config));
   problems.push(...vpnProblems(spec));
   problems.push(...multiPrimaryProblems(config));
+  problems.push(...imageDigestProblems(config));
   return problems;
+}
+
+/**
+ * Outside `local` every chart image runs by digest: the stack names one for each image without a vendored
+ * digest. A key the catalogue does not know is refused too (a typo, or a tag left behind by a chart bump).
+ */
+function imageDigestProblems(config: EstateConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const known = knownImageReferences();
+  for (const [reference, digest] of Object.entries(config.imageDigests)) {
+    if (!known.has(reference)) out.push({ keyPath: `meridian:imageDigests["${reference}"]`, value: digest, expected: `one of the images the pinned charts run: ${[...known].sort().join(", ")}` });
+  }
+  if (config.environment === "local") return out;
+  for (const reference of requiredImageDigests()) {
+    if (config.imageDigests[reference] !== undefined) continue;
+    out.push({
+      keyPath: `meridian:imageDigests["${reference}"]`,
+      value: "(missing)",
+      expected: `the digest of ${reference}, which a chart would otherwise run by tag: \`crane digest ${reference}\` (or \`skopeo inspect --format '{{.Digest}}' docker://${reference}\`) prints it (docs/deploy.md)`,
+    });
+  }
+  return out;
 }
 
 /**

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option("--no-policy", "skip the policy pack")
     .option(
       "--allow-placeholder-image",
-      "review a stack whose meridian:runtime.image still has the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)",
+      "review a stack whose meridian:runtime.image or meridian:imageDigests still carry the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)",
     )
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
     .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholderImage?: boolean }) => {

@@ -27,10 +27,14 @@ export class PkiAlerts extends pulumi.ComponentResource {
     super("meridian:pki:PkiAlerts", name, {}, opts);
     const { spec, region, cluster } = args;
     // The PrometheusRule CRD comes with the monitoring stack, which the namespace's owner installs.
-    this.exporter = release(`${region.id}-x509-certificate-exporter`, "x509Exporter", cluster.namespaces.monitoring.metadata.name, x509ExporterValues(), {
-      parent: this,
-      provider: cluster.provider,
-    });
+    this.exporter = release(
+      `${region.id}-x509-certificate-exporter`,
+      "x509Exporter",
+      cluster.namespaces.monitoring.metadata.name,
+      x509ExporterValues(),
+      { parent: this, provider: cluster.provider },
+      spec.imageDigests,
+    );
     this.rule = customResource(`${region.id}-${RULE_NAME}`, prometheusRule(spec, region), { parent: this, provider: cluster.provider, dependsOn: [cluster.namespaces.monitoring] });
     this.registerOutputs({});
   }

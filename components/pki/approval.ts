@@ -105,6 +105,7 @@ export class Approval extends pulumi.ComponentResource {
       cluster.namespaces.certManager.metadata.name,
       { crds: { enabled: true, keep: true }, app: { metrics: { service: { servicemonitor: { enabled: true } } } } },
       { ...child, dependsOn: [args.certManager] },
+      spec.imageDigests,
     );
     this.policies = policyGrants(spec, region).map((grant) => {
       const policyName = grant.policy.metadata.name;

@@ -68,6 +68,7 @@ export class CertManager extends pulumi.ComponentResource {
         dns01RecursiveNameservers: "1.1.1.1:53,8.8.8.8:53",
       },
       child,
+      spec.imageDigests,
     );
     const afterChart = { ...child, dependsOn: [this.release] };
     this.approval = new Approval(`${region.id}-approval`, { spec, region, cluster, certManager: this.release }, { parent: this });

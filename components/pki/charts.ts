@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { chartImageValues, mergeValues } from "../../model/images/charts.js";
 
 export const CHARTS = {
   certManager: { chart: "cert-manager", version: "v1.19.1", repo: "https://charts.jetstack.io" },
@@ -24,12 +25,24 @@ export type ChartName = keyof typeof CHARTS;
 
 export const PART_OF = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/managed-by": "pulumi" } as const;
 
-/** A pinned chart as a helm.v3.Release (rendered under mocks, unlike helm.v4.Chart). */
-export function release(name: string, which: ChartName, namespace: pulumi.Input<string>, values: Record<string, unknown>, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+/**
+ * A pinned chart as a helm.v3.Release (rendered under mocks, unlike helm.v4.Chart), every image it runs pinned
+ * by digest through the chart's own value keys: `imageDigests` is the stack's meridian:imageDigests
+ * (model/images/charts.ts, which also holds the vendored digests).
+ */
+export function release(
+  name: string,
+  which: ChartName,
+  namespace: pulumi.Input<string>,
+  values: Record<string, unknown>,
+  opts: pulumi.CustomResourceOptions,
+  imageDigests: Record<string, string>,
+): k8s.helm.v3.Release {
   const { chart, version, repo } = CHARTS[which];
+  const pinned = mergeValues(values, chartImageValues(chart, version, imageDigests));
   return new k8s.helm.v3.Release(
     name,
-    { name: chart === "base" || chart === "cni" ? `istio-${chart}` : chart, chart, version, namespace, repositoryOpts: { repo }, values, atomic: true, cleanupOnFail: true },
+    { name: chart === "base" || chart === "cni" ? `istio-${chart}` : chart, chart, version, namespace, repositoryOpts: { repo }, values: pinned, atomic: true, cleanupOnFail: true },
     opts,
   );
 }

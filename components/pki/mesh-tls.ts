@@ -68,11 +68,11 @@ export class MeshTls extends pulumi.ComponentResource {
     const child = { parent: this, provider: cluster.provider };
     const istioNs = cluster.namespaces.istio.metadata.name;
 
-    const base = release(`${region.id}-istio-base`, "istioBase", istioNs, { defaultRevision: "default" }, child);
+    const base = release(`${region.id}-istio-base`, "istioBase", istioNs, { defaultRevision: "default" }, child, spec.imageDigests);
     this.base = base;
     // The CNI agent must be on every node before injected pods start: their init container only validates its redirection.
-    const cni = release(`${region.id}-istio-cni`, "istioCni", istioNs, istioCniValues(region), { ...child, dependsOn: [base] });
-    this.istiod = release(`${region.id}-istiod`, "istiod", istioNs, istiodValues(spec, region), { ...child, dependsOn: [base, cni, args.spire] });
+    const cni = release(`${region.id}-istio-cni`, "istioCni", istioNs, istioCniValues(region), { ...child, dependsOn: [base] }, spec.imageDigests);
+    this.istiod = release(`${region.id}-istiod`, "istiod", istioNs, istiodValues(spec, region), { ...child, dependsOn: [base, cni, args.spire] }, spec.imageDigests);
     const after = { ...child, dependsOn: [base, this.istiod] };
 
     this.customResources = meshPolicies(spec).map((shape) => {

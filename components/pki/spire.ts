@@ -53,8 +53,8 @@ export class Spire extends pulumi.ComponentResource {
     const namespace = cluster.namespaces.spire.metadata.name;
     this.trustDomain = spec.pki.trustDomain;
 
-    const crds = release(`${region.id}-spire-crds`, "spireCrds", namespace, {}, child);
-    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream] });
+    const crds = release(`${region.id}-spire-crds`, "spireCrds", namespace, {}, child, spec.imageDigests);
+    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream] }, spec.imageDigests);
 
     this.customResources = spiffeWorkloads().map((workload) =>
       customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), { ...child, dependsOn: [crds, this.release] }),

@@ -14,10 +14,9 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
-import { DATABASE_NAME, POSTGRES_MAJOR, type DatabaseCopy } from "./copy.js";
+import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 
-const IMAGE = `postgres:${POSTGRES_MAJOR}-alpine`;
 /** Where the Jobs mount their ConfigMap, and what they run from it. */
 export const SQL_DIR = "/sql";
 export const PUBLICATION_COMMAND = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", `${SQL_DIR}/publication.sql`];
@@ -96,6 +95,7 @@ const asList = (d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulu
 
 function job(
   name: string,
+  image: string,
   cluster: RegionCluster,
   env: Record<string, pulumi.Input<string>>,
   writer: string,
@@ -121,7 +121,7 @@ function job(
             containers: [
               {
                 name: "psql",
-                image: IMAGE,
+                image,
                 command,
                 env: [
                   ...Object.entries(env).map(([k, value]) => ({ name: k, value })),
@@ -159,10 +159,12 @@ function job(
 }
 
 /** The publication on `source` (once per writer and source region). */
-export function publication(source: DatabaseCopy, cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
+/** `image`: PSQL_IMAGE (model/images/charts.ts) pinned by the stack's digest. */
+export function publication(source: DatabaseCopy, cluster: RegionCluster, image: string, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `pub-${source.writer}`;
   return job(
     name,
+    image,
     cluster,
     { PGHOST: source.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: source.tls.sslmode, PGSSLROOTCERT: caFile(source.tls) },
     source.writer,
@@ -173,11 +175,12 @@ export function publication(source: DatabaseCopy, cluster: RegionCluster, opts: 
 }
 
 /** The subscription on `target` to `source`'s publication. */
-export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster: RegionCluster, dependsOn: pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
+export function subscription(source: DatabaseCopy, target: DatabaseCopy, cluster: RegionCluster, image: string, dependsOn: pulumi.Resource[], opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
   const name = `sub-${source.writer}-from-${source.region.id}`;
   const tls = { SOURCE_SSLMODE: source.tls.sslmode, SOURCE_SSLROOTCERT: caFile(source.tls), TARGET_SSLMODE: target.tls.sslmode, TARGET_SSLROOTCERT: caFile(target.tls) };
   return job(
     name,
+    image,
     cluster,
     { SOURCE_HOST: source.host, TARGET_HOST: target.host, ...tls },
     source.writer,

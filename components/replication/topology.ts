@@ -7,6 +7,7 @@
  * estate config and the model's priced links in each cluster (ConfigMap `meridian-replication`), which
  * the policy pack reads; it computes no price itself.
  */
+import { PSQL_IMAGE, pinnedImage } from "../../model/images/charts.js";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { feeders } from "../../model/cost/topology.js";
@@ -39,6 +40,7 @@ export class Topology extends pulumi.ComponentResource {
     super("meridian:replication:Topology", name, {}, opts);
     const { spec, clusters } = args;
     const { network, topology } = spec.replication;
+    const psqlImage = pinnedImage(PSQL_IMAGE, spec.imageDigests);
     const fed = feeders(replicationInput(spec), topology);
     const child = { parent: this };
     const clusterOf = (id: string) => {
@@ -81,10 +83,10 @@ export class Topology extends pulumi.ComponentResource {
           const fid = feeder.region.id;
           if (!publications.has(fid)) {
             let pub: pulumi.Resource | undefined;
-            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), { ...child, dependsOn: [caMaps.get(fid)!] })));
+            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), psqlImage, { ...child, dependsOn: [caMaps.get(fid)!] })));
           }
           const pub = publications.get(fid)!;
-          jobs.push(() => subscription(feeder, copy, clusterOf(id), [pub(), caMaps.get(id)!], child));
+          jobs.push(() => subscription(feeder, copy, clusterOf(id), psqlImage, [pub(), caMaps.get(id)!], child));
           subscribersOf.set(feeder, [...(subscribersOf.get(feeder) ?? []), copy]);
         }
         built.set(id, copy);

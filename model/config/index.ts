@@ -12,6 +12,7 @@ import { replicationSchema } from "./replication.js";
 import { runtimeSchema } from "./runtime.js";
 import { timeSchema } from "./time.js";
 import { trafficSchema } from "./traffic.js";
+import { DIGEST } from "../images/charts.js";
 
 const environments = ["local", "dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
@@ -26,6 +27,12 @@ export const estateSchema = z
     time: timeSchema.prefault({}),
     runtime: runtimeSchema.prefault({}),
     budget: budgetSchema,
+    /**
+     * Digests of the images the Helm charts run, keyed by the tagged reference the chart would otherwise run
+     * (model/images/charts.ts; `crane digest <key>` prints the value). Required outside `local` for every image
+     * without a vendored digest.
+     */
+    imageDigests: z.record(z.string().regex(/^[^\s@]+:[^\s@/:]+$/, "expected <repository>:<tag>"), z.string().regex(DIGEST, "expected sha256:<64 hex digits>")).default({}),
   })
   .strict();
 

@@ -4,8 +4,11 @@
  * (`meridian:runtime.image`) must be `<repository>@sha256:<digest>`, and every container that runs that
  * repository must name exactly that digest. The shipped stacks carry an all-zero digest, which no image
  * has: outside the `local` environment it is refused (`meridian-runtime-image-placeholder`) until the
- * stack names the digest its registry returned for the pushed image.
+ * stack names the digest its registry returned for the pushed image; so is the same placeholder in
+ * `meridian:imageDigests` (the digests of the charts' images). Outside `local`, `meridian-images-by-digest`
+ * refuses every container and every Helm release image referenced by tag.
  */
+import { PLACEHOLDER_DIGEST, tagReferencedImages } from "../../model/images/charts.js";
 import { prop, type Finding, type ResourceLike, type StackRule } from "../rule.js";
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
@@ -64,9 +67,6 @@ export const runtimeImageDigest: StackRule = {
   },
 };
 
-/** The digest the shipped stack files carry until an image is pushed: no image has it. */
-const PLACEHOLDER_DIGEST = `sha256:${"0".repeat(64)}`;
-
 function isPlaceholderImage(image: string): boolean {
   return image.endsWith(`@${PLACEHOLDER_DIGEST}`);
 }
@@ -74,12 +74,27 @@ function isPlaceholderImage(image: string): boolean {
 export const runtimeImagePlaceholder: StackRule = {
   kind: "stack",
   name: "meridian-runtime-image-placeholder",
-  description: "Outside the local environment, meridian:runtime.image names the digest of a pushed image, not the shipped all-zero placeholder.",
+  description:
+    "Outside the local environment, meridian:runtime.image names the digest of a pushed image, and meridian:imageDigests the digests of the charts' images, not the shipped all-zero placeholder.",
   enforcementLevel: "mandatory",
   needsModel: true,
   check(_resources, ctx): Finding[] {
     const spec = ctx.model?.spec;
-    if (spec === undefined || spec.environment === "local" || !isPlaceholderImage(spec.runtime.image)) return [];
+    if (spec === undefined || spec.environment === "local") return [];
+    const placeholders = Object.entries(spec.imageDigests)
+      .filter(([, digest]) => digest === PLACEHOLDER_DIGEST)
+      .map(([reference]) => reference);
+    // One finding for all of them: they are one task (look the digests up), not one problem per image.
+    const out: Finding[] = placeholders.length
+      ? [
+          {
+            message:
+              `meridian:imageDigests has the all-zero placeholder for ${placeholders.length} image${placeholders.length === 1 ? "" : "s"}: no image has that digest, so their pods would fail to pull. ` +
+              `Set each to what \`crane digest <key>\` prints (docs/deploy.md step 3): ${placeholders.join(", ")}.`,
+          },
+        ]
+      : [];
+    if (!isPlaceholderImage(spec.runtime.image)) return out;
     return [
       {
         message:
@@ -87,6 +102,37 @@ export const runtimeImagePlaceholder: StackRule = {
           "Push the runtime image and set the stack setting meridian:runtime.image to <repository>@sha256:<the digest the push printed> " +
           "(pulumi config set --path meridian:runtime.image …; docs/deploy.md step 3).",
       },
+      ...out,
     ];
+  },
+};
+
+/** Where a Kubernetes resource or Helm release is, for a finding. */
+const where = (r: ResourceLike) => ({ type: r.type, name: r.name, urn: r.urn });
+
+export const imagesByDigest: StackRule = {
+  kind: "stack",
+  name: "meridian-images-by-digest",
+  description: "Outside the local environment, every container image and every image a Helm release runs is referenced by digest (<repository>@sha256:<digest>), never by a tag alone.",
+  enforcementLevel: "mandatory",
+  needsModel: true,
+  check(resources, ctx): Finding[] {
+    const spec = ctx.model?.spec;
+    if (spec === undefined || spec.environment === "local") return [];
+    const out: Finding[] = [];
+    for (const r of resources) {
+      for (const c of containersOf(r)) {
+        if (DIGEST.test(c.image)) continue;
+        out.push({ message: `container ${c.name} (${c.path}) runs ${c.image}: a tag is mutable; reference the image as <repository>@sha256:<digest>`, resource: where(r) });
+      }
+      if (r.type !== "kubernetes:helm.sh/v3:Release") continue;
+      const chart = prop(r.props, "chart");
+      const version = prop(r.props, "version");
+      const values = prop(r.props, "values");
+      if (typeof chart !== "string" || typeof version !== "string") continue;
+      const problems = tagReferencedImages(chart, version, typeof values === "object" && values !== null ? (values as Record<string, unknown>) : {});
+      for (const p of problems) out.push({ message: `${chart} ${version}: ${p}`, resource: where(r) });
+    }
+    return out;
   },
 };

@@ -6,7 +6,7 @@ import { noPublicDatabases } from "./databases.js";
 import { fullMeshPremium, resourceCostLimit } from "./resource-cost.js";
 import { failoverTtl } from "./failover-ttl.js";
 import { healthCheckSanity } from "./health-checks.js";
-import { runtimeImageDigest, runtimeImagePlaceholder } from "./images.js";
+import { imagesByDigest, runtimeImageDigest, runtimeImagePlaceholder } from "./images.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 
 export const rules: Rule[] = [
@@ -23,4 +23,5 @@ export const rules: Rule[] = [
   noPublicDatabases,
   runtimeImageDigest,
   runtimeImagePlaceholder,
+  imagesByDigest,
 ];

@@ -45,12 +45,13 @@ describe("meridian plan", () => {
 
   it("--allow-placeholder-image reports the shipped all-zero image digest as advisory; without it the plan exits 1 naming the setting", async () => {
     const doc = JSON.parse((await prodRun()).stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
-    expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+    expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory", "advisory"]);
     const r = await runCliInProcess(["plan", "--stack", "dev"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
-      /1 mandatory policy violation\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
+      /2 mandatory policy violations\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
     );
+    expect(r.stderr).toMatch(/\n {2}meridian-runtime-image-placeholder: meridian:imageDigests has the all-zero placeholder for \d+ images: .*`crane digest <key>`/);
   }, 240_000);
 
   it("an unknown stack exits non-zero naming the stacks that exist", () => {

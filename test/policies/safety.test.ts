@@ -5,7 +5,8 @@ import { noPublicDatabases } from "../../policies/rules/databases.js";
 import { failoverTtl } from "../../policies/rules/failover-ttl.js";
 import { healthCheckSanity } from "../../policies/rules/health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
-import { repositoryOf, runtimeImageDigest, runtimeImagePlaceholder } from "../../policies/rules/images.js";
+import { imagesByDigest, repositoryOf, runtimeImageDigest, runtimeImagePlaceholder } from "../../policies/rules/images.js";
+import { CHART_IMAGES, chartImageValues, requiredImageDigests } from "../../model/images/charts.js";
 import type { ModelView, ResourceLike, ResourceRule } from "../../policies/rule.js";
 
 const config = parsePackConfig({});
@@ -148,7 +149,10 @@ describe("meridian-runtime-image-digest", () => {
 
 describe("meridian-runtime-image-placeholder", () => {
   const zero = `ghcr.io/meridian/runtime@sha256:${"0".repeat(64)}`;
-  const ctx = (environment: string, image: string) => ({ config, model: { spec: { environment, runtime: { image } } } as unknown as ModelView });
+  const ctx = (environment: string, image: string, imageDigests: Record<string, string> = {}) => ({
+    config,
+    model: { spec: { environment, runtime: { image }, imageDigests } } as unknown as ModelView,
+  });
   it("refuses the shipped all-zero digest outside local, naming the stack setting that supplies the real one", () => {
     for (const env of ["dev", "staging", "prod"]) {
       expect(runtimeImagePlaceholder.check([], ctx(env, zero)), env).toEqual([
@@ -163,8 +167,75 @@ describe("meridian-runtime-image-placeholder", () => {
     }
     expect(runtimeImagePlaceholder.enforcementLevel).toBe("mandatory");
   });
+  it("refuses the all-zero placeholder in meridian:imageDigests outside local, naming the key and the command that prints the digest", () => {
+    const real = `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}`;
+    const digests = { "ghcr.io/spiffe/spire-server:1.13.0": `sha256:${"0".repeat(64)}`, "docker.io/istio/pilot:1.28.0": `sha256:${"ab".repeat(32)}` };
+    expect(runtimeImagePlaceholder.check([], ctx("prod", real, digests))).toEqual([
+      { message: expect.stringMatching(/^meridian:imageDigests has the all-zero placeholder for 1 image: .*`crane digest <key>`.*: ghcr\.io\/spiffe\/spire-server:1\.13\.0\.$/) },
+    ]);
+    expect(runtimeImagePlaceholder.check([], ctx("local", real, digests))).toEqual([]);
+  });
   it("lets local run the placeholder (images come from the machine) and any stack a real digest", () => {
     expect(runtimeImagePlaceholder.check([], ctx("local", zero))).toEqual([]);
     expect(runtimeImagePlaceholder.check([], ctx("prod", `ghcr.io/meridian/runtime@sha256:${"0".repeat(63)}1`))).toEqual([]);
+  });
+});
+
+describe("meridian-images-by-digest", () => {
+  const ctx = (environment: string) => ({ config, model: { spec: { environment } } as unknown as ModelView });
+  const pinned = `docker.io/library/postgres@sha256:${"ab".repeat(32)}`;
+  const job = (image: string) => res("kubernetes:batch/v1:Job", { spec: { template: { spec: { containers: [{ name: "psql", image }] } } } }, "sub");
+  const helm = (chart: string, version: string, values: Record<string, unknown>) => res("kubernetes:helm.sh/v3:Release", { chart, version, values }, chart);
+  // Every image the stack must supply, with a (fabricated, well-formed) digest: what a completed stack carries.
+  const all = Object.fromEntries(requiredImageDigests().map((r) => [r, `sha256:${"cd".repeat(32)}`]));
+  const complete = (chart: string, version: string, values: Record<string, unknown> = {}) => ({ ...values, ...chartImageValues(chart, version, all) });
+
+  it("refuses a container referenced by tag outside local, and passes one by digest", () => {
+    expect(imagesByDigest.check([job("postgres:16-alpine"), job(pinned)], ctx("prod"))).toEqual([
+      {
+        message: "container psql (containers[0]) runs postgres:16-alpine: a tag is mutable; reference the image as <repository>@sha256:<digest>",
+        resource: { type: "kubernetes:batch/v1:Job", name: "sub", urn: undefined },
+      },
+    ]);
+    expect(imagesByDigest.enforcementLevel).toBe("mandatory");
+  });
+
+  it("refuses a release whose chart defaults would run its images by tag, naming each image and the value that pins it", () => {
+    const findings = imagesByDigest.check([helm("cert-manager", "v1.19.1", { crds: { enabled: true } })], ctx("staging")).map((f) => f.message);
+    // The vendored digests are absent too: nothing merged them into these values.
+    expect(findings).toEqual(CHART_IMAGES["cert-manager@v1.19.1"]!.map((i) => `cert-manager v1.19.1: ${i.path.join(".")} runs ${i.reference} by tag (set ${i.path.join(".")}.digest to its digest)`));
+  });
+
+  it("passes every pinned chart once its images carry digests through the chart's own keys", () => {
+    const releases = Object.keys(CHART_IMAGES).map((key) => {
+      const [chart, version] = key.split("@") as [string, string];
+      return helm(chart, version, complete(chart, version));
+    });
+    expect(imagesByDigest.check(releases, ctx("prod"))).toEqual([]);
+  });
+
+  it("refuses a deliberately tagged image value among pinned ones: an image map, an Istio image string, an unknown chart", () => {
+    const tagged = [
+      helm(
+        "cert-manager-approver-policy",
+        "v0.22.2",
+        complete("cert-manager-approver-policy", "v0.22.2", { extra: { image: { repository: "quay.io/jetstack/cert-manager-approver-policy", tag: "v0.22.2" } } }),
+      ),
+      helm("istiod", "1.28.0", {
+        ...complete("istiod", "1.28.0"),
+        global: { proxy: { image: "docker.io/istio/proxyv2:1.28.0" }, proxy_init: { image: `docker.io/istio/proxyv2@sha256:${"cd".repeat(32)}` } },
+      }),
+      helm("ingress-nginx", "4.11.0", {}),
+    ];
+    expect(imagesByDigest.check(tagged, ctx("prod")).map((f) => f.message)).toEqual([
+      "cert-manager-approver-policy v0.22.2: extra.image names quay.io/jetstack/cert-manager-approver-policy without a digest",
+      "istiod 1.28.0: global.proxy.image runs docker.io/istio/proxyv2:1.28.0 by tag (set global.proxy.image to its digest)",
+      "istiod 1.28.0: global.proxy.image is docker.io/istio/proxyv2:1.28.0, a tag",
+      "ingress-nginx 4.11.0: chart ingress-nginx 4.11.0 is not in the image catalogue (model/images/charts.ts), so its images cannot be shown to be pinned by digest",
+    ]);
+  });
+
+  it("does not apply to local (images come from the machine)", () => {
+    expect(imagesByDigest.check([job("postgres:16-alpine"), helm("cert-manager", "v1.19.1", {})], ctx("local"))).toEqual([]);
   });
 });

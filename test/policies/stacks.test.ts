@@ -16,13 +16,20 @@ describe("policy pack over the mocked program", () => {
     it(`passes the shipped ${stack} stack but for its placeholder image digest (none on local)`, async () => {
       const plan = await sharedPlan(stack);
       const found = violations(plan);
-      expect(found.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy)).toEqual(stack === "local" ? [] : ["meridian-runtime-image-placeholder"]);
+      // Two placeholder findings: meridian:runtime.image and meridian:imageDigests. No image is referenced by tag.
+      expect(found.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy)).toEqual(
+        stack === "local" ? [] : ["meridian-runtime-image-placeholder", "meridian-runtime-image-placeholder"],
+      );
       expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
     });
   }
-  it("passes staging once meridian:runtime.image names a pushed image's digest", async () => {
-    const runtime = readStackConfigMap("staging")["meridian:runtime"] as Record<string, unknown>;
-    const plan = await evaluateStack("staging", { configOverrides: { "meridian:runtime": { ...runtime, image: `ghcr.io/meridian/runtime@sha256:${"5e".repeat(32)}` } } });
+  it("passes staging once meridian:runtime.image and meridian:imageDigests name real digests", async () => {
+    const config = readStackConfigMap("staging");
+    const runtime = config["meridian:runtime"] as Record<string, unknown>;
+    const digests = Object.fromEntries(Object.keys(config["meridian:imageDigests"] as object).map((k) => [k, `sha256:${"5e".repeat(32)}`]));
+    const plan = await evaluateStack("staging", {
+      configOverrides: { "meridian:runtime": { ...runtime, image: `ghcr.io/meridian/runtime@sha256:${"5e".repeat(32)}` }, "meridian:imageDigests": digests },
+    });
     expect(violations(plan).filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
   }, 120_000);
   it("denies prod over a budget set in policy config", async () => {

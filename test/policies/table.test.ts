@@ -26,7 +26,11 @@ const res = (type: string, name: string, inputs: Record<string, unknown>): Recor
 });
 
 /** A pushed image's digest: the shipped all-zero placeholder is a case of its own. */
-const pinned = (c: EstateConfig): EstateConfig => ({ ...c, runtime: { ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` } });
+const pinned = (c: EstateConfig): EstateConfig => ({
+  ...c,
+  runtime: { ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` },
+  imageDigests: Object.fromEntries(Object.keys(c.imageDigests).map((k) => [k, `sha256:${"ab".repeat(32)}`])),
+});
 
 /** The estate ConfigMap the replication area deploys, from prod's config (image pinned) with `edit` applied. */
 function estate(edit: (c: EstateConfig) => EstateConfig = (c) => c, pin: (c: EstateConfig) => EstateConfig = pinned): RecordedResource {
@@ -59,6 +63,8 @@ const cases: Case[] = [
     resources: [estate(undefined, (c) => c), aurora("db-1", "db.r6g.large")],
     expected: [
       COST_TABLE,
+      // Same policy: ordered by message, as the table compares them.
+      { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:imageDigests has the all-zero placeholder for \d+ images: no image has that digest/ },
       { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": no image has that digest/ },
     ],
   },
