@@ -6,7 +6,7 @@
  */
 import type { AssetTotals, ClaimRefusal, Htlc, LockRefusal, LockRequest, RefundRefusal } from "./core.js";
 import type { HtlcLedger, Outcome } from "./store.js";
-import { htlcRefusalOf } from "../transport/htlc.js";
+import { htlcRefusalOf } from "./wire.js";
 
 /** The escrow service could not be asked, or answered with a failure (5xx, not JSON): not a refusal of the step. */
 export class HtlcClientError extends Error {

@@ -21,6 +21,7 @@ import type { Clock } from "../../common/clock.js";
 import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
 import type { HtlcLedger, Outcome } from "../htlc/store.js";
 import { SKU } from "../core/ids.js";
+import { HTLC_REFUSAL_STATUS as STATUS } from "../htlc/wire.js";
 
 export interface HtlcRouteOptions {
   ledger: HtlcLedger;
@@ -45,24 +46,6 @@ const lockBody = z
   })
   .strict();
 const claimBody = z.object({ preimage: z.string().regex(/^([0-9a-f]{2}){1,64}$/, "expected the preimage in hex (1-64 bytes)") }).strict();
-
-const STATUS: Record<string, [number, string]> = {
-  insufficient: [409, "insufficient balance"],
-  conflict: [409, "lock exists"],
-  expired: [410, "timelock passed"],
-  unknown: [404, "unknown lock"],
-  "not-recipient": [403, "not the recipient"],
-  "not-owner": [403, "not the owner"],
-  "wrong-preimage": [403, "wrong preimage"],
-  refunded: [409, "already refunded"],
-  claimed: [409, "already claimed"],
-  "not-yet": [425, "timelock not reached"],
-};
-
-/** The refusal reason an HTTP error names (for clients: htlc/client.ts). */
-export function htlcRefusalOf(error: string): string | undefined {
-  return Object.entries(STATUS).find(([, [, e]]) => e === error)?.[0];
-}
 
 function answer<R extends string>(out: Outcome<R>, created = false) {
   if (!out.ok) {
