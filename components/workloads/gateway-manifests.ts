@@ -12,7 +12,8 @@
 import { GATEWAY, type EstateSpec } from "../../model/estate.js";
 import { GATEWAY_CERTIFICATE } from "../../model/rotation/issuers.js";
 import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
-import { API_ROUTES, gatewayHosts, healthAggregatorConfig, HEALTH_AGGREGATOR, HEALTH_HOST, HEALTH_IDENTITY, HEALTH_POD_SELECTOR, type ApiRoute } from "../../model/workloads/gateway.js";
+import { gatewayRateLimitFilter, type EnvoyFilterShape } from "../../model/workloads/gateway-ratelimit.js";
+import { API_ROUTES, apiRouteName, gatewayHosts, healthAggregatorConfig, HEALTH_AGGREGATOR, HEALTH_HOST, HEALTH_IDENTITY, HEALTH_POD_SELECTOR, type ApiRoute } from "../../model/workloads/gateway.js";
 import { CONFIG_DIR } from "../../model/workloads/spec.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
@@ -72,7 +73,7 @@ const READ_METHODS = "^(GET|HEAD)$";
 function apiRoutes(r: ApiRoute): Record<string, unknown>[] {
   const s = runtimeService(r.service);
   const route = [{ destination: { host: serviceHost(s), port: { number: s.ports[0]!.port } } }];
-  const name = `${r.service}${r.prefix.replace(/[^a-z0-9]+/g, "-").replace(/-$/, "")}`;
+  const name = apiRouteName(r);
   if (r.methods === "any") return [{ name, match: [{ uri: { prefix: r.prefix } }], route }];
   return [
     { name, match: [{ uri: { prefix: r.prefix }, method: { regex: READ_METHODS } }], route },
@@ -83,6 +84,11 @@ function apiRoutes(r: ApiRoute): Record<string, unknown>[] {
       directResponse: { status: 405, body: { string: '{"error":"method not allowed","detail":"this route answers GET and HEAD only"}' } },
     },
   ];
+}
+
+/** The gateway's Envoy asks the region's rate limiter before routing the public API (model/workloads/gateway-ratelimit.ts). */
+export function rateLimitFilter(spec: EstateSpec, regionId: string): EnvoyFilterShape {
+  return gatewayRateLimitFilter(spec, partOf(regionId, "gateway"));
 }
 
 export function virtualService(spec: EstateSpec, regionId: string): CustomResourceShape {

@@ -2,7 +2,7 @@
  * RegionGateway (`meridian:workloads:RegionGateway`): the public front door of one regional cluster — the
  * pods behind the `meridian-gateway` LoadBalancer Service. Istio's gateway chart runs Envoy as the gateway's
  * catalogued identity; a Gateway and a VirtualService terminate TLS and route the public API and every
- * health signal path; the health aggregator answers the signals from the services' own readiness. The
+ * health signal path; an EnvoyFilter makes the gateway ask the region's rate limiter before the public API; the health aggregator answers the signals from the services' own readiness. The
  * shapes are gateway-manifests.ts's; this only registers them, in the order the cluster needs.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -11,7 +11,7 @@ import { GATEWAY, type EstateSpec, type Region } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { CHARTS, customResource } from "../pki/charts.js";
 import { registerKitService } from "./kit-service.js";
-import { gatewayChartValues, gatewayResource, healthAggregatorManifests, virtualService } from "./gateway-manifests.js";
+import { gatewayChartValues, gatewayResource, healthAggregatorManifests, rateLimitFilter, virtualService } from "./gateway-manifests.js";
 
 export interface RegionGatewayArgs {
   spec: EstateSpec;
@@ -50,6 +50,7 @@ export class RegionGateway extends pulumi.ComponentResource {
     const routes = { ...child, dependsOn: [ns, ...args.after] };
     customResource(`${id}-gateway-gateway`, gatewayResource(spec, id), routes);
     customResource(`${id}-gateway-virtualservice`, virtualService(spec, id), routes);
+    customResource(`${id}-gateway-ratelimit`, rateLimitFilter(spec, id), routes);
     this.registerOutputs({});
   }
 }

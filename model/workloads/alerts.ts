@@ -24,7 +24,7 @@ export function rateLimitAlerts(anomaly: RuntimeConfig["ratelimit"]["anomaly"]):
       "spike",
       "MeridianRateLimitTrafficSpike",
       "Request rate of rate-limit rule {{ $labels.domain }}/{{ $labels.key }} spiked",
-      `At least ${anomaly.alertIntervals} intervals in ${window} were more than ${anomaly.threshold} deviations above the rule's baseline: abuse, a retry storm or a new client. GET /v1/ratelimit/anomalies shows the counts; POST /v1/ratelimit/admin/block stops a key.`,
+      `At least ${anomaly.alertIntervals} intervals in ${window} were more than ${anomaly.threshold} deviations above the rule's baseline: abuse, a retry storm or a new client. GET /v1/ratelimit/admin/anomalies shows the counts; POST /v1/ratelimit/admin/block stops a key.`,
     ),
     rule(
       "drop",

@@ -62,7 +62,7 @@ export interface RateLimitRegionConfig {
 }
 
 /** The descriptor the gateway sends for estate-wide traffic: `generic_key=<domain>`. */
-const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
+export const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
 
 export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateLimitRegionConfig {
   regionById(spec, regionId);

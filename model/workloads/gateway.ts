@@ -35,6 +35,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { prefix: "/proof/", service: "prooflog", methods: "read" },
 ];
 
+/** The VirtualService route's name (Envoy keeps it as the route's name, so an EnvoyFilter can select it). */
+export function apiRouteName(r: ApiRoute): string {
+  return `${r.service}${r.prefix.replace(/[^a-z0-9]+/g, "-").replace(/-$/, "")}`;
+}
+
 /** One upstream readiness probe of a signal: the service's own `/readyz`. */
 export interface HealthProbe {
   name: string;

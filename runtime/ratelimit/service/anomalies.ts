@@ -3,7 +3,7 @@
  * stats sink counts them, go to adaptive/anomaly.ts, judged once per interval. What it finds is on
  * `/metrics` — `ratelimit_rate_anomaly_score{domain,key}` (deviations from the rule's baseline, last
  * interval) and `ratelimit_rate_anomalies_total{domain,key,direction}` (spike | drop), which the
- * blueprint's alerts read — in the log, and at `GET /v1/ratelimit/anomalies` for operators.
+ * blueprint's alerts read — in the log, and at `GET /v1/ratelimit/admin/anomalies` for operators.
  * Detection only reports; limits stay what the config says (an operator may block a key, admin.ts).
  */
 import type { FastifyInstance } from "fastify";
@@ -114,7 +114,7 @@ export class RateAnomalies implements StatsSink {
 }
 
 export function installAnomalyRoutes(app: FastifyInstance, anomalies: RateAnomalies | undefined): void {
-  app.get("/v1/ratelimit/anomalies", { config: { auth: "operator" } }, async () => {
+  app.get("/v1/ratelimit/admin/anomalies", { config: { auth: "operator" } }, async () => {
     if (!anomalies) throw new HttpError(404, "no anomaly detection is configured", "set anomaly in the service config");
     return anomalies.report();
   });

@@ -16,6 +16,7 @@ import { PeerAuthentication } from "@kubernetes-models/istio/security.istio.io/v
 import { DestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule";
 import { Gateway } from "@kubernetes-models/istio/networking.istio.io/v1beta1/Gateway";
 import { VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService";
+import { EnvoyFilter } from "@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { crdProblems } from "./crd-schemas.js";
 
@@ -67,6 +68,8 @@ const models: Record<string, { model: Ctor; servedAs?: string }> = {
   "networking.istio.io/v1/Gateway": { model: Gateway as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
   "networking.istio.io/v1/VirtualService": { model: VirtualService as unknown as Ctor, servedAs: "networking.istio.io/v1beta1" },
   "monitoring.coreos.com/v1/PrometheusRule": { model: PrometheusRule as unknown as Ctor },
+  // The patch values are opaque to the CRD (Envoy's protos judge them: test/envoy-proto.ts).
+  "networking.istio.io/v1alpha3/EnvoyFilter": { model: EnvoyFilter as unknown as Ctor },
 };
 
 /** Validate one custom resource against its CRD schema; throws naming the resource and the violations. */
@@ -84,5 +87,5 @@ export function validateCustomResource(resource: { apiVersion: string; kind: str
 }
 
 export const KNOWN_KINDS = [...Object.keys(models), "spire.spiffe.io/v1alpha1/ClusterSPIFFEID", "policy.cert-manager.io/v1alpha1/CertificateRequestPolicy"];
-/** The kinds the PKI area creates (the ingress's VirtualService is the workloads area's; the PKI area's Gateway is the cross-network one). */
-export const PKI_KINDS = KNOWN_KINDS.filter((k) => k !== "networking.istio.io/v1/VirtualService");
+/** The kinds the PKI area creates (the ingress's VirtualService and rate-limit EnvoyFilter are the workloads area's; the PKI area's Gateway is the cross-network one). */
+export const PKI_KINDS = KNOWN_KINDS.filter((k) => !["networking.istio.io/v1/VirtualService", "networking.istio.io/v1alpha3/EnvoyFilter"].includes(k));

@@ -1,6 +1,6 @@
 // Anomaly detection wired from config into `meridian ratelimit serve`: a rule's hits are judged per
 // interval against its learnt baseline; a spike and a drop show on /metrics (score and counter, which the
-// blueprint's alerts read) and at the operator-only GET /v1/ratelimit/anomalies; limits are unchanged.
+// blueprint's alerts read) and at the operator-only GET /v1/ratelimit/admin/anomalies; limits are unchanged.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,8 +61,8 @@ describe("anomaly detection in the rate limit service", () => {
     expect(text).toMatch(/^ratelimit_rate_anomalies_total\{domain="api",key="api\.api_key",direction="drop"[^}]*\} 1$/m);
 
     // The report is for operators: no credential 401; a verified operator token sees each rule's last interval.
-    expect((await fetch(`${svc.url}/v1/ratelimit/anomalies`, { headers: { "x-spiffe-id": "spiffe://x/ns/ops/sa/oncall" } })).status).toBe(401);
-    const res = await fetch(`${svc.url}/v1/ratelimit/anomalies`, { headers: { authorization: `Bearer ${await ops.token()}` } });
+    expect((await fetch(`${svc.url}/v1/ratelimit/admin/anomalies`, { headers: { "x-spiffe-id": "spiffe://x/ns/ops/sa/oncall" } })).status).toBe(401);
+    const res = await fetch(`${svc.url}/v1/ratelimit/admin/anomalies`, { headers: { authorization: `Bearer ${await ops.token()}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ intervalMs: 1000, threshold: 6, rules: [{ domain: "api", key: "api.api_key", count: 0, anomaly: "drop" }] });
   });
