@@ -94,7 +94,8 @@ describe("meridian:pki:MeshTls", () => {
     expect(values["sidecarInjectorWebhook"]).toMatchObject({ enableNamespacesByDefault: false });
     const cni = byName(prod, "kubernetes:helm.sh/v3:Release", "gcp-asne1-istio-cni");
     expect(cni.inputs).toMatchObject({ chart: "cni", version: "1.28.0", namespace: "istio-system", values: { global: { platform: "gke" } } });
-    expect(byName(prod, "kubernetes:helm.sh/v3:Release", "aws-euw1-istio-cni").inputs["values"]).toEqual({});
+    // Outside GKE only the install-cni image, pinned by digest (model/images/charts.ts; the shipped placeholder here).
+    expect(byName(prod, "kubernetes:helm.sh/v3:Release", "aws-euw1-istio-cni").inputs["values"]).toEqual({ image: `docker.io/istio/install-cni@sha256:${"0".repeat(64)}` });
   });
 
   it("a PERMISSIVE setting (a migration step) reaches the mesh-wide PeerAuthentication", async () => {
