@@ -6,51 +6,39 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { RegionCluster } from "../../../components/cluster/region-cluster.js";
-import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
+import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
+import { runRegionsUnderMocks } from "../regions-under-mocks.js";
 import { EastWestGateway, RemoteSecrets } from "../../../components/pki/multi-cluster.js";
 import { istiodValues } from "../../../components/pki/mesh-tls.js";
 import { spireValues } from "../../../components/pki/spire.js";
 import { CHARTS } from "../../../components/pki/charts.js";
-import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import type { EstateSpec } from "../../../model/estate.js";
 import { multiPrimaryMesh, type MeshMember, type MultiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
-import { secretKeys } from "../../../model/secrets.js";
-import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { pinnedChart } from "./pinned-charts.js";
 import { validateCustomResource } from "./schemas.js";
 
 const STACK = "staging";
 
 async function planMesh(): Promise<{ spec: EstateSpec; mesh: MultiPrimaryMesh; resources: RecordedResource[] }> {
-  const configMap = readStackConfigMap(STACK);
-  const spec = buildEstateSpec(STACK, parseEstateConfig(configMap, STACK));
-  const mesh = multiPrimaryMesh(spec)!;
-  const keys = secretKeys(spec);
-  const config: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(configMap)) if (!(typeof value === "object" && value !== null && "secure" in value)) config[key] = value;
-  for (const key of keys) config[`meridian:${key}`] ??= `<secret ${key}>`;
-  const run = await runUnderMocks(
-    () => {
-      const parent = new pulumi.ComponentResource("meridian:test:Estate", "estate", {});
-      const clusters = new Map(spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent })]));
-      const gateways = new Map<string, { ew: EastWestGateway; istiod: pulumi.Resource }>();
-      for (const m of mesh.members) {
-        const istiod = new pulumi.ComponentResource("meridian:test:Istiod", `${m.region}-istiod`, {}, { parent });
-        gateways.set(m.region, { ew: new EastWestGateway(`${m.region}-east-west`, { mesh, member: m, cluster: clusters.get(m.region)!, istio: [istiod] }, { parent }), istiod });
-      }
-      for (const m of mesh.members) {
-        const region = clusters.get(m.region)!.region;
-        const peers = mesh.members.filter((p) => p.region !== m.region).map((p) => ({ member: p, token: gateways.get(p.region)!.ew.readerTokens.get(m.region)! }));
-        const r = {
-          istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>,
-          spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName,
-        };
-        new RemoteSecrets(`${m.region}-remote-secrets`, { mesh, member: m, cluster: clusters.get(m.region)!, peers, rendered: r, istiod: gateways.get(m.region)!.istiod }, { parent });
-      }
-    },
-    { stack: STACK, config, secretKeys: keys.map((k) => `meridian:${k}`), cloudValues: "fake" },
-  );
-  return { spec, mesh, resources: run.resources };
+  let mesh!: MultiPrimaryMesh;
+  const { spec, resources } = await runRegionsUnderMocks(STACK, ({ spec, parent, clusters }) => {
+    mesh = multiPrimaryMesh(spec)!;
+    const gateways = new Map<string, { ew: EastWestGateway; istiod: pulumi.Resource }>();
+    for (const m of mesh.members) {
+      const istiod = new pulumi.ComponentResource("meridian:test:Istiod", `${m.region}-istiod`, {}, { parent });
+      gateways.set(m.region, { ew: new EastWestGateway(`${m.region}-east-west`, { mesh, member: m, cluster: clusters.get(m.region)!, istio: [istiod] }, { parent }), istiod });
+    }
+    for (const m of mesh.members) {
+      const region = clusters.get(m.region)!.region;
+      const peers = mesh.members.filter((p) => p.region !== m.region).map((p) => ({ member: p, token: gateways.get(p.region)!.ew.readerTokens.get(m.region)! }));
+      const r = {
+        istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>,
+        spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName,
+      };
+      new RemoteSecrets(`${m.region}-remote-secrets`, { mesh, member: m, cluster: clusters.get(m.region)!, peers, rendered: r, istiod: gateways.get(m.region)!.istiod }, { parent });
+    }
+  });
+  return { spec, mesh, resources };
 }
 
 const named = (rs: RecordedResource[], type: string, name: string): RecordedResource => {

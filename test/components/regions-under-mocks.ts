@@ -1,0 +1,35 @@
+/**
+ * Test helper: a stack's regional clusters under the recording mock runtime, without the estate program, for
+ * tests that build one component on top of them. Secret config keys get stand-in values (as `meridian plan`
+ * gives them) and cloud values are fake.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RegionCluster } from "../../components/cluster/region-cluster.js";
+import { runUnderMocks, type RecordedResource } from "../../components/preview/mock-runtime.js";
+import { buildEstateSpec, type EstateSpec } from "../../model/estate.js";
+import { secretKeys } from "../../model/secrets.js";
+import { parseEstateConfig, readStackConfigMap } from "../../stacks/load.js";
+
+export interface RegionsContext {
+  spec: EstateSpec;
+  parent: pulumi.ComponentResource;
+  clusters: Map<string, RegionCluster>;
+}
+
+export async function runRegionsUnderMocks(stack: string, build: (ctx: RegionsContext) => void): Promise<{ spec: EstateSpec; resources: RecordedResource[] }> {
+  const configMap = readStackConfigMap(stack);
+  const spec = buildEstateSpec(stack, parseEstateConfig(configMap, stack));
+  const keys = secretKeys(spec);
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(configMap)) if (!(typeof value === "object" && value !== null && "secure" in value)) config[key] = value;
+  for (const key of keys) config[`meridian:${key}`] ??= `<secret ${key}>`;
+  const run = await runUnderMocks(
+    () => {
+      const parent = new pulumi.ComponentResource("meridian:test:Estate", "estate", {});
+      const clusters = new Map(spec.regions.map((region) => [region.id, new RegionCluster(region.id, { region, spec }, { parent })]));
+      build({ spec, parent, clusters });
+    },
+    { stack, config, secretKeys: keys.map((k) => `meridian:${k}`), cloudValues: "fake" },
+  );
+  return { spec, resources: run.resources };
+}
