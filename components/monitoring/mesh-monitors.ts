@@ -1,13 +1,13 @@
 /**
  * MeshMonitors (`meridian:monitoring:MeshMonitors`): one regional cluster's prometheus-operator monitors for the
  * mesh's own components (model/security/scrape-targets.ts) — SPIRE server and agents, istiod, the gateway's
- * Envoy — each in its component's namespace, on the plaintext port the pinned chart opens for metrics. The
+ * Envoy, and in a multi-cluster mesh the east-west gateway's Envoy — each in its component's namespace, on the plaintext port the pinned chart opens for metrics. The
  * PodMonitor/ServiceMonitor CRDs come with the monitoring stack, which the monitoring namespace's owner installs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type NamespaceRole } from "../../model/estate.js";
-import { MESH_SCRAPE_TARGETS, type ScrapeTarget } from "../../model/security/scrape-targets.js";
+import type { ScrapeTarget } from "../../model/security/scrape-targets.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 
 export interface MonitorShape {
@@ -33,6 +33,8 @@ export function monitorShape(t: ScrapeTarget, interval = "30s"): MonitorShape {
 
 export interface MeshMonitorsArgs {
   cluster: RegionCluster;
+  /** The stack's mesh scrape targets (model/security/scrape-targets.ts meshScrapeTargets). */
+  targets: readonly ScrapeTarget[];
 }
 
 export class MeshMonitors extends pulumi.ComponentResource {
@@ -42,7 +44,7 @@ export class MeshMonitors extends pulumi.ComponentResource {
     super("meridian:monitoring:MeshMonitors", name, {}, opts);
     const { cluster } = args;
     const roleOf = new Map((Object.keys(NAMESPACES) as NamespaceRole[]).map((r) => [NAMESPACES[r] as string, r]));
-    this.monitors = MESH_SCRAPE_TARGETS.map((t) => {
+    this.monitors = args.targets.map((t) => {
       const role = roleOf.get(t.namespace)!;
       return new k8s.apiextensions.CustomResource(`${cluster.region.id}-${t.name}-monitor`, monitorShape(t), {
         parent: this,

@@ -37,7 +37,19 @@ export const EAST_WEST_GATEWAY = {
   port: 15443,
   /** Envoy's health port, which cloud load balancers probe. */
   statusPort: 15021,
+  /**
+   * The ports the pinned chart's Service publishes when `networkGateway` is set (templates/service.yaml at 1.28.0):
+   * status-port, tls, tls-istiod, tls-webhook — each a listener of the cloud load balancer.
+   */
+  servicePorts: [15021, 15443, 15012, 15017],
 } as const;
+
+/**
+ * The east-west gateway's pod labels as the pinned chart's `gateway.selectorLabels` writes them (templates/_helpers.tpl
+ * at 1.28.0: `app` = `labels.app`, else the name; `istio` = `labels.istio`, else the name without `istio-`): what the
+ * Deployment and Service select on, so what a PodMonitor must select too.
+ */
+export const EAST_WEST_POD_SELECTOR: Readonly<Record<string, string>> = { app: EAST_WEST_GATEWAY.release, ...EAST_WEST_GATEWAY.selector };
 
 /**
  * The read-only identity peers' istiod use on this cluster: a ServiceAccount bound to the ClusterRole the pinned
@@ -135,7 +147,7 @@ export function eastWestGatewayValues(member: MeshMember): Record<string, unknow
     // The chart then labels pods and Service with topology.istio.io/network, sets ISTIO_META_REQUESTED_NETWORK_VIEW,
     // and publishes 15021, 15443, 15012 and 15017 (the Gateway below opens 15443 only).
     networkGateway: member.network,
-    labels: { ...EAST_WEST_GATEWAY.selector, app: EAST_WEST_GATEWAY.release, "istio.io/dataplane-mode": "none" },
+    labels: { ...EAST_WEST_POD_SELECTOR, "istio.io/dataplane-mode": "none" },
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
     podDisruptionBudget: { minAvailable: 1 },
   };

@@ -9,7 +9,8 @@
  */
 import { NAMESPACES, type EstateSpec } from "../estate.js";
 import { durationSeconds } from "../config/vocabulary.js";
-import { MESH_SCRAPE_TARGETS, scrapeJob } from "../security/scrape-targets.js";
+import { meshScrapeTargets, scrapeJob } from "../security/scrape-targets.js";
+import { multiPrimaryMesh } from "../mesh/multi-primary.js";
 
 export interface AlertRule {
   alert: string;
@@ -113,8 +114,10 @@ function svidExpiryRules(spec: EstateSpec): AlertRule[] {
  * SPIRE; one reaching istiod is a proxy without the SPIFFE CSI socket), and any mesh scrape target going dark,
  * which silences the rules above.
  */
-function meshControlPlaneGroup(): RuleGroup {
-  const jobs = MESH_SCRAPE_TARGETS.map(scrapeJob).join("|");
+function meshControlPlaneGroup(spec: EstateSpec): RuleGroup {
+  const jobs = meshScrapeTargets(multiPrimaryMesh(spec) !== undefined)
+    .map(scrapeJob)
+    .join("|");
   return {
     name: "meridian-mesh-control-plane",
     rules: [
@@ -260,7 +263,7 @@ export function pkiRuleGroups(spec: EstateSpec): RuleGroup[] {
         ...svidExpiryRules(spec),
       ],
     },
-    meshControlPlaneGroup(),
+    meshControlPlaneGroup(spec),
     privateCaGroup(spec),
     ...pkiSlos(spec).map(sloGroup),
   ];

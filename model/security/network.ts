@@ -191,14 +191,15 @@ function timePolicies(inputs: RegionNetworkInputs): NetworkPolicyShape[] {
 
 /**
  * The east-west gateway (multi-cluster stacks): 15443 and its health port open to the peers' sidecars and the load
- * balancer; out to istiod for its configuration and to the services other regions call, on their ports.
+ * balancer, its Envoy stats to Prometheus; out to istiod for its configuration and to the services other regions call, on their ports.
  */
 function eastWestPolicy(): NetworkPolicyShape {
   return policy(
     NAMESPACES.istio,
     "allow-eastwest-gateway",
     { ...EAST_WEST_GATEWAY.selector },
-    [{ ports: [tcp(EAST_WEST_GATEWAY.port), tcp(EAST_WEST_GATEWAY.statusPort)] }],
+    // Its Envoy's stats (the east-west PodMonitor, model/security/scrape-targets.ts) to Prometheus only.
+    [{ ports: [tcp(EAST_WEST_GATEWAY.port), tcp(EAST_WEST_GATEWAY.statusPort)] }, { from: [PROMETHEUS], ports: [tcp(ENVOY_STATS_PORT)] }],
     [ISTIOD, ...CROSS_REGION_TARGETS.map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) }))],
   );
 }
@@ -245,6 +246,7 @@ function systemPolicies(multiCluster: boolean): NetworkPolicyShape[] {
         { to: [inNamespace(NAMESPACES.certManager)], ports: [tcp(CERT_MANAGER_PORTS.metrics)] },
         { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.metrics)] },
         { to: [inNamespace(NAMESPACES.istio)], ports: [tcp(ISTIOD_PORTS.monitoring)] },
+        ...(multiCluster ? [{ to: [EAST_WEST_PODS], ports: [tcp(ENVOY_STATS_PORT)] }] : []),
         { to: [inNamespace(NAMESPACES.monitoring)], ports: [tcp(X509_EXPORTER_PORT)] },
         // chrony's series come from the node time agent, on the host network: node addresses, by port.
         { ports: [tcp(TIME_AGENT.port)] },

@@ -11,10 +11,13 @@
  *   (default 9988) as `prom` (spire-agent/templates/daemonset.yaml). Pods carry the subcharts' selector labels:
  *   `app.kubernetes.io/name` = the umbrella's nameOverride (`server`, `agent`), `app.kubernetes.io/instance` = release.
  * - istiod 1.28.0: the `istiod` Service (labels `app: istiod`, `istio: pilot`) publishes `http-monitoring` 15014, /metrics.
- * - Istio's gateway injection template: the proxy container opens `http-envoy-prom` 15090, /stats/prometheus.
+ * - Istio's gateway injection template: the proxy container opens `http-envoy-prom` 15090, /stats/prometheus. The
+ *   `gateway` chart's Deployment declares the same port (templates/deployment.yaml) and labels its pods with its
+ *   selectorLabels (`app`, `istio`), which the east-west gateway sets (model/mesh/multi-primary.ts).
  */
 import { GATEWAY, NAMESPACES } from "../estate.js";
 import { GATEWAY_POD_SELECTOR } from "../services.js";
+import { EAST_WEST_POD_SELECTOR } from "../mesh/multi-primary.js";
 import { ENVOY_STATS_PORT, ISTIOD_PORTS, SPIRE_PORTS } from "./network.js";
 
 /** The Helm release name the spire chart is installed under (components/pki/charts.ts names releases after their chart). */
@@ -78,6 +81,26 @@ export const MESH_SCRAPE_TARGETS: readonly ScrapeTarget[] = [
     what: `the ${GATEWAY.name} Envoy: listener TLS handshakes and upstream errors`,
   },
 ];
+
+/**
+ * The east-west gateway's Envoy (multi-cluster stacks only, where the gateway exists): every cross-region call
+ * passes through it, so its connection and upstream counters are the cross-network path's health.
+ */
+export const EAST_WEST_SCRAPE_TARGET: ScrapeTarget = {
+  name: "eastwest-gateway-envoy",
+  kind: "PodMonitor",
+  namespace: NAMESPACES.istio,
+  selector: { ...EAST_WEST_POD_SELECTOR },
+  port: "http-envoy-prom",
+  portNumber: ENVOY_STATS_PORT,
+  path: "/stats/prometheus",
+  what: "the east-west gateway's Envoy: cross-network mTLS passthrough connections and upstream errors",
+};
+
+/** The mesh's scrape targets on one cluster: the east-west gateway's only when the cluster is one of several primaries. */
+export function meshScrapeTargets(multiCluster: boolean): readonly ScrapeTarget[] {
+  return multiCluster ? [...MESH_SCRAPE_TARGETS, EAST_WEST_SCRAPE_TARGET] : MESH_SCRAPE_TARGETS;
+}
 
 /** The `job` label Prometheus gives a target's series (prometheus-operator's default, no jobLabel set). */
 export function scrapeJob(t: ScrapeTarget): string {

@@ -15,7 +15,8 @@ import { NAMESPACES, buildEstateSpec, regionById } from "../../../model/estate.j
 import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { regionNetworkPolicies } from "../../../model/security/network.js";
 import { NAMESPACE_POSTURE, namespaceSecurityLabels } from "../../../model/security/posture.js";
-import { MESH_SCRAPE_TARGETS, scrapeJob } from "../../../model/security/scrape-targets.js";
+import { EAST_WEST_SCRAPE_TARGET, MESH_SCRAPE_TARGETS, meshScrapeTargets, scrapeJob } from "../../../model/security/scrape-targets.js";
+import { eastWestGatewayValues, meshMember } from "../../../model/mesh/multi-primary.js";
 import { GRANDMASTER, timeHierarchy } from "../../../model/time/hierarchy.js";
 import { loadStack } from "../../../stacks/load.js";
 import { evaluateStack, type RecordedResource } from "../../harness.js";
@@ -33,6 +34,9 @@ const nsLabels = (ns: string) => {
 };
 const pod = (namespace: string, labels: Record<string, string>): Endpoint => ({ namespace, namespaceLabels: nsLabels(namespace), labels });
 const prometheus = pod(NAMESPACES.monitoring, { "app.kubernetes.io/name": "prometheus" });
+/** prod is a multi-cluster mesh: its targets include the east-west gateway's Envoy. */
+const TARGETS = meshScrapeTargets(true);
+const chartTemplate = (f: string) => readFileSync(new URL(`../../testdata/charts/istio-1.28.0/gateway-templates/${f}`, import.meta.url), "utf8");
 
 describe("mesh scrape targets (prod)", () => {
   let resources: RecordedResource[];
@@ -42,14 +46,14 @@ describe("mesh scrape targets (prod)", () => {
   const monitors = () => resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:") && r.name.startsWith(`${REGION}-`));
 
   it("renders one valid monitor per target, in the target's namespace, through the region's provider", () => {
-    expect(resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:")).length).toBe(spec.regions.length * MESH_SCRAPE_TARGETS.length);
+    expect(resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:")).length).toBe(spec.regions.length * TARGETS.length);
     expect(
       monitors()
         .map((r) => (r.inputs["metadata"] as { name: string }).name)
         .sort(),
-    ).toEqual(MESH_SCRAPE_TARGETS.map((t) => t.name).sort());
+    ).toEqual(TARGETS.map((t) => t.name).sort());
     for (const r of monitors()) {
-      const t = MESH_SCRAPE_TARGETS.find((x) => x.name === (r.inputs["metadata"] as { name: string }).name)!;
+      const t = TARGETS.find((x) => x.name === (r.inputs["metadata"] as { name: string }).name)!;
       expect(r.type).toBe(`kubernetes:monitoring.coreos.com/v1:${t.kind}`);
       expect(() => validate(r.inputs as never), t.name).not.toThrow();
       expect(r.inputs).toMatchObject({ metadata: { namespace: t.namespace }, spec: { selector: { matchLabels: t.selector } } });
@@ -82,20 +86,62 @@ describe("mesh scrape targets (prod)", () => {
 
   it("Prometheus may reach every target's port through the NetworkPolicies, and only unmeshed or Envoy-stats ports are scraped", () => {
     const grandmaster = timeHierarchy(spec).find((p) => p.region === REGION)!.grandmaster !== null;
-    const policies = regionNetworkPolicies({ cloud: "aws", stores: {}, grandmaster });
-    for (const t of MESH_SCRAPE_TARGETS) {
+    const policies = regionNetworkPolicies({ cloud: "aws", stores: {}, grandmaster, multiCluster: true });
+    for (const t of TARGETS) {
       expect(allowed(policies, prometheus, pod(t.namespace, t.selector), t.portNumber), `${t.name}:${t.portNumber}`).toBe(true);
       // A meshed namespace's own ports speak mTLS only: Envoy's stats port is the one plaintext exception.
       if (NAMESPACE_POSTURE[(Object.keys(NAMESPACES) as (keyof typeof NAMESPACES)[]).find((r) => NAMESPACES[r] === t.namespace)!].injection) expect(t.path, t.name).toBe("/stats/prometheus");
     }
     expect(allowed(policies, prometheus, pod(NAMESPACES.spire, MESH_SCRAPE_TARGETS[0]!.selector), 8081)).toBe(false);
+    // The east-west gateway's stats are Prometheus's only: not another namespace's, and not its istiod ports.
+    const eastWest = pod(NAMESPACES.istio, EAST_WEST_SCRAPE_TARGET.selector);
+    expect(allowed(policies, pod(NAMESPACES.runtime, { app: "escrow" }), eastWest, EAST_WEST_SCRAPE_TARGET.portNumber)).toBe(false);
+    expect(allowed(policies, prometheus, eastWest, 15012)).toBe(false);
+  });
+
+  it("the east-west gateway's monitor selects the pods the pinned gateway chart labels, on the port its Deployment opens", () => {
+    // templates/_helpers.tpl at 1.28.0: selectorLabels are `app` and `istio`, from `labels.app` / `labels.istio` when set.
+    const helpers = chartTemplate("_helpers.tpl");
+    const selectorLabels = /define "gateway.selectorLabels" -\}\}\n([\s\S]*?)\{\{- end \}\}/.exec(helpers)![1]!;
+    const keys = [...selectorLabels.matchAll(/^(\w+): \{\{ \(\.Values\.labels\.(\w+) \| quote\)/gm)].map((m) => [m[1], m[2]]);
+    expect(keys).toEqual([
+      ["app", "app"],
+      ["istio", "istio"],
+    ]);
+    // templates/deployment.yaml: the pod template carries selectorLabels, and the proxy container names 15090.
+    const deployment = chartTemplate("deployment.yaml");
+    const podLabels = deployment.slice(deployment.indexOf("  template:"), deployment.indexOf("    spec:"));
+    expect(podLabels).toContain('include "gateway.selectorLabels" .');
+    expect(deployment).toMatch(/- containerPort: (\d+)\n\s+protocol: TCP\n\s+name: http-envoy-prom/);
+    expect(Number(/- containerPort: (\d+)\n\s+protocol: TCP\n\s+name: http-envoy-prom/.exec(deployment)![1])).toBe(EAST_WEST_SCRAPE_TARGET.portNumber);
+    // So the pods' labels are the release's labels.app / labels.istio, which the monitor selects exactly.
+    const values = eastWestGatewayValues(meshMember(spec, REGION)!) as { labels: Record<string, string> };
+    const podSelector = Object.fromEntries(keys.map(([label, value]) => [label!, values.labels[value!]!]));
+    const monitor = resources.find((r) => r.name === `${REGION}-${EAST_WEST_SCRAPE_TARGET.name}-monitor`)!;
+    expect(monitor.inputs).toMatchObject({
+      kind: "PodMonitor",
+      metadata: { namespace: NAMESPACES.istio },
+      spec: { selector: { matchLabels: podSelector }, podMetricsEndpoints: [{ port: "http-envoy-prom", path: "/stats/prometheus" }] },
+    });
+    expect((monitor.inputs["spec"] as { selector: { matchLabels: Obj } }).selector.matchLabels).toEqual(podSelector);
   });
 
   it("every target is a MeshMetricsDown job", () => {
     const down = prometheusRule(spec, regionById(spec, REGION)).spec as unknown as RuleFile;
     const rule = down.groups.flatMap((g) => g.rules).find((r) => "alert" in r && r.alert === "MeshMetricsDown") as unknown as { expr: string };
+    expect(rule.expr).toBe(`up{job=~"${TARGETS.map(scrapeJob).join("|")}"} == 0`);
+    expect(TARGETS.map(scrapeJob)).toEqual(["spire-system/spire-server", "spire-system/spire-agent", "istiod", "meridian-gateway/gateway-envoy", "istio-system/eastwest-gateway-envoy"]);
+  });
+});
+
+describe("a single-region stack has no east-west gateway to monitor", () => {
+  it("renders only the base targets, and MeshMetricsDown waits on no east-west job", async () => {
+    const one = { ...spec, regions: [regionById(spec, REGION)] };
+    expect(meshScrapeTargets(false)).toEqual(MESH_SCRAPE_TARGETS);
+    const rule = (prometheusRule(one, regionById(spec, REGION)).spec as unknown as RuleFile).groups.flatMap((g) => g.rules).find((r) => "alert" in r && r.alert === "MeshMetricsDown") as unknown as {
+      expr: string;
+    };
     expect(rule.expr).toBe(`up{job=~"${MESH_SCRAPE_TARGETS.map(scrapeJob).join("|")}"} == 0`);
-    expect(MESH_SCRAPE_TARGETS.map(scrapeJob)).toEqual(["spire-system/spire-server", "spire-system/spire-agent", "istiod", "meridian-gateway/gateway-envoy"]);
   });
 });
 

@@ -14,6 +14,7 @@ import { durationSeconds } from "../../../model/config/vocabulary.js";
 import type { RuleTest } from "./promtool.js";
 import { feeders } from "../../../model/cost/topology.js";
 import { replicationInput } from "../../../model/cost/report.js";
+import { multiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
 
 export interface AlertCase {
   alert: string;
@@ -176,6 +177,7 @@ export function meshAlertCases(spec: EstateSpec): AlertCase[] {
   const counter = (metric: string, labels: Record<string, string>, perMinute: number) => [{ series: `${metric}${sel(labels)}`, values: `0+${perMinute}x60` }];
   const rejected = { type: "type.googleapis.com/envoy.config.listener.v3.Listener" };
   const target = { job: "spire-system/spire-server", instance: "10.0.2.4:9988" };
+  const eastWest = { job: "istio-system/eastwest-gateway-envoy", instance: "10.0.3.9:15090" };
   return [
     // At 20m: 2 × TTL - 1200 s left fires; 4 × TTL - 1200 s left does not.
     { alert: "SpireServerCaExpiring", series: caExpiry(2 * ttl), healthy: caExpiry(4 * ttl), evalTime: "20m", fires: [{ labels: td }] },
@@ -203,6 +205,18 @@ export function meshAlertCases(spec: EstateSpec): AlertCase[] {
       fires: [{ labels: {} }],
     },
     { alert: "MeshMetricsDown", series: [{ series: `up${sel(target)}`, values: "0x30" }], healthy: [{ series: `up${sel(target)}`, values: "1x30" }], evalTime: "15m", fires: [{ labels: target }] },
+    // A multi-cluster stack's east-west gateway is a target too (its PodMonitor's job).
+    ...(multiPrimaryMesh(spec)
+      ? [
+          {
+            alert: "MeshMetricsDown",
+            series: [{ series: `up${sel(eastWest)}`, values: "0x30" }],
+            healthy: [{ series: `up${sel(eastWest)}`, values: "1x30" }],
+            evalTime: "15m",
+            fires: [{ labels: eastWest }],
+          },
+        ]
+      : []),
   ];
 }
 
