@@ -3,7 +3,7 @@
  * ethereum/tests TrieTests case. FILE is one case's JSON ({"in": …}) or a whole TrieTests file with --case NAME
  * (a file of one case needs no --case). Keys on the command line follow the case format: `0x…` is hex bytes,
  * anything else UTF-8. Proofs are printed as JSON; the verifiers exit 1 naming the problem when they refuse.
- * `serve` holds one trie over HTTP (runtime/mpt/service.ts).
+ * `serve` holds one trie over HTTP (runtime/mpt/service.ts), in memory or durably (--data, --postgres).
  */
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
@@ -191,18 +191,23 @@ export function register(program: Command): void {
     .argument("[file]", "TrieTests case JSON to load (default: an empty trie)")
     .option(...secureOption)
     .option(...caseOption)
-    .option("--config <file>", "service config, JSON or YAML: file, case, secure, writers, and the kit's `server` section")
+    .option("--data <dir>", "persist the trie in this directory (snapshot + fsynced journal); a restart comes back to the same root")
+    .option("--postgres <url>", "persist the trie in PostgreSQL instead (postgres://user@host:port/db; one trie per database)")
+    .option("--config <file>", "service config, JSON or YAML: file, case, secure, store, writers, and the kit's `server` section")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (file: string | undefined, o: { secure?: boolean; case?: string; config?: string; port?: string; host?: string }) => {
+    .action(async (file: string | undefined, o: { secure?: boolean; case?: string; data?: string; postgres?: string; config?: string; port?: string; host?: string }) => {
       if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+      if (o.data !== undefined && o.postgres !== undefined) throw new UserError("--data and --postgres: give one store");
+      if (o.postgres !== undefined && !/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
+      const store = o.data !== undefined ? { dir: o.data } : o.postgres !== undefined ? { postgres: o.postgres } : undefined;
       const m = await import("../../runtime/mpt/index.js");
       if (file !== undefined) asUsage(m.MptError, "FILE", () => m.loadTrie({ file, case: o.case, secure: o.secure })); // a bad file is a usage error, before binding
       const { runService } = await import("../../runtime/kit/index.js");
       await runService(m.mptService, {
         command: "meridian mpt serve",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, file, case: o.case, secure: o.secure },
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, file, case: o.case, secure: o.secure, store },
       });
     });
 }

@@ -28,9 +28,36 @@ export class MerklePatriciaTrie {
     this.secure = options.secure ?? false;
   }
 
+  /**
+   * A trie holding `entries` as `entries()` yields them: keys as the trie holds them (hashed in a secure trie), so
+   * a stored secure trie comes back without the keys' preimages.
+   */
+  static fromEntries(entries: Iterable<TrieEntry>, options: TrieOptions = {}): MerklePatriciaTrie {
+    const trie = new MerklePatriciaTrie(options);
+    for (const e of entries) trie.putAtTrieKey(e.key, e.value);
+    return trie;
+  }
+
+  /** An independent trie with the same contents, in O(1): nodes are immutable, so the two share them. */
+  clone(): MerklePatriciaTrie {
+    const c = new MerklePatriciaTrie({ secure: this.secure });
+    c.root = this.root;
+    return c;
+  }
+
+  /** Set the value at a trie key (as `entries()` yields it); an empty value deletes. */
+  putAtTrieKey(trieKey: Uint8Array, value: Uint8Array): void {
+    this.root = value.length === 0 ? remove(this.root, toNibbles(trieKey)) : insert(this.root, toNibbles(trieKey), value);
+  }
+
+  /** The key as the trie holds it: keccak-256(key) in a secure trie, else the key. */
+  trieKeyOf(key: Uint8Array): Uint8Array {
+    return this.secure ? keccak_256(key) : key;
+  }
+
   /** The path the trie files `key` under. */
   pathOf(key: Uint8Array): Nibbles {
-    return toNibbles(this.secure ? keccak_256(key) : key);
+    return toNibbles(this.trieKeyOf(key));
   }
 
   /** Set `key` to `value`; an empty value deletes the key. */

@@ -71,6 +71,8 @@ describe("meridian mpt prove / verify", () => {
       [["mpt", "verify", DOGS_ROOT, "dog", FILE], /expected an array of 0x-hex nodes or an object with "proof"/],
       [["mpt", "prove", FILE], /missing required argument 'key'/],
       [["mpt", "prove-range", FILE, "z", "a", "--case", "dogs"], /LO z is above HI a/],
+      [["mpt", "serve", "--data", dir, "--postgres", "postgres://127.0.0.1/x"], /--data and --postgres: give one store/],
+      [["mpt", "serve", "--postgres", "mysql://127.0.0.1/x"], /--postgres: got "mysql:\/\/127\.0\.0\.1\/x"; expected postgres:\/\//],
     ];
     for (const [args, err] of cases) {
       const r = runCli(args);

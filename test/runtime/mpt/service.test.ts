@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { checkRangeProof, decodeTestString, MerklePatriciaTrie, mptService, verifyProof } from "../../../runtime/mpt/index.js";
+import { checkRangeProof, decodeTestString, MAX_KEY_BYTES, MAX_VALUE_BYTES, MerklePatriciaTrie, mptService, verifyProof } from "../../../runtime/mpt/index.js";
 import { hostileHttpSuite } from "../../hostile.js";
 
 const FILE = fileURLToPath(new URL("../../testdata/ethereum-trietests/trieanyorder.json", import.meta.url));
@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe("meridian mpt serve", () => {
   it("serves the case's known root, inclusion and exclusion proofs that verify against it", async () => {
-    expect((await get("/v1/mpt/root")).body).toEqual({ root: PUPPY_ROOT, secure: false });
+    expect((await get("/v1/mpt/root")).body).toEqual({ root: PUPPY_ROOT, revision: 0, secure: false });
     const dog = (await get("/v1/mpt/keys/dog")).body as Proof;
     expect(dog).toMatchObject({ root: PUPPY_ROOT, key: utf8("dog"), value: utf8("puppy") });
     expect(Buffer.from(verifyProof(b(PUPPY_ROOT), decodeTestString("dog"), dog.proof.map(b))!).toString()).toBe("puppy");
@@ -97,11 +97,35 @@ describe("meridian mpt serve", () => {
     expect((await put("0x0", "x")).body).toMatchObject({ error: "bad key" });
   });
 
+  it("refuses hostile writes with a 4xx naming the problem, and changes nothing", async () => {
+    const before = (await get("/v1/mpt/root")).body;
+    const raw = async (key: string, body: string, type = "application/json") => {
+      const r = await fetch(`${svc.url}/v1/mpt/keys/${encodeURIComponent(key)}`, { method: "PUT", headers: { "content-type": type, authorization: `Bearer ${token}` }, body });
+      return { status: r.status, body: (await r.json()) as { error: string; detail: string } };
+    };
+    expect(await put("0xabc", "x")).toMatchObject({ status: 400, body: { error: "bad key", detail: expect.stringMatching(/"0xabc" starts with 0x but is not whole bytes of hex/) } });
+    expect(await put("cat", "0xzz")).toMatchObject({ status: 400, body: { error: "bad value", detail: expect.stringMatching(/"0xzz" starts with 0x but is not whole bytes of hex/) } });
+    expect(await put(`0x${"ab".repeat(MAX_KEY_BYTES + 1)}`, "x")).toMatchObject({
+      status: 413,
+      body: { error: "key too large", detail: `the key is ${MAX_KEY_BYTES + 1} bytes; at most ${MAX_KEY_BYTES}` },
+    });
+    expect(await put("x".repeat(300), "x")).toMatchObject({ status: 414, body: { error: "URI too long" } });
+    expect(await put("cat", `0x${"00".repeat(MAX_VALUE_BYTES + 1)}`)).toMatchObject({
+      status: 413,
+      body: { error: "value too large", detail: `the value is ${MAX_VALUE_BYTES + 1} bytes; at most ${MAX_VALUE_BYTES}` },
+    });
+    expect(await put("cat", "€".repeat(MAX_VALUE_BYTES / 2))).toMatchObject({ status: 413, body: { error: "value too large" } }); // 3 bytes a character in UTF-8
+    expect(await raw("cat", "value=meow", "application/x-www-form-urlencoded")).toMatchObject({ status: 415, body: { error: "unsupported media type" } });
+    expect(await raw("cat", JSON.stringify({ value: 7 }))).toMatchObject({ status: 400, body: { detail: expect.stringMatching(/value/) } });
+    expect(await raw("cat", JSON.stringify({ value: "meow", extra: 1 }))).toMatchObject({ status: 400, body: { detail: expect.stringMatching(/extra/) } });
+    expect((await get("/v1/mpt/root")).body).toEqual(before);
+  });
+
   it("starts empty without a file, and a secure trie hashes its keys", async () => {
     const empty = await startService(mptService, { secure: true, server: { port: 0 } }, { processMetrics: false });
     try {
       const root = (await (await fetch(`${empty.url}/v1/mpt/root`)).json()) as { root: string; secure: boolean };
-      expect(root).toEqual({ root: "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421", secure: true });
+      expect(root).toEqual({ root: "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421", revision: 0, secure: true });
     } finally {
       await empty.close();
     }
