@@ -54,7 +54,7 @@ export const workloadsArea: Area = {
       if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);
       new RegionGateway(`${id}-gateway`, { spec: ctx.spec, region: cluster.region, cluster, after: [...pki.mesh, pki.gatewayCertificate] }, { parent: ctx.parent });
       services[id] = runtime.workloads.filter((w) => w.replicas > 0).map((w) => w.service.name);
-      if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster }, { parent: ctx.parent });
+      if (ctx.spec.runtime.quota.tenants.length) new TenantQuotas(`${id}-tenants`, { spec: ctx.spec, region: cluster.region, cluster, after: pki.mesh }, { parent: ctx.parent });
     }
     // Store URLs carry credentials: they stay in the regions' Secrets, never in stack outputs.
     return { runtimeImage: ctx.spec.runtime.image, runtimeLedgerRegion: ledgerRegion(ctx.spec), runtimeServices: services };

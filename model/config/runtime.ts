@@ -55,7 +55,9 @@ const containerSize = z.object({ cpu: positive, memory: positive }).strict();
 /**
  * A tenant's multi-dimensional quota on each regional cluster: the quota service's tree (runtime/quota)
  * and the tenant namespace's ResourceQuota / LimitRange (model/workloads/tenants.ts) come from it.
- * cpu in cores, memory and storage in GiB, the rest are object counts.
+ * cpu in cores, memory and storage in GiB, ingressKbps / egressKbps in KiB/s (Envoy's limit_kbps: each tenant
+ * pod's sidecar throttles HTTP bodies to and from the tenant's services, and of the calls they make — model/workloads/
+ * tenant-bandwidth.ts), the rest are object counts.
  */
 const tenantQuotaSchema = z
   .object({
@@ -70,6 +72,8 @@ const tenantQuotaSchema = z
         pods: z.number().int().nonnegative().optional(),
         services: z.number().int().nonnegative().optional(),
         persistentvolumeclaims: z.number().int().nonnegative().optional(),
+        ingressKbps: z.number().int("expected whole KiB/s (Envoy's limit_kbps is an integer)").min(1, "expected at least 1 KiB/s (Envoy refuses a limit of 0)").optional(),
+        egressKbps: z.number().int("expected whole KiB/s (Envoy's limit_kbps is an integer)").min(1, "expected at least 1 KiB/s (Envoy refuses a limit of 0)").optional(),
       })
       .strict(),
     container: z

@@ -22,11 +22,12 @@ export const RATELIMIT_ACTIONS = (domain: string) => [{ actions: [{ generic_key:
 /** The RLS call's deadline: a loaded region's limiter answers in a few ms; beyond this the request goes on. */
 const RLS_TIMEOUT = "0.05s";
 
+/** An EnvoyFilter; without a workloadSelector it applies to every workload of its namespace. */
 export interface EnvoyFilterShape {
   apiVersion: "networking.istio.io/v1alpha3";
   kind: "EnvoyFilter";
   metadata: { name: string; namespace: string; labels: Record<string, string> };
-  spec: { workloadSelector: { labels: Record<string, string> }; configPatches: { applyTo: string; match: Record<string, unknown>; patch: { operation: string; value: Record<string, unknown> } }[] };
+  spec: { workloadSelector?: { labels: Record<string, string> }; configPatches: { applyTo: string; match: Record<string, unknown>; patch: { operation: string; value: Record<string, unknown> } }[] };
 }
 
 /** The cluster istiod builds for a Service port: `outbound|<port>||<host>`. */

@@ -6,14 +6,17 @@
  * defaults, so a pod without requests is admitted and charged; a single container at most the tenant's
  * quota). Pure. Invariant: every number in the Kubernetes objects is the tenant's configured quota, in
  * Kubernetes units (cores → millicores, GiB → Mi/Gi), and the ResourceQuota and the quota service agree.
+ * A tenant with `ingressKbps` / `egressKbps` also gets its bandwidth EnvoyFilter (tenant-bandwidth.ts).
  */
 import type { EstateSpec } from "../estate.js";
 import { namespaceSecurityLabels } from "../security/posture.js";
+import type { EnvoyFilterShape } from "./gateway-ratelimit.js";
+import { tenantBandwidthFilter } from "./tenant-bandwidth.js";
 
 export type TenantQuota = EstateSpec["runtime"]["quota"]["tenants"][number];
 
 /** The quota service's dimensions: the keys a tenant's `hard` may carry. */
-const QUOTA_DIMENSIONS = ["cpu", "memory", "storage", "pods", "services", "persistentvolumeclaims"] as const;
+const QUOTA_DIMENSIONS = ["cpu", "memory", "storage", "pods", "services", "persistentvolumeclaims", "ingressKbps", "egressKbps"] as const;
 
 const tenantNamespace = (id: string) => `tenant-${id}`;
 
@@ -40,6 +43,8 @@ export interface TenantObjects {
     metadata: { name: string; namespace: string; labels: Record<string, string> };
     spec: { limits: { type: "Container"; defaultRequest: Record<string, string>; default: Record<string, string>; max: Record<string, string> }[] };
   };
+  /** The mesh's bandwidth limits on the tenant's sidecars; null without ingressKbps / egressKbps. */
+  bandwidth: EnvoyFilterShape | null;
 }
 
 export function tenantObjects(spec: Pick<EstateSpec, "runtime" | "environment">, regionId: string): TenantObjects[] {
@@ -86,6 +91,7 @@ export function tenantObjects(spec: Pick<EstateSpec, "runtime" | "environment">,
           ],
         },
       },
+      bandwidth: tenantBandwidthFilter(t, name, labels),
     };
   });
 }

@@ -1,12 +1,14 @@
 // Tenants' quotas deployed, under the mocked plan of a one-region dev estate: each tenant's namespace with a
 // ResourceQuota and LimitRange on the region's cluster carrying the tenant's numbers in Kubernetes units, and
 // the quota service's Deployment whose config file the real runtime/quota schema accepts, with the same
-// numbers in its tree. Without tenants, nothing is rendered and the quota service stays at zero.
+// numbers in its tree; a tenant with a bandwidth quota gets its EnvoyFilter there too, after Istio's CRDs and
+// valid by the EnvoyFilter CRD's schema. Without tenants, nothing is rendered and the quota service stays at zero.
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { buildQuotaTree } from "../../../runtime/quota/config.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { evaluateStack, ofType, under, type Plan, type RecordedResource } from "../../harness.js";
+import { validateCustomResource } from "../pki/schemas.js";
 
 const REGION = {
   id: "gcp-usc1",
@@ -34,7 +36,7 @@ const QUOTA = {
   authorities: ["spiffe://dev.meridian.internal/ns/meridian-ops/sa/quota-admin"],
   identity: { issuer: "https://id.meridian.example.com", audience: "meridian-quota", jwksUri: "https://id.meridian.example.com/.well-known/jwks.json" },
   tenants: [
-    { id: "acme", owners: ["acme-admin"], hard: { cpu: 20, memory: 64, storage: 500, pods: 200, services: 20, persistentvolumeclaims: 30 } },
+    { id: "acme", owners: ["acme-admin"], hard: { cpu: 20, memory: 64, storage: 500, pods: 200, services: 20, persistentvolumeclaims: 30, ingressKbps: 10240, egressKbps: 2048 } },
     { id: "beta", owners: ["beta-admin"], hard: { cpu: 2.5, memory: 6.5 }, container: { defaultRequest: { cpu: 0.05, memory: 0.0625 }, default: { cpu: 0.25, memory: 0.25 } } },
   ],
 };
@@ -79,6 +81,23 @@ describe("tenant quotas on a one-region estate (mocked plan)", () => {
     for (const r of objects.filter((x) => inputs(x).metadata.namespace === "tenant-beta")) expect(r.dependencies).toContain(ns.urn);
   });
 
+  it("limits the bandwidth of the tenant that has a bandwidth quota, on its sidecars, once Istio's CRDs are there", () => {
+    const objects = under(plan, "meridian:workloads:TenantQuotas", "gcp-usc1-tenants");
+    const filters = objects.filter((r) => r.type === "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter");
+    expect(filters.map((r) => inputs(r).metadata.namespace)).toEqual(["tenant-acme"]);
+    const f = filters[0]!.inputs as { apiVersion: string; kind: string; spec: { configPatches: { match: { context: string }; patch: { value: { typed_config: { limit_kbps: number } } } }[] } };
+    validateCustomResource(f);
+    expect(Object.fromEntries(f.spec.configPatches.map((p) => [p.match.context, p.patch.value.typed_config.limit_kbps]))).toEqual({ SIDECAR_INBOUND: 10240, SIDECAR_OUTBOUND: 2048 });
+    const istioBase = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "gcp-usc1-istio-base")!;
+    const ns = objects.find((r) => r.type === "kubernetes:core/v1:Namespace" && inputs(r).metadata.name === "tenant-acme")!;
+    expect(filters[0]!.dependencies).toEqual(expect.arrayContaining([ns.urn, istioBase.urn]));
+    // The quota service accounts the same bandwidth.
+    const cm = under(plan, "meridian:workloads:RuntimeServices", "gcp-usc1-runtime").find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === "gcp-usc1-quota-config")!;
+    const file = JSON.parse((cm.inputs as { data: Record<string, string> }).data["quota.json"]!) as { dimensions: string[]; tenants: { id: string; hard: Record<string, number> }[] };
+    expect(file.dimensions).toEqual(expect.arrayContaining(["ingressKbps", "egressKbps"]));
+    expect(file.tenants.find((t) => t.id === "acme")!.hard).toMatchObject({ ingressKbps: 10240, egressKbps: 2048 });
+  });
+
   it("deploys the quota service with a config runtime/quota accepts and the same numbers", () => {
     const runtime = under(plan, "meridian:workloads:RuntimeServices", "gcp-usc1-runtime");
     const deployment = runtime.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "gcp-usc1-quota-deployment")!;
@@ -105,6 +124,7 @@ describe("tenant quotas on a one-region estate (mocked plan)", () => {
   it("renders nothing for an estate without tenants, and keeps the quota service at zero", () => {
     expect(ofType(bare, "meridian:workloads:TenantQuotas")).toEqual([]);
     expect(ofType(bare, "kubernetes:core/v1:ResourceQuota")).toEqual([]);
+    expect(ofType(bare, "kubernetes:networking.istio.io/v1alpha3:EnvoyFilter").map((r) => r.name)).toEqual(["gcp-usc1-gateway-ratelimit"]);
     const deployment = under(bare, "meridian:workloads:RuntimeServices", "gcp-usc1-runtime").find((r) => r.name === "gcp-usc1-quota-deployment")!;
     expect((inputs(deployment).spec as { replicas: number }).replicas).toBe(0);
   });

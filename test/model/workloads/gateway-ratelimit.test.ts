@@ -27,11 +27,18 @@ describe("the gateway's rate-limit EnvoyFilter", () => {
     const [insert, ...routes] = filter.spec.configPatches;
     expect(insert!.applyTo).toBe("HTTP_FILTER");
     checkEnvoyJson(PROTOS, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", insert!.patch.value);
-    for (const r of routes) checkEnvoyJson(PROTOS, "envoy.config.route.v3.Route", r.patch.value);
+    // MERGE fragments: the route istiod built carries the match and action they merge into.
+    for (const r of routes) checkEnvoyJson(PROTOS, "envoy.config.route.v3.Route", r.patch.value, { partial: true });
     // The checker can fail: a Duration Envoy would refuse, a field the filter does not have.
     const bad = JSON.parse(JSON.stringify(insert!.patch.value).replace('"0.05s"', '"50ms"'));
     expect(() => checkEnvoyJson(PROTOS, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", bad)).toThrow(/Duration/);
-    expect(() => checkEnvoyJson(PROTOS, "envoy.config.route.v3.Route", { route: { rate_limit: [] } })).toThrow(/no field rate_limit/);
+    expect(() => checkEnvoyJson(PROTOS, "envoy.config.route.v3.Route", { route: { rate_limit: [] } }, { partial: true })).toThrow(/no field rate_limit/);
+    // And by Envoy's validation rules: an RLS domain must not be empty, a descriptor needs an action.
+    const typed = (insert!.patch.value as { typed_config: Record<string, unknown> }).typed_config;
+    expect(() => checkEnvoyJson(PROTOS, "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", { ...insert!.patch.value, typed_config: { ...typed, domain: "" } })).toThrow(
+      /min_len 1/,
+    );
+    expect(() => checkEnvoyJson(PROTOS, "envoy.config.route.v3.Route", { route: { rate_limits: [{ actions: [] }] } }, { partial: true })).toThrow(/at least 1/);
   });
 
   it("limits every public API route of the VirtualService by name, never a health signal, and calls the ratelimit Service's gRPC port", () => {
