@@ -42,7 +42,7 @@ export function regionById(spec: EstateSpec, id: string): Region {
 export type KubeconfigSource = { kind: "secret"; key: string } | { kind: "context"; context: string };
 
 /** A region's cluster credentials: its own setting, else the secret key `kubeconfig-<region id>`. */
-export function kubeconfigSource(region: Region): KubeconfigSource {
+export function kubeconfigSource(region: Pick<Region, "id" | "kubeconfig">): KubeconfigSource {
   const k = region.kubeconfig;
   if (k !== undefined && "context" in k) return { kind: "context", context: k.context };
   return { kind: "secret", key: k?.secret ?? `kubeconfig-${region.id}` };

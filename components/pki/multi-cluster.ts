@@ -6,7 +6,8 @@
  *   the peers' istiod use here: a ServiceAccount bound to the istiod chart's reader ClusterRole and one token
  *   Secret per reading region (Kubernetes fills in its `token` and `ca.crt`; the provider waits for them).
  * - `RemoteSecrets` (`meridian:pki:RemoteSecrets`): for each peer, the kubeconfig Secret istiod discovers it by
- *   (label `istio/multiCluster: "true"`), built from the peer's API server and its token Secret, after checking
+ *   (label `istio/multiCluster: "true"`), built from the peer's API server (its `mesh.apiServer`, else the server of
+ *   the kubeconfig the stack deploys the peer with) and its token Secret, after checking
  *   the rendered istiod and SPIRE values agree on the cluster's name and network.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -19,10 +20,12 @@ import {
   MultiPrimaryError,
   crossNetworkGateway,
   eastWestGatewayValues,
+  kubeconfigServer,
   readerTokenSecretName,
   remoteKubeconfig,
   remoteSecretName,
   renderedMeshProblems,
+  type ApiServerSource,
   type MeshMember,
   type MultiPrimaryMesh,
 } from "../../model/mesh/multi-primary.js";
@@ -102,6 +105,12 @@ export interface RemoteSecretsArgs {
   istiod: pulumi.Resource;
 }
 
+/** The peer's API server URL: its setting, or the server of the kubeconfig secret the stack deploys it with. */
+function apiServer(source: ApiServerSource): pulumi.Output<string> {
+  if (source.kind === "setting") return pulumi.output(source.url);
+  return new pulumi.Config("meridian").requireSecret(source.key).apply((k) => kubeconfigServer(k, `meridian:${source.key}`));
+}
+
 export class RemoteSecrets extends pulumi.ComponentResource {
   public readonly secrets: k8s.core.v1.Secret[];
 
@@ -115,7 +124,9 @@ export class RemoteSecrets extends pulumi.ComponentResource {
 
     this.secrets = args.peers.map(({ member: peer, token }) => {
       // Kubernetes fills these in (base64); certificate-authority-data takes the CA as base64, the token is plain.
-      const kubeconfig = pulumi.secret(token.data).apply((data) => remoteKubeconfig(peer, data?.["ca.crt"] ?? "", Buffer.from(data?.["token"] ?? "", "base64").toString("utf8")));
+      const kubeconfig = pulumi
+        .secret(pulumi.all([apiServer(peer.apiServer), token.data]))
+        .apply(([server, data]) => remoteKubeconfig(peer, server, data?.["ca.crt"] ?? "", Buffer.from(data?.["token"] ?? "", "base64").toString("utf8")));
       return new k8s.core.v1.Secret(
         `${member.region}-${remoteSecretName(peer)}`,
         {

@@ -5,7 +5,7 @@
 import { estateProgram } from "../../program.js";
 import { areas } from "../areas.js";
 import { buildEstateSpec } from "../../model/estate.js";
-import { secretKeys } from "../../model/secrets.js";
+import { secretKeys, secretStandIn } from "../../model/secrets.js";
 import { displayPath, parseEstateConfig, readStackConfigMap, stackFile } from "../../stacks/load.js";
 import { runUnderMocks, type RecordedResource } from "./mock-runtime.js";
 
@@ -35,7 +35,7 @@ export async function planStack(stack: string, options: PlanOptions = {}): Promi
     if (typeof value === "object" && value !== null && "secure" in value) continue;
     config[key] = value;
   }
-  for (const key of secrets) config[`meridian:${key}`] ??= `<secret ${key}>`;
+  for (const key of secrets) config[`meridian:${key}`] ??= secretStandIn(spec, key);
   const run = await runUnderMocks(() => estateProgram(only), {
     stack,
     config,

@@ -31,15 +31,19 @@ export const regionSchema = z
      */
     kubeconfig: z.union([z.object({ secret: z.string().min(1) }), z.object({ context: z.string().min(1) })]).optional(),
     /**
-     * The region's place in the multi-cluster mesh (model/mesh/multi-primary.ts), needed when the stack has two or
-     * more regions: `apiServer` is the URL the other regions' istiod reach this cluster's Kubernetes API at (the
-     * `server` of the kubeconfig in their remote secret; its CA comes from the cluster's own token Secret), and
+     * The region's place in the multi-cluster mesh (model/mesh/multi-primary.ts), when the stack has two or more
+     * regions: `apiServer` is the URL the other regions' istiod reach this cluster's Kubernetes API at (the `server`
+     * of the kubeconfig in their remote secret; its CA comes from the cluster's own token Secret) — needed only when
+     * the region's kubeconfig is a context, else an override of the server its kubeconfig secret names — and
      * `network` the Istio network its pods are on (default: the region id; pods of different networks are not
      * routable to each other, so every region needs its own).
      */
     mesh: z
       .object({
-        apiServer: z.string().regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/, "expected the API server's https:// URL, e.g. https://api.use1.example.internal:443"),
+        apiServer: z
+          .string()
+          .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/, "expected the API server's https:// URL, e.g. https://api.use1.example.internal:443")
+          .optional(),
         network: slug.optional(),
       })
       .strict()

@@ -13,9 +13,10 @@
  * that are DNS-1123 labels and distinct, istiod's clusterName equal to SPIRE's, a remote secret keyed by its
  * peer's clusterName and never one for the cluster itself. Pure: no Pulumi, no I/O.
  */
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import type { ConfigProblem } from "../config/errors.js";
 import type { EstateConfig, RegionConfig } from "../config/index.js";
+import { kubeconfigSource } from "../estate.js";
 import { podSelector, runtimeService, type RuntimeService, type ServiceName } from "../services.js";
 
 /** The label every Meridian pod carries with its region (components/workloads/manifests.ts). */
@@ -58,13 +59,19 @@ export const EAST_WEST_POD_SELECTOR: Readonly<Record<string, string>> = { app: E
  */
 export const MESH_READER = { serviceAccount: "meridian-mesh-reader", clusterRole: "istio-reader-clusterrole-istio-system" } as const;
 
+/**
+ * Where the peers' istiod reach a cluster's API server: the region's `mesh.apiServer` when set (an override), else
+ * the `server` of the kubeconfig the stack already holds for the region under a secret key (kubeconfigServer).
+ */
+export type ApiServerSource = { kind: "setting"; url: string } | { kind: "kubeconfig"; key: string };
+
 export interface MeshMember {
   region: string;
   /** istiod's `global.multiCluster.clusterName`: SPIRE's clusterName, the key of the peer's remote secret. */
   clusterName: string;
   network: string;
   /** Where the peers' istiod reach this cluster's API server. */
-  apiServer: string;
+  apiServer: ApiServerSource;
 }
 
 export interface MultiPrimaryMesh {
@@ -79,7 +86,14 @@ export class MultiPrimaryError extends Error {
   }
 }
 
-type MeshConfigView = Pick<EstateConfig, "environment"> & { regions: readonly Pick<RegionConfig, "id" | "mesh">[] };
+type MeshConfigView = Pick<EstateConfig, "environment"> & { regions: readonly Pick<RegionConfig, "id" | "mesh" | "kubeconfig">[] };
+
+function apiServerSource(r: Pick<RegionConfig, "id" | "mesh" | "kubeconfig">): ApiServerSource | undefined {
+  if (r.mesh?.apiServer !== undefined) return { kind: "setting", url: r.mesh.apiServer };
+  const source = kubeconfigSource(r);
+  // A context of the ambient kubeconfig is not read by the program (the provider resolves it): no server to take.
+  return source.kind === "secret" ? { kind: "kubeconfig", key: source.key } : undefined;
+}
 
 function meshId(environment: string): string {
   return `meridian-${environment}`;
@@ -92,7 +106,7 @@ export function multiPrimaryMesh(config: MeshConfigView): MultiPrimaryMesh | und
   if (problems.length > 0) throw new MultiPrimaryError(problems.map((p) => `${p.keyPath}: ${p.expected}`));
   return {
     meshID: meshId(config.environment),
-    members: config.regions.map((r) => ({ region: r.id, clusterName: r.id, network: r.mesh?.network ?? r.id, apiServer: r.mesh!.apiServer })),
+    members: config.regions.map((r) => ({ region: r.id, clusterName: r.id, network: r.mesh?.network ?? r.id, apiServer: apiServerSource(r)! })),
   };
 }
 
@@ -113,11 +127,11 @@ export function multiPrimaryProblems(config: MeshConfigView): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const networks = new Map<string, string>();
   config.regions.forEach((r, i) => {
-    if (!r.mesh) {
+    if (!apiServerSource(r)) {
       out.push({
         keyPath: `meridian:regions[${i}].mesh.apiServer`,
         value: "(missing)",
-        expected: `the https:// URL the other regions' istiod reach ${r.id}'s Kubernetes API at: a stack of ${config.regions.length} regions is a multi-cluster mesh, and each istiod discovers its peers' endpoints there`,
+        expected: `the https:// URL the other regions' istiod reach ${r.id}'s Kubernetes API at: a stack of ${config.regions.length} regions is a multi-cluster mesh, and each istiod discovers its peers' endpoints there (${r.id}'s kubeconfig is a context of the ambient kubeconfig, which the program does not read; with a kubeconfig secret its server is taken from there)`,
       });
     }
     // Istio keys remote clusters and names their secrets by clusterName: it must be a DNS-1123 label.
@@ -176,19 +190,59 @@ export function remoteSecretName(peer: MeshMember): string {
   return `istio-remote-secret-${peer.clusterName}`;
 }
 
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)$/i;
+
+/**
+ * The API server a kubeconfig (the one the stack deploys a region with) points at: the `server` of its current
+ * context's cluster — for EKS, GKE and AKS the cluster's own endpoint, whose certificate the cluster CA (the one the
+ * reader's token Secret carries) signs. Refused where peers could not use it: not https, or a loopback address (a
+ * kind cluster, a `kubectl proxy` or tunnel on the operator's machine); then `mesh.apiServer` must say where the peers
+ * reach the cluster. `where` names the config key in errors.
+ */
+export function kubeconfigServer(kubeconfig: string, where: string): string {
+  const fail = (why: string): never => {
+    throw new Error(`${where}: ${why}; set meridian:regions[].mesh.apiServer to the URL the other regions' istiod reach this cluster's API at`);
+  };
+  let doc: unknown;
+  try {
+    doc = parse(kubeconfig);
+  } catch {
+    return fail("is not a kubeconfig (YAML does not parse)");
+  }
+  const d = (doc ?? {}) as { "current-context"?: unknown; contexts?: unknown; clusters?: unknown };
+  const named = (list: unknown, name: unknown) => (Array.isArray(list) ? (list as { name?: unknown }[]).find((x) => x?.name === name) : undefined);
+  const contexts = Array.isArray(d.contexts) ? (d.contexts as { name?: unknown; context?: { cluster?: unknown } }[]) : [];
+  // kubectl's rule: the current context; a kubeconfig with a single context and none current is unambiguous too.
+  const context = d["current-context"] !== undefined ? named(contexts, d["current-context"]) : contexts.length === 1 ? contexts[0] : undefined;
+  if (!context) return fail(`has no current context${d["current-context"] !== undefined ? ` named ${JSON.stringify(d["current-context"])}` : ""}`);
+  const clusterName = (context as { context?: { cluster?: unknown } }).context?.cluster;
+  const cluster = named(d.clusters, clusterName) as { cluster?: { server?: unknown } } | undefined;
+  const server = cluster?.cluster?.server;
+  if (typeof server !== "string") return fail(`names no server for cluster ${JSON.stringify(clusterName)}`);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return fail(`server ${JSON.stringify(server)} is not a URL`);
+  }
+  if (url.protocol !== "https:") return fail(`server ${server} is not https`);
+  if (LOOPBACK_HOST.test(url.hostname)) return fail(`server ${server} is a loopback address, which the other clusters cannot reach`);
+  return server;
+}
+
 /**
  * The kubeconfig of a remote secret, as `istioctl create-remote-secret` encodes it: one cluster, context and user,
- * all named by the peer's clusterName, with the peer's API server, the CA from the token Secret (base64, as
- * `certificate-authority-data` takes it) and the bearer token.
+ * all named by the peer's clusterName, with the peer's API server (`server`: the setting, or what kubeconfigServer
+ * read), the CA from the token Secret (base64, as `certificate-authority-data` takes it) and the bearer token.
  */
-export function remoteKubeconfig(peer: MeshMember, caData: string, token: string): string {
+export function remoteKubeconfig(peer: MeshMember, server: string, caData: string, token: string): string {
   if (!caData) throw new Error(`remote secret for ${peer.clusterName}: the reader token Secret has no ca.crt`);
   if (!token) throw new Error(`remote secret for ${peer.clusterName}: the reader token Secret has no token`);
   const name = peer.clusterName;
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name, cluster: { server: peer.apiServer, "certificate-authority-data": caData } }],
+    clusters: [{ name, cluster: { server, "certificate-authority-data": caData } }],
     contexts: [{ name, context: { cluster: name, user: name } }],
     "current-context": name,
     preferences: {},

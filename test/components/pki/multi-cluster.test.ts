@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
 import { runRegionsUnderMocks } from "../regions-under-mocks.js";
 import { EastWestGateway, RemoteSecrets } from "../../../components/pki/multi-cluster.js";
@@ -14,30 +14,58 @@ import { spireValues } from "../../../components/pki/spire.js";
 import { CHARTS } from "../../../components/pki/charts.js";
 import type { EstateSpec } from "../../../model/estate.js";
 import { multiPrimaryMesh, type MeshMember, type MultiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
 import { pinnedChart } from "./pinned-charts.js";
 import { validateCustomResource } from "./schemas.js";
 
 const STACK = "staging";
+/**
+ * Where each staging region's peers must find its API server: aws-use1's kubeconfig secret is one as
+ * `aws eks update-kubeconfig` writes it (exec user, the EKS endpoint); gcp-euw1 keeps the preview's stand-in
+ * kubeconfig; azure-sea sets `mesh.apiServer`, which overrides its kubeconfig.
+ */
+const EKS = "https://A1B2C3D4E5F6.gr7.us-east-1.eks.amazonaws.com";
+const OVERRIDE = "https://azure-sea-api.privatelink.southeastasia.azmk8s.io:443";
+const EXPECTED_SERVER: Record<string, string> = { "aws-use1": EKS, "gcp-euw1": "https://gcp-euw1.kubeconfig-stand-in.invalid", "azure-sea": OVERRIDE };
+function overrides(): Record<string, unknown> {
+  const cluster = "arn:aws:eks:us-east-1:111122223333:cluster/meridian-staging";
+  const regions = (readStackConfigMap(STACK)["meridian:regions"] as Record<string, unknown>[]).map((r) => (r["id"] === "azure-sea" ? { ...r, mesh: { apiServer: OVERRIDE } } : r));
+  return {
+    "meridian:regions": regions,
+    "meridian:kubeconfig-aws-use1": stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: cluster, cluster: { server: EKS, "certificate-authority-data": "Q0E=" } }],
+      contexts: [{ name: cluster, context: { cluster, user: cluster } }],
+      "current-context": cluster,
+      users: [{ name: cluster, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", "meridian-staging"] } } }],
+    }),
+  };
+}
 
 async function planMesh(): Promise<{ spec: EstateSpec; mesh: MultiPrimaryMesh; resources: RecordedResource[] }> {
   let mesh!: MultiPrimaryMesh;
-  const { spec, resources } = await runRegionsUnderMocks(STACK, ({ spec, parent, clusters }) => {
-    mesh = multiPrimaryMesh(spec)!;
-    const gateways = new Map<string, { ew: EastWestGateway; istiod: pulumi.Resource }>();
-    for (const m of mesh.members) {
-      const istiod = new pulumi.ComponentResource("meridian:test:Istiod", `${m.region}-istiod`, {}, { parent });
-      gateways.set(m.region, { ew: new EastWestGateway(`${m.region}-east-west`, { mesh, member: m, cluster: clusters.get(m.region)!, istio: [istiod] }, { parent }), istiod });
-    }
-    for (const m of mesh.members) {
-      const region = clusters.get(m.region)!.region;
-      const peers = mesh.members.filter((p) => p.region !== m.region).map((p) => ({ member: p, token: gateways.get(p.region)!.ew.readerTokens.get(m.region)! }));
-      const r = {
-        istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>,
-        spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName,
-      };
-      new RemoteSecrets(`${m.region}-remote-secrets`, { mesh, member: m, cluster: clusters.get(m.region)!, peers, rendered: r, istiod: gateways.get(m.region)!.istiod }, { parent });
-    }
-  });
+  const { spec, resources } = await runRegionsUnderMocks(
+    STACK,
+    ({ spec, parent, clusters }) => {
+      mesh = multiPrimaryMesh(spec)!;
+      const gateways = new Map<string, { ew: EastWestGateway; istiod: pulumi.Resource }>();
+      for (const m of mesh.members) {
+        const istiod = new pulumi.ComponentResource("meridian:test:Istiod", `${m.region}-istiod`, {}, { parent });
+        gateways.set(m.region, { ew: new EastWestGateway(`${m.region}-east-west`, { mesh, member: m, cluster: clusters.get(m.region)!, istio: [istiod] }, { parent }), istiod });
+      }
+      for (const m of mesh.members) {
+        const region = clusters.get(m.region)!.region;
+        const peers = mesh.members.filter((p) => p.region !== m.region).map((p) => ({ member: p, token: gateways.get(p.region)!.ew.readerTokens.get(m.region)! }));
+        const r = {
+          istiodGlobal: istiodValues(spec, region)["global"] as Record<string, unknown>,
+          spireClusterName: (spireValues(spec, region)["global"] as { spire: { clusterName: unknown } }).spire.clusterName,
+        };
+        new RemoteSecrets(`${m.region}-remote-secrets`, { mesh, member: m, cluster: clusters.get(m.region)!, peers, rendered: r, istiod: gateways.get(m.region)!.istiod }, { parent });
+      }
+    },
+    overrides(),
+  );
   return { spec, mesh, resources };
 }
 
@@ -115,11 +143,20 @@ describe("meridian:pki:EastWestGateway and RemoteSecrets (multi-primary on diffe
           "current-context": string;
         };
         expect(kubeconfig["current-context"]).toBe(peer.clusterName);
-        expect(kubeconfig.clusters[0]!.cluster.server).toBe(peer.apiServer);
+        // The peer's API server: from its kubeconfig secret, or its mesh.apiServer where set.
+        expect(kubeconfig.clusters[0]!.cluster.server).toBe(EXPECTED_SERVER[peer.region]);
         expect(Buffer.from(kubeconfig.clusters[0]!.cluster["certificate-authority-data"], "base64").toString()).toContain(`mock cluster CA of ${token.name}`);
         expect(kubeconfig.users[0]!.user.token).toBe(`mock-token.${token.name}`);
       }
     }
+  });
+
+  it("the API server comes from the peer's kubeconfig secret unless mesh.apiServer overrides it", () => {
+    expect(plan.mesh.members.map((m) => [m.region, m.apiServer])).toEqual([
+      ["aws-use1", { kind: "kubeconfig", key: "kubeconfig-aws-use1" }],
+      ["gcp-euw1", { kind: "kubeconfig", key: "kubeconfig-gcp-euw1" }],
+      ["azure-sea", { kind: "setting", url: OVERRIDE }],
+    ]);
   });
 
   it("the reader is bound to the istiod chart's reader ClusterRole, nothing more", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { MultiPrimaryError, meshMember, meshPeerUrls, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
+import { stringify } from "yaml";
+import { MultiPrimaryError, kubeconfigServer, meshMember, meshPeerUrls, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { StackConfigError } from "../../../model/config/errors.js";
 
@@ -17,8 +18,8 @@ describe("multi-primary mesh: who is in it", () => {
     expect(mesh).toEqual({
       meshID: "meridian-prod",
       members: [
-        { region: "aws-use1", clusterName: "aws-use1", network: "aws-use1", apiServer: "https://api.aws-use1.example.internal" },
-        { region: "gcp-usc1", clusterName: "gcp-usc1", network: "gcp-usc1", apiServer: "https://api.gcp-usc1.example.internal" },
+        { region: "aws-use1", clusterName: "aws-use1", network: "aws-use1", apiServer: { kind: "setting", url: "https://api.aws-use1.example.internal" } },
+        { region: "gcp-usc1", clusterName: "gcp-usc1", network: "gcp-usc1", apiServer: { kind: "setting", url: "https://api.gcp-usc1.example.internal" } },
       ],
     });
   });
@@ -31,10 +32,20 @@ describe("multi-primary mesh: who is in it", () => {
     expect(() => multiPrimaryMesh(config)).toThrow(MultiPrimaryError);
   });
 
-  it("refuses a multi-region stack without a region's API server for its peers", () => {
-    const problems = multiPrimaryProblems({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }] });
-    expect(problems).toEqual([expect.objectContaining({ keyPath: "meridian:regions[1].mesh.apiServer", value: "(missing)" })]);
-    expect(() => meshMember({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }] }, "aws-use1")).toThrow(/regions\[1\]\.mesh\.apiServer/);
+  it("without mesh.apiServer, a region deployed with a kubeconfig secret takes its server from that kubeconfig; the setting overrides", () => {
+    const mesh = multiPrimaryMesh({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }, { id: "azure-weu", kubeconfig: { secret: "weu-admin" }, mesh: { network: "weu" } }] })!;
+    expect(mesh.members.map((m) => m.apiServer)).toEqual([
+      { kind: "setting", url: "https://api.aws-use1.example.internal" },
+      { kind: "kubeconfig", key: "kubeconfig-gcp-usc1" },
+      { kind: "kubeconfig", key: "weu-admin" },
+    ]);
+  });
+
+  it("refuses a multi-region stack with a region deployed by kube context and no API server for its peers", () => {
+    const rs = [...regions("aws-use1"), { id: "gcp-usc1", kubeconfig: { context: "kind-usc1" } }];
+    const problems = multiPrimaryProblems({ environment: "prod", regions: rs });
+    expect(problems).toEqual([expect.objectContaining({ keyPath: "meridian:regions[1].mesh.apiServer", value: "(missing)", expected: expect.stringContaining("context") })]);
+    expect(() => meshMember({ environment: "prod", regions: rs }, "aws-use1")).toThrow(/regions\[1\]\.mesh\.apiServer/);
   });
 
   it("the stack loader reports the same problems with the stack file's key paths", () => {
@@ -61,7 +72,7 @@ describe("remote secrets and the rendered values", () => {
   const global = { meshID: "meridian-prod", multiCluster: { clusterName: "aws-use1" }, network: "aws-use1" };
 
   it("the kubeconfig is istioctl create-remote-secret's: cluster, context and user named by the peer, bearer token", () => {
-    const k = parse(remoteKubeconfig(usc1, "Q0E=", "tok")) as Record<string, unknown>;
+    const k = parse(remoteKubeconfig(usc1, "https://api.gcp-usc1.example.internal", "Q0E=", "tok")) as Record<string, unknown>;
     expect(k).toEqual({
       apiVersion: "v1",
       kind: "Config",
@@ -71,8 +82,41 @@ describe("remote secrets and the rendered values", () => {
       preferences: {},
       users: [{ name: "gcp-usc1", user: { token: "tok" } }],
     });
-    expect(() => remoteKubeconfig(usc1, "", "tok")).toThrow(/no ca.crt/);
-    expect(() => remoteKubeconfig(usc1, "Q0E=", "")).toThrow(/no token/);
+    expect(() => remoteKubeconfig(usc1, "https://x", "", "tok")).toThrow(/no ca.crt/);
+    expect(() => remoteKubeconfig(usc1, "https://x", "Q0E=", "")).toThrow(/no token/);
+  });
+
+  // A kubeconfig as `aws eks update-kubeconfig` writes it: an exec user, several contexts, the current one chosen.
+  const eks = (server: string, current = "arn:aws:eks:us-east-1:111122223333:cluster/use1") =>
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "arn:aws:eks:eu-west-1:111122223333:cluster/euw1", cluster: { server: "https://B0B.gr7.eu-west-1.eks.amazonaws.com", "certificate-authority-data": "Q0E=" } },
+        { name: "arn:aws:eks:us-east-1:111122223333:cluster/use1", cluster: { server, "certificate-authority-data": "Q0E=" } },
+      ],
+      contexts: [
+        { name: "arn:aws:eks:eu-west-1:111122223333:cluster/euw1", context: { cluster: "arn:aws:eks:eu-west-1:111122223333:cluster/euw1", user: "u" } },
+        { name: "arn:aws:eks:us-east-1:111122223333:cluster/use1", context: { cluster: "arn:aws:eks:us-east-1:111122223333:cluster/use1", user: "u" } },
+      ],
+      "current-context": current,
+      users: [{ name: "u", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token"] } } }],
+    });
+
+  it("kubeconfigServer reads the current context's cluster server", () => {
+    expect(kubeconfigServer(eks("https://A1B2.gr7.us-east-1.eks.amazonaws.com"), "meridian:kubeconfig-aws-use1")).toBe("https://A1B2.gr7.us-east-1.eks.amazonaws.com");
+    expect(kubeconfigServer(eks("https://A1B2.gr7.us-east-1.eks.amazonaws.com", "arn:aws:eks:eu-west-1:111122223333:cluster/euw1"), "k")).toBe("https://B0B.gr7.eu-west-1.eks.amazonaws.com");
+  });
+
+  it("kubeconfigServer refuses what peers could not reach or verify, naming the key and the override", () => {
+    expect(() => kubeconfigServer(eks("https://127.0.0.1:40123"), "meridian:kubeconfig-aws-use1")).toThrow(
+      /meridian:kubeconfig-aws-use1: server https:\/\/127\.0\.0\.1:40123 is a loopback address[^]*mesh\.apiServer/,
+    );
+    expect(() => kubeconfigServer(eks("https://localhost:6443"), "k")).toThrow(/loopback/);
+    expect(() => kubeconfigServer(eks("http://10.0.0.1:8080"), "k")).toThrow(/not https/);
+    expect(() => kubeconfigServer(eks("https://x", "gone"), "k")).toThrow(/no current context named "gone"/);
+    expect(() => kubeconfigServer("<secret kubeconfig-aws-use1>", "k")).toThrow(/no current context/);
+    expect(() => kubeconfigServer("a: [", "k")).toThrow(/not a kubeconfig/);
   });
 
   it("agreeing values and a secret per peer pass", () => {
