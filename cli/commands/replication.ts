@@ -2,6 +2,7 @@
  * `meridian replication …`: the replication fabric's runtime.
  *   monitor   stamp this region's primary and report the lag of every copy it holds (heartbeat method)
  *   rotate    rotate a publisher's replication login by alternating users (runtime/replication/rotate.ts)
+ *   credentials  write the current logins from the secret managers into files, for a Job's psql (credentials.ts)
  */
 import type { Command } from "commander";
 import { numberArg } from "../args.js";
@@ -37,5 +38,20 @@ export function register(program: Command): void {
         progress: (step, detail) => process.stdout.write(`${step}: ${detail}\n`),
       });
       process.stdout.write(`rotated: subscriptions log in as ${done.username}\n`);
+    });
+  replication
+    .command("credentials")
+    .description("read logins from the clouds' secret managers and write them as username/password files (a replication Job's init step); on a publisher, create the replication roles first")
+    .requiredOption("--config <file>", "JSON or YAML: logins [{secret, dir}], roles {url, admin, login, replicationGrant} (publishers)")
+    .action(async (o: { config: string }) => {
+      const { readConfigFile, ConfigFileError } = await import("../../runtime/kit/index.js");
+      const { openSecretStore, credentialsConfigSchema, writeCredentials } = await import("../../runtime/replication/index.js");
+      const parsed = credentialsConfigSchema.safeParse(readConfigFile(o.config));
+      if (!parsed.success)
+        throw new ConfigFileError(
+          o.config,
+          parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
+        );
+      for (const line of await writeCredentials(parsed.data, { open: (ref) => openSecretStore(ref) })) process.stdout.write(`wrote ${line}\n`);
     });
 }

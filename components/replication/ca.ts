@@ -17,7 +17,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks.js";
 import { NAMESPACES } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { AZURE_POSTGRES_ROOTS } from "./azure-roots.js";
-import type { DatabaseCopy, DatabaseTls } from "./copy.js";
+import { DATABASE_NAME, type DatabaseCopy, type DatabaseTls } from "./copy.js";
 
 export const DB_CA_CONFIGMAP = "meridian-db-ca";
 /** Where pods mount `meridian-db-ca`. */
@@ -25,6 +25,11 @@ export const DB_CA_DIR = "/etc/meridian/db-ca";
 
 export function caFile(tls: DatabaseTls): string {
   return `${DB_CA_DIR}/${tls.caKey}`;
+}
+
+/** A client's URL for `copy`: no login (that comes from a secret); libpq's sslmode semantics (uselibpqcompat) with its cloud's CA bundle. */
+export function copyUrl(copy: DatabaseCopy): pulumi.Output<string> {
+  return pulumi.interpolate`postgres://${copy.host}:5432/${DATABASE_NAME}?sslmode=${copy.tls.sslmode}&sslrootcert=${caFile(copy.tls)}&uselibpqcompat=true`;
 }
 
 const RDS_CA_DOCS = "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.SSL.html";

@@ -3,8 +3,9 @@
  * `replication-monitor` Service the gateway's health aggregator probes for `/healthz/replication`
  * (REPLICATION_MONITOR in model/workloads/gateway.ts), deployed as a kit service (components/workloads/
  * kit-service.ts: Deployment, ServiceAccount, ConfigMap rendered from the topology's copies in the region,
- * Service, PodDisruptionBudget, PodMonitor), and the lag PrometheusRule. Logins come from the
- * Secret `meridian-replication-<writer>` mounted as files; the ConfigMap holds no credential.
+ * Service, PodDisruptionBudget, PodMonitor), and the lag PrometheusRule. Each copy's login is read by
+ * the monitor itself from the copy's cloud secret manager (its `admin` reference) at connect time, and
+ * again when the database refuses it; the ConfigMap holds references only, never a credential.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -13,16 +14,14 @@ import { CONFIG_DIR } from "../../model/workloads/spec.js";
 import { REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../model/workloads/gateway.js";
 import type { EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
-import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
+import type { DatabaseCopy } from "./copy.js";
+import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { replicationLagRules } from "./lag-rules.js";
 import { kitServiceManifests, registerKitService } from "../workloads/kit-service.js";
 import { hlcEnv } from "../workloads/manifests.js";
 
 const MONITOR_CONFIG_FILE = "monitor.json";
 const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
-const SECRETS_DIR = "/etc/meridian/replication";
-const secretName = (writer: string) => `meridian-replication-${writer}`;
 
 /** The database entries of one region's monitor: the writer's own primary, and every other writer's copy here. */
 function monitoredCopies(copies: readonly DatabaseCopy[], regionId: string): { writes?: DatabaseCopy; copies: DatabaseCopy[] } {
@@ -31,16 +30,11 @@ function monitoredCopies(copies: readonly DatabaseCopy[], regionId: string): { w
   return { ...(writes ? { writes } : {}), copies: here.filter((c) => c !== writes) };
 }
 
-/** The monitor's config file: hosts are the copies' outputs; the login and password are mounted Secret files. */
+/** The monitor's config file: hosts are the copies' outputs; logins are secret references the monitor reads. */
 function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
   const entry = (c: DatabaseCopy) =>
     // libpq semantics (uselibpqcompat): verify-ca checks the chain only, as for Cloud SQL's per-instance CA.
-    pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=${c.tls.sslmode}&sslrootcert=${caFile(c.tls)}&uselibpqcompat=true`.apply((url) => ({
-      writer: c.writer,
-      url,
-      userFile: `${SECRETS_DIR}/${c.writer}/username`,
-      passwordFile: `${SECRETS_DIR}/${c.writer}/password`,
-    }));
+    pulumi.all([copyUrl(c), c.secrets.admin]).apply(([url, login]) => ({ writer: c.writer, url, login }));
   return pulumi
     .all([held.writes ? entry(held.writes) : undefined, pulumi.all(held.copies.map(entry))])
     .apply(([writes, copies]) => JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2));
@@ -76,7 +70,6 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
     // The kit's default HLC (runtime/kit/hlc.ts), as every runtime service propagates it.
     env: hlcEnv(spec.time.maxOffsetMs, spec.time.gateway.requireEpoch),
     mounts: [
-      ...writers.map((w) => ({ name: `login-${w}`, mountPath: `${SECRETS_DIR}/${w}`, volume: { secret: { secretName: secretName(w), defaultMode: 0o400 } } })),
       // Each copy's cloud CA bundle, named by sslrootcert in its URL.
       { name: "db-ca", mountPath: DB_CA_DIR, volume: { configMap: { name: DB_CA_CONFIGMAP } } },
     ],

@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES } from "../../model/estate.js";
 import { rotateConfigSchema } from "../../runtime/replication/index.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { caFile, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
+import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { subscriptionName } from "./logical.js";
 
@@ -19,7 +19,7 @@ const CONFIG_DIR = "/etc/meridian/replication-rotate";
 const CONFIG_FILE = "rotate.json";
 const ROTATE_COMPONENT = "replication-rotate";
 
-const dbUrl = (c: DatabaseCopy) => pulumi.interpolate`postgres://${c.host}:5432/${DATABASE_NAME}?sslmode=${c.tls.sslmode}&sslrootcert=${caFile(c.tls)}&uselibpqcompat=true`;
+const dbUrl = copyUrl;
 
 /** The rotate command's config for `publisher` and the copies subscribed to it, validated by the command's schema. */
 function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[]): pulumi.Output<string> {

@@ -40,7 +40,7 @@ export class Topology extends pulumi.ComponentResource {
     super("meridian:replication:Topology", name, {}, opts);
     const { spec, clusters } = args;
     const { network, topology } = spec.replication;
-    const psqlImage = pinnedImage(PSQL_IMAGE, spec.imageDigests);
+    const images = { psql: pinnedImage(PSQL_IMAGE, spec.imageDigests), runtime: spec.runtime.image };
     const fed = feeders(replicationInput(spec), topology);
     const child = { parent: this };
     const clusterOf = (id: string) => {
@@ -83,10 +83,10 @@ export class Topology extends pulumi.ComponentResource {
           const fid = feeder.region.id;
           if (!publications.has(fid)) {
             let pub: pulumi.Resource | undefined;
-            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), psqlImage, { ...child, dependsOn: [caMaps.get(fid)!] })));
+            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), images, { ...child, dependsOn: [caMaps.get(fid)!] }).job));
           }
           const pub = publications.get(fid)!;
-          jobs.push(() => subscription(feeder, copy, clusterOf(id), psqlImage, [pub(), caMaps.get(id)!], child));
+          jobs.push(() => subscription(feeder, copy, clusterOf(id), images, [pub(), caMaps.get(id)!], child));
           subscribersOf.set(feeder, [...(subscribersOf.get(feeder) ?? []), copy]);
         }
         built.set(id, copy);

@@ -17,7 +17,10 @@ export const HEARTBEAT_DDL = `CREATE SCHEMA IF NOT EXISTS meridian_replication;
 CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (writer text PRIMARY KEY, wall_ms bigint NOT NULL);
 `;
 
-type Queryable = Pick<pg.Pool, "query">;
+/** What the monitor queries through (a pg.Pool, or its LoginPool). */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 /** Stamp `wallMs` for `writer`; the stamp never goes back (a restarted writer with a slow clock cannot hide lag). */
 export async function beat(db: Queryable, writer: string, wallMs: number): Promise<void> {

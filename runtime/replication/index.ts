@@ -5,3 +5,4 @@ export { replicationMonitorConfigSchema, replicationMonitorService, type Replica
 export { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "./rotate.js";
 export { openSecretStore } from "./cloud-secrets.js";
 export { loginSchema, parseSecretRef, replicationLoginSchema } from "./secret-store.js";
+export { credentialsConfigSchema, writeCredentials, type CredentialsConfig } from "./credentials.js";

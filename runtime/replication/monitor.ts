@@ -5,8 +5,10 @@
  * /v1/replication`, and `/readyz` (503 naming each copy beyond `maxLagSeconds`), which is what the
  * regional gateway's `/healthz/replication` signal probes, so DNS stops sending readers to stale copies.
  *
- * Connection URLs carry no password: it comes from `passwordFile` (a mounted Secret key) or libpq's
- * PGPASSWORD, never from config that lands in a ConfigMap.
+ * Connection URLs carry no password. The login is read at connect time from `login`, a secret reference
+ * into the copy's cloud secret manager (cloud-secrets.ts, the reader `rotate` uses), and read again
+ * whenever the database refuses it, so a rotated password is picked up without a restart; or, off the
+ * clouds, from `userFile` / `passwordFile` or libpq's PGPASSWORD. Never from config that lands in a ConfigMap.
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
@@ -14,6 +16,8 @@ import { parseIntoClientConfig } from "pg-connection-string";
 import { Gauge, Counter } from "prom-client";
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
+import { openSecretStore } from "./cloud-secrets.js";
+import { loginSchema, readDocument, type SecretStore } from "./secret-store.js";
 import { beat, HEARTBEAT_DDL, lastBeat, publishesAllTables } from "./heartbeat.js";
 import { copyLag, type CopyLag } from "./lag.js";
 
@@ -23,11 +27,19 @@ const database = z
       .string()
       .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
       .refine((u) => URL.canParse(u) && new URL(u).password === "", "must not carry a password: use passwordFile (a mounted Secret) or PGPASSWORD"),
+    /** The login's secret reference (aws-secretsmanager://…, gcp-secretmanager://…, azure-keyvault://…, file://…). */
+    login: z
+      .string()
+      .regex(/^[a-z-]+:\/\/./, "a secret reference")
+      .optional(),
     passwordFile: z.string().min(1).optional(),
     /** The login, when it lives in a mounted Secret key rather than the URL (read once, at start). */
     userFile: z.string().min(1).optional(),
   })
   .strict();
+const oneLogin = (d: { login?: string | undefined; passwordFile?: string | undefined; userFile?: string | undefined }) =>
+  d.login === undefined || (d.passwordFile === undefined && d.userFile === undefined);
+const ONE_LOGIN = { message: "login (a secret reference) excludes userFile and passwordFile" };
 
 export const replicationMonitorConfigSchema = z
   .object({
@@ -36,9 +48,17 @@ export const replicationMonitorConfigSchema = z
     writes: database
       .extend({ writer: z.string().min(1) })
       .strict()
+      .refine(oneLogin, ONE_LOGIN)
       .optional(),
     /** Copies of other writers' partitions held here. */
-    copies: z.array(database.extend({ writer: z.string().min(1) }).strict()).default([]),
+    copies: z
+      .array(
+        database
+          .extend({ writer: z.string().min(1) })
+          .strict()
+          .refine(oneLogin, ONE_LOGIN),
+      )
+      .default([]),
     intervalMs: z.number().int().min(100).max(60_000).default(1000),
     maxLagSeconds: z.number().positive().max(86_400).default(30),
     /** How long a database may take to connect or answer before the probe counts as failed. */
@@ -48,20 +68,74 @@ export const replicationMonitorConfigSchema = z
   .refine((c) => c.writes !== undefined || c.copies.length > 0, { message: "nothing to monitor: set writes, copies or both" });
 export type ReplicationMonitorConfig = z.output<typeof replicationMonitorConfigSchema>;
 
-function pool(db: { url: string; passwordFile?: string; userFile?: string }, timeoutMs: number): pg.Pool {
+interface DbSource {
+  url: string;
+  login?: string;
+  passwordFile?: string;
+  userFile?: string;
+}
+
+function filePool(db: DbSource, timeoutMs: number, login?: { username: string; password: string }): pg.Pool {
   // Read at every connect, so a rotated Secret is picked up without a restart. (A connectionString would
   // override a password function with the URL's empty one, hence the parsed config.)
-  const password = db.passwordFile === undefined ? undefined : () => readFileSync(db.passwordFile!, "utf8").trim();
+  const password = login ? login.password : db.passwordFile === undefined ? undefined : () => readFileSync(db.passwordFile!, "utf8").trim();
+  const user = login ? login.username : db.userFile === undefined ? undefined : readFileSync(db.userFile, "utf8").trim();
   const p = new pg.Pool({
     ...parseIntoClientConfig(db.url),
     max: 2,
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
     ...(password ? { password } : {}),
-    ...(db.userFile === undefined ? {} : { user: readFileSync(db.userFile, "utf8").trim() }),
+    ...(user === undefined ? {} : { user }),
   });
   p.on("error", () => undefined); // an idle client's error: the next probe reports it
   return p;
+}
+
+/** SQLSTATE class 28: invalid_authorization_specification, invalid_password. */
+const refusedLogin = (e: unknown) => /^28/.test(String((e as { code?: unknown }).code ?? ""));
+
+/**
+ * A pool whose login comes from a secret: read when the pool is made, and again after the database
+ * refuses it (the password was rotated), so the next probe logs in with the current one.
+ */
+export class LoginPool {
+  private pool: Promise<pg.Pool> | null = null;
+  constructor(
+    private readonly db: DbSource,
+    private readonly timeoutMs: number,
+    private readonly store: SecretStore | null,
+  ) {}
+  private get(): Promise<pg.Pool> {
+    if (this.pool === null) {
+      const made = this.store ? readDocument(this.store, loginSchema).then((l) => filePool(this.db, this.timeoutMs, l)) : Promise.resolve(filePool(this.db, this.timeoutMs));
+      // An unreadable secret is retried at the next probe, not cached.
+      made.catch(() => (this.pool = null));
+      this.pool = made;
+    }
+    return this.pool;
+  }
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const pool = await this.get();
+    try {
+      return await pool.query<R>(text, values);
+    } catch (e) {
+      if (this.store && refusedLogin(e) && this.pool !== null && (await this.pool.catch(() => null)) === pool) {
+        this.pool = null;
+        void pool.end().catch(() => undefined);
+      }
+      throw e;
+    }
+  }
+  async end(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    if (p) await (await p.catch(() => null))?.end();
+  }
+}
+
+function pool(db: DbSource, timeoutMs: number, open: (ref: string) => SecretStore): LoginPool {
+  return new LoginPool(db, timeoutMs, db.login === undefined ? null : open(db.login));
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 200);
@@ -78,8 +152,9 @@ export const replicationMonitorService = defineService({
       labelNames: ["writer", "outcome"],
       registers: [metrics],
     });
-    const writer = config.writes && { ...config.writes, db: pool(config.writes, config.timeoutMs) };
-    const copies = config.copies.map((c) => ({ ...c, db: pool(c, config.timeoutMs) }));
+    const open = (ref: string) => openSecretStore(ref);
+    const writer = config.writes && { ...config.writes, db: pool(config.writes, config.timeoutMs, open) };
+    const copies = config.copies.map((c) => ({ ...c, db: pool(c, config.timeoutMs, open) }));
     let lags: CopyLag[] = copies.map((c) => copyLag(c.writer, clock.now(), null, maxLagMs));
     let beatError: string | null = null;
 

@@ -85,7 +85,7 @@ function subscriptionConninfo(source: string, login: Login): string {
 }
 
 /** Both roles exist with LOGIN, replication and read access; a role created here gets the password the secret records. */
-async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
+export async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
   const recorded = new Map<string, string>([
     [doc.standby.username, doc.standby.password],
     [doc.username, doc.password],

@@ -1,13 +1,15 @@
 /**
  * The logical-replication Jobs run as their pods would: the files their ConfigMaps hold are written where
  * the volume would be mounted, and each Job's own command runs with the Job's environment (plus the
- * ports and CA bundle a test must supply), and nothing else from the test's environment.
+ * ports and CA bundle a test must supply), and nothing else from the test's environment. The logins are
+ * files under LOGIN_DIR, where the Jobs' init container (`meridian replication credentials`) writes them.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_NAME } from "../../../components/replication/copy.js";
-import { SQL_DIR, publicationSql, subscriptionScript } from "../../../components/replication/logical.js";
+import { PUBLISH_SCRIPT, SQL_DIR, publicationSql, subscriptionScript } from "../../../components/replication/logical.js";
+import { writeLoginFiles } from "../../../runtime/replication/credentials.js";
 import type { PrivatePg, TestCa } from "./private-pg.js";
 
 export class ReplicationJobs {
@@ -25,8 +27,22 @@ export class ReplicationJobs {
     this.sqlDir = join(root, "sql");
     mkdirSync(this.sqlDir, { recursive: true });
     mkdirSync(join(root, "tmp"), { recursive: true });
+    writeFileSync(join(this.sqlDir, "publish.sh"), PUBLISH_SCRIPT);
     writeFileSync(join(this.sqlDir, "publication.sql"), publicationSql(writer));
     writeFileSync(join(this.sqlDir, "subscribe.sh"), subscriptionScript(writer, feeder, target));
+  }
+
+  /**
+   * A LOGIN_DIR as the init container leaves it: `admin/`, `source/` and `target/` logins (postgres and the
+   * test password unless given), under `name`; a side given as null is left out (the init step never ran).
+   */
+  logins(name: string, sides: Partial<Record<"admin" | "source" | "target", { username: string; password: string } | null>> = {}): string {
+    const dir = join(this.root, "login", name);
+    for (const side of ["admin", "source", "target"] as const) {
+      const login = side in sides ? sides[side] : { username: "postgres", password: this.password };
+      if (login) writeLoginFiles(join(dir, side), login);
+    }
+    return dir;
   }
 
   /** Run a Job's command from its mounted files, with only the given environment (no stray PG* vars). */
@@ -44,8 +60,7 @@ export class ReplicationJobs {
       PGSSLMODE: "verify-full",
       PGPORT: String(server.port),
       PGSSLROOTCERT: this.ca.bundle,
-      PGUSER: "postgres",
-      PGPASSWORD: this.password,
+      LOGIN_DIR: this.logins("default"),
       ...overrides,
     };
   }
@@ -57,8 +72,7 @@ export class ReplicationJobs {
       SOURCE_PORT: String(source.port),
       TARGET_PORT: String(target.port),
       PGSSLROOTCERT: this.ca.bundle,
-      PGUSER: "postgres",
-      PGPASSWORD: this.password,
+      LOGIN_DIR: this.logins("default"),
       ...overrides,
     };
   }

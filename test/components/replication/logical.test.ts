@@ -22,7 +22,8 @@ describe("logical replication configuration", () => {
     expect(spawnSync("dash", ["-n"], { input: script, encoding: "utf8" }).status).toBe(0);
     expect(script).toMatch(/^set -eu$/m);
     expect(script).toMatch(/s\.subname = 'meridian_gcp_asne1_from_aws_use1'/);
-    expect(script).toMatch(/pg_dump --schema-only/);
+    expect(script).toMatch(/^\s*dump --schema-only/m);
+    expect(script).toMatch(/^dump\(\) \( .*exec pg_dump "\$@" \)$/m);
     expect(script).toMatch(/PUBLICATION meridian_gcp_asne1 WITH \(copy_data = true/);
     // Its own slot on the publisher: another subscriber of the same publisher has another.
     expect(script).toMatch(/slot_name = 'meridian_gcp_asne1_from_aws_use1_to_azure_sea'\);/);

@@ -47,8 +47,9 @@ describe("the replication monitor per region (prod, replication area only)", () 
     for (const db of [...service.copies, ...(service.writes ? [service.writes] : [])]) {
       expect(new URL(db.url).password).toBe("");
       expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-(full|ca)&sslrootcert=\/etc\/meridian\/db-ca\/[a-z0-9.+-]+\.pem&uselibpqcompat=true$/);
-      expect(db.passwordFile).toBe(`/etc/meridian/replication/${db.writer}/password`);
-      expect(db.userFile).toBe(`/etc/meridian/replication/${db.writer}/username`);
+      // Its copy's admin login, in the region's own cloud's secret manager (gcp-usc1: Secret Manager).
+      expect(db.login).toMatch(/^gcp-secretmanager:\/\/projects\/[a-z0-9-]+\/secrets\/meridian-prod-[a-z0-9-]+-admin$/);
+      expect(db.passwordFile ?? db.userFile).toBeUndefined();
     }
     expect(text).not.toMatch(/password"\s*:/);
     expect({ host: server.host, port: server.port }).toEqual({ host: "0.0.0.0", port: REPLICATION_MONITOR.port });
@@ -63,7 +64,7 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(url.hostname).toBe(`${props(svc!)["metadata"]["name"]}.${props(svc!)["metadata"]["namespace"]}.svc.cluster.local`);
   });
 
-  it("runs the monitor restricted, with each writer's Secret mounted as files and readiness on /healthz", () => {
+  it("runs the monitor restricted, with no Kubernetes Secret (it reads its logins from the secret manager) and readiness on /healthz", () => {
     const [dep] = inRegion(plan, "kubernetes:apps/v1:Deployment");
     const [sa] = inRegion(plan, "kubernetes:core/v1:ServiceAccount");
     expect(new Deployment(props(dep!)).validate()).toBeUndefined();
@@ -75,12 +76,7 @@ describe("the replication monitor per region (prod, replication area only)", () 
     expect(c.readinessProbe.httpGet).toEqual({ path: "/healthz", port: REPLICATION_MONITOR.port });
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
-    const { writes, copies } = held(REGION);
-    const secrets = pod.volumes
-      .filter((v: { secret?: unknown }) => v.secret)
-      .map((v: { secret: { secretName: string } }) => v.secret.secretName)
-      .sort();
-    expect(secrets).toEqual([...new Set([...(writes ? [writes] : []), ...copies])].sort().map((w) => `meridian-replication-${w}`));
+    expect(pod.volumes.filter((v: { secret?: unknown }) => v.secret)).toEqual([]);
     // The identity SPIRE grants and the mesh's AuthorizationPolicy names, on the pods the NetworkPolicies select.
     expect(pod.serviceAccountName).toBe(props(sa!)["metadata"]["name"]);
     expect(pod.serviceAccountName).toBe(REPLICATION_MONITOR_IDENTITY.serviceAccount);

@@ -76,13 +76,32 @@ describe("logical replication Jobs against real PostgreSQL", () => {
     ]);
   }, 120_000);
 
-  it("a wrong password fails both Jobs", () => {
-    const pub = job(PUBLICATION_COMMAND, publicationEnv(publisher, { PGPASSWORD: "wrong" }));
+  it("a wrong password fails both Jobs, on either side", () => {
+    const wrong = { username: "postgres", password: "wrong" };
+    const pub = job(PUBLICATION_COMMAND, publicationEnv(publisher, { LOGIN_DIR: jobs.logins("wrong-admin", { admin: wrong }) }));
     expect(pub.status).not.toBe(0);
     expect(pub.stderr).toMatch(/password authentication failed/);
-    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, empty, { PGPASSWORD: "wrong" }));
+    const sub = job(SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, empty, { LOGIN_DIR: jobs.logins("wrong-target", { target: wrong }) }));
     expect(sub.status).not.toBe(0);
     expect(sub.stderr).toMatch(/password authentication failed/);
+    // A target not yet subscribed dumps from the source with the source login first.
+    const src = job(SUBSCRIPTION_COMMAND, subscriptionEnv(empty, fresh, { LOGIN_DIR: jobs.logins("wrong-source", { source: wrong }) }));
+    expect(src.status).not.toBe(0);
+    expect(src.stderr).toMatch(/password authentication failed/);
+  });
+
+  it("no login files (the init container did not run) fails both Jobs before they dial", () => {
+    const none = jobs.logins("none", { admin: null, source: null, target: null });
+    for (const [command, env] of [
+      [PUBLICATION_COMMAND, publicationEnv(publisher, { LOGIN_DIR: none })],
+      [SUBSCRIPTION_COMMAND, subscriptionEnv(publisher, subscriber, { LOGIN_DIR: none })],
+    ] as const) {
+      const r = job(command, env);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/No such file or directory/);
+    }
+    const unset = job(PUBLICATION_COMMAND, publicationEnv(publisher, { LOGIN_DIR: "" }));
+    expect(unset.status).not.toBe(0);
   });
 
   it("a missing database fails both Jobs, on either side", () => {
