@@ -25,7 +25,7 @@ import { caFile, copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 export const SQL_DIR = "/sql";
 export const PUBLICATION_COMMAND = ["/bin/sh", `${SQL_DIR}/publish.sh`];
 /** Where the init container writes each login (`<dir>/username`, `<dir>/password`): memory, never disk. */
-export const LOGIN_DIR = "/run/meridian/login";
+const LOGIN_DIR = "/run/meridian/login";
 const CREDENTIALS_FILE = "credentials.json";
 
 /**

@@ -27,13 +27,7 @@ const url = z
 export const credentialsConfigSchema = z
   .object({
     /** Each login to write: its secret (a Login, or a ReplicationLogin whose current login is taken) and the directory. */
-    logins: z
-      .array(
-        z
-          .object({ secret: ref, dir: z.string().regex(/^\/./, "an absolute directory") })
-          .strict(),
-      )
-      .min(1),
+    logins: z.array(z.object({ secret: ref, dir: z.string().regex(/^\/./, "an absolute directory") }).strict()).min(1),
     /** On a publisher: the replication roles its `login` records are created (if missing) by `admin`. */
     roles: z
       .object({ url, admin: ref, login: ref, replicationGrant: z.enum(["attribute", "rds_replication"]).default("attribute") })

@@ -99,7 +99,7 @@ const refusedLogin = (e: unknown) => /^28/.test(String((e as { code?: unknown })
  * A pool whose login comes from a secret: read when the pool is made, and again after the database
  * refuses it (the password was rotated), so the next probe logs in with the current one.
  */
-export class LoginPool {
+class LoginPool {
   private pool: Promise<pg.Pool> | null = null;
   constructor(
     private readonly db: DbSource,

@@ -12,7 +12,7 @@ import { DATABASE_NAME } from "../../../components/replication/copy.js";
 import { PUBLICATION_COMMAND, SUBSCRIPTION_COMMAND, subscriptionName } from "../../../components/replication/logical.js";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
 import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
-import { credentialsConfigSchema, writeCredentials } from "../../../runtime/replication/credentials.js";
+import { credentialsConfigSchema } from "../../../runtime/replication/credentials.js";
 import { replicationMonitorService, type CopyLag } from "../../../runtime/replication/index.js";
 import { rotateConfigSchema, rotateReplicationLogin } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
@@ -108,7 +108,14 @@ describe("replication logins read from the secret manager at connect time", () =
     monitor = await startService(
       replicationMonitorService,
       // The copy on the publisher read with the rotating replication login: the one whose password rotation retires.
-      { server: { port: 0 }, intervalMs: 200, maxLagSeconds: 5, region: WRITER, writes: { writer: WRITER, url: dbUrl(publisher), login: admin }, copies: [{ writer: WRITER, url: dbUrl(publisher), login }] },
+      {
+        server: { port: 0 },
+        intervalMs: 200,
+        maxLagSeconds: 5,
+        region: WRITER,
+        writes: { writer: WRITER, url: dbUrl(publisher), login: admin },
+        copies: [{ writer: WRITER, url: dbUrl(publisher), login }],
+      },
       { processMetrics: false },
     );
     const copy = async () => ((await (await fetch(`${monitor!.url}/v1/replication`)).json()) as { copies: CopyLag[] }).copies[0]!;
