@@ -6,13 +6,10 @@
  * every instant. Expired leases are reclaimed (their capacity goes back to the pool) and a client that
  * asks for less releases the difference at once; both are redistributed on the next refreshes.
  *
- * Predictive shares (§11.2.3, a resource's `forecast`): each client's wants, one per refresh, form a demand
- * series; the algorithm then runs on max(wants, next refresh's forecast) — Holt-Winters from model/forecast.ts,
- * Holt's trend while the history is shorter than two seasons. A client whose demand is climbing is granted
- * capacity for where it is going, not where it was a refresh ago; a falling forecast never takes away what
- * it wants now. Σ has ≤ capacity is unchanged: forecasts only move entitlements.
+ * Predictive shares (§11.2.3, a resource's `forecast`): the algorithm runs on max(wants, the next refresh's
+ * forecast) of each client's asks (forecast.ts, the one code path the Redis and gossip sources share).
  */
-import { fitHoltWinters } from "../../../model/forecast.js";
+import { checkForecast, predictWants, type ForecastConfig } from "./forecast.js";
 import { entitlements, type ShareAlgorithm } from "./shares.js";
 
 export interface ResourceConfig {
@@ -28,7 +25,7 @@ export interface ResourceConfig {
   /** What a client may use when its lease has expired and the allocator is unreachable (default 0). */
   safeCapacity?: number;
   /** Predictive shares: forecast each client's wants from its last `history` asks (season in refreshes). */
-  forecast?: { history: number; seasonLength: number };
+  forecast?: ForecastConfig;
 }
 
 export interface Lease {
@@ -55,9 +52,7 @@ export class GlobalAllocator {
   constructor(configs: readonly ResourceConfig[]) {
     for (const c of configs) {
       if (!(c.capacity >= 0) || !(c.leaseMs > 0) || !(c.refreshMs > 0) || c.refreshMs >= c.leaseMs) throw new RangeError(`resource ${c.id}: expected capacity ≥ 0 and 0 < refreshMs < leaseMs`);
-      if (c.forecast && !(Number.isInteger(c.forecast.history) && c.forecast.history >= 3 && Number.isInteger(c.forecast.seasonLength) && c.forecast.seasonLength >= 2)) {
-        throw new RangeError(`resource ${c.id}: forecast needs an integer history ≥ 3 and seasonLength ≥ 2`);
-      }
+      checkForecast(c.id, c.forecast);
       this.resources.set(c.id, { config: c, clients: new Map() });
     }
   }
@@ -80,13 +75,7 @@ export class GlobalAllocator {
     this.reclaim(r.clients, now);
     const me = r.clients.get(client) ?? { wants: 0, predicted: 0, history: [], has: 0, expiresAt: 0 };
     me.wants = wants;
-    me.predicted = wants;
-    const f = r.config.forecast;
-    if (f) {
-      me.history.push(wants);
-      if (me.history.length > f.history) me.history.shift();
-      me.predicted = Math.max(wants, fitHoltWinters(me.history, f.seasonLength).forecast(1));
-    }
+    me.predicted = predictWants(me.history, wants, r.config.forecast);
     r.clients.set(client, me);
     const ids = [...r.clients.keys()];
     const shares = entitlements(

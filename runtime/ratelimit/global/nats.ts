@@ -16,7 +16,7 @@ import type { GlobalAllocator, Lease } from "./allocator.js";
 import type { Announcement, GossipAllocator } from "./gossip.js";
 
 const request = z.object({ resource: z.string().min(1).max(128), client: z.string().min(1).max(256), wants: z.number().nonnegative().finite() }).strict();
-const announcement = z.object({ resource: z.string(), client: z.string(), wants: z.number(), has: z.number(), expiresAt: z.number() });
+const announcement = z.object({ resource: z.string(), client: z.string(), wants: z.number(), predicted: z.number().nonnegative().finite().optional(), has: z.number(), expiresAt: z.number() });
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
 

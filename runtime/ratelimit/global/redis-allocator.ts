@@ -4,25 +4,33 @@
  * max-min fair share, grant at most what other leases leave free) atomically, so any number of
  * regional limiters can share a resource through the Redis they already have. One call per region per
  * refresh interval — decisions themselves never touch Redis. Same semantics as allocator.ts (tested
- * side by side). Key: `<prefix>{<resource>}:leases`, a hash of client → "wants,has,expiresAt".
+ * side by side). Key: `<prefix>{<resource>}:leases`, a hash of client → "wants,has,expiresAt,predicted".
+ *
+ * With the resource's `forecast`, the share algorithm runs on each client's predicted wants (forecast.ts, the
+ * in-process allocator's code path): the client's last asks live in `<prefix>{<resource>}:demand` (client →
+ * "w1,w2,…", dropped with its lease), the forecast is computed here and the script records both. Two
+ * concurrent asks of one client may lose one ask from its history; Σ has ≤ capacity is the script's, atomic.
  */
 import { Redis } from "ioredis";
 import type { Lease, ResourceConfig } from "./allocator.js";
+import { checkForecast, predictWants } from "./forecast.js";
 
 const CODE = { static: 1, proportional: 2, fair: 3 } as const;
 
 const GET_CAPACITY_LUA = `
-local key = KEYS[1]
+local key, demand = KEYS[1], KEYS[2]
 local now, me, wants = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local capacity, alg, leaseMs, perClient = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local predicted, history = tonumber(ARGV[8]), ARGV[9]
 local ids, w, h = {}, {}, {}
 local raw = redis.call('HGETALL', key)
 for i = 1, #raw, 2 do
-  local a, b, c = string.match(raw[i + 1], '([^,]+),([^,]+),([^,]+)')
-  if tonumber(c) <= now then redis.call('HDEL', key, raw[i])
-  elseif raw[i] ~= me then ids[#ids + 1] = raw[i]; w[#w + 1] = tonumber(a); h[#h + 1] = tonumber(b) end
+  -- wants,has,expiresAt[,predicted]: the algorithm runs on predicted when the client has one
+  local a, b, c, d = string.match(raw[i + 1], '([^,]+),([^,]+),([^,]+),?([^,]*)')
+  if tonumber(c) <= now then redis.call('HDEL', key, raw[i]); redis.call('HDEL', demand, raw[i])
+  elseif raw[i] ~= me then ids[#ids + 1] = raw[i]; w[#w + 1] = tonumber(d) or tonumber(a); h[#h + 1] = tonumber(b) end
 end
-ids[#ids + 1] = me; w[#w + 1] = wants; h[#h + 1] = 0
+ids[#ids + 1] = me; w[#w + 1] = predicted; h[#h + 1] = 0
 local n = #ids
 local share = {}
 if alg == 1 then
@@ -60,8 +68,12 @@ local others = 0
 for i = 1, n - 1 do others = others + h[i] end
 local has = math.max(0, math.min(share[n], capacity - others))
 local expires = now + leaseMs
-redis.call('HSET', key, me, string.format('%.17g,%.17g,%.17g', wants, has, expires))
+redis.call('HSET', key, me, string.format('%.17g,%.17g,%.17g,%.17g', wants, has, expires, predicted))
 redis.call('PEXPIRE', key, math.ceil(leaseMs * 2))
+if history ~= '' then
+  redis.call('HSET', demand, me, history)
+  redis.call('PEXPIRE', demand, math.ceil(leaseMs * 2))
+end
 return { string.format('%.17g', has), string.format('%.17g', expires) }
 `;
 
@@ -77,24 +89,51 @@ export class RedisLeaseAllocator {
     this.redis.on("error", () => {});
   }
 
+  private keys(r: ResourceConfig): { leases: string; demand: string } {
+    const tag = `${this.prefix}{${r.id.replace(/[{}]/g, "_")}}`;
+    return { leases: `${tag}:leases`, demand: `${tag}:demand` };
+  }
+
   async getCapacity(r: ResourceConfig, client: string, wants: number, now: number): Promise<Lease> {
     if (!(wants >= 0) || !Number.isFinite(wants)) throw new RangeError(`wants is ${wants}; expected a finite number ≥ 0`);
-    const key = `${this.prefix}{${r.id.replace(/[{}]/g, "_")}}:leases`;
-    const args = [now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity];
+    checkForecast(r.id, r.forecast);
+    const { leases, demand } = this.keys(r);
+    let predicted = wants;
+    let history = "";
+    if (r.forecast) {
+      const [lease, past] = await this.redis
+        .pipeline()
+        .hget(leases, client)
+        .hget(demand, client)
+        .exec()
+        .then((rs) =>
+          (rs ?? []).map(([err, v]) => {
+            if (err) throw err;
+            return v as string | null;
+          }),
+        );
+      // A client whose lease has expired starts afresh, as the in-process allocator reclaims it with its history.
+      const alive = lease != null && Number(lease.split(",")[2]) > now;
+      const asks = alive && past ? past.split(",").map(Number).filter(Number.isFinite) : [];
+      predicted = predictWants(asks, wants, r.forecast);
+      history = asks.join(",");
+    }
+    const args = [now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity, predicted, history];
     this.sha ??= (await this.redis.script("LOAD", GET_CAPACITY_LUA)) as string;
     let reply: string[];
     try {
-      reply = (await this.redis.evalsha(this.sha, 1, key, ...args)) as string[];
+      reply = (await this.redis.evalsha(this.sha, 2, leases, demand, ...args)) as string[];
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
       this.sha = undefined;
-      reply = (await this.redis.eval(GET_CAPACITY_LUA, 1, key, ...args)) as string[];
+      reply = (await this.redis.eval(GET_CAPACITY_LUA, 2, leases, demand, ...args)) as string[];
     }
     return { resource: r.id, has: Number(reply[0]), expiresAt: Number(reply[1]), refreshMs: r.refreshMs, safeCapacity: r.safeCapacity ?? 0 };
   }
 
   async release(r: ResourceConfig, client: string): Promise<void> {
-    await this.redis.hdel(`${this.prefix}{${r.id.replace(/[{}]/g, "_")}}:leases`, client);
+    const { leases, demand } = this.keys(r);
+    await this.redis.pipeline().hdel(leases, client).hdel(demand, client).exec();
   }
 
   close(): void {

@@ -7,17 +7,26 @@ import { GlobalAllocator, type ResourceConfig } from "../../../../runtime/rateli
 import { GossipAllocator, type Announcement } from "../../../../runtime/ratelimit/global/gossip.js";
 import { joinGossip, requestCapacity, serveAllocator } from "../../../../runtime/ratelimit/global/nats.js";
 
-const cfg = (capacity: number): ResourceConfig => ({ id: "api", capacity, algorithm: "fair", leaseMs: 3000, refreshMs: 1000 });
+const cfg = (capacity: number, forecast?: ResourceConfig["forecast"]): ResourceConfig => ({
+  id: "api",
+  capacity,
+  algorithm: "fair",
+  leaseMs: 3000,
+  refreshMs: 1000,
+  ...(forecast ? { forecast } : {}),
+});
+const FORECAST = { history: 8, seasonLength: 4 };
 
 describe("gossip coordination", () => {
-  it("keeps Σ has ≤ capacity when announcements arrive within one refresh (property)", () => {
+  it("keeps Σ has ≤ capacity when announcements arrive within one refresh, with and without forecasts (property)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 2, max: 5 }),
         fc.array(fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 5, maxLength: 5 }), { minLength: 1, maxLength: 30 }),
         fc.array(fc.integer({ min: 0, max: 999 }), { minLength: 5, maxLength: 5 }),
-        (n, rounds, phases) => {
-          const regions = Array.from({ length: n }, (_, i) => new GossipAllocator(cfg(100), `r${i}`, n));
+        fc.option(fc.record({ history: fc.integer({ min: 3, max: 10 }), seasonLength: fc.integer({ min: 2, max: 4 }) }), { nil: undefined }),
+        (n, rounds, phases, forecast) => {
+          const regions = Array.from({ length: n }, (_, i) => new GossipAllocator(cfg(100, forecast), `r${i}`, n));
           const has = new Array<number>(n).fill(0);
           let inFlight: Announcement[] = [];
           for (const [k, wants] of rounds.entries()) {
@@ -37,6 +46,44 @@ describe("gossip coordination", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("gives a climbing region its share earlier with forecasts than without", () => {
+    /** A climbs 10, 20, 30, … per refresh against B's steady 60 on 100; A's has, round by round. */
+    const climb = (forecast?: ResourceConfig["forecast"]) => {
+      const [a, b] = ["a", "b"].map((c) => new GossipAllocator(cfg(100, forecast), c, 2));
+      const has: number[] = [];
+      for (let k = 0; k < 8; k++) {
+        const la = a!.lease(10 * (k + 1), k * 1000);
+        const lb = b!.lease(60, k * 1000 + 1);
+        a!.receive(lb.announce);
+        b!.receive(la.announce);
+        has.push(la.lease.has);
+      }
+      return has;
+    };
+    const without = climb();
+    const withForecast = climb(FORECAST);
+    // B's steady 60 yields to A's predicted climb a round sooner, so A never holds less and reaches 90 % of its
+    // fair 50 a round earlier.
+    withForecast.forEach((h, k) => expect(h).toBeGreaterThanOrEqual(without[k]! - 1e-9));
+    const firstAt = (has: number[]) => has.findIndex((h) => h >= 45);
+    expect([firstAt(without), firstAt(withForecast)]).toEqual([7, 6]);
+  });
+
+  it("announces what it predicted, and a peer's prediction counts in its share", () => {
+    const a = new GossipAllocator(cfg(100, FORECAST), "a", 2);
+    let announce: Announcement | undefined;
+    for (let k = 0; k < 4; k++) announce = a.lease(10 * (k + 1), k * 1000).announce;
+    // Holt's trend on 10, 20, 30, 40.
+    expect(announce).toMatchObject({ wants: 40, predicted: 50 });
+    const b = new GossipAllocator(cfg(100), "b", 2);
+    b.receive(announce!);
+    // Max-min over (b's 90, a's predicted 50): b is entitled to 50, not the 60 a's wants would leave.
+    for (let k = 0; k < 40; k++) b.lease(90, 3000 + k);
+    expect(b.lease(90, 3100).lease.has).toBeCloseTo(50, 6);
+    expect(new GossipAllocator(cfg(100), "c", 2).lease(10, 0).announce).not.toHaveProperty("predicted");
+    expect(() => new GossipAllocator(cfg(100, { history: 2, seasonLength: 4 }), "d", 2)).toThrow(/history ≥ 3/);
   });
 
   it("converges to the max-min fair share", () => {
@@ -73,7 +120,7 @@ describe("NATS transports (real NATS)", () => {
   });
 
   it("gossips announcements between regions", async () => {
-    const a = new GossipAllocator(cfg(100), "a", 2);
+    const a = new GossipAllocator(cfg(100, FORECAST), "a", 2);
     const b = new GossipAllocator(cfg(100), "b", 2);
     const ga = joinGossip(nc, subject, a, "api");
     const gb = joinGossip(nc, subject, b, "api");
@@ -84,6 +131,8 @@ describe("NATS transports (real NATS)", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(a.view().map((p) => p.client)).toEqual(["b"]);
     expect(b.view()[0]).toMatchObject({ client: "a", wants: 80, has: 50 });
+    // What a forecast travels with its announcement.
+    expect(b.view()[0]!.predicted).toBeGreaterThanOrEqual(80);
     ga.subscription.unsubscribe();
     gb.subscription.unsubscribe();
   });
