@@ -4,7 +4,9 @@
  * head moved to the new revision and root, fenced on the previous revision — so a crash leaves the change either
  * wholly there or not at all, and it is acknowledged only after COMMIT returns. The trie is held in memory by one
  * process: a session advisory lock, taken at `load` on a connection kept for the store's life, refuses a second
- * `mpt serve` on the same database; the server drops it with the connection when its holder dies (kill -9).
+ * `mpt serve` on the same database; the server drops it with the connection when its holder dies (kill -9). If
+ * that connection is lost while the service runs, another process may take the lock, so writes are refused from
+ * then on (the service asks for a restart, which takes the lock again and reads the store back).
  * One trie per database (or per schema, with `?options=-csearch_path%3D…` in the URL).
  */
 import pg from "pg";
@@ -21,6 +23,9 @@ export class PostgresMptStore implements MptStore {
   private readonly pool: pg.Pool;
   private holder: pg.Client | null = null;
   private revision = -1;
+  /** Why the advisory lock may no longer be ours (its connection went away), or null while it is. */
+  private lockLost: string | null = null;
+  private closing = false;
 
   constructor(private readonly url: string) {
     this.pool = new pg.Pool({ connectionString: url, max: 2 });
@@ -30,7 +35,10 @@ export class PostgresMptStore implements MptStore {
   private async lock(): Promise<void> {
     if (this.holder) return;
     const c = new pg.Client({ connectionString: this.url });
-    c.on("error", () => undefined); // a lost connection loses the lock; the next write's fence still holds
+    c.on("error", (e: Error) => (this.lockLost ??= `the connection holding its advisory lock failed (${e.message})`));
+    c.on("end", () => {
+      if (!this.closing) this.lockLost ??= "the connection holding its advisory lock closed";
+    });
     await c.connect();
     const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('meridian.mpt.store')) AS ok");
     if (!rows[0]!.ok) {
@@ -74,6 +82,7 @@ export class PostgresMptStore implements MptStore {
   }
 
   async record(ch: MptChange): Promise<void> {
+    if (this.lockLost) throw new MptStoreError(`${this.description}: ${this.lockLost}; another writer may hold the trie now`);
     if (ch.revision !== this.revision + 1) throw new MptStoreError(`${this.description} is at revision ${this.revision}; cannot record ${ch.revision}`);
     await inTransaction(this.pool, async (c) => {
       const key = Buffer.from(ch.trieKey);
@@ -86,6 +95,7 @@ export class PostgresMptStore implements MptStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.end();
     await this.holder?.end().catch(() => undefined);
     this.holder = null;

@@ -193,6 +193,32 @@ describe("PostgreSQL store", () => {
   });
 });
 
+describe("the store failing under a running service", () => {
+  beforeAll(resetDb);
+
+  it("a change the store did not record is refused (503) and not served; writes stay refused until a restart reads the store back", async () => {
+    // PostgreSQL drops the service's connections, the one holding the advisory lock included.
+    const svc = await start({ store: { postgres: PG_URL } });
+    let last = { root: "", revision: 0 };
+    for (let i = 0; i < 5; i++) last = await put(svc.url, key(i), `v${i}`);
+    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+    await c.connect();
+    await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [DB]); // as a database restart would
+    while ((await c.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [DB])).rowCount! > 0) await new Promise((r) => setTimeout(r, 20));
+    await c.end();
+    // The pool reconnects, but the connection that held the single-writer lock is gone: another process may hold it.
+    await expect(put(svc.url, key(5), "v5")).rejects.toThrow(/503 .*"error":"trie store unavailable".*failed to record revision 6 /);
+    expect(await rootOf(svc.url)).toEqual({ ...last, secure: false });
+    await expectProven(svc.url, last.root, key(5), null);
+    await expect(put(svc.url, key(6), "v6")).rejects.toThrow(/503 .*restart the service to read back what it holds/);
+    await svc.close();
+    const again = await start({ store: { postgres: PG_URL } });
+    expect((await rootOf(again.url)).root).toBe(last.root);
+    expect((await put(again.url, key(5), "v5")).revision).toBe(6);
+    await again.close();
+  });
+});
+
 describe("kill -9 of a spawned `meridian mpt serve` mid-writes", () => {
   for (const kind of ["file", "postgres"] as const) {
     it(`${kind} store: the restart serves the last acknowledged root (or the in-flight one), every acknowledged key provable`, async () => {
