@@ -56,7 +56,10 @@ export const emptyRegistry = (): RegistryState => ({ enrolled: new Map(), revoke
 export function applyChange(s: RegistryState, c: RegistryChange): void {
   switch (c.kind) {
     case "enrol":
-      if (!s.revoked.has(c.fingerprint)) s.enrolled.set(c.node, { ak: c.ak, fingerprint: c.fingerprint, at: c.at });
+      // Recorded, so it replaced the node's earlier AK when it happened. Replayed after its AK's revocation (a
+      // stale store caught up from the log), it must still retire that earlier AK, else the node would keep it.
+      if (s.revoked.has(c.fingerprint)) s.enrolled.delete(c.node);
+      else s.enrolled.set(c.node, { ak: c.ak, fingerprint: c.fingerprint, at: c.at });
       return;
     case "revoke": {
       s.revoked.set(c.fingerprint, { node: c.node, at: c.at, by: c.by, reason: c.reason });

@@ -72,6 +72,18 @@ describe("registry changes", () => {
     );
   });
 
+  it("a node's re-enrolment with an AK revoked later still retires its earlier AK when a stale store replays it", () => {
+    // fast-check's counterexample: n3 moved from dd to cc, then cc was revoked; replaying the enrolments over that state
+    // used to refuse the cc enrolment and leave n3 enrolled with dd, an AK the whole history had retired.
+    const cs: RegistryChange[] = [
+      { kind: "enrol", node: "n3", fingerprint: "dd", at: 0, ak: "PEM of dd" },
+      { kind: "enrol", node: "n3", fingerprint: "cc", at: 1, ak: "PEM of cc" },
+      { kind: "revoke", node: "n3", fingerprint: "cc", at: 2, by: "jwt:alice", reason: "lost" },
+    ];
+    expect(plain(run(cs, run(cs))).enrolled).toEqual({});
+    expect(plain(run(cs)).enrolled).toEqual({});
+  });
+
   it("a revoked AK is never enrolled or clocked again, whatever follows", () => {
     fc.assert(
       fc.property(fc.array(change, { maxLength: 20 }), fc.array(change, { maxLength: 20 }), fp, node, (before, after, f, n) => {
