@@ -132,10 +132,23 @@ export class Dedupe {
     return this.queued > 0 || this.mayBeStored(leaf);
   }
 
-  /** The window's index for a leaf, or (none there) give it `index`: the sequencer's one call per new entry. */
+  /**
+   * The window's index for a leaf, or (none there) give it `index`: the sequencer's one call per new entry. The
+   * filter is asked first: every leaf the window holds is in the filter in use (each was added to it, or to the
+   * one being built that replaced it), so its "no" — nearly every new entry — spares probing each of the window's
+   * generations. A duplicate the window holds is added to the filter again: it is in the log, so that is harmless.
+   */
   claim(leaf: Hash, index: number): number | undefined {
+    if (!this.enabled) return undefined;
+    const f = this.filter;
+    if (f !== null && !f.addAndTest(leaf)) {
+      this.window.remember(leaf, index);
+      this.afterFilterAdd(f, leaf);
+      return undefined;
+    }
     const known = this.window.claim(leaf, index);
-    if (known === undefined && this.enabled) this.filterAdd(leaf);
+    if (known === undefined && f === null) this.filterAdd(leaf);
+    else if (f !== null) this.afterFilterAdd(f, leaf);
     return known;
   }
 
@@ -150,8 +163,14 @@ export class Dedupe {
     const f = this.filter;
     if (f) {
       f.add(leaf);
-      if (f.crowded && !this.building && f.bits < this.maxFilterBits && f.count >= this.retryAt && !this.closed) this.grow();
-    }
+      this.afterFilterAdd(f, leaf);
+    } else this.building?.add(leaf);
+  }
+
+  /** A leaf was just added to the filter in use `f`: add it to the one being built too; grow a crowded one. */
+  private afterFilterAdd(f: LeafFilter, leaf: Hash): void {
+    // Grow first: the new filter is seeded with the entries in flight, which do not include this one yet.
+    if (f.crowded && !this.building && f.bits < this.maxFilterBits && f.count >= this.retryAt && !this.closed) this.grow();
     this.building?.add(leaf);
   }
 

@@ -93,6 +93,24 @@ export class LeafFilter {
     this.count++;
   }
 
+  /** `add`, answering what `mayHave` would have answered before it (one pass over the same bits). */
+  addAndTest(leaf: Hash): boolean {
+    const m = this.mask;
+    const w = this.words;
+    let had = true;
+    for (let o = 16; o < 32; o += 4) {
+      const b = u32(leaf, o) & m;
+      const bit = 1 << (b & 31);
+      const word = w[b >>> 5]!;
+      if ((word & bit) === 0) {
+        had = false;
+        w[b >>> 5] = word | bit;
+      }
+    }
+    this.count++;
+    return had;
+  }
+
   /** False: no leaf with this hash was added. True: maybe. */
   mayHave(leaf: Hash): boolean {
     const m = this.mask;

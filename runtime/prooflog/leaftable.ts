@@ -1,18 +1,22 @@
 /**
- * Leaf hash → index in an open-addressing table held in typed arrays: no per-entry objects, nothing for the GC
- * to walk, 24 bytes a slot at load ≤ 1/2. Keys are the first 128 bits of the leaf hash: finding two entries
- * whose leaf hashes collide on 128 bits of SHA-256 costs about 2^64 work (2^108 to hit a given one), so a hit
- * needs no confirming read. Fixed tables (the duplicate window's generations) refuse nothing and are dropped
- * whole; growable ones (the memory store's index) double when half full.
+ * Leaf hash → index in an open-addressing table held in one typed array: no per-entry objects, nothing for the GC
+ * to walk, 24 bytes a slot at load ≤ 1/2. A slot is six u32 words side by side — the key's four, then index + 1 in
+ * two (0: empty) — so a probe touches one place in memory, not a key array and an index array apart (one cache
+ * miss instead of two: the tables are far bigger than the caches). Keys are the first 128 bits of the leaf hash:
+ * finding two entries whose leaf hashes collide on 128 bits of SHA-256 costs about 2^64 work (2^108 to hit a given
+ * one), so a hit needs no confirming read. Fixed tables (the duplicate window's generations) refuse nothing and are
+ * dropped whole; growable ones (the memory store's index) double when half full.
  */
 import type { Hash } from "./rfc6962.js";
 
 /** Big-endian u32 at `o` (inlined by hand: the hot path allocates nothing). */
 export const u32 = (h: Hash, o: number) => ((h[o]! << 24) | (h[o + 1]! << 16) | (h[o + 2]! << 8) | h[o + 3]!) >>> 0;
 
+const W = 6;
+const TWO32 = 2 ** 32;
+
 export class LeafTable {
-  private keys: Uint32Array;
-  private indices: Float64Array;
+  private slots: Uint32Array;
   private mask: number;
   count = 0;
 
@@ -21,22 +25,20 @@ export class LeafTable {
     readonly capacity = 16,
     private readonly growable = false,
   ) {
-    let slots = 16;
-    while (slots < capacity * 2) slots *= 2;
-    this.mask = slots - 1;
-    this.keys = new Uint32Array(slots * 4);
-    this.indices = new Float64Array(slots).fill(-1);
+    let n = 16;
+    while (n < capacity * 2) n *= 2;
+    this.mask = n - 1;
+    this.slots = new Uint32Array(n * W);
   }
 
-  /** Slot holding the key (the leaf hash's first 128 bits), or the empty slot where it would go. */
+  /** Word offset of the slot holding the key (the leaf hash's first 128 bits), or of the empty slot where it would go. */
   private slot(w0: number, w1: number, w2: number, w3: number): number {
     let s = (w0 ^ Math.imul(w1, 0x9e3779b1)) & this.mask;
-    const keys = this.keys;
-    const indices = this.indices;
+    const t = this.slots;
     for (;;) {
-      if (indices[s] === -1) return s;
-      const k = s * 4;
-      if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return s;
+      const k = s * W;
+      if (t[k + 4] === 0 && t[k + 5] === 0) return k;
+      if (t[k] === w0 && t[k + 1] === w1 && t[k + 2] === w2 && t[k + 3] === w3) return k;
       s = (s + 1) & this.mask;
     }
   }
@@ -47,8 +49,10 @@ export class LeafTable {
 
   /** `get` by the key's four words (callers probing several tables split the hash once). */
   getKey(w0: number, w1: number, w2: number, w3: number): number | undefined {
-    const i = this.indices[this.slot(w0, w1, w2, w3)]!;
-    return i === -1 ? undefined : i;
+    const k = this.slot(w0, w1, w2, w3);
+    const t = this.slots;
+    const stored = t[k + 4]! * TWO32 + t[k + 5]!;
+    return stored === 0 ? undefined : stored - 1;
   }
 
   /** Record `leaf` → `index` (replacing an earlier index for the same leaf). */
@@ -57,25 +61,26 @@ export class LeafTable {
   }
 
   put(w0: number, w1: number, w2: number, w3: number, index: number): void {
-    if (this.growable && (this.count + 1) * 2 > this.indices.length) this.grow();
-    const s = this.slot(w0, w1, w2, w3);
-    if (this.indices[s] === -1) this.count++;
-    const k = s * 4;
-    this.keys[k] = w0;
-    this.keys[k + 1] = w1;
-    this.keys[k + 2] = w2;
-    this.keys[k + 3] = w3;
-    this.indices[s] = index;
+    if (this.growable && (this.count + 1) * 2 > this.mask + 1) this.grow();
+    const k = this.slot(w0, w1, w2, w3);
+    const t = this.slots;
+    if (t[k + 4] === 0 && t[k + 5] === 0) this.count++;
+    t[k] = w0;
+    t[k + 1] = w1;
+    t[k + 2] = w2;
+    t[k + 3] = w3;
+    const stored = index + 1;
+    t[k + 4] = Math.floor(stored / TWO32);
+    t[k + 5] = stored >>> 0;
   }
 
   private grow(): void {
-    const { keys, indices } = this;
-    this.keys = new Uint32Array(keys.length * 2);
-    this.indices = new Float64Array(indices.length * 2).fill(-1);
-    this.mask = indices.length * 2 - 1;
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = (old.length / W) * 2 - 1;
     this.count = 0;
-    for (let s = 0; s < indices.length; s++) {
-      if (indices[s] !== -1) this.put(keys[s * 4]!, keys[s * 4 + 1]!, keys[s * 4 + 2]!, keys[s * 4 + 3]!, indices[s]!);
+    for (let k = 0; k < old.length; k += W) {
+      if (old[k + 4] !== 0 || old[k + 5] !== 0) this.put(old[k]!, old[k + 1]!, old[k + 2]!, old[k + 3]!, old[k + 4]! * TWO32 + old[k + 5]! - 1);
     }
   }
 }

@@ -18,7 +18,7 @@ import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
-import { type Hash, hashEquals, leafHash } from "./rfc6962.js";
+import { type Hash, hashEquals, hashingReady, leafHash } from "./rfc6962.js";
 import type { TileStore, TreeState } from "./storage/store.js";
 import { CorruptStoreError } from "./storage/journal.js";
 
@@ -108,6 +108,7 @@ export class TransparencyLog {
 
   /** Open (or create) a log: restore the edge, replay the journal tail, check it extends every signed checkpoint. */
   static async open(opts: LogOptions): Promise<TransparencyLog> {
+    await hashingReady; // the sequencer hashes in WebAssembly from its first entry (rfc6962.ts)
     const log = new TransparencyLog(opts);
     try {
       await log.recover();
@@ -206,7 +207,7 @@ export class TransparencyLog {
     this.check(entry);
     const leaf = leafHash(entry);
     const d = this.dedupe;
-    if (d.enabled && d.recent(leaf) === undefined && d.mustWait(leaf)) {
+    if (d.enabled && d.mustWait(leaf) && d.recent(leaf) === undefined) {
       const index = await d.findStored(leaf);
       if (index !== undefined && d.recent(leaf) === undefined) {
         d.remember(leaf, index);

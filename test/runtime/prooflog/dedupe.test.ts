@@ -54,6 +54,23 @@ describe("membership filter (pure core)", () => {
     );
   });
 
+  it("addAndTest answers what mayHave said before the leaf was added, and adds it", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 5, max: 12 }), fc.array(fc.nat({ max: 500 }), { minLength: 1, maxLength: 300 }), (log2, ks) => {
+        const f = new LeafFilter(2 ** log2);
+        const g = new LeafFilter(2 ** log2);
+        for (const k of ks) {
+          const leaf = leafHash(entry(k));
+          const before = g.mayHave(leaf);
+          g.add(leaf);
+          expect(f.addAndTest(leaf)).toBe(before);
+          expect(f.mayHave(leaf)).toBe(true);
+        }
+        expect(f.count).toBe(g.count);
+      }),
+    );
+  });
+
   it("says no to most leaves it was not given when it is not crowded", () => {
     const f = LeafFilter.sizedFor(1000, 2 ** 27);
     for (let i = 0; i < 1000; i++) f.add(leafHash(entry(i)));
@@ -141,6 +158,31 @@ describe("sequencer with the filter", () => {
     store.lookedUp = 0;
     for (let i = 12_000; i < 12_500; i++) expect((await log.add(entry(i))).duplicate).toBe(false);
     expect(store.lookedUp).toBeLessThan(25); // a few false maybes at most: the filter was rebuilt bigger
+    await log.close();
+  });
+
+  it("the window finds every duplicate it holds through the filter's growth (the filter is asked first, so it must hold every leaf the window does)", async () => {
+    const store = new CountingStore();
+    const log = await TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity: 40_000, maxBatch: 64 });
+    // 2^16 bits is crowded past ~5,500 entries: repeats, in flight and durable, span two rebuilds of the filter.
+    const first = new Map<number, number>();
+    let rng = 7;
+    for (let i = 0; i < 30_000; i++) {
+      rng = (Math.imul(rng, 1_103_515_245) + 12_345) >>> 0;
+      const k = rng % 3 === 0 && i > 0 ? rng % i : i; // a third are repeats of an earlier entry
+      const r = log.append(entry(k));
+      if (first.has(k)) expect(r, `entry ${k} at step ${i}`).toEqual({ index: first.get(k), duplicate: true, durable: expect.any(Promise) });
+      else {
+        expect(r.duplicate).toBe(false);
+        first.set(k, r.index);
+      }
+      if (i % 1000 === 999) await r.durable;
+    }
+    await log.drain();
+    await log.dedupeReady();
+    // And once the last rebuilt filter is in use, every entry again (the window holds them all).
+    for (const [k, index] of first) expect(log.append(entry(k)), `entry ${k}`).toEqual({ index, duplicate: true, durable: expect.any(Promise) });
+    expect(store.lookedUp).toBe(0); // append asks only the window
     await log.close();
   });
 

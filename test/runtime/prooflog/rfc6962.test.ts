@@ -2,9 +2,10 @@
 // rfc6962 hasher tests and the Certificate Transparency reference tree), and the signed-note key / signature
 // formats to Go's sumdb/note and C2SP tlog-cosignature, computed independently of our code where no published
 // value exists.
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { createHash, createPublicKey, sign } from "node:crypto";
-import { EMPTY_ROOT, leafHash, nodeHash } from "../../../runtime/prooflog/rfc6962.js";
+import { EMPTY_ROOT, hashBackend, hashingReady, leafHash, nodeHash } from "../../../runtime/prooflog/rfc6962.js";
 import { MerkleTree } from "../../../runtime/prooflog/tree.js";
 import { ALG_COSIGNATURE_V1, ed25519PrivateKey, keyId, newSigner, parseSignerKey, signNote, verifierKeyString } from "../../../runtime/prooflog/note.js";
 import { newCosigner, newCosignatureVerifier } from "../../../runtime/prooflog/witness/cosignature.js";
@@ -28,6 +29,25 @@ const CT_ROOTS = [
 ];
 
 describe("RFC 6962 hash primitives (known answers)", () => {
+  // The known answers below are checked on the WebAssembly SHA-256 the log hashes with once it has loaded.
+  beforeAll(() => hashingReady);
+
+  it("hashing runs in WebAssembly once loaded", () => {
+    expect(hashBackend()).toBe("wasm");
+  });
+
+  it("leaf and node hashes are SHA-256 of the framed input for any input (the reused state leaks nothing between calls)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9000 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (e, l, r) => {
+        expect(hex(leafHash(e))).toBe(hex(sha256(Buffer.from([0]), e)));
+        expect(hex(nodeHash(l, r))).toBe(hex(sha256(Buffer.from([1]), l, r)));
+        // A malformed node (a child not 32 bytes) is still framed exactly.
+        expect(hex(nodeHash(e, r))).toBe(hex(sha256(Buffer.from([1]), e, r)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("the empty tree's root is SHA-256 of the empty string", () => {
     expect(hex(EMPTY_ROOT)).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });

@@ -1,8 +1,9 @@
 // Conformance: every probe of transparency-dev/merkle's testdata (happy paths and negative cases) through our verifiers.
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { REPO_ROOT } from "../../cli.js";
+import { hashBackend, hashingReady } from "../../../runtime/prooflog/rfc6962.js";
 import { verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from "../../../runtime/prooflog/proof/verify.js";
 
 const DATA = resolve(REPO_ROOT, "test/testdata/rfc6962-merkle/testdata");
@@ -31,6 +32,9 @@ const kinds: Record<string, (p: Probe) => void> = {
 };
 
 describe("rfc6962-merkle conformance vectors", () => {
+  // The vectors are checked on the WebAssembly SHA-256 the log hashes with (rfc6962.ts).
+  beforeAll(() => hashingReady);
+  it("hashes in WebAssembly", () => expect(hashBackend()).toBe("wasm"));
   for (const [kind, verify] of Object.entries(kinds)) {
     const probes = files(join(DATA, kind));
     it(`${kind}: ${probes.length} probes`, () => {

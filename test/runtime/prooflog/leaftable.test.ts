@@ -1,0 +1,30 @@
+// The leaf table (leaftable.ts) behind the duplicate window and the memory store's index: a model check against a
+// Map, with indices up to 2^53 - 1 (an index is kept in two u32 words beside its key) and growth by doubling.
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { LeafTable } from "../../../runtime/prooflog/leaftable.js";
+import { leafHash } from "../../../runtime/prooflog/rfc6962.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+describe("leaf table", () => {
+  it("answers as a Map from leaf hash to the latest index set, fixed or growable", () => {
+    const index = fc.oneof(fc.nat({ max: 1000 }), fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER - 1), fc.maxSafeNat());
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.tuple(fc.nat({ max: 400 }), index), { maxLength: 600 }), fc.array(fc.nat({ max: 800 }), { maxLength: 100 }), (growable, sets, probes) => {
+        const t = new LeafTable(growable ? 4 : 450, growable);
+        const model = new Map<string, number>();
+        for (const [k, i] of sets) {
+          const leaf = leafHash(Buffer.from(`k${k}`));
+          t.set(leaf, i === Number.MAX_SAFE_INTEGER ? i - 1 : i);
+          model.set(hex(leaf), i === Number.MAX_SAFE_INTEGER ? i - 1 : i);
+        }
+        expect(t.count).toBe(model.size);
+        for (const k of [...sets.map(([k]) => k), ...probes]) {
+          const leaf = leafHash(Buffer.from(`k${k}`));
+          expect(t.get(leaf)).toBe(model.get(hex(leaf)));
+        }
+      }),
+    );
+  });
+});
