@@ -7,7 +7,7 @@
 // Sizes: PROOFLOG_BENCH_RESTART_MAX (default 1e7) caps item 4.
 import { spawn, type ChildProcess } from "node:child_process";
 import { hash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,9 +120,9 @@ class StateOnlyStore extends MemoryStore {
 }
 const M = 1_000_000;
 const longLog = await TransparencyLog.open({ origin: ORIGIN, signer, store: new StateOnlyStore() });
-const firstMs = await time(() => appendRange(longLog, 0, M, 2));
+const firstMs = await cpuTime(() => appendRange(longLog, 0, M, 2));
 await appendRange(longLog, M, 2 * M, 2);
-const thirdMs = await time(() => appendRange(longLog, 2 * M, 3 * M, 2));
+const thirdMs = await cpuTime(() => appendRange(longLog, 2 * M, 3 * M, 2));
 const firstRate = perSecond(M, firstMs);
 const thirdRate = perSecond(M, thirdMs);
 await longLog.close();
@@ -141,9 +141,20 @@ function child(args: string[]): Promise<{ proc: ChildProcess; url: string }> {
     proc.on("exit", (c) => reject(new Error(`bench child ${args[0]} exited ${c}`)));
   });
 }
-async function load(url: string): Promise<{ rate: number; errors: number }> {
+/** CPU seconds a child has used (Linux /proc; null elsewhere): the servers' CPU per request, whatever else runs. */
+function cpuOf(pid: number | undefined): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / clockTicks;
+  } catch {
+    return null;
+  }
+}
+const clockTicks = 100; // USER_HZ on Linux
+async function load(server: { proc: ChildProcess; url: string }): Promise<{ rate: number; errors: number; cpuPerReqUs: number | null }> {
+  const cpu0 = cpuOf(server.proc.pid);
   const r = await autocannon({
-    url: `${url}/add`,
+    url: `${server.url}/add`,
     method: "POST",
     connections: 64,
     duration: 8,
@@ -151,15 +162,16 @@ async function load(url: string): Promise<{ rate: number; errors: number }> {
     body: "bench entry [<id>] padding to a typical size of a small log entry",
     idReplacement: true,
   });
-  return { rate: r.requests.average, errors: r.errors + r.non2xx };
+  const cpu1 = cpuOf(server.proc.pid);
+  return { rate: r.requests.average, errors: r.errors + r.non2xx, cpuPerReqUs: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) / r.requests.total) * 1e6 };
 }
 const httpDir = mkdtempSync(join(tmpdir(), "prooflog-bench-http-"));
 writeFileSync(join(httpDir, "log.key"), keys.signerKey);
 const bare = await child(["bare", httpDir]);
-const bareLoad = await load(bare.url);
+const bareLoad = await load(bare);
 bare.proc.kill("SIGTERM");
 const durable = await child(["log", httpDir]);
-const logLoad = await load(durable.url);
+const logLoad = await load(durable);
 durable.proc.kill("SIGTERM");
 await new Promise((r) => durable.proc.once("exit", r));
 rmSync(httpDir, { recursive: true, force: true });
@@ -236,6 +248,7 @@ const byIndexPeer = perSecond(
 const r3 = restarts.find((r) => r.n === 1e3);
 const goal = (ratio: number, min: number) => `goal ≥ ${min.toFixed(2)}: ${ratio >= min ? "met" : "NOT met"} (${ratio.toFixed(2)})`;
 const memRatio = memRate / rawRate;
+const us = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(0)} µs`);
 const httpRatio = logLoad.rate / bareLoad.rate;
 report("prooflog", [
   row(
@@ -257,14 +270,14 @@ report("prooflog", [
     "appends/s",
     thirdRate,
     firstRate,
-    "same log (a store keeping only the state), duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1",
+    "per CPU-second; same log (a store keeping only the state), duplicate-detection window (1e6) full and evicting in the later range; goal: ratio ≈ 1",
   ),
   row(
     "durable HTTP appends (64 clients)",
     "req/s",
     logLoad.rate,
     bareLoad.rate,
-    `log serve on the file store (one O_DSYNC journal write per batch, two batches' writes in flight (pipelined), duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; ${goal(httpRatio, 0.6)}`,
+    `log serve on the file store (one O_DSYNC journal write per batch, two batches' writes in flight (pipelined), duplicate detection on: window + membership filter, no store read for a new entry) vs a bare fastify server doing no work, autocannon 64 keep-alive connections, 8 s each; errors ${logLoad.errors}/${bareLoad.errors}; server CPU per request ${us(logLoad.cpuPerReqUs)} vs ${us(bareLoad.cpuPerReqUs)} (their ratio ${logLoad.cpuPerReqUs && bareLoad.cpuPerReqUs ? (bareLoad.cpuPerReqUs / logLoad.cpuPerReqUs).toFixed(2) : "n/a"}: the ceiling share were the run CPU-bound); ${goal(httpRatio, 0.6)}`,
   ),
   ...restarts.map((r) =>
     row(

@@ -15,7 +15,7 @@
  * atomically and drops journal files the state covers; the sequencer syncs before every checkpoint it publishes
  * (and when the journal grows), so a restart replays at most one sync interval of journal: O(1) in log size.
  */
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -27,6 +27,7 @@ import { decodeState, encodeState, type TreeState } from "./state.js";
 import type { Commit, Publication, Recovered, TileStore } from "./store.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
+import { fsyncDirectory } from "./fsync-dir.js";
 import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 
 const gz = promisify(gzip);
@@ -35,15 +36,6 @@ const gunz = promisify(gunzip);
 const JOURNAL_SYNC_BYTES = 16 << 20;
 /** The journal is opened for synchronous data writes: one write returns once the record is durable (one syscall, not write + fdatasync). */
 const JOURNAL_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
-
-function fsyncDir(dir: string): void {
-  const d = openSync(dir, "r");
-  try {
-    fsyncSync(d);
-  } finally {
-    closeSync(d);
-  }
-}
 
 export async function gunzipIfNeeded(b: Uint8Array): Promise<Uint8Array> {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b ? gunz(b) : b;
@@ -121,7 +113,7 @@ export class FileStore implements TileStore {
     const pending = await this.replay(size);
     this.journalSeq++;
     await this.openJournals();
-    fsyncDir(this.stateDir);
+    await fsyncDirectory(this.stateDir);
     this.lastState = state;
     this.syncedSize = size;
     this.issued = size; // the sequencer commits the pending entries again (journaled), from `size`
@@ -278,7 +270,7 @@ export class FileStore implements TileStore {
     const statePath = join(this.stateDir, "state");
     await writeFile(`${statePath}.tmp`, encodeState(state), { flush: true });
     await rename(`${statePath}.tmp`, statePath);
-    fsyncDir(this.stateDir);
+    await fsyncDirectory(this.stateDir);
     this.syncedSize = state.size;
     // Everything journaled so far is now in the state: start a new journal, drop the old ones.
     for (const fh of this.journals!) await fh.close();
@@ -286,8 +278,8 @@ export class FileStore implements TileStore {
     this.journalSeq++;
     await this.openJournals();
     this.journalBytes = 0;
-    for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}(\.1)?$/.test(n) && Number(n.slice(8, 20)) <= old)) rmSync(join(this.stateDir, f));
-    fsyncDir(this.stateDir);
+    for (const f of readdirSync(this.stateDir).filter((n) => /^journal\.[0-9]{12}(\.1)?$/.test(n) && Number(n.slice(8, 20)) <= old)) await rm(join(this.stateDir, f));
+    await fsyncDirectory(this.stateDir);
   }
 
   publish(p: Publication): Promise<void> {
@@ -307,7 +299,7 @@ export class FileStore implements TileStore {
       const cp = join(this.publicDir, "checkpoint");
       await writeFile(`${cp}.tmp`, p.note, { flush: true });
       await rename(`${cp}.tmp`, cp);
-      fsyncDir(this.publicDir);
+      await fsyncDirectory(this.publicDir);
       // Partial versions of tiles that are now full and durable are no longer needed (clients fall back to the full tile).
       const done = this.completed.filter((c) => c.end <= e.size);
       this.completed = this.completed.filter((c) => c.end > e.size);
@@ -328,7 +320,7 @@ export class FileStore implements TileStore {
         await fh.close();
       }),
     );
-    for (const d of dirs) fsyncDir(d);
+    await Promise.all(dirs.map(fsyncDirectory));
   }
 
   async readTile(level: number, index: number): Promise<Uint8Array | null> {
@@ -353,7 +345,7 @@ export class FileStore implements TileStore {
     const path = join(this.stateDir, "filter");
     await writeFile(`${path}.tmp`, image, { flush: true });
     await rename(`${path}.tmp`, path);
-    fsyncDir(this.stateDir);
+    await fsyncDirectory(this.stateDir);
   }
 
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {

@@ -14,13 +14,14 @@
  * wins; the sequencer confirms every hit against the tree).
  */
 import { open, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HASH_SIZE, type Hash } from "../rfc6962.js";
 import { LeafTable } from "../leaftable.js";
 import { tilePath, TILE_WIDTH } from "../tiles.js";
 import type { TreeState } from "./state.js";
 import { CorruptStoreError } from "./journal.js";
+import { fsyncDirectory } from "./fsync-dir.js";
 
 export const RECORD_SIZE = HASH_SIZE + 8;
 
@@ -124,12 +125,7 @@ export class FileLeafIndex {
   private async writeCovered(size: number): Promise<void> {
     await writeFile(`${this.coveredPath}.tmp`, `${size}\n`, { flush: true });
     await rename(`${this.coveredPath}.tmp`, this.coveredPath);
-    const d = openSync(this.dir, "r");
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
+    await fsyncDirectory(this.dir);
     this.covered = size;
   }
 
