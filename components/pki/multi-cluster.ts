@@ -55,7 +55,7 @@ export class EastWestGateway extends pulumi.ComponentResource {
     const after = { ...child, dependsOn: args.istio };
 
     // No digests to give: the gateway chart runs no image of its own (its proxy is injected from istiod's global.proxy.image).
-    this.release = release(`${id}-${EAST_WEST_GATEWAY.release}`, "istioGateway", ns, eastWestGatewayValues(member), after, {});
+    this.release = release(`${id}-${EAST_WEST_GATEWAY.release}`, "istioGateway", ns, eastWestGatewayValues(mesh, member, cluster.region), after, {});
     customResource(`${id}-mesh-gateway-cross-network-gateway`, crossNetworkGateway(NAMESPACES.istio), after);
 
     const labels = { ...PART_OF, "app.kubernetes.io/name": MESH_READER.serviceAccount };

@@ -6,6 +6,15 @@
 import { z } from "zod";
 import { clouds, continents, fraction, nonNegative, positive, slug } from "./vocabulary.js";
 
+/** An IPv4 CIDR with its octets and prefix in range (a Service's loadBalancerSourceRanges entry). */
+const ipv4Cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, "expected an IPv4 CIDR such as 203.0.113.7/32")
+  .refine((c) => {
+    const [ip, prefix] = c.split("/") as [string, string];
+    return ip.split(".").every((o) => Number(o) <= 255) && Number(prefix) <= 32;
+  }, "expected octets 0-255 and a prefix of at most 32");
+
 const cloudRegionCode = z.string().regex(/^[a-z]+[a-z0-9-]*[0-9a-z]$/, "expected the cloud's region code, e.g. us-east-1");
 
 export const regionSchema = z
@@ -36,7 +45,9 @@ export const regionSchema = z
      * of the kubeconfig in their remote secret; its CA comes from the cluster's own token Secret) — needed only when
      * the region's kubeconfig is a context, else an override of the server its kubeconfig secret names — and
      * `network` the Istio network its pods are on (default: the region id; pods of different networks are not
-     * routable to each other, so every region needs its own).
+     * routable to each other, so every region needs its own). `egress`: the public addresses the cluster's outbound
+     * traffic leaves from (its NAT gateways' Elastic IPs, Cloud NAT's addresses, the Azure NAT gateway's public IPs), as
+     * CIDRs; every other region's east-west gateway load balancer accepts connections from these only.
      */
     mesh: z
       .object({
@@ -45,6 +56,7 @@ export const regionSchema = z
           .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[^\s]*)?$/, "expected the API server's https:// URL, e.g. https://api.use1.example.internal:443")
           .optional(),
         network: slug.optional(),
+        egress: z.array(ipv4Cidr).min(1).optional(),
       })
       .strict()
       .optional(),

@@ -72,6 +72,8 @@ export interface MeshMember {
   network: string;
   /** Where the peers' istiod reach this cluster's API server. */
   apiServer: ApiServerSource;
+  /** The public CIDRs the cluster's outbound traffic leaves from: the peers' east-west load balancers admit these. */
+  egress: string[];
 }
 
 export interface MultiPrimaryMesh {
@@ -106,7 +108,7 @@ export function multiPrimaryMesh(config: MeshConfigView): MultiPrimaryMesh | und
   if (problems.length > 0) throw new MultiPrimaryError(problems.map((p) => `${p.keyPath}: ${p.expected}`));
   return {
     meshID: meshId(config.environment),
-    members: config.regions.map((r) => ({ region: r.id, clusterName: r.id, network: r.mesh?.network ?? r.id, apiServer: apiServerSource(r)! })),
+    members: config.regions.map((r) => ({ region: r.id, clusterName: r.id, network: r.mesh?.network ?? r.id, apiServer: apiServerSource(r)!, egress: r.mesh!.egress! })),
   };
 }
 
@@ -134,6 +136,13 @@ export function multiPrimaryProblems(config: MeshConfigView): ConfigProblem[] {
         expected: `the https:// URL the other regions' istiod reach ${r.id}'s Kubernetes API at: a stack of ${config.regions.length} regions is a multi-cluster mesh, and each istiod discovers its peers' endpoints there (${r.id}'s kubeconfig is a context of the ambient kubeconfig, which the program does not read; with a kubeconfig secret its server is taken from there)`,
       });
     }
+    if (!r.mesh?.egress) {
+      out.push({
+        keyPath: `meridian:regions[${i}].mesh.egress`,
+        value: "(missing)",
+        expected: `the public CIDRs ${r.id}'s cluster egresses from (NAT gateway / Cloud NAT / Azure NAT gateway addresses): the other regions' east-west gateway load balancers admit only their peers' egress addresses`,
+      });
+    }
     // Istio keys remote clusters and names their secrets by clusterName: it must be a DNS-1123 label.
     if (!DNS1123_LABEL.test(r.id)) out.push({ keyPath: `meridian:regions[${i}].id`, value: r.id, expected: "a DNS-1123 label (Istio's clusterName and the remote secret's name derive from it)" });
     const network = r.mesh?.network ?? r.id;
@@ -154,10 +163,42 @@ export function istiodMeshValues(mesh: MultiPrimaryMesh, member: MeshMember): { 
   return { meshID: mesh.meshID, multiCluster: { clusterName: member.clusterName }, network: member.network };
 }
 
+/**
+ * The addresses one member's east-west load balancer admits: every peer's egress CIDRs (sorted, deduplicated), never
+ * its own (its own pods reach its services directly). 15443 carries only mTLS the callee's sidecar verifies, but the
+ * chart's Service also publishes istiod's 15012 and 15017, so the internet at large gets no listener at all.
+ */
+export function eastWestSourceRanges(mesh: MultiPrimaryMesh, member: MeshMember): string[] {
+  return [...new Set(mesh.members.filter((m) => m.region !== member.region).flatMap((m) => m.egress))].sort();
+}
+
+/**
+ * The annotations each cloud documents for the east-west load balancer. AWS: the AWS Load Balancer Controller's NLB
+ * with IP targets, internet-facing (without them the in-tree controller would make a Classic Load Balancer); GCP and
+ * Azure's cloud controllers make an external passthrough load balancer by default. The source restriction is the
+ * Service's `loadBalancerSourceRanges`, which all three controllers enforce (security group, firewall, NSG rules).
+ */
+function eastWestServiceAnnotations(region: Pick<RegionConfig, "cloud" | "gateway">): Record<string, string> {
+  switch (region.cloud) {
+    case "aws":
+      return {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        // The region's public subnets, as its ingress gateway's NLB uses (without Elastic IPs: nothing publishes these addresses).
+        ...(region.gateway ? { "service.beta.kubernetes.io/aws-load-balancer-subnets": region.gateway.subnets.join(",") } : {}),
+      };
+    case "gcp":
+    case "azure":
+      return {};
+  }
+}
+
 /** Values for the pinned `gateway` chart that make it the cluster's east-west gateway (Istio's documented install). */
-export function eastWestGatewayValues(member: MeshMember): Record<string, unknown> {
+export function eastWestGatewayValues(mesh: MultiPrimaryMesh, member: MeshMember, region: Pick<RegionConfig, "cloud" | "gateway">): Record<string, unknown> {
   return {
     name: EAST_WEST_GATEWAY.release,
+    service: { type: "LoadBalancer", loadBalancerSourceRanges: eastWestSourceRanges(mesh, member), annotations: eastWestServiceAnnotations(region) },
     // The chart then labels pods and Service with topology.istio.io/network, sets ISTIO_META_REQUESTED_NETWORK_VIEW,
     // and publishes 15021, 15443, 15012 and 15017 (the Gateway below opens 15443 only).
     networkGateway: member.network,

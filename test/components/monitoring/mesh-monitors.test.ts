@@ -16,7 +16,7 @@ import { MERGED_METRICS } from "../../../model/security/istio-injection.js";
 import { regionNetworkPolicies } from "../../../model/security/network.js";
 import { NAMESPACE_POSTURE, namespaceSecurityLabels } from "../../../model/security/posture.js";
 import { EAST_WEST_SCRAPE_TARGET, MESH_SCRAPE_TARGETS, meshScrapeTargets, scrapeJob } from "../../../model/security/scrape-targets.js";
-import { eastWestGatewayValues, meshMember } from "../../../model/mesh/multi-primary.js";
+import { eastWestGatewayValues, meshMember, multiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
 import { GRANDMASTER, timeHierarchy } from "../../../model/time/hierarchy.js";
 import { loadStack } from "../../../stacks/load.js";
 import { evaluateStack, type RecordedResource } from "../../harness.js";
@@ -115,7 +115,7 @@ describe("mesh scrape targets (prod)", () => {
     expect(deployment).toMatch(/- containerPort: (\d+)\n\s+protocol: TCP\n\s+name: http-envoy-prom/);
     expect(Number(/- containerPort: (\d+)\n\s+protocol: TCP\n\s+name: http-envoy-prom/.exec(deployment)![1])).toBe(EAST_WEST_SCRAPE_TARGET.portNumber);
     // So the pods' labels are the release's labels.app / labels.istio, which the monitor selects exactly.
-    const values = eastWestGatewayValues(meshMember(spec, REGION)!) as { labels: Record<string, string> };
+    const values = eastWestGatewayValues(multiPrimaryMesh(spec)!, meshMember(spec, REGION)!, regionById(spec, REGION)) as { labels: Record<string, string> };
     const podSelector = Object.fromEntries(keys.map(([label, value]) => [label!, values.labels[value!]!]));
     const monitor = resources.find((r) => r.name === `${REGION}-${EAST_WEST_SCRAPE_TARGET.name}-monitor`)!;
     expect(monitor.inputs).toMatchObject({

@@ -4,6 +4,7 @@
  * recording mock runtime with fake cloud values (Kubernetes' token controller fills the token Secrets in).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
@@ -13,7 +14,7 @@ import { istiodValues } from "../../../components/pki/mesh-tls.js";
 import { spireValues } from "../../../components/pki/spire.js";
 import { CHARTS } from "../../../components/pki/charts.js";
 import type { EstateSpec } from "../../../model/estate.js";
-import { multiPrimaryMesh, type MeshMember, type MultiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
+import { EAST_WEST_GATEWAY, multiPrimaryMesh, type MeshMember, type MultiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { pinnedChart } from "./pinned-charts.js";
 import { validateCustomResource } from "./schemas.js";
@@ -29,7 +30,9 @@ const OVERRIDE = "https://azure-sea-api.privatelink.southeastasia.azmk8s.io:443"
 const EXPECTED_SERVER: Record<string, string> = { "aws-use1": EKS, "gcp-euw1": "https://gcp-euw1.kubeconfig-stand-in.invalid", "azure-sea": OVERRIDE };
 function overrides(): Record<string, unknown> {
   const cluster = "arn:aws:eks:us-east-1:111122223333:cluster/meridian-staging";
-  const regions = (readStackConfigMap(STACK)["meridian:regions"] as Record<string, unknown>[]).map((r) => (r["id"] === "azure-sea" ? { ...r, mesh: { apiServer: OVERRIDE } } : r));
+  const regions = (readStackConfigMap(STACK)["meridian:regions"] as Record<string, unknown>[]).map((r) =>
+    r["id"] === "azure-sea" ? { ...r, mesh: { ...(r["mesh"] as object), apiServer: OVERRIDE } } : r,
+  );
   return {
     "meridian:regions": regions,
     "meridian:kubeconfig-aws-use1": stringify({
@@ -108,6 +111,32 @@ describe("meridian:pki:EastWestGateway and RemoteSecrets (multi-primary on diffe
       expect(pin.problems({ ...values, network: m.network })).toEqual(["/: must NOT have additional properties (network)"]);
       expect(r.provider?.startsWith(providerOf(plan.resources, m.region))).toBe(true);
     }
+  });
+
+  it("each east-west load balancer admits only the peers' egress addresses, as the pinned chart's Service renders them", () => {
+    // templates/service.yaml at 1.28.0 copies service.loadBalancerSourceRanges and merges service.annotations; with
+    // networkGateway it publishes exactly the four ports the cost model prices (EAST_WEST_GATEWAY.servicePorts).
+    const template = readFileSync(new URL("../../testdata/charts/istio-1.28.0/gateway-templates/service.yaml", import.meta.url), "utf8");
+    expect(template).toContain("{{- with .Values.service.loadBalancerSourceRanges }}\n  loadBalancerSourceRanges:");
+    expect(template).toContain("merge (deepCopy .Values.service.annotations) .Values.annotations");
+    const networkPorts = template.slice(template.indexOf("{{- if .Values.networkGateway }}"), template.indexOf("{{- else }}"));
+    expect([...networkPorts.matchAll(/ port: (\d+)/g)].map((m) => Number(m[1]))).toEqual([...EAST_WEST_GATEWAY.servicePorts]);
+    const egress = new Map(plan.spec.regions.map((r) => [r.id, r.mesh!.egress!]));
+    for (const m of plan.mesh.members) {
+      const values = named(plan.resources, "kubernetes:helm.sh/v3:Release", `${m.region}-istio-eastwestgateway`).inputs["values"] as {
+        service: { type: string; loadBalancerSourceRanges: string[]; annotations: Record<string, string> };
+      };
+      const peers = plan.spec.regions.filter((r) => r.id !== m.region).flatMap((r) => egress.get(r.id)!);
+      expect(values.service.type).toBe("LoadBalancer");
+      expect(values.service.loadBalancerSourceRanges).toEqual([...new Set(peers)].sort());
+      for (const own of egress.get(m.region)!) if (!peers.includes(own)) expect(values.service.loadBalancerSourceRanges).not.toContain(own);
+      const cloud = plan.spec.regions.find((r) => r.id === m.region)!.cloud;
+      expect(values.service.annotations["service.beta.kubernetes.io/aws-load-balancer-type"]).toBe(cloud === "aws" ? "external" : undefined);
+    }
+    // The chart's schema checks the values (an empty or malformed source range list is the chart's to refuse, too).
+    const pin = pinnedChart(CHARTS.istioGateway.repo, CHARTS.istioGateway.chart, CHARTS.istioGateway.version)!;
+    const values = named(plan.resources, "kubernetes:helm.sh/v3:Release", `aws-use1-istio-eastwestgateway`).inputs["values"] as Record<string, unknown>;
+    expect(pin.problems({ ...values, service: { ...(values["service"] as object), loadBalancerSourceRanges: "203.0.113.0/24" } }).join()).toMatch(/loadBalancerSourceRanges/);
   });
 
   it("the cross-network Gateway passes mTLS through on 15443 for *.local and validates against Istio's CRD schema", () => {

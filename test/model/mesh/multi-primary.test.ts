@@ -1,11 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { stringify } from "yaml";
-import { MultiPrimaryError, kubeconfigServer, meshMember, meshPeerUrls, multiPrimaryMesh, multiPrimaryProblems, remoteKubeconfig, renderedMeshProblems } from "../../../model/mesh/multi-primary.js";
+import {
+  MultiPrimaryError,
+  eastWestGatewayValues,
+  eastWestSourceRanges,
+  kubeconfigServer,
+  meshMember,
+  meshPeerUrls,
+  multiPrimaryMesh,
+  multiPrimaryProblems,
+  remoteKubeconfig,
+  renderedMeshProblems,
+} from "../../../model/mesh/multi-primary.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { StackConfigError } from "../../../model/config/errors.js";
 
-const regions = (...ids: string[]) => ids.map((id) => ({ id, mesh: { apiServer: `https://api.${id}.example.internal` } }));
+const egressOf = (id: string) => [`198.51.100.${id.length}/32`, `203.0.113.${id.charCodeAt(0)}/32`];
+const regions = (...ids: string[]) => ids.map((id) => ({ id, mesh: { apiServer: `https://api.${id}.example.internal`, egress: egressOf(id) } }));
 
 describe("multi-primary mesh: who is in it", () => {
   it("one region is no multi-cluster mesh: nothing to render, nothing to check", () => {
@@ -18,14 +30,14 @@ describe("multi-primary mesh: who is in it", () => {
     expect(mesh).toEqual({
       meshID: "meridian-prod",
       members: [
-        { region: "aws-use1", clusterName: "aws-use1", network: "aws-use1", apiServer: { kind: "setting", url: "https://api.aws-use1.example.internal" } },
-        { region: "gcp-usc1", clusterName: "gcp-usc1", network: "gcp-usc1", apiServer: { kind: "setting", url: "https://api.gcp-usc1.example.internal" } },
+        { region: "aws-use1", clusterName: "aws-use1", network: "aws-use1", apiServer: { kind: "setting", url: "https://api.aws-use1.example.internal" }, egress: egressOf("aws-use1") },
+        { region: "gcp-usc1", clusterName: "gcp-usc1", network: "gcp-usc1", apiServer: { kind: "setting", url: "https://api.gcp-usc1.example.internal" }, egress: egressOf("gcp-usc1") },
       ],
     });
   });
 
   it("refuses two regions on one network, naming both", () => {
-    const config = { environment: "prod" as const, regions: [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal", network: "aws-use1" } }] };
+    const config = { environment: "prod" as const, regions: [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal", network: "aws-use1", egress: ["192.0.2.1/32"] } }] };
     expect(multiPrimaryProblems(config)).toEqual([
       expect.objectContaining({ keyPath: "meridian:regions[1].mesh.network", value: "aws-use1", expected: expect.stringContaining("aws-use1 is on aws-use1") }),
     ]);
@@ -33,7 +45,14 @@ describe("multi-primary mesh: who is in it", () => {
   });
 
   it("without mesh.apiServer, a region deployed with a kubeconfig secret takes its server from that kubeconfig; the setting overrides", () => {
-    const mesh = multiPrimaryMesh({ environment: "prod", regions: [...regions("aws-use1"), { id: "gcp-usc1" }, { id: "azure-weu", kubeconfig: { secret: "weu-admin" }, mesh: { network: "weu" } }] })!;
+    const mesh = multiPrimaryMesh({
+      environment: "prod",
+      regions: [
+        ...regions("aws-use1"),
+        { id: "gcp-usc1", mesh: { egress: ["192.0.2.2/32"] } },
+        { id: "azure-weu", kubeconfig: { secret: "weu-admin" }, mesh: { network: "weu", egress: ["192.0.2.3/32"] } },
+      ],
+    })!;
     expect(mesh.members.map((m) => m.apiServer)).toEqual([
       { kind: "setting", url: "https://api.aws-use1.example.internal" },
       { kind: "kubeconfig", key: "kubeconfig-gcp-usc1" },
@@ -42,7 +61,7 @@ describe("multi-primary mesh: who is in it", () => {
   });
 
   it("refuses a multi-region stack with a region deployed by kube context and no API server for its peers", () => {
-    const rs = [...regions("aws-use1"), { id: "gcp-usc1", kubeconfig: { context: "kind-usc1" } }];
+    const rs = [...regions("aws-use1"), { id: "gcp-usc1", kubeconfig: { context: "kind-usc1" }, mesh: { egress: ["192.0.2.2/32"] } }];
     const problems = multiPrimaryProblems({ environment: "prod", regions: rs });
     expect(problems).toEqual([expect.objectContaining({ keyPath: "meridian:regions[1].mesh.apiServer", value: "(missing)", expected: expect.stringContaining("context") })]);
     expect(() => meshMember({ environment: "prod", regions: rs }, "aws-use1")).toThrow(/regions\[1\]\.mesh\.apiServer/);
@@ -51,7 +70,7 @@ describe("multi-primary mesh: who is in it", () => {
   it("the stack loader reports the same problems with the stack file's key paths", () => {
     const map = readStackConfigMap("staging") as Record<string, unknown>;
     const rs = (map["meridian:regions"] as Record<string, unknown>[]).map((r) => ({ ...r }));
-    rs[1] = { ...rs[1], mesh: { apiServer: "https://api.x.internal", network: rs[0]!["id"] } };
+    rs[1] = { ...rs[1], mesh: { ...(rs[1]!["mesh"] as object), network: rs[0]!["id"] } };
     const err = (() => {
       try {
         parseEstateConfig({ ...map, "meridian:regions": rs }, "staging");
@@ -102,6 +121,41 @@ describe("remote secrets and the rendered values", () => {
       "current-context": current,
       users: [{ name: "u", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token"] } } }],
     });
+
+  it("refuses a multi-region stack with a region that names no egress addresses for its peers' east-west load balancers", () => {
+    const rs = [...regions("aws-use1"), { id: "gcp-usc1", mesh: { apiServer: "https://x.internal" } }];
+    expect(multiPrimaryProblems({ environment: "prod", regions: rs })).toEqual([expect.objectContaining({ keyPath: "meridian:regions[1].mesh.egress", value: "(missing)" })]);
+  });
+
+  it("each east-west load balancer admits its peers' egress CIDRs, never its own or anyone else's", () => {
+    const m = multiPrimaryMesh({ environment: "prod", regions: [...regions("aws-use1", "gcp-usc1", "azure-weu")] })!;
+    const [use1] = m.members;
+    expect(eastWestSourceRanges(m, use1!)).toEqual([...egressOf("gcp-usc1"), ...egressOf("azure-weu")].sort());
+    for (const member of m.members) for (const own of member.egress) if (!m.members.some((p) => p !== member && p.egress.includes(own))) expect(eastWestSourceRanges(m, member)).not.toContain(own);
+    const aws = eastWestGatewayValues(m, use1!, { cloud: "aws", gateway: { subnets: ["subnet-0a1b2c3d4e5f60001"] } }) as {
+      service: { type: string; loadBalancerSourceRanges: string[]; annotations: Record<string, string> };
+    };
+    expect(aws.service).toEqual({
+      type: "LoadBalancer",
+      loadBalancerSourceRanges: eastWestSourceRanges(m, use1!),
+      annotations: {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+        "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+        "service.beta.kubernetes.io/aws-load-balancer-subnets": "subnet-0a1b2c3d4e5f60001",
+      },
+    });
+    expect((eastWestGatewayValues(m, use1!, { cloud: "gcp" }) as { service: { annotations: object } }).service.annotations).toEqual({});
+  });
+
+  it("the loader refuses a malformed egress CIDR", () => {
+    const map = readStackConfigMap("dev") as Record<string, unknown>;
+    const rs = (map["meridian:regions"] as Record<string, unknown>[]).map((r) => ({ ...r }));
+    for (const bad of ["203.0.113.7", "203.0.113.256/32", "203.0.113.7/33"]) {
+      rs[0] = { ...rs[0], mesh: { egress: [bad] } };
+      expect(() => parseEstateConfig({ ...map, "meridian:regions": rs }, "dev"), bad).toThrow(/regions\[0\]\.mesh\.egress/);
+    }
+  });
 
   it("kubeconfigServer reads the current context's cluster server", () => {
     expect(kubeconfigServer(eks("https://A1B2.gr7.us-east-1.eks.amazonaws.com"), "meridian:kubeconfig-aws-use1")).toBe("https://A1B2.gr7.us-east-1.eks.amazonaws.com");
