@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { SlowestFirst } from "./test/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -8,5 +9,6 @@ export default defineConfig({
     hookTimeout: 240_000,
     // Two cores: more workers only thrash.
     maxWorkers: 2,
+    sequence: { sequencer: SlowestFirst },
   },
 });
