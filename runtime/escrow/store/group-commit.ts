@@ -7,7 +7,8 @@
  *
  * The journaled store runs two: the Redis sale script per lease (journaled.ts) and the PostgreSQL
  * journal per SKU and generation, whose writes hold the item's row lock until they commit and so run
- * one at a time anyway.
+ * one at a time anyway. The Redis store runs a third: the per-buyer cap holds of every reservation,
+ * one hold script per SKU (redis.ts).
  */
 
 /** Write the items of one key in one operation: one result per item, in order. */

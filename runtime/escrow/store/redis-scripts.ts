@@ -167,20 +167,33 @@ if raw then
 end
 return 'refunded'`;
 
-// KEYS buyers; ARGV user, holdId, qty, cap, expiresAtMs, now. Returns { 1 } or { 0, held, bought }.
-export const HOLD = `
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-local b = raw and cjson.decode(raw) or { b = 0, h = {} }
-local now, qty, cap = tonumber(ARGV[6]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local held, keep = 0, {}
-for id, x in pairs(b.h) do
-  if x[2] > now then held = held + x[1]; keep[id] = x end
+// KEYS buyers; ARGV n, then n × (user, holdId, qty, cap, expiresAtMs, now). Each hold counts a reservation
+// against its buyer's cap (reserved + bought ≤ cap; expired holds drop out; cap 0: none), in
+// order (a later hold of the same buyer sees the earlier ones), one script for holds that arrived together
+// (RedisEscrowStore.hold's group commit). Returns one reply per hold: { 1 }, { 0, held, bought }, or
+// { -1, error } for a hold that failed alone (its buyer's record unreadable) — it wrote nothing, and the
+// other holds stand.
+export const HOLDS = `
+local function hold(user, id, qty, cap, exp, now)
+  local raw = redis.call('HGET', KEYS[1], user)
+  local b = raw and cjson.decode(raw) or { b = 0, h = {} }
+  local held, keep = 0, {}
+  for hid, x in pairs(b.h) do
+    if x[2] > now then held = held + x[1]; keep[hid] = x end
+  end
+  if cap > 0 and held + b.b + qty > cap then return { 0, held, b.b } end
+  keep[id] = { qty, exp }
+  b.h = keep
+  redis.call('HSET', KEYS[1], user, cjson.encode(b))
+  return { 1 }
 end
-if cap > 0 and held + b.b + qty > cap then return { 0, held, b.b } end
-keep[ARGV[2]] = { qty, tonumber(ARGV[5]) }
-b.h = keep
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(b))
-return { 1 }`;
+local out = {}
+for i = 0, tonumber(ARGV[1]) - 1 do
+  local a = 1 + i * 6
+  local ok, r = pcall(hold, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))
+  out[i + 1] = ok and r or { -1, tostring(r) }
+end
+return out`;
 
 // KEYS buyers; ARGV user, holdId.
 export const RELEASE_HOLD = `

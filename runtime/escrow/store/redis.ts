@@ -24,6 +24,7 @@ import type {
 } from "./port.js";
 import { newGeneration } from "./memory.js";
 import * as S from "./redis-scripts.js";
+import { GroupCommit } from "./group-commit.js";
 
 export interface RedisEscrowStoreOptions {
   url: string;
@@ -65,7 +66,7 @@ export class RedisEscrowStore implements EscrowStore {
       ["escrowTransfer", 2, S.TRANSFER],
       ["escrowSales", 4, S.SALES],
       ["escrowRefund", 4, S.REFUND],
-      ["escrowHold", 1, S.HOLD],
+      ["escrowHolds", 1, S.HOLDS],
       ["escrowReleaseHold", 1, S.RELEASE_HOLD],
       ["escrowReclaim", 2, S.RECLAIM],
       ["escrowAudit", 2, S.AUDIT],
@@ -203,9 +204,24 @@ export class RedisEscrowStore implements EscrowStore {
     return new Set(await this.redis.smembers(this.keys(sku).refunds));
   }
 
+  /**
+   * Every reservation holds its buyer's cap here before it is answered: the one store call on the reserve
+   * path. Holds of a SKU that arrive while one hold script is in flight go together in the next (group
+   * commit): one script, one round trip, for the lot — each hold is still checked in order against
+   * everything before it, and each caller is answered only once the script that carried its hold returned.
+   */
   async hold(sku: string, h: HoldRequest): Promise<HoldResult> {
-    const r = await this.run<number[]>("escrowHold", this.keys(sku).buyers, h.user, h.holdId, h.qty, h.cap, Math.floor(h.expiresAtMs), Math.floor(h.nowMs));
-    return Number(r[0]) === 1 ? { ok: true } : { ok: false, held: Number(r[1]), bought: Number(r[2]) };
+    const [r] = await this.holds.submit(sku, [h]);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
+
+  private readonly holds = new GroupCommit<HoldRequest, HoldResult | Error>((sku, hs) => this.holdsNow(sku, hs));
+  private async holdsNow(sku: string, hs: readonly HoldRequest[]): Promise<(HoldResult | Error)[]> {
+    const args: (string | number)[] = [hs.length];
+    for (const h of hs) args.push(h.user, h.holdId, h.qty, h.cap, Math.floor(h.expiresAtMs), Math.floor(h.nowMs));
+    const replies = await this.run<(number | string)[][]>("escrowHolds", this.keys(sku).buyers, ...args);
+    return replies.map((r) => (Number(r[0]) === 1 ? { ok: true } : Number(r[0]) === 0 ? { ok: false, held: Number(r[1]), bought: Number(r[2]) } : new Error(`hold refused by Redis: ${String(r[1])}`)));
   }
 
   async releaseHold(sku: string, user: string, holdId: string): Promise<void> {
