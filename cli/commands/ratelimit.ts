@@ -149,13 +149,19 @@ export function register(program: Command): void {
       });
     });
   rl.command("allocator")
-    .description("serve the global allocator on the service kit: Doorman-style capacity leases over HTTP and NATS request/reply")
-    .requiredOption("-c, --config <file>", "resources: [{ id, capacity, algorithm: static|proportional|fair, lease_ms, refresh_ms, … }], nats, subject, callers, and the kit's `server` section")
+    .description("serve the global allocator on the service kit: Doorman-style capacity leases over HTTP and NATS request/reply, in memory or shared by replicas through Redis")
+    .requiredOption(
+      "-c, --config <file>",
+      "resources: [{ id, capacity, algorithm: static|proportional|fair, lease_ms, refresh_ms, … }], store, redis, redisPrefix, nats, subject, callers, and the kit's `server` section",
+    )
+    .option("--store <store>", "where leases live: memory (this process) | redis (shared by every replica on that Redis)", oneOf("--store", ["memory", "redis"] as const))
+    .option("--redis <url>", "the Redis of --store redis (e.g. redis://127.0.0.1:6379/0; implies --store redis; overrides the file)")
+    .option("--redis-prefix <prefix>", "Redis key prefix; replicas sharing leases use the same one (default mrl:alloc:)")
     .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222; overrides the file)")
     .option("--subject <subject>", "NATS subject prefix (default meridian.ratelimit)")
     .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config: string; nats?: string; subject?: string; port?: number; host?: string }) => {
+    .action(async (o: { config: string; store?: "memory" | "redis"; redis?: string; redisPrefix?: string; nats?: string; subject?: string; port?: number; host?: string }) => {
       // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
       const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
       let maxOffsetMs: number | undefined;
@@ -169,7 +175,15 @@ export function register(program: Command): void {
       await runService(allocatorService, {
         command: "meridian ratelimit allocator",
         configFile: o.config,
-        overrides: { server: { port: o.port, host: o.host }, nats: o.nats, subject: o.subject, maxOffsetMs },
+        overrides: {
+          server: { port: o.port, host: o.host },
+          store: o.store ?? (o.redis ? "redis" : undefined),
+          redis: o.redis,
+          redisPrefix: o.redisPrefix,
+          nats: o.nats,
+          subject: o.subject,
+          maxOffsetMs,
+        },
       });
     });
   rl.command("validate")

@@ -12,7 +12,7 @@ import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, ty
 import { z } from "zod";
 import type { Clock } from "../../common/clock.js";
 import { natsHlc, type ClockNode, type NatsRefusal } from "../../clock/index.js";
-import type { GlobalAllocator, Lease } from "./allocator.js";
+import type { Lease } from "./allocator.js";
 import type { Announcement, GossipAllocator } from "./gossip.js";
 
 const request = z.object({ resource: z.string().min(1).max(128), client: z.string().min(1).max(256), wants: z.number().nonnegative().finite() }).strict();
@@ -37,25 +37,35 @@ const refused = (msg: Msg, time: NatsTime | undefined): NatsRefusal | null => (t
 
 const refusalText = (r: NatsRefusal) => `${r.reason === "reset" ? "hlc reset" : `hlc ${r.reason}`}: ${r.detail}`;
 
-export function serveAllocator(nc: NatsConnection, subject: string, allocator: GlobalAllocator, clock: Clock, time?: NatsTime): Subscription {
+/** What answers GetCapacity: the in-process GlobalAllocator or the service's lease store (lease-store.ts). */
+export interface CapacitySource {
+  getCapacity(resource: string, client: string, wants: number, now: number): Lease | Promise<Lease>;
+}
+
+export function serveAllocator(nc: NatsConnection, subject: string, allocator: CapacitySource, clock: Clock, time?: NatsTime): Subscription {
   return nc.subscribe(`${subject}.getcapacity`, {
     queue: "meridian-allocator",
-    callback: (_err, msg) => {
-      const respond = (v: unknown) => msg.respond(enc(v), stamped(time));
-      try {
-        const hlc = refused(msg, time);
-        if (hlc) return respond({ error: refusalText(hlc) });
-        const r = request.safeParse(dec(msg.data));
-        if (!r.success) {
-          respond({ error: r.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ") });
-          return;
-        }
-        respond(allocator.getCapacity(r.data.resource, r.data.client, r.data.wants, clock.now()));
-      } catch (err) {
-        respond({ error: (err as Error).message });
-      }
-    },
+    callback: (_err, msg) => void answer(msg),
   });
+  async function answer(msg: Msg): Promise<void> {
+    const respond = (v: unknown) => msg.respond(enc(v), stamped(time));
+    try {
+      const hlc = refused(msg, time);
+      if (hlc) {
+        respond({ error: refusalText(hlc) });
+        return;
+      }
+      const r = request.safeParse(dec(msg.data));
+      if (!r.success) {
+        respond({ error: r.error.issues.map((i) => `${i.path.join(".") || "request"}: ${i.message}`).join("; ") });
+        return;
+      }
+      // A store that does not answer is an {error} naming it, as over HTTP (503).
+      respond(await allocator.getCapacity(r.data.resource, r.data.client, r.data.wants, clock.now()));
+    } catch (err) {
+      respond({ error: (err as Error).message });
+    }
+  }
 }
 
 export async function requestCapacity(nc: NatsConnection, subject: string, resource: string, client: string, wants: number, timeoutMs = 500, time?: NatsTime): Promise<Lease> {

@@ -10,6 +10,10 @@
  * in-process allocator's code path): the client's last asks live in `<prefix>{<resource>}:demand` (client →
  * "w1,w2,…", dropped with its lease), the forecast is computed here and the script records both. Two
  * concurrent asks of one client may lose one ask from its history; Σ has ≤ capacity is the script's, atomic.
+ *
+ * Time: `caller` (default) takes each call's `now`; `redis` takes Redis `TIME` in the script, so several
+ * allocator replicas whose clocks differ still reclaim a lease at one instant (a replica whose clock ran
+ * ahead would otherwise reclaim live leases early and grant them twice). Leases' expiresAt is then Redis time.
  */
 import { Redis } from "ioredis";
 import type { Lease, ResourceConfig } from "./allocator.js";
@@ -20,6 +24,11 @@ const CODE = { static: 1, proportional: 2, fair: 3 } as const;
 const GET_CAPACITY_LUA = `
 local key, demand = KEYS[1], KEYS[2]
 local now, me, wants = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+if now < 0 then
+  -- Redis TIME: every replica sharing the leases reclaims and expires them by one clock
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local capacity, alg, leaseMs, perClient = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local predicted, history = tonumber(ARGV[8]), ARGV[9]
 local ids, w, h = {}, {}, {}
@@ -77,16 +86,35 @@ end
 return { string.format('%.17g', has), string.format('%.17g', expires) }
 `;
 
+/** A live lease as the status page shows it. */
+export interface ClientLease {
+  client: string;
+  wants: number;
+  predicted?: number;
+  has: number;
+  expiresAt: number;
+}
+
 export class RedisLeaseAllocator {
   readonly redis: Redis;
   private sha: string | undefined;
 
   constructor(
-    url: string,
+    /** A URL (this allocator opens and owns the connection) or a connection the caller configured. */
+    redis: string | Redis,
     private readonly prefix = "mrl:",
+    private readonly time: "caller" | "redis" = "caller",
   ) {
-    this.redis = new Redis(url, { commandTimeout: 1000, maxRetriesPerRequest: 1 });
-    this.redis.on("error", () => {});
+    if (typeof redis === "string") {
+      this.redis = new Redis(redis, { commandTimeout: 1000, maxRetriesPerRequest: 1 });
+      this.redis.on("error", () => {});
+    } else this.redis = redis;
+  }
+
+  /** Redis TIME in ms. */
+  private async redisNow(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 
   private keys(r: ResourceConfig): { leases: string; demand: string } {
@@ -101,6 +129,8 @@ export class RedisLeaseAllocator {
     let predicted = wants;
     let history = "";
     if (r.forecast) {
+      // The liveness check below uses the script's clock.
+      if (this.time === "redis") now = await this.redisNow();
       const [lease, past] = await this.redis
         .pipeline()
         .hget(leases, client)
@@ -118,7 +148,7 @@ export class RedisLeaseAllocator {
       predicted = predictWants(asks, wants, r.forecast);
       history = asks.join(",");
     }
-    const args = [now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity, predicted, history];
+    const args = [this.time === "redis" ? -1 : now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity, predicted, history];
     this.sha ??= (await this.redis.script("LOAD", GET_CAPACITY_LUA)) as string;
     let reply: string[];
     try {
@@ -129,6 +159,18 @@ export class RedisLeaseAllocator {
       reply = (await this.redis.eval(GET_CAPACITY_LUA, 2, leases, demand, ...args)) as string[];
     }
     return { resource: r.id, has: Number(reply[0]), expiresAt: Number(reply[1]), refreshMs: r.refreshMs, safeCapacity: r.safeCapacity ?? 0 };
+  }
+
+  /** Every live lease of the resource (expired ones are left for the next GetCapacity to reclaim). */
+  async snapshot(r: ResourceConfig, now: number): Promise<ClientLease[]> {
+    const raw = await this.redis.hgetall(this.keys(r).leases);
+    const t = this.time === "redis" ? await this.redisNow() : now;
+    const out: ClientLease[] = [];
+    for (const [client, v] of Object.entries(raw)) {
+      const [wants, has, expiresAt, predicted] = v.split(",").map(Number) as [number, number, number, number | undefined];
+      if (expiresAt > t) out.push({ client, wants, ...(r.forecast && predicted !== undefined && Number.isFinite(predicted) ? { predicted } : {}), has, expiresAt });
+    }
+    return out.sort((a, b) => (a.client < b.client ? -1 : a.client > b.client ? 1 : 0));
   }
 
   async release(r: ResourceConfig, client: string): Promise<void> {

@@ -1,10 +1,12 @@
 /**
  * The global allocator as a service on the kit (`meridian ratelimit allocator`): its resources from the
- * config file, GetCapacity over HTTP (`POST /v1/allocator/capacity`) and, with `nats`, over NATS
+ * config file, its leases in the `store` the file names (lease-store.ts: `memory`, one replica; `redis`,
+ * replicas sharing leases through Redis), GetCapacity over HTTP (`POST /v1/allocator/capacity`) and, with `nats`, over NATS
  * request/reply (`<subject>.getcapacity`, nats.ts), and a status page per resource
  * (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry). The kit owns the
  * listener, limits, health, metrics, identity and drain; NATS is a store it probes before start
  * (unreachable: one line, exit 1) and on every /readyz, beside this process's own connection state.
+ * Redis likewise; while it does not answer, GetCapacity is a 503 naming it (an {error} over NATS).
  */
 import type { FastifyInstance } from "fastify";
 import { parse } from "yaml";
@@ -12,7 +14,8 @@ import { z } from "zod";
 import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
 import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
-import { GlobalAllocator, type ResourceConfig } from "./allocator.js";
+import type { ResourceConfig } from "./allocator.js";
+import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
 
 const resource = z
   .object({
@@ -48,6 +51,15 @@ const resources = z
 const allocatorConfigSchema = z
   .object({
     resources,
+    /** Where leases live: `memory` (this process; default without `redis`) or `redis` (shared by every replica on it). */
+    store: z.enum(["memory", "redis"]).optional(),
+    /** The Redis of `store: redis` (redis://host:port/db or rediss://). */
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, "expected redis://host:port[/db] or rediss://…")
+      .optional(),
+    /** Key prefix of the leases in Redis: replicas that share leases use the same one. */
+    redisPrefix: z.string().min(1).max(64).default("mrl:alloc:"),
     /** Also answer GetCapacity on NATS request/reply (nats://host:port). */
     nats: z
       .string()
@@ -66,7 +78,12 @@ const allocatorConfigSchema = z
     /** HLC propagation with this max offset: x-meridian-hlc on HTTP, the HLC and its epoch on NATS (older epochs refused). */
     maxOffsetMs: z.number().positive().max(60_000).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.store === "redis" && !c.redis) ctx.addIssue({ code: "custom", path: ["redis"], message: "store: redis needs the Redis URL (redis: redis://host:port/db, or --redis)" });
+    if (c.store === "memory" && c.redis) ctx.addIssue({ code: "custom", path: ["store"], message: `store is memory but redis is set (${c.redis}): set store: redis, or drop redis` });
+  })
+  .transform((c) => ({ ...c, store: c.store ?? (c.redis ? ("redis" as const) : ("memory" as const)) }));
 
 class AllocatorConfigError extends Error {
   override name = "AllocatorConfigError";
@@ -98,27 +115,31 @@ export function parseAllocatorConfig(text: string, name = "<allocator config>"):
   return resourceConfigs(r.data.resources);
 }
 
+const redactedUrl = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+
 const capacityBody = z.object({ resource: z.string().min(1).max(128), client: z.string().min(1).max(256), wants: z.number().nonnegative().finite() }).strict();
 const idParam = z.object({ id: z.string().min(1).max(128) });
 
 /** The allocator's HTTP routes; `auth` is who may call them (the kit checks it before the handler). */
-function installAllocatorRoutes(app: FastifyInstance, allocator: GlobalAllocator, clock: Clock, auth: RouteAuth): void {
-  const wrap = <T>(fn: () => T): T => {
+function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, clock: Clock, auth: RouteAuth): void {
+  const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (err instanceof RangeError) throw new HttpError(/unknown resource/.test(err.message) ? 404 : 400, "invalid request", err.message);
+      // No lease without the store: the caller keeps its current one until it expires, then its safe capacity.
+      if (err instanceof StoreDown) throw new HttpError(503, "store unavailable", err.message, { "retry-after": "1" });
       throw err;
     }
   };
   // Its bodies are three small fields.
   app.post("/v1/allocator/capacity", { config: { auth }, bodyLimit: 4096 }, async (req) => {
     const b = parseInput(capacityBody, req.body, "body");
-    return wrap(() => allocator.getCapacity(b.resource, b.client, b.wants, clock.now()));
+    return wrap(() => store.getCapacity(b.resource, b.client, b.wants, clock.now()));
   });
   app.get("/v1/allocator/resources/:id", { config: { auth } }, async (req) => {
     const { id } = parseInput(idParam, req.params, "path");
-    return wrap(() => ({ resource: allocator.config(id), clients: allocator.snapshot(id, clock.now()) }));
+    return wrap(async () => ({ resource: store.config(id), clients: await store.snapshot(id, clock.now()) }));
   });
 }
 
@@ -126,20 +147,33 @@ function installAllocatorRoutes(app: FastifyInstance, allocator: GlobalAllocator
 export const allocatorService = defineService({
   name: "ratelimit-allocator",
   config: allocatorConfigSchema,
-  stores: (c) => ({ nats: c.nats ? { kind: "nats", url: c.nats } : undefined }),
+  stores: (c) => ({ redis: c.store === "redis" && c.redis ? { kind: "redis", url: c.redis } : undefined, nats: c.nats ? { kind: "nats", url: c.nats } : undefined }),
   async start({ config: c, clock, server, log, metrics }) {
-    const allocator = new GlobalAllocator(resourceConfigs(c.resources));
+    const configs = resourceConfigs(c.resources);
+    const ready: Record<string, ReadinessCheck> = {};
+    let store: LeaseStore;
+    let redis: import("ioredis").Redis | undefined;
+    if (c.store === "redis" && c.redis) {
+      const { Redis } = await import("ioredis");
+      const { RedisLeaseAllocator } = await import("./redis-allocator.js");
+      // Fail a call at once while disconnected (a 503 now, not a queue behind the reconnect); the kit's probe saw Redis answer.
+      redis = new Redis(c.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: server.timeouts.storeMs, retryStrategy: () => 500 });
+      redis.on("error", () => undefined);
+      await redis.connect();
+      const conn = redis;
+      store = redisLeaseStore(configs, new RedisLeaseAllocator(redis, c.redisPrefix, "redis"), redactedUrl(c.redis));
+      ready["redis"] = () => (conn.status === "ready" ? true : `the connection to Redis is ${conn.status}: GetCapacity answers 503`);
+    } else store = memoryLeaseStore(configs);
     // One clock node for both faces, so a reset's epoch is refused alike over HTTP and NATS.
     const node = c.maxOffsetMs === undefined ? undefined : new ClockNode({ clock, maxOffsetMs: c.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
     let nc: import("nats").NatsConnection | undefined;
     let natsState: true | string = true;
-    const ready: Record<string, ReadinessCheck> = {};
     if (c.nats) {
       const { connect } = await import("nats");
       const { serveAllocator } = await import("./nats.js");
       // The kit's probe saw the server greet; a connect that still fails is the start's one-line failure.
       nc = await connect({ servers: c.nats, timeout: server.timeouts.storeMs, reconnect: true, maxReconnectAttempts: -1, name: "meridian-ratelimit-allocator" });
-      serveAllocator(nc, c.subject, allocator, clock, node && { node, warn: (r) => log.warn(r, "NATS message dropped: its HLC was refused") });
+      serveAllocator(nc, c.subject, store, clock, node && { node, warn: (r) => log.warn(r, "NATS message dropped: its HLC was refused") });
       const conn = nc;
       void (async () => {
         for await (const s of conn.status()) {
@@ -150,16 +184,17 @@ export const allocatorService = defineService({
       ready["nats"] = () => (conn.isClosed() ? "the NATS connection is closed" : natsState);
     }
     return {
-      allocator,
-      routes: (app: FastifyInstance) => installAllocatorRoutes(app, allocator, clock, c.callers ? { spiffe: c.callers } : "public"),
+      store,
+      routes: (app: FastifyInstance) => installAllocatorRoutes(app, store, clock, c.callers ? { spiffe: c.callers } : "public"),
       ready,
       hlc: node && httpHlc(node),
       started() {
-        log.info({ resources: c.resources.map((r) => r.id), nats: c.nats ? `${c.subject}.getcapacity` : null }, "allocator serving");
+        log.info({ resources: c.resources.map((r) => r.id), store: c.store, nats: c.nats ? `${c.subject}.getcapacity` : null }, "allocator serving");
       },
       async close() {
         // Drain answers the requests in flight; a connection that is down has none to answer.
         if (nc && !nc.isClosed()) await (natsState === true ? nc.drain() : nc.close()).catch(() => undefined);
+        redis?.disconnect();
       },
     };
   },

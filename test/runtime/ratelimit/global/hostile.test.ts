@@ -22,7 +22,7 @@ beforeAll(async () => {
     { identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://meridian.internal/ns/meridian/sa/ratelimit-allocator" } },
   );
   // One live lease on each, so the state the probes must not change is not empty.
-  for (const s of [open, guarded]) s.parts.allocator.getCapacity("checkout", "eu", 50, clock.now());
+  for (const s of [open, guarded]) await s.parts.store.getCapacity("checkout", "eu", 50, clock.now());
 });
 afterAll(async () => {
   await open?.close();
@@ -33,7 +33,7 @@ const routes: HostileRoute[] = [
   { method: "POST", path: "/v1/allocator/capacity", json: true },
   { method: "GET", path: "/v1/allocator/resources/checkout" },
 ];
-const state = (s: typeof open) => async () => s.parts.allocator.snapshot("checkout", clock.now());
+const state = (s: typeof open) => async () => s.parts.store.snapshot("checkout", clock.now());
 
 hostileHttpSuite("meridian ratelimit allocator", () => ({ url: open.url, routes, state: state(open), slowlorisWaitMs: 4000 }));
 hostileHttpSuite("meridian ratelimit allocator (callers behind the sidecar)", () => ({ url: guarded.url, routes, protectedRoutes: routes, state: state(guarded), slowlorisWaitMs: 4000 }));

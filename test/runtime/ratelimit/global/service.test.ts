@@ -37,7 +37,7 @@ describe("the allocator on the kit", () => {
         const reply = JSON.parse(new TextDecoder().decode((await nc.request(`${subject}.getcapacity`, new TextEncoder().encode(bad), { timeout: 1000 })).data)) as Record<string, unknown>;
         expect(reply, bad).toEqual({ error: expect.any(String) });
       }
-      expect(running.parts.allocator.snapshot("checkout", clock.now())).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
+      expect(await running.parts.store.snapshot("checkout", clock.now())).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
 
       // NATS goes away (the proxy stops accepting and cuts every connection).
       await proxy.cut();
@@ -74,7 +74,7 @@ describe("the allocator on the kit", () => {
       const foreignBy = await ask({ "x-forwarded-client-cert": `By=spiffe://meridian.internal/ns/meridian/sa/escrow;URI=${caller}` });
       expect(foreignBy.status).toBe(401);
       expect(await foreignBy.json()).toMatchObject({ detail: expect.stringMatching(/x-forwarded-client-cert refused: .*is not this pod's sidecar/) });
-      expect(running.parts.allocator.snapshot("checkout", clock.now())).toEqual([]);
+      expect(await running.parts.store.snapshot("checkout", clock.now())).toEqual([]);
       const ok = await ask({ "x-forwarded-client-cert": `By=${self};URI=${caller}` });
       expect(ok.status).toBe(200);
       expect(await ok.json()).toMatchObject({ resource: "checkout", has: 50 });
