@@ -14,6 +14,9 @@ const start = (extra: Record<string, unknown>, server: Record<string, unknown> =
   startService(allocatorService, { resources, ...extra, server: { port: 0, timeouts: fast, ...server } }, { clock, processMetrics: false });
 let open: Awaited<ReturnType<typeof start>>;
 let guarded: Awaited<ReturnType<typeof start>>;
+// Leases in Redis: the probes must not reach the Lua script with anything it would record.
+let shared: Awaited<ReturnType<typeof start>>;
+const PREFIX = `mrl:test:allochostile:${process.pid}:`;
 
 beforeAll(async () => {
   open = await start({});
@@ -21,12 +24,21 @@ beforeAll(async () => {
     { callers: ["spiffe://meridian.internal/ns/meridian/sa/ratelimit"] },
     { identity: { xfcc: "istio-sidecar", spiffeId: "spiffe://meridian.internal/ns/meridian/sa/ratelimit-allocator" } },
   );
+  shared = await start({ redis: "redis://127.0.0.1:6379/11", redisPrefix: PREFIX });
   // One live lease on each, so the state the probes must not change is not empty.
-  for (const s of [open, guarded]) await s.parts.store.getCapacity("checkout", "eu", 50, clock.now());
+  for (const s of [open, guarded, shared]) await s.parts.store.getCapacity("checkout", "eu", 50, clock.now());
 });
 afterAll(async () => {
   await open?.close();
   await guarded?.close();
+  if (shared) {
+    const { Redis } = await import("ioredis");
+    const admin = new Redis("redis://127.0.0.1:6379/11");
+    const keys = await admin.keys(`${PREFIX}*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+    await shared.close();
+  }
 });
 
 const routes: HostileRoute[] = [
@@ -37,3 +49,4 @@ const state = (s: typeof open) => async () => s.parts.store.snapshot("checkout",
 
 hostileHttpSuite("meridian ratelimit allocator", () => ({ url: open.url, routes, state: state(open), slowlorisWaitMs: 4000 }));
 hostileHttpSuite("meridian ratelimit allocator (callers behind the sidecar)", () => ({ url: guarded.url, routes, protectedRoutes: routes, state: state(guarded), slowlorisWaitMs: 4000 }));
+hostileHttpSuite("meridian ratelimit allocator (leases in Redis)", () => ({ url: shared.url, routes, state: state(shared), slowlorisWaitMs: 4000 }));

@@ -130,16 +130,21 @@ describe("the allocator with its leases in Redis", () => {
     }
   });
 
-  it("is not ready while Redis does not answer, and answers GetCapacity with a 503 naming Redis", async () => {
+  it("is not ready while Redis does not answer, and answers GetCapacity with a 503 naming Redis (an {error} over NATS)", async () => {
     const proxy = await TcpProxy.listen(6379);
     const url = `redis://127.0.0.1:${proxy.port}/11`;
-    const s = await startService(
-      allocatorService,
-      { resources: [{ id: "down", capacity: 10, lease_ms: 2000, refresh_ms: 100 }], redis: url, redisPrefix: PREFIX, server: { port: 0 } },
-      { clock: systemClock, processMetrics: false },
-    );
+    const subject = `meridian.test.allocstore.down.${process.pid}`;
+    const s = await startAllocator({
+      resources: [{ id: "down", capacity: 10, lease_ms: 2000, refresh_ms: 100 }],
+      redis: url,
+      redisPrefix: PREFIX,
+      nats: "nats://127.0.0.1:4222",
+      subject,
+      server: { port: 0 },
+    });
+    const nc = await connect({ servers: "127.0.0.1:4222" });
     try {
-      expect((await (await fetch(`${s.url}/readyz`)).json()).checks).toEqual({ "store:redis": "ok", redis: "ok" });
+      expect((await (await fetch(`${s.url}/readyz`)).json()).checks).toEqual({ "store:redis": "ok", redis: "ok", "store:nats": "ok", nats: "ok" });
       expect((await ask(s.url, { resource: "down", client: "eu", wants: 4 })).json.has).toBe(4);
       await proxy.cut();
       const ready = await fetch(`${s.url}/readyz`);
@@ -149,10 +154,12 @@ describe("the allocator with its leases in Redis", () => {
       expect(r.status).toBe(503);
       expect(r.json).toMatchObject({ error: "store unavailable", detail: expect.stringContaining(`Redis at ${url} did not answer`) });
       expect((await fetch(`${s.url}/v1/allocator/resources/down`)).status).toBe(503);
+      await expect(requestCapacity(nc, subject, "down", "eu", 4, 5000)).rejects.toThrow(`allocator refused: Redis at ${url} did not answer`);
       // An unknown resource is still the caller's mistake, not the store's.
       expect((await ask(s.url, { resource: "nope", client: "eu", wants: 4 })).status).toBe(404);
       expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     } finally {
+      await nc.drain();
       await s.close();
       await proxy.close();
     }
