@@ -20,7 +20,7 @@ import { kubeconfigSource } from "../estate.js";
 import { podSelector, runtimeService, type RuntimeService, type ServiceName } from "../services.js";
 
 /** The label every Meridian pod carries with its region (components/workloads/manifests.ts). */
-const REGION_LABEL = "meridian.dev/region";
+export const REGION_LABEL = "meridian.dev/region";
 
 /** The label Istio reads a pod's (or, on istio-system, the cluster's default) network from. */
 export const NETWORK_LABEL = "topology.istio.io/network";
@@ -202,7 +202,8 @@ export function eastWestGatewayValues(mesh: MultiPrimaryMesh, member: MeshMember
     // The chart then labels pods and Service with topology.istio.io/network, sets ISTIO_META_REQUESTED_NETWORK_VIEW,
     // and publishes 15021, 15443, 15012 and 15017 (the Gateway below opens 15443 only).
     networkGateway: member.network,
-    labels: { ...EAST_WEST_POD_SELECTOR, "istio.io/dataplane-mode": "none" },
+    // The chart puts these on the pods and the Service; the region label lets the cost model price the load balancer.
+    labels: { ...EAST_WEST_POD_SELECTOR, "istio.io/dataplane-mode": "none", [REGION_LABEL]: member.region },
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
     podDisruptionBudget: { minAvailable: 1 },
   };

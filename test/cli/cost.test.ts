@@ -47,7 +47,9 @@ describe("meridian cost", () => {
     expect(r.stdout).toMatch(/replication\/aws-use1->gcp-usc1 {2}\(meridian:replication:Link\)\s+\$900\.00/);
     expect(r.stdout).toMatch(/meridian-prod-aws-use1-1 {2}\(aws:rds\/clusterInstance:ClusterInstance\)\s+\$189\.80/);
     expect(r.stdout).toMatch(/OVERALL TOTAL\s+\$[\d,]+\.\d\d\s+\(usage-based\* \$[\d,]+\.\d\d; budget \$25,000\.00\)/);
-    expect(r.stdout).toMatch(/Not priced: 60 kubernetes:helm\.sh\/v3:Release resources are not priced/);
+    // 60 releases, less the six east-west gateways', whose load balancers are priced.
+    expect(r.stdout).toMatch(/Not priced: 54 kubernetes:helm\.sh\/v3:Release resources are not priced/);
+    expect(r.stdout).toMatch(/gcp-usc1-istio-eastwestgateway {2}\(kubernetes:helm\.sh\/v3:Release\)\s+\$29\.20/);
     expect(r.stdout).toMatch(/hierarchical\s+\$[\d,.]+\s+← this stack/);
     expect(r.stdout).toMatch(/Read-replica placement: azure-sea for \$1,475\.00\/month;\n {2}coverage 100\.0% within SLA/);
   }, 300_000);

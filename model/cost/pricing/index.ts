@@ -53,7 +53,8 @@ export function priceResources(resources: PlannedResource[], spec: EstateSpec): 
       continue;
     }
     const p = pricer(r, ctx);
-    if ("free" in p) out.free.push({ resource: r, reason: p.free });
+    if ("unsupported" in p) out.unsupported.push(r);
+    else if ("free" in p) out.free.push({ resource: r, reason: p.free });
     else out.priced.push({ resource: r, category: p.category, components: p.components });
   }
   return out;

@@ -14,7 +14,8 @@ export const HOURS_PER_MONTH = 730;
 /** What a priced resource is, for per-resource limits (a database above the stack's ceiling, …). */
 export type CostCategory = "database" | "cache" | "load-balancer" | "dns" | "health-check" | "gateway" | "endpoint" | "address" | "secret";
 
-export type Pricing = { category: CostCategory; components: CostComponent[] } | { free: string };
+/** `unsupported`: the type has a pricer, but not for this resource (a Helm release other than the ones it knows). */
+export type Pricing = { category: CostCategory; components: CostComponent[] } | { free: string } | { unsupported: string };
 
 export interface PricingContext {
   spec: EstateSpec;

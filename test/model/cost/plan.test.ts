@@ -72,7 +72,11 @@ describe("the prod plan, priced", () => {
     const s = report.summary;
     expect(s.totalDetectedResources).toBe(cloud.length);
     const listed = (report.projects[0]!.metadata.warnings ?? []).flatMap((w) => (w.data as { resources: string[] }).resources);
-    const unsupported = cloud.filter((r) => !pricerFor(r.type));
+    const ctx = { spec, resources: cloud };
+    const unsupported = cloud.filter((r) => {
+      const pricer = pricerFor(r.type);
+      return !pricer || "unsupported" in pricer(r, ctx);
+    });
     expect(s.totalUnsupportedResources).toBe(unsupported.length);
     expect(listed.sort()).toEqual(unsupported.map((r) => r.name).sort());
     expect(Object.keys(s.unsupportedResourceCounts)).toEqual([...new Set(unsupported.map((r) => r.type))].sort());
@@ -113,6 +117,17 @@ describe("the prod plan, priced", () => {
       reportResources(report).every((r) => r.costComponents!.every((c) => !c.priceNotFound)),
       "no SKU of the shipped prod stack lacks a price",
     ).toBe(true);
+  });
+
+  it("each region's east-west gateway load balancer is priced by its cloud, once: $156.96 a month for prod's six", () => {
+    const eastWest = reportResources(report).filter((r) => r.resourceType === "kubernetes:helm.sh/v3:Release");
+    expect(eastWest.map((r) => r.name).sort()).toEqual(spec.regions.map((r) => `${r.id}-istio-eastwestgateway`).sort());
+    // 2 AWS NLBs × 16.43 + 2 GCP × 4 forwarding rules × 7.30 + 2 Azure × (4 rules × 7.30 + a static IP 3.65)
+    // = 32.86 + 58.40 + 65.70 = 156.96
+    expect(eastWest.reduce((s, r) => s + cents(r.monthlyCost), 0)).toBe(15696);
+    // Every other release is still listed as not priced.
+    const releases = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+    expect(report.summary.unsupportedResourceCounts["kubernetes:helm.sh/v3:Release"]).toBe(releases.length - spec.regions.length);
   });
 
   it("Traffic Manager health checks are priced by the endpoint type rendered: External $0.54, Nested $0.36", () => {

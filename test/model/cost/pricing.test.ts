@@ -2,7 +2,8 @@
 // resource's own inputs, unknowns and unlisted SKUs flagged rather than guessed.
 import { describe, expect, it } from "vitest";
 import { priceResources } from "../../../model/cost/pricing/index.js";
-import { buildEstateSpec } from "../../../model/estate.js";
+import { buildEstateSpec, regionById } from "../../../model/estate.js";
+import { eastWestGatewayValues, meshMember, multiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
 import { UNKNOWN, type PlannedResource } from "../../../model/resources.js";
 import { loadStack } from "../../../stacks/load.js";
 
@@ -97,6 +98,22 @@ describe("traffic pricers price what is rendered", () => {
       metadata: { labels: { "meridian.dev/region": "azure-weu" }, annotations: { "service.beta.kubernetes.io/azure-pip-name": "gw" } },
     });
     expect(monthly([bound], "b")).toEqual([["Load balancer rule (Standard)", 730, false]]);
+  });
+
+  it("the east-west gateway's release is priced as the LoadBalancer Service its chart makes: four network-gateway ports, no pre-created IP", () => {
+    const mesh = multiPrimaryMesh(spec)!;
+    const release = (region: string) =>
+      res("kubernetes:helm.sh/v3:Release", `${region}-istio-eastwestgateway`, { chart: "gateway", values: eastWestGatewayValues(mesh, meshMember(spec, region)!, regionById(spec, region)) });
+    // AWS: one NLB, $16.43. GCP: 4 forwarding rules × $7.30 = $29.20. Azure: 4 rules × $7.30 + a static IP $3.65 = $32.85.
+    expect(monthly([release("aws-use1")], "aws-use1-istio-eastwestgateway")).toEqual([["Network load balancer", 1643, false]]);
+    expect(monthly([release("gcp-usc1")], "gcp-usc1-istio-eastwestgateway")).toEqual([["Forwarding rule", 2920, false]]);
+    expect(monthly([release("azure-weu")], "azure-weu-istio-eastwestgateway")).toEqual([
+      ["Load balancer rule (Standard)", 2920, false],
+      ["Public IP address (static)", 365, false],
+    ]);
+    // Any other chart stays unsupported, and so does a gateway release that is no network gateway.
+    const other = [res("kubernetes:helm.sh/v3:Release", "istiod", { chart: "istiod", values: {} }), res("kubernetes:helm.sh/v3:Release", "ingress", { chart: "gateway", values: { name: "x" } })];
+    expect(priced(other).unsupported.map((r) => r.name)).toEqual(["istiod", "ingress"]);
   });
 
   it("public addresses and secrets: AWS bills every public IPv4, Azure a Standard IP, GCP nothing on a forwarding rule", () => {
