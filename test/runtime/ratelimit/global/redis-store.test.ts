@@ -130,12 +130,12 @@ describe("the allocator with its leases in Redis", () => {
     }
   });
 
-  it("is not ready while Redis does not answer, and answers GetCapacity with a 503 naming Redis (an {error} over NATS)", async () => {
+  it("is not ready while Redis does not answer, answers GetCapacity with a 503 naming Redis (an {error} over NATS), and serves the same leases once it is back", async () => {
     const proxy = await TcpProxy.listen(6379);
     const url = `redis://127.0.0.1:${proxy.port}/11`;
     const subject = `meridian.test.allocstore.down.${process.pid}`;
     const s = await startAllocator({
-      resources: [{ id: "down", capacity: 10, lease_ms: 2000, refresh_ms: 100 }],
+      resources: [{ id: "down", capacity: 10, lease_ms: 600_000, refresh_ms: 1000 }],
       redis: url,
       redisPrefix: PREFIX,
       nats: "nats://127.0.0.1:4222",
@@ -143,6 +143,7 @@ describe("the allocator with its leases in Redis", () => {
       server: { port: 0 },
     });
     const nc = await connect({ servers: "127.0.0.1:4222" });
+    let back: TcpProxy | undefined;
     try {
       expect((await (await fetch(`${s.url}/readyz`)).json()).checks).toEqual({ "store:redis": "ok", redis: "ok", "store:nats": "ok", nats: "ok" });
       expect((await ask(s.url, { resource: "down", client: "eu", wants: 4 })).json.has).toBe(4);
@@ -158,10 +159,17 @@ describe("the allocator with its leases in Redis", () => {
       // An unknown resource is still the caller's mistake, not the store's.
       expect((await ask(s.url, { resource: "nope", client: "eu", wants: 4 })).status).toBe(404);
       expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+
+      // Redis comes back at the same address: ready again, and the leases granted before the outage are still there.
+      back = await TcpProxy.listen(6379, proxy.port);
+      while ((await fetch(`${s.url}/readyz`)).status !== 200) await new Promise((r) => setTimeout(r, 100));
+      expect((await ask(s.url, { resource: "down", client: "us", wants: 10 })).json.has).toBe(6);
+      expect((await requestCapacity(nc, subject, "down", "eu", 4, 5000)).has).toBe(4);
     } finally {
       await nc.drain();
       await s.close();
       await proxy.close();
+      await back?.close();
     }
   });
 
