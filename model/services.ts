@@ -1,15 +1,16 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
- * Invariant: a caller is either another catalogued service or a named workload identity, and a SPIFFE ID
- * is always `spiffe://<trust domain>/ns/<namespace>/sa/<service account>`.
+ * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
+ * `spiffe://<trust domain>/ns/<namespace>/sa/<service account>` — or SPIRE's own server, whose SVID SPIRE mints
+ * for itself (`spiffe://<trust domain>/spire/server`) and which no pod's service account names.
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest"];
 
 export interface ServicePort {
   name: string;
@@ -24,7 +25,23 @@ export interface WorkloadIdentity {
   serviceAccount: string;
 }
 
-export type Caller = { service: ServiceName } | { identity: WorkloadIdentity; description: string };
+/**
+ * A SPIRE identity no service account names: `spiffe://<trust domain><path>`, held by the pods `selector` picks in
+ * `namespace` (for NetworkPolicies, which know pods, not SPIFFE IDs).
+ */
+export interface SpireIdentity {
+  path: `/spire/${string}`;
+  namespace: string;
+  selector: Record<string, string>;
+}
+
+export type Caller = { service: ServiceName } | { identity: WorkloadIdentity; description: string } | { spire: SpireIdentity; description: string };
+
+/**
+ * The SPIRE server of the region (the `spire` chart's server StatefulSet): its own SVID, which it presents itself.
+ * Node attestation runs in it (a server NodeAttestor plugin), so it is what asks the attestation verifier.
+ */
+export const SPIRE_SERVER_IDENTITY: SpireIdentity = { path: "/spire/server", namespace: NAMESPACES.spire, selector: { "app.kubernetes.io/name": "server" } };
 
 export interface RuntimeService extends WorkloadIdentity {
   name: ServiceName;
@@ -72,7 +89,8 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     serviceAccount: "prooflog",
     description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
     ports: [http],
-    callers: [gateway, { service: "escrow" }, { service: "quota" }],
+    // Escrow, quota and the attestation verifier append (their decisions, results and registry events).
+    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }],
   },
   {
     name: "clock",
@@ -91,6 +109,17 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     // Tenant administrators and their schedulers come in through the gateway with their own credentials.
     callers: [gateway],
   },
+  {
+    name: "attest",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "attest",
+    description: "remote attestation verifier (IETF RATS): nonces, TPM/SEV-SNP appraisal, signed results, SPIRE admission",
+    ports: [http],
+    // Node attestation happens in the SPIRE server: it asks for the nonce, posts the node's evidence and reads the
+    // verdict. Nodes never call the verifier themselves, and nothing outside the cluster does. Revocation is an
+    // operator's admin route (model/security/routes.ts).
+    callers: [{ spire: SPIRE_SERVER_IDENTITY, description: "the region's SPIRE server (node attestation)" }],
+  },
 ];
 
 export function runtimeService(name: ServiceName): RuntimeService {
@@ -104,13 +133,18 @@ export function spiffeId(trustDomain: string, identity: WorkloadIdentity): strin
   return `spiffe://${trustDomain}/ns/${identity.namespace}/sa/${identity.serviceAccount}`;
 }
 
-export function callerIdentity(caller: Caller): WorkloadIdentity {
+export function callerIdentity(caller: Exclude<Caller, { spire: SpireIdentity }>): WorkloadIdentity {
   return "service" in caller ? runtimeService(caller.service) : caller.identity;
+}
+
+/** A caller's SPIFFE ID. */
+export function callerSpiffeId(trustDomain: string, caller: Caller): string {
+  return "spire" in caller ? `spiffe://${trustDomain}${caller.spire.path}` : spiffeId(trustDomain, callerIdentity(caller));
 }
 
 /** SPIFFE IDs allowed to call `name`, sorted and de-duplicated. */
 export function allowedCallerIds(trustDomain: string, name: ServiceName): string[] {
-  return [...new Set(runtimeService(name).callers.map((c) => spiffeId(trustDomain, callerIdentity(c))))].sort();
+  return [...new Set(runtimeService(name).callers.map((c) => callerSpiffeId(trustDomain, c)))].sort();
 }
 
 /** Istio `source.principals` spell SPIFFE IDs without the scheme. */

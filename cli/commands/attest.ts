@@ -145,16 +145,19 @@ interface ServeOptions {
   host?: string;
   log?: string;
   key?: string;
+  postgres?: string;
 }
 
 async function serve(o: ServeOptions): Promise<void> {
   if (o.log && !/^https?:\/\//.test(o.log)) throw new UserError(`--log: got "${o.log}"; expected the proof log's base URL, e.g. http://127.0.0.1:7300`);
+  if (o.postgres && !/^postgres(ql)?:\/\//.test(o.postgres)) throw new UserError(`--postgres: got "${o.postgres}"; expected postgres://user@host:port/db`);
   const { runService } = await import("../../runtime/kit/index.js");
   const { attestService } = await import("../../runtime/attest/index.js");
   await runService(attestService, {
     command: "meridian attest serve",
     configFile: o.config,
-    overrides: { server: { port: o.port, host: o.host }, log: o.log, key: o.key },
+    // The store URL comes as a flag (the kubelet expands it from the pod's env); the config file may name its schema.
+    overrides: { server: { port: o.port, host: o.host }, log: o.log, key: o.key, ...(o.postgres ? { store: { postgres: o.postgres } } : {}) },
   });
 }
 
@@ -232,5 +235,6 @@ export function register(program: Command): void {
     .option("--host <host>", "listen address")
     .option("--log <url>", "the proof log's base URL: append every result")
     .option("--key <file>", "the verifier's note signer key (overrides the config's key)")
+    .option("--postgres <url>", "keep the registry in PostgreSQL (overrides the config's store URL; the config's store.schema still applies)")
     .action(serve);
 }

@@ -14,7 +14,7 @@ import {
   GATEWAY_IDENTITY,
   OPERATOR_IDENTITY,
   RUNTIME_SERVICES,
-  callerIdentity,
+  callerSpiffeId,
   istioPrincipal,
   podSelector,
   serviceHost,
@@ -191,8 +191,9 @@ function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomR
   const routes = SERVICE_ROUTES[service.name];
   const ports = service.ports.map((p) => String(p.port));
   const principal = (id: WorkloadIdentity) => istioPrincipal(spiffeId(td, id));
-  const services = [...new Set(service.callers.filter((c) => "service" in c).map((c) => principal(callerIdentity(c))))].sort();
-  const gatewayCalls = service.callers.some((c) => !("service" in c) && c.identity.namespace === GATEWAY_IDENTITY.namespace && c.identity.serviceAccount === GATEWAY_IDENTITY.serviceAccount);
+  // Catalogued services and SPIRE's own identities (the server, for node attestation) call every route but the admin ones.
+  const services = [...new Set(service.callers.filter((c) => "service" in c || "spire" in c).map((c) => istioPrincipal(callerSpiffeId(td, c))))].sort();
+  const gatewayCalls = service.callers.some((c) => "identity" in c && c.identity.namespace === GATEWAY_IDENTITY.namespace && c.identity.serviceAccount === GATEWAY_IDENTITY.serviceAccount);
   const rules: Record<string, unknown>[] = [];
   if (gatewayCalls) {
     rules.push({ from: [{ source: { principals: [principal(GATEWAY_IDENTITY)] } }], to: routes.public.map((r) => ({ operation: { ports, methods: r.methods, paths: r.paths } })) });

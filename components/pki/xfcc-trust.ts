@@ -23,6 +23,7 @@ import { EAST_WEST_GATEWAY } from "../../model/mesh/multi-primary.js";
 import { NAMESPACES, type EstateSpec, type NamespaceRole, type Region } from "../../model/estate.js";
 import { regionNetworkInputs, regionNetworkPolicies, type NetworkPolicyShape } from "../../model/security/network.js";
 import { xfccTrustOf } from "../../model/security/mesh-identity.js";
+import { SPIRE_SERVER_IDENTITY } from "../../model/services.js";
 import { namespaceSecurityLabels } from "../../model/security/posture.js";
 import { regionWorkloads } from "../../model/workloads/spec.js";
 import { regionTimePlan } from "../../model/time/hierarchy.js";
@@ -194,6 +195,10 @@ function networkProblems(inputs: XfccTrustInputs, namespace: string, podLabels: 
       for (const peer of rule.from) {
         // The east-west gateway never terminates: it passes the peer region's sidecar mTLS through, which this pod's sidecar verifies.
         if (isEastWestGateway(peer)) continue;
+        // The SPIRE server (node attestation at the verifier) is unmeshed, but it is the CA every SVID the sidecar
+        // verifies comes from: a header it could write names no identity it could not already mint and present over
+        // the STRICT mTLS checked above. Its pods exactly, not its namespace (the agents run there too).
+        if (isPeer(peer, SPIRE_SERVER_IDENTITY.namespace, SPIRE_SERVER_IDENTITY.selector)) continue;
         if (peer.ipBlock) problems.push(`${where} from ipBlock ${peer.ipBlock.cidr}, outside the mesh`);
         else if (peer.namespaceSelector) {
           const selector: Selector = peer.namespaceSelector;
@@ -210,15 +215,20 @@ function networkProblems(inputs: XfccTrustInputs, namespace: string, podLabels: 
 }
 
 function isEastWestGateway(peer: { namespaceSelector?: Selector; podSelector?: Selector }): boolean {
+  return isPeer(peer, NAMESPACES.istio, EAST_WEST_GATEWAY.selector);
+}
+
+/** The peer selects exactly `selector`'s pods in the namespace `namespace`. */
+function isPeer(peer: { namespaceSelector?: Selector; podSelector?: Selector }, namespace: string, selector: Record<string, string>): boolean {
   const ns = peer.namespaceSelector?.matchLabels;
   const pods = peer.podSelector?.matchLabels;
   return (
     ns !== undefined &&
     Object.keys(ns).length === 1 &&
-    ns["kubernetes.io/metadata.name"] === NAMESPACES.istio &&
+    ns["kubernetes.io/metadata.name"] === namespace &&
     peer.namespaceSelector?.matchExpressions === undefined &&
     peer.podSelector?.matchExpressions === undefined &&
-    JSON.stringify(pods) === JSON.stringify(EAST_WEST_GATEWAY.selector)
+    JSON.stringify(pods) === JSON.stringify(selector)
   );
 }
 

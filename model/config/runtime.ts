@@ -1,5 +1,6 @@
 /**
- * Runtime services deployed onto every regional cluster: escrow, rate limiting, proof log and clock.
+ * Runtime services deployed onto every regional cluster: escrow, rate limiting, proof log, clock, quota and the
+ * attestation verifier.
  * Each service issue owns its block.
  */
 import { z } from "zod";
@@ -141,6 +142,34 @@ export const runtimeSchema = z
       .strict()
       .prefault({})
       .refine((q) => new Set(q.tenants.map((t) => t.id)).size === q.tenants.length, { message: "tenant ids must be unique", path: ["tenants"] }),
+    /**
+     * The attestation verifier (runtime/attest) each region runs: the TPM nodes whose attestation key (AK, PEM as
+     * `tpm2_readpublic -f pem` writes it) and reference PCR values (`meridian attest reference`) the operator
+     * endorses, how long a nonce lives, and how old an accepted result may be for SPIRE to admit the node.
+     */
+    attest: z
+      .object({
+        nonceTtlSeconds: z.number().int().min(1).max(86_400).default(300),
+        maxResultAgeSeconds: z.number().int().min(1).max(86_400).default(600),
+        nodes: z
+          .record(
+            z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/, "expected a node id (letters, digits, . _ : / -)"),
+            z
+              .object({
+                ak: z.string().includes("BEGIN PUBLIC KEY", { message: "expected the AK's public key in PEM (tpm2_readpublic -f pem)" }),
+                reference: z
+                  .partialRecord(
+                    z.enum(["sha1", "sha256", "sha384", "sha512"]),
+                    z.record(z.string().regex(/^(?:[0-9]|1[0-9]|2[0-3])$/, "expected a PCR index 0-23"), z.string().regex(/^(?:[0-9a-fA-F]{2})+$/, "expected hex")),
+                  )
+                  .refine((r) => Object.values(r).some((bank) => Object.keys(bank ?? {}).length > 0), "names no PCR: an empty reference would accept any platform state"),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
     /** Ports used by `meridian local` on loopback. */
     local: z
       .object({ basePort: port.default(7100), dnsPort: port.default(8053), dashboardPort: port.default(7000) })

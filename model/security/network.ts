@@ -12,7 +12,8 @@
  */
 import type { Cloud } from "../config/vocabulary.js";
 import { GATEWAY, NAMESPACES, type EstateSpec, type NamespaceRole } from "../estate.js";
-import { GATEWAY_POD_SELECTOR, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type RuntimeService, type ServiceName } from "../services.js";
+import { SERVICE_ROUTES } from "./routes.js";
+import { GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type Caller, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER, TIME_AGENT, timeHierarchy } from "../time/hierarchy.js";
 import { regionWorkloads } from "../workloads/spec.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
@@ -101,15 +102,18 @@ function baseline(role: NamespaceRole): NetworkPolicyShape {
   return policy(ns, "allow-dns-and-mesh", null, meshed ? [{ from: [PROMETHEUS], ports: [tcp(MERGED_METRICS.port), tcp(ENVOY_STATS_PORT)] }] : [], meshed ? [KUBE_DNS, ISTIOD] : [KUBE_DNS]);
 }
 
-const callersOf = (s: RuntimeService) => s.callers.map(callerIdentity);
+/** Where a caller's connections come from: a catalogued service's pods, the gateway's, or the SPIRE pods that hold the identity. */
+function callerPeer(c: Caller): Peer {
+  if ("spire" in c) return pods(c.spire.namespace, c.spire.selector);
+  const id = callerIdentity(c);
+  const caller = RUNTIME_SERVICES.find((x) => x.namespace === id.namespace && x.serviceAccount === id.serviceAccount);
+  return caller ? pods(caller.namespace, podSelector(caller)) : pods(id.namespace, GATEWAY_POD_SELECTOR);
+}
 const calls = (from: RuntimeService): RuntimeService[] => RUNTIME_SERVICES.filter((t) => t.callers.some((c) => "service" in c && c.service === from.name));
 
 /** One runtime service: ingress from its catalogued callers on its ports; egress to the services it calls and its stores. */
 function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): NetworkPolicyShape {
-  const from: Peer[] = callersOf(s).map((id) => {
-    const caller = RUNTIME_SERVICES.find((x) => x.namespace === id.namespace && x.serviceAccount === id.serviceAccount);
-    return caller ? pods(caller.namespace, podSelector(caller)) : pods(id.namespace, GATEWAY_POD_SELECTOR);
-  });
+  const from: Peer[] = s.callers.map(callerPeer);
   // A catalogued service calling from another region arrives through this cluster's east-west gateway.
   if (inputs.multiCluster && CROSS_REGION_TARGETS.includes(s)) from.push(EAST_WEST_PODS);
   const unique = [...new Map(from.map((p) => [JSON.stringify(p), p])).values()];
@@ -127,13 +131,16 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
   ];
   // The gateway's health aggregator asks the service's readiness on its HTTP port.
   const health: Rule[] = HEALTH_PROBED_SERVICES.includes(s.name) ? [{ from: [HEALTH_PODS], ports: [tcp(s.ports[0]!.port)] }] : [];
-  return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }, ...health], egress);
+  // Operator toolbox pods reach a service with admin routes (the mesh admits them to those routes only): their
+  // egress allow (operatorPolicy) needs this ingress beside it, or the admin routes are unreachable.
+  const operators: Rule[] = SERVICE_ROUTES[s.name].admin.length > 0 ? [{ from: [pods(OPERATOR_IDENTITY.namespace, OPERATOR_POD_SELECTOR)], ports: s.ports.map((p) => tcp(p.port)) }] : [];
+  return policy(s.namespace, `allow-${s.name}`, podSelector(s), [{ from: unique, ports: s.ports.map((p) => tcp(p.port)) }, ...health, ...operators], egress);
 }
 
 const HEALTH_PODS = pods(HEALTH_AGGREGATOR.namespace, HEALTH_POD_SELECTOR);
 
 function gatewayPolicy(): NetworkPolicyShape {
-  const targets = RUNTIME_SERVICES.filter((s) => s.callers.some((c) => !("service" in c) && c.identity.namespace === NAMESPACES.gateway));
+  const targets = RUNTIME_SERVICES.filter((s) => s.callers.some((c) => "identity" in c && c.identity.namespace === NAMESPACES.gateway));
   return policy(
     NAMESPACES.gateway,
     "allow-gateway",
@@ -204,6 +211,9 @@ function eastWestPolicy(): NetworkPolicyShape {
   );
 }
 
+/** The runtime services a SPIRE pod calls (attest: the server, for node attestation), on their ports. */
+const SPIRE_CALLS: Rule[] = RUNTIME_SERVICES.filter((t) => t.callers.some((c) => "spire" in c)).map((t) => ({ to: [pods(t.namespace, podSelector(t))], ports: t.ports.map((p) => tcp(p.port)) }));
+
 function systemPolicies(multiCluster: boolean): NetworkPolicyShape[] {
   const meshed = (Object.keys(NAMESPACES) as NamespaceRole[]).filter((r) => NAMESPACE_POSTURE[r].injection).map((r) => inNamespace(NAMESPACES[r]));
   return [
@@ -220,8 +230,9 @@ function systemPolicies(multiCluster: boolean): NetworkPolicyShape[] {
       "allow-spire",
       null,
       [{ ports: [tcp(SPIRE_PORTS.server), tcp(SPIRE_PORTS.webhook)] }, { from: [PROMETHEUS], ports: [tcp(SPIRE_PORTS.metrics)] }],
-      // Agents attest workloads through the kubelet's read-only API on their node.
-      [API_SERVER, { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.server)] }, { ports: [tcp(10250)] }],
+      // Agents attest workloads through the kubelet's read-only API on their node; the server asks the services that
+      // catalogue it as a caller (the attestation verifier, for node attestation).
+      [API_SERVER, { to: [inNamespace(NAMESPACES.spire)], ports: [tcp(SPIRE_PORTS.server)] }, { ports: [tcp(10250)] }, ...SPIRE_CALLS],
     ),
     policy(
       NAMESPACES.istio,

@@ -51,6 +51,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   // runtime/quota/service.ts: tenant administrators come through the gateway and authenticate to the service
   // with their own JWTs (every route checks its scope in-process); the mesh admits the gateway to /v1/quota/* only.
   quota: { public: [{ methods: ["GET", "POST"], paths: ["/v1/quota/*"] }], admin: [] },
+  // runtime/attest/service.ts: nothing public; the SPIRE server (its catalogued caller) gets nonces, verifies and reads
+  // verdicts; revoking a node's AK is the operator's.
+  attest: { public: [], admin: ["/v1/attest/revoke"] },
 };
 
 /**

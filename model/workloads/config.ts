@@ -166,3 +166,29 @@ export function quotaServiceConfig(spec: EstateSpec) {
     ...(id ? { server: { auth: { jwt: { issuer: id.issuer, audience: id.audience, jwks: id.jwksUri } } } } : {}),
   };
 }
+
+/**
+ * The file `meridian attest serve --config` reads in a region's pod (runtime/attest's schema, with the kit's `server`
+ * section added by the workload): the verifier signs results with `keyFile`, appends every result and registry event
+ * to the estate's proof log (reached through the mesh: its pods run in the ledger region), keeps its registry in
+ * its own schema of the ledger database (the URL comes from `--postgres`; one schema, and one advisory lock, per
+ * region's verifier), answers the region's SPIRE server for the trust domain, and endorses the stack's nodes.
+ */
+export function attestServiceConfig(spec: EstateSpec, regionId: string, keyFile: string) {
+  regionById(spec, regionId);
+  const log = runtimeService("prooflog");
+  const a = spec.runtime.attest;
+  return {
+    key: keyFile,
+    nonceTtlSeconds: a.nonceTtlSeconds,
+    log: `http://${serviceHost(log)}:${log.ports[0]!.port}`,
+    store: { schema: attestSchemaName(regionId) },
+    spire: { trustDomain: spec.pki.trustDomain, maxResultAgeSeconds: a.maxResultAgeSeconds },
+    nodes: Object.fromEntries(Object.entries(a.nodes).map(([id, n]) => [id, { format: "tpm" as const, ak: n.ak, reference: n.reference }])),
+  };
+}
+
+/** `meridian_attest_<region>`: region ids are DNS labels, so `-` becomes `_` and the name is a plain SQL identifier. */
+function attestSchemaName(regionId: string): string {
+  return `meridian_attest_${regionId.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+}

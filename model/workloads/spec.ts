@@ -13,7 +13,7 @@ import { rateLimitAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
-import { clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionTimeReference, STATE_DIR } from "./config.js";
+import { attestServiceConfig, clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionTimeReference, STATE_DIR } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -30,6 +30,11 @@ export const WORKLOAD_OBJECTS = {
    * region is honoured in another), operator-created; mounted only when a sale opens at a scheduled time.
    */
   escrowQueueSecret: "meridian-escrow-queue",
+  /**
+   * Secret `signer.key`: the attestation verifier's note signer key (`meridian note keygen --name <region>-attest`),
+   * one per region, operator-created; relying parties verify results with its verifier key.
+   */
+  attestSigner: "meridian-attest-signer",
 } as const;
 
 export const CONFIG_DIR = "/etc/meridian";
@@ -88,8 +93,11 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  * Escrow holds its region's lease and open reservations in process memory (the O(1) fast path), and a
  * lease has one holder: a second pod of the region would fence the first off. One pod per region, never
  * two at once (Recreate), no autoscaler; the store's lease expiry hands its units back if the pod dies.
+ * The attestation verifier likewise: its nonces live in process memory (a nonce one pod issued is unknown
+ * to another), and its registry store takes a PostgreSQL advisory lock that a second pod could not get —
+ * a surge rollout would wait forever on a new pod that cannot start.
  */
-const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow"]);
+const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest"]);
 
 interface Sizing {
   requests: { cpu: string; memory: string };
@@ -105,6 +113,8 @@ const SIZING: Record<ServiceName, Sizing> = {
   prooflog: { requests: { cpu: "250m", memory: "512Mi" }, memoryLimit: "1Gi", burstFactor: 2 },
   clock: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 2 },
   quota: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
+  // A node attests when its SPIRE agent starts and re-attests each SVID period: a few quotes a minute per node.
+  attest: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 const TARGET_CPU_PERCENT = 70;
 
@@ -207,6 +217,19 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         config: { "quota.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
         // The kit's readiness: PostgreSQL answering and the writer lock held.
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: true },
+      };
+    }
+    case "attest": {
+      // Runtime/attest's config plus the kit's mesh identity (revocation is an operator route); the key is a mounted
+      // secret, the registry's PostgreSQL URL a flag the kubelet expands from the pod's env.
+      const cfg = { ...attestServiceConfig(spec, regionId, configPath("attest", "signer/signer.key")), server: meshServerSection(spec.pki.trustDomain, runtimeService("attest")) };
+      return {
+        args: ["attest", "serve", "--config", configPath("attest", "attest.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
+        config: { "attest.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [{ secret: WORKLOAD_OBJECTS.attestSigner, mountPath: configPath("attest", "signer") }],
+        // The kit's readiness: the registry's PostgreSQL answering (the registry caught up from the log before it listens).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },
       };

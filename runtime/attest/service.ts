@@ -79,7 +79,21 @@ const attestConfigSchema = z
      * Where the registry (enrolled AKs, revocations, TPM clock registrations, latest results) survives restarts:
      * `{dir}` (one fsynced file) or `{postgres}` (a connection URL). Memory when absent: a restart forgets them.
      */
-    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL") }).strict()]).optional(),
+    store: z
+      .union([
+        z.object({ dir: z.string().min(1) }).strict(),
+        z
+          .object({
+            postgres: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),
+            /** The schema the registry's tables live in (one per verifier sharing a database; its lock is the schema's). */
+            schema: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier")
+              .optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
@@ -148,7 +162,7 @@ function operatorName(req: FastifyRequest): string {
 
 function openStore(s: z.output<typeof attestConfigSchema>["store"]): RegistryStore {
   if (!s) return new MemoryRegistryStore();
-  return "dir" in s ? new FileRegistryStore(s.dir) : new PostgresRegistryStore(s.postgres);
+  return "dir" in s ? new FileRegistryStore(s.dir) : new PostgresRegistryStore(s.postgres, s.schema);
 }
 
 export const attestService = defineService({

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { NAMESPACES } from "../../model/estate.js";
 import {
   GATEWAY_IDENTITY,
+  SPIRE_SERVER_IDENTITY,
   RUNTIME_SERVICES,
   SERVICE_NAMES,
   SPIFFE_ID_TEMPLATE,
@@ -15,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock and quota in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota and attest in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -39,13 +40,23 @@ describe("runtime service catalogue", () => {
     expect(SPIFFE_ID_TEMPLATE).toBe("spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}");
   });
 
-  it("callers resolve to catalogued services or the gateway; allow-lists are sorted and unique", () => {
+  it("callers resolve to catalogued services, the gateway or SPIRE's server; allow-lists are sorted and unique", () => {
     for (const s of RUNTIME_SERVICES) {
-      for (const c of s.callers) expect([GATEWAY_IDENTITY, ...RUNTIME_SERVICES]).toContainEqual(expect.objectContaining(callerIdentity(c)));
+      for (const c of s.callers) {
+        if ("spire" in c) expect(c.spire).toEqual(SPIRE_SERVER_IDENTITY);
+        else expect([GATEWAY_IDENTITY, ...RUNTIME_SERVICES]).toContainEqual(expect.objectContaining(callerIdentity(c)));
+      }
       const ids = allowedCallerIds("td", s.name);
       expect(ids).toEqual([...new Set(ids)].sort());
     }
-    expect(allowedCallerIds("td", "prooflog")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
+    expect(allowedCallerIds("td", "prooflog")).toEqual([
+      "spiffe://td/ns/meridian-gateway/sa/meridian-gateway",
+      "spiffe://td/ns/meridian/sa/attest",
+      "spiffe://td/ns/meridian/sa/escrow",
+      "spiffe://td/ns/meridian/sa/quota",
+    ]);
+    // Only the SPIRE server asks the attestation verifier: no gateway, no other service.
+    expect(allowedCallerIds("td", "attest")).toEqual(["spiffe://td/spire/server"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

@@ -5,6 +5,8 @@
  * AK is not written. The registry is held in memory by one verifier: a session advisory lock, taken at `load` on a
  * connection kept for the store's life, refuses a second `attest serve` on the same database (it would not see the
  * first one's revocations); the server drops the lock with the connection when its holder dies (kill -9).
+ * With `schema`, the tables live in that schema and the lock is the schema's: the estate deploys one verifier per
+ * region against the one ledger database, each with its own registry (model/workloads `attestServiceConfig`).
  */
 import pg from "pg";
 import { inTransaction } from "../../common/pg-tx.js";
@@ -19,19 +21,35 @@ CREATE TABLE IF NOT EXISTS attest_clocks (fingerprint text PRIMARY KEY, anchor j
 CREATE TABLE IF NOT EXISTS attest_results (node text PRIMARY KEY, note text NOT NULL);
 CREATE TABLE IF NOT EXISTS attest_log (id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL);`;
 
+/** A schema name we may splice into DDL and search_path unquoted. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export class PostgresRegistryStore implements RegistryStore {
   readonly description = "PostgreSQL attestation registry";
   private readonly pool: pg.Pool;
   private ready: Promise<void> | null = null;
   private holder: pg.Client | null = null;
 
-  constructor(private readonly url: string) {
-    this.pool = new pg.Pool({ connectionString: url, max: 2 });
+  private readonly lockKey: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly schemaName?: string,
+  ) {
+    if (schemaName !== undefined && !SCHEMA_NAME.test(schemaName)) throw new Error(`store.schema: got ${JSON.stringify(schemaName)}; expected a lower-case SQL identifier`);
+    // Every connection (pooled or the lock holder's) resolves the unqualified table names in the schema.
+    this.pool = new pg.Pool({ connectionString: url, max: 2, ...this.searchPath() });
     this.pool.on("error", () => undefined); // an idle client's server went away: the next query says so
+    this.lockKey = schemaName === undefined ? "meridian.attest.registry" : `meridian.attest.registry:${schemaName}`;
+  }
+
+  private searchPath(): { options?: string } {
+    return this.schemaName === undefined ? {} : { options: `-c search_path=${this.schemaName}` };
   }
 
   private schema(): Promise<void> {
-    this.ready ??= this.pool.query(SCHEMA).then(
+    const ddl = this.schemaName === undefined ? SCHEMA : `CREATE SCHEMA IF NOT EXISTS ${this.schemaName};${SCHEMA}`;
+    this.ready ??= this.pool.query(ddl).then(
       () => undefined,
       (e: { code?: string }) => {
         this.ready = null;
@@ -44,10 +62,10 @@ export class PostgresRegistryStore implements RegistryStore {
   /** Take the registry's advisory lock for this store's life; throws when another process holds it. */
   private async lock(): Promise<void> {
     if (this.holder) return;
-    const c = new pg.Client({ connectionString: this.url });
+    const c = new pg.Client({ connectionString: this.url, ...this.searchPath() });
     c.on("error", () => undefined); // a lost connection loses the lock; the pool's next write fails and says why
     await c.connect();
-    const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext('meridian.attest.registry')) AS ok");
+    const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [this.lockKey]);
     if (!rows[0]!.ok) {
       await c.end();
       throw new Error(`${this.description}: another attest serve holds this database's registry (PostgreSQL advisory lock); one verifier per registry`);

@@ -57,7 +57,7 @@ describe("meridian:pki:MeshTls", () => {
       expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
       for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
-    // Concretely: only escrow, quota and the gateway may reach the proof log; the gateway may not reach the clock.
+    // Concretely: only escrow, quota, the attestation verifier and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
       (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap(
         (r) => r.from[0]!.source.principals,
@@ -65,9 +65,12 @@ describe("meridian:pki:MeshTls", () => {
     expect(principalsOf("prooflog").sort()).toEqual([
       "prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway",
       health,
+      "prod.meridian.internal/ns/meridian/sa/attest",
       "prod.meridian.internal/ns/meridian/sa/escrow",
       "prod.meridian.internal/ns/meridian/sa/quota",
     ]);
+    // The verifier answers the SPIRE server's own SVID (not an agent's) on every route but revocation, and operators on that.
+    expect(principalsOf("attest").sort()).toEqual([operator, "prod.meridian.internal/spire/server"]);
     // The health aggregator's rule: each probed service's readiness path (the path its signal's probe asks), and only that.
     const probed = Object.fromEntries(
       healthAggregatorConfig(spec, ledgerRegion(spec))
@@ -109,7 +112,9 @@ describe("meridian:pki:MeshTls", () => {
     for (const pa of mesh) expect(pa.inputs["spec"]).toEqual({ mtls: { mode: "PERMISSIVE" } });
     // The services that read their callers from the sidecar's XFCC stay STRICT (components/pki/xfcc-trust.ts).
     const strict = all.filter((pa) => pa !== undefined && !mesh.includes(pa));
-    expect(new Set(strict.map((pa) => (pa.inputs["metadata"] as { name: string }).name))).toEqual(new Set(["ratelimit-strict", "clock-strict", "quota-strict", "escrow-strict", "grandmaster-strict"]));
+    expect(new Set(strict.map((pa) => (pa.inputs["metadata"] as { name: string }).name))).toEqual(
+      new Set(["ratelimit-strict", "clock-strict", "quota-strict", "escrow-strict", "attest-strict", "grandmaster-strict"]),
+    );
     for (const pa of strict) expect((pa.inputs["spec"] as { mtls: unknown }).mtls).toEqual({ mode: "STRICT" });
   }, 30_000);
 });

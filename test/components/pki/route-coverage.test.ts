@@ -15,8 +15,9 @@ import {
   GATEWAY_IDENTITY,
   OPERATOR_IDENTITY,
   RUNTIME_SERVICES,
+  SPIRE_SERVER_IDENTITY,
   allowedCallerIds,
-  callerIdentity,
+  callerSpiffeId,
   istioPrincipal,
   podSelector,
   runtimeService,
@@ -33,6 +34,7 @@ import { parseEscrowConfig, startEscrowServer } from "../../../runtime/escrow/in
 import { startService } from "../../../runtime/kit/index.js";
 import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
 import { quotaService } from "../../../runtime/quota/service.js";
+import { attestService } from "../../../runtime/attest/index.js";
 import { loadRlsService } from "../../../runtime/ratelimit/service/proto.js";
 import { ratelimitService } from "../../../runtime/ratelimit/service/service.js";
 import { loadStack } from "../../../stacks/load.js";
@@ -60,7 +62,7 @@ const concrete = (url: string) => url.replace(/:[^/]+/g, "x").replace(/\*$/, "x"
 /** What is wrong between one service's served routes and the mesh policies; empty when they agree. */
 export function routeProblems(name: ServiceName, served: Served[]): string[] {
   const s = runtimeService(name);
-  const callers = [...new Set(s.callers.filter((c) => "service" in c).map((c) => principal(callerIdentity(c))))];
+  const callers = [...new Set(s.callers.filter((c) => "service" in c || "spire" in c).map((c) => istioPrincipal(callerSpiffeId(td, c))))];
   const gateway = principal(GATEWAY_IDENTITY);
   const operator = principal(OPERATOR_IDENTITY);
   const allows = (who: string, r: Served) => authorized(policies, { namespace: s.namespace, labels: podSelector(s), principal: who, port: r.port, method: r.method, path: concrete(r.path) });
@@ -170,6 +172,15 @@ beforeAll(async () => {
     () => dropSchema(schema),
   );
   served.set("quota", fromTable(quota.app.routeTable()));
+
+  // The verifier as deployed answers SPIRE (spire.trustDomain) and enrols nodes (endorsement), so every route is registered.
+  const attest = await startService(
+    attestService,
+    { key: generateKey("attest").signerKey, nodes: {}, spire: { trustDomain: td }, endorsement: { roots: "unused" }, server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
+  closers.push(() => attest.close());
+  served.set("attest", fromTable(attest.app.routeTable()));
 }, 60_000);
 
 afterAll(async () => {
@@ -209,6 +220,27 @@ describe("per-route AuthorizationPolicies against the routes the services regist
     expect(authorized(policies, { ...at("/status", "GET"), principal: principal(runtimeService("clock")) })).toBe(true);
     // The simulator's drills would be unreachable behind prod's policy.
     expect(grandmasterRouteProblems(grandmasterRoutes)).toEqual(expect.arrayContaining([expect.stringContaining("grandmaster POST /drills/gps: no AuthorizationPolicy rule")]));
+  });
+
+  it("the attestation verifier: the SPIRE server gets nonces, verifies and reads verdicts; only operators revoke; the gateway nothing", () => {
+    const attest = runtimeService("attest");
+    const spire = istioPrincipal(`spiffe://${td}${SPIRE_SERVER_IDENTITY.path}`);
+    const at = (who: string | null, method: string, path: string) => authorized(policies, { namespace: attest.namespace, labels: podSelector(attest), principal: who, port: HTTP, method, path });
+    for (const [method, path] of [
+      ["POST", "/v1/attest/nonce"],
+      ["POST", "/v1/attest/verify"],
+      ["GET", "/v1/attest/spire/node-1"],
+      ["GET", "/v1/attest/results/node-1"],
+    ] as const) {
+      expect(at(spire, method, path), `SPIRE server ${path}`).toBe(true);
+      expect(at(principal(GATEWAY_IDENTITY), method, path), `gateway ${path}`).toBe(false);
+      expect(at(principal(runtimeService("escrow")), method, path), `escrow ${path}`).toBe(false);
+      expect(at(null, method, path), `plaintext ${path}`).toBe(false);
+    }
+    expect(at(spire, "POST", "/v1/attest/revoke")).toBe(false);
+    expect(at(principal(OPERATOR_IDENTITY), "POST", "/v1/attest/revoke")).toBe(true);
+    // A SPIRE agent's SVID is not the server's: agents never ask the verifier themselves.
+    expect(at(istioPrincipal(`spiffe://${td}/spire/agent/k8s_psat/aws-use1/node-uid`), "POST", "/v1/attest/verify")).toBe(false);
   });
 
   it("a route added without its policy fails: unreachable, or an operator route outside the admin paths", () => {

@@ -10,6 +10,7 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
+import { attestService } from "../../../runtime/attest/index.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -67,7 +68,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota"].includes(x.service.name))) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -120,6 +121,25 @@ describe("regionWorkloads", () => {
     }
   });
 
+  it("runs one attestation verifier per region: nonces in memory, one registry lock per region's schema", () => {
+    const spec = prod();
+    const schemas = new Set<string>();
+    for (const region of spec.regions) {
+      const w = regionWorkloads(spec, region.id).find((x) => x.service.name === "attest")!;
+      expect(w).toMatchObject({ replicas: 1, autoscaling: null, strategy: "Recreate", stores: { postgres: true, redis: false } });
+      expect(w.args.slice(0, 2)).toEqual(["attest", "serve"]);
+      expect(w.args[w.args.indexOf("--postgres") + 1]).toBe("$(MERIDIAN_POSTGRES_URL)");
+      expect(w.secretMounts).toEqual([{ secret: "meridian-attest-signer", mountPath: "/etc/meridian/attest/signer" }]);
+      const cfg = JSON.parse(w.config["attest.json"]!) as { key: string; log: string; store: { schema: string }; spire: { trustDomain: string } };
+      expect(cfg.key).toBe("/etc/meridian/attest/signer/signer.key");
+      expect(cfg.log).toBe("http://prooflog.meridian.svc.cluster.local:8080");
+      expect(cfg.spire.trustDomain).toBe(spec.pki.trustDomain);
+      schemas.add(cfg.store.schema);
+    }
+    // Every region's verifier shares the ledger database, so each needs its own schema (and advisory lock).
+    expect(schemas.size).toBe(spec.regions.length);
+  });
+
   it("never puts a credential in args: store URLs are $(VAR)s defined by env, and env refers only to earlier vars", () => {
     const spec = prod();
     for (const w of regionWorkloads(spec, spec.regions[0]!.id)) {
@@ -153,6 +173,13 @@ describe("regionWorkloads", () => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server);
         return clockConfigSchema.parse(keys);
+      },
+      // The kit's `server` section beside the service's keys; the store's URL comes from --postgres, merged over the file.
+      attest: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        const store = { ...(keys["store"] as object), postgres: "postgresql://from-the-postgres-flag:5432/meridian" };
+        return attestService.config.parse({ ...keys, store });
       },
       // The kit's `server` section beside the service's keys; the PostgreSQL URL comes from --postgres (a secret).
       quota: (doc) => {

@@ -139,6 +139,36 @@ describe("the PostgreSQL registry store", () => {
   });
 });
 
+describe("the PostgreSQL registry store in a schema (one per region's verifier on the ledger database)", () => {
+  it("keeps each schema's registry apart: its own tables, its own lock; a second verifier on one schema is still refused", async () => {
+    const url = `postgres://postgres@127.0.0.1:5432/${DB}`;
+    const east = new PostgresRegistryStore(url, "meridian_attest_east");
+    const west = new PostgresRegistryStore(url, "meridian_attest_west");
+    await east.load();
+    // Another schema on the same database: not locked out by east.
+    await west.load();
+    await east.write({ kind: "result", node: "n-east", note: "east's note" });
+    await west.write({ kind: "result", node: "n-west", note: "west's note" });
+    const eastAgain = new PostgresRegistryStore(url, "meridian_attest_east");
+    await expect(eastAgain.load()).rejects.toThrow(/another attest serve holds/);
+    await eastAgain.close();
+    await east.close();
+    await west.close();
+    const reopened = new PostgresRegistryStore(url, "meridian_attest_east");
+    expect([...(await reopened.load()).results]).toEqual([["n-east", "east's note"]]);
+    await reopened.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const { rows } = await c.query<{ table_schema: string }>("SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_name = 'attest_results' ORDER BY 1");
+    await c.end();
+    expect(rows.map((r) => r.table_schema)).toEqual(expect.arrayContaining(["meridian_attest_east", "meridian_attest_west"]));
+  });
+
+  it("refuses a schema name it would have to quote", () => {
+    expect(() => new PostgresRegistryStore("postgres://postgres@127.0.0.1:5432/x", "a; DROP TABLE x")).toThrow(/lower-case SQL identifier/);
+  });
+});
+
 describe("the file registry store", () => {
   it("refuses a damaged file naming it, and a second process on the same directory", async () => {
     const dir = join(tmp, "damaged");
