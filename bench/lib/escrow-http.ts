@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, getPriority, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -307,7 +307,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
             .map(([c, n]) => `${n}×${c}`)
             .join(", ")
         : "none";
-    const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start (clients, servers, Redis and PostgreSQL share the 2 cores with other work)`;
+    const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, clients and servers at nice ${getPriority()} (they, Redis and PostgreSQL share the ${cpus().length} cores with other work)`;
     return {
       oversold: Math.max(0, view.sold - view.total),
       rows: [
