@@ -15,6 +15,12 @@ export interface HealthTransition {
   atMs: number;
 }
 
+export interface ProbeRound {
+  startedAtMs: number;
+  /** Slowest signal's round trip, ms; null when every signal failed. */
+  rttMs: number | null;
+}
+
 export interface ProberOptions {
   policy: TrafficPolicy;
   targets: Record<string, string>;
@@ -29,7 +35,7 @@ export class Prober {
   private readonly now: () => number;
   private readonly states = new Map<string, HealthState>();
   private readonly since = new Map<string, number>();
-  private readonly rtts = new Map<string, number | null>();
+  private readonly rounds = new Map<string, ProbeRound>();
 
   constructor(private readonly options: ProberOptions) {
     this.now = options.now ?? Date.now;
@@ -60,7 +66,12 @@ export class Prober {
 
   /** The last probe round's round-trip time to the region (slowest signal, ms); null when every signal failed. */
   rttMs(region: string): number | null {
-    return this.rtts.get(region) ?? null;
+    return this.rounds.get(region)?.rttMs ?? null;
+  }
+
+  /** The last completed probe round to the region, with when it started: what a drill needs to know which network it measured. */
+  lastRound(region: string): ProbeRound | undefined {
+    return this.rounds.get(region);
   }
 
   sinceMs(region: string): number {
@@ -79,6 +90,7 @@ export class Prober {
 
   private async probe(region: string, url: string): Promise<void> {
     const timeoutMs = this.options.policy.healthCheck.timeoutSeconds * 1000;
+    const startedAtMs = this.now();
     const results = await Promise.all(
       this.options.policy.signals.map(async (signal) => {
         const t0 = performance.now();
@@ -92,7 +104,7 @@ export class Prober {
       }),
     );
     const answered = results.flatMap(([, , rtt]) => (rtt === null ? [] : [rtt]));
-    this.rtts.set(region, answered.length ? Math.max(...answered) : null);
+    this.rounds.set(region, { startedAtMs, rttMs: answered.length ? Math.max(...answered) : null });
     for (const [name, passed] of results) this.tracker.record(region, name, passed);
     const to = this.tracker.state(region);
     const from = this.states.get(region)!;

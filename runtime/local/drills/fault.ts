@@ -228,9 +228,6 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     r.rttMs.before = estate.prober.rttMs(target.id);
     r.answeredBefore = inAnswer(estate, target.id);
     const answeredAgain = () => !r.answeredBefore || inAnswer(estate, target.id);
-    // A probe round that completed this long after the fault started after it (rounds start every interval
-    // and end within the timeout): only such rounds measure the faulty network.
-    const settledMs = interval + probeTimeoutMs + 500;
     const active = await estate.chaos.inject(fault, o.durationMs);
     const t0 = active.startedAtMs;
     appliedAt = Date.now();
@@ -244,10 +241,13 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
         const detected = detectAs === "unhealthy" ? state === "unhealthy" : detectAs === "degraded" && state !== "healthy";
         if (detected && r.detectionMeasuredMs === null) r.detectionMeasuredMs = Date.now() - t0;
         if (r.answeredBefore && r.leftAnswerMs === null && !inAnswer(estate, target.id)) r.leftAnswerMs = Date.now() - t0;
-        const rtt = estate.prober.rttMs(target.id);
-        if (rtt !== null && Date.now() - t0 > settledMs) {
-          r.rttMs.during = Math.max(r.rttMs.during ?? 0, rtt);
-          r.rttMs.duringMin = Math.min(r.rttMs.duringMin ?? Infinity, rtt);
+        // Only a round that started once the fault was in place and ended before its revert was due measured the
+        // faulty network: the fault holds from `appliedAt` to at least `revertAt` (the revert timer never fires early,
+        // and under load it fires late, so a round that merely completed "long enough after the start" may not have).
+        const round = estate.prober.lastRound(target.id);
+        if (round && round.rttMs !== null && round.startedAtMs >= appliedAt && round.startedAtMs + round.rttMs <= revertAt) {
+          r.rttMs.during = Math.max(r.rttMs.during ?? 0, round.rttMs);
+          r.rttMs.duringMin = Math.min(r.rttMs.duringMin ?? Infinity, round.rttMs);
         }
         if (kind === "partition" && Date.now() - t0 > interval) processUp &&= await controlPlaneUp(estate, target.id);
         return estate.chaos.active().some((a) => a.id === active.id) ? undefined : Date.now();
