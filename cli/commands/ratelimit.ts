@@ -156,12 +156,13 @@ export function register(program: Command): void {
     )
     .option("--store <store>", "where leases live: memory (this process) | redis (shared by every replica on that Redis)", oneOf("--store", ["memory", "redis"] as const))
     .option("--redis <url>", "the Redis of --store redis (e.g. redis://127.0.0.1:6379/0; implies --store redis; overrides the file)")
+    .option("--redis-cluster <nodes>", "the Redis Cluster of --store redis: host:port,host:port,… (implies --store redis)")
     .option("--redis-prefix <prefix>", "Redis key prefix; replicas sharing leases use the same one (default mrl:alloc:)")
     .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222; overrides the file)")
     .option("--subject <subject>", "NATS subject prefix (default meridian.ratelimit)")
     .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config: string; store?: "memory" | "redis"; redis?: string; redisPrefix?: string; nats?: string; subject?: string; port?: number; host?: string }) => {
+    .action(async (o: { config: string; store?: "memory" | "redis"; redis?: string; redisCluster?: string; redisPrefix?: string; nats?: string; subject?: string; port?: number; host?: string }) => {
       // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
       const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
       let maxOffsetMs: number | undefined;
@@ -177,8 +178,9 @@ export function register(program: Command): void {
         configFile: o.config,
         overrides: {
           server: { port: o.port, host: o.host },
-          store: o.store ?? (o.redis ? "redis" : undefined),
+          store: o.store ?? (o.redis || o.redisCluster ? "redis" : undefined),
           redis: o.redis,
+          redisCluster: o.redisCluster?.split(",").filter(Boolean),
           redisPrefix: o.redisPrefix,
           nats: o.nats,
           subject: o.subject,

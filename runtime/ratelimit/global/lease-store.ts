@@ -44,14 +44,14 @@ export function memoryLeaseStore(configs: readonly ResourceConfig[]): LeaseStore
   };
 }
 
-/** `target` names the store in errors (its URL, password redacted). */
+/** `target` names the store in errors (`Redis at <URL>`, password redacted, or `Redis Cluster <nodes>`). */
 export function redisLeaseStore(configs: readonly ResourceConfig[], redis: RedisLeaseAllocator, target: string): LeaseStore {
   // The same checks the in-process allocator makes, so a config is refused alike whatever the store.
   new GlobalAllocator(configs);
   const resources = new Map(configs.map((c) => [c.id, c]));
   const down = (err: unknown): never => {
     if (err instanceof RangeError) throw err;
-    throw new StoreDown(`Redis at ${target} did not answer: ${(err as Error).message}`);
+    throw new StoreDown(`${target} did not answer: ${(err as Error).message}`);
   };
   return {
     kind: "redis",

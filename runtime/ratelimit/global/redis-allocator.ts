@@ -15,7 +15,7 @@
  * allocator replicas whose clocks differ still reclaim a lease at one instant (a replica whose clock ran
  * ahead would otherwise reclaim live leases early and grant them twice). Leases' expiresAt is then Redis time.
  */
-import { Redis } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import type { Lease, ResourceConfig } from "./allocator.js";
 import { checkForecast, predictWants } from "./forecast.js";
 
@@ -95,13 +95,19 @@ export interface ClientLease {
   expiresAt: number;
 }
 
+interface Scripted {
+  mrlLease(leases: string, demand: string, ...args: (string | number)[]): Promise<string[]>;
+}
+
 export class RedisLeaseAllocator {
-  readonly redis: Redis;
-  private sha: string | undefined;
+  readonly redis: Redis | Cluster;
 
   constructor(
-    /** A URL (this allocator opens and owns the connection) or a connection the caller configured. */
-    redis: string | Redis,
+    /**
+     * A URL (this allocator opens and owns the connection) or a connection the caller configured: a Redis, or a
+     * Cluster (a resource's two keys share its hash tag, so the script runs on the one node owning the slot).
+     */
+    redis: string | Redis | Cluster,
     private readonly prefix = "mrl:",
     private readonly time: "caller" | "redis" = "caller",
   ) {
@@ -109,6 +115,8 @@ export class RedisLeaseAllocator {
       this.redis = new Redis(redis, { commandTimeout: 1000, maxRetriesPerRequest: 1 });
       this.redis.on("error", () => {});
     } else this.redis = redis;
+    // EVALSHA, loading the script on the node that answers NOSCRIPT (each Cluster node has its own cache).
+    this.redis.defineCommand("mrlLease", { numberOfKeys: 2, lua: GET_CAPACITY_LUA });
   }
 
   /** Redis TIME in ms. */
@@ -149,15 +157,7 @@ export class RedisLeaseAllocator {
       history = asks.join(",");
     }
     const args = [this.time === "redis" ? -1 : now, client, wants, r.capacity, CODE[r.algorithm], r.leaseMs, r.staticPerClient ?? r.capacity, predicted, history];
-    this.sha ??= (await this.redis.script("LOAD", GET_CAPACITY_LUA)) as string;
-    let reply: string[];
-    try {
-      reply = (await this.redis.evalsha(this.sha, 2, leases, demand, ...args)) as string[];
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      this.sha = undefined;
-      reply = (await this.redis.eval(GET_CAPACITY_LUA, 2, leases, demand, ...args)) as string[];
-    }
+    const reply = await (this.redis as unknown as Scripted).mrlLease(leases, demand, ...args);
     return { resource: r.id, has: Number(reply[0]), expiresAt: Number(reply[1]), refreshMs: r.refreshMs, safeCapacity: r.safeCapacity ?? 0 };
   }
 

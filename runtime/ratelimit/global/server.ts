@@ -13,7 +13,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
-import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
+import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth, type StoreSpec } from "../../kit/index.js";
 import type { ResourceConfig } from "./allocator.js";
 import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
 
@@ -58,6 +58,11 @@ const allocatorConfigSchema = z
       .string()
       .regex(/^rediss?:\/\/[^\s]+$/, "expected redis://host:port[/db] or rediss://…")
       .optional(),
+    /** Or a Redis Cluster's nodes (host:port), for `store: redis` on a Cluster. */
+    redisCluster: z
+      .array(z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port"))
+      .min(1)
+      .optional(),
     /** Key prefix of the leases in Redis: replicas that share leases use the same one. */
     redisPrefix: z.string().min(1).max(64).default("mrl:alloc:"),
     /** Also answer GetCapacity on NATS request/reply (nats://host:port). */
@@ -80,10 +85,36 @@ const allocatorConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.store === "redis" && !c.redis) ctx.addIssue({ code: "custom", path: ["redis"], message: "store: redis needs the Redis URL (redis: redis://host:port/db, or --redis)" });
-    if (c.store === "memory" && c.redis) ctx.addIssue({ code: "custom", path: ["store"], message: `store is memory but redis is set (${c.redis}): set store: redis, or drop redis` });
+    const where = c.redis ?? c.redisCluster?.join(",");
+    if (c.redis && c.redisCluster) ctx.addIssue({ code: "custom", path: ["redisCluster"], message: "redis and redisCluster are exclusive; give one" });
+    if (c.store === "redis" && !where)
+      ctx.addIssue({ code: "custom", path: ["redis"], message: "store: redis needs the Redis URL (redis: redis://host:port/db, or --redis) or redisCluster: [host:port, …]" });
+    if (c.store === "memory" && where) ctx.addIssue({ code: "custom", path: ["store"], message: `store is memory but Redis is set (${where}): set store: redis, or drop it` });
   })
-  .transform((c) => ({ ...c, store: c.store ?? (c.redis ? ("redis" as const) : ("memory" as const)) }));
+  .transform((c) => ({ ...c, store: c.store ?? (c.redis || c.redisCluster ? ("redis" as const) : ("memory" as const)) }));
+
+const hostPortOf = (s: string) => ({ host: s.slice(0, s.lastIndexOf(":")).replace(/^\[|\]$/g, ""), port: Number(s.slice(s.lastIndexOf(":") + 1)) });
+
+/** A Redis Cluster answers when every node answers PING and the cluster serves all its slots (cluster_state:ok). */
+function clusterProbe(specs: readonly string[]): StoreSpec {
+  return {
+    kind: "custom",
+    target: `Redis Cluster ${specs.join(",")}`,
+    async check() {
+      const { Redis } = await import("ioredis");
+      // Fresh connections each time: a probe reports the cluster now, not a client's reconnect state.
+      const nodes = specs.map((s) => new Redis({ ...hostPortOf(s), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null }));
+      try {
+        for (const n of nodes) n.on("error", () => undefined);
+        await Promise.all(nodes.map(async (n) => (await n.connect(), await n.ping())));
+        const info = String(await nodes[0]!.call("CLUSTER", "INFO"));
+        if (!/cluster_state:ok/.test(info)) throw new Error(`cluster_state is not ok: ${/cluster_state:(\w+)/.exec(info)?.[1] ?? "unknown"}`);
+      } finally {
+        for (const n of nodes) n.disconnect();
+      }
+    },
+  };
+}
 
 class AllocatorConfigError extends Error {
   override name = "AllocatorConfigError";
@@ -147,21 +178,27 @@ function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, clock: 
 export const allocatorService = defineService({
   name: "ratelimit-allocator",
   config: allocatorConfigSchema,
-  stores: (c) => ({ redis: c.store === "redis" && c.redis ? { kind: "redis", url: c.redis } : undefined, nats: c.nats ? { kind: "nats", url: c.nats } : undefined }),
+  stores: (c) => ({
+    redis: c.store !== "redis" ? undefined : c.redisCluster ? clusterProbe(c.redisCluster) : c.redis ? { kind: "redis", url: c.redis } : undefined,
+    nats: c.nats ? { kind: "nats", url: c.nats } : undefined,
+  }),
   async start({ config: c, clock, server, log, metrics }) {
     const configs = resourceConfigs(c.resources);
     const ready: Record<string, ReadinessCheck> = {};
     let store: LeaseStore;
-    let redis: import("ioredis").Redis | undefined;
-    if (c.store === "redis" && c.redis) {
-      const { Redis } = await import("ioredis");
+    let redis: import("ioredis").Redis | import("ioredis").Cluster | undefined;
+    if (c.store === "redis" && (c.redis || c.redisCluster)) {
+      const { Cluster, Redis } = await import("ioredis");
       const { RedisLeaseAllocator } = await import("./redis-allocator.js");
       // Fail a call at once while disconnected (a 503 now, not a queue behind the reconnect); the kit's probe saw Redis answer.
-      redis = new Redis(c.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: server.timeouts.storeMs, retryStrategy: () => 500 });
+      const options = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: server.timeouts.storeMs };
+      redis = c.redisCluster
+        ? new Cluster(c.redisCluster.map(hostPortOf), { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => 500, redisOptions: options })
+        : new Redis(c.redis!, { lazyConnect: true, retryStrategy: () => 500, ...options });
       redis.on("error", () => undefined);
       await redis.connect();
       const conn = redis;
-      store = redisLeaseStore(configs, new RedisLeaseAllocator(redis, c.redisPrefix, "redis"), redactedUrl(c.redis));
+      store = redisLeaseStore(configs, new RedisLeaseAllocator(redis, c.redisPrefix, "redis"), c.redisCluster ? `Redis Cluster ${c.redisCluster.join(",")}` : `Redis at ${redactedUrl(c.redis!)}`);
       ready["redis"] = () => (conn.status === "ready" ? true : `the connection to Redis is ${conn.status}: GetCapacity answers 503`);
     } else store = memoryLeaseStore(configs);
     // One clock node for both faces, so a reset's epoch is refused alike over HTTP and NATS.

@@ -14,6 +14,7 @@ import { requestCapacity } from "../../../../runtime/ratelimit/global/nats.js";
 import { allocatorService } from "../../../../runtime/ratelimit/global/server.js";
 import { killServers, serveCli } from "../../../cli.js";
 import { TcpProxy } from "../../tcp-proxy.js";
+import { startRedisCluster } from "../redis-cluster.js";
 
 const REDIS = "redis://127.0.0.1:6379/11";
 const PREFIX = `mrl:test:allocstore:${process.pid}:`;
@@ -173,13 +174,49 @@ describe("the allocator with its leases in Redis", () => {
     }
   });
 
+  it("shares leases through a real 3-master Redis Cluster (`redisCluster`), every resource on its own slot; not ready and 503 once the cluster is gone", async () => {
+    const cluster = await startRedisCluster();
+    const nodes = cluster.nodes.map((n) => `${n.host}:${n.port}`);
+    const resources = ["r1", "r2", "r3", "r4", "r5", "r6"].map((id) => ({ id, capacity: 10, lease_ms: 600_000, refresh_ms: 1000 }));
+    const start = () => startAllocator({ resources, redisCluster: nodes, server: { port: 0 } });
+    const [a, b] = [await start(), await start()];
+    let stopped = false;
+    try {
+      expect((await (await fetch(`${a.url}/readyz`)).json()).checks).toEqual({ "store:redis": "ok", redis: "ok" });
+      // Resources spread over the slots (so over the masters); each is shared by both replicas.
+      for (const r of resources) {
+        expect((await ask(a.url, { resource: r.id, client: "eu", wants: 7 })).json.has).toBe(7);
+        expect((await ask(b.url, { resource: r.id, client: "us", wants: 7 })).json.has).toBe(3);
+      }
+      const pages = await Promise.all(resources.map(async (r) => ((await (await fetch(`${b.url}/v1/allocator/resources/${r.id}`)).json()) as { clients: { has: number }[] }).clients));
+      expect(pages.map((cs) => cs.reduce((s, c) => s + c.has, 0))).toEqual(resources.map(() => 10));
+
+      // The cluster goes away: not ready, and GetCapacity is a 503 naming it.
+      await cluster.stop();
+      stopped = true;
+      const down = await fetch(`${a.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { checks: Record<string, string> }).checks["store:redis"]).not.toBe("ok");
+      const r = await ask(a.url, { resource: "r1", client: "eu", wants: 7 });
+      expect(r.status).toBe(503);
+      expect(r.json).toMatchObject({ error: "store unavailable", detail: expect.stringContaining(`Redis Cluster ${nodes.join(",")} did not answer`) });
+    } finally {
+      await a.close();
+      await b.close();
+      if (!stopped) await cluster.stop();
+    }
+  });
+
   it("refuses a store config that cannot work, naming the key", async () => {
     const resources = [{ id: "x", capacity: 1 }];
     await expect(startService(allocatorService, { resources, store: "redis", server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(/redis: store: redis needs the Redis URL/);
     await expect(startService(allocatorService, { resources, store: "memory", redis: REDIS, server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(
-      /store: store is memory but redis is set/,
+      /store: store is memory but Redis is set/,
     );
     await expect(startService(allocatorService, { resources, redis: "127.0.0.1:6379", server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(/redis: expected redis:\/\/host:port/);
     await expect(startService(allocatorService, { resources, store: "gossip", server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(/store/);
+    await expect(startService(allocatorService, { resources, redis: REDIS, redisCluster: ["127.0.0.1:7000"], server: { port: 0 } }, { processMetrics: false })).rejects.toThrow(
+      /redisCluster: redis and redisCluster are exclusive/,
+    );
   });
 });
