@@ -5,6 +5,8 @@
 // command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
 // process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import pg from "pg";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -17,7 +19,8 @@ import { grandmasterService, UPPER_BOUND_FILE } from "../../../runtime/clock/ind
 import { startService } from "../../../runtime/kit/index.js";
 import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
 import { parseCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
-import { generateKey, parseSignedNote } from "../../../runtime/prooflog/note.js";
+import { generateKey, parseSignedNote, verifierKeyOf } from "../../../runtime/prooflog/note.js";
+import { startLogServer } from "../../../runtime/prooflog/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 
@@ -31,6 +34,9 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** A node's attestation key as `tpm2_readpublic -f pem` writes it (an RSA public key in SPKI PEM). */
+const ATTEST_AK = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+
 /** prod, with the values under test changed in the stack's own config map (so the stack schema checks them). */
 function changedProd(): EstateSpec {
   const map = readStackConfigMap("prod");
@@ -41,6 +47,7 @@ function changedProd(): EstateSpec {
     escrow: { ...runtime["escrow"], inventory: { "concert-2027": 12_345 } },
     ratelimit: { ...runtime["ratelimit"], requestsPerSecond: 777 },
     prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log" },
+    attest: { ...runtime["attest"], nodes: { "node-1": { ak: ATTEST_AK, reference: { sha256: { "16": "ab".repeat(32) } } } } },
   };
   map["meridian:time"] = { ...time, maxOffsetMs: 400, skew: { degradeFraction: 0.3, freezeFraction: 0.6, recoveryHoldSeconds: 42 } };
   return buildEstateSpec("prod", parseEstateConfig(map, "prod (changed)"));
@@ -152,6 +159,60 @@ describe("a changed stack value reaches the running service through its rendered
     expect(r.status).toBe(200);
     const body = (await r.json()) as { statuses: { current_limit: { requests_per_unit: number; unit: string } }[] };
     expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: share, unit: "second" });
+  }, 60_000);
+
+  it("the attestation verifier endorses the changed node, keeps its registry in the region's schema, and takes revocations from operators only", async () => {
+    const w = workload(spec, "attest");
+    // The in-mesh proof log and the region's PostgreSQL are cluster addresses: a local log and this test's database stand in.
+    const log = await startLogServer({
+      origin: "rendered-config/log",
+      signerKey: generateKey("rendered-config/log").signerKey,
+      dataDir: join(root, "attest-log"),
+      port: 0,
+      checkpointIntervalMs: 100,
+      notice: () => undefined,
+    });
+    const db = `rendered_config_attest_${process.pid}`;
+    const admin = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+    await admin.query(`CREATE DATABASE ${db}`);
+    const keys = generateKey(`${REGION}-attest`);
+    const cfg = JSON.parse(w.config["attest.json"]!) as { key: string; store: { schema: string } };
+    const keyFile = cfg.key.split(`${CONFIG_DIR}/`).join(`${root}/`);
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, `${keys.signerKey}\n`, { mode: 0o600 });
+    try {
+      const url = await serve(w, ["--postgres", `postgres://postgres@127.0.0.1:5432/${db}`, "--log", log.url]);
+      expect(await getJson(`${url}/v1/attest/key`)).toEqual({ verifierKey: verifierKeyOf(keys.signerKey) });
+      const td = spec.pki.trustDomain;
+      const self = spiffeId(td, runtimeService("attest"));
+      const revoke = (peer: string) =>
+        fetch(`${url}/v1/attest/revoke`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-forwarded-client-cert": `By=${self};Hash=${"0".repeat(64)};URI=${peer}` },
+          body: JSON.stringify({ node: "node-1", reason: "rendered-config test" }),
+        });
+      // The SPIRE server may verify, not revoke; the operator identity (the mesh's admin rule) may.
+      expect((await revoke(`spiffe://${td}/spire/server`)).status).toBe(403);
+      const ok = await revoke(`spiffe://${td}/ns/meridian/sa/meridian-operator`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ node: "node-1", by: `spiffe://${td}/ns/meridian/sa/meridian-operator` });
+      // The revocation is in the region's own schema of the database, not in public.
+      const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${db}` });
+      await c.connect();
+      const { rows } = await c.query<{ node: string }>(`SELECT node FROM ${cfg.store.schema}.attest_revoked`);
+      const inPublic = await c.query("SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'attest_revoked'");
+      await c.end();
+      expect(cfg.store.schema).toBe("meridian_attest_aws_euw1");
+      expect(rows).toEqual([{ node: "node-1" }]);
+      expect(inPublic.rowCount).toBe(0);
+    } finally {
+      for (const ch of children.splice(0)) if (ch.exitCode === null && ch.signalCode === null) ch.kill("SIGKILL");
+      await log.app.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+    }
   }, 60_000);
 
   it("the proof log signs checkpoints for the changed origin, commit-waited on its rendered time reference", async () => {
