@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { connect } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../../../runtime/common/clock.js";
+import { ManualClock, systemClock } from "../../../../runtime/common/clock.js";
 import { startService } from "../../../../runtime/kit/index.js";
 import { requestCapacity } from "../../../../runtime/ratelimit/global/nats.js";
 import { allocatorService } from "../../../../runtime/ratelimit/global/server.js";
@@ -81,6 +81,22 @@ describe("the allocator with its leases in Redis", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("keeps the sum within capacity when the replicas' clocks disagree by an hour (leases are timed by Redis)", async () => {
+    const resources = [{ id: "skewed", capacity: 100, lease_ms: 60_000, refresh_ms: 1000 }];
+    const raw = { resources, redis: REDIS, redisPrefix: PREFIX, server: { port: 0 } };
+    const behind = await startAllocator(raw);
+    // A replica an hour ahead would, by its own clock, see every lease the other granted as long expired.
+    const ahead = await startService(allocatorService, raw, { clock: new ManualClock(Date.now() + 3_600_000), processMetrics: false });
+    try {
+      expect((await ask(behind.url, { resource: "skewed", client: "eu", wants: 100 })).json.has).toBe(100);
+      expect((await ask(ahead.url, { resource: "skewed", client: "us", wants: 100 })).json.has).toBe(0);
+      expect((await ask(ahead.url, { resource: "skewed", client: "ap", wants: 100 })).json.has).toBe(0);
+    } finally {
+      await behind.close();
+      await ahead.close();
     }
   });
 
