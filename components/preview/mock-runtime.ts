@@ -264,6 +264,19 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       const length = typeof inputs["length"] === "number" ? inputs["length"] : 16;
       return { result: `Mock${name.replace(/[^A-Za-z0-9]/g, "")}${"x".repeat(length)}`.slice(0, length) };
     }
+    // Workload identities: the ids the clouds assign, which bindings and annotations name.
+    case "azure-native:managedidentity:UserAssignedIdentity": {
+      const guid = (seed: string) =>
+        createHash("sha256")
+          .update(seed)
+          .digest("hex")
+          .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, "$1-$2-$3-$4-$5");
+      return { name: inputs["resourceName"], principalId: guid(`principal ${name}`), clientId: guid(`client ${name}`), tenantId: guid("tenant") };
+    }
+    case "gcp:serviceaccount/account:Account": {
+      const email = `${String(inputs["accountId"])}@${String(inputs["project"])}.iam.gserviceaccount.com`;
+      return { ...base, email, member: `serviceAccount:${email}`, name: `projects/${String(inputs["project"])}/serviceAccounts/${email}` };
+    }
     case "gcp:compute/haVpnGateway:HaVpnGateway":
       return { ...base, vpnInterfaces: [0, 1].map((id) => ({ id, ipAddress: `35.242.${n & 255}.${id + 1}` })) };
     // DNS zones come back with their provider's nameservers (as many as each provider assigns; not numbered

@@ -36,24 +36,47 @@ export function initialReplicationLogin(id: string, opts: pulumi.CustomResourceO
 
 export const loginJson = (username: string, password: pulumi.Output<string>) => pulumi.secret(password.apply((p) => JSON.stringify({ username, password: p })));
 
+/**
+ * The cloud resource behind a secret reference: what a workload identity is granted on (identity.ts).
+ * AWS: the secret's ARN; GCP: its project and secret id; Azure: its ARM resource id.
+ */
+export type CloudSecret =
+  | { cloud: "aws"; ref: pulumi.Output<string>; arn: pulumi.Output<string> }
+  | { cloud: "gcp"; ref: pulumi.Output<string>; project: string; secretId: string }
+  | { cloud: "azure"; ref: pulumi.Output<string>; scope: string };
+
+// Keyed by the reference Output itself: components pass references around, identities look their grants up.
+const behind = new WeakMap<pulumi.Output<string>, CloudSecret>();
+function registered(secret: CloudSecret): pulumi.Output<string> {
+  behind.set(secret.ref, secret);
+  return secret.ref;
+}
+
+/** The secret a reference made here names; a reference from elsewhere is a programming error. */
+export function cloudSecretOf(ref: pulumi.Output<string>): CloudSecret {
+  const s = behind.get(ref);
+  if (!s) throw new Error("a secret reference not made by components/replication/credentials.ts: no cloud resource to grant on");
+  return s;
+}
+
 /** A Secrets Manager secret (`<name>`) holding `value`; Pulumi writes it once when `once`. */
 export function awsSecret(name: string, region: string, description: string, value: pulumi.Output<string>, once: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   const secret = new aws.secretsmanager.Secret(name.replaceAll("/", "-"), { name, region, description }, opts);
   new aws.secretsmanager.SecretVersion(name.replaceAll("/", "-"), { secretId: secret.id, region, secretString: value }, { ...opts, ...(once ? { ignoreChanges: ["secretString"] } : {}) });
-  return pulumi.output(`aws-secretsmanager://${region}/${name}`);
+  return registered({ cloud: "aws", ref: pulumi.output(`aws-secretsmanager://${region}/${name}`), arn: secret.arn });
 }
 
 /** A Secret Manager secret `secretId` in `project` (the one the databases' VPC is in), replicated automatically. */
 export function gcpSecret(project: string, secretId: string, value: pulumi.Output<string>, once: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   const secret = new gcp.secretmanager.Secret(secretId, { project, secretId, replication: { auto: {} }, labels: { "app-kubernetes-io-part-of": "meridian" } }, opts);
   new gcp.secretmanager.SecretVersion(secretId, { secret: secret.id, secretData: value }, { ...opts, ...(once ? { ignoreChanges: ["secretData"] } : {}) });
-  return pulumi.output(`gcp-secretmanager://projects/${project}/secrets/${secretId}`);
+  return registered({ cloud: "gcp", ref: pulumi.output(`gcp-secretmanager://projects/${project}/secrets/${secretId}`), project, secretId });
 }
 
 /** A Key Vault secret `secretName` in the stack's vault (meridian:replication.network.azure.keyVaultName). */
 export function azureSecret(
   secretName: string,
-  vault: { resourceGroupName: string; keyVaultName: string },
+  vault: { resourceGroupName: string; keyVaultName: string; delegatedSubnetIdTemplate: string },
   value: pulumi.Output<string>,
   once: boolean,
   opts: pulumi.CustomResourceOptions,
@@ -63,5 +86,14 @@ export function azureSecret(
     { resourceGroupName: vault.resourceGroupName, vaultName: vault.keyVaultName, secretName, properties: { value, contentType: "application/json" } },
     { ...opts, ...(once ? { ignoreChanges: ["properties.value"] } : {}) },
   );
-  return pulumi.output(`azure-keyvault://${vault.keyVaultName}/${secretName}`);
+  // The secret's ARM id, the narrowest scope Key Vault RBAC grants on (in the subscription the stack's VNets are in).
+  const scope = `${azureSubscription(vault.delegatedSubnetIdTemplate)}/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.keyVaultName}/secrets/${secretName}`;
+  return registered({ cloud: "azure", ref: pulumi.output(`azure-keyvault://${vault.keyVaultName}/${secretName}`), scope });
+}
+
+/** `/subscriptions/<id>` of an ARM resource id. */
+export function azureSubscription(armId: string): string {
+  const m = /^\/subscriptions\/[0-9a-fA-F-]{36}/.exec(armId);
+  if (!m) throw new Error(`${armId}: not an ARM resource id under /subscriptions/<id>`);
+  return m[0];
 }

@@ -14,7 +14,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { NAMESPACES } from "../../model/estate.js";
+import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
+import { workloadIdentity } from "./identity.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
@@ -157,6 +158,7 @@ const restricted = (uid: number) => ({
 });
 
 function job(
+  spec: EstateSpec,
   name: string,
   images: { psql: string; runtime: string },
   cluster: RegionCluster,
@@ -171,8 +173,16 @@ function job(
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication", "meridian.dev/writer": writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
   const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { ...files, [CREDENTIALS_FILE]: credentialsConfig(logins) } }, child);
-  // Its own account: the cloud identity bound to it may read this Job's secrets and nothing else.
-  const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata }, child);
+  const reads = [...Object.values(logins.logins), ...(logins.roles ? [logins.roles.admin, logins.roles.login] : [])];
+  // Its own account, bound to a cloud identity that may read this Job's secrets and nothing else (identity.ts).
+  const identity = workloadIdentity(
+    spec,
+    cluster,
+    name,
+    reads.map((ref) => ({ ref, write: false })),
+    opts,
+  );
+  const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata: { ...metadata, annotations: identity.annotations } }, child);
   // Both containers run as the psql image's postgres user (70), so the 0400 login files are readable by psql only.
   const uid = 70;
   const mounts = [
@@ -187,7 +197,7 @@ function job(
         backoffLimit: 10,
         template: {
           // No sidecar: the Job only talks TLS to Postgres outside the mesh, and a sidecar would keep it from completing.
-          metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
+          metadata: { labels: { ...labels, ...identity.podLabels, "sidecar.istio.io/inject": "false" } },
           spec: {
             serviceAccountName: account.metadata.name,
             restartPolicy: "OnFailure",
@@ -225,16 +235,16 @@ function job(
     },
     { ...child, dependsOn: [...asList(opts.dependsOn), config, account] },
   );
-  const reads = [...Object.values(logins.logins), ...(logins.roles ? [logins.roles.admin, logins.roles.login] : [])];
   return { job: created, serviceAccount: name, reads };
 }
 
 /** The publication on `source` (once per writer and source region); its init container also creates the replication roles. */
 /** `images.psql`: PSQL_IMAGE (model/images/charts.ts) pinned by the stack's digest; `images.runtime`: the runtime image. */
-export function publication(source: DatabaseCopy, cluster: RegionCluster, images: { psql: string; runtime: string }, opts: pulumi.CustomResourceOptions): ReplicationJob {
+export function publication(spec: EstateSpec, source: DatabaseCopy, cluster: RegionCluster, images: { psql: string; runtime: string }, opts: pulumi.CustomResourceOptions): ReplicationJob {
   const name = `pub-${source.writer}`;
   if (!source.secrets.login) throw new Error(`${source.writer}@${source.region.id} publishes but has no replication login secret`);
   return job(
+    spec,
     name,
     images,
     cluster,
@@ -249,6 +259,7 @@ export function publication(source: DatabaseCopy, cluster: RegionCluster, images
 
 /** The subscription on `target` to `source`'s publication. */
 export function subscription(
+  spec: EstateSpec,
   source: DatabaseCopy,
   target: DatabaseCopy,
   cluster: RegionCluster,
@@ -260,6 +271,7 @@ export function subscription(
   if (!source.secrets.login) throw new Error(`${source.writer}@${source.region.id} publishes but has no replication login secret`);
   const tls = { SOURCE_SSLMODE: source.tls.sslmode, SOURCE_SSLROOTCERT: caFile(source.tls), TARGET_SSLMODE: target.tls.sslmode, TARGET_SSLROOTCERT: caFile(target.tls) };
   return job(
+    spec,
     name,
     images,
     cluster,

@@ -19,6 +19,7 @@ import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { replicationLagRules } from "./lag-rules.js";
 import { kitServiceManifests, registerKitService } from "../workloads/kit-service.js";
 import { hlcEnv } from "../workloads/manifests.js";
+import { workloadIdentity } from "./identity.js";
 
 const MONITOR_CONFIG_FILE = "monitor.json";
 const MONITOR_CONFIG_DIR = `${CONFIG_DIR}/${REPLICATION_MONITOR.name}`;
@@ -47,7 +48,11 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
   const { name, namespace, port } = REPLICATION_MONITOR;
   const child = { ...opts, provider: cluster.provider };
   const writers = [...new Set([held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => c.writer))].sort();
+  // Its cloud identity may read the admin login of each copy it monitors, nothing else (identity.ts).
+  const grants = [held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => ({ ref: c.secrets.admin, write: false }));
+  const identity = workloadIdentity(spec, cluster, REPLICATION_MONITOR_IDENTITY.serviceAccount, grants, opts);
   const m = kitServiceManifests({
+    extraLabels: identity.podLabels,
     name,
     namespace,
     port,
@@ -74,6 +79,8 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
       { name: "db-ca", mountPath: DB_CA_DIR, volume: { configMap: { name: DB_CA_CONFIGMAP } } },
     ],
   });
+  const sa = m.serviceAccount.metadata as { annotations?: Record<string, pulumi.Input<string>> };
+  sa.annotations = { ...sa.annotations, ...identity.annotations };
   // Two monitors stamp the same heartbeat row (an upsert), so a restart never leaves the signal without a backend.
   const n = `${regionId}-${name}`;
   const r = registerKitService(m, { serviceAccount: n, configMap: n, deployment: n, service: n, podDisruptionBudget: `${n}-pdb`, podMonitor: `${n}-monitor` }, child);

@@ -8,7 +8,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { NAMESPACES } from "../../model/estate.js";
+import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
+import { workloadIdentity } from "./identity.js";
 import { rotateConfigSchema } from "../../runtime/replication/index.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
@@ -41,21 +42,17 @@ function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCop
   });
 }
 
-export function loginRotation(
-  publisher: DatabaseCopy,
-  subscribers: readonly DatabaseCopy[],
-  cluster: RegionCluster,
-  settings: { image: string; schedule: string },
-  opts: pulumi.CustomResourceOptions,
-): k8s.batch.v1.CronJob {
+export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.CronJob {
+  const settings = { image: spec.runtime.image, schedule: spec.replication.loginRotationSchedule };
   const name = `rotate-${publisher.writer}`;
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": ROTATE_COMPONENT, "meridian.dev/writer": publisher.writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
   const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { [CONFIG_FILE]: rotateConfig(publisher, subscribers) } }, child);
-  // Its cloud identity (Pod Identity association, GKE Workload Identity binding or Entra federated
-  // credential) is what lets it read and write the secrets; docs/deploy.md lists the grants.
-  const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata }, child);
+  // Its cloud identity (identity.ts): read and write the publisher's replication login, read the admins it logs in with.
+  const grants = [{ ref: publisher.secrets.login!, write: true }, { ref: publisher.secrets.admin, write: false }, ...subscribers.map((s) => ({ ref: s.secrets.admin, write: false }))];
+  const identity = workloadIdentity(spec, cluster, name, grants, opts);
+  const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata: { ...metadata, annotations: identity.annotations } }, child);
   return new k8s.batch.v1.CronJob(
     `${cluster.region.id}-${name}`,
     {
@@ -70,7 +67,7 @@ export function loginRotation(
             // A failed run is finished by the next attempt (the rotation resumes from the secret).
             backoffLimit: 6,
             template: {
-              metadata: { labels: { ...labels, "sidecar.istio.io/inject": "false" } },
+              metadata: { labels: { ...labels, ...identity.podLabels, "sidecar.istio.io/inject": "false" } },
               spec: {
                 serviceAccountName: account.metadata.name,
                 restartPolicy: "OnFailure",

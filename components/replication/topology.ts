@@ -83,10 +83,10 @@ export class Topology extends pulumi.ComponentResource {
           const fid = feeder.region.id;
           if (!publications.has(fid)) {
             let pub: pulumi.Resource | undefined;
-            publications.set(fid, () => (pub ??= publication(feeder, clusterOf(fid), images, { ...child, dependsOn: [caMaps.get(fid)!] }).job));
+            publications.set(fid, () => (pub ??= publication(spec, feeder, clusterOf(fid), images, { ...child, dependsOn: [caMaps.get(fid)!] }).job));
           }
           const pub = publications.get(fid)!;
-          jobs.push(() => subscription(feeder, copy, clusterOf(id), images, [pub(), caMaps.get(id)!], child));
+          jobs.push(() => subscription(spec, feeder, copy, clusterOf(id), images, [pub(), caMaps.get(id)!], child));
           subscribersOf.set(feeder, [...(subscribersOf.get(feeder) ?? []), copy]);
         }
         built.set(id, copy);
@@ -100,8 +100,7 @@ export class Topology extends pulumi.ComponentResource {
     const caMaps = new Map([...clusters].map(([id, cluster]) => [id, caConfigMap(cluster, caBundles(this.copies), child)]));
     for (const register of jobs) register();
     for (const [publisher, subscribers] of subscribersOf) {
-      const settings = { image: spec.runtime.image, schedule: spec.replication.loginRotationSchedule };
-      loginRotation(publisher, subscribers, clusterOf(publisher.region.id), settings, { ...child, dependsOn: [caMaps.get(publisher.region.id)!] });
+      loginRotation(spec, publisher, subscribers, clusterOf(publisher.region.id), { ...child, dependsOn: [caMaps.get(publisher.region.id)!] });
     }
 
     const egress = replicationEgress(spec);

@@ -100,6 +100,42 @@ const networkSchema = z
   })
   .strict();
 
+/**
+ * Where the replication workloads' cloud identities bind (components/replication/identity.ts): the
+ * clusters are not created by this program, so what names them is stack input.
+ */
+const identitySchema = z
+  .object({
+    aws: z
+      .object({
+        /** The EKS cluster of each AWS region (Pod Identity associations name it); `{region}` is the region id. */
+        clusterNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
+      })
+      .strict()
+      .prefault({}),
+    gcp: z
+      .object({
+        /** The project whose workload pool (`<project>.svc.id.goog`) the GKE clusters use; default: the databases' VPC's project. */
+        workloadPoolProject: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id: 6-30 lower-case letters, digits and hyphens")
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
+    azure: z
+      .object({
+        /** Each AKS cluster's OIDC issuer (`az aks show --query oidcIssuerProfile.issuerUrl`), by region id: the federated credentials trust it. */
+        oidcIssuers: z
+          .record(z.string().min(1), z.url({ protocol: /^https$/, error: "the AKS cluster's OIDC issuer URL (https://…), from az aks show --query oidcIssuerProfile.issuerUrl" }))
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type IdentitySettings = z.output<typeof identitySchema>;
+
 /** Provisioned storage sizes Azure Database for PostgreSQL flexible server accepts (GiB). */
 const azurePostgresStorageSizes = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768] as const;
 
@@ -195,6 +231,7 @@ export const replicationSchema = z
     /** Forbid a full mesh above this many regions (policy pack). */
     maxFullMeshRegions: z.number().int().positive().default(4),
     network: networkSchema.prefault({}),
+    identity: identitySchema.prefault({}),
     databases: databasesSchema.prefault({}),
     /** Read-replica placement under a latency SLA and a budget (model/placement). */
     placement: placementSchema.optional(),

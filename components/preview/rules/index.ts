@@ -8,12 +8,13 @@ import { azureRules } from "./azure.js";
 import { cloudflareRules } from "./cloudflare.js";
 import { dnssecRules } from "./dnssec.js";
 import { gcpRules } from "./gcp.js";
+import { identityRules } from "./identity.js";
 import { kubernetesRules } from "./kubernetes.js";
 import { PlanView, type ProviderRule, type Violation } from "./rule.js";
 import { vpnRules } from "./vpn.js";
 
 export type { ProviderRule, Violation } from "./rule.js";
-export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...dnssecRules, ...kubernetesRules, ...vpnRules];
+export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...dnssecRules, ...kubernetesRules, ...vpnRules, ...identityRules];
 
 /** Every refusal the plan would meet at `pulumi up`, in registration order. */
 export function checkProviderRules(resources: readonly RecordedResource[], rules: readonly ProviderRule[] = PROVIDER_RULES): Violation[] {

@@ -14,6 +14,8 @@ import { azurePostgresCopy } from "../../../components/replication/azure-postgre
 import { cloudSqlCopy } from "../../../components/replication/cloudsql.js";
 import type { CopyRequest } from "../../../components/replication/copy.js";
 import { loginRotation } from "../../../components/replication/rotation.js";
+import { publication, subscription } from "../../../components/replication/logical.js";
+import { KEY_VAULT_SECRETS_USER, gcpAccountId } from "../../../components/replication/identity.js";
 import { loginSchema, parseSecretRef, replicationLoginSchema, rotateConfigSchema } from "../../../runtime/replication/index.js";
 
 const spec = buildEstateSpec("prod", loadStack("prod"));
@@ -29,8 +31,14 @@ beforeAll(async () => {
       const publisher = auroraCopy(req("aws-use1", "primary", true), network.aws, databases.aws, false, {});
       const gcpSub = cloudSqlCopy({ ...req("gcp-usc1", "subscriber", false), feeder: publisher }, network.gcp, databases, {});
       const azureSub = azurePostgresCopy({ ...req("azure-sea", "subscriber", false), feeder: publisher }, network.azure, databases, {});
-      const cluster = { region: regionById(spec, "aws-use1"), provider: new k8s.Provider("aws-use1-k8s", { kubeconfig: "{}" }) } as unknown as RegionCluster;
-      loginRotation(publisher, [gcpSub, azureSub], cluster, { image: spec.runtime.image, schedule: spec.replication.loginRotationSchedule }, {});
+      const clusterOf = (id: string) => ({ region: regionById(spec, id), provider: new k8s.Provider(`${id}-k8s`, { kubeconfig: "{}" }) }) as unknown as RegionCluster;
+      const cluster = clusterOf("aws-use1");
+      loginRotation(spec, publisher, [gcpSub, azureSub], cluster, {});
+      // The Jobs, each in its region, with their own identities.
+      const images = { psql: "postgres@sha256:" + "0".repeat(64), runtime: spec.runtime.image };
+      publication(spec, publisher, cluster, images, {});
+      subscription(spec, publisher, gcpSub, clusterOf("gcp-usc1"), images, [], {});
+      subscription(spec, publisher, azureSub, clusterOf("azure-sea"), images, [], {});
     },
     { stack: "prod", config: {}, cloudValues: "fake" },
   );
@@ -88,5 +96,87 @@ describe("the login rotation CronJob", () => {
     ]);
     for (const s of config.subscribers) expect(s.source).toMatch(/^host='[^']+' port=5432 dbname=meridian sslmode=require$/);
     for (const v of [...ofType("random:index/randomPassword:RandomPassword").map((p) => p.name)]) expect(text).not.toContain(`Mock${v.replace(/[^A-Za-z0-9]/g, "")}`);
+  });
+});
+
+describe("the workloads' cloud identities (least privilege: each secret by itself)", () => {
+  const named = (type: string, name: string) => ofType(type).find((r) => r.name === name)!;
+  const arn = (secret: string) => `arn:mock:aws:secretsmanager/secret:Secret:${secret}`;
+
+  it("EKS: the rotation's role trusts Pod Identity only, may read its publisher's two secrets and write the replication login, and is associated with its service account", () => {
+    const role = named("aws:iam/role:Role", "aws-use1-rotate-aws-use1");
+    expect(JSON.parse(inputs(role)["assumeRolePolicy"])).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+    });
+    const policy = JSON.parse(inputs(named("aws:iam/rolePolicy:RolePolicy", "aws-use1-rotate-aws-use1"))["policy"]);
+    expect(policy.Statement).toEqual([
+      { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [arn("meridian-prod-aws-use1-replication"), arn("meridian-prod-aws-use1-master")] },
+      { Sid: "RotateLogins", Effect: "Allow", Action: ["secretsmanager:PutSecretValue"], Resource: [arn("meridian-prod-aws-use1-replication")] },
+    ]);
+    expect(inputs(named("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws-use1-rotate-aws-use1"))).toMatchObject({
+      region: "us-east-1",
+      clusterName: "meridian-aws-use1",
+      namespace: "meridian",
+      serviceAccount: "rotate-aws-use1",
+      roleArn: "arn:mock:aws:iam/role:Role:aws-use1-rotate-aws-use1",
+    });
+    // The publication Job reads, never writes.
+    const pub = JSON.parse(inputs(named("aws:iam/rolePolicy:RolePolicy", "aws-use1-pub-aws-use1"))["policy"]);
+    expect(pub.Statement).toEqual([
+      { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [arn("meridian-prod-aws-use1-master"), arn("meridian-prod-aws-use1-replication")] },
+    ]);
+  });
+
+  it("GKE: the subscription Job's Google service account is bound to its Kubernetes service account and may read its subscriber's admin secret only", () => {
+    const ksa = "sub-aws-use1-from-aws-use1";
+    const account = named("gcp:serviceaccount/account:Account", `gcp-usc1-${ksa}`);
+    const email = `${gcpAccountId("gcp-usc1", ksa)}@meridian-prod.iam.gserviceaccount.com`;
+    expect(inputs(account)).toMatchObject({ project: "meridian-prod", accountId: gcpAccountId("gcp-usc1", ksa) });
+    expect(inputs(named("gcp:serviceaccount/iAMMember:IAMMember", `gcp-usc1-${ksa}`))).toEqual({
+      serviceAccountId: `projects/meridian-prod/serviceAccounts/${email}`,
+      role: "roles/iam.workloadIdentityUser",
+      member: `serviceAccount:meridian-prod.svc.id.goog[meridian/${ksa}]`,
+    });
+    expect(ofType("gcp:secretmanager/secretIamMember:SecretIamMember").map(inputs)).toEqual([
+      { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: `serviceAccount:${email}` },
+    ]);
+    const sa = ofType("kubernetes:core/v1:ServiceAccount").find((r) => r.name === `gcp-usc1-${ksa}`)!;
+    expect(inputs(sa)["metadata"]["annotations"]).toEqual({ "iam.gke.io/gcp-service-account": email });
+  });
+
+  it("AKS: a user-assigned identity federated with the cluster's OIDC issuer for the Job's service account, Key Vault Secrets User on its subscriber's admin secret only", () => {
+    const ksa = "sub-aws-use1-from-aws-use1";
+    const fic = named("azure-native:managedidentity:FederatedIdentityCredential", `azure-sea-${ksa}`);
+    expect(inputs(fic)).toMatchObject({
+      issuer: spec.replication.identity.azure.oidcIssuers["azure-sea"],
+      subject: `system:serviceaccount:meridian:${ksa}`,
+      audiences: ["api://AzureADTokenExchange"],
+      resourceName: `azure-sea-${ksa}`,
+    });
+    const assignments = ofType("azure-native:authorization:RoleAssignment").map(inputs);
+    expect(assignments).toHaveLength(1);
+    expect(assignments[0]).toMatchObject({
+      principalType: "ServicePrincipal",
+      roleDefinitionId: `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${KEY_VAULT_SECRETS_USER}`,
+      scope: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian-prod/providers/Microsoft.KeyVault/vaults/${spec.replication.network.azure.keyVaultName}/secrets/meridian-prod-aws-use1-at-azure-sea-admin`,
+    });
+    const identity = named("azure-native:managedidentity:UserAssignedIdentity", `azure-sea-${ksa}`);
+    expect(assignments[0]!["principalId"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(identity).toBeDefined();
+    const sa = ofType("kubernetes:core/v1:ServiceAccount").find((r) => r.name === `azure-sea-${ksa}`)!;
+    expect(Object.keys(inputs(sa)["metadata"]["annotations"])).toEqual(["azure.workload.identity/client-id"]);
+    const job = ofType("kubernetes:batch/v1:Job").find((r) => r.name === `azure-sea-${ksa}`)!;
+    expect(inputs(job)["spec"]["template"]["metadata"]["labels"]).toMatchObject({ "azure.workload.identity/use": "true" });
+    expect(inputs(job)["spec"]["template"]["spec"]["serviceAccountName"]).toBe(ksa);
+  });
+
+  it("the Jobs read their logins in an init container into memory, never from a Kubernetes Secret", () => {
+    for (const job of ofType("kubernetes:batch/v1:Job")) {
+      const pod = inputs(job)["spec"]["template"]["spec"];
+      expect(pod.initContainers.map((c: { args: string[] }) => c.args.slice(0, 2))).toEqual([["replication", "credentials"]]);
+      expect(pod.volumes.find((v: { name: string }) => v.name === "login").emptyDir).toEqual({ medium: "Memory", sizeLimit: "1Mi" });
+      expect(JSON.stringify(pod)).not.toMatch(/secretKeyRef|"secret":/);
+    }
   });
 });
