@@ -34,3 +34,34 @@ export function rateLimitAlerts(anomaly: RuntimeConfig["ratelimit"]["anomaly"]):
     ),
   ];
 }
+
+/**
+ * The attestation verifier's alerts, on the kit's request counter (runtime/kit/metrics.ts). A refused attestation
+ * (403 on /v1/attest/verify) is a node whose evidence did not match what the operator endorsed — a changed boot
+ * chain, a replayed quote, another key — or someone trying: one is worth a look. A 503 there means results cannot
+ * be logged in the proof log, and the verifier then refuses to hand out any result: every node's (re-)attestation
+ * fails until the log is back.
+ */
+export function attestAlerts(): AlertRule[] {
+  const verify = (code: string, window: string) => `sum by (namespace) (increase(meridian_http_requests_total{service="attest", route="/v1/attest/verify", code="${code}"}[${window}])) > 0`;
+  return [
+    {
+      alert: "MeridianAttestationRefused",
+      expr: verify("403", "15m"),
+      for: "0m",
+      severity: "warning",
+      summary: "The attestation verifier refused a node's evidence",
+      description:
+        "A quote or TEE report did not match the node's endorsed key or reference values, reused a nonce, or came from a revoked AK. The signed result (GET /v1/attest/results/:node) and its proof-log entry say which check failed; expect the node to get no SVID once SPIRE enforces admission.",
+    },
+    {
+      alert: "MeridianAttestationLogUnavailable",
+      expr: verify("503", "5m"),
+      for: "5m",
+      severity: "critical",
+      summary: "The attestation verifier cannot log results in the proof log",
+      description:
+        "POST /v1/attest/verify answered 503 for 5 minutes: results cannot be appended to the proof log, so no node's attestation succeeds. Check the proof log's pods in the ledger region.",
+    },
+  ];
+}

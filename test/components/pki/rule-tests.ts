@@ -328,10 +328,25 @@ function rateLimitAlertCases(spec: EstateSpec): AlertCase[] {
   ];
 }
 
+/** The attestation verifier: refusals alert at once; a log outage only once verify has answered 503 for 5 minutes. */
+function attestAlertCases(): AlertCase[] {
+  const labels = { namespace: "meridian" };
+  const verify = (code: string, values: string) => [
+    { series: `meridian_http_requests_total${sel({ service: "attest", route: "/v1/attest/verify", method: "POST", code, namespace: "meridian", pod: "attest-6f7c-abcde" })}`, values },
+  ];
+  return [
+    // One refusal at minute 5; the 200s around it are healthy traffic.
+    { alert: "MeridianAttestationRefused", series: verify("403", "0x4 1x10"), healthy: verify("403", "0x15"), evalTime: "10m", fires: [{ labels }] },
+    // 503s for 10 minutes fire; a single one that stops does not.
+    { alert: "MeridianAttestationLogUnavailable", series: verify("503", "0+1x20"), healthy: verify("503", "0x2 1x18"), evalTime: "15m", fires: [{ labels }] },
+  ];
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
 export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
   "clock-health": timeAlertCases,
   "replication-lag": replicationAlertCases,
   ratelimit: rateLimitAlertCases,
+  attest: attestAlertCases,
 };
