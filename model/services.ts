@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota, attest) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest, map) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
@@ -9,8 +9,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map"];
 
 export interface ServicePort {
   name: string;
@@ -89,8 +89,9 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     serviceAccount: "prooflog",
     description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
     ports: [http],
-    // Escrow, quota and the attestation verifier append (their decisions, results and registry events).
-    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }],
+    // Escrow, quota, the attestation verifier and the map service append (their decisions, results, registry
+    // events, and every map write batch's root).
+    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }, { service: "map" }],
   },
   {
     name: "clock",
@@ -119,6 +120,16 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     // verdict. Nodes never call the verifier themselves, and nothing outside the cluster does. Revocation is an
     // operator's admin route (model/security/routes.ts).
     callers: [{ spire: SPIRE_SERVER_IDENTITY, description: "the region's SPIRE server (node attestation)" }],
+  },
+  {
+    name: "map",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "map",
+    description: "verifiable map (sparse Merkle tree) of the tenants' quota state: proven reads, every root recorded in the proof log",
+    ports: [http],
+    // The quota service writes (runtime/vmap's `writers` names its SPIFFE ID alone); tenants read their proofs
+    // through the gateway (reads are public; writes from the gateway's identity are refused in-process).
+    callers: [gateway, { service: "quota" }],
   },
 ];
 

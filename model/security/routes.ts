@@ -54,6 +54,15 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   // runtime/attest/service.ts: nothing public; the SPIRE server (its catalogued caller) gets nonces, verifies and reads
   // verdicts; revoking a node's AK is the operator's.
   attest: { public: [], admin: ["/v1/attest/revoke"] },
+  // runtime/vmap/service.ts: tenants read their proven quota state (roots, keys, key ranges; batch proofs are a POST);
+  // writes are the quota service's alone (an internal caller, checked in-process by its SPIFFE ID).
+  map: {
+    public: [
+      { methods: ["GET"], paths: ["/v1/maps/*"] },
+      { methods: ["POST"], paths: ["*/proofs"] },
+    ],
+    admin: [],
+  },
 };
 
 /**

@@ -9,7 +9,7 @@
 import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
-import { runtimeService, serviceHost } from "../services.js";
+import { runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
 import { meshPeerUrls } from "../mesh/multi-primary.js";
@@ -153,16 +153,18 @@ export function ledgerRegion(spec: Pick<EstateSpec, "replication">): string {
 
 /**
  * The file `meridian ratelimit quota --config` reads: the tenants' quota tree (model/workloads/tenants.ts),
- * its PostgreSQL schema, the in-cluster proof log it records every decision in, and the issuer whose JWTs
+ * its PostgreSQL schema, the in-cluster proof log it records every decision in, the in-cluster map service it
+ * publishes its state to, and the issuer whose JWTs
  * name principals (mTLS peers are named by their SPIFFE IDs). The PostgreSQL URL comes from `--postgres`.
  */
 export function quotaServiceConfig(spec: EstateSpec) {
-  const log = runtimeService("prooflog");
   const id = spec.runtime.quota.identity;
   return {
     ...quotaTree(spec),
     schema: "meridian_quota",
-    log: `http://${serviceHost(log)}:${log.ports[0]!.port}`,
+    log: serviceUrl("prooflog"),
+    // Every node's usage and limits, published to the verifiable map (off the decision path) for tenants to prove.
+    map: serviceUrl("map"),
     ...(id ? { server: { auth: { jwt: { issuer: id.issuer, audience: id.audience, jwks: id.jwksUri } } } } : {}),
   };
 }
@@ -191,4 +193,26 @@ export function attestServiceConfig(spec: EstateSpec, regionId: string, keyFile:
 /** `meridian_attest_<region>`: region ids are DNS labels, so `-` becomes `_` and the name is a plain SQL identifier. */
 function attestSchemaName(regionId: string): string {
   return `meridian_attest_${regionId.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+}
+
+/** The map of the tenants' quota state that the quota service publishes to (runtime/quota/map-publisher.ts). */
+const QUOTA_MAP = "quota";
+
+/**
+ * The file `meridian map serve --config` reads: the one map (the tenants' quota state), the in-cluster proof log
+ * every write batch's root is recorded in, and its one writer, the quota service (by SPIFFE ID: the sidecar's
+ * XFCC peer). The PostgreSQL URL comes from `--postgres`.
+ */
+export function mapServiceConfig(spec: EstateSpec) {
+  return {
+    maps: [QUOTA_MAP],
+    log: serviceUrl("prooflog"),
+    writers: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] },
+  };
+}
+
+/** A runtime service's in-cluster base URL (its first port). */
+function serviceUrl(name: ServiceName): string {
+  const s = runtimeService(name);
+  return `http://${serviceHost(s)}:${s.ports[0]!.port}`;
 }

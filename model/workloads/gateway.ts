@@ -30,6 +30,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { prefix: "/v1/ratelimit", service: "ratelimit", methods: "any" },
   // Tenant administrators and their schedulers: the quota service checks their JWTs per route.
   { prefix: "/v1/quota", service: "quota", methods: "any" },
+  // Tenants' proven reads of their quota state (batch proofs are a POST; writes are the quota service's alone).
+  { prefix: "/v1/maps", service: "map", methods: "any" },
   { prefix: "/checkpoint", service: "prooflog", methods: "read" },
   { prefix: "/tile/", service: "prooflog", methods: "read" },
   { prefix: "/proof/", service: "prooflog", methods: "read" },

@@ -13,7 +13,18 @@ import { attestAlerts, rateLimitAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
-import { attestServiceConfig, clockRegionConfig, escrowRegionConfig, ledgerRegion, proofLogConfig, quotaServiceConfig, rateLimitRegionConfig, regionTimeReference, STATE_DIR } from "./config.js";
+import {
+  attestServiceConfig,
+  clockRegionConfig,
+  escrowRegionConfig,
+  ledgerRegion,
+  mapServiceConfig,
+  proofLogConfig,
+  quotaServiceConfig,
+  rateLimitRegionConfig,
+  regionTimeReference,
+  STATE_DIR,
+} from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -85,9 +96,11 @@ export interface WorkloadSpec {
  * The proof log has exactly one sequencer: its PostgreSQL store refuses a second writer for an index.
  * One pod runs in the ledger region; the other regions keep the Deployment at zero as a standby that a
  * failover scales to one after the ledger database fails over. The quota service is the same: one writer
- * per schema (a PostgreSQL advisory lock), next to the log it records every decision in.
+ * per schema (a PostgreSQL advisory lock), next to the log it records every decision in. So is the map service:
+ * one writer process per map (its PostgreSQL store fences a second writer's batch on the revision), beside the
+ * quota service that writes it.
  */
-export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quota"]);
+export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quota", "map"]);
 
 /**
  * Escrow holds its region's lease and open reservations in process memory (the O(1) fast path), and a
@@ -115,6 +128,8 @@ const SIZING: Record<ServiceName, Sizing> = {
   quota: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
   // A node attests when its SPIRE agent starts and re-attests each SVID period: a few quotes a minute per node.
   attest: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
+  // The whole map is in memory: a few hundred bytes per quota node, batched writes.
+  map: { requests: { cpu: "100m", memory: "256Mi" }, memoryLimit: "512Mi", burstFactor: 1 },
 };
 const TARGET_CPU_PERCENT = 70;
 
@@ -234,6 +249,18 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         stores: { redis: false, postgres: true },
       };
     }
+    case "map": {
+      // Maps, log and writers in the file (runtime/vmap's schema); the store URL is a secret, as for the others.
+      const cfg = { ...mapServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("map")) };
+      return {
+        args: ["map", "serve", "--config", configPath("map", "map.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
+        config: { "map.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [],
+        // The kit's readiness: every map restored from its store and caught up from the log.
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: true },
+      };
+    }
     case "clock": {
       const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
@@ -278,9 +305,9 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   };
 }
 
-/** The quota service runs only when the estate has tenants (its tree needs at least one). */
+/** The quota service, and the map it writes, run only when the estate has tenants (its tree needs at least one). */
 function hasWork(spec: EstateSpec, name: ServiceName): boolean {
-  return name !== "quota" || spec.runtime.quota.tenants.length > 0;
+  return (name !== "quota" && name !== "map") || spec.runtime.quota.tenants.length > 0;
 }
 
 /** Every runtime service's workload in one region, in catalogue order. */

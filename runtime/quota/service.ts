@@ -25,6 +25,10 @@
  * Each commit is stamped with the service's HLC and closes that timestamp; with a `replica`, an idle service
  * closes one every `closedTimestampIntervalMs`, so the hot standby's watermark stays fresh. Write responses carry a
  * consistency token (the kit's `x-meridian-consistency`) that later reads use as their floor.
+ *
+ * With `map` set, every node's usage and effective limits are published to that verifiable map service (map
+ * `quota`, map-publisher.ts) after the commits that change them — batched, off the decision path: a map outage
+ * delays the map, never a quota decision.
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -49,6 +53,8 @@ import { maxMinFair } from "./max-min.js";
 import { diffState, isEmpty, openDomain, snapshot, type QuotaDomain, type QuotaState } from "./state.js";
 import { PostgresQuotaStore } from "./store.js";
 import { usageReadHandler } from "./usage-reads.js";
+import { MapClient } from "../vmap/index.js";
+import { fetchWithTimeout, quotaMapEntries, QuotaMapPublisher } from "./map-publisher.js";
 
 export const quotaServiceConfig = z
   .object({
@@ -77,6 +83,13 @@ export const quotaServiceConfig = z
     maxOffsetMs: z.number().positive().default(250),
     /** Where this node's clock is measured: the region's grandmaster or the node's chrony (skew state, offset and ε on /metrics). */
     timeReference: timeReferenceSchema.optional(),
+    /** Base URL of the verifiable map service (`meridian map serve`) the quota state is published to; absent: not published. */
+    map: z.url().optional(),
+    /** The map's name there, and how long one publish call may take before it counts as an outage (ms). */
+    mapName: z.string().min(1).default("quota"),
+    mapTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+    /** How often the state is re-published even without a mutation (ms): an override's expiry changes limits on its own. */
+    mapRefreshMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
   })
   .strict();
 export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
@@ -143,6 +156,17 @@ export const quotaService = defineService({
     }
     const trail = new AuditTrail(new LogClient(config.log), monotonicTimestamps(clock));
     let queue: Promise<unknown> = Promise.resolve();
+    // The committed state's map entries are read between mutations (serialized), never mid-commit.
+    const publisher = config.map
+      ? new QuotaMapPublisher({
+          client: new MapClient(config.map, { fetch: fetchWithTimeout(config.mapTimeoutMs) }),
+          map: config.mapName,
+          view: () => serialized(async () => quotaMapEntries(domain.tree)),
+          onError: (err) => log.warn({ err: err.message, map: config.map }, "verifiable map unavailable: quota state not yet published (quota decisions are unaffected; retrying)"),
+          metrics,
+        })
+      : null;
+    let mapRefresh: NodeJS.Timeout | undefined;
 
     /** Run one mutation: apply in memory, commit the changed rows (and the audit event) before answering. */
     function mutate<T>(fn: (d: QuotaDomain) => T, audit?: (result: T) => { actor: string; action: string; subject: string; detail?: Record<string, unknown> }): Promise<T & { logIndex?: number }> {
@@ -165,6 +189,7 @@ export const quotaService = defineService({
           throw new HttpError(503, "quota state not stored", `nothing changed: ${(e as Error).message}`);
         }
         committed = after;
+        publisher?.poke();
         return (audit ? { ...result, logIndex } : result) as T & { logIndex?: number };
       });
       queue = run.catch(() => undefined);
@@ -204,6 +229,7 @@ export const quotaService = defineService({
 
     return {
       store,
+      publisher,
       clock: node,
       domain: () => domain,
       // x-meridian-hlc in and out, its epoch, physical time from clients without an HLC, and consistency
@@ -326,6 +352,11 @@ export const quotaService = defineService({
       ready: { postgres: () => store.ping() },
       started: () => {
         sync?.start();
+        if (publisher) {
+          publisher.poke();
+          mapRefresh = setInterval(() => publisher.poke(), config.mapRefreshMs);
+          mapRefresh.unref();
+        }
         // An idle writer closes timestamps so the standby's watermark keeps up; a failure waits for the next beat.
         // Without a standby to read from there is nothing to keep fresh (and no WAL to write every beat).
         if (config.replica === undefined) return;
@@ -335,6 +366,8 @@ export const quotaService = defineService({
       close: async () => {
         sync?.stop();
         clearInterval(heartbeat);
+        clearInterval(mapRefresh);
+        await publisher?.close();
         await queue.catch(() => undefined);
         await reads.close();
         await store.close();

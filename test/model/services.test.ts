@@ -16,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock, quota and attest in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota, attest and map in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -53,10 +53,13 @@ describe("runtime service catalogue", () => {
       "spiffe://td/ns/meridian-gateway/sa/meridian-gateway",
       "spiffe://td/ns/meridian/sa/attest",
       "spiffe://td/ns/meridian/sa/escrow",
+      "spiffe://td/ns/meridian/sa/map",
       "spiffe://td/ns/meridian/sa/quota",
     ]);
     // Only the SPIRE server asks the attestation verifier: no gateway, no other service.
     expect(allowedCallerIds("td", "attest")).toEqual(["spiffe://td/spire/server"]);
+    // The map: the quota service writes it, tenants read it through the gateway.
+    expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/quota"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

@@ -11,6 +11,7 @@ import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { attestService } from "../../../runtime/attest/index.js";
+import { mapService } from "../../../runtime/vmap/service.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -68,7 +69,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest"].includes(x.service.name))) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -108,7 +109,27 @@ describe("regionWorkloads", () => {
         .filter((w) => w.replicas > 0)
         .map((w) => [w.region, w.replicas]),
     ).toEqual([[spec.replication.writers[0], 1]]);
-    expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({ schema: "meridian_quota", authorities: ["root"], tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }] });
+    // The map it publishes to: one writer beside it, on the region's PostgreSQL, recording roots in the in-cluster log,
+    // writable by the quota service's SPIFFE ID alone; and none without tenants.
+    const map = (s: typeof spec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "map")!);
+    expect(map(spec).every((w) => w.replicas === 0)).toBe(spec.runtime.quota.tenants.length === 0);
+    const maps = map(withTenants);
+    expect(maps.filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+    for (const w of maps) {
+      expect(w).toMatchObject({ autoscaling: null, strategy: "Recreate", stores: { postgres: true, redis: false } });
+      expect(w.args).toEqual(expect.arrayContaining(["--postgres", "$(MERIDIAN_POSTGRES_URL)"]));
+      expect(JSON.parse(w.config["map.json"]!)).toMatchObject({
+        maps: ["quota"],
+        log: "http://prooflog.meridian.svc.cluster.local:8080",
+        writers: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] },
+      });
+    }
+    expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({
+      schema: "meridian_quota",
+      authorities: ["root"],
+      tenants: [{ id: "acme", hard: { cpu: 4, memory: 8 } }],
+      map: "http://map.meridian.svc.cluster.local:8080",
+    });
     // Its clock is measured by its node's chrony through the node time agent, with the estate's max offset, as every service's.
     for (const w of quota(withTenants)) expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { agent: TIME_AGENT_ADDRESS } });
   });
@@ -186,6 +207,12 @@ describe("regionWorkloads", () => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server ?? {});
         return quotaServiceConfig.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
+      },
+      // Likewise; the store is the PostgreSQL URL of --postgres.
+      map: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return mapService.config.parse({ ...keys, store: { postgres: "postgresql://from-the-postgres-flag:5432/meridian" } });
       },
     };
     for (const region of spec.regions) {
@@ -277,6 +304,11 @@ describe("command lines against the real CLI", () => {
   it("ratelimit quota accepts its args", async () => {
     const opts = await parseWithCli(program, byService("quota").args);
     expect(opts).toMatchObject({ config: "/etc/meridian/quota/quota.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: 8080, host: "0.0.0.0" });
+  });
+
+  it("map serve accepts its args", async () => {
+    const opts = await parseWithCli(program, byService("map").args);
+    expect(opts).toMatchObject({ config: "/etc/meridian/map/map.json", postgres: "$(MERIDIAN_POSTGRES_URL)", port: "8080", host: "0.0.0.0" });
   });
 
   it("time serve accepts its args; its node's time agent is in its config", async () => {
