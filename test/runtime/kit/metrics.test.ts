@@ -1,0 +1,62 @@
+// The kit's RED metrics count per request in records cached per route and method and hand the counts to
+// prom-client at scrape time: each route, method and status keeps its own series, a scrape neither loses nor
+// repeats a count, and the in-flight gauge follows requests that are still being handled.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startService, type RunningService } from "../../../runtime/kit/index.js";
+import { itemsService } from "./fixture.js";
+
+describe("RED metrics", () => {
+  let svc: RunningService<unknown, Awaited<ReturnType<typeof itemsService.start>>>;
+  const url = (p: string) => `${svc.url}${p}`;
+  const scrape = async () => (await fetch(url("/metrics"))).text();
+  const count = (text: string, route: string, method: string, code: number): number | undefined => {
+    const line = text.split("\n").find((l) => l.startsWith(`meridian_http_requests_total{route="${route}",method="${method}",code="${code}",service="items"} `));
+    return line === undefined ? undefined : Number(line.split(" ").pop());
+  };
+  const post = (name: unknown) => fetch(url("/v1/items"), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+
+  beforeAll(async () => {
+    svc = await startService(itemsService, { server: { port: 0 } }, { processMetrics: false });
+  });
+  afterAll(() => svc?.close());
+
+  it("keeps routes, methods and status codes apart and counts each request once across scrapes", async () => {
+    for (let i = 0; i < 3; i++) expect((await post(`n${i}`)).status).toBe(201);
+    expect((await post("")).status).toBe(400);
+    expect((await fetch(url("/v1/items/0"))).status).toBe(200);
+    expect((await fetch(url("/v1/items/99"))).status).toBe(404);
+    expect((await fetch(url("/v1/items/99"))).status).toBe(404);
+    expect((await fetch(url("/no/such/path"))).status).toBe(404);
+    const first = await scrape();
+    expect(count(first, "/v1/items", "POST", 201)).toBe(3);
+    expect(count(first, "/v1/items", "POST", 400)).toBe(1);
+    expect(count(first, "/v1/items/:id", "GET", 200)).toBe(1);
+    expect(count(first, "/v1/items/:id", "GET", 404)).toBe(2);
+    expect(count(first, "(unmatched)", "GET", 404)).toBe(1);
+    expect(count(first, "/v1/items", "GET", 200)).toBeUndefined();
+    // A second scrape with nothing new in between shows the same totals (nothing added twice).
+    const again = await scrape();
+    expect(count(again, "/v1/items", "POST", 201)).toBe(3);
+    expect(count(again, "/v1/items/:id", "GET", 404)).toBe(2);
+    // Later requests add to the totals already scraped.
+    expect((await post("n3")).status).toBe(201);
+    expect((await fetch(url("/v1/items/99"))).status).toBe(404);
+    const later = await scrape();
+    expect(count(later, "/v1/items", "POST", 201)).toBe(4);
+    expect(count(later, "/v1/items", "POST", 400)).toBe(1);
+    expect(count(later, "/v1/items/:id", "GET", 404)).toBe(3);
+    expect(later).toMatch(/^meridian_http_request_duration_seconds_count\{service="items",route="\/v1\/items",method="POST"\} 5$/m);
+    expect(later).toMatch(/^meridian_http_request_duration_seconds_count\{service="items",route="\/v1\/items\/:id",method="GET"\} 4$/m);
+  });
+
+  it("shows requests in flight while they are handled and none once they are answered", async () => {
+    const slow = fetch(url("/v1/slow"));
+    while (!svc.parts.held.started) await new Promise((r) => setTimeout(r, 5));
+    // The scrape itself is in flight too.
+    expect(await scrape()).toMatch(/^meridian_http_requests_in_flight\{service="items"\} 2$/m);
+    svc.parts.release();
+    expect((await slow).status).toBe(200);
+    expect(await scrape()).toMatch(/^meridian_http_requests_in_flight\{service="items"\} 1$/m);
+    expect(count(await scrape(), "/v1/slow", "GET", 200)).toBe(1);
+  });
+});
