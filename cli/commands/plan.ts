@@ -1,10 +1,13 @@
 /**
- * `meridian plan --stack <name> [--json] [--no-policy] [--allow-placeholder-image]`: the offline preview of a stack under Pulumi's
+ * `meridian plan --stack <name> [--json] [--no-policy] [--allow-placeholders]`: the offline preview of a stack under Pulumi's
  * mock runtime, checked against the providers' rules (components/preview/rules), then the policy pack's
  * rules over the recorded resources and the cost model, as `pulumi preview --policy-pack policies` would
  * run them. A provider refusal or a mandatory violation exits 1.
  */
 import type { Command } from "commander";
+
+/** The rules that refuse the shipped stacks' placeholder values, which `--allow-placeholders` reports as advisory. */
+const PLACEHOLDER_RULES = new Set(["meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder"]);
 
 export function register(program: Command): void {
   program
@@ -14,11 +17,11 @@ export function register(program: Command): void {
     .option("--json", "print one JSON document: { stack, resources, outputs, policyViolations }")
     .option("--no-policy", "skip the policy pack")
     .option(
-      "--allow-placeholder-image",
-      "review a stack whose meridian:runtime.image or meridian:imageDigests still carry the shipped all-zero digest: that finding becomes advisory here (the pack under `pulumi preview`/`up` still refuses it)",
+      "--allow-placeholders",
+      "review a shipped stack before its real values exist: the all-zero digests of meridian:runtime.image and meridian:imageDigests, and the documentation addresses of regions[].mesh.egress, become advisory here (the pack under `pulumi preview`/`up` still refuses them)",
     )
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
-    .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholderImage?: boolean }) => {
+    .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholders?: boolean }) => {
       // A config mistake is reported before the Pulumi SDK and the providers load (seconds of startup).
       const { loadStack } = await import("../../stacks/load.js");
       const { buildEstateSpec } = await import("../../model/estate.js");
@@ -50,8 +53,8 @@ export function register(program: Command): void {
       // the replication area still gets the cost rules from its own config.
       const model = modelFromResources(resources) ?? modelView(spec, { resources });
       const found = evaluatePolicies(resources, model);
-      // Reviewing the shipped stacks before any image exists: the placeholder is reported, not refused.
-      const violations = opts.allowPlaceholderImage ? found.map((v) => (v.policy === "meridian-runtime-image-placeholder" ? { ...v, enforcementLevel: "advisory" as const } : v)) : found;
+      // Reviewing the shipped stacks before any image or NAT address exists: the placeholders are reported, not refused.
+      const violations = opts.allowPlaceholders ? found.map((v) => (PLACEHOLDER_RULES.has(v.policy) ? { ...v, enforcementLevel: "advisory" as const } : v)) : found;
       if (opts.json) {
         const doc = JSON.parse(renderPlanJson(plan)) as Record<string, unknown>;
         process.stdout.write(`${JSON.stringify({ ...doc, policyViolations: violations }, null, 2)}\n`);

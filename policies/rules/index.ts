@@ -7,6 +7,7 @@ import { fullMeshPremium, resourceCostLimit } from "./resource-cost.js";
 import { failoverTtl } from "./failover-ttl.js";
 import { healthCheckSanity } from "./health-checks.js";
 import { imagesByDigest, runtimeImageDigest, runtimeImagePlaceholder } from "./images.js";
+import { meshEgressPlaceholder } from "./mesh-egress.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 
 export const rules: Rule[] = [
@@ -23,5 +24,6 @@ export const rules: Rule[] = [
   noPublicDatabases,
   runtimeImageDigest,
   runtimeImagePlaceholder,
+  meshEgressPlaceholder,
   imagesByDigest,
 ];

@@ -21,7 +21,7 @@ async function withProd(edit: (text: string) => string, run: (dir: string) => Pr
 
 describe("meridian plan runs the policy pack", () => {
   it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", async () => {
-    const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholder-image"]);
+    const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholders"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$1\d,\d{3}\.\d\d of \$25,000\.00 budget:/);
     expect(r.stdout).not.toMatch(/\[mandatory\]/);
@@ -31,7 +31,7 @@ describe("meridian plan runs the policy pack", () => {
     await withProd(
       (t) => t.replace("topology: hierarchical", "topology: full-mesh"),
       async (dir) => {
-        const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir } });
+        const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholders"], { env: { MERIDIAN_STACKS_DIR: dir } });
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(
           /1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/,
@@ -44,7 +44,7 @@ describe("meridian plan runs the policy pack", () => {
     await withProd(
       (t) => t.replace("monthlyUSD: 25000", "monthlyUSD: 3000"),
       async (dir) => {
-        const r = await runCliInProcess(["plan", "--stack", "prod", "--json", "--allow-placeholder-image"], { env: { MERIDIAN_STACKS_DIR: dir } });
+        const r = await runCliInProcess(["plan", "--stack", "prod", "--json", "--allow-placeholders"], { env: { MERIDIAN_STACKS_DIR: dir } });
         expect(r.status).toBe(1);
         const doc = JSON.parse(r.stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
         expect(doc.policyViolations).toContainEqual(

@@ -16,7 +16,7 @@ function prodRun(): Promise<CliResult & { graph: string }> {
   prod ??= (async () => {
     graphDir = mkdtempSync(join(tmpdir(), "meridian-graph-"));
     const graph = join(graphDir, "prod.svg");
-    return { ...(await runCliInProcess(["plan", "--stack", "prod", "--json", "--graph", graph, "--allow-placeholder-image"])), graph };
+    return { ...(await runCliInProcess(["plan", "--stack", "prod", "--json", "--graph", graph, "--allow-placeholders"])), graph };
   })();
   return prod;
 }
@@ -43,13 +43,15 @@ describe("meridian plan", () => {
     expect(doc.outputs["regions"]).toHaveLength(6);
   }, 240_000);
 
-  it("--allow-placeholder-image reports the shipped all-zero image digest as advisory; without it the plan exits 1 naming the setting", async () => {
+  it("--allow-placeholders reports the shipped all-zero image digests and documentation egress addresses as advisory; without it the plan exits 1 naming the settings", async () => {
     const doc = JSON.parse((await prodRun()).stdout) as { policyViolations: { policy: string; enforcementLevel: string; message: string }[] };
     expect(doc.policyViolations.filter((v) => v.policy === "meridian-runtime-image-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory", "advisory"]);
+    expect(doc.policyViolations.filter((v) => v.policy === "meridian-mesh-egress-placeholder").map((v) => v.enforcementLevel)).toEqual(["advisory"]);
     const r = await runCliInProcess(["plan", "--stack", "dev"]);
     expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\n {2}meridian-mesh-egress-placeholder: 2 mesh egress addresses are RFC 5737 documentation addresses .*meridian:regions\[0\]\.mesh\.egress \(\S+\): 192\.0\.2\.11\/32/);
     expect(r.stderr).toMatch(
-      /2 mandatory policy violations\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
+      /3 mandatory policy violations\n {2}meridian-runtime-image-placeholder: meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": .*set the stack setting meridian:runtime\.image to <repository>@sha256:/,
     );
     expect(r.stderr).toMatch(/\n {2}meridian-runtime-image-placeholder: meridian:imageDigests has the all-zero placeholder for \d+ images: .*`crane digest <key>`/);
   }, 240_000);

@@ -6,6 +6,7 @@ import { failoverTtl } from "../../policies/rules/failover-ttl.js";
 import { healthCheckSanity } from "../../policies/rules/health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
 import { imagesByDigest, repositoryOf, runtimeImageDigest, runtimeImagePlaceholder } from "../../policies/rules/images.js";
+import { isDocumentationCidr, meshEgressPlaceholder } from "../../policies/rules/mesh-egress.js";
 import { CHART_IMAGES, chartImageValues, requiredImageDigests } from "../../model/images/charts.js";
 import type { ModelView, ResourceLike, ResourceRule } from "../../policies/rule.js";
 
@@ -178,6 +179,35 @@ describe("meridian-runtime-image-placeholder", () => {
   it("lets local run the placeholder (images come from the machine) and any stack a real digest", () => {
     expect(runtimeImagePlaceholder.check([], ctx("local", zero))).toEqual([]);
     expect(runtimeImagePlaceholder.check([], ctx("prod", `ghcr.io/meridian/runtime@sha256:${"0".repeat(63)}1`))).toEqual([]);
+  });
+});
+
+describe("meridian-mesh-egress-placeholder", () => {
+  const ctx = (environment: string, egress: string[][]) => ({
+    config,
+    model: { spec: { environment, regions: egress.map((e, i) => ({ id: `r${i}`, mesh: { egress: e } })) } } as unknown as ModelView,
+  });
+  it("refuses RFC 5737 documentation addresses outside local, naming each region's key in one finding", () => {
+    for (const env of ["dev", "staging", "prod"]) {
+      const found = meshEgressPlaceholder.check([], ctx(env, [["192.0.2.11/32"], ["34.120.7.1/32", "198.51.100.0/24"], ["203.0.113.40/30"]]));
+      expect(found, env).toEqual([
+        {
+          message: expect.stringMatching(
+            /^3 mesh egress addresses are RFC 5737 documentation addresses .*: meridian:regions\[0\]\.mesh\.egress \(r0\): 192\.0\.2\.11\/32; meridian:regions\[1\]\.mesh\.egress \(r1\): 198\.51\.100\.0\/24; meridian:regions\[2\]\.mesh\.egress \(r2\): 203\.0\.113\.40\/30\. Set each region's mesh\.egress/,
+          ),
+        },
+      ]);
+    }
+    expect(meshEgressPlaceholder.enforcementLevel).toBe("mandatory");
+  });
+  it("lets local, real addresses and wider networks that merely contain a documentation one through", () => {
+    expect(meshEgressPlaceholder.check([], ctx("local", [["192.0.2.11/32"]]))).toEqual([]);
+    expect(meshEgressPlaceholder.check([], ctx("prod", [["34.120.7.1/32"], ["192.0.0.0/16"], ["198.51.101.0/24"]]))).toEqual([]);
+    expect(meshEgressPlaceholder.check([], { config, model: { spec: { environment: "prod", regions: [{ id: "solo" }] } } as unknown as ModelView })).toEqual([]);
+  });
+  it("knows the three documentation networks exactly", () => {
+    expect(["192.0.2.0/24", "198.51.100.7/32", "203.0.113.255/32"].map(isDocumentationCidr)).toEqual([true, true, true]);
+    expect(["192.0.3.0/24", "198.51.10.7/32", "203.0.0.0/8", "10.203.0.113/32"].map(isDocumentationCidr)).toEqual([false, false, false, false]);
   });
 });
 

@@ -13,22 +13,23 @@ function violations(plan: Plan, config: unknown = {}) {
 
 describe("policy pack over the mocked program", () => {
   for (const stack of ["local", "dev", "staging", "prod"]) {
-    it(`passes the shipped ${stack} stack but for its placeholder image digest (none on local)`, async () => {
+    it(`passes the shipped ${stack} stack but for its placeholder image digests and egress addresses (none on local)`, async () => {
       const plan = await sharedPlan(stack);
       const found = violations(plan);
-      // Two placeholder findings: meridian:runtime.image and meridian:imageDigests. No image is referenced by tag.
+      // Placeholder findings: meridian:runtime.image, meridian:imageDigests, the regions' mesh.egress. No image is referenced by tag.
       expect(found.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy)).toEqual(
-        stack === "local" ? [] : ["meridian-runtime-image-placeholder", "meridian-runtime-image-placeholder"],
+        stack === "local" ? [] : ["meridian-runtime-image-placeholder", "meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder"],
       );
       expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
     });
   }
-  it("passes staging once meridian:runtime.image and meridian:imageDigests name real digests", async () => {
+  it("passes staging once meridian:runtime.image and meridian:imageDigests name real digests and the regions their real egress", async () => {
     const config = readStackConfigMap("staging");
     const runtime = config["meridian:runtime"] as Record<string, unknown>;
     const digests = Object.fromEntries(Object.keys(config["meridian:imageDigests"] as object).map((k) => [k, `sha256:${"5e".repeat(32)}`]));
+    const regions = (config["meridian:regions"] as { mesh: Record<string, unknown> }[]).map((r, i) => ({ ...r, mesh: { ...r.mesh, egress: [`34.120.7.${i + 1}/32`] } }));
     const plan = await evaluateStack("staging", {
-      configOverrides: { "meridian:runtime": { ...runtime, image: `ghcr.io/meridian/runtime@sha256:${"5e".repeat(32)}` }, "meridian:imageDigests": digests },
+      configOverrides: { "meridian:runtime": { ...runtime, image: `ghcr.io/meridian/runtime@sha256:${"5e".repeat(32)}` }, "meridian:imageDigests": digests, "meridian:regions": regions },
     });
     expect(violations(plan).filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
   }, 120_000);

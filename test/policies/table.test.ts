@@ -25,11 +25,12 @@ const res = (type: string, name: string, inputs: Record<string, unknown>): Recor
   dependencies: [],
 });
 
-/** A pushed image's digest: the shipped all-zero placeholder is a case of its own. */
+/** A pushed image's digest and real egress addresses: the shipped placeholders are cases of their own. */
 const pinned = (c: EstateConfig): EstateConfig => ({
   ...c,
   runtime: { ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` },
   imageDigests: Object.fromEntries(Object.keys(c.imageDigests).map((k) => [k, `sha256:${"ab".repeat(32)}`])),
+  regions: c.regions.map((r, i) => ({ ...r, mesh: { ...r.mesh, egress: [`34.120.7.${i + 1}/32`] } })),
 });
 
 /** The estate ConfigMap the replication area deploys, from prod's config (image pinned) with `edit` applied. */
@@ -59,10 +60,15 @@ const COST_TABLE: Expected = { policy: "meridian-cost-table", level: "advisory",
 const cases: Case[] = [
   { name: "a small compliant stack: only the advisory cost table", resources: [estate(), aurora("db-1", "db.r6g.large")], expected: [COST_TABLE] },
   {
-    name: "the shipped all-zero image digest on prod",
+    name: "the shipped placeholders on prod: all-zero image digests, documentation egress addresses",
     resources: [estate(undefined, (c) => c), aurora("db-1", "db.r6g.large")],
     expected: [
       COST_TABLE,
+      {
+        policy: "meridian-mesh-egress-placeholder",
+        level: "mandatory",
+        message: /^6 mesh egress addresses are RFC 5737 documentation addresses .*meridian:regions\[5\]\.mesh\.egress \(\S+\): 203\.0\.113\.36\/32\./,
+      },
       // Same policy: ordered by message, as the table compares them.
       { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:imageDigests has the all-zero placeholder for \d+ images: no image has that digest/ },
       { policy: "meridian-runtime-image-placeholder", level: "mandatory", message: /^meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}": no image has that digest/ },
