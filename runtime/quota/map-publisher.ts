@@ -19,12 +19,13 @@ const MAX_BATCH = 1000;
 const MAX_KEY_BYTES = 32;
 
 /**
- * A node's map key: its id when that is a valid map key (1..32 bytes of UTF-8, no NUL), else `~` and the first 31
- * hex digits of its id's SHA-256 (delegated nodes may have ids up to 200 characters).
+ * A node's map key: its id when that is a valid map key (1..32 bytes of UTF-8, no NUL) not starting with `~`, else
+ * `~` and the first 31 hex digits of its id's SHA-256 (delegated nodes may have ids up to 200 characters). An id
+ * starting with `~` is hashed too, so no one can name a delegation after another node's hashed key.
  */
 export function quotaMapKey(id: string): string {
   const b = Buffer.from(id, "utf8");
-  if (b.length > 0 && b.length <= MAX_KEY_BYTES && !b.includes(0)) return id;
+  if (b.length > 0 && b.length <= MAX_KEY_BYTES && !b.includes(0) && !id.startsWith("~")) return id;
   return `~${createHash("sha256")
     .update(b)
     .digest("hex")
