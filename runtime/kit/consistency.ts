@@ -6,7 +6,7 @@
  * the token (a replica whose watermark is at or past it, else the primary). The kit carries the header;
  * the service parses and compares tokens, and may set the header on a read itself (monotonic reads).
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export const CONSISTENCY_HEADER = "x-meridian-consistency";
 
@@ -30,19 +30,35 @@ export function consistencyTokenOf(req: FastifyRequest): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-export function installConsistencyTokens(app: FastifyInstance, hooks: ConsistencyHooks): void {
+/** Refuse a request's token before the handler runs (throws the service's HttpError), if the service checks tokens. */
+export function consistencyInbound(hooks: ConsistencyHooks): ((req: FastifyRequest) => void) | undefined {
   const check = hooks.check;
+  if (!check) return undefined;
+  return (req) => {
+    const token = consistencyTokenOf(req);
+    if (token !== undefined) check(token);
+  };
+}
+
+/** Stamp a successful write's response with the token, taken now: after the handler returned, so once the write is durable. */
+export function consistencyStamp(hooks: ConsistencyHooks): (req: FastifyRequest, reply: FastifyReply) => void {
+  return (req, reply) => {
+    if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());
+  };
+}
+
+export function installConsistencyTokens(app: FastifyInstance, hooks: ConsistencyHooks): void {
+  const inbound = consistencyInbound(hooks);
+  const stamp = consistencyStamp(hooks);
   // Callback hooks (a refusal thrown here reaches fastify's error path all the same): no promise per request.
-  if (check) {
+  if (inbound) {
     app.addHook("onRequest", (req, _reply, done) => {
-      const token = consistencyTokenOf(req);
-      if (token !== undefined) check(token);
+      inbound(req);
       done();
     });
   }
   app.addHook("onSend", (req, reply, payload, done) => {
-    // Answered after the handler returned: a write's token is taken once the write is durable.
-    if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());
+    stamp(req, reply);
     done(null, payload);
   });
 }

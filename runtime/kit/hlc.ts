@@ -7,7 +7,7 @@
  * the time rendered for legacy clients).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Registry } from "prom-client";
 import type { Clock } from "../common/clock.js";
 import type { ConsistencyHooks } from "./consistency.js";
@@ -25,20 +25,32 @@ export interface HlcHooks {
   stampHeaders?(): Record<string, string>;
 }
 
+/** Take in a request's time headers (throws the service's HttpError refusal, unapplied). */
+export function hlcInbound(hlc: HlcHooks): (headers: IncomingHttpHeaders) => void {
+  if (hlc.inbound) return hlc.inbound.bind(hlc);
+  return (headers) => {
+    const raw = headers[hlc.header];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value !== undefined && value !== "") hlc.receive(value);
+  };
+}
+
+/** Stamp a response with the service's time headers. */
+export function hlcStamp(hlc: HlcHooks): (reply: FastifyReply) => void {
+  if (hlc.stampHeaders) return (reply) => void reply.headers(hlc.stampHeaders!());
+  return (reply) => void reply.header(hlc.header, hlc.stamp());
+}
+
 export function installHlcHooks(app: FastifyInstance, hlc: HlcHooks): void {
+  const inbound = hlcInbound(hlc);
+  const stamp = hlcStamp(hlc);
   // Callback hooks (a refusal thrown here reaches fastify's error path all the same): no promise per request.
   app.addHook("onRequest", (req, _reply, done) => {
-    if (hlc.inbound) hlc.inbound(req.headers);
-    else {
-      const raw = req.headers[hlc.header];
-      const value = Array.isArray(raw) ? raw[0] : raw;
-      if (value !== undefined && value !== "") hlc.receive(value);
-    }
+    inbound(req.headers);
     done();
   });
   app.addHook("onSend", (_req, reply, payload, done) => {
-    if (hlc.stampHeaders) reply.headers(hlc.stampHeaders());
-    else reply.header(hlc.header, hlc.stamp());
+    stamp(reply);
     done(null, payload);
   });
 }

@@ -6,15 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpServerOptions } from "node:http";
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { trackRoutes } from "../common/route-table.js";
 import { Authenticator } from "./auth.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import type { HlcHooks } from "./define.js";
-import { installHlcHooks } from "./hlc.js";
-import { installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
+import { hlcInbound, hlcStamp } from "./hlc.js";
+import { consistencyInbound, consistencyStamp, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
 import { installRedMetrics } from "./metrics.js";
 
@@ -99,23 +99,47 @@ export function buildApp(o: AppOptions): FastifyInstance {
     Authenticator.validate(route.config?.auth, `${String(route.method)} ${route.url}`);
   });
   installRedMetrics(app, o.registry, async () => (await o.readiness()).ready);
-  // While draining, every response closes its connection, so keep-alive clients move to another pod and
-  // the drain ends when the last in-flight request does (not when the keep-alive timeout expires).
-  // Callback hooks, not async ones: a promise and a microtask turn per hook per request is measurable.
-  app.addHook("onSend", (_req, reply, payload, done) => {
-    if (o.draining()) reply.header("connection", "close");
-    done(null, payload);
-  });
+  // The kit's own per-request work is one onRequest and one onSend hook (beside the metrics' own): each hook is
+  // a turn of fastify's hook runner per request. Callback hooks, not async ones: a promise and a microtask turn
+  // per hook per request is measurable. A refusal thrown here reaches fastify's error path all the same.
+  const hlcIn = o.hlc ? hlcInbound(o.hlc) : undefined;
+  const hlcOut = o.hlc ? hlcStamp(o.hlc) : undefined;
+  const tokenIn = o.consistency ? consistencyInbound(o.consistency) : undefined;
+  const tokenOut = o.consistency ? consistencyStamp(o.consistency) : undefined;
+  // Time headers and consistency tokens are taken in only once the caller is authorized: an unauthenticated
+  // caller cannot move the service's clock, even within max offset.
+  const afterAuth = (req: FastifyRequest) => {
+    hlcIn?.(req.headers);
+    tokenIn?.(req);
+  };
   // A caller's cached token is checked synchronously; only a first sight of a token waits on its signature.
   app.addHook("onRequest", (req, _reply, done) => {
     const auth = req.routeOptions.config.auth;
     const pending = auth === undefined ? undefined : o.authenticator.authorize(req, auth);
-    if (pending) pending.then(() => done(), done);
-    else done();
+    if (pending)
+      pending.then(() => {
+        try {
+          afterAuth(req);
+        } catch (e) {
+          done(e as Error);
+          return;
+        }
+        done();
+      }, done);
+    else {
+      afterAuth(req);
+      done();
+    }
   });
-  if (o.hlc) installHlcHooks(app, o.hlc);
-
-  if (o.consistency) installConsistencyTokens(app, o.consistency);
+  app.addHook("onSend", (req, reply, payload, done) => {
+    // While draining, every response closes its connection, so keep-alive clients move to another pod and
+    // the drain ends when the last in-flight request does (not when the keep-alive timeout expires).
+    if (o.draining()) reply.header("connection", "close");
+    // Every response, errors included, carries the service's HLC; a successful write its consistency token.
+    hlcOut?.(reply);
+    tokenOut?.(req, reply);
+    done(null, payload);
+  });
 
   const pub = { config: { auth: "public" as const } };
   app.get("/healthz", pub, async () => ({ live: true, service: o.service }));
