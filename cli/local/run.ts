@@ -82,6 +82,8 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   ${estate.policy.mode} routing; try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}  (+subnet=100.66.0.0/24 asks from Europe)`,
     `  escrow              <region>/escrow/v1/…   e.g. curl ${estate.regions[0]!.url}/escrow/v1/inventory/${Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>"}`,
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
+    `  attest verifier     ${estate.globals.attest.url}   e.g. curl -X POST ${estate.globals.attest.url}/v1/attest/nonce`,
+    `  quota               ${"off" in estate.globals.quota ? `off (${estate.globals.quota.off})` : `${estate.globals.quota.url}/v1/quota/…`}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
     // The chaos toolkit from another terminal (a fault past the max offset freezes the region's clock).

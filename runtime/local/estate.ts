@@ -108,7 +108,7 @@ export class LocalEstate {
 
       checkAborted();
       // 2. The estate-wide services; the supervisor is their operator (its tokens open every admin route).
-      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, escrow store");
+      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, attestation verifier, quota, escrow store");
       const operator = await localOperatorAuth(systemClock);
       const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, auth: operator.auth });
       undo.push(() => globals.close());

@@ -3,7 +3,8 @@
  * synchronises to (NTP on loopback), the proof log with two witnesses cosigning its checkpoints, and the
  * escrow store every region's escrow shares — the embedded store served to the region processes over
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
- * The supervisor reads the store too (inventory panels, drill invariants), never through a region.
+ * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
+ * attestation verifier and the quota service (trust-services.ts) record in the proof log.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,9 @@ import { ClockNode, Grandmaster } from "../clock/index.js";
 import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
+import { runKeys } from "./run-keys.js";
+import { ledgerRegion } from "../../model/workloads/config.js";
+import { startAttest, startQuota, type LocalService } from "./trust-services.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
 
@@ -42,6 +46,10 @@ export class GlobalServices {
     readonly escrow: { store: EscrowStore; poolUrl?: string },
     /** The estate's (ephemeral, local) buyer identity provider: its public key, which every region's escrow trusts, and tokens. */
     readonly buyers: { publicJwk: object; token: (user: string, tier?: string) => Promise<string> },
+    /** The attestation verifier (trust-services.ts), and its results' verifier key. */
+    readonly attest: LocalService & { verifierKey: string },
+    /** The quota service, or why it is not running (its only store is PostgreSQL). */
+    readonly quota: LocalService | { off: string },
     private readonly closers: (() => Promise<void>)[],
   ) {}
 
@@ -53,7 +61,9 @@ export class GlobalServices {
       closers.push(() => gm.close());
 
       const origin = o.spec.runtime.prooflog.origin;
-      const logKey = generateKey(origin);
+      const keys = await runKeys(o.postgresUrl);
+      closers.push(() => keys.close());
+      const logKey = await keys.key(origin);
       const witnesses = await Promise.all(
         ["witness-a", "witness-b"].map(async (name) => {
           const key = generateKey(`${name}.${origin}`, ALG_COSIGNATURE_V1);
@@ -80,6 +90,12 @@ export class GlobalServices {
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
       });
       closers.unshift(() => log.app.close());
+      // Attest and quota write to the log: they stop before it.
+      const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
+      const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
+      closers.unshift(() => attest.close());
+      const quota = o.postgresUrl ? await startQuota({ ...trust, postgresUrl: o.postgresUrl }) : { off: "its only store is PostgreSQL: run with --postgres" };
+      if ("close" in quota) closers.unshift(() => quota.close());
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
@@ -99,6 +115,8 @@ export class GlobalServices {
         { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses },
         { store, poolUrl },
         await localBuyers(o.spec),
+        attest,
+        quota,
         closers,
       );
     } catch (err) {
@@ -124,6 +142,8 @@ export class GlobalServices {
     return {
       "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners },
       escrow: inventory,
+      attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },
+      quota: "off" in this.quota ? { off: this.quota.off } : { url: this.quota.url, store: this.quota.store },
       grandmaster: { ntp: `udp://127.0.0.1:${this.grandmaster.port}`, primary: this.spec.time.grandmaster.source },
     };
   }

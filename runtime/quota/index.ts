@@ -7,3 +7,4 @@ export { type DrfUser, type DrfAllocation, type Resources } from "./drf.js";
 export { type Amounts, type NodeSpec, type ReserveResult, type Violation } from "./tree.js";
 export { type Override, type OverrideState } from "./overrides.js";
 export { type Delegation } from "./delegation.js";
+export { quotaService } from "./service.js";

@@ -5,6 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { LocalEstate } from "../../../runtime/local/estate.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
+import { localOperatorAuth } from "../../../runtime/kit/index.js";
+import { systemClock } from "../../../runtime/common/clock.js";
 
 async function dig(port: number, name: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)("dig", ["@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", "+time=2"]);
@@ -93,6 +95,43 @@ describe("the local estate (real processes, real dig)", () => {
     await until("DNS to answer with it again", async () => ((await dig(estate.dns.port, fqdn)).join() === first.address ? true : undefined));
     await until("the shares to come back", async () => ((await shares())["local-aws"] === 417 ? true : undefined));
     expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
+  });
+});
+
+describe("the local estate's attestation verifier and quota service (embedded stores)", () => {
+  it("attest answers on its routes with the supervisor's operator identity; quota is off without PostgreSQL, and both stop with the estate", async () => {
+    const spec = buildEstateSpec("local", loadStack("local"));
+    const estate = await LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0 });
+    const url = estate.globals.attest.url;
+    try {
+      const nonce = (await (await fetch(`${url}/v1/attest/nonce`, { method: "POST" })).json()) as { nonce: string; expiresAt: string };
+      expect(nonce.nonce).toMatch(/^[0-9a-f]{32,}$/i);
+      expect(await (await fetch(`${url}/v1/attest/key`)).json()).toEqual({ verifierKey: estate.globals.attest.verifierKey });
+      // The model's SPIRE section for the stack's trust domain: a node never attested is not admitted.
+      expect((await fetch(`${url}/v1/attest/spire/node-x`)).status).toBe(403);
+      // Revocation is an operator route: no credential 401, a forged token 401, the supervisor's own token gets
+      // past auth to the model's node list (the local stack endorses no node, so: unknown node).
+      const revoke = (authorization?: string) =>
+        fetch(`${url}/v1/attest/revoke`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify({ node: "node-x", reason: "test" }),
+        });
+      expect((await revoke()).status).toBe(401);
+      const forged = await (await localOperatorAuth(systemClock)).token();
+      expect((await revoke(`Bearer ${forged}`)).status).toBe(401);
+      const real = await revoke(`Bearer ${await estate.operator.token()}`);
+      expect(real.status).toBe(404);
+      // Started against the local proof log: its resume event is there, signed by the verifier.
+      const size = estate.globals.log.instance.checkpoint().checkpoint.size;
+      expect(size).toBeGreaterThan(0);
+      expect(estate.globals.attest.store).toMatch(/^file in /);
+      expect(estate.globals.quota).toEqual({ off: "its only store is PostgreSQL: run with --postgres" });
+      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { off: expect.any(String) } });
+    } finally {
+      await estate.stop();
+    }
+    await expect(fetch(`${url}/v1/attest/key`)).rejects.toThrow();
   });
 });
 

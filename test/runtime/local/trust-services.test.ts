@@ -1,0 +1,120 @@
+/**
+ * The local estate's attestation verifier and quota service on PostgreSQL (`meridian local --postgres`): configured
+ * from the stack as the estate renders them, answering on their real routes with the supervisor's operator identity,
+ * recording in the local proof log, and keeping what their stores promise across an estate restart.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { LocalEstate } from "../../../runtime/local/estate.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+
+const DB = `meridian_local_trust_${process.pid}`;
+const POSTGRES = `postgres://postgres@127.0.0.1:5432/${DB}`;
+const AK = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+
+/** The local stack with one endorsed node and one tenant the local operator administers, in the stack's own config map. */
+function localWithNodeAndTenant() {
+  const map = readStackConfigMap("local");
+  const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
+  map["meridian:runtime"] = {
+    ...runtime,
+    attest: { ...runtime["attest"], nodes: { "node-1": { ak: AK, reference: { sha256: { "16": "ab".repeat(32) } } } } },
+    quota: { ...runtime["quota"], authorities: ["local-operator"], tenants: [{ id: "team-a", hard: { cpu: 10, memory: 64 } }] },
+  };
+  return buildEstateSpec("local", parseEstateConfig(map, "local (node and tenant)"));
+}
+
+const admin = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+beforeAll(async () => {
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB}`);
+});
+afterAll(async () => {
+  await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
+  await admin.end();
+});
+
+describe("meridian local --postgres: attest and quota", () => {
+  const spec = localWithNodeAndTenant();
+  const start = () => LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0, postgresUrl: POSTGRES });
+  const call = async (estate: LocalEstate, url: string, body?: unknown) =>
+    fetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { authorization: `Bearer ${await estate.operator.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it("answers on their routes, log to the local proof log, and keep revocations and usage across an estate restart", async () => {
+    let estate = await start();
+    try {
+      const attest = estate.globals.attest.url;
+      const q = estate.globals.quota;
+      if ("off" in q) throw new Error(q.off);
+      expect(estate.globals.attest.store).toBe("postgres schema meridian_attest_local_aws");
+      expect((await fetch(`${attest}/v1/attest/nonce`, { method: "POST" })).status).toBe(200);
+
+      // The operator revokes the stack's endorsed node; the revocation is signed into the local proof log.
+      const before = estate.globals.log.instance.checkpoint().checkpoint.size;
+      const revoked = await call(estate, `${attest}/v1/attest/revoke`, { node: "node-1", reason: "lost laptop" });
+      expect(revoked.status).toBe(200);
+      expect(await revoked.json()).toMatchObject({ node: "node-1", by: "jwt:local-operator" });
+      expect(await logGrows(estate, before)).toBe(true);
+      // A revoked AK is refused before its evidence is looked at.
+      const verify = () =>
+        fetch(`${attest}/v1/attest/verify`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ node: "node-1", nonce: "00", message: "", signature: "", pcrs: "" }),
+        });
+      expect((await verify()).status).toBe(403);
+
+      // Quota decisions on the stack's tree: within the tenant's hard limit, then beyond it.
+      const reserve = (cpu: number) => call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu } });
+      expect((await reserve(6)).status).toBe(200);
+      const over = await reserve(5);
+      expect(over.status).toBe(409);
+      expect(await over.text()).toMatch(/team-a cpu: 6 used \+ 5 requested > 10/);
+      // Principals come from verified tokens only: none, 401.
+      expect((await fetch(`${q.url}/v1/quota/nodes/team-a/reserve`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"amounts":{"cpu":1}}' })).status).toBe(401);
+      // An audited decision (an override request) is in the local proof log.
+      const sizeBefore = estate.globals.log.instance.checkpoint().checkpoint.size;
+      const override = await call(estate, `${q.url}/v1/quota/overrides`, { node: "team-a", dimension: "cpu", hard: 12, reason: "launch", expires_at: new Date(Date.now() + 3600_000).toISOString() });
+      expect(override.status).toBe(201);
+      expect(((await override.json()) as { logIndex: number }).logIndex).toBeGreaterThanOrEqual(sizeBefore);
+      expect(await estate.globals.state()).toMatchObject({ attest: { url: attest }, quota: { url: q.url, store: "postgres schema meridian_quota" } });
+    } finally {
+      await estate.stop();
+    }
+
+    // Restart: PostgreSQL kept the revocation and the usage; the stopped services freed their schemas' locks.
+    estate = await start();
+    try {
+      const q = estate.globals.quota;
+      if ("off" in q) throw new Error(q.off);
+      const node = (await (await call(estate, `${q.url}/v1/quota/nodes/team-a`)).json()) as { usage: Record<string, number> };
+      expect(node.usage).toMatchObject({ cpu: 6 });
+      expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 5 } })).status).toBe(409);
+      const attest = estate.globals.attest.url;
+      const verify = await fetch(`${attest}/v1/attest/verify`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ node: "node-1", nonce: "00", message: "", signature: "", pcrs: "" }),
+      });
+      expect(verify.status).toBe(403);
+      expect(await verify.text()).toMatch(/revoked by jwt:local-operator/);
+    } finally {
+      await estate.stop();
+    }
+  });
+});
+
+async function logGrows(estate: LocalEstate, before: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (estate.globals.log.instance.checkpoint().checkpoint.size > before) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
