@@ -31,8 +31,9 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     // and the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and a STRICT PeerAuthentication for each
     // of the three services that trust their sidecar's XFCC (ratelimit, clock, quota); the grandmaster's ClusterSPIFFEID and
     // STRICT PeerAuthentication (it trusts its sidecar's XFCC too); the multi-cluster mesh's cross-network Gateway; the
-    // attestation verifier's three and its STRICT PeerAuthentication (it trusts its sidecar's XFCC for revocations).
-    expect(crs.length).toBe(6 * 42);
+    // attestation verifier's three and its STRICT PeerAuthentication (it trusts its sidecar's XFCC for revocations); the
+    // map service's three and its STRICT PeerAuthentication (its writer is quota's SPIFFE ID, from the XFCC).
+    expect(crs.length).toBe(6 * 46);
   });
 
   it("validates each one", () => {
