@@ -17,16 +17,11 @@ import { replicationMonitorService, type CopyLag } from "../../../runtime/replic
 import { rotateConfigSchema, rotateReplicationLogin } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
+import { FIRST_LOGIN, WRITER } from "./logins.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 import { runCli } from "../../cli.js";
 
-const WRITER = "aws-use1";
 const SUPERUSER_PASSWORD = "credentials-test-superuser-password";
-const FIRST: ReplicationLogin = {
-  username: "meridian_replication_a",
-  password: "first-password-of-role-a-0000",
-  standby: { username: "meridian_replication_b", password: "first-password-of-role-b-0000" },
-};
 
 let root = "";
 let ca: TestCa;
@@ -77,7 +72,7 @@ beforeAll(async () => {
     return `file://${join(root, name)}`;
   };
   admin = secret("admin.json", { username: "postgres", password: SUPERUSER_PASSWORD });
-  login = secret("login.json", FIRST);
+  login = secret("login.json", FIRST_LOGIN);
   jobs = new ReplicationJobs(root, ca, SUPERUSER_PASSWORD, WRITER, WRITER, "region-1");
   mkdirSync(join(root, "late-jobs"));
   lateJobs = new ReplicationJobs(join(root, "late-jobs"), ca, SUPERUSER_PASSWORD, WRITER, WRITER, "region-2");
@@ -100,7 +95,9 @@ describe("replication logins read from the secret manager at connect time", () =
     ]);
     const sub = jobs.run(SUBSCRIPTION_COMMAND, jobs.subscriptionEnv(publisher, subscriber, { LOGIN_DIR: credentials("sub", { source: login, target: admin }) }));
     expect(sub.status, sub.stderr).toBe(0);
-    await until("a walsender as role a", async () => (await publisher.sql("postgres", "SELECT usename FROM pg_stat_replication")).rows.some((r: { usename: string }) => r.usename === FIRST.username));
+    await until("a walsender as role a", async () =>
+      (await publisher.sql("postgres", "SELECT usename FROM pg_stat_replication")).rows.some((r: { usename: string }) => r.usename === FIRST_LOGIN.username),
+    );
     await until("the first row", async () => (await subscriber.sql(DATABASE_NAME, "SELECT 1 FROM ledger WHERE id = 1")).rowCount === 1);
   }, 120_000);
 
@@ -130,8 +127,8 @@ describe("replication logins read from the secret manager at connect time", () =
       }),
       { open: (ref) => openSecretStore(ref) },
     );
-    expect(rotated.username).toBe(FIRST.standby.username);
-    expect(replicationLogin().username).toBe(FIRST.standby.username);
+    expect(rotated.username).toBe(FIRST_LOGIN.standby.username);
+    expect(replicationLogin().username).toBe(FIRST_LOGIN.standby.username);
 
     // A pod that read its login before the rotation (as a hand-made Secret never updated would) is refused.
     const refused = lateJobs.run(SUBSCRIPTION_COMMAND, lateJobs.subscriptionEnv(publisher, late, { LOGIN_DIR: stale }));

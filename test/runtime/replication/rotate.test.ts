@@ -15,16 +15,11 @@ import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
 import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
+import { FIRST_LOGIN, WRITER } from "./logins.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 
-const WRITER = "aws-use1";
 const SUPERUSER_PASSWORD = "rotate-test-superuser-password";
-const FIRST: ReplicationLogin = {
-  username: "meridian_replication_a",
-  password: "first-password-of-role-a-0000",
-  standby: { username: "meridian_replication_b", password: "first-password-of-role-b-0000" },
-};
 
 let root = "";
 let ca: TestCa;
@@ -103,7 +98,7 @@ beforeAll(async () => {
   loginFile = join(root, "login.json");
   config = rotateConfigSchema.parse({
     publisher: { url: dbUrl(publisher), admin },
-    login: secret("login.json", FIRST),
+    login: secret("login.json", FIRST_LOGIN),
     subscribers: subscribers.map((s) => ({ url: dbUrl(s.server), admin, subscription: s.subscription, source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require` })),
   });
   configFile = join(root, "rotate.json");
@@ -120,17 +115,17 @@ describe("meridian replication rotate (alternating users)", () => {
     await replicates(1);
 
     const once = await rotate();
-    expect(once.username).toBe(FIRST.standby.username);
-    expect(once.password).not.toBe(FIRST.standby.password);
+    expect(once.username).toBe(FIRST_LOGIN.standby.username);
+    expect(once.password).not.toBe(FIRST_LOGIN.standby.password);
     expect(login()).toEqual(once);
     await until("walsenders as the new role", async () => (await streamingAs()).join() === [once.username, once.username].join());
-    expect(await canLogIn(FIRST.username, FIRST.password)).toBe(false);
-    expect(await canLogIn(FIRST.standby.username, FIRST.standby.password)).toBe(false);
+    expect(await canLogIn(FIRST_LOGIN.username, FIRST_LOGIN.password)).toBe(false);
+    expect(await canLogIn(FIRST_LOGIN.standby.username, FIRST_LOGIN.standby.password)).toBe(false);
     expect(await canLogIn(once.username, once.password)).toBe(true);
     await replicates(2);
 
     const twice = await rotate();
-    expect(twice.username).toBe(FIRST.username);
+    expect(twice.username).toBe(FIRST_LOGIN.username);
     await until("walsenders as role a again", async () => (await streamingAs()).join() === [twice.username, twice.username].join());
     expect(await canLogIn(once.username, once.password)).toBe(false);
     expect(await canLogIn(twice.username, twice.password)).toBe(true);
