@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 
 /** The rules that refuse the shipped stacks' placeholder values, which `--allow-placeholders` reports as advisory. */
-const PLACEHOLDER_RULES = new Set(["meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder"]);
+const PLACEHOLDER_RULES = new Set(["meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder", "meridian-nil-uuid-placeholder"]);
 
 export function register(program: Command): void {
   program
@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option("--no-policy", "skip the policy pack")
     .option(
       "--allow-placeholders",
-      "review a shipped stack before its real values exist: the all-zero digests of meridian:runtime.image and meridian:imageDigests, and the documentation addresses of regions[].mesh.egress, become advisory here (the pack under `pulumi preview`/`up` still refuses them)",
+      "review a shipped stack before its real values exist: the all-zero digests of meridian:runtime.image and meridian:imageDigests, the documentation addresses of regions[].mesh.egress and the nil-UUID Azure subscription and tenant IDs become advisory here (the pack under `pulumi preview`/`up` still refuses them)",
     )
     .option("--graph <file.svg>", "also write the estate's topology picture (regions, DNS hierarchy, replication tiers)")
     .action(async (opts: { stack: string; json?: boolean; policy: boolean; graph?: string; allowPlaceholders?: boolean }) => {

@@ -9,6 +9,7 @@ import { healthCheckSanity } from "./health-checks.js";
 import { imagesByDigest, runtimeImageDigest, runtimeImagePlaceholder } from "./images.js";
 import { meshEgressPlaceholder } from "./mesh-egress.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
+import { nilUuidPlaceholder } from "./nil-uuid.js";
 
 export const rules: Rule[] = [
   stackBudget,
@@ -25,5 +26,6 @@ export const rules: Rule[] = [
   runtimeImageDigest,
   runtimeImagePlaceholder,
   meshEgressPlaceholder,
+  nilUuidPlaceholder,
   imagesByDigest,
 ];

@@ -20,6 +20,7 @@ const POLICY_NAMES = [
   "meridian-mesh-egress-placeholder",
   "meridian-mtls-mesh-wide",
   "meridian-mtls-strict",
+  "meridian-nil-uuid-placeholder",
   "meridian-no-public-databases",
   "meridian-resource-cost-limit",
   "meridian-runtime-image-digest",
@@ -99,9 +100,14 @@ describe("the policy pack under the engine's launcher and the Analyzer protocol"
     expect(res.diagnostics[0]!.message).toMatch(/ttl 300s exceeds the failover limit of 60s/);
   });
 
-  it("AnalyzeStack on prod: only the shipped placeholder image digests and egress addresses are refused (every image is otherwise by digest); the advisory cost table", async () => {
+  it("AnalyzeStack on prod: only the shipped placeholder image digests, egress addresses and Azure IDs are refused (every image is otherwise by digest); the advisory cost table", async () => {
     const res = await engine.analyzeStack(prod.resources);
-    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-runtime-image-placeholder", "meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder"]);
+    expect(mandatory(res).map((d) => d.policyName)).toEqual([
+      "meridian-runtime-image-placeholder",
+      "meridian-runtime-image-placeholder",
+      "meridian-mesh-egress-placeholder",
+      "meridian-nil-uuid-placeholder",
+    ]);
     expect(mandatory(res)[0]!.message).toMatch(/meridian:runtime\.image is the placeholder "ghcr\.io\/meridian\/runtime@sha256:0{64}"/);
     expect(mandatory(res)[1]!.message).toMatch(/\nmeridian:imageDigests has the all-zero placeholder for \d+ images: .*ghcr\.io\/spiffe\/spire-server:1\.13\.0/);
     expect(res.diagnostics.map((d) => d.policyName)).toContain("meridian-cost-table");
@@ -110,7 +116,13 @@ describe("the policy pack under the engine's launcher and the Analyzer protocol"
 
   it("AnalyzeStack on prod pushed over budget: a mandatory budget violation", async () => {
     const res = await engine.analyzeStack(overBudget);
-    expect(mandatory(res).map((d) => d.policyName)).toEqual(["meridian-stack-budget", "meridian-runtime-image-placeholder", "meridian-runtime-image-placeholder", "meridian-mesh-egress-placeholder"]);
+    expect(mandatory(res).map((d) => d.policyName)).toEqual([
+      "meridian-stack-budget",
+      "meridian-runtime-image-placeholder",
+      "meridian-runtime-image-placeholder",
+      "meridian-mesh-egress-placeholder",
+      "meridian-nil-uuid-placeholder",
+    ]);
     expect(mandatory(res)[0]!.message).toMatch(/\nmonthly estimate \$[\d,]+\.\d\d exceeds the prod budget of \$5,000\.00/);
   });
 

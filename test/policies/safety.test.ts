@@ -7,6 +7,7 @@ import { healthCheckSanity } from "../../policies/rules/health-checks.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "../../policies/rules/mtls.js";
 import { imagesByDigest, repositoryOf, runtimeImageDigest, runtimeImagePlaceholder } from "../../policies/rules/images.js";
 import { isDocumentationCidr, meshEgressPlaceholder } from "../../policies/rules/mesh-egress.js";
+import { nilUuidPlaceholder, nilUuidSettings } from "../../policies/rules/nil-uuid.js";
 import { CHART_IMAGES, chartImageValues, requiredImageDigests } from "../../model/images/charts.js";
 import type { ModelView, ResourceLike, ResourceRule } from "../../policies/rule.js";
 
@@ -208,6 +209,33 @@ describe("meridian-mesh-egress-placeholder", () => {
   it("knows the three documentation networks exactly", () => {
     expect(["192.0.2.0/24", "198.51.100.7/32", "203.0.113.255/32"].map(isDocumentationCidr)).toEqual([true, true, true]);
     expect(["192.0.3.0/24", "198.51.10.7/32", "203.0.0.0/8", "10.203.0.113/32"].map(isDocumentationCidr)).toEqual([false, false, false, false]);
+  });
+});
+
+describe("meridian-nil-uuid-placeholder", () => {
+  const NIL = "00000000-0000-0000-0000-000000000000";
+  const ctx = (environment: string, replication: unknown) => ({ config, model: { spec: { stack: environment, environment, replication } } as unknown as ModelView });
+  it("refuses nil-UUID subscription and tenant IDs outside local, naming every setting in one finding", () => {
+    const replication = {
+      network: { azure: { privateDnsZoneArmResourceId: `/subscriptions/${NIL}/resourceGroups/m/providers/Microsoft.Network/privateDnsZones/z` } },
+      identity: { azure: { oidcIssuers: { "azure-sea": `https://southeastasia.oic.prod-aks.azure.com/${NIL}/33333333-3333-3333-3333-333333333333/` } } },
+      copies: [{ id: "a" }, { id: `x-${NIL}` }],
+    };
+    for (const env of ["dev", "staging", "prod"]) {
+      expect(nilUuidPlaceholder.check([], ctx(env, replication)), env).toEqual([
+        {
+          message: expect.stringMatching(
+            /^3 settings name a subscription or tenant by the nil UUID .*: meridian:replication\.network\.azure\.privateDnsZoneArmResourceId, meridian:replication\.identity\.azure\.oidcIssuers\["azure-sea"\], meridian:replication\.copies\[1\]\.id\. Set the real IDs/,
+          ),
+        },
+      ]);
+    }
+    expect(nilUuidPlaceholder.enforcementLevel).toBe("mandatory");
+  });
+  it("lets local and real IDs through", () => {
+    expect(nilUuidPlaceholder.check([], ctx("local", { id: `/subscriptions/${NIL}/x` }))).toEqual([]);
+    expect(nilUuidPlaceholder.check([], ctx("prod", { id: "/subscriptions/5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b/x" }))).toEqual([]);
+    expect(nilUuidSettings({ a: [1, true, null, "00000000-0000-0000-0000-00000000000"] })).toEqual([]);
   });
 });
 

@@ -25,13 +25,17 @@ const res = (type: string, name: string, inputs: Record<string, unknown>): Recor
   dependencies: [],
 });
 
-/** A pushed image's digest and real egress addresses: the shipped placeholders are cases of their own. */
+/** A pushed image's digest, real egress addresses and Azure IDs: the shipped placeholders are cases of their own. */
 const pinned = (c: EstateConfig): EstateConfig => ({
   ...c,
-  runtime: { ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` },
   imageDigests: Object.fromEntries(Object.keys(c.imageDigests).map((k) => [k, `sha256:${"ab".repeat(32)}`])),
   regions: c.regions.map((r, i) => ({ ...r, mesh: { ...r.mesh, egress: [`34.120.7.${i + 1}/32`] } })),
+  replication: realAzureIds(c.replication),
+  runtime: realAzureIds({ ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` }),
 });
+function realAzureIds<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value).replaceAll("00000000-0000-0000-0000-000000000000", "5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b")) as T;
+}
 
 /** The estate ConfigMap the replication area deploys, from prod's config (image pinned) with `edit` applied. */
 function estate(edit: (c: EstateConfig) => EstateConfig = (c) => c, pin: (c: EstateConfig) => EstateConfig = pinned): RecordedResource {
@@ -60,10 +64,15 @@ const COST_TABLE: Expected = { policy: "meridian-cost-table", level: "advisory",
 const cases: Case[] = [
   { name: "a small compliant stack: only the advisory cost table", resources: [estate(), aurora("db-1", "db.r6g.large")], expected: [COST_TABLE] },
   {
-    name: "the shipped placeholders on prod: all-zero image digests, documentation egress addresses",
+    name: "the shipped placeholders on prod: all-zero image digests, documentation egress addresses, nil-UUID Azure IDs",
     resources: [estate(undefined, (c) => c), aurora("db-1", "db.r6g.large")],
     expected: [
       COST_TABLE,
+      {
+        policy: "meridian-nil-uuid-placeholder",
+        level: "mandatory",
+        message: /^6 settings name a subscription or tenant by the nil UUID .*meridian:replication\.identity\.azure\.oidcIssuers\["azure-weu"\]/,
+      },
       {
         policy: "meridian-mesh-egress-placeholder",
         level: "mandatory",
