@@ -61,9 +61,12 @@ export class ChronySync extends PolledReference<ClockBoundReading> {
       return null;
     }
     this.last = reading;
-    this.node.reportReference({ source: this.options.source, status: reading.status, reason: reading.reason });
-    // TrueTime keeps ClockBound's bound as ε; the skew monitor weighs chrony's offset by that offset's own error.
-    if (reading.offsetMs !== null && reading.errorBoundMs !== null && reading.offsetErrorMs !== null) this.node.measure(reading.offsetMs, reading.offsetErrorMs, { epsilonMs: reading.errorBoundMs });
+    const updatedAt = reading.refTimeS > 0 ? new Date(reading.refTimeS * 1000).toISOString() : undefined;
+    this.node.reportReference({ source: this.options.source, status: reading.status, reason: reading.reason, ...(updatedAt && { updatedAt }) });
+    // TrueTime keeps ClockBound's bound as ε, growing at least as fast as chrony's own dispersion; the skew
+    // monitor weighs chrony's offset by that offset's own error.
+    if (reading.offsetMs !== null && reading.errorBoundMs !== null && reading.offsetErrorMs !== null)
+      this.node.measure(reading.offsetMs, reading.offsetErrorMs, { epsilonMs: reading.errorBoundMs, growthPpm: reading.growthPpm });
     else this.node.skew.evaluate();
     return reading;
   }

@@ -93,6 +93,13 @@ export interface ClockBoundReading {
    * update — the bound above without |system time|. What the skew monitor weighs the offset by; null when DISRUPTED.
    */
   offsetErrorMs: number | null;
+  /**
+   * How fast chrony's root dispersion grows from this report on (ppm): its skew + |residual frequency| + its
+   * max clock error (chrony's `maxclockerror`, 1 ppm by default) — what ε must grow by at least until the next read.
+   */
+  growthPpm: number;
+  /** chrony's ref time (s since the epoch): which update this reading is from; 0 when never synchronised. */
+  refTimeS: number;
   reason: string;
 }
 
@@ -103,16 +110,20 @@ export interface ClockBoundOptions {
   staleAfterS?: number;
 }
 
+/** chrony's `maxclockerror` default (ppm): the local oscillator's assumed error it adds to its skew. */
+const CHRONY_MAX_CLOCK_ERROR_PPM = 1;
+
 export function clockBound(t: Tracking, nowS: number, options: ClockBoundOptions = {}): ClockBoundReading {
   const maxDriftPpm = options.maxDriftPpm ?? 15;
   const staleAfterS = options.staleAfterS ?? 1024;
-  if (t.refTimeS === 0) return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, reason: "chrony has never synchronised (ref time 0)" };
+  const report = { growthPpm: t.skewPpm + Math.abs(t.residualFrequencyPpm) + CHRONY_MAX_CLOCK_ERROR_PPM, refTimeS: t.refTimeS };
+  const disrupted = (reason: string): ClockBoundReading => ({ status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, ...report, reason });
+  if (t.refTimeS === 0) return disrupted("chrony has never synchronised (ref time 0)");
   const ageS = nowS - t.refTimeS;
-  if (ageS < -1)
-    return { status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, reason: `chrony's last update is ${(-ageS).toFixed(0)} s in the future: the clock stepped back` };
+  if (ageS < -1) return disrupted(`chrony's last update is ${(-ageS).toFixed(0)} s in the future: the clock stepped back`);
   const age = Math.max(0, ageS);
   const offsetErrorS = t.rootDelayS / 2 + t.rootDispersionS + (age * maxDriftPpm) / 1e6;
-  const reading = { offsetMs: t.systemTimeS * 1000, errorBoundMs: (Math.abs(t.systemTimeS) + offsetErrorS) * 1000, offsetErrorMs: offsetErrorS * 1000 };
+  const reading = { offsetMs: t.systemTimeS * 1000, errorBoundMs: (Math.abs(t.systemTimeS) + offsetErrorS) * 1000, offsetErrorMs: offsetErrorS * 1000, ...report };
   if (t.leapStatus === "Not synchronised" || t.stratum === 0 || t.stratum >= 16)
     return { status: "FREE_RUNNING", ...reading, reason: `chrony is not synchronised (last update ${age.toFixed(0)} s ago)` };
   if (age > staleAfterS) return { status: "FREE_RUNNING", ...reading, reason: `chrony's last update is ${age.toFixed(0)} s old, beyond ${staleAfterS} s` };

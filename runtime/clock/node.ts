@@ -41,6 +41,8 @@ export interface ReferenceStatus {
   source: string;
   status: ClockStatusKind;
   reason: string;
+  /** When the reference last updated (chrony's ref time), ISO 8601; absent when it never did. */
+  updatedAt?: string;
 }
 
 export interface ClockStatus {
@@ -99,8 +101,8 @@ export class ClockNode {
    * A reference measurement: our clock is `offsetMs` behind the reference, known to ±`errorBoundMs`.
    * TrueTime's ε is that bound unless the reference states a wider one (ClockBound's covers the uncorrected clock).
    */
-  measure(offsetMs: number, errorBoundMs: number, o: { epsilonMs?: number } = {}): void {
-    this.truetime.sync(offsetMs, o.epsilonMs ?? errorBoundMs);
+  measure(offsetMs: number, errorBoundMs: number, o: { epsilonMs?: number; growthPpm?: number } = {}): void {
+    this.truetime.sync(offsetMs, o.epsilonMs ?? errorBoundMs, o.growthPpm);
     this.metrics.observeOffset(offsetMs);
     // The skew monitor reasons about how wrong *our* clock is: the negated offset to the reference, ± its bound.
     this.skew.observe(-offsetMs, errorBoundMs);

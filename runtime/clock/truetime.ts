@@ -45,6 +45,8 @@ interface Sync {
   localMs: number;
   offsetMs: number;
   epsilonMs: number;
+  /** How fast ε grows until the next sync: the local drift bound, or the reference's own rate if faster. */
+  growthPpm: number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(ms))));
@@ -65,8 +67,10 @@ export class TrueTime {
   /**
    * Record a measurement against the reference: the local clock is `offsetMs` behind it (reference −
    * local) with the reference's own uncertainty `epsilonMs` (e.g. NTP root dispersion + delay/2).
+   * `growthPpm` is the rate at which the reference says that uncertainty grows (chrony's dispersion grows at
+   * its skew + residual frequency + max clock error); ε never grows slower than the reference's own bound.
    */
-  sync(offsetMs: number, epsilonMs: number): void {
+  sync(offsetMs: number, epsilonMs: number, growthPpm = 0): void {
     if (!Number.isFinite(offsetMs) || !(epsilonMs >= 0)) throw new RangeError(`sync needs a finite offset and ε ≥ 0 (got ${offsetMs}, ${epsilonMs})`);
     const localMs = this.options.clock.now();
     const prev = this.last;
@@ -76,7 +80,7 @@ export class TrueTime {
       const alarm = this.cusum.observe(ppm);
       if (alarm !== null) this.options.observer?.driftAlarm?.(alarm, ppm);
     }
-    this.last = { localMs, offsetMs, epsilonMs };
+    this.last = { localMs, offsetMs, epsilonMs, growthPpm: Math.max(this.driftPpm, growthPpm) };
   }
 
   /** ε-inflation drill: add `extraMs` to ε for `durationMs` of local time. */
@@ -123,7 +127,7 @@ export class TrueTime {
     const local = this.options.clock.now();
     const since = Math.max(0, local - s.localMs);
     if (this.inflation !== null && local >= this.inflation.untilLocalMs) this.inflation = null;
-    const epsilonMs = s.epsilonMs + (since * this.driftPpm) / 1e6 + (this.inflation?.extraMs ?? 0);
+    const epsilonMs = s.epsilonMs + (since * s.growthPpm) / 1e6 + (this.inflation?.extraMs ?? 0);
     return { centre: local + s.offsetMs, epsilonMs };
   }
 }

@@ -37,9 +37,8 @@ const timeOf = async (url: string) => (await (await fetch(`${url}/v1/time`)).jso
 /**
  * The clock's status and chrony's report it was fed from. chrony updates every 250 ms and the clock reads it
  * every 200 ms, so a status read beside `chronyc tracking` may be one update behind: wait until the clock holds
- * chrony's latest update (the same ref time before and after reading the clock, and the offset it reports —
- * to 1 ms, since under `-x` chrony runs its offset on between updates at the estimated frequency error, a few
- * µs per read).
+ * chrony's latest update — the reference's update time it reports is chrony's ref time, unchanged across the
+ * clock's read (a matching offset alone does not tell two updates apart when the offset is near 0).
  */
 async function inStep(url: string, cmdPort: number) {
   let found: { t: Awaited<ReturnType<typeof timeOf>>; chrony: Tracking } | undefined;
@@ -47,7 +46,7 @@ async function inStep(url: string, cmdPort: number) {
     const before = tracking(cmdPort);
     const t = await timeOf(url);
     const chrony = tracking(cmdPort);
-    if (chrony.refTimeS !== before.refTimeS || Math.abs(t.skew.offsetMs! + chrony.systemTimeS * 1000) > 1) return false;
+    if (chrony.refTimeS !== before.refTimeS || t.reference?.updatedAt !== new Date(chrony.refTimeS * 1000).toISOString()) return false;
     found = { t, chrony };
     return true;
   });
@@ -92,7 +91,8 @@ describe("time serve --chrony: TrueTime from the node's chronyd", () => {
     await until("chrony's dispersion to carry the inflation", () => tracking(cmdPort).rootDispersionS * 1000 > 100);
     const { t, chrony } = await inStep(url, cmdPort);
     expect(chrony.rootDispersionS * 1000).toBeGreaterThan(100);
-    // (to 1 ms: chrony's dispersion grows at its skew rate between the clock's read and ours)
+    // From the clock's read on, ε grows at least at chrony's rate; chrony's report here came a little after the
+    // clock answered (to 1 ms: what chrony's dispersion grows by in between).
     expect(t.epsilonMs!).toBeGreaterThanOrEqual(chrony.rootDispersionS * 1000 - 1);
   }, 60_000);
 
@@ -126,7 +126,7 @@ describe("ChronySync on a tracking report", () => {
     // 2 + 0.2 + 1.5 ms, plus 10 s at 15 ppm = 0.15 ms.
     expect(r!.errorBoundMs).toBeCloseTo(3.85, 9);
     expect(node.status().epsilonMs).toBeCloseTo(3.85, 6);
-    expect(node.status().reference).toEqual({ source: "chrony test", status: "SYNCHRONIZED", reason: "synchronised to 127.0.0.1 at stratum 2" });
+    expect(node.status().reference).toEqual({ source: "chrony test", status: "SYNCHRONIZED", reason: "synchronised to 127.0.0.1 at stratum 2", updatedAt: "1970-01-01T00:16:40.000Z" });
     expect(node.status().skew).toMatchObject({ state: "healthy", offsetMs: -2, errorBoundMs: expect.closeTo(1.85, 6) });
   });
 
@@ -137,6 +137,23 @@ describe("ChronySync on a tracking report", () => {
     await new ChronySync(node, { read: async () => slow, clock: fixed(1010), source: "chrony test" }).pollOnce();
     expect(node.status().skew).toMatchObject({ state: "frozen", offsetMs: -300, errorBoundMs: expect.closeTo(1.85, 6) });
     expect(node.status().epsilonMs).toBeCloseTo(301.85, 6);
+  });
+
+  it("ε grows at least as fast as chrony says its dispersion does: skew + |residual frequency| + 1 ppm, when that beats the local drift bound", async () => {
+    let nowS = 1010;
+    const clock = { now: () => nowS * 1000 };
+    // skew 5000 ppm, residual frequency −100 ppm: chrony's dispersion grows 5.101 ms per second from this report on.
+    const unsteady = synced.replace(",-0.8,0.1,16.2,", ",-0.8,-100,5000,");
+    const node = new ClockNode({ clock, maxOffsetMs: 250, driftPpm: 200 });
+    await new ChronySync(node, { read: async () => unsteady, clock, source: "chrony test" }).pollOnce();
+    const at = node.status().epsilonMs!;
+    nowS += 2;
+    expect(node.status().epsilonMs! - at).toBeCloseTo(2 * 5.101, 6);
+    // A steady chrony (16.2 + 0.1 + 1 ppm) grows slower than the node's own 200 ppm bound, which then applies.
+    await new ChronySync(node, { read: async () => synced, clock, source: "chrony test" }).pollOnce();
+    const steady = node.status().epsilonMs!;
+    nowS += 2;
+    expect(node.status().epsilonMs! - steady).toBeCloseTo(2 * 0.2, 6);
   });
 
   it("a failed read or a garbage report feeds nothing and reports the error", async () => {
