@@ -35,7 +35,7 @@ export function register(program: Command): void {
         );
       const done = await rotateReplicationLogin(parsed.data, {
         open: (ref) => openSecretStore(ref),
-        progress: (step, detail) => process.stdout.write(`${step}: ${detail}\n`),
+        progress: (step, detail) => void process.stdout.write(`${step}: ${detail}\n`),
       });
       process.stdout.write(`rotated: subscriptions log in as ${done.username}\n`);
     });

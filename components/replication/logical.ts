@@ -56,7 +56,7 @@ export function subscriptionName(writer: string, feeder: string): string {
  * subscriber; by default it would be the subscription's name, and the second subscriber's CREATE SUBSCRIPTION
  * would fail with "replication slot … already exists".
  */
-function replicationSlotName(writer: string, feeder: string, target: string): string {
+export function replicationSlotName(writer: string, feeder: string, target: string): string {
   return `${subscriptionName(writer, feeder)}_to_${sqlName(target)}`;
 }
 

@@ -14,7 +14,7 @@ import { rotateConfigSchema } from "../../runtime/replication/index.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
-import { subscriptionName } from "./logical.js";
+import { replicationSlotName, subscriptionName } from "./logical.js";
 
 const CONFIG_DIR = "/etc/meridian/replication-rotate";
 const CONFIG_FILE = "rotate.json";
@@ -30,6 +30,7 @@ function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCop
       url,
       admin,
       subscription: subscriptionName(s.writer, publisher.region.id),
+      slot: replicationSlotName(s.writer, publisher.region.id, s.region.id),
       // As the subscription Job's conninfo (logical.ts), minus the login the rotation adds.
       source: `host='${host}' port=5432 dbname=${DATABASE_NAME} sslmode=require`,
     })),

@@ -16,7 +16,7 @@ import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { z } from "zod";
 import { ensureRoles } from "./rotate.js";
-import { loginSchema, readDocument, replicationLoginSchema, type Login, type SecretStore } from "./secret-store.js";
+import { loginSchema, readDocument, readLogin, replicationLoginSchema, type Login, type SecretStore } from "./secret-store.js";
 
 const ref = z.string().regex(/^[a-z-]+:\/\/./, "a secret reference (aws-secretsmanager://…, gcp-secretmanager://…, azure-keyvault://…, file://…)");
 const url = z
@@ -65,8 +65,8 @@ export async function writeCredentials(config: CredentialsConfig, deps: { open(r
   }
   const written: string[] = [];
   for (const l of config.logins) {
-    // A ReplicationLogin parses as a Login too: its top level is the login subscriptions use now.
-    const login = await readDocument(deps.open(l.secret), loginSchema);
+    // A ReplicationLogin's current login: a pending rotation's, never the one that rotation retires.
+    const login = await readLogin(deps.open(l.secret));
     writeLoginFiles(l.dir, login);
     written.push(`${l.dir}: ${login.username}`);
   }

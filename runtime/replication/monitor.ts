@@ -17,7 +17,7 @@ import { Gauge, Counter } from "prom-client";
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
 import { openSecretStore } from "./cloud-secrets.js";
-import { loginSchema, readDocument, type SecretStore } from "./secret-store.js";
+import { readLogin, type SecretStore } from "./secret-store.js";
 import { beat, HEARTBEAT_DDL, lastBeat, publishesAllTables } from "./heartbeat.js";
 import { copyLag, type CopyLag } from "./lag.js";
 
@@ -108,7 +108,7 @@ class LoginPool {
   ) {}
   private get(): Promise<pg.Pool> {
     if (this.pool === null) {
-      const made = this.store ? readDocument(this.store, loginSchema).then((l) => filePool(this.db, this.timeoutMs, l)) : Promise.resolve(filePool(this.db, this.timeoutMs));
+      const made = this.store ? readLogin(this.store).then((l) => filePool(this.db, this.timeoutMs, l)) : Promise.resolve(filePool(this.db, this.timeoutMs));
       // An unreadable secret is retried at the next probe, not cached.
       made.catch(() => (this.pool = null));
       this.pool = made;

@@ -4,17 +4,22 @@
  * A subscription's walreceiver reconnects with the conninfo stored in pg_subscription, so the credential it
  * holds must stay valid until every subscriber has been moved off it:
  *
- *   1. plan      record {new password for the standby role, a retirement password for the active one} as
- *                `pending` in the secret manager — before any database changes, so a crash loses nothing
- *   2. standby   on the publisher: the standby role gets the new password (both roles now valid)
- *   3. switch    on every subscriber: ALTER SUBSCRIPTION … CONNECTION with the standby role's login
- *   4. publish   the secret's top-level login becomes the new one (what readers use from now on)
+ *   1. plan      on the publisher the standby role (which nothing uses) gets a new password; then
+ *                {that login, a retirement password for the active one} is recorded as `pending` in the
+ *                secret manager. A pending login is thus live the moment anyone can read it, and from then
+ *                on new clients get it, never the login being retired (secret-store.ts currentLogin)
+ *   2. standby   the same ALTER again (idempotent: a resumed run may not know whether it ran)
+ *   3. switch    on every subscriber: ALTER SUBSCRIPTION … CONNECTION with the standby role's login, then
+ *                wait until no walsender streams as the old role: a subscription the rotation does not
+ *                list (made from a login read before the plan) stops it here, before anything is retired
+ *   4. publish   the secret's top-level login becomes the new one
  *   5. retire    on the publisher: the old role gets the retirement password and its sessions end
  *   6. done      `pending` is cleared
  *
  * Every step is idempotent and driven by `pending`, so a run killed between any two steps leaves both
  * roles' current passwords valid for whichever subscriptions use them, and the next run finishes the
- * same rotation before starting another. Passwords reach the server as SCRAM verifiers (scram.ts) except
+ * same rotation before starting another. A crash between the plan's ALTER and its record leaves the
+ * standby role with a password nobody knows or uses; the next run sets another. Passwords reach the server as SCRAM verifiers (scram.ts) except
  * in the subscription's conninfo, which PostgreSQL must store in clear to dial the publisher.
  */
 import pg from "pg";
@@ -50,6 +55,8 @@ export const rotateConfigSchema = z
             url,
             admin: ref,
             subscription: identifier,
+            /** Its replication slot on the publisher (how the rotation tells its walsender from an unlisted one's). */
+            slot: identifier,
             /** The conninfo the subscriber dials the publisher with, minus the login (added here). */
             source: z.string().refine((s) => !/\b(user|password)\s*=/.test(s), "must not name a user or password: the rotation adds the login"),
           })
@@ -65,8 +72,10 @@ export type RotateStep = "plan" | "standby" | "switch" | "publish" | "retire" | 
 export interface RotateDeps {
   /** The secret store for a reference (cloud-secrets.ts openSecretStore). */
   open(ref: string): SecretStore;
-  /** Told after each step (and each subscriber switched): the CLI prints it. */
-  progress?(step: RotateStep, detail: string): void;
+  /** Told after each step (and each subscriber switched): the CLI prints it; the rotation waits for it. */
+  progress?(step: RotateStep, detail: string): void | Promise<void>;
+  /** How long old-role walsenders may take to end after the switch before the rotation stops (default 60 s). */
+  drainTimeoutMs?: number;
 }
 
 /** An arbitrary constant: one rotation per publisher at a time (the CronJob also forbids overlap). */
@@ -99,6 +108,37 @@ export async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: R
   }
 }
 
+/**
+ * Wait until retiring `role` breaks no subscription: no walsender streams as it, and every slot on the
+ * publisher that is not a listed subscriber's is in use (so its walsender's login is known). Switched
+ * subscriptions reconnect as the new role on their own; a slot still streaming as the old role, or an
+ * unlisted one whose subscription has not connected, when the time is up belongs to a subscription the
+ * rotation cannot switch (made with a login read before the plan) — so the rotation stops, naming it.
+ */
+async function drained(publisher: pg.Client, role: string, listed: readonly string[], timeoutMs: number): Promise<void> {
+  const blocking = async () =>
+    (
+      await publisher.query<{ name: string; why: string }>(
+        `SELECT coalesce(s.slot_name, r.application_name) AS name, CASE WHEN r.usename = $1 THEN 'streams as ' || r.usename ELSE 'has not connected' END AS why
+           FROM pg_replication_slots s FULL JOIN pg_stat_replication r ON s.active_pid = r.pid
+          WHERE r.usename = $1 OR (s.slot_type = 'logical' AND s.database = current_database() AND NOT s.active AND NOT s.slot_name = ANY($2))
+          ORDER BY 1`,
+        [role, listed],
+      )
+    ).rows;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await blocking();
+    if (left.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `${role} cannot be retired yet: ${left.map((l) => `${l.name} ${l.why}`).join(", ")} after every listed subscription was switched — a subscription this rotation does not list may use the login it would retire (add its subscriber to the rotation's config, or drop it); ${role} stays valid and the next run resumes`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export async function rotateReplicationLogin(config: RotateConfig, deps: RotateDeps): Promise<ReplicationLogin> {
   const progress = deps.progress ?? (() => undefined);
   const store = deps.open(config.login);
@@ -111,15 +151,18 @@ export async function rotateReplicationLogin(config: RotateConfig, deps: RotateD
     if (doc.username === doc.standby.username) throw new Error(`${config.login}: the active and standby logins are the same role (${doc.username})`);
     await ensureRoles(publisher, doc, config.publisher.replicationGrant);
 
+    const setPassword = (l: Login) => publisher.query(`ALTER ROLE ${l.username} PASSWORD ${publisher.escapeLiteral(scramVerifier(l.password))}`);
     if (!doc.pending) {
-      doc = { ...doc, pending: { username: doc.standby.username, password: newPassword(), from: doc.username, retire: newPassword() } };
+      const pending = { username: doc.standby.username, password: newPassword(), from: doc.username, retire: newPassword() };
+      await setPassword(pending);
+      doc = { ...doc, pending };
       await store.write(JSON.stringify(doc));
     }
     const p = doc.pending!;
-    progress("plan", `${p.from} → ${p.username}`);
+    await progress("plan", `${p.from} → ${p.username}`);
 
-    await publisher.query(`ALTER ROLE ${p.username} PASSWORD ${publisher.escapeLiteral(scramVerifier(p.password))}`);
-    progress("standby", p.username);
+    await setPassword(p);
+    await progress("standby", p.username);
 
     for (const s of config.subscribers) {
       const db = await connect(s.url, await readDocument(deps.open(s.admin), loginSchema));
@@ -130,21 +173,27 @@ export async function rotateReplicationLogin(config: RotateConfig, deps: RotateD
       } finally {
         await db.end().catch(() => undefined);
       }
-      progress("switch", `${s.subscription} at ${s.url}`);
+      await progress("switch", `${s.subscription} at ${s.url}`);
     }
+    await drained(
+      publisher,
+      p.from,
+      config.subscribers.map((s) => s.slot),
+      deps.drainTimeoutMs ?? 60_000,
+    );
 
     doc = { username: p.username, password: p.password, standby: { username: p.from, password: p.retire }, pending: p };
     await store.write(JSON.stringify(doc));
-    progress("publish", p.username);
+    await progress("publish", p.username);
 
     await publisher.query(`ALTER ROLE ${p.from} PASSWORD ${publisher.escapeLiteral(scramVerifier(p.retire))}`);
     // A changed password does not end sessions already logged in with the old one.
     await publisher.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", [p.from]);
-    progress("retire", p.from);
+    await progress("retire", p.from);
 
     const { pending: _, ...settled } = doc;
     await store.write(JSON.stringify(settled));
-    progress("done", `subscriptions use ${p.username}`);
+    await progress("done", `subscriptions use ${p.username}`);
     return settled;
   } finally {
     await publisher.end().catch(() => undefined);

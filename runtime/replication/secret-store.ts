@@ -28,10 +28,30 @@ export type Login = z.output<typeof loginSchema>;
 
 export const replicationLoginSchema = loginSchema.extend({
   standby: loginSchema,
-  /** A rotation that has started and not finished: re-running completes it with these values. */
+  /**
+   * A rotation that has started and not finished: re-running completes it with these values. Recorded only
+   * once its login works on the publisher (rotate.ts), and `from` is the login it will retire.
+   */
   pending: loginSchema.extend({ from: roleName, retire: z.string().min(16) }).optional(),
 });
 export type ReplicationLogin = z.output<typeof replicationLoginSchema>;
+
+/**
+ * The login a new client of a replication login gets: the pending rotation's while one is recorded (the
+ * top level is then the login that rotation retires), else the top level. A subscription created
+ * mid-rotation therefore never dials with a password about to be retired.
+ */
+export function currentLogin(doc: ReplicationLogin): Login {
+  const from = doc.pending ?? doc;
+  return { username: from.username, password: from.password };
+}
+
+/** A secret's login to connect with: a Login as stored, or a ReplicationLogin's current login. */
+export async function readLogin(store: SecretStore): Promise<Login> {
+  const text = await store.read();
+  // A replication login is told apart by its standby; each shape is checked with its own schema's messages.
+  return /"standby"\s*:/.test(text) ? currentLogin(parseDocument(store.ref, text, replicationLoginSchema)) : parseDocument(store.ref, text, loginSchema);
+}
 
 /** A fresh password: 32 random bytes, base64url (no character libpq or SQL needs quoted). */
 export function newPassword(): string {
@@ -43,15 +63,18 @@ export class SecretError extends Error {
 }
 
 export async function readDocument<S extends z.ZodType>(store: SecretStore, schema: S): Promise<z.output<S>> {
-  const text = await store.read();
+  return parseDocument(store.ref, await store.read(), schema);
+}
+
+function parseDocument<S extends z.ZodType>(ref: string, text: string, schema: S): z.output<S> {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    throw new SecretError(`${store.ref}: not JSON`);
+    throw new SecretError(`${ref}: not JSON`);
   }
   const parsed = schema.safeParse(doc);
-  if (!parsed.success) throw new SecretError(`${store.ref}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success) throw new SecretError(`${ref}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }
 

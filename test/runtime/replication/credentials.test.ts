@@ -123,7 +123,15 @@ describe("replication logins read from the secret manager at connect time", () =
       rotateConfigSchema.parse({
         publisher: { url: dbUrl(publisher), admin },
         login,
-        subscribers: [{ url: dbUrl(subscriber), admin, subscription: subscriptionName(WRITER, WRITER), source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require` }],
+        subscribers: [
+          {
+            url: dbUrl(subscriber),
+            admin,
+            subscription: subscriptionName(WRITER, WRITER),
+            slot: "meridian_aws_use1_from_aws_use1_to_region_1",
+            source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require`,
+          },
+        ],
       }),
       { open: (ref) => openSecretStore(ref) },
     );

@@ -24,7 +24,7 @@ const SUPERUSER_PASSWORD = "rotate-test-superuser-password";
 let root = "";
 let ca: TestCa;
 let publisher: PrivatePg;
-const subscribers: { server: PrivatePg; subscription: string }[] = [];
+const subscribers: { server: PrivatePg; subscription: string; slot: string }[] = [];
 let config: RotateConfig;
 let configFile = "";
 let loginFile = "";
@@ -84,7 +84,7 @@ beforeAll(async () => {
       const r = jobs.run(command, env);
       expect(r.status, r.stderr).toBe(0);
     }
-    subscribers.push({ server, subscription: subscriptionName(WRITER, WRITER) });
+    subscribers.push({ server, subscription: subscriptionName(WRITER, WRITER), slot: `meridian_aws_use1_from_aws_use1_to_region_${i + 1}` });
   }
   expect((await publisher.sql("postgres", "SELECT slot_name FROM pg_replication_slots ORDER BY slot_name")).rows.map((r: { slot_name: string }) => r.slot_name)).toEqual([
     "meridian_aws_use1_from_aws_use1_to_region_1",
@@ -99,7 +99,13 @@ beforeAll(async () => {
   config = rotateConfigSchema.parse({
     publisher: { url: dbUrl(publisher), admin },
     login: secret("login.json", FIRST_LOGIN),
-    subscribers: subscribers.map((s) => ({ url: dbUrl(s.server), admin, subscription: s.subscription, source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require` })),
+    subscribers: subscribers.map((s) => ({
+      url: dbUrl(s.server),
+      admin,
+      subscription: s.subscription,
+      slot: s.slot,
+      source: `host=127.0.0.1 port=${publisher.port} dbname=${DATABASE_NAME} sslmode=require`,
+    })),
   });
   configFile = join(root, "rotate.json");
   writeFileSync(configFile, JSON.stringify(config));
