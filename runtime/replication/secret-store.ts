@@ -41,7 +41,7 @@ export type ReplicationLogin = z.output<typeof replicationLoginSchema>;
  * top level is then the login that rotation retires), else the top level. A subscription created
  * mid-rotation therefore never dials with a password about to be retired.
  */
-export function currentLogin(doc: ReplicationLogin): Login {
+function currentLogin(doc: ReplicationLogin): Login {
   const from = doc.pending ?? doc;
   return { username: from.username, password: from.password };
 }
