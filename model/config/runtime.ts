@@ -50,6 +50,18 @@ const witnessSchema = z
   .strict()
   .refine((w) => w.vkey.startsWith(`${w.name}+`), { message: "the verifier key's name must be the witness name", path: ["vkey"] });
 
+const hex96 = z.string().regex(/^[0-9a-f]{192}$/, "expected a 96-byte BLS12-381 G2 point as 192 lower-case hex digits");
+
+/**
+ * The public part of the witnesses' threshold group: `meridian tbls dkg`'s group.json, verbatim (t, n, the Feldman
+ * commitments, the group key). The log combines the witnesses' partial signatures under it (runtime/prooflog
+ * witness/threshold.ts); the shares stay with the witnesses.
+ */
+const thresholdGroupSchema = z
+  .object({ scheme: z.literal("meridian-tbls/v1"), t: z.number().int().min(1), n: z.number().int().min(1), groupPublicKey: hex96, commitments: z.array(hex96).min(1) })
+  .strict()
+  .refine((g) => g.commitments.length === g.t && g.commitments[0] === g.groupPublicKey && g.t <= g.n, "expected t commitments, the first being the group key, and t <= n");
+
 /** Container defaults a tenant namespace's LimitRange sets (cores, GiB). */
 const containerSize = z.object({ cpu: positive, memory: positive }).strict();
 
@@ -125,9 +137,27 @@ export const runtimeSchema = z
         origin: z.string().min(1).default("meridian.example/log"),
         /** Witness names, or witnesses the log asks to cosign every checkpoint: `{ name, url, vkey }`. */
         witnesses: z.array(z.union([z.string().min(1), witnessSchema])).default([]),
+        /**
+         * Threshold mode: the cosigning witnesses hold shares of one BLS key (`meridian tbls dkg`), and the log
+         * publishes only checkpoints whose partial signatures combined into one signature under `group`'s key,
+         * named `name` in the note. Clients then check one 48-byte signature (`meridian log verify --threshold`).
+         */
+        witnessThreshold: z
+          .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: thresholdGroupSchema })
+          .strict()
+          .optional(),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .superRefine((p, ctx) => {
+        const cosigning = p.witnesses.filter((w) => typeof w !== "string").length;
+        if (p.witnessThreshold && p.witnessThreshold.group.t > cosigning)
+          ctx.addIssue({
+            code: "custom",
+            message: `the group needs ${p.witnessThreshold.group.t} partial signatures; only ${cosigning} cosigning witnesses (with url and vkey) are configured`,
+            path: ["witnessThreshold", "group", "t"],
+          });
+      }),
     quota: z
       .object({
         /** Principals above every tenant: they approve tenants' increases (runtime/quota). */

@@ -124,9 +124,17 @@ export interface Witness {
   vkey?: string;
 }
 
+/** The witnesses' threshold group as the log is given it: the note key name and group.json's content. */
+export interface WitnessThreshold {
+  name: string;
+  group: { scheme: "meridian-tbls/v1"; t: number; n: number; groupPublicKey: string; commitments: string[] };
+}
+
 export interface ProofLogConfig {
   origin: string;
   witnesses: Witness[];
+  /** Threshold mode (the log combines the witnesses' partial signatures into one under this group's key). */
+  witnessThreshold?: WitnessThreshold;
   /** The tier-1 writer whose primary database holds the one log (a log has exactly one sequencer). */
   sequencerRegion: string;
 }
@@ -137,6 +145,7 @@ export function proofLogConfig(spec: EstateSpec): ProofLogConfig {
   return {
     origin: p.origin,
     witnesses: p.witnesses.map((w) => (typeof w === "string" ? { name: w } : { ...w })),
+    ...(p.witnessThreshold && { witnessThreshold: p.witnessThreshold }),
     sequencerRegion: ledgerRegion(spec),
   };
 }

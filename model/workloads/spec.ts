@@ -210,11 +210,18 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     }
     case "prooflog": {
       // Checkpoints commit-wait on the log's clock, measured by its node's chrony through the time agent (runtime/prooflog/commit-wait.ts).
-      const cfg = { ...proofLogConfig(spec), maxOffsetMs: spec.time.maxOffsetMs, timeReference: regionTimeReference(spec, regionId) };
+      // In threshold mode the group's public part is a file beside the config (the log reads group.json, as `log serve --witness-threshold` does).
+      const { witnessThreshold, ...log } = proofLogConfig(spec);
+      const cfg = {
+        ...log,
+        ...(witnessThreshold && { witnessThreshold: { name: witnessThreshold.name, group: configPath("prooflog", "group.json") } }),
+        maxOffsetMs: spec.time.maxOffsetMs,
+        timeReference: regionTimeReference(spec, regionId),
+      };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.
         args: ["log", "serve", "--config", configPath("prooflog", "prooflog.json"), "--postgres", "$(MERIDIAN_POSTGRES_URL)", ...listen, "--key", configPath("prooflog", "signer/signer.key")],
-        config: { "prooflog.json": JSON.stringify(cfg, null, 2) },
+        config: { "prooflog.json": JSON.stringify(cfg, null, 2), ...(witnessThreshold && { "group.json": JSON.stringify(witnessThreshold.group, null, 2) }) },
         secretMounts: [{ secret: WORKLOAD_OBJECTS.prooflogSigner, mountPath: configPath("prooflog", "signer") }],
         // The kit's readiness: the log writable, a checkpoint published, PostgreSQL answering.
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },

@@ -35,6 +35,11 @@ export const proofLogKeys = {
   maxOffsetMs: z.number().positive().max(60_000).optional(),
   /** Where the log's clock is measured; with it, checkpoints carry a commit-waited time (runtime/prooflog/commit-wait.ts). */
   timeReference: timeReferenceSchema.optional(),
+  /** Threshold mode: publish only checkpoints the witnesses' partial signatures combine into this group's signature for (its key name and group.json). */
+  witnessThreshold: z
+    .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1) })
+    .strict()
+    .optional(),
 };
 
 type ProofLogKeys = z.output<z.ZodObject<typeof proofLogKeys>>;

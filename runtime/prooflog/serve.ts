@@ -50,11 +50,6 @@ const logConfigSchema = z
     dedupe: count.default(1_000_000),
     maxEntrySize: z.number().int().min(1).max(65_535, "entry bundles frame entries with a uint16 length, so at most 65535").default(65_535),
     witnessQuorum: count.default(0),
-    /** Threshold mode: publish only checkpoints the witnesses' partial signatures combine into this group's signature for (its key name and group.json). */
-    witnessThreshold: z
-      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1) })
-      .strict()
-      .optional(),
     /** Per-witness deadline (ms): a hung witness costs only its own signature. */
     witnessTimeoutMs: z.number().int().min(1).default(5000),
     /** PostgreSQL: how long to wait for the single-writer lock (default forever: a standby). */
