@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the SPIRE `meridian_attest` plugins with Debian's Go toolchain and libraries, offline: protoc with
+# Debian's protoc-gen-go / protoc-gen-go-grpc over the vendored SDK protos, then `go build` in GOPATH mode against
+# /usr/share/gocode (golang-google-grpc-dev, golang-google-protobuf-dev, golang-github-hashicorp-go-plugin-dev,
+# golang-github-hashicorp-hcl-dev). Writes OUT/bin/{meridian_attest,meridian_attest_agent,spire-catalog-harness}.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+gp="$out/gopath"
+rm -rf "$gp"
+mkdir -p "$gp/src/meridian.dev" "$out/bin"
+ln -s "$here" "$gp/src/meridian.dev/spireplugin"
+
+# Each vendored proto → a Meridian import path (upstream's go_package names the SDK's module, which is not here).
+declare -A pkg=(
+  [spire/plugin/server/nodeattestor/v1/nodeattestor.proto]=servernodeattestorv1
+  [spire/plugin/agent/nodeattestor/v1/nodeattestor.proto]=agentnodeattestorv1
+  [spire/service/common/config/v1/config.proto]=configv1
+  [spire/service/private/init/v1/init.proto]=initv1
+)
+for f in "${!pkg[@]}"; do
+  m="M$f=meridian.dev/spireproto/${pkg[$f]}"
+  protoc -I "$here/proto" --go_out="$gp/src" --go_opt="$m" --go-grpc_out="$gp/src" --go-grpc_opt="$m" "$here/proto/$f"
+done
+
+export GO111MODULE=off GOPATH="$gp:/usr/share/gocode" GOFLAGS=
+cd "$gp/src/meridian.dev/spireplugin"
+unformatted=$(gofmt -l plugin catalog server agent harness)
+[ -z "$unformatted" ] || { echo "gofmt: $unformatted" >&2; exit 1; }
+go vet ./plugin ./catalog ./server ./agent ./harness
+go build -trimpath -o "$out/bin/meridian_attest" ./server
+go build -trimpath -o "$out/bin/meridian_attest_agent" ./agent
+go build -trimpath -o "$out/bin/spire-catalog-harness" ./harness

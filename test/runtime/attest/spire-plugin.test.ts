@@ -1,0 +1,175 @@
+// The SPIRE `meridian_attest` NodeAttestor plugins (runtime/attest/spire-plugin, Go) built with Debian's Go and
+// libraries, loaded the way SPIRE's catalog loads external plugins (go-plugin over gRPC, the NodeAttestor
+// handshake, checksum, Init, Configure) by spire-catalog-harness, which relays one node attestation between the
+// agent plugin (tpm2_quote on a live swtpm) and the server plugin (a real `attest serve`): a genuine node gets
+// its AgentAttributes; a replayed quote, a node claiming another's identity, a quote against the wrong
+// reference, an unknown node, a stale nonce and a verifier of another trust domain get no SVID.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { systemClock, type Clock } from "../../../runtime/common/clock.js";
+import { startService, type RunningService } from "../../../runtime/kit/index.js";
+import { attestService } from "../../../runtime/attest/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { createAk, MEASURED_PCR16, measureNode, startSoftwareTpm, ZERO_PCR, type SoftwareTpm } from "./swtpm.js";
+
+const SRC = fileURLToPath(new URL("../../../runtime/attest/spire-plugin/", import.meta.url));
+const TD = "attest.test";
+const REFERENCE = { sha256: { "0": ZERO_PCR, "1": ZERO_PCR, "2": ZERO_PCR, "16": MEASURED_PCR16 } };
+
+/** Build once per source tree and Go version (the build is minutes on a cold Go cache); atomic rename into place. */
+function buildPlugins(): string {
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+  const h = createHash("sha256").update(spawnSync("go", ["version"], { encoding: "utf8" }).stdout);
+  for (const f of files(SRC).sort()) h.update(relative(SRC, f)).update("\0").update(readFileSync(f)).update("\0");
+  const out = join(tmpdir(), `meridian-spire-plugin-${h.digest("hex").slice(0, 16)}`);
+  if (existsSync(join(out, "bin", "spire-catalog-harness"))) return join(out, "bin");
+  const tmp = `${out}.${process.pid}`;
+  const r = spawnSync(join(SRC, "build.sh"), [tmp], { encoding: "utf8", timeout: 900_000 });
+  if (r.status !== 0) throw new Error(`build.sh failed (${r.status}): ${r.stderr}${r.stdout}`);
+  try {
+    renameSync(tmp, out);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another run built the same tree first
+  }
+  return join(out, "bin");
+}
+
+let bin: string;
+let tpm: SoftwareTpm;
+let rsa: { ctx: string; pem: string };
+let ecc: { ctx: string; pem: string };
+let verifier: RunningService;
+let work: string;
+
+async function startVerifier(o: { clock?: Clock; trustDomain?: string } = {}): Promise<RunningService> {
+  return startService(
+    attestService,
+    {
+      key: generateKey("meridian-attest-spire").signerKey,
+      spire: { trustDomain: o.trustDomain ?? TD },
+      nodes: {
+        "node-1": { ak: readFileSync(rsa.pem, "utf8"), reference: REFERENCE },
+        // node-2's endorsed AK is the ECC one: the RSA AK's quote is another key's.
+        "node-2": { ak: readFileSync(ecc.pem, "utf8"), reference: REFERENCE },
+        // node-3 shares the RSA AK but its reference expects PCR 16 unmeasured.
+        "node-3": { ak: readFileSync(rsa.pem, "utf8"), reference: { sha256: { "16": ZERO_PCR } } },
+      },
+      server: { port: 0 },
+    },
+    { clock: o.clock ?? systemClock, processMetrics: false },
+  );
+}
+
+beforeAll(async () => {
+  bin = buildPlugins();
+  work = mkdtempSync(join(tmpdir(), "meridian-spire-harness-"));
+  tpm = await startSoftwareTpm();
+  rsa = createAk(tpm, "ak", "rsa");
+  ecc = createAk(tpm, "ak-ecc", "ecc");
+  measureNode(tpm);
+  verifier = await startVerifier();
+}, 900_000);
+
+afterAll(async () => {
+  await verifier?.close();
+  tpm?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface Outcome {
+  server_services: string[];
+  agent_services: string[];
+  agent_attributes?: { spiffe_id: string; selector_values: string[]; can_reattest: boolean };
+  code?: string;
+  message?: string;
+}
+
+/** Run the harness without blocking this process's event loop: the verifier answers from it. */
+function run(file: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { timeout: 180_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
+    );
+    child.once("error", reject);
+  });
+}
+
+async function attest(o: { node?: string; verifierUrl?: string; claim?: string; record?: string; replay?: string; agentConfig?: string } = {}): Promise<Outcome> {
+  const agentConfig =
+    o.agentConfig ??
+    `node = "${o.node ?? "node-1"}"\nak_context = "${join(tpm.dir, rsa.ctx)}"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
+  const args = ["-server", join(bin, "meridian_attest"), "-agent", join(bin, "meridian_attest_agent"), "-trust-domain", TD];
+  args.push("-server-config", `verifier_url = "${o.verifierUrl ?? verifier.url}"\n`, "-agent-config", agentConfig);
+  for (const k of ["claim", "record", "replay"] as const) if (o[k]) args.push(`-${k}`, o[k]);
+  const r = await run(join(bin, "spire-catalog-harness"), args);
+  if (r.status !== 0) throw new Error(`harness failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as Outcome;
+}
+
+describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog loads them", () => {
+  it("admits a genuine node: AgentAttributes from the verifier, selectors from the quoted PCRs", async () => {
+    const out = await attest({ record: join(work, "genuine.json") });
+    expect(out.server_services).toEqual(["spire.plugin.server.nodeattestor.v1.NodeAttestor", "spire.service.common.config.v1.Config"]);
+    expect(out.agent_services).toEqual(["spire.plugin.agent.nodeattestor.v1.NodeAttestor", "spire.service.common.config.v1.Config"]);
+    expect(out.code, out.message).toBeUndefined();
+    expect(out.agent_attributes).toMatchObject({ spiffe_id: `spiffe://${TD}/spire/agent/meridian_attest/node-1`, can_reattest: true });
+    expect(out.agent_attributes!.selector_values).toEqual(expect.arrayContaining(["node:node-1", "format:tpm", `pcr:sha256:16:${MEASURED_PCR16}`]));
+    // The recorded answer is tpm2_quote's three files over the verifier's nonce.
+    expect(Object.keys(JSON.parse(readFileSync(join(work, "genuine.json"), "utf8")) as object).sort()).toEqual(["message", "pcrs", "signature"]);
+  });
+
+  it("refuses a replayed quote: the new challenge is a new nonce", async () => {
+    const out = await attest({ replay: join(work, "genuine.json") });
+    expect(out).toMatchObject({ code: "PermissionDenied" });
+    expect(out.message).toMatch(/^meridian_attest: attestation refused \(403\): .*nonce/);
+    expect(out.agent_attributes).toBeUndefined();
+  });
+
+  it("refuses a node claiming another node's identity (its quote is by another key)", async () => {
+    for (const o of [{ claim: "node-2" }, { node: "node-2" }]) {
+      const out = await attest(o);
+      expect(out).toMatchObject({ code: "PermissionDenied" });
+      expect(out.message).toMatch(/attestation refused \(403\)/);
+    }
+  });
+
+  it("refuses a node whose PCRs are not its reference values, and a node the verifier does not know", async () => {
+    const wrong = await attest({ node: "node-3" });
+    expect(wrong).toMatchObject({ code: "PermissionDenied" });
+    expect(wrong.message).toMatch(/reference: sha256 PCR 16/);
+    const unknown = await attest({ node: "node-9" });
+    expect(unknown).toMatchObject({ code: "PermissionDenied" });
+    expect(unknown.message).toMatch(/unknown node \(404\)/);
+  });
+
+  it("refuses a quote over a stale nonce", async () => {
+    // Every reading of this verifier's clock is 10 minutes after the last: each nonce has expired when used.
+    let t = Date.now();
+    const stale = await startVerifier({ clock: { now: () => (t += 600_000) } });
+    try {
+      const out = await attest({ verifierUrl: stale.url });
+      expect(out).toMatchObject({ code: "PermissionDenied" });
+      expect(out.message).toMatch(/expired/);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  it("refuses when the verifier answers for another trust domain, and an agent config naming a missing AK", async () => {
+    const other = await startVerifier({ trustDomain: "other.test" });
+    try {
+      const out = await attest({ verifierUrl: other.url });
+      expect(out).toMatchObject({ code: "FailedPrecondition" });
+      expect(out.message).toMatch(/spiffe:\/\/other\.test\/spire\/agent\/meridian_attest\/node-1/);
+    } finally {
+      await other.close();
+    }
+    await expect(attest({ agentConfig: `node = "node-1"\nak_context = "${join(work, "missing.ctx")}"\n` })).rejects.toThrow(/agent plugin: configure: .*ak_context/);
+    await expect(attest({ agentConfig: `node = "node-1"\nak_contxt = "x"\n` })).rejects.toThrow(/unknown key ak_contxt/);
+  });
+});
