@@ -90,23 +90,23 @@ interface Outcome {
 }
 
 /** Run the harness without blocking this process's event loop: the verifier answers from it. */
-function run(file: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function run(file: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: 180_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+    const child = execFile(file, args, { timeout: 180_000, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
     );
     child.once("error", reject);
   });
 }
 
-async function attest(o: { node?: string; verifierUrl?: string; claim?: string; record?: string; replay?: string; agentConfig?: string } = {}): Promise<Outcome> {
+async function attest(o: { node?: string; verifierUrl?: string; claim?: string; record?: string; replay?: string; agentConfig?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
   const agentConfig =
     o.agentConfig ??
     `node = "${o.node ?? "node-1"}"\nak_context = "${join(tpm.dir, rsa.ctx)}"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
   const args = ["-server", join(bin, "meridian_attest"), "-agent", join(bin, "meridian_attest_agent"), "-trust-domain", TD];
   args.push("-server-config", `verifier_url = "${o.verifierUrl ?? verifier.url}"\n`, "-agent-config", agentConfig);
   for (const k of ["claim", "record", "replay"] as const) if (o[k]) args.push(`-${k}`, o[k]);
-  const r = await run(join(bin, "spire-catalog-harness"), args);
+  const r = await run(join(bin, "spire-catalog-harness"), args, o.env);
   if (r.status !== 0) throw new Error(`harness failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Outcome;
 }
@@ -121,6 +121,15 @@ describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog 
     expect(out.agent_attributes!.selector_values).toEqual(expect.arrayContaining(["node:node-1", "format:tpm", `pcr:sha256:16:${MEASURED_PCR16}`]));
     // The recorded answer is tpm2_quote's three files over the verifier's nonce.
     expect(Object.keys(JSON.parse(readFileSync(join(work, "genuine.json"), "utf8")) as object).sort()).toEqual(["message", "pcrs", "signature"]);
+  });
+
+  it("admits the node as components/pki/spire-attest.ts configures a DaemonSet's agents: node name from the environment, AK at a persistent handle", async () => {
+    tpm.tool("tpm2_evictcontrol", ["-C", "o", "-c", rsa.ctx, "0x81010002"]);
+    const agentConfig = `node_env = "MERIDIAN_NODE_NAME"\nak_context = "0x81010002"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
+    const out = await attest({ agentConfig, env: { MERIDIAN_NODE_NAME: "node-1" } });
+    expect(out.code, out.message).toBeUndefined();
+    expect(out.agent_attributes).toMatchObject({ spiffe_id: `spiffe://${TD}/spire/agent/meridian_attest/node-1` });
+    await expect(attest({ agentConfig })).rejects.toThrow(/node: got "" \(node_env "MERIDIAN_NODE_NAME"\)/);
   });
 
   it("refuses a replayed quote: the new challenge is a new nonce", async () => {

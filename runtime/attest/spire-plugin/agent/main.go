@@ -31,7 +31,10 @@ func main() {
 }
 
 type hclConfig struct {
-	Node      string `hcl:"node"`
+	Node string `hcl:"node"`
+	// Or the environment variable holding it: a DaemonSet's agents share one config, each on its own node.
+	NodeEnv string `hcl:"node_env"`
+	// A tpm2-tools context file (tpm2_createak -c) or a persistent handle (tpm2_evictcontrol), 0x81xxxxxx.
 	AKContext string `hcl:"ak_context"`
 	PCRList   string `hcl:"pcr_list"`
 	TCTI      string `hcl:"tcti"`
@@ -43,6 +46,7 @@ var (
 	nodeID   = regexp.MustCompile(`^[A-Za-z0-9._:/-]{1,200}$`)
 	pcrList  = regexp.MustCompile(`^sha256:[0-9]{1,2}(,[0-9]{1,2})*$`)
 	hexNonce = regexp.MustCompile(`^([0-9a-f]{2}){8,64}$`)
+	handle   = regexp.MustCompile(`^0x81[0-9a-fA-F]{6}$`)
 )
 
 type agent struct {
@@ -53,21 +57,27 @@ type agent struct {
 
 func (a *agent) parse(td, text string) (*hclConfig, error) {
 	c := &hclConfig{}
-	if err := plugin.DecodeHCL(td, text, c, "node", "ak_context", "pcr_list", "tcti", "flush_transient_objects"); err != nil {
+	if err := plugin.DecodeHCL(td, text, c, "node", "node_env", "ak_context", "pcr_list", "tcti", "flush_transient_objects"); err != nil {
 		return nil, err
 	}
 	if c.PCRList == "" {
 		c.PCRList = "sha256:0,1,2,3,4,5,6,7"
 	}
+	if c.NodeEnv != "" {
+		if c.Node != "" {
+			return nil, fmt.Errorf("node and node_env: set one")
+		}
+		c.Node = os.Getenv(c.NodeEnv)
+	}
 	switch {
 	case !nodeID.MatchString(c.Node):
-		return nil, fmt.Errorf("node: got %q; expected the node ID the verifier endorses this TPM's AK for", c.Node)
+		return nil, fmt.Errorf("node: got %q (node_env %q); expected the node ID the verifier endorses this TPM's AK for", c.Node, c.NodeEnv)
 	case c.AKContext == "":
-		return nil, fmt.Errorf("ak_context: required (the AK's tpm2-tools context file, tpm2_createak -c)")
+		return nil, fmt.Errorf("ak_context: required (the AK's tpm2-tools context file, tpm2_createak -c, or persistent handle)")
 	case !pcrList.MatchString(c.PCRList):
 		return nil, fmt.Errorf("pcr_list: got %q; expected sha256:I,J,… as tpm2_quote -l takes", c.PCRList)
 	}
-	if _, err := os.Stat(c.AKContext); err != nil {
+	if _, err := os.Stat(c.AKContext); err != nil && !handle.MatchString(c.AKContext) {
 		return nil, fmt.Errorf("ak_context: %v", err)
 	}
 	return c, nil
