@@ -64,6 +64,9 @@ export class RegionEscrow {
   private flushesInFlight = 0;
   private lastTickMs: number;
   private lastReservedTotal = 0;
+  /** Buyers refused for lack of units since the last tick, and the units they asked for: demand the ledger never saw. */
+  private readonly unmetUsers = new Set<string>();
+  private unmet = 0;
 
   constructor(private readonly o: RegionEscrowOptions) {
     this.ledger = new RegionLedger(o.reservationTtlMs, reservationPrefix(o.region, o.sku, incarnationNonce()));
@@ -164,6 +167,10 @@ export class RegionEscrow {
     // Not enough here or in the pool: ask the other regions, who give what they can spare on their
     // next tick (the request is published with the renewal that starts now).
     this.borrow = Math.max(this.borrow, qty - this.ledger.free, this.policy.batchSize);
+    if (!this.unmetUsers.has(user)) {
+      this.unmetUsers.add(user);
+      this.unmet += qty;
+    }
     if (!this.pulling) this.startPull(0);
     const free = elsewhere(this.peers).free;
     if (this.ledger.free + this.pool + free >= qty) {
@@ -262,8 +269,13 @@ export class RegionEscrow {
       const expired = this.ledger.expire(now);
       this.renewalRefused = this.o.strongRefusal?.() ?? null;
       if (this.renewalRefused !== null) return { expired, pulled: 0, given: 0 };
-      this.rate = ewmaRate(this.rate, this.ledger.reservedTotal - this.lastReservedTotal, now - this.lastTickMs);
+      // Demand is what buyers asked for: units reserved, and units refused for lack of stock (each buyer
+      // once a tick). Counting only reservations, a region whose buyers find it dry would show no demand,
+      // be planned as cold and never be given any (core/rebalance.ts shareFor).
+      this.rate = ewmaRate(this.rate, this.ledger.reservedTotal - this.lastReservedTotal + this.unmet, now - this.lastTickMs);
       this.lastReservedTotal = this.ledger.reservedTotal;
+      this.unmet = 0;
+      this.unmetUsers.clear();
       this.lastTickMs = now;
       const seq = this.commitSeq;
       const mine = this.plan().grants[this.region] ?? 0;

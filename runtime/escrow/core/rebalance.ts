@@ -82,15 +82,29 @@ function deficits(policy: RebalancePolicy, regions: readonly RegionState[]): Map
 }
 
 /**
- * Units a region can spare: everything when it expects no demand; else, for the periodic plan, what
- * exceeds twice its target (hysteresis, so units do not ping-pong), and for a borrow request — a region
- * that is dry while the pool is too — what exceeds its target.
+ * Units a region can spare for the periodic plan: everything when it expects no demand, else what
+ * exceeds twice its target (hysteresis, so units do not ping-pong).
  */
-export function surplus(policy: RebalancePolicy, r: RegionState, forBorrower = false): number {
+export function surplus(policy: RebalancePolicy, r: RegionState): number {
   const t = keepTarget(policy, r.demand);
   if (t === 0) return r.free;
-  if (forBorrower) return Math.max(0, r.free - t);
   return r.free > 2 * t ? r.free - t : 0;
+}
+
+/**
+ * Units a region with free stock gives a borrower (a region dry while the pool is too): what exceeds
+ * its own target, and never less than the borrower's demand-weighted share of its free units (at least
+ * one). A hot region below its own target still shares: otherwise a region whose buyers arrived after
+ * the others had drawn the pool would be refused for the whole sale while they sell everything. The
+ * borrower's demand counts at least what it asked for over the horizon (its buyers' refused requests
+ * are demand too, but its measured rate may not show them yet).
+ */
+export function shareFor(policy: RebalancePolicy, giver: RegionState, borrower: RegionState): number {
+  if (giver.free <= 0) return 0;
+  const dg = Math.max(0, giver.demand);
+  const db = Math.max(borrower.demand, borrower.want / policy.horizonSeconds, 1e-9);
+  const share = Math.max(1, Math.ceil((giver.free * db) / (dg + db)));
+  return Math.min(giver.free, Math.max(giver.free - keepTarget(policy, dg), share));
 }
 
 const byAmountThenId = (a: [string, number], b: [string, number]) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1);
@@ -113,17 +127,20 @@ export function rebalancePlan(policy: RebalancePolicy, regions: readonly RegionS
       need.set(id, d - g);
     }
   }
-  // Borrowers (dry while the pool is dry) are served first and may take a giver down to its target;
-  // below-target regions may take only what exceeds twice a giver's target.
-  const givers = regions.filter((r) => r.live && !need.get(r.id));
+  // Borrowers (dry while the pool is dry) are served first, by every live region that is not borrowing
+  // itself — hot ones too, their share (shareFor); below-target regions take only what exceeds twice a
+  // giver's target, from regions that are not short themselves.
   const given = new Map<string, number>();
   const transfers: Transfer[] = [];
   const borrowers = new Set(regions.filter((r) => r.live && r.want > 0).map((r) => r.id));
+  const lenders = regions.filter((r) => r.live && !borrowers.has(r.id));
+  const givers = lenders.filter((r) => !need.get(r.id));
   const order = [...need].filter(([, d]) => d > 0).sort((a, b) => Number(borrowers.has(b[0])) - Number(borrowers.has(a[0])) || byAmountThenId(a, b));
   for (const [to, d0] of order) {
     let d = d0;
-    const spare = givers
-      .map((r): [string, number] => [r.id, surplus(policy, r, borrowers.has(to)) - (given.get(r.id) ?? 0)])
+    const borrower = borrowers.has(to) ? regions.find((r) => r.id === to)! : null;
+    const spare = (borrower ? lenders : givers)
+      .map((r): [string, number] => [r.id, (borrower ? shareFor(policy, r, borrower) : surplus(policy, r)) - (given.get(r.id) ?? 0)])
       .filter(([, x]) => x > 0)
       .sort(byAmountThenId);
     for (const [from, x] of spare) {

@@ -194,11 +194,10 @@ describe("escrow load test through HTTP", () => {
     expect(soldOutSeen).toBeGreaterThan(0);
     const inv = await request(bases[0]!, "GET", `/v1/inventory/${sku}`, {});
     expect(inv.body).toMatchObject({ total: TOTAL, sold: TOTAL, available: 0 });
-    // The killed region took part, and the survivors sold its share after it died. (Not "every region": in one CI run
-    // of four, with another heavy file on the second core, the live load-b won no reservation before the sale sold out;
-    // the totals below held. Which region sells is scheduling, not a guarantee; the starvation is noted on #17.)
-    expect(reservedIn).toContain(REGIONS[2]);
-    expect(reservedIn.size).toBeGreaterThanOrEqual(2);
+    // Every region took part (the killed one too), and the survivors sold its share after it died. Every region's
+    // buyers ask from the start and the sale lasts seconds, so each live region sells a share even if its process is
+    // slow to serve them (its peers share with it once it is dry: test/runtime/escrow/starvation.test.ts).
+    expect([...reservedIn].sort()).toEqual(REGIONS);
     // Every acknowledged sale replays as a duplicate, to its buyer only, from a surviving region.
     const sample = [...bought].filter((_, k) => k % 40 === 0);
     for (const [id, user] of sample) {

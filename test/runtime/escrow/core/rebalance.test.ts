@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { classify, ewmaRate, keepTarget, rebalancePlan, refillWant, surplus, type RebalancePolicy, type RegionState } from "../../../../runtime/escrow/core/rebalance.js";
+import { classify, ewmaRate, keepTarget, rebalancePlan, refillWant, shareFor, surplus, type RebalancePolicy, type RegionState } from "../../../../runtime/escrow/core/rebalance.js";
 
 const policy = (mode: RebalancePolicy["mode"]): RebalancePolicy => ({ mode, batchSize: 10, reorderPoint: 4, horizonSeconds: 2, maxWaiters: 8 });
 const region = (id: string, free: number, demand: number, want = 0, live = true): RegionState => ({ id, free, demand, want, live });
@@ -35,6 +35,18 @@ describe("rebalancing plan (pure)", () => {
     expect(surplus(p, region("x", 11, 1))).toBe(6);
   });
 
+  it("a hot region below its own target still shares with a dry borrower, by demand", () => {
+    const p = policy("hybrid");
+    // hot keeps 40 (20/s × 2 s) and has 30: before, it spared nothing and the dry region got nothing all sale.
+    const plan = rebalancePlan(p, [region("hot", 30, 20), region("dry", 0, 10, 10)], 0);
+    expect(plan.transfers).toEqual([{ from: "hot", to: "dry", qty: 10 }]); // 30 × 10 / (20 + 10)
+    // A borrower whose measured rate is still 0 counts what it asked for over the horizon (10 / 2 s = 5/s).
+    expect(shareFor(p, region("hot", 30, 25), region("dry", 0, 0, 10))).toBe(5);
+    // At least one unit, and never more than the giver's free units.
+    expect(shareFor(p, region("hot", 1, 1000), region("dry", 0, 0, 1))).toBe(1);
+    expect(shareFor(p, region("idle", 7, 0), region("dry", 0, 3, 50))).toBe(7);
+  });
+
   it("the (r, Q) refill: pull and hybrid refill at the reorder point when there is demand; push never asks", () => {
     expect(refillWant(policy("hybrid"), 4, 1)).toBe(10);
     expect(refillWant(policy("hybrid"), 5, 1)).toBe(0);
@@ -50,8 +62,9 @@ describe("rebalancing plan (pure)", () => {
         const regions = states.map((s, i) => ({ id: `r${i}`, ...s }));
         const plan = rebalancePlan(p, regions, pool);
         expect(Object.values(plan.grants).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(mode === "pull" ? 0 : pool);
-        // A borrower (a dry region that asked) may take a giver down to its target; any other transfer
-        // only what exceeds twice the giver's target (hysteresis).
+        // A borrower (a dry region that asked) may take what exceeds a giver's target or its share, whichever
+        // is more; any other transfer only what exceeds twice the giver's target (hysteresis). A borrower
+        // gives nothing, and never more than its free units leave a region.
         const out = new Map<string, { all: number; periodic: number }>();
         for (const t of plan.transfers) {
           expect(t.qty).toBeGreaterThan(0);
@@ -61,10 +74,18 @@ describe("rebalancing plan (pure)", () => {
           const o = out.get(t.from) ?? { all: 0, periodic: 0 };
           out.set(t.from, { all: o.all + t.qty, periodic: o.periodic + (to.want > 0 ? 0 : t.qty) });
         }
+        const borrowers = regions.filter((r) => r.live && r.want > 0);
         for (const [id, o] of out) {
           const giver = regions.find((r) => r.id === id)!;
-          expect(o.all).toBeLessThanOrEqual(surplus(p, giver, true));
+          expect(giver.live && giver.want === 0).toBe(true);
+          expect(o.all).toBeLessThanOrEqual(Math.max(0, ...borrowers.map((b) => shareFor(p, giver, b)), surplus(p, giver)));
+          expect(o.all).toBeLessThanOrEqual(giver.free);
           expect(o.periodic).toBeLessThanOrEqual(surplus(p, giver));
+        }
+        // No starvation: while a live region that is not borrowing has a free unit, some borrower is given one
+        // (from the pool, or by a transfer).
+        if (borrowers.length > 0 && regions.some((r) => r.live && r.want === 0 && r.free > 0)) {
+          expect(borrowers.some((b) => (plan.grants[b.id] ?? 0) > 0 || plan.transfers.some((t) => t.to === b.id))).toBe(true);
         }
       }),
       // A borrower taking a giver down to its target (found by a CI run): allowed, and not over the surplus.
