@@ -14,14 +14,19 @@ export function tokenBucketStep(l: Limit, state: State | undefined, cost: number
 }
 
 export function tokenBucketInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
+  tokenBucketUnpacked(l, state === undefined ? 0 : state.length, state?.[0] ?? 0, state?.[1] ?? 0, cost, at, out);
+}
+
+/** The step on a state given as its length and first two numbers (the memory store keeps them unboxed). */
+export function tokenBucketUnpacked(l: Limit, len: number, s0: number, s1: number, cost: number, at: number, out: Scratch): void {
   // Time never runs backwards for one counter: a request whose clock read is older than the last refill
   // is decided at that refill's time, so it cannot refill the same interval twice.
-  const now = state && state[1]! > at ? state[1]! : at;
+  const now = len > 1 && s1 > at ? s1 : at;
   const capacity = bucketCapacity(l);
   const debt = l.debt ?? 0;
   const rate = l.limit / l.periodMs;
-  const last = state?.[1] ?? now;
-  const tokens = Math.min(capacity, (state?.[0] ?? capacity) + Math.max(0, now - last) * rate);
+  const last = len > 1 ? s1 : now;
+  const tokens = Math.min(capacity, (len > 0 ? s0 : capacity) + Math.max(0, now - last) * rate);
   const allowed = cost <= tokens || (tokens > 0 && tokens - cost >= -debt);
   const after = allowed ? tokens - cost : tokens;
   const resetAfterMs = (capacity - after) / rate;

@@ -20,9 +20,14 @@ export function fixedWindowStep(l: Limit, state: State | undefined, cost: number
 }
 
 export function fixedWindowInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
-  const now = state && state[0]! > at ? state[0]! : at;
+  fixedWindowUnpacked(l, state === undefined ? 0 : state.length, state?.[0] ?? 0, state?.[1] ?? 0, cost, at, out);
+}
+
+/** The step on a state given as its length and first two numbers (the memory store keeps them unboxed). */
+export function fixedWindowUnpacked(l: Limit, len: number, s0: number, s1: number, cost: number, at: number, out: Scratch): void {
+  const now = len > 0 && s0 > at ? s0 : at;
   const start = Math.floor(now / l.periodMs) * l.periodMs;
-  const count = state && state[0] === start ? (state[1] ?? 0) : 0;
+  const count = len > 0 && s0 === start ? (len > 1 ? s1 : 0) : 0;
   const end = start + l.periodMs;
   const allowed = count + cost <= l.limit;
   const after = allowed ? count + cost : count;

@@ -1,27 +1,37 @@
 /**
- * In-memory store: a Map from counter key to state with an expiry; expired states are swept lazily at
- * most every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is
+ * In-memory store: a Map from counter key to a slot of one Float64Array (expiry and state); expired
+ * states are swept lazily at most every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is
  * amortised. Decisions are synchronous, so requests and hierarchies are atomic within the process by
  * construction. `decideSync(levels, cost, now)` is the embedded API for one hierarchy (user → app →
  * tenant), `decide(checks, policy, now)` the service's.
  */
 import { step } from "../core/algorithms.js";
 import { checkLevels, combine, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import { inPlace, Scratch, stepInPlace } from "../core/in-place.js";
+import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
 import type { Decision, State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore } from "./port.js";
 
-interface Entry {
-  state: State;
-  expiresAt: number;
-}
+// A counter lives in a slot: four numbers of one Float64Array — expiry, state length, and the state's first
+// two numbers — so a decision touches the key's Map entry (its slot, a small integer kept unboxed in the
+// Map) and one cache line, instead of an entry object, a boxed expiry, a state array and its elements.
+// States longer than two numbers (the sliding algorithms') are kept as arrays beside the slot.
+const STRIDE = 4;
+const EXPIRES = 0;
+const LENGTH = 1;
+const S0 = 2;
+const S1 = 3;
 
 export class MemoryStore implements RateLimitStore {
-  private readonly entries = new Map<string, Entry>();
+  private readonly index = new Map<string, number>();
+  private nums = new Float64Array(1024 * STRIDE);
+  /** States of more than two numbers, by slot. */
+  private readonly long: (State | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
   private lastSweep = -Infinity;
-  // Scratch for decideSync (reused: the hot path allocates only its answer and new entries).
-  private readonly found: (Entry | undefined)[] = [];
+  // Scratch for decideSync (reused: the hot path allocates only its answer and new slots).
+  private readonly slots: (number | undefined)[] = [];
   private readonly scratch: Scratch[] = [];
   private readonly one = new Scratch();
 
@@ -47,51 +57,96 @@ export class MemoryStore implements RateLimitStore {
     // gcra, token bucket and fixed window: one Map lookup per level, each level stepped into scratch
     // against the state it had before the request, and the states written in place only when every
     // level admits (decideLevels' semantics, without its intermediate objects).
-    const entries = this.entries;
-    const found = this.found;
+    const index = this.index;
+    const nums = this.nums;
+    const slots = this.slots;
     let blockedBy = -1;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
-      const e = entries.get(lv.key);
-      found[i] = e;
+      const slot = index.get(lv.key);
+      slots[i] = slot;
+      let len = 0;
+      let s0 = 0;
+      let s1 = 0;
+      if (slot !== undefined) {
+        const b = slot * STRIDE;
+        if (nums[b + EXPIRES]! > nowMs) {
+          len = nums[b + LENGTH]!;
+          // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
+          if (len > 2) return this.decideGeneric(levels, cost, nowMs);
+          s0 = nums[b + S0]!;
+          s1 = nums[b + S1]!;
+        }
+      }
       const out = this.scratch[i] ?? (this.scratch[i] = new Scratch());
-      stepInPlace(lv.limit, e !== undefined && e.expiresAt > nowMs ? e.state : undefined, cost, nowMs, out);
+      stepUnpacked(lv.limit, len, s0, s1, cost, nowMs, out);
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy === -1)
       for (let i = 0; i < n; i++) {
         const out = this.scratch[i]!;
-        if (out.nextLength !== 0) this.commit(levels[i]!.key, found[i], out, nowMs);
+        if (out.nextLength !== 0) this.commit(levels[i]!.key, slots[i], out, nowMs);
       }
     const decisions = new Array<Decision>(n);
     for (let i = 0; i < n; i++) decisions[i] = decisionOf(this.scratch[i]!);
     return combine(decisions, blockedBy);
   }
 
-  /** decideSync for one level: one lookup, the state overwritten in place. */
+  /** decideSync for one level: one lookup, the slot overwritten in place. */
   private decideOne(lv: Level, cost: number, nowMs: number): HierarchyDecision {
     if (!inPlace(lv.limit)) return this.decideGeneric([lv], cost, nowMs);
-    const e = this.entries.get(lv.key);
+    const slot = this.index.get(lv.key);
+    let len = 0;
+    let s0 = 0;
+    let s1 = 0;
+    if (slot !== undefined) {
+      const nums = this.nums;
+      const b = slot * STRIDE;
+      if (nums[b + EXPIRES]! > nowMs) {
+        len = nums[b + LENGTH]!;
+        if (len > 2) return this.decideGeneric([lv], cost, nowMs);
+        s0 = nums[b + S0]!;
+        s1 = nums[b + S1]!;
+      }
+    }
     const out = this.one;
-    stepInPlace(lv.limit, e !== undefined && e.expiresAt > nowMs ? e.state : undefined, cost, nowMs, out);
-    if (out.nextLength !== 0) this.commit(lv.key, e, out, nowMs);
+    stepUnpacked(lv.limit, len, s0, s1, cost, nowMs, out);
+    if (out.nextLength !== 0) this.commit(lv.key, slot, out, nowMs);
     const d: Decision = { allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs };
     return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, levels: [d], blockedBy: d.allowed ? -1 : 0 };
   }
 
-  private commit(key: string, e: Entry | undefined, out: Scratch, nowMs: number): void {
-    const expiresAt = nowMs + Math.max(1, out.ttlMs);
-    if (e === undefined) {
-      this.entries.set(key, { state: out.nextLength === 1 ? [out.next0] : [out.next0, out.next1], expiresAt });
-      return;
+  private commit(key: string, slot: number | undefined, out: Scratch, nowMs: number): void {
+    const s = slot ?? this.newSlot(key);
+    const nums = this.nums;
+    const b = s * STRIDE;
+    if (nums[b + LENGTH]! > 2) this.long[s] = undefined;
+    nums[b + EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+    nums[b + LENGTH] = out.nextLength;
+    nums[b + S0] = out.next0;
+    nums[b + S1] = out.nextLength === 2 ? out.next1 : 0;
+  }
+
+  private newSlot(key: string): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.nextSlot++;
+      if ((s + 1) * STRIDE > this.nums.length) {
+        const grown = new Float64Array(this.nums.length * 2);
+        grown.set(this.nums);
+        this.nums = grown;
+      }
     }
-    // The entry's array is the store's own (never handed out), so it is overwritten in place.
-    const st = e.state;
-    if (st.length === out.nextLength) {
-      st[0] = out.next0;
-      if (out.nextLength === 2) st[1] = out.next1;
-    } else e.state = out.nextLength === 1 ? [out.next0] : [out.next0, out.next1];
-    e.expiresAt = expiresAt;
+    this.nums[s * STRIDE + LENGTH] = 0;
+    this.index.set(key, s);
+    return s;
+  }
+
+  private freeSlot(key: string, slot: number): void {
+    this.index.delete(key);
+    this.long[slot] = undefined;
+    this.nums[slot * STRIDE + LENGTH] = 0;
+    this.freeSlots.push(slot);
   }
 
   /** decideSync for hierarchies with a sliding algorithm: the pure cores' objects. */
@@ -122,34 +177,50 @@ export class MemoryStore implements RateLimitStore {
   }
 
   reset(level: CounterLevel): Promise<boolean> {
-    return Promise.resolve(this.entries.delete(level.key));
+    const s = this.index.get(level.key);
+    if (s !== undefined) this.freeSlot(level.key, s);
+    return Promise.resolve(s !== undefined);
   }
 
   private write(key: string, state: State, expiresAt: number): void {
-    const e = this.entries.get(key);
-    // Reuse the entry object: the hot path then allocates no Map entries.
-    if (e !== undefined) {
-      e.state = state;
-      e.expiresAt = expiresAt;
-    } else this.entries.set(key, { state, expiresAt });
+    const s = this.index.get(key) ?? this.newSlot(key);
+    const nums = this.nums;
+    const b = s * STRIDE;
+    nums[b + EXPIRES] = expiresAt;
+    nums[b + LENGTH] = state.length;
+    if (state.length > 2) {
+      this.long[s] = state;
+      return;
+    }
+    this.long[s] = undefined;
+    nums[b + S0] = state.length > 0 ? state[0]! : 0;
+    nums[b + S1] = state.length > 1 ? state[1]! : 0;
   }
 
   private read(key: string, nowMs: number): State | undefined {
-    const e = this.entries.get(key);
-    return e !== undefined && e.expiresAt > nowMs ? e.state : undefined;
+    const s = this.index.get(key);
+    if (s === undefined) return undefined;
+    const nums = this.nums;
+    const b = s * STRIDE;
+    if (!(nums[b + EXPIRES]! > nowMs)) return undefined;
+    const len = nums[b + LENGTH]!;
+    return len > 2 ? this.long[s] : len === 2 ? [nums[b + S0]!, nums[b + S1]!] : len === 1 ? [nums[b + S0]!] : [];
   }
 
   /** Drop expired states. */
   sweep(nowMs: number): void {
-    for (const [k, e] of this.entries) if (e.expiresAt <= nowMs) this.entries.delete(k);
+    for (const [k, s] of this.index) if (this.nums[s * STRIDE + EXPIRES]! <= nowMs) this.freeSlot(k, s);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.index.size;
   }
 
   close(): Promise<void> {
-    this.entries.clear();
+    this.index.clear();
+    this.long.length = 0;
+    this.freeSlots.length = 0;
+    this.nextSlot = 0;
     return Promise.resolve();
   }
 }

@@ -1,8 +1,29 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
+import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { storeSuite } from "./suite.js";
 
 storeSuite("memory", () => new MemoryStore(), 200);
+
+const limitArb = fc.record({
+  algorithm: fc.constantFrom(...ALGORITHMS),
+  limit: fc.integer({ min: 1, max: 6 }),
+  periodMs: fc.constantFrom(100, 1000),
+}) as fc.Arbitrary<Limit>;
+
+const opArb = fc.oneof(
+  fc.record({
+    op: fc.constant("decide" as const),
+    keys: fc.uniqueArray(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+    limits: fc.array(limitArb, { minLength: 3, maxLength: 3 }),
+    cost: fc.integer({ min: 0, max: 3 }),
+    dt: fc.integer({ min: -100, max: 400 }),
+  }),
+  fc.record({ op: fc.constant("reset" as const), key: fc.integer({ min: 0, max: 4 }) }),
+  fc.record({ op: fc.constant("sweep" as const) }),
+);
 
 describe("memory store", () => {
   it("sweeps expired states so memory follows live keys", () => {
@@ -11,5 +32,40 @@ describe("memory store", () => {
     expect(store.size).toBe(100);
     store.sweep(5000);
     expect(store.size).toBe(0);
+  });
+
+  // Counters live in reused slots of one Float64Array (states of more than two numbers beside them): a key
+  // decided under one algorithm and then another (a sliding log's long state, then a gcra), reset, swept and
+  // re-created in a freed slot answers exactly as decideLevels over a plain Map of states.
+  it("slots: any mix of algorithms per key, resets and sweeps answers as decideLevels over a Map (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+        const store = new MemoryStore(1_000_000);
+        const states = new Map<string, { state: number[]; expiresAt: number }>();
+        let t = 5_000;
+        for (const o of ops) {
+          if (o.op === "reset") {
+            const had = states.delete(`k${o.key}`);
+            expect(await store.reset({ key: `k${o.key}`, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(had);
+          } else if (o.op === "sweep") {
+            for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
+            store.sweep(t);
+            expect(store.size).toBe(states.size);
+          } else {
+            t = Math.max(0, t + o.dt);
+            const chain: Level[] = o.keys.map((k, i) => ({ key: `k${k}`, limit: o.limits[i]! }));
+            const got = store.decideSync(chain, o.cost, t);
+            const read = (k: string) => {
+              const e = states.get(k);
+              return e && e.expiresAt > t ? e.state : undefined;
+            };
+            const { decision, commits } = decideLevels(chain, read, o.cost, t);
+            for (const c of commits) states.set(c.key, { state: c.state, expiresAt: t + Math.max(1, c.ttlMs) });
+            expect(got).toEqual(decision);
+          }
+        }
+      }),
+      { numRuns: 1500 },
+    );
   });
 });
