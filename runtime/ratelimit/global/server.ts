@@ -15,6 +15,7 @@ import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../c
 import type { Clock } from "../../common/clock.js";
 import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth, type StoreSpec } from "../../kit/index.js";
 import type { ResourceConfig } from "./allocator.js";
+import { budgetRequestSchema, memoryBudgetStore, redisBudgetStore, type BudgetStore } from "./budget-store.js";
 import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
 
 const resource = z
@@ -38,19 +39,18 @@ const resource = z
   })
   .strict()
   .refine((r) => r.refresh_ms < r.lease_ms, { message: "refresh_ms must be below lease_ms (a lease must be renewed before it runs out)" });
-const resources = z
-  .array(resource)
-  .min(1)
-  .superRefine((rs, ctx) => {
-    const ids = rs.map((x) => x.id);
-    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (dup) ctx.addIssue({ code: "custom", message: `resource "${dup}" is defined more than once` });
-  });
+const uniqueIds = (rs: readonly { id: string }[], ctx: z.RefinementCtx) => {
+  const ids = rs.map((x) => x.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) ctx.addIssue({ code: "custom", message: `resource "${dup}" is defined more than once` });
+};
+const resources = z.array(resource).min(1).superRefine(uniqueIds);
 
 /** The allocator's keys of its config file (the kit's are under `server`). */
 const allocatorConfigSchema = z
   .object({
-    resources,
+    /** Doorman resources (rate leases); none when the allocator only grants per-window budgets. */
+    resources: z.array(resource).superRefine(uniqueIds).default([]),
     /** Where leases live: `memory` (this process; default without `redis`) or `redis` (shared by every replica on it). */
     store: z.enum(["memory", "redis"]).optional(),
     /** The Redis of `store: redis` (redis://host:port/db or rediss://). */
@@ -152,7 +152,7 @@ const capacityBody = z.object({ resource: z.string().min(1).max(128), client: z.
 const idParam = z.object({ id: z.string().min(1).max(128) });
 
 /** The allocator's HTTP routes; `auth` is who may call them (the kit checks it before the handler). */
-function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, clock: Clock, auth: RouteAuth): void {
+function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, budgets: BudgetStore, clock: Clock, auth: RouteAuth): void {
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -167,6 +167,11 @@ function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, clock: 
   app.post("/v1/allocator/capacity", { config: { auth }, bodyLimit: 4096 }, async (req) => {
     const b = parseInput(capacityBody, req.body, "body");
     return wrap(() => store.getCapacity(b.resource, b.client, b.wants, clock.now()));
+  });
+  // Per-window budgets for the rate limit service's `global: true` limits (budget-store.ts); the limit names its own size.
+  app.post("/v1/allocator/budget", { config: { auth }, bodyLimit: 4096 }, async (req) => {
+    const b = parseInput(budgetRequestSchema, req.body, "body");
+    return wrap(() => budgets.acquire(b, clock.now()));
   });
   app.get("/v1/allocator/resources/:id", { config: { auth } }, async (req) => {
     const { id } = parseInput(idParam, req.params, "path");
@@ -186,6 +191,7 @@ export const allocatorService = defineService({
     const configs = resourceConfigs(c.resources);
     const ready: Record<string, ReadinessCheck> = {};
     let store: LeaseStore;
+    let budgets: BudgetStore = memoryBudgetStore();
     let redis: import("ioredis").Redis | import("ioredis").Cluster | undefined;
     if (c.store === "redis" && (c.redis || c.redisCluster)) {
       const { Cluster, Redis } = await import("ioredis");
@@ -198,7 +204,9 @@ export const allocatorService = defineService({
       redis.on("error", () => undefined);
       await redis.connect();
       const conn = redis;
-      store = redisLeaseStore(configs, new RedisLeaseAllocator(redis, c.redisPrefix, "redis"), c.redisCluster ? `Redis Cluster ${c.redisCluster.join(",")}` : `Redis at ${redactedUrl(c.redis!)}`);
+      const target = c.redisCluster ? `Redis Cluster ${c.redisCluster.join(",")}` : `Redis at ${redactedUrl(c.redis!)}`;
+      store = redisLeaseStore(configs, new RedisLeaseAllocator(redis, c.redisPrefix, "redis"), target);
+      budgets = redisBudgetStore(redis, c.redisPrefix, target);
       ready["redis"] = () => (conn.status === "ready" ? true : `the connection to Redis is ${conn.status}: GetCapacity answers 503`);
     } else store = memoryLeaseStore(configs);
     // One clock node for both faces, so a reset's epoch is refused alike over HTTP and NATS.
@@ -222,7 +230,7 @@ export const allocatorService = defineService({
     }
     return {
       store,
-      routes: (app: FastifyInstance) => installAllocatorRoutes(app, store, clock, c.callers ? { spiffe: c.callers } : "public"),
+      routes: (app: FastifyInstance) => installAllocatorRoutes(app, store, budgets, clock, c.callers ? { spiffe: c.callers } : "public"),
       ready,
       hlc: node && httpHlc(node),
       started() {

@@ -69,7 +69,9 @@ export class GlobalBudgets implements GlobalLimitSource {
     let s = this.current(key, limit.periodMs, now);
     s.lastDemand = now;
     s.limit = limit.limit;
-    if (s.used + cost > s.has && cost > 0) {
+    // Concurrent requests share one call; a request the shared grant did not cover asks again while the
+    // allocator still had budget free (a burst must not be refused while the window's budget lasts).
+    for (let attempt = 0; s.used + cost > s.has && cost > 0 && attempt < 4 && (attempt === 0 || s.free > 0); attempt++) {
       const st = s;
       st.pending ??= this.topUp(key, st, limit, cost).finally(() => (st.pending = undefined));
       try {

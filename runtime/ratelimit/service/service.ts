@@ -12,6 +12,7 @@ import { defineService, type Listener } from "../../kit/index.js";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics, timeReferenceSchema } from "../../clock/index.js";
 import { CHARGE_POLICIES } from "../core/request.js";
 import { loadConfig, watchConfig } from "../config/load.js";
+import { httpBudgetSource } from "../global/budget-client.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
 import { WindowBudgetAllocator } from "../global/window-budget.js";
 import { MemoryStore } from "../store/memory.js";
@@ -64,6 +65,23 @@ export const ratelimitConfigSchema = z
     region: z.string().min(1).optional(),
     /** Global limits: budget asked for beyond a request's cost, as a fraction of the limit. */
     globalPrefetch: z.number().min(0).max(1).default(0.05),
+    /**
+     * Global limits from the allocator service (`meridian ratelimit allocator`, its per-window budgets) instead
+     * of this service's own Redis: shared by every region that reaches the allocator. While it does not answer,
+     * `failureMode` decides (default: the store's); `local` spends limit / `instances` per window on each
+     * replica, so with `instances` ≥ the replicas of every region together the regions admit at most twice the
+     * limit in a window the allocator is down for (what it granted before, ≤ the limit, plus the fallback's).
+     */
+    globalAllocator: z
+      .object({
+        url: z.string().regex(/^https?:\/\/[^\s]+$/, "expected http(s)://host:port"),
+        timeoutMs: z.number().int().min(10).max(60_000).default(500),
+        failureMode: z.enum(FAILURE_MODES).optional(),
+        /** Replicas sharing the limits across every region (sizes the `local` fallback); default `instances`. */
+        instances: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     grpc: z
       .object({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).default(8081) })
       .strict()
@@ -120,14 +138,17 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         : new MemoryStore();
       // Global limits lease per-window budgets through the shared Redis (every region's replicas see one
       // allocator state) or, without Redis, from an in-process allocator serving this replica alone.
+      // With `globalAllocator`, from the allocator service, which every region reaches: each replica is its own
+      // client there (region, pod, process), so replicas of a region never share one grant.
       const budgets = remote ? new RedisBudgetAllocator(remote.client, c.redisPrefix) : undefined;
+      const ga = c.globalAllocator;
       const globals = new GlobalBudgets({
-        client: `${c.region ?? hostname()}/${process.pid}`,
-        source: budgets ? (r, now) => budgets.acquire(r, now) : inProcessBudgets(new WindowBudgetAllocator()),
+        client: ga ? `${c.region ?? "-"}/${hostname()}/${process.pid}` : `${c.region ?? hostname()}/${process.pid}`,
+        source: ga ? httpBudgetSource(ga.url, ga.timeoutMs) : budgets ? (r, now) => budgets.acquire(r, now) : inProcessBudgets(new WindowBudgetAllocator()),
         clock,
         prefetch: c.globalPrefetch,
-        failureMode: c.failureMode,
-        instances: c.instances,
+        failureMode: ga?.failureMode ?? c.failureMode,
+        instances: ga?.instances ?? c.instances,
       });
       const blocks = new BlockList(clock, remote ? { client: remote.client, key: `${c.redisPrefix}blocks` } : undefined);
       const metrics = new RateLimitMetrics(registry);
@@ -238,6 +259,8 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
           anomalies?.start();
           blocks.start();
           void blocks.sync();
+          // Hand unused grants of idle limits back to the allocator, so another region can spend them.
+          if (ga) globals.start();
           if (c.watch)
             stopWatching = watchConfig(c.rules, () => {
               try {

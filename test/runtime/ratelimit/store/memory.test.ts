@@ -46,7 +46,7 @@ describe("memory store", () => {
         for (const o of ops) {
           if (o.op === "reset") {
             const had = states.delete(`k${o.key}`);
-            expect(await store.reset({ key: `k${o.key}`, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(had);
+            expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(had);
           } else if (o.op === "sweep") {
             for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
             store.sweep(t);
