@@ -155,10 +155,12 @@ export function register(program: Command): void {
     .option("--committee <file>", "the committee trusted for the --start certificate")
     .option("--start <cert>", "the checkpoint certificate the chain starts from")
     .option("--data <dir>", "persist accepted certificates and evidence here (default: memory)")
+    .option("--retain <n>", "hold only the last N certificates: older history is pruned, and compacted out of --data (default: all)")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; committee?: string; start?: string; data?: string; port?: string; host?: string }) => {
+    .action(async (o: { config?: string; committee?: string; start?: string; data?: string; retain?: string; port?: string; host?: string }) => {
       if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
+      const retain = o.retain === undefined ? undefined : int(o.retain, "--retain");
       const { CertificateJson, CommitteeJson, certService } = await import("../../runtime/certchain/index.js");
       // Flags are checked before anything binds: a bad file is a usage error naming it.
       if (o.committee !== undefined) readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
@@ -167,7 +169,7 @@ export function register(program: Command): void {
       await runService(certService, {
         command: "meridian cert serve",
         configFile: o.config,
-        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, committee: o.committee, start: o.start, data: o.data },
+        overrides: { server: { port: o.port === undefined ? undefined : Number(o.port), host: o.host }, committee: o.committee, start: o.start, data: o.data, retain },
       });
     });
 }

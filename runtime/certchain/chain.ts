@@ -34,6 +34,27 @@ export class CertChain {
     return this.entries[0]!.cert.height;
   }
 
+  /** The first certificate held and the committee that signed it: where the chain (and a restart) starts after pruning. */
+  get base(): ChainEntry {
+    return this.entries[0]!;
+  }
+
+  /** The committee whose quorum signed the certificate held at `height`. */
+  committeeAt(height: number): Committee | undefined {
+    return this.entries[height - this.firstHeight]?.committee;
+  }
+
+  /**
+   * Keep only the last `keep` certificates: history before them is pruned (ranges below answer 410), as a light
+   * client that starts from the new first certificate would never ask for it. Evidence already kept stays.
+   */
+  prune(keep: number): boolean {
+    const drop = this.entries.length - Math.max(1, keep);
+    if (drop <= 0) return false;
+    this.entries.splice(0, drop);
+    return true;
+  }
+
   get latest(): Certificate {
     return this.entries[this.entries.length - 1]!.cert;
   }
@@ -78,6 +99,16 @@ export class CertChain {
     if (found.length === 0) throw new CertError(`no member of the committee at height ${a.height} validly signed both certificates`);
     this.record(found);
     return found;
+  }
+
+  /**
+   * Evidence at a pruned height, as kept with the committee then in force (the server's own record: that committee
+   * is no longer provable from the chain held). The members' signatures are checked again.
+   */
+  restoreEvidence(a: Certificate, b: Certificate, committee: Committee): Equivocation[] {
+    const found = findEquivocation(a, b, committee);
+    if (found.length === 0) throw new CertError(`no member of the recorded committee at height ${a.height} validly signed both certificates`);
+    return this.record(found);
   }
 
   private record(found: Equivocation[]): Equivocation[] {

@@ -20,3 +20,9 @@ export const CertificateJson: z.ZodType<Certificate> = z
 
 /** Two certificates at one height, submitted as evidence that members signed both. */
 export const EvidenceJson = z.object({ a: CertificateJson, b: CertificateJson }).strict();
+
+/** An evidence line of `cert serve --data`: the pair and the committee then in force (to restore it once that height is pruned). */
+export const StoredEvidenceJson = z.object({ a: CertificateJson, b: CertificateJson, committee: CommitteeJson.optional() }).strict();
+
+/** `cert serve --data`'s base.json after pruning: the first certificate held and the committee that signed it. */
+export const BaseJson = z.object({ certificate: CertificateJson, committee: CommitteeJson }).strict();

@@ -6,7 +6,7 @@
  * (the kit's suite) changes nothing.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -173,6 +173,52 @@ describe("meridian cert serve", () => {
       expect((await fetch(`${pruned.url}/v1/certs?from=0`)).status).toBe(410);
     } finally {
       await pruned.close();
+    }
+  });
+
+  it("retain: holds only the last certificates, compacts --data to a base, and a restart starts there with the committee after the hand-over", async () => {
+    const data = join(dir, "retained");
+    const opts = { ...config(data), retain: 1 };
+    const first = await startService(certService, opts, { processMetrics: false });
+    const at = async (url: string, path: string) => {
+      const r = await fetch(`${url}${path}`);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const postTo = (url: string, path: string, body: unknown) => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // Equivocation at height 1 (OLD's member 2 signs a second certificate), kept before height 1 is pruned.
+    const other = issue({ height: 1, parent: certHash(chain[0]!), root: "cd".repeat(32) }, OLD, by(oldKeys, [0, 2]));
+    try {
+      expect((await postTo(first.url, "/v1/certs", chain[1])).status).toBe(201);
+      expect((await postTo(first.url, "/v1/evidence", { a: chain[1], b: other })).status).toBe(200);
+      for (const c of chain.slice(2)) expect((await postTo(first.url, "/v1/certs", c)).status).toBe(201);
+      expect((await at(first.url, "/v1/certs?from=3")).body).toMatchObject({ first: 3, latest: 3, certificates: [chain[3]] });
+      expect((await at(first.url, "/v1/certs?from=2")).status).toBe(410);
+      expect((await at(first.url, "/v1/certs/1")).status).toBe(404);
+    } finally {
+      await first.close();
+    }
+    // The files hold the new base (certificate 3 and NEW, which signed it) and nothing before it.
+    expect(JSON.parse(readFileSync(join(data, "base.json"), "utf8"))).toEqual({ certificate: chain[3], committee: NEW });
+    expect(readFileSync(join(data, "chain.jsonl"), "utf8")).toBe("");
+    const again = await startService(certService, opts, { processMetrics: false });
+    try {
+      expect((await at(again.url, "/v1/certs/latest")).body).toMatchObject({ height: 3, hash: certHash(chain[3]!) });
+      expect((await at(again.url, "/v1/certs?from=0")).status).toBe(410);
+      // The next certificate must be NEW's (in force after the hand-over): OLD's quorum is refused.
+      const cp = checkpointAt(15);
+      const byOld = issue({ height: 4, parent: certHash(chain[3]!), root: checkpointDigest(cp), checkpoint: cp }, OLD, by(oldKeys, [0, 1, 2]));
+      expect((await postTo(again.url, "/v1/certs", byOld)).status).toBe(400);
+      const next = issue({ height: 4, parent: certHash(chain[3]!), root: checkpointDigest(cp), checkpoint: cp }, NEW, by(newKeys, [0, 1, 2]));
+      expect((await postTo(again.url, "/v1/certs", next)).status).toBe(201);
+      // The evidence at the pruned height 1 survived, re-checked against the committee recorded with it.
+      expect(((await at(again.url, "/v1/evidence")).body.evidence as { member: number; a: Certificate }[]).map((e) => [e.a.height, e.member])).toEqual([[1, 2]]);
+      // A light client that trusts only the original start follows the hand-over and ends on the retained head.
+      const lc = new LightClient(chain[0]!, OLD);
+      for (const c of chain.slice(1)) lc.accept(c);
+      lc.accept(next);
+      expect(lc.head).toMatchObject({ height: 4, committee: NEW });
+    } finally {
+      await again.close();
     }
   });
 });
