@@ -132,20 +132,22 @@ export function register(program: Command): void {
       });
     });
   rl.command("quota")
-    .description("serve multi-dimensional quotas on the service kit: PostgreSQL state, verified principals, approvals from above, every decision in the proof log")
-    .requiredOption("--config <file>", "quota tree (dimensions, authorities, tenants → applications → users with hard/soft limits and owners), postgres, log, and the kit's `server` section")
+    .description("serve multi-dimensional quotas on the service kit: PostgreSQL or embedded state, verified principals, approvals from above, every decision in the proof log")
+    .requiredOption("--config <file>", "quota tree (dimensions, authorities, tenants → applications → users with hard/soft limits and owners), postgres or dir, log, and the kit's `server` section")
     .option("--postgres <url>", "PostgreSQL holding usage, overrides and delegations (overrides the file)")
+    .option("--data <dir>", "keep them in this directory instead: the embedded store (snapshot + fsynced journal; overrides the file)")
     .option("--replica <url>", "a hot standby of --postgres for follower reads of usage (overrides the file)")
     .option("--log <url>", "proof log base URL (overrides the file)")
     .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config: string; postgres?: string; replica?: string; log?: string; port?: number; host?: string }) => {
+    .action(async (o: { config: string; postgres?: string; data?: string; replica?: string; log?: string; port?: number; host?: string }) => {
+      if (o.postgres && o.data) throw new UserError("--postgres and --data are alternatives: give one");
       const { runService } = await import("../../runtime/kit/index.js");
       const { quotaService } = await import("../../runtime/quota/service.js");
       await runService(quotaService, {
         command: "meridian ratelimit quota",
         configFile: o.config,
-        overrides: { server: { port: o.port, host: o.host }, postgres: o.postgres, replica: o.replica, log: o.log },
+        overrides: { server: { port: o.port, host: o.host }, postgres: o.postgres, dir: o.data, replica: o.replica, log: o.log },
       });
     });
   rl.command("allocator")

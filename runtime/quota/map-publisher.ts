@@ -11,6 +11,7 @@
  * (intermediate states are not all published: the map proves the state as of its root, not every step).
  */
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { MapClient } from "../vmap/index.js";
 import type { QuotaTree } from "./tree.js";
@@ -156,4 +157,13 @@ export class QuotaMapPublisher {
 /** A fetch that gives up after `ms`, so a hung map costs a retry, not a stuck publisher. */
 export function fetchWithTimeout(ms: number): typeof fetch {
   return (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(ms) });
+}
+
+/** A fetch that sends `authorization: Bearer <the file's content>`, read at each call (a rotated token is picked up); none without a file. */
+export function withBearerFile(f: typeof fetch, file: string | undefined): typeof fetch {
+  if (file === undefined) return f;
+  return async (input, init) => {
+    const token = (await readFile(file, "utf8")).trim();
+    return f(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
+  };
 }

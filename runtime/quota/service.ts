@@ -1,6 +1,6 @@
 /**
  * The quota service on the kit (`meridian ratelimit quota --config quota.yaml`): multi-dimensional quotas
- * over tenant → application → user, persistent in PostgreSQL, with every override, approval, rejection,
+ * over tenant → application → user, persistent in PostgreSQL (or the embedded store, `dir`), with every override, approval, rejection,
  * delegation and revocation appended to the proof log inside the transaction that stores it — so nothing
  * is acknowledged that the log does not hold.
  *
@@ -52,15 +52,22 @@ import { QuotaError } from "./errors.js";
 import { maxMinFair } from "./max-min.js";
 import { diffState, isEmpty, openDomain, snapshot, type QuotaDomain, type QuotaState } from "./state.js";
 import { PostgresQuotaStore } from "./store.js";
-import { usageReadHandler } from "./usage-reads.js";
+import { FileQuotaStore } from "./store-file.js";
+import type { QuotaStore } from "./store-port.js";
+import { usageReadHandler, type UsageRead } from "./usage-reads.js";
 import { MapClient } from "../vmap/index.js";
-import { fetchWithTimeout, quotaMapEntries, QuotaMapPublisher } from "./map-publisher.js";
+import { fetchWithTimeout, quotaMapEntries, QuotaMapPublisher, withBearerFile } from "./map-publisher.js";
 
 export const quotaServiceConfig = z
   .object({
     ...quotaTreeKeys,
-    /** PostgreSQL holding usage, overrides and delegations. */
-    postgres: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL"),
+    /** PostgreSQL holding usage, overrides and delegations; or `dir`, the embedded store (one of the two). */
+    postgres: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL")
+      .optional(),
+    /** A directory holding them instead (store-file.ts: snapshot + fsynced journal; one writer per directory). */
+    dir: z.string().min(1).optional(),
     /** Schema for this service's tables (one writer per schema). */
     schema: z
       .string()
@@ -90,8 +97,12 @@ export const quotaServiceConfig = z
     mapTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
     /** How often the state is re-published even without a mutation (ms): an override's expiry changes limits on its own. */
     mapRefreshMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    /** A file holding a bearer token for the map's writes, read at each write (so it can be rotated); absent: the mesh identity. */
+    mapTokenFile: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => (c.postgres === undefined) !== (c.dir === undefined), { message: "give the store: `postgres` (a URL) or `dir` (the embedded store), exactly one", path: ["postgres"] })
+  .refine((c) => c.replica === undefined || c.postgres !== undefined, { message: "`replica` is a hot standby of `postgres`; the embedded store (`dir`) has none", path: ["replica"] });
 export type QuotaServiceConfig = z.output<typeof quotaServiceConfig>;
 
 const amounts = z.record(z.string(), z.number().nonnegative());
@@ -135,9 +146,11 @@ function asHttp(err: unknown): never {
 export const quotaService = defineService({
   name: "quota",
   config: quotaServiceConfig,
-  stores: (c) => ({ postgres: { kind: "postgres", url: c.postgres } }),
+  stores: (c) => ({ postgres: c.postgres ? { kind: "postgres", url: c.postgres } : undefined }),
   async start({ config, clock, log, metrics }) {
-    const store = new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs });
+    const store: QuotaStore = config.postgres
+      ? new PostgresQuotaStore({ url: config.postgres, schema: config.schema, lockWaitMs: config.lockWaitMs })
+      : new FileQuotaStore({ dir: config.dir!, lockWaitMs: config.lockWaitMs });
     // The service's clock node, measured against the config's reference like every service's (runtime/clock/reference.ts).
     const node = new ClockNode({ clock, maxOffsetMs: config.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
     const hlc = node.hlc;
@@ -159,7 +172,7 @@ export const quotaService = defineService({
     // The committed state's map entries are read between mutations (serialized), never mid-commit.
     const publisher = config.map
       ? new QuotaMapPublisher({
-          client: new MapClient(config.map, { fetch: fetchWithTimeout(config.mapTimeoutMs) }),
+          client: new MapClient(config.map, { fetch: withBearerFile(fetchWithTimeout(config.mapTimeoutMs), config.mapTokenFile) }),
           map: config.mapName,
           view: () => serialized(async () => quotaMapEntries(domain.tree)),
           onError: (err) => log.warn({ err: err.message, map: config.map }, "verifiable map unavailable: quota state not yet published (quota decisions are unaffected; retrying)"),
@@ -201,17 +214,23 @@ export const quotaService = defineService({
       queue = run.catch(() => undefined);
       return run;
     }
-    const reads = new PostgresFollowerReads({
-      primary: store.pool,
-      replicaUrl: config.replica,
-      schema: store.s,
-      clock,
-      // AS OF t on the primary: later commits land above t, and those queued before it have committed.
-      primaryAsOf: (asOf: Timestamp, read) => {
-        hlc.update(asOf);
-        return serialized(read);
-      },
-    });
+    // AS OF t on the primary: later commits land above t, and those queued before it have committed.
+    const primaryAsOf = <T>(asOf: Timestamp, read: () => Promise<T>) => {
+      hlc.update(asOf);
+      return serialized(read);
+    };
+    const reads =
+      store instanceof PostgresQuotaStore ? new PostgresFollowerReads({ primary: store.pool, replicaUrl: config.replica, schema: store.s, clock, primaryAsOf }) : null;
+    const readUsage: UsageRead = async (r, node) => {
+      if (reads && store instanceof PostgresQuotaStore) return reads.read(r, (c, asOf) => store.usage(c, node, asOf));
+      const asOf = r.consistency.consistency === "exact" ? r.asOf : undefined;
+      try {
+        const value = asOf === undefined ? await store.readUsage(node) : await primaryAsOf(asOf, () => store.readUsage(node, asOf));
+        return { value, servedBy: "primary", fallback: r.consistency.consistency === "strong" ? "strong reads are served by the primary" : "the embedded store has no replica" };
+      } catch (e) {
+        return asHttp(e);
+      }
+    };
     let heartbeat: NodeJS.Timeout | undefined;
     const read = <T>(fn: (d: QuotaDomain) => T): T => {
       try {
@@ -273,7 +292,7 @@ export const quotaService = defineService({
             return { ok: true, usage: d.tree.usage(id(req)) };
           });
         });
-        app.get("/v1/quota/nodes/:id/usage", auth, usageReadHandler({ store, reads, policy: StalenessPolicy.of(config.reads), hlc, clock, exists: (n) => read(({ tree }) => tree.chain(n)) }));
+        app.get("/v1/quota/nodes/:id/usage", auth, usageReadHandler({ read: readUsage, policy: StalenessPolicy.of(config.reads), hlc, clock, exists: (n) => read(({ tree }) => tree.chain(n)) }));
         app.get("/v1/quota/conflicts", auth, async () => ({ conflicts: domain.tree.conflicts() }));
 
         app.post("/v1/quota/overrides", auth, async (req, reply) => {
@@ -349,7 +368,7 @@ export const quotaService = defineService({
           }
         });
       },
-      ready: { postgres: () => store.ping() },
+      ready: { [config.postgres ? "postgres" : "store"]: () => store.ping() },
       started: () => {
         sync?.start();
         if (publisher) {
@@ -369,7 +388,7 @@ export const quotaService = defineService({
         clearInterval(mapRefresh);
         await publisher?.close();
         await queue.catch(() => undefined);
-        await reads.close();
+        await reads?.close();
         await store.close();
       },
     };

@@ -15,6 +15,7 @@ import { inTransaction } from "../common/pg-tx.js";
 import type { Delegation } from "./delegation.js";
 import type { Override } from "./overrides.js";
 import type { QuotaState, StateChanges } from "./state.js";
+import type { QuotaStore } from "./store-port.js";
 
 export interface QuotaStoreOptions {
   url: string;
@@ -26,15 +27,17 @@ export interface QuotaStoreOptions {
 
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf("-") + 1));
 
-export class PostgresQuotaStore {
+export class PostgresQuotaStore implements QuotaStore {
   readonly pool: pg.Pool;
   readonly s: string;
+  readonly description: string;
   private lockHolder: pg.Client | null = null;
 
   constructor(private readonly o: QuotaStoreOptions) {
     const schema = o.schema ?? "meridian_quota";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
+    this.description = `postgres schema ${schema}`;
     this.pool = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000 });
     this.pool.on("error", () => undefined);
   }
@@ -108,7 +111,7 @@ export class PostgresQuotaStore {
   }
 
   /** One node's usage per dimension: as it is, or AS OF `asOf` (from the version history). */
-  async usage(c: pg.ClientBase, node: string, asOf?: Timestamp): Promise<Record<string, number>> {
+  async usage(c: pg.ClientBase | pg.Pool, node: string, asOf?: Timestamp): Promise<Record<string, number>> {
     const rows = (
       asOf === undefined
         ? await c.query<{ dimension: string; amount: number }>(`SELECT dimension, amount FROM ${this.s}.usage WHERE node = $1`, [node])
@@ -119,6 +122,10 @@ export class PostgresQuotaStore {
           )
     ).rows;
     return Object.fromEntries(rows.filter((r) => r.amount !== 0).map((r) => [r.dimension, r.amount]));
+  }
+
+  async readUsage(node: string, asOf?: Timestamp): Promise<Record<string, number>> {
+    return this.usage(this.pool, node, asOf);
   }
 
   /** For /readyz: the writer lock's connection still answers. */

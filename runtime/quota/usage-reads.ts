@@ -1,6 +1,7 @@
 /**
- * GET /v1/quota/nodes/:id/usage — a node's usage read from PostgreSQL, served by the hot standby when the
- * request's consistency allows it (follower reads, runtime/clock's PostgresFollowerReads), else by the primary.
+ * GET /v1/quota/nodes/:id/usage — a node's usage read from the store: on PostgreSQL served by the hot standby when the
+ * request's consistency allows it (follower reads, runtime/clock's PostgresFollowerReads), else by the primary; the
+ * embedded store has no standby, so it serves every read as the primary would.
  *
  *   ?consistency=strong                                     the primary
  *   ?consistency=bounded-staleness&max_staleness=500ms      the standby if its watermark is at most 500 ms old
@@ -23,15 +24,14 @@ import {
   StalenessPolicy,
   StalenessPolicyError,
   TimestampParseError,
+  type FollowerRead,
   type FollowerReadRequest,
   type HybridClock,
-  type PostgresFollowerReads,
   type ReadConsistency,
   type Timestamp,
 } from "../clock/index.js";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
-import type { PostgresQuotaStore } from "./store.js";
 
 const USAGE_OPERATION = "quota.usage";
 
@@ -92,7 +92,10 @@ function usageReadRequest(raw: unknown, token: string | undefined, policy: Stale
   return { consistency, ...(asOf ? { asOf } : {}), ...(token ? { minTimestamp: tokenTimestamp(token) } : {}) };
 }
 
-export function usageReadHandler(o: { store: PostgresQuotaStore; reads: PostgresFollowerReads; policy: StalenessPolicy; hlc: HybridClock; clock: Clock; exists(node: string): void }) {
+/** Reads one node's usage where `req` allows (servedBy and fallback say where and why). */
+export type UsageRead = (req: FollowerReadRequest, node: string) => Promise<FollowerRead<Record<string, number>>>;
+
+export function usageReadHandler(o: { read: UsageRead; policy: StalenessPolicy; hlc: HybridClock; clock: Clock; exists(node: string): void }) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const node = (req.params as { id: string }).id;
     o.exists(node);
@@ -100,7 +103,7 @@ export function usageReadHandler(o: { store: PostgresQuotaStore; reads: Postgres
     if (r.asOf !== undefined && r.asOf.wall > Math.round(o.clock.now() * 1000) + o.hlc.maxOffsetMicros) {
       throw new HttpError(400, "invalid request", `as_of ${format(r.asOf)} is in the future beyond the max offset`);
     }
-    const read = await o.reads.read(r, (c, asOf) => o.store.usage(c, node, asOf));
+    const read = await o.read(r, node);
     // The snapshot read: the AS OF timestamp, the standby's watermark, or (the primary) everything so far.
     const seen = r.asOf ?? (read.servedBy === "replica" ? parse(read.watermark!) : o.hlc.now());
     void reply.header(CONSISTENCY_HEADER, format(r.minTimestamp ? max(seen, r.minTimestamp) : seen));

@@ -1,6 +1,7 @@
-// `meridian ratelimit quota --config` as a real process: what it acknowledged survives a kill -9 and a restart
-// (usage, overrides, a revoked delegation's reclaimed usage), and a second process on the same schema waits
-// for the writer lock instead of interleaving with the first, then gives up naming why.
+// `meridian ratelimit quota --config` as a real process, on PostgreSQL and on the embedded store (`--data`): what it
+// acknowledged survives a kill -9 and a restart (usage, overrides, a revoked delegation's reclaimed usage), and a second
+// process on the same schema or directory waits for the writer lock instead of interleaving with the first, then gives
+// up naming why.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,10 +45,16 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-describe("meridian ratelimit quota (process)", () => {
+const stores = {
+  postgres: { store: () => ({ postgres: PG_URL, schema }), held: () => `another quota service holds schema ${schema}` },
+  embedded: { store: () => ({ dir: join(dir, "quota-data") }), held: () => `another quota service holds ${join(dir, "quota-data")}` },
+};
+
+describe.each(Object.keys(stores) as (keyof typeof stores)[])("meridian ratelimit quota (process, %s store)", (kind) => {
   it("keeps every acknowledged change across kill -9", async () => {
-    const file = join(dir, "quota.json");
-    writeFileSync(file, JSON.stringify({ ...TREE, postgres: PG_URL, schema, log: log.url, server: { auth: id.auth } }));
+    const store = stores[kind].store();
+    const file = join(dir, `quota-${kind}.json`);
+    writeFileSync(file, JSON.stringify({ ...TREE, ...store, log: log.url, server: { auth: id.auth } }));
     let { child, url } = await serve(file);
     const call = async (method: string, path: string, who: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, { method, headers: { ...(await id.as(who)), ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -63,12 +70,12 @@ describe("meridian ratelimit quota (process)", () => {
     expect((await call("POST", "/v1/quota/nodes/alice/reserve", "alice", { amounts: { cpu: 15 } })).status).toBe(200);
 
     // A second process on the same schema does not start writing while the first holds it: it gives up, naming why.
-    const second = join(dir, "second.json");
-    writeFileSync(second, JSON.stringify({ ...TREE, postgres: PG_URL, schema, log: log.url, lockWaitMs: 300, server: { auth: id.auth } }));
+    const second = join(dir, `second-${kind}.json`);
+    writeFileSync(second, JSON.stringify({ ...TREE, ...store, log: log.url, lockWaitMs: 300, server: { auth: id.auth } }));
     const refused = spawnSync(process.execPath, [MERIDIAN_BIN, "ratelimit", "quota", "--config", second, "--port", "0"], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
     expect(refused.status, refused.stderr).toBe(1);
     expect(refused.stdout).toBe("");
-    expect(refused.stderr).toMatch(new RegExp(`another quota service holds schema ${schema}`));
+    expect(refused.stderr).toContain(stores[kind].held());
 
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
