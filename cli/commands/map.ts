@@ -1,4 +1,4 @@
-/** `meridian map serve`: the verifiable map service (runtime/vmap) on the service kit. */
+/** `meridian map serve`: the verifiable map service (runtime/vmap) on the service kit; `meridian map get`: a read proven against the log. */
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
 
@@ -30,5 +30,32 @@ export function register(program: Command): void {
           store: o.data ? { dir: o.data } : o.postgres ? { postgres: o.postgres } : o.s3 ? { s3: o.s3 } : undefined,
         },
       });
+    });
+  map
+    .command("get <map> [key]")
+    .description("read one key, proven (inclusion, or exclusion when absent) against the map root in a checkpoint the proof log signed")
+    .requiredOption("--url <url>", "the map service")
+    .requiredOption("--log <url>", "the proof log its roots are recorded in")
+    .requiredOption("--vkey <key>", "the log's verifier key (<origin>+<key id>+<key>): the checkpoint must be signed by it")
+    .option("--quota-node <id>", "read the quota service's entry for this node (map key: the id, or its hash for long ids)")
+    .action(async (mapName: string, given: string | undefined, o: { url: string; log: string; vkey: string; quotaNode?: string }) => {
+      if ((given === undefined) === (o.quotaNode === undefined)) throw new UserError("give the key, or --quota-node <id>: one of the two");
+      const { readLogged } = await import("../../runtime/vmap/index.js");
+      const { quotaMapKey } = await import("../../runtime/quota/map-publisher.js");
+      const key = given ?? quotaMapKey(o.quotaNode!);
+      let r;
+      try {
+        r = await readLogged({ mapUrl: o.url, logUrl: o.log, verifierKey: o.vkey }, mapName, key);
+      } catch (e) {
+        throw new UserError(`map get ${mapName} ${key}: ${(e as Error).message}`);
+      }
+      const text = r.value?.toString("utf8");
+      let value: unknown = text ?? null;
+      try {
+        if (text !== undefined) value = JSON.parse(text);
+      } catch {
+        // not JSON: shown as the text it is
+      }
+      process.stdout.write(`${JSON.stringify({ ...r, value, proven: r.value === null ? "absent (exclusion proof)" : "present (inclusion proof)" }, null, 2)}\n`);
     });
 }

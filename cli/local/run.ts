@@ -83,7 +83,9 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `  escrow              <region>/escrow/v1/…   e.g. curl ${estate.regions[0]!.url}/escrow/v1/inventory/${Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>"}`,
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
     `  attest verifier     ${estate.globals.attest.url}   e.g. curl -X POST ${estate.globals.attest.url}/v1/attest/nonce`,
-    `  quota               ${"off" in estate.globals.quota ? `off (${estate.globals.quota.off})` : `${estate.globals.quota.url}/v1/quota/…`}`,
+    `  quota               ${estate.globals.quota.url}/v1/quota/…`,
+    // A tenant's usage, proven against the map root in a checkpoint the local log signed (not on the map's word).
+    `  verifiable map      ${estate.globals.map.url}   e.g. npx meridian map get quota --quota-node <tenant> --url ${estate.globals.map.url} --log ${estate.globals.log.url} --vkey ${estate.globals.log.verifierKey}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
     // The chaos toolkit from another terminal (a fault past the max offset freezes the region's clock).

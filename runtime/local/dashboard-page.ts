@@ -228,7 +228,8 @@ function render(s) {
   for (const [sku, v] of Object.entries(s.escrow || {}))
     global.push("<h2>Escrow " + esc(sku) + "</h2><table>" + (v.error ? rows({ error: esc(v.error) }) : rows({ total: num(v.total), sold: num(v.sold), pool: num(v.pool), ...Object.fromEntries(Object.entries(v.leases || {}).map(([id, l]) => ["lease " + id, num(l.held) + " held" + (l.live ? "" : " (expired)")])) })) + "</table>");
   if (s.attest) global.push("<h2>Attestation verifier</h2><table>" + rows({ URL: "<code>" + esc(s.attest.url) + "</code>", store: esc(s.attest.store) }) + "</table>");
-  if (s.quota) global.push("<h2>Quota</h2><table>" + rows(s.quota.off ? { off: esc(s.quota.off) } : { URL: "<code>" + esc(s.quota.url) + "</code>", store: esc(s.quota.store) }) + "</table>");
+  if (s.quota) global.push("<h2>Quota</h2><table>" + rows({ URL: "<code>" + esc(s.quota.url) + "</code>", store: esc(s.quota.store) }) + "</table>");
+  if (s.map) global.push("<h2>Verifiable map</h2><table>" + rows({ URL: "<code>" + esc(s.map.url) + "</code>", map: esc(s.map.map), store: esc(s.map.store) }) + "</table>");
   if (s.grandmaster) global.push("<h2>Grandmaster</h2><table>" + rows({ NTP: "<code>" + esc(s.grandmaster.ntp) + "</code>", primary: esc(s.grandmaster.primary) }) + "</table>");
   document.getElementById("global").innerHTML = global.join("");
   faultsNow = s.faults || [];

@@ -108,9 +108,9 @@ export class LocalEstate {
 
       checkAborted();
       // 2. The estate-wide services; the supervisor is their operator (its tokens open every admin route).
-      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, attestation verifier, quota, escrow store");
+      progress("starting the estate's services: NTP grandmaster, proof log and witnesses, attestation verifier, quota and its verifiable map, escrow store");
       const operator = await localOperatorAuth(systemClock);
-      const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, auth: operator.auth });
+      const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, auth: operator.auth, token: operator.token });
       undo.push(() => globals.close());
       const initialShares = rateLimitShares({ regions: chosen, runtime: spec.runtime });
       const regionToken = await operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 });

@@ -4,7 +4,8 @@
  * escrow store every region's escrow shares — the embedded store served to the region processes over
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
  * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
- * attestation verifier and the quota service (trust-services.ts) record in the proof log.
+ * attestation verifier, the quota service and the verifiable map quota publishes to (trust-services.ts) record in
+ * the proof log.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,8 +19,8 @@ import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, 
 import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
 import { ledgerRegion } from "../../model/workloads/config.js";
-import { startAttest, startQuota, type LocalService } from "./trust-services.js";
-import { startService, type ServerConfigInput } from "../kit/index.js";
+import { startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
+import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
 
 export interface GlobalServicesOptions {
@@ -28,7 +29,12 @@ export interface GlobalServicesOptions {
   postgresUrl?: string;
   /** The `server.auth` section trusting the supervisor's operator tokens (the escrow pool's callers). */
   auth: NonNullable<ServerConfigInput["auth"]>;
+  /** Mints tokens from the same issuer (quota's credential for the map). */
+  token: LocalOperatorAuth["token"];
 }
+
+/** The JWT scope the local map accepts writes with: quota's token alone carries it. */
+const MAP_WRITER_SCOPE = "meridian.map.quota";
 
 /** Buyers prove who they are with tokens from a local identity provider: a key pair made for this run. */
 async function localBuyers(spec: EstateSpec): Promise<GlobalServices["buyers"]> {
@@ -48,8 +54,9 @@ export class GlobalServices {
     readonly buyers: { publicJwk: object; token: (user: string, tier?: string) => Promise<string> },
     /** The attestation verifier (trust-services.ts), and its results' verifier key. */
     readonly attest: LocalService & { verifierKey: string },
-    /** The quota service, or why it is not running (its only store is PostgreSQL). */
-    readonly quota: LocalService | { off: string },
+    readonly quota: LocalService,
+    /** The verifiable map holding the tenants' quota state (map `quota`), its roots in the proof log. */
+    readonly map: LocalService,
     private readonly closers: (() => Promise<void>)[],
   ) {}
 
@@ -90,12 +97,15 @@ export class GlobalServices {
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
       });
       closers.unshift(() => log.app.close());
-      // Attest and quota write to the log: they stop before it.
+      // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to).
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
       const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
       closers.unshift(() => attest.close());
-      const quota = o.postgresUrl ? await startQuota({ ...trust, postgresUrl: o.postgresUrl }) : { off: "its only store is PostgreSQL: run with --postgres" };
-      if ("close" in quota) closers.unshift(() => quota.close());
+      const map = await startMap({ ...trust, writerScope: MAP_WRITER_SCOPE });
+      closers.unshift(() => map.close());
+      const mintToken = () => o.token({ subject: "local-quota", scope: MAP_WRITER_SCOPE, ttlSeconds: 24 * 3600 });
+      const quota = await startQuota({ ...trust, map: { url: map.url, mintToken } });
+      closers.unshift(() => quota.close());
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
@@ -117,6 +127,7 @@ export class GlobalServices {
         await localBuyers(o.spec),
         attest,
         quota,
+        map,
         closers,
       );
     } catch (err) {
@@ -143,7 +154,8 @@ export class GlobalServices {
       "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners },
       escrow: inventory,
       attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },
-      quota: "off" in this.quota ? { off: this.quota.off } : { url: this.quota.url, store: this.quota.store },
+      quota: { url: this.quota.url, store: this.quota.store },
+      map: { url: this.map.url, store: this.map.store, map: "quota" },
       grandmaster: { ntp: `udp://127.0.0.1:${this.grandmaster.port}`, primary: this.spec.time.grandmaster.source },
     };
   }

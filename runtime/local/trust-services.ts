@@ -1,20 +1,27 @@
 /**
- * The attestation verifier (`meridian attest serve`) and the quota service (`meridian ratelimit quota`) of the
- * local estate, configured as the estate renders their files (model/workloads/config.ts) with the local stack's
- * own addresses: results, registry events and quota decisions go to the local proof log, and the supervisor's
- * operator tokens are the identity (`jwt:<subject>` for attest's revocations, the subject as quota's principal).
- * The estate runs one of each per region against the ledger region's database; one machine runs the ledger
- * region's. Stores as the rest of local: attest's registry in a file beside the proof log's (PostgreSQL, in its
- * region's schema, with `--postgres`); quota only keeps its state in PostgreSQL, so it runs with `--postgres`.
+ * The attestation verifier (`meridian attest serve`), the quota service (`meridian ratelimit quota`) and the
+ * verifiable map it publishes to (`meridian map serve`) of the local estate, configured as the estate renders their
+ * files (model/workloads/config.ts) with the local stack's own addresses: results, registry events, quota decisions
+ * and every map batch's root go to the local proof log, and the supervisor's operator tokens are the identity
+ * (`jwt:<subject>` for attest's revocations, the subject as quota's principal). The estate runs one of each per
+ * region (map and quota: one writer, in the ledger region) against the ledger region's database; one machine runs
+ * the ledger region's. Stores as the rest of local: files beside the proof log's (PostgreSQL, in their schemas,
+ * with `--postgres`).
+ *
+ * In the estate the map accepts writes from quota's SPIFFE ID only (the mesh's mTLS); here there is no mesh, so the
+ * map accepts a JWT scope only quota's token carries (minted by the supervisor, kept in a file quota reads at each
+ * write and renewed before it expires) — still one writer, and quota publishes exactly as deployed.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EstateSpec } from "../../model/estate.js";
-import { attestServiceConfig, ledgerRegion, quotaServiceConfig } from "../../model/workloads/config.js";
+import { attestServiceConfig, ledgerRegion, mapServiceConfig, quotaServiceConfig } from "../../model/workloads/config.js";
 import { attestService } from "../attest/index.js";
 import { systemClock } from "../common/clock.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
 import type { SignerKey } from "./run-keys.js";
 import { quotaService } from "../quota/index.js";
+import { mapService } from "../vmap/index.js";
 
 export interface TrustServicesOptions {
   spec: EstateSpec;
@@ -44,12 +51,47 @@ export async function startAttest(o: TrustServicesOptions & { key: SignerKey }):
   return { url: svc.url, verifierKey: key.verifierKey, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `file in ${dir}`, close: () => svc.close() };
 }
 
-export async function startQuota(o: TrustServicesOptions & { postgresUrl: string }): Promise<LocalService> {
-  const rendered = quotaServiceConfig(o.spec);
+/** The map quota publishes to, writable with `writerScope` only. */
+export async function startMap(o: TrustServicesOptions & { writerScope: string }): Promise<LocalService> {
+  const rendered = mapServiceConfig(o.spec);
+  const dir = join(o.dataDir, "map");
+  const store = o.postgresUrl ? { postgres: o.postgresUrl } : { dir };
   const svc = await startService(
-    quotaService,
-    { ...rendered, log: o.logUrl, postgres: o.postgresUrl, maxOffsetMs: o.spec.time.maxOffsetMs, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
+    mapService,
+    { ...rendered, log: o.logUrl, store, writers: { scope: o.writerScope }, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
     { clock: systemClock, processMetrics: false },
   );
-  return { url: svc.url, store: `postgres schema ${rendered.schema}`, close: () => svc.close() };
+  return { url: svc.url, store: o.postgresUrl ? "postgres" : `files in ${dir}`, close: () => svc.close() };
+}
+
+/**
+ * Quota on its embedded store in the run's directory (PostgreSQL with `--postgres`), publishing to `map` with the
+ * token `mintToken` makes (written to a file beside its store and renewed every hour; valid for a day).
+ */
+export async function startQuota(o: TrustServicesOptions & { map: { url: string; mintToken: () => Promise<string> } }): Promise<LocalService> {
+  const rendered = quotaServiceConfig(o.spec);
+  const tokenFile = join(o.dataDir, "quota-map.token");
+  const renew = async () => writeFileSync(tokenFile, await o.map.mintToken(), { mode: 0o600 });
+  await renew();
+  const renewal = setInterval(() => void renew().catch(() => undefined), 3600_000).unref();
+  const dir = join(o.dataDir, "quota");
+  const store = o.postgresUrl ? { postgres: o.postgresUrl } : { dir };
+  try {
+    const svc = await startService(
+      quotaService,
+      { ...rendered, ...store, log: o.logUrl, map: o.map.url, mapTokenFile: tokenFile, maxOffsetMs: o.spec.time.maxOffsetMs, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
+      { clock: systemClock, processMetrics: false },
+    );
+    return {
+      url: svc.url,
+      store: o.postgresUrl ? `postgres schema ${rendered.schema}` : `files in ${dir}`,
+      close: async () => {
+        clearInterval(renewal);
+        await svc.close();
+      },
+    };
+  } catch (e) {
+    clearInterval(renewal);
+    throw e;
+  }
 }

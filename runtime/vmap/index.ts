@@ -2,6 +2,7 @@
 export { decodeMapEntry, encodeMapEntry, MapError, prefixBounds, treeKey, VerifiableMap, verifyMapBatch, verifyMapRange, verifyMapRead, type MapEntry, type MapWrite } from "./map.js";
 export { mapService } from "./service.js";
 export { MapClient, type MapClientOptions } from "./client.js";
+export { readLogged, type LoggedRead } from "./logged-read.js";
 export { recoverMaps, type HeldMap } from "./recover.js";
 export { FileMapStore } from "./store/file.js";
 export { PostgresMapStore } from "./store/postgres.js";

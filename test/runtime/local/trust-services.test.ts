@@ -1,14 +1,21 @@
 /**
- * The local estate's attestation verifier and quota service on PostgreSQL (`meridian local --postgres`): configured
- * from the stack as the estate renders them, answering on their real routes with the supervisor's operator identity,
- * recording in the local proof log, and keeping what their stores promise across an estate restart.
+ * The local estate's attestation verifier, quota service and the verifiable map quota publishes to, on the embedded
+ * stores (`meridian local`) and on PostgreSQL (`meridian local --postgres`): configured from the stack as the estate
+ * renders them, answering on their real routes with the supervisor's operator identity, recording in the local proof
+ * log, a tenant's usage readable from the map proven against a root in a checkpoint the log signed (`meridian map get`,
+ * as the summary prints it), and on PostgreSQL keeping what their stores promise across an estate restart.
  */
+import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { LocalEstate } from "../../../runtime/local/estate.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { quotaMapKey } from "../../../runtime/quota/map-publisher.js";
+import { readLogged } from "../../../runtime/vmap/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 
 const DB = `meridian_local_trust_${process.pid}`;
 const POSTGRES = `postgres://postgres@127.0.0.1:5432/${DB}`;
@@ -37,22 +44,84 @@ afterAll(async () => {
   await admin.end();
 });
 
-describe("meridian local --postgres: attest and quota", () => {
-  const spec = localWithNodeAndTenant();
+const spec = localWithNodeAndTenant();
+const call = async (estate: LocalEstate, url: string, body?: unknown) =>
+  fetch(url, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${await estate.operator.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+const meridian = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
+    ),
+  );
+
+/** team-a's usage in the map once it shows `cpu`, proven against a logged, signed root. */
+async function provenUsage(estate: LocalEstate, cpu: number) {
+  const o = { mapUrl: estate.globals.map.url, logUrl: estate.globals.log.url, verifierKey: estate.globals.log.verifierKey };
+  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const r = await readLogged(o, "quota", quotaMapKey("team-a"));
+    const value = r.value && (JSON.parse(r.value.toString("utf8")) as { usage: Record<string, number> });
+    if (value?.usage["cpu"] === cpu) return { ...r, value };
+    if (Date.now() > deadline) throw new Error(`team-a's cpu in the map is ${JSON.stringify(value)}, not ${cpu}`);
+  }
+}
+
+describe("meridian local (embedded stores): quota and the verifiable map", () => {
+  it("runs quota on its embedded store and publishes to the map; `meridian map get` proves a tenant's usage against a signed checkpoint", async () => {
+    const estate = await LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0 });
+    try {
+      const q = estate.globals.quota;
+      expect(q.store).toMatch(/^files in .*quota$/);
+      expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 6 } })).status).toBe(200);
+      expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 5 } })).status).toBe(409);
+      // Usage reads on the embedded store: served as the primary would.
+      expect(await (await call(estate, `${q.url}/v1/quota/nodes/team-a/usage`)).json()).toMatchObject({ usage: { cpu: 6 }, servedBy: "primary" });
+      const proven = await provenUsage(estate, 6);
+      expect(proven.value).toMatchObject({ node: "team-a", hard: { cpu: 10, memory: 64 } });
+      expect(proven.checkpoint.origin).toBe(spec.runtime.prooflog.origin);
+      expect(proven.checkpoint.size).toBeGreaterThan(proven.logIndex);
+      // The map takes writes from quota's token only: the operator's own is refused.
+      const forged = await call(estate, `${estate.globals.map.url}/v1/maps/quota/writes`, { writes: [{ key: "team-a", value: Buffer.from("{}").toString("base64") }] });
+      expect(forged.status).toBe(403);
+
+      // The command the summary prints (run asynchronously: the estate answers from this process).
+      const cli = await meridian(["map", "get", "quota", "--quota-node", "team-a", "--url", estate.globals.map.url, "--log", estate.globals.log.url, "--vkey", estate.globals.log.verifierKey]);
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ map: "quota", key: "team-a", value: { usage: { cpu: 6 } }, proven: "present (inclusion proof)" });
+      // Checkpoints checked with another key for the same origin prove nothing: the read is refused.
+      const other = await meridian([
+        "map",
+        "get",
+        "quota",
+        "team-a",
+        "--url",
+        estate.globals.map.url,
+        "--log",
+        estate.globals.log.url,
+        "--vkey",
+        generateKey(spec.runtime.prooflog.origin).verifierKey,
+      ]);
+      expect(other.status).toBe(2);
+      expect(other.stderr).toMatch(/map get quota team-a: .*(signature|verif)/i);
+      expect(await estate.globals.state()).toMatchObject({ quota: { url: q.url }, map: { url: estate.globals.map.url, map: "quota" } });
+    } finally {
+      await estate.stop();
+    }
+  });
+});
+
+describe("meridian local --postgres: attest, quota and the map", () => {
   const start = () => LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0, postgresUrl: POSTGRES });
-  const call = async (estate: LocalEstate, url: string, body?: unknown) =>
-    fetch(url, {
-      method: body === undefined ? "GET" : "POST",
-      headers: { authorization: `Bearer ${await estate.operator.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
 
   it("answers on their routes, log to the local proof log, and keep revocations and usage across an estate restart", async () => {
     let estate = await start();
     try {
       const attest = estate.globals.attest.url;
       const q = estate.globals.quota;
-      if ("off" in q) throw new Error(q.off);
       expect(estate.globals.attest.store).toBe("postgres schema meridian_attest_local_aws");
       expect((await fetch(`${attest}/v1/attest/nonce`, { method: "POST" })).status).toBe(200);
 
@@ -77,6 +146,7 @@ describe("meridian local --postgres: attest and quota", () => {
       const over = await reserve(5);
       expect(over.status).toBe(409);
       expect(await over.text()).toMatch(/team-a cpu: 6 used \+ 5 requested > 10/);
+      expect((await provenUsage(estate, 6)).value).toMatchObject({ node: "team-a" });
       // Principals come from verified tokens only: none, 401.
       expect((await fetch(`${q.url}/v1/quota/nodes/team-a/reserve`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"amounts":{"cpu":1}}' })).status).toBe(401);
       // An audited decision (an override request) is in the local proof log.
@@ -93,7 +163,8 @@ describe("meridian local --postgres: attest and quota", () => {
     estate = await start();
     try {
       const q = estate.globals.quota;
-      if ("off" in q) throw new Error(q.off);
+      // The map kept its state in PostgreSQL too, its head still in the (same) log.
+      expect((await provenUsage(estate, 6)).value).toMatchObject({ node: "team-a" });
       const node = (await (await call(estate, `${q.url}/v1/quota/nodes/team-a`)).json()) as { usage: Record<string, number> };
       expect(node.usage).toMatchObject({ cpu: 6 });
       expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 5 } })).status).toBe(409);

@@ -70,8 +70,27 @@ describe.each(Object.keys(kinds))("quota store contract: %s", (kind) => {
     const place = kinds[kind]!();
     let store = place.open();
     expect(await store.open()).toEqual({ usage: {}, overrides: [], delegations: [], closed: t(0) });
-    await store.commit(changes({ usage: [["alice", "cpu", 4], ["alice", "memory", 2]], overrides: [override(10)] }), t(1000));
-    await store.commit(changes({ usage: [["alice", "memory", 0], ["shop", "cpu", 4]], overrides: [override(2), override(10, { approvedBy: "acme-admin" })], delegations: [delegation(1)] }), t(2000, 3));
+    await store.commit(
+      changes({
+        usage: [
+          ["alice", "cpu", 4],
+          ["alice", "memory", 2],
+        ],
+        overrides: [override(10)],
+      }),
+      t(1000),
+    );
+    await store.commit(
+      changes({
+        usage: [
+          ["alice", "memory", 0],
+          ["shop", "cpu", 4],
+        ],
+        overrides: [override(2), override(10, { approvedBy: "acme-admin" })],
+        delegations: [delegation(1)],
+      }),
+      t(2000, 3),
+    );
     await store.commit(changes({ delegations: [delegation(1, { revoked: true })] }), t(3000));
     await store.close();
 
@@ -92,7 +111,15 @@ describe.each(Object.keys(kinds))("quota store contract: %s", (kind) => {
     await store.open();
     try {
       await store.commit(changes({ usage: [["alice", "cpu", 4]] }), t(1000));
-      await store.commit(changes({ usage: [["alice", "cpu", 6], ["alice", "memory", 1]] }), t(2000));
+      await store.commit(
+        changes({
+          usage: [
+            ["alice", "cpu", 6],
+            ["alice", "memory", 1],
+          ],
+        }),
+        t(2000),
+      );
       await store.commit(changes({ usage: [["alice", "cpu", 0]] }), t(3000));
       expect(await store.readUsage("alice")).toEqual({ memory: 1 });
       expect(await store.readUsage("alice", t(999))).toEqual({});
@@ -197,7 +224,7 @@ describe("file quota store", () => {
 
     // A flipped byte inside a complete record: the start stops, naming the journal, and nothing is truncated.
     const bytes = readFileSync(journal);
-    bytes[30] ^= 0xff;
+    bytes[30] = bytes[30]! ^ 0xff;
     writeFileSync(journal, bytes);
     store = new FileQuotaStore({ dir });
     await expect(store.open()).rejects.toThrow(/journal: the record at byte 0 .*fails its CRC/);
