@@ -219,8 +219,7 @@ export const quotaService = defineService({
       hlc.update(asOf);
       return serialized(read);
     };
-    const reads =
-      store instanceof PostgresQuotaStore ? new PostgresFollowerReads({ primary: store.pool, replicaUrl: config.replica, schema: store.s, clock, primaryAsOf }) : null;
+    const reads = store instanceof PostgresQuotaStore ? new PostgresFollowerReads({ primary: store.pool, replicaUrl: config.replica, schema: store.s, clock, primaryAsOf }) : null;
     const readUsage: UsageRead = async (r, node) => {
       if (reads && store instanceof PostgresQuotaStore) return reads.read(r, (c, asOf) => store.usage(c, node, asOf));
       const asOf = r.consistency.consistency === "exact" ? r.asOf : undefined;
