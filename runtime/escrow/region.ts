@@ -62,6 +62,7 @@ export class RegionEscrow {
   private commitSeq = 0;
   private pendingCommits: PendingCommit[] = [];
   private flushesInFlight = 0;
+  private flushDue = false;
   private lastTickMs: number;
   private lastReservedTotal = 0;
   /** Buyers refused for lack of units since the last tick, and the units they asked for: demand the ledger never saw. */
@@ -216,7 +217,15 @@ export class RegionEscrow {
     this.commitSeq++;
     return new Promise<CommitResult>((resolve, reject) => {
       this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, resolve, reject });
-      if (this.pendingCommits.length >= MAX_GROUP_COMMIT || this.flushesInFlight === 0) void this.flush();
+      if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
+      else if (this.flushesInFlight === 0 && !this.flushDue) {
+        // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
+        this.flushDue = true;
+        setImmediate(() => {
+          this.flushDue = false;
+          void this.flush();
+        });
+      }
     });
   }
 

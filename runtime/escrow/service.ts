@@ -66,6 +66,8 @@ export class EscrowService {
   readonly config: EscrowConfig;
   readonly admission: AdmissionSettings;
   private readonly sales = new Map<string, Promise<FlashSale | null>>();
+  /** The started ones, for the sale path to find without awaiting a promise. */
+  private readonly running = new Map<string, FlashSale>();
   private readonly started: FlashSale[] = [];
   private readonly liveDemand = new Map<FlashSale, LiveDemand>();
   private readonly rng: () => number;
@@ -145,13 +147,15 @@ export class EscrowService {
   /** The region's flash sale for a SKU, started on first use; null when the store has no such SKU. */
   sale(sku: string, region: string): Promise<FlashSale | null> {
     const key = `${region}\u0000${sku}`;
+    const running = this.running.get(key);
+    if (running) return Promise.resolve(running);
     let p = this.sales.get(key);
     if (!p) {
       p = this.startSale(sku, region);
       this.sales.set(key, p);
       // An unknown SKU is not cached: it may be created a moment later by another process.
       void p.then(
-        (s) => (s === null ? this.sales.delete(key) : undefined),
+        (s) => (s === null ? this.sales.delete(key) : void this.running.set(key, s)),
         () => this.sales.delete(key),
       );
     }
@@ -195,14 +199,14 @@ export class EscrowService {
 
   /** `admitted`: the buyer holds a global waiting-room pass (they skip the region's checkout gate). */
   async reserve(region: string, sku: string, buyer: Buyer, qty: number, admitted = false): Promise<AdmitResult | null> {
-    const sale = await this.sale(sku, region);
+    const sale = this.running.get(`${region}\u0000${sku}`) ?? (await this.sale(sku, region));
     return sale ? sale.reserve(buyer.user, qty, buyer.weight, admitted) : null;
   }
 
   /** The region's sale holding a reservation made in this process, or null (another process, or a past incarnation). */
   private async holder(p: ParsedReservationId): Promise<FlashSale | null> {
     if (!this.serves(p.region)) return null;
-    const sale = await this.sale(p.sku, p.region);
+    const sale = this.running.get(`${p.region}\u0000${p.sku}`) ?? (await this.sale(p.sku, p.region));
     return sale && sale.escrow.ledger.idPrefix.endsWith(`~${p.incarnation}`) ? sale : null;
   }
 

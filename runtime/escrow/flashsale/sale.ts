@@ -78,7 +78,8 @@ export class FlashSale {
     const rate = this.limiter.check(`${this.escrow.sku}:${user}`, 1, now);
     if (!rate.allowed) return { status: "throttled", retryAfterMs: rate.retryAfterMs, detail: `user ${user} is over the per-user request rate` };
     // Once the request can never be met, say so at once rather than queueing buyers for nothing.
-    const dry = await this.escrow.confirmSoldOut(qty);
+    // (Checked without I/O first: the common answer pays no promise.)
+    const dry = this.escrow.soldOut(qty) ? await this.escrow.confirmSoldOut(qty) : null;
     if (dry) return dry;
     // Concurrent-checkout gate: buyers with a pass go in; others only when nobody waits and there is room.
     const hasPass = admitted || this.room.hasPass(user, now);

@@ -1,7 +1,8 @@
 /**
  * Group commit (PostgreSQL's commit_delay, Kafka's linger, without a timer): callers submit items under
- * a key; while `maxInFlight` writes of that key are out, later items wait, and the next write carries
- * everything that waited — one round trip, one transaction, one WAL flush for many. Each caller gets
+ * a key; a write starts at the end of the event loop's turn (setImmediate), so everything submitted in
+ * that turn shares it; while `maxInFlight` writes of that key are out, later items wait, and the next
+ * write carries everything that waited — one round trip, one transaction, one WAL flush for many. Each caller gets
  * its own items' results, only once the write that carried them is done (or that write's error), so
  * nothing is acknowledged before it is durable.
  *
@@ -23,6 +24,8 @@ interface Waiting<T, R> {
 interface KeyQueue<T, R> {
   waiting: Waiting<T, R>[];
   inFlight: number;
+  /** A write is due at the end of this turn of the event loop. */
+  due: boolean;
 }
 
 export class GroupCommit<T, R> {
@@ -40,9 +43,18 @@ export class GroupCommit<T, R> {
   submit(key: string, items: readonly T[]): Promise<R[]> {
     return new Promise((resolve, reject) => {
       let q = this.queues.get(key);
-      if (!q) this.queues.set(key, (q = { waiting: [], inFlight: 0 }));
+      if (!q) this.queues.set(key, (q = { waiting: [], inFlight: 0, due: false }));
       q.waiting.push({ items, resolve, reject });
-      if (q.inFlight < this.maxInFlight) void this.drain(key, q);
+      if (q.inFlight < this.maxInFlight && !q.due) {
+        // Linger to the end of this turn of the event loop (no timer): every request read from the sockets
+        // in the same turn joins this write, rather than the first going alone and the rest waiting on it.
+        q.due = true;
+        const due = q;
+        setImmediate(() => {
+          due.due = false;
+          if (due.inFlight < this.maxInFlight && due.waiting.length > 0) void this.drain(key, due);
+        });
+      }
     });
   }
 
@@ -68,6 +80,6 @@ export class GroupCommit<T, R> {
         for (const w of batch) w.reject(err);
       }
     }
-    if (--q.inFlight === 0) this.queues.delete(key);
+    if (--q.inFlight === 0 && !q.due) this.queues.delete(key);
   }
 }

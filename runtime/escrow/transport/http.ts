@@ -107,15 +107,20 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     return id;
   };
   // The kit verified the token before the handler runs (the route's rule); this reads the buyer off it.
-  const buyer = async (req: FastifyRequest): Promise<Buyer> => buyerOf(req.identity, service.config.identity, service.config.tiers);
+  const buyer = (req: FastifyRequest): Buyer => buyerOf(req.identity, service.config.identity, service.config.tiers);
 
-  /** A reservation held by a region this process does not serve goes to the peer serving it, if reachable. */
-  const viaPeer = async (req: FastifyRequest, reply: FastifyReply, id: string, method: string, path: string): Promise<boolean> => {
+  /**
+   * A reservation held by a region this process does not serve goes to the peer serving it, if reachable.
+   * Synchronous (false) for a reservation held here: the sale path pays no promise for it.
+   */
+  const viaPeer = (req: FastifyRequest, reply: FastifyReply, id: string, method: string, path: string): false | Promise<boolean> => {
     const p = parseReservationId(id);
     const peer = p && !service.serves(p.region) ? service.config.peers[p.region] : undefined;
-    if (!p || !peer) return false;
+    return p && peer ? forwardTo(req, reply, peer, method, path, p.region) : false;
+  };
+  const forwardTo = async (req: FastifyRequest, reply: FastifyReply, peer: string, method: string, path: string, region: string): Promise<boolean> => {
     try {
-      const headers: Record<string, string> = { "x-region": p.region, authorization: req.headers.authorization ?? "" };
+      const headers: Record<string, string> = { "x-region": region, authorization: req.headers.authorization ?? "" };
       const out = await forward(`${peer.replace(/\/$/, "")}${path}`, { method, headers });
       await reply.status(out.status).headers(out.headers).send(out.body);
       return true;
@@ -153,14 +158,14 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   app.post("/v1/inventory/:sku/queue", buyerRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
-    const who = await buyer(req);
+    const who = buyer(req);
     return place(sku, r, who, header(req, "x-queue-token"));
   });
 
   app.get("/v1/inventory/:sku/queue", buyerRoute, async (req) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
-    const who = await buyer(req);
+    const who = buyer(req);
     const token = header(req, "x-queue-token");
     if (!token) throw new HttpError(400, "missing X-Queue-Token", "send the queue token you got when you joined (POST to join)");
     return place(sku, r, who, token);
@@ -169,7 +174,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   app.post("/v1/inventory/:sku/reservations", buyerRoute, async (req, reply) => {
     const { sku } = parseInput(skuParam, req.params, "path");
     const r = region(req);
-    const who = await buyer(req);
+    const who = buyer(req);
     const { qty } = parseInput(reserveBody, req.body, "body");
     const admitted = service.room ? await service.room.admit(sku, who.user, header(req, "x-queue-pass")) : false;
     const out = await store(service.reserve(r, sku, who, qty, admitted));
@@ -191,8 +196,9 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   app.post("/v1/reservations/:id/commit", buyerRoute, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
-    const who = await buyer(req);
-    if (await viaPeer(req, reply, id, "POST", `/v1/reservations/${encodeURIComponent(id)}/commit`)) return reply;
+    const who = buyer(req);
+    const forwarded = viaPeer(req, reply, id, "POST", `/v1/reservations/${encodeURIComponent(id)}/commit`);
+    if (forwarded !== false && (await forwarded)) return reply;
     const out = await store(service.commit(id, who));
     const p = parseReservationId(id);
     const unreachable = p && !service.serves(p.region) && service.config.peers[p.region] !== undefined;
@@ -221,8 +227,9 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   app.delete("/v1/reservations/:id", buyerRoute, async (req, reply) => {
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
-    const who = await buyer(req);
-    if (await viaPeer(req, reply, id, "DELETE", `/v1/reservations/${encodeURIComponent(id)}`)) return reply;
+    const who = buyer(req);
+    const forwarded = viaPeer(req, reply, id, "DELETE", `/v1/reservations/${encodeURIComponent(id)}`);
+    if (forwarded !== false && (await forwarded)) return reply;
     const out = await store(service.cancel(id, who));
     if (out === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
     if (out === "unknown") throw new HttpError(404, "unknown reservation", `no live reservation ${id}`);

@@ -1,7 +1,7 @@
 // Group commit (runtime/escrow/store/group-commit.ts), as the journaled store runs it for the Redis sale
-// script and the PostgreSQL journal: items arriving while writes are in flight go together in the next
-// write, and every caller is answered with its own items' results only once the write that carried
-// them is done.
+// script and the PostgreSQL journal: items submitted in one turn of the event loop share a write, items
+// arriving while writes are in flight go together in the next write, and every caller is answered with
+// its own items' results only once the write that carried them is done.
 import { describe, expect, it } from "vitest";
 import { GroupCommit } from "../../../../runtime/escrow/store/group-commit.js";
 
@@ -22,6 +22,7 @@ describe("GroupCommit", () => {
     const { group, writes } = heldStore();
     const settled: string[] = [];
     const first = group.submit("t", ["s1"]).then((r) => settled.push(...r));
+    await tick();
     const others = [group.submit("t", ["s2", "s3"]), group.submit("t", ["s4"])].map((p) => p.then((r) => settled.push(r.join("+"))));
     await tick();
     expect(writes.map((w) => w.items)).toEqual([["s1"]]);
@@ -50,7 +51,9 @@ describe("GroupCommit", () => {
 
   it("keys do not share writes or wait for each other", async () => {
     const { group, writes } = heldStore();
-    const all = [group.submit("t/g1", ["x"]), group.submit("t/g2", ["y"]), group.submit("t/g1", ["z"])];
+    const all = [group.submit("t/g1", ["x"]), group.submit("t/g2", ["y"])];
+    await tick();
+    all.push(group.submit("t/g1", ["z"]));
     await tick();
     expect(writes.map((w) => `${w.key}:${w.items.join(",")}`)).toEqual(["t/g1:x", "t/g2:y"]);
     writes[1]!.finish("stale-generation");
@@ -61,10 +64,23 @@ describe("GroupCommit", () => {
     expect(await Promise.all(all)).toEqual([["ok:x"], ["stale-generation:y"], ["ok:z"]]);
   });
 
-  it("with two writes in flight, items go out at once while fewer are out, then wait together for the next", async () => {
+  it("items submitted in one turn of the event loop share one write", async () => {
     const { group, writes } = heldStore(2);
     const all = ["a", "b", "c", "d"].map((id) => group.submit("t", [id]));
     await tick();
+    // Submitted in one turn of the event loop: one write.
+    expect(writes.map((w) => w.items)).toEqual([["a", "b", "c", "d"]]);
+    writes[0]!.finish("ok");
+    expect((await Promise.all(all)).flat()).toEqual(["ok:a", "ok:b", "ok:c", "ok:d"]);
+  });
+
+  it("with two writes in flight, items go out at once while fewer are out, then wait together for the next (turn by turn)", async () => {
+    const { group, writes } = heldStore(2);
+    const all: Promise<string[]>[] = [];
+    for (const id of ["a", "b", "c", "d"]) {
+      all.push(group.submit("t", [id]));
+      await tick();
+    }
     expect(writes.map((w) => w.items)).toEqual([["a"], ["b"]]);
     writes[0]!.finish("ok");
     await tick();
