@@ -2,7 +2,9 @@
  * Spire (`meridian:pki:Spire`): SPIFFE identities on one regional cluster — the `spire-crds` chart, then the
  * `spire` chart (server, agents, CSI driver, controller manager) with the environment's trust domain, the
  * region as cluster name, short-lived X.509 SVIDs, and cert-manager's `meridian-intermediate` as upstream
- * authority; then one ClusterSPIFFEID per runtime service (and the ingress gateway) from model/services.
+ * authority; then one ClusterSPIFFEID per runtime service (and the ingress gateway) from model/services. When the
+ * stack endorses TPM nodes, agents are admitted only by attestation (spire-attest.ts): the `meridian_attest`
+ * NodeAttestor replaces k8s_psat and the workloads are ClusterStaticEntries under the attested-node alias.
  *
  * Topology: one trust domain per environment, one independent SPIRE server per region, all chained to the
  * same offline root through cert-manager (root → regional intermediate → SPIRE server CA → SVID). Every
@@ -29,6 +31,7 @@ import type { RegionCluster } from "../cluster/region-cluster.js";
 import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { GRANDMASTER_IDENTITY, GRANDMASTER_POD_SELECTOR } from "../../model/security/mesh-identity.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
+import { attestedAdmission, attestedWorkloadEntry, attestValues, nodeAliasEntries } from "./spire-attest.js";
 
 export interface SpireArgs {
   spec: EstateSpec;
@@ -56,15 +59,20 @@ export class Spire extends pulumi.ComponentResource {
     const crds = release(`${region.id}-spire-crds`, "spireCrds", namespace, {}, child, spec.imageDigests);
     this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream] }, spec.imageDigests);
 
-    this.customResources = spiffeWorkloads().map((workload) =>
-      customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), { ...child, dependsOn: [crds, this.release] }),
-    );
+    const after = { ...child, dependsOn: [crds, this.release] };
+    this.customResources = attestedAdmission(spec)
+      ? [
+          ...nodeAliasEntries(spec, region, SPIRE_CLASS).map((e) => customResource(`${region.id}-${e.metadata.name}`, e, after)),
+          ...spiffeWorkloads().map((w) => customResource(`${region.id}-spiffeid-${w.name}`, attestedWorkloadEntry(spec, region, SPIRE_CLASS, w), after)),
+        ]
+      : spiffeWorkloads().map((workload) => customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), after));
     this.registerOutputs({ trustDomain: this.trustDomain });
   }
 }
 
 export function spireValues(spec: EstateSpec, region: Region): Record<string, unknown> {
   const telemetry = { prometheus: { enabled: true } };
+  const attest = attestedAdmission(spec) ? attestValues(spec) : { server: {}, agent: {} };
   return {
     global: {
       spire: {
@@ -94,8 +102,9 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
         identities: { clusterSPIFFEIDs: { default: { enabled: false }, "test-keys": { enabled: false } } },
       },
       telemetry,
+      ...attest.server,
     },
-    "spire-agent": { telemetry },
+    "spire-agent": { telemetry, ...attest.agent },
   };
 }
 

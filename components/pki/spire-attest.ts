@@ -1,0 +1,128 @@
+/**
+ * SPIRE admission by attestation (#22): when the stack endorses TPM nodes (`runtime.attest.nodes`), SPIRE's agents
+ * attest with Meridian's `meridian_attest` NodeAttestor (runtime/attest/spire-plugin) instead of k8s_psat, on the
+ * server and on every agent, so a node the region's verifier refuses gets no agent SVID and no workload on it gets
+ * one. Without endorsed nodes nothing changes: every agent would be refused.
+ *
+ * The pinned chart (spire 0.27) takes external plugins as `customPlugins.nodeAttestor.<name>` with
+ * `plugin_cmd`, `plugin_checksum`, `plugin_data`; the binaries come from the Meridian runtime image through an init
+ * container into an emptyDir, as the chart does for its own tpmDirect plugin. SPIRE checks an agent ID is under
+ * `/spire/agent/meridian_attest/`, and spire-controller-manager parents the entries a ClusterSPIFFEID makes under
+ * `/spire/agent/k8s_psat/<cluster>/<node UID>`, which no agent then has: so workloads are registered as
+ * ClusterStaticEntries under a node alias that only agents with an endorsed node's `meridian_attest` selectors
+ * (its node ID and reference PCR values) belong to.
+ */
+import type { EstateSpec, Region } from "../../model/estate.js";
+import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
+import type { CustomResourceShape } from "./charts.js";
+import type { SpiffeWorkload } from "./spire.js";
+
+/** The plugin name: SPIRE's selector type and agent path segment (runtime/attest/spire.ts answers with it). */
+const ATTEST_PLUGIN = "meridian_attest";
+/** Where the runtime image carries the plugin binaries (runtime/attest/spire-plugin/build.sh's bin/). */
+const PLUGIN_IMAGE_DIR = "/app/spire-plugins";
+/** The emptyDir the init container copies them into, mounted read-only in the SPIRE containers. */
+const PLUGIN_DIR = "/run/meridian/spire-plugins";
+const PLUGIN_VOLUME = "meridian-spire-plugins";
+/** The persistent handle node provisioning makes the AK at (`tpm2_evictcontrol -C o -c ak.ctx 0x81010002`). */
+const AK_HANDLE = "0x81010002";
+/** The agent's node name, from the downward API: the verifier's node IDs are the Kubernetes node names. */
+const NODE_ENV = "MERIDIAN_NODE_NAME";
+
+export function attestedAdmission(spec: EstateSpec): boolean {
+  return Object.keys(spec.runtime.attest.nodes).length > 0;
+}
+
+/** An init container copying one binary from the runtime image into the shared plugin volume. */
+function delivery(spec: EstateSpec, binary: string) {
+  return {
+    initContainers: [
+      {
+        name: "meridian-attest-plugin",
+        image: spec.runtime.image,
+        command: ["cp", `${PLUGIN_IMAGE_DIR}/${binary}`, `${PLUGIN_DIR}/${binary}`],
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+        volumeMounts: [{ name: PLUGIN_VOLUME, mountPath: PLUGIN_DIR }],
+      },
+    ],
+    extraVolumes: [{ name: PLUGIN_VOLUME, emptyDir: {} }],
+    extraVolumeMounts: [{ name: PLUGIN_VOLUME, mountPath: PLUGIN_DIR, readOnly: true }],
+  };
+}
+
+/**
+ * The plugin entry. `plugin_checksum` is empty (SPIRE warns, then loads): the binary's integrity is the runtime
+ * image's, which the estate pins by digest; its SHA-256 is not known to the plan.
+ */
+function plugin(binary: string, data: Record<string, unknown>) {
+  return { nodeAttestor: { [ATTEST_PLUGIN]: { plugin_cmd: `${PLUGIN_DIR}/${binary}`, plugin_checksum: "", plugin_data: data } } };
+}
+
+/** The PCR banks and indices every endorsed node's reference names: what the agent quotes (`tpm2_quote -l`). */
+function quotedPcrs(spec: EstateSpec): string {
+  const indices = new Set<number>();
+  for (const n of Object.values(spec.runtime.attest.nodes)) for (const i of Object.keys(n.reference.sha256 ?? {})) indices.add(Number(i));
+  if (indices.size === 0) throw new Error("runtime.attest.nodes: SPIRE admission quotes sha256 PCRs; no endorsed node's reference names one");
+  return `sha256:${[...indices].sort((a, b) => a - b).join(",")}`;
+}
+
+/** The chart values admission adds to spire-server and spire-agent. */
+export function attestValues(spec: EstateSpec): { server: Record<string, unknown>; agent: Record<string, unknown> } {
+  const verifier = runtimeService("attest");
+  return {
+    server: {
+      nodeAttestor: { k8sPSAT: { enabled: false } },
+      customPlugins: plugin("meridian_attest", { verifier_url: `http://${serviceHost(verifier)}:${verifier.ports[0]!.port}` }),
+      ...delivery(spec, "meridian_attest"),
+    },
+    agent: {
+      nodeAttestor: { k8sPSAT: { enabled: false } },
+      customPlugins: plugin("meridian_attest_agent", { node_env: NODE_ENV, ak_context: AK_HANDLE, pcr_list: quotedPcrs(spec), tcti: "device:/dev/tpmrm0" }),
+      ...delivery(spec, "meridian_attest_agent"),
+      extraEnvVars: [{ name: NODE_ENV, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+    },
+  };
+}
+
+/** The node alias every admitted agent of the region belongs to; workloads are parented under it. */
+function attestedNodeAlias(spec: EstateSpec, region: Region): string {
+  return `spiffe://${spec.pki.trustDomain}/meridian/attested-node/${region.id}`;
+}
+
+/**
+ * One alias entry per endorsed node: SPIRE puts an agent under the alias when the entry's selectors are a subset of
+ * the agent's, here the node's ID and every reference PCR value the verifier answered with.
+ */
+export function nodeAliasEntries(spec: EstateSpec, region: Region, className: string): CustomResourceShape[] {
+  return Object.entries(spec.runtime.attest.nodes).map(([node, n], i) => ({
+    apiVersion: "spire.spiffe.io/v1alpha1",
+    kind: "ClusterStaticEntry",
+    metadata: { name: `meridian-attested-node-${i}` },
+    spec: {
+      className,
+      spiffeID: attestedNodeAlias(spec, region),
+      parentID: `spiffe://${spec.pki.trustDomain}/spire/server`,
+      selectors: [
+        `${ATTEST_PLUGIN}:node:${node}`,
+        ...Object.entries(n.reference).flatMap(([bank, pcrs]) => Object.entries(pcrs ?? {}).map(([idx, v]) => `${ATTEST_PLUGIN}:pcr:${bank}:${idx}:${v.toLowerCase()}`)),
+      ],
+    },
+  }));
+}
+
+/** A workload's registration under the alias: the same SPIFFE ID a ClusterSPIFFEID gives, by k8s workload selectors. */
+export function attestedWorkloadEntry(spec: EstateSpec, region: Region, className: string, w: SpiffeWorkload): CustomResourceShape {
+  return {
+    apiVersion: "spire.spiffe.io/v1alpha1",
+    kind: "ClusterStaticEntry",
+    metadata: { name: `meridian-${w.name}` },
+    spec: {
+      className,
+      spiffeID: spiffeId(spec.pki.trustDomain, w.identity),
+      parentID: attestedNodeAlias(spec, region),
+      selectors: [`k8s:ns:${w.identity.namespace}`, `k8s:sa:${w.identity.serviceAccount}`, ...Object.entries(w.selector).map(([k, v]) => `k8s:pod-label:${k}:${v}`)],
+      x509SVIDTTL: spec.pki.svidTtl,
+      ...(w.host ? { dnsNames: [w.host] } : {}),
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// SPIRE admission by attestation in the plan (components/pki/spire-attest.ts): with endorsed TPM nodes, the spire
+// release's values (checked against the pinned chart's keys and spire-agent schema, and the `fail`s its configmap
+// templates apply to customPlugins and node attestors) swap k8s_psat for the meridian_attest plugin on server and
+// agents; workloads become ClusterStaticEntries (valid against the vendored CRD) under a node alias whose selectors
+// a genuine node's verifier answer satisfies and another reference's does not. Without endorsed nodes, unchanged.
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { evaluateStack, byName, ofType, type Plan } from "../../harness.js";
+import { CHARTS } from "../../../components/pki/charts.js";
+import { loadStack } from "../../../stacks/load.js";
+import { ManualClock } from "../../../runtime/common/clock.js";
+import { spireAgentAttributes, verifyAttestation, type NonceStore } from "../../../runtime/attest/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { pinnedChart } from "./pinned-charts.js";
+import { crdProblems } from "./crd-schemas.js";
+
+const tpmData = (f: string) => readFileSync(new URL(`../../testdata/attest/${f}`, import.meta.url));
+// The vendored swtpm quote's PCR 16 (test/testdata/attest/README.md).
+const PCR16 = "9ef814b42fa0be12d197c44d3e8e03441a4b1118237658368ba1351090e556ed";
+const NODES = {
+  "node-1": { ak: tpmData("ak.pem").toString(), reference: { sha256: { "16": PCR16.toUpperCase() } } },
+  "node-2": { ak: tpmData("ak-ecc.pem").toString(), reference: { sha256: { "0": "00".repeat(32), "16": "11".repeat(32) } } },
+};
+type Values = Record<string, Record<string, unknown>>;
+interface Plugin {
+  plugin_cmd: string;
+  plugin_checksum: string;
+  plugin_data: Record<string, unknown>;
+}
+interface Entry {
+  spec: { spiffeID: string; parentID: string; selectors: string[]; className: string; dnsNames?: string[] };
+}
+
+let plan: Plan;
+let plain: Plan;
+beforeAll(async () => {
+  const runtime = loadStack("dev").runtime as Record<string, unknown>;
+  // One at a time: the mock runtime is process-wide.
+  plan = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES } } } });
+  plain = await evaluateStack("dev", { areas: ["pki"] });
+}, 120_000);
+
+const spireValues = (p: Plan): Values => ofType(p, "kubernetes:helm.sh/v3:Release").find((r) => r.name.endsWith("-spire"))!.inputs["values"] as Values;
+const entries = (p: Plan) => ofType(p, "kubernetes:spire.spiffe.io/v1alpha1:ClusterStaticEntry");
+
+/** The checks spire 0.27's server and agent configmap templates `fail` on (customPlugins shape, one agent attestor). */
+function chartFails(values: Values): string[] {
+  const out: string[] = [];
+  for (const [sub, types] of [
+    ["spire-server", ["bundlePublisher", "credentialComposer", "keyManager", "nodeAttestor", "upstreamAuthority", "notifier"]],
+    ["spire-agent", ["keyManager", "nodeAttestor", "svidStore", "workloadAttestor"]],
+  ] as const) {
+    for (const [type, plugins] of Object.entries((values[sub]!["customPlugins"] ?? {}) as Record<string, Record<string, Record<string, unknown>>>)) {
+      if (!(types as readonly string[]).includes(type)) out.push(`${sub}: Unknown plugin type specified: ${type}`);
+      for (const [name, p] of Object.entries(plugins)) {
+        if (!("plugin_cmd" in p)) out.push(`${sub}: plugin_cmd is a required field. ${name}`);
+        if (!("plugin_checksum" in p)) out.push(`${sub}: plugin_checksum is a required field.`);
+        for (const k of Object.keys(p)) if (!["plugin_cmd", "plugin_checksum", "plugin_data"].includes(k)) out.push(`${sub}: Unknown plugin setting specified: ${k}`);
+      }
+    }
+  }
+  const agent = values["spire-agent"]! as { customPlugins?: { nodeAttestor?: object }; nodeAttestor?: { k8sPSAT?: { enabled?: boolean } } };
+  const used = Object.keys(agent.customPlugins?.nodeAttestor ?? {}).length + (agent.nodeAttestor?.k8sPSAT?.enabled === false ? 0 : 1);
+  if (used !== 1) out.push(`You have to enable exactly one Node Attestor. There are ${used} enabled.`);
+  return out;
+}
+
+describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () => {
+  it("replaces k8s_psat with the meridian_attest plugin on server and agents, in values the pinned chart accepts", () => {
+    const values = spireValues(plan);
+    expect(pinnedChart(CHARTS.spire.repo, "spire", "0.27.0")!.problems(values)).toEqual([]);
+    expect(chartFails(values)).toEqual([]);
+    const server = values["spire-server"] as { nodeAttestor: object; customPlugins: { nodeAttestor: Record<string, Plugin> }; initContainers: { image: string; command: string[] }[] };
+    const agent = values["spire-agent"] as { nodeAttestor: object; customPlugins: { nodeAttestor: Record<string, Plugin> }; extraEnvVars: object[] };
+    expect(server.nodeAttestor).toEqual({ k8sPSAT: { enabled: false } });
+    expect(agent.nodeAttestor).toEqual({ k8sPSAT: { enabled: false } });
+    expect(Object.keys(server.customPlugins.nodeAttestor)).toEqual(["meridian_attest"]);
+    expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ verifier_url: "http://attest.meridian.svc.cluster.local:8080" });
+    // The agent quotes every PCR some endorsed reference names, as tpm2_quote -l takes them.
+    expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ node_env: "MERIDIAN_NODE_NAME", ak_context: "0x81010002", pcr_list: "sha256:0,16", tcti: "device:/dev/tpmrm0" });
+    expect(agent.extraEnvVars).toEqual([{ name: "MERIDIAN_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
+    // The binary comes from the runtime image by digest, copied into the volume plugin_cmd names.
+    expect(server.initContainers[0]!.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(server.initContainers[0]!.command).toEqual(["cp", "/app/spire-plugins/meridian_attest", server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_cmd]);
+  });
+
+  it("registers workloads as ClusterStaticEntries under a node alias only a genuine node's verifier answer reaches", async () => {
+    const all = entries(plan);
+    for (const e of all) expect(crdProblems(e.inputs as unknown as { apiVersion: string; kind: string }), e.name).toEqual([]);
+    expect(ofType(plan, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID")).toEqual([]);
+    const region = (plan.outputs["regions"] as string[])[0]!;
+    const alias = `spiffe://dev.meridian.internal/meridian/attested-node/${region}`;
+    const aliases = all.filter((e) => e.name.startsWith(`${region}-meridian-attested-node-`)).map((e) => e.inputs as unknown as Entry);
+    expect(aliases.map((a) => a.spec.spiffeID)).toEqual([alias, alias]);
+    const escrow = byName(plan, "kubernetes:spire.spiffe.io/v1alpha1:ClusterStaticEntry", `${region}-spiffeid-escrow`).inputs as unknown as Entry;
+    expect(escrow.spec).toMatchObject({ spiffeID: "spiffe://dev.meridian.internal/ns/meridian/sa/escrow", parentID: alias, className: "meridian-spire" });
+    expect(escrow.spec.selectors).toEqual(expect.arrayContaining(["k8s:ns:meridian", "k8s:sa:escrow"]));
+
+    // SPIRE admits an agent to an alias when the entry's selectors are a subset of the agent's (type-prefixed).
+    const clock = new ManualClock(Date.parse("2026-12-03T12:00:00Z"));
+    const keys = generateKey("spire-attest-plan");
+    const nonces: NonceStore = { issue: () => ({ nonce: "", expiresAt: 0 }), consume: () => ({ ok: true }) };
+    const evidence = { message: tpmData("quote.msg"), signature: tpmData("quote.sig"), pcrs: tpmData("quote.pcrs") };
+    const { note } = await verifyAttestation(
+      { evidence, ak: NODES["node-1"].ak, nonce: "0011223344556677", reference: { sha256: { "16": PCR16 } }, node: "node-1" },
+      { nonces, signerKey: keys.signerKey, clock },
+    );
+    const attrs = spireAgentAttributes(note, { verifierKey: keys.verifierKey, now: clock.now(), maxAgeMs: 600_000, node: "node-1", trustDomain: "dev.meridian.internal" });
+    if ("refused" in attrs) throw new Error(attrs.refused);
+    const agentSelectors = new Set(attrs.selector_values.map((v) => `meridian_attest:${v}`));
+    const reaches = (a: Entry) => a.spec.selectors.every((s) => agentSelectors.has(s));
+    expect(aliases.map(reaches)).toEqual([true, false]);
+  });
+
+  it("leaves a stack without endorsed nodes on k8s_psat with ClusterSPIFFEIDs", () => {
+    const values = spireValues(plain);
+    expect(values["spire-server"]!["customPlugins"]).toBeUndefined();
+    expect(values["spire-agent"]!["nodeAttestor"]).toBeUndefined();
+    expect(entries(plain)).toEqual([]);
+    expect(ofType(plain, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").length).toBeGreaterThan(0);
+  });
+});
