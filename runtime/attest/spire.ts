@@ -1,8 +1,8 @@
 /**
  * The SPIRE side of admission: what a SPIRE server NodeAttestor plugin (plugin SDK `nodeattestor/v1`, `Attest`
- * stream) answers for a node this verifier attested. The plugin — a thin Go wrapper, not in this repository —
- * would hand the agent our nonce as its challenge, post the agent's evidence to `POST /v1/attest/verify`, and
- * map the signed result with `spireAgentAttributes`: an accepted, fresh result for that node becomes the
+ * stream) answers for a node this verifier attested. The plugin (spire-plugin/, Go) hands the agent our nonce as its
+ * challenge, posts the agent's evidence to `POST /v1/attest/verify`, and asks `GET /v1/attest/spire/:node`, which
+ * maps the signed result with `spireAgentAttributes`: an accepted, fresh result for that node becomes the
  * AgentAttributes SPIRE expects (the agent's SPIFFE ID and selector values); anything else is the reason to
  * answer PermissionDenied, so the agent gets no SVID and neither do the workloads on it. Registration entries
  * can then require `meridian_attest:pcr:sha256:16:<hex>` or `meridian_attest:measurement:<hex>`, so a workload
