@@ -188,4 +188,33 @@ export function register(program: Command): void {
       }
       if (out.winner === "asserter") process.exitCode = 1;
     });
+
+  fraud
+    .command("serve")
+    .description("the challenge court over HTTP: checkpoints asserted (POST /v1/fraud/claims) become final after the window unless a fraud proof (POST /v1/fraud/proofs) rejects them")
+    .option("--config <file>", "service config, JSON or YAML: vkey, windowMs, data, and the kit's `server` section")
+    .option("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
+    .option("--window <ms>", "challenge window after a checkpoint is asserted (ms; default 7 days)")
+    .option("--data <dir>", "persist assertions and verdicts here (default: memory)")
+    .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
+    .option("--host <host>", "listen address (default 127.0.0.1)")
+    .action(async (o: { config?: string; vkey?: string; window?: string; data?: string; port?: string; host?: string }) => {
+      const int = (v: string, what: string, min: number) => {
+        if (!/^[0-9]{1,15}$/.test(v) || Number(v) < min) throw new UserError(`${what} ${v}: expected an integer >= ${min}`);
+        return Number(v);
+      };
+      const vkey = o.vkey === undefined ? undefined : readKeyArg(o.vkey, "--vkey");
+      const { runService } = await import("../../runtime/kit/index.js");
+      const { courtService } = await import("../../runtime/fraud/service.js");
+      await runService(courtService, {
+        command: "meridian fraud serve",
+        configFile: o.config,
+        overrides: {
+          server: { port: o.port === undefined ? undefined : int(o.port, "--port", 0), host: o.host },
+          vkey,
+          windowMs: o.window === undefined ? undefined : int(o.window, "--window", 1),
+          data: o.data,
+        },
+      });
+    });
 }
