@@ -187,6 +187,11 @@ const takenPort: Row[] = [
     line: () => new RegExp(`^meridian mpt serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
   {
+    command: "fraud serve",
+    args: () => ["fraud", "serve", "--vkey", logKey.verifierKey, "--port", String(takenTcp)],
+    line: () => new RegExp(`^meridian fraud serve: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
+  },
+  {
     command: "time relay (NTP port)",
     args: () => ["time", "relay", "--reference", "a=127.0.0.1:9", "--port", String(takenUdp)],
     line: () => new RegExp(`^meridian time relay: cannot listen on 127\\.0\\.0\\.1:${takenUdp} \\(ntp\\): address already in use$`),
