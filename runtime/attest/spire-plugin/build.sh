@@ -25,7 +25,8 @@ for f in "${!pkg[@]}"; do
   protoc -I "$here/proto" --go_out="$gp/src" --go_opt="$m" --go-grpc_out="$gp/src" --go-grpc_opt="$m" "$here/proto/$f"
 done
 
-export GO111MODULE=off GOPATH="$gp:/usr/share/gocode" GOFLAGS=
+# Static (no cgo): SPIRE's server and agent images carry no libc for a dynamically linked plugin to load.
+export GO111MODULE=off GOPATH="$gp:/usr/share/gocode" GOFLAGS= CGO_ENABLED=0
 cd "$gp/src/meridian.dev/spireplugin"
 unformatted=$(gofmt -l plugin catalog server agent harness)
 [ -z "$unformatted" ] || { echo "gofmt: $unformatted" >&2; exit 1; }

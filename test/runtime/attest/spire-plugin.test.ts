@@ -112,6 +112,17 @@ async function attest(o: { node?: string; verifierUrl?: string; claim?: string; 
 }
 
 describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog loads them", () => {
+  it("builds static binaries: SPIRE's images have no libc to load (no ELF interpreter segment)", () => {
+    for (const binary of ["meridian_attest", "meridian_attest_agent"]) {
+      const elf = readFileSync(join(bin, binary));
+      expect(elf.subarray(0, 4).toString("latin1"), binary).toBe("\x7fELF");
+      const [phoff, phentsize, phnum] = [Number(elf.readBigUInt64LE(0x20)), elf.readUInt16LE(0x36), elf.readUInt16LE(0x38)];
+      const PT_INTERP = 3;
+      const types = Array.from({ length: phnum }, (_, i) => elf.readUInt32LE(phoff + i * phentsize));
+      expect(types, binary).not.toContain(PT_INTERP);
+    }
+  });
+
   it("admits a genuine node: AgentAttributes from the verifier, selectors from the quoted PCRs", async () => {
     const out = await attest({ record: join(work, "genuine.json") });
     expect(out.server_services).toEqual(["spire.plugin.server.nodeattestor.v1.NodeAttestor", "spire.service.common.config.v1.Config"]);
