@@ -208,13 +208,15 @@ function attestSchemaName(regionId: string): string {
 const QUOTA_MAP = "quota";
 
 /**
- * The file `meridian map serve --config` reads: the one map (the tenants' quota state), the in-cluster proof log
- * every write batch's root is recorded in, and its one writer, the quota service (by SPIFFE ID: the sidecar's
- * XFCC peer). The PostgreSQL URL comes from `--postgres`.
+ * The file `meridian map serve --config` reads: the one map (the tenants' quota state), its own schema of the ledger
+ * database (one writer per schema: an advisory lock), the in-cluster proof log every write batch's root is recorded
+ * in, and its one writer, the quota service (by SPIFFE ID: the sidecar's XFCC peer). The PostgreSQL URL comes from
+ * `--postgres`.
  */
 export function mapServiceConfig(spec: EstateSpec) {
   return {
     maps: [QUOTA_MAP],
+    store: { schema: "meridian_vmap" },
     log: serviceUrl("prooflog"),
     writers: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] },
   };

@@ -183,8 +183,8 @@ beforeAll(async () => {
   closers.push(() => attest.close());
   served.set("attest", fromTable(attest.app.routeTable()));
 
-  // The map as deployed (its rendered maps and writers), recording into a test log, in memory.
-  const map = await startService(mapService, { ...mapServiceConfig(spec), log: log.url, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  // The map as deployed (its rendered maps and writers), recording into a test log, in memory (no --postgres for its store's schema).
+  const map = await startService(mapService, { ...mapServiceConfig(spec), store: undefined, log: log.url, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
   closers.unshift(() => map.close());
   served.set("map", fromTable(map.app.routeTable()));
 }, 60_000);
