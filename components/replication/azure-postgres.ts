@@ -19,6 +19,7 @@ import type { ReplicationConfig } from "../../model/estate.js";
 import { azureTls } from "./ca.js";
 import { azureSecret, generatedPassword, initialReplicationLogin, loginJson } from "./credentials.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
+import { azureSubnetId } from "../../model/network/azure.js";
 
 /** The server administrator (a member of azure_pg_admin: may create roles with REPLICATION). */
 const ADMIN_USER = "meridian_admin";
@@ -44,7 +45,7 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
             backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
             network: {
               publicNetworkAccess: "Disabled",
-              delegatedSubnetResourceId: network.delegatedSubnetIdTemplate.replaceAll("{region}", req.region.region),
+              delegatedSubnetResourceId: azureSubnetId(network, req.region.region, network.delegatedSubnetName),
               ...(network.privateDnsZoneArmResourceId ? { privateDnsZoneArmResourceId: network.privateDnsZoneArmResourceId } : {}),
             },
           },

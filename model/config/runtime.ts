@@ -4,7 +4,7 @@
  * Each service issue owns its block.
  */
 import { z } from "zod";
-import { nonNegative, port, positive } from "./vocabulary.js";
+import { azureSubnetName, nonNegative, port, positive } from "./vocabulary.js";
 import { escrowSchema } from "./escrow.js";
 
 /** Managed Redis per region (ElastiCache / Memorystore / Azure Cache for Redis), always on private networking. */
@@ -28,11 +28,8 @@ const redisSchema = z
       .object({
         family: z.enum(["C", "P"]).default("P"),
         capacity: z.number().int().min(0).max(6).default(1),
-        /** Subnet for the cache's private endpoint; `{region}` is replaced by the Azure region code. */
-        privateEndpointSubnetIdTemplate: z
-          .string()
-          .includes("{region}", { message: "expected a template containing {region}" })
-          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/private-endpoints"),
+        /** The subnet of the region's VNet (meridian:replication.network.azure) for the cache's private endpoint. */
+        privateEndpointSubnetName: azureSubnetName.default("private-endpoints"),
       })
       .strict()
       .prefault({}),
