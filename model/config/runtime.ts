@@ -129,6 +129,18 @@ export const runtimeSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * GB a month each region sends each other region through the peer's east-west gateway, per service whose calls
+     * cross regions by design (model/mesh/multi-primary.ts REGION_ADDRESSED: escrow forwards an operation on a
+     * reservation to the region holding it): a call's request counts for the caller's region, its response for the
+     * callee's. `meridian cost` prices it as egress on the same meters as replication (model/cost/east-west.ts). The
+     * default is an estimate (about a million forwarded calls of 1 KB each way); measure it with Istio's
+     * istio_request_bytes and istio_response_bytes by source_cluster and destination_cluster (docs/cost.md).
+     */
+    eastWestGBPerMonth: z
+      .object({ escrow: nonNegative.default(1) })
+      .strict()
+      .prefault({}),
     prooflog: z
       .object({
         origin: z.string().min(1).default("meridian.example/log"),
