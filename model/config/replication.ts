@@ -88,7 +88,17 @@ const networkSchema = z
         virtualNetworkNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
         /** The VNet's subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers. */
         delegatedSubnetName: azureSubnetName.default("postgres"),
-        privateDnsZoneArmResourceId: z.string().min(1).optional(),
+        /**
+         * The private DNS zone (in resourceGroupName, linked to every VNet that connects) a VNet-integrated flexible
+         * server needs at creation; its id is composed like the subnets'. Azure requires the suffix.
+         */
+        privateDnsZoneName: z
+          .string()
+          .regex(
+            /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+postgres\.database\.azure\.com$/,
+            "expected a private DNS zone name ending in .postgres.database.azure.com (Azure requires it), such as meridian-prod.postgres.database.azure.com",
+          )
+          .default("meridian.postgres.database.azure.com"),
         /** The Key Vault (in resourceGroupName) holding the servers' admin and replication logins. */
         keyVaultName: z
           .string()

@@ -1,5 +1,5 @@
 /**
- * Azure resource ids the estate refers to but does not create (subnets of each region's VNet), composed from the
+ * Azure resource ids the estate refers to but does not create (subnets of each region's VNet, the private DNS zone), composed from the
  * settings the stack already gives: the subscription, the resource group and the VNet name (meridian:replication.
  * network.azure). One function composes them, so the database, the cache's private endpoint, the VPN gateway and the
  * Key Vault role assignments name the same subscription.
@@ -20,6 +20,11 @@ export function azureSubscriptionScope(azure: AzureNetworkSettings): string {
 /** The resource group every Azure resource of the estate lives in, as an ARM scope. */
 export function azureResourceGroupScope(azure: AzureNetworkSettings): string {
   return `${azureSubscriptionScope(azure)}/resourceGroups/${azure.resourceGroupName}`;
+}
+
+/** The private DNS zone the flexible servers register in. */
+export function azurePrivateDnsZoneId(azure: AzureNetworkSettings): string {
+  return `${azureResourceGroupScope(azure)}/providers/Microsoft.Network/privateDnsZones/${azure.privateDnsZoneName}`;
 }
 
 /** The id of subnet `subnet` of the VNet of the Azure region `regionCode` (e.g. westeurope). */

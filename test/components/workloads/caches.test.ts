@@ -91,7 +91,7 @@ describe("managed Redis per cloud (prod)", () => {
     expect((endpoints.inputs as { data: Record<string, string> }).data["postgres-host"]).toBe(COMPUTED);
   }, 120_000);
 
-  it("a stack can size the caches; the schema rejects a template without {region}", async () => {
+  it("a stack can size the caches; the schema rejects a subnet name ARM would refuse", async () => {
     const custom = await evaluateStack("prod", {
       areas: WORKLOADS,
       configOverrides: {

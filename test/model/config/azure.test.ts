@@ -2,7 +2,7 @@
 // no default (a made-up one only fails at `pulumi up`), so a stack with an Azure region must give it.
 import { describe, expect, it } from "vitest";
 import { StackConfigError } from "../../../model/config/errors.js";
-import { azureResourceGroupScope, azureSubnetId, GATEWAY_SUBNET } from "../../../model/network/azure.js";
+import { azurePrivateDnsZoneId, azureResourceGroupScope, azureSubnetId, GATEWAY_SUBNET } from "../../../model/network/azure.js";
 import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 
 type ConfigMap = Record<string, Record<string, unknown>>;
@@ -25,9 +25,9 @@ function problems(map: ConfigMap): StackConfigError["problems"] {
   return [];
 }
 
-describe("the Azure subscription and the subnets named from it", () => {
+describe("the Azure subscription and the subnets and DNS zone named from it", () => {
   it("a stack with an Azure region and no subscription is refused, naming the setting, the regions and where to get it", () => {
-    const found = problems(stagingWithAzure({ privateDnsZoneArmResourceId: `/subscriptions/${SUBSCRIPTION}/resourceGroups/meridian/providers/Microsoft.Network/privateDnsZones/z` }));
+    const found = problems(stagingWithAzure({ privateDnsZoneName: "meridian-staging.postgres.database.azure.com" }));
     expect(found).toEqual([
       {
         keyPath: "meridian:replication.network.azure.subscriptionId",
@@ -43,15 +43,22 @@ describe("the Azure subscription and the subnets named from it", () => {
     expect(loadStack("dev").replication.network.azure.subscriptionId).toBeUndefined();
   });
 
-  it("a subscription that is not a GUID, and a subnet name ARM refuses, are refused at their keys", () => {
-    const found = problems(stagingWithAzure({ subscriptionId: "my-subscription", delegatedSubnetName: "postgres/", privateDnsZoneArmResourceId: "/x" }));
-    expect(found.map((p) => p.keyPath)).toEqual(["meridian:replication.network.azure.subscriptionId", "meridian:replication.network.azure.delegatedSubnetName"]);
+  it("a subscription that is not a GUID, a subnet name ARM refuses and a zone without Azure's suffix are refused at their keys", () => {
+    const found = problems(stagingWithAzure({ subscriptionId: "my-subscription", delegatedSubnetName: "postgres/", privateDnsZoneName: "meridian.internal" }));
+    expect(found.map((p) => p.keyPath)).toEqual([
+      "meridian:replication.network.azure.subscriptionId",
+      "meridian:replication.network.azure.delegatedSubnetName",
+      "meridian:replication.network.azure.privateDnsZoneName",
+    ]);
     expect(found[0]!.expected).toMatch(/GUID \(az account show --query id\)/);
+    expect(found[2]!.expected).toMatch(/ending in \.postgres\.database\.azure\.com/);
   });
 
-  it("the removed subnet-id templates are unknown keys, not silently ignored", () => {
+  it("the removed id settings (subnet templates, the zone's id) are unknown keys, not silently ignored", () => {
     const found = problems(stagingWithAzure({ subscriptionId: SUBSCRIPTION, delegatedSubnetIdTemplate: "/subscriptions/x/…/{region}/subnets/postgres" }));
     expect(found).toEqual([expect.objectContaining({ keyPath: "meridian:replication.network.azure", expected: "unknown key delegatedSubnetIdTemplate" })]);
+    const zone = problems(stagingWithAzure({ subscriptionId: SUBSCRIPTION, privateDnsZoneArmResourceId: "/subscriptions/x/…/privateDnsZones/z" }));
+    expect(zone).toEqual([expect.objectContaining({ expected: "unknown key privateDnsZoneArmResourceId" })]);
   });
 
   it("each subnet id is composed from the subscription, resource group and the region's VNet", () => {
@@ -64,6 +71,7 @@ describe("the Azure subscription and the subnets named from it", () => {
       `/subscriptions/${SUBSCRIPTION}/resourceGroups/meridian-prod/providers/Microsoft.Network/virtualNetworks/hub-southeastasia-vnet/subnets/private-endpoints`,
     );
     expect(azureResourceGroupScope(real)).toBe(`/subscriptions/${SUBSCRIPTION}/resourceGroups/meridian-prod`);
+    expect(azurePrivateDnsZoneId(real)).toBe(`/subscriptions/${SUBSCRIPTION}/resourceGroups/meridian-prod/providers/Microsoft.Network/privateDnsZones/meridian-prod.postgres.database.azure.com`);
     expect(() => azureSubnetId({ ...azure, subscriptionId: undefined }, "westeurope", "postgres")).toThrow(/meridian:replication\.network\.azure\.subscriptionId: required/);
   });
 });
