@@ -145,6 +145,11 @@ export function register(program: Command): void {
     .option("--config <file>", "the kit's service config (its `server` section: TLS, limits)")
     .addOption(new Option("--dishonest-share-to <i>", "test hook: send participant i a share off the committed polynomial").argParser(numberArg("--dishonest-share-to", 1, 1024, true)).hideHelp())
     .addOption(new Option("--dishonest-reveal", "test hook: answer the complaint with the same bad share").hideHelp())
+    .addOption(
+      new Option("--equivocate-commitments-to <i>", "test hook: show participant i other (self-consistent) commitments and shares")
+        .argParser(numberArg("--equivocate-commitments-to", 1, 1024, true))
+        .hideHelp(),
+    )
     .argument("<outdir>", "directory to write group.json and share-<index>.json to (created if absent)")
     .action(
       async (
@@ -161,6 +166,7 @@ export function register(program: Command): void {
           config?: string;
           dishonestShareTo?: number;
           dishonestReveal?: boolean;
+          equivocateCommitmentsTo?: number;
         },
       ) => {
         if (o.t > o.n) throw new UserError(`--t ${o.t} is greater than --n ${o.n}`);
@@ -187,6 +193,7 @@ export function register(program: Command): void {
             n: o.n,
             dishonestShareTo: o.dishonestShareTo,
             dishonestReveal: o.dishonestReveal,
+            equivocateCommitmentsTo: o.equivocateCommitmentsTo,
           },
         });
         const log = (line: string) => process.stderr.write(`meridian tbls dkg [${o.index}]: ${line}\n`);

@@ -23,8 +23,7 @@ import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { cloudSecretOf, type CloudSecret } from "./credentials.js";
-import { azureSubscriptionScope } from "../../model/network/azure.js";
+import { azureSubscription, cloudSecretOf, type CloudSecret } from "./credentials.js";
 
 /** Key Vault built-in roles (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/security). */
 export const KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -153,7 +152,7 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
     },
     opts,
   );
-  const subscription = azureSubscriptionScope(azure);
+  const subscription = azureSubscription(azure.delegatedSubnetIdTemplate);
   for (const g of here) {
     const s = g.secret as Extract<CloudSecret, { cloud: "azure" }>;
     new authorization.RoleAssignment(

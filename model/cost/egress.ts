@@ -1,6 +1,5 @@
 /**
- * Egress pricing of the links traffic crosses regions on (replication, and the mesh's east-west calls: east-west.ts),
- * all on the same meters. Same-cloud links pay the cloud's inter-region rate (AWS by
+ * Egress pricing of replication links. Same-cloud links pay the cloud's inter-region rate (AWS by
  * source region, GCP/Azure by continent pair). Cross-cloud links leave over the internet and pay the
  * source's internet egress tiers: each source region is one meter; the cloud account's free allowance
  * is spent on meters in region-id order. Components are rounded to cents; a link's cost is the sum of
@@ -27,18 +26,11 @@ export interface CostComponent {
   priceNotFound?: boolean;
 }
 
-/** What egress prices: GB a month from one region to another (a replication link, a mesh link, ...). */
-export interface EgressLink {
-  from: string;
-  to: string;
-  gb: number;
-}
-
-export type PricedLink<L extends EgressLink = Link> = L & {
+export interface PricedLink extends Link {
   kind: "inter-region" | "internet";
   components: CostComponent[];
   monthlyCents: number;
-};
+}
 
 export interface MeterAdjustment {
   /** The source region whose internet-egress meter this adjusts. */
@@ -47,8 +39,8 @@ export interface MeterAdjustment {
   monthlyCents: number;
 }
 
-export interface PricedEgress<L extends EgressLink = Link> {
-  links: PricedLink<L>[];
+export interface PricedEgress {
+  links: PricedLink[];
   /** Free allowance and volume-tier discounts, one per source region meter with any. */
   adjustments: MeterAdjustment[];
   monthlyCents: number;
@@ -60,7 +52,7 @@ export interface PricedEgress<L extends EgressLink = Link> {
  * free allowance and volume-tier discounts as a separate (negative) adjustment. Their sum is exactly
  * the tiered bill: Σ list − allowance − Σ band × (first-tier rate − band rate).
  */
-export function priceEgress<L extends EgressLink = Link>(links: L[], regions: EgressRegion[]): PricedEgress<L> {
+export function priceEgress(links: Link[], regions: EgressRegion[]): PricedEgress {
   const byId = new Map(regions.map((r) => [r.id, r]));
   const get = (id: string) => {
     const r = byId.get(id);
@@ -69,7 +61,7 @@ export function priceEgress<L extends EgressLink = Link>(links: L[], regions: Eg
   };
   const meters = new Map<string, number>(); // source region id -> internet GB
   const ordered = [...links].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
-  const priced = ordered.map((link): PricedLink<L> => {
+  const priced = ordered.map((link): PricedLink => {
     const src = get(link.from);
     const dst = get(link.to);
     const route = `${src.region} → ${dst.region}`;
@@ -111,7 +103,7 @@ function component(name: string, quantity: number, p: Price): CostComponent {
   return { name, unit: p.unit, monthlyQuantity: quantity, price: p, monthlyCents: toCents(quantity * p.usd), usageBased: true };
 }
 
-function finish<L extends EgressLink>(link: L, kind: PricedLink["kind"], components: CostComponent[]): PricedLink<L> {
+function finish(link: Link, kind: PricedLink["kind"], components: CostComponent[]): PricedLink {
   return { ...link, kind, components, monthlyCents: components.reduce((s, c) => s + c.monthlyCents, 0) };
 }
 

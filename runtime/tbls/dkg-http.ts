@@ -2,7 +2,8 @@
  * Pedersen DKG over HTTP between n processes (`meridian tbls dkg`), on the kit. Every participant serves its own
  * messages and pulls everyone else's (no coordinator); the rounds are dkg.ts's:
  *
- *   GET /v1/dkg/round1          {index, t, n, commitments: [hex], encryptionKey: hex}   public
+ *   GET /v1/dkg/round1?by=i     {index, t, n, commitments: [hex], encryptionKey: hex}   public (by: the reader)
+ *   GET /v1/dkg/echo            {index, echoes: {dealer: sha256 hex | null}}   what each dealer's round 1 showed us
  *   GET /v1/dkg/shares/:to      {from, to, nonce, ciphertext}   the share for `to`, encrypted to it
  *   GET /v1/dkg/complaints      {index, against: [dealer]}
  *   GET /v1/dkg/reveals         {index, reveals: {complainer: hex}}   shares revealed to answer complaints
@@ -13,14 +14,16 @@
  * sealed with AES-256-GCM under HKDF(X25519(dealer, recipient)) — each pair's static Diffie–Hellman key, so only
  * the recipient reads a share and only the dealer (or the recipient) could have made it. The X25519 keys are
  * authenticated by nothing more than the participant URLs: on loopback that is the host; across machines the
- * routes must sit behind mTLS (the kit's `server.tls` with SPIFFE peer rules) so a key is bound to an identity,
- * and the run needs a broadcast channel (an echo round or a log) so a dealer cannot show different commitments
- * to different peers — neither is built here (docs/proofs.md, "Distributed key generation").
+ * routes must sit behind mTLS (the kit's `server.tls` with SPIFFE peer rules) so a key is bound to an identity —
+ * not built here. The echo round (after round 1, before QUAL) makes every participant publish the digest of each
+ * dealer's commitments as it saw them; a dealer two echoes disagree about is disqualified, so one that shows
+ * different commitments to different peers is caught (docs/proofs.md, "Distributed key generation", says what a
+ * lying echo can still do).
  */
 import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { defineService, HttpError } from "../kit/index.js";
-import { complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
+import { commitmentDigest, complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
 import { Fr, scalarFromBytes, scalarToBytes } from "./shamir.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -31,6 +34,7 @@ const Round1 = z.object({ index: z.number().int(), t: z.number().int(), n: z.num
 const Sealed = z.object({ from: z.number().int(), to: z.number().int(), nonce: hexOf(12), ciphertext: z.string().regex(/^[0-9a-f]{64,200}$/) });
 const Complaints = z.object({ index: z.number().int(), against: z.array(z.number().int()).max(1024) });
 const Reveals = z.object({ index: z.number().int(), reveals: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32)) });
+const Echo = z.object({ index: z.number().int(), echoes: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32).nullable()) });
 const Done = z.object({ index: z.number().int(), groupPublicKey: hexOf(96) });
 
 const dkgConfigSchema = z
@@ -42,6 +46,8 @@ const dkgConfigSchema = z
     dishonestShareTo: z.number().int().min(1).optional(),
     /** Test hook: with dishonestShareTo, answer the complaint with the same bad share (→ disqualified). */
     dishonestReveal: z.boolean().optional(),
+    /** Test hook: show this participant a second, self-consistent commitment vector (and shares on it). */
+    equivocateCommitmentsTo: z.number().int().min(1).optional(),
   })
   .strict()
   .refine((c) => c.t <= c.n && c.index <= c.n, "expected t ≤ n and index ≤ n");
@@ -53,11 +59,15 @@ const x25519Public = (raw: Uint8Array) => createPublicKey({ key: { kty: "OKP", c
 /** One participant's state: what it has published so far (served by the routes) and its secrets. */
 export class DkgParticipant {
   readonly contribution: Contribution;
+  /** The test hook's second dealing, shown to `equivocateCommitmentsTo` only. */
+  private readonly other?: Contribution;
   private readonly keys = generateKeyPairSync("x25519");
   readonly encryptionKey: Uint8Array = jwkX(this.keys.publicKey);
   sealed = new Map<number, z.infer<typeof Sealed>>();
   complaints?: number[];
   reveals?: Map<number, bigint>;
+  /** Our echo: dealer → digest of the commitments it showed us (null: none). */
+  echo?: Map<number, string | null>;
   result?: DkgResult;
   /** Peers that answered round 1 (the ones to wait for at the end). */
   present: number[] = [];
@@ -66,6 +76,12 @@ export class DkgParticipant {
 
   constructor(readonly config: DkgConfig) {
     this.contribution = contribute(config.index, config.t, config.n);
+    if (config.equivocateCommitmentsTo !== undefined) this.other = contribute(config.index, config.t, config.n);
+  }
+
+  /** The dealing shown to participant `to` (the second one for the test hook's victim). */
+  dealingFor(to: number | undefined): Contribution {
+    return this.other && to === this.config.equivocateCommitmentsTo ? this.other : this.contribution;
   }
 
   private pairKey(peerKey: Uint8Array, from: number, to: number): Buffer {
@@ -75,7 +91,7 @@ export class DkgParticipant {
 
   /** The share this participant sends `to` (altered by the test hook). */
   sentShare(to: number): bigint {
-    const v = this.contribution.shares.get(to)!;
+    const v = this.dealingFor(to).shares.get(to)!;
     return this.config.dishonestShareTo === to ? Fr.add(v, 1n) : v;
   }
 
@@ -100,7 +116,7 @@ export class DkgParticipant {
 
   /** The share revealed to answer `complainer`'s complaint (the true one, unless the test hook says otherwise). */
   revealFor(complainer: number): bigint {
-    return this.config.dishonestReveal ? this.sentShare(complainer) : this.contribution.shares.get(complainer)!;
+    return this.config.dishonestReveal ? this.sentShare(complainer) : this.dealingFor(complainer).shares.get(complainer)!;
   }
 }
 
@@ -115,11 +131,11 @@ export const dkgService = defineService({
     return {
       participant,
       routes(app) {
-        app.get("/v1/dkg/round1", { config: { auth: "public" } }, async () => ({
+        app.get("/v1/dkg/round1", { config: { auth: "public" } }, async (req) => ({
           index: config.index,
           t: config.t,
           n: config.n,
-          commitments: p.contribution.commitments.map(hex),
+          commitments: p.dealingFor(Number((req.query as { by?: string }).by)).commitments.map(hex),
           encryptionKey: hex(p.encryptionKey),
         }));
         app.get("/v1/dkg/shares/:to", { config: { auth: "public" } }, async (req) => {
@@ -128,6 +144,9 @@ export const dkgService = defineService({
           if (!(to >= 1 && to <= config.n)) throw new HttpError(400, "bad participant index", `expected 1..${config.n}, got ${JSON.stringify(raw)}`);
           return p.sealed.get(to) ?? Promise.reject(notYet(`the share for ${to}`));
         });
+        app.get("/v1/dkg/echo", { config: { auth: "public" } }, async () =>
+          p.echo ? { index: config.index, echoes: Object.fromEntries([...p.echo].map(([k, v]) => [String(k), v])) } : Promise.reject(notYet("the echo")),
+        );
         app.get("/v1/dkg/complaints", { config: { auth: "public" } }, async () => (p.complaints ? { index: config.index, against: p.complaints } : Promise.reject(notYet("the complaint list"))));
         app.get("/v1/dkg/reveals", { config: { auth: "public" } }, async () =>
           p.reveals ? { index: config.index, reveals: Object.fromEntries([...p.reveals].map(([k, v]) => [String(k), hex(scalarToBytes(v))])) } : Promise.reject(notYet("the reveals")),
@@ -190,11 +209,18 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
 
   // Round 1: commitments and encryption keys.
   let deadline = phase();
-  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1`, Round1, deadline).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
+  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1?by=${me}`, Round1, deadline).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
   for (const j of others) if (!round1.has(j)) log(`participant ${j}: no round-1 message (absent)`);
   p.present = [...round1.keys()];
   const commitments = new Map<number, Uint8Array[]>([[me, p.contribution.commitments]]);
   for (const [j, r] of round1) commitments.set(j, r.commitments.map(unhex));
+
+  // Echo: publish the digest of every dealer's commitments as we saw them; read everyone's. A dealer that showed
+  // two participants different commitments (or commitments to one and none to another) is disqualified in finish().
+  p.echo = new Map(Array.from({ length: n }, (_, k) => k + 1).map((j) => [j, commitments.has(j) ? commitmentDigest(commitments.get(j)!) : null]));
+  deadline = phase();
+  const echoes = new Map<number, Map<number, string | null>>([[me, p.echo]]);
+  for (const [j, e] of await each((j) => poll(`${base(j)}/v1/dkg/echo`, Echo, deadline))) if (e.index === j) echoes.set(j, new Map(Object.entries(e.echoes).map(([k, v]) => [Number(k), v])));
 
   // Round 2: private shares, sealed to each recipient; open ours and check them against the commitments.
   for (const [j, r] of round1) p.seal(j, unhex(r.encryptionKey));
@@ -222,7 +248,7 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   for (const [j, r] of await each((j) => (needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline) : Promise.resolve(undefined))))
     if (r.index === j) reveals.set(j, new Map(Object.entries(r.reveals).map(([k, v]) => [Number(k), scalarFromBytes(unhex(v))])));
 
-  p.result = finish({ t, n, commitments, complaints, reveals }, me, received);
+  p.result = finish({ t, n, commitments, complaints, reveals, echoes }, me, received);
   for (const d of p.result.disqualified) log(`disqualified participant ${d.dealer}: ${d.reason}`);
   return p.result;
 }

@@ -9,8 +9,10 @@
  * check, is disqualified. QUAL is everyone else; the group key is Σ_{j∈QUAL} C_j0, the group's commitments are
  * Σ_{j∈QUAL} C_jk (so `publicKeyShare` and `verifyShare` work on them unchanged) and i's share is Σ_{j∈QUAL} s_ji.
  * Every honest participant computes QUAL from the same public data, so they agree — given a broadcast channel
- * (everyone sees the same commitments, complaints and reveals; see docs/proofs.md for what the HTTP transport does
- * and does not give). Known limit of JF-DKG (GJKR §3): a rushing adversary can bias the group key's distribution;
+ * (everyone sees the same commitments, complaints and reveals). The echo round stands in for one on the commitments:
+ * each participant publishes, per dealer, the digest of the commitment vector it received (or null for none), and a
+ * dealer two echoes disagree about is disqualified — so a dealer that shows different commitments to different peers
+ * is caught by every honest participant that reads the honest echoes (docs/proofs.md says what it does not catch). Known limit of JF-DKG (GJKR §3): a rushing adversary can bias the group key's distribution;
  * the Pedersen-commitment variant (New-DKG) fixes that and is not built.
  *
  * Resharing (Desmedt–Jajodia / Herzberg et al.): any t holders of the old shares each deal a Feldman VSS of their
@@ -21,6 +23,7 @@
  * committee's threshold.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { createHash } from "node:crypto";
 import { evaluate, Fr, lagrangeAtZero, randomScalar, scalarFromBytes, scalarToBytes } from "./shamir.js";
 import { publicKeyShare, ThresholdError, type Share } from "./threshold.js";
 
@@ -73,6 +76,16 @@ export function shareMatches(commitments: readonly Uint8Array[], index: number, 
   }
 }
 
+/** The echo of one dealer's commitment vector: SHA-256 over a domain tag, the count and the compressed points. */
+export function commitmentDigest(commitments: readonly Uint8Array[]): string {
+  const h = createHash("sha256").update("meridian-dkg/v1 commitments\0");
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(commitments.length);
+  h.update(count);
+  for (const c of commitments) h.update(c);
+  return h.digest("hex");
+}
+
 /** The public record of a DKG run: what every participant sees (and must see identically). */
 export interface DkgTranscript {
   t: number;
@@ -83,6 +96,23 @@ export interface DkgTranscript {
   complaints: Map<number, number[]>;
   /** reveals.get(j).get(i): the share dealer j revealed publicly for complainer i. */
   reveals: Map<number, Map<number, bigint>>;
+  /**
+   * echoes.get(i).get(j): what participant i says dealer j showed it — commitmentDigest of the vector, or null for
+   * none (a missing entry counts as null). Absent: no echo round (a trusted broadcast channel is assumed).
+   */
+  echoes?: Map<number, Map<number, string | null>>;
+}
+
+/** Two participants whose echoes of dealer j differ (lowest indices first), or undefined when all agree. */
+function equivocation(echoes: DkgTranscript["echoes"], j: number): [number, number] | undefined {
+  if (!echoes) return undefined;
+  const seen = new Map<string, number>();
+  for (const i of [...echoes.keys()].sort((a, b) => a - b)) {
+    const v = echoes.get(i)!.get(j) ?? "none";
+    if (seen.size > 0 && !seen.has(v)) return [[...seen.values()][0]!, i];
+    if (!seen.has(v)) seen.set(v, i);
+  }
+  return undefined;
 }
 
 export interface Disqualified {
@@ -97,6 +127,11 @@ export function qualify(tr: DkgTranscript): { qual: number[]; disqualified: Disq
   const disqualified: Disqualified[] = [];
   for (let j = 1; j <= tr.n; j++) {
     const c = tr.commitments.get(j);
+    const split = equivocation(tr.echoes, j);
+    if (split) {
+      disqualified.push({ dealer: j, reason: `showed participants ${split[0]} and ${split[1]} different commitments (echo round)` });
+      continue;
+    }
     if (!wellFormed(c, tr.t)) {
       disqualified.push({ dealer: j, reason: c ? `published malformed commitments (need ${tr.t} G2 points)` : "published no commitments" });
       continue;

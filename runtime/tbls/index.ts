@@ -15,5 +15,18 @@ export {
   type Share,
 } from "./threshold.js";
 export { groupJson, readGroup, readShare, shareJson, type Group } from "./files.js";
-export { complaintsFor, contribute, finish, qualify, reshareContribution, reshareFinish, type Contribution, type DkgResult, type DkgTranscript, type Disqualified, type ReshareResult } from "./dkg.js";
+export {
+  commitmentDigest,
+  complaintsFor,
+  contribute,
+  finish,
+  qualify,
+  reshareContribution,
+  reshareFinish,
+  type Contribution,
+  type DkgResult,
+  type DkgTranscript,
+  type Disqualified,
+  type ReshareResult,
+} from "./dkg.js";
 export { awaitPeers, DkgParticipant, dkgService, runDkg } from "./dkg-http.js";

@@ -29,24 +29,7 @@ const mapConfigSchema = z
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
     /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
-    store: z
-      .union([
-        z.object({ dir: z.string().min(1) }).strict(),
-        z
-          .object({
-            postgres: z.string().min(1),
-            /** The schema holding the maps' tables (one writer per schema: a PostgreSQL advisory lock). Default meridian_vmap. */
-            schema: z
-              .string()
-              .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier")
-              .optional(),
-            /** How long to wait for another writer to let go of the schema (ms); then exit. */
-            lockWaitMs: z.number().int().min(0).max(600_000).optional(),
-          })
-          .strict(),
-        z.object({ s3: z.string().url() }).strict(),
-      ])
-      .optional(),
+    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict(), z.object({ s3: z.string().url() }).strict()]).optional(),
     /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
     writers: z
       .object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() })
@@ -59,7 +42,7 @@ const mapConfigSchema = z
 function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | null {
   if (!s) return null;
   if ("dir" in s) return new FileMapStore(s.dir);
-  if ("postgres" in s) return new PostgresMapStore(s.postgres, { schema: s.schema, lockWaitMs: s.lockWaitMs });
+  if ("postgres" in s) return new PostgresMapStore(s.postgres);
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_REGION: region } = process.env;
   if (!accessKeyId || !secretAccessKey) throw new MapError("store.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
   return new S3MapStore({ url: s.s3, accessKeyId, secretAccessKey, sessionToken, region });
@@ -109,7 +92,6 @@ export const mapService = defineService({
     const writeAuth = config.writers?.spiffe ? { spiffe: config.writers.spiffe } : config.writers?.scope ? { scope: config.writers.scope } : ("operator" as const);
     return {
       maps,
-      ...(store?.ping ? { ready: { store: () => store.ping!() } } : {}),
       close: async () => {
         await queue;
         await store?.close();
@@ -123,9 +105,6 @@ export const mapService = defineService({
           // One batch at a time: the log records batches in the order they change the root.
           const run = queue.then(async () => {
             if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
-            // A store that has lost its writer lock refuses before anything reaches the log.
-            const refused = store?.refusal?.();
-            if (refused) throw new HttpError(503, "map store unavailable", refused);
             const before = writes.map(([k]) => [k, h.map.get(k) ?? null] as MapWrite);
             const entry = guard(() => h.map.apply(writes));
             if (client) {

@@ -4,6 +4,8 @@
  * against and corrected by its public reveal. The shares they write then go through the existing
  * `meridian tbls sign|combine|verify`: 3 combine into a signature @noble/curves verifies under the group key, 2 are
  * refused; every share passes Feldman's check and any 3 give the same signature (in-process, on the files written).
+ * A dealer that shows one participant other commitments (test hook: a second, self-consistent dealing) is caught by
+ * the echo round and disqualified by all four others, who agree on a key any 3 of their shares sign under.
  * The dealer that reveals a bad share too and is disqualified is test/runtime/tbls/dkg-http.test.ts (the same HTTP
  * participants, in one process).
  */
@@ -118,5 +120,33 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
     const two = runCli(["tbls", "combine", "--group", group, msg, p[0]!, p[1]!]);
     expect(two.status).toBe(1);
     expect(two.stderr).toMatch(/need 3 good partial signatures from distinct participants, have 2/);
+  });
+
+  it("a dealer that shows participant 4 other (self-consistent) commitments and shares is caught by the echo round: all honest peers disqualify it and agree on one key", async () => {
+    // Without the echo nobody complains (4's shares match what 4 was shown) and 4 ends with another group key.
+    const { dir, outcomes } = await dkg("equivocating", 3, 5, (i) => (i === 2 ? ["--equivocate-commitments-to", "4"] : []));
+    const honest = [1, 3, 4, 5];
+    for (const i of honest) expect(outcomes[i - 1]!.code, outcomes[i - 1]!.stderr).toBe(0);
+    const results = honest.map((i) => resultOf(outcomes[i - 1]!));
+    const key = results[0]!.groupPublicKey;
+    for (const r of results) {
+      expect([r.groupPublicKey, r.qual]).toEqual([key, honest]);
+      expect(r.disqualified).toEqual([{ dealer: 2, reason: expect.stringMatching(/^showed participants \d and \d different commitments \(echo round\)$/) as string }]);
+    }
+    const shares = honest.map((i) => readShare(join(dir, `p${i}`, `share-${i}.json`)));
+    const commitments = readGroup(join(dir, "p4", "group.json")).commitments;
+    for (const s of shares) expect(verifyShare(commitments, s)).toBe(true);
+    const message = readFileSync(msg);
+    for (const three of [
+      [0, 1, 2],
+      [1, 2, 3],
+      [0, 2, 3],
+    ]) {
+      const sig = combine(
+        3,
+        three.map((k) => partialSign(message, shares[k]!)),
+      );
+      expect(bls.verify(sig, bls.hash(message), Buffer.from(key, "hex"))).toBe(true);
+    }
   });
 });

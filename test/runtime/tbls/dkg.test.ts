@@ -6,6 +6,7 @@ import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { describe, expect, it } from "vitest";
 import {
   combine,
+  commitmentDigest,
   complaintsFor,
   contribute,
   finish,
@@ -83,6 +84,38 @@ function checkSigning(t: number, shares: readonly Share[], groupKey: Uint8Array)
   expect(sigs.size).toBe(1); // unique BLS signature: every t-subset gives the same one
   for (const subset of subsets(partials, t - 1)) expect(verifies(interpolate(subset), groupKey)).toBe(false);
 }
+
+describe("echo round (commitmentDigest, qualify with echoes)", () => {
+  const t = 2;
+  const n = 3;
+  const dealings = range(n).map((j) => contribute(j, t, n));
+  const commitments = new Map(dealings.map((c) => [c.dealer, c.commitments]));
+  const honestEcho = () => new Map(range(n).map((j) => [j, commitmentDigest(commitments.get(j)!)] as [number, string | null]));
+  const transcript = (echoes: Map<number, Map<number, string | null>>): DkgTranscript => ({ t, n, commitments, complaints: new Map(), reveals: new Map(), echoes });
+
+  it("digest: known answers (Python hashlib over tag ‖ u32 count ‖ points), and any change to a point or the order changes it", () => {
+    // sha256(b"meridian-dkg/v1 commitments\0" + count.to_bytes(4) + points): none, and the compressed G2 identity (0xc0, 95 zeros)
+    expect(commitmentDigest([])).toBe("b757b2e3b025499c67c0ba5b96223baca3f21a7fe962db621b550a6662871ce2");
+    expect(commitmentDigest([bls12_381.G2.Point.ZERO.toBytes()])).toBe("8792af4a42d27073ccb96ad3d5a00242f3ad4ffb1547730b285c98e12f4af4de");
+    const c = dealings[0]!.commitments;
+    const d = commitmentDigest(c);
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect(commitmentDigest(c.slice(0, 1))).not.toBe(d);
+    expect(commitmentDigest([c[1]!, c[0]!])).not.toBe(d);
+  });
+
+  it("agreeing echoes keep every dealer; two differing digests, or a digest against none, disqualify that dealer only", () => {
+    expect(qualify(transcript(new Map(range(n).map((i) => [i, honestEcho()])))).qual).toEqual([1, 2, 3]);
+    const other = commitmentDigest(contribute(2, t, n).commitments);
+    for (const seen of [other, null]) {
+      const echoes = new Map(range(n).map((i) => [i, honestEcho()]));
+      echoes.get(3)!.set(2, seen);
+      const { qual, disqualified } = qualify(transcript(echoes));
+      expect(qual).toEqual([1, 3]);
+      expect(disqualified).toEqual([{ dealer: 2, reason: "showed participants 1 and 3 different commitments (echo round)" }]);
+    }
+  });
+});
 
 describe("Pedersen DKG (joint Feldman with complaints)", () => {
   it("3-of-5, all honest: everyone agrees on the key = Σ C_j0; any 3 shares sign, 2 cannot", () => {
