@@ -8,8 +8,8 @@
  * that level, C2SP tlog-tiles), the edge bundle holds n mod 256 entries, and the compact range is the one the
  * edge tiles decompose into. Full tiles and bundles leave memory the moment they complete.
  */
-import { CompactRange } from "./compact.js";
-import { type Hash, HASH_SIZE, leafHash, nodeHash } from "./rfc6962.js";
+import { decompose } from "./compact.js";
+import { type Hash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, nodeHashInto } from "./rfc6962.js";
 import { encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from "./tiles.js";
 
 export interface FullTile {
@@ -55,8 +55,18 @@ export function tileSubtreeHash(tile: Uint8Array, from: number, count: number): 
   return row[0]!;
 }
 
+/** The largest tree size the integrator keeps exact (2^53 - 1: JavaScript's safe integers). */
+const MAX_LEVELS = 53;
+
 export class Integrator {
-  private range: CompactRange;
+  private size_: number;
+  /**
+   * The compact range in place: rangeBuf[32·l, 32·l + 32) is the root of the perfect subtree of height l when bit
+   * l of the size is set (C2SP/RFC 9162 decomposition, largest leftmost). One buffer, updated in place: an append
+   * allocates nothing.
+   */
+  private readonly rangeBuf = new Uint8Array(MAX_LEVELS * HASH_SIZE);
+  private readonly carry = new Uint8Array(HASH_SIZE);
   /** Partial tile buffers, one per tile level, each 8,192 bytes; `widths[L]` hashes are valid. */
   private readonly bufs: Uint8Array[] = [];
   private readonly widths: number[] = [];
@@ -72,7 +82,9 @@ export class Integrator {
       this.bufs[L] = buf;
       this.widths[L] = t.length / HASH_SIZE;
     });
-    this.range = Integrator.rangeFromEdge(edge);
+    this.size_ = edge.size;
+    const levels = decompose(edge.size);
+    Integrator.subtreesFromEdge(edge).forEach((h, i) => this.rangeBuf.set(h, levels[i]! * HASH_SIZE));
   }
 
   static empty(): Integrator {
@@ -101,8 +113,8 @@ export class Integrator {
     return new Integrator(edge);
   }
 
-  /** The compact range implied by the edge tiles: each level's partial tile decomposes into perfect subtrees. */
-  private static rangeFromEdge(edge: Edge): CompactRange {
+  /** The subtree roots implied by the edge tiles (largest first): each level's partial tile decomposes into perfect subtrees. */
+  private static subtreesFromEdge(edge: Edge): Hash[] {
     const hashes: Hash[] = [];
     for (let L = edge.tiles.length - 1; L >= 0; L--) {
       const tile = edge.tiles[L]!;
@@ -115,39 +127,77 @@ export class Integrator {
         }
       }
     }
-    return CompactRange.fromSubtrees(edge.size, hashes);
+    const want = decompose(edge.size).length;
+    if (hashes.length !== want) throw new Error(`size ${edge.size} needs ${want} subtree hashes, got ${hashes.length}`);
+    return hashes;
   }
 
   get size(): number {
-    return this.range.size;
+    return this.size_;
   }
 
+  /** Merkle Tree Hash of [0, size): the subtree roots folded right to left. */
   root(): Hash {
-    return this.range.root();
+    const n = this.size_;
+    if (n === 0) return EMPTY_ROOT;
+    const out = new Uint8Array(HASH_SIZE);
+    let have = false;
+    for (let l = 0, rest = n; rest > 0; l++, rest = Math.floor(rest / 2)) {
+      if (rest % 2 === 0) continue;
+      if (!have) {
+        out.set(this.rangeBuf.subarray(l * HASH_SIZE, (l + 1) * HASH_SIZE));
+        have = true;
+      } else nodeHashInto(this.rangeBuf, l * HASH_SIZE, out, 0, out, 0);
+    }
+    return out;
   }
 
-  // Every node the compact range creates at a tile boundary level (8·L) is the next hash of tile level L.
-  private readonly visit = (level: number, _index: number, h: Hash): void => {
-    if (level % TILE_HEIGHT !== 0) return;
-    const L = level / TILE_HEIGHT;
+  /** Record hash `h[at, at + 32)`, a node at tree level 8·L and index `index`, as the next hash of tile level L. */
+  private toTile(L: number, index: number, h: Uint8Array, at: number): void {
     let buf = this.bufs[L];
     if (!buf) {
       buf = this.bufs[L] = new Uint8Array(TILE_WIDTH * HASH_SIZE);
       this.widths[L] = 0;
     }
     const w = this.widths[L]!;
-    buf.set(h, w * HASH_SIZE);
+    buf.set(h.subarray(at, at + HASH_SIZE), w * HASH_SIZE);
     if (w + 1 === TILE_WIDTH) {
-      const index = Math.floor(_index / TILE_WIDTH);
-      this.completedTiles.push({ level: L, index, data: buf.slice() });
+      this.completedTiles.push({ level: L, index: Math.floor(index / TILE_WIDTH), data: buf.slice() });
       this.widths[L] = 0;
     } else this.widths[L] = w + 1;
-  };
+  }
 
-  /** Append one entry whose leaf hash the caller already computed (the sequencer hashes at enqueue). */
+  /**
+   * Append one entry whose leaf hash the caller already computed (the sequencer hashes at enqueue). The new leaf
+   * merges with every subtree of equal height (binary carry), one node hash each; the nodes landing on a tile
+   * boundary level (8·L) are the next hashes of tile level L. The carry is hashed in place in the range buffer.
+   */
   append(entry: Uint8Array, leaf: Hash): void {
-    const index = this.range.size;
-    this.range.append(leaf, this.visit);
+    const index = this.size_;
+    if (index >= Number.MAX_SAFE_INTEGER) throw new RangeError("the log is full (2^53 - 1 entries)");
+    const l0 = this.bufs[0];
+    const w0 = this.widths[0] ?? 0;
+    if (l0 !== undefined && w0 + 1 < TILE_WIDTH) {
+      l0.set(leaf, w0 * HASH_SIZE); // the common case: the leaf's tile is not completing
+      this.widths[0] = w0 + 1;
+    } else this.toTile(0, index, leaf, 0);
+    const r = this.rangeBuf;
+    // Trailing one bits of the old size: the subtrees the new leaf merges with, lowest first.
+    let carries = 0;
+    for (let rest = index; rest % 2 === 1; rest = (rest - 1) / 2) carries++;
+    if (carries === 0) r.set(leaf, 0);
+    else {
+      // The carry climbs: H(slot 0, leaf) at level 1, then H(slot l, carry) at level l + 1, hashed in place.
+      const c = this.carry;
+      nodeHashInto(r, 0, leaf, 0, c, 0);
+      for (let l = 1; ; l++) {
+        if (l % TILE_HEIGHT === 0) this.toTile(l / TILE_HEIGHT, Math.floor(index / 2 ** l), c, 0);
+        if (l === carries) break;
+        nodeHashInto(r, l * HASH_SIZE, c, 0, c, 0);
+      }
+      r.set(c, carries * HASH_SIZE);
+    }
+    this.size_ = index + 1;
     this.entries.push(entry);
     if (this.entries.length === TILE_WIDTH) {
       this.completedBundles.push({ index: Math.floor(index / TILE_WIDTH), data: encodeEntryBundle(this.entries) });

@@ -4,7 +4,8 @@
  * an interior node (second-preimage resistance), so every other module hashes only through here.
  */
 import { hash } from "node:crypto";
-import { createSHA256, type IHasher } from "hash-wasm";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 
 export const HASH_SIZE = 32;
 export type Hash = Uint8Array;
@@ -13,55 +14,131 @@ export type Hash = Uint8Array;
 export const EMPTY_ROOT: Hash = hash("sha256", Buffer.alloc(0), "buffer");
 
 // SHA-256 of the small inputs the tree hashes (65 bytes for a node) is dominated by the cost of the call, not the
-// compression: hash-wasm's WebAssembly state, reused, costs about 0.6 of node:crypto's one-shot hash() per input
-// (measured in CPU time, bench/prooflog.ts). It loads asynchronously; until then (and where WebAssembly is
-// missing) node:crypto computes the same function. Hashing is synchronous, so one reused state is safe.
-let wasm: IHasher | null = null;
+// compression. node:crypto's one-shot hash() costs about 1 µs a call here; hash-wasm's compiled SHA-256 behind its
+// init/update/digest wrapper about 0.75; the same compiled function called through its WebAssembly exports —
+// input framed straight into its buffer, digest copied straight out, nothing allocated — about 0.5
+// (bench/prooflog.ts reports all three). So the log instantiates hash-wasm's SHA-256 module itself (the one its
+// per-algorithm bundle embeds) and calls Hash_Calculate. It loads asynchronously; until then (and if the module is
+// not found or fails its known answer) node:crypto computes the same function. Hashing is synchronous, so one
+// module instance and its buffer are safe to reuse.
+interface Core {
+  /** hash-wasm's I/O buffer: input at 0, digest written back at 0. */
+  mem: Uint8Array;
+  digest: Uint8Array;
+  calculate: (length: number, bits: number, unused: number) => void;
+  init: (bits: number) => void;
+  update: (length: number) => void;
+  final: (unused: number) => void;
+}
+/** hash-wasm's buffer size (MAX_HEAP): longer inputs go through Hash_Init/Update/Final in chunks. */
+const BUFFER = 16 * 1024;
+let core: Core | null = null;
+
+async function loadCore(): Promise<Core> {
+  const bundle = await readFile(createRequire(import.meta.url).resolve("hash-wasm/dist/sha256.umd.min.js"), "utf8");
+  const b64 = /"(AGFzbQ[A-Za-z0-9+/=]+)"/.exec(bundle)?.[1]; // "\0asm", base64
+  if (!b64) throw new Error("hash-wasm's SHA-256 module not found in its bundle");
+  const { instance } = await WebAssembly.instantiate(Buffer.from(b64, "base64"));
+  const x = instance.exports as Record<string, unknown>;
+  const at = (x["Hash_GetBuffer"] as () => number)();
+  const mem = new Uint8Array((x["memory"] as WebAssembly.Memory).buffer, at, BUFFER);
+  const c: Core = {
+    mem,
+    digest: mem.subarray(0, HASH_SIZE),
+    calculate: x["Hash_Calculate"] as Core["calculate"],
+    init: x["Hash_Init"] as Core["init"],
+    update: x["Hash_Update"] as Core["update"],
+    final: x["Hash_Final"] as Core["final"],
+  };
+  // Known answer (FIPS 180-2 "abc"), so a changed module can only cost speed, never correctness.
+  mem.set([0x61, 0x62, 0x63]);
+  c.calculate(3, 256, 0);
+  if (Buffer.from(c.digest).toString("hex") !== "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") throw new Error("hash-wasm's SHA-256 module fails its known answer");
+  return c;
+}
 
 /** Resolves once hashing runs in WebAssembly (the log's open awaits it); never rejects. */
-export const hashingReady: Promise<void> = createSHA256().then(
-  (h) => void (wasm = h),
+export const hashingReady: Promise<void> = loadCore().then(
+  (c) => void (core = c),
   () => undefined,
 );
 
 /** Which implementation computes SHA-256 now (for tests and the bench's notes). */
 export function hashBackend(): "wasm" | "node:crypto" {
-  return wasm ? "wasm" : "node:crypto";
+  return core ? "wasm" : "node:crypto";
 }
 
-function sha256(input: Uint8Array): Hash {
-  const w = wasm;
-  if (!w) return hash("sha256", input, "buffer");
-  w.init();
-  w.update(input);
-  return w.digest("binary");
+/** SHA-256 of core.mem[0, length) (length ≤ BUFFER), digest in core.digest. */
+function calc(c: Core, length: number): void {
+  c.calculate(length, 256, 0);
 }
 
-// Scratch for framing small entries without a buffer per leaf (hashing is synchronous, so reuse is safe). A plain
-// Uint8Array: its views are cheaper to make than a Buffer's.
-const leafScratch = new Uint8Array(4097);
+/** SHA-256 of `prefix ‖ body` into out[at, at + 32). */
+function framedInto(prefix: number, body: Uint8Array, out: Uint8Array, at: number): void {
+  const c = core;
+  if (!c) {
+    out.set(hash("sha256", Buffer.concat([Buffer.from([prefix]), body]), "buffer"), at);
+    return;
+  }
+  const m = c.mem;
+  if (body.length < BUFFER) {
+    m[0] = prefix;
+    m.set(body, 1);
+    calc(c, body.length + 1);
+  } else {
+    c.init(256);
+    m[0] = prefix;
+    c.update(1);
+    for (let i = 0; i < body.length; i += BUFFER) {
+      const n = Math.min(BUFFER, body.length - i);
+      m.set(body.subarray(i, i + n));
+      c.update(n);
+    }
+    c.final(0);
+  }
+  out.set(c.digest, at);
+}
 
 /** The leaf hash of an entry: SHA-256(0x00 ‖ entry). */
 export function leafHash(entry: Uint8Array): Hash {
-  const buf = entry.length < leafScratch.length ? leafScratch.subarray(0, entry.length + 1) : new Uint8Array(entry.length + 1);
-  buf[0] = 0;
-  buf.set(entry, 1);
-  return sha256(buf);
+  const out = new Uint8Array(HASH_SIZE);
+  framedInto(0, entry, out, 0);
+  return out;
 }
 
-// One scratch buffer: node hashing is the hot path of appends and proof checks, and it is synchronous.
-const nodeScratch = new Uint8Array(1 + 2 * HASH_SIZE);
-nodeScratch[0] = 1;
+/** `leafHash` written into out[at, at + 32): nothing allocated. */
+export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
+  framedInto(0, entry, out, at);
+}
 
 /** The hash of an interior node: SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Hash, right: Hash): Hash {
+  const out = new Uint8Array(HASH_SIZE);
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
     // Hash what was given anyway (verifiers then fail on root mismatch) but never mis-frame the input.
-    return sha256(Buffer.concat([Buffer.from([1]), left, right]));
+    framedInto(1, Buffer.concat([left, right]), out, 0);
+    return out;
   }
-  nodeScratch.set(left, 1);
-  nodeScratch.set(right, 1 + HASH_SIZE);
-  return sha256(nodeScratch);
+  nodeHashInto(left, 0, right, 0, out, 0);
+  return out;
+}
+
+/**
+ * `nodeHash` of the 32 bytes at l[lo] and at r[ro], written into out[oo, oo + 32) (out may overlap either input):
+ * the integrator's hot path, nothing allocated.
+ */
+export function nodeHashInto(l: Uint8Array, lo: number, r: Uint8Array, ro: number, out: Uint8Array, oo: number): void {
+  const c = core;
+  if (!c) {
+    out.set(hash("sha256", Buffer.concat([Buffer.from([1]), l.subarray(lo, lo + HASH_SIZE), r.subarray(ro, ro + HASH_SIZE)]), "buffer"), oo);
+    return;
+  }
+  const m = c.mem;
+  m[0] = 1;
+  for (let i = 0; i < HASH_SIZE; i++) m[1 + i] = l[lo + i]!;
+  for (let i = 0; i < HASH_SIZE; i++) m[1 + HASH_SIZE + i] = r[ro + i]!;
+  calc(c, 1 + 2 * HASH_SIZE);
+  out.set(c.digest, oo);
 }
 
 export function hashEquals(a: Uint8Array, b: Uint8Array): boolean {

@@ -2,6 +2,7 @@
 // Map, with indices up to 2^53 - 1 (an index is kept in two u32 words beside its key) and growth by doubling.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { Antispam } from "../../../runtime/prooflog/antispam.js";
 import { LeafTable } from "../../../runtime/prooflog/leaftable.js";
 import { leafHash } from "../../../runtime/prooflog/rfc6962.js";
 
@@ -26,5 +27,21 @@ describe("leaf table", () => {
         }
       }),
     );
+  });
+});
+
+describe("duplicate window", () => {
+  it("a window bigger than one generation's cap holds at least (G-1)/G of its capacity, drops what is older whole, and claims like a Map", () => {
+    // 100,000 entries: more than three generations of at most 2^15, so the window runs in more than four.
+    const capacity = 100_000;
+    const w = new Antispam(capacity);
+    const leaf = (i: number) => leafHash(Buffer.from(`w${i}`));
+    const N = 250_000;
+    for (let i = 0; i < N; i++) expect(w.claim(leaf(i), i)).toBeUndefined();
+    expect(w.size).toBeLessThanOrEqual(capacity);
+    expect(w.size).toBeGreaterThanOrEqual(capacity * 0.75);
+    for (let i = N - w.size; i < N; i += 97) expect(w.lookup(leaf(i))).toBe(i);
+    for (let i = 0; i < N - capacity; i += 997) expect(w.lookup(leaf(i))).toBeUndefined();
+    expect(w.claim(leaf(N - 1), N)).toBe(N - 1);
   });
 });

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createHash, createPublicKey, sign } from "node:crypto";
-import { EMPTY_ROOT, hashBackend, hashingReady, leafHash, nodeHash } from "../../../runtime/prooflog/rfc6962.js";
+import { EMPTY_ROOT, hashBackend, hashingReady, leafHash, leafHashInto, nodeHash, nodeHashInto } from "../../../runtime/prooflog/rfc6962.js";
 import { MerkleTree } from "../../../runtime/prooflog/tree.js";
 import { ALG_COSIGNATURE_V1, ed25519PrivateKey, keyId, newSigner, parseSignerKey, signNote, verifierKeyString } from "../../../runtime/prooflog/note.js";
 import { newCosigner, newCosignatureVerifier } from "../../../runtime/prooflog/witness/cosignature.js";
@@ -45,6 +45,20 @@ describe("RFC 6962 hash primitives (known answers)", () => {
         expect(hex(nodeHash(e, r))).toBe(hex(sha256(Buffer.from([1]), e, r)));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("the allocation-free forms write the same hashes at any offset, also over their own inputs", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40_000 }), fc.uint8Array({ minLength: 96, maxLength: 96 }), fc.nat(64), fc.nat(64), (e, buf, lo, ro) => {
+        const out = new Uint8Array(64);
+        leafHashInto(e, out, 7);
+        expect(hex(out.subarray(7, 39))).toBe(hex(sha256(Buffer.from([0]), e)));
+        const want = sha256(Buffer.from([1]), buf.subarray(lo, lo + 32), buf.subarray(ro, ro + 32));
+        nodeHashInto(buf, lo, buf, ro, buf, ro); // output over the right child, as the integrator's carry does
+        expect(hex(buf.subarray(ro, ro + 32))).toBe(hex(want));
+      }),
+      { numRuns: 200 },
     );
   });
 
