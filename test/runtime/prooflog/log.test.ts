@@ -19,6 +19,23 @@ describe("sequencer", () => {
     expect(log.indexOf(leafHash(Buffer.from("zz")))).toBeUndefined();
   });
 
+  it("entries appended in one turn of the event loop share one commit (group commit)", async () => {
+    const sizes: number[] = [];
+    class Counting extends MemoryStore {
+      override async commit(c: Parameters<MemoryStore["commit"]>[0]): Promise<void> {
+        sizes.push(c.entries.length);
+        await super.commit(c);
+      }
+    }
+    const log = await TransparencyLog.open({ origin: "meridian.test/log", signer: newSigner(keys.signerKey), store: new Counting(), maxBatch: 100 });
+    const before = sizes.length;
+    const appended = Array.from({ length: 40 }, (_, i) => log.append(Buffer.from(`turn-${i}`)));
+    await Promise.all(appended.map((a) => a.durable));
+    // Kicking the store from the first append made a batch of one, then the rest: [1, 39].
+    expect(sizes.slice(before)).toEqual([40]);
+    await log.close();
+  });
+
   it("answers duplicates, queued or durable, with the original index; with dedupe off they are logged again", async () => {
     const log = await open();
     const [a, dup] = await Promise.all([log.add(Buffer.from("x")), log.add(Buffer.from("x"))]);
