@@ -1,5 +1,5 @@
 /**
- * Duplicate detection (Tessera's "antispam"): leaf hash → index for the most recent `capacity` entries, in G ≥ 4
+ * Duplicate detection (Tessera's "antispam"): leaf hash → index for the most recent `capacity` entries, in a few
  * generations of open-addressing tables held in typed arrays (no per-entry objects, nothing for the GC to walk).
  * New entries go into the newest generation; when it is full the oldest generation is dropped whole — O(1)
  * eviction, where a FIFO over a Map walks deleted slots — so the window holds between (G-1)/G and all of the
@@ -15,25 +15,15 @@
 import { LeafTable, u32 } from "./leaftable.js";
 import type { Hash } from "./rfc6962.js";
 
-/** At least this many generations; more for a big window, so each generation's table stays near cache size. */
-const MIN_GENERATIONS = 4;
-/**
- * Entries a generation holds at most (its table: 2^16 slots, 1.5 MiB). Inserts go to the newest generation at a
- * random slot; a table this small stays in the CPU's caches, where one of 12 MiB (a 10^6 window in 4) costs a
- * cache and TLB miss per insert. Lookups probe every generation, but the sequencer looks up only on the
- * membership filter's "maybe" (dedupe.ts): rare beside the insert every new entry makes.
- */
-const MAX_PER_GENERATION = 2 ** 15;
+const GENERATIONS = 4;
 
 export class Antispam {
   private gens: LeafTable[] = [];
   private readonly perGeneration: number;
-  private readonly generations: number;
 
   /** `capacity` 0 turns duplicate detection off. */
   constructor(readonly capacity: number) {
-    this.generations = Math.max(MIN_GENERATIONS, Math.ceil(capacity / MAX_PER_GENERATION));
-    this.perGeneration = Math.max(1, Math.ceil(capacity / this.generations));
+    this.perGeneration = Math.max(1, Math.ceil(capacity / GENERATIONS));
   }
 
   get enabled(): boolean {
@@ -70,7 +60,7 @@ export class Antispam {
     if (!g || g.count >= this.perGeneration) {
       g = new LeafTable(this.perGeneration);
       this.gens.push(g);
-      if (this.gens.length > this.generations) this.gens.shift(); // O(1): the oldest generation goes whole
+      if (this.gens.length > GENERATIONS) this.gens.shift(); // O(1): the oldest generation goes whole
     }
     return g;
   }

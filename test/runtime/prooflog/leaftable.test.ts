@@ -31,8 +31,7 @@ describe("leaf table", () => {
 });
 
 describe("duplicate window", () => {
-  it("a window bigger than one generation's cap holds at least (G-1)/G of its capacity, drops what is older whole, and claims like a Map", () => {
-    // 100,000 entries: more than three generations of at most 2^15, so the window runs in more than four.
+  it("a window holds at least (G-1)/G of its capacity, drops what is older whole, and claims like a Map", () => {
     const capacity = 100_000;
     const w = new Antispam(capacity);
     const leaf = (i: number) => leafHash(Buffer.from(`w${i}`));
