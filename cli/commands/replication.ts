@@ -34,7 +34,7 @@ export function register(program: Command): void {
           parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
         );
       const done = await rotateReplicationLogin(parsed.data, {
-        open: (ref) => openSecretStore(ref),
+        open: (ref) => openSecretStore(ref, process.env, {}, parsed.data.federation),
         progress: (step, detail) => void process.stdout.write(`${step}: ${detail}\n`),
       });
       process.stdout.write(`rotated: subscriptions log in as ${done.username}\n`);
@@ -52,6 +52,6 @@ export function register(program: Command): void {
           o.config,
           parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
         );
-      for (const line of await writeCredentials(parsed.data, { open: (ref) => openSecretStore(ref) })) process.stdout.write(`wrote ${line}\n`);
+      for (const line of await writeCredentials(parsed.data, { open: (ref) => openSecretStore(ref, process.env, {}, parsed.data.federation) })) process.stdout.write(`wrote ${line}\n`);
     });
 }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { z } from "zod";
+import { federationSchema } from "./cloud-secrets.js";
 import { ensureRoles } from "./rotate.js";
 import { loginSchema, readDocument, readLogin, replicationLoginSchema, type Login, type SecretStore } from "./secret-store.js";
 
@@ -33,6 +34,8 @@ export const credentialsConfigSchema = z
       .object({ url, admin: ref, login: ref, replicationGrant: z.enum(["attribute", "rds_replication"]).default("attribute") })
       .strict()
       .optional(),
+    /** The identities that read secrets on other clouds than the pod's (cloud-secrets.ts). */
+    federation: federationSchema.default({}),
   })
   .strict();
 export type CredentialsConfig = z.output<typeof credentialsConfigSchema>;

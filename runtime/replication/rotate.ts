@@ -25,6 +25,7 @@
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { z } from "zod";
+import { federationSchema } from "./cloud-secrets.js";
 import { scramVerifier } from "./scram.js";
 import { loginSchema, newPassword, readDocument, replicationLoginSchema, type Login, type ReplicationLogin, type SecretStore } from "./secret-store.js";
 
@@ -63,6 +64,8 @@ export const rotateConfigSchema = z
           .strict(),
       )
       .min(1),
+    /** The identities that read (and write) secrets on other clouds than the pod's (cloud-secrets.ts). */
+    federation: federationSchema.default({}),
   })
   .strict();
 export type RotateConfig = z.output<typeof rotateConfigSchema>;
