@@ -273,6 +273,18 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
           .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, "$1-$2-$3-$4-$5");
       return { name: inputs["resourceName"], principalId: guid(`principal ${name}`), clientId: guid(`client ${name}`), tenantId: guid("tenant") };
     }
+    // IAM ARNs and pool names in the clouds' shapes: trust policies and federation configs name them.
+    case "aws:iam/role:Role":
+      return { ...base, arn: `arn:aws:iam::123456789012:role/${String(inputs["name"] ?? name)}` };
+    case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+      return { ...base, arn: `arn:aws:iam::123456789012:oidc-provider/${String(inputs["url"]).replace(/^https:\/\//, "")}` };
+    case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+      return { ...base, name: `projects/123456789012/locations/global/workloadIdentityPools/${String(inputs["workloadIdentityPoolId"])}` };
+    case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+      return {
+        ...base,
+        name: `projects/123456789012/locations/global/workloadIdentityPools/${String(inputs["workloadIdentityPoolId"])}/providers/${String(inputs["workloadIdentityPoolProviderId"])}`,
+      };
     case "gcp:serviceaccount/account:Account": {
       const email = `${String(inputs["accountId"])}@${String(inputs["project"])}.iam.gserviceaccount.com`;
       return { ...base, email, member: `serviceAccount:${email}`, name: `projects/${String(inputs["project"])}/serviceAccounts/${email}` };

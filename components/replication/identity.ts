@@ -12,17 +12,30 @@
  *    `system:serviceaccount:<ns>:<sa>`, and on each secret "Key Vault Secrets User" (reads) or "Key Vault
  *    Secrets Officer" (writes: the narrowest built-in role that may set a secret); the service account is
  *    annotated `azure.workload.identity/client-id` and its pods labelled `azure.workload.identity/use`.
- * Secrets on another cloud than the cluster's are not granted here (that needs cross-cloud federation:
- * docs/deploy.md, "Not yet"); `crossCloud` lists them.
+ * A secret on another cloud than the cluster's is read through workload identity federation, the pod's
+ * projected service account token (issued by its cluster's OIDC issuer, for the audience the other cloud
+ * expects) exchanged by runtime/replication/cloud-secrets.ts — per cloud holding the secret:
+ *  - AWS: an IAM OIDC provider for the cluster's issuer (client id `sts.amazonaws.com`, one per issuer), and
+ *    a role whose trust allows sts:AssumeRoleWithWebIdentity from that provider only when the token's `aud`
+ *    is `sts.amazonaws.com` and its `sub` is `system:serviceaccount:<ns>:<sa>`; the same inline policy;
+ *  - GCP: a workload identity pool per foreign cluster with one OIDC provider trusting its issuer
+ *    (`google.subject` = the token's `sub`), and on each secret the same roles for the principal
+ *    `principal://iam.googleapis.com/<pool>/subject/system:serviceaccount:<ns>:<sa>` (no service account
+ *    to impersonate); the token's audience is the provider's full resource name;
+ *  - Azure: a user-assigned identity with a federated credential trusting the foreign issuer for that
+ *    subject (audience `api://AzureADTokenExchange`), and the same Key Vault role assignments.
+ * The returned `federation` goes into the reading command's config and `volumes`/`mounts` project the tokens.
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import type * as k8s from "@pulumi/kubernetes";
 import * as gcp from "@pulumi/gcp";
 import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
+import { FEDERATION_AUDIENCE, type Federation } from "../../runtime/replication/cloud-secrets.js";
 import { azureSubscription, cloudSecretOf, type CloudSecret } from "./credentials.js";
 
 /** Key Vault built-in roles (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/security). */
@@ -36,13 +49,22 @@ export interface SecretGrant {
   write: boolean;
 }
 
+/** Where the pods' projected tokens for other clouds are mounted (`<cloud>/token`). */
+export const FEDERATION_TOKEN_DIR = "/var/run/secrets/meridian/federation";
+const FEDERATION_VOLUME = "federation-tokens";
+/** Projected tokens live an hour (the kubelet refreshes them at 80%); each exchange reads the file afresh. */
+const TOKEN_SECONDS = 3600;
+
 export interface WorkloadIdentity {
   /** For the Kubernetes ServiceAccount's metadata. */
   annotations: Record<string, pulumi.Output<string>>;
   /** For the pods' template. */
   podLabels: Record<string, string>;
-  /** Secrets on another cloud, not granted. */
-  crossCloud: CloudSecret[];
+  /** For the reading command's config: how it reaches each other cloud's secrets (cloud-secrets.ts). */
+  federation: pulumi.Output<Federation>;
+  /** The projected-token volume (none when every secret is on the cluster's own cloud) and its mount. */
+  volumes: k8s.types.input.core.v1.Volume[];
+  mounts: { name: string; mountPath: string; readOnly: true }[];
 }
 
 /** A Google service account id (6-30 chars, RFC 1035): a readable prefix and a hash of what it is for. */
@@ -71,15 +93,60 @@ function merged(grants: readonly SecretGrant[]): { secret: CloudSecret; write: b
   return [...out].map(([secret, write]) => ({ secret, write }));
 }
 
+/** The inline policy: GetSecretValue on every secret's ARN, PutSecretValue where it writes. */
+function awsSecretsPolicy(grants: { secret: Extract<CloudSecret, { cloud: "aws" }>; write: boolean }[]): pulumi.Output<string> {
+  const arns = (write: boolean) => grants.filter((g) => !write || g.write).map((g) => g.secret.arn);
+  return pulumi.all([pulumi.all(arns(false)), pulumi.all(arns(true))]).apply(([read, write]) =>
+    JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: read },
+        ...(write.length ? [{ Sid: "RotateLogins", Effect: "Allow", Action: ["secretsmanager:PutSecretValue"], Resource: write }] : []),
+      ],
+    }),
+  );
+}
+
+/** Key Vault Secrets User (reads) or Officer (writes) on each secret by itself. */
+function keyVaultRoles(
+  name: string,
+  principalId: pulumi.Output<string>,
+  grants: { secret: Extract<CloudSecret, { cloud: "azure" }>; write: boolean }[],
+  subnetTemplate: string,
+  opts: pulumi.CustomResourceOptions,
+): void {
+  const subscription = azureSubscription(subnetTemplate);
+  for (const g of grants) {
+    new authorization.RoleAssignment(
+      `${name}-${g.secret.scope.split("/").pop()}`,
+      {
+        principalId,
+        // A new identity may not have reached every directory replica yet; the type skips that lookup.
+        principalType: "ServicePrincipal",
+        roleDefinitionId: `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${g.write ? KEY_VAULT_SECRETS_OFFICER : KEY_VAULT_SECRETS_USER}`,
+        scope: g.secret.scope,
+      },
+      opts,
+    );
+  }
+}
+
 export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, serviceAccount: string, grants: readonly SecretGrant[], opts: pulumi.CustomResourceOptions): WorkloadIdentity {
   const region = cluster.region;
   const all = merged(grants);
   const here = all.filter((g) => g.secret.cloud === region.cloud);
-  const crossCloud = all.filter((g) => g.secret.cloud !== region.cloud).map((g) => g.secret);
   const name = `${region.id}-${serviceAccount}`;
+  const fed = federated(
+    spec,
+    cluster,
+    serviceAccount,
+    all.filter((g) => g.secret.cloud !== region.cloud),
+    opts,
+  );
   const settings = spec.replication.identity;
   const ns = NAMESPACES.runtime;
-  if (here.length === 0) return { annotations: {}, podLabels: {}, crossCloud };
+  const done = (annotations: WorkloadIdentity["annotations"], podLabels: WorkloadIdentity["podLabels"]): WorkloadIdentity => ({ annotations, podLabels, ...fed });
+  if (here.length === 0) return done({}, {});
 
   if (region.cloud === "aws") {
     const role = new aws.iam.Role(
@@ -94,23 +161,13 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
       },
       opts,
     );
-    const arns = (write: boolean) => here.filter((g) => !write || g.write).map((g) => (g.secret as Extract<CloudSecret, { cloud: "aws" }>).arn);
-    const policy = pulumi.all([pulumi.all(arns(false)), pulumi.all(arns(true))]).apply(([read, write]) =>
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: read },
-          ...(write.length ? [{ Sid: "RotateLogins", Effect: "Allow", Action: ["secretsmanager:PutSecretValue"], Resource: write }] : []),
-        ],
-      }),
-    );
-    new aws.iam.RolePolicy(name, { role: role.name, name: "replication-secrets", policy }, opts);
+    new aws.iam.RolePolicy(name, { role: role.name, name: "replication-secrets", policy: awsSecretsPolicy(here as { secret: Extract<CloudSecret, { cloud: "aws" }>; write: boolean }[]) }, opts);
     new aws.eks.PodIdentityAssociation(
       name,
       { region: region.region, clusterName: settings.aws.clusterNameTemplate.replaceAll("{region}", region.id), namespace: ns, serviceAccount, roleArn: role.arn },
       opts,
     );
-    return { annotations: {}, podLabels: {}, crossCloud };
+    return done({}, {});
   }
 
   if (region.cloud === "gcp") {
@@ -129,7 +186,7 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
         new gcp.secretmanager.SecretIamMember(`${name}-${s.secretId}-${role.split(".").pop()}`, { project: s.project, secretId: s.secretId, role, member: account.member }, opts);
       }
     }
-    return { annotations: { "iam.gke.io/gcp-service-account": account.email }, podLabels: {}, crossCloud };
+    return done({ "iam.gke.io/gcp-service-account": account.email }, {});
   }
 
   const azure = spec.replication.network.azure;
@@ -152,20 +209,150 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
     },
     opts,
   );
-  const subscription = azureSubscription(azure.delegatedSubnetIdTemplate);
-  for (const g of here) {
-    const s = g.secret as Extract<CloudSecret, { cloud: "azure" }>;
-    new authorization.RoleAssignment(
-      `${name}-${s.scope.split("/").pop()}`,
+  keyVaultRoles(name, identity.principalId, here as { secret: Extract<CloudSecret, { cloud: "azure" }>; write: boolean }[], azure.delegatedSubnetIdTemplate, opts);
+  return done({ "azure.workload.identity/client-id": identity.clientId }, { "azure.workload.identity/use": "true" });
+}
+
+/** The OIDC issuer of a region's cluster: stack input for EKS and AKS, derived from the cluster's name for GKE. */
+export function clusterIssuer(spec: EstateSpec, region: EstateSpec["regions"][number]): string {
+  const settings = spec.replication.identity;
+  if (region.cloud === "gcp") {
+    const project = settings.gcp.workloadPoolProject ?? /^projects\/([^/]+)\//.exec(spec.replication.network.gcp.privateNetwork)![1]!;
+    return `https://container.googleapis.com/v1/projects/${project}/locations/${region.region}/clusters/${settings.gcp.clusterNameTemplate.replaceAll("{region}", region.id)}`;
+  }
+  const [issuers, key, how] =
+    region.cloud === "aws"
+      ? [settings.aws.oidcIssuers, "aws", "the EKS cluster's OIDC issuer URL (aws eks describe-cluster --query cluster.identity.oidc.issuer)"]
+      : [settings.azure.oidcIssuers, "azure", "the AKS cluster's OIDC issuer URL (az aks show --query oidcIssuerProfile.issuerUrl)"];
+  const issuer = issuers[region.id];
+  if (issuer === undefined) throw new Error(`meridian:replication.identity.${key}.oidcIssuers.${region.id} is not set: ${how}, which the replication workloads' federated credentials trust`);
+  return issuer;
+}
+
+/** The Kubernetes subject a cluster's token carries for a service account of the runtime namespace. */
+export const serviceAccountSubject = (serviceAccount: string) => `system:serviceaccount:${NAMESPACES.runtime}:${serviceAccount}`;
+
+/** Resources shared by every workload of one stack (an OIDC provider per issuer, a pool per cluster), made once. */
+const shared = new WeakMap<EstateSpec, Map<string, unknown>>();
+function once<T>(spec: EstateSpec, key: string, make: () => T): T {
+  const m = shared.get(spec) ?? new Map<string, unknown>();
+  shared.set(spec, m);
+  if (!m.has(key)) m.set(key, make());
+  return m.get(key) as T;
+}
+
+const hashed = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
+/** A workload identity pool id (4-32 of [a-z0-9-], not starting `gcp-`): one per foreign cluster. */
+export function workloadPoolId(environment: string, regionId: string): string {
+  const id = `m-${environment}-${regionId}`.replace(/[^a-z0-9-]/g, "-");
+  return id.length <= 32 ? id : `${id.slice(0, 25)}-${hashed(id, 6)}`;
+}
+
+function federated(spec: EstateSpec, cluster: RegionCluster, serviceAccount: string, grants: { secret: CloudSecret; write: boolean }[], opts: pulumi.CustomResourceOptions): Pick<WorkloadIdentity, "federation" | "volumes" | "mounts"> {
+  if (grants.length === 0) return { federation: pulumi.output({}), volumes: [], mounts: [] };
+  const region = cluster.region;
+  const issuer = clusterIssuer(spec, region);
+  const subject = serviceAccountSubject(serviceAccount);
+  const name = `${region.id}-${serviceAccount}-federated`;
+  const of = <C extends CloudSecret["cloud"]>(cloud: C) => grants.filter((g): g is { secret: Extract<CloudSecret, { cloud: C }>; write: boolean } => g.secret.cloud === cloud);
+  const federation: { aws?: pulumi.Output<Federation["aws"]>; gcp?: pulumi.Output<Federation["gcp"]>; azure?: pulumi.Output<Federation["azure"]> } = {};
+  const sources: { serviceAccountToken: { audience: pulumi.Input<string>; expirationSeconds: number; path: string } }[] = [];
+  const token = (cloud: string, audience: pulumi.Input<string>) => {
+    sources.push({ serviceAccountToken: { audience, expirationSeconds: TOKEN_SECONDS, path: `${cloud}/token` } });
+    return `${FEDERATION_TOKEN_DIR}/${cloud}/token`;
+  };
+
+  const onAws = of("aws");
+  if (onAws.length) {
+    const host = issuer.replace(/^https:\/\//, "").replace(/\/$/, "");
+    const provider = once(
+      spec,
+      `aws-oidc ${issuer}`,
+      () => new aws.iam.OpenIdConnectProvider(`${region.id}-oidc`, { url: issuer, clientIdLists: [FEDERATION_AUDIENCE.aws], tags: { "app.kubernetes.io/part-of": "meridian" } }, opts),
+    );
+    const role = new aws.iam.Role(
+      name,
       {
-        principalId: identity.principalId,
-        // A new identity may not have reached every directory replica yet; the type skips that lookup.
-        principalType: "ServicePrincipal",
-        roleDefinitionId: `${subscription}/providers/Microsoft.Authorization/roleDefinitions/${g.write ? KEY_VAULT_SECRETS_OFFICER : KEY_VAULT_SECRETS_USER}`,
-        scope: s.scope,
+        name: roleName(spec, region.id, serviceAccount),
+        description: `Meridian replication: ${subject} on the ${region.id} cluster (web identity federation)`,
+        assumeRolePolicy: provider.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Federated: arn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${host}:aud`]: FEDERATION_AUDIENCE.aws, [`${host}:sub`]: subject } },
+              },
+            ],
+          }),
+        ),
       },
       opts,
     );
+    new aws.iam.RolePolicy(name, { role: role.name, name: "replication-secrets", policy: awsSecretsPolicy(onAws) }, opts);
+    const tokenFile = token("aws", FEDERATION_AUDIENCE.aws);
+    federation.aws = role.arn.apply((roleArn) => ({ roleArn, tokenFile }));
   }
-  return { annotations: { "azure.workload.identity/client-id": identity.clientId }, podLabels: { "azure.workload.identity/use": "true" }, crossCloud };
+
+  const onGcp = of("gcp");
+  if (onGcp.length) {
+    const projects = [...new Set(onGcp.map((g) => g.secret.project))];
+    if (projects.length > 1) throw new Error(`${region.id}/${serviceAccount} reads GCP secrets in several projects (${projects.join(", ")}): one pool provider audience per token`);
+    const project = projects[0]!;
+    const poolId = workloadPoolId(spec.environment, region.id);
+    const { pool, provider } = once(spec, `gcp-pool ${project} ${region.id}`, () => {
+      const pool = new gcp.iam.WorkloadIdentityPool(`${region.id}-pool`, { project, workloadIdentityPoolId: poolId, displayName: `Meridian ${region.id} cluster`.slice(0, 32) }, opts);
+      const provider = new gcp.iam.WorkloadIdentityPoolProvider(
+        `${region.id}-pool`,
+        {
+          project,
+          workloadIdentityPoolId: pool.workloadIdentityPoolId,
+          workloadIdentityPoolProviderId: "cluster",
+          displayName: `${region.id} OIDC issuer`.slice(0, 32),
+          attributeMapping: { "google.subject": "assertion.sub" },
+          oidc: { issuerUri: issuer },
+        },
+        opts,
+      );
+      return { pool, provider };
+    });
+    for (const g of onGcp) {
+      for (const role of ["roles/secretmanager.secretAccessor", ...(g.write ? ["roles/secretmanager.secretVersionAdder"] : [])]) {
+        new gcp.secretmanager.SecretIamMember(
+          `${name}-${g.secret.secretId}-${role.split(".").pop()}`,
+          { project: g.secret.project, secretId: g.secret.secretId, role, member: pulumi.interpolate`principal://iam.googleapis.com/${pool.name}/subject/${subject}` },
+          opts,
+        );
+      }
+    }
+    // With no allowedAudiences the provider accepts its own full resource name as the token's audience.
+    const audience = pulumi.interpolate`//iam.googleapis.com/${provider.name}`;
+    const tokenFile = token("gcp", audience);
+    federation.gcp = audience.apply((a) => ({ audience: a, tokenFile }));
+  }
+
+  const onAzure = of("azure");
+  if (onAzure.length) {
+    const azure = spec.replication.network.azure;
+    const tenantId = spec.replication.identity.azure.tenantId;
+    if (tenantId === undefined) throw new Error(`meridian:replication.identity.azure.tenantId is not set: ${region.id}/${serviceAccount} reads Key Vault secrets from outside Azure through an Entra federated credential in that tenant`);
+    const location = spec.regions.find((r) => r.cloud === "azure")!.region;
+    const identity = new managedidentity.UserAssignedIdentity(name, { resourceGroupName: azure.resourceGroupName, location, resourceName: name }, opts);
+    new managedidentity.FederatedIdentityCredential(
+      name,
+      { resourceGroupName: azure.resourceGroupName, resourceName: identity.name, federatedIdentityCredentialResourceName: serviceAccount, issuer, subject, audiences: [AZURE_TOKEN_AUDIENCE] },
+      opts,
+    );
+    keyVaultRoles(name, identity.principalId, onAzure, azure.delegatedSubnetIdTemplate, opts);
+    const tokenFile = token("azure", FEDERATION_AUDIENCE.azure);
+    federation.azure = identity.clientId.apply((clientId) => ({ clientId, tenantId, tokenFile }));
+  }
+
+  return {
+    federation: pulumi.output(federation as Record<string, pulumi.Output<unknown>>).apply((f) => f as Federation),
+    volumes: [{ name: FEDERATION_VOLUME, projected: { sources } }],
+    mounts: [{ name: FEDERATION_VOLUME, mountPath: FEDERATION_TOKEN_DIR, readOnly: true }],
+  };
 }

@@ -20,6 +20,7 @@ import type { RegionCluster } from "../cluster/region-cluster.js";
 import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { credentialsConfigSchema } from "../../runtime/replication/index.js";
+import type { Federation } from "../../runtime/replication/cloud-secrets.js";
 import { caFile, copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 
 /** Where the Jobs mount their ConfigMap, and what they run from it. */
@@ -136,11 +137,11 @@ export interface ReplicationJob {
 }
 
 /** The init container's config, parsed with the command's own schema (a plan never renders what it would refuse). */
-function credentialsConfig(l: JobLogins): pulumi.Output<string> {
+function credentialsConfig(l: JobLogins, federation: pulumi.Output<Federation>): pulumi.Output<string> {
   const logins = Object.entries(l.logins).map(([dir, secret]) => secret.apply((s) => ({ secret: s, dir: `${LOGIN_DIR}/${dir}` })));
   const roles = l.roles ? pulumi.all([l.roles.url, l.roles.admin, l.roles.login]).apply(([url, admin, login]) => ({ url, admin, login, replicationGrant: l.roles!.replicationGrant })) : undefined;
-  return pulumi.all([pulumi.all(logins), roles]).apply(([logins, roles]) => {
-    const config = { logins, ...(roles ? { roles } : {}) };
+  return pulumi.all([pulumi.all(logins), roles, federation]).apply(([logins, roles, federation]) => {
+    const config = { logins, ...(roles ? { roles } : {}), ...(Object.keys(federation).length ? { federation } : {}) };
     const parsed = credentialsConfigSchema.safeParse(config);
     if (!parsed.success) throw new Error(`credentials config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     return JSON.stringify(config, null, 2);
@@ -172,9 +173,9 @@ function job(
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication", "meridian.dev/writer": writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
-  const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { ...files, [CREDENTIALS_FILE]: credentialsConfig(logins) } }, child);
   const reads = [...Object.values(logins.logins), ...(logins.roles ? [logins.roles.admin, logins.roles.login] : [])];
-  // Its own account, bound to a cloud identity that may read this Job's secrets and nothing else (identity.ts).
+  // Its own account, bound to a cloud identity that may read this Job's secrets and nothing else (identity.ts);
+  // secrets on another cloud through federation, with the projected tokens the init container exchanges.
   const identity = workloadIdentity(
     spec,
     cluster,
@@ -182,6 +183,7 @@ function job(
     reads.map((ref) => ({ ref, write: false })),
     opts,
   );
+  const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { ...files, [CREDENTIALS_FILE]: credentialsConfig(logins, identity.federation) } }, child);
   const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata: { ...metadata, annotations: identity.annotations } }, child);
   // Both containers run as the psql image's postgres user (70), so the 0400 login files are readable by psql only.
   const uid = 70;
@@ -206,7 +208,7 @@ function job(
                 name: "credentials",
                 image: images.runtime,
                 args: ["replication", "credentials", "--config", `${SQL_DIR}/${CREDENTIALS_FILE}`],
-                volumeMounts: [...mounts, { name: "login", mountPath: LOGIN_DIR }],
+                volumeMounts: [...mounts, { name: "login", mountPath: LOGIN_DIR }, ...identity.mounts],
                 resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "160Mi" } },
                 securityContext: restricted(uid),
               },
@@ -228,6 +230,7 @@ function job(
               // The logins live in memory only, for the pod's life.
               { name: "login", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
               { name: "tmp", emptyDir: {} },
+              ...identity.volumes,
             ],
           },
         },

@@ -51,6 +51,8 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
   // Its cloud identity may read the admin login of each copy it monitors, nothing else (identity.ts).
   const grants = [held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => ({ ref: c.secrets.admin, write: false }));
   const identity = workloadIdentity(spec, cluster, REPLICATION_MONITOR_IDENTITY.serviceAccount, grants, opts);
+  // Every copy it reads is in its own region, so on its own cloud: no federation to configure.
+  if (identity.volumes.length) throw new Error(`${regionId} replication monitor: a copy's secret is on another cloud than the cluster's`);
   const m = kitServiceManifests({
     extraLabels: identity.podLabels,
     name,

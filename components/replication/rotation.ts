@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import { workloadIdentity } from "./identity.js";
 import { rotateConfigSchema } from "../../runtime/replication/index.js";
+import type { Federation } from "../../runtime/replication/cloud-secrets.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
@@ -23,7 +24,7 @@ const ROTATE_COMPONENT = "replication-rotate";
 const dbUrl = copyUrl;
 
 /** The rotate command's config for `publisher` and the copies subscribed to it, validated by the command's schema. */
-function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[]): pulumi.Output<string> {
+function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], federation: pulumi.Output<Federation>): pulumi.Output<string> {
   if (!publisher.secrets.login) throw new Error(`${publisher.writer}@${publisher.region.id} publishes but has no replication login secret`);
   const subs = subscribers.map((s) =>
     pulumi.all([dbUrl(s), s.secrets.admin, publisher.host]).apply(([url, admin, host]) => ({
@@ -35,8 +36,8 @@ function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCop
       source: `host='${host}' port=5432 dbname=${DATABASE_NAME} sslmode=require`,
     })),
   );
-  return pulumi.all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs)]).apply(([url, admin, login, subscribers]) => {
-    const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers };
+  return pulumi.all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs), federation]).apply(([url, admin, login, subscribers, federation]) => {
+    const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers, ...(Object.keys(federation).length ? { federation } : {}) };
     const parsed = rotateConfigSchema.safeParse(config);
     if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     return JSON.stringify(config, null, 2);
@@ -49,10 +50,11 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": ROTATE_COMPONENT, "meridian.dev/writer": publisher.writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
-  const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { [CONFIG_FILE]: rotateConfig(publisher, subscribers) } }, child);
-  // Its cloud identity (identity.ts): read and write the publisher's replication login, read the admins it logs in with.
+  // Its cloud identity (identity.ts): read and write the publisher's replication login, read the admins it logs
+  // in with — the subscribers' on their own clouds, through federation.
   const grants = [{ ref: publisher.secrets.login!, write: true }, { ref: publisher.secrets.admin, write: false }, ...subscribers.map((s) => ({ ref: s.secrets.admin, write: false }))];
   const identity = workloadIdentity(spec, cluster, name, grants, opts);
+  const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { [CONFIG_FILE]: rotateConfig(publisher, subscribers, identity.federation) } }, child);
   const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata: { ...metadata, annotations: identity.annotations } }, child);
   return new k8s.batch.v1.CronJob(
     `${cluster.region.id}-${name}`,
@@ -81,6 +83,7 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
                     volumeMounts: [
                       { name: "config", mountPath: CONFIG_DIR, readOnly: true },
                       { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true },
+                      ...identity.mounts,
                     ],
                     resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
                     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
@@ -89,6 +92,7 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
                 volumes: [
                   { name: "config", configMap: { name: config.metadata.name } },
                   { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } },
+                  ...identity.volumes,
                 ],
               },
             },

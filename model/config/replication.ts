@@ -110,6 +110,16 @@ const identitySchema = z
       .object({
         /** The EKS cluster of each AWS region (Pod Identity associations name it); `{region}` is the region id. */
         clusterNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
+        /**
+         * Each EKS cluster's OIDC issuer (`aws eks describe-cluster --query cluster.identity.oidc.issuer`), by
+         * region id: what GCP pool providers and Entra federated credentials trust for its workloads' cross-cloud reads.
+         */
+        oidcIssuers: z
+          .record(
+            z.string().min(1),
+            z.string().regex(/^https:\/\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[0-9A-F]{32}$/, "the EKS cluster's OIDC issuer URL (https://oidc.eks.<region>.amazonaws.com/id/<32 hex>), from aws eks describe-cluster"),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),
@@ -120,6 +130,8 @@ const identitySchema = z
           .string()
           .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id: 6-30 lower-case letters, digits and hyphens")
           .optional(),
+        /** The GKE cluster of each GCP region (a regional cluster in the region); its OIDC issuer follows from it. */
+        clusterNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
       })
       .strict()
       .prefault({}),
@@ -129,6 +141,8 @@ const identitySchema = z
         oidcIssuers: z
           .record(z.string().min(1), z.url({ protocol: /^https$/, error: "the AKS cluster's OIDC issuer URL (https://…), from az aks show --query oidcIssuerProfile.issuerUrl" }))
           .default({}),
+        /** The Entra tenant of the identities that pods on EKS and GKE federate to for Key Vault reads. */
+        tenantId: z.guid({ error: "the Entra tenant id (az account show --query tenantId)" }).optional(),
       })
       .strict()
       .prefault({}),

@@ -47,8 +47,9 @@ export const federationSchema = z
       .optional(),
     azure: z
       .object({
-        clientId: z.uuid(),
-        tenantId: z.uuid(),
+        // Entra ids are GUIDs (not necessarily RFC 9562 versioned UUIDs).
+        clientId: z.guid(),
+        tenantId: z.guid(),
         tokenFile,
       })
       .strict()

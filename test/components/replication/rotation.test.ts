@@ -16,7 +16,7 @@ import type { CopyRequest } from "../../../components/replication/copy.js";
 import { loginRotation } from "../../../components/replication/rotation.js";
 import { publication, subscription } from "../../../components/replication/logical.js";
 import { KEY_VAULT_SECRETS_USER, gcpAccountId } from "../../../components/replication/identity.js";
-import { loginSchema, parseSecretRef, replicationLoginSchema, rotateConfigSchema } from "../../../runtime/replication/index.js";
+import { credentialsConfigSchema, loginSchema, parseSecretRef, replicationLoginSchema, rotateConfigSchema } from "../../../runtime/replication/index.js";
 
 const spec = buildEstateSpec("prod", loadStack("prod"));
 let resources: RecordedResource[] = [];
@@ -119,7 +119,7 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
       clusterName: "meridian-aws-use1",
       namespace: "meridian",
       serviceAccount: "rotate-aws-use1",
-      roleArn: "arn:mock:aws:iam/role:Role:aws-use1-rotate-aws-use1",
+      roleArn: "arn:aws:iam::123456789012:role/meridian-prod-aws-use1-rotate-aws-use1",
     });
     // The publication Job reads, never writes.
     const pub = JSON.parse(inputs(named("aws:iam/rolePolicy:RolePolicy", "aws-use1-pub-aws-use1"))["policy"]);
@@ -138,7 +138,11 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
       role: "roles/iam.workloadIdentityUser",
       member: `serviceAccount:meridian-prod.svc.id.goog[meridian/${ksa}]`,
     });
-    expect(ofType("gcp:secretmanager/secretIamMember:SecretIamMember").map(inputs)).toEqual([
+    expect(
+      ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+        .map(inputs)
+        .filter((m) => m["member"].startsWith("serviceAccount:")),
+    ).toEqual([
       { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: `serviceAccount:${email}` },
     ]);
     const sa = ofType("kubernetes:core/v1:ServiceAccount").find((r) => r.name === `gcp-usc1-${ksa}`)!;
@@ -154,7 +158,9 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
       audiences: ["api://AzureADTokenExchange"],
       resourceName: `azure-sea-${ksa}`,
     });
-    const assignments = ofType("azure-native:authorization:RoleAssignment").map(inputs);
+    const assignments = ofType("azure-native:authorization:RoleAssignment")
+      .filter((r) => r.name.startsWith(`azure-sea-${ksa}-`) && !r.name.includes("-federated"))
+      .map(inputs);
     expect(assignments).toHaveLength(1);
     expect(assignments[0]).toMatchObject({
       principalType: "ServicePrincipal",
@@ -178,5 +184,82 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
       expect(pod.volumes.find((v: { name: string }) => v.name === "login").emptyDir).toEqual({ medium: "Memory", sizeLimit: "1Mi" });
       expect(JSON.stringify(pod)).not.toMatch(/secretKeyRef|"secret":/);
     }
+  });
+});
+
+describe("cross-cloud reads by workload identity federation (each pair, least privilege)", () => {
+  const named = (type: string, name: string) => ofType(type).find((r) => r.name === name)!;
+  const eks = spec.replication.identity.aws.oidcIssuers["aws-use1"]!;
+  const gke = "https://container.googleapis.com/v1/projects/meridian-prod/locations/us-central1/clusters/meridian-gcp-usc1";
+  const aks = spec.replication.identity.azure.oidcIssuers["azure-sea"]!;
+  const podOf = (type: string, name: string) => {
+    const spec = inputs(named(type, name))["spec"];
+    return type.endsWith("CronJob") ? spec["jobTemplate"]["spec"]["template"]["spec"] : spec["template"]["spec"];
+  };
+  const configOf = (name: string, key: string) => JSON.parse(inputs(ofType("kubernetes:core/v1:ConfigMap").find((m) => m.name === name)!)["data"][key]);
+  /** The projected token's audience for the file a federation config names. */
+  const audienceOf = (pod: { volumes: { name: string; projected?: { sources: { serviceAccountToken: { audience: string; path: string } }[] } }[] }, file: string) =>
+    pod.volumes
+      .find((v) => v.name === "federation-tokens")!
+      .projected!.sources.find((s) => file === `/var/run/secrets/meridian/federation/${s.serviceAccountToken.path}`)?.serviceAccountToken.audience;
+
+  it("GKE → AWS: an OIDC provider for the GKE issuer, a role assumable only by the Job's subject with audience sts.amazonaws.com, read on the replication login only", () => {
+    const ksa = "sub-aws-use1-from-aws-use1";
+    const provider = ofType("aws:iam/openIdConnectProvider:OpenIdConnectProvider").find((p) => inputs(p)["url"] === gke)!;
+    expect(inputs(provider)["clientIdLists"]).toEqual(["sts.amazonaws.com"]);
+    const role = named("aws:iam/role:Role", `gcp-usc1-${ksa}-federated`);
+    const host = gke.slice("https://".length);
+    expect(JSON.parse(inputs(role)["assumeRolePolicy"]).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Federated: `arn:aws:iam::123456789012:oidc-provider/${host}` },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: { StringEquals: { [`${host}:aud`]: "sts.amazonaws.com", [`${host}:sub`]: `system:serviceaccount:meridian:${ksa}` } },
+      },
+    ]);
+    expect(JSON.parse(inputs(named("aws:iam/rolePolicy:RolePolicy", `gcp-usc1-${ksa}-federated`))["policy"]).Statement).toEqual([
+      { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: ["arn:mock:aws:secretsmanager/secret:Secret:meridian-prod-aws-use1-replication"] },
+    ]);
+    const config = credentialsConfigSchema.parse(configOf(`gcp-usc1-${ksa}`, "credentials.json"));
+    expect(config.federation.aws).toEqual({ roleArn: `arn:aws:iam::123456789012:role/meridian-prod-gcp-usc1-${ksa}`, tokenFile: "/var/run/secrets/meridian/federation/aws/token" });
+    const pod = podOf("kubernetes:batch/v1:Job", `gcp-usc1-${ksa}`);
+    expect(audienceOf(pod, config.federation.aws!.tokenFile)).toBe("sts.amazonaws.com");
+    expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: "federation-tokens", mountPath: "/var/run/secrets/meridian/federation", readOnly: true });
+  });
+
+  it("EKS → GCP: a pool and OIDC provider trusting the EKS issuer, the rotation's principal granted on the Cloud SQL admin secret only, token audience the provider's name", () => {
+    const pool = ofType("gcp:iam/workloadIdentityPool:WorkloadIdentityPool").find((p) => inputs(p)["workloadIdentityPoolId"] === "m-prod-aws-use1")!;
+    expect(inputs(pool)).toMatchObject({ project: "meridian-prod" });
+    const provider = ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").find((p) => inputs(p)["workloadIdentityPoolId"] === "m-prod-aws-use1")!;
+    expect(inputs(provider)).toMatchObject({ workloadIdentityPoolProviderId: "cluster", attributeMapping: { "google.subject": "assertion.sub" }, oidc: { issuerUri: eks } });
+    const principal = "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/m-prod-aws-use1/subject/system:serviceaccount:meridian:rotate-aws-use1";
+    expect(
+      ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
+        .map(inputs)
+        .filter((m) => m["member"].startsWith("principal://")),
+    ).toEqual([{ project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: principal }]);
+    const config = rotateConfigSchema.parse(configOf("aws-use1-rotate-aws-use1", "rotate.json"));
+    const audience = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/m-prod-aws-use1/providers/cluster";
+    expect(config.federation.gcp).toEqual({ audience, tokenFile: "/var/run/secrets/meridian/federation/gcp/token" });
+    expect(audienceOf(podOf("kubernetes:batch/v1:CronJob", "aws-use1-rotate-aws-use1"), config.federation.gcp!.tokenFile)).toBe(audience);
+  });
+
+  it("EKS → Azure and AKS → AWS: a federated credential on its own identity for the rotation, an OIDC provider for the AKS issuer for the Azure Job", () => {
+    const name = "aws-use1-rotate-aws-use1-federated";
+    expect(inputs(named("azure-native:managedidentity:FederatedIdentityCredential", name))).toMatchObject({
+      issuer: eks,
+      subject: "system:serviceaccount:meridian:rotate-aws-use1",
+      audiences: ["api://AzureADTokenExchange"],
+    });
+    const assignments = ofType("azure-native:authorization:RoleAssignment").filter((r) => r.name.startsWith(`${name}-`));
+    expect(assignments.map((a) => inputs(a)["scope"].split("/").pop())).toEqual(["meridian-prod-aws-use1-at-azure-sea-admin"]);
+    expect(inputs(assignments[0]!)["roleDefinitionId"]).toMatch(new RegExp(`${KEY_VAULT_SECRETS_USER}$`));
+    const config = rotateConfigSchema.parse(configOf("aws-use1-rotate-aws-use1", "rotate.json"));
+    expect(config.federation.azure).toMatchObject({ tenantId: spec.replication.identity.azure.tenantId, tokenFile: "/var/run/secrets/meridian/federation/azure/token" });
+    expect(config.federation.azure!.clientId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(audienceOf(podOf("kubernetes:batch/v1:CronJob", "aws-use1-rotate-aws-use1"), config.federation.azure!.tokenFile)).toBe("api://AzureADTokenExchange");
+    // Its replication login is on its own cloud: no federation for AWS.
+    expect(config.federation.aws).toBeUndefined();
+    expect(ofType("aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => inputs(p)["url"]).sort()).toEqual([aks, gke].sort());
   });
 });
