@@ -35,7 +35,7 @@ import * as authorization from "@pulumi/azure-native/authorization/index.js";
 import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { FEDERATION_AUDIENCE, type Federation } from "../../runtime/replication/cloud-secrets.js";
+import { FEDERATION_AUDIENCE, type Federation } from "../../runtime/replication/index.js";
 import { azureSubscription, cloudSecretOf, type CloudSecret } from "./credentials.js";
 
 /** Key Vault built-in roles (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/security). */
@@ -50,7 +50,7 @@ export interface SecretGrant {
 }
 
 /** Where the pods' projected tokens for other clouds are mounted (`<cloud>/token`). */
-export const FEDERATION_TOKEN_DIR = "/var/run/secrets/meridian/federation";
+const FEDERATION_TOKEN_DIR = "/var/run/secrets/meridian/federation";
 const FEDERATION_VOLUME = "federation-tokens";
 /** Projected tokens live an hour (the kubelet refreshes them at 80%); each exchange reads the file afresh. */
 const TOKEN_SECONDS = 3600;
@@ -214,7 +214,7 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
 }
 
 /** The OIDC issuer of a region's cluster: stack input for EKS and AKS, derived from the cluster's name for GKE. */
-export function clusterIssuer(spec: EstateSpec, region: EstateSpec["regions"][number]): string {
+function clusterIssuer(spec: EstateSpec, region: EstateSpec["regions"][number]): string {
   const settings = spec.replication.identity;
   if (region.cloud === "gcp") {
     const project = settings.gcp.workloadPoolProject ?? /^projects\/([^/]+)\//.exec(spec.replication.network.gcp.privateNetwork)![1]!;
@@ -230,7 +230,7 @@ export function clusterIssuer(spec: EstateSpec, region: EstateSpec["regions"][nu
 }
 
 /** The Kubernetes subject a cluster's token carries for a service account of the runtime namespace. */
-export const serviceAccountSubject = (serviceAccount: string) => `system:serviceaccount:${NAMESPACES.runtime}:${serviceAccount}`;
+const serviceAccountSubject = (serviceAccount: string) => `system:serviceaccount:${NAMESPACES.runtime}:${serviceAccount}`;
 
 /** Resources shared by every workload of one stack (an OIDC provider per issuer, a pool per cluster), made once. */
 const shared = new WeakMap<EstateSpec, Map<string, unknown>>();
@@ -243,12 +243,18 @@ function once<T>(spec: EstateSpec, key: string, make: () => T): T {
 
 const hashed = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 /** A workload identity pool id (4-32 of [a-z0-9-], not starting `gcp-`): one per foreign cluster. */
-export function workloadPoolId(environment: string, regionId: string): string {
+function workloadPoolId(environment: string, regionId: string): string {
   const id = `m-${environment}-${regionId}`.replace(/[^a-z0-9-]/g, "-");
   return id.length <= 32 ? id : `${id.slice(0, 25)}-${hashed(id, 6)}`;
 }
 
-function federated(spec: EstateSpec, cluster: RegionCluster, serviceAccount: string, grants: { secret: CloudSecret; write: boolean }[], opts: pulumi.CustomResourceOptions): Pick<WorkloadIdentity, "federation" | "volumes" | "mounts"> {
+function federated(
+  spec: EstateSpec,
+  cluster: RegionCluster,
+  serviceAccount: string,
+  grants: { secret: CloudSecret; write: boolean }[],
+  opts: pulumi.CustomResourceOptions,
+): Pick<WorkloadIdentity, "federation" | "volumes" | "mounts"> {
   if (grants.length === 0) return { federation: pulumi.output({}), volumes: [], mounts: [] };
   const region = cluster.region;
   const issuer = clusterIssuer(spec, region);
@@ -337,7 +343,10 @@ function federated(spec: EstateSpec, cluster: RegionCluster, serviceAccount: str
   if (onAzure.length) {
     const azure = spec.replication.network.azure;
     const tenantId = spec.replication.identity.azure.tenantId;
-    if (tenantId === undefined) throw new Error(`meridian:replication.identity.azure.tenantId is not set: ${region.id}/${serviceAccount} reads Key Vault secrets from outside Azure through an Entra federated credential in that tenant`);
+    if (tenantId === undefined)
+      throw new Error(
+        `meridian:replication.identity.azure.tenantId is not set: ${region.id}/${serviceAccount} reads Key Vault secrets from outside Azure through an Entra federated credential in that tenant`,
+      );
     const location = spec.regions.find((r) => r.cloud === "azure")!.region;
     const identity = new managedidentity.UserAssignedIdentity(name, { resourceGroupName: azure.resourceGroupName, location, resourceName: name }, opts);
     new managedidentity.FederatedIdentityCredential(

@@ -20,7 +20,7 @@ import type { RegionCluster } from "../cluster/region-cluster.js";
 import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { credentialsConfigSchema } from "../../runtime/replication/index.js";
-import type { Federation } from "../../runtime/replication/cloud-secrets.js";
+import type { Federation } from "../../runtime/replication/index.js";
 import { caFile, copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 
 /** Where the Jobs mount their ConfigMap, and what they run from it. */

@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import { workloadIdentity } from "./identity.js";
 import { rotateConfigSchema } from "../../runtime/replication/index.js";
-import type { Federation } from "../../runtime/replication/cloud-secrets.js";
+import type { Federation } from "../../runtime/replication/index.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { copyUrl, DB_CA_CONFIGMAP, DB_CA_DIR } from "./ca.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
@@ -80,20 +80,12 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
                     name: "rotate",
                     image: settings.image,
                     args: ["replication", "rotate", "--config", `${CONFIG_DIR}/${CONFIG_FILE}`],
-                    volumeMounts: [
-                      { name: "config", mountPath: CONFIG_DIR, readOnly: true },
-                      { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true },
-                      ...identity.mounts,
-                    ],
+                    volumeMounts: [{ name: "config", mountPath: CONFIG_DIR, readOnly: true }, { name: "db-ca", mountPath: DB_CA_DIR, readOnly: true }, ...identity.mounts],
                     resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
                     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                   },
                 ],
-                volumes: [
-                  { name: "config", configMap: { name: config.metadata.name } },
-                  { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } },
-                  ...identity.volumes,
-                ],
+                volumes: [{ name: "config", configMap: { name: config.metadata.name } }, { name: "db-ca", configMap: { name: DB_CA_CONFIGMAP } }, ...identity.volumes],
               },
             },
           },

@@ -40,7 +40,10 @@ export const federationSchema = z
         /** The pool provider's full resource name, which is also the token's audience. */
         audience: z
           .string()
-          .regex(/^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/providers\/[a-z0-9-]{4,32}$/, "//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>"),
+          .regex(
+            /^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/providers\/[a-z0-9-]{4,32}$/,
+            "//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>",
+          ),
         tokenFile,
       })
       .strict()
@@ -71,7 +74,7 @@ async function ok(res: Response, what: string): Promise<Response> {
 type AwsCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 /** The unsigned AssumeRoleWithWebIdentity call (STS Query API, version 2011-06-15). */
-export function assumeRoleWithWebIdentityRequest(roleArn: string, token: string, sessionName: string): { method: "POST"; headers: Record<string, string>; body: string } {
+function assumeRoleWithWebIdentityRequest(roleArn: string, token: string, sessionName: string): { method: "POST"; headers: Record<string, string>; body: string } {
   const body = new URLSearchParams({ Action: "AssumeRoleWithWebIdentity", Version: "2011-06-15", RoleArn: roleArn, RoleSessionName: sessionName, WebIdentityToken: token, DurationSeconds: "3600" });
   return { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/xml" }, body: body.toString() };
 }
@@ -129,7 +132,7 @@ class AwsSecretStore implements SecretStore {
 }
 
 /** Google STS ExchangeToken (RFC 8693): a Kubernetes JWT for a federated access token. */
-export function stsTokenExchangeRequest(audience: string, token: string): { method: "POST"; headers: Record<string, string>; body: string } {
+function stsTokenExchangeRequest(audience: string, token: string): { method: "POST"; headers: Record<string, string>; body: string } {
   const body = {
     grantType: "urn:ietf:params:oauth:grant-type:token-exchange",
     audience,
@@ -142,7 +145,7 @@ export function stsTokenExchangeRequest(audience: string, token: string): { meth
 }
 
 /** The Entra client-credentials grant with a federated token as the client assertion. */
-export function entraTokenRequest(clientId: string, token: string, scope: string): { method: "POST"; headers: Record<string, string>; body: string } {
+function entraTokenRequest(clientId: string, token: string, scope: string): { method: "POST"; headers: Record<string, string>; body: string } {
   const body = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: clientId,

@@ -3,7 +3,7 @@
  * Identity and Entra workload identity federation refuse, in the words of the source each rule links.
  */
 import type { RecordedResource } from "../mock-runtime.js";
-import { arr, bridgeProblem, inputs, str, type PlanView, type ProviderRule } from "./rule.js";
+import { arr, bridgeProblem, inputs, obj, str, type PlanView, type ProviderRule } from "./rule.js";
 
 const POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
 const IAM_ROLE = "aws:iam/role:Role";
@@ -12,6 +12,37 @@ const GCP_SA_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember";
 const AZ_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity";
 const AZ_FIC = "azure-native:managedidentity:FederatedIdentityCredential";
 const AZ_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
+const OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
+const WI_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool";
+const WI_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
+const SECRET_IAM_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember";
+const POD_KINDS = ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:apps/v1:Deployment"];
+
+/** A Kubernetes service account token's subject. */
+const K8S_SUBJECT = /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** Issuers whose tokens are Kubernetes service account tokens: EKS, GKE, AKS. */
+const K8S_ISSUER = /^https:\/\/(oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/|container\.googleapis\.com\/v1\/projects\/|[a-z0-9-]+\.oic\.prod-aks\.azure\.com\/)/;
+const GCP_ID = /^(?!gcp-)[a-z0-9-]{4,32}$/;
+
+/** The statements of an IAM policy document (none when it is not JSON). */
+function statements(policy: string): { Effect?: string; Principal?: { Federated?: unknown; Service?: unknown }; Action?: unknown; Condition?: Record<string, Record<string, unknown>> }[] {
+  try {
+    const doc = JSON.parse(policy) as { Statement?: unknown };
+    return (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]).filter((x) => x !== undefined) as ReturnType<typeof statements>;
+  } catch {
+    return [];
+  }
+}
+
+/** The projected service account token audiences of a workload's pods. */
+function tokenAudiences(r: RecordedResource): string[] {
+  const p = inputs(r)["spec"] as Record<string, unknown> | undefined;
+  const pod = r.type.endsWith("CronJob") ? (p?.["jobTemplate"] as { spec?: { template?: { spec?: unknown } } })?.spec?.template?.spec : (p?.["template"] as { spec?: unknown } | undefined)?.spec;
+  const volumes = arr((pod as { volumes?: unknown } | undefined)?.volumes) as { projected?: { sources?: { serviceAccountToken?: { audience?: unknown } }[] } }[];
+  return volumes
+    .flatMap((v) => arr(v.projected?.sources).map((s) => str((s as { serviceAccountToken?: { audience?: unknown } }).serviceAccountToken?.audience)))
+    .filter((a): a is string => a !== undefined);
+}
 
 /** The resources of `type` that `r`'s inputs came from (its direct dependencies). */
 const fed = (r: RecordedResource, plan: PlanView, type: string) => r.dependencies.map((u) => plan.byUrn.get(u)).filter((d): d is RecordedResource => d?.type === type);
@@ -115,6 +146,160 @@ export const identityRules: ProviderRule[] = [
     check(r, plan) {
       if (fed(r, plan, AZ_IDENTITY).length === 0 || inputs(r)["principalType"] === "ServicePrincipal") return [];
       return ["PrincipalNotFound: Principal does not exist in the directory. (set principalType: ServicePrincipal for a new managed identity)"];
+    },
+  },
+  {
+    id: "aws-oidc-provider-url",
+    provider: "aws",
+    types: [OIDC_PROVIDER],
+    summary: "An IAM OIDC provider's url is https with no query; it has 1-100 client ids; one provider per url in an account",
+    source:
+      "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/iam/validate.go (validOpenIDURL); https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html (ClientIDList, EntityAlreadyExists)",
+    check(r, plan) {
+      const p = inputs(r);
+      const url = str(p["url"]);
+      const out: string[] = [];
+      if (url !== undefined) {
+        if (!URL.canParse(url) || new URL(url).protocol !== "https:") out.push(bridgeProblem(r, "url", `"url" has to use HTTPS scheme (i.e. begin with https://)`));
+        else if (new URL(url).search !== "") out.push(bridgeProblem(r, "url", `"url" cannot contain query parameters per the OIDC standard`));
+        const same = plan.ofType(OIDC_PROVIDER).filter((o) => str(inputs(o)["url"]) === url);
+        if (same.indexOf(r) > 0) out.push(`EntityAlreadyExists: Provider with url ${url} already exists.`);
+      }
+      const ids = arr(p["clientIdLists"]);
+      if (ids.length < 1 || ids.length > 100) out.push(`ValidationError: 1 validation error detected: Value at 'clientIDList' failed to satisfy constraint: Member must have length between 1 and 100`);
+      return out;
+    },
+  },
+  {
+    id: "aws-web-identity-trust",
+    provider: "aws",
+    types: [IAM_ROLE],
+    summary:
+      "A role trusting sts:AssumeRoleWithWebIdentity names an OIDC provider of the plan as Federated principal, and conditions on <issuer>:aud (one of the provider's client ids, else STS refuses the token) and <issuer>:sub (a Kubernetes issuer's subject is system:serviceaccount:NS:SA)",
+    source:
+      "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html; https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html (InvalidIdentityToken)",
+    check(r, plan) {
+      const policy = str(inputs(r)["assumeRolePolicy"]);
+      if (policy === undefined) return [];
+      const out: string[] = [];
+      for (const st of statements(policy)) {
+        const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).map(String);
+        if (st.Effect !== "Allow" || !actions.includes("sts:AssumeRoleWithWebIdentity")) continue;
+        const federated = str(st.Principal?.Federated);
+        if (federated === undefined) continue;
+        const provider = plan.ofType(OIDC_PROVIDER).find((o) => {
+          const url = str(inputs(o)["url"]);
+          // Compared without a trailing slash (AKS issuers end in one; the condition keys never carry it).
+          return url !== undefined && federated.replace(/\/$/, "").endsWith(`:oidc-provider/${url.replace(/^https:\/\//, "").replace(/\/$/, "")}`);
+        });
+        if (provider === undefined) {
+          out.push(`MalformedPolicyDocument: Invalid principal in policy: "Federated":"${federated}"`);
+          continue;
+        }
+        const host = str(inputs(provider)["url"])!
+          .replace(/^https:\/\//, "")
+          .replace(/\/$/, "");
+        const equals = st.Condition?.["StringEquals"] ?? {};
+        const aud = equals[`${host}:aud`];
+        const sub = equals[`${host}:sub`];
+        const clientIds = arr(inputs(provider)["clientIdLists"]).map(String);
+        if (typeof aud !== "string" || !clientIds.includes(aud))
+          out.push(`InvalidIdentityToken: Incorrect token audience (the trust's ${host}:aud ${JSON.stringify(aud ?? null)} is not a client id of the provider: ${clientIds.join(", ")})`);
+        if (typeof sub !== "string") out.push(`AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (no ${host}:sub condition: every workload of the issuer could assume the role)`);
+        else if (K8S_ISSUER.test(`https://${host}`) && !K8S_SUBJECT.test(sub))
+          out.push(`AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (a Kubernetes token's sub is system:serviceaccount:NAMESPACE:NAME, not ${sub})`);
+      }
+      return out;
+    },
+  },
+  {
+    id: "gcp-workload-identity-pool-ids",
+    provider: "gcp",
+    types: [WI_POOL, WI_PROVIDER],
+    summary: "Workload identity pool and provider ids are 4-32 characters of [a-z0-9-], not starting with gcp-",
+    source:
+      "https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools/create (workloadIdentityPoolId); https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers/create",
+    check(r) {
+      const key = r.type === WI_POOL ? "workloadIdentityPoolId" : "workloadIdentityPoolProviderId";
+      const id = str(inputs(r)[key]);
+      return id !== undefined && !GCP_ID.test(id)
+        ? [
+            `googleapi: Error 400: ${key} ${JSON.stringify(id)}: must be 4-32 characters, and may contain the characters [a-z0-9-]. The prefix gcp- is reserved for use by Google, and may not be specified., badRequest`,
+          ]
+        : [];
+    },
+  },
+  {
+    id: "gcp-workload-identity-provider-oidc",
+    provider: "gcp",
+    types: [WI_PROVIDER],
+    summary: "An OIDC pool provider's issuerUri is an https URL, and its attributeMapping maps google.subject",
+    source: "https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers (Oidc.issuerUri; attributeMapping: google.subject)",
+    check(r) {
+      const p = inputs(r);
+      const out: string[] = [];
+      const issuer = str(obj(p["oidc"])["issuerUri"]);
+      if (issuer !== undefined && !(URL.canParse(issuer) && new URL(issuer).protocol === "https:")) out.push(`googleapi: Error 400: The issuer URI ${issuer} must be an HTTPS endpoint., badRequest`);
+      if (p["oidc"] !== undefined && obj(p["attributeMapping"])["google.subject"] === undefined)
+        out.push("googleapi: Error 400: attribute_mapping must contain a mapping for google.subject., badRequest");
+      return out;
+    },
+  },
+  {
+    id: "gcp-principal-identifier",
+    provider: "gcp",
+    types: [SECRET_IAM_MEMBER],
+    summary:
+      "A workload identity federation principal is principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT (the project's number, not its id)",
+    source: "https://cloud.google.com/iam/docs/principal-identifiers",
+    check(r) {
+      const member = str(inputs(r)["member"]);
+      if (member === undefined || !member.startsWith("principal://")) return [];
+      return /^principal:\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[a-z0-9-]{4,32}\/subject\/.{1,127}$/.test(member)
+        ? []
+        : [
+            `googleapi: Error 400: Invalid principal: ${member}: expected principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL_ID/subject/SUBJECT, badRequest`,
+          ];
+    },
+  },
+  {
+    id: "azure-federated-credential-kubernetes-subject",
+    provider: "azure",
+    types: [AZ_FIC],
+    summary: "A federated credential trusting a Kubernetes cluster's issuer names the subject system:serviceaccount:NS:SA, or no token ever matches it",
+    source:
+      "https://learn.microsoft.com/en-us/azure/aks/workload-identity-deploy-cluster#establish-federated-identity-credential; https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes (AADSTS70021)",
+    check(r) {
+      const p = inputs(r);
+      const issuer = str(p["issuer"]);
+      const subject = str(p["subject"]);
+      if (issuer === undefined || subject === undefined || !K8S_ISSUER.test(issuer) || K8S_SUBJECT.test(subject)) return [];
+      return [`AADSTS70021: No matching federated identity record found for presented assertion. (a Kubernetes token's sub is system:serviceaccount:NAMESPACE:NAME, not ${subject})`];
+    },
+  },
+  {
+    id: "federation-token-audience",
+    provider: "estate",
+    types: POD_KINDS,
+    summary:
+      "A pod's projected service account token is for an audience its trusting side accepts: a client id of an IAM OIDC provider, a GCP pool provider's own resource name (or one of its allowedAudiences), or an Entra federated credential's audience",
+    source:
+      "https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html (InvalidIdentityToken); https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes (audience); https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation (audiences)",
+    check(r, plan) {
+      const out: string[] = [];
+      for (const audience of tokenAudiences(r)) {
+        const gcp = /^\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/([^/]+)\/providers\/([^/]+)$/.exec(audience);
+        if (gcp) {
+          const provider = plan.ofType(WI_PROVIDER).find((p) => str(inputs(p)["workloadIdentityPoolId"]) === gcp[1] && str(inputs(p)["workloadIdentityPoolProviderId"]) === gcp[2]);
+          const allowed = arr(obj(inputs(provider ?? r)["oidc"])["allowedAudiences"]).map(String);
+          if (provider === undefined || (allowed.length > 0 && !allowed.includes(audience))) out.push(`invalid_grant: The audience in ID Token [${audience}] does not match the expected audience.`);
+          continue;
+        }
+        const aws = plan.ofType(OIDC_PROVIDER).some((o) => arr(inputs(o)["clientIdLists"]).map(String).includes(audience));
+        const azure = plan.ofType(AZ_FIC).some((f) => arr(inputs(f)["audiences"]).map(String).includes(audience));
+        if (!aws && !azure) out.push(`InvalidIdentityToken: Incorrect token audience (no OIDC provider, pool provider or federated credential of the plan accepts ${JSON.stringify(audience)})`);
+      }
+      return out;
     },
   },
 ];

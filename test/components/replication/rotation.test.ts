@@ -142,9 +142,7 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
       ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
         .map(inputs)
         .filter((m) => m["member"].startsWith("serviceAccount:")),
-    ).toEqual([
-      { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: `serviceAccount:${email}` },
-    ]);
+    ).toEqual([{ project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: `serviceAccount:${email}` }]);
     const sa = ofType("kubernetes:core/v1:ServiceAccount").find((r) => r.name === `gcp-usc1-${ksa}`)!;
     expect(inputs(sa)["metadata"]["annotations"]).toEqual({ "iam.gke.io/gcp-service-account": email });
   });
@@ -199,9 +197,8 @@ describe("cross-cloud reads by workload identity federation (each pair, least pr
   const configOf = (name: string, key: string) => JSON.parse(inputs(ofType("kubernetes:core/v1:ConfigMap").find((m) => m.name === name)!)["data"][key]);
   /** The projected token's audience for the file a federation config names. */
   const audienceOf = (pod: { volumes: { name: string; projected?: { sources: { serviceAccountToken: { audience: string; path: string } }[] } }[] }, file: string) =>
-    pod.volumes
-      .find((v) => v.name === "federation-tokens")!
-      .projected!.sources.find((s) => file === `/var/run/secrets/meridian/federation/${s.serviceAccountToken.path}`)?.serviceAccountToken.audience;
+    pod.volumes.find((v) => v.name === "federation-tokens")!.projected!.sources.find((s) => file === `/var/run/secrets/meridian/federation/${s.serviceAccountToken.path}`)?.serviceAccountToken
+      .audience;
 
   it("GKE → AWS: an OIDC provider for the GKE issuer, a role assumable only by the Job's subject with audience sts.amazonaws.com, read on the replication login only", () => {
     const ksa = "sub-aws-use1-from-aws-use1";
@@ -260,6 +257,10 @@ describe("cross-cloud reads by workload identity federation (each pair, least pr
     expect(audienceOf(podOf("kubernetes:batch/v1:CronJob", "aws-use1-rotate-aws-use1"), config.federation.azure!.tokenFile)).toBe("api://AzureADTokenExchange");
     // Its replication login is on its own cloud: no federation for AWS.
     expect(config.federation.aws).toBeUndefined();
-    expect(ofType("aws:iam/openIdConnectProvider:OpenIdConnectProvider").map((p) => inputs(p)["url"]).sort()).toEqual([aks, gke].sort());
+    expect(
+      ofType("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+        .map((p) => inputs(p)["url"])
+        .sort(),
+    ).toEqual([aks, gke].sort());
   });
 });

@@ -84,7 +84,12 @@ describe("cross-cloud secret reads by workload identity federation", () => {
         ? { body: JSON.stringify({ access_token: "federated-access-token", issued_token_type: "urn:ietf:params:oauth:token-type:access_token", token_type: "Bearer", expires_in: 3599 }) }
         : { body: JSON.stringify({ payload: { data: Buffer.from('{"k":1}').toString("base64") } }) };
     const federation = federationSchema.parse({ gcp: { audience: AUDIENCE, tokenFile: token("gcp-token", "eks-projected-jwt") } });
-    const store = openSecretStore("gcp-secretmanager://projects/meridian-prod/secrets/meridian-prod-gcp-usc1-replication", {}, { gcp: { api: `${base}/v1`, metadata: `${base}/no-metadata` }, sts: { gcp: `${base}/gsts` } }, federation);
+    const store = openSecretStore(
+      "gcp-secretmanager://projects/meridian-prod/secrets/meridian-prod-gcp-usc1-replication",
+      {},
+      { gcp: { api: `${base}/v1`, metadata: `${base}/no-metadata` }, sts: { gcp: `${base}/gsts` } },
+      federation,
+    );
     expect(await store.read()).toBe('{"k":1}');
     expect(seen.some((s) => s.url.startsWith("/no-metadata"))).toBe(false); // not on GKE: no metadata server
     const exchange = seen.find((s) => s.url === "/gsts")!;
@@ -119,7 +124,10 @@ describe("cross-cloud secret reads by workload identity federation", () => {
   });
 
   it("a refused exchange names the token service and its answer", async () => {
-    respond = (r) => (r.url === "/sts" ? { status: 400, type: "text/xml", body: "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>Incorrect token audience</Message></Error></ErrorResponse>" } : { body: "{}" });
+    respond = (r) =>
+      r.url === "/sts"
+        ? { status: 400, type: "text/xml", body: "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>Incorrect token audience</Message></Error></ErrorResponse>" }
+        : { body: "{}" };
     const federation = federationSchema.parse({ aws: { roleArn: ROLE, tokenFile: token("aws-token", "jwt") } });
     await expect(openSecretStore("aws-secretsmanager://us-east-1/x", {}, { aws: `${base}/sm`, sts: { aws: `${base}/sts` } }, federation).read()).rejects.toThrow(
       /STS AssumeRoleWithWebIdentity: HTTP 400 .*InvalidIdentityToken.*Incorrect token audience/,
