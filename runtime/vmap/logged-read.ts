@@ -8,8 +8,8 @@
  *   3. the entry at that index, its inclusion proven against the checkpoint's root, decoded: this map, this revision;
  *   4. the key read and proven against the entry's root (the service must answer at exactly that root).
  *
- * If the map moves between 1 and 4 the read starts again (a few times), so a busy map still yields a proven answer;
- * nothing unproven is ever returned.
+ * If the map moves on between 1 and 4 the read starts again (a few times), so a busy map still yields a proven
+ * answer; nothing unproven is ever returned. A head whose entry is not that revision is refused, not retried.
  */
 import { leafHash, LogClient, newVerifier, openCheckpoint, verifyInclusion } from "../prooflog/index.js";
 import { MapClient } from "./client.js";
@@ -57,11 +57,9 @@ export async function readLogged(o: LoggedReadOptions, map: string, key: string)
     const entry = await log.entry(head.logIndex, cp.size);
     verifyInclusion(head.logIndex, cp.size, leafHash(entry), await log.inclusionProof(head.logIndex, cp.size), cp.root);
     const logged = decodeMapEntry(entry);
-    if (!logged || logged.map !== map || logged.revision !== head.revision) {
-      // The service answers its new revision while that batch is still being logged (with the previous entry's index).
-      if (attempt < ATTEMPTS) continue;
+    // The service publishes a revision only once the log holds it, with its entry's index: anything else is a lie.
+    if (!logged || logged.map !== map || logged.revision !== head.revision)
       throw new MapError(`log entry ${head.logIndex} is not map ${map}'s revision ${head.revision}: the map service named the wrong entry`);
-    }
     const root = Buffer.from(logged.root).toString("base64");
     try {
       const r = await maps.read(map, key, root);

@@ -7,7 +7,7 @@
  * Reads come with proofs against the current root: inclusion or exclusion for one key, one shared batch proof
  * for several, and range proofs (every entry in [from, to], and that there are no others).
  */
-import { type Hash, hashEquals, SparseMerkleTree, SmtError, verifyRangeProof, verifySmtBatch, verifySmtProof, type RangeProof, type SmtProof } from "../prooflog/index.js";
+import { type Hash, hashEquals, rootFromBatch, SparseMerkleTree, SmtError, verifyRangeProof, verifySmtBatch, verifySmtProof, type RangeProof, type SmtProof } from "../prooflog/index.js";
 
 const MAX_KEY_BYTES = 32;
 
@@ -115,26 +115,53 @@ export class VerifiableMap {
     return this.tree.get(treeKey(key));
   }
 
-  /** Apply a batch (null deletes); returns the entry that records it. Validates every key before changing anything. */
-  apply(writes: readonly MapWrite[]): MapEntry {
+  /**
+   * The entry a batch (null deletes) would make, without changing the map: its root is computed from a batch proof
+   * of the written keys against the current tree (the siblings are the untouched rest of it), so readers keep
+   * seeing the current revision until `commit` — which the service calls only once the log holds the entry.
+   * Validates every key and value; a key written twice keeps its last value.
+   */
+  stage(writes: readonly MapWrite[]): MapEntry {
     const keys = writes.map(([k]) => treeKey(k));
     for (const [k, v] of writes) if (v !== null && v.length > 65_536) throw new MapError(`value of "${k}" is ${v.length} bytes; at most 65536`);
-    writes.forEach(([, v], i) => this.tree.set(keys[i]!, v ?? undefined));
-    this.revision++;
-    return { map: this.name, revision: this.revision, root: this.tree.root(), writes: [...writes] };
+    const net = new Map<string, [Buffer, Uint8Array | undefined]>();
+    writes.forEach(([, v], i) => net.set(keys[i]!.toString("hex"), [keys[i]!, v ?? undefined]));
+    const changes = [...net.values()];
+    const root = rootFromBatch(changes, this.tree.proveBatch(changes.map(([k]) => k)));
+    if (!root) throw new MapError(`map ${this.name}: the batch proof of revision ${this.revision} does not fit its keys`); // the tree's own proof always does
+    return { map: this.name, revision: this.revision + 1, root, writes: [...writes] };
   }
 
-  /** Undo the last batch (its log entry could not be written): put the previous values back. */
-  revert(previous: readonly MapWrite[]): void {
-    for (const [k, v] of previous) this.tree.set(treeKey(k), v ?? undefined);
-    this.revision--;
+  /** Publish a staged batch: the map moves to its revision and root in one synchronous step (no reader sees between). */
+  commit(e: MapEntry): void {
+    if (e.map !== this.name || e.revision !== this.revision + 1)
+      throw new MapError(`map ${this.name} is at revision ${this.revision}: a batch staged as ${e.map} revision ${e.revision} does not apply`);
+    const root = this.tree.setMany(e.writes.map(([k, v]) => [treeKey(k), v ?? undefined] as const));
+    this.revision = e.revision;
+    if (!hashEquals(root, e.root)) throw new MapError(`map ${this.name}: revision ${e.revision} committed to a different root than it was staged with`);
   }
 
-  /** Replay a logged batch; throws unless it is the next revision and reproduces the recorded root. */
+  /** Stage and commit at once (replay, tests): returns the entry that records the batch. */
+  apply(writes: readonly MapWrite[]): MapEntry {
+    const e = this.stage(writes);
+    this.commit(e);
+    return e;
+  }
+
+  /** Every (tree key, value) the map will hold once `staged` is committed (a store's snapshot of it, taken before). */
+  *entriesAfter(staged: MapEntry): Iterable<{ key: Buffer; value: Uint8Array }> {
+    const changed = new Map<string, { key: Buffer; value: Uint8Array | null }>();
+    for (const [k, v] of staged.writes) changed.set(treeKey(k).toString("hex"), { key: treeKey(k), value: v });
+    for (const e of this.tree.entries()) if (!changed.has(e.key.toString("hex"))) yield e;
+    for (const { key, value } of changed.values()) if (value !== null) yield { key, value };
+  }
+
+  /** Replay a logged batch; throws, changing nothing, unless it is the next revision and reproduces the recorded root. */
   replay(e: MapEntry): void {
     if (e.revision !== this.revision + 1) throw new MapError(`map ${this.name}: logged revision ${e.revision} does not follow ${this.revision}`);
-    const got = this.apply(e.writes);
-    if (!hashEquals(got.root, e.root)) throw new MapError(`map ${this.name}: revision ${e.revision} replays to a different root than the log recorded`);
+    const staged = this.stage(e.writes);
+    if (!hashEquals(staged.root, e.root)) throw new MapError(`map ${this.name}: revision ${e.revision} replays to a different root than the log recorded`);
+    this.commit(staged);
   }
 
   prove(key: string): { value: Uint8Array | null; proof: SmtProof } {

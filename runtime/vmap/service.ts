@@ -1,6 +1,8 @@
 /**
  * The verifiable map service (kit): named maps over HTTP, every write batch recorded in the proof log before it
- * is acknowledged, so each root a reader is shown is one the log holds. With a state store (`store: {dir}`,
+ * is acknowledged or shown, so each root a reader is shown is one the log holds: a batch is staged (its root
+ * computed without changing the map), logged, recorded in the store, and only then published to readers, revision,
+ * root and log index together. With a state store (`store: {dir}`,
  * `{postgres}` or `{s3}`) each batch is also recorded there, and a restart restores every map from it and replays only the
  * log entries after its head (recover.ts); without one, it rebuilds every map from the whole log.
  *
@@ -105,30 +107,34 @@ export const mapService = defineService({
           // One batch at a time: the log records batches in the order they change the root.
           const run = queue.then(async () => {
             if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
-            const before = writes.map(([k]) => [k, h.map.get(k) ?? null] as MapWrite);
-            const entry = guard(() => h.map.apply(writes));
+            // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
+            // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
+            const entry = guard(() => h.map.stage(writes));
+            let logIndex = h.logIndex;
             if (client) {
               try {
-                h.logIndex = (await client.add(encodeMapEntry(entry))).index;
+                logIndex = (await client.add(encodeMapEntry(entry))).index;
               } catch (e) {
-                h.map.revert(before);
                 throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
               }
             }
+            const publish = () => {
+              h.map.commit(entry);
+              h.logIndex = logIndex;
+            };
             if (store) {
               try {
-                await store.record({ entry, logIndex: client ? h.logIndex : null }, () => h.map.entries());
+                await store.record({ entry, logIndex: client ? logIndex : null }, () => h.map.entriesAfter(entry));
               } catch (e) {
-                if (!client) {
-                  h.map.revert(before);
-                  throw new HttpError(503, "map store unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
-                }
+                if (!client) throw new HttpError(503, "map store unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
                 // The log holds the batch, so it stands; the store catches up from the log at the next start.
-                h.broken = `${store.description} failed to record revision ${entry.revision} (log entry ${h.logIndex}): ${(e as Error).message}; restart the service to catch up from the log`;
+                publish();
+                h.broken = `${store.description} failed to record revision ${entry.revision} (log entry ${logIndex}): ${(e as Error).message}; restart the service to catch up from the log`;
                 throw new HttpError(503, "map store unavailable", h.broken);
               }
             }
-            return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex: h.logIndex };
+            publish();
+            return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
           });
           queue = run.catch(() => undefined);
           return run;

@@ -2,7 +2,8 @@
 // and a range proof that leaves out an entry, or any tampered proof, does not (fast-check properties).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decodeMapEntry, encodeMapEntry, MapError, prefixBounds, treeKey, VerifiableMap, verifyMapBatch, verifyMapRange, verifyMapRead } from "../../../runtime/vmap/index.js";
+import { SparseMerkleTree } from "../../../runtime/prooflog/index.js";
+import { decodeMapEntry, encodeMapEntry, MapError, prefixBounds, treeKey, VerifiableMap, verifyMapBatch, verifyMapRange, verifyMapRead, type MapWrite } from "../../../runtime/vmap/index.js";
 
 const key = fc.stringMatching(/^[a-z]{1,3}:[0-9]{1,4}$/);
 const value = fc.uint8Array({ minLength: 1, maxLength: 8 });
@@ -65,6 +66,28 @@ describe("verifiable map", () => {
     const forged = { ...e2, revision: 3, root: e1.root };
     expect(() => replica.replay(forged)).toThrow(/different root/);
     expect(decodeMapEntry(Buffer.from("not json"))).toBeNull();
+  });
+
+  it("stages a batch without changing the map; committing it gives the staged root (property: any batches, repeats and deletes)", () => {
+    const batch = fc.array(fc.tuple(fc.constantFrom("a:1", "a:2", "b:1", "bb:7", "c:9"), fc.option(fc.uint8Array({ maxLength: 4 }))), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(fc.array(batch, { maxLength: 6 }), batch, (history, next) => {
+        const m = new VerifiableMap("s");
+        const model = new SparseMerkleTree(); // the writes one by one, in order (a key written twice keeps its last value)
+        for (const writes of history) for (const [k, v] of m.apply(writes as MapWrite[]).writes) model.set(treeKey(k), v ?? undefined);
+        const before = { revision: m.revision, root: Buffer.from(m.root()).toString("hex"), a1: m.get("a:1") };
+        const staged = m.stage(next as MapWrite[]);
+        expect({ revision: m.revision, root: Buffer.from(m.root()).toString("hex"), a1: m.get("a:1") }).toEqual(before);
+        for (const [k, v] of next) model.set(treeKey(k), v ?? undefined);
+        expect(Buffer.from(staged.root).toString("hex")).toBe(Buffer.from(model.root()).toString("hex"));
+        const snapshot = [...m.entriesAfter(staged)].map((e) => `${e.key.toString("hex")}=${Buffer.from(e.value).toString("hex")}`).sort();
+        m.commit(staged);
+        expect([m.revision, Buffer.from(m.root()).toString("hex")]).toEqual([before.revision + 1, Buffer.from(staged.root).toString("hex")]);
+        expect([...m.entries()].map((e) => `${e.key.toString("hex")}=${Buffer.from(e.value).toString("hex")}`).sort()).toEqual(snapshot);
+        expect(() => m.commit(staged)).toThrow(/does not apply/); // staged against a revision the map has left
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("rejects keys that do not fit the tree", () => {
