@@ -4,7 +4,7 @@ export { mapService } from "./service.js";
 export { MapClient, type MapClientOptions } from "./client.js";
 export { readLogged, type LoggedRead } from "./logged-read.js";
 export { recoverMaps, type HeldMap } from "./recover.js";
-export { FileMapStore } from "./store/file.js";
+export { FileMapStore, type FileMapStoreOptions } from "./store/file.js";
 export { PostgresMapStore } from "./store/postgres.js";
 export { S3MapStore, type S3MapStoreOptions } from "./store/s3.js";
 export { type MapStore, type StoredMap, type MapHead, type LoggedBatch } from "./store/port.js";

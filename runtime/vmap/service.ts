@@ -31,7 +31,19 @@ const mapConfigSchema = z
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
     /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
-    store: z.union([z.object({ dir: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1) }).strict(), z.object({ s3: z.string().url() }).strict()]).optional(),
+    store: z
+      .union([
+        z
+          .object({
+            dir: z.string().min(1),
+            /** How long to wait for another process to let go of the directory (ms); then exit. */
+            lockWaitMs: z.number().int().min(0).max(600_000).optional(),
+          })
+          .strict(),
+        z.object({ postgres: z.string().min(1) }).strict(),
+        z.object({ s3: z.string().url() }).strict(),
+      ])
+      .optional(),
     /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
     writers: z
       .object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() })
@@ -43,7 +55,7 @@ const mapConfigSchema = z
 /** The configured state store; S3 credentials come from the environment, as for `log serve --s3`. */
 function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | null {
   if (!s) return null;
-  if ("dir" in s) return new FileMapStore(s.dir);
+  if ("dir" in s) return new FileMapStore(s.dir, { lockWaitMs: s.lockWaitMs });
   if ("postgres" in s) return new PostgresMapStore(s.postgres);
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_REGION: region } = process.env;
   if (!accessKeyId || !secretAccessKey) throw new MapError("store.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");

@@ -6,10 +6,14 @@
  *
  * A journal record cut short by a crash was never acknowledged: it is dropped (if the log recorded it, the service
  * catches up from the log). A complete record that fails its CRC stops the start.
+ *
+ * One process per directory: `<dir>/vmap.lock` (common/dir-lock.ts; a kill -9'd holder's lock is taken over) is
+ * taken before anything is read, waited for up to `lockWaitMs`, then refused naming the directory; close releases it.
  */
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { open, rename, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { DirectoryLockedError, lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 import { CorruptStoreError, encodeJournalRecord as encodeRecord, scanJournal } from "../../prooflog/index.js";
 import { decodeMapEntry, encodeMapEntry } from "../map.js";
 import { MapStoreError, type LoggedBatch, type MapStore, type StoredMap } from "./port.js";
@@ -42,18 +46,49 @@ interface Open {
   sinceSnapshot: number;
 }
 
+export interface FileMapStoreOptions {
+  /** Rewrite the snapshot (and empty the journal) every this many batches. */
+  snapshotEvery?: number;
+  /** How long to wait for another process to let go of the directory (ms); then refuse. */
+  lockWaitMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 export class FileMapStore implements MapStore {
   readonly description: string;
   private readonly maps = new Map<string, Open>();
+  private readonly snapshotEvery: number;
+  private locking: Promise<DirectoryLock> | null = null;
 
   constructor(
     private readonly dir: string,
-    private readonly snapshotEvery = 1000,
+    private readonly o: FileMapStoreOptions = {},
   ) {
     this.description = `file map store ${dir}`;
+    this.snapshotEvery = o.snapshotEvery ?? 1000;
+  }
+
+  /** Take the directory for this process (once), waiting up to lockWaitMs for another holder to let go. */
+  private lock(): Promise<DirectoryLock> {
+    this.locking ??= (async () => {
+      mkdirSync(this.dir, { recursive: true });
+      const deadline = Date.now() + (this.o.lockWaitMs ?? 15_000);
+      for (;;) {
+        try {
+          return lockDirectory(this.dir, "vmap.lock", "another map service");
+        } catch (e) {
+          if (!(e instanceof DirectoryLockedError)) throw e;
+          if (Date.now() >= deadline) throw new MapStoreError(`another map service holds ${this.dir} (${e.message}); one writer per directory`, { cause: e });
+          await sleep(200);
+        }
+      }
+    })();
+    return this.locking;
   }
 
   async load(map: string): Promise<StoredMap | null> {
+    await this.lock();
     const d = join(this.dir, map);
     mkdirSync(d, { recursive: true });
     const snapPath = join(d, "snapshot");
@@ -107,5 +142,8 @@ export class FileMapStore implements MapStore {
   async close(): Promise<void> {
     for (const m of this.maps.values()) await m.journal.close();
     this.maps.clear();
+    const lock = await this.locking?.catch(() => null);
+    lock?.release();
+    this.locking = null;
   }
 }

@@ -85,13 +85,13 @@ describe("file map store (in process)", () => {
         fc.integer({ min: 1, max: 5 }),
         async (batches, every) => {
           const dir = mkdtempSync(join(tmp, "fc-"));
-          const store = new FileMapStore(dir, every);
+          const store = new FileMapStore(dir, { snapshotEvery: every });
           await store.load("m");
           const map = new VerifiableMap("m");
           for (const writes of batches) await store.record({ entry: map.apply(writes as MapWrite[]), logIndex: null }, () => map.entries());
           await store.close();
           appendFileSync(join(dir, "m", "journal"), Buffer.from([0x4d, 0x4c, 0x4a, 0x31, 0, 0])); // a torn record: never acknowledged
-          const reopened = new FileMapStore(dir, every);
+          const reopened = new FileMapStore(dir, { snapshotEvery: every });
           const held = (await recoverMaps(["m"], reopened, null)).get("m")!;
           await reopened.close();
           expect(held.map.revision).toBe(batches.length);
