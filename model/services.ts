@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota, attest, map) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest, map, allocator) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
@@ -9,8 +9,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator"];
 
 export interface ServicePort {
   name: string;
@@ -130,6 +130,15 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     // The quota service writes (runtime/vmap's `writers` names its SPIFFE ID alone); tenants read their proofs
     // through the gateway (reads are public; writes from the gateway's identity are refused in-process).
     callers: [gateway, { service: "quota" }],
+  },
+  {
+    name: "allocator",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "ratelimit-allocator",
+    description: "global rate limit allocator: per-window budgets of the estate-wide (global: true) limits, leases in Redis",
+    ports: [http],
+    // Only the rate limit services ask it for budget, from every region (it runs in the ledger region).
+    callers: [{ service: "ratelimit" }],
   },
 ];
 

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option("--map <name...>", "a map to hold; repeatable")
     .option("--log <url>", "proof log that records every write batch (replayed at start)")
     .option("--data <dir>", "persist map state in this directory (restart replays only the log entries after it)")
-    .option("--postgres <url>", "persist map state in PostgreSQL instead")
+    .option("--postgres <url>", "persist map state in PostgreSQL instead (the config's store.schema still applies; default meridian_vmap)")
     .option("--s3 <url>", "persist map state in an S3-compatible bucket, path-style <endpoint>/<bucket>[/<prefix>]; credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")

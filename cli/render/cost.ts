@@ -112,7 +112,7 @@ export function renderGithubComment(report: CostReport): string {
     "| --- | ---: | ---: | ---: | ---: |",
     `| ${p.displayName} | ${signed(String(diff - usageDiff))} | ${signed(String(usageDiff))} | ${signed(String(diff))}${pct} | ${money(String(now))} |`,
     "",
-    "*Usage costs are estimated from the stack's usage settings (DNS queries, replication write volume).",
+    "*Usage costs are estimated from the stack's usage settings (DNS queries, replication write volume, east-west traffic between regions).",
     "",
     "<details>",
     "<summary>Estimate details</summary>",

@@ -10,6 +10,7 @@ import * as gcp from "@pulumi/gcp";
 import * as network from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 import type { VpnPlan } from "../../model/network/vpn.js";
+import { azureResourceGroupScope, azureSubnetId, GATEWAY_SUBNET } from "../../model/network/azure.js";
 
 export interface AwsEnd {
   gateway: aws.ec2.VpnGateway;
@@ -81,17 +82,11 @@ export function gcpPeeringRoutes(spec: EstateSpec, opts: pulumi.CustomResourceOp
   );
 }
 
-/** Subscription and resource group of the GatewaySubnet template (where the gateway is created). */
-function azureScope(template: string, region: Region): { subnetId: string; subscription: string; resourceGroupName: string } {
-  const subnetId = template.replaceAll("{region}", region.region);
-  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(subnetId);
-  if (!m) throw new Error(`meridian:replication.network.vpn.azure.gatewaySubnetIdTemplate: expected /subscriptions/<id>/resourceGroups/<name>/…/subnets/GatewaySubnet, got ${subnetId}`);
-  return { subnetId, subscription: m[1]!, resourceGroupName: m[2]! };
-}
-
 export function azureEnd(spec: EstateSpec, region: Region, plan: VpnPlan, opts: pulumi.CustomResourceOptions): AzureEnd {
   const vpn = spec.replication.network.vpn;
-  const { subnetId, subscription, resourceGroupName } = azureScope(vpn.azure.gatewaySubnetIdTemplate, region);
+  const azure = spec.replication.network.azure;
+  const subnetId = azureSubnetId(azure, region.region, GATEWAY_SUBNET);
+  const { resourceGroupName } = azure;
   const name = `${spec.stack}-vpn-${region.id}`;
   const instances = [0, 1] as const;
   // Zone-redundant SKUs take Standard, zone-redundant static addresses only.
@@ -111,7 +106,7 @@ export function azureEnd(spec: EstateSpec, region: Region, plan: VpnPlan, opts: 
         opts,
       ),
   );
-  const gatewayId = `/subscriptions/${subscription}/resourceGroups/${resourceGroupName}/providers/Microsoft.Network/virtualNetworkGateways/${name}`;
+  const gatewayId = `${azureResourceGroupScope(azure)}/providers/Microsoft.Network/virtualNetworkGateways/${name}`;
   const ipConfigurationIds = instances.map((i) => `${gatewayId}/ipConfigurations/instance-${i}`) as [string, string];
   // Each instance answers BGP on the APIPA address of every tunnel it terminates.
   const custom = instances.map((i) => plan.pairs.filter((p) => p.b.id === region.id).flatMap((p) => p.tunnels.filter((t) => t.azureInstance === i).map((t) => t.bAddress)));

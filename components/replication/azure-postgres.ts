@@ -2,7 +2,7 @@
  * Azure Database for PostgreSQL flexible server: the partition's primary, read replicas in other Azure
  * regions (createMode Replica, sourceServerResourceId = the feeding server), or a standalone subscriber.
  * VNet-integrated with public network access disabled, which Azure allows only with a private DNS zone
- * given at creation (meridian:replication.network.azure.privateDnsZoneArmResourceId). Publishers set
+ * given at creation (meridian:replication.network.azure.privateDnsZoneName). Publishers set
  * `wal_level` to logical.
  *
  * Authentication: Entra ID and passwords both enabled. A subscriber on another cloud logs in to an Azure
@@ -19,6 +19,7 @@ import type { ReplicationConfig } from "../../model/estate.js";
 import { azureTls } from "./ca.js";
 import { azureSecret, generatedPassword, initialReplicationLogin, loginJson } from "./credentials.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
+import { azurePrivateDnsZoneId, azureSubnetId } from "../../model/network/azure.js";
 
 /** The server administrator (a member of azure_pg_admin: may create roles with REPLICATION). */
 const ADMIN_USER = "meridian_admin";
@@ -44,8 +45,8 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
             backup: { backupRetentionDays: 14, geoRedundantBackup: "Enabled" },
             network: {
               publicNetworkAccess: "Disabled",
-              delegatedSubnetResourceId: network.delegatedSubnetIdTemplate.replaceAll("{region}", req.region.region),
-              ...(network.privateDnsZoneArmResourceId ? { privateDnsZoneArmResourceId: network.privateDnsZoneArmResourceId } : {}),
+              delegatedSubnetResourceId: azureSubnetId(network, req.region.region, network.delegatedSubnetName),
+              privateDnsZoneArmResourceId: azurePrivateDnsZoneId(network),
             },
           },
           opts,

@@ -13,6 +13,7 @@ import * as aws from "@pulumi/aws";
 import * as gcp from "@pulumi/gcp";
 import * as random from "@pulumi/random";
 import * as keyvault from "@pulumi/azure-native/keyvault/index.js";
+import { azureResourceGroupScope, type AzureNetworkSettings } from "../../model/network/azure.js";
 
 const REPLICATION_ROLES = ["meridian_replication_a", "meridian_replication_b"] as const;
 
@@ -74,26 +75,13 @@ export function gcpSecret(project: string, secretId: string, value: pulumi.Outpu
 }
 
 /** A Key Vault secret `secretName` in the stack's vault (meridian:replication.network.azure.keyVaultName). */
-export function azureSecret(
-  secretName: string,
-  vault: { resourceGroupName: string; keyVaultName: string; delegatedSubnetIdTemplate: string },
-  value: pulumi.Output<string>,
-  once: boolean,
-  opts: pulumi.CustomResourceOptions,
-): pulumi.Output<string> {
+export function azureSecret(secretName: string, vault: AzureNetworkSettings, value: pulumi.Output<string>, once: boolean, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   new keyvault.Secret(
     secretName,
     { resourceGroupName: vault.resourceGroupName, vaultName: vault.keyVaultName, secretName, properties: { value, contentType: "application/json" } },
     { ...opts, ...(once ? { ignoreChanges: ["properties.value"] } : {}) },
   );
-  // The secret's ARM id, the narrowest scope Key Vault RBAC grants on (in the subscription the stack's VNets are in).
-  const scope = `${azureSubscription(vault.delegatedSubnetIdTemplate)}/resourceGroups/${vault.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${vault.keyVaultName}/secrets/${secretName}`;
+  // The secret's ARM id, the narrowest scope Key Vault RBAC grants on.
+  const scope = `${azureResourceGroupScope(vault)}/providers/Microsoft.KeyVault/vaults/${vault.keyVaultName}/secrets/${secretName}`;
   return registered({ cloud: "azure", ref: pulumi.output(`azure-keyvault://${vault.keyVaultName}/${secretName}`), scope });
-}
-
-/** `/subscriptions/<id>` of an ARM resource id. */
-export function azureSubscription(armId: string): string {
-  const m = /^\/subscriptions\/[0-9a-fA-F-]{36}/.exec(armId);
-  if (!m) throw new Error(`${armId}: not an ARM resource id under /subscriptions/<id>`);
-  return m[0];
 }

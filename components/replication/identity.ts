@@ -36,7 +36,8 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity/index.js"
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { FEDERATION_AUDIENCE, type Federation } from "../../runtime/replication/index.js";
-import { azureSubscription, cloudSecretOf, type CloudSecret } from "./credentials.js";
+import { cloudSecretOf, type CloudSecret } from "./credentials.js";
+import { azureSubscriptionScope, type AzureNetworkSettings } from "../../model/network/azure.js";
 
 /** Key Vault built-in roles (https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/security). */
 export const KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -112,10 +113,10 @@ function keyVaultRoles(
   name: string,
   principalId: pulumi.Output<string>,
   grants: { secret: Extract<CloudSecret, { cloud: "azure" }>; write: boolean }[],
-  subnetTemplate: string,
+  azure: AzureNetworkSettings,
   opts: pulumi.CustomResourceOptions,
 ): void {
-  const subscription = azureSubscription(subnetTemplate);
+  const subscription = azureSubscriptionScope(azure);
   for (const g of grants) {
     new authorization.RoleAssignment(
       `${name}-${g.secret.scope.split("/").pop()}`,
@@ -209,7 +210,7 @@ export function workloadIdentity(spec: EstateSpec, cluster: RegionCluster, servi
     },
     opts,
   );
-  keyVaultRoles(name, identity.principalId, here as { secret: Extract<CloudSecret, { cloud: "azure" }>; write: boolean }[], azure.delegatedSubnetIdTemplate, opts);
+  keyVaultRoles(name, identity.principalId, here as { secret: Extract<CloudSecret, { cloud: "azure" }>; write: boolean }[], azure, opts);
   return done({ "azure.workload.identity/client-id": identity.clientId }, { "azure.workload.identity/use": "true" });
 }
 
@@ -354,7 +355,7 @@ function federated(
       { resourceGroupName: azure.resourceGroupName, resourceName: identity.name, federatedIdentityCredentialResourceName: serviceAccount, issuer, subject, audiences: [AZURE_TOKEN_AUDIENCE] },
       opts,
     );
-    keyVaultRoles(name, identity.principalId, onAzure, azure.delegatedSubnetIdTemplate, opts);
+    keyVaultRoles(name, identity.principalId, onAzure, azure, opts);
     const tokenFile = token("azure", FEDERATION_AUDIENCE.azure);
     federation.azure = identity.clientId.apply((clientId) => ({ clientId, tenantId, tokenFile }));
   }

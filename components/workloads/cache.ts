@@ -11,6 +11,7 @@ import * as gcp from "@pulumi/gcp";
 import * as azureRedis from "@pulumi/azure-native/redis/index.js";
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
+import { azureSubnetId } from "../../model/network/azure.js";
 
 export interface ManagedRedis {
   /** The resource the region's runtime reaches Redis through. */
@@ -95,7 +96,7 @@ export function managedRedis(spec: EstateSpec, region: Region, opts: pulumi.Cust
           privateEndpointName: `${name}-pe`,
           resourceGroupName,
           location: region.region,
-          subnet: { id: cfg.azure.privateEndpointSubnetIdTemplate.replaceAll("{region}", region.region) },
+          subnet: { id: azureSubnetId(spec.replication.network.azure, region.region, cfg.azure.privateEndpointSubnetName) },
           privateLinkServiceConnections: [{ name: `${name}-redis`, privateLinkServiceId: cache.id, groupIds: ["redisCache"] }],
           tags: labels,
         },

@@ -71,6 +71,21 @@ export function crossChecks(raw: Record<string, unknown>): CrossIssue[] {
   arr(replication["writers"]).forEach((id, i) => check(id, ["replication", "writers", i]));
   Object.keys(obj(replication["writeGBPerMonth"])).forEach((id) => check(id, ["replication", "writeGBPerMonth", id]));
   check(obj(obj(raw["pki"])["rotation"])["canary"], ["pki", "rotation", "canary"]);
+  const azureRegions = arr(raw["regions"])
+    .map(obj)
+    .filter((r) => r["cloud"] === "azure")
+    .map((r) => String(r["id"]));
+  const azureNetwork = obj(obj(replication["network"])["azure"]);
+  if (azureRegions.length > 0 && azureNetwork["subscriptionId"] === undefined) {
+    // No default: a subscription id no subscription has would only fail at `pulumi up` (ARM refuses the ids).
+    issues.push({
+      path: ["replication", "network", "azure", "subscriptionId"],
+      input: undefined,
+      message:
+        `required: ${azureRegions.join(", ")} ${azureRegions.length === 1 ? "is" : "are"} on Azure; the id of the subscription their resources live in (az account show --query id). ` +
+        `Their subnets are named from it: /subscriptions/<subscriptionId>/resourceGroups/<resourceGroupName>/providers/Microsoft.Network/virtualNetworks/<virtualNetworkNameTemplate>/subnets/<delegatedSubnetName, GatewaySubnet or the cache's privateEndpointSubnetName>`,
+    });
+  }
 
   const providers = obj(dns["providers"]);
   const chain = [providers["primary"], providers["secondary"], providers["tertiary"]].filter((x) => x !== undefined);

@@ -4,7 +4,7 @@
  * databases attach to (they never get a public endpoint).
  */
 import { z } from "zod";
-import { continents, nonNegative, positive, slug } from "./vocabulary.js";
+import { azureSubnetName, continents, nonNegative, positive, slug } from "./vocabulary.js";
 
 export const topologies = ["full-mesh", "star", "regional", "hierarchical"] as const;
 export type Topology = (typeof topologies)[number];
@@ -44,13 +44,9 @@ const vpnSchema = z
      * service-producer VPC whose routes Cloud Router does not advertise by itself, so they are advertised explicitly.
      */
     gcpPrivateServicesRanges: z.array(ipv4Cidr).min(1).default(["10.240.0.0/16"]),
+    /** The gateway sits in the subnet Azure requires to be named GatewaySubnet, in the region's VNet (network.azure). */
     azure: z
       .object({
-        /** The VNet's subnet named GatewaySubnet, per region (`{region}` is replaced by the Azure region code). */
-        gatewaySubnetIdTemplate: z
-          .string()
-          .includes("{region}", { message: "expected a template containing {region}" })
-          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/GatewaySubnet"),
         /** Zone-redundant VPN gateway SKU (active-active). */
         sku: z.enum(["VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"]).default("VpnGw1AZ"),
       })
@@ -81,13 +77,28 @@ const networkSchema = z
       .prefault({}),
     azure: z
       .object({
+        /**
+         * The subscription the Azure resources live in (`az account show --query id`); required when a region is on
+         * Azure (model/config/index.ts). Every subnet id is composed from it (model/network/azure.ts):
+         * /subscriptions/<id>/resourceGroups/<resourceGroupName>/providers/Microsoft.Network/virtualNetworks/<VNet>/subnets/<name>.
+         */
+        subscriptionId: z.guid("expected the Azure subscription's id, a GUID (az account show --query id)").optional(),
         resourceGroupName: z.string().min(1).default("meridian"),
-        /** Delegated subnet id per server; `{region}` is replaced by the Azure region code. */
-        delegatedSubnetIdTemplate: z
+        /** Each Azure region's VNet (in resourceGroupName); `{region}` is replaced by the Azure region code. */
+        virtualNetworkNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
+        /** The VNet's subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers. */
+        delegatedSubnetName: azureSubnetName.default("postgres"),
+        /**
+         * The private DNS zone (in resourceGroupName, linked to every VNet that connects) a VNet-integrated flexible
+         * server needs at creation; its id is composed like the subnets'. Azure requires the suffix.
+         */
+        privateDnsZoneName: z
           .string()
-          .includes("{region}", { message: "expected a template containing {region}" })
-          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/postgres"),
-        privateDnsZoneArmResourceId: z.string().min(1).optional(),
+          .regex(
+            /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+postgres\.database\.azure\.com$/,
+            "expected a private DNS zone name ending in .postgres.database.azure.com (Azure requires it), such as meridian-prod.postgres.database.azure.com",
+          )
+          .default("meridian.postgres.database.azure.com"),
         /** The Key Vault (in resourceGroupName) holding the servers' admin and replication logins. */
         keyVaultName: z
           .string()
@@ -117,7 +128,12 @@ const identitySchema = z
         oidcIssuers: z
           .record(
             z.string().min(1),
-            z.string().regex(/^https:\/\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[0-9A-F]{32}$/, "the EKS cluster's OIDC issuer URL (https://oidc.eks.<region>.amazonaws.com/id/<32 hex>), from aws eks describe-cluster"),
+            z
+              .string()
+              .regex(
+                /^https:\/\/oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[0-9A-F]{32}$/,
+                "the EKS cluster's OIDC issuer URL (https://oidc.eks.<region>.amazonaws.com/id/<32 hex>), from aws eks describe-cluster",
+              ),
           )
           .default({}),
       })

@@ -4,7 +4,7 @@
  * Each service issue owns its block.
  */
 import { z } from "zod";
-import { nonNegative, port, positive } from "./vocabulary.js";
+import { azureSubnetName, nonNegative, port, positive } from "./vocabulary.js";
 import { escrowSchema } from "./escrow.js";
 
 /** Managed Redis per region (ElastiCache / Memorystore / Azure Cache for Redis), always on private networking. */
@@ -28,11 +28,8 @@ const redisSchema = z
       .object({
         family: z.enum(["C", "P"]).default("P"),
         capacity: z.number().int().min(0).max(6).default(1),
-        /** Subnet for the cache's private endpoint; `{region}` is replaced by the Azure region code. */
-        privateEndpointSubnetIdTemplate: z
-          .string()
-          .includes("{region}", { message: "expected a template containing {region}" })
-          .default("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/meridian/providers/Microsoft.Network/virtualNetworks/meridian-{region}/subnets/private-endpoints"),
+        /** The subnet of the region's VNet (meridian:replication.network.azure) for the cache's private endpoint. */
+        privateEndpointSubnetName: azureSubnetName.default("private-endpoints"),
       })
       .strict()
       .prefault({}),
@@ -130,6 +127,18 @@ export const runtimeSchema = z
           })
           .prefault({}),
       })
+      .strict()
+      .prefault({}),
+    /**
+     * GB a month each region sends each other region through the peer's east-west gateway, per service whose calls
+     * cross regions by design (model/mesh/multi-primary.ts REGION_ADDRESSED: escrow forwards an operation on a
+     * reservation to the region holding it): a call's request counts for the caller's region, its response for the
+     * callee's. `meridian cost` prices it as egress on the same meters as replication (model/cost/east-west.ts). The
+     * default is an estimate (about a million forwarded calls of 1 KB each way); measure it with Istio's
+     * istio_request_bytes and istio_response_bytes by source_cluster and destination_cluster (docs/cost.md).
+     */
+    eastWestGBPerMonth: z
+      .object({ escrow: nonNegative.default(1) })
       .strict()
       .prefault({}),
     prooflog: z

@@ -31,3 +31,6 @@ export const port = z.number().int().min(1).max(65535);
 export const nonNegative = z.number().finite().nonnegative();
 export const positive = z.number().finite().positive();
 export const fraction = z.number().finite().min(0).max(1);
+
+/** An Azure subnet's name as ARM accepts it: 1-80 letters, digits, '_', '.', '-', starting alphanumeric, not ending in '.' or '-'. */
+export const azureSubnetName = z.string().regex(/^[A-Za-z0-9](?:[\w.-]{0,78}\w)?$/, "expected an Azure subnet name: 1-80 letters, digits, '_', '.' and '-', starting with a letter or digit");

@@ -1,5 +1,6 @@
 /**
- * Egress pricing of replication links. Same-cloud links pay the cloud's inter-region rate (AWS by
+ * Egress pricing of the links traffic crosses regions on (replication, and the mesh's east-west calls: east-west.ts),
+ * all on the same meters. Same-cloud links pay the cloud's inter-region rate (AWS by
  * source region, GCP/Azure by continent pair). Cross-cloud links leave over the internet and pay the
  * source's internet egress tiers: each source region is one meter; the cloud account's free allowance
  * is spent on meters in region-id order. Components are rounded to cents; a link's cost is the sum of
@@ -26,11 +27,18 @@ export interface CostComponent {
   priceNotFound?: boolean;
 }
 
-export interface PricedLink extends Link {
+/** What egress prices: GB a month from one region to another (a replication link, a mesh link, ...). */
+export interface EgressLink {
+  from: string;
+  to: string;
+  gb: number;
+}
+
+export type PricedLink<L extends EgressLink = Link> = L & {
   kind: "inter-region" | "internet";
   components: CostComponent[];
   monthlyCents: number;
-}
+};
 
 export interface MeterAdjustment {
   /** The source region whose internet-egress meter this adjusts. */
@@ -39,8 +47,8 @@ export interface MeterAdjustment {
   monthlyCents: number;
 }
 
-export interface PricedEgress {
-  links: PricedLink[];
+export interface PricedEgress<L extends EgressLink = Link> {
+  links: PricedLink<L>[];
   /** Free allowance and volume-tier discounts, one per source region meter with any. */
   adjustments: MeterAdjustment[];
   monthlyCents: number;
@@ -52,7 +60,7 @@ export interface PricedEgress {
  * free allowance and volume-tier discounts as a separate (negative) adjustment. Their sum is exactly
  * the tiered bill: Σ list − allowance − Σ band × (first-tier rate − band rate).
  */
-export function priceEgress(links: Link[], regions: EgressRegion[]): PricedEgress {
+export function priceEgress<L extends EgressLink = Link>(links: L[], regions: EgressRegion[]): PricedEgress<L> {
   const byId = new Map(regions.map((r) => [r.id, r]));
   const get = (id: string) => {
     const r = byId.get(id);
@@ -61,7 +69,7 @@ export function priceEgress(links: Link[], regions: EgressRegion[]): PricedEgres
   };
   const meters = new Map<string, number>(); // source region id -> internet GB
   const ordered = [...links].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
-  const priced = ordered.map((link): PricedLink => {
+  const priced = ordered.map((link): PricedLink<L> => {
     const src = get(link.from);
     const dst = get(link.to);
     const route = `${src.region} → ${dst.region}`;
@@ -103,7 +111,7 @@ function component(name: string, quantity: number, p: Price): CostComponent {
   return { name, unit: p.unit, monthlyQuantity: quantity, price: p, monthlyCents: toCents(quantity * p.usd), usageBased: true };
 }
 
-function finish(link: Link, kind: PricedLink["kind"], components: CostComponent[]): PricedLink {
+function finish<L extends EgressLink>(link: L, kind: PricedLink["kind"], components: CostComponent[]): PricedLink<L> {
   return { ...link, kind, components, monthlyCents: components.reduce((s, c) => s + c.monthlyCents, 0) };
 }
 

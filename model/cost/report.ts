@@ -2,8 +2,9 @@
  * The stack's cost report as Infracost's breakdown JSON (see infracost.ts). Two sources, one document:
  * - the plan: every cloud resource priced from its own known inputs (sizes come from the stack through
  *   the components), declared free, or listed as unsupported by type and resource;
- * - the stack's usage estimates: replication egress per link and per source meter (free allowance and
- *   volume tiers as negative adjustments), and DNS query volume per provider.
+ * - the stack's usage estimates: egress per link — replication, and the mesh's cross-region calls through the
+ *   east-west gateways — and per source meter (free allowance and volume tiers, over both, as negative
+ *   adjustments), and DNS query volume per provider.
  * Invariant: each resource's monthlyCost is the sum of its components, each total the sum of its
  * resources, all in whole cents. With a baseline, pastBreakdown and a per-resource diff follow.
  */
@@ -11,13 +12,14 @@ import type { EstateSpec } from "../estate.js";
 import type { PlannedResource } from "../resources.js";
 import { StackConfigError, type ConfigProblem } from "../config/errors.js";
 import { diffBreakdown, type Baseline } from "./diff.js";
-import { priceEgress, type CostComponent, type PricedEgress } from "./egress.js";
+import { priceEgress, type CostComponent, type MeterAdjustment, type PricedEgress, type PricedLink } from "./egress.js";
+import { eastWestLinks, type EastWestLink } from "./east-west.js";
 import { emptyMetadata, type Breakdown, type InfracostCostComponent, type InfracostResource, type InfracostRoot, type ProjectDiag, type RootMetadata, type Summary } from "./infracost.js";
 import { centsToString } from "./money.js";
 import { priceResources } from "./pricing/index.js";
 import { HOURS_PER_MONTH } from "./pricing/types.js";
 import { usageSources as defaultSources, type UsageSource } from "./sources.js";
-import { replicationLinks, type TopologyInput } from "./topology.js";
+import { replicationLinks, type Link, type TopologyInput } from "./topology.js";
 import { priceUsage } from "./usage.js";
 
 export type { Baseline } from "./diff.js";
@@ -59,6 +61,31 @@ export function replicationEgress(spec: EstateSpec): PricedEgress {
   return priceEgress(replicationLinks(replicationInput(spec), spec.replication.topology), spec.regions);
 }
 
+type Tagged<L, T extends string> = L & { traffic: T };
+
+export interface EstateEgress {
+  replication: PricedLink<Tagged<Link, "replication">>[];
+  eastWest: PricedLink<Tagged<EastWestLink, "east-west">>[];
+  /** Each source region's meter over both: the free allowance and volume tiers are the account's, whatever the traffic. */
+  adjustments: MeterAdjustment[];
+  monthlyCents: number;
+}
+
+/** Everything the stack sends between regions, priced in one pass so each meter's tiers see all of its volume. */
+export function estateEgress(spec: EstateSpec): EstateEgress {
+  const links: (Tagged<Link, "replication"> | Tagged<EastWestLink, "east-west">)[] = [
+    ...replicationLinks(replicationInput(spec), spec.replication.topology).map((l) => ({ ...l, traffic: "replication" as const })),
+    ...eastWestLinks(spec).map((l) => ({ ...l, traffic: "east-west" as const })),
+  ];
+  const priced = priceEgress(links, spec.regions);
+  return {
+    replication: priced.links.filter((l) => l.traffic === "replication"),
+    eastWest: priced.links.filter((l) => l.traffic === "east-west"),
+    adjustments: priced.adjustments,
+    monthlyCents: priced.monthlyCents,
+  };
+}
+
 /** The project's priced resources (Infracost keeps them under projects[].breakdown). */
 export function reportResources(report: CostReport): InfracostResource[] {
   return report.projects[0]?.breakdown.resources ?? [];
@@ -78,8 +105,8 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
     grouped.set(priced.item.resource, g);
   }
   for (const [name, g] of grouped) resources.push(resource(name, g.type, g.components, { usageEstimate: "meridian:dns.monthlyQueriesMillions" }));
-  const egress = replicationEgress(spec);
-  for (const link of egress.links) {
+  const egress = estateEgress(spec);
+  for (const link of egress.replication) {
     resources.push(
       resource(`replication/${link.from}->${link.to}`, "meridian:replication:Link", link.components, {
         usageEstimate: "meridian:replication.writeGBPerMonth",
@@ -92,10 +119,22 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
       }),
     );
   }
-  for (const adj of egress.adjustments) {
+  for (const link of egress.eastWest) {
     resources.push(
-      resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { usageEstimate: "meridian:replication.writeGBPerMonth", category: "egress", region: adj.region }),
+      resource(`east-west/${link.from}->${link.to}`, "meridian:mesh:EastWestTraffic", link.components, {
+        usageEstimate: "meridian:runtime.eastWestGBPerMonth",
+        category: "egress",
+        from: link.from,
+        to: link.to,
+        kind: link.kind,
+        gbPerMonth: link.gb,
+        carries: link.carries,
+      }),
     );
+  }
+  const meterEstimates = ["meridian:replication.writeGBPerMonth", ...(egress.eastWest.length ? ["meridian:runtime.eastWestGBPerMonth"] : [])].join(", ");
+  for (const adj of egress.adjustments) {
+    resources.push(resource(`egress-discounts/${adj.region}`, "meridian:replication:EgressMeter", adj.components, { usageEstimate: meterEstimates, category: "egress", region: adj.region }));
   }
   const free = plan.free.map((f) => ({ name: f.resource.name, resourceType: f.resource.type, metadata: { urn: f.resource.urn ?? null, reason: f.reason } }));
   const breakdown = totals(resources, free);

@@ -324,7 +324,7 @@ export function renderedMeshProblems(mesh: MultiPrimaryMesh, member: MeshMember,
  * cluster has endpoints, and Istio, which merges a Service's endpoints across clusters by namespace and name, sends
  * the call through that cluster's east-west gateway. The callee's sidecar verifies the caller's SVID as for any call.
  */
-const REGION_ADDRESSED: readonly ServiceName[] = ["escrow"];
+export const REGION_ADDRESSED: readonly ServiceName[] = ["escrow"];
 
 export interface RegionalService {
   region: string;

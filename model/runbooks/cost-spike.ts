@@ -36,7 +36,7 @@ export const runbook: Runbook = {
     return [
       `# Cost spike investigation — stack ${s}`,
       "",
-      `Expected usage-based spend (replication egress and DNS queries, the part that spikes): **${formatUSD(total)}/month**; the whole bill against the budget of ${formatUSD(budget)} (advisory warning at ${spec.budget.warnAt * 100}%) is \`meridian cost --stack ${spec.stack}\`.`,
+      `Expected usage-based spend (egress — replication and east-west calls between regions — and DNS queries, the part that spikes): **${formatUSD(total)}/month**; the whole bill against the budget of ${formatUSD(budget)} (advisory warning at ${spec.budget.warnAt * 100}%) is \`meridian cost --stack ${spec.stack}\`.`,
       "",
       "## 1. Identify the spike (10 min)",
       "",

@@ -63,6 +63,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
     ],
     admin: [],
   },
+  // runtime/ratelimit/global/server.ts: budgets and leases for the rate limit services (its catalogued caller); nothing
+  // public, no admin routes.
+  allocator: { public: [], admin: [] },
 };
 
 /**

@@ -75,6 +75,37 @@ export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateL
   return { domain, region: regionId, requestsPerSecond, yaml: stringify(document) };
 }
 
+/**
+ * The rules the deployed rate limit services enforce: the estate-wide limit as one `global: true` limit of
+ * `runtime.ratelimit.requestsPerSecond`, whose per-second budgets every region's replicas take from the allocator
+ * (allocatorServiceConfig) — so the regions together admit exactly the limit each second and a busy region may
+ * spend what an idle one does not. (`meridian local` still splits it into regional shares: rateLimitRegionConfig.)
+ */
+export function rateLimitEstateConfig(spec: EstateSpec): { domain: string; requestsPerSecond: number; yaml: string } {
+  const { domain } = spec.runtime.ratelimit;
+  const requestsPerSecond = Math.floor(spec.runtime.ratelimit.requestsPerSecond);
+  const document = {
+    domain,
+    descriptors: [{ key: ESTATE_DESCRIPTOR.key, value: domain, rate_limit: { name: domain, unit: "second", requests_per_unit: requestsPerSecond, global: true } }],
+  };
+  return { domain, requestsPerSecond, yaml: stringify(document) };
+}
+
+/**
+ * The file `meridian ratelimit allocator --config` reads (runtime/ratelimit/global/server.ts's schema): no Doorman
+ * resources, the per-window budgets alone, kept in Redis (`--redis`, the ledger region's managed Redis) so its replicas
+ * share them and a restarted pod loses nothing, and the rate limit services as its only callers.
+ */
+export function allocatorServiceConfig(spec: EstateSpec) {
+  return {
+    redisPrefix: "mrl:alloc:",
+    callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
+  };
+}
+
+/** The allocator's in-cluster URL: its pods run in the ledger region, and the mesh routes every region's calls there. */
+export const allocatorUrl = (): string => serviceUrl("allocator");
+
 export interface ClockRegionConfig {
   region: string;
   maxOffsetMs: number;
@@ -208,13 +239,15 @@ function attestSchemaName(regionId: string): string {
 const QUOTA_MAP = "quota";
 
 /**
- * The file `meridian map serve --config` reads: the one map (the tenants' quota state), the in-cluster proof log
- * every write batch's root is recorded in, and its one writer, the quota service (by SPIFFE ID: the sidecar's
- * XFCC peer). The PostgreSQL URL comes from `--postgres`.
+ * The file `meridian map serve --config` reads: the one map (the tenants' quota state), its own schema of the ledger
+ * database (one writer per schema: an advisory lock), the in-cluster proof log every write batch's root is recorded
+ * in, and its one writer, the quota service (by SPIFFE ID: the sidecar's XFCC peer). The PostgreSQL URL comes from
+ * `--postgres`.
  */
 export function mapServiceConfig(spec: EstateSpec) {
   return {
     maps: [QUOTA_MAP],
+    store: { schema: "meridian_vmap" },
     log: serviceUrl("prooflog"),
     writers: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] },
   };

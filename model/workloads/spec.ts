@@ -14,6 +14,8 @@ import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
 import {
+  allocatorServiceConfig,
+  allocatorUrl,
   attestServiceConfig,
   clockRegionConfig,
   escrowRegionConfig,
@@ -21,7 +23,7 @@ import {
   mapServiceConfig,
   proofLogConfig,
   quotaServiceConfig,
-  rateLimitRegionConfig,
+  rateLimitEstateConfig,
   regionTimeReference,
   STATE_DIR,
 } from "./config.js";
@@ -112,6 +114,14 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  */
 const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest"]);
 
+/**
+ * The global allocator serves every region from the ledger region (the mesh routes the other regions' calls there);
+ * its replicas share their budgets through that region's Redis, so they scale like any stateless service there.
+ * The other regions keep the Deployment at zero: a standby a failover scales up (against its own region's Redis,
+ * which starts empty: up to one more limit's worth in the window of the failover).
+ */
+const LEDGER_ONLY: ReadonlySet<ServiceName> = new Set(["allocator"]);
+
 interface Sizing {
   requests: { cpu: string; memory: string };
   memoryLimit: string;
@@ -130,6 +140,8 @@ const SIZING: Record<ServiceName, Sizing> = {
   attest: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
   // The whole map is in memory: a few hundred bytes per quota node, batched writes.
   map: { requests: { cpu: "100m", memory: "256Mi" }, memoryLimit: "512Mi", burstFactor: 1 },
+  // One small Lua script per budget grant; grants are asked for a few times per limit and second per replica.
+  allocator: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 const TARGET_CPU_PERCENT = 70;
 
@@ -176,7 +188,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       };
     }
     case "ratelimit": {
-      const cfg = rateLimitRegionConfig(spec, regionId);
+      const cfg = rateLimitEstateConfig(spec);
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
       // Behind its sidecar (model/security/mesh-identity.ts): callers are the mesh peers the sidecar verified. `callers`
@@ -195,6 +207,10 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
         outcomesCallers: [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort(),
         server: meshServerSection(spec.pki.trustDomain, ratelimit),
+        // The estate-wide limit is global: its budgets come from the allocator. While it does not answer, each replica
+        // spends limit / instances per second of its own, with instances every region's most replicas together: the
+        // regions then admit at most twice the limit in a second (the allocator's grants from before, plus that).
+        globalAllocator: { url: allocatorUrl(), failureMode: "local", instances: spec.regions.length * spec.runtime.replicas * SIZING.ratelimit.burstFactor },
         ...(anomaly.enabled
           ? { anomaly: { intervalMs: anomaly.intervalMs, halfLifeIntervals: anomaly.halfLifeIntervals, threshold: anomaly.threshold, warmupIntervals: anomaly.warmupIntervals } }
           : {}),
@@ -268,6 +284,19 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         stores: { redis: false, postgres: true },
       };
     }
+    case "allocator": {
+      // Its config file (runtime/ratelimit/global/server.ts's schema) plus the kit's mesh identity; the Redis URL is a
+      // secret the kubelet expands into `--redis`, which puts the budgets in Redis (store: redis).
+      const cfg = { ...allocatorServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("allocator")) };
+      return {
+        args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
+        config: { "allocator.json": JSON.stringify(cfg, null, 2) },
+        secretMounts: [],
+        // The kit's readiness: Redis answering (the store:redis probe and this process's connection).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: true, postgres: false },
+      };
+    }
     case "clock": {
       const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
@@ -297,12 +326,13 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   const parts = serviceParts(spec, regionId, service.name);
   const single = SINGLE_WRITER.has(service.name);
   const onePerRegion = ONE_PER_REGION.has(service.name);
+  const ledgerOnly = LEDGER_ONLY.has(service.name);
   return {
     service,
     region: regionId,
     image: spec.runtime.image,
-    replicas: single ? (regionId === ledgerRegion(spec) && hasWork(spec, service.name) ? 1 : 0) : onePerRegion ? 1 : min,
-    autoscaling: single || onePerRegion ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
+    replicas: single ? (regionId === ledgerRegion(spec) && hasWork(spec, service.name) ? 1 : 0) : onePerRegion ? 1 : ledgerOnly ? (regionId === ledgerRegion(spec) ? min : 0) : min,
+    autoscaling: single || onePerRegion || ledgerOnly ? null : { minReplicas: min, maxReplicas: min * sizing.burstFactor, targetCpuPercent: TARGET_CPU_PERCENT },
     strategy: single || onePerRegion ? "Recreate" : "RollingUpdate",
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },

@@ -55,13 +55,13 @@ export async function startAttest(o: TrustServicesOptions & { key: SignerKey }):
 export async function startMap(o: TrustServicesOptions & { writerScope: string }): Promise<LocalService> {
   const rendered = mapServiceConfig(o.spec);
   const dir = join(o.dataDir, "map");
-  const store = o.postgresUrl ? { postgres: o.postgresUrl } : { dir };
+  const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
   const svc = await startService(
     mapService,
     { ...rendered, log: o.logUrl, store, writers: { scope: o.writerScope }, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
     { clock: systemClock, processMetrics: false },
   );
-  return { url: svc.url, store: o.postgresUrl ? "postgres" : `files in ${dir}`, close: () => svc.close() };
+  return { url: svc.url, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `files in ${dir}`, close: () => svc.close() };
 }
 
 /**

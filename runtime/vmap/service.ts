@@ -40,7 +40,18 @@ const mapConfigSchema = z
             lockWaitMs: z.number().int().min(0).max(600_000).optional(),
           })
           .strict(),
-        z.object({ postgres: z.string().min(1) }).strict(),
+        z
+          .object({
+            postgres: z.string().min(1),
+            /** The schema holding the maps' tables (one writer per schema: a PostgreSQL advisory lock). Default meridian_vmap. */
+            schema: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case SQL identifier")
+              .optional(),
+            /** How long to wait for another writer to let go of the schema (ms); then exit. */
+            lockWaitMs: z.number().int().min(0).max(600_000).optional(),
+          })
+          .strict(),
         z.object({ s3: z.string().url() }).strict(),
       ])
       .optional(),
@@ -56,7 +67,7 @@ const mapConfigSchema = z
 function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | null {
   if (!s) return null;
   if ("dir" in s) return new FileMapStore(s.dir, { lockWaitMs: s.lockWaitMs });
-  if ("postgres" in s) return new PostgresMapStore(s.postgres);
+  if ("postgres" in s) return new PostgresMapStore(s.postgres, { schema: s.schema, lockWaitMs: s.lockWaitMs });
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_REGION: region } = process.env;
   if (!accessKeyId || !secretAccessKey) throw new MapError("store.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
   return new S3MapStore({ url: s.s3, accessKeyId, secretAccessKey, sessionToken, region });
@@ -106,6 +117,7 @@ export const mapService = defineService({
     const writeAuth = config.writers?.spiffe ? { spiffe: config.writers.spiffe } : config.writers?.scope ? { scope: config.writers.scope } : ("operator" as const);
     return {
       maps,
+      ...(store?.ping ? { ready: { store: () => store.ping!() } } : {}),
       close: async () => {
         await queue;
         await store?.close();
@@ -119,6 +131,9 @@ export const mapService = defineService({
           // One batch at a time: the log records batches in the order they change the root.
           const run = queue.then(async () => {
             if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
+            // A store that has lost its writer lock refuses before anything reaches the log.
+            const refused = store?.refusal?.();
+            if (refused) throw new HttpError(503, "map store unavailable", refused);
             // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
             // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
             const entry = guard(() => h.map.stage(writes));

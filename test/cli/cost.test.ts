@@ -49,6 +49,8 @@ describe("meridian cost", () => {
     expect(r.stdout).toMatch(/OVERALL TOTAL\s+\$[\d,]+\.\d\d\s+\(usage-based\* \$[\d,]+\.\d\d; budget \$25,000\.00\)/);
     // 60 releases, less the six east-west gateways', whose load balancers are priced.
     expect(r.stdout).toMatch(/Not priced: 54 kubernetes:helm\.sh\/v3:Release resources are not priced/);
+    // Cross-region calls through the east-west gateways, priced as egress (meridian:runtime.eastWestGBPerMonth).
+    expect(r.stdout).toMatch(/east-west\/gcp-asne1->aws-euw1 {2}\(meridian:mesh:EastWestTraffic\)\s+\$0\.12/);
     expect(r.stdout).toMatch(/gcp-usc1-istio-eastwestgateway {2}\(kubernetes:helm\.sh\/v3:Release\)\s+\$29\.20/);
     expect(r.stdout).toMatch(/hierarchical\s+\$[\d,.]+\s+← this stack/);
     expect(r.stdout).toMatch(/Read-replica placement: azure-sea for \$1,475\.00\/month;\n {2}coverage 100\.0% within SLA/);

@@ -16,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock, quota, attest and map in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map and allocator in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -60,6 +60,8 @@ describe("runtime service catalogue", () => {
     expect(allowedCallerIds("td", "attest")).toEqual(["spiffe://td/spire/server"]);
     // The map: the quota service writes it, tenants read it through the gateway.
     expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/quota"]);
+    // The global allocator: the rate limit services alone ask it for budget.
+    expect(allowedCallerIds("td", "allocator")).toEqual(["spiffe://td/ns/meridian/sa/ratelimit"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

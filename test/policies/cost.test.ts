@@ -9,12 +9,12 @@ const prod = (): EstateSpec => buildEstateSpec("prod", loadStack("prod"));
 const ctx = (spec: EstateSpec, raw: unknown = {}) => ({ config: parsePackConfig(raw), model: modelView(spec, { sources: [] }) });
 
 describe("meridian-stack-budget", () => {
-  it("passes prod ($4,098.84 against $25,000)", () => {
+  it("passes prod ($4,100.67 of replication and east-west egress against $25,000)", () => {
     expect(stackBudget.check([], ctx(prod()))).toEqual([]);
   });
   it("denies an estimate over the budget from policy config, naming the largest resources", () => {
     const [f] = stackBudget.check([], ctx(prod(), { monthlyUSD: 4000 }));
-    expect(f!.message).toMatch(/monthly estimate \$4,098\.84 exceeds the prod budget of \$4,000\.00 \(largest: replication\/gcp-asne1->azure-sea \$1,200\.00/);
+    expect(f!.message).toMatch(/monthly estimate \$4,100\.67 exceeds the prod budget of \$4,000\.00 \(largest: replication\/gcp-asne1->azure-sea \$1,200\.00/);
   });
   it("is not applicable without a model", () => {
     expect(stackBudget.check([], { config: parsePackConfig({}), model: null })).toEqual([]);
@@ -40,7 +40,7 @@ describe("meridian-egress-topology", () => {
 describe("meridian-cost-table (advisory)", () => {
   it("lists every resource's monthly cost, most expensive first", () => {
     const [table, warn] = costTable.check([], ctx(prod()));
-    expect(table!.message.split("\n")[0]).toBe("monthly cost estimate $4,098.84 of $25,000.00 budget:");
+    expect(table!.message.split("\n")[0]).toBe("monthly cost estimate $4,100.67 of $25,000.00 budget:");
     expect(table!.message.split("\n")[1]).toMatch(/replication\/gcp-asne1->azure-sea\s+\$1,200\.00/);
     expect(warn).toBeUndefined();
   });

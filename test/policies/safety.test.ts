@@ -217,7 +217,7 @@ describe("meridian-nil-uuid-placeholder", () => {
   const ctx = (environment: string, replication: unknown) => ({ config, model: { spec: { stack: environment, environment, replication } } as unknown as ModelView });
   it("refuses nil-UUID subscription and tenant IDs outside local, naming every setting in one finding", () => {
     const replication = {
-      network: { azure: { privateDnsZoneArmResourceId: `/subscriptions/${NIL}/resourceGroups/m/providers/Microsoft.Network/privateDnsZones/z` } },
+      network: { azure: { subscriptionId: NIL } },
       identity: { azure: { oidcIssuers: { "azure-sea": `https://southeastasia.oic.prod-aks.azure.com/${NIL}/33333333-3333-3333-3333-333333333333/` } } },
       copies: [{ id: "a" }, { id: `x-${NIL}` }],
     };
@@ -225,7 +225,7 @@ describe("meridian-nil-uuid-placeholder", () => {
       expect(nilUuidPlaceholder.check([], ctx(env, replication)), env).toEqual([
         {
           message: expect.stringMatching(
-            /^3 settings name a subscription or tenant by the nil UUID .*: meridian:replication\.network\.azure\.privateDnsZoneArmResourceId, meridian:replication\.identity\.azure\.oidcIssuers\["azure-sea"\], meridian:replication\.copies\[1\]\.id\. Set the real IDs/,
+            /^3 settings name a subscription or tenant by the nil UUID .*: meridian:replication\.network\.azure\.subscriptionId, meridian:replication\.identity\.azure\.oidcIssuers\["azure-sea"\], meridian:replication\.copies\[1\]\.id\. Set the real IDs/,
           ),
         },
       ]);

@@ -71,7 +71,7 @@ const cases: Case[] = [
       {
         policy: "meridian-nil-uuid-placeholder",
         level: "mandatory",
-        message: /^6 settings name a subscription or tenant by the nil UUID .*meridian:replication\.identity\.azure\.oidcIssuers\["azure-weu"\]/,
+        message: /^4 settings name a subscription or tenant by the nil UUID .*meridian:replication\.network\.azure\.subscriptionId, .*meridian:replication\.identity\.azure\.tenantId\./,
       },
       {
         policy: "meridian-mesh-egress-placeholder",

@@ -34,6 +34,10 @@ export interface MapStore {
   load(map: string): Promise<StoredMap | null>;
   /** Record a batch durably. `current` yields the map's entries after it (for stores that snapshot). */
   record(batch: LoggedBatch, current: () => Iterable<{ key: Buffer; value: Uint8Array }>): Promise<void>;
+  /** Why the store already knows it cannot write (checked before a batch is logged), or null. */
+  refusal?(): string | null;
+  /** For /readyz, where the store can tell: true, or why it cannot write. */
+  ping?(): Promise<true | string>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
-import { escrowRegionConfig, mapServiceConfig } from "../../../model/workloads/config.js";
+import { allocatorServiceConfig, escrowRegionConfig, mapServiceConfig } from "../../../model/workloads/config.js";
 import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
 import { SERVICE_ROUTES } from "../../../model/security/routes.js";
 import {
@@ -37,6 +37,7 @@ import { quotaService } from "../../../runtime/quota/service.js";
 import { attestService } from "../../../runtime/attest/index.js";
 import { loadRlsService } from "../../../runtime/ratelimit/service/proto.js";
 import { ratelimitService } from "../../../runtime/ratelimit/service/service.js";
+import { allocatorService } from "../../../runtime/ratelimit/global/server.js";
 import { mapService } from "../../../runtime/vmap/service.js";
 import { loadStack } from "../../../stacks/load.js";
 import { authorized, istioMatch, type AuthzPolicy } from "../../model/security/authz-eval.js";
@@ -183,10 +184,15 @@ beforeAll(async () => {
   closers.push(() => attest.close());
   served.set("attest", fromTable(attest.app.routeTable()));
 
-  // The map as deployed (its rendered maps and writers), recording into a test log, in memory.
-  const map = await startService(mapService, { ...mapServiceConfig(spec), log: log.url, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  // The map as deployed (its rendered maps and writers), recording into a test log, in memory (no --postgres for its store's schema).
+  const map = await startService(mapService, { ...mapServiceConfig(spec), store: undefined, log: log.url, server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
   closers.unshift(() => map.close());
   served.set("map", fromTable(map.app.routeTable()));
+
+  // The global allocator as deployed (its rendered callers), its budgets in memory here.
+  const allocator = await startService(allocatorService, { ...allocatorServiceConfig(spec), server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
+  closers.unshift(() => allocator.close());
+  served.set("allocator", fromTable(allocator.app.routeTable()));
 }, 60_000);
 
 afterAll(async () => {

@@ -91,7 +91,7 @@ describe("managed Redis per cloud (prod)", () => {
     expect((endpoints.inputs as { data: Record<string, string> }).data["postgres-host"]).toBe(COMPUTED);
   }, 120_000);
 
-  it("a stack can size the caches; the schema rejects a template without {region}", async () => {
+  it("a stack can size the caches; the schema rejects a subnet name ARM would refuse", async () => {
     const custom = await evaluateStack("prod", {
       areas: WORKLOADS,
       configOverrides: {
@@ -102,7 +102,7 @@ describe("managed Redis per cloud (prod)", () => {
     const group = under(custom, "meridian:workloads:RuntimeServices", `${aws.id}-runtime`).find((r) => r.type === "aws:elasticache/replicationGroup:ReplicationGroup")!;
     expect(group.inputs).toMatchObject({ nodeType: "cache.m7g.xlarge", replicasPerNodeGroup: 0, automaticFailoverEnabled: false, multiAzEnabled: false });
     await expect(
-      evaluateStack("prod", { configOverrides: { "meridian:runtime": { ...loadStack("prod").runtime, ratelimit: { redis: { azure: { privateEndpointSubnetIdTemplate: "/subnets/x" } } } } } }),
-    ).rejects.toThrow(/privateEndpointSubnetIdTemplate/);
+      evaluateStack("prod", { configOverrides: { "meridian:runtime": { ...loadStack("prod").runtime, ratelimit: { redis: { azure: { privateEndpointSubnetName: "/subnets/x" } } } } } }),
+    ).rejects.toThrow(/privateEndpointSubnetName/);
   }, 120_000);
 });

@@ -124,23 +124,18 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     }
   });
 
-  it("ratelimit: the mounted config parses with the service's own parser; regional shares sum to the estate's limit", () => {
+  it("ratelimit: the mounted config parses with the service's own parser; the estate's limit is one global limit whose budgets every region takes from the allocator", () => {
     const { domain, requestsPerSecond } = spec.runtime.ratelimit;
-    const capacity = spec.regions.reduce((s, r) => s + r.capacity, 0);
-    let sum = 0;
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "ratelimit").spec.template.spec.containers[0]!.args;
       const service = ratelimitConfigSchema.parse(kitKeys(mountedConfig(region.id, "ratelimit", flag(args, "--config")!)));
       expect(service).toMatchObject({ region: region.id, instances: spec.runtime.replicas, maxOffsetMs: spec.time.maxOffsetMs });
+      expect(service.globalAllocator).toMatchObject({ url: "http://allocator.meridian.svc.cluster.local:8080", failureMode: "local" });
       const [parsed] = parseRateLimitConfig(mountedConfig(region.id, "ratelimit", service.rules));
       expect(parsed!.domain).toBe(domain);
       const limit = parsed!.descriptors[0]!.rate_limit!;
-      expect(limit.unit).toBe("second");
-      // Within one request of the exact capacity-proportional share.
-      expect(Math.abs(limit.requests_per_unit - (requestsPerSecond * region.capacity) / capacity)).toBeLessThan(1);
-      sum += limit.requests_per_unit;
+      expect(limit).toMatchObject({ unit: "second", requests_per_unit: requestsPerSecond, global: true });
     }
-    expect(sum).toBe(requestsPerSecond);
   });
 
   it("clock: the HLC max offset, and every service propagates HLC headers to the region's clock", () => {

@@ -5,6 +5,9 @@
 // command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
 // process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
 import { generateKeyPairSync } from "node:crypto";
 import pg from "pg";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +16,6 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { allowedCallerIds, runtimeService, spiffeId } from "../../../model/services.js";
-import { rateLimitRegionConfig } from "../../../model/workloads/config.js";
 import { CONFIG_DIR, HTTP_PORT, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { grandmasterService, UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
 import { startService } from "../../../runtime/kit/index.js";
@@ -140,25 +142,66 @@ describe("a changed stack value reaches the running service through its rendered
     expect(existsSync(join(root, "state", "clock", UPPER_BOUND_FILE))).toBe(true);
   }, 60_000);
 
-  it("ratelimit enforces the region's share of the changed estate-wide limit", async () => {
-    const share = rateLimitRegionConfig(spec, REGION).requestsPerSecond;
-    expect(share).not.toBe(rateLimitRegionConfig(baseline, REGION).requestsPerSecond);
-    const url = await serve(workload(spec, "ratelimit"), ["--grpc-port", "0"]);
-    // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
-    // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
+  it("ratelimit enforces the changed estate-wide limit as a global limit, its budget granted by the rendered allocator (Redis lease store)", async () => {
     const td = spec.pki.trustDomain;
-    const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
-    const check = (headers: Record<string, string>) =>
-      fetch(`${url}/v1/ratelimit`, {
+    const prefix = `mrl:test:rendered-alloc:${process.pid}:`;
+    // The allocator as rendered (its callers: the rate limit services' SPIFFE ID), its leases in this machine's Redis
+    // (the secret `--redis` of the pod) under the test's own prefix.
+    const allocator = await serve(workload(spec, "allocator"), ["--redis", "redis://127.0.0.1:6379/3", "--redis-prefix", prefix]);
+    const xfccFrom = (peer: string) => `By=spiffe://${td}/ns/meridian/sa/ratelimit-allocator;Hash=${"0".repeat(64)};Subject="";URI=${peer}`;
+    const ask = (headers: Record<string, string>) =>
+      fetch(`${allocator}/v1/allocator/budget`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
+        body: JSON.stringify({ resource: "probe", limit: 1, periodMs: 1000, client: "probe", window: 0, used: 0, wants: 0 }),
       });
-    expect((await check({})).status).toBe(401);
-    const r = await check({ "x-forwarded-client-cert": xfcc });
-    expect(r.status).toBe(200);
-    const body = (await r.json()) as { statuses: { current_limit: { requests_per_unit: number; unit: string } }[] };
-    expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: share, unit: "second" });
+    // Only the rate limit services may ask it (the sidecar's XFCC names the peer); a stranger, or no peer, is refused.
+    expect((await ask({})).status).toBe(401);
+    expect((await ask({ "x-forwarded-client-cert": xfccFrom(`spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`) })).status).toBe(403);
+    // The allocator's sidecar stands between: it appends the caller's XFCC, as Istio does for the rate limit pods' mTLS.
+    const sidecar = createServer((req, res) => {
+      const out = httpRequest(`${allocator}${req.url}`, { method: req.method, headers: { ...req.headers, "x-forwarded-client-cert": xfccFrom(`spiffe://${td}/ns/meridian/sa/ratelimit`) } }, (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(out);
+    });
+    await new Promise<void>((resolve) => sidecar.listen(0, "127.0.0.1", resolve));
+    try {
+      const rl = workload(spec, "ratelimit");
+      const cfg = JSON.parse(rl.config["ratelimit.json"]!) as { globalAllocator: { url: string } };
+      expect(cfg.globalAllocator.url).toBe("http://allocator.meridian.svc.cluster.local:8080");
+      // The allocator's Service is a cluster address: the test's sidecar stands in for it.
+      cfg.globalAllocator.url = `http://127.0.0.1:${(sidecar.address() as AddressInfo).port}`;
+      const url = await serve({ ...rl, config: { ...rl.config, "ratelimit.json": JSON.stringify(cfg) } }, ["--grpc-port", "0"]);
+      // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
+      // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
+      const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
+      const check = (headers: Record<string, string>) =>
+        fetch(`${url}/v1/ratelimit`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ domain: spec.runtime.ratelimit.domain, descriptors: [{ entries: [{ key: "generic_key", value: spec.runtime.ratelimit.domain }] }] }),
+        });
+      expect((await check({})).status).toBe(401);
+      const r = await check({ "x-forwarded-client-cert": xfcc });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { statuses: { current_limit: { requests_per_unit: number; unit: string } }[] };
+      expect(body.statuses[0]!.current_limit).toMatchObject({ requests_per_unit: 777, unit: "second" });
+      // The admission was spent from a budget the allocator granted this region's replica, kept in Redis.
+      const redis = new Redis("redis://127.0.0.1:6379/3");
+      try {
+        const keys = await redis.keys(`${prefix}{budget:*`);
+        expect(keys).toHaveLength(1);
+        const clients = Object.keys(await redis.hgetall(keys[0]!));
+        expect(clients.some((c) => c.startsWith(`${REGION}/`))).toBe(true);
+        await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      sidecar.close();
+    }
   }, 60_000);
 
   it("the attestation verifier endorses the changed node, keeps its registry in the region's schema, and takes revocations from operators only", async () => {

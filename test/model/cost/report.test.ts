@@ -6,7 +6,11 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import type { UsageItem } from "../../../model/usage.js";
 
-const prod = (): EstateSpec => buildEstateSpec("prod", loadStack("prod"));
+// Replication's egress alone, as docs/cost.md works it (east-west traffic shares its meters: east-west.test.ts).
+const prod = (): EstateSpec => {
+  const spec = buildEstateSpec("prod", loadStack("prod"));
+  return { ...spec, runtime: { ...spec.runtime, eastWestGBPerMonth: { escrow: 0 } } };
+};
 const cents = (s: string | undefined) => Math.round(Number(s) * 100);
 
 const dnsSource = (): UsageItem[] => [

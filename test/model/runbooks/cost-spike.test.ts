@@ -14,8 +14,10 @@ describe("cost-spike runbook", () => {
   });
   it("renders the drill-down, the root-cause table and the cheaper topologies with this stack's numbers", () => {
     const text = runbook.render(prod);
-    // Egress $4,098.84 + geo queries on the two delegated providers (450 M × $0.70 each).
-    expect(text).toContain("Expected usage-based spend (replication egress and DNS queries, the part that spikes): **$4,728.84/month**; the whole bill against the budget of $25,000.00");
+    // Egress $4,100.67 (replication 4,098.84, east-west 1.83: docs/cost.md) + geo queries on the two delegated providers (450 M × $0.70 each).
+    expect(text).toContain(
+      "Expected usage-based spend (egress — replication and east-west calls between regions — and DNS queries, the part that spikes): **$4,730.67/month**; the whole bill against the budget of $25,000.00",
+    );
     expect(text).toContain("| replication/gcp-asne1->azure-sea | $1,200.00 |");
     expect(text).toContain("| gcp-asne1 | 2500 | $0.540 |");
     expect(text).toContain("- star: $3,715.44/month (saves $383.40)");

@@ -11,6 +11,7 @@ import { RUNTIME_SERVICES } from "../../../model/services.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { attestService } from "../../../runtime/attest/index.js";
+import { allocatorService } from "../../../runtime/ratelimit/global/server.js";
 import { mapService } from "../../../runtime/vmap/service.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
@@ -69,7 +70,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map"].includes(x.service.name))) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map", "allocator"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -77,6 +78,22 @@ describe("regionWorkloads", () => {
         expect(w.autoscaling!.maxReplicas).toBeGreaterThan(w.autoscaling!.minReplicas);
         expect(w.maxUnavailable).toBeLessThan(w.autoscaling!.minReplicas);
       }
+    }
+  });
+
+  it("runs the global allocator in the ledger region only (the stack's replicas, no autoscaler, budgets in its Redis); every region's rate limit services take their global limits from it", () => {
+    const spec = prod();
+    const ws = spec.regions.map((r) => regionWorkloads(spec, r.id).find((w) => w.service.name === "allocator")!);
+    expect(ws.filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], spec.runtime.replicas]]);
+    for (const w of ws) {
+      expect(w).toMatchObject({ autoscaling: null, strategy: "RollingUpdate", stores: { redis: true, postgres: false } });
+      expect(w.args).toEqual(expect.arrayContaining(["ratelimit", "allocator", "--redis", "$(MERIDIAN_REDIS_URL)"]));
+    }
+    for (const region of spec.regions) {
+      const rl = regionWorkloads(spec, region.id).find((w) => w.service.name === "ratelimit")!;
+      const cfg = JSON.parse(rl.config["ratelimit.json"]!) as { globalAllocator: { url: string; failureMode: string; instances: number } };
+      expect(cfg.globalAllocator).toEqual({ url: "http://allocator.meridian.svc.cluster.local:8080", failureMode: "local", instances: spec.regions.length * spec.runtime.replicas * 4 });
+      expect(rl.config["config.yaml"]).toMatch(/global: true/);
     }
   });
 
@@ -207,6 +224,12 @@ describe("regionWorkloads", () => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server ?? {});
         return quotaServiceConfig.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
+      },
+      // The kit's `server` section beside the allocator's keys; --redis (a secret) puts its budgets in Redis.
+      allocator: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return allocatorService.config.parse({ ...keys, redis: "redis://from-the-redis-flag:6379/0" });
       },
       // Likewise; the store is the PostgreSQL URL of --postgres.
       map: (doc) => {

@@ -98,8 +98,8 @@ describe("the local estate (real processes, real dig)", () => {
   });
 });
 
-describe("the local estate's attestation verifier and quota service (embedded stores)", () => {
-  it("attest answers on its routes with the supervisor's operator identity; quota is off without PostgreSQL, and both stop with the estate", async () => {
+describe("the local estate's attestation verifier, quota service and map (embedded stores)", () => {
+  it("attest answers on its routes with the supervisor's operator identity; quota and the map run on files, and all stop with the estate", async () => {
     const spec = buildEstateSpec("local", loadStack("local"));
     const estate = await LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0 });
     const url = estate.globals.attest.url;
@@ -126,12 +126,15 @@ describe("the local estate's attestation verifier and quota service (embedded st
       const size = estate.globals.log.instance.checkpoint().checkpoint.size;
       expect(size).toBeGreaterThan(0);
       expect(estate.globals.attest.store).toMatch(/^file in /);
-      expect(estate.globals.quota).toEqual({ off: "its only store is PostgreSQL: run with --postgres" });
-      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { off: expect.any(String) } });
+      expect(estate.globals.quota.store).toMatch(/^files in .*quota$/);
+      expect(estate.globals.map.store).toMatch(/^files in .*map$/);
+      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { url: estate.globals.quota.url }, map: { url: estate.globals.map.url, map: "quota" } });
     } finally {
       await estate.stop();
     }
     await expect(fetch(`${url}/v1/attest/key`)).rejects.toThrow();
+    await expect(fetch(`${estate.globals.quota.url}/v1/quota/conflicts`)).rejects.toThrow();
+    await expect(fetch(`${estate.globals.map.url}/v1/maps/quota/root`)).rejects.toThrow();
   });
 });
 
