@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { defineService, HttpError, parseInput } from "../kit/index.js";
 import { LogClient } from "../prooflog/index.js";
-import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapWrite } from "./map.js";
+import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapEntry, type MapWrite } from "./map.js";
 import { recoverMaps, type HeldMap } from "./recover.js";
 import { FileMapStore } from "./store/file.js";
 import { PostgresMapStore } from "./store/postgres.js";
@@ -86,6 +86,9 @@ const keysBody = z.object({ keys: z.array(z.string()).min(1).max(1000) }).strict
 const rangeQuery = z.union([z.object({ prefix: z.string().max(32) }).strict(), z.object({ from: z.string(), to: z.string() }).strict()]);
 const enc = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("base64") : null);
 
+/** An append the log never answered (the connection lost mid-request, not refused; no HTTP status): the log may hold the entry. */
+const unanswered = (e: unknown) => (e instanceof TypeError || e instanceof SyntaxError) && (e.cause as { code?: string } | undefined)?.code !== "ECONNREFUSED"; // fetch's network errors, a cut-off answer
+
 export const mapService = defineService({
   name: "vmap",
   config: mapConfigSchema,
@@ -115,6 +118,44 @@ export const mapService = defineService({
       }
     };
     const writeAuth = config.writers?.spiffe ? { spiffe: config.writers.spiffe } : config.writers?.scope ? { scope: config.writers.scope } : ("operator" as const);
+    /** Batches sent to the log that it never answered for, by map: it may hold them, so they are not dropped. */
+    const uncertain = new Map<string, MapEntry>();
+    /** Log, store, then publish a staged batch (one at a time, in the write queue); returns its log index. */
+    const record = async (h: HeldMap, entry: MapEntry, again: boolean): Promise<number | null> => {
+      let logIndex = h.logIndex;
+      if (client) {
+        try {
+          logIndex = (await client.add(encodeMapEntry(entry))).index;
+        } catch (e) {
+          const why = (e as Error).message;
+          if (!again && !unanswered(e)) throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${why}`);
+          uncertain.set(h.map.name, entry);
+          throw new HttpError(
+            503,
+            "proof log unavailable",
+            `the log did not answer for ${h.map.name} revision ${entry.revision} (${why}), so it may hold it: readers are not shown it, and it is logged again before the next write`,
+          );
+        }
+      }
+      uncertain.delete(h.map.name);
+      const publish = () => {
+        h.map.commit(entry);
+        h.logIndex = logIndex;
+      };
+      if (store) {
+        try {
+          await store.record({ entry, logIndex: client ? logIndex : null }, () => h.map.entriesAfter(entry));
+        } catch (e) {
+          if (!client) throw new HttpError(503, "map store unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
+          // The log holds the batch, so it stands; the store catches up from the log at the next start.
+          publish();
+          h.broken = `${store.description} failed to record revision ${entry.revision} (log entry ${logIndex}): ${(e as Error).message}; restart the service to catch up from the log`;
+          throw new HttpError(503, "map store unavailable", h.broken);
+        }
+      }
+      publish();
+      return logIndex;
+    };
     return {
       maps,
       ...(store?.ping ? { ready: { store: () => store.ping!() } } : {}),
@@ -134,33 +175,14 @@ export const mapService = defineService({
             // A store that has lost its writer lock refuses before anything reaches the log.
             const refused = store?.refusal?.();
             if (refused) throw new HttpError(503, "map store unavailable", refused);
+            // A batch whose append went unanswered is logged again first (the log's duplicate check gives its index;
+            // a second copy replays as a no-op): else this batch would take its revision with another root, forking the map.
+            const pending = uncertain.get(h.map.name);
+            if (pending) await record(h, pending, true);
             // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
             // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
             const entry = guard(() => h.map.stage(writes));
-            let logIndex = h.logIndex;
-            if (client) {
-              try {
-                logIndex = (await client.add(encodeMapEntry(entry))).index;
-              } catch (e) {
-                throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
-              }
-            }
-            const publish = () => {
-              h.map.commit(entry);
-              h.logIndex = logIndex;
-            };
-            if (store) {
-              try {
-                await store.record({ entry, logIndex: client ? logIndex : null }, () => h.map.entriesAfter(entry));
-              } catch (e) {
-                if (!client) throw new HttpError(503, "map store unavailable", `the write was not recorded, so it was not applied: ${(e as Error).message}`);
-                // The log holds the batch, so it stands; the store catches up from the log at the next start.
-                publish();
-                h.broken = `${store.description} failed to record revision ${entry.revision} (log entry ${logIndex}): ${(e as Error).message}; restart the service to catch up from the log`;
-                throw new HttpError(503, "map store unavailable", h.broken);
-              }
-            }
-            publish();
+            const logIndex = await record(h, entry, false);
             return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
           });
           queue = run.catch(() => undefined);

@@ -29,14 +29,14 @@ type Logged = { map: string; revision: number; root: string };
 async function logProxy(target: string) {
   const acked = new Map<number, Logged>();
   const held: { pass(): void; fail(): void }[] = [];
-  let mode: "pass" | "hold" | ((n: number) => "pass" | "fail" | number) = "pass";
+  let mode: "pass" | "hold" | "drop" | ((n: number) => "pass" | "fail" | number) = "pass";
   let adds = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      const forward = async () => {
+      const forward = async (answer = true) => {
         const r = await fetch(`${target}${req.url}`, {
           method: req.method,
           body: req.method === "POST" ? body : undefined,
@@ -47,10 +47,12 @@ async function logProxy(target: string) {
           const e = decodeMapEntry(body);
           if (e) acked.set((JSON.parse(out.toString()) as { index: number }).index, { map: e.map, revision: e.revision, root: Buffer.from(e.root).toString("base64") });
         }
+        if (!answer) return void res.socket?.destroy(); // the log has it; the map service never hears so
         res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/octet-stream" }).end(out);
       };
       const fail = () => res.writeHead(503, { "content-type": "text/plain" }).end("log unavailable (test proxy)");
       if (req.method !== "POST" || req.url !== "/add" || mode === "pass") return void forward();
+      if (mode === "drop") return void forward(false);
       if (mode === "hold") return void held.push({ pass: () => void forward(), fail });
       const d = mode(adds++);
       if (d === "fail") return void fail();
@@ -152,6 +154,44 @@ describe("map service publishes only logged state", () => {
       expect([head.revision, head.root]).toEqual([3, Buffer.from(model.root()).toString("base64")]);
     } finally {
       await again.close();
+      await proxy.close();
+    }
+  });
+
+  it("an append the log took but never answered is logged again before the next write, not forked by it", { timeout: 60_000 }, async () => {
+    const proxy = await logProxy(logServer.url);
+    const svc = await start("lost", proxy.url, join(tmp, "lost"));
+    const w = new MapClient(svc.url, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      const r1 = await w.write("lost", batch(1));
+      proxy.set("drop");
+      await expect(w.write("lost", batch(2))).rejects.toThrow(/HTTP 503.*did not answer for lost revision 2.*may hold it/);
+      expect(await observe(svc.url, "lost", proxy.acked)).toBe(r1.revision); // the log has revision 2; readers are not shown it yet
+      await expect(w.write("lost", batch(3))).rejects.toThrow(/did not answer for lost revision 2/); // still unanswered: nothing new staged
+      proxy.set("pass");
+      const r3 = await w.write("lost", batch(4));
+      const model = new VerifiableMap("lost");
+      for (const i of [1, 2, 4]) model.apply(batch(i));
+      expect([r3.revision, r3.root]).toEqual([3, Buffer.from(model.root()).toString("base64")]);
+      expect(await observe(svc.url, "lost", proxy.acked)).toBe(3);
+      // One root per revision in the log (revision 2 may be there twice, identical), revisions 1..3 with no gap.
+      const roots = new Map<number, Set<string>>();
+      for (const a of proxy.acked.values()) if (a.map === "lost") roots.set(a.revision, (roots.get(a.revision) ?? new Set()).add(a.root));
+      expect([...roots.entries()].sort(([a], [b]) => a - b).map(([rev, set]) => [rev, set.size])).toEqual([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+      ]);
+    } finally {
+      await svc.close();
+    }
+    // A service rebuilt from the log alone (a fresh store) reaches the same head.
+    const rebuilt = await start("lost", proxy.url, join(tmp, "lost-rebuilt"));
+    try {
+      const head = await new MapClient(rebuilt.url).root("lost");
+      expect(head.revision).toBe(3);
+    } finally {
+      await rebuilt.close();
       await proxy.close();
     }
   });
