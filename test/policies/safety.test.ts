@@ -218,14 +218,17 @@ describe("meridian-nil-uuid-placeholder", () => {
   it("refuses nil-UUID subscription and tenant IDs outside local, naming every setting in one finding", () => {
     const replication = {
       network: { azure: { subscriptionId: NIL } },
-      identity: { azure: { oidcIssuers: { "azure-sea": `https://southeastasia.oic.prod-aks.azure.com/${NIL}/33333333-3333-3333-3333-333333333333/` } } },
+      identity: {
+        aws: { oidcIssuers: { "aws-use1": "https://oidc.eks.us-east-1.amazonaws.com/id/00000000000000000000000000000001" } },
+        azure: { oidcIssuers: { "azure-sea": `https://southeastasia.oic.prod-aks.azure.com/${NIL}/33333333-3333-3333-3333-333333333333/` } },
+      },
       copies: [{ id: "a" }, { id: `x-${NIL}` }],
     };
     for (const env of ["dev", "staging", "prod"]) {
       expect(nilUuidPlaceholder.check([], ctx(env, replication)), env).toEqual([
         {
           message: expect.stringMatching(
-            /^3 settings name a subscription or tenant by the nil UUID .*: meridian:replication\.network\.azure\.subscriptionId, meridian:replication\.identity\.azure\.oidcIssuers\["azure-sea"\], meridian:replication\.copies\[1\]\.id\. Set the real IDs/,
+            /^4 settings name a subscription or tenant by the nil UUID .*, or an EKS issuer by a zero ID: meridian:replication\.network\.azure\.subscriptionId, meridian:replication\.identity\.aws\.oidcIssuers\["aws-use1"\], meridian:replication\.identity\.azure\.oidcIssuers\["azure-sea"\], meridian:replication\.copies\[1\]\.id\. Set the real IDs/,
           ),
         },
       ]);
@@ -236,6 +239,7 @@ describe("meridian-nil-uuid-placeholder", () => {
     expect(nilUuidPlaceholder.check([], ctx("local", { id: `/subscriptions/${NIL}/x` }))).toEqual([]);
     expect(nilUuidPlaceholder.check([], ctx("prod", { id: "/subscriptions/5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b/x" }))).toEqual([]);
     expect(nilUuidSettings({ a: [1, true, null, "00000000-0000-0000-0000-00000000000"] })).toEqual([]);
+    expect(nilUuidSettings({ eks: "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" })).toEqual([]);
   });
 });
 

@@ -25,8 +25,9 @@ describe("policy pack over the mocked program", () => {
       expect(found.map((v) => v.policy)).toContain("meridian-cost-table");
     });
   }
-  it("passes staging once meridian:runtime.image and meridian:imageDigests name real digests, the regions their real egress, Azure its real IDs", async () => {
-    const config = JSON.parse(JSON.stringify(readStackConfigMap("staging")).replaceAll("00000000-0000-0000-0000-000000000000", "5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b")) as Record<string, unknown>;
+  it("passes staging once meridian:runtime.image and meridian:imageDigests name real digests, the regions their real egress, Azure and EKS their real IDs", async () => {
+    const realIds = JSON.stringify(readStackConfigMap("staging")).replaceAll("00000000-0000-0000-0000-000000000000", "5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b");
+    const config = JSON.parse(realIds.replaceAll(/\/id\/0{24}/g, "/id/5E1F3A2B8C4D4E6F9A0B1C2D")) as Record<string, unknown>; // EKS issuers too
     const runtime = config["meridian:runtime"] as Record<string, unknown>;
     const digests = Object.fromEntries(Object.keys(config["meridian:imageDigests"] as object).map((k) => [k, `sha256:${"5e".repeat(32)}`]));
     const regions = (config["meridian:regions"] as { mesh: Record<string, unknown> }[]).map((r, i) => ({ ...r, mesh: { ...r.mesh, egress: [`34.120.7.${i + 1}/32`] } }));

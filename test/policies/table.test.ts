@@ -34,7 +34,8 @@ const pinned = (c: EstateConfig): EstateConfig => ({
   runtime: realAzureIds({ ...c.runtime, image: `ghcr.io/meridian/runtime@sha256:${"ab".repeat(32)}` }),
 });
 function realAzureIds<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value).replaceAll("00000000-0000-0000-0000-000000000000", "5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b")) as T;
+  const ids = JSON.stringify(value).replaceAll("00000000-0000-0000-0000-000000000000", "5e1f3a2b-8c4d-4e6f-9a0b-1c2d3e4f5a6b");
+  return JSON.parse(ids.replaceAll(/\/id\/0{24}/g, "/id/5E1F3A2B8C4D4E6F9A0B1C2D")) as T; // EKS issuers too
 }
 
 /** The estate ConfigMap the replication area deploys, from prod's config (image pinned) with `edit` applied. */
@@ -71,7 +72,8 @@ const cases: Case[] = [
       {
         policy: "meridian-nil-uuid-placeholder",
         level: "mandatory",
-        message: /^4 settings name a subscription or tenant by the nil UUID .*meridian:replication\.network\.azure\.subscriptionId, .*meridian:replication\.identity\.azure\.tenantId\./,
+        message:
+          /^6 settings name a subscription or tenant by the nil UUID .*, or an EKS issuer by a zero ID: meridian:replication\.network\.azure\.subscriptionId, meridian:replication\.identity\.aws\.oidcIssuers\["aws-use1"\], .*meridian:replication\.identity\.azure\.tenantId\./,
       },
       {
         policy: "meridian-mesh-egress-placeholder",
