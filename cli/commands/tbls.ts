@@ -137,8 +137,9 @@ export function register(program: Command): void {
     .requiredOption("--index <i>", "this participant's index, 1..N", numberArg("--index", 1, 1024, true))
     .requiredOption("--t <t>", "threshold: signatures needed", numberArg("--t", 1, 1024, true))
     .requiredOption("--n <n>", "participants", numberArg("--n", 1, 1024, true))
-    .option("--peers <urls>", "the N participants' base URLs, comma-separated, in index order (this one's included)")
-    .option("--peers-file <file>", "instead of --peers: a JSON array of the N URLs, waited for until it appears (for port 0)")
+    .requiredOption("--key <file>", "this participant's Ed25519 signer key file (`meridian note keygen` output): every message it serves is signed with it")
+    .option("--peers <list>", "the N participants as VKEY@URL (verifier key, base URL), comma-separated, in index order (this one's included)")
+    .option("--peers-file <file>", 'instead of --peers: a JSON array of the N participants, [{"url": …, "vkey": …}], waited for until it appears (for port 0)')
     .option("--phase-timeout <seconds>", "how long to wait for each round's messages from each peer (default 30)", numberArg("--phase-timeout", 1, 3600, true))
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
@@ -158,6 +159,7 @@ export function register(program: Command): void {
           index: number;
           t: number;
           n: number;
+          key: string;
           peers?: string;
           peersFile?: string;
           phaseTimeout?: number;
@@ -174,12 +176,36 @@ export function register(program: Command): void {
         if ((o.peers === undefined) === (o.peersFile === undefined)) throw new UserError("give either --peers <urls> or --peers-file <file>");
         if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
         const phaseMs = (o.phaseTimeout ?? 30) * 1000;
-        const parsePeers = (list: unknown, from: string): string[] => {
-          if (!Array.isArray(list) || list.length !== o.n || !list.every((u) => typeof u === "string" && /^https?:\/\/\S+$/.test(u)))
-            throw new UserError(`${from}: expected ${o.n} http(s) URLs, got ${JSON.stringify(list).slice(0, 200)}`);
-          return list as string[];
+        const { readKeyArg } = await import("./note.js");
+        const { newSigner, newVerifier, NoteError } = await import("../../runtime/prooflog/note.js");
+        if (!existsSync(o.key)) throw new UserError(`--key ${o.key}: no such file (make one with \`meridian note keygen --name NAME > FILE\`)`);
+        const key = readKeyArg(o.key, "--key");
+        try {
+          newSigner(key);
+        } catch (e) {
+          if (e instanceof NoteError) throw new UserError(`--key ${o.key}: ${e.message}`);
+          throw e;
+        }
+        type Peer = { url: string; vkey: string };
+        const parsePeers = (list: unknown, from: string): Peer[] => {
+          const ok = (p: unknown): p is Peer =>
+            typeof p === "object" && p !== null && typeof (p as Peer).url === "string" && /^https?:\/\/\S+$/.test((p as Peer).url) && typeof (p as Peer).vkey === "string";
+          if (!Array.isArray(list) || list.length !== o.n || !list.every(ok))
+            throw new UserError(`${from}: expected ${o.n} participants {url: http(s) URL, vkey: verifier key}, got ${JSON.stringify(list).slice(0, 200)}`);
+          for (const [k, p] of list.entries())
+            try {
+              newVerifier(p.vkey);
+            } catch (e) {
+              if (e instanceof NoteError) throw new UserError(`${from}: participant ${k + 1}: ${e.message}`);
+              throw e;
+            }
+          return list;
         };
-        let peers = o.peers === undefined ? undefined : parsePeers(o.peers.split(","), "--peers");
+        const splitPeer = (entry: string) => {
+          const at = entry.indexOf("@");
+          return at < 0 ? entry : { vkey: entry.slice(0, at), url: entry.slice(at + 1) };
+        };
+        let peers = o.peers === undefined ? undefined : parsePeers(o.peers.split(",").map(splitPeer), "--peers (VKEY@URL,…)");
         const { groupJson, shareJson, ThresholdError } = await tbls();
         const { awaitPeers, dkgService, runDkg } = await import("../../runtime/tbls/dkg-http.js");
         const { runService } = await import("../../runtime/kit/index.js");
@@ -224,7 +250,7 @@ export function register(program: Command): void {
             return stop(2);
           }
         }
-        const opts = { peers, phaseMs, log };
+        const opts = { peers, key, phaseMs, log };
         let result;
         try {
           result = await runDkg(running.parts.participant, opts);

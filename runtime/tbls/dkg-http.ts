@@ -20,11 +20,13 @@
  * different commitments to different peers is caught (docs/proofs.md, "Distributed key generation", says what a
  * lying echo can still do).
  */
-import { createCipheriv, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
+import { createCipheriv, createHash, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { defineService, HttpError } from "../kit/index.js";
+import { newSigner, newVerifier, type Signer, type Verifier } from "../prooflog/index.js";
 import { commitmentDigest, complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
 import { Fr, scalarFromBytes, scalarToBytes } from "./shamir.js";
+import { ThresholdError } from "./threshold.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const unhex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
@@ -53,6 +55,26 @@ const dkgConfigSchema = z
   .refine((c) => c.t <= c.n && c.index <= c.n, "expected t ≤ n and index ≤ n");
 type DkgConfig = z.output<typeof dkgConfigSchema>;
 
+/** A participant as its peers name it: where it serves and its Ed25519 verifier key (signed-note text form). */
+export interface DkgPeer {
+  url: string;
+  vkey: string;
+}
+
+/** The session both sides derive: SHA-256 over the domain, t, n and every peer's URL and key, in index order. */
+export function dkgSession(t: number, n: number, peers: readonly DkgPeer[]): Buffer {
+  return createHash("sha256")
+    .update(JSON.stringify(["meridian-dkg/v1 session", t, n, peers.map((p) => [p.url, p.vkey])]))
+    .digest();
+}
+
+/** The bytes a DKG message's signature covers: domain, session, round, sender, recipient (0: all), payload. */
+export function signedBytes(session: Uint8Array, round: string, from: number, to: number, payload: string): Buffer {
+  return Buffer.from(`meridian-dkg/v1 message\n${Buffer.from(session).toString("hex")}\n${round}\n${from}\n${to}\n${payload}`);
+}
+
+const Envelope = z.object({ payload: z.string().max(1 << 20), sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/) });
+
 const jwkX = (k: KeyObject) => Buffer.from((k.export({ format: "jwk" }) as { x: string }).x, "base64url");
 const x25519Public = (raw: Uint8Array) => createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
 
@@ -73,6 +95,8 @@ export class DkgParticipant {
   present: number[] = [];
   /** Peers that have read our /done (so they need nothing more from us). */
   readonly seenBy = new Set<number>();
+  /** Set by runDkg before anything is served: the session and our signing key. */
+  auth?: { session: Buffer; signer: Signer };
 
   constructor(readonly config: DkgConfig) {
     this.contribution = contribute(config.index, config.t, config.n);
@@ -122,6 +146,13 @@ export class DkgParticipant {
 
 const notYet = (what: string) => new HttpError(404, "not yet", `${what} is not published yet; poll again`);
 
+/** Wrap a message for serving: nothing is served before the session is known. */
+function signed(p: DkgParticipant, round: string, to: number, body: unknown): { payload: string; sig: string } {
+  if (!p.auth) throw notYet(`the ${round} message`);
+  const payload = JSON.stringify(body);
+  return { payload, sig: Buffer.from(p.auth.signer.sign(signedBytes(p.auth.session, round, p.config.index, to, payload))).toString("base64") };
+}
+
 export const dkgService = defineService({
   name: "tbls-dkg",
   config: dkgConfigSchema,
@@ -131,31 +162,42 @@ export const dkgService = defineService({
     return {
       participant,
       routes(app) {
-        app.get("/v1/dkg/round1", { config: { auth: "public" } }, async (req) => ({
-          index: config.index,
-          t: config.t,
-          n: config.n,
-          commitments: p.dealingFor(Number((req.query as { by?: string }).by)).commitments.map(hex),
-          encryptionKey: hex(p.encryptionKey),
-        }));
+        app.get("/v1/dkg/round1", { config: { auth: "public" } }, async (req) => {
+          const by = Number((req.query as { by?: string }).by);
+          const reader = Number.isInteger(by) && by >= 1 && by <= config.n ? by : 0;
+          return signed(p, "round1", reader, {
+            index: config.index,
+            t: config.t,
+            n: config.n,
+            commitments: p.dealingFor(reader).commitments.map(hex),
+            encryptionKey: hex(p.encryptionKey),
+          });
+        });
         app.get("/v1/dkg/shares/:to", { config: { auth: "public" } }, async (req) => {
           const raw = (req.params as { to: string }).to;
           const to = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
           if (!(to >= 1 && to <= config.n)) throw new HttpError(400, "bad participant index", `expected 1..${config.n}, got ${JSON.stringify(raw)}`);
-          return p.sealed.get(to) ?? Promise.reject(notYet(`the share for ${to}`));
+          const s = p.sealed.get(to);
+          if (!s) throw notYet(`the share for ${to}`);
+          return signed(p, "share", to, s);
         });
-        app.get("/v1/dkg/echo", { config: { auth: "public" } }, async () =>
-          p.echo ? { index: config.index, echoes: Object.fromEntries([...p.echo].map(([k, v]) => [String(k), v])) } : Promise.reject(notYet("the echo")),
-        );
-        app.get("/v1/dkg/complaints", { config: { auth: "public" } }, async () => (p.complaints ? { index: config.index, against: p.complaints } : Promise.reject(notYet("the complaint list"))));
-        app.get("/v1/dkg/reveals", { config: { auth: "public" } }, async () =>
-          p.reveals ? { index: config.index, reveals: Object.fromEntries([...p.reveals].map(([k, v]) => [String(k), hex(scalarToBytes(v))])) } : Promise.reject(notYet("the reveals")),
-        );
+        app.get("/v1/dkg/echo", { config: { auth: "public" } }, async () => {
+          if (!p.echo) throw notYet("the echo");
+          return signed(p, "echo", 0, { index: config.index, echoes: Object.fromEntries([...p.echo].map(([k, v]) => [String(k), v])) });
+        });
+        app.get("/v1/dkg/complaints", { config: { auth: "public" } }, async () => {
+          if (!p.complaints) throw notYet("the complaint list");
+          return signed(p, "complaints", 0, { index: config.index, against: p.complaints });
+        });
+        app.get("/v1/dkg/reveals", { config: { auth: "public" } }, async () => {
+          if (!p.reveals) throw notYet("the reveals");
+          return signed(p, "reveals", 0, { index: config.index, reveals: Object.fromEntries([...p.reveals].map(([k, v]) => [String(k), hex(scalarToBytes(v))])) });
+        });
         app.get("/v1/dkg/done", { config: { auth: "public" } }, async (req) => {
           if (!p.result) throw notYet("the result");
           const by = Number((req.query as { by?: string }).by);
           if (Number.isInteger(by)) p.seenBy.add(by); // bookkeeping only: lets us exit once every peer has seen this
-          return { index: config.index, groupPublicKey: hex(p.result.groupPublicKey), qual: p.result.qual };
+          return signed(p, "done", 0, { index: config.index, groupPublicKey: hex(p.result.groupPublicKey), qual: p.result.qual });
         });
       },
     };
@@ -164,15 +206,41 @@ export const dkgService = defineService({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** GET url until it answers 200 with a body the schema accepts, or the deadline passes (→ undefined). */
-async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number): Promise<T | undefined> {
+/** Where and how to check one message: the sender's verifier, the session, the round and the recipient. */
+interface Expect {
+  verifier: Verifier;
+  session: Buffer;
+  round: string;
+  from: number;
+  to: number;
+  log: (line: string) => void;
+}
+
+/**
+ * GET url until it answers 200 with a message signed by the expected sender for this session, round and recipient
+ * and a payload the schema accepts, or the deadline passes (→ undefined). A bad signature or a malformed message
+ * counts as an absent one (logged, naming the peer).
+ */
+async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number, e: Expect): Promise<T | undefined> {
   for (;;) {
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
       if (r.ok) {
-        const parsed = schema.safeParse(await r.json());
+        const env = Envelope.safeParse(await r.json());
+        if (!env.success || !e.verifier.verify(signedBytes(e.session, e.round, e.from, e.to, env.data.payload), Buffer.from(env.data.sig, "base64"))) {
+          e.log(`participant ${e.from}: ${e.round} message with a bad or missing signature (ignored, treated as absent)`);
+          return undefined;
+        }
+        let body: unknown;
+        try {
+          body = JSON.parse(env.data.payload);
+        } catch {
+          body = undefined;
+        }
+        const parsed = schema.safeParse(body);
         if (parsed.success) return parsed.data;
-        return undefined; // a malformed message is an absent one
+        e.log(`participant ${e.from}: malformed ${e.round} message (treated as absent)`);
+        return undefined;
       }
     } catch {
       // not up yet / connection refused: keep polling
@@ -183,11 +251,40 @@ async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number): Pro
 }
 
 export interface RunDkgOptions {
-  /** The n participants' base URLs, participant i at peers[i − 1] (its own entry is not fetched). */
-  peers: string[];
+  /** The n participants' base URLs and verifier keys, participant i at peers[i − 1] (its own entry is not fetched). */
+  peers: DkgPeer[];
+  /** This participant's signer key (`PRIVATE+KEY+…`, `meridian note keygen`); its verifier key must be peers[index − 1].vkey. */
+  key: string;
   /** How long to wait for each round's messages from each peer. */
   phaseMs: number;
   log?: (line: string) => void;
+}
+
+/**
+ * Parse the keys, check ours is the one the peer list names for our index, and start signing (the routes serve
+ * nothing before this). Throws ThresholdError naming what is wrong.
+ */
+function authenticate(p: DkgParticipant, o: RunDkgOptions): { session: Buffer; verifiers: Verifier[] } {
+  const { index, t, n } = p.config;
+  const verifiers = o.peers.map((peer, k) => {
+    try {
+      return newVerifier(peer.vkey);
+    } catch (e) {
+      throw new ThresholdError(`peer ${k + 1} (${peer.url}): ${(e as Error).message}`);
+    }
+  });
+  let signer: Signer;
+  try {
+    signer = newSigner(o.key);
+  } catch (e) {
+    throw new ThresholdError(`signer key: ${(e as Error).message}`);
+  }
+  const mine = verifiers[index - 1]!;
+  if (signer.name !== mine.name || signer.keyId !== mine.keyId)
+    throw new ThresholdError(`the signer key (${signer.name}+${signer.keyId.toString(16).padStart(8, "0")}) is not participant ${index}'s key in the peer list (${o.peers[index - 1]!.vkey})`);
+  const session = dkgSession(t, n, o.peers);
+  p.auth ??= { session, signer };
+  return { session, verifiers };
 }
 
 /** Drive participant `p` through the rounds against its peers; resolves with its result (also served at /done). */
@@ -195,8 +292,10 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   const { index: me, t, n } = p.config;
   if (o.peers.length !== n) throw new Error(`expected ${n} peer URLs, got ${o.peers.length}`);
   const log = o.log ?? (() => undefined);
+  const { session, verifiers } = authenticate(p, o);
   const others = Array.from({ length: n }, (_, k) => k + 1).filter((j) => j !== me);
-  const base = (j: number) => o.peers[j - 1]!.replace(/\/+$/, "");
+  const base = (j: number) => o.peers[j - 1]!.url.replace(/\/+$/, "");
+  const from = (j: number, round: string, to = 0): Expect => ({ verifier: verifiers[j - 1]!, session, round, from: j, to, log });
   const phase = () => Date.now() + o.phaseMs;
   const each = async <T>(f: (j: number) => Promise<T | undefined>): Promise<Map<number, T>> => {
     const got = await Promise.all(others.map(f));
@@ -209,7 +308,7 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
 
   // Round 1: commitments and encryption keys.
   let deadline = phase();
-  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1?by=${me}`, Round1, deadline).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
+  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1?by=${me}`, Round1, deadline, from(j, "round1", me)).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
   for (const j of others) if (!round1.has(j)) log(`participant ${j}: no round-1 message (absent)`);
   p.present = [...round1.keys()];
   const commitments = new Map<number, Uint8Array[]>([[me, p.contribution.commitments]]);
@@ -220,7 +319,8 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   p.echo = new Map(Array.from({ length: n }, (_, k) => k + 1).map((j) => [j, commitments.has(j) ? commitmentDigest(commitments.get(j)!) : null]));
   deadline = phase();
   const echoes = new Map<number, Map<number, string | null>>([[me, p.echo]]);
-  for (const [j, e] of await each((j) => poll(`${base(j)}/v1/dkg/echo`, Echo, deadline))) if (e.index === j) echoes.set(j, new Map(Object.entries(e.echoes).map(([k, v]) => [Number(k), v])));
+  for (const [j, e] of await each((j) => poll(`${base(j)}/v1/dkg/echo`, Echo, deadline, from(j, "echo"))))
+    if (e.index === j) echoes.set(j, new Map(Object.entries(e.echoes).map(([k, v]) => [Number(k), v])));
 
   // Round 2: private shares, sealed to each recipient; open ours and check them against the commitments.
   for (const [j, r] of round1) p.seal(j, unhex(r.encryptionKey));
@@ -228,7 +328,7 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   const received = new Map<number, bigint>([[me, p.contribution.shares.get(me)!]]);
   const opened = await each(async (j) => {
     const r = round1.get(j);
-    const s = r && (await poll(`${base(j)}/v1/dkg/shares/${me}`, Sealed, deadline));
+    const s = r && (await poll(`${base(j)}/v1/dkg/shares/${me}`, Sealed, deadline, from(j, "share", me)));
     return s && s.from === j && s.to === me ? p.open(s, unhex(r.encryptionKey)) : undefined;
   });
   for (const [j, v] of opened) received.set(j, v);
@@ -238,14 +338,14 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   if (p.complaints.length > 0) log(`complaining against ${p.complaints.join(", ")}`);
   deadline = phase();
   const complaints = new Map<number, number[]>([[me, p.complaints]]);
-  for (const [j, c] of await each((j) => poll(`${base(j)}/v1/dkg/complaints`, Complaints, deadline))) if (c.index === j) complaints.set(j, c.against);
+  for (const [j, c] of await each((j) => poll(`${base(j)}/v1/dkg/complaints`, Complaints, deadline, from(j, "complaints")))) if (c.index === j) complaints.set(j, c.against);
 
   // Round 4: answer complaints against us by revealing the share in public; read everyone's answers.
   p.reveals = new Map([...complaints].filter(([k, against]) => k !== me && against.includes(me)).map(([k]) => [k, p.revealFor(k)]));
   deadline = phase();
   const reveals = new Map<number, Map<number, bigint>>([[me, p.reveals]]);
   const needed = others.filter((j) => [...complaints.values()].some((a) => a.includes(j)));
-  for (const [j, r] of await each((j) => (needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline) : Promise.resolve(undefined))))
+  for (const [j, r] of await each((j) => (needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline, from(j, "reveals")) : Promise.resolve(undefined))))
     if (r.index === j) reveals.set(j, new Map(Object.entries(r.reveals).map(([k, v]) => [Number(k), scalarFromBytes(unhex(v))])));
 
   p.result = finish({ t, n, commitments, complaints, reveals, echoes }, me, received);
@@ -260,7 +360,11 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
 export async function awaitPeers(p: DkgParticipant, o: RunDkgOptions): Promise<string[]> {
   const deadline = Date.now() + o.phaseMs;
   const me = p.config.index;
-  const done = await Promise.all(p.present.map((j) => poll(`${o.peers[j - 1]!.replace(/\/+$/, "")}/v1/dkg/done?by=${me}`, Done, deadline)));
+  const { session, verifiers } = authenticate(p, o);
+  const log = o.log ?? (() => undefined);
+  const done = await Promise.all(
+    p.present.map((j) => poll(`${o.peers[j - 1]!.url.replace(/\/+$/, "")}/v1/dkg/done?by=${me}`, Done, deadline, { verifier: verifiers[j - 1]!, session, round: "done", from: j, to: 0, log })),
+  );
   while (p.present.some((j) => !p.seenBy.has(j)) && Date.now() < deadline) await sleep(50);
   const mine = hex(p.result!.groupPublicKey);
   return p.present.filter((_, k) => done[k] !== undefined && done[k]!.groupPublicKey !== mine).map((j) => `participant ${j} reports a different group key`);

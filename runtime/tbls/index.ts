@@ -29,4 +29,4 @@ export {
   type Disqualified,
   type ReshareResult,
 } from "./dkg.js";
-export { awaitPeers, DkgParticipant, dkgService, runDkg } from "./dkg-http.js";
+export { awaitPeers, DkgParticipant, dkgService, dkgSession, runDkg, signedBytes, type DkgPeer } from "./dkg-http.js";

@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { generateKey } from "../../runtime/prooflog/note.js";
 import { combine, partialSign, readGroup, readShare, verifyShare } from "../../runtime/tbls/index.js";
 import { killServers, runCli, serveCli } from "../cli.js";
 
@@ -38,6 +39,8 @@ async function dkg(name: string, t: number, n: number, extra: (i: number) => str
   const dir = join(root, name);
   const peersFile = join(dir, "peers.json");
   mkdirSync(dir, { recursive: true });
+  const keys = Array.from({ length: n }, (_, k) => generateKey(`dkg-${name}-${k + 1}`));
+  keys.forEach((key, k) => writeFileSync(join(dir, `p${k + 1}.key`), `${key.signerKey}\n${key.verifierKey}\n`, { mode: 0o600 }));
   const started = await Promise.all(
     Array.from({ length: n }, (_, k) =>
       serveCli([
@@ -53,6 +56,8 @@ async function dkg(name: string, t: number, n: number, extra: (i: number) => str
         "0",
         "--peers-file",
         peersFile,
+        "--key",
+        join(dir, `p${k + 1}.key`),
         "--phase-timeout",
         "60",
         ...extra(k + 1),
@@ -61,7 +66,7 @@ async function dkg(name: string, t: number, n: number, extra: (i: number) => str
     ),
   );
   const outcomes = started.map(({ child }) => collect(child));
-  writeFileSync(`${peersFile}.tmp`, JSON.stringify(started.map((s) => s.url)));
+  writeFileSync(`${peersFile}.tmp`, JSON.stringify(started.map((s, k) => ({ url: s.url, vkey: keys[k]!.verifierKey }))));
   renameSync(`${peersFile}.tmp`, peersFile); // whole or absent: the participants poll for it
   return { dir, outcomes: await Promise.all(outcomes) };
 }
@@ -86,6 +91,21 @@ function partial(dir: string, i: number): string {
 
 describe("meridian tbls dkg (five processes over HTTP)", () => {
   afterAll(killServers);
+
+  it("refuses to start without an identity key, or with a peer whose verifier key is malformed (exit 2, naming it)", () => {
+    const dir = join(root, "nokey");
+    mkdirSync(dir, { recursive: true });
+    const args = ["tbls", "dkg", "--index", "1", "--t", "1", "--n", "2", "--port", "0"];
+    const none = runCli([...args, "--peers", "a+00000000+AQ==@http://127.0.0.1:1,b@http://127.0.0.1:2", join(dir, "out")]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/required option '--key <file>' not specified/);
+    const missing = runCli([...args, "--key", join(dir, "absent.key"), "--peers", "x@http://127.0.0.1:1,y@http://127.0.0.1:2", join(dir, "out")]);
+    expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/--key .*absent\.key: no such file/) as string]);
+    const k = generateKey("dkg-nokey-1");
+    writeFileSync(join(dir, "p1.key"), `${k.signerKey}\n`, { mode: 0o600 });
+    const bad = runCli([...args, "--key", join(dir, "p1.key"), "--peers", `${k.verifierKey}@http://127.0.0.1:1,not-a-key@http://127.0.0.1:2`, join(dir, "out")]);
+    expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/participant 2: verifier key "not-a-key" must look like/) as string]);
+  });
 
   it("3-of-5 with a dealer that sends one bad share and corrects it when complained against: 3 shares sign under the group key, 2 cannot", async () => {
     const { dir, outcomes } = await dkg("corrected", 3, 5, (i) => (i === 2 ? ["--dishonest-share-to", "4"] : []));

@@ -1,35 +1,45 @@
 /**
- * The DKG over HTTP (dkg-http.ts) with five participants on the kit in one process, each on its own port: a dealer
- * that answers a complaint with a bad share (the test hook `dishonestReveal`) is disqualified by all four others,
- * who agree on the key and whose shares sign under it. test/cli/tbls-dkg.test.ts runs five `meridian tbls dkg`
- * processes (the corrected-complaint case) on the same code.
+ * The DKG over HTTP (dkg-http.ts) with five participants on the kit in one process, each on its own port and with
+ * its own Ed25519 identity key (signed-note format): a dealer that answers a complaint with a bad share (the test
+ * hook `dishonestReveal`) is disqualified by all four others, who agree on the key and whose shares sign under it.
+ * A man in the middle in front of one participant that swaps its X25519 key for its own (so it could read every
+ * share sent there) and re-signs with its own key is refused by everyone: that participant counts as absent.
+ * test/cli/tbls-dkg.test.ts runs five `meridian tbls dkg` processes on the same code.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
-import { awaitPeers, combine, DkgParticipant, dkgService, partialSign, runDkg } from "../../../runtime/tbls/index.js";
+import { generateKey, newSigner } from "../../../runtime/prooflog/note.js";
+import { awaitPeers, combine, DkgParticipant, dkgService, dkgSession, partialSign, runDkg, signedBytes, type DkgPeer } from "../../../runtime/tbls/index.js";
 
 const running: RunningService[] = [];
+const proxies: Server[] = [];
 afterAll(async () => {
   await Promise.all(running.map((r) => r.close()));
+  for (const s of proxies) s.close();
 });
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const t = 3;
+const n = 5;
+
+async function participants(hooks: (i: number) => object = () => ({})) {
+  const keys = Array.from({ length: n }, (_, k) => generateKey(`dkg-p${k + 1}`));
+  const services = await Promise.all(Array.from({ length: n }, (_, k) => startService(dkgService, { index: k + 1, t, n, ...hooks(k + 1), server: { port: 0 } }, { processMetrics: false })));
+  running.push(...services);
+  const ps = services.map((s) => (s.parts as { participant: DkgParticipant }).participant);
+  return { keys, services, ps, peers: services.map((s, k): DkgPeer => ({ url: s.url, vkey: keys[k]!.verifierKey })) };
+}
 
 describe("Pedersen DKG over HTTP, five participants in-process", () => {
   it("a dealer that answers the complaint with a bad share is disqualified by everyone; the other four make the key", async () => {
-    const t = 3;
-    const n = 5;
-    const services = await Promise.all(
-      Array.from({ length: n }, (_, k) =>
-        startService(dkgService, { index: k + 1, t, n, ...(k + 1 === 2 ? { dishonestShareTo: 4, dishonestReveal: true } : {}), server: { port: 0 } }, { processMetrics: false }),
-      ),
-    );
-    running.push(...services);
-    const participants = services.map((s) => (s.parts as { participant: DkgParticipant }).participant);
-    const logs: string[][] = participants.map(() => []);
-    const opts = (k: number) => ({ peers: services.map((s) => s.url), phaseMs: 60_000, log: (line: string) => logs[k]!.push(line) });
-    const results = await Promise.all(participants.map((p, k) => runDkg(p, opts(k))));
-    expect(await Promise.all(participants.map((p, k) => awaitPeers(p, opts(k))))).toEqual(participants.map(() => []));
+    const { keys, ps, peers } = await participants((i) => (i === 2 ? { dishonestShareTo: 4, dishonestReveal: true } : {}));
+    const logs: string[][] = ps.map(() => []);
+    const opts = (k: number) => ({ peers, key: keys[k]!.signerKey, phaseMs: 60_000, log: (line: string) => logs[k]!.push(line) });
+    const results = await Promise.all(ps.map((p, k) => runDkg(p, opts(k))));
+    expect(await Promise.all(ps.map((p, k) => awaitPeers(p, opts(k))))).toEqual(ps.map(() => []));
 
     const key = hex(results[0]!.groupPublicKey);
     for (const r of results) {
@@ -44,5 +54,53 @@ describe("Pedersen DKG over HTTP, five participants in-process", () => {
     );
     const bls = bls12_381.shortSignatures;
     expect(bls.verify(sig, bls.hash(message), results[0]!.groupPublicKey)).toBe(true);
+  });
+
+  it("a man in the middle that swaps participant 5's X25519 key and re-signs with its own key is refused: 5 counts as absent for everyone else", async () => {
+    const { keys, services, ps, peers } = await participants();
+    const attacker = newSigner(generateKey("dkg-p5").signerKey); // same name, another key
+    const attackerX = generateKeyPairSync("x25519").publicKey.export({ format: "jwk" }) as { x: string };
+    const target = services[4]!.url.replace(/\/+$/, "");
+    const proxy = createServer((req, res) => {
+      void (async () => {
+        const r = await fetch(`${target}${req.url}`);
+        const body = await r.text();
+        res.statusCode = r.status;
+        res.setHeader("content-type", "application/json");
+        if (r.ok && req.url!.startsWith("/v1/dkg/round1")) {
+          const env = JSON.parse(body) as { payload: string; sig: string };
+          const msg = JSON.parse(env.payload) as { encryptionKey: string };
+          msg.encryptionKey = Buffer.from(attackerX.x, "base64url").toString("hex");
+          const payload = JSON.stringify(msg);
+          const by = Number(new URL(req.url!, "http://x").searchParams.get("by"));
+          const sig = Buffer.from(attacker.sign(signedBytes(dkgSession(t, n, viaProxy), "round1", 5, by, payload))).toString("base64");
+          res.end(JSON.stringify({ payload, sig }));
+        } else res.end(body);
+      })();
+    });
+    proxies.push(proxy);
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    // Everyone reaches participant 5 through the proxy; its key in the list is still the genuine one.
+    const viaProxy = peers.map((p, k) => (k === 4 ? { ...p, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } : p));
+    const logs: string[][] = ps.map(() => []);
+    const opts = (k: number) => ({ peers: viaProxy, key: keys[k]!.signerKey, phaseMs: 15_000, log: (line: string) => logs[k]!.push(line) });
+    // Participant 5 itself gets no shares (nobody took its key) and waits out its share phase before it publishes
+    // its complaints, which the others wait for: hence a shorter phase here. Its own run is not awaited.
+    const runs = ps.map((p, k) => runDkg(p, opts(k)));
+    runs[4]!.catch(() => undefined);
+    const results = await Promise.all(runs.slice(0, 4));
+    const honest = results;
+    const key = hex(honest[0]!.groupPublicKey);
+    for (const [k, r] of honest.entries()) {
+      expect([hex(r.groupPublicKey), r.qual]).toEqual([key, [1, 2, 3, 4]]);
+      expect(logs[k]).toContain("participant 5: round1 message with a bad or missing signature (ignored, treated as absent)");
+    }
+    const message = new TextEncoder().encode("example.com/log\n43\n");
+    const bls = bls12_381.shortSignatures;
+    const sig = combine(
+      t,
+      [1, 2, 4].map((i) => partialSign(message, results[i - 1]!.share)),
+    );
+    expect(bls.verify(sig, bls.hash(message), honest[0]!.groupPublicKey)).toBe(true);
   });
 });
