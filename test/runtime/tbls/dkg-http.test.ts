@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
-import { generateKey, newSigner } from "../../../runtime/prooflog/note.js";
+import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
 import { awaitPeers, combine, DkgParticipant, dkgService, dkgSession, partialSign, runDkg, signedBytes, type DkgPeer } from "../../../runtime/tbls/index.js";
 
 const running: RunningService[] = [];
@@ -102,5 +102,27 @@ describe("Pedersen DKG over HTTP, five participants in-process", () => {
       [1, 2, 4].map((i) => partialSign(message, results[i - 1]!.share)),
     );
     expect(bls.verify(sig, bls.hash(message), honest[0]!.groupPublicKey)).toBe(true);
+  });
+});
+
+describe("what a DKG message signature covers", () => {
+  it("a signed message does not verify in another session, round, sender slot or for another recipient, or with its payload changed", () => {
+    const k = generateKey("dkg-p1");
+    const signer = newSigner(k.signerKey);
+    const verifier = newVerifier(k.verifierKey);
+    const peers: DkgPeer[] = [1, 2, 3].map((i) => ({ url: `http://127.0.0.1:${18000 + i}`, vkey: i === 1 ? k.verifierKey : generateKey(`dkg-p${i}`).verifierKey }));
+    const session = dkgSession(2, 3, peers);
+    const payload = JSON.stringify({ index: 1, against: [] });
+    const sig = signer.sign(signedBytes(session, "complaints", 1, 0, payload));
+    expect(verifier.verify(signedBytes(session, "complaints", 1, 0, payload), sig)).toBe(true);
+    const others = [
+      signedBytes(dkgSession(3, 3, peers), "complaints", 1, 0, payload), // another t
+      signedBytes(dkgSession(2, 3, [peers[0]!, peers[2]!, peers[1]!]), "complaints", 1, 0, payload), // another peer list
+      signedBytes(session, "echo", 1, 0, payload),
+      signedBytes(session, "complaints", 2, 0, payload),
+      signedBytes(session, "complaints", 1, 2, payload),
+      signedBytes(session, "complaints", 1, 0, JSON.stringify({ index: 1, against: [2] })),
+    ];
+    for (const bytes of others) expect(verifier.verify(bytes, sig)).toBe(false);
   });
 });
