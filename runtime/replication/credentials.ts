@@ -9,6 +9,9 @@
  * On a publisher it also makes sure the alternating replication roles exist with the passwords the
  * login records (as `rotate` does before its first step), so subscriptions can log in before the first
  * rotation has run.
+ *
+ * With `monitor`, it also makes sure the lag monitor's own least-privilege role exists on the copy with the
+ * password its secret records (monitor-login.ts), and on a writer's primary the heartbeat table it stamps.
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +19,7 @@ import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { z } from "zod";
 import { federationSchema } from "./cloud-secrets.js";
+import { ensureMonitorRole } from "./monitor-login.js";
 import { ensureRoles } from "./rotate.js";
 import { loginSchema, readDocument, readLogin, replicationLoginSchema, type Login, type SecretStore } from "./secret-store.js";
 
@@ -34,6 +38,8 @@ export const credentialsConfigSchema = z
       .object({ url, admin: ref, login: ref, replicationGrant: z.enum(["attribute", "rds_replication"]).default("attribute") })
       .strict()
       .optional(),
+    /** The lag monitor's role on this copy, created (if missing) by `admin`; `writes` on a writer's primary. */
+    monitor: z.object({ url, admin: ref, login: ref, writes: z.boolean() }).strict().optional(),
     /** The identities that read secrets on other clouds than the pod's (cloud-secrets.ts). */
     federation: federationSchema.default({}),
   })
@@ -53,18 +59,30 @@ export function writeLoginFiles(dir: string, login: Login): void {
   }
 }
 
+/** Run `work` connected to `url` as the login in `admin`. */
+async function asAdmin(url: string, admin: Login, work: (db: pg.Client) => Promise<void>): Promise<void> {
+  const db = new pg.Client({ ...parseIntoClientConfig(url), user: admin.username, password: admin.password, connectionTimeoutMillis: 15_000 });
+  await db.connect();
+  try {
+    await work(db);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
 /** Ensure the roles (when asked), then write every login. Any error throws: the init container fails and the Job retries. */
 export async function writeCredentials(config: CredentialsConfig, deps: { open(ref: string): SecretStore }): Promise<string[]> {
   if (config.roles) {
     const admin = await readDocument(deps.open(config.roles.admin), loginSchema);
     const doc = await readDocument(deps.open(config.roles.login), replicationLoginSchema);
-    const db = new pg.Client({ ...parseIntoClientConfig(config.roles.url), user: admin.username, password: admin.password, connectionTimeoutMillis: 15_000 });
-    await db.connect();
-    try {
-      await ensureRoles(db, doc, config.roles.replicationGrant);
-    } finally {
-      await db.end().catch(() => undefined);
-    }
+    const grant = config.roles.replicationGrant;
+    await asAdmin(config.roles.url, admin, (db) => ensureRoles(db, doc, grant));
+  }
+  if (config.monitor) {
+    const { url, writes } = config.monitor;
+    const admin = await readDocument(deps.open(config.monitor.admin), loginSchema);
+    const login = await readDocument(deps.open(config.monitor.login), loginSchema);
+    await asAdmin(url, admin, (db) => ensureMonitorRole(db, login, writes));
   }
   const written: string[] = [];
   for (const l of config.logins) {

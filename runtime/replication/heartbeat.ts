@@ -11,9 +11,10 @@
  */
 import type pg from "pg";
 
-const HEARTBEAT_TABLE = "meridian_replication.heartbeat";
+export const HEARTBEAT_SCHEMA = "meridian_replication";
+export const HEARTBEAT_TABLE = `${HEARTBEAT_SCHEMA}.heartbeat`;
 
-export const HEARTBEAT_DDL = `CREATE SCHEMA IF NOT EXISTS meridian_replication;
+export const HEARTBEAT_DDL = `CREATE SCHEMA IF NOT EXISTS ${HEARTBEAT_SCHEMA};
 CREATE TABLE IF NOT EXISTS ${HEARTBEAT_TABLE} (writer text PRIMARY KEY, wall_ms bigint NOT NULL);
 `;
 
