@@ -249,7 +249,7 @@ export function mapServiceConfig(spec: EstateSpec) {
     maps: [QUOTA_MAP],
     store: { schema: "meridian_vmap" },
     log: serviceUrl("prooflog"),
-    writers: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] },
+    writers: { [QUOTA_MAP]: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] } },
   };
 }
 

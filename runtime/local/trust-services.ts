@@ -58,7 +58,7 @@ export async function startMap(o: TrustServicesOptions & { writerScope: string }
   const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
   const svc = await startService(
     mapService,
-    { ...rendered, log: o.logUrl, store, writers: { scope: o.writerScope }, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
+    { ...rendered, log: o.logUrl, store, writers: { quota: { scope: o.writerScope } }, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
     { clock: systemClock, processMetrics: false },
   );
   return { url: svc.url, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `files in ${dir}`, close: () => svc.close() };

@@ -12,10 +12,11 @@
  *   POST /v1/maps/:map/proofs   {keys}      → {keys, values, revision, root, proof} (one shared batch proof)
  *   GET  /v1/maps/:map/range?prefix=… | ?from=…&to=…  → {entries, outside, lo, hi, revision, root}
  *
- * Writes need the configured writer identity (SPIFFE IDs or a JWT scope; default: operators); reads are public.
+ * Writes need one of the map's own writers (`writers.<map>`: SPIFFE IDs and/or a JWT scope; default: the kit's
+ * operators), so a writer of one map cannot write another (403 naming the map); reads are public.
  */
 import { z } from "zod";
-import { defineService, HttpError, parseInput } from "../kit/index.js";
+import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { LogClient } from "../prooflog/index.js";
 import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapEntry, type MapWrite } from "./map.js";
 import { recoverMaps, type HeldMap } from "./recover.js";
@@ -23,6 +24,12 @@ import { FileMapStore } from "./store/file.js";
 import { PostgresMapStore } from "./store/postgres.js";
 import { S3MapStore } from "./store/s3.js";
 import type { MapStore } from "./store/port.js";
+
+const mapWriters = z
+  .object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() })
+  .strict()
+  .refine((w) => w.spiffe !== undefined || w.scope !== undefined, "name spiffe IDs, a scope, or both");
+type MapWriters = z.output<typeof mapWriters>;
 
 const mapConfigSchema = z
   .object({
@@ -55,13 +62,17 @@ const mapConfigSchema = z
         z.object({ s3: z.string().url() }).strict(),
       ])
       .optional(),
-    /** Who may write: SPIFFE IDs, or a JWT scope. Default: the kit's operators. */
-    writers: z
-      .object({ spiffe: z.array(z.string().startsWith("spiffe://")).min(1).optional(), scope: z.string().min(1).optional() })
-      .strict()
-      .optional(),
+    /**
+     * Who may write each map: SPIFFE IDs (the mesh peer), a JWT scope, or both. Per map, so one map's writer cannot
+     * write another's (quota's state and escrow's balances). A map not named here: the kit's operators only.
+     */
+    writers: z.record(z.string(), mapWriters).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const name of Object.keys(c.writers ?? {}))
+      if (!c.maps.includes(name)) ctx.addIssue({ code: "custom", path: ["writers", name], message: `names map ${name}, which is not in maps (${c.maps.join(", ")})` });
+  });
 
 /** The configured state store; S3 credentials come from the environment, as for `log serve --s3`. */
 function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | null {
@@ -92,7 +103,7 @@ const unanswered = (e: unknown) => (e instanceof TypeError || e instanceof Synta
 export const mapService = defineService({
   name: "vmap",
   config: mapConfigSchema,
-  async start({ config, log }) {
+  async start({ config, server, log }) {
     const client = config.log ? new LogClient(config.log) : null;
     const store = openStore(config.store);
     let maps: Map<string, HeldMap>;
@@ -117,7 +128,16 @@ export const mapService = defineService({
         throw e;
       }
     };
-    const writeAuth = config.writers?.spiffe ? { spiffe: config.writers.spiffe } : config.writers?.scope ? { scope: config.writers.scope } : ("operator" as const);
+    const operators: MapWriters = { spiffe: server.auth.operators.spiffe, scope: server.auth.operators.scope };
+    /** Refuses (403, naming the map) a verified caller the map's own writers do not name. */
+    const mayWrite = (name: string, identity: Identity | undefined) => {
+      const w = config.writers?.[name] ?? operators;
+      const ok = identity?.kind === "spiffe" ? (w.spiffe ?? []).includes(identity.id.uri) : identity?.kind === "jwt" && w.scope !== undefined && identity.scopes.includes(w.scope);
+      if (ok) return;
+      const who = identity?.kind === "spiffe" ? identity.id.uri : `a JWT without scope ${w.scope ?? "(none)"}`;
+      const allowed = [...(w.spiffe ?? []), ...(w.scope ? [`a JWT with scope ${w.scope}`] : [])].join(" or ") || "nobody";
+      throw new HttpError(403, "forbidden", `${who} may not write map ${name}: its writers are ${allowed}`);
+    };
     /** Batches sent to the log that it never answered for, by map: it may hold them, so they are not dropped. */
     const uncertain = new Map<string, MapEntry>();
     /** Log, store, then publish a staged batch (one at a time, in the write queue); returns its log index. */
@@ -164,8 +184,10 @@ export const mapService = defineService({
         await store?.close();
       },
       routes(app) {
-        app.post("/v1/maps/:map/writes", { config: { auth: writeAuth } }, async (req) => {
+        // Any verified caller reaches the handler; the map's own writers decide (a JWT, when presented, names the caller).
+        app.post("/v1/maps/:map/writes", { config: { auth: "authenticated" } }, async (req) => {
           const h = held((req.params as { map: string }).map);
+          mayWrite(h.map.name, req.identity);
           const body = parseInput(writesBody, req.body, "body");
           const writes: MapWrite[] = body.writes.map((w) => [w.key, w.value === null ? null : Buffer.from(w.value, "base64")]);
           guard(() => writes.forEach(([k]) => treeKey(k)));

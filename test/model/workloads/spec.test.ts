@@ -138,7 +138,7 @@ describe("regionWorkloads", () => {
       expect(JSON.parse(w.config["map.json"]!)).toMatchObject({
         maps: ["quota"],
         log: "http://prooflog.meridian.svc.cluster.local:8080",
-        writers: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] },
+        writers: { quota: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] } },
       });
     }
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({

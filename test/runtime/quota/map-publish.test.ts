@@ -90,7 +90,7 @@ beforeAll(async () => {
   logServer = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, dataDir: mkdtempSync(join(tmpdir(), "quota-map-log-")), port: 0, checkpointIntervalMs: 20, notice: () => undefined });
   map = await startService(
     mapService,
-    { maps: ["quota"], log: logServer.url, writers: { spiffe: [QUOTA_ID] }, server: { port: 0, identity: { xfcc: "istio-sidecar", spiffeId: MAP_ID } } },
+    { maps: ["quota"], log: logServer.url, writers: { quota: { spiffe: [QUOTA_ID] } }, server: { port: 0, identity: { xfcc: "istio-sidecar", spiffeId: MAP_ID } } },
     { clock: systemClock, processMetrics: false },
   );
   await startSidecar();

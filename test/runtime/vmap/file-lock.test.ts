@@ -23,7 +23,7 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const cfg = (dir: string, lockWaitMs: number) => ({ maps: ["m"], store: { dir, lockWaitMs }, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } });
+const cfg = (dir: string, lockWaitMs: number) => ({ maps: ["m"], store: { dir, lockWaitMs }, writers: { m: { scope: "meridian.vmap.write" } }, server: { port: 0, auth: auth.auth } });
 const start = (dir: string, lockWaitMs = 0) => startService(mapService, cfg(dir, lockWaitMs), { clock: systemClock, processMetrics: false });
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 

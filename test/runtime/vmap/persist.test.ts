@@ -56,7 +56,13 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const cfg = (maps: string[], store: object, log: string | undefined = logServer.url) => ({ maps, log, store, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } });
+const cfg = (maps: string[], store: object, log: string | undefined = logServer.url) => ({
+  maps,
+  log,
+  store,
+  writers: Object.fromEntries(maps.map((m) => [m, { scope: "meridian.vmap.write" }])),
+  server: { port: 0, auth: auth.auth },
+});
 const start = (maps: string[], store: object, log?: string | null) =>
   startService(mapService, cfg(maps, store, log === null ? undefined : (log ?? logServer.url)), { clock: systemClock, processMetrics: false });
 const writer = (url: string) => new MapClient(url, { headers: { authorization: `Bearer ${token}` } });

@@ -113,7 +113,11 @@ afterAll(async () => {
 
 // Each test its own map (the log is shared, and a service with a fresh store replays every map entry in it).
 const start = (map: string, log: string | undefined, dir: string) =>
-  startService(mapService, { maps: [map], log, store: { dir }, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } }, { clock: systemClock, processMetrics: false });
+  startService(
+    mapService,
+    { maps: [map], log, store: { dir }, writers: { [map]: { scope: "meridian.vmap.write" } }, server: { port: 0, auth: auth.auth } },
+    { clock: systemClock, processMetrics: false },
+  );
 
 describe("map service publishes only logged state", () => {
   it("while an append is held readers see the previous revision; a failed append leaves store and memory on it", { timeout: 60_000 }, async () => {

@@ -19,7 +19,7 @@ let token = "";
 const start = () =>
   startService(
     mapService,
-    { maps: ["balances", "quota"], log: logServer.url, writers: { scope: "meridian.vmap.write" }, server: { port: 0, auth: auth.auth } },
+    { maps: ["balances", "quota"], log: logServer.url, writers: { balances: { scope: "meridian.vmap.write" }, quota: { scope: "meridian.vmap.write" } }, server: { port: 0, auth: auth.auth } },
     { clock: systemClock, processMetrics: false },
   );
 
