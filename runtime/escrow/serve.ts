@@ -17,6 +17,8 @@ import { defineService, startService, type RunningService, type ServiceParts } f
 import { createGcraLimiter } from "../ratelimit/index.js";
 import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
+import { EscrowMapPublisher } from "./map-publisher.js";
+import { fetchWithTimeout, MapClient, withBearerFile } from "../vmap/index.js";
 import type { EscrowStore } from "./store/port.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
@@ -139,6 +141,13 @@ const escrowServeConfigSchema = escrowConfigSchema
     storeSchema: z.string().min(1).optional(),
     /** Redis key prefix (default mes:). */
     redisPrefix: z.string().min(1).optional(),
+    /** Base URL of the verifiable map service balances are published to (map-publisher.ts); absent: not published. */
+    map: z.url().optional(),
+    /** The map's name there, and how long one publish call may take before it counts as an outage (ms). */
+    mapName: z.string().min(1).default("escrow"),
+    mapTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+    /** A file holding a bearer token for the map's writes, read at each write; absent: the mesh identity. */
+    mapTokenFile: z.string().min(1).optional(),
   })
   .refine((c) => !(c.redis && !c.postgres), {
     message: "Redis needs PostgreSQL behind it (postgres): Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over",
@@ -152,6 +161,8 @@ interface EscrowParts extends ServiceParts {
   /** The HTLC ledger (atomic swaps): in PostgreSQL next to the store's tables when there is one, else in this process. */
   htlc: HtlcLedger;
   node: ClockNode;
+  /** Publishes balances to the verifiable map, when `map` is set. */
+  publisher?: EscrowMapPublisher;
 }
 
 /** The escrow service's kit definition; an in-process caller may share its store, clock node and forwarder. */
@@ -170,7 +181,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
     // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
     jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
-      const { redis, postgres, storeSchema, redisPrefix, ...rest } = c;
+      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, ...rest } = c;
       const cfg: EscrowConfig = rest;
       const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
       const room = openWaitingRoom({ ...urls, config: cfg, clock });
@@ -191,7 +202,19 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           strongRefusal: () => node.strongRefusal(),
           // Per-user request rate: the rate limiter's embedded GCRA (redis-cell semantics).
           limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
+          onChange: () => publisher?.poke(),
         });
+        const publisher = map
+          ? new EscrowMapPublisher({
+              client: new MapClient(map, { fetch: withBearerFile(fetchWithTimeout(mapTimeoutMs), mapTokenFile) }),
+              map: mapName,
+              regions: cfg.regions,
+              skus: cfg.skus.map((s) => s.sku),
+              inventory: (sku) => service.inventory(sku),
+              onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
+              metrics,
+            })
+          : undefined;
         const conflicts: string[] = [];
         await service.createConfigured((sku) => (extra.onConflict ? extra.onConflict(sku) : conflicts.push(sku)));
         // Measure once before serving, so the first commit is judged by a real offset (an unreachable
@@ -202,6 +225,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           store,
           node,
           htlc: ledger,
+          publisher,
           // Each route's rule (buyers, admins, the mesh `callers`) is checked by the kit before its handler.
           routes: (app: FastifyInstance) => installEscrowRoutes(app, service, { forward: extra.forward, htlc: { ledger, clock, strongRefusal: () => node.strongRefusal() } }),
           // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
@@ -217,9 +241,11 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
             service.start();
             sync?.start();
+            publisher?.poke();
           },
           async close() {
             sync?.stop();
+            await publisher?.close();
             await service.close();
             await ledger.close();
           },

@@ -35,6 +35,8 @@ export interface EscrowServiceOptions {
    * `unavailable` and regions do not renew their leases.
    */
   strongRefusal?: () => string | null;
+  /** Told (synchronously, never awaited) after a sale, a refund and each tick: the balances may have changed (the map publisher). */
+  onChange?: () => void;
 }
 
 export type CommitOutcome =
@@ -224,6 +226,7 @@ export class EscrowService {
       const refusal = this.o.strongRefusal?.() ?? null;
       if (refusal !== null) return { status: "unavailable", retryAfterMs: 1000, detail: `commit refused: ${refusal}`, sku: p.sku };
       const out = await sale.commit(id);
+      if (out.status === "sold" && !out.duplicate) this.o.onChange?.();
       return out.status === "sold" ? { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate } : { ...out, sku: p.sku };
     }
     // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
@@ -253,6 +256,7 @@ export class EscrowService {
   async refund(sku: string, saleId: string): Promise<RefundOutcome> {
     const out = await this.o.store.refund(sku, saleId, this.clock.now());
     if (out === "refunded") for (const s of this.started) if (s.escrow.sku === sku) s.escrow.invalidateView();
+    if (out === "refunded") this.o.onChange?.();
     return out;
   }
 
@@ -328,6 +332,8 @@ export class EscrowService {
       const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
       if (rep) this.reconciliations.set(sku, rep);
     }
+    // Leases moved, reservations expired: the balances may differ from the last publish.
+    this.o.onChange?.();
   }
 
   start(): void {

@@ -8,3 +8,4 @@ export { FileMapStore, type FileMapStoreOptions } from "./store/file.js";
 export { PostgresMapStore } from "./store/postgres.js";
 export { S3MapStore, type S3MapStoreOptions } from "./store/s3.js";
 export { type MapStore, type StoredMap, type MapHead, type LoggedBatch } from "./store/port.js";
+export { fetchWithTimeout, mapKeyOf, MapPublisher, withBearerFile, type MapPublisherOptions } from "./publisher.js";
