@@ -125,11 +125,12 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     name: "map",
     namespace: NAMESPACES.runtime,
     serviceAccount: "map",
-    description: "verifiable map (sparse Merkle tree) of the tenants' quota state: proven reads, every root recorded in the proof log",
+    description: "verifiable map (sparse Merkle tree) of the tenants' quota state and escrow's balances: proven reads, every root recorded in the proof log",
     ports: [http],
-    // The quota service writes (runtime/vmap's `writers` names its SPIFFE ID alone); tenants read their proofs
-    // through the gateway (reads are public; writes from the gateway's identity are refused in-process).
-    callers: [gateway, { service: "quota" }],
+    // The quota service writes map `quota`, every region's escrow map `escrow` (runtime/vmap's `writers.<map>` names
+    // each map's writer alone); tenants read their proofs through the gateway (reads are public; writes from the
+    // gateway's identity are refused in-process).
+    callers: [gateway, { service: "quota" }, { service: "escrow" }],
   },
   {
     name: "allocator",

@@ -237,19 +237,30 @@ function attestSchemaName(regionId: string): string {
 
 /** The map of the tenants' quota state that the quota service publishes to (runtime/quota/map-publisher.ts). */
 const QUOTA_MAP = "quota";
+/** The map of each region's escrow balances that every region's escrow publishes to (runtime/escrow/map-publisher.ts). */
+const ESCROW_MAP = "escrow";
+
+/** Escrow's `map` and `mapName`: the map service (one pod, in the ledger region; the mesh routes every region's escrow there). */
+export function escrowMapSection(): { map: string; mapName: string } {
+  return { map: serviceUrl("map"), mapName: ESCROW_MAP };
+}
 
 /**
- * The file `meridian map serve --config` reads: the one map (the tenants' quota state), its own schema of the ledger
- * database (one writer per schema: an advisory lock), the in-cluster proof log every write batch's root is recorded
- * in, and its one writer, the quota service (by SPIFFE ID: the sidecar's XFCC peer). The PostgreSQL URL comes from
- * `--postgres`.
+ * The file `meridian map serve --config` reads: its maps (the tenants' quota state; every region's escrow balances),
+ * its own schema of the ledger database (one writer per schema: an advisory lock), the in-cluster proof log every
+ * write batch's root is recorded in, and each map's own writer (by SPIFFE ID: the sidecar's XFCC peer) — the quota
+ * service for `quota`, escrow for `escrow`. The PostgreSQL URL comes from `--postgres`.
  */
 export function mapServiceConfig(spec: EstateSpec) {
   return {
-    maps: [QUOTA_MAP],
+    maps: [QUOTA_MAP, ESCROW_MAP],
     store: { schema: "meridian_vmap" },
     log: serviceUrl("prooflog"),
-    writers: { [QUOTA_MAP]: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] } },
+    // Per map: quota cannot write escrow's balances, nor escrow the quota state.
+    writers: {
+      [QUOTA_MAP]: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("quota"))] },
+      [ESCROW_MAP]: { spiffe: [spiffeId(spec.pki.trustDomain, runtimeService("escrow"))] },
+    },
   };
 }
 

@@ -18,6 +18,7 @@ import {
   allocatorUrl,
   attestServiceConfig,
   clockRegionConfig,
+  escrowMapSection,
   escrowRegionConfig,
   ledgerRegion,
   mapServiceConfig,
@@ -176,6 +177,8 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         ...escrowRegionConfig(spec, regionId, queue && `${queue}/secret`),
         callers: allowedCallerIds(spec.pki.trustDomain, "escrow"),
         server: meshServerSection(spec.pki.trustDomain, escrow),
+        // Balances published to the verifiable map (off the sale path), while the estate runs it.
+        ...(hasWork(spec, "map") ? escrowMapSection() : {}),
       };
       return {
         // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.

@@ -58,8 +58,8 @@ describe("runtime service catalogue", () => {
     ]);
     // Only the SPIRE server asks the attestation verifier: no gateway, no other service.
     expect(allowedCallerIds("td", "attest")).toEqual(["spiffe://td/spire/server"]);
-    // The map: the quota service writes it, tenants read it through the gateway.
-    expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/quota"]);
+    // The map: the quota service and escrow write it (each its own map), tenants read it through the gateway.
+    expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
     // The global allocator: the rate limit services alone ask it for budget.
     expect(allowedCallerIds("td", "allocator")).toEqual(["spiffe://td/ns/meridian/sa/ratelimit"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");

@@ -16,7 +16,7 @@ import { mapService } from "../../../runtime/vmap/service.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
-import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { defineEscrowService, parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
 import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
@@ -136,10 +136,16 @@ describe("regionWorkloads", () => {
       expect(w).toMatchObject({ autoscaling: null, strategy: "Recreate", stores: { postgres: true, redis: false } });
       expect(w.args).toEqual(expect.arrayContaining(["--postgres", "$(MERIDIAN_POSTGRES_URL)"]));
       expect(JSON.parse(w.config["map.json"]!)).toMatchObject({
-        maps: ["quota"],
+        maps: ["quota", "escrow"],
         log: "http://prooflog.meridian.svc.cluster.local:8080",
-        writers: { quota: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] } },
+        writers: { quota: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] }, escrow: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/escrow`] } },
       });
+      // Every region's escrow publishes its balances there (and only while the map runs).
+      const escrow = regionWorkloads(withTenants, w.region).find((x) => x.service.name === "escrow")!;
+      expect(JSON.parse(escrow.config["escrow.json"]!)).toMatchObject({ map: "http://map.meridian.svc.cluster.local:8080", mapName: "escrow" });
+      expect(JSON.parse(regionWorkloads(spec, w.region).find((x) => x.service.name === "escrow")!.config["escrow.json"]!).map).toEqual(
+        spec.runtime.quota.tenants.length > 0 ? expect.any(String) : undefined,
+      );
     }
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({
       schema: "meridian_quota",
@@ -194,11 +200,18 @@ describe("regionWorkloads", () => {
     const spec = prod();
     const vkey = "witness-d+0a1b2c3d+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
     spec.runtime.prooflog.witnesses = ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }];
+    // With a tenant, so quota and the map run and escrow's file names the map it publishes to.
+    spec.runtime.quota = {
+      authorities: ["root"],
+      tenants: [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }],
+    };
     const schemas: Record<string, (doc: unknown) => unknown> = {
+      // `escrow serve`'s schema: the escrow config plus the map it publishes to; the PostgreSQL URL comes from --postgres.
       escrow: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server);
-        return parseEscrowConfig(keys);
+        parseEscrowConfig(Object.fromEntries(Object.entries(keys).filter(([k]) => !k.startsWith("map"))));
+        return defineEscrowService().config.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
       },
       // The kit's `server` section beside the service's keys (identity behind the sidecar: model/security/mesh-identity.ts).
       ratelimit: (doc) => {
