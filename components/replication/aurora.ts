@@ -18,7 +18,7 @@ import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { auroraTls } from "./ca.js";
-import { awsSecret, initialReplicationLogin, loginJson } from "./credentials.js";
+import { awsSecret, initialReplicationLogin, loginJson, monitorLoginJson } from "./credentials.js";
 import { DATABASE_NAME, POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 const ENGINE = "aurora-postgresql";
@@ -141,6 +141,7 @@ export function auroraCopy(
         ? req.feeder!.secrets
         : {
             admin: master!.ref,
+            monitor: awsSecret(`${id}/monitor`, region, "Meridian replication lag monitor's login (pg_monitor and the heartbeat table only)", monitorLoginJson(id, opts), false, opts),
             ...(req.publishes
               ? {
                   login: awsSecret(

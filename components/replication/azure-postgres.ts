@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql/index.js";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { azureTls } from "./ca.js";
-import { azureSecret, generatedPassword, initialReplicationLogin, loginJson } from "./credentials.js";
+import { azureSecret, generatedPassword, initialReplicationLogin, loginJson, monitorLoginJson } from "./credentials.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 import { azurePrivateDnsZoneId, azureSubnetId } from "../../model/network/azure.js";
 
@@ -63,6 +63,7 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
       ? req.feeder!.secrets
       : {
           admin: azureSecret(`${serverName}-admin`, network, loginJson(ADMIN_USER, password!), false, opts),
+          monitor: azureSecret(`${serverName}-monitor`, network, monitorLoginJson(serverName, opts), false, opts),
           ...(req.publishes ? { login: azureSecret(`${serverName}-replication`, network, initialReplicationLogin(serverName, opts), true, opts) } : {}),
         };
   return {

@@ -14,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import type { ReplicationConfig } from "../../model/estate.js";
 import { cloudSqlTls } from "./ca.js";
-import { gcpSecret, generatedPassword, initialReplicationLogin, loginJson, type CopySecrets } from "./credentials.js";
+import { gcpSecret, generatedPassword, initialReplicationLogin, loginJson, monitorLoginJson, type CopySecrets } from "./credentials.js";
 import { POSTGRES_MAJOR, copyIdentifier, type CopyRequest, type DatabaseCopy } from "./copy.js";
 
 /** Cloud SQL's built-in users are members of cloudsqlsuperuser: they may create roles and grant REPLICATION. */
@@ -53,6 +53,7 @@ export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["netwo
     new gcp.sql.User(`${name}-admin`, { instance: instance.name, name: ADMIN_USER, type: "BUILT_IN", password }, opts);
     secrets = {
       admin: gcpSecret(project, `${name}-admin`, loginJson(ADMIN_USER, password), false, opts),
+      monitor: gcpSecret(project, `${name}-monitor`, monitorLoginJson(name, opts), false, opts),
       ...(req.publishes ? { login: gcpSecret(project, `${name}-replication`, initialReplicationLogin(name, opts), true, opts) } : {}),
     };
   }

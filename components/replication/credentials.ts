@@ -6,7 +6,9 @@
  *    built-in user, the Azure server's administrator);
  *  - `login` (publishers only): the alternating pair of replication roles, `meridian_replication_a` active
  *    and `_b` standby. Pulumi writes the first version only (`ignoreChanges` on the value):
- *    `meridian replication rotate` owns every later one, so a `pulumi up` never rolls a rotation back.
+ *    `meridian replication rotate` owns every later one, so a `pulumi up` never rolls a rotation back;
+ *  - `monitor`: the lag monitor's own login (`meridian_monitor`: pg_monitor and the heartbeat table only,
+ *    runtime/replication/monitor-login.ts), created on the copy by its monitor-login Job (logical.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -22,7 +24,12 @@ export interface CopySecrets {
   admin: pulumi.Output<string>;
   /** The replication login, on copies that publish to another cloud. */
   login?: pulumi.Output<string>;
+  /** The lag monitor's least-privilege login: the only secret its identity may read. */
+  monitor: pulumi.Output<string>;
 }
+
+/** The lag monitor's role on every copy (a plain login; its grants are runtime/replication/monitor-login.ts's). */
+const MONITOR_ROLE = "meridian_monitor";
 
 export function generatedPassword(name: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
   // Alphanumerics only: the password travels in libpq conninfo and SQL literals.
@@ -34,6 +41,9 @@ export function initialReplicationLogin(id: string, opts: pulumi.CustomResourceO
   const [a, b] = REPLICATION_ROLES.map((role, i) => generatedPassword(`${id}-replication-${"ab"[i]}`, opts)) as [pulumi.Output<string>, pulumi.Output<string>];
   return pulumi.secret(pulumi.all([a, b]).apply(([pa, pb]) => JSON.stringify({ username: REPLICATION_ROLES[0], password: pa, standby: { username: REPLICATION_ROLES[1], password: pb } })));
 }
+
+/** The first (and, until someone replaces the secret, only) version of a copy's monitor login. */
+export const monitorLoginJson = (id: string, opts: pulumi.CustomResourceOptions) => loginJson(MONITOR_ROLE, generatedPassword(`${id}-monitor`, opts));
 
 export const loginJson = (username: string, password: pulumi.Output<string>) => pulumi.secret(password.apply((p) => JSON.stringify({ username, password: p })));
 

@@ -17,7 +17,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec } from "../../model/estate.js";
 import { workloadIdentity } from "./identity.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { HEARTBEAT_DDL } from "../../runtime/replication/index.js";
+import { HEARTBEAT_DDL, HEARTBEAT_TABLE } from "../../runtime/replication/index.js";
 import { DATABASE_NAME, type DatabaseCopy } from "./copy.js";
 import { credentialsConfigSchema } from "../../runtime/replication/index.js";
 import type { Federation } from "../../runtime/replication/index.js";
@@ -40,6 +40,18 @@ PGPASSWORD=$(cat "$LOGIN_DIR/admin/password")
 export PGUSER PGPASSWORD
 exec psql -X -v ON_ERROR_STOP=1 -f "$(dirname "$0")/publication.sql"
 `;
+/**
+ * The monitor-login Job's shell: after its init container made the lag monitor's role on the copy
+ * (runtime/replication/monitor-login.ts), log in as that role and read the heartbeat table — the Job
+ * completes only once the monitor's login works and can see what it measures.
+ */
+export const MONITOR_LOGIN_SCRIPT = `set -eu
+PGUSER=$(cat "\${LOGIN_DIR:?}/monitor/username")
+PGPASSWORD=$(cat "$LOGIN_DIR/monitor/password")
+export PGUSER PGPASSWORD
+exec psql -X -v ON_ERROR_STOP=1 -At -c "SELECT count(*) FROM ${HEARTBEAT_TABLE}"
+`;
+export const MONITOR_LOGIN_COMMAND = ["/bin/sh", `${SQL_DIR}/monitor-login.sh`];
 export const SUBSCRIPTION_COMMAND = ["/bin/sh", `${SQL_DIR}/subscribe.sh`];
 const sqlName = (s: string) => s.replaceAll("-", "_");
 
@@ -126,6 +138,8 @@ const asList = (d: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulu
 interface JobLogins {
   logins: Record<string, pulumi.Output<string>>;
   roles?: { url: pulumi.Output<string>; admin: pulumi.Output<string>; login: pulumi.Output<string>; replicationGrant: DatabaseCopy["replicationGrant"] };
+  /** The lag monitor's role to ensure on the copy (`writes` on a writer's primary). */
+  monitor?: { url: pulumi.Output<string>; admin: pulumi.Output<string>; login: pulumi.Output<string>; writes: boolean };
 }
 
 /** A replication Job and the Kubernetes service account its pods run as (the cloud identity binds to it). */
@@ -140,8 +154,9 @@ export interface ReplicationJob {
 function credentialsConfig(l: JobLogins, federation: pulumi.Output<Federation>): pulumi.Output<string> {
   const logins = Object.entries(l.logins).map(([dir, secret]) => secret.apply((s) => ({ secret: s, dir: `${LOGIN_DIR}/${dir}` })));
   const roles = l.roles ? pulumi.all([l.roles.url, l.roles.admin, l.roles.login]).apply(([url, admin, login]) => ({ url, admin, login, replicationGrant: l.roles!.replicationGrant })) : undefined;
-  return pulumi.all([pulumi.all(logins), roles, federation]).apply(([logins, roles, federation]) => {
-    const config = { logins, ...(roles ? { roles } : {}), ...(Object.keys(federation).length ? { federation } : {}) };
+  const monitor = l.monitor ? pulumi.all([l.monitor.url, l.monitor.admin, l.monitor.login]).apply(([url, admin, login]) => ({ url, admin, login, writes: l.monitor!.writes })) : undefined;
+  return pulumi.all([pulumi.all(logins), roles, monitor, federation]).apply(([logins, roles, monitor, federation]) => {
+    const config = { logins, ...(roles ? { roles } : {}), ...(monitor ? { monitor } : {}), ...(Object.keys(federation).length ? { federation } : {}) };
     const parsed = credentialsConfigSchema.safeParse(config);
     if (!parsed.success) throw new Error(`credentials config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     return JSON.stringify(config, null, 2);
@@ -173,7 +188,7 @@ function job(
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": "replication", "meridian.dev/writer": writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
-  const reads = [...Object.values(logins.logins), ...(logins.roles ? [logins.roles.admin, logins.roles.login] : [])];
+  const reads = [...Object.values(logins.logins), ...(logins.roles ? [logins.roles.admin, logins.roles.login] : []), ...(logins.monitor ? [logins.monitor.admin, logins.monitor.login] : [])];
   // Its own account, bound to a cloud identity that may read this Job's secrets and nothing else (identity.ts);
   // secrets on another cloud through federation, with the projected tokens the init container exchanges.
   const identity = workloadIdentity(
@@ -284,5 +299,34 @@ export function subscription(
     { logins: { source: source.secrets.login, target: target.secrets.admin } },
     SUBSCRIPTION_COMMAND,
     { ...opts, dependsOn },
+  );
+}
+
+/**
+ * The lag monitor's own login on `copy` (a writer's primary or a subscriber; a same-cloud replica has its
+ * feeder's roles): its init container creates the role under the admin login — on a primary with the
+ * heartbeat table and the right to stamp it — and its psql container checks the login reads the table.
+ * On a subscriber `dependsOn` is its subscription Job, which copies the table with the schema first.
+ */
+export function monitorLogin(
+  spec: EstateSpec,
+  copy: DatabaseCopy,
+  cluster: RegionCluster,
+  images: { psql: string; runtime: string },
+  dependsOn: pulumi.Resource[],
+  opts: pulumi.CustomResourceOptions,
+): ReplicationJob {
+  if (copy.role === "replica") throw new Error(`${copy.writer}@${copy.region.id} is a replica: its monitor login is its feeder's`);
+  return job(
+    spec,
+    `mon-${copy.writer}`,
+    images,
+    cluster,
+    { PGHOST: copy.host, PGDATABASE: DATABASE_NAME, PGSSLMODE: copy.tls.sslmode, PGSSLROOTCERT: caFile(copy.tls) },
+    copy.writer,
+    { "monitor-login.sh": MONITOR_LOGIN_SCRIPT },
+    { logins: { monitor: copy.secrets.monitor }, monitor: { url: copyUrl(copy), admin: copy.secrets.admin, login: copy.secrets.monitor, writes: copy.role === "primary" } },
+    MONITOR_LOGIN_COMMAND,
+    { ...opts, dependsOn: [...asList(opts.dependsOn), ...dependsOn] },
   );
 }

@@ -3,9 +3,10 @@
  * `replication-monitor` Service the gateway's health aggregator probes for `/healthz/replication`
  * (REPLICATION_MONITOR in model/workloads/gateway.ts), deployed as a kit service (components/workloads/
  * kit-service.ts: Deployment, ServiceAccount, ConfigMap rendered from the topology's copies in the region,
- * Service, PodDisruptionBudget, PodMonitor), and the lag PrometheusRule. Each copy's login is read by
- * the monitor itself from the copy's cloud secret manager (its `admin` reference) at connect time, and
- * again when the database refuses it; the ConfigMap holds references only, never a credential.
+ * Service, PodDisruptionBudget, PodMonitor), and the lag PrometheusRule. Each copy's login is the
+ * monitor's own least-privilege role (`monitor` secret: pg_monitor and the heartbeat table only, made by
+ * the copy's monitor-login Job, logical.ts), read by the monitor from the copy's cloud secret manager at
+ * connect time and again when the database refuses it; the ConfigMap holds references only.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -35,7 +36,7 @@ function monitoredCopies(copies: readonly DatabaseCopy[], regionId: string): { w
 function monitorConfig(regionId: string, held: { writes?: DatabaseCopy; copies: DatabaseCopy[] }, maxLagSeconds: number): pulumi.Output<string> {
   const entry = (c: DatabaseCopy) =>
     // libpq semantics (uselibpqcompat): verify-ca checks the chain only, as for Cloud SQL's per-instance CA.
-    pulumi.all([copyUrl(c), c.secrets.admin]).apply(([url, login]) => ({ writer: c.writer, url, login }));
+    pulumi.all([copyUrl(c), c.secrets.monitor]).apply(([url, login]) => ({ writer: c.writer, url, login }));
   return pulumi
     .all([held.writes ? entry(held.writes) : undefined, pulumi.all(held.copies.map(entry))])
     .apply(([writes, copies]) => JSON.stringify({ region: regionId, ...(writes ? { writes } : {}), copies, maxLagSeconds, server: { port: REPLICATION_MONITOR.port, host: "0.0.0.0" } }, null, 2));
@@ -48,8 +49,8 @@ export function replicationMonitor(spec: EstateSpec, cluster: RegionCluster, cop
   const { name, namespace, port } = REPLICATION_MONITOR;
   const child = { ...opts, provider: cluster.provider };
   const writers = [...new Set([held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => c.writer))].sort();
-  // Its cloud identity may read the admin login of each copy it monitors, nothing else (identity.ts).
-  const grants = [held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => ({ ref: c.secrets.admin, write: false }));
+  // Its cloud identity may read the monitor login of each copy it monitors, nothing else (identity.ts).
+  const grants = [held.writes, ...held.copies].filter((c) => c !== undefined).map((c) => ({ ref: c.secrets.monitor, write: false }));
   const identity = workloadIdentity(spec, cluster, REPLICATION_MONITOR_IDENTITY.serviceAccount, grants, opts);
   // Every copy it reads is in its own region, so on its own cloud: no federation to configure.
   if (identity.volumes.length) throw new Error(`${regionId} replication monitor: a copy's secret is on another cloud than the cluster's`);

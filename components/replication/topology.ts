@@ -19,7 +19,7 @@ import { auroraCopy } from "./aurora.js";
 import { azurePostgresCopy } from "./azure-postgres.js";
 import { cloudSqlCopy } from "./cloudsql.js";
 import type { CopyRequest, DatabaseCopy } from "./copy.js";
-import { publication, subscription } from "./logical.js";
+import { monitorLogin, publication, subscription } from "./logical.js";
 import { caBundles, caConfigMap } from "./ca.js";
 import { replicationMonitor } from "./monitor.js";
 import { loginRotation } from "./rotation.js";
@@ -86,9 +86,14 @@ export class Topology extends pulumi.ComponentResource {
             publications.set(fid, () => (pub ??= publication(spec, feeder, clusterOf(fid), images, { ...child, dependsOn: [caMaps.get(fid)!] }).job));
           }
           const pub = publications.get(fid)!;
-          jobs.push(() => subscription(spec, feeder, copy, clusterOf(id), images, [pub(), caMaps.get(id)!], child));
+          jobs.push(() => {
+            const sub = subscription(spec, feeder, copy, clusterOf(id), images, [pub(), caMaps.get(id)!], child);
+            // The monitor's role after the subscription Job has copied the heartbeat table with the schema.
+            monitorLogin(spec, copy, clusterOf(id), images, [sub.job, caMaps.get(id)!], child);
+          });
           subscribersOf.set(feeder, [...(subscribersOf.get(feeder) ?? []), copy]);
         }
+        if (role === "primary") jobs.push(() => monitorLogin(spec, copy, clusterOf(id), images, [caMaps.get(id)!], child));
         built.set(id, copy);
         this.copies.push(copy);
         this.roles[`${writer}@${id}`] = role;

@@ -7,7 +7,8 @@
  *
  * The table is created by the publication Job before `CREATE PUBLICATION … FOR ALL TABLES`, so every
  * subscriber copies it with the schema: a table created after a subscription exists would stop that
- * subscription ("logical replication target relation does not exist").
+ * subscription ("logical replication target relation does not exist"). On a primary that publishes nothing
+ * the monitor-login Job's admin step creates it (monitor-login.ts); the monitor itself never runs DDL.
  */
 import type pg from "pg";
 
@@ -35,9 +36,4 @@ export async function beat(db: Queryable, writer: string, wallMs: number): Promi
 export async function lastBeat(db: Queryable, writer: string): Promise<number | null> {
   const row = (await db.query<{ wall_ms: string }>(`SELECT wall_ms FROM ${HEARTBEAT_TABLE} WHERE writer = $1`, [writer])).rows[0];
   return row === undefined ? null : Number(row.wall_ms);
-}
-
-/** Whether the database publishes every table: then only the publication Job may add the heartbeat table. */
-export async function publishesAllTables(db: Queryable): Promise<boolean> {
-  return (await db.query(`SELECT 1 FROM pg_publication WHERE puballtables LIMIT 1`)).rowCount! > 0;
 }

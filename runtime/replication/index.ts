@@ -1,5 +1,5 @@
 /** runtime/replication: replication lag by heartbeat, and the per-region monitor that reports it. */
-export { HEARTBEAT_DDL } from "./heartbeat.js";
+export { HEARTBEAT_DDL, HEARTBEAT_TABLE } from "./heartbeat.js";
 export { type CopyLag } from "./lag.js";
 export { replicationMonitorConfigSchema, replicationMonitorService, type ReplicationMonitorConfig } from "./monitor.js";
 export { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "./rotate.js";

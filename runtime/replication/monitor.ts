@@ -9,6 +9,8 @@
  * into the copy's cloud secret manager (cloud-secrets.ts, the reader `rotate` uses), and read again
  * whenever the database refuses it, so a rotated password is picked up without a restart; or, off the
  * clouds, from `userFile` / `passwordFile` or libpq's PGPASSWORD. Never from config that lands in a ConfigMap.
+ * On the clouds that login is the monitor's own (monitor-login.ts: pg_monitor, and the heartbeat table
+ * only), never a copy's admin; the heartbeat table is made by the admin step, never by the monitor.
  */
 import { readFileSync } from "node:fs";
 import pg from "pg";
@@ -18,7 +20,7 @@ import { z } from "zod";
 import { defineService } from "../kit/index.js";
 import { openSecretStore } from "./cloud-secrets.js";
 import { readLogin, type SecretStore } from "./secret-store.js";
-import { beat, HEARTBEAT_DDL, lastBeat, publishesAllTables } from "./heartbeat.js";
+import { beat, lastBeat } from "./heartbeat.js";
 import { copyLag, type CopyLag } from "./lag.js";
 
 const database = z
@@ -165,10 +167,7 @@ export const replicationMonitorService = defineService({
         beatError = null;
         beats.inc({ writer: writer.writer, outcome: "ok" });
       } catch (e) {
-        // Missing table: create it only where no FOR ALL TABLES publication exists (the Job creates it there).
-        if ((e as { code?: string }).code === "42P01" && !(await publishesAllTables(writer.db).catch(() => true))) {
-          await writer.db.query(HEARTBEAT_DDL).catch(() => undefined);
-        }
+        // A missing table is reported, not created: the monitor's login may not run DDL (monitor-login.ts).
         beatError = message(e);
         beats.inc({ writer: writer.writer, outcome: "error" });
       }

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DATABASE_NAME } from "../../../components/replication/copy.js";
-import { PUBLISH_SCRIPT, SQL_DIR, publicationSql, subscriptionScript } from "../../../components/replication/logical.js";
+import { MONITOR_LOGIN_SCRIPT, PUBLISH_SCRIPT, SQL_DIR, publicationSql, subscriptionScript } from "../../../components/replication/logical.js";
 import { writeLoginFiles } from "../../../runtime/replication/credentials.js";
 import type { PrivatePg, TestCa } from "./private-pg.js";
 
@@ -30,6 +30,7 @@ export class ReplicationJobs {
     writeFileSync(join(this.sqlDir, "publish.sh"), PUBLISH_SCRIPT);
     writeFileSync(join(this.sqlDir, "publication.sql"), publicationSql(writer));
     writeFileSync(join(this.sqlDir, "subscribe.sh"), subscriptionScript(writer, feeder, target));
+    writeFileSync(join(this.sqlDir, "monitor-login.sh"), MONITOR_LOGIN_SCRIPT);
   }
 
   /**

@@ -8,7 +8,7 @@ import { podSecurityViolations, type PodSpecLike } from "../../../model/security
 import { healthAggregatorManifests } from "../../../components/workloads/gateway-manifests.js";
 import { evaluateStack, ofType, type Plan, type RecordedResource } from "../../harness.js";
 import { parseServiceConfig } from "../../../runtime/kit/config.js";
-import { replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
+import { credentialsConfigSchema, replicationMonitorConfigSchema } from "../../../runtime/replication/index.js";
 import { REPLICATION_MONITOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack, readStackConfigMap } from "../../../stacks/load.js";
@@ -47,12 +47,43 @@ describe("the replication monitor per region (prod, replication area only)", () 
     for (const db of [...service.copies, ...(service.writes ? [service.writes] : [])]) {
       expect(new URL(db.url).password).toBe("");
       expect(db.url).toMatch(/^postgres:\/\/[^@/]+:5432\/meridian\?sslmode=verify-(full|ca)&sslrootcert=\/etc\/meridian\/db-ca\/[a-z0-9.+-]+\.pem&uselibpqcompat=true$/);
-      // Its copy's admin login, in the region's own cloud's secret manager (gcp-usc1: Secret Manager).
-      expect(db.login).toMatch(/^gcp-secretmanager:\/\/projects\/[a-z0-9-]+\/secrets\/meridian-prod-[a-z0-9-]+-admin$/);
+      // Its own login on that copy (never the admin's), in the region's own cloud's secret manager (gcp-usc1: Secret Manager).
+      expect(db.login).toMatch(/^gcp-secretmanager:\/\/projects\/[a-z0-9-]+\/secrets\/meridian-prod-[a-z0-9-]+-monitor$/);
       expect(db.passwordFile ?? db.userFile).toBeUndefined();
     }
     expect(text).not.toMatch(/password"\s*:/);
     expect({ host: server.host, port: server.port }).toEqual({ host: "0.0.0.0", port: REPLICATION_MONITOR.port });
+  });
+
+  it("its cloud identity reads only the monitor secret of each copy it monitors, never an admin secret", () => {
+    const [map] = inRegion(plan, "kubernetes:core/v1:ConfigMap");
+    const { service } = parseServiceConfig(replicationMonitorConfigSchema, JSON.parse(props(map!)["data"]["monitor.json"] as string) as Record<string, unknown>, "monitor.json");
+    const secretIds = [...service.copies, ...(service.writes ? [service.writes] : [])].map((db) => db.login!.split("/").pop()!).sort();
+    const account = ofType(plan, "gcp:serviceaccount/account:Account").find((a) => a.name === `${REGION}-${REPLICATION_MONITOR_IDENTITY.serviceAccount}`);
+    expect(account, "no Google service account for the monitor").toBeDefined();
+    const granted = ofType(plan, "gcp:secretmanager/secretIamMember:SecretIamMember")
+      .filter((m) => m.name.startsWith(`${REGION}-${REPLICATION_MONITOR_IDENTITY.serviceAccount}-`))
+      .map((m) => ({ secretId: props(m)["secretId"] as string, role: props(m)["role"] as string }));
+    expect(granted.map((g) => g.secretId).sort()).toEqual(secretIds);
+    expect(granted.every((g) => g.role === "roles/secretmanager.secretAccessor" && g.secretId.endsWith("-monitor"))).toBe(true);
+  });
+
+  it("each primary and subscriber gets a monitor-login Job that creates the monitor's role under the admin login (writes on primaries only)", () => {
+    const jobs = ofType(plan, "kubernetes:batch/v1:Job").filter((j) => /^mon-/.test(props(j)["metadata"]["name"] as string));
+    expect(jobs.length).toBeGreaterThan(0);
+    const maps = ofType(plan, "kubernetes:core/v1:ConfigMap");
+    let primaries = 0;
+    for (const j of jobs) {
+      const map = maps.find((m) => m.name === j.name)!;
+      const config = credentialsConfigSchema.parse(JSON.parse(props(map)["data"]["credentials.json"] as string));
+      expect(config.monitor!.admin).toMatch(/(-admin|\/master)$/);
+      expect(config.monitor!.login).toMatch(/[-/]monitor$/);
+      expect(config.logins.map((l) => l.secret)).toEqual([config.monitor!.login]);
+      const [region, writer] = [j.name.slice(0, j.name.indexOf("-mon-")), (props(j)["metadata"]["name"] as string).slice("mon-".length)];
+      expect(config.monitor!.writes).toBe(region === writer);
+      if (config.monitor!.writes) primaries++;
+    }
+    expect(primaries).toBe(spec.replication.writers.length);
   });
 
   it("serves the Service the gateway's health aggregator probes", () => {

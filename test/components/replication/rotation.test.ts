@@ -46,22 +46,24 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("replication credentials in the clouds' secret managers", () => {
-  it("the Aurora publisher keeps its master and its alternating replication login in Secrets Manager", () => {
+  it("the Aurora publisher keeps its master, its alternating replication login and its lag monitor's login in Secrets Manager", () => {
     const names = ofType("aws:secretsmanager/secret:Secret").map((s) => inputs(s)["name"]);
-    expect(names.sort()).toEqual(["meridian-prod-aws-use1/master", "meridian-prod-aws-use1/replication"]);
+    expect(names.sort()).toEqual(["meridian-prod-aws-use1/master", "meridian-prod-aws-use1/monitor", "meridian-prod-aws-use1/replication"]);
     const versions = Object.fromEntries(ofType("aws:secretsmanager/secretVersion:SecretVersion").map((v) => [v.name, JSON.parse(inputs(v)["secretString"])]));
     expect(loginSchema.parse(versions["meridian-prod-aws-use1-master"])).toMatchObject({ username: "meridian" });
     const login = replicationLoginSchema.parse(versions["meridian-prod-aws-use1-replication"]);
     expect([login.username, login.standby.username]).toEqual(["meridian_replication_a", "meridian_replication_b"]);
     expect(login.password).not.toBe(login.standby.password);
+    expect(loginSchema.parse(versions["meridian-prod-aws-use1-monitor"])).toMatchObject({ username: "meridian_monitor" });
   });
 
-  it("the Cloud SQL subscriber gets a built-in admin user whose login is in Secret Manager, and no replication login (it publishes nothing)", () => {
+  it("the Cloud SQL subscriber gets a built-in admin user whose login is in Secret Manager, its monitor's login beside it, and no replication login (it publishes nothing)", () => {
     const [user] = ofType("gcp:sql/user:User");
     expect(inputs(user!)).toMatchObject({ name: "meridian_admin", type: "BUILT_IN", instance: "meridian-prod-aws-use1-at-gcp-usc1" });
     const secrets = ofType("gcp:secretmanager/secret:Secret").map((s) => inputs(s));
-    expect(secrets).toEqual([expect.objectContaining({ project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", replication: { auto: {} } })]);
-    const [version] = ofType("gcp:secretmanager/secretVersion:SecretVersion");
+    expect(secrets).toEqual(["admin", "monitor"].map((s) => expect.objectContaining({ project: "meridian-prod", secretId: `meridian-prod-aws-use1-at-gcp-usc1-${s}`, replication: { auto: {} } })));
+    const [version, monitor] = ofType("gcp:secretmanager/secretVersion:SecretVersion");
+    expect(loginSchema.parse(JSON.parse(inputs(monitor!)["secretData"]))).toMatchObject({ username: "meridian_monitor" });
     expect(loginSchema.parse(JSON.parse(inputs(version!)["secretData"]))).toEqual({ username: "meridian_admin", password: inputs(user!)["password"] });
   });
 

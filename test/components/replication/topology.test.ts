@@ -51,7 +51,7 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     expect(names).toContain("gcp-usc1-sub-gcp-asne1-from-aws-use1");
     for (const j of jobs) expect(new Job(props(j)).validate()).toBeUndefined();
     // Each Job runs in its own region's cluster (that region's Kubernetes provider).
-    for (const j of jobs) expect(j.provider).toContain(`::${j.name.split(/-(?:pub|sub)-/)[0]}-k8s::`);
+    for (const j of jobs) expect(j.provider).toContain(`::${j.name.split(/-(?:pub|sub|mon)-/)[0]}-k8s::`);
     const script = ofType(plan, "kubernetes:core/v1:ConfigMap").find((c) => c.name === "azure-sea-sub-gcp-asne1-from-gcp-asne1")!;
     expect(props(script)["data"]["subscribe.sh"]).toMatch(/CREATE SUBSCRIPTION meridian_gcp_asne1_from_gcp_asne1 CONNECTION :'conninfo' PUBLICATION meridian_gcp_asne1/);
   });

@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_NAME } from "../../../components/replication/copy.js";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
 import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
-import { credentialsConfigSchema, writeCredentials } from "../../../runtime/replication/credentials.js";
+import { credentialsConfigSchema, writeCredentials, writeLoginFiles } from "../../../runtime/replication/credentials.js";
+import { MONITOR_LOGIN_COMMAND } from "../../../components/replication/logical.js";
+import { ReplicationJobs } from "../../components/replication/jobs.js";
 import { replicationMonitorService, type CopyLag } from "../../../runtime/replication/index.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 
@@ -31,10 +33,20 @@ const secret = (name: string, doc: object) => {
   writeFileSync(join(root, name), JSON.stringify(doc));
   return `file://${join(root, name)}`;
 };
-/** The init container's step for one copy: the admin login written, the monitor's role ensured. */
+/** The monitor-login Job's init step for one copy: the monitor's role ensured, its login written to LOGIN_DIR/monitor. */
 const ensure = (db: string, writes: boolean) =>
-  writeCredentials(credentialsConfigSchema.parse({ logins: [{ secret: admin, dir: join(root, "login", db) }], monitor: { url: dbUrl(db), admin, login: monitorRef, writes } }), {
+  writeCredentials(credentialsConfigSchema.parse({ logins: [{ secret: monitorRef, dir: join(root, "login", db, "monitor") }], monitor: { url: dbUrl(db), admin, login: monitorRef, writes } }), {
     open: openSecretStore,
+  });
+/** The monitor-login Job's psql container, as its pod runs it, on `db`. */
+const checkJob = (db: string) =>
+  new ReplicationJobs(join(root, "jobs"), ca, SUPERUSER_PASSWORD, WRITER, WRITER).run(MONITOR_LOGIN_COMMAND, {
+    PGHOST: "127.0.0.1",
+    PGPORT: String(server.port),
+    PGDATABASE: db,
+    PGSSLMODE: "verify-full",
+    PGSSLROOTCERT: ca.bundle,
+    LOGIN_DIR: join(root, "login", db),
   });
 /** A statement run as the monitor's login; resolves to the SQLSTATE it failed with, or "ok". */
 async function asMonitor(db: string, sql: string, login = MONITOR): Promise<string> {
@@ -85,6 +97,10 @@ describe("the lag monitor's least-privilege login", () => {
   it("is created by the credentials step, and the monitor stamps and reads the heartbeat with it", async () => {
     await ensure(DATABASE_NAME, true);
     await ensure(COPY_DB, false);
+    for (const db of [DATABASE_NAME, COPY_DB]) {
+      const r = checkJob(db);
+      expect(r.status, r.stderr).toBe(0);
+    }
     const svc = await startService(
       replicationMonitorService,
       {
@@ -149,5 +165,10 @@ describe("the lag monitor's least-privilege login", () => {
     expect(await asMonitor(DATABASE_NAME, "SELECT 1", MONITOR)).toBe("28P01");
     const role = (await server.sql("postgres", `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = '${MONITOR.username}'`)).rows;
     expect(role).toEqual([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false }]);
+    // The Job's check fails loudly on a login the database refuses.
+    writeLoginFiles(join(root, "login", DATABASE_NAME, "monitor"), MONITOR);
+    const refused = checkJob(DATABASE_NAME);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/password authentication failed for user "meridian_monitor"/);
   });
 });
