@@ -27,8 +27,20 @@ export async function ensureMonitorRole(db: pg.ClientBase, login: Login, writes:
   const role = login.username; // loginSchema: a lower-case identifier that needs no quoting
   const verifier = db.escapeLiteral(scramVerifier(login.password));
   const exists = (await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount! > 0;
-  // No superuser, no CREATEDB/CREATEROLE, no REPLICATION, no BYPASSRLS: a plain login role.
-  await db.query(`${exists ? "ALTER" : "CREATE"} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${verifier}`);
+  // A plain login role. The managed clouds' admins are not superusers, and PostgreSQL lets only a superuser
+  // name the SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE (even to clear them): so they are
+  // set at creation only, and an existing role holding any such power is refused rather than trusted.
+  if (!exists) await db.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${verifier}`);
+  else {
+    await db.query(`ALTER ROLE ${role} LOGIN PASSWORD ${verifier}`);
+    const a = (await db.query(`SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls AS powerful FROM pg_roles WHERE rolname = $1`, [role])).rows[0] as {
+      powerful: boolean;
+    };
+    if (a.powerful)
+      throw new Error(
+        `role ${role} exists with SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the lag monitor's login must be a plain role (drop it, or ALTER ROLE ${role} with NO… as a superuser)`,
+      );
+  }
   await db.query(`GRANT pg_monitor TO ${role}`);
   if (writes) await db.query(HEARTBEAT_DDL);
   const table = (await db.query("SELECT to_regclass($1) IS NOT NULL AS present", [HEARTBEAT_TABLE])).rows[0] as { present: boolean };

@@ -165,6 +165,10 @@ describe("the lag monitor's least-privilege login", () => {
     expect(await asMonitor(DATABASE_NAME, "SELECT 1", MONITOR)).toBe("28P01");
     const role = (await server.sql("postgres", `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = '${MONITOR.username}'`)).rows;
     expect(role).toEqual([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false }]);
+    // A role of that name made by hand with more power is refused, not trusted.
+    await server.sql("postgres", `ALTER ROLE ${MONITOR.username} CREATEDB`);
+    await expect(ensure(DATABASE_NAME, true)).rejects.toThrow(/role meridian_monitor exists with SUPERUSER, CREATEDB/);
+    await server.sql("postgres", `ALTER ROLE ${MONITOR.username} NOCREATEDB`);
     // The Job's check fails loudly on a login the database refuses.
     writeLoginFiles(join(root, "login", DATABASE_NAME, "monitor"), MONITOR);
     const refused = checkJob(DATABASE_NAME);
