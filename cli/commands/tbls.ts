@@ -250,7 +250,7 @@ export function register(program: Command): void {
             return stop(2);
           }
         }
-        const opts = { peers, key, phaseMs, log };
+        const opts = { peers, key, keys: { signer: newSigner, verifier: newVerifier }, phaseMs, log };
         let result;
         try {
           result = await runDkg(running.parts.participant, opts);

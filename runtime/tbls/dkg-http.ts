@@ -23,7 +23,6 @@
 import { createCipheriv, createHash, createDecipheriv, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { defineService, HttpError } from "../kit/index.js";
-import { newSigner, newVerifier, type Signer, type Verifier } from "../prooflog/index.js";
 import { commitmentDigest, complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
 import { Fr, scalarFromBytes, scalarToBytes } from "./shamir.js";
 import { ThresholdError } from "./threshold.js";
@@ -96,7 +95,7 @@ export class DkgParticipant {
   /** Peers that have read our /done (so they need nothing more from us). */
   readonly seenBy = new Set<number>();
   /** Set by runDkg before anything is served: the session and our signing key. */
-  auth?: { session: Buffer; signer: Signer };
+  auth?: { session: Buffer; signer: DkgSigner };
 
   constructor(readonly config: DkgConfig) {
     this.contribution = contribute(config.index, config.t, config.n);
@@ -208,7 +207,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where and how to check one message: the sender's verifier, the session, the round and the recipient. */
 interface Expect {
-  verifier: Verifier;
+  verifier: DkgVerifier;
   session: Buffer;
   round: string;
   from: number;
@@ -250,11 +249,33 @@ async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number, e: E
   }
 }
 
+/**
+ * A participant's long-term identity key, as runtime/prooflog's signed-note keys make them (`newSigner`/`newVerifier`).
+ * Passed in, not imported: the proof log's witnesses use this package, so it must not import the log back.
+ */
+export interface DkgSigner {
+  readonly name: string;
+  readonly keyId: number;
+  sign(text: Uint8Array): Uint8Array;
+}
+export interface DkgVerifier {
+  readonly name: string;
+  readonly keyId: number;
+  verify(text: Uint8Array, sig: Uint8Array): boolean;
+}
+/** Parsers of the signer key and peers' verifier keys (they throw naming what is wrong). */
+export interface DkgKeys {
+  signer(skey: string): DkgSigner;
+  verifier(vkey: string): DkgVerifier;
+}
+
 export interface RunDkgOptions {
   /** The n participants' base URLs and verifier keys, participant i at peers[i − 1] (its own entry is not fetched). */
   peers: DkgPeer[];
   /** This participant's signer key (`PRIVATE+KEY+…`, `meridian note keygen`); its verifier key must be peers[index − 1].vkey. */
   key: string;
+  /** How to read `key` and the peers' `vkey`s (the signed-note key parsers). */
+  keys: DkgKeys;
   /** How long to wait for each round's messages from each peer. */
   phaseMs: number;
   log?: (line: string) => void;
@@ -264,18 +285,18 @@ export interface RunDkgOptions {
  * Parse the keys, check ours is the one the peer list names for our index, and start signing (the routes serve
  * nothing before this). Throws ThresholdError naming what is wrong.
  */
-function authenticate(p: DkgParticipant, o: RunDkgOptions): { session: Buffer; verifiers: Verifier[] } {
+function authenticate(p: DkgParticipant, o: RunDkgOptions): { session: Buffer; verifiers: DkgVerifier[] } {
   const { index, t, n } = p.config;
   const verifiers = o.peers.map((peer, k) => {
     try {
-      return newVerifier(peer.vkey);
+      return o.keys.verifier(peer.vkey);
     } catch (e) {
       throw new ThresholdError(`peer ${k + 1} (${peer.url}): ${(e as Error).message}`);
     }
   });
-  let signer: Signer;
+  let signer: DkgSigner;
   try {
-    signer = newSigner(o.key);
+    signer = o.keys.signer(o.key);
   } catch (e) {
     throw new ThresholdError(`signer key: ${(e as Error).message}`);
   }

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
 import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
+const noteKeys = { signer: newSigner, verifier: newVerifier };
 import { awaitPeers, combine, DkgParticipant, dkgService, dkgSession, partialSign, runDkg, signedBytes, type DkgPeer } from "../../../runtime/tbls/index.js";
 
 const running: RunningService[] = [];
@@ -37,7 +38,7 @@ describe("Pedersen DKG over HTTP, five participants in-process", () => {
   it("a dealer that answers the complaint with a bad share is disqualified by everyone; the other four make the key", async () => {
     const { keys, ps, peers } = await participants((i) => (i === 2 ? { dishonestShareTo: 4, dishonestReveal: true } : {}));
     const logs: string[][] = ps.map(() => []);
-    const opts = (k: number) => ({ peers, key: keys[k]!.signerKey, phaseMs: 60_000, log: (line: string) => logs[k]!.push(line) });
+    const opts = (k: number) => ({ peers, key: keys[k]!.signerKey, keys: noteKeys, phaseMs: 60_000, log: (line: string) => logs[k]!.push(line) });
     const results = await Promise.all(ps.map((p, k) => runDkg(p, opts(k))));
     expect(await Promise.all(ps.map((p, k) => awaitPeers(p, opts(k))))).toEqual(ps.map(() => []));
 
@@ -83,7 +84,7 @@ describe("Pedersen DKG over HTTP, five participants in-process", () => {
     // Everyone reaches participant 5 through the proxy; its key in the list is still the genuine one.
     const viaProxy = peers.map((p, k) => (k === 4 ? { ...p, url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } : p));
     const logs: string[][] = ps.map(() => []);
-    const opts = (k: number) => ({ peers: viaProxy, key: keys[k]!.signerKey, phaseMs: 15_000, log: (line: string) => logs[k]!.push(line) });
+    const opts = (k: number) => ({ peers: viaProxy, key: keys[k]!.signerKey, keys: noteKeys, phaseMs: 15_000, log: (line: string) => logs[k]!.push(line) });
     // Participant 5 itself gets no shares (nobody took its key) and waits out its share phase before it publishes
     // its complaints, which the others wait for: hence a shorter phase here. Its own run is not awaited.
     const runs = ps.map((p, k) => runDkg(p, opts(k)));
