@@ -97,7 +97,7 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
   for (const p of plan.priced) {
     resources.push(resource(p.resource.name, p.resource.type, p.components, { urn: p.resource.urn ?? null, category: p.category }));
   }
-  // Usage the stack estimates: DNS queries (per provider), then replication egress.
+  // Usage the stack estimates: DNS queries (per provider), then egress (replication and east-west).
   const grouped = new Map<string, { type: string; components: CostComponent[] }>();
   for (const priced of priceUsage((options.sources ?? defaultSources).flatMap((source) => source(spec)).filter((i) => i.usageBased))) {
     const g = grouped.get(priced.item.resource) ?? { type: priced.item.resourceType, components: [] };
@@ -106,31 +106,25 @@ export function buildCostReport(spec: EstateSpec, options: CostReportOptions = {
   }
   for (const [name, g] of grouped) resources.push(resource(name, g.type, g.components, { usageEstimate: "meridian:dns.monthlyQueriesMillions" }));
   const egress = estateEgress(spec);
-  for (const link of egress.replication) {
-    resources.push(
-      resource(`replication/${link.from}->${link.to}`, "meridian:replication:Link", link.components, {
-        usageEstimate: "meridian:replication.writeGBPerMonth",
-        category: "egress",
-        from: link.from,
-        to: link.to,
-        kind: link.kind,
-        gbPerMonth: link.gb,
-        carries: link.carries,
-      }),
-    );
-  }
-  for (const link of egress.eastWest) {
-    resources.push(
-      resource(`east-west/${link.from}->${link.to}`, "meridian:mesh:EastWestTraffic", link.components, {
-        usageEstimate: "meridian:runtime.eastWestGBPerMonth",
-        category: "egress",
-        from: link.from,
-        to: link.to,
-        kind: link.kind,
-        gbPerMonth: link.gb,
-        carries: link.carries,
-      }),
-    );
+  // Replication links and east-west traffic are priced alike (the egress model); only their names and inputs differ.
+  const egressKinds = [
+    [egress.replication, "replication", "meridian:replication:Link", "meridian:replication.writeGBPerMonth"],
+    [egress.eastWest, "east-west", "meridian:mesh:EastWestTraffic", "meridian:runtime.eastWestGBPerMonth"],
+  ] as const;
+  for (const [links, prefix, type, usageEstimate] of egressKinds) {
+    for (const link of links) {
+      resources.push(
+        resource(`${prefix}/${link.from}->${link.to}`, type, link.components, {
+          usageEstimate,
+          category: "egress",
+          from: link.from,
+          to: link.to,
+          kind: link.kind,
+          gbPerMonth: link.gb,
+          carries: link.carries,
+        }),
+      );
+    }
   }
   const meterEstimates = ["meridian:replication.writeGBPerMonth", ...(egress.eastWest.length ? ["meridian:runtime.eastWestGBPerMonth"] : [])].join(", ");
   for (const adj of egress.adjustments) {
