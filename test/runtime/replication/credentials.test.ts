@@ -17,7 +17,7 @@ import { replicationMonitorService, type CopyLag } from "../../../runtime/replic
 import { rotateConfigSchema, rotateReplicationLogin } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
-import { FIRST_LOGIN, WRITER } from "./logins.js";
+import { fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 import { runCli } from "../../cli.js";
 
@@ -67,10 +67,7 @@ beforeAll(async () => {
   late = await PrivatePg.start(root, "late", ca, SUPERUSER_PASSWORD);
   for (const s of [publisher, subscriber, late]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before')");
-  const secret = (name: string, doc: object) => {
-    writeFileSync(join(root, name), JSON.stringify(doc));
-    return `file://${join(root, name)}`;
-  };
+  const secret = (name: string, doc: object) => fileSecret(root, name, doc);
   admin = secret("admin.json", { username: "postgres", password: SUPERUSER_PASSWORD });
   login = secret("login.json", FIRST_LOGIN);
   jobs = new ReplicationJobs(root, ca, SUPERUSER_PASSWORD, WRITER, WRITER, "region-1");

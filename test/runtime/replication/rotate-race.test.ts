@@ -7,7 +7,7 @@
 //  - a late subscription made from a login read before the plan is one the rotation cannot switch: the
 //    rotation stops before retiring that login (naming the slot), the subscription keeps replicating, and
 //    once the subscriber is listed a re-run finishes.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +19,7 @@ import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig, type Rot
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
-import { FIRST_LOGIN, WRITER } from "./logins.js";
+import { fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
 
 const SUPERUSER_PASSWORD = "race-test-superuser-password";
 const SUBSCRIPTION = subscriptionName(WRITER, WRITER);
@@ -126,10 +126,7 @@ beforeAll(async () => {
   slots.set(listed, "meridian_aws_use1_from_aws_use1_to_region_1").set(late, lateSlot);
   for (const s of [publisher, listed, late]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");
-  const secret = (name: string, doc: object) => {
-    writeFileSync(join(root, name), JSON.stringify(doc));
-    return `file://${join(root, name)}`;
-  };
+  const secret = (name: string, doc: object) => fileSecret(root, name, doc);
   admin = secret("admin.json", { username: "postgres", password: SUPERUSER_PASSWORD });
   login = secret("login.json", FIRST_LOGIN);
   jobs = new ReplicationJobs(root, ca, SUPERUSER_PASSWORD, WRITER, WRITER, "region-1");

@@ -15,7 +15,7 @@ import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
 import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
-import { FIRST_LOGIN, WRITER } from "./logins.js";
+import { fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 
@@ -90,10 +90,7 @@ beforeAll(async () => {
     "meridian_aws_use1_from_aws_use1_to_region_1",
     "meridian_aws_use1_from_aws_use1_to_region_2",
   ]);
-  const secret = (name: string, doc: object) => {
-    writeFileSync(join(root, name), JSON.stringify(doc));
-    return `file://${join(root, name)}`;
-  };
+  const secret = (name: string, doc: object) => fileSecret(root, name, doc);
   const admin = secret("admin.json", { username: "postgres", password: SUPERUSER_PASSWORD });
   loginFile = join(root, "login.json");
   config = rotateConfigSchema.parse({
