@@ -9,7 +9,6 @@
 //    once the subscriber is listed a re-run finishes.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_NAME } from "../../../components/replication/copy.js";
 import { PUBLICATION_COMMAND, SUBSCRIPTION_COMMAND, subscriptionName } from "../../../components/replication/logical.js";
@@ -19,7 +18,7 @@ import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig, type Rot
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
-import { fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
+import { canLogIn as canLogInAt, fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
 
 const SUPERUSER_PASSWORD = "race-test-superuser-password";
 const SUBSCRIPTION = subscriptionName(WRITER, WRITER);
@@ -93,17 +92,7 @@ function heldRotation(cfg: RotateConfig, step: RotateStep, drainTimeoutMs?: numb
   return { at, release, done };
 }
 
-async function canLogIn(user: string, password: string): Promise<boolean> {
-  const c = new pg.Client({ host: "127.0.0.1", port: publisher.port, database: DATABASE_NAME, user, password, ssl: { rejectUnauthorized: false } });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch (e) {
-    expect((e as Error).message).toMatch(/password authentication failed/);
-    return false;
-  }
-}
+const canLogIn = (user: string, password: string) => canLogInAt(publisher.port, user, password);
 
 const lateSlot = "meridian_aws_use1_from_aws_use1_to_region_2";
 const streamingAs = async (slot: string) =>

@@ -15,7 +15,7 @@ import { openSecretStore } from "../../../runtime/replication/cloud-secrets.js";
 import { rotateConfigSchema, rotateReplicationLogin, type RotateConfig } from "../../../runtime/replication/rotate.js";
 import type { ReplicationLogin } from "../../../runtime/replication/secret-store.js";
 import { ReplicationJobs } from "../../components/replication/jobs.js";
-import { fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
+import { canLogIn as canLogInAt, fileSecret, FIRST_LOGIN, WRITER } from "./logins.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 
@@ -40,18 +40,7 @@ const dbUrl = (s: PrivatePg) => `postgres://127.0.0.1:${s.port}/${DATABASE_NAME}
 const login = () => JSON.parse(readFileSync(loginFile, "utf8")) as ReplicationLogin;
 const rotate = () => rotateReplicationLogin(config, { open: (ref) => openSecretStore(ref) });
 
-/** Whether `user`/`password` may log in to the publisher. */
-async function canLogIn(user: string, password: string): Promise<boolean> {
-  const c = new pg.Client({ host: "127.0.0.1", port: publisher.port, database: DATABASE_NAME, user, password, ssl: { rejectUnauthorized: false } });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch (e) {
-    expect((e as Error).message).toMatch(/password authentication failed/);
-    return false;
-  }
-}
+const canLogIn = (user: string, password: string) => canLogInAt(publisher.port, user, password);
 
 /** Insert a row on the publisher and wait until every subscriber holds it. */
 async function replicates(id: number): Promise<void> {
