@@ -24,6 +24,8 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
   let token = process.env["MERIDIAN_LOCAL_TOKEN"] ?? "";
   const fromEnv = <T>(name: string): T | undefined => (process.env[name] ? (JSON.parse(process.env[name]) as T) : undefined);
   const auth = fromEnv<RegionOptions["auth"]>("MERIDIAN_LOCAL_AUTH");
+  const map = fromEnv<{ url: string; name: string; token: string }>("MERIDIAN_LOCAL_MAP");
+  let mapToken = map?.token ?? "";
   await runRegionProcess(
     async () => {
       const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
@@ -41,9 +43,16 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
         buyerJwk: fromEnv<object>("MERIDIAN_LOCAL_BUYER_JWK"),
         peers: fromEnv<Record<string, string>>("MERIDIAN_LOCAL_PEERS"),
         requestsPerSecond: opts.requestsPerSecond,
+        map: map && { url: map.url, name: map.name, token: () => mapToken },
       });
     },
     opts.region,
-    { onMessage: (m) => (m.event === "token" && typeof m.token === "string" ? (token = m.token) : undefined) },
+    {
+      onMessage: (m) => {
+        if (m.event !== "token") return;
+        if (typeof m.token === "string") token = m.token;
+        if (typeof m.mapToken === "string") mapToken = m.mapToken;
+      },
+    },
   );
 }

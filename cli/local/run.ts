@@ -4,6 +4,7 @@
  * stderr, prints where everything is on stdout, and stops everything on Ctrl-C / SIGTERM / SIGHUP
  * (a second Ctrl-C stops at once).
  */
+import { escrowMapKey } from "../../runtime/escrow/map-publisher.js";
 import { LocalEstate } from "../../runtime/local/estate.js";
 import { startDashboard, type Dashboard } from "../../runtime/local/dashboard.js";
 import { bindOrExplain, PortUnavailableError } from "../../runtime/local/ports.js";
@@ -86,6 +87,8 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `  quota               ${estate.globals.quota.url}/v1/quota/…`,
     // A tenant's usage, proven against the map root in a checkpoint the local log signed (not on the map's word).
     `  verifiable map      ${estate.globals.map.url}   e.g. npx meridian map get quota --quota-node <tenant> --url ${estate.globals.map.url} --log ${estate.globals.log.url} --vkey ${estate.globals.log.verifierKey}`,
+    // A region's escrow balance of a SKU (map `escrow`, key <region>/<sku>), proven the same way.
+    `                      or npx meridian map get escrow ${escrowMapKey(estate.regions[0]!.id, Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>")} --url ${estate.globals.map.url} --log ${estate.globals.log.url} --vkey ${estate.globals.log.verifierKey}`,
     `  NTP grandmaster     udp://127.0.0.1:${estate.globals.grandmaster.port}`,
     `  dashboard           ${dashboard.url}`,
     // The chaos toolkit from another terminal (a fault past the max offset freezes the region's clock).

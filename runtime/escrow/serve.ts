@@ -59,6 +59,8 @@ export interface EscrowServerOptions extends EscrowStoreOptions, EscrowInProcess
   port: number;
   host?: string;
   clock?: Clock;
+  /** Publish balances to this verifiable map (the serve config's `map`, `mapName`, `mapTokenFile`). */
+  map?: { url: string; name: string; tokenFile?: string };
 }
 
 export interface EscrowServer {
@@ -277,6 +279,7 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     postgres: o.postgresUrl,
     storeSchema: o.schema,
     redisPrefix: o.redisPrefix,
+    ...(o.map ? { map: o.map.url, mapName: o.map.name, mapTokenFile: o.map.tokenFile } : {}),
     server: { port: o.port, ...(o.host ? { host: o.host } : {}) },
   };
   const running = await startService(defineEscrowService(o), JSON.parse(JSON.stringify(raw)) as Record<string, unknown>, { clock: o.clock, processMetrics: false });

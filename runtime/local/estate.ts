@@ -21,6 +21,7 @@ import type { Chaos } from "./chaos.js";
 import { estateChaos } from "./estate-chaos.js";
 import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
+import { escrowMapCredential } from "./trust-services.js";
 import { GslbAnswers, type DnsQueryLogEntry } from "./gslb-answers.js";
 import { regionAddress, regionPrivateAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
@@ -114,6 +115,8 @@ export class LocalEstate {
       undo.push(() => globals.close());
       const initialShares = rateLimitShares({ regions: chosen, runtime: spec.runtime });
       const regionToken = await operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 });
+      // Every region's escrow publishes its balances to the map, with a token only escrow's writes carry.
+      const escrowMap = await escrowMapCredential(globals.map, operator.token);
 
       // 3. The regions, in parallel.
       const supervisor = new Supervisor({
@@ -142,6 +145,7 @@ export class LocalEstate {
             MERIDIAN_LOCAL_TOKEN: regionToken,
             MERIDIAN_LOCAL_BUYER_JWK: JSON.stringify(globals.buyers.publicJwk),
             MERIDIAN_LOCAL_PEERS: JSON.stringify(peers),
+            MERIDIAN_LOCAL_MAP: JSON.stringify(escrowMap),
           };
           const share = initialShares[id] ?? 0;
           const proc = await supervisor.start({ regionId: id, host: privateHost, skewMs: options.skews?.[id] ?? 0, stack: spec.stack, args: [...args, "--requests-per-second", String(share)], env });
@@ -182,7 +186,11 @@ export class LocalEstate {
       estate.baselineSkews = { ...options.skews };
       for (const r of regions) estate.rateLimitShares.set(r.id, initialShares[r.id] ?? 0);
       // Region tokens last a day; hand out fresh ones well before.
-      estate.timers.push(setInterval(() => void operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 }).then((token) => supervisor.broadcast({ event: "token", token })), 3600_000).unref());
+      const renew = async () => {
+        const [token, map] = await Promise.all([operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 }), escrowMapCredential(globals.map, operator.token)]);
+        supervisor.broadcast({ event: "token", token, mapToken: map.token });
+      };
+      estate.timers.push(setInterval(() => void renew(), 3600_000).unref());
       estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
       prober.start();
       return estate;

@@ -4,8 +4,8 @@
  * escrow store every region's escrow shares — the embedded store served to the region processes over
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
  * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
- * attestation verifier, the quota service and the verifiable map quota publishes to (trust-services.ts) record in
- * the proof log.
+ * attestation verifier, the quota service and the verifiable map quota and every region's escrow publish to
+ * (trust-services.ts) record in the proof log.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,8 +18,8 @@ import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
-import { ledgerRegion } from "../../model/workloads/config.js";
-import { startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
+import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js";
+import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
 
@@ -29,12 +29,9 @@ export interface GlobalServicesOptions {
   postgresUrl?: string;
   /** The `server.auth` section trusting the supervisor's operator tokens (the escrow pool's callers). */
   auth: NonNullable<ServerConfigInput["auth"]>;
-  /** Mints tokens from the same issuer (quota's credential for the map). */
+  /** Mints tokens from the same issuer (quota's and escrow's credentials for the map). */
   token: LocalOperatorAuth["token"];
 }
-
-/** The JWT scope the local map accepts writes with: quota's token alone carries it. */
-const MAP_WRITER_SCOPE = "meridian.map.quota";
 
 /** Buyers prove who they are with tokens from a local identity provider: a key pair made for this run. */
 async function localBuyers(spec: EstateSpec): Promise<GlobalServices["buyers"]> {
@@ -55,7 +52,7 @@ export class GlobalServices {
     /** The attestation verifier (trust-services.ts), and its results' verifier key. */
     readonly attest: LocalService & { verifierKey: string },
     readonly quota: LocalService,
-    /** The verifiable map holding the tenants' quota state (map `quota`), its roots in the proof log. */
+    /** The verifiable map holding the tenants' quota state (map `quota`) and every region's escrow balances (map `escrow`), its roots in the proof log. */
     readonly map: LocalService,
     private readonly closers: (() => Promise<void>)[],
   ) {}
@@ -101,9 +98,9 @@ export class GlobalServices {
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
       const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
       closers.unshift(() => attest.close());
-      const map = await startMap({ ...trust, writerScope: MAP_WRITER_SCOPE });
+      const map = await startMap(trust);
       closers.unshift(() => map.close());
-      const mintToken = () => o.token({ subject: "local-quota", scope: MAP_WRITER_SCOPE, ttlSeconds: 24 * 3600 });
+      const mintToken = () => o.token({ subject: "local-quota", scope: mapWriterScope("quota"), ttlSeconds: 24 * 3600 });
       const quota = await startQuota({ ...trust, map: { url: map.url, mintToken } });
       closers.unshift(() => quota.close());
 
@@ -155,7 +152,7 @@ export class GlobalServices {
       escrow: inventory,
       attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },
       quota: { url: this.quota.url, store: this.quota.store },
-      map: { url: this.map.url, store: this.map.store, map: "quota" },
+      map: { url: this.map.url, store: this.map.store, map: mapServiceConfig(this.spec).maps.join(", ") },
       grandmaster: { ntp: `udp://127.0.0.1:${this.grandmaster.port}`, primary: this.spec.time.grandmaster.source },
     };
   }

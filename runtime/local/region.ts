@@ -39,6 +39,8 @@ export interface RegionOptions {
   auth?: NonNullable<ServerConfigInput["auth"]>;
   /** The region's current share of the estate-wide rate limit (default: its share with every region up). */
   requestsPerSecond?: number;
+  /** The verifiable map escrow publishes its balances to, and escrow's current token for it (renewed by the supervisor). */
+  map?: { url: string; name: string; token: () => string };
 }
 
 export interface RegionNode {
@@ -106,7 +108,17 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
     const rendered = escrowServiceConfig(o.spec, { regions: [region.id], peers: o.peers ?? {} });
     const identity = o.buyerJwk ? { ...rendered.identity, jwksUri: undefined, jwks: { keys: [o.buyerJwk] } } : rendered.identity;
     const config = parseEscrowConfig({ ...rendered, identity }, `region ${region.id}'s escrow config`);
-    const escrow = await startEscrowServer({ config, port: 0, host: o.host, clock, redisUrl: o.postgresUrl ? o.redisUrl : undefined, postgresUrl: o.postgresUrl, store });
+    // Balances to the map as the estate's escrow publishes them; its token in a file escrow reads at each write, kept current.
+    let map: { url: string; name: string; tokenFile: string } | undefined;
+    if (o.map) {
+      const m = o.map;
+      map = { url: m.url, name: m.name, tokenFile: join(dir, "escrow-map.token") };
+      const write = () => writeFileSync(map!.tokenFile, m.token(), { mode: 0o600 });
+      write();
+      const renew = setInterval(write, 60_000).unref();
+      closers.push(async () => clearInterval(renew));
+    }
+    const escrow = await startEscrowServer({ config, port: 0, host: o.host, clock, redisUrl: o.postgresUrl ? o.redisUrl : undefined, postgresUrl: o.postgresUrl, store, map });
     closers.push(() => escrow.close());
     const skus = Object.keys(o.spec.runtime.escrow.inventory);
     let storeUp: true | string = true;

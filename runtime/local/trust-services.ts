@@ -8,17 +8,18 @@
  * the ledger region's. Stores as the rest of local: files beside the proof log's (PostgreSQL, in their schemas,
  * with `--postgres`).
  *
- * In the estate the map accepts writes from quota's SPIFFE ID only (the mesh's mTLS); here there is no mesh, so the
- * map accepts a JWT scope only quota's token carries (minted by the supervisor, kept in a file quota reads at each
- * write and renewed before it expires) — still one writer, and quota publishes exactly as deployed.
+ * In the estate each map accepts writes from its writer's SPIFFE ID only (the mesh's mTLS): quota's for `quota`,
+ * escrow's for `escrow`. Here there is no mesh, so each map accepts a JWT scope of its own (`mapWriterScope`) that
+ * only its writer's token carries (minted by the supervisor, kept in a file the writer reads at each write and
+ * renewed before it expires) — still one writer per map, and quota and escrow publish exactly as deployed.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EstateSpec } from "../../model/estate.js";
-import { attestServiceConfig, ledgerRegion, mapServiceConfig, quotaServiceConfig } from "../../model/workloads/config.js";
+import { attestServiceConfig, escrowMapSection, ledgerRegion, mapServiceConfig, quotaServiceConfig } from "../../model/workloads/config.js";
 import { attestService } from "../attest/index.js";
 import { systemClock } from "../common/clock.js";
-import { startService, type ServerConfigInput } from "../kit/index.js";
+import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import type { SignerKey } from "./run-keys.js";
 import { quotaService } from "../quota/index.js";
 import { mapService } from "../vmap/index.js";
@@ -51,17 +52,23 @@ export async function startAttest(o: TrustServicesOptions & { key: SignerKey }):
   return { url: svc.url, verifierKey: key.verifierKey, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `file in ${dir}`, close: () => svc.close() };
 }
 
-/** The map quota publishes to, writable with `writerScope` only. */
-export async function startMap(o: TrustServicesOptions & { writerScope: string }): Promise<LocalService> {
+/** The JWT scope that stands in for a map's writer's SPIFFE ID locally: only that writer's token carries it. */
+export const mapWriterScope = (map: string) => `meridian.map.${map}`;
+
+/** The maps quota and escrow publish to, as the estate renders them; each map writable with its own scope only. */
+export async function startMap(o: TrustServicesOptions): Promise<LocalService> {
   const rendered = mapServiceConfig(o.spec);
+  const writers = Object.fromEntries(Object.keys(rendered.writers).map((m) => [m, { scope: mapWriterScope(m) }]));
   const dir = join(o.dataDir, "map");
   const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
-  const svc = await startService(
-    mapService,
-    { ...rendered, log: o.logUrl, store, writers: { quota: { scope: o.writerScope } }, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
-    { clock: systemClock, processMetrics: false },
-  );
+  const svc = await startService(mapService, { ...rendered, log: o.logUrl, store, writers, server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
   return { url: svc.url, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `files in ${dir}`, close: () => svc.close() };
+}
+
+/** What every region's escrow publishes its balances with: the map (named as the estate's escrow config names it) and a token carrying its writer scope alone. */
+export async function escrowMapCredential(map: LocalService, token: LocalOperatorAuth["token"]): Promise<{ url: string; name: string; token: string }> {
+  const { mapName } = escrowMapSection();
+  return { url: map.url, name: mapName, token: await token({ subject: "local-escrow", scope: mapWriterScope(mapName), ttlSeconds: 24 * 3600 }) };
 }
 
 /**

@@ -128,7 +128,7 @@ describe("the local estate's attestation verifier, quota service and map (embedd
       expect(estate.globals.attest.store).toMatch(/^file in /);
       expect(estate.globals.quota.store).toMatch(/^files in .*quota$/);
       expect(estate.globals.map.store).toMatch(/^files in .*map$/);
-      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { url: estate.globals.quota.url }, map: { url: estate.globals.map.url, map: "quota" } });
+      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { url: estate.globals.quota.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
     } finally {
       await estate.stop();
     }

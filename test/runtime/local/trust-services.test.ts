@@ -107,7 +107,7 @@ describe("meridian local (embedded stores): quota and the verifiable map", () =>
       ]);
       expect(other.status).toBe(2);
       expect(other.stderr).toMatch(/map get quota team-a: .*(signature|verif)/i);
-      expect(await estate.globals.state()).toMatchObject({ quota: { url: q.url }, map: { url: estate.globals.map.url, map: "quota" } });
+      expect(await estate.globals.state()).toMatchObject({ quota: { url: q.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
     } finally {
       await estate.stop();
     }
