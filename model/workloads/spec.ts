@@ -345,9 +345,14 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   };
 }
 
-/** The quota service, and the map it writes, run only when the estate has tenants (its tree needs at least one). */
+/**
+ * Quota runs only when the estate has tenants (its tree needs at least one); the map runs while any of its writers
+ * has something to publish: quota, or escrow selling any SKU (every region's escrow publishes its balances there).
+ */
 function hasWork(spec: EstateSpec, name: ServiceName): boolean {
-  return (name !== "quota" && name !== "map") || spec.runtime.quota.tenants.length > 0;
+  if (name === "quota") return spec.runtime.quota.tenants.length > 0;
+  if (name === "map") return hasWork(spec, "quota") || Object.keys(spec.runtime.escrow.inventory).length > 0;
+  return true;
 }
 
 /** Every runtime service's workload in one region, in catalogue order. */

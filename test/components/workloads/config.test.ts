@@ -5,16 +5,20 @@
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
-import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { defineEscrowService } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
 import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
 import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
+import { mapService } from "../../../runtime/vmap/index.js";
 import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../../runtime/clock/propagation.js";
 import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { RUNTIME_SERVICES, spiffeId } from "../../../model/services.js";
 import { loadStack } from "../../../stacks/load.js";
 import { under, type Plan, type RecordedResource } from "../../harness.js";
+
+/** Escrow's serve schema: its config plus the serve-only keys (stores, the map it publishes to). */
+const escrowServe = defineEscrowService().config;
 
 /** A kit service's file: the kit's `server` section (validated here by its schema) and the service's own keys. */
 function kitKeys(text: string): Record<string, unknown> {
@@ -94,7 +98,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
       expect(args.slice(0, 2)).toEqual(["escrow", "serve"]);
-      const cfg = parseEscrowConfig(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
+      const cfg = escrowServe.parse(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
       expect(cfg.regions).toEqual([region.id]);
       expect(cfg.skus.map((s) => s.allocation)).toEqual(allocations.map((a) => a.regions));
       expect(cfg.reservationTtlSeconds).toBe(spec.runtime.escrow.reservationTtlSeconds);
@@ -105,7 +109,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
   it("escrow's peers are the other regions through the mesh: a Service per region in every cluster, selecting that region's escrow pods only", () => {
     for (const region of spec.regions) {
       const args = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
-      const cfg = parseEscrowConfig(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
+      const cfg = escrowServe.parse(kitKeys(mountedConfig(region.id, "escrow", flag(args, "--config")!)));
       const others = spec.regions.filter((r) => r.id !== region.id).map((r) => r.id);
       expect(Object.keys(cfg.peers).sort()).toEqual([...others].sort());
       for (const [peer, url] of Object.entries(cfg.peers)) {
@@ -184,6 +188,31 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
         .map((r) => r.name)
         .sort();
       expect(hpas).toEqual(["clock", "ratelimit"].map((s) => `${region.id}-${s}-hpa`)); // escrow: one pod per region
+    }
+  });
+
+  it("map: prod has no quota tenants but escrow sells, so one map pod runs in the ledger region and every region's escrow publishes to it", () => {
+    expect(spec.runtime.quota.tenants).toEqual([]);
+    for (const region of spec.regions) {
+      const deploy = deploymentOf(region.id, "map") as unknown as DeploymentInputs & { spec: { replicas: number; strategy: { type: string } } };
+      expect(deploy.spec.replicas).toBe(region.id === spec.replication.writers[0] ? 1 : 0);
+      expect(deploy.spec.strategy.type).toBe("Recreate");
+      const args = deploy.spec.template.spec.containers[0]!.args;
+      expect(args.slice(0, 2)).toEqual(["map", "serve"]);
+      expect(flag(args, "--postgres")).toBe("$(MERIDIAN_POSTGRES_URL)");
+      const cfg = mapService.config.parse({ ...kitKeys(mountedConfig(region.id, "map", flag(args, "--config")!)), store: { postgres: "postgresql://from-the-flag/meridian" } });
+      expect(cfg.writers?.["escrow"]).toEqual({
+        spiffe: [
+          spiffeId(
+            spec.pki.trustDomain,
+            RUNTIME_SERVICES.find((s) => s.name === "escrow")!,
+          ),
+        ],
+      });
+      const escrowArgs = deploymentOf(region.id, "escrow").spec.template.spec.containers[0]!.args;
+      const escrow = JSON.parse(mountedConfig(region.id, "escrow", flag(escrowArgs, "--config")!)) as { map?: string; mapName?: string };
+      expect(escrow).toMatchObject({ map: "http://map.meridian.svc.cluster.local:8080", mapName: "escrow" });
+      expect(cfg.maps).toContain(escrow.mapName);
     }
   });
 

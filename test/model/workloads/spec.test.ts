@@ -126,27 +126,6 @@ describe("regionWorkloads", () => {
         .filter((w) => w.replicas > 0)
         .map((w) => [w.region, w.replicas]),
     ).toEqual([[spec.replication.writers[0], 1]]);
-    // The map it publishes to: one writer beside it, on the region's PostgreSQL, recording roots in the in-cluster log,
-    // writable by the quota service's SPIFFE ID alone; and none without tenants.
-    const map = (s: typeof spec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "map")!);
-    expect(map(spec).every((w) => w.replicas === 0)).toBe(spec.runtime.quota.tenants.length === 0);
-    const maps = map(withTenants);
-    expect(maps.filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
-    for (const w of maps) {
-      expect(w).toMatchObject({ autoscaling: null, strategy: "Recreate", stores: { postgres: true, redis: false } });
-      expect(w.args).toEqual(expect.arrayContaining(["--postgres", "$(MERIDIAN_POSTGRES_URL)"]));
-      expect(JSON.parse(w.config["map.json"]!)).toMatchObject({
-        maps: ["quota", "escrow"],
-        log: "http://prooflog.meridian.svc.cluster.local:8080",
-        writers: { quota: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] }, escrow: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/escrow`] } },
-      });
-      // Every region's escrow publishes its balances there (and only while the map runs).
-      const escrow = regionWorkloads(withTenants, w.region).find((x) => x.service.name === "escrow")!;
-      expect(JSON.parse(escrow.config["escrow.json"]!)).toMatchObject({ map: "http://map.meridian.svc.cluster.local:8080", mapName: "escrow" });
-      expect(JSON.parse(regionWorkloads(spec, w.region).find((x) => x.service.name === "escrow")!.config["escrow.json"]!).map).toEqual(
-        spec.runtime.quota.tenants.length > 0 ? expect.any(String) : undefined,
-      );
-    }
     expect(JSON.parse(quota(withTenants)[0]!.config["quota.json"]!)).toMatchObject({
       schema: "meridian_quota",
       authorities: ["root"],
@@ -155,6 +134,37 @@ describe("regionWorkloads", () => {
     });
     // Its clock is measured by its node's chrony through the node time agent, with the estate's max offset, as every service's.
     for (const w of quota(withTenants)) expect(JSON.parse(w.config["quota.json"]!)).toMatchObject({ maxOffsetMs: spec.time.maxOffsetMs, timeReference: { agent: TIME_AGENT_ADDRESS } });
+  });
+
+  it("runs the map as one writer whenever one of its writers publishes (escrow selling, quota's tenants), and none when neither does", () => {
+    const spec = prod();
+    expect(spec.runtime.quota.tenants).toEqual([]); // prod: escrow sells, no tenants
+    expect(Object.keys(spec.runtime.escrow.inventory).length).toBeGreaterThan(0);
+    const tenants = [{ id: "acme", owners: ["a"], hard: { cpu: 4, memory: 8 }, container: { defaultRequest: { cpu: 0.1, memory: 0.125 }, default: { cpu: 0.5, memory: 0.5 } } }];
+    const withTenants = { ...spec, runtime: { ...spec.runtime, quota: { authorities: ["root"], tenants } } };
+    const noSkus = (s: EstateSpec): EstateSpec => ({ ...s, runtime: { ...s.runtime, escrow: { ...s.runtime.escrow, inventory: {}, sales: {} } } });
+    const map = (s: EstateSpec) => s.regions.map((r) => regionWorkloads(s, r.id).find((w) => w.service.name === "map")!);
+    const escrowJson = (s: EstateSpec, region: string) => JSON.parse(regionWorkloads(s, region).find((x) => x.service.name === "escrow")!.config["escrow.json"]!) as { map?: string; mapName?: string };
+    // Escrow alone (prod), quota alone, both: one writer pod in the ledger region, on its PostgreSQL, recording roots in
+    // the in-cluster log, each map writable by its own writer's SPIFFE ID alone; every region's escrow publishes there.
+    for (const s of [spec, noSkus(withTenants), withTenants]) {
+      const maps = map(s);
+      expect(maps.filter((w) => w.replicas > 0).map((w) => [w.region, w.replicas])).toEqual([[spec.replication.writers[0], 1]]);
+      for (const w of maps) {
+        expect(w).toMatchObject({ autoscaling: null, strategy: "Recreate", stores: { postgres: true, redis: false } });
+        expect(w.args).toEqual(expect.arrayContaining(["--postgres", "$(MERIDIAN_POSTGRES_URL)"]));
+        expect(JSON.parse(w.config["map.json"]!)).toMatchObject({
+          maps: ["quota", "escrow"],
+          log: "http://prooflog.meridian.svc.cluster.local:8080",
+          writers: { quota: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/quota`] }, escrow: { spiffe: [`spiffe://${spec.pki.trustDomain}/ns/meridian/sa/escrow`] } },
+        });
+        expect(escrowJson(s, w.region)).toMatchObject({ map: "http://map.meridian.svc.cluster.local:8080", mapName: "escrow" });
+      }
+    }
+    // Neither writer has anything to publish: no map pod, and escrow is not pointed at one.
+    const idle = noSkus(spec);
+    expect(map(idle).every((w) => w.replicas === 0)).toBe(true);
+    for (const r of idle.regions) expect(escrowJson(idle, r.id).map).toBeUndefined();
   });
 
   it("runs one escrow pod per region: it holds the region's lease and open reservations in memory", () => {
