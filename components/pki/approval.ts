@@ -6,6 +6,9 @@
  *     intermediate for its X.509 CA: isCA, the trust domain's own SPIFFE ID, cert/CRL sign, at most SPIRE's CA TTL.
  *   - `meridian-gateway-tls`: cert-manager may ask the gateway's issuer for the gateway's names only, as a
  *     server-auth leaf in the gateway namespace.
+ *   - `meridian-spire-attest-client` (stacks endorsing TPM nodes): cert-manager may ask the regional intermediate,
+ *     in SPIRE's namespace, for a client-auth leaf naming exactly the SPIRE server's SPIFFE ID, for at most a day —
+ *     the certificate SPIRE's meridian_attest plugin presents to the attestation verifier (spire-attest.ts).
  * The policies are data (pure functions) so tests validate them against the CertificateRequestPolicy CRD.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,6 +17,7 @@ import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js"
 import { GATEWAY_CERTIFICATE, INTERMEDIATE_ISSUER, gatewayDnsNames, gatewayIssuer } from "../../model/rotation/issuers.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
 import { PART_OF, customResource, release, type CustomResourceShape } from "./charts.js";
+import { ATTEST_CLIENT_CERTIFICATE, ATTEST_CLIENT_TTL, attestedAdmission, spireServerSpiffeId } from "./spire-attest.js";
 
 /** SPIRE server's CA lifetime (chart value `caTTL`) and key; the policy allows no longer and no other key. */
 export const SPIRE_CA_TTL = "24h";
@@ -78,8 +82,28 @@ function gatewayPolicy(spec: EstateSpec, region: Region): PolicyGrant {
   };
 }
 
+function attestClientPolicy(spec: EstateSpec): PolicyGrant {
+  return {
+    namespace: NAMESPACES.spire,
+    account: CERT_MANAGER_ACCOUNT,
+    policy: {
+      apiVersion: "policy.cert-manager.io/v1alpha1",
+      kind: "CertificateRequestPolicy",
+      metadata: { name: ATTEST_CLIENT_CERTIFICATE },
+      spec: {
+        allowed: { uris: exactly([spireServerSpiffeId(spec)]), usages: ["client auth", "digital signature"] },
+        constraints: { maxDuration: ATTEST_CLIENT_TTL, privateKey: { algorithm: "ECDSA", minSize: 256, maxSize: 256 } },
+        selector: {
+          issuerRef: { name: INTERMEDIATE_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
+          namespace: { matchNames: [NAMESPACES.spire] },
+        },
+      },
+    },
+  };
+}
+
 function policyGrants(spec: EstateSpec, region: Region): PolicyGrant[] {
-  return [spireCaPolicy(spec), gatewayPolicy(spec, region)];
+  return [spireCaPolicy(spec), gatewayPolicy(spec, region), ...(attestedAdmission(spec) ? [attestClientPolicy(spec)] : [])];
 }
 
 export interface ApprovalArgs {

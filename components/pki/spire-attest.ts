@@ -11,9 +11,17 @@
  * `/spire/agent/k8s_psat/<cluster>/<node UID>`, which no agent then has: so workloads are registered as
  * ClusterStaticEntries under a node alias that only agents with an endorsed node's `meridian_attest` selectors
  * (its node ID and reference PCR values) belong to.
+ *
+ * The verifier sits behind its sidecar with STRICT mTLS and admits only the SPIRE server's SPIFFE ID (Istio's
+ * AuthorizationPolicy, then the kit's `callers`). The server's own SVID never leaves SPIRE, and an SVID fetched from
+ * an agent would be circular (agents exist only once attestation works), so cert-manager issues the plugin a client
+ * certificate with that ID from the region's intermediate — SPIRE's upstream authority, hence inside the trust
+ * bundle every sidecar verifies against — renewed in place (the plugin reads it at every handshake). The plugin
+ * verifies the verifier's SVID against the same chain and by its SPIFFE ID.
  */
-import type { EstateSpec, Region } from "../../model/estate.js";
-import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
+import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
+import { INTERMEDIATE_ISSUER } from "../../model/rotation/issuers.js";
+import { callerSpiffeId, runtimeService, serviceHost, spiffeId, SPIRE_SERVER_IDENTITY } from "../../model/services.js";
 import type { CustomResourceShape } from "./charts.js";
 import type { SpiffeWorkload } from "./spire.js";
 
@@ -28,6 +36,36 @@ const PLUGIN_VOLUME = "meridian-spire-plugins";
 const AK_HANDLE = "0x81010002";
 /** The agent's node name, from the downward API: the verifier's node IDs are the Kubernetes node names. */
 const NODE_ENV = "MERIDIAN_NODE_NAME";
+/** The Certificate (and its Secret: tls.crt, tls.key, ca.crt) the server plugin presents to the verifier. */
+export const ATTEST_CLIENT_CERTIFICATE = "meridian-spire-attest-client";
+/** Its lifetime and renewal: an SVID-like short life; approver-policy allows no longer. */
+export const ATTEST_CLIENT_TTL = "24h";
+const ATTEST_CLIENT_RENEW_BEFORE = "8h";
+const CLIENT_TLS_DIR = "/run/meridian/spire-attest-tls";
+const CLIENT_TLS_VOLUME = "meridian-spire-attest-tls";
+
+/** The SPIFFE ID the verifier admits: the SPIRE server's (model/services.ts catalogues it as attest's only caller). */
+export function spireServerSpiffeId(spec: EstateSpec): string {
+  return callerSpiffeId(spec.pki.trustDomain, { spire: SPIRE_SERVER_IDENTITY, description: "the region's SPIRE server" });
+}
+
+/** The client certificate cert-manager keeps for the server plugin in SPIRE's namespace. */
+export function attestClientCertificate(spec: EstateSpec, region: Region): CustomResourceShape {
+  return {
+    apiVersion: "cert-manager.io/v1",
+    kind: "Certificate",
+    metadata: { name: ATTEST_CLIENT_CERTIFICATE, namespace: NAMESPACES.spire, labels: { "meridian.dev/region": region.id } },
+    spec: {
+      secretName: ATTEST_CLIENT_CERTIFICATE,
+      uris: [spireServerSpiffeId(spec)],
+      duration: ATTEST_CLIENT_TTL,
+      renewBefore: ATTEST_CLIENT_RENEW_BEFORE,
+      privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+      usages: ["client auth", "digital signature"],
+      issuerRef: { name: INTERMEDIATE_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
+    },
+  };
+}
 
 export function attestedAdmission(spec: EstateSpec): boolean {
   return Object.keys(spec.runtime.attest.nodes).length > 0;
@@ -69,11 +107,22 @@ function quotedPcrs(spec: EstateSpec): string {
 /** The chart values admission adds to spire-server and spire-agent. */
 export function attestValues(spec: EstateSpec): { server: Record<string, unknown>; agent: Record<string, unknown> } {
   const verifier = runtimeService("attest");
+  const server = delivery(spec, "meridian_attest");
   return {
     server: {
       nodeAttestor: { k8sPSAT: { enabled: false } },
-      customPlugins: plugin("meridian_attest", { verifier_url: `http://${serviceHost(verifier)}:${verifier.ports[0]!.port}` }),
-      ...delivery(spec, "meridian_attest"),
+      customPlugins: plugin("meridian_attest", {
+        verifier_url: `https://${serviceHost(verifier)}:${verifier.ports[0]!.port}`,
+        // ca.crt: the top of the chain the intermediate ClusterIssuer signs with (the offline root, or the
+        // intermediate itself); the verifier's SVID chains to it through SPIRE's CA, which that intermediate signs.
+        ca_bundle_path: `${CLIENT_TLS_DIR}/ca.crt`,
+        client_cert_path: `${CLIENT_TLS_DIR}/tls.crt`,
+        client_key_path: `${CLIENT_TLS_DIR}/tls.key`,
+        verifier_spiffe_id: spiffeId(spec.pki.trustDomain, verifier),
+      }),
+      ...server,
+      extraVolumes: [...server.extraVolumes, { name: CLIENT_TLS_VOLUME, secret: { secretName: ATTEST_CLIENT_CERTIFICATE, defaultMode: 0o400 } }],
+      extraVolumeMounts: [...server.extraVolumeMounts, { name: CLIENT_TLS_VOLUME, mountPath: CLIENT_TLS_DIR, readOnly: true }],
     },
     agent: {
       nodeAttestor: { k8sPSAT: { enabled: false } },

@@ -31,7 +31,7 @@ import type { RegionCluster } from "../cluster/region-cluster.js";
 import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { GRANDMASTER_IDENTITY, GRANDMASTER_POD_SELECTOR } from "../../model/security/mesh-identity.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
-import { attestedAdmission, attestedWorkloadEntry, attestValues, nodeAliasEntries } from "./spire-attest.js";
+import { ATTEST_CLIENT_CERTIFICATE, attestClientCertificate, attestedAdmission, attestedWorkloadEntry, attestValues, nodeAliasEntries } from "./spire-attest.js";
 
 export interface SpireArgs {
   spec: EstateSpec;
@@ -57,11 +57,16 @@ export class Spire extends pulumi.ComponentResource {
     this.trustDomain = spec.pki.trustDomain;
 
     const crds = release(`${region.id}-spire-crds`, "spireCrds", namespace, {}, child, spec.imageDigests);
-    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream] }, spec.imageDigests);
+    // The server plugin's client certificate for the verifier: its Secret must exist before the server pod mounts it.
+    const clientCertificate = attestedAdmission(spec)
+      ? [customResource(`${region.id}-${ATTEST_CLIENT_CERTIFICATE}`, attestClientCertificate(spec, region), { ...child, dependsOn: args.upstream })]
+      : [];
+    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream, ...clientCertificate] }, spec.imageDigests);
 
     const after = { ...child, dependsOn: [crds, this.release] };
     this.customResources = attestedAdmission(spec)
       ? [
+          ...clientCertificate,
           ...nodeAliasEntries(spec, region, SPIRE_CLASS).map((e) => customResource(`${region.id}-${e.metadata.name}`, e, after)),
           ...spiffeWorkloads().map((w) => customResource(`${region.id}-spiffeid-${w.name}`, attestedWorkloadEntry(spec, region, SPIRE_CLASS, w), after)),
         ]

@@ -9,7 +9,7 @@
 import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
-import { runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
+import { allowedCallerIds, runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
 import { meshPeerUrls } from "../mesh/multi-primary.js";
@@ -214,7 +214,7 @@ export function quotaServiceConfig(spec: EstateSpec) {
  * section added by the workload): the verifier signs results with `keyFile`, appends every result and registry event
  * to the estate's proof log (reached through the mesh: its pods run in the ledger region), keeps its registry in
  * its own schema of the ledger database (the URL comes from `--postgres`; one schema, and one advisory lock, per
- * region's verifier), answers the region's SPIRE server for the trust domain, and endorses the stack's nodes.
+ * region's verifier), answers only the region's SPIRE server, for the trust domain, and endorses the stack's nodes.
  */
 export function attestServiceConfig(spec: EstateSpec, regionId: string, keyFile: string) {
   regionById(spec, regionId);
@@ -226,6 +226,8 @@ export function attestServiceConfig(spec: EstateSpec, regionId: string, keyFile:
     log: `http://${serviceHost(log)}:${log.ports[0]!.port}`,
     store: { schema: attestSchemaName(regionId) },
     spire: { trustDomain: spec.pki.trustDomain, maxResultAgeSeconds: a.maxResultAgeSeconds },
+    // The kit refuses anyone else the sidecar reports (XFCC), behind the mesh's own AuthorizationPolicy.
+    callers: allowedCallerIds(spec.pki.trustDomain, "attest"),
     nodes: Object.fromEntries(Object.entries(a.nodes).map(([id, n]) => [id, { format: "tpm" as const, ak: n.ak, reference: n.reference }])),
   };
 }

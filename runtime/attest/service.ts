@@ -17,6 +17,7 @@
  *   POST /v1/attest/enrol {node, ekCert, akPublic}  → {credential} for tpm2_activatecredential (enrolment.ts), 403 refused
  *   POST /v1/attest/enrol/activate {node, secret}   → {node, ak}: the node's AK is endorsed; 403 wrong secret
  *   POST /v1/attest/revoke {node, reason}  (operator) → {node, ak, revokedAt, by}: the node's AK is never endorsed again
+ * Every route but revoke is public unless `callers` names who may call (in the estate: the SPIRE server's SPIFFE ID).
  *
  * Enrolled AKs, revocations, registered TPM clocks and the latest result per node are the registry
  * (registry.ts), kept in the configured `store` (a file or PostgreSQL; memory when absent) and, with `log`,
@@ -27,7 +28,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
+import { ConfigFileError, defineService, HttpError, parseInput, type RouteAuth } from "../kit/index.js";
 import { LogClient, verifierKeyOf } from "../prooflog/index.js";
 import { NonceBook } from "./core/nonce.js";
 import { EVIDENCE_FORMATS, evidenceFormat } from "./core/formats.js";
@@ -93,6 +94,16 @@ const attestConfigSchema = z
           })
           .strict(),
       ])
+      .optional(),
+    /**
+     * Who may call every route but revoke: these SPIFFE IDs, verified by mTLS (`server.tls`) or by the pod's sidecar
+     * (`server.identity`) — in the estate, the region's SPIRE server. Absent: those routes are public (a verifier
+     * on loopback, or one only a caller-authenticating proxy reaches); a node's evidence authenticates itself,
+     * but nonces are a bounded resource and admission answers say which nodes are admitted.
+     */
+    callers: z
+      .array(z.string().regex(/^spiffe:\/\/[a-z0-9._-]{1,255}\/\S+$/, "a SPIFFE ID, spiffe://<trust domain>/<path>"))
+      .min(1)
       .optional(),
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
@@ -205,13 +216,14 @@ export const attestService = defineService({
     /** Registered TPM clocks by AK (timestamp mode): the registry's, persisted after each result. */
     const clocks = registry.state.clocks;
     const latest = registry.state.results;
+    const callers: RouteAuth = config.callers ? { spiffe: config.callers } : "public";
     return {
       nonces,
       verifierKey,
       registry,
       close: () => registry.close(),
       routes(app) {
-        app.post("/v1/attest/nonce", { config: { auth: "public" } }, async () => {
+        app.post("/v1/attest/nonce", { config: { auth: callers } }, async () => {
           try {
             const { nonce, expiresAt } = nonces.issue(config.nonceTtlSeconds * 1000);
             return { nonce, expiresAt: new Date(expiresAt).toISOString() };
@@ -219,21 +231,21 @@ export const attestService = defineService({
             throw new HttpError(503, "too many outstanding nonces", (e as Error).message);
           }
         });
-        app.get("/v1/attest/key", { config: { auth: "public" } }, async () => ({ verifierKey }));
-        app.get("/v1/attest/results/:node", { config: { auth: "public" } }, async (req, reply) => {
+        app.get("/v1/attest/key", { config: { auth: callers } }, async () => ({ verifierKey }));
+        app.get("/v1/attest/results/:node", { config: { auth: callers } }, async (req, reply) => {
           const { node } = parseInput(z.object({ node: z.string().max(200) }), req.params, "path");
           const note = latest.get(node);
           if (!note) throw new HttpError(404, "no attestation result", `node ${node} has not been attested`);
           return reply.header("content-type", "text/plain; charset=utf-8").send(note);
         });
-        app.get("/v1/attest/spire/:node", { config: { auth: "public" } }, async (req) => {
+        app.get("/v1/attest/spire/:node", { config: { auth: callers } }, async (req) => {
           const { node } = parseInput(z.object({ node: z.string().max(200) }), req.params, "path");
           if (!config.spire) throw new HttpError(404, "SPIRE admission off", "this verifier's config has no spire.trustDomain");
           const attrs = spireAgentAttributes(latest.get(node), { verifierKey, now: clock.now(), maxAgeMs: config.spire.maxResultAgeSeconds * 1000, node, trustDomain: config.spire.trustDomain });
           if ("refused" in attrs) throw new HttpError(403, "node not admitted", attrs.refused);
           return attrs;
         });
-        app.post("/v1/attest/enrol", { config: { auth: "public" } }, async (req) => {
+        app.post("/v1/attest/enrol", { config: { auth: callers } }, async (req) => {
           const body = parseInput(z.object({ node: z.string().min(1).max(200), ekCert: b64, akPublic: b64 }).strict(), req.body, "body");
           const node = config.nodes[body.node];
           if (!node || !("enrol" in node) || !enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
@@ -244,7 +256,7 @@ export const attestService = defineService({
             throw e;
           }
         });
-        app.post("/v1/attest/enrol/activate", { config: { auth: "public" } }, async (req) => {
+        app.post("/v1/attest/enrol/activate", { config: { auth: callers } }, async (req) => {
           const body = parseInput(z.object({ node: z.string().min(1).max(200), secret: b64 }).strict(), req.body, "body");
           if (!enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
           try {
@@ -269,7 +281,7 @@ export const attestService = defineService({
           log.warn({ node: body.node, ak: r.fingerprint, by, reason: body.reason }, "AK revoked");
           return { node: body.node, ak: r.fingerprint, revokedAt: new Date(r.at).toISOString(), by };
         });
-        app.post("/v1/attest/verify", { config: { auth: "public" } }, async (req, reply) => {
+        app.post("/v1/attest/verify", { config: { auth: callers } }, async (req, reply) => {
           const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;
           const node = config.nodes[body.node];
           if (!node) throw new HttpError(404, "unknown node", `node ${body.node} has no endorsed AK in this verifier's config`);

@@ -75,13 +75,70 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     expect(server.nodeAttestor).toEqual({ k8sPSAT: { enabled: false } });
     expect(agent.nodeAttestor).toEqual({ k8sPSAT: { enabled: false } });
     expect(Object.keys(server.customPlugins.nodeAttestor)).toEqual(["meridian_attest"]);
-    expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ verifier_url: "http://attest.meridian.svc.cluster.local:8080" });
+    expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({
+      verifier_url: "https://attest.meridian.svc.cluster.local:8080",
+      ca_bundle_path: "/run/meridian/spire-attest-tls/ca.crt",
+      client_cert_path: "/run/meridian/spire-attest-tls/tls.crt",
+      client_key_path: "/run/meridian/spire-attest-tls/tls.key",
+      verifier_spiffe_id: "spiffe://dev.meridian.internal/ns/meridian/sa/attest",
+    });
     // The agent quotes every PCR some endorsed reference names, as tpm2_quote -l takes them.
     expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ node_env: "MERIDIAN_NODE_NAME", ak_context: "0x81010002", pcr_list: "sha256:0,16", tcti: "device:/dev/tpmrm0" });
     expect(agent.extraEnvVars).toEqual([{ name: "MERIDIAN_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
     // The binary comes from the runtime image by digest, copied into the volume plugin_cmd names.
     expect(server.initContainers[0]!.image).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(server.initContainers[0]!.command).toEqual(["cp", "/app/spire-plugins/meridian_attest", server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_cmd]);
+  });
+
+  it("gives the server plugin a client certificate with the identity the verifier admits, issued only as approver-policy allows", () => {
+    const region = (plan.outputs["regions"] as string[])[0]!;
+    const server = spireValues(plan)["spire-server"] as {
+      extraVolumes: { name: string; secret?: { secretName: string } }[];
+      extraVolumeMounts: { name: string; mountPath: string; readOnly: boolean }[];
+      customPlugins: { nodeAttestor: Record<string, Plugin> };
+    };
+    const data = server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data as Record<string, string>;
+    // The Secret cert-manager writes is mounted where plugin_data reads the certificate, key and CA.
+    const certificate = byName(plan, "kubernetes:cert-manager.io/v1:Certificate", `${region}-meridian-spire-attest-client`).inputs as {
+      metadata: { namespace: string };
+      spec: { secretName: string; uris: string[]; usages: string[]; duration: string; issuerRef: { name: string }; privateKey: { algorithm: string; size: number } };
+    };
+    const volume = server.extraVolumes.find((v) => v.secret?.secretName === certificate.spec.secretName)!;
+    const mount = server.extraVolumeMounts.find((m) => m.name === volume.name)!;
+    expect(mount.readOnly).toBe(true);
+    for (const [k, file] of [
+      ["ca_bundle_path", "ca.crt"],
+      ["client_cert_path", "tls.crt"],
+      ["client_key_path", "tls.key"],
+    ] as const)
+      expect(data[k]).toBe(`${mount.mountPath}/${file}`);
+    expect(certificate.metadata.namespace).toBe("spire-system");
+    expect(certificate.spec).toMatchObject({ uris: ["spiffe://dev.meridian.internal/spire/server"], usages: ["client auth", "digital signature"], issuerRef: { name: "meridian-intermediate" } });
+
+    // The mesh admits exactly that ID to the verifier (its sidecar's AuthorizationPolicy) ...
+    const ap = byName(plan, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `${region}-meridian-authorizationpolicy-attest-callers`).inputs["spec"] as {
+      rules: { from: { source: { principals: string[] } }[]; to: { operation: { notPaths?: string[] } }[] }[];
+    };
+    const principal = certificate.spec.uris[0]!.replace(/^spiffe:\/\//, "");
+    expect(ap.rules.find((r) => r.from[0]!.source.principals.includes(principal))!.to[0]!.operation.notPaths).toEqual(["/v1/attest/revoke"]);
+
+    // ... and approver-policy signs it: the one policy the controller may use for it allows every field it asks for.
+    const policy = byName(plan, "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy", `${region}-crp-meridian-spire-attest-client`).inputs as unknown as {
+      apiVersion: string;
+      kind: string;
+      spec: {
+        allowed: { uris: { values: string[] }; usages: string[] };
+        constraints: { maxDuration: string; privateKey: { algorithm: string; minSize: number; maxSize: number } };
+        selector: { issuerRef: { name: string }; namespace: { matchNames: string[] } };
+      };
+    };
+    expect(crdProblems(policy)).toEqual([]);
+    expect(policy.spec.allowed.uris.values).toEqual(certificate.spec.uris);
+    expect(certificate.spec.usages.every((u) => policy.spec.allowed.usages.includes(u))).toBe(true);
+    expect(policy.spec.selector).toMatchObject({ issuerRef: { name: certificate.spec.issuerRef.name }, namespace: { matchNames: [certificate.metadata.namespace] } });
+    const hours = (d: string) => Number(/^(\d+)h$/.exec(d)![1]);
+    expect(hours(certificate.spec.duration)).toBeLessThanOrEqual(hours(policy.spec.constraints.maxDuration));
+    expect(certificate.spec.privateKey).toEqual({ algorithm: policy.spec.constraints.privateKey.algorithm, size: policy.spec.constraints.privateKey.minSize, rotationPolicy: "Always" });
   });
 
   it("registers workloads as ClusterStaticEntries under a node alias only a genuine node's verifier answer reaches", async () => {
@@ -117,6 +174,8 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     expect(values["spire-server"]!["customPlugins"]).toBeUndefined();
     expect(values["spire-agent"]!["nodeAttestor"]).toBeUndefined();
     expect(entries(plain)).toEqual([]);
+    expect(ofType(plain, "kubernetes:cert-manager.io/v1:Certificate").filter((c) => c.name.endsWith("spire-attest-client"))).toEqual([]);
+    expect(ofType(plain, "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy").filter((c) => c.name.endsWith("spire-attest-client"))).toEqual([]);
     expect(ofType(plain, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").length).toBeGreaterThan(0);
   });
 });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { systemClock, type Clock } from "../../../runtime/common/clock.js";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
 import { attestService } from "../../../runtime/attest/index.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
+import { createLocalTrustDomain } from "../../../runtime/identity/index.js";
 import { createAk, MEASURED_PCR16, measureNode, startSoftwareTpm, ZERO_PCR, type SoftwareTpm } from "./swtpm.js";
 
 const SRC = fileURLToPath(new URL("../../../runtime/attest/spire-plugin/", import.meta.url));
@@ -46,7 +47,7 @@ let ecc: { ctx: string; pem: string };
 let verifier: RunningService;
 let work: string;
 
-async function startVerifier(o: { clock?: Clock; trustDomain?: string } = {}): Promise<RunningService> {
+async function startVerifier(o: { clock?: Clock; trustDomain?: string; callers?: string[]; tls?: { cert: string; key: string; bundle: string } } = {}): Promise<RunningService> {
   return startService(
     attestService,
     {
@@ -59,7 +60,8 @@ async function startVerifier(o: { clock?: Clock; trustDomain?: string } = {}): P
         // node-3 shares the RSA AK but its reference expects PCR 16 unmeasured.
         "node-3": { ak: readFileSync(rsa.pem, "utf8"), reference: { sha256: { "16": ZERO_PCR } } },
       },
-      server: { port: 0 },
+      ...(o.callers ? { callers: o.callers } : {}),
+      server: { port: 0, ...(o.tls ? { tls: o.tls } : {}) },
     },
     { clock: o.clock ?? systemClock, processMetrics: false },
   );
@@ -99,12 +101,14 @@ function run(file: string, args: string[], env: Record<string, string> = {}): Pr
   });
 }
 
-async function attest(o: { node?: string; verifierUrl?: string; claim?: string; record?: string; replay?: string; agentConfig?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
+async function attest(
+  o: { node?: string; verifierUrl?: string; serverConfig?: string; claim?: string; record?: string; replay?: string; agentConfig?: string; env?: Record<string, string> } = {},
+): Promise<Outcome> {
   const agentConfig =
     o.agentConfig ??
     `node = "${o.node ?? "node-1"}"\nak_context = "${join(tpm.dir, rsa.ctx)}"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
   const args = ["-server", join(bin, "meridian_attest"), "-agent", join(bin, "meridian_attest_agent"), "-trust-domain", TD];
-  args.push("-server-config", `verifier_url = "${o.verifierUrl ?? verifier.url}"\n`, "-agent-config", agentConfig);
+  args.push("-server-config", o.serverConfig ?? `verifier_url = "${o.verifierUrl ?? verifier.url}"\n`, "-agent-config", agentConfig);
   for (const k of ["claim", "record", "replay"] as const) if (o[k]) args.push(`-${k}`, o[k]);
   const r = await run(join(bin, "spire-catalog-harness"), args, o.env);
   if (r.status !== 0) throw new Error(`harness failed (${r.status}): ${r.stderr}`);
@@ -191,5 +195,83 @@ describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog 
     }
     await expect(attest({ agentConfig: `node = "node-1"\nak_context = "${join(work, "missing.ctx")}"\n` })).rejects.toThrow(/agent plugin: configure: .*ak_context/);
     await expect(attest({ agentConfig: `node = "node-1"\nak_contxt = "x"\n` })).rejects.toThrow(/unknown key ak_contxt/);
+  });
+});
+
+describe("meridian_attest's server plugin reaches the verifier over mTLS, as the estate's STRICT mesh requires", () => {
+  const SPIRE_SERVER = `spiffe://${TD}/spire/server`;
+  const VERIFIER = `spiffe://${TD}/ns/meridian-runtime/sa/attest`;
+  let secure: RunningService;
+  type Pair = { cert: string; key: string };
+  let files: { bundle: string; rogueBundle: string; spire: Pair; escrow: Pair; forged: Pair };
+
+  /** Writes an SVID's certificate and key next to each other; returns their paths. */
+  const save = (name: string, svid: { cert: string; key: string }) => {
+    const cert = join(work, `${name}.crt`);
+    const key = join(work, `${name}.key`);
+    writeFileSync(cert, svid.cert);
+    writeFileSync(key, svid.key, { mode: 0o600 });
+    return { cert, key };
+  };
+  const config = (o: { client?: { cert: string; key: string }; verifierId?: string; url?: string; bundle?: string }) =>
+    [
+      `verifier_url = "${o.url ?? secure.url}"`,
+      `ca_bundle_path = "${o.bundle ?? files.bundle}"`,
+      `verifier_spiffe_id = "${o.verifierId ?? VERIFIER}"`,
+      ...(o.client ? [`client_cert_path = "${o.client.cert}"`, `client_key_path = "${o.client.key}"`] : []),
+    ].join("\n") + "\n";
+
+  beforeAll(async () => {
+    const ca = await createLocalTrustDomain(TD, systemClock);
+    const rogue = await createLocalTrustDomain(TD, systemClock);
+    const bundle = join(work, "bundle.pem");
+    const rogueBundle = join(work, "rogue-bundle.pem");
+    writeFileSync(bundle, ca.bundle);
+    writeFileSync(rogueBundle, rogue.bundle);
+    const server = save("verifier", await ca.issueSvid(VERIFIER, { ttlSeconds: 3600 }));
+    files = {
+      bundle,
+      rogueBundle,
+      spire: save("spire-server", await ca.issueSvid(SPIRE_SERVER, { ttlSeconds: 3600 })),
+      escrow: save("escrow", await ca.issueSvid(`spiffe://${TD}/ns/meridian-runtime/sa/escrow`, { ttlSeconds: 3600 })),
+      forged: save("forged", await rogue.issueSvid(SPIRE_SERVER, { ttlSeconds: 3600 })),
+    };
+    secure = await startVerifier({ callers: [SPIRE_SERVER], tls: { cert: server.cert, key: server.key, bundle: files.bundle } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await secure?.close();
+  });
+
+  it("admits a genuine node when the plugin presents the SPIRE server's SVID", async () => {
+    expect(secure.url).toMatch(/^https:/);
+    const out = await attest({ serverConfig: config({ client: files.spire }) });
+    expect(out.code, out.message).toBeUndefined();
+    expect(out.agent_attributes).toMatchObject({ spiffe_id: `spiffe://${TD}/spire/agent/meridian_attest/node-1` });
+  });
+
+  it("gets no SVID when the plugin presents no client certificate, another workload's, or the right ID from another CA", async () => {
+    const none = await attest({ serverConfig: config({}) });
+    expect(none).toMatchObject({ code: "PermissionDenied" });
+    expect(none.message).toMatch(/unauthenticated \(401\)/);
+    const other = await attest({ serverConfig: config({ client: files.escrow }) });
+    expect(other).toMatchObject({ code: "PermissionDenied" });
+    expect(other.message).toMatch(/forbidden \(403\): .*sa\/escrow is not allowed/);
+    const forged = await attest({ serverConfig: config({ client: files.forged }) });
+    expect(forged).toMatchObject({ code: "PermissionDenied" });
+    expect(forged.message).toMatch(/unauthenticated \(401\)/);
+    expect([none, other, forged].map((o) => o.agent_attributes)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("refuses a verifier that is not the one configured: another SPIFFE ID, a certificate outside the bundle, plain http", async () => {
+    const client = files.spire;
+    const wrongId = await attest({ serverConfig: config({ client, verifierId: `spiffe://${TD}/ns/meridian-runtime/sa/quota` }) });
+    expect(wrongId).toMatchObject({ code: "Unavailable" });
+    expect(wrongId.message).toMatch(/not verifier_spiffe_id spiffe:\/\/attest\.test\/ns\/meridian-runtime\/sa\/quota/);
+    const wrongCa = await attest({ serverConfig: config({ client, bundle: files.rogueBundle }) });
+    expect(wrongCa).toMatchObject({ code: "Unavailable" });
+    expect(wrongCa.message).toMatch(/certificate signed by unknown authority/);
+    await expect(attest({ serverConfig: config({ client, url: verifier.url }) })).rejects.toThrow(/plain http.*use https/);
+    await expect(attest({ serverConfig: `verifier_url = "${secure.url}"\n` })).rejects.toThrow(/ca_bundle_path: required with an https verifier_url/);
   });
 });

@@ -33,17 +33,20 @@ type attestor struct {
 }
 
 type hclConfig struct {
-	VerifierURL    string `hcl:"verifier_url"`
-	CABundlePath   string `hcl:"ca_bundle_path"`
-	TimeoutSeconds int    `hcl:"timeout_seconds"`
+	VerifierURL      string `hcl:"verifier_url"`
+	CABundlePath     string `hcl:"ca_bundle_path"`
+	ClientCertPath   string `hcl:"client_cert_path"`
+	ClientKeyPath    string `hcl:"client_key_path"`
+	VerifierSpiffeID string `hcl:"verifier_spiffe_id"`
+	TimeoutSeconds   int    `hcl:"timeout_seconds"`
 }
 
 func (a *attestor) parse(td, text string) (*settings, error) {
 	var c hclConfig
-	if err := plugin.DecodeHCL(td, text, &c, "verifier_url", "ca_bundle_path", "timeout_seconds"); err != nil {
+	if err := plugin.DecodeHCL(td, text, &c, "verifier_url", "ca_bundle_path", "client_cert_path", "client_key_path", "verifier_spiffe_id", "timeout_seconds"); err != nil {
 		return nil, err
 	}
-	v, err := newVerifier(c.VerifierURL, c.CABundlePath, c.TimeoutSeconds)
+	v, err := newVerifier(c.VerifierURL, tlsSettings{caBundle: c.CABundlePath, clientCert: c.ClientCertPath, clientKey: c.ClientKeyPath, verifierID: c.VerifierSpiffeID}, c.TimeoutSeconds)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +111,8 @@ func (a *attestor) Attest(stream nav1.NodeAttestor_AttestServer) error {
 	}
 	nonce, err := s.verifier.nonce(ctx)
 	if err != nil {
-		return status.Errorf(codes.Unavailable, "meridian_attest: verifier nonce: %v", err)
+		// A verifier refusing this server (401/403: no or the wrong client identity) admits nobody either.
+		return asStatus(err)
 	}
 	if err := stream.Send(&nav1.AttestResponse{Response: &nav1.AttestResponse_Challenge{Challenge: []byte(nonce)}}); err != nil {
 		return err

@@ -39,7 +39,14 @@ func asStatus(err error) error {
 	return status.Errorf(codes.Unavailable, "meridian_attest: verifier: %v", err)
 }
 
-func newVerifier(raw, caBundle string, timeoutSeconds int) (*verifier, error) {
+// tlsSettings is the client side of the verifier's mTLS: the bundle its certificate must chain to, the SPIFFE ID
+// it must carry (when set, instead of the URL's host name: mesh certificates name workloads, not hosts), and this
+// server's own certificate, which the verifier's authorization admits.
+type tlsSettings struct {
+	caBundle, clientCert, clientKey, verifierID string
+}
+
+func newVerifier(raw string, t tlsSettings, timeoutSeconds int) (*verifier, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("verifier_url: got %q; expected the verifier's http(s) base URL", raw)
@@ -51,18 +58,86 @@ func newVerifier(raw, caBundle string, timeoutSeconds int) (*verifier, error) {
 		timeoutSeconds = 10
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if caBundle != "" {
-		pem, err := os.ReadFile(caBundle)
+	// Only the verifier is ever dialled: no proxy from the environment may sit between it and this plugin.
+	transport.Proxy = nil
+	if u.Scheme == "http" {
+		if t != (tlsSettings{}) {
+			return nil, fmt.Errorf("verifier_url: %q is plain http, but ca_bundle_path, client_cert_path, client_key_path or verifier_spiffe_id is set: use https", raw)
+		}
+	} else {
+		cfg, err := clientTLS(t)
 		if err != nil {
-			return nil, fmt.Errorf("ca_bundle_path: %v", err)
+			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_bundle_path: %s holds no PEM certificate", caBundle)
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		transport.TLSClientConfig = cfg
 	}
 	return &verifier{base: u, client: &http.Client{Transport: transport, Timeout: time.Duration(timeoutSeconds) * time.Second}}, nil
+}
+
+func clientTLS(t tlsSettings) (*tls.Config, error) {
+	if t.caBundle == "" {
+		return nil, fmt.Errorf("ca_bundle_path: required with an https verifier_url (the trust bundle the verifier's certificate chains to)")
+	}
+	pem, err := os.ReadFile(t.caBundle)
+	if err != nil {
+		return nil, fmt.Errorf("ca_bundle_path: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_bundle_path: %s holds no PEM certificate", t.caBundle)
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if (t.clientCert == "") != (t.clientKey == "") {
+		return nil, fmt.Errorf("client_cert_path and client_key_path: set both or neither")
+	}
+	if t.clientCert != "" {
+		// Checked now so a wrong path fails Configure, then read at every handshake: cert-manager renews the
+		// mounted Secret in place, and a renewed certificate must be used without restarting SPIRE's server.
+		if _, err := tls.LoadX509KeyPair(t.clientCert, t.clientKey); err != nil {
+			return nil, fmt.Errorf("client_cert_path/client_key_path: %v", err)
+		}
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c, err := tls.LoadX509KeyPair(t.clientCert, t.clientKey)
+			if err != nil {
+				return nil, fmt.Errorf("client certificate: %v", err)
+			}
+			return &c, nil
+		}
+	}
+	if t.verifierID != "" {
+		id, err := url.Parse(t.verifierID)
+		if err != nil || id.Scheme != "spiffe" || id.Host == "" || id.String() != t.verifierID {
+			return nil, fmt.Errorf("verifier_spiffe_id: got %q; expected spiffe://<trust domain>/<path>", t.verifierID)
+		}
+		// The chain is verified here, against the bundle, with the SPIFFE ID in place of the host name.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifySpiffePeer(cs, pool, t.verifierID) }
+	}
+	return cfg, nil
+}
+
+// verifySpiffePeer verifies the verifier's certificate chain against the bundle for server authentication and
+// requires its URI SAN to be exactly the expected SPIFFE ID (an X.509-SVID carries one URI SAN).
+func verifySpiffePeer(cs tls.ConnectionState, roots *x509.CertPool, want string) error {
+	if len(cs.PeerCertificates) == 0 {
+		return fmt.Errorf("verifier presented no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return fmt.Errorf("verifier certificate: %v", err)
+	}
+	if len(leaf.URIs) != 1 || leaf.URIs[0].String() != want {
+		got := make([]string, len(leaf.URIs))
+		for i, u := range leaf.URIs {
+			got[i] = u.String()
+		}
+		return fmt.Errorf("verifier certificate names %v, not verifier_spiffe_id %s", got, want)
+	}
+	return nil
 }
 
 // call sends a request and decodes a 200 answer into out; the verifier's refusals (4xx with {error, detail})
