@@ -62,7 +62,7 @@ function imageDigestProblems(config: EstateConfig): ConfigProblem[] {
     out.push({
       keyPath: `meridian:imageDigests["${reference}"]`,
       value: "(missing)",
-      expected: `the digest of ${reference}, which a chart would otherwise run by tag: \`crane digest ${reference}\` (or \`skopeo inspect --format '{{.Digest}}' docker://${reference}\`) prints it (docs/deploy.md)`,
+      expected: `the digest of ${reference}, which a chart would otherwise run by tag: \`crane digest ${reference}\` (or \`skopeo inspect --format '{{.Digest}}' docker://${reference}\`) prints it, and \`meridian images resolve --stack <name> --write\` sets every missing one (docs/deploy.md)`,
     });
   }
   return out;

@@ -90,7 +90,7 @@ export const runtimeImagePlaceholder: StackRule = {
           {
             message:
               `meridian:imageDigests has the all-zero placeholder for ${placeholders.length} image${placeholders.length === 1 ? "" : "s"}: no image has that digest, so their pods would fail to pull. ` +
-              `Set each to what \`crane digest <key>\` prints (docs/deploy.md step 3): ${placeholders.join(", ")}.`,
+              `Run \`meridian images resolve --stack <name> --write\`, which sets them all from the registries, or set each to what \`crane digest <key>\` prints (docs/deploy.md step 3): ${placeholders.join(", ")}.`,
           },
         ]
       : [];

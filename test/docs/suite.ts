@@ -6,6 +6,8 @@
  *                  ready, kept running, and it must exit cleanly on Ctrl-C when the block ends
  *   ```sh pulumi   needs the Pulumi CLI, cloud credentials or a cluster: `bash -n`, then every meridian command runs
  *   ```sh ci       the checkout's own lifecycle (npm ci / npm test): `bash -n`, and each npm script must exist
+ *   ```sh network  needs the public internet (container registries): `bash -n`, and every meridian command in it must
+ *                  exist with every `--option` it passes (its `--help` lists them)
  * A document's blocks share one scratch directory that looks like the checkout, in order, so files one block
  * writes (keys, data directories) are there for the next.
  *
@@ -16,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "../cli.js";
+import { REPO_ROOT, runCli } from "../cli.js";
 import { lockDocument, type DocLock } from "./doc-lock.js";
 import { codeBlocks, interrupt, isShell, readyOrExit, scratchCheckout, shellCommands, startCommand, type CodeBlock, type Started } from "./codeblocks.js";
 
@@ -41,7 +43,7 @@ export const DOC_GROUPS = {
 } as const satisfies Record<string, readonly string[]>;
 /** The documents in no group: codeblocks.test.ts. */
 export const UNGROUPED: readonly string[] = DOCS.filter((f) => !Object.values(DOC_GROUPS).some((g: readonly string[]) => g.includes(f)));
-const TAGS = new Set(["server", "pulumi", "ci"]);
+const TAGS = new Set(["server", "pulumi", "ci", "network"]);
 const COMMAND_TIMEOUT_MS = 90_000;
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
@@ -139,6 +141,21 @@ function checkCiBlock(block: CodeBlock): void {
   }
 }
 
+/** A block that needs the internet: what CI can check offline is that each meridian command and its options exist. */
+function checkNetworkBlock(block: CodeBlock): void {
+  bashSyntax(block);
+  for (const c of shellCommands(block.body).filter((c) => MERIDIAN.test(c.text))) {
+    const words = c.text.slice(c.text.search(MERIDIAN)).replace(MERIDIAN, "").trim().split(/\s+/);
+    const end = words.findIndex((w) => !/^[a-z][a-z-]*$/.test(w));
+    const path = end === -1 ? words : words.slice(0, end);
+    const help = runCli([...path, "--help"]);
+    expect(help.status, `${where(block, c.line)}: \`meridian ${path.join(" ")} --help\` failed\n${help.stderr}`).toBe(0);
+    for (const flag of words.filter((w) => /^--?[a-z]/.test(w)).map((w) => w.split("=")[0]!)) {
+      expect(help.stdout, `${where(block, c.line)}: \`meridian ${path.join(" ")}\` has no option ${flag}`).toMatch(new RegExp(`(^|[\\s,])${flag}([\\s,]|$)`, "m"));
+    }
+  }
+}
+
 export function docsSuite(files: readonly string[]): void {
   describe("docs code blocks", () => {
     const all = files.flatMap((file) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), "utf8")));
@@ -171,6 +188,7 @@ export function docsSuite(files: readonly string[]): void {
           const tag = block.tags[0] ?? "run";
           it(`${file}:${block.line} (${tag})`, async () => {
             if (tag === "ci") checkCiBlock(block);
+            else if (tag === "network") checkNetworkBlock(block);
             else if (tag === "pulumi") await runOfflineParts(block, scratch());
             else await withPortRetry(() => runShellBlock(block, scratch()));
           }, 300_000);
