@@ -141,7 +141,7 @@ export function auroraCopy(
         ? req.feeder!.secrets
         : {
             admin: master!.ref,
-            monitor: awsSecret(`${id}/monitor`, region, "Meridian replication lag monitor's login (pg_monitor and the heartbeat table only)", monitorLoginJson(id, opts), false, opts),
+            monitor: awsSecret(`${id}/monitor`, region, "Meridian replication lag monitor's login (pg_monitor and the heartbeat table only)", monitorLoginJson(id, opts), true, opts),
             ...(req.publishes
               ? {
                   login: awsSecret(

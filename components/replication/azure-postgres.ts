@@ -63,7 +63,7 @@ export function azurePostgresCopy(req: CopyRequest, network: ReplicationConfig["
       ? req.feeder!.secrets
       : {
           admin: azureSecret(`${serverName}-admin`, network, loginJson(ADMIN_USER, password!), false, opts),
-          monitor: azureSecret(`${serverName}-monitor`, network, monitorLoginJson(serverName, opts), false, opts),
+          monitor: azureSecret(`${serverName}-monitor`, network, monitorLoginJson(serverName, opts), true, opts),
           ...(req.publishes ? { login: azureSecret(`${serverName}-replication`, network, initialReplicationLogin(serverName, opts), true, opts) } : {}),
         };
   return {

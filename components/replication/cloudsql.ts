@@ -53,7 +53,7 @@ export function cloudSqlCopy(req: CopyRequest, network: ReplicationConfig["netwo
     new gcp.sql.User(`${name}-admin`, { instance: instance.name, name: ADMIN_USER, type: "BUILT_IN", password }, opts);
     secrets = {
       admin: gcpSecret(project, `${name}-admin`, loginJson(ADMIN_USER, password), false, opts),
-      monitor: gcpSecret(project, `${name}-monitor`, monitorLoginJson(name, opts), false, opts),
+      monitor: gcpSecret(project, `${name}-monitor`, monitorLoginJson(name, opts), true, opts),
       ...(req.publishes ? { login: gcpSecret(project, `${name}-replication`, initialReplicationLogin(name, opts), true, opts) } : {}),
     };
   }

@@ -8,7 +8,8 @@
  *    and `_b` standby. Pulumi writes the first version only (`ignoreChanges` on the value):
  *    `meridian replication rotate` owns every later one, so a `pulumi up` never rolls a rotation back;
  *  - `monitor`: the lag monitor's own login (`meridian_monitor`: pg_monitor and the heartbeat table only,
- *    runtime/replication/monitor-login.ts), created on the copy by its monitor-login Job (logical.ts).
+ *    runtime/replication/monitor-login.ts), created on the copy by its monitor-login Job (logical.ts). Pulumi
+ *    writes the first version only, as for `login`: the rotation (rotation.ts) owns every later one.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -42,7 +43,7 @@ export function initialReplicationLogin(id: string, opts: pulumi.CustomResourceO
   return pulumi.secret(pulumi.all([a, b]).apply(([pa, pb]) => JSON.stringify({ username: REPLICATION_ROLES[0], password: pa, standby: { username: REPLICATION_ROLES[1], password: pb } })));
 }
 
-/** The first (and, until someone replaces the secret, only) version of a copy's monitor login. */
+/** The first version of a copy's monitor login (`meridian replication rotate` writes the later ones). */
 export const monitorLoginJson = (id: string, opts: pulumi.CustomResourceOptions) => loginJson(MONITOR_ROLE, generatedPassword(`${id}-monitor`, opts));
 
 export const loginJson = (username: string, password: pulumi.Output<string>) => pulumi.secret(password.apply((p) => JSON.stringify({ username, password: p })));

@@ -1,7 +1,8 @@
 /**
  * The replication-login rotation of one publisher (a writer's copy that feeds another cloud): a CronJob in
  * the publisher's region running `meridian replication rotate --config …` from the runtime image
- * (runtime/replication/rotate.ts: alternating users, resumable). Its ConfigMap names the publisher and every
+ * (runtime/replication/rotate.ts: alternating users, resumable), then the lag monitor's login on the publisher and
+ * each subscriber (runtime/replication/monitor-login.ts). Its ConfigMap names the publisher and every
  * subscriber of it by address, TLS settings and secret references only; the logins themselves are read from
  * the secret managers when the Job runs (credentials.ts). The rendered file is parsed with the command's own
  * schema, so a plan that renders a config the command would refuse fails here.
@@ -23,6 +24,12 @@ const ROTATE_COMPONENT = "replication-rotate";
 
 const dbUrl = copyUrl;
 
+/**
+ * The copies whose lag-monitor login the rotation also rotates: the publisher (unless it is a same-cloud
+ * replica, whose role is its feeder's and read-only here) and each subscriber.
+ */
+const monitoredBy = (publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[]) => [...(publisher.role === "replica" ? [] : [publisher]), ...subscribers];
+
 /** The rotate command's config for `publisher` and the copies subscribed to it, validated by the command's schema. */
 function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], federation: pulumi.Output<Federation>): pulumi.Output<string> {
   if (!publisher.secrets.login) throw new Error(`${publisher.writer}@${publisher.region.id} publishes but has no replication login secret`);
@@ -36,12 +43,15 @@ function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCop
       source: `host='${host}' port=5432 dbname=${DATABASE_NAME} sslmode=require`,
     })),
   );
-  return pulumi.all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs), federation]).apply(([url, admin, login, subscribers, federation]) => {
-    const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers, ...(Object.keys(federation).length ? { federation } : {}) };
-    const parsed = rotateConfigSchema.safeParse(config);
-    if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    return JSON.stringify(config, null, 2);
-  });
+  const monitors = monitoredBy(publisher, subscribers).map((c) => pulumi.all([dbUrl(c), c.secrets.admin, c.secrets.monitor]).apply(([url, admin, login]) => ({ url, admin, login })));
+  return pulumi
+    .all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs), pulumi.all(monitors), federation])
+    .apply(([url, admin, login, subscribers, monitors, federation]) => {
+      const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers, monitors, ...(Object.keys(federation).length ? { federation } : {}) };
+      const parsed = rotateConfigSchema.safeParse(config);
+      if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      return JSON.stringify(config, null, 2);
+    });
 }
 
 export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.CronJob {
@@ -50,9 +60,14 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
   const child = { ...opts, provider: cluster.provider };
   const labels = { "app.kubernetes.io/part-of": "meridian", "app.kubernetes.io/component": ROTATE_COMPONENT, "meridian.dev/writer": publisher.writer };
   const metadata = { name, namespace: NAMESPACES.runtime, labels };
-  // Its cloud identity (identity.ts): read and write the publisher's replication login, read the admins it logs
-  // in with — the subscribers' on their own clouds, through federation.
-  const grants = [{ ref: publisher.secrets.login!, write: true }, { ref: publisher.secrets.admin, write: false }, ...subscribers.map((s) => ({ ref: s.secrets.admin, write: false }))];
+  // Its cloud identity (identity.ts): read and write the publisher's replication login and the monitor logins it
+  // rotates, read the admins it logs in with — the subscribers' on their own clouds, through federation.
+  const grants = [
+    { ref: publisher.secrets.login!, write: true },
+    { ref: publisher.secrets.admin, write: false },
+    ...subscribers.map((s) => ({ ref: s.secrets.admin, write: false })),
+    ...monitoredBy(publisher, subscribers).map((c) => ({ ref: c.secrets.monitor, write: true })),
+  ];
   const identity = workloadIdentity(spec, cluster, name, grants, opts);
   const config = new k8s.core.v1.ConfigMap(`${cluster.region.id}-${name}`, { metadata, data: { [CONFIG_FILE]: rotateConfig(publisher, subscribers, identity.federation) } }, child);
   const account = new k8s.core.v1.ServiceAccount(`${cluster.region.id}-${name}`, { metadata: { ...metadata, annotations: identity.annotations } }, child);

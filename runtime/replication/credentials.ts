@@ -81,7 +81,8 @@ export async function writeCredentials(config: CredentialsConfig, deps: { open(r
   if (config.monitor) {
     const { url, writes } = config.monitor;
     const admin = await readDocument(deps.open(config.monitor.admin), loginSchema);
-    const login = await readDocument(deps.open(config.monitor.login), loginSchema);
+    // The monitor's secret is read under the copy's lock, so a rotation running now is not undone.
+    const login = deps.open(config.monitor.login);
     await asAdmin(url, admin, (db) => ensureMonitorRole(db, login, writes));
   }
   const written: string[] = [];

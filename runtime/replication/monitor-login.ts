@@ -9,11 +9,37 @@
  * On a writer's primary this step also creates the heartbeat table (heartbeat.ts), so the monitor never
  * needs DDL. On a subscriber the table arrives with the schema the subscription Job copies: creating it
  * here first would make that copy fail ("relation already exists"), so it is granted on if present.
+ *
+ * Its password is rotated by `meridian replication rotate` (rotateMonitorPassword) with no moment at which the
+ * monitor cannot log in. PostgreSQL keeps one password per role, so the secret carries both for a while:
+ *   1. record  `next` (a new password) beside the current one: the role still accepts the current one
+ *   2. set     ALTER ROLE … PASSWORD next: the role now accepts `next`, which every reader can see
+ *   3. publish the top level becomes `next`, and `next` is dropped
+ * The monitor re-reads the secret when the database refuses its login and tries each password it offers
+ * (secret-store.ts readLogins), within the same probe; sessions already logged in are not affected. Each
+ * step is idempotent and a re-run resumes a recorded `next`. The credentials step and the rotation hold one
+ * advisory lock on the copy while they read the secret and set the role's password, so neither can set a
+ * password the other has already replaced in the secret.
  */
 import type pg from "pg";
 import { HEARTBEAT_DDL, HEARTBEAT_SCHEMA, HEARTBEAT_TABLE } from "./heartbeat.js";
 import { scramVerifier } from "./scram.js";
-import type { Login } from "./secret-store.js";
+import { monitorLoginSchema, newPassword, readDocument, type MonitorLogin, type SecretStore } from "./secret-store.js";
+
+/** An arbitrary constant (per database): one writer of the monitor role's password at a time. */
+const MONITOR_LOCK_KEY = 7_283_911_005;
+
+/** Run `work` holding the copy's monitor-password lock (waiting for it: the other holder finishes in seconds). */
+async function underLock<T>(db: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+  await db.query("SELECT pg_advisory_lock($1)", [MONITOR_LOCK_KEY]);
+  try {
+    return await work();
+  } finally {
+    await db.query("SELECT pg_advisory_unlock($1)", [MONITOR_LOCK_KEY]).catch(() => undefined);
+  }
+}
+
+const setPassword = (db: pg.ClientBase, role: string, password: string) => db.query(`ALTER ROLE ${role} PASSWORD ${db.escapeLiteral(scramVerifier(password))}`);
 
 /** The SQL that grants `role` the heartbeat table: SELECT everywhere, INSERT and UPDATE where it stamps. */
 function heartbeatGrantSql(role: string, writes: boolean): string {
@@ -22,10 +48,20 @@ GRANT ${writes ? "SELECT, INSERT, UPDATE" : "SELECT"} ON ${HEARTBEAT_TABLE} TO $
 `;
 }
 
-/** Make `login`'s role the monitor's least-privilege role on `db` (connected as the copy's admin). Idempotent. */
-export async function ensureMonitorRole(db: pg.ClientBase, login: Login, writes: boolean): Promise<void> {
-  const role = login.username; // loginSchema: a lower-case identifier that needs no quoting
-  const verifier = db.escapeLiteral(scramVerifier(login.password));
+/**
+ * Make the role `store`'s login names the monitor's least-privilege role on `db` (connected as the copy's
+ * admin), with the password the secret records — a rotation's `next` while one is recorded. Idempotent.
+ */
+export async function ensureMonitorRole(db: pg.ClientBase, store: SecretStore, writes: boolean): Promise<void> {
+  await underLock(db, async () => {
+    const login = await readDocument(store, monitorLoginSchema);
+    await ensureRole(db, login.username, login.next ?? login.password, writes);
+  });
+}
+
+async function ensureRole(db: pg.ClientBase, role: string, password: string, writes: boolean): Promise<void> {
+  // role: loginSchema's lower-case identifier, which needs no quoting
+  const verifier = db.escapeLiteral(scramVerifier(password));
   const exists = (await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount! > 0;
   // A plain login role. The managed clouds' admins are not superusers, and PostgreSQL lets only a superuser
   // name the SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE (even to clear them): so they are
@@ -47,4 +83,29 @@ export async function ensureMonitorRole(db: pg.ClientBase, login: Login, writes:
   if (table.present) await db.query(heartbeatGrantSql(role, writes));
   // A subscriber was a writer's primary once (or the role was made by hand): take back any write grant.
   if (table.present && !writes) await db.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ${HEARTBEAT_TABLE} FROM ${role}`);
+}
+
+export type MonitorRotateStep = "record" | "set" | "publish";
+
+/** Rotate the monitor role's password on `db` (connected as the copy's admin): steps 1-3 above. Returns the new login. */
+export async function rotateMonitorPassword(db: pg.ClientBase, store: SecretStore, progress: (step: MonitorRotateStep) => void | Promise<void>): Promise<MonitorLogin> {
+  return underLock(db, async () => {
+    let doc = await readDocument(store, monitorLoginSchema);
+    const role = doc.username;
+    if ((await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount === 0) {
+      throw new Error(`${store.ref}: no role ${role} on the copy yet (its monitor-login Job creates it); its password was not rotated`);
+    }
+    if (doc.next === undefined) {
+      doc = { ...doc, next: newPassword() };
+      await store.write(JSON.stringify(doc));
+    }
+    const next = doc.next!;
+    await progress("record");
+    await setPassword(db, role, next);
+    await progress("set");
+    const settled = { username: role, password: next };
+    await store.write(JSON.stringify(settled));
+    await progress("publish");
+    return settled;
+  });
 }

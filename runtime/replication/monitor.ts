@@ -7,7 +7,8 @@
  *
  * Connection URLs carry no password. The login is read at connect time from `login`, a secret reference
  * into the copy's cloud secret manager (cloud-secrets.ts, the reader `rotate` uses), and read again
- * whenever the database refuses it, so a rotated password is picked up without a restart; or, off the
+ * whenever the database refuses it, trying each password it offers in the same probe, so a rotated password
+ * (`meridian replication rotate`, monitor-login.ts) is picked up without a restart or a failed probe; or, off the
  * clouds, from `userFile` / `passwordFile` or libpq's PGPASSWORD. Never from config that lands in a ConfigMap.
  * On the clouds that login is the monitor's own (monitor-login.ts: pg_monitor, and the heartbeat table
  * only), never a copy's admin; the heartbeat table is made by the admin step, never by the monitor.
@@ -19,7 +20,7 @@ import { Gauge, Counter } from "prom-client";
 import { z } from "zod";
 import { defineService } from "../kit/index.js";
 import { openSecretStore } from "./cloud-secrets.js";
-import { readLogin, type SecretStore } from "./secret-store.js";
+import { readLogins, type SecretStore } from "./secret-store.js";
 import { beat, lastBeat } from "./heartbeat.js";
 import { copyLag, type CopyLag } from "./lag.js";
 
@@ -98,8 +99,10 @@ function filePool(db: DbSource, timeoutMs: number, login?: { username: string; p
 const refusedLogin = (e: unknown) => /^28/.test(String((e as { code?: unknown }).code ?? ""));
 
 /**
- * A pool whose login comes from a secret: read when the pool is made, and again after the database
- * refuses it (the password was rotated), so the next probe logs in with the current one.
+ * A pool whose login comes from a secret: read when the pool is made, and again when the database refuses
+ * it (the password was rotated). Then each login the secret offers is tried within the same query — during
+ * a rotation of the monitor's password the secret holds the old and the next, and the role accepts one of
+ * them at every moment (monitor-login.ts) — so a rotation never fails a probe.
  */
 class LoginPool {
   private pool: Promise<pg.Pool> | null = null;
@@ -110,7 +113,7 @@ class LoginPool {
   ) {}
   private get(): Promise<pg.Pool> {
     if (this.pool === null) {
-      const made = this.store ? readLogin(this.store).then((l) => filePool(this.db, this.timeoutMs, l)) : Promise.resolve(filePool(this.db, this.timeoutMs));
+      const made = this.store ? readLogins(this.store).then(([l]) => filePool(this.db, this.timeoutMs, l)) : Promise.resolve(filePool(this.db, this.timeoutMs));
       // An unreadable secret is retried at the next probe, not cached.
       made.catch(() => (this.pool = null));
       this.pool = made;
@@ -122,12 +125,30 @@ class LoginPool {
     try {
       return await pool.query<R>(text, values);
     } catch (e) {
-      if (this.store && refusedLogin(e) && this.pool !== null && (await this.pool.catch(() => null)) === pool) {
-        this.pool = null;
-        void pool.end().catch(() => undefined);
-      }
-      throw e;
+      if (!this.store || !refusedLogin(e)) throw e;
+      return this.relogin<R>(pool, e, text, values);
     }
+  }
+  /** The login `refused` was turned away: try each login the secret offers now; keep the pool of the first accepted. */
+  private async relogin<R extends pg.QueryResultRow>(refused: pg.Pool, error: unknown, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    let last = error;
+    for (const login of await readLogins(this.store!)) {
+      const p = filePool(this.db, this.timeoutMs, login);
+      try {
+        const r = await p.query<R>(text, values);
+        // A concurrent query may have logged in again first: keep one pool, end the other.
+        if (this.pool !== null && (await this.pool.catch(() => null)) === refused) {
+          this.pool = Promise.resolve(p);
+          void refused.end().catch(() => undefined);
+        } else void p.end().catch(() => undefined);
+        return r;
+      } catch (e) {
+        void p.end().catch(() => undefined);
+        if (!refusedLogin(e)) throw e;
+        last = e;
+      }
+    }
+    throw last;
   }
   async end(): Promise<void> {
     const p = this.pool;
@@ -140,6 +161,9 @@ function pool(db: DbSource, timeoutMs: number, open: (ref: string) => SecretStor
   return new LoginPool(db, timeoutMs, db.login === undefined ? null : open(db.login));
 }
 
+/** A probe's failure as counted: the login refused (a credentials problem, e.g. a rotation gone wrong), or any other error. */
+const failure = (e: unknown) => (refusedLogin(e) ? "refused" : "error");
+
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 200);
 
 export const replicationMonitorService = defineService({
@@ -150,7 +174,13 @@ export const replicationMonitorService = defineService({
     const lagGauge = new Gauge({ name: "meridian_replication_lag_seconds", help: "now minus the writer's last heartbeat seen in this region's copy", labelNames: ["writer"], registers: [metrics] });
     const beats = new Counter({
       name: "meridian_replication_heartbeats_total",
-      help: "heartbeats stamped on this region's primary, by outcome",
+      help: "heartbeats stamped on this region's primary, by outcome (refused: the database refused every login the secret offers)",
+      labelNames: ["writer", "outcome"],
+      registers: [metrics],
+    });
+    const reads = new Counter({
+      name: "meridian_replication_copy_reads_total",
+      help: "reads of the heartbeat in this region's copies, by outcome (refused: the database refused every login the secret offers)",
       labelNames: ["writer", "outcome"],
       registers: [metrics],
     });
@@ -169,7 +199,7 @@ export const replicationMonitorService = defineService({
       } catch (e) {
         // A missing table is reported, not created: the monitor's login may not run DDL (monitor-login.ts).
         beatError = message(e);
-        beats.inc({ writer: writer.writer, outcome: "error" });
+        beats.inc({ writer: writer.writer, outcome: failure(e) });
       }
     }
 
@@ -177,8 +207,11 @@ export const replicationMonitorService = defineService({
       lags = await Promise.all(
         copies.map(async (c) => {
           try {
-            return copyLag(c.writer, clock.now(), await lastBeat(c.db, c.writer), maxLagMs);
+            const stamp = await lastBeat(c.db, c.writer);
+            reads.inc({ writer: c.writer, outcome: "ok" });
+            return copyLag(c.writer, clock.now(), stamp, maxLagMs);
           } catch (e) {
+            reads.inc({ writer: c.writer, outcome: failure(e) });
             return copyLag(c.writer, clock.now(), null, maxLagMs, message(e));
           }
         }),

@@ -16,6 +16,9 @@
  *   5. retire    on the publisher: the old role gets the retirement password and its sessions end
  *   6. done      `pending` is cleared
  *
+ * Then the lag monitor's login on each copy listed in `monitors` (its one role's password; monitor-login.ts
+ * rotateMonitorPassword: recorded as `next`, set, published — the monitor tries both, so it never loses a probe).
+ *
  * Every step is idempotent and driven by `pending`, so a run killed between any two steps leaves both
  * roles' current passwords valid for whichever subscriptions use them, and the next run finishes the
  * same rotation before starting another. A crash between the plan's ALTER and its record leaves the
@@ -26,6 +29,7 @@ import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { z } from "zod";
 import { federationSchema } from "./cloud-secrets.js";
+import { rotateMonitorPassword, type MonitorRotateStep } from "./monitor-login.js";
 import { scramVerifier } from "./scram.js";
 import { loginSchema, newPassword, readDocument, replicationLoginSchema, type Login, type ReplicationLogin, type SecretStore } from "./secret-store.js";
 
@@ -64,13 +68,15 @@ export const rotateConfigSchema = z
           .strict(),
       )
       .min(1),
+    /** The copies (the publisher, its subscribers) whose lag-monitor login this run rotates: address, admin and `monitor` secret. */
+    monitors: z.array(z.object({ url, admin: ref, login: ref }).strict()).default([]),
     /** The identities that read (and write) secrets on other clouds than the pod's (cloud-secrets.ts). */
     federation: federationSchema.default({}),
   })
   .strict();
 export type RotateConfig = z.output<typeof rotateConfigSchema>;
 
-export type RotateStep = "plan" | "standby" | "switch" | "publish" | "retire" | "done";
+export type RotateStep = "plan" | "standby" | "switch" | "publish" | "retire" | "done" | `monitor-${MonitorRotateStep}`;
 
 export interface RotateDeps {
   /** The secret store for a reference (cloud-secrets.ts openSecretStore). */
@@ -197,6 +203,14 @@ export async function rotateReplicationLogin(config: RotateConfig, deps: RotateD
     const { pending: _, ...settled } = doc;
     await store.write(JSON.stringify(settled));
     await progress("done", `subscriptions use ${p.username}`);
+    for (const m of config.monitors) {
+      const db = await connect(m.url, await readDocument(deps.open(m.admin), loginSchema));
+      try {
+        await rotateMonitorPassword(db, deps.open(m.login), (step) => progress(`monitor-${step}`, m.login));
+      } finally {
+        await db.end().catch(() => undefined);
+      }
+    }
     return settled;
   } finally {
     await publisher.end().catch(() => undefined);

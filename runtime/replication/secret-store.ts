@@ -6,9 +6,10 @@
  *   aws-secretsmanager://<region>/<secret id>        gcp-secretmanager://projects/<project>/secrets/<name>
  *   azure-keyvault://<vault name>/<secret name>      file:///path (one JSON file, replaced atomically)
  *
- * The documents: a `Login` ({username, password}) for a database's admin, and a `ReplicationLogin` for a
- * publisher — the login subscriptions use now (top level), the standby role of the alternating pair, and
- * the rotation in progress, if any (rotate.ts).
+ * The documents: a `Login` ({username, password}) for a database's admin, a `MonitorLogin` for the lag
+ * monitor's role (a Login, plus the password a rotation in progress is moving it to), and a
+ * `ReplicationLogin` for a publisher — the login subscriptions use now (top level), the standby role of the
+ * alternating pair, and the rotation in progress, if any (rotate.ts).
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -37,6 +38,14 @@ export const replicationLoginSchema = loginSchema.extend({
 export type ReplicationLogin = z.output<typeof replicationLoginSchema>;
 
 /**
+ * The lag monitor's login: one role (PostgreSQL keeps one password per role), so its rotation
+ * (monitor-login.ts rotateMonitorPassword) records `next` before the role accepts it and the top level
+ * only once it does. While `next` is recorded the role accepts one of the two; clients try both (readLogins).
+ */
+export const monitorLoginSchema = loginSchema.extend({ next: z.string().min(16, "at least 16 characters").optional() });
+export type MonitorLogin = z.output<typeof monitorLoginSchema>;
+
+/**
  * The login a new client of a replication login gets: the pending rotation's while one is recorded (the
  * top level is then the login that rotation retires), else the top level. A subscription created
  * mid-rotation therefore never dials with a password about to be retired.
@@ -46,11 +55,22 @@ function currentLogin(doc: ReplicationLogin): Login {
   return { username: from.username, password: from.password };
 }
 
-/** A secret's login to connect with: a Login as stored, or a ReplicationLogin's current login. */
-export async function readLogin(store: SecretStore): Promise<Login> {
+/**
+ * The logins a secret offers, to try in order: a ReplicationLogin's current login; a Login's (MonitorLogin's)
+ * `next` password while a rotation records one, then its top level — the role accepts one of them at every
+ * moment of that rotation, so a client trying both is never locked out by it.
+ */
+export async function readLogins(store: SecretStore): Promise<Login[]> {
   const text = await store.read();
   // A replication login is told apart by its standby; each shape is checked with its own schema's messages.
-  return /"standby"\s*:/.test(text) ? currentLogin(parseDocument(store.ref, text, replicationLoginSchema)) : parseDocument(store.ref, text, loginSchema);
+  if (/"standby"\s*:/.test(text)) return [currentLogin(parseDocument(store.ref, text, replicationLoginSchema))];
+  const { username, password, next } = parseDocument(store.ref, text, monitorLoginSchema);
+  return [...(next === undefined ? [] : [{ username, password: next }]), { username, password }];
+}
+
+/** A secret's login to connect with: the first readLogins offers. */
+export async function readLogin(store: SecretStore): Promise<Login> {
+  return (await readLogins(store))[0]!;
 }
 
 /** A fresh password: 32 random bytes, base64url (no character libpq or SQL needs quoted). */

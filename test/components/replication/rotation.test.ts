@@ -97,6 +97,13 @@ describe("the login rotation CronJob", () => {
       ["meridian_aws_use1_from_aws_use1", "azure"],
     ]);
     for (const s of config.subscribers) expect(s.source).toMatch(/^host='[^']+' port=5432 dbname=meridian sslmode=require$/);
+    // It also rotates the lag monitor's login on the publisher and on each subscriber, each in its own cloud.
+    expect(config.monitors.map((m) => m.login)).toEqual([
+      "aws-secretsmanager://us-east-1/meridian-prod-aws-use1/monitor",
+      "gcp-secretmanager://projects/meridian-prod/secrets/meridian-prod-aws-use1-at-gcp-usc1-monitor",
+      `azure-keyvault://${spec.replication.network.azure.keyVaultName}/meridian-prod-aws-use1-at-azure-sea-monitor`,
+    ]);
+    expect(config.monitors.map((m) => m.admin)).toEqual([config.publisher.admin, ...config.subscribers.map((s) => s.admin)]);
     for (const v of [...ofType("random:index/randomPassword:RandomPassword").map((p) => p.name)]) expect(text).not.toContain(`Mock${v.replace(/[^A-Za-z0-9]/g, "")}`);
   });
 });
@@ -105,7 +112,7 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
   const named = (type: string, name: string) => ofType(type).find((r) => r.name === name)!;
   const arn = (secret: string) => `arn:mock:aws:secretsmanager/secret:Secret:${secret}`;
 
-  it("EKS: the rotation's role trusts Pod Identity only, may read its publisher's two secrets and write the replication login, and is associated with its service account", () => {
+  it("EKS: the rotation's role trusts Pod Identity only, may read its publisher's secrets and write the replication and monitor logins, and is associated with its service account", () => {
     const role = named("aws:iam/role:Role", "aws-use1-rotate-aws-use1");
     expect(JSON.parse(inputs(role)["assumeRolePolicy"])).toEqual({
       Version: "2012-10-17",
@@ -113,8 +120,13 @@ describe("the workloads' cloud identities (least privilege: each secret by itsel
     });
     const policy = JSON.parse(inputs(named("aws:iam/rolePolicy:RolePolicy", "aws-use1-rotate-aws-use1"))["policy"]);
     expect(policy.Statement).toEqual([
-      { Sid: "ReadLogins", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [arn("meridian-prod-aws-use1-replication"), arn("meridian-prod-aws-use1-master")] },
-      { Sid: "RotateLogins", Effect: "Allow", Action: ["secretsmanager:PutSecretValue"], Resource: [arn("meridian-prod-aws-use1-replication")] },
+      {
+        Sid: "ReadLogins",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [arn("meridian-prod-aws-use1-replication"), arn("meridian-prod-aws-use1-master"), arn("meridian-prod-aws-use1-monitor")],
+      },
+      { Sid: "RotateLogins", Effect: "Allow", Action: ["secretsmanager:PutSecretValue"], Resource: [arn("meridian-prod-aws-use1-replication"), arn("meridian-prod-aws-use1-monitor")] },
     ]);
     expect(inputs(named("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws-use1-rotate-aws-use1"))).toMatchObject({
       region: "us-east-1",
@@ -226,7 +238,7 @@ describe("cross-cloud reads by workload identity federation (each pair, least pr
     expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: "federation-tokens", mountPath: "/var/run/secrets/meridian/federation", readOnly: true });
   });
 
-  it("EKS → GCP: a pool and OIDC provider trusting the EKS issuer, the rotation's principal granted on the Cloud SQL admin secret only, token audience the provider's name", () => {
+  it("EKS → GCP: a pool and OIDC provider trusting the EKS issuer, the rotation's principal granted on the Cloud SQL admin secret (read) and monitor secret (rotate) only, token audience the provider's name", () => {
     const pool = ofType("gcp:iam/workloadIdentityPool:WorkloadIdentityPool").find((p) => inputs(p)["workloadIdentityPoolId"] === "m-prod-aws-use1")!;
     expect(inputs(pool)).toMatchObject({ project: "meridian-prod" });
     const provider = ofType("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider").find((p) => inputs(p)["workloadIdentityPoolId"] === "m-prod-aws-use1")!;
@@ -236,7 +248,11 @@ describe("cross-cloud reads by workload identity federation (each pair, least pr
       ofType("gcp:secretmanager/secretIamMember:SecretIamMember")
         .map(inputs)
         .filter((m) => m["member"].startsWith("principal://")),
-    ).toEqual([{ project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: principal }]);
+    ).toEqual([
+      { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-admin", role: "roles/secretmanager.secretAccessor", member: principal },
+      { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-monitor", role: "roles/secretmanager.secretAccessor", member: principal },
+      { project: "meridian-prod", secretId: "meridian-prod-aws-use1-at-gcp-usc1-monitor", role: "roles/secretmanager.secretVersionAdder", member: principal },
+    ]);
     const config = rotateConfigSchema.parse(configOf("aws-use1-rotate-aws-use1", "rotate.json"));
     const audience = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/m-prod-aws-use1/providers/cluster";
     expect(config.federation.gcp).toEqual({ audience, tokenFile: "/var/run/secrets/meridian/federation/gcp/token" });
@@ -251,8 +267,11 @@ describe("cross-cloud reads by workload identity federation (each pair, least pr
       audiences: ["api://AzureADTokenExchange"],
     });
     const assignments = ofType("azure-native:authorization:RoleAssignment").filter((r) => r.name.startsWith(`${name}-`));
-    expect(assignments.map((a) => inputs(a)["scope"].split("/").pop())).toEqual(["meridian-prod-aws-use1-at-azure-sea-admin"]);
-    expect(inputs(assignments[0]!)["roleDefinitionId"]).toMatch(new RegExp(`${KEY_VAULT_SECRETS_USER}$`));
+    // Reads the subscriber's admin; sets (Key Vault Secrets Officer) its monitor's login, which it rotates.
+    expect(assignments.map((a) => [inputs(a)["scope"].split("/").pop(), inputs(a)["roleDefinitionId"].split("/").pop()])).toEqual([
+      ["meridian-prod-aws-use1-at-azure-sea-admin", KEY_VAULT_SECRETS_USER],
+      ["meridian-prod-aws-use1-at-azure-sea-monitor", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"],
+    ]);
     const config = rotateConfigSchema.parse(configOf("aws-use1-rotate-aws-use1", "rotate.json"));
     expect(config.federation.azure).toMatchObject({ tenantId: spec.replication.identity.azure.tenantId, tokenFile: "/var/run/secrets/meridian/federation/azure/token" });
     expect(config.federation.azure!.clientId).toMatch(/^[0-9a-f-]{36}$/);
