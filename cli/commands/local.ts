@@ -76,6 +76,7 @@ export function register(program: Command): void {
     .option("--postgres <url>")
     .option("--pool <url>", "the supervisor's shared escrow store")
     .option("--requests-per-second <n>", "this region's share of the estate-wide rate limit", Number)
+    .option("--recovery-hold-seconds <s>", "the clock's hold-down before a recovered skew reopens (default: the stack's)", Number)
     .action(async (opts: import("../local/region.js").RegionArgs) => {
       const { runRegion } = await import("../local/region.js");
       await runRegion(opts);

@@ -17,6 +17,7 @@ export interface RegionArgs {
   postgres?: string;
   pool?: string;
   requestsPerSecond?: number;
+  recoveryHoldSeconds?: number;
 }
 
 /** A region process: its credentials come from the supervisor in the environment, fresh ones over IPC. */
@@ -28,7 +29,9 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
   let mapToken = map?.token ?? "";
   await runRegionProcess(
     async () => {
-      const spec = buildEstateSpec(opts.stack, loadStack(opts.stack));
+      const stack = loadStack(opts.stack);
+      const hold = opts.recoveryHoldSeconds;
+      const spec = buildEstateSpec(opts.stack, hold === undefined ? stack : { ...stack, time: { ...stack.time, skew: { ...stack.time.skew, recoveryHoldSeconds: hold } } });
       const [gmHost, gmPort] = opts.grandmaster ? [opts.grandmaster.slice(0, opts.grandmaster.lastIndexOf(":")), Number(opts.grandmaster.slice(opts.grandmaster.lastIndexOf(":") + 1))] : [];
       return startRegion({
         spec,

@@ -135,7 +135,8 @@ export class LocalEstate {
           progress(`starting region ${id} …`);
           const t0 = Date.now();
           const privateHost = regionPrivateAddress(index);
-          const args = ["--grandmaster", `127.0.0.1:${globals.grandmaster.port}`];
+          // The spec's clock hold-down, not the stack file's: an estate started from an adjusted spec runs it.
+          const args = ["--grandmaster", `127.0.0.1:${globals.grandmaster.port}`, "--recovery-hold-seconds", String(spec.time.skew.recoveryHoldSeconds)];
           if (options.redisUrl) args.push("--redis", options.redisUrl);
           if (options.postgresUrl) args.push("--postgres", options.postgresUrl);
           if (globals.escrow.poolUrl) args.push("--pool", globals.escrow.poolUrl);

@@ -5,7 +5,8 @@ import { buildEstateSpec } from "../../model/estate.js";
 import { LocalEstate } from "../../runtime/local/estate.js";
 import { loadStack } from "../../stacks/load.js";
 import { UserError } from "../../cli/errors.js";
-import { runCli, type CliResult } from "../cli.js";
+import { spawn } from "node:child_process";
+import { MERIDIAN_BIN, REPO_ROOT, runCli, type CliResult } from "../cli.js";
 import { outagePhases, renderFault, renderOutage } from "../../cli/render/drill.js";
 import type { OutageMeasurement } from "../../runtime/local/drills/regional-outage.js";
 import type { SkewDrillResult } from "../../runtime/local/drills/clock-skew.js";
@@ -28,6 +29,18 @@ async function drillIn(estate: LocalEstate | undefined, args: string[]): Promise
   });
   await program.parseAsync(["drill", ...args], { from: "user" });
   return out;
+}
+
+/** The real `meridian` CLI as a child process, without blocking this one (so other tests run while it does). */
+function cliInBackground(args: string[], timeoutMs: number): Promise<CliResult> {
+  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+  const out = { status: null as number | null, stdout: "", stderr: "" };
+  child.stdout.on("data", (d: Buffer) => void (out.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => void (out.stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ ...out, status }));
+  });
 }
 
 describe("meridian drill: arguments are checked before an estate starts", () => {
@@ -69,9 +82,35 @@ describe("meridian drill: arguments are checked before an estate starts", () => 
 /** What a drill that ran prints on stderr: its progress lines, nothing else (no stack trace, no region noise). */
 const PROGRESS_ONLY = /^meridian drill: starting the estate's services[^\n]*\n(meridian drill: [^\n]*\n)*meridian drill: estate up; running the drill …\n$/;
 
-describe("meridian drill (a real process starting its own estate)", () => {
-  it("a drill that cannot finish says what it waited for and fails", () => {
-    const r = runCli(["drill", "regional-outage", "--timeout", "0.001"], { timeoutMs: 120_000 });
+/**
+ * The local stack with a 3 s clock hold-down instead of its 10 s: the skew drills wait out the hold-down after
+ * their revert and check the clock recovers no sooner — the same checks, 7 s sooner each. The estate hands the
+ * spec's hold-down to its region processes (which otherwise read the stack file).
+ */
+const HOLD_MS = 3000;
+function drillStack() {
+  const config = loadStack("local");
+  return buildEstateSpec("local", { ...config, time: { ...config.time, skew: { ...config.time.skew, recoveryHoldSeconds: HOLD_MS / 1000 } } });
+}
+
+// Starting an estate takes longer than most drills: these share one, in the order that keeps them apart —
+// the self-reverting faults first (each waits for its region to be healthy again before it ends, each
+// starts by waiting for it to be healthy), the regional outage (which kills a region for good) last.
+// A real `meridian drill` process starts its own estate (of the local stack as it is) while this one starts.
+describe("meridian drill (sharing one real local estate; a real process starting its own beside it)", () => {
+  let estate: LocalEstate;
+  const drill = (args: string[]) => drillIn(estate, args);
+  let realProcess: CliResult;
+  beforeAll(async () => {
+    const real = cliInBackground(["drill", "regional-outage", "--timeout", "0.001"], 120_000);
+    estate = await LocalEstate.start({ spec: drillStack(), dnsPort: 0, basePort: 0 });
+    // The drills below measure probe timeouts: they start once the other estate has stopped.
+    realProcess = await real;
+  });
+  afterAll(() => estate?.stop());
+
+  it("a real process: a drill that cannot finish says what it waited for and fails", () => {
+    const r = realProcess;
     expect(r.status).toBe(1);
     // While the estate starts (seconds per region), the drill says what it is doing.
     expect(r.stderr).toMatch(PROGRESS_ONLY);
@@ -80,18 +119,6 @@ describe("meridian drill (a real process starting its own estate)", () => {
     expect(r.stdout).toMatch(/\*\*Verdict: FAILED — timed out after 0 s waiting for .+\.\*\*/);
     expect(r.stdout).toMatch(/\| the drill completed \| FAILED \|/);
   }, 130_000);
-});
-
-// Starting an estate takes longer than most drills: these share one, in the order that keeps them apart —
-// the self-reverting faults first (each waits for its region to be healthy again before it ends, each
-// starts by waiting for it to be healthy), the regional outage (which kills a region for good) last.
-describe("meridian drill (sharing one real local estate)", () => {
-  let estate: LocalEstate;
-  const drill = (args: string[]) => drillIn(estate, args);
-  beforeAll(async () => {
-    estate = await LocalEstate.start({ spec: buildEstateSpec("local", loadStack("local")), dnsPort: 0, basePort: 0 });
-  });
-  afterAll(() => estate?.stop());
 
   it("latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert", async () => {
     const r = await drill(["latency", "--region", "local-gcp", "--latency-ms", "600", "--duration", "8", "--json"]);
@@ -126,12 +153,15 @@ describe("meridian drill (sharing one real local estate)", () => {
     expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
     const out = JSON.parse(r.stdout) as FaultDrillResult;
     expect(out.fault).toEqual({ kind: "skew", region: "local-azure", skewMs: 600 });
-    expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: 10_000 });
+    expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: HOLD_MS });
+    // The region's clock itself holds down for the spec's time, not the stack file's.
+    const skewState = (await (await fetch(`${estate.region("local-azure").url}/clock/v1/time/skew`)).json()) as { thresholds: { recoveryHoldMs: number } };
+    expect(skewState.thresholds.recoveryHoldMs).toBe(HOLD_MS);
     const states = out.clockStates!;
     expect(states[0]).toBe("healthy");
     expect(states.indexOf("recovering")).toBeGreaterThan(states.indexOf("frozen"));
     expect(states.at(-1)).toBe("healthy");
-    expect(out.clock!.recoveredAfterMs).toBeGreaterThanOrEqual(9_900);
+    expect(out.clock!.recoveredAfterMs).toBeGreaterThanOrEqual(HOLD_MS - 100);
     expect(out.revertedAfterMs).toBeGreaterThanOrEqual(8000);
     expect(out.checks.filter((c) => !c.ok)).toEqual([]);
     expect(r.status).toBe(0);
