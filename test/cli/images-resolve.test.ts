@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { requiredImageDigests } from "../../model/images/charts.js";
 import { parseImageReference } from "../../model/images/registry.js";
+import type { ModelView } from "../../policies/rule.js";
+import { runtimeImagePlaceholder } from "../../policies/rules/images.js";
+import { parseEstateConfig } from "../../stacks/load.js";
 import { REPO_ROOT, runCli } from "../cli.js";
 import { runCliInProcess } from "../cli-in-process.js";
 import { Pusher, startRegistry, type ManifestKind, type Registry } from "./oci-registry.js";
@@ -99,9 +102,14 @@ describe("images resolve against Distribution without auth", () => {
     // The digest changes, and the sources comment of a shipped digest goes with it (it described the old one).
     for (const [x, y] of changed) expect(x.replace(/sha256:[0-9a-f]{64}( #.*)?$/, "")).toBe(y.replace(/sha256:[0-9a-f]{64}$/, ""));
     expect(b.filter((line) => /"registry\.k8s\.io\/kubectl:v1\.34\.1": sha256:[0-9a-f]{64}$/.test(line))).toHaveLength(1);
-    // The written stack passes the stack checks and no placeholder is left.
+    // The written stack loads (the stack checks) and the pack no longer refuses its chart images: what is left is the
+    // runtime image, which no registry lookup can supply (it is pushed by the operator).
     const list = await runCliInProcess(["images", "list", "--stack", "prod"], { env: { MERIDIAN_STACKS_DIR: dir } });
     expect(list.stdout).not.toContain("placeholder");
+    const spec = { ...parseEstateConfig((parse(after) as { config: Record<string, unknown> }).config, file), stack: "prod" };
+    const findings = runtimeImagePlaceholder.check([], { config: {}, model: { spec } as unknown as ModelView } as Parameters<typeof runtimeImagePlaceholder.check>[1]);
+    expect(findings.map((f) => f.message.split(":")[0])).toEqual(["meridian"]);
+    expect(findings[0]!.message).toMatch(/^meridian:runtime\.image is the placeholder/);
 
     // Run again: the tags still point at the same manifests, nothing changes.
     const again = await runCliInProcess(["images", "resolve", "--stack", "prod", "--write", ...endpointArgs(registry.url)], { env: { MERIDIAN_STACKS_DIR: dir } });
