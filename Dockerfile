@@ -18,7 +18,7 @@ RUN node bin/build-runtime.mjs /app
 
 # SPIRE's meridian_attest NodeAttestor plugins (runtime/attest/spire-plugin), built offline the way CI builds them:
 # Debian's Go toolchain and libraries in GOPATH mode (golang/protobuf 1.5: gRPC must marshal APIv2 messages). Only
-# the two plugin binaries are kept; components/pki/spire-attest.ts copies them into SPIRE's pods from /app/spire-plugins.
+# the two plugin binaries and their SHA256SUMS are kept; components/pki/spire-attest.ts copies them into SPIRE's pods from /app/spire-plugins.
 FROM debian:bookworm-slim AS spire-plugins
 RUN apt-get update && apt-get install -y --no-install-recommends golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc \
       golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev \
@@ -42,7 +42,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends chrony linuxptp
 WORKDIR /app
 COPY --from=build /app ./
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=spire-plugins /out/bin/meridian_attest /out/bin/meridian_attest_agent ./spire-plugins/
+# SHA256SUMS: the plugin_checksum values a stack pinning this image sets (runtime.attest.pluginChecksums).
+COPY --from=spire-plugins /out/bin/meridian_attest /out/bin/meridian_attest_agent /out/bin/SHA256SUMS ./spire-plugins/
 USER node
 EXPOSE 8080 8081 9090
 ENTRYPOINT ["node", "cli/main.js"]

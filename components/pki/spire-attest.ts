@@ -89,11 +89,13 @@ function delivery(spec: EstateSpec, binary: string) {
 }
 
 /**
- * The plugin entry. `plugin_checksum` is empty (SPIRE warns, then loads): the binary's integrity is the runtime
- * image's, which the estate pins by digest; its SHA-256 is not known to the plan.
+ * The plugin entry. `plugin_checksum` is the stack's (`runtime.attest.pluginChecksums`, from the pinned image's
+ * SHA256SUMS): SPIRE refuses to start a binary with another SHA-256, so an image that is not the one the checksums
+ * were taken from fails closed instead of admitting nodes with other code.
  */
-function plugin(binary: string, data: Record<string, unknown>) {
-  return { nodeAttestor: { [ATTEST_PLUGIN]: { plugin_cmd: `${PLUGIN_DIR}/${binary}`, plugin_checksum: "", plugin_data: data } } };
+function plugin(binary: string, checksum: string | undefined, data: Record<string, unknown>) {
+  // Missing, it renders empty, as SPIRE reads "unchecked"; the policy pack refuses that (meridian-spire-plugin-checksum).
+  return { nodeAttestor: { [ATTEST_PLUGIN]: { plugin_cmd: `${PLUGIN_DIR}/${binary}`, plugin_checksum: checksum ?? "", plugin_data: data } } };
 }
 
 /** The PCR banks and indices every endorsed node's reference names: what the agent quotes (`tpm2_quote -l`). */
@@ -111,7 +113,7 @@ export function attestValues(spec: EstateSpec): { server: Record<string, unknown
   return {
     server: {
       nodeAttestor: { k8sPSAT: { enabled: false } },
-      customPlugins: plugin("meridian_attest", {
+      customPlugins: plugin("meridian_attest", spec.runtime.attest.pluginChecksums?.server, {
         verifier_url: `https://${serviceHost(verifier)}:${verifier.ports[0]!.port}`,
         // ca.crt: the top of the chain the intermediate ClusterIssuer signs with (the offline root, or the
         // intermediate itself); the verifier's SVID chains to it through SPIRE's CA, which that intermediate signs.
@@ -126,7 +128,7 @@ export function attestValues(spec: EstateSpec): { server: Record<string, unknown
     },
     agent: {
       nodeAttestor: { k8sPSAT: { enabled: false } },
-      customPlugins: plugin("meridian_attest_agent", { node_env: NODE_ENV, ak_context: AK_HANDLE, pcr_list: quotedPcrs(spec), tcti: "device:/dev/tpmrm0" }),
+      customPlugins: plugin("meridian_attest_agent", spec.runtime.attest.pluginChecksums?.agent, { node_env: NODE_ENV, ak_context: AK_HANDLE, pcr_list: quotedPcrs(spec), tcti: "device:/dev/tpmrm0" }),
       ...delivery(spec, "meridian_attest_agent"),
       extraEnvVars: [{ name: NODE_ENV, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
     },

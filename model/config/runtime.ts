@@ -206,6 +206,16 @@ export const runtimeSchema = z
               .strict(),
           )
           .default({}),
+        /**
+         * SPIRE's `plugin_checksum` for the meridian_attest plugins in the runtime image this stack pins: the hex
+         * SHA-256 lines of the image's /app/spire-plugins/SHA256SUMS (runtime/attest/spire-plugin/build.sh writes it;
+         * the build is reproducible). SPIRE refuses to load a binary that differs. The policy pack refuses a spire release
+         * loading a plugin without one (meridian-spire-plugin-checksum); `meridian local` runs no SPIRE and needs none.
+         */
+        pluginChecksums: z
+          .object({ server: z.string().regex(/^[0-9a-f]{64}$/, "expected a hex SHA-256"), agent: z.string().regex(/^[0-9a-f]{64}$/, "expected a hex SHA-256") })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),

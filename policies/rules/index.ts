@@ -10,6 +10,7 @@ import { imagesByDigest, runtimeImageDigest, runtimeImagePlaceholder } from "./i
 import { meshEgressPlaceholder } from "./mesh-egress.js";
 import { meshWideStrictPresent, peerAuthenticationStrict } from "./mtls.js";
 import { nilUuidPlaceholder } from "./nil-uuid.js";
+import { spirePluginChecksums } from "./spire-plugins.js";
 
 export const rules: Rule[] = [
   stackBudget,
@@ -28,4 +29,5 @@ export const rules: Rule[] = [
   meshEgressPlaceholder,
   nilUuidPlaceholder,
   imagesByDigest,
+  spirePluginChecksums,
 ];

@@ -25,6 +25,7 @@ const POLICY_NAMES = [
   "meridian-resource-cost-limit",
   "meridian-runtime-image-digest",
   "meridian-runtime-image-placeholder",
+  "meridian-spire-plugin-checksum",
   "meridian-stack-budget",
 ];
 

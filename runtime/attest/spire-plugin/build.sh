@@ -2,7 +2,10 @@
 # Build the SPIRE `meridian_attest` plugins with Debian's Go toolchain and libraries, offline: protoc with
 # Debian's protoc-gen-go / protoc-gen-go-grpc over the vendored SDK protos, then `go build` in GOPATH mode against
 # /usr/share/gocode (golang-google-grpc-dev, golang-google-protobuf-dev, golang-github-hashicorp-go-plugin-dev,
-# golang-github-hashicorp-hcl-dev). Writes OUT/bin/{meridian_attest,meridian_attest_agent,spire-catalog-harness}.
+# golang-github-hashicorp-hcl-dev). Writes OUT/bin/{meridian_attest,meridian_attest_agent,spire-catalog-harness} and
+# OUT/bin/SHA256SUMS, the plugins' plugin_checksum values (`sha256sum` format). The build is reproducible: the same
+# sources with the same Debian Go and library packages give the same bytes, wherever OUT is (-trimpath; GOPATH mode
+# stamps no VCS data), so an operator can check the sums of the image they deploy by rebuilding.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build.sh OUTDIR}
@@ -34,3 +37,4 @@ go vet ./plugin ./catalog ./server ./agent ./harness
 go build -trimpath -o "$out/bin/meridian_attest" ./server
 go build -trimpath -o "$out/bin/meridian_attest_agent" ./agent
 go build -trimpath -o "$out/bin/spire-catalog-harness" ./harness
+(cd "$out/bin" && sha256sum meridian_attest meridian_attest_agent >SHA256SUMS)

@@ -13,6 +13,8 @@ import { spireAgentAttributes, verifyAttestation, type NonceStore } from "../../
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { pinnedChart } from "./pinned-charts.js";
 import { crdProblems } from "./crd-schemas.js";
+import { spirePluginChecksums } from "../../../policies/rules/spire-plugins.js";
+import { parsePackConfig } from "../../../policies/config.js";
 
 const tpmData = (f: string) => readFileSync(new URL(`../../testdata/attest/${f}`, import.meta.url));
 // The vendored swtpm quote's PCR 16 (test/testdata/attest/README.md).
@@ -21,6 +23,8 @@ const NODES = {
   "node-1": { ak: tpmData("ak.pem").toString(), reference: { sha256: { "16": PCR16.toUpperCase() } } },
   "node-2": { ak: tpmData("ak-ecc.pem").toString(), reference: { sha256: { "0": "00".repeat(32), "16": "11".repeat(32) } } },
 };
+// What an operator copies from the pinned runtime image's /app/spire-plugins/SHA256SUMS.
+const CHECKSUMS = { server: "7e08b5778af5d52715fe8022203e47218b91ce44350a8eadb729a16279c1ba95", agent: "6b252c82def3e5163b1070cf2223b563d31914ed9fbb61d6ad49675fb17c8075" };
 type Values = Record<string, Record<string, unknown>>;
 interface Plugin {
   plugin_cmd: string;
@@ -36,7 +40,7 @@ let plain: Plan;
 beforeAll(async () => {
   const runtime = loadStack("dev").runtime as Record<string, unknown>;
   // One at a time: the mock runtime is process-wide.
-  plan = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES } } } });
+  plan = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES, pluginChecksums: CHECKSUMS } } } });
   plain = await evaluateStack("dev", { areas: ["pki"] });
 }, 120_000);
 
@@ -84,6 +88,9 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     });
     // The agent quotes every PCR some endorsed reference names, as tpm2_quote -l takes them.
     expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ node_env: "MERIDIAN_NODE_NAME", ak_context: "0x81010002", pcr_list: "sha256:0,16", tcti: "device:/dev/tpmrm0" });
+    // SPIRE checks each binary's SHA-256 against the stack's pinned sums before starting it.
+    expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_checksum).toBe(CHECKSUMS.server);
+    expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_checksum).toBe(CHECKSUMS.agent);
     expect(agent.extraEnvVars).toEqual([{ name: "MERIDIAN_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
     // The binary comes from the runtime image by digest, copied into the volume plugin_cmd names.
     expect(server.initContainers[0]!.image).toMatch(/@sha256:[0-9a-f]{64}$/);
@@ -168,6 +175,19 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     const reaches = (a: Entry) => a.spec.selectors.every((s) => agentSelectors.has(s));
     expect(aliases.map(reaches)).toEqual([true, false]);
   });
+
+  it("the policy pack refuses a spire release loading the plugins without their checksums: SPIRE would run any binary the image carries", async () => {
+    const releases = (p: Plan) => ofType(p, "kubernetes:helm.sh/v3:Release").map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+    const findings = (p: Plan) => releases(p).flatMap((r) => spirePluginChecksums.check(r, parsePackConfig({})));
+    expect(findings(plan)).toEqual([]);
+    expect(findings(plain)).toEqual([]);
+    const runtime = loadStack("dev").runtime as Record<string, unknown>;
+    const unpinned = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES } } } });
+    const found = findings(unpinned);
+    expect(found.length).toBe(2 * (unpinned.outputs["regions"] as string[]).length);
+    expect(found[0]).toMatch(/^spire-server nodeAttestor plugin meridian_attest has plugin_checksum "": .*pluginChecksums/);
+    expect(found[1]).toMatch(/^spire-agent nodeAttestor plugin meridian_attest has plugin_checksum ""/);
+  }, 120_000);
 
   it("leaves a stack without endorsed nodes on k8s_psat with ClusterSPIFFEIDs", () => {
     const values = spireValues(plain);

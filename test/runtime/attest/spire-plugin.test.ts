@@ -41,6 +41,12 @@ function buildPlugins(): string {
 }
 
 let bin: string;
+
+/** build.sh's SHA256SUMS (`sha256sum` lines): binary name → hex SHA-256. */
+function checksums(dir: string): Record<string, string> {
+  const lines = readFileSync(join(dir, "SHA256SUMS"), "utf8").trim().split("\n");
+  return Object.fromEntries(lines.map((l) => /^([0-9a-f]{64}) [ *](\S+)$/.exec(l)!).map((m) => [m[2]!, m[1]!]));
+}
 let tpm: SoftwareTpm;
 let rsa: { ctx: string; pem: string };
 let ecc: { ctx: string; pem: string };
@@ -102,12 +108,15 @@ function run(file: string, args: string[], env: Record<string, string> = {}): Pr
 }
 
 async function attest(
-  o: { node?: string; verifierUrl?: string; serverConfig?: string; claim?: string; record?: string; replay?: string; agentConfig?: string; env?: Record<string, string> } = {},
+  o: { node?: string; verifierUrl?: string; serverConfig?: string; serverChecksum?: string; claim?: string; record?: string; replay?: string; agentConfig?: string; env?: Record<string, string> } = {},
 ): Promise<Outcome> {
   const agentConfig =
     o.agentConfig ??
     `node = "${o.node ?? "node-1"}"\nak_context = "${join(tpm.dir, rsa.ctx)}"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
+  const sums = checksums(bin);
   const args = ["-server", join(bin, "meridian_attest"), "-agent", join(bin, "meridian_attest_agent"), "-trust-domain", TD];
+  // Every load checks plugin_checksum as SPIRE does, with the sums build.sh wrote (what the plan renders).
+  args.push("-server-checksum", o.serverChecksum ?? sums["meridian_attest"]!, "-agent-checksum", sums["meridian_attest_agent"]!);
   args.push("-server-config", o.serverConfig ?? `verifier_url = "${o.verifierUrl ?? verifier.url}"\n`, "-agent-config", agentConfig);
   for (const k of ["claim", "record", "replay"] as const) if (o[k]) args.push(`-${k}`, o[k]);
   const r = await run(join(bin, "spire-catalog-harness"), args, o.env);
@@ -125,6 +134,32 @@ describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog 
       const types = Array.from({ length: phnum }, (_, i) => elf.readUInt32LE(phoff + i * phentsize));
       expect(types, binary).not.toContain(PT_INTERP);
     }
+  });
+
+  it("writes plugin_checksum values that are the binaries' SHA-256, reproducibly: a second build elsewhere gives the same bytes", () => {
+    const sums = checksums(bin);
+    expect(Object.keys(sums).sort()).toEqual(["meridian_attest", "meridian_attest_agent"]);
+    for (const [name, sum] of Object.entries(sums))
+      expect(
+        createHash("sha256")
+          .update(readFileSync(join(bin, name)))
+          .digest("hex"),
+        name,
+      ).toBe(sum);
+    const again = mkdtempSync(join(tmpdir(), "meridian-spire-plugin-again-"));
+    try {
+      const r = spawnSync(join(SRC, "build.sh"), [join(again, "out")], { encoding: "utf8", timeout: 900_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(checksums(join(again, "out", "bin"))).toEqual(sums);
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
+  }, 900_000);
+
+  it("refuses to load a plugin whose binary is not the plugin_checksum's", async () => {
+    const other = checksums(bin)["meridian_attest_agent"]!;
+    await expect(attest({ serverChecksum: other })).rejects.toThrow(/server plugin: .*checksums did not match/);
+    await expect(attest({ serverChecksum: "00" })).rejects.toThrow(/plugin_checksum: "00" is not a hex SHA-256/);
   });
 
   it("admits a genuine node: AgentAttributes from the verifier, selectors from the quoted PCRs", async () => {

@@ -34,6 +34,8 @@ type output struct {
 func main() {
 	serverBin := flag.String("server", "", "server plugin binary")
 	agentBin := flag.String("agent", "", "agent plugin binary")
+	serverSum := flag.String("server-checksum", "", "the server plugin's plugin_checksum (hex SHA-256; empty: unchecked)")
+	agentSum := flag.String("agent-checksum", "", "the agent plugin's plugin_checksum (hex SHA-256; empty: unchecked)")
 	td := flag.String("trust-domain", "", "SPIRE trust domain")
 	serverHCL := flag.String("server-config", "", "server plugin_data (HCL)")
 	agentHCL := flag.String("agent-config", "", "agent plugin_data (HCL)")
@@ -41,21 +43,21 @@ func main() {
 	record := flag.String("record", "", "save the agent's challenge response here")
 	replay := flag.String("replay", "", "answer the challenge with this recorded response")
 	flag.Parse()
-	if err := run(*serverBin, *agentBin, *td, *serverHCL, *agentHCL, *claim, *record, *replay); err != nil {
+	if err := run(*serverBin, *serverSum, *agentBin, *agentSum, *td, *serverHCL, *agentHCL, *claim, *record, *replay); err != nil {
 		fmt.Fprintln(os.Stderr, "spire-catalog-harness:", err)
 		os.Exit(1)
 	}
 }
 
-func run(serverBin, agentBin, td, serverHCL, agentHCL, claim, record, replay string) error {
+func run(serverBin, serverSum, agentBin, agentSum, td, serverHCL, agentHCL, claim, record, replay string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	server, err := catalog.Load(ctx, serverBin, "meridian_attest", "NodeAttestor", "spire.plugin.server.nodeattestor.v1.NodeAttestor", td, serverHCL, os.Stderr)
+	server, err := catalog.Load(ctx, serverBin, serverSum, "meridian_attest", "NodeAttestor", "spire.plugin.server.nodeattestor.v1.NodeAttestor", td, serverHCL, os.Stderr)
 	if err != nil {
 		return fmt.Errorf("server plugin: %w", err)
 	}
 	defer server.Close()
-	agent, err := catalog.Load(ctx, agentBin, "meridian_attest", "NodeAttestor", "spire.plugin.agent.nodeattestor.v1.NodeAttestor", td, agentHCL, os.Stderr)
+	agent, err := catalog.Load(ctx, agentBin, agentSum, "meridian_attest", "NodeAttestor", "spire.plugin.agent.nodeattestor.v1.NodeAttestor", td, agentHCL, os.Stderr)
 	if err != nil {
 		return fmt.Errorf("agent plugin: %w", err)
 	}
