@@ -59,7 +59,15 @@ const mapConfigSchema = z
             lockWaitMs: z.number().int().min(0).max(600_000).optional(),
           })
           .strict(),
-        z.object({ s3: z.string().url() }).strict(),
+        z
+          .object({
+            s3: z.string().url(),
+            /** How long the writer lease on the bucket prefix lasts unrenewed (ms); a dead writer's is taken over after it. */
+            leaseMs: z.number().int().min(100).max(600_000).optional(),
+            /** How long to wait for another writer's lease (ms); then exit. */
+            lockWaitMs: z.number().int().min(0).max(600_000).optional(),
+          })
+          .strict(),
       ])
       .optional(),
     /**
@@ -81,7 +89,7 @@ function openStore(s: z.output<typeof mapConfigSchema>["store"]): MapStore | nul
   if ("postgres" in s) return new PostgresMapStore(s.postgres, { schema: s.schema, lockWaitMs: s.lockWaitMs });
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_REGION: region } = process.env;
   if (!accessKeyId || !secretAccessKey) throw new MapError("store.s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
-  return new S3MapStore({ url: s.s3, accessKeyId, secretAccessKey, sessionToken, region });
+  return new S3MapStore({ url: s.s3, accessKeyId, secretAccessKey, sessionToken, region, leaseMs: s.leaseMs, lockWaitMs: s.lockWaitMs });
 }
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64");

@@ -4,10 +4,15 @@
  * `If-None-Match: *` so on stores with conditional writes a second writer's batch for the same revision fails
  * (HTTP 412) instead of replacing it. Restart reads the snapshot, then batches after it until the first missing
  * one; every `snapshotEvery` batches the snapshot is rewritten and the batches it covers deleted.
+ *
+ * One writer per bucket prefix: the store holds a lease, `<prefix>/.meridian/vmap.lock`, taken and renewed with S3
+ * conditional writes (s3-lease.ts); a second writer waits `lockWaitMs`, then is refused; once the lease lapses
+ * (unrenewed: S3 unreachable) or is taken over, every batch is refused before it reaches the log, and /readyz says so.
  */
 import { AwsClient } from "aws4fetch";
 import { decodeBatch, encodeBatch } from "./file.js";
 import { MapStoreError, type LoggedBatch, type MapStore, type StoredMap } from "./port.js";
+import { S3Lease } from "./s3-lease.js";
 
 export interface S3MapStoreOptions {
   /** Endpoint, bucket and optional prefix, path-style: `https://s3.eu-west-1.amazonaws.com/my-bucket/maps`. */
@@ -16,6 +21,10 @@ export interface S3MapStoreOptions {
   secretAccessKey: string;
   sessionToken?: string;
   region?: string;
+  /** How long the writer lease lasts unrenewed (ms; default 10 s): a writer that died is taken over after it. */
+  leaseMs?: number;
+  /** How long to wait for another writer's lease (ms; default 30 s, enough to take over a dead writer's). */
+  lockWaitMs?: number;
 }
 
 const batchPath = (map: string, revision: number) => `${map}/batch/${String(revision).padStart(12, "0")}`;
@@ -25,6 +34,8 @@ export class S3MapStore implements MapStore {
   private readonly base: string;
   private readonly client: AwsClient;
   private readonly revisions = new Map<string, { revision: number; sinceSnapshot: number }>();
+  private readonly lease: S3Lease;
+  private ready: Promise<void> | null = null;
 
   constructor(
     o: S3MapStoreOptions,
@@ -34,16 +45,50 @@ export class S3MapStore implements MapStore {
     if (!/^https?:\/\/[^/]+\/[^/]+/.test(this.base)) throw new MapStoreError(`S3 URL "${o.url}" must be <http(s) endpoint>/<bucket>[/<prefix>]`);
     this.description = `S3 map store ${this.base}`;
     this.client = new AwsClient({ accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey, sessionToken: o.sessionToken, region: o.region ?? "us-east-1", service: "s3" });
+    const lock = `${this.base}/.meridian/vmap.lock`;
+    this.lease = new S3Lease(
+      {
+        put: async (body, condition, timeoutMs) => {
+          const res = await this.send("PUT", lock, { body, headers: { "content-type": "application/json", ...condition }, signal: AbortSignal.timeout(timeoutMs) });
+          if (res.status === 412 || res.status === 404) {
+            await res.body?.cancel();
+            return null;
+          }
+          if (!res.ok) throw new MapStoreError(`PUT ${lock}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+          await res.body?.cancel();
+          return res.headers.get("etag") ?? "";
+        },
+        get: async (timeoutMs) => {
+          const res = await this.send("GET", lock, { signal: AbortSignal.timeout(timeoutMs) });
+          if (res.status === 404) {
+            await res.body?.cancel();
+            return null;
+          }
+          if (!res.ok) throw new MapStoreError(`GET ${lock}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+          return { body: await res.text(), etag: res.headers.get("etag") ?? "" };
+        },
+      },
+      { where: this.description, leaseMs: o.leaseMs ?? 10_000, lockWaitMs: o.lockWaitMs ?? 30_000 },
+    );
+  }
+
+  private async send(method: string, url: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await this.client.fetch(url, { method, ...init });
+    } catch (e) {
+      throw new MapStoreError(`${method} ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
+    }
+  }
+
+  /** Take the writer lease (once), before anything is read or written. */
+  private open(): Promise<void> {
+    this.ready ??= this.lease.acquire();
+    return this.ready;
   }
 
   private async req(method: string, path: string, body?: Uint8Array | string, headers: Record<string, string> = {}): Promise<Uint8Array | null> {
     const url = `${this.base}/${path}`;
-    let res: Response;
-    try {
-      res = await this.client.fetch(url, { method, body: body as BodyInit | undefined, headers });
-    } catch (e) {
-      throw new MapStoreError(`${method} ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
-    }
+    const res = await this.send(method, url, { body: body as BodyInit | undefined, headers });
     if ((method === "GET" || method === "DELETE") && res.status === 404) {
       await res.body?.cancel();
       return null;
@@ -54,6 +99,7 @@ export class S3MapStore implements MapStore {
   }
 
   async load(map: string): Promise<StoredMap | null> {
+    await this.open();
     const snap = await this.req("GET", `${map}/snapshot`);
     let stored: StoredMap | null = null;
     if (snap) {
@@ -81,6 +127,8 @@ export class S3MapStore implements MapStore {
     const m = this.revisions.get(b.entry.map);
     if (!m) throw new MapStoreError(`${this.description}: map ${b.entry.map} was not loaded`);
     if (b.entry.revision !== m.revision + 1) throw new MapStoreError(`${this.description}: map ${b.entry.map} is at revision ${m.revision}; cannot record ${b.entry.revision}`);
+    const refused = this.lease.refusal();
+    if (refused) throw new MapStoreError(refused);
     await this.req("PUT", batchPath(b.entry.map, b.entry.revision), encodeBatch(b), { "content-type": "application/octet-stream", "if-none-match": "*" });
     m.revision = b.entry.revision;
     if (++m.sinceSnapshot < this.snapshotEvery) return;
@@ -92,5 +140,17 @@ export class S3MapStore implements MapStore {
     m.sinceSnapshot = 0;
   }
 
-  async close(): Promise<void> {}
+  refusal(): string | null {
+    return this.lease.refusal();
+  }
+
+  /** For /readyz: true while the writer lease is held. */
+  async ping(): Promise<true | string> {
+    return this.lease.refusal() ?? true;
+  }
+
+  async close(): Promise<void> {
+    await this.ready?.catch(() => undefined);
+    await this.lease.release();
+  }
 }
