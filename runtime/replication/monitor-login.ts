@@ -77,12 +77,34 @@ async function ensureRole(db: pg.ClientBase, role: string, password: string, wri
         `role ${role} exists with SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the lag monitor's login must be a plain role (drop it, or ALTER ROLE ${role} with NO… as a superuser)`,
       );
   }
-  await db.query(`GRANT pg_monitor TO ${role}`);
+  await grantPgMonitor(db, role);
   if (writes) await db.query(HEARTBEAT_DDL);
   const table = (await db.query("SELECT to_regclass($1) IS NOT NULL AS present", [HEARTBEAT_TABLE])).rows[0] as { present: boolean };
   if (table.present) await db.query(heartbeatGrantSql(role, writes));
   // A subscriber was a writer's primary once (or the role was made by hand): take back any write grant.
   if (table.present && !writes) await db.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ${HEARTBEAT_TABLE} FROM ${role}`);
+}
+
+/**
+ * pg_monitor for the role, unless it holds it already (granted by hand where the admin may not). The clouds'
+ * admins are not superusers, and PostgreSQL 16 lets a CREATEROLE role grant only the roles it holds WITH ADMIN
+ * OPTION (15 let it grant any non-superuser role); whether rds_superuser, cloudsqlsuperuser or azure_pg_admin
+ * holds pg_monitor so is not documented (docs/deploy.md), so a refusal is turned into what to do about it.
+ */
+async function grantPgMonitor(db: pg.ClientBase, role: string): Promise<void> {
+  const held = (await db.query("SELECT pg_has_role($1, 'pg_monitor', 'MEMBER') AS held", [role])).rows[0] as { held: boolean };
+  if (held.held) return;
+  try {
+    await db.query(`GRANT pg_monitor TO ${role}`);
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "42501") throw e;
+    const admin = (await db.query("SELECT current_user AS admin").catch(() => ({ rows: [{ admin: "the admin login" }] }))).rows[0] as { admin: string };
+    throw new Error(
+      `${admin.admin} may not grant pg_monitor to ${role} (${(e as Error).message}): PostgreSQL 16 lets a CREATEROLE role grant only roles it holds WITH ADMIN OPTION. ` +
+        `Grant it once as a role that may (GRANT pg_monitor TO ${role}) and re-run; the lag monitor needs it to read other sessions' replication statistics`,
+      { cause: e },
+    );
+  }
 }
 
 export type MonitorRotateStep = "record" | "set" | "publish";
