@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota, attest, map, allocator) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest, map, allocator, monitor) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
@@ -9,8 +9,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator" | "monitor";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor"];
 
 export interface ServicePort {
   name: string;
@@ -90,8 +90,8 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
     ports: [http],
     // Escrow, quota, the attestation verifier and the map service append (their decisions, results, registry
-    // events, and every map write batch's root).
-    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }, { service: "map" }],
+    // events, and every map write batch's root); every region's monitor reads its checkpoints and tiles.
+    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }, { service: "map" }, { service: "monitor" }],
   },
   {
     name: "clock",
@@ -140,6 +140,15 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     ports: [http],
     // Only the rate limit services ask it for budget, from every region (it runs in the ledger region).
     callers: [{ service: "ratelimit" }],
+  },
+  {
+    name: "monitor",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "prooflog-monitor",
+    description: "proof log monitor: verifies every checkpoint and entry of the log from outside, gossips checkpoints, publishes equivocation evidence",
+    ports: [http],
+    // The other regions' monitors gossip their verified checkpoints to it (and read its own); nothing else calls it.
+    callers: [{ service: "monitor" }],
   },
 ];
 

@@ -136,14 +136,25 @@ export const runtimeSchema = z
      * callee's. `meridian cost` prices it as egress on the same meters as replication (model/cost/east-west.ts). The
      * default is an estimate (about a million forwarded calls of 1 KB each way); measure it with Istio's
      * istio_request_bytes and istio_response_bytes by source_cluster and destination_cluster (docs/cost.md).
+     * The proof log monitors' gossip (one checkpoint note, well under 1 KB with its HTTP exchange, per peer and
+     * interval) is about 0.2 GB a month per pair of regions: unpriced unless set.
      */
     eastWestGBPerMonth: z
-      .object({ escrow: nonNegative.default(1) })
+      .object({ escrow: nonNegative.default(1), monitor: nonNegative.default(0) })
       .strict()
       .prefault({}),
     prooflog: z
       .object({
         origin: z.string().min(1).default("meridian.example/log"),
+        /**
+         * The log's note verifier key (`meridian note keygen --name <origin>` prints it beside the signer key the
+         * operator puts in the log's Secret). Public: the monitors check every checkpoint against it, so without it
+         * no monitor is deployed.
+         */
+        verifierKey: z
+          .string()
+          .regex(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/, "expected a note verifier key <origin>+<hash>+<base64>")
+          .optional(),
         /** Witness names, or witnesses the log asks to cosign every checkpoint: `{ name, url, vkey }`. */
         witnesses: z.array(z.union([z.string().min(1), witnessSchema])).default([]),
         /**
@@ -159,6 +170,8 @@ export const runtimeSchema = z
       .strict()
       .prefault({})
       .superRefine((p, ctx) => {
+        if (p.verifierKey !== undefined && !p.verifierKey.startsWith(`${p.origin}+`))
+          ctx.addIssue({ code: "custom", message: `the verifier key's name must be the log's origin ${p.origin}`, path: ["verifierKey"] });
         const cosigning = p.witnesses.filter((w) => typeof w !== "string").length;
         if (p.witnessThreshold && p.witnessThreshold.group.t > cosigning)
           ctx.addIssue({

@@ -319,12 +319,13 @@ export function renderedMeshProblems(mesh: MultiPrimaryMesh, member: MeshMember,
 
 /**
  * Services a caller addresses per region: escrow forwards an operation on a reservation to the escrow of the region
- * that holds it (runtime/escrow `peers`). Each gets one Service per region, `<service>-<region>`, in every cluster,
+ * that holds it (runtime/escrow `peers`); each region's proof log monitor gossips checkpoints with every other region's
+ * (runtime/prooflog/monitor `peers`). Each gets one Service per region, `<service>-<region>`, in every cluster,
  * selecting only that region's pods: every cluster has the name (so DNS resolves everywhere), only the owning
  * cluster has endpoints, and Istio, which merges a Service's endpoints across clusters by namespace and name, sends
  * the call through that cluster's east-west gateway. The callee's sidecar verifies the caller's SVID as for any call.
  */
-export const REGION_ADDRESSED: readonly ServiceName[] = ["escrow"];
+export const REGION_ADDRESSED: readonly ServiceName[] = ["escrow", "monitor"];
 
 export interface RegionalService {
   region: string;

@@ -66,6 +66,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   // runtime/ratelimit/global/server.ts: budgets and leases for the rate limit services (its catalogued caller); nothing
   // public, no admin routes.
   allocator: { public: [], admin: [] },
+  // runtime/prooflog/monitor/service.ts: checkpoint, status, evidence and gossip, for its peers (the other regions'
+  // monitors, its catalogued callers); nothing public, no admin routes.
+  monitor: { public: [], admin: [] },
 };
 
 /**

@@ -65,3 +65,35 @@ export function attestAlerts(): AlertRule[] {
     },
   ];
 }
+
+/** A verified checkpoint older than this pages: ten monitor rounds, and ten times the log's default republish interval. */
+export const MONITOR_STALE_SECONDS = 600;
+
+/**
+ * The proof log monitors' alerts (runtime/prooflog/monitor/service.ts's gauges and counter). Equivocation evidence —
+ * two checkpoints for one size with different roots, both signed by the log's key — is proof the log (or whoever holds
+ * its key) showed two histories: page at once. A stale checkpoint means the log stopped signing, or this monitor
+ * cannot reach it, or what it serves fails verification (a wrong key, a missing threshold signature, entries that do
+ * not hash to the signed root): GET /v1/status on the monitor names the error.
+ */
+export function monitorAlerts(): AlertRule[] {
+  return [
+    {
+      alert: "MeridianProofLogEquivocation",
+      expr: `max by (namespace, pod) (meridian_monitor_equivocations_total{service="monitor"}) > 0`,
+      for: "0m",
+      severity: "critical",
+      summary: "A proof log monitor holds equivocation evidence against the log",
+      description:
+        "Two checkpoints for one size with different roots, both signed by the log's key: the log showed two histories. GET /v1/evidence on {{ $labels.pod }} returns both notes; treat the log's key as compromised or its store as forked.",
+    },
+    {
+      alert: "MeridianProofLogCheckpointStale",
+      expr: `max by (namespace, pod) (meridian_monitor_checkpoint_age_seconds{service="monitor"}) > ${MONITOR_STALE_SECONDS}`,
+      for: "5m",
+      severity: "warning",
+      summary: "The proof log monitor's verified checkpoint is stale",
+      description: `{{ $labels.pod }} has verified no checkpoint signed in the last ${MONITOR_STALE_SECONDS} s ({{ $value }} s): the log stopped signing, is unreachable, or serves checkpoints that fail verification. GET /v1/status on the monitor names the last error.`,
+    },
+  ];
+}

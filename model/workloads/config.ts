@@ -266,6 +266,32 @@ export function mapServiceConfig(spec: EstateSpec) {
   };
 }
 
+/** How often each monitor polls the log (and gossips its verified checkpoint to its peers). */
+const MONITOR_INTERVAL_MS = 10_000;
+
+/**
+ * The file `meridian log monitor --config` reads in a region's pod (runtime/prooflog/monitor's schema), or null when the
+ * stack names no verifier key for the log (then nothing could be verified, and no monitor runs). It follows the
+ * in-cluster log (the mesh routes it to the sequencer's region) under the policy the log is deployed with: the log's
+ * key, every cosigning witness (whose monitoring endpoint it also reads), and `quorum none` — the deployed log publishes
+ * without a cosignature quorum — plus, in threshold mode, the group signature the log publishes only with
+ * (`groupFile`: group.json beside the config). Its peers are the other regions' monitors, addressed per region.
+ */
+export function monitorServiceConfig(spec: EstateSpec, regionId: string, groupFile: string) {
+  regionById(spec, regionId);
+  const vkey = spec.runtime.prooflog.verifierKey;
+  if (vkey === undefined) return null;
+  const log = proofLogConfig(spec);
+  const witnesses = log.witnesses.flatMap((w) => (w.url && w.vkey ? [`witness ${w.name} ${w.vkey} ${w.url}`] : []));
+  return {
+    log: serviceUrl("prooflog"),
+    policy: [`log ${vkey}`, ...witnesses, "quorum none", ""].join("\n"),
+    peers: Object.values(meshPeerUrls(spec, "monitor", regionId)),
+    intervalMs: MONITOR_INTERVAL_MS,
+    ...(log.witnessThreshold && { threshold: { name: log.witnessThreshold.name, group: groupFile } }),
+  };
+}
+
 /** A runtime service's in-cluster base URL (its first port). */
 function serviceUrl(name: ServiceName): string {
   const s = runtimeService(name);

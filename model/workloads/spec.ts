@@ -9,7 +9,7 @@
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
 import type { AlertRule } from "../time/alerts.js";
-import { attestAlerts, rateLimitAlerts } from "./alerts.js";
+import { attestAlerts, monitorAlerts, rateLimitAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
@@ -22,6 +22,7 @@ import {
   escrowRegionConfig,
   ledgerRegion,
   mapServiceConfig,
+  monitorServiceConfig,
   proofLogConfig,
   quotaServiceConfig,
   rateLimitEstateConfig,
@@ -111,9 +112,10 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  * two at once (Recreate), no autoscaler; the store's lease expiry hands its units back if the pod dies.
  * The attestation verifier likewise: its nonces live in process memory (a nonce one pod issued is unknown
  * to another), and its registry store takes a PostgreSQL advisory lock that a second pod could not get —
- * a surge rollout would wait forever on a new pod that cannot start.
+ * a surge rollout would wait forever on a new pod that cannot start. A region's proof log monitor is one observer:
+ * a second pod would verify every entry again and gossip the same checkpoints.
  */
-const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest"]);
+const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest", "monitor"]);
 
 /**
  * The global allocator serves every region from the ledger region (the mesh routes the other regions' calls there);
@@ -143,6 +145,8 @@ const SIZING: Record<ServiceName, Sizing> = {
   map: { requests: { cpu: "100m", memory: "256Mi" }, memoryLimit: "512Mi", burstFactor: 1 },
   // One small Lua script per budget grant; grants are asked for a few times per limit and second per replica.
   allocator: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
+  // O(log n) state (a compact range); each round hashes the new entries once.
+  monitor: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 const TARGET_CPU_PERCENT = 70;
 
@@ -300,6 +304,22 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         stores: { redis: true, postgres: false },
       };
     }
+    case "monitor": {
+      // The log's key, witness policy and threshold group, and the other regions' monitors as peers: all in the file
+      // (runtime/prooflog/monitor's schema); the group's public part is a file beside it, as for the log.
+      const monitor = monitorServiceConfig(spec, regionId, configPath("monitor", "group.json"));
+      if (monitor === null) throw new Error("monitor: the stack names no verifier key for the log (meridian:runtime.prooflog.verifierKey)");
+      const group = proofLogConfig(spec).witnessThreshold?.group;
+      const cfg = { ...monitor, server: meshServerSection(spec.pki.trustDomain, runtimeService("monitor")) };
+      return {
+        args: ["log", "monitor", "--config", configPath("monitor", "monitor.json"), ...listen],
+        config: { "monitor.json": JSON.stringify(cfg, null, 2), ...(monitor.threshold && group && { "group.json": JSON.stringify(group, null, 2) }) },
+        secretMounts: [],
+        // The kit's readiness: listening (a stale or failing monitor stays up to serve its evidence; its metrics alert).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: false },
+      };
+    }
     case "clock": {
       const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
@@ -340,7 +360,7 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
     env: [{ name: "MERIDIAN_REGION", value: regionId }, { name: "MERIDIAN_SERVICE", value: service.name }, ...(parts.stores.postgres ? POSTGRES_ENV : []), ...(parts.stores.redis ? REDIS_ENV : [])],
-    alerts: service.name === "ratelimit" ? rateLimitAlerts(spec.runtime.ratelimit.anomaly) : service.name === "attest" ? attestAlerts() : [],
+    alerts: service.name === "ratelimit" ? rateLimitAlerts(spec.runtime.ratelimit.anomaly) : service.name === "attest" ? attestAlerts() : service.name === "monitor" ? monitorAlerts() : [],
     ...parts,
   };
 }
@@ -355,7 +375,10 @@ function hasWork(spec: EstateSpec, name: ServiceName): boolean {
   return true;
 }
 
-/** Every runtime service's workload in one region, in catalogue order. */
+/**
+ * Every runtime service's workload in one region, in catalogue order; the monitor only when the stack names the log's
+ * verifier key (without it there is nothing to verify checkpoints against).
+ */
 export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
-  return RUNTIME_SERVICES.map((s) => workloadSpec(spec, regionId, s));
+  return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined).map((s) => workloadSpec(spec, regionId, s));
 }

@@ -16,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map and allocator in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map, allocator and monitor in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -54,6 +54,7 @@ describe("runtime service catalogue", () => {
       "spiffe://td/ns/meridian/sa/attest",
       "spiffe://td/ns/meridian/sa/escrow",
       "spiffe://td/ns/meridian/sa/map",
+      "spiffe://td/ns/meridian/sa/prooflog-monitor",
       "spiffe://td/ns/meridian/sa/quota",
     ]);
     // Only the SPIRE server asks the attestation verifier: no gateway, no other service.
@@ -62,6 +63,8 @@ describe("runtime service catalogue", () => {
     expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
     // The global allocator: the rate limit services alone ask it for budget.
     expect(allowedCallerIds("td", "allocator")).toEqual(["spiffe://td/ns/meridian/sa/ratelimit"]);
+    // The proof log monitor: only the other regions' monitors gossip with it.
+    expect(allowedCallerIds("td", "monitor")).toEqual(["spiffe://td/ns/meridian/sa/prooflog-monitor"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

@@ -11,10 +11,15 @@
  *   endpoint. Every checkpoint seen goes through the fork detector.
  * - Publishes equivocation evidence (`GET /v1/evidence`): two log-signed checkpoints for one size with
  *   different roots — nothing short of that is reported, so it cannot be made to cry wolf.
+ * - Reports on /metrics: the verified checkpoint's size and age (from the checkpoint's own signed time when the log
+ *   commit-waits one, else from when this monitor verified it; from start while it has verified none), and every
+ *   equivocation it holds evidence of — what the estate's alerts fire on (model/workloads/alerts.ts).
  */
 import { createHash } from "node:crypto";
+import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { defineService, HttpError } from "../../kit/index.js";
+import { checkpointTimeOf } from "../commit-wait.js";
 import { CompactRange } from "../compact.js";
 import { LightClient, ForkError } from "../lightclient.js";
 import { parsePolicy, verifyWithPolicy } from "../policy.js";
@@ -22,6 +27,7 @@ import { leafHash, hashEquals, toBase64 } from "../rfc6962.js";
 import { decodeEntryBundle, TILE_WIDTH, tilePath } from "../tiles.js";
 import { httpTileFetcher, TileProofs } from "../tileclient.js";
 import { ForkDetector, verifyEquivocation, type Equivocation } from "../witness/quorum.js";
+import type { ThresholdGroup } from "../witness/threshold.js";
 
 const monitorConfigSchema = z
   .object({
@@ -32,13 +38,21 @@ const monitorConfigSchema = z
     /** Other monitors to gossip checkpoints with (their base URLs). */
     peers: z.array(z.string().url()).default([]),
     intervalMs: z.number().int().positive().default(5000),
+    /**
+     * Threshold mode, as the log is deployed with it (`witnessThreshold`): every checkpoint must also carry the
+     * witnesses' combined signature under this group key (`group`: the group.json of `meridian tbls dkg`).
+     */
+    threshold: z
+      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 
 export const monitorService = defineService({
   name: "monitor",
   config: monitorConfigSchema,
-  start({ config, log }) {
+  async start({ config, log, clock, metrics }) {
     const policy = parsePolicy(config.policy, "monitor policy");
     if (policy.logs.length !== 1) throw new HttpError(500, "bad policy", "the monitor follows exactly one log: list one `log` line");
     const logVerifier = policy.logs[0]!.verifier;
@@ -49,12 +63,41 @@ export const monitorService = defineService({
     let range = CompactRange.empty();
     const detector = new ForkDetector([logVerifier], origin);
     const evidence: Equivocation[] = [];
-    const state = { note: null as string | null, entries: 0, lastError: null as string | null };
+    const state = { note: null as string | null, entries: 0, lastError: null as string | null, verifiedAt: clock.now() };
+    let threshold: ThresholdGroup | null = null;
+    let verifyThreshold: ((note: string) => void) | null = null;
+    if (config.threshold) {
+      const { readGroup } = await import("../../tbls/index.js"); // BLS loads only in threshold mode
+      const { verifyThresholdCheckpoint } = await import("../witness/threshold.js");
+      const group: ThresholdGroup = { ...readGroup(config.threshold.group), name: config.threshold.name };
+      threshold = group;
+      verifyThreshold = (note) => void verifyThresholdCheckpoint(note, [logVerifier], group, origin);
+    }
+    const registers = [metrics];
+    new Gauge({
+      name: "meridian_monitor_checkpoint_size",
+      help: "Size of the log's latest checkpoint this monitor verified (signature, witness policy, consistency, every entry)",
+      registers,
+      collect() {
+        this.set(light.checkpoint?.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: "meridian_monitor_checkpoint_age_seconds",
+      help: "Seconds since the verified checkpoint was signed (its commit-wait time), else since it was verified; since start while none is",
+      registers,
+      collect() {
+        const signed = light.checkpoint ? checkpointTimeOf(light.checkpoint) : null;
+        this.set(Math.max(0, (clock.now() - (signed ?? state.verifiedAt)) / 1000));
+      },
+    });
+    const equivocations = new Counter({ name: "meridian_monitor_equivocations_total", help: "Sizes at which this monitor holds two log-signed checkpoints with different roots", registers });
 
     const observe = (note: string, from: string): Equivocation | null => {
       const e = detector.observe(note);
       if (e && !evidence.some((x) => x.size === e.size)) {
         evidence.push(e);
+        equivocations.inc();
         log.error({ evidence: e, from }, `EQUIVOCATION by ${origin} at size ${e.size}`);
       }
       return e;
@@ -79,6 +122,7 @@ export const monitorService = defineService({
         const note = await res.text();
         if (!res.ok) throw new Error(`GET ${base}/checkpoint: HTTP ${res.status}`);
         verifyWithPolicy(note, policy, origin);
+        verifyThreshold?.(note);
         observe(note, "log");
         const prev = light.checkpoint?.size ?? 0;
         const cp = await light.update(note); // consistency from tiles, or a ForkError with evidence
@@ -87,6 +131,7 @@ export const monitorService = defineService({
           state.entries = range.size;
         }
         state.note = note;
+        state.verifiedAt = clock.now();
         state.lastError = null;
         for (const w of policy.witnesses.values()) {
           if (!w.url) continue;
@@ -115,6 +160,7 @@ export const monitorService = defineService({
         });
         app.get("/v1/status", { config: { auth: "public" } }, async () => ({
           origin,
+          ...(threshold && { threshold: `${threshold.name} (${threshold.t} of ${threshold.n})` }),
           size: light.checkpoint?.size ?? null,
           entriesChecked: state.entries,
           lastError: state.lastError,

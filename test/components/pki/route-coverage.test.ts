@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
-import { allocatorServiceConfig, escrowRegionConfig, mapServiceConfig } from "../../../model/workloads/config.js";
+import { allocatorServiceConfig, escrowRegionConfig, mapServiceConfig, monitorServiceConfig } from "../../../model/workloads/config.js";
 import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
 import { SERVICE_ROUTES } from "../../../model/security/routes.js";
 import {
@@ -39,6 +39,7 @@ import { loadRlsService } from "../../../runtime/ratelimit/service/proto.js";
 import { ratelimitService } from "../../../runtime/ratelimit/service/service.js";
 import { allocatorService } from "../../../runtime/ratelimit/global/server.js";
 import { mapService } from "../../../runtime/vmap/service.js";
+import { monitorService } from "../../../runtime/prooflog/monitor/service.js";
 import { loadStack } from "../../../stacks/load.js";
 import { authorized, istioMatch, type AuthzPolicy } from "../../model/security/authz-eval.js";
 import { issuerKeys } from "../../runtime/escrow/fixture.js";
@@ -193,6 +194,16 @@ beforeAll(async () => {
   const allocator = await startService(allocatorService, { ...allocatorServiceConfig(spec), server: { host: "127.0.0.1", port: 0 } }, { processMetrics: false });
   closers.unshift(() => allocator.close());
   served.set("allocator", fromTable(allocator.app.routeTable()));
+
+  // The region's monitor as deployed (its rendered policy and peers), following the test log (whose key is not the
+  // stack's, so its rounds fail: only its routes matter here).
+  const monitor = await startService(
+    monitorService,
+    { ...monitorServiceConfig(spec, region, "unused")!, log: prooflog.url, intervalMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
+  closers.unshift(() => monitor.close());
+  served.set("monitor", fromTable(monitor.app.routeTable()));
 }, 60_000);
 
 afterAll(async () => {

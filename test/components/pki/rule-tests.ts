@@ -15,6 +15,7 @@ import type { RuleTest } from "./promtool.js";
 import { feeders } from "../../../model/cost/topology.js";
 import { replicationInput } from "../../../model/cost/report.js";
 import { multiPrimaryMesh } from "../../../model/mesh/multi-primary.js";
+import { MONITOR_STALE_SECONDS } from "../../../model/workloads/alerts.js";
 
 export interface AlertCase {
   alert: string;
@@ -342,6 +343,34 @@ function attestAlertCases(): AlertCase[] {
   ];
 }
 
+/**
+ * The proof log monitor: evidence held pages at once (and a monitor holding none stays quiet); a verified checkpoint
+ * whose age climbs past the threshold pages after 5 minutes, one a log republishing every minute keeps young does not.
+ */
+function monitorAlertCases(): AlertCase[] {
+  const labels = { namespace: "meridian", pod: "monitor-7d9f-abcde" };
+  const series = (metric: string, values: string) => [{ series: `${metric}${sel({ service: "monitor", ...labels })}`, values }];
+  const stale = MONITOR_STALE_SECONDS;
+  return [
+    {
+      alert: "MeridianProofLogEquivocation",
+      series: series("meridian_monitor_equivocations_total", "0x4 1x10"),
+      healthy: series("meridian_monitor_equivocations_total", "0x15"),
+      evalTime: "10m",
+      fires: [{ labels }],
+    },
+    // Age grows a minute per minute from 0: past the threshold at minute stale/60, firing 5 minutes later.
+    {
+      alert: "MeridianProofLogCheckpointStale",
+      series: series("meridian_monitor_checkpoint_age_seconds", `0+60x${stale / 60 + 15}`),
+      // A log re-signing every minute: the age saws between 0 and 60.
+      healthy: series("meridian_monitor_checkpoint_age_seconds", Array.from({ length: stale / 60 + 15 }, (_, i) => (i % 2) * 60).join(" ")),
+      evalTime: `${stale / 60 + 10}m`,
+      fires: [{ labels, value: stale + 600 }],
+    },
+  ];
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
 export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
@@ -349,4 +378,5 @@ export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => A
   "replication-lag": replicationAlertCases,
   ratelimit: rateLimitAlertCases,
   attest: attestAlertCases,
+  monitor: monitorAlertCases,
 };

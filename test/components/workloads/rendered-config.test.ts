@@ -22,7 +22,7 @@ import { startService } from "../../../runtime/kit/index.js";
 import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
 import { parseCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { generateKey, parseSignedNote, verifierKeyOf } from "../../../runtime/prooflog/note.js";
-import { startLogServer } from "../../../runtime/prooflog/index.js";
+import { LogClient, newSigner, newVerifier, signCheckpoint, startLogServer, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 
@@ -39,6 +39,9 @@ afterAll(() => {
 /** A node's attestation key as `tpm2_readpublic -f pem` writes it (an RSA public key in SPKI PEM). */
 const ATTEST_AK = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
 
+/** The log's key: its signer in the log's Secret, its verifier key in the stack (what the monitors check against). */
+const LOG_KEYS = generateKey("changed.example.org/log");
+
 /** prod, with the values under test changed in the stack's own config map (so the stack schema checks them). */
 function changedProd(): EstateSpec {
   const map = readStackConfigMap("prod");
@@ -48,7 +51,7 @@ function changedProd(): EstateSpec {
     ...runtime,
     escrow: { ...runtime["escrow"], inventory: { "concert-2027": 12_345 } },
     ratelimit: { ...runtime["ratelimit"], requestsPerSecond: 777 },
-    prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log" },
+    prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log", verifierKey: LOG_KEYS.verifierKey },
     attest: { ...runtime["attest"], nodes: { "node-1": { ak: ATTEST_AK, reference: { sha256: { "16": "ab".repeat(32) } } } } },
   };
   map["meridian:time"] = { ...time, maxOffsetMs: 400, skew: { degradeFraction: 0.3, freezeFraction: 0.6, recoveryHoldSeconds: 42 } };
@@ -266,15 +269,56 @@ describe("a changed stack value reaches the running service through its rendered
     expect(cfg.maxOffsetMs).toBe(400);
     expect(cfg.timeReference).toEqual({ agent: "time-agent.meridian-time.svc.cluster.local:10125" });
     const w = { ...rendered, config: { ...rendered.config, "prooflog.json": JSON.stringify({ ...cfg, timeReference: { grandmaster: `127.0.0.1:${new URL(gm.endpoints["ntp"]!).port}` } }) } };
-    const keys = generateKey("changed.example.org/log");
     const keyPath = w.args[w.args.indexOf("--key") + 1]!;
     const file = keyPath.split(`${CONFIG_DIR}/`).join(`${root}/`);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, keys.signerKey, { mode: 0o600 });
+    writeFileSync(file, LOG_KEYS.signerKey, { mode: 0o600 });
     const url = await serve(w, ["--data", join(root, "prooflog-data")]);
     const checkpoint = await (await fetch(`${url}/checkpoint`)).text();
     expect(checkpoint.split("\n")[0]).toBe("changed.example.org/log");
     expect(checkpointTimeOf(parseCheckpoint(parseSignedNote(checkpoint).text))).toBeGreaterThan(0);
     await gm.close();
+  }, 60_000);
+
+  it("each region's monitor, as rendered, verifies the log under the stack's key and publishes equivocation evidence, on /metrics too; a checkpoint under another key is refused", async () => {
+    const log = await startLogServer({ origin: "changed.example.org/log", signerKey: LOG_KEYS.signerKey, dataDir: join(root, "monitored-log"), port: 0, checkpointIntervalMs: 10 });
+    const other = spec.regions.find((r) => r.id !== REGION)!.id;
+    const monitorUrl = (region: string) => `http://monitor-${region}.meridian.svc.cluster.local:8080`;
+    /** The rendered monitor with the cluster addresses swapped for this machine's: the log, its peers, and a short interval. */
+    const rendered = (region: string, peers: string[]) => {
+      const w = regionWorkloads(spec, region).find((x) => x.service.name === "monitor")!;
+      const cfg = JSON.parse(w.config["monitor.json"]!) as { log: string; policy: string; peers: string[]; intervalMs: number };
+      expect(cfg.log).toBe("http://prooflog.meridian.svc.cluster.local:8080");
+      expect(cfg.policy).toBe(`log ${LOG_KEYS.verifierKey}\nquorum none\n`);
+      expect(cfg.peers).toContain(monitorUrl(region === REGION ? other : REGION));
+      expect(cfg.peers).not.toContain(monitorUrl(region));
+      return { ...w, config: { "monitor.json": JSON.stringify({ ...cfg, log: log.url, peers, intervalMs: 50 }) } };
+    };
+    // One after the other: both mount the same path, and each has read its file once it is listening.
+    const peer = await serve(rendered(other, []));
+    const url = await serve(rendered(REGION, [peer]));
+    const client = new LogClient(log.url);
+    for (let i = 0; i < 5; i++) await client.add(Buffer.from(`monitored ${i}`));
+    await log.log.publishCheckpoint();
+    const status = async (u: string) => (await getJson(`${u}/v1/status`)) as { size: number | null; entriesChecked: number; equivocations: number; lastError: string | null };
+    while ((await status(url)).size !== 5) await new Promise((r) => setTimeout(r, 50));
+    expect(await status(url)).toMatchObject({ size: 5, entriesChecked: 5, equivocations: 0, lastError: null });
+    const metric = async (u: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(await (await fetch(`${u}/metrics`)).text())?.[1]);
+    expect(await metric(url, "meridian_monitor_checkpoint_size")).toBe(5);
+
+    const gossip = (u: string, note: string) => fetch(`${u}/v1/gossip`, { method: "POST", headers: { "content-type": "text/plain" }, body: note });
+    // A checkpoint for size 5 under a key that is not the stack's (same origin): refused, counted nowhere.
+    const junk = signCheckpoint({ origin: "changed.example.org/log", size: 5, root: Buffer.alloc(32, 3), extensions: [] }, [newSigner(generateKey("changed.example.org/log").signerKey)]);
+    expect((await gossip(peer, junk)).status).toBe(400);
+    expect(await (await fetch(`${peer}/v1/evidence`)).json()).toEqual([]);
+    expect(await metric(peer, "meridian_monitor_equivocations_total")).toBe(0);
+    // The log's own key signing another root for size 5 (a split view): evidence, and the alert's counter.
+    const forked = signCheckpoint({ origin: "changed.example.org/log", size: 5, root: Buffer.alloc(32, 9), extensions: [] }, [newSigner(LOG_KEYS.signerKey)]);
+    expect(await (await gossip(url, forked)).json()).toEqual({ accepted: true, equivocation: true });
+    const evidence = (await (await fetch(`${url}/v1/evidence`)).json()) as Equivocation[];
+    expect(evidence.map((e) => e.size)).toEqual([5]);
+    expect(verifyEquivocation(evidence[0]!, [newVerifier(LOG_KEYS.verifierKey)])).toBe(true);
+    expect(await metric(url, "meridian_monitor_equivocations_total")).toBe(1);
+    await log.app.close();
   }, 60_000);
 });

@@ -13,6 +13,9 @@ import { quotaServiceConfig } from "../../../runtime/quota/service.js";
 import { attestService } from "../../../runtime/attest/index.js";
 import { allocatorService } from "../../../runtime/ratelimit/global/server.js";
 import { mapService } from "../../../runtime/vmap/service.js";
+import { monitorService } from "../../../runtime/prooflog/monitor/service.js";
+import { parsePolicy } from "../../../runtime/prooflog/policy.js";
+import { ALG_COSIGNATURE_V1, generateKey } from "../../../runtime/prooflog/note.js";
 import { HTTP_PORT, regionWorkloads, STATE_DIR, workloadSpec, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { TIME_AGENT_ADDRESS } from "../../../model/time/hierarchy.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -70,7 +73,7 @@ describe("regionWorkloads", () => {
     for (const region of spec.regions) {
       const ws = regionWorkloads(spec, region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name));
-      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map", "allocator"].includes(x.service.name))) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map", "allocator", "monitor"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -95,6 +98,43 @@ describe("regionWorkloads", () => {
       expect(cfg.globalAllocator).toEqual({ url: "http://allocator.meridian.svc.cluster.local:8080", failureMode: "local", instances: spec.regions.length * spec.runtime.replicas * 4 });
       expect(rl.config["config.yaml"]).toMatch(/global: true/);
     }
+  });
+
+  it("runs one proof log monitor per region, following the log under its deployed key and witness policy, gossiping with every other region's; none without the log's verifier key", () => {
+    const spec = prod();
+    const vkey = spec.runtime.prooflog.verifierKey!;
+    expect(vkey.startsWith(`${spec.runtime.prooflog.origin}+`)).toBe(true);
+    const witness = { name: "witness-d", url: "https://witness-d.example", vkey: generateKey("witness-d", ALG_COSIGNATURE_V1).verifierKey };
+    spec.runtime.prooflog.witnesses = ["witness-a", witness];
+    for (const region of spec.regions) {
+      const w = regionWorkloads(spec, region.id).find((x) => x.service.name === "monitor")!;
+      expect(w).toMatchObject({ replicas: 1, autoscaling: null, strategy: "Recreate", stores: { redis: false, postgres: false } });
+      expect(w.args.slice(0, 2)).toEqual(["log", "monitor"]);
+      expect(w.alerts.map((a) => a.alert)).toEqual(["MeridianProofLogEquivocation", "MeridianProofLogCheckpointStale"]);
+      const cfg = monitorService.config.parse(serviceKeys(w.config["monitor.json"]!)) as {
+        log: string;
+        policy: string;
+        peers: string[];
+        threshold?: unknown;
+      };
+      expect(cfg.log).toBe("http://prooflog.meridian.svc.cluster.local:8080");
+      // The log's key, the cosigning witness (its URL: the monitor reads its monitoring endpoint), no cosignature quorum.
+      const policy = parsePolicy(cfg.policy);
+      expect(policy.logs.map((l) => l.verifier.name)).toEqual([spec.runtime.prooflog.origin]);
+      expect(cfg.policy).toContain(`log ${vkey}\n`);
+      expect([...policy.witnesses.entries()].map(([n, x]) => [n, x.url])).toEqual([["witness-d", "https://witness-d.example"]]);
+      expect(policy.quorum).toBe("none");
+      expect(cfg.threshold).toBeUndefined();
+      expect(cfg.peers.sort()).toEqual(
+        spec.regions
+          .filter((r) => r.id !== region.id)
+          .map((r) => `http://monitor-${r.id}.meridian.svc.cluster.local:8080`)
+          .sort(),
+      );
+    }
+    const without = prod();
+    delete without.runtime.prooflog.verifierKey;
+    expect(regionWorkloads(without, "aws-use1").map((w) => w.service.name)).not.toContain("monitor");
   });
 
   it("runs the proof log's one sequencer in the ledger region only: one pod, no autoscaler, Recreate; standbys at zero elsewhere", () => {
@@ -254,6 +294,12 @@ describe("regionWorkloads", () => {
         serverConfigSchema.parse(server);
         return allocatorService.config.parse({ ...keys, redis: "redis://from-the-redis-flag:6379/0" });
       },
+      // The kit's `server` section beside the monitor's keys; it has no store and no secret.
+      monitor: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return monitorService.config.parse(keys);
+      },
       // Likewise; the store is the PostgreSQL URL of --postgres.
       map: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
@@ -366,6 +412,10 @@ describe("command lines against the real CLI", () => {
       maxOffsetMs: spec.time.maxOffsetMs,
       agent: { host: "time-agent.meridian-time.svc.cluster.local", port: 10125 },
     });
+  });
+
+  it("log monitor accepts its args", async () => {
+    expect(await parseWithCli(program, byService("monitor").args)).toMatchObject({ config: "/etc/meridian/monitor/monitor.json", port: "8080", host: "0.0.0.0" });
   });
 
   it("the check fails on a flag the command does not have", async () => {
