@@ -83,6 +83,7 @@ export async function runLocal(plan: LocalPlan): Promise<void> {
     `  GSLB DNS resolver   udp://127.0.0.1:${estate.dns.port}   ${estate.policy.mode} routing; try: dig @127.0.0.1 -p ${estate.dns.port} ${fqdn}  (+subnet=100.66.0.0/24 asks from Europe)`,
     `  escrow              <region>/escrow/v1/…   e.g. curl ${estate.regions[0]!.url}/escrow/v1/inventory/${Object.keys(spec.runtime.escrow.inventory)[0] ?? "<sku>"}`,
     `  proof log           ${estate.globals.log.url}   witnesses ${estate.globals.log.witnesses.map((w) => w.url).join(", ")}`,
+    `  log monitor         ${estate.globals.log.monitor.url}   e.g. curl ${estate.globals.log.monitor.url}/v1/status  (and /v1/evidence)`,
     `  attest verifier     ${estate.globals.attest.url}   e.g. curl -X POST ${estate.globals.attest.url}/v1/attest/nonce`,
     `  quota               ${estate.globals.quota.url}/v1/quota/…`,
     // A tenant's usage, proven against the map root in a checkpoint the local log signed (not on the map's word).

@@ -5,7 +5,7 @@
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
  * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
  * attestation verifier, the quota service and the verifiable map quota and every region's escrow publish to
- * (trust-services.ts) record in the proof log.
+ * (trust-services.ts) record in the proof log; a monitor follows it from outside (monitor.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +20,7 @@ import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
 import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js";
 import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
+import { startMonitor } from "./monitor.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
 
@@ -44,7 +45,8 @@ export class GlobalServices {
   private constructor(
     private readonly spec: EstateSpec,
     readonly grandmaster: { port: number; source: Grandmaster },
-    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string; verifierKey: string }[] },
+    /** The proof log, and the monitor following it (monitor.ts). */
+    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string; verifierKey: string }[]; monitor: LocalService },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
     /** The estate's (ephemeral, local) buyer identity provider: its public key, which every region's escrow trusts, and tokens. */
@@ -94,6 +96,9 @@ export class GlobalServices {
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
       });
       closers.unshift(() => log.app.close());
+      // Polling at twice the local log's checkpoint interval (the estate's monitors poll every 10 s).
+      const monitor = await startMonitor({ spec: o.spec, log: { url: log.url, verifierKey: logKey.verifierKey, witnesses }, intervalMs: 1000 });
+      closers.unshift(() => monitor.close());
       // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to).
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
       const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
@@ -119,7 +124,7 @@ export class GlobalServices {
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, monitor },
         { store, poolUrl },
         await localBuyers(o.spec),
         attest,
@@ -148,7 +153,7 @@ export class GlobalServices {
       inventory[sku] = { ...(audit ?? { error: "unknown item" }), allocation };
     }
     return {
-      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners },
+      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners, monitor: this.log.monitor.url },
       escrow: inventory,
       attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },
       quota: { url: this.quota.url, store: this.quota.store },

@@ -17,4 +17,5 @@ export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotoni
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier } from "./witness/cosignature.js";
 export { witnessService } from "./witness/service.js";
+export { monitorService } from "./monitor/service.js";
 export { CorruptStoreError, encodeRecord as encodeJournalRecord, scanJournal } from "./storage/journal.js";

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { defineService, HttpError } from "../../kit/index.js";
+import type { Checkpoint } from "../checkpoint.js";
 import { checkpointTimeOf } from "../commit-wait.js";
 import { CompactRange } from "../compact.js";
 import { LightClient, ForkError } from "../lightclient.js";
@@ -63,7 +64,8 @@ export const monitorService = defineService({
     let range = CompactRange.empty();
     const detector = new ForkDetector([logVerifier], origin);
     const evidence: Equivocation[] = [];
-    const state = { note: null as string | null, entries: 0, lastError: null as string | null, verifiedAt: clock.now() };
+    // The last checkpoint a whole round verified (the light client moves first, before its entries are read).
+    const state = { note: null as string | null, verified: null as Checkpoint | null, entries: 0, lastError: null as string | null, verifiedAt: clock.now() };
     let threshold: ThresholdGroup | null = null;
     let verifyThreshold: ((note: string) => void) | null = null;
     if (config.threshold) {
@@ -79,7 +81,7 @@ export const monitorService = defineService({
       help: "Size of the log's latest checkpoint this monitor verified (signature, witness policy, consistency, every entry)",
       registers,
       collect() {
-        this.set(light.checkpoint?.size ?? 0);
+        this.set(state.verified?.size ?? 0);
       },
     });
     new Gauge({
@@ -87,7 +89,7 @@ export const monitorService = defineService({
       help: "Seconds since the verified checkpoint was signed (its commit-wait time), else since it was verified; since start while none is",
       registers,
       collect() {
-        const signed = light.checkpoint ? checkpointTimeOf(light.checkpoint) : null;
+        const signed = state.verified ? checkpointTimeOf(state.verified) : null;
         this.set(Math.max(0, (clock.now() - (signed ?? state.verifiedAt)) / 1000));
       },
     });
@@ -131,6 +133,7 @@ export const monitorService = defineService({
           state.entries = range.size;
         }
         state.note = note;
+        state.verified = cp;
         state.verifiedAt = clock.now();
         state.lastError = null;
         for (const w of policy.witnesses.values()) {
@@ -161,7 +164,7 @@ export const monitorService = defineService({
         app.get("/v1/status", { config: { auth: "public" } }, async () => ({
           origin,
           ...(threshold && { threshold: `${threshold.name} (${threshold.t} of ${threshold.n})` }),
-          size: light.checkpoint?.size ?? null,
+          size: state.verified?.size ?? null,
           entriesChecked: state.entries,
           lastError: state.lastError,
           equivocations: evidence.length,

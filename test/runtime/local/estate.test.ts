@@ -55,6 +55,19 @@ describe("the local estate (real processes, real dig)", () => {
     expect(new Set(estate.supervisor.running().map((p) => p.pid)).size).toBe(3);
   });
 
+  it("runs a monitor that follows the local log from outside: after appends its verified checkpoint reaches the log's size, every entry checked", async () => {
+    const log = estate.globals.log;
+    for (let i = 0; i < 20; i++) await log.instance.add(new TextEncoder().encode(`monitored entry ${i}`));
+    const size = await until("the log to sign the appends", () => ((s) => (s >= 20 ? s : undefined))(log.instance.checkpoint().checkpoint.size));
+    type Status = { origin: string; size: number | null; entriesChecked: number; lastError: string | null; equivocations: number };
+    const status = await until("the monitor to verify them", async () => ((s) => ((s.size ?? 0) >= size ? s : undefined))((await (await fetch(`${log.monitor.url}/v1/status`)).json()) as Status));
+    expect(status).toMatchObject({ origin: spec.runtime.prooflog.origin, lastError: null, equivocations: 0 });
+    expect(status.entriesChecked).toBe(status.size);
+    // What it serves is the log's own signed checkpoint, and the dashboard links it.
+    expect((await (await fetch(`${log.monitor.url}/v1/checkpoint`)).text()).split("\n")[0]).toBe(spec.runtime.prooflog.origin);
+    expect(((await estate.globals.state())["proof log"] as { monitor: string }).monitor).toBe(log.monitor.url);
+  });
+
   it("resolves the apex name to the first healthy region, and fails over when that region is killed", async () => {
     await until("all healthy", () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined));
     const first = estate.regions[0]!;
