@@ -57,7 +57,7 @@ describe("meridian:pki:MeshTls", () => {
       expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
       for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
-    // Concretely: only escrow, quota, the attestation verifier, the map and the gateway may reach the proof log; the gateway may not reach the clock.
+    // Concretely: only escrow, quota, the attestation verifier, the map, the monitors and the gateway may reach the proof log; the gateway may not reach the clock.
     const principalsOf = (name: string) =>
       (byName(prod, "kubernetes:security.istio.io/v1:AuthorizationPolicy", `aws-euw1-meridian-authorizationpolicy-${name}-callers`).inputs["spec"] as { rules: Rule[] }).rules.flatMap(
         (r) => r.from[0]!.source.principals,
@@ -68,6 +68,7 @@ describe("meridian:pki:MeshTls", () => {
       "prod.meridian.internal/ns/meridian/sa/attest",
       "prod.meridian.internal/ns/meridian/sa/escrow",
       "prod.meridian.internal/ns/meridian/sa/map",
+      "prod.meridian.internal/ns/meridian/sa/prooflog-monitor",
       "prod.meridian.internal/ns/meridian/sa/quota",
     ]);
     // The verifier answers the SPIRE server's own SVID (not an agent's) on every route but revocation, and operators on that.

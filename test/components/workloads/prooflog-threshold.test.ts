@@ -70,7 +70,7 @@ describe("the deployed proof log in threshold mode", () => {
         return { name, url: running.url, vkey: key.verifierKey };
       }),
     );
-    const spec = prodWith({ witnesses, witnessThreshold: { name: NAME, group } });
+    const spec = prodWith({ witnesses, witnessThreshold: { name: NAME, group }, verifierKey: logKey.verifierKey });
     const w = regionWorkloads(spec, REGION).find((x) => x.service.name === "prooflog")!;
     expect(JSON.parse(w.config["group.json"]!)).toEqual(group);
     const cfg = JSON.parse(w.config["prooflog.json"]!) as Record<string, unknown>;
@@ -117,6 +117,36 @@ describe("the deployed proof log in threshold mode", () => {
     expect(() => verifyThresholdCheckpoint(note, [newVerifier(logKey.verifierKey)], groupKey, origin)).not.toThrow();
     const other = dkg(2, 3)[0]!.commitments;
     expect(() => verifyThresholdCheckpoint(note, [newVerifier(logKey.verifierKey)], { ...groupKey, commitments: other, groupPublicKey: other[0]! }, origin)).toThrow();
+
+    // The region's monitor as rendered demands what the log publishes: the group's signature beside the log's (its
+    // group.json beside its config), every cosigning witness in its policy. Run from its files, it verifies size 3;
+    // the same monitor given another group's key refuses every checkpoint.
+    const m = regionWorkloads(spec, REGION).find((x) => x.service.name === "monitor")!;
+    expect(JSON.parse(m.config["group.json"]!)).toEqual(group);
+    const mcfg = JSON.parse(m.config["monitor.json"]!) as { policy: string; threshold: unknown; log: string; peers: string[]; intervalMs: number };
+    expect(mcfg.threshold).toEqual({ name: NAME, group: `${CONFIG_DIR}/monitor/group.json` });
+    expect(
+      mcfg.policy
+        .split("\n")
+        .filter((l) => l.startsWith("witness "))
+        .map((l) => l.split(" ")[1]),
+    ).toEqual(witnesses.map((w) => w.name));
+    const runMonitor = async (dir: string, groupJsonText: string) => {
+      const at = (p: string) => p.split(`${CONFIG_DIR}/`).join(`${root}/${dir}/`);
+      mkdirSync(join(root, dir, "monitor"), { recursive: true });
+      writeFileSync(join(root, dir, "monitor/group.json"), groupJsonText);
+      writeFileSync(join(root, dir, "monitor/monitor.json"), at(JSON.stringify({ ...mcfg, log: log.url, peers: [], intervalMs: 100 })));
+      const cli = m.args.map((a, i) => (m.args[i - 1] === "--port" ? "0" : m.args[i - 1] === "--host" ? "127.0.0.1" : at(a)));
+      return (await serveCli(cli)).url;
+    };
+    type Status = { size: number | null; entriesChecked: number; lastError: string | null; threshold?: string };
+    const status = async (u: string) => (await (await fetch(`${u}/v1/status`)).json()) as Status;
+    const monitor = await runMonitor("m1", m.config["group.json"]!);
+    while ((await status(monitor)).size !== 3) await new Promise((r) => setTimeout(r, 100));
+    expect(await status(monitor)).toMatchObject({ size: 3, entriesChecked: 3, lastError: null, threshold: `${NAME} (2 of 3)` });
+    const foreign = await runMonitor("m2", JSON.stringify(groupJson({ t: 2, n: 3, commitments: other, shares: [] })));
+    while ((await status(foreign)).lastError === null) await new Promise((r) => setTimeout(r, 100));
+    expect(await status(foreign)).toMatchObject({ size: null, lastError: expect.stringMatching(/threshold signature of /) });
   }, 120_000);
 
   it("a group that needs more partial signatures than the cosigning witnesses is refused at the key", () => {
