@@ -22,9 +22,11 @@ RUN node bin/build-runtime.mjs /app
 FROM debian:bookworm-slim AS spire-plugins
 RUN apt-get update && apt-get install -y --no-install-recommends golang-go protobuf-compiler protoc-gen-go protoc-gen-go-grpc \
       golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev \
-      golang-github-hashicorp-go-plugin-dev golang-github-hashicorp-hcl-dev && rm -rf /var/lib/apt/lists/*
+      golang-github-hashicorp-go-plugin-dev golang-github-hashicorp-hcl-dev tpm2-tools && rm -rf /var/lib/apt/lists/*
 COPY runtime/attest/spire-plugin /src/spire-plugin
 RUN /src/spire-plugin/build.sh /out
+# tpm2_quote with its loader and libraries for the agent plugin (tpm2_tools_dir): SPIRE's agent image has no libc.
+RUN /src/spire-plugin/tpm2-closure.sh /out/tpm2
 
 # Production dependencies of the runtime only, at the versions package-lock.json pins.
 FROM node:24-bookworm-slim AS deps
@@ -44,6 +46,7 @@ COPY --from=build /app ./
 COPY --from=deps /app/node_modules ./node_modules
 # SHA256SUMS: the plugin_checksum values a stack pinning this image sets (runtime.attest.pluginChecksums).
 COPY --from=spire-plugins /out/bin/meridian_attest /out/bin/meridian_attest_agent /out/bin/SHA256SUMS ./spire-plugins/
+COPY --from=spire-plugins /out/tpm2 ./spire-plugins/tpm2
 USER node
 EXPOSE 8080 8081 9090
 ENTRYPOINT ["node", "cli/main.js"]

@@ -71,14 +71,23 @@ export function attestedAdmission(spec: EstateSpec): boolean {
   return Object.keys(spec.runtime.attest.nodes).length > 0;
 }
 
-/** An init container copying one binary from the runtime image into the shared plugin volume. */
-function delivery(spec: EstateSpec, binary: string) {
+/**
+ * tpm2_quote and tpm2_flushcontext with their own loader and libraries (runtime/attest/spire-plugin/tpm2-closure.sh,
+ * in the image beside the plugins): the spire-agent image has no libc or tpm2-tools, and Debian packages no Go TPM
+ * library the plugin could quote with natively.
+ */
+const TPM2_DIR = "tpm2";
+/** The TPM resource manager's device on the node. */
+const TPM_DEVICE = "/dev/tpmrm0";
+
+/** An init container copying files (a binary, a directory) from the runtime image into the shared plugin volume. */
+function delivery(spec: EstateSpec, binary: string, ...more: string[]) {
   return {
     initContainers: [
       {
         name: "meridian-attest-plugin",
         image: spec.runtime.image,
-        command: ["cp", `${PLUGIN_IMAGE_DIR}/${binary}`, `${PLUGIN_DIR}/${binary}`],
+        command: ["cp", "-R", ...[binary, ...more].map((f) => `${PLUGIN_IMAGE_DIR}/${f}`), `${PLUGIN_DIR}/`],
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
         volumeMounts: [{ name: PLUGIN_VOLUME, mountPath: PLUGIN_DIR }],
       },
@@ -110,6 +119,7 @@ function quotedPcrs(spec: EstateSpec): string {
 export function attestValues(spec: EstateSpec): { server: Record<string, unknown>; agent: Record<string, unknown> } {
   const verifier = runtimeService("attest");
   const server = delivery(spec, "meridian_attest");
+  const agent = delivery(spec, "meridian_attest_agent", TPM2_DIR);
   return {
     server: {
       nodeAttestor: { k8sPSAT: { enabled: false } },
@@ -128,8 +138,17 @@ export function attestValues(spec: EstateSpec): { server: Record<string, unknown
     },
     agent: {
       nodeAttestor: { k8sPSAT: { enabled: false } },
-      customPlugins: plugin("meridian_attest_agent", spec.runtime.attest.pluginChecksums?.agent, { node_env: NODE_ENV, ak_context: AK_HANDLE, pcr_list: quotedPcrs(spec), tcti: "device:/dev/tpmrm0" }),
-      ...delivery(spec, "meridian_attest_agent"),
+      customPlugins: plugin("meridian_attest_agent", spec.runtime.attest.pluginChecksums?.agent, {
+        node_env: NODE_ENV,
+        ak_context: AK_HANDLE,
+        pcr_list: quotedPcrs(spec),
+        tcti: `device:${TPM_DEVICE}`,
+        tpm2_tools_dir: `${PLUGIN_DIR}/${TPM2_DIR}`,
+      }),
+      ...agent,
+      // The node's TPM, as the chart mounts it for its own tpmDirect attestor.
+      extraVolumes: [...agent.extraVolumes, { name: "meridian-tpm", hostPath: { path: TPM_DEVICE, type: "CharDevice" } }],
+      extraVolumeMounts: [...agent.extraVolumeMounts, { name: "meridian-tpm", mountPath: TPM_DEVICE }],
       extraEnvVars: [{ name: NODE_ENV, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
     },
   };

@@ -87,14 +87,34 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
       verifier_spiffe_id: "spiffe://dev.meridian.internal/ns/meridian/sa/attest",
     });
     // The agent quotes every PCR some endorsed reference names, as tpm2_quote -l takes them.
-    expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({ node_env: "MERIDIAN_NODE_NAME", ak_context: "0x81010002", pcr_list: "sha256:0,16", tcti: "device:/dev/tpmrm0" });
+    expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_data).toEqual({
+      node_env: "MERIDIAN_NODE_NAME",
+      ak_context: "0x81010002",
+      pcr_list: "sha256:0,16",
+      tcti: "device:/dev/tpmrm0",
+      // tpm2_quote with its own loader and libraries: the spire-agent image has neither (tpm2-closure.sh).
+      tpm2_tools_dir: "/run/meridian/spire-plugins/tpm2",
+    });
     // SPIRE checks each binary's SHA-256 against the stack's pinned sums before starting it.
     expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_checksum).toBe(CHECKSUMS.server);
     expect(agent.customPlugins.nodeAttestor["meridian_attest"]!.plugin_checksum).toBe(CHECKSUMS.agent);
     expect(agent.extraEnvVars).toEqual([{ name: "MERIDIAN_NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]);
     // The binary comes from the runtime image by digest, copied into the volume plugin_cmd names.
     expect(server.initContainers[0]!.image).toMatch(/@sha256:[0-9a-f]{64}$/);
-    expect(server.initContainers[0]!.command).toEqual(["cp", "/app/spire-plugins/meridian_attest", server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_cmd]);
+    expect(server.initContainers[0]!.command).toEqual(["cp", "-R", "/app/spire-plugins/meridian_attest", "/run/meridian/spire-plugins/"]);
+    expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_cmd).toBe("/run/meridian/spire-plugins/meridian_attest");
+    // The agent pod gets the plugin and the tpm2-tools bundle the image's spire-plugins stage made, and the node's TPM.
+    const agentPod = values["spire-agent"] as unknown as {
+      initContainers: { command: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+      extraVolumes: { name: string; hostPath?: { path: string; type: string } }[];
+      extraVolumeMounts: { name: string; mountPath: string }[];
+    };
+    expect(agentPod.initContainers[0]!.command).toEqual(["cp", "-R", "/app/spire-plugins/meridian_attest_agent", "/app/spire-plugins/tpm2", "/run/meridian/spire-plugins/"]);
+    expect(agentPod.extraVolumeMounts.map((m) => m.mountPath)).toEqual(["/run/meridian/spire-plugins", "/dev/tpmrm0"]);
+    expect(agentPod.extraVolumes.find((v) => v.hostPath)!.hostPath).toEqual({ path: "/dev/tpmrm0", type: "CharDevice" });
+    const dockerfile = readFileSync(new URL("../../../Dockerfile", import.meta.url), "utf8");
+    expect(dockerfile).toMatch(/tpm2-closure\.sh \/out\/tpm2\n/);
+    expect(dockerfile).toMatch(/COPY --from=spire-plugins \/out\/tpm2 \.\/spire-plugins\/tpm2\n/);
   });
 
   it("gives the server plugin a client certificate with the identity the verifier admits, issued only as approver-policy allows", () => {

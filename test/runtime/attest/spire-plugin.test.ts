@@ -182,6 +182,24 @@ describe("meridian_attest SPIRE NodeAttestor plugins, loaded as SPIRE's catalog 
     await expect(attest({ agentConfig })).rejects.toThrow(/node: got "" \(node_env "MERIDIAN_NODE_NAME"\)/);
   });
 
+  it("quotes with tpm2-closure.sh's bundle alone, as in SPIRE's agent image (no tpm2-tools on PATH): its own loader and libraries", async () => {
+    const dir = join(work, "tpm2");
+    const r = spawnSync(join(SRC, "tpm2-closure.sh"), [dir], { encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(join(dir, "lib"))).toEqual(expect.arrayContaining(["ld.so", "libc.so.6", "libtss2-tcti-device.so.0", "libtss2-tcti-swtpm.so.0"]));
+    const base = `node = "node-1"\nak_context = "${join(tpm.dir, rsa.ctx)}"\npcr_list = "sha256:0,1,2,16"\ntcti = "swtpm:host=127.0.0.1,port=${tpm.port}"\nflush_transient_objects = true\n`;
+    const noTools = { PATH: "/nonexistent" };
+    // Without the bundle, nothing on PATH can quote ...
+    const none = await attest({ agentConfig: base, env: noTools });
+    expect(none.agent_attributes).toBeUndefined();
+    expect(none.message).toMatch(/tpm2_quote.*executable file not found/);
+    // ... with it, the node is admitted.
+    const out = await attest({ agentConfig: `${base}tpm2_tools_dir = "${dir}"\n`, env: noTools });
+    expect(out.code, out.message).toBeUndefined();
+    expect(out.agent_attributes).toMatchObject({ spiffe_id: `spiffe://${TD}/spire/agent/meridian_attest/node-1` });
+    await expect(attest({ agentConfig: `${base}tpm2_tools_dir = "${work}"\n` })).rejects.toThrow(/tpm2_tools_dir: .*lib\/ld\.so is not an executable/);
+  });
+
   it("refuses a replayed quote: the new challenge is a new nonce", async () => {
     const out = await attest({ replay: join(work, "genuine.json") });
     expect(out).toMatchObject({ code: "PermissionDenied" });

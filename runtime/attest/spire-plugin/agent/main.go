@@ -40,6 +40,9 @@ type hclConfig struct {
 	TCTI      string `hcl:"tcti"`
 	// A TPM without a resource manager (swtpm, /dev/tpm0) keeps the loaded AK; flush transient objects after.
 	FlushTransient bool `hcl:"flush_transient_objects"`
+	// Where tpm2-closure.sh put tpm2-tools with its loader and libraries (bin/, lib/ld.so): SPIRE's agent image
+	// has neither tpm2-tools nor a libc. Empty: tpm2_quote from PATH.
+	Tpm2ToolsDir string `hcl:"tpm2_tools_dir"`
 }
 
 var (
@@ -57,7 +60,7 @@ type agent struct {
 
 func (a *agent) parse(td, text string) (*hclConfig, error) {
 	c := &hclConfig{}
-	if err := plugin.DecodeHCL(td, text, c, "node", "node_env", "ak_context", "pcr_list", "tcti", "flush_transient_objects"); err != nil {
+	if err := plugin.DecodeHCL(td, text, c, "node", "node_env", "ak_context", "pcr_list", "tcti", "flush_transient_objects", "tpm2_tools_dir"); err != nil {
 		return nil, err
 	}
 	if c.PCRList == "" {
@@ -79,6 +82,13 @@ func (a *agent) parse(td, text string) (*hclConfig, error) {
 	}
 	if _, err := os.Stat(c.AKContext); err != nil && !handle.MatchString(c.AKContext) {
 		return nil, fmt.Errorf("ak_context: %v", err)
+	}
+	if c.Tpm2ToolsDir != "" {
+		for _, f := range []string{"lib/ld.so", "bin/tpm2_quote", "bin/tpm2_flushcontext"} {
+			if st, err := os.Stat(filepath.Join(c.Tpm2ToolsDir, f)); err != nil || st.Mode()&0o111 == 0 {
+				return nil, fmt.Errorf("tpm2_tools_dir: %s is not an executable (%v); expected tpm2-closure.sh's output", filepath.Join(c.Tpm2ToolsDir, f), err)
+			}
+		}
 	}
 	return c, nil
 }
@@ -144,8 +154,17 @@ func quote(c *hclConfig, nonce string) ([]byte, error) {
 	if c.TCTI != "" {
 		env = append(env, "TPM2TOOLS_TCTI="+c.TCTI)
 	}
+	command := func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+	if d := c.Tpm2ToolsDir; d != "" {
+		// The bundled loader with only the bundled libraries; the TCTI modules it dlopens are found there too.
+		lib := filepath.Join(d, "lib")
+		env = append(env, "LD_LIBRARY_PATH="+lib)
+		command = func(name string, args ...string) *exec.Cmd {
+			return exec.Command(filepath.Join(lib, "ld.so"), append([]string{"--library-path", lib, filepath.Join(d, "bin", name)}, args...)...)
+		}
+	}
 	run := func(name string, args ...string) error {
-		cmd := exec.Command(name, args...)
+		cmd := command(name, args...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %v: %s", name, err, out)
