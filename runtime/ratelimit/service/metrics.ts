@@ -79,6 +79,19 @@ export class RateLimitMetrics implements StatsSink {
     });
   }
 
+  /** Counters kept elsewhere (global limits' allocator calls), read at scrape time. */
+  counter(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** One counter's value (tests and the admin API). */
   async value(stat: StatName, domain: string, key: string): Promise<number> {
     const m = await this.rules[stat].get();

@@ -76,6 +76,11 @@ export const ratelimitConfigSchema = z
       .object({
         url: z.string().regex(/^https?:\/\/[^\s]+$/, "expected http(s)://host:port"),
         timeoutMs: z.number().int().min(10).max(60_000).default(500),
+        /**
+         * Longest a decision waits for the allocator once this replica's grant is spent (grants are asked for
+         * ahead of need, so this is rare), then `failureMode`; keep it below Envoy's rate limit filter timeout.
+         */
+        waitMs: z.number().int().min(0).max(60_000).default(50),
         failureMode: z.enum(FAILURE_MODES).optional(),
         /** Replicas sharing the limits across every region (sizes the `local` fallback); default `instances`. */
         instances: z.number().int().min(1).optional(),
@@ -149,6 +154,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         prefetch: c.globalPrefetch,
         failureMode: ga?.failureMode ?? c.failureMode,
         instances: ga?.instances ?? c.instances,
+        waitMs: ga?.waitMs,
       });
       const blocks = new BlockList(clock, remote ? { client: remote.client, key: `${c.redisPrefix}blocks` } : undefined);
       const metrics = new RateLimitMetrics(registry);
@@ -181,6 +187,9 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         metrics.gauge("ratelimit_aimd_throttled", "requests throttled by AIMD since start", () => aimd.throttled);
         metrics.gauge("ratelimit_aimd_decreases", "AIMD intervals closed with a congestion signal since start", () => aimd.aimd.decreases);
       }
+      metrics.counter("ratelimit_global_allocator_waits_total", "global-limit decisions that waited on an allocator call", () => globals.waits);
+      metrics.counter("ratelimit_global_allocator_fallbacks_total", "global-limit decisions the failure policy made (allocator failed or slower than waitMs)", () => globals.fallbacks);
+      metrics.counter("ratelimit_global_allocator_prefetches_total", "allocator calls made before a grant ran out", () => globals.prefetches);
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
       // An in-process caller's node is measured by the caller; ours by the config's reference, with its
       // offset, skew state and ε on /metrics.

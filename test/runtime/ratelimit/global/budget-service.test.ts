@@ -31,11 +31,11 @@ const rules = () => {
   return file;
 };
 
-const check = async (url: string) => {
+const check = async (url: string, tenant = "acme") => {
   const r = await fetch(`${url}/v1/ratelimit`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ domain: "api", descriptors: [{ entries: [{ key: "tenant", value: "acme" }] }] }),
+    body: JSON.stringify({ domain: "api", descriptors: [{ entries: [{ key: "tenant", value: tenant }] }] }),
   });
   // The HTTP face answers OVER_LIMIT with 429 (as Envoy's); anything else is not a decision.
   const text = await r.text();
@@ -50,12 +50,14 @@ describe("global limits from the allocator service", () => {
     const region = (name: string) =>
       startService(
         ratelimitService,
-        { rules: file, watch: false, region: name, grpc: { port: 0 }, server: { port: 0 }, globalAllocator: { url: allocator.url, failureMode: "local", instances: 4 } },
+        { rules: file, watch: false, region: name, grpc: { port: 0 }, server: { port: 0 }, globalAllocator: { url: allocator.url, failureMode: "local", instances: 4, waitMs: 10_000 } },
         { processMetrics: false },
       );
     const eu = await region("eu");
     const us = await region("us");
     running.push(eu, us);
+    // A burst's decisions wait for the allocator (waitMs): one that gave up would be the `local` fallback's, beyond
+    // the limit by design (prefetch.test.ts covers the bounded wait).
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => check((i % 2 ? eu : us).url)));
     expect(answers.filter((a) => a.code !== "OK" && a.code !== "OVER_LIMIT")).toEqual([]);
     const burst = answers.filter((a) => a.code === "OK").length;
@@ -72,10 +74,12 @@ describe("global limits from the allocator service", () => {
     redis.disconnect();
     expect(Object.keys(grants).length).toBeGreaterThanOrEqual(2);
 
-    // The allocator goes away: each replica spends limit / instances = 10 of its own, then refuses.
+    // The allocator goes away: for a tenant it has not granted (acme's budget it said was spent, so acme is
+    // refused without asking), each replica spends limit / instances = 10 of its own, then refuses.
     await allocator.close();
     running.splice(running.indexOf(allocator), 1);
-    const offline = await Promise.all(Array.from({ length: 30 }, () => check(eu.url)));
+    expect((await check(eu.url)).code).toBe("OVER_LIMIT");
+    const offline = await Promise.all(Array.from({ length: 30 }, () => check(eu.url, "beta")));
     expect(offline.filter((a) => a.code === "OK")).toHaveLength(10);
   }, 60_000);
 
