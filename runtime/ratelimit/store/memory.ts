@@ -6,7 +6,7 @@
  * tenant), `decide(checks, policy, now)` the service's.
  */
 import { step } from "../core/algorithms.js";
-import { checkLevels, combine, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
+import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
 import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
 import type { Decision, State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
@@ -34,6 +34,9 @@ export class MemoryStore implements RateLimitStore {
   private readonly slots: (number | undefined)[] = [];
   private readonly scratch: Scratch[] = [];
   private readonly one = new Scratch();
+  /** The last key seen at each depth > 0 of a hierarchy, and its slot. */
+  private readonly parents: (string | undefined)[] = [];
+  private readonly parentSlots: number[] = [];
 
   constructor(private readonly sweepIntervalMs = 5_000) {}
 
@@ -53,17 +56,31 @@ export class MemoryStore implements RateLimitStore {
     }
     checkLevels(levels, cost);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
-    for (let i = 0; i < n; i++) if (!inPlace(levels[i]!.limit)) return this.decideGeneric(levels, cost, nowMs);
-    // gcra, token bucket and fixed window: one Map lookup per level, each level stepped into scratch
-    // against the state it had before the request, and the states written in place only when every
-    // level admits (decideLevels' semantics, without its intermediate objects).
+    // gcra, token bucket and fixed window: one pass looks each level up and steps it into scratch against
+    // the state it had before the request; the states are written in place only when every level admits
+    // (decideLevels' semantics, without its intermediate objects).
     const index = this.index;
     const nums = this.nums;
     const slots = this.slots;
+    const scratch = this.scratch;
+    const parents = this.parents;
     let blockedBy = -1;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
-      const slot = index.get(lv.key);
+      const limit = lv.limit;
+      if (!inPlace(limit)) return this.decideGeneric(levels, cost, nowMs);
+      const key = lv.key;
+      // Parents (an app, a tenant) are shared by many children, so the same key tends to come back at
+      // the same depth: its slot is remembered there (forgotten whenever any slot is freed).
+      let slot: number | undefined;
+      if (i > 0 && parents[i] === key) slot = this.parentSlots[i];
+      else {
+        slot = index.get(key);
+        if (i > 0 && slot !== undefined) {
+          parents[i] = key;
+          this.parentSlots[i] = slot;
+        }
+      }
       slots[i] = slot;
       let len = 0;
       let s0 = 0;
@@ -78,18 +95,30 @@ export class MemoryStore implements RateLimitStore {
           s1 = nums[b + S1]!;
         }
       }
-      const out = this.scratch[i] ?? (this.scratch[i] = new Scratch());
-      stepUnpacked(lv.limit, len, s0, s1, cost, nowMs, out);
+      let out = scratch[i];
+      if (out === undefined) out = scratch[i] = new Scratch();
+      stepUnpacked(limit, len, s0, s1, cost, nowMs, out);
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy === -1)
       for (let i = 0; i < n; i++) {
-        const out = this.scratch[i]!;
+        const out = scratch[i]!;
         if (out.nextLength !== 0) this.commit(levels[i]!.key, slots[i], out, nowMs);
       }
-    const decisions = new Array<Decision>(n);
-    for (let i = 0; i < n; i++) decisions[i] = decisionOf(this.scratch[i]!);
-    return combine(decisions, blockedBy);
+    // combine(), read straight from scratch: the tightest level speaks for the hierarchy.
+    const decisions: Decision[] = [];
+    let tightest = 0;
+    let retryAfterMs = 0;
+    let resetAfterMs = 0;
+    for (let i = 0; i < n; i++) {
+      const s = scratch[i]!;
+      decisions.push({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
+      if (s.remaining < scratch[tightest]!.remaining) tightest = i;
+      if (s.resetAfterMs > resetAfterMs) resetAfterMs = s.resetAfterMs;
+      if (!s.allowed && retryAfterMs !== -1) retryAfterMs = s.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, s.retryAfterMs);
+    }
+    const t = scratch[tightest]!;
+    return { allowed: blockedBy === -1, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels: decisions, blockedBy };
   }
 
   /** decideSync for one level: one lookup, the slot overwritten in place. */
@@ -144,6 +173,7 @@ export class MemoryStore implements RateLimitStore {
 
   private freeSlot(key: string, slot: number): void {
     this.index.delete(key);
+    this.parents.length = 0;
     this.long[slot] = undefined;
     this.nums[slot * STRIDE + LENGTH] = 0;
     this.freeSlots.push(slot);
@@ -218,11 +248,10 @@ export class MemoryStore implements RateLimitStore {
 
   close(): Promise<void> {
     this.index.clear();
+    this.parents.length = 0;
     this.long.length = 0;
     this.freeSlots.length = 0;
     this.nextSlot = 0;
     return Promise.resolve();
   }
 }
-
-const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });

@@ -34,6 +34,20 @@ describe("memory store", () => {
     expect(store.size).toBe(0);
   });
 
+  // decideSync remembers the slot of the last key seen at each depth > 0 (parents shared by many children):
+  // a reset or sweep frees slots, and a remembered slot must not outlive its key.
+  it("a parent's remembered slot is forgotten when the parent is reset", async () => {
+    const store = new MemoryStore(1_000_000);
+    const lv = (key: string): Level => ({ key, limit: { algorithm: "fixed-window", limit: 5, periodMs: 1000 } });
+    expect(store.decideSync([lv("a"), lv("p")], 1, 0).levels[1]!.remaining).toBe(4);
+    expect(store.decideSync([lv("a"), lv("p")], 1, 0).levels[1]!.remaining).toBe(3);
+    expect(await store.reset({ ...lv("p"), tag: "", enforce: true })).toBe(true);
+    expect(store.decideSync([lv("b"), lv("p")], 1, 0).levels[1]!.remaining).toBe(4);
+    // The second hit is counted against p's own counter, found under p's key at any depth.
+    expect(store.decideSync([lv("p")], 1, 0).remaining).toBe(3);
+    expect(await store.reset({ ...lv("p"), tag: "", enforce: true })).toBe(true);
+    expect(store.size).toBe(2);
+  });
   // Counters live in reused slots of one Float64Array (states of more than two numbers beside them): a key
   // decided under one algorithm and then another (a sliding log's long state, then a gcra), reset, swept and
   // re-created in a freed slot answers exactly as decideLevels over a plain Map of states.
