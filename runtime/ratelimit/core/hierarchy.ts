@@ -57,7 +57,7 @@ export function decideLevels(levels: readonly Level[], read: (key: string) => St
 }
 
 /** The overall answer: the tightest level speaks for the hierarchy. */
-export function combine(levels: Decision[], blockedBy: number): HierarchyDecision {
+function combine(levels: Decision[], blockedBy: number): HierarchyDecision {
   const allowed = blockedBy === -1;
   let tightest = levels[0]!;
   let retryAfterMs = 0;
