@@ -214,10 +214,10 @@ export class EscrowService {
 
   /**
    * Commit a reservation held in one of this process's regions (any region may take the request), or
-   * answer from the store for one already sold. A buyer may only commit their own reservation.
+   * answer from the store for one already sold. A buyer may only commit their own reservation. `p`: the id
+   * parsed, when the caller has already.
    */
-  async commit(id: string, buyer: Buyer): Promise<CommitOutcome> {
-    const p = parseReservationId(id);
+  async commit(id: string, buyer: Buyer, p: ParsedReservationId | null = parseReservationId(id)): Promise<CommitOutcome> {
     if (!p) return { status: "unknown" };
     const sale = await this.holder(p);
     const found = sale?.escrow.ledger.lookup(id);

@@ -31,8 +31,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
-import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU } from "../core/ids.js";
+import { HttpError, parseInput, type Identity, type RouteAuth } from "../../kit/index.js";
+import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU, type ParsedReservationId } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
 import { installHtlcRoutes, type HtlcRouteOptions } from "./htlc.js";
 import { buyerOf, type Buyer } from "./identity.js";
@@ -46,13 +46,22 @@ const reserveBody = z
   .default({ qty: 1 });
 
 /** A store call that fails (connection refused, timeout) is a 503 the client may retry, not a 500. */
-async function store<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (err) {
+function store<T>(call: Promise<T>): Promise<T> {
+  // A rejection handler, not an async wrapper: the sale path pays one promise for it, not an async function's turns.
+  return call.then(undefined, (err: unknown) => {
     if (err instanceof HttpError) throw err;
     throw new HttpError(503, "unavailable", `escrow store: ${(err as Error).message}`, { "retry-after": "1" });
-  }
+  });
+}
+
+/**
+ * A reservation's expiry as ISO 8601. Reservations made in the same millisecond (most, under load: their
+ * clock is coarse) share the string, so it is rendered once per millisecond, not once per reservation.
+ */
+function isoOf(): (ms: number) => string {
+  let lastMs = NaN;
+  let last = "";
+  return (ms) => (ms === lastMs ? last : ((lastMs = ms), (last = new Date(ms).toISOString())));
 }
 
 function retryAfter(ms: number): Record<string, string> {
@@ -106,17 +115,27 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     if (!service.serves(id)) throw new HttpError(421, "misdirected request", `region "${id}" is not served here; this process serves ${service.regions.join(", ")}`);
     return id;
   };
-  // The kit verified the token before the handler runs (the route's rule); this reads the buyer off it.
-  const buyer = (req: FastifyRequest): Buyer => buyerOf(req.identity, service.config.identity, service.config.tiers);
+  // The kit verified the token before the handler runs (the route's rule); this reads the buyer off it. The
+  // kit hands a cached token's requests the same identity object, so its buyer is read once, not per request.
+  const buyers = new WeakMap<Identity, Buyer>();
+  const buyer = (req: FastifyRequest): Buyer => {
+    const identity = req.identity;
+    let who = identity && buyers.get(identity);
+    if (who === undefined) {
+      who = buyerOf(identity, service.config.identity, service.config.tiers);
+      buyers.set(identity!, who);
+    }
+    return who;
+  };
+  const expiresAt = isoOf();
 
   /**
    * A reservation held by a region this process does not serve goes to the peer serving it, if reachable.
    * Synchronous (false) for a reservation held here: the sale path pays no promise for it.
    */
-  const viaPeer = (req: FastifyRequest, reply: FastifyReply, id: string, method: string, path: string): false | Promise<boolean> => {
-    const p = parseReservationId(id);
+  const viaPeer = (req: FastifyRequest, reply: FastifyReply, p: ParsedReservationId | null, method: string, path: () => string): false | Promise<boolean> => {
     const peer = p && !service.serves(p.region) ? service.config.peers[p.region] : undefined;
-    return p && peer ? forwardTo(req, reply, peer, method, path, p.region) : false;
+    return p && peer ? forwardTo(req, reply, peer, method, path(), p.region) : false;
   };
   const forwardTo = async (req: FastifyRequest, reply: FastifyReply, peer: string, method: string, path: string, region: string): Promise<boolean> => {
     try {
@@ -181,7 +200,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     if (out === null) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
     switch (out.status) {
       case "reserved":
-        return reply.status(201).send({ reservationId: out.reservation.id, expiresAt: new Date(out.reservation.expiresAtMs).toISOString(), qty: out.reservation.qty, warnings: out.warnings });
+        return reply.status(201).send({ reservationId: out.reservation.id, expiresAt: expiresAt(out.reservation.expiresAtMs), qty: out.reservation.qty, warnings: out.warnings });
       case "sold-out":
         return reply.status(409).send({ error: out.left > 0 ? "insufficient inventory" : "sold out", detail: out.detail, left: out.left });
       case "throttled":
@@ -197,10 +216,10 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = buyer(req);
-    const forwarded = viaPeer(req, reply, id, "POST", `/v1/reservations/${encodeURIComponent(id)}/commit`);
-    if (forwarded !== false && (await forwarded)) return reply;
-    const out = await store(service.commit(id, who));
     const p = parseReservationId(id);
+    const forwarded = viaPeer(req, reply, p, "POST", () => `/v1/reservations/${encodeURIComponent(id)}/commit`);
+    if (forwarded !== false && (await forwarded)) return reply;
+    const out = await store(service.commit(id, who, p));
     const unreachable = p && !service.serves(p.region) && service.config.peers[p.region] !== undefined;
     switch (out.status) {
       case "sold":
@@ -228,7 +247,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = buyer(req);
-    const forwarded = viaPeer(req, reply, id, "DELETE", `/v1/reservations/${encodeURIComponent(id)}`);
+    const forwarded = viaPeer(req, reply, parseReservationId(id), "DELETE", () => `/v1/reservations/${encodeURIComponent(id)}`);
     if (forwarded !== false && (await forwarded)) return reply;
     const out = await store(service.cancel(id, who));
     if (out === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
