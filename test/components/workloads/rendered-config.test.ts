@@ -230,9 +230,15 @@ describe("a changed stack value reaches the running service through its rendered
     writeFileSync(keyFile, `${keys.signerKey}\n`, { mode: 0o600 });
     try {
       const url = await serve(w, ["--postgres", `postgres://postgres@127.0.0.1:5432/${db}`, "--log", log.url]);
-      expect(await getJson(`${url}/v1/attest/key`)).toEqual({ verifierKey: verifierKeyOf(keys.signerKey) });
       const td = spec.pki.trustDomain;
       const self = spiffeId(td, runtimeService("attest"));
+      // Only the region's SPIRE server may call the verifier (its rendered `callers`); the sidecar's XFCC says who called.
+      const key = (peer?: string) => fetch(`${url}/v1/attest/key`, peer ? { headers: { "x-forwarded-client-cert": `By=${self};Hash=${"0".repeat(64)};URI=${peer}` } } : {});
+      expect((await key()).status).toBe(401);
+      expect((await key(spiffeId(td, runtimeService("escrow")))).status).toBe(403);
+      const admitted = await key(`spiffe://${td}/spire/server`);
+      expect(admitted.status).toBe(200);
+      expect(await admitted.json()).toEqual({ verifierKey: verifierKeyOf(keys.signerKey) });
       const revoke = (peer: string) =>
         fetch(`${url}/v1/attest/revoke`, {
           method: "POST",
