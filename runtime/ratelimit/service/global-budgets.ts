@@ -145,8 +145,9 @@ export class GlobalBudgets implements GlobalLimitSource {
     let waited = false;
     try {
       // Concurrent requests share one call; a request the shared grant did not cover asks again while the
-      // allocator still had budget free (a burst must not be refused while the window's budget lasts).
-      for (let attempt = 0; s.used + cost > s.has && attempt < 4 && (attempt === 0 || s.free > 0); attempt++) {
+      // allocator still had budget free (a burst must not be refused while the window's budget lasts), or
+      // had not yet answered for this window (its clock was still in the one before).
+      for (let attempt = 0; s.used + cost > s.has && attempt < 4 && (attempt === 0 || s.free > 0 || !s.answered); attempt++) {
         const st = s;
         const call = this.call(key, st, "top-up");
         if (waitMs <= 0) return this.withoutAllocator(st, limit, cost, now, new Error("waitMs is 0: decisions do not wait on the allocator"));

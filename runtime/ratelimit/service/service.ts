@@ -80,7 +80,7 @@ export const ratelimitConfigSchema = z
          * Longest a decision waits for the allocator once this replica's grant is spent (grants are asked for
          * ahead of need, so this is rare), then `failureMode`; keep it below Envoy's rate limit filter timeout.
          */
-        waitMs: z.number().int().min(0).max(60_000).default(50),
+        waitMs: z.number().int().min(0).max(60_000).default(40),
         failureMode: z.enum(FAILURE_MODES).optional(),
         /** Replicas sharing the limits across every region (sizes the `local` fallback); default `instances`. */
         instances: z.number().int().min(1).optional(),

@@ -172,10 +172,13 @@ describe("a changed stack value reaches the running service through its rendered
     await new Promise<void>((resolve) => sidecar.listen(0, "127.0.0.1", resolve));
     try {
       const rl = workload(spec, "ratelimit");
-      const cfg = JSON.parse(rl.config["ratelimit.json"]!) as { globalAllocator: { url: string } };
+      const cfg = JSON.parse(rl.config["ratelimit.json"]!) as { globalAllocator: { url: string; waitMs?: number } };
       expect(cfg.globalAllocator.url).toBe("http://allocator.meridian.svc.cluster.local:8080");
       // The allocator's Service is a cluster address: the test's sidecar stands in for it.
       cfg.globalAllocator.url = `http://127.0.0.1:${(sidecar.address() as AddressInfo).port}`;
+      // waitMs (default 40 ms) bounds a decision for Envoy; this test checks where the budget comes from, so
+      // the first, cold allocator call (new process, connection, script load) may take longer.
+      cfg.globalAllocator.waitMs = 10_000;
       const url = await serve({ ...rl, config: { ...rl.config, "ratelimit.json": JSON.stringify(cfg) } }, ["--grpc-port", "0"]);
       // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
       // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
