@@ -3,7 +3,9 @@
  * writer's partition it walks the model's feeders (model/cost/topology.ts) from the writer outwards and
  * builds, per region, the primary, a managed replica when the feeding region is on the same cloud
  * (Aurora Global Database secondary, Cloud SQL cross-region replica, Azure flexible-server replica), or
- * a subscriber fed by PostgreSQL logical replication when the link crosses clouds. It publishes the
+ * a subscriber fed by PostgreSQL logical replication when the link crosses clouds. A subscriber's
+ * publisher is never a managed replica (read-only: no publication, slot or role change there): the model
+ * feeds it from the writable copy that replica descends from. It publishes the
  * estate config and the model's priced links in each cluster (ConfigMap `meridian-replication`), which
  * the policy pack reads; it computes no price itself.
  */

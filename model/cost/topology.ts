@@ -16,6 +16,8 @@ import type { Topology } from "../config/replication.js";
 export interface TopologyRegion {
   id: string;
   continent: Continent;
+  /** Its cloud, when known: a copy fed by its own cloud is a read-only managed replica (see `feeders`). */
+  cloud?: string;
 }
 
 export interface TopologyInput {
@@ -115,11 +117,25 @@ function continentsOf(regions: TopologyRegion[]): Continent[] {
 
 /**
  * For each writer and region holding its data, the region it receives from (its feeder), or null for
- * the writer itself. Components build replicas from this; regions absent from a writer's map do not
+ * the writer itself. When regions carry their cloud, a cross-cloud feeder is never a same-cloud replica: the
+ * subscriber is fed by the writable copy that replica descends from (so the hop may cross a continent the
+ * flows route through the replica's region; the priced flows keep the topology's route). Components build replicas from this; regions absent from a writer's map do not
  * hold that writer's data (the `regional` topology).
  */
 export function feeders(input: TopologyInput, topology: Topology): Map<string, Map<string, string | null>> {
   const out = new Map<string, Map<string, string | null>>(input.writers.map((w) => [w, new Map([[w, null]])]));
   for (const f of topologyFlows(input, topology)) out.get(f.writer)!.set(f.to, f.from);
+  const cloud = new Map(input.regions.map((r) => [r.id, r.cloud]));
+  const sameCloud = (a: string, b: string) => cloud.get(a) !== undefined && cloud.get(a) === cloud.get(b);
+  for (const holders of out.values()) {
+    // A copy fed by its own cloud is a storage-level replica (Aurora global secondary, Cloud SQL or Azure read
+    // replica): read-only, so it cannot publish (CREATE PUBLICATION, slots, role changes). A region fed from
+    // one across clouds subscribes to the writable copy that replica descends from, in the replica's cloud.
+    const writable = (id: string): string => {
+      const from = holders.get(id);
+      return from != null && sameCloud(from, id) ? writable(from) : id;
+    };
+    for (const [to, from] of holders) if (from != null && !sameCloud(from, to)) holders.set(to, writable(from));
+  }
   return out;
 }

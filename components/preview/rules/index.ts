@@ -11,10 +11,21 @@ import { gcpRules } from "./gcp.js";
 import { identityRules } from "./identity.js";
 import { kubernetesRules } from "./kubernetes.js";
 import { PlanView, type ProviderRule, type Violation } from "./rule.js";
+import { replicationRules } from "./replication.js";
 import { vpnRules } from "./vpn.js";
 
 export type { ProviderRule, Violation } from "./rule.js";
-export const PROVIDER_RULES: readonly ProviderRule[] = [...awsRules, ...gcpRules, ...azureRules, ...cloudflareRules, ...dnssecRules, ...kubernetesRules, ...vpnRules, ...identityRules];
+export const PROVIDER_RULES: readonly ProviderRule[] = [
+  ...awsRules,
+  ...gcpRules,
+  ...azureRules,
+  ...cloudflareRules,
+  ...dnssecRules,
+  ...kubernetesRules,
+  ...vpnRules,
+  ...identityRules,
+  ...replicationRules,
+];
 
 /** Every refusal the plan would meet at `pulumi up`, in registration order. */
 export function checkProviderRules(resources: readonly RecordedResource[], rules: readonly ProviderRule[] = PROVIDER_RULES): Violation[] {

@@ -56,6 +56,18 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     expect(props(script)["data"]["subscribe.sh"]).toMatch(/CREATE SUBSCRIPTION meridian_gcp_asne1_from_gcp_asne1 CONNECTION :'conninfo' PUBLICATION meridian_gcp_asne1/);
   });
 
+  it("publishes and rotates on writable copies only: a cross-cloud subscriber of an Aurora secondary's region subscribes from the primary", () => {
+    const jobs = ofType(plan, "kubernetes:batch/v1:Job").map((j) => j.name);
+    // aws-euw1 holds aws-use1's data as a global secondary (read-only): azure-weu subscribes from aws-use1 itself.
+    expect(jobs).toContain("azure-weu-sub-aws-use1-from-aws-use1");
+    expect(jobs).toContain("gcp-usc1-sub-aws-euw1-from-aws-euw1");
+    expect(jobs).not.toContain("aws-euw1-pub-aws-use1");
+    expect(jobs).not.toContain("aws-use1-pub-aws-euw1");
+    const cronJobs = ofType(plan, "kubernetes:batch/v1:CronJob").map((j) => j.name);
+    expect(cronJobs).not.toContain("aws-euw1-rotate-aws-use1");
+    expect(cronJobs).not.toContain("aws-use1-rotate-aws-euw1");
+  });
+
   it("publishes the estate and the model's priced links for the policy pack", () => {
     const maps = ofType(plan, "kubernetes:core/v1:ConfigMap").filter((c) => props(c)["metadata"]["name"] === "meridian-replication");
     expect(maps).toHaveLength(6);

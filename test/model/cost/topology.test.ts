@@ -43,6 +43,26 @@ describe("replication topologies", () => {
       { numRuns: 150 },
     );
   });
+  it("a region fed across clouds is fed by a writable copy, never by a same-cloud (read-only) replica", () => {
+    const clouds = ["aws", "gcp", "azure"];
+    fc.assert(
+      fc.property(arbInput, fc.array(fc.constantFrom(...clouds), { minLength: 8, maxLength: 8 }), fc.constantFrom("full-mesh", "star", "hierarchical", "regional" as const), (input, cs, topology) => {
+        const withClouds = { ...input, regions: input.regions.map((r, i) => ({ ...r, cloud: cs[i]! })) };
+        const cloudOf = new Map(withClouds.regions.map((r) => [r.id, r.cloud]));
+        const plain = feeders(input, topology);
+        for (const [w, holders] of feeders(withClouds, topology)) {
+          // The same regions hold the writer's data; only who feeds them may change.
+          expect([...holders.keys()].sort()).toEqual([...plain.get(w)!.keys()].sort());
+          for (const [to, from] of holders) {
+            if (from === null || cloudOf.get(from) === cloudOf.get(to)) continue;
+            const fromsFeeder = holders.get(from);
+            expect(fromsFeeder === null || cloudOf.get(fromsFeeder!) !== cloudOf.get(from)).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
   it("regional keeps each write on its writer's continent", () => {
     fc.assert(
       fc.property(arbInput, (input) => {
