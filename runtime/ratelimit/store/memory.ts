@@ -106,17 +106,18 @@ export class MemoryStore implements RateLimitStore {
         if (out.nextLength !== 0) this.commit(levels[i]!.key, slots[i], out, nowMs);
       }
     // combine(), read straight from scratch: the tightest level speaks for the hierarchy.
-    const decisions: Decision[] = [];
     let tightest = 0;
     let retryAfterMs = 0;
     let resetAfterMs = 0;
     for (let i = 0; i < n; i++) {
       const s = scratch[i]!;
-      decisions.push({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
       if (s.remaining < scratch[tightest]!.remaining) tightest = i;
       if (s.resetAfterMs > resetAfterMs) resetAfterMs = s.resetAfterMs;
       if (!s.allowed && retryAfterMs !== -1) retryAfterMs = s.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, s.retryAfterMs);
     }
+    // Array literals of the common depths are allocated inline; a loop of pushes or new Array(n) is not.
+    const decisions: Decision[] =
+      n === 2 ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!)] : n === 3 ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!), decisionOf(scratch[2]!)] : scratch.slice(0, n).map(decisionOf);
     const t = scratch[tightest]!;
     return { allowed: blockedBy === -1, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels: decisions, blockedBy };
   }
@@ -255,3 +256,5 @@ export class MemoryStore implements RateLimitStore {
     return Promise.resolve();
   }
 }
+
+const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
