@@ -54,7 +54,7 @@ export class MemoryStore implements RateLimitStore {
       if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
       return this.decideOne(levels[0]!, cost, nowMs);
     }
-    checkLevels(levels, cost);
+    if (n === 0 || !Number.isInteger(cost) || cost < 0) checkLevels(levels, cost);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
     // gcra, token bucket and fixed window: one pass looks each level up and steps it into scratch against
     // the state it had before the request; the states are written in place only when every level admits
@@ -81,6 +81,9 @@ export class MemoryStore implements RateLimitStore {
           this.parentSlots[i] = slot;
         }
       }
+      // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
+      // only two keys without one need comparing as strings.
+      for (let j = 0; j < i; j++) if (slot !== undefined ? slots[j] === slot : slots[j] === undefined && levels[j]!.key === key) checkLevels(levels, cost);
       slots[i] = slot;
       let len = 0;
       let s0 = 0;
@@ -182,6 +185,7 @@ export class MemoryStore implements RateLimitStore {
 
   /** decideSync for hierarchies with a sliding algorithm: the pure cores' objects. */
   private decideGeneric(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
+    checkLevels(levels, cost);
     const { decision, commits } = decideLevels(levels, (key) => this.read(key, nowMs), cost, nowMs);
     for (const c of commits) this.write(c.key, c.state, nowMs + Math.max(1, c.ttlMs));
     return decision;

@@ -48,6 +48,19 @@ describe("memory store", () => {
     expect(await store.reset({ ...lv("p"), tag: "", enforce: true })).toBe(true);
     expect(store.size).toBe(2);
   });
+  // decideSync finds duplicate keys by slot for keys it holds and by string for new ones; either way the
+  // hierarchy is refused before anything is counted.
+  it("refuses a hierarchy naming a key twice, held or new, and counts nothing", () => {
+    const store = new MemoryStore(1_000_000);
+    const lv = (key: string): Level => ({ key, limit: { algorithm: "gcra", limit: 5, periodMs: 1000 } });
+    expect(() => store.decideSync([lv("new"), lv("x"), lv("new")], 1, 0)).toThrow(/level key "new" appears twice/);
+    store.decideSync([lv("held"), lv("p")], 1, 0);
+    store.decideSync([lv("held"), lv("p")], 1, 0);
+    expect(() => store.decideSync([lv("held"), lv("p"), lv("held")], 1, 0)).toThrow(/level key "held" appears twice/);
+    expect(() => store.decideSync([lv("q"), lv("p"), lv("p")], 1, 0)).toThrow(/level key "p" appears twice/);
+    expect(store.size).toBe(2);
+    expect(store.decideSync([lv("held")], 1, 0).remaining).toBe(2);
+  });
   // Counters live in reused slots of one Float64Array (states of more than two numbers beside them): a key
   // decided under one algorithm and then another (a sliding log's long state, then a gcra), reset, swept and
   // re-created in a freed slot answers exactly as decideLevels over a plain Map of states.
