@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { CONFIG_DIR, WORKLOAD_OBJECTS, regionWorkloads } from "../../../model/workloads/spec.js";
-import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
+import { defineEscrowService } from "../../../runtime/escrow/index.js";
 import { openWaitingRoom } from "../../../runtime/escrow/serve.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -22,6 +22,9 @@ function prodWith(opensAt?: string): EstateSpec {
 }
 
 const escrowOf = (spec: EstateSpec) => regionWorkloads(spec, spec.regions[0]!.id).find((w) => w.service.name === "escrow")!;
+
+/** Escrow's serve schema: its config plus the serve-only keys (stores, the map it publishes to). */
+const parseEscrowConfig = (keys: Record<string, unknown>) => defineEscrowService().config.parse(keys);
 
 /** The escrow service's own keys of its rendered file: the kit takes `server` (the mesh identity) first. */
 function escrowKeys(text: string): Record<string, unknown> {
