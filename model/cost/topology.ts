@@ -8,7 +8,8 @@
  * - regional: each writer sends to the other regions of its own continent only.
  * - hierarchical: tier-1 writers send to their own continent's regions and to one relay per other
  *   continent (configured, else that continent's first writer, else its first region); relays fan out to their
- *   continent's tier-2 secondaries. Each write crosses each continent boundary once.
+ *   continent's tier-2 secondaries. Each write crosses each continent boundary once — unless a relay holds it as
+ *   a same-cloud read-only replica and the next hop leaves that cloud (see `topologyFlows`).
  */
 import type { Continent } from "../config/vocabulary.js";
 import type { Topology } from "../config/replication.js";
@@ -45,7 +46,17 @@ export interface Link {
   carries: { writer: string; gb: number }[];
 }
 
+/**
+ * Every writer's flows. They follow the topology's route, except that when regions carry their cloud a hop
+ * across clouds never starts at a same-cloud replica: such a copy is read-only (Aurora global secondary, Cloud
+ * SQL or Azure read replica) and cannot publish (CREATE PUBLICATION, slots, role changes), so the bytes leave
+ * the writable copy that replica descends from — and are priced from there.
+ */
 export function topologyFlows(input: TopologyInput, topology: Topology): Flow[] {
+  return fromWritableCopies(input, routeFlows(input, topology));
+}
+
+function routeFlows(input: TopologyInput, topology: Topology): Flow[] {
   const { regions, writers } = input;
   const gbOf = (w: string) => input.writeGBPerMonth[w] ?? 0;
   const continentOf = new Map(regions.map((r) => [r.id, r.continent]));
@@ -115,27 +126,24 @@ function continentsOf(regions: TopologyRegion[]): Continent[] {
   return [...new Set(regions.map((r) => r.continent))];
 }
 
+function fromWritableCopies(input: TopologyInput, flows: Flow[]): Flow[] {
+  const cloud = new Map(input.regions.map((r) => [r.id, r.cloud]));
+  const sameCloud = (a: string, b: string) => cloud.get(a) !== undefined && cloud.get(a) === cloud.get(b);
+  const routeFeeder = new Map<string, string>(flows.map((f) => [`${f.writer}\u0000${f.to}`, f.from]));
+  const writable = (writer: string, id: string): string => {
+    const from = routeFeeder.get(`${writer}\u0000${id}`);
+    return from !== undefined && sameCloud(from, id) ? writable(writer, from) : id;
+  };
+  return flows.map((f) => (sameCloud(f.from, f.to) ? f : { ...f, from: writable(f.writer, f.from) }));
+}
+
 /**
- * For each writer and region holding its data, the region it receives from (its feeder), or null for
- * the writer itself. When regions carry their cloud, a cross-cloud feeder is never a same-cloud replica: the
- * subscriber is fed by the writable copy that replica descends from (so the hop may cross a continent the
- * flows route through the replica's region; the priced flows keep the topology's route). Components build replicas from this; regions absent from a writer's map do not
- * hold that writer's data (the `regional` topology).
+ * For each writer and region holding its data, the region it receives from (its feeder), or null for the
+ * writer itself: the flows' sources, so components build replicas and subscriptions from the same hops the
+ * cost report prices. Regions absent from a writer's map do not hold that writer's data (the `regional` topology).
  */
 export function feeders(input: TopologyInput, topology: Topology): Map<string, Map<string, string | null>> {
   const out = new Map<string, Map<string, string | null>>(input.writers.map((w) => [w, new Map([[w, null]])]));
   for (const f of topologyFlows(input, topology)) out.get(f.writer)!.set(f.to, f.from);
-  const cloud = new Map(input.regions.map((r) => [r.id, r.cloud]));
-  const sameCloud = (a: string, b: string) => cloud.get(a) !== undefined && cloud.get(a) === cloud.get(b);
-  for (const holders of out.values()) {
-    // A copy fed by its own cloud is a storage-level replica (Aurora global secondary, Cloud SQL or Azure read
-    // replica): read-only, so it cannot publish (CREATE PUBLICATION, slots, role changes). A region fed from
-    // one across clouds subscribes to the writable copy that replica descends from, in the replica's cloud.
-    const writable = (id: string): string => {
-      const from = holders.get(id);
-      return from != null && sameCloud(from, id) ? writable(from) : id;
-    };
-    for (const [to, from] of holders) if (from != null && !sameCloud(from, to)) holders.set(to, writable(from));
-  }
   return out;
 }

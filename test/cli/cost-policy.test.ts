@@ -34,7 +34,7 @@ describe("meridian plan runs the policy pack", () => {
         const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholders"], { env: { MERIDIAN_STACKS_DIR: dir } });
         expect(r.status).toBe(1);
         expect(r.stderr).toMatch(
-          /1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/,
+          /1 mandatory policy violation\n {2}meridian-egress-topology: full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,766\.64\/month\)/,
         );
       },
     );

@@ -28,8 +28,8 @@ describe("meridian-egress-topology", () => {
   it("denies a full mesh over 6 regions (limit 4) naming the cheaper topology and its cost", () => {
     const spec = prod();
     const [f] = egressTopology.check([], ctx({ ...spec, replication: { ...spec.replication, topology: "full-mesh" } }));
-    // Full mesh $4,104.14; star $3,715.44 (see docs/cost.md).
-    expect(f!.message).toMatch(/full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\) or regional/);
+    // Full mesh $4,104.14; star $3,766.64 (see docs/cost.md).
+    expect(f!.message).toMatch(/full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,766\.64\/month\) or regional/);
   });
   it("denies a link above maxLinkMonthlyUSD", () => {
     const findings = egressTopology.check([], ctx(prod(), { maxLinkMonthlyUSD: 1000 }));

@@ -109,8 +109,8 @@ const cases: Case[] = [
     resources: [estate((c) => ({ ...c, replication: { ...c.replication, topology: "full-mesh" }, budget: { ...c.budget, maxFullMeshPremiumOverStar: 0.05 } }))],
     expected: [
       COST_TABLE,
-      { policy: "meridian-egress-topology", level: "mandatory", message: /^full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,715\.44\/month\)/ },
-      { policy: "meridian-full-mesh-premium", level: "mandatory", message: /^full-mesh egress \$4,104\.14\/month is 10\.5% above a star's \$3,715\.44 \(allowed 5\.0%\)$/ },
+      { policy: "meridian-egress-topology", level: "mandatory", message: /^full-mesh replication over 6 regions \(limit 4\) costs \$4,104\.14\/month; use star \(\$3,766\.64\/month\)/ },
+      { policy: "meridian-full-mesh-premium", level: "mandatory", message: /^full-mesh egress \$4,104\.14\/month is 9\.0% above a star's \$3,766\.64 \(allowed 5\.0%\)$/ },
     ],
   },
   {

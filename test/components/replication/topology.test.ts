@@ -74,7 +74,7 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     for (const m of maps) new ConfigMap(props(m)).validate();
     const links = JSON.parse(props(maps[0]!)["data"]["links.json"]) as { monthlyUSD: string; links: unknown[] };
     expect(links.monthlyUSD).toBe("4098.84");
-    expect(links.links).toHaveLength(9);
+    expect(links.links).toHaveLength(11);
     const model = modelFromResources(plan.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs })));
     // The pack prices the plan it sees: egress ($4,098.84 of replication links, $1.83 of east-west calls between
     // regions, on the same meters: docs/cost.md) is one part of the total, beside the databases, caches, load

@@ -72,8 +72,8 @@ describe("east-west traffic between regions", () => {
         .map((r) => [r.name, r.monthlyCost]),
     );
     expect(meters).toEqual({
-      "egress-discounts/aws-euw1": "-24.82",
-      "egress-discounts/aws-use1": "-18.82",
+      "egress-discounts/aws-euw1": "-22.32",
+      "egress-discounts/aws-use1": "-21.32",
       "egress-discounts/azure-sea": "-0.35",
       "egress-discounts/azure-weu": "-0.35",
       "egress-discounts/gcp-asne1": "-282.72",

@@ -152,11 +152,13 @@ describe("egress cost of replication topologies", () => {
       // gcp-asne1 meter 10,000: 1,024 × 0.12 + 8,976 × 0.11 = 122.88 + 987.36 = 1,110.24      → 4,104.14
       expect(dollars(topologyCost(input, "full-mesh").monthlyCents)).toBe(4104.14);
     });
-    it("star through aws-use1 = $3,715.44", () => {
-      // inter-region: 80 + euw1→hub 70 + hub→euw1 (asne1's data) 50 = 200
-      // aws-use1 meter 16,000 + 14,000 + 7,500 = 37,500 − 100 free: 921.60 + 27,160 × 0.085 = 921.60 + 2,308.60 = 3,230.20
-      // gcp-asne1 meter 2,500 (to the hub): 122.88 + 1,476 × 0.11 = 122.88 + 162.36 = 285.24      → 3,715.44
-      expect(dollars(topologyCost(input, "star").monthlyCents)).toBe(3715.44);
+    it("star through aws-use1 = $3,766.64", () => {
+      // aws-use1 holds aws-euw1's data as a read-only Aurora secondary: it cannot publish it, so those bytes leave aws-euw1.
+      // inter-region: euw1→hub 70 + hub→euw1 (use1's and asne1's data) 6,500 × 0.02 = 130 = 200
+      // aws-euw1 meter 4 × 3,500 = 14,000 − 100 free: 921.60 + 3,660 × 0.085 = 1,232.70
+      // aws-use1 meter 3 × 6,500 + 4,000 = 23,500: 921.60 + 13,260 × 0.085 = 921.60 + 1,127.10 = 2,048.70
+      // gcp-asne1 meter 2,500 (to the hub): 122.88 + 1,476 × 0.11 = 122.88 + 162.36 = 285.24      → 3,766.64
+      expect(dollars(topologyCost(input, "star").monthlyCents)).toBe(3766.64);
     });
     it("regional = $951.24", () => {
       // aws-euw1→azure-weu (3,500 − 100 free) × 0.09 = 306.00; aws-use1→gcp-usc1 4,000 × 0.09 = 360.00;

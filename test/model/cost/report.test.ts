@@ -36,7 +36,7 @@ describe("buildCostReport", () => {
     expect(report.totalMonthlyCost).toBe("4098.84");
     expect(report.pastTotalMonthlyCost).toBe("0.00");
     expect(report.diffTotalMonthlyCost).toBe("4098.84");
-    expect(reportResources(report).filter((r) => r.resourceType === "meridian:replication:Link")).toHaveLength(9);
+    expect(reportResources(report).filter((r) => r.resourceType === "meridian:replication:Link")).toHaveLength(11);
     expectConsistent(report);
   });
   it("adds the usage sources' usage-based items, priced, grouped by resource (fixed items come from the plan)", () => {

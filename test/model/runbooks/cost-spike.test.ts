@@ -20,7 +20,7 @@ describe("cost-spike runbook", () => {
     );
     expect(text).toContain("| replication/gcp-asne1->azure-sea | $1,200.00 |");
     expect(text).toContain("| gcp-asne1 | 2500 | $0.540 |");
-    expect(text).toContain("- star: $3,715.44/month (saves $383.40)");
+    expect(text).toContain("- star: $3,766.64/month (saves $332.20)");
     expect(text).toContain("meridian cost --stack prod --baseline cost-last-month.json");
   });
 });
