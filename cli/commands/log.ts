@@ -212,14 +212,15 @@ export function register(program: Command): void {
   log
     .command("monitor")
     .description("follow a log from outside: check every checkpoint under a policy, every entry against the signed root, gossip with peers, publish equivocation evidence")
-    .option("--config <file>", "service config, JSON or YAML: log, policy (text), peers, intervalMs, and the kit's `server` section")
+    .option("--config <file>", "service config, JSON or YAML: log, policy (text), peers, intervalMs, stateFile, and the kit's `server` section")
     .option("--log <url>", "the log's base URL")
     .option("--policy <file>", "C2SP tlog-policy file (one log line; witnesses with URLs are also read)")
     .option("--peer <url...>", "another monitor to gossip checkpoints with; repeatable")
     .option("--interval <ms>", "how often to poll the log")
+    .option("--state <file>", "keep the evidence and the last verified checkpoint here across restarts")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; log?: string; policy?: string; peer?: string[]; interval?: string; port?: string; host?: string }) => {
+    .action(async (o: { config?: string; log?: string; policy?: string; peer?: string[]; interval?: string; state?: string; port?: string; host?: string }) => {
       if (o.policy !== undefined && !existsSync(o.policy)) throw new UserError(`--policy ${o.policy}: no such file`);
       const { runService } = await import("../../runtime/kit/index.js");
       const { monitorService } = await import("../../runtime/prooflog/monitor/service.js");
@@ -232,6 +233,7 @@ export function register(program: Command): void {
           policy: o.policy === undefined ? undefined : readFileSync(o.policy, "utf8"),
           peers: o.peer,
           intervalMs: o.interval === undefined ? undefined : intArg(o.interval, "--interval", 1),
+          stateFile: o.state,
         },
       });
     });

@@ -310,7 +310,9 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
       const monitor = monitorServiceConfig(spec, regionId, configPath("monitor", "group.json"));
       if (monitor === null) throw new Error("monitor: the stack names no verifier key for the log (meridian:runtime.prooflog.verifierKey)");
       const group = proofLogConfig(spec).witnessThreshold?.group;
-      const cfg = { ...monitor, server: meshServerSection(spec.pki.trustDomain, runtimeService("monitor")) };
+      // Its evidence and last verified checkpoint outlive the pod (a claim per pod): a restarted monitor still alerts on
+      // what it saw and refuses a log that rolled back while it was down.
+      const cfg = { ...monitor, stateFile: `${STATE_DIR}/monitor/state.json`, server: meshServerSection(spec.pki.trustDomain, runtimeService("monitor")) };
       return {
         args: ["log", "monitor", "--config", configPath("monitor", "monitor.json"), ...listen],
         config: { "monitor.json": JSON.stringify(cfg, null, 2), ...(monitor.threshold && group && { "group.json": JSON.stringify(group, null, 2) }) },
@@ -318,6 +320,7 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         // The kit's readiness: listening (a stale or failing monitor stays up to serve its evidence; its metrics alert).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: false },
+        state: { size: "1Gi" },
       };
     }
     case "clock": {

@@ -16,9 +16,12 @@
  *   equivocation it holds evidence of — what the estate's alerts fire on (model/workloads/alerts.ts).
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
-import { defineService, HttpError } from "../../kit/index.js";
+import { ConfigFileError, defineService, HttpError } from "../../kit/index.js";
+import { writeFileDurably } from "../../common/durable-file.js";
+import { readJsonFile } from "../../common/json-file.js";
 import type { Checkpoint } from "../checkpoint.js";
 import { checkpointTimeOf } from "../commit-wait.js";
 import { CompactRange } from "../compact.js";
@@ -40,6 +43,12 @@ const monitorConfigSchema = z
     peers: z.array(z.string().url()).default([]),
     intervalMs: z.number().int().positive().default(5000),
     /**
+     * Where the evidence and the last verified checkpoint outlive the process (a file on the pod's own volume).
+     * Without it a restarted monitor forgets the evidence its alert fires on, and trusts whatever tree the log
+     * serves next — a log that forked or rolled back while the monitor was down would pass unnoticed.
+     */
+    stateFile: z.string().min(1).optional(),
+    /**
      * Threshold mode, as the log is deployed with it (`witnessThreshold`): every checkpoint must also carry the
      * witnesses' combined signature under this group key (`group`: the group.json of `meridian tbls dkg`).
      */
@@ -49,6 +58,19 @@ const monitorConfigSchema = z
       .optional(),
   })
   .strict();
+
+const stateSchema = z
+  .object({
+    checkpoint: z.string().nullable(),
+    evidence: z.array(z.object({ origin: z.string(), size: z.number().int().nonnegative(), notes: z.tuple([z.string(), z.string()]) }).strict()),
+  })
+  .strict();
+
+/** The state file, or nothing kept yet; a file that is not the monitor's state stops the start, naming it. */
+function readState(file: string): z.infer<typeof stateSchema> {
+  if (!existsSync(file)) return { checkpoint: null, evidence: [] };
+  return readJsonFile(file, "the log monitor's state", stateSchema, (m) => new ConfigFileError(file, [m]));
+}
 
 export const monitorService = defineService({
   name: "monitor",
@@ -95,15 +117,40 @@ export const monitorService = defineService({
     });
     const equivocations = new Counter({ name: "meridian_monitor_equivocations_total", help: "Sizes at which this monitor holds two log-signed checkpoints with different roots", registers });
 
+    const saved = config.stateFile ? readState(config.stateFile) : { checkpoint: null, evidence: [] };
+    const save = () => {
+      if (config.stateFile) writeFileDurably(config.stateFile, `${JSON.stringify({ checkpoint: light.note, evidence }, null, 2)}\n`);
+    };
+    let restoring = true;
     const observe = (note: string, from: string): Equivocation | null => {
       const e = detector.observe(note);
       if (e && !evidence.some((x) => x.size === e.size)) {
         evidence.push(e);
         equivocations.inc();
         log.error({ evidence: e, from }, `EQUIVOCATION by ${origin} at size ${e.size}`);
+        if (!restoring) save();
       }
       return e;
     };
+    // The last verified checkpoint: the log must extend it (the light client refuses a smaller or inconsistent tree).
+    // Its entries are read again in the first round, so the compact range is rebuilt from the log's own tiles.
+    if (saved.checkpoint !== null) {
+      try {
+        verifyWithPolicy(saved.checkpoint, policy, origin);
+        verifyThreshold?.(saved.checkpoint);
+        await light.update(saved.checkpoint);
+      } catch (e) {
+        throw new ConfigFileError(config.stateFile!, [`the kept checkpoint does not verify under the policy: ${(e as Error).message}`]);
+      }
+      observe(saved.checkpoint, "state file"); // the fork detector knows its root for that size again
+    }
+    // Kept evidence is re-checked (two log-signed roots for one size), never taken on trust from the file.
+    for (const e of saved.evidence) {
+      if (e.origin !== origin || !verifyEquivocation(e, [logVerifier]))
+        throw new ConfigFileError(config.stateFile!, [`evidence at size ${e.size} is not two checkpoints signed by ${origin}'s key for one size`]);
+      for (const n of e.notes) observe(n, "state file");
+    }
+    restoring = false;
 
     /** Read entries [range.size, size) into the compact range; its root must be the signed one. */
     const tail = async (size: number, root: Uint8Array) => {
@@ -136,6 +183,7 @@ export const monitorService = defineService({
         state.verified = cp;
         state.verifiedAt = clock.now();
         state.lastError = null;
+        if (cp.size > prev) save();
         for (const w of policy.witnesses.values()) {
           if (!w.url) continue;
           const r = await fetch(`${w.url.replace(/\/+$/, "")}/${createHash("sha256").update(origin).digest("hex")}/checkpoint`, { signal: AbortSignal.timeout(config.intervalMs) }).catch(() => null);

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { StackConfigError } from "../../../model/config/errors.js";
 import { buildEstateSpec } from "../../../model/estate.js";
-import { CONFIG_DIR, regionWorkloads } from "../../../model/workloads/spec.js";
+import { CONFIG_DIR, STATE_DIR, regionWorkloads } from "../../../model/workloads/spec.js";
 import { startService } from "../../../runtime/kit/index.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, parseSignedNote } from "../../../runtime/prooflog/note.js";
@@ -132,7 +132,7 @@ describe("the deployed proof log in threshold mode", () => {
         .map((l) => l.split(" ")[1]),
     ).toEqual(witnesses.map((w) => w.name));
     const runMonitor = async (dir: string, groupJsonText: string) => {
-      const at = (p: string) => p.split(`${CONFIG_DIR}/`).join(`${root}/${dir}/`);
+      const at = (p: string) => p.split(`${CONFIG_DIR}/`).join(`${root}/${dir}/`).split(`${STATE_DIR}/`).join(`${root}/${dir}/state/`);
       mkdirSync(join(root, dir, "monitor"), { recursive: true });
       writeFileSync(join(root, dir, "monitor/group.json"), groupJsonText);
       writeFileSync(join(root, dir, "monitor/monitor.json"), at(JSON.stringify({ ...mcfg, log: log.url, peers: [], intervalMs: 100 })));

@@ -351,11 +351,13 @@ describe("regionWorkloads", () => {
     expect(byName.get("escrow")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
   });
 
-  it("only the clock keeps per-pod state: its HLC upper bound, under the state mount", () => {
+  it("per-pod state only where a restart must remember: the clock's HLC upper bound, the log monitor's evidence and checkpoint", () => {
     const ws = regionWorkloads(prod(), "aws-use1");
-    expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock"]);
+    expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock", "monitor"]);
     const clock = ws.find((w) => w.service.name === "clock")!;
     expect(clockConfigSchema.parse(serviceKeys(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
+    const monitor = ws.find((w) => w.service.name === "monitor")!;
+    expect(JSON.parse(monitor.config["monitor.json"]!)).toMatchObject({ stateFile: `${STATE_DIR}/monitor/state.json` });
   });
 
   it("the clock's gateway bound and HLC reset threshold reach clock.json from meridian:time.gateway", () => {
