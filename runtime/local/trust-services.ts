@@ -45,7 +45,9 @@ export interface LocalService {
 export async function startAttest(o: TrustServicesOptions & { key: SignerKey }): Promise<LocalService & { verifierKey: string }> {
   const region = ledgerRegion(o.spec);
   const key = o.key;
-  const rendered = attestServiceConfig(o.spec, region, key.signerKey);
+  // The estate admits only its SPIRE server's SPIFFE ID (`callers`); one machine runs no SPIRE, and the verifier
+  // listens on loopback only, where its routes are open as `attest serve` documents (revocations still need the operator).
+  const { callers: _spireServerOnly, ...rendered } = attestServiceConfig(o.spec, region, key.signerKey);
   const dir = join(o.dataDir, "attest");
   const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
   const svc = await startService(attestService, { ...rendered, log: o.logUrl, store, server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
