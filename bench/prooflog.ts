@@ -181,7 +181,9 @@ async function load(server: { proc: ChildProcess; url: string }): Promise<{ rate
     idReplacement: true,
   });
   const cpu1 = cpuOf(server.proc.pid);
-  return { rate: r.requests.average, errors: r.errors + r.non2xx, cpuPerReqUs: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) / r.requests.total) * 1e6 };
+  // Only answered appends count: 2xx responses per second (an error or a 503 is not an append).
+  const ok = r["2xx"];
+  return { rate: ok / r.duration, errors: r.errors + r.non2xx, cpuPerReqUs: cpu0 === null || cpu1 === null || ok === 0 ? null : ((cpu1 - cpu0) / ok) * 1e6 };
 }
 const httpDir = mkdtempSync(join(tmpdir(), "prooflog-bench-http-"));
 writeFileSync(join(httpDir, "log.key"), keys.signerKey);

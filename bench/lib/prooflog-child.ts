@@ -28,6 +28,10 @@ if (mode === "bare") {
     dataDir: join(dir, "data"),
     port: 0,
     checkpointIntervalMs: 1000,
+    // As the bare server: no keep-alive rotation. The kit's default closes a connection after 1,000 requests
+    // (Connection: close), which autocannon does not honour — it kept sending on those sockets and counted the
+    // 503s Node answers there; real clients (undici, Envoy) reconnect.
+    server: { limits: { requestsPerSocket: 0 } },
   });
   console.log(JSON.stringify({ url }));
   process.on("SIGTERM", () => void app.close().then(() => process.exit(0)));
