@@ -14,6 +14,8 @@ const SHARED_WORKER = [
   // test/runtime/clock: 33 -> 18 CPU s (34 files); the others passed shuffled in one shared worker too.
   ...["clock", "ratelimit", "quota"].map((d) => `test/runtime/${d}/**/*.test.ts`),
 ];
+/** Shared-directory files that drive real chronyd/ptp4l against wall-clock time: each in a fresh process, as before. */
+const REAL_TIME = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts"];
 
 export default defineConfig({
   test: {
@@ -25,7 +27,8 @@ export default defineConfig({
     sequence: { sequencer: SlowestFirst },
     projects: [
       { extends: true, test: { name: "isolated", include: ["test/**/*.test.ts"], exclude: SHARED_WORKER } },
-      { extends: true, test: { name: "shared", include: SHARED_WORKER, isolate: false } },
+      { extends: true, test: { name: "real-time", include: REAL_TIME } },
+      { extends: true, test: { name: "shared", include: SHARED_WORKER, exclude: REAL_TIME, isolate: false } },
     ],
   },
 });
