@@ -2,63 +2,28 @@
  * Workload identity rules (components/replication/identity.ts): what EKS Pod Identity, GKE Workload
  * Identity and Entra workload identity federation refuse, in the words of the source each rule links.
  */
-import type { RecordedResource } from "../mock-runtime.js";
-import { arr, at, bridgeProblem, inputs, obj, str, type PlanView, type ProviderRule } from "./rule.js";
-
-const POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
-const IAM_ROLE = "aws:iam/role:Role";
-const GCP_ACCOUNT = "gcp:serviceaccount/account:Account";
-const GCP_SA_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember";
-const AZ_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity";
-const AZ_FIC = "azure-native:managedidentity:FederatedIdentityCredential";
-const AZ_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
-const OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
-const WI_POOL = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool";
-const WI_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider";
-const SECRET_IAM_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember";
-const POD_KINDS = ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:apps/v1:Deployment"];
-const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
-const K8S_SA = "kubernetes:core/v1:ServiceAccount";
-
-/** A Kubernetes service account token's subject. */
-const K8S_SUBJECT = /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-/** Issuers whose tokens are Kubernetes service account tokens: EKS, GKE, AKS. */
-const K8S_ISSUER = /^https:\/\/(oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/|container\.googleapis\.com\/v1\/projects\/|[a-z0-9-]+\.oic\.prod-aks\.azure\.com\/)/;
-const GCP_ID = /^(?!gcp-)[a-z0-9-]{4,32}$/;
-
-/** The statements of an IAM policy document (none when it is not JSON). */
-function statements(policy: string): { Effect?: string; Principal?: { Federated?: unknown; Service?: unknown }; Action?: unknown; Condition?: Record<string, Record<string, unknown>> }[] {
-  try {
-    const doc = JSON.parse(policy) as { Statement?: unknown };
-    return (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]).filter((x) => x !== undefined) as ReturnType<typeof statements>;
-  } catch {
-    return [];
-  }
-}
-
-/** The projected service account token audiences of a workload's pods. */
-function tokenAudiences(r: RecordedResource): string[] {
-  const volumes = arr(podSpec(r)["volumes"]) as { projected?: { sources?: { serviceAccountToken?: { audience?: unknown } }[] } }[];
-  return volumes
-    .flatMap((v) => arr(v.projected?.sources).map((s) => str((s as { serviceAccountToken?: { audience?: unknown } }).serviceAccountToken?.audience)))
-    .filter((a): a is string => a !== undefined);
-}
-
-/** The pod template's spec of a Job, CronJob or Deployment. */
-function podSpec(r: RecordedResource): Record<string, unknown> {
-  const p = obj(inputs(r)["spec"]);
-  return obj(r.type.endsWith("CronJob") ? at(p, "jobTemplate.spec.template.spec") : at(p, "template.spec"));
-}
-
-/** The `sub` a workload's service account tokens carry (none while its namespace or account is unknown). */
-function tokenSubject(r: RecordedResource): string | undefined {
-  const ns = str(at(inputs(r), "metadata.namespace")) ?? (at(inputs(r), "metadata.namespace") === undefined ? "default" : undefined);
-  const sa = str(podSpec(r)["serviceAccountName"]) ?? (podSpec(r)["serviceAccountName"] === undefined ? "default" : undefined);
-  return ns === undefined || sa === undefined ? undefined : `system:serviceaccount:${ns}:${sa}`;
-}
-
-/** The resources of `type` that `r`'s inputs came from (its direct dependencies). */
-const fed = (r: RecordedResource, plan: PlanView, type: string) => r.dependencies.map((u) => plan.byUrn.get(u)).filter((d): d is RecordedResource => d?.type === type);
+import { arr, bridgeProblem, inputs, obj, str, type ProviderRule } from "./rule.js";
+import { federationTrustRule } from "./identity-federation.js";
+import {
+  AZ_FIC,
+  AZ_IDENTITY,
+  AZ_ROLE_ASSIGNMENT,
+  fed,
+  GCP_ACCOUNT,
+  GCP_ID,
+  GCP_SA_MEMBER,
+  IAM_ROLE,
+  K8S_ISSUER,
+  K8S_SUBJECT,
+  OIDC_PROVIDER,
+  POD_IDENTITY,
+  POD_KINDS,
+  SECRET_IAM_MEMBER,
+  statements,
+  tokenAudiences,
+  WI_POOL,
+  WI_PROVIDER,
+} from "./identity-plan.js";
 
 /** Whether an IAM trust policy lets EKS Pod Identity assume the role: pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession. */
 function trustsPodIdentity(policy: string): boolean {
@@ -78,109 +43,6 @@ function trustsPodIdentity(policy: string): boolean {
   );
   return ["sts:AssumeRole", "sts:TagSession"].every((a) => actions.has(a) || actions.has("sts:*"));
 }
-
-/**
- * The trusts a workload's token is exchanged against, found through what its inputs came from: the config it
- * mounts names the federated IAM role's ARN, the GCP pool provider's name and the Entra identity's client id
- * (components/replication/identity.ts); its service account's annotation names its own cloud's identity.
- */
-function trustsOf(
-  r: RecordedResource,
-  plan: PlanView,
-): { roles: RecordedResource[]; poolProviders: RecordedResource[]; federatedIdentities: RecordedResource[]; ownIdentities: RecordedResource[]; accounts: RecordedResource[] } {
-  const configs = fed(r, plan, CONFIG_MAP);
-  const accounts = fed(r, plan, K8S_SA);
-  const from = (type: string, via: RecordedResource[]) => [...new Set([...fed(r, plan, type), ...via.flatMap((c) => fed(c, plan, type))])];
-  return {
-    roles: from(IAM_ROLE, configs),
-    poolProviders: from(WI_PROVIDER, configs),
-    federatedIdentities: from(AZ_IDENTITY, configs),
-    ownIdentities: accounts.flatMap((a) => fed(a, plan, AZ_IDENTITY)),
-    accounts: from(GCP_ACCOUNT, accounts),
-  };
-}
-
-/** The `sub` a GCP principal:// member grants (principal://…/workloadIdentityPools/POOL/subject/SUB). */
-const principalSubject = (member: string) => /\/subject\/(.+)$/.exec(member)?.[1];
-
-const federationTrustRule: ProviderRule = {
-  id: "federation-trust-matches-token",
-  provider: "estate",
-  types: POD_KINDS,
-  summary:
-    "Each federated trust a workload's token is exchanged against (IAM role trust conditions, GCP pool principals and workloadIdentityUser members, Entra federated credentials) names the sub its service account's token carries (system:serviceaccount:NS:SA) and the audience it is projected for",
-  source:
-    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif (aud, sub); https://cloud.google.com/iam/docs/workload-identity-federation-with-kubernetes (principal subject, audience); https://learn.microsoft.com/en-us/entra/workload-id/workload-identity-federation-create-trust-user-assigned-managed-identity (subject, audience; AADSTS70021)",
-  check(r, plan) {
-    const sub = tokenSubject(r);
-    if (sub === undefined) return [];
-    const audiences = tokenAudiences(r);
-    const carried = audiences.length ? audiences.map((a) => JSON.stringify(a)).join(", ") : "none";
-    const out: string[] = [];
-    const { roles, poolProviders, federatedIdentities, ownIdentities, accounts } = trustsOf(r, plan);
-    for (const role of roles) {
-      const policy = str(inputs(role)["assumeRolePolicy"]);
-      for (const st of policy === undefined ? [] : statements(policy)) {
-        const actions = (Array.isArray(st.Action) ? st.Action : [st.Action]).map(String);
-        if (st.Effect !== "Allow" || !actions.includes("sts:AssumeRoleWithWebIdentity")) continue;
-        for (const [key, value] of Object.entries(st.Condition?.["StringEquals"] ?? {})) {
-          if (typeof value !== "string") continue;
-          if (key.endsWith(":sub") && value !== sub)
-            out.push(
-              `AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity (role ${role.name} trusts ${key} ${JSON.stringify(value)}, but ${r.name}'s token carries sub ${JSON.stringify(sub)})`,
-            );
-          if (key.endsWith(":aud") && !audiences.includes(value))
-            out.push(`InvalidIdentityToken: Incorrect token audience (role ${role.name} trusts ${key} ${JSON.stringify(value)}, but ${r.name}'s projected tokens carry audience ${carried})`);
-        }
-      }
-    }
-    for (const provider of poolProviders) {
-      const pool = fed(provider, plan, WI_POOL)[0];
-      const granted = plan
-        .ofType(SECRET_IAM_MEMBER)
-        .filter((m) => pool !== undefined && fed(m, plan, WI_POOL).includes(pool))
-        .map((m) => str(inputs(m)["member"]));
-      if (granted.some((m) => m === undefined)) continue; // the pool's name is not known yet
-      const subjects = [...new Set(granted.map((m) => principalSubject(m!)).filter((s) => s !== undefined))];
-      if (subjects.length && !subjects.includes(sub))
-        out.push(
-          `PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied (pool ${str(inputs(provider)["workloadIdentityPoolId"]) ?? provider.name} grants subject ${subjects.map((s) => JSON.stringify(s)).join(", ")}, but ${r.name}'s token carries sub ${JSON.stringify(sub)})`,
-        );
-      const allowed = arr(obj(inputs(provider)["oidc"])["allowedAudiences"]).map(String);
-      if (allowed.length && !allowed.some((a) => audiences.includes(a)))
-        out.push(`invalid_grant: The audience in ID Token [${audiences.join(", ")}] does not match the expected audience (pool provider ${provider.name} allows ${allowed.join(", ")}).`);
-    }
-    // An identity the config names is reached with the projected tokens; the service account's own (AKS) with
-    // the token AKS's workload identity webhook projects, for api://AzureADTokenExchange.
-    const entra: [RecordedResource, string[]][] = [
-      ...federatedIdentities.map((i): [RecordedResource, string[]] => [i, audiences]),
-      ...ownIdentities.map((i): [RecordedResource, string[]] => [i, ["api://AzureADTokenExchange"]]),
-    ];
-    for (const [identity, offered] of entra) {
-      const credentials = plan.ofType(AZ_FIC).filter((f) => fed(f, plan, AZ_IDENTITY).includes(identity));
-      const known = credentials.filter((f) => str(inputs(f)["subject"]) !== undefined);
-      if (known.length === 0) continue;
-      const match = known.some((f) => str(inputs(f)["subject"]) === sub && arr(inputs(f)["audiences"]).some((a) => offered.includes(String(a))));
-      if (!match)
-        out.push(
-          `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Subject: '${sub}'. Assertion Audience: '${offered.join(", ")}'. (identity ${identity.name} trusts ${known.map((f) => `subject '${str(inputs(f)["subject"])}' audience '${arr(inputs(f)["audiences"]).join(", ")}'`).join("; ")})`,
-        );
-    }
-    for (const account of accounts) {
-      const members = plan
-        .ofType(GCP_SA_MEMBER)
-        .filter((m) => inputs(m)["role"] === "roles/iam.workloadIdentityUser" && fed(m, plan, GCP_ACCOUNT).includes(account))
-        .map((m) => str(inputs(m)["member"]));
-      if (members.length === 0 || members.some((m) => m === undefined)) continue;
-      const [, , ns, sa] = sub.split(":");
-      if (!members.some((m) => m!.endsWith(`.svc.id.goog[${ns}/${sa}]`)))
-        out.push(
-          `PERMISSION_DENIED: Permission 'iam.serviceAccounts.getAccessToken' denied (service account ${account.name} lets ${members.join(", ")} impersonate it, but ${r.name} runs as ${ns}/${sa})`,
-        );
-    }
-    return out;
-  },
-};
 
 export const identityRules: ProviderRule[] = [
   {
