@@ -14,10 +14,11 @@
  * folded into the last one before that horizon at each snapshot), and a read before the horizon is refused.
  */
 import { mkdirSync } from "node:fs";
-import { open, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
+import { open, readFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { compare, type Timestamp } from "../clock/index.js";
 import { DirectoryLockedError, lockDirectory, type DirectoryLock } from "../common/dir-lock.js";
+import { replaceFileDurably } from "../common/durable-file.js";
 import { CorruptStoreError, encodeJournalRecord, scanJournal } from "../prooflog/index.js";
 import type { Delegation } from "./delegation.js";
 import { QuotaError } from "./errors.js";
@@ -57,15 +58,6 @@ const CHUNK = 0xffff;
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf("-") + 1));
 const ts = (t: [number, number]): Timestamp => ({ wall: t[0], logical: t[1] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export class FileQuotaStore implements QuotaStore {
   readonly description: string;
@@ -247,10 +239,7 @@ export class FileQuotaStore implements QuotaStore {
       delegations,
       versions: [...this.versions].flatMap(([node, series]) => [...series].map(([d, vs]) => [node, d, vs] as [string, string, Version[]])),
     };
-    const path = join(this.o.dir, "snapshot");
-    await writeFile(`${path}.tmp`, JSON.stringify(s), { flush: true, mode: 0o600 });
-    await rename(`${path}.tmp`, path);
-    await fsyncPath(this.o.dir);
+    await replaceFileDurably(join(this.o.dir, "snapshot"), JSON.stringify(s));
     await this.journal!.truncate(0);
     await this.journal!.sync();
     this.journalBytes = 0;

@@ -15,10 +15,11 @@
  */
 import { decode as rlpDecode, encode as rlpEncode } from "@ethereumjs/rlp";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { open, rename, writeFile, type FileHandle } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
+import { replaceFileDurably } from "../../common/durable-file.js";
 import { CorruptStoreError, encodeJournalRecord, scanJournal } from "../../prooflog/index.js";
 import type { TrieEntry } from "../trie.js";
 import { MptStoreError, type MptChange, type MptStore, type StoredTrie } from "./port.js";
@@ -44,15 +45,6 @@ function decodeChange(revision: number, payload: Uint8Array, where: string): Mpt
     throw new CorruptStoreError(`${where}: revision ${revision}'s record is not [trie key, value, 32-byte root]`);
   const [trieKey, value, root] = item as Uint8Array[];
   return { revision, trieKey: trieKey!, value: value!.length === 0 ? null : value!, root: root! };
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class FileMptStore implements MptStore {
@@ -174,10 +166,7 @@ export class FileMptStore implements MptStore {
 
   private async writeSnapshot(h: { secure: boolean; seedRoot: Uint8Array; revision: number; root: Uint8Array }, entries: Iterable<TrieEntry>): Promise<void> {
     const doc = { format: FORMAT, secure: h.secure, seedRoot: hex(h.seedRoot), revision: h.revision, root: hex(h.root), entries: [...entries].map((e) => [hex(e.key), hex(e.value)]) };
-    const tmp = `${this.snapshotPath}.tmp`;
-    await writeFile(tmp, JSON.stringify(doc), { flush: true, mode: 0o600 });
-    await rename(tmp, this.snapshotPath);
-    await fsyncDir(this.dir);
+    await replaceFileDurably(this.snapshotPath, JSON.stringify(doc));
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,7 @@ import { decodeState, encodeState, type TreeState } from "./state.js";
 import type { Commit, Publication, Recovered, TileStore } from "./store.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
-import { fsyncDirectory } from "./fsync-dir.js";
+import { fsyncDirectory } from "../../common/durable-file.js";
 import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 
 const gz = promisify(gzip);

@@ -21,7 +21,7 @@ import { LeafTable } from "../leaftable.js";
 import { tilePath, TILE_WIDTH } from "../tiles.js";
 import type { TreeState } from "./state.js";
 import { CorruptStoreError } from "./journal.js";
-import { fsyncDirectory } from "./fsync-dir.js";
+import { fsyncDirectory } from "../../common/durable-file.js";
 
 export const RECORD_SIZE = HASH_SIZE + 8;
 

@@ -3,10 +3,11 @@
  * atomically (write temporary, fsync, rename, fsync directory) before the witness answers, as tlog-witness
  * requires — a witness that forgot its state after a crash could be talked into cosigning a rollback.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { replaceFileDurably } from "../../common/durable-file.js";
 import type { WitnessedCheckpoint, WitnessStore } from "./witness.js";
 
 export class FileWitnessStore implements WitnessStore {
@@ -27,14 +28,6 @@ export class FileWitnessStore implements WitnessStore {
   }
 
   async set(origin: string, cp: WitnessedCheckpoint): Promise<void> {
-    const file = this.path(origin);
-    await writeFile(`${file}.tmp`, JSON.stringify({ origin, ...cp }), { flush: true });
-    await rename(`${file}.tmp`, file);
-    const d = openSync(this.dir, "r");
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
+    await replaceFileDurably(this.path(origin), JSON.stringify({ origin, ...cp }));
   }
 }
