@@ -2,7 +2,8 @@
  * The verifiable map service (kit): named maps over HTTP, every write batch recorded in the proof log before it
  * is acknowledged or shown, so each root a reader is shown is one the log holds: a batch is staged (its root
  * computed without changing the map), logged, recorded in the store, and only then published to readers, revision,
- * root and log index together. With a state store (`store: {dir}`,
+ * root and log index together. Concurrent writers share batches (group-commit.ts): each request is checked on its
+ * own (writer, keys, values, size), then joins the next batch, and is answered with that batch's revision and root. With a state store (`store: {dir}`,
  * `{postgres}` or `{s3}`) each batch is also recorded there, and a restart restores every map from it and replays only the
  * log entries after its head (recover.ts); without one, it rebuilds every map from the whole log.
  *
@@ -18,7 +19,8 @@
 import { z } from "zod";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { LogClient } from "../prooflog/index.js";
-import { encodeMapEntry, MapError, prefixBounds, treeKey, type MapEntry, type MapWrite } from "./map.js";
+import { GroupCommitter, Overloaded, TooLargeForBatch } from "./group-commit.js";
+import { encodeMapEntry, entryBytesOf, entryOverheadOf, MapError, prefixBounds, treeKey, validateWrites, type MapEntry, type MapWrite } from "./map.js";
 import { recoverMaps, type HeldMap } from "./recover.js";
 import { FileMapStore } from "./store/file.js";
 import { PostgresMapStore } from "./store/postgres.js";
@@ -75,6 +77,18 @@ const mapConfigSchema = z
      * write another's (quota's state and escrow's balances). A map not named here: the kit's operators only.
      */
     writers: z.record(z.string(), mapWriters).optional(),
+    /**
+     * Group commit (group-commit.ts): writes arriving while a batch is logged and stored join the next one. Bounds
+     * per map: writes in a batch, bytes of its log entry (the log's maxEntrySize), and writes waiting (more get 503).
+     */
+    batch: z
+      .object({
+        maxWrites: z.number().int().min(1000).max(100_000).default(1000),
+        maxEntryBytes: z.number().int().min(4096).max(65_535).default(65_535),
+        maxQueuedWrites: z.number().int().min(1000).max(1_000_000).default(20_000),
+      })
+      .strict()
+      .default({ maxWrites: 1000, maxEntryBytes: 65_535, maxQueuedWrites: 20_000 }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -122,7 +136,6 @@ export const mapService = defineService({
       throw e;
     }
     log.info({ store: store?.description ?? "memory", maps: [...maps.values()].map((h) => ({ map: h.map.name, revision: h.map.revision, logIndex: h.logIndex })) }, "restored the maps");
-    let queue: Promise<unknown> = Promise.resolve();
     const held = (name: string) => {
       const h = maps.get(name);
       if (!h) throw new HttpError(404, "no such map", `this service holds ${config.maps.join(", ")}`);
@@ -184,11 +197,38 @@ export const mapService = defineService({
       publish();
       return logIndex;
     };
+    /** One batch: stage the merged writes, log, store, publish; every writer in it gets this answer. */
+    const commitBatch = async (h: HeldMap, writes: MapWrite[]) => {
+      if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
+      // A store that has lost its writer lock refuses before anything reaches the log.
+      const refused = store?.refusal?.();
+      if (refused) throw new HttpError(503, "map store unavailable", refused);
+      // A batch whose append went unanswered is logged again first (the log's duplicate check gives its index;
+      // a second copy replays as a no-op): else this batch would take its revision with another root, forking the map.
+      const pending = uncertain.get(h.map.name);
+      if (pending) await record(h, pending, true);
+      // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
+      // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
+      const entry = guard(() => h.map.stage(writes));
+      const logIndex = await record(h, entry, false);
+      return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
+    };
+    // One committer per map: its batches are logged one at a time, in the order they change its root.
+    const committers = new Map(
+      [...maps.values()].map((h) => [
+        h.map.name,
+        new GroupCommitter((writes) => commitBatch(h, writes), {
+          maxWrites: config.batch.maxWrites,
+          maxBytes: config.batch.maxEntryBytes - entryOverheadOf(h.map.name),
+          maxQueued: config.batch.maxQueuedWrites,
+        }),
+      ]),
+    );
     return {
       maps,
       ...(store?.ping ? { ready: { store: () => store.ping!() } } : {}),
       close: async () => {
-        await queue;
+        for (const c of committers.values()) await c.idle();
         await store?.close();
       },
       routes(app) {
@@ -198,25 +238,17 @@ export const mapService = defineService({
           mayWrite(h.map.name, req.identity);
           const body = parseInput(writesBody, req.body, "body");
           const writes: MapWrite[] = body.writes.map((w) => [w.key, w.value === null ? null : Buffer.from(w.value, "base64")]);
-          guard(() => writes.forEach(([k]) => treeKey(k)));
-          // One batch at a time: the log records batches in the order they change the root.
-          const run = queue.then(async () => {
-            if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
-            // A store that has lost its writer lock refuses before anything reaches the log.
-            const refused = store?.refusal?.();
-            if (refused) throw new HttpError(503, "map store unavailable", refused);
-            // A batch whose append went unanswered is logged again first (the log's duplicate check gives its index;
-            // a second copy replays as a no-op): else this batch would take its revision with another root, forking the map.
-            const pending = uncertain.get(h.map.name);
-            if (pending) await record(h, pending, true);
-            // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
-            // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
-            const entry = guard(() => h.map.stage(writes));
-            const logIndex = await record(h, entry, false);
-            return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
-          });
-          queue = run.catch(() => undefined);
-          return run;
+          // Checked per request, before it joins a batch: a bad write is refused alone, never failing its batch-mates.
+          guard(() => validateWrites(writes));
+          const bytes = entryBytesOf(writes);
+          if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
+          try {
+            return await committers.get(h.map.name)!.submit(writes, bytes);
+          } catch (e) {
+            if (e instanceof Overloaded) throw new HttpError(503, "map busy", `${e.message}; retry`, { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) });
+            if (e instanceof TooLargeForBatch) throw new HttpError(413, "batch too large", `${e.message}: the batch must fit one proof-log entry; split it`);
+            throw e;
+          }
         });
         app.get("/v1/maps/:map/root", { config: { auth: "public" } }, async (req) => {
           const h = held((req.params as { map: string }).map);
