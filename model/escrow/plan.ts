@@ -59,7 +59,28 @@ export function regionForecasts(spec: Pick<EstateSpec, "regions" | "runtime">): 
   });
 }
 
+/**
+ * Plans already computed in this process, by their inputs' JSON. One evaluation of the estate renders the escrow
+ * config (or a readiness probe that reads it) for every region and service, each asking for the same plans (a
+ * fifth of a prod `meridian plan`); the key is the inputs themselves, so a spec changed in place misses the cache.
+ */
+const PLANS = new Map<string, SkuPlan[]>();
+const MAX_PLANS = 64;
+
 export function skuPlans(spec: Pick<EstateSpec, "regions" | "runtime">): SkuPlan[] {
+  const e = spec.runtime.escrow;
+  const key = JSON.stringify([spec.regions.map((r) => [r.id, r.demand.history, r.demand.currentLoad, r.capacity, r.location]), e.inventory, e.sales, e.allocation, e.refill, e.risk]);
+  let plans = PLANS.get(key);
+  if (!plans) {
+    plans = computeSkuPlans(spec);
+    if (PLANS.size >= MAX_PLANS) PLANS.delete(PLANS.keys().next().value!);
+    PLANS.set(key, plans);
+  }
+  // A copy: callers own what they are handed.
+  return structuredClone(plans);
+}
+
+function computeSkuPlans(spec: Pick<EstateSpec, "regions" | "runtime">): SkuPlan[] {
   const e = spec.runtime.escrow;
   const forecasts = new Map(regionForecasts(spec).map((f) => [f.id, f.next]));
   // The historical component weighs each region by its forecast next-period demand.
