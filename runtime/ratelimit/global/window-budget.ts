@@ -15,6 +15,10 @@
  * what is free, so near the end of a budget grants shrink to what is needed; a region that goes idle
  * hands its unused grant back (`keep`). A client that dies keeps its `has` committed until the window
  * ends (it may have spent it).
+ * A region may also ask for the *next* window before it starts (service/global-budgets.ts does so
+ * shortly before the boundary, so the first decisions of a window need not wait for a grant): that
+ * window keeps its own shares, with the same invariant, and its grants are bound to it — the region
+ * spends them only once its own clock is in that window. Any other window gets nothing.
  * Pure; the Redis twin (redis-budget.ts) runs the same arithmetic in one script.
  */
 
@@ -23,7 +27,7 @@ export interface BudgetRequest {
   limit: number;
   periodMs: number;
   client: string;
-  /** Which window (its start, ms); must be the allocator's current one. */
+  /** Which window (its start, ms): the allocator's current one, or the next (asked for ahead). */
   window: number;
   used: number;
   /** More budget needed now (default: wants). */
@@ -51,7 +55,8 @@ export function windowStart(now: number, periodMs: number): number {
 }
 
 export class WindowBudgetAllocator {
-  private readonly windows = new Map<string, { window: number; clients: Map<string, Share> }>();
+  /** Per resource, the shares of its current window and (once asked for) the next one. */
+  private readonly windows = new Map<string, Map<number, Map<string, Share>>>();
 
   acquire(r: BudgetRequest, now: number): BudgetGrant {
     if (!(r.limit >= 0) || !(r.periodMs > 0)) throw new RangeError(`resource ${r.resource}: expected limit ≥ 0 and periodMs > 0`);
@@ -61,27 +66,33 @@ export class WindowBudgetAllocator {
     ] as const)
       if (!(v >= 0) || !Number.isFinite(v)) throw new RangeError(`${k} is ${v}; expected a finite number ≥ 0`);
     const current = windowStart(now, r.periodMs);
-    // A request for a window other than the current one gets nothing: budgets never cross windows.
-    if (r.window !== current) return { window: current, has: 0, free: 0 };
-    let w = this.windows.get(r.resource);
-    if (!w || w.window !== current) this.windows.set(r.resource, (w = { window: current, clients: new Map() }));
-    const me = w.clients.get(r.client) ?? { has: 0, used: 0 };
+    // A request for a window other than the current one or the next gets nothing: budgets never cross windows.
+    if (r.window !== current && r.window !== current + r.periodMs) return { window: current, has: 0, free: 0 };
+    let windows = this.windows.get(r.resource);
+    if (!windows) this.windows.set(r.resource, (windows = new Map()));
+    for (const w of windows.keys()) if (w < current) windows.delete(w);
+    let clients = windows.get(r.window);
+    if (!clients) windows.set(r.window, (clients = new Map()));
+    const me = clients.get(r.client) ?? { has: 0, used: 0 };
     me.used = Math.max(me.used, r.used);
     me.has = Math.max(me.has, me.used);
     if (r.keep !== undefined) me.has = Math.max(me.used, Math.min(me.has, r.keep));
-    w.clients.set(r.client, me);
+    clients.set(r.client, me);
     let committed = 0;
-    for (const c of w.clients.values()) committed += c.has;
+    for (const c of clients.values()) committed += c.has;
     const free = Math.max(0, r.limit - committed);
     const need = Math.min(r.need ?? r.wants, r.wants);
     const nowGrant = Math.min(need, free);
     const grant = nowGrant + Math.max(0, Math.min(r.wants - need, Math.floor((free - nowGrant) / 2)));
     me.has += grant;
-    return { window: current, has: me.has, free: free - grant };
+    return { window: r.window, has: me.has, free: free - grant };
   }
 
-  snapshot(resource: string): { window: number; clients: { client: string; has: number; used: number }[] } | undefined {
-    const w = this.windows.get(resource);
-    return w && { window: w.window, clients: [...w.clients].map(([client, s]) => ({ client, ...s })) };
+  /** The shares held for a resource's window (the earliest held when none is named). */
+  snapshot(resource: string, window?: number): { window: number; clients: { client: string; has: number; used: number }[] } | undefined {
+    const windows = this.windows.get(resource);
+    const w = window ?? Math.min(...(windows?.keys() ?? []));
+    const clients = windows?.get(w);
+    return clients && { window: w, clients: [...clients].map(([client, s]) => ({ client, ...s })) };
   }
 }

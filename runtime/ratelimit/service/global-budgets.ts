@@ -13,6 +13,12 @@
  * the failure policy decides, as for the store: `unavailable` fails the request (gRPC UNAVAILABLE, so
  * Envoy can fail open), `local` spends limit / instances per window without the allocator, `closed`
  * rejects, `open` admits. Grants come only from the allocator, which keeps Σ granted ≤ the limit.
+ *
+ * At a window boundary the current grant is of no use: so that the first decisions of a window do not all
+ * wait on the allocator, a limit in demand asks for the *next* window's grant shortly before this one ends
+ * (twice the round trip ahead, at most half a period; global/prefetch.ts sizes it from the demand rate).
+ * That grant is bound to its window at the allocator and held apart here; it is adopted when this
+ * region's clock reaches the window, never spent before.
  */
 import type { Clock } from "../../common/clock.js";
 import type { Decision, Limit } from "../core/limit.js";
@@ -46,6 +52,8 @@ export interface GlobalBudgetsOptions {
    * (default: as long as the source takes; 0: never wait). Keep it below Envoy's rate limit filter timeout.
    */
   waitMs?: number;
+  /** What times the allocator's round trip, in ms (default performance.now; tests pass their manual clock's). */
+  stopwatch?: () => number;
 }
 
 interface WindowState {
@@ -65,9 +73,16 @@ interface WindowState {
   offline: number;
   /** This limit's demand rate, carried from window to window. */
   rate: DemandRate;
-  /** The one allocator call in flight for this limit (a top-up, a prefetch or a release); never rejects. */
+  /** The one allocator call in flight for this limit's window (a top-up, a prefetch or a release); never rejects. */
   pending?: Promise<Error | null>;
+  /** The next window's state, asked for ahead (its grant is spent only once this region's clock is in it). */
+  next?: WindowState;
+  /** This is a `next` not yet adopted: an allocator answer for a later window is not followed. */
+  early?: boolean;
 }
+
+/** The least time ahead of a window boundary the next window's grant is asked for (before a round trip is measured). */
+const MIN_LEAD_MS = 50;
 
 const TIMEOUT = Symbol("timeout");
 
@@ -81,6 +96,8 @@ export class GlobalBudgets implements GlobalLimitSource {
   fallbacks = 0;
   /** Allocator calls made ahead of need (no decision waited on them when they went out). */
   prefetches = 0;
+  /** Of those, calls for the next window's grant, made before the window started. */
+  nextWindowPrefetches = 0;
 
   constructor(private readonly o: GlobalBudgetsOptions) {}
 
@@ -89,11 +106,26 @@ export class GlobalBudgets implements GlobalLimitSource {
     const s = this.state.get(key);
     // A window the allocator already moved to (this clock lags) is kept; an older one is over.
     if (s && s.window >= w) return s;
+    // The grant asked for ahead becomes spendable now that this clock is in its window.
+    if (s?.next?.window === w) return this.adopt(key, s, s.next);
     return this.fresh(key, w, periodMs, s);
   }
 
+  /** The next window's state (asked for ahead) becomes the limit's state. */
+  private adopt(key: string, s: WindowState, next: WindowState): WindowState {
+    Object.assign(next, { early: false, lastDemand: s.lastDemand, limit: s.limit });
+    this.state.set(key, next);
+    return next;
+  }
+
   private fresh(key: string, window: number, periodMs: number, prev: WindowState | undefined): WindowState {
-    const s: WindowState = {
+    const s = this.make(window, periodMs, prev);
+    this.state.set(key, s);
+    return s;
+  }
+
+  private make(window: number, periodMs: number, prev: WindowState | undefined): WindowState {
+    return {
       window,
       periodMs,
       limit: prev?.limit ?? 0,
@@ -106,8 +138,6 @@ export class GlobalBudgets implements GlobalLimitSource {
       offline: 0,
       rate: prev?.rate ?? new DemandRate(),
     };
-    this.state.set(key, s);
-    return s;
   }
 
   async reserve(key: string, limit: Limit, cost: number): Promise<Decision> {
@@ -116,6 +146,7 @@ export class GlobalBudgets implements GlobalLimitSource {
     s.lastDemand = now;
     s.limit = limit.limit;
     s.rate.observe(cost, now);
+    this.prefetchNext(key, s, now);
     if (s.used + cost <= s.has || cost <= 0) {
       s.used += Math.max(0, cost);
       this.prefetch(key, s, now);
@@ -179,17 +210,34 @@ export class GlobalBudgets implements GlobalLimitSource {
   }
 
   /**
+   * Shortly before this window ends, ask for the next one's grant (once per window, on its own call slot, so
+   * a top-up in flight for this window does not hold it back). Only a limit in demand asks: this is called
+   * by decisions, and the grant is sized from the demand rate.
+   */
+  private prefetchNext(key: string, s: WindowState, now: number): void {
+    if (s.next || s.early) return;
+    const lead = Math.min(s.periodMs / 2, Math.max(2 * this.rtt.ms, MIN_LEAD_MS));
+    if (now < s.window + s.periodMs - lead) return;
+    s.next = this.make(s.window + s.periodMs, s.periodMs, s);
+    Object.assign(s.next, { early: true, limit: s.limit });
+    this.prefetches++;
+    this.nextWindowPrefetches++;
+    void this.call(key, s.next, "top-up");
+  }
+
+  /**
    * The one allocator call for a limit: joins the one in flight, or starts one. A top-up asks for what
    * the waiting decisions need plus a prefetch sized from the demand rate and round trip; a release
    * hands back what is not used. Sharing one slot keeps a release's answer from overtaking a grant's.
    */
   private call(key: string, s: WindowState, kind: "top-up" | "release"): Promise<Error | null> {
     if (s.pending) return s.pending;
-    const started = performance.now();
+    const stopwatch = this.o.stopwatch ?? (() => performance.now());
+    const started = stopwatch();
     const run = async (): Promise<Error | null> => {
       try {
         await this.ask(key, s, kind);
-        this.rtt.sample(performance.now() - started);
+        this.rtt.sample(stopwatch() - started);
         this.lastError = null;
         return null;
       } catch (err) {
@@ -213,12 +261,18 @@ export class GlobalBudgets implements GlobalLimitSource {
       const plan = prefetchPlan({ ratePerMs: st.rate.perMs(this.o.clock.now()), rttMs: this.rtt.ms, limit: st.limit, minFraction: this.o.prefetch ?? 0.05 });
       return { ...base, need, wants: need + plan.ask };
     };
-    let grant = await this.o.source(request(s), this.o.clock.now());
-    if (grant.window > s.window && kind === "top-up") {
+    const first = request(s);
+    // What is handed back is not spent here meanwhile: a decision arriving while the release is out must
+    // not spend budget the allocator is about to give another region (it waits for a top-up instead).
+    if (kind === "release") s.has = Math.min(s.has, s.used);
+    let grant = await this.o.source(first, this.o.clock.now());
+    if (grant.window > s.window && kind === "top-up" && !s.early) {
       // The allocator is in a later window than this clock: adopt it and ask again — unless this limit
       // already holds that window (its own call asks for it: one state, and one call, per window).
       const held = this.state.get(key);
       if (held && held.window >= grant.window) return;
+      // ... or asked ahead for it: that grant is spendable now (its own call asks for more if needed).
+      if (held?.next?.window === grant.window) return void this.adopt(key, held, held.next);
       const next = this.fresh(key, grant.window, s.periodMs, s);
       next.lastDemand = s.lastDemand;
       next.pending = s.pending;

@@ -190,6 +190,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
       metrics.counter("ratelimit_global_allocator_waits_total", "global-limit decisions that waited on an allocator call", () => globals.waits);
       metrics.counter("ratelimit_global_allocator_fallbacks_total", "global-limit decisions the failure policy made (allocator failed or slower than waitMs)", () => globals.fallbacks);
       metrics.counter("ratelimit_global_allocator_prefetches_total", "allocator calls made before a grant ran out", () => globals.prefetches);
+      metrics.counter("ratelimit_global_allocator_next_window_prefetches_total", "allocator calls for the next window's grant, made before it started", () => globals.nextWindowPrefetches);
       if (store instanceof ResilientStore) metrics.gauge("ratelimit_store_degraded", "1 while the store is unreachable", () => (store.report().degraded ? 1 : 0));
       // An in-process caller's node is measured by the caller; ours by the config's reference, with its
       // offset, skew state and ε on /metrics.

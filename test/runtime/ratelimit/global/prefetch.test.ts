@@ -4,7 +4,11 @@
  * rate and round trip are measured (ratelimit_global_allocator_waits_total stays put) and two regions
  * still admit exactly the limit; (b) behind a hung allocator, decisions answer by the failure policy
  * after the bounded wait instead of hanging; (c) over any interleaving of requests, answers, prefetches
- * and releases, the regions never admit more than the limit in a window.
+ * and releases, the regions never admit more than the limit in a window; (d) the same with each region's
+ * clock at its own offset from the allocator's, around window boundaries, where grants for the next window
+ * are asked for ahead — and no decision spends a window neither its region nor the allocator has reached;
+ * (e) with a 300 ms allocator (simulated time) and steady demand across window boundaries, decisions stop
+ * waiting at the boundaries once warm: the next window's grant is there when it starts.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +18,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../../../runtime/common/clock.js";
+import { ManualClock, skewedClock } from "../../../../runtime/common/clock.js";
 import { startService, type RunningService } from "../../../../runtime/kit/index.js";
 import { allocatorService } from "../../../../runtime/ratelimit/global/server.js";
 import { WindowBudgetAllocator, windowStart, type BudgetGrant, type BudgetRequest } from "../../../../runtime/ratelimit/global/window-budget.js";
@@ -199,5 +203,118 @@ describe("global limits ask for the next grant before this one is spent", () => 
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("(d) with skewed region clocks around window boundaries and next-window grants, never more than the limit per window", async () => {
+    let adopted = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.integer({ min: 1, max: 60 }),
+        // Each region's clock offset from the allocator's (ms), and where in the window the run starts.
+        fc.array(fc.integer({ min: -300, max: 300 }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.array(fc.record({ region: fc.integer({ min: 0, max: 2 }), cost: fc.integer({ min: 0, max: 12 }), advance: fc.integer({ min: 0, max: 150 }), release: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 50,
+        }),
+        async (s, limit, offsets, phase, steps) => {
+          const PERIOD = 1000;
+          const clock = new ManualClock(7 * PERIOD + phase);
+          const clocks = offsets.map((o) => skewedClock(clock, () => o));
+          const allocator = new WindowBudgetAllocator();
+          const source = (r: BudgetRequest): Promise<BudgetGrant> => s.schedule(Promise.resolve(null)).then(() => allocator.acquire(r, clock.now()));
+          const regions = clocks.map((c, i) => new GlobalBudgets({ client: `r${i}`, source, clock: c, stopwatch: () => clock.now(), failureMode: "closed", prefetch: 0.05 }));
+          const admitted = new Map<number, number>();
+          const pending: Promise<unknown>[] = [];
+          for (const step of steps) {
+            const g = regions[step.region]!;
+            const c = clocks[step.region]!;
+            const asked = c.now();
+            pending.push(
+              g.reserve("k", { algorithm: "fixed-window", limit, periodMs: PERIOD }, step.cost).then((d) => {
+                const w = asked + d.resetAfterMs - PERIOD;
+                expect(w).toBe(windowStart(w, PERIOD));
+                // A grant asked for ahead is spent only once this region's clock, or the allocator's, is in its window.
+                expect(w).toBeLessThanOrEqual(Math.max(windowStart(c.now(), PERIOD), windowStart(clock.now(), PERIOD)));
+                if (d.allowed && step.cost > 0) admitted.set(w, (admitted.get(w) ?? 0) + step.cost);
+              }),
+            );
+            if (step.release) pending.push(g.releaseIdle(0));
+            clock.advance(step.advance);
+            if (step.advance % 3 === 0 && s.count() > 0) await s.waitOne();
+          }
+          await s.waitFor(Promise.all(pending));
+          for (const [w, n] of admitted) expect(n, `window ${w}`).toBeLessThanOrEqual(limit);
+          for (const g of regions) {
+            adopted += g.nextWindowPrefetches;
+            g.close();
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The runs did ask for next windows ahead (the property covers them).
+    expect(adopted).toBeGreaterThan(0);
+  });
+
+  it("(e) behind a 300 ms allocator (simulated), steady demand across window boundaries waits at none of them once warm", async () => {
+    const PERIOD = 1000;
+    const STEP = 5;
+    const clock = new ManualClock(100 * PERIOD);
+    const allocator = new WindowBudgetAllocator();
+    // Each call reaches the allocator 150 ms after it is made and its answer arrives 150 ms later.
+    const inFlight: { at: number; run: () => void }[] = [];
+    const source = (r: BudgetRequest): Promise<BudgetGrant> =>
+      new Promise((resolve) => {
+        const sent = clock.now();
+        inFlight.push({
+          at: sent + 150,
+          run: () => {
+            const g = allocator.acquire(r, clock.now());
+            inFlight.push({ at: sent + 300, run: () => resolve(g) });
+          },
+        });
+      });
+    const regions = ["eu", "us"].map((client) => new GlobalBudgets({ client, source, clock, stopwatch: () => clock.now(), failureMode: "closed", prefetch: 0.005 }));
+    const LIMIT = 1000;
+    const admitted = new Map<number, number>();
+    const decisions: Promise<void>[] = [];
+    let warmWaits = 0;
+    // 8 windows at 200 decisions a second per region (400 of the 1000 a window); the first window is the warm-up.
+    for (let t = 0; t < 8 * PERIOD; t += STEP) {
+      if (t === PERIOD) warmWaits = regions[0]!.waits + regions[1]!.waits;
+      for (const g of regions) {
+        const asked = clock.now();
+        decisions.push(
+          g.reserve("k", { algorithm: "fixed-window", limit: LIMIT, periodMs: PERIOD }, 1).then((d) => {
+            const w = asked + d.resetAfterMs - PERIOD;
+            if (d.allowed) admitted.set(w, (admitted.get(w) ?? 0) + 1);
+          }),
+        );
+      }
+      clock.advance(STEP);
+      for (let due = inFlight.filter((e) => e.at <= clock.now()); due.length; due = inFlight.filter((e) => e.at <= clock.now())) {
+        for (const e of due) inFlight.splice(inFlight.indexOf(e), 1);
+        for (const e of due) e.run();
+        await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    while (inFlight.length) {
+      clock.advance(STEP);
+      for (const e of inFlight.splice(0)) e.run();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(decisions);
+    const waits = regions[0]!.waits + regions[1]!.waits;
+    expect(warmWaits).toBeGreaterThan(0); // each region's first grant is waited for
+    // 7 boundaries × 2 regions: without the next window's grant asked ahead, at least 14 decisions wait on one.
+    expect(waits - warmWaits).toBeLessThanOrEqual(2);
+    expect(regions[0]!.nextWindowPrefetches + regions[1]!.nextWindowPrefetches).toBeGreaterThanOrEqual(14);
+    for (const [w, n] of admitted) expect(n, `window ${w}`).toBeLessThanOrEqual(LIMIT);
+    // Demand is under the limit, so every decision after the warm-up window was admitted.
+    for (let w = 101 * PERIOD; w < 108 * PERIOD; w += PERIOD) expect(admitted.get(w), `window ${w}`).toBe(400);
+    for (const g of regions) g.close();
   });
 });

@@ -23,6 +23,8 @@ const op = fc.record({
   wants: fc.integer({ min: 0, max: 40 }),
   keep: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
   dt: fc.integer({ min: 0, max: 400 }),
+  /** Ask for the next window (ahead of its start) rather than the current one. */
+  ahead: fc.boolean(),
 });
 
 describe("per-window budget allocator", () => {
@@ -53,9 +55,46 @@ describe("per-window budget allocator", () => {
     );
   });
 
-  it("grants nothing for a window other than the current one", () => {
+  it("grants the next window ahead within the same limit, bound to that window, and keeps those grants when it starts", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.array(op, { minLength: 1, maxLength: 60 }), (limit, ops) => {
+        const a = new WindowBudgetAllocator();
+        /** What each client may have used of each window: at most what it was granted there, and never in a window it is not yet in. */
+        const used = new Map<string, number>();
+        const granted = new Map<string, number>();
+        let t = 0;
+        for (const o of ops) {
+          t += o.dt;
+          const now = Math.floor(t / 1000) * 1000;
+          const w = now + (o.ahead ? 1000 : 0);
+          const id = `${w}/${o.client}`;
+          const u = o.ahead ? 0 : Math.max(used.get(id) ?? 0, Math.min(o.used, granted.get(id) ?? 0));
+          used.set(id, u);
+          const g = a.acquire({ resource: "r", limit, periodMs: 1000, client: o.client, window: w, used: u, wants: o.wants, keep: o.keep }, t);
+          expect(g.window).toBe(w);
+          // A grant made ahead is still there when its window starts (only what the client handed back is gone).
+          const before = granted.get(id) ?? 0;
+          expect(g.has).toBeGreaterThanOrEqual(o.keep === undefined ? before : Math.max(u, Math.min(before, o.keep)));
+          granted.set(id, g.has);
+          for (const held of [now, now + 1000]) {
+            const snap = a.snapshot("r", held);
+            if (snap)
+              expect(
+                snap.clients.reduce((s, c) => s + c.has, 0),
+                `window ${held}`,
+              ).toBeLessThanOrEqual(Math.max(limit, ...snap.clients.map((c) => c.used)));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("grants nothing for a window other than the current one or the next", () => {
     const a = new WindowBudgetAllocator();
     expect(a.acquire({ resource: "r", limit: 10, periodMs: 1000, client: "eu", window: 0, used: 0, wants: 5 }, 1500)).toEqual({ window: 1000, has: 0, free: 0 });
+    expect(a.acquire({ resource: "r", limit: 10, periodMs: 1000, client: "eu", window: 3000, used: 0, wants: 5 }, 1500)).toEqual({ window: 1000, has: 0, free: 0 });
+    expect(a.acquire({ resource: "r", limit: 10, periodMs: 1000, client: "eu", window: 2000, used: 0, wants: 5 }, 1500)).toEqual({ window: 2000, has: 5, free: 5 });
   });
 
   it("the Redis twin answers exactly as the pure allocator", async () => {
@@ -69,7 +108,7 @@ describe("per-window budget allocator", () => {
           let t = 1_700_000_000_000;
           for (const o of ops) {
             t += o.dt;
-            const r = { resource: "r", limit, periodMs: 1000, client: o.client, window: Math.floor(t / 1000) * 1000, used: o.used, wants: o.wants, keep: o.keep };
+            const r = { resource: "r", limit, periodMs: 1000, client: o.client, window: Math.floor(t / 1000) * 1000 + (o.ahead ? 1000 : 0), used: o.used, wants: o.wants, keep: o.keep };
             expect(await twin.acquire(r, t)).toEqual(pure.acquire(r, t));
           }
         }),
