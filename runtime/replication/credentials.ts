@@ -78,14 +78,17 @@ export async function writeCredentials(config: CredentialsConfig, deps: { open(r
     const grant = config.roles.replicationGrant;
     await asAdmin(config.roles.url, admin, (db) => ensureRoles(db, doc, grant));
   }
+  const written: string[] = [];
   if (config.monitor) {
     const { url, writes } = config.monitor;
     const admin = await readDocument(deps.open(config.monitor.admin), loginSchema);
     // The monitor's secret is read under the copy's lock, so a rotation running now is not undone.
     const login = deps.open(config.monitor.login);
-    await asAdmin(url, admin, (db) => ensureMonitorRole(db, login, writes));
+    await asAdmin(url, admin, async (db) => {
+      const made = await ensureMonitorRole(db, login, writes);
+      if (!made.pgMonitor) written.push(`${made.role}: without pg_monitor (${admin.username} may not grant it; the heartbeat lag needs only the table grants)`);
+    });
   }
-  const written: string[] = [];
   for (const l of config.logins) {
     // A ReplicationLogin's current login: a pending rotation's, never the one that rotation retires.
     const login = await readLogin(deps.open(l.secret));

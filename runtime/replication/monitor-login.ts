@@ -1,6 +1,7 @@
 /**
  * The lag monitor's own login on one copy: a role that can read replication statistics (pg_monitor) and the
- * heartbeat table, and write that table only on a writer's primary — nothing else. It replaces the copy's
+ * heartbeat table, and write that table only on a writer's primary — nothing else (pg_monitor only where the
+ * copy's admin may grant it: grantPgMonitor). It replaces the copy's
  * admin login in the monitor (monitor.ts), so a compromised monitor pod can read one table and the
  * statistics views, not the ledger. Created idempotently by `meridian replication credentials` under the
  * admin login (credentials.ts), as the replication roles are; the password is the one the monitor's secret
@@ -52,14 +53,20 @@ GRANT ${writes ? "SELECT, INSERT, UPDATE" : "SELECT"} ON ${HEARTBEAT_TABLE} TO $
  * Make the role `store`'s login names the monitor's least-privilege role on `db` (connected as the copy's
  * admin), with the password the secret records — a rotation's `next` while one is recorded. Idempotent.
  */
-export async function ensureMonitorRole(db: pg.ClientBase, store: SecretStore, writes: boolean): Promise<void> {
-  await underLock(db, async () => {
+export async function ensureMonitorRole(db: pg.ClientBase, store: SecretStore, writes: boolean): Promise<MonitorRole> {
+  return underLock(db, async () => {
     const login = await readDocument(store, monitorLoginSchema);
-    await ensureRole(db, login.username, login.next ?? login.password, writes);
+    return ensureRole(db, login.username, login.next ?? login.password, writes);
   });
 }
 
-async function ensureRole(db: pg.ClientBase, role: string, password: string, writes: boolean): Promise<void> {
+/** What the credentials step made: the role, and whether it holds pg_monitor (grantPgMonitor). */
+export interface MonitorRole {
+  role: string;
+  pgMonitor: boolean;
+}
+
+async function ensureRole(db: pg.ClientBase, role: string, password: string, writes: boolean): Promise<MonitorRole> {
   // role: loginSchema's lower-case identifier, which needs no quoting
   const verifier = db.escapeLiteral(scramVerifier(password));
   const exists = (await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount! > 0;
@@ -77,33 +84,32 @@ async function ensureRole(db: pg.ClientBase, role: string, password: string, wri
         `role ${role} exists with SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the lag monitor's login must be a plain role (drop it, or ALTER ROLE ${role} with NO… as a superuser)`,
       );
   }
-  await grantPgMonitor(db, role);
+  const pgMonitor = await grantPgMonitor(db, role);
   if (writes) await db.query(HEARTBEAT_DDL);
   const table = (await db.query("SELECT to_regclass($1) IS NOT NULL AS present", [HEARTBEAT_TABLE])).rows[0] as { present: boolean };
   if (table.present) await db.query(heartbeatGrantSql(role, writes));
   // A subscriber was a writer's primary once (or the role was made by hand): take back any write grant.
   if (table.present && !writes) await db.query(`REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ${HEARTBEAT_TABLE} FROM ${role}`);
+  return { role, pgMonitor };
 }
 
 /**
- * pg_monitor for the role, unless it holds it already (granted by hand where the admin may not). The clouds'
- * admins are not superusers, and PostgreSQL 16 lets a CREATEROLE role grant only the roles it holds WITH ADMIN
- * OPTION (15 let it grant any non-superuser role); whether rds_superuser, cloudsqlsuperuser or azure_pg_admin
- * holds pg_monitor so is not documented (docs/deploy.md), so a refusal is turned into what to do about it.
+ * pg_monitor for the role (the statistics views, for whoever debugs the copy with this login), unless it holds
+ * it already. The clouds' admins are CREATEROLE non-superusers, and PostgreSQL 16 lets such a role grant only
+ * the roles it holds WITH ADMIN OPTION (15 let it grant any non-superuser role); no cloud documents that for
+ * pg_monitor, and a real PostgreSQL 16 refuses it (test/runtime/replication/cloud-admins.test.ts). The lag
+ * itself is read from the heartbeat table (heartbeat.ts), which needs only the table grants, so a refusal
+ * leaves the role without pg_monitor rather than failing the Job. Returns whether the role holds it.
  */
-async function grantPgMonitor(db: pg.ClientBase, role: string): Promise<void> {
+async function grantPgMonitor(db: pg.ClientBase, role: string): Promise<boolean> {
   const held = (await db.query("SELECT pg_has_role($1, 'pg_monitor', 'MEMBER') AS held", [role])).rows[0] as { held: boolean };
-  if (held.held) return;
+  if (held.held) return true;
   try {
     await db.query(`GRANT pg_monitor TO ${role}`);
+    return true;
   } catch (e) {
     if ((e as { code?: unknown }).code !== "42501") throw e;
-    const admin = (await db.query("SELECT current_user AS admin").catch(() => ({ rows: [{ admin: "the admin login" }] }))).rows[0] as { admin: string };
-    throw new Error(
-      `${admin.admin} may not grant pg_monitor to ${role} (${(e as Error).message}): PostgreSQL 16 lets a CREATEROLE role grant only roles it holds WITH ADMIN OPTION. ` +
-        `Grant it once as a role that may (GRANT pg_monitor TO ${role}) and re-run; the lag monitor needs it to read other sessions' replication statistics`,
-      { cause: e },
-    );
+    return false;
   }
 }
 

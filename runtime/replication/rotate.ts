@@ -103,7 +103,7 @@ function subscriptionConninfo(source: string, login: Login): string {
 }
 
 /** Both roles exist with LOGIN, replication and read access; a role created here gets the password the secret records. */
-export async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
+export async function ensureRoles(db: pg.ClientBase, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
   const recorded = new Map<string, string>([
     [doc.standby.username, doc.standby.password],
     [doc.username, doc.password],
@@ -112,9 +112,35 @@ export async function ensureRoles(db: pg.Client, doc: ReplicationLogin, grant: R
     const exists = (await db.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role])).rowCount! > 0;
     if (!exists) await db.query(`CREATE ROLE ${role} LOGIN PASSWORD ${db.escapeLiteral(scramVerifier(password))}`);
     await db.query(grant === "attribute" ? `ALTER ROLE ${role} LOGIN REPLICATION` : `GRANT rds_replication TO ${role}`);
-    // The initial table copy reads every published table.
-    await db.query(`GRANT pg_read_all_data TO ${role}`);
+    await grantReadAccess(db, role);
   }
+}
+
+/**
+ * Read access for the initial table copy, which reads every published table as `role`: pg_read_all_data where
+ * the admin may grant it. The clouds' admins are CREATEROLE non-superusers, and PostgreSQL 16 lets such a role
+ * grant only roles it holds WITH ADMIN OPTION — no cloud documents that for pg_read_all_data, and a real
+ * PostgreSQL 16 refuses it (test/runtime/replication/cloud-admins.test.ts). Then SELECT on every table the admin
+ * may grant on in the database's own schemas, and on the tables it creates there later (default privileges);
+ * a table another role owns stays unreadable, and its copy fails loudly on the subscriber.
+ */
+async function grantReadAccess(db: pg.ClientBase, role: string): Promise<void> {
+  const held = (await db.query<{ held: boolean }>("SELECT pg_has_role($1, 'pg_read_all_data', 'MEMBER') AS held", [role])).rows[0]!;
+  if (held.held) return;
+  try {
+    await db.query(`GRANT pg_read_all_data TO ${role}`);
+    return;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== "42501") throw e;
+  }
+  const schemas = await db.query<{ name: string }>("SELECT nspname AS name FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1");
+  for (const { name } of schemas.rows) {
+    const s = db.escapeIdentifier(name);
+    // Where the admin holds no grant option PostgreSQL warns and grants nothing; it never fails the step.
+    await db.query(`GRANT USAGE ON SCHEMA ${s} TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA ${s} TO ${role}`);
+  }
+  // The schemas and tables the admin creates later in this database (the heartbeat's, a migration's).
+  await db.query(`ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO ${role}; ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO ${role}`);
 }
 
 /**

