@@ -24,7 +24,7 @@ import { HttpError } from "../common/http.js";
 import { defineService } from "../kit/index.js";
 import { chronycTracking } from "./chrony-sync.js";
 import { clockBound, parseTracking, type Tracking } from "./chrony-tracking.js";
-import { hostPort } from "./reference.js";
+import { hostPort, TRACKING_AGE_HEADER } from "./reference.js";
 
 export const timeAgentConfigSchema = z
   .object({
@@ -47,10 +47,12 @@ export const timeAgentService = defineService({
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const poll = async () => {
+      // The line's age counts from before the read: chronyd answered at some instant after this one.
+      const startedMs = clock.now();
       try {
         const line = (await read()).trim();
         parseTracking(line); // only a line a service can parse is passed on
-        last = { ok: true, line, atMs: clock.now() };
+        last = { ok: true, line, atMs: startedMs };
       } catch (e) {
         if (last.ok) log.warn({ err: (e as Error).message, chrony: source }, "chrony tracking unreadable");
         last = { ok: false, error: (e as Error).message, atMs: clock.now() };
@@ -69,7 +71,7 @@ export const timeAgentService = defineService({
           if (!last.ok) throw unavailable(last);
           return reply
             .header("content-type", "text/csv; charset=utf-8")
-            .header("x-meridian-tracking-age-ms", String(Math.max(0, clock.now() - last.atMs)))
+            .header(TRACKING_AGE_HEADER, String(Math.max(0, clock.now() - last.atMs)))
             .send(`${last.line}\n`);
         });
         app.get("/status", { config: { auth: "public" } }, async () => {

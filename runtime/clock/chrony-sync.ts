@@ -16,11 +16,14 @@ import { clockBound, parseTracking, type ClockBoundOptions, type ClockBoundReadi
 import type { ClockNode } from "./node.js";
 import { PolledReference } from "./polled.js";
 
-/** Returns chronyc's `-c tracking` line. */
-export type TrackingReader = () => Promise<string>;
+/**
+ * Returns chronyc's `-c tracking` line: as a string when chronyd answered after the read began (chronyc itself),
+ * or with `ageMs`, how long before the read began chronyd gave it (the node time agent serves its last read).
+ */
+export type TrackingReader = () => Promise<string | { line: string; ageMs: number }>;
 
 /** chronyc against chronyd's command port (monitoring commands need no key from an allowed address). */
-export function chronycTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
+export function chronycTracking(host: string, port: number, timeoutMs = 2_000): () => Promise<string> {
   return () =>
     new Promise((resolve, reject) => {
       execFile("chronyc", ["-c", "-n", "-h", host, "-p", String(port), "tracking"], { timeout: timeoutMs }, (err, stdout, stderr) => {
@@ -53,8 +56,17 @@ export class ChronySync extends PolledReference<ClockBoundReading> {
   /** One read; resolves with the reading, or null after reporting the error. */
   async pollOnce(): Promise<ClockBoundReading | null> {
     let reading: ClockBoundReading;
+    // chronyd computes the root dispersion it reports as of its answer, which came after this instant (less the
+    // agent's cache age); ε must grow from here, at chrony's rate, to cover the dispersion chrony has by the time
+    // the answer is handled — under a busy event loop that can be many milliseconds later.
+    const startedMs = this.options.clock.now();
+    let asOfMs: number;
     try {
-      reading = clockBound(parseTracking(await this.options.read()), this.options.clock.now() / 1000, this.options);
+      const got = await this.options.read();
+      const { line, ageMs } = typeof got === "string" ? { line: got, ageMs: 0 } : got;
+      if (!(ageMs >= 0 && ageMs < Infinity)) throw new RangeError(`tracking line age ${ageMs} ms is not a finite duration ≥ 0`);
+      asOfMs = startedMs - ageMs;
+      reading = clockBound(parseTracking(line), this.options.clock.now() / 1000, this.options);
     } catch (e) {
       this.node.skew.evaluate();
       this.options.onError?.(e as Error);
@@ -66,7 +78,7 @@ export class ChronySync extends PolledReference<ClockBoundReading> {
     // TrueTime keeps ClockBound's bound as ε, growing at least as fast as chrony's own dispersion; the skew
     // monitor weighs chrony's offset by that offset's own error.
     if (reading.offsetMs !== null && reading.errorBoundMs !== null && reading.offsetErrorMs !== null)
-      this.node.measure(reading.offsetMs, reading.offsetErrorMs, { epsilonMs: reading.errorBoundMs, growthPpm: reading.growthPpm });
+      this.node.measure(reading.offsetMs, reading.offsetErrorMs, { epsilonMs: reading.errorBoundMs, growthPpm: reading.growthPpm, asOfMs });
     else this.node.skew.evaluate();
     return reading;
   }

@@ -95,7 +95,9 @@ export interface ClockBoundReading {
   offsetErrorMs: number | null;
   /**
    * How fast chrony's root dispersion grows from this report on (ppm): its skew + |residual frequency| + its
-   * max clock error (chrony's `maxclockerror`, 1 ppm by default) — what ε must grow by at least until the next read.
+   * max clock error (chrony's `maxclockerror`, 1 ppm by default; reference.c get_root_dispersion), + chronyc's
+   * rounding — what ε must grow by at least until the next read. The skew reaches 10⁶ ppm (1 ms per ms) while
+   * chrony's samples disagree, e.g. just after a reference's dispersion jumps.
    */
   growthPpm: number;
   /** chrony's ref time (s since the epoch): which update this reading is from; 0 when never synchronised. */
@@ -112,11 +114,13 @@ export interface ClockBoundOptions {
 
 /** chrony's `maxclockerror` default (ppm): the local oscillator's assumed error it adds to its skew. */
 const CHRONY_MAX_CLOCK_ERROR_PPM = 1;
+/** chronyc prints skew and residual frequency to 0.001 ppm: each may read up to half of that below chrony's value. */
+const CHRONYC_ROUNDING_PPM = 0.001;
 
 export function clockBound(t: Tracking, nowS: number, options: ClockBoundOptions = {}): ClockBoundReading {
   const maxDriftPpm = options.maxDriftPpm ?? 15;
   const staleAfterS = options.staleAfterS ?? 1024;
-  const report = { growthPpm: t.skewPpm + Math.abs(t.residualFrequencyPpm) + CHRONY_MAX_CLOCK_ERROR_PPM, refTimeS: t.refTimeS };
+  const report = { growthPpm: t.skewPpm + Math.abs(t.residualFrequencyPpm) + CHRONY_MAX_CLOCK_ERROR_PPM + CHRONYC_ROUNDING_PPM, refTimeS: t.refTimeS };
   const disrupted = (reason: string): ClockBoundReading => ({ status: "DISRUPTED", offsetMs: null, errorBoundMs: null, offsetErrorMs: null, ...report, reason });
   if (t.refTimeS === 0) return disrupted("chrony has never synchronised (ref time 0)");
   const ageS = nowS - t.refTimeS;

@@ -99,10 +99,11 @@ export class ClockNode {
 
   /**
    * A reference measurement: our clock is `offsetMs` behind the reference, known to ±`errorBoundMs`.
-   * TrueTime's ε is that bound unless the reference states a wider one (ClockBound's covers the uncorrected clock).
+   * TrueTime's ε is that bound unless the reference states a wider one (ClockBound's covers the uncorrected clock);
+   * `asOfMs` is the local instant the bound held at (TrueTime.sync), when earlier than now.
    */
-  measure(offsetMs: number, errorBoundMs: number, o: { epsilonMs?: number; growthPpm?: number } = {}): void {
-    this.truetime.sync(offsetMs, o.epsilonMs ?? errorBoundMs, o.growthPpm);
+  measure(offsetMs: number, errorBoundMs: number, o: { epsilonMs?: number; growthPpm?: number; asOfMs?: number } = {}): void {
+    this.truetime.sync(offsetMs, o.epsilonMs ?? errorBoundMs, o.growthPpm, o.asOfMs);
     this.metrics.observeOffset(offsetMs);
     // The skew monitor reasons about how wrong *our* clock is: the negated offset to the reference, ± its bound.
     this.skew.observe(-offsetMs, errorBoundMs);

@@ -12,6 +12,9 @@ import type { ClockNode } from "./node.js";
 import type { PolledReference } from "./polled.js";
 import { NtpSync } from "./sync.js";
 
+/** How long before the agent answered it read the tracking line it serves (ms). */
+export const TRACKING_AGE_HEADER = "x-meridian-tracking-age-ms";
+
 export const hostPort = z
   .string()
   .regex(/^[^\s:]+:\d{1,5}$/, "expected host:port")
@@ -48,7 +51,10 @@ export function referenceSync(
   return null;
 }
 
-/** The node time agent's tracking line (agent.ts GET /v1/tracking); its 503 names chronyc's error. */
+/**
+ * The node time agent's tracking line (agent.ts GET /v1/tracking) and how old it was when the agent answered
+ * (`x-meridian-tracking-age-ms`: the agent serves its last read, up to its interval old); its 503 names chronyc's error.
+ */
 function agentTracking(host: string, port: number, timeoutMs = 2_000): TrackingReader {
   const url = `http://${host}:${port}/v1/tracking`;
   return async () => {
@@ -61,6 +67,9 @@ function agentTracking(host: string, port: number, timeoutMs = 2_000): TrackingR
     }
     const body = await res.text();
     if (res.status !== 200) throw new Error(`time agent ${url}: ${res.status} ${body.slice(0, 200)}`);
-    return body;
+    // Without its age the line's dispersion cannot be aged to now: refuse it rather than take it as fresh.
+    const age = res.headers.get(TRACKING_AGE_HEADER);
+    if (age === null || !/^\d+(\.\d+)?$/.test(age)) throw new Error(`time agent ${url}: ${TRACKING_AGE_HEADER} ${JSON.stringify(age?.slice(0, 32) ?? null)} is not a duration in ms`);
+    return { line: body, ageMs: Number(age) };
   };
 }

@@ -42,7 +42,8 @@ export class NtpSync extends PolledReference<NtpMeasurement> {
     try {
       const m = await ntpQuery(this.options.host, this.options.port, { clock: this.options.clock, timeoutMs: this.options.timeoutMs });
       const f = this.filter.add(m);
-      this.node.measure(f.offsetMs, f.errorBoundMs);
+      // The filter ages its bound to the exchange's arrival (t4), not to when this callback ran.
+      this.node.measure(f.offsetMs, f.errorBoundMs, { asOfMs: m.atMs });
       this.last = m;
       this.lastFiltered = f;
       this.failures = 0;

@@ -69,10 +69,14 @@ export class TrueTime {
    * local) with the reference's own uncertainty `epsilonMs` (e.g. NTP root dispersion + delay/2).
    * `growthPpm` is the rate at which the reference says that uncertainty grows (chrony's dispersion grows at
    * its skew + residual frequency + max clock error); ε never grows slower than the reference's own bound.
+   * `asOfMs` is the local instant `epsilonMs` held at (default: now): ε grows from there, not from when the
+   * measurement reached us — a report that waited in a busy event loop is that much older than it looks.
    */
-  sync(offsetMs: number, epsilonMs: number, growthPpm = 0): void {
+  sync(offsetMs: number, epsilonMs: number, growthPpm = 0, asOfMs?: number): void {
     if (!Number.isFinite(offsetMs) || !(epsilonMs >= 0)) throw new RangeError(`sync needs a finite offset and ε ≥ 0 (got ${offsetMs}, ${epsilonMs})`);
-    const localMs = this.options.clock.now();
+    if (asOfMs !== undefined && !Number.isFinite(asOfMs)) throw new RangeError(`sync needs a finite instant, got ${asOfMs}`);
+    const nowMs = this.options.clock.now();
+    const localMs = asOfMs === undefined ? nowMs : Math.min(asOfMs, nowMs);
     const prev = this.last;
     if (prev !== null && localMs > prev.localMs) {
       // Frequency error: how fast the local clock drifted from the reference between the two syncs.
