@@ -24,6 +24,7 @@ import { INTERMEDIATE_ISSUER } from "../../model/rotation/issuers.js";
 import { callerSpiffeId, runtimeService, serviceHost, spiffeId, SPIRE_SERVER_IDENTITY } from "../../model/services.js";
 import type { CustomResourceShape } from "./charts.js";
 import type { SpiffeWorkload } from "./spire.js";
+import { TPM_DEVICE, TPM_RESOURCE } from "./spire-tpm-device.js";
 
 /** The plugin name: SPIRE's selector type and agent path segment (runtime/attest/spire.ts answers with it). */
 const ATTEST_PLUGIN = "meridian_attest";
@@ -77,8 +78,6 @@ export function attestedAdmission(spec: EstateSpec): boolean {
  * library the plugin could quote with natively.
  */
 const TPM2_DIR = "tpm2";
-/** The TPM resource manager's device on the node. */
-const TPM_DEVICE = "/dev/tpmrm0";
 
 /** An init container copying files (a binary, a directory) from the runtime image into the shared plugin volume. */
 function delivery(spec: EstateSpec, binary: string, ...more: string[]) {
@@ -146,9 +145,12 @@ export function attestValues(spec: EstateSpec): { server: Record<string, unknown
         tpm2_tools_dir: `${PLUGIN_DIR}/${TPM2_DIR}`,
       }),
       ...agent,
-      // The node's TPM, as the chart mounts it for its own tpmDirect attestor.
-      extraVolumes: [...agent.extraVolumes, { name: "meridian-tpm", hostPath: { path: TPM_DEVICE, type: "CharDevice" } }],
-      extraVolumeMounts: [...agent.extraVolumeMounts, { name: "meridian-tpm", mountPath: TPM_DEVICE }],
+      // The node's TPM through the device plugin (spire-tpm-device.ts): the kubelet adds /dev/tpmrm0 and its device
+      // cgroup rule to the container holding the resource. A hostPath mount would show the node, not let it open.
+      resources: { limits: { [TPM_RESOURCE]: 1 } },
+      // The chart's recommended pod context runs the agent as 1000:1000 (merged under these values); the device
+      // keeps the node's owner and mode unless the runtime hands it to the pod's user.
+      ...(spec.runtime.attest.tpmGroup !== undefined ? { podSecurityContext: { supplementalGroups: [spec.runtime.attest.tpmGroup] } } : {}),
       extraEnvVars: [{ name: NODE_ENV, valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
     },
   };

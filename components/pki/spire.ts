@@ -12,7 +12,7 @@
  * *different* trust domains) and without a nested root SPIRE server every region would depend on at runtime.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
 import { INTERMEDIATE_ISSUER } from "../../model/rotation/issuers.js";
 import {
@@ -32,6 +32,7 @@ import { SPIRE_CA_KEY_TYPE, SPIRE_CA_TTL } from "./approval.js";
 import { GRANDMASTER_IDENTITY, GRANDMASTER_POD_SELECTOR } from "../../model/security/mesh-identity.js";
 import { customResource, release, type CustomResourceShape } from "./charts.js";
 import { ATTEST_CLIENT_CERTIFICATE, attestClientCertificate, attestedAdmission, attestedWorkloadEntry, attestValues, nodeAliasEntries } from "./spire-attest.js";
+import { tpmDeviceDaemonSet, tpmDeviceNamespace, tpmDeviceNetworkPolicy, tpmDeviceServiceAccount } from "./spire-tpm-device.js";
 
 export interface SpireArgs {
   spec: EstateSpec;
@@ -61,7 +62,16 @@ export class Spire extends pulumi.ComponentResource {
     const clientCertificate = attestedAdmission(spec)
       ? [customResource(`${region.id}-${ATTEST_CLIENT_CERTIFICATE}`, attestClientCertificate(spec, region), { ...child, dependsOn: args.upstream })]
       : [];
-    this.release = release(`${region.id}-spire`, "spire", namespace, spireValues(spec, region), { ...child, dependsOn: [crds, ...args.upstream, ...clientCertificate] }, spec.imageDigests);
+    // The agents' TPM resource must be advertised before they roll out: the release waits (atomic) for them.
+    const tpmDevices = attestedAdmission(spec) ? [tpmDevicePlugin(region, spec, child)] : [];
+    this.release = release(
+      `${region.id}-spire`,
+      "spire",
+      namespace,
+      spireValues(spec, region),
+      { ...child, dependsOn: [crds, ...args.upstream, ...clientCertificate, ...tpmDevices] },
+      spec.imageDigests,
+    );
 
     const after = { ...child, dependsOn: [crds, this.release] };
     this.customResources = attestedAdmission(spec)
@@ -73,6 +83,15 @@ export class Spire extends pulumi.ComponentResource {
       : spiffeWorkloads().map((workload) => customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), after));
     this.registerOutputs({ trustDomain: this.trustDomain });
   }
+}
+
+/** The TPM device plugin's namespace, account, deny-all policy and DaemonSet (spire-tpm-device.ts); the DaemonSet. */
+function tpmDevicePlugin(region: Region, spec: EstateSpec, opts: pulumi.CustomResourceOptions): k8s.apps.v1.DaemonSet {
+  const ns = new k8s.core.v1.Namespace(`${region.id}-tpm-devices`, tpmDeviceNamespace(), opts);
+  const inNs = { ...opts, dependsOn: [ns] };
+  const policy = new k8s.networking.v1.NetworkPolicy(`${region.id}-tpm-devices-default-deny`, tpmDeviceNetworkPolicy(), inNs);
+  const account = new k8s.core.v1.ServiceAccount(`${region.id}-tpm-device-plugin`, tpmDeviceServiceAccount(), inNs);
+  return new k8s.apps.v1.DaemonSet(`${region.id}-tpm-device-plugin`, tpmDeviceDaemonSet(spec), { ...opts, dependsOn: [ns, policy, account] });
 }
 
 export function spireValues(spec: EstateSpec, region: Region): Record<string, unknown> {

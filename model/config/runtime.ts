@@ -225,6 +225,14 @@ export const runtimeSchema = z
          * the build is reproducible). SPIRE refuses to load a binary that differs. The policy pack refuses a spire release
          * loading a plugin without one (meridian-spire-plugin-checksum); `meridian local` runs no SPIRE and needs none.
          */
+        /**
+         * The GID owning the nodes' /dev/tpmrm0 (tpm2-tss's udev rule: group `tss`, mode 0660; 59 on Fedora/SLES, the
+         * node image's /etc/group elsewhere). The device plugin lets SPIRE's agent past the device cgroup, but the agent
+         * runs as UID/GID 1000, so the file mode still decides: with it, the agent pod gets it as a supplemental group.
+         * Unset, the nodes' container runtime must hand devices to the pod's user (containerd's and CRI-O's
+         * `device_ownership_from_security_context = true`).
+         */
+        tpmGroup: z.number().int().min(1).max(2_147_483_647).optional(),
         pluginChecksums: z
           .object({ server: z.string().regex(/^[0-9a-f]{64}$/, "expected a hex SHA-256"), agent: z.string().regex(/^[0-9a-f]{64}$/, "expected a hex SHA-256") })
           .strict()

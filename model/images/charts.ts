@@ -106,9 +106,16 @@ export const VENDORED_DIGESTS: Record<string, { digest: string; sources: string[
  */
 export const PSQL_IMAGE = "docker.io/library/postgres:16-alpine";
 
+/**
+ * The TPM device plugin's image (components/pki/spire-tpm-device.ts), run only when SPIRE admits nodes by
+ * attestation. squat/generic-device-plugin publishes `latest` and per-commit short-SHA tags (its one release tag,
+ * 0.1.0, predates its ghcr.io images), so the tag names the channel and the stack's digest is what pins the code.
+ */
+export const TPM_DEVICE_PLUGIN_IMAGE = "ghcr.io/squat/generic-device-plugin:latest";
+
 /** Every reference the catalogue knows (what `meridian:imageDigests` may name). */
 export function knownImageReferences(): Set<string> {
-  return new Set([...Object.values(CHART_IMAGES).flatMap((images) => images.map((i) => i.reference)), PSQL_IMAGE]);
+  return new Set([...Object.values(CHART_IMAGES).flatMap((images) => images.map((i) => i.reference)), PSQL_IMAGE, TPM_DEVICE_PLUGIN_IMAGE]);
 }
 
 /** Every image reference the stack must name a digest for (the catalogue without the vendored ones). */

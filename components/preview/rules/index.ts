@@ -3,6 +3,7 @@
  * docs/provider-rules.md lists the same rules (a test keeps the two in step).
  */
 import type { RecordedResource } from "../mock-runtime.js";
+import { attestationRules } from "./attestation.js";
 import { awsRules } from "./aws.js";
 import { azureRules } from "./azure.js";
 import { cloudflareRules } from "./cloudflare.js";
@@ -25,6 +26,7 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
   ...vpnRules,
   ...identityRules,
   ...replicationRules,
+  ...attestationRules,
 ];
 
 /** Every refusal the plan would meet at `pulumi up`, in registration order. */

@@ -5,7 +5,8 @@
 // a genuine node's verifier answer satisfies and another reference's does not. Without endorsed nodes, unchanged.
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { evaluateStack, byName, ofType, type Plan } from "../../harness.js";
+import { evaluateStack, byName, ofType, type Plan, type RecordedResource } from "../../harness.js";
+import { podSecurityViolations, type PodSpecLike } from "../../../model/security/pod-security.js";
 import { CHARTS } from "../../../components/pki/charts.js";
 import { loadStack } from "../../../stacks/load.js";
 import { ManualClock } from "../../../runtime/common/clock.js";
@@ -40,7 +41,7 @@ let plain: Plan;
 beforeAll(async () => {
   const runtime = loadStack("dev").runtime as Record<string, unknown>;
   // One at a time: the mock runtime is process-wide.
-  plan = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES, pluginChecksums: CHECKSUMS } } } });
+  plan = await evaluateStack("dev", { areas: ["pki"], configOverrides: { "meridian:runtime": { ...runtime, attest: { nodes: NODES, pluginChecksums: CHECKSUMS, tpmGroup: 59 } } } });
   plain = await evaluateStack("dev", { areas: ["pki"] });
 }, 120_000);
 
@@ -103,15 +104,23 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     expect(server.initContainers[0]!.image).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(server.initContainers[0]!.command).toEqual(["cp", "-R", "/app/spire-plugins/meridian_attest", "/run/meridian/spire-plugins/"]);
     expect(server.customPlugins.nodeAttestor["meridian_attest"]!.plugin_cmd).toBe("/run/meridian/spire-plugins/meridian_attest");
-    // The agent pod gets the plugin and the tpm2-tools bundle the image's spire-plugins stage made, and the node's TPM.
+    // The agent pod gets the plugin and the tpm2-tools bundle the image's spire-plugins stage made, and the node's TPM
+    // through the device plugin's resource (no hostPath: a mounted device node is not an openable one).
     const agentPod = values["spire-agent"] as unknown as {
       initContainers: { command: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
       extraVolumes: { name: string; hostPath?: { path: string; type: string } }[];
       extraVolumeMounts: { name: string; mountPath: string }[];
+      resources: { limits: Record<string, number> };
+      podSecurityContext: { supplementalGroups: number[] };
+      securityContext?: { privileged?: boolean };
     };
     expect(agentPod.initContainers[0]!.command).toEqual(["cp", "-R", "/app/spire-plugins/meridian_attest_agent", "/app/spire-plugins/tpm2", "/run/meridian/spire-plugins/"]);
-    expect(agentPod.extraVolumeMounts.map((m) => m.mountPath)).toEqual(["/run/meridian/spire-plugins", "/dev/tpmrm0"]);
-    expect(agentPod.extraVolumes.find((v) => v.hostPath)!.hostPath).toEqual({ path: "/dev/tpmrm0", type: "CharDevice" });
+    expect(agentPod.extraVolumeMounts.map((m) => m.mountPath)).toEqual(["/run/meridian/spire-plugins"]);
+    expect(agentPod.extraVolumes.filter((v) => v.hostPath)).toEqual([]);
+    expect(agentPod.resources).toEqual({ limits: { "squat.ai/tpmrm": 1 } });
+    expect(agentPod.securityContext?.privileged).toBeUndefined();
+    // The stack's tss GID, for the device's 0660 root:tss mode; the chart's recommended 1000:1000 user stays.
+    expect(agentPod.podSecurityContext).toEqual({ supplementalGroups: [59] });
     const dockerfile = readFileSync(new URL("../../../Dockerfile", import.meta.url), "utf8");
     expect(dockerfile).toMatch(/tpm2-closure\.sh \/out\/tpm2\n/);
     expect(dockerfile).toMatch(/COPY --from=spire-plugins \/out\/tpm2 \.\/spire-plugins\/tpm2\n/);
@@ -217,5 +226,68 @@ describe("SPIRE admission by attestation (meridian_attest) in the dev plan", () 
     expect(ofType(plain, "kubernetes:cert-manager.io/v1:Certificate").filter((c) => c.name.endsWith("spire-attest-client"))).toEqual([]);
     expect(ofType(plain, "kubernetes:policy.cert-manager.io/v1alpha1:CertificateRequestPolicy").filter((c) => c.name.endsWith("spire-attest-client"))).toEqual([]);
     expect(ofType(plain, "kubernetes:spire.spiffe.io/v1alpha1:ClusterSPIFFEID").length).toBeGreaterThan(0);
+  });
+});
+
+// The TPM device plugin (components/pki/spire-tpm-device.ts) that lets the agent open the node's TPM: one per
+// regional cluster in its own namespace, exactly the flags squat/generic-device-plugin documents, pinned by the
+// stack's digest, admitted by the namespace's Pod Security level, with no token, no capability and no traffic.
+describe("the TPM device plugin beside attested SPIRE admission", () => {
+  const daemonSets = (p: Plan) => ofType(p, "kubernetes:apps/v1:DaemonSet").filter((d) => d.name.endsWith("-tpm-device-plugin"));
+  type Pod = PodSpecLike & { serviceAccountName: string; automountServiceAccountToken: boolean; containers: { image: string; args: string[] }[] };
+  const pod = (d: RecordedResource) => (d.inputs["spec"] as { template: { spec: Pod } }).template.spec;
+
+  it("runs one per regional cluster, advertising /dev/tpmrm0 as squat.ai/tpmrm once per node, by digest", () => {
+    const regions = plan.outputs["regions"] as string[];
+    const ds = daemonSets(plan);
+    expect(ds.map((d) => d.name).sort()).toEqual(regions.map((r) => `${r}-tpm-device-plugin`).sort());
+    expect(new Set(ds.map((d) => d.provider)).size).toBe(regions.length);
+    const c = pod(ds[0]!).containers[0]!;
+    // The stack's digest for the tag (stacks/Pulumi.dev.yaml), never the moving tag.
+    expect(c.image).toBe(`ghcr.io/squat/generic-device-plugin@${loadStack("dev").imageDigests["ghcr.io/squat/generic-device-plugin:latest"]}`);
+    expect(c.args[0]).toBe("--device");
+    expect(JSON.parse(c.args[1]!)).toEqual({ name: "tpmrm", groups: [{ count: 1, paths: [{ path: "/dev/tpmrm0" }] }] });
+    expect(c.args.slice(2)).toEqual(["--domain=squat.ai", "--listen=127.0.0.1:8080", "--plugin-directory=/var/lib/kubelet/device-plugins/"]);
+    // The agent's request names exactly the resource the plugin advertises: <domain>/<name>.
+    expect(Object.keys((spireValues(plan)["spire-agent"] as { resources: { limits: object } }).resources.limits)).toEqual(["squat.ai/tpmrm"]);
+  });
+
+  it("is admitted at its namespace's level (privileged, for the host paths), not privileged itself, and audited at restricted", () => {
+    const d = daemonSets(plan)[0]!;
+    const ns = ofType(plan, "kubernetes:core/v1:Namespace").find((n) => n.provider === d.provider && (n.inputs["metadata"] as { name: string }).name === "meridian-tpm-devices")!;
+    const labels = (ns.inputs["metadata"] as { labels: Record<string, string> }).labels;
+    expect(labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+    expect(labels["pod-security.kubernetes.io/audit"]).toBe("restricted");
+    expect(labels["istio-injection"]).toBe("disabled");
+    const spec = pod(d);
+    expect(podSecurityViolations("privileged", spec)).toEqual([]);
+    // What audit reports at restricted: the host paths and root, nothing about privilege or capabilities.
+    const restricted = podSecurityViolations("restricted", spec).join("\n");
+    expect(restricted).toMatch(/hostPath/);
+    expect(restricted).not.toMatch(/privileged|capabilit/i);
+    const sc = spec.containers[0]!.securityContext;
+    expect(sc).toMatchObject({ privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(spec.automountServiceAccountToken).toBe(false);
+    const sa = ofType(plan, "kubernetes:core/v1:ServiceAccount").find((s) => s.provider === d.provider && (s.inputs["metadata"] as { name: string }).name === spec.serviceAccountName)!;
+    expect(sa.inputs["automountServiceAccountToken"]).toBe(false);
+    // No RBAC: the plugin talks to the kubelet's socket only.
+    const bound = [...ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"), ...ofType(plan, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")];
+    expect(bound.filter((b) => JSON.stringify(b.inputs["subjects"] ?? []).includes("meridian-tpm-devices"))).toEqual([]);
+  });
+
+  it("denies all traffic in its namespace, and SPIRE's release waits for it", () => {
+    const d = daemonSets(plan)[0]!;
+    const np = ofType(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter(
+      (n) => n.provider === d.provider && (n.inputs["metadata"] as { namespace: string }).namespace === "meridian-tpm-devices",
+    );
+    expect(np.map((n) => n.inputs["spec"])).toEqual([{ podSelector: {}, policyTypes: ["Ingress", "Egress"] }]);
+    const release = ofType(plan, "kubernetes:helm.sh/v3:Release").find((r) => r.provider === d.provider && r.name.endsWith("-spire"))!;
+    expect(release.dependencies).toContain(d.urn);
+  });
+
+  it("is absent, with its namespace, where SPIRE admits nodes by k8s_psat", () => {
+    expect(daemonSets(plain)).toEqual([]);
+    expect(ofType(plain, "kubernetes:core/v1:Namespace").filter((n) => (n.inputs["metadata"] as { name: string }).name === "meridian-tpm-devices")).toEqual([]);
+    expect((spireValues(plain)["spire-agent"] as { resources?: object }).resources).toBeUndefined();
   });
 });
