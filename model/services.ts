@@ -147,8 +147,9 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     serviceAccount: "prooflog-monitor",
     description: "proof log monitor: verifies every checkpoint and entry of the log from outside, gossips checkpoints, publishes equivocation evidence",
     ports: [http],
-    // The other regions' monitors gossip their verified checkpoints to it (and read its own); nothing else calls it.
-    callers: [{ service: "monitor" }],
+    // The other regions' monitors gossip their verified checkpoints to it (and read its own); outside monitors and
+    // auditors read its evidence and gossip to it through the gateway (model/workloads/gateway.ts).
+    callers: [gateway, { service: "monitor" }],
   },
 ];
 

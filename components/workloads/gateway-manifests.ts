@@ -14,7 +14,7 @@ import { GATEWAY_CERTIFICATE } from "../../model/rotation/issuers.js";
 import { runtimeService, serviceHost, spiffeId } from "../../model/services.js";
 import { gatewayRateLimitFilter, type EnvoyFilterShape } from "../../model/workloads/gateway-ratelimit.js";
 import { API_ROUTES, apiRouteName, gatewayHosts, healthAggregatorConfig, HEALTH_AGGREGATOR, HEALTH_HOST, HEALTH_IDENTITY, HEALTH_POD_SELECTOR, type ApiRoute } from "../../model/workloads/gateway.js";
-import { CONFIG_DIR } from "../../model/workloads/spec.js";
+import { CONFIG_DIR, deployedServices } from "../../model/workloads/spec.js";
 import { signalPath } from "../../runtime/health/index.js";
 import type { CustomResourceShape } from "../pki/charts.js";
 import { kitServiceManifests, type KitServiceManifests } from "./kit-service.js";
@@ -74,9 +74,10 @@ function apiRoutes(r: ApiRoute): Record<string, unknown>[] {
   const s = runtimeService(r.service);
   const route = [{ destination: { host: serviceHost(s), port: { number: s.ports[0]!.port } } }];
   const name = apiRouteName(r);
-  if (r.methods === "any") return [{ name, match: [{ uri: { prefix: r.prefix } }], route }];
+  const rewrite = r.rewrite === undefined ? {} : { rewrite: { uri: r.rewrite } };
+  if (r.methods === "any") return [{ name, match: [{ uri: { prefix: r.prefix } }], ...rewrite, route }];
   return [
-    { name, match: [{ uri: { prefix: r.prefix }, method: { regex: READ_METHODS } }], route },
+    { name, match: [{ uri: { prefix: r.prefix }, method: { regex: READ_METHODS } }], ...rewrite, route },
     // Anything else on a read-only route stops here.
     {
       name: `${name}-read-only`,
@@ -93,6 +94,7 @@ export function rateLimitFilter(spec: EstateSpec, regionId: string): EnvoyFilter
 
 export function virtualService(spec: EstateSpec, regionId: string): CustomResourceShape {
   const signals = healthAggregatorConfig(spec, regionId).signals;
+  const deployed = new Set(deployedServices(spec).map((s) => s.name));
   return {
     apiVersion: "networking.istio.io/v1",
     kind: "VirtualService",
@@ -107,7 +109,8 @@ export function virtualService(spec: EstateSpec, regionId: string): CustomResour
           rewrite: { uri: signalPath(s.name) },
           route: [{ destination: { host: HEALTH_HOST, port: { number: HEALTH_AGGREGATOR.port } } }],
         })),
-        ...API_ROUTES.flatMap(apiRoutes),
+        // Only to services the region runs (the monitor only where the stack names the log's key).
+        ...API_ROUTES.filter((r) => deployed.has(r.service)).flatMap(apiRoutes),
       ],
     },
   };

@@ -66,9 +66,15 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   // runtime/ratelimit/global/server.ts: budgets and leases for the rate limit services (its catalogued caller); nothing
   // public, no admin routes.
   allocator: { public: [], admin: [] },
-  // runtime/prooflog/monitor/service.ts: checkpoint, status, evidence and gossip, for its peers (the other regions'
-  // monitors, its catalogued callers); nothing public, no admin routes.
-  monitor: { public: [], admin: [] },
+  // runtime/prooflog/monitor/service.ts: its verified checkpoint, status and equivocation evidence for anyone, and
+  // gossip from anyone (a gossiped checkpoint counts only once it verifies under the log's key); no admin routes.
+  monitor: {
+    public: [
+      { methods: ["GET"], paths: ["/v1/checkpoint", "/v1/status", "/v1/evidence"] },
+      { methods: ["POST"], paths: ["/v1/gossip"] },
+    ],
+    admin: [],
+  },
 };
 
 /**

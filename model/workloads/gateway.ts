@@ -18,6 +18,8 @@ export interface ApiRoute {
   service: ServiceName;
   /** Read-only routes answer GET and HEAD only. */
   methods: "any" | "read";
+  /** The prefix the service serves these paths under, when it is not `prefix` (the gateway rewrites it). */
+  rewrite?: string;
 }
 
 /**
@@ -35,6 +37,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { prefix: "/checkpoint", service: "prooflog", methods: "read" },
   { prefix: "/tile/", service: "prooflog", methods: "read" },
   { prefix: "/proof/", service: "prooflog", methods: "read" },
+  // The monitor publishes what it verified and any equivocation evidence to anyone, and takes gossip from anyone:
+  // a gossiped checkpoint counts only once it verifies under the log's key (runtime/prooflog/monitor).
+  { prefix: "/monitor/", service: "monitor", methods: "any", rewrite: "/v1/" },
 ];
 
 /** The VirtualService route's name (Envoy keeps it as the route's name, so an EnvoyFilter can select it). */

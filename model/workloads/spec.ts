@@ -379,9 +379,14 @@ function hasWork(spec: EstateSpec, name: ServiceName): boolean {
 }
 
 /**
- * Every runtime service's workload in one region, in catalogue order; the monitor only when the stack names the log's
+ * The runtime services every region runs, in catalogue order; the monitor only when the stack names the log's
  * verifier key (without it there is nothing to verify checkpoints against).
  */
+export function deployedServices(spec: EstateSpec): RuntimeService[] {
+  return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined);
+}
+
+/** Every deployed runtime service's workload in one region. */
 export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
-  return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined).map((s) => workloadSpec(spec, regionId, s));
+  return deployedServices(spec).map((s) => workloadSpec(spec, regionId, s));
 }

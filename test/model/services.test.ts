@@ -63,8 +63,8 @@ describe("runtime service catalogue", () => {
     expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
     // The global allocator: the rate limit services alone ask it for budget.
     expect(allowedCallerIds("td", "allocator")).toEqual(["spiffe://td/ns/meridian/sa/ratelimit"]);
-    // The proof log monitor: only the other regions' monitors gossip with it.
-    expect(allowedCallerIds("td", "monitor")).toEqual(["spiffe://td/ns/meridian/sa/prooflog-monitor"]);
+    // The proof log monitor: the other regions' monitors, and outside monitors and auditors through the gateway.
+    expect(allowedCallerIds("td", "monitor")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/prooflog-monitor"]);
     expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 

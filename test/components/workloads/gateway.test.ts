@@ -24,6 +24,8 @@ import { authorized, type AuthzPolicy } from "../../model/security/authz-eval.js
 import { pinnedChart } from "../pki/pinned-charts.js";
 import { validateCustomResource } from "../pki/schemas.js";
 import { planGateways, type PartialPlan } from "./gateway-plan.js";
+import { virtualService } from "../../../components/workloads/gateway-manifests.js";
+import { SERVICE_ROUTES } from "../../../model/security/routes.js";
 
 interface HttpRoute {
   name: string;
@@ -145,6 +147,7 @@ describe("the routes", () => {
       const routed = http.filter((h) => h.match.some((m) => m.uri.prefix === r.prefix) && h.route);
       expect(routed, r.prefix).toHaveLength(1);
       expect(routed[0]!.route).toEqual([{ destination: { host: serviceHost(s), port: { number: s.ports[0]!.port } } }]);
+      expect(routed[0]!.rewrite, r.prefix).toEqual(r.rewrite === undefined ? undefined : { uri: r.rewrite });
       const methods = routed[0]!.match[0]!.method;
       if (r.methods === "read") {
         const re = new RegExp(methods!.regex);
@@ -156,6 +159,14 @@ describe("the routes", () => {
     }
   });
 
+  it("routes only to services the region runs: no monitor route where the stack names no log key", () => {
+    const without = { ...spec, runtime: { ...spec.runtime, prooflog: { ...spec.runtime.prooflog, verifierKey: undefined } } };
+    const prefixes = (sp: typeof spec) => (virtualService(sp, region).spec as { http: HttpRoute[] }).http.flatMap((h) => h.match.map((m) => m.uri.prefix));
+    expect(prefixes(spec)).toContain("/monitor/");
+    expect(prefixes(without)).not.toContain("/monitor/");
+    expect(prefixes(without)).toContain("/proof/");
+  });
+
   it("the mesh admits what the gateway forwards and what the aggregator asks (an AuthorizationPolicy would answer 403)", () => {
     const policies = meshPolicies(spec).filter((p) => p.kind === "AuthorizationPolicy") as unknown as AuthzPolicy[];
     const td = spec.pki.trustDomain;
@@ -164,7 +175,11 @@ describe("the routes", () => {
       return authorized(policies, { namespace: s.namespace, labels: podSelector(s), principal: istioPrincipal(spiffeId(td, who)), port: s.ports[0]!.port, method, path });
     };
     for (const r of API_ROUTES) {
-      const paths = [r.prefix, r.prefix.endsWith("/") ? `${r.prefix}x` : `${r.prefix}/x`];
+      // The service's sidecar sees the path after the gateway's rewrite; a rewritten prefix is tried with the
+      // service's own public paths under it.
+      const target = r.rewrite ?? r.prefix;
+      const own = SERVICE_ROUTES[r.service].public.flatMap((rule) => rule.paths.map((p) => p.replace(/\*$/, "x"))).filter((p) => p.startsWith(target));
+      const paths = [target, target.endsWith("/") ? `${target}x` : `${target}/x`, ...(r.rewrite === undefined ? [] : own)];
       const methods = r.methods === "read" ? ["GET", "HEAD"] : ["GET", "POST", "DELETE"];
       expect(
         paths.some((p) => methods.some((m) => admitted(GATEWAY_IDENTITY, r.service, m, p))),
@@ -177,6 +192,9 @@ describe("the routes", () => {
         expect(admitted(HEALTH_IDENTITY, p.name as Parameters<typeof runtimeService>[0], "GET", new URL(p.url).pathname), `${s.name}: ${p.url}`).toBe(true);
       }
     }
+    // The monitor's evidence and gossip are public (gossip verifies under the log's key before it counts).
+    expect(admitted(GATEWAY_IDENTITY, "monitor", "GET", "/v1/evidence")).toBe(true);
+    expect(admitted(GATEWAY_IDENTITY, "monitor", "POST", "/v1/gossip")).toBe(true);
     // The check can fail: the aggregator may not call the API, nor the gateway an internal service.
     expect(admitted(HEALTH_IDENTITY, "escrow", "POST", "/v1/inventory/x")).toBe(false);
     expect(admitted(GATEWAY_IDENTITY, "clock", "GET", "/readyz")).toBe(false);
