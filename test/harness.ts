@@ -15,13 +15,23 @@ export function evaluateStack(stack: string, options: PlanOptions = {}): Promise
 
 const shared = new Map<string, Promise<Plan>>();
 
+/** Freeze a plan all through, so a test that would change a shared plan in place fails where it does. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 /**
- * A stack's plan with its own config, evaluated once per test file however many tests and describe
- * blocks read it. Read-only: a test that needs a variation evaluates its own.
+ * A stack's plan with its own config, evaluated once however many tests, describe blocks and test files read
+ * it: this module's state lives as long as the worker, and the files of vitest.config.ts's shared project run
+ * one after another in the same worker. Frozen (read-only): a test that needs a variation evaluates its own.
  */
 export function sharedPlan(stack: string): Promise<Plan> {
   let plan = shared.get(stack);
-  if (!plan) shared.set(stack, (plan = evaluateStack(stack)));
+  if (!plan) shared.set(stack, (plan = evaluateStack(stack).then(deepFreeze)));
   return plan;
 }
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { byName, ofType, type Plan, sharedPlan } from "../../harness.js";
 import { loadStack } from "../../../stacks/load.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { planRotation, waveOf } from "../../../model/rotation/plan.js";
@@ -10,7 +10,7 @@ const CR = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|spire\.spiffe
 describe("meridian:pki:CertManager (prod)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
   }, 60_000);
 
   it("installs the pinned chart with CRDs enabled in cert-manager's namespace on every cluster", () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateStack, ofType, type Plan } from "../../harness.js";
+import { ofType, type Plan, sharedPlan } from "../../harness.js";
 import { CHARTS } from "../../../components/pki/charts.js";
 import { PINNED_CHARTS, pinnedChart } from "./pinned-charts.js";
 import { keyProblems, keysSource, schemaProblems } from "./chart-values.js";
@@ -14,7 +14,7 @@ interface ReleaseInputs {
 describe("every Helm release's values against its pinned chart", () => {
   let prod: Plan;
   beforeAll(async () => {
-    prod = await evaluateStack("prod");
+    prod = await sharedPlan("prod");
   }, 60_000);
 
   it("every release in the prod plan installs a vendored chart pin and its values pass that chart's check", () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateStack, type Plan, type RecordedResource } from "../../harness.js";
+import { type Plan, type RecordedResource, sharedPlan } from "../../harness.js";
 import { PKI_KINDS, validateCustomResource } from "./schemas.js";
 
 const CR_GROUPS = /^kubernetes:(cert-manager\.io|policy\.cert-manager\.io|security\.istio\.io|networking\.istio\.io|monitoring\.coreos\.com|spire\.spiffe\.io)\//;
@@ -13,7 +13,7 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
   let plan: Plan;
   let crs: RecordedResource[];
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
     // Only the PKI area's resources: other areas (time's PrometheusRules, ...) validate their own.
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const inPki = (r: RecordedResource): boolean => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { byName, evaluateStack, ofType, type Plan, sharedPlan } from "../../harness.js";
 import { RUNTIME_SERVICES, allowedCallerIds, podSelector, serviceHost } from "../../../model/services.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { ledgerRegion } from "../../../model/workloads/config.js";
@@ -16,7 +16,7 @@ const spec = buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"
 describe("meridian:pki:MeshTls", () => {
   let prod: Plan;
   beforeAll(async () => {
-    prod = await evaluateStack("prod");
+    prod = await sharedPlan("prod");
   }, 60_000);
 
   it("prod: STRICT mTLS mesh-wide (PeerAuthentication `default` in the root namespace) on every cluster", () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateStack, ofType, type Plan } from "../../harness.js";
+import { ofType, type Plan, sharedPlan } from "../../harness.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import { checkRules, testRules } from "./promtool.js";
@@ -11,7 +11,7 @@ const alertNames = (file: RuleFile) => file.groups.flatMap((g) => g.rules).flatM
 describe("every PrometheusRule the prod estate renders, by promtool", () => {
   let rules: { name: string; rule: string; spec: RuleFile }[];
   beforeAll(async () => {
-    const plan: Plan = await evaluateStack("prod");
+    const plan: Plan = await sharedPlan("prod");
     rules = ofType(plan, "kubernetes:monitoring.coreos.com/v1:PrometheusRule").map((r) => ({
       name: r.name,
       rule: (r.inputs["metadata"] as { name: string }).name,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { byName, evaluateStack, ofType, type Plan } from "../../harness.js";
+import { byName, evaluateStack, ofType, type Plan, sharedPlan } from "../../harness.js";
 import { GATEWAY_IDENTITY, GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, podSelector, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
 import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { clusterSpiffeIdSchema } from "./schemas.js";
@@ -12,7 +12,7 @@ function renderTemplate(template: string, trustDomain: string, pod: WorkloadIden
 describe("meridian:pki:Spire (prod)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
   }, 60_000);
 
   it("installs spire-crds, then spire, with one trust domain, the region as cluster name and cert-manager upstream", () => {

@@ -13,7 +13,7 @@ import { buildEstateSpec } from "../../../model/estate.js";
 import { parseServiceConfig } from "../../../runtime/kit/config.js";
 import { relayConfigSchema, timeAgentConfigSchema } from "../../../runtime/clock/index.js";
 import { loadStack } from "../../../stacks/load.js";
-import { byName, evaluateStack, ofType, under, type Plan } from "../../harness.js";
+import { byName, evaluateStack, ofType, type Plan, sharedPlan, under } from "../../harness.js";
 
 type Obj = Record<string, unknown>;
 const inputs = (r: { inputs: Obj }) => r.inputs as { metadata: Obj; spec: Obj; data?: Record<string, string> };
@@ -21,7 +21,7 @@ const inputs = (r: { inputs: Obj }) => r.inputs as { metadata: Obj; spec: Obj; d
 describe("time area (prod)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
   }, 240_000);
 
   it("creates one TimeFabric per region with chrony, the grandmaster and monitoring in the time namespace", () => {

@@ -1,8 +1,6 @@
-/** The prod plan, evaluated once per test file that asks for it. */
-import { evaluateStack, type Plan } from "../../harness.js";
+/** The prod plan, evaluated once however many test files ask for it (the harness's shared, read-only plan). */
+import { sharedPlan, type Plan } from "../../harness.js";
 
-let prod: Promise<Plan> | undefined;
 export function prodPlan(): Promise<Plan> {
-  prod ??= evaluateStack("prod");
-  return prod;
+  return sharedPlan("prod");
 }
