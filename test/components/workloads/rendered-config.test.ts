@@ -301,7 +301,8 @@ describe("a changed stack value reaches the running service through its rendered
       expect(cfg.policy).toBe(`log ${LOG_KEYS.verifierKey}\nquorum none\n`);
       expect(cfg.peers).toContain(monitorUrl(region === REGION ? other : REGION));
       expect(cfg.peers).not.toContain(monitorUrl(region));
-      return { ...w, config: { "monitor.json": JSON.stringify({ ...cfg, log: log.url, peers, intervalMs: 50 }) } };
+      // Each monitor its own state file (a Deployment's pods each have their own claim).
+      return { ...w, config: { "monitor.json": JSON.stringify({ ...cfg, log: log.url, peers, intervalMs: 50, stateFile: join(root, "state", `monitor-${region}.json`) }) } };
     };
     // One after the other: both mount the same path, and each has read its file once it is listening.
     const peer = await serve(rendered(other, []));
@@ -329,5 +330,35 @@ describe("a changed stack value reaches the running service through its rendered
     expect(verifyEquivocation(evidence[0]!, [newVerifier(LOG_KEYS.verifierKey)])).toBe(true);
     expect(await metric(url, "meridian_monitor_equivocations_total")).toBe(1);
     await log.app.close();
+  }, 60_000);
+
+  it("gossip crosses regions: a monitor shown a split view learns of it only from its peer's gossip", async () => {
+    // Two logs under the stack's key and one origin, with different entries: what a log showing each region a
+    // different view looks like. Region B's monitor follows one view and has no peers; region A's follows the other
+    // and gossips to B's. Nothing else shows B the other view, so B's evidence can only have come by gossip.
+    const origin = "changed.example.org/log";
+    const views = await Promise.all(["view-a", "view-b"].map((v) => startLogServer({ origin, signerKey: LOG_KEYS.signerKey, dataDir: join(root, `split-${v}`), port: 0, checkpointIntervalMs: 10 })));
+    for (const [i, v] of views.entries()) {
+      const client = new LogClient(v.url);
+      for (let n = 0; n < 3; n++) await client.add(Buffer.from(`view ${i} entry ${n}`));
+      await v.log.publishCheckpoint();
+    }
+    const other = spec.regions.find((r) => r.id !== REGION)!.id;
+    const rendered = (region: string, logUrl: string, peers: string[]) => {
+      const w = regionWorkloads(spec, region).find((x) => x.service.name === "monitor")!;
+      const cfg = JSON.parse(w.config["monitor.json"]!) as Record<string, unknown>;
+      return { ...w, config: { "monitor.json": JSON.stringify({ ...cfg, log: logUrl, peers, intervalMs: 50, stateFile: join(root, "state", `split-${region}.json`) }) } };
+    };
+    const b = await serve(rendered(other, views[1]!.url, []));
+    const a = await serve(rendered(REGION, views[0]!.url, [b]));
+    const evidence = async (u: string) => (await (await fetch(`${u}/v1/evidence`)).json()) as Equivocation[];
+    while ((await evidence(b)).length === 0) await new Promise((r) => setTimeout(r, 50));
+    const [e] = await evidence(b);
+    expect(e!.size).toBe(3);
+    expect(verifyEquivocation(e!, [newVerifier(LOG_KEYS.verifierKey)])).toBe(true);
+    // A, which nobody gossips to, verified its own view and holds no evidence.
+    expect(await evidence(a)).toEqual([]);
+    expect(((await getJson(`${a}/v1/status`)) as { size: number }).size).toBe(3);
+    await Promise.all(views.map((v) => v.app.close()));
   }, 60_000);
 });
