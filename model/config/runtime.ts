@@ -106,6 +106,15 @@ export const runtimeSchema = z
         /** The managed Redis each region's rate-limit counters live in (issue 10, workloads). */
         redis: redisSchema,
         /**
+         * The global allocator's per-window budgets in a Redis Cluster (its seed nodes, host:port) instead of the ledger
+         * region's managed Redis: rendered into the allocator's config (`redisCluster`), its pods' egress opened to
+         * these ports. Reached without TLS or a password (the runtime's cluster client takes neither yet).
+         */
+        allocatorRedisCluster: z
+          .array(z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port"))
+          .min(1)
+          .optional(),
+        /**
          * Anomaly detection on each rule's request rate (runtime/ratelimit/adaptive/anomaly.ts): spikes and drops
          * beyond `threshold` deviations of a baseline with this half-life; alerts page on repeated ones.
          */

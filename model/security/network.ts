@@ -72,7 +72,7 @@ const CROSS_REGION_TARGETS = RUNTIME_SERVICES.filter((t) => t.callers.some((c) =
 export interface RegionNetworkInputs {
   cloud: Cloud;
   /** Which stores each runtime service of the region uses (model/workloads). */
-  stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean }>>;
+  stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean; redisCluster?: number[] }>>;
   grandmaster: boolean;
   /** The grandmaster is a relay (cloud regions): it polls its references over NTP, so its pods need UDP 123 out. */
   grandmasterRelay?: boolean;
@@ -125,6 +125,7 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
+    ...(stores.redisCluster?.length ? [{ ports: stores.redisCluster.map(tcp) }] : []),
     // Every service's clock is measured by its node's chrony, through the node time agent (runtime/clock/agent.ts),
     // which listens on the node's address (host network): no pod selector matches it, so by port.
     { ports: [tcp(TIME_AGENT.port)] },

@@ -97,8 +97,11 @@ export function rateLimitEstateConfig(spec: EstateSpec): { domain: string; reque
  * share them and a restarted pod loses nothing, and the rate limit services as its only callers.
  */
 export function allocatorServiceConfig(spec: EstateSpec) {
+  const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
   return {
     redisPrefix: "mrl:alloc:",
+    // A Redis Cluster the stack names holds the budgets instead (one hash slot per limit: redis-budget.ts).
+    ...(cluster ? { store: "redis" as const, redisCluster: cluster } : {}),
     callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
   };
 }

@@ -86,7 +86,12 @@ export interface WorkloadSpec {
   /** Secrets mounted read-only as files: secret name → mount path. */
   secretMounts: { secret: string; mountPath: string }[];
   readiness: Probe;
-  stores: { redis: boolean; postgres: boolean };
+  stores: {
+    redis: boolean;
+    postgres: boolean;
+    /** Ports of the Redis Cluster nodes it reaches (its egress opens by port, as for the managed stores). */
+    redisCluster?: number[];
+  };
   /**
    * Durable state each pod keeps across restarts, rescheduling and deletion: the workload runs as a
    * StatefulSet with one PersistentVolumeClaim per pod (`size`) mounted at `${STATE_DIR}/<service>`.
@@ -294,14 +299,18 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
     case "allocator": {
       // Its config file (runtime/ratelimit/global/server.ts's schema) plus the kit's mesh identity; the Redis URL is a
       // secret the kubelet expands into `--redis`, which puts the budgets in Redis (store: redis).
+      // With a Redis Cluster in the stack, the config names its nodes and neither the secret URL nor its env is rendered.
       const cfg = { ...allocatorServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("allocator")) };
+      const cluster = cfg.redisCluster;
       return {
-        args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, "--redis", "$(MERIDIAN_REDIS_URL)"],
+        args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, ...(cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"])],
         config: { "allocator.json": JSON.stringify(cfg, null, 2) },
         secretMounts: [],
-        // The kit's readiness: Redis answering (the store:redis probe and this process's connection).
+        // The kit's readiness: Redis answering (the store:redis probe, on a Cluster every node and all slots, and this process's connection).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
-        stores: { redis: true, postgres: false },
+        stores: cluster
+          ? { redis: false, postgres: false, redisCluster: [...new Set(cluster.map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b) }
+          : { redis: true, postgres: false },
       };
     }
     case "monitor": {
