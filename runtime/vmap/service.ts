@@ -16,6 +16,7 @@
  * Writes need one of the map's own writers (`writers.<map>`: SPIFFE IDs and/or a JWT scope; default: the kit's
  * operators), so a writer of one map cannot write another (403 naming the map); reads are public.
  */
+import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { LogClient } from "../prooflog/index.js";
@@ -125,7 +126,7 @@ const unanswered = (e: unknown) => (e instanceof TypeError || e instanceof Synta
 export const mapService = defineService({
   name: "vmap",
   config: mapConfigSchema,
-  async start({ config, server, log }) {
+  async start({ config, server, log, metrics }) {
     const client = config.log ? new LogClient(config.log) : null;
     const store = openStore(config.store);
     let maps: Map<string, HeldMap>;
@@ -211,6 +212,8 @@ export const mapService = defineService({
       // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
       const entry = guard(() => h.map.stage(writes));
       const logIndex = await record(h, entry, false);
+      batches.inc({ map: h.map.name });
+      batchedWrites.inc({ map: h.map.name }, writes.length);
       return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
     };
     // One committer per map: its batches are logged one at a time, in the order they change its root.
@@ -224,6 +227,19 @@ export const mapService = defineService({
         }),
       ]),
     );
+    const registers = [metrics];
+    new Gauge({
+      name: "meridian_vmap_queued_writes",
+      help: "Writes waiting for the next batch of a map (group commit; past batch.maxQueuedWrites they get 503)",
+      labelNames: ["map"],
+      registers,
+      collect() {
+        for (const [map, c] of committers) this.set({ map }, c.depth);
+      },
+    });
+    const batches = new Counter({ name: "meridian_vmap_batches_total", help: "Batches a map logged, stored and published", labelNames: ["map"], registers });
+    const batchedWrites = new Counter({ name: "meridian_vmap_batched_writes_total", help: "Writes in those batches (÷ batches: the mean batch size)", labelNames: ["map"], registers });
+    const overloaded = new Counter({ name: "meridian_vmap_overloaded_total", help: "Write requests refused with 503 because the map's write queue was full", labelNames: ["map"], registers });
     return {
       maps,
       ...(store?.ping ? { ready: { store: () => store.ping!() } } : {}),
@@ -245,7 +261,10 @@ export const mapService = defineService({
           try {
             return await committers.get(h.map.name)!.submit(writes, bytes);
           } catch (e) {
-            if (e instanceof Overloaded) throw new HttpError(503, "map busy", `${e.message}; retry`, { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) });
+            if (e instanceof Overloaded) {
+              overloaded.inc({ map: h.map.name });
+              throw new HttpError(503, "map busy", `${e.message}; retry`, { "retry-after": String(Math.ceil(e.retryAfterMs / 1000)) });
+            }
             if (e instanceof TooLargeForBatch) throw new HttpError(413, "batch too large", `${e.message}: the batch must fit one proof-log entry; split it`);
             throw e;
           }
