@@ -4,13 +4,14 @@ import { SlowestFirst } from "./test/sequencer.js";
 /**
  * Files that run in a shared worker (isolate: false): a fresh process per file costs ~0.35 CPU s, ~1.8 s for a file
  * that loads the Pulumi SDK (test/model: 37 -> 18 CPU s; test/components/dns: 50 -> 25; test/components/pki and
- * workloads with test/stacks: 108 -> 70; preview, monitoring, network, security and time: 42 -> 31). Only
+ * workloads with test/stacks: 108 -> 70; preview, monitoring, network, security and time: 42 -> 31; replication and
+ * cluster, whose topology/pod-security tests then read the worker's one prod plan: 36 -> 32 CPU s with three more files). Only
  * directories whose files were checked to pass this way, whatever ran before them in the worker, belong here.
  */
 const SHARED_WORKER = [
   "test/model/**/*.test.ts",
   "test/stacks/**/*.test.ts",
-  ...["dns", "pki", "workloads", "preview", "monitoring", "network", "security", "time"].map((d) => `test/components/${d}/**/*.test.ts`),
+  ...["dns", "pki", "workloads", "preview", "monitoring", "network", "security", "time", "replication", "cluster"].map((d) => `test/components/${d}/**/*.test.ts`),
   // test/runtime/clock: 33 -> 18 CPU s (34 files); the others passed shuffled in one shared worker too.
   ...["clock", "ratelimit", "quota"].map((d) => `test/runtime/${d}/**/*.test.ts`),
 ];

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { evaluateStack, ofType, under, type Plan, type RecordedResource } from "../../harness.js";
+import { evaluateStack, ofType, sharedPlan, under, type Plan, type RecordedResource } from "../../harness.js";
 import { reportResources } from "../../../model/cost/report.js";
 import { modelFromResources } from "../../../policies/model-source.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
@@ -12,7 +12,7 @@ const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslin
 describe("meridian:replication:Topology (prod, hierarchical)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("prod");
+    plan = await sharedPlan("prod");
   }, 240_000);
 
   it("builds an Aurora Global Database for each AWS writer with a secondary cluster in the other AWS region", () => {
