@@ -1,5 +1,5 @@
 // `npm run bench -- vmap`: the verifiable map service beside the transport ceiling, in one run on one machine.
-//  1. writes: POST /v1/maps/bench/writes, one key per batch, each batch appended to the proof log (file store) and
+//  1. writes: POST /v1/maps/bench/writes, one key per request; concurrent requests are group-committed, each batch appended to the proof log (file store) and
 //     recorded in the map's file store before it is acknowledged;
 //  2. proof reads: GET /v1/maps/bench/keys/:key, an inclusion proof in a map of VMAP_BENCH_KEYS keys;
 // each beside a bare fastify server doing no work on the same route, 64 keep-alive clients (autocannon), the ratio
@@ -94,7 +94,7 @@ report("vmap", [
     "writes/s",
     mapWrite.rate,
     bareWrite.rate,
-    `one key per batch; each batch appended to the proof log (file store, same machine) and recorded in the map's file store before the answer; batches run one at a time (the log records them in root order) vs a bare fastify server answering the same route, ${CONNECTIONS} keep-alive connections, ${SECONDS} s each; ${cpu(mapWrite, bareWrite)}`,
+    `one key per request; requests arriving while a batch is in flight are merged into the next (group commit), each batch appended to the proof log (file store, same machine) and recorded in the map's file store before its writers are answered vs a bare fastify server answering the same route, ${CONNECTIONS} keep-alive connections, ${SECONDS} s each; ${cpu(mapWrite, bareWrite)}`,
   ),
   row(
     "proof reads (HTTP, inclusion proof)",
