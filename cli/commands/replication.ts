@@ -23,21 +23,24 @@ export function register(program: Command): void {
   replication
     .command("rotate")
     .description("rotate a publisher's replication login without breaking its subscriptions (alternating users); a re-run finishes an interrupted rotation")
-    .requiredOption("--config <file>", "JSON or YAML: publisher {url, admin, replicationGrant}, login (secret reference), subscribers [{url, admin, subscription, source}]")
+    .requiredOption(
+      "--config <file>",
+      "JSON or YAML: publisher {url, admin, replicationGrant}, login (secret reference), subscribers [{url, admin, subscription, source}], monitors [{url, admin, login}] (monitors only on a primary that publishes nowhere)",
+    )
     .action(async (o: { config: string }) => {
       const { readConfigFile, ConfigFileError } = await import("../../runtime/kit/index.js");
-      const { openSecretStore, rotateConfigSchema, rotateReplicationLogin } = await import("../../runtime/replication/index.js");
+      const { openSecretStore, rotateConfigSchema, rotateLogins } = await import("../../runtime/replication/index.js");
       const parsed = rotateConfigSchema.safeParse(readConfigFile(o.config));
       if (!parsed.success)
         throw new ConfigFileError(
           o.config,
           parsed.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`),
         );
-      const done = await rotateReplicationLogin(parsed.data, {
+      const done = await rotateLogins(parsed.data, {
         open: (ref) => openSecretStore(ref, process.env, {}, parsed.data.federation),
         progress: (step, detail) => void process.stdout.write(`${step}: ${detail}\n`),
       });
-      process.stdout.write(`rotated: subscriptions log in as ${done.username}\n`);
+      process.stdout.write(done ? `rotated: subscriptions log in as ${done.username}\n` : `rotated: ${parsed.data.monitors.length} monitor login(s)\n`);
     });
   replication
     .command("credentials")

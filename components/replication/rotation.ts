@@ -1,5 +1,7 @@
 /**
- * The replication-login rotation of one publisher (a writer's copy that feeds another cloud): a CronJob in
+ * The login rotation of one writable copy that holds replication or monitor credentials: a publisher (a
+ * writer's copy that feeds another cloud), or a writer's primary that publishes nowhere (its lag monitor's
+ * login only: it has no replication login, and no other rotation lists it). A CronJob in
  * the publisher's region running `meridian replication rotate --config …` from the runtime image
  * (runtime/replication/rotate.ts: alternating users, resumable), then the lag monitor's login on the publisher and
  * each subscriber (runtime/replication/monitor-login.ts). Its ConfigMap names the publisher and every
@@ -30,8 +32,21 @@ const dbUrl = copyUrl;
  */
 const monitoredBy = (publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[]) => [...(publisher.role === "replica" ? [] : [publisher]), ...subscribers];
 
-/** The rotate command's config for `publisher` and the copies subscribed to it, validated by the command's schema. */
+/** The command's config, validated by its own schema (a plan that renders one it would refuse fails here). */
+function validated(publisher: DatabaseCopy, config: object): string {
+  const parsed = rotateConfigSchema.safeParse(config);
+  if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return JSON.stringify(config, null, 2);
+}
+
+/** The rotate command's config for `publisher` and the copies subscribed to it (none: its monitor login only). */
 function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], federation: pulumi.Output<Federation>): pulumi.Output<string> {
+  const monitors = monitoredBy(publisher, subscribers).map((c) => pulumi.all([dbUrl(c), c.secrets.admin, c.secrets.monitor]).apply(([url, admin, login]) => ({ url, admin, login })));
+  const fed = (f: Federation) => (Object.keys(f).length ? { federation: f } : {});
+  if (subscribers.length === 0) {
+    // A writer's primary that publishes to no other cloud: no replication login, but a monitor login to rotate.
+    return pulumi.all([pulumi.all(monitors), federation]).apply(([monitors, federation]) => validated(publisher, { monitors, ...fed(federation) }));
+  }
   if (!publisher.secrets.login) throw new Error(`${publisher.writer}@${publisher.region.id} publishes but has no replication login secret`);
   const subs = subscribers.map((s) =>
     pulumi.all([dbUrl(s), s.secrets.admin, publisher.host]).apply(([url, admin, host]) => ({
@@ -43,15 +58,11 @@ function rotateConfig(publisher: DatabaseCopy, subscribers: readonly DatabaseCop
       source: `host='${host}' port=5432 dbname=${DATABASE_NAME} sslmode=require`,
     })),
   );
-  const monitors = monitoredBy(publisher, subscribers).map((c) => pulumi.all([dbUrl(c), c.secrets.admin, c.secrets.monitor]).apply(([url, admin, login]) => ({ url, admin, login })));
   return pulumi
     .all([dbUrl(publisher), publisher.secrets.admin, publisher.secrets.login, pulumi.all(subs), pulumi.all(monitors), federation])
-    .apply(([url, admin, login, subscribers, monitors, federation]) => {
-      const config = { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers, monitors, ...(Object.keys(federation).length ? { federation } : {}) };
-      const parsed = rotateConfigSchema.safeParse(config);
-      if (!parsed.success) throw new Error(`rotate config for ${publisher.writer}@${publisher.region.id}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-      return JSON.stringify(config, null, 2);
-    });
+    .apply(([url, admin, login, subscribers, monitors, federation]) =>
+      validated(publisher, { publisher: { url, admin, replicationGrant: publisher.replicationGrant }, login, subscribers, monitors, ...fed(federation) }),
+    );
 }
 
 export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscribers: readonly DatabaseCopy[], cluster: RegionCluster, opts: pulumi.CustomResourceOptions): k8s.batch.v1.CronJob {
@@ -63,7 +74,7 @@ export function loginRotation(spec: EstateSpec, publisher: DatabaseCopy, subscri
   // Its cloud identity (identity.ts): read and write the publisher's replication login and the monitor logins it
   // rotates, read the admins it logs in with — the subscribers' on their own clouds, through federation.
   const grants = [
-    { ref: publisher.secrets.login!, write: true },
+    ...(subscribers.length > 0 ? [{ ref: publisher.secrets.login!, write: true }] : []),
     { ref: publisher.secrets.admin, write: false },
     ...subscribers.map((s) => ({ ref: s.secrets.admin, write: false })),
     ...monitoredBy(publisher, subscribers).map((c) => ({ ref: c.secrets.monitor, write: true })),

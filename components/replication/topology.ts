@@ -106,7 +106,10 @@ export class Topology extends pulumi.ComponentResource {
     // Every cluster trusts the CA of every copy (a handful of bundles): its monitor and Jobs verify with them.
     const caMaps = new Map([...clusters].map(([id, cluster]) => [id, caConfigMap(cluster, caBundles(this.copies), child)]));
     for (const register of jobs) register();
-    for (const [publisher, subscribers] of subscribersOf) {
+    // Every copy with a `monitor` login is rotated: a subscriber by its publisher's rotation, a publisher by its own,
+    // and a writer's primary that publishes nowhere by one of its own that rotates that login only.
+    const rotated = [...subscribersOf, ...this.copies.filter((c) => c.role === "primary" && !subscribersOf.has(c)).map((c) => [c, []] as const)];
+    for (const [publisher, subscribers] of rotated) {
       loginRotation(spec, publisher, subscribers, clusterOf(publisher.region.id), { ...child, dependsOn: [caMaps.get(publisher.region.id)!] });
     }
 

@@ -18,6 +18,8 @@
  *
  * Then the lag monitor's login on each copy listed in `monitors` (its one role's password; monitor-login.ts
  * rotateMonitorPassword: recorded as `next`, set, published — the monitor tries both, so it never loses a probe).
+ * A writer's primary that publishes to no other cloud has no replication login: its config lists `monitors`
+ * only, and the run rotates those (rotateLogins).
  *
  * Every step is idempotent and driven by `pending`, so a run killed between any two steps leaves both
  * roles' current passwords valid for whichever subscriptions use them, and the next run finishes the
@@ -42,6 +44,7 @@ const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lower-case Pos
 
 export const rotateConfigSchema = z
   .object({
+    /** Absent (with `login` and `subscribers`) on a writer's primary that publishes to no other cloud: its monitor login only. */
     publisher: z
       .object({
         url,
@@ -50,9 +53,10 @@ export const rotateConfigSchema = z
         /** How a role gets the right to stream: the REPLICATION attribute, or Aurora/RDS's `rds_replication` role. */
         replicationGrant: z.enum(["attribute", "rds_replication"]).default("attribute"),
       })
-      .strict(),
+      .strict()
+      .optional(),
     /** The publisher's replication login (secret-store.ts ReplicationLogin). */
-    login: ref,
+    login: ref.optional(),
     subscribers: z
       .array(
         z
@@ -67,13 +71,21 @@ export const rotateConfigSchema = z
           })
           .strict(),
       )
-      .min(1),
+      .default([]),
     /** The copies (the publisher, its subscribers) whose lag-monitor login this run rotates: address, admin and `monitor` secret. */
     monitors: z.array(z.object({ url, admin: ref, login: ref }).strict()).default([]),
     /** The identities that read (and write) secrets on other clouds than the pod's (cloud-secrets.ts). */
     federation: federationSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // A publisher rotates its replication login and moves its subscribers; a primary that publishes nowhere has
+    // neither, and rotates only monitor logins.
+    if (c.publisher !== undefined || c.login !== undefined || c.subscribers.length > 0) {
+      for (const key of ["publisher", "login"] as const) if (c[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: "required with a publisher's rotation" });
+      if (c.subscribers.length === 0) ctx.addIssue({ code: "custom", path: ["subscribers"], message: "a publisher's rotation moves at least one subscriber" });
+    } else if (c.monitors.length === 0) ctx.addIssue({ code: "custom", path: ["monitors"], message: "nothing to rotate: no publisher and no monitor logins" });
+  });
 export type RotateConfig = z.output<typeof rotateConfigSchema>;
 
 export type RotateStep = "plan" | "standby" | "switch" | "publish" | "retire" | "done" | `monitor-${MonitorRotateStep}`;
@@ -103,7 +115,7 @@ function subscriptionConninfo(source: string, login: Login): string {
 }
 
 /** Both roles exist with LOGIN, replication and read access; a role created here gets the password the secret records. */
-export async function ensureRoles(db: pg.ClientBase, doc: ReplicationLogin, grant: RotateConfig["publisher"]["replicationGrant"]): Promise<void> {
+export async function ensureRoles(db: pg.ClientBase, doc: ReplicationLogin, grant: "attribute" | "rds_replication"): Promise<void> {
   const recorded = new Map<string, string>([
     [doc.standby.username, doc.standby.password],
     [doc.username, doc.password],
@@ -174,7 +186,31 @@ async function drained(publisher: pg.Client, role: string, listed: readonly stri
   }
 }
 
+/**
+ * What the CronJob runs: a publisher's replication login and then the monitor logins (rotateReplicationLogin),
+ * or, on a primary that publishes nowhere, its monitor logins only. Returns the new replication login, if any.
+ */
+export async function rotateLogins(config: RotateConfig, deps: RotateDeps): Promise<ReplicationLogin | null> {
+  if (config.publisher) return rotateReplicationLogin(config, deps);
+  await rotateMonitors(config.monitors, deps);
+  return null;
+}
+
+/** The lag monitor's login on each copy in `monitors`, one after another (monitor-login.ts rotateMonitorPassword). */
+async function rotateMonitors(monitors: RotateConfig["monitors"], deps: RotateDeps): Promise<void> {
+  const progress = deps.progress ?? (() => undefined);
+  for (const m of monitors) {
+    const db = await connect(m.url, await readDocument(deps.open(m.admin), loginSchema));
+    try {
+      await rotateMonitorPassword(db, deps.open(m.login), (step) => progress(`monitor-${step}`, m.login));
+    } finally {
+      await db.end().catch(() => undefined);
+    }
+  }
+}
+
 export async function rotateReplicationLogin(config: RotateConfig, deps: RotateDeps): Promise<ReplicationLogin> {
+  if (!config.publisher || !config.login) throw new Error("rotateReplicationLogin: the config names no publisher (a monitor-only rotation: rotateLogins)");
   const progress = deps.progress ?? (() => undefined);
   const store = deps.open(config.login);
   const publisher = await connect(config.publisher.url, await readDocument(deps.open(config.publisher.admin), loginSchema));
@@ -229,14 +265,7 @@ export async function rotateReplicationLogin(config: RotateConfig, deps: RotateD
     const { pending: _, ...settled } = doc;
     await store.write(JSON.stringify(settled));
     await progress("done", `subscriptions use ${p.username}`);
-    for (const m of config.monitors) {
-      const db = await connect(m.url, await readDocument(deps.open(m.admin), loginSchema));
-      try {
-        await rotateMonitorPassword(db, deps.open(m.login), (step) => progress(`monitor-${step}`, m.login));
-      } finally {
-        await db.end().catch(() => undefined);
-      }
-    }
+    await rotateMonitors(config.monitors, deps);
     return settled;
   } finally {
     await publisher.end().catch(() => undefined);

@@ -103,7 +103,7 @@ describe("the login rotation CronJob", () => {
       "gcp-secretmanager://projects/meridian-prod/secrets/meridian-prod-aws-use1-at-gcp-usc1-monitor",
       `azure-keyvault://${spec.replication.network.azure.keyVaultName}/meridian-prod-aws-use1-at-azure-sea-monitor`,
     ]);
-    expect(config.monitors.map((m) => m.admin)).toEqual([config.publisher.admin, ...config.subscribers.map((s) => s.admin)]);
+    expect(config.monitors.map((m) => m.admin)).toEqual([config.publisher!.admin, ...config.subscribers.map((s) => s.admin)]);
     for (const v of [...ofType("random:index/randomPassword:RandomPassword").map((p) => p.name)]) expect(text).not.toContain(`Mock${v.replace(/[^A-Za-z0-9]/g, "")}`);
   });
 });

@@ -7,6 +7,15 @@ import { modelFromResources } from "../../../policies/model-source.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
 
 const TOPOLOGY = "meridian:replication:Topology";
+
+/** Writers whose primary has a monitor-login Job (`<w>-mon-<w>`), and those of them with no `<w>-rotate-<w>` CronJob. */
+function primariesWithoutRotation(plan: Plan): { primaries: string[]; unrotated: string[] } {
+  const primaries = ofType(plan, "kubernetes:batch/v1:Job")
+    .map((j) => /^(.+)-mon-\1$/.exec(j.name)?.[1])
+    .filter((w) => w !== undefined);
+  const cronJobs = new Set(ofType(plan, "kubernetes:batch/v1:CronJob").map((j) => j.name));
+  return { primaries, unrotated: primaries.filter((w) => !cronJobs.has(`${w}-rotate-${w}`)) };
+}
 const props = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 describe("meridian:replication:Topology (prod, hierarchical)", () => {
@@ -68,6 +77,10 @@ describe("meridian:replication:Topology (prod, hierarchical)", () => {
     expect(cronJobs).not.toContain("aws-use1-rotate-aws-euw1");
   });
 
+  it("rotates every writer's primary's logins: each primary with a monitor login has a rotation CronJob in its region", () => {
+    expect(primariesWithoutRotation(plan)).toEqual({ primaries: expect.arrayContaining(["aws-use1", "gcp-asne1"]), unrotated: [] });
+  });
+
   it("publishes the estate and the model's priced links for the policy pack", () => {
     const maps = ofType(plan, "kubernetes:core/v1:ConfigMap").filter((c) => props(c)["metadata"]["name"] === "meridian-replication");
     expect(maps).toHaveLength(6);
@@ -111,4 +124,12 @@ describe("managed replicas where the feeding region is on the same cloud (full m
     expect(props(replica)).toMatchObject({ createMode: "Replica", location: "southeastasia", sourceServerResourceId: "meridian-prod-azure-weu-id" });
     expect(ofType(plan, "azure-native:dbforpostgresql:Configuration").map((c) => props(c)["value"])).toContain("logical");
   });
+});
+
+describe("meridian:replication:Topology (dev: gcp-usc1's primary publishes nowhere)", () => {
+  it("still rotates that primary's monitor login, by a CronJob in its region", async () => {
+    const plan = await evaluateStack("dev");
+    expect(primariesWithoutRotation(plan)).toEqual({ primaries: ["gcp-usc1"], unrotated: [] });
+    expect(ofType(plan, "kubernetes:batch/v1:CronJob").map((j) => j.name)).toEqual(["gcp-usc1-rotate-gcp-usc1"]);
+  }, 240_000);
 });

@@ -2,7 +2,8 @@
 // (SCRAM, TLS): `meridian replication credentials` creates it under the admin login, idempotently; the
 // monitor stamps and reads the heartbeat with it; and it is refused everything else — the ledger, DDL,
 // the heartbeat's deletion, and writes to the heartbeat on a copy that is not a writer's primary.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
@@ -15,6 +16,7 @@ import { MONITOR_LOGIN_COMMAND } from "../../../components/replication/logical.j
 import { ReplicationJobs } from "../../components/replication/jobs.js";
 import { replicationMonitorService, type CopyLag } from "../../../runtime/replication/index.js";
 import { PrivatePg, pgRoot, removeRoot, testCa, type TestCa } from "../../components/replication/private-pg.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 
 const SUPERUSER_PASSWORD = "monitor-login-test-superuser-password";
 const MONITOR = { username: "meridian_monitor", password: "monitor-login-first-password-0000" };
@@ -174,6 +176,22 @@ describe("the lag monitor's least-privilege login", () => {
     const refused = checkJob(DATABASE_NAME);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toMatch(/password authentication failed for user "meridian_monitor"/);
+  });
+
+  it("a primary that publishes nowhere rotates its monitor login by `meridian replication rotate` with a monitors-only config", async () => {
+    const before = JSON.parse(readFileSync(monitorRef.slice("file://".length), "utf8")) as typeof MONITOR;
+    const config = join(root, "rotate-monitor-only.json");
+    writeFileSync(config, JSON.stringify({ monitors: [{ url: dbUrl(DATABASE_NAME), admin, login: monitorRef }] }));
+    const r = spawnSync(process.execPath, [MERIDIAN_BIN, "replication", "rotate", "--config", config], { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("monitor-publish: ");
+    expect(r.stdout).toContain("rotated: 1 monitor login(s)");
+    const after = JSON.parse(readFileSync(monitorRef.slice("file://".length), "utf8")) as typeof MONITOR & { next?: string };
+    expect(after.username).toBe(before.username);
+    expect(after.next).toBeUndefined();
+    expect(after.password).not.toBe(before.password);
+    expect(await asMonitor(DATABASE_NAME, "SELECT wall_ms FROM meridian_replication.heartbeat", after)).toBe("ok");
+    expect(await asMonitor(DATABASE_NAME, "SELECT 1", before)).toBe("28P01");
   });
   // Under the clouds' non-superuser CREATEROLE admins, on real PostgreSQL 15 and 16: cloud-admins.test.ts.
 });
