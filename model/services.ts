@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota, attest, map, allocator, monitor) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest, map, allocator, monitor, witness) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
@@ -9,8 +9,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator" | "monitor";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator" | "monitor" | "witness";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness"];
 
 export interface ServicePort {
   name: string;
@@ -150,6 +150,15 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     // The other regions' monitors gossip their verified checkpoints to it (and read its own); outside monitors and
     // auditors read its evidence and gossip to it through the gateway (model/workloads/gateway.ts).
     callers: [gateway, { service: "monitor" }],
+  },
+  {
+    name: "witness",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "prooflog-witness",
+    description: "proof log witness (C2SP tlog-witness): cosigns checkpoints consistent with what it cosigned before, and signs its share of the witnesses' threshold group",
+    ports: [http],
+    // The log asks each region's witness to cosign (add-checkpoint); every region's monitor reads what it cosigned.
+    callers: [{ service: "prooflog" }, { service: "monitor" }],
   },
 ];
 

@@ -43,7 +43,18 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...vpnProblems(spec));
   problems.push(...multiPrimaryProblems(config));
   problems.push(...imageDigestProblems(config));
+  problems.push(...deployedWitnessProblems(config));
   return problems;
+}
+
+/** A witness the estate deploys runs in one of the stack's regions (its workload is rendered there). */
+function deployedWitnessProblems(config: EstateConfig): ConfigProblem[] {
+  const regions = config.regions.map((r) => r.id);
+  return config.runtime.prooflog.witnesses.flatMap((w, i) =>
+    typeof w !== "string" && "region" in w && !regions.includes(w.region)
+      ? [{ keyPath: `meridian:runtime.prooflog.witnesses[${i}].region`, value: w.region, expected: `one of the stack's regions (${regions.join(", ")})` }]
+      : [],
+  );
 }
 
 /**

@@ -47,6 +47,20 @@ const witnessSchema = z
   .strict()
   .refine((w) => w.vkey.startsWith(`${w.name}+`), { message: "the verifier key's name must be the witness name", path: ["vkey"] });
 
+/**
+ * A witness the estate deploys (`meridian log witness`, catalogue entry `witness`) in one of its regions: its URL is
+ * that region's witness Service, its signer key and threshold share are Secrets the operator creates from the
+ * ceremony's output (docs/workloads.md#witnesses); only its public verifier key is in the stack.
+ */
+const deployedWitnessSchema = z
+  .object({
+    name: z.string().min(1),
+    region: z.string().min(1),
+    vkey: z.string().regex(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/, "expected a note verifier key <name>+<hash>+<base64>"),
+  })
+  .strict()
+  .refine((w) => w.vkey.startsWith(`${w.name}+`), { message: "the verifier key's name must be the witness name", path: ["vkey"] });
+
 const hex96 = z.string().regex(/^[0-9a-f]{192}$/, "expected a 96-byte BLS12-381 G2 point as 192 lower-case hex digits");
 
 /**
@@ -146,10 +160,11 @@ export const runtimeSchema = z
      * default is an estimate (about a million forwarded calls of 1 KB each way); measure it with Istio's
      * istio_request_bytes and istio_response_bytes by source_cluster and destination_cluster (docs/cost.md).
      * The proof log monitors' gossip (one checkpoint note, well under 1 KB with its HTTP exchange, per peer and
-     * interval) is about 0.2 GB a month per pair of regions: unpriced unless set.
+     * interval) is about 0.2 GB a month per pair of regions, and the log's add-checkpoint calls to each deployed witness
+     * (a checkpoint, a consistency proof and the cosignature back, per checkpoint) about as much: unpriced unless set.
      */
     eastWestGBPerMonth: z
-      .object({ escrow: nonNegative.default(1), monitor: nonNegative.default(0) })
+      .object({ escrow: nonNegative.default(1), monitor: nonNegative.default(0), witness: nonNegative.default(0) })
       .strict()
       .prefault({}),
     prooflog: z
@@ -164,8 +179,11 @@ export const runtimeSchema = z
           .string()
           .regex(/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/, "expected a note verifier key <origin>+<hash>+<base64>")
           .optional(),
-        /** Witness names, or witnesses the log asks to cosign every checkpoint: `{ name, url, vkey }`. */
-        witnesses: z.array(z.union([z.string().min(1), witnessSchema])).default([]),
+        /**
+         * Witness names, or witnesses the log asks to cosign every checkpoint: outside ones `{ name, url, vkey }`, or
+         * ones the estate deploys `{ name, region, vkey }` (at most one per region; the log's verifierKey is needed).
+         */
+        witnesses: z.array(z.union([z.string().min(1), witnessSchema, deployedWitnessSchema])).default([]),
         /**
          * Threshold mode: the cosigning witnesses hold shares of one BLS key (`meridian tbls dkg`), and the log
          * publishes only checkpoints whose partial signatures combined into one signature under `group`'s key,
@@ -182,6 +200,12 @@ export const runtimeSchema = z
         if (p.verifierKey !== undefined && !p.verifierKey.startsWith(`${p.origin}+`))
           ctx.addIssue({ code: "custom", message: `the verifier key's name must be the log's origin ${p.origin}`, path: ["verifierKey"] });
         const cosigning = p.witnesses.filter((w) => typeof w !== "string").length;
+        const deployed = p.witnesses.flatMap((w, i) => (typeof w !== "string" && "region" in w ? [{ region: w.region, i }] : []));
+        if (deployed.length > 0 && p.verifierKey === undefined)
+          ctx.addIssue({ code: "custom", message: "a witness the estate deploys checks the log's signature: set the log's verifierKey", path: ["verifierKey"] });
+        for (const d of deployed)
+          if (deployed.some((o) => o.region === d.region && o.i < d.i))
+            ctx.addIssue({ code: "custom", message: `one deployed witness per region: ${d.region} already has one`, path: ["witnesses", d.i, "region"] });
         if (p.witnessThreshold && p.witnessThreshold.group.t > cosigning)
           ctx.addIssue({
             code: "custom",

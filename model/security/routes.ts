@@ -75,6 +75,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
     ],
     admin: [],
   },
+  // runtime/prooflog/witness/http.ts: add-checkpoint for the log, the monitoring read for the monitors (its catalogued
+  // callers); the protocol authenticates the log by its signature. Nothing public, no admin routes.
+  witness: { public: [], admin: [] },
 };
 
 /**

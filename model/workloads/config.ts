@@ -12,7 +12,7 @@ import { regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
-import { meshPeerUrls } from "../mesh/multi-primary.js";
+import { meshPeerUrls, regionalServices } from "../mesh/multi-primary.js";
 
 /** Where a service's durable per-pod state is mounted: `${STATE_DIR}/<service>` (a PersistentVolumeClaim per pod). */
 export const STATE_DIR = "/var/lib/meridian";
@@ -178,7 +178,7 @@ export function proofLogConfig(spec: EstateSpec): ProofLogConfig {
   const p = spec.runtime.prooflog;
   return {
     origin: p.origin,
-    witnesses: p.witnesses.map((w) => (typeof w === "string" ? { name: w } : { ...w })),
+    witnesses: p.witnesses.map((w) => (typeof w === "string" ? { name: w } : "region" in w ? { name: w.name, url: witnessUrl(spec, w.region), vkey: w.vkey } : { ...w })),
     ...(p.witnessThreshold && { witnessThreshold: p.witnessThreshold }),
     sequencerRegion: ledgerRegion(spec),
   };
@@ -292,6 +292,40 @@ export function monitorServiceConfig(spec: EstateSpec, regionId: string, groupFi
     peers: Object.values(meshPeerUrls(spec, "monitor", regionId)),
     intervalMs: MONITOR_INTERVAL_MS,
     ...(log.witnessThreshold && { threshold: { name: log.witnessThreshold.name, group: groupFile } }),
+  };
+}
+
+/**
+ * Where the log reaches the witness the estate deploys in `regionId`: that region's own witness Service (the mesh routes
+ * it to the owning cluster), or the plain Service in a single-region estate.
+ */
+function witnessUrl(spec: EstateSpec, regionId: string): string {
+  regionById(spec, regionId);
+  const regional = regionalServices(spec).find((r) => r.service.name === "witness" && r.region === regionId);
+  return regional ? `http://${regional.name}.${regional.service.namespace}.svc.cluster.local:${regional.service.ports[0]!.port}` : serviceUrl("witness");
+}
+
+/** The witness the stack deploys in `regionId` (`{name, region, vkey}` among the log's witnesses), if any. */
+export function deployedWitness(spec: EstateSpec, regionId: string): { name: string; vkey: string } | undefined {
+  const w = spec.runtime.prooflog.witnesses.find((x) => typeof x !== "string" && "region" in x && x.region === regionId);
+  return w && typeof w !== "string" ? { name: w.name, vkey: w.vkey } : undefined;
+}
+
+/**
+ * The file `meridian log witness --config` reads in the region hosting a deployed witness (its service schema): the
+ * signer key and threshold share are mounted Secrets, the log's verifier key the only log it cosigns, its cosigned
+ * state on the pod's own volume (a restart cannot be talked into a rollback), and in threshold mode the group it holds
+ * a share of (`groupFile`: group.json beside the config, the stack's pinned group).
+ */
+export function witnessServiceConfig(spec: EstateSpec, regionId: string, files: { key: string; group: string; share: string }) {
+  const vkey = spec.runtime.prooflog.verifierKey;
+  if (deployedWitness(spec, regionId) === undefined || vkey === undefined) return null;
+  const threshold = spec.runtime.prooflog.witnessThreshold;
+  return {
+    key: files.key,
+    logs: [vkey],
+    data: `${STATE_DIR}/witness`,
+    ...(threshold && { threshold: { name: threshold.name, group: files.group, share: files.share } }),
   };
 }
 

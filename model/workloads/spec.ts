@@ -18,6 +18,7 @@ import {
   allocatorUrl,
   attestServiceConfig,
   clockRegionConfig,
+  deployedWitness,
   escrowMapSection,
   escrowRegionConfig,
   ledgerRegion,
@@ -28,6 +29,7 @@ import {
   rateLimitEstateConfig,
   regionTimeReference,
   STATE_DIR,
+  witnessServiceConfig,
 } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
@@ -50,6 +52,12 @@ export const WORKLOAD_OBJECTS = {
    * one per region, operator-created; relying parties verify results with its verifier key.
    */
   attestSigner: "meridian-attest-signer",
+  /**
+   * Secret `signer.key` (the witness's cosignature signer key, `meridian note keygen --type cosignature`) and, in
+   * threshold mode, `share.json` (its share-<i>.json from the witnesses' `meridian tbls dkg` ceremony): operator-created
+   * in the region hosting the witness, never in state.
+   */
+  witnessSigner: "meridian-witness-signer",
 } as const;
 
 export const CONFIG_DIR = "/etc/meridian";
@@ -118,9 +126,10 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  * The attestation verifier likewise: its nonces live in process memory (a nonce one pod issued is unknown
  * to another), and its registry store takes a PostgreSQL advisory lock that a second pod could not get —
  * a surge rollout would wait forever on a new pod that cannot start. A region's proof log monitor is one observer:
- * a second pod would verify every entry again and gossip the same checkpoints.
+ * a second pod would verify every entry again and gossip the same checkpoints. A witness is one signer with one
+ * cosigned state: two pods would each cosign from their own volume, and one could be walked back behind the other.
  */
-const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest", "monitor"]);
+const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest", "monitor", "witness"]);
 
 /**
  * The global allocator serves every region from the ledger region (the mesh routes the other regions' calls there);
@@ -152,6 +161,8 @@ const SIZING: Record<ServiceName, Sizing> = {
   allocator: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
   // O(log n) state (a compact range); each round hashes the new entries once.
   monitor: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
+  // One consistency proof check, one Ed25519 and (threshold mode) one BLS partial signature per checkpoint.
+  witness: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 const TARGET_CPU_PERCENT = 70;
 
@@ -332,6 +343,27 @@ function serviceParts(spec: EstateSpec, regionId: string, name: ServiceName): Pi
         state: { size: "1Gi" },
       };
     }
+    case "witness": {
+      // Its keys are a mounted Secret (the signer key and the DKG share); the log's key and the pinned group are in the
+      // files (runtime/prooflog/witness's schema), the group's public part beside the config, as for the log.
+      const signer = configPath("witness", "signer");
+      const cfg = witnessServiceConfig(spec, regionId, { key: `${signer}/signer.key`, group: configPath("witness", "group.json"), share: `${signer}/share.json` });
+      if (cfg === null) throw new Error(`witness: the stack deploys no witness in ${regionId} (meridian:runtime.prooflog.witnesses)`);
+      const group = spec.runtime.prooflog.witnessThreshold?.group;
+      return {
+        args: ["log", "witness", "--config", configPath("witness", "witness.json"), ...listen],
+        config: {
+          "witness.json": JSON.stringify({ ...cfg, server: meshServerSection(spec.pki.trustDomain, runtimeService("witness")) }, null, 2),
+          ...(cfg.threshold && group && { "group.json": JSON.stringify(group, null, 2) }),
+        },
+        secretMounts: [{ secret: WORKLOAD_OBJECTS.witnessSigner, mountPath: signer }],
+        // The kit's readiness: listening, its state read and its share checked against the group's commitments.
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: false },
+        // What it cosigned per log outlives the pod: a restarted witness still refuses a checkpoint that rolls back.
+        state: { size: "1Gi" },
+      };
+    }
     case "clock": {
       const cfg = { ...clockRegionConfig(spec, regionId), server: meshServerSection(spec.pki.trustDomain, runtimeService("clock")) };
       return {
@@ -388,14 +420,19 @@ function hasWork(spec: EstateSpec, name: ServiceName): boolean {
 }
 
 /**
- * The runtime services every region runs, in catalogue order; the monitor only when the stack names the log's
- * verifier key (without it there is nothing to verify checkpoints against).
+ * The runtime services the estate runs, in catalogue order; the monitor only when the stack names the log's
+ * verifier key (without it there is nothing to verify checkpoints against), the witness only when the stack deploys
+ * one (in some region: regionWorkloads keeps it to those).
  */
 export function deployedServices(spec: EstateSpec): RuntimeService[] {
-  return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined);
+  return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined).filter(
+    (s) => s.name !== "witness" || spec.regions.some((r) => deployedWitness(spec, r.id) !== undefined),
+  );
 }
 
-/** Every deployed runtime service's workload in one region. */
+/** Every deployed runtime service's workload in one region (a witness only in a region the stack deploys one in). */
 export function regionWorkloads(spec: EstateSpec, regionId: string): WorkloadSpec[] {
-  return deployedServices(spec).map((s) => workloadSpec(spec, regionId, s));
+  return deployedServices(spec)
+    .filter((s) => s.name !== "witness" || deployedWitness(spec, regionId) !== undefined)
+    .map((s) => workloadSpec(spec, regionId, s));
 }

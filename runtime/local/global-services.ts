@@ -1,6 +1,7 @@
 /**
  * The estate-wide services of `meridian local`, run by the supervisor: the time grandmaster every region
- * synchronises to (NTP on loopback), the proof log with two witnesses cosigning its checkpoints, and the
+ * synchronises to (NTP on loopback), the proof log with three witnesses signing its checkpoints as one threshold
+ * group (witnesses.ts: their DKG, then one BLS signature under the group key per checkpoint), and the
  * escrow store every region's escrow shares — the embedded store served to the region processes over
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
  * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
@@ -22,7 +23,8 @@ import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js"
 import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startMonitor } from "./monitor.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
-import { ALG_COSIGNATURE_V1, generateKey, newCosignatureVerifier, newVerifier, openNote, startLogServer, witnessService, type TransparencyLog } from "../prooflog/index.js";
+import { newCosignatureVerifier, newVerifier, openNote, startLogServer, type TransparencyLog } from "../prooflog/index.js";
+import { startThresholdWitnesses, type LocalWitnesses } from "./witnesses.js";
 
 export interface GlobalServicesOptions {
   spec: EstateSpec;
@@ -46,7 +48,16 @@ export class GlobalServices {
     private readonly spec: EstateSpec,
     readonly grandmaster: { port: number; source: Grandmaster },
     /** The proof log, and the monitor following it (monitor.ts). */
-    readonly log: { url: string; origin: string; verifierKey: string; instance: TransparencyLog; witnesses: { name: string; url: string; verifierKey: string }[]; monitor: LocalService },
+    readonly log: {
+      url: string;
+      origin: string;
+      verifierKey: string;
+      instance: TransparencyLog;
+      witnesses: { name: string; url: string; verifierKey: string }[];
+      /** The witnesses' threshold group: every published checkpoint carries one signature under its key. */
+      threshold: LocalWitnesses["threshold"];
+      monitor: LocalService;
+    },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
     /** The estate's (ephemeral, local) buyer identity provider: its public key, which every region's escrow trusts, and tokens. */
@@ -70,20 +81,11 @@ export class GlobalServices {
       const keys = await runKeys(o.postgresUrl);
       closers.push(() => keys.close());
       const logKey = await keys.key(origin);
-      const witnesses = await Promise.all(
-        ["witness-a", "witness-b"].map(async (name) => {
-          const key = generateKey(`${name}.${origin}`, ALG_COSIGNATURE_V1);
-          const witness = await startService(
-            witnessService,
-            { key: key.signerKey, logs: [logKey.verifierKey], data: ":memory:", server: { host: "127.0.0.1", port: 0 } },
-            { clock: systemClock, processMetrics: false },
-          );
-          closers.push(() => witness.close());
-          return { name, url: witness.url, verifierKey: key.verifierKey };
-        }),
-      );
       const dataDir = mkdtempSync(join(tmpdir(), "meridian-local-log-"));
       closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+      const quorum = await startThresholdWitnesses({ origin, logVerifierKey: logKey.verifierKey, dir: dataDir, name: o.spec.runtime.prooflog.witnessThreshold?.name });
+      closers.unshift(() => quorum.close());
+      const { witnesses, threshold } = quorum;
       const log = await startLogServer({
         origin,
         signerKey: logKey.signerKey,
@@ -93,11 +95,12 @@ export class GlobalServices {
         host: "127.0.0.1",
         checkpointIntervalMs: 500,
         witnesses: witnesses.map((w) => ({ url: w.url, verifier: newCosignatureVerifier(w.verifierKey) })),
+        witnessThreshold: { name: threshold.name, group: threshold.groupFile },
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
       });
       closers.unshift(() => log.app.close());
       // Polling at twice the local log's checkpoint interval (the estate's monitors poll every 10 s).
-      const monitor = await startMonitor({ spec: o.spec, log: { url: log.url, verifierKey: logKey.verifierKey, witnesses }, intervalMs: 1000 });
+      const monitor = await startMonitor({ spec: o.spec, log: { url: log.url, verifierKey: logKey.verifierKey, witnesses, threshold }, intervalMs: 1000 });
       closers.unshift(() => monitor.close());
       // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to).
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
@@ -124,7 +127,7 @@ export class GlobalServices {
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, monitor },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, threshold, monitor },
         { store, poolUrl },
         await localBuyers(o.spec),
         attest,
@@ -153,7 +156,14 @@ export class GlobalServices {
       inventory[sku] = { ...(audit ?? { error: "unknown item" }), allocation };
     }
     return {
-      "proof log": { origin: this.log.origin, size: checkpoint.size, root: Buffer.from(checkpoint.root).toString("base64"), cosigners, monitor: this.log.monitor.url },
+      "proof log": {
+        origin: this.log.origin,
+        size: checkpoint.size,
+        root: Buffer.from(checkpoint.root).toString("base64"),
+        cosigners,
+        threshold: `${this.log.threshold.name} (${this.log.threshold.group.t} of ${this.log.threshold.group.n})`,
+        monitor: this.log.monitor.url,
+      },
       escrow: inventory,
       attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },
       quota: { url: this.quota.url, store: this.quota.store },

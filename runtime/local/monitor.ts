@@ -10,25 +10,31 @@ import { ledgerRegion, monitorServiceConfig } from "../../model/workloads/config
 import { systemClock } from "../common/clock.js";
 import { startService } from "../kit/index.js";
 import { monitorService } from "../prooflog/index.js";
+import type { groupJson } from "../tbls/index.js";
 import type { LocalService } from "./trust-services.js";
 
 export interface LocalMonitorOptions {
   spec: EstateSpec;
-  /** The local proof log: its base URL, verifier key and the witnesses cosigning its checkpoints. */
-  log: { url: string; verifierKey: string; witnesses: { name: string; url: string; verifierKey: string }[] };
+  /** The local proof log: its base URL, verifier key, the witnesses cosigning its checkpoints and their threshold group. */
+  log: {
+    url: string;
+    verifierKey: string;
+    witnesses: { name: string; url: string; verifierKey: string }[];
+    threshold: { name: string; group: ReturnType<typeof groupJson>; groupFile: string };
+  };
   /** How often it polls the log (the estate's rendered interval when not given). */
   intervalMs?: number;
 }
 
 export async function startMonitor(o: LocalMonitorOptions): Promise<LocalService> {
-  // The local log runs no threshold group (global-services.ts), so its monitor demands none.
-  const { witnessThreshold: _none, ...stack } = o.spec.runtime.prooflog;
+  // The run's group in place of the stack's pinned one: the monitor demands its signature, as the estate's does.
   const prooflog = {
-    ...stack,
+    ...o.spec.runtime.prooflog,
     verifierKey: o.log.verifierKey,
     witnesses: o.log.witnesses.map((w) => ({ name: w.name, url: w.url, vkey: w.verifierKey })),
+    witnessThreshold: { name: o.log.threshold.name, group: { ...o.log.threshold.group, scheme: "meridian-tbls/v1" as const } },
   };
-  const rendered = monitorServiceConfig({ ...o.spec, runtime: { ...o.spec.runtime, prooflog } }, ledgerRegion(o.spec), "");
+  const rendered = monitorServiceConfig({ ...o.spec, runtime: { ...o.spec.runtime, prooflog } }, ledgerRegion(o.spec), o.log.threshold.groupFile);
   if (rendered === null) throw new Error("the local monitor has no verifier key for the log");
   const svc = await startService(
     monitorService,

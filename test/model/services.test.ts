@@ -16,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map, allocator and monitor in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map, allocator, monitor and witness in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);

@@ -78,9 +78,9 @@ describe("meridian:pki:CertManager (prod)", () => {
     // the replication monitor's ClusterSPIFFEID and AuthorizationPolicy, and the STRICT PeerAuthentications of the three
     // services that trust their sidecar's XFCC, and the grandmaster's ClusterSPIFFEID and STRICT PeerAuthentication,
     // the multi-cluster mesh's cross-network Gateway, and the gateway's rate-limit EnvoyFilter; the attestation
-    // verifier's, the map service's, the global allocator's and the proof log monitor's ClusterSPIFFEID, DestinationRule,
-    // AuthorizationPolicy and STRICT PeerAuthentication.
-    expect(crs.length).toBe(6 * 56);
+    // verifier's, the map service's, the global allocator's, the proof log monitor's and the witness's ClusterSPIFFEID,
+    // DestinationRule, AuthorizationPolicy and STRICT PeerAuthentication.
+    expect(crs.length).toBe(6 * 60);
     for (const cr of crs) {
       const region = cr.name.split("-").slice(0, 2).join("-");
       const chart = cr.type.includes("policy.cert-manager.io")

@@ -33,9 +33,9 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     // STRICT PeerAuthentication (it trusts its sidecar's XFCC too); the multi-cluster mesh's cross-network Gateway; the
     // attestation verifier's three and its STRICT PeerAuthentication (it trusts its sidecar's XFCC for revocations); the
     // map service's three and its STRICT PeerAuthentication (its writer is quota's SPIFFE ID, from the XFCC).
-    // … and the global allocator's and the proof log monitor's ClusterSPIFFEID, DestinationRule, AuthorizationPolicy and
-    // STRICT PeerAuthentication.
-    expect(crs.length).toBe(6 * 54);
+    // … and the global allocator's, the proof log monitor's and the witness's ClusterSPIFFEID, DestinationRule,
+    // AuthorizationPolicy and STRICT PeerAuthentication.
+    expect(crs.length).toBe(6 * 58);
   });
 
   it("validates each one", () => {

@@ -32,7 +32,7 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import type { RouteEntry } from "../../../runtime/common/route-table.js";
 import { parseEscrowConfig, startEscrowServer } from "../../../runtime/escrow/index.js";
 import { startService } from "../../../runtime/kit/index.js";
-import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
+import { ALG_COSIGNATURE_V1, generateKey, startLogServer, witnessService } from "../../../runtime/prooflog/index.js";
 import { quotaService } from "../../../runtime/quota/service.js";
 import { attestService } from "../../../runtime/attest/index.js";
 import { loadRlsService } from "../../../runtime/ratelimit/service/proto.js";
@@ -197,13 +197,24 @@ beforeAll(async () => {
 
   // The region's monitor as deployed (its rendered policy and peers), following the test log (whose key is not the
   // stack's, so its rounds fail: only its routes matter here).
+  const groupFile = join(dir, "group.json");
+  writeFileSync(groupFile, JSON.stringify(spec.runtime.prooflog.witnessThreshold!.group));
   const monitor = await startService(
     monitorService,
-    { ...monitorServiceConfig(spec, region, "unused")!, log: prooflog.url, intervalMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } },
+    { ...monitorServiceConfig(spec, region, groupFile)!, log: prooflog.url, intervalMs: 3_600_000, server: { host: "127.0.0.1", port: 0 } },
     { processMetrics: false },
   );
   closers.unshift(() => monitor.close());
   served.set("monitor", fromTable(monitor.app.routeTable()));
+
+  // A witness as deployed cosigns the stack's log (its threshold share only adds a signature line, not routes).
+  const witness = await startService(
+    witnessService,
+    { key: generateKey("witness-route-coverage", ALG_COSIGNATURE_V1).signerKey, logs: [spec.runtime.prooflog.verifierKey!], data: ":memory:", server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
+  closers.unshift(() => witness.close());
+  served.set("witness", fromTable(witness.app.routeTable()));
 }, 60_000);
 
 afterAll(async () => {

@@ -27,6 +27,7 @@ function kitKeys(text: string): Record<string, unknown> {
   return keys;
 }
 import { prodPlan } from "./plan.js";
+import { regionWorkloads } from "../../../model/workloads/spec.js";
 
 interface Container {
   args: string[];
@@ -83,7 +84,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
 
   it("deploys every catalogue service in every region, as its SPIFFE identity", () => {
     for (const region of spec.regions) {
-      for (const s of RUNTIME_SERVICES) {
+      for (const s of regionWorkloads(spec, region.id).map((w) => w.service)) {
         const d = deploymentOf(region.id, s.name);
         expect(d.spec.template.spec.serviceAccountName).toBe(s.serviceAccount);
         expect(d.spec.template.metadata.labels["app.kubernetes.io/name"]).toBe(s.name);
@@ -156,7 +157,7 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       expect(set.spec.template.spec.volumes.map((v) => v.name)).not.toContain("state");
       const hpa = inRegion(region.id).find((r) => r.name === `${region.id}-clock-hpa`)!.inputs as unknown as { spec: { scaleTargetRef: { kind: string; name: string } } };
       expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: "StatefulSet", name: "clock" });
-      for (const s of RUNTIME_SERVICES) {
+      for (const s of regionWorkloads(spec, region.id).map((w) => w.service)) {
         const env = envOf(deploymentOf(region.id, s.name).spec.template.spec.containers[0]!);
         expect(env).toMatchObject({
           MERIDIAN_REGION: region.id,

@@ -51,7 +51,8 @@ function changedProd(): EstateSpec {
     ...runtime,
     escrow: { ...runtime["escrow"], inventory: { "concert-2027": 12_345 } },
     ratelimit: { ...runtime["ratelimit"], requestsPerSecond: 777 },
-    prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log", verifierKey: LOG_KEYS.verifierKey },
+    // No witnesses here (their keys sign for prod's log): the deployed witnesses run in witness-deployed.test.ts.
+    prooflog: { ...runtime["prooflog"], origin: "changed.example.org/log", verifierKey: LOG_KEYS.verifierKey, witnesses: [], witnessThreshold: undefined },
     attest: { ...runtime["attest"], nodes: { "node-1": { ak: ATTEST_AK, reference: { sha256: { "16": "ab".repeat(32) } } } } },
   };
   map["meridian:time"] = { ...time, maxOffsetMs: 400, skew: { degradeFraction: 0.3, freezeFraction: 0.6, recoveryHoldSeconds: 42 } };

@@ -69,10 +69,17 @@ describe("per-region service config", () => {
   it("prooflog: one origin, witnesses by name or with URL and key, sequenced on the first writer", () => {
     const spec = prod();
     const vkey = "witness-d+0a1b2c3d+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
-    spec.runtime.prooflog.witnesses = ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }];
+    const deployed = "witness-e+0a1b2c3d+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    const { witnessThreshold: _pinned, ...prooflog } = spec.runtime.prooflog;
+    spec.runtime.prooflog = { ...prooflog, witnesses: ["witness-a", { name: "witness-d", url: "https://witness-d.example", vkey }, { name: "witness-e", region: "gcp-asne1", vkey: deployed }] };
     expect(proofLogConfig(spec)).toEqual({
       origin: "meridian.example.com/log",
-      witnesses: [{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }],
+      // A witness the estate deploys is reached at its region's own Service (the mesh routes it to that cluster).
+      witnesses: [
+        { name: "witness-a" },
+        { name: "witness-d", url: "https://witness-d.example", vkey },
+        { name: "witness-e", url: "http://witness-gcp-asne1.meridian.svc.cluster.local:8080", vkey: deployed },
+      ],
       sequencerRegion: "aws-use1",
     });
     expect(ledgerRegion(spec)).toBe(spec.replication.writers[0]);

@@ -7,6 +7,9 @@ import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import { localOperatorAuth } from "../../../runtime/kit/index.js";
 import { systemClock } from "../../../runtime/common/clock.js";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import { parseSignedNote } from "../../../runtime/prooflog/index.js";
+import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
 
 async function dig(port: number, name: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)("dig", ["@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", "+time=2"]);
@@ -61,8 +64,16 @@ describe("the local estate (real processes, real dig)", () => {
     const size = await until("the log to sign the appends", () => ((s) => (s >= 20 ? s : undefined))(log.instance.checkpoint().checkpoint.size));
     type Status = { origin: string; size: number | null; entriesChecked: number; lastError: string | null; equivocations: number };
     const status = await until("the monitor to verify them", async () => ((s) => ((s.size ?? 0) >= size ? s : undefined))((await (await fetch(`${log.monitor.url}/v1/status`)).json()) as Status));
-    expect(status).toMatchObject({ origin: spec.runtime.prooflog.origin, lastError: null, equivocations: 0 });
+    expect(status).toMatchObject({ origin: spec.runtime.prooflog.origin, lastError: null, equivocations: 0, threshold: `${log.threshold.name} (2 of 3)` });
     expect(status.entriesChecked).toBe(status.size);
+    // The witnesses' DKG group signed it: one 48-byte BLS signature that @noble/curves verifies under the group key
+    // (and not under another key: the partials were combined, not one witness's share).
+    const { text, lines } = parseSignedNote(await (await fetch(`${log.url}/checkpoint`)).text());
+    const sigs = lines.filter((l) => l.name === log.threshold.name).map((l) => Buffer.from(l.base64, "base64").subarray(4));
+    expect(sigs.map((s) => s.length)).toEqual([48]);
+    const bls = bls12_381.shortSignatures;
+    expect(bls.verify(sigs[0]!, bls.hash(thresholdMessage(text)), Buffer.from(log.threshold.group.groupPublicKey, "hex"))).toBe(true);
+    expect(bls.verify(sigs[0]!, bls.hash(thresholdMessage(text)), Buffer.from(log.threshold.group.commitments[1]!, "hex"))).toBe(false);
     // What it serves is the log's own signed checkpoint, and the dashboard links it.
     expect((await (await fetch(`${log.monitor.url}/v1/checkpoint`)).text()).split("\n")[0]).toBe(spec.runtime.prooflog.origin);
     expect(((await estate.globals.state())["proof log"] as { monitor: string }).monitor).toBe(log.monitor.url);
