@@ -1,6 +1,6 @@
 /**
  * `meridian attest nonce|verify|appraise|reference|key|serve`: the remote-attestation verifier (IETF RATS) for TPM 2.0 quotes made
- * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`) and AMD SEV-SNP reports (`--format sev-snp`). `nonce` and `verify` share a state
+ * with the standard tools (`tpm2_quote -m/-s/-o`, `tpm2_readpublic -f pem`) AMD SEV-SNP reports (`--format sev-snp`) and AWS Nitro Enclaves attestation documents (`--format nitro`). `nonce` and `verify` share a state
  * directory (--state, else $MERIDIAN_ATTEST_STATE, else $XDG_STATE_HOME/meridian/attest, ~/.local/state by default) holding the issued
  * nonces and the verifier's signing key. `verify` exits 0 only when the quote is accepted, 1 when it is refused
  * (the reason on stderr, the signed result on stdout), 2 on a usage mistake.
@@ -57,13 +57,15 @@ interface EvidenceOptions {
   report?: string;
   vcek?: string;
   chain?: string;
+  document?: string;
   reference: string;
 }
 
 /** The flags each format's evidence and endorsement come in. */
-const FORMAT_FLAGS: Record<string, { endorsement: "ak" | "root"; parts: ("message" | "signature" | "pcrs" | "report" | "vcek" | "chain")[]; reference: string }> = {
+const FORMAT_FLAGS: Record<string, { endorsement: "ak" | "root"; parts: ("message" | "signature" | "pcrs" | "report" | "vcek" | "chain" | "document")[]; reference: string }> = {
   tpm: { endorsement: "ak", parts: ["message", "signature", "pcrs"], reference: '{"sha256": {"0": "hex", …}}' },
   "sev-snp": { endorsement: "root", parts: ["report", "vcek", "chain"], reference: '{"measurement": "hex (48 bytes)", …}' },
+  nitro: { endorsement: "root", parts: ["document"], reference: '{"pcrs": {"0": "hex (48 bytes)", …}}' },
 };
 
 /** Read the evidence files, the endorsement and the reference values a format needs, naming a missing flag. */
@@ -120,19 +122,24 @@ async function verify(o: VerifyOptions): Promise<void> {
 }
 
 /** Appraise evidence without the verifier's nonce book: for published samples and evidence whose freshness is known otherwise. */
-async function appraise(o: EvidenceOptions & { reportData: string }): Promise<void> {
-  if (!/^(?:[0-9a-fA-F]{2}){0,64}$/.test(o.reportData)) throw new UserError(`--report-data: got "${o.reportData}"; expected hex, at most 64 bytes`);
+async function appraise(o: EvidenceOptions & { reportData: string; at?: string }): Promise<void> {
+  // SEV-SNP's REPORT_DATA is 64 bytes; a Nitro document's nonce up to 1024. The format checks its own size.
+  if (!/^(?:[0-9a-fA-F]{2}){0,1024}$/.test(o.reportData)) throw new UserError(`--report-data: got "${o.reportData.slice(0, 40)}…"; expected hex, at most 1024 bytes`);
+  const at = o.at === undefined ? Date.now() : Date.parse(o.at);
+  if (!Number.isFinite(at) || (o.at !== undefined && !/^\d{4}-\d{2}-\d{2}T/.test(o.at))) throw new UserError(`--at: got "${o.at}"; expected an ISO 8601 time, e.g. 2024-09-07T14:37:40Z`);
   const { evidenceFormat, QuoteFormatError } = await import("../../runtime/attest/index.js");
   const { evidence, endorsement, reference } = await evidenceInput(o);
   const format = evidenceFormat(o.format);
   let appraisal;
   try {
-    appraisal = format.appraise({ evidence, endorsement: format.endorsement(endorsement), nonce: Buffer.from(o.reportData, "hex"), reference, now: Date.now() });
+    appraisal = format.appraise({ evidence, endorsement: format.endorsement(endorsement), nonce: Buffer.from(o.reportData, "hex"), reference, now: at });
   } catch (e) {
     if (e instanceof QuoteFormatError) throw new UserError(`--${FORMAT_FLAGS[o.format]!.endorsement}: ${e.message}`);
     throw e;
   }
-  process.stdout.write(`${JSON.stringify({ format: o.format, freshness: "not established: --report-data is the caller's, not a verifier nonce", ...appraisal }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ format: o.format, freshness: "not established: --report-data is the caller's, not a verifier nonce", ...(o.at !== undefined ? { appraisedAt: new Date(at).toISOString() } : {}), ...appraisal }, null, 2)}\n`,
+  );
   if (!appraisal.accepted) {
     process.stderr.write(`meridian attest appraise: refused: ${appraisal.reason}\n`);
     process.exitCode = 1;
@@ -176,16 +183,17 @@ export function register(program: Command): void {
     });
   const evidenceFlags = (c: Command) =>
     c
-      .option("--format <name>", "the evidence format: tpm (a tpm2_quote) or sev-snp (an AMD SEV-SNP attestation report)", "tpm")
+      .option("--format <name>", "the evidence format: tpm (a tpm2_quote), sev-snp (an AMD SEV-SNP attestation report) or nitro (an AWS Nitro Enclaves attestation document)", "tpm")
       .option("--ak <file>", "tpm: the attestation key's public key (tpm2_readpublic -f pem)")
       .option("--message <file>", "tpm: the quoted TPMS_ATTEST (tpm2_quote -m)")
       .option("--signature <file>", "tpm: the signature (tpm2_quote -s; tss or plain format)")
       .option("--pcrs <file>", "tpm: the PCR values (tpm2_quote -o, with -g sha256)")
-      .option("--root <file>", "sev-snp: AMD's root (ARK) for the product line, PEM (the KDS ask_ark_<product>.pem)")
+      .option("--root <file>", "sev-snp: AMD's root (ARK) for the product line, PEM (the KDS ask_ark_<product>.pem); nitro: the AWS Nitro Enclaves root, PEM (root.pem)")
+      .option("--document <file>", "nitro: the attestation document (COSE_Sign1, as the NSM returns it)")
       .option("--report <file>", "sev-snp: the 1184-byte attestation report (SNP_GET_REPORT)")
       .option("--vcek <file>", "sev-snp: the chip's VCEK certificate (DER or PEM, from the AMD KDS)")
       .option("--chain <file>", "sev-snp: the ASK (and ARK) certificates, PEM (the KDS cert_chain)")
-      .requiredOption("--reference <file>", 'reference values, JSON: tpm {"sha256": {"0": "hex", …}}; sev-snp {"measurement": "hex", …}');
+      .requiredOption("--reference <file>", 'reference values, JSON: tpm {"sha256": {"0": "hex", …}}; sev-snp {"measurement": "hex", …}; nitro {"pcrs": {"0": "hex", …}}');
   evidenceFlags(
     attest
       .command("verify")
@@ -202,6 +210,7 @@ export function register(program: Command): void {
     attest.command("appraise").description("appraise evidence against --report-data instead of a verifier nonce (published samples; no freshness, unsigned); exit 0 only if every check passes"),
   )
     .requiredOption("--report-data <hex>", "the nonce or report data the evidence must carry")
+    .option("--at <time>", "appraise at this time (ISO 8601) instead of now: certificates are checked as of then (a stored sample's short-lived certificates were valid when it was made)")
     .action(appraise);
   attest
     .command("reference")

@@ -8,6 +8,8 @@ export { evidenceFormat, type FormatName } from "./core/formats.js";
 export type { Appraisal, EvidenceCheck, EvidenceFormat } from "./core/evidence.js";
 export { parseSnpReport, type SnpReport } from "./core/sev-snp.js";
 export { sevSnpFormat, type SnpClaims, type SnpReference } from "./core/sev-snp-appraisal.js";
+export { parseNitroDocument, type NitroDocument } from "./core/nitro.js";
+export { nitroFormat, type NitroClaims, type NitroReference } from "./core/nitro-appraisal.js";
 export { challengeAk, completeAkChallenge, EndorsementError, parseAkPublic, type AkChallenge } from "./core/endorsement.js";
 export { NonceBook, type NonceStore, type NonceVerdict } from "./core/nonce.js";
 export { admit, openResult, type AdmitOptions, type AttestationResult } from "./core/result.js";

@@ -34,6 +34,7 @@ import { NonceBook } from "./core/nonce.js";
 import { EVIDENCE_FORMATS, evidenceFormat } from "./core/formats.js";
 import { referenceSchema } from "./core/quote.js";
 import { snpReferenceSchema } from "./core/sev-snp-appraisal.js";
+import { nitroReferenceSchema } from "./core/nitro-appraisal.js";
 import { QuoteFormatError } from "./core/tpm.js";
 import { verifyAttestation, verifyTimestamped } from "./verifier.js";
 import { spireAgentAttributes } from "./spire.js";
@@ -109,7 +110,8 @@ const attestConfigSchema = z
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
      * Endorsed attesters: node ID → its evidence format and what the operator endorses for it — a TPM node's AK
-     * (PEM, `tpm2_readpublic -f pem`), an SEV-SNP node's AMD root (ARK PEM, e.g. the KDS ask_ark_<product>.pem) —
+     * (PEM, `tpm2_readpublic -f pem`), an SEV-SNP node's AMD root (ARK PEM, e.g. the KDS ask_ark_<product>.pem), a Nitro
+     * enclave's AWS Nitro Enclaves root (root.pem from AWS_NitroEnclaves_Root-G1.zip) —
      * and its reference values.
      */
     nodes: z.record(
@@ -117,6 +119,7 @@ const attestConfigSchema = z
       z.union([
         z.object({ format: z.literal("tpm").default("tpm"), ak: z.string().min(1), reference: referenceSchema }).strict(),
         z.object({ format: z.literal("sev-snp"), root: z.string().min(1), reference: snpReferenceSchema }).strict(),
+        z.object({ format: z.literal("nitro"), root: z.string().min(1), reference: nitroReferenceSchema }).strict(),
         // A TPM node whose AK is endorsed by enrolment (EK certificate + credential activation), not by hand.
         z.object({ format: z.literal("tpm").default("tpm"), enrol: z.literal(true), reference: referenceSchema }).strict(),
       ]),
@@ -199,7 +202,7 @@ export const attestService = defineService({
       try {
         evidenceFormat(n.format).endorsement("root" in n ? n.root : n.ak);
       } catch (e) {
-        throw new ConfigFileError("(attest config)", [`nodes.${id}.${n.format === "sev-snp" ? "root" : "ak"}: ${(e as Error).message}`]);
+        throw new ConfigFileError("(attest config)", [`nodes.${id}.${"root" in n ? "root" : "ak"}: ${(e as Error).message}`]);
       }
     }
     const nonces = new NonceBook(clock);

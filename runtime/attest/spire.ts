@@ -31,6 +31,7 @@ export function spireAgentAttributes(note: string | undefined, o: AdmitOptions &
   const selectors = [`node:${o.node}`, `format:${r.format ?? "tpm"}`, `ak:${r.ak}`];
   for (const [bank, pcrs] of Object.entries(r.pcrs ?? {})) for (const [i, v] of Object.entries(pcrs)) selectors.push(`pcr:${bank}:${i}:${v}`);
   if (r.snp) selectors.push(`measurement:${r.snp.measurement}`, `chip:${r.snp.chipId}`, `host_data:${r.snp.hostData}`);
+  for (const [i, v] of Object.entries(r.nitro?.pcrs ?? {})) selectors.push(`pcr:sha384:${i}:${v}`);
   // Re-attestation renews the agent's SVID only through this verifier again: SPIRE may ask for it.
   return { spiffe_id: `spiffe://${o.trustDomain}/spire/agent/${SPIRE_PLUGIN}/${encodeURIComponent(o.node)}`, selector_values: selectors, can_reattest: true };
 }

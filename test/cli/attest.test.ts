@@ -91,6 +91,42 @@ describe("meridian attest with swtpm", () => {
     expect(verify(q, unissued, { reference: join(tpm.dir, "empty-ref.json") })).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reference .*names no PCR/) });
   });
 
+  it("appraises the published Nitro Enclaves sample with --format nitro --at its own time: accepted; today, or with a flipped payload byte, refused (exit 1)", () => {
+    const sample = (f: string) => new URL(`../testdata/nitro/${f}`, import.meta.url).pathname;
+    const args = (document: string, at?: string) => [
+      "attest",
+      "appraise",
+      "--format",
+      "nitro",
+      "--root",
+      sample("root.pem"),
+      "--document",
+      document,
+      "--reference",
+      sample("reference.json"),
+      "--report-data",
+      "01".repeat(1024),
+      ...(at ? ["--at", at] : []),
+    ];
+    const ok = runCli(args(sample("attestation.cbor"), "2024-09-07T14:37:40Z"));
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      accepted: true,
+      format: "nitro",
+      appraisedAt: "2024-09-07T14:37:40.000Z",
+      claims: { nitro: { moduleId: "i-0a22e5c5f24d22174-enc0191cceb4289903f" } },
+    });
+    expect(runCli(args(sample("attestation.cbor")))).toMatchObject({ status: 1, stderr: expect.stringMatching(/refused: validity: .* is valid .*, not at /) });
+    const bad = readFileSync(sample("attestation.cbor"));
+    bad[bad.indexOf("i-0a22e5c5f24d22174-enc")]! ^= 1; // module_id's first byte
+    writeFileSync(join(tpm.dir, "nitro-bad.cbor"), bad);
+    expect(runCli(args(join(tpm.dir, "nitro-bad.cbor"), "2024-09-07T14:37:40Z"))).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/refused: signature: the COSE_Sign1 ES384 signature does not verify/),
+    });
+    expect(runCli(args(sample("attestation.cbor"), "yesterday"))).toMatchObject({ status: 2, stderr: expect.stringMatching(/--at: got "yesterday"/) });
+  });
+
   it("appraises AMD's published SEV-SNP sample with --format sev-snp: accepted as is, a flipped report byte refused (exit 1)", () => {
     const sample = (f: string) => new URL(`../testdata/sev-snp/${f}`, import.meta.url).pathname;
     const ref = join(tpm.dir, "snp-ref.json");

@@ -5,6 +5,7 @@
 import type { KeyObject } from "node:crypto";
 import type { EvidenceFormat } from "./evidence.js";
 import { akFingerprint, appraiseQuote, attestationKey, referenceSchema, type ReferenceValues } from "./quote.js";
+import { nitroFormat } from "./nitro-appraisal.js";
 import { sevSnpFormat } from "./sev-snp-appraisal.js";
 import { QuoteFormatError } from "./tpm.js";
 
@@ -27,7 +28,7 @@ const tpmFormat: EvidenceFormat<KeyObject, ReferenceValues> = {
   },
 };
 
-export const EVIDENCE_FORMATS = { tpm: tpmFormat, "sev-snp": sevSnpFormat } as const;
+export const EVIDENCE_FORMATS = { tpm: tpmFormat, "sev-snp": sevSnpFormat, nitro: nitroFormat } as const;
 export type FormatName = keyof typeof EVIDENCE_FORMATS;
 const FORMAT_NAMES = Object.keys(EVIDENCE_FORMATS) as [FormatName, ...FormatName[]];
 

@@ -6,6 +6,7 @@
  */
 import { newSigner, newVerifier, openNote, signNote } from "../../prooflog/index.js";
 import type { QuoteAppraisal } from "./quote.js";
+import type { NitroClaims } from "./nitro-appraisal.js";
 import type { SnpClaims } from "./sev-snp-appraisal.js";
 
 export const RESULT_TYPE = "meridian.attestation-result/v1";
@@ -18,7 +19,7 @@ export interface AttestationResult {
   reason?: string;
   /** The attester's name as the verifier knows it (a node ID, SPIFFE ID), when given. */
   node?: string;
-  /** The evidence format ("tpm", "sev-snp"); absent in results from before formats were pluggable (TPM). */
+  /** The evidence format ("tpm", "sev-snp", "nitro"); absent in results from before formats were pluggable (TPM). */
   format?: string;
   /** SHA-256 of the SubjectPublicKeyInfo of the key that signed the evidence (the TPM's AK, the SEV-SNP VCEK), hex. */
   ak: string;
@@ -34,6 +35,8 @@ export interface AttestationResult {
   clock?: QuoteAppraisal["clock"];
   /** What an SEV-SNP report vouches for (measurement, report data, chip, TCB), once its chain and signature hold. */
   snp?: SnpClaims;
+  /** What a Nitro Enclaves attestation document vouches for (module, PCRs, public key, user data), likewise. */
+  nitro?: NitroClaims;
 }
 
 /** The signed note of a result: one JSON line, then the verifier's signature. */

@@ -25,6 +25,7 @@ const PCR16 = createHash("sha256")
   .digest("hex");
 const ZERO = "00".repeat(32);
 const snp = (f: string) => readFileSync(new URL(`../../testdata/sev-snp/${f}`, import.meta.url));
+const nitro = (f: string) => readFileSync(new URL(`../../testdata/nitro/${f}`, import.meta.url));
 const SNP_MEASUREMENT = "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01";
 const REFERENCE = { sha256: { "0": ZERO, "1": ZERO, "2": ZERO, "16": PCR16 } };
 
@@ -55,6 +56,8 @@ beforeAll(async () => {
         "node-2": { ak: readFileSync(ecc.pem, "utf8"), reference: REFERENCE },
         // An SEV-SNP guest endorsed under AMD's Milan root, its reference the published sample's measurement.
         "cvm-1": { format: "sev-snp", root: snp("ask_ark_milan.pem").toString(), reference: { measurement: SNP_MEASUREMENT, allowDebug: true } },
+        // A Nitro enclave endorsed under the AWS Nitro Enclaves root, its reference the published sample's PCRs.
+        "enclave-1": { format: "nitro", root: nitro("root.pem").toString(), reference: JSON.parse(nitro("reference.json").toString()) },
       },
       server: { port: 0, timeouts: { headersMs: 500, requestMs: 1000 } },
     },
@@ -178,6 +181,21 @@ describe("meridian attest serve with swtpm and the proof log", () => {
     // The node's format is the operator's: TPM evidence for it, or parts missing, are refused before any appraisal.
     expect((await post({ node: "cvm-1", nonce: n, format: "tpm", ...parts })).body).toMatchObject({ error: "wrong evidence format" });
     expect((await post({ node: "cvm-1", nonce: n, report: parts.report })).body).toMatchObject({ error: "incomplete evidence", detail: expect.stringMatching(/missing vcek, chain$/) });
+  });
+
+  it("appraises a Nitro enclave's document: the published sample's leaf expired in 2024 and it carries no nonce of ours, so it is refused and logged", async () => {
+    const n = await nonce();
+    const res = await fetch(`${verifier.url}/v1/attest/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ node: "enclave-1", nonce: n, format: "nitro", document: nitro("attestation.cbor").toString("base64") }),
+    });
+    const a = { status: res.status, body: (await res.json()) as Answer["body"] };
+    expect(a.status).toBe(403);
+    expect(a.body.result).toMatchObject({ format: "nitro", node: "enclave-1", accepted: false });
+    expect(a.body.detail).toMatch(/^validity: /);
+    expect(a.body.result.checks.filter((c) => c.ok).map((c) => c.check)).toEqual(["chain", "signature", "policy", "reference"]);
+    expectLogged(a);
   });
 
   it("timestamp mode: after a nonce-fresh quote registers the AK's clock, a quote without a nonce is accepted once; its replay is refused", async () => {

@@ -113,6 +113,6 @@ describe("AMD SEV-SNP attestation reports (AMD's published sample)", () => {
     const stale = await verifyAttestation(req, { nonces: book, signerKey: keys.signerKey, clock });
     expect(stale.result).toMatchObject({ accepted: false, reason: expect.stringMatching(/^freshness: nonce 0102030405 was not issued by this verifier/) });
     await expect(verifyAttestation({ ...req, reference: { measurement: "zz" } }, { nonces: accept, signerKey: keys.signerKey, clock })).rejects.toThrow(/reference: measurement: 48 bytes of hex/);
-    expect(() => evidenceFormat("sgx")).toThrow(/"sgx" is not one this verifier appraises \(tpm, sev-snp\)/);
+    expect(() => evidenceFormat("sgx")).toThrow(/"sgx" is not one this verifier appraises \(tpm, sev-snp, nitro\)/);
   });
 });
