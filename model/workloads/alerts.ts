@@ -97,3 +97,22 @@ export function monitorAlerts(): AlertRule[] {
     },
   ];
 }
+
+/**
+ * The deployed witnesses' alert (runtime/prooflog/witness/service.ts's counter): a witness that was shown two checkpoints
+ * for one size with different roots, both signed by the log's key, holds proof the log showed two histories (it
+ * refused the second and logged both notes). Page at once, as the monitors' evidence does.
+ */
+export function witnessAlerts(): AlertRule[] {
+  return [
+    {
+      alert: "MeridianWitnessSawEquivocation",
+      expr: `max by (namespace, pod) (meridian_witness_misbehaviour_total{service="witness"}) > 0`,
+      for: "0m",
+      severity: "critical",
+      summary: "A proof log witness was shown two histories by the log",
+      description:
+        "{{ $labels.pod }} refused a checkpoint whose root conflicts with one it saw for the same size, both signed by the log's key: the log (or whoever holds its key) equivocated. The witness's log line EQUIVOCATION holds both notes; treat the log's key as compromised or its store as forked.",
+    },
+  ];
+}

@@ -9,7 +9,7 @@
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
 import type { AlertRule } from "../time/alerts.js";
-import { attestAlerts, monitorAlerts, rateLimitAlerts } from "./alerts.js";
+import { attestAlerts, monitorAlerts, rateLimitAlerts, witnessAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type RuntimeService, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
@@ -404,7 +404,16 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
     maxUnavailable: 1,
     resources: { requests: sizing.requests, limits: { memory: sizing.memoryLimit } },
     env: [{ name: "MERIDIAN_REGION", value: regionId }, { name: "MERIDIAN_SERVICE", value: service.name }, ...(parts.stores.postgres ? POSTGRES_ENV : []), ...(parts.stores.redis ? REDIS_ENV : [])],
-    alerts: service.name === "ratelimit" ? rateLimitAlerts(spec.runtime.ratelimit.anomaly) : service.name === "attest" ? attestAlerts() : service.name === "monitor" ? monitorAlerts() : [],
+    alerts:
+      service.name === "ratelimit"
+        ? rateLimitAlerts(spec.runtime.ratelimit.anomaly)
+        : service.name === "attest"
+          ? attestAlerts()
+          : service.name === "monitor"
+            ? monitorAlerts()
+            : service.name === "witness"
+              ? witnessAlerts()
+              : [],
     ...parts,
   };
 }

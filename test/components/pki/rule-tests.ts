@@ -371,6 +371,13 @@ function monitorAlertCases(): AlertCase[] {
   ];
 }
 
+/** A deployed witness that saw the log equivocate pages at once; one that saw none stays quiet. */
+function witnessAlertCases(): AlertCase[] {
+  const labels = { namespace: "meridian", pod: "witness-0" };
+  const series = (values: string) => [{ series: `meridian_witness_misbehaviour_total${sel({ service: "witness", ...labels })}`, values }];
+  return [{ alert: "MeridianWitnessSawEquivocation", series: series("0x4 1x10"), healthy: series("0x15"), evalTime: "10m", fires: [{ labels }] }];
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
 export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
@@ -379,4 +386,5 @@ export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => A
   ratelimit: rateLimitAlertCases,
   attest: attestAlertCases,
   monitor: monitorAlertCases,
+  witness: witnessAlertCases,
 };

@@ -90,6 +90,7 @@ describe("the estate's deployed witnesses in threshold mode", () => {
     for (const [i, region] of regions.entries()) {
       const w = byRegion.find((x) => x.region === region)!.w!;
       expect(w).toMatchObject({ replicas: 1, strategy: "Recreate", autoscaling: null, state: { size: "1Gi" } });
+      expect(w.alerts.map((a) => a.alert)).toEqual(["MeridianWitnessSawEquivocation"]);
       expect(JSON.parse(w.config["group.json"]!)).toEqual(group);
       expect(JSON.parse(w.config["witness.json"]!)).toMatchObject({ logs: [logKey.verifierKey], data: `${STATE_DIR}/witness`, threshold: { name: NAME, group: `${CONFIG_DIR}/witness/group.json` } });
       const running = await runRendered(w, join(root, region), { "signer.key": keys[i]!.signerKey, "share.json": JSON.stringify(shareJson(results[i]!.share)) });
