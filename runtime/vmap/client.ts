@@ -42,6 +42,23 @@ export class MapClient {
     return this.call("POST", `/v1/maps/${encodeURIComponent(map)}/writes`, { writes: writes.map(([key, v]) => ({ key, value: v === null ? null : Buffer.from(v).toString("base64") })) });
   }
 
+  /**
+   * `write`, answered with a batch proof of the written keys against the batch's root, verified here: the values the
+   * keys hold at that root (a key another writer in the same batch wrote after this one shows that writer's value).
+   */
+  async writeProven(map: string, writes: [string, Uint8Array | null][]): Promise<{ revision: number; root: string; logIndex: number | null; values: Map<string, Buffer | null> }> {
+    const r = await this.call<{ revision: number; root: string; logIndex: number | null; keys: string[]; values: (string | null)[]; proof: (string | null)[] }>(
+      "POST",
+      `/v1/maps/${encodeURIComponent(map)}/writes`,
+      { writes: writes.map(([key, v]) => ({ key, value: v === null ? null : Buffer.from(v).toString("base64") })), proof: true },
+    );
+    const values = r.values.map(unb64);
+    const asked = new Set(writes.map(([k]) => k));
+    if (r.keys.length !== asked.size || !r.keys.every((k) => asked.has(k)) || !verifyMapBatch(Buffer.from(r.root, "base64"), r.keys, values, r.proof.map(unb64)))
+      throw new MapClientError(`the write's proof does not verify against batch root ${r.root}`);
+    return { revision: r.revision, root: r.root, logIndex: r.logIndex, values: new Map(r.keys.map((k, i) => [k, values[i]!])) };
+  }
+
   root(map: string): Promise<{ revision: number; root: string; logIndex: number | null }> {
     return this.call("GET", `/v1/maps/${encodeURIComponent(map)}/root`);
   }

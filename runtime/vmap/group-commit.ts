@@ -70,14 +70,33 @@ export class GroupCommitter<A> {
    * Queue a writer's writes (already validated) for the next batch; resolves with that batch's result once it is
    * durable, rejects with its failure. Throws TooLargeForBatch when they could never fit one batch, Overloaded when full.
    */
-  submit(writes: readonly MapWrite[], bytes: number): Promise<A> {
+  submit(writes: readonly MapWrite[], bytes: number): Promise<A>;
+  /**
+   * With `answer`: the writer's answer is made from the batch's result synchronously, before the next batch can be
+   * published — so it may read the map at exactly that batch (a proof of the writer's keys against its root).
+   */
+  submit<B>(writes: readonly MapWrite[], bytes: number, answer: (a: A) => B): Promise<B>;
+  submit(writes: readonly MapWrite[], bytes: number, answer: (a: A) => unknown = (a) => a): Promise<unknown> {
     if (writes.length > this.limits.maxWrites || bytes > this.limits.maxBytes)
       throw new TooLargeForBatch(`${writes.length} writes of ${bytes} bytes do not fit one batch (at most ${this.limits.maxWrites} writes, ${this.limits.maxBytes} bytes)`);
     if (this.queued + writes.length > this.limits.maxQueued) {
       const batches = Math.ceil(this.queued / this.limits.maxWrites) + 1;
       throw new Overloaded(`${this.queued} writes are already waiting for this map (at most ${this.limits.maxQueued})`, Math.max(1000, batches * this.lastBatchMs));
     }
-    const p = new Promise<A>((resolve, reject) => this.waiting.push({ writes, bytes, resolve, reject }));
+    const p = new Promise<unknown>((resolve, reject) =>
+      this.waiting.push({
+        writes,
+        bytes,
+        resolve: (a) => {
+          try {
+            resolve(answer(a));
+          } catch (e) {
+            reject(e); // this writer's answer alone: its batch is durable either way
+          }
+        },
+        reject,
+      }),
+    );
     this.queued += writes.length;
     if (!this.busy) this.drained = this.drain();
     return p;

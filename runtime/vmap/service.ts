@@ -114,6 +114,8 @@ const writesBody = z
       .array(z.object({ key: z.string(), value: b64.nullable() }).strict())
       .min(1)
       .max(1000),
+    /** Answer with a batch proof of this request's keys against the batch's root, too. */
+    proof: z.boolean().optional(),
   })
   .strict();
 const keysBody = z.object({ keys: z.array(z.string()).min(1).max(1000) }).strict();
@@ -259,7 +261,14 @@ export const mapService = defineService({
           const bytes = entryBytesOf(writes);
           if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
           try {
-            return await committers.get(h.map.name)!.submit(writes, bytes);
+            const committer = committers.get(h.map.name)!;
+            if (!body.proof) return await committer.submit(writes, bytes);
+            // Made the moment the batch is published, before the next can be: the proof is against this batch's root.
+            const keys = [...new Set(writes.map(([k]) => k))];
+            return await committer.submit(writes, bytes, (a) => {
+              const p = h.map.proveBatch(keys);
+              return { ...a, keys, values: p.values.map(enc), proof: p.proof.map(enc) };
+            });
           } catch (e) {
             if (e instanceof Overloaded) {
               overloaded.inc({ map: h.map.name });

@@ -98,8 +98,14 @@ describe("group commit over HTTP", () => {
         ["hot", Buffer.from(`h${i}`)], // every writer writes "hot": the last to arrive wins
       ]);
       const acks: Promise<{ revision: number; root: string; logIndex: number | null }>[] = [];
+      let proven: Awaited<ReturnType<MapClient["writeProven"]>> | undefined;
       for (const w of writes) {
-        acks.push(balances.write("balances", w));
+        // One writer asks for a proof of its keys against its batch's root (verified by the client).
+        acks.push(
+          acks.length === 5
+            ? balances.writeProven("balances", w).then((p) => ((proven = p), { map: "balances", revision: p.revision, root: p.root, logIndex: p.logIndex }))
+            : balances.write("balances", w),
+        );
         await until(async () => (await queued(svc.url, "balances")) === 2 * acks.length, `${2 * acks.length} writes queued`); // arrival order = this order
       }
       // Refused at once, while the batch they would join is still waiting: another map's writer, a bad key, a huge value.
@@ -120,6 +126,11 @@ describe("group commit over HTTP", () => {
       expect(rest[0]!.root).toBe(Buffer.from(model.root()).toString("base64"));
       const hot = await balances.read("balances", "hot", rest[0]!.root); // proven against the batch's root
       expect(hot.value?.toString()).toBe("h11");
+      expect(proven!.root).toBe(rest[0]!.root);
+      expect([...proven!.values].map(([k, v]) => [k, v?.toString()])).toEqual([
+        ["acct:6", "v5"],
+        ["hot", "h11"], // the batch's value: a later writer in the same batch wrote it last
+      ]);
       const log = new LogClient(logServer.url);
       let size = 0;
       while (size <= rest[0]!.logIndex!) size = parseCheckpoint(parseSignedNote(await log.checkpoint()).text).size;
