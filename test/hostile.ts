@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 const RAW_UDP = `
 import socket, struct, sys
@@ -179,12 +179,13 @@ export async function probeForgedIdentity(t: HostileTarget): Promise<void> {
  * detail}`, or the connection cut), leave `state()` unchanged, and leave the process answering /healthz.
  */
 export function hostileHttpSuite(name: string, target: () => HostileTarget): void {
-  describe(`${name}: hostile input`, () => {
+  // In this order even when tests are shuffled (--sequence.shuffle): the last test checks the state the probes left.
+  describe(`${name}: hostile input`, { shuffle: false }, () => {
     let before: unknown;
-    it("refuses malformed and oversized requests with {error, detail}", async () => {
+    beforeAll(async () => {
       before = await target().state();
-      await probeMalformed(target());
     });
+    it("refuses malformed and oversized requests with {error, detail}", () => probeMalformed(target()));
     it("cuts slow (slowloris) and truncated requests without acting on them", () => probeSlow(target()));
     it("keeps serving with many connections open", () => probeManyConnections(target()));
     it("does not take identity from headers a client can set", () => probeForgedIdentity(target()));
