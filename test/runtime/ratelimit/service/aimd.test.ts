@@ -15,13 +15,11 @@ import { rlsClient, d } from "../rls-client.js";
 const clock = new ManualClock(Date.parse("2026-12-02T12:00:00Z"));
 let ops: LocalOperatorAuth;
 let svc: RunningService;
+let dir: string;
 
-beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "mrl-aimd-"));
-  writeFileSync(join(dir, "api.yaml"), "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: second, requests_per_unit: 1000 }\n");
-  writeFileSync(join(dir, "batch.yaml"), "domain: batch\ndescriptors:\n  - key: job\n    rate_limit: { unit: second, requests_per_unit: 1000 }\n");
-  ops = await localOperatorAuth(clock);
-  svc = await startService(
+/** The service with its AIMD throttle; a test that drives the throttle its own way starts its own (any order). */
+const start = () =>
+  startService(
     ratelimitService,
     {
       rules: dir,
@@ -45,6 +43,13 @@ beforeAll(async () => {
     },
     { clock, processMetrics: false },
   );
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "mrl-aimd-"));
+  writeFileSync(join(dir, "api.yaml"), "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: second, requests_per_unit: 1000 }\n");
+  writeFileSync(join(dir, "batch.yaml"), "domain: batch\ndescriptors:\n  - key: job\n    rate_limit: { unit: second, requests_per_unit: 1000 }\n");
+  ops = await localOperatorAuth(clock);
+  svc = await start();
 });
 afterAll(() => svc?.close());
 
@@ -59,8 +64,8 @@ const burst = async (n: number, domain = "api", entries = user) => {
   for (let i = 0; i < n; i++) if ((await decide(domain, entries)).overall_code === "OK") ok++;
   return ok;
 };
-const report = async (body: unknown, headers: Record<string, string>) =>
-  fetch(`${svc.url}/v1/ratelimit/outcomes`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+const report = async (body: unknown, headers: Record<string, string>, url = svc.url) =>
+  fetch(`${url}/v1/ratelimit/outcomes`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 const metric = async (name: string) => {
   const text = await (await fetch(`${svc.url}/metrics`)).text();
   const m = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(text);
@@ -127,13 +132,18 @@ describe("AIMD throttling in the rate limit service", () => {
   });
 
   it("throttles RLS over gRPC the same way", async () => {
-    clock.advance(5000);
-    const limit = ((await (await report({ good: 0, bad: 0 }, { authorization: `Bearer ${await ops.token()}` })).json()) as { aimdLimit: number }).aimdLimit;
-    const c = rlsClient(svc.endpoints.grpc!.replace(/^grpc:\/\//, ""));
-    const codes: string[] = [];
-    for (let i = 0; i < limit + 2; i++) codes.push((await c.call({ domain: "api", descriptors: [d([["api_key", "k2"]])] })).overall_code);
-    c.close();
-    expect(codes.filter((x) => x === "OK")).toHaveLength(limit);
-    expect(codes.at(-1)).toBe("OVER_LIMIT");
+    const own = await start();
+    try {
+      clock.advance(5000);
+      const limit = ((await (await report({ good: 0, bad: 0 }, { authorization: `Bearer ${await ops.token()}` }, own.url)).json()) as { aimdLimit: number }).aimdLimit;
+      const c = rlsClient(own.endpoints.grpc!.replace(/^grpc:\/\//, ""));
+      const codes: string[] = [];
+      for (let i = 0; i < limit + 2; i++) codes.push((await c.call({ domain: "api", descriptors: [d([["api_key", "k2"]])] })).overall_code);
+      c.close();
+      expect(codes.filter((x) => x === "OK")).toHaveLength(limit);
+      expect(codes.at(-1)).toBe("OVER_LIMIT");
+    } finally {
+      await own.close();
+    }
   });
 });
