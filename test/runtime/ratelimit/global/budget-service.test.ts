@@ -50,14 +50,22 @@ describe("global limits from the allocator service", () => {
     const region = (name: string) =>
       startService(
         ratelimitService,
-        { rules: file, watch: false, region: name, grpc: { port: 0 }, server: { port: 0 }, globalAllocator: { url: allocator.url, failureMode: "local", instances: 4, waitMs: 10_000 } },
+        {
+          rules: file,
+          watch: false,
+          region: name,
+          grpc: { port: 0 },
+          server: { port: 0 },
+          globalAllocator: { url: allocator.url, failureMode: "local", instances: 4, waitMs: 10_000, timeoutMs: 10_000 },
+        },
         { processMetrics: false },
       );
     const eu = await region("eu");
     const us = await region("us");
     running.push(eu, us);
-    // A burst's decisions wait for the allocator (waitMs): one that gave up would be the `local` fallback's, beyond
-    // the limit by design (prefetch.test.ts covers the bounded wait).
+    // A burst's decisions wait for the allocator (waitMs, and each call to it timeoutMs: the 500 ms default was
+    // exceeded on a loaded machine): one that gave up would be the `local` fallback's, beyond the limit by design
+    // (prefetch.test.ts covers the bounded wait).
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => check((i % 2 ? eu : us).url)));
     expect(answers.filter((a) => a.code !== "OK" && a.code !== "OVER_LIMIT")).toEqual([]);
     const burst = answers.filter((a) => a.code === "OK").length;
