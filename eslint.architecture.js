@@ -77,8 +77,8 @@ function layerPatterns(layer, depth) {
   if (packages.length > 0) patterns.push({ group: packages, message: why });
   if (layer === "components") {
     patterns.push({
-      regex: `${ups(depth)}runtime/[^/]+/(?!index\\.js$)`,
-      message: "import a runtime package through its index.ts (its public API), never its internals",
+      regex: `${ups(depth)}runtime/[^/]+/(?!(index|services)\\.js$)`,
+      message: "import a runtime package through its index.ts (its public API) or services.ts (its servers), never its internals",
     });
   }
   return patterns;
@@ -90,8 +90,8 @@ function runtimePackagePatterns(pkg, depth) {
   // From runtime/<pkg>/… at `depth`, depth - 1 "../" reach runtime/.
   return [
     {
-      regex: `${ups(depth - 1)}${either(others)}/(?!index\\.js$)`,
-      message: `runtime/${pkg} imports another runtime package only through its index.ts (DESIGN: the public API other folders import)`,
+      regex: `${ups(depth - 1)}${either(others)}/(?!(index|services)\\.js$)`,
+      message: `runtime/${pkg} imports another runtime package only through its index.ts or services.ts (DESIGN: the public API other folders import)`,
     },
   ];
 }

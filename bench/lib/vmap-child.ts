@@ -10,7 +10,8 @@ import Fastify from "fastify";
 import { join } from "node:path";
 import { systemClock } from "../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../runtime/kit/index.js";
-import { generateKey, startLogServer } from "../../runtime/prooflog/index.js";
+import { generateKey } from "../../runtime/prooflog/index.js";
+import { startLogServer } from "../../runtime/prooflog/services.js";
 import { MapClient, mapService } from "../../runtime/vmap/index.js";
 
 const [mode, dir, n] = process.argv.slice(2) as [string, string, string];

@@ -23,7 +23,8 @@ import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js"
 import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startMonitor } from "./monitor.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
-import { newCosignatureVerifier, newVerifier, openNote, startLogServer, type TransparencyLog } from "../prooflog/index.js";
+import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
+import { startLogServer, type TransparencyLog } from "../prooflog/services.js";
 import { startThresholdWitnesses, type LocalWitnesses } from "./witnesses.js";
 
 export interface GlobalServicesOptions {

@@ -9,7 +9,7 @@ import type { EstateSpec } from "../../model/estate.js";
 import { ledgerRegion, monitorServiceConfig } from "../../model/workloads/config.js";
 import { systemClock } from "../common/clock.js";
 import { startService } from "../kit/index.js";
-import { monitorService } from "../prooflog/index.js";
+import { monitorService } from "../prooflog/services.js";
 import type { groupJson } from "../tbls/index.js";
 import type { LocalService } from "./trust-services.js";
 

@@ -11,7 +11,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock } from "../common/clock.js";
 import { startService } from "../kit/index.js";
-import { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, witnessService } from "../prooflog/index.js";
+import { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier } from "../prooflog/index.js";
+import { witnessService } from "../prooflog/services.js";
 import { awaitPeers, dkgService, groupJson, runDkg, shareJson, type DkgParticipant, type DkgPeer } from "../tbls/index.js";
 
 export interface LocalWitnesses {

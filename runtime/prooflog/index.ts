@@ -1,10 +1,10 @@
-/** The public API of runtime/prooflog: other packages import from here only. */
+/**
+ * The public API of runtime/prooflog: other packages import from here, or from services.ts for the log, its server,
+ * the witness and the monitor (which load the HTTP stack, the stores and the clock).
+ */
 export { type Hash, hashEquals, leafHash } from "./rfc6962.js";
 export { type Checkpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from "./checkpoint.js";
 export { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, openNote, parseSignedNote, signNote, verifierKeyOf, type Signer, type Verifier } from "./note.js";
-export { TransparencyLog, type AddResult, type LogOptions } from "./log.js";
-export { startLogServer, type ServeOptions } from "./serve.js";
-export { checkpointTimeOf } from "./commit-wait.js";
 export { LogClient } from "./client.js";
 export { verifyConsistency, verifyInclusion } from "./proof/verify.js";
 export { LightClient, type LightClientOptions } from "./lightclient.js";
@@ -16,6 +16,4 @@ export { verifyRangeProof, type RangeProof } from "./smt/range.js";
 export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotonicTimestamps, type AuditEvent, type LogAppender } from "./audit/audit.js";
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier } from "./witness/cosignature.js";
-export { witnessService } from "./witness/service.js";
-export { monitorService } from "./monitor/service.js";
 export { CorruptStoreError, encodeRecord as encodeJournalRecord, scanJournal } from "./storage/journal.js";

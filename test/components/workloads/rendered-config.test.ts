@@ -22,7 +22,8 @@ import { startService } from "../../../runtime/kit/index.js";
 import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
 import { parseCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { generateKey, parseSignedNote, verifierKeyOf } from "../../../runtime/prooflog/note.js";
-import { LogClient, newSigner, newVerifier, signCheckpoint, startLogServer, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { LogClient, newSigner, newVerifier, signCheckpoint, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
 

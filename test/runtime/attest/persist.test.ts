@@ -13,7 +13,8 @@ import type { ChildProcess } from "node:child_process";
 import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth } from "../../../runtime/kit/index.js";
-import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { activateCredential, createAk, measureNode, quote, startSoftwareTpm, type EkCa, type SoftwareTpm } from "./swtpm.js";
 
 const ORIGIN = "meridian.test/attest-persist";

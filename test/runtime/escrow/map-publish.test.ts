@@ -10,7 +10,8 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { escrowMapKey } from "../../../runtime/escrow/map-publisher.js";
 import { defineEscrowService } from "../../../runtime/escrow/serve.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../runtime/kit/index.js";
-import { generateKey, leafHash, LogClient, newVerifier, openCheckpoint, startLogServer, verifyInclusion, type TransparencyLog } from "../../../runtime/prooflog/index.js";
+import { generateKey, leafHash, LogClient, newVerifier, openCheckpoint, verifyInclusion } from "../../../runtime/prooflog/index.js";
+import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
 import { decodeMapEntry, MapClient, mapService } from "../../../runtime/vmap/index.js";
 import { testConfig } from "./fixture.js";
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { startService } from "../../../runtime/kit/index.js";
-import { generateKey, LogClient, newSigner, signCheckpoint, startLogServer, verifyEquivocation, newVerifier, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { generateKey, LogClient, newSigner, signCheckpoint, verifyEquivocation, newVerifier, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { monitorService } from "../../../runtime/prooflog/monitor/service.js";
 
 const ORIGIN = "meridian.test/monitor";

@@ -11,7 +11,8 @@ import { TIME_METRICS } from "../../../model/time/metrics.js";
 import { ClockNode, grandmasterService } from "../../../runtime/clock/index.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { checkpointTimeOf, generateKey, parseCheckpoint, parseSignedNote, startLogServer } from "../../../runtime/prooflog/index.js";
+import { generateKey, parseCheckpoint, parseSignedNote } from "../../../runtime/prooflog/index.js";
+import { checkpointTimeOf, startLogServer } from "../../../runtime/prooflog/services.js";
 
 const closers: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

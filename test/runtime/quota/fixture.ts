@@ -6,7 +6,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth } from "../../../runtime/kit/index.js";
-import { decodeAuditEvent, generateKey, LogClient, openCheckpoint, newVerifier, parseCheckpoint, parseSignedNote, startLogServer, type AuditEvent } from "../../../runtime/prooflog/index.js";
+import { decodeAuditEvent, generateKey, LogClient, openCheckpoint, newVerifier, parseCheckpoint, parseSignedNote, type AuditEvent } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 
 export const PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 export const PG_URL = "postgres://postgres@127.0.0.1:5432/meridian_quota_test";

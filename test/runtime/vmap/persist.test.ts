@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { generateKey, LogClient, parseCheckpoint, parseSignedNote, startLogServer, type TransparencyLog } from "../../../runtime/prooflog/index.js";
+import { generateKey, LogClient, parseCheckpoint, parseSignedNote } from "../../../runtime/prooflog/index.js";
+import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
 import {
   decodeMapEntry,
   encodeMapEntry,

@@ -10,7 +10,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { PostgresMapStore, mapService, VerifiableMap } from "../../../runtime/vmap/index.js";
 
 const DB = "meridian_vmap_lock_test";

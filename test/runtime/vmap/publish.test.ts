@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { generateKey, startLogServer, type TransparencyLog } from "../../../runtime/prooflog/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
 import { decodeMapEntry, MapClient, mapService, VerifiableMap, verifyMapBatch, verifyMapRead, type MapWrite } from "../../../runtime/vmap/index.js";
 
 const ORIGIN = "meridian.test/vmap-publish";

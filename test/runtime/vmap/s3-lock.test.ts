@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { RegionProxy } from "../../../runtime/local/proxy.js";
-import { generateKey, startLogServer } from "../../../runtime/prooflog/index.js";
+import { generateKey } from "../../../runtime/prooflog/index.js";
+import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { mapService, S3MapStore, VerifiableMap } from "../../../runtime/vmap/index.js";
 import { startMoto, type MotoServer } from "../../moto.js";
 

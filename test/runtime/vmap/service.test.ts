@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { generateKey, LogClient, startLogServer, verifyInclusion, leafHash, openCheckpoint, newVerifier, type TransparencyLog } from "../../../runtime/prooflog/index.js";
+import { generateKey, LogClient, verifyInclusion, leafHash, openCheckpoint, newVerifier } from "../../../runtime/prooflog/index.js";
+import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
 import { decodeMapEntry, MapClient, mapService } from "../../../runtime/vmap/index.js";
 
 const ORIGIN = "meridian.test/vmap";
