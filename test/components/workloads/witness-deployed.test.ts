@@ -12,14 +12,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { StackConfigError } from "../../../model/config/errors.js";
-import { buildEstateSpec } from "../../../model/estate.js";
 import { CONFIG_DIR, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, parseSignedNote } from "../../../runtime/prooflog/note.js";
 import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
-import { contribute, finish, groupJson, shareJson } from "../../../runtime/tbls/index.js";
-import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { groupJson, shareJson } from "../../../runtime/tbls/index.js";
 import { killServers, serveCli } from "../../cli.js";
+import { readStackConfigMap } from "../../../stacks/load.js";
+import { dkg, prodWith } from "./threshold-fixture.js";
 
 const NAME = "meridian.example.com/witnesses";
 const root = mkdtempSync(join(tmpdir(), "witness-deployed-"));
@@ -27,19 +27,6 @@ afterAll(() => {
   killServers();
   rmSync(root, { recursive: true, force: true });
 });
-
-function dkg(t: number, n: number) {
-  const cs = Array.from({ length: n }, (_, k) => contribute(k + 1, t, n));
-  const tr = { t, n, commitments: new Map(cs.map((c) => [c.dealer, c.commitments])), complaints: new Map(), reveals: new Map() };
-  return Array.from({ length: n }, (_, k) => finish(tr, k + 1, new Map(cs.map((c) => [c.dealer, c.shares.get(k + 1)!]))));
-}
-
-function prodWith(prooflog: Record<string, unknown>) {
-  const map = readStackConfigMap("prod");
-  const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
-  map["meridian:runtime"] = { ...runtime, prooflog: { ...runtime["prooflog"], ...prooflog } };
-  return buildEstateSpec("prod", parseEstateConfig(map, "prod (deployed witnesses)"));
-}
 
 /** The workload's own command line, its files under `dir`, listening on a free loopback port; `swap` maps in-cluster URLs. */
 async function runRendered(w: WorkloadSpec, dir: string, secrets: Record<string, string>, swap: (s: string) => string = (s) => s, extra: string[] = []) {
