@@ -16,6 +16,7 @@ import type { Delegation } from "./delegation.js";
 import type { Override } from "./overrides.js";
 import type { QuotaState, StateChanges } from "./state.js";
 import type { QuotaStore } from "./store-port.js";
+import { endLockSession } from "../common/pg-lock.js";
 
 export interface QuotaStoreOptions {
   url: string;
@@ -140,7 +141,7 @@ export class PostgresQuotaStore implements QuotaStore {
   }
 
   async close(): Promise<void> {
-    await this.lockHolder?.end().catch(() => undefined);
+    await endLockSession(this.lockHolder);
     this.lockHolder = null;
     await this.pool.end();
   }

@@ -13,6 +13,7 @@ import { inTransaction } from "../../common/pg-tx.js";
 import { emptyRegistry, type RegistryChange, type RegistryState } from "../core/registry.js";
 import type { ClockAnchor } from "../core/timestamp.js";
 import type { RegistryStore } from "./registry-port.js";
+import { endLockSession } from "../../common/pg-lock.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS attest_enrolled (node text PRIMARY KEY, ak text NOT NULL, fingerprint text NOT NULL, at bigint NOT NULL);
@@ -130,7 +131,7 @@ export class PostgresRegistryStore implements RegistryStore {
 
   async close(): Promise<void> {
     await this.pool.end();
-    await this.holder?.end().catch(() => undefined);
+    await endLockSession(this.holder);
     this.holder = null;
   }
 }

@@ -13,6 +13,7 @@ import pg from "pg";
 import { inTransaction } from "../../common/pg-tx.js";
 import type { TrieEntry } from "../trie.js";
 import { MptStoreError, type MptChange, type MptStore, type StoredTrie } from "./port.js";
+import { endLockSession } from "../../common/pg-lock.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS mpt_head (id int PRIMARY KEY CHECK (id = 1), secure boolean NOT NULL, seed_root bytea NOT NULL, revision bigint NOT NULL, root bytea NOT NULL);
@@ -97,7 +98,7 @@ export class PostgresMptStore implements MptStore {
   async close(): Promise<void> {
     this.closing = true;
     await this.pool.end();
-    await this.holder?.end().catch(() => undefined);
+    await endLockSession(this.holder);
     this.holder = null;
   }
 }

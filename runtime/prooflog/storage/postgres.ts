@@ -21,6 +21,7 @@ import { gunzipIfNeeded } from "./file.js";
 import { CorruptStoreError } from "./journal.js";
 import { decodeState, encodeState, type TreeState } from "./state.js";
 import type { Commit, Publication, Recovered, TileStore } from "./store.js";
+import { endLockSession } from "../../common/pg-lock.js";
 
 const gz = promisify(gzip);
 
@@ -199,7 +200,7 @@ export class PostgresStore implements TileStore {
   }
 
   async close(): Promise<void> {
-    await this.writer?.end().catch(() => undefined);
+    await endLockSession(this.writer);
     this.writer = null;
     await this.pool.end();
   }

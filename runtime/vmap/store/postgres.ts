@@ -14,6 +14,7 @@ import pg from "pg";
 import type { MapWrite } from "../map.js";
 import { treeKey } from "../map.js";
 import { MapStoreError, type LoggedBatch, type MapStore, type StoredMap } from "./port.js";
+import { endLockSession } from "../../common/pg-lock.js";
 
 export interface PostgresMapStoreOptions {
   /** Schema holding the tables (created if missing); one writer per schema. */
@@ -168,7 +169,7 @@ export class PostgresMapStore implements MapStore {
   async close(): Promise<void> {
     this.closing = true;
     await this.ready?.catch(() => undefined);
-    await this.lock?.client.end().catch(() => undefined);
+    await endLockSession(this.lock?.client);
     this.lock = null;
     await this.pool.end();
   }
