@@ -8,11 +8,12 @@
  * by the leaf; the document's nonce is the verifier's; no debug-mode enclave (its PCRs are all zero) unless the
  * reference allows it; the PCRs the reference names. Pure.
  */
-import { createHash, verify, X509Certificate } from "node:crypto";
+import { verify, type X509Certificate } from "node:crypto";
 import { z } from "zod";
 import { concluded, type EvidenceCheck, type EvidenceFormat } from "./evidence.js";
 import { parseNitroDocument, type NitroDocument } from "./nitro.js";
 import { QuoteFormatError } from "./tpm.js";
+import { certificate, cn, selfSigned, spkiSha256 } from "./x509.js";
 
 const pcrValue = z.string().regex(/^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$/, "expected a 32, 48 or 64-byte hex value");
 export const nitroReferenceSchema = z
@@ -35,24 +36,6 @@ export interface NitroClaims {
   debug: boolean;
   publicKey?: string;
   userData?: string;
-}
-
-const cn = (c: X509Certificate) => /CN=([^\n]+)/.exec(c.subject)?.[1] ?? c.subject.replace(/\n/g, ", ");
-const selfSigned = (c: X509Certificate) => c.checkIssued(c) && c.verify(c.publicKey);
-const spkiSha256 = (c: X509Certificate) =>
-  createHash("sha256")
-    .update(c.publicKey.export({ format: "der", type: "spki" }))
-    .digest("hex");
-
-/** A certificate whose public key decodes (node:crypto decodes it lazily, and a damaged one throws then). */
-function certificate(raw: Uint8Array | string, what: string): X509Certificate {
-  try {
-    const c = new X509Certificate(typeof raw === "string" ? raw : Buffer.from(raw));
-    void c.publicKey.asymmetricKeyDetails;
-    return c;
-  } catch (e) {
-    throw new QuoteFormatError(`${what}: not an X.509 certificate (${(e as Error).message})`);
-  }
 }
 
 /** The endorsed root: one self-signed certificate, PEM (AWS_NitroEnclaves_Root-G1.zip's root.pem). */

@@ -10,11 +10,12 @@
  */
 import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
 import * as x509 from "@peculiar/x509";
-import { createHash, verify, X509Certificate } from "node:crypto";
+import { verify, type X509Certificate } from "node:crypto";
 import { z } from "zod";
 import { concluded, type EvidenceCheck, type EvidenceFormat } from "./evidence.js";
 import { parseSnpReport, SNP_POLICY, type SnpReport, type SnpTcb } from "./sev-snp.js";
 import { QuoteFormatError } from "./tpm.js";
+import { certificates, cn, selfSigned, spkiSha256 } from "./x509.js";
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${2 * bytes}}$`), `${bytes} bytes of hex`);
 const spl = z.number().int().min(0).max(255);
@@ -46,26 +47,6 @@ export interface SnpClaims {
   guestSvn: number;
   debug: boolean;
 }
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
-/** One certificate (PEM or DER) or a PEM bundle. */
-function certificates(raw: Uint8Array, what: string): X509Certificate[] {
-  const text = Buffer.from(raw).toString("latin1");
-  const blocks = text.match(PEM_CERT);
-  try {
-    return blocks ? blocks.map((b) => new X509Certificate(b)) : [new X509Certificate(Buffer.from(raw))];
-  } catch (e) {
-    throw new QuoteFormatError(`${what}: not an X.509 certificate (${(e as Error).message})`);
-  }
-}
-
-const cn = (c: X509Certificate) => /CN=([^\n]+)/.exec(c.subject)?.[1] ?? c.subject.replace(/\n/g, ", ");
-const selfSigned = (c: X509Certificate) => c.checkIssued(c) && c.verify(c.publicKey);
-const spkiSha256 = (c: X509Certificate) =>
-  createHash("sha256")
-    .update(c.publicKey.export({ format: "der", type: "spki" }))
-    .digest("hex");
 
 /** The endorsed root: AMD's ARK for the product (ask_ark_<product>.pem from the KDS holds the ASK, then the ARK). */
 function arkOf(text: string): X509Certificate {
