@@ -54,12 +54,13 @@ export function register(program: Command): void {
     .option("--root <hex>", "the root the certificate finalises (32 bytes, lower-case hex)")
     .option("--checkpoint <file>", "certify this proof-log checkpoint (a signed note from `log serve`'s /checkpoint, or its body) instead of --root")
     .requiredOption("--committee <file>", "the committee that signs it")
-    .requiredOption("--signer <keys...>", "member key files")
+    .requiredOption("--signer <keys...>", "member key files, or for a group committee (a group.json) share files of the group")
     .option("--parent <cert>", "the parent certificate file")
     .option("--genesis", "a first certificate (height 0)")
     .option("--next <file>", "hand over to this committee")
     .action(async (o: { root?: string; checkpoint?: string; committee: string; signer: string[]; parent?: string; genesis?: boolean; next?: string }) => {
-      const { CertError, certHash, CertificateJson, checkpointBody, checkpointDigest, CommitteeJson, GENESIS_PARENT, issue, memberKey } = await import("../../runtime/certchain/index.js");
+      const { CertError, certBody, certHash, CertificateJson, checkpointBody, checkpointDigest, CommitteeJson, GENESIS_PARENT, isGroup, issue, issueThreshold, memberKey, unsignedCertificate } =
+        await import("../../runtime/certchain/index.js");
       if ((o.root === undefined) === (o.checkpoint === undefined)) throw new UserError("give --root or --checkpoint");
       let checkpoint: string | undefined;
       if (o.checkpoint !== undefined) {
@@ -81,12 +82,6 @@ export function register(program: Command): void {
       if ((o.parent === undefined) === (o.genesis !== true)) throw new UserError("give --parent or --genesis");
       const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
       const parent = o.parent === undefined ? undefined : readJsonFile(o.parent, "a certificate (--parent)", CertificateJson, usage);
-      const signers = o.signer.map((f) => {
-        const key = memberKey(Buffer.from(readFileSync(f, "utf8").trim(), "hex"));
-        const index = committee.members.indexOf(key.publicKey);
-        if (index < 0) throw new UserError(`--signer ${f}: not a member of the committee`);
-        return { index, key };
-      });
       const next = o.next === undefined ? undefined : readJsonFile(o.next, "a committee (--next)", CommitteeJson, usage);
       const body = {
         height: parent === undefined ? 0 : parent.height + 1,
@@ -95,6 +90,26 @@ export function register(program: Command): void {
         ...(next ? { next } : {}),
         ...(checkpoint === undefined ? {} : { checkpoint }),
       };
+      if (isGroup(committee)) {
+        // A group committee: --signer names share files; each signs the body, and t partials combine into one signature.
+        const { partialSign, readGroup, readShare, ThresholdError } = await import("../../runtime/tbls/index.js");
+        try {
+          const unsigned = unsignedCertificate(body, committee);
+          const partials = o.signer.map((f) => partialSign(certBody(unsigned), readShare(f)));
+          process.stdout.write(`${JSON.stringify(issueThreshold(unsigned, committee, readGroup(o.committee).commitments, partials))}\n`);
+        } catch (e) {
+          if (e instanceof CertError || e instanceof ThresholdError) throw new UserError(e.message);
+          throw e;
+        }
+        return;
+      }
+      const members = committee;
+      const signers = o.signer.map((f) => {
+        const key = memberKey(Buffer.from(readFileSync(f, "utf8").trim(), "hex"));
+        const index = members.members.indexOf(key.publicKey);
+        if (index < 0) throw new UserError(`--signer ${f}: not a member of the committee`);
+        return { index, key };
+      });
       process.stdout.write(`${JSON.stringify(issue(body, committee, signers))}\n`);
     });
 
@@ -113,7 +128,7 @@ export function register(program: Command): void {
       if ((o.log === undefined) !== (o.index === undefined)) throw new UserError("--log and --index go together");
       const index = o.index === undefined ? undefined : /^[0-9]{1,15}$/.test(o.index) ? Number(o.index) : NaN;
       if (Number.isNaN(index)) throw new UserError(`--index ${o.index}: expected a non-negative integer`);
-      const { CertError, CertificateJson, CommitteeJson, LightClient, syncFrom } = await import("../../runtime/certchain/index.js");
+      const { CertError, CertificateJson, CommitteeJson, describeCommittee, LightClient, syncFrom } = await import("../../runtime/certchain/index.js");
       const committee = readJsonFile(o.committee, "a committee (--committee)", CommitteeJson, usage);
       // Every file is read and checked first: a malformed one is a usage error, not a refusal midway.
       const checkpointCert = readJsonFile(checkpoint, "a certificate (CHECKPOINT)", CertificateJson, usage);
@@ -138,7 +153,7 @@ export function register(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`head ${lc.head.height} ${lc.head.root} (final; committee of ${lc.head.committee.members.length}, quorum ${lc.head.committee.quorum})\n`);
+      process.stdout.write(`head ${lc.head.height} ${lc.head.root} (final; ${describeCommittee(lc.head.committee)})\n`);
       const head = lc.head.certificate;
       if (head.checkpoint !== undefined) {
         const { parseCheckpoint } = await import("../../runtime/prooflog/checkpoint.js");

@@ -5,3 +5,4 @@ export { CertificateJson, CommitteeJson } from "./schema.js";
 export { certifiedCheckpoint, checkpointBody, checkpointDigest, verifyCertifiedInclusion } from "./log-checkpoint.js";
 export { certService } from "./service.js";
 export { syncFrom } from "./client.js";
+export { groupCommittee, interpolateCertificate, isGroup, type GroupCommittee } from "./group.js";
