@@ -32,6 +32,11 @@ interface ServeFlags {
   redisCluster?: string;
   redisPrefix?: string;
   redisTimeoutMs?: number;
+  redisTls?: boolean;
+  redisTlsCa?: string;
+  redisTlsServerName?: string;
+  redisUsernameFile?: string;
+  redisPasswordFile?: string;
   failureMode?: "unavailable" | "local" | "closed" | "open";
   instances?: number;
   chargePolicy?: "independent" | "atomic";
@@ -47,6 +52,25 @@ interface ServeFlags {
   host?: string;
 }
 
+type ClusterAccessFlags = Pick<ServeFlags, "redisTls" | "redisTlsCa" | "redisTlsServerName" | "redisUsernameFile" | "redisPasswordFile">;
+
+/** TLS and credentials towards a Redis Cluster: the secrets as files (a mounted Secret), never their values on the command line. */
+function clusterAccessFlags(c: Command): Command {
+  return c
+    .option("--redis-tls", "reach the Redis Cluster over TLS, verified against the system's CAs (or --redis-tls-ca)")
+    .option("--redis-tls-ca <file>", "PEM CA bundle the Redis Cluster's certificates are verified against (implies --redis-tls)")
+    .option("--redis-tls-server-name <name>", "the name the Redis Cluster's certificates carry, when nodes are reached by address (implies --redis-tls)")
+    .option("--redis-username-file <file>", "the Redis Cluster's ACL user name, from a file (a mounted Secret)")
+    .option("--redis-password-file <file>", "the Redis Cluster's password or AUTH token, from a file (a mounted Secret)");
+}
+
+function clusterAccessOverrides(o: ClusterAccessFlags) {
+  if (o.redisUsernameFile && !o.redisPasswordFile) throw new UserError("--redis-username-file needs --redis-password-file");
+  const tls = o.redisTls || o.redisTlsCa || o.redisTlsServerName ? { caFile: o.redisTlsCa, serverName: o.redisTlsServerName } : undefined;
+  const auth = o.redisPasswordFile ? { usernameFile: o.redisUsernameFile, passwordFile: o.redisPasswordFile } : undefined;
+  return { redisTls: tls, redisAuth: auth };
+}
+
 const fraction = (v: string) => {
   const n = Number(v);
   if (!(n >= 0 && n <= 1)) throw new UserError(`--global-prefetch is "${v}"; expected a fraction in [0, 1]`);
@@ -60,7 +84,7 @@ const ratio = (v: string) => {
 
 export function register(program: Command): void {
   const rl = program.command("ratelimit").description("rate limiting: the envoyproxy/ratelimit-compatible rate limit service");
-  rl.command("serve")
+  clusterAccessFlags(rl.command("serve"))
     .description("serve Envoy RLS v3 (gRPC), an HTTP API with RateLimit headers, the operator admin API and /metrics")
     .option("--config <file>", "service config, JSON or YAML: rules, redis, failureMode, … and the kit's `server` section")
     .option("-r, --rules <path>", "envoyproxy/ratelimit YAML: a file or a directory of *.yaml (reloaded when it changes)")
@@ -116,6 +140,7 @@ export function register(program: Command): void {
           redisCluster: o.redisCluster?.split(",").filter(Boolean),
           redisPrefix: o.redisPrefix,
           redisTimeoutMs: o.redisTimeoutMs,
+          ...clusterAccessOverrides(o),
           failureMode: o.failureMode,
           instances: o.instances,
           chargePolicy: o.chargePolicy,
@@ -150,7 +175,7 @@ export function register(program: Command): void {
         overrides: { server: { port: o.port, host: o.host }, postgres: o.postgres, dir: o.data, replica: o.replica, log: o.log },
       });
     });
-  rl.command("allocator")
+  clusterAccessFlags(rl.command("allocator"))
     .description("serve the global allocator on the service kit: Doorman-style capacity leases over HTTP and NATS request/reply, in memory or shared by replicas through Redis")
     .requiredOption(
       "-c, --config <file>",
@@ -164,32 +189,47 @@ export function register(program: Command): void {
     .option("--subject <subject>", "NATS subject prefix (default meridian.ratelimit)")
     .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config: string; store?: "memory" | "redis"; redis?: string; redisCluster?: string; redisPrefix?: string; nats?: string; subject?: string; port?: number; host?: string }) => {
-      // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
-      const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
-      let maxOffsetMs: number | undefined;
-      try {
-        maxOffsetMs = hlcMaxOffsetFromEnv();
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
-      const { runService } = await import("../../runtime/kit/index.js");
-      const { allocatorService } = await import("../../runtime/ratelimit/global/server.js");
-      await runService(allocatorService, {
-        command: "meridian ratelimit allocator",
-        configFile: o.config,
-        overrides: {
-          server: { port: o.port, host: o.host },
-          store: o.store ?? (o.redis || o.redisCluster ? "redis" : undefined),
-          redis: o.redis,
-          redisCluster: o.redisCluster?.split(",").filter(Boolean),
-          redisPrefix: o.redisPrefix,
-          nats: o.nats,
-          subject: o.subject,
-          maxOffsetMs,
-        },
-      });
-    });
+    .action(
+      async (
+        o: {
+          config: string;
+          store?: "memory" | "redis";
+          redis?: string;
+          redisCluster?: string;
+          redisPrefix?: string;
+          nats?: string;
+          subject?: string;
+          port?: number;
+          host?: string;
+        } & ClusterAccessFlags,
+      ) => {
+        // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
+        const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
+        let maxOffsetMs: number | undefined;
+        try {
+          maxOffsetMs = hlcMaxOffsetFromEnv();
+        } catch (e) {
+          throw new UserError((e as Error).message);
+        }
+        const { runService } = await import("../../runtime/kit/index.js");
+        const { allocatorService } = await import("../../runtime/ratelimit/global/server.js");
+        await runService(allocatorService, {
+          command: "meridian ratelimit allocator",
+          configFile: o.config,
+          overrides: {
+            server: { port: o.port, host: o.host },
+            store: o.store ?? (o.redis || o.redisCluster ? "redis" : undefined),
+            redis: o.redis,
+            redisCluster: o.redisCluster?.split(",").filter(Boolean),
+            redisPrefix: o.redisPrefix,
+            ...clusterAccessOverrides(o),
+            nats: o.nats,
+            subject: o.subject,
+            maxOffsetMs,
+          },
+        });
+      },
+    );
   rl.command("validate")
     .description("check envoyproxy/ratelimit rules (a file or directory) and print the limits they define")
     .requiredOption("-r, --rules <path>", "envoyproxy/ratelimit YAML file or directory")

@@ -122,7 +122,7 @@ export const runtimeSchema = z
         /**
          * The global allocator's per-window budgets in a Redis Cluster (its seed nodes, host:port) instead of the ledger
          * region's managed Redis: rendered into the allocator's config (`redisCluster`), its pods' egress opened to
-         * these ports. Reached without TLS or a password (the runtime's cluster client takes neither yet).
+         * these ports.
          */
         allocatorRedisCluster: z
           .array(z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port"))

@@ -13,7 +13,8 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
-import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth, type StoreSpec } from "../../kit/index.js";
+import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
+import { clusterOptions, clusterProbe, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
 import type { ResourceConfig } from "./allocator.js";
 import { budgetRequestSchema, memoryBudgetStore, redisBudgetStore, type BudgetStore } from "./budget-store.js";
 import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
@@ -59,10 +60,11 @@ const allocatorConfigSchema = z
       .regex(/^rediss?:\/\/[^\s]+$/, "expected redis://host:port[/db] or rediss://…")
       .optional(),
     /** Or a Redis Cluster's nodes (host:port), for `store: redis` on a Cluster. */
-    redisCluster: z
-      .array(z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port"))
-      .min(1)
-      .optional(),
+    redisCluster: z.array(hostPortSchema).min(1).optional(),
+    /** TLS towards the Redis Cluster (a CA bundle file, the certificates' name); a single Redis takes rediss:// instead. */
+    redisTls: redisTlsSchema.optional(),
+    /** The Redis Cluster's ACL user or AUTH token, from files (a mounted Secret): never in this file or on the command line. */
+    redisAuth: redisAuthSchema.optional(),
     /** Key prefix of the leases in Redis: replicas that share leases use the same one. */
     redisPrefix: z.string().min(1).max(64).default("mrl:alloc:"),
     /** Also answer GetCapacity on NATS request/reply (nats://host:port). */
@@ -89,32 +91,15 @@ const allocatorConfigSchema = z
     if (c.redis && c.redisCluster) ctx.addIssue({ code: "custom", path: ["redisCluster"], message: "redis and redisCluster are exclusive; give one" });
     if (c.store === "redis" && !where)
       ctx.addIssue({ code: "custom", path: ["redis"], message: "store: redis needs the Redis URL (redis: redis://host:port/db, or --redis) or redisCluster: [host:port, …]" });
+    if ((c.redisTls || c.redisAuth) && !c.redisCluster)
+      ctx.addIssue({
+        code: "custom",
+        path: [c.redisTls ? "redisTls" : "redisAuth"],
+        message: "redisTls and redisAuth are for redisCluster; a single Redis takes them in its URL (rediss://user:password@host)",
+      });
     if (c.store === "memory" && where) ctx.addIssue({ code: "custom", path: ["store"], message: `store is memory but Redis is set (${where}): set store: redis, or drop it` });
   })
   .transform((c) => ({ ...c, store: c.store ?? (c.redis || c.redisCluster ? ("redis" as const) : ("memory" as const)) }));
-
-const hostPortOf = (s: string) => ({ host: s.slice(0, s.lastIndexOf(":")).replace(/^\[|\]$/g, ""), port: Number(s.slice(s.lastIndexOf(":") + 1)) });
-
-/** A Redis Cluster answers when every node answers PING and the cluster serves all its slots (cluster_state:ok). */
-function clusterProbe(specs: readonly string[]): StoreSpec {
-  return {
-    kind: "custom",
-    target: `Redis Cluster ${specs.join(",")}`,
-    async check() {
-      const { Redis } = await import("ioredis");
-      // Fresh connections each time: a probe reports the cluster now, not a client's reconnect state.
-      const nodes = specs.map((s) => new Redis({ ...hostPortOf(s), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null }));
-      try {
-        for (const n of nodes) n.on("error", () => undefined);
-        await Promise.all(nodes.map(async (n) => (await n.connect(), await n.ping())));
-        const info = String(await nodes[0]!.call("CLUSTER", "INFO"));
-        if (!/cluster_state:ok/.test(info)) throw new Error(`cluster_state is not ok: ${/cluster_state:(\w+)/.exec(info)?.[1] ?? "unknown"}`);
-      } finally {
-        for (const n of nodes) n.disconnect();
-      }
-    },
-  };
-}
 
 class AllocatorConfigError extends Error {
   override name = "AllocatorConfigError";
@@ -145,6 +130,12 @@ export function parseAllocatorConfig(text: string, name = "<allocator config>"):
   if (!r.success) throw new AllocatorConfigError(r.error.issues.map((i) => `${name}: ${i.path.join(".") || "(document)"}: ${i.message}`).join("\n"));
   return resourceConfigs(r.data.resources);
 }
+
+const access = (c: { redisCluster?: string[] | undefined; redisTls?: ClusterAccess["tls"]; redisAuth?: ClusterAccess["auth"] }): ClusterAccess => ({
+  nodes: c.redisCluster ?? [],
+  tls: c.redisTls,
+  auth: c.redisAuth,
+});
 
 const redactedUrl = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 
@@ -184,7 +175,7 @@ export const allocatorService = defineService({
   name: "ratelimit-allocator",
   config: allocatorConfigSchema,
   stores: (c) => ({
-    redis: c.store !== "redis" ? undefined : c.redisCluster ? clusterProbe(c.redisCluster) : c.redis ? { kind: "redis", url: c.redis } : undefined,
+    redis: c.store !== "redis" ? undefined : c.redisCluster ? clusterProbe(access(c)) : c.redis ? { kind: "redis", url: c.redis } : undefined,
     nats: c.nats ? { kind: "nats", url: c.nats } : undefined,
   }),
   async start({ config: c, clock, server, log, metrics }) {
@@ -199,7 +190,7 @@ export const allocatorService = defineService({
       // Fail a call at once while disconnected (a 503 now, not a queue behind the reconnect); the kit's probe saw Redis answer.
       const options = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: server.timeouts.storeMs };
       redis = c.redisCluster
-        ? new Cluster(c.redisCluster.map(hostPortOf), { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => 500, redisOptions: options })
+        ? new Cluster(c.redisCluster.map(hostPortOf), { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => 500, ...clusterOptions(access(c), options) })
         : new Redis(c.redis!, { lazyConnect: true, retryStrategy: () => 500, ...options });
       redis.on("error", () => undefined);
       await redis.connect();

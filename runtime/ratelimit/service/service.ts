@@ -15,6 +15,7 @@ import { loadConfig, watchConfig } from "../config/load.js";
 import { httpBudgetSource } from "../global/budget-client.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
 import { WindowBudgetAllocator } from "../global/window-budget.js";
+import { clusterOptions, clusterProbe, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
 import { MemoryStore } from "../store/memory.js";
 import type { RateLimitStore } from "../store/port.js";
 import { RedisStore } from "../store/redis.js";
@@ -34,7 +35,12 @@ import { anomalyConfigSchema, installAnomalyRoutes, RateAnomalies, teeStats } fr
 import { HttpError, parseInput } from "../../kit/index.js";
 import type * as grpc from "@grpc/grpc-js";
 
-const hostPort = z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port");
+const hostPort = hostPortSchema;
+const clusterAccess = (c: { redisCluster?: string[] | undefined; redisTls?: ClusterAccess["tls"]; redisAuth?: ClusterAccess["auth"] }): ClusterAccess => ({
+  nodes: c.redisCluster ?? [],
+  tls: c.redisTls,
+  auth: c.redisAuth,
+});
 
 export const ratelimitConfigSchema = z
   .object({
@@ -48,6 +54,10 @@ export const ratelimitConfigSchema = z
       .regex(/^rediss?:\/\//, "expected a redis:// URL")
       .optional(),
     redisCluster: z.array(hostPort).min(1).optional(),
+    /** TLS towards the Redis Cluster (a CA bundle file, the certificates' name); a single Redis takes rediss:// instead. */
+    redisTls: redisTlsSchema.optional(),
+    /** The Redis Cluster's ACL user or AUTH token, from files (a mounted Secret): never in this file or on the command line. */
+    redisAuth: redisAuthSchema.optional(),
     redisPrefix: z.string().default("mrl:"),
     /** A Redis call slower than this fails, and the failure policy decides. */
     redisTimeoutMs: z.number().int().min(10).max(60_000).default(500),
@@ -116,12 +126,12 @@ export const ratelimitConfigSchema = z
   })
   .strict()
   .refine((c) => !(c.redis && c.redisCluster), { message: "redis and redisCluster are exclusive", path: ["redisCluster"] })
+  .refine((c) => c.redisCluster || (!c.redisTls && !c.redisAuth), {
+    message: "redisTls and redisAuth are for redisCluster; a single Redis takes them in its URL (rediss://user:password@host)",
+    path: ["redisCluster"],
+  })
   .refine((c) => c.timeReference === undefined || c.maxOffsetMs !== undefined, { message: "a time reference measures the HLC's node: set maxOffsetMs too", path: ["timeReference"] });
 export type RatelimitConfig = z.output<typeof ratelimitConfigSchema>;
-
-function clusterNodes(specs: readonly string[]): { host: string; port: number }[] {
-  return specs.map((s) => ({ host: s.slice(0, s.lastIndexOf(":")).replace(/^\[|\]$/g, ""), port: Number(s.slice(s.lastIndexOf(":") + 1)) }));
-}
 
 /** The definition; `hlc` lets an in-process caller share its region's clock node (else `maxOffsetMs` makes one). */
 export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
@@ -130,11 +140,13 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
     config: ratelimitConfigSchema,
     // Probed only when an unreachable Redis should stop the service (`unavailable`); the other failure
     // policies exist to keep serving without it.
-    stores: (c) => ({ redis: c.redis && c.failureMode === "unavailable" ? { kind: "redis", url: c.redis } : undefined }),
+    stores: (c) => ({
+      redis: c.failureMode !== "unavailable" ? undefined : c.redisCluster ? clusterProbe(clusterAccess(c)) : c.redis ? { kind: "redis", url: c.redis } : undefined,
+    }),
     start({ config: c, clock, log, metrics: registry, server }) {
       const loaded = loadConfig(c.rules, c.mergeDomains);
       const remote = c.redisCluster
-        ? new RedisStore({ cluster: clusterNodes(c.redisCluster), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+        ? new RedisStore({ cluster: c.redisCluster.map(hostPortOf), clusterOptions: clusterOptions(clusterAccess(c)), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
         : c.redis
           ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
           : undefined;

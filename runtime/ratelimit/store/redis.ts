@@ -75,7 +75,8 @@ export class RedisStore implements RateLimitStore {
     this.maxBatch = opts.maxBatch ?? 256;
     this.maxInFlight = opts.maxInFlight ?? 4;
     const common = { commandTimeout: opts.commandTimeoutMs ?? 500, maxRetriesPerRequest: 1, ...opts.redisOptions };
-    if (opts.cluster) this.client = new Cluster(opts.cluster, { redisOptions: common, scaleReads: "master", ...opts.clusterOptions });
+    // The cluster's own per-node options (TLS, credentials: cluster-access.ts) add to the common ones.
+    if (opts.cluster) this.client = new Cluster(opts.cluster, { scaleReads: "master", ...opts.clusterOptions, redisOptions: { ...common, ...opts.clusterOptions?.redisOptions } });
     else if (opts.url) this.client = new Redis(opts.url, common);
     else throw new Error("RedisStore needs a url or cluster nodes");
     // Connection errors surface on commands; without a listener ioredis would log every retry.

@@ -3,19 +3,43 @@
  * own rules (slots, CROSSSLOT, MOVED): `redis-server --cluster-enabled yes` three times, then
  * `redis-cli --cluster create`. Start it once per test file; `stop()` kills the servers and removes
  * the directory.
+ *
+ * `secure: true` starts it as managed clusters run: TLS only (`port 0`, `tls-port`, `tls-cluster yes` for the
+ * bus too) with a server certificate from a test CA for 127.0.0.1 and `redis.test`, the default user behind a
+ * password and an ACL user `meridian` limited to `mrl:*` keys, whose name and password are files in
+ * `secretDir` as a mounted Secret holds them. The node configs are files: no password on a command line.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 
 export interface RedisCluster {
   nodes: { host: string; port: number }[];
   /** `host:port,host:port,…` as `--redis-cluster` takes it. */
   spec: string;
+  /** With `secure`: the CA bundle, the name the certificates carry, and a Secret-like dir with `username` and `password`. */
+  secure?: { caFile: string; serverName: string; secretDir: string; username: string; password: string };
+  /** Options for a test's own (administrative) connections: TLS and the default user's password when secure. */
+  admin: RedisOptions;
   stop(): Promise<void>;
+}
+
+/** The test CA and a server certificate for 127.0.0.1 and redis.test (openssl, as the other TLS tests do). */
+function testCertificates(dir: string): { ca: string; cert: string; key: string } {
+  const at = (f: string) => join(dir, f);
+  const run = (args: string[]) => {
+    const r = spawnSync("openssl", args, { encoding: "utf8", timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+  };
+  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test redis CA", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
+  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=redis.test", "-keyout", at("server.key"), "-out", at("server.csr")]);
+  writeFileSync(at("san.ext"), "subjectAltName = IP:127.0.0.1, DNS:redis.test\n");
+  run(["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")]);
+  return { ca: at("ca.crt"), cert: at("server.crt"), key: at("server.key") };
 }
 
 /** A port that is free and whose cluster bus port (port + 10000) is free too. */
@@ -42,19 +66,55 @@ async function waitFor(cond: () => Promise<boolean>, what: string, ms = 20_000):
   }
 }
 
-export async function startRedisCluster(): Promise<RedisCluster> {
+export async function startRedisCluster(opts: { secure?: boolean } = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mrl-cluster-"));
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
+  let secure: RedisCluster["secure"];
+  let admin: RedisOptions = {};
+  let adminPassword = "";
+  if (opts.secure) {
+    const certs = testCertificates(dir);
+    adminPassword = randomBytes(18).toString("base64url");
+    const password = randomBytes(18).toString("base64url");
+    const secretDir = join(dir, "secret");
+    mkdirSync(secretDir);
+    writeFileSync(join(secretDir, "username"), "meridian\n");
+    writeFileSync(join(secretDir, "password"), `${password}\n`);
+    secure = { caFile: certs.ca, serverName: "redis.test", secretDir, username: "meridian", password };
+    admin = { tls: { ca: readFileSync(certs.ca) }, password: adminPassword };
+  }
   try {
     for (let i = 0; i < 3; i++) {
       const port = await freePortPair();
       ports.push(port);
+      const security = opts.secure
+        ? (() => {
+            const conf = join(dir, `tls-${port}.conf`);
+            writeFileSync(
+              conf,
+              [
+                "port 0",
+                `tls-port ${port}`,
+                `tls-cert-file ${join(dir, "server.crt")}`,
+                `tls-key-file ${join(dir, "server.key")}`,
+                `tls-ca-cert-file ${join(dir, "ca.crt")}`,
+                "tls-auth-clients no",
+                "tls-cluster yes",
+                "tls-replication yes",
+                `masterauth ${adminPassword}`,
+                `user default on >${adminPassword} ~* &* +@all`,
+                `user meridian on >${secure!.password} ~mrl:* +@all`,
+                "",
+              ].join("\n"),
+            );
+            return [conf];
+          })()
+        : ["--port", String(port)];
       const p = spawn(
         "redis-server",
         [
-          "--port",
-          String(port),
+          ...security,
           "--bind",
           "127.0.0.1",
           "--dir",
@@ -78,10 +138,15 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       );
       procs.push(p);
     }
-    for (const port of ports) await waitFor(async () => (await ping(port)) === "PONG", `redis-server :${port}`);
-    const create = spawnSync("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8", timeout: 30_000 });
+    for (const port of ports) await waitFor(async () => (await ping(port, admin)) === "PONG", `redis-server :${port}`);
+    const tlsArgs = opts.secure ? ["--tls", "--cacert", join(dir, "ca.crt")] : [];
+    const create = spawnSync("redis-cli", [...tlsArgs, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, ...(adminPassword ? { REDISCLI_AUTH: adminPassword } : {}) },
+    });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-    for (const port of ports) await waitFor(async () => (await info(port)).includes("cluster_state:ok"), `cluster_state:ok on :${port}`);
+    for (const port of ports) await waitFor(async () => (await info(port, admin)).includes("cluster_state:ok"), `cluster_state:ok on :${port}`);
   } catch (err) {
     for (const p of procs) p.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
@@ -91,6 +156,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   return {
     nodes,
     spec: nodes.map((n) => `${n.host}:${n.port}`).join(","),
+    ...(secure ? { secure } : {}),
+    admin,
     async stop() {
       for (const p of procs) p.kill("SIGKILL");
       await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));
@@ -99,8 +166,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
   };
 }
 
-async function ping(port: number): Promise<string> {
-  const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function ping(port: number, admin: RedisOptions): Promise<string> {
+  const r = new Redis({ ...admin, port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on("error", () => {});
   try {
     await r.connect();
@@ -110,8 +177,8 @@ async function ping(port: number): Promise<string> {
   }
 }
 
-async function info(port: number): Promise<string> {
-  const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function info(port: number, admin: RedisOptions): Promise<string> {
+  const r = new Redis({ ...admin, port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   r.on("error", () => {});
   try {
     await r.connect();
