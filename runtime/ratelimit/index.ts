@@ -6,7 +6,7 @@
  */
 export { createGcraLimiter, type GcraLimiter, type GcraCheck } from "./core/gcra-limiter.js";
 export { type Algorithm, type Decision, type Limit } from "./core/limit.js";
-export { type Level, type HierarchyDecision } from "./core/hierarchy.js";
+export { type Admission, type Level, type HierarchyDecision } from "./core/hierarchy.js";
 export { type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "./core/request.js";
 export type { RateLimitStore } from "./store/port.js";
 export { type RedisStoreOptions } from "./store/redis.js";

@@ -14,11 +14,15 @@ export interface Level {
   limit: Limit;
 }
 
-export interface HierarchyDecision extends Decision {
-  /** Each level's own answer, in the order given. */
-  levels: Decision[];
+/** A hierarchy's overall answer (the tightest level speaks for it) and the first level that rejected. */
+export interface Admission extends Decision {
   /** Index of the first level that rejected, or −1. */
   blockedBy: number;
+}
+
+export interface HierarchyDecision extends Admission {
+  /** Each level's own answer, in the order given. */
+  levels: Decision[];
 }
 
 export interface Commit {

@@ -6,9 +6,9 @@
  * tenant), `decide(checks, policy, now)` the service's.
  */
 import { step } from "../core/algorithms.js";
-import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
+import { checkLevels, decideLevels, type Admission, type HierarchyDecision, type Level } from "../core/hierarchy.js";
 import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
-import type { Decision, State } from "../core/limit.js";
+import type { Decision, Limit, State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore } from "./port.js";
 
@@ -32,8 +32,7 @@ export class MemoryStore implements RateLimitStore {
   private lastSweep = -Infinity;
   // Scratch for decideSync (reused: the hot path allocates only its answer and new slots).
   private readonly slots: (number | undefined)[] = [];
-  private readonly scratch: Scratch[] = [];
-  private readonly one = new Scratch();
+  private readonly scratch: Scratch[] = [new Scratch()];
   /** The last key seen at each depth > 0 of a hierarchy, and its slot. */
   private readonly parents: (string | undefined)[] = [];
   private readonly parentSlots: number[] = [];
@@ -47,18 +46,68 @@ export class MemoryStore implements RateLimitStore {
     }
   }
 
+  /** Decide a hierarchy: the overall answer and each level's own. */
   decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
+    const blockedBy = this.stepLevels(levels, cost, nowMs);
+    if (blockedBy === GENERIC) return this.decideGeneric(levels, cost, nowMs);
+    const scratch = this.scratch;
+    const n = levels.length;
+    // Array literals of the common depths are allocated inline; a loop of pushes or new Array(n) is not.
+    const decisions: Decision[] =
+      n === 1
+        ? [decisionOf(scratch[0]!)]
+        : n === 2
+          ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!)]
+          : n === 3
+            ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!), decisionOf(scratch[2]!)]
+            : scratch.slice(0, n).map(decisionOf);
+    return answerOf(scratch, n, blockedBy, decisions) as HierarchyDecision;
+  }
+
+  /**
+   * decideSync without each level's own answer: the same decision and the same state changes, one
+   * answer object. For callers that act on the overall answer (and which level blocked) only.
+   */
+  admitSync(levels: readonly Level[], cost: number, nowMs: number): Admission {
+    const blockedBy = this.stepLevels(levels, cost, nowMs);
+    if (blockedBy === GENERIC) {
+      const d = this.decideGeneric(levels, cost, nowMs);
+      return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, blockedBy: d.blockedBy };
+    }
+    return answerOf(this.scratch, levels.length, blockedBy, null);
+  }
+
+  /**
+   * One counter, `key` under `limit`: decideSync([{ key, limit }]) answered as its one level's decision
+   * (which is also the hierarchy's), without a Level, a levels array or a hierarchy answer around it.
+   */
+  decideKeySync(key: string, limit: Limit, cost: number, nowMs: number): Decision {
+    if (!Number.isInteger(cost) || cost < 0) checkLevels([{ key, limit }], cost);
+    if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
+    const out = this.scratch[0]!;
+    if (!this.stepKey(key, limit, cost, nowMs, out)) return this.decideGeneric([{ key, limit }], cost, nowMs).levels[0]!;
+    return decisionOf(out);
+  }
+
+  /**
+   * Steps every level into `this.scratch` against the state it had before the request and writes the new
+   * states when every level admits (decideLevels' semantics, without its intermediate objects). Returns
+   * the first level that rejected (−1: none), or GENERIC, having changed nothing, when a level needs the
+   * pure cores (a sliding algorithm, or a key whose stored state is one).
+   */
+  private stepLevels(levels: readonly Level[], cost: number, nowMs: number): number {
     const n = levels.length;
     if (n === 1 && Number.isInteger(cost) && cost >= 0) {
       // One level has no duplicate keys to look for.
       if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
-      return this.decideOne(levels[0]!, cost, nowMs);
+      const lv = levels[0]!;
+      const out = this.scratch[0]!;
+      return this.stepKey(lv.key, lv.limit, cost, nowMs, out) ? (out.allowed ? -1 : 0) : GENERIC;
     }
     if (n === 0 || !Number.isInteger(cost) || cost < 0) checkLevels(levels, cost);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
     // gcra, token bucket and fixed window: one pass looks each level up and steps it into scratch against
-    // the state it had before the request; the states are written in place only when every level admits
-    // (decideLevels' semantics, without its intermediate objects).
+    // the state it had before the request; the states are written in place only when every level admits.
     const index = this.index;
     const nums = this.nums;
     const slots = this.slots;
@@ -68,7 +117,7 @@ export class MemoryStore implements RateLimitStore {
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
       const limit = lv.limit;
-      if (!inPlace(limit)) return this.decideGeneric(levels, cost, nowMs);
+      if (!inPlace(limit)) return GENERIC;
       const key = lv.key;
       // Parents (an app, a tenant) are shared by many children, so the same key tends to come back at
       // the same depth: its slot is remembered there (forgotten whenever any slot is freed).
@@ -93,7 +142,7 @@ export class MemoryStore implements RateLimitStore {
         if (nums[b + EXPIRES]! > nowMs) {
           len = nums[b + LENGTH]!;
           // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
-          if (len > 2) return this.decideGeneric(levels, cost, nowMs);
+          if (len > 2) return GENERIC;
           s0 = nums[b + S0]!;
           s1 = nums[b + S1]!;
         }
@@ -108,27 +157,13 @@ export class MemoryStore implements RateLimitStore {
         const out = scratch[i]!;
         if (out.nextLength !== 0) this.commit(levels[i]!.key, slots[i], out, nowMs);
       }
-    // combine(), read straight from scratch: the tightest level speaks for the hierarchy.
-    let tightest = 0;
-    let retryAfterMs = 0;
-    let resetAfterMs = 0;
-    for (let i = 0; i < n; i++) {
-      const s = scratch[i]!;
-      if (s.remaining < scratch[tightest]!.remaining) tightest = i;
-      if (s.resetAfterMs > resetAfterMs) resetAfterMs = s.resetAfterMs;
-      if (!s.allowed && retryAfterMs !== -1) retryAfterMs = s.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, s.retryAfterMs);
-    }
-    // Array literals of the common depths are allocated inline; a loop of pushes or new Array(n) is not.
-    const decisions: Decision[] =
-      n === 2 ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!)] : n === 3 ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!), decisionOf(scratch[2]!)] : scratch.slice(0, n).map(decisionOf);
-    const t = scratch[tightest]!;
-    return { allowed: blockedBy === -1, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels: decisions, blockedBy };
+    return blockedBy;
   }
 
-  /** decideSync for one level: one lookup, the slot overwritten in place. */
-  private decideOne(lv: Level, cost: number, nowMs: number): HierarchyDecision {
-    if (!inPlace(lv.limit)) return this.decideGeneric([lv], cost, nowMs);
-    const slot = this.index.get(lv.key);
+  /** One counter stepped into `out` and written when it changes; false (nothing done) when it needs the pure cores. */
+  private stepKey(key: string, limit: Limit, cost: number, nowMs: number, out: Scratch): boolean {
+    if (!inPlace(limit)) return false;
+    const slot = this.index.get(key);
     let len = 0;
     let s0 = 0;
     let s1 = 0;
@@ -137,16 +172,14 @@ export class MemoryStore implements RateLimitStore {
       const b = slot * STRIDE;
       if (nums[b + EXPIRES]! > nowMs) {
         len = nums[b + LENGTH]!;
-        if (len > 2) return this.decideGeneric([lv], cost, nowMs);
+        if (len > 2) return false;
         s0 = nums[b + S0]!;
         s1 = nums[b + S1]!;
       }
     }
-    const out = this.one;
-    stepUnpacked(lv.limit, len, s0, s1, cost, nowMs, out);
-    if (out.nextLength !== 0) this.commit(lv.key, slot, out, nowMs);
-    const d: Decision = { allowed: out.allowed, limit: out.limit, remaining: out.remaining, retryAfterMs: out.retryAfterMs, resetAfterMs: out.resetAfterMs };
-    return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, levels: [d], blockedBy: d.allowed ? -1 : 0 };
+    stepUnpacked(limit, len, s0, s1, cost, nowMs, out);
+    if (out.nextLength !== 0) this.commit(key, slot, out, nowMs);
+    return true;
   }
 
   private commit(key: string, slot: number | undefined, out: Scratch, nowMs: number): void {
@@ -261,4 +294,25 @@ export class MemoryStore implements RateLimitStore {
   }
 }
 
+/** stepLevels' answer: a level needs the pure cores' path; nothing was changed. */
+const GENERIC = -2;
+
 const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
+
+/** combine(), read straight from scratch: the tightest level speaks for the hierarchy; with `levels`, a HierarchyDecision. */
+function answerOf(scratch: readonly Scratch[], n: number, blockedBy: number, levels: Decision[] | null): Admission {
+  let tightest = 0;
+  let retryAfterMs = 0;
+  let resetAfterMs = 0;
+  for (let i = 0; i < n; i++) {
+    const s = scratch[i]!;
+    if (s.remaining < scratch[tightest]!.remaining) tightest = i;
+    if (s.resetAfterMs > resetAfterMs) resetAfterMs = s.resetAfterMs;
+    if (!s.allowed && retryAfterMs !== -1) retryAfterMs = s.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, s.retryAfterMs);
+  }
+  const t = scratch[tightest]!;
+  const allowed = blockedBy === -1;
+  return levels === null
+    ? { allowed, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, blockedBy }
+    : ({ allowed, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels, blockedBy } as HierarchyDecision);
+}
