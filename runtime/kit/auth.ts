@@ -21,11 +21,16 @@
  * forwarded an end user's token, say). Peer rules look at the peer, scope rules at the JWT, `operator` at
  * either; for `authenticated` the JWT, when presented, names the caller (the end user, not the hop). A
  * composed rule (`allOf`, `anyOf`) verifies a presented JWT always, and the JWT names the caller too.
- * No credential answers 401; a valid credential without the right answers 403. Verified tokens are remembered
- * until they expire (bounded), so a caller's repeated requests cost one signature check.
+ * No credential answers 401; a valid credential without the right answers 403. Verified tokens are remembered,
+ * keyed by the token's exact bytes, so a caller's repeated requests cost one signature check (as gateways do:
+ * Envoy's jwt_authn cache). A remembered token is taken only while jose would take it too: before its `exp`,
+ * not before its `nbf` (the same leeway), and only while the keys it was checked against are the current
+ * ones — an issuer's JWKS fetched from a URL is re-read once it is older than jose's cache age (10 min), and
+ * every remembered token is checked again after the set changed, so a token of a rotated-out key is refused.
+ * At most `cacheLimit` tokens (oldest out first).
  */
 import { readFileSync } from "node:fs";
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload, type RemoteJWKSetOptions } from "jose";
 import type { FastifyRequest } from "fastify";
 import type { Clock } from "../common/clock.js";
 import { parseSpiffeId, requestPeerId, type SpiffeId } from "../identity/index.js";
@@ -60,20 +65,49 @@ interface Credentials {
 
 const CACHE_LIMIT = 50_000;
 
+export interface AuthenticatorOptions {
+  /** Verified tokens remembered at most (default 50,000). */
+  cacheLimit?: number;
+  /** jose's options for an issuer's JWKS fetched from a URL (cache age, cooldown); tests shorten them. */
+  remoteJwks?: RemoteJWKSetOptions;
+}
+
+/** A verified token, remembered: valid while `nbfMs <= now < expMs` and the keys are still those of `keysVersion`. */
+interface Verified {
+  identity: JwtIdentity;
+  expMs: number;
+  nbfMs: number;
+  keysVersion: number;
+}
+
+type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
+
 export class Authenticator {
   private readonly keys: JwtKeys | null;
+  /** The issuer's JWKS when it is fetched from a URL (it may change under us), else null (fixed for the process). */
+  private readonly remote: RemoteKeys | null;
+  /** Bumped whenever the remote JWKS is seen to have changed: tokens remembered under an older set are checked again. */
+  private keysVersion = 0;
+  private keysSeen: string | undefined;
   private readonly operatorIds: Set<string>;
   /** This pod's SPIFFE ID when its sidecar's XFCC is trusted (server.identity), else null: the header is never read. */
   private readonly xfccSelf: SpiffeId | null;
-  /** Verified tokens until their `exp` (bounded, oldest first out). */
-  private readonly verified = new Map<string, { identity: JwtIdentity; expMs: number }>();
+  /** Verified tokens by their exact bytes (bounded, oldest first out). */
+  private readonly verified = new Map<string, Verified>();
+  private readonly cacheLimit: number;
+  private readonly leewayMs: number;
 
   constructor(
     private readonly config: ServerConfig["auth"],
     private readonly clock: Clock,
     identity?: ServerConfig["identity"],
+    options: AuthenticatorOptions = {},
   ) {
-    this.keys = config.jwt ? jwksOf(config.jwt.jwks) : null;
+    const source = config.jwt?.jwks;
+    this.remote = typeof source === "string" && /^https?:\/\//.test(source) ? createRemoteJWKSet(new URL(source), options.remoteJwks) : null;
+    this.keys = this.remote ?? (source !== undefined ? jwksOf(source) : null);
+    this.cacheLimit = Math.max(1, options.cacheLimit ?? CACHE_LIMIT);
+    this.leewayMs = (config.jwt?.clockToleranceSeconds ?? 0) * 1000;
     // Parsed now so a malformed operator ID fails the start, not a request.
     this.operatorIds = new Set(config.operators.spiffe.map((id) => parseSpiffeId(id).uri));
     this.xfccSelf = identity ? parseSpiffeId(identity.spiffeId) : null;
@@ -165,14 +199,37 @@ export class Authenticator {
     if (header === undefined) return undefined;
     // Only tokens that matched the pattern below and verified are cached, so a hit needs neither again.
     const hit = header.startsWith("Bearer ") ? this.verified.get(header.slice(7)) : undefined;
-    if (hit && hit.expMs > this.clock.now()) return hit.identity;
+    if (hit !== undefined && this.stillValid(hit)) return hit.identity;
     const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header);
     if (!m) throw new HttpError(401, "unauthenticated", "Authorization must be `Bearer <JWT>`");
     if (!this.keys || !this.config.jwt) throw new HttpError(401, "unauthenticated", "this service accepts no bearer tokens (no server.auth.jwt configured)");
     return this.verify(m[1]!, this.keys, this.config.jwt);
   }
 
+  /**
+   * Whether a remembered token would still verify: not expired (`exp` is checked without leeway here, so a
+   * token in its leeway is verified again, by jose), not before its `nbf` (with the leeway, as jose), and checked
+   * against the current keys — a remote JWKS past its cache age is fetched again by the next verification.
+   */
+  private stillValid(v: Verified): boolean {
+    const now = this.clock.now();
+    return v.expMs > now && v.nbfMs <= now + this.leewayMs && v.keysVersion === this.keysVersion && (this.remote === null || this.remote.fresh);
+  }
+
+  /** After a verification fetched the remote JWKS: if its keys changed, every remembered token is checked again. */
+  private noteKeys(): void {
+    if (this.remote === null) return;
+    const seen = JSON.stringify(this.remote.jwks() ?? null);
+    if (seen !== this.keysSeen) {
+      this.keysSeen = seen;
+      this.keysVersion++;
+    }
+  }
+
   private async verify(token: string, keys: JwtKeys, jwt: NonNullable<ServerConfig["auth"]["jwt"]>): Promise<JwtIdentity> {
+    // The key set this verification starts under: if it changes meanwhile, the token is not remembered (it
+    // may have been checked against the set before); its next request verifies it again.
+    const keysVersion = this.keysVersion;
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: jwt.issuer,
@@ -181,11 +238,12 @@ export class Authenticator {
         clockTolerance: jwt.clockToleranceSeconds,
         requiredClaims: jwt.requiredClaims,
         currentDate: new Date(this.clock.now()),
-      });
+      }).finally(() => this.noteKeys());
       const identity: JwtIdentity = { kind: "jwt", subject: payload.sub, scopes: scopesOf(payload), claims: payload };
-      if (payload.exp !== undefined) {
-        if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(token, { identity, expMs: payload.exp * 1000 });
+      // A token without `exp` is verified every time: nothing bounds how long a remembered one would stay good.
+      if (payload.exp !== undefined && keysVersion === this.keysVersion) {
+        if (this.verified.size >= this.cacheLimit && !this.verified.has(token)) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, { identity, expMs: payload.exp * 1000, nbfMs: (payload.nbf ?? -Infinity) * 1000, keysVersion });
       }
       return identity;
     } catch (e) {
@@ -193,6 +251,11 @@ export class Authenticator {
         throw new HttpError(401, "unauthenticated", `bearer token rejected: ${whyRejected(e)}`, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
       throw e;
     }
+  }
+
+  /** Tokens remembered now (bounded by `cacheLimit`). */
+  get cachedTokens(): number {
+    return this.verified.size;
   }
 }
 
@@ -235,9 +298,9 @@ function who(identity: Identity): string {
   return identity.kind === "spiffe" ? identity.id.uri : `JWT subject ${identity.subject ?? "(none)"}`;
 }
 
+/** An inline JWKS or one read from a file: fixed for the process (a URL is the constructor's, createRemoteJWKSet). */
 function jwksOf(source: string | { keys: Record<string, unknown>[] }): JwtKeys {
   if (typeof source !== "string") return createLocalJWKSet(source as unknown as JSONWebKeySet);
-  if (/^https?:\/\//.test(source)) return createRemoteJWKSet(new URL(source));
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(source, "utf8"));
