@@ -3,12 +3,13 @@
 // runs it — from a directory outside the repo whose node_modules holds only that package.json's
 // dependency closure (from package-lock.json), with plain `node` and no tsx — a service starts from its
 // config file and answers; a Pulumi SDK cannot even be resolved.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../cli.js";
+import { ServerProcesses } from "../rendered-workload.js";
 
 interface LockEntry {
   dependencies?: Record<string, string>;
@@ -51,7 +52,7 @@ function closure(roots: string[]): Set<string> {
 let root = "";
 let dist = "";
 let dependencies: Record<string, string> = {};
-const children: ChildProcess[] = [];
+const servers = new ServerProcesses();
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "runtime-image-"));
@@ -66,27 +67,15 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  servers.killAll();
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
 /** `node` as the image's ENTRYPOINT runs it; symlinks preserved so lookups stay inside the app's node_modules. */
 const NODE = [process.execPath, "--preserve-symlinks", "--preserve-symlinks-main"];
 
-function serve(args: string[]): Promise<string> {
-  const child = spawn(NODE[0]!, [...NODE.slice(1), join(dist, "cli/main.js"), ...args], { cwd: dist, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`exited ${code}: ${err}${out}`)));
-  });
+async function serve(args: string[]): Promise<string> {
+  return (await servers.start(NODE[0]!, [...NODE.slice(1), join(dist, "cli/main.js"), ...args], { cwd: dist })).url;
 }
 
 describe("the runtime image's application", () => {

@@ -3,25 +3,24 @@
 // and network policy, and the allocator is run as a real process from those files against a real 3-master cluster on
 // loopback — then a rate limit service, also from its rendered config, spends a global limit's budget through it;
 // with the cluster gone the allocator answers 503 and is not ready.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
-import { CONFIG_DIR, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
-import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { ServerProcesses } from "../../rendered-workload.js";
 import { startRedisCluster, type RedisCluster } from "../../runtime/ratelimit/redis-cluster.js";
 
 const REGION = "aws-euw1";
 const root = mkdtempSync(join(tmpdir(), "allocator-cluster-"));
 const NO_STACKS = { ...process.env, MERIDIAN_STACKS_DIR: mkdtempSync(join(root, "no-stacks-")) };
-const children: ChildProcess[] = [];
+const procs = new ServerProcesses();
 const servers: Server[] = [];
 let cluster: RedisCluster;
 let stopped = false;
@@ -30,7 +29,7 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
 }, 60_000);
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  procs.killAll();
   for (const s of servers) s.close();
   if (!stopped) await cluster?.stop();
   rmSync(root, { recursive: true, force: true });
@@ -46,32 +45,8 @@ const workload = (s: EstateSpec, name: string): WorkloadSpec => regionWorkloads(
 
 /** Write the rendered ConfigMap to a temp mount and run the workload's own args (loopback, port 0); no store flag is added. */
 async function serve(w: WorkloadSpec, config: Record<string, string>, extra: string[] = []): Promise<string> {
-  const mount = join(root, w.service.name);
-  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${root}/`).split(`${STATE_DIR}/`).join(`${root}/state/`);
-  mkdirSync(mount, { recursive: true });
-  for (const [file, text] of Object.entries(config)) writeFileSync(join(mount, file), remap(text));
-  const args: string[] = [];
-  for (let i = 0; i < w.args.length; i++) {
-    const a = w.args[i]!;
-    if (a === "--redis")
-      i++; // the secret URL of the pod; the cluster allocator must not have one
-    else if (a === "--port") args.push(a, String((i++, 0)));
-    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
-    else args.push(remap(a));
-  }
-  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args, ...extra], { cwd: REPO_ROOT, env: NO_STACKS, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise<string>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`meridian ${args.slice(0, 2).join(" ")} exited ${code}: ${err}${out}`)));
-  });
+  // --redis is the secret URL of the pod; the cluster allocator must not have one.
+  return (await procs.startRendered(w, { configRoot: root, stateRoot: `${root}/state` }, { config, dropFlags: ["--redis"], extra, env: NO_STACKS })).url;
 }
 
 /** Stands in for a pod's sidecar: forwards to `target` with the XFCC Istio appends for a caller of identity `peer`. */

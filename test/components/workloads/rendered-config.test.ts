@@ -4,7 +4,6 @@
 // where the ConfigMap would be mounted (a temp dir stands in for /etc/meridian), and the workload's own
 // command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
 // process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
@@ -16,7 +15,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { allowedCallerIds, runtimeService, spiffeId } from "../../../model/services.js";
-import { CONFIG_DIR, HTTP_PORT, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { CONFIG_DIR, HTTP_PORT, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { grandmasterService, UPPER_BOUND_FILE } from "../../../runtime/clock/index.js";
 import { startService } from "../../../runtime/kit/index.js";
 import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
@@ -25,15 +24,16 @@ import { generateKey, parseSignedNote, verifierKeyOf } from "../../../runtime/pr
 import { LogClient, newSigner, newVerifier, signCheckpoint, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
-import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../../cli.js";
+import { runCli } from "../../cli.js";
+import { ServerProcesses } from "../../rendered-workload.js";
 
 const REGION = "aws-euw1";
 const root = mkdtempSync(join(tmpdir(), "rendered-config-"));
-const children: ChildProcess[] = [];
+const servers = new ServerProcesses();
 /** No stack files: the services must run from their config files alone. */
 const NO_STACKS = { ...process.env, MERIDIAN_STACKS_DIR: mkdtempSync(join(root, "no-stacks-")) };
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  servers.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -70,33 +70,9 @@ const workload = (s: EstateSpec, name: string): WorkloadSpec => regionWorkloads(
  * and the store URLs (secrets in the pod; here each service's in-memory or embedded store).
  */
 async function serve(w: WorkloadSpec, extra: string[] = []): Promise<string> {
-  const mount = join(root, w.service.name);
-  // Config files and per-pod state (the clock's HLC upper bound) live under the test's directory.
-  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${root}/`).split(`${STATE_DIR}/`).join(`${root}/state/`);
-  mkdirSync(mount, { recursive: true });
-  for (const [file, text] of Object.entries(w.config)) writeFileSync(join(mount, file), remap(text));
-  const args: string[] = [];
-  for (let i = 0; i < w.args.length; i++) {
-    const a = w.args[i]!;
-    if (a === "--postgres" || a === "--redis") i++;
-    else if (a === "--port") args.push(a, String((i++, 0)));
-    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
-    else args.push(remap(a));
-  }
   expect(w.args).toContain(String(HTTP_PORT));
-  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args, ...extra], { cwd: REPO_ROOT, env: NO_STACKS, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise<string>((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("exit", (code) => reject(new Error(`meridian ${args.slice(0, 2).join(" ")} exited ${code}: ${err}${out}`)));
-  });
+  // Config files and per-pod state (the clock's HLC upper bound) live under the test's directory.
+  return (await servers.startRendered(w, { configRoot: root, stateRoot: `${root}/state` }, { extra, env: NO_STACKS })).url;
 }
 
 const getJson = async (url: string) => {
@@ -265,7 +241,7 @@ describe("a changed stack value reaches the running service through its rendered
       expect(rows).toEqual([{ node: "node-1" }]);
       expect(inPublic.rowCount).toBe(0);
     } finally {
-      for (const ch of children.splice(0)) if (ch.exitCode === null && ch.signalCode === null) ch.kill("SIGKILL");
+      servers.killAll();
       await log.app.close();
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();

@@ -7,9 +7,9 @@
 // checkpoint the log publishes carries one group signature that @noble/curves verifies under the stack's group key,
 // and the monitor follows it under that key.
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { StackConfigError } from "../../../model/config/errors.js";
 import { CONFIG_DIR, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
@@ -17,43 +17,27 @@ import { LogClient } from "../../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, parseSignedNote } from "../../../runtime/prooflog/note.js";
 import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
 import { groupJson, shareJson } from "../../../runtime/tbls/index.js";
-import { killServers, serveCli } from "../../cli.js";
+import { ServerProcesses } from "../../rendered-workload.js";
 import { readStackConfigMap } from "../../../stacks/load.js";
 import { dkg, prodWith } from "./threshold-fixture.js";
 
 const NAME = "meridian.example.com/witnesses";
 const root = mkdtempSync(join(tmpdir(), "witness-deployed-"));
+const servers = new ServerProcesses();
 afterAll(() => {
-  killServers();
+  servers.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
 /** The workload's own command line, its files under `dir`, listening on a free loopback port; `swap` maps in-cluster URLs. */
-async function runRendered(w: WorkloadSpec, dir: string, secrets: Record<string, string>, swap: (s: string) => string = (s) => s, extra: string[] = []) {
-  const at = (s: string) => swap(s.split(`${CONFIG_DIR}/`).join(`${dir}/etc/`).split(`${STATE_DIR}/`).join(`${dir}/state/`));
-  const svc = w.service.name;
-  mkdirSync(join(dir, "etc", svc), { recursive: true });
-  for (const [file, text] of Object.entries(w.config)) {
+function runRendered(w: WorkloadSpec, dir: string, secrets: Record<string, string>, swap: (s: string) => string = (s) => s, extra: string[] = []) {
+  // The node time agent is a cluster address: the log runs without a time reference here (not under test).
+  const editConfig = (_file: string, text: string) => {
     const cfg = JSON.parse(text) as Record<string, unknown>;
-    // The node time agent is a cluster address: the log runs without a time reference here (not under test).
     delete cfg["timeReference"];
-    writeFileSync(join(dir, "etc", svc, file), at(JSON.stringify(cfg)));
-  }
-  for (const m of w.secretMounts)
-    for (const [file, text] of Object.entries(secrets)) {
-      const p = at(`${m.mountPath}/${file}`);
-      mkdirSync(dirname(p), { recursive: true });
-      writeFileSync(p, text, { mode: 0o600 });
-    }
-  const args: string[] = [];
-  for (let i = 0; i < w.args.length; i++) {
-    const a = w.args[i]!;
-    if (a === "--postgres") i++;
-    else if (a === "--port") args.push(a, String((i++, 0)));
-    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
-    else args.push(at(a));
-  }
-  return serveCli([...args, ...extra]);
+    return JSON.stringify(cfg);
+  };
+  return servers.startRendered(w, { configRoot: `${dir}/etc`, stateRoot: `${dir}/state` }, { secrets, swap, extra, editConfig, dropFlags: ["--postgres"] });
 }
 
 describe("the estate's deployed witnesses in threshold mode", () => {
