@@ -30,20 +30,12 @@
  * from the verified identity (`buyerOf`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
 import { HttpError, parseInput, type Identity, type RouteAuth } from "../../kit/index.js";
-import { MAX_RESERVATION_ID_LENGTH, parseReservationId, SKU, type ParsedReservationId } from "../core/ids.js";
+import { parseReservationId, type ParsedReservationId } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
 import { installHtlcRoutes, type HtlcRouteOptions } from "./htlc.js";
 import { buyerOf, type Buyer } from "./identity.js";
-
-const skuParam = z.object({ sku: z.string().regex(SKU, "expected a SKU: letters, digits, '.', '_' or '-', at most 64") });
-const idParam = z.object({ id: z.string().min(1).max(MAX_RESERVATION_ID_LENGTH) });
-const createBody = z.object({ total: z.number().int("expected a whole number of units").positive().max(1e12) }).strict();
-const reserveBody = z
-  .object({ qty: z.number().int("expected a whole number of units").min(1).max(1000).default(1) })
-  .strict()
-  .default({ qty: 1 });
+import { createBody, idParam, reservationIdOf, reserveQty, skuOf, skuParam } from "./inputs.js";
 
 /** A store call that fails (connection refused, timeout) is a 503 the client may retry, not a 500. */
 function store<T>(call: Promise<T>): Promise<T> {
@@ -191,10 +183,10 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   });
 
   app.post("/v1/inventory/:sku/reservations", buyerRoute, async (req, reply) => {
-    const { sku } = parseInput(skuParam, req.params, "path");
+    const sku = skuOf(req.params);
     const r = region(req);
     const who = buyer(req);
-    const { qty } = parseInput(reserveBody, req.body, "body");
+    const qty = reserveQty(req.body);
     const admitted = service.room ? await service.room.admit(sku, who.user, header(req, "x-queue-pass")) : false;
     const out = await store(service.reserve(r, sku, who, qty, admitted));
     if (out === null) throw new HttpError(404, "unknown item", `no inventory ${sku}`);
@@ -213,7 +205,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
   });
 
   app.post("/v1/reservations/:id/commit", buyerRoute, async (req, reply) => {
-    const { id } = parseInput(idParam, req.params, "path");
+    const id = reservationIdOf(req.params);
     region(req);
     const who = buyer(req);
     const p = parseReservationId(id);
