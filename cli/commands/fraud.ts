@@ -113,15 +113,17 @@ export function register(program: Command): void {
     .description("verify a fraud proof with the sequencer's key: exit 0 and the reason when fraud is proven, exit 1 when the proof is refused")
     .argument("<proof>", "fraud proof JSON (from fraud prove)")
     .requiredOption("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
-    .action(async (file: string, o: { vkey: string }) => {
-      const { checkFraudProof } = await import("../../runtime/fraud/index.js");
+    .option("--machine <machine>", "what the transitions are: balances (fraud sequence) or escrow (an escrow's /v1/transitions)", "balances")
+    .action(async (file: string, o: { vkey: string; machine: string }) => {
+      const { checkFraudProof, checkEscrowFraudProof } = await import("../../runtime/fraud/index.js");
+      if (o.machine !== "balances" && o.machine !== "escrow") throw new UserError(`--machine ${o.machine}: expected balances or escrow`);
       const vkey = readKeyArg(o.vkey, "--vkey");
       const proof = parseJson(readText(file, "PROOF"), `PROOF ${file}`);
       if (typeof proof !== "object" || proof === null || typeof (proof as { checkpoint?: unknown }).checkpoint !== "string" || typeof (proof as { challenged?: unknown }).challenged !== "object")
         throw new UserError(`PROOF ${file}: not a fraud proof (needs checkpoint and challenged)`);
       let v;
       try {
-        v = checkFraudProof(proof as never, vkey, keyName(vkey));
+        v = (o.machine === "escrow" ? checkEscrowFraudProof : checkFraudProof)(proof as never, vkey, keyName(vkey));
       } catch (e) {
         if (e instanceof TypeError) {
           process.stderr.write(`meridian: proof refused: malformed (${e.message})\n`);
@@ -190,15 +192,65 @@ export function register(program: Command): void {
     });
 
   fraud
+    .command("challenge")
+    .description(
+      "replay a running escrow's state-transition log (GET /v1/transitions) and print the fraud proof of its first bad transition (exit 0), or of transition --index (exit 1 with the reason when it is valid); exit 1 when all check out. --court sends the checkpoint and the proof to a fraud court",
+    )
+    .requiredOption("--escrow <url>", "the escrow service's base URL")
+    .option("--vkey <vkey>", "the escrow log's verifier key (or a file holding it); default: the key the escrow serves with its checkpoint")
+    .option("--index <n>", "challenge this transition (0-based) whatever it is")
+    .option("--court <url>", "assert the checkpoint at this fraud court (meridian fraud serve --machine escrow) and file the proof there")
+    .option("--out <file>", "write the proof JSON here instead of stdout")
+    .action(async (o: { escrow: string; vkey?: string; index?: string; court?: string; out?: string }) => {
+      const f = await import("../../runtime/fraud/index.js");
+      const { fetchEscrowLog, fileWithCourt } = await import("../../runtime/fraud/index.js");
+      const { NoteError } = await import("../../runtime/prooflog/note.js");
+      const index = o.index === undefined ? undefined : Number(o.index);
+      if (index !== undefined && !(/^[0-9]{1,15}$/.test(o.index!) && Number.isSafeInteger(index))) throw new UserError(`--index ${o.index}: expected a transition number (0-based)`);
+      let log, proof;
+      try {
+        log = await fetchEscrowLog(o.escrow);
+        const vkey = o.vkey === undefined ? log.served.vkey : readKeyArg(o.vkey, "--vkey");
+        if (o.vkey === undefined) process.stderr.write(`trusting the key the escrow serves: ${vkey}\n`);
+        proof = f.proveEscrow(log.served.checkpoint, log.entries, vkey, keyName(vkey), index);
+        if (proof === undefined) {
+          process.stderr.write(`no fraud: all ${log.entries.length} transitions check out\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const v = f.checkEscrowFraudProof(proof, vkey, keyName(vkey));
+        if (!v.fraud) {
+          process.stderr.write(`meridian: transition ${proof.challenged.index} cannot be challenged: ${v.reason}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        process.stderr.write(`fraud proven for transition ${v.index} of ${log.entries.length}: ${v.reason} (${Buffer.byteLength(JSON.stringify(proof))}-byte proof)\n`);
+      } catch (e) {
+        if (e instanceof f.FraudInputError || e instanceof NoteError) throw new UserError(`--escrow ${o.escrow}: ${e.message}`);
+        throw e;
+      }
+      if (o.out) writeFileSync(o.out, `${JSON.stringify(proof)}\n`);
+      else process.stdout.write(`${JSON.stringify(proof)}\n`);
+      if (o.court) {
+        const r = await fileWithCourt(o.court, proof).catch((e: Error) => {
+          throw new UserError(`--court ${o.court}: ${e.message}`);
+        });
+        process.stderr.write(`court: claim ${r.claim.status} ${JSON.stringify(r.claim.body)}; proof ${r.proof.status} ${JSON.stringify(r.proof.body)}\n`);
+        if (r.proof.status !== 200) process.exitCode = 1;
+      }
+    });
+
+  fraud
     .command("serve")
     .description("the challenge court over HTTP: checkpoints asserted (POST /v1/fraud/claims) become final after the window unless a fraud proof (POST /v1/fraud/proofs) rejects them")
     .option("--config <file>", "service config, JSON or YAML: vkey, windowMs, data, and the kit's `server` section")
     .option("--vkey <vkey>", "the sequencer's verifier key (or a file holding it); its name is the log origin")
     .option("--window <ms>", "challenge window after a checkpoint is asserted (ms; default 7 days)")
     .option("--data <dir>", "persist assertions and verdicts here (default: memory)")
+    .option("--machine <machine>", "what the transitions are: balances (default) or escrow (an escrow's /v1/transitions)")
     .option("--port <n>", "TCP port (0 picks a free one; default 8080)")
     .option("--host <host>", "listen address (default 127.0.0.1)")
-    .action(async (o: { config?: string; vkey?: string; window?: string; data?: string; port?: string; host?: string }) => {
+    .action(async (o: { config?: string; vkey?: string; window?: string; data?: string; machine?: string; port?: string; host?: string }) => {
       const int = (v: string, what: string, min: number) => {
         if (!/^[0-9]{1,15}$/.test(v) || Number(v) < min) throw new UserError(`${what} ${v}: expected an integer >= ${min}`);
         return Number(v);
@@ -214,6 +266,7 @@ export function register(program: Command): void {
           vkey,
           windowMs: o.window === undefined ? undefined : int(o.window, "--window", 1),
           data: o.data,
+          machine: o.machine,
         },
       });
     });

@@ -6,12 +6,16 @@
  * and sold units as of the publish, in canonical JSON. Each served region owns its `<region>/` keys, so every
  * region's escrow writes the same map without deleting another's entries.
  *
+ * Beside them, `<region>/.transitions` anchors the escrow's state-transition log (transition-log.ts): its origin,
+ * verifier key, size and root as of the publish, so a checkpoint the escrow serves later can be held to the logged one.
+ *
  * The shared publisher (runtime/vmap/publisher.ts): a sale only pokes it; batches go out behind the sale, and a map
  * outage (refused, down, hung) shows only in /metrics (`meridian_escrow_map_*`) and the log, never in a sale.
  */
 import type { Registry } from "prom-client";
 import { mapKeyOf, MapPublisher, type MapClient } from "../vmap/index.js";
 import type { InventoryView } from "./service.js";
+import type { TransitionCheckpoint } from "./transition-log.js";
 
 /** A region's key for a SKU: `<region>/<sku>`, the SKU hashed when the key would pass 32 bytes. */
 export function escrowMapKey(region: string, sku: string): string {
@@ -52,6 +56,8 @@ export interface EscrowMapPublisherOptions {
   inventory: (sku: string) => Promise<InventoryView | null>;
   onError: (err: Error) => void;
   metrics?: Registry;
+  /** The state-transition log's checkpoint now, published under `<region>/.transitions`. */
+  transitions?: () => TransitionCheckpoint;
   retryMs?: { min: number; max: number };
 }
 
@@ -60,8 +66,13 @@ export class EscrowMapPublisher {
   readonly regions: Map<string, MapPublisher>;
 
   constructor(o: EscrowMapPublisherOptions) {
-    const { regions, skus, inventory, metrics, ...rest } = o;
-    const view = async (region: string) => escrowMapEntries(region, await Promise.all(skus.map((s) => inventory(s))));
+    const { regions, skus, inventory, metrics, transitions, ...rest } = o;
+    const view = async (region: string) => {
+      const out = escrowMapEntries(region, await Promise.all(skus.map((s) => inventory(s))));
+      const t = transitions?.();
+      if (t) out.set(mapKeyOf(".transitions", `${region}/`), JSON.stringify({ v: "meridian-escrow-transitions/1", origin: t.origin, vkey: t.vkey, size: t.size, root: t.root }));
+      return out;
+    };
     this.regions = new Map(
       regions.map((region, i) => [
         region,

@@ -10,10 +10,11 @@
  */
 import type { FastifyInstance } from "fastify";
 import { randomInt } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
 import { type Clock } from "../common/clock.js";
-import { defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
+import { ConfigFileError, defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
@@ -21,6 +22,8 @@ import { EscrowMapPublisher } from "./map-publisher.js";
 import { fetchWithTimeout, MapClient, withBearerFile } from "../vmap/index.js";
 import type { EscrowStore } from "./store/port.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
+import { installTransitionRoutes } from "./transport/transitions.js";
+import { EscrowTransitionLog } from "./transition-log.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -150,6 +153,11 @@ const escrowServeConfigSchema = escrowConfigSchema
     mapTimeoutMs: z.number().int().min(100).max(120_000).default(5_000),
     /** A file holding a bearer token for the map's writes, read at each write; absent: the mesh identity. */
     mapTokenFile: z.string().min(1).optional(),
+    /**
+     * The note signer key file of the state-transition log (transition-log.ts; its name is the log's origin); absent:
+     * a key made at start, named meridian-escrow/<regions>, served with each checkpoint.
+     */
+    transitionsKeyFile: z.string().min(1).optional(),
   })
   .refine((c) => !(c.redis && !c.postgres), {
     message: "Redis needs PostgreSQL behind it (postgres): Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over",
@@ -183,7 +191,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
     // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
     jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
-      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, ...rest } = c;
+      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, ...rest } = c;
       const cfg: EscrowConfig = rest;
       const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
       const room = openWaitingRoom({ ...urls, config: cfg, clock });
@@ -196,7 +204,9 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
+        const transitions = new EscrowTransitionLog(clock, { origin: `meridian-escrow/${cfg.regions.join(".")}`, signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile) });
         const service = new EscrowService({
+          transitions,
           config: cfg,
           store,
           room,
@@ -213,6 +223,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
               regions: cfg.regions,
               skus: cfg.skus.map((s) => s.sku),
               inventory: (sku) => service.inventory(sku),
+              transitions: () => transitions.checkpoint(),
               onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
               metrics,
             })
@@ -229,7 +240,10 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           htlc: ledger,
           publisher,
           // Each route's rule (buyers, admins, the mesh `callers`) is checked by the kit before its handler.
-          routes: (app: FastifyInstance) => installEscrowRoutes(app, service, { forward: extra.forward, htlc: { ledger, clock, strongRefusal: () => node.strongRefusal() } }),
+          routes: (app: FastifyInstance) => {
+            installEscrowRoutes(app, service, { forward: extra.forward, htlc: { ledger, clock, strongRefusal: () => node.strongRefusal() } });
+            installTransitionRoutes(app, transitions);
+          },
           // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
           // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
           // a successful write carries a consistency token (the HLC after it, with its epoch), and a request's token
@@ -260,6 +274,19 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       }
     },
   });
+}
+
+/** The first non-empty line of a key file (a config error naming the file when there is none). */
+function readSignerKey(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigFileError(file, [`transitionsKeyFile: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  const line = text.split("\n").find((l) => l.trim() !== "");
+  if (!line) throw new ConfigFileError(file, ["transitionsKeyFile: the file holds no key"]);
+  return line.trim();
 }
 
 /** One escrow server in-process (`meridian local`, tests): the kit's service with this config, store and clock. */

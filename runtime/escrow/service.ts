@@ -13,6 +13,7 @@ import { parseReservationId, type ParsedReservationId } from "./core/ids.js";
 import { DEFAULT_POLICY, type RebalancePolicy } from "./core/rebalance.js";
 import { reconcile, type ReconciliationReport } from "./reconcile.js";
 import { LiveDemand } from "./live-demand.js";
+import type { EscrowTransitionLog } from "./transition-log.js";
 import { RegionEscrow } from "./region.js";
 import type { CreateOutcome, EscrowStore, RefundOutcome, VerifyReport } from "./store/port.js";
 import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult } from "./flashsale/sale.js";
@@ -37,6 +38,8 @@ export interface EscrowServiceOptions {
   strongRefusal?: () => string | null;
   /** Told (synchronously, never awaited) after a sale, a refund and each tick: the balances may have changed (the map publisher). */
   onChange?: () => void;
+  /** The state-transition log every served region's ledger and refunds are recorded in (fraud proofs). */
+  transitions?: EscrowTransitionLog;
 }
 
 export type CommitOutcome =
@@ -188,6 +191,7 @@ export class EscrowService {
       onVoid: (dropped) => void Promise.all(dropped.map((r) => this.o.store.releaseHold(sku, r.user, r.id))).catch(() => undefined),
       strongRefusal: this.o.strongRefusal,
     });
+    this.o.transitions?.attach(escrow.ledger, sku, region);
     if (!(await escrow.start())) return null;
     const sale = new FlashSale(escrow, audit.total, this.admission, this.o.limiter, this.clock, this.o.store, this.rng, this.config.rebalanceIntervalSeconds * 1000);
     this.started.push(sale);
@@ -256,7 +260,11 @@ export class EscrowService {
   async refund(sku: string, saleId: string): Promise<RefundOutcome> {
     const out = await this.o.store.refund(sku, saleId, this.clock.now());
     if (out === "refunded") for (const s of this.started) if (s.escrow.sku === sku) s.escrow.invalidateView();
-    if (out === "refunded") this.o.onChange?.();
+    if (out === "refunded") {
+      const p = parseReservationId(saleId);
+      if (p && this.serves(p.region)) this.o.transitions?.refund(sku, p.region, saleId);
+      this.o.onChange?.();
+    }
     return out;
   }
 
@@ -332,6 +340,7 @@ export class EscrowService {
       const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
       if (rep) this.reconciliations.set(sku, rep);
     }
+    this.o.transitions?.flush();
     // Leases moved, reservations expired: the balances may differ from the last publish.
     this.o.onChange?.();
   }

@@ -1,5 +1,6 @@
 /**
  * The challenge court (kit), `meridian fraud serve`: where a sequencer's checkpoints are asserted and challenged.
+ * With `machine: escrow` the transitions are the escrow ledger's (escrow-log.ts: an escrow's /v1/transitions log).
  * It holds only the sequencer's verifier key; a checkpoint asserted here is final once the challenge window has
  * passed unless someone proved one of its transitions invalid (checkFraudProof: the proof carries everything).
  *
@@ -19,6 +20,7 @@ import { z } from "zod";
 import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
 import { newVerifier, openCheckpoint } from "../prooflog/index.js";
 import { ChallengeWindow } from "./bisect.js";
+import { checkEscrowFraudProof, type EscrowFraudProof } from "./escrow-log.js";
 import { checkFraudProof, FraudInputError, type FraudProof } from "./transitions.js";
 
 const courtConfigSchema = z
@@ -31,6 +33,8 @@ const courtConfigSchema = z
       .int()
       .min(1)
       .default(7 * 24 * 3600 * 1000),
+    /** What the log's transitions are: balance transfers (transitions.ts) or the escrow ledger's operations (escrow-log.ts). */
+    machine: z.enum(["balances", "escrow"]).default("balances"),
     /** Directory where assertions and verdicts persist. Default: memory. */
     data: z.string().min(1).optional(),
   })
@@ -44,8 +48,10 @@ const FraudProofJson = z
     challenged: logged,
     previous: logged.optional(),
     reads: z
-      .array(z.object({ account: z.string().min(1).max(256), balance: z.string().min(1).max(80) }).strict())
-      .max(2)
+      .union([
+        z.array(z.object({ account: z.string().min(1).max(256), balance: z.string().min(1).max(80) }).strict()).max(2),
+        z.array(z.object({ key: z.string().min(1).max(512), value: z.string().max(1024).nullable() }).strict()).max(2),
+      ])
       .optional(),
     proof: z
       .array(z.union([z.string().regex(/^[0-9a-f]{64}$/, "a 32-byte hex sibling"), z.null()]))
@@ -122,7 +128,7 @@ export const courtService = defineService({
       }
       let v: ReturnType<typeof checkFraudProof>;
       try {
-        v = checkFraudProof(proof, vkey, origin);
+        v = config.machine === "escrow" ? checkEscrowFraudProof(proof as EscrowFraudProof, vkey, origin) : checkFraudProof(proof, vkey, origin);
       } catch (e) {
         v = { fraud: false, reason: `malformed proof (${(e as Error).message})` };
       }

@@ -194,7 +194,7 @@ export type FraudVerdict = { fraud: true; index: number; reason: string } | { fr
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
 
-function logged(tree: MerkleTree, entries: readonly Buffer[], index: number, size: number): LoggedEntry {
+export function logged(tree: MerkleTree, entries: readonly Buffer[], index: number, size: number): LoggedEntry {
   return { index, entry: b64(entries[index]!), inclusion: tree.inclusionProof(index, size).map(b64) };
 }
 
@@ -234,7 +234,7 @@ export function findFraud(checkpointNote: string, entries: readonly Uint8Array[]
   return undefined;
 }
 
-function openLogged(l: LoggedEntry, size: number, root: Hash, what: string): Entry | string {
+export function openLogged(l: LoggedEntry, size: number, root: Hash, what: string): Entry | string {
   if (!Number.isSafeInteger(l.index) || l.index < 0 || l.index >= size) throw new FraudInputError(`${what} index ${l.index} is not in the checkpoint's log of ${size}`);
   const bytes = Buffer.from(l.entry, "base64");
   try {

@@ -21,6 +21,17 @@ export interface Reservation {
   committing: boolean;
 }
 
+/**
+ * Every change of the ledger's units and reservations, as it happens (the escrow's state-transition log,
+ * runtime/fraud/escrow-machine.ts, records them). `at`: the ledger's time when it knows it.
+ */
+export type LedgerEvent =
+  | { op: "refill" | "debit"; qty: number }
+  | { op: "reserve"; id: string; user: string; qty: number; expiresAt: number }
+  | { op: "commit" | "cancel"; id: string; user: string }
+  | { op: "expire"; id: string; at?: number }
+  | { op: "void"; id: string };
+
 export type LookupMiss = "unknown" | "expired" | "void";
 export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: LookupMiss | "in-progress" };
 
@@ -48,6 +59,8 @@ export class RegionLedger {
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
+  /** Told of every change (off the fast path when unset: one test per operation). */
+  onEvent?: (e: LedgerEvent) => void;
 
   /** Ids are `${idPrefix}${seq in base 36}-${token}`; the prefix must make them unique across incarnations. */
   constructor(
@@ -113,12 +126,14 @@ export class RegionLedger {
   /** Units granted to the lease. */
   credit(n: number): void {
     this.freeUnits += n;
+    if (n > 0) this.onEvent?.({ op: "refill", qty: n });
   }
 
   /** Take up to n free units out (push, transfer, or shrink to the store's count). Returns units taken. */
   debit(n: number): number {
     const d = Math.max(0, Math.min(n, this.freeUnits));
     this.freeUnits -= d;
+    if (d > 0) this.onEvent?.({ op: "debit", qty: d });
     return d;
   }
 
@@ -136,6 +151,7 @@ export class RegionLedger {
     this.freeUnits -= qty;
     this.reservedUnits += qty;
     this.reservedTotal += qty;
+    this.onEvent?.({ op: "reserve", id: this.idOf(this.base + i), user, qty, expiresAt: this.expiries[i]! });
     return this.base + i;
   }
 
@@ -167,6 +183,7 @@ export class RegionLedger {
       return { ok: false, reason: state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown" };
     }
     if (this.expiries[i]! <= nowMs) {
+      this.onEvent?.({ op: "expire", id: this.idOf(this.base + i), at: nowMs });
       this.drop(i, EXPIRED);
       return { ok: false, reason: "expired" };
     }
@@ -186,6 +203,7 @@ export class RegionLedger {
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
     this.soldTotal += r.qty;
+    this.onEvent?.({ op: "commit", id, user: r.user });
   }
 
   /** The store write failed: the reservation stands again (its TTL is unchanged; it may expire now). */
@@ -201,6 +219,7 @@ export class RegionLedger {
       this.reservedUnits += r.qty;
     } else {
       this.freeUnits += r.qty; // its slot was already swept: it has expired
+      this.onEvent?.({ op: "expire", id });
     }
   }
 
@@ -210,6 +229,7 @@ export class RegionLedger {
     if (!r) return;
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
+    this.onEvent?.({ op: "void", id });
   }
 
   /** The store refused the sale but the lease stands (the buyer's cap): the units go back to free stock. */
@@ -219,6 +239,7 @@ export class RegionLedger {
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
     this.freeUnits += r.qty;
+    this.onEvent?.({ op: "cancel", id, user: r.user });
   }
 
   /** Cancel a live reservation; its units become free again. */
@@ -226,6 +247,7 @@ export class RegionLedger {
     const i = this.slotOf(id);
     if (i < 0 || this.states[i] !== LIVE) return undefined;
     const r = this.view(i);
+    this.onEvent?.({ op: "cancel", id, user: r.user });
     this.drop(i, DEAD);
     return r;
   }
@@ -243,7 +265,9 @@ export class RegionLedger {
     while (this.head < this.len) {
       if (this.states[this.head] === LIVE) {
         if (this.expiries[this.head]! > nowMs) break;
-        out.push(this.view(this.head));
+        const r = this.view(this.head);
+        out.push(r);
+        this.onEvent?.({ op: "expire", id: r.id, at: nowMs });
         this.drop(this.head, EXPIRED);
       }
       this.head++;
@@ -269,11 +293,14 @@ export class RegionLedger {
     const dropped: Reservation[] = [];
     for (let i = this.head; i < this.len; i++) {
       if (this.states[i] !== LIVE) continue;
-      dropped.push(this.view(i));
+      const r = this.view(i);
+      dropped.push(r);
+      this.onEvent?.({ op: "void", id: r.id });
       this.states[i] = VOID; // kept, so a late commit is told its reservation was voided
     }
     this.head = this.len;
     this.live = 0;
+    if (this.freeUnits > 0) this.onEvent?.({ op: "debit", qty: this.freeUnits });
     this.freeUnits = 0;
     this.reservedUnits = 0;
     return dropped;

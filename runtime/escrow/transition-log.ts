@@ -1,0 +1,96 @@
+/**
+ * The escrow's state-transition log (runtime/fraud/escrow-log.ts): every change each served region's ledger makes —
+ * refills, debits, reserve, commit, cancel, expire, void — and the refunds of its sales, as transactions with pre and
+ * post state roots, in a signed RFC 6962 log anyone can replay and challenge one step of (`meridian fraud challenge`).
+ *
+ * The ledger's fast path only appends its event to a queue (no hashing per sale); `flush` — on each tick and before
+ * the log is read — executes them in order on the state tree and appends the entries. An event the machine refuses
+ * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`. The log lives
+ * in this process: a restart starts a new log (a new incarnation's ledger starts empty too), signed by the same key
+ * when the config names one (`transitionsKeyFile`), else by a key made at start and served with the checkpoint.
+ */
+import { buyerOf, EscrowSequencer, FraudInputError, type EscrowTx } from "../fraud/index.js";
+import { generateKey, newSigner, verifierKeyOf } from "../prooflog/index.js";
+import type { Clock } from "../common/clock.js";
+import type { LedgerEvent, RegionLedger } from "./core/ledger.js";
+
+type Pending = { sku: string; region: string; e: LedgerEvent | { op: "refund"; id: string } };
+
+export interface TransitionCheckpoint {
+  origin: string;
+  vkey: string;
+  size: number;
+  root: string;
+  checkpoint: string;
+}
+
+export class EscrowTransitionLog {
+  readonly sequencer: EscrowSequencer;
+  readonly vkey: string;
+  private pending: Pending[] = [];
+  /** Events the machine refused (each would have been an invalid transition), and the last reason. */
+  refused = 0;
+  lastRefusal?: string;
+
+  /** `signerKey`: the log's note signer key (its name is the origin); default a fresh key named `origin`. */
+  constructor(
+    private readonly clock: Clock,
+    o: { origin: string; signerKey?: string },
+  ) {
+    let skey = o.signerKey;
+    if (skey === undefined) {
+      const k = generateKey(o.origin);
+      skey = k.signerKey;
+      this.vkey = k.verifierKey;
+    } else this.vkey = verifierKeyOf(skey);
+    const signer = newSigner(skey);
+    this.sequencer = new EscrowSequencer(signer.name, signer);
+  }
+
+  /** Record every change of a region's ledger for a SKU from now on. */
+  attach(ledger: RegionLedger, sku: string, region: string): void {
+    ledger.onEvent = (e) => void this.pending.push({ sku, region, e: e.op === "expire" && e.at === undefined ? { ...e, at: this.clock.now() } : e });
+  }
+
+  /** A sale of `region` was refunded (its units went back to the store's pool). */
+  refund(sku: string, region: string, id: string): void {
+    this.pending.push({ sku, region, e: { op: "refund", id } });
+  }
+
+  /** Execute and log every queued event, in order. */
+  flush(): void {
+    const q = this.pending;
+    this.pending = [];
+    for (const { sku, region, e } of q) {
+      const tx: EscrowTx =
+        e.op === "reserve"
+          ? { op: "reserve", sku, region, id: e.id, buyer: buyerOf(e.user), qty: e.qty, expiresAt: e.expiresAt }
+          : e.op === "commit" || e.op === "cancel"
+            ? { op: e.op, sku, region, id: e.id, buyer: buyerOf(e.user) }
+            : e.op === "expire"
+              ? { op: "expire", sku, region, id: e.id, at: e.at! }
+              : e.op === "refill" || e.op === "debit"
+                ? { op: e.op, sku, region, qty: e.qty }
+                : { op: e.op, sku, region, id: (e as { id: string }).id };
+      try {
+        this.sequencer.submit(tx);
+      } catch (err) {
+        if (!(err instanceof FraudInputError)) throw err;
+        this.refused++;
+        this.lastRefusal = `${tx.op} in ${region}: ${err.message}`;
+      }
+    }
+  }
+
+  checkpoint(): TransitionCheckpoint {
+    this.flush();
+    const s = this.sequencer;
+    return { origin: s.origin, vkey: this.vkey, size: s.log.size, root: Buffer.from(s.log.root()).toString("hex"), checkpoint: s.checkpoint() };
+  }
+
+  /** Entries start..start+limit−1 (their canonical JSON text, what the log's leaves hash). */
+  entries(start: number, limit: number): string[] {
+    this.flush();
+    return this.sequencer.entries.slice(start, start + limit).map((b) => b.toString("utf8"));
+  }
+}
