@@ -132,7 +132,7 @@ export function register(program: Command): void {
   cmd
     .command("dkg")
     .description(
-      "one participant of a Pedersen DKG over HTTP (no dealer): serve this participant's rounds, pull the others', handle complaints, then write OUTDIR/group.json and OUTDIR/share-<index>.json, print one JSON result line and exit",
+      "one participant of a Pedersen DKG over HTTP (no dealer): serve this participant's rounds, pull the others', handle complaints, then write OUTDIR/group.json, OUTDIR/share-<index>.json and OUTDIR/evidence.json (transferable evidence against dealers it disqualified; check it with `tbls evidence`), print one JSON result line and exit",
     )
     .requiredOption("--index <i>", "this participant's index, 1..N", numberArg("--index", 1, 1024, true))
     .requiredOption("--t <t>", "threshold: signatures needed", numberArg("--t", 1, 1024, true))
@@ -264,6 +264,8 @@ export function register(program: Command): void {
         const file = join(outdir, `share-${o.index}.json`);
         writeFileSync(file, `${JSON.stringify(shareJson(result.share))}\n`, { mode: 0o600 });
         chmodSync(file, 0o600);
+        const evidence = running.parts.participant.evidence ?? [];
+        writeFileSync(join(outdir, "evidence.json"), `${JSON.stringify(evidence, null, 2)}\n`);
         const disagreements = await awaitPeers(running.parts.participant, opts);
         for (const d of disagreements) log(d);
         process.stdout.write(
@@ -272,6 +274,55 @@ export function register(program: Command): void {
         return stop(disagreements.length > 0 ? 1 : 0);
       },
     );
+
+  cmd
+    .command("evidence")
+    .description(
+      "check DKG evidence (a dkg run's evidence.json, GET /v1/dkg/evidence, or one item) against the run's roster: print each dealer it convicts and why; exit 0 when every item convicts its dealer, 1 when one proves nothing",
+    )
+    .argument("<file>", "evidence JSON")
+    .requiredOption("--peers-file <file>", 'the run\'s roster: JSON [{"url": …, "vkey": …}] in index order (it fixes the session and the dealers\' keys)')
+    .action(async (file: string, o: { peersFile: string }) => {
+      const { evidenceContext } = await import("../../runtime/tbls/dkg-http.js");
+      const { verifyDkgEvidence } = await import("../../runtime/tbls/evidence.js");
+      const { newVerifier, NoteError } = await import("../../runtime/prooflog/note.js");
+      const json = (f: string, what: string): unknown => {
+        try {
+          return JSON.parse(readFileSync(f, "utf8")) as unknown;
+        } catch (e) {
+          throw new UserError(`${what} ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      };
+      const raw = json(file, "evidence");
+      const items = (
+        Array.isArray(raw) ? raw : typeof raw === "object" && raw !== null && Array.isArray((raw as { evidence?: unknown }).evidence) ? (raw as { evidence: unknown[] }).evidence : [raw]
+      ) as never[];
+      if (items.length === 0) throw new UserError(`evidence ${file}: holds no evidence`);
+      const peers = json(o.peersFile, "--peers-file") as { url: string; vkey: string }[];
+      if (!Array.isArray(peers) || peers.some((p) => typeof p?.url !== "string" || typeof p?.vkey !== "string")) throw new UserError(`--peers-file ${o.peersFile}: expected [{url, vkey}, …]`);
+      const verifiers = peers.map((p, k) => {
+        try {
+          return newVerifier(p.vkey);
+        } catch (e) {
+          if (e instanceof NoteError) throw new UserError(`--peers-file ${o.peersFile}: participant ${k + 1}: ${e.message}`);
+          throw e;
+        }
+      });
+      let refused = 0;
+      for (const [k, ev] of items.entries()) {
+        const { t, n } = (ev ?? {}) as { t?: unknown; n?: unknown };
+        const v =
+          Number.isInteger(t) && n === peers.length
+            ? verifyDkgEvidence(ev, evidenceContext(t as number, n, peers, verifiers))
+            : { guilty: false as const, reason: `it is for n = ${String(n)}, the roster has ${peers.length}` };
+        if (v.guilty) process.stdout.write(`guilty: ${v.reason}\n`);
+        else {
+          refused++;
+          process.stderr.write(`meridian: evidence ${k + 1} proves nothing: ${v.reason}\n`);
+        }
+      }
+      if (refused > 0) process.exitCode = 1;
+    });
 
   cmd
     .command("reshare")

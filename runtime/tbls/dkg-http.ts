@@ -8,6 +8,8 @@
  *   GET /v1/dkg/complaints      {index, against: [dealer]}
  *   GET /v1/dkg/reveals         {index, reveals: {complainer: hex}}   shares revealed to answer complaints
  *   GET /v1/dkg/done            {index, groupPublicKey, qual}
+ *   GET /v1/dkg/evidence        {index, evidence: [DkgEvidence]}   transferable proof against each dealer we could
+ *                               convict by its own signed messages (evidence.ts; unsigned: it stands on the dealer's)
  *
  * A message not produced yet is 404 and the reader polls until the phase deadline; a participant that never
  * answers in time is treated as absent (no commitments: not in QUAL; no reveal: disqualified). Private shares are
@@ -24,6 +26,7 @@ import { createCipheriv, createHash, createDecipheriv, createPublicKey, diffieHe
 import { z } from "zod";
 import { defineService, HttpError } from "../kit/index.js";
 import { commitmentDigest, complaintsFor, contribute, finish, type Contribution, type DkgResult } from "./dkg.js";
+import { verifyDkgEvidence, type DkgEvidence, type EvidenceContext, type SignedDkgMessage } from "./evidence.js";
 import { Fr, scalarFromBytes, scalarToBytes } from "./shamir.js";
 import { ThresholdError } from "./threshold.js";
 
@@ -35,7 +38,13 @@ const Round1 = z.object({ index: z.number().int(), t: z.number().int(), n: z.num
 const Sealed = z.object({ from: z.number().int(), to: z.number().int(), nonce: hexOf(12), ciphertext: z.string().regex(/^[0-9a-f]{64,200}$/) });
 const Complaints = z.object({ index: z.number().int(), against: z.array(z.number().int()).max(1024) });
 const Reveals = z.object({ index: z.number().int(), reveals: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32)) });
-const Echo = z.object({ index: z.number().int(), echoes: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32).nullable()) });
+const Signed = z.object({ round: z.string().max(32), from: z.number().int(), to: z.number().int(), payload: z.string().max(1 << 18), sig: z.string().max(200) }).strict();
+/** `seen`: the round-1 messages (signed by their dealers) behind the digests, so an equivocation is provable. */
+const Echo = z.object({
+  index: z.number().int(),
+  echoes: z.record(z.string().regex(/^[0-9]{1,4}$/), hexOf(32).nullable()),
+  seen: z.record(z.string().regex(/^[0-9]{1,4}$/), Signed).optional(),
+});
 const Done = z.object({ index: z.number().int(), groupPublicKey: hexOf(96) });
 
 const dkgConfigSchema = z
@@ -89,7 +98,11 @@ export class DkgParticipant {
   reveals?: Map<number, bigint>;
   /** Our echo: dealer → digest of the commitments it showed us (null: none). */
   echo?: Map<number, string | null>;
+  /** The round-1 messages we received, as signed by their dealers (published with our echo). */
+  readonly round1Seen = new Map<number, SignedDkgMessage>();
   result?: DkgResult;
+  /** Evidence against the dealers we disqualified and could convict by their own signed messages. */
+  evidence?: DkgEvidence[];
   /** Peers that answered round 1 (the ones to wait for at the end). */
   present: number[] = [];
   /** Peers that have read our /done (so they need nothing more from us). */
@@ -182,7 +195,11 @@ export const dkgService = defineService({
         });
         app.get("/v1/dkg/echo", { config: { auth: "public" } }, async () => {
           if (!p.echo) throw notYet("the echo");
-          return signed(p, "echo", 0, { index: config.index, echoes: Object.fromEntries([...p.echo].map(([k, v]) => [String(k), v])) });
+          return signed(p, "echo", 0, {
+            index: config.index,
+            echoes: Object.fromEntries([...p.echo].map(([k, v]) => [String(k), v])),
+            seen: Object.fromEntries([...p.round1Seen].map(([k, m]) => [String(k), m])),
+          });
         });
         app.get("/v1/dkg/complaints", { config: { auth: "public" } }, async () => {
           if (!p.complaints) throw notYet("the complaint list");
@@ -191,6 +208,10 @@ export const dkgService = defineService({
         app.get("/v1/dkg/reveals", { config: { auth: "public" } }, async () => {
           if (!p.reveals) throw notYet("the reveals");
           return signed(p, "reveals", 0, { index: config.index, reveals: Object.fromEntries([...p.reveals].map(([k, v]) => [String(k), hex(scalarToBytes(v))])) });
+        });
+        app.get("/v1/dkg/evidence", { config: { auth: "public" } }, async () => {
+          if (!p.evidence) throw notYet("the evidence");
+          return { index: config.index, evidence: p.evidence };
         });
         app.get("/v1/dkg/done", { config: { auth: "public" } }, async (req) => {
           if (!p.result) throw notYet("the result");
@@ -213,6 +234,8 @@ interface Expect {
   from: number;
   to: number;
   log: (line: string) => void;
+  /** Told the message as signed, once it checks out (kept as evidence). */
+  keep?: (m: SignedDkgMessage) => void;
 }
 
 /**
@@ -237,7 +260,10 @@ async function poll<T>(url: string, schema: z.ZodType<T>, deadline: number, e: E
           body = undefined;
         }
         const parsed = schema.safeParse(body);
-        if (parsed.success) return parsed.data;
+        if (parsed.success) {
+          e.keep?.({ round: e.round, from: e.from, to: e.to, payload: env.data.payload, sig: env.data.sig });
+          return parsed.data;
+        }
         e.log(`participant ${e.from}: malformed ${e.round} message (treated as absent)`);
         return undefined;
       }
@@ -329,7 +355,11 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
 
   // Round 1: commitments and encryption keys.
   let deadline = phase();
-  const round1 = await each((j) => poll(`${base(j)}/v1/dkg/round1?by=${me}`, Round1, deadline, from(j, "round1", me)).then((r) => (r && r.index === j && r.t === t && r.n === n ? r : undefined)));
+  const round1 = await each((j) =>
+    poll(`${base(j)}/v1/dkg/round1?by=${me}`, Round1, deadline, { ...from(j, "round1", me), keep: (m) => p.round1Seen.set(j, m) }).then((r) =>
+      r && r.index === j && r.t === t && r.n === n ? r : undefined,
+    ),
+  );
   for (const j of others) if (!round1.has(j)) log(`participant ${j}: no round-1 message (absent)`);
   p.present = [...round1.keys()];
   const commitments = new Map<number, Uint8Array[]>([[me, p.contribution.commitments]]);
@@ -340,8 +370,12 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   p.echo = new Map(Array.from({ length: n }, (_, k) => k + 1).map((j) => [j, commitments.has(j) ? commitmentDigest(commitments.get(j)!) : null]));
   deadline = phase();
   const echoes = new Map<number, Map<number, string | null>>([[me, p.echo]]);
-  for (const [j, e] of await each((j) => poll(`${base(j)}/v1/dkg/echo`, Echo, deadline, from(j, "echo"))))
-    if (e.index === j) echoes.set(j, new Map(Object.entries(e.echoes).map(([k, v]) => [Number(k), v])));
+  const seen: SignedDkgMessage[][] = Array.from({ length: n + 1 }, (_, j) => (p.round1Seen.has(j) ? [p.round1Seen.get(j)!] : []));
+  for (const [j, e] of await each((j) => poll(`${base(j)}/v1/dkg/echo`, Echo, deadline, from(j, "echo")))) {
+    if (e.index !== j) continue;
+    echoes.set(j, new Map(Object.entries(e.echoes).map(([k, v]) => [Number(k), v])));
+    for (const [k, m] of Object.entries(e.seen ?? {})) if (Number(k) >= 1 && Number(k) <= n) seen[Number(k)]!.push(m);
+  }
 
   // Round 2: private shares, sealed to each recipient; open ours and check them against the commitments.
   for (const [j, r] of round1) p.seal(j, unhex(r.encryptionKey));
@@ -365,13 +399,57 @@ export async function runDkg(p: DkgParticipant, o: RunDkgOptions): Promise<DkgRe
   p.reveals = new Map([...complaints].filter(([k, against]) => k !== me && against.includes(me)).map(([k]) => [k, p.revealFor(k)]));
   deadline = phase();
   const reveals = new Map<number, Map<number, bigint>>([[me, p.reveals]]);
+  const revealMsgs = new Map<number, SignedDkgMessage>();
   const needed = others.filter((j) => [...complaints.values()].some((a) => a.includes(j)));
-  for (const [j, r] of await each((j) => (needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline, from(j, "reveals")) : Promise.resolve(undefined))))
+  for (const [j, r] of await each((j) =>
+    needed.includes(j) ? poll(`${base(j)}/v1/dkg/reveals`, Reveals, deadline, { ...from(j, "reveals"), keep: (m) => revealMsgs.set(j, m) }) : Promise.resolve(undefined),
+  ))
     if (r.index === j) reveals.set(j, new Map(Object.entries(r.reveals).map(([k, v]) => [Number(k), scalarFromBytes(unhex(v))])));
 
   p.result = finish({ t, n, commitments, complaints, reveals, echoes }, me, received);
   for (const d of p.result.disqualified) log(`disqualified participant ${d.dealer}: ${d.reason}`);
+  p.evidence = collectEvidence(p, { t, n, ctx: evidenceContext(t, n, o.peers, verifiers), seen, complaints, revealMsgs });
+  for (const ev of p.evidence) log(`evidence against participant ${ev.dealer}: ${ev.kind}`);
   return p.result;
+}
+
+/** How a third party checks evidence from this run: the session and the dealers' verifier keys from the roster. */
+export function evidenceContext(t: number, n: number, peers: readonly DkgPeer[], verifiers: readonly DkgVerifier[]): EvidenceContext {
+  return { session: dkgSession(t, n, peers).toString("hex"), verifier: (j) => verifiers[j - 1], signedBytes };
+}
+
+/**
+ * Evidence against every dealer that convicts itself: two round-1 messages with different vectors among those we and
+ * the echoers received, or a signed reveal that fails its signed commitments. Only evidence that verifies is kept.
+ */
+function collectEvidence(
+  p: DkgParticipant,
+  o: { t: number; n: number; ctx: EvidenceContext; seen: SignedDkgMessage[][]; complaints: Map<number, number[]>; revealMsgs: Map<number, SignedDkgMessage> },
+): DkgEvidence[] {
+  const out: DkgEvidence[] = [];
+  const base = { v: "meridian-dkg-evidence/1" as const, t: o.t, n: o.n, session: o.ctx.session };
+  for (let j = 1; j <= o.n; j++) {
+    if (j === p.config.index) continue;
+    const found = ((): DkgEvidence | undefined => {
+      const msgs = o.seen[j] ?? [];
+      for (let a = 0; a < msgs.length; a++)
+        for (let b = a + 1; b < msgs.length; b++) {
+          const ev: DkgEvidence = { ...base, kind: "equivocation", dealer: j, messages: [msgs[a]!, msgs[b]!] };
+          if (verifyDkgEvidence(ev, o.ctx).guilty) return ev;
+        }
+      const r1 = p.round1Seen.get(j);
+      const reveal = o.revealMsgs.get(j);
+      if (!r1 || !reveal) return undefined;
+      for (const [i, against] of o.complaints) {
+        if (!against.includes(j)) continue;
+        const ev: DkgEvidence = { ...base, kind: "bad-share", dealer: j, complainer: i, round1: r1, reveal };
+        if (verifyDkgEvidence(ev, o.ctx).guilty) return ev;
+      }
+      return undefined;
+    })();
+    if (found) out.push(found);
+  }
+  return out;
 }
 
 /**

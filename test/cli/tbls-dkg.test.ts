@@ -5,7 +5,9 @@
  * `meridian tbls sign|combine|verify`: 3 combine into a signature @noble/curves verifies under the group key, 2 are
  * refused; every share passes Feldman's check and any 3 give the same signature (in-process, on the files written).
  * A dealer that shows one participant other commitments (test hook: a second, self-consistent dealing) is caught by
- * the echo round and disqualified by all four others, who agree on a key any 3 of their shares sign under.
+ * the echo round and disqualified by all four others, who agree on a key any 3 of their shares sign under, and each
+ * writes evidence.json that `meridian tbls evidence` checks against the roster alone: dealer 2's two signed round-1
+ * messages with different vectors (a tampered copy proves nothing).
  * The dealer that reveals a bad share too and is disqualified is test/runtime/tbls/dkg-http.test.ts (the same HTTP
  * participants, in one process).
  */
@@ -114,6 +116,8 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
     const key = results[0]!.groupPublicKey;
     for (const r of results) expect([r.groupPublicKey, r.qual, r.disqualified]).toEqual([key, [1, 2, 3, 4, 5], []]);
     expect(outcomes[3]!.stderr).toContain("complaining against 2");
+    // Corrected in public: nothing to convict it of, so no evidence.
+    for (let i = 1; i <= 5; i++) expect(readFileSync(join(dir, `p${i}`, "evidence.json"), "utf8")).toBe("[]\n");
     const group = join(dir, "p1", "group.json");
     for (let i = 2; i <= 5; i++) expect(readFileSync(join(dir, `p${i}`, "group.json"), "utf8")).toBe(readFileSync(group, "utf8"));
     expect((JSON.parse(readFileSync(group, "utf8")) as { groupPublicKey: string }).groupPublicKey).toBe(key);
@@ -153,6 +157,19 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
       expect([r.groupPublicKey, r.qual]).toEqual([key, honest]);
       expect(r.disqualified).toEqual([{ dealer: 2, reason: expect.stringMatching(/^showed participants \d and \d different commitments \(echo round\)$/) as string }]);
     }
+    // Each honest process wrote evidence that convicts dealer 2 before anyone holding the roster: its two signed
+    // round-1 messages with different vectors. Swapping one for a message dealer 2 did not sign proves nothing.
+    const peersFile = join(dir, "peers.json");
+    for (const i of honest) {
+      const ev = runCli(["tbls", "evidence", "--peers-file", peersFile, join(dir, `p${i}`, "evidence.json")]);
+      expect(ev.status, ev.stderr).toBe(0);
+      expect(ev.stdout).toMatch(/^guilty: dealer 2 signed two different commitment vectors in round 1 \(to participants \d and \d\)\n$/);
+    }
+    const evidence = JSON.parse(readFileSync(join(dir, "p1", "evidence.json"), "utf8")) as { messages: { payload: string }[] }[];
+    evidence[0]!.messages[1]!.payload = evidence[0]!.messages[0]!.payload.replace(/"commitments":\["[0-9a-f]{4}/, '"commitments":["0000');
+    writeFileSync(join(dir, "forged-evidence.json"), JSON.stringify(evidence));
+    const forged = runCli(["tbls", "evidence", "--peers-file", peersFile, join(dir, "forged-evidence.json")]);
+    expect([forged.status, forged.stderr]).toEqual([1, expect.stringMatching(/evidence 1 proves nothing: the round1 message to \d is not signed by dealer 2 in this session/) as string]);
     const shares = honest.map((i) => readShare(join(dir, `p${i}`, `share-${i}.json`)));
     const commitments = readGroup(join(dir, "p4", "group.json")).commitments;
     for (const s of shares) expect(verifyShare(commitments, s)).toBe(true);

@@ -1,7 +1,10 @@
 /**
  * The DKG over HTTP (dkg-http.ts) with five participants on the kit in one process, each on its own port and with
  * its own Ed25519 identity key (signed-note format): a dealer that answers a complaint with a bad share (the test
- * hook `dishonestReveal`) is disqualified by all four others, who agree on the key and whose shares sign under it.
+ * hook `dishonestReveal`) is disqualified by all four others, who agree on the key and whose shares sign under it,
+ * and each publishes evidence (GET /v1/dkg/evidence) that convicts it before a third party holding only the roster;
+ * the same evidence re-signed by another key, from another session or with a good share proves nothing, nor do an
+ * honest dealer's two round-1 messages.
  * A man in the middle in front of one participant that swaps its X25519 key for its own (so it could read every
  * share sent there) and re-signs with its own key is refused by everyone: that participant counts as absent.
  * test/cli/tbls-dkg.test.ts runs five `meridian tbls dkg` processes on the same code.
@@ -15,6 +18,9 @@ import { startService, type RunningService } from "../../../runtime/kit/index.js
 import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
 const noteKeys = { signer: newSigner, verifier: newVerifier };
 import { awaitPeers, combine, DkgParticipant, dkgService, dkgSession, partialSign, runDkg, signedBytes, type DkgPeer } from "../../../runtime/tbls/index.js";
+import { evidenceContext } from "../../../runtime/tbls/dkg-http.js";
+import { verifyDkgEvidence, type DkgEvidence, type SignedDkgMessage } from "../../../runtime/tbls/evidence.js";
+import { scalarToBytes } from "../../../runtime/tbls/shamir.js";
 
 const running: RunningService[] = [];
 const proxies: Server[] = [];
@@ -48,6 +54,35 @@ describe("Pedersen DKG over HTTP, five participants in-process", () => {
       expect(r.disqualified).toEqual([{ dealer: 2, reason: "revealed a share for participant 4 that fails its commitments" }]);
     }
     expect(logs[3]).toContain("complaining against 2");
+
+    // Every honest participant publishes transferable evidence: dealer 2's signed commitments and its signed bad reveal.
+    const ctx = evidenceContext(
+      t,
+      n,
+      peers,
+      peers.map((p) => newVerifier(p.vkey)),
+    );
+    for (const k of [0, 2, 3, 4]) {
+      const served = (await (await fetch(`${peers[k]!.url}/v1/dkg/evidence`)).json()) as { evidence: DkgEvidence[] };
+      expect(served.evidence).toEqual(ps[k]!.evidence);
+      expect(served.evidence.map((e) => [e.kind, e.dealer])).toEqual([["bad-share", 2]]);
+      expect(verifyDkgEvidence(served.evidence[0]!, ctx)).toEqual({ guilty: true, dealer: 2, reason: "dealer 2 revealed (signed) a share for participant 4 that fails its signed commitments" });
+    }
+    const ev = ps[0]!.evidence![0] as Extract<DkgEvidence, { kind: "bad-share" }>;
+    // Re-signed by someone else, for another session, or with the reveal replaced by a good share: it proves nothing.
+    const other = generateKey("dkg-p2");
+    const forged = { ...ev.reveal, sig: Buffer.from(newSigner(other.signerKey).sign(signedBytes(dkgSession(t, n, peers), "reveals", 2, 0, ev.reveal.payload))).toString("base64") };
+    expect(verifyDkgEvidence({ ...ev, reveal: forged }, ctx)).toMatchObject({ guilty: false, reason: "the reveals message to 0 is not signed by dealer 2 in this session" });
+    expect(verifyDkgEvidence(ev, { ...ctx, session: dkgSession(t, n, [...peers].reverse()).toString("hex") })).toMatchObject({ guilty: false, reason: expect.stringMatching(/not this roster's/) });
+    const good = JSON.stringify({ index: 2, reveals: { "4": hex(scalarToBytes(ps[1]!.contribution.shares.get(4)!)) } });
+    const goodReveal = { ...ev.reveal, payload: good, sig: Buffer.from(newSigner(keys[1]!.signerKey).sign(signedBytes(dkgSession(t, n, peers), "reveals", 2, 0, good))).toString("base64") };
+    expect(verifyDkgEvidence({ ...ev, reveal: goodReveal }, ctx)).toMatchObject({ guilty: false, reason: "the share dealer 2 revealed for participant 4 matches its commitments" });
+    // An honest dealer's two round-1 messages (as participants 1 and 4 received them) commit to one vector.
+    const honest3 = [ps[0]!.round1Seen.get(3)!, ps[3]!.round1Seen.get(3)!] as [SignedDkgMessage, SignedDkgMessage];
+    expect(verifyDkgEvidence({ v: "meridian-dkg-evidence/1", kind: "equivocation", t, n, session: ctx.session, dealer: 3, messages: honest3 }, ctx)).toMatchObject({
+      guilty: false,
+      reason: expect.stringMatching(/same vector/),
+    });
     const message = new TextEncoder().encode("example.com/log\n42\n");
     const sig = combine(
       t,
