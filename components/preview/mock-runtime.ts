@@ -260,6 +260,12 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
     // A VPN's outside addresses, one per tunnel end (distinct per resource, like the gateways above).
     case "aws:ec2/vpnConnection:VpnConnection":
       return { ...base, tunnel1Address: `203.0.${(2 * n) & 255}.1`, tunnel2Address: `203.0.${(2 * n + 1) & 255}.1` };
+    // A cluster-mode replication group's configuration endpoint, in ElastiCache's shape (clustercfg.<id>.<hash>.<region>).
+    case "aws:elasticache/replicationGroup:ReplicationGroup": {
+      if (inputs["clusterMode"] !== "enabled") return base;
+      const region = String(inputs["region"] ?? "us-east-1").replace(/^([a-z]+)-([a-z])[a-z]*-(\d+)$/, "$1$2$3");
+      return { ...base, configurationEndpointAddress: `clustercfg.${String(inputs["replicationGroupId"] ?? name)}.x${n.toString(36)}.${region}.cache.amazonaws.com` };
+    }
     case "random:index/randomPassword:RandomPassword": {
       const length = typeof inputs["length"] === "number" ? inputs["length"] : 16;
       return { result: `Mock${name.replace(/[^A-Za-z0-9]/g, "")}${"x".repeat(length)}`.slice(0, length) };

@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
 import { regionWorkloads, WORKLOAD_OBJECTS, type WorkloadSpec } from "../../model/workloads/spec.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { managedRedis } from "./cache.js";
+import { managedRedis, managedRedisCluster } from "./cache.js";
 import { workloadManifests, type ManifestContext } from "./manifests.js";
 import { regionalServices } from "../../model/mesh/multi-primary.js";
 
@@ -66,6 +66,24 @@ export class RuntimeServices extends pulumi.ComponentResource {
       k8sOpts,
     );
 
+    // The allocator's managed Redis Cluster, where its pod runs (the ledger region), and the Secret its pods mount.
+    const allocator = regionWorkloads(spec, id).find((w) => w.service.name === "allocator");
+    const allocatorSecret =
+      allocator && allocator.replicas > 0 && spec.runtime.ratelimit.allocatorRedisCluster?.managed
+        ? (() => {
+            const c = managedRedisCluster(spec, region, { parent: this });
+            return new k8s.core.v1.Secret(
+              `${id}-${WORKLOAD_OBJECTS.allocatorRedisSecret}`,
+              {
+                metadata: { name: WORKLOAD_OBJECTS.allocatorRedisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
+                type: "Opaque",
+                stringData: { nodes: c.nodes, password: c.password },
+              },
+              k8sOpts,
+            );
+          })()
+        : undefined;
+
     const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs, requireEpoch: spec.time.gateway.requireEpoch };
     this.workloads = regionWorkloads(spec, id);
     for (const w of this.workloads) {
@@ -73,7 +91,7 @@ export class RuntimeServices extends pulumi.ComponentResource {
       const n = (kind: string) => `${id}-${w.service.name}-${kind}`;
       const account = new k8s.core.v1.ServiceAccount(n("serviceaccount"), m.serviceAccount, k8sOpts);
       const config = new k8s.core.v1.ConfigMap(n("config"), m.configMap, k8sOpts);
-      const stores = [...(w.stores.redis ? [redisSecret] : []), ...(w.stores.postgres ? [endpoints] : [])];
+      const stores = [...(w.stores.redis ? [redisSecret] : []), ...(w.stores.postgres ? [endpoints] : []), ...(w.stores.redisClusterFromSecret && allocatorSecret ? [allocatorSecret] : [])];
       const controllerOpts = { ...k8sOpts, dependsOn: [cluster.namespaces.runtime, account, config, ...stores] };
       this.controllers[w.service.name] =
         m.controller.kind === "StatefulSet"

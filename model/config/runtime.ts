@@ -37,6 +37,59 @@ const redisSchema = z
   .strict()
   .prefault({});
 
+const hostPort = z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port");
+
+/**
+ * The allocator's Redis Cluster. Its credentials (and a private CA) are keys of the Secret `meridian-allocator-redis`
+ * mounted into the allocator's pods: `password`, `username` with `auth: user`, `ca.crt` with `ca: true` — created by
+ * operators for `nodes`, by the component for `managed` (with `nodes`, the configuration endpoint, for the args).
+ */
+const allocatorRedisClusterSchema = z.union([
+  z
+    .array(hostPort)
+    .min(1)
+    .transform((nodes) => ({ nodes, managed: undefined, tls: false, serverName: undefined, ca: false, auth: "none" as const })),
+  z
+    .object({
+      /** An existing cluster's seed nodes. */
+      nodes: z.array(hostPort).min(1).optional(),
+      /**
+       * Or a cluster the component creates in the ledger region, where the allocator runs: on AWS an ElastiCache
+       * replication group in cluster mode (TLS in transit, an AUTH token, encrypted at rest) in the managed Redis's
+       * subnet group and security groups (runtime.ratelimit.redis.aws). Only AWS so far.
+       */
+      managed: z
+        .object({
+          aws: z
+            .object({
+              nodeType: z.string().min(1).default("cache.r7g.large"),
+              /** Node groups (shards): the cluster's hash slots are spread over them. */
+              shards: z.number().int().min(1).max(500).default(3),
+              /** Replicas of each shard (ElastiCache's default limit is 5); failover is automatic in cluster mode. */
+              replicasPerShard: z.number().int().min(0).max(5).default(1),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .optional(),
+      tls: z.boolean().default(true),
+      /** The name the nodes' certificates carry, when they are reached by address. */
+      serverName: z.string().min(1).optional(),
+      /** The Secret carries `ca.crt`, the CA the nodes' certificates chain to (default: the system's CAs). */
+      ca: z.boolean().default(false),
+      /** `password`: an AUTH token (`requirepass`); `user`: an ACL user (`username` and `password`); `none`. */
+      auth: z.enum(["none", "password", "user"]).default("password"),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      if (!c.nodes === !c.managed) ctx.addIssue({ code: "custom", path: ["nodes"], message: "give nodes (an existing cluster) or managed (one the component creates), exactly one" });
+      if (c.managed && (!c.tls || c.auth !== "password" || c.ca || c.serverName))
+        ctx.addIssue({ code: "custom", path: ["managed"], message: "a managed cluster is reached over TLS with its AUTH token (tls: true, auth: password, no ca or serverName)" });
+      if (!c.tls && (c.ca || c.serverName)) ctx.addIssue({ code: "custom", path: ["tls"], message: "ca and serverName are TLS settings: set tls: true" });
+    }),
+]);
+
 /** A C2SP tlog-witness the log asks to cosign: its base URL and cosignature/v1 verifier key (named `name`). */
 const witnessSchema = z
   .object({
@@ -120,14 +173,12 @@ export const runtimeSchema = z
         /** The managed Redis each region's rate-limit counters live in (issue 10, workloads). */
         redis: redisSchema,
         /**
-         * The global allocator's per-window budgets in a Redis Cluster (its seed nodes, host:port) instead of the ledger
-         * region's managed Redis: rendered into the allocator's config (`redisCluster`), its pods' egress opened to
-         * these ports.
+         * The global allocator's per-window budgets in a Redis Cluster instead of the ledger region's managed Redis:
+         * rendered into the allocator's config (`redisCluster`, `redisTls`, `redisAuth`), its pods' egress opened to
+         * its ports. `[host:port, …]` names an existing cluster reached in plaintext without a password; the object
+         * form names one (`nodes`) or has the component create it (`managed`), TLS and credentials by default.
          */
-        allocatorRedisCluster: z
-          .array(z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port"))
-          .min(1)
-          .optional(),
+        allocatorRedisCluster: allocatorRedisClusterSchema.optional(),
         /**
          * Anomaly detection on each rule's request rate (runtime/ratelimit/adaptive/anomaly.ts): spikes and drops
          * beyond `threshold` deviations of a baseline with this half-life; alerts page on repeated ones.

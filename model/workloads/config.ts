@@ -98,13 +98,23 @@ export function rateLimitEstateConfig(spec: EstateSpec): { domain: string; reque
  */
 export function allocatorServiceConfig(spec: EstateSpec) {
   const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
+  const secret = (key: string) => `${ALLOCATOR_REDIS_SECRET_DIR}/${key}`;
   return {
     redisPrefix: "mrl:alloc:",
-    // A Redis Cluster the stack names holds the budgets instead (one hash slot per limit: redis-budget.ts).
-    ...(cluster ? { store: "redis" as const, redisCluster: cluster } : {}),
+    // A Redis Cluster the stack names holds the budgets instead (one hash slot per limit: redis-budget.ts); a managed
+    // one's nodes are its configuration endpoint, known once it exists: the pod's args carry them (service-parts.ts).
+    ...(cluster ? { store: "redis" as const, ...(cluster.nodes ? { redisCluster: cluster.nodes } : {}) } : {}),
+    // TLS and credentials from the mounted Secret's files: the file names the paths, never the values.
+    ...(cluster?.tls ? { redisTls: { ...(cluster.ca ? { caFile: secret("ca.crt") } : {}), ...(cluster.serverName ? { serverName: cluster.serverName } : {}) } } : {}),
+    ...(cluster && cluster.auth !== "none" ? { redisAuth: { ...(cluster.auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } } : {}),
     callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
   };
 }
+
+/** Where the allocator's pods mount the Secret `meridian-allocator-redis` (its Redis Cluster's credentials). */
+export const ALLOCATOR_REDIS_SECRET_DIR = "/etc/meridian/allocator/redis";
+/** The port of a managed Redis Cluster the component creates (its configuration endpoint and every node). */
+export const MANAGED_CLUSTER_PORT = 6379;
 
 /** The allocator's in-cluster URL: its pods run in the ledger region, and the mesh routes every region's calls there. */
 export const allocatorUrl = (): string => serviceUrl("allocator");

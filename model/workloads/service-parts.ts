@@ -7,6 +7,7 @@ import type { EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
 import {
+  ALLOCATOR_REDIS_SECRET_DIR,
   allocatorServiceConfig,
   allocatorUrl,
   attestServiceConfig,
@@ -19,6 +20,7 @@ import {
   quotaServiceConfig,
   rateLimitEstateConfig,
   regionTimeReference,
+  MANAGED_CLUSTER_PORT,
   witnessServiceConfig,
 } from "./config.js";
 import { CONFIG_DIR, hasWork, HTTP_PORT, SIZING, STATE_DIR, WORKLOAD_OBJECTS, type EnvVar, type WorkloadSpec } from "./workload-shape.js";
@@ -40,8 +42,10 @@ const REDIS_ENV: EnvVar[] = [secretEnv("MERIDIAN_REDIS_URL", WORKLOAD_OBJECTS.re
 
 /** The environment that assembles a workload's store URLs from Secret and ConfigMap refs (never in clear). */
 export function storeEnv(stores: WorkloadSpec["stores"]): EnvVar[] {
-  return [...(stores.postgres ? POSTGRES_ENV : []), ...(stores.redis ? REDIS_ENV : [])];
+  return [...(stores.postgres ? POSTGRES_ENV : []), ...(stores.redis ? REDIS_ENV : []), ...(stores.redisClusterFromSecret ? ALLOCATOR_CLUSTER_ENV : [])];
 }
+/** A managed cluster's configuration endpoint (host:port), which the kubelet expands into `--redis-cluster`. */
+const ALLOCATOR_CLUSTER_ENV: EnvVar[] = [secretEnv("MERIDIAN_ALLOCATOR_REDIS_NODES", WORKLOAD_OBJECTS.allocatorRedisSecret, "nodes")];
 
 function configPath(service: ServiceName, file: string): string {
   return `${CONFIG_DIR}/${service}/${file}`;
@@ -173,17 +177,18 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       // Its config file (runtime/ratelimit/global/server.ts's schema) plus the kit's mesh identity; the Redis URL is a
       // secret the kubelet expands into `--redis`, which puts the budgets in Redis (store: redis).
       // With a Redis Cluster in the stack, the config names its nodes and neither the secret URL nor its env is rendered.
+      // Its TLS and credentials are files of the Secret meridian-allocator-redis, mounted beside the config.
       const cfg = { ...allocatorServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("allocator")) };
-      const cluster = cfg.redisCluster;
+      const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
+      const store = cluster?.managed ? ["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)"] : cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"];
+      const ports = cluster?.managed ? [MANAGED_CLUSTER_PORT] : [...new Set((cluster?.nodes ?? []).map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b);
       return {
-        args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, ...(cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"])],
+        args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, ...store],
         config: { "allocator.json": JSON.stringify(cfg, null, 2) },
-        secretMounts: [],
+        secretMounts: cluster && (cluster.managed || cluster.auth !== "none" || cluster.ca) ? [{ secret: WORKLOAD_OBJECTS.allocatorRedisSecret, mountPath: ALLOCATOR_REDIS_SECRET_DIR }] : [],
         // The kit's readiness: Redis answering (the store:redis probe, on a Cluster every node and all slots, and this process's connection).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
-        stores: cluster
-          ? { redis: false, postgres: false, redisCluster: [...new Set(cluster.map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b) }
-          : { redis: true, postgres: false },
+        stores: cluster ? { redis: false, postgres: false, redisCluster: ports, ...(cluster.managed ? { redisClusterFromSecret: true } : {}) } : { redis: true, postgres: false },
       };
     }
     case "monitor": {

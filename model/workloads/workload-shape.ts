@@ -33,6 +33,12 @@ export const WORKLOAD_OBJECTS = {
    * in the region hosting the witness, never in state.
    */
   witnessSigner: "meridian-witness-signer",
+  /**
+   * Secret `password` (and `username` for an ACL user, `ca.crt` for a private CA) of the allocator's Redis Cluster
+   * (meridian:runtime.ratelimit.allocatorRedisCluster): operator-created for named nodes; for a managed cluster the
+   * component creates it with the AUTH token and `nodes`, the configuration endpoint.
+   */
+  allocatorRedisSecret: "meridian-allocator-redis",
 } as const;
 
 export const CONFIG_DIR = "/etc/meridian";
@@ -74,6 +80,8 @@ export interface WorkloadSpec {
     postgres: boolean;
     /** Ports of the Redis Cluster nodes it reaches (its egress opens by port, as for the managed stores). */
     redisCluster?: number[];
+    /** The cluster's nodes come from the Secret (a managed cluster's configuration endpoint). */
+    redisClusterFromSecret?: boolean;
   };
   /**
    * Durable state each pod keeps across restarts, rescheduling and deletion: the workload runs as a

@@ -5,6 +5,7 @@
  */
 import { NLB_CANONICAL_HOSTED_ZONES, nlbHostedZoneId } from "../../../model/traffic/load-balancers.js";
 import type { RecordedResource } from "../mock-runtime.js";
+import { elasticacheRules } from "./aws-elasticache.js";
 import { arr, bridgeProblem, inputs, ip, known, num, obj, str, type PlanView, type ProviderRule } from "./rule.js";
 
 const TF_AWS = "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service";
@@ -316,6 +317,7 @@ export const awsRules: ProviderRule[] = [
       return out;
     },
   },
+  ...elasticacheRules,
 ];
 
 /** The member of a global cluster that creates it: the one with master credentials that waits on no other member. */

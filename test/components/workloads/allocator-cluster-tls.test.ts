@@ -1,0 +1,169 @@
+// The allocator's Redis Cluster over TLS with credentials, as the estate renders it: the stack's
+// allocatorRedisCluster (an existing cluster's nodes with a private CA and an ACL user, or a managed one) becomes the
+// allocator's config file, args, env and the Secret it mounts; the allocator is run as a real process from those
+// files, with the Secret's keys written where the pod mounts them, against a real TLS-only 3-master cluster on
+// loopback. A managed cluster's configuration endpoint arrives through the env the kubelet expands into
+// --redis-cluster, and its certificate chains to a CA in the system store (here NODE_EXTRA_CA_CERTS stands for the
+// cloud's public CA).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
+import { CONFIG_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { startRedisCluster, type RedisCluster } from "../../runtime/ratelimit/redis-cluster.js";
+
+const REGION = "aws-use1";
+const root = mkdtempSync(join(tmpdir(), "allocator-cluster-tls-"));
+const NO_STACKS = { ...process.env, MERIDIAN_STACKS_DIR: mkdtempSync(join(root, "no-stacks-")) };
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+let cluster: RedisCluster;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ secure: true });
+}, 90_000);
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const s of servers) s.close();
+  await cluster?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function prodWith(allocatorRedisCluster: unknown): EstateSpec {
+  const map = readStackConfigMap("prod");
+  const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
+  map["meridian:runtime"] = { ...runtime, ratelimit: { ...runtime["ratelimit"], allocatorRedisCluster } };
+  return buildEstateSpec("prod", parseEstateConfig(map, "prod (allocator on a TLS cluster)"));
+}
+const allocatorOf = (s: EstateSpec): WorkloadSpec => regionWorkloads(s, REGION).find((w) => w.service.name === "allocator")!;
+
+/**
+ * The pod, on loopback: the ConfigMap and the Secret (`secret`: its keys) written where they are mounted (under a temp
+ * dir), the workload's own args with `$(VAR)` expanded from `env` as the kubelet does, and port 0.
+ */
+async function runPod(w: WorkloadSpec, dir: string, secret: Record<string, string>, env: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
+  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${dir}/`);
+  mkdirSync(join(dir, "allocator"), { recursive: true });
+  for (const [file, text] of Object.entries(w.config)) writeFileSync(join(dir, "allocator", file), remap(text));
+  expect(w.secretMounts).toHaveLength(1);
+  const mount = remap(w.secretMounts[0]!.mountPath);
+  mkdirSync(mount, { recursive: true });
+  for (const [key, value] of Object.entries(secret)) writeFileSync(join(mount, key), value);
+  const args: string[] = [];
+  for (let i = 0; i < w.args.length; i++) {
+    const a = w.args[i]!;
+    if (a === "--port") args.push(a, String((i++, 0)));
+    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
+    else args.push(remap(a).replace(/\$\(([A-Z_]+)\)/g, (_, v: string) => env[v] ?? `$(${v})`));
+  }
+  const child = spawn(process.execPath, [MERIDIAN_BIN, ...args, "--redis-prefix", `mrl:test:${process.pid}:`], {
+    cwd: REPO_ROOT,
+    env: { ...NO_STACKS, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise<string>((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => reject(new Error(`meridian ${args.slice(0, 2).join(" ")} exited ${code}: ${err}${out}`)));
+  });
+}
+
+/** Stands in for the pod's sidecar: forwards with the XFCC Istio appends for the rate limit service's identity. */
+async function asRateLimitService(target: string, td: string): Promise<string> {
+  const s = createServer((req, res) => {
+    const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit-allocator;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/ratelimit`;
+    const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, "x-forwarded-client-cert": xfcc } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(out);
+  });
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
+
+async function grant(front: string, client: string, wants: number) {
+  const window = Math.floor(Date.now() / 60_000) * 60_000;
+  const r = await fetch(`${front}/v1/allocator/budget`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ resource: `probe-${client}`, limit: 10, periodMs: 60_000, client, window, used: 0, wants }),
+  });
+  return { status: r.status, body: (await r.json()) as { has?: number } };
+}
+
+describe("the allocator on a TLS Redis Cluster with credentials, from the rendered estate", () => {
+  it("an existing cluster with a private CA and an ACL user: budgets kept, and a rotated password is a 503 /readyz naming it", async () => {
+    const s = cluster.secure!;
+    const spec = prodWith({ nodes: cluster.spec.split(","), tls: true, serverName: s.serverName, ca: true, auth: "user" });
+    const w = allocatorOf(spec);
+    const cfg = JSON.parse(w.config["allocator.json"]!) as Record<string, unknown>;
+    expect(cfg).toMatchObject({
+      store: "redis",
+      redisCluster: cluster.spec.split(","),
+      redisTls: { caFile: `${CONFIG_DIR}/allocator/redis/ca.crt`, serverName: "redis.test" },
+      redisAuth: { usernameFile: `${CONFIG_DIR}/allocator/redis/username`, passwordFile: `${CONFIG_DIR}/allocator/redis/password` },
+    });
+    expect(w.secretMounts).toEqual([{ secret: "meridian-allocator-redis", mountPath: `${CONFIG_DIR}/allocator/redis` }]);
+    const dir = join(root, "existing");
+    const url = await runPod(w, dir, { "ca.crt": readFileSync(s.caFile, "utf8"), username: "meridian\n", password: `${s.password}\n` }, {});
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    const a = await grant(front, "a", 8);
+    expect(a).toMatchObject({ status: 200, body: { has: 8 } });
+
+    // The ACL user's password rotated on every node (and its sessions ended): not ready, saying why.
+    const rotated = `rotated-${Date.now()}`;
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        const r = new Redis({ ...cluster.admin, ...n });
+        try {
+          await r.call("ACL", "SETUSER", "meridian", "resetpass", `>${rotated}`);
+          await r.call("CLIENT", "KILL", "USER", "meridian");
+        } finally {
+          r.disconnect();
+        }
+      }),
+    );
+    const down = await fetch(`${url}/readyz`);
+    expect(down.status).toBe(503);
+    expect(JSON.stringify(await down.json())).toMatch(/credentials refused: WRONGPASS/);
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        const r = new Redis({ ...cluster.admin, ...n });
+        await r.call("ACL", "SETUSER", "meridian", "resetpass", `>${s.password}`).finally(() => r.disconnect());
+      }),
+    );
+  }, 60_000);
+
+  it("a managed cluster: the configuration endpoint from the Secret's env, the AUTH token from its file, the CA from the system store", async () => {
+    const spec = prodWith({ managed: {} });
+    const w = allocatorOf(spec);
+    expect(w.args).toEqual(expect.arrayContaining(["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)"]));
+    expect(w.env).toContainEqual({ name: "MERIDIAN_ALLOCATOR_REDIS_NODES", valueFrom: { secretKeyRef: { name: "meridian-allocator-redis", key: "nodes" } } });
+    const seed = cluster.spec.split(",")[0]!;
+    const token = (cluster.admin.password as string) + "\n";
+    const dir = join(root, "managed");
+    // Without the CA in the system store the certificate is refused (the file names no caFile: nothing else is trusted).
+    await expect(runPod(w, join(root, "managed-untrusted"), { nodes: seed, password: token }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed })).rejects.toThrow(/TLS refused: self-signed certificate/);
+    const url = await runPod(w, dir, { nodes: seed, password: token }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed }, { NODE_EXTRA_CA_CERTS: cluster.secure!.caFile });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    expect(await grant(front, "m", 3)).toMatchObject({ status: 200, body: { has: 3 } });
+  }, 60_000);
+});
