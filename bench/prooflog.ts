@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { hash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -61,9 +63,17 @@ async function appendRange(log: TransparencyLog, from: number, to: number, salt:
 // CPU time (the machine is shared: wall time would count the other processes' turns). The raw rate is the faster,
 // per round, of the two fastest honest ways to hash a 65-byte input in Node: node:crypto's one-shot hash() and
 // hash-wasm's reused WebAssembly SHA-256 state (init/update/digest, a fresh output array each). Entries are built
-// before the timing, as the raw hash's input is.
-const ROUNDS = 10;
+// before the timing, as the raw hash's input is, and a full collection then moves them out of the young generation:
+// otherwise the young-generation collections inside the timing spend their time copying the bench's own 40,000
+// prepared entries (measured: ~50 ms a round, a third of it), which is no cost of the log's. The log's own
+// allocations are collected inside the timing as before. Each round alternates the two in SLICES short slices (a
+// round of one long run each saw the load change between them: per-round ratios 0.16–0.46); the goal is judged on
+// the median of the per-round ratios.
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+const ROUNDS = 12;
 const PER_ROUND = 40_000;
+const SLICES = 8;
 const H = 100_000;
 const buf65 = Buffer.alloc(65, 7);
 const hw = await createSHA256();
@@ -84,45 +94,43 @@ await hashingReady;
 const rawOwn: number[] = [];
 const pair = new Uint8Array(96).fill(7);
 const mems: number[] = [];
+const memRatios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  rawNode.push(
-    perSecond(
-      H,
-      await cpuTime(() => {
-        for (let i = 0; i < H; i++) {
-          buf65[0] = i & 255;
-          hash("sha256", buf65, "buffer");
-        }
-      }),
-    ),
-  );
-  rawWasm.push(
-    perSecond(
-      H,
-      await cpuTime(() => {
-        for (let i = 0; i < H; i++) {
-          buf65[0] = i & 255;
-          hw.init();
-          hw.update(buf65);
-          hw.digest("binary");
-        }
-      }),
-    ),
-  );
-  rawOwn.push(
-    perSecond(
-      H,
-      await cpuTime(() => {
-        for (let i = 0; i < H; i++) {
-          pair[0] = i & 255;
-          nodeHashInto(pair, 0, pair, 32, pair, 64);
-        }
-      }),
-    ),
-  );
-  raws.push(Math.max(rawNode[round]!, rawWasm[round]!));
   const es = Array.from({ length: PER_ROUND }, (_, i) => entry(round * PER_ROUND + i, 1));
-  mems.push(perSecond(PER_ROUND, await cpuTime(() => appendEntries(memLog, es))));
+  collect();
+  let nodeMs = 0;
+  let wasmMs = 0;
+  let ownMs = 0;
+  let memMs = 0;
+  for (let s = 0; s < SLICES; s++) {
+    nodeMs += await cpuTime(() => {
+      for (let i = 0; i < H / SLICES; i++) {
+        buf65[0] = i & 255;
+        hash("sha256", buf65, "buffer");
+      }
+    });
+    wasmMs += await cpuTime(() => {
+      for (let i = 0; i < H / SLICES; i++) {
+        buf65[0] = i & 255;
+        hw.init();
+        hw.update(buf65);
+        hw.digest("binary");
+      }
+    });
+    ownMs += await cpuTime(() => {
+      for (let i = 0; i < H / SLICES; i++) {
+        pair[0] = i & 255;
+        nodeHashInto(pair, 0, pair, 32, pair, 64);
+      }
+    });
+    memMs += await cpuTime(() => appendEntries(memLog, es.slice((s * PER_ROUND) / SLICES, ((s + 1) * PER_ROUND) / SLICES)));
+  }
+  rawNode.push(perSecond(H, nodeMs));
+  rawWasm.push(perSecond(H, wasmMs));
+  rawOwn.push(perSecond(H, ownMs));
+  raws.push(Math.max(rawNode[round]!, rawWasm[round]!));
+  mems.push(perSecond(PER_ROUND, memMs));
+  memRatios.push(mems[round]! / raws[round]!);
 }
 const rawRate = median(raws);
 const memRate = median(mems);
@@ -267,7 +275,9 @@ const byIndexPeer = perSecond(
 
 const r3 = restarts.find((r) => r.n === 1e3);
 const goal = (ratio: number, min: number) => `goal ≥ ${min.toFixed(2)}: ${ratio >= min ? "met" : "NOT met"} (${ratio.toFixed(2)})`;
-const memRatio = memRate / rawRate;
+const memRatio = median(memRatios);
+// Judged on both readings: the median of the per-round ratios and the ratio of the medians.
+const memGoalRatio = Math.min(memRatio, memRate / rawRate);
 const us = (x: number | null) => (x === null ? "n/a" : `${x.toFixed(0)} µs`);
 const httpRatio = logLoad.rate / bareLoad.rate;
 report("prooflog", [
@@ -283,7 +293,7 @@ report("prooflog", [
     "appends/s",
     memRate,
     rawRate,
-    `per CPU-second; TransparencyLog.append + MemoryStore, 64-byte entries built before the timing, hashing in ${hashBackend()}, duplicate detection on, waves of ${WAVE}; median of ${ROUNDS} rounds interleaved with the raw hash; two hashes per append: 0.5 is the ceiling at the reference's cost per hash; ${goal(memRatio, 0.4)}; against the log's own hash call (above) ${(memRate / ownRate).toFixed(2)}; per-round ratios ${mems.map((m, i) => (m / raws[i]!).toFixed(2)).join(" ")}`,
+    `per CPU-second; TransparencyLog.append + MemoryStore, 64-byte entries built before the timing (then a full collection), hashing in ${hashBackend()}, duplicate detection on; ${ROUNDS} rounds of ${PER_ROUND}, each alternating with the raw hashes in ${SLICES} slices; two hashes per append: 0.5 is the ceiling at the reference's cost per hash; median of the per-round ratios ${memRatio.toFixed(2)}, ratio of the medians ${(memRate / rawRate).toFixed(2)}, the goal judged on the lower: ${goal(memGoalRatio, 0.4)}; against the log's own hash call (above) ${(memRate / ownRate).toFixed(2)}; per-round ratios ${memRatios.map((r) => r.toFixed(2)).join(" ")}`,
   ),
   row(
     "appends 2e6..3e6 vs 0..1e6",

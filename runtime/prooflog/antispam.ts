@@ -40,13 +40,16 @@ export class Antispam {
     return undefined;
   }
 
-  /** The index of an entry with this leaf hash if the window holds one; else remember `index` for it. One pass over the hash. */
-  claim(leaf: Hash, index: number): number | undefined {
+  /**
+   * The index of an entry with the leaf hash at leaf[at, at + 32) if the window holds one; else remember `index`
+   * for it. One pass over the hash.
+   */
+  claim(leaf: Hash, index: number, at = 0): number | undefined {
     if (!this.enabled) return undefined;
-    const w0 = u32(leaf, 0);
-    const w1 = u32(leaf, 4);
-    const w2 = u32(leaf, 8);
-    const w3 = u32(leaf, 12);
+    const w0 = u32(leaf, at);
+    const w1 = u32(leaf, at + 4);
+    const w2 = u32(leaf, at + 8);
+    const w3 = u32(leaf, at + 12);
     for (let g = this.gens.length - 1; g >= 0; g--) {
       const i = this.gens[g]!.getKey(w0, w1, w2, w3);
       if (i !== undefined) return i;
@@ -65,10 +68,10 @@ export class Antispam {
     return g;
   }
 
-  /** Remember a new entry's index (the caller has checked it is not a duplicate). */
-  remember(leaf: Hash, index: number): void {
+  /** Remember a new entry's index, its leaf hash at leaf[at, at + 32) (the caller has checked it is not a duplicate). */
+  remember(leaf: Hash, index: number, at = 0): void {
     if (!this.enabled) return;
-    this.newest().set(leaf, index);
+    this.newest().set(leaf, index, at);
   }
 
   /** Entries remembered (for metrics and tests). */

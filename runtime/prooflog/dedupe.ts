@@ -17,7 +17,7 @@ import { Antispam } from "./antispam.js";
 import { LogUnavailableError } from "./errors.js";
 import { LeafFilter } from "./filter.js";
 import type { LogTiles } from "./logtiles.js";
-import { type Hash, hashEquals } from "./rfc6962.js";
+import { type Hash, HASH_SIZE, hashEquals } from "./rfc6962.js";
 import type { TileStore } from "./storage/store.js";
 
 /** What the sequencer shows duplicate detection. */
@@ -133,22 +133,23 @@ export class Dedupe {
   }
 
   /**
-   * The window's index for a leaf, or (none there) give it `index`: the sequencer's one call per new entry. The
+   * The window's index for the leaf hash at leaf[at, at + 32), or (none there) give it `index`: the sequencer's one
+   * call per new entry (its leaf hashes are packed in one array per batch, so nothing is allocated per entry). The
    * filter is asked first: every leaf the window holds is in the filter in use (each was added to it, or to the
    * one being built that replaced it), so its "no" — nearly every new entry — spares probing each of the window's
    * generations. A duplicate the window holds is added to the filter again: it is in the log, so that is harmless.
    */
-  claim(leaf: Hash, index: number): number | undefined {
+  claim(leaf: Hash, index: number, at = 0): number | undefined {
     if (!this.enabled) return undefined;
     const f = this.filter;
-    if (f !== null && !f.addAndTest(leaf)) {
-      this.window.remember(leaf, index);
-      this.afterFilterAdd(f, leaf);
+    if (f !== null && !f.addAndTest(leaf, at)) {
+      this.window.remember(leaf, index, at);
+      this.afterFilterAdd(f, leaf, at);
       return undefined;
     }
-    const known = this.window.claim(leaf, index);
-    if (known === undefined && f === null) this.filterAdd(leaf);
-    else if (f !== null) this.afterFilterAdd(f, leaf);
+    const known = this.window.claim(leaf, index, at);
+    if (known === undefined && f === null) this.filterAdd(leaf, at);
+    else if (f !== null) this.afterFilterAdd(f, leaf, at);
     return known;
   }
 
@@ -159,19 +160,19 @@ export class Dedupe {
     this.filterAdd(leaf);
   }
 
-  private filterAdd(leaf: Hash): void {
+  private filterAdd(leaf: Hash, at = 0): void {
     const f = this.filter;
     if (f) {
-      f.add(leaf);
-      this.afterFilterAdd(f, leaf);
-    } else this.building?.add(leaf);
+      f.add(leaf, at);
+      this.afterFilterAdd(f, leaf, at);
+    } else this.building?.add(leaf, at);
   }
 
   /** A leaf was just added to the filter in use `f`: add it to the one being built too; grow a crowded one. */
-  private afterFilterAdd(f: LeafFilter, leaf: Hash): void {
+  private afterFilterAdd(f: LeafFilter, leaf: Hash, at: number): void {
     // Grow first: the new filter is seeded with the entries in flight, which do not include this one yet.
     if (f.crowded && !this.building && f.bits < this.maxFilterBits && f.count >= this.retryAt && !this.closed) this.grow();
-    this.building?.add(leaf);
+    this.building?.add(leaf, at);
   }
 
   /** Build a filter (sized for the log's growth) from the tiles and the entries in flight, then switch to it. */
@@ -189,7 +190,7 @@ export class Dedupe {
       try {
         // Tiles are read in steps so close() can stop a long rebuild between reads.
         for (let at = from; at < upTo && !this.closed; at += 65_536) {
-          await this.src.tiles().rawLeafHashes(at, Math.min(upTo, at + 65_536), (h) => next.add(h), true);
+          await this.src.tiles().rawLeafHashes(at, Math.min(upTo, at + 65_536), (t, at) => next.add(t, at), true);
         }
         if (!this.closed) this.filter = next;
       } catch {
@@ -244,7 +245,7 @@ export class Dedupe {
   private async confirmed(leaf: Hash, index: number | undefined): Promise<number | undefined> {
     if (index === undefined || index >= this.src.durableSize()) return undefined;
     let at: Hash | undefined;
-    await this.src.tiles().rawLeafHashes(index, index + 1, (h) => (at = h));
+    await this.src.tiles().rawLeafHashes(index, index + 1, (t, o) => (at = t.subarray(o, o + HASH_SIZE)));
     return at && hashEquals(at, leaf) ? index : undefined;
   }
 

@@ -3,22 +3,32 @@
  * new entry be sequenced without reading the store's persistent duplicate index, which is what every new entry
  * would otherwise cost (a bucket file read, a PostgreSQL query, an S3 GET). "Maybe" still asks the store.
  *
- * Leaf hashes are SHA-256 outputs, so the probe positions are taken straight from their last 128 bits (the
- * window's tables key on the first 128): no hashing here. Four probes; the sequencer sizes the filter to about
- * 16 bits an entry (a false "maybe" about once in 400 new entries) up to its cap, beyond which the false-maybe
- * rate rises with the log and duplicate detection degrades towards a store read per entry, never to a missed
- * duplicate. It has no false "no": every leaf added is found.
+ * Blocked (one 512-bit block, a 64-byte cache line, per leaf): the four probes of a leaf fall in one block, so
+ * adding or testing a leaf touches one line of memory, not four scattered over a filter of megabytes — the
+ * sequencer does it for every new entry. Leaf hashes are SHA-256 outputs, so the block and the probe positions are
+ * taken straight from their last 128 bits (the window's tables key on the first 128): no hashing here. The
+ * sequencer sizes the filter to about 16 bits an entry (a false "maybe" about once in 350 new entries; blocking
+ * costs a little over the unblocked 1 in 400) up to its cap, beyond which the false-maybe rate rises with the log
+ * and duplicate detection degrades towards a store read per entry, never to a missed duplicate. It has no false
+ * "no": every leaf added is found.
  */
 import { createHash } from "node:crypto";
 import { u32 } from "./leaftable.js";
 import type { Hash } from "./rfc6962.js";
 
-const IMAGE_MAGIC = Buffer.from("MLFILTR1");
+/** Version 2: blocked probes (version 1 images, unblocked, are not read: the filter is rebuilt from the tiles). */
+const IMAGE_MAGIC = Buffer.from("MLFILTR2");
+/** Bits in a block (a cache line); a filter smaller than one block is one block. */
+const BLOCK_BITS = 512;
 const IMAGE_HEADER = IMAGE_MAGIC.length + 24;
 
 export class LeafFilter {
   private readonly words: Uint32Array;
-  private readonly mask: number;
+  /** Blocks − 1, and bits in a block − 1 (both powers of two less one). */
+  private readonly blockMask: number;
+  private readonly bitMask: number;
+  /** log2 of the words in a block. */
+  private readonly blockShift: number;
   count = 0;
 
   /** `bits`: a power of two from 2^5 to 2^32. */
@@ -28,12 +38,15 @@ export class LeafFilter {
   ) {
     if (!(bits >= 32 && bits <= 2 ** 32 && Number.isInteger(Math.log2(bits)))) throw new RangeError(`filter size ${bits} is not a power of two in [2^5, 2^32]`);
     this.words = words ?? new Uint32Array(bits / 32);
-    this.mask = bits - 1;
+    const block = Math.min(BLOCK_BITS, bits);
+    this.blockMask = bits / block - 1;
+    this.bitMask = block - 1;
+    this.blockShift = Math.log2(block / 32);
   }
 
   /**
    * The filter as saved beside the log state: it holds (at least) every leaf of the log's first `size` entries.
-   *   image = "MLFILTR1" ‖ u64 size ‖ u64 bits ‖ u64 count ‖ the bit words (little-endian u32) ‖ SHA-256 of all before
+   *   image = "MLFILTR2" ‖ u64 size ‖ u64 bits ‖ u64 count ‖ the bit words (little-endian u32) ‖ SHA-256 of all before
    */
   toImage(size: number): Buffer {
     const words = Buffer.from(this.words.buffer, this.words.byteOffset, this.words.byteLength);
@@ -79,49 +92,52 @@ export class LeafFilter {
     return this.count * 12 > this.bits;
   }
 
-  add(leaf: Hash): void {
-    const m = this.mask;
-    const w = this.words;
-    let b = u32(leaf, 16) & m;
-    w[b >>> 5]! |= 1 << (b & 31);
-    b = u32(leaf, 20) & m;
-    w[b >>> 5]! |= 1 << (b & 31);
-    b = u32(leaf, 24) & m;
-    w[b >>> 5]! |= 1 << (b & 31);
-    b = u32(leaf, 28) & m;
-    w[b >>> 5]! |= 1 << (b & 31);
-    this.count++;
+  /** First word of the leaf's block (the leaf hash at leaf[at, at + 32)). */
+  private base(leaf: Hash, at: number): number {
+    return (u32(leaf, at + 16) & this.blockMask) << this.blockShift;
   }
 
-  /** `add`, answering what `mayHave` would have answered before it (one pass over the same bits). */
-  addAndTest(leaf: Hash): boolean {
-    const m = this.mask;
+  /** Add the leaf hash at leaf[at, at + 32). */
+  add(leaf: Hash, at = 0): void {
+    this.addAndTest(leaf, at);
+  }
+
+  /**
+   * `add`, answering what `mayHave` would have answered before it (one pass over the same bits). The four probe
+   * positions in the block: 9-bit fields of the hash's words at 20, 24 and 28 (a block of 512 bits).
+   */
+  addAndTest(leaf: Hash, at = 0): boolean {
     const w = this.words;
+    const base = this.base(leaf, at);
+    const m = this.bitMask;
+    const x = u32(leaf, at + 20);
+    const y = u32(leaf, at + 24);
     let had = true;
-    for (let o = 16; o < 32; o += 4) {
-      const b = u32(leaf, o) & m;
+    for (let k = 0; k < 4; k++) {
+      const b = (k === 0 ? x : k === 1 ? x >>> 9 : k === 2 ? y : y >>> 9) & m;
+      const i = base + (b >>> 5);
       const bit = 1 << (b & 31);
-      const word = w[b >>> 5]!;
+      const word = w[i]!;
       if ((word & bit) === 0) {
         had = false;
-        w[b >>> 5] = word | bit;
+        w[i] = word | bit;
       }
     }
     this.count++;
     return had;
   }
 
-  /** False: no leaf with this hash was added. True: maybe. */
-  mayHave(leaf: Hash): boolean {
-    const m = this.mask;
+  /** False: no leaf with this hash (at leaf[at, at + 32)) was added. True: maybe. */
+  mayHave(leaf: Hash, at = 0): boolean {
     const w = this.words;
-    let b = u32(leaf, 16) & m;
-    if ((w[b >>> 5]! & (1 << (b & 31))) === 0) return false;
-    b = u32(leaf, 20) & m;
-    if ((w[b >>> 5]! & (1 << (b & 31))) === 0) return false;
-    b = u32(leaf, 24) & m;
-    if ((w[b >>> 5]! & (1 << (b & 31))) === 0) return false;
-    b = u32(leaf, 28) & m;
-    return (w[b >>> 5]! & (1 << (b & 31))) !== 0;
+    const base = this.base(leaf, at);
+    const m = this.bitMask;
+    const x = u32(leaf, at + 20);
+    const y = u32(leaf, at + 24);
+    for (let k = 0; k < 4; k++) {
+      const b = (k === 0 ? x : k === 1 ? x >>> 9 : k === 2 ? y : y >>> 9) & m;
+      if ((w[base + (b >>> 5)]! & (1 << (b & 31))) === 0) return false;
+    }
+    return true;
   }
 }

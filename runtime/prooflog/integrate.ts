@@ -168,28 +168,31 @@ export class Integrator {
   }
 
   /**
-   * Append one entry whose leaf hash the caller already computed (the sequencer hashes at enqueue). The new leaf
-   * merges with every subtree of equal height (binary carry), one node hash each; the nodes landing on a tile
-   * boundary level (8·L) are the next hashes of tile level L. The carry is hashed in place in the range buffer.
+   * Append one entry whose leaf hash the caller already computed (the sequencer hashes at enqueue), at
+   * leaf[at, at + 32). The new leaf merges with every subtree of equal height (binary carry), one node hash each;
+   * the nodes landing on a tile boundary level (8·L) are the next hashes of tile level L. The carry is hashed in
+   * place in the range buffer.
    */
-  append(entry: Uint8Array, leaf: Hash): void {
+  append(entry: Uint8Array, leaf: Hash, at = 0): void {
     const index = this.size_;
     if (index >= Number.MAX_SAFE_INTEGER) throw new RangeError("the log is full (2^53 - 1 entries)");
     const l0 = this.bufs[0];
     const w0 = this.widths[0] ?? 0;
     if (l0 !== undefined && w0 + 1 < TILE_WIDTH) {
-      l0.set(leaf, w0 * HASH_SIZE); // the common case: the leaf's tile is not completing
+      // The common case: the leaf's tile is not completing. Copied by hand: 32 bytes, no view allocated.
+      const o = w0 * HASH_SIZE;
+      for (let i = 0; i < HASH_SIZE; i++) l0[o + i] = leaf[at + i]!;
       this.widths[0] = w0 + 1;
-    } else this.toTile(0, index, leaf, 0);
+    } else this.toTile(0, index, leaf, at);
     const r = this.rangeBuf;
     // Trailing one bits of the old size: the subtrees the new leaf merges with, lowest first.
     let carries = 0;
     for (let rest = index; rest % 2 === 1; rest = (rest - 1) / 2) carries++;
-    if (carries === 0) r.set(leaf, 0);
+    if (carries === 0) for (let i = 0; i < HASH_SIZE; i++) r[i] = leaf[at + i]!;
     else {
       // The carry climbs: H(slot 0, leaf) at level 1, then H(slot l, carry) at level l + 1, hashed in place.
       const c = this.carry;
-      nodeHashInto(r, 0, leaf, 0, c, 0);
+      nodeHashInto(r, 0, leaf, at, c, 0);
       for (let l = 1; ; l++) {
         if (l % TILE_HEIGHT === 0) this.toTile(l / TILE_HEIGHT, Math.floor(index / 2 ** l), c, 0);
         if (l === carries) break;

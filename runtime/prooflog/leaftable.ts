@@ -43,8 +43,9 @@ export class LeafTable {
     }
   }
 
-  get(leaf: Hash): number | undefined {
-    return this.getKey(u32(leaf, 0), u32(leaf, 4), u32(leaf, 8), u32(leaf, 12));
+  /** The index recorded for the leaf hash at leaf[at, at + 32). */
+  get(leaf: Hash, at = 0): number | undefined {
+    return this.getKey(u32(leaf, at), u32(leaf, at + 4), u32(leaf, at + 8), u32(leaf, at + 12));
   }
 
   /** `get` by the key's four words (callers probing several tables split the hash once). */
@@ -55,9 +56,9 @@ export class LeafTable {
     return stored === 0 ? undefined : stored - 1;
   }
 
-  /** Record `leaf` → `index` (replacing an earlier index for the same leaf). */
-  set(leaf: Hash, index: number): void {
-    this.put(u32(leaf, 0), u32(leaf, 4), u32(leaf, 8), u32(leaf, 12), index);
+  /** Record the leaf hash at leaf[at, at + 32) → `index` (replacing an earlier index for the same leaf). */
+  set(leaf: Hash, index: number, at = 0): void {
+    this.put(u32(leaf, at), u32(leaf, at + 4), u32(leaf, at + 8), u32(leaf, at + 12), index);
   }
 
   put(w0: number, w1: number, w2: number, w3: number, index: number): void {

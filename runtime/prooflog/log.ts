@@ -18,8 +18,8 @@ import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
-import { type Hash, hashEquals, hashingReady, leafHash } from "./rfc6962.js";
-import type { TileStore, TreeState } from "./storage/store.js";
+import { type Hash, HASH_SIZE, hashEquals, hashingReady, leafHash, leafHashInto } from "./rfc6962.js";
+import { leafList, type TileStore, type TreeState } from "./storage/store.js";
 import { CorruptStoreError } from "./storage/journal.js";
 
 export { ForkRefusedError, LogUnavailableError } from "./errors.js";
@@ -59,7 +59,12 @@ export interface Appended extends AddResult {
 interface Batch {
   first: number;
   entries: Uint8Array[];
-  leaves: Hash[];
+  /**
+   * The entries' leaf hashes packed 32 bytes each (entry i's at [32·i, 32·i + 32)), room for more past them: one
+   * array per batch instead of one per entry, so an append allocates no hash and leaves nothing per entry for the
+   * garbage collector to copy while it waits for its commit.
+   */
+  leaves: Uint8Array;
   durable: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -68,6 +73,8 @@ interface Batch {
 }
 
 const DURABLE: Promise<void> = Promise.resolve();
+/** A batch's packed leaf hashes start with room for this many and double up to the batch limit. */
+const FIRST_LEAF_ROOM = 64;
 /** Full level-0 tiles (and their bundles) verified against the tree at every start: a constant, not O(n). */
 const RECENT_TILES_VERIFIED = 4;
 /** The membership filter is saved beside the state every this many entries (and at close): see dedupe.ts. */
@@ -101,7 +108,7 @@ export class TransparencyLog {
       store: opts.store,
       tiles: () => this.tiles,
       durableSize: () => this.durableSize,
-      inflightLeaves: () => this.batches.flatMap((b) => b.leaves),
+      inflightLeaves: () => this.batches.flatMap((b) => leafList({ leafHashes: b.leaves.subarray(0, b.entries.length * HASH_SIZE) })),
     });
     this.publisher = new Publisher(opts, () => this.tiles);
   }
@@ -140,8 +147,12 @@ export class TransparencyLog {
       const first = log.integrator.size;
       for (const e of rec.pending) log.integrator.append(e, leafHash(e));
       const done = log.integrator.takeCompleted();
-      const leaves = log.dedupe.enabled ? rec.pending.map(leafHash) : undefined;
-      await opts.store.commit({ firstIndex: first, entries: rec.pending, leaves, ...done, state: log.state(), journaled: true });
+      let leafHashes: Uint8Array | undefined;
+      if (log.dedupe.enabled) {
+        leafHashes = new Uint8Array(rec.pending.length * HASH_SIZE);
+        rec.pending.forEach((e, i) => leafHashInto(e, leafHashes!, i * HASH_SIZE));
+      }
+      await opts.store.commit({ firstIndex: first, entries: rec.pending, leafHashes, ...done, state: log.state(), journaled: true });
       await opts.store.sync();
     }
     log.nextIndex = log.durableSize = log.integrator.size;
@@ -188,7 +199,7 @@ export class TransparencyLog {
   }
 
   private batchOf(i: number): Batch | undefined {
-    for (const b of this.batches) if (i >= b.first && i < b.first + b.leaves.length) return b;
+    for (const b of this.batches) if (i >= b.first && i < b.first + b.entries.length) return b;
     return undefined;
   }
 
@@ -222,21 +233,32 @@ export class TransparencyLog {
    * the index be acknowledged). Duplicates are caught only inside the in-memory window (`submit` asks the store
    * too). Throws RangeError for an empty or oversized entry, LogUnavailableError after a storage failure.
    */
-  append(entry: Uint8Array, leaf: Hash = leafHash(entry)): Appended {
+  append(entry: Uint8Array, leaf?: Hash): Appended {
     this.check(entry);
-    const known = this.dedupe.claim(leaf, this.nextIndex);
-    if (known !== undefined) return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
     let b = this.batches[this.batches.length - 1];
-    if (!b || b.sealed || b.leaves.length >= this.maxBatch) {
+    if (!b || b.sealed || b.entries.length >= this.maxBatch) {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
       durable.catch(() => undefined);
-      b = { first: this.nextIndex, entries: [], leaves: [], durable, resolve, reject };
+      b = { first: this.nextIndex, entries: [], leaves: new Uint8Array(Math.min(FIRST_LEAF_ROOM, this.maxBatch) * HASH_SIZE), durable, resolve, reject };
       this.batches.push(b);
     }
+    // The leaf hash goes into the batch's next slot; it becomes the entry's only if the entry is not a duplicate.
+    const at = b.entries.length * HASH_SIZE;
+    if (at === b.leaves.length) {
+      const more = new Uint8Array(Math.min(2 * b.entries.length, this.maxBatch) * HASH_SIZE);
+      more.set(b.leaves);
+      b.leaves = more;
+    }
+    if (leaf) b.leaves.set(leaf, at);
+    else leafHashInto(entry, b.leaves, at);
+    const known = this.dedupe.claim(b.leaves, this.nextIndex, at);
+    if (known !== undefined) {
+      if (b.entries.length === 0) this.batches.pop(); // opened for this entry alone: no batch is ever empty
+      return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
+    }
     b.entries.push(entry);
-    b.leaves.push(leaf);
     const index = this.nextIndex++;
     this.schedule();
     return { index, duplicate: false, durable: b.durable };
@@ -275,27 +297,29 @@ export class TransparencyLog {
     while (this.inflight < this.depth && this.inflight < this.batches.length && !this.failure) {
       const b = this.batches[this.inflight++]!;
       b.sealed = true;
-      for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves[i]!);
+      for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves, i * HASH_SIZE);
       const done = this.integrator.takeCompleted();
       this.tiles.addInflight(done.tiles);
       const state = this.state();
-      this.lastCommit = this.opts.store.commit({ firstIndex: b.first, entries: b.entries, leaves: this.dedupe.enabled ? b.leaves : undefined, ...done, state }).then(
-        () => {
-          this.tiles.clearInflight(done.tiles);
-          if (this.failure) return;
-          this.durableSize = b.first + b.entries.length;
-          this.committed = state;
-          void this.dedupe.persist(this.durableSize, FILTER_SAVE_STEP);
-          this.batches.shift();
-          this.inflight--;
-          b.resolve();
-          this.kick();
-        },
-        (e: unknown) => {
-          this.tiles.clearInflight(done.tiles);
-          if (!this.failure) this.fail(e);
-        },
-      );
+      this.lastCommit = this.opts.store
+        .commit({ firstIndex: b.first, entries: b.entries, leafHashes: this.dedupe.enabled ? b.leaves.subarray(0, b.entries.length * HASH_SIZE) : undefined, ...done, state })
+        .then(
+          () => {
+            this.tiles.clearInflight(done.tiles);
+            if (this.failure) return;
+            this.durableSize = b.first + b.entries.length;
+            this.committed = state;
+            void this.dedupe.persist(this.durableSize, FILTER_SAVE_STEP);
+            this.batches.shift();
+            this.inflight--;
+            b.resolve();
+            this.kick();
+          },
+          (e: unknown) => {
+            this.tiles.clearInflight(done.tiles);
+            if (!this.failure) this.fail(e);
+          },
+        );
     }
   }
 

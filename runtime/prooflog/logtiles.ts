@@ -170,9 +170,10 @@ export class LogTiles {
 
   /**
    * Leaf hashes [start, end) from the stored level-0 tiles as they are, unverified and uncached: only duplicate
-   * detection uses them, which a corrupt hash can only make miss.
+   * detection uses them, which a corrupt hash can only make miss. Each is handed over as its tile and its offset
+   * in it (tile[at, at + 32)): a filter rebuild reads every leaf of the log, so no view is made per leaf.
    */
-  async rawLeafHashes(start: number, end: number, each: (h: Hash, index: number) => void, strict = false): Promise<void> {
+  async rawLeafHashes(start: number, end: number, each: (tile: Uint8Array, at: number, index: number) => void, strict = false): Promise<void> {
     for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
       const full = (n + 1) * TILE_WIDTH <= hashesAtLevel(this.edge.size, 0);
       const t = full ? (this.inflight.get(`0/${n}`) ?? (await this.store.readTile(0, n))) : this.edge.partialTile(0);
@@ -181,8 +182,7 @@ export class LogTiles {
         continue;
       }
       for (let i = Math.max(start, n * TILE_WIDTH); i < Math.min(end, n * TILE_WIDTH + t.length / HASH_SIZE); i++) {
-        const at = (i - n * TILE_WIDTH) * HASH_SIZE;
-        each(t.subarray(at, at + HASH_SIZE), i);
+        each(t, (i - n * TILE_WIDTH) * HASH_SIZE, i);
       }
     }
   }

@@ -20,7 +20,7 @@ import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { gunzipIfNeeded } from "./file.js";
 import { CorruptStoreError } from "./journal.js";
 import { decodeState, encodeState, type TreeState } from "./state.js";
-import type { Commit, Publication, Recovered, TileStore } from "./store.js";
+import { leafList, type Commit, type Publication, type Recovered, type TileStore } from "./store.js";
 import { endLockSession } from "../../common/pg-lock.js";
 
 const gz = promisify(gzip);
@@ -139,11 +139,12 @@ export class PostgresStore implements TileStore {
     ];
     await this.tx(async (c) => {
       await this.insertObjects(c, objects);
-      if (cm.leaves && cm.leaves.length > 0) {
+      const leaves = leafList(cm);
+      if (leaves.length > 0) {
         await c.query("INSERT INTO prooflog_antispam (origin, leaf, idx) SELECT $1, * FROM unnest($2::bytea[], $3::bigint[]) ON CONFLICT (origin, leaf) DO NOTHING", [
           this.origin,
-          cm.leaves.map((h) => Buffer.from(h)),
-          cm.leaves.map((_, i) => cm.firstIndex + i),
+          leaves.map((h) => Buffer.from(h)),
+          leaves.map((_, i) => cm.firstIndex + i),
         ]);
       }
       const blob = encodeState(cm.state as TreeState);

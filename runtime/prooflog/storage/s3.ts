@@ -19,7 +19,7 @@ import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { gunzipIfNeeded } from "./file.js";
 import { WriterLockError } from "./postgres.js";
 import { decodeState, encodeState } from "./state.js";
-import type { Commit, Publication, Recovered, TileStore } from "./store.js";
+import { leafList, type Commit, type Publication, type Recovered, type TileStore } from "./store.js";
 
 const gz = promisify(gzip);
 const STATE = ".meridian/state";
@@ -94,7 +94,7 @@ export class S3Store implements TileStore {
     await Promise.all([
       ...c.tiles.map((t) => this.put(tilePath({ level: t.level, index: t.index, width: TILE_WIDTH }), t.data, octet)),
       ...c.bundles.map(async (b) => this.put(tilePath({ level: "entries", index: b.index, width: TILE_WIDTH }), await gz(b.data), { ...octet, "content-encoding": "gzip" })),
-      ...(c.leaves ?? []).map((h, i) => this.put(antispamPath(h), String(c.firstIndex + i), { "content-type": "text/plain", "cache-control": "no-store" })),
+      ...leafList(c).map((h, i) => this.put(antispamPath(h), String(c.firstIndex + i), { "content-type": "text/plain", "cache-control": "no-store" })),
     ]);
     const fence: Record<string, string> = this.etag ? { "if-match": this.etag } : { "if-none-match": "*" };
     const res = await this.put(STATE, encodeState(c.state), { "content-type": "application/octet-stream", "cache-control": "no-store", ...fence });

@@ -13,7 +13,7 @@
  * size and then the checkpoint durable, and the checkpoint's size never exceeds what is durable in tile form.
  */
 import type { Edge, FullBundle, FullTile } from "../integrate.js";
-import type { Hash } from "../rfc6962.js";
+import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { LeafTable } from "../leaftable.js";
 import type { TreeState } from "./state.js";
 
@@ -25,12 +25,24 @@ export interface Commit {
   entries: readonly Uint8Array[];
   tiles: readonly FullTile[];
   bundles: readonly FullBundle[];
-  /** The batch's leaf hashes, to index for duplicate detection (absent: detection is off). */
-  leaves?: readonly Hash[];
+  /**
+   * The batch's leaf hashes packed 32 bytes each (entry firstIndex + i's at [32·i, 32·i + 32)), to index for
+   * duplicate detection (absent: detection is off). Packed, so the sequencer allocates nothing per entry;
+   * `leafList` gives them one by one.
+   */
+  leafHashes?: Uint8Array;
   /** The state after the batch. */
   state: TreeState;
   /** The entries are already durable (a journal replay at startup): do not journal them again. */
   journaled?: boolean;
+}
+
+/** A commit's leaf hashes as an array of 32-byte views (empty when it has none). */
+export function leafList(c: Pick<Commit, "leafHashes">): Hash[] {
+  const b = c.leafHashes;
+  const out: Hash[] = [];
+  if (b) for (let at = 0; at < b.length; at += HASH_SIZE) out.push(b.subarray(at, at + HASH_SIZE));
+  return out;
 }
 
 /** A checkpoint to publish: its note and the edge at its size (the partial tiles and bundle clients will fetch). */
@@ -84,7 +96,12 @@ export class MemoryStore implements TileStore {
   private checkpoint: string | null = null;
   readonly tiles = new Map<string, Uint8Array>();
   readonly bundles = new Map<number, Uint8Array>();
-  private readonly leafIndex = new LeafTable(1 << 16, true);
+  /**
+   * The duplicate index: fixed tables, each twice the size of the one before, the newest taking new leaves and
+   * lookups asking the newest first (the latest index recorded wins). A full table is kept, not rehashed into a
+   * bigger one: a growable table would stop the sequencer for a rehash of every leaf so far each time it doubles.
+   */
+  private readonly leafIndex: LeafTable[] = [new LeafTable(1 << 16)];
   private filterImage: Uint8Array | null = null;
 
   async open(): Promise<Recovered> {
@@ -95,7 +112,14 @@ export class MemoryStore implements TileStore {
     if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data);
     for (const b of c.bundles) this.bundles.set(b.index, b.data);
-    if (c.leaves) for (let i = 0; i < c.leaves.length; i++) this.leafIndex.set(c.leaves[i]!, c.firstIndex + i);
+    const l = c.leafHashes;
+    if (l) {
+      let t = this.leafIndex[this.leafIndex.length - 1]!;
+      for (let i = 0, at = 0; at < l.length; i++, at += HASH_SIZE) {
+        if (t.count >= t.capacity) this.leafIndex.push((t = new LeafTable(2 * t.capacity)));
+        t.set(l, c.firstIndex + i, at);
+      }
+    }
     this.state = c.state;
   }
   async sync(): Promise<void> {}
@@ -115,7 +139,13 @@ export class MemoryStore implements TileStore {
     return this.bundles.get(index) ?? null;
   }
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
-    return leaves.map((h) => this.leafIndex.get(h));
+    return leaves.map((h) => {
+      for (let g = this.leafIndex.length - 1; g >= 0; g--) {
+        const i = this.leafIndex[g]!.get(h);
+        if (i !== undefined) return i;
+      }
+      return undefined;
+    });
   }
   async close(): Promise<void> {}
 }
