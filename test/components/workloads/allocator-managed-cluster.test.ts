@@ -8,6 +8,7 @@ import { elasticacheRules } from "../../../components/preview/rules/aws-elastica
 import { priceResources } from "../../../model/cost/pricing/index.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { withUnknowns } from "../../../model/resources.js";
+import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
 import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { evaluateStack, under, type Plan } from "../../harness.js";
 import { messages, refusals } from "../preview/rules/refuse.js";
@@ -74,6 +75,10 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     expect(file).toMatchObject({ store: "redis", redisTls: {}, redisAuth: { passwordFile: "/etc/meridian/allocator/redis/password" } });
     expect(file).not.toHaveProperty("redisCluster");
     expect(JSON.stringify(file)).not.toContain(String(group.inputs["authToken"]));
+    // The allocator's pods may reach the cluster's port (every node of a cluster-mode group listens on it).
+    const managedSpec = buildEstateSpec("prod", parseEstateConfig({ ...readStackConfigMap("prod"), ...managedOverride("prod", { managed: {} }) }, "prod (managed)"));
+    const policy = regionNetworkPolicies(regionNetworkInputs(managedSpec, "aws-use1", "aws")).find((p) => p.metadata.name === "allow-allocator")!;
+    expect((policy.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port))).toContain(6379);
     // The other regions create none, and keep no Secret for it.
     for (const region of spec.regions.filter((r) => r.id !== "aws-use1"))
       expect(
