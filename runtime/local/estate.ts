@@ -29,6 +29,19 @@ import { Prober } from "./prober.js";
 import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
 
+/** Wait until every region's last probe round answered on every signal (each round is the checkers' own, every interval). */
+async function untilAnswered(prober: Prober, regions: RegionEndpoint[], timeoutMs: number, checkAborted: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const waiting = () => regions.filter((r) => prober.answeredStreak(r.id) === 0).map((r) => r.id);
+  for (let left = waiting(); left.length > 0; left = waiting()) {
+    checkAborted();
+    if (Date.now() >= deadline) throw new Error(`${left.join(", ")} did not answer the GSLB's health checks through ${left.length === 1 ? "its" : "their"} network proxy within ${timeoutMs / 1000} s`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([prober.nextRound(), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+    clearTimeout(timer);
+  }
+}
+
 export class LocalEstate {
   readonly events: EstateEvent[] = [];
   private stopped: Promise<void> | undefined;
@@ -192,8 +205,14 @@ export class LocalEstate {
         supervisor.broadcast({ event: "token", token, mapToken: map.token });
       };
       estate.timers.push(setInterval(() => void renew(), 3600_000).unref());
-      estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
+      undo.push(async () => prober.stop());
       prober.start();
+      // Up means served: each region answered the GSLB's checkers on every signal through its network proxy, not
+      // only that its process listens. Until then its first requests queue behind its cold start (and, under load,
+      // a client's new connection could wait seconds: lost, to a drill, in a healthy estate).
+      progress("waiting for the GSLB's checkers to reach every region through its network");
+      await untilAnswered(prober, regions, options.regionStartTimeoutMs ?? 90_000, checkAborted);
+      estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
       return estate;
     } catch (err) {
       await cleanUp();

@@ -19,6 +19,8 @@ export interface ProbeRound {
   startedAtMs: number;
   /** Slowest signal's round trip, ms; null when every signal failed. */
   rttMs: number | null;
+  /** Signals that got no HTTP answer within the probe timeout (a failing status is an answer). */
+  unanswered: number;
 }
 
 export interface ProberOptions {
@@ -36,6 +38,8 @@ export class Prober {
   private readonly states = new Map<string, HealthState>();
   private readonly since = new Map<string, number>();
   private readonly rounds = new Map<string, ProbeRound>();
+  private readonly streaks = new Map<string, number>();
+  private readonly roundWaiters = new Set<() => void>();
 
   constructor(private readonly options: ProberOptions) {
     this.now = options.now ?? Date.now;
@@ -74,6 +78,19 @@ export class Prober {
     return this.rounds.get(region);
   }
 
+  /**
+   * How many probe rounds in a row, up to the last, the region answered on every signal within the probe timeout:
+   * whether it serves through its network at all (a failing status counts — the GSLB then sees it failing).
+   */
+  answeredStreak(region: string): number {
+    return this.streaks.get(region) ?? 0;
+  }
+
+  /** Resolves when the next probe round (of every region) has completed. */
+  nextRound(): Promise<void> {
+    return new Promise((resolve) => this.roundWaiters.add(resolve));
+  }
+
   sinceMs(region: string): number {
     return this.since.get(region) ?? 0;
   }
@@ -85,6 +102,9 @@ export class Prober {
       await Promise.all(Object.entries(this.options.targets).map(([region, url]) => this.probe(region, url)));
     } finally {
       this.inFlight = false;
+      const waiters = [...this.roundWaiters];
+      this.roundWaiters.clear();
+      for (const w of waiters) w();
     }
   }
 
@@ -104,7 +124,9 @@ export class Prober {
       }),
     );
     const answered = results.flatMap(([, , rtt]) => (rtt === null ? [] : [rtt]));
-    this.rounds.set(region, { startedAtMs, rttMs: answered.length ? Math.max(...answered) : null });
+    const unanswered = results.length - answered.length;
+    this.rounds.set(region, { startedAtMs, rttMs: answered.length ? Math.max(...answered) : null, unanswered });
+    this.streaks.set(region, unanswered === 0 ? this.answeredStreak(region) + 1 : 0);
     for (const [name, passed] of results) this.tracker.record(region, name, passed);
     const to = this.tracker.state(region);
     const from = this.states.get(region)!;

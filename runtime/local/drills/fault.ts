@@ -92,40 +92,67 @@ export function faultPhases(r: FaultDrillResult): { phase: string; measuredMs: n
 
 interface Sample {
   atMs: number;
+  /** The HTTP status; null while unanswered (and for good once the connection failed or the client stopped). */
   status: number | null;
   state?: string;
+  /** Answered, failed, or still open past the client's patience. */
+  settled: boolean;
 }
 
-/** One GET on a new connection (no keep-alive: a lost connection is a new one the proxy may drop). */
-function getOnce(url: string, timeoutMs: number): Promise<{ status: number; body: string } | null> {
+/**
+ * One GET on a new connection (no keep-alive: a lost connection is a new one the proxy may drop), recorded in
+ * `sample`. Resolves once answered or failed, or after `patienceMs` — the loop then moves on, but the request
+ * stays open in `open` and is recorded if its answer still comes: a slow answer (a loaded machine) is not a lost
+ * connection; one the proxy black-holed never answers. The client's stop() ends whatever is still open: lost.
+ */
+function getOnce(url: string, patienceMs: number, sample: Sample, open: Set<http.ClientRequest>): Promise<void> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const settle = () => {
+      sample.settled = true;
+      clearTimeout(patience);
+      open.delete(req);
+      resolve();
+    };
+    const req = http.get(url, { agent: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", () => resolve(null));
+      res.on("end", () => {
+        sample.status = res.statusCode ?? 0;
+        try {
+          const state = (JSON.parse(body) as { state?: string }).state;
+          if (state) sample.state = state;
+        } catch {
+          // Not JSON: no clock state to read.
+        }
+        settle();
+      });
+      res.on("error", settle);
     });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(null));
+    open.add(req);
+    req.on("error", settle);
+    const patience = setTimeout(() => {
+      sample.settled = true;
+      resolve();
+    }, patienceMs);
   });
 }
 
+/** The client's loops (each opens a new connection per request, one request at a time). */
+const CLIENT_LOOPS = 8;
+/** Probe rounds in a row the region must answer in full before the drill's baseline starts. */
+const STEADY_ROUNDS = 2;
+
 /** A client of the region's public address: `workers` loops, each request on a new connection. */
-function startClient(url: string, timeoutMs: number, workers = 8): { samples: Sample[]; stop(): Promise<void> } {
+function startClient(url: string, patienceMs: number, workers = CLIENT_LOOPS): { samples: Sample[]; stop(): Promise<void> } {
   const samples: Sample[] = [];
+  const open = new Set<http.ClientRequest>();
   let running = true;
   const loop = async () => {
     while (running) {
-      const atMs = Date.now();
-      const res = await getOnce(url, timeoutMs);
-      let state: string | undefined;
-      try {
-        state = res ? ((JSON.parse(res.body) as { state?: string }).state ?? undefined) : undefined;
-      } catch {
-        state = undefined;
-      }
-      samples.push({ atMs, status: res?.status ?? null, ...(state ? { state } : {}) });
+      const sample: Sample = { atMs: Date.now(), status: null, settled: false };
+      samples.push(sample);
+      await getOnce(url, patienceMs, sample, open);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -135,6 +162,8 @@ function startClient(url: string, timeoutMs: number, workers = 8): { samples: Sa
     stop: async () => {
       running = false;
       await Promise.all(loops);
+      for (const req of open) req.destroy();
+      open.clear();
     },
   };
 }
@@ -218,13 +247,27 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     checks: [],
   };
   const interval = estate.policy.healthCheck.intervalSeconds * 1000;
-  // Twice the probe timeout (2 s at least): a black-holed connection never answers, a slow machine still does.
-  const client = startClient(`${target.url}${clientPath}`, Math.max(2000, 2 * probeTimeoutMs));
+  // How long a client loop waits before its next request (2 s at least): a black-holed connection never answers.
+  const clientPatienceMs = Math.max(2000, 2 * probeTimeoutMs);
+  let client: ReturnType<typeof startClient> | undefined;
   let appliedAt = 0;
   let revertAt = 0;
   let revertedAt = 0;
   try {
-    await waitFor(`${target.id} to be healthy before the fault`, () => (estate.healthStates()[target.id] === "healthy" && estate.prober.rttMs(target.id) !== null ? true : undefined), timeoutMs, 100);
+    // The baseline is a steady region's: healthy, and answering the checkers on every signal within the probe
+    // timeout for STEADY_ROUNDS rounds in a row — not a region's first, cold requests (a fresh estate's first
+    // requests can take seconds on a loaded machine, and a lost one would be blamed on no fault at all).
+    const steady = () => estate.healthStates()[target.id] === "healthy" && estate.prober.answeredStreak(target.id) >= STEADY_ROUNDS;
+    await waitFor(`${target.id} to be healthy and answer ${STEADY_ROUNDS} probe rounds in a row before the fault`, () => (steady() ? true : undefined), timeoutMs, 100);
+    client = startClient(`${target.url}${clientPath}`, clientPatienceMs);
+    // The client's before-window: a probe round that started after the client did, and two requests per client loop.
+    const clientFrom = Date.now();
+    await waitFor(
+      `the client's baseline on ${target.id} (a probe round and ${2 * CLIENT_LOOPS} requests before the fault)`,
+      () => ((estate.prober.lastRound(target.id)?.startedAtMs ?? 0) >= clientFrom && client!.samples.filter((x) => x.settled).length >= 2 * CLIENT_LOOPS ? true : undefined),
+      timeoutMs,
+      50,
+    );
     r.rttMs.before = estate.prober.rttMs(target.id);
     r.answeredBefore = inAnswer(estate, target.id);
     const answeredAgain = () => !r.answeredBefore || inAnswer(estate, target.id);
@@ -256,7 +299,7 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
       100,
     ).then((at) => (r.revertedAfterMs = at - t0));
     revertedAt = t0 + r.revertedAfterMs!;
-    const clockHealthy = () => !clock || client.samples.some((s) => s.atMs > revertedAt && s.state === "healthy");
+    const clockHealthy = () => !clock || client!.samples.some((s) => s.atMs > revertedAt && s.state === "healthy");
     await waitFor(
       `${target.id} to be healthy and answered again after the revert${clock ? ", its clock healthy" : ""}`,
       () => (estate.healthStates()[target.id] === "healthy" && answeredAgain() && clockHealthy() ? Date.now() : undefined),
@@ -281,7 +324,7 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     r.timedOut = err.message;
     r.checks.push({ name: "the drill finished", ok: false, detail: err.message });
   } finally {
-    await client.stop();
+    await client?.stop();
     await estate.chaos.revertAll();
   }
   if (r.timedOut) tallyClient();
@@ -289,19 +332,20 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
 
   /** Sort the client's requests by when they started: before the fault, while it held, after the revert. */
   function tallyClient(): void {
-    const during = client.samples.filter((s) => appliedAt && s.atMs >= appliedAt && s.atMs < revertAt - 50);
+    const samples = client?.samples ?? [];
+    const during = samples.filter((s) => appliedAt && s.atMs >= appliedAt && s.atMs < revertAt - 50);
     r.client = {
-      before: tally(client.samples.filter((s) => !appliedAt || s.atMs < appliedAt - 50)),
+      before: tally(samples.filter((s) => !appliedAt || s.atMs < appliedAt - 50)),
       during: tally(during),
-      after: tally(client.samples.filter((s) => revertedAt && s.atMs > revertedAt)),
+      after: tally(samples.filter((s) => revertedAt && s.atMs > revertedAt)),
     };
     if (r.clockStates)
-      r.clockStates = [...client.samples]
+      r.clockStates = [...samples]
         .sort((a, b) => a.atMs - b.atMs)
         .flatMap((s) => (s.state ? [s.state] : []))
         .filter((s, i, all) => s !== all[i - 1]);
     if (r.clock && revertedAt) {
-      const healthy = client.samples.filter((s) => s.atMs > revertedAt && s.state === "healthy").map((s) => s.atMs);
+      const healthy = samples.filter((s) => s.atMs > revertedAt && s.state === "healthy").map((s) => s.atMs);
       r.clock.recoveredAfterMs = healthy.length ? Math.min(...healthy) - revertedAt : null;
     }
   }

@@ -10,9 +10,16 @@ import { specWithDns } from "../../model/traffic/fixtures.js";
 let server: Server;
 let url: string;
 let delayMs = 0;
+/** Paths that answer 503 (failing, but answering), and paths that never answer. */
+const failing = new Set<string>();
+const silent = new Set<string>();
 
 beforeAll(async () => {
-  server = createServer((_req, res) => void setTimeout(() => res.end("ok"), delayMs));
+  server = createServer((req, res) => {
+    if (silent.has(req.url!)) return;
+    res.statusCode = failing.has(req.url!) ? 503 : 200;
+    setTimeout(() => res.end("ok"), delayMs);
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -33,5 +40,31 @@ describe("Prober", () => {
     expect(round.startedAtMs).toBeLessThan(after - 250); // the start, 300 ms before the answer came
     expect(round.rttMs).toBeGreaterThanOrEqual(290);
     expect(prober.rttMs(region)).toBe(round.rttMs);
+  });
+
+  it("counts the rounds in a row a region answered on every signal: a failing status is an answer, silence past the timeout is not", async () => {
+    const policy = trafficPolicy(specWithDns("local"));
+    const region = policy.targets[0]!.id;
+    const [first, second] = policy.signals;
+    expect(second).toBeDefined();
+    const prober = new Prober({ policy, targets: { [region]: url } });
+    delayMs = 0;
+    expect(prober.answeredStreak(region)).toBe(0);
+    await prober.probeAll();
+    failing.add(first!.path);
+    await prober.probeAll();
+    expect(prober.answeredStreak(region)).toBe(2);
+    expect(prober.lastRound(region)!.unanswered).toBe(0);
+    silent.add(second!.path);
+    // probeAll is what the interval runs; nextRound() resolves once a round has completed.
+    const next = prober.nextRound();
+    await prober.probeAll();
+    await next;
+    expect(prober.lastRound(region)!.unanswered).toBe(1);
+    expect(prober.answeredStreak(region)).toBe(0);
+    silent.clear();
+    failing.clear();
+    await prober.probeAll();
+    expect(prober.answeredStreak(region)).toBe(1);
   });
 });
