@@ -184,6 +184,25 @@ describe("serve on a TLS Redis Cluster with an ACL user from a mounted Secret", 
     for (const r of replicas) r.child.kill("SIGTERM");
   }, 60_000);
 
+  it("seeds given by name: the nodes the cluster announces by address are checked against that name", async () => {
+    // Certificates for `localhost` only: a node reached at 127.0.0.1 verifies only under the seeds' name.
+    const named = await startRedisCluster({ secure: true, san: "DNS:localhost" });
+    try {
+      const s = named.secure!;
+      const seeds = named.nodes.map((n) => `localhost:${n.port}`).join(",");
+      const args = ["--redis-cluster", seeds, "--redis-tls-ca", s.caFile, "--redis-username-file", join(s.secretDir, "username"), "--redis-password-file", join(s.secretDir, "password")];
+      const r = await ready(args, `mrl:test:tls-named:${process.pid}:`);
+      const client = rlsClient(`127.0.0.1:${r.grpc}`);
+      // Keys in several slots, so the answer needs every master (each reached at the address it announces).
+      const answers = await Promise.all(["k1", "k2", "k3", "k4", "k5", "k6"].map((v) => client.call({ domain: "tls", descriptors: [d([["a", v]])] })));
+      client.close();
+      expect(answers.map((a) => a.overall_code)).toEqual(Array(6).fill("OK"));
+      r.child.kill("SIGTERM");
+    } finally {
+      await named.stop();
+    }
+  }, 60_000);
+
   it("a wrong password, an unknown CA or a certificate for another name is refused at start, naming what is wrong", async () => {
     const wrong = join(dir, "wrong-password");
     writeFileSync(wrong, "not-the-password\n");

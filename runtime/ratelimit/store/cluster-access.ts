@@ -8,6 +8,7 @@
  * `cluster_state:ok`, with a refused password or certificate reported as such (not as "unreachable").
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { ClusterOptions, RedisOptions } from "ioredis";
 import { z } from "zod";
 import { ConfigFileError, type StoreSpec } from "../../kit/index.js";
@@ -21,7 +22,8 @@ export const redisTlsSchema = z
     caFile: z.string().min(1).optional(),
     /**
      * The name the nodes' certificates carry, when the nodes are reached by address (a cluster announces its
-     * nodes by IP; ElastiCache's certificates name the configuration endpoint's domain).
+     * nodes by IP). Default: the first seed given by name (ElastiCache's certificates name the configuration
+     * endpoint's domain), else each node's own address.
      */
     serverName: z.string().min(1).optional(),
   })
@@ -63,7 +65,11 @@ function nodeOptions(access: ClusterAccess): RedisOptions {
   const out: RedisOptions = {};
   if (access.tls) {
     const ca = access.tls.caFile === undefined ? undefined : secretFile(access.tls.caFile, "redisTls.caFile");
-    out.tls = { ...(ca ? { ca } : {}), ...(access.tls.serverName ? { servername: access.tls.serverName } : {}) };
+    // A cluster announces its nodes by address; their certificates name the cluster's domain, which a seed given by
+    // name (a managed cluster's configuration endpoint) carries: check every node against it unless told otherwise.
+    const seed = access.nodes.map((n) => hostPortOf(n).host).find((h) => isIP(h) === 0);
+    const servername = access.tls.serverName ?? seed;
+    out.tls = { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) };
   }
   if (access.auth) {
     out.password = secretFile(access.auth.passwordFile, "redisAuth.passwordFile");

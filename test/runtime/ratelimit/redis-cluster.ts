@@ -5,7 +5,7 @@
  * the directory.
  *
  * `secure: true` starts it as managed clusters run: TLS only (`port 0`, `tls-port`, `tls-cluster yes` for the
- * bus too) with a server certificate from a test CA for 127.0.0.1 and `redis.test`, the default user behind a
+ * bus too) with a server certificate from a test CA for 127.0.0.1 and `redis.test` (or the `san` given), the default user behind a
  * password and an ACL user `meridian` limited to `mrl:*` keys, whose name and password are files in
  * `secretDir` as a mounted Secret holds them. The node configs are files: no password on a command line.
  */
@@ -29,7 +29,7 @@ export interface RedisCluster {
 }
 
 /** The test CA and a server certificate for 127.0.0.1 and redis.test (openssl, as the other TLS tests do). */
-function testCertificates(dir: string): { ca: string; cert: string; key: string } {
+function testCertificates(dir: string, san: string): { ca: string; cert: string; key: string } {
   const at = (f: string) => join(dir, f);
   const run = (args: string[]) => {
     const r = spawnSync("openssl", args, { encoding: "utf8", timeout: 30_000 });
@@ -37,7 +37,7 @@ function testCertificates(dir: string): { ca: string; cert: string; key: string 
   };
   run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test redis CA", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
   run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=redis.test", "-keyout", at("server.key"), "-out", at("server.csr")]);
-  writeFileSync(at("san.ext"), "subjectAltName = IP:127.0.0.1, DNS:redis.test\n");
+  writeFileSync(at("san.ext"), `subjectAltName = ${san}\n`);
   run(["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")]);
   return { ca: at("ca.crt"), cert: at("server.crt"), key: at("server.key") };
 }
@@ -66,7 +66,7 @@ async function waitFor(cond: () => Promise<boolean>, what: string, ms = 20_000):
   }
 }
 
-export async function startRedisCluster(opts: { secure?: boolean } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(opts: { secure?: boolean; san?: string } = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mrl-cluster-"));
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
@@ -74,7 +74,7 @@ export async function startRedisCluster(opts: { secure?: boolean } = {}): Promis
   let admin: RedisOptions = {};
   let adminPassword = "";
   if (opts.secure) {
-    const certs = testCertificates(dir);
+    const certs = testCertificates(dir, opts.san ?? "IP:127.0.0.1, DNS:redis.test");
     adminPassword = randomBytes(18).toString("base64url");
     const password = randomBytes(18).toString("base64url");
     const secretDir = join(dir, "secret");
@@ -82,7 +82,10 @@ export async function startRedisCluster(opts: { secure?: boolean } = {}): Promis
     writeFileSync(join(secretDir, "username"), "meridian\n");
     writeFileSync(join(secretDir, "password"), `${password}\n`);
     secure = { caFile: certs.ca, serverName: "redis.test", secretDir, username: "meridian", password };
-    admin = { tls: { ca: readFileSync(certs.ca) }, password: adminPassword };
+    const san = opts.san ?? "";
+    // Certificates for a name only: our own connections go to 127.0.0.1 and check that name.
+    const name = opts.san && !san.includes("IP:127.0.0.1") ? /DNS:([^,\s]+)/.exec(san)?.[1] : undefined;
+    admin = { tls: { ca: readFileSync(certs.ca), ...(name ? { servername: name } : {}) }, password: adminPassword };
   }
   try {
     for (let i = 0; i < 3; i++) {
