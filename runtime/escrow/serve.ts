@@ -223,7 +223,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
               regions: cfg.regions,
               skus: cfg.skus.map((s) => s.sku),
               inventory: (sku) => service.inventory(sku),
-              transitions: () => transitions.checkpoint(),
+              transitions: () => transitions.checkpoint(50),
               onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
               metrics,
             })

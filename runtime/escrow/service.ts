@@ -340,7 +340,7 @@ export class EscrowService {
       const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
       if (rep) this.reconciliations.set(sku, rep);
     }
-    this.o.transitions?.flush();
+    this.o.transitions?.flush(100); // a bounded share of the tick: a backlog waits for the next one
     // Leases moved, reservations expired: the balances may differ from the last publish.
     this.o.onChange?.();
   }

@@ -3,8 +3,9 @@
  * refills, debits, reserve, commit, cancel, expire, void — and the refunds of its sales, as transactions with pre and
  * post state roots, in a signed RFC 6962 log anyone can replay and challenge one step of (`meridian fraud challenge`).
  *
- * The ledger's fast path only appends its event to a queue (no hashing per sale); `flush` — on each tick and before
- * the log is read — executes them in order on the state tree and appends the entries. An event the machine refuses
+ * The ledger's fast path only appends its event to a queue (no hashing per sale); `flush` — on each tick and when the
+ * checkpoint is read, each within a time budget — executes them in order on the state tree and appends the entries
+ * (a backlog, when sales outpace it, is logged on later flushes; `backlog` counts it). An event the machine refuses
  * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`. The log lives
  * in this process: a restart starts a new log (a new incarnation's ledger starts empty too), signed by the same key
  * when the config names one (`transitionsKeyFile`), else by a key made at start and served with the checkpoint.
@@ -28,6 +29,7 @@ export class EscrowTransitionLog {
   readonly sequencer: EscrowSequencer;
   readonly vkey: string;
   private pending: Pending[] = [];
+  private head = 0;
   /** Events the machine refused (each would have been an invalid transition), and the last reason. */
   refused = 0;
   lastRefusal?: string;
@@ -57,11 +59,20 @@ export class EscrowTransitionLog {
     this.pending.push({ sku, region, e: { op: "refund", id } });
   }
 
-  /** Execute and log every queued event, in order. */
-  flush(): void {
-    const q = this.pending;
-    this.pending = [];
-    for (const { sku, region, e } of q) {
+  /** Events queued and not yet logged (a backlog when sales outpace the budgeted flushes). */
+  get backlog(): number {
+    return this.pending.length - this.head;
+  }
+
+  /**
+   * Execute and log the queued events in order — all of them, or as many as fit in `budgetMs` of wall time (the tick
+   * and the routes pass one, so hashing never takes a tick's turn for long; the rest waits for the next flush).
+   */
+  flush(budgetMs = Infinity): void {
+    const until = performance.now() + budgetMs;
+    while (this.head < this.pending.length) {
+      if (performance.now() > until) break;
+      const { sku, region, e } = this.pending[this.head++]!;
       const tx: EscrowTx =
         e.op === "reserve"
           ? { op: "reserve", sku, region, id: e.id, buyer: buyerOf(e.user), qty: e.qty, expiresAt: e.expiresAt }
@@ -80,17 +91,19 @@ export class EscrowTransitionLog {
         this.lastRefusal = `${tx.op} in ${region}: ${err.message}`;
       }
     }
+    if (this.head === this.pending.length) [this.pending, this.head] = [[], 0];
+    else if (this.head > 4096 && this.head * 2 > this.pending.length) [this.pending, this.head] = [this.pending.slice(this.head), 0];
   }
 
-  checkpoint(): TransitionCheckpoint {
-    this.flush();
+  /** The signed checkpoint of what is logged, after a flush within `budgetMs` (default: everything queued). */
+  checkpoint(budgetMs = Infinity): TransitionCheckpoint {
+    this.flush(budgetMs);
     const s = this.sequencer;
     return { origin: s.origin, vkey: this.vkey, size: s.log.size, root: Buffer.from(s.log.root()).toString("hex"), checkpoint: s.checkpoint() };
   }
 
   /** Entries start..start+limit−1 (their canonical JSON text, what the log's leaves hash). */
   entries(start: number, limit: number): string[] {
-    this.flush();
     return this.sequencer.entries.slice(start, start + limit).map((b) => b.toString("utf8"));
   }
 }

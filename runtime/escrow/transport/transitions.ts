@@ -1,7 +1,8 @@
 /**
  * The escrow's state-transition log over HTTP (transition-log.ts), public like the inventory view — buyers appear
  * only as pseudonyms — so anyone can replay it and challenge a transition (`meridian fraud challenge --escrow URL`):
- *   GET /v1/transitions/checkpoint          {origin, vkey, size, root, checkpoint}   the signed checkpoint of the log now
+ *   GET /v1/transitions/checkpoint          {origin, vkey, size, root, checkpoint, backlog}   the signed checkpoint of
+ *                                           the log now (backlog: ledger events queued, not yet logged)
  *   GET /v1/transitions?start=S&limit=L     {start, entries: [entry JSON text]}       entries S..S+L−1 (L ≤ 1000)
  */
 import type { FastifyInstance } from "fastify";
@@ -18,7 +19,8 @@ const Page = z
 
 export function installTransitionRoutes(app: FastifyInstance, log: EscrowTransitionLog): void {
   const publicRoute = { config: { auth: "public" as const } };
-  app.get("/v1/transitions/checkpoint", publicRoute, async () => log.checkpoint());
+  // A checkpoint read logs what is queued within a budget: it signs what is logged, never waits for a long backlog.
+  app.get("/v1/transitions/checkpoint", publicRoute, async () => ({ ...log.checkpoint(200), backlog: log.backlog }));
   app.get("/v1/transitions", publicRoute, async (req) => {
     const { start, limit } = parseInput(Page, req.query, "query");
     return { start, entries: log.entries(start, limit) };

@@ -1,7 +1,8 @@
 // Escrow publishing its balances to the verifiable map (map `escrow`), beside quota's map on the same service, each
 // writable only by its own writer (here JWT scopes, as `meridian local` runs it). After sales, a region's balance
 // read from the map is proven (inclusion) against a root the real proof log holds in a signed checkpoint; with the
-// map unreachable, sales still go through and only /metrics (and the log) say the map is behind.
+// map unreachable, sales still go through and only /metrics (and the log) say the map is behind. Beside the balances,
+// the escrow's state-transition log is anchored (`<region>/.transitions`): a prefix of the log it serves.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,9 +11,9 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { escrowMapKey } from "../../../runtime/escrow/map-publisher.js";
 import { defineEscrowService } from "../../../runtime/escrow/serve.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../runtime/kit/index.js";
-import { generateKey, leafHash, LogClient, newVerifier, openCheckpoint, verifyInclusion } from "../../../runtime/prooflog/index.js";
+import { generateKey, leafHash, LogClient, MerkleTree, newVerifier, openCheckpoint, verifyInclusion } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import { decodeMapEntry, MapClient, mapService } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient, mapKeyOf, mapService } from "../../../runtime/vmap/index.js";
 import { testConfig } from "./fixture.js";
 
 const ORIGIN = "meridian.test/escrow-map";
@@ -108,6 +109,23 @@ describe("escrow balances in the verifiable map", () => {
     // Proven against the logged root: eu's balance (inclusion) and a region escrow does not serve (exclusion).
     expect((await balance("eu", loggedRoot))!.sold).toBe(6);
     expect(await balance("ap", loggedRoot)).toBeNull();
+    // The state-transition log is anchored beside the balances: eu's `.transitions` entry under the logged root names
+    // the log's key and a size and root that are exactly a prefix of the log the escrow serves now, so the escrow
+    // cannot later serve another history for it.
+    const anchor = JSON.parse((await reader.read("escrow", mapKeyOf(".transitions", "eu/"), loggedRoot)).value!.toString("utf8")) as {
+      v: string;
+      origin: string;
+      vkey: string;
+      size: number;
+      root: string;
+    };
+    const served = (await (await fetch(`${escrow.url}/v1/transitions/checkpoint`)).json()) as { vkey: string; size: number };
+    expect(anchor).toMatchObject({ v: "meridian-escrow-transitions/1", origin: "meridian-escrow/eu.us", vkey: served.vkey });
+    expect(anchor.size).toBeGreaterThan(0);
+    expect(anchor.size).toBeLessThanOrEqual(served.size);
+    const prefix = new MerkleTree();
+    for (const e of ((await (await fetch(`${escrow.url}/v1/transitions?limit=${anchor.size}`)).json()) as { entries: string[] }).entries) prefix.appendEntry(Buffer.from(e, "utf8"));
+    expect(Buffer.from(prefix.root()).toString("hex")).toBe(anchor.root);
     // Escrow's token cannot write quota's map.
     const forged = new MapClient(map.url, { headers: { authorization: `Bearer ${await auth.token({ scope: "meridian.escrow.map" })}` } });
     await expect(forged.write("quota", [["acme", Buffer.from("{}")]])).rejects.toThrow(/HTTP 403.*may not write map quota/s);

@@ -146,6 +146,25 @@ describe("escrow fraud proofs", () => {
     expect(checkEscrowFraudProof(honest(s)!, key.verifierKey, ORIGIN)).toMatchObject({ fraud: true, index: 5 });
   });
 
+  it("flushing in budgeted steps logs the same history as one flush", () => {
+    const clock = new ManualClock(0);
+    const ledger = new RegionLedger(1000, "eu~tix~1~");
+    const logs = [0, 1].map(() => new EscrowTransitionLog(clock, { origin: ORIGIN, signerKey: key.signerKey }));
+    const hooks = logs.map((log) => (log.attach(ledger, "tix", "eu"), ledger.onEvent!));
+    ledger.onEvent = (e) => hooks.forEach((h) => h(e)); // the same events to both logs
+    ledger.credit(50);
+    for (let i = 0; i < 40; i++) {
+      const r = ledger.reserve(`u${i % 3}`, 1, clock.now())!;
+      if (i % 2 === 0 && ledger.beginCommit(r.id, clock.now()).ok) ledger.finishCommit(r.id);
+    }
+    for (const b of [0, 0, 0]) logs[0]!.flush(b);
+    logs[0]!.flush();
+    logs[1]!.flush();
+    expect(logs.map((l) => l.backlog)).toEqual([0, 0]);
+    expect(logs[0]!.sequencer.entries).toEqual(logs[1]!.sequencer.entries);
+    expect(logs[0]!.sequencer.entries).toHaveLength(61);
+  });
+
   it("property: any interleaving of a real RegionLedger's operations is logged, replays with no fraud, and no step can be challenged", () => {
     const op = fc.oneof(
       fc.record({ k: fc.constant("credit" as const), n: fc.integer({ min: 0, max: 5 }) }),
