@@ -67,10 +67,21 @@ export class EscrowMapPublisher {
 
   constructor(o: EscrowMapPublisherOptions) {
     const { regions, skus, inventory, metrics, transitions, ...rest } = o;
+    // A region's anchor moves only with its own balances: the log is the process's, and re-anchoring it under every
+    // region on each other region's sale would keep the map's root moving for balances that did not change.
+    const anchors = new Map<string, { balances: string; anchor: string }>();
     const view = async (region: string) => {
       const out = escrowMapEntries(region, await Promise.all(skus.map((s) => inventory(s))));
-      const t = transitions?.();
-      if (t) out.set(mapKeyOf(".transitions", `${region}/`), JSON.stringify({ v: "meridian-escrow-transitions/1", origin: t.origin, vkey: t.vkey, size: t.size, root: t.root }));
+      if (transitions) {
+        const balances = JSON.stringify([...out]);
+        let a = anchors.get(region);
+        if (a?.balances !== balances) {
+          const t = transitions();
+          a = { balances, anchor: JSON.stringify({ v: "meridian-escrow-transitions/1", origin: t.origin, vkey: t.vkey, size: t.size, root: t.root }) };
+          anchors.set(region, a);
+        }
+        out.set(mapKeyOf(".transitions", `${region}/`), a.anchor);
+      }
       return out;
     };
     this.regions = new Map(
