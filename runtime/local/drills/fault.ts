@@ -306,8 +306,13 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
       timeoutMs + (clock?.recoveryHoldMs ?? 0),
       100,
     ).then((at) => (r.recoveryMs = at - revertedAt));
-    // A probe round (and some client requests) that started after the revert.
-    await new Promise((res) => setTimeout(res, interval + 200));
+    // A probe round, and a request from each client loop, that started after the revert (waited for, not slept).
+    await waitFor(
+      `a probe round and ${CLIENT_LOOPS} client requests on ${target.id} after the revert`,
+      () => ((estate.prober.lastRound(target.id)?.startedAtMs ?? 0) > revertedAt && client!.samples.filter((x) => x.atMs > revertedAt && x.settled).length >= CLIENT_LOOPS ? true : undefined),
+      timeoutMs,
+      50,
+    );
     r.rttMs.after = estate.prober.rttMs(target.id);
     await client.stop();
     tallyClient();

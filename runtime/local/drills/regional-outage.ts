@@ -40,6 +40,12 @@ export class DrillTimeout extends Error {
   override name = "DrillTimeout";
 }
 
+/**
+ * The drill's own DNS queries wait as long as a stub resolver does (glibc's default `timeout:5`): the resolver
+ * runs in this process, and on a loaded machine a stalled event loop must not read as a missing answer.
+ */
+const RESOLVER_TIMEOUT_MS = 5000;
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, pollMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -76,7 +82,7 @@ export async function regionalOutageDrill(estate: LocalEstate, options: { region
   let killedAt = 0;
   try {
     await waitFor("every region to be healthy", () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined), timeoutMs, pollMs);
-    m.answerBefore = await queryA(dns, fqdn);
+    m.answerBefore = await queryA(dns, fqdn, RESOLVER_TIMEOUT_MS);
     const target = options.region ? estate.region(options.region) : estate.regions.find((r) => m.answerBefore.includes(r.address));
     if (!target) throw new DrillTimeout(`no region to fail: DNS answered ${m.answerBefore.join(", ") || "nothing"}`);
     m.region = target.id;
@@ -95,7 +101,7 @@ export async function regionalOutageDrill(estate: LocalEstate, options: { region
     await estate.killRegion(target.id);
     const [detectedAt, failedOverAt] = await Promise.all([
       waitFor("the checkers to mark it unhealthy", () => (estate.healthStates()[target.id] === "unhealthy" ? Date.now() : undefined), timeoutMs, pollMs),
-      waitFor("DNS to stop answering with it", async () => ((await queryA(dns, fqdn)).includes(target.address) ? undefined : Date.now()), timeoutMs, pollMs),
+      waitFor("DNS to stop answering with it", async () => ((await queryA(dns, fqdn, RESOLVER_TIMEOUT_MS)).includes(target.address) ? undefined : Date.now()), timeoutMs, pollMs),
     ]);
     m.detectionMs = detectedAt - killedAt;
     m.dnsFailoverMs = failedOverAt - killedAt;
@@ -107,7 +113,7 @@ export async function regionalOutageDrill(estate: LocalEstate, options: { region
     // Keep selling through the survivors for a moment, then stop and check.
     await new Promise((r) => setTimeout(r, options.settleMs ?? 1000));
     await traffic.stop();
-    m.answerAfter = await queryA(dns, fqdn);
+    m.answerAfter = await queryA(dns, fqdn, RESOLVER_TIMEOUT_MS);
     m.sales = byRegion(estate, (id) => salesIn(t, id));
     m.checks.push({
       name: `${target.id}'s own escrow was selling when it was killed`,
