@@ -218,8 +218,8 @@ export class RegionLedger {
       this.live++;
       this.reservedUnits += r.qty;
     } else {
-      this.freeUnits += r.qty; // its slot was already swept: it has expired
-      this.onEvent?.({ op: "expire", id });
+      this.freeUnits += r.qty; // its slot was already swept: it has expired (or the ledger was voided meanwhile)
+      this.onEvent?.({ op: "cancel", id, user: r.user }); // released to free stock, its time not necessarily up
     }
   }
 

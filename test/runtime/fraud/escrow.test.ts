@@ -146,6 +146,22 @@ describe("escrow fraud proofs", () => {
     expect(checkEscrowFraudProof(honest(s)!, key.verifierKey, ORIGIN)).toMatchObject({ fraud: true, index: 5 });
   });
 
+  it("a commit aborted after the ledger was voided under it is logged as a valid release", () => {
+    const clock = new ManualClock(0);
+    const log = new EscrowTransitionLog(clock, { origin: ORIGIN, signerKey: key.signerKey });
+    const ledger = new RegionLedger(1000, "eu~tix~1~");
+    log.attach(ledger, "tix", "eu");
+    ledger.credit(5);
+    const r = ledger.reserve("ann", 2, 0)!;
+    expect(ledger.beginCommit(r.id, 0).ok).toBe(true);
+    ledger.void(); // the lease is lost while the commit's store write is in flight
+    ledger.abortCommit(r.id); // the write failed: the units are the ledger's free stock again
+    const cp = log.checkpoint();
+    expect([log.refused, log.lastRefusal]).toEqual([0, undefined]);
+    expect(log.sequencer.state.read(freeKey("tix", "eu"))).toBe(String(ledger.free));
+    expect(proveEscrow(cp.checkpoint, log.sequencer.entries, cp.vkey, ORIGIN)).toBeUndefined();
+  });
+
   it("flushing in budgeted steps logs the same history as one flush", () => {
     const clock = new ManualClock(0);
     const ledger = new RegionLedger(1000, "eu~tix~1~");
@@ -170,20 +186,25 @@ describe("escrow fraud proofs", () => {
       fc.record({ k: fc.constant("credit" as const), n: fc.integer({ min: 0, max: 5 }) }),
       fc.record({ k: fc.constant("debit" as const), n: fc.integer({ min: 0, max: 5 }) }),
       fc.record({ k: fc.constant("reserve" as const), user: fc.constantFrom("ann", "ben", "cy"), n: fc.integer({ min: 1, max: 3 }) }),
-      fc.record({ k: fc.constantFrom("commit", "abort", "fail", "refuse", "cancel", "refund"), pick: fc.nat() }),
+      fc.record({ k: fc.constantFrom("begin", "cancel", "refund"), pick: fc.nat() }),
+      // A commit in flight ends in a sale, an abort (the store write failed), a failure (lease lost) or a refusal (cap).
+      fc.record({ k: fc.constantFrom("finish", "abort", "fail", "refuse"), pick: fc.nat() }),
       fc.record({ k: fc.constant("advance" as const), n: fc.integer({ min: 1, max: 1500 }) }),
       fc.record({ k: fc.constant("void" as const) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), fc.nat(), (ops, challengeAt) => {
+      fc.property(fc.array(op, { maxLength: 60 }), fc.nat(), (ops, challengeAt) => {
         const clock = new ManualClock(0);
         const log = new EscrowTransitionLog(clock, { origin: ORIGIN, signerKey: key.signerKey });
         const ledger = new RegionLedger(1000, "eu~tix~1~");
         log.attach(ledger, "tix", "eu");
         const ids: string[] = [];
         const sold: string[] = [];
+        const committing: string[] = [];
         for (const o of ops) {
           const id = "pick" in o ? ids[o.pick % Math.max(1, ids.length)] : undefined;
+          const ends = o.k === "finish" || o.k === "abort" || o.k === "fail" || o.k === "refuse";
+          const inFlight = ends && committing.length > 0 ? committing.splice(o.pick % committing.length, 1)[0] : undefined;
           if (o.k === "credit") ledger.credit(o.n);
           else if (o.k === "debit") ledger.debit(o.n);
           else if (o.k === "reserve") {
@@ -197,13 +218,15 @@ describe("escrow fraud proofs", () => {
           else if (o.k === "refund") {
             const s = sold.shift();
             if (s) log.refund("tix", "eu", s);
-          } else if (id && ledger.beginCommit(id, clock.now()).ok) {
-            if (o.k === "commit") {
-              ledger.finishCommit(id);
-              sold.push(id);
-            } else if (o.k === "abort") ledger.abortCommit(id);
-            else if (o.k === "fail") ledger.failCommit(id);
-            else ledger.refuseCommit(id);
+          } else if (o.k === "begin") {
+            if (id && ledger.beginCommit(id, clock.now()).ok) committing.push(id);
+          } else if (inFlight) {
+            if (o.k === "finish") {
+              ledger.finishCommit(inFlight);
+              sold.push(inFlight);
+            } else if (o.k === "abort") ledger.abortCommit(inFlight);
+            else if (o.k === "fail") ledger.failCommit(inFlight);
+            else ledger.refuseCommit(inFlight);
           }
         }
         const cp = log.checkpoint();
