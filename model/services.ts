@@ -1,6 +1,6 @@
 /**
  * The runtime service catalogue: every service Meridian deploys onto each regional cluster (escrow,
- * ratelimit, prooflog, clock, quota, attest, map, allocator, monitor, witness) with its namespace, service account, ports and the identities allowed to
+ * ratelimit, prooflog, clock, quota, attest, map, allocator, monitor, witness, certchain) with its namespace, service account, ports and the identities allowed to
  * call it. It is the single source of these facts: SPIRE registrations, Istio authorization policies,
  * runtime mTLS allow-lists and the workloads that deploy the services all read it.
  * Invariant: a caller is another catalogued service, a named workload identity — whose SPIFFE ID is always
@@ -9,8 +9,8 @@
  */
 import { GATEWAY, NAMESPACES } from "./estate.js";
 
-export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator" | "monitor" | "witness";
-export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness"];
+export type ServiceName = "escrow" | "ratelimit" | "prooflog" | "clock" | "quota" | "attest" | "map" | "allocator" | "monitor" | "witness" | "certchain";
+export const SERVICE_NAMES: readonly ServiceName[] = ["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness", "certchain"];
 
 export interface ServicePort {
   name: string;
@@ -90,8 +90,9 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     description: "tamper-evident proof log (tlog-tiles, checkpoints, cosignatures)",
     ports: [http],
     // Escrow, quota, the attestation verifier and the map service append (their decisions, results, registry
-    // events, and every map write batch's root); every region's monitor reads its checkpoints and tiles.
-    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }, { service: "map" }, { service: "monitor" }],
+    // events, and every map write batch's root); every region's monitor reads its checkpoints and tiles; the certificate
+    // chain's issuer reads its checkpoints.
+    callers: [gateway, { service: "escrow" }, { service: "quota" }, { service: "attest" }, { service: "map" }, { service: "monitor" }, { service: "certchain" }],
   },
   {
     name: "clock",
@@ -157,8 +158,19 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     serviceAccount: "prooflog-witness",
     description: "proof log witness (C2SP tlog-witness): cosigns checkpoints consistent with what it cosigned before, and signs its share of the witnesses' threshold group",
     ports: [http],
-    // The log asks each region's witness to cosign (add-checkpoint); every region's monitor reads what it cosigned.
-    callers: [{ service: "prooflog" }, { service: "monitor" }],
+    // The log asks each region's witness to cosign (add-checkpoint); every region's monitor reads what it cosigned; the
+    // certificate chain's issuer asks it to sign certificates with its share (certify).
+    callers: [{ service: "prooflog" }, { service: "monitor" }, { service: "certchain" }],
+  },
+  {
+    name: "certchain",
+    namespace: NAMESPACES.runtime,
+    serviceAccount: "certchain",
+    description:
+      "checkpoint certificate chain (runtime/certchain): certificates of the proof log's checkpoints signed by the witnesses' threshold group, issued in the ledger region and followed as a light client in every other",
+    ports: [http],
+    // Every other region's certchain follows the ledger region's (reads its certificates); nothing else calls it.
+    callers: [{ service: "certchain" }],
   },
 ];
 

@@ -213,9 +213,11 @@ export const runtimeSchema = z
      * The proof log monitors' gossip (one checkpoint note, well under 1 KB with its HTTP exchange, per peer and
      * interval) is about 0.2 GB a month per pair of regions, and the log's add-checkpoint calls to each deployed witness
      * (a checkpoint, a consistency proof and the cosignature back, per checkpoint) about as much: unpriced unless set.
+     * The certificate chain's followers read the ledger region's certificates (about 1 KB each, one per 30 s round) and its
+     * issuer asks each deployed witness to sign one: well under 0.1 GB a month per region, unpriced unless set.
      */
     eastWestGBPerMonth: z
-      .object({ escrow: nonNegative.default(1), monitor: nonNegative.default(0), witness: nonNegative.default(0) })
+      .object({ escrow: nonNegative.default(1), monitor: nonNegative.default(0), witness: nonNegative.default(0), certchain: nonNegative.default(0) })
       .strict()
       .prefault({}),
     prooflog: z

@@ -320,12 +320,13 @@ export function renderedMeshProblems(mesh: MultiPrimaryMesh, member: MeshMember,
 /**
  * Services a caller addresses per region: escrow forwards an operation on a reservation to the escrow of the region
  * that holds it (runtime/escrow `peers`); each region's proof log monitor gossips checkpoints with every other region's
- * (runtime/prooflog/monitor `peers`); the log asks each deployed witness, in its own region, to cosign. Each gets one Service per region, `<service>-<region>`, in every cluster,
+ * (runtime/prooflog/monitor `peers`); the log asks each deployed witness, in its own region, to cosign; every region's
+ * certificate chain follows the ledger region's. Each gets one Service per region, `<service>-<region>`, in every cluster,
  * selecting only that region's pods: every cluster has the name (so DNS resolves everywhere), only the owning
  * cluster has endpoints, and Istio, which merges a Service's endpoints across clusters by namespace and name, sends
  * the call through that cluster's east-west gateway. The callee's sidecar verifies the caller's SVID as for any call.
  */
-export const REGION_ADDRESSED: readonly ServiceName[] = ["escrow", "monitor", "witness"];
+export const REGION_ADDRESSED: readonly ServiceName[] = ["escrow", "monitor", "witness", "certchain"];
 
 export interface RegionalService {
   region: string;

@@ -20,7 +20,7 @@ const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
  * issuer's JWTs, which must arrive through its catalogued callers. The proof log serves its own HTTP and
  * authenticates log clients by signed notes.
  */
-export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota", "escrow", "attest", "map", "allocator", "monitor", "witness"]);
+export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota", "escrow", "attest", "map", "allocator", "monitor", "witness", "certchain"]);
 
 /**
  * The grandmaster simulator (components/time) is a kit service in the meshed time namespace too: its drills are

@@ -78,6 +78,9 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
   // runtime/prooflog/witness/http.ts: add-checkpoint for the log, the monitoring read for the monitors (its catalogued
   // callers); the protocol authenticates the log by its signature. Nothing public, no admin routes.
   witness: { public: [], admin: [] },
+  // runtime/certchain/service.ts: reads for the other regions' followers (its only catalogued callers); posted
+  // certificates and evidence authenticate themselves by their signatures. Nothing public, no admin routes.
+  certchain: { public: [], admin: [] },
 };
 
 /**

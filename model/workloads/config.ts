@@ -315,6 +315,48 @@ function witnessUrl(spec: EstateSpec, regionId: string): string {
   return regional ? `http://${regional.name}.${regional.service.namespace}.svc.cluster.local:${regional.service.ports[0]!.port}` : serviceUrl("witness");
 }
 
+/**
+ * Whether the estate runs the certificate chain: the log's checkpoints are signed by the witnesses' threshold group,
+ * and every witness holding a share is one the estate deploys (the issuer asks each to sign certificates).
+ */
+export function certchainDeployed(spec: EstateSpec): boolean {
+  const p = spec.runtime.prooflog;
+  const cosigning = p.witnesses.filter((w) => typeof w !== "string");
+  return p.verifierKey !== undefined && p.witnessThreshold !== undefined && cosigning.length > 0 && cosigning.every((w) => "region" in w);
+}
+
+/** How often the ledger region's issuer certifies the log's latest checkpoint, and the followers read it. */
+const CERTCHAIN_INTERVAL_MS = 30_000;
+/** Certificates each region holds: older history is pruned (a light client syncs from a held checkpoint certificate). */
+const CERTCHAIN_RETAIN = 100_000;
+
+/**
+ * The file `meridian cert serve --config` reads (runtime/certchain/service.ts's schema). The committee is the stack's
+ * pinned witness group (`groupFile`: group.json beside the config). In the ledger region it issues: each round the
+ * in-cluster log's latest group-signed checkpoint is certified by the deployed witnesses (each at its region's
+ * Service), their partial signatures combined into one. Every other region follows the ledger region's chain through
+ * its region-addressed Service, a light client keeping what it verified. The chain lives on the pod's volume.
+ */
+export function certchainServiceConfig(spec: EstateSpec, regionId: string, groupFile: string) {
+  regionById(spec, regionId);
+  const p = spec.runtime.prooflog;
+  if (!certchainDeployed(spec)) return null;
+  const ledger = ledgerRegion(spec);
+  const common = { committee: groupFile, data: `${STATE_DIR}/certchain`, retain: CERTCHAIN_RETAIN };
+  if (regionId === ledger) {
+    const witnesses = p.witnesses.flatMap((w) => (typeof w !== "string" && "region" in w ? [witnessUrl(spec, w.region)] : []));
+    return { ...common, issue: { log: serviceUrl("prooflog"), logKey: p.verifierKey!, name: p.witnessThreshold!.name, witnesses, intervalMs: CERTCHAIN_INTERVAL_MS } };
+  }
+  const upstream = regionalServices(spec).find((r) => r.service.name === "certchain" && r.region === ledger);
+  return {
+    ...common,
+    follow: {
+      url: upstream ? `http://${upstream.name}.${upstream.service.namespace}.svc.cluster.local:${upstream.service.ports[0]!.port}` : serviceUrl("certchain"),
+      intervalMs: CERTCHAIN_INTERVAL_MS,
+    },
+  };
+}
+
 /** The witness the stack deploys in `regionId` (`{name, region, vkey}` among the log's witnesses), if any. */
 export function deployedWitness(spec: EstateSpec, regionId: string): { name: string; vkey: string } | undefined {
   const w = spec.runtime.prooflog.witnesses.find((x) => typeof x !== "string" && "region" in x && x.region === regionId);

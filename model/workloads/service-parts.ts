@@ -15,6 +15,7 @@ import {
   escrowMapSection,
   escrowRegionConfig,
   mapServiceConfig,
+  certchainServiceConfig,
   monitorServiceConfig,
   proofLogConfig,
   quotaServiceConfig,
@@ -228,6 +229,25 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: false },
         // What it cosigned per log outlives the pod: a restarted witness still refuses a checkpoint that rolls back.
+        state: { size: "1Gi" },
+      };
+    }
+    case "certchain": {
+      // The committee (the stack's pinned witness group) beside the config; issuer or follower by region, all in the file
+      // (runtime/certchain/service.ts's schema). Nothing secret: certificates are signed by the witnesses' shares.
+      const cfg = certchainServiceConfig(spec, regionId, configPath("certchain", "group.json"));
+      if (cfg === null) throw new Error("certchain: the stack's log is not signed by a threshold group of witnesses the estate deploys (meridian:runtime.prooflog)");
+      return {
+        args: ["cert", "serve", "--config", configPath("certchain", "certchain.json"), ...listen],
+        config: {
+          "certchain.json": JSON.stringify({ ...cfg, server: meshServerSection(spec.pki.trustDomain, runtimeService("certchain")) }, null, 2),
+          "group.json": JSON.stringify(spec.runtime.prooflog.witnessThreshold!.group, null, 2),
+        },
+        secretMounts: [],
+        // The kit's readiness: listening, its chain replayed and re-verified (a failing round stays up to serve; its metrics alert).
+        readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
+        stores: { redis: false, postgres: false },
+        // The chain outlives the pod: a restarted issuer continues at the next height, never re-issuing one.
         state: { size: "1Gi" },
       };
     }

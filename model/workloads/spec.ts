@@ -11,7 +11,7 @@
 import { attestAlerts, monitorAlerts, rateLimitAlerts, witnessAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
-import { deployedWitness, ledgerRegion } from "./config.js";
+import { certchainDeployed, deployedWitness, ledgerRegion } from "./config.js";
 import { serviceParts, storeEnv } from "./service-parts.js";
 import { hasWork, SIZING, type WorkloadSpec } from "./workload-shape.js";
 
@@ -32,10 +32,11 @@ export const SINGLE_WRITER: ReadonlySet<ServiceName> = new Set(["prooflog", "quo
  * The attestation verifier likewise: its nonces live in process memory (a nonce one pod issued is unknown
  * to another), and its registry store takes a PostgreSQL advisory lock that a second pod could not get —
  * a surge rollout would wait forever on a new pod that cannot start. A region's proof log monitor is one observer:
- * a second pod would verify every entry again and gossip the same checkpoints. A witness is one signer with one
+ * a second pod would verify every entry again and gossip the same checkpoints. A region's certificate chain is one
+ * writer of its chain file (two issuers would race for each height). A witness is one signer with one
  * cosigned state: two pods would each cosign from their own volume, and one could be walked back behind the other.
  */
-const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest", "monitor", "witness"]);
+const ONE_PER_REGION: ReadonlySet<ServiceName> = new Set(["escrow", "attest", "monitor", "witness", "certchain"]);
 
 /**
  * The global allocator serves every region from the ledger region (the mesh routes the other regions' calls there);
@@ -85,11 +86,12 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
 /**
  * The runtime services the estate runs, in catalogue order; the monitor only when the stack names the log's
  * verifier key (without it there is nothing to verify checkpoints against), the witness only when the stack deploys
- * one (in some region: regionWorkloads keeps it to those).
+ * one (in some region: regionWorkloads keeps it to those), the certificate chain only when the log's checkpoints are
+ * signed by a threshold group of witnesses the estate deploys (its issuer asks them to sign certificates).
  */
 export function deployedServices(spec: EstateSpec): RuntimeService[] {
   return RUNTIME_SERVICES.filter((s) => s.name !== "monitor" || spec.runtime.prooflog.verifierKey !== undefined).filter(
-    (s) => s.name !== "witness" || spec.regions.some((r) => deployedWitness(spec, r.id) !== undefined),
+    (s) => (s.name !== "witness" || spec.regions.some((r) => deployedWitness(spec, r.id) !== undefined)) && (s.name !== "certchain" || certchainDeployed(spec)),
   );
 }
 

@@ -117,6 +117,8 @@ export const SIZING: Record<ServiceName, Sizing> = {
   monitor: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
   // One consistency proof check, one Ed25519 and (threshold mode) one BLS partial signature per checkpoint.
   witness: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
+  // One pairing check per certificate (a combine of t partials in the ledger region); the chain in memory, pruned.
+  certchain: { requests: { cpu: "100m", memory: "128Mi" }, memoryLimit: "256Mi", burstFactor: 1 },
 };
 
 /**

@@ -171,6 +171,11 @@ export function findEquivocation(a: Certificate, b: Certificate, committee: Comm
   return out;
 }
 
+/** Who equivocated, for messages: "members 1, 3", or "the group" (its key: at least 2t − n of its shares signed both). */
+export function equivocators(ev: readonly Equivocation[]): string {
+  return ev.some((e) => e.member === GROUP_MEMBER) ? "the group" : `members ${ev.map((e) => e.member).join(", ")}`;
+}
+
 /** Check equivocation evidence with the committee's keys alone. */
 export function verifyEquivocation(e: Equivocation, committee: Committee): boolean {
   if ((isGroup(committee) ? committee.groupPublicKey : committee.members[e.member]) !== e.publicKey) return false;
@@ -215,7 +220,7 @@ export class LightClient {
       const ev = findEquivocation(known.cert, c, known.committee);
       if (ev.length > 0) {
         this.evidence.push(...ev);
-        throw new CertError(`fork at height ${c.height}: members ${ev.map((e) => e.member).join(", ")} signed two certificates`);
+        throw new CertError(`fork at height ${c.height}: ${equivocators(ev)} signed two certificates`);
       }
       if (certHash(known.cert) === certHash(c)) return;
       throw new CertError(`fork at height ${c.height}: a second certificate (no common signer)`);

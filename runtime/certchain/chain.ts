@@ -6,7 +6,7 @@
  * certificates at one height), once checked against the committee that was in force at that height.
  */
 import { CertError } from "./errors.js";
-import { certHash, findEquivocation, LightClient, type Certificate, type Committee, type Equivocation } from "./certificates.js";
+import { certHash, equivocators, findEquivocation, LightClient, type Certificate, type Committee, type Equivocation } from "./certificates.js";
 
 export interface ChainEntry {
   cert: Certificate;
@@ -79,9 +79,7 @@ export class CertChain {
     if (held !== undefined && certHash(held) === certHash(c)) return false;
     if (held !== undefined) {
       const found = this.record(findEquivocation(held, c, this.entries[c.height - this.firstHeight]!.committee));
-      throw new ForkError(
-        `fork at height ${c.height}: a second certificate${found.length > 0 ? `; members ${found.map((e) => e.member).join(", ")} signed both (evidence kept)` : " (no common signer)"}`,
-      );
+      throw new ForkError(`fork at height ${c.height}: a second certificate${found.length > 0 ? `; ${equivocators(found)} signed both (evidence kept)` : " (no common signer)"}`);
     }
     if (c.height < this.firstHeight) throw new CertError(`certificate ${c.height} is below the first held height ${this.firstHeight} (pruned)`);
     const committee = this.client.head.committee;

@@ -6,3 +6,4 @@ export { certifiedCheckpoint, checkpointBody, checkpointDigest, verifyCertifiedI
 export { certService } from "./service.js";
 export { syncFrom } from "./client.js";
 export { groupCommittee, interpolateCertificate, isGroup, type GroupCommittee } from "./group.js";
+export { CertifyRefusal, CertifyRequestJson, CertSigner, FileSignedStore, MemorySignedStore, type CertifyRequest } from "./signer.js";

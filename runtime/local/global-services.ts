@@ -22,6 +22,7 @@ import { runKeys } from "./run-keys.js";
 import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js";
 import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startMonitor } from "./monitor.js";
+import { startCertchain } from "./certchain.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../prooflog/services.js";
@@ -58,6 +59,8 @@ export class GlobalServices {
       /** The witnesses' threshold group: every published checkpoint carries one signature under its key. */
       threshold: LocalWitnesses["threshold"];
       monitor: LocalService;
+      /** The certificate chain (certchain.ts): its issuer, and the light client following it. */
+      certchain: { issuer: LocalService; follower: LocalService };
     },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
@@ -112,6 +115,11 @@ export class GlobalServices {
       const mintToken = () => o.token({ subject: "local-quota", scope: mapWriterScope("quota"), ttlSeconds: 24 * 3600 });
       const quota = await startQuota({ ...trust, map: { url: map.url, mintToken } });
       closers.unshift(() => quota.close());
+      // Certificates of the log's checkpoints, signed by the witnesses' group (after the log's writers are up: the
+      // witnesses' pairings for certificates then never hold up the checkpoints those writers wait for at start).
+      const certchain = await startCertchain({ log: { url: log.url, verifierKey: logKey.verifierKey }, witnesses, threshold, dir: dataDir, intervalMs: 2000 });
+      closers.unshift(() => certchain.issuer.close());
+      closers.unshift(() => certchain.follower.close());
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
@@ -128,7 +136,7 @@ export class GlobalServices {
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, threshold, monitor },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, threshold, monitor, certchain },
         { store, poolUrl },
         await localBuyers(o.spec),
         attest,
@@ -164,6 +172,7 @@ export class GlobalServices {
         cosigners,
         threshold: `${this.log.threshold.name} (${this.log.threshold.group.t} of ${this.log.threshold.group.n})`,
         monitor: this.log.monitor.url,
+        certificates: { issuer: this.log.certchain.issuer.url, follower: this.log.certchain.follower.url },
       },
       escrow: inventory,
       attest: { url: this.attest.url, store: this.attest.store, verifierKey: this.attest.verifierKey },

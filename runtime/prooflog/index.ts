@@ -17,3 +17,4 @@ export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotoni
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier } from "./witness/cosignature.js";
 export { CorruptStoreError, encodeRecord as encodeJournalRecord, scanJournal } from "./storage/journal.js";
+export { verifyThresholdCheckpoint, type ThresholdGroup } from "./witness/threshold.js";

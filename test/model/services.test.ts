@@ -16,8 +16,8 @@ import {
 import { parseSpiffeId } from "../../runtime/identity/spiffe-id.js";
 
 describe("runtime service catalogue", () => {
-  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map, allocator, monitor and witness in the runtime namespace, each with its own service account", () => {
-    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness"]);
+  it("lists escrow, ratelimit, prooflog, clock, quota, attest, map, allocator, monitor, witness and certchain in the runtime namespace, each with its own service account", () => {
+    expect(RUNTIME_SERVICES.map((s) => s.name)).toEqual(["escrow", "ratelimit", "prooflog", "clock", "quota", "attest", "map", "allocator", "monitor", "witness", "certchain"]);
     expect(SERVICE_NAMES).toEqual(RUNTIME_SERVICES.map((s) => s.name));
     for (const s of RUNTIME_SERVICES) expect(s.namespace).toBe(NAMESPACES.runtime);
     expect(new Set(RUNTIME_SERVICES.map((s) => s.serviceAccount)).size).toBe(RUNTIME_SERVICES.length);
@@ -52,6 +52,7 @@ describe("runtime service catalogue", () => {
     expect(allowedCallerIds("td", "prooflog")).toEqual([
       "spiffe://td/ns/meridian-gateway/sa/meridian-gateway",
       "spiffe://td/ns/meridian/sa/attest",
+      "spiffe://td/ns/meridian/sa/certchain",
       "spiffe://td/ns/meridian/sa/escrow",
       "spiffe://td/ns/meridian/sa/map",
       "spiffe://td/ns/meridian/sa/prooflog-monitor",

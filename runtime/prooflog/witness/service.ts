@@ -10,6 +10,9 @@
  * name, the DKG's group.json and this witness's share file) it also answers with a partial signature (threshold.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
+import type { FastifyInstance } from "fastify";
+import type { Group, Share } from "../../tbls/index.js";
+import type { ThresholdGroup } from "./threshold.js";
 import { Counter } from "prom-client";
 import { z } from "zod";
 import { ConfigFileError, defineService } from "../../kit/index.js";
@@ -27,23 +30,28 @@ const witnessConfigSchema = z
     logs: z.array(z.string().min(1)).min(1),
     /** Directory of the witness's durable state, or ":memory:". */
     data: z.string().min(1),
-    /** Threshold mode: the group's key name, its group.json and this witness's share-<i>.json (`meridian tbls dkg`). */
+    /**
+     * Threshold mode: the group's key name, its group.json and this witness's share-<i>.json (`meridian tbls dkg`).
+     * The witness then also signs checkpoint certificates with its share (`POST /certify`, runtime/certchain/signer.ts);
+     * `next` is the group.json of the group a certificate may hand over to (the operator's next ceremony).
+     */
     threshold: z
-      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1), share: z.string().min(1) })
+      .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: z.string().min(1), share: z.string().min(1), next: z.string().min(1).optional() })
       .strict()
       .optional(),
   })
   .strict();
 
 /** The witness's threshold group and share, the share checked against the group's commitments (BLS loads only here). */
-async function thresholdOf(t: { name: string; group: string; share: string }) {
+async function thresholdOf(t: { name: string; group: string; share: string; next?: string }) {
   const { readGroup, readShare, ThresholdError } = await import("../../tbls/index.js");
   const { checkShare, partialLine } = await import("./threshold.js");
   try {
     const group = { ...readGroup(t.group), name: t.name };
     const share = readShare(t.share);
     checkShare(group, share);
-    return { group: group.name, share: share.index, sign: (text: string) => partialLine(group, share, text) };
+    const next = t.next === undefined ? undefined : readGroup(t.next);
+    return { group: group.name, share: share.index, sign: (text: string) => partialLine(group, share, text), certify: { group, share, next } };
   } catch (e) {
     if (e instanceof ThresholdError) throw new ConfigFileError("(witness config)", [`threshold: ${e.message}`]);
     throw e;
@@ -64,6 +72,31 @@ function verifierOf(vkey: string): Verifier {
 }
 
 const RECENT_MISBEHAVIOUR = 100;
+
+/**
+ * `POST /certify` (JSON): sign a checkpoint certificate's body with this witness's share (runtime/certchain/signer.ts):
+ * 200 {index, signature}, 409 {error, signed} with the body it signed at that height, 422 naming the refusal.
+ */
+async function certifyRoute(t: { group: ThresholdGroup; share: Share; next?: Group }, logs: Map<string, Verifier[]>, data: string) {
+  const { CertSigner, CertifyRefusal, CertifyRequestJson, FileSignedStore, groupCommittee, MemorySignedStore } = await import("../../certchain/index.js");
+  const signer = new CertSigner({ ...t, next: t.next && groupCommittee(t.next), logs, store: data === ":memory:" ? new MemorySignedStore() : new FileSignedStore(data) });
+  return (app: FastifyInstance) =>
+    app.post("/certify", { bodyLimit: 1 << 20, config: { auth: "public" } }, async (req, reply) => {
+      let parsed;
+      try {
+        parsed = CertifyRequestJson.safeParse(JSON.parse(String(req.body ?? "")));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success) return reply.status(400).send({ error: `not a certify request: ${parsed?.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") ?? "not JSON"}` });
+      try {
+        return await signer.certify(parsed.data);
+      } catch (e) {
+        if (!(e instanceof CertifyRefusal)) throw e;
+        return reply.status(e.status).send({ error: e.message, ...e.signed });
+      }
+    });
+}
 
 export const witnessService = defineService({
   name: "witness",
@@ -102,10 +135,14 @@ export const witnessService = defineService({
       },
     });
     const name = cosigner.name;
+    const certify = threshold && (await certifyRoute(threshold.certify, logs, config.data));
     return {
       witness,
       misbehaviours,
-      routes: (app) => witnessRoutes(app, witness),
+      routes: (app) => {
+        witnessRoutes(app, witness);
+        certify?.(app);
+      },
       started: () => log.info({ witness: name, logs: [...logs.keys()], ...(threshold && { thresholdGroup: threshold.group, share: threshold.share }) }, "witnessing"),
     };
   },

@@ -66,6 +66,7 @@ describe("meridian:pki:MeshTls", () => {
       "prod.meridian.internal/ns/meridian-gateway/sa/meridian-gateway",
       health,
       "prod.meridian.internal/ns/meridian/sa/attest",
+      "prod.meridian.internal/ns/meridian/sa/certchain",
       "prod.meridian.internal/ns/meridian/sa/escrow",
       "prod.meridian.internal/ns/meridian/sa/map",
       "prod.meridian.internal/ns/meridian/sa/prooflog-monitor",
@@ -115,7 +116,19 @@ describe("meridian:pki:MeshTls", () => {
     // The services that read their callers from the sidecar's XFCC stay STRICT (components/pki/xfcc-trust.ts).
     const strict = all.filter((pa) => pa !== undefined && !mesh.includes(pa));
     expect(new Set(strict.map((pa) => (pa.inputs["metadata"] as { name: string }).name))).toEqual(
-      new Set(["ratelimit-strict", "clock-strict", "quota-strict", "escrow-strict", "attest-strict", "map-strict", "allocator-strict", "monitor-strict", "witness-strict", "grandmaster-strict"]),
+      new Set([
+        "ratelimit-strict",
+        "clock-strict",
+        "quota-strict",
+        "escrow-strict",
+        "attest-strict",
+        "map-strict",
+        "allocator-strict",
+        "monitor-strict",
+        "witness-strict",
+        "certchain-strict",
+        "grandmaster-strict",
+      ]),
     );
     for (const pa of strict) expect((pa.inputs["spec"] as { mtls: unknown }).mtls).toEqual({ mode: "STRICT" });
   }, 30_000);

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
-import { allocatorServiceConfig, escrowRegionConfig, mapServiceConfig, monitorServiceConfig } from "../../../model/workloads/config.js";
+import { allocatorServiceConfig, certchainServiceConfig, escrowRegionConfig, ledgerRegion, mapServiceConfig, monitorServiceConfig } from "../../../model/workloads/config.js";
+import { certService } from "../../../runtime/certchain/index.js";
 import { NAMESPACES, buildEstateSpec } from "../../../model/estate.js";
 import { SERVICE_ROUTES } from "../../../model/security/routes.js";
 import {
@@ -216,6 +217,16 @@ beforeAll(async () => {
   );
   closers.unshift(() => witness.close());
   served.set("witness", fromTable(witness.app.routeTable()));
+
+  // A region's certificate chain as deployed (a follower of the ledger region's; its rounds fail here: only routes matter).
+  const follower = spec.regions.find((r) => r.id !== ledgerRegion(spec))!.id;
+  const certchain = await startService(
+    certService,
+    { ...certchainServiceConfig(spec, follower, groupFile)!, data: join(dir, "certchain"), follow: { url: "http://127.0.0.1:9", intervalMs: 3_600_000 }, server: { host: "127.0.0.1", port: 0 } },
+    { processMetrics: false },
+  );
+  closers.unshift(() => certchain.close());
+  served.set("certchain", fromTable(certchain.app.routeTable()));
 }, 60_000);
 
 afterAll(async () => {

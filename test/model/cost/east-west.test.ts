@@ -9,14 +9,14 @@ import { runtimeSchema } from "../../../model/config/runtime.js";
 import { loadStack } from "../../../stacks/load.js";
 
 const prod = (): EstateSpec => buildEstateSpec("prod", loadStack("prod"));
-const withEastWest = (spec: EstateSpec, escrow: number): EstateSpec => ({ ...spec, runtime: { ...spec.runtime, eastWestGBPerMonth: { escrow, monitor: 0, witness: 0 } } });
+const withEastWest = (spec: EstateSpec, escrow: number): EstateSpec => ({ ...spec, runtime: { ...spec.runtime, eastWestGBPerMonth: { escrow, monitor: 0, witness: 0, certchain: 0 } } });
 const noReplication = (spec: EstateSpec): EstateSpec => ({ ...spec, replication: { ...spec.replication, writeGBPerMonth: {} } });
 const dollars = (cents: number) => cents / 100;
 
 describe("east-west traffic between regions", () => {
   it("the setting names exactly the services whose calls cross regions, 1 GB a month each by default", () => {
     expect(Object.keys(runtimeSchema.shape.eastWestGBPerMonth.parse(undefined)).sort()).toEqual([...REGION_ADDRESSED].sort());
-    expect(loadStack("prod").runtime.eastWestGBPerMonth).toEqual({ escrow: 1, monitor: 0, witness: 0 });
+    expect(loadStack("prod").runtime.eastWestGBPerMonth).toEqual({ escrow: 1, monitor: 0, witness: 0, certchain: 0 });
     expect(runtimeSchema.safeParse({ escrow: { inventory: {} }, eastWestGBPerMonth: { ratelimit: 5 } }).error?.issues[0]).toMatchObject({ code: "unrecognized_keys", keys: ["ratelimit"] });
   });
 

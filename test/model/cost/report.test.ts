@@ -9,7 +9,7 @@ import type { UsageItem } from "../../../model/usage.js";
 // Replication's egress alone, as docs/cost.md works it (east-west traffic shares its meters: east-west.test.ts).
 const prod = (): EstateSpec => {
   const spec = buildEstateSpec("prod", loadStack("prod"));
-  return { ...spec, runtime: { ...spec.runtime, eastWestGBPerMonth: { escrow: 0, monitor: 0, witness: 0 } } };
+  return { ...spec, runtime: { ...spec.runtime, eastWestGBPerMonth: { escrow: 0, monitor: 0, witness: 0, certchain: 0 } } };
 };
 const cents = (s: string | undefined) => Math.round(Number(s) * 100);
 

@@ -75,7 +75,7 @@ describe("regionWorkloads", () => {
       // A witness only where the stack deploys one (prod: one each in aws-euw1, gcp-asne1 and azure-weu).
       const witnessed = ["aws-euw1", "gcp-asne1", "azure-weu"].includes(region.id);
       expect(ws.map((w) => w.service.name)).toEqual(RUNTIME_SERVICES.map((s) => s.name).filter((n) => n !== "witness" || witnessed));
-      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map", "allocator", "monitor", "witness"].includes(x.service.name))) {
+      for (const w of ws.filter((x) => !["prooflog", "escrow", "quota", "attest", "map", "allocator", "monitor", "witness", "certchain"].includes(x.service.name))) {
         expect(w.image).toBe(spec.runtime.image);
         expect(w.replicas).toBe(spec.runtime.replicas);
         expect(w.strategy).toBe("RollingUpdate");
@@ -354,9 +354,10 @@ describe("regionWorkloads", () => {
     expect(byName.get("escrow")).toEqual({ kind: "http", path: "/readyz", port: HTTP_PORT });
   });
 
-  it("per-pod state only where a restart must remember: the clock's HLC upper bound, the log monitor's evidence and checkpoint", () => {
+  it("per-pod state only where a restart must remember: the clock's HLC upper bound, the log monitor's evidence and checkpoint, the certificate chain", () => {
     const ws = regionWorkloads(prod(), "aws-use1");
-    expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock", "monitor"]);
+    expect(ws.filter((w) => w.state).map((w) => w.service.name)).toEqual(["clock", "monitor", "certchain"]);
+    expect(JSON.parse(ws.find((w) => w.service.name === "certchain")!.config["certchain.json"]!)).toMatchObject({ data: `${STATE_DIR}/certchain` });
     const clock = ws.find((w) => w.service.name === "clock")!;
     expect(clockConfigSchema.parse(serviceKeys(clock.config["clock.json"]!)).dataDir).toBe(`${STATE_DIR}/clock`);
     const monitor = ws.find((w) => w.service.name === "monitor")!;

@@ -10,6 +10,7 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { parseSignedNote } from "../../../runtime/prooflog/index.js";
 import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
+import { certBody, type Certificate } from "../../../runtime/certchain/index.js";
 
 async function dig(port: number, name: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)("dig", ["@127.0.0.1", "-p", String(port), name, "A", "+short", "+tries=1", "+time=2"]);
@@ -77,6 +78,19 @@ describe("the local estate (real processes, real dig)", () => {
     // What it serves is the log's own signed checkpoint, and the dashboard links it.
     expect((await (await fetch(`${log.monitor.url}/v1/checkpoint`)).text()).split("\n")[0]).toBe(spec.runtime.prooflog.origin);
     expect(((await estate.globals.state())["proof log"] as { monitor: string }).monitor).toBe(log.monitor.url);
+  });
+
+  it("certifies the log's checkpoints with the witnesses' group signature, and a light client follows the chain", async () => {
+    const { certchain, threshold } = estate.globals.log;
+    type CertStatus = { height: number | null; hash: string | null; committee: string | null; evidence: number; lastError: string | null };
+    const status = await until("the follower to hold a certificate", async () =>
+      ((s) => (s.height !== null ? s : undefined))((await (await fetch(`${certchain.follower.url}/v1/status`)).json()) as CertStatus),
+    );
+    expect(status).toMatchObject({ committee: expect.stringMatching(/^threshold group 2 of 3/), evidence: 0 });
+    const { certificate } = (await (await fetch(`${certchain.follower.url}/v1/certs/${status.height}`)).json()) as { certificate: Certificate };
+    const bls = bls12_381.shortSignatures;
+    expect(bls.verify(Buffer.from(certificate.groupSignature!, "hex"), bls.hash(certBody(certificate)), Buffer.from(threshold.group.groupPublicKey, "hex"))).toBe(true);
+    expect(((await estate.globals.state())["proof log"] as { certificates: unknown }).certificates).toEqual({ issuer: certchain.issuer.url, follower: certchain.follower.url });
   });
 
   it("resolves the apex name to the first healthy region, and fails over when that region is killed", async () => {
