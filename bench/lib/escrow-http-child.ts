@@ -7,6 +7,9 @@
  *                         POST /v1/inventory/:sku/reservations → one Redis DECRBY (INCRBY back and 409 when
  *                         it goes negative), answering a random id; POST /v1/reservations/:id/commit → one
  *                         PostgreSQL INSERT (autocommit, so durable before the answer)
+ *   kit <setup.json>      the service kit (runtime/kit) answering the same two routes with no work: the escrow's buyer-JWT
+ *                         rule and token cache, HLC and consistency-token headers, RED metrics, limits and timeouts —
+ *                         what any kit service pays per request before its own work
  * Servers print one line {"url"} when listening and stop on SIGTERM.
  */
 import Fastify from "fastify";
@@ -15,7 +18,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { BuyerVerifier } from "../../runtime/escrow/transport/identity.js";
+import { z } from "zod";
+import { ClockNode, hlcParts, TimeMetrics } from "../../runtime/clock/index.js";
+import { defineService, startService } from "../../runtime/kit/index.js";
+import { BuyerVerifier, buyerJwtConfig } from "../../runtime/escrow/transport/identity.js";
 import type { IdentityConfig } from "../../runtime/escrow/config.js";
 
 export interface PeerSetup {
@@ -70,7 +76,25 @@ if (mode === "bare") {
         .then(() => Promise.all([redis.quit(), db.end()]))
         .then(() => process.exit(0)),
   );
+} else if (mode === "kit") {
+  const s = JSON.parse(readFileSync(file, "utf8")) as PeerSetup;
+  const noop = defineService({
+    name: "kitnoop",
+    config: z.object({}),
+    jwt: () => buyerJwtConfig(s.identity),
+    start: ({ clock, metrics }) => ({
+      routes(app) {
+        const bearer = { config: { auth: "bearer" as const } };
+        app.post("/v1/inventory/:sku/reservations", bearer, async (_req, reply) => reply.status(201).send({ reservationId: randomBytes(12).toString("base64url") }));
+        app.post<{ Params: { id: string } }>("/v1/reservations/:id/commit", bearer, async (req) => ({ reservationId: req.params.id, status: "sold" }));
+      },
+      ...hlcParts(new ClockNode({ clock, maxOffsetMs: 250, metrics: new TimeMetrics(metrics) })),
+    }),
+  });
+  const running = await startService(noop, { server: { port: 0 } });
+  console.log(JSON.stringify({ url: running.url }));
+  process.on("SIGTERM", () => void running.close().then(() => process.exit(0)));
 } else {
-  console.error("usage: escrow-http-child bare | decrby <setup.json>");
+  console.error("usage: escrow-http-child bare | decrby <setup.json> | kit <setup.json>");
   process.exit(2);
 }

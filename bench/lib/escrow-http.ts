@@ -8,7 +8,9 @@
  *     Redis DECRBY, commit = one PostgreSQL INSERT;
  *   - a bare node:http server doing no work (the transport ceiling);
  *   - `meridian escrow serve` on the in-memory store: no store I/O at all, so what is left is the
- *     service's own HTTP path (kit, routes, admission, ledger) — the most any store change can reach.
+ *     service's own HTTP path (kit, routes, admission, ledger) — the most any store change can reach;
+ *   - the service kit answering the same two routes with no work (escrow-http-child.ts kit): the kit's own
+ *     per-request cost, the floor under both escrow rows.
  * Each round gives every server a warm-up, then a timed window; the best round counts (the machine is
  * shared). Afterwards every acknowledged sale is checked against the store (sold = acknowledged).
  * Own PostgreSQL database `meridian_escrow_bench`, Redis DB 7, keys under mes:bhttp…: (deleted afterwards).
@@ -267,24 +269,28 @@ export async function httpSalesRows(): Promise<HttpSales> {
     servers.push(escrow);
     const memory = await start(["bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json")], readyUrl);
     servers.push(memory);
+    const kit = await start(["--import", "tsx", child, "kit", join(dir, "peer.json")], json);
+    servers.push(kit);
 
-    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 }, memory: { n: 0 } };
+    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 }, memory: { n: 0 }, kit: { n: 0 } };
     const loadAtStart = loadavg()[0]!;
-    const best = { bare: 0, decrby: 0, escrow: 0, memory: 0 };
-    const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0 };
+    const best = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0 };
+    const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0 };
     // CPU seconds per wall second inside the best window: the server process, and the clients' (this) process.
-    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0] };
+    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
     const refused: Record<string, Record<number, number>> = {};
     await warmBuyers(bare.url, tokens, acked.bare);
     await warmBuyers(decrby.url, tokens, acked.decrby);
     await warmBuyers(escrow.url, tokens, acked.escrow);
     await warmBuyers(memory.url, tokens, acked.memory);
+    await warmBuyers(kit.url, tokens, acked.kit);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, s] of [
         ["bare", bare],
         ["decrby", decrby],
         ["escrow", escrow],
         ["memory", memory],
+        ["kit", kit],
       ] as const) {
         const d = await drive(s.url, s.child.pid!, tokens, acked[name]);
         console.error(
@@ -343,7 +349,14 @@ export async function httpSalesRows(): Promise<HttpSales> {
           "sales/s",
           best.memory,
           best.bare,
-          `the service's own HTTP path, the most a faster store could reach; server CPU per sale (µs): in-memory ${(1e6 / bestCpu.memory).toFixed(0)}, Redis + PostgreSQL ${(1e6 / bestCpu.escrow).toFixed(0)}, DECRBY service ${(1e6 / bestCpu.decrby).toFixed(0)}, bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+          `the service's own HTTP path, the most a faster store could reach; server CPU per sale (µs): in-memory ${(1e6 / bestCpu.memory).toFixed(0)}, Redis + PostgreSQL ${(1e6 / bestCpu.escrow).toFixed(0)}, DECRBY service ${(1e6 / bestCpu.decrby).toFixed(0)}, the kit doing no work ${(1e6 / bestCpu.kit).toFixed(0)}, bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+        ),
+        row(
+          "end-to-end HTTP sales: the service kit answering the two routes with no work vs bare node:http server",
+          "sales/s",
+          best.kit,
+          best.bare,
+          `what every kit service pays per request before its own work (fastify, the buyer-JWT rule with its token cache, HLC and consistency-token headers, RED metrics, limits, timeouts): the floor under the escrow's HTTP rows; server CPU per sale ${(1e6 / bestCpu.kit).toFixed(0)} µs vs bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
         ),
       ],
     };
