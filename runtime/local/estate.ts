@@ -29,17 +29,27 @@ import { Prober } from "./prober.js";
 import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
 
-/** Wait until every region's last probe round answered on every signal (each round is the checkers' own, every interval). */
-async function untilAnswered(prober: Prober, regions: RegionEndpoint[], timeoutMs: number, checkAborted: () => void): Promise<void> {
+/**
+ * Wait until every region answers each of its health signals through its network proxy — its public address, as a
+ * client and the GSLB's checkers reach it — with any HTTP status (a failing signal is still served). Each request may
+ * take until the deadline: on a loaded machine a cold region is slow, and slow is not down.
+ */
+async function untilServed(regions: RegionEndpoint[], paths: string[], timeoutMs: number, checkAborted: () => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const waiting = () => regions.filter((r) => prober.answeredStreak(r.id) === 0).map((r) => r.id);
-  for (let left = waiting(); left.length > 0; left = waiting()) {
-    checkAborted();
-    if (Date.now() >= deadline) throw new Error(`${left.join(", ")} did not answer the GSLB's health checks through ${left.length === 1 ? "its" : "their"} network proxy within ${timeoutMs / 1000} s`);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([prober.nextRound(), new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
-    clearTimeout(timer);
-  }
+  const served = async (r: RegionEndpoint, path: string) => {
+    for (;;) {
+      checkAborted();
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`region ${r.id} did not answer ${path} through its network proxy (${r.url}) within ${timeoutMs / 1000} s`);
+      try {
+        await (await fetch(`${r.url}${path}`, { signal: AbortSignal.timeout(left) })).arrayBuffer();
+        return;
+      } catch {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+  };
+  await Promise.all(regions.flatMap((r) => paths.map((p) => served(r, p))));
 }
 
 export class LocalEstate {
@@ -205,13 +215,17 @@ export class LocalEstate {
         supervisor.broadcast({ event: "token", token, mapToken: map.token });
       };
       estate.timers.push(setInterval(() => void renew(), 3600_000).unref());
+      // Up means served: each region answered every health signal through its network proxy, not only that its
+      // process listens. Until then its first requests queue behind its cold start (under load, seconds: a drill's
+      // client took that for lost connections in a healthy estate). The checkers then start on served regions.
+      await untilServed(
+        regions,
+        policy.signals.map((x) => x.path),
+        options.regionStartTimeoutMs ?? 90_000,
+        checkAborted,
+      );
       undo.push(async () => prober.stop());
       prober.start();
-      // Up means served: each region answered the GSLB's checkers on every signal through its network proxy, not
-      // only that its process listens. Until then its first requests queue behind its cold start (and, under load,
-      // a client's new connection could wait seconds: lost, to a drill, in a healthy estate).
-      progress("waiting for the GSLB's checkers to reach every region through its network");
-      await untilAnswered(prober, regions, options.regionStartTimeoutMs ?? 90_000, checkAborted);
       estate.record({ atMs: Date.now(), kind: "started", detail: regions.map((r) => `${r.id}@${r.url}`).join(" ") });
       return estate;
     } catch (err) {

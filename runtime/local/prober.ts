@@ -39,7 +39,6 @@ export class Prober {
   private readonly since = new Map<string, number>();
   private readonly rounds = new Map<string, ProbeRound>();
   private readonly streaks = new Map<string, number>();
-  private readonly roundWaiters = new Set<() => void>();
 
   constructor(private readonly options: ProberOptions) {
     this.now = options.now ?? Date.now;
@@ -86,11 +85,6 @@ export class Prober {
     return this.streaks.get(region) ?? 0;
   }
 
-  /** Resolves when the next probe round (of every region) has completed. */
-  nextRound(): Promise<void> {
-    return new Promise((resolve) => this.roundWaiters.add(resolve));
-  }
-
   sinceMs(region: string): number {
     return this.since.get(region) ?? 0;
   }
@@ -102,9 +96,6 @@ export class Prober {
       await Promise.all(Object.entries(this.options.targets).map(([region, url]) => this.probe(region, url)));
     } finally {
       this.inFlight = false;
-      const waiters = [...this.roundWaiters];
-      this.roundWaiters.clear();
-      for (const w of waiters) w();
     }
   }
 
