@@ -51,16 +51,18 @@ export class LimitError extends Error {
 }
 
 /** Check a limit's numbers; throws naming the field, the value and what is expected. */
+// Module-level, not a closure per call: validateLimit runs on every decision the service makes.
+function bad(where: string, field: string, v: unknown, want: string): never {
+  throw new LimitError(`${where}.${field} is ${JSON.stringify(v)}; expected ${want}`);
+}
+
 export function validateLimit(l: Limit, where = "limit"): Limit {
-  const bad = (field: string, v: unknown, want: string) => {
-    throw new LimitError(`${where}.${field} is ${JSON.stringify(v)}; expected ${want}`);
-  };
-  if (!ALGORITHMS.includes(l.algorithm)) bad("algorithm", l.algorithm, `one of ${ALGORITHMS.join(", ")}`);
-  if (!Number.isFinite(l.limit) || l.limit <= 0) bad("limit", l.limit, "a positive number");
-  if (!Number.isFinite(l.periodMs) || l.periodMs <= 0) bad("periodMs", l.periodMs, "a positive number of milliseconds");
-  if (l.burst !== undefined && (!Number.isFinite(l.burst) || l.burst < 0)) bad("burst", l.burst, "a number ≥ 0");
-  if (l.debt !== undefined && (!Number.isFinite(l.debt) || l.debt < 0)) bad("debt", l.debt, "a number ≥ 0");
-  if (l.algorithm === "token-bucket" && l.burst === 0) bad("burst", 0, "a capacity > 0 for a token bucket");
+  if (!ALGORITHMS.includes(l.algorithm)) bad(where, "algorithm", l.algorithm, `one of ${ALGORITHMS.join(", ")}`);
+  if (!Number.isFinite(l.limit) || l.limit <= 0) bad(where, "limit", l.limit, "a positive number");
+  if (!Number.isFinite(l.periodMs) || l.periodMs <= 0) bad(where, "periodMs", l.periodMs, "a positive number of milliseconds");
+  if (l.burst !== undefined && (!Number.isFinite(l.burst) || l.burst < 0)) bad(where, "burst", l.burst, "a number ≥ 0");
+  if (l.debt !== undefined && (!Number.isFinite(l.debt) || l.debt < 0)) bad(where, "debt", l.debt, "a number ≥ 0");
+  if (l.algorithm === "token-bucket" && l.burst === 0) bad(where, "burst", 0, "a capacity > 0 for a token bucket");
   return l;
 }
 

@@ -227,6 +227,26 @@ export class MemoryStore implements RateLimitStore {
   decideChecksSync(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
     for (const c of checks) validateCheck(c);
     this.maybeSweep(nowMs);
+    // Atomic across several checks charges nothing when any is refused: the request must be decided whole.
+    if (policy === "atomic" && checks.length > 1) return this.decideChecksGeneric(checks, policy, nowMs);
+    // Otherwise each check stands alone, seeing the charges of those before it. A check whose levels all
+    // admit (the common answer; shadow or enforced alike) is stepped and charged in place; anything else —
+    // a refusal, a sliding algorithm — takes the pure cores' path on the state stepLevels left untouched.
+    const results: CheckResult[] = [];
+    for (const c of checks) results.push(this.admitInPlace(c, nowMs) ?? this.decideChecksGeneric([c], policy, nowMs)[0]!);
+    return results;
+  }
+
+  /** A check all of whose levels admit, stepped and charged in place; null (nothing changed) otherwise. */
+  private admitInPlace(c: Check, nowMs: number): CheckResult | null {
+    if (this.stepLevels(c.levels, c.cost, nowMs) !== -1) return null;
+    const scratch = this.scratch;
+    const n = c.levels.length;
+    const levels: Decision[] = n === 1 ? [decisionOf(scratch[0]!)] : scratch.slice(0, n).map(decisionOf);
+    return { allowed: true, charged: true, levels };
+  }
+
+  private decideChecksGeneric(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
     const { results, writes } = decideChecks(checks, policy, (key) => this.read(key, nowMs), nowMs);
     for (const w of writes) this.write(w.key, w.state, nowMs + Math.max(1, w.ttlMs));
     return results;

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
+import { decideChecks, type ChargePolicy, type Check } from "../../../../runtime/ratelimit/core/request.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { storeSuite } from "./suite.js";
 
@@ -90,6 +91,46 @@ describe("memory store", () => {
             for (const c of commits) states.set(c.key, { state: c.state, expiresAt: t + Math.max(1, c.ttlMs) });
             expect(got).toEqual(decision);
           }
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  // The service's call (decide → decideChecksSync) steps checks whose levels all admit in place and sends
+  // the rest (refusals, shadow levels, sliding algorithms, several checks under atomic) to the pure cores:
+  // whichever path a check takes, every answer and every later state is decideChecks' over a Map.
+  it("decideChecksSync answers as decideChecks over a Map, whichever path each check takes (property)", () => {
+    const checkArb = fc.record({
+      keys: fc.uniqueArray(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+      limits: fc.array(limitArb, { minLength: 3, maxLength: 3 }),
+      shadow: fc.array(
+        fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
+        { minLength: 3, maxLength: 3 },
+      ),
+      cost: fc.integer({ min: 0, max: 3 }),
+      quota: fc.boolean(),
+    });
+    const reqArb = fc.record({ checks: fc.array(checkArb, { minLength: 1, maxLength: 3 }), policy: fc.constantFrom<ChargePolicy>("independent", "atomic"), dt: fc.integer({ min: -100, max: 400 }) });
+    fc.assert(
+      fc.property(fc.array(reqArb, { minLength: 1, maxLength: 40 }), (reqs) => {
+        const store = new MemoryStore(1_000_000);
+        const states = new Map<string, { state: number[]; expiresAt: number }>();
+        let t = 5_000;
+        for (const r of reqs) {
+          t = Math.max(0, t + r.dt);
+          const checks: Check[] = r.checks.map((c) => ({
+            cost: c.cost,
+            quota: c.quota,
+            levels: c.keys.map((k, i) => ({ key: `k${k}`, tag: "", limit: c.limits[i]!, enforce: !c.shadow[i] })),
+          }));
+          const read = (k: string) => {
+            const e = states.get(k);
+            return e && e.expiresAt > t ? e.state : undefined;
+          };
+          const want = decideChecks(checks, r.policy, read, t);
+          for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+          expect(store.decideChecksSync(checks, r.policy, t)).toEqual(want.results);
         }
       }),
       { numRuns: 1500 },
