@@ -23,7 +23,7 @@ import { fetchWithTimeout, MapClient, withBearerFile } from "../vmap/index.js";
 import type { EscrowStore } from "./store/port.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
-import { EscrowTransitionLog } from "./transition-log.js";
+import { EscrowTransitionLog, TRANSITION_LOG_LIMITS } from "./transition-log.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -158,6 +158,9 @@ const escrowServeConfigSchema = escrowConfigSchema
      * a key made at start, named meridian-escrow/<regions>, served with each checkpoint.
      */
     transitionsKeyFile: z.string().min(1).optional(),
+    /** The transition log's memory bounds: it is sealed (stops recording, says so) past either (transition-log.ts). */
+    transitionsMaxEntries: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxEntries),
+    transitionsMaxBacklog: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxBacklog),
   })
   .refine((c) => !(c.redis && !c.postgres), {
     message: "Redis needs PostgreSQL behind it (postgres): Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over",
@@ -191,7 +194,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
     // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
     jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
-      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, ...rest } = c;
+      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, transitionsMaxEntries, transitionsMaxBacklog, ...rest } = c;
       const cfg: EscrowConfig = rest;
       const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
       const room = openWaitingRoom({ ...urls, config: cfg, clock });
@@ -204,7 +207,12 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
-        const transitions = new EscrowTransitionLog(clock, { origin: `meridian-escrow/${cfg.regions.join(".")}`, signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile) });
+        const transitions = new EscrowTransitionLog(clock, {
+          origin: `meridian-escrow/${cfg.regions.join(".")}`,
+          signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile),
+          maxEntries: transitionsMaxEntries,
+          maxBacklog: transitionsMaxBacklog,
+        });
         const service = new EscrowService({
           transitions,
           config: cfg,

@@ -9,6 +9,11 @@
  * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`. The log lives
  * in this process: a restart starts a new log (a new incarnation's ledger starts empty too), signed by the same key
  * when the config names one (`transitionsKeyFile`), else by a key made at start and served with the checkpoint.
+ *
+ * Memory is bounded: the log, its state tree and its queue live in this process, so at `maxEntries` logged, or when
+ * the queue passes `maxBacklog` (sales outpacing the hashing for long), the log is sealed — it stops recording and its
+ * checkpoint says so (`sealed`: why, at which size), so a challenger knows the log covers a prefix of this
+ * incarnation's history and nothing after it. Sealing never touches a sale.
  */
 import { buyerOf, EscrowSequencer, FraudInputError, type EscrowTx } from "../fraud/index.js";
 import { generateKey, newSigner, verifierKeyOf } from "../prooflog/index.js";
@@ -23,7 +28,12 @@ export interface TransitionCheckpoint {
   size: number;
   root: string;
   checkpoint: string;
+  /** Present once the log stopped recording: it covers its first `size` entries of this incarnation only. */
+  sealed?: { reason: string; size: number };
 }
+
+/** Defaults: about 1 GB at most for a 10^6-entry log with its tree, state and a full queue. */
+export const TRANSITION_LOG_LIMITS = { maxEntries: 1_000_000, maxBacklog: 100_000 };
 
 export class EscrowTransitionLog {
   readonly sequencer: EscrowSequencer;
@@ -33,12 +43,19 @@ export class EscrowTransitionLog {
   /** Events the machine refused (each would have been an invalid transition), and the last reason. */
   refused = 0;
   lastRefusal?: string;
+  /** Why and where the log stopped recording (see the file's comment); events after it are counted in `dropped`. */
+  sealed?: { reason: string; size: number };
+  dropped = 0;
+  private readonly maxEntries: number;
+  private readonly maxBacklog: number;
 
   /** `signerKey`: the log's note signer key (its name is the origin); default a fresh key named `origin`. */
   constructor(
     private readonly clock: Clock,
-    o: { origin: string; signerKey?: string },
+    o: { origin: string; signerKey?: string; maxEntries?: number; maxBacklog?: number },
   ) {
+    this.maxEntries = o.maxEntries ?? TRANSITION_LOG_LIMITS.maxEntries;
+    this.maxBacklog = o.maxBacklog ?? TRANSITION_LOG_LIMITS.maxBacklog;
     let skey = o.signerKey;
     if (skey === undefined) {
       const k = generateKey(o.origin);
@@ -51,12 +68,28 @@ export class EscrowTransitionLog {
 
   /** Record every change of a region's ledger for a SKU from now on. */
   attach(ledger: RegionLedger, sku: string, region: string): void {
-    ledger.onEvent = (e) => void this.pending.push({ sku, region, e: e.op === "expire" && e.at === undefined ? { ...e, at: this.clock.now() } : e });
+    ledger.onEvent = (e) => this.enqueue({ sku, region, e: e.op === "expire" && e.at === undefined ? { ...e, at: this.clock.now() } : e });
+  }
+
+  private enqueue(p: Pending): void {
+    if (this.sealed) {
+      this.dropped++;
+      return;
+    }
+    this.pending.push(p);
+    if (this.backlog > this.maxBacklog) this.seal(`more than ${this.maxBacklog} ledger events queued (sales outpaced the log)`);
+  }
+
+  /** Stop recording: what is logged stays served and challengeable; the queue is dropped. */
+  private seal(reason: string): void {
+    this.dropped += this.backlog;
+    [this.pending, this.head] = [[], 0];
+    this.sealed = { reason, size: this.sequencer.log.size };
   }
 
   /** A sale of `region` was refunded (its units went back to the store's pool). */
   refund(sku: string, region: string, id: string): void {
-    this.pending.push({ sku, region, e: { op: "refund", id } });
+    this.enqueue({ sku, region, e: { op: "refund", id } });
   }
 
   /** Events queued and not yet logged (a backlog when sales outpace the budgeted flushes). */
@@ -90,6 +123,10 @@ export class EscrowTransitionLog {
         this.refused++;
         this.lastRefusal = `${tx.op} in ${region}: ${err.message}`;
       }
+      if (this.sequencer.log.size >= this.maxEntries) {
+        this.seal(`the log holds ${this.maxEntries} entries, its limit`);
+        return;
+      }
     }
     if (this.head === this.pending.length) [this.pending, this.head] = [[], 0];
     else if (this.head > 4096 && this.head * 2 > this.pending.length) [this.pending, this.head] = [this.pending.slice(this.head), 0];
@@ -99,7 +136,8 @@ export class EscrowTransitionLog {
   checkpoint(budgetMs = Infinity): TransitionCheckpoint {
     this.flush(budgetMs);
     const s = this.sequencer;
-    return { origin: s.origin, vkey: this.vkey, size: s.log.size, root: Buffer.from(s.log.root()).toString("hex"), checkpoint: s.checkpoint() };
+    const cp: TransitionCheckpoint = { origin: s.origin, vkey: this.vkey, size: s.log.size, root: Buffer.from(s.log.root()).toString("hex"), checkpoint: s.checkpoint() };
+    return this.sealed ? { ...cp, sealed: this.sealed } : cp;
   }
 
   /** Entries start..start+limit−1 (their canonical JSON text, what the log's leaves hash). */

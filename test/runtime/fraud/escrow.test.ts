@@ -181,6 +181,32 @@ describe("escrow fraud proofs", () => {
     expect(logs[0]!.sequencer.entries).toHaveLength(61);
   });
 
+  // The log lives in the escrow's memory: past its bounds it seals (stops recording and says so) instead of growing
+  // without end under a long sale; what it logged stays provable and the ledger is never touched.
+  it("seals at its entry bound and at its backlog bound; the logged prefix still proves, later events are counted as dropped", () => {
+    const clock = new ManualClock(0);
+    const bySize = new EscrowTransitionLog(clock, { origin: ORIGIN, signerKey: key.signerKey, maxEntries: 10, maxBacklog: 1000 });
+    const byBacklog = new EscrowTransitionLog(clock, { origin: ORIGIN, signerKey: key.signerKey, maxEntries: 1000, maxBacklog: 5 });
+    const ledger = new RegionLedger(1000, "eu~tix~1~");
+    const hooks = [bySize, byBacklog].map((log) => (log.attach(ledger, "tix", "eu"), ledger.onEvent!));
+    ledger.onEvent = (e) => hooks.forEach((h) => h(e));
+    ledger.credit(50);
+    for (let i = 0; i < 3; i++) ledger.reserve(`u${i}`, 1, 0);
+    byBacklog.flush(); // 4 logged, nothing queued
+    for (let i = 3; i < 20; i++) ledger.reserve(`u${i}`, 1, 0);
+    expect(ledger.free).toBe(30); // every sale went through
+    const cp = bySize.checkpoint();
+    expect(cp.sealed).toEqual({ reason: "the log holds 10 entries, its limit", size: 10 });
+    expect([cp.size, bySize.backlog, bySize.dropped]).toEqual([10, 0, 11]);
+    expect(proveEscrow(cp.checkpoint, bySize.sequencer.entries, cp.vkey, ORIGIN)).toBeUndefined();
+    const cq = byBacklog.checkpoint();
+    expect(cq.sealed).toEqual({ reason: "more than 5 ledger events queued (sales outpaced the log)", size: 4 });
+    expect([cq.size, byBacklog.backlog, byBacklog.dropped]).toEqual([4, 0, 17]);
+    expect(proveEscrow(cq.checkpoint, byBacklog.sequencer.entries, cq.vkey, ORIGIN)).toBeUndefined();
+    ledger.reserve("late", 1, 0);
+    expect([bySize.dropped, byBacklog.dropped, bySize.checkpoint().size]).toEqual([12, 18, 10]);
+  });
+
   it("property: any interleaving of a real RegionLedger's operations is logged, replays with no fraud, and no step can be challenged", () => {
     const op = fc.oneof(
       fc.record({ k: fc.constant("credit" as const), n: fc.integer({ min: 0, max: 5 }) }),
