@@ -116,3 +116,22 @@ export function witnessAlerts(): AlertRule[] {
     },
   ];
 }
+
+/**
+ * The certificate chain's alert (runtime/certchain/service.ts's gauge, on the issuer and every follower): two
+ * certificates at one height both signed by the witnesses' group (or one member) are proof that at least 2t − n
+ * witnesses signed two bodies at one height — the chain forked. Page at once, as the witnesses' evidence does.
+ */
+export function certchainAlerts(): AlertRule[] {
+  return [
+    {
+      alert: "MeridianCertChainEquivocation",
+      expr: `max by (namespace, pod) (meridian_certchain_equivocations{service="certchain"}) > 0`,
+      for: "0m",
+      severity: "critical",
+      summary: "The certificate chain holds equivocation evidence against the witnesses' group",
+      description:
+        "{{ $labels.pod }} holds two certificates at one height signed by the same committee: enough witnesses signed two bodies at one height to fork the chain. GET /v1/evidence on it returns both; treat those witnesses' shares as compromised and rotate the group (docs/proofs.md, Certificate chains and finality).",
+    },
+  ];
+}

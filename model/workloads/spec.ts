@@ -8,7 +8,7 @@
  * args carry only the listen address, secret file paths and store URLs — and a store URL is never
  * written in clear: it is assembled by Kubernetes from Secret and ConfigMap refs.
  */
-import { attestAlerts, monitorAlerts, rateLimitAlerts, witnessAlerts } from "./alerts.js";
+import { attestAlerts, certchainAlerts, monitorAlerts, rateLimitAlerts, witnessAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
 import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
 import { certchainDeployed, deployedWitness, ledgerRegion } from "./config.js";
@@ -78,7 +78,9 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
             ? monitorAlerts()
             : service.name === "witness"
               ? witnessAlerts()
-              : [],
+              : service.name === "certchain"
+                ? certchainAlerts()
+                : [],
     ...parts,
   };
 }

@@ -19,10 +19,10 @@ describe("every PrometheusRule the prod estate renders, by promtool", () => {
     }));
   }, 60_000);
 
-  it("the plan renders PKI, clock, replication lag, rate-limit anomaly, attestation and proof log monitor rules in every region, and witness rules where a witness runs", () => {
-    expect(new Set(rules.map((r) => r.rule))).toEqual(new Set(["meridian-pki", "clock-health", "replication-lag", "ratelimit", "attest", "monitor", "witness"]));
+  it("the plan renders PKI, clock, replication lag, rate-limit anomaly, attestation, proof log monitor and certificate chain rules in every region, and witness rules where a witness runs", () => {
+    expect(new Set(rules.map((r) => r.rule))).toEqual(new Set(["meridian-pki", "clock-health", "replication-lag", "ratelimit", "attest", "monitor", "witness", "certchain"]));
     // prod deploys three witnesses (aws-euw1, gcp-asne1, azure-weu).
-    expect(rules.length).toBe(spec.regions.length * 6 + 3);
+    expect(rules.length).toBe(spec.regions.length * 7 + 3);
   });
 
   it("`promtool check rules` accepts every rule file", () => {

@@ -378,6 +378,13 @@ function witnessAlertCases(): AlertCase[] {
   return [{ alert: "MeridianWitnessSawEquivocation", series: series("0x4 1x10"), healthy: series("0x15"), evalTime: "10m", fires: [{ labels }] }];
 }
 
+/** A certchain (issuer or follower) holding evidence of a forked chain pages at once; one holding none stays quiet. */
+function certchainAlertCases(): AlertCase[] {
+  const labels = { namespace: "meridian", pod: "certchain-0" };
+  const series = (values: string) => [{ series: `meridian_certchain_equivocations${sel({ service: "certchain", ...labels })}`, values }];
+  return [{ alert: "MeridianCertChainEquivocation", series: series("0x4 1x10"), healthy: series("0x15"), evalTime: "10m", fires: [{ labels }] }];
+}
+
 /** Alert cases per PrometheusRule `metadata.name`; a rule rendered by the estate and missing here fails the test. */
 export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => AlertCase[]> = {
   "meridian-pki": pkiAlertCases,
@@ -387,4 +394,5 @@ export const ALERT_CASES: Record<string, (spec: EstateSpec, file: RuleFile) => A
   attest: attestAlertCases,
   monitor: monitorAlertCases,
   witness: witnessAlertCases,
+  certchain: certchainAlertCases,
 };
