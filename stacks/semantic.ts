@@ -7,6 +7,7 @@
  * mesh every region can join (its API server for the peers' istiod, a network of its own).
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { buildEstateSpec, GATEWAY, type EstateSpec } from "../model/estate.js";
 import { ledgerRegion } from "../model/workloads/config.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
@@ -45,6 +46,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...multiPrimaryProblems(config));
   problems.push(...imageDigestProblems(config));
   problems.push(...deployedWitnessProblems(config));
+  problems.push(...witnessGroupKeyProblems(config));
   problems.push(...allocatorClusterProblems(spec));
   return problems;
 }
@@ -71,6 +73,26 @@ function deployedWitnessProblems(config: EstateConfig): ConfigProblem[] {
     typeof w !== "string" && "region" in w && !regions.includes(w.region)
       ? [{ keyPath: `meridian:runtime.prooflog.witnesses[${i}].region`, value: w.region, expected: `one of the stack's regions (${regions.join(", ")})` }]
       : [],
+  );
+}
+
+/**
+ * The witnesses' group keys (the group in force and a `next` one) are BLS12-381 G2 points: 192 hex digits that do not
+ * decode to a point on the curve's subgroup would only be refused when a witness or the issuer starts.
+ */
+function witnessGroupKeyProblems(config: EstateConfig): ConfigProblem[] {
+  const t = config.runtime.prooflog.witnessThreshold;
+  if (!t) return [];
+  const groups = [["group", t.group] as const, ...(t.next ? [["next", t.next] as const] : [])];
+  return groups.flatMap(([key, g]) =>
+    g.commitments.flatMap((hex, i) => {
+      try {
+        bls12_381.G2.Point.fromHex(hex).assertValidity();
+        return [];
+      } catch (e) {
+        return [{ keyPath: `meridian:runtime.prooflog.witnessThreshold.${key}.commitments[${i}]`, value: `${hex.slice(0, 16)}…`, expected: `a BLS12-381 G2 point (${(e as Error).message})` }];
+      }
+    }),
   );
 }
 

@@ -243,7 +243,18 @@ export const runtimeSchema = z
          * named `name` in the note. Clients then check one 48-byte signature (`meridian log verify --threshold`).
          */
         witnessThreshold: z
-          .object({ name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"), group: thresholdGroupSchema })
+          .object({
+            name: z.string().regex(/^[^\s+]+$/, "a note key name: no spaces or '+'"),
+            group: thresholdGroupSchema,
+            /**
+             * Rotation of the certificate chain to a new group key (a new `meridian tbls dkg` ceremony among the deployed
+             * witnesses): its group.json, public parts only. Rendered into every witness's config (`threshold.next`: the
+             * only group its share signs a hand-over to) and the issuer's (`issue.next`): the issuer's next certificate
+             * names it, signed by `group`. Once the followers hold that certificate, the operator makes it `group` (new
+             * shares in the witnesses' Secrets) and removes `next` (docs/proofs.md, Certificate chains and finality).
+             */
+            next: thresholdGroupSchema.optional(),
+          })
           .strict()
           .optional(),
       })
@@ -259,6 +270,19 @@ export const runtimeSchema = z
         for (const d of deployed)
           if (deployed.some((o) => o.region === d.region && o.i < d.i))
             ctx.addIssue({ code: "custom", message: `one deployed witness per region: ${d.region} already has one`, path: ["witnesses", d.i, "region"] });
+        const next = p.witnessThreshold?.next;
+        if (next && next.groupPublicKey === p.witnessThreshold!.group.groupPublicKey)
+          ctx.addIssue({
+            code: "custom",
+            message: "the next group is the group in force (same group key): a rotation needs a new key from a new ceremony; resharing keeps the key and needs no rotation",
+            path: ["witnessThreshold", "next", "groupPublicKey"],
+          });
+        if (next && next.t > cosigning)
+          ctx.addIssue({
+            code: "custom",
+            message: `the next group needs ${next.t} partial signatures; only ${cosigning} cosigning witnesses are configured to hold its shares`,
+            path: ["witnessThreshold", "next", "t"],
+          });
         if (p.witnessThreshold && p.witnessThreshold.group.t > cosigning)
           ctx.addIssue({
             code: "custom",

@@ -168,10 +168,13 @@ export interface Witness {
   vkey?: string;
 }
 
-/** The witnesses' threshold group as the log is given it: the note key name and group.json's content. */
+type GroupJson = { scheme: "meridian-tbls/v1"; t: number; n: number; groupPublicKey: string; commitments: string[] };
+
+/** The witnesses' threshold group as the log is given it: the note key name and group.json's content (and a rotation's next group). */
 export interface WitnessThreshold {
   name: string;
-  group: { scheme: "meridian-tbls/v1"; t: number; n: number; groupPublicKey: string; commitments: string[] };
+  group: GroupJson;
+  next?: GroupJson;
 }
 
 export interface ProofLogConfig {
@@ -337,7 +340,7 @@ const CERTCHAIN_RETAIN = 100_000;
  * Service), their partial signatures combined into one. Every other region follows the ledger region's chain through
  * its region-addressed Service, a light client keeping what it verified. The chain lives on the pod's volume.
  */
-export function certchainServiceConfig(spec: EstateSpec, regionId: string, groupFile: string) {
+export function certchainServiceConfig(spec: EstateSpec, regionId: string, groupFile: string, nextGroupFile: string) {
   regionById(spec, regionId);
   const p = spec.runtime.prooflog;
   if (!certchainDeployed(spec)) return null;
@@ -345,7 +348,9 @@ export function certchainServiceConfig(spec: EstateSpec, regionId: string, group
   const common = { committee: groupFile, data: `${STATE_DIR}/certchain`, retain: CERTCHAIN_RETAIN };
   if (regionId === ledger) {
     const witnesses = p.witnesses.flatMap((w) => (typeof w !== "string" && "region" in w ? [witnessUrl(spec, w.region)] : []));
-    return { ...common, issue: { log: serviceUrl("prooflog"), logKey: p.verifierKey!, name: p.witnessThreshold!.name, witnesses, intervalMs: CERTCHAIN_INTERVAL_MS } };
+    // A rotation (witnessThreshold.next, `nextGroupFile` beside the config): the next certificate hands over to it.
+    const next = p.witnessThreshold!.next ? { next: nextGroupFile } : {};
+    return { ...common, issue: { log: serviceUrl("prooflog"), logKey: p.verifierKey!, name: p.witnessThreshold!.name, witnesses, ...next, intervalMs: CERTCHAIN_INTERVAL_MS } };
   }
   const upstream = regionalServices(spec).find((r) => r.service.name === "certchain" && r.region === ledger);
   return {
@@ -367,9 +372,10 @@ export function deployedWitness(spec: EstateSpec, regionId: string): { name: str
  * The file `meridian log witness --config` reads in the region hosting a deployed witness (its service schema): the
  * signer key and threshold share are mounted Secrets, the log's verifier key the only log it cosigns, its cosigned
  * state on the pod's own volume (a restart cannot be talked into a rollback), and in threshold mode the group it holds
- * a share of (`groupFile`: group.json beside the config, the stack's pinned group).
+ * a share of (`groupFile`: group.json beside the config, the stack's pinned group) and, during a rotation, the only group
+ * it signs a hand-over to (`files.next`: the stack's witnessThreshold.next).
  */
-export function witnessServiceConfig(spec: EstateSpec, regionId: string, files: { key: string; group: string; share: string }) {
+export function witnessServiceConfig(spec: EstateSpec, regionId: string, files: { key: string; group: string; share: string; next: string }) {
   const vkey = spec.runtime.prooflog.verifierKey;
   if (deployedWitness(spec, regionId) === undefined || vkey === undefined) return null;
   const threshold = spec.runtime.prooflog.witnessThreshold;
@@ -377,7 +383,7 @@ export function witnessServiceConfig(spec: EstateSpec, regionId: string, files: 
     key: files.key,
     logs: [vkey],
     data: `${STATE_DIR}/witness`,
-    ...(threshold && { threshold: { name: threshold.name, group: files.group, share: files.share } }),
+    ...(threshold && { threshold: { name: threshold.name, group: files.group, share: files.share, ...(threshold.next && { next: files.next }) } }),
   };
 }
 

@@ -215,14 +215,20 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       // Its keys are a mounted Secret (the signer key and the DKG share); the log's key and the pinned group are in the
       // files (runtime/prooflog/witness's schema), the group's public part beside the config, as for the log.
       const signer = configPath("witness", "signer");
-      const cfg = witnessServiceConfig(spec, regionId, { key: `${signer}/signer.key`, group: configPath("witness", "group.json"), share: `${signer}/share.json` });
+      const cfg = witnessServiceConfig(spec, regionId, {
+        key: `${signer}/signer.key`,
+        group: configPath("witness", "group.json"),
+        share: `${signer}/share.json`,
+        next: configPath("witness", "next-group.json"),
+      });
       if (cfg === null) throw new Error(`witness: the stack deploys no witness in ${regionId} (meridian:runtime.prooflog.witnesses)`);
-      const group = spec.runtime.prooflog.witnessThreshold?.group;
+      const { group, next } = spec.runtime.prooflog.witnessThreshold ?? {};
       return {
         args: ["log", "witness", "--config", configPath("witness", "witness.json"), ...listen],
         config: {
           "witness.json": JSON.stringify({ ...cfg, server: meshServerSection(spec.pki.trustDomain, runtimeService("witness")) }, null, 2),
           ...(cfg.threshold && group && { "group.json": JSON.stringify(group, null, 2) }),
+          ...(cfg.threshold?.next && next && { "next-group.json": JSON.stringify(next, null, 2) }),
         },
         secretMounts: [{ secret: WORKLOAD_OBJECTS.witnessSigner, mountPath: signer }],
         // The kit's readiness: listening, its state read and its share checked against the group's commitments.
@@ -235,13 +241,16 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
     case "certchain": {
       // The committee (the stack's pinned witness group) beside the config; issuer or follower by region, all in the file
       // (runtime/certchain/service.ts's schema). Nothing secret: certificates are signed by the witnesses' shares.
-      const cfg = certchainServiceConfig(spec, regionId, configPath("certchain", "group.json"));
+      const cfg = certchainServiceConfig(spec, regionId, configPath("certchain", "group.json"), configPath("certchain", "next-group.json"));
+      const next = cfg && "issue" in cfg && cfg.issue.next ? spec.runtime.prooflog.witnessThreshold!.next : undefined;
       if (cfg === null) throw new Error("certchain: the stack's log is not signed by a threshold group of witnesses the estate deploys (meridian:runtime.prooflog)");
       return {
         args: ["cert", "serve", "--config", configPath("certchain", "certchain.json"), ...listen],
         config: {
           "certchain.json": JSON.stringify({ ...cfg, server: meshServerSection(spec.pki.trustDomain, runtimeService("certchain")) }, null, 2),
           "group.json": JSON.stringify(spec.runtime.prooflog.witnessThreshold!.group, null, 2),
+          // The issuer's hand-over target during a rotation; followers need none (the old group signs the hand-over).
+          ...(next && { "next-group.json": JSON.stringify(next, null, 2) }),
         },
         secretMounts: [],
         // The kit's readiness: listening, its chain replayed and re-verified (a failing round stays up to serve; its metrics alert).

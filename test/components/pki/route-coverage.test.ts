@@ -222,7 +222,12 @@ beforeAll(async () => {
   const follower = spec.regions.find((r) => r.id !== ledgerRegion(spec))!.id;
   const certchain = await startService(
     certService,
-    { ...certchainServiceConfig(spec, follower, groupFile)!, data: join(dir, "certchain"), follow: { url: "http://127.0.0.1:9", intervalMs: 3_600_000 }, server: { host: "127.0.0.1", port: 0 } },
+    {
+      ...certchainServiceConfig(spec, follower, groupFile, groupFile)!,
+      data: join(dir, "certchain"),
+      follow: { url: "http://127.0.0.1:9", intervalMs: 3_600_000 },
+      server: { host: "127.0.0.1", port: 0 },
+    },
     { processMetrics: false },
   );
   closers.unshift(() => certchain.close());
