@@ -1,8 +1,8 @@
 /**
  * The follower (`cert serve` with `follow`): a light client of another region's certificate chain service that keeps
- * what it verified. It starts from the upstream's first held certificate, verified under the committee this
- * follower trusts (the stack's pinned group) — a chain that has rotated past it and pruned the rotation is refused
- * as signed by an uncertified committee — then each round reads the certificates from its own head on: each must
+ * what it verified. It starts from the upstream's first held certificate the committee this follower trusts (the
+ * stack's pinned group) signed — the chain's first, or after a rotation to that group the new group's first — then
+ * each round reads the certificates from its own head on: each must
  * follow its head (height, parent hash) under the committee in force, rotations signed by the old group. The head
  * itself is read again each round, so upstream serving a different certificate at a height held here is a fork:
  * when the same group signed both, that is kept as equivocation evidence.
@@ -29,11 +29,31 @@ async function page(url: string, timeoutMs: number): Promise<z.infer<typeof Page
   return body.data;
 }
 
-/** The upstream's first held certificate (where a follower with nothing kept starts). */
-export async function upstreamFirst(base: string, timeoutMs: number): Promise<Certificate> {
-  const first = (await page(`${base.replace(/\/+$/, "")}/v1/certs?limit=1`, timeoutMs)).certificates[0];
-  if (first === undefined) throw new CertError(`${base}: holds no certificate yet`);
-  return first;
+/**
+ * Where a follower with nothing kept starts: the first certificate upstream holds that the committee it trusts
+ * signed — the chain's first, or, once the group rotated to the one this follower pins (the stack's `group` promoted
+ * after a hand-over), the first the new group signed: a fast sync from a checkpoint, the pinned group being the trust
+ * anchor. `refusal(c)` says why the trusted committee does not vouch for `c` (undefined: it does).
+ */
+export async function upstreamStart(base: string, refusal: (c: Certificate) => string | undefined, timeoutMs: number): Promise<Certificate> {
+  const root = base.replace(/\/+$/, "");
+  const head = await page(`${root}/v1/certs?limit=1`, timeoutMs);
+  if (head.certificates[0] === undefined) throw new CertError(`${base}: holds no certificate yet`);
+  let firstRefusal: string | undefined;
+  for (let from = head.first; ;) {
+    const got = await page(`${root}/v1/certs?from=${from}&limit=${PAGE}`, timeoutMs);
+    for (const c of got.certificates) {
+      const why = refusal(c);
+      if (why === undefined) return c;
+      firstRefusal ??= why;
+    }
+    const last = got.certificates.at(-1);
+    if (last === undefined || got.certificates.length < PAGE)
+      throw new CertError(
+        `${base}: none of its certificates (heights ${head.first}..${last?.height ?? from - 1}) is signed by the committee this follower trusts; the first: ${firstRefusal ?? "none"}`,
+      );
+    from = last.height + 1;
+  }
 }
 
 /** One round: append every certificate upstream holds past the head; returns how many were new. `append` throws ForkError on a conflict. */

@@ -18,7 +18,8 @@
  * With `issue` it also makes the chain (issuer.ts): each round the proof log's latest group-signed checkpoint is
  * certified by the witnesses' threshold group (one BLS signature); without `start` its first certificate is the
  * genesis. With `follow` it is a light client of another region's service (follow.ts) keeping what it verified; without
- * `start` it starts from that service's first certificate, verified under `committee`. Either reports on /metrics:
+ * `start` it starts from that service's first certificate `committee` signed (after a hand-over to it, past the old
+ * group's history). Either reports on /metrics:
  * meridian_certchain_height and meridian_certchain_equivocations.
  *
  * With `retain`, only the last `retain` certificates are held: older history is pruned (a range below the first
@@ -33,12 +34,12 @@ import { readJsonFile } from "../common/json-file.js";
 import { Gauge } from "prom-client";
 import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
 import { parseCheckpoint } from "../prooflog/index.js";
-import { followRound, upstreamFirst } from "./follow.js";
+import { followRound, upstreamStart } from "./follow.js";
 import { Issuer } from "./issuer.js";
 import { isGroup } from "./group.js";
 import { CertChain, ForkError } from "./chain.js";
 import { CertError } from "./errors.js";
-import { certHash, describeCommittee, type Certificate, type Committee } from "./certificates.js";
+import { certHash, describeCommittee, LightClient, type Certificate, type Committee } from "./certificates.js";
 import { BaseJson, CertificateJson, CommitteeJson, EvidenceJson, StoredEvidenceJson } from "./schema.js";
 
 const certConfigSchema = z
@@ -374,10 +375,21 @@ async function backgroundRound(
       mode: "follow",
       intervalMs,
       run: async () => {
-        if (!held.chain) chain.begin(await upstreamFirst(url, requestTimeout(intervalMs)));
+        if (!held.chain) chain.begin(await upstreamStart(url, (c) => refusalUnder(c, committee), requestTimeout(intervalMs)));
         await followRound(url, held.chain!, chain.append, requestTimeout(intervalMs));
       },
     };
   }
   return undefined;
+}
+
+/** Why `committee` does not vouch for `c` as a start (a light client would refuse to begin there); undefined: it does. */
+function refusalUnder(c: Certificate, committee: Committee): string | undefined {
+  try {
+    new LightClient(c, committee);
+    return undefined;
+  } catch (e) {
+    if (e instanceof CertError) return e.message;
+    throw e;
+  }
 }

@@ -5,7 +5,6 @@
  * refused; two group certificates at one height are equivocation evidence checkable with the group key alone.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -14,39 +13,14 @@ import {
   CommitteeJson,
   GENESIS_PARENT,
   GROUP_MEMBER,
-  groupCommittee,
   interpolateCertificate,
   issueThreshold,
   LightClient,
   unsignedCertificate,
   verifyEquivocation,
-  type Certificate,
-  type GroupCommittee,
 } from "../../../runtime/certchain/index.js";
-import { deal, groupJson, partialSign, type Dealing } from "../../../runtime/tbls/index.js";
-
-const root = (s: string) => createHash("sha256").update(s).digest("hex");
-const OLD = deal(2, 3);
-const NEW = deal(3, 4);
-const committeeOf = (d: Dealing): GroupCommittee => groupCommittee({ t: d.t, n: d.n, groupPublicKey: d.commitments[0]! });
-
-/** Certificate `body` signed by the shares `by` (1-based indices) of dealing `d`. */
-function signed(body: Parameters<typeof unsignedCertificate>[0], d: Dealing, by: number[]): Certificate {
-  const unsigned = unsignedCertificate(body, committeeOf(d));
-  return issueThreshold(
-    unsigned,
-    committeeOf(d),
-    d.commitments,
-    by.map((i) => partialSign(certBody(unsigned), d.shares[i - 1]!)),
-  );
-}
-
-function chain(): Certificate[] {
-  const c0 = signed({ height: 0, parent: GENESIS_PARENT, root: root("r0") }, OLD, [1, 2]);
-  const c1 = signed({ height: 1, parent: certHash(c0), root: root("r1"), next: committeeOf(NEW) }, OLD, [2, 3]); // rotation
-  const c2 = signed({ height: 2, parent: certHash(c1), root: root("r2") }, NEW, [1, 3, 4]);
-  return [c0, c1, c2];
-}
+import { deal, groupJson, partialSign } from "../../../runtime/tbls/index.js";
+import { chain, committeeOf, NEW, OLD, root, signed } from "./threshold-fixture.js";
 
 describe("threshold group certificates", () => {
   it("t partials combine into one signature noble verifies under the group key; a light client follows a rotation", () => {
