@@ -9,7 +9,7 @@
  */
 import { hashEquals, MerkleTree, newVerifier, openCheckpoint, rootFromBatch, signCheckpoint, SparseMerkleTree, type Hash, type Signer, type SmtProof } from "../prooflog/index.js";
 import { escrowKeys, executeEscrow, parseEscrowTx, smtKey, type EscrowTx } from "./escrow-machine.js";
-import { decodeEntry, EMPTY_STATE_ROOT, encodeEntry, FraudInputError, logged, openLogged, type Entry, type FraudVerdict, type LoggedEntry } from "./transitions.js";
+import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, type Entry, type FraudVerdict, type LoggedEntry } from "./transitions.js";
 
 export interface EscrowFraudProof {
   checkpoint: string;
@@ -128,19 +128,10 @@ export function checkEscrowFraudProof(p: EscrowFraudProof, sequencerKey: string,
 }
 
 function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): FraudVerdict {
-  const cp = openCheckpoint(p.checkpoint, [newVerifier(sequencerKey)], origin).checkpoint;
-  const index = p.challenged.index;
-  const entry = openLogged(p.challenged, cp.size, cp.root, "the challenged entry");
+  const open = openChallenge(p, sequencerKey, origin);
+  if ("settled" in open) return open.settled;
+  const { index, entry } = open;
   const fraud = (reason: string): FraudVerdict => ({ fraud: true, index, reason });
-  if (typeof entry === "string") return fraud(`entry ${index} is malformed: ${entry}`);
-  if (index === 0 && !hashEquals(entry.pre, EMPTY_STATE_ROOT)) return fraud("entry 0 does not start from the empty state");
-  if (p.previous !== undefined) {
-    if (p.previous.index !== index - 1) throw new FraudInputError(`the previous entry is ${p.previous.index}, not ${index - 1}`);
-    const prev = openLogged(p.previous, cp.size, cp.root, "the previous entry");
-    if (typeof prev === "string") throw new FraudInputError(`the previous entry is malformed (${prev}): challenge it instead`);
-    if (!hashEquals(prev.post, entry.pre)) return fraud(`entry ${index}'s pre root is not entry ${index - 1}'s post root`);
-    throw new FraudInputError(`entry ${index}'s pre root follows from entry ${index - 1}`);
-  }
   const tx = parseEscrowTx(entry.tx);
   if (typeof tx === "string") return fraud(`entry ${index} logs an invalid tx: ${tx}`);
   const keys = escrowKeys(tx);

@@ -256,6 +256,33 @@ export function openLogged(l: LoggedEntry, size: number, root: Hash, what: strin
 }
 
 /**
+ * What every machine's single-step proof checks alike: the checkpoint under the sequencer's key, the challenged
+ * entry's inclusion, entry 0's empty pre root, and with `previous` the chain of roots (a proof of a broken chain is
+ * settled here; a previous entry that follows throws FraudInputError). Otherwise the challenged entry, whose tx the
+ * machine re-executes.
+ */
+export function openChallenge(
+  p: { checkpoint: string; challenged: LoggedEntry; previous?: LoggedEntry },
+  sequencerKey: string,
+  origin?: string,
+): { settled: FraudVerdict } | { index: number; entry: Entry } {
+  const cp = openCheckpoint(p.checkpoint, [newVerifier(sequencerKey)], origin).checkpoint;
+  const index = p.challenged.index;
+  const entry = openLogged(p.challenged, cp.size, cp.root, "the challenged entry");
+  const settle = (reason: string) => ({ settled: { fraud: true, index, reason } });
+  if (typeof entry === "string") return settle(`entry ${index} is malformed: ${entry}`);
+  if (index === 0 && !hashEquals(entry.pre, EMPTY_STATE_ROOT)) return settle("entry 0 does not start from the empty state");
+  if (p.previous !== undefined) {
+    if (p.previous.index !== index - 1) throw new FraudInputError(`the previous entry is ${p.previous.index}, not ${index - 1}`);
+    const prev = openLogged(p.previous, cp.size, cp.root, "the previous entry");
+    if (typeof prev === "string") throw new FraudInputError(`the previous entry is malformed (${prev}): challenge it instead`);
+    if (!hashEquals(prev.post, entry.pre)) return settle(`entry ${index}'s pre root is not entry ${index - 1}'s post root`);
+    throw new FraudInputError(`entry ${index}'s pre root follows from entry ${index - 1}`);
+  }
+  return { index, entry };
+}
+
+/**
  * Check a fraud proof against the sequencer's key: fraud proven (with the reason), or refused (with why). Only
  * the checkpoint signature, the inclusion proofs and the touched keys' SMT proof are used — no other state.
  */
@@ -270,19 +297,10 @@ export function checkFraudProof(p: FraudProof, sequencerKey: string, origin?: st
 }
 
 function verdict(p: FraudProof, sequencerKey: string, origin?: string): FraudVerdict {
-  const cp = openCheckpoint(p.checkpoint, [newVerifier(sequencerKey)], origin).checkpoint;
-  const index = p.challenged.index;
-  const entry = openLogged(p.challenged, cp.size, cp.root, "the challenged entry");
+  const open = openChallenge(p, sequencerKey, origin);
+  if ("settled" in open) return open.settled;
+  const { index, entry } = open;
   const fraud = (reason: string): FraudVerdict => ({ fraud: true, index, reason });
-  if (typeof entry === "string") return fraud(`entry ${index} is malformed: ${entry}`);
-  if (index === 0 && !hashEquals(entry.pre, EMPTY_STATE_ROOT)) return fraud("entry 0 does not start from the empty state");
-  if (p.previous !== undefined) {
-    if (p.previous.index !== index - 1) throw new FraudInputError(`the previous entry is ${p.previous.index}, not ${index - 1}`);
-    const prev = openLogged(p.previous, cp.size, cp.root, "the previous entry");
-    if (typeof prev === "string") throw new FraudInputError(`the previous entry is malformed (${prev}): challenge it instead`);
-    if (!hashEquals(prev.post, entry.pre)) return fraud(`entry ${index}'s pre root is not entry ${index - 1}'s post root`);
-    throw new FraudInputError(`entry ${index}'s pre root follows from entry ${index - 1}`);
-  }
   const tx = parseTx(entry.tx);
   if (typeof tx === "string") return fraud(`entry ${index} logs an invalid tx: ${tx}`);
   const accounts = touched(tx);
