@@ -10,7 +10,7 @@
 import { z } from "zod";
 import type { CertChain } from "./chain.js";
 import { CertError } from "./errors.js";
-import type { Certificate } from "./certificates.js";
+import { LightClient, type Certificate, type Committee } from "./certificates.js";
 import { CertificateJson } from "./schema.js";
 
 const Page = z.object({ first: z.number(), latest: z.number(), certificates: z.array(CertificateJson) });
@@ -53,6 +53,17 @@ export async function upstreamStart(base: string, refusal: (c: Certificate) => s
         `${base}: none of its certificates (heights ${head.first}..${last?.height ?? from - 1}) is signed by the committee this follower trusts; the first: ${firstRefusal ?? "none"}`,
       );
     from = last.height + 1;
+  }
+}
+
+/** Why `committee` does not vouch for `c` as a start (a light client would refuse to begin there); undefined: it does. */
+export function refusalUnder(c: Certificate, committee: Committee): string | undefined {
+  try {
+    new LightClient(c, committee);
+    return undefined;
+  } catch (e) {
+    if (e instanceof CertError) return e.message;
+    throw e;
   }
 }
 

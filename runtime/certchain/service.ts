@@ -34,12 +34,12 @@ import { readJsonFile } from "../common/json-file.js";
 import { Gauge } from "prom-client";
 import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/index.js";
 import { parseCheckpoint } from "../prooflog/index.js";
-import { followRound, upstreamStart } from "./follow.js";
+import { followRound, refusalUnder, upstreamStart } from "./follow.js";
 import { Issuer } from "./issuer.js";
 import { isGroup } from "./group.js";
 import { CertChain, ForkError } from "./chain.js";
 import { CertError } from "./errors.js";
-import { certHash, describeCommittee, LightClient, type Certificate, type Committee } from "./certificates.js";
+import { certHash, describeCommittee, type Certificate, type Committee } from "./certificates.js";
 import { BaseJson, CertificateJson, CommitteeJson, EvidenceJson, StoredEvidenceJson } from "./schema.js";
 
 const certConfigSchema = z
@@ -381,15 +381,4 @@ async function backgroundRound(
     };
   }
   return undefined;
-}
-
-/** Why `committee` does not vouch for `c` as a start (a light client would refuse to begin there); undefined: it does. */
-function refusalUnder(c: Certificate, committee: Committee): string | undefined {
-  try {
-    new LightClient(c, committee);
-    return undefined;
-  } catch (e) {
-    if (e instanceof CertError) return e.message;
-    throw e;
-  }
 }
