@@ -207,7 +207,7 @@ export function register(program: Command): void {
         };
         let peers = o.peers === undefined ? undefined : parsePeers(o.peers.split(",").map(splitPeer), "--peers (VKEY@URL,…)");
         const { groupJson, shareJson, ThresholdError } = await tbls();
-        const { awaitPeers, dkgService, runDkg } = await import("../../runtime/tbls/dkg-http.js");
+        const [{ dkgService }, { awaitPeers, runDkg }] = await Promise.all([import("../../runtime/tbls/dkg-http.js"), import("../../runtime/tbls/dkg-run.js")]);
         const { runService } = await import("../../runtime/kit/index.js");
         const running = await runService(dkgService, {
           command: "meridian tbls dkg",
@@ -283,7 +283,7 @@ export function register(program: Command): void {
     .argument("<file>", "evidence JSON")
     .requiredOption("--peers-file <file>", 'the run\'s roster: JSON [{"url": …, "vkey": …}] in index order (it fixes the session and the dealers\' keys)')
     .action(async (file: string, o: { peersFile: string }) => {
-      const { evidenceContext } = await import("../../runtime/tbls/dkg-http.js");
+      const { evidenceContext } = await import("../../runtime/tbls/dkg-run.js");
       const { verifyDkgEvidence } = await import("../../runtime/tbls/evidence.js");
       const { newVerifier, NoteError } = await import("../../runtime/prooflog/note.js");
       const json = (f: string, what: string): unknown => {

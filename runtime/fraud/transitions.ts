@@ -234,7 +234,7 @@ export function findFraud(checkpointNote: string, entries: readonly Uint8Array[]
   return undefined;
 }
 
-export function openLogged(l: LoggedEntry, size: number, root: Hash, what: string): Entry | string {
+function openLogged(l: LoggedEntry, size: number, root: Hash, what: string): Entry | string {
   if (!Number.isSafeInteger(l.index) || l.index < 0 || l.index >= size) throw new FraudInputError(`${what} index ${l.index} is not in the checkpoint's log of ${size}`);
   const bytes = Buffer.from(l.entry, "base64");
   try {

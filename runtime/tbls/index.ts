@@ -29,4 +29,6 @@ export {
   type Disqualified,
   type ReshareResult,
 } from "./dkg.js";
-export { awaitPeers, DkgParticipant, dkgService, dkgSession, runDkg, signedBytes, type DkgPeer } from "./dkg-http.js";
+export { DkgParticipant, dkgService } from "./dkg-http.js";
+export { awaitPeers, runDkg } from "./dkg-run.js";
+export { dkgSession, signedBytes, type DkgPeer } from "./dkg-wire.js";

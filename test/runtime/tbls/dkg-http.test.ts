@@ -18,7 +18,7 @@ import { startService, type RunningService } from "../../../runtime/kit/index.js
 import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
 const noteKeys = { signer: newSigner, verifier: newVerifier };
 import { awaitPeers, combine, DkgParticipant, dkgService, dkgSession, partialSign, runDkg, signedBytes, type DkgPeer } from "../../../runtime/tbls/index.js";
-import { evidenceContext } from "../../../runtime/tbls/dkg-http.js";
+import { evidenceContext } from "../../../runtime/tbls/dkg-run.js";
 import { verifyDkgEvidence, type DkgEvidence, type SignedDkgMessage } from "../../../runtime/tbls/evidence.js";
 import { scalarToBytes } from "../../../runtime/tbls/shamir.js";
 
