@@ -117,7 +117,7 @@ export class GlobalServices {
       closers.unshift(() => quota.close());
       // Certificates of the log's checkpoints, signed by the witnesses' group (after the log's writers are up: the
       // witnesses' pairings for certificates then never hold up the checkpoints those writers wait for at start).
-      const certchain = await startCertchain({ log: { url: log.url, verifierKey: logKey.verifierKey }, witnesses, threshold, dir: dataDir, intervalMs: 2000 });
+      const certchain = await startCertchain({ log: { url: log.url, verifierKey: logKey.verifierKey }, witnesses, threshold, dir: dataDir, intervalMs: 5000 });
       closers.unshift(() => certchain.issuer.close());
       closers.unshift(() => certchain.follower.close());
 

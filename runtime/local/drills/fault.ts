@@ -254,12 +254,18 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
   if (r.timedOut) tallyClient();
   return r;
 
-  /** Sort the client's requests by when they started: before the fault, while it held, after the revert. */
+  /**
+   * Sort the client's requests by when they started: before the fault, while it held, after the revert. A request
+   * sent before the fault but still unanswered when it came, within the client's patience, counts in neither window:
+   * its connection may reach the proxy only after the fault is on (a busy event loop accepts it late) and be dropped
+   * by the fault — a loss the baseline must not blame on a healthy region (README's `drill loss` failed so: 3 of 104).
+   */
   function tallyClient(): void {
     const samples = client?.samples ?? [];
     const during = samples.filter((s) => appliedAt && s.atMs >= appliedAt && s.atMs < revertAt - 50);
+    const straddled = (s: { atMs: number; status: number | null }) => appliedAt && s.status === null && s.atMs >= appliedAt - clientPatienceMs;
     r.client = {
-      before: tally(samples.filter((s) => !appliedAt || s.atMs < appliedAt - 50)),
+      before: tally(samples.filter((s) => (!appliedAt || s.atMs < appliedAt - 50) && !straddled(s))),
       during: tally(during),
       after: tally(samples.filter((s) => revertedAt && s.atMs > revertedAt)),
     };
