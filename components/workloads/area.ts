@@ -10,6 +10,7 @@ import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
 import { Topology } from "../replication/topology.js";
 import { RegionGateway } from "./gateway.js";
 import { RuntimeServices } from "./runtime-services.js";
+import type { ManagedRedisCluster } from "./cache.js";
 import { TenantQuotas } from "./tenant-quotas.js";
 
 const POSTGRES_PORT = 5432;
@@ -38,7 +39,11 @@ export const workloadsArea: Area = {
   build(ctx) {
     const primary = ledgerPrimary(ctx);
     const services: Record<string, string[]> = {};
-    for (const [id, cluster] of ctx.clusters) {
+    // The ledger region first: its RuntimeServices creates the allocator's managed cluster the standbys' Secrets name.
+    const ledger = ledgerRegion(ctx.spec);
+    const clusters = [...ctx.clusters].sort(([a], [b]) => Number(b === ledger) - Number(a === ledger));
+    let allocatorCluster: ManagedRedisCluster | undefined;
+    for (const [id, cluster] of clusters) {
       const runtime = new RuntimeServices(
         `${id}-runtime`,
         {
@@ -46,9 +51,11 @@ export const workloadsArea: Area = {
           region: cluster.region,
           cluster,
           postgres: { host: primary.host, port: POSTGRES_PORT, database: DATABASE_NAME },
+          allocatorCluster,
         },
         { parent: ctx.parent },
       );
+      allocatorCluster ??= runtime.allocatorCluster;
       // The gateway needs the mesh and its certificate: components/areas.ts builds pki first.
       const pki = ctx.pki.get(id);
       if (!pki) throw new Error(`workloads: no PKI for region ${id}; the pki area must come before workloads in components/areas.ts`);

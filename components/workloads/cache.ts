@@ -116,6 +116,8 @@ export interface ManagedRedisCluster {
   nodes: pulumi.Output<string>;
   /** The AUTH token (secret). */
   password: pulumi.Output<string>;
+  /** The keys of the Secret `meridian-allocator-redis` every region running an allocator Deployment carries. */
+  secretData: Record<string, pulumi.Output<string>>;
 }
 
 /**
@@ -161,5 +163,7 @@ export function managedRedisCluster(spec: EstateSpec, region: Region, opts: pulu
     },
     opts,
   );
-  return { resource: group, nodes: pulumi.interpolate`${group.configurationEndpointAddress}:${MANAGED_CLUSTER_PORT}`, password: pulumi.secret(token.result) };
+  const nodes = pulumi.interpolate`${group.configurationEndpointAddress}:${MANAGED_CLUSTER_PORT}`;
+  const password = pulumi.secret(token.result);
+  return { resource: group, nodes, password, secretData: { nodes, password } };
 }

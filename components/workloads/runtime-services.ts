@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
 import { regionWorkloads, WORKLOAD_OBJECTS, type WorkloadSpec } from "../../model/workloads/spec.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { managedRedis, managedRedisCluster } from "./cache.js";
+import { managedRedis, managedRedisCluster, type ManagedRedisCluster } from "./cache.js";
 import { workloadManifests, type ManifestContext } from "./manifests.js";
 import { regionalServices } from "../../model/mesh/multi-primary.js";
 
@@ -27,11 +27,15 @@ export interface RuntimeServicesArgs {
   cluster: RegionCluster;
   /** The ledger primary (escrow's pool, the proof log) from the replication topology. */
   postgres: PostgresEndpoint;
+  /** The allocator's managed Redis Cluster, from the ledger region's RuntimeServices (for a standby region's Secret). */
+  allocatorCluster?: ManagedRedisCluster | undefined;
 }
 
 export class RuntimeServices extends pulumi.ComponentResource {
   public readonly workloads: WorkloadSpec[];
   public readonly redisUrl: pulumi.Output<string>;
+  /** The allocator's managed Redis Cluster this region's Secret points at (created here in the ledger region). */
+  public readonly allocatorCluster: ManagedRedisCluster | undefined;
   /** Each service's pod controller: a Deployment, or a StatefulSet for a service with per-pod state (clock). */
   public readonly controllers: Record<string, k8s.apps.v1.Deployment | k8s.apps.v1.StatefulSet> = {};
 
@@ -66,23 +70,25 @@ export class RuntimeServices extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    // The allocator's managed Redis Cluster, where its pod runs (the ledger region), and the Secret its pods mount.
+    // The allocator's managed Redis Cluster: created once, in the ledger region (where its pods run), and its Secret in
+    // every region that renders an allocator Deployment — the standbys' (0 replicas) too, from the same outputs, so a
+    // failover that scales a standby up joins the same budgets instead of crash-looping on a missing Secret.
     const allocator = regionWorkloads(spec, id).find((w) => w.service.name === "allocator");
-    const allocatorSecret =
-      allocator && allocator.replicas > 0 && spec.runtime.ratelimit.allocatorRedisCluster?.managed
-        ? (() => {
-            const c = managedRedisCluster(spec, region, { parent: this });
-            return new k8s.core.v1.Secret(
-              `${id}-${WORKLOAD_OBJECTS.allocatorRedisSecret}`,
-              {
-                metadata: { name: WORKLOAD_OBJECTS.allocatorRedisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
-                type: "Opaque",
-                stringData: { nodes: c.nodes, password: c.password },
-              },
-              k8sOpts,
-            );
-          })()
-        : undefined;
+    const managed = allocator !== undefined && spec.runtime.ratelimit.allocatorRedisCluster?.managed !== undefined;
+    if (managed && allocator.replicas === 0 && !args.allocatorCluster)
+      throw new Error(`RuntimeServices ${id}: the allocator's managed cluster is created in the ledger region; build that region first and pass its allocatorCluster`);
+    this.allocatorCluster = !managed ? undefined : allocator.replicas > 0 ? managedRedisCluster(spec, region, { parent: this }) : args.allocatorCluster;
+    const allocatorSecret = this.allocatorCluster
+      ? new k8s.core.v1.Secret(
+          `${id}-${WORKLOAD_OBJECTS.allocatorRedisSecret}`,
+          {
+            metadata: { name: WORKLOAD_OBJECTS.allocatorRedisSecret, namespace: NAMESPACES.runtime, labels: storeLabels },
+            type: "Opaque",
+            stringData: this.allocatorCluster.secretData,
+          },
+          k8sOpts,
+        )
+      : undefined;
 
     const ctx: ManifestContext = { environment: spec.environment, trustDomain: spec.pki.trustDomain, maxOffsetMs: spec.time.maxOffsetMs, requireEpoch: spec.time.gateway.requireEpoch };
     this.workloads = regionWorkloads(spec, id);

@@ -79,11 +79,30 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     const managedSpec = buildEstateSpec("prod", parseEstateConfig({ ...readStackConfigMap("prod"), ...managedOverride("prod", { managed: {} }) }, "prod (managed)"));
     const policy = regionNetworkPolicies(regionNetworkInputs(managedSpec, "aws-use1", "aws")).find((p) => p.metadata.name === "allow-allocator")!;
     expect((policy.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port))).toContain(6379);
-    // The other regions create none, and keep no Secret for it.
-    for (const region of spec.regions.filter((r) => r.id !== "aws-use1"))
-      expect(
-        inRegion(region.id).filter((r) => (r.type === GROUP && r.inputs["clusterMode"] === "enabled") || (r.inputs["metadata"] as Obj | undefined)?.["name"] === "meridian-allocator-redis"),
-      ).toEqual([]);
+    // The other regions create no cluster.
+    for (const region of spec.regions.filter((r) => r.id !== "aws-use1")) expect(inRegion(region.id).filter((r) => r.type === GROUP && r.inputs["clusterMode"] === "enabled")).toHaveLength(0);
+  });
+
+  it("survives a failover: every region's allocator Deployment (the standbys' at 0 replicas) finds its Secret, with the ledger's endpoint and token", () => {
+    const secretIn = (id: string) => inRegion(id).find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs["metadata"] as Obj)["name"] === "meridian-allocator-redis");
+    const ledger = secretIn("aws-use1")!.inputs["stringData"];
+    for (const region of spec.regions) {
+      const rs = inRegion(region.id);
+      const deployment = rs.find((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs["metadata"] as Obj)["name"] === "allocator")!;
+      expect(deployment, region.id).toBeDefined();
+      // Every Secret the pod names (env and volumes) exists in this region's cluster: scaling it to 1 starts a pod.
+      const pod = ((deployment.inputs["spec"] as Obj)["template"] as Obj)["spec"] as { containers: { env?: Obj[] }[]; volumes?: Obj[] };
+      const named = new Set([
+        ...pod.containers.flatMap((c) => (c.env ?? []).map((e) => ((e["valueFrom"] as Obj | undefined)?.["secretKeyRef"] as Obj | undefined)?.["name"])),
+        ...(pod.volumes ?? []).map((v) => (v["secret"] as Obj | undefined)?.["secretName"]),
+      ]);
+      named.delete(undefined);
+      const secrets = rs.filter((r) => r.type === "kubernetes:core/v1:Secret").map((r) => (r.inputs["metadata"] as Obj)["name"]);
+      for (const name of named) expect(secrets, `${region.id}: allocator names Secret ${String(name)}`).toContain(name);
+      const secret = secretIn(region.id)!;
+      expect(secret.inputs["stringData"], region.id).toEqual(ledger);
+      expect(deployment.dependencies, region.id).toContain(secret.urn);
+    }
   });
 
   it("is priced by the cost model: shards × (1 + replicas) nodes of its node type, at a rate marked unverified", () => {
