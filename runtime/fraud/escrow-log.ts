@@ -7,9 +7,9 @@
  * hashes whatever the number of reservations or transitions. A valid transition cannot be proven fraudulent: its
  * leaves are bound to the pre root by the SMT proof and its post root is recomputed from the same siblings.
  */
-import { hashEquals, MerkleTree, newVerifier, openCheckpoint, rootFromBatch, signCheckpoint, SparseMerkleTree, type Hash, type Signer, type SmtProof } from "../prooflog/index.js";
+import { hashEquals, MerkleTree, newVerifier, openCheckpoint, signCheckpoint, SparseMerkleTree, type Hash, type Signer, type SmtProof } from "../prooflog/index.js";
 import { escrowKeys, executeEscrow, parseEscrowTx, smtKey, type EscrowTx } from "./escrow-machine.js";
-import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, type Entry, type FraudVerdict, type LoggedEntry } from "./transitions.js";
+import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, reexecuteStep, refusing, type Entry, type FraudVerdict, type LoggedEntry } from "./transitions.js";
 
 export interface EscrowFraudProof {
   checkpoint: string;
@@ -118,13 +118,7 @@ export function proveEscrow(checkpointNote: string, entries: readonly Uint8Array
 
 /** Check an escrow fraud proof with nothing but the escrow's key: fraud proven (and why), or refused (and why). */
 export function checkEscrowFraudProof(p: EscrowFraudProof, sequencerKey: string, origin?: string): FraudVerdict {
-  try {
-    return verdict(p, sequencerKey, origin);
-  } catch (e) {
-    if (e instanceof FraudInputError) return { fraud: false, reason: e.message };
-    if (e instanceof Error && ["NoteError", "SmtError", "ProofError", "TypeError"].includes(e.name)) return { fraud: false, reason: e.message };
-    throw e;
-  }
+  return refusing(() => verdict(p, sequencerKey, origin));
 }
 
 function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): FraudVerdict {
@@ -142,12 +136,15 @@ function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): Fr
     return h === null ? null : Buffer.from(h, "hex");
   });
   const before = new Map<string, string | undefined>(p.reads.map((r) => [r.key, r.value ?? undefined]));
-  const at = (m: ReadonlyMap<string, string | undefined>) => keys.map((k) => [smtKey(k), utf8(m.get(k))] as [Uint8Array, Uint8Array | undefined]);
-  const preRoot = rootFromBatch(at(before), siblings);
-  if (preRoot === null || !hashEquals(preRoot, entry.pre)) throw new FraudInputError(`the leaves read are not those under entry ${index}'s pre root`);
-  const after = executeEscrow(tx, before);
-  if (typeof after === "string") return fraud(`entry ${index} logs an invalid ${tx.op}: ${after}`);
-  const postRoot = rootFromBatch(at(after), siblings)!;
-  if (!hashEquals(postRoot, entry.post)) return fraud(`entry ${index}'s post root is not the result of its ${tx.op} (re-executed: ${hex(postRoot)})`);
-  throw new FraudInputError(`entry ${index} (${tx.op}) is a valid transition: nothing to challenge`);
+  return reexecuteStep({
+    index,
+    entry,
+    label: `entry ${index} (${tx.op})`,
+    op: tx.op,
+    reads: "leaves",
+    siblings,
+    before,
+    leaves: (m) => keys.map((k) => [smtKey(k), utf8(m.get(k))]),
+    execute: (b) => executeEscrow(tx, b),
+  });
 }

@@ -287,13 +287,45 @@ export function openChallenge(
  * the checkpoint signature, the inclusion proofs and the touched keys' SMT proof are used — no other state.
  */
 export function checkFraudProof(p: FraudProof, sequencerKey: string, origin?: string): FraudVerdict {
+  return refusing(() => verdict(p, sequencerKey, origin));
+}
+
+/** A verdict, or the refusal of a proof whose inputs do not hold (bad note, SMT or inclusion proof, shape). */
+export function refusing(verdict: () => FraudVerdict): FraudVerdict {
   try {
-    return verdict(p, sequencerKey, origin);
+    return verdict();
   } catch (e) {
     if (e instanceof FraudInputError) return { fraud: false, reason: e.message };
-    if (e instanceof Error && ["NoteError", "SmtError", "ProofError"].includes(e.name)) return { fraud: false, reason: e.message };
+    if (e instanceof Error && ["NoteError", "SmtError", "ProofError", "TypeError"].includes(e.name)) return { fraud: false, reason: e.message };
     throw e;
   }
+}
+
+/**
+ * The single step every machine re-executes alike: the touched leaves' values must be those under the entry's pre
+ * root (their batch proof's siblings), the tx is re-executed on them alone, and the post root recomputed from the
+ * same siblings must be the logged one — else fraud. `label` names the entry in messages, `op` the tx, `reads` the
+ * leaves.
+ */
+export function reexecuteStep<V>(s: {
+  index: number;
+  entry: Entry;
+  label: string;
+  op: string;
+  reads: string;
+  siblings: SmtProof;
+  before: ReadonlyMap<string, V>;
+  leaves: (values: ReadonlyMap<string, V>) => [Uint8Array, Uint8Array | undefined][];
+  execute: (before: ReadonlyMap<string, V>) => ReadonlyMap<string, V> | string;
+}): FraudVerdict {
+  const { index, entry } = s;
+  const preRoot = rootFromBatch(s.leaves(s.before), s.siblings);
+  if (preRoot === null || !hashEquals(preRoot, entry.pre)) throw new FraudInputError(`the ${s.reads} read are not those under entry ${index}'s pre root`);
+  const after = s.execute(s.before);
+  if (typeof after === "string") return { fraud: true, index, reason: `entry ${index} logs an invalid ${s.op}: ${after}` };
+  const postRoot = rootFromBatch(s.leaves(after), s.siblings)!;
+  if (!hashEquals(postRoot, entry.post)) return { fraud: true, index, reason: `entry ${index}'s post root is not the result of its ${s.op} (re-executed: ${hex(postRoot)})` };
+  throw new FraudInputError(`${s.label} is a valid transition: nothing to challenge`);
 }
 
 function verdict(p: FraudProof, sequencerKey: string, origin?: string): FraudVerdict {
@@ -312,14 +344,17 @@ function verdict(p: FraudProof, sequencerKey: string, origin?: string): FraudVer
     if (!/^(0|[1-9][0-9]*)$/.test(r.balance)) throw new FraudInputError(`balance of ${r.account} is not a decimal`);
     before.set(r.account, BigInt(r.balance));
   }
-  const at = (m: ReadonlyMap<string, bigint>) => accounts.map((a) => [accountKey(a), encodeBalance(m.get(a)!)] as [Uint8Array, Uint8Array | undefined]);
-  const preRoot = rootFromBatch(at(before), siblings);
-  if (preRoot === null || !hashEquals(preRoot, entry.pre)) throw new FraudInputError(`the balances read are not those under entry ${index}'s pre root`);
-  const after = execute(tx, before);
-  if (typeof after === "string") return fraud(`entry ${index} logs an invalid tx: ${after}`);
-  const postRoot = rootFromBatch(at(after), siblings)!;
-  if (!hashEquals(postRoot, entry.post)) return fraud(`entry ${index}'s post root is not the result of its tx (re-executed: ${hex(postRoot)})`);
-  throw new FraudInputError(`entry ${index} is a valid transition: nothing to challenge`);
+  return reexecuteStep({
+    index,
+    entry,
+    label: `entry ${index}`,
+    op: "tx",
+    reads: "balances",
+    siblings,
+    before,
+    leaves: (m) => accounts.map((a) => [accountKey(a), encodeBalance(m.get(a)!)]),
+    execute: (b) => execute(tx, b),
+  });
 }
 
 /** The reads of a tx's touched accounts under a state root and their batch proof: what a single step needs. */
