@@ -2,7 +2,7 @@
  * `meridian local`: the `local` stack's whole estate on one machine (a process per region on loopback,
  * the GSLB resolver, the dashboard), on embedded stores unless --redis/--postgres are given. Every
  * argument is checked before anything starts (exit 2). `meridian local-region` is the per-region process
- * it spawns (not for direct use).
+ * it spawns, `meridian local-prooflog` its proof log's process (neither for direct use).
  */
 import type { Command } from "commander";
 import { routingModes } from "../../model/config/routing.js";
@@ -80,5 +80,13 @@ export function register(program: Command): void {
     .action(async (opts: import("../local/region.js").RegionArgs) => {
       const { runRegion } = await import("../local/region.js");
       await runRegion(opts);
+    });
+
+  program
+    .command("local-prooflog", { hidden: true })
+    .description("the proof log, its witnesses, monitor and certificate chain of `meridian local` (spawned by it)")
+    .action(async () => {
+      const { runProoflogProcess } = await import("../../runtime/local/prooflog-process.js");
+      runProoflogProcess();
     });
 }

@@ -134,7 +134,14 @@ export class LocalEstate {
       // 2. The estate-wide services; the supervisor is their operator (its tokens open every admin route).
       progress("starting the estate's services: NTP grandmaster, proof log and witnesses, attestation verifier, quota and its verifiable map, escrow store");
       const operator = await localOperatorAuth(systemClock);
-      const globals = await GlobalServices.start({ spec, redisUrl: options.redisUrl, postgresUrl: options.postgresUrl, auth: operator.auth, token: operator.token });
+      const globals = await GlobalServices.start({
+        spec,
+        redisUrl: options.redisUrl,
+        postgresUrl: options.postgresUrl,
+        auth: operator.auth,
+        token: operator.token,
+        onProoflogExit: (detail) => ref.estate?.record({ atMs: Date.now(), kind: "crashed", detail: `the proof-log process (log, witnesses, monitor, certificates) exited: ${detail}` }),
+      });
       undo.push(() => globals.close());
       const initialShares = rateLimitShares({ regions: chosen, runtime: spec.runtime });
       const regionToken = await operator.token({ subject: "local-region", ttlSeconds: 24 * 3600 });
@@ -321,7 +328,7 @@ export class LocalEstate {
     const atMs = Date.now();
     // In the log first: a routing change nobody can later prove is not made.
     const entry = JSON.stringify({ type: "meridian.traffic.routing-control", stack: this.spec.stack, action, region: id, drained: next, atMs });
-    const { index } = await this.globals.log.instance.add(new TextEncoder().encode(entry));
+    const { index } = await this.globals.log.client.add(new TextEncoder().encode(entry));
     this.gslb.setDrained(next);
     this.record({ atMs, kind: "drain", region: id, detail: `${action}: drained ${next.join(", ") || "(none)"} (proof log entry ${index})` });
     void this.answer();

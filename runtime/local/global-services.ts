@@ -1,7 +1,8 @@
 /**
  * The estate-wide services of `meridian local`, run by the supervisor: the time grandmaster every region
  * synchronises to (NTP on loopback), the proof log with three witnesses signing its checkpoints as one threshold
- * group (witnesses.ts: their DKG, then one BLS signature under the group key per checkpoint), and the
+ * group (witnesses.ts: their DKG, then one BLS signature under the group key per checkpoint) — in a process of
+ * their own with the monitor and the certificate chain (prooflog-process.ts), the BLS work off the proxies' loop —, and the
  * escrow store every region's escrow shares — the embedded store served to the region processes over
  * loopback (escrow-pool.ts), or Redis/PostgreSQL when given, which the regions then reach directly.
  * The supervisor reads the store too (inventory panels, drill invariants), never through a region. The
@@ -14,19 +15,18 @@ import { join } from "node:path";
 import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
-import { ClockNode, Grandmaster } from "../clock/index.js";
+import { Grandmaster } from "../clock/index.js";
 import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
 import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js";
 import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
-import { startMonitor } from "./monitor.js";
-import { startCertchain } from "./certchain.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
-import { startLogServer, type TransparencyLog } from "../prooflog/services.js";
-import { startThresholdWitnesses, type LocalWitnesses } from "./witnesses.js";
+import { LocalLog, ProoflogProcess } from "./prooflog-host.js";
+import type { CertchainStarted, LogStarted } from "./prooflog-process.js";
+import type { LocalWitnesses } from "./witnesses.js";
 
 export interface GlobalServicesOptions {
   spec: EstateSpec;
@@ -36,6 +36,8 @@ export interface GlobalServicesOptions {
   auth: NonNullable<ServerConfigInput["auth"]>;
   /** Mints tokens from the same issuer (quota's and escrow's credentials for the map). */
   token: LocalOperatorAuth["token"];
+  /** The proof-log process ended without being asked to. */
+  onProoflogExit?: (detail: string) => void;
 }
 
 /** Buyers prove who they are with tokens from a local identity provider: a key pair made for this run. */
@@ -54,13 +56,16 @@ export class GlobalServices {
       url: string;
       origin: string;
       verifierKey: string;
-      instance: TransparencyLog;
+      /** Its HTTP API (the log runs in the proof-log process, prooflog-process.ts). */
+      client: LocalLog;
+      /** The proof-log process (the log, witnesses, monitor and certificate chain). */
+      pid: number;
       witnesses: { name: string; url: string; verifierKey: string }[];
       /** The witnesses' threshold group: every published checkpoint carries one signature under its key. */
       threshold: LocalWitnesses["threshold"];
-      monitor: LocalService;
+      monitor: LogStarted["monitor"];
       /** The certificate chain (certchain.ts): its issuer, and the light client following it. */
-      certchain: { issuer: LocalService; follower: LocalService };
+      certchain: CertchainStarted;
     },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
@@ -87,25 +92,13 @@ export class GlobalServices {
       const logKey = await keys.key(origin);
       const dataDir = mkdtempSync(join(tmpdir(), "meridian-local-log-"));
       closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-      const quorum = await startThresholdWitnesses({ origin, logVerifierKey: logKey.verifierKey, dir: dataDir, name: o.spec.runtime.prooflog.witnessThreshold?.name });
-      closers.unshift(() => quorum.close());
-      const { witnesses, threshold } = quorum;
-      const log = await startLogServer({
-        origin,
-        signerKey: logKey.signerKey,
-        dataDir: o.postgresUrl ? undefined : dataDir,
-        postgresUrl: o.postgresUrl,
-        port: 0,
-        host: "127.0.0.1",
-        checkpointIntervalMs: 500,
-        witnesses: witnesses.map((w) => ({ url: w.url, verifier: newCosignatureVerifier(w.verifierKey) })),
-        witnessThreshold: { name: threshold.name, group: threshold.groupFile },
-        hlc: new ClockNode({ clock: systemClock, maxOffsetMs: o.spec.time.maxOffsetMs }),
-      });
-      closers.unshift(() => log.app.close());
-      // Polling at twice the local log's checkpoint interval (the estate's monitors poll every 10 s).
-      const monitor = await startMonitor({ spec: o.spec, log: { url: log.url, verifierKey: logKey.verifierKey, witnesses, threshold }, intervalMs: 1000 });
-      closers.unshift(() => monitor.close());
+      // The log, its witnesses and monitor in their own process (prooflog-process.ts): their BLS pairings stay off
+      // this event loop, which forwards every region's traffic. It stops after the log's writers (closed first).
+      const prooflog = await ProoflogProcess.spawn({ onUnexpectedExit: o.onProoflogExit });
+      closers.unshift(() => prooflog.stop());
+      const started = await prooflog.startLog({ spec: o.spec, signerKey: logKey.signerKey, verifierKey: logKey.verifierKey, dir: dataDir, postgresUrl: o.postgresUrl });
+      const { witnesses, threshold } = started;
+      const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey) };
       // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to).
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
       const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
@@ -117,9 +110,7 @@ export class GlobalServices {
       closers.unshift(() => quota.close());
       // Certificates of the log's checkpoints, signed by the witnesses' group (after the log's writers are up: the
       // witnesses' pairings for certificates then never hold up the checkpoints those writers wait for at start).
-      const certchain = await startCertchain({ log: { url: log.url, verifierKey: logKey.verifierKey }, witnesses, threshold, dir: dataDir, intervalMs: 5000 });
-      closers.unshift(() => certchain.issuer.close());
-      closers.unshift(() => certchain.follower.close());
+      const certchain = await prooflog.startCertchain({ intervalMs: 5000 });
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
@@ -136,7 +127,7 @@ export class GlobalServices {
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, instance: log.log, witnesses, threshold, monitor, certchain },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, client: log.client, pid: prooflog.pid, witnesses, threshold, monitor: started.monitor, certchain },
         { store, poolUrl },
         await localBuyers(o.spec),
         attest,
@@ -152,7 +143,7 @@ export class GlobalServices {
 
   /** The dashboard's estate-wide panels: the proof log's latest checkpoint and cosigners, escrow stock. */
   async state(): Promise<Record<string, unknown>> {
-    const { note, checkpoint } = this.log.instance.checkpoint();
+    const { note, checkpoint } = await this.log.client.checkpoint();
     // Cosigners: the witnesses whose cosignature on the latest checkpoint verifies under their key.
     const verifiers = [newVerifier(this.log.verifierKey), ...this.log.witnesses.map((w) => newCosignatureVerifier(w.verifierKey))];
     const cosigners = openNote(note, verifiers)

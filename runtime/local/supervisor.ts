@@ -14,7 +14,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { TERMINAL_FD_ENV } from "./region-main.js";
 
-const MERIDIAN_BIN = fileURLToPath(new URL("../../bin/meridian.mjs", import.meta.url));
+/** The `meridian` command the supervisor spawns its processes with (regions, the proof log). */
+export const MERIDIAN_BIN = fileURLToPath(new URL("../../bin/meridian.mjs", import.meta.url));
 
 export interface RegionProcessSpec {
   regionId: string;

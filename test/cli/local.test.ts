@@ -36,14 +36,14 @@ async function until<T>(what: string, fn: () => T | undefined | Promise<T | unde
   }
 }
 
-/** Region processes (`meridian local-region`) whose parent is `ppid`, from /proc. */
-function childrenOf(ppid: number): number[] {
+/** Processes of `meridian <command>` (the regions', or the proof log's) whose parent is `ppid`, from /proc. */
+function childrenOf(ppid: number, command = "local-region"): number[] {
   return readdirSync("/proc")
     .filter((d) => /^\d+$/.test(d))
     .filter((d) => {
       try {
         const parent = Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
-        return parent === ppid && readFileSync(`/proc/${d}/cmdline`, "utf8").includes("local-region");
+        return parent === ppid && readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").includes(command);
       } catch {
         return false;
       }
@@ -135,6 +135,8 @@ describe("meridian local: ports and lifecycle", () => {
     await ready(first);
     const regions = childrenOf(first.child.pid!);
     expect(regions).toHaveLength(3);
+    const prooflog = childrenOf(first.child.pid!, "local-prooflog");
+    expect(prooflog).toHaveLength(1);
     expect(first.stderr()).toMatch(/starting region local-aws …[\s\S]*region local-aws ready at http:\/\/127\.0\.1\.1:\d+ \(\d+\.\d s\)/);
 
     const second = start(["--", ...ports], "npm", ["start"]);
@@ -160,16 +162,33 @@ describe("meridian local: ports and lifecycle", () => {
     expect(await first.exited).toBe(0);
     await until("the event stream to end", async () => ((await reader.read().catch(() => ({ done: true }))).done ? true : undefined), 5000);
     await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    expect(prooflog.filter(isAlive)).toEqual([]);
   }, 150_000);
 
-  it("a supervisor killed with -9 leaves no region process behind", async () => {
+  it("SIGTERM stops every process the supervisor started — the regions and the proof log's — and exits 0", async () => {
+    const r = start(["--auto-ports"]);
+    started.push(r);
+    await ready(r);
+    const children = [...childrenOf(r.child.pid!), ...childrenOf(r.child.pid!, "local-prooflog")];
+    expect(children).toHaveLength(4);
+    r.child.kill("SIGTERM");
+    expect(await r.exited).toBe(0);
+    // Stopped in order before the supervisor exits, not left to notice it is gone.
+    expect(children.filter(isAlive)).toEqual([]);
+    expect(r.stderr()).not.toMatch(/is gone/);
+  }, 120_000);
+
+  it("a supervisor killed with -9 leaves no region process behind, nor the proof log's", async () => {
     const r = start(["--auto-ports"]);
     started.push(r);
     await ready(r);
     const regions = childrenOf(r.child.pid!);
     expect(regions).toHaveLength(3);
+    const prooflog = childrenOf(r.child.pid!, "local-prooflog");
+    expect(prooflog).toHaveLength(1);
     r.child.kill("SIGKILL");
     await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    await until("the proof-log process to exit", () => (prooflog.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
     // The supervisor can say nothing after -9; each region tells the terminal itself (the supervisor's stderr).
     await until("each region's notice on the terminal", () => ((r.stderr().match(/^meridian local: region \S+: the supervisor .*is gone.*; stopping/gm) ?? []).length === 3 ? true : undefined), 5000);
   }, 120_000);

@@ -66,7 +66,7 @@ describe("operator controls on a running local estate: traffic drain|restore, ch
     const [first, second, third] = estate.regions;
     await until("every region healthy", () => (Object.values(estate.healthStates()).filter((s) => s === "healthy").length === 3 ? true : undefined));
     expect(await dig(estate.dns.port, fqdn)).toEqual([first!.address]);
-    const logSize = () => estate.globals.log.instance.checkpoint().checkpoint.size;
+    const logSize = async () => (await estate.globals.log.client.checkpoint()).checkpoint.size;
 
     const drained = await cli(["traffic", "drain", first!.id, "--dashboard", url]);
     expect(drained.status, drained.stderr).toBe(0);
@@ -76,7 +76,7 @@ describe("operator controls on a running local estate: traffic drain|restore, ch
     expect(estate.answer().addresses).toEqual([second!.address]);
     expect(estate.events.some((e) => e.kind === "drain" && e.region === first!.id)).toBe(true);
     const index = Number(/proof log entry (\d+)/.exec(drained.stdout)![1]);
-    await until("the drain in a published checkpoint", () => (logSize() > index ? true : undefined));
+    await until("the drain in a published checkpoint", async () => ((await logSize()) > index ? true : undefined));
 
     // A second one through the API; the third would leave nothing to answer: refused, nothing changed.
     const res = await fetch(`${url}/api/regions/${second!.id}/drain`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });

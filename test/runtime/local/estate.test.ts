@@ -61,8 +61,8 @@ describe("the local estate (real processes, real dig)", () => {
 
   it("runs a monitor that follows the local log from outside: after appends its verified checkpoint reaches the log's size, every entry checked", async () => {
     const log = estate.globals.log;
-    for (let i = 0; i < 20; i++) await log.instance.add(new TextEncoder().encode(`monitored entry ${i}`));
-    const size = await until("the log to sign the appends", () => ((s) => (s >= 20 ? s : undefined))(log.instance.checkpoint().checkpoint.size));
+    for (let i = 0; i < 20; i++) await log.client.add(new TextEncoder().encode(`monitored entry ${i}`));
+    const size = await until("the log to sign the appends", async () => ((s) => (s >= 20 ? s : undefined))((await log.client.checkpoint()).checkpoint.size));
     type Status = { origin: string; size: number | null; entriesChecked: number; lastError: string | null; equivocations: number };
     const status = await until("the monitor to verify them", async () => ((s) => ((s.size ?? 0) >= size ? s : undefined))((await (await fetch(`${log.monitor.url}/v1/status`)).json()) as Status));
     expect(status).toMatchObject({ origin: spec.runtime.prooflog.origin, lastError: null, equivocations: 0, threshold: `${log.threshold.name} (2 of 3)` });
@@ -161,7 +161,7 @@ describe("the local estate's attestation verifier, quota service and map (embedd
       const real = await revoke(`Bearer ${await estate.operator.token()}`);
       expect(real.status).toBe(404);
       // Started against the local proof log: its resume event is there, signed by the verifier.
-      const size = estate.globals.log.instance.checkpoint().checkpoint.size;
+      const size = (await estate.globals.log.client.checkpoint()).checkpoint.size;
       expect(size).toBeGreaterThan(0);
       expect(estate.globals.attest.store).toMatch(/^file in /);
       expect(estate.globals.quota.store).toMatch(/^files in .*quota$/);

@@ -126,7 +126,7 @@ describe("meridian local --postgres: attest, quota and the map", () => {
       expect((await fetch(`${attest}/v1/attest/nonce`, { method: "POST" })).status).toBe(200);
 
       // The operator revokes the stack's endorsed node; the revocation is signed into the local proof log.
-      const before = estate.globals.log.instance.checkpoint().checkpoint.size;
+      const before = (await estate.globals.log.client.checkpoint()).checkpoint.size;
       const revoked = await call(estate, `${attest}/v1/attest/revoke`, { node: "node-1", reason: "lost laptop" });
       expect(revoked.status).toBe(200);
       expect(await revoked.json()).toMatchObject({ node: "node-1", by: "jwt:local-operator" });
@@ -150,7 +150,7 @@ describe("meridian local --postgres: attest, quota and the map", () => {
       // Principals come from verified tokens only: none, 401.
       expect((await fetch(`${q.url}/v1/quota/nodes/team-a/reserve`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"amounts":{"cpu":1}}' })).status).toBe(401);
       // An audited decision (an override request) is in the local proof log.
-      const sizeBefore = estate.globals.log.instance.checkpoint().checkpoint.size;
+      const sizeBefore = (await estate.globals.log.client.checkpoint()).checkpoint.size;
       const override = await call(estate, `${q.url}/v1/quota/overrides`, { node: "team-a", dimension: "cpu", hard: 12, reason: "launch", expires_at: new Date(Date.now() + 3600_000).toISOString() });
       expect(override.status).toBe(201);
       expect(((await override.json()) as { logIndex: number }).logIndex).toBeGreaterThanOrEqual(sizeBefore);
@@ -184,7 +184,7 @@ describe("meridian local --postgres: attest, quota and the map", () => {
 
 async function logGrows(estate: LocalEstate, before: number): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
-    if (estate.globals.log.instance.checkpoint().checkpoint.size > before) return true;
+    if ((await estate.globals.log.client.checkpoint()).checkpoint.size > before) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;

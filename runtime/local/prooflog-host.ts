@@ -1,0 +1,131 @@
+/**
+ * The supervisor's side of the proof-log process (prooflog-process.ts): spawn `meridian local-prooflog` as the
+ * regions are spawned (its stdout and stderr are the supervisor's, an IPC channel that is also its lifeline), ask it
+ * to start its services, and stop it. The supervisor then reaches the log over HTTP only (`LocalLog`), as the
+ * attestation verifier, quota and the map do.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { LogClient, newVerifier, openCheckpoint, type Checkpoint } from "../prooflog/index.js";
+import type { CertchainRequest, CertchainStarted, LogRequest, LogStarted, ProoflogReply } from "./prooflog-process.js";
+import { MERIDIAN_BIN } from "./supervisor.js";
+
+/** A request waits this long for its answer (the witnesses' DKG on a loaded machine included). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+export class ProoflogProcess {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private exited: string | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly onUnexpectedExit: (detail: string) => void,
+  ) {
+    child.on("message", (m: ProoflogReply) => {
+      const p = this.pending.get(m?.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(`the proof-log process: ${m.error}`));
+    });
+    child.once("exit", (code, signal) => {
+      this.exited = signal ?? `exit code ${code}`;
+      for (const p of this.pending.values()) p.reject(new Error(`the proof-log process exited (${this.exited})`));
+      this.pending.clear();
+      if (!this.stopping) this.onUnexpectedExit(this.exited);
+    });
+  }
+
+  private stopping = false;
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Spawn it and wait until it listens on its IPC channel. */
+  static async spawn(o: { onUnexpectedExit?: (detail: string) => void } = {}): Promise<ProoflogProcess> {
+    const child = spawn(process.execPath, [MERIDIAN_BIN, "local-prooflog"], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    const host = new ProoflogProcess(child, o.onUnexpectedExit ?? (() => undefined));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the proof-log process did not start within ${REQUEST_TIMEOUT_MS / 1000} s`)), REQUEST_TIMEOUT_MS);
+        child.on("message", (m: { event?: string }) => {
+          if (m?.event !== "ready") return;
+          clearTimeout(timer);
+          resolve();
+        });
+        child.once("exit", (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`the proof-log process exited before it was ready (${signal ?? `exit code ${code}`})`));
+        });
+      });
+    } catch (e) {
+      await host.stop(0);
+      throw e;
+    }
+    return host;
+  }
+
+  private request<T>(r: LogRequest | CertchainRequest): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`the proof-log process exited (${this.exited})`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the proof-log process did not answer "${r.op}" within ${REQUEST_TIMEOUT_MS / 1000} s`));
+      }, REQUEST_TIMEOUT_MS);
+      const done =
+        <A extends unknown[]>(f: (...a: A) => void) =>
+        (...a: A) => (clearTimeout(timer), f(...a));
+      this.pending.set(id, { resolve: done(resolve as (r: unknown) => void), reject: done(reject) });
+      this.child.send({ ...r, id }, (e) => e && this.pending.get(id)?.reject(e));
+    });
+  }
+
+  startLog(r: Omit<LogRequest, "op">): Promise<LogStarted> {
+    return this.request({ op: "log", ...r });
+  }
+
+  startCertchain(r: Omit<CertchainRequest, "op">): Promise<CertchainStarted> {
+    return this.request({ op: "certchain", ...r });
+  }
+
+  /** SIGTERM (it closes its services in order), SIGKILL what is left after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
+    if (!alive(this.child)) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill(graceMs > 0 ? "SIGTERM" : "SIGKILL");
+    const force = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(force);
+  }
+}
+
+/** The supervisor's handle on the proof log: its HTTP API, as every other writer and reader uses it. */
+export class LocalLog {
+  private readonly client: LogClient;
+  private readonly verifiers;
+
+  constructor(
+    url: string,
+    private readonly origin: string,
+    verifierKey: string,
+  ) {
+    this.client = new LogClient(url);
+    this.verifiers = [newVerifier(verifierKey)];
+  }
+
+  /** Append an entry; resolves once it is durable, with its index. */
+  add(entry: Uint8Array): Promise<{ index: number; duplicate?: boolean }> {
+    return this.client.add(entry);
+  }
+
+  /** The latest published checkpoint, its log signature checked. */
+  async checkpoint(): Promise<{ note: string; checkpoint: Checkpoint }> {
+    const note = await this.client.checkpoint();
+    return { note, checkpoint: openCheckpoint(note, this.verifiers, this.origin).checkpoint };
+  }
+}
