@@ -274,9 +274,12 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
         .sort((a, b) => a.atMs - b.atMs)
         .flatMap((s) => (s.state ? [s.state] : []))
         .filter((s, i, all) => s !== all[i - 1]);
+    // From the revert's due time (its timer never fires early, so the region's hold-down starts after it) to the first
+    // healthy answer's arrival (the region read its state before): a lower bound no loaded machine can shorten. Seen
+    // from when the drill noticed the revert and when the request was sent, a late poll made it read 2.87 s of a 3 s hold.
     if (r.clock && revertedAt) {
-      const healthy = samples.filter((s) => s.atMs > revertedAt && s.state === "healthy").map((s) => s.atMs);
-      r.clock.recoveredAfterMs = healthy.length ? Math.min(...healthy) - revertedAt : null;
+      const healthy = samples.filter((s) => s.atMs > revertedAt && s.state === "healthy").map((s) => s.answeredAtMs ?? s.atMs);
+      r.clock.recoveredAfterMs = healthy.length ? Math.min(...healthy) - revertAt : null;
     }
   }
 }

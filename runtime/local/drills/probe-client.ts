@@ -10,6 +10,8 @@ export interface Sample {
   /** The HTTP status; null while unanswered (and for good once the connection failed or the client stopped). */
   status: number | null;
   state?: string;
+  /** When its answer arrived (a state read by the region at some moment between atMs and this). */
+  answeredAtMs?: number;
   /** Answered, failed, or still open past the client's patience. */
   settled: boolean;
 }
@@ -34,6 +36,7 @@ function getOnce(url: string, patienceMs: number, sample: Sample, open: Set<http
       res.on("data", (c: string) => (body += c));
       res.on("end", () => {
         sample.status = res.statusCode ?? 0;
+        sample.answeredAtMs = Date.now();
         try {
           const state = (JSON.parse(body) as { state?: string }).state;
           if (state) sample.state = state;
