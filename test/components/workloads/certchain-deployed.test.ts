@@ -8,28 +8,27 @@
 // left the issuer names the missing threshold and issues nothing; a fork signed by the group posted to a follower is
 // refused and kept as equivocation evidence, a forged or uncertified-group certificate is refused and kept nowhere.
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CONFIG_DIR, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
+import { regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { certBody, certHash, checkpointDigest, groupCommittee, issueThreshold, unsignedCertificate, type Certificate } from "../../../runtime/certchain/index.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
-import { ALG_COSIGNATURE_V1, generateKey } from "../../../runtime/prooflog/note.js";
 import { groupJson, partialSign, shareJson } from "../../../runtime/tbls/index.js";
-import { killServers, serveCli } from "../../cli.js";
-import { readStackConfigMap } from "../../../stacks/load.js";
-import { dkg, prodWith } from "./threshold-fixture.js";
+import { ServerProcesses } from "../../rendered-workload.js";
+import { dkg, thresholdWitnessedProd } from "./threshold-fixture.js";
 
 const NAME = "meridian.example.com/witnesses";
 const root = mkdtempSync(join(tmpdir(), "certchain-deployed-"));
+const servers = new ServerProcesses();
 afterAll(() => {
-  killServers();
+  servers.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
 /** The workload's own command line, its files under `dir`, on a free loopback port; `swap` maps in-cluster URLs, `patch` a config. */
-async function runRendered(
+function runRendered(
   w: WorkloadSpec,
   dir: string,
   secrets: Record<string, string>,
@@ -37,30 +36,13 @@ async function runRendered(
   extra: string[] = [],
   patch: (cfg: Record<string, unknown>) => void = () => {},
 ) {
-  const at = (s: string) => swap(s.split(`${CONFIG_DIR}/`).join(`${dir}/etc/`).split(`${STATE_DIR}/`).join(`${dir}/state/`));
-  const svc = w.service.name;
-  mkdirSync(join(dir, "etc", svc), { recursive: true });
-  for (const [file, text] of Object.entries(w.config)) {
+  const editConfig = (_file: string, text: string) => {
     const cfg = JSON.parse(text) as Record<string, unknown>;
     delete cfg["timeReference"]; // the node time agent is a cluster address (not under test)
     patch(cfg);
-    writeFileSync(join(dir, "etc", svc, file), at(JSON.stringify(cfg)));
-  }
-  for (const m of w.secretMounts)
-    for (const [file, text] of Object.entries(secrets)) {
-      const p = at(`${m.mountPath}/${file}`);
-      mkdirSync(dirname(p), { recursive: true });
-      writeFileSync(p, text, { mode: 0o600 });
-    }
-  const args: string[] = [];
-  for (let i = 0; i < w.args.length; i++) {
-    const a = w.args[i]!;
-    if (a === "--postgres") i++;
-    else if (a === "--port") args.push(a, String((i++, 0)));
-    else if (a === "--host") args.push(a, String((i++, "127.0.0.1")));
-    else args.push(at(a));
-  }
-  return serveCli([...args, ...extra]);
+    return JSON.stringify(cfg);
+  };
+  return servers.startRendered(w, { configRoot: `${dir}/etc`, stateRoot: `${dir}/state` }, { secrets, swap, extra, editConfig, dropFlags: ["--postgres"] });
 }
 
 type Status = { mode: string; height: number | null; hash: string | null; checkpoint: { size: number } | null; evidence: number; lastError: string | null; rounds: number; committee: string | null };
@@ -76,17 +58,7 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: str
 
 describe("the estate's certificate chain, deployed", () => {
   it("issues group-signed certificates from rendered configs, a follower verifies them, and restarts, a missing threshold and forks cannot break it", async () => {
-    const results = dkg(2, 3);
-    const group = groupJson({ t: 2, n: 3, commitments: results[0]!.commitments, shares: [] });
-    const origin = (readStackConfigMap("prod")["meridian:runtime"] as { prooflog: { origin: string } }).prooflog.origin;
-    const logKey = generateKey(origin);
-    const regions = ["aws-euw1", "gcp-asne1", "azure-weu"];
-    const keys = regions.map((_, i) => generateKey(`witness-${"abc"[i]}`, ALG_COSIGNATURE_V1));
-    const spec = prodWith({
-      verifierKey: logKey.verifierKey,
-      witnesses: regions.map((region, i) => ({ name: `witness-${"abc"[i]}`, region, vkey: keys[i]!.verifierKey })),
-      witnessThreshold: { name: NAME, group },
-    });
+    const { results, group, logKey, regions, keys, spec } = thresholdWitnessedProd(NAME);
 
     // One certchain per region, one pod with a claim; the ledger region issues, the others follow its regional Service.
     const ledger = "aws-use1";
@@ -98,7 +70,7 @@ describe("the estate's certificate chain, deployed", () => {
     expect(issueCfg.issue).toMatchObject({ log: "http://prooflog.meridian.svc.cluster.local:8080", witnesses: regions.map((r) => `http://witness-${r}.meridian.svc.cluster.local:8080`) });
     expect(JSON.parse(cc("gcp-asne1").config["certchain.json"]!)).toMatchObject({ follow: { url: `http://certchain-${ledger}.meridian.svc.cluster.local:8080` } });
 
-    const witnessProcs = new Map<string, Awaited<ReturnType<typeof serveCli>>>();
+    const witnessProcs = new Map<string, Awaited<ReturnType<typeof runRendered>>>();
     for (const [i, region] of regions.entries()) {
       const w = regionWorkloads(spec, region).find((x) => x.service.name === "witness")!;
       witnessProcs.set(region, await runRendered(w, join(root, region), { "signer.key": keys[i]!.signerKey, "share.json": JSON.stringify(shareJson(results[i]!.share)) }));

@@ -1,6 +1,7 @@
 /** What the threshold-witnessing tests share: an in-process DKG and prod with the log's settings changed in its config map. */
 import { buildEstateSpec } from "../../../model/estate.js";
-import { contribute, finish } from "../../../runtime/tbls/index.js";
+import { ALG_COSIGNATURE_V1, generateKey } from "../../../runtime/prooflog/note.js";
+import { contribute, finish, groupJson } from "../../../runtime/tbls/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 
 /** A dealer-free t-of-n key: every participant deals, nobody complains (runtime/tbls's DKG, in process). */
@@ -16,4 +17,23 @@ export function prodWith(prooflog: Record<string, unknown>, label = "prod (chang
   const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
   map["meridian:runtime"] = { ...runtime, prooflog: { ...runtime["prooflog"], ...prooflog } };
   return buildEstateSpec("prod", parseEstateConfig(map, label));
+}
+
+/**
+ * prod whose log is witnessed by a 2-of-3 BLS group, one witness in each of three regions: the DKG's results (each
+ * witness's share), the group, the log's key and the witnesses' cosignature keys beside the spec.
+ */
+export function thresholdWitnessedProd(groupName: string) {
+  const results = dkg(2, 3);
+  const group = groupJson({ t: 2, n: 3, commitments: results[0]!.commitments, shares: [] });
+  const origin = (readStackConfigMap("prod")["meridian:runtime"] as { prooflog: { origin: string } }).prooflog.origin;
+  const logKey = generateKey(origin);
+  const regions = ["aws-euw1", "gcp-asne1", "azure-weu"];
+  const keys = regions.map((_, i) => generateKey(`witness-${"abc"[i]}`, ALG_COSIGNATURE_V1));
+  const spec = prodWith({
+    verifierKey: logKey.verifierKey,
+    witnesses: regions.map((region, i) => ({ name: `witness-${"abc"[i]}`, region, vkey: keys[i]!.verifierKey })),
+    witnessThreshold: { name: groupName, group },
+  });
+  return { results, group, logKey, regions, keys, spec };
 }

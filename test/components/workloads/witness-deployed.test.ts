@@ -18,8 +18,7 @@ import { ALG_COSIGNATURE_V1, generateKey, parseSignedNote } from "../../../runti
 import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
 import { groupJson, shareJson } from "../../../runtime/tbls/index.js";
 import { ServerProcesses } from "../../rendered-workload.js";
-import { readStackConfigMap } from "../../../stacks/load.js";
-import { dkg, prodWith } from "./threshold-fixture.js";
+import { dkg, prodWith, thresholdWitnessedProd } from "./threshold-fixture.js";
 
 const NAME = "meridian.example.com/witnesses";
 const root = mkdtempSync(join(tmpdir(), "witness-deployed-"));
@@ -42,17 +41,7 @@ function runRendered(w: WorkloadSpec, dir: string, secrets: Record<string, strin
 
 describe("the estate's deployed witnesses in threshold mode", () => {
   it("cosign the log's checkpoints with one group signature from rendered configs; noble verifies it under the stack's key", async () => {
-    const results = dkg(2, 3);
-    const group = groupJson({ t: 2, n: 3, commitments: results[0]!.commitments, shares: [] });
-    const origin = (readStackConfigMap("prod")["meridian:runtime"] as { prooflog: { origin: string } }).prooflog.origin;
-    const logKey = generateKey(origin);
-    const regions = ["aws-euw1", "gcp-asne1", "azure-weu"];
-    const keys = regions.map((_, i) => generateKey(`witness-${"abc"[i]}`, ALG_COSIGNATURE_V1));
-    const spec = prodWith({
-      verifierKey: logKey.verifierKey,
-      witnesses: regions.map((region, i) => ({ name: `witness-${"abc"[i]}`, region, vkey: keys[i]!.verifierKey })),
-      witnessThreshold: { name: NAME, group },
-    });
+    const { results, group, logKey, regions, keys, spec } = thresholdWitnessedProd(NAME);
 
     // A witness workload in exactly the three regions, with the pinned group beside its config and a claim for its state.
     const byRegion = spec.regions.map((r) => ({ region: r.id, w: regionWorkloads(spec, r.id).find((x) => x.service.name === "witness") }));
