@@ -8,8 +8,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { buildEstateSpec, GATEWAY, type EstateSpec } from "../model/estate.js";
-import { ledgerRegion } from "../model/workloads/config.js";
+import { buildEstateSpec, GATEWAY } from "../model/estate.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
@@ -47,23 +46,7 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...imageDigestProblems(config));
   problems.push(...deployedWitnessProblems(config));
   problems.push(...witnessGroupKeyProblems(config));
-  problems.push(...allocatorClusterProblems(spec));
   return problems;
-}
-
-/** A managed allocator cluster is created where the allocator runs (the ledger region): on AWS only so far. */
-function allocatorClusterProblems(spec: EstateSpec): ConfigProblem[] {
-  if (!spec.runtime.ratelimit.allocatorRedisCluster?.managed) return [];
-  const ledger = spec.regions.find((r) => r.id === ledgerRegion(spec))!;
-  return ledger.cloud === "aws"
-    ? []
-    : [
-        {
-          keyPath: "meridian:runtime.ratelimit.allocatorRedisCluster.managed",
-          value: `the allocator runs in ${ledger.id} (${ledger.cloud})`,
-          expected: "a ledger region on AWS (a managed cluster is built on ElastiCache only so far); name an existing cluster's nodes instead",
-        },
-      ];
 }
 
 /** A witness the estate deploys runs in one of the stack's regions (its workload is rendered there). */

@@ -221,6 +221,8 @@ function fakeCallResult(token: string, inputs: Record<string, unknown>, preview:
   switch (token) {
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/meridian", userId: "AIDAMERIDIAN", id: "123456789012" };
+    case "azure-native:redisenterprise:listDatabaseKeys":
+      return preview ? {} : { primaryKey: `mockPrimaryKey${String(inputs["clusterName"]).replace(/[^A-Za-z0-9]/g, "")}`, secondaryKey: "mockSecondaryKey" };
     case "gcp:dns/getKeys:getKeys":
       return preview ? {} : { keySigningKeys: [{ isActive: true, algorithm: "ecdsap256sha256", dsRecord: fakeDs(`clouddns ${String(inputs["managedZone"])}`) }], zoneSigningKeys: [] };
     default:
@@ -266,6 +268,16 @@ function fakeCloudState(type: string, name: string, inputs: Record<string, unkno
       const region = String(inputs["region"] ?? "us-east-1").replace(/^([a-z]+)-([a-z])[a-z]*-(\d+)$/, "$1$2$3");
       return { ...base, configurationEndpointAddress: `clustercfg.${String(inputs["replicationGroupId"] ?? name)}.x${n.toString(36)}.${region}.cache.amazonaws.com` };
     }
+    // Memorystore for Redis Cluster: its PSC discovery endpoint (a VPC address) and the cluster's own server CA.
+    case "gcp:redis/cluster:Cluster":
+      return {
+        ...base,
+        discoveryEndpoints: [{ address: `10.128.${(n >> 8) & 255}.${n & 255}`, port: 6379, pscConfig: { network: inputs["pscConfigs"] } }],
+        managedServerCas: [{ caCerts: [{ certificates: [`-----BEGIN CERTIFICATE-----\nmock Memorystore CA of ${name}\n-----END CERTIFICATE-----`] }] }],
+      };
+    // Azure Managed Redis: the cluster's host name (<name>.<region>.redis.azure.net).
+    case "azure-native:redisenterprise:RedisEnterprise":
+      return { hostName: `${String(inputs["clusterName"] ?? name)}.${String(inputs["location"])}.redis.azure.net` };
     case "random:index/randomPassword:RandomPassword": {
       const length = typeof inputs["length"] === "number" ? inputs["length"] : 16;
       return { result: `Mock${name.replace(/[^A-Za-z0-9]/g, "")}${"x".repeat(length)}`.slice(0, length) };

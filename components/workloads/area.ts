@@ -10,7 +10,7 @@ import { DATABASE_NAME, type DatabaseCopy } from "../replication/copy.js";
 import { Topology } from "../replication/topology.js";
 import { RegionGateway } from "./gateway.js";
 import { RuntimeServices } from "./runtime-services.js";
-import type { ManagedRedisCluster } from "./cache.js";
+import type { ManagedRedisCluster } from "./allocator-cluster.js";
 import { TenantQuotas } from "./tenant-quotas.js";
 
 const POSTGRES_PORT = 5432;

@@ -7,13 +7,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as random from "@pulumi/random";
 import * as gcp from "@pulumi/gcp";
 import * as azureRedis from "@pulumi/azure-native/redis/index.js";
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 import { azureSubnetId } from "../../model/network/azure.js";
-import { MANAGED_CLUSTER_PORT } from "../../model/workloads/config.js";
 
 export interface ManagedRedis {
   /** The resource the region's runtime reaches Redis through. */
@@ -23,7 +21,7 @@ export interface ManagedRedis {
 }
 
 /** Provider-safe cache name: `meridian-prod-aws-use1` (ElastiCache ids ≤ 40, Memorystore ≤ 40). */
-function cacheName(environment: string, regionId: string): string {
+export function cacheName(environment: string, regionId: string): string {
   return `meridian-${environment}-${regionId}`.slice(0, 40).replace(/-+$/, "");
 }
 
@@ -108,62 +106,4 @@ export function managedRedis(spec: EstateSpec, region: Region, opts: pulumi.Cust
       return { resource: cache, url: pulumi.secret(pulumi.interpolate`rediss://:${keys.primaryKey}@${cache.hostName}:${cache.sslPort}`) };
     }
   }
-}
-
-export interface ManagedRedisCluster {
-  resource: pulumi.CustomResource;
-  /** The configuration endpoint, `host:port`: the seed node the allocator's cluster client starts from. */
-  nodes: pulumi.Output<string>;
-  /** The AUTH token (secret). */
-  password: pulumi.Output<string>;
-  /** The keys of the Secret `meridian-allocator-redis` every region running an allocator Deployment carries. */
-  secretData: Record<string, pulumi.Output<string>>;
-}
-
-/**
- * The allocator's Redis Cluster when the stack asks for a managed one (allocatorRedisCluster.managed), in the
- * region the allocator runs: on AWS an ElastiCache replication group in cluster mode (the `default.redis7.cluster.on`
- * parameter group; automatic failover, which cluster mode requires; Multi-AZ with replicas), TLS in transit with an
- * AUTH token (40 alphanumerics: within ElastiCache's 16–128 and its allowed characters), encrypted at rest, in the
- * managed Redis's subnet group and security groups. Other clouds are refused by name (not built yet).
- */
-export function managedRedisCluster(spec: EstateSpec, region: Region, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
-  const managed = spec.runtime.ratelimit.allocatorRedisCluster?.managed;
-  if (!managed) throw new Error("managedRedisCluster: the stack asks for no managed allocator cluster");
-  if (region.cloud !== "aws")
-    throw new Error(
-      `meridian:runtime.ratelimit.allocatorRedisCluster.managed: the allocator runs in ${region.id} (${region.cloud}); a managed cluster is built on AWS ElastiCache only so far — name an existing cluster's nodes instead`,
-    );
-  const cfg = managed.aws;
-  const network = spec.runtime.ratelimit.redis.aws;
-  const name = cacheName(spec.environment, `${region.id}-rl`);
-  const token = new random.RandomPassword(`${name}-auth`, { length: 40, special: false }, opts);
-  const group = new aws.elasticache.ReplicationGroup(
-    name,
-    {
-      replicationGroupId: name,
-      description: `Meridian global rate limit budgets (${region.id})`,
-      region: region.region,
-      engine: "redis",
-      engineVersion: "7.1",
-      parameterGroupName: "default.redis7.cluster.on",
-      clusterMode: "enabled",
-      nodeType: cfg.nodeType,
-      numNodeGroups: cfg.shards,
-      replicasPerNodeGroup: cfg.replicasPerShard,
-      automaticFailoverEnabled: true,
-      multiAzEnabled: cfg.replicasPerShard > 0,
-      subnetGroupName: network.subnetGroupName,
-      ...(network.securityGroupIds.length ? { securityGroupIds: network.securityGroupIds } : {}),
-      atRestEncryptionEnabled: true,
-      transitEncryptionEnabled: true,
-      authToken: token.result,
-      port: MANAGED_CLUSTER_PORT,
-      tags: { "part-of": "meridian", region: region.id, environment: spec.environment },
-    },
-    opts,
-  );
-  const nodes = pulumi.interpolate`${group.configurationEndpointAddress}:${MANAGED_CLUSTER_PORT}`;
-  const password = pulumi.secret(token.result);
-  return { resource: group, nodes, password, secretData: { nodes, password } };
 }

@@ -11,7 +11,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { NAMESPACES, type EstateSpec, type Region } from "../../model/estate.js";
 import { regionWorkloads, WORKLOAD_OBJECTS, type WorkloadSpec } from "../../model/workloads/spec.js";
 import type { RegionCluster } from "../cluster/region-cluster.js";
-import { managedRedis, managedRedisCluster, type ManagedRedisCluster } from "./cache.js";
+import { managedRedis } from "./cache.js";
+import { managedRedisCluster, type ManagedRedisCluster } from "./allocator-cluster.js";
 import { workloadManifests, type ManifestContext } from "./manifests.js";
 import { regionalServices } from "../../model/mesh/multi-primary.js";
 

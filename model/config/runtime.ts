@@ -54,9 +54,12 @@ const allocatorRedisClusterSchema = z.union([
       /** An existing cluster's seed nodes. */
       nodes: z.array(hostPort).min(1).optional(),
       /**
-       * Or a cluster the component creates in the ledger region, where the allocator runs: on AWS an ElastiCache
-       * replication group in cluster mode (TLS in transit, an AUTH token, encrypted at rest) in the managed Redis's
-       * subnet group and security groups (runtime.ratelimit.redis.aws). Only AWS so far.
+       * Or a cluster the component creates in the ledger region, where the allocator runs, on that region's cloud
+       * (the settings of the other clouds are ignored): on AWS an ElastiCache replication group in cluster mode (TLS
+       * in transit, an AUTH token, encrypted at rest) in the managed Redis's subnet group and security groups
+       * (runtime.ratelimit.redis.aws); on GCP a Memorystore for Redis Cluster reached through Private Service Connect
+       * in the replication VPC (TLS with its own CA; no AUTH, see components/workloads/allocator-cluster.ts); on Azure
+       * an Azure Managed Redis cluster (OSS cluster policy, TLS, access keys) behind a private endpoint.
        */
       managed: z
         .object({
@@ -67,6 +70,27 @@ const allocatorRedisClusterSchema = z.union([
               shards: z.number().int().min(1).max(500).default(3),
               /** Replicas of each shard (ElastiCache's default limit is 5); failover is automatic in cluster mode. */
               replicasPerShard: z.number().int().min(0).max(5).default(1),
+            })
+            .strict()
+            .prefault({}),
+          gcp: z
+            .object({
+              /** A Memorystore for Redis Cluster node type (the provider rule gcp-redis-cluster-shape lists them). */
+              nodeType: z.string().min(1).default("REDIS_HIGHMEM_MEDIUM"),
+              shards: z.number().int().min(1).default(3),
+              /** Replicas per shard, spread over the region's zones; failover is automatic. */
+              replicasPerShard: z.number().int().min(0).default(1),
+              /** The replication VPC's subnetwork (in the ledger region) the cluster's PSC endpoints take addresses from. */
+              pscSubnetwork: z.string().min(1).default("meridian-redis-psc"),
+            })
+            .strict()
+            .prefault({}),
+          azure: z
+            .object({
+              /** An Azure Managed Redis SKU (Balanced_B5, MemoryOptimized_M10, ComputeOptimized_X5, …). */
+              sku: z.string().min(1).default("Balanced_B5"),
+              /** The subnet of the region's VNet (meridian:replication.network.azure) for the cluster's private endpoint. */
+              privateEndpointSubnetName: azureSubnetName.default("private-endpoints"),
             })
             .strict()
             .prefault({}),
@@ -85,7 +109,7 @@ const allocatorRedisClusterSchema = z.union([
     .superRefine((c, ctx) => {
       if (!c.nodes === !c.managed) ctx.addIssue({ code: "custom", path: ["nodes"], message: "give nodes (an existing cluster) or managed (one the component creates), exactly one" });
       if (c.managed && (!c.tls || c.auth !== "password" || c.ca || c.serverName))
-        ctx.addIssue({ code: "custom", path: ["managed"], message: "a managed cluster is reached over TLS with its AUTH token (tls: true, auth: password, no ca or serverName)" });
+        ctx.addIssue({ code: "custom", path: ["managed"], message: "a managed cluster is reached over TLS as its cloud requires (leave tls, auth, ca and serverName unset: the component sets them)" });
       if (!c.tls && (c.ca || c.serverName)) ctx.addIssue({ code: "custom", path: ["tls"], message: "ca and serverName are TLS settings: set tls: true" });
     }),
 ]);

@@ -113,6 +113,21 @@ export const memorystoreGBHour: Record<"BASIC" | "STANDARD_HA", { maxGB: number;
 
 export const gcpForwardingRuleHour = perHour(7.3, 1, "google_compute_forwarding_rule", "2024-07", "us-central1");
 
+/**
+ * Memorystore for Redis Cluster node-hours by node type (every node bills, primaries and replicas alike). No fetched
+ * price list or Infracost golden prices these, and FACTS.md has none: all unverified.
+ */
+export const memorystoreClusterNodeHour: Record<string, Price> = {
+  REDIS_HIGHMEM_MEDIUM: price(0.25, "hours", "Memorystore for Redis Cluster pricing (redis-highmem-medium), us-central1", "2026-12", {
+    verified: false,
+    note: "not confirmed against a fetched price list; applied to every region",
+  }),
+  REDIS_STANDARD_SMALL: price(0.11, "hours", "Memorystore for Redis Cluster pricing (redis-standard-small), us-central1", "2026-12", {
+    verified: false,
+    note: "not confirmed against a fetched price list; applied to every region",
+  }),
+};
+
 // ---- Azure -----------------------------------------------------------------------------------------
 
 /** Azure Database for PostgreSQL flexible server compute per vCore-hour, by SKU series. */
@@ -128,6 +143,17 @@ export const azurePostgresBurstableHour: Record<string, Price> = {
   Standard_B2ms: perHour(128.48, 1, "azurerm_postgresql_flexible_server (B_Standard_B2ms)", "2025-07", "East US"),
 };
 export const azurePostgresStorageGBMonth = price(Number((4.42 / 32).toFixed(4)), "GB-months", golden("azurerm_postgresql_flexible_server"), "2025-07", { note: "32 GB for $4.42; East US" });
+
+/**
+ * Azure Managed Redis instance-hours by SKU, with high availability (the rate covers the instance's primary and replica
+ * VMs). No fetched price list or Infracost golden prices these, and FACTS.md has none: unverified.
+ */
+export const azureManagedRedisHour: Record<string, Price> = {
+  Balanced_B5: price(0.47, "hours", "Azure Managed Redis pricing (Balanced B5, high availability), East US", "2026-12", {
+    verified: false,
+    note: "not confirmed against a fetched price list; applied to every region",
+  }),
+};
 
 /** Azure Cache for Redis per node-hour (a Standard or Premium cache runs a primary and a replica node). */
 export const azureRedisNodeHour: Record<string, Price> = {

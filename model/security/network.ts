@@ -16,6 +16,7 @@ import { SERVICE_ROUTES } from "./routes.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type Caller, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER, TIME_AGENT, timeHierarchy } from "../time/hierarchy.js";
 import { regionWorkloads } from "../workloads/spec.js";
+import type { PortOrRange } from "../workloads/config.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { EAST_WEST_GATEWAY } from "../mesh/multi-primary.js";
@@ -25,6 +26,8 @@ type Protocol = "TCP" | "UDP";
 interface Port {
   protocol: Protocol;
   port: number;
+  /** The last port of a range from `port` (NetworkPolicy endPort). */
+  endPort?: number;
 }
 interface Peer {
   namespaceSelector?: { matchLabels: Record<string, string> };
@@ -72,7 +75,7 @@ const CROSS_REGION_TARGETS = RUNTIME_SERVICES.filter((t) => t.callers.some((c) =
 export interface RegionNetworkInputs {
   cloud: Cloud;
   /** Which stores each runtime service of the region uses (model/workloads). */
-  stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean; redisCluster?: number[] }>>;
+  stores: Partial<Record<ServiceName, { redis: boolean; postgres: boolean; redisCluster?: PortOrRange[] }>>;
   grandmaster: boolean;
   /** The grandmaster is a relay (cloud regions): it polls its references over NTP, so its pods need UDP 123 out. */
   grandmasterRelay?: boolean;
@@ -125,7 +128,7 @@ function runtimeServicePolicy(s: RuntimeService, inputs: RegionNetworkInputs): N
     // Managed stores sit behind private endpoints outside the cluster: by port.
     ...(stores.postgres ? [{ ports: [tcp(POSTGRES_PORT)] }] : []),
     ...(stores.redis ? [{ ports: [tcp(redisPort(inputs.cloud))] }] : []),
-    ...(stores.redisCluster?.length ? [{ ports: stores.redisCluster.map(tcp) }] : []),
+    ...(stores.redisCluster?.length ? [{ ports: stores.redisCluster.map((p) => (typeof p === "number" ? tcp(p) : { ...tcp(p.port), endPort: p.endPort })) }] : []),
     // Every service's clock is measured by its node's chrony, through the node time agent (runtime/clock/agent.ts),
     // which listens on the node's address (host network): no pod selector matches it, so by port.
     { ports: [tcp(TIME_AGENT.port)] },

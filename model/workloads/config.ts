@@ -8,7 +8,7 @@
  */
 import { stringify } from "yaml";
 import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
-import { regionById, type EstateSpec } from "../estate.js";
+import { regionById, type Cloud, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
 import { quotaTree } from "./tenants.js";
@@ -99,22 +99,47 @@ export function rateLimitEstateConfig(spec: EstateSpec): { domain: string; reque
 export function allocatorServiceConfig(spec: EstateSpec) {
   const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
   const secret = (key: string) => `${ALLOCATOR_REDIS_SECRET_DIR}/${key}`;
+  // A managed cluster is reached as its cloud requires (MANAGED_CLUSTER_ACCESS); an existing one as the stack says.
+  const managed = cluster?.managed ? MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)] : undefined;
+  const ca = managed ? managed.ca : cluster?.ca;
+  const auth = managed ? (managed.auth ? "password" : "none") : cluster?.auth;
   return {
     redisPrefix: "mrl:alloc:",
     // A Redis Cluster the stack names holds the budgets instead (one hash slot per limit: redis-budget.ts); a managed
     // one's nodes are its configuration endpoint, known once it exists: the pod's args carry them (service-parts.ts).
     ...(cluster ? { store: "redis" as const, ...(cluster.nodes ? { redisCluster: cluster.nodes } : {}) } : {}),
     // TLS and credentials from the mounted Secret's files: the file names the paths, never the values.
-    ...(cluster?.tls ? { redisTls: { ...(cluster.ca ? { caFile: secret("ca.crt") } : {}), ...(cluster.serverName ? { serverName: cluster.serverName } : {}) } } : {}),
-    ...(cluster && cluster.auth !== "none" ? { redisAuth: { ...(cluster.auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } } : {}),
+    ...(cluster?.tls ? { redisTls: { ...(ca ? { caFile: secret("ca.crt") } : {}), ...(cluster.serverName ? { serverName: cluster.serverName } : {}) } } : {}),
+    ...(cluster && auth !== "none" ? { redisAuth: { ...(auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } } : {}),
     callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
   };
 }
 
 /** Where the allocator's pods mount the Secret `meridian-allocator-redis` (its Redis Cluster's credentials). */
 export const ALLOCATOR_REDIS_SECRET_DIR = "/etc/meridian/allocator/redis";
-/** The port of a managed Redis Cluster the component creates (its configuration endpoint and every node). */
-export const MANAGED_CLUSTER_PORT = 6379;
+
+/** A port, or a range of them (a NetworkPolicy port with endPort). */
+export type PortOrRange = number | { port: number; endPort: number };
+
+/**
+ * How the allocator reaches a managed Redis Cluster on each cloud: the endpoint's port (its `nodes`), the ports its
+ * nodes answer on (the allocator's egress), whether the Secret carries the cluster's CA (`ca.crt`) and an AUTH
+ * password. ElastiCache: every node on the group's port, Amazon-trusted certificates, an AUTH token. Memorystore for
+ * Redis Cluster: the discovery endpoint on 6379 and the nodes' PSC endpoints on 11000–13047, certificates from the
+ * cluster's own CA, no AUTH (components/workloads/allocator-cluster.ts says why). Azure Managed Redis with the OSS
+ * cluster policy: the endpoint on 10000 and each node on a port of 8500–8599, publicly trusted certificates, the
+ * database's access key.
+ */
+export const MANAGED_CLUSTER_ACCESS = {
+  aws: { port: 6379, nodePorts: [6379], ca: false, auth: true },
+  gcp: { port: 6379, nodePorts: [6379, { port: 11000, endPort: 13047 }], ca: true, auth: false },
+  azure: { port: 10000, nodePorts: [10000, { port: 8500, endPort: 8599 }], ca: false, auth: true },
+} as const satisfies Record<Cloud, { port: number; nodePorts: readonly PortOrRange[]; ca: boolean; auth: boolean }>;
+
+/** The cloud a managed allocator cluster is built on: the ledger region's, where the allocator runs. */
+export function managedClusterCloud(spec: EstateSpec): Cloud {
+  return regionById(spec, ledgerRegion(spec)).cloud;
+}
 
 /** The allocator's in-cluster URL: its pods run in the ledger region, and the mesh routes every region's calls there. */
 export const allocatorUrl = (): string => serviceUrl("allocator");

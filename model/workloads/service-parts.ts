@@ -21,7 +21,9 @@ import {
   quotaServiceConfig,
   rateLimitEstateConfig,
   regionTimeReference,
-  MANAGED_CLUSTER_PORT,
+  MANAGED_CLUSTER_ACCESS,
+  managedClusterCloud,
+  type PortOrRange,
   witnessServiceConfig,
 } from "./config.js";
 import { CONFIG_DIR, hasWork, HTTP_PORT, SIZING, STATE_DIR, WORKLOAD_OBJECTS, type EnvVar, type WorkloadSpec } from "./workload-shape.js";
@@ -182,7 +184,9 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       const cfg = { ...allocatorServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("allocator")) };
       const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
       const store = cluster?.managed ? ["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)"] : cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"];
-      const ports = cluster?.managed ? [MANAGED_CLUSTER_PORT] : [...new Set((cluster?.nodes ?? []).map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b);
+      const ports: PortOrRange[] = cluster?.managed
+        ? [...MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)].nodePorts]
+        : [...new Set((cluster?.nodes ?? []).map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b);
       return {
         args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, ...store],
         config: { "allocator.json": JSON.stringify(cfg, null, 2) },

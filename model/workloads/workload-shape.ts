@@ -5,7 +5,7 @@
 import type { AlertRule } from "../time/alerts.js";
 import type { RuntimeService, ServiceName } from "../services.js";
 import type { EstateSpec } from "../estate.js";
-import { STATE_DIR } from "./config.js";
+import { STATE_DIR, type PortOrRange } from "./config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
@@ -79,7 +79,7 @@ export interface WorkloadSpec {
     redis: boolean;
     postgres: boolean;
     /** Ports of the Redis Cluster nodes it reaches (its egress opens by port, as for the managed stores). */
-    redisCluster?: number[];
+    redisCluster?: PortOrRange[];
     /** The cluster's nodes come from the Secret (a managed cluster's configuration endpoint). */
     redisClusterFromSecret?: boolean;
   };

@@ -6,9 +6,11 @@ import type { RecordedResource } from "../mock-runtime.js";
 import { attestationRules } from "./attestation.js";
 import { awsRules } from "./aws.js";
 import { azureRules } from "./azure.js";
+import { azureRedisEnterpriseRules } from "./azure-redis-enterprise.js";
 import { cloudflareRules } from "./cloudflare.js";
 import { dnssecRules } from "./dnssec.js";
 import { gcpRules } from "./gcp.js";
+import { gcpRedisClusterRules } from "./gcp-redis-cluster.js";
 import { identityRules } from "./identity.js";
 import { kubernetesRules } from "./kubernetes.js";
 import { PlanView, type ProviderRule, type Violation } from "./rule.js";
@@ -19,7 +21,9 @@ export type { ProviderRule, Violation } from "./rule.js";
 export const PROVIDER_RULES: readonly ProviderRule[] = [
   ...awsRules,
   ...gcpRules,
+  ...gcpRedisClusterRules,
   ...azureRules,
+  ...azureRedisEnterpriseRules,
   ...cloudflareRules,
   ...dnssecRules,
   ...kubernetesRules,

@@ -1,6 +1,6 @@
 /**
  * Azure pricers: PostgreSQL flexible servers (vCores × series rate, or a Burstable server rate, plus
- * storage), Azure Cache for Redis (nodes × node rate: Standard and Premium run a replica), private
+ * storage), Azure Cache for Redis (nodes × node rate: Standard and Premium run a replica), Azure Managed Redis, private
  * endpoints, NAT gateways, VPN gateways.
  */
 import {
@@ -10,6 +10,7 @@ import {
   azurePostgresVCoreHour,
   azurePrivateEndpointHour,
   azurePublicIpHour,
+  azureManagedRedisHour,
   azureRedisNodeHour,
   azureVirtualNetworkGatewayHour,
   azureVpnConnectionHour,
@@ -41,7 +42,16 @@ const redisCache: Pricer = (r) => {
   return { category: "cache", components: [p ? allMonth(`Cache usage (${key})`, p, nodes) : notFound(`Cache usage (${key})`, "hours", 730 * nodes, `no Azure Cache for Redis price for ${key}`)] };
 };
 
+/** Azure Managed Redis: one instance of its SKU (high availability included in the rate); its database bills nothing more. */
+const managedRedis: Pricer = (r) => {
+  const sku = str(r.props, "sku.name") ?? "SKU unknown";
+  const p = azureManagedRedisHour[sku];
+  return { category: "cache", components: [p ? allMonth(`Azure Managed Redis (${sku})`, p) : notFound(`Azure Managed Redis (${sku})`, "hours", 730, `no Azure Managed Redis price for ${sku}`)] };
+};
+
 export const azurePricers: Record<string, Pricer> = {
+  "azure-native:redisenterprise:RedisEnterprise": managedRedis,
+  "azure-native:redisenterprise:Database": () => ({ free: "a database of an Azure Managed Redis instance bills with its instance" }),
   "azure-native:dbforpostgresql:Server": postgresFlexible,
   "azure-native:dbforpostgresql:Configuration": () => ({ free: "server parameters are free" }),
   "azure-native:redis:Redis": redisCache,

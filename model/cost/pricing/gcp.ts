@@ -1,8 +1,8 @@
 /**
  * GCP pricers: Cloud SQL custom machines (vCPU and memory hours, SSD storage; REGIONAL = HA at twice
- * the zonal rate), Memorystore (GB-hours by tier and capacity band).
+ * the zonal rate), Memorystore (GB-hours by tier and capacity band), Memorystore for Redis Cluster (node-hours).
  */
-import { cloudSqlRates, gcpVpnTunnelHour, memorystoreGBHour } from "../../prices/resources.js";
+import { cloudSqlRates, gcpVpnTunnelHour, memorystoreClusterNodeHour, memorystoreGBHour } from "../../prices/resources.js";
 import { num, str } from "../../resources.js";
 import { allMonth, component, HOURS_PER_MONTH, notFound, type Pricer } from "./types.js";
 
@@ -31,7 +31,20 @@ const memorystore: Pricer = (r) => {
   return { category: "cache", components: [component(`Redis instance (${label}, ${band.band})`, "GB-hours", gb * HOURS_PER_MONTH, band.price)] };
 };
 
+/** Memorystore for Redis Cluster: shards × (1 + replicas) nodes of its node type (REDIS_HIGHMEM_MEDIUM when unset). */
+const memorystoreCluster: Pricer = (r) => {
+  const type = str(r.props, "nodeType") ?? "REDIS_HIGHMEM_MEDIUM";
+  const shards = num(r.props, "shardCount");
+  const nodes = shards === undefined ? undefined : shards * (1 + (num(r.props, "replicaCount") ?? 0));
+  const name = `Redis Cluster nodes (${type})`;
+  const p = memorystoreClusterNodeHour[type];
+  if (nodes === undefined) return { category: "cache", components: [notFound(name, "hours", 0, "shardCount is not a known input")] };
+  return { category: "cache", components: [p ? allMonth(name, p, nodes) : notFound(name, "hours", HOURS_PER_MONTH * nodes, `no Memorystore for Redis Cluster price for ${type}`)] };
+};
+
 export const gcpPricers: Record<string, Pricer> = {
+  "gcp:redis/cluster:Cluster": memorystoreCluster,
+  "gcp:networkconnectivity/serviceConnectionPolicy:ServiceConnectionPolicy": () => ({ free: "a service connection policy has no charge; the endpoints it creates bill with their service" }),
   "gcp:sql/databaseInstance:DatabaseInstance": cloudSql,
   "gcp:redis/instance:Instance": memorystore,
   // The gateway's address is attached to its load balancer's forwarding rule; GCP bills a static external

@@ -1,0 +1,178 @@
+/**
+ * The allocator's Redis Cluster when the stack asks for a managed one (allocatorRedisCluster.managed), created in the
+ * ledger region (where the allocator runs) on that region's cloud. Each returns the keys of the Secret
+ * `meridian-allocator-redis` the allocator's pods mount in every region (runtime-services.ts): `nodes`, the endpoint
+ * the cluster client starts from (expanded into `--redis-cluster`), and `password` and/or `ca.crt` as the cloud needs
+ * (model/workloads/config.ts MANAGED_CLUSTER_ACCESS).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as gcp from "@pulumi/gcp";
+import * as random from "@pulumi/random";
+import * as azureEnterprise from "@pulumi/azure-native/redisenterprise/index.js";
+import * as azureNetwork from "@pulumi/azure-native/network/index.js";
+import type { EstateSpec, Region } from "../../model/estate.js";
+import { azureSubnetId } from "../../model/network/azure.js";
+import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/config.js";
+import { cacheName } from "./cache.js";
+
+export interface ManagedRedisCluster {
+  resource: pulumi.CustomResource;
+  /** The keys of the Secret `meridian-allocator-redis` every region running an allocator Deployment carries. */
+  secretData: Record<string, pulumi.Output<string>>;
+}
+
+type Managed = NonNullable<NonNullable<EstateSpec["runtime"]["ratelimit"]["allocatorRedisCluster"]>["managed"]>;
+
+export function managedRedisCluster(spec: EstateSpec, region: Region, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
+  const managed = spec.runtime.ratelimit.allocatorRedisCluster?.managed;
+  if (!managed) throw new Error("managedRedisCluster: the stack asks for no managed allocator cluster");
+  const name = cacheName(spec.environment, `${region.id}-rl`);
+  const labels = { "part-of": "meridian", region: region.id, environment: spec.environment };
+  switch (region.cloud) {
+    case "aws":
+      return elasticacheCluster(spec, region, managed.aws, name, labels, opts);
+    case "gcp":
+      return memorystoreCluster(spec, region, managed.gcp, name, labels, opts);
+    case "azure":
+      return azureManagedRedis(spec, region, managed.azure, name, labels, opts);
+  }
+}
+
+/**
+ * ElastiCache replication group in cluster mode (the `default.redis7.cluster.on` parameter group; automatic failover,
+ * which cluster mode requires; Multi-AZ with replicas), TLS in transit with an AUTH token (40 alphanumerics: within
+ * ElastiCache's 16–128 and its allowed characters), encrypted at rest, in the managed Redis's subnet group.
+ */
+function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"], name: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
+  const network = spec.runtime.ratelimit.redis.aws;
+  const { port } = MANAGED_CLUSTER_ACCESS.aws;
+  const token = new random.RandomPassword(`${name}-auth`, { length: 40, special: false }, opts);
+  const group = new aws.elasticache.ReplicationGroup(
+    name,
+    {
+      replicationGroupId: name,
+      description: `Meridian global rate limit budgets (${region.id})`,
+      region: region.region,
+      engine: "redis",
+      engineVersion: "7.1",
+      parameterGroupName: "default.redis7.cluster.on",
+      clusterMode: "enabled",
+      nodeType: cfg.nodeType,
+      numNodeGroups: cfg.shards,
+      replicasPerNodeGroup: cfg.replicasPerShard,
+      automaticFailoverEnabled: true,
+      multiAzEnabled: cfg.replicasPerShard > 0,
+      subnetGroupName: network.subnetGroupName,
+      ...(network.securityGroupIds.length ? { securityGroupIds: network.securityGroupIds } : {}),
+      atRestEncryptionEnabled: true,
+      transitEncryptionEnabled: true,
+      authToken: token.result,
+      port,
+      tags,
+    },
+    opts,
+  );
+  return { resource: group, secretData: { nodes: pulumi.interpolate`${group.configurationEndpointAddress}:${port}`, password: pulumi.secret(token.result) } };
+}
+
+/**
+ * Memorystore for Redis Cluster, reached only through Private Service Connect endpoints in the replication VPC (a
+ * service connection policy for the `gcp-memorystore-redis` class hands them addresses from `pscSubnetwork`), TLS with
+ * server authentication: the Secret carries the cluster's own CA (`managedServerCas`) as `ca.crt`; zones spread.
+ *
+ * No AUTH (AUTH_MODE_DISABLED), by choice: Memorystore's only AUTH is IAM, whose password is an OAuth access token
+ * that expires within an hour and must be presented on every new connection; the allocator reads its password file
+ * once at start (runtime/ratelimit/store/cluster-access.ts), so a reconnect after the first hour would be refused.
+ * Access is instead bounded by the network: the cluster has no public address, only PSC endpoints in the private VPC,
+ * and the allocator's NetworkPolicy is the only egress in the runtime namespace opened to its ports. Moving to IAM needs
+ * a token refresher (a sidecar writing the token file, the client re-reading it per connection) — not built.
+ */
+function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"], name: string, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
+  const network = spec.replication.network.gcp.privateNetwork;
+  const project = network.split("/")[1]!;
+  const policy = new gcp.networkconnectivity.ServiceConnectionPolicy(
+    `${name}-psc`,
+    {
+      name: `${name}-psc`,
+      project,
+      location: region.region,
+      serviceClass: "gcp-memorystore-redis",
+      network,
+      pscConfig: { subnetworks: [`projects/${project}/regions/${region.region}/subnetworks/${cfg.pscSubnetwork}`] },
+      labels,
+    },
+    opts,
+  );
+  const cluster = new gcp.redis.Cluster(
+    name,
+    {
+      name,
+      project,
+      region: region.region,
+      shardCount: cfg.shards,
+      replicaCount: cfg.replicasPerShard,
+      nodeType: cfg.nodeType,
+      authorizationMode: "AUTH_MODE_DISABLED",
+      transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
+      pscConfigs: [{ network }],
+      zoneDistributionConfig: { mode: "MULTI_ZONE" },
+      // The budgets are per window: the cluster may be recreated; only a stack change should delete it.
+      deletionProtectionEnabled: true,
+      labels,
+    },
+    { ...opts, dependsOn: [policy] },
+  );
+  const nodes = cluster.discoveryEndpoints.apply((endpoints) => {
+    const e = endpoints[0];
+    if (!e?.address) throw new Error(`${name}: Memorystore reported no discovery endpoint`);
+    return `${e.address}:${e.port ?? MANAGED_CLUSTER_ACCESS.gcp.port}`;
+  });
+  const ca = cluster.managedServerCas.apply((cas) => cas.flatMap((c) => c.caCerts.flatMap((x) => x.certificates)).join("\n"));
+  return { resource: cluster, secretData: { nodes, "ca.crt": ca } };
+}
+
+/**
+ * Azure Managed Redis (the Redis Enterprise resource provider): a high-availability cluster of `sku` with TLS 1.2 and
+ * no public network access, its one database (`default`, as the service names it) with the OSS cluster policy (the
+ * Redis Cluster protocol the allocator's client speaks), TLS only, access-key authentication and no eviction (an
+ * evicted lease would be granted twice); a private endpoint in the region's VNet. The Secret carries the primary key.
+ */
+function azureManagedRedis(spec: EstateSpec, region: Region, cfg: Managed["azure"], name: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
+  const resourceGroupName = spec.replication.network.azure.resourceGroupName;
+  const { port } = MANAGED_CLUSTER_ACCESS.azure;
+  const cluster = new azureEnterprise.RedisEnterprise(
+    name,
+    { clusterName: name, resourceGroupName, location: region.region, sku: { name: cfg.sku }, minimumTlsVersion: "1.2", publicNetworkAccess: "Disabled", highAvailability: "Enabled", tags },
+    opts,
+  );
+  const database = new azureEnterprise.Database(
+    `${name}-default`,
+    {
+      clusterName: name,
+      resourceGroupName,
+      databaseName: "default",
+      clusteringPolicy: "OSSCluster",
+      clientProtocol: "Encrypted",
+      port,
+      evictionPolicy: "NoEviction",
+      accessKeysAuthentication: "Enabled",
+    },
+    { ...opts, dependsOn: [cluster] },
+  );
+  new azureNetwork.PrivateEndpoint(
+    `${name}-pe`,
+    {
+      privateEndpointName: `${name}-pe`,
+      resourceGroupName,
+      location: region.region,
+      subnet: { id: azureSubnetId(spec.replication.network.azure, region.region, cfg.privateEndpointSubnetName) },
+      privateLinkServiceConnections: [{ name: `${name}-redis`, privateLinkServiceId: cluster.id, groupIds: ["redisEnterprise"] }],
+      tags,
+    },
+    opts,
+  );
+  // Listed once the database exists (its id known), by the names given above.
+  const keys = azureEnterprise.listDatabaseKeysOutput({ clusterName: database.id.apply(() => name), databaseName: "default", resourceGroupName }, opts);
+  return { resource: cluster, secretData: { nodes: pulumi.interpolate`${cluster.hostName}:${port}`, password: pulumi.secret(keys.primaryKey) } };
+}
