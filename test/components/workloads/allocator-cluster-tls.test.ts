@@ -4,8 +4,9 @@
 // files, with the Secret's keys written where the pod mounts them, against a real TLS-only 3-master cluster on
 // loopback. A managed cluster's configuration endpoint arrives through the env the kubelet expands into
 // --redis-cluster, and its certificate chains to a CA in the system store (here NODE_EXTRA_CA_CERTS stands for the
-// cloud's public CA).
-import { spawn, type ChildProcess } from "node:child_process";
+// cloud's public CA). A managed cluster on GCP (Memorystore, AUTH disabled) is verified against the CA the Secret
+// carries as ca.crt, with no password file.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -36,13 +37,14 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function prodWith(allocatorRedisCluster: unknown): EstateSpec {
-  const map = readStackConfigMap("prod");
+function stackWith(stack: string, allocatorRedisCluster: unknown): EstateSpec {
+  const map = readStackConfigMap(stack);
   const runtime = map["meridian:runtime"] as Record<string, Record<string, unknown>>;
   map["meridian:runtime"] = { ...runtime, ratelimit: { ...runtime["ratelimit"], allocatorRedisCluster } };
-  return buildEstateSpec("prod", parseEstateConfig(map, "prod (allocator on a TLS cluster)"));
+  return buildEstateSpec(stack, parseEstateConfig(map, `${stack} (allocator on a TLS cluster)`));
 }
-const allocatorOf = (s: EstateSpec): WorkloadSpec => regionWorkloads(s, REGION).find((w) => w.service.name === "allocator")!;
+const prodWith = (allocatorRedisCluster: unknown) => stackWith("prod", allocatorRedisCluster);
+const allocatorOf = (s: EstateSpec, region = REGION): WorkloadSpec => regionWorkloads(s, region).find((w) => w.service.name === "allocator")!;
 
 /**
  * The pod, on loopback: the ConfigMap and the Secret (`secret`: its keys) written where they are mounted (under a temp
@@ -165,5 +167,44 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const front = await asRateLimitService(url, spec.pki.trustDomain);
     expect(await grant(front, "m", 3)).toMatchObject({ status: 200, body: { has: 3 } });
+  }, 60_000);
+
+  it("a managed cluster on GCP (Memorystore): the discovery endpoint from the env, the cluster's CA from the Secret's ca.crt, no AUTH", async () => {
+    // dev's ledger region is on GCP: the rendering Memorystore needs (TLS verified against the cluster's own CA, which
+    // no system store holds; AUTH_MODE_DISABLED, so no password file).
+    const spec = stackWith("dev", { managed: {} });
+    const w = allocatorOf(spec, "gcp-usc1");
+    const cfg = JSON.parse(w.config["allocator.json"]!) as Record<string, unknown>;
+    expect(cfg).toMatchObject({ store: "redis", redisTls: { caFile: `${CONFIG_DIR}/allocator/redis/ca.crt` } });
+    expect(cfg).not.toHaveProperty("redisAuth");
+    const seed = cluster.spec.split(",")[0]!;
+    const ca = readFileSync(cluster.secure!.caFile, "utf8");
+    // The loopback cluster stands in for one with AUTH disabled: its default user takes any password, or none.
+    const setDefault = (...rules: string[]) =>
+      Promise.all(
+        cluster.nodes.map(async (n) => {
+          const r = new Redis({ ...cluster.admin, ...n });
+          await r.call("ACL", "SETUSER", "default", ...rules).finally(() => r.disconnect());
+        }),
+      );
+    await setDefault("nopass");
+    try {
+      // The CA is the Secret's, not the system's: with another CA in ca.crt, TLS is refused.
+      const otherKey = join(root, "other-ca.key");
+      const made = spawnSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=another CA", "-keyout", otherKey, "-out", join(root, "other-ca.crt")],
+        { encoding: "utf8" },
+      );
+      expect(made.status, made.stderr).toBe(0);
+      const other = readFileSync(join(root, "other-ca.crt"), "utf8");
+      await expect(runPod(w, join(root, "gcp-wrong-ca"), { nodes: seed, "ca.crt": other }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed })).rejects.toThrow(/TLS refused/);
+      const url = await runPod(w, join(root, "gcp"), { nodes: seed, "ca.crt": ca }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed });
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const front = await asRateLimitService(url, spec.pki.trustDomain);
+      expect(await grant(front, "g", 4)).toMatchObject({ status: 200, body: { has: 4 } });
+    } finally {
+      await setDefault("resetpass", `>${cluster.admin.password as string}`);
+    }
   }, 60_000);
 });
