@@ -1,6 +1,7 @@
 /**
  * bench/ratelimit: Meridian's limiters against rate-limiter-flexible, side by side in one run.
- * 1. In process: our embedded GCRA limiter and memory store vs RateLimiterMemory `consume`.
+ * 1. In process: the memory store as the RLS service calls it, the service's whole decision, and the
+ *    embedded GCRA limiter vs RateLimiterMemory `consume`.
  * 2. On the same Redis (DB 2, `mrl:bench:` keys): the global limiter (regional lease limiters syncing
  *    through the Redis lease allocator every refresh) vs RateLimiterRedis with 256 requests in flight,
  *    both enforcing the same capacity; the global limiter's overage is measured against capacity × time.
@@ -16,8 +17,6 @@ import { report, row, type BenchRow } from "./lib/report.js";
 import { createGcraLimiter } from "../runtime/ratelimit/index.js";
 import { MemoryStore } from "../runtime/ratelimit/store/memory.js";
 import { RedisStore } from "../runtime/ratelimit/store/redis.js";
-import type { Level } from "../runtime/ratelimit/core/hierarchy.js";
-import type { Check, CounterLevel } from "../runtime/ratelimit/core/request.js";
 import { step } from "../runtime/ratelimit/core/algorithms.js";
 import type { ResourceConfig } from "../runtime/ratelimit/global/allocator.js";
 import { RedisLeaseAllocator } from "../runtime/ratelimit/global/redis-allocator.js";
@@ -28,6 +27,8 @@ import { parseRateLimitConfig } from "../runtime/ratelimit/config/schema.js";
 import { startGrpc, toWire } from "../runtime/ratelimit/service/grpc.js";
 import { loadRlsService } from "../runtime/ratelimit/service/proto.js";
 import { RateLimitService } from "../runtime/ratelimit/service/rls.js";
+import { planRequest } from "../runtime/ratelimit/service/plan.js";
+import type { RlsRequest } from "../runtime/ratelimit/service/types.js";
 import { RateLimitMetrics } from "../runtime/ratelimit/service/metrics.js";
 
 const REDIS = "redis://127.0.0.1:6379/2";
@@ -81,51 +82,86 @@ if (runs(1)) {
   const peer = new RateLimiterMemory({ points: 1_000_000, duration: 1 });
   const gcra = createGcraLimiter({ ratePerSecond: 1_000_000, burst: 1_000_000 });
   const t0 = Date.now();
-  const store = new MemoryStore();
-  // One rule's limit, shared by its keys as a compiled config shares it.
-  const userLimit = { algorithm: "gcra", limit: 1_000_000, periodMs: 1000 } as const;
-  const tenant: Level = { key: "tenant", limit: { algorithm: "token-bucket", limit: 1e9, periodMs: 1000 } };
-  const app: Level = { key: "app", limit: { algorithm: "fixed-window", limit: 1e9, periodMs: 1000 } };
-  const chains = KEYS.map((k): Level[] => [{ key: k, limit: userLimit }, app, tenant]);
-  // What the service asks the store for (RateLimitService → store.decide): one check per descriptor, its
-  // levels as a compiled config builds them. These rows carry the goals; the embedded calls are shown beside.
-  const counter = (lv: Level): CounterLevel => ({ ...lv, tag: "", enforce: true });
-  const oneChecks = KEYS.map((k): Check[] => [{ levels: [counter({ key: k, limit: userLimit })], cost: 1, quota: false }]);
-  const appLevel = counter(app);
-  const tenantLevel = counter(tenant);
-  const threeChecks = KEYS.map((k): Check[] => [{ levels: [counter({ key: k, limit: userLimit }), appLevel, tenantLevel], cost: 1, quota: false }]);
   // One clock for every row and round, so no row replays times an earlier one already counted past (a
   // gcra counter would then refuse, and a refusal takes the store's slower path).
   let clock = 0;
   const now = () => t0 + clock++ / 1000;
+  // The RLS service over the memory store, as `meridian ratelimit serve` runs it without --redis (with its
+  // Prometheus counters and local cache): one level (user, gcra), and an atomic 3-level hierarchy (user
+  // gcra under app fixed window under tenant token bucket).
+  const domains = compileDomains(
+    parseRateLimitConfig(
+      `domain: bench
+descriptors:
+  - key: user
+    rate_limit: { unit: second, requests_per_unit: 1000000, algorithm: gcra }
+  - key: tenant
+    value: acme
+    hierarchical: true
+    rate_limit: { unit: second, requests_per_unit: 1000000000, algorithm: token-bucket }
+    descriptors:
+      - key: app
+        value: web
+        rate_limit: { unit: second, requests_per_unit: 1000000000 }
+        descriptors:
+          - key: user
+            rate_limit: { unit: second, requests_per_unit: 1000000, algorithm: gcra }
+`,
+      "bench.yaml",
+    ),
+  );
+  const store = new MemoryStore();
+  const service = new RateLimitService(domains, store, { now }, { stats: new RateLimitMetrics() });
+  const oneReqs = KEYS.map((k): RlsRequest => ({ domain: "bench", descriptors: [{ entries: [{ key: "user", value: k }] }] }));
+  const threeReqs = KEYS.map((k): RlsRequest => ({
+    domain: "bench",
+    descriptors: [
+      {
+        entries: [
+          { key: "tenant", value: "acme" },
+          { key: "app", value: "web" },
+          { key: "user", value: k },
+        ],
+      },
+    ],
+  }));
+  // The store call the service makes for each request: one check per descriptor, its levels the plan's
+  // (planRequest, as the service's plan cache holds them), a check object and a checks array per request.
+  const levelsOf = (req: RlsRequest) => {
+    const [plan] = planRequest(req, domains.get("bench"));
+    if (plan?.kind !== "limited") throw new Error("bench config: no limit for a bench request");
+    return plan.checkLevels;
+  };
+  const oneLevels = oneReqs.map(levelsOf);
+  const threeLevels = threeReqs.map(levelsOf);
+  if (threeLevels[0]!.length !== 3) throw new Error("bench config: the hierarchy must have 3 levels");
   // Rounds alternate between the peer and ours, averaged, so a change in the machine's load during the run
   // lands on both sides of each ratio rather than on whichever ran at that moment.
   const rounds = 4;
   let peerRate = 0;
   let gcraRate = 0;
-  let serviceRate = 0;
+  let store1Rate = 0;
+  let store3Rate = 0;
+  let service1Rate = 0;
   let service3Rate = 0;
-  let storeRate = 0;
-  let hierRate = 0;
-  let detailRate = 0;
   for (let r = 0; r < rounds; r++) {
     peerRate += (await asyncRate(400, (i) => peer.consume(KEYS[i % KEYS.length]!))) / rounds;
-    serviceRate += (await asyncRate(400, (i) => store.decide(oneChecks[i % KEYS.length]!, "independent", now()))) / rounds;
-    service3Rate += (await asyncRate(400, (i) => store.decide(threeChecks[i % KEYS.length]!, "independent", now()))) / rounds;
+    store1Rate += syncRate(400, (i) => store.decideChecksSync([{ levels: oneLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
+    store3Rate += syncRate(400, (i) => store.decideChecksSync([{ levels: threeLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
+    service1Rate += syncRate(400, (i) => service.decide(oneReqs[i % KEYS.length]!)) / rounds;
+    service3Rate += syncRate(400, (i) => service.decide(threeReqs[i % KEYS.length]!)) / rounds;
     gcraRate += syncRate(400, (i) => gcra.check(KEYS[i % KEYS.length]!, 1, now())) / rounds;
-    storeRate += syncRate(400, (i) => store.decideKeySync(KEYS[i % KEYS.length]!, userLimit, 1, now())) / rounds;
-    hierRate += syncRate(400, (i) => store.admitSync(chains[i % chains.length]!, 1, now())) / rounds;
-    detailRate += syncRate(400, (i) => store.decideSync(chains[i % chains.length]!, 1, now())) / rounds;
   }
-  const per = `decisions per CPU-second, ${rounds} alternating rounds`;
+  if (service.decide(oneReqs[0]!) instanceof Promise) throw new Error("the service did not decide in the caller's turn over the memory store");
+  const per = `decisions per CPU-second, ${rounds} alternating rounds; the peer's consume awaited`;
   rows.push(
     goal(
       row(
         "in-process decisions: memory store (one level) vs RateLimiterMemory",
         "decisions/s",
-        serviceRate,
+        store1Rate,
         peerRate,
-        `store.decide(checks) as the service calls it, awaited like consume; gcra, the same 10k keys; ${per}`,
+        `store.decideChecksSync(checks) exactly as RateLimitService.decide calls it (synchronous: no promise), one gcra level, 10k keys; ${per}`,
       ),
       10,
     ),
@@ -135,33 +171,32 @@ if (runs(1)) {
       row(
         "in-process decisions: atomic 3-level hierarchy vs RateLimiterMemory (1 level)",
         "decisions/s",
-        service3Rate,
+        store3Rate,
         peerRate,
-        `store.decide(checks), one check of user gcra + app fixed window + tenant token bucket, awaited; ${per}`,
+        `store.decideChecksSync(checks) as the service calls it: one check of user gcra + app fixed window + tenant token bucket; ${per}`,
       ),
       5,
     ),
   );
-  rows.push(row("in-process decisions: embedded GCRA limiter vs RateLimiterMemory", "decisions/s", gcraRate, peerRate, `10k keys, sync check vs awaited consume; ${per}`));
   rows.push(
     row(
-      "in-process decisions: memory store's embedded one-counter call vs RateLimiterMemory",
-      "decisions/s",
-      storeRate,
+      "in-process RLS decisions: RateLimitService.decide (memory store, one level) vs RateLimiterMemory",
+      "requests/s",
+      service1Rate,
       peerRate,
-      `decideKeySync(key, limit), synchronous (no service path uses it); ${per}`,
+      `the whole request: validation, plan (cached), local cache, store, per-rule Prometheus counts, the response with its RateLimit policies; ${per}`,
     ),
   );
-  rows.push(row("in-process decisions: memory store's embedded 3-level call vs RateLimiterMemory (1 level)", "decisions/s", hierRate, peerRate, `admitSync, synchronous, overall answer only; ${per}`));
   rows.push(
     row(
-      "in-process decisions: atomic 3-level hierarchy with each level's answer vs RateLimiterMemory (1 level)",
-      "decisions/s",
-      detailRate,
+      "in-process RLS decisions: RateLimitService.decide (memory store, 3-level hierarchy) vs RateLimiterMemory (1 level)",
+      "requests/s",
+      service3Rate,
       peerRate,
-      `decideSync (a Decision per level and the levels array besides the overall answer), synchronous; ${per}`,
+      `as above, descriptor tenant=acme / app=web / user=<key>, hierarchical; ${per}`,
     ),
   );
+  rows.push(row("in-process decisions: embedded GCRA limiter vs RateLimiterMemory", "decisions/s", gcraRate, peerRate, `10k keys, sync check; ${per}`));
 }
 
 // --- 2. on Redis ------------------------------------------------------------------------------

@@ -130,10 +130,17 @@ export async function startGrpc(service: RateLimitService, port: number, host = 
         callback({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
         return;
       }
-      service.shouldRateLimit(req).then(
-        (r) => callback(null, toWire(r, o.headers ?? true)),
-        (err: Error) => callback({ code: err instanceof BadRequestError ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: err.message }),
-      );
+      const answer = (r: RlsResponse) => callback(null, toWire(r, o.headers ?? true));
+      const fail = (err: Error) => callback({ code: err instanceof BadRequestError ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: err.message });
+      // An in-memory store answers in this turn: no promise between the call and its reply.
+      let decided: RlsResponse | Promise<RlsResponse>;
+      try {
+        decided = service.decide(req);
+      } catch (err) {
+        return fail(err as Error);
+      }
+      if (decided instanceof Promise) decided.then(answer, fail);
+      else answer(decided);
     },
   });
   quietBindFailures();

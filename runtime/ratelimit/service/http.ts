@@ -57,7 +57,7 @@ export function installRlsRoutes(app: FastifyInstance, service: RateLimitService
     const b = parseInput(body, req.body, "body");
     let r: RlsResponse;
     try {
-      r = await service.shouldRateLimit({
+      const decided = service.decide({
         domain: b.domain,
         hitsAddend: b.hits_addend,
         descriptors: b.descriptors.map((d) => ({
@@ -66,6 +66,7 @@ export function installRlsRoutes(app: FastifyInstance, service: RateLimitService
           limit: d.limit && { requestsPerUnit: d.limit.requests_per_unit, unit: d.limit.unit as (typeof UNITS)[number] },
         })),
       });
+      r = decided instanceof Promise ? await decided : decided;
     } catch (err) {
       if (err instanceof BadRequestError) throw new HttpError(400, "invalid body", err.message);
       throw new HttpError(503, "store unavailable", (err as Error).message);

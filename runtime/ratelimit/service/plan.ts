@@ -1,14 +1,18 @@
 /**
  * From a request to what must be decided: each descriptor's matched rule (after envoyproxy/ratelimit's
- * `replaces` and `unlimited`), its hits, and its counter levels. Linear in the request's size: one
- * lookup per descriptor, one Set of replaced names.
+ * `replaces` and `unlimited`) and its counter levels; its hits come from the request (`hitsOf`). Linear
+ * in the request's size: one lookup per descriptor, one Set of replaced names when a rule replaces any.
+ *
+ * A descriptor's plan depends only on the domain's config and its own entries, so `PlanCache` keeps the
+ * plans of recent descriptors: a repeated descriptor reuses its counter keys and check levels instead of
+ * matching and escaping its entries again.
  */
 import type { CounterLevel } from "../core/request.js";
 import type { CompiledDomain, Rule } from "../config/compile.js";
 import { matchDescriptor, type Match } from "../config/match.js";
 import { UNIT_MS } from "../config/schema.js";
 import { counterKey, counterPath, counterTag } from "../store/keys.js";
-import type { RlsRequest } from "./types.js";
+import type { RlsDescriptor, RlsRequest } from "./types.js";
 
 export interface PlannedLevel {
   rule: Rule;
@@ -19,27 +23,88 @@ export interface PlannedLevel {
   windowMs: number;
 }
 
-export type DescriptorPlan = { kind: "none" } | { kind: "unlimited"; rule: Rule } | { kind: "limited"; rule: Rule; statsKey: string; hits: number; levels: PlannedLevel[]; match: Match };
+export interface LimitedPlan {
+  kind: "limited";
+  rule: Rule;
+  statsKey: string;
+  levels: PlannedLevel[];
+  /** The levels' store counters in order (levels of limit 0 have none): the check's levels when the store decides them all. */
+  checkLevels: CounterLevel[];
+  match: Match;
+}
+export type DescriptorPlan = { kind: "none" } | { kind: "unlimited"; rule: Rule } | LimitedPlan;
+
+const NONE: DescriptorPlan = { kind: "none" };
+
+/** A descriptor's hits: its own hits_addend, else the request's (0 or absent: 1, as in Envoy). */
+export const hitsOf = (req: RlsRequest, i: number): number => req.descriptors[i]!.hitsAddend ?? Math.max(1, req.hitsAddend ?? 0);
+
+/** One descriptor's plan before `replaces` (which depends on the request's other descriptors). */
+function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor): DescriptorPlan {
+  const m = matchDescriptor(domain, d.entries, d.limit);
+  const rule = m.rule;
+  if (!rule) return NONE;
+  if (rule.unlimited) return { kind: "unlimited", rule };
+  const tag = counterTag(domain!.name, m.counterEntries);
+  const levels = m.levels.map((lv): PlannedLevel => {
+    const path = counterPath(domain!.name, m.counterEntries, lv.depth);
+    const windowMs = UNIT_MS[lv.rule.unit] * lv.rule.unitMultiplier;
+    if (!lv.rule.limit) return { rule: lv.rule, counter: null, id: `${path}#zero`, windowMs };
+    const key = counterKey(path, lv.rule.limit);
+    return { rule: lv.rule, counter: { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow }, id: key, windowMs };
+  });
+  const checkLevels: CounterLevel[] = [];
+  for (const lv of levels) if (lv.counter) checkLevels.push(lv.counter);
+  return { kind: "limited", rule, statsKey: m.statsKey, levels, checkLevels, match: m };
+}
+
+/** envoyproxy/ratelimit: every matched rule's `replaces` (unlimited ones too) drops same-named rules. */
+function withReplaces(plans: DescriptorPlan[]): DescriptorPlan[] {
+  let replacing: Set<string> | null = null;
+  for (const p of plans) if (p.kind !== "none" && p.rule.replaces.length > 0) for (const r of p.rule.replaces) (replacing ??= new Set()).add(r);
+  if (replacing === null) return plans;
+  const replaced = replacing;
+  return plans.map((p) => (p.kind !== "none" && p.rule.name !== "" && replaced.has(p.rule.name) ? NONE : p));
+}
 
 export function planRequest(req: RlsRequest, domain: CompiledDomain | undefined): DescriptorPlan[] {
-  const matches = req.descriptors.map((d) => matchDescriptor(domain, d.entries, d.limit));
-  // envoyproxy/ratelimit: every matched rule's `replaces` (unlimited ones too) drops same-named rules.
-  const replacing = new Set<string>();
-  for (const m of matches) if (m.rule) for (const r of m.rule.replaces) replacing.add(r);
-  const requestHits = Math.max(1, req.hitsAddend ?? 0);
-  return matches.map((m, i): DescriptorPlan => {
-    const rule = m.rule;
-    if (!rule || (rule.name !== "" && replacing.has(rule.name))) return { kind: "none" };
-    if (rule.unlimited) return { kind: "unlimited", rule };
-    const d = req.descriptors[i]!;
-    const tag = counterTag(domain!.name, m.counterEntries);
-    const levels = m.levels.map((lv): PlannedLevel => {
-      const path = counterPath(domain!.name, m.counterEntries, lv.depth);
-      const windowMs = UNIT_MS[lv.rule.unit] * lv.rule.unitMultiplier;
-      if (!lv.rule.limit) return { rule: lv.rule, counter: null, id: `${path}#zero`, windowMs };
-      const key = counterKey(path, lv.rule.limit);
-      return { rule: lv.rule, counter: { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow }, id: key, windowMs };
-    });
-    return { kind: "limited", rule, statsKey: m.statsKey, hits: d.hitsAddend ?? requestHits, levels, match: m };
-  });
+  return withReplaces(req.descriptors.map((d) => planDescriptor(domain, d)));
+}
+
+/**
+ * planRequest with the plans of the last `maxEntries` distinct descriptors kept (one domain config:
+ * `clear()` on reload). Descriptors with a request override are planned afresh (their rule is the request's).
+ */
+export class PlanCache {
+  private readonly plans = new Map<string, DescriptorPlan>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  plan(req: RlsRequest, domain: CompiledDomain | undefined): DescriptorPlan[] {
+    if (!domain || this.maxEntries <= 0) return planRequest(req, domain);
+    const ds = req.descriptors;
+    const plans = new Array<DescriptorPlan>(ds.length);
+    for (let i = 0; i < ds.length; i++) {
+      const d = ds[i]!;
+      if (d.limit) {
+        plans[i] = planDescriptor(domain, d);
+        continue;
+      }
+      // Lengths before each part: no two entry lists share a key, whatever characters they hold.
+      let key = `${domain.name.length}:${domain.name}`;
+      for (const e of d.entries) key += `|${e.key.length}:${e.key}${e.value.length}:${e.value}`;
+      let p = this.plans.get(key);
+      if (p === undefined) {
+        p = planDescriptor(domain, d);
+        if (this.plans.size >= this.maxEntries) this.plans.delete(this.plans.keys().next().value!);
+        this.plans.set(key, p);
+      }
+      plans[i] = p;
+    }
+    return withReplaces(plans);
+  }
+
+  clear(): void {
+    this.plans.clear();
+  }
 }

@@ -13,12 +13,12 @@
 import type { Clock } from "../../common/clock.js";
 import type { CompiledDomain } from "../config/compile.js";
 import type { Decision } from "../core/limit.js";
-import { requestAllowed, type ChargePolicy, type Check, type CheckResult } from "../core/request.js";
-import type { RateLimitStore } from "../store/port.js";
+import type { ChargePolicy, Check, CheckResult } from "../core/request.js";
+import { syncDecisions, type RateLimitStore, type SyncDecisions } from "../store/port.js";
 import type { BlockList } from "./blocks.js";
 import type { GlobalLimitSource } from "./global-budgets.js";
 import { OverLimitCache } from "./local-cache.js";
-import { planRequest, type DescriptorPlan, type PlannedLevel } from "./plan.js";
+import { hitsOf, PlanCache, type DescriptorPlan, type LimitedPlan, type PlannedLevel } from "./plan.js";
 import { countOutcome, NO_STATS, type StatsSink } from "./stats.js";
 import { checkRequest, MAX_UINT32, type DescriptorStatus, type PolicyState, type RlsRequest, type RlsResponse } from "./types.js";
 
@@ -45,8 +45,9 @@ export interface RlsOptions {
 }
 
 interface Work {
-  plan: Extract<DescriptorPlan, { kind: "limited" }>;
+  plan: LimitedPlan;
   index: number;
+  hits: number;
   decisions: (Decision | undefined)[];
   storeLevels: number[];
   /** Levels answered by the local over-limit cache (null: none). */
@@ -61,11 +62,30 @@ interface Work {
 
 const enforced = (lv: PlannedLevel) => !lv.rule.shadow;
 
+/** requestAllowed over the work's descriptors (quota-mode rule), for whichever answer `ok` reads. */
+function allowedOverall(work: readonly Work[], ok: (w: Work) => boolean): boolean {
+  let quota = 0;
+  let quotaRejected = 0;
+  for (const w of work) {
+    const pass = ok(w);
+    if (w.plan.rule.quota) {
+      quota++;
+      if (!pass) quotaRejected++;
+    } else if (!pass) return false;
+  }
+  return quota === 0 || quotaRejected < quota;
+}
+const notPreRejected = (w: Work) => !w.preRejected;
+const isAllowed = (w: Work) => w.allowed;
+
 export class RateLimitService {
   private domains = new Map<string, CompiledDomain>();
   readonly localCache: OverLimitCache | null;
   readonly policy: ChargePolicy;
   private readonly stats: StatsSink;
+  /** The store's synchronous call when it has one (memory): requests are then decided in the caller's turn. */
+  private readonly syncStore: SyncDecisions | null;
+  private readonly plans = new PlanCache();
 
   constructor(
     domains: Map<string, CompiledDomain>,
@@ -77,10 +97,12 @@ export class RateLimitService {
     this.localCache = o.localCache === undefined ? new OverLimitCache() : o.localCache;
     this.policy = o.chargePolicy ?? "independent";
     this.stats = o.stats ?? NO_STATS;
+    this.syncStore = syncDecisions(store);
   }
 
   reload(domains: Map<string, CompiledDomain>): void {
     this.domains = domains;
+    this.plans.clear();
   }
 
   get domainNames(): string[] {
@@ -95,10 +117,19 @@ export class RateLimitService {
     this.o.globals?.close();
   }
 
+  /** decide(req), always as a promise. */
   async shouldRateLimit(req: RlsRequest): Promise<RlsResponse> {
+    return this.decide(req);
+  }
+
+  /**
+   * Decide one request. The answer comes in this turn when the store decides synchronously (memory) and
+   * no global lease is involved — no promise, no await; a promise only when the service must wait for a
+   * remote store or a lease. Throws (or rejects) BadRequestError for a malformed request.
+   */
+  decide(req: RlsRequest): RlsResponse | Promise<RlsResponse> {
     checkRequest(req, this.o.maxDescriptors ?? 256);
-    const domain = this.domains.get(req.domain);
-    const plans = planRequest(req, domain);
+    const plans = this.plans.plan(req, this.domains.get(req.domain));
     const now = this.clock.now();
     if (this.o.shedder?.shouldShed(req, now) || this.o.aimd?.shouldShed(req, now))
       return {
@@ -108,46 +139,61 @@ export class RateLimitService {
         dynamicMetadata: null,
       };
     const work: Work[] = [];
-    plans.forEach((plan, index) => {
-      if (plan.kind !== "limited") return;
-      const w: Work = { plan, index, decisions: [], storeLevels: [], cached: null, preRejected: false, globalsTaken: [], storeIndex: -1, allowed: true, charged: false };
-      plan.levels.forEach((lv, j) => {
+    for (let index = 0; index < plans.length; index++) {
+      const plan = plans[index]!;
+      if (plan.kind !== "limited") continue;
+      const hits = hitsOf(req, index);
+      const w: Work = { plan, index, hits, decisions: [], storeLevels: [], cached: null, preRejected: false, globalsTaken: [], storeIndex: -1, allowed: true, charged: false };
+      for (let j = 0; j < plan.levels.length; j++) {
+        const lv = plan.levels[j]!;
         if (this.o.blocks?.isBlocked(lv.id, now)) w.decisions[j] = overUntil(lv, this.o.blocks.untilOf(lv.id)!, now);
         else if (lv.counter === null) w.decisions[j] = zeroDecision(lv, now);
-        else if (this.localCache?.isOver(lv.id, now, plan.hits)) {
+        else if (this.localCache?.isOver(lv.id, now, hits)) {
           w.decisions[j] = cachedDecision(lv, this.localCache, now);
           (w.cached ??= new Set()).add(j);
         } else w.storeLevels.push(j);
-        if (w.decisions[j] && !w.decisions[j].allowed && enforced(lv)) w.preRejected = true;
-      });
+        const d = w.decisions[j];
+        if (d && !d.allowed && enforced(lv)) w.preRejected = true;
+      }
       work.push(w);
-    });
-    await this.takeGlobals(work);
-    // Under the atomic policy, a request that is already OVER_LIMIT only peeks at the store.
-    const doomed =
-      this.policy === "atomic" &&
-      !requestAllowed(
-        work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
-        (i) => !work[i]!.preRejected,
-      );
-    const toStore = work.filter((w) => !w.preRejected && w.storeLevels.length > 0);
-    toStore.forEach((w, i) => (w.storeIndex = i));
-    const checks: Check[] = toStore.map((w) => ({ levels: w.storeLevels.map((j) => w.plan.levels[j]!.counter!), cost: doomed ? 0 : w.plan.hits, quota: w.plan.rule.quota }));
-    const results: CheckResult[] = checks.length ? await this.store.decide(checks, this.policy, now) : [];
-    toStore.forEach((w, i) => w.storeLevels.forEach((j, k) => (w.decisions[j] = results[i]!.levels[k])));
-    for (const w of work) {
-      w.allowed = w.plan.levels.every((lv, j) => !enforced(lv) || w.decisions[j]?.allowed !== false);
-      w.charged = w.allowed && !doomed && (w.storeIndex === -1 ? true : results[w.storeIndex]!.charged);
     }
-    if (
-      this.policy === "atomic" &&
-      !requestAllowed(
-        work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
-        (i) => work[i]!.allowed,
-      )
-    )
-      for (const w of work) w.charged = false;
-    for (const w of work) if (!w.charged) for (const lv of w.globalsTaken) this.o.globals!.refund(lv.id, w.plan.hits);
+    if (this.o.globals && work.some((w) => !w.preRejected && w.storeLevels.some((j) => w.plan.levels[j]!.rule.global)))
+      return this.takeGlobals(work).then(() => this.decideStored(req, plans, work, now));
+    return this.decideStored(req, plans, work, now);
+  }
+
+  /** The store's part: the checks of the levels nothing cheaper decided, in this turn when the store can. */
+  private decideStored(req: RlsRequest, plans: DescriptorPlan[], work: Work[], now: number): RlsResponse | Promise<RlsResponse> {
+    // Under the atomic policy, a request that is already OVER_LIMIT only peeks at the store.
+    const doomed = this.policy === "atomic" && !allowedOverall(work, notPreRejected);
+    const toStore: Work[] = [];
+    const checks: Check[] = [];
+    for (const w of work) {
+      if (w.preRejected || w.storeLevels.length === 0) continue;
+      w.storeIndex = toStore.length;
+      toStore.push(w);
+      const levels = w.storeLevels.length === w.plan.levels.length ? w.plan.checkLevels : w.storeLevels.map((j) => w.plan.levels[j]!.counter!);
+      checks.push({ levels, cost: doomed ? 0 : w.hits, quota: w.plan.rule.quota });
+    }
+    if (checks.length === 0) return this.conclude(req, plans, work, toStore, [], doomed, now);
+    if (this.syncStore) return this.conclude(req, plans, work, toStore, this.syncStore.decideChecksSync(checks, this.policy, now), doomed, now);
+    return this.store.decide(checks, this.policy, now).then((results) => this.conclude(req, plans, work, toStore, results, doomed, now));
+  }
+
+  private conclude(req: RlsRequest, plans: DescriptorPlan[], work: Work[], toStore: Work[], results: CheckResult[], doomed: boolean, now: number): RlsResponse {
+    for (let i = 0; i < toStore.length; i++) {
+      const w = toStore[i]!;
+      const levels = results[i]!.levels;
+      for (let k = 0; k < w.storeLevels.length; k++) w.decisions[w.storeLevels[k]!] = levels[k];
+    }
+    for (const w of work) {
+      let allowed = true;
+      for (let j = 0; j < w.plan.levels.length; j++) if (w.decisions[j]?.allowed === false && enforced(w.plan.levels[j]!)) allowed = false;
+      w.allowed = allowed;
+      w.charged = allowed && !doomed && (w.storeIndex === -1 ? true : results[w.storeIndex]!.charged);
+    }
+    if (this.policy === "atomic" && !allowedOverall(work, isAllowed)) for (const w of work) w.charged = false;
+    if (this.o.globals) for (const w of work) if (!w.charged) for (const lv of w.globalsTaken) this.o.globals.refund(lv.id, w.hits);
     this.learnOverLimit(work, now);
     return this.respond(req, plans, work, now);
   }
@@ -166,7 +212,7 @@ export class RateLimitService {
           keep.push(j);
           continue;
         }
-        const d = await this.o.globals.reserve(lv.id, lv.counter!.limit, w.plan.hits);
+        const d = await this.o.globals.reserve(lv.id, lv.counter!.limit, w.hits);
         w.decisions[j] = d;
         if (d.allowed) w.globalsTaken.push(lv);
         else if (enforced(lv)) w.preRejected = true;
@@ -184,17 +230,17 @@ export class RateLimitService {
   private learnOverLimit(work: Work[], now: number): void {
     if (!this.localCache) return;
     for (const w of work)
-      w.storeLevels.forEach((j) => {
+      for (const j of w.storeLevels) {
         const d = w.decisions[j];
         const lv = w.plan.levels[j]!;
-        if (!d || d.remaining > 0 || lv.rule.global || w.plan.hits === 0) return;
+        if (!d || d.remaining > 0 || lv.rule.global || w.hits === 0) continue;
         const windowEnd = lv.windowMs - ((d.decidedAt ?? now) % lv.windowMs);
         if (lv.counter!.limit.algorithm === "fixed-window") {
           if (this.policy === "independent") {
             if (!d.allowed) this.localCache!.add(lv.id, now + windowEnd, true);
           } else this.localCache!.add(lv.id, now + (d.allowed ? d.resetAfterMs : d.retryAfterMs));
-        } else if (!d.allowed && w.plan.hits === 1 && d.retryAfterMs > 0) this.localCache!.add(lv.id, now + d.retryAfterMs);
-      });
+        } else if (!d.allowed && w.hits === 1 && d.retryAfterMs > 0) this.localCache!.add(lv.id, now + d.retryAfterMs);
+      }
   }
 
   private respond(req: RlsRequest, plans: DescriptorPlan[], work: Work[], now: number): RlsResponse {
@@ -205,18 +251,20 @@ export class RateLimitService {
       if (plan.kind === "none") return { code: "OK", currentLimit: null, limitRemaining: 0, durationUntilResetMs: null, policies: [] };
       if (plan.kind === "unlimited") return { code: "OK", currentLimit: null, limitRemaining: MAX_UINT32, durationUntilResetMs: null, policies: [] };
       const w = byIndex[i]!;
-      const first = w.decisions.findIndex((x) => x !== undefined);
+      let first = -1;
       let remaining = Infinity;
       const policies: PolicyState[] = [];
-      for (const [j, lv] of plan.levels.entries()) {
+      for (let j = 0; j < plan.levels.length; j++) {
+        const lv = plan.levels[j]!;
         // A level is undecided when a cheaper one already rejected the check (limit 0, local cache).
         const d = w.decisions[j];
         if (!d) continue;
+        if (first === -1) first = j;
         remaining = Math.min(remaining, d.remaining);
         const name = lv.rule.name || (req.descriptors[i]!.limit ? `${req.domain}.override` : lv.rule.fullKey);
         policies.push({ name, quota: lv.rule.requestsPerUnit, windowMs: lv.windowMs, remaining: Math.max(0, Math.floor(d.remaining)), resetMs: resetOf(lv, d, now) });
         if (!d.allowed && enforced(lv)) retryAfterMs = retryAfterMs === -1 || d.retryAfterMs < 0 ? -1 : Math.max(retryAfterMs, d.retryAfterMs);
-        this.count(req.domain, j === 0 ? plan.statsKey : lv.rule.fullKey, lv, d, plan.hits, w.cached?.has(j) ?? false);
+        this.count(req.domain, j === 0 ? plan.statsKey : lv.rule.fullKey, lv, d, w.hits, w.cached?.has(j) ?? false);
       }
       const rule = plan.rule;
       return {
@@ -227,12 +275,7 @@ export class RateLimitService {
         policies,
       };
     });
-    let overall = requestAllowed(
-      work.map((w) => ({ levels: [], cost: 0, quota: w.plan.rule.quota })),
-      (i) => work[i]!.allowed,
-    )
-      ? "OK"
-      : "OVER_LIMIT";
+    let overall = allowedOverall(work, isAllowed) ? "OK" : "OVER_LIMIT";
     if (overall === "OVER_LIMIT" && this.o.globalShadowMode) {
       overall = "OK";
       this.stats.add(req.domain, "", "shadow_mode", 1);

@@ -2,11 +2,12 @@
  * In-memory store: a Map from counter key to a slot of one Float64Array (expiry and state); expired
  * states are swept lazily at most every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's cost is
  * amortised. Decisions are synchronous, so requests and hierarchies are atomic within the process by
- * construction. `decideSync(levels, cost, now)` is the embedded API for one hierarchy (user → app →
- * tenant), `decide(checks, policy, now)` the service's.
+ * construction. `decideChecksSync(checks, policy, now)` is what the RLS service calls (it has no promise
+ * to wait for: the service answers in the same turn), `decide` the same behind the store port's promise,
+ * and `decideSync(levels, cost, now)` the embedded API for one hierarchy (user → app → tenant).
  */
 import { step } from "../core/algorithms.js";
-import { checkLevels, decideLevels, type Admission, type HierarchyDecision, type Level } from "../core/hierarchy.js";
+import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
 import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
 import type { Decision, Limit, State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
@@ -50,43 +51,8 @@ export class MemoryStore implements RateLimitStore {
   decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
     const blockedBy = this.stepLevels(levels, cost, nowMs);
     if (blockedBy === GENERIC) return this.decideGeneric(levels, cost, nowMs);
-    const scratch = this.scratch;
     const n = levels.length;
-    // Array literals of the common depths are allocated inline; a loop of pushes or new Array(n) is not.
-    const decisions: Decision[] =
-      n === 1
-        ? [decisionOf(scratch[0]!)]
-        : n === 2
-          ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!)]
-          : n === 3
-            ? [decisionOf(scratch[0]!), decisionOf(scratch[1]!), decisionOf(scratch[2]!)]
-            : scratch.slice(0, n).map(decisionOf);
-    return answerOf(scratch, n, blockedBy, decisions) as HierarchyDecision;
-  }
-
-  /**
-   * decideSync without each level's own answer: the same decision and the same state changes, one
-   * answer object. For callers that act on the overall answer (and which level blocked) only.
-   */
-  admitSync(levels: readonly Level[], cost: number, nowMs: number): Admission {
-    const blockedBy = this.stepLevels(levels, cost, nowMs);
-    if (blockedBy === GENERIC) {
-      const d = this.decideGeneric(levels, cost, nowMs);
-      return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs, blockedBy: d.blockedBy };
-    }
-    return answerOf(this.scratch, levels.length, blockedBy, null);
-  }
-
-  /**
-   * One counter, `key` under `limit`: decideSync([{ key, limit }]) answered as its one level's decision
-   * (which is also the hierarchy's), without a Level, a levels array or a hierarchy answer around it.
-   */
-  decideKeySync(key: string, limit: Limit, cost: number, nowMs: number): Decision {
-    if (!Number.isInteger(cost) || cost < 0) checkLevels([{ key, limit }], cost);
-    if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
-    const out = this.scratch[0]!;
-    if (!this.stepKey(key, limit, cost, nowMs, out)) return this.decideGeneric([{ key, limit }], cost, nowMs).levels[0]!;
-    return decisionOf(out);
+    return answerOf(this.scratch, n, blockedBy, decisionsOf(this.scratch, n));
   }
 
   /**
@@ -225,25 +191,27 @@ export class MemoryStore implements RateLimitStore {
   }
 
   decideChecksSync(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
-    for (const c of checks) validateCheck(c);
-    this.maybeSweep(nowMs);
+    const n = checks.length;
+    for (let i = 0; i < n; i++) validateCheck(checks[i]!);
+    if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
     // Atomic across several checks charges nothing when any is refused: the request must be decided whole.
-    if (policy === "atomic" && checks.length > 1) return this.decideChecksGeneric(checks, policy, nowMs);
+    if (policy === "atomic" && n > 1) return this.decideChecksGeneric(checks, policy, nowMs);
     // Otherwise each check stands alone, seeing the charges of those before it. A check whose levels all
     // admit (the common answer; shadow or enforced alike) is stepped and charged in place; anything else —
     // a refusal, a sliding algorithm — takes the pure cores' path on the state stepLevels left untouched.
+    if (n === 1) return [this.admitInPlace(checks[0]!, nowMs) ?? this.decideChecksGeneric(checks, policy, nowMs)[0]!];
     const results: CheckResult[] = [];
-    for (const c of checks) results.push(this.admitInPlace(c, nowMs) ?? this.decideChecksGeneric([c], policy, nowMs)[0]!);
+    for (let i = 0; i < n; i++) {
+      const c = checks[i]!;
+      results.push(this.admitInPlace(c, nowMs) ?? this.decideChecksGeneric([c], policy, nowMs)[0]!);
+    }
     return results;
   }
 
   /** A check all of whose levels admit, stepped and charged in place; null (nothing changed) otherwise. */
   private admitInPlace(c: Check, nowMs: number): CheckResult | null {
     if (this.stepLevels(c.levels, c.cost, nowMs) !== -1) return null;
-    const scratch = this.scratch;
-    const n = c.levels.length;
-    const levels: Decision[] = n === 1 ? [decisionOf(scratch[0]!)] : scratch.slice(0, n).map(decisionOf);
-    return { allowed: true, charged: true, levels };
+    return { allowed: true, charged: true, levels: decisionsOf(this.scratch, c.levels.length) };
   }
 
   private decideChecksGeneric(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[] {
@@ -319,8 +287,13 @@ const GENERIC = -2;
 
 const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
 
-/** combine(), read straight from scratch: the tightest level speaks for the hierarchy; with `levels`, a HierarchyDecision. */
-function answerOf(scratch: readonly Scratch[], n: number, blockedBy: number, levels: Decision[] | null): Admission {
+/** The first `n` scratches' decisions. Array literals of the common depths are allocated inline; a loop of pushes or new Array(n) is not. */
+function decisionsOf(s: readonly Scratch[], n: number): Decision[] {
+  return n === 1 ? [decisionOf(s[0]!)] : n === 2 ? [decisionOf(s[0]!), decisionOf(s[1]!)] : n === 3 ? [decisionOf(s[0]!), decisionOf(s[1]!), decisionOf(s[2]!)] : s.slice(0, n).map(decisionOf);
+}
+
+/** combine(), read straight from scratch: the tightest level speaks for the hierarchy. */
+function answerOf(scratch: readonly Scratch[], n: number, blockedBy: number, levels: Decision[]): HierarchyDecision {
   let tightest = 0;
   let retryAfterMs = 0;
   let resetAfterMs = 0;
@@ -332,7 +305,5 @@ function answerOf(scratch: readonly Scratch[], n: number, blockedBy: number, lev
   }
   const t = scratch[tightest]!;
   const allowed = blockedBy === -1;
-  return levels === null
-    ? { allowed, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, blockedBy }
-    : ({ allowed, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels, blockedBy } as HierarchyDecision);
+  return { allowed, limit: t.limit, remaining: t.remaining, retryAfterMs, resetAfterMs, levels, blockedBy };
 }

@@ -19,3 +19,12 @@ export interface RateLimitStore {
   reset(level: CounterLevel): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** A store that decides in the caller's turn (memory): the service then answers without a promise. */
+export interface SyncDecisions {
+  decideChecksSync(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[];
+}
+
+export function syncDecisions(store: RateLimitStore): SyncDecisions | null {
+  return typeof (store as Partial<SyncDecisions>).decideChecksSync === "function" ? (store as RateLimitStore & SyncDecisions) : null;
+}

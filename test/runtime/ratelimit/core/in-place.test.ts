@@ -21,10 +21,6 @@ const limitArb = fc
   .map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)) as unknown as Limit);
 
 const requestsArb = fc.array(fc.record({ dt: fc.integer({ min: -200, max: 700 }), cost: fc.integer({ min: 0, max: 4 }), depth: fc.integer({ min: 1, max: 4 }) }), { minLength: 1, maxLength: 80 });
-const leanRequestsArb = fc.array(
-  fc.record({ dt: fc.integer({ min: -200, max: 700 }), cost: fc.integer({ min: 0, max: 4 }), depth: fc.integer({ min: 1, max: 4 }), api: fc.constantFrom("decideSync", "admitSync", "decideKeySync") }),
-  { minLength: 1, maxLength: 80 },
-);
 
 describe("in-place steps", () => {
   it("stepInPlace computes step's decision and next state (property)", () => {
@@ -72,52 +68,17 @@ describe("in-place steps", () => {
     );
   });
 
-  // The lean answers (admitSync: no per-level answers; decideKeySync: one counter, no Level) share
-  // decideSync's stepping and must answer exactly what decideLevels answers, with the same state changes:
-  // the APIs are mixed on one store, so a lean call that wrote a different state shows in a later answer.
-  it("MemoryStore.admitSync and decideKeySync answer as decideLevels over the same history, mixed with decideSync (property)", () => {
-    fc.assert(
-      fc.property(fc.array(limitArb, { minLength: 1, maxLength: 4 }), leanRequestsArb, (limits, reqs) => {
-        const levels: Level[] = limits.map((limit, i) => ({ key: `l${i}`, limit }));
-        const store = new MemoryStore();
-        const states = new Map<string, { state: number[]; expiresAt: number }>();
-        let t = 10_000;
-        for (const r of reqs) {
-          t = Math.max(0, t + r.dt);
-          const chain = levels.slice(0, r.api === "decideKeySync" ? 1 : Math.min(r.depth, levels.length));
-          const read = (k: string) => {
-            const e = states.get(k);
-            return e && e.expiresAt > t ? e.state : undefined;
-          };
-          const { decision, commits } = decideLevels(chain, read, r.cost, t);
-          for (const c of commits) states.set(c.key, { state: c.state, expiresAt: t + Math.max(1, c.ttlMs) });
-          if (r.api === "decideSync") expect(store.decideSync(chain, r.cost, t)).toEqual(decision);
-          else if (r.api === "admitSync") {
-            const { levels: _, ...overall } = decision;
-            expect(store.admitSync(chain, r.cost, t)).toStrictEqual(overall);
-          } else expect(store.decideKeySync(chain[0]!.key, chain[0]!.limit, r.cost, t)).toStrictEqual(decision.levels[0]);
-        }
-      }),
-      { numRuns: 1500 },
-    );
-  });
-
-  it("the lean answers refuse what decideSync refuses, naming it, and count nothing", () => {
+  // The service's call refuses a malformed check before anything is counted, naming what is wrong.
+  it("decideChecksSync refuses what decideSync refuses, naming it, and counts nothing", () => {
     const store = new MemoryStore();
     const limit: Limit = { algorithm: "gcra", limit: 5, periodMs: 1000 };
-    expect(() => store.decideKeySync("k", limit, 1.5, 0)).toThrow(/cost is 1.5; expected an integer ≥ 0/);
-    expect(() => store.decideKeySync("k", limit, -1, 0)).toThrow(/cost is -1/);
-    expect(() => store.admitSync([], 1, 0)).toThrow(/at least one level/);
-    expect(() =>
-      store.admitSync(
-        [
-          { key: "k", limit },
-          { key: "k", limit },
-        ],
-        1,
-        0,
-      ),
-    ).toThrow(/level key "k" appears twice/);
+    const lv = (key: string) => ({ key, tag: "", limit, enforce: true });
+    const ok = { levels: [lv("ok")], cost: 1, quota: false };
+    expect(() => store.decideChecksSync([ok, { levels: [lv("k")], cost: 1.5, quota: false }], "independent", 0)).toThrow(/cost is 1.5; expected an integer ≥ 0/);
+    expect(() => store.decideChecksSync([{ levels: [lv("k")], cost: -1, quota: false }], "independent", 0)).toThrow(/cost is -1/);
+    expect(() => store.decideChecksSync([ok, { levels: [], cost: 1, quota: false }], "independent", 0)).toThrow(/at least one level/);
+    expect(() => store.decideChecksSync([ok, { levels: [lv("k"), lv("k")], cost: 1, quota: false }], "independent", 0)).toThrow(/level key "k" appears twice/);
+    expect(() => store.decideChecksSync([{ levels: [{ ...lv("k"), limit: { ...limit, limit: 0 } }], cost: 1, quota: false }], "independent", 0)).toThrow(/k\.limit is 0/);
     expect(store.size).toBe(0);
   });
 });
