@@ -52,7 +52,16 @@ export class RateLimitMetrics implements StatsSink {
     this.requests = new Counter({ name: "ratelimit_service_should_rate_limit", help: "ShouldRateLimit answers by overall code", labelNames: ["code"], registers: reg });
   }
 
+  /** The series the last add() went to: a request's outcomes come in runs for one rule. */
+  private last: { domain: string; key: string; counts: number[] } | undefined;
+
   add(domain: string, key: string, stat: StatName, n: number): void {
+    const last = this.last;
+    if (last !== undefined && last.key === key && last.domain === domain) {
+      const i = STAT_INDEX[stat];
+      last.counts[i] = last.counts[i]! + n;
+      return;
+    }
     let id = `${domain}\u0000${key}`;
     let p = this.pending.get(id);
     if (p === undefined) {
@@ -63,6 +72,9 @@ export class RateLimitMetrics implements StatsSink {
       }
       if (p === undefined) this.pending.set(id, (p = { domain, key, counts: new Array<number>(STAT_NAMES.length).fill(0) }));
     }
+    // Series are never dropped, so the remembered one stays the map's. An overflowed key is not remembered:
+    // its (domain, key) is not the series' own.
+    if (p.key === key) this.last = p;
     const i = STAT_INDEX[stat];
     p.counts[i] = p.counts[i]! + n;
   }

@@ -4,8 +4,8 @@
  * in the request's size: one lookup per descriptor, one Set of replaced names when a rule replaces any.
  *
  * A descriptor's plan depends only on the domain's config and its own entries, so `PlanCache` keeps the
- * plans of recent descriptors: a repeated descriptor reuses its counter keys and check levels instead of
- * matching and escaping its entries again.
+ * plans of recent descriptors: a repeated descriptor reuses its counter keys and check levels (the
+ * check objects the store is given) instead of matching and escaping its entries again.
  */
 import type { CounterLevel } from "../core/request.js";
 import type { CompiledDomain, Rule } from "../config/compile.js";
@@ -71,40 +71,54 @@ export function planRequest(req: RlsRequest, domain: CompiledDomain | undefined)
   return withReplaces(req.descriptors.map((d) => planDescriptor(domain, d)));
 }
 
+/** A trie over a descriptor's entries, key then value: a node holds the plan of the entries that lead to it. */
+interface PlanNode {
+  plan: DescriptorPlan | undefined;
+  next: Map<string, Map<string, PlanNode>> | undefined;
+}
+
 /**
- * planRequest with the plans of the last `maxEntries` distinct descriptors kept (one domain config:
- * `clear()` on reload). Descriptors with a request override are planned afresh (their rule is the request's).
+ * planRequest with the plans of recent descriptors kept, for one domain config (`clear()` on reload).
+ * Looked up entry by entry (no key string to build, no two entry lists alike); past `maxNodes` entries the whole
+ * cache is dropped, so memory stays bounded whatever values requests carry. Descriptors with a request
+ * override are planned afresh (their rule is the request's).
  */
 export class PlanCache {
-  private readonly plans = new Map<string, DescriptorPlan>();
+  private readonly roots = new Map<string, PlanNode>();
+  private nodes = 0;
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(private readonly maxNodes = 100_000) {}
 
   plan(req: RlsRequest, domain: CompiledDomain | undefined): DescriptorPlan[] {
-    if (!domain || this.maxEntries <= 0) return planRequest(req, domain);
+    if (!domain || this.maxNodes <= 0) return planRequest(req, domain);
     const ds = req.descriptors;
     const plans = new Array<DescriptorPlan>(ds.length);
-    for (let i = 0; i < ds.length; i++) {
-      const d = ds[i]!;
-      if (d.limit) {
-        plans[i] = planDescriptor(domain, d);
-        continue;
-      }
-      // Lengths before each part: no two entry lists share a key, whatever characters they hold.
-      let key = `${domain.name.length}:${domain.name}`;
-      for (const e of d.entries) key += `|${e.key.length}:${e.key}${e.value.length}:${e.value}`;
-      let p = this.plans.get(key);
-      if (p === undefined) {
-        p = planDescriptor(domain, d);
-        if (this.plans.size >= this.maxEntries) this.plans.delete(this.plans.keys().next().value!);
-        this.plans.set(key, p);
-      }
-      plans[i] = p;
-    }
+    for (let i = 0; i < ds.length; i++) plans[i] = this.planOf(domain, ds[i]!);
     return withReplaces(plans);
   }
 
+  private planOf(domain: CompiledDomain, d: RlsDescriptor): DescriptorPlan {
+    if (d.limit) return planDescriptor(domain, d);
+    // Past the bound the whole cache goes (before this walk adds to it).
+    if (this.nodes + d.entries.length >= this.maxNodes) this.clear();
+    let node = this.roots.get(domain.name);
+    if (node === undefined) this.roots.set(domain.name, (node = { plan: undefined, next: undefined }));
+    for (const e of d.entries) {
+      const next: Map<string, Map<string, PlanNode>> = (node.next ??= new Map());
+      let byValue = next.get(e.key);
+      if (byValue === undefined) next.set(e.key, (byValue = new Map()));
+      let child = byValue.get(e.value);
+      if (child === undefined) {
+        byValue.set(e.value, (child = { plan: undefined, next: undefined }));
+        this.nodes++;
+      }
+      node = child;
+    }
+    return (node.plan ??= planDescriptor(domain, d));
+  }
+
   clear(): void {
-    this.plans.clear();
+    this.roots.clear();
+    this.nodes = 0;
   }
 }

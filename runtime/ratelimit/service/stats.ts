@@ -25,30 +25,32 @@ export interface Outcome {
   fromLocalCache: boolean;
 }
 
+/** out[k] += n for n > 0. Module-level, not a closure per call: this runs for every level of every request. */
+function bump(out: Partial<Record<StatName, number>>, k: StatName, n: number): void {
+  if (n > 0) out[k] = (out[k] ?? 0) + n;
+}
+
 /** The counts one descriptor's outcome adds, by stat. */
 export function countOutcome(o: Outcome, nearLimitRatio: number): Partial<Record<StatName, number>> {
   const out: Partial<Record<StatName, number>> = { total_hits: o.hits };
-  const add = (k: StatName, n: number) => {
-    if (n > 0) out[k] = (out[k] ?? 0) + n;
-  };
   const overThreshold = o.limit;
   const nearThreshold = Math.floor(Math.fround(overThreshold * nearLimitRatio));
   if (o.fromLocalCache) {
-    add("over_limit", o.hits);
-    add("over_limit_with_local_cache", o.hits);
-    if (o.shadow) add("shadow_mode", o.hits);
+    bump(out, "over_limit", o.hits);
+    bump(out, "over_limit_with_local_cache", o.hits);
+    if (o.shadow) bump(out, "shadow_mode", o.hits);
     return out;
   }
   if (o.over) {
-    if (o.before >= overThreshold) add("over_limit", o.hits);
+    if (o.before >= overThreshold) bump(out, "over_limit", o.hits);
     else {
-      add("over_limit", o.after - overThreshold);
-      add("near_limit", overThreshold - Math.max(nearThreshold, o.before));
+      bump(out, "over_limit", o.after - overThreshold);
+      bump(out, "near_limit", overThreshold - Math.max(nearThreshold, o.before));
     }
-    if (o.shadow) add("shadow_mode", o.before >= overThreshold ? o.hits : o.after - overThreshold);
+    if (o.shadow) bump(out, "shadow_mode", o.before >= overThreshold ? o.hits : o.after - overThreshold);
     return out;
   }
-  if (o.after > nearThreshold) add("near_limit", o.before >= nearThreshold ? o.hits : o.after - nearThreshold);
-  add("within_limit", o.hits);
+  if (o.after > nearThreshold) bump(out, "near_limit", o.before >= nearThreshold ? o.hits : o.after - nearThreshold);
+  bump(out, "within_limit", o.hits);
   return out;
 }
