@@ -64,11 +64,24 @@ function clusterAccessFlags(c: Command): Command {
     .option("--redis-password-file <file>", "the Redis Cluster's password or AUTH token, from a file (a mounted Secret)");
 }
 
-function clusterAccessOverrides(o: ClusterAccessFlags) {
+type RedisFlags = Pick<ServeFlags, "redis" | "redisCluster" | "redisPrefix"> & ClusterAccessFlags;
+
+/** The Redis (or Redis Cluster) a command's flags name, with its TLS and credentials: serve's and allocator's overrides alike. */
+function redisOverrides(o: RedisFlags) {
   if (o.redisUsernameFile && !o.redisPasswordFile) throw new UserError("--redis-username-file needs --redis-password-file");
   const tls = o.redisTls || o.redisTlsCa || o.redisTlsServerName ? { caFile: o.redisTlsCa, serverName: o.redisTlsServerName } : undefined;
   const auth = o.redisPasswordFile ? { usernameFile: o.redisUsernameFile, passwordFile: o.redisPasswordFile } : undefined;
-  return { redisTls: tls, redisAuth: auth };
+  return { redis: o.redis, redisCluster: o.redisCluster?.split(",").filter(Boolean), redisPrefix: o.redisPrefix, redisTls: tls, redisAuth: auth };
+}
+
+/** MERIDIAN_HLC_MAX_OFFSET_MS (as deployed, it turns on HLC propagation), a bad value as a UserError. */
+async function hlcMaxOffset(): Promise<number | undefined> {
+  const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
+  try {
+    return hlcMaxOffsetFromEnv();
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
 }
 
 const fraction = (v: string) => {
@@ -118,14 +131,7 @@ export function register(program: Command): void {
     .action(async (o: ServeFlags) => {
       if (!o.config && !o.rules) throw new UserError("give the rules: --rules <file or directory> (or `rules:` in --config)");
       if (o.redis && o.redisCluster) throw new UserError("--redis and --redis-cluster are exclusive; give one");
-      // As deployed, MERIDIAN_HLC_MAX_OFFSET_MS turns on HLC propagation.
-      const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
-      let maxOffsetMs: number | undefined;
-      try {
-        maxOffsetMs = hlcMaxOffsetFromEnv();
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
+      const maxOffsetMs = await hlcMaxOffset();
       const { runService } = await import("../../runtime/kit/index.js");
       const { ratelimitService } = await import("../../runtime/ratelimit/service/service.js");
       await runService(ratelimitService, {
@@ -136,11 +142,8 @@ export function register(program: Command): void {
           rules: o.rules,
           mergeDomains: o.mergeDomains,
           watch: o.watch === false ? false : undefined,
-          redis: o.redis,
-          redisCluster: o.redisCluster?.split(",").filter(Boolean),
-          redisPrefix: o.redisPrefix,
+          ...redisOverrides(o),
           redisTimeoutMs: o.redisTimeoutMs,
-          ...clusterAccessOverrides(o),
           failureMode: o.failureMode,
           instances: o.instances,
           chargePolicy: o.chargePolicy,
@@ -194,23 +197,14 @@ export function register(program: Command): void {
         o: {
           config: string;
           store?: "memory" | "redis";
-          redis?: string;
-          redisCluster?: string;
-          redisPrefix?: string;
           nats?: string;
           subject?: string;
           port?: number;
           host?: string;
-        } & ClusterAccessFlags,
+        } & RedisFlags,
       ) => {
         // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
-        const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
-        let maxOffsetMs: number | undefined;
-        try {
-          maxOffsetMs = hlcMaxOffsetFromEnv();
-        } catch (e) {
-          throw new UserError((e as Error).message);
-        }
+        const maxOffsetMs = await hlcMaxOffset();
         const { runService } = await import("../../runtime/kit/index.js");
         const { allocatorService } = await import("../../runtime/ratelimit/global/server.js");
         await runService(allocatorService, {
@@ -219,10 +213,7 @@ export function register(program: Command): void {
           overrides: {
             server: { port: o.port, host: o.host },
             store: o.store ?? (o.redis || o.redisCluster ? "redis" : undefined),
-            redis: o.redis,
-            redisCluster: o.redisCluster?.split(",").filter(Boolean),
-            redisPrefix: o.redisPrefix,
-            ...clusterAccessOverrides(o),
+            ...redisOverrides(o),
             nats: o.nats,
             subject: o.subject,
             maxOffsetMs,
