@@ -101,10 +101,10 @@ export function buildApp(o: AppOptions): FastifyInstance {
   app.addHook("onRoute", (route) => {
     Authenticator.validate(route.config?.auth, `${String(route.method)} ${route.url}`);
   });
-  installRedMetrics(app, o.registry, async () => (await o.readiness()).ready);
-  // The kit's own per-request work is one onRequest and one onSend hook (beside the metrics' own): each hook is
-  // a turn of fastify's hook runner per request. Callback hooks, not async ones: a promise and a microtask turn
-  // per hook per request is measurable. A refusal thrown here reaches fastify's error path all the same.
+  const red = installRedMetrics(app, o.registry, async () => (await o.readiness()).ready);
+  // The kit's own per-request work is one onRequest and one onSend hook (beside the metrics' onResponse): each
+  // hook is a turn of fastify's hook runner per request. Callback hooks, not async ones: a promise and a
+  // microtask turn per hook per request is measurable. A refusal thrown here reaches fastify's error path all the same.
   const hlcIn = o.hlc ? hlcInbound(o.hlc) : undefined;
   const hlcOut = o.hlc ? hlcStamp(o.hlc) : undefined;
   const tokenIn = o.consistency ? consistencyInbound(o.consistency) : undefined;
@@ -117,7 +117,11 @@ export function buildApp(o: AppOptions): FastifyInstance {
   };
   // A caller's cached token is checked synchronously; only a first sight of a token waits on its signature.
   app.addHook("onRequest", (req, _reply, done) => {
-    const auth = req.routeOptions.config.auth;
+    // routeOptions is a getter that builds an object: read once per request.
+    const route = req.routeOptions.config;
+    // The request's timing and in-flight count start before anything can refuse it.
+    red.begin(req, route);
+    const auth = route.auth;
     const pending = auth === undefined ? undefined : o.authenticator.authorize(req, auth);
     if (pending)
       pending.then(() => {

@@ -5,8 +5,8 @@
  * URL, so a scan of random paths cannot blow up the series count. Services register their own metrics
  * on the same registry (`ctx.metrics`); every series carries `service="<name>"`.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { FastifyInstance } from "fastify";
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 
 /** 1 ms to 10 s: a service answers in milliseconds; commit-wait and store calls take longer. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -26,26 +26,108 @@ export function createRegistry(service: string, processMetrics: boolean): Regist
   return registry;
 }
 
-const startedAt = Symbol("meridian.startedAt");
-type Timed = { [startedAt]?: bigint };
-
-/** Install the RED hooks on the app; `ready()` (the /readyz checks) feeds the readiness gauge on every scrape. */
-/** One route template and method's answers, by status code, not yet added to the prom-client counter. */
+/**
+ * One route template and method's RED record: answers by status code not yet added to the prom-client
+ * counter, and the request durations as histogram buckets.
+ */
 interface RouteSeries {
   labels: { route: string; method: string };
   pending: Map<number, number>;
+  /** Observations per bucket (not cumulative; the last is above every bound), their sum and count. */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
 }
 
 /**
- * Install the RED hooks on the app; `ready()` (the /readyz checks) feeds the readiness gauge on every scrape.
- * Per request, the hooks only bump plain numbers in a record cached per route template and method; the request
- * counter and the in-flight gauge take them at scrape time (their `collect`), so a request pays no prom-client
- * label validation and hashing for them (the duration histogram still observes each request: its buckets need
- * the value). What /metrics shows is the same series with the same values.
+ * The request duration histogram, kept in plain numbers per series: prom-client's Histogram validates and
+ * hashes the label set on every observation, more than the rest of the bookkeeping together. This is a
+ * prom-client metric all the same (the registry asks it for its values, as it asks a Histogram) and gives
+ * what a Histogram given the same observations gives: `_bucket` (cumulative, `le`), `_sum`, `_count`, the
+ * series in the order first observed.
  */
-export function installRedMetrics(app: FastifyInstance, registry: Registry, ready: () => Promise<boolean>): void {
+export class RouteDurations {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly observed: RouteSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {}
+
+  /** A series for these labels; it shows on /metrics from its first observation. */
+  series(labels: { route: string; method: string }): RouteSeries {
+    return { labels, pending: new Map(), buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
+  }
+
+  observe(s: RouteSeries, seconds: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && !(seconds <= bounds[i]!)) i++;
+    s.buckets[i]!++;
+    s.sum += seconds;
+    if (s.count++ === 0) this.observed.push(s);
+  }
+
+  /** Series with no observation since: prom-client's Histogram.reset() (registry.resetMetrics()). */
+  reset(): void {
+    for (const s of this.observed.splice(0)) {
+      s.buckets.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
+  }
+
+  /** What prom-client's Histogram#getForPromString gives (the registry formats it). */
+  getForPromString() {
+    const bucket = `${this.name}_bucket`;
+    const values: { labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number; metricName: string; exemplar: null | undefined }[] = [];
+    for (const s of this.observed) {
+      let acc = 0;
+      this.bounds.forEach((le, i) => {
+        acc += s.buckets[i]!;
+        values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: bucket, exemplar: null });
+      });
+      values.push(
+        { labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count, metricName: bucket, exemplar: null },
+        { labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum`, exemplar: undefined },
+        { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count`, exemplar: undefined },
+      );
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+
+  /** What prom-client's Histogram#get gives (registry.getMetricsAsJSON): the series' labels spread into each value. */
+  async get() {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map(({ sharedLabels, labels, ...v }) => ({ ...v, labels: { ...labels, ...sharedLabels } })) };
+  }
+}
+
+/** What the kit's hooks call: `begin` when a request arrives (before authorization), `end` once it is answered or aborted. */
+export interface RedMetrics {
+  /** `route` is the route's config object (fastify's, one per route), the key its series are cached under. */
+  begin(req: FastifyRequest, route: { url?: string }): void;
+}
+
+const kSeries = Symbol("meridian.series");
+const kStartedAt = Symbol("meridian.startedAt");
+type Timed = { [kSeries]?: RouteSeries; [kStartedAt]?: number };
+
+/**
+ * Install the RED bookkeeping on the app; `ready()` (the /readyz checks) feeds the readiness gauge on every
+ * scrape. Per request it only bumps plain numbers in a record cached per route and method: the request
+ * counter and the in-flight gauge take them at scrape time (their `collect`), the duration histogram is
+ * RouteDurations — so a request pays no prom-client label validation and hashing. What /metrics shows is
+ * the same series with the same values.
+ */
+export function installRedMetrics(app: FastifyInstance, registry: Registry, ready: () => Promise<boolean>): RedMetrics {
   const r = [registry];
-  const byRoute = new Map<string, Map<string, RouteSeries>>();
+  // Per route (fastify's per-route config object), its series by method (a route may take several).
+  const byRoute = new WeakMap<object, Map<string, RouteSeries>>();
+  const all: RouteSeries[] = [];
   let inFlight = 0;
   new Counter({
     name: HTTP_METRICS.requests,
@@ -53,16 +135,16 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
     labelNames: ["route", "method", "code"],
     registers: r,
     collect() {
-      for (const methods of byRoute.values())
-        for (const s of methods.values())
-          for (const [code, n] of s.pending) {
-            if (n === 0) continue;
-            this.inc({ ...s.labels, code: String(code) }, n);
-            s.pending.set(code, 0);
-          }
+      for (const s of all)
+        for (const [code, n] of s.pending) {
+          if (n === 0) continue;
+          this.inc({ ...s.labels, code: String(code) }, n);
+          s.pending.set(code, 0);
+        }
     },
   });
-  const duration = new Histogram({ name: HTTP_METRICS.duration, help: "Time from request received to response sent", labelNames: ["route", "method"], buckets: DURATION_BUCKETS, registers: r });
+  const duration = new RouteDurations(HTTP_METRICS.duration, "Time from request received to response sent", DURATION_BUCKETS);
+  registry.registerMetric(duration as unknown as Metric);
   new Gauge({
     name: HTTP_METRICS.inFlight,
     help: "HTTP requests being handled",
@@ -90,37 +172,41 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
   });
   // Unmatched URLs share one label: the raw path of a 404 is attacker-chosen. Methods are fastify's
   // (a request with an unknown method is refused before any hook), so the map stays as small as the route table.
-  const seriesOf = (route: string, method: string): RouteSeries => {
+  const seriesOf = (route: { url?: string }, method: string): RouteSeries => {
     let methods = byRoute.get(route);
     if (methods === undefined) byRoute.set(route, (methods = new Map()));
     let s = methods.get(method);
-    if (s === undefined) methods.set(method, (s = { labels: { route, method }, pending: new Map() }));
+    if (s === undefined) {
+      methods.set(method, (s = duration.series({ route: route.url ?? "(unmatched)", method })));
+      all.push(s);
+    }
     return s;
   };
 
-  // Callback hooks, not async ones: a promise and a microtask turn per hook per request is measurable.
-  app.addHook("onRequest", (req, _reply, done) => {
-    (req as Timed)[startedAt] = process.hrtime.bigint();
-    inFlight++;
-    done();
-  });
   // A client that disconnects mid-request gets no response: count it out of flight once, either way.
   app.addHook("onRequestAbort", (req, done) => {
-    if ((req as Timed)[startedAt] !== undefined) {
-      (req as Timed)[startedAt] = undefined;
+    if ((req as Timed)[kSeries] !== undefined) {
+      (req as Timed)[kSeries] = undefined;
       inFlight--;
     }
     done();
   });
+  // Callback hooks, not async ones: a promise and a microtask turn per hook per request is measurable.
   app.addHook("onResponse", (req, reply, done) => {
-    const t0 = (req as Timed)[startedAt];
-    if (t0 !== undefined) {
-      (req as Timed)[startedAt] = undefined;
+    const s = (req as Timed)[kSeries];
+    if (s !== undefined) {
+      (req as Timed)[kSeries] = undefined;
       inFlight--;
-      const s = seriesOf(req.routeOptions.url ?? "(unmatched)", req.method);
       s.pending.set(reply.statusCode, (s.pending.get(reply.statusCode) ?? 0) + 1);
-      duration.observe(s.labels, Number(process.hrtime.bigint() - t0) / 1e9);
+      duration.observe(s, (performance.now() - (req as Timed)[kStartedAt]!) / 1000);
     }
     done();
   });
+  return {
+    begin(req, route) {
+      (req as Timed)[kStartedAt] = performance.now();
+      (req as Timed)[kSeries] = seriesOf(route, req.method);
+      inFlight++;
+    },
+  };
 }

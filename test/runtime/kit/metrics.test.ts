@@ -1,8 +1,12 @@
 // The kit's RED metrics count per request in records cached per route and method and hand the counts to
 // prom-client at scrape time: each route, method and status keeps its own series, a scrape neither loses nor
-// repeats a count, and the in-flight gauge follows requests that are still being handled.
+// repeats a count, and the in-flight gauge follows requests that are still being handled; the duration histogram
+// kept in plain numbers shows what prom-client's own Histogram would.
+import fc from "fast-check";
+import { Histogram, Registry, type Metric } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
+import { RouteDurations } from "../../../runtime/kit/metrics.js";
 import { itemsService } from "./fixture.js";
 
 describe("RED metrics", () => {
@@ -58,5 +62,42 @@ describe("RED metrics", () => {
     expect((await slow).status).toBe(200);
     expect(await scrape()).toMatch(/^meridian_http_requests_in_flight\{service="items"\} 1$/m);
     expect(count(await scrape(), "/v1/slow", "GET", 200)).toBe(1);
+  });
+});
+
+describe("the duration histogram (RouteDurations)", () => {
+  const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const routes = [
+    { route: "/v1/items", method: "POST" },
+    { route: "/v1/items/:id", method: "GET" },
+    { route: "(unmatched)", method: "GET" },
+    { route: 'a "quoted"\\path', method: "DELETE" },
+  ];
+  // Values on and around the bounds (`le` is inclusive), far beyond them, zero and tiny fractions.
+  const value = fc.oneof(fc.constantFrom(...BOUNDS, 0, 1e-9, 11, 1e6), fc.double({ min: 0, max: 20, noNaN: true }));
+
+  it("gives /metrics and the JSON view exactly what prom-client's Histogram gives for the same observations", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(routes.length - 1), value), { maxLength: 60 }), fc.boolean(), async (observations, resetHalfway) => {
+        const theirs = new Registry();
+        const ours = new Registry();
+        for (const r of [theirs, ours]) r.setDefaultLabels({ service: "items" });
+        const histogram = new Histogram({ name: "d_seconds", help: "h", labelNames: ["route", "method"], buckets: BOUNDS, registers: [theirs] });
+        const durations = new RouteDurations("d_seconds", "h", BOUNDS);
+        ours.registerMetric(durations as unknown as Metric);
+        const series = routes.map((labels) => durations.series(labels));
+        observations.forEach(([i, v], k) => {
+          if (resetHalfway && k === Math.floor(observations.length / 2)) {
+            histogram.reset();
+            durations.reset();
+          }
+          histogram.observe(routes[i]!, v);
+          durations.observe(series[i]!, v);
+        });
+        expect(await ours.metrics()).toBe(await theirs.metrics());
+        expect(await ours.getMetricsAsJSON()).toEqual(await theirs.getMetricsAsJSON());
+      }),
+      { numRuns: 200 },
+    );
   });
 });
