@@ -17,7 +17,7 @@ import { hlcInbound, hlcStamp } from "./hlc.js";
 import { consistencyInbound, consistencyStamp, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
 import { installRedMetrics } from "./metrics.js";
-import { lazyRequestLogger } from "./request-log.js";
+import { lazyChildren } from "./request-log.js";
 
 export interface Readiness {
   ready: boolean;
@@ -71,8 +71,6 @@ export function buildApp(o: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: o.log,
     logController: new LogController({ disableRequestLogging: true }),
-    // req.log is made when a request first logs, not for every request (request-log.ts).
-    childLoggerFactory: lazyRequestLogger,
     bodyLimit: limits.bodyBytes,
     routerOptions: { maxParamLength: limits.paramLength },
     connectionTimeout: timeouts.idleMs,
@@ -95,6 +93,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
   app.server.maxConnections = limits.connections;
+  // req.log is made when a request first logs, not for every request (request-log.ts).
+  lazyChildren(app.log);
 
   installErrorHandler(app);
   trackRoutes(app);
