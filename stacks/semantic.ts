@@ -8,7 +8,9 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { buildEstateSpec, GATEWAY } from "../model/estate.js";
+import { buildEstateSpec, GATEWAY, type EstateSpec } from "../model/estate.js";
+import { MANAGED_CLUSTER_DEFAULTS } from "../model/config/runtime.js";
+import { managedClusterCloud } from "../model/workloads/config.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
@@ -46,7 +48,25 @@ export function semanticProblems(config: EstateConfig): ConfigProblem[] {
   problems.push(...imageDigestProblems(config));
   problems.push(...deployedWitnessProblems(config));
   problems.push(...witnessGroupKeyProblems(config));
+  problems.push(...allocatorClusterProblems(spec));
   return problems;
+}
+
+/**
+ * A managed allocator cluster is built on the ledger region's cloud, from that cloud's settings: settings given for
+ * another cloud would be silently unused (a stack meaning a GCP cluster would get AWS defaults), so they are refused.
+ */
+function allocatorClusterProblems(spec: EstateSpec): ConfigProblem[] {
+  const managed = spec.runtime.ratelimit.allocatorRedisCluster?.managed;
+  if (!managed) return [];
+  const cloud = managedClusterCloud(spec);
+  return (["aws", "gcp", "azure"] as const)
+    .filter((c) => c !== cloud && JSON.stringify(managed[c]) !== JSON.stringify(MANAGED_CLUSTER_DEFAULTS[c]))
+    .map((c) => ({
+      keyPath: `meridian:runtime.ratelimit.allocatorRedisCluster.managed.${c}`,
+      value: JSON.stringify(managed[c]),
+      expected: `settings for ${cloud} only: the cluster is built where the allocator runs, the ledger region ${spec.replication.writers[0]} (${cloud})`,
+    }));
 }
 
 /** A witness the estate deploys runs in one of the stack's regions (its workload is rendered there). */

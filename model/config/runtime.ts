@@ -40,6 +40,48 @@ const redisSchema = z
 const hostPort = z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, "expected host:port");
 
 /**
+ * A managed allocator cluster's settings, per cloud: the component builds it on the ledger region's cloud and reads that
+ * cloud's settings only (stacks/semantic.ts refuses settings given for another cloud).
+ */
+const managedClusterSchema = z
+  .object({
+    aws: z
+      .object({
+        nodeType: z.string().min(1).default("cache.r7g.large"),
+        /** Node groups (shards): the cluster's hash slots are spread over them. */
+        shards: z.number().int().min(1).max(500).default(3),
+        /** Replicas of each shard (ElastiCache's default limit is 5); failover is automatic in cluster mode. */
+        replicasPerShard: z.number().int().min(0).max(5).default(1),
+      })
+      .strict()
+      .prefault({}),
+    gcp: z
+      .object({
+        /** A Memorystore for Redis Cluster node type (the provider rule gcp-redis-cluster-shape lists them). */
+        nodeType: z.string().min(1).default("REDIS_HIGHMEM_MEDIUM"),
+        shards: z.number().int().min(1).default(3),
+        /** Replicas per shard, spread over the region's zones; failover is automatic. */
+        replicasPerShard: z.number().int().min(0).default(1),
+        /** The replication VPC's subnetwork (in the ledger region) the cluster's PSC endpoints take addresses from. */
+        pscSubnetwork: z.string().min(1).default("meridian-redis-psc"),
+      })
+      .strict()
+      .prefault({}),
+    azure: z
+      .object({
+        /** An Azure Managed Redis SKU (Balanced_B5, MemoryOptimized_M10, ComputeOptimized_X5, …). */
+        sku: z.string().min(1).default("Balanced_B5"),
+        /** The subnet of the region's VNet (meridian:replication.network.azure) for the cluster's private endpoint. */
+        privateEndpointSubnetName: azureSubnetName.default("private-endpoints"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+/** The settings a stack gets when it gives none (what a cloud's settings are compared against). */
+export const MANAGED_CLUSTER_DEFAULTS = managedClusterSchema.parse({});
+
+/**
  * The allocator's Redis Cluster. Its credentials (and a private CA) are keys of the Secret `meridian-allocator-redis`
  * mounted into the allocator's pods: `password`, `username` with `auth: user`, `ca.crt` with `ca: true` — created by
  * operators for `nodes`, by the component for `managed` (with `nodes`, the configuration endpoint, for the args).
@@ -55,48 +97,13 @@ const allocatorRedisClusterSchema = z.union([
       nodes: z.array(hostPort).min(1).optional(),
       /**
        * Or a cluster the component creates in the ledger region, where the allocator runs, on that region's cloud
-       * (the settings of the other clouds are ignored): on AWS an ElastiCache replication group in cluster mode (TLS
+       * (settings given for another cloud are refused): on AWS an ElastiCache replication group in cluster mode (TLS
        * in transit, an AUTH token, encrypted at rest) in the managed Redis's subnet group and security groups
        * (runtime.ratelimit.redis.aws); on GCP a Memorystore for Redis Cluster reached through Private Service Connect
        * in the replication VPC (TLS with its own CA; no AUTH, see components/workloads/allocator-cluster.ts); on Azure
        * an Azure Managed Redis cluster (OSS cluster policy, TLS, access keys) behind a private endpoint.
        */
-      managed: z
-        .object({
-          aws: z
-            .object({
-              nodeType: z.string().min(1).default("cache.r7g.large"),
-              /** Node groups (shards): the cluster's hash slots are spread over them. */
-              shards: z.number().int().min(1).max(500).default(3),
-              /** Replicas of each shard (ElastiCache's default limit is 5); failover is automatic in cluster mode. */
-              replicasPerShard: z.number().int().min(0).max(5).default(1),
-            })
-            .strict()
-            .prefault({}),
-          gcp: z
-            .object({
-              /** A Memorystore for Redis Cluster node type (the provider rule gcp-redis-cluster-shape lists them). */
-              nodeType: z.string().min(1).default("REDIS_HIGHMEM_MEDIUM"),
-              shards: z.number().int().min(1).default(3),
-              /** Replicas per shard, spread over the region's zones; failover is automatic. */
-              replicasPerShard: z.number().int().min(0).default(1),
-              /** The replication VPC's subnetwork (in the ledger region) the cluster's PSC endpoints take addresses from. */
-              pscSubnetwork: z.string().min(1).default("meridian-redis-psc"),
-            })
-            .strict()
-            .prefault({}),
-          azure: z
-            .object({
-              /** An Azure Managed Redis SKU (Balanced_B5, MemoryOptimized_M10, ComputeOptimized_X5, …). */
-              sku: z.string().min(1).default("Balanced_B5"),
-              /** The subnet of the region's VNet (meridian:replication.network.azure) for the cluster's private endpoint. */
-              privateEndpointSubnetName: azureSubnetName.default("private-endpoints"),
-            })
-            .strict()
-            .prefault({}),
-        })
-        .strict()
-        .optional(),
+      managed: managedClusterSchema.optional(),
       tls: z.boolean().default(true),
       /** The name the nodes' certificates carry, when they are reached by address. */
       serverName: z.string().min(1).optional(),

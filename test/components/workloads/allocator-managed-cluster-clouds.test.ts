@@ -148,6 +148,16 @@ describe("on Azure (staging with azure-sea as its writer): Azure Managed Redis, 
 });
 
 describe("refusals", () => {
+  it("the stack: settings for a cloud the cluster is not built on, naming the key", () => {
+    // prod's ledger region (aws-use1) is on AWS: GCP settings would be silently unused, so they are refused at load.
+    expect(() => specOf("prod", overrides("prod", { managed: { gcp: { shards: 5 } } }))).toThrow(
+      /meridian:runtime\.ratelimit\.allocatorRedisCluster\.managed\.gcp[\s\S]*settings for aws only[\s\S]*aws-use1 \(aws\)/,
+    );
+    expect(() => specOf("dev", overrides("dev", { managed: { aws: { nodeType: "cache.r7g.xlarge" }, azure: {} } }))).toThrow(/allocatorRedisCluster\.managed\.aws[\s\S]*settings for gcp only/);
+    // The ledger cloud's own settings, and empty settings for another cloud, load.
+    expect(() => specOf("dev", overrides("dev", { managed: { gcp: { shards: 5 }, azure: {} } }))).not.toThrow();
+  });
+
   it("Memorystore for Redis Cluster: the id, the shape, the access", async () => {
     const psc = [{ network: "projects/p/global/networks/n" }];
     const v = await refusals(() => {
