@@ -23,34 +23,12 @@ import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
 import { escrowMapCredential } from "./trust-services.js";
 import { GslbAnswers, type DnsQueryLogEntry } from "./gslb-answers.js";
-import { regionAddress, regionPrivateAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
+import { regionAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
+import { launchRegions, untilServed } from "./estate-regions.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
 import type { RegionProxy } from "./proxy.js";
 import { Supervisor } from "./supervisor.js";
-
-/**
- * Wait until every region answers each of its health signals through its network proxy — its public address, as a
- * client and the GSLB's checkers reach it — with any HTTP status (a failing signal is still served). Each request may
- * take until the deadline: on a loaded machine a cold region is slow, and slow is not down.
- */
-async function untilServed(regions: RegionEndpoint[], paths: string[], timeoutMs: number, checkAborted: () => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const served = async (r: RegionEndpoint, path: string) => {
-    for (;;) {
-      checkAborted();
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`region ${r.id} did not answer ${path} through its network proxy (${r.url}) within ${timeoutMs / 1000} s`);
-      try {
-        await (await fetch(`${r.url}${path}`, { signal: AbortSignal.timeout(left) })).arrayBuffer();
-        return;
-      } catch {
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    }
-  };
-  await Promise.all(regions.flatMap((r) => paths.map((p) => served(r, p))));
-}
 
 export class LocalEstate {
   readonly events: EstateEvent[] = [];
@@ -160,34 +138,7 @@ export class LocalEstate {
       options.signal?.addEventListener("abort", abort, { once: true });
       const unlisten = async () => options.signal?.removeEventListener("abort", abort);
       undo.push(unlisten);
-      const regions: RegionEndpoint[] = await Promise.all(
-        indexed.map(async ({ id, index }) => {
-          progress(`starting region ${id} …`);
-          const t0 = Date.now();
-          const privateHost = regionPrivateAddress(index);
-          // The spec's clock hold-down, not the stack file's: an estate started from an adjusted spec runs it.
-          const args = ["--grandmaster", `127.0.0.1:${globals.grandmaster.port}`, "--recovery-hold-seconds", String(spec.time.skew.recoveryHoldSeconds)];
-          if (options.redisUrl) args.push("--redis", options.redisUrl);
-          if (options.postgresUrl) args.push("--postgres", options.postgresUrl);
-          if (globals.escrow.poolUrl) args.push("--pool", globals.escrow.poolUrl);
-          const peers = Object.fromEntries(indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${proxies.get(r.id)!.host}:${proxies.get(r.id)!.port}/escrow`]));
-          const env = {
-            MERIDIAN_LOCAL_AUTH: JSON.stringify(operator.auth),
-            MERIDIAN_LOCAL_TOKEN: regionToken,
-            MERIDIAN_LOCAL_BUYER_JWK: JSON.stringify(globals.buyers.publicJwk),
-            MERIDIAN_LOCAL_PEERS: JSON.stringify(peers),
-            MERIDIAN_LOCAL_MAP: JSON.stringify(escrowMap),
-          };
-          const share = initialShares[id] ?? 0;
-          const proc = await supervisor.start({ regionId: id, host: privateHost, skewMs: options.skews?.[id] ?? 0, stack: spec.stack, args: [...args, "--requests-per-second", String(share)], env });
-          // A region that comes back later starts with no share; it gets one when the GSLB sees it healthy.
-          supervisor.updateSpec(id, { args: [...args, "--requests-per-second", "0"] });
-          const proxy = proxies.get(id)!;
-          proxy.setUpstream({ host: privateHost, port: proc.port });
-          progress(`region ${id} ready at http://${proxy.host}:${proxy.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-          return { id, address: proxy.host, port: proxy.port, url: `http://${proxy.host}:${proxy.port}`, privateHost };
-        }),
-      );
+      const regions = await launchRegions({ spec, indexed, supervisor, proxies, globals, auth: operator.auth, regionToken, escrowMap, shares: initialShares, options, progress });
 
       await unlisten();
       checkAborted();
