@@ -79,7 +79,8 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
 /**
  * Memorystore for Redis Cluster, reached only through Private Service Connect endpoints in the replication VPC (a
  * service connection policy for the `gcp-memorystore-redis` class hands them addresses from `pscSubnetwork`), TLS with
- * server authentication: the Secret carries the cluster's own CA (`managedServerCas`) as `ca.crt`; zones spread.
+ * server authentication: the Secret carries the cluster's own CA (`managedServerCas`) as `ca.crt`; zones spread; no
+ * eviction.
  *
  * No AUTH (AUTH_MODE_DISABLED), by choice: Memorystore's only AUTH is IAM, whose password is an OAuth access token
  * that expires within an hour and must be presented on every new connection; the allocator reads its password file
@@ -117,6 +118,8 @@ function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"
       transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
       pscConfigs: [{ network }],
       zoneDistributionConfig: { mode: "MULTI_ZONE" },
+      // Memorystore's default is volatile-lru: an evicted lease would be granted twice, so memory pressure refuses writes.
+      redisConfigs: { "maxmemory-policy": "noeviction" },
       // The budgets are per window: the cluster may be recreated; only a stack change should delete it.
       deletionProtectionEnabled: true,
       labels,

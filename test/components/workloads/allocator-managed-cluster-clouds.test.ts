@@ -59,6 +59,7 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
       transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
       pscConfigs: [{ network: "projects/meridian/global/networks/meridian" }],
       zoneDistributionConfig: { mode: "MULTI_ZONE" },
+      redisConfigs: { "maxmemory-policy": "noeviction" },
     });
     const policy = plan.resources.find((r) => r.type === "gcp:networkconnectivity/serviceConnectionPolicy:ServiceConnectionPolicy")!;
     expect(policy.inputs).toMatchObject({
