@@ -1,5 +1,5 @@
 /**
- * `meridian cert` through the real CLI: a chain with a committee hand-over syncs; a hand-over signed by the new
+ * `meridian cert` (in process, test/cli-in-process.ts; its servers through the bin): a chain with a committee hand-over syncs; a hand-over signed by the new
  * committee, a certificate short of the quorum and a fork (with its evidence written) are refused with exit 1.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateKey, LogClient } from "../../runtime/prooflog/index.js";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cert-cli-"));
 afterAll(() => {
@@ -19,52 +20,52 @@ const p = (f: string) => join(dir, f);
 const R1 = "11".repeat(32);
 const R2 = "22".repeat(32);
 
-function issue(file: string, args: string[]): void {
-  const r = runCli(["cert", "issue", ...args]);
+async function issue(file: string, args: string[]): Promise<void> {
+  const r = await runCliInProcess(["cert", "issue", ...args]);
   expect(r.status, r.stderr).toBe(0);
   writeFileSync(p(file), r.stdout);
 }
 const members = (c: string, idx: number[]) => idx.map((i) => p(`${c}/member-${i}.key`));
 
 describe("meridian cert", () => {
-  it("syncs through a hand-over and refuses a self-installed committee, a missing quorum and a fork", () => {
-    expect(runCli(["cert", "committee", "--members", "4", "--quorum", "3", p("old")]).status).toBe(0);
-    expect(runCli(["cert", "committee", "--members", "7", "--quorum", "5", p("new")]).status).toBe(0);
-    expect(runCli(["cert", "committee", "--members", "3", "--quorum", "2", p("weak")]).status).toBe(2); // not > 2/3
+  it("syncs through a hand-over and refuses a self-installed committee, a missing quorum and a fork", async () => {
+    expect((await runCliInProcess(["cert", "committee", "--members", "4", "--quorum", "3", p("old")])).status).toBe(0);
+    expect((await runCliInProcess(["cert", "committee", "--members", "7", "--quorum", "5", p("new")])).status).toBe(0);
+    expect((await runCliInProcess(["cert", "committee", "--members", "3", "--quorum", "2", p("weak")])).status).toBe(2); // not > 2/3
     const old = ["--committee", p("old/committee.json")];
-    issue("c0.json", [...old, "--genesis", "--root", R1, "--signer", ...members("old", [0, 1, 2])]);
-    issue("c1.json", [...old, "--parent", p("c0.json"), "--next", p("new/committee.json"), "--root", R2, "--signer", ...members("old", [1, 2, 3])]);
-    issue("c2.json", ["--committee", p("new/committee.json"), "--parent", p("c1.json"), "--root", R1, "--signer", ...members("new", [0, 1, 2, 3, 6])]);
-    const ok = runCli(["cert", "sync", ...old, p("c0.json"), p("c1.json"), p("c2.json")]);
+    await issue("c0.json", [...old, "--genesis", "--root", R1, "--signer", ...members("old", [0, 1, 2])]);
+    await issue("c1.json", [...old, "--parent", p("c0.json"), "--next", p("new/committee.json"), "--root", R2, "--signer", ...members("old", [1, 2, 3])]);
+    await issue("c2.json", ["--committee", p("new/committee.json"), "--parent", p("c1.json"), "--root", R1, "--signer", ...members("new", [0, 1, 2, 3, 6])]);
+    const ok = await runCliInProcess(["cert", "sync", ...old, p("c0.json"), p("c1.json"), p("c2.json")]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toBe(`head 2 ${R1} (final; committee of 7, quorum 5)\n`);
 
-    issue("self.json", ["--committee", p("new/committee.json"), "--parent", p("c0.json"), "--next", p("new/committee.json"), "--root", R2, "--signer", ...members("new", [0, 1, 2, 3, 4])]);
-    const self = runCli(["cert", "sync", ...old, p("c0.json"), p("self.json")]);
+    await issue("self.json", ["--committee", p("new/committee.json"), "--parent", p("c0.json"), "--next", p("new/committee.json"), "--root", R2, "--signer", ...members("new", [0, 1, 2, 3, 4])]);
+    const self = await runCliInProcess(["cert", "sync", ...old, p("c0.json"), p("self.json")]);
     expect(self.status).toBe(1);
     expect(self.stderr).toContain("hand-over not signed by the old quorum");
 
-    issue("short.json", [...old, "--parent", p("c0.json"), "--root", R2, "--signer", ...members("old", [0, 1])]);
-    const short = runCli(["cert", "sync", ...old, p("c0.json"), p("short.json")]);
+    await issue("short.json", [...old, "--parent", p("c0.json"), "--root", R2, "--signer", ...members("old", [0, 1])]);
+    const short = await runCliInProcess(["cert", "sync", ...old, p("c0.json"), p("short.json")]);
     expect(short.status).toBe(1);
     expect(short.stderr).toContain("2 signatures, the quorum is 3");
 
-    issue("fork.json", [...old, "--parent", p("c0.json"), "--root", R1, "--signer", ...members("old", [0, 1, 3])]);
-    const fork = runCli(["cert", "sync", ...old, "--evidence", p("ev.json"), p("c0.json"), p("c1.json"), p("fork.json")]);
+    await issue("fork.json", [...old, "--parent", p("c0.json"), "--root", R1, "--signer", ...members("old", [0, 1, 3])]);
+    const fork = await runCliInProcess(["cert", "sync", ...old, "--evidence", p("ev.json"), p("c0.json"), p("c1.json"), p("fork.json")]);
     expect(fork.status).toBe(1);
     expect(fork.stderr).toContain("fork at height 1: members 1, 3 signed two certificates");
     expect((JSON.parse(readFileSync(p("ev.json"), "utf8")) as { member: number }[]).map((e) => e.member)).toEqual([1, 3]);
   });
 
-  it("names what is wrong in a malformed committee or certificate file (exit 2), before following any of the chain", () => {
-    expect(runCli(["cert", "committee", "--members", "4", "--quorum", "3", p("m")]).status).toBe(0);
+  it("names what is wrong in a malformed committee or certificate file (exit 2), before following any of the chain", async () => {
+    expect((await runCliInProcess(["cert", "committee", "--members", "4", "--quorum", "3", p("m")])).status).toBe(0);
     writeFileSync(p("bad-committee.json"), JSON.stringify({ members: "x", quorum: 3 }));
-    const committee = runCli(["cert", "sync", "--committee", p("bad-committee.json"), p("m/committee.json")]);
+    const committee = await runCliInProcess(["cert", "sync", "--committee", p("bad-committee.json"), p("m/committee.json")]);
     expect(committee.status).toBe(2);
     expect(committee.stderr).toMatch(/bad-committee\.json: not a committee \(--committee\): members: /);
     expect(committee.stderr).not.toMatch(/TypeError|\n\s+at /);
     writeFileSync(p("bad-cert.json"), JSON.stringify({ height: "one" }));
-    const cert = runCli(["cert", "sync", "--committee", p("m/committee.json"), p("bad-cert.json")]);
+    const cert = await runCliInProcess(["cert", "sync", "--committee", p("m/committee.json"), p("bad-cert.json")]);
     expect(cert.status).toBe(2);
     expect(cert.stderr).toMatch(/bad-cert\.json: not a certificate \(CHECKPOINT\): height: /);
   });
@@ -89,27 +90,29 @@ describe("meridian cert serve + sync --from --log", () => {
     for (const e of ["c", "d", "e"]) await log.add(Buffer.from(e));
     writeFileSync(p("cp5.note"), await noteAt(5));
 
-    expect(runCli(["cert", "committee", "--members", "4", "--quorum", "3", p("lc")]).status).toBe(0);
+    expect((await runCliInProcess(["cert", "committee", "--members", "4", "--quorum", "3", p("lc")])).status).toBe(0);
     const lc = ["--committee", p("lc/committee.json")];
-    issue("l0.json", [...lc, "--genesis", "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0, 1, 2])]);
-    issue("l1.json", [...lc, "--parent", p("l0.json"), "--checkpoint", p("cp5.note"), "--signer", ...members("lc", [1, 2, 3])]);
-    expect(runCli(["cert", "issue", ...lc, "--genesis", "--root", R1, "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0])]).stderr).toMatch(/give --root or --checkpoint/);
+    await issue("l0.json", [...lc, "--genesis", "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0, 1, 2])]);
+    await issue("l1.json", [...lc, "--parent", p("l0.json"), "--checkpoint", p("cp5.note"), "--signer", ...members("lc", [1, 2, 3])]);
+    expect((await runCliInProcess(["cert", "issue", ...lc, "--genesis", "--root", R1, "--checkpoint", p("cp2.note"), "--signer", ...members("lc", [0])])).stderr).toMatch(
+      /give --root or --checkpoint/,
+    );
 
     const certSrv = await serveCli(["cert", "serve", ...lc, "--start", p("l0.json"), "--port", "0"]);
     const posted = await fetch(`${certSrv.url}/v1/certs`, { method: "POST", headers: { "content-type": "application/json" }, body: readFileSync(p("l1.json"), "utf8") });
     expect(posted.status).toBe(201);
 
-    const ok = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", origin]);
+    const ok = await runCliInProcess(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", origin]);
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^head 1 [0-9a-f]{64} \(final; committee of 4, quorum 3\)\n/);
     expect(ok.stdout).toContain(`certified log checkpoint: ${origin} size 5 root `);
     expect(ok.stdout).toContain(`entry 3 (1 bytes) is included in ${origin} at the certified size 5`);
 
-    const wrongLog = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", "other.example/log"]);
+    const wrongLog = await runCliInProcess(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "3", "--origin", "other.example/log"]);
     expect(wrongLog.status).toBe(1);
     expect(wrongLog.stderr).toContain(`certifies log "${origin}", not "other.example/log"`);
-    const beyond = runCli(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "5"]);
+    const beyond = await runCliInProcess(["cert", "sync", ...lc, p("l0.json"), "--from", certSrv.url, "--log", logSrv.url, "--index", "5"]);
     expect(beyond.status).toBe(1);
     expect(beyond.stderr).toContain("entry 5 is not below the certified size 5");
   });
