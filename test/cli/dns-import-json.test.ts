@@ -4,12 +4,13 @@
  * stack → export gives back the export's record sets; an apex alias is an ALIAS, other aliases and routed
  * records are refused by name.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { REPO_ROOT, runCli } from "../cli.js";
+import { REPO_ROOT } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { stackFile } from "../../stacks/load.js";
 import { parseZoneFile, type ZoneFileRecord } from "../../model/traffic/zonefile.js";
 import { providerExportZone } from "../../model/traffic/provider-export.js";
@@ -24,23 +25,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const served = (records: ZoneFileRecord[], origin: string) => recordSet(records.filter((r) => !(r.name === origin && (r.type === "SOA" || r.type === "NS"))));
 
-function importFrom(file: string): string {
-  const r = runCli(["dns", "import", "--from", file]);
+async function importFrom(file: string): Promise<string> {
+  const r = await runCliInProcess(["dns", "import", "--from", file]);
   expect(r.status, r.stderr).toBe(0);
   return r.stdout;
 }
 const recordsOf = (fragment: string) => (parse(fragment) as { records: unknown[] }).records;
 
 describe("meridian dns import --from a provider export", () => {
-  const fromZone = recordsOf(importFrom(ZONE));
+  let fromZone: unknown[];
+  beforeAll(async () => {
+    fromZone = recordsOf(await importFrom(ZONE));
+  });
 
   it.each([
     ["Route 53 list-resource-record-sets", ROUTE53],
     ["Cloud DNS record-sets list", CLOUDDNS],
   ])(
     "%s imports to the master file's records, and exports back the same record sets",
-    (_, file) => {
-      const fragment = importFrom(file);
+    async (_, file) => {
+      const fragment = await importFrom(file);
       expect(recordsOf(fragment)).toEqual(fromZone);
       // import → stack → export: the export serves exactly the provider export's record sets.
       const stacks = mkdtempSync(join(dir, "stacks-"));
@@ -50,7 +54,7 @@ describe("meridian dns import --from a provider export", () => {
       mkdirSync(stacks, { recursive: true });
       writeFileSync(join(stacks, "Pulumi.prod.yaml"), stringify(doc));
       const out = join(stacks, "export.zone");
-      const r = runCli(["dns", "export", "--stack", "prod", "--provider", "route53", "--out", out], { env: { MERIDIAN_STACKS_DIR: stacks } });
+      const r = await runCliInProcess(["dns", "export", "--stack", "prod", "--provider", "route53", "--out", out], { env: { MERIDIAN_STACKS_DIR: stacks } });
       expect(r.status, r.stderr).toBe(0);
       const exported = parseZoneFile(readFileSync(out, "utf8"), { origin: "shop.example.net" });
       const input = providerExportZone(JSON.parse(readFileSync(file, "utf8")), undefined, file);
@@ -60,7 +64,7 @@ describe("meridian dns import --from a provider export", () => {
     60_000,
   );
 
-  it("Route 53's octal escapes in names are read (\\052 is the wildcard)", () => {
+  it("Route 53's octal escapes in names are read (\\052 is the wildcard)", async () => {
     const zone = providerExportZone(
       {
         ResourceRecordSets: [
@@ -75,7 +79,7 @@ describe("meridian dns import --from a provider export", () => {
     expect(zone.records[1]).toMatchObject({ name: "*.shop.example.net.", type: "TXT", rdata: '"wild"' });
   });
 
-  it("an apex alias to a zone record imports as ALIAS; another alias or a routed record is refused naming it (exit 2); so is a file that is neither export", () => {
+  it("an apex alias to a zone record imports as ALIAS; another alias or a routed record is refused naming it (exit 2); so is a file that is neither export", async () => {
     const file = join(dir, "alias.json");
     const soa = { Name: "shop.example.net.", Type: "SOA", TTL: 900, ResourceRecords: [{ Value: "ns-1.awsdns-1.com. h.example. 1 7200 900 1209600 86400" }] };
     writeFileSync(
@@ -87,7 +91,7 @@ describe("meridian dns import --from a provider export", () => {
         ],
       }),
     );
-    const r = runCli(["dns", "import", "--from", file]);
+    const r = await runCliInProcess(["dns", "import", "--from", file]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
       `meridian: ${file}: ResourceRecordSets[1] www.shop.example.net. A: a Route 53 alias to d111111abcdef8.cloudfront.net. has no stack form (a stack aliases only at the apex, to an A/AAAA record set of the zone)\n`,
@@ -96,15 +100,15 @@ describe("meridian dns import --from a provider export", () => {
     const apexAlias = (Type: string) => ({ Name: "shop.example.net.", Type, AliasTarget: { HostedZoneId: "Z1", DNSName: "origin.shop.example.net.", EvaluateTargetHealth: false } });
     const origin = { Name: "origin.shop.example.net.", Type: "A", TTL: 300, ResourceRecords: [{ Value: "192.0.2.10" }] };
     writeFileSync(file, JSON.stringify({ ResourceRecordSets: [soa, apexAlias("A"), apexAlias("AAAA"), origin] }));
-    const ok = runCli(["dns", "import", "--from", file]);
+    const ok = await runCliInProcess(["dns", "import", "--from", file]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('  - { name: "@", type: ALIAS, ttlSeconds: 3600, values: ["origin.shop.example.net"] }');
     writeFileSync(
       file,
       JSON.stringify({ ResourceRecordSets: [soa, { Name: "api.shop.example.net.", Type: "A", TTL: 60, SetIdentifier: "eu", Weight: 10, ResourceRecords: [{ Value: "192.0.2.1" }] }] }),
     );
-    expect(runCli(["dns", "import", "--from", file]).stderr).toContain("ResourceRecordSets[1] api.shop.example.net. A: a routed record (SetIdentifier, Weight) is not static data");
+    expect((await runCliInProcess(["dns", "import", "--from", file])).stderr).toContain("ResourceRecordSets[1] api.shop.example.net. A: a routed record (SetIdentifier, Weight) is not static data");
     writeFileSync(file, JSON.stringify({ records: [] }));
-    expect(runCli(["dns", "import", "--from", file]).stderr).toContain("not a provider export");
+    expect((await runCliInProcess(["dns", "import", "--from", file])).stderr).toContain("not a provider export");
   }, 60_000);
 });

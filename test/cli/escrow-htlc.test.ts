@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 /** A loopback port nobody listens on: bound once, then released. */
 async function closedPort(): Promise<number> {
@@ -26,7 +26,7 @@ describe("meridian escrow htlc with the service down", () => {
       ["claim", "--url", url, "--token-file", tokenFile, "--id", "swap-1", "--preimage", "00".repeat(32)],
       ["refund", "--url", url, "--token-file", tokenFile, "--id", "swap-1"],
     ]) {
-      const r = runCli(["escrow", "htlc", ...args]);
+      const r = await runCliInProcess(["escrow", "htlc", ...args]);
       expect(r.status, r.stderr).toBe(1);
       const lines = r.stderr.split("\n").filter(Boolean);
       expect(lines, r.stderr).toHaveLength(1);

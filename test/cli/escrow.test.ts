@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { spawn } from "node:child_process";
-import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { parseEscrowConfig } from "../../runtime/escrow/config.js";
 import { startEscrowServer } from "../../runtime/escrow/index.js";
 import { buildEstateSpec } from "../../model/estate.js";
@@ -11,14 +12,14 @@ import { loadStack } from "../../stacks/load.js";
 import { issuerKeys } from "../runtime/escrow/fixture.js";
 
 describe("meridian escrow", () => {
-  it("concert prints the worked example exactly as docs/escrow-concert-example.md has it", () => {
-    const r = runCli(["escrow", "concert"]);
+  it("concert prints the worked example exactly as docs/escrow-concert-example.md has it", async () => {
+    const r = await runCliInProcess(["escrow", "concert"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(readFileSync(new URL("../../docs/escrow-concert-example.md", import.meta.url), "utf8"));
   });
 
-  it("allocate shows each region's forecast vs actual and each SKU's allocation, refill plan and debt ceiling", () => {
-    const r = runCli(["escrow", "allocate", "--stack", "local", "--json"]);
+  it("allocate shows each region's forecast vs actual and each SKU's allocation, refill plan and debt ceiling", async () => {
+    const r = await runCliInProcess(["escrow", "allocate", "--stack", "local", "--json"]);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as {
       forecasts: { region: string; forecast: number; actual: number }[];
@@ -29,7 +30,7 @@ describe("meridian escrow", () => {
     expect(Object.values(a!.regions).reduce((s, u) => s + u, 0) + a!.globalReserve).toBe(a!.total);
     expect(out.forecasts.length).toBeGreaterThan(0);
     for (const f of out.forecasts) expect(f.forecast).toBeGreaterThanOrEqual(0);
-    const text = runCli(["escrow", "allocate", "--stack", "prod"]);
+    const text = await runCliInProcess(["escrow", "allocate", "--stack", "prod"]);
     expect(text.stdout).toMatch(/forecast\s+actual\s+error\s+next/);
     expect(text.stdout).toMatch(/concert-2027: 50000 units, global reserve 5000; refill batch \d+/);
   });
@@ -54,7 +55,7 @@ describe("meridian escrow", () => {
       // Nobody has bought since the sale started: the expected rate can only have fallen from the forecast.
       expect(aws.expected).toBeGreaterThan(0);
       expect(aws.expected).toBeLessThanOrEqual(aws.forecast!);
-      const text = runCli(["escrow", "allocate", "--stack", "local", "--live", "http://127.0.0.1:9"]);
+      const text = await runCliInProcess(["escrow", "allocate", "--stack", "local", "--live", "http://127.0.0.1:9"]);
       expect(text.status).toBe(0);
       expect(text.stdout).toMatch(/live \(http:\/\/127.0.0.1:9\): unavailable/);
     } finally {
@@ -62,22 +63,22 @@ describe("meridian escrow", () => {
     }
   });
 
-  it("config prints what the blueprint renders; the service's schema accepts it", () => {
-    const r = runCli(["escrow", "config", "--stack", "prod", "--regions", "aws-use1"]);
+  it("config prints what the blueprint renders; the service's schema accepts it", async () => {
+    const r = await runCliInProcess(["escrow", "config", "--stack", "prod", "--regions", "aws-use1"]);
     expect(r.status, r.stderr).toBe(0);
     expect(parseEscrowConfig(JSON.parse(r.stdout)).regions).toEqual(["aws-use1"]);
   });
 
-  it("token mints a buyer token for the stack's issuer and audience with the given key", () => {
-    const r = runCli(["escrow", "token", "--key", "stacks/keys/local-buyer-issuer.private.jwk", "--sub", "alice", "--tier", "premium"]);
+  it("token mints a buyer token for the stack's issuer and audience with the given key", async () => {
+    const r = await runCliInProcess(["escrow", "token", "--key", "stacks/keys/local-buyer-issuer.private.jwk", "--sub", "alice", "--tier", "premium"]);
     expect(r.status, r.stderr).toBe(0);
     expect(decodeJwt(r.stdout.trim())).toMatchObject({ iss: "https://id.meridian.local", aud: "meridian-escrow", sub: "alice", tier: "premium" });
-    const pub = runCli(["escrow", "token", "--key", "package.json", "--sub", "x"]);
+    const pub = await runCliInProcess(["escrow", "token", "--key", "package.json", "--sub", "x"]);
     expect(pub.status).toBe(2);
     expect(pub.stderr).toMatch(/--key: package.json is a public key|--key: cannot read/);
   });
 
-  it("serve rejects bad flags naming them, with exit 2", () => {
+  it("serve rejects bad flags naming them, with exit 2", async () => {
     const cases: [string[], RegExp][] = [
       [["--port", "70000"], /--port: got "70000"/],
       [["--port", "0", "--regions", "Bad_Region"], /--regions: "Bad_Region"/],
@@ -91,7 +92,7 @@ describe("meridian escrow", () => {
       [["--port", "0", "--config", "x.json", "--stack", "local"], /not both/],
     ];
     for (const [args, message] of cases) {
-      const r = runCli(["escrow", "serve", ...args]);
+      const r = await runCliInProcess(["escrow", "serve", ...args]);
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
     }

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { generateKey, newVerifier } from "../../runtime/prooflog/note.js";
 import { openCheckpoint } from "../../runtime/prooflog/checkpoint.js";
@@ -61,15 +62,15 @@ describe("batch inclusion proofs over HTTP and the CLI", () => {
     }
   });
 
-  it("prove-batch writes a bundle verify-batch accepts offline; tampered bundles and wrong entries are refused", () => {
+  it("prove-batch writes a bundle verify-batch accepts offline; tampered bundles and wrong entries are refused", async () => {
     const bundle = join(dir, "batch.json");
-    const made = runCli(["log", "prove-batch", "--log", url, "--indices", "7,8,200", "--out", bundle]);
+    const made = await runCliInProcess(["log", "prove-batch", "--log", url, "--indices", "7,8,200", "--out", bundle]);
     expect(made.stderr).toBe("");
     expect(made.status).toBe(0);
     writeFileSync(join(dir, "e8"), entry(8));
     writeFileSync(join(dir, "wrong"), entry(9));
-    const verify = (file: string, ...more: string[]) => runCli(["log", "verify-batch", "--proof", file, "--vkey", keys.verifierKey, ...more]);
-    const ok = verify(bundle, "--entry", `8=${join(dir, "e8")}`);
+    const verify = (file: string, ...more: string[]) => runCliInProcess(["log", "verify-batch", "--proof", file, "--vkey", keys.verifierKey, ...more]);
+    const ok = await verify(bundle, "--entry", `8=${join(dir, "e8")}`);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toMatch(new RegExp(`^ok: 3 entries \\(7, 8, 200\\) are in ${ORIGIN} at size ${N}; \\d+ proof hashes\\n$`));
 
@@ -89,15 +90,15 @@ describe("batch inclusion proofs over HTTP and the CLI", () => {
     for (const [what, change, why] of tampered) {
       const file = join(dir, `${what.replace(/ /g, "-")}.json`);
       writeFileSync(file, JSON.stringify({ ...b, ...change }));
-      const r = verify(file);
+      const r = await verify(file);
       expect(r.status, what).toBe(1);
       expect(r.stderr, what).toMatch(why);
     }
-    const wrong = verify(bundle, "--entry", `8=${join(dir, "wrong")}`);
+    const wrong = await verify(bundle, "--entry", `8=${join(dir, "wrong")}`);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("is not the entry the log holds there");
     const other = generateKey(ORIGIN);
-    const forged = runCli(["log", "verify-batch", "--proof", bundle, "--vkey", other.verifierKey]);
+    const forged = await runCliInProcess(["log", "verify-batch", "--proof", bundle, "--vkey", other.verifierKey]);
     expect(forged.status).toBe(1);
     expect(forged.stderr).toMatch(/verification failed/);
   });

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier } from "../../runtime/prooflog/note.js";
 import { verifyThresholdCheckpoint } from "../../runtime/prooflog/witness/threshold.js";
@@ -40,7 +41,7 @@ const witness = (i: number, group: string, share: string) =>
 
 describe("threshold witnessing with real processes", () => {
   it("publishes group-signed checkpoints, names the forger, and verify --threshold checks the group key", async () => {
-    const refused = runCli([
+    const refused = await runCliInProcess([
       "log",
       "witness",
       "--key",
@@ -100,22 +101,23 @@ describe("threshold witnessing with real processes", () => {
     expect(logOutput).toContain(`witness ${ws[2]!.url} sent a partial signature for share 3 that does not verify under that share's public key`);
 
     const verify = (groupFile: string) =>
-      runCli(["log", "verify", "--log", log.url, "--vkey", logKey.verifierKey, "--state", file(`state-${groupFile}`), "--threshold", `${NAME}=${file(groupFile)}`, "--index", "4"]);
-    const ok = verify("group.json");
+      runCliInProcess(["log", "verify", "--log", log.url, "--vkey", logKey.verifierKey, "--state", file(`state-${groupFile}`), "--threshold", `${NAME}=${file(groupFile)}`, "--index", "4"]);
+    const ok = await verify("group.json");
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toContain(`threshold signature of ${NAME} (2 of 3 witnesses) verified under the group key`);
     expect(ok.stdout).toContain("entry 4 (17 bytes) is included");
-    const foreign = verify("stranger.json");
+    const foreign = await verify("stranger.json");
     expect(foreign.status).toBe(1);
     expect(foreign.stderr).toContain(`verification failed: the checkpoint carries no threshold signature of ${NAME}`);
 
     // Offline: a tlog-proof bundle carries the group-signed checkpoint, and --threshold checks it there too.
-    const bundle = runCli(["log", "proof", "--log", log.url, "--index", "1", "--entry-out", file("entry1")]);
+    const bundle = await runCliInProcess(["log", "proof", "--log", log.url, "--index", "1", "--entry-out", file("entry1")]);
     expect(bundle.status).toBe(0);
     writeFileSync(file("proof1"), bundle.stdout);
-    const offline = (groupFile: string) => runCli(["log", "verify", "--vkey", logKey.verifierKey, "--proof", file("proof1"), "--entry", file("entry1"), "--threshold", `${NAME}=${file(groupFile)}`]);
-    expect(offline("group.json").stdout).toMatch(new RegExp(`^ok: entry 1 is in ${ORIGIN} at size \\d+; threshold signature of ${NAME} verified\n$`));
-    const offlineForeign = offline("stranger.json");
+    const offline = (groupFile: string) =>
+      runCliInProcess(["log", "verify", "--vkey", logKey.verifierKey, "--proof", file("proof1"), "--entry", file("entry1"), "--threshold", `${NAME}=${file(groupFile)}`]);
+    expect((await offline("group.json")).stdout).toMatch(new RegExp(`^ok: entry 1 is in ${ORIGIN} at size \\d+; threshold signature of ${NAME} verified\n$`));
+    const offlineForeign = await offline("stranger.json");
     expect(offlineForeign.status).toBe(1);
     expect(offlineForeign.stderr).toContain("no threshold signature");
   });

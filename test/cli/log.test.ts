@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { killServers, MERIDIAN_BIN, REPO_ROOT, runCli, serveCli } from "../cli.js";
+import { killServers, MERIDIAN_BIN, REPO_ROOT, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { ALG_COSIGNATURE_V1, generateKey, newSigner } from "../../runtime/prooflog/note.js";
 import { signCheckpoint } from "../../runtime/prooflog/checkpoint.js";
@@ -52,7 +53,7 @@ async function waitForSize(n: number): Promise<void> {
   }
 }
 // runCli blocks this process, so the server must be (and is) a separate process.
-const cli = (args: string[], input?: string) => runCli(args, input === undefined ? {} : { input });
+const cli = (args: string[], input?: string) => runCliInProcess(args, input === undefined ? {} : { input });
 
 describe("meridian log", () => {
   it("runs on the service kit: one ready line, /healthz, /readyz (writable, a checkpoint published), RED metrics per route", async () => {
@@ -71,13 +72,13 @@ describe("meridian log", () => {
     const client = new LogClient(url);
     const trail = new AuditTrail(client, monotonicTimestamps(new ManualClock(1_700_000_000_000)));
     for (let i = 0; i < 5; i++) await trail.record({ actor: "ops", action: "deploy", subject: `svc-${i}` });
-    const added = cli(["log", "add", "--log", url], "a plain entry\n");
+    const added = await cli(["log", "add", "--log", url], "a plain entry\n");
     expect(added.status).toBe(0);
     expect(JSON.parse(added.stdout)).toEqual({ index: 5 });
     await waitForSize(6);
 
     const state = join(dir, "state.checkpoint");
-    const first = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state, "--index", "3"]);
+    const first = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state, "--index", "3"]);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/ok: checkpoint meridian.test\/cli-log size 6/);
     expect(first.stdout).toMatch(/no saved checkpoint/);
@@ -87,18 +88,18 @@ describe("meridian log", () => {
 
     for (let i = 0; i < 300; i++) await client.add(Buffer.from(`more ${i}`));
     await waitForSize(306);
-    const second = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state]);
+    const second = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", state]);
     expect(second.status, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
     // The same audit from tiles alone (no JSON proof endpoints).
-    const viaTiles = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "tiles.state"), "--tiles", "--index", "300"]);
+    const viaTiles = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "tiles.state"), "--tiles", "--index", "300"]);
     expect(viaTiles.status, viaTiles.stderr).toBe(0);
     expect(viaTiles.stdout).toMatch(/entry 300 .* is included/);
-    const tilesFrom6 = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "first.state"), "--tiles"]);
+    const tilesFrom6 = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "first.state"), "--tiles"]);
     expect(tilesFrom6.status, tilesFrom6.stderr).toBe(0);
     expect(tilesFrom6.stdout).toMatch(/consistent with the saved checkpoint at size 6/);
 
-    const proofOut = cli(["log", "proof", "--log", url, "--index", "260", "--entry-out", join(dir, "entry")]);
+    const proofOut = await cli(["log", "proof", "--log", url, "--index", "260", "--entry-out", join(dir, "entry")]);
     expect(proofOut.status, proofOut.stderr).toBe(0);
     expect(proofOut.stdout).toMatch(/^c2sp\.org\/tlog-proof@v1\nindex 260\n/);
     writeFileSync(join(dir, "proof"), proofOut.stdout);
@@ -106,41 +107,41 @@ describe("meridian log", () => {
 
     // A saved checkpoint the log cannot extend (a forged bigger tree under the same key) is a rollback.
     writeFileSync(join(dir, "forged"), signCheckpoint({ origin: ORIGIN, size: 10_000, root: Buffer.alloc(32, 7), extensions: [] }, [newSigner(keys.signerKey)]));
-    const rollback = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "forged")]);
+    const rollback = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "forged")]);
     expect(rollback.status).toBe(1);
     expect(rollback.stderr).toMatch(/rollback/);
 
     // A witness key is not a log key: `--vkey` refuses it; witnesses belong in a tlog-policy file.
     const witnessKey = generateKey("w.example/witness", ALG_COSIGNATURE_V1);
-    const asLog = cli(["log", "verify", "--log", url, "--vkey", witnessKey.verifierKey, "--state", join(dir, "sw")]);
+    const asLog = await cli(["log", "verify", "--log", url, "--vkey", witnessKey.verifierKey, "--state", join(dir, "sw")]);
     expect(asLog.status).toBe(2);
     expect(asLog.stderr).toMatch(/is a witness \(cosignature\) key: a checkpoint must be signed by the log's own key/);
     writeFileSync(join(dir, "none.policy"), `log ${keys.verifierKey}\nquorum none\n`);
-    const byPolicy = cli(["log", "verify", "--log", url, "--policy", join(dir, "none.policy"), "--state", join(dir, "sp1")]);
+    const byPolicy = await cli(["log", "verify", "--log", url, "--policy", join(dir, "none.policy"), "--state", join(dir, "sp1")]);
     expect(byPolicy.status, byPolicy.stderr).toBe(0);
     expect(byPolicy.stdout).toMatch(/witness quorum "none" met/);
     writeFileSync(join(dir, "w.policy"), `log ${keys.verifierKey}\nwitness W ${witnessKey.verifierKey}\nquorum W\n`);
-    const unwitnessed = cli(["log", "verify", "--log", url, "--policy", join(dir, "w.policy"), "--state", join(dir, "sp2")]);
+    const unwitnessed = await cli(["log", "verify", "--log", url, "--policy", join(dir, "w.policy"), "--state", join(dir, "sp2")]);
     expect(unwitnessed.status).toBe(1);
     expect(unwitnessed.stderr).toMatch(/does not meet the policy's quorum "W" \(valid cosignatures from: none\)/);
     expect(existsSync(join(dir, "sp2"))).toBe(false); // never saved as trusted
 
-    const stranger = cli(["log", "verify", "--log", url, "--vkey", generateKey(ORIGIN).verifierKey, "--state", join(dir, "s2")]);
+    const stranger = await cli(["log", "verify", "--log", url, "--vkey", generateKey(ORIGIN).verifierKey, "--state", join(dir, "s2")]);
     expect(stranger.status).toBe(1);
     expect(stranger.stderr).toMatch(/no signature from a known key/);
-    expect(cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s3"), "--index", "99999"]).stderr).toMatch(/not below the checkpoint size/);
+    expect((await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s3"), "--index", "99999"])).stderr).toMatch(/not below the checkpoint size/);
 
     child.kill("SIGTERM");
     expect(await new Promise((r) => child.once("exit", r))).toBe(0); // drained, the log closed
 
-    const offline = cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "entry")]);
+    const offline = await cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "entry")]);
     expect(offline.status, offline.stderr).toBe(0);
     expect(offline.stdout).toMatch(/ok: entry 260 is in meridian.test\/cli-log at size 306/);
     writeFileSync(join(dir, "wrong"), "more 255");
-    const wrong = cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "wrong")]);
+    const wrong = await cli(["log", "verify", "--vkey", keys.verifierKey, "--proof", join(dir, "proof"), "--entry", join(dir, "wrong")]);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/mismatch/);
-    const down = cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s4")]);
+    const down = await cli(["log", "verify", "--log", url, "--vkey", keys.verifierKey, "--state", join(dir, "s4")]);
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/cannot reach/);
 
@@ -149,7 +150,7 @@ describe("meridian log", () => {
     const bytes = readFileSync(tile);
     bytes[1234]! ^= 0x40;
     writeFileSync(tile, bytes);
-    const refused = cli(["log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]);
+    const refused = await cli(["log", "serve", "--data", join(dir, "data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^meridian log serve: failed to start: refusing to start: file store .*: tile\/0\/000 does not hash to its entry in the tile above: the stored tile is corrupt\n$/);
     expect(refused.stdout).toBe("");
@@ -162,7 +163,7 @@ describe("meridian log", () => {
     const port = (taken.address() as { port: number }).port;
     const data = join(dir, "taken-port");
     const args = ["log", "serve", "--data", data, "--origin", ORIGIN, "--key", join(dir, "log.key"), "--port"];
-    const r = cli([...args, String(port)]);
+    const r = await cli([...args, String(port)]);
     await new Promise<void>((done) => taken.close(() => done()));
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toBe(`meridian log serve: cannot listen on 127.0.0.1:${port} (http): address already in use\n`);
@@ -173,25 +174,27 @@ describe("meridian log", () => {
     again.child.kill("SIGTERM");
   });
 
-  it("usage errors exit 2", () => {
-    expect(cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")]).stderr).toMatch(/exactly one store: --data <dir> \(embedded\), --postgres <url> or --s3 <url>/);
-    expect(cli(["log", "verify", "--vkey", keys.verifierKey]).status).toBe(2);
+  it("usage errors exit 2", async () => {
+    expect((await cli(["log", "serve", "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key")])).stderr).toMatch(
+      /exactly one store: --data <dir> \(embedded\), --postgres <url> or --s3 <url>/,
+    );
+    expect((await cli(["log", "verify", "--vkey", keys.verifierKey])).status).toBe(2);
     // The rendered config file (--config) is checked by the log's own schema, naming the key.
-    const serveWith = (config: unknown, extra: string[] = []) => {
+    const serveWith = async (config: unknown, extra: string[] = []) => {
       writeFileSync(join(dir, "prooflog.json"), JSON.stringify(config));
-      return cli(["log", "serve", "--config", join(dir, "prooflog.json"), "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key"), ...extra]);
+      return await cli(["log", "serve", "--config", join(dir, "prooflog.json"), "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key"), ...extra]);
     };
-    const noKey = serveWith({ origin: ORIGIN, witnesses: [{ name: "w", url: "https://w.example" }] });
+    const noKey = await serveWith({ origin: ORIGIN, witnesses: [{ name: "w", url: "https://w.example" }] });
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toMatch(/prooflog\.json: witnesses\.0\.url: a cosigning witness needs both url and vkey/);
-    expect(serveWith({ origin: ORIGIN, extra: 1 }).stderr).toMatch(/Unrecognized key.*extra/);
+    expect((await serveWith({ origin: ORIGIN, extra: 1 })).stderr).toMatch(/Unrecognized key.*extra/);
     // A time reference measures the log's clock node, which needs a max offset.
-    const noOffset = serveWith({ origin: ORIGIN, timeReference: { grandmaster: "127.0.0.1:123" } });
+    const noOffset = await serveWith({ origin: ORIGIN, timeReference: { grandmaster: "127.0.0.1:123" } });
     expect(noOffset.status).toBe(2);
     expect(noOffset.stderr).toMatch(/timeReference: a time reference measures the log's clock node: set maxOffsetMs too/);
-    expect(serveWith({ origin: ORIGIN, maxOffsetMs: 250, timeReference: { grandmaster: "grandmaster" } }).stderr).toMatch(/timeReference\.grandmaster: expected host:port/);
-    expect(serveWith({ origin: ORIGIN }, ["--origin", "other.example/log"]).stderr).toMatch(/--origin "other.example\/log" contradicts origin/);
-    expect(cli(["log", "serve", "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key")]).stderr).toMatch(/give the checkpoint origin/);
-    expect(cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"]).status).toBe(2);
+    expect((await serveWith({ origin: ORIGIN, maxOffsetMs: 250, timeReference: { grandmaster: "grandmaster" } })).stderr).toMatch(/timeReference\.grandmaster: expected host:port/);
+    expect((await serveWith({ origin: ORIGIN }, ["--origin", "other.example/log"])).stderr).toMatch(/--origin "other.example\/log" contradicts origin/);
+    expect((await cli(["log", "serve", "--data", join(dir, "bad"), "--port", "0", "--key", join(dir, "log.key")])).stderr).toMatch(/give the checkpoint origin/);
+    expect((await cli(["log", "proof", "--log", "http://127.0.0.1:1", "--index", "x"])).status).toBe(2);
   });
 });

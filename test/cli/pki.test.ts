@@ -3,21 +3,21 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-pki-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("meridian pki: the offline ceremony end to end", () => {
-  it("root → csr → sign → inspect yields a path-1, name-constrained intermediate that openssl verifies against the root", () => {
-    const root = runCli(["pki", "root", "--stack", "prod", "--out", join(dir, "offline")]);
+  it("root → csr → sign → inspect yields a path-1, name-constrained intermediate that openssl verifies against the root", async () => {
+    const root = await runCliInProcess(["pki", "root", "--stack", "prod", "--out", join(dir, "offline")]);
     expect(root.status, root.stderr).toBe(0);
     expect(statSync(join(dir, "offline", "root-ca-key.pem")).mode & 0o777).toBe(0o600);
 
-    const csr = runCli(["pki", "csr", "--stack", "prod", "--region", "aws-use1", "--out", join(dir, "aws-use1")]);
+    const csr = await runCliInProcess(["pki", "csr", "--stack", "prod", "--region", "aws-use1", "--out", join(dir, "aws-use1")]);
     expect(csr.status, csr.stderr).toBe(0);
 
-    const sign = runCli([
+    const sign = await runCliInProcess([
       "pki",
       "sign",
       "--stack",
@@ -34,7 +34,7 @@ describe("meridian pki: the offline ceremony end to end", () => {
     expect(sign.status, sign.stderr).toBe(0);
     writeFileSync(join(dir, "chain.pem"), sign.stdout);
 
-    const inspect = runCli(["pki", "inspect", join(dir, "chain.pem")]);
+    const inspect = await runCliInProcess(["pki", "inspect", join(dir, "chain.pem")]);
     expect(inspect.status, inspect.stderr).toBe(0);
     const d = JSON.parse(inspect.stdout) as Record<string, unknown>;
     expect(d).toMatchObject({
@@ -59,21 +59,21 @@ describe("meridian pki: the offline ceremony end to end", () => {
     expect(readFileSync(join(dir, "offline", "root-ca.pem"), "utf8")).toContain(split[1]!.trim());
   });
 
-  it("refuses an unknown region, a missing file and a non-certificate, each naming the input (exit 2)", () => {
-    const badRegion = runCli(["pki", "csr", "--stack", "prod", "--region", "mars-1", "--out", join(dir, "x")]);
+  it("refuses an unknown region, a missing file and a non-certificate, each naming the input (exit 2)", async () => {
+    const badRegion = await runCliInProcess(["pki", "csr", "--stack", "prod", "--region", "mars-1", "--out", join(dir, "x")]);
     expect(badRegion.status).toBe(2);
     expect(badRegion.stderr).toMatch(/--region: got "mars-1"; stack prod has aws-use1/);
-    const missing = runCli(["pki", "sign", "--stack", "prod", "--region", "aws-use1", "--csr", join(dir, "nope.csr"), "--root-cert", "a", "--root-key", "b"]);
+    const missing = await runCliInProcess(["pki", "sign", "--stack", "prod", "--region", "aws-use1", "--csr", join(dir, "nope.csr"), "--root-cert", "a", "--root-key", "b"]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--root-cert: cannot read a \(ENOENT\)/);
     writeFileSync(join(dir, "junk.pem"), "hello");
-    const junk = runCli(["pki", "inspect", join(dir, "junk.pem")]);
+    const junk = await runCliInProcess(["pki", "inspect", join(dir, "junk.pem")]);
     expect(junk.status).toBe(2);
     expect(junk.stderr).toMatch(/junk\.pem: not a PEM certificate/);
   });
 
-  it("`pki plan` prints every region's ceremony in wave order, the root key only in offline steps", () => {
-    const plan = runCli(["pki", "plan", "--stack", "prod"]);
+  it("`pki plan` prints every region's ceremony in wave order, the root key only in offline steps", async () => {
+    const plan = await runCliInProcess(["pki", "plan", "--stack", "prod"]);
     expect(plan.status, plan.stderr).toBe(0);
     expect(plan.stdout.indexOf("── canary")).toBeLessThan(plan.stdout.indexOf("── wave 1"));
     for (const line of plan.stdout.split("\n").filter((l) => l.includes("root-ca-key"))) expect(line).toMatch(/\[offline\]/);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { defaultStart, parseStart } from "../../cli/commands/rotate.js";
 
 describe("meridian rotate --plan", () => {
-  it("prints prod's waves with times: canary, then waves a stagger apart, each with its gate and commands", () => {
-    const r = runCli(["rotate", "--plan", "--stack", "prod", "--start", "2026-12-01T09:00Z"]);
+  it("prints prod's waves with times: canary, then waves a stagger apart, each with its gate and commands", async () => {
+    const r = await runCliInProcess(["rotate", "--plan", "--stack", "prod", "--start", "2026-12-01T09:00Z"]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Rotation plan for stack prod: 3 waves over 6 regions, 24h stagger, 10 min rollout \+ 30 min gate per wave/);
     expect(r.stdout).toMatch(/canary\s+azure-weu\s+17%\s+2026-12-01 09:00\s+09:10 → 09:40\s+768h/);
@@ -16,21 +16,24 @@ describe("meridian rotate --plan", () => {
     expect(r.stdout.match(/• gateway certificate Ready/g)).toHaveLength(3);
   });
 
-  it("--json carries the same plan with ISO times", () => {
-    const r = runCli(["rotate", "--plan", "--stack", "staging", "--start", "2026-12-01T09:00Z", "--json"]);
+  it("--json carries the same plan with ISO times", async () => {
+    const r = await runCliInProcess(["rotate", "--plan", "--stack", "staging", "--start", "2026-12-01T09:00Z", "--json"]);
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as { waves: { name: string; regions: string[]; startsAt: string }[] };
     expect(doc.waves[0]).toMatchObject({ name: "canary", regions: ["azure-sea"], startsAt: "2026-12-01T09:00:00.000Z" });
     expect(doc.waves.flatMap((w) => w.regions).sort()).toEqual(["aws-use1", "azure-sea", "gcp-euw1"]);
   });
 
-  it("refuses to run without --plan and rejects a malformed --start or stack, exit 2", () => {
-    expect(runCli(["rotate", "--stack", "prod"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/only plans; pass --plan/) });
-    expect(runCli(["rotate", "--plan", "--start", "2026-13-45T09:00Z"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--start: got "2026-13-45T09:00Z"; not a real date/) });
-    expect(runCli(["rotate", "--plan", "--stack", "qa"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/no such stack/) });
+  it("refuses to run without --plan and rejects a malformed --start or stack, exit 2", async () => {
+    expect(await runCliInProcess(["rotate", "--stack", "prod"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/only plans; pass --plan/) });
+    expect(await runCliInProcess(["rotate", "--plan", "--start", "2026-13-45T09:00Z"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--start: got "2026-13-45T09:00Z"; not a real date/),
+    });
+    expect(await runCliInProcess(["rotate", "--plan", "--stack", "qa"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/no such stack/) });
   });
 
-  it("starts on the next full hour by default", () => {
+  it("starts on the next full hour by default", async () => {
     expect(defaultStart(Date.UTC(2026, 0, 1, 10, 17))).toBe(Date.UTC(2026, 0, 1, 11));
     expect(parseStart("2026-12-01T09:00+02:00")).toBe(Date.UTC(2026, 11, 1, 7));
   });

@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateKey } from "../../runtime/prooflog/note.js";
 import { combine, partialSign, readGroup, readShare, verifyShare } from "../../runtime/tbls/index.js";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 const root = mkdtempSync(join(tmpdir(), "tbls-dkg-"));
 afterAll(() => {
@@ -83,8 +84,8 @@ function collect(child: ChildProcess): Promise<Outcome> {
 
 const resultOf = (o: Outcome) => JSON.parse(o.stdout.trim().split("\n").at(-1)!) as { index: number; groupPublicKey: string; qual: number[]; disqualified: { dealer: number; reason: string }[] };
 
-function partial(dir: string, i: number): string {
-  const r = runCli(["tbls", "sign", "--share", join(dir, `p${i}`, `share-${i}.json`), msg]);
+async function partial(dir: string, i: number): Promise<string> {
+  const r = await runCliInProcess(["tbls", "sign", "--share", join(dir, `p${i}`, `share-${i}.json`), msg]);
   expect(r.status, r.stderr).toBe(0);
   const file = join(dir, `partial-${i}.json`);
   writeFileSync(file, r.stdout);
@@ -94,18 +95,18 @@ function partial(dir: string, i: number): string {
 describe("meridian tbls dkg (five processes over HTTP)", () => {
   afterAll(killServers);
 
-  it("refuses to start without an identity key, or with a peer whose verifier key is malformed (exit 2, naming it)", () => {
+  it("refuses to start without an identity key, or with a peer whose verifier key is malformed (exit 2, naming it)", async () => {
     const dir = join(root, "nokey");
     mkdirSync(dir, { recursive: true });
     const args = ["tbls", "dkg", "--index", "1", "--t", "1", "--n", "2", "--port", "0"];
-    const none = runCli([...args, "--peers", "a+00000000+AQ==@http://127.0.0.1:1,b@http://127.0.0.1:2", join(dir, "out")]);
+    const none = await runCliInProcess([...args, "--peers", "a+00000000+AQ==@http://127.0.0.1:1,b@http://127.0.0.1:2", join(dir, "out")]);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/required option '--key <file>' not specified/);
-    const missing = runCli([...args, "--key", join(dir, "absent.key"), "--peers", "x@http://127.0.0.1:1,y@http://127.0.0.1:2", join(dir, "out")]);
+    const missing = await runCliInProcess([...args, "--key", join(dir, "absent.key"), "--peers", "x@http://127.0.0.1:1,y@http://127.0.0.1:2", join(dir, "out")]);
     expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/--key .*absent\.key: no such file/) as string]);
     const k = generateKey("dkg-nokey-1");
     writeFileSync(join(dir, "p1.key"), `${k.signerKey}\n`, { mode: 0o600 });
-    const bad = runCli([...args, "--key", join(dir, "p1.key"), "--peers", `${k.verifierKey}@http://127.0.0.1:1,not-a-key@http://127.0.0.1:2`, join(dir, "out")]);
+    const bad = await runCliInProcess([...args, "--key", join(dir, "p1.key"), "--peers", `${k.verifierKey}@http://127.0.0.1:1,not-a-key@http://127.0.0.1:2`, join(dir, "out")]);
     expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/participant 2: verifier key "not-a-key" must look like/) as string]);
   });
 
@@ -121,13 +122,13 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
     const group = join(dir, "p1", "group.json");
     for (let i = 2; i <= 5; i++) expect(readFileSync(join(dir, `p${i}`, "group.json"), "utf8")).toBe(readFileSync(group, "utf8"));
     expect((JSON.parse(readFileSync(group, "utf8")) as { groupPublicKey: string }).groupPublicKey).toBe(key);
-    expect(runCli(["tbls", "verify-share", "--group", group, join(dir, "p1", "share-1.json")]).status).toBe(0);
+    expect((await runCliInProcess(["tbls", "verify-share", "--group", group, join(dir, "p1", "share-1.json")])).status).toBe(0);
     const commitments = readGroup(group).commitments;
     const shares = [1, 2, 3, 4, 5].map((i) => readShare(join(dir, `p${i}`, `share-${i}.json`)));
     for (const s of shares) expect(verifyShare(commitments, s)).toBe(true);
 
-    const p = [1, 4, 5].map((i) => partial(dir, i));
-    const a = runCli(["tbls", "combine", "--group", group, msg, ...p]);
+    const p = [await partial(dir, 1), await partial(dir, 4), await partial(dir, 5)];
+    const a = await runCliInProcess(["tbls", "combine", "--group", group, msg, ...p]);
     expect(a.status, a.stderr).toBe(0);
     const sig = a.stdout.trim();
     const message = readFileSync(msg);
@@ -140,8 +141,8 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
       ).toString("hex"),
     ).toBe(sig);
     expect(bls.verify(Buffer.from(sig, "hex"), bls.hash(message), Buffer.from(key, "hex"))).toBe(true);
-    expect(runCli(["tbls", "verify", "--group", group, "--signature", sig, msg]).stdout).toBe("valid\n");
-    const two = runCli(["tbls", "combine", "--group", group, msg, p[0]!, p[1]!]);
+    expect((await runCliInProcess(["tbls", "verify", "--group", group, "--signature", sig, msg])).stdout).toBe("valid\n");
+    const two = await runCliInProcess(["tbls", "combine", "--group", group, msg, p[0]!, p[1]!]);
     expect(two.status).toBe(1);
     expect(two.stderr).toMatch(/need 3 good partial signatures from distinct participants, have 2/);
   });
@@ -161,14 +162,14 @@ describe("meridian tbls dkg (five processes over HTTP)", () => {
     // round-1 messages with different vectors. Swapping one for a message dealer 2 did not sign proves nothing.
     const peersFile = join(dir, "peers.json");
     for (const i of honest) {
-      const ev = runCli(["tbls", "evidence", "--peers-file", peersFile, join(dir, `p${i}`, "evidence.json")]);
+      const ev = await runCliInProcess(["tbls", "evidence", "--peers-file", peersFile, join(dir, `p${i}`, "evidence.json")]);
       expect(ev.status, ev.stderr).toBe(0);
       expect(ev.stdout).toMatch(/^guilty: dealer 2 signed two different commitment vectors in round 1 \(to participants \d and \d\)\n$/);
     }
     const evidence = JSON.parse(readFileSync(join(dir, "p1", "evidence.json"), "utf8")) as { messages: { payload: string }[] }[];
     evidence[0]!.messages[1]!.payload = evidence[0]!.messages[0]!.payload.replace(/"commitments":\["[0-9a-f]{4}/, '"commitments":["0000');
     writeFileSync(join(dir, "forged-evidence.json"), JSON.stringify(evidence));
-    const forged = runCli(["tbls", "evidence", "--peers-file", peersFile, join(dir, "forged-evidence.json")]);
+    const forged = await runCliInProcess(["tbls", "evidence", "--peers-file", peersFile, join(dir, "forged-evidence.json")]);
     expect([forged.status, forged.stderr]).toEqual([1, expect.stringMatching(/evidence 1 proves nothing: the round1 message to \d is not signed by dealer 2 in this session/) as string]);
     const shares = honest.map((i) => readShare(join(dir, `p${i}`, `share-${i}.json`)));
     const commitments = readGroup(join(dir, "p4", "group.json")).commitments;

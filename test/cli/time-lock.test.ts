@@ -8,7 +8,8 @@ import { spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { UPPER_BOUND_FILE } from "../../runtime/clock/index.js";
 import { DirectoryLockedError, lockDirectory } from "../../runtime/common/dir-lock.js";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -30,7 +31,7 @@ describe("the clock service's dataDir lock", () => {
     expect(JSON.parse(readFileSync(join(dir, "clock.lock"), "utf8"))).toMatchObject({ pid: s.child.pid });
     const stateBefore = readFileSync(join(dir, UPPER_BOUND_FILE), "utf8");
 
-    const r = runCli(["time", "reset", "--data-dir", dir, "--reason", "while running"]);
+    const r = await runCliInProcess(["time", "reset", "--data-dir", dir, "--reason", "while running"]);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toBe("");
     const lines = r.stderr.trimEnd().split("\n");
@@ -46,7 +47,7 @@ describe("the clock service's dataDir lock", () => {
     s.child.kill("SIGKILL");
     await exited;
     expect(existsSync(join(dir, "clock.lock"))).toBe(true); // kill -9 left it behind
-    const after = runCli(["time", "reset", "--data-dir", dir, "--reason", "after kill -9"]);
+    const after = await runCliInProcess(["time", "reset", "--data-dir", dir, "--reason", "after kill -9"]);
     expect(after.stderr).toBe("");
     expect(after.status).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ previousEpoch: 0, epoch: 1 });

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { UPPER_BOUND_FILE } from "../../runtime/clock/index.js";
-import { killServers, runCli, serveCli } from "../cli.js";
+import { killServers, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -27,7 +28,7 @@ describe("meridian time reset", () => {
     const oldToken = `${ahead - 1000}.0`;
     await expect(serve(dir)).rejects.toThrow(/went backwards since the last run, or the HLC ran ahead of it.*meridian time reset --data-dir/);
 
-    const r = runCli(["time", "reset", "--data-dir", dir, "--reason", "HLC ran an hour ahead after an NTP step"]);
+    const r = await runCliInProcess(["time", "reset", "--data-dir", dir, "--reason", "HLC ran an hour ahead after an NTP step"]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ previousEpoch: 0, epoch: 1, reason: "HLC ran an hour ahead after an NTP step", previousUpperBound: new Date(ahead / 1000).toISOString() });
@@ -56,14 +57,17 @@ describe("meridian time reset", () => {
     expect(((await res.json()) as { error: string }).error).toBe("hlc reset");
   }, 90_000);
 
-  it("refuses bad arguments and an unreadable state file, changing nothing", () => {
+  it("refuses bad arguments and an unreadable state file, changing nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hlc-cli-reset-"));
     dirs.push(dir);
-    expect(runCli(["time", "reset", "--data-dir", join(dir, "missing"), "--reason", "x"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--data-dir .*missing: no such directory/) });
-    expect(runCli(["time", "reset", "--data-dir", dir, "--reason", "   "])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reason: give 1 to 500 characters/) });
-    expect(runCli(["time", "reset", "--data-dir", dir])).toMatchObject({ status: 2, stderr: expect.stringMatching(/required option '--reason <text>'/) });
+    expect(await runCliInProcess(["time", "reset", "--data-dir", join(dir, "missing"), "--reason", "x"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--data-dir .*missing: no such directory/),
+    });
+    expect(await runCliInProcess(["time", "reset", "--data-dir", dir, "--reason", "   "])).toMatchObject({ status: 2, stderr: expect.stringMatching(/--reason: give 1 to 500 characters/) });
+    expect(await runCliInProcess(["time", "reset", "--data-dir", dir])).toMatchObject({ status: 2, stderr: expect.stringMatching(/required option '--reason <text>'/) });
     writeFileSync(join(dir, UPPER_BOUND_FILE), '{"upperBound');
-    expect(runCli(["time", "reset", "--data-dir", dir, "--reason", "x"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unreadable \(not JSON\): its epoch is unknown/) });
+    expect(await runCliInProcess(["time", "reset", "--data-dir", dir, "--reason", "x"])).toMatchObject({ status: 2, stderr: expect.stringMatching(/unreadable \(not JSON\): its epoch is unknown/) });
     expect(readFileSync(join(dir, UPPER_BOUND_FILE), "utf8")).toBe('{"upperBound');
   });
 });

@@ -8,7 +8,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { killServers, REPO_ROOT, runCli, serveCli } from "../cli.js";
+import { killServers, REPO_ROOT, serveCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { LogClient } from "../../runtime/prooflog/client.js";
 import { generateKey } from "../../runtime/prooflog/note.js";
 
@@ -21,12 +22,12 @@ const drained = () => (parse(readFileSync(file, "utf8")) as { config: Record<str
 const regionIds = () => ((parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config["meridian:regions"] as { id: string }[]).map((r) => r.id);
 
 describe("meridian traffic drain|restore --stack", () => {
-  it("drains regions into the stack, refuses the last one and unknown ones, restores", () => {
+  it("drains regions into the stack, refuses the last one and unknown ones, restores", async () => {
     const ids = regionIds();
     expect(ids.length).toBeGreaterThan(1);
     const before = readFileSync(file, "utf8");
     for (const id of ids.slice(0, -1)) {
-      const r = runCli(["traffic", "drain", id, "--stack", "staging"], { env });
+      const r = await runCliInProcess(["traffic", "drain", id, "--stack", "staging"], { env });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`drained ${id} in stack staging`);
     }
@@ -39,15 +40,15 @@ describe("meridian traffic drain|restore --stack", () => {
     ).toEqual(before.split("\n").filter((l) => l.trim().startsWith("#")));
 
     const edited = readFileSync(file, "utf8");
-    const last = runCli(["traffic", "drain", ids.at(-1)!, "--stack", "staging"], { env });
+    const last = await runCliInProcess(["traffic", "drain", ids.at(-1)!, "--stack", "staging"], { env });
     expect(last.status).toBe(2);
     expect(last.stderr).toContain(`refusing to drain ${ids.at(-1)}: it is the last undrained region`);
-    const unknown = runCli(["traffic", "drain", "mars-1", "--stack", "staging"], { env });
+    const unknown = await runCliInProcess(["traffic", "drain", "mars-1", "--stack", "staging"], { env });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("unknown region mars-1");
     expect(readFileSync(file, "utf8")).toBe(edited);
 
-    for (const id of ids.slice(0, -1)) expect(runCli(["traffic", "restore", id, "--stack", "staging"], { env }).status).toBe(0);
+    for (const id of ids.slice(0, -1)) expect((await runCliInProcess(["traffic", "restore", id, "--stack", "staging"], { env })).status).toBe(0);
     expect(drained()).toBeUndefined();
   });
 });
@@ -61,7 +62,7 @@ describe("meridian traffic drain --stack --log: stack-mode routing controls in a
   it("appends the routing change to the proof log before editing the stack; an unreachable log leaves the stack unchanged (exit 1)", async () => {
     const { url } = await serveCli(["log", "serve", "--data", join(dir, "log-data"), "--port", "0", "--origin", ORIGIN, "--key", join(dir, "log.key"), "--checkpoint-interval", "25"]);
     const region = regionIds()[0]!;
-    const r = runCli(["traffic", "drain", region, "--stack", "staging", "--log", url], { env });
+    const r = await runCliInProcess(["traffic", "drain", region, "--stack", "staging", "--log", url], { env });
     expect(r.status, r.stderr).toBe(0);
     const index = Number(/proof log entry (\d+)/.exec(r.stdout)?.[1]);
     expect(drained()).toEqual([region]);
@@ -75,10 +76,10 @@ describe("meridian traffic drain --stack --log: stack-mode routing controls in a
     expect(JSON.parse(entry!.toString("utf8"))).toMatchObject({ type: "meridian.traffic.routing-control", via: "stack", stack: "staging", action: "drain", region, drained: [region] });
 
     const before = readFileSync(file, "utf8");
-    const down = runCli(["traffic", "restore", region, "--stack", "staging", "--log", "http://127.0.0.1:1"], { env });
+    const down = await runCliInProcess(["traffic", "restore", region, "--stack", "staging", "--log", "http://127.0.0.1:1"], { env });
     expect(down.status).toBe(1);
     expect(down.stderr).toMatch(/^meridian: --log http:\/\/127\.0\.0\.1:1: cannot append the routing change to the proof log \(.*\); the stack is unchanged\n$/);
     expect(readFileSync(file, "utf8")).toBe(before);
-    expect(runCli(["traffic", "restore", region, "--stack", "staging"], { env }).stdout).toContain("(not in a proof log: pass --log <url>)");
+    expect((await runCliInProcess(["traffic", "restore", region, "--stack", "staging"], { env })).stdout).toContain("(not in a proof log: pass --log <url>)");
   }, 60_000);
 });
