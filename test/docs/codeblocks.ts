@@ -99,14 +99,20 @@ export interface Started {
  * once in a scratch checkout. Any other `npx …` is npx itself.
  */
 const NPX_FUNCTION = "BASH_FUNC_npx%%";
-const NPX_MERIDIAN = '() { if [ "$1" = meridian ]; then shift; node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs" "$@"; else command npx "$@"; fi; }';
+/** Commands that run a whole estate of processes (and time it): always a process of their own. */
+const ESTATE_COMMANDS = ["local", "drill", "chaos"];
+const NPX_MERIDIAN = `() { if [ "$1" != meridian ]; then command npx "$@"; elif [ -n "$MERIDIAN_DOCS_SOCKET" ] && ! [[ " ${ESTATE_COMMANDS.join(" ")} " == *" $2 "* ]]; then shift; node "$MERIDIAN_DOCS_CLIENT" "$@"; else shift; node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs" "$@"; fi; }`;
 
-/** Start one command in a fresh `bash -o pipefail` in its own process group (so Ctrl-C reaches all of it). */
-export function startCommand(command: ShellCommand, cwd: string): Started {
+/**
+ * Start one command in a fresh `bash -o pipefail` in its own process group (so Ctrl-C reaches all of it). With
+ * `inProcess` (test/docs/in-process.ts), its `npx meridian …` runs in the test's process through that socket.
+ */
+export function startCommand(command: ShellCommand, cwd: string, inProcess?: { socket: string; client: string }): Started {
   // A fresh user's state directories (e.g. `log verify` keeps the last checkpoint it saw there).
   const xdg = Object.fromEntries(["STATE", "CONFIG", "DATA", "CACHE"].map((k) => [`XDG_${k}_HOME`, join(cwd, ".xdg", k.toLowerCase())]));
   const text = command.background ? command.text.replace(/&(\s*(#.*)?)$/, "$1") : command.text;
-  const env = { ...process.env, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
+  if (inProcess) Object.assign(env, { MERIDIAN_DOCS_SOCKET: inProcess.socket, MERIDIAN_DOCS_CLIENT: inProcess.client });
   const child = spawn("bash", ["-o", "pipefail", "-c", text], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
   const chunks: string[] = [];
   child.stdout!.on("data", (d: Buffer) => chunks.push(d.toString()));

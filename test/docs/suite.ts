@@ -18,8 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT, runCli } from "../cli.js";
+import { REPO_ROOT } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 import { lockDocument, type DocLock } from "./doc-lock.js";
+import { CLIENT, serveInProcess, type InProcessServer } from "./in-process.js";
 import { codeBlocks, interrupt, isShell, readyOrExit, scratchCheckout, shellCommands, startCommand, type CodeBlock, type Started } from "./codeblocks.js";
 
 export const DOCS = [
@@ -57,11 +59,21 @@ const MERIDIAN = /\b(npx meridian|npm run -s meridian --)\s/;
 const tail = (s: string) => s.trimEnd().split("\n").slice(-30).join("\n");
 const where = (b: CodeBlock, line = 1) => `${b.file}:${b.line + line}`;
 
-export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs = STOP_GRACE_MS): Promise<void> {
+/**
+ * A lone `&` (not `&&`, `2>&1`, `&>`, `|&`): the command leaves something running in the background, which must be a
+ * process of its own (its `$!`, its Ctrl-C).
+ */
+const BACKGROUND_INSIDE = /(^|[^&<>|])&(?![&>])/;
+
+/**
+ * Run a shell block. With `inProcess`, the `npx meridian …` of each command that ends by itself (foreground, no
+ * `&` inside, not in a `sh server` block) runs in this process (test/docs/in-process.ts); the rest as processes.
+ */
+export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs = STOP_GRACE_MS, inProcess?: InProcessServer): Promise<void> {
   const running: Started[] = [];
   let failure: unknown;
   try {
-    await runCommands(block, cwd, running);
+    await runCommands(block, cwd, running, inProcess);
   } catch (err) {
     failure = err;
   }
@@ -82,10 +94,11 @@ export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs =
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
-async function runCommands(block: CodeBlock, cwd: string, running: Started[]): Promise<void> {
+async function runCommands(block: CodeBlock, cwd: string, running: Started[], inProcess?: InProcessServer): Promise<void> {
   const servers = block.tags.includes("server");
   for (const command of shellCommands(block.body)) {
-    const started = startCommand(command, cwd);
+    const ends = !servers && !command.background && !BACKGROUND_INSIDE.test(command.text);
+    const started = startCommand(command, cwd, ends && inProcess ? { socket: inProcess.socket, client: CLIENT } : undefined);
     const at = where(block, command.line);
     if (command.background || servers) {
       const how = await readyOrExit(started, command.background ? READY_TIMEOUT_MS : COMMAND_TIMEOUT_MS);
@@ -124,10 +137,10 @@ function bashSyntax(block: CodeBlock): void {
   execFileSync("bash", ["-n", "-c", block.body], { stdio: "pipe" });
 }
 
-async function runOfflineParts(block: CodeBlock, cwd: string): Promise<void> {
+async function runOfflineParts(block: CodeBlock, cwd: string, inProcess?: InProcessServer): Promise<void> {
   bashSyntax(block);
   const meridian = shellCommands(block.body).filter((c) => MERIDIAN.test(c.text));
-  await runShellBlock({ ...block, tags: [], body: meridian.map((c) => c.text).join("\n") }, cwd);
+  await runShellBlock({ ...block, tags: [], body: meridian.map((c) => c.text).join("\n") }, cwd, STOP_GRACE_MS, inProcess);
 }
 
 function checkCiBlock(block: CodeBlock): void {
@@ -142,13 +155,13 @@ function checkCiBlock(block: CodeBlock): void {
 }
 
 /** A block that needs the internet: what CI can check offline is that each meridian command and its options exist. */
-function checkNetworkBlock(block: CodeBlock): void {
+async function checkNetworkBlock(block: CodeBlock): Promise<void> {
   bashSyntax(block);
   for (const c of shellCommands(block.body).filter((c) => MERIDIAN.test(c.text))) {
     const words = c.text.slice(c.text.search(MERIDIAN)).replace(MERIDIAN, "").trim().split(/\s+/);
     const end = words.findIndex((w) => !/^[a-z][a-z-]*$/.test(w));
     const path = end === -1 ? words : words.slice(0, end);
-    const help = runCli([...path, "--help"]);
+    const help = await runCliInProcess([...path, "--help"]);
     expect(help.status, `${where(block, c.line)}: \`meridian ${path.join(" ")} --help\` failed\n${help.stderr}`).toBe(0);
     for (const flag of words.filter((w) => /^--?[a-z]/.test(w)).map((w) => w.split("=")[0]!)) {
       expect(help.stdout, `${where(block, c.line)}: \`meridian ${path.join(" ")}\` has no option ${flag}`).toMatch(new RegExp(`(^|[\\s,])${flag}([\\s,]|$)`, "m"));
@@ -159,6 +172,11 @@ function checkNetworkBlock(block: CodeBlock): void {
 export function docsSuite(files: readonly string[]): void {
   describe("docs code blocks", () => {
     const all = files.flatMap((file) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), "utf8")));
+    let inProcess: InProcessServer | undefined;
+    beforeAll(async () => {
+      inProcess = await serveInProcess();
+    });
+    afterAll(() => inProcess?.close());
 
     it("use known tags and the documented meridian forms", () => {
       for (const b of all.filter(isShell)) {
@@ -184,13 +202,17 @@ export function docsSuite(files: readonly string[]): void {
           if (cwd) rmSync(cwd, { recursive: true, force: true });
           await lock?.release();
         });
+        // The document's first block that runs meridian runs it as processes (the bin's own wiring, as a reader
+        // gets it); the others in this process.
+        const first = blocks.find((b) => MERIDIAN.test(b.body) && !["ci", "network"].includes(b.tags[0] ?? ""));
         for (const block of blocks) {
           const tag = block.tags[0] ?? "run";
           it(`${file}:${block.line} (${tag})`, async () => {
+            const via = block === first ? undefined : inProcess;
             if (tag === "ci") checkCiBlock(block);
-            else if (tag === "network") checkNetworkBlock(block);
-            else if (tag === "pulumi") await runOfflineParts(block, scratch());
-            else await withPortRetry(() => runShellBlock(block, scratch()));
+            else if (tag === "network") await checkNetworkBlock(block);
+            else if (tag === "pulumi") await runOfflineParts(block, scratch(), via);
+            else await withPortRetry(() => runShellBlock(block, scratch(), STOP_GRACE_MS, via));
           }, 300_000);
         }
       });
