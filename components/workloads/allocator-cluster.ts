@@ -40,7 +40,7 @@ export function managedRedisCluster(spec: EstateSpec, region: Region, opts: pulu
 }
 
 /**
- * ElastiCache replication group in cluster mode (the `default.redis7.cluster.on` parameter group; automatic failover,
+ * ElastiCache replication group in cluster mode (its own redis7 parameter group: cluster-enabled, noeviction; automatic failover,
  * which cluster mode requires; Multi-AZ with replicas), TLS in transit with an AUTH token (40 alphanumerics: within
  * ElastiCache's 16–128 and its allowed characters), encrypted at rest, in the managed Redis's subnet group.
  */
@@ -48,6 +48,23 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
   const network = spec.runtime.ratelimit.redis.aws;
   const { port } = MANAGED_CLUSTER_ACCESS.aws;
   const token = new random.RandomPassword(`${name}-auth`, { length: 40, special: false }, opts);
+  // The cluster-mode default group (default.redis7.cluster.on) evicts volatile-lru: an evicted lease would be granted
+  // twice, so the group's own parameters keep cluster mode and refuse writes under memory pressure instead.
+  const parameters = new aws.elasticache.ParameterGroup(
+    `${name}-params`,
+    {
+      name: `${name}-params`,
+      family: "redis7",
+      region: region.region,
+      description: `Meridian global rate limit budgets (${region.id}): cluster mode, no eviction`,
+      parameters: [
+        { name: "cluster-enabled", value: "yes" },
+        { name: "maxmemory-policy", value: "noeviction" },
+      ],
+      tags,
+    },
+    opts,
+  );
   const group = new aws.elasticache.ReplicationGroup(
     name,
     {
@@ -56,7 +73,7 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
       region: region.region,
       engine: "redis",
       engineVersion: "7.1",
-      parameterGroupName: "default.redis7.cluster.on",
+      parameterGroupName: parameters.name,
       clusterMode: "enabled",
       nodeType: cfg.nodeType,
       numNodeGroups: cfg.shards,

@@ -55,6 +55,7 @@ export const awsPricers: Record<string, Pricer> = {
   "aws:rds/globalCluster:GlobalCluster": () => ({ free: "a global cluster has no charge of its own; its clusters and their instances bill" }),
   "aws:rds/clusterParameterGroup:ClusterParameterGroup": () => ({ free: "parameter groups are free" }),
   "aws:elasticache/replicationGroup:ReplicationGroup": elasticache,
+  "aws:elasticache/parameterGroup:ParameterGroup": () => ({ free: "parameter groups are free" }),
   "aws:ec2/natGateway:NatGateway": () => ({ category: "gateway", components: [allMonth("NAT gateway", awsNatGatewayHour)] }),
   "aws:ec2/eip:Eip": () => ({ category: "address", components: [allMonth("Public IPv4 address", awsPublicIpv4Hour)] }),
   "aws:secretsmanager/secret:Secret": () => ({ category: "secret", components: [component("Secret", "months", 1, awsSecretMonth)] }),

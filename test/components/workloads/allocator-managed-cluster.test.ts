@@ -39,7 +39,7 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     expect(clusters[0]!.inputs).toMatchObject({
       replicationGroupId: "meridian-prod-aws-use1-rl",
       engine: "redis",
-      parameterGroupName: "default.redis7.cluster.on",
+      parameterGroupName: "meridian-prod-aws-use1-rl-params",
       numNodeGroups: 3,
       replicasPerNodeGroup: 1,
       automaticFailoverEnabled: true,
@@ -50,6 +50,16 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
       port: 6379,
     });
     expect(String(clusters[0]!.inputs["authToken"])).toMatch(/^[0-9A-Za-z]{40}$/);
+    // Its own parameter group: cluster mode, and no eviction (the default group's volatile-lru could evict a lease).
+    const params = plan.resources.find((r) => r.type === "aws:elasticache/parameterGroup:ParameterGroup")!;
+    expect(params.inputs).toMatchObject({ name: "meridian-prod-aws-use1-rl-params", family: "redis7" });
+    expect(params.inputs["parameters"]).toEqual(
+      expect.arrayContaining([
+        { name: "cluster-enabled", value: "yes" },
+        { name: "maxmemory-policy", value: "noeviction" },
+      ]),
+    );
+    expect(clusters[0]!.dependencies).toContain(params.urn);
     // The plan evaluated: every provider rule passed on it (a refusal throws); and each ElastiCache rule looked at it.
     for (const rule of elasticacheRules) expect(rule.check(clusters[0]!, undefined as never)).toEqual([]);
   });
