@@ -150,13 +150,12 @@ export class Authenticator {
   private decide(req: FastifyRequest, auth: Exclude<RouteAuth, "public">, composed: boolean, peer: SpiffeId | undefined, jwt: JwtIdentity | undefined): void {
     const peerIdentity: Identity | undefined = peer ? { kind: "spiffe", id: peer } : undefined;
     const identity = jwt ?? peerIdentity;
-    const challenge = (): Record<string, string> => (this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {});
-    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, challenge());
+    if (identity === undefined) throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present an X.509-SVID (mTLS) or a bearer JWT`, this.challenge());
     req.identity = identity;
     if (!this.allows(auth, { peer, jwt })) {
       // A rule that needs a token the caller did not present is a missing credential, not a refusal.
       if (!jwt && (composed || auth === "bearer") && this.allows(auth, { peer, jwt: ANY_JWT }))
-        throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present a bearer JWT`, challenge());
+        throw new HttpError(401, "unauthenticated", `${describe(auth)} required: present a bearer JWT`, this.challenge());
       throw new HttpError(
         403,
         "forbidden",
@@ -166,6 +165,11 @@ export class Authenticator {
           .join(" with ")} is not allowed: ${describe(auth)} required`,
       );
     }
+  }
+
+  /** A 401's WWW-Authenticate, when this service takes bearer tokens (a method: no closure per request). */
+  private challenge(): Record<string, string> {
+    return this.keys ? { "www-authenticate": 'Bearer realm="meridian"' } : {};
   }
 
   /** The verified mTLS peer: this server's own TLS termination, or the pod's sidecar's XFCC when trusted. */
