@@ -115,9 +115,11 @@ export class MemoryStore implements TileStore {
     const l = c.leafHashes;
     if (l) {
       let t = this.leafIndex[this.leafIndex.length - 1]!;
-      for (let i = 0, at = 0; at < l.length; i++, at += HASH_SIZE) {
+      for (let i = 0, n = l.length / HASH_SIZE; i < n;) {
         if (t.count >= t.capacity) this.leafIndex.push((t = new LeafTable(2 * t.capacity)));
-        t.set(l, c.firstIndex + i, at);
+        const k = Math.min(n - i, t.capacity - t.count);
+        t.setMany(l, i * HASH_SIZE, k, c.firstIndex + i);
+        i += k;
       }
     }
     this.state = c.state;

@@ -28,6 +28,29 @@ describe("leaf table", () => {
       }),
     );
   });
+
+  it("setMany records packed leaves with consecutive indices exactly as set does one by one", () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.tuple(fc.array(fc.nat({ max: 300 }), { maxLength: 80 }), fc.nat({ max: 2 ** 40 })), { maxLength: 12 }), (growable, batches) => {
+        const many = new LeafTable(growable ? 4 : 1200, growable);
+        const one = new LeafTable(growable ? 4 : 1200, growable);
+        const seen: Uint8Array[] = [];
+        for (const [keys, first] of batches) {
+          const packed = new Uint8Array(32 * (keys.length + 1)); // one slot of padding in front: an offset is honoured
+          keys.forEach((k, i) => {
+            const leaf = leafHash(Buffer.from(`m${k}`));
+            packed.set(leaf, 32 * (i + 1));
+            one.set(leaf, first + i);
+            seen.push(leaf);
+          });
+          many.setMany(packed, 32, keys.length, first);
+        }
+        expect(many.count).toBe(one.count);
+        for (const leaf of seen) expect(many.get(leaf)).toBe(one.get(leaf));
+        expect(many.get(leafHash(Buffer.from("absent")))).toBeUndefined();
+      }),
+    );
+  });
 });
 
 describe("duplicate window", () => {
