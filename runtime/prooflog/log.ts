@@ -7,7 +7,8 @@
  * the one the store published, and those the caller holds apart from the store (a checkpoint file, the
  * witnesses' latest cosigned checkpoints) — or the log refuses to start and says why: a store restored from a
  * stale snapshot or failed over to a lagging replica would otherwise re-issue acknowledged indices and sign a
- * second root for a size already signed. Nothing acknowledged is ever re-indexed.
+ * second root for a size already signed. Nothing acknowledged is ever re-indexed. What a start reads back from the
+ * store (the restored edge, the journal tail, recent tiles) is recover.ts.
  */
 import type { ClockNode } from "../clock/index.js";
 import { CommitWaitRefusedError } from "./commit-wait.js";
@@ -18,9 +19,9 @@ import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
-import { type Hash, HASH_SIZE, hashEquals, hashingReady, leafHash, leafHashInto } from "./rfc6962.js";
+import { type Hash, HASH_SIZE, hashingReady, leafHash, leafHashInto } from "./rfc6962.js";
+import { restoreTree, treeState, verifyRecentTiles } from "./recover.js";
 import { leafList, type TileStore, type TreeState } from "./storage/store.js";
-import { CorruptStoreError } from "./storage/journal.js";
 
 export { ForkRefusedError, LogUnavailableError } from "./errors.js";
 
@@ -75,8 +76,6 @@ interface Batch {
 const DURABLE: Promise<void> = Promise.resolve();
 /** A batch's packed leaf hashes start with room for this many and double up to the batch limit. */
 const FIRST_LEAF_ROOM = 64;
-/** Full level-0 tiles (and their bundles) verified against the tree at every start: a constant, not O(n). */
-const RECENT_TILES_VERIFIED = 4;
 /** The membership filter is saved beside the state every this many entries (and at close): see dedupe.ts. */
 const FILTER_SAVE_STEP = 2 ** 20;
 
@@ -131,34 +130,13 @@ export class TransparencyLog {
     const opts = this.opts;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const log = this;
-    const rec = await opts.store.open();
-    const where = opts.store.description;
-    if (rec.state) {
-      try {
-        log.integrator = Integrator.fromEdge(rec.state.edge);
-      } catch (e) {
-        throw new CorruptStoreError(`${where}: the stored tree edge is inconsistent: ${(e as Error).message}`);
-      }
-      if (!hashEquals(log.integrator.root(), rec.state.root)) throw new CorruptStoreError(`${where}: the stored edge does not hash to the stored root at size ${rec.state.size}`);
-    }
+    const restored = await restoreTree(opts.store, log.dedupe.enabled);
+    log.integrator = restored.integrator;
     log.tiles = new LogTiles(opts.store, log.integrator);
-    if (rec.pending.length > 0) {
-      // Journaled (durable, maybe acknowledged) entries past the state: integrate them again, same indices.
-      const first = log.integrator.size;
-      for (const e of rec.pending) log.integrator.append(e, leafHash(e));
-      const done = log.integrator.takeCompleted();
-      let leafHashes: Uint8Array | undefined;
-      if (log.dedupe.enabled) {
-        leafHashes = new Uint8Array(rec.pending.length * HASH_SIZE);
-        rec.pending.forEach((e, i) => leafHashInto(e, leafHashes!, i * HASH_SIZE));
-      }
-      await opts.store.commit({ firstIndex: first, entries: rec.pending, leafHashes, ...done, state: log.state(), journaled: true });
-      await opts.store.sync();
-    }
     log.nextIndex = log.durableSize = log.integrator.size;
-    log.committed = log.state();
-    await log.publisher.checkExtends(log.size, rec.checkpoint, opts.mustExtend ?? []);
-    await log.verifyRecentTiles();
+    log.committed = treeState(log.integrator);
+    await log.publisher.checkExtends(log.size, restored.checkpoint, opts.mustExtend ?? []);
+    await verifyRecentTiles(log.tiles, log.size);
     await log.dedupe.start();
     // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
     const held = (e: unknown) => {
@@ -174,19 +152,6 @@ export class TransparencyLog {
       // Catch the published checkpoint up; with witnesses, in the background (a slow one must not delay the start).
       if (opts.cosign) void log.publishCheckpoint().catch(() => undefined);
       else await log.publishCheckpoint().catch(held);
-    }
-  }
-
-  private state() {
-    return { size: this.integrator.size, root: this.integrator.root(), edge: this.integrator.edge() };
-  }
-
-  /** A constant amount of the tree's most recent history is verified at every start (beyond the edge). */
-  private async verifyRecentTiles(): Promise<void> {
-    const full = Math.floor(this.size / 256);
-    for (let n = full - 1; n >= Math.max(0, full - RECENT_TILES_VERIFIED); n--) {
-      await this.tiles.tile(0, n, 256);
-      await this.tiles.bundle(n, 256);
     }
   }
 
@@ -300,7 +265,7 @@ export class TransparencyLog {
       for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves, i * HASH_SIZE);
       const done = this.integrator.takeCompleted();
       this.tiles.addInflight(done.tiles);
-      const state = this.state();
+      const state = treeState(this.integrator);
       this.lastCommit = this.opts.store
         .commit({ firstIndex: b.first, entries: b.entries, leafHashes: this.dedupe.enabled ? b.leaves.subarray(0, b.entries.length * HASH_SIZE) : undefined, ...done, state })
         .then(
