@@ -27,7 +27,7 @@ import { parseRateLimitConfig } from "../runtime/ratelimit/config/schema.js";
 import { startGrpc, toWire } from "../runtime/ratelimit/service/grpc.js";
 import { loadRlsService } from "../runtime/ratelimit/service/proto.js";
 import { RateLimitService } from "../runtime/ratelimit/service/rls.js";
-import { planRequest } from "../runtime/ratelimit/service/plan.js";
+import { PlanCache } from "../runtime/ratelimit/service/plan.js";
 import type { RlsRequest } from "../runtime/ratelimit/service/types.js";
 import { RateLimitMetrics } from "../runtime/ratelimit/service/metrics.js";
 
@@ -126,9 +126,10 @@ descriptors:
     ],
   }));
   // The store call the service makes for each request: one check per descriptor, its levels the plan's
-  // (planRequest, as the service's plan cache holds them), a check object and a checks array per request.
+  // (from a PlanCache, as the service's holds them), a check object and a checks array per request.
+  const plans = new PlanCache();
   const levelsOf = (req: RlsRequest) => {
-    const [plan] = planRequest(req, domains.get("bench"));
+    const [plan] = plans.plan(req, domains.get("bench"));
     if (plan?.kind !== "limited") throw new Error("bench config: no limit for a bench request");
     return plan.checkLevels;
   };

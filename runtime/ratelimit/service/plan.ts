@@ -39,8 +39,12 @@ const NONE: DescriptorPlan = { kind: "none" };
 /** A descriptor's hits: its own hits_addend, else the request's (0 or absent: 1, as in Envoy). */
 export const hitsOf = (req: RlsRequest, i: number): number => req.descriptors[i]!.hitsAddend ?? Math.max(1, req.hitsAddend ?? 0);
 
-/** One descriptor's plan before `replaces` (which depends on the request's other descriptors). */
-function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor): DescriptorPlan {
+/**
+ * One descriptor's plan before `replaces` (which depends on the request's other descriptors). `shared`
+ * lends a level already planned for the same counter of the same rule (a tenant's level under each of
+ * its users), so descriptors under one parent share its level object.
+ */
+function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor, shared?: Map<string, PlannedLevel>): DescriptorPlan {
   const m = matchDescriptor(domain, d.entries, d.limit);
   const rule = m.rule;
   if (!rule) return NONE;
@@ -51,7 +55,11 @@ function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor): D
     const windowMs = UNIT_MS[lv.rule.unit] * lv.rule.unitMultiplier;
     if (!lv.rule.limit) return { rule: lv.rule, counter: null, id: `${path}#zero`, windowMs };
     const key = counterKey(path, lv.rule.limit);
-    return { rule: lv.rule, counter: { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow }, id: key, windowMs };
+    const known = shared?.get(key);
+    if (known !== undefined && known.rule === lv.rule && known.counter!.tag === tag) return known;
+    const planned: PlannedLevel = { rule: lv.rule, counter: { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow }, id: key, windowMs };
+    shared?.set(key, planned);
+    return planned;
   });
   const checkLevels: CounterLevel[] = [];
   for (const lv of levels) if (lv.counter) checkLevels.push(lv.counter);
@@ -85,6 +93,8 @@ interface PlanNode {
  */
 export class PlanCache {
   private readonly roots = new Map<string, PlanNode>();
+  /** Planned levels by counter key (see planDescriptor), dropped with the plans. */
+  private readonly levels = new Map<string, PlannedLevel>();
   private nodes = 0;
 
   constructor(private readonly maxNodes = 100_000) {}
@@ -114,11 +124,12 @@ export class PlanCache {
       }
       node = child;
     }
-    return (node.plan ??= planDescriptor(domain, d));
+    return (node.plan ??= planDescriptor(domain, d, this.levels));
   }
 
   clear(): void {
     this.roots.clear();
+    this.levels.clear();
     this.nodes = 0;
   }
 }
