@@ -14,7 +14,7 @@ import { z } from "zod";
 import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
 import type { Clock } from "../../common/clock.js";
 import { defineService, HttpError, parseInput, type ReadinessCheck, type RouteAuth } from "../../kit/index.js";
-import { clusterOptions, clusterProbe, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
+import { clusterOptions, clusterProbe, followCredentials, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
 import type { ResourceConfig } from "./allocator.js";
 import { budgetRequestSchema, memoryBudgetStore, redisBudgetStore, type BudgetStore } from "./budget-store.js";
 import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
@@ -193,6 +193,7 @@ export const allocatorService = defineService({
         ? new Cluster(c.redisCluster.map(hostPortOf), { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => 500, ...clusterOptions(access(c), options) })
         : new Redis(c.redis!, { lazyConnect: true, retryStrategy: () => 500, ...options });
       redis.on("error", () => undefined);
+      if (redis instanceof Cluster) followCredentials(redis, access(c), (level, m) => log[level](m));
       await redis.connect();
       const conn = redis;
       const target = c.redisCluster ? `Redis Cluster ${c.redisCluster.join(",")}` : `Redis at ${redactedUrl(c.redis!)}`;

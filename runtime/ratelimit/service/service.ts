@@ -6,6 +6,7 @@
  * with the HTTP check's `callers` and HLC rules), `POST /v1/ratelimit` over HTTP, and the operator-only admin API. Ready once a config is loaded; with the `unavailable`
  * failure policy Redis is also a store the kit probes (unreachable at start: one line, exit 1).
  */
+import type { Cluster } from "ioredis";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { defineService, type Listener } from "../../kit/index.js";
@@ -15,7 +16,7 @@ import { loadConfig, watchConfig } from "../config/load.js";
 import { httpBudgetSource } from "../global/budget-client.js";
 import { RedisBudgetAllocator } from "../global/redis-budget.js";
 import { WindowBudgetAllocator } from "../global/window-budget.js";
-import { clusterOptions, clusterProbe, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
+import { clusterOptions, clusterProbe, followCredentials, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
 import { MemoryStore } from "../store/memory.js";
 import type { RateLimitStore } from "../store/port.js";
 import { RedisStore } from "../store/redis.js";
@@ -150,6 +151,7 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         : c.redis
           ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
           : undefined;
+      if (remote && c.redisCluster) followCredentials(remote.client as Cluster, clusterAccess(c), (level, m) => log[level](m));
       const store: RateLimitStore = remote
         ? new ResilientStore(remote, { mode: c.failureMode, instances: c.instances, clock, onDegraded: (e) => log.warn({ err: e.message }, "rate limit store unreachable") })
         : new MemoryStore();

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import type { ClusterOptions, RedisOptions } from "ioredis";
+import type { Cluster, ClusterOptions, RedisOptions } from "ioredis";
 import { z } from "zod";
 import { ConfigFileError, type StoreSpec } from "../../kit/index.js";
 
@@ -34,13 +34,18 @@ export const redisAuthSchema = z
   .object({
     usernameFile: z.string().min(1).optional(),
     passwordFile: z.string().min(1),
+    /**
+     * How often the files are read again (seconds): a rotated Secret reaches the pod's files within the kubelet's
+     * sync period, and every connection opened after the next read authenticates with the new credentials.
+     */
+    reloadSeconds: z.number().positive().max(3600).default(10),
   })
   .strict();
 
 export interface ClusterAccess {
   nodes: readonly string[];
   tls?: z.output<typeof redisTlsSchema> | undefined;
-  auth?: z.output<typeof redisAuthSchema> | undefined;
+  auth?: z.input<typeof redisAuthSchema> | undefined;
 }
 
 export function hostPortOf(s: string): { host: string; port: number } {
@@ -71,11 +76,52 @@ function nodeOptions(access: ClusterAccess): RedisOptions {
     const servername = access.tls.serverName ?? seed;
     out.tls = { ...(ca ? { ca } : {}), ...(servername ? { servername } : {}) };
   }
-  if (access.auth) {
-    out.password = secretFile(access.auth.passwordFile, "redisAuth.passwordFile");
-    if (access.auth.usernameFile) out.username = secretFile(access.auth.usernameFile, "redisAuth.usernameFile");
-  }
+  if (access.auth) Object.assign(out, credentials(access.auth));
   return out;
+}
+
+function credentials(auth: NonNullable<ClusterAccess["auth"]>): { username?: string; password: string } {
+  const password = secretFile(auth.passwordFile, "redisAuth.passwordFile");
+  return auth.usernameFile ? { username: secretFile(auth.usernameFile, "redisAuth.usernameFile"), password } : { password };
+}
+
+/**
+ * Follow the credentials' files while `client` lives: a rotated Secret (an ElastiCache AUTH token rotated with
+ * ROTATE then SET, a new ACL password) replaces the mounted files, and every connection the client opens after
+ * the next read — a reconnect, a node found by a slot refresh, a failover's new primary — must use it, else it is
+ * refused once the old one is dropped. ioredis reads credentials at each (re)connect from the options the cluster
+ * keeps for new nodes and from each node's own, so both are updated in place. Connections already authenticated
+ * stay so (Redis checks a password at AUTH only). A reload is reported at info; an unreadable or empty file keeps the
+ * last good credentials and is reported at warn, once per distinct problem.
+ */
+export function followCredentials(client: Cluster, access: ClusterAccess, report: (level: "info" | "warn", message: string) => void): () => void {
+  const auth = access.auth;
+  if (!auth) return () => undefined;
+  let current = JSON.stringify(credentials(auth));
+  let problem = "";
+  const timer = setInterval(
+    () => {
+      if (client.status === "end") return clearInterval(timer);
+      let next: { username?: string; password: string };
+      try {
+        next = credentials(auth);
+      } catch (e) {
+        const message = `Redis credentials not reloaded, keeping the last good ones: ${(e as Error).message}`;
+        if (message !== problem) report("warn", (problem = message));
+        return;
+      }
+      problem = "";
+      if (JSON.stringify(next) === current) return;
+      current = JSON.stringify(next);
+      // The options new node connections are made from (ConnectionPool copies the cluster's at construction).
+      const pool = (client as unknown as { connectionPool?: { redisOptions?: RedisOptions } }).connectionPool?.redisOptions;
+      for (const o of [client.options.redisOptions, pool, ...client.nodes("all").map((n) => n.options)]) if (o) Object.assign(o, next);
+      report("info", `Redis credentials reloaded from ${auth.passwordFile}: new connections authenticate with them`);
+    },
+    (auth.reloadSeconds ?? 10) * 1000,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The ioredis Cluster options for `access` beyond the caller's own (`redisOptions` are merged under TLS and credentials). */
@@ -102,12 +148,13 @@ function describeNodeError(node: string, err: Error & { code?: string }, access:
 /** A Redis Cluster answers when every seed node answers PING (over TLS, as our user) and the cluster serves all its slots. */
 export function clusterProbe(access: ClusterAccess): StoreSpec {
   const target = `Redis Cluster ${access.nodes.join(",")}${access.tls ? " (TLS)" : ""}`;
-  const options = nodeOptions(access);
+  nodeOptions(access); // a bad file fails the start as a config error
   return {
     kind: "custom",
     target,
     async check() {
       const { Redis } = await import("ioredis");
+      const options = nodeOptions(access); // read now: the Secret may have been rotated since the start
       // Fresh connections each time: a probe reports the cluster now, not a client's reconnect state.
       const nodes = access.nodes.map((spec) => {
         const n = new Redis({ ...hostPortOf(spec), ...options, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
