@@ -115,28 +115,38 @@ describe("serve on a TLS Redis Cluster with an ACL user from a mounted Secret", 
     const replicas = await Promise.all([0, 1, 2].map(() => ready(access(), prefix)));
     for (const r of replicas) expect(r.child.spawnargs.join(" ")).not.toContain(cluster.secure!.password);
     const clients = replicas.map((r) => rlsClient(`127.0.0.1:${r.grpc}`));
-    const admitted = new Map<string, number>();
+    // A round trip over one window makes its decision's window ambiguous: such a run proves nothing either way (a
+    // loaded machine), so it is run again with fresh keys — up to three times — rather than judged.
+    let admitted = new Map<string, number>();
     let calls = 0;
     let maxRtt = 0;
-    const end = Date.now() + 4500;
-    const worker = async (w: number) => {
-      for (let i = 0; Date.now() < end; i++) {
-        const key = (w + i) % 3 === 0 ? "b" : "a";
-        const client = clients[(w + i) % clients.length]!;
-        const sent = Date.now();
-        const r = await client.call({ domain: "tls", descriptors: [d([[key, "k"]])] });
-        const received = Date.now();
-        calls++;
-        maxRtt = Math.max(maxRtt, received - sent);
-        const s = r.statuses[0]!;
-        if (s.code !== "OK") continue;
-        const dur = s.duration_until_reset!.seconds * 1000 + s.duration_until_reset!.nanos / 1e6;
-        const windowEnd = Math.ceil((sent + dur) / P) * P;
-        expect(windowEnd, "one window end in [sent + duration, received + duration]").toBeLessThanOrEqual(received + dur + 1);
-        admitted.set(`${key}@${windowEnd}`, (admitted.get(`${key}@${windowEnd}`) ?? 0) + 1);
-      }
-    };
-    await Promise.all(Array.from({ length: 9 }, (_, w) => worker(w)));
+    for (let run = 0; run < 3 && (run === 0 || maxRtt >= P); run++) {
+      admitted = new Map();
+      calls = 0;
+      maxRtt = 0;
+      await load(`run${run}`);
+    }
+    async function load(tag: string) {
+      const end = Date.now() + 4500;
+      const worker = async (w: number) => {
+        for (let i = 0; Date.now() < end; i++) {
+          const key = (w + i) % 3 === 0 ? "b" : "a";
+          const client = clients[(w + i) % clients.length]!;
+          const sent = Date.now();
+          const r = await client.call({ domain: "tls", descriptors: [d([[key, tag]])] });
+          const received = Date.now();
+          calls++;
+          maxRtt = Math.max(maxRtt, received - sent);
+          const s = r.statuses[0]!;
+          if (s.code !== "OK") continue;
+          const dur = s.duration_until_reset!.seconds * 1000 + s.duration_until_reset!.nanos / 1e6;
+          const windowEnd = Math.ceil((sent + dur) / P) * P;
+          expect(windowEnd, "one window end in [sent + duration, received + duration]").toBeLessThanOrEqual(received + dur + 1);
+          admitted.set(`${key}@${windowEnd}`, (admitted.get(`${key}@${windowEnd}`) ?? 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: 9 }, (_, w) => worker(w)));
+    }
     for (const c of clients) c.close();
     const ctx = `${calls} calls, slowest round trip ${maxRtt} ms`;
     expect(maxRtt, `round trips must stay under one window for exact attribution (${ctx})`).toBeLessThan(P);
