@@ -122,6 +122,17 @@ async function load(targets: number[], ms: number) {
   return { admitted, calls, unavailable, maxRtt };
 }
 
+/**
+ * A round trip over one window makes its decision's window ambiguous: such a run proves nothing either way (a loaded
+ * machine), so it is run again — up to three times — rather than judged. A rerun's first window may hold admissions
+ * the previous run made, which only lowers what it counts there.
+ */
+async function conclusiveLoad(targets: number[], ms: number) {
+  let result = await load(targets, ms);
+  for (let run = 1; run < 3 && result.maxRtt >= P; run++) result = await load(targets, ms);
+  return result;
+}
+
 function check(result: Awaited<ReturnType<typeof load>>): void {
   const ctx = `${result.calls} calls, ${result.unavailable} UNAVAILABLE, slowest round trip ${result.maxRtt} ms`;
   expect(result.maxRtt, `round trips must stay under one window for exact attribution (${ctx})`).toBeLessThan(P);
@@ -144,7 +155,7 @@ describe("three serve replicas share exact counters", () => {
     const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", prefix, "--instances", "3", "--redis-timeout-ms", "3000"])));
     try {
       check(
-        await load(
+        await conclusiveLoad(
           replicas.map((r) => r.grpc),
           5000,
         ),
@@ -164,7 +175,7 @@ describe("three serve replicas share exact counters", () => {
       cluster = await startRedisCluster();
       const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", cluster!.spec, "--instances", "3", "--redis-timeout-ms", "3000"])));
       check(
-        await load(
+        await conclusiveLoad(
           replicas.map((r) => r.grpc),
           5000,
         ),
