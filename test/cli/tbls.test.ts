@@ -1,5 +1,5 @@
 /**
- * `meridian tbls` through the real CLI: a 3-of-5 dealing, partial signatures, combination of any 3 into a signature
+ * `meridian tbls` (in process, test/cli-in-process.ts): a 3-of-5 dealing, partial signatures, combination of any 3 into a signature
  * that @noble/curves verifies as ordinary BLS under the group key, refusal with 2, exclusion of a bad partial.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";

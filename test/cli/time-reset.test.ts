@@ -1,4 +1,4 @@
-// The HLC reset protocol end to end with the real CLI: a clock service whose persisted HLC bound is an hour
+// The HLC reset protocol end to end (real `time serve` processes; `time reset` in process): a clock service whose persisted HLC bound is an hour
 // ahead of its clock (its HLC ran ahead; the clock is right) refuses to start; `meridian time reset` writes
 // the next epoch; the service then starts in epoch 1, tells every client so, answers an epoch-0 token with a
 // clear "hlc reset", and keeps epoch 1 across kill -9. Hostile arguments are refused with exit 2.
