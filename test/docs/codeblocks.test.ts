@@ -4,6 +4,7 @@ import { REPO_ROOT } from "../cli.js";
 import { scratchCheckout, shellCommands, startCommand, type CodeBlock } from "./codeblocks.js";
 import { lockDocument } from "./doc-lock.js";
 import { readFileSync, rmSync } from "node:fs";
+import { serveInProcess } from "./in-process.js";
 import { docsSuite, runShellBlock, UNGROUPED } from "./suite.js";
 
 describe("the runner itself", () => {
@@ -42,6 +43,27 @@ describe("the runner itself", () => {
       expect(shortcut.output().split("\n")[0]).toBe(version);
       expect(shortcut.output()).toContain(`node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs"`);
     } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it("hands a block's `npx meridian …` to this process: arguments, cwd, stdin, stdout, stderr and exit status as the bin's", async () => {
+    const scratch = scratchCheckout(cwd);
+    const server = await serveInProcess();
+    try {
+      const { version } = JSON.parse(readFileSync(`${cwd}/package.json`, "utf8")) as { version: string };
+      const body = [
+        'test -n "$MERIDIAN_DOCS_SOCKET"',
+        `npx meridian --version | grep -qx ${version}`,
+        "! npx meridian no-such-command 2> err.txt",
+        "grep -q \"unknown command 'no-such-command'\" err.txt",
+        "npx meridian note keygen --name t.example > t.keys && head -1 t.keys > t.key && tail -1 t.keys > t.vkey",
+        'printf "hello\\n" | npx meridian note sign --key t.key | npx meridian note verify --vkey "$(cat t.vkey)" | grep -qx hello',
+      ].join("\n");
+      await runShellBlock(block(body), scratch, 1000, server);
+      await expect(runShellBlock(block("npx meridian das sample --samples 1 nowhere"), scratch, 1000, server)).rejects.toThrow(/failed \(exit 2\)\n.*commitment\.json: no such file/);
+    } finally {
+      await server.close();
       rmSync(scratch, { recursive: true, force: true });
     }
   });

@@ -95,8 +95,9 @@ export interface Started {
  * `npx meridian …` in a block runs the checkout's bin/meridian.mjs with the node on PATH — what npx runs for a
  * project's own bin — through a bash function (exported in the environment, so every shell of a block has it).
  * npm's resolution of that bin loads the whole dependency tree first: over a second of CPU per call, hundreds of
- * calls per run. The function stands in for the resolution only; the runner's own test runs the real `npx meridian`
- * once in a scratch checkout. Any other `npx …` is npx itself.
+ * calls per run. The function stands in for the resolution; the runner's own test runs the real `npx meridian`
+ * once in a scratch checkout. Any other `npx …` is npx itself. When the runner gives the command MERIDIAN_DOCS_SOCKET
+ * (test/docs/in-process.ts), the function hands `meridian …` to the runner's process instead of starting the bin.
  */
 const NPX_FUNCTION = "BASH_FUNC_npx%%";
 /** Commands that run a whole estate of processes (and time it): always a process of their own. */

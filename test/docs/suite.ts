@@ -55,6 +55,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DOC_LOCK_WAIT_MS = 20 * 60_000;
 /** A meridian invocation in the documented forms (`npx meridian …`, `npm run -s meridian -- …`). */
 const MERIDIAN = /\b(npx meridian|npm run -s meridian --)\s/;
+/** The commands that plan an estate offline. */
+const PLANS = /\b(npx meridian|npm run -s meridian --)\s+(plan|cost|images|dns export|dns diff|traffic)\b/;
 
 const tail = (s: string) => s.trimEnd().split("\n").slice(-30).join("\n");
 const where = (b: CodeBlock, line = 1) => `${b.file}:${b.line + line}`;
@@ -202,9 +204,10 @@ export function docsSuite(files: readonly string[]): void {
           if (cwd) rmSync(cwd, { recursive: true, force: true });
           await lock?.release();
         });
-        // The document's first block that runs meridian runs it as processes (the bin's own wiring, as a reader
-        // gets it); the others in this process.
-        const first = blocks.find((b) => MERIDIAN.test(b.body) && !["ci", "network"].includes(b.tags[0] ?? ""));
+        // The document's first block that runs meridian, but not a plan of an estate, runs it as processes (the
+        // bin's own wiring, as a reader gets it); the others in this process. A plan in a process of its own loads
+        // the Pulumi SDK and the providers' rules again (tens of seconds on a loaded machine).
+        const first = blocks.find((b) => MERIDIAN.test(b.body) && !["ci", "network", "pulumi"].includes(b.tags[0] ?? "") && !PLANS.test(b.body));
         for (const block of blocks) {
           const tag = block.tags[0] ?? "run";
           it(`${file}:${block.line} (${tag})`, async () => {
