@@ -25,7 +25,7 @@ import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } 
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
 import { LocalLog, ProoflogProcess } from "./prooflog-host.js";
-import type { CertchainStarted, LogStarted } from "./prooflog-process.js";
+import type { FollowersStarted } from "./prooflog-process.js";
 import type { LocalWitnesses } from "./witnesses.js";
 
 export interface GlobalServicesOptions {
@@ -63,9 +63,9 @@ export class GlobalServices {
       witnesses: { name: string; url: string; verifierKey: string }[];
       /** The witnesses' threshold group: every published checkpoint carries one signature under its key. */
       threshold: LocalWitnesses["threshold"];
-      monitor: LogStarted["monitor"];
+      monitor: FollowersStarted["monitor"];
       /** The certificate chain (certchain.ts): its issuer, and the light client following it. */
-      certchain: CertchainStarted;
+      certchain: FollowersStarted["certchain"];
     },
     /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
     readonly escrow: { store: EscrowStore; poolUrl?: string },
@@ -92,7 +92,7 @@ export class GlobalServices {
       const logKey = await keys.key(origin);
       const dataDir = mkdtempSync(join(tmpdir(), "meridian-local-log-"));
       closers.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-      // The log, its witnesses and monitor in their own process (prooflog-process.ts): their BLS pairings stay off
+      // The log, its witnesses, monitor and certificate chain in their own process (prooflog-process.ts): their BLS pairings stay off
       // this event loop, which forwards every region's traffic. It stops after the log's writers (closed first).
       const prooflog = await ProoflogProcess.spawn({ onUnexpectedExit: o.onProoflogExit });
       closers.unshift(() => prooflog.stop());
@@ -108,9 +108,9 @@ export class GlobalServices {
       const mintToken = () => o.token({ subject: "local-quota", scope: mapWriterScope("quota"), ttlSeconds: 24 * 3600 });
       const quota = await startQuota({ ...trust, map: { url: map.url, mintToken } });
       closers.unshift(() => quota.close());
-      // Certificates of the log's checkpoints, signed by the witnesses' group (after the log's writers are up: the
-      // witnesses' pairings for certificates then never hold up the checkpoints those writers wait for at start).
-      const certchain = await prooflog.startCertchain({ intervalMs: 5000 });
+      // The monitor, and certificates of the log's checkpoints signed by the witnesses' group (after the log's writers
+      // are up: their pairings then never hold up the checkpoints those writers wait for at start).
+      const { monitor, certchain } = await prooflog.startFollowers({ intervalMs: 5000 });
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
@@ -127,7 +127,7 @@ export class GlobalServices {
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
-        { url: log.url, origin, verifierKey: logKey.verifierKey, client: log.client, pid: prooflog.pid, witnesses, threshold, monitor: started.monitor, certchain },
+        { url: log.url, origin, verifierKey: logKey.verifierKey, client: log.client, pid: prooflog.pid, witnesses, threshold, monitor, certchain },
         { store, poolUrl },
         await localBuyers(o.spec),
         attest,

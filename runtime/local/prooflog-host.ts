@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { LogClient, newVerifier, openCheckpoint, type Checkpoint } from "../prooflog/index.js";
-import type { CertchainRequest, CertchainStarted, LogRequest, LogStarted, ProoflogReply } from "./prooflog-process.js";
+import type { FollowersRequest, FollowersStarted, LogRequest, LogStarted, ProoflogReply } from "./prooflog-process.js";
 import { MERIDIAN_BIN } from "./supervisor.js";
 
 /** A request waits this long for its answer (the witnesses' DKG on a loaded machine included). */
@@ -68,7 +68,7 @@ export class ProoflogProcess {
     return host;
   }
 
-  private request<T>(r: LogRequest | CertchainRequest): Promise<T> {
+  private request<T>(r: LogRequest | FollowersRequest): Promise<T> {
     if (this.exited) return Promise.reject(new Error(`the proof-log process exited (${this.exited})`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -88,8 +88,8 @@ export class ProoflogProcess {
     return this.request({ op: "log", ...r });
   }
 
-  startCertchain(r: Omit<CertchainRequest, "op">): Promise<CertchainStarted> {
-    return this.request({ op: "certchain", ...r });
+  startFollowers(r: Omit<FollowersRequest, "op">): Promise<FollowersStarted> {
+    return this.request({ op: "followers", ...r });
   }
 
   /** SIGTERM (it closes its services in order), SIGKILL what is left after `graceMs`. */

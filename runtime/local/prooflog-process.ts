@@ -19,7 +19,7 @@ import { startMonitor } from "./monitor.js";
 import type { LocalService } from "./trust-services.js";
 import { startThresholdWitnesses, type LocalWitnesses } from "./witnesses.js";
 
-/** Start the witnesses, the log they cosign and the monitor following it. */
+/** Start the witnesses and the log they cosign; answered once the log has published its first checkpoint. */
 export interface LogRequest {
   op: "log";
   spec: EstateSpec;
@@ -30,29 +30,41 @@ export interface LogRequest {
   postgresUrl?: string;
 }
 
-/** Start the certificate chain on the running log (once the log's writers are up). */
-export interface CertchainRequest {
-  op: "certchain";
+/**
+ * Start the log's followers — the monitor and the certificate chain — once the log's writers are up: their pairings
+ * then never slow the checkpoints those writers wait for at start (each gives up after 10 s).
+ */
+export interface FollowersRequest {
+  op: "followers";
+  /** The certificate chain's round interval. */
   intervalMs: number;
 }
 
-export type ProoflogRequest = LogRequest | CertchainRequest;
+export type ProoflogRequest = LogRequest | FollowersRequest;
 
 type Described = Omit<LocalService, "close">;
 export interface LogStarted {
   url: string;
   witnesses: LocalWitnesses["witnesses"];
   threshold: LocalWitnesses["threshold"];
-  monitor: Described;
 }
-export interface CertchainStarted {
-  issuer: Described;
-  follower: Described;
+export interface FollowersStarted {
+  monitor: Described;
+  certchain: { issuer: Described; follower: Described };
 }
 
-export type ProoflogReply = { id: number; ok: true; result: LogStarted | CertchainStarted } | { id: number; ok: false; error: string };
+export type ProoflogReply = { id: number; ok: true; result: LogStarted | FollowersStarted } | { id: number; ok: false; error: string };
 
 const describe = (s: LocalService): Described => ({ url: s.url, store: s.store });
+
+async function firstCheckpoint(url: string): Promise<void> {
+  for (;;) {
+    const res = await fetch(`${url}/checkpoint`).catch(() => null);
+    await res?.arrayBuffer();
+    if (res?.ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export function runProoflogProcess(life: { parentPollMs?: number; graceMs?: number } = {}): void {
   if (!process.send || !process.connected) {
@@ -62,7 +74,7 @@ export function runProoflogProcess(life: { parentPollMs?: number; graceMs?: numb
   const parent = process.ppid;
   // Closed newest first: the certificate chain and the monitor before the log, the log before its witnesses.
   const closers: (() => Promise<void>)[] = [];
-  let log: { url: string; verifierKey: string; witnesses: LocalWitnesses["witnesses"]; threshold: LocalWitnesses["threshold"]; dir: string } | undefined;
+  let log: { spec: EstateSpec; url: string; verifierKey: string; witnesses: LocalWitnesses["witnesses"]; threshold: LocalWitnesses["threshold"]; dir: string } | undefined;
   let stopping = false;
   const stop = (reason: string, code: number) => {
     if (stopping) return;
@@ -80,7 +92,7 @@ export function runProoflogProcess(life: { parentPollMs?: number; graceMs?: numb
     if (process.ppid !== parent) stop(`the supervisor (pid ${parent}) is gone`, 1);
   }, life.parentPollMs ?? 500).unref();
 
-  const handle = async (r: ProoflogRequest): Promise<LogStarted | CertchainStarted> => {
+  const handle = async (r: ProoflogRequest): Promise<LogStarted | FollowersStarted> => {
     if (r.op === "log") {
       if (log) throw new Error("the log is already running");
       const origin = r.spec.runtime.prooflog.origin;
@@ -100,19 +112,22 @@ export function runProoflogProcess(life: { parentPollMs?: number; graceMs?: numb
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: r.spec.time.maxOffsetMs }),
       });
       closers.push(() => server.app.close());
-      log = { url: server.url, verifierKey: r.verifierKey, witnesses, threshold, dir: r.dir };
-      // Polling at twice the local log's checkpoint interval (the estate's monitors poll every 10 s).
-      const monitor = await startMonitor({ spec: r.spec, log, intervalMs: 1000 });
-      closers.push(() => monitor.close());
-      return { url: server.url, witnesses, threshold, monitor: describe(monitor) };
+      log = { spec: r.spec, url: server.url, verifierKey: r.verifierKey, witnesses, threshold, dir: r.dir };
+      // Its first checkpoint, cosigned and group-signed, warms the whole path (the witnesses' routes, the combiner's
+      // first pairings) before a writer's first entry waits on it.
+      await firstCheckpoint(server.url);
+      return { url: server.url, witnesses, threshold };
     }
-    if (!log) throw new Error("the certificate chain needs the log: start it first");
+    if (!log) throw new Error("the monitor and the certificate chain follow the log: start it first");
+    // Polling at twice the local log's checkpoint interval (the estate's monitors poll every 10 s).
+    const monitor = await startMonitor({ spec: log.spec, log, intervalMs: 1000 });
+    closers.push(() => monitor.close());
     const chain = await startCertchain({ log, witnesses: log.witnesses, threshold: log.threshold, dir: log.dir, intervalMs: r.intervalMs });
     closers.push(
       () => chain.issuer.close(),
       () => chain.follower.close(),
     );
-    return { issuer: describe(chain.issuer), follower: describe(chain.follower) };
+    return { monitor: describe(monitor), certchain: { issuer: describe(chain.issuer), follower: describe(chain.follower) } };
   };
 
   process.on("message", (m: ProoflogRequest & { id: number }) => {
