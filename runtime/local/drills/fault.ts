@@ -20,7 +20,7 @@ import type { ActiveFault, FaultInput } from "../chaos.js";
 import type { LocalEstate } from "../estate.js";
 import type { RegionEndpoint } from "../estate-options.js";
 import type { CheckResult } from "./checks.js";
-import { CLIENT_LOOPS, startClient, tally } from "./probe-client.js";
+import { CLIENT_LOOPS, startClient, tally, type Sample } from "./probe-client.js";
 import { DrillTimeout, waitFor } from "./regional-outage.js";
 
 export const FAULT_DRILLS = ["partition", "latency", "loss", "degrade", "skew"] as const;
@@ -262,7 +262,11 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
    */
   function tallyClient(): void {
     const samples = client?.samples ?? [];
-    const during = samples.filter((s) => appliedAt && s.atMs >= appliedAt && s.atMs < revertAt - 50);
+    // A degraded service fails the requests the region handles while the fault holds: one sent before the revert but
+    // handled after it (a loaded region queues it) is answered by the recovered service — during only if answered
+    // before the revert was due (its timer never fires early). The network faults decide at the connection instead.
+    const inFault = (s: Sample) => (kind === "degrade" && s.answeredAtMs !== undefined ? s.answeredAtMs < revertAt : s.atMs < revertAt - 50);
+    const during = samples.filter((s) => appliedAt && s.atMs >= appliedAt && inFault(s));
     const straddled = (s: { atMs: number; status: number | null }) => appliedAt && s.status === null && s.atMs >= appliedAt - clientPatienceMs;
     r.client = {
       before: tally(samples.filter((s) => (!appliedAt || s.atMs < appliedAt - 50) && !straddled(s))),
