@@ -109,6 +109,11 @@ const attestConfigSchema = z
     /** How long to wait for a checkpoint that includes the result before answering with its index only. */
     logInclusionWaitMs: z.number().int().min(0).max(60_000).default(5_000),
     /**
+     * How long the start waits for a checkpoint covering its resume event (ms) before it refuses to serve: a log whose
+     * witnesses are slow to cosign (a loaded machine) publishes late, not never.
+     */
+    logCheckpointWaitMs: z.number().int().min(1000).max(600_000).default(10_000),
+    /**
      * Endorsed attesters: node ID → its evidence format and what the operator endorses for it — a TPM node's AK
      * (PEM, `tpm2_readpublic -f pem`), an SEV-SNP node's AMD root (ARK PEM, e.g. the KDS ask_ark_<product>.pem), a Nitro
      * enclave's AWS Nitro Enclaves root (root.pem from AWS_NitroEnclaves_Root-G1.zip) —
@@ -210,7 +215,7 @@ export const attestService = defineService({
     const store = openStore(config.store);
     let registry: Registry;
     try {
-      registry = await Registry.open({ store, ...(client ? { log: client } : {}), signerKey, verifierKey, clock });
+      registry = await Registry.open({ store, ...(client ? { log: client } : {}), signerKey, verifierKey, clock, checkpointWaitMs: config.logCheckpointWaitMs });
     } catch (e) {
       await store.close();
       throw e;

@@ -40,6 +40,11 @@ const mapConfigSchema = z
     maps: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "map names are lowercase letters, digits, . _ -")).min(1),
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
+    /**
+     * How long the start waits for a checkpoint covering its resume record (ms) before it refuses to serve: a log whose
+     * witnesses are slow to cosign (a loaded machine) publishes late, not never.
+     */
+    logCheckpointWaitMs: z.number().int().min(1000).max(600_000).default(10_000),
     /** Where map state persists: a directory, or a PostgreSQL URL. Default: memory (rebuilt from the log). */
     store: z
       .union([
@@ -133,7 +138,7 @@ export const mapService = defineService({
     const store = openStore(config.store);
     let maps: Map<string, HeldMap>;
     try {
-      maps = await recoverMaps(config.maps, store, client);
+      maps = await recoverMaps(config.maps, store, client, config.logCheckpointWaitMs);
     } catch (e) {
       await store?.close();
       throw e;
