@@ -110,7 +110,8 @@ export class GlobalServices {
       closers.unshift(() => quota.close());
       // The monitor, and certificates of the log's checkpoints signed by the witnesses' group (after the log's writers
       // are up: their pairings then never hold up the checkpoints those writers wait for at start).
-      const { monitor, certchain } = await prooflog.startFollowers({ intervalMs: 5000 });
+      // Rounds every 2 s (the estate's: 30 s), as before the pairings moved off the proxies' loop.
+      const { monitor, certchain } = await prooflog.startFollowers({ intervalMs: 2000 });
 
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
       const durable = o.postgresUrl !== undefined;
