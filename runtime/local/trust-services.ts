@@ -41,6 +41,12 @@ export interface LocalService {
   close(): Promise<void>;
 }
 
+/**
+ * One machine runs every region, the log and its witnesses: under load a checkpoint can take far longer than a
+ * cluster's 10 s, and a start that gives up would take the whole estate down with it.
+ */
+const LOCAL_CHECKPOINT_WAIT_MS = 60_000;
+
 /** `key`: the verifier's signer key (the estate mounts a secret; a local run makes its own, run-keys.ts). */
 export async function startAttest(o: TrustServicesOptions & { key: SignerKey }): Promise<LocalService & { verifierKey: string }> {
   const region = ledgerRegion(o.spec);
@@ -50,7 +56,11 @@ export async function startAttest(o: TrustServicesOptions & { key: SignerKey }):
   const { callers: _spireServerOnly, ...rendered } = attestServiceConfig(o.spec, region, key.signerKey);
   const dir = join(o.dataDir, "attest");
   const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
-  const svc = await startService(attestService, { ...rendered, log: o.logUrl, store, server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
+  const svc = await startService(
+    attestService,
+    { ...rendered, log: o.logUrl, logCheckpointWaitMs: LOCAL_CHECKPOINT_WAIT_MS, store, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
+    { clock: systemClock, processMetrics: false },
+  );
   return { url: svc.url, verifierKey: key.verifierKey, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `file in ${dir}`, close: () => svc.close() };
 }
 
@@ -63,7 +73,11 @@ export async function startMap(o: TrustServicesOptions): Promise<LocalService> {
   const writers = Object.fromEntries(Object.keys(rendered.writers).map((m) => [m, { scope: mapWriterScope(m) }]));
   const dir = join(o.dataDir, "map");
   const store = o.postgresUrl ? { postgres: o.postgresUrl, schema: rendered.store.schema } : { dir };
-  const svc = await startService(mapService, { ...rendered, log: o.logUrl, store, writers, server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
+  const svc = await startService(
+    mapService,
+    { ...rendered, log: o.logUrl, logCheckpointWaitMs: LOCAL_CHECKPOINT_WAIT_MS, store, writers, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
+    { clock: systemClock, processMetrics: false },
+  );
   return { url: svc.url, store: o.postgresUrl ? `postgres schema ${rendered.store.schema}` : `files in ${dir}`, close: () => svc.close() };
 }
 
