@@ -12,7 +12,8 @@
  * within the window is final; one whose asserter loses a challenge is rejected.
  */
 import { hashEquals, MerkleTree, newVerifier, openCheckpoint, SmtError, type Hash } from "../prooflog/index.js";
-import { decodeEntry, EMPTY_STATE_ROOT, FraudInputError, replay, stepPostRoot, type StepWitness } from "./transitions.js";
+import { decodeEntry, EMPTY_STATE_ROOT, FraudInputError } from "./challenge.js";
+import { replay, stepPostRoot, type StepWitness } from "./transitions.js";
 
 export interface Asserter {
   /** The root the asserter claims after `step` txs. */

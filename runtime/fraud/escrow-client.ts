@@ -3,7 +3,7 @@
  * court (service.ts): fetch the signed checkpoint and every entry it commits, and file a claim and its proof.
  */
 import type { EscrowFraudProof } from "./escrow-log.js";
-import { FraudInputError } from "./transitions.js";
+import { FraudInputError } from "./challenge.js";
 
 export interface ServedCheckpoint {
   origin: string;

@@ -9,7 +9,7 @@
  */
 import { hashEquals, MerkleTree, newVerifier, openCheckpoint, signCheckpoint, SparseMerkleTree, type Hash, type Signer, type SmtProof } from "../prooflog/index.js";
 import { escrowKeys, executeEscrow, parseEscrowTx, smtKey, type EscrowTx } from "./escrow-machine.js";
-import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, reexecuteStep, refusing, type Entry, type FraudVerdict, type LoggedEntry } from "./transitions.js";
+import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, reexecuteStep, refusing, type Entry, type FraudVerdict, type LoggedEntry } from "./challenge.js";
 
 export interface EscrowFraudProof {
   checkpoint: string;

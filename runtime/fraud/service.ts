@@ -21,7 +21,8 @@ import { ConfigFileError, defineService, HttpError, parseInput } from "../kit/in
 import { newVerifier, openCheckpoint } from "../prooflog/index.js";
 import { ChallengeWindow } from "./bisect.js";
 import { checkEscrowFraudProof, type EscrowFraudProof } from "./escrow-log.js";
-import { checkFraudProof, FraudInputError, type FraudProof } from "./transitions.js";
+import { FraudInputError } from "./challenge.js";
+import { checkFraudProof, type FraudProof } from "./transitions.js";
 
 const courtConfigSchema = z
   .object({
