@@ -10,7 +10,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { buildEstateSpec, GATEWAY, type EstateSpec } from "../model/estate.js";
 import { MANAGED_CLUSTER_DEFAULTS } from "../model/config/runtime.js";
-import { managedClusterCloud } from "../model/workloads/config.js";
+import { managedClusterCloud } from "../model/workloads/ratelimit-config.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";

@@ -13,7 +13,7 @@ import * as azureEnterprise from "@pulumi/azure-native/redisenterprise/index.js"
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 import { azureSubnetId } from "../../model/network/azure.js";
-import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/config.js";
+import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/ratelimit-config.js";
 import { cacheName } from "./cache.js";
 
 export interface ManagedRedisCluster {

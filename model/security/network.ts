@@ -16,7 +16,7 @@ import { SERVICE_ROUTES } from "./routes.js";
 import { GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, callerIdentity, podSelector, type Caller, type RuntimeService, type ServiceName } from "../services.js";
 import { GRANDMASTER, TIME_AGENT, timeHierarchy } from "../time/hierarchy.js";
 import { regionWorkloads } from "../workloads/spec.js";
-import type { PortOrRange } from "../workloads/config.js";
+import type { PortOrRange } from "../workloads/ratelimit-config.js";
 import { HEALTH_AGGREGATOR, HEALTH_POD_SELECTOR, HEALTH_PROBED_SERVICES, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR } from "../workloads/gateway.js";
 import { MERGED_METRICS } from "./istio-injection.js";
 import { EAST_WEST_GATEWAY } from "../mesh/multi-primary.js";

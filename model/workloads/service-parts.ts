@@ -7,9 +7,6 @@ import type { EstateSpec } from "../estate.js";
 import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
 import {
-  ALLOCATOR_REDIS_SECRET_DIR,
-  allocatorServiceConfig,
-  allocatorUrl,
   attestServiceConfig,
   clockRegionConfig,
   escrowMapSection,
@@ -19,13 +16,10 @@ import {
   monitorServiceConfig,
   proofLogConfig,
   quotaServiceConfig,
-  rateLimitEstateConfig,
   regionTimeReference,
-  MANAGED_CLUSTER_ACCESS,
-  managedClusterCloud,
-  type PortOrRange,
   witnessServiceConfig,
 } from "./config.js";
+import { ALLOCATOR_REDIS_SECRET_DIR, allocatorServiceConfig, allocatorUrl, rateLimitEstateConfig, MANAGED_CLUSTER_ACCESS, managedClusterCloud, type PortOrRange } from "./ratelimit-config.js";
 import { CONFIG_DIR, hasWork, HTTP_PORT, SIZING, STATE_DIR, WORKLOAD_OBJECTS, type EnvVar, type WorkloadSpec } from "./workload-shape.js";
 
 const listen = ["--port", String(HTTP_PORT), "--host", "0.0.0.0"];

@@ -5,7 +5,8 @@
 import type { AlertRule } from "../time/alerts.js";
 import type { RuntimeService, ServiceName } from "../services.js";
 import type { EstateSpec } from "../estate.js";
-import { STATE_DIR, type PortOrRange } from "./config.js";
+import { STATE_DIR } from "./config.js";
+import { type PortOrRange } from "./ratelimit-config.js";
 
 /** Objects the workloads component creates per region, by name; env and mounts refer to them. */
 export const WORKLOAD_OBJECTS = {
