@@ -1,8 +1,8 @@
 /**
  * The registry in PostgreSQL (the verifier's own database or schema): one table per part, each change one
  * transaction with the same meaning as core/registry.ts's `applyChange` — a revocation removes the AK's
- * enrolments and clock and the node's latest result in the same commit, and an enrolment or clock of a revoked
- * AK is not written. The registry is held in memory by one verifier: a session advisory lock, taken at `load` on a
+ * enrolments and clock and the node's latest result in the same commit, an enrolment or clock of a revoked AK is
+ * not written, and an enrolment of a revoked AK retires the node's earlier one. The registry is held in memory by one verifier: a session advisory lock, taken at `load` on a
  * connection kept for the store's life, refuses a second `attest serve` on the same database (it would not see the
  * first one's revocations); the server drops the lock with the connection when its holder dies (kill -9).
  * With `schema`, the tables live in that schema and the lock is the schema's: the estate deploys one verifier per
@@ -30,6 +30,8 @@ export class PostgresRegistryStore implements RegistryStore {
   private readonly pool: pg.Pool;
   private ready: Promise<void> | null = null;
   private holder: pg.Client | null = null;
+  private locking: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
 
   private readonly lockKey: string;
 
@@ -61,21 +63,53 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   /** Take the registry's advisory lock for this store's life; throws when another process holds it. */
-  private async lock(): Promise<void> {
-    if (this.holder) return;
+  private lock(): Promise<void> {
+    this.locking ??= this.takeLock().catch((e: unknown) => {
+      this.locking = null;
+      throw e;
+    });
+    return this.locking;
+  }
+
+  /**
+   * The lock session is only the store's once `holder` is set: a session still connecting or asking when the
+   * store is closed (or that did not get the lock) is ended here, so no path leaves a session holding the lock.
+   */
+  private async takeLock(): Promise<void> {
     const c = new pg.Client({ connectionString: this.url, ...this.searchPath() });
     c.on("error", () => undefined); // a lost connection loses the lock; the pool's next write fails and says why
-    await c.connect();
-    const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [this.lockKey]);
-    if (!rows[0]!.ok) {
-      await c.end();
-      throw new Error(`${this.description}: another attest serve holds this database's registry (PostgreSQL advisory lock); one verifier per registry`);
+    try {
+      if (this.closing) throw new Error(`${this.description}: closed`);
+      await c.connect();
+      const { rows } = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [this.lockKey]);
+      if (!rows[0]!.ok) throw new Error(`${this.description}: another attest serve holds this database's registry (PostgreSQL advisory lock); one verifier per registry`);
+      if (this.closing) throw new Error(`${this.description}: closed while taking its lock`);
+      this.holder = c;
+    } catch (e) {
+      await endLockSession(c);
+      throw e;
     }
-    this.holder = c;
+  }
+
+  /** Let the lock go with its session (a load that failed after taking it must not keep it). */
+  private async unlock(): Promise<void> {
+    const holder = this.holder;
+    this.holder = null;
+    this.locking = null;
+    await endLockSession(holder);
   }
 
   async load(): Promise<RegistryState> {
     await this.lock();
+    try {
+      return await this.read();
+    } catch (e) {
+      await this.unlock();
+      throw e;
+    }
+  }
+
+  private async read(): Promise<RegistryState> {
     await this.schema();
     const s = emptyRegistry();
     const q = <R extends pg.QueryResultRow>(sql: string) => this.pool.query<R>(sql).then((r) => r.rows);
@@ -93,8 +127,12 @@ export class PostgresRegistryStore implements RegistryStore {
     await this.schema();
     switch (c.kind) {
       case "enrol":
+        // As applyChange: an enrolment of a revoked AK (replayed from the log) still retires the node's earlier
+        // AK. One statement, so the revocation check and both branches see one snapshot.
         await this.pool.query(
-          `INSERT INTO attest_enrolled (node, ak, fingerprint, at) SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM attest_revoked WHERE fingerprint = $3)
+          `WITH r AS (SELECT EXISTS (SELECT 1 FROM attest_revoked WHERE fingerprint = $3) AS revoked),
+                retired AS (DELETE FROM attest_enrolled WHERE node = $1 AND (SELECT revoked FROM r))
+           INSERT INTO attest_enrolled (node, ak, fingerprint, at) SELECT $1, $2, $3, $4 WHERE NOT (SELECT revoked FROM r)
            ON CONFLICT (node) DO UPDATE SET ak = EXCLUDED.ak, fingerprint = EXCLUDED.fingerprint, at = EXCLUDED.at`,
           [c.node, c.ak, c.fingerprint, c.at],
         );
@@ -129,9 +167,16 @@ export class PostgresRegistryStore implements RegistryStore {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
-    await endLockSession(this.holder);
-    this.holder = null;
+  /** Idempotent. Waits for a lock acquire in flight (which then ends its own session), ends the pool, then the lock session. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.locking?.catch(() => undefined);
+      try {
+        await this.pool.end();
+      } finally {
+        await this.unlock();
+      }
+    })();
+    return this.closing;
   }
 }
