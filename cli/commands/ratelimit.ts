@@ -37,6 +37,7 @@ interface ServeFlags {
   redisTlsServerName?: string;
   redisUsernameFile?: string;
   redisPasswordFile?: string;
+  redisGcpIamToken?: string;
   failureMode?: "unavailable" | "local" | "closed" | "open";
   instances?: number;
   chargePolicy?: "independent" | "atomic";
@@ -64,13 +65,16 @@ function clusterAccessFlags(c: Command): Command {
     .option("--redis-password-file <file>", "the Redis Cluster's password or AUTH token, from a file (a mounted Secret)");
 }
 
-type RedisFlags = Pick<ServeFlags, "redis" | "redisCluster" | "redisPrefix"> & ClusterAccessFlags;
+type RedisFlags = Pick<ServeFlags, "redis" | "redisCluster" | "redisPrefix" | "redisGcpIamToken"> & ClusterAccessFlags;
 
 /** The Redis (or Redis Cluster) a command's flags name, with its TLS and credentials: serve's and allocator's overrides alike. */
 function redisOverrides(o: RedisFlags) {
   if (o.redisUsernameFile && !o.redisPasswordFile) throw new UserError("--redis-username-file needs --redis-password-file");
+  if (o.redisGcpIamToken && o.redisPasswordFile && o.redisPasswordFile !== o.redisGcpIamToken)
+    throw new UserError("--redis-gcp-iam-token writes the password file the client reads: give it alone, or the same file as --redis-password-file");
   const tls = o.redisTls || o.redisTlsCa || o.redisTlsServerName ? { caFile: o.redisTlsCa, serverName: o.redisTlsServerName } : undefined;
-  const auth = o.redisPasswordFile ? { usernameFile: o.redisUsernameFile, passwordFile: o.redisPasswordFile } : undefined;
+  const passwordFile = o.redisPasswordFile ?? o.redisGcpIamToken;
+  const auth = passwordFile ? { usernameFile: o.redisUsernameFile, passwordFile } : undefined;
   return { redis: o.redis, redisCluster: o.redisCluster?.split(",").filter(Boolean), redisPrefix: o.redisPrefix, redisTls: tls, redisAuth: auth };
 }
 
@@ -79,6 +83,21 @@ async function hlcMaxOffset(): Promise<number | undefined> {
   const { hlcMaxOffsetFromEnv } = await import("../../runtime/clock/env.js");
   try {
     return hlcMaxOffsetFromEnv();
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+/**
+ * `--redis-gcp-iam-token FILE` (Memorystore for Redis Cluster with IAM authentication): the pod's Google access token
+ * written to FILE before the service starts and before each one expires; the service follows FILE as its password.
+ */
+async function gcpIamToken(o: RedisFlags): Promise<void> {
+  if (!o.redisGcpIamToken) return;
+  const { startGcpTokenSource } = await import("../../runtime/ratelimit/store/gcp-token.js");
+  const report = (level: "info" | "warn", message: string) => process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message })}\n`);
+  try {
+    await startGcpTokenSource({ file: o.redisGcpIamToken, report });
   } catch (e) {
     throw new UserError((e as Error).message);
   }
@@ -188,6 +207,10 @@ export function register(program: Command): void {
     .option("--redis <url>", "the Redis of --store redis (e.g. redis://127.0.0.1:6379/0; implies --store redis; overrides the file)")
     .option("--redis-cluster <nodes>", "the Redis Cluster of --store redis: host:port,host:port,… (implies --store redis)")
     .option("--redis-prefix <prefix>", "Redis key prefix; replicas sharing leases use the same one (default mrl:alloc:)")
+    .option(
+      "--redis-gcp-iam-token <file>",
+      "Memorystore IAM auth: write the pod's Google access token (GKE metadata server, or GCE_METADATA_HOST) to <file> now and before each expires, and use it as the Redis Cluster's password",
+    )
     .option("--nats <url>", "also answer GetCapacity on NATS (e.g. nats://127.0.0.1:4222; overrides the file)")
     .option("--subject <subject>", "NATS subject prefix (default meridian.ratelimit)")
     .option("-p, --port <port>", "HTTP port (default 8080)", port("--port"))
@@ -205,6 +228,8 @@ export function register(program: Command): void {
       ) => {
         // As deployed (MERIDIAN_HLC_MAX_OFFSET_MS), HTTP answers and NATS messages carry the HLC and its epoch; older epochs are refused.
         const maxOffsetMs = await hlcMaxOffset();
+        const overrides = redisOverrides(o);
+        await gcpIamToken(o);
         const { runService } = await import("../../runtime/kit/index.js");
         const { allocatorService } = await import("../../runtime/ratelimit/global/server.js");
         await runService(allocatorService, {
@@ -213,7 +238,7 @@ export function register(program: Command): void {
           overrides: {
             server: { port: o.port, host: o.host },
             store: o.store ?? (o.redis || o.redisCluster ? "redis" : undefined),
-            ...redisOverrides(o),
+            ...overrides,
             nats: o.nats,
             subject: o.subject,
             maxOffsetMs,
