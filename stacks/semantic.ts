@@ -10,7 +10,8 @@ import { isIPv4, isIPv6 } from "node:net";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { buildEstateSpec, GATEWAY, type EstateSpec } from "../model/estate.js";
 import { MANAGED_CLUSTER_DEFAULTS } from "../model/config/runtime.js";
-import { managedClusterCloud } from "../model/workloads/ratelimit-config.js";
+import { managedClusterCloud, standbyClusterPathProblem } from "../model/workloads/ratelimit-config.js";
+import { regionWorkloads } from "../model/workloads/spec.js";
 import { nlbHostedZoneId, NLB_CANONICAL_HOSTED_ZONES } from "../model/traffic/load-balancers.js";
 import { PkiConfigError, dns01Solver } from "../model/rotation/issuers.js";
 import { TimeHierarchyError, timeHierarchy } from "../model/time/hierarchy.js";
@@ -60,13 +61,20 @@ function allocatorClusterProblems(spec: EstateSpec): ConfigProblem[] {
   const managed = spec.runtime.ratelimit.allocatorRedisCluster?.managed;
   if (!managed) return [];
   const cloud = managedClusterCloud(spec);
-  return (["aws", "gcp", "azure"] as const)
+  const settings = (["aws", "gcp", "azure"] as const)
     .filter((c) => c !== cloud && JSON.stringify(managed[c]) !== JSON.stringify(MANAGED_CLUSTER_DEFAULTS[c]))
     .map((c) => ({
       keyPath: `meridian:runtime.ratelimit.allocatorRedisCluster.managed.${c}`,
       value: JSON.stringify(managed[c]),
       expected: `settings for ${cloud} only: the cluster is built where the allocator runs, the ledger region ${spec.replication.writers[0]} (${cloud})`,
     }));
+  // Every region rendering the allocator's Deployment at 0 replicas is a standby a failover scales up onto this cluster.
+  const standbys = spec.regions.filter((r) => regionWorkloads(spec, r.id).some((w) => w.service.name === "allocator" && w.replicas === 0));
+  const paths = standbys.flatMap((r) => {
+    const why = standbyClusterPathProblem(spec, r.id);
+    return why ? [{ keyPath: "meridian:runtime.ratelimit.allocatorRedisCluster.managed", value: JSON.stringify(r.id), expected: why }] : [];
+  });
+  return [...settings, ...paths];
 }
 
 /** A witness the estate deploys runs in one of the stack's regions (its workload is rendered there). */

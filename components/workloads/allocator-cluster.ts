@@ -3,7 +3,7 @@
  * ledger region (where the allocator runs) on that region's cloud. Each returns the keys of the Secret
  * `meridian-allocator-redis` the allocator's pods mount in every region (runtime-services.ts): `nodes`, the endpoint
  * the cluster client starts from (expanded into `--redis-cluster`), and `password` and/or `ca.crt` as the cloud needs
- * (model/workloads/config.ts MANAGED_CLUSTER_ACCESS).
+ * (model/workloads/ratelimit-config.ts MANAGED_CLUSTER_ACCESS), and for GCP the annotation naming the allocator's cloud identity.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -13,13 +13,17 @@ import * as azureEnterprise from "@pulumi/azure-native/redisenterprise/index.js"
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 import { azureSubnetId } from "../../model/network/azure.js";
+import { runtimeService } from "../../model/services.js";
 import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/ratelimit-config.js";
+import { gcpAccountId } from "../replication/identity.js";
 import { cacheName } from "./cache.js";
 
 export interface ManagedRedisCluster {
   resource: pulumi.CustomResource;
   /** The keys of the Secret `meridian-allocator-redis` every region running an allocator Deployment carries. */
   secretData: Record<string, pulumi.Output<string>>;
+  /** For the allocator's Kubernetes ServiceAccount in every such region: the cloud identity it authenticates as (GCP). */
+  serviceAccountAnnotations?: Record<string, pulumi.Output<string>>;
 }
 
 type Managed = NonNullable<NonNullable<EstateSpec["runtime"]["ratelimit"]["allocatorRedisCluster"]>["managed"]>;
@@ -99,12 +103,15 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
  * server authentication: the Secret carries the cluster's own CA (`managedServerCas`) as `ca.crt`; zones spread; no
  * eviction.
  *
- * No AUTH (AUTH_MODE_DISABLED), by choice: Memorystore's only AUTH is IAM, whose password is an OAuth access token
- * that expires within an hour and must be presented on every new connection; the allocator reads its password file
- * once at start (runtime/ratelimit/store/cluster-access.ts), so a reconnect after the first hour would be refused.
- * Access is instead bounded by the network: the cluster has no public address, only PSC endpoints in the private VPC,
- * and the allocator's NetworkPolicy is the only egress in the runtime namespace opened to its ports. Moving to IAM needs
- * a token refresher (a sidecar writing the token file, the client re-reading it per connection) — not built.
+ * IAM authentication (AUTH_MODE_IAM_AUTH, which Memorystore allows only with TLS): a connection AUTHs with an OAuth2
+ * access token of a principal holding `roles/redis.dbConnectionUser`. That principal is a Google service account of
+ * the allocator's own, granted the role on the project (as the Memorystore docs grant it) and impersonable by the
+ * allocator's Kubernetes ServiceAccount through GKE Workload Identity (`roles/iam.workloadIdentityUser` for
+ * `<pool>.svc.id.goog[<namespace>/<account>]`, the KSA annotated `iam.gke.io/gcp-service-account`). The member names
+ * the KSA in the project's workload pool, not one cluster: every GKE cluster of the pool — the ledger region's and a
+ * GCP standby's — gets the same identity. The allocator writes the pod's token to a file and renews it before expiry
+ * (`--redis-gcp-iam-token`, runtime/ratelimit/store/gcp-token.ts); its credential follower hands each new connection the
+ * current one. No password exists to leak or rotate.
  */
 function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"], name: string, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
   const network = spec.replication.network.gcp.privateNetwork;
@@ -131,7 +138,7 @@ function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"
       shardCount: cfg.shards,
       replicaCount: cfg.replicasPerShard,
       nodeType: cfg.nodeType,
-      authorizationMode: "AUTH_MODE_DISABLED",
+      authorizationMode: "AUTH_MODE_IAM_AUTH",
       transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
       pscConfigs: [{ network }],
       zoneDistributionConfig: { mode: "MULTI_ZONE" },
@@ -149,7 +156,30 @@ function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"
     return `${e.address}:${e.port ?? MANAGED_CLUSTER_ACCESS.gcp.port}`;
   });
   const ca = cluster.managedServerCas.apply((cas) => cas.flatMap((c) => c.caCerts.flatMap((x) => x.certificates)).join("\n"));
-  return { resource: cluster, secretData: { nodes, "ca.crt": ca } };
+  const allocator = runtimeService("allocator");
+  const pool = spec.replication.identity.gcp.workloadPoolProject ?? project;
+  const account = new gcp.serviceaccount.Account(
+    `${name}-client`,
+    { project, accountId: gcpAccountId(region.id, `${allocator.serviceAccount}-redis`), displayName: `Meridian allocator: IAM client of ${name}` },
+    opts,
+  );
+  new gcp.serviceaccount.IAMMember(
+    `${name}-client-wi`,
+    { serviceAccountId: account.name, role: "roles/iam.workloadIdentityUser", member: `serviceAccount:${pool}.svc.id.goog[${allocator.namespace}/${allocator.serviceAccount}]` },
+    opts,
+  );
+  new gcp.projects.IAMMember(
+    `${name}-client-connect`,
+    {
+      project,
+      role: "roles/redis.dbConnectionUser",
+      member: account.member,
+      // Granted on the project, as Memorystore's IAM auth documents it: the account may connect to every IAM cluster of
+      // the project. It is the allocator's alone, so no other workload gains a cluster through it.
+    },
+    opts,
+  );
+  return { resource: cluster, secretData: { nodes, "ca.crt": ca }, serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": account.email } };
 }
 
 /**

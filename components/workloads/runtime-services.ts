@@ -96,7 +96,12 @@ export class RuntimeServices extends pulumi.ComponentResource {
     for (const w of this.workloads) {
       const m = workloadManifests(w, ctx);
       const n = (kind: string) => `${id}-${w.service.name}-${kind}`;
-      const account = new k8s.core.v1.ServiceAccount(n("serviceaccount"), m.serviceAccount, k8sOpts);
+      // The allocator's cloud identity towards its managed cluster (GCP: Workload Identity's annotation), in every region.
+      // The allocator's cloud identity towards its managed cluster (GCP: Workload Identity's annotation), in every region.
+      const identity = w.service.name === "allocator" ? this.allocatorCluster?.serviceAccountAnnotations : undefined;
+      const meta = m.serviceAccount.metadata as k8s.types.input.meta.v1.ObjectMeta;
+      const accountArgs = identity ? { ...m.serviceAccount, metadata: { ...meta, annotations: { ...(meta.annotations as Record<string, string>), ...identity } } } : m.serviceAccount;
+      const account = new k8s.core.v1.ServiceAccount(n("serviceaccount"), accountArgs, k8sOpts);
       const config = new k8s.core.v1.ConfigMap(n("config"), m.configMap, k8sOpts);
       const stores = [...(w.stores.redis ? [redisSecret] : []), ...(w.stores.postgres ? [endpoints] : []), ...(w.stores.redisClusterFromSecret && allocatorSecret ? [allocatorSecret] : [])];
       const controllerOpts = { ...k8sOpts, dependsOn: [cluster.namespaces.runtime, account, config, ...stores] };

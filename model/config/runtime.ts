@@ -100,7 +100,7 @@ const allocatorRedisClusterSchema = z.union([
        * (settings given for another cloud are refused): on AWS an ElastiCache replication group in cluster mode (TLS
        * in transit, an AUTH token, encrypted at rest) in the managed Redis's subnet group and security groups
        * (runtime.ratelimit.redis.aws); on GCP a Memorystore for Redis Cluster reached through Private Service Connect
-       * in the replication VPC (TLS with its own CA; no AUTH, see components/workloads/allocator-cluster.ts); on Azure
+       * in the replication VPC (TLS with its own CA; IAM authentication with the allocator's own token; standbys off GCP refused); on Azure
        * an Azure Managed Redis cluster (OSS cluster policy, TLS, access keys) behind a private endpoint.
        */
       managed: managedClusterSchema.optional(),

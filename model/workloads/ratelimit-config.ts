@@ -75,7 +75,7 @@ export function allocatorServiceConfig(spec: EstateSpec) {
   // A managed cluster is reached as its cloud requires (MANAGED_CLUSTER_ACCESS); an existing one as the stack says.
   const managed = cluster?.managed ? MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)] : undefined;
   const ca = managed ? managed.ca : cluster?.ca;
-  const auth = managed ? (managed.auth ? "password" : "none") : cluster?.auth;
+  const auth = managed ? managed.auth : cluster?.auth;
   return {
     redisPrefix: "mrl:alloc:",
     // A Redis Cluster the stack names holds the budgets instead (one hash slot per limit: redis-budget.ts); a managed
@@ -83,7 +83,13 @@ export function allocatorServiceConfig(spec: EstateSpec) {
     ...(cluster ? { store: "redis" as const, ...(cluster.nodes ? { redisCluster: cluster.nodes } : {}) } : {}),
     // TLS and credentials from the mounted Secret's files: the file names the paths, never the values.
     ...(cluster?.tls ? { redisTls: { ...(ca ? { caFile: secret("ca.crt") } : {}), ...(cluster.serverName ? { serverName: cluster.serverName } : {}) } } : {}),
-    ...(cluster && auth !== "none" ? { redisAuth: { ...(auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } } : {}),
+    // An IAM-authenticated cluster's password is the pod's access token, which the allocator itself writes and renews
+    // (`--redis-gcp-iam-token`, allocatorTokenArgs) into a file of the pod's own /tmp; the others' are Secret files.
+    ...(auth === "iam"
+      ? { redisAuth: { passwordFile: GCP_IAM_TOKEN_FILE } }
+      : cluster && auth !== "none"
+        ? { redisAuth: { ...(auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } }
+        : {}),
     callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
   };
 }
@@ -91,27 +97,57 @@ export function allocatorServiceConfig(spec: EstateSpec) {
 /** Where the allocator's pods mount the Secret `meridian-allocator-redis` (its Redis Cluster's credentials). */
 export const ALLOCATOR_REDIS_SECRET_DIR = "/etc/meridian/allocator/redis";
 
+/** Where an allocator on an IAM-authenticated Memorystore cluster keeps its access token: the pod's /tmp (an emptyDir). */
+export const GCP_IAM_TOKEN_FILE = "/tmp/redis-iam/token";
+
+/**
+ * Where the token comes from: the GKE metadata server, which pods reach at 169.254.169.254:80 and which GKE's
+ * Workload Identity serves on port 988 (169.254.169.252 with Dataplane V2): the allocator's egress opens both.
+ */
+export const GKE_METADATA_PORTS: PortOrRange[] = [80, 988];
+
+/** The allocator's extra args for its managed cluster: on GCP (IAM authentication) it fetches and renews its own token. */
+export function allocatorTokenArgs(spec: EstateSpec): string[] {
+  const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
+  return cluster?.managed && MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)].auth === "iam" ? ["--redis-gcp-iam-token", GCP_IAM_TOKEN_FILE] : [];
+}
+
 /** A port, or a range of them (a NetworkPolicy port with endPort). */
 export type PortOrRange = number | { port: number; endPort: number };
 
 /**
  * How the allocator reaches a managed Redis Cluster on each cloud: the endpoint's port (its `nodes`), the ports its
- * nodes answer on (the allocator's egress), whether the Secret carries the cluster's CA (`ca.crt`) and an AUTH
- * password. ElastiCache: every node on the group's port, Amazon-trusted certificates, an AUTH token. Memorystore for
- * Redis Cluster: the discovery endpoint on 6379 and the nodes' PSC endpoints on 11000–13047, certificates from the
- * cluster's own CA, no AUTH (components/workloads/allocator-cluster.ts says why). Azure Managed Redis with the OSS
- * cluster policy: the endpoint on 10000 and each node on a port of 8500–8599, publicly trusted certificates, the
- * database's access key.
+ * nodes answer on (the allocator's egress), whether the Secret carries the cluster's CA (`ca.crt`), and how the
+ * allocator authenticates: `password`, a Secret's AUTH password; `iam`, its own OAuth2 access token. ElastiCache: every
+ * node on the group's port, Amazon-trusted certificates, an AUTH token. Memorystore for Redis Cluster: the discovery
+ * endpoint on 6379 and the nodes' PSC endpoints on 11000–13047, certificates from the cluster's own CA, IAM
+ * authentication (components/workloads/allocator-cluster.ts). Azure Managed Redis with the OSS cluster policy: the
+ * endpoint on 10000 and each node on a port of 8500–8599, publicly trusted certificates, the database's access key.
  */
 export const MANAGED_CLUSTER_ACCESS = {
-  aws: { port: 6379, nodePorts: [6379], ca: false, auth: true },
-  gcp: { port: 6379, nodePorts: [6379, { port: 11000, endPort: 13047 }], ca: true, auth: false },
-  azure: { port: 10000, nodePorts: [10000, { port: 8500, endPort: 8599 }], ca: false, auth: true },
-} as const satisfies Record<Cloud, { port: number; nodePorts: readonly PortOrRange[]; ca: boolean; auth: boolean }>;
+  aws: { port: 6379, nodePorts: [6379], ca: false, auth: "password" },
+  gcp: { port: 6379, nodePorts: [6379, { port: 11000, endPort: 13047 }], ca: true, auth: "iam" },
+  azure: { port: 10000, nodePorts: [10000, { port: 8500, endPort: 8599 }], ca: false, auth: "password" },
+} as const satisfies Record<Cloud, { port: number; nodePorts: readonly PortOrRange[]; ca: boolean; auth: "password" | "iam" }>;
 
 /** The cloud a managed allocator cluster is built on: the ledger region's, where the allocator runs. */
 export function managedClusterCloud(spec: EstateSpec): Cloud {
   return regionById(spec, ledgerRegion(spec)).cloud;
+}
+
+/**
+ * Why a standby allocator in `regionId` (its Deployment at 0 replicas, scaled up after a failover) could not use the
+ * ledger region's managed cluster as the plan builds it, or undefined when it can. On GCP the cluster is reached through
+ * PSC endpoints in the replication VPC — one global network, and Memorystore serves clients in other regions — with a
+ * token of the allocator's Google service account, which every GKE cluster of the workload pool mints for the same
+ * Kubernetes ServiceAccount: a GCP standby has both. Off GCP it has neither: no GKE metadata server to mint the token,
+ * and the PSC addresses are routed to no other cloud. (AWS and Azure ledgers are not judged here: see docs/ratelimit.md.)
+ */
+export function standbyClusterPathProblem(spec: EstateSpec, regionId: string): string | undefined {
+  const cloud = managedClusterCloud(spec);
+  const standby = regionById(spec, regionId);
+  if (cloud !== "gcp" || standby.cloud === "gcp") return undefined;
+  return `a standby allocator in ${regionId} (${standby.cloud}) cannot reach the ledger region ${ledgerRegion(spec)}'s Memorystore cluster: it authenticates with a GKE Workload Identity access token, which only GKE pods obtain, and its Private Service Connect endpoints are addresses of the GCP VPC that no other cloud is routed to — keep every region on GCP, or give allocatorRedisCluster.nodes (a cluster every region reaches)`;
 }
 
 /** The allocator's in-cluster URL: its pods run in the ledger region, and the mesh routes every region's calls there. */

@@ -19,7 +19,17 @@ import {
   regionTimeReference,
   witnessServiceConfig,
 } from "./config.js";
-import { ALLOCATOR_REDIS_SECRET_DIR, allocatorServiceConfig, allocatorUrl, rateLimitEstateConfig, MANAGED_CLUSTER_ACCESS, managedClusterCloud, type PortOrRange } from "./ratelimit-config.js";
+import {
+  ALLOCATOR_REDIS_SECRET_DIR,
+  allocatorServiceConfig,
+  allocatorTokenArgs,
+  allocatorUrl,
+  GKE_METADATA_PORTS,
+  rateLimitEstateConfig,
+  MANAGED_CLUSTER_ACCESS,
+  managedClusterCloud,
+  type PortOrRange,
+} from "./ratelimit-config.js";
 import { CONFIG_DIR, hasWork, HTTP_PORT, SIZING, STATE_DIR, WORKLOAD_OBJECTS, type EnvVar, type WorkloadSpec } from "./workload-shape.js";
 
 const listen = ["--port", String(HTTP_PORT), "--host", "0.0.0.0"];
@@ -177,9 +187,9 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       // Its TLS and credentials are files of the Secret meridian-allocator-redis, mounted beside the config.
       const cfg = { ...allocatorServiceConfig(spec), server: meshServerSection(spec.pki.trustDomain, runtimeService("allocator")) };
       const cluster = spec.runtime.ratelimit.allocatorRedisCluster;
-      const store = cluster?.managed ? ["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)"] : cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"];
+      const store = cluster?.managed ? ["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)", ...allocatorTokenArgs(spec)] : cluster ? [] : ["--redis", "$(MERIDIAN_REDIS_URL)"];
       const ports: PortOrRange[] = cluster?.managed
-        ? [...MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)].nodePorts]
+        ? [...MANAGED_CLUSTER_ACCESS[managedClusterCloud(spec)].nodePorts, ...(allocatorTokenArgs(spec).length ? GKE_METADATA_PORTS : [])]
         : [...new Set((cluster?.nodes ?? []).map((n) => Number(n.slice(n.lastIndexOf(":") + 1))))].sort((a, b) => a - b);
       return {
         args: ["ratelimit", "allocator", "--config", configPath("allocator", "allocator.json"), ...listen, ...store],

@@ -10,6 +10,8 @@ const PULUMI = "https://www.pulumi.com/registry/packages/gcp/api-docs/redis/clus
 const QUOTAS = "https://cloud.google.com/memorystore/docs/cluster/quotas";
 const OVERVIEW = "https://cloud.google.com/memorystore/docs/cluster/overview";
 const TRANSIT = "https://cloud.google.com/memorystore/docs/cluster/about-in-transit-encryption";
+const IAM_AUTH = "https://cloud.google.com/memorystore/docs/cluster/about-iam-auth";
+const PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember";
 
 /** The node types @pulumi/gcp 9.37's redis.Cluster documents (`nodeType`: possible values). */
 const NODE_TYPES = ["REDIS_SHARED_CORE_NANO", "REDIS_HIGHMEM_MEDIUM", "REDIS_HIGHCPU_MEDIUM", "REDIS_STANDARD_LARGE", "REDIS_HIGHMEM_XLARGE", "REDIS_HIGHMEM_2XLARGE", "REDIS_STANDARD_SMALL"];
@@ -76,6 +78,20 @@ export const gcpRedisClusterRules: ProviderRule[] = [
       if (auth === "AUTH_MODE_IAM_AUTH" && transit !== "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION")
         out.push("authorizationMode AUTH_MODE_IAM_AUTH: IAM authentication requires in-transit encryption (transitEncryptionMode TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION)");
       return out;
+    },
+  },
+  {
+    id: "gcp-redis-cluster-iam-principal",
+    provider: "gcp",
+    types: [PROJECT_MEMBER],
+    summary: "roles/redis.dbConnectionUser (IAM authentication to a cluster) is granted to a user or a service account: other principal types cannot authenticate",
+    source: `${IAM_AUTH} (principals: user accounts and service accounts; IAM authentication does not yet support other principal types such as Google groups, Google Workspace domains or Cloud Identity domains; the role roles/redis.dbConnectionUser carries redis.clusters.connect)`,
+    check(r) {
+      const p = inputs(r);
+      if (p["role"] !== "roles/redis.dbConnectionUser") return [];
+      const member = str(p["member"]);
+      if (member === undefined || /^(user|serviceAccount):[^\s@]+@[^\s@]+$/.test(member)) return [];
+      return [`member "${member}": Memorystore IAM authentication supports user accounts and service accounts only (user:EMAIL or serviceAccount:EMAIL)`];
     },
   },
 ];

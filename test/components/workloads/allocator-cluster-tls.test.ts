@@ -4,8 +4,9 @@
 // files, with the Secret's keys written where the pod mounts them, against a real TLS-only 3-master cluster on
 // loopback. A managed cluster's configuration endpoint arrives through the env the kubelet expands into
 // --redis-cluster, and its certificate chains to a CA in the system store (here NODE_EXTRA_CA_CERTS stands for the
-// cloud's public CA). A managed cluster on GCP (Memorystore, AUTH disabled) is verified against the CA the Secret
-// carries as ca.crt, with no password file.
+// cloud's public CA). A managed cluster on GCP (Memorystore, IAM authentication) is verified against the CA the Secret
+// carries as ca.crt, and its password is the access token the allocator fetches from the metadata server (a fake one
+// on loopback, GCE_METADATA_HOST) into the pod's /tmp.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -51,7 +52,8 @@ const allocatorOf = (s: EstateSpec, region = REGION): WorkloadSpec => regionWork
  * dir), the workload's own args with `$(VAR)` expanded from `env` as the kubelet does, and port 0.
  */
 async function runPod(w: WorkloadSpec, dir: string, secret: Record<string, string>, env: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
-  const remap = (s: string) => s.split(`${CONFIG_DIR}/`).join(`${dir}/`);
+  // The mounts, and the token file in the pod's own /tmp (an emptyDir), under `dir`.
+  const remap = (s: string) => s.split("/tmp/redis-iam/").join(`${dir}/tmp/redis-iam/`).split(`${CONFIG_DIR}/`).join(`${dir}/`);
   mkdirSync(join(dir, "allocator"), { recursive: true });
   for (const [file, text] of Object.entries(w.config)) writeFileSync(join(dir, "allocator", file), remap(text));
   expect(w.secretMounts).toHaveLength(1);
@@ -169,42 +171,57 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
     expect(await grant(front, "m", 3)).toMatchObject({ status: 200, body: { has: 3 } });
   }, 60_000);
 
-  it("a managed cluster on GCP (Memorystore): the discovery endpoint from the env, the cluster's CA from the Secret's ca.crt, no AUTH", async () => {
+  it("a managed cluster on GCP (Memorystore): the discovery endpoint from the env, the cluster's CA from the Secret's ca.crt, an IAM token it fetches itself", async () => {
     // dev's ledger region is on GCP: the rendering Memorystore needs (TLS verified against the cluster's own CA, which
-    // no system store holds; AUTH_MODE_DISABLED, so no password file).
+    // no system store holds; IAM authentication: the password is the pod's access token, no Secret holds one).
     const spec = stackWith("dev", { managed: {} });
     const w = allocatorOf(spec, "gcp-usc1");
     const cfg = JSON.parse(w.config["allocator.json"]!) as Record<string, unknown>;
-    expect(cfg).toMatchObject({ store: "redis", redisTls: { caFile: `${CONFIG_DIR}/allocator/redis/ca.crt` } });
-    expect(cfg).not.toHaveProperty("redisAuth");
+    expect(cfg).toMatchObject({ store: "redis", redisTls: { caFile: `${CONFIG_DIR}/allocator/redis/ca.crt` }, redisAuth: { passwordFile: "/tmp/redis-iam/token" } });
+    expect(w.args).toEqual(expect.arrayContaining(["--redis-gcp-iam-token", "/tmp/redis-iam/token"]));
     const seed = cluster.spec.split(",")[0]!;
     const ca = readFileSync(cluster.secure!.caFile, "utf8");
-    // The loopback cluster stands in for one with AUTH disabled: its default user takes any password, or none.
-    const setDefault = (...rules: string[]) =>
-      Promise.all(
+    // The metadata server, as GKE's answers a pod: each token it mints becomes a password of the cluster's default
+    // user (Memorystore's AUTH is the token alone); it refuses requests without Metadata-Flavor: Google.
+    const tokens: string[] = [];
+    const metadata = createServer((req, res) => {
+      if (req.url?.split("?")[0] !== "/computeMetadata/v1/instance/service-accounts/default/token" || req.headers["metadata-flavor"] !== "Google") return void res.writeHead(403).end();
+      const token = `ya29.alloc-${tokens.length}-${Date.now().toString(36)}`;
+      void Promise.all(
         cluster.nodes.map(async (n) => {
           const r = new Redis({ ...cluster.admin, ...n });
-          await r.call("ACL", "SETUSER", "default", ...rules).finally(() => r.disconnect());
+          await r.call("ACL", "SETUSER", "default", `>${token}`).finally(() => r.disconnect());
         }),
-      );
-    await setDefault("nopass");
-    try {
-      // The CA is the Secret's, not the system's: with another CA in ca.crt, TLS is refused.
-      const otherKey = join(root, "other-ca.key");
-      const made = spawnSync(
-        "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=another CA", "-keyout", otherKey, "-out", join(root, "other-ca.crt")],
-        { encoding: "utf8" },
-      );
-      expect(made.status, made.stderr).toBe(0);
-      const other = readFileSync(join(root, "other-ca.crt"), "utf8");
-      await expect(runPod(w, join(root, "gcp-wrong-ca"), { nodes: seed, "ca.crt": other }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed })).rejects.toThrow(/TLS refused/);
-      const url = await runPod(w, join(root, "gcp"), { nodes: seed, "ca.crt": ca }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed });
-      expect((await fetch(`${url}/readyz`)).status).toBe(200);
-      const front = await asRateLimitService(url, spec.pki.trustDomain);
-      expect(await grant(front, "g", 4)).toMatchObject({ status: 200, body: { has: 4 } });
-    } finally {
-      await setDefault("resetpass", `>${cluster.admin.password as string}`);
-    }
+      ).then(() => {
+        tokens.push(token);
+        res.writeHead(200, { "metadata-flavor": "Google", "content-type": "application/json" }).end(JSON.stringify({ access_token: token, expires_in: 3599, token_type: "Bearer" }));
+      });
+    });
+    servers.push(metadata);
+    await new Promise<void>((r) => metadata.listen(0, "127.0.0.1", r));
+    const gke = { GCE_METADATA_HOST: `127.0.0.1:${(metadata.address() as AddressInfo).port}` };
+    const env = { MERIDIAN_ALLOCATOR_REDIS_NODES: seed };
+    // The CA is the Secret's, not the system's: with another CA in ca.crt, TLS is refused.
+    const otherKey = join(root, "other-ca.key");
+    const made = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=another CA", "-keyout", otherKey, "-out", join(root, "other-ca.crt")],
+      { encoding: "utf8" },
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const other = readFileSync(join(root, "other-ca.crt"), "utf8");
+    await expect(runPod(w, join(root, "gcp-wrong-ca"), { nodes: seed, "ca.crt": other }, env, gke)).rejects.toThrow(/TLS refused/);
+    const url = await runPod(w, join(root, "gcp"), { nodes: seed, "ca.crt": ca }, env, gke);
+    expect(readFileSync(join(root, "gcp", "tmp", "redis-iam", "token"), "utf8")).toBe(tokens.at(-1));
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    expect(await grant(front, "g", 4)).toMatchObject({ status: 200, body: { has: 4 } });
+    // A token the cluster does not accept (this one never became a password) is refused by name at start.
+    const refusing = createServer((req, res) => res.writeHead(200, { "metadata-flavor": "Google" }).end(JSON.stringify({ access_token: "ya29.unknown", expires_in: 3599, token_type: "Bearer" })));
+    servers.push(refusing);
+    await new Promise<void>((r) => refusing.listen(0, "127.0.0.1", r));
+    await expect(runPod(w, join(root, "gcp-refused"), { nodes: seed, "ca.crt": ca }, env, { GCE_METADATA_HOST: `127.0.0.1:${(refusing.address() as AddressInfo).port}` })).rejects.toThrow(
+      /credentials refused: WRONGPASS/,
+    );
   }, 60_000);
 });

@@ -55,7 +55,7 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
       shardCount: 3,
       replicaCount: 1,
       nodeType: "REDIS_HIGHMEM_MEDIUM",
-      authorizationMode: "AUTH_MODE_DISABLED",
+      authorizationMode: "AUTH_MODE_IAM_AUTH",
       transitEncryptionMode: "TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION",
       pscConfigs: [{ network: "projects/meridian/global/networks/meridian" }],
       zoneDistributionConfig: { mode: "MULTI_ZONE" },
@@ -71,7 +71,7 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
     expect(clusters[0]!.dependencies).toContain(policy.urn);
   });
 
-  it("feeds the allocator in every region: the discovery endpoint and the cluster's CA, no password; config names the CA file; egress to 6379 and 11000–13047", () => {
+  it("feeds the allocator in every region: the discovery endpoint and the cluster's CA, no password (its IAM token is its own); config names the CA file; egress to 6379 and 11000–13047", () => {
     const ledger = secretIn(plan, "gcp-usc1")!.inputs["stringData"] as Record<string, string>;
     expect(Object.keys(ledger).sort()).toEqual(["ca.crt", "nodes"]);
     expect(ledger["nodes"]).toMatch(/^10\.128\.\d+\.\d+:6379$/);
@@ -80,7 +80,7 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
     expect(secretIn(plan, "gcp-euw1")!.inputs["stringData"]).toEqual(ledger);
     const file = allocatorFile(plan, "gcp-usc1");
     expect(file).toMatchObject({ store: "redis", redisTls: { caFile: "/etc/meridian/allocator/redis/ca.crt" } });
-    expect(file).not.toHaveProperty("redisAuth");
+    expect(file["redisAuth"]).toEqual({ passwordFile: "/tmp/redis-iam/token" });
     expect(JSON.stringify(file)).not.toContain("BEGIN CERTIFICATE");
     expect(allocatorEgressPorts(specOf("dev", o), "gcp-usc1", "gcp")).toEqual(
       expect.arrayContaining([
