@@ -126,7 +126,8 @@ descriptors:
     ],
   }));
   // The store call the service makes for each request: one check per descriptor, its levels the plan's
-  // (from a PlanCache, as the service's holds them), a check object and a checks array per request.
+  // (from a PlanCache, as the service's holds them: the store remembers each counter's slot on them), a
+  // check object and a checks array per request.
   const plans = new PlanCache();
   const levelsOf = (req: RlsRequest) => {
     const [plan] = plans.plan(req, domains.get("bench"));
@@ -147,8 +148,8 @@ descriptors:
   let service3Rate = 0;
   for (let r = 0; r < rounds; r++) {
     peerRate += (await asyncRate(400, (i) => peer.consume(KEYS[i % KEYS.length]!))) / rounds;
-    store1Rate += syncRate(400, (i) => store.decideChecksSync([{ levels: oneLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
-    store3Rate += syncRate(400, (i) => store.decideChecksSync([{ levels: threeLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
+    store1Rate += syncRate(400, (i) => store.decideChecksShared([{ levels: oneLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
+    store3Rate += syncRate(400, (i) => store.decideChecksShared([{ levels: threeLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
     service1Rate += syncRate(400, (i) => service.decide(oneReqs[i % KEYS.length]!)) / rounds;
     service3Rate += syncRate(400, (i) => service.decide(threeReqs[i % KEYS.length]!)) / rounds;
     gcraRate += syncRate(400, (i) => gcra.check(KEYS[i % KEYS.length]!, 1, now())) / rounds;
@@ -162,7 +163,7 @@ descriptors:
         "decisions/s",
         store1Rate,
         peerRate,
-        `store.decideChecksSync(checks) exactly as RateLimitService.decide calls it (synchronous: no promise), one gcra level, 10k keys; ${per}`,
+        `store.decideChecksShared(checks) exactly as RateLimitService.decide calls it (synchronous: no promise; the answer is the store's reused record, read by the service before its next call), one gcra level, 10k keys; ${per}`,
       ),
       10,
     ),
@@ -174,7 +175,7 @@ descriptors:
         "decisions/s",
         store3Rate,
         peerRate,
-        `store.decideChecksSync(checks) as the service calls it: one check of user gcra + app fixed window + tenant token bucket; ${per}`,
+        `store.decideChecksShared(checks) as the service calls it: one check of user gcra + app fixed window + tenant token bucket; ${per}`,
       ),
       5,
     ),

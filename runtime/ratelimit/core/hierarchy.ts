@@ -12,6 +12,8 @@ export interface Level {
   /** The state key of this level (e.g. `tenant:acme`). Keys in one hierarchy must differ. */
   key: string;
   limit: Limit;
+  /** The memory store's memo of this level's counter, on levels made by `reusedLevel` (request.ts). */
+  slot?: unknown;
 }
 
 /** A hierarchy's overall answer (the tightest level speaks for it) and the first level that rejected. */

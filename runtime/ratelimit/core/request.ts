@@ -29,6 +29,18 @@ export interface CounterLevel {
   limit: Limit;
   /** false: shadow mode — decided and reported, never rejects. */
   enforce: boolean;
+  /** The memory store's memo of this counter, on levels made by `reusedLevel`. */
+  slot?: unknown;
+}
+
+/**
+ * Marks a level object that is reused across requests (a plan's): the memory store may remember the
+ * counter's slot on it (a non-enumerable `slot`, so copies, JSON and equality never see it) instead of
+ * looking its key up on every decision.
+ */
+export function reusedLevel(lv: CounterLevel): CounterLevel {
+  Object.defineProperty(lv, "slot", { value: null, writable: true, enumerable: false });
+  return lv;
 }
 
 export interface Check {

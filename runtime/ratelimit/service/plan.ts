@@ -7,7 +7,7 @@
  * plans of recent descriptors: a repeated descriptor reuses its counter keys and check levels (the
  * check objects the store is given) instead of matching and escaping its entries again.
  */
-import type { CounterLevel } from "../core/request.js";
+import { reusedLevel, type CounterLevel } from "../core/request.js";
 import type { CompiledDomain, Rule } from "../config/compile.js";
 import { matchDescriptor, type Match } from "../config/match.js";
 import { UNIT_MS } from "../config/schema.js";
@@ -57,7 +57,9 @@ function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor, sh
     const key = counterKey(path, lv.rule.limit);
     const known = shared?.get(key);
     if (known !== undefined && known.rule === lv.rule && known.counter!.tag === tag) return known;
-    const planned: PlannedLevel = { rule: lv.rule, counter: { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow }, id: key, windowMs };
+    // A cached plan's counter is reused by every request naming it: the memory store may remember its slot.
+    const counter: CounterLevel = { key, tag, limit: lv.rule.limit, enforce: !lv.rule.shadow };
+    const planned: PlannedLevel = { rule: lv.rule, counter: shared ? reusedLevel(counter) : counter, id: key, windowMs };
     shared?.set(key, planned);
     return planned;
   });

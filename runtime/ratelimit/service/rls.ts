@@ -83,7 +83,10 @@ export class RateLimitService {
   readonly localCache: OverLimitCache | null;
   readonly policy: ChargePolicy;
   private readonly stats: StatsSink;
-  /** The store's synchronous call when it has one (memory): requests are then decided in the caller's turn. */
+  /**
+   * The store's synchronous call when it has one (memory): requests are then decided in the caller's turn,
+   * its answers read before the store is called again (they may be its reused records).
+   */
   private readonly syncStore: SyncDecisions | null;
   private readonly plans = new PlanCache();
 
@@ -176,11 +179,11 @@ export class RateLimitService {
       checks.push({ levels, cost: doomed ? 0 : w.hits, quota: w.plan.rule.quota });
     }
     if (checks.length === 0) return this.conclude(req, plans, work, toStore, [], doomed, now);
-    if (this.syncStore) return this.conclude(req, plans, work, toStore, this.syncStore.decideChecksSync(checks, this.policy, now), doomed, now);
+    if (this.syncStore) return this.conclude(req, plans, work, toStore, this.syncStore.decideChecksShared(checks, this.policy, now), doomed, now);
     return this.store.decide(checks, this.policy, now).then((results) => this.conclude(req, plans, work, toStore, results, doomed, now));
   }
 
-  private conclude(req: RlsRequest, plans: DescriptorPlan[], work: Work[], toStore: Work[], results: CheckResult[], doomed: boolean, now: number): RlsResponse {
+  private conclude(req: RlsRequest, plans: DescriptorPlan[], work: Work[], toStore: Work[], results: readonly CheckResult[], doomed: boolean, now: number): RlsResponse {
     for (let i = 0; i < toStore.length; i++) {
       const w = toStore[i]!;
       const levels = results[i]!.levels;

@@ -20,11 +20,15 @@ export interface RateLimitStore {
   close(): Promise<void>;
 }
 
-/** A store that decides in the caller's turn (memory): the service then answers without a promise. */
+/**
+ * A store that decides in the caller's turn (memory): the service then answers without a promise. The
+ * answers may be the store's own reused records (no allocation per decision), valid until its next
+ * call: the caller reads them first.
+ */
 export interface SyncDecisions {
-  decideChecksSync(checks: readonly Check[], policy: ChargePolicy, nowMs: number): CheckResult[];
+  decideChecksShared(checks: readonly Check[], policy: ChargePolicy, nowMs: number): readonly CheckResult[];
 }
 
 export function syncDecisions(store: RateLimitStore): SyncDecisions | null {
-  return typeof (store as Partial<SyncDecisions>).decideChecksSync === "function" ? (store as RateLimitStore & SyncDecisions) : null;
+  return typeof (store as Partial<SyncDecisions>).decideChecksShared === "function" ? (store as RateLimitStore & SyncDecisions) : null;
 }

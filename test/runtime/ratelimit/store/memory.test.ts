@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
-import { decideChecks, type ChargePolicy, type Check } from "../../../../runtime/ratelimit/core/request.js";
+import { decideChecks, reusedLevel, type ChargePolicy, type Check, type CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { storeSuite } from "./suite.js";
 
@@ -135,5 +135,89 @@ describe("memory store", () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  // Plan levels are reused across requests and remember their counter's slot. The memo must never outlive
+  // the slot: a reset, a sweep or a close drops it, and the same level objects used with another store
+  // must not reach this one's slots. Two stores driven by the same reused level objects answer exactly as
+  // decideChecks over one Map each, and hold exactly that Map's live keys after a sweep.
+  it("slots remembered on reused levels: resets, sweeps, closes and a second store answer as decideChecks over a Map (property)", async () => {
+    const reqArb = fc.oneof(
+      fc.record({
+        op: fc.constant("decide" as const),
+        store: fc.integer({ min: 0, max: 1 }),
+        levels: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: ALGORITHMS.length - 1 })), { minLength: 1, maxLength: 3, selector: ([k]) => k }),
+        cost: fc.integer({ min: 0, max: 3 }),
+        policy: fc.constantFrom<ChargePolicy>("independent", "atomic"),
+        dt: fc.integer({ min: -100, max: 700 }),
+      }),
+      ...(["reset", "sweep", "close"] as const).map((op) => fc.record({ op: fc.constant(op), store: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 3 }) })),
+    );
+    // One reused level object per (key, algorithm), shared by both stores, as two services' plans never are
+    // but a caller's objects may be.
+    const reused: CounterLevel[][] = [0, 1, 2, 3].map((k) => ALGORITHMS.map((algorithm) => reusedLevel({ key: `k${k}`, tag: "", limit: { algorithm, limit: 3, periodMs: 1000 }, enforce: true })));
+    await fc.assert(
+      fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+        for (const row of reused) for (const lv of row) lv.slot = null;
+        const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
+        const maps = [new Map<string, { state: number[]; expiresAt: number }>(), new Map<string, { state: number[]; expiresAt: number }>()];
+        let t = 5_000;
+        for (const o of ops) {
+          const store = stores[o.store]!;
+          const states = maps[o.store]!;
+          if (o.op === "reset") {
+            expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(states.delete(`k${o.key}`));
+          } else if (o.op === "sweep") {
+            for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
+            store.sweep(t);
+            expect(store.size).toBe(states.size);
+          } else if (o.op === "close") {
+            await store.close();
+            states.clear();
+            expect(store.size).toBe(0);
+          } else if (o.op === "decide") {
+            t = Math.max(0, t + o.dt);
+            const checks: Check[] = [{ levels: o.levels.map(([k, a]) => reused[k]![a]!), cost: o.cost, quota: false }];
+            const read = (k: string) => {
+              const e = states.get(k);
+              return e && e.expiresAt > t ? e.state : undefined;
+            };
+            const want = decideChecks(checks, o.policy, read, t);
+            for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+            // The service's call (answers read before the next one) and the copying call alternate.
+            const got = o.cost % 2 === 0 ? store.decideChecksShared(checks, o.policy, t) : store.decideChecksSync(checks, o.policy, t);
+            expect(
+              got.map((r) => ({ ...r, levels: r.levels.map((d) => ({ allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs })) })),
+            ).toEqual(want.results);
+          }
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it("a reused level's memo is invisible to copies, JSON and equality, and copies answer alike", () => {
+    const store = new MemoryStore();
+    const limit = { algorithm: "fixed-window" as const, limit: 5, periodMs: 1000 };
+    const lv = reusedLevel({ key: "k", tag: "t", limit, enforce: true });
+    store.decideChecksShared([{ levels: [lv], cost: 1, quota: false }], "independent", 0);
+    expect(lv.slot).not.toBeNull();
+    expect(lv).toEqual({ key: "k", tag: "t", limit, enforce: true });
+    expect(JSON.parse(JSON.stringify(lv))).toEqual({ key: "k", tag: "t", limit, enforce: true });
+    expect(Object.keys({ ...lv })).toEqual(["key", "tag", "limit", "enforce"]);
+    expect(store.decideChecksSync([{ levels: [{ ...lv }], cost: 1, quota: false }], "independent", 0)[0]!.levels[0]!.remaining).toBe(3);
+    expect(store.decideChecksShared([{ levels: [lv], cost: 1, quota: false }], "independent", 0)[0]!.levels[0]!.remaining).toBe(2);
+  });
+
+  // decideChecksShared answers an admitted check from the store's own records; decideChecksSync's answers
+  // are the caller's and survive later decisions.
+  it("decideChecksSync's answers survive later decisions; decideChecksShared's are read before the next", () => {
+    const store = new MemoryStore();
+    const lv = reusedLevel({ key: "k", tag: "", limit: { algorithm: "gcra", limit: 5, periodMs: 1000 }, enforce: true });
+    const kept = store.decideChecksSync([{ levels: [lv], cost: 1, quota: false }], "independent", 0);
+    const shared = store.decideChecksShared([{ levels: [lv], cost: 1, quota: false }], "independent", 0);
+    expect(shared[0]!.levels[0]!.remaining).toBe(3);
+    store.decideChecksShared([{ levels: [lv], cost: 1, quota: false }], "independent", 0);
+    expect(kept[0]!.levels[0]!.remaining).toBe(4);
   });
 });
