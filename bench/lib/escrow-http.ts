@@ -244,10 +244,11 @@ export async function httpSalesRows(): Promise<HttpSales> {
     servers.push(bare);
     const decrby = await start(["--import", "tsx", child, "decrby", join(dir, "peer.json")], json);
     servers.push(decrby);
+    // ESCROW_HTTP_PROFILE=<dir>: write both escrow servers' CPU profiles there (for finding their hot paths).
+    const profile = process.env["ESCROW_HTTP_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir", process.env["ESCROW_HTTP_PROFILE"]] : [];
     const escrow = await start(
-      // ESCROW_HTTP_PROFILE=<dir>: write the escrow server's CPU profile there (for finding its hot path).
       [
-        ...(process.env["ESCROW_HTTP_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir", process.env["ESCROW_HTTP_PROFILE"]] : []),
+        ...profile,
         "bin/meridian.mjs",
         "escrow",
         "serve",
@@ -267,7 +268,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
       readyUrl,
     );
     servers.push(escrow);
-    const memory = await start(["bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json")], readyUrl);
+    const memory = await start([...profile, "bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json")], readyUrl);
     servers.push(memory);
     const kit = await start(["--import", "tsx", child, "kit", join(dir, "peer.json")], json);
     servers.push(kit);

@@ -6,10 +6,10 @@
  * its own items' results, only once the write that carried them is done (or that write's error), so
  * nothing is acknowledged before it is durable.
  *
- * The journaled store runs two: the Redis sale script per lease (journaled.ts) and the PostgreSQL
- * journal per SKU and generation, whose writes hold the item's row lock until they commit and so run
- * one at a time anyway. The Redis store runs a third: the per-buyer cap holds of every reservation,
- * one hold script per SKU (redis.ts).
+ * Two run on the sale path: the Redis store's batch script per SKU (redis.ts: every reservation's cap hold
+ * and every lease's sale batch that waited, one script) and the journaled store's PostgreSQL journal per
+ * SKU and generation (journaled.ts), whose writes hold the item's row lock until they commit and so run
+ * one at a time anyway.
  */
 
 /** Write the items of one key in one operation: one result per item, in order. */

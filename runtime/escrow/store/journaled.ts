@@ -14,7 +14,7 @@
  * `verify` (backfill); so is a refund PostgreSQL recorded that Redis missed.
  */
 import pg from "pg";
-import { RedisEscrowStore, type RedisItemState } from "./redis.js";
+import { RedisEscrowStore, wellFormed, type RedisItemState } from "./redis.js";
 import { journalStatements } from "./journal-sql.js";
 import { GroupCommit } from "./group-commit.js";
 import { inTransaction } from "../../common/pg-tx.js";
@@ -54,19 +54,20 @@ interface JournalItem {
   genRefunds: number;
 }
 
-/** One sale as the journal records it: where Redis sold it (its position in the generation) and under which lease. */
-interface JournalEntry {
-  saleId: string;
-  qty: number;
-  user: string;
-  position: number;
-  region: string;
-  epoch: number;
-  atMs: number;
-}
-
-/** A sale's outcome in Redis, the position it was given and the time Redis recorded (null: Redis has no such item). */
-type RedisSale = { outcome: SaleOutcome; position: number; atMs: number };
+/**
+ * One sale as the journal records it — sale id, units, buyer, where Redis sold it (its position in the
+ * generation), region and lease epoch, time — as a row of the batch's JSON (journal-sql.ts journal_sales_json).
+ */
+type JournalEntry = [saleId: string, qty: number, user: string, position: number, region: string, epoch: number, atMs: number];
+const entryOf = (s: { saleId: string; qty: number; user: string; position: number; region: string; atMs: number }): JournalEntry => [
+  s.saleId,
+  s.qty,
+  wellFormed(s.user),
+  s.position,
+  s.region,
+  0,
+  Math.floor(s.atMs),
+];
 
 /** Why Redis cannot be trusted for this SKU, or null when it agrees with the journal. */
 function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string): string | null {
@@ -90,7 +91,6 @@ export class JournaledEscrowStore implements EscrowStore {
    * its Redis sale script is in flight share the next call; the sales of every lease of a SKU and
    * generation that arrive while journal writes are in flight share the next journal transaction.
    */
-  private readonly redisSales = new GroupCommit<SaleRequest & { nowMs: number }, RedisSale | null>((key, sales) => this.sellInRedis(key, sales));
   private readonly journalWrites = new GroupCommit<JournalEntry, string>(async (key, entries) => {
     const [sku, generation] = JSON.parse(key) as [string, string];
     const verdict = await this.journal(sku, generation, entries);
@@ -216,17 +216,8 @@ export class JournaledEscrowStore implements EscrowStore {
   private async journal(sku: string, generation: string, sales: readonly JournalEntry[]): Promise<string> {
     await this.migrate();
     try {
-      const r = await this.pool.query(`SELECT ${this.s}.journal_sale_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [
-        sku,
-        generation,
-        sales.map((s) => s.saleId),
-        sales.map((s) => s.qty),
-        sales.map((s) => s.user),
-        sales.map((s) => s.position),
-        sales.map((s) => s.region),
-        sales.map((s) => s.epoch),
-        sales.map((s) => Math.floor(s.atMs)),
-      ]);
+      // One JSON parameter for the batch: the client's per-element array encoding cost more than the write.
+      const r = await this.pool.query(`SELECT ${this.s}.journal_sales_json($1, $2, $3) AS v`, [sku, generation, JSON.stringify(sales)]);
       return (r.rows[0] as { v: string }).v;
     } catch (err) {
       if ((err as { code?: string }).code === "ME001") return "over-total";
@@ -236,18 +227,20 @@ export class JournaledEscrowStore implements EscrowStore {
 
   async recordSales(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<SaleOutcome[]> {
     if (sales.length === 0) return [];
-    const sold = await this.redisSales.submit(
-      JSON.stringify([sku, region, fence.generation, fence.epoch, cap]),
-      sales.map((s) => ({ ...s, nowMs })),
-    );
-    if (sold.some((x) => x === null)) {
+    // Redis records the batch at this time (the sale's time in both stores).
+    const atMs = Math.floor(nowMs);
+    const sold = await this.redis.recordSalesAt(sku, region, fence, sales, atMs, cap);
+    if (!sold) {
       await this.verify(sku, nowMs); // Redis lost the item: rebuild it; this region's lease is void
       return sales.map(() => "lease-lost");
     }
-    const outcomes = sold.map((x) => x!.outcome);
-    const journal = sales.flatMap((s, i) =>
-      outcomes[i] === "sold" || outcomes[i] === "duplicate" ? [{ saleId: s.saleId, qty: s.qty, user: s.user, position: sold[i]!.position, region, epoch: fence.epoch, atMs: sold[i]!.atMs }] : [],
-    );
+    const { outcomes, positions } = sold;
+    const journal: JournalEntry[] = [];
+    for (let i = 0; i < sales.length; i++) {
+      if (outcomes[i] !== "sold" && outcomes[i] !== "duplicate") continue;
+      const s = sales[i]!;
+      journal.push([s.saleId, s.qty, wellFormed(s.user), positions[i]!, region, fence.epoch, atMs]);
+    }
     if (journal.length === 0) return outcomes;
     // Durable once this resolves: the journal transaction that carried these sales has committed.
     const [verdict] = await this.journalWrites.submit(JSON.stringify([sku, fence.generation]), journal);
@@ -257,14 +250,6 @@ export class JournaledEscrowStore implements EscrowStore {
     if (verdict === "stale-generation") await this.verify(sku, nowMs);
     else await this.rebuild(sku, `the journal refused a sale batch: ${verdict}`, nowMs, fence.generation);
     return Promise.all(sales.map(async (s) => ((await this.journaledSale(sku, s.saleId)) ? "duplicate" : "lease-lost")));
-  }
-
-  /** One Redis sale script for the sale batches of one lease that waited together (key: SKU, region, fence, cap). */
-  private async sellInRedis(key: string, sales: readonly (SaleRequest & { nowMs: number })[]): Promise<(RedisSale | null)[]> {
-    const [sku, region, generation, epoch, cap] = JSON.parse(key) as [string, string, string, number, number];
-    const atMs = sales[0]!.nowMs;
-    const r = await this.redis.recordSalesAt(sku, region, { generation, epoch }, sales, atMs, cap);
-    return r ? r.outcomes.map((outcome, i) => ({ outcome, position: r.positions[i]!, atMs })) : sales.map(() => null);
   }
 
   private async journaledSale(sku: string, saleId: string): Promise<SaleRecord | null> {
@@ -280,7 +265,7 @@ export class JournaledEscrowStore implements EscrowStore {
     if (known) return known;
     const [inRedis, state] = await Promise.all([this.redis.sale(sku, saleId), this.redis.state(sku)]);
     if (!inRedis || !state) return null;
-    const verdict = await this.journal(sku, state.generation, [{ ...inRedis, epoch: 0 }]);
+    const verdict = await this.journal(sku, state.generation, [entryOf(inRedis)]);
     return verdict === "ok" ? this.journaledSale(sku, saleId) : null;
   }
 
@@ -297,7 +282,7 @@ export class JournaledEscrowStore implements EscrowStore {
     );
     let n = 0;
     for (const s of inRedis.filter((x) => !known.has(x.saleId)).sort((a, b) => a.position - b.position)) {
-      if ((await this.journal(sku, state.generation, [{ ...s, epoch: 0 }])) === "ok") n++;
+      if ((await this.journal(sku, state.generation, [entryOf(s)])) === "ok") n++;
     }
     return n;
   }

@@ -107,43 +107,76 @@ redis.call('HSET', KEYS[2], ARGV[1], enc(src))
 redis.call('HSET', KEYS[2], ARGV[4], enc(dst))
 return n`;
 
-// KEYS inv, leases, sales, buyers; ARGV region, gen, epoch, now, cap, then (saleId, qty, user) triples.
-// Returns false for an unknown SKU, else { outcomes, positions } (a duplicate reports its recorded position).
-export const SALES = `${LEASE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local region, now, cap = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
-local l = owned(KEYS[1], KEYS[2], region, ARGV[2], tonumber(ARGV[3]))
-local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
-local out, pos, sold = {}, {}, 0
-for i = 6, #ARGV, 3 do
-  local id, qty, user = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local rec = redis.call('HGET', KEYS[3], id)
-  if rec then
-    out[#out + 1] = 'duplicate'; pos[#pos + 1] = cjson.decode(rec).p
-  elseif not l or l.h < qty then
-    out[#out + 1] = 'lease-lost'; pos[#pos + 1] = 0
-  else
-    local b = dec(redis.call('HGET', KEYS[4], user)) or { b = 0, h = {} }
-    if cap > 0 and b.b + qty > cap then
-      out[#out + 1] = 'over-cap'; pos[#pos + 1] = 0
+// One script per SKU for everything the sale path sends in one turn of the event loop (redis.ts `batch`):
+// the cap holds of new reservations and the sale batches of commits, in arrival order, in one round trip.
+// KEYS inv, leases, sales, buyers; ARGV[1] a JSON array of operations:
+//   [0, user, holdId, qty, cap, expiresAtMs, now]   a hold: counts a reservation against its buyer's cap
+//       (reserved + bought ≤ cap; expired holds drop out; cap 0: none), seeing every earlier hold and sale;
+//       answers [1], [0, held, bought], or [-1, error] when it failed alone (its buyer's record unreadable:
+//       it wrote nothing, and the other operations stand);
+//   [1, region, gen, epoch, now, cap, [[saleId, qty, user], ...]]   a lease's sale batch: each sale moves its
+//       units held → sold under the fence, idempotently by id, bounded by the buyer's cap, and turns the
+//       buyer's hold of that id into units bought; answers [outcomes, positions] (a duplicate reports its
+//       recorded position), 0 for an unknown SKU, or [-1, error].
+// Returns the answers as one JSON array: one JSON argument and one JSON reply for the lot, rather than
+// a RESP argument per field (the Node client's per-argument encoding cost more than the script).
+export const BATCH = `${LEASE}
+local function hold(user, id, qty, cap, exp, now)
+  local raw = redis.call('HGET', KEYS[4], user)
+  local b = raw and cjson.decode(raw) or { b = 0, h = {} }
+  local held, keep = 0, {}
+  for hid, x in pairs(b.h) do
+    if x[2] > now then held = held + x[1]; keep[hid] = x end
+  end
+  if cap > 0 and held + b.b + qty > cap then return { 0, held, b.b } end
+  keep[id] = { qty, exp }
+  b.h = keep
+  redis.call('HSET', KEYS[4], user, cjson.encode(b))
+  return { 1 }
+end
+local function sell(region, gen, epoch, now, cap, sales)
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  local l = owned(KEYS[1], KEYS[2], region, gen, epoch)
+  local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+  local out, pos, sold = {}, {}, 0
+  for _, s in ipairs(sales) do
+    local id, qty, user = s[1], s[2], s[3]
+    local rec = redis.call('HGET', KEYS[3], id)
+    if rec then
+      out[#out + 1] = 'duplicate'; pos[#pos + 1] = cjson.decode(rec).p
+    elseif not l or l.h < qty then
+      out[#out + 1] = 'lease-lost'; pos[#pos + 1] = 0
     else
-      l.h = l.h - qty
-      sold = sold + qty
-      seq = seq + qty
-      b.h[id] = nil
-      b.b = b.b + qty
-      redis.call('HSET', KEYS[4], user, cjson.encode(b))
-      redis.call('HSET', KEYS[3], id, cjson.encode({ r = region, q = qty, a = now, u = user, p = seq }))
-      out[#out + 1] = 'sold'; pos[#pos + 1] = seq
+      local b = dec(redis.call('HGET', KEYS[4], user)) or { b = 0, h = {} }
+      if cap > 0 and b.b + qty > cap then
+        out[#out + 1] = 'over-cap'; pos[#pos + 1] = 0
+      else
+        l.h = l.h - qty
+        sold = sold + qty
+        seq = seq + qty
+        b.h[id] = nil
+        b.b = b.b + qty
+        redis.call('HSET', KEYS[4], user, cjson.encode(b))
+        redis.call('HSET', KEYS[3], id, cjson.encode({ r = region, q = qty, a = now, u = user, p = seq }))
+        out[#out + 1] = 'sold'; pos[#pos + 1] = seq
+      end
     end
   end
+  if sold > 0 then
+    redis.call('HSET', KEYS[2], region, enc(l))
+    redis.call('HINCRBY', KEYS[1], 'sold', sold)
+    redis.call('HSET', KEYS[1], 'seq', seq)
+  end
+  return { out, pos }
 end
-if sold > 0 then
-  redis.call('HSET', KEYS[2], region, enc(l))
-  redis.call('HINCRBY', KEYS[1], 'sold', sold)
-  redis.call('HSET', KEYS[1], 'seq', seq)
+local answers = {}
+for i, op in ipairs(cjson.decode(ARGV[1])) do
+  local ok, r
+  if op[1] == 0 then ok, r = pcall(hold, op[2], op[3], op[4], op[5], op[6], op[7])
+  else ok, r = pcall(sell, op[2], op[3], op[4], op[5], op[6], op[7]) end
+  answers[i] = ok and r or { -1, tostring(r) }
 end
-return { out, pos }`;
+return cjson.encode(answers)`;
 
 // KEYS inv, sales, buyers, refunds; ARGV saleId, qty, user (qty/user empty: take them from the sale record).
 export const REFUND = `
@@ -166,34 +199,6 @@ if raw then
   redis.call('HSET', KEYS[3], user, cjson.encode(b))
 end
 return 'refunded'`;
-
-// KEYS buyers; ARGV n, then n × (user, holdId, qty, cap, expiresAtMs, now). Each hold counts a reservation
-// against its buyer's cap (reserved + bought ≤ cap; expired holds drop out; cap 0: none), in
-// order (a later hold of the same buyer sees the earlier ones), one script for holds that arrived together
-// (RedisEscrowStore.hold's group commit). Returns one reply per hold: { 1 }, { 0, held, bought }, or
-// { -1, error } for a hold that failed alone (its buyer's record unreadable) — it wrote nothing, and the
-// other holds stand.
-export const HOLDS = `
-local function hold(user, id, qty, cap, exp, now)
-  local raw = redis.call('HGET', KEYS[1], user)
-  local b = raw and cjson.decode(raw) or { b = 0, h = {} }
-  local held, keep = 0, {}
-  for hid, x in pairs(b.h) do
-    if x[2] > now then held = held + x[1]; keep[hid] = x end
-  end
-  if cap > 0 and held + b.b + qty > cap then return { 0, held, b.b } end
-  keep[id] = { qty, exp }
-  b.h = keep
-  redis.call('HSET', KEYS[1], user, cjson.encode(b))
-  return { 1 }
-end
-local out = {}
-for i = 0, tonumber(ARGV[1]) - 1 do
-  local a = 1 + i * 6
-  local ok, r = pcall(hold, ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]))
-  out[i + 1] = ok and r or { -1, tostring(r) }
-end
-return out`;
 
 // KEYS buyers; ARGV user, holdId.
 export const RELEASE_HOLD = `

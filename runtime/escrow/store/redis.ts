@@ -46,6 +46,18 @@ export interface RedisItemState {
 type Lease = { e: number; h: number; x: number; r: number; t: number; w: number; i?: number };
 const view = (l: Lease): LeaseView => ({ epoch: l.e, held: l.h, expiresAtMs: l.x, reserved: l.r, rate: l.t, want: l.w, received: l.i ?? 0 });
 type StoredSale = { r: string; q: number; a: number; u: string; p: number };
+/** The batch script's operations and answers (redis-scripts.ts BATCH). */
+type BatchOp = [0, string, string, number, number, number, number] | [1, string, string, number, number, number, [string, number, string][]];
+type BatchAnswer = 0 | (number | string)[] | [SaleOutcome[], number[]];
+
+/**
+ * A buyer id as Redis stores it: a lone UTF-16 surrogate (possible in a token's JSON) becomes U+FFFD, as the
+ * client's UTF-8 encoding always made it; the batch's JSON would otherwise carry it as an escape Lua's
+ * cjson cannot decode, failing every operation sent with it.
+ */
+export function wellFormed(s: string): string {
+  return /[\uD800-\uDFFF]/.test(s) ? Buffer.from(s, "utf8").toString("utf8") : s;
+}
 
 export class RedisEscrowStore implements EscrowStore {
   readonly kind: EscrowStore["kind"] = "redis";
@@ -64,9 +76,8 @@ export class RedisEscrowStore implements EscrowStore {
       ["escrowAcquire", 2, S.ACQUIRE],
       ["escrowRelease", 2, S.RELEASE],
       ["escrowTransfer", 2, S.TRANSFER],
-      ["escrowSales", 4, S.SALES],
+      ["escrowBatch", 4, S.BATCH],
       ["escrowRefund", 4, S.REFUND],
-      ["escrowHolds", 1, S.HOLDS],
       ["escrowReleaseHold", 1, S.RELEASE_HOLD],
       ["escrowReclaim", 2, S.RECLAIM],
       ["escrowAudit", 2, S.AUDIT],
@@ -142,13 +153,18 @@ export class RedisEscrowStore implements EscrowStore {
     return Number(await this.run<number>("escrowTransfer", k.inv, k.leases, from, fence.generation, fence.epoch, to, qty, Math.floor(nowMs)));
   }
 
-  /** The sales script's raw answer: outcomes and each sale's position (null for an unknown SKU). */
+  /**
+   * A lease's sale batch, with each sale's position (null for an unknown SKU). It goes out in the SKU's next
+   * batch script (`batch`), with every hold and sale batch that arrives in the same turn of the event loop.
+   */
   async recordSalesAt(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<{ outcomes: SaleOutcome[]; positions: number[] } | null> {
-    const k = this.keys(sku);
-    const args: (string | number)[] = [region, fence.generation, fence.epoch, Math.floor(nowMs), cap];
-    for (const s of sales) args.push(s.saleId, s.qty, s.user);
-    const r = await this.run<[SaleOutcome[], number[]] | null>("escrowSales", k.inv, k.leases, k.sales, k.buyers, ...args);
-    return r ? { outcomes: r[0], positions: r[1].map(Number) } : null;
+    const list: [string, number, string][] = new Array(sales.length);
+    for (let i = 0; i < sales.length; i++) list[i] = [sales[i]!.saleId, sales[i]!.qty, wellFormed(sales[i]!.user)];
+    const [r] = await this.batches.submit(sku, [[1, region, fence.generation, fence.epoch, Math.floor(nowMs), cap, list]]);
+    if (r === 0) return null;
+    if (Number(r![0]) === -1) throw new Error(`sale batch refused by Redis: ${String(r![1])}`);
+    const [outcomes, positions] = r as [SaleOutcome[], number[]];
+    return { outcomes, positions };
   }
 
   async recordSales(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<SaleOutcome[]> {
@@ -206,23 +222,24 @@ export class RedisEscrowStore implements EscrowStore {
 
   /**
    * Every reservation holds its buyer's cap here before it is answered: the one store call on the reserve
-   * path. Holds of a SKU that arrive while one hold script is in flight go together in the next (group
-   * commit): one script, one round trip, for the lot — each hold is still checked in order against
-   * everything before it, and each caller is answered only once the script that carried its hold returned.
+   * path. Holds and sale batches of a SKU go out together (group commit): everything that arrives in one
+   * turn of the event loop, or while the SKU's previous script is in flight, shares the next script — one
+   * round trip for the lot, each operation still applied in order against everything before it, and each
+   * caller answered only once the script that carried its operation returned.
    */
   async hold(sku: string, h: HoldRequest): Promise<HoldResult> {
-    const [r] = await this.holds.submit(sku, [h]);
-    if (r instanceof Error) throw r;
-    return r!;
+    const [r] = await this.batches.submit(sku, [[0, wellFormed(h.user), h.holdId, h.qty, h.cap, Math.floor(h.expiresAtMs), Math.floor(h.nowMs)]]);
+    const code = Number((r as number[])[0]);
+    if (code === 1) return { ok: true };
+    if (code === 0) return { ok: false, held: Number((r as number[])[1]), bought: Number((r as number[])[2]) };
+    throw new Error(`hold refused by Redis: ${String((r as unknown[])[1])}`);
   }
 
-  private readonly holds = new GroupCommit<HoldRequest, HoldResult | Error>((sku, hs) => this.holdsNow(sku, hs));
-  private async holdsNow(sku: string, hs: readonly HoldRequest[]): Promise<(HoldResult | Error)[]> {
-    const args: (string | number)[] = [hs.length];
-    for (const h of hs) args.push(h.user, h.holdId, h.qty, h.cap, Math.floor(h.expiresAtMs), Math.floor(h.nowMs));
-    const replies = await this.run<(number | string)[][]>("escrowHolds", this.keys(sku).buyers, ...args);
-    return replies.map((r) => (Number(r[0]) === 1 ? { ok: true } : Number(r[0]) === 0 ? { ok: false, held: Number(r[1]), bought: Number(r[2]) } : new Error(`hold refused by Redis: ${String(r[1])}`)));
-  }
+  private readonly batches = new GroupCommit<BatchOp, BatchAnswer>(async (sku, ops) => {
+    const k = this.keys(sku);
+    const reply = await this.run<string>("escrowBatch", k.inv, k.leases, k.sales, k.buyers, JSON.stringify(ops));
+    return JSON.parse(reply) as BatchAnswer[];
+  });
 
   async releaseHold(sku: string, user: string, holdId: string): Promise<void> {
     await this.run("escrowReleaseHold", this.keys(sku).buyers, user, holdId);

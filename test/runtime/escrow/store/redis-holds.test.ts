@@ -1,5 +1,5 @@
-// The Redis store's holds go out in groups (runtime/escrow/store/redis.ts `hold`: holds arriving while
-// one hold script is in flight share the next): the cap is still checked hold by hold, in order, against
+// The Redis store's holds go out in groups (runtime/escrow/store/redis.ts `hold`: holds and sale batches
+// arriving while one batch script is in flight share the next): the cap is still checked hold by hold, in order, against
 // everything before it in the same script; a hold that fails alone fails only its own caller.
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisEscrowStore } from "../../../../runtime/escrow/store/redis.js";
@@ -17,7 +17,8 @@ describe("RedisEscrowStore holds, grouped", () => {
       const monitor = await s.redis.duplicate().monitor();
       const sent: number[] = [];
       monitor.on("monitor", (_t: string, args: string[]) => {
-        if (/^eval(sha)?$/i.test(args[0] ?? "") && args[3] === s.keys("rush").buyers) sent.push(Number(args[4]));
+        // The batch script: KEYS inv, leases, sales, buyers, then the operations as one JSON argument.
+        if (/^eval(sha)?$/i.test(args[0] ?? "") && args[6] === s.keys("rush").buyers) sent.push((JSON.parse(args[7]!) as unknown[]).length);
       });
       const outs = await Promise.all(Array.from({ length: 40 }, (_, i) => s.hold("rush", { user: i % 2 ? "bob" : "ann", holdId: `r${i}`, qty: 1, cap: 7, expiresAtMs: 10_000, nowMs: 1 })));
       const granted = (user: string) => outs.filter((o, i) => o.ok && (i % 2 ? "bob" : "ann") === user).length;
@@ -30,6 +31,54 @@ describe("RedisEscrowStore holds, grouped", () => {
       // (The first script may go twice: EVALSHA, then EVAL when Redis does not know it yet.)
       expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(40);
       expect(sent.length).toBeLessThan(40);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("holds and sale batches of one turn share one script; an operation that fails fails alone; an ill-formed buyer id breaks nothing", async () => {
+    const s = new RedisEscrowStore({ url: REDIS_URL, prefix });
+    try {
+      await s.createItem("mix", 100, {});
+      const lease = (await s.acquire({ sku: "mix", region: "a", want: 10, nowMs: 1, leaseTtlMs: 60_000, fresh: true, reserved: 0, rate: 0, borrow: 0 }))!;
+      const fence = { generation: lease.generation, epoch: lease.lease.epoch };
+      await s.redis.hset(s.keys("mix").buyers, "mallory", "{not json");
+      const monitor = await s.redis.duplicate().monitor();
+      const scripts: number[] = [];
+      monitor.on("monitor", (_t: string, args: string[]) => {
+        // (MONITOR escapes non-ASCII bytes: count the operations rather than parse them.)
+        if (/^eval(sha)?$/i.test(args[0] ?? "") && args[6] === s.keys("mix").buyers) scripts.push(args[7]!.match(/\[[01],"/g)?.length ?? 0);
+      });
+      const hold = (user: string, holdId: string) => s.hold("mix", { user, holdId, qty: 1, cap: 5, expiresAtMs: 10_000, nowMs: 1 });
+      const [ann, sales, mallorySale, odd] = await Promise.allSettled([
+        hold("ann", "a1"),
+        s.recordSalesAt(
+          "mix",
+          "a",
+          fence,
+          [
+            { saleId: "s1", qty: 2, user: "bob" },
+            { saleId: "s2", qty: 8, user: "bob" },
+          ],
+          5,
+          9,
+        ),
+        s.recordSalesAt("mix", "a", fence, [{ saleId: "s3", qty: 1, user: "mallory" }], 5, 10),
+        hold("eve\ud800", "e1"),
+      ]);
+      expect(ann).toEqual({ status: "fulfilled", value: { ok: true } });
+      expect(sales).toEqual({ status: "fulfilled", value: { outcomes: ["sold", "over-cap"], positions: [2, 0] } });
+      expect(mallorySale.status).toBe("rejected");
+      expect(String((mallorySale as PromiseRejectedResult).reason)).toMatch(/sale batch refused by Redis/);
+      expect(odd).toEqual({ status: "fulfilled", value: { ok: true } });
+      // The buyer id as Redis always stored it (UTF-8: a lone surrogate is U+FFFD).
+      expect(await s.redis.hexists(s.keys("mix").buyers, "eve\ufffd")).toBe(1);
+      expect((await s.audit("mix", 5))!.sold).toBe(2);
+      await new Promise((r) => setTimeout(r, 200)); // MONITOR reports asynchronously
+      monitor.disconnect();
+      // All four operations in one script (the first may go twice: EVALSHA, then EVAL when Redis does not know it yet).
+      expect(scripts.at(-1)).toBe(4);
+      expect(scripts.length).toBeLessThanOrEqual(2);
     } finally {
       await s.close();
     }
