@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, getPriority, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,12 +99,15 @@ interface Drive {
   /** Inside the window, CPU seconds per wall second of the server process and of this (the clients') process. */
   serverBusy: number;
   clientBusy: number;
+  /** CPU µs per sale counted inside the window: clients (this process), and the stores (redis-server, the bench database's PostgreSQL backends). */
+  clientUs: number;
+  storeUs: number;
   acknowledged: number;
   refused: Record<number, number>;
 }
 
 /** 64 clients, each buying in a loop (reserve, then commit) as the buyers in turn; sales finished inside the window count. */
-async function drive(url: string, pid: number, tokens: string[], acknowledged: { n: number }): Promise<Drive> {
+async function drive(url: string, pid: number, tokens: string[], acknowledged: { n: number }, storePids: number[]): Promise<Drive> {
   const pool = new Pool(url, { connections: CLIENTS, pipelining: 1, keepAliveTimeout: 60_000 });
   const refused: Record<number, number> = {};
   const startAt = performance.now();
@@ -115,12 +118,16 @@ async function drive(url: string, pid: number, tokens: string[], acknowledged: {
   let cpuUntil = 0;
   let clientFrom = 0;
   let clientUntil = 0;
+  // The stores' CPU per process: one that exits inside the window (an idle pool connection closed) is left out, not subtracted.
+  const storeCpu = () => new Map(storePids.filter((p) => existsSync(`/proc/${p}/stat`)).map((p) => [p, cpuSeconds(p)]));
+  let storeFrom = new Map<number, number>();
+  let storeUntil = new Map<number, number>();
   const clientCpu = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
   };
-  const cpuAt = setTimeout(() => ((cpuFrom = cpuSeconds(pid)), (clientFrom = clientCpu())), WARM_MS);
-  const cpuEnd = setTimeout(() => ((cpuUntil = cpuSeconds(pid)), (clientUntil = clientCpu())), WARM_MS + MEASURE_MS);
+  const cpuAt = setTimeout(() => ((cpuFrom = cpuSeconds(pid)), (clientFrom = clientCpu()), (storeFrom = storeCpu())), WARM_MS);
+  const cpuEnd = setTimeout(() => ((cpuUntil = cpuSeconds(pid)), (clientUntil = clientCpu()), (storeUntil = storeCpu())), WARM_MS + MEASURE_MS);
   const worker = async (w: number) => {
     for (let k = 0; performance.now() < until; k++) {
       const authorization = `Bearer ${tokens[(w + k * CLIENTS) % tokens.length]}`;
@@ -154,6 +161,7 @@ async function drive(url: string, pid: number, tokens: string[], acknowledged: {
   if (cpuUntil === 0) {
     cpuUntil = cpuSeconds(pid);
     clientUntil = clientCpu();
+    storeUntil = storeCpu();
   }
   await pool.close();
   return {
@@ -161,6 +169,8 @@ async function drive(url: string, pid: number, tokens: string[], acknowledged: {
     perCpuSecond: cpuUntil > cpuFrom ? counted / (cpuUntil - cpuFrom) : 0,
     serverBusy: ((cpuUntil - cpuFrom) * 1000) / MEASURE_MS,
     clientBusy: ((clientUntil - clientFrom) * 1000) / MEASURE_MS,
+    clientUs: counted > 0 ? ((clientUntil - clientFrom) * 1e6) / counted : 0,
+    storeUs: counted > 0 ? ([...storeUntil].reduce((t, [p, cpu]) => t + (storeFrom.has(p) ? cpu - storeFrom.get(p)! : 0), 0) * 1e6) / counted : 0,
     acknowledged: acknowledged.n,
     refused,
   };
@@ -279,6 +289,9 @@ export async function httpSalesRows(): Promise<HttpSales> {
     const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0 };
     // CPU seconds per wall second inside the best window: the server process, and the clients' (this) process.
     const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
+    // CPU µs per sale in the best window: the server, the clients, the stores (Redis, PostgreSQL).
+    const perSale = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0] };
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
     const refused: Record<string, Record<number, number>> = {};
     await warmBuyers(bare.url, tokens, acked.bare);
     await warmBuyers(decrby.url, tokens, acked.decrby);
@@ -293,11 +306,17 @@ export async function httpSalesRows(): Promise<HttpSales> {
         ["memory", memory],
         ["kit", kit],
       ] as const) {
-        const d = await drive(s.url, s.child.pid!, tokens, acked[name]);
+        // The stores' processes: redis-server and PostgreSQL's WAL writer (shared with anything else using them), and the
+        // backends connected to the bench database.
+        const backends = (await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type = 'walwriter'")).rows as { pid: number }[];
+        const d = await drive(s.url, s.child.pid!, tokens, acked[name], [redisPid, ...backends.map((r) => r.pid)]);
         console.error(
-          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)} (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
+          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)} (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
         );
-        if (d.perSecond > best[name]) busy[name] = [d.serverBusy, d.clientBusy];
+        if (d.perSecond > best[name]) {
+          busy[name] = [d.serverBusy, d.clientBusy];
+          perSale[name] = [d.perCpuSecond > 0 ? 1e6 / d.perCpuSecond : 0, d.clientUs, d.storeUs];
+        }
         best[name] = Math.max(best[name], d.perSecond);
         bestCpu[name] = Math.max(bestCpu[name], d.perCpuSecond);
         for (const [code, n] of Object.entries(d.refused)) (refused[name] ??= {})[Number(code)] = (refused[name]?.[Number(code)] ?? 0) + n;
@@ -311,6 +330,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
     if (view.sold !== acked.escrow.n || journaled !== acked.escrow.n || peerSold !== acked.decrby.n) {
       throw new Error(`sales mismatch: escrow acknowledged ${acked.escrow.n}, store says ${view.sold}, journal ${journaled}; DECRBY service acknowledged ${acked.decrby.n}, table holds ${peerSold}`);
     }
+    const total = (x: number[]) => x.reduce((a, b) => a + b, 0);
     const vsPeer = best.escrow / best.decrby;
     const vsCeiling = best.escrow / best.bare;
     const note = (r: Record<number, number> | undefined) =>
@@ -358,6 +378,13 @@ export async function httpSalesRows(): Promise<HttpSales> {
           best.kit,
           best.bare,
           `what every kit service pays per request before its own work (fastify, the buyer-JWT rule with its token cache, HLC and consistency-token headers, RED metrics, limits, timeouts): the floor under the escrow's HTTP rows; server CPU per sale ${(1e6 / bestCpu.kit).toFixed(0)} µs vs bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+        ),
+        row(
+          "CPU per sale, whole system (server + clients + Redis + PostgreSQL): meridian escrow serve vs Redis DECRBY + PostgreSQL INSERT service",
+          "µs/sale",
+          total(perSale.escrow),
+          total(perSale.decrby),
+          `when every process is CPU-bound on these ${cpus().length} cores, sales/s vs the DECRBY service can reach at most the inverse of this ratio (${(total(perSale.decrby) / total(perSale.escrow)).toFixed(2)}×); best windows, µs per sale as server / clients / Redis + PostgreSQL (redis-server's whole CPU and the bench database's backends): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${perSale[n].map((x) => x.toFixed(0)).join(" / ")}`).join("; ")}`,
         ),
       ],
     };
