@@ -6,6 +6,10 @@ import { RedisEscrowStore } from "../../../../runtime/escrow/store/redis.js";
 import { REDIS_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
 
 const prefix = `mes:test:${uniqueName("holds")}:`;
+/** Wait for MONITOR's asynchronous reports (a loaded machine delays them), at most 10 s. */
+async function until(seen: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !seen(); i++) await new Promise((r) => setTimeout(r, 50));
+}
 afterAll(() => deleteRedisPrefix(prefix));
 
 describe("RedisEscrowStore holds, grouped", () => {
@@ -26,7 +30,7 @@ describe("RedisEscrowStore holds, grouped", () => {
       // In order: the first seven of each buyer got theirs, every later one was refused with the cap's count.
       expect(outs.map((o) => o.ok)).toEqual(Array.from({ length: 40 }, (_, i) => i < 14));
       expect(outs[20]).toEqual({ ok: false, held: 7, bought: 0 });
-      await new Promise((r) => setTimeout(r, 200)); // MONITOR reports asynchronously
+      await until(() => sent.reduce((a, b) => a + b, 0) >= 40); // MONITOR reports asynchronously
       monitor.disconnect();
       // (The first script may go twice: EVALSHA, then EVAL when Redis does not know it yet.)
       expect(sent.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(40);
@@ -74,7 +78,7 @@ describe("RedisEscrowStore holds, grouped", () => {
       // The buyer id as Redis always stored it (UTF-8: a lone surrogate is U+FFFD).
       expect(await s.redis.hexists(s.keys("mix").buyers, "eve\ufffd")).toBe(1);
       expect((await s.audit("mix", 5))!.sold).toBe(2);
-      await new Promise((r) => setTimeout(r, 200)); // MONITOR reports asynchronously
+      await until(() => scripts.includes(4)); // MONITOR reports asynchronously
       monitor.disconnect();
       // All four operations in one script (the first may go twice: EVALSHA, then EVAL when Redis does not know it yet).
       expect(scripts.at(-1)).toBe(4);
