@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { runCliInProcess } from "../cli-in-process.js";
 
 interface Running {
   child: ChildProcess;
@@ -72,6 +73,14 @@ const ready = (r: Running) =>
   until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);
 
 describe("meridian local: arguments are checked before anything starts", () => {
+  it("local --regions nope → exit 2 from the real bin, one line, nothing started", () => {
+    const r = runCli(["local", "--regions", "nope"], { timeoutMs: 30_000 });
+    expect(r.stderr).toBe('meridian: --regions: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
+    expect(r.status).toBe(2);
+  });
+
+  // In this process (a process per case costs a second or more of start-up; the bin's own wiring is the case above):
+  // the command's own checks, with the status and stderr cli/main.ts gives them.
   it.each([
     [["--regions", "nope"], /--regions: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure/],
     [["--regions", "9"], /--regions: stack local has 3 regions; expected 1-3, got 9/],
@@ -83,8 +92,8 @@ describe("meridian local: arguments are checked before anything starts", () => {
     [["--weights", "local-aws=300"], /--weights: expected region=weight \(0-255\), got "local-aws=300"/],
     [["--weights", "nope=5"], /--weights: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure/],
     [["--query-log", "/nonexistent-dir/q.log"], /--query-log: directory \/nonexistent-dir does not exist/],
-  ])("local %j → exit 2", (args, message) => {
-    const r = runCli(["local", ...args], { timeoutMs: 30_000 });
+  ])("local %j → exit 2", async (args, message) => {
+    const r = await runCliInProcess(["local", ...args]);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/starting|\n\s+at /);
     expect(r.status).toBe(2);

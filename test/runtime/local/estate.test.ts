@@ -134,45 +134,43 @@ describe("the local estate (real processes, real dig)", () => {
     await until("the shares to come back", async () => ((await shares())["local-aws"] === 417 ? true : undefined));
     expect(await shares()).toEqual({ "local-aws": 417, "local-gcp": 333, "local-azure": 250 });
   });
-});
 
-describe("the local estate's attestation verifier, quota service and map (embedded stores)", () => {
-  it("attest answers on its routes with the supervisor's operator identity; quota and the map run on files, and all stop with the estate", async () => {
-    const spec = buildEstateSpec("local", loadStack("local"));
-    const estate = await LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0 });
+  // The globals do not depend on how many regions run: these use this estate rather than starting another.
+  it("attest answers on its routes with the supervisor's operator identity; quota and the map run on files (embedded stores)", async () => {
     const url = estate.globals.attest.url;
-    try {
-      const nonce = (await (await fetch(`${url}/v1/attest/nonce`, { method: "POST" })).json()) as { nonce: string; expiresAt: string };
-      expect(nonce.nonce).toMatch(/^[0-9a-f]{32,}$/i);
-      expect(await (await fetch(`${url}/v1/attest/key`)).json()).toEqual({ verifierKey: estate.globals.attest.verifierKey });
-      // The model's SPIRE section for the stack's trust domain: a node never attested is not admitted.
-      expect((await fetch(`${url}/v1/attest/spire/node-x`)).status).toBe(403);
-      // Revocation is an operator route: no credential 401, a forged token 401, the supervisor's own token gets
-      // past auth to the model's node list (the local stack endorses no node, so: unknown node).
-      const revoke = (authorization?: string) =>
-        fetch(`${url}/v1/attest/revoke`, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-          body: JSON.stringify({ node: "node-x", reason: "test" }),
-        });
-      expect((await revoke()).status).toBe(401);
-      const forged = await (await localOperatorAuth(systemClock)).token();
-      expect((await revoke(`Bearer ${forged}`)).status).toBe(401);
-      const real = await revoke(`Bearer ${await estate.operator.token()}`);
-      expect(real.status).toBe(404);
-      // Started against the local proof log: its resume event is there, signed by the verifier.
-      const size = (await estate.globals.log.client.checkpoint()).checkpoint.size;
-      expect(size).toBeGreaterThan(0);
-      expect(estate.globals.attest.store).toMatch(/^file in /);
-      expect(estate.globals.quota.store).toMatch(/^files in .*quota$/);
-      expect(estate.globals.map.store).toMatch(/^files in .*map$/);
-      expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { url: estate.globals.quota.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
-    } finally {
-      await estate.stop();
-    }
-    await expect(fetch(`${url}/v1/attest/key`)).rejects.toThrow();
-    await expect(fetch(`${estate.globals.quota.url}/v1/quota/conflicts`)).rejects.toThrow();
-    await expect(fetch(`${estate.globals.map.url}/v1/maps/quota/root`)).rejects.toThrow();
+    const nonce = (await (await fetch(`${url}/v1/attest/nonce`, { method: "POST" })).json()) as { nonce: string; expiresAt: string };
+    expect(nonce.nonce).toMatch(/^[0-9a-f]{32,}$/i);
+    expect(await (await fetch(`${url}/v1/attest/key`)).json()).toEqual({ verifierKey: estate.globals.attest.verifierKey });
+    // The model's SPIRE section for the stack's trust domain: a node never attested is not admitted.
+    expect((await fetch(`${url}/v1/attest/spire/node-x`)).status).toBe(403);
+    // Revocation is an operator route: no credential 401, a forged token 401, the supervisor's own token gets
+    // past auth to the model's node list (the local stack endorses no node, so: unknown node).
+    const revoke = (authorization?: string) =>
+      fetch(`${url}/v1/attest/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ node: "node-x", reason: "test" }),
+      });
+    expect((await revoke()).status).toBe(401);
+    const forged = await (await localOperatorAuth(systemClock)).token();
+    expect((await revoke(`Bearer ${forged}`)).status).toBe(401);
+    const real = await revoke(`Bearer ${await estate.operator.token()}`);
+    expect(real.status).toBe(404);
+    // Started against the local proof log: its resume event is there, signed by the verifier.
+    const size = (await estate.globals.log.client.checkpoint()).checkpoint.size;
+    expect(size).toBeGreaterThan(0);
+    expect(estate.globals.attest.store).toMatch(/^file in /);
+    expect(estate.globals.quota.store).toMatch(/^files in .*quota$/);
+    expect(estate.globals.map.store).toMatch(/^files in .*map$/);
+    expect(await estate.globals.state()).toMatchObject({ attest: { url }, quota: { url: estate.globals.quota.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
+  });
+
+  it("the attestation verifier, quota service and map stop with the estate (last: it stops this estate)", async () => {
+    const { attest, quota, map } = estate.globals;
+    await estate.stop();
+    await expect(fetch(`${attest.url}/v1/attest/key`)).rejects.toThrow();
+    await expect(fetch(`${quota.url}/v1/quota/conflicts`)).rejects.toThrow();
+    await expect(fetch(`${map.url}/v1/maps/quota/root`)).rejects.toThrow();
   });
 });
 
