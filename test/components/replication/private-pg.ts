@@ -94,6 +94,9 @@ export class PrivatePg {
         "fsync = off",
         "shared_buffers = 16MB",
         "max_connections = 40",
+        // A subscription's apply worker that lost its connection (a rotated login, a restarted peer) retries after
+        // this; PostgreSQL's 5 s default only makes the tests wait.
+        "wal_retrieve_retry_interval = '200ms'",
         "",
       ].join("\n"),
     );
