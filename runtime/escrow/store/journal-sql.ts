@@ -35,20 +35,7 @@ export function journalStatements(s: string): string[] {
       WHERE i.sku = t.sku AND i.gen = '' AND i.sold = 0`,
     journalBatchFunction(s),
     journalBatchWrapper(s),
-    journalJsonWrapper(s),
   ];
-}
-
-/**
- * The form the store calls: the batch as one JSON array of [saleId, qty, user, position, region, epoch,
- * atMs] rows (one parameter to encode rather than seven arrays, element by element, in the client).
- */
-function journalJsonWrapper(s: string): string {
-  return `CREATE OR REPLACE FUNCTION ${s}.journal_sales_json(p_sku text, p_gen text, p_sales json) RETURNS text LANGUAGE sql AS $fn$
-  SELECT ${s}.journal_sale_batch(p_sku, p_gen, array_agg(e->>0 ORDER BY n), array_agg((e->>1)::bigint ORDER BY n), array_agg(e->>2 ORDER BY n),
-    array_agg((e->>3)::bigint ORDER BY n), array_agg(e->>4 ORDER BY n), array_agg((e->>5)::bigint ORDER BY n), array_agg((e->>6)::bigint ORDER BY n))
-  FROM json_array_elements(p_sales) WITH ORDINALITY AS t(e, n)
-$fn$`;
 }
 
 function journalBatchFunction(s: string): string {

@@ -56,7 +56,7 @@ interface JournalItem {
 
 /**
  * One sale as the journal records it — sale id, units, buyer, where Redis sold it (its position in the
- * generation), region and lease epoch, time — as a row of the batch's JSON (journal-sql.ts journal_sales_json).
+ * generation), region and lease epoch, time — one element of each of journal_sale_batch's arrays (journal-sql.ts).
  */
 type JournalEntry = [saleId: string, qty: number, user: string, position: number, region: string, epoch: number, atMs: number];
 const entryOf = (s: { saleId: string; qty: number; user: string; position: number; region: string; atMs: number }): JournalEntry => [
@@ -216,8 +216,9 @@ export class JournaledEscrowStore implements EscrowStore {
   private async journal(sku: string, generation: string, sales: readonly JournalEntry[]): Promise<string> {
     await this.migrate();
     try {
-      // One JSON parameter for the batch: the client's per-element array encoding cost more than the write.
-      const r = await this.pool.query(`SELECT ${this.s}.journal_sales_json($1, $2, $3) AS v`, [sku, generation, JSON.stringify(sales)]);
+      // Seven arrays, not one JSON parameter: unpacking JSON costs PostgreSQL more than the client saves encoding them.
+      const col = (k: number) => sales.map((e) => e[k]);
+      const r = await this.pool.query(`SELECT ${this.s}.journal_sale_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [sku, generation, col(0), col(1), col(2), col(3), col(4), col(5), col(6)]);
       return (r.rows[0] as { v: string }).v;
     } catch (err) {
       if ((err as { code?: string }).code === "ME001") return "over-total";
