@@ -1,81 +1,176 @@
 /**
- * Duplicate detection (Tessera's "antispam"): leaf hash → index for the most recent `capacity` entries, in a few
- * generations of open-addressing tables held in typed arrays (no per-entry objects, nothing for the GC to walk).
- * New entries go into the newest generation; when it is full the oldest generation is dropped whole — O(1)
- * eviction, where a FIFO over a Map walks deleted slots — so the window holds between (G-1)/G and all of the
- * last `capacity` entries. Memory is fixed by the capacity: 24 bytes a slot at load ≤ 1/2.
+ * Duplicate detection's in-memory window (Tessera's "antispam"): the index of each of the last `capacity` entries
+ * the sequencer numbered, by leaf hash — exactly: every one of them is found, nothing older or absent is.
  *
- * Each generation is a LeafTable (leaftable.ts): keys are the first 128 bits of the leaf hash, so a hit needs no
- * confirming read.
+ * Two typed arrays, nothing per entry for the GC to walk, one random cache line touched per new entry:
+ *  - a ring of the entries' leaf hashes, entry i's at (i mod capacity) · 32: written in index order (sequential);
+ *  - a table of buckets of one 64-byte cache line each: 7 slots of (fingerprint, tag) and an overflow tag. The
+ *    bucket is taken from the leaf hash's first 32 bits, the fingerprint is its next 32, the tag is the index
+ *    (mod 2^32 − 1, plus 1: 0 is an empty slot). A claim reads the leaf's bucket, compares fingerprints and, on a
+ *    match, the ring's 32 bytes — so a fingerprint collision costs a compare, never a wrong answer — and writes the
+ *    new entry into a free slot of that same line.
+ * Eviction is O(1) and implicit: a slot whose tag decodes to an index that has left the window is free. A bucket
+ * with no free slot passes the entry to the next bucket and records its tag as the overflow tag; a lookup goes on
+ * to the next bucket only while that tag is inside the window. Tags only grow, so every bucket between a live
+ * entry's home and its slot keeps an overflow tag at least as new as it: the walk reaches it. With buckets for 3
+ * entries each on average (of 7 slots) a full bucket is rare; an old tag that aliases into the window (2^32 − 1
+ * entries later) costs at most a walk or a compare, never a wrong answer.
  *
  * This is the bounded front of the store's persistent duplicate index (storage/store.ts `findLeaves`): it starts
- * empty at every restart, holds what this process appended or looked up, and a miss asks the membership filter,
- * then (on its "maybe") the store (dedupe.ts). So restart costs nothing and detection covers the whole log.
+ * empty at every restart and holds what this process numbered; a miss asks the membership filter, then (on its
+ * "maybe") the store (dedupe.ts). So restart costs nothing and detection covers the whole log.
  */
-import { LeafTable, u32 } from "./leaftable.js";
-import type { Hash } from "./rfc6962.js";
+import { u32 } from "./leaftable.js";
+import { type Hash, HASH_SIZE } from "./rfc6962.js";
 
-const GENERATIONS = 4;
+/** Words in a bucket: 7 slots of two words, the overflow tag, one spare (a 64-byte line). */
+const BW = 16;
+const SLOTS = 7;
+const OVERFLOW = 14;
+/** Tags are index mod TAG_MOD, plus 1. */
+const TAG_MOD = 2 ** 32 - 1;
+/** Most entries a window holds (its ages must stay below TAG_MOD). */
+const MAX_CAPACITY = 2 ** 30;
 
 export class Antispam {
-  private gens: LeafTable[] = [];
-  private readonly perGeneration: number;
+  private readonly table: Uint32Array;
+  /**
+   * The ring: capacity + 1 slots of 32 bytes, entry i's leaf hash at (i mod (capacity + 1)) · 32. The slot after the
+   * latest entry belongs to no entry in the window: the next entry's hash is written there before its claim (the
+   * sequencer hashes straight into it, `stage`), and a duplicate's leaves it unused.
+   */
+  readonly ring: Uint8Array;
+  /** Word offsets: buckets·16 − 1. */
+  private readonly wordMask: number;
+  /** The next index to number. */
+  private next = 0;
+  /** Ages below this are inside the window: min(capacity, next − base). */
+  private span = 0;
+  /** Tag of the latest entry (next − 1). */
+  private lastTag = 0;
 
   /** `capacity` 0 turns duplicate detection off. */
   constructor(readonly capacity: number) {
-    this.perGeneration = Math.max(1, Math.ceil(capacity / GENERATIONS));
+    if (!(Number.isSafeInteger(capacity) && capacity >= 0 && capacity <= MAX_CAPACITY)) throw new RangeError(`window of ${capacity} entries: at most 2^30`);
+    let buckets = 1;
+    while (buckets * 3 < capacity) buckets *= 2;
+    this.table = new Uint32Array(capacity > 0 ? buckets * BW : 0);
+    this.ring = new Uint8Array(capacity > 0 ? (capacity + 1) * HASH_SIZE : 0);
+    this.wordMask = buckets * BW - 1;
   }
 
   get enabled(): boolean {
     return this.capacity > 0;
   }
 
-  /** Index of an entry with this leaf hash, if it is inside the window. */
-  lookup(leaf: Hash): number | undefined {
-    if (!this.enabled) return undefined;
-    for (let g = this.gens.length - 1; g >= 0; g--) {
-      const i = this.gens[g]!.get(leaf);
-      if (i !== undefined) return i;
+  /** Entries held. */
+  get size(): number {
+    return this.span;
+  }
+
+  /** The index a tag stands for, or −1 when it is empty or outside the window. */
+  private live(tag: number): number {
+    if (tag === 0) return -1;
+    let age = this.lastTag - tag;
+    if (age < 0) age += TAG_MOD;
+    return age < this.span ? this.next - 1 - age : -1;
+  }
+
+  /** Whether the ring holds the leaf hash at leaf[at, at + 32) for (live) index i. */
+  private holds(i: number, leaf: Hash, at: number): boolean {
+    const r = this.ring;
+    const o = (i % (this.capacity + 1)) * HASH_SIZE;
+    for (let k = 0; k < HASH_SIZE; k++) if (r[o + k] !== leaf[at + k]) return false;
+    return true;
+  }
+
+  /** Index of the entry with the leaf hash at leaf[at, at + 32), if it is inside the window. */
+  lookup(leaf: Hash, at = 0): number | undefined {
+    if (this.span === 0) return undefined;
+    const t = this.table;
+    const fp = u32(leaf, at + 4);
+    let b = (u32(leaf, at) * BW) & this.wordMask;
+    for (let walked = 0; walked <= this.wordMask; walked += BW) {
+      for (let s = b; s < b + 2 * SLOTS; s += 2) {
+        if (t[s] === fp) {
+          const i = this.live(t[s + 1]!);
+          if (i >= 0 && this.holds(i, leaf, at)) return i;
+        }
+      }
+      if (this.live(t[b + OVERFLOW]!) < 0) return undefined;
+      b = (b + BW) & this.wordMask;
     }
     return undefined;
   }
 
   /**
-   * The index of an entry with the leaf hash at leaf[at, at + 32) if the window holds one; else remember `index`
-   * for it. One pass over the hash.
+   * The index of an entry with the leaf hash at leaf[at, at + 32) if the window holds one; else number it `index`
+   * (the sequencer's next: indices come in order; any other starts the window afresh at `index`).
    */
   claim(leaf: Hash, index: number, at = 0): number | undefined {
     if (!this.enabled) return undefined;
-    const w0 = u32(leaf, at);
-    const w1 = u32(leaf, at + 4);
-    const w2 = u32(leaf, at + 8);
-    const w3 = u32(leaf, at + 12);
-    for (let g = this.gens.length - 1; g >= 0; g--) {
-      const i = this.gens[g]!.getKey(w0, w1, w2, w3);
-      if (i !== undefined) return i;
+    if (index !== this.next) this.restart(index);
+    this.ring.set(leaf.subarray(at, at + HASH_SIZE), this.stage);
+    return this.claimStaged(leaf, index, at);
+  }
+
+  /**
+   * `claim` for a leaf hash already written at `ring[stage]` (for `index` === the next index: after `restart`).
+   * The sequencer hashes into both its batch and the ring, so the ring costs no copy of its own.
+   */
+  claimStaged(leaf: Hash, index: number, at = 0): number | undefined {
+    const t = this.table;
+    const mask = this.wordMask;
+    const fp = u32(leaf, at + 4);
+    const home = (u32(leaf, at) * BW) & mask;
+    const last = this.lastTag;
+    const span = this.span;
+    let b = home;
+    /** The first free slot on the walk, and the bucket it is in. */
+    let free = -1;
+    let freeBucket = -1;
+    let walking = span > 0;
+    for (let walked = 0; walked <= mask; walked += BW) {
+      for (let s = b; s < b + 2 * SLOTS; s += 2) {
+        const tag = t[s + 1]!;
+        let age = last - tag;
+        if (age < 0) age += TAG_MOD;
+        if (tag === 0 || age >= span) {
+          if (free < 0) {
+            free = s;
+            freeBucket = b;
+          }
+        } else if (t[s] === fp && this.holds(this.next - 1 - age, leaf, at)) return this.next - 1 - age;
+      }
+      if (!walking || this.live(t[b + OVERFLOW]!) < 0) {
+        if (free >= 0) break;
+        walking = false; // past the walk: on to the first bucket with room
+      }
+      b = (b + BW) & mask;
     }
-    this.newest().put(w0, w1, w2, w3, index);
+    if (free < 0) throw new Error("duplicate window: no free slot"); // cannot happen: 7 slots a bucket, at most 3 live on average
+    // Not held: number it. Every full bucket from its home to its slot records it as passed over.
+    const tag = last === TAG_MOD || span === 0 ? (index % TAG_MOD) + 1 : last + 1;
+    for (let p = home; p !== freeBucket; p = (p + BW) & mask) t[p + OVERFLOW] = tag;
+    t[free] = fp;
+    t[free + 1] = tag;
+    const o = this.stage;
+    this.stage = o + HASH_SIZE === this.ring.length ? 0 : o + HASH_SIZE;
+    this.next = index + 1;
+    this.lastTag = tag;
+    if (span < this.capacity) this.span = span + 1;
     return undefined;
   }
 
-  private newest(): LeafTable {
-    let g = this.gens[this.gens.length - 1];
-    if (!g || g.count >= this.perGeneration) {
-      g = new LeafTable(this.perGeneration);
-      this.gens.push(g);
-      if (this.gens.length > GENERATIONS) this.gens.shift(); // O(1): the oldest generation goes whole
-    }
-    return g;
-  }
+  /** Byte offset in `ring` of the slot the next entry's leaf hash is staged in: (next mod (capacity + 1)) · 32. */
+  stage = 0;
 
-  /** Remember a new entry's index, its leaf hash at leaf[at, at + 32) (the caller has checked it is not a duplicate). */
-  remember(leaf: Hash, index: number, at = 0): void {
-    if (!this.enabled) return;
-    this.newest().set(leaf, index, at);
-  }
-
-  /** Entries remembered (for metrics and tests). */
-  get size(): number {
-    return this.gens.reduce((n, g) => n + g.count, 0);
+  /** Start empty at `index` (the first claim after a start), unless `index` is already the next. */
+  restart(index: number): void {
+    if (index === this.next) return;
+    if (this.span > 0) this.table.fill(0);
+    this.next = index;
+    this.span = 0;
+    this.stage = (index % (this.capacity + 1)) * HASH_SIZE;
   }
 }

@@ -133,31 +133,39 @@ export class Dedupe {
   }
 
   /**
-   * The window's index for the leaf hash at leaf[at, at + 32), or (none there) give it `index`: the sequencer's one
-   * call per new entry (its leaf hashes are packed in one array per batch, so nothing is allocated per entry). The
-   * filter is asked first: every leaf the window holds is in the filter in use (each was added to it, or to the
-   * one being built that replaced it), so its "no" — nearly every new entry — spares probing each of the window's
-   * generations. A duplicate the window holds is added to the filter again: it is in the log, so that is harmless.
+   * Where the sequencer writes the leaf hash of the entry it would number `index` before claiming it:
+   * `ring[stageFor(index)]` (the window's ring, antispam.ts), so the window keeps it without a copy of its own.
    */
-  claim(leaf: Hash, index: number, at = 0): number | undefined {
-    if (!this.enabled) return undefined;
-    const f = this.filter;
-    if (f !== null && !f.addAndTest(leaf, at)) {
-      this.window.remember(leaf, index, at);
-      this.afterFilterAdd(f, leaf, at);
-      return undefined;
-    }
-    const known = this.window.claim(leaf, index, at);
-    if (known === undefined && f === null) this.filterAdd(leaf, at);
-    else if (f !== null) this.afterFilterAdd(f, leaf, at);
-    return known;
+  stageFor(index: number): number {
+    this.window.restart(index);
+    return this.window.stage;
   }
 
-  /** A leaf now has an index (a new entry, or one the store found). */
-  remember(leaf: Hash, index: number): void {
+  get ring(): Uint8Array {
+    return this.window.ring;
+  }
+
+  /**
+   * The window's index for the leaf hash at leaf[at, at + 32) — also staged at `ring[stageFor(index)]` — or (none
+   * there) give it `index`: the sequencer's one call per new entry (its leaf hashes are packed in one array per
+   * batch, so nothing is allocated per entry). The window answers exactly for its last `capacity` entries from one
+   * cache line (antispam.ts), so it is all a claim asks: the filter is not needed for what the window holds, and
+   * a new entry goes into it with its batch (`addBatch`).
+   */
+  claim(leaf: Hash, index: number, at = 0): number | undefined {
+    return this.enabled ? this.window.claimStaged(leaf, index, at) : undefined;
+  }
+
+  /**
+   * Add a batch's new entries (`count` packed leaf hashes) to the filter, when the sequencer hands the batch to the
+   * store — before it is durable, so the filter holds every durable entry. Until then an entry is found by the
+   * window (it is among the last numbered). The blocks are read in a first pass: independent loads the CPU
+   * overlaps, so the adds then find their lines in cache instead of waiting for one miss after another.
+   */
+  addBatch(leaves: Uint8Array, count: number): void {
     if (!this.enabled) return;
-    this.window.remember(leaf, index);
-    this.filterAdd(leaf);
+    this.filter?.touch(leaves, count);
+    for (let i = 0; i < count; i++) this.filterAdd(leaves, i * HASH_SIZE);
   }
 
   private filterAdd(leaf: Hash, at = 0): void {
@@ -170,7 +178,7 @@ export class Dedupe {
 
   /** A leaf was just added to the filter in use `f`: add it to the one being built too; grow a crowded one. */
   private afterFilterAdd(f: LeafFilter, leaf: Hash, at: number): void {
-    // Grow first: the new filter is seeded with the entries in flight, which do not include this one yet.
+    // Grow first: the new filter is seeded with the entries in flight (this one among them: added twice, harmless).
     if (f.crowded && !this.building && f.bits < this.maxFilterBits && f.count >= this.retryAt && !this.closed) this.grow();
     this.building?.add(leaf, at);
   }

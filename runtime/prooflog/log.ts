@@ -185,8 +185,8 @@ export class TransparencyLog {
     const d = this.dedupe;
     if (d.enabled && d.mustWait(leaf) && d.recent(leaf) === undefined) {
       const index = await d.findStored(leaf);
+      // Not remembered in the window (it holds the last entries numbered, by index): a resubmission asks again.
       if (index !== undefined && d.recent(leaf) === undefined) {
-        d.remember(leaf, index);
         return { index, duplicate: true, durable: DURABLE };
       }
     }
@@ -216,9 +216,15 @@ export class TransparencyLog {
       more.set(b.leaves);
       b.leaves = more;
     }
-    if (leaf) b.leaves.set(leaf, at);
-    else leafHashInto(entry, b.leaves, at);
-    const known = this.dedupe.claim(b.leaves, this.nextIndex, at);
+    // With detection on, the hash also goes into the window's ring (its slot for the next index): no copy later.
+    const d = this.dedupe;
+    const ring = d.enabled ? d.ring : undefined;
+    const staged = ring ? d.stageFor(this.nextIndex) : 0;
+    if (leaf) {
+      b.leaves.set(leaf, at);
+      ring?.set(leaf, staged);
+    } else leafHashInto(entry, b.leaves, at, ring, staged);
+    const known = d.claim(b.leaves, this.nextIndex, at);
     if (known !== undefined) {
       if (b.entries.length === 0) this.batches.pop(); // opened for this entry alone: no batch is ever empty
       return { index: known, duplicate: true, durable: known < this.durableSize ? DURABLE : this.batchOf(known)!.durable };
@@ -262,6 +268,7 @@ export class TransparencyLog {
     while (this.inflight < this.depth && this.inflight < this.batches.length && !this.failure) {
       const b = this.batches[this.inflight++]!;
       b.sealed = true;
+      this.dedupe.addBatch(b.leaves, b.entries.length);
       for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves, i * HASH_SIZE);
       const done = this.integrator.takeCompleted();
       this.tiles.addInflight(done.tiles);

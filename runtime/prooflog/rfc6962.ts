@@ -73,11 +73,13 @@ function calc(c: Core, length: number): void {
   c.calculate(length, 256, 0);
 }
 
-/** SHA-256 of `prefix ‖ body` into out[at, at + 32). */
-function framedInto(prefix: number, body: Uint8Array, out: Uint8Array, at: number): void {
+/** SHA-256 of `prefix ‖ body` into out[at, at + 32) (and into also[alsoAt, alsoAt + 32) when given). */
+function framedInto(prefix: number, body: Uint8Array, out: Uint8Array, at: number, also?: Uint8Array, alsoAt = 0): void {
   const c = core;
   if (!c) {
-    out.set(hash("sha256", Buffer.concat([Buffer.from([prefix]), body]), "buffer"), at);
+    const d = hash("sha256", Buffer.concat([Buffer.from([prefix]), body]), "buffer");
+    out.set(d, at);
+    also?.set(d, alsoAt);
     return;
   }
   const m = c.mem;
@@ -97,6 +99,7 @@ function framedInto(prefix: number, body: Uint8Array, out: Uint8Array, at: numbe
     c.final(0);
   }
   out.set(c.digest, at);
+  if (also) also.set(c.digest, alsoAt);
 }
 
 /** The leaf hash of an entry: SHA-256(0x00 ‖ entry). */
@@ -106,9 +109,12 @@ export function leafHash(entry: Uint8Array): Hash {
   return out;
 }
 
-/** `leafHash` written into out[at, at + 32): nothing allocated. */
-export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number): void {
-  framedInto(0, entry, out, at);
+/**
+ * `leafHash` written into out[at, at + 32), and into also[alsoAt, alsoAt + 32) when given (the sequencer's batch
+ * and its duplicate window's ring: two native copies of the digest): nothing allocated.
+ */
+export function leafHashInto(entry: Uint8Array, out: Uint8Array, at: number, also?: Uint8Array, alsoAt = 0): void {
+  framedInto(0, entry, out, at, also, alsoAt);
 }
 
 /** The hash of an interior node: SHA-256(0x01 ‖ left ‖ right). */

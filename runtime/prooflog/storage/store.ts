@@ -100,8 +100,12 @@ export class MemoryStore implements TileStore {
    * The duplicate index: fixed tables, each twice the size of the one before, the newest taking new leaves and
    * lookups asking the newest first (the latest index recorded wins). A full table is kept, not rehashed into a
    * bigger one: a growable table would stop the sequencer for a rehash of every leaf so far each time it doubles.
+   * Committed leaf hashes are indexed when a lookup comes (in commit order, before it is answered), not in the
+   * commit: the sequencer's window and filter answer nearly every submission, so most batches are indexed later
+   * in one pass, off the append path.
    */
   private readonly leafIndex: LeafTable[] = [new LeafTable(1 << 16)];
+  private unindexed: { first: number; leaves: Uint8Array }[] = [];
   private filterImage: Uint8Array | null = null;
 
   async open(): Promise<Recovered> {
@@ -112,16 +116,7 @@ export class MemoryStore implements TileStore {
     if (c.firstIndex !== have) throw new Error(`commit at ${c.firstIndex} but the store holds ${have} entries`);
     for (const t of c.tiles) this.tiles.set(`${t.level}/${t.index}`, t.data);
     for (const b of c.bundles) this.bundles.set(b.index, b.data);
-    const l = c.leafHashes;
-    if (l) {
-      let t = this.leafIndex[this.leafIndex.length - 1]!;
-      for (let i = 0, n = l.length / HASH_SIZE; i < n;) {
-        if (t.count >= t.capacity) this.leafIndex.push((t = new LeafTable(2 * t.capacity)));
-        const k = Math.min(n - i, t.capacity - t.count);
-        t.setMany(l, i * HASH_SIZE, k, c.firstIndex + i);
-        i += k;
-      }
-    }
+    if (c.leafHashes) this.unindexed.push({ first: c.firstIndex, leaves: c.leafHashes });
     this.state = c.state;
   }
   async sync(): Promise<void> {}
@@ -140,7 +135,20 @@ export class MemoryStore implements TileStore {
   async readBundle(index: number): Promise<Uint8Array | null> {
     return this.bundles.get(index) ?? null;
   }
+  private index(): void {
+    for (const { first, leaves: l } of this.unindexed) {
+      let t = this.leafIndex[this.leafIndex.length - 1]!;
+      for (let i = 0, n = l.length / HASH_SIZE; i < n;) {
+        if (t.count >= t.capacity) this.leafIndex.push((t = new LeafTable(2 * t.capacity)));
+        const k = Math.min(n - i, t.capacity - t.count);
+        t.setMany(l, i * HASH_SIZE, k, first + i);
+        i += k;
+      }
+    }
+    this.unindexed = [];
+  }
   async findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]> {
+    this.index();
     return leaves.map((h) => {
       for (let g = this.leafIndex.length - 1; g >= 0; g--) {
         const i = this.leafIndex[g]!.get(h);

@@ -1,5 +1,6 @@
 // The leaf table (leaftable.ts) behind the duplicate window and the memory store's index: a model check against a
-// Map, with indices up to 2^53 - 1 (an index is kept in two u32 words beside its key) and growth by doubling.
+// Map, with indices up to 2^53 - 1 (an index is kept in two u32 words beside its key) and growth by doubling; and
+// the duplicate window (antispam.ts) against a Map over its last `capacity` entries.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Antispam } from "../../../runtime/prooflog/antispam.js";
@@ -54,16 +55,59 @@ describe("leaf table", () => {
 });
 
 describe("duplicate window", () => {
-  it("a window holds at least (G-1)/G of its capacity, drops what is older whole, and claims like a Map", () => {
-    const capacity = 100_000;
+  it("holds exactly the last `capacity` entries numbered, and claims like a Map over them", () => {
+    const capacity = 30_000;
     const w = new Antispam(capacity);
     const leaf = (i: number) => leafHash(Buffer.from(`w${i}`));
-    const N = 250_000;
+    const N = 75_000;
     for (let i = 0; i < N; i++) expect(w.claim(leaf(i), i)).toBeUndefined();
-    expect(w.size).toBeLessThanOrEqual(capacity);
-    expect(w.size).toBeGreaterThanOrEqual(capacity * 0.75);
-    for (let i = N - w.size; i < N; i += 97) expect(w.lookup(leaf(i))).toBe(i);
+    expect(w.size).toBe(capacity);
+    for (let i = N - capacity; i < N; i += 97) expect(w.lookup(leaf(i))).toBe(i);
+    expect(w.lookup(leaf(N - capacity))).toBe(N - capacity);
+    expect(w.lookup(leaf(N - capacity - 1))).toBeUndefined();
     for (let i = 0; i < N - capacity; i += 997) expect(w.lookup(leaf(i))).toBeUndefined();
     expect(w.claim(leaf(N - 1), N)).toBe(N - 1);
+  });
+
+  // Leaf hashes built so that bucket and fingerprint (the first 8 bytes) collide often: tiny tables overflow into
+  // the next buckets, equal fingerprints must be told apart by the ring, and evicted slots are reused.
+  it("equals a Map over the last `capacity` entries through random claims, lookups, evictions and restarts", () => {
+    const key = fc.noBias(fc.nat({ max: 60 }));
+    const op = fc.oneof(
+      { arbitrary: fc.record({ claim: key }), weight: 6 },
+      { arbitrary: fc.record({ lookup: key }), weight: 3 },
+      { arbitrary: fc.record({ restart: fc.nat({ max: 2 ** 40 }) }), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.nat({ max: 3 }), fc.array(op, { maxLength: 400, size: "max" }), (capacity, spread, ops) => {
+        const w = new Antispam(capacity);
+        const leaf = (k: number) => {
+          const h = leafHash(Buffer.from(`k${k}`));
+          h.fill(k % (spread + 1), 0, 8); // same bucket and fingerprint for many keys
+          return h;
+        };
+        let next = 0;
+        /** The model: leaf → index for the entries numbered since the last restart, of which the last `capacity` count. */
+        let model = new Map<string, number>();
+        const held = (k: number) => {
+          const i = model.get(hex(leaf(k)));
+          return i !== undefined && i >= next - capacity ? i : undefined;
+        };
+        for (const o of ops) {
+          if ("claim" in o) {
+            const want = held(o.claim);
+            expect(w.claim(leaf(o.claim), next)).toBe(want);
+            if (want === undefined) model.set(hex(leaf(o.claim)), next++);
+          } else if ("lookup" in o) expect(w.lookup(leaf(o.lookup))).toBe(held(o.lookup));
+          else {
+            w.restart(o.restart);
+            if (o.restart !== next) model = new Map();
+            next = o.restart;
+          }
+          expect(w.size).toBe(Math.min(capacity, [...model.values()].filter((i) => i >= next - capacity).length));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
