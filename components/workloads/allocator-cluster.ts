@@ -13,8 +13,10 @@ import * as azureEnterprise from "@pulumi/azure-native/redisenterprise/index.js"
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
 import { azureSubnetId } from "../../model/network/azure.js";
+import { allocatorPeering, type AllocatorPeering } from "../../model/network/peering.js";
 import { runtimeService } from "../../model/services.js";
 import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/ratelimit-config.js";
+import { allocatorClusterSecurityGroup, allocatorVpcPeering } from "../network/peering.js";
 import { gcpAccountId } from "../replication/identity.js";
 import { cacheName } from "./cache.js";
 
@@ -69,6 +71,17 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
     },
     opts,
   );
+  // Every other AWS region is a standby a failover scales up onto this cluster: its VPC is peered with the ledger's
+  // (load refuses a stack that does not describe both VPCs or whose CIDRs overlap; stacks/semantic.ts).
+  const peerings = spec.regions
+    .filter((r) => r.cloud === "aws" && r.id !== region.id)
+    .map((r) => {
+      const p = allocatorPeering(spec, r.id);
+      if (typeof p === "string") throw new Error(`managedRedisCluster: ${p}`);
+      return p;
+    });
+  const peered = peerings.length ? standbyPath(name, peerings, port, opts) : [];
+  const securityGroupIds = [...network.securityGroupIds, ...peered.map((g) => g.id)];
   const group = new aws.elasticache.ReplicationGroup(
     name,
     {
@@ -85,7 +98,7 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
       automaticFailoverEnabled: true,
       multiAzEnabled: cfg.replicasPerShard > 0,
       subnetGroupName: network.subnetGroupName,
-      ...(network.securityGroupIds.length ? { securityGroupIds: network.securityGroupIds } : {}),
+      ...(securityGroupIds.length ? { securityGroupIds } : {}),
       atRestEncryptionEnabled: true,
       transitEncryptionEnabled: true,
       authToken: token.result,
@@ -95,6 +108,20 @@ function elasticacheCluster(spec: EstateSpec, region: Region, cfg: Managed["aws"
     opts,
   );
   return { resource: group, secretData: { nodes: pulumi.interpolate`${group.configurationEndpointAddress}:${port}`, password: pulumi.secret(token.result) } };
+}
+
+/** The standbys' peerings and the cluster's security group admitting them (components/network/peering.ts). */
+function standbyPath(name: string, peerings: AllocatorPeering[], port: number, opts: pulumi.CustomResourceOptions): aws.ec2.SecurityGroup[] {
+  for (const p of peerings) allocatorVpcPeering(`${name}-peer-${p.standby.region.id}`, p, opts);
+  return [
+    allocatorClusterSecurityGroup(
+      `${name}-clients`,
+      peerings[0]!.ledger,
+      peerings.map((p) => p.standby),
+      port,
+      opts,
+    ),
+  ];
 }
 
 /**

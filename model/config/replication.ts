@@ -27,7 +27,7 @@ const vpnSchema = z
       .object({ aws: privateAsn.default(64512), gcp: privateAsn.default(64514), azure: privateAsn.default(65515) })
       .strict()
       .prefault({}),
-    /** Per AWS region id: the VPC the databases and the cluster live in, and the route tables that learn the peers' routes. */
+    /** Per AWS region id: the VPC the databases and the cluster live in, and the route tables that learn the peers' routes (VPN and VPC peering). */
     aws: z
       .record(
         slug,
@@ -35,6 +35,8 @@ const vpnSchema = z
           .object({
             vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0123456789abcdef0"),
             routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, "expected a route table id such as rtb-0123456789abcdef0")).min(1),
+            /** The VPC's IPv4 CIDR: the routes a VPC peering adds (the allocator's managed cluster to its standbys, model/network/peering.ts). */
+            cidr: ipv4Cidr.optional(),
           })
           .strict(),
       )

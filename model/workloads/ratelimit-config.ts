@@ -7,6 +7,7 @@
 import { stringify } from "yaml";
 import { regionById, type Cloud, type EstateSpec } from "../estate.js";
 import { runtimeService, spiffeId } from "../services.js";
+import { allocatorPeering } from "../network/peering.js";
 import { ledgerRegion, serviceUrl } from "./config.js";
 
 /**
@@ -136,19 +137,41 @@ export function managedClusterCloud(spec: EstateSpec): Cloud {
 }
 
 /**
+ * Why a standby allocator on another cloud than the ledger's cannot reach the ledger's managed cluster: the cluster
+ * has only private addresses of the ledger cloud's network, which the plan routes to no other cloud (its site-to-site
+ * VPNs carry replication between database networks, not the allocator's), and on GCP its credential exists only there.
+ */
+const CROSS_CLOUD: Record<Cloud, string> = {
+  aws: "its ElastiCache nodes have only private addresses of the ledger's VPC, which the plan peers with AWS VPCs alone",
+  gcp: "it authenticates with a GKE Workload Identity access token, which only GKE pods obtain, and its Private Service Connect endpoints are addresses of the GCP VPC that no other cloud is routed to",
+  azure: "its private endpoint is an address of the ledger's VNet, which the plan routes to no other network",
+};
+
+/**
  * Why a standby allocator in `regionId` (its Deployment at 0 replicas, scaled up after a failover) could not use the
- * ledger region's managed cluster as the plan builds it, or undefined when it can. On GCP the cluster is reached through
- * PSC endpoints in the replication VPC — one global network, and Memorystore serves clients in other regions — with a
- * token of the allocator's Google service account, which every GKE cluster of the workload pool mints for the same
- * Kubernetes ServiceAccount: a GCP standby has both. Off GCP it has neither: no GKE metadata server to mint the token,
- * and the PSC addresses are routed to no other cloud. (AWS and Azure ledgers are not judged here: see docs/ratelimit.md.)
+ * ledger region's managed cluster as the plan builds it, or undefined when it can. One rule for every cloud: a standby
+ * on another cloud has no path (CROSS_CLOUD). On one cloud: GCP's VPC is global, Memorystore serves clients in other
+ * regions, and every GKE cluster of the workload pool mints the same identity's token; AWS peers the two regions' VPCs
+ * (model/network/peering.ts: refused when the stack does not describe them or their CIDRs overlap); Azure would need
+ * global VNet peering and the private endpoint's DNS zone linked to the standby's VNet, which the plan does not build.
  */
 export function standbyClusterPathProblem(spec: EstateSpec, regionId: string): string | undefined {
   const cloud = managedClusterCloud(spec);
   const standby = regionById(spec, regionId);
-  if (cloud !== "gcp" || standby.cloud === "gcp") return undefined;
-  return `a standby allocator in ${regionId} (${standby.cloud}) cannot reach the ledger region ${ledgerRegion(spec)}'s Memorystore cluster: it authenticates with a GKE Workload Identity access token, which only GKE pods obtain, and its Private Service Connect endpoints are addresses of the GCP VPC that no other cloud is routed to — keep every region on GCP, or give allocatorRedisCluster.nodes (a cluster every region reaches)`;
+  const ledger = ledgerRegion(spec);
+  const cannot = `a standby allocator in ${regionId} (${standby.cloud}) cannot reach the ledger region ${ledger}'s ${MANAGED_CLUSTER_NAMES[cloud]}`;
+  const instead = "give allocatorRedisCluster.nodes (a cluster every region reaches)";
+  if (standby.cloud !== cloud) return `${cannot}: ${CROSS_CLOUD[cloud]} — keep every region on ${cloud}, or ${instead}`;
+  if (cloud === "aws") {
+    const peering = allocatorPeering(spec, regionId);
+    return typeof peering === "string" ? `${cannot} over a VPC peering: ${peering}` : undefined;
+  }
+  if (cloud === "azure")
+    return `${cannot}: the plan builds no global VNet peering between ${ledger}'s and ${regionId}'s VNets (the stack gives no VNet address spaces to check for overlap) and no privatelink.redis.azure.net zone for the private endpoint to resolve in ${regionId} — ${instead}, or keep the estate's one Azure region`;
+  return undefined;
 }
+
+const MANAGED_CLUSTER_NAMES: Record<Cloud, string> = { aws: "ElastiCache cluster", gcp: "Memorystore cluster", azure: "Azure Managed Redis cluster" };
 
 /** The allocator's in-cluster URL: its pods run in the ledger region, and the mesh routes every region's calls there. */
 export const allocatorUrl = (): string => serviceUrl("allocator");

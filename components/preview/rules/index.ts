@@ -5,6 +5,7 @@
 import type { RecordedResource } from "../mock-runtime.js";
 import { attestationRules } from "./attestation.js";
 import { awsRules } from "./aws.js";
+import { vpcPeeringRules } from "./aws-vpc-peering.js";
 import { azureRules } from "./azure.js";
 import { azureRedisEnterpriseRules } from "./azure-redis-enterprise.js";
 import { cloudflareRules } from "./cloudflare.js";
@@ -20,6 +21,7 @@ import { vpnRules } from "./vpn.js";
 export type { ProviderRule, Violation } from "./rule.js";
 export const PROVIDER_RULES: readonly ProviderRule[] = [
   ...awsRules,
+  ...vpcPeeringRules,
   ...gcpRules,
   ...gcpRedisClusterRules,
   ...azureRules,

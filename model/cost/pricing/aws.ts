@@ -64,4 +64,11 @@ export const awsPricers: Record<string, Pricer> = {
   "aws:ec2/vpnGateway:VpnGateway": () => ({ free: "a virtual private gateway has no charge; its VPN connections bill" }),
   "aws:ec2/customerGateway:CustomerGateway": () => ({ free: "a description of the peer's gateway" }),
   "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": () => ({ free: "a route table setting" }),
+  // The allocator's standby peerings (#23): transfer over them bills at the inter-region rate only while a promoted
+  // standby runs, a volume the plan does not forecast, so it is not priced here.
+  "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": () => ({ free: "a VPC peering has no hourly charge; its inter-region transfer (a promoted standby's) is not forecast" }),
+  "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": () => ({ free: "the accepter side of a VPC peering" }),
+  "aws:ec2/route:Route": () => ({ free: "a route table entry" }),
+  "aws:ec2/securityGroup:SecurityGroup": () => ({ free: "security groups are free" }),
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": () => ({ free: "a security group rule" }),
 };

@@ -19,6 +19,7 @@ import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { CONFIG_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { AWS_VPCS, oneCloudDev } from "./one-cloud.js";
 import { startRedisCluster, type RedisCluster } from "../../runtime/ratelimit/redis-cluster.js";
 
 const REGION = "aws-use1";
@@ -156,7 +157,8 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
   }, 60_000);
 
   it("a managed cluster: the configuration endpoint from the Secret's env, the AUTH token from its file, the CA from the system store", async () => {
-    const spec = prodWith({ managed: {} });
+    // dev on prod's AWS regions: a managed cluster's standbys share the ledger's cloud (allocator-standby-path.test.ts).
+    const spec = buildEstateSpec("dev", parseEstateConfig(oneCloudDev("aws", { managed: {} }, AWS_VPCS), "dev on AWS (managed)"));
     const w = allocatorOf(spec);
     expect(w.args).toEqual(expect.arrayContaining(["--redis-cluster", "$(MERIDIAN_ALLOCATOR_REDIS_NODES)"]));
     expect(w.env).toContainEqual({ name: "MERIDIAN_ALLOCATOR_REDIS_NODES", valueFrom: { secretKeyRef: { name: "meridian-allocator-redis", key: "nodes" } } });

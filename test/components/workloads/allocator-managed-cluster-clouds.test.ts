@@ -12,6 +12,7 @@ import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/secur
 import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { evaluateStack, under, type Plan } from "../../harness.js";
 import { messages, refusals } from "../preview/rules/refuse.js";
+import { oneCloudDev } from "./one-cloud.js";
 
 const WORKLOADS = ["replication", "pki", "workloads"];
 type Obj = Record<string, unknown>;
@@ -98,21 +99,23 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
   });
 });
 
-describe("on Azure (staging with azure-sea as its writer): Azure Managed Redis, OSS cluster policy, behind a private endpoint", () => {
-  const o = overrides("staging", { managed: {} }, { writers: ["azure-sea"], writeGBPerMonth: { "azure-sea": 300 } });
+// dev moved onto prod's azure-weu alone: the plan builds no path from another region to an Azure ledger's cluster, so a
+// stack with allocator standbys is refused at load (allocator-standby-path.test.ts).
+describe("on Azure (dev on azure-weu alone): Azure Managed Redis, OSS cluster policy, behind a private endpoint", () => {
+  const o = oneCloudDev("azure", { managed: {} }, {}, 1);
   let plan: Plan;
   beforeAll(async () => {
-    plan = await evaluateStack("staging", { areas: WORKLOADS, configOverrides: o });
+    plan = await evaluateStack("dev", { areas: WORKLOADS, configOverrides: o });
   }, 240_000);
 
   it("is one cluster and its database in the ledger region: TLS 1.2, no public access, OSS cluster, TLS only, access keys, no eviction", () => {
     const clusters = plan.resources.filter((r) => r.type === "azure-native:redisenterprise:RedisEnterprise");
-    expect(clusters.map((c) => c.name)).toEqual(["meridian-staging-azure-sea-rl"]);
-    expect(inRegion(plan, "azure-sea")).toContain(clusters[0]);
+    expect(clusters.map((c) => c.name)).toEqual(["meridian-dev-azure-weu-rl"]);
+    expect(inRegion(plan, "azure-weu")).toContain(clusters[0]);
     expect(clusters[0]!.inputs).toMatchObject({ sku: { name: "Balanced_B5" }, minimumTlsVersion: "1.2", publicNetworkAccess: "Disabled", highAvailability: "Enabled" });
     const db = plan.resources.find((r) => r.type === "azure-native:redisenterprise:Database")!;
     expect(db.inputs).toMatchObject({
-      clusterName: "meridian-staging-azure-sea-rl",
+      clusterName: "meridian-dev-azure-weu-rl",
       databaseName: "default",
       clusteringPolicy: "OSSCluster",
       clientProtocol: "Encrypted",
@@ -121,17 +124,16 @@ describe("on Azure (staging with azure-sea as its writer): Azure Managed Redis, 
       accessKeysAuthentication: "Enabled",
     });
     expect(db.dependencies).toContain(clusters[0]!.urn);
-    const pe = plan.resources.find((r) => r.type === "azure-native:network:PrivateEndpoint" && r.name === "meridian-staging-azure-sea-rl-pe")!;
+    const pe = plan.resources.find((r) => r.type === "azure-native:network:PrivateEndpoint" && r.name === "meridian-dev-azure-weu-rl-pe")!;
     expect((pe.inputs["privateLinkServiceConnections"] as Obj[])[0]).toMatchObject({ groupIds: ["redisEnterprise"] });
   });
 
-  it("feeds the allocator in every region: host name on 10000 and the database's primary key; egress to 10000 and 8500–8599", () => {
-    const ledger = secretIn(plan, "azure-sea")!.inputs["stringData"] as Record<string, string>;
-    expect(ledger).toEqual({ nodes: "meridian-staging-azure-sea-rl.southeastasia.redis.azure.net:10000", password: "mockPrimaryKeymeridianstagingazuresearl" });
-    for (const id of ["aws-use1", "gcp-euw1"]) expect(secretIn(plan, id)!.inputs["stringData"], id).toEqual(ledger);
-    expect(allocatorFile(plan, "azure-sea")).toMatchObject({ store: "redis", redisTls: {}, redisAuth: { passwordFile: "/etc/meridian/allocator/redis/password" } });
-    expect(allocatorFile(plan, "azure-sea")["redisTls"]).toEqual({});
-    expect(allocatorEgressPorts(specOf("staging", o), "azure-sea", "azure")).toEqual(
+  it("feeds the allocator: host name on 10000 and the database's primary key; egress to 10000 and 8500–8599", () => {
+    const ledger = secretIn(plan, "azure-weu")!.inputs["stringData"] as Record<string, string>;
+    expect(ledger).toEqual({ nodes: "meridian-dev-azure-weu-rl.westeurope.redis.azure.net:10000", password: "mockPrimaryKeymeridiandevazureweurl" });
+    expect(allocatorFile(plan, "azure-weu")).toMatchObject({ store: "redis", redisTls: {}, redisAuth: { passwordFile: "/etc/meridian/allocator/redis/password" } });
+    expect(allocatorFile(plan, "azure-weu")["redisTls"]).toEqual({});
+    expect(allocatorEgressPorts(specOf("dev", o), "azure-weu", "azure")).toEqual(
       expect.arrayContaining([
         { protocol: "TCP", port: 10000 },
         { protocol: "TCP", port: 8500, endPort: 8599 },
@@ -140,7 +142,7 @@ describe("on Azure (staging with azure-sea as its writer): Azure Managed Redis, 
   });
 
   it("is priced: one instance of its SKU, unverified; its database is free", () => {
-    const spec = specOf("staging", o);
+    const spec = specOf("dev", o);
     const cluster = plan.resources.find((r) => r.type === "azure-native:redisenterprise:RedisEnterprise")!;
     const c = price(cluster, spec).components[0]!;
     expect(c).toMatchObject({ name: "Azure Managed Redis (Balanced_B5)", monthlyQuantity: 730 });

@@ -9,37 +9,37 @@ import { priceResources } from "../../../model/cost/pricing/index.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { withUnknowns } from "../../../model/resources.js";
 import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
-import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { evaluateStack, under, type Plan } from "../../harness.js";
 import { messages, refusals } from "../preview/rules/refuse.js";
+import { AWS_VPCS, oneCloudDev } from "./one-cloud.js";
 import * as aws from "@pulumi/aws";
 
 const WORKLOADS = ["replication", "pki", "workloads"];
 const GROUP = "aws:elasticache/replicationGroup:ReplicationGroup";
 type Obj = Record<string, unknown>;
 
-function managedOverride(stack: string, cluster: unknown) {
-  const runtime = loadStack(stack).runtime;
-  return { "meridian:runtime": { ...runtime, ratelimit: { ...runtime.ratelimit, allocatorRedisCluster: cluster } } };
-}
+// dev moved onto prod's two AWS regions: a managed cluster needs every standby on the ledger's cloud (prod's GCP and
+// Azure standbys are refused at load: allocator-standby-path.test.ts), and the AWS standby's VPC peered with the ledger's.
+const AWS_DEV = oneCloudDev("aws", { managed: {} }, AWS_VPCS);
 
-describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster mode)", () => {
+describe("the allocator's managed Redis Cluster (dev on AWS, ElastiCache cluster mode)", () => {
   let plan: Plan;
   let spec: EstateSpec;
   const inRegion = (id: string) => under(plan, "meridian:workloads:RuntimeServices", `${id}-runtime`);
   beforeAll(async () => {
-    plan = await evaluateStack("prod", { areas: WORKLOADS, configOverrides: managedOverride("prod", { managed: {} }) });
-    spec = buildEstateSpec("prod", loadStack("prod"));
+    plan = await evaluateStack("dev", { areas: WORKLOADS, configOverrides: AWS_DEV });
+    spec = buildEstateSpec("dev", parseEstateConfig(AWS_DEV, "dev on AWS (managed)"));
   }, 240_000);
 
   it("is one cluster-mode replication group in the ledger region, TLS with an AUTH token, failover on, and passes the provider rules", () => {
     const clusters = plan.resources.filter((r) => r.type === GROUP && r.inputs["clusterMode"] === "enabled");
-    expect(clusters.map((c) => c.name)).toEqual(["meridian-prod-aws-use1-rl"]);
+    expect(clusters.map((c) => c.name)).toEqual(["meridian-dev-aws-use1-rl"]);
     expect(inRegion("aws-use1")).toContain(clusters[0]);
     expect(clusters[0]!.inputs).toMatchObject({
-      replicationGroupId: "meridian-prod-aws-use1-rl",
+      replicationGroupId: "meridian-dev-aws-use1-rl",
       engine: "redis",
-      parameterGroupName: "meridian-prod-aws-use1-rl-params",
+      parameterGroupName: "meridian-dev-aws-use1-rl-params",
       numNodeGroups: 3,
       replicasPerNodeGroup: 1,
       automaticFailoverEnabled: true,
@@ -52,7 +52,7 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     expect(String(clusters[0]!.inputs["authToken"])).toMatch(/^[0-9A-Za-z]{40}$/);
     // Its own parameter group: cluster mode, and no eviction (the default group's volatile-lru could evict a lease).
     const params = plan.resources.find((r) => r.type === "aws:elasticache/parameterGroup:ParameterGroup")!;
-    expect(params.inputs).toMatchObject({ name: "meridian-prod-aws-use1-rl-params", family: "redis7" });
+    expect(params.inputs).toMatchObject({ name: "meridian-dev-aws-use1-rl-params", family: "redis7" });
     expect(params.inputs["parameters"]).toEqual(
       expect.arrayContaining([
         { name: "cluster-enabled", value: "yes" },
@@ -69,7 +69,7 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     const group = rs.find((r) => r.type === GROUP && r.inputs["clusterMode"] === "enabled")!;
     const secret = rs.find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs["metadata"] as Obj)["name"] === "meridian-allocator-redis")!;
     const data = secret.inputs["stringData"] as Record<string, string>;
-    expect(data["nodes"]).toMatch(/^clustercfg\.meridian-prod-aws-use1-rl\.[a-z0-9]+\.use1\.cache\.amazonaws\.com:6379$/);
+    expect(data["nodes"]).toMatch(/^clustercfg\.meridian-dev-aws-use1-rl\.[a-z0-9]+\.use1\.cache\.amazonaws\.com:6379$/);
     expect(data["password"]).toBe(group.inputs["authToken"]);
     const deployment = rs.find((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs["metadata"] as Obj)["name"] === "allocator")!;
     expect(deployment.dependencies).toContain(secret.urn);
@@ -86,8 +86,7 @@ describe("the allocator's managed Redis Cluster (prod, AWS ElastiCache cluster m
     expect(file).not.toHaveProperty("redisCluster");
     expect(JSON.stringify(file)).not.toContain(String(group.inputs["authToken"]));
     // The allocator's pods may reach the cluster's port (every node of a cluster-mode group listens on it).
-    const managedSpec = buildEstateSpec("prod", parseEstateConfig({ ...readStackConfigMap("prod"), ...managedOverride("prod", { managed: {} }) }, "prod (managed)"));
-    const policy = regionNetworkPolicies(regionNetworkInputs(managedSpec, "aws-use1", "aws")).find((p) => p.metadata.name === "allow-allocator")!;
+    const policy = regionNetworkPolicies(regionNetworkInputs(spec, "aws-use1", "aws")).find((p) => p.metadata.name === "allow-allocator")!;
     expect((policy.spec.egress ?? []).flatMap((r) => (r.ports ?? []).map((p) => p.port))).toContain(6379);
     // The other regions create no cluster.
     for (const region of spec.regions.filter((r) => r.id !== "aws-use1")) expect(inRegion(region.id).filter((r) => r.type === GROUP && r.inputs["clusterMode"] === "enabled")).toHaveLength(0);

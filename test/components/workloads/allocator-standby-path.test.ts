@@ -1,0 +1,180 @@
+// A promoted standby allocator's path to the ledger region's managed cluster on AWS and Azure (#23): the ledger and
+// standby regions' RuntimeServices components alone (dev moved onto AWS: ledger aws-use1, standby aws-euw1) under the
+// recording mock runtime with the offline provider rules — not the whole estate. AWS peers the two VPCs (requested in
+// the ledger's region, accepted in the standby's, routes both ways) and the cluster's security group admits the
+// standby VPC's CIDR; what the plan cannot build is refused at load naming the region and why.
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
+import type { RegionCluster } from "../../../components/cluster/region-cluster.js";
+import { RuntimeServices } from "../../../components/workloads/runtime-services.js";
+import { priceResources } from "../../../model/cost/pricing/index.js";
+import { buildEstateSpec, regionById } from "../../../model/estate.js";
+import { withUnknowns } from "../../../model/resources.js";
+import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
+import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
+import { messages, refusals } from "../preview/rules/refuse.js";
+import { AWS_VPCS, oneCloudDev } from "./one-cloud.js";
+
+type Obj = Record<string, unknown>;
+const VPCS = AWS_VPCS;
+const MANAGED = { managed: {} };
+const load = (config: Obj, what: string) => buildEstateSpec("dev", parseEstateConfig(config, what));
+function refusal(config: Obj, what: string): string {
+  try {
+    load(config, what);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return "";
+}
+const spec = load(oneCloudDev("aws", MANAGED, VPCS), "dev on AWS (managed)");
+
+let resources: RecordedResource[] = [];
+const ofType = (type: string) => resources.filter((r) => r.type === type);
+const inputs = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+beforeAll(async () => {
+  const run = await runUnderMocks(
+    () => {
+      const clusterOf = (id: string) => {
+        const provider = new k8s.Provider(`${id}-k8s`, { kubeconfig: "{}" });
+        const runtime = new k8s.core.v1.Namespace(`${id}-runtime-ns`, { metadata: { name: "meridian-runtime" } }, { provider });
+        return { region: regionById(spec, id), provider, namespaces: { runtime } } as unknown as RegionCluster;
+      };
+      const postgres = { host: "10.0.0.5", port: 5432, database: "meridian" };
+      const ledger = new RuntimeServices("aws-use1-runtime", { spec, region: regionById(spec, "aws-use1"), cluster: clusterOf("aws-use1"), postgres });
+      new RuntimeServices("aws-euw1-runtime", { spec, region: regionById(spec, "aws-euw1"), cluster: clusterOf("aws-euw1"), postgres, allocatorCluster: ledger.allocatorCluster });
+    },
+    // The run itself enforces the offline provider rules: it throws on a refusal.
+    { stack: "dev", config: {}, cloudValues: "fake" },
+  );
+  resources = run.resources;
+}, 120_000);
+
+describe("an AWS ledger and an AWS standby: an inter-region VPC peering", () => {
+  it("requests the peering from the ledger's VPC to the standby's region and accepts it there", () => {
+    const [peering, ...more] = ofType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection");
+    expect(more).toEqual([]);
+    expect(inputs(peering!)).toMatchObject({ vpcId: VPCS["aws-use1"].vpcId, peerVpcId: VPCS["aws-euw1"].vpcId, region: "us-east-1", peerRegion: "eu-west-1", autoAccept: false });
+    const [accepter] = ofType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter");
+    expect(inputs(accepter!)).toMatchObject({ region: "eu-west-1", autoAccept: true });
+    expect(accepter!.dependencies).toContain(peering!.urn);
+  });
+
+  it("routes each side's every route table to the other VPC's CIDR through the peering, once it is accepted", () => {
+    const [peering] = ofType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection");
+    const [accepter] = ofType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter");
+    const routes = ofType("aws:ec2/route:Route");
+    expect(routes.map((r) => [inputs(r)["region"], inputs(r)["routeTableId"], inputs(r)["destinationCidrBlock"]]).sort()).toEqual(
+      [
+        ["eu-west-1", "rtb-0b1c2d3e4f5a60001", "10.10.0.0/16"],
+        ["us-east-1", "rtb-0a1b2c3d4e5f60001", "10.20.0.0/16"],
+        ["us-east-1", "rtb-0a1b2c3d4e5f60002", "10.20.0.0/16"],
+      ].sort(),
+    );
+    for (const r of routes) expect(r.dependencies, r.name).toEqual(expect.arrayContaining([peering!.urn, accepter!.urn]));
+  });
+
+  it("the cluster's security group admits the ledger's and the standby's CIDRs on its port, and the cluster uses it", () => {
+    const [group] = ofType("aws:ec2/securityGroup:SecurityGroup");
+    expect(inputs(group!)).toMatchObject({ vpcId: VPCS["aws-use1"].vpcId, region: "us-east-1" });
+    const rules = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(rules.map((r) => [inputs(r)["cidrIpv4"], inputs(r)["ipProtocol"], inputs(r)["fromPort"], inputs(r)["toPort"]]).sort()).toEqual([
+      ["10.10.0.0/16", "tcp", 6379, 6379],
+      ["10.20.0.0/16", "tcp", 6379, 6379],
+    ]);
+    for (const r of rules) expect(r.dependencies).toContain(group!.urn);
+    // The allocator's cluster (the regions' own managed Redis are other groups, which the standbys never reach).
+    const [cluster, ...others] = ofType("aws:elasticache/replicationGroup:ReplicationGroup").filter((g) => inputs(g)["clusterMode"] === "enabled");
+    expect(others).toEqual([]);
+    expect(cluster!.dependencies).toContain(group!.urn);
+    expect(inputs(cluster!)["securityGroupIds"]).toEqual([inputs(rules[0]!)["securityGroupId"]]);
+  });
+
+  it("the standby's allocator egress reaches the peered CIDR: its cluster port, to any address", () => {
+    const policy = regionNetworkPolicies(regionNetworkInputs(spec, "aws-euw1", "aws")).find((p) => p.metadata.name === "allow-allocator")!;
+    const rule = (policy.spec.egress ?? []).find((r) => (r.ports ?? []).some((p) => p.port === 6379));
+    expect(rule).toEqual({ ports: [{ protocol: "TCP", port: 6379 }] });
+  });
+
+  it("the new resources are priced as free, the peering's inter-region transfer named as not forecast", () => {
+    const types = [
+      "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+      "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
+      "aws:ec2/route:Route",
+      "aws:ec2/securityGroup:SecurityGroup",
+    ];
+    const planned = resources.filter((r) => types.includes(r.type) || r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const priced = priceResources(
+      planned.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: withUnknowns(r.inputs) as Obj })),
+      spec,
+    );
+    expect(priced.unsupported).toEqual([]);
+    expect(priced.free.find((f) => f.resource.type === types[0])?.reason).toMatch(/inter-region transfer .* not forecast/);
+  });
+});
+
+describe("refused at load, naming the region and why", () => {
+  it("overlapping VPC CIDRs, naming both regions", () => {
+    const overlapping = { ...VPCS, "aws-euw1": { ...VPCS["aws-euw1"], cidr: "10.10.128.0/17" } };
+    expect(refusal(oneCloudDev("aws", MANAGED, overlapping), "overlap")).toContain(
+      "a standby allocator in aws-euw1 (aws) cannot reach the ledger region aws-use1's ElastiCache cluster over a VPC peering: the VPCs of aws-use1 (10.10.0.0/16) and aws-euw1 (10.10.128.0/17) overlap",
+    );
+  });
+
+  it("a VPC the stack does not describe, naming the key", () => {
+    const { cidr: _, ...noCidr } = VPCS["aws-euw1"];
+    expect(refusal(oneCloudDev("aws", MANAGED, { ...VPCS, "aws-euw1": noCidr }), "no cidr")).toContain("meridian:replication.network.vpn.aws.aws-euw1.cidr (the VPC's IPv4 CIDR) is not set");
+    expect(refusal(oneCloudDev("aws", MANAGED, { "aws-euw1": VPCS["aws-euw1"] }), "no ledger vpc")).toContain(
+      "meridian:replication.network.vpn.aws.aws-use1 ({vpcId, routeTableIds, cidr}) is not set",
+    );
+  });
+
+  it("an AWS ledger's standbys on GCP and Azure (prod), by the same rule as a GCP ledger's", () => {
+    const prod = loadStack("prod");
+    const config = { ...readStackConfigMap("prod"), "meridian:runtime": { ...prod.runtime, ratelimit: { ...prod.runtime.ratelimit, allocatorRedisCluster: MANAGED } } };
+    const why = refusal(config, "prod (managed)");
+    for (const [id, cloud] of [
+      ["gcp-usc1", "gcp"],
+      ["gcp-asne1", "gcp"],
+      ["azure-weu", "azure"],
+      ["azure-sea", "azure"],
+    ])
+      expect(why).toContain(`a standby allocator in ${id} (${cloud}) cannot reach the ledger region aws-use1's ElastiCache cluster: its ElastiCache nodes have only private addresses`);
+  });
+
+  it("an Azure ledger's Azure standby: no VNet peering or private DNS zone the plan could build; one Azure region loads", () => {
+    expect(refusal(oneCloudDev("azure", MANAGED), "azure")).toContain(
+      "a standby allocator in azure-sea (azure) cannot reach the ledger region azure-weu's Azure Managed Redis cluster: the plan builds no global VNet peering",
+    );
+    expect(refusal(oneCloudDev("azure", MANAGED, {}, 1), "azure alone")).toBe("");
+  });
+});
+
+describe("the offline plan refuses what EC2 and the provider refuse for a peering", () => {
+  it("auto-accept across regions, a VPC peered with itself, an accepter in the wrong region, overlapping CIDRs", async () => {
+    const v = await refusals(() => {
+      new aws.ec2.VpcPeeringConnection("auto", { vpcId: "vpc-0a", peerVpcId: "vpc-0b", region: "us-east-1", peerRegion: "eu-west-1", autoAccept: true });
+      new aws.ec2.VpcPeeringConnection("self", { vpcId: "vpc-0a", peerVpcId: "vpc-0a", region: "us-east-1" });
+      // No peerRegion: EC2 looks for the peer VPC in us-east-1, so an accepter in eu-west-1 finds nothing to accept.
+      const local = new aws.ec2.VpcPeeringConnection("no-peer-region", { vpcId: "vpc-0a", peerVpcId: "vpc-0b", region: "us-east-1" });
+      new aws.ec2.VpcPeeringConnectionAccepter("no-peer-region-accept", { vpcPeeringConnectionId: local.id, autoAccept: true, region: "eu-west-1" });
+      const overlap = new aws.ec2.VpcPeeringConnection("overlap", { vpcId: "vpc-0a", peerVpcId: "vpc-0c", region: "us-east-1", peerRegion: "eu-west-1" });
+      new aws.ec2.Route("to-peer", { routeTableId: "rtb-0a", destinationCidrBlock: "10.0.128.0/17", vpcPeeringConnectionId: overlap.id, region: "us-east-1" });
+      new aws.ec2.Route("to-requester", { routeTableId: "rtb-0c", destinationCidrBlock: "10.0.0.0/16", vpcPeeringConnectionId: overlap.id, region: "eu-west-1" });
+    });
+    expect(messages(v, "aws-vpc-peering-cross-region-auto-accept")).toEqual(["`peer_region` cannot be set whilst `auto_accept` is `true` when creating an EC2 VPC Peering Connection"]);
+    expect(messages(v, "aws-vpc-peering-self")).toEqual([
+      "You cannot create a VPC peering connection between VPCs that have matching or overlapping IPv4 or IPv6 CIDR blocks: vpcId and peerVpcId are both vpc-0a",
+    ]);
+    expect(messages(v, "aws-vpc-peering-accepter-region")).toEqual([
+      "InvalidVpcPeeringConnectionID.NotFound: the peering no-peer-region asks for vpc-0b in us-east-1; no peering connection to accept in eu-west-1",
+    ]);
+    expect(messages(v, "aws-vpc-peering-overlapping-cidrs")).toEqual([
+      "You cannot create a VPC peering connection between VPCs that have matching or overlapping IPv4 or IPv6 CIDR blocks: 10.0.0.0/16 (us-east-1) and 10.0.128.0/17 (eu-west-1)",
+    ]);
+    expect(v.map((x) => x.name).sort()).toEqual(["auto", "no-peer-region-accept", "overlap", "self"]);
+  });
+});
