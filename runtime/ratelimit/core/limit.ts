@@ -56,6 +56,20 @@ function bad(where: string, field: string, v: unknown, want: string): never {
   throw new LimitError(`${where}.${field} is ${JSON.stringify(v)}; expected ${want}`);
 }
 
+/**
+ * Whether validateLimit would accept `l`, without building anything: the stores' per-decision check
+ * (validateLimit, only on a refusal, names what is wrong).
+ */
+export function limitOk(l: Limit): boolean {
+  const a = l.algorithm;
+  if (a !== "gcra" && a !== "fixed-window" && a !== "token-bucket" && a !== "sliding-window" && a !== "sliding-log") return false;
+  if (!Number.isFinite(l.limit) || l.limit <= 0 || !Number.isFinite(l.periodMs) || l.periodMs <= 0) return false;
+  const burst = l.burst;
+  if (burst !== undefined && (!Number.isFinite(burst) || burst < 0 || (burst === 0 && a === "token-bucket"))) return false;
+  const debt = l.debt;
+  return debt === undefined || (Number.isFinite(debt) && debt >= 0);
+}
+
 export function validateLimit(l: Limit, where = "limit"): Limit {
   if (!ALGORITHMS.includes(l.algorithm)) bad(where, "algorithm", l.algorithm, `one of ${ALGORITHMS.join(", ")}`);
   if (!Number.isFinite(l.limit) || l.limit <= 0) bad(where, "limit", l.limit, "a positive number");

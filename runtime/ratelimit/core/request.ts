@@ -16,7 +16,7 @@
  */
 import { step } from "./algorithms.js";
 import { fixedWindowCountRejected } from "./windows.js";
-import { LimitError, validateLimit, type Decision, type Limit, type State } from "./limit.js";
+import { LimitError, limitOk, validateLimit, type Decision, type Limit, type State } from "./limit.js";
 
 export type ChargePolicy = "independent" | "atomic";
 export const CHARGE_POLICIES: readonly ChargePolicy[] = ["independent", "atomic"];
@@ -34,14 +34,22 @@ export interface CounterLevel {
 }
 
 /**
- * Marks a level object that is reused across requests (a plan's): the memory store may remember the
- * counter's slot on it (a non-enumerable `slot`, so copies, JSON and equality never see it) instead of
- * looking its key up on every decision.
+ * A level object that is reused across requests (a plan's): the memory store may remember the counter's
+ * slot number on it (a non-enumerable `slot`, so copies, JSON and equality never see it) instead of
+ * looking its key up on every decision. A class, so the memo is kept inside the object.
  */
-export function reusedLevel(lv: CounterLevel): CounterLevel {
-  Object.defineProperty(lv, "slot", { value: null, writable: true, enumerable: false });
-  return lv;
+class ReusedLevel implements CounterLevel {
+  constructor(
+    readonly key: string,
+    readonly tag: string,
+    readonly limit: Limit,
+    readonly enforce: boolean,
+  ) {
+    Object.defineProperty(this, "slot", { value: -1, writable: true, enumerable: false });
+  }
 }
+
+export const reusedLevel = (lv: CounterLevel): CounterLevel => new ReusedLevel(lv.key, lv.tag, lv.limit, lv.enforce);
 
 export interface Check {
   levels: readonly CounterLevel[];
@@ -71,7 +79,7 @@ export function validateCheck(c: Check): void {
   // Checks are short (a handful of levels): a pairwise scan beats building a Set on the hot path.
   for (let i = 0; i < c.levels.length; i++) {
     const lv = c.levels[i]!;
-    validateLimit(lv.limit, lv.key);
+    if (!limitOk(lv.limit)) validateLimit(lv.limit, lv.key);
     for (let j = 0; j < i; j++) if (c.levels[j]!.key === lv.key) throw new LimitError(`level key "${lv.key}" appears twice in one check`);
   }
 }

@@ -18,7 +18,8 @@ export class OverLimitCache {
 
   /** True when `key` is known to reject `cost` at `now`. */
   isOver(key: string, now: number, cost = 1): boolean {
-    const t = this.until.get(key);
+    // Usually nothing is over: no key to hash.
+    const t = this.until.size === 0 ? undefined : this.until.get(key);
     if (t === undefined) {
       this.misses++;
       return false;

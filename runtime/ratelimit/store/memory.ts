@@ -1,14 +1,15 @@
 /**
- * In-memory store: a Map from counter key to a slot object holding the counter's state as numbers
- * (expiry, state length, its first two numbers; longer sliding states beside). Expired slots are swept
+ * In-memory store: a Map from counter key to a slot, four numbers of one Float64Array holding the
+ * counter's state (expiry, state length, its first two numbers; longer sliding states beside), so a
+ * decision reads one cache line instead of an entry object and boxed numbers. Expired slots are swept
  * lazily at most every `sweepIntervalMs` of decision time, so memory tracks live keys and the sweep's
  * cost is amortised. Decisions are synchronous, so requests and hierarchies are atomic within the
  * process by construction.
  *
  * A level object reused across requests (a plan's, marked by `reusedLevel`) remembers its slot, so a
- * repeated counter is found without hashing its key; the memo is trusted only while the slot is still
- * this store's and the key's (a sweep, reset or close drops the slot's owner, and the next decision looks
- * the key up again).
+ * repeated counter is found without hashing its key; the memo is trusted only while this store's slot of
+ * that number holds that key (a sweep, reset or close frees it, and the next decision looks the key up
+ * again), so a memo from another store or of a reused slot is never read as this key's.
  *
  * `decideChecksShared(checks, policy, now)` is what the RLS service calls: a check whose levels all
  * admit is stepped and charged in place and answered from the store's scratch records (valid until its
@@ -19,27 +20,15 @@
 import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
 import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
-import type { Decision, State } from "../core/limit.js";
+import { limitOk, type Decision, type State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore, SyncDecisions } from "./port.js";
 
-/** One counter: its state unboxed (a decision reads a few numbers of one object, never a state array). */
-class Slot {
-  /** The store holding the slot; null once dropped (expired, reset, closed), so memos of it are stale. */
-  owner: MemoryStore | null;
-  expires = 0;
-  /** Numbers in the state (0: none); states of more than two numbers are in `long`. */
-  len = 0;
-  s0 = 0;
-  s1 = 0;
-  long: State | undefined = undefined;
-  constructor(
-    readonly key: string,
-    owner: MemoryStore,
-  ) {
-    this.owner = owner;
-  }
-}
+const STRIDE = 4;
+const EXPIRES = 0;
+const LENGTH = 1;
+const S0 = 2;
+const S1 = 3;
 
 /** A check's in-place answer, reused: `levels` are the store's scratch records. */
 interface SharedResult extends CheckResult {
@@ -47,12 +36,18 @@ interface SharedResult extends CheckResult {
 }
 
 export class MemoryStore implements RateLimitStore, SyncDecisions {
-  private readonly index = new Map<string, Slot>();
+  private readonly index = new Map<string, number>();
+  private nums = new Float64Array(1024 * STRIDE);
+  /** The key held by each slot (undefined: free). */
+  private readonly keys: (string | undefined)[] = [];
+  /** States of more than two numbers, by slot. */
+  private readonly long: (State | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
   private lastSweep = -Infinity;
   // Reused by every decision: steps are computed into `scratch` and answered from it.
   private readonly scratch: Scratch[] = [];
-  /** Each level's slot in the decision under way (undefined: a key without one yet). */
-  private readonly slots: (Slot | undefined)[] = [];
+  /** Each level's slot in the decision under way (−1: a key without one yet). */
+  private readonly slots: number[] = [];
   /** By depth: the one-check results array answering that many levels admitted in place. */
   private readonly sharedOne: SharedResult[][] = [];
 
@@ -70,18 +65,18 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     if (levels.length === 0 || !Number.isInteger(cost) || cost < 0) checkLevels(levels, cost);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
     const blockedBy = this.stepLevels(levels, cost, nowMs, 0);
-    if (blockedBy === GENERIC) return this.decideGeneric(levels, cost, nowMs);
+    if (blockedBy < -1) return this.decideGeneric(levels, cost, nowMs);
     const n = levels.length;
     return answerOf(this.scratch, n, blockedBy, decisionsOf(this.scratch, 0, n));
   }
 
-  /** The slot holding `lv`'s counter, remembered on a reused level; undefined when the key has none. */
-  private slotOf(lv: Level): Slot | undefined {
-    const memo = lv.slot;
-    if (memo === undefined) return this.index.get(lv.key);
-    if (memo instanceof Slot && memo.owner === this && memo.key === lv.key) return memo;
-    const s = this.index.get(lv.key);
-    if (s !== undefined) lv.slot = s;
+  /** The slot holding `lv`'s counter, remembered on a reused level; −1 when the key has none. */
+  private slotOf(lv: Level): number {
+    const memo = lv.slot as number | undefined;
+    if (memo === undefined) return this.index.get(lv.key) ?? -1;
+    if (memo >= 0 && this.keys[memo] === lv.key) return memo;
+    const s = this.index.get(lv.key) ?? -1;
+    lv.slot = s;
     return s;
   }
 
@@ -89,13 +84,14 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
    * Steps every level into `scratch[base…]` against the state it had before the request and writes the
    * new states when every level admits (decideLevels' semantics, without its intermediate objects).
    * Returns the first level that rejected (−1: none), or GENERIC, having changed nothing, when a level
-   * needs the pure cores (a sliding algorithm, or a key whose stored state is one). Throws (changing
-   * nothing) when a key appears twice. The caller has checked the cost.
+   * needs the pure cores (a sliding algorithm, or a key whose stored state is one), or DUPLICATE when a
+   * key appears twice (the caller's check names it). The caller has checked the cost.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
     const slots = this.slots;
     const scratch = this.scratch;
+    const nums = this.nums;
     let blockedBy = -1;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
@@ -104,17 +100,20 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       const slot = this.slotOf(lv);
       // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
       // only two keys without one need comparing as strings.
-      for (let j = 0; j < i; j++) if (slot !== undefined ? slots[j] === slot : slots[j] === undefined && levels[j]!.key === lv.key) checkLevels(levels, cost);
+      for (let j = 0; j < i; j++) if (slot !== -1 ? slots[j] === slot : slots[j] === -1 && levels[j]!.key === lv.key) return DUPLICATE;
       slots[i] = slot;
       let len = 0;
       let s0 = 0;
       let s1 = 0;
-      if (slot !== undefined && slot.expires > nowMs) {
-        len = slot.len;
-        // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
-        if (len > 2) return GENERIC;
-        s0 = slot.s0;
-        s1 = slot.s1;
+      if (slot !== -1) {
+        const b = slot * STRIDE;
+        if (nums[b + EXPIRES]! > nowMs) {
+          len = nums[b + LENGTH]!;
+          // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
+          if (len > 2) return GENERIC;
+          s0 = nums[b + S0]!;
+          s1 = nums[b + S1]!;
+        }
       }
       let out = scratch[base + i];
       if (out === undefined) out = scratch[base + i] = new Scratch();
@@ -126,28 +125,44 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
         const out = scratch[base + i]!;
         if (out.nextLength === 0) continue;
         const lv = levels[i]!;
-        let s = slots[i];
-        if (s === undefined) {
+        let s = slots[i]!;
+        if (s === -1) {
           s = this.newSlot(lv.key);
           if (lv.slot !== undefined) lv.slot = s;
-        } else if (s.len > 2) s.long = undefined;
-        s.expires = nowMs + Math.max(1, out.ttlMs);
-        s.len = out.nextLength;
-        s.s0 = out.next0;
-        s.s1 = out.nextLength === 2 ? out.next1 : 0;
+        }
+        // newSlot may grow the array.
+        const w = this.nums;
+        const b = s * STRIDE;
+        if (w[b + LENGTH]! > 2) this.long[s] = undefined;
+        w[b + EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+        w[b + LENGTH] = out.nextLength;
+        w[b + S0] = out.next0;
+        w[b + S1] = out.nextLength === 2 ? out.next1 : 0;
       }
     return blockedBy;
   }
 
-  private newSlot(key: string): Slot {
-    const s = new Slot(key, this);
+  private newSlot(key: string): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.keys.length;
+      if ((s + 1) * STRIDE > this.nums.length) {
+        const grown = new Float64Array(this.nums.length * 2);
+        grown.set(this.nums);
+        this.nums = grown;
+      }
+    }
+    this.keys[s] = key;
+    this.nums[s * STRIDE + LENGTH] = 0;
     this.index.set(key, s);
     return s;
   }
 
-  private drop(s: Slot): void {
-    s.owner = null;
-    this.index.delete(s.key);
+  private drop(key: string, slot: number): void {
+    this.index.delete(key);
+    this.keys[slot] = undefined;
+    this.long[slot] = undefined;
+    this.freeSlots.push(slot);
   }
 
   /** decideSync for hierarchies with a sliding algorithm: the pure cores' objects. */
@@ -164,6 +179,17 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
    */
   decideChecksShared(checks: readonly Check[], policy: ChargePolicy, nowMs: number): readonly CheckResult[] {
     const n = checks.length;
+    if (n === 1) {
+      // validateCheck's checks, the duplicate keys' left to stepLevels (by slot, before anything changes):
+      // whatever it does not admit in place is validated whole and decided by the pure cores.
+      const c = checks[0]!;
+      const levels = c.levels;
+      if (!(levels.length > 0 && Number.isInteger(c.cost) && c.cost >= 0 && limitsOk(levels))) validateCheck(c);
+      if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
+      if (this.stepLevels(levels, c.cost, nowMs, 0) === -1) return this.sharedResults(levels.length);
+      validateCheck(c);
+      return this.decideChecksGeneric(checks, policy, nowMs);
+    }
     for (let i = 0; i < n; i++) validateCheck(checks[i]!);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
     // Atomic across several checks charges nothing when any is refused: the request must be decided whole.
@@ -171,11 +197,6 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     // Otherwise each check stands alone, seeing the charges of those before it. A check whose levels all
     // admit (the common answer; shadow or enforced alike) is stepped and charged in place; anything else —
     // a refusal, a sliding algorithm — takes the pure cores' path on the state stepLevels left untouched.
-    if (n === 1) {
-      const c = checks[0]!;
-      if (this.stepLevels(c.levels, c.cost, nowMs, 0) !== -1) return this.decideChecksGeneric(checks, policy, nowMs);
-      return this.sharedResults(c.levels.length);
-    }
     const results: CheckResult[] = [];
     let base = 0;
     for (let i = 0; i < n; i++) {
@@ -230,33 +251,38 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
 
   reset(level: CounterLevel): Promise<boolean> {
     const s = this.index.get(level.key);
-    if (s !== undefined) this.drop(s);
+    if (s !== undefined) this.drop(level.key, s);
     return Promise.resolve(s !== undefined);
   }
 
   private write(key: string, state: State, expiresAt: number): void {
     const s = this.index.get(key) ?? this.newSlot(key);
-    s.expires = expiresAt;
-    s.len = state.length;
+    const nums = this.nums;
+    const b = s * STRIDE;
+    nums[b + EXPIRES] = expiresAt;
+    nums[b + LENGTH] = state.length;
     if (state.length > 2) {
-      s.long = state;
+      this.long[s] = state;
       return;
     }
-    s.long = undefined;
-    s.s0 = state.length > 0 ? state[0]! : 0;
-    s.s1 = state.length > 1 ? state[1]! : 0;
+    this.long[s] = undefined;
+    nums[b + S0] = state.length > 0 ? state[0]! : 0;
+    nums[b + S1] = state.length > 1 ? state[1]! : 0;
   }
 
   private read(key: string, nowMs: number): State | undefined {
     const s = this.index.get(key);
-    if (s === undefined || !(s.expires > nowMs)) return undefined;
-    const len = s.len;
-    return len > 2 ? s.long : len === 2 ? [s.s0, s.s1] : len === 1 ? [s.s0] : [];
+    if (s === undefined) return undefined;
+    const nums = this.nums;
+    const b = s * STRIDE;
+    if (!(nums[b + EXPIRES]! > nowMs)) return undefined;
+    const len = nums[b + LENGTH]!;
+    return len > 2 ? this.long[s] : len === 2 ? [nums[b + S0]!, nums[b + S1]!] : len === 1 ? [nums[b + S0]!] : [];
   }
 
   /** Drop expired states. */
   sweep(nowMs: number): void {
-    for (const s of this.index.values()) if (s.expires <= nowMs) this.drop(s);
+    for (const [k, s] of this.index) if (this.nums[s * STRIDE + EXPIRES]! <= nowMs) this.drop(k, s);
   }
 
   get size(): number {
@@ -264,14 +290,22 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   }
 
   close(): Promise<void> {
-    for (const s of this.index.values()) s.owner = null;
     this.index.clear();
+    this.keys.length = 0;
+    this.long.length = 0;
+    this.freeSlots.length = 0;
     return Promise.resolve();
   }
 }
 
-/** stepLevels' answer: a level needs the pure cores' path; nothing was changed. */
+/** stepLevels' answers: a level needs the pure cores' path / a key appears twice; nothing was changed. */
 const GENERIC = -2;
+const DUPLICATE = -3;
+
+function limitsOk(levels: readonly Level[]): boolean {
+  for (let i = 0; i < levels.length; i++) if (!limitOk(levels[i]!.limit)) return false;
+  return true;
+}
 
 const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { step } from "../../../../runtime/ratelimit/core/algorithms.js";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { Scratch, inPlace, stepInPlace } from "../../../../runtime/ratelimit/core/in-place.js";
-import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
+import { ALGORITHMS, limitOk, validateLimit, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 
 const limitArb = fc
@@ -80,5 +80,27 @@ describe("in-place steps", () => {
     expect(() => store.decideChecksSync([ok, { levels: [lv("k"), lv("k")], cost: 1, quota: false }], "independent", 0)).toThrow(/level key "k" appears twice/);
     expect(() => store.decideChecksSync([{ levels: [{ ...lv("k"), limit: { ...limit, limit: 0 } }], cost: 1, quota: false }], "independent", 0)).toThrow(/k\.limit is 0/);
     expect(store.size).toBe(0);
+  });
+
+  // The stores check limits on every decision with limitOk and call validateLimit (which names the fault)
+  // only when it fails: the two must agree on every limit, valid or not.
+  it("limitOk accepts exactly what validateLimit accepts (property)", () => {
+    const num = fc.oneof(fc.double(), fc.integer({ min: -2, max: 5 }), fc.constantFrom(0, -0, Infinity, NaN, "5" as unknown as number, undefined as unknown as number));
+    fc.assert(
+      fc.property(
+        fc.record({ algorithm: fc.constantFrom(...ALGORITHMS, "leaky" as never), limit: num, periodMs: num, burst: fc.option(num, { nil: undefined }), debt: fc.option(num, { nil: undefined }) }),
+        (raw) => {
+          const l = Object.fromEntries(Object.entries(raw).filter(([k, v]) => v !== undefined || (k !== "burst" && k !== "debt"))) as unknown as Limit;
+          let valid = true;
+          try {
+            validateLimit(l);
+          } catch {
+            valid = false;
+          }
+          expect(limitOk(l)).toBe(valid);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -158,7 +158,7 @@ describe("memory store", () => {
     const reused: CounterLevel[][] = [0, 1, 2, 3].map((k) => ALGORITHMS.map((algorithm) => reusedLevel({ key: `k${k}`, tag: "", limit: { algorithm, limit: 3, periodMs: 1000 }, enforce: true })));
     await fc.assert(
       fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
-        for (const row of reused) for (const lv of row) lv.slot = null;
+        for (const row of reused) for (const lv of row) lv.slot = -1;
         const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
         const maps = [new Map<string, { state: number[]; expiresAt: number }>(), new Map<string, { state: number[]; expiresAt: number }>()];
         let t = 5_000;
@@ -201,7 +201,7 @@ describe("memory store", () => {
     const limit = { algorithm: "fixed-window" as const, limit: 5, periodMs: 1000 };
     const lv = reusedLevel({ key: "k", tag: "t", limit, enforce: true });
     store.decideChecksShared([{ levels: [lv], cost: 1, quota: false }], "independent", 0);
-    expect(lv.slot).not.toBeNull();
+    expect(lv.slot).toBe(0);
     expect(lv).toEqual({ key: "k", tag: "t", limit, enforce: true });
     expect(JSON.parse(JSON.stringify(lv))).toEqual({ key: "k", tag: "t", limit, enforce: true });
     expect(Object.keys({ ...lv })).toEqual(["key", "tag", "limit", "enforce"]);
