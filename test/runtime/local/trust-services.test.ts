@@ -3,7 +3,9 @@
  * stores (`meridian local`) and on PostgreSQL (`meridian local --postgres`): configured from the stack as the estate
  * renders them, answering on their real routes with the supervisor's operator identity, recording in the local proof
  * log, a tenant's usage readable from the map proven against a root in a checkpoint the log signed (`meridian map get`,
- * as the summary prints it), and on PostgreSQL keeping what their stores promise across an estate restart.
+ * as the summary prints it), and on PostgreSQL keeping what their stores promise across an estate restart. On the
+ * embedded stores, escrow's balances too: after sales a region's balance of a SKU is proven from map `escrow`
+ * (`meridian map get escrow <region>/<sku>`), and only escrow's token may write that map.
  */
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -12,6 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { LocalEstate } from "../../../runtime/local/estate.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
+import { escrowMapKey } from "../../../runtime/escrow/map-publisher.js";
+import { escrowMapCredential, mapWriterScope } from "../../../runtime/local/trust-services.js";
 import { quotaMapKey } from "../../../runtime/quota/map-publisher.js";
 import { readLogged } from "../../../runtime/vmap/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -70,47 +74,113 @@ async function provenUsage(estate: LocalEstate, cpu: number) {
   }
 }
 
-describe("meridian local (embedded stores): quota and the verifiable map", () => {
-  it("runs quota on its embedded store and publishes to the map; `meridian map get` proves a tenant's usage against a signed checkpoint", async () => {
-    const estate = await LocalEstate.start({ spec, regionIds: ["local-aws"], dnsPort: 0, basePort: 0 });
-    try {
-      const q = estate.globals.quota;
-      expect(q.store).toMatch(/^files in .*quota$/);
-      expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 6 } })).status).toBe(200);
-      expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 5 } })).status).toBe(409);
-      // Usage reads on the embedded store: served as the primary would.
-      expect(await (await call(estate, `${q.url}/v1/quota/nodes/team-a/usage`)).json()).toMatchObject({ usage: { cpu: 6 }, servedBy: "primary" });
-      const proven = await provenUsage(estate, 6);
-      expect(proven.value).toMatchObject({ node: "team-a", hard: { cpu: 10, memory: 64 } });
-      expect(proven.checkpoint.origin).toBe(spec.runtime.prooflog.origin);
-      expect(proven.checkpoint.size).toBeGreaterThan(proven.logIndex);
-      // The map takes writes from quota's token only: the operator's own is refused.
-      const forged = await call(estate, `${estate.globals.map.url}/v1/maps/quota/writes`, { writes: [{ key: "team-a", value: Buffer.from("{}").toString("base64") }] });
-      expect(forged.status).toBe(403);
+const SKU = Object.keys(spec.runtime.escrow.inventory)[0]!;
+const REGION = "local-aws";
 
-      // The command the summary prints (run asynchronously: the estate answers from this process).
-      const cli = await meridian(["map", "get", "quota", "--quota-node", "team-a", "--url", estate.globals.map.url, "--log", estate.globals.log.url, "--vkey", estate.globals.log.verifierKey]);
-      expect(cli.status, cli.stderr).toBe(0);
-      expect(JSON.parse(cli.stdout)).toMatchObject({ map: "quota", key: "team-a", value: { usage: { cpu: 6 } }, proven: "present (inclusion proof)" });
-      // Checkpoints checked with another key for the same origin prove nothing: the read is refused.
-      const other = await meridian([
-        "map",
-        "get",
-        "quota",
-        "team-a",
-        "--url",
-        estate.globals.map.url,
-        "--log",
-        estate.globals.log.url,
-        "--vkey",
-        generateKey(spec.runtime.prooflog.origin).verifierKey,
-      ]);
-      expect(other.status).toBe(2);
-      expect(other.stderr).toMatch(/map get quota team-a: .*(signature|verif)/i);
-      expect(await estate.globals.state()).toMatchObject({ quota: { url: q.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
-    } finally {
-      await estate.stop();
+interface Balance {
+  region: string;
+  sku: string;
+  held: number;
+  free: number;
+  reserved: number;
+  total: number;
+  sold: number;
+}
+
+/** The region's balance of SKU in the map once it shows `sold`, proven against a logged, signed root. */
+async function provenBalance(estate: LocalEstate, sold: number) {
+  const o = { mapUrl: estate.globals.map.url, logUrl: estate.globals.log.url, verifierKey: estate.globals.log.verifierKey };
+  let last: unknown;
+  for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    // Until escrow's first batch, the map is at revision 0, which no log entry names.
+    const head = (await (await fetch(`${o.mapUrl}/v1/maps/escrow/root`)).json()) as { revision: number };
+    if (head.revision === 0) {
+      if (Date.now() > deadline) throw new Error("escrow never published to the map");
+      continue;
     }
+    const r = await readLogged(o, "escrow", escrowMapKey(REGION, SKU));
+    const value = r.value && (JSON.parse(r.value.toString("utf8")) as Balance);
+    if (value?.sold === sold) return { ...r, value };
+    last = value;
+    if (Date.now() > deadline) throw new Error(`${REGION}/${SKU} in the map is ${JSON.stringify(last)}, not sold ${sold}`);
+  }
+}
+
+// One embedded-store estate for quota's map and escrow's: each test reads only its own map's keys.
+describe("meridian local (embedded stores): quota and the verifiable map", () => {
+  let estate: LocalEstate;
+  beforeAll(async () => {
+    estate = await LocalEstate.start({ spec, regionIds: [REGION], dnsPort: 0, basePort: 0 });
+  }, 180_000);
+  afterAll(() => estate?.stop());
+
+  it("runs quota on its embedded store and publishes to the map; `meridian map get` proves a tenant's usage against a signed checkpoint", async () => {
+    const q = estate.globals.quota;
+    expect(q.store).toMatch(/^files in .*quota$/);
+    expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 6 } })).status).toBe(200);
+    expect((await call(estate, `${q.url}/v1/quota/nodes/team-a/reserve`, { amounts: { cpu: 5 } })).status).toBe(409);
+    // Usage reads on the embedded store: served as the primary would.
+    expect(await (await call(estate, `${q.url}/v1/quota/nodes/team-a/usage`)).json()).toMatchObject({ usage: { cpu: 6 }, servedBy: "primary" });
+    const proven = await provenUsage(estate, 6);
+    expect(proven.value).toMatchObject({ node: "team-a", hard: { cpu: 10, memory: 64 } });
+    expect(proven.checkpoint.origin).toBe(spec.runtime.prooflog.origin);
+    expect(proven.checkpoint.size).toBeGreaterThan(proven.logIndex);
+    // The map takes writes from quota's token only: the operator's own is refused.
+    const forged = await call(estate, `${estate.globals.map.url}/v1/maps/quota/writes`, { writes: [{ key: "team-a", value: Buffer.from("{}").toString("base64") }] });
+    expect(forged.status).toBe(403);
+
+    // The command the summary prints (run asynchronously: the estate answers from this process).
+    const cli = await meridian(["map", "get", "quota", "--quota-node", "team-a", "--url", estate.globals.map.url, "--log", estate.globals.log.url, "--vkey", estate.globals.log.verifierKey]);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ map: "quota", key: "team-a", value: { usage: { cpu: 6 } }, proven: "present (inclusion proof)" });
+    // Checkpoints checked with another key for the same origin prove nothing: the read is refused.
+    const other = await meridian(["map", "get", "quota", "team-a", "--url", estate.globals.map.url, "--log", estate.globals.log.url, "--vkey", generateKey(spec.runtime.prooflog.origin).verifierKey]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/map get quota team-a: .*(signature|verif)/i);
+    expect(await estate.globals.state()).toMatchObject({ quota: { url: q.url }, map: { url: estate.globals.map.url, map: "quota, escrow" } });
+  });
+
+  it("escrow: after sales, `meridian map get escrow <region>/<sku>` proves the region's balance against a signed checkpoint; only escrow may write the map", { timeout: 180_000 }, async () => {
+    const url = `${estate.region(REGION).url}/escrow`;
+    const auth = { authorization: `Bearer ${await estate.globals.buyers.token("u1")}` };
+    const buy = async (qty: number) => {
+      const res = await fetch(`${url}/v1/inventory/${SKU}/reservations`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ qty }) });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const { reservationId } = (await res.json()) as { reservationId: string };
+      expect((await fetch(`${url}/v1/reservations/${reservationId}/commit`, { method: "POST", headers: auth })).status).toBe(200);
+    };
+    await buy(2);
+    await buy(1);
+    const proven = await provenBalance(estate, 3);
+    const audit = (await estate.globals.escrow.store.audit(SKU, Date.now()))!;
+    expect(proven.value).toMatchObject({ region: REGION, sku: SKU, total: spec.runtime.escrow.inventory[SKU], sold: 3 });
+    expect(proven.value.held).toBe(proven.value.free + proven.value.reserved);
+    expect(audit).toMatchObject({ sold: 3 });
+    expect(proven.checkpoint.origin).toBe(spec.runtime.prooflog.origin);
+    expect(proven.checkpoint.size).toBeGreaterThan(proven.logIndex);
+
+    // The command the summary prints (run asynchronously: the estate answers from this process).
+    const key = escrowMapKey(REGION, SKU);
+    const cli = await meridian(["map", "get", "escrow", key, "--url", estate.globals.map.url, "--log", estate.globals.log.url, "--vkey", estate.globals.log.verifierKey]);
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ map: "escrow", key, value: { region: REGION, sku: SKU, sold: 3 }, proven: "present (inclusion proof)" });
+
+    // Non-writers of map escrow: the operator, quota's token, no token at all. Escrow's own token may not write quota's map.
+    const write = async (map: string, token?: string) =>
+      fetch(`${estate.globals.map.url}/v1/maps/${map}/writes`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ writes: [{ key, value: Buffer.from('{"sold":0}').toString("base64") }] }),
+      });
+    const operator = await write("escrow", await estate.operator.token());
+    expect(operator.status).toBe(403);
+    expect(await operator.text()).toMatch(/may not write map escrow/);
+    expect((await write("escrow", await estate.operator.token({ subject: "local-quota", scope: mapWriterScope("quota") }))).status).toBe(403);
+    expect((await write("escrow")).status).toBe(401);
+    const escrowToken = (await escrowMapCredential(estate.globals.map, estate.operator.token)).token;
+    expect((await write("quota", escrowToken)).status).toBe(403);
+    // Nothing a non-writer sent reached the map: the balance still proves as escrow published it.
+    expect((await provenBalance(estate, 3)).value).toEqual(proven.value);
   });
 });
 
