@@ -172,7 +172,9 @@ describe("a subscription created while the replication login rotates", () => {
     const early = await lateCredentials("before-plan");
     expect(early.username).toBe(before.username);
 
-    const rotation = heldRotation(config([listed]), "standby", 10_000);
+    // The rotation waits its whole drain timeout for the late slot, which never moves to the new login; the listed
+    // subscription reconnects within a second (its apply worker retries every 200 ms: private-pg.ts), so 5 s is plenty.
+    const rotation = heldRotation(config([listed]), "standby", 5_000);
     await rotation.at;
     lateSubscribes(early.dir); // with the login this rotation would retire
     rotation.release();
