@@ -92,7 +92,7 @@ export class Authenticator {
   private readonly operatorIds: Set<string>;
   /** This pod's SPIFFE ID when its sidecar's XFCC is trusted (server.identity), else null: the header is never read. */
   private readonly xfccSelf: SpiffeId | null;
-  /** Verified tokens by their exact bytes (bounded, oldest first out). */
+  /** Verified tokens by their exact bytes (the Authorization header carrying them; bounded, oldest first out). */
   private readonly verified = new Map<string, Verified>();
   private readonly cacheLimit: number;
   private readonly leewayMs: number;
@@ -144,6 +144,11 @@ export class Authenticator {
     }
     const jwt = this.bearer(req);
     if (jwt instanceof Promise) return jwt.then((verified) => this.decide(req, auth, composed, peer, verified));
+    // A buyer's repeated request (a remembered token on a "bearer" route): what decide() concludes, without its records.
+    if (auth === "bearer" && jwt !== undefined) {
+      req.identity = jwt;
+      return;
+    }
     this.decide(req, auth, composed, peer, jwt);
   }
 
@@ -201,13 +206,14 @@ export class Authenticator {
   private bearer(req: FastifyRequest): JwtIdentity | undefined | Promise<JwtIdentity> {
     const header = req.headers.authorization;
     if (header === undefined) return undefined;
-    // Only tokens that matched the pattern below and verified are cached, so a hit needs neither again.
-    const hit = header.startsWith("Bearer ") ? this.verified.get(header.slice(7)) : undefined;
+    // Keyed by the whole header ("Bearer <token>"): only headers that matched the pattern below and whose
+    // token verified are cached, so a hit needs neither again (and no slice of the header is made to look it up).
+    const hit = this.verified.get(header);
     if (hit !== undefined && this.stillValid(hit)) return hit.identity;
     const m = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header);
     if (!m) throw new HttpError(401, "unauthenticated", "Authorization must be `Bearer <JWT>`");
     if (!this.keys || !this.config.jwt) throw new HttpError(401, "unauthenticated", "this service accepts no bearer tokens (no server.auth.jwt configured)");
-    return this.verify(m[1]!, this.keys, this.config.jwt);
+    return this.verify(header, m[1]!, this.keys, this.config.jwt);
   }
 
   /**
@@ -230,7 +236,7 @@ export class Authenticator {
     }
   }
 
-  private async verify(token: string, keys: JwtKeys, jwt: NonNullable<ServerConfig["auth"]["jwt"]>): Promise<JwtIdentity> {
+  private async verify(header: string, token: string, keys: JwtKeys, jwt: NonNullable<ServerConfig["auth"]["jwt"]>): Promise<JwtIdentity> {
     // The key set this verification starts under: if it changes meanwhile, the token is not remembered (it
     // may have been checked against the set before); its next request verifies it again.
     const keysVersion = this.keysVersion;
@@ -246,8 +252,8 @@ export class Authenticator {
       const identity: JwtIdentity = { kind: "jwt", subject: payload.sub, scopes: scopesOf(payload), claims: payload };
       // A token without `exp` is verified every time: nothing bounds how long a remembered one would stay good.
       if (payload.exp !== undefined && keysVersion === this.keysVersion) {
-        if (this.verified.size >= this.cacheLimit && !this.verified.has(token)) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(token, { identity, expMs: payload.exp * 1000, nbfMs: (payload.nbf ?? -Infinity) * 1000, keysVersion });
+        if (this.verified.size >= this.cacheLimit && !this.verified.has(header)) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(header, { identity, expMs: payload.exp * 1000, nbfMs: (payload.nbf ?? -Infinity) * 1000, keysVersion });
       }
       return identity;
     } catch (e) {

@@ -6,17 +6,18 @@
  */
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpServerOptions } from "node:http";
+import { createRequire } from "node:module";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { trackRoutes } from "../common/route-table.js";
-import { Authenticator } from "./auth.js";
+import { Authenticator, type RouteAuth } from "./auth.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import type { HlcHooks } from "./define.js";
 import { hlcInbound, hlcStamp } from "./hlc.js";
 import { consistencyInbound, consistencyStamp, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
-import { installRedMetrics } from "./metrics.js";
+import { installRedMetrics, type RouteSeries } from "./metrics.js";
 import { lazyChildren } from "./request-log.js";
 
 export interface Readiness {
@@ -36,6 +37,21 @@ export interface AppOptions {
   consistency?: ConsistencyHooks | undefined;
   readiness(): Promise<Readiness>;
   draining(): boolean;
+}
+
+/**
+ * Where fastify keeps a request's route context, whose `config` is the route's own object (one per route):
+ * `req.routeOptions` builds a fresh twelve-field object on every read, which the kit's hook would pay per request.
+ */
+const { kRouteContext } = createRequire(import.meta.url)("fastify/lib/symbols.js") as { kRouteContext: symbol };
+if (typeof kRouteContext !== "symbol") throw new Error("fastify/lib/symbols.js no longer names kRouteContext: the kit's onRequest hook reads the route's config through it");
+type RouteConfig = { auth?: RouteAuth; url?: string };
+
+/** What the kit's onRequest needs of a route, computed on its first request by this method. */
+interface RouteState {
+  auth: RouteAuth | undefined;
+  method: string;
+  series: RouteSeries;
 }
 
 function readPem(path: string, key: string): string {
@@ -115,12 +131,19 @@ export function buildApp(o: AppOptions): FastifyInstance {
     hlcIn?.(req.headers);
     tokenIn?.(req);
   };
+  // Per route (its config object) and method: the rule and the RED series, looked up once per request.
+  const states = new WeakMap<object, RouteState>();
+  const stateOf = (route: RouteConfig, method: string): RouteState => {
+    let s = states.get(route);
+    // A route taking several methods keeps the last one's here; the metrics keep a series for each.
+    if (s === undefined || s.method !== method) states.set(route, (s = { auth: route.auth, method, series: red.seriesOf(route, method) }));
+    return s;
+  };
   // A caller's cached token is checked synchronously; only a first sight of a token waits on its signature.
   app.addHook("onRequest", (req, _reply, done) => {
-    // routeOptions is a getter that builds an object: read once per request.
-    const route = req.routeOptions.config;
+    const route = stateOf((req as unknown as Record<symbol, { config: RouteConfig }>)[kRouteContext]!.config, req.method);
     // The request's timing and in-flight count start before anything can refuse it.
-    red.begin(req, route);
+    red.begin(req, route.series);
     const auth = route.auth;
     const pending = auth === undefined ? undefined : o.authenticator.authorize(req, auth);
     if (pending)

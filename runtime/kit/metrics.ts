@@ -30,7 +30,7 @@ export function createRegistry(service: string, processMetrics: boolean): Regist
  * One route template and method's RED record: answers by status code not yet added to the prom-client
  * counter, and the request durations as histogram buckets.
  */
-interface RouteSeries {
+export interface RouteSeries {
   labels: { route: string; method: string };
   pending: Map<number, number>;
   /** Observations per bucket (not cumulative; the last is above every bound), their sum and count. */
@@ -108,8 +108,9 @@ export class RouteDurations {
 
 /** What the kit's hooks call: `begin` when a request arrives (before authorization), `end` once it is answered or aborted. */
 export interface RedMetrics {
-  /** `route` is the route's config object (fastify's, one per route), the key its series are cached under. */
-  begin(req: FastifyRequest, route: { url?: string }): void;
+  /** The series of a route (fastify's config object, one per route: the key it is cached under) and method. */
+  seriesOf(route: { url?: string }, method: string): RouteSeries;
+  begin(req: FastifyRequest, series: RouteSeries): void;
 }
 
 const kSeries = Symbol("meridian.series");
@@ -203,9 +204,10 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
     done();
   });
   return {
-    begin(req, route) {
+    seriesOf,
+    begin(req, series) {
       (req as Timed)[kStartedAt] = performance.now();
-      (req as Timed)[kSeries] = seriesOf(route, req.method);
+      (req as Timed)[kSeries] = series;
       inFlight++;
     },
   };
