@@ -116,6 +116,9 @@ export interface RedMetrics {
 const kSeries = Symbol("meridian.series");
 const kStartedAt = Symbol("meridian.startedAt");
 type Timed = { [kSeries]?: RouteSeries; [kStartedAt]?: number };
+/** On a connection: its requests begun and not yet answered (one, unless the client pipelines). */
+const kOpen = Symbol("meridian.open");
+type Connection = { [kOpen]?: FastifyRequest[]; once?(event: "close", listener: () => void): unknown };
 
 /**
  * Install the RED bookkeeping on the app; `ready()` (the /readyz checks) feeds the readiness gauge on every
@@ -184,20 +187,31 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
     return s;
   };
 
-  // A client that disconnects mid-request gets no response: count it out of flight once, either way.
-  app.addHook("onRequestAbort", (req, done) => {
-    if ((req as Timed)[kSeries] !== undefined) {
-      (req as Timed)[kSeries] = undefined;
-      inFlight--;
+  /** Out of flight, once: answered, or its client gone. */
+  const settle = (req: FastifyRequest): RouteSeries | undefined => {
+    const s = (req as Timed)[kSeries];
+    if (s === undefined) return undefined;
+    (req as Timed)[kSeries] = undefined;
+    inFlight--;
+    const open = (req.raw.socket as Connection | null)?.[kOpen];
+    const i = open === undefined ? -1 : open.indexOf(req);
+    if (i >= 0) {
+      open![i] = open![open!.length - 1]!;
+      open!.pop();
     }
-    done();
-  });
+    return s;
+  };
+  // A client that disconnects mid-request gets no response: its requests leave the in-flight count when the
+  // connection closes (what fastify's onRequestAbort hook would say, with one listener per connection rather
+  // than a closure and a listener per request). A request answered later is not counted again.
+  function onClose(this: Connection) {
+    const open = this[kOpen];
+    if (open !== undefined) for (const req of open.splice(0)) settle(req);
+  }
   // Callback hooks, not async ones: a promise and a microtask turn per hook per request is measurable.
   app.addHook("onResponse", (req, reply, done) => {
-    const s = (req as Timed)[kSeries];
+    const s = settle(req);
     if (s !== undefined) {
-      (req as Timed)[kSeries] = undefined;
-      inFlight--;
       s.pending.set(reply.statusCode, (s.pending.get(reply.statusCode) ?? 0) + 1);
       duration.observe(s, (performance.now() - (req as Timed)[kStartedAt]!) / 1000);
     }
@@ -209,6 +223,14 @@ export function installRedMetrics(app: FastifyInstance, registry: Registry, read
       (req as Timed)[kStartedAt] = performance.now();
       (req as Timed)[kSeries] = series;
       inFlight++;
+      const connection = req.raw.socket as Connection | null;
+      if (connection === null || typeof connection.once !== "function") return;
+      let open = connection[kOpen];
+      if (open === undefined) {
+        connection[kOpen] = open = [];
+        connection.once("close", onClose);
+      }
+      open.push(req);
     },
   };
 }

@@ -65,6 +65,38 @@ describe("RED metrics", () => {
   });
 });
 
+describe("RED metrics of a request whose client goes away", () => {
+  let svc: RunningService<unknown, Awaited<ReturnType<typeof itemsService.start>>>;
+  const scrape = async () => (await fetch(`${svc.url}/metrics`)).text();
+  const inFlight = async () => Number(/^meridian_http_requests_in_flight\{service="items"\} (\d+)$/m.exec(await scrape())![1]);
+
+  beforeAll(async () => {
+    svc = await startService(itemsService, { server: { port: 0 } }, { processMetrics: false });
+  });
+  afterAll(() => svc?.close());
+
+  it("leaves the in-flight count when its connection closes, and is not counted again when its handler finishes", async () => {
+    const abort = new AbortController();
+    const slow = fetch(`${svc.url}/v1/slow`, { signal: abort.signal }).catch((e: unknown) => e);
+    while (!svc.parts.held.started) await new Promise((r) => setTimeout(r, 5));
+    // The scrape itself is in flight too.
+    expect(await inFlight()).toBe(2);
+    abort.abort();
+    expect(await slow).toBeInstanceOf(Error);
+    // The server sees the connection close a moment later.
+    while ((await inFlight()) !== 1) await new Promise((r) => setTimeout(r, 5));
+    svc.parts.release();
+    await new Promise((r) => setTimeout(r, 50));
+    const text = await scrape();
+    expect(text).toMatch(/^meridian_http_requests_in_flight\{service="items"\} 1$/m);
+    expect(text).not.toMatch(/^meridian_http_requests_total\{route="\/v1\/slow"/m);
+    // Requests on other connections are counted in and out as before.
+    expect((await fetch(`${svc.url}/v1/slow`)).status).toBe(200);
+    expect(await inFlight()).toBe(1);
+    expect(await scrape()).toMatch(/^meridian_http_requests_total\{route="\/v1\/slow",method="GET",code="200",service="items"\} 1$/m);
+  });
+});
+
 describe("the duration histogram (RouteDurations)", () => {
   const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   const routes = [
