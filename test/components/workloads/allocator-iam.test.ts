@@ -3,13 +3,11 @@
 // recording mock runtime with the offline provider rules — not the whole estate. The cluster admits IAM tokens only;
 // the allocator's own Google service account may connect, and both regions' allocator ServiceAccounts are that account
 // through Workload Identity; the allocator fetches its token itself. A standby on another cloud is refused at load.
-import * as k8s from "@pulumi/kubernetes";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
-import type { RegionCluster } from "../../../components/cluster/region-cluster.js";
-import { RuntimeServices } from "../../../components/workloads/runtime-services.js";
+import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
 import { checkProviderRules } from "../../../components/preview/rules/index.js";
-import { buildEstateSpec, regionById } from "../../../model/estate.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { runLedgerAndStandby } from "./ledger-standby.js";
 import { runtimeService } from "../../../model/services.js";
 import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
 import { GCP_IAM_TOKEN_FILE, standbyClusterPathProblem } from "../../../model/workloads/ratelimit-config.js";
@@ -34,21 +32,7 @@ const inputs = (r: RecordedResource) => r.inputs as Record<string, any>; // esli
 const inRegion = (id: string, type: string) => ofType(type).filter((r) => r.name.startsWith(`${id}-`));
 
 beforeAll(async () => {
-  const run = await runUnderMocks(
-    () => {
-      const clusterOf = (id: string) => {
-        const provider = new k8s.Provider(`${id}-k8s`, { kubeconfig: "{}" });
-        const runtime = new k8s.core.v1.Namespace(`${id}-runtime-ns`, { metadata: { name: "meridian-runtime" } }, { provider });
-        return { region: regionById(spec, id), provider, namespaces: { runtime } } as unknown as RegionCluster;
-      };
-      const postgres = { host: "10.0.0.5", port: 5432, database: "meridian" };
-      // The ledger region first, as the workloads area builds them: its component creates the cluster.
-      const ledger = new RuntimeServices("gcp-usc1-runtime", { spec, region: regionById(spec, "gcp-usc1"), cluster: clusterOf("gcp-usc1"), postgres });
-      new RuntimeServices("gcp-euw1-runtime", { spec, region: regionById(spec, "gcp-euw1"), cluster: clusterOf("gcp-euw1"), postgres, allocatorCluster: ledger.allocatorCluster });
-    },
-    { stack: "dev", config: {}, cloudValues: "fake" },
-  );
-  resources = run.resources;
+  resources = await runLedgerAndStandby(spec, "gcp-usc1", "gcp-euw1");
 }, 120_000);
 
 describe("Memorystore with IAM authentication", () => {

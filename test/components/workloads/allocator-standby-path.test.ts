@@ -4,13 +4,11 @@
 // the ledger's region, accepted in the standby's, routes both ways) and the cluster's security group admits the
 // standby VPC's CIDR; what the plan cannot build is refused at load naming the region and why.
 import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runUnderMocks, type RecordedResource } from "../../../components/preview/mock-runtime.js";
-import type { RegionCluster } from "../../../components/cluster/region-cluster.js";
-import { RuntimeServices } from "../../../components/workloads/runtime-services.js";
+import type { RecordedResource } from "../../../components/preview/mock-runtime.js";
 import { priceResources } from "../../../model/cost/pricing/index.js";
-import { buildEstateSpec, regionById } from "../../../model/estate.js";
+import { buildEstateSpec } from "../../../model/estate.js";
+import { runLedgerAndStandby } from "./ledger-standby.js";
 import { withUnknowns } from "../../../model/resources.js";
 import { regionNetworkInputs, regionNetworkPolicies } from "../../../model/security/network.js";
 import { loadStack, parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -36,21 +34,7 @@ const ofType = (type: string) => resources.filter((r) => r.type === type);
 const inputs = (r: RecordedResource) => r.inputs as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 beforeAll(async () => {
-  const run = await runUnderMocks(
-    () => {
-      const clusterOf = (id: string) => {
-        const provider = new k8s.Provider(`${id}-k8s`, { kubeconfig: "{}" });
-        const runtime = new k8s.core.v1.Namespace(`${id}-runtime-ns`, { metadata: { name: "meridian-runtime" } }, { provider });
-        return { region: regionById(spec, id), provider, namespaces: { runtime } } as unknown as RegionCluster;
-      };
-      const postgres = { host: "10.0.0.5", port: 5432, database: "meridian" };
-      const ledger = new RuntimeServices("aws-use1-runtime", { spec, region: regionById(spec, "aws-use1"), cluster: clusterOf("aws-use1"), postgres });
-      new RuntimeServices("aws-euw1-runtime", { spec, region: regionById(spec, "aws-euw1"), cluster: clusterOf("aws-euw1"), postgres, allocatorCluster: ledger.allocatorCluster });
-    },
-    // The run itself enforces the offline provider rules: it throws on a refusal.
-    { stack: "dev", config: {}, cloudValues: "fake" },
-  );
-  resources = run.resources;
+  resources = await runLedgerAndStandby(spec, "aws-use1", "aws-euw1");
 }, 120_000);
 
 describe("an AWS ledger and an AWS standby: an inter-region VPC peering", () => {

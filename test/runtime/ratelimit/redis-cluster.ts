@@ -190,3 +190,15 @@ async function info(port: number, admin: RedisOptions): Promise<string> {
     r.disconnect();
   }
 }
+
+/** Every node of `cluster`, as its administrator: each command in turn (e.g. `ACL SETUSER …`, `CLIENT KILL USER …`). */
+export async function onEveryNode(cluster: RedisCluster, commands: string[][]): Promise<void> {
+  for (const n of cluster.nodes) {
+    const admin = new Redis({ ...n, ...cluster.admin });
+    try {
+      for (const c of commands) await admin.call(c[0]!, ...c.slice(1));
+    } finally {
+      admin.disconnect();
+    }
+  }
+}

@@ -5,10 +5,10 @@
 // the readiness probe reads them again; an emptied file keeps the last good credentials and says so.
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterOptions, clusterProbe, followCredentials, hostPortOf, type ClusterAccess } from "../../../../runtime/ratelimit/store/cluster-access.js";
-import { startRedisCluster, type RedisCluster } from "../redis-cluster.js";
+import { onEveryNode as onEveryNodeOf, startRedisCluster, type RedisCluster } from "../redis-cluster.js";
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -23,16 +23,7 @@ function replaceSecret(file: string, value: string) {
 }
 
 /** Every node, as the administrator: `ACL SETUSER meridian …`, then drop that user's connections if asked. */
-async function onEveryNode(commands: string[][]): Promise<void> {
-  for (const n of cluster.nodes) {
-    const admin = new Redis({ ...n, ...cluster.admin });
-    try {
-      for (const c of commands) await admin.call(c[0]!, ...c.slice(1));
-    } finally {
-      admin.disconnect();
-    }
-  }
-}
+const onEveryNode = (commands: string[][]) => onEveryNodeOf(cluster, commands);
 
 /** The key's value once the client answers (a reconnect may take a few tries), or null after 20 s. */
 async function readBack(c: Cluster): Promise<string | null> {

@@ -9,11 +9,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cluster, Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterOptions, followCredentials, hostPortOf, type ClusterAccess } from "../../../../runtime/ratelimit/store/cluster-access.js";
 import { startGcpTokenSource } from "../../../../runtime/ratelimit/store/gcp-token.js";
-import { startRedisCluster, type RedisCluster } from "../redis-cluster.js";
+import { onEveryNode as onEveryNodeOf, startRedisCluster, type RedisCluster } from "../redis-cluster.js";
 
 const TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token";
 
@@ -23,16 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), "meridian-iam-"));
 const minted: string[] = [];
 const state = { mode: "mint" as "mint" | "same" | "fail", lifetimeSeconds: 3, refused: 0 };
 
-async function onEveryNode(commands: string[][]): Promise<void> {
-  for (const n of cluster.nodes) {
-    const admin = new Redis({ ...n, ...cluster.admin });
-    try {
-      for (const c of commands) await admin.call(c[0]!, ...c.slice(1));
-    } finally {
-      admin.disconnect();
-    }
-  }
-}
+const onEveryNode = (commands: string[][]) => onEveryNodeOf(cluster, commands);
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ secure: true });
