@@ -19,7 +19,10 @@
  */
 import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import { inPlace, Scratch, stepUnpacked } from "../core/in-place.js";
+import { gcraInto } from "../core/gcra.js";
+import { Scratch } from "../core/in-place.js";
+import { tokenBucketUnpacked } from "../core/token-bucket.js";
+import { fixedWindowUnpacked } from "../core/windows.js";
 import { limitOk, type Decision, type State } from "../core/limit.js";
 import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore, SyncDecisions } from "./port.js";
@@ -96,7 +99,8 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
       const limit = lv.limit;
-      if (!inPlace(limit)) return GENERIC;
+      const algorithm = limit.algorithm;
+      if (algorithm !== "gcra" && algorithm !== "token-bucket" && algorithm !== "fixed-window") return GENERIC;
       const slot = this.slotOf(lv);
       // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
       // only two keys without one need comparing as strings.
@@ -117,7 +121,11 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       }
       let out = scratch[base + i];
       if (out === undefined) out = scratch[base + i] = new Scratch();
-      stepUnpacked(limit, len, s0, s1, cost, nowMs, out);
+      // Each algorithm's own call (not one dispatching function, which grows too big to inline once a
+      // hierarchy mixes algorithms, and a call that is not inlined boxes every number it is passed).
+      if (algorithm === "gcra") gcraInto(limit, len > 0 ? s0 : undefined, cost, nowMs, out);
+      else if (algorithm === "token-bucket") tokenBucketUnpacked(limit, len, s0, s1, cost, nowMs, out);
+      else fixedWindowUnpacked(limit, len, s0, s1, cost, nowMs, out);
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy === -1)
