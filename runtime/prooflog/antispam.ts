@@ -33,18 +33,19 @@ const TAG_MOD = 2 ** 32 - 1;
 const MAX_CAPACITY = 2 ** 30;
 
 export class Antispam {
-  private readonly table: Uint32Array;
+  /** Allocated at the first claim (a start allocates nothing: restart time does not grow with the window). */
+  private table = new Uint32Array(0);
   /**
    * The ring: capacity + 1 slots of 32 bytes, entry i's leaf hash at (i mod (capacity + 1)) · 32. The slot after the
    * latest entry belongs to no entry in the window: the next entry's hash is written there before its claim (the
    * sequencer hashes straight into it, `stage`), and a duplicate's leaves it unused.
    */
-  readonly ring: Uint8Array;
+  ring = new Uint8Array(0);
   /** Word offsets: buckets·16 − 1. */
-  private readonly wordMask: number;
+  private wordMask = 0;
   /** The next index to number. */
   private next = 0;
-  /** Ages below this are inside the window: min(capacity, next − base). */
+  /** Entries held, min(capacity, entries numbered since the start): ages below this are inside the window. */
   private span = 0;
   /** Tag of the latest entry (next − 1). */
   private lastTag = 0;
@@ -52,10 +53,14 @@ export class Antispam {
   /** `capacity` 0 turns duplicate detection off. */
   constructor(readonly capacity: number) {
     if (!(Number.isSafeInteger(capacity) && capacity >= 0 && capacity <= MAX_CAPACITY)) throw new RangeError(`window of ${capacity} entries: at most 2^30`);
+  }
+
+  /** The table and the ring, allocated once. */
+  private allocate(): void {
     let buckets = 1;
-    while (buckets * 3 < capacity) buckets *= 2;
-    this.table = new Uint32Array(capacity > 0 ? buckets * BW : 0);
-    this.ring = new Uint8Array(capacity > 0 ? (capacity + 1) * HASH_SIZE : 0);
+    while (buckets * 3 < this.capacity) buckets *= 2;
+    this.table = new Uint32Array(buckets * BW);
+    this.ring = new Uint8Array((this.capacity + 1) * HASH_SIZE);
     this.wordMask = buckets * BW - 1;
   }
 
@@ -109,7 +114,7 @@ export class Antispam {
    */
   claim(leaf: Hash, index: number, at = 0): number | undefined {
     if (!this.enabled) return undefined;
-    if (index !== this.next) this.restart(index);
+    this.restart(index);
     this.ring.set(leaf.subarray(at, at + HASH_SIZE), this.stage);
     return this.claimStaged(leaf, index, at);
   }
@@ -167,6 +172,7 @@ export class Antispam {
 
   /** Start empty at `index` (the first claim after a start), unless `index` is already the next. */
   restart(index: number): void {
+    if (this.table.length === 0 && this.enabled) this.allocate();
     if (index === this.next) return;
     if (this.span > 0) this.table.fill(0);
     this.next = index;

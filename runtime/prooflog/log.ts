@@ -218,8 +218,8 @@ export class TransparencyLog {
     }
     // With detection on, the hash also goes into the window's ring (its slot for the next index): no copy later.
     const d = this.dedupe;
+    const staged = d.enabled ? d.stageFor(this.nextIndex) : 0;
     const ring = d.enabled ? d.ring : undefined;
-    const staged = ring ? d.stageFor(this.nextIndex) : 0;
     if (leaf) {
       b.leaves.set(leaf, at);
       ring?.set(leaf, staged);
