@@ -12,11 +12,12 @@ import * as random from "@pulumi/random";
 import * as azureEnterprise from "@pulumi/azure-native/redisenterprise/index.js";
 import * as azureNetwork from "@pulumi/azure-native/network/index.js";
 import type { EstateSpec, Region } from "../../model/estate.js";
-import { azureSubnetId } from "../../model/network/azure.js";
-import { allocatorPeering, type AllocatorPeering } from "../../model/network/peering.js";
+import { azurePrivateEndpointSecurityGroupName, azureRedisEnterprisePrivateDnsZone, azureSubnetId, azureVirtualNetworkId, azureVirtualNetworkName } from "../../model/network/azure.js";
+import { allocatorPeering, allocatorVnetPeering, type AllocatorPeering, type AllocatorVnetPeering } from "../../model/network/peering.js";
 import { runtimeService } from "../../model/services.js";
 import { MANAGED_CLUSTER_ACCESS } from "../../model/workloads/ratelimit-config.js";
 import { allocatorClusterSecurityGroup, allocatorVpcPeering } from "../network/peering.js";
+import { allocatorClusterSecurityRules, allocatorPrivateDnsZone, allocatorVnetPeerings } from "../network/azure-peering.js";
 import { gcpAccountId } from "../replication/identity.js";
 import { cacheName } from "./cache.js";
 
@@ -213,7 +214,9 @@ function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"
  * Azure Managed Redis (the Redis Enterprise resource provider): a high-availability cluster of `sku` with TLS 1.2 and
  * no public network access, its one database (`default`, as the service names it) with the OSS cluster policy (the
  * Redis Cluster protocol the allocator's client speaks), TLS only, access-key authentication and no eviction (an
- * evicted lease would be granted twice); a private endpoint in the region's VNet. The Secret carries the primary key.
+ * evicted lease would be granted twice); a private endpoint in the region's VNet, registered in the private DNS zone
+ * its SKU's host names resolve through (linked to the ledger's VNet and every Azure standby's, whose VNets are peered
+ * with the ledger's: components/network/azure-peering.ts). The Secret carries the primary key.
  */
 function azureManagedRedis(spec: EstateSpec, region: Region, cfg: Managed["azure"], name: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions): ManagedRedisCluster {
   const resourceGroupName = spec.replication.network.azure.resourceGroupName;
@@ -237,7 +240,7 @@ function azureManagedRedis(spec: EstateSpec, region: Region, cfg: Managed["azure
     },
     { ...opts, dependsOn: [cluster] },
   );
-  new azureNetwork.PrivateEndpoint(
+  const endpoint = new azureNetwork.PrivateEndpoint(
     `${name}-pe`,
     {
       privateEndpointName: `${name}-pe`,
@@ -249,7 +252,39 @@ function azureManagedRedis(spec: EstateSpec, region: Region, cfg: Managed["azure
     },
     opts,
   );
+  const azure = spec.replication.network.azure;
+  // Every other Azure region is a standby a failover scales up onto this cluster (load refuses a stack that gives no
+  // address space for either VNet, or overlapping ones: stacks/semantic.ts); one in the ledger's own VNet needs no peering.
+  const peerings = spec.regions
+    .filter((r) => r.cloud === "azure" && r.id !== region.id)
+    .map((r) => {
+      const p = allocatorVnetPeering(spec, r.id);
+      if (typeof p === "string") throw new Error(`managedRedisCluster: ${p}`);
+      return p;
+    })
+    .filter((p) => p.standby.id !== p.ledger.id);
+  const ledgerVnet = { region, name: azureVirtualNetworkName(azure, region.region), id: azureVirtualNetworkId(azure, region.region) };
+  const zone = allocatorPrivateDnsZone(name, azureRedisEnterprisePrivateDnsZone(cfg.sku), [ledgerVnet, ...peerings.map((p) => p.standby)], resourceGroupName, opts);
+  new azureNetwork.PrivateDnsZoneGroup(
+    `${name}-pe-dns`,
+    { resourceGroupName, privateEndpointName: `${name}-pe`, privateDnsZoneGroupName: "default", privateDnsZoneConfigs: [{ name: "redis", privateDnsZoneId: zone.id }] },
+    { ...opts, dependsOn: [endpoint] },
+  );
+  if (peerings.length) standbyVnetPath(name, spec, region, peerings, resourceGroupName, opts);
   // Listed once the database exists (its id known), by the names given above.
   const keys = azureEnterprise.listDatabaseKeysOutput({ clusterName: database.id.apply(() => name), databaseName: "default", resourceGroupName }, opts);
   return { resource: cluster, secretData: { nodes: pulumi.interpolate`${cluster.hostName}:${port}`, password: pulumi.secret(keys.primaryKey) } };
+}
+
+/** The standbys' VNet peerings and the ledger's private-endpoint NSG rules admitting them (components/network/azure-peering.ts). */
+function standbyVnetPath(name: string, spec: EstateSpec, region: Region, peerings: AllocatorVnetPeering[], resourceGroupName: string, opts: pulumi.CustomResourceOptions): void {
+  const pairs = allocatorVnetPeerings(`${name}-peer`, peerings, resourceGroupName, opts);
+  allocatorClusterSecurityRules(
+    `${name}-clients`,
+    azurePrivateEndpointSecurityGroupName(spec.replication.network.azure, region.region),
+    peerings.map((peering, i) => ({ peering, over: pairs[i]! })),
+    MANAGED_CLUSTER_ACCESS.azure.nodePorts,
+    resourceGroupName,
+    opts,
+  );
 }

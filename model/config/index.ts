@@ -76,6 +76,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossIssue[] {
     .filter((r) => r["cloud"] === "azure")
     .map((r) => String(r["id"]));
   const azureNetwork = obj(obj(replication["network"])["azure"]);
+  Object.keys(obj(azureNetwork["virtualNetworkAddressSpaces"])).forEach((id) => check(id, ["replication", "network", "azure", "virtualNetworkAddressSpaces", id]));
   if (azureRegions.length > 0 && azureNetwork["subscriptionId"] === undefined) {
     // No default: a subscription id no subscription has would only fail at `pulumi up` (ARM refuses the ids).
     issues.push({

@@ -88,6 +88,16 @@ const networkSchema = z
         resourceGroupName: z.string().min(1).default("meridian"),
         /** Each Azure region's VNet (in resourceGroupName); `{region}` is replaced by the Azure region code. */
         virtualNetworkNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}"),
+        /**
+         * Per Azure region id: its VNet's address prefixes. The allocator's managed Azure cluster peers the ledger
+         * region's VNet with each Azure standby's (model/network/peering.ts), which Azure refuses when they overlap.
+         */
+        virtualNetworkAddressSpaces: z.record(slug, z.array(ipv4Cidr).min(1)).default({}),
+        /**
+         * The network security group of each VNet's private-endpoint subnet (in resourceGroupName); `{region}` is
+         * replaced by the Azure region code. The allocator's managed cluster adds rules admitting its peered standbys.
+         */
+        privateEndpointSecurityGroupNameTemplate: z.string().includes("{region}", { message: "expected a template containing {region}" }).default("meridian-{region}-private-endpoints"),
         /** The VNet's subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers. */
         delegatedSubnetName: azureSubnetName.default("postgres"),
         /**

@@ -27,8 +27,33 @@ export function azurePrivateDnsZoneId(azure: AzureNetworkSettings): string {
   return `${azureResourceGroupScope(azure)}/providers/Microsoft.Network/privateDnsZones/${azure.privateDnsZoneName}`;
 }
 
+/** The name of the VNet of the Azure region `regionCode` (e.g. westeurope). */
+export function azureVirtualNetworkName(azure: AzureNetworkSettings, regionCode: string): string {
+  return azure.virtualNetworkNameTemplate.replaceAll("{region}", regionCode);
+}
+
+/** The id of the VNet of the Azure region `regionCode`. */
+export function azureVirtualNetworkId(azure: AzureNetworkSettings, regionCode: string): string {
+  return `${azureResourceGroupScope(azure)}/providers/Microsoft.Network/virtualNetworks/${azureVirtualNetworkName(azure, regionCode)}`;
+}
+
 /** The id of subnet `subnet` of the VNet of the Azure region `regionCode` (e.g. westeurope). */
 export function azureSubnetId(azure: AzureNetworkSettings, regionCode: string, subnet: string): string {
-  const vnet = azure.virtualNetworkNameTemplate.replaceAll("{region}", regionCode);
-  return `${azureResourceGroupScope(azure)}/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${subnet}`;
+  return `${azureVirtualNetworkId(azure, regionCode)}/subnets/${subnet}`;
+}
+
+/** The network security group of the private-endpoint subnet of the Azure region `regionCode`'s VNet. */
+export function azurePrivateEndpointSecurityGroupName(azure: AzureNetworkSettings, regionCode: string): string {
+  return azure.privateEndpointSecurityGroupNameTemplate.replaceAll("{region}", regionCode);
+}
+
+/**
+ * The private DNS zone a Redis Enterprise resource provider cluster's private endpoint registers in, as Azure's
+ * private endpoint DNS table names it (https://learn.microsoft.com/azure/private-link/private-endpoint-dns): Azure
+ * Managed Redis (Balanced, MemoryOptimized, ComputeOptimized, FlashOptimized SKUs; hosts `<name>.<region>.redis.azure.net`)
+ * privatelink.redis.azure.net; Azure Cache for Redis Enterprise (Enterprise and EnterpriseFlash SKUs; hosts
+ * `<name>.<region>.redisenterprise.cache.azure.net`) privatelink.redisenterprise.cache.azure.net.
+ */
+export function azureRedisEnterprisePrivateDnsZone(sku: string): string {
+  return /^Enterprise(Flash)?_/.test(sku) ? "privatelink.redisenterprise.cache.azure.net" : "privatelink.redis.azure.net";
 }

@@ -165,6 +165,8 @@ export const azureRedisNodeHour: Record<string, Price> = {
 };
 
 export const azurePrivateEndpointHour = perHour(7.3, 1, "azurerm_private_endpoint", "2024-07");
+/** A private DNS zone per month (the golden's westus zone; the first 25 zones of a subscription are billed at this rate). */
+export const azurePrivateDnsZoneMonth = price(0.5, "months", golden("azurerm_private_dns_zone"), "2024-07");
 export const azureLoadBalancerRuleHour = perHour(7.3, 1, "azurerm_lb_rule (Standard SKU)", "2024-08");
 export const azurePublicIpHour = perHour(3.65, 1, "azurerm_public_ip (static, regional)", "2024-08");
 export const azureNatGatewayHour = perHour(32.85, 1, "azurerm_nat_gateway", "2024-07");

@@ -7,7 +7,7 @@
 import { stringify } from "yaml";
 import { regionById, type Cloud, type EstateSpec } from "../estate.js";
 import { runtimeService, spiffeId } from "../services.js";
-import { allocatorPeering } from "../network/peering.js";
+import { allocatorPeering, allocatorVnetPeering } from "../network/peering.js";
 import { ledgerRegion, serviceUrl } from "./config.js";
 
 /**
@@ -144,7 +144,7 @@ export function managedClusterCloud(spec: EstateSpec): Cloud {
 const CROSS_CLOUD: Record<Cloud, string> = {
   aws: "its ElastiCache nodes have only private addresses of the ledger's VPC, which the plan peers with AWS VPCs alone",
   gcp: "it authenticates with a GKE Workload Identity access token, which only GKE pods obtain, and its Private Service Connect endpoints are addresses of the GCP VPC that no other cloud is routed to",
-  azure: "its private endpoint is an address of the ledger's VNet, which the plan routes to no other network",
+  azure: "its private endpoint is an address of the ledger's VNet, which the plan peers with Azure VNets alone",
 };
 
 /**
@@ -152,8 +152,9 @@ const CROSS_CLOUD: Record<Cloud, string> = {
  * ledger region's managed cluster as the plan builds it, or undefined when it can. One rule for every cloud: a standby
  * on another cloud has no path (CROSS_CLOUD). On one cloud: GCP's VPC is global, Memorystore serves clients in other
  * regions, and every GKE cluster of the workload pool mints the same identity's token; AWS peers the two regions' VPCs
- * (model/network/peering.ts: refused when the stack does not describe them or their CIDRs overlap); Azure would need
- * global VNet peering and the private endpoint's DNS zone linked to the standby's VNet, which the plan does not build.
+ * (model/network/peering.ts: refused when the stack does not describe them or their CIDRs overlap); Azure peers the
+ * two regions' VNets both ways and links the private endpoint's DNS zone to the standby's VNet (refused when the
+ * stack gives no address space for either VNet or they overlap).
  */
 export function standbyClusterPathProblem(spec: EstateSpec, regionId: string): string | undefined {
   const cloud = managedClusterCloud(spec);
@@ -166,8 +167,10 @@ export function standbyClusterPathProblem(spec: EstateSpec, regionId: string): s
     const peering = allocatorPeering(spec, regionId);
     return typeof peering === "string" ? `${cannot} over a VPC peering: ${peering}` : undefined;
   }
-  if (cloud === "azure")
-    return `${cannot}: the plan builds no global VNet peering between ${ledger}'s and ${regionId}'s VNets (the stack gives no VNet address spaces to check for overlap) and no privatelink.redis.azure.net zone for the private endpoint to resolve in ${regionId} — ${instead}, or keep the estate's one Azure region`;
+  if (cloud === "azure") {
+    const peering = allocatorVnetPeering(spec, regionId);
+    return typeof peering === "string" ? `${cannot} over a global VNet peering: ${peering}` : undefined;
+  }
   return undefined;
 }
 

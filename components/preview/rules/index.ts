@@ -8,6 +8,7 @@ import { awsRules } from "./aws.js";
 import { vpcPeeringRules } from "./aws-vpc-peering.js";
 import { azureRules } from "./azure.js";
 import { azureRedisEnterpriseRules } from "./azure-redis-enterprise.js";
+import { azureVnetPeeringRules } from "./azure-vnet-peering.js";
 import { cloudflareRules } from "./cloudflare.js";
 import { dnssecRules } from "./dnssec.js";
 import { gcpRules } from "./gcp.js";
@@ -26,6 +27,7 @@ export const PROVIDER_RULES: readonly ProviderRule[] = [
   ...gcpRedisClusterRules,
   ...azureRules,
   ...azureRedisEnterpriseRules,
+  ...azureVnetPeeringRules,
   ...cloudflareRules,
   ...dnssecRules,
   ...kubernetesRules,

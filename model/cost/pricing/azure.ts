@@ -1,13 +1,14 @@
 /**
  * Azure pricers: PostgreSQL flexible servers (vCores × series rate, or a Burstable server rate, plus
  * storage), Azure Cache for Redis (nodes × node rate: Standard and Premium run a replica), Azure Managed Redis, private
- * endpoints, NAT gateways, VPN gateways.
+ * endpoints and their private DNS zones, NAT gateways, VPN gateways.
  */
 import {
   azureNatGatewayHour,
   azurePostgresBurstableHour,
   azurePostgresStorageGBMonth,
   azurePostgresVCoreHour,
+  azurePrivateDnsZoneMonth,
   azurePrivateEndpointHour,
   azurePublicIpHour,
   azureManagedRedisHour,
@@ -56,6 +57,11 @@ export const azurePricers: Record<string, Pricer> = {
   "azure-native:dbforpostgresql:Configuration": () => ({ free: "server parameters are free" }),
   "azure-native:redis:Redis": redisCache,
   "azure-native:network:PrivateEndpoint": () => ({ category: "endpoint", components: [allMonth("Private endpoint", azurePrivateEndpointHour)] }),
+  "azure-native:network:PrivateDnsZoneGroup": () => ({ free: "registers a private endpoint's address in its zone" }),
+  "azure-native:privatedns:PrivateZone": () => ({ category: "dns", components: [component("Private DNS zone", "months", 1, azurePrivateDnsZoneMonth)] }),
+  "azure-native:privatedns:VirtualNetworkLink": () => ({ free: "Azure DNS bills a private zone and its queries, not its virtual network links" }),
+  "azure-native:network:VirtualNetworkPeering": () => ({ free: "a VNet peering has no hourly charge; its per-GB transfer between regions (a promoted standby's) is not forecast" }),
+  "azure-native:network:SecurityRule": () => ({ free: "network security group rules are free" }),
   "azure-native:network:PublicIPAddress": (r) =>
     str(r.props, "sku.name") === "Basic"
       ? { category: "address", components: [notFound("Public IP address (Basic)", "hours", 730, "the Basic SKU is retired; only Standard is priced")] }

@@ -99,8 +99,7 @@ describe("on GCP (dev: the ledger region gcp-usc1): Memorystore for Redis Cluste
   });
 });
 
-// dev moved onto prod's azure-weu alone: the plan builds no path from another region to an Azure ledger's cluster, so a
-// stack with allocator standbys is refused at load (allocator-standby-path.test.ts).
+// dev moved onto prod's azure-weu alone (an Azure standby's peering, zone link and NSG rule: allocator-standby-path.test.ts).
 describe("on Azure (dev on azure-weu alone): Azure Managed Redis, OSS cluster policy, behind a private endpoint", () => {
   const o = oneCloudDev("azure", { managed: {} }, {}, 1);
   let plan: Plan;
@@ -126,6 +125,12 @@ describe("on Azure (dev on azure-weu alone): Azure Managed Redis, OSS cluster po
     expect(db.dependencies).toContain(clusters[0]!.urn);
     const pe = plan.resources.find((r) => r.type === "azure-native:network:PrivateEndpoint" && r.name === "meridian-dev-azure-weu-rl-pe")!;
     expect((pe.inputs["privateLinkServiceConnections"] as Obj[])[0]).toMatchObject({ groupIds: ["redisEnterprise"] });
+    // Its host name resolves to the endpoint only in a VNet linked to the endpoint's zone: the ledger's own allocator too.
+    const links = plan.resources.filter((r) => r.type === "azure-native:privatedns:VirtualNetworkLink");
+    expect(links.map((l) => [l.inputs["privateZoneName"], (l.inputs["virtualNetwork"] as Obj)["id"]])).toEqual([
+      ["privatelink.redis.azure.net", expect.stringMatching(/\/virtualNetworks\/meridian-westeurope$/)],
+    ]);
+    expect(plan.resources.filter((r) => r.type === "azure-native:network:VirtualNetworkPeering")).toEqual([]);
   });
 
   it("feeds the allocator: host name on 10000 and the database's primary key; egress to 10000 and 8500–8599", () => {

@@ -10,11 +10,14 @@ export const AWS_VPCS = {
   "aws-euw1": { vpcId: "vpc-0b1c2d3e4f5a60000", routeTableIds: ["rtb-0b1c2d3e4f5a60001"], cidr: "10.20.0.0/16" },
 };
 
+/** The two Azure regions' VNet address spaces (meridian:replication.network.azure.virtualNetworkAddressSpaces), disjoint. */
+export const AZURE_ADDRESS_SPACES = { "azure-weu": ["10.30.0.0/16"], "azure-sea": ["10.40.0.0/16", "10.41.0.0/24"] };
+
 const PROD_REGIONS = { aws: ["aws-use1", "aws-euw1"], azure: ["azure-weu", "azure-sea"] } as const;
 
 /**
  * dev's config map with its regions on `cloud` (the first the ledger; `count` of them), the allocator on `cluster`, and
- * `vpcs` (AWS: meridian:replication.network.vpn.aws).
+ * `vpcs` (AWS: meridian:replication.network.vpn.aws; Azure: meridian:replication.network.azure.virtualNetworkAddressSpaces).
  */
 export function oneCloudDev(cloud: "aws" | "azure", cluster: unknown, vpcs: Obj = {}, count: 1 | 2 = 2): Obj {
   const dev = readStackConfigMap("dev");
@@ -34,7 +37,7 @@ export function oneCloudDev(cloud: "aws" | "azure", cluster: unknown, vpcs: Obj 
       writers: [ids[0]!],
       writeGBPerMonth: { [ids[0]!]: 20 },
       identity: { [cloud]: prodIdentity[cloud] },
-      network: cloud === "azure" ? { azure: prodNetwork["azure"] } : { vpn: { aws: vpcs } },
+      network: cloud === "azure" ? { azure: { ...(prodNetwork["azure"] as Obj), virtualNetworkAddressSpaces: vpcs } } : { vpn: { aws: vpcs } },
     },
     "meridian:runtime": { ...runtime, ratelimit: { ...runtime.ratelimit, allocatorRedisCluster: cluster } },
   };
