@@ -203,7 +203,11 @@ function memorystoreCluster(spec: EstateSpec, region: Region, cfg: Managed["gcp"
       role: "roles/redis.dbConnectionUser",
       member: account.member,
       // Granted on the project, as Memorystore's IAM auth documents it: the account may connect to every IAM cluster of
-      // the project. It is the allocator's alone, so no other workload gains a cluster through it.
+      // the project. It is the allocator's alone, so no other workload gains a cluster through it. Not narrowed by an
+      // IAM condition on resource.name: https://cloud.google.com/memorystore/docs/cluster/about-iam-auth says bindings
+      // can be restricted to a cluster without naming how, and the services whose resources carry resource attributes
+      // (https://cloud.google.com/iam/docs/conditions-resource-attributes) do not include redis.googleapis.com —
+      // "other services and resource types do not recognize resource attributes" — so such a condition could deny all.
     },
     opts,
   );
