@@ -54,6 +54,15 @@ describe("the Azure subscription and the subnets and DNS zone named from it", ()
     expect(found[2]!.expected).toMatch(/ending in \.postgres\.database\.azure\.com/);
   });
 
+  it("VNet address spaces are IPv4 CIDRs keyed by the stack's region ids", () => {
+    const found = problems(stagingWithAzure({ subscriptionId: SUBSCRIPTION, virtualNetworkAddressSpaces: { "azure-sea": ["10.40.0.0"], "azure-xyz": ["10.50.0.0/16"] } }));
+    expect(found.map((p) => p.keyPath)).toEqual([
+      "meridian:replication.network.azure.virtualNetworkAddressSpaces.azure-sea[0]",
+      "meridian:replication.network.azure.virtualNetworkAddressSpaces.azure-xyz",
+    ]);
+    expect(found[1]!.expected).toMatch(/^unknown region id; expected one of /);
+  });
+
   it("the removed id settings (subnet templates, the zone's id) are unknown keys, not silently ignored", () => {
     const found = problems(stagingWithAzure({ subscriptionId: SUBSCRIPTION, delegatedSubnetIdTemplate: "/subscriptions/x/…/{region}/subnets/postgres" }));
     expect(found).toEqual([expect.objectContaining({ keyPath: "meridian:replication.network.azure", expected: "unknown key delegatedSubnetIdTemplate" })]);
