@@ -15,9 +15,10 @@ import type { PortOrRange } from "../../model/workloads/ratelimit-config.js";
 const TAGS = { "part-of": "meridian", purpose: "allocator-standby" };
 
 /**
- * Both directions of each peering, per standby. They run one after another: Azure refuses concurrent peering operations on a VNet
- * (the provider documents "Virtual Network peerings cannot be created, updated or deleted concurrently"), and every
- * peering here touches the ledger's VNet.
+ * Both directions of each peering, per standby. They run one after another: a peering's PUT updates both VNets, and
+ * ARM refuses one on a VNet still updating (ReferencedResourceNotProvisioned: "... is not in Succeeded state";
+ * the azurerm provider documents "Virtual Network peerings cannot be created, updated or deleted concurrently"), and
+ * every peering here touches the ledger's VNet.
  */
 export function allocatorVnetPeerings(name: string, peerings: AllocatorVnetPeering[], resourceGroupName: string, opts: pulumi.CustomResourceOptions): azureNetwork.VirtualNetworkPeering[][] {
   let previous: azureNetwork.VirtualNetworkPeering | undefined;

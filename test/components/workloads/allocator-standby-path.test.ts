@@ -164,7 +164,7 @@ describe("an Azure ledger and an Azure standby: a global VNet peering, the priva
       expect.objectContaining({ virtualNetworkName: "meridian-southeastasia", remoteVirtualNetwork: { id: `${RG}/meridian-westeurope` }, allowVirtualNetworkAccess: true, useRemoteGateways: false }),
     ]);
     expect(inputs(peerings[0]!)["resourceGroupName"]).toBe("meridian-prod");
-    // Azure refuses concurrent peering operations on a VNet: the second waits for the first.
+    // ARM refuses a peering on a VNet still updating (ReferencedResourceNotProvisioned): the second waits for the first.
     expect(peerings[1]!.dependencies).toContain(peerings[0]!.urn);
   });
 
