@@ -6,18 +6,20 @@
  * inventory to exhaustion and counting oversell. A third row prices the durable commit: reserve plus
  * the lease-fenced sale write per unit through the same Redis store.
  * Then the end-to-end HTTP rows (lib/escrow-http.ts): `meridian escrow serve` on the durable store beside
- * a plain Redis DECRBY + PostgreSQL INSERT service and a bare HTTP server, 64 clients, in the same run.
+ * a plain Redis DECRBY + PostgreSQL INSERT service and a bare HTTP server, 64 clients, in the same run, all
+ * driven by wrk (lib/escrow-sales.lua; `apt-get install -y wrk`, checked before anything runs).
  * Redis DB 3, keys under mes:bench:… (deleted afterwards).
  */
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
 import { row, report } from "./lib/report.js";
-import { httpSalesRows } from "./lib/escrow-http.js";
+import { httpSalesRows, requireWrk } from "./lib/escrow-http.js";
 import { systemClock } from "../runtime/common/clock.js";
 import { RegionEscrow } from "../runtime/escrow/region.js";
 import { coarseClock } from "../runtime/escrow/coarse-clock.js";
 import { RedisEscrowStore } from "../runtime/escrow/store/redis.js";
 
+requireWrk();
 const URL = "redis://127.0.0.1:6379/3";
 const prefix = `mes:bench:${randomBytes(3).toString("hex")}:`;
 const store = new RedisEscrowStore({ url: URL, prefix });

@@ -1,7 +1,12 @@
 /**
  * bench/escrow's end-to-end HTTP rows: sales per second (reserve + commit, two HTTP requests per sale,
- * 64 keep-alive undici clients, 2,048 verified buyers) through three servers, each its own process, in
- * the same run and rounds:
+ * 64 keep-alive clients, 2,048 verified buyers) through these servers, each its own process, in the same
+ * run and rounds, all driven by the same load generator: wrk (C; needs `apt-get install -y wrk`) with
+ * escrow-sales.lua, one connection per thread chaining each reservation's commit to the id it answered.
+ * 64 undici clients in one Node process (before) were one thread: it capped the bare server's "ceiling" at what
+ * one core of client could send. wrk's CPU per sale is about undici's on this VM (loopback TCP and thread
+ * wake-ups, mostly kernel time), and each response wakes a sleeping client thread, which the server pays in
+ * system time — the same for every server:
  *   - `meridian escrow serve` on the durable store (Redis hot path, every sale journaled to PostgreSQL
  *     before it is acknowledged);
  *   - a plain service (escrow-http-child.ts decrby): the same tokens verified the same way, reserve = one
@@ -106,73 +111,74 @@ interface Drive {
   refused: Record<number, number>;
 }
 
-/** 64 clients, each buying in a loop (reserve, then commit) as the buyers in turn; sales finished inside the window count. */
-async function drive(url: string, pid: number, tokens: string[], acknowledged: { n: number }, storePids: number[]): Promise<Drive> {
-  const pool = new Pool(url, { connections: CLIENTS, pipelining: 1, keepAliveTimeout: 60_000 });
-  const refused: Record<number, number> = {};
-  const startAt = performance.now();
-  const from = startAt + WARM_MS;
+const WRK_SCRIPT = join(ROOT, "bench/lib/escrow-sales.lua");
+
+/** The load generator: wrk (C, one connection per thread, the sale loop in escrow-sales.lua), the same for every server. */
+export function requireWrk(): void {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+  } catch (e) {
+    // wrk prints its version and exits 1; only a missing binary throws ENOENT.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw new Error("bench escrow: the HTTP rows drive the servers with wrk, which is not installed (Debian: apt-get install -y wrk)", { cause: e });
+  }
+}
+
+/** Threads of a process still running (wrk's load threads exit once their connection is idle after the window). */
+function threadCount(pid: number): number {
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * 64 clients (wrk, one connection per thread), each buying in a loop (reserve, then commit with the id the
+ * reservation answered) as the buyers in turn; sales whose commit is answered inside the window count. After
+ * the window each connection finishes its sale and stops, so every commit sent is answered (and acknowledged).
+ */
+async function drive(url: string, pid: number, tokensFile: string, acknowledged: { n: number }, storePids: number[]): Promise<Drive> {
+  const from = Date.now() + WARM_MS;
   const until = from + MEASURE_MS;
-  let counted = 0;
-  let cpuFrom = 0;
-  let cpuUntil = 0;
-  let clientFrom = 0;
-  let clientUntil = 0;
+  // wrk's own duration is only a backstop: it is interrupted once its threads have stopped.
+  const args = ["-t", `${CLIENTS}`, "-c", `${CLIENTS}`, "-d", `${Math.ceil((WARM_MS + MEASURE_MS) / 1000) + 60}s`, "--timeout", "30s", "-s", WRK_SCRIPT, url];
+  const wrk = spawn("wrk", [...args, "--", tokensFile, SKU, REGION, `${from}`, `${until}`, `${CLIENTS}`], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  wrk.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  wrk.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => wrk.once("exit", resolve));
+  const wrkPid = wrk.pid!;
   // The stores' CPU per process: one that exits inside the window (an idle pool connection closed) is left out, not subtracted.
   const storeCpu = () => new Map(storePids.filter((p) => existsSync(`/proc/${p}/stat`)).map((p) => [p, cpuSeconds(p)]));
-  let storeFrom = new Map<number, number>();
-  let storeUntil = new Map<number, number>();
-  const clientCpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
-  const cpuAt = setTimeout(() => ((cpuFrom = cpuSeconds(pid)), (clientFrom = clientCpu()), (storeFrom = storeCpu())), WARM_MS);
-  const cpuEnd = setTimeout(() => ((cpuUntil = cpuSeconds(pid)), (clientUntil = clientCpu()), (storeUntil = storeCpu())), WARM_MS + MEASURE_MS);
-  const worker = async (w: number) => {
-    for (let k = 0; performance.now() < until; k++) {
-      const authorization = `Bearer ${tokens[(w + k * CLIENTS) % tokens.length]}`;
-      const r = await pool.request({
-        path: `/v1/inventory/${SKU}/reservations`,
-        method: "POST",
-        headers: { authorization, "x-region": REGION, "content-type": "application/json" },
-        body: '{"qty":1}',
-      });
-      if (r.statusCode !== 201) {
-        refused[r.statusCode] = (refused[r.statusCode] ?? 0) + 1;
-        await r.body.dump();
-        continue;
-      }
-      const { reservationId } = (await r.body.json()) as { reservationId: string };
-      const c = await pool.request({ path: `/v1/reservations/${encodeURIComponent(reservationId)}/commit`, method: "POST", headers: { authorization, "x-region": REGION } });
-      await c.body.dump();
-      if (c.statusCode !== 200) {
-        refused[c.statusCode] = (refused[c.statusCode] ?? 0) + 1;
-        continue;
-      }
-      acknowledged.n++;
-      const t = performance.now();
-      if (t >= from && t < until) counted++;
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENTS }, (_, w) => worker(w)));
-  clearTimeout(cpuAt);
-  clearTimeout(cpuEnd);
-  // On a loaded machine the window's closing timer may not have run before the clients stopped: read the CPU now.
-  if (cpuUntil === 0) {
-    cpuUntil = cpuSeconds(pid);
-    clientUntil = clientCpu();
-    storeUntil = storeCpu();
-  }
-  await pool.close();
+  const sample = () => ({ server: cpuSeconds(pid), client: cpuSeconds(wrkPid), stores: storeCpu() });
+  const at = (t: number) => new Promise<ReturnType<typeof sample>>((resolve) => setTimeout(() => resolve(sample()), Math.max(0, t - Date.now())));
+  const first = await at(from);
+  const last = await at(until);
+  // Every thread stops once its connection is idle after the window; then wrk (interrupted) prints its counts.
+  const deadline = Date.now() + 30_000;
+  while (threadCount(wrkPid) > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  wrk.kill("SIGINT");
+  const code = await exited;
+  const line = out.split("\n").find((l) => l.startsWith("SALES "));
+  if (code !== 0 || !line) throw new Error(`wrk against ${url} exited ${code}: ${err.trim() || out.trim()}`);
+  const r = JSON.parse(line.slice(6)) as { acknowledged: number; counted: number; refused: Record<number, number>; errors: number; timeouts: number };
+  if (r.errors > 0 || r.timeouts > 0) throw new Error(`wrk against ${url}: ${r.errors} socket errors, ${r.timeouts} timeouts`);
+  acknowledged.n += r.acknowledged;
+  const counted = r.counted;
+  const server = last.server - first.server;
+  const client = last.client - first.client;
+  const stores = [...last.stores].reduce((t, [p, cpu]) => t + (first.stores.has(p) ? cpu - first.stores.get(p)! : 0), 0);
   return {
     perSecond: (counted * 1000) / MEASURE_MS,
-    perCpuSecond: cpuUntil > cpuFrom ? counted / (cpuUntil - cpuFrom) : 0,
-    serverBusy: ((cpuUntil - cpuFrom) * 1000) / MEASURE_MS,
-    clientBusy: ((clientUntil - clientFrom) * 1000) / MEASURE_MS,
-    clientUs: counted > 0 ? ((clientUntil - clientFrom) * 1e6) / counted : 0,
-    storeUs: counted > 0 ? ([...storeUntil].reduce((t, [p, cpu]) => t + (storeFrom.has(p) ? cpu - storeFrom.get(p)! : 0), 0) * 1e6) / counted : 0,
+    perCpuSecond: server > 0 ? counted / server : 0,
+    serverBusy: (server * 1000) / MEASURE_MS,
+    clientBusy: (client * 1000) / MEASURE_MS,
+    clientUs: counted > 0 ? (client * 1e6) / counted : 0,
+    storeUs: counted > 0 ? (stores * 1e6) / counted : 0,
     acknowledged: acknowledged.n,
-    refused,
+    refused: r.refused,
   };
 }
 
@@ -215,6 +221,7 @@ export interface HttpSales {
 }
 
 export async function httpSalesRows(): Promise<HttpSales> {
+  requireWrk();
   await ensureDatabase();
   const tag = randomBytes(3).toString("hex");
   const schema = `bench_${tag}`;
@@ -244,6 +251,8 @@ export async function httpSalesRows(): Promise<HttpSales> {
     writeFileSync(join(dir, "escrow.json"), JSON.stringify(config));
     const setup: PeerSetup = { redisUrl: REDIS_URL, postgresUrl: PG_URL, key: `${prefix}decr`, table: `${schema}.sales`, identity: parsed.identity };
     writeFileSync(join(dir, "peer.json"), JSON.stringify(setup));
+    const tokensFile = join(dir, "tokens.txt");
+    writeFileSync(tokensFile, tokens.join("\n") + "\n");
     await db.query(`CREATE SCHEMA ${schema}`);
     await db.query(`CREATE TABLE ${schema}.sales (id text PRIMARY KEY, user_id text NOT NULL, qty int NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
     await redis.set(setup.key, TOTAL);
@@ -309,7 +318,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
         // The stores' processes: redis-server and PostgreSQL's WAL writer (shared with anything else using them), and the
         // backends connected to the bench database.
         const backends = (await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type = 'walwriter'")).rows as { pid: number }[];
-        const d = await drive(s.url, s.child.pid!, tokens, acked[name], [redisPid, ...backends.map((r) => r.pid)]);
+        const d = await drive(s.url, s.child.pid!, tokensFile, acked[name], [redisPid, ...backends.map((r) => r.pid)]);
         console.error(
           `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)} (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
         );
@@ -339,7 +348,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
             .map(([c, n]) => `${n}×${c}`)
             .join(", ")
         : "none";
-    const common = `${CLIENTS} keep-alive undici clients, ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, clients and servers at nice ${getPriority()} (they, Redis and PostgreSQL share the ${cpus().length} cores with other work)`;
+    const common = `${CLIENTS} keep-alive clients (wrk, one connection per thread, bench/lib/escrow-sales.lua: the commit uses the id the reservation answered), ${BUYERS.toLocaleString("en-US")} verified buyers, reserve + commit = 2 requests per sale, every buyer's token verified (and cached) before the windows, best of ${ROUNDS} ${MEASURE_MS / 1000} s windows; every server its own process; machine: ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, clients and servers at nice ${getPriority()} (they, Redis and PostgreSQL share the ${cpus().length} cores with other work)`;
     return {
       oversold: Math.max(0, view.sold - view.total),
       rows: [
