@@ -21,6 +21,10 @@ import type { RateLimiterPort } from "./flashsale/ports.js";
 import type { Buyer } from "./transport/identity.js";
 import type { GlobalWaitingRoom } from "./flashsale/global-room.js";
 
+/** The transition log's hashing per tick at most (a tenth of a core at the default 1 s tick), and per turn of the event loop. */
+const TRANSITIONS_MS_PER_TICK = 100;
+const TRANSITIONS_SLICE_MS = 2;
+
 export interface EscrowServiceOptions {
   config: EscrowConfig;
   store: EscrowStore;
@@ -340,9 +344,25 @@ export class EscrowService {
       const rep = await reconcile(this.o.store, sku, this.clock.now(), reports).catch(() => null);
       if (rep) this.reconciliations.set(sku, rep);
     }
-    this.o.transitions?.flush(100); // a bounded share of the tick: a backlog waits for the next one
+    await this.flushTransitions(TRANSITIONS_MS_PER_TICK);
     // Leases moved, reservations expired: the balances may differ from the last publish.
     this.o.onChange?.();
+  }
+
+  /**
+   * The transition log's share of a tick (a backlog waits for the next one), hashed in slices with the event
+   * loop turning between them: one 100 ms flush stalled every request and store reply in flight for 100 ms
+   * each second while sales outpaced the log.
+   */
+  private async flushTransitions(budgetMs: number): Promise<void> {
+    const log = this.o.transitions;
+    if (!log) return;
+    for (let left = budgetMs; left > 0 && log.backlog > 0;) {
+      const from = performance.now();
+      log.flush(Math.min(TRANSITIONS_SLICE_MS, left));
+      left -= performance.now() - from;
+      if (left > 0 && log.backlog > 0) await new Promise((r) => setImmediate(r));
+    }
   }
 
   start(): void {
