@@ -22,15 +22,18 @@ const SRC = fileURLToPath(new URL("../../../runtime/attest/spire-plugin/", impor
 const TD = "attest.test";
 const REFERENCE = { sha256: { "0": ZERO_PCR, "1": ZERO_PCR, "2": ZERO_PCR, "16": MEASURED_PCR16 } };
 
-/** Build once per source tree and Go version (the build is minutes on a cold Go cache); atomic rename into place. */
-function buildPlugins(): string {
+/**
+ * Build once per source tree and Go version (the build is a minute or more on a cold Go cache); atomic rename into
+ * place. Asynchronous: the software TPM and the verifier start while Go compiles.
+ */
+async function buildPlugins(): Promise<string> {
   const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
   const h = createHash("sha256").update(spawnSync("go", ["version"], { encoding: "utf8" }).stdout);
   for (const f of files(SRC).sort()) h.update(relative(SRC, f)).update("\0").update(readFileSync(f)).update("\0");
   const out = join(tmpdir(), `meridian-spire-plugin-${h.digest("hex").slice(0, 16)}`);
   if (existsSync(join(out, "bin", "spire-catalog-harness"))) return join(out, "bin");
   const tmp = `${out}.${process.pid}`;
-  const r = spawnSync(join(SRC, "build.sh"), [tmp], { encoding: "utf8", timeout: 900_000 });
+  const r = await run(join(SRC, "build.sh"), [tmp], {}, 900_000);
   if (r.status !== 0) throw new Error(`build.sh failed (${r.status}): ${r.stderr}${r.stdout}`);
   try {
     renameSync(tmp, out);
@@ -74,13 +77,15 @@ async function startVerifier(o: { clock?: Clock; trustDomain?: string; callers?:
 }
 
 beforeAll(async () => {
-  bin = buildPlugins();
+  const built = buildPlugins();
+  built.catch(() => undefined); // awaited below, after the TPM and the verifier
   work = mkdtempSync(join(tmpdir(), "meridian-spire-harness-"));
   tpm = await startSoftwareTpm();
   rsa = createAk(tpm, "ak", "rsa");
   ecc = createAk(tpm, "ak-ecc", "ecc");
   measureNode(tpm);
   verifier = await startVerifier();
+  bin = await built;
 }, 900_000);
 
 afterAll(async () => {
@@ -97,10 +102,10 @@ interface Outcome {
   message?: string;
 }
 
-/** Run the harness without blocking this process's event loop: the verifier answers from it. */
-function run(file: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Run the harness (or the build) without blocking this process's event loop: the verifier answers from it. */
+function run(file: string, args: string[], env: Record<string, string> = {}, timeout = 180_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { timeout: 180_000, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+    const child = execFile(file, args, { timeout, maxBuffer: 16 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
     );
     child.once("error", reject);
