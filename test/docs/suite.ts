@@ -73,15 +73,17 @@ const BACKGROUND_INSIDE = /(^|[^&<>|])&(?![&>])/;
  */
 export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs = STOP_GRACE_MS, inProcess?: InProcessServer): Promise<void> {
   const running: Started[] = [];
+  const killed: Promise<unknown>[] = [];
   let failure: unknown;
   try {
-    await runCommands(block, cwd, running, inProcess);
+    await runCommands(block, cwd, running, inProcess, killed);
   } catch (err) {
     failure = err;
   }
   // A block that stops its own server (`kill PID`) leaves it draining: let it finish before the Ctrl-C, which it would
-  // take as a second signal (exit now, without the drain).
-  if (!failure && running.length > 0 && /^\s*kill\s/m.test(block.body)) await Promise.race([Promise.all(running.map((s) => s.exited)), sleep(KILLED_DRAIN_MS)]);
+  // take as a second signal (exit now, without the drain). Only the server it stopped: the others it leaves running
+  // exit on the Ctrl-C alone.
+  if (!failure && killed.length > 0) await Promise.race([Promise.all(killed), sleep(KILLED_DRAIN_MS)]);
   // Ctrl-C every server the block started, last first, and require a clean exit.
   const problems: string[] = [];
   for (const s of running.reverse()) {
@@ -96,9 +98,19 @@ export async function runShellBlock(block: CodeBlock, cwd: string, stopGraceMs =
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
-async function runCommands(block: CodeBlock, cwd: string, running: Started[], inProcess?: InProcessServer): Promise<void> {
+/** Resolves when the first of `started` exits. */
+const firstExit = (started: Started[]) => Promise.race(started.map((s) => s.exited));
+const hasExited = (s: Started) => s.child.exitCode !== null || s.child.signalCode !== null;
+
+/**
+ * Run a block's commands in turn; `running` gets the servers and background commands left running. For each `kill …`
+ * command, `killed` gets the exit of one of the servers still running when it ran (the one it stopped).
+ */
+async function runCommands(block: CodeBlock, cwd: string, running: Started[], inProcess?: InProcessServer, killed: Promise<unknown>[] = []): Promise<void> {
   const servers = block.tags.includes("server");
   for (const command of shellCommands(block.body)) {
+    const live = running.filter((s) => !hasExited(s));
+    if (/^\s*kill\s/.test(command.text) && live.length > 0) killed.push(firstExit(live));
     const ends = !servers && !command.background && !BACKGROUND_INSIDE.test(command.text);
     const started = startCommand(command, cwd, ends && inProcess ? { socket: inProcess.socket, client: CLIENT } : undefined);
     const at = where(block, command.line);
