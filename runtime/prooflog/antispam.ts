@@ -41,6 +41,8 @@ export class Antispam {
    * sequencer hashes straight into it, `stage`), and a duplicate's leaves it unused.
    */
   ring = new Uint8Array(0);
+  /** The ring as words (the sequencer hashes into it and copies out of it a word at a time). */
+  ringWords = new Int32Array(0);
   /** Word offsets: buckets·16 − 1. */
   private wordMask = 0;
   /** The next index to number. */
@@ -61,6 +63,7 @@ export class Antispam {
     while (buckets * 3 < this.capacity) buckets *= 2;
     this.table = new Uint32Array(buckets * BW);
     this.ring = new Uint8Array((this.capacity + 1) * HASH_SIZE);
+    this.ringWords = new Int32Array(this.ring.buffer);
     this.wordMask = buckets * BW - 1;
   }
 

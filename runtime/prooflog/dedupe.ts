@@ -141,8 +141,9 @@ export class Dedupe {
     return this.window.stage;
   }
 
-  get ring(): Uint8Array {
-    return this.window.ring;
+  /** The window's ring as words (`stageFor`'s offset / 4 is the staged hash's first word). */
+  get ringWords(): Int32Array {
+    return this.window.ringWords;
   }
 
   /**

@@ -9,7 +9,7 @@
  * edge tiles decompose into. Full tiles and bundles leave memory the moment they complete.
  */
 import { decompose } from "./compact.js";
-import { type Hash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, nodeHashInto } from "./rfc6962.js";
+import { type Hash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, nodeHashInto, nodeHashWords } from "./rfc6962.js";
 import { encodeEntryBundle, TILE_HEIGHT, TILE_WIDTH } from "./tiles.js";
 
 export interface FullTile {
@@ -66,9 +66,15 @@ export class Integrator {
    * allocates nothing.
    */
   private readonly rangeBuf = new Uint8Array(MAX_LEVELS * HASH_SIZE);
-  private readonly carry = new Uint8Array(HASH_SIZE);
+  /** rangeBuf, the carry and the partial tiles as words: the hot path moves hashes 4 bytes at a time. */
+  private readonly rangeW = new Int32Array(this.rangeBuf.buffer);
+  private readonly carryW = new Int32Array(HASH_SIZE / 4);
+  /** A generic `append`'s leaf hash, copied to word alignment. */
+  private readonly leafW = new Int32Array(HASH_SIZE / 4);
+  private readonly leafB = new Uint8Array(this.leafW.buffer);
   /** Partial tile buffers, one per tile level, each 8,192 bytes; `widths[L]` hashes are valid. */
   private readonly bufs: Uint8Array[] = [];
+  private readonly bufsW: Int32Array[] = [];
   private readonly widths: number[] = [];
   private entries: Uint8Array[];
   private completedTiles: FullTile[] = [];
@@ -77,9 +83,7 @@ export class Integrator {
   private constructor(edge: Edge) {
     this.entries = [...edge.entries];
     edge.tiles.forEach((t, L) => {
-      const buf = new Uint8Array(TILE_WIDTH * HASH_SIZE);
-      buf.set(t);
-      this.bufs[L] = buf;
+      this.tileBuf(L).set(t);
       this.widths[L] = t.length / HASH_SIZE;
     });
     this.size_ = edge.size;
@@ -152,53 +156,66 @@ export class Integrator {
     return out;
   }
 
-  /** Record hash `h[at, at + 32)`, a node at tree level 8·L and index `index`, as the next hash of tile level L. */
-  private toTile(L: number, index: number, h: Uint8Array, at: number): void {
+  /** Tile level L's partial tile buffer (allocated empty the first time). */
+  private tileBuf(L: number): Uint8Array {
     let buf = this.bufs[L];
     if (!buf) {
       buf = this.bufs[L] = new Uint8Array(TILE_WIDTH * HASH_SIZE);
+      this.bufsW[L] = new Int32Array(buf.buffer);
       this.widths[L] = 0;
     }
+    return buf;
+  }
+
+  /** Record hash words h[hw, hw + 8), a node at tree level 8·L and index `index`, as the next hash of tile level L. */
+  private toTile(L: number, index: number, h: Int32Array, hw: number): void {
+    const buf = this.tileBuf(L);
+    const bw = this.bufsW[L]!;
     const w = this.widths[L]!;
-    buf.set(h.subarray(at, at + HASH_SIZE), w * HASH_SIZE);
+    for (let i = 0, o = w * 8; i < 8; i++) bw[o + i] = h[hw + i]!;
     if (w + 1 === TILE_WIDTH) {
       this.completedTiles.push({ level: L, index: Math.floor(index / TILE_WIDTH), data: buf.slice() });
       this.widths[L] = 0;
     } else this.widths[L] = w + 1;
   }
 
-  /**
-   * Append one entry whose leaf hash the caller already computed (the sequencer hashes at enqueue), at
-   * leaf[at, at + 32). The new leaf merges with every subtree of equal height (binary carry), one node hash each;
-   * the nodes landing on a tile boundary level (8·L) are the next hashes of tile level L. The carry is hashed in
-   * place in the range buffer.
-   */
+  /** Append one entry whose leaf hash the caller already computed, at leaf[at, at + 32). */
   append(entry: Uint8Array, leaf: Hash, at = 0): void {
+    for (let i = 0; i < HASH_SIZE; i++) this.leafB[i] = leaf[at + i]!;
+    this.appendWords(entry, this.leafW, 0);
+  }
+
+  /**
+   * `append` for a leaf hash at words lw…lw + 7 of `leaf` (the sequencer's packed batch; hashes are only ever moved
+   * whole words at a time, so the platform's byte order does not matter). The new leaf merges with every subtree of equal
+   * height (binary carry), one node hash each; the nodes landing on a tile boundary level (8·L) are the next hashes
+   * of tile level L. The carry is hashed in place; nothing is allocated.
+   */
+  appendWords(entry: Uint8Array, leaf: Int32Array, lw: number): void {
     const index = this.size_;
     if (index >= Number.MAX_SAFE_INTEGER) throw new RangeError("the log is full (2^53 - 1 entries)");
-    const l0 = this.bufs[0];
+    const l0 = this.bufsW[0];
     const w0 = this.widths[0] ?? 0;
     if (l0 !== undefined && w0 + 1 < TILE_WIDTH) {
-      // The common case: the leaf's tile is not completing. Copied by hand: 32 bytes, no view allocated.
-      const o = w0 * HASH_SIZE;
-      for (let i = 0; i < HASH_SIZE; i++) l0[o + i] = leaf[at + i]!;
+      // The common case: the leaf's tile is not completing.
+      for (let i = 0, o = w0 * 8; i < 8; i++) l0[o + i] = leaf[lw + i]!;
       this.widths[0] = w0 + 1;
-    } else this.toTile(0, index, leaf, at);
-    const r = this.rangeBuf;
+    } else this.toTile(0, index, leaf, lw);
+    const r = this.rangeW;
     // Trailing one bits of the old size: the subtrees the new leaf merges with, lowest first.
     let carries = 0;
     for (let rest = index; rest % 2 === 1; rest = (rest - 1) / 2) carries++;
-    if (carries === 0) for (let i = 0; i < HASH_SIZE; i++) r[i] = leaf[at + i]!;
+    if (carries === 0) for (let i = 0; i < 8; i++) r[i] = leaf[lw + i]!;
     else {
       // The carry climbs: H(slot 0, leaf) at level 1, then H(slot l, carry) at level l + 1, hashed in place.
-      const c = this.carry;
-      nodeHashInto(r, 0, leaf, at, c, 0);
+      const c = this.carryW;
+      nodeHashWords(r, 0, leaf, lw, c, 0);
       for (let l = 1; ; l++) {
         if (l % TILE_HEIGHT === 0) this.toTile(l / TILE_HEIGHT, Math.floor(index / 2 ** l), c, 0);
         if (l === carries) break;
-        nodeHashInto(r, l * HASH_SIZE, c, 0, c, 0);
+        nodeHashWords(r, l * 8, c, 0, c, 0);
       }
-      r.set(c, carries * HASH_SIZE);
+      for (let i = 0, o = carries * 8; i < 8; i++) r[o + i] = c[i]!;
     }
     this.size_ = index + 1;
     this.entries.push(entry);

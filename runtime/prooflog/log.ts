@@ -19,7 +19,7 @@ import { Integrator } from "./integrate.js";
 import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
-import { type Hash, HASH_SIZE, hashingReady, leafHash, leafHashInto } from "./rfc6962.js";
+import { type Hash, HASH_SIZE, hashingReady, leafHash, leafHashWords } from "./rfc6962.js";
 import { restoreTree, treeState, verifyRecentTiles } from "./recover.js";
 import { leafList, type TileStore, type TreeState } from "./storage/store.js";
 
@@ -66,6 +66,8 @@ interface Batch {
    * garbage collector to copy while it waits for its commit.
    */
   leaves: Uint8Array;
+  /** The same array as words (hashes are moved a word at a time: `leaves` is always a fresh, aligned array). */
+  leafWords: Int32Array;
   durable: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -206,7 +208,8 @@ export class TransparencyLog {
       let reject!: (e: unknown) => void;
       const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
       durable.catch(() => undefined);
-      b = { first: this.nextIndex, entries: [], leaves: new Uint8Array(Math.min(FIRST_LEAF_ROOM, this.maxBatch) * HASH_SIZE), durable, resolve, reject };
+      const leaves = new Uint8Array(Math.min(FIRST_LEAF_ROOM, this.maxBatch) * HASH_SIZE);
+      b = { first: this.nextIndex, entries: [], leaves, leafWords: new Int32Array(leaves.buffer), durable, resolve, reject };
       this.batches.push(b);
     }
     // The leaf hash goes into the batch's next slot; it becomes the entry's only if the entry is not a duplicate.
@@ -215,15 +218,25 @@ export class TransparencyLog {
       const more = new Uint8Array(Math.min(2 * b.entries.length, this.maxBatch) * HASH_SIZE);
       more.set(b.leaves);
       b.leaves = more;
+      b.leafWords = new Int32Array(more.buffer);
     }
-    // With detection on, the hash also goes into the window's ring (its slot for the next index): no copy later.
+    // With detection on, the hash goes into the window's ring (its slot for the next index), then a word at a time
+    // into the batch: the window keeps it without a copy of its own.
     const d = this.dedupe;
-    const staged = d.enabled ? d.stageFor(this.nextIndex) : 0;
-    const ring = d.enabled ? d.ring : undefined;
-    if (leaf) {
-      b.leaves.set(leaf, at);
-      ring?.set(leaf, staged);
-    } else leafHashInto(entry, b.leaves, at, ring, staged);
+    const lw = at / 4;
+    if (d.enabled) {
+      const staged = d.stageFor(this.nextIndex) / 4; // (allocates the ring at the first claim: read it after)
+      const ring = d.ringWords;
+      const out = b.leafWords;
+      if (leaf) {
+        b.leaves.set(leaf, at);
+        for (let i = 0; i < 8; i++) ring[staged + i] = out[lw + i]!;
+      } else {
+        leafHashWords(entry, ring, staged);
+        for (let i = 0; i < 8; i++) out[lw + i] = ring[staged + i]!;
+      }
+    } else if (leaf) b.leaves.set(leaf, at);
+    else leafHashWords(entry, b.leafWords, lw);
     const known = d.claim(b.leaves, this.nextIndex, at);
     if (known !== undefined) {
       if (b.entries.length === 0) this.batches.pop(); // opened for this entry alone: no batch is ever empty
@@ -269,7 +282,7 @@ export class TransparencyLog {
       const b = this.batches[this.inflight++]!;
       b.sealed = true;
       this.dedupe.addBatch(b.leaves, b.entries.length);
-      for (let i = 0; i < b.entries.length; i++) this.integrator.append(b.entries[i]!, b.leaves, i * HASH_SIZE);
+      for (let i = 0; i < b.entries.length; i++) this.integrator.appendWords(b.entries[i]!, b.leafWords, i * 8);
       const done = this.integrator.takeCompleted();
       this.tiles.addInflight(done.tiles);
       const state = treeState(this.integrator);

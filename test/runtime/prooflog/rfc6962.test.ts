@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { createHash, createPublicKey, sign } from "node:crypto";
-import { EMPTY_ROOT, hashBackend, hashingReady, leafHash, leafHashInto, nodeHash, nodeHashInto } from "../../../runtime/prooflog/rfc6962.js";
+import { EMPTY_ROOT, hashBackend, hashingReady, leafHash, leafHashInto, leafHashWords, nodeHash, nodeHashInto, nodeHashWords } from "../../../runtime/prooflog/rfc6962.js";
 import { MerkleTree } from "../../../runtime/prooflog/tree.js";
 import { ALG_COSIGNATURE_V1, ed25519PrivateKey, keyId, newSigner, parseSignerKey, signNote, verifierKeyString } from "../../../runtime/prooflog/note.js";
 import { newCosigner, newCosignatureVerifier } from "../../../runtime/prooflog/witness/cosignature.js";
@@ -57,6 +57,22 @@ describe("RFC 6962 hash primitives (known answers)", () => {
         const want = sha256(Buffer.from([1]), buf.subarray(lo, lo + 32), buf.subarray(ro, ro + 32));
         nodeHashInto(buf, lo, buf, ro, buf, ro); // output over the right child, as the integrator's carry does
         expect(hex(buf.subarray(ro, ro + 32))).toBe(hex(want));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("the word forms (the sequencer's hot path) write the same hashes at any word offset, also over their own inputs", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20_000 }), fc.uint8Array({ minLength: 96, maxLength: 96 }), fc.nat(16), fc.nat(16), fc.nat(16), (e, bytes, lw, rw, ow) => {
+        const words = new Int32Array(24);
+        new Uint8Array(words.buffer).set(bytes);
+        const at = (w: number) => new Uint8Array(words.buffer, 4 * w, 32);
+        const want = sha256(Buffer.from([1]), at(lw), at(rw));
+        nodeHashWords(words, lw, words, rw, words, ow); // the output may overwrite either child, as the carry does
+        expect(hex(at(ow))).toBe(hex(want));
+        leafHashWords(e, words, rw);
+        expect(hex(at(rw))).toBe(hex(sha256(Buffer.from([0]), e)));
       }),
       { numRuns: 200 },
     );
