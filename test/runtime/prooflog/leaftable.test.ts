@@ -110,4 +110,75 @@ describe("duplicate window", () => {
       { numRuns: 200 },
     );
   });
+
+  // Tags are index mod (2^32 − 1), plus 1: the window is started just below a multiple of 2^32 − 1 (a restart at that
+  // index, as a log reopened at that size does), so the entries it holds straddle the wrap — tags 2^32 − 1 … 1, 2 …
+  // side by side — and claims, duplicates and evictions all cross it. Colliding leaves crowd the buckets, so overflow
+  // tags cross it too.
+  it("tags wrapping past 2^32 − 1 change nothing: a Map over the last `capacity` entries across the wrap", () => {
+    const TAG_MOD = 2 ** 32 - 1;
+    let crossings = 0;
+    const runs = 120;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.nat({ max: 3 }),
+        fc.constantFrom(1, 2, 3, 2 ** 20, Math.floor(Number.MAX_SAFE_INTEGER / TAG_MOD) - 1),
+        fc.nat({ max: 30 }),
+        fc.array(fc.oneof({ arbitrary: fc.record({ claim: fc.nat({ max: 80 }) }), weight: 4 }, { arbitrary: fc.record({ lookup: fc.nat({ max: 80 }) }), weight: 1 }), {
+          minLength: 60,
+          maxLength: 300,
+        }),
+        (capacity, spread, k, below, ops) => {
+          const w = new Antispam(capacity);
+          const leaves = Array.from({ length: 81 }, (_, key) => {
+            const h = leafHash(Buffer.from(`wrap${key}`));
+            h.fill(key % (spread + 1), 0, 8); // same bucket and fingerprint for many keys
+            return h;
+          });
+          const start = k * TAG_MOD - below;
+          let next = start;
+          const model = new Map<number, number>();
+          const held = (key: number) => {
+            const i = model.get(key);
+            return i !== undefined && i >= next - capacity ? i : undefined;
+          };
+          for (const o of ops) {
+            if ("claim" in o) {
+              const want = held(o.claim);
+              expect(w.claim(leaves[o.claim]!, next)).toBe(want);
+              if (want === undefined) model.set(o.claim, next++);
+            } else expect(w.lookup(leaves[o.lookup]!)).toBe(held(o.lookup));
+          }
+          leaves.forEach((l, key) => expect(w.lookup(l)).toBe(held(key)));
+          expect(w.size).toBe(Math.min(capacity, next - start));
+          if (next > k * TAG_MOD) crossings++;
+        },
+      ),
+      { numRuns: runs },
+    );
+    expect(crossings).toBeGreaterThan(runs * 0.8); // most runs number entries on both sides of the wrap
+  });
+
+  it("a window held across the wrap finds every entry on both sides of it, and evicts exactly the oldest", () => {
+    const TAG_MOD = 2 ** 32 - 1;
+    const capacity = 1000;
+    const leaf = (i: number) => leafHash(Buffer.from(`x${i}`));
+    for (const k of [1, 2]) {
+      const w = new Antispam(capacity);
+      const start = k * TAG_MOD - 600; // tags ... 2^32 − 1, then 1, 2, ...: 600 entries before the wrap, 1,400 after
+      for (let i = start; i < start + 2000; i++) expect(w.claim(leaf(i), i)).toBeUndefined();
+      const end = start + 2000;
+      for (let i = end - capacity; i < end; i++) expect(w.lookup(leaf(i))).toBe(i);
+      for (let i = start; i < end - capacity; i++) expect(w.lookup(leaf(i))).toBeUndefined();
+      // Resubmissions of held entries from before the wrap (window of 1,000 reaching back across it when it is recent).
+      const w2 = new Antispam(capacity);
+      for (let i = start; i < start + 900; i++) w2.claim(leaf(i), i);
+      for (let i = start; i < start + 900; i++) expect(w2.claim(leaf(i), start + 900)).toBe(i);
+      for (let i = start + 900; i < start + 1300; i++) expect(w2.claim(leaf(i), i)).toBeUndefined();
+      expect(w2.lookup(leaf(start + 299))).toBeUndefined();
+      expect(w2.lookup(leaf(start + 300))).toBe(start + 300); // 300 indices before the wrap, still held
+      expect(w2.size).toBe(capacity);
+    }
+  });
 });
