@@ -138,7 +138,7 @@ function threadCount(pid: number): number {
  * reservation answered) as the buyers in turn; sales whose commit is answered inside the window count. After
  * the window each connection finishes its sale and stops, so every commit sent is answered (and acknowledged).
  */
-async function drive(url: string, pid: number, tokensFile: string, acknowledged: { n: number }, storePids: number[]): Promise<Drive> {
+async function drive(url: string, pid: number, tokensFile: string, acknowledged: { n: number }, storePidsNow: () => Promise<number[]>): Promise<Drive> {
   const from = Date.now() + WARM_MS;
   const until = from + MEASURE_MS;
   // wrk's own duration is only a backstop: it is interrupted once its threads have stopped.
@@ -150,6 +150,10 @@ async function drive(url: string, pid: number, tokensFile: string, acknowledged:
   wrk.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => wrk.once("exit", resolve));
   const wrkPid = wrk.pid!;
+  // The stores' processes as the window opens: a pool's connections (a backend each) are opened by the warm-up's first
+  // requests, and one closed while idle before it would be missed.
+  await new Promise((r) => setTimeout(r, Math.max(0, from - 100 - Date.now())));
+  const storePids = await storePidsNow();
   // The stores' CPU per process: one that exits inside the window (an idle pool connection closed) is left out, not subtracted.
   const storeCpu = () => new Map(storePids.filter((p) => existsSync(`/proc/${p}/stat`)).map((p) => [p, cpuSeconds(p)]));
   const sample = () => ({ server: cpuSeconds(pid), client: cpuSeconds(wrkPid), stores: storeCpu() });
@@ -317,8 +321,11 @@ export async function httpSalesRows(): Promise<HttpSales> {
       ] as const) {
         // The stores' processes: redis-server and PostgreSQL's WAL writer (shared with anything else using them), and the
         // backends connected to the bench database.
-        const backends = (await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type = 'walwriter'")).rows as { pid: number }[];
-        const d = await drive(s.url, s.child.pid!, tokensFile, acked[name], [redisPid, ...backends.map((r) => r.pid)]);
+        const storePids = async () => [
+          redisPid,
+          ...((await db.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type = 'walwriter'")).rows as { pid: number }[]).map((r) => r.pid),
+        ];
+        const d = await drive(s.url, s.child.pid!, tokensFile, acked[name], storePids);
         console.error(
           `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)} (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
         );
