@@ -150,3 +150,30 @@ describe("proofs from tiles", () => {
     await expect(lying.inclusionProof(12_345).then((p) => verifyInclusion(12_345, size, leafAt(12_345), p, root))).rejects.toThrow();
   });
 });
+
+// C2SP tlog-tiles pruning (`log serve --min-index`): full tiles and entry bundles that end at or below the minimum
+// index are refused (404) so clients stop relying on them; those ending above it, partial tiles and the checkpoint
+// are served as before.
+describe("pruning (--min-index)", () => {
+  it("refuses full tiles and bundles ending at or below the minimum index, and serves the rest", async () => {
+    const pruned = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, store: new MemoryStore(), port: 0, checkpointIntervalMs: 60_000, minIndex: 1024 });
+    try {
+      await Promise.all(Array.from({ length: 2000 }, (_, i) => pruned.log.add(Buffer.from(`p${i}`))));
+      await pruned.log.publishCheckpoint();
+      const get = async (path: string) => {
+        const r = await pruned.app.inject({ url: `/${path}` });
+        return [r.statusCode, r.statusCode === 404 ? (r.json() as { title?: string; error?: string }) : null] as const;
+      };
+      for (const path of ["tile/0/000", "tile/0/003", "tile/entries/000", "tile/entries/003"]) {
+        const [status, body] = await get(path);
+        expect(status, path).toBe(404);
+        expect(JSON.stringify(body), path).toMatch(/pruned/);
+      }
+      for (const path of ["tile/0/004", "tile/0/006", "tile/entries/004", "tile/0/007.p/208", "tile/1/000.p/7", "checkpoint"]) expect((await get(path))[0], path).toBe(200);
+      const bundle = await pruned.app.inject({ url: "/tile/entries/004" });
+      expect(Buffer.from(decodeEntryBundle(new Uint8Array(bundle.rawPayload))[0]!).toString()).toBe("p1024");
+    } finally {
+      await pruned.app.close();
+    }
+  });
+});
