@@ -109,6 +109,8 @@ interface Drive {
   storeUs: number;
   acknowledged: number;
   refused: Record<number, number>;
+  /** Request latency (a reservation or a commit) over wrk's whole run, ms: median and 99th percentile. */
+  latencyMs: [number, number];
 }
 
 const WRK_SCRIPT = join(ROOT, "bench/lib/escrow-sales.lua");
@@ -167,7 +169,7 @@ async function drive(url: string, pid: number, tokensFile: string, acknowledged:
   const code = await exited;
   const line = out.split("\n").find((l) => l.startsWith("SALES "));
   if (code !== 0 || !line) throw new Error(`wrk against ${url} exited ${code}: ${err.trim() || out.trim()}`);
-  const r = JSON.parse(line.slice(6)) as { acknowledged: number; counted: number; refused: Record<number, number>; errors: number; timeouts: number };
+  const r = JSON.parse(line.slice(6)) as { acknowledged: number; counted: number; refused: Record<number, number>; errors: number; timeouts: number; p50: number; p99: number };
   if (r.errors > 0 || r.timeouts > 0) throw new Error(`wrk against ${url}: ${r.errors} socket errors, ${r.timeouts} timeouts`);
   acknowledged.n += r.acknowledged;
   const counted = r.counted;
@@ -183,6 +185,7 @@ async function drive(url: string, pid: number, tokensFile: string, acknowledged:
     storeUs: counted > 0 ? (stores * 1e6) / counted : 0,
     acknowledged: acknowledged.n,
     refused: r.refused,
+    latencyMs: [r.p50 / 1000, r.p99 / 1000],
   };
 }
 
@@ -304,6 +307,8 @@ export async function httpSalesRows(): Promise<HttpSales> {
     const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
     // CPU µs per sale in the best window: the server, the clients, the stores (Redis, PostgreSQL).
     const perSale = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0] };
+    // Request latency p50 / p99 (ms) in the best windows' runs.
+    const latency = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
     const refused: Record<string, Record<number, number>> = {};
     await warmBuyers(bare.url, tokens, acked.bare);
@@ -327,11 +332,12 @@ export async function httpSalesRows(): Promise<HttpSales> {
         ];
         const d = await drive(s.url, s.child.pid!, tokensFile, acked[name], storePids);
         console.error(
-          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)} (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
+          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)}; request latency p50 / p99 ${d.latencyMs.map((x) => x.toFixed(1)).join(" / ")} ms (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
         );
         if (d.perSecond > best[name]) {
           busy[name] = [d.serverBusy, d.clientBusy];
           perSale[name] = [d.perCpuSecond > 0 ? 1e6 / d.perCpuSecond : 0, d.clientUs, d.storeUs];
+          latency[name] = d.latencyMs;
         }
         best[name] = Math.max(best[name], d.perSecond);
         bestCpu[name] = Math.max(bestCpu[name], d.perCpuSecond);
@@ -364,7 +370,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
           "sales/s",
           best.escrow,
           best.decrby,
-          `${common}; sold = acknowledged checked in store and journal (escrow ${acked.escrow.n.toLocaleString("en-US")}, DECRBY ${acked.decrby.n.toLocaleString("en-US")}); refused: escrow ${note(refused["escrow"])}, DECRBY ${note(refused["decrby"])}; goal ≥ 3×: ${vsPeer >= 3 ? "met" : "NOT met"}`,
+          `${common}; sold = acknowledged checked in store and journal (escrow ${acked.escrow.n.toLocaleString("en-US")}, DECRBY ${acked.decrby.n.toLocaleString("en-US")}); refused: escrow ${note(refused["escrow"])}, DECRBY ${note(refused["decrby"])}; request latency p50 / p99 (ms, a reservation or a commit, over the best windows' wrk runs): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${latency[n].map((x) => x.toFixed(1)).join(" / ")}`).join("; ")}; goal ≥ 3×: ${vsPeer >= 3 ? "met" : "NOT met"}`,
         ),
         row(
           "end-to-end HTTP sales: meridian escrow serve vs bare node:http server doing no work (transport ceiling)",

@@ -5,7 +5,7 @@
 -- args: <tokens file, one per line> <sku> <region> <window start, epoch ms> <window end, epoch ms> <threads>
 -- Sales whose commit is answered inside [start, end) count; after end each thread stops once its connection
 -- is idle (never between a reservation and its commit, never with a request in flight), so every commit sent
--- is answered and counted as acknowledged. done() prints one line: SALES {json}.
+-- is answered and counted as acknowledged. done() prints one line: SALES {json} (counts, and request latency p50/p99).
 local ffi = require("ffi")
 ffi.cdef([[
 typedef struct { long tv_sec; long tv_nsec; } escrow_timespec;
@@ -88,7 +88,7 @@ function response(status, headers, body)
   next_buyer()
 end
 
-function done(summary)
+function done(summary, latency)
   local a, c, by, r = 0, 0, {}, {}
   for _, thread in ipairs(threads) do
     a = a + thread:get("acked")
@@ -100,6 +100,7 @@ function done(summary)
   for status, n in pairs(by) do
     r[#r + 1] = string.format('"%d":%d', status, n)
   end
-  io.write(string.format('SALES {"acknowledged":%d,"counted":%d,"refused":{%s},"errors":%d,"timeouts":%d}\n', a, c, table.concat(r, ","),
-    summary.errors.connect + summary.errors.read + summary.errors.write, summary.errors.timeout))
+  -- Request latency (a reservation or a commit, µs) over the whole run, warm-up and drain included.
+  io.write(string.format('SALES {"acknowledged":%d,"counted":%d,"refused":{%s},"errors":%d,"timeouts":%d,"p50":%d,"p99":%d}\n', a, c, table.concat(r, ","),
+    summary.errors.connect + summary.errors.read + summary.errors.write, summary.errors.timeout, latency:percentile(50), latency:percentile(99)))
 end
