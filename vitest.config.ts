@@ -14,6 +14,8 @@ const SHARED_WORKER = [
   ...["dns", "pki", "workloads", "preview", "monitoring", "network", "security", "time", "replication", "cluster"].map((d) => `test/components/${d}/**/*.test.ts`),
   // test/runtime/clock: 33 -> 18 CPU s (34 files); the others passed shuffled in one shared worker too.
   ...["clock", "ratelimit", "quota"].map((d) => `test/runtime/${d}/**/*.test.ts`),
+  // The pack over every shipped stack: reads the worker's prod plan (sharedPlan) and loads no SDK of its own.
+  "test/policies/stacks.test.ts",
 ];
 /** Shared-directory files that drive real chronyd/ptp4l against wall-clock time: each in a fresh process, as before. */
 const REAL_TIME = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts"];

@@ -1,13 +1,15 @@
 // `meridian cost`: the offline plan priced, as Infracost JSON, a table and a PR comment against a baseline. Each
-// run plans the prod estate, so the file keeps to three of them, in this process (the SDK loads once); the two
-// argument mistakes run the real bin.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// run plans the prod estate, so the file keeps to three runs, in this process (the SDK loads once), and the JSON and
+// the table are priced from one plan of the unchanged stack (test/plan-memo.ts); the two argument mistakes run the real bin.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../cli.js";
 import { runCliInProcess } from "../cli-in-process.js";
 import { stackFile } from "../../stacks/load.js";
+
+vi.mock("../../components/preview/plan.js", async (original) => (await import("../plan-memo.js")).memoizePlans(await original()));
 
 const cents = (s: string | undefined) => Math.round(Number(s) * 100);
 interface Doc {

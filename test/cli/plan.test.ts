@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,11 @@ import { stackFile } from "../../stacks/load.js";
 
 /**
  * The plans run in this process (the Pulumi SDK and the providers load once for the file); an unknown stack runs
- * the real bin. `plan --stack prod --json --graph FILE` runs once for the tests below that read the prod plan.
+ * the real bin. `plan --stack prod --json --graph FILE` runs once for the tests below that read the prod plan, and
+ * the text plan with the policy pack is printed from the same evaluation of the unchanged stack (test/plan-memo.ts).
  */
+vi.mock("../../components/preview/plan.js", async (original) => (await import("../plan-memo.js")).memoizePlans(await original()));
+
 let prod: Promise<CliResult & { graph: string }> | undefined;
 let graphDir: string | undefined;
 function prodRun(): Promise<CliResult & { graph: string }> {
@@ -80,6 +83,16 @@ describe("meridian plan", () => {
       rmSync(dir, { recursive: true });
     }
   });
+});
+
+// The pack's cost and safety rules over the shipped prod stack; test/cli/cost-policy.test.ts has the stacks it refuses.
+describe("meridian plan runs the policy pack", () => {
+  it("passes prod (advisory cost table only); test/policies/stacks.test.ts covers every shipped stack", async () => {
+    const r = await runCliInProcess(["plan", "--stack", "prod", "--allow-placeholders"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[advisory\] meridian-cost-table {2}stack prod\n {6}monthly cost estimate \$1\d,\d{3}\.\d\d of \$25,000\.00 budget:/);
+    expect(r.stdout).not.toMatch(/\[mandatory\]/);
+  }, 300_000);
 });
 
 describe("meridian plan: provider rules", () => {
