@@ -40,6 +40,33 @@ export function checkRules(ruleFile: unknown): PromtoolResult {
   return run(["check", "rules", "rules.yaml"], { "rules.yaml": ruleFile });
 }
 
+/**
+ * `promtool check rules` on many rule files in one run (one process instead of one per file), each file's result
+ * apart: its own section of promtool's stdout ("Checking <file>" … "SUCCESS") and its own lines of stderr.
+ */
+export function checkRulesEach(ruleFiles: unknown[]): PromtoolResult[] {
+  const names = ruleFiles.map((_, i) => `rules-${i}.yaml`);
+  const dir = mkdtempSync(join(tmpdir(), "meridian-promtool-"));
+  try {
+    names.forEach((name, i) => writeFileSync(join(dir, name), stringify(ruleFiles[i])));
+    const r = spawnSync("promtool", ["check", "rules", ...names], { cwd: dir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (r.error) throw new Error(`promtool could not run (Debian package prometheus): ${r.error.message}`);
+    const sections = new Map(r.stdout.split(/^(?=Checking )/m).map((s) => [/^Checking (\S+)/.exec(s)?.[1], s] as const));
+    const errors = r.stderr.split("\n");
+    const results = names.map((name) => {
+      const section = sections.get(name);
+      if (section === undefined) throw new Error(`promtool check rules printed no section for ${name}:\n${r.stdout}${r.stderr}`);
+      const own = errors.filter((l) => l.startsWith(`${name}:`));
+      return { ok: /^ {2}SUCCESS\b/m.test(section) && own.length === 0, output: `${section}${own.join("\n")}` };
+    });
+    // promtool's status is the files' together: a failure it reports must be some file's.
+    if ((r.status === 0) !== results.every((x) => x.ok)) throw new Error(`promtool check rules exited ${r.status}, unlike its per-file results:\n${r.stdout}${r.stderr}`);
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** `promtool test rules` with the given test groups against one rule file. */
 export function testRules(ruleFile: unknown, tests: RuleTest[]): PromtoolResult {
   return run(["test", "rules", "tests.yaml"], {
