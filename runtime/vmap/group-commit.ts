@@ -10,12 +10,6 @@
  *
  * The batch is the writes concatenated in arrival order, so a key written twice in one batch keeps the value that
  * arrived last — the same result as applying the writers one at a time in that order.
- *
- * Pipelined: a commit may answer its first phase with `Logged` (the batch is in the log; what is left — recording it
- * in the store and publishing it — is `finish`). The next batch then starts at once, while that one is being
- * recorded: its first phase (stage on top of the logged batches, append to the log) overlaps the previous batch's
- * store write. Finishes run one at a time in batch order, each only after the previous batch's writers have been
- * answered, so batches publish in the order they were logged; at most two batches are logged and unanswered at once.
  */
 import type { MapWrite } from "./map.js";
 
@@ -44,11 +38,6 @@ export class TooLargeForBatch extends Error {
   override name = "TooLargeForBatch";
 }
 
-/** A pipelined commit's first phase is done (the batch is logged); `finish` records and publishes it. */
-export class Logged<A> {
-  constructor(readonly finish: () => Promise<A>) {}
-}
-
 interface Waiter<A> {
   writes: readonly MapWrite[];
   bytes: number;
@@ -61,15 +50,11 @@ export class GroupCommitter<A> {
   private queued = 0;
   private busy = false;
   private drained: Promise<void> = Promise.resolve();
-  /** Batches taken and not yet answered; `wake` resumes a drain waiting for a submission or an answer. */
-  private unanswered = 0;
-  private wake: (() => void) | null = null;
   /** How long the last batch took (ms): the retry hint is the queue's depth in batches times this. */
   private lastBatchMs = 0;
 
   constructor(
-    /** `answered` settles once every earlier batch's writers have been answered (their batches published). */
-    private readonly commit: (writes: MapWrite[], answered: Promise<void>) => Promise<A | Logged<A>>,
+    private readonly commit: (writes: MapWrite[]) => Promise<A>,
     private readonly limits: GroupCommitLimits,
     private readonly now: () => number = Date.now,
   ) {
@@ -114,7 +99,6 @@ export class GroupCommitter<A> {
     );
     this.queued += writes.length;
     if (!this.busy) this.drained = this.drain();
-    else this.wake?.();
     return p;
   }
 
@@ -140,47 +124,18 @@ export class GroupCommitter<A> {
 
   private async drain(): Promise<void> {
     this.busy = true;
-    // `busy` is cleared in the same synchronous step that finds the queue empty and nothing in flight, so a
-    // submission either lands before that check (and is taken) or sees busy = false (and starts the next drain).
-    /** Settles once the latest batch's writers are answered; `older`, the batch's before it (null: none in flight). */
-    let previous: Promise<void> | null = null;
-    let older: Promise<void> | null = null;
-    for (;;) {
-      if (older) await older; // at most two batches logged and not yet answered
-      if (this.waiting.length === 0) {
-        if (this.unanswered === 0) break;
-        await new Promise<void>((r) => (this.wake = r)); // a submission, or a batch answered
-        this.wake = null;
-        continue;
-      }
+    // `busy` is cleared in the same synchronous step that finds the queue empty, so a submission either lands
+    // before that check (and is taken) or sees busy = false (and starts the next drain).
+    while (this.waiting.length > 0) {
       const batch = this.take();
       const t0 = this.now();
-      let first: A | Logged<A>;
       try {
-        first = await this.commit(
-          batch.flatMap((w) => w.writes),
-          previous ?? Promise.resolve(),
-        );
+        const a = await this.commit(batch.flatMap((w) => w.writes));
+        for (const w of batch) w.resolve(a);
       } catch (e) {
-        for (const w of batch) w.reject(e); // not logged: nothing to wait for
-        this.lastBatchMs = this.now() - t0;
-        continue;
+        for (const w of batch) w.reject(e);
       }
-      const prev = previous;
-      older = prev;
-      this.unanswered++;
-      previous = (async () => {
-        if (prev) await prev; // answers in batch order; a finish starts once the batch before it is answered
-        try {
-          const a = first instanceof Logged ? await first.finish() : first;
-          for (const w of batch) w.resolve(a);
-        } catch (e) {
-          for (const w of batch) w.reject(e);
-        }
-        this.lastBatchMs = this.now() - t0;
-        this.unanswered--;
-        this.wake?.();
-      })();
+      this.lastBatchMs = this.now() - t0;
     }
     this.busy = false;
   }

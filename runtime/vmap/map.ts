@@ -139,20 +139,11 @@ export class VerifiableMap {
    * The entry a batch (null deletes) would make, without changing the map: its root is computed from a batch proof
    * of the written keys against the current tree (the siblings are the untouched rest of it), so readers keep
    * seeing the current revision until `commit` — which the service calls only once the log holds the entry.
-   * Validates every key and value; a key written twice keeps its last value. `after`: batches staged and logged but
-   * not yet committed (the revisions right after the current one, in order): the batch is staged on top of them.
+   * Validates every key and value; a key written twice keeps its last value.
    */
-  stage(writes: readonly MapWrite[], after: readonly MapEntry[] = []): MapEntry {
+  stage(writes: readonly MapWrite[]): MapEntry {
     const keys = validateWrites(writes);
-    after.forEach((e, i) => {
-      if (e.map !== this.name || e.revision !== this.revision + 1 + i) throw new MapError(`map ${this.name} is at revision ${this.revision}: cannot stage on top of ${e.map} revision ${e.revision}`);
-    });
     const net = new Map<string, [Buffer, Uint8Array | undefined]>();
-    for (const e of after)
-      for (const [k, v] of e.writes) {
-        const t = treeKey(k);
-        net.set(t.toString("hex"), [t, v ?? undefined]);
-      }
     writes.forEach(([, v], i) => net.set(keys[i]!.toString("hex"), [keys[i]!, v ?? undefined]));
     const changes = [...net.values()];
     // Write the batch into the tree, read the root, and write the previous values back, all in one synchronous step
@@ -162,7 +153,7 @@ export class VerifiableMap {
     const undo = changes.map(([k]) => [k, this.tree.get(k)] as const);
     const root = this.tree.setMany(changes); // keys and values are validated above, so neither write throws
     if (!hashEquals(this.tree.setMany(undo), before)) throw new MapError(`map ${this.name}: undoing a staged batch did not restore revision ${this.revision}`); // a content-addressed root always comes back
-    return { map: this.name, revision: this.revision + after.length + 1, root, writes: [...writes] };
+    return { map: this.name, revision: this.revision + 1, root, writes: [...writes] };
   }
 
   /** Publish a staged batch: the map moves to its revision and root in one synchronous step (no reader sees between). */

@@ -20,7 +20,7 @@ import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { LogClient } from "../prooflog/index.js";
-import { GroupCommitter, Logged, Overloaded, TooLargeForBatch } from "./group-commit.js";
+import { GroupCommitter, Overloaded, TooLargeForBatch } from "./group-commit.js";
 import { encodeMapEntry, entryBytesOf, entryOverheadOf, MapError, prefixBounds, treeKey, validateWrites, type MapEntry, type MapWrite } from "./map.js";
 import { recoverMaps, type HeldMap } from "./recover.js";
 import { FileMapStore } from "./store/file.js";
@@ -169,46 +169,28 @@ export const mapService = defineService({
     };
     /** Batches sent to the log that it never answered for, by map: it may hold them, so they are not dropped. */
     const uncertain = new Map<string, MapEntry>();
-    /**
-     * Batches the log holds that are not yet recorded in the store and published, by map, in revision order (at most
-     * two: group commit's pipeline). The next batch is staged on top of them, so its root follows theirs in the log.
-     */
-    const logged = new Map<string, MapEntry[]>();
-    const unlog = (h: HeldMap, entry: MapEntry) => {
-      const inLog = logged.get(h.map.name)!;
-      const i = inLog.indexOf(entry);
-      if (i >= 0) inLog.splice(i, 1);
-    };
-    /** Append a staged batch to the log; returns its log index (the current one without a log). */
-    const append = async (h: HeldMap, entry: MapEntry, again: boolean): Promise<number | null> => {
-      if (!client) return h.logIndex;
-      try {
-        const { index } = await client.add(encodeMapEntry(entry));
-        uncertain.delete(h.map.name);
-        return index;
-      } catch (e) {
-        const why = (e as Error).message;
-        if (!again && !unanswered(e)) throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${why}`);
-        uncertain.set(h.map.name, entry);
-        throw new HttpError(
-          503,
-          "proof log unavailable",
-          `the log did not answer for ${h.map.name} revision ${entry.revision} (${why}), so it may hold it: readers are not shown it, and it is logged again before the next write`,
-        );
+    /** Log, store, then publish a staged batch (one at a time, in the write queue); returns its log index. */
+    const record = async (h: HeldMap, entry: MapEntry, again: boolean): Promise<number | null> => {
+      let logIndex = h.logIndex;
+      if (client) {
+        try {
+          logIndex = (await client.add(encodeMapEntry(entry))).index;
+        } catch (e) {
+          const why = (e as Error).message;
+          if (!again && !unanswered(e)) throw new HttpError(503, "proof log unavailable", `the write was not recorded, so it was not applied: ${why}`);
+          uncertain.set(h.map.name, entry);
+          throw new HttpError(
+            503,
+            "proof log unavailable",
+            `the log did not answer for ${h.map.name} revision ${entry.revision} (${why}), so it may hold it: readers are not shown it, and it is logged again before the next write`,
+          );
+        }
       }
-    };
-    /** Record a logged batch in the store, then publish it (revision, root and log index in one synchronous step). */
-    const recordAndPublish = async (h: HeldMap, entry: MapEntry, logIndex: number | null): Promise<void> => {
+      uncertain.delete(h.map.name);
       const publish = () => {
         h.map.commit(entry);
         h.logIndex = logIndex;
-        unlog(h, entry); // in the same step: a batch staged next sees it either logged or published, never neither
       };
-      // A store that already failed is not asked again; the log holds this batch too, so it stands (a restart catches up).
-      if (h.broken && client) {
-        publish();
-        throw new HttpError(503, "map store unavailable", h.broken);
-      }
       if (store) {
         try {
           await store.record({ entry, logIndex: client ? logIndex : null }, () => h.map.entriesAfter(entry));
@@ -221,56 +203,31 @@ export const mapService = defineService({
         }
       }
       publish();
+      return logIndex;
     };
-    const answerOf = (h: HeldMap, entry: MapEntry, logIndex: number | null, writes: number) => {
-      batches.inc({ map: h.map.name });
-      batchedWrites.inc({ map: h.map.name }, writes);
-      return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
-    };
-    /**
-     * One batch: stage the merged writes, log them; then (`Logged.finish`, run by group commit after the previous
-     * batch is answered) record in the store and publish. Every writer in it gets this answer. With a log, the next
-     * batch is staged and logged while this one is being recorded (group-commit.ts); without one, it is one step.
-     */
-    const commitBatch = async (h: HeldMap, writes: MapWrite[], answered: Promise<void>) => {
+    /** One batch: stage the merged writes, log, store, publish; every writer in it gets this answer. */
+    const commitBatch = async (h: HeldMap, writes: MapWrite[]) => {
       if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
       // A store that has lost its writer lock refuses before anything reaches the log.
       const refused = store?.refusal?.();
       if (refused) throw new HttpError(503, "map store unavailable", refused);
-      const inLog = logged.get(h.map.name)!;
       // A batch whose append went unanswered is logged again first (the log's duplicate check gives its index;
-      // a second copy replays as a no-op), once the batches logged before it are published and answered: else this
-      // batch would take its revision with another root, forking the map.
+      // a second copy replays as a no-op): else this batch would take its revision with another root, forking the map.
       const pending = uncertain.get(h.map.name);
-      if (pending) {
-        await answered;
-        if (h.broken) throw new HttpError(503, "map store unavailable", h.broken);
-        await recordAndPublish(h, pending, await append(h, pending, true));
-      }
+      if (pending) await record(h, pending, true);
       // Staged, not applied: readers keep the current revision (whose root the log holds) until the log and
       // the store have recorded this one, then see it in one step. A failed append leaves nothing to undo.
-      const entry = guard(() => h.map.stage(writes, inLog));
-      if (!client) {
-        await recordAndPublish(h, entry, h.logIndex);
-        return answerOf(h, entry, h.logIndex, writes.length);
-      }
-      const logIndex = await append(h, entry, false);
-      inLog.push(entry);
-      return new Logged(async () => {
-        try {
-          await recordAndPublish(h, entry, logIndex);
-          return answerOf(h, entry, logIndex, writes.length);
-        } finally {
-          unlog(h, entry); // published (or not, if publishing itself failed: the next batch is staged without it)
-        }
-      });
+      const entry = guard(() => h.map.stage(writes));
+      const logIndex = await record(h, entry, false);
+      batches.inc({ map: h.map.name });
+      batchedWrites.inc({ map: h.map.name }, writes.length);
+      return { map: h.map.name, revision: entry.revision, root: enc(entry.root), logIndex };
     };
     // One committer per map: its batches are logged one at a time, in the order they change its root.
-    for (const name of maps.keys()) logged.set(name, []);
     const committers = new Map(
       [...maps.values()].map((h) => [
         h.map.name,
-        new GroupCommitter((writes, answered) => commitBatch(h, writes, answered), {
+        new GroupCommitter((writes) => commitBatch(h, writes), {
           maxWrites: config.batch.maxWrites,
           maxBytes: config.batch.maxEntryBytes - entryOverheadOf(h.map.name),
           maxQueued: config.batch.maxQueuedWrites,

@@ -5,8 +5,7 @@
 // answered before its batch is durable, and the bounds hold.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { entryBytesOf, GroupCommitter, MapError, Overloaded, TooLargeForBatch, validateWrites, VerifiableMap, type MapEntry, type MapWrite } from "../../../runtime/vmap/index.js";
-import { Logged } from "../../../runtime/vmap/group-commit.js";
+import { entryBytesOf, GroupCommitter, MapError, Overloaded, TooLargeForBatch, validateWrites, VerifiableMap, type MapWrite } from "../../../runtime/vmap/index.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const key = fc.constantFrom("a", "b", "c", "acct:1", "acct:2", "x".repeat(33)); // the last is too long: refused alone
@@ -79,83 +78,6 @@ describe("group commit", () => {
       ),
       { numRuns: 100 },
     );
-  });
-
-  // Pipelined, as the service runs with a log: phase 1 stages on top of the batches logged and not yet published and
-  // appends to the "log"; the finish (the store write, then publish) runs while the next batch's phase 1 does. Any
-  // interleaving must log roots in revision order with no gap, publish in that order, answer a writer only once its
-  // batch is published, never hold more than two logged batches unpublished — and must actually overlap.
-  it("pipelined: the next batch is staged and logged while the previous one is recorded; roots reach the log and readers in order", async () => {
-    let overlapped = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.array(fc.array(write, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 14 }),
-        fc.array(fc.constantFrom("ok", "ok", "log refuses", "store fails"), { minLength: 1, maxLength: 8 }),
-        async (s, requests, outcomes) => {
-          const map = new VerifiableMap("m");
-          const log: MapEntry[] = [];
-          const inLog: MapEntry[] = [];
-          let batches = 0;
-          let recording = 0;
-          const committer = new GroupCommitter(
-            async (writes) => {
-              const outcome = outcomes[batches++ % outcomes.length]!;
-              if (recording > 0) overlapped++;
-              const staged = map.stage(writes, inLog);
-              expect(inLog.length).toBeLessThanOrEqual(1); // the batch before the previous one is published before this one starts
-              await s.schedule(Promise.resolve(), "log append");
-              if (outcome === "log refuses") throw new Error("log refused");
-              log.push(staged);
-              inLog.push(staged);
-              return new Logged(async () => {
-                recording++;
-                try {
-                  await s.schedule(Promise.resolve(), "store write");
-                  map.commit(staged); // published even when the store failed: the log holds it
-                  inLog.shift();
-                  if (outcome === "store fails") throw new Error("store failed");
-                  return { revision: staged.revision, root: hex(staged.root) };
-                } finally {
-                  recording--;
-                }
-              });
-            },
-            { maxWrites: 4, maxBytes: 1 << 20, maxQueued: 1000 },
-          );
-          const answers = requests.map((writes) =>
-            s.schedule(Promise.resolve(), "writer arrives").then(async () => {
-              try {
-                validateWrites(writes);
-              } catch {
-                return null;
-              }
-              try {
-                const a = await committer.submit(writes, entryBytesOf(writes));
-                expect(map.revision).toBeGreaterThanOrEqual(a.revision); // answered only once published
-                return { writes, ...a };
-              } catch (e) {
-                expect(["log refused", "store failed"]).toContain((e as Error).message);
-                return null;
-              }
-            }),
-          );
-          await s.waitFor(Promise.all(answers));
-          await committer.idle();
-          // The log holds revisions 1..n in order, each root what applying the batches in that order gives.
-          const model = new VerifiableMap("m");
-          log.forEach((e, i) => {
-            expect(e.revision).toBe(i + 1);
-            model.replay(e);
-          });
-          expect(map.revision).toBe(log.length);
-          expect(hex(map.root())).toBe(hex(model.root()));
-          for (const a of await Promise.all(answers)) if (a) expect(a.root).toBe(hex(log[a.revision - 1]!.root));
-        },
-      ),
-      { numRuns: 150 },
-    );
-    expect(overlapped).toBeGreaterThan(0); // some batch was staged and logged while another was being recorded
   });
 
   it("a key written twice in one batch keeps the value that arrived last", async () => {
