@@ -16,6 +16,8 @@ const SHARED_WORKER = [
   ...["clock", "ratelimit", "quota"].map((d) => `test/runtime/${d}/**/*.test.ts`),
   // The pack over every shipped stack: reads the worker's prod plan (sharedPlan) and loads no SDK of its own.
   "test/policies/stacks.test.ts",
+  // `meridian plan` and `cost` in this process (test/cli-in-process.ts): the SDK and the commands load once per worker.
+  "test/cli/{cost,cost-policy,plan}.test.ts",
 ];
 /** Shared-directory files that drive real chronyd/ptp4l against wall-clock time: each in a fresh process, as before. */
 const REAL_TIME = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts"];
