@@ -1,6 +1,7 @@
 /**
- * components/preview/plan.js with planStack evaluated once per identical input in this test file: the same stack
- * name, stack file path and file contents, and options. A prod plan is seconds of CPU, and a file that runs several
+ * components/preview/plan.js with planStack evaluated once per identical input in the files that ask for it in one
+ * worker (vitest.config.ts's shared project runs several in one process): the same stack name, stack file path and
+ * file contents, and options. A prod plan is seconds of CPU, and a file that runs several
  * commands over the same unchanged stack (`cost` as JSON and as a table, `plan` as text and as JSON) would evaluate
  * the same deterministic program again for each; every command still runs whole over the plan it gets. A changed
  * stack file (MERIDIAN_STACKS_DIR, edited contents) is a different input and is planned afresh. The plan is frozen
@@ -22,8 +23,10 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** On the worker's global object: each test file evaluates this module afresh, the plans stay valid across them. */
+const plans = ((globalThis as { meridianPlanMemo?: Map<string, ReturnType<Module["planStack"]>> }).meridianPlanMemo ??= new Map());
+
 export function memoizePlans(original: Module): Module {
-  const plans = new Map<string, ReturnType<Module["planStack"]>>();
   const planStack: Module["planStack"] = (stack, options = {}) => {
     let contents: string;
     try {
