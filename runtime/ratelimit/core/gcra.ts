@@ -15,22 +15,25 @@ export function gcraStep(l: Limit, state: State | undefined, cost: number, now: 
 
 /** The step into `out`; the state is the TAT alone (undefined: a new key). */
 export function gcraInto(l: Limit, tatOrNone: number | undefined, cost: number, now: number, out: Scratch): void {
+  if (tatOrNone === undefined) gcraUnpacked(l, 0, 0, cost, now, out);
+  else gcraUnpacked(l, 1, tatOrNone, cost, now, out);
+}
+
+/**
+ * The step on a state given as its length (0: a new key) and the TAT, unboxed (the memory store's form).
+ * The refusal is its own function: the admitting path stays small enough for the store to inline.
+ */
+export function gcraUnpacked(l: Limit, len: number, s0: number, cost: number, now: number, out: Scratch): void {
   const maxBurst = gcraMaxBurst(l);
   const emission = l.periodMs / l.limit;
   const tolerance = emission * (maxBurst + 1);
   const increment = emission * cost;
-  const tat = tatOrNone ?? now;
+  const tat = len > 0 ? s0 : now;
   const newTat = Math.max(tat, now) + increment;
   const diff = now - (newTat - tolerance);
   out.limit = maxBurst + 1;
   if (diff < 0) {
-    const ttl = Math.max(0, tat - now);
-    out.allowed = false;
-    out.remaining = remainingOf(tolerance, ttl, emission);
-    out.retryAfterMs = increment > tolerance ? -1 : -diff;
-    out.resetAfterMs = ttl;
-    out.nextLength = 0;
-    out.ttlMs = ttl;
+    gcraRefused(tat, now, emission, tolerance, increment, diff, out);
     return;
   }
   const ttl = newTat - now;
@@ -40,6 +43,16 @@ export function gcraInto(l: Limit, tatOrNone: number | undefined, cost: number, 
   out.resetAfterMs = ttl;
   out.nextLength = cost === 0 ? 0 : 1;
   out.next0 = newTat;
+  out.ttlMs = ttl;
+}
+
+function gcraRefused(tat: number, now: number, emission: number, tolerance: number, increment: number, diff: number, out: Scratch): void {
+  const ttl = Math.max(0, tat - now);
+  out.allowed = false;
+  out.remaining = remainingOf(tolerance, ttl, emission);
+  out.retryAfterMs = increment > tolerance ? -1 : -diff;
+  out.resetAfterMs = ttl;
+  out.nextLength = 0;
   out.ttlMs = ttl;
 }
 

@@ -4,12 +4,25 @@
  * (gcraInto, tokenBucketInto, fixedWindowInto); the sliding algorithms keep the generic path.
  */
 import { gcraInto } from "./gcra.js";
-import type { Limit, State } from "./limit.js";
+import { limitOk, type Limit, type State } from "./limit.js";
 import { Scratch } from "./scratch.js";
 import { tokenBucketInto } from "./token-bucket.js";
 import { fixedWindowInto } from "./windows.js";
 
 export { Scratch };
+
+/** How the memory store steps a level: one of these algorithms in place, or the pure cores (GENERIC_STEP). */
+export const GCRA_STEP = 0;
+export const TOKEN_BUCKET_STEP = 1;
+const FIXED_WINDOW_STEP = 2;
+/** A sliding algorithm, or a limit validateLimit refuses (the caller's check then names the fault). */
+export const GENERIC_STEP = 3;
+
+export function stepKind(l: Limit): number {
+  if (!limitOk(l)) return GENERIC_STEP;
+  const a = l.algorithm;
+  return a === "gcra" ? GCRA_STEP : a === "token-bucket" ? TOKEN_BUCKET_STEP : a === "fixed-window" ? FIXED_WINDOW_STEP : GENERIC_STEP;
+}
 
 /** Whether `stepInPlace` handles this limit's algorithm. */
 export const inPlace = (l: Limit): boolean => l.algorithm === "gcra" || l.algorithm === "token-bucket" || l.algorithm === "fixed-window";

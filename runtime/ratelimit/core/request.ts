@@ -15,6 +15,7 @@
  * is charged twice, as two descriptors would be. Pure: the caller supplies state reads and the time.
  */
 import { step } from "./algorithms.js";
+import { stepKind } from "./in-place.js";
 import { fixedWindowCountRejected } from "./windows.js";
 import { LimitError, limitOk, validateLimit, type Decision, type Limit, type State } from "./limit.js";
 
@@ -33,10 +34,15 @@ export interface CounterLevel {
   slot?: unknown;
 }
 
+/** The key of a reused level's stepKind (a symbol: no other object can carry it by accident). */
+export const LEVEL_STEP: unique symbol = Symbol("level step");
+
 /**
  * A level object that is reused across requests (a plan's): the memory store may remember the counter's
  * slot number on it (a non-enumerable `slot`, so copies, JSON and equality never see it) instead of
- * looking its key up on every decision. A class, so the memo is kept inside the object.
+ * looking its key up on every decision. Its limit is a frozen copy, so how the store steps it
+ * (`LEVEL_STEP`: stepKind, which validates the limit) is worked out once and stays true. A class, so the
+ * memo is kept inside the object.
  */
 class ReusedLevel implements CounterLevel {
   constructor(
@@ -46,10 +52,33 @@ class ReusedLevel implements CounterLevel {
     readonly enforce: boolean,
   ) {
     Object.defineProperty(this, "slot", { value: -1, writable: true, enumerable: false });
+    Object.defineProperty(this, LEVEL_STEP, { value: stepKind(limit), enumerable: false });
   }
 }
 
-export const reusedLevel = (lv: CounterLevel): CounterLevel => new ReusedLevel(lv.key, lv.tag, lv.limit, lv.enforce);
+/**
+ * Reused levels of one limit share its frozen copy (a rule's limit under each of its users: one object
+ * in the cache, not one per user), while the limit still reads as that copy.
+ */
+const frozenCopies = new WeakMap<Limit, Readonly<Limit>>();
+
+function frozenCopy(l: Limit): Limit {
+  const known = frozenCopies.get(l);
+  if (known !== undefined && sameFields(known, l)) return known;
+  // Object.assign onto a literal, not a spread: spread copies of one object each get their own hidden
+  // class once frozen, and a hidden class per user makes every read of a limit a megamorphic one.
+  const copy = Object.freeze(Object.assign({}, l));
+  frozenCopies.set(l, copy);
+  return copy;
+}
+
+function sameFields(a: Limit, b: Limit): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k, i) => kb[i] === k && Object.is(a[k as keyof Limit], b[k as keyof Limit]));
+}
+
+export const reusedLevel = (lv: CounterLevel): CounterLevel => new ReusedLevel(lv.key, lv.tag, frozenCopy(lv.limit), lv.enforce);
 
 export interface Check {
   levels: readonly CounterLevel[];

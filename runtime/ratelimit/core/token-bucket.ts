@@ -36,19 +36,24 @@ export function tokenBucketUnpacked(l: Limit, len: number, s0: number, s1: numbe
   out.resetAfterMs = resetAfterMs;
   out.ttlMs = resetAfterMs;
   if (!allowed) {
-    let retryAfterMs = -1;
-    if (cost <= capacity + debt) {
-      const plain = cost <= capacity ? (cost - tokens) / rate : Infinity;
-      // Debt path: the bucket must be above zero and within `debt` of the cost.
-      const borrow = (Math.max(Number.EPSILON, cost - debt) - tokens) / rate;
-      retryAfterMs = Math.max(0, Math.min(plain, borrow));
-    }
-    out.retryAfterMs = retryAfterMs;
-    out.nextLength = 0;
+    tokenBucketRefused(cost, capacity, debt, tokens, rate, out);
     return;
   }
   out.retryAfterMs = 0;
   out.nextLength = cost === 0 ? 0 : 2;
   out.next0 = after;
   out.next1 = now;
+}
+
+// The refusal's own function: the admitting path stays small enough for the memory store to inline.
+function tokenBucketRefused(cost: number, capacity: number, debt: number, tokens: number, rate: number, out: Scratch): void {
+  let retryAfterMs = -1;
+  if (cost <= capacity + debt) {
+    const plain = cost <= capacity ? (cost - tokens) / rate : Infinity;
+    // Debt path: the bucket must be above zero and within `debt` of the cost.
+    const borrow = (Math.max(Number.EPSILON, cost - debt) - tokens) / rate;
+    retryAfterMs = Math.max(0, Math.min(plain, borrow));
+  }
+  out.retryAfterMs = retryAfterMs;
+  out.nextLength = 0;
 }

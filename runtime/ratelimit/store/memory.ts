@@ -19,12 +19,12 @@
  */
 import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import { gcraInto } from "../core/gcra.js";
-import { Scratch } from "../core/in-place.js";
+import { gcraUnpacked } from "../core/gcra.js";
+import { GCRA_STEP, GENERIC_STEP, Scratch, stepKind, TOKEN_BUCKET_STEP } from "../core/in-place.js";
 import { tokenBucketUnpacked } from "../core/token-bucket.js";
 import { fixedWindowUnpacked } from "../core/windows.js";
-import { limitOk, type Decision, type State } from "../core/limit.js";
-import { decideChecks, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
+import type { Decision, State } from "../core/limit.js";
+import { decideChecks, LEVEL_STEP, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore, SyncDecisions } from "./port.js";
 
 const STRIDE = 4;
@@ -73,13 +73,10 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     return answerOf(this.scratch, n, blockedBy, decisionsOf(this.scratch, 0, n));
   }
 
-  /** The slot holding `lv`'s counter, remembered on a reused level; −1 when the key has none. */
+  /** The slot holding `lv`'s counter (−1: none), looked up by key and remembered on a reused level. */
   private slotOf(lv: Level): number {
-    const memo = lv.slot as number | undefined;
-    if (memo === undefined) return this.index.get(lv.key) ?? -1;
-    if (memo >= 0 && this.keys[memo] === lv.key) return memo;
     const s = this.index.get(lv.key) ?? -1;
-    lv.slot = s;
+    if (lv.slot !== undefined) lv.slot = s;
     return s;
   }
 
@@ -87,21 +84,27 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
    * Steps every level into `scratch[base…]` against the state it had before the request and writes the
    * new states when every level admits (decideLevels' semantics, without its intermediate objects).
    * Returns the first level that rejected (−1: none), or GENERIC, having changed nothing, when a level
-   * needs the pure cores (a sliding algorithm, or a key whose stored state is one), or DUPLICATE when a
-   * key appears twice (the caller's check names it). The caller has checked the cost.
+   * needs the pure cores (a sliding algorithm, a limit validateLimit refuses, or a key whose stored state
+   * is a sliding one), or DUPLICATE when a key appears twice (the caller's check names it). The caller
+   * has checked the cost.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
     const slots = this.slots;
     const scratch = this.scratch;
     const nums = this.nums;
+    const keys = this.keys;
     let blockedBy = -1;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
       const limit = lv.limit;
-      const algorithm = limit.algorithm;
-      if (algorithm !== "gcra" && algorithm !== "token-bucket" && algorithm !== "fixed-window") return GENERIC;
-      const slot = this.slotOf(lv);
+      // A reused level's limit is frozen and its step worked out once; any other's is checked here.
+      const stepped = (lv as Stepped)[LEVEL_STEP];
+      const kind = stepped === undefined ? stepKind(limit) : stepped;
+      if (kind === GENERIC_STEP) return GENERIC;
+      // The slot remembered on a reused level while this store's slot of that number holds its key.
+      const memo = lv.slot as number | undefined;
+      const slot = memo !== undefined && memo >= 0 && keys[memo] === lv.key ? memo : this.slotOf(lv);
       // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
       // only two keys without one need comparing as strings.
       for (let j = 0; j < i; j++) if (slot !== -1 ? slots[j] === slot : slots[j] === -1 && levels[j]!.key === lv.key) return DUPLICATE;
@@ -123,21 +126,17 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       if (out === undefined) out = scratch[base + i] = new Scratch();
       // Each algorithm's own call (not one dispatching function, which grows too big to inline once a
       // hierarchy mixes algorithms, and a call that is not inlined boxes every number it is passed).
-      if (algorithm === "gcra") gcraInto(limit, len > 0 ? s0 : undefined, cost, nowMs, out);
-      else if (algorithm === "token-bucket") tokenBucketUnpacked(limit, len, s0, s1, cost, nowMs, out);
-      else fixedWindowUnpacked(limit, len, s0, s1, cost, nowMs, out);
+      if (kind === GCRA_STEP) gcraUnpacked(limit, len, s0, cost, nowMs, out);
+      else if (kind === TOKEN_BUCKET_STEP) tokenBucketUnpacked(limit, len, s0, s1, cost, nowMs, out);
+      else fixedWindowUnpacked(limit, len, s0, s1, cost, nowMs, out); // FIXED_WINDOW_STEP
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy === -1)
       for (let i = 0; i < n; i++) {
         const out = scratch[base + i]!;
         if (out.nextLength === 0) continue;
-        const lv = levels[i]!;
         let s = slots[i]!;
-        if (s === -1) {
-          s = this.newSlot(lv.key);
-          if (lv.slot !== undefined) lv.slot = s;
-        }
+        if (s === -1) s = this.newSlotFor(levels[i]!);
         // newSlot may grow the array.
         const w = this.nums;
         const b = s * STRIDE;
@@ -150,20 +149,29 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     return blockedBy;
   }
 
+  /** A slot for a level's new counter, remembered on a reused level. */
+  private newSlotFor(lv: Level): number {
+    const s = this.newSlot(lv.key);
+    if (lv.slot !== undefined) lv.slot = s;
+    return s;
+  }
+
   private newSlot(key: string): number {
     let s = this.freeSlots.pop();
     if (s === undefined) {
       s = this.keys.length;
-      if ((s + 1) * STRIDE > this.nums.length) {
-        const grown = new Float64Array(this.nums.length * 2);
-        grown.set(this.nums);
-        this.nums = grown;
-      }
+      if ((s + 1) * STRIDE > this.nums.length) this.grow();
     }
     this.keys[s] = key;
     this.nums[s * STRIDE + LENGTH] = 0;
     this.index.set(key, s);
     return s;
+  }
+
+  private grow(): void {
+    const grown = new Float64Array(this.nums.length * 2);
+    grown.set(this.nums);
+    this.nums = grown;
   }
 
   private drop(key: string, slot: number): void {
@@ -188,14 +196,18 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   decideChecksShared(checks: readonly Check[], policy: ChargePolicy, nowMs: number): readonly CheckResult[] {
     const n = checks.length;
     if (n === 1) {
-      // validateCheck's checks, the duplicate keys' left to stepLevels (by slot, before anything changes):
-      // whatever it does not admit in place is validated whole and decided by the pure cores.
+      // validateCheck's checks are stepLevels' (limits, duplicate keys by slot) before anything changes:
+      // whatever it does not admit in place is validated whole and decided by the pure cores. The sweep
+      // comes after: it drops only states already expired, which no decision at nowMs reads or writes.
       const c = checks[0]!;
       const levels = c.levels;
-      if (!(levels.length > 0 && Number.isInteger(c.cost) && c.cost >= 0 && limitsOk(levels))) validateCheck(c);
-      if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
-      if (this.stepLevels(levels, c.cost, nowMs, 0) === -1) return this.sharedResults(levels.length);
+      const cost = c.cost;
+      if (levels.length > 0 && Number.isInteger(cost) && cost >= 0 && this.stepLevels(levels, cost, nowMs, 0) === -1) {
+        if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
+        return this.sharedResults(levels.length);
+      }
       validateCheck(c);
+      if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
       return this.decideChecksGeneric(checks, policy, nowMs);
     }
     for (let i = 0; i < n; i++) validateCheck(checks[i]!);
@@ -310,10 +322,8 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
 const GENERIC = -2;
 const DUPLICATE = -3;
 
-function limitsOk(levels: readonly Level[]): boolean {
-  for (let i = 0; i < levels.length; i++) if (!limitOk(levels[i]!.limit)) return false;
-  return true;
-}
+/** A reused level's stepKind (request.ts); other levels have none. */
+type Stepped = Level & { [LEVEL_STEP]?: number };
 
 const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
 

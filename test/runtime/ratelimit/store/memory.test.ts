@@ -196,6 +196,60 @@ describe("memory store", () => {
     );
   });
 
+  // A reused level steps by a kind worked out once from its limit, which is a frozen copy shared by the
+  // levels of one limit object (a copy per user would give each its own hidden class); a source limit
+  // changed since is copied afresh. An invalid limit is refused naming it, as on a plain level, and a
+  // store that sweeps after every decision (the sweep follows the decision) answers as one that never does.
+  it("reused levels: frozen shared limit copies, refusal of invalid limits, sweeping after each decision (property)", async () => {
+    const base: Limit = { algorithm: "gcra", limit: 3, periodMs: 1000 };
+    const a = reusedLevel({ key: "a", tag: "", limit: base, enforce: true });
+    const b = reusedLevel({ key: "b", tag: "", limit: base, enforce: true });
+    expect(a.limit).toEqual(base);
+    expect(a.limit).not.toBe(base);
+    expect(b.limit).toBe(a.limit);
+    expect(Object.isFrozen(a.limit)).toBe(true);
+    expect(Object.isFrozen(base)).toBe(false);
+    base.limit = 4;
+    const c = reusedLevel({ key: "c", tag: "", limit: base, enforce: true });
+    expect(c.limit).toEqual({ algorithm: "gcra", limit: 4, periodMs: 1000 });
+    expect(a.limit.limit).toBe(3);
+    const bad = reusedLevel({ key: "bad", tag: "", limit: { algorithm: "token-bucket", limit: 5, periodMs: 1000, burst: 0 }, enforce: true });
+    const store = new MemoryStore(0);
+    expect(() => store.decideChecksShared([{ levels: [a, bad], cost: 1, quota: false }], "independent", 0)).toThrow(/bad\.burst is 0/);
+    expect(store.size).toBe(0);
+
+    const reused: CounterLevel[][] = [0, 1, 2, 3].map((k) => ALGORITHMS.map((algorithm) => reusedLevel({ key: `k${k}`, tag: "", limit: { algorithm, limit: 2, periodMs: 300 }, enforce: true })));
+    const reqArb = fc.record({
+      levels: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: ALGORITHMS.length - 1 })), { minLength: 1, maxLength: 3, selector: ([k]) => k }),
+      cost: fc.integer({ min: 0, max: 2 }),
+      // Time moves forward here: a store sweeps when its clock has moved on (late reads: the tests above).
+      dt: fc.integer({ min: 0, max: 500 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 40 }), async (reqs) => {
+        for (const row of reused) for (const lv of row) lv.slot = -1;
+        const sweeping = new MemoryStore(0);
+        const states = new Map<string, { state: number[]; expiresAt: number }>();
+        let t = 5_000;
+        for (const r of reqs) {
+          t = Math.max(0, t + r.dt);
+          const checks: Check[] = [{ levels: r.levels.map(([k, i]) => reused[k]![i]!), cost: r.cost, quota: false }];
+          const read = (k: string) => {
+            const e = states.get(k);
+            return e && e.expiresAt > t ? e.state : undefined;
+          };
+          const want = decideChecks(checks, "independent", read, t);
+          for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+          expect(sweeping.decideChecksSync(checks, "independent", t)).toEqual(want.results);
+          for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
+          expect(sweeping.size).toBe(states.size);
+        }
+        await sweeping.close();
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it("a reused level's memo is invisible to copies, JSON and equality, and copies answer alike", () => {
     const store = new MemoryStore();
     const limit = { algorithm: "fixed-window" as const, limit: 5, periodMs: 1000 };
