@@ -137,32 +137,46 @@ descriptors:
   const oneLevels = oneReqs.map(levelsOf);
   const threeLevels = threeReqs.map(levelsOf);
   if (threeLevels[0]!.length !== 3) throw new Error("bench config: the hierarchy must have 3 levels");
-  // Rounds alternate between the peer and ours, averaged, so a change in the machine's load during the run
-  // lands on both sides of each ratio rather than on whichever ran at that moment.
-  const rounds = 4;
-  let peerRate = 0;
-  let gcraRate = 0;
-  let store1Rate = 0;
-  let store3Rate = 0;
-  let service1Rate = 0;
-  let service3Rate = 0;
+  // Many short rounds alternate between the peer and ours (the peer first in even rounds, last in odd
+  // ones), and each row's ratio is the median of its per-round ratios: a change in the machine's load
+  // lands on both sides of the rounds it spans, and a round it distorts does not move the median.
+  const rounds = 12;
+  const roundMs = 150;
+  const sides = {
+    store1: (i: number) => store.decideChecksShared([{ levels: oneLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now()),
+    store3: (i: number) => store.decideChecksShared([{ levels: threeLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now()),
+    service1: (i: number) => service.decide(oneReqs[i % KEYS.length]!),
+    service3: (i: number) => service.decide(threeReqs[i % KEYS.length]!),
+    gcra: (i: number) => gcra.check(KEYS[i % KEYS.length]!, 1, now()),
+  };
+  type Side = keyof typeof sides;
+  const names = Object.keys(sides) as Side[];
+  const peerRates: number[] = [];
+  const ourRates = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<Side, number[]>;
+  const peerRound = () => asyncRate(roundMs, (i) => peer.consume(KEYS[i % KEYS.length]!));
   for (let r = 0; r < rounds; r++) {
-    peerRate += (await asyncRate(400, (i) => peer.consume(KEYS[i % KEYS.length]!))) / rounds;
-    store1Rate += syncRate(400, (i) => store.decideChecksShared([{ levels: oneLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
-    store3Rate += syncRate(400, (i) => store.decideChecksShared([{ levels: threeLevels[i % KEYS.length]!, cost: 1, quota: false }], "independent", now())) / rounds;
-    service1Rate += syncRate(400, (i) => service.decide(oneReqs[i % KEYS.length]!)) / rounds;
-    service3Rate += syncRate(400, (i) => service.decide(threeReqs[i % KEYS.length]!)) / rounds;
-    gcraRate += syncRate(400, (i) => gcra.check(KEYS[i % KEYS.length]!, 1, now())) / rounds;
+    if (r % 2 === 0) peerRates.push(await peerRound());
+    for (const n of names) ourRates[n].push(syncRate(roundMs, sides[n]));
+    if (r % 2 === 1) peerRates.push(await peerRound());
   }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const peerRate = median(peerRates);
+  /** A row of medians: ours and the peer's median rates, and the median of the rounds' ratios. */
+  const medianRow = (metric: string, unit: string, side: Side, notes: string): BenchRow => ({
+    ...row(metric, unit, median(ourRates[side]), peerRate, notes),
+    ratio: median(ourRates[side].map((x, r) => x / peerRates[r]!)),
+  });
   if (service.decide(oneReqs[0]!) instanceof Promise) throw new Error("the service did not decide in the caller's turn over the memory store");
-  const per = `decisions per CPU-second, ${rounds} alternating rounds; the peer's consume awaited`;
+  const per = `decisions per CPU-second, median of ${rounds} alternating rounds of ${roundMs} ms (ratio: the median round's); the peer's consume awaited`;
   rows.push(
     goal(
-      row(
+      medianRow(
         "in-process decisions: memory store (one level) vs RateLimiterMemory",
         "decisions/s",
-        store1Rate,
-        peerRate,
+        "store1",
         `store.decideChecksShared(checks) exactly as RateLimitService.decide calls it (synchronous: no promise; the answer is the store's reused record, read by the service before its next call), one gcra level, 10k keys; ${per}`,
       ),
       10,
@@ -170,35 +184,32 @@ descriptors:
   );
   rows.push(
     goal(
-      row(
+      medianRow(
         "in-process decisions: atomic 3-level hierarchy vs RateLimiterMemory (1 level)",
         "decisions/s",
-        store3Rate,
-        peerRate,
+        "store3",
         `store.decideChecksShared(checks) as the service calls it: one check of user gcra + app fixed window + tenant token bucket; ${per}`,
       ),
       5,
     ),
   );
   rows.push(
-    row(
+    medianRow(
       "in-process RLS decisions: RateLimitService.decide (memory store, one level) vs RateLimiterMemory",
       "requests/s",
-      service1Rate,
-      peerRate,
+      "service1",
       `the whole request: validation, plan (cached), local cache, store, per-rule Prometheus counts, the response with its RateLimit policies; ${per}`,
     ),
   );
   rows.push(
-    row(
+    medianRow(
       "in-process RLS decisions: RateLimitService.decide (memory store, 3-level hierarchy) vs RateLimiterMemory (1 level)",
       "requests/s",
-      service3Rate,
-      peerRate,
+      "service3",
       `as above, descriptor tenant=acme / app=web / user=<key>, hierarchical; ${per}`,
     ),
   );
-  rows.push(row("in-process decisions: embedded GCRA limiter vs RateLimiterMemory", "decisions/s", gcraRate, peerRate, `10k keys, sync check; ${per}`));
+  rows.push(medianRow("in-process decisions: embedded GCRA limiter vs RateLimiterMemory", "decisions/s", "gcra", `10k keys, sync check; ${per}`));
 }
 
 // --- 2. on Redis ------------------------------------------------------------------------------
