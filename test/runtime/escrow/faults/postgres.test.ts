@@ -7,6 +7,7 @@
  * failover and after the service restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { PostgresEscrowStore } from "../../../../runtime/escrow/store/postgres.js";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";
@@ -58,4 +59,31 @@ describe("escrow under a PostgreSQL failover", () => {
     await pgp.addReplica();
     await saleWithFailover("journal-failover", () => new JournaledEscrowStore({ redisUrl: REDIS_URL, postgresUrl: pgp.url("escrow"), schema: "escrow_journal", prefix }));
   }, 240_000);
+
+  it("a journaled sale is acknowledged only once its journal transaction is on the synchronous standby", async () => {
+    const store = new JournaledEscrowStore({ redisUrl: REDIS_URL, postgresUrl: pgp.url("escrow"), schema: "escrow_flush", prefix });
+    await store.createItem("flush", 10, {}, 0);
+    const r = (await store.acquire({ sku: "flush", region: "fault-a", want: 5, nowMs: 1, leaseTtlMs: 60_000, fresh: true, reserved: 0, rate: 0, borrow: 0 }))!;
+    const admin = new pg.Client({ connectionString: pgp.url("escrow") });
+    await admin.connect();
+    const standbys = async (names: string) => {
+      await admin.query(`ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
+      await admin.query("SELECT pg_reload_conf()");
+      await new Promise((res) => setTimeout(res, 200));
+    };
+    try {
+      // A synchronous standby that never answers: every commit that must be durable waits for it.
+      await standbys("nobody_acks");
+      let answer: unknown = null;
+      const sold = store.recordSales("flush", "fault-a", { generation: r.generation, epoch: r.lease.epoch }, [{ saleId: "f1", qty: 1, user: "u" }], 2, 0).then((x) => (answer = x));
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(answer).toBeNull(); // not acknowledged before the WAL carrying it is replicated
+      await standbys("");
+      expect(await sold).toEqual(["sold"]);
+    } finally {
+      await standbys("").catch(() => undefined);
+      await admin.end();
+      await store.close();
+    }
+  }, 60_000);
 });
