@@ -98,7 +98,7 @@ export function register(program: Command): void {
     .option("--republish-interval <ms>", "re-sign the checkpoint this often even when idle; 0 disables", "60000")
     .option("--checkpoint-file <file>", "keep a copy of every published checkpoint here, apart from the store; the log refuses to start on a store that does not extend it")
     .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock (default: wait as a standby)")
-    .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index", "0")
+    .option("--min-index <n>", "C2SP tlog-tiles pruning: refuse full tiles and bundles that end at or below this index (`log prune` deletes the bundles)", "0")
     .action(
       async (o: {
         config?: string;
@@ -184,6 +184,34 @@ export function register(program: Command): void {
         });
       },
     );
+
+  log
+    .command("prune")
+    .description(
+      "C2SP tlog-tiles pruning: delete the entry bundles that end at or below --min-index from a stopped log's store (hash tiles, partial tiles and the checkpoint stay, so proofs for later entries still verify)",
+    )
+    .option("--data <dir>", "the embedded file store's directory")
+    .option("--postgres <url>", "a PostgreSQL store (with --origin)")
+    .option("--origin <origin>", "the log's checkpoint origin (PostgreSQL)")
+    .requiredOption("--min-index <n>", "the minimum index: at most the log's integrated size")
+    .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock", "0")
+    .action(async (o: { data?: string; postgres?: string; origin?: string; minIndex: string; lockWait: string }) => {
+      if ((o.data === undefined) === (o.postgres === undefined)) throw new UserError("give exactly one store: --data <dir> or --postgres <url>");
+      if (o.postgres !== undefined && o.origin === undefined) throw new UserError("--postgres needs --origin <origin>");
+      const minIndex = intArg(o.minIndex, "--min-index");
+      const { pruneStore, PruneRefusedError } = await import("../../runtime/prooflog/recover.js");
+      const store =
+        o.postgres !== undefined
+          ? new (await import("../../runtime/prooflog/storage/postgres.js")).PostgresStore(o.postgres, o.origin!, { lockWaitMs: intArg(o.lockWait, "--lock-wait") })
+          : new (await import("../../runtime/prooflog/storage/file.js")).FileStore(o.data!);
+      try {
+        const r = await pruneStore(store, minIndex);
+        process.stdout.write(`pruned ${store.description} to minimum index ${minIndex}: ${r.removed} entry bundles deleted; the log holds ${r.size} entries\n`);
+      } catch (e) {
+        if (e instanceof PruneRefusedError || (e instanceof Error && /CorruptStoreError|WriterLockError|DirectoryLockedError/.test(e.name))) throw new UserError(e.message);
+        throw e;
+      }
+    });
 
   log
     .command("witness")

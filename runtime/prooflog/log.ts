@@ -20,7 +20,7 @@ import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
 import { type Hash, HASH_SIZE, hashingReady, leafHash, leafHashWords } from "./rfc6962.js";
-import { restoreTree, treeState, verifyRecentTiles } from "./recover.js";
+import { PruneRefusedError, restoreTree, treeState, verifyRecentTiles } from "./recover.js";
 import { leafList, type TileStore, type TreeState } from "./storage/store.js";
 
 export { ForkRefusedError, LogUnavailableError } from "./errors.js";
@@ -138,7 +138,8 @@ export class TransparencyLog {
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = treeState(log.integrator);
     await log.publisher.checkExtends(log.size, restored.checkpoint, opts.mustExtend ?? []);
-    await verifyRecentTiles(log.tiles, log.size);
+    log.prunedTo = restored.pruned;
+    await verifyRecentTiles(log.tiles, log.size, log.prunedTo);
     await log.dedupe.start();
     // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
     const held = (e: unknown) => {
@@ -159,6 +160,19 @@ export class TransparencyLog {
 
   get size(): number {
     return this.durableSize;
+  }
+
+  /** The minimum index the store was pruned to: bundles ending at or below it may be gone (0: none). */
+  prunedTo = 0;
+
+  /** Delete the bundles ending at or below `minIndex` (recover.ts `pruneStore` does this for a stopped log). */
+  async prune(minIndex: number): Promise<number> {
+    const store = this.opts.store;
+    if (!store.prune) throw new PruneRefusedError(`${store.description} does not support pruning`);
+    if (!Number.isSafeInteger(minIndex) || minIndex < 0 || minIndex > this.size)
+      throw new PruneRefusedError(`minimum index ${minIndex} is beyond the ${this.size} entries integrated in ${store.description}`);
+    this.prunedTo = Math.max(this.prunedTo, minIndex); // stop serving them before they go
+    return store.prune(minIndex);
   }
 
   get origin(): string {

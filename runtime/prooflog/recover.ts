@@ -23,7 +23,7 @@ export function treeState(integrator: Integrator): TreeState {
  * integrated again and committed, so the tiles hold everything the journal did; `indexLeaves` hands their leaf
  * hashes to the store's duplicate index as well.
  */
-export async function restoreTree(store: TileStore, indexLeaves: boolean): Promise<{ integrator: Integrator; checkpoint: string | null }> {
+export async function restoreTree(store: TileStore, indexLeaves: boolean): Promise<{ integrator: Integrator; checkpoint: string | null; pruned: number }> {
   const rec = await store.open();
   const where = store.description;
   let integrator = Integrator.empty();
@@ -47,14 +47,35 @@ export async function restoreTree(store: TileStore, indexLeaves: boolean): Promi
     await store.commit({ firstIndex: first, entries: rec.pending, leafHashes, ...done, state: treeState(integrator), journaled: true });
     await store.sync();
   }
-  return { integrator, checkpoint: rec.checkpoint };
+  return { integrator, checkpoint: rec.checkpoint, pruned: rec.pruned ?? 0 };
 }
 
-/** Read (and so verify, logtiles.ts) the most recent full level-0 tiles and their bundles. */
-export async function verifyRecentTiles(tiles: LogTiles, size: number): Promise<void> {
+/** Read (and so verify, logtiles.ts) the most recent full level-0 tiles and their bundles (those not pruned). */
+export async function verifyRecentTiles(tiles: LogTiles, size: number, pruned = 0): Promise<void> {
   const full = Math.floor(size / 256);
   for (let n = full - 1; n >= Math.max(0, full - RECENT_TILES_VERIFIED); n--) {
     await tiles.tile(0, n, 256);
-    await tiles.bundle(n, 256);
+    if ((n + 1) * 256 > pruned) await tiles.bundle(n, 256);
+  }
+}
+
+export class PruneRefusedError extends Error {
+  override name = "PruneRefusedError";
+}
+
+/**
+ * `meridian log prune`: open the store as the log's writer (its lock keeps a running log out), integrate the journal
+ * tail, refuse a minimum index beyond the integrated size (C2SP tlog-tiles: it must not exceed the checkpoint's),
+ * and delete the bundles that end at or below it (store.ts `prune`).
+ */
+export async function pruneStore(store: TileStore, minIndex: number): Promise<{ size: number; removed: number }> {
+  if (!store.prune) throw new PruneRefusedError(`${store.description} does not support pruning`);
+  if (!Number.isSafeInteger(minIndex) || minIndex < 0) throw new PruneRefusedError(`minimum index ${minIndex} is not a non-negative integer`);
+  try {
+    const { integrator } = await restoreTree(store, true);
+    if (minIndex > integrator.size) throw new PruneRefusedError(`minimum index ${minIndex} is beyond the ${integrator.size} entries integrated in ${store.description}`);
+    return { size: integrator.size, removed: await store.prune(minIndex) };
+  } finally {
+    await store.close();
   }
 }

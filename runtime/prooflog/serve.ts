@@ -56,7 +56,7 @@ const logConfigSchema = z
     lockWaitMs: count.optional(),
     /** How long GET /checkpoint with a consistency token waits for a checkpoint covering it (ms) before 503. */
     tokenWaitMs: count.default(5000),
-    /** C2SP tlog-tiles pruning: full tiles and bundles that end at or below this index answer 404. */
+    /** C2SP tlog-tiles pruning: full tiles and bundles that end at or below this index answer 404; the store's bundles below it are deleted. */
     minIndex: count.default(0),
   })
   .strict()
@@ -121,6 +121,15 @@ function keyText(value: string): string {
 
 function witnessVerifier(vkey: string): Verifier {
   return parseVerifierKey(vkey).alg === ALG_ED25519 ? newVerifier(vkey) : newCosignatureVerifier(vkey);
+}
+
+/** The size of the log's published checkpoint (0 before it has one). */
+function publishedSize(log: TransparencyLog): number {
+  try {
+    return log.checkpoint().checkpoint.size;
+  } catch {
+    return 0;
+  }
 }
 
 function openStore(config: LogConfig, extra: InProcess, notice: (l: string) => Promise<void> | void): Promise<TileStore> | TileStore {
@@ -237,22 +246,29 @@ function defineLogService(extra: InProcess) {
         clock,
         onError: (e) => logger.error({ err: e }, "publishing a checkpoint"),
       });
+      // --min-index on a store that can prune: once the published checkpoint reaches it, delete the bundles below.
+      const pruner =
+        config.minIndex > 0 && store.prune
+          ? setInterval(() => {
+              if (log.prunedTo >= config.minIndex || publishedSize(log) < config.minIndex) return;
+              log.prune(config.minIndex).then(
+                (removed) => logger.info({ minIndex: config.minIndex, removed }, "pruned entry bundles"),
+                (e: unknown) => logger.error({ err: e }, "pruning"),
+              );
+            }, config.checkpointIntervalMs)
+          : null;
+      pruner?.unref();
       let closing: Promise<void> | undefined;
       // Entries are durable without a checkpoint; the next start signs one. Never wait on a witness to shut down.
       const close = () =>
         (closing ??= (async () => {
           sync?.stop();
+          if (pruner) clearInterval(pruner);
           pool?.close();
           await publisher.close(pool === null);
           await log.close();
         })());
-      const tokens = new AppendTokens(node, () => {
-        try {
-          return log.checkpoint().checkpoint.size;
-        } catch {
-          return 0;
-        }
-      });
+      const tokens = new AppendTokens(node, () => publishedSize(log));
       const parts = {
         log,
         /** The witness pool's recent failures (a refusal, a timeout, a forged partial naming its witness). */

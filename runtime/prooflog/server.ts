@@ -172,7 +172,8 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
     const unit = ref.level === "entries" ? 1 : TILE_WIDTH ** ref.level;
     const end = (ref.index * TILE_WIDTH + ref.width) * unit;
     if (end > size) throw new HttpError(404, ref.level === "entries" ? "no such entry bundle" : "no such tile", `${req.url} needs ${end} entries; the tree has ${size}`);
-    if (ref.width === TILE_WIDTH && end <= o.minIndex) throw new HttpError(404, "pruned", `${req.url} ends at ${end}, at or below the log's minimum index ${o.minIndex}`);
+    const minIndex = Math.max(o.minIndex, log.prunedTo);
+    if (ref.width === TILE_WIDTH && end <= minIndex) throw new HttpError(404, "pruned", `${req.url} ends at ${end}, at or below the log's minimum index ${minIndex}`);
     try {
       if (ref.level === "entries") {
         const body = encodeEntryBundle(await log.tiles.bundle(ref.index, ref.width));

@@ -118,7 +118,65 @@ export class FileStore implements TileStore {
     this.syncedSize = size;
     this.issued = size; // the sequencer commits the pending entries again (journaled), from `size`
     const checkpoint = await readFile(join(this.publicDir, "checkpoint"), "utf8").catch(() => null);
-    return { state, pending, checkpoint };
+    return { state, pending, checkpoint, pruned: (await this.readPruned()).target };
+  }
+
+  private get prunedPath(): string {
+    return join(this.stateDir, "pruned");
+  }
+
+  /** `state/pruned`: the minimum index pruned to, and how far the deletion of its bundles is known complete. */
+  private async readPruned(): Promise<{ target: number; done: number }> {
+    const text = await readFile(this.prunedPath, "utf8").catch(() => null);
+    if (text === null) return { target: 0, done: 0 };
+    const m = /^([0-9]{1,16}) ([0-9]{1,16})\n$/.exec(text);
+    if (!m) throw new CorruptStoreError(`${this.prunedPath} is not "<minimum index> <pruned up to>"`);
+    return { target: Number(m[1]), done: Number(m[2]) };
+  }
+
+  private async writePruned(target: number, done: number): Promise<void> {
+    await writeFile(`${this.prunedPath}.tmp`, `${target} ${done}\n`, { flush: true });
+    await rename(`${this.prunedPath}.tmp`, this.prunedPath);
+    await fsyncDirectory(this.stateDir);
+  }
+
+  /**
+   * Record the minimum index (durably, first), then delete the full bundles ending at or below it (and any partial
+   * bundle left beside them), then record the sweep done. Cut short, the next prune sweeps again from the last
+   * completed sweep; a missing bundle below the recorded minimum is never corruption.
+   */
+  prune(minIndex: number): Promise<number> {
+    // Apart from the commit chain: appends go on while old bundles are deleted (they never touch the same files).
+    const run = this.pruning.then(() => this.pruneNow(minIndex));
+    this.pruning = run.catch(() => undefined);
+    return run;
+  }
+
+  private pruning: Promise<unknown> = Promise.resolve();
+
+  private async pruneNow(minIndex: number): Promise<number> {
+    {
+      if (!this.journals) throw new Error("store is not open");
+      await this.tileWrites; // the bundles below the (integrated) minimum are written: none can reappear after its deletion
+      const was = await this.readPruned();
+      const target = Math.max(was.target, minIndex);
+      const end = Math.floor(target / TILE_WIDTH);
+      await this.writePruned(target, was.done);
+      let removed = 0;
+      const dirs = new Set<string>();
+      for (let n = Math.floor(was.done / TILE_WIDTH); n < end; n++) {
+        const file = join(this.publicDir, tilePath({ level: "entries", index: n, width: TILE_WIDTH }));
+        if (existsSync(file)) {
+          await rm(file);
+          removed++;
+          dirs.add(dirname(file));
+        }
+        await rm(`${file}.p`, { recursive: true, force: true });
+      }
+      await Promise.all([...dirs].map(fsyncDirectory));
+      await this.writePruned(target, Math.max(was.done, end * TILE_WIDTH));
+      return removed;
+    }
   }
 
   /**
@@ -357,6 +415,7 @@ export class FileStore implements TileStore {
     await this.lock;
     await this.acked;
     await this.tileWrites;
+    await this.pruning;
     for (const fh of this.journals ?? []) await fh.close();
     this.journals = null;
     await this.leafIndex?.close();

@@ -29,7 +29,11 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS prooflog_tiles (origin text NOT NULL, path text NOT NULL, data bytea NOT NULL, PRIMARY KEY (origin, path));
 CREATE TABLE IF NOT EXISTS prooflog_state (origin text PRIMARY KEY, size bigint NOT NULL, state bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS prooflog_checkpoints (origin text PRIMARY KEY, note text NOT NULL);
-CREATE TABLE IF NOT EXISTS prooflog_antispam (origin text NOT NULL, leaf bytea NOT NULL, idx bigint NOT NULL, PRIMARY KEY (origin, leaf));`;
+CREATE TABLE IF NOT EXISTS prooflog_antispam (origin text NOT NULL, leaf bytea NOT NULL, idx bigint NOT NULL, PRIMARY KEY (origin, leaf));
+CREATE TABLE IF NOT EXISTS prooflog_pruned (origin text PRIMARY KEY, min_index bigint NOT NULL);`;
+
+/** Bundles deleted per transaction by `prune`. */
+const PRUNE_CHUNK = 256;
 
 export class WriterLockError extends Error {
   override name = "WriterLockError";
@@ -100,7 +104,43 @@ export class PostgresStore implements TileStore {
     if (state && state.size !== Number(st.rows[0]!.size)) throw new CorruptStoreError(`${this.description}: prooflog_state.size ${st.rows[0]!.size} disagrees with the state it holds (${state.size})`);
     this.size = state?.size ?? 0;
     const cp = await c.query<{ note: string }>("SELECT note FROM prooflog_checkpoints WHERE origin = $1", [this.origin]);
-    return { state, pending: [], checkpoint: cp.rows[0]?.note ?? null };
+    return { state, pending: [], checkpoint: cp.rows[0]?.note ?? null, pruned: await this.prunedTo(c) };
+  }
+
+  private async prunedTo(c: pg.Client): Promise<number> {
+    const r = await c.query<{ min_index: string }>("SELECT min_index FROM prooflog_pruned WHERE origin = $1", [this.origin]);
+    return Number(r.rows[0]?.min_index ?? 0);
+  }
+
+  /**
+   * Delete the full bundles ending at or below `minIndex` (and partial bundles beside them) a chunk per
+   * transaction, each recording how far it reached, so `prooflog_pruned` always covers every deleted row and a
+   * prune cut short resumes there.
+   */
+  async prune(minIndex: number): Promise<number> {
+    const from = Math.floor((await this.prunedTo(this.client())) / TILE_WIDTH);
+    const end = Math.floor(minIndex / TILE_WIDTH);
+    let removed = 0;
+    for (let n = from; n < end || n === from; n += PRUNE_CHUNK) {
+      const last = Math.min(end, n + PRUNE_CHUNK);
+      const paths = Array.from({ length: Math.max(0, last - n) }, (_, k) => tilePath({ level: "entries", index: n + k, width: TILE_WIDTH }));
+      await this.tx(async (c) => {
+        if (paths.length > 0) {
+          const r = await c.query<{ path: string }>("DELETE FROM prooflog_tiles WHERE origin = $1 AND (path = ANY($2::text[]) OR path LIKE ANY($3::text[])) RETURNING path", [
+            this.origin,
+            paths,
+            paths.map((p) => `${p}.p/%`),
+          ]);
+          removed += r.rows.filter((row) => !row.path.includes(".p/")).length;
+        }
+        const reached = last >= end ? minIndex : last * TILE_WIDTH;
+        await c.query("INSERT INTO prooflog_pruned (origin, min_index) VALUES ($1, $2) ON CONFLICT (origin) DO UPDATE SET min_index = GREATEST(prooflog_pruned.min_index, EXCLUDED.min_index)", [
+          this.origin,
+          reached,
+        ]);
+      });
+    }
+    return removed;
   }
 
   private client(): pg.Client {

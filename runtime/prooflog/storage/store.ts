@@ -15,6 +15,7 @@
 import type { Edge, FullBundle, FullTile } from "../integrate.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { LeafTable } from "../leaftable.js";
+import { TILE_WIDTH } from "../tiles.js";
 import type { TreeState } from "./state.js";
 
 export type { TreeState } from "./state.js";
@@ -58,6 +59,8 @@ export interface Recovered {
   pending: Uint8Array[];
   /** The checkpoint the store last published, if any. */
   checkpoint: string | null;
+  /** Entry bundles ending at or below this index may have been deleted by `prune` (0: none). */
+  pruned?: number;
 }
 
 export interface TileStore {
@@ -84,6 +87,14 @@ export interface TileStore {
    */
   loadFilter?(): Promise<Uint8Array | null>;
   saveFilter?(image: Uint8Array): Promise<void>;
+  /**
+   * C2SP tlog-tiles pruning: delete the full entry bundles that end at or below `minIndex` (the caller has checked
+   * it against the integrated size). Hash tiles, partial tiles, the state and the checkpoint stay: recovery, the
+   * duplicate index and every proof for an entry at or above `minIndex` read them. The minimum index is recorded
+   * before anything is deleted, so a prune cut short leaves a store that opens (and a rerun finishes it).
+   * Resolves to the number of bundles deleted.
+   */
+  prune?(minIndex: number): Promise<number>;
   /** The duplicate index: for each leaf hash, the index of a committed entry with it (the latest recorded), or undefined. */
   findLeaves(leaves: readonly Hash[]): Promise<(number | undefined)[]>;
   close(): Promise<void>;
@@ -107,9 +118,16 @@ export class MemoryStore implements TileStore {
   private readonly leafIndex: LeafTable[] = [new LeafTable(1 << 16)];
   private unindexed: { first: number; leaves: Uint8Array }[] = [];
   private filterImage: Uint8Array | null = null;
+  private pruned = 0;
 
   async open(): Promise<Recovered> {
-    return { state: this.state, pending: [], checkpoint: this.checkpoint };
+    return { state: this.state, pending: [], checkpoint: this.checkpoint, pruned: this.pruned };
+  }
+  async prune(minIndex: number): Promise<number> {
+    this.pruned = Math.max(this.pruned, minIndex);
+    let n = 0;
+    for (const i of this.bundles.keys()) if ((i + 1) * TILE_WIDTH <= minIndex && this.bundles.delete(i)) n++;
+    return n;
   }
   async commit(c: Commit): Promise<void> {
     const have = this.state?.size ?? 0;
