@@ -23,6 +23,8 @@ import { leafList, type Commit, type Publication, type Recovered, type TileStore
 
 const gz = promisify(gzip);
 const STATE = ".meridian/state";
+/** `<minimum index> <swept to>`: recorded before a prune deletes anything, and again once its sweep is done. */
+const PRUNED = ".meridian/pruned";
 const antispamPath = (h: Hash) => `.meridian/antispam/${Buffer.from(h).toString("hex")}`;
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -85,7 +87,37 @@ export class S3Store implements TileStore {
     this.etag = st?.etag ?? null;
     this.size = state?.size ?? 0;
     const cp = await this.getObject("checkpoint");
-    return { state, pending: [], checkpoint: cp ? Buffer.from(cp.data).toString("utf8") : null };
+    return { state, pending: [], checkpoint: cp ? Buffer.from(cp.data).toString("utf8") : null, pruned: (await this.readPruned()).target };
+  }
+
+  private async readPruned(): Promise<{ target: number; done: number }> {
+    const o = await this.getObject(PRUNED);
+    if (!o) return { target: 0, done: 0 };
+    const m = /^([0-9]{1,16}) ([0-9]{1,16})\n$/.exec(Buffer.from(o.data).toString("utf8"));
+    if (!m) throw new S3StoreError(`${this.base}/${PRUNED} is not "<minimum index> <pruned up to>"`);
+    return { target: Number(m[1]), done: Number(m[2]) };
+  }
+
+  private writePruned(target: number, done: number): Promise<Response> {
+    return this.put(PRUNED, `${target} ${done}\n`, { "content-type": "text/plain", "cache-control": "no-store" });
+  }
+
+  /**
+   * Record the minimum, DELETE the full bundles ending at or below it, record the sweep done. S3 answers a DELETE
+   * alike whether or not the object existed, so this resolves to the number of bundles swept. Partial bundles
+   * left beside them are not listed and stay (a few bytes each).
+   */
+  async prune(minIndex: number): Promise<number> {
+    const was = await this.readPruned();
+    const target = Math.max(was.target, minIndex);
+    const from = Math.floor(was.done / TILE_WIDTH);
+    const end = Math.floor(target / TILE_WIDTH);
+    await this.writePruned(target, was.done);
+    for (let n = from; n < end; n += 64) {
+      await Promise.all(Array.from({ length: Math.min(64, end - n) }, (_, k) => this.req("DELETE", tilePath({ level: "entries", index: n + k, width: TILE_WIDTH }))));
+    }
+    await this.writePruned(target, Math.max(was.done, end * TILE_WIDTH));
+    return Math.max(0, end - from);
   }
 
   async commit(c: Commit): Promise<void> {

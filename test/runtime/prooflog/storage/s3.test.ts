@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Store } from "../../../../runtime/prooflog/storage/s3.js";
+import { pruneStore } from "../../../../runtime/prooflog/recover.js";
+import { runCliInProcess } from "../../../cli-in-process.js";
 import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
 import { generateKey, newSigner, newVerifier } from "../../../../runtime/prooflog/note.js";
 import { openCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
@@ -70,5 +72,27 @@ describe("S3 store", () => {
     // The state object lost (a bucket restored from an old copy): the published checkpoint says 701 was signed.
     expect((await s3.fetch(`${bucketUrl}/.meridian/state`, { method: "DELETE" })).ok).toBe(true);
     await expect(open()).rejects.toThrow(/shows this log signed size 701, but S3 store .* holds only 0 entries/);
+  });
+
+  it("log prune deletes the bundles at or below the minimum from the bucket; the log restarts, appends and proves", async () => {
+    const url = bucketUrl.replace(/prod$/, "prune");
+    const store = () => new S3Store({ url, ...creds });
+    const openAt = () => TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), verifier: newVerifier(keys.verifierKey), store: store(), maxBatch: 200 });
+    const log = await openAt();
+    await Promise.all(Array.from({ length: 700 }, (_, i) => log.add(Buffer.from(`s3 ${i}`))));
+    await log.publishCheckpoint();
+    await log.close();
+    await expect(pruneStore(store(), 701)).rejects.toThrow(/minimum index 701 is beyond the 700 entries integrated/);
+    const cli = await runCliInProcess(["log", "prune", "--s3", url, "--min-index", "600"], { env: { AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey } });
+    expect([cli.status, cli.stderr, cli.stdout]).toEqual([0, "", expect.stringMatching(/2 entry bundles deleted; the log holds 700 entries/)]);
+    const s3 = new AwsClient({ ...creds, service: "s3", region: "us-east-1" });
+    const status = async (p: string) => (await s3.fetch(`${url}/${p}`)).status;
+    expect([await status("tile/entries/000"), await status("tile/entries/001"), await status("tile/entries/002.p/188"), await status("tile/0/001")]).toEqual([404, 404, 200, 200]);
+    const again = await openAt();
+    expect([again.size, again.prunedTo]).toEqual([700, 600]);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => again.add(Buffer.from(`s3 ${700 + i}`))));
+    await again.publishCheckpoint();
+    verifyInclusion(600, 900, leafHash(Buffer.from("s3 600")), await again.inclusionProof(600, 900), await again.rootAt(900));
+    await again.close();
   });
 });
