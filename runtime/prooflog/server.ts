@@ -15,7 +15,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
-import { LogUnavailableError, type TransparencyLog } from "./log.js";
+import { LogUnavailableError, type Appended, type TransparencyLog } from "./log.js";
 import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
 import type { AppendTokens } from "./tokens.js";
@@ -116,20 +116,36 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.post("/add", { ...pub, bodyLimit: log.maxEntrySize }, async (req, reply) => {
+  const refusal = (e: unknown): unknown => {
+    if (e instanceof LogUnavailableError) return new HttpError(503, "log unavailable", e.message);
+    if (e instanceof RangeError) return new HttpError(413, "entry too large", e.message);
+    return e;
+  };
+  // Not an async handler: the common append is answered from the batch's promise alone, with no promise, await
+  // or thenable wrapping of its own per request (fastify sends an error passed to reply.send through the kit's handler).
+  app.post("/add", { ...pub, bodyLimit: log.maxEntrySize }, (req, reply) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
-    try {
-      const r = await log.submit(body);
-      await r.durable; // acknowledge only what is durable
-      if (o.tokens) reply.header(CONSISTENCY_HEADER, o.tokens.issue(r.index + 1));
+    const fail = (e: unknown) => void reply.send(refusal(e));
+    const answer = (r: Appended) => {
+      try {
+        if (o.tokens) reply.header(CONSISTENCY_HEADER, o.tokens.issue(r.index + 1));
+      } catch (e) {
+        return fail(e);
+      }
       // The answer written as text: two shapes, no serializer to look up or run per request.
-      return reply.header("content-type", JSON_TYPE).send(r.duplicate ? `{"index":${r.index},"duplicate":true}` : `{"index":${r.index}}`);
+      reply.header("content-type", JSON_TYPE).send(r.duplicate ? `{"index":${r.index},"duplicate":true}` : `{"index":${r.index}}`);
+    };
+    // Acknowledge only what is durable.
+    const durable = (r: Appended) => void r.durable.then(() => answer(r), fail);
+    let s;
+    try {
+      s = log.submitNow(body);
     } catch (e) {
-      if (e instanceof LogUnavailableError) throw new HttpError(503, "log unavailable", e.message);
-      if (e instanceof RangeError) throw new HttpError(413, "entry too large", e.message);
-      throw e;
+      throw refusal(e);
     }
+    if (s instanceof Promise) s.then(durable, fail);
+    else durable(s);
   });
 
   let unavailable = "";

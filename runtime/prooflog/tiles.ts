@@ -65,6 +65,12 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
   let size = 0;
   for (const e of entries) size += 2 + e.length;
   const out = Buffer.allocUnsafe(size);
+  encodeEntryBundleInto(entries, out);
+  return out;
+}
+
+/** Encode into `out`, which holds exactly the bundle's bytes (2 + length per entry). */
+export function encodeEntryBundleInto(entries: readonly Uint8Array[], out: Uint8Array): void {
   let at = 0;
   for (const e of entries) {
     if (e.length > 0xffff) throw new RangeError(`entry of ${e.length} bytes does not fit an entry bundle (at most 65,535)`);
@@ -73,7 +79,6 @@ export function encodeEntryBundle(entries: readonly Uint8Array[]): Buffer {
     out.set(e, at + 2);
     at += 2 + e.length;
   }
-  return out;
 }
 
 export function decodeEntryBundle(bundle: Uint8Array): Buffer[] {

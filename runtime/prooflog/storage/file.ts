@@ -297,6 +297,8 @@ export class FileStore implements TileStore {
     if (c.leafHashes && c.leafHashes.length > 0) this.leafIndex!.add(c.firstIndex, leafList(c));
     else this.leafIndex!.committed(c.firstIndex + c.entries.length); // detection off: `covered` still advances
     this.lastState = c.state;
+    // Most commits complete no tile: no write chain to extend.
+    if (c.tiles.length === 0 && c.bundles.length === 0) return;
     // The entries are durable in the journal, so the commit resolves now; the tiles they complete are written
     // behind it (a restart would rebuild them from the journal) and made durable by the next sync.
     const paths = [

@@ -12,7 +12,7 @@
  * may be set aside, the second must stop the log, because the record may hold acknowledged entries.
  */
 import { crc32 } from "node:zlib";
-import { decodeEntryBundle, encodeEntryBundle } from "../tiles.js";
+import { decodeEntryBundle, encodeEntryBundleInto } from "../tiles.js";
 
 const MAGIC = 0x4d4c4a31;
 const RECORD_HEADER = 24;
@@ -22,13 +22,16 @@ export class CorruptStoreError extends Error {
 }
 
 export function encodeRecord(firstIndex: number, entries: readonly Uint8Array[]): Buffer {
-  const payload = encodeEntryBundle(entries);
-  const rec = Buffer.allocUnsafe(RECORD_HEADER + payload.length);
+  let size = 0;
+  for (const e of entries) size += 2 + e.length;
+  // The payload is encoded in place behind the header: one buffer per commit, no copy.
+  const rec = Buffer.allocUnsafe(RECORD_HEADER + size);
+  const payload = rec.subarray(RECORD_HEADER);
+  encodeEntryBundleInto(entries, payload);
   rec.writeUInt32BE(MAGIC, 0);
   rec.writeBigUInt64BE(BigInt(firstIndex), 4);
   rec.writeUInt32BE(entries.length, 12);
-  rec.writeUInt32BE(payload.length, 16);
-  payload.copy(rec, RECORD_HEADER);
+  rec.writeUInt32BE(size, 16);
   rec.writeUInt32BE(crc32(payload, crc32(rec.subarray(0, 20))), 20);
   return rec;
 }
