@@ -24,7 +24,7 @@ import { hashesAtLevel, type FullBundle, type FullTile } from "../integrate.js";
 import { encodeEntryBundle, tilePath, TILE_WIDTH } from "../tiles.js";
 import { CorruptStoreError, encodeRecord, scanJournal } from "./journal.js";
 import { decodeState, encodeState, type TreeState } from "./state.js";
-import { leafList, type Commit, type Publication, type Recovered, type TileStore } from "./store.js";
+import { type Commit, type Publication, type Recovered, type TileStore } from "./store.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
 import { fsyncDirectory } from "../../common/durable-file.js";
@@ -294,7 +294,7 @@ export class FileStore implements TileStore {
     await previous;
     if (this.commitFailure) throw this.commitFailure;
     // Only now that the entries are durable may the index name them (a replayed batch is indexed again).
-    if (c.leafHashes && c.leafHashes.length > 0) this.leafIndex!.add(c.firstIndex, leafList(c));
+    if (c.leafHashes && c.leafHashes.length > 0) this.leafIndex!.add(c.firstIndex, c.leafHashes);
     else this.leafIndex!.committed(c.firstIndex + c.entries.length); // detection off: `covered` still advances
     this.lastState = c.state;
     // Most commits complete no tile: no write chain to extend.

@@ -25,8 +25,12 @@ import { fsyncDirectory } from "../../common/durable-file.js";
 
 export const RECORD_SIZE = HASH_SIZE + 8;
 
+/** The bucket number of the leaf hash at leaves[at]: its first 12 bits. */
+const bucketAt = (leaves: Uint8Array, at: number): number => (leaves[at]! << 4) | (leaves[at + 1]! >>> 4);
+const bucketName = (n: number): string => n.toString(16).padStart(3, "0");
+
 /** Bucket file name of a leaf hash: its first 12 bits in hex. */
-const bucketOf = (h: Hash): string => Buffer.from(h.subarray(0, 2)).toString("hex").slice(0, 3);
+const bucketOf = (h: Hash): string => bucketName(bucketAt(h, 0));
 
 export function encodeRecords(records: readonly { leaf: Hash; index: number }[]): Buffer {
   const b = Buffer.alloc(records.length * RECORD_SIZE);
@@ -60,18 +64,21 @@ const BACKGROUND_WIDTH = 2;
 
 /** Bucket files kept open (reads and appends then cost one syscall, not open/read/close): at most this many. */
 const OPEN_BUCKETS = 1024;
+/** Bucket files: one per value of a leaf hash's first 12 bits. */
+const BUCKETS = 4096;
 
 /** Records held in memory before they are appended to their buckets (in the background). */
 const WRITE_RECORDS = 1 << 16;
 /** Records appended since the buckets were last fsynced before they are fsynced and `covered` advances. */
 const FLUSH_RECORDS = 1 << 18;
 
+/** Leaf hashes are kept packed, 32 bytes each, as the commits hand them over: no object per record for the GC to keep. */
 interface Pending {
   table: LeafTable;
-  batches: { first: number; leaves: readonly Hash[] }[];
+  batches: { first: number; leaves: Uint8Array }[];
   count: number;
 }
-const emptyPending = (): Pending => ({ table: new LeafTable(16, true), batches: [], count: 0 });
+const emptyPending = (): Pending => ({ table: new LeafTable(WRITE_RECORDS, true), batches: [], count: 0 });
 
 export class FileLeafIndex {
   /** Open buckets, least recently used first; a torn tail is cut when a bucket is first opened. */
@@ -113,10 +120,9 @@ export class FileLeafIndex {
       const tile = full
         ? await readFile(path).catch((e: Error) => Promise.reject(new CorruptStoreError(`${path}, below the tree state's size ${size}, cannot be read to restore the duplicate index: ${e.message}`)))
         : state!.edge.tiles[0]!;
-      const leaves: Hash[] = [];
       const from = Math.max(this.covered, n * TILE_WIDTH);
-      for (let i = from; i < Math.min(size, (n + 1) * TILE_WIDTH); i++) leaves.push(tile.subarray((i - n * TILE_WIDTH) * HASH_SIZE, (i - n * TILE_WIDTH + 1) * HASH_SIZE));
-      this.add(from, leaves);
+      const to = Math.min(size, (n + 1) * TILE_WIDTH);
+      this.add(from, from < to ? tile.subarray((from - n * TILE_WIDTH) * HASH_SIZE, (to - n * TILE_WIDTH) * HASH_SIZE) : new Uint8Array(0)); // (an empty edge: no tile)
     }
     this.addedEnd = Math.max(this.addedEnd, size);
     if (!existsSync(this.coveredPath)) await this.writeCovered(this.covered);
@@ -150,14 +156,18 @@ export class FileLeafIndex {
     return h;
   }
 
-  /** Record `leaves[i]` → `first + i`: in memory (lookups see it at once) until 2^16 wait, then written in the background. */
-  add(first: number, leaves: readonly Hash[]): void {
-    if (leaves.length === 0) return this.committed(first);
+  /**
+   * Record the leaf hashes packed in `leaves` (32 bytes each; the caller never changes them) → `first`, `first + 1`, …:
+   * in memory (lookups see them at once) until 2^16 wait, then written in the background.
+   */
+  add(first: number, leaves: Uint8Array): void {
+    const n = leaves.length / HASH_SIZE;
+    if (n === 0) return this.committed(first);
     const p = this.pending;
-    for (let i = 0; i < leaves.length; i++) p.table.set(leaves[i]!, first + i);
+    for (let i = 0; i < n; i++) p.table.set(leaves, first + i, i * HASH_SIZE);
     p.batches.push({ first, leaves });
-    p.count += leaves.length;
-    this.committed(first + leaves.length);
+    p.count += n;
+    this.committed(first + n);
   }
 
   /**
@@ -195,20 +205,27 @@ export class FileLeafIndex {
     this.writing = p;
     this.pending = emptyPending();
     try {
-      const byBucket = new Map<string, { leaf: Hash; index: number }[]>();
+      // Records grouped by bucket with a counting sort into one buffer (each bucket's in index order).
+      const ends = new Uint32Array(BUCKETS + 1);
+      for (const { leaves } of p.batches) for (let at = 0; at < leaves.length; at += HASH_SIZE) ends[bucketAt(leaves, at) + 1]!++;
+      for (let k = 0; k < BUCKETS; k++) ends[k + 1]! += ends[k]!;
+      const next = ends.slice(0, BUCKETS);
+      const out = Buffer.allocUnsafe(p.count * RECORD_SIZE);
       for (const { first, leaves } of p.batches) {
-        leaves.forEach((leaf, i) => {
-          const k = bucketOf(leaf);
-          let list = byBucket.get(k);
-          if (!list) byBucket.set(k, (list = []));
-          list.push({ leaf, index: first + i });
-        });
+        for (let i = 0, at = 0; at < leaves.length; i++, at += HASH_SIZE) {
+          const o = next[bucketAt(leaves, at)]!++ * RECORD_SIZE;
+          out.set(leaves.subarray(at, at + HASH_SIZE), o);
+          out.writeBigUInt64BE(BigInt(first + i), o + HASH_SIZE);
+        }
       }
+      const touched: number[] = [];
+      for (let k = 0; k < BUCKETS; k++) if (ends[k + 1]! > ends[k]!) touched.push(k);
       await inChunks(
-        [...byBucket],
-        async ([k, records]) => {
-          await (await this.handle(k)).write(encodeRecords(records));
-          this.dirty.add(k);
+        touched,
+        async (k) => {
+          const name = bucketName(k);
+          await (await this.handle(name)).write(out.subarray(ends[k]! * RECORD_SIZE, ends[k + 1]! * RECORD_SIZE));
+          this.dirty.add(name);
         },
         BACKGROUND_WIDTH,
       );
