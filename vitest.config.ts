@@ -20,7 +20,9 @@ const SHARED_WORKER = [
   "test/cli/{cost,cost-policy,plan}.test.ts",
   // The libraries with their services and CLIs on port 0 (40 files): 72 -> 53 CPU s; they passed with the files
   // shuffled among test/runtime/quota's and test/components/preview's (their tests run in order within a file).
-  ...["mpt", "das", "certchain", "verkle", "identity", "fraud", "tbls", "compliance", "gslb", "common", "health", "bridge"].map((d) => `test/runtime/${d}/**/*.test.ts`),
+  // Not test/runtime/tbls: dkg-http's man-in-the-middle case runs five participants against an 8 s phase, which it
+  // overran in the shared worker in CI (participant 2 counted absent at 9.6 s); in a fresh fork it keeps its margin.
+  ...["mpt", "das", "certchain", "verkle", "identity", "fraud", "compliance", "gslb", "common", "health", "bridge"].map((d) => `test/runtime/${d}/**/*.test.ts`),
 ];
 /** Shared-directory files that drive real chronyd/ptp4l against wall-clock time: each in a fresh process, as before. */
 const REAL_TIME = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts"];
