@@ -11,3 +11,9 @@ export function numberArg(flag: string, min: number, max: number, integer = fals
     return n;
   };
 }
+
+/** A decimal integer ≥ min given as an option's string (no sign, no exponent). */
+export function intArg(value: string, what: string, min = 0): number {
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) throw new UserError(`${what} "${value}" must be an integer ≥ ${min}`);
+  return Number(value);
+}
