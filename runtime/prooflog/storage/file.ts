@@ -27,6 +27,7 @@ import { decodeState, encodeState, type TreeState } from "./state.js";
 import { type Commit, type Publication, type Recovered, type TileStore } from "./store.js";
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
+import { deleteBundles, readPruned, writePruned } from "./file-prune.js";
 import { fsyncDirectory } from "../../common/durable-file.js";
 import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 
@@ -118,26 +119,7 @@ export class FileStore implements TileStore {
     this.syncedSize = size;
     this.issued = size; // the sequencer commits the pending entries again (journaled), from `size`
     const checkpoint = await readFile(join(this.publicDir, "checkpoint"), "utf8").catch(() => null);
-    return { state, pending, checkpoint, pruned: (await this.readPruned()).target };
-  }
-
-  private get prunedPath(): string {
-    return join(this.stateDir, "pruned");
-  }
-
-  /** `state/pruned`: the minimum index pruned to, and how far the deletion of its bundles is known complete. */
-  private async readPruned(): Promise<{ target: number; done: number }> {
-    const text = await readFile(this.prunedPath, "utf8").catch(() => null);
-    if (text === null) return { target: 0, done: 0 };
-    const m = /^([0-9]{1,16}) ([0-9]{1,16})\n$/.exec(text);
-    if (!m) throw new CorruptStoreError(`${this.prunedPath} is not "<minimum index> <pruned up to>"`);
-    return { target: Number(m[1]), done: Number(m[2]) };
-  }
-
-  private async writePruned(target: number, done: number): Promise<void> {
-    await writeFile(`${this.prunedPath}.tmp`, `${target} ${done}\n`, { flush: true });
-    await rename(`${this.prunedPath}.tmp`, this.prunedPath);
-    await fsyncDirectory(this.stateDir);
+    return { state, pending, checkpoint, pruned: (await readPruned(this.stateDir)).target };
   }
 
   /**
@@ -155,28 +137,15 @@ export class FileStore implements TileStore {
   private pruning: Promise<unknown> = Promise.resolve();
 
   private async pruneNow(minIndex: number): Promise<number> {
-    {
-      if (!this.journals) throw new Error("store is not open");
-      await this.tileWrites; // the bundles below the (integrated) minimum are written: none can reappear after its deletion
-      const was = await this.readPruned();
-      const target = Math.max(was.target, minIndex);
-      const end = Math.floor(target / TILE_WIDTH);
-      await this.writePruned(target, was.done);
-      let removed = 0;
-      const dirs = new Set<string>();
-      for (let n = Math.floor(was.done / TILE_WIDTH); n < end; n++) {
-        const file = join(this.publicDir, tilePath({ level: "entries", index: n, width: TILE_WIDTH }));
-        if (existsSync(file)) {
-          await rm(file);
-          removed++;
-          dirs.add(dirname(file));
-        }
-        await rm(`${file}.p`, { recursive: true, force: true });
-      }
-      await Promise.all([...dirs].map(fsyncDirectory));
-      await this.writePruned(target, Math.max(was.done, end * TILE_WIDTH));
-      return removed;
-    }
+    if (!this.journals) throw new Error("store is not open");
+    await this.tileWrites; // the bundles below the (integrated) minimum are written: none can reappear after its deletion
+    const was = await readPruned(this.stateDir);
+    const target = Math.max(was.target, minIndex);
+    const end = Math.floor(target / TILE_WIDTH);
+    await writePruned(this.stateDir, target, was.done);
+    const removed = await deleteBundles(this.publicDir, Math.floor(was.done / TILE_WIDTH), end);
+    await writePruned(this.stateDir, target, Math.max(was.done, end * TILE_WIDTH));
+    return removed;
   }
 
   /**
