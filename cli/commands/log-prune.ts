@@ -18,7 +18,8 @@ export function registerPrune(log: Command): void {
     .option("--origin <origin>", "the log's checkpoint origin (PostgreSQL)")
     .requiredOption("--min-index <n>", "the minimum index: at most the log's integrated size")
     .option("--lock-wait <ms>", "PostgreSQL: wait this long for the single-writer lock", "0")
-    .action(async (o: { data?: string; postgres?: string; s3?: string; origin?: string; minIndex: string; lockWait: string }) => {
+    .option("--chunk <bundles>", "PostgreSQL: entry bundles deleted per transaction (each records how far it reached)", "256")
+    .action(async (o: { data?: string; postgres?: string; s3?: string; origin?: string; minIndex: string; lockWait: string; chunk: string }) => {
       if ([o.data, o.postgres, o.s3].filter((x) => x !== undefined).length !== 1) throw new UserError("give exactly one store: --data <dir>, --postgres <url> or --s3 <url>");
       const env = process.env;
       if (o.s3 !== undefined && (!env["AWS_ACCESS_KEY_ID"] || !env["AWS_SECRET_ACCESS_KEY"])) throw new UserError("--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
@@ -27,7 +28,10 @@ export function registerPrune(log: Command): void {
       const { pruneStore, PruneRefusedError } = await import("../../runtime/prooflog/recover.js");
       const store =
         o.postgres !== undefined
-          ? new (await import("../../runtime/prooflog/storage/postgres.js")).PostgresStore(o.postgres, o.origin!, { lockWaitMs: intArg(o.lockWait, "--lock-wait") })
+          ? new (await import("../../runtime/prooflog/storage/postgres.js")).PostgresStore(o.postgres, o.origin!, {
+              lockWaitMs: intArg(o.lockWait, "--lock-wait"),
+              pruneChunk: intArg(o.chunk, "--chunk", 1),
+            })
           : o.s3 !== undefined
             ? new (await import("../../runtime/prooflog/storage/s3.js")).S3Store({
                 url: o.s3,

@@ -9,3 +9,19 @@ export class LogUnavailableError extends Error {
 export class ForkRefusedError extends Error {
   override name = "ForkRefusedError";
 }
+
+/**
+ * An entry bundle the log no longer holds: it ends at or below the minimum index the store was pruned to (C2SP
+ * tlog-tiles pruning), so it may have been deleted. Not corruption: the tree and its proofs above the minimum stand.
+ * `log serve` answers it with 404 `pruned`.
+ */
+export class PrunedError extends Error {
+  override name = "PrunedError";
+  constructor(
+    readonly path: string,
+    readonly end: number,
+    readonly minIndex: number,
+  ) {
+    super(`${path} ends at entry ${end}, at or below the log's minimum index ${minIndex}: pruned`);
+  }
+}

@@ -134,7 +134,7 @@ export class TransparencyLog {
     const log = this;
     const restored = await restoreTree(opts.store, log.dedupe.enabled);
     log.integrator = restored.integrator;
-    log.tiles = new LogTiles(opts.store, log.integrator);
+    log.tiles = new LogTiles(opts.store, log.integrator, () => log.prunedTo);
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = treeState(log.integrator);
     await log.publisher.checkExtends(log.size, restored.checkpoint, opts.mustExtend ?? []);

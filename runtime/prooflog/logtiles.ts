@@ -27,6 +27,7 @@ function interiorNodes(tile: Uint8Array): TileNodes {
 import type { TileStore } from "./storage/store.js";
 import { decodeEntryBundle, TILE_HEIGHT, TILE_WIDTH, tilePath } from "./tiles.js";
 import { CorruptStoreError } from "./storage/journal.js";
+import { PrunedError } from "./errors.js";
 
 export class LogTiles {
   private readonly cache = new Map<string, TileNodes>();
@@ -36,6 +37,8 @@ export class LogTiles {
   constructor(
     private readonly store: TileStore,
     private readonly edge: Integrator,
+    /** The minimum index the store was pruned to: a bundle ending at or below it may be gone (PrunedError). */
+    private readonly prunedTo: () => number = () => 0,
     private readonly cacheTiles = 4096,
   ) {}
 
@@ -91,8 +94,10 @@ export class LogTiles {
     const size = this.edge.size;
     if (index * TILE_WIDTH + width > size) throw new RangeError(`entries [${index * TILE_WIDTH}, ${index * TILE_WIDTH + width}) are beyond the tree size ${size}`);
     if (index === Math.floor(size / TILE_WIDTH)) return this.edge.partialEntries().slice(0, width);
-    const raw = await this.store.readBundle(index);
     const path = tilePath({ level: "entries", index, width: TILE_WIDTH });
+    // Asked before the read: a prune deletes bundles only after raising the minimum (log.ts `prune`).
+    if ((index + 1) * TILE_WIDTH <= this.prunedTo()) throw new PrunedError(path, (index + 1) * TILE_WIDTH, this.prunedTo());
+    const raw = await this.store.readBundle(index);
     if (!raw) throw new CorruptStoreError(`${this.store.description} is missing ${path}, which the tree of ${size} entries needs`);
     let entries: Uint8Array[];
     try {

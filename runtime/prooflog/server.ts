@@ -20,6 +20,7 @@ import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
 import type { AppendTokens } from "./tokens.js";
 import { CorruptStoreError } from "./storage/journal.js";
+import { PrunedError } from "./errors.js";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 
@@ -189,8 +190,8 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
     const end = (ref.index * TILE_WIDTH + ref.width) * unit;
     if (end > size) throw new HttpError(404, ref.level === "entries" ? "no such entry bundle" : "no such tile", `${req.url} needs ${end} entries; the tree has ${size}`);
     const minIndex = Math.max(o.minIndex, log.prunedTo);
-    if (ref.width === TILE_WIDTH && end <= minIndex) throw new HttpError(404, "pruned", `${req.url} ends at ${end}, at or below the log's minimum index ${minIndex}`);
     try {
+      if (ref.width === TILE_WIDTH && end <= minIndex) throw new PrunedError(`tile/${(req.params as { "*": string })["*"]}`, end, minIndex);
       if (ref.level === "entries") {
         const body = encodeEntryBundle(await log.tiles.bundle(ref.index, ref.width));
         // tlog-tiles: bundles SHOULD be compressed at the HTTP layer; gzip when the client takes it.
@@ -201,6 +202,7 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
       const body = await log.tiles.tile(ref.level, ref.index, ref.width);
       return reply.header("content-type", "application/octet-stream").header("cache-control", IMMUTABLE).send(Buffer.from(body));
     } catch (e) {
+      if (e instanceof PrunedError) throw new HttpError(404, "pruned", e.message); // the library's error for the same thing
       if (e instanceof CorruptStoreError) throw new HttpError(500, "store corrupt", e.message);
       throw e;
     }

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS prooflog_checkpoints (origin text PRIMARY KEY, note t
 CREATE TABLE IF NOT EXISTS prooflog_antispam (origin text NOT NULL, leaf bytea NOT NULL, idx bigint NOT NULL, PRIMARY KEY (origin, leaf));
 CREATE TABLE IF NOT EXISTS prooflog_pruned (origin text PRIMARY KEY, min_index bigint NOT NULL);`;
 
-/** Bundles deleted per transaction by `prune`. */
+/** Bundles deleted per transaction by `prune` (the default of `pruneChunk`). */
 const PRUNE_CHUNK = 256;
 
 export class WriterLockError extends Error {
@@ -43,6 +43,8 @@ export interface PostgresStoreOptions {
   /** How long to wait for the single-writer lock; 0 fails at once. Default: wait forever (hot standby). */
   lockWaitMs?: number;
   onWaiting?: (message: string) => void;
+  /** Bundles `prune` deletes per transaction (default 256: 64 Ki entries); smaller keeps each transaction short. */
+  pruneChunk?: number;
 }
 
 export class PostgresStore implements TileStore {
@@ -58,6 +60,7 @@ export class PostgresStore implements TileStore {
     private readonly o: PostgresStoreOptions = {},
   ) {
     this.description = `PostgreSQL store (origin ${origin})`;
+    if (o.pruneChunk !== undefined && !(Number.isSafeInteger(o.pruneChunk) && o.pruneChunk > 0)) throw new RangeError(`pruneChunk ${o.pruneChunk} is not a positive integer`);
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
   }
 
@@ -121,8 +124,9 @@ export class PostgresStore implements TileStore {
     const from = Math.floor((await this.prunedTo(this.client())) / TILE_WIDTH);
     const end = Math.floor(minIndex / TILE_WIDTH);
     let removed = 0;
-    for (let n = from; n < end || n === from; n += PRUNE_CHUNK) {
-      const last = Math.min(end, n + PRUNE_CHUNK);
+    const chunk = this.o.pruneChunk ?? PRUNE_CHUNK;
+    for (let n = from; n < end || n === from; n += chunk) {
+      const last = Math.min(end, n + chunk);
       const paths = Array.from({ length: Math.max(0, last - n) }, (_, k) => tilePath({ level: "entries", index: n + k, width: TILE_WIDTH }));
       await this.tx(async (c) => {
         if (paths.length > 0) {

@@ -11,6 +11,7 @@ import { FileStore } from "../../../runtime/prooflog/storage/file.js";
 import { PostgresStore } from "../../../runtime/prooflog/storage/postgres.js";
 import type { TileStore } from "../../../runtime/prooflog/storage/store.js";
 import { TransparencyLog } from "../../../runtime/prooflog/log.js";
+import { PrunedError } from "../../../runtime/prooflog/services.js";
 import { pruneStore } from "../../../runtime/prooflog/recover.js";
 import { startLogServer } from "../../../runtime/prooflog/serve.js";
 import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
@@ -43,6 +44,7 @@ async function restartsAndProves(store: () => TileStore, size = 1300): Promise<v
     verifyConsistency(1300, 1600, await log.consistencyProof(1300, 1600), await log.rootAt(1300), await log.rootAt(1600));
     expect((await log.readEntries(1280, 1283)).map((e) => Buffer.from(e).toString())).toEqual(["prune 1280", "prune 1281", "prune 1282"]);
     expect(await log.add(entry(1500))).toEqual({ index: 1500, duplicate: true });
+    await expect(log.readEntries(1000, 1003)).rejects.toThrow(new PrunedError("tile/entries/003", 1024, 1200));
   } finally {
     await log.close();
   }
@@ -79,6 +81,9 @@ describe("file store pruning", () => {
       try {
         const gone = await app.inject({ url: "/tile/entries/003" });
         expect([gone.statusCode, gone.body]).toEqual([404, expect.stringMatching(/pruned/)]);
+        // A partial bundle of a pruned one: the library's PrunedError, not a missing object taken for corruption.
+        const partial = await app.inject({ url: "/tile/entries/000.p/5" });
+        expect([partial.statusCode, partial.body]).toEqual([404, expect.stringMatching(/tile\/entries\/000 ends at entry 256, at or below the log's minimum index 1200: pruned/)]);
         expect((await app.inject({ url: "/tile/entries/004" })).statusCode).toBe(200);
         expect((await app.inject({ url: "/tile/0/004" })).statusCode).toBe(200);
       } finally {
