@@ -41,9 +41,18 @@ export class S3StoreError extends Error {
   override name = "S3StoreError";
 }
 
+/** The text of an XML element's content (S3 escapes &, <, > and may use character references). */
+const xmlText = (t: string) =>
+  t.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, e: string) =>
+    e[0] === "#" ? String.fromCodePoint(Number(e[1] === "x" ? `0${e.slice(1)}` : e.slice(1))) : ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[e]!,
+  );
+
 export class S3Store implements TileStore {
   readonly description: string;
   private readonly base: string;
+  /** Endpoint and bucket, and the key prefix under it ("" or ending in "/"): what ListObjectsV2 needs apart. */
+  private readonly bucketUrl: string;
+  private readonly keyPrefix: string;
   private readonly client: AwsClient;
   private etag: string | null = null;
   private size = 0;
@@ -52,6 +61,9 @@ export class S3Store implements TileStore {
     this.base = o.url.replace(/\/+$/, "");
     if (!/^https?:\/\/[^/]+\/[^/]+/.test(this.base)) throw new S3StoreError(`S3 URL "${o.url}" must be <http(s) endpoint>/<bucket>[/<prefix>]`);
     this.description = `S3 store ${this.base}`;
+    const m = /^(https?:\/\/[^/]+\/[^/]+)(?:\/(.+))?$/.exec(this.base)!;
+    this.bucketUrl = m[1]!;
+    this.keyPrefix = m[2] ? `${m[2]}/` : "";
     this.client = new AwsClient({ accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey, sessionToken: o.sessionToken, region: o.region ?? "us-east-1", service: "s3" });
   }
 
@@ -103,9 +115,9 @@ export class S3Store implements TileStore {
   }
 
   /**
-   * Record the minimum, DELETE the full bundles ending at or below it, record the sweep done. S3 answers a DELETE
-   * alike whether or not the object existed, so this resolves to the number of bundles swept. Partial bundles
-   * left beside them are not listed and stay (a few bytes each).
+   * Record the minimum, DELETE the full bundles ending at or below it and the partial bundles listed beside them,
+   * record the sweep done. S3 answers a DELETE alike whether or not the object existed, so this resolves to the
+   * number of bundles swept.
    */
   async prune(minIndex: number): Promise<number> {
     const was = await this.readPruned();
@@ -113,11 +125,64 @@ export class S3Store implements TileStore {
     const from = Math.floor(was.done / TILE_WIDTH);
     const end = Math.floor(target / TILE_WIDTH);
     await this.writePruned(target, was.done);
-    for (let n = from; n < end; n += 64) {
-      await Promise.all(Array.from({ length: Math.min(64, end - n) }, (_, k) => this.req("DELETE", tilePath({ level: "entries", index: n + k, width: TILE_WIDTH }))));
-    }
+    const full = Array.from({ length: Math.max(0, end - from) }, (_, k) => tilePath({ level: "entries", index: from + k, width: TILE_WIDTH }));
+    await this.deleteAll([...full, ...(await this.partialBundles(from, end))]);
     await this.writePruned(target, Math.max(was.done, end * TILE_WIDTH));
     return Math.max(0, end - from);
+  }
+
+  private async deleteAll(paths: readonly string[]): Promise<void> {
+    for (let i = 0; i < paths.length; i += 64) await Promise.all(paths.slice(i, i + 64).map((p) => this.req("DELETE", p)));
+  }
+
+  /**
+   * The partial bundles of bundles [from, end), listed: a bundle may have any of 255 (one per checkpoint published
+   * while the tree ended in it). One listing per directory of 1,000 bundles, not one per bundle: in a directory S3
+   * lists `NNN`, then its `NNN.p/W`, then `NNN+1`… (UTF-8 order), and deeper directories (`xNNN/…`) after them all,
+   * so the listing stops at the first name past the range. A store that lists in another order stops early and
+   * leaves some partial bundles behind, never deletes one above the minimum: only names parsed in range are returned.
+   */
+  private async partialBundles(from: number, end: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let lo = from; lo < end; lo = Math.floor(lo / 1000) * 1000 + 1000) {
+      const first = tilePath({ level: "entries", index: lo, width: TILE_WIDTH });
+      const dir = first.slice(0, first.lastIndexOf("/") + 1);
+      const base = Math.floor(lo / 1000) * 1000;
+      const after = lo % 1000 === 0 ? undefined : tilePath({ level: "entries", index: lo - 1, width: TILE_WIDTH });
+      for await (const key of this.list(dir, after)) {
+        const m = /^([0-9]{3})(?:\.p\/([0-9]{1,3}))?$/.exec(key.slice(dir.length));
+        if (!m) {
+          if (key.slice(dir.length).startsWith("x")) break;
+          continue; // not a bundle name: leave it be
+        }
+        const n = base + Number(m[1]);
+        if (n >= end) break;
+        if (n >= lo && m[2] !== undefined) out.push(key);
+      }
+    }
+    return out;
+  }
+
+  /** Keys under `prefix` (below the store's own prefix), in the order S3 lists them: ListObjectsV2, page by page. */
+  private async *list(prefix: string, startAfter?: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      const q = new URLSearchParams({ "list-type": "2", prefix: this.keyPrefix + prefix });
+      if (token !== undefined) q.set("continuation-token", token);
+      else if (startAfter !== undefined) q.set("start-after", this.keyPrefix + startAfter);
+      const url = `${this.bucketUrl}?${q.toString()}`;
+      let res: Response;
+      try {
+        res = await this.client.fetch(url);
+      } catch (e) {
+        throw new S3StoreError(`GET ${url}: ${String((e as Error).cause ?? (e as Error).message)}`, { cause: e });
+      }
+      const xml = await res.text();
+      if (!res.ok) throw new S3StoreError(`GET ${url}: HTTP ${res.status} ${xml.slice(0, 200)}`);
+      for (const [, key] of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) yield xmlText(key!).slice(this.keyPrefix.length);
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlText(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? "") : undefined;
+      if (token === "") throw new S3StoreError(`GET ${url}: a truncated listing without a NextContinuationToken`);
+    } while (token !== undefined);
   }
 
   async commit(c: Commit): Promise<void> {

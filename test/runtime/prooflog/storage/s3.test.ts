@@ -5,12 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import S3rver from "s3rver";
 import { AwsClient } from "aws4fetch";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Store } from "../../../../runtime/prooflog/storage/s3.js";
 import { pruneStore } from "../../../../runtime/prooflog/recover.js";
 import { runCliInProcess } from "../../../cli-in-process.js";
+import { REPO_ROOT } from "../../../cli.js";
 import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
 import { generateKey, newSigner, newVerifier } from "../../../../runtime/prooflog/note.js";
 import { openCheckpoint } from "../../../../runtime/prooflog/checkpoint.js";
@@ -19,6 +21,10 @@ import { verifyConsistency, verifyInclusion } from "../../../../runtime/prooflog
 import { leafHash } from "../../../../runtime/prooflog/rfc6962.js";
 
 const ORIGIN = "meridian.test/s3";
+/** An s3rver with one bucket, "logs", under the directory given; prints its port. */
+const S3RVER_CHILD = `const S3rver = require("s3rver");
+new S3rver({ port: 0, address: "127.0.0.1", directory: process.argv[1], silent: true, configureBuckets: [{ name: "logs", configs: [] }] })
+  .run().then(({ port }) => console.log(port));`;
 const keys = generateKey(ORIGIN);
 const dir = mkdtempSync(join(tmpdir(), "s3rver-"));
 const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
@@ -94,5 +100,43 @@ describe("S3 store", () => {
     await again.publishCheckpoint();
     verifyInclusion(600, 900, leafHash(Buffer.from("s3 600")), await again.inclusionProof(600, 900), await again.rootAt(900));
     await again.close();
+  });
+
+  it("log prune lists (ListObjectsV2, two pages) and deletes the partial bundles beside the pruned ones, and only those", async () => {
+    // s3rver makes continuation tokens with DES, which Node's OpenSSL 3 has only in its legacy provider: a listing
+    // that needs a second page runs against an s3rver of its own, in a child with that provider.
+    const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", S3RVER_CHILD, join(dir, "paged")], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim()));
+        child.once("exit", (code) => reject(new Error(`s3rver exited (${code})`)));
+      });
+      const url = `http://127.0.0.1:${port}/logs/partials`;
+      const store = () => new S3Store({ url, ...creds });
+      // No duplicate index (an object per entry) to write: this test is about bundles.
+      const opts = { origin: ORIGIN, signer: newSigner(keys.signerKey), verifier: newVerifier(keys.verifierKey), dedupeCapacity: 0 };
+      const log = await TransparencyLog.open({ ...opts, store: store(), maxBatch: 100 });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => log.add(Buffer.from(`s3 ${i}`))));
+      await log.publishCheckpoint(); // leaves tile/entries/000.p/100
+      await Promise.all(Array.from({ length: 1200 }, (_, i) => log.add(Buffer.from(`s3 ${100 + i}`))));
+      await log.publishCheckpoint(); // leaves tile/entries/005.p/20
+      await log.close();
+      const s3 = new AwsClient({ ...creds, service: "s3", region: "us-east-1" });
+      // A log that published at every width of bundles 000–003 (1,020 partial names: two listing pages), and one
+      // partial bundle beside 004, which ends above the minimum.
+      const leftovers = [...Array.from({ length: 4 * 255 }, (_, i) => `tile/entries/00${Math.floor(i / 255)}.p/${(i % 255) + 1}`), "tile/entries/004.p/76"];
+      for (let i = 0; i < leftovers.length; i += 64) await Promise.all(leftovers.slice(i, i + 64).map((p) => s3.fetch(`${url}/${p}`, { method: "PUT", body: "x" })));
+
+      expect(await pruneStore(store(), 1200)).toEqual({ size: 1300, removed: 4 });
+      const listing = await (await s3.fetch(`http://127.0.0.1:${port}/logs?list-type=2&prefix=partials/tile/entries/`)).text();
+      expect([...listing.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1])).toEqual(["partials/tile/entries/004", "partials/tile/entries/004.p/76", "partials/tile/entries/005.p/20"]);
+      expect((await s3.fetch(`${url}/tile/0/000.p/100`)).status).toBe(200); // partial hash tiles stay
+      const again = await TransparencyLog.open({ ...opts, store: store() });
+      expect([again.size, again.prunedTo]).toEqual([1300, 1200]);
+      expect((await again.readEntries(1280, 1283)).map((e) => Buffer.from(e).toString())).toEqual(["s3 1280", "s3 1281", "s3 1282"]);
+      await again.close();
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });
