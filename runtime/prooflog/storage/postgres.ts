@@ -153,8 +153,21 @@ export class PostgresStore implements TileStore {
     return this.writer;
   }
 
-  /** One transaction on the writer connection. */
-  private async tx(fn: (c: pg.Client) => Promise<void>): Promise<void> {
+  /** Settles when the last transaction handed to `tx` has ended. */
+  private txs: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One transaction on the writer connection, after the ones before it. The connection has one transaction at a
+   * time: a prune chunk (`log serve --min-index`) or a publish overlapping a commit would otherwise run inside it
+   * (a second BEGIN is only a warning) and its COMMIT would make half of the commit durable.
+   */
+  private tx(fn: (c: pg.Client) => Promise<void>): Promise<void> {
+    const run = this.txs.then(() => this.txNow(fn));
+    this.txs = run.catch(() => undefined);
+    return run;
+  }
+
+  private async txNow(fn: (c: pg.Client) => Promise<void>): Promise<void> {
     const c = this.client();
     await c.query("BEGIN");
     try {

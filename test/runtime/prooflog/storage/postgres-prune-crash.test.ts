@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import pg from "pg";
 import { PostgresStore } from "../../../../runtime/prooflog/storage/postgres.js";
+import type { Commit } from "../../../../runtime/prooflog/storage/store.js";
 import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
 import { PrunedError } from "../../../../runtime/prooflog/services.js";
 import { startLogServer } from "../../../../runtime/prooflog/serve.js";
@@ -118,6 +119,58 @@ describe("PostgreSQL prune killed between transactions", () => {
       await expect(done.readEntries(1000, 1001)).rejects.toThrow(PrunedError);
     } finally {
       await done.close();
+    }
+  });
+});
+
+describe("PostgreSQL prune beside appends (log serve --min-index)", () => {
+  // The store writes on one connection; a prune chunk and a commit must not share a transaction on it.
+  it("keeps a commit that runs while a prune chunk is open in a transaction of its own", async () => {
+    const origin = `${ORIGIN}-live`;
+    const k = generateKey(origin);
+    const opts = { origin, signer: newSigner(k.signerKey), verifier: newVerifier(k.verifierKey), maxBatch: 100 };
+    const first = new PostgresStore(URL, origin, { lockWaitMs: 10_000 });
+    let held: Commit | undefined;
+    const commit = first.commit.bind(first);
+    first.commit = async (c) => {
+      if (c.firstIndex < 1300) return commit(c);
+      held = c; // the commit of entry 1300, kept for the race below
+      throw new Error("held back");
+    };
+    const log = await TransparencyLog.open({ ...opts, store: first });
+    for (let i = 0; i < 1300; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => log.add(entry(i + j))));
+    await log.add(entry(1300)).catch(() => undefined);
+    await log.close().catch(() => undefined);
+    expect(held?.firstIndex).toBe(1300);
+
+    const other = new pg.Client({ connectionString: URL });
+    await other.connect();
+    const store = new PostgresStore(URL, origin, { lockWaitMs: 10_000 });
+    try {
+      await store.open();
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM prooflog_tiles WHERE origin = $1 AND path = 'tile/entries/002' FOR UPDATE", [origin]);
+      await other.query("BEGIN");
+      await other.query("SELECT 1 FROM prooflog_state WHERE origin = $1 FOR UPDATE", [origin]);
+      const waiting = (sql: string) => async () => (await query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query LIKE $2", [DB, `${sql}%`])).length > 0;
+      const pruned = store.prune(1200);
+      await until("the prune's DELETE to wait", waiting("DELETE FROM prooflog_tiles"));
+      const committed = store.commit(held!);
+      committed.catch(() => undefined); // awaited below; a failed expectation must not leave it unhandled
+      await new Promise((r) => setImmediate(r)); // the commit has sent what it sends before it needs an answer
+      await locker.query("ROLLBACK");
+      expect(await pruned).toBe(4);
+      await until("the commit's state update to wait", waiting("UPDATE prooflog_state"));
+      // Its transaction is still open: nothing it wrote is visible, the duplicate index least of all.
+      expect(await query("SELECT idx FROM prooflog_antispam WHERE origin = $1 AND idx >= 1300", [origin])).toEqual([]);
+      await other.query("ROLLBACK");
+      await committed;
+      expect(await query("SELECT idx FROM prooflog_antispam WHERE origin = $1 AND idx >= 1300", [origin])).toEqual([{ idx: "1300" }]);
+    } finally {
+      await other.end();
+      await store.close();
+      for (const t of ["prooflog_tiles", "prooflog_state", "prooflog_checkpoints", "prooflog_antispam", "prooflog_pruned"])
+        await admin.query(`DELETE FROM ${t} WHERE origin = $1`, [origin]).catch(() => undefined);
     }
   });
 });
