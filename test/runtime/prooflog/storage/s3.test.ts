@@ -102,6 +102,18 @@ describe("S3 store", () => {
     await again.close();
   });
 
+  it("the partial-bundle listing walks each directory of 1,000 bundles and stops at the first name past the minimum", async () => {
+    // A sweep resumed at bundle 999 up to bundle 1,002 (a bucket of synthetic names: the store only lists and deletes).
+    const url = bucketUrl.replace(/prod$/, "dirs");
+    const s3 = new AwsClient({ ...creds, service: "s3", region: "us-east-1" });
+    const names = ["998.p/4", "999", "999.p/3", "x001/000", "x001/000.p/7", "x001/001.p/9", "x001/002", "x001/002.p/1", "x001/x000/000.p/5", "x002/000.p/2"];
+    for (const p of [".meridian/pruned", ...names.map((n) => `tile/entries/${n}`)])
+      expect((await s3.fetch(`${url}/${p}`, { method: "PUT", body: p === ".meridian/pruned" ? `${1002 * 256} ${999 * 256}\n` : "x" })).ok).toBe(true);
+    expect(await new S3Store({ url, ...creds }).prune(1002 * 256)).toBe(3);
+    const left = await Promise.all(names.map(async (n) => ((await s3.fetch(`${url}/tile/entries/${n}`)).ok ? n : null)));
+    expect(left.filter((n) => n !== null)).toEqual(["998.p/4", "x001/002", "x001/002.p/1", "x001/x000/000.p/5", "x002/000.p/2"]);
+  });
+
   it("log prune lists (ListObjectsV2, two pages) and deletes the partial bundles beside the pruned ones, and only those", async () => {
     // s3rver makes continuation tokens with DES, which Node's OpenSSL 3 has only in its legacy provider: a listing
     // that needs a second page runs against an s3rver of its own, in a child with that provider.
