@@ -48,6 +48,30 @@ describe("RFC 6962 hash primitives (known answers)", () => {
     );
   });
 
+  it("65-byte inputs (every node; the leaf of a 64-byte entry) hash through the specialised function to SHA-256 in every form", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(8), (e, ow) => {
+        const want = hex(sha256(Buffer.from([0]), e));
+        expect(hex(leafHash(e))).toBe(want);
+        const out = new Uint8Array(80);
+        leafHashInto(e, out, 5);
+        expect(hex(out.subarray(5, 37))).toBe(want);
+        const words = new Int32Array(24);
+        leafHashWords(e, words, ow);
+        expect(hex(new Uint8Array(words.buffer, 4 * ow, 32))).toBe(want);
+        expect(hex(nodeHash(e.subarray(0, 32), e.subarray(32)))).toBe(hex(sha256(Buffer.from([1]), e)));
+      }),
+      { numRuns: 500 },
+    );
+    // Every value of the last byte (the second block's table row), under both prefixes.
+    for (let b = 0; b < 256; b++) {
+      const e = new Uint8Array(64).fill(b ^ 0x5a);
+      e[63] = b;
+      expect(hex(leafHash(e))).toBe(hex(sha256(Buffer.from([0]), e)));
+      expect(hex(nodeHash(e.subarray(0, 32), e.subarray(32)))).toBe(hex(sha256(Buffer.from([1]), e)));
+    }
+  });
+
   it("the allocation-free forms write the same hashes at any offset, also over their own inputs", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40_000 }), fc.uint8Array({ minLength: 96, maxLength: 96 }), fc.nat(64), fc.nat(64), (e, buf, lo, ro) => {
