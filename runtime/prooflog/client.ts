@@ -2,10 +2,19 @@
  * HTTP client of a log served by server.ts (or any tlog-tiles log for the tile reads). It returns raw material;
  * verification is the caller's job (see verifier.ts), so a lying server can only make verification fail.
  */
+import { MIN_INDEX_HEADER, PrunedError } from "./errors.js";
 import { decodeEntryBundle, TILE_WIDTH, tilePath } from "./tiles.js";
 
 export class LogClientError extends Error {
   override name = "LogClientError";
+}
+
+function errorCode(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { error?: unknown }).error;
+  } catch {
+    return undefined;
+  }
 }
 
 export class LogClient {
@@ -14,14 +23,21 @@ export class LogClient {
     this.base = base.replace(/\/+$/, "");
   }
 
-  private async get(path: string): Promise<Response> {
+  /** `end`: the entries a bundle path covers, for the PrunedError of a pruned bundle. */
+  private async get(path: string, end = Number.NaN): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${this.base}/${path}`);
     } catch (e) {
       throw new LogClientError(`cannot reach ${this.base}/${path}: ${(e as Error).cause ?? (e as Error).message}`);
     }
-    if (!res.ok) throw new LogClientError(`GET ${this.base}/${path}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok) {
+      const text = await res.text();
+      const minIndex = res.headers.get(MIN_INDEX_HEADER);
+      // The server's 404 `pruned` (server.ts) is the library's PrunedError, so callers handle one error either way.
+      if (res.status === 404 && minIndex !== null && /^[0-9]+$/.test(minIndex) && errorCode(text) === "pruned") throw new PrunedError(path, end, Number(minIndex));
+      throw new LogClientError(`GET ${this.base}/${path}: HTTP ${res.status} ${text}`);
+    }
     return res;
   }
 
@@ -57,7 +73,7 @@ export class LogClient {
     const out: Buffer[] = [];
     for (let n = Math.floor(start / TILE_WIDTH); n * TILE_WIDTH < end; n++) {
       const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
-      const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }))).arrayBuffer()));
+      const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }), n * TILE_WIDTH + width)).arrayBuffer()));
       if (bundle.length !== width) throw new LogClientError(`entry bundle ${n} holds ${bundle.length} entries; expected ${width}`);
       out.push(...bundle.slice(Math.max(0, start - n * TILE_WIDTH), end - n * TILE_WIDTH));
     }
@@ -69,7 +85,7 @@ export class LogClient {
     if (index >= size) throw new LogClientError(`index ${index} is beyond the tree size ${size}`);
     const n = Math.floor(index / TILE_WIDTH);
     const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
-    const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }))).arrayBuffer()));
+    const bundle = decodeEntryBundle(Buffer.from(await (await this.get(tilePath({ level: "entries", index: n, width }), n * TILE_WIDTH + width)).arrayBuffer()));
     const e = bundle[index % TILE_WIDTH];
     if (!e) throw new LogClientError(`entry bundle ${n} has no entry ${index}`);
     return e;

@@ -15,6 +15,9 @@ export class ForkRefusedError extends Error {
  * tlog-tiles pruning), so it may have been deleted. Not corruption: the tree and its proofs above the minimum stand.
  * `log serve` answers it with 404 `pruned`.
  */
+/** Sent with the HTTP 404 `pruned` answer: the log's minimum index, so a LogClient rethrows it as a PrunedError. */
+export const MIN_INDEX_HEADER = "meridian-min-index";
+
 export class PrunedError extends Error {
   override name = "PrunedError";
   constructor(

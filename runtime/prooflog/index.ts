@@ -5,7 +5,8 @@
 export { type Hash, hashEquals, leafHash } from "./rfc6962.js";
 export { type Checkpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from "./checkpoint.js";
 export { ALG_COSIGNATURE_V1, generateKey, newSigner, newVerifier, openNote, parseSignedNote, signNote, verifierKeyOf, type Signer, type Verifier } from "./note.js";
-export { LogClient } from "./client.js";
+export { LogClient, LogClientError } from "./client.js";
+export { PrunedError } from "./errors.js";
 export { verifyConsistency, verifyInclusion } from "./proof/verify.js";
 export { LightClient, type LightClientOptions } from "./lightclient.js";
 export { MerkleTree } from "./tree.js";

@@ -247,13 +247,23 @@ function defineLogService(extra: InProcess) {
         onError: (e) => logger.error({ err: e }, "publishing a checkpoint"),
       });
       // --min-index on a store that can prune: once the published checkpoint reaches it, delete the bundles below.
+      // Done only when the store's prune resolves: a failed one is retried on the next tick, and a prune cut short
+      // before this start (its minimum recorded, some bundles left) is finished, since the store resumes where it stopped.
+      let pruning: "wait" | "running" | "done" = "wait";
       const pruner =
         config.minIndex > 0 && store.prune
           ? setInterval(() => {
-              if (log.prunedTo >= config.minIndex || publishedSize(log) < config.minIndex) return;
+              if (pruning !== "wait" || publishedSize(log) < config.minIndex) return;
+              pruning = "running";
               log.prune(config.minIndex).then(
-                (removed) => logger.info({ minIndex: config.minIndex, removed }, "pruned entry bundles"),
-                (e: unknown) => logger.error({ err: e }, "pruning"),
+                (removed) => {
+                  pruning = "done";
+                  logger.info({ minIndex: config.minIndex, removed }, "pruned entry bundles");
+                },
+                (e: unknown) => {
+                  pruning = "wait";
+                  logger.error({ err: e }, "pruning");
+                },
               );
             }, config.checkpointIntervalMs)
           : null;

@@ -20,7 +20,7 @@ import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
 import type { AppendTokens } from "./tokens.js";
 import { CorruptStoreError } from "./storage/journal.js";
-import { PrunedError } from "./errors.js";
+import { MIN_INDEX_HEADER, PrunedError } from "./errors.js";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 
@@ -202,7 +202,7 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
       const body = await log.tiles.tile(ref.level, ref.index, ref.width);
       return reply.header("content-type", "application/octet-stream").header("cache-control", IMMUTABLE).send(Buffer.from(body));
     } catch (e) {
-      if (e instanceof PrunedError) throw new HttpError(404, "pruned", e.message); // the library's error for the same thing
+      if (e instanceof PrunedError) throw new HttpError(404, "pruned", e.message, { [MIN_INDEX_HEADER]: String(e.minIndex) }); // the library's error for the same thing
       if (e instanceof CorruptStoreError) throw new HttpError(500, "store corrupt", e.message);
       throw e;
     }

@@ -12,6 +12,7 @@ import { PostgresStore } from "../../../runtime/prooflog/storage/postgres.js";
 import type { TileStore } from "../../../runtime/prooflog/storage/store.js";
 import { TransparencyLog } from "../../../runtime/prooflog/log.js";
 import { PrunedError } from "../../../runtime/prooflog/services.js";
+import { LogClient, LogClientError } from "../../../runtime/prooflog/index.js";
 import { pruneStore } from "../../../runtime/prooflog/recover.js";
 import { startLogServer } from "../../../runtime/prooflog/serve.js";
 import { generateKey, newSigner, newVerifier } from "../../../runtime/prooflog/note.js";
@@ -86,6 +87,15 @@ describe("file store pruning", () => {
         expect([partial.statusCode, partial.body]).toEqual([404, expect.stringMatching(/tile\/entries\/000 ends at entry 256, at or below the log's minimum index 1200: pruned/)]);
         expect((await app.inject({ url: "/tile/entries/004" })).statusCode).toBe(200);
         expect((await app.inject({ url: "/tile/0/004" })).statusCode).toBe(200);
+        // Over HTTP, the client raises the library's PrunedError (bundle end and minimum from the answer), not a bare HTTP error.
+        const { port } = app.server.address() as { port: number };
+        const client = new LogClient(`http://127.0.0.1:${port}`);
+        const pruned = await client.entry(5, 1300).catch((e: unknown) => e);
+        expect(pruned).toBeInstanceOf(PrunedError);
+        expect(pruned).toMatchObject({ path: "tile/entries/000", end: 256, minIndex: 1200 });
+        expect(await client.entries(1000, 1100, 1300).catch((e: unknown) => e)).toBeInstanceOf(PrunedError); // bundle 003
+        expect((await client.entry(1250, 1300)).toString()).toBe("prune 1250");
+        expect(await client.entry(1_000_000, 1_000_001).catch((e: unknown) => e)).toBeInstanceOf(LogClientError); // beyond the tree: a plain error
       } finally {
         await app.close();
       }
@@ -108,6 +118,29 @@ describe("file store pruning", () => {
         await app.close();
       }
       await restartsAndProves(() => new FileStore(dir), 1400);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("log serve --min-index retries a prune that failed, and finishes one cut short before it started", async () => {
+    const dir = await build();
+    try {
+      writeFileSync(join(dir, "state/pruned"), "1200 0\n"); // a prune cut short: minimum recorded, nothing deleted yet
+      const store = new FileStore(dir);
+      const prune = store.prune.bind(store);
+      let calls = 0;
+      store.prune = (minIndex: number) => (++calls === 1 ? Promise.reject(new Error("EIO: the first attempt fails")) : prune(minIndex));
+      const { app, log } = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, store, port: 0, checkpointIntervalMs: 50, minIndex: 1200 });
+      try {
+        for (let i = 0; i < 100 && existsSync(bundle(dir, "003")); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(calls).toBe(2);
+        for (const n of ["000", "001", "002", "003"]) expect(existsSync(bundle(dir, n)), n).toBe(false);
+        expect(readFileSync(join(dir, "state/pruned"), "utf8")).toBe("1200 1024\n");
+        expect(log.prunedTo).toBe(1200);
+      } finally {
+        await app.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
