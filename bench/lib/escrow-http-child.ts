@@ -22,6 +22,7 @@ import { z } from "zod";
 import { ClockNode, hlcParts, TimeMetrics } from "../../runtime/clock/index.js";
 import { defineService, startService } from "../../runtime/kit/index.js";
 import { BuyerVerifier, buyerJwtConfig } from "../../runtime/escrow/transport/identity.js";
+import { TokenSource } from "../../runtime/escrow/core/ids.js";
 import type { IdentityConfig } from "../../runtime/escrow/config.js";
 
 export interface PeerSetup {
@@ -78,6 +79,7 @@ if (mode === "bare") {
   );
 } else if (mode === "kit") {
   const s = JSON.parse(readFileSync(file, "utf8")) as PeerSetup;
+  const ids = new TokenSource();
   const noop = defineService({
     name: "kitnoop",
     config: z.object({}),
@@ -85,7 +87,9 @@ if (mode === "bare") {
     start: ({ clock, metrics }) => ({
       routes(app) {
         const bearer = { config: { auth: "bearer" as const } };
-        app.post("/v1/inventory/:sku/reservations", bearer, async (_req, reply) => reply.status(201).send({ reservationId: randomBytes(12).toString("base64url") }));
+        // Ids as the escrow draws its tokens (a pooled random buffer): randomBytes per reservation cost this row ~10% more
+        // instructions per sale than the kit's own work (callgrind), which the escrow does not pay.
+        app.post("/v1/inventory/:sku/reservations", bearer, async (_req, reply) => reply.status(201).send({ reservationId: ids.next() }));
         app.post<{ Params: { id: string } }>("/v1/reservations/:id/commit", bearer, async (req) => ({ reservationId: req.params.id, status: "sold" }));
       },
       ...hlcParts(new ClockNode({ clock, maxOffsetMs: 250, metrics: new TimeMetrics(metrics) })),
