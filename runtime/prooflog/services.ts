@@ -5,7 +5,6 @@
  * under tsx, index.ts alone took ~0.1 s of CPU to import, and ~1.3 s with these.
  */
 export { TransparencyLog, type AddResult, type LogOptions } from "./log.js";
-export { PrunedError } from "./errors.js";
 export { startLogServer, type ServeOptions } from "./serve.js";
 export { checkpointTimeOf } from "./commit-wait.js";
 export { witnessService } from "./witness/service.js";

@@ -9,7 +9,7 @@ import pg from "pg";
 import { PostgresStore } from "../../../../runtime/prooflog/storage/postgres.js";
 import type { Commit } from "../../../../runtime/prooflog/storage/store.js";
 import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
-import { PrunedError } from "../../../../runtime/prooflog/services.js";
+import { PrunedError } from "../../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../../runtime/prooflog/serve.js";
 import { generateKey, newSigner, newVerifier } from "../../../../runtime/prooflog/note.js";
 import { leafHash } from "../../../../runtime/prooflog/rfc6962.js";
