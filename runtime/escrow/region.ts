@@ -218,10 +218,8 @@ export class RegionEscrow {
     return new Promise<CommitResult>((resolve, reject) => {
       this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, resolve, reject });
       if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
-      else if (this.flushesInFlight < MAX_FLUSHES_IN_FLIGHT && !this.flushDue) {
+      else if (this.flushesInFlight === 0 && !this.flushDue) {
         // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
-        // A second flush starts while the first is out, so one batch's Redis script overlaps the other's journal
-        // transaction (each store's own group commit still orders and batches its writes).
         this.flushDue = true;
         setImmediate(() => {
           this.flushDue = false;
