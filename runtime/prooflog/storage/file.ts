@@ -16,8 +16,8 @@
  * (and when the journal grows), so a restart replays at most one sync interval of journal: O(1) in log size.
  */
 import { constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { open, readFile, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import { hashesAtLevel, type FullBundle, type FullTile } from "../integrate.js";
@@ -28,6 +28,7 @@ import { type Commit, type Publication, type Recovered, type TileStore } from ".
 import { type Hash, HASH_SIZE } from "../rfc6962.js";
 import { FileLeafIndex } from "./leafindex.js";
 import { deleteBundles, readPruned, writePruned } from "./file-prune.js";
+import { closeFile, DirtyFiles, openFile, writeAll } from "./public-files.js";
 import { fsyncDirectory } from "../../common/durable-file.js";
 import { lockDirectory, type DirectoryLock } from "../../common/dir-lock.js";
 
@@ -47,8 +48,8 @@ export class FileStore implements TileStore {
   readonly pipelined = true;
   readonly publicDir: string;
   private readonly stateDir: string;
-  /** The two journal lanes (see above). */
-  private journals: [FileHandle, FileHandle] | null = null;
+  /** The two journal lanes (see above): raw descriptors, written with callback `fs.write` (no FileHandle promise per record). */
+  private journals: [number, number] | null = null;
   /** Settles when the lane's last write has. */
   private laneTail: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
   private lane: 0 | 1 = 0;
@@ -59,9 +60,8 @@ export class FileStore implements TileStore {
   private commitFailure: unknown = null;
   private journalSeq = 0;
   private journalBytes = 0;
-  /** Files and directories written since the last sync. */
-  private dirtyFiles = new Set<string>();
-  private dirtyDirs = new Set<string>();
+  /** Public files written since the last sync. */
+  private readonly dirty = new DirtyFiles();
   private lastState: TreeState | null = null;
   private syncedSize = 0;
   private lock: Promise<unknown> = Promise.resolve();
@@ -93,7 +93,7 @@ export class FileStore implements TileStore {
   }
 
   private async openJournals(): Promise<void> {
-    this.journals = [await open(this.journalPath(this.journalSeq, 0), JOURNAL_FLAGS), await open(this.journalPath(this.journalSeq, 1), JOURNAL_FLAGS)];
+    this.journals = [await openFile(this.journalPath(this.journalSeq, 0), JOURNAL_FLAGS), await openFile(this.journalPath(this.journalSeq, 1), JOURNAL_FLAGS)];
     this.laneTail = [Promise.resolve(), Promise.resolve()];
     this.lane = 0;
   }
@@ -202,13 +202,8 @@ export class FileStore implements TileStore {
     await fh.close();
   }
 
-  private async writePublic(path: string, data: Uint8Array): Promise<void> {
-    const file = join(this.publicDir, path);
-    const d = dirname(file);
-    if (!this.dirtyDirs.has(d)) mkdirSync(d, { recursive: true });
-    await writeFile(file, data);
-    this.dirtyFiles.add(file);
-    this.dirtyDirs.add(d);
+  private writePublic(path: string, data: Uint8Array): Promise<void> {
+    return this.dirty.write(join(this.publicDir, path), data);
   }
 
   private async writeTiles(tiles: readonly FullTile[], bundles: readonly FullBundle[]): Promise<void> {
@@ -232,12 +227,12 @@ export class FileStore implements TileStore {
       if (!c.journaled) {
         const rec = encodeRecord(c.firstIndex, c.entries);
         const lane = this.lane;
-        const fh = this.journals[lane];
+        const fd = this.journals[lane];
         this.lane = lane === 0 ? 1 : 0;
         // One write at a time per lane (so only a lane's last record can be torn); the other lane's may overlap.
         written = this.laneTail[lane].then(() => {
           if (this.commitFailure) throw this.commitFailure;
-          return fh.write(rec); // O_DSYNC: durable when it returns
+          return writeAll(fd, rec); // O_DSYNC: durable when it returns
         });
         this.laneTail[lane] = written.then(
           () => undefined,
@@ -294,15 +289,15 @@ export class FileStore implements TileStore {
     const state = this.lastState;
     await this.tileWrites;
     if (this.tileFailure) throw this.tileFailure;
-    if (!state || (state.size === this.syncedSize && this.dirtyFiles.size === 0)) return;
-    await this.flushPublic();
+    if (!state || (state.size === this.syncedSize && this.dirty.size === 0)) return;
+    await this.dirty.flush();
     const statePath = join(this.stateDir, "state");
     await writeFile(`${statePath}.tmp`, encodeState(state), { flush: true });
     await rename(`${statePath}.tmp`, statePath);
     await fsyncDirectory(this.stateDir);
     this.syncedSize = state.size;
     // Everything journaled so far is now in the state: start a new journal, drop the old ones.
-    for (const fh of this.journals!) await fh.close();
+    for (const fd of this.journals!) await closeFile(fd);
     const old = this.journalSeq;
     this.journalSeq++;
     await this.openJournals();
@@ -324,7 +319,7 @@ export class FileStore implements TileStore {
         writes.push(gz(encodeEntryBundle(e.entries)).then((b) => this.writePublic(tilePath({ level: "entries", index: Math.floor(e.size / TILE_WIDTH), width: e.entries.length }), b)));
       }
       await Promise.all(writes);
-      await this.flushPublic();
+      await this.dirty.flush();
       const cp = join(this.publicDir, "checkpoint");
       await writeFile(`${cp}.tmp`, p.note, { flush: true });
       await rename(`${cp}.tmp`, cp);
@@ -334,22 +329,6 @@ export class FileStore implements TileStore {
       this.completed = this.completed.filter((c) => c.end > e.size);
       await Promise.all(done.map(({ path }) => rm(join(this.publicDir, `${path}.p`), { recursive: true, force: true })));
     });
-  }
-
-  /** fsync the public files (and their directories) written since the last flush. */
-  private async flushPublic(): Promise<void> {
-    const files = [...this.dirtyFiles];
-    const dirs = [...this.dirtyDirs];
-    this.dirtyFiles = new Set();
-    this.dirtyDirs = new Set();
-    await Promise.all(
-      files.map(async (f) => {
-        const fh = await open(f, "r");
-        await fh.datasync();
-        await fh.close();
-      }),
-    );
-    await Promise.all(dirs.map(fsyncDirectory));
   }
 
   async readTile(level: number, index: number): Promise<Uint8Array | null> {
@@ -387,8 +366,9 @@ export class FileStore implements TileStore {
     await this.acked;
     await this.tileWrites;
     await this.pruning;
-    for (const fh of this.journals ?? []) await fh.close();
+    for (const fd of this.journals ?? []) await closeFile(fd);
     this.journals = null;
+    await this.dirty.close();
     await this.leafIndex?.close();
     this.dirLock?.release();
     this.dirLock = null;
