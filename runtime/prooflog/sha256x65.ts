@@ -50,6 +50,7 @@ function secondBlockTable(): Int32Array {
 // WebAssembly opcodes used.
 const GET = 0x20,
   SET = 0x21,
+  TEE = 0x22,
   LOAD = 0x28,
   LOAD8 = 0x2d,
   STORE = 0x36,
@@ -92,11 +93,13 @@ const flat = (...parts: Code[]): number[] => parts.flat(Infinity as 1) as number
 
 /** The body of `h65(prefix)`: hashes prefix ‖ memory[4, 68) into memory[128, 160). */
 function body(): number[] {
-  // Locals: 0 the prefix (parameter); 1–8 the working variables; 9–24 the schedule; 25 T1; 26–33 the mid-state; 34 the row.
+  // Locals: 0 the prefix (parameter); 1–8 the working variables; 9–24 the schedule; 25 T1; 26–33 the mid-state; 34 the
+  // row; 35 and 36 a ^ b of this round and the last (the last's is this one's b ^ c).
   const W0 = 9,
     T = 25,
     H0 = 26,
-    ROW = 34;
+    ROW = 34,
+    AB = 35;
   const get = (l: number): Code => [GET, uleb(l)];
   const set = (l: number): Code => [SET, uleb(l)];
   const k = (v: number): Code => [CONST, sleb(v | 0)];
@@ -108,17 +111,20 @@ function body(): number[] {
   c.push(k(3), get(0), STORE8, 0, 0);
   for (let j = 0; j < 16; j++) c.push(k(3 + 4 * j), LOAD, 0, 0, bswap(W0 + j), set(W0 + j));
   const rounds = (vars: number[], kw: (t: number) => Code): number[] => {
+    c.push(get(vars[1]!), get(vars[2]!), XOR, set(AB + 1)); // b ^ c for round 0
     for (let t = 0; t < 64; t++) {
+      const ab = AB + (t % 2);
+      const bc = AB + ((t + 1) % 2);
       const [a, b, cc, d, e, f, g, h] = vars as [number, number, number, number, number, number, number, number];
       c.push(
         // T1 = h + Σ1(e) + Ch(e, f, g) + K[t] + W[t], Ch = g ^ (e & (f ^ g))
         [get(h), rot(e, 6), rot(e, 11), XOR, rot(e, 25), XOR, ADD],
         [get(g), get(e), get(f), get(g), XOR, AND, XOR, ADD],
         [kw(t), ADD, set(T)],
-        // e' = d + T1 (in d's local); a' = T1 + Σ0(a) + Maj(a, b, c) (in h's local), Maj = (a & b) | (c & (a | b))
+        // e' = d + T1 (in d's local); a' = T1 + Σ0(a) + Maj(a, b, c) (in h's local), Maj = ((a ^ b) & (b ^ c)) ^ b
         [get(d), get(T), ADD, set(d)],
         [get(T), rot(a, 2), rot(a, 13), XOR, rot(a, 22), XOR, ADD],
-        [get(a), get(b), AND, get(cc), get(a), get(b), OR, AND, OR, ADD, set(h)],
+        [get(a), get(b), XOR, TEE, uleb(ab), get(bc), AND, get(b), XOR, ADD, set(h)],
       );
       vars = [h, a, b, cc, d, e, f, g];
     }
@@ -146,7 +152,7 @@ function body(): number[] {
   VARS.forEach((v, i) => c.push(get(H0 + i), set(v)));
   vars = rounds(VARS, (t) => [get(ROW), LOAD, 2, uleb(4 * t)]);
   vars.forEach((v, i) => c.push(k(4 * (OUT_WORD + i)), get(H0 + i), get(v), ADD, bswap(T), STORE, 2, 0));
-  const code = flat(vec([[...uleb(34), 0x7f]]), c, 0x0b);
+  const code = flat(vec([[...uleb(36), 0x7f]]), c, 0x0b);
   return [...uleb(code.length), ...code];
 }
 
