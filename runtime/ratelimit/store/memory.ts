@@ -67,7 +67,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   decideSync(levels: readonly Level[], cost: number, nowMs: number): HierarchyDecision {
     if (levels.length === 0 || !Number.isInteger(cost) || cost < 0) checkLevels(levels, cost);
     if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
-    const blockedBy = this.stepLevels(levels, cost, nowMs, 0);
+    const blockedBy = this.admitInPlace(levels, cost, nowMs, 0);
     if (blockedBy < -1) return this.decideGeneric(levels, cost, nowMs);
     const n = levels.length;
     return answerOf(this.scratch, n, blockedBy, decisionsOf(this.scratch, 0, n));
@@ -85,8 +85,14 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
    * new states when every level admits (decideLevels' semantics, without its intermediate objects).
    * Returns the first level that rejected (−1: none), or GENERIC, having changed nothing, when a level
    * needs the pure cores (a sliding algorithm, a limit validateLimit refuses, or a key whose stored state
-   * is a sliding one), or DUPLICATE when a key appears twice (the caller's check names it). The caller
-   * has checked the cost.
+   * is a sliding one), or DUPLICATE when a key appears twice (the caller's check names it), or FRESH when
+   * every level admitted but a key to write has no slot yet: nothing is written, and the caller finishes
+   * with `commitFresh`. The caller has checked the cost.
+   *
+   * Why FRESH is the caller's: TurboFan inlines a function's callees up to a total bytecode budget, and
+   * slot allocation (hot while a bench or a service warms up on new keys, when this function is
+   * optimized) used it up, so gcraUnpacked was called with every number boxed. With no call here but
+   * the algorithms' (and slotOf's), all of them inline.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
@@ -95,6 +101,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     const nums = this.nums;
     const keys = this.keys;
     let blockedBy = -1;
+    let fresh = false;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
       const limit = lv.limit;
@@ -121,7 +128,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
           s0 = nums[b + S0]!;
           s1 = nums[b + S1]!;
         }
-      }
+      } else fresh = true;
       let out = scratch[base + i];
       if (out === undefined) out = scratch[base + i] = new Scratch();
       // Each algorithm's own call (not one dispatching function, which grows too big to inline once a
@@ -131,22 +138,33 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       else fixedWindowUnpacked(limit, len, s0, s1, cost, nowMs, out); // FIXED_WINDOW_STEP
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
-    if (blockedBy === -1)
-      for (let i = 0; i < n; i++) {
-        const out = scratch[base + i]!;
-        if (out.nextLength === 0) continue;
-        let s = slots[i]!;
-        if (s === -1) s = this.newSlotFor(levels[i]!);
-        // newSlot may grow the array.
-        const w = this.nums;
-        const b = s * STRIDE;
-        if (w[b + LENGTH]! > 2) this.long[s] = undefined;
-        w[b + EXPIRES] = nowMs + Math.max(1, out.ttlMs);
-        w[b + LENGTH] = out.nextLength;
-        w[b + S0] = out.next0;
-        w[b + S1] = out.nextLength === 2 ? out.next1 : 0;
-      }
-    return blockedBy;
+    if (blockedBy !== -1) return blockedBy;
+    if (fresh) return FRESH;
+    for (let i = 0; i < n; i++) {
+      const out = scratch[base + i]!;
+      if (out.nextLength !== 0) writeStep(nums, slots[i]!, out, nowMs, this.long);
+    }
+    return -1;
+  }
+
+  /** stepLevels' commit when it answered FRESH: slots for the new keys, then every level's write. */
+  private commitFresh(levels: readonly Level[], base: number, nowMs: number): number {
+    const slots = this.slots;
+    for (let i = 0; i < levels.length; i++) {
+      const out = this.scratch[base + i]!;
+      if (out.nextLength === 0) continue;
+      let s = slots[i]!;
+      if (s === -1) s = this.newSlotFor(levels[i]!);
+      // newSlot may grow the array: this.nums is read after it.
+      writeStep(this.nums, s, out, nowMs, this.long);
+    }
+    return -1;
+  }
+
+  /** stepLevels, finished by commitFresh when it needs new slots: what every in-place caller calls. */
+  private admitInPlace(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
+    const r = this.stepLevels(levels, cost, nowMs, base);
+    return r === FRESH ? this.commitFresh(levels, base, nowMs) : r;
   }
 
   /** A slot for a level's new counter, remembered on a reused level. */
@@ -202,7 +220,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       const c = checks[0]!;
       const levels = c.levels;
       const cost = c.cost;
-      if (levels.length > 0 && Number.isInteger(cost) && cost >= 0 && this.stepLevels(levels, cost, nowMs, 0) === -1) {
+      if (levels.length > 0 && Number.isInteger(cost) && cost >= 0 && this.admitInPlace(levels, cost, nowMs, 0) === -1) {
         if (nowMs - this.lastSweep >= this.sweepIntervalMs) this.maybeSweep(nowMs);
         return this.sharedResults(levels.length);
       }
@@ -223,7 +241,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
       const c = checks[i]!;
       const depth = c.levels.length;
       // Each check steps into its own scratch records, so earlier answers stay readable.
-      if (this.stepLevels(c.levels, c.cost, nowMs, base) === -1) results.push({ allowed: true, charged: true, levels: this.scratch.slice(base, (base += depth)) });
+      if (this.admitInPlace(c.levels, c.cost, nowMs, base) === -1) results.push({ allowed: true, charged: true, levels: this.scratch.slice(base, (base += depth)) });
       else results.push(this.decideChecksGeneric([c], policy, nowMs)[0]!);
     }
     return results;
@@ -318,9 +336,23 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   }
 }
 
-/** stepLevels' answers: a level needs the pure cores' path / a key appears twice; nothing was changed. */
+/**
+ * stepLevels' answers: a level needs the pure cores' path / a key appears twice (nothing was changed) /
+ * every level admitted, and a key to write needs a new slot (commitFresh writes them).
+ */
 const GENERIC = -2;
 const DUPLICATE = -3;
+const FRESH = -4;
+
+/** A level's new state into its slot (the slot's long state, if it had one, is dropped). */
+function writeStep(nums: Float64Array, s: number, out: Scratch, nowMs: number, long: (State | undefined)[]): void {
+  const b = s * STRIDE;
+  if (nums[b + LENGTH]! > 2) long[s] = undefined;
+  nums[b + EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+  nums[b + LENGTH] = out.nextLength;
+  nums[b + S0] = out.next0;
+  nums[b + S1] = out.nextLength === 2 ? out.next1 : 0;
+}
 
 /** A reused level's stepKind (request.ts); other levels have none. */
 type Stepped = Level & { [LEVEL_STEP]?: number };
