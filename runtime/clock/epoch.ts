@@ -77,12 +77,7 @@ export function parseStamped(text: string): { timestamp: Timestamp; epoch: numbe
  * `explicit` — a node that requires epochs (requireEpoch) names even epoch 0, since it refuses tokens without one.
  */
 export function formatToken(t: Timestamp, epoch: number, explicit = false): string {
-  return stampedToken(format(t), epoch, explicit);
-}
-
-/** `formatToken` of a timestamp already formatted (`<wall>.<logical>`). */
-export function stampedToken(text: string, epoch: number, explicit = false): string {
-  return epoch === 0 && !explicit ? text : `${text}@${epoch}`;
+  return epoch === 0 && !explicit ? format(t) : `${format(t)}@${epoch}`;
 }
 
 /** A consistency token's timestamp and epoch (a token without a suffix is from epoch 0; strict nodes refuse it first, http.ts). */

@@ -21,20 +21,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, HttpError, installConsistencyTokens, installHlcHooks, parseInput, type ConsistencyHooks, type HlcHooks } from "../kit/index.js";
-import {
-  checkEpoch,
-  EPOCH_HEADER,
-  HlcEpochError,
-  HlcResetRefusedError,
-  MissingHlcEpochError,
-  parseEpoch,
-  parseStamped,
-  formatToken,
-  requireEpochOf,
-  stampedToken,
-  resetHlc,
-  type ResetOptions,
-} from "./epoch.js";
+import { checkEpoch, EPOCH_HEADER, HlcEpochError, HlcResetRefusedError, MissingHlcEpochError, parseEpoch, parseStamped, formatToken, requireEpochOf, resetHlc, type ResetOptions } from "./epoch.js";
 import {
   headerInterval,
   intoHlc,
@@ -91,13 +78,8 @@ function bounds(node: ClockNode, maxUncertaintyMs: number): GatewayBounds {
   return { nowMicros: node.hlc.physicalNow(), maxOffsetMicros: node.hlc.maxOffsetMicros, maxUncertaintyMicros: microsFromMs(maxUncertaintyMs) };
 }
 
-/** The last reading `stampReply` issued, so the paired consistency hooks can take it as a write's token. */
-interface Stamped {
-  last: string | undefined;
-}
-
 /** The kit's HlcHooks shape (runtime/kit), built from a ClockNode. */
-export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}, stamped: Stamped = { last: undefined }): HlcHooks {
+export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
   const maxUncertaintyMs = o.maxUncertaintyMs ?? DEFAULT_MAX_UNCERTAINTY_MS;
   const receive = (value: string, epochText: string | undefined) => {
     try {
@@ -114,13 +96,6 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}, stamped: Stampe
       asHttp(node, e);
     }
   };
-  // Rendered once per wall time and epoch, not per response: the clock reads milliseconds, so many
-  // responses share a wall time (and an epoch changes only by a reset).
-  let wall = -1;
-  let wallText = "";
-  let timeText = "";
-  let epoch = -1;
-  let epochText = "";
   return {
     header: HTTP_HEADER,
     receive: (value) => receive(value, undefined),
@@ -144,33 +119,13 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}, stamped: Stampe
       const t = node.hlc.now();
       return { [HTTP_HEADER]: format(t), [EPOCH_HEADER]: String(node.epoch.epoch), [TIME_HEADER]: rfc3339Micros(t.wall) };
     },
-    stampReply(reply) {
-      const t = node.hlc.now();
-      if (t.wall !== wall) {
-        wall = t.wall;
-        wallText = String(wall);
-        timeText = rfc3339Micros(wall);
-      }
-      const e = node.epoch.epoch;
-      if (e !== epoch) {
-        epoch = e;
-        epochText = String(e);
-      }
-      const hlc = `${wallText}.${t.logical}`;
-      reply.header(HTTP_HEADER, hlc).header(EPOCH_HEADER, epochText).header(TIME_HEADER, timeText);
-      return (stamped.last = hlc);
-    },
   };
 }
 
 /** Consistency tokens of the node's HLC with its epoch; older-epoch tokens answered `hlc reset`. */
-function hlcConsistency(node: ClockNode, stamped?: Stamped): ConsistencyHooks {
-  const token = () => formatToken(node.hlc.now(), node.epoch.epoch, node.requireEpoch);
+function hlcConsistency(node: ClockNode): ConsistencyHooks {
   return {
-    token,
-    // The response's own HLC reading, taken after the handler returned, is at or after the write; a
-    // reading this pair did not issue last gets a fresh one.
-    tokenAt: (reading) => (stamped !== undefined && reading === stamped.last ? stampedToken(reading, node.epoch.epoch, node.requireEpoch) : token()),
+    token: () => formatToken(node.hlc.now(), node.epoch.epoch, node.requireEpoch),
     check(token) {
       try {
         const what = `consistency token ${token.slice(0, 48)}`;
@@ -190,8 +145,7 @@ function hlcConsistency(node: ClockNode, stamped?: Stamped): ConsistencyHooks {
 
 /** What a service built on the kit returns to get the time headers and consistency tokens: `...hlcParts(node)`. */
 export function hlcParts(node: ClockNode, o: HttpHlcOptions = {}): { hlc: HlcHooks; consistency: ConsistencyHooks } {
-  const stamped: Stamped = { last: undefined };
-  return { hlc: httpHlc(node, o, stamped), consistency: hlcConsistency(node, stamped) };
+  return { hlc: httpHlc(node, o), consistency: hlcConsistency(node) };
 }
 
 /** The same on a fastify app not built by the kit; `consistencyTokens` also stamps writes and checks tokens' epochs. */

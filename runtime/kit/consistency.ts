@@ -15,12 +15,6 @@ export interface ConsistencyHooks {
   /** A token at or after everything this service has made durable so far. */
   token(): string;
   /**
-   * The token for a write whose response the paired HlcHooks just stamped with `reading` (its `stampReply`'s
-   * return, taken in the same onSend, after the handler): one HLC reading serves both headers. Return
-   * `token()` for a reading it does not recognise.
-   */
-  tokenAt?(reading: string): string;
-  /**
    * Refuse a request's token before the handler runs (throw an HttpError): malformed, or from an HLC epoch
    * before a reset — answered with a clear "reset" rather than compared with tokens of the new epoch.
    */
@@ -47,11 +41,9 @@ export function consistencyInbound(hooks: ConsistencyHooks): ((req: FastifyReque
 }
 
 /** Stamp a successful write's response with the token, taken now: after the handler returned, so once the write is durable. */
-export function consistencyStamp(hooks: ConsistencyHooks): (req: FastifyRequest, reply: FastifyReply, reading?: string) => void {
-  const tokenAt = hooks.tokenAt;
-  return (req, reply, reading) => {
-    if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER))
-      reply.header(CONSISTENCY_HEADER, reading !== undefined && tokenAt ? tokenAt.call(hooks, reading) : hooks.token());
+export function consistencyStamp(hooks: ConsistencyHooks): (req: FastifyRequest, reply: FastifyReply) => void {
+  return (req, reply) => {
+    if (WRITES.has(req.method) && reply.statusCode < 400 && !reply.hasHeader(CONSISTENCY_HEADER)) reply.header(CONSISTENCY_HEADER, hooks.token());
   };
 }
 

@@ -23,11 +23,6 @@ export interface HlcHooks {
   inbound?(headers: IncomingHttpHeaders): void;
   /** Every response's time headers, from one HLC reading; replaces `stamp`. */
   stampHeaders?(): Record<string, string>;
-  /**
-   * Set every response's time headers on the reply, from one HLC reading, and return that reading (its HLC
-   * header value); replaces `stampHeaders`. A paired `ConsistencyHooks.tokenAt` may take it as the write's token.
-   */
-  stampReply?(reply: FastifyReply): string;
 }
 
 /** Take in a request's time headers (throws the service's HttpError refusal, unapplied). */
@@ -40,9 +35,8 @@ export function hlcInbound(hlc: HlcHooks): (headers: IncomingHttpHeaders) => voi
   };
 }
 
-/** Stamp a response with the service's time headers; returns the reading when the hooks tell it (`stampReply`). */
-export function hlcStamp(hlc: HlcHooks): (reply: FastifyReply) => string | undefined {
-  if (hlc.stampReply) return hlc.stampReply.bind(hlc);
+/** Stamp a response with the service's time headers. */
+export function hlcStamp(hlc: HlcHooks): (reply: FastifyReply) => void {
   if (hlc.stampHeaders) return (reply) => void reply.headers(hlc.stampHeaders!());
   return (reply) => void reply.header(hlc.header, hlc.stamp());
 }
@@ -56,7 +50,7 @@ export function installHlcHooks(app: FastifyInstance, hlc: HlcHooks): void {
     done();
   });
   app.addHook("onSend", (_req, reply, payload, done) => {
-    void stamp(reply);
+    stamp(reply);
     done(null, payload);
   });
 }

@@ -166,8 +166,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
     // the drain ends when the last in-flight request does (not when the keep-alive timeout expires).
     if (o.draining()) reply.header("connection", "close");
     // Every response, errors included, carries the service's HLC; a successful write its consistency token.
-    const reading = hlcOut?.(reply);
-    tokenOut?.(req, reply, reading);
+    hlcOut?.(reply);
+    tokenOut?.(req, reply);
     done(null, payload);
   });
 
