@@ -1,5 +1,6 @@
 /** The real servers the escrow tests use: Redis DB 3 under `mes:`, and the `meridian_escrow_test` database. */
 import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
 
@@ -11,20 +12,7 @@ export function uniqueName(stem: string): string {
   return `${stem}_${process.pid}_${randomBytes(3).toString("hex")}`;
 }
 
-/** Create the test database if missing (tolerates a concurrent creator). */
-export async function ensurePgDatabase(): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    const r = await c.query("SELECT 1 FROM pg_database WHERE datname = 'meridian_escrow_test'");
-    if (r.rowCount === 0)
-      await c.query("CREATE DATABASE meridian_escrow_test").catch((e: { code?: string }) => {
-        if (e.code !== "42P04" && e.code !== "23505") throw e;
-      });
-  } finally {
-    await c.end();
-  }
-}
+export const ensurePgDatabase = (): Promise<void> => ensureDatabase("meridian_escrow_test");
 
 export async function dropPgSchema(schema: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_URL });

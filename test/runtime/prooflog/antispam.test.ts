@@ -3,7 +3,7 @@
 // ever appended twice. The log never replays itself into memory to get there.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,14 +27,7 @@ const open = (store: TileStore, dedupeCapacity = 16, dedupeFilterBits?: number) 
   TransparencyLog.open({ origin: ORIGIN, signer: newSigner(keys.signerKey), store, dedupeCapacity, dedupeFilterBits, maxBatch: 50 });
 
 beforeAll(async () => {
-  const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-  await c.connect();
-  const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB]);
-  if (exists.rowCount === 0)
-    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-      if (e.code !== "42P04") throw e;
-    });
-  await c.end();
+  await ensureDatabase(DB);
 });
 
 afterAll(() => {

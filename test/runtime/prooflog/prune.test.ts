@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { FileStore } from "../../../runtime/prooflog/storage/file.js";
 import { PostgresStore } from "../../../runtime/prooflog/storage/postgres.js";
 import type { TileStore } from "../../../runtime/prooflog/storage/store.js";
@@ -178,13 +179,7 @@ describe("PostgreSQL pruning", () => {
   const store = () => new PostgresStore(URL, origin, { lockWaitMs: 0 });
 
   beforeAll(async () => {
-    const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-    await c.connect();
-    if ((await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB])).rowCount === 0)
-      await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-        if (e.code !== "42P04") throw e;
-      });
-    await c.end();
+    await ensureDatabase(DB);
     admin = new pg.Client({ connectionString: URL });
     await admin.connect();
   });

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth } from "../../../runtime/kit/index.js";
 import { decodeAuditEvent, generateKey, LogClient, openCheckpoint, newVerifier, parseCheckpoint, parseSignedNote, type AuditEvent } from "../../../runtime/prooflog/index.js";
@@ -14,19 +15,7 @@ export const PG_URL = "postgres://postgres@127.0.0.1:5432/meridian_quota_test";
 
 export const uniqueSchema = (stem: string) => `${stem}_${process.pid}_${randomBytes(3).toString("hex")}`;
 
-export async function ensureQuotaDb(): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    const r = await c.query("SELECT 1 FROM pg_database WHERE datname = 'meridian_quota_test'");
-    if (r.rowCount === 0)
-      await c.query("CREATE DATABASE meridian_quota_test").catch((e: { code?: string }) => {
-        if (e.code !== "42P04" && e.code !== "23505") throw e;
-      });
-  } finally {
-    await c.end();
-  }
-}
+export const ensureQuotaDb = (): Promise<void> => ensureDatabase("meridian_quota_test");
 
 export async function dropSchema(schema: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_URL });

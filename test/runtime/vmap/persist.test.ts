@@ -3,7 +3,7 @@
 // `map serve` mid-stream, a stale snapshot of the store, a torn journal, and a store that belongs to another log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { startMoto } from "../../moto.js";
 import { AwsClient } from "aws4fetch";
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -41,14 +41,7 @@ beforeAll(async () => {
   logServer = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, dataDir: join(tmp, "log"), port: 0, checkpointIntervalMs: 20 });
   auth = await localOperatorAuth(systemClock);
   token = await auth.token({ scope: "meridian.vmap.write" });
-  const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-  await c.connect();
-  if ((await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB])).rowCount === 0) {
-    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-      if (e.code !== "42P04") throw e;
-    });
-  }
-  await c.end();
+  await ensureDatabase(DB);
 });
 
 afterAll(async () => {

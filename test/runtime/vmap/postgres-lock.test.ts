@@ -4,6 +4,7 @@
 // the map service refuses writes before they reach the log, and says so on /readyz.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { ensureDatabase } from "../../pg-database.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { mkdtempSync } from "node:fs";
@@ -26,10 +27,7 @@ const fresh = () => {
 
 beforeAll(async () => {
   await admin.connect();
-  if ((await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB])).rowCount === 0)
-    await admin.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-      if (e.code !== "42P04" && e.code !== "23505") throw e;
-    });
+  await ensureDatabase(DB);
 });
 afterAll(async () => {
   const c = new pg.Client({ connectionString: URL });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import pg from "pg";
+import { ensureDatabase } from "../../../pg-database.js";
 import { PostgresStore } from "../../../../runtime/prooflog/storage/postgres.js";
 import type { Commit } from "../../../../runtime/prooflog/storage/store.js";
 import { TransparencyLog } from "../../../../runtime/prooflog/log.js";
@@ -39,13 +40,7 @@ const until = async (what: string, done: () => Promise<boolean>) => {
 };
 
 beforeAll(async () => {
-  const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-  await c.connect();
-  if ((await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB])).rowCount === 0)
-    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-      if (e.code !== "42P04") throw e;
-    });
-  await c.end();
+  await ensureDatabase(DB);
   admin = new pg.Client({ connectionString: URL });
   locker = new pg.Client({ connectionString: URL });
   await Promise.all([admin.connect(), locker.connect()]);

@@ -3,6 +3,7 @@
 // database lost rows it had acknowledged (a lagging replica promoted, a stale restore).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { ensureDatabase } from "../../../pg-database.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,14 +42,7 @@ const failure = (p: Promise<unknown>) =>
   );
 
 beforeAll(async () => {
-  const c = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-  await c.connect();
-  const exists = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [DB]);
-  if (exists.rowCount === 0)
-    await c.query(`CREATE DATABASE ${DB}`).catch((e: { code?: string }) => {
-      if (e.code !== "42P04") throw e; // created concurrently
-    });
-  await c.end();
+  await ensureDatabase(DB);
   admin = new pg.Client({ connectionString: URL });
   await admin.connect();
 });
