@@ -20,6 +20,7 @@ import { checkProofLogKeys, proofLogKeys } from "./config.js";
 import { TransparencyLog } from "./log.js";
 import { ALG_ED25519, NoteError, newSigner, newVerifier, parseSignerKey, parseVerifierKey, verifierKeyString, type Verifier } from "./note.js";
 import { CheckpointPublisher, logRoutes } from "./server.js";
+import { publishedSize, startPruner } from "./pruner.js";
 import { AppendTokens } from "./tokens.js";
 import { FileStore } from "./storage/file.js";
 import type { S3StoreOptions } from "./storage/s3.js";
@@ -121,15 +122,6 @@ function keyText(value: string): string {
 
 function witnessVerifier(vkey: string): Verifier {
   return parseVerifierKey(vkey).alg === ALG_ED25519 ? newVerifier(vkey) : newCosignatureVerifier(vkey);
-}
-
-/** The size of the log's published checkpoint (0 before it has one). */
-function publishedSize(log: TransparencyLog): number {
-  try {
-    return log.checkpoint().checkpoint.size;
-  } catch {
-    return 0;
-  }
 }
 
 function openStore(config: LogConfig, extra: InProcess, notice: (l: string) => Promise<void> | void): Promise<TileStore> | TileStore {
@@ -246,34 +238,14 @@ function defineLogService(extra: InProcess) {
         clock,
         onError: (e) => logger.error({ err: e }, "publishing a checkpoint"),
       });
-      // --min-index on a store that can prune: once the published checkpoint reaches it, delete the bundles below.
-      // Done only when the store's prune resolves: a failed one is retried on the next tick, and a prune cut short
-      // before this start (its minimum recorded, some bundles left) is finished, since the store resumes where it stopped.
-      let pruning: "wait" | "running" | "done" = "wait";
-      const pruner =
-        config.minIndex > 0 && store.prune
-          ? setInterval(() => {
-              if (pruning !== "wait" || publishedSize(log) < config.minIndex) return;
-              pruning = "running";
-              log.prune(config.minIndex).then(
-                (removed) => {
-                  pruning = "done";
-                  logger.info({ minIndex: config.minIndex, removed }, "pruned entry bundles");
-                },
-                (e: unknown) => {
-                  pruning = "wait";
-                  logger.error({ err: e }, "pruning");
-                },
-              );
-            }, config.checkpointIntervalMs)
-          : null;
-      pruner?.unref();
+      // --min-index on a store that can prune (pruner.ts).
+      const pruner = config.minIndex > 0 && store.prune ? startPruner(log, config.minIndex, config.checkpointIntervalMs, logger) : null;
       let closing: Promise<void> | undefined;
       // Entries are durable without a checkpoint; the next start signs one. Never wait on a witness to shut down.
       const close = () =>
         (closing ??= (async () => {
           sync?.stop();
-          if (pruner) clearInterval(pruner);
+          pruner?.stop();
           pool?.close();
           await publisher.close(pool === null);
           await log.close();
