@@ -109,13 +109,13 @@ describe("the estate's certificate chain, deployed", () => {
 
     // A follower in another region, from its rendered config (the ledger region's Service is the issuer's address).
     const follower = await runRendered(cc("gcp-asne1"), join(root, "follower"), {}, (s) => s.split(`http://certchain-${ledger}.meridian.svc.cluster.local:8080`).join(issuer.url), [], fast);
+    // One entry per certificate: with two, the issuer could certify the checkpoint between them (size 4, then 5).
     await client.add(Buffer.from("certified entry 3"));
-    await client.add(Buffer.from("certified entry 4"));
-    await logAt(5);
+    await logAt(4);
     const at1 = await until(
       () => status(issuer.url),
-      (s) => s.checkpoint?.size === 5,
-      "certificate 1 of size 5",
+      (s) => s.checkpoint?.size === 4,
+      "certificate 1 of size 4",
     );
     expect(at1.height).toBe(1);
     await until(
@@ -132,8 +132,8 @@ describe("the estate's certificate chain, deployed", () => {
     const lines = readFileSync(chainFile, "utf8").split("\n").filter(Boolean);
     expect(lines.map((l) => (JSON.parse(l) as Certificate).height)).toEqual([1]);
     writeFileSync(chainFile, "");
-    await client.add(Buffer.from("certified entry 5"));
-    await logAt(6);
+    await client.add(Buffer.from("certified entry 4"));
+    await logAt(5);
     const samePort = ["--port", new URL(issuer.url).port]; // the follower's address for the ledger region's Service
     issuer = await runRendered(cc(ledger), issuerDir, {}, swapIssuer, samePort, fast);
     const again = await until(
@@ -142,11 +142,11 @@ describe("the estate's certificate chain, deployed", () => {
       "the restarted issuer's first round",
     );
     expect((await getJson<{ hash: string }>(`${issuer.url}/v1/certs/1`)).hash).toBe(at1.hash);
-    // ... and then continues at the next height, certifying size 6.
+    // ... and then continues at the next height, certifying size 5.
     const at2 = await until(
       () => status(issuer.url),
-      (s) => s.checkpoint?.size === 6,
-      "certificate 2 of size 6",
+      (s) => s.checkpoint?.size === 5,
+      "certificate 2 of size 5",
     );
     expect(again.height === 1 || again.height === 2).toBe(true);
     expect(at2.height).toBe(2);
@@ -159,8 +159,8 @@ describe("the estate's certificate chain, deployed", () => {
 
     // Below the threshold: the issuer down while the log moves on, then two witnesses of three killed.
     issuer.child.kill("SIGKILL");
-    await client.add(Buffer.from("certified entry 6"));
-    await logAt(7);
+    await client.add(Buffer.from("certified entry 5"));
+    await logAt(6);
     witnessProcs.get("gcp-asne1")!.child.kill("SIGKILL");
     witnessProcs.get("azure-weu")!.child.kill("SIGKILL");
     issuer = await runRendered(cc(ledger), issuerDir, {}, swapIssuer, samePort, fast);
