@@ -8,19 +8,20 @@
  * witnesses' latest cosigned checkpoints) — or the log refuses to start and says why: a store restored from a
  * stale snapshot or failed over to a lagging replica would otherwise re-issue acknowledged indices and sign a
  * second root for a size already signed. Nothing acknowledged is ever re-indexed. What a start reads back from the
- * store (the restored edge, the journal tail, recent tiles) is recover.ts.
+ * store (the restored edge, the journal tail, recent tiles) is recover.ts; reads of what is durable (entries, proofs,
+ * lookups by leaf hash, pruning) are history.ts.
  */
 import type { ClockNode } from "../clock/index.js";
 import { CommitWaitRefusedError } from "./commit-wait.js";
 import type { Checkpoint } from "./checkpoint.js";
 import { Dedupe } from "./dedupe.js";
 import { LogUnavailableError } from "./errors.js";
+import { LogHistory } from "./history.js";
 import { Integrator } from "./integrate.js";
-import { LogTiles } from "./logtiles.js";
 import type { Signer, Verifier } from "./note.js";
 import { Publisher } from "./publish.js";
 import { type Hash, HASH_SIZE, hashingReady, leafHash, leafHashWords } from "./rfc6962.js";
-import { PruneRefusedError, restoreTree, treeState, verifyRecentTiles } from "./recover.js";
+import { restoreTree, treeState, verifyRecentTiles } from "./recover.js";
 import { leafList, type TileStore, type TreeState } from "./storage/store.js";
 
 export { ForkRefusedError, LogUnavailableError } from "./errors.js";
@@ -81,9 +82,8 @@ const FIRST_LEAF_ROOM = 64;
 /** The membership filter is saved beside the state every this many entries (and at close): see dedupe.ts. */
 const FILTER_SAVE_STEP = 2 ** 20;
 
-export class TransparencyLog {
+export class TransparencyLog extends LogHistory {
   private integrator: Integrator = Integrator.empty();
-  tiles!: LogTiles;
   readonly maxEntrySize: number;
   private batches: Batch[] = [];
   /** Batches handed to the store and not yet durable (the first `inflight` of `batches`). */
@@ -92,7 +92,7 @@ export class TransparencyLog {
   private lastCommit: Promise<void> = Promise.resolve();
   /** Commits the store accepts at once: 2 for a pipelined store (storage/store.ts `pipelined`), else 1. */
   private readonly depth: number;
-  private readonly dedupe: Dedupe;
+  protected readonly dedupe: Dedupe;
   private readonly publisher: Publisher;
   private nextIndex = 0;
   private durableSize = 0;
@@ -102,6 +102,7 @@ export class TransparencyLog {
   private readonly maxBatch: number;
 
   private constructor(private readonly opts: LogOptions) {
+    super(opts.store);
     this.maxEntrySize = opts.maxEntrySize ?? 65_535;
     this.maxBatch = opts.maxBatch ?? 1024;
     this.depth = opts.store.pipelined ? 2 : 1;
@@ -134,11 +135,10 @@ export class TransparencyLog {
     const log = this;
     const restored = await restoreTree(opts.store, log.dedupe.enabled);
     log.integrator = restored.integrator;
-    log.tiles = new LogTiles(opts.store, log.integrator, () => log.prunedTo);
+    log.readFrom(log.integrator, restored.pruned);
     log.nextIndex = log.durableSize = log.integrator.size;
     log.committed = treeState(log.integrator);
     await log.publisher.checkExtends(log.size, restored.checkpoint, opts.mustExtend ?? []);
-    log.prunedTo = restored.pruned;
     await verifyRecentTiles(log.tiles, log.size, log.prunedTo);
     await log.dedupe.start();
     // An unsynchronised clock holds checkpoints back (503 naming why) rather than keeping the log down.
@@ -158,21 +158,8 @@ export class TransparencyLog {
     }
   }
 
-  get size(): number {
+  override get size(): number {
     return this.durableSize;
-  }
-
-  /** The minimum index the store was pruned to: bundles ending at or below it may be gone (0: none). */
-  prunedTo = 0;
-
-  /** Delete the bundles ending at or below `minIndex` (recover.ts `pruneStore` does this for a stopped log). */
-  async prune(minIndex: number): Promise<number> {
-    const store = this.opts.store;
-    if (!store.prune) throw new PruneRefusedError(`${store.description} does not support pruning`);
-    if (!Number.isSafeInteger(minIndex) || minIndex < 0 || minIndex > this.size)
-      throw new PruneRefusedError(`minimum index ${minIndex} is beyond the ${this.size} entries integrated in ${store.description}`);
-    this.prunedTo = Math.max(this.prunedTo, minIndex); // stop serving them before they go
-    return store.prune(minIndex);
   }
 
   get origin(): string {
@@ -368,51 +355,6 @@ export class TransparencyLog {
   /** The latest published checkpoint; throws LogUnavailableError while none has reached its witness quorum. */
   checkpoint(): { note: string; checkpoint: Checkpoint } {
     return this.publisher.checkpoint();
-  }
-
-  /** Resolves once duplicate detection's filter is built (true) or its build failed (false: the store answers every miss). */
-  dedupeReady(): Promise<boolean> {
-    return this.dedupe.ready();
-  }
-
-  /** Lookups duplicate detection has made in the store's persistent index (for metrics and tests). */
-  get dedupeStoreLookups(): number {
-    return this.dedupe.storeLookups;
-  }
-
-  /** Index of a durable entry by its leaf hash: the in-memory window only (`find` asks the store too). */
-  indexOf(leaf: Hash): number | undefined {
-    const i = this.dedupe.recent(leaf);
-    return i !== undefined && i < this.durableSize ? i : undefined;
-  }
-
-  /** Index of a durable entry by its leaf hash, from the window or the store's persistent index. */
-  async find(leaf: Hash): Promise<number | undefined> {
-    if (!this.dedupe.enabled) return undefined;
-    const known = this.indexOf(leaf);
-    if (known !== undefined || !this.dedupe.mayBeStored(leaf)) return known;
-    return this.dedupe.findStored(leaf);
-  }
-
-  readEntries(start: number, end: number): Promise<Uint8Array[]> {
-    if (end > this.durableSize) return Promise.reject(new RangeError(`entries [${start}, ${end}) beyond size ${this.durableSize}`));
-    return this.tiles.entries(start, end);
-  }
-
-  rootAt(size: number): Promise<Hash> {
-    return this.tiles.rootAt(size);
-  }
-
-  inclusionProof(index: number, size: number): Promise<Hash[]> {
-    return this.tiles.inclusionProof(index, size);
-  }
-
-  batchInclusionProof(indices: readonly number[], size: number): Promise<{ leafHashes: Hash[]; proof: Hash[] }> {
-    return this.tiles.batchInclusionProof(indices, size);
-  }
-
-  consistencyProof(size1: number, size2: number): Promise<Hash[]> {
-    return this.tiles.consistencyProof(size1, size2);
   }
 
   async close(): Promise<void> {
