@@ -24,8 +24,11 @@ export function freeUdpPort(): Promise<number> {
   });
 }
 
-/** A chronyd following 127.0.0.1:ntpPort; `closers` gets its kill. Returns its command port and the process. */
-export async function startChronyd(ntpPort: number, closers: (() => Promise<void> | void)[]): Promise<{ cmdPort: number; proc: ChildProcess }> {
+/**
+ * A chronyd following 127.0.0.1:ntpPort; `closers` gets its kill. Returns its command port and the process.
+ * `directives` are more chrony.conf lines.
+ */
+export async function startChronyd(ntpPort: number, closers: (() => Promise<void> | void)[], directives: string[] = []): Promise<{ cmdPort: number; proc: ChildProcess }> {
   const dir = mkdtempSync(join(tmpdir(), "meridian-chronyd-"));
   chmodSync(dir, 0o700);
   const cmdPort = await freeUdpPort();
@@ -40,6 +43,7 @@ export async function startChronyd(ntpPort: number, closers: (() => Promise<void
       `pidfile ${dir}/chronyd.pid`,
       `driftfile ${dir}/drift`,
       "user root",
+      ...directives,
       "",
     ].join("\n"),
   );
