@@ -115,9 +115,11 @@ export function httpHlc(node: ClockNode, o: HttpHlcOptions = {}): HlcHooks {
       }
     },
     stamp: () => format(node.hlc.now()),
-    stampHeaders() {
+    stampHeaders(): Record<typeof HTTP_HEADER | typeof EPOCH_HEADER | typeof TIME_HEADER, string> {
       const t = node.hlc.now();
-      return { [HTTP_HEADER]: format(t), [EPOCH_HEADER]: String(node.epoch.epoch), [TIME_HEADER]: rfc3339Micros(t.wall) };
+      // The names spelled out (the type above holds them to the constants): V8 builds an object literal with
+      // computed keys in its runtime, ~6k instructions a response, and one with literal keys from a template.
+      return { "x-meridian-hlc": format(t), "x-meridian-hlc-epoch": String(node.epoch.epoch), "x-meridian-time": rfc3339Micros(t.wall) };
     },
   };
 }

@@ -82,6 +82,10 @@ describe("out of HLC", () => {
       httpDate: "Wed, 02 Dec 2026 17:19:04 GMT",
     });
     expect(rfc3339Micros(T + 7)).toBe("2026-12-02T17:19:04.000007Z");
+    // The rendered second is kept between calls: the next second, and back, render their own.
+    expect(rfc3339Micros(T + 1_000_000)).toBe("2026-12-02T17:19:05.000000Z");
+    expect(rfc3339Micros(T + 1_999_999)).toBe("2026-12-02T17:19:05.999999Z");
+    expect(rfc3339Micros(T - 1)).toBe("2026-12-02T17:19:03.999999Z");
     // Round trip: the rendering maps back to the same wall time (µs resolution).
     expect(parseRfc3339(rfc3339Micros(T + 999_999)).micros).toBe(T + 999_999);
   });
