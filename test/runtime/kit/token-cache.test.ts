@@ -107,6 +107,23 @@ describe("the verified-token cache", () => {
     expect(a.cachedTokens).toBe(4);
   });
 
+  it("answers only the exact token from the cache: a forgery ending with a remembered token's signature is verified, and refused", async () => {
+    const clock = new ManualClock(T0);
+    const s = await signer("k1");
+    const a = authenticator({ keys: [s.jwk] }, clock);
+    const ann = await s.sign({ sub: "ann", iat: T0 / 1000, exp: T0 / 1000 + 600 });
+    expect(await verdict(a, ann)).toBe("ok");
+    expect(fromCache(a, ann)).toBe(true);
+    // The cache finds entries by the header's last characters (the signature's): Ann's signature on a payload naming Eve.
+    const [header, , signature] = ann.split(".");
+    const eve = Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: "eve", iat: T0 / 1000, exp: T0 / 1000 + 600 })).toString("base64url");
+    const forged = `${header}.${eve}.${signature}`;
+    expect(fromCache(a, forged)).toBe(false);
+    expect(await verdict(a, forged)).toBe("401 bearer token rejected: the token's signature does not verify");
+    // Ann's entry is still hers.
+    expect(fromCache(a, ann)).toBe(true);
+  });
+
   it("never changes a verdict: cached or not, every request is answered as a fresh verification would (property)", async () => {
     const s = await signer("k1");
     const iat = T0 / 1000;
