@@ -55,9 +55,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function startRegion(configFile: string, port: number, stores: string[]): Promise<ChildProcess> {
+/** A region process, and its readiness (the process is returned at once so that it is killed even if another fails to start). */
+function startRegion(configFile: string, port: number, stores: string[]): { process: ChildProcess; ready: Promise<ChildProcess> } {
   const child = spawn(process.execPath, [MERIDIAN_BIN, "escrow", "serve", "--config", configFile, "--port", String(port), ...stores], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<ChildProcess>((resolve, reject) => {
     let out = "";
     let err = "";
     child.stdout!.on("data", (c: Buffer) => {
@@ -68,6 +69,7 @@ function startRegion(configFile: string, port: number, stores: string[]): Promis
     child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
     child.on("exit", (code) => reject(new Error(`escrow exited ${code}: ${err}`)));
   });
+  return { process: child, ready };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,8 +94,8 @@ describe("escrow load test through HTTP", () => {
     const ports = await Promise.all(REGIONS.map(() => freePort()));
     const bases = ports.map((p) => `http://127.0.0.1:${p}`);
     const sku = uniqueName("load").replace(/_/g, "-");
-    const nodes: ChildProcess[] = [];
-    for (const [i, region] of REGIONS.entries()) {
+    // The first region creates the store's schema; the other two then start side by side.
+    const startAt = async (i: number, region: string): Promise<ChildProcess> => {
       const peers = Object.fromEntries(REGIONS.flatMap((r, j) => (j === i ? [] : [[r, bases[j]!]])));
       const config = await testConfig([region], {
         rebalanceIntervalSeconds: 0.2,
@@ -105,9 +107,12 @@ describe("escrow load test through HTTP", () => {
       });
       const file = join(dir, `${schema}-${region}.json`);
       writeFileSync(file, JSON.stringify(config));
-      nodes.push(await startRegion(file, ports[i]!, [...stores, "--store-schema", schema, "--redis-prefix", `mes:${schema}:`]));
-    }
-    children.push(...nodes);
+      const child = startRegion(file, ports[i]!, [...stores, "--store-schema", schema, "--redis-prefix", `mes:${schema}:`]);
+      children.push(child.process);
+      return child.ready;
+    };
+    const first = await startAt(0, REGIONS[0]!);
+    const nodes = [first, ...(await Promise.all(REGIONS.slice(1).map((r, k) => startAt(k + 1, r))))];
     const dead = new Set<number>();
     // A failed request fails the buyer over only when its region's process is gone (the GSLB's health
     // check): an overloaded live region may reset a keep-alive connection, and its buyers just retry.
