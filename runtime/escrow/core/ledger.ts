@@ -39,6 +39,8 @@ const DEAD = 0;
 const LIVE = 1;
 const EXPIRED = 2;
 const VOID = 3;
+/** What follows a ledger's id prefix: the base-36 sequence number and the token. */
+const SEQ_TOKEN = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/;
 
 export class RegionLedger {
   private freeUnits = 0;
@@ -55,6 +57,10 @@ export class RegionLedger {
   private base = 0;
   private live = 0;
   private readonly committingById = new Map<string, Reservation>();
+  /** The last id `slotOf` parsed (ids are a pure function of the text, and the prefix is fixed). */
+  private parsedId: string | null = null;
+  private parsedSeq = 0;
+  private parsedToken = "";
   private readonly tokenSource = new TokenSource();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
@@ -93,12 +99,18 @@ export class RegionLedger {
 
   /** The slot an id names (token checked), or −1 when it names nothing; −2 when it precedes the window (swept long ago). */
   private slotOf(id: string): number {
-    if (!id.startsWith(this.idPrefix)) return -1;
-    const m = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/.exec(id.slice(this.idPrefix.length));
-    if (!m) return -1;
-    const i = parseInt(m[1]!, 36) - this.base;
+    // A commit looks its id up three times (the service, the sale, the region): the last id's parse is kept.
+    if (id !== this.parsedId) {
+      if (!id.startsWith(this.idPrefix)) return -1;
+      const m = SEQ_TOKEN.exec(id.slice(this.idPrefix.length));
+      if (!m) return -1;
+      this.parsedId = id;
+      this.parsedSeq = parseInt(m[1]!, 36);
+      this.parsedToken = m[2]!;
+    }
+    const i = this.parsedSeq - this.base;
     if (i < 0) return -2;
-    return i < this.len && this.tokens[i] === m[2] ? i : -1;
+    return i < this.len && this.tokens[i] === this.parsedToken ? i : -1;
   }
 
   private view(i: number, committing = false): Reservation {

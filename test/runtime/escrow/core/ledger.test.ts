@@ -34,6 +34,10 @@ describe("RegionLedger (the fast path)", () => {
     expect(l.beginCommit(forged, 1)).toEqual({ ok: false, reason: "unknown" });
     expect(l.release(forged)).toBeUndefined();
     expect(l.get(r.id)?.user).toBe("alice");
+    // Right after the genuine id was looked up (the ledger keeps the last parse), the forgery still names nothing.
+    expect(l.lookup(forged)).toBe("unknown");
+    expect(l.get(r.id)?.user).toBe("alice");
+    expect(l.beginCommit(forged, 1)).toEqual({ ok: false, reason: "unknown" });
     const tokens = new TokenSource();
     const seen = new Set(Array.from({ length: 10_000 }, () => tokens.next()));
     expect(seen.size).toBe(10_000);
