@@ -62,10 +62,24 @@ async function inChunks<T>(items: readonly T[], fn: (t: T) => Promise<void>, wid
  */
 const BACKGROUND_WIDTH = 2;
 
-/** Bucket files kept open (reads and appends then cost one syscall, not open/read/close): at most this many. */
-const OPEN_BUCKETS = 1024;
 /** Bucket files: one per value of a leaf hash's first 12 bits. */
 const BUCKETS = 4096;
+/**
+ * Bucket files kept open (reads and appends then cost one syscall, not open/read/close): all of them when the
+ * process may hold four times as many descriptors, else 1,024. A write-out touches every bucket in order, so an
+ * LRU smaller than 4,096 missed on every one: each write-out opened, stat'ed and closed ~4,096 files.
+ */
+const OPEN_BUCKETS = openFileLimit() >= 4 * BUCKETS ? BUCKETS : 1024;
+
+/** The process's soft limit on open files (Linux; node raises it to the hard limit at start), or 0 if unknown. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m ? (m[1] === "unlimited" ? Infinity : Number(m[1])) : 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** Records held in memory before they are appended to their buckets (in the background). */
 const WRITE_RECORDS = 1 << 16;
@@ -272,6 +286,16 @@ export class FileLeafIndex {
     await inChunks(
       keys,
       async (k) => {
+        // On its open handle when it has one (all of them, with descriptors to spare): one call, not open/datasync/close.
+        // (Evicted and closed meanwhile — EBADF, nothing written through it lost — it is synced by path as below.)
+        const kept = this.handles.get(k);
+        if (kept) {
+          try {
+            return await (await kept).datasync();
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EBADF") throw e;
+          }
+        }
         const fh = await open(join(this.dir, k), "r");
         await fh.datasync();
         await fh.close();
