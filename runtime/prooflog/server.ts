@@ -11,7 +11,7 @@
  * CheckpointPublisher signs checkpoints on an interval (and re-signs an idle log's) once the service is bound, and
  * on close drains the log and signs a final checkpoint.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
@@ -122,31 +122,41 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
     if (e instanceof RangeError) return new HttpError(413, "entry too large", e.message);
     return e;
   };
+  const refuse = (reply: FastifyReply, e: unknown): void => void reply.send(refusal(e));
+  const answer = (reply: FastifyReply, r: Appended): void => {
+    try {
+      if (o.tokens) reply.header(CONSISTENCY_HEADER, o.tokens.issue(r.index + 1));
+    } catch (e) {
+      return refuse(reply, e);
+    }
+    // The answer written as text: two shapes, no serializer to look up or run per request.
+    reply.header("content-type", JSON_TYPE).send(r.duplicate ? `{"index":${r.index},"duplicate":true}` : `{"index":${r.index}}`);
+  };
+  // Acknowledge only what is durable.
+  const whenDurable = (reply: FastifyReply, r: Appended): void =>
+    void r.durable.then(
+      () => answer(reply, r),
+      (e: unknown) => refuse(reply, e),
+    );
   // Not an async handler: the common append is answered from the batch's promise alone, with no promise, await
-  // or thenable wrapping of its own per request (fastify sends an error passed to reply.send through the kit's handler).
+  // or thenable wrapping of its own per request (fastify sends an error passed to reply.send through the kit's
+  // handler). The helpers above are made once: per request only the two reactions to the batch's promise are
+  // closures (a named closure per request also costs a defineProperty where the loader keeps names, as tsx does).
   app.post("/add", { ...pub, bodyLimit: log.maxEntrySize }, (req, reply) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
-    const fail = (e: unknown) => void reply.send(refusal(e));
-    const answer = (r: Appended) => {
-      try {
-        if (o.tokens) reply.header(CONSISTENCY_HEADER, o.tokens.issue(r.index + 1));
-      } catch (e) {
-        return fail(e);
-      }
-      // The answer written as text: two shapes, no serializer to look up or run per request.
-      reply.header("content-type", JSON_TYPE).send(r.duplicate ? `{"index":${r.index},"duplicate":true}` : `{"index":${r.index}}`);
-    };
-    // Acknowledge only what is durable.
-    const durable = (r: Appended) => void r.durable.then(() => answer(r), fail);
     let s;
     try {
       s = log.submitNow(body);
     } catch (e) {
       throw refusal(e);
     }
-    if (s instanceof Promise) s.then(durable, fail);
-    else durable(s);
+    if (s instanceof Promise)
+      s.then(
+        (r) => whenDurable(reply, r),
+        (e: unknown) => refuse(reply, e),
+      );
+    else whenDurable(reply, s);
   });
 
   let unavailable = "";
