@@ -17,14 +17,15 @@ const OPEN_DIRTY = 256;
 
 /** Write all of `data` at the descriptor's position, continuing a short write (on an O_APPEND journal lane with one write in flight, the record stays contiguous). */
 export function writeAll(fd: number, data: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const from = (at: number): void =>
-      write(fd, data, at, data.length - at, null, (e, n) => {
-        if (e) reject(e);
-        else if (at + n < data.length) from(at + n);
-        else resolve();
-      });
-    from(0);
+  return new Promise((resolve, reject) => writeFrom(fd, data, 0, resolve, reject));
+}
+
+/** (A function of its own, not a closure made per call.) */
+function writeFrom(fd: number, data: Uint8Array, at: number, resolve: () => void, reject: (e: unknown) => void): void {
+  write(fd, data, at, data.length - at, null, (e, n) => {
+    if (e) reject(e);
+    else if (at + n < data.length) writeFrom(fd, data, at + n, resolve, reject);
+    else resolve();
   });
 }
 
