@@ -145,7 +145,8 @@ export async function probeSlow(t: HostileTarget): Promise<void> {
   expect(slow.closed, "a connection that never finishes its headers is closed").toBe(true);
   for (const r of t.routes.filter((x) => x.method !== "GET")) {
     const head = `${r.method} ${r.path} HTTP/1.1\r\nHost: ${hostHeader(t.url)}\r\n${headerLines(r.headers)}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"partial":`;
-    const { socket } = await rawRequest(t.url, head, 200, true);
+    // Up to 200 ms for the server to take the partial body in — or until it has answered (a refusal before the body).
+    const { socket } = await rawRequest(t.url, head, 200, true, true);
     socket.destroy(); // the client goes away mid-body
   }
 }
