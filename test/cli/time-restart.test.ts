@@ -12,7 +12,12 @@ import { compare } from "../../runtime/clock/timestamp.js";
 import { UPPER_BOUND_FILE } from "../../runtime/clock/upper-bound.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
 
-const MAX_OFFSET_MS = 8000;
+/**
+ * The clocks' max offset: what each restart waits out (4 s; 8 s before — the cases are the same, the HLC forwarded to
+ * within 300 ms of it before the kill, so a restart that did not wait issues timestamps lower by ~3.7 s less its own
+ * start-up time: with 3 s, a restart that skipped the wait still showed 1.4 s lower here, under load).
+ */
+const MAX_OFFSET_MS = 4000;
 
 interface Serving {
   child: ChildProcess;
@@ -108,7 +113,7 @@ describe.concurrent("meridian time serve across kill -9", () => {
     await kill9(first);
     rmSync(join(dir, UPPER_BOUND_FILE));
     const second = await serve(dir);
-    expect(waitReason(second)).toMatch(/no persisted HLC upper bound.*waiting out the max offset \(8000 ms\)/);
+    expect(waitReason(second)).toMatch(new RegExp(`no persisted HLC upper bound.*waiting out the max offset \\(${MAX_OFFSET_MS} ms\\)`));
     const after = [await stamp(second.url), await stamp(second.url)];
     expect(compare(minOf(after), maxOf(before))).toBeGreaterThan(0);
   }, 120_000);
