@@ -25,6 +25,7 @@ import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } 
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
 import { LocalLog, ProoflogProcess } from "./prooflog-host.js";
+import { allStarted } from "./all-started.js";
 import type { FollowersStarted } from "./prooflog-process.js";
 import type { LocalWitnesses } from "./witnesses.js";
 
@@ -96,41 +97,47 @@ export class GlobalServices {
       // this event loop, which forwards every region's traffic. It stops after the log's writers (closed first).
       const prooflog = await ProoflogProcess.spawn({ onUnexpectedExit: o.onProoflogExit });
       closers.unshift(() => prooflog.stop());
-      const started = await prooflog.startLog({ spec: o.spec, signerKey: logKey.signerKey, verifierKey: logKey.verifierKey, dir: dataDir, postgresUrl: o.postgresUrl });
+      // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store. Set up on
+      // this loop while the proof-log process's witnesses make their group key.
+      const escrowStore = async (): Promise<GlobalServices["escrow"]> => {
+        const durable = o.postgresUrl !== undefined;
+        const store = durable ? await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl }) : new MemoryEscrowStore();
+        closers.push(() => store.close());
+        // The stack's inventory, allocated by the model, before any region sells (regions find it there).
+        for (const sku of escrowServiceConfig(o.spec).skus) await store.createItem(sku.sku, sku.total, sku.allocation, Date.now());
+        if (durable) return { store };
+        const pool = await startService(escrowPoolService(store), { server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
+        closers.unshift(() => pool.close());
+        return { store, poolUrl: pool.url };
+      };
+      const [started, escrow, buyers] = await allStarted([
+        prooflog.startLog({ spec: o.spec, signerKey: logKey.signerKey, verifierKey: logKey.verifierKey, dir: dataDir, postgresUrl: o.postgresUrl }),
+        escrowStore(),
+        localBuyers(o.spec),
+      ] as const);
       const { witnesses, threshold } = started;
       const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey) };
-      // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to).
+      // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to). Attest
+      // and the map start together: each waits for a checkpoint covering its resume record, and one checkpoint covers both.
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
-      const attest = await startAttest({ ...trust, key: await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`) });
-      closers.unshift(() => attest.close());
-      const map = await startMap(trust);
-      closers.unshift(() => map.close());
+      const attestKey = await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`);
+      const running = <S extends LocalService>(s: S): S => (closers.unshift(() => s.close()), s);
       const mintToken = () => o.token({ subject: "local-quota", scope: mapWriterScope("quota"), ttlSeconds: 24 * 3600 });
-      const quota = await startQuota({ ...trust, map: { url: map.url, mintToken } });
-      closers.unshift(() => quota.close());
+      const mapAndQuota = async () => {
+        const map = running(await startMap(trust));
+        return [map, running(await startQuota({ ...trust, map: { url: map.url, mintToken } }))] as const;
+      };
+      const [attest, [map, quota]] = await allStarted([startAttest({ ...trust, key: attestKey }).then(running), mapAndQuota()] as const);
       // The monitor, and certificates of the log's checkpoints signed by the witnesses' group (after the log's writers
       // are up: their pairings then never hold up the checkpoints those writers wait for at start).
       // Rounds every 2 s (the estate's: 30 s), as before the pairings moved off the proxies' loop.
       const { monitor, certchain } = await prooflog.startFollowers({ intervalMs: 2000 });
-
-      // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store.
-      const durable = o.postgresUrl !== undefined;
-      const store = durable ? await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl }) : new MemoryEscrowStore();
-      closers.push(() => store.close());
-      // The stack's inventory, allocated by the model, before any region sells (regions find it there).
-      for (const sku of escrowServiceConfig(o.spec).skus) await store.createItem(sku.sku, sku.total, sku.allocation, Date.now());
-      let poolUrl: string | undefined;
-      if (!durable) {
-        const pool = await startService(escrowPoolService(store), { server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
-        closers.unshift(() => pool.close());
-        poolUrl = pool.url;
-      }
       return new GlobalServices(
         o.spec,
         { port: ntp, source: gm },
         { url: log.url, origin, verifierKey: logKey.verifierKey, client: log.client, pid: prooflog.pid, witnesses, threshold, monitor, certchain },
-        { store, poolUrl },
-        await localBuyers(o.spec),
+        escrow,
+        buyers,
         attest,
         quota,
         map,

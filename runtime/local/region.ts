@@ -17,6 +17,7 @@ import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { parseEscrowConfig, startEscrowServer } from "../escrow/index.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
 import { startServer as startRateLimitServer } from "../ratelimit/index.js";
+import { allStarted } from "./all-started.js";
 import { RemoteEscrowStore } from "./escrow-pool.js";
 import { regionGatewayService } from "./region-gateway.js";
 
@@ -59,27 +60,31 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
   const server = (extra: object = {}) => ({ host: o.host, port: 0, ...(o.auth ? { auth: o.auth } : {}), ...extra });
   try {
     const t = o.spec.time;
-    const clockSvc = await startService(
-      clockService,
-      {
-        region: region.id,
-        maxOffsetMs: t.maxOffsetMs,
-        degradeFraction: t.skew.degradeFraction,
-        freezeFraction: t.skew.freezeFraction,
-        recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
-        ...(o.grandmaster ? { grandmaster: `${o.grandmaster.host}:${o.grandmaster.port}` } : {}),
-        // Sync often: the estate's drills want to see a skew within a second, not NTP's usual 16 s.
-        syncIntervalMs: 500,
-        server: server(),
-      },
-      { clock, processMetrics: false },
-    );
-    closers.push(() => clockSvc.close());
-    const node = clockSvc.parts.node;
-
-    // Rate limiting: the region's share as envoyproxy/ratelimit YAML, rewritten and reloaded when it moves.
     const dir = mkdtempSync(join(tmpdir(), `meridian-rl-${region.id}-`));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    // The clock, rate limiting and escrow start together: the clock service waits out the max offset before it
+    // serves (it has no persisted bound), and no client reaches any of them but through the gateway, started last.
+    const startClock = async () => {
+      const svc = await startService(
+        clockService,
+        {
+          region: region.id,
+          maxOffsetMs: t.maxOffsetMs,
+          degradeFraction: t.skew.degradeFraction,
+          freezeFraction: t.skew.freezeFraction,
+          recoveryHoldSeconds: t.skew.recoveryHoldSeconds,
+          ...(o.grandmaster ? { grandmaster: `${o.grandmaster.host}:${o.grandmaster.port}` } : {}),
+          // Sync often: the estate's drills want to see a skew within a second, not NTP's usual 16 s.
+          syncIntervalMs: 500,
+          server: server(),
+        },
+        { clock, processMetrics: false },
+      );
+      closers.push(() => svc.close());
+      return svc;
+    };
+
+    // Rate limiting: the region's share as envoyproxy/ratelimit YAML, rewritten and reloaded when it moves.
     const configPath = join(dir, "ratelimit.yaml");
     // A share of 0 (a region not serving yet) admits nothing; the YAML format needs a positive rate, so
     // the file keeps 1/s and the gateway refuses on its own.
@@ -89,22 +94,23 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
     });
     let share = shareYaml(o.requestsPerSecond ?? rateLimitRegionConfig(o.spec, region.id).requestsPerSecond);
     writeFileSync(configPath, share.yaml);
-    const rl = await startRateLimitServer({
-      configPath,
-      redisUrl: o.redisUrl,
-      port: 0,
-      grpcPort: 0,
-      host: o.host,
-      clock,
-      region: region.id,
-      hlc: new ClockNode({ clock, maxOffsetMs: t.maxOffsetMs }),
-    });
-    closers.push(() => rl.close());
-    const rlHttp = `http://${o.host}:${rl.httpPort}`;
+    const startRateLimit = async () => {
+      const rl = await startRateLimitServer({
+        configPath,
+        redisUrl: o.redisUrl,
+        port: 0,
+        grpcPort: 0,
+        host: o.host,
+        clock,
+        region: region.id,
+        hlc: new ClockNode({ clock, maxOffsetMs: t.maxOffsetMs }),
+      });
+      closers.push(() => rl.close());
+      return rl;
+    };
 
     // Escrow: this region only, on the region's clock, over the estate's store (PostgreSQL, alone or
     // journaling Redis, reached directly; else the supervisor's pool), trusting the estate's buyer issuer.
-    const store = !o.postgresUrl && o.pool ? await RemoteEscrowStore.connect(o.pool.url, o.pool.token) : undefined;
     const rendered = escrowServiceConfig(o.spec, { regions: [region.id], peers: o.peers ?? {} });
     const identity = o.buyerJwk ? { ...rendered.identity, jwksUri: undefined, jwks: { keys: [o.buyerJwk] } } : rendered.identity;
     const config = parseEscrowConfig({ ...rendered, identity }, `region ${region.id}'s escrow config`);
@@ -118,8 +124,15 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
       const renew = setInterval(write, 60_000).unref();
       closers.push(async () => clearInterval(renew));
     }
-    const escrow = await startEscrowServer({ config, port: 0, host: o.host, clock, redisUrl: o.postgresUrl ? o.redisUrl : undefined, postgresUrl: o.postgresUrl, store, map });
-    closers.push(() => escrow.close());
+    const startEscrow = async () => {
+      const store = !o.postgresUrl && o.pool ? await RemoteEscrowStore.connect(o.pool.url, o.pool.token) : undefined;
+      const escrow = await startEscrowServer({ config, port: 0, host: o.host, clock, redisUrl: o.postgresUrl ? o.redisUrl : undefined, postgresUrl: o.postgresUrl, store, map });
+      closers.push(() => escrow.close());
+      return { store, escrow };
+    };
+    const [clockSvc, rl, { store, escrow }] = await allStarted([startClock(), startRateLimit(), startEscrow()] as const);
+    const node = clockSvc.parts.node;
+    const rlHttp = `http://${o.host}:${rl.httpPort}`;
     const skus = Object.keys(o.spec.runtime.escrow.inventory);
     let storeUp: true | string = true;
     const probe = setInterval(() => {
