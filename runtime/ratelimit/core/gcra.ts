@@ -13,25 +13,38 @@ export function gcraStep(l: Limit, state: State | undefined, cost: number, now: 
   return stepOf(out);
 }
 
+/** A limit's constants, worked out once by whoever steps it often: T, τ and max_burst + 1. */
+export function gcraParams(l: Limit, p: Float64Array): void {
+  const maxBurst = gcraMaxBurst(l);
+  const emission = l.periodMs / l.limit;
+  p[0] = emission;
+  p[1] = emission * (maxBurst + 1);
+  p[2] = maxBurst + 1;
+}
+
+const params = new Float64Array(3);
+const tats = new Float64Array(1);
+
 /** The step into `out`; the state is the TAT alone (undefined: a new key). */
 export function gcraInto(l: Limit, tatOrNone: number | undefined, cost: number, now: number, out: Scratch): void {
-  if (tatOrNone === undefined) gcraUnpacked(l, 0, 0, cost, now, out);
-  else gcraUnpacked(l, 1, tatOrNone, cost, now, out);
+  gcraParams(l, params);
+  tats[0] = tatOrNone ?? 0;
+  gcraOn(params, tatOrNone === undefined ? 0 : 1, tats, 0, cost, now, out);
 }
 
 /**
- * The step on a state given as its length (0: a new key) and the TAT, unboxed (the memory store's form).
- * The refusal is its own function: the admitting path stays small enough for the store to inline.
+ * The step on a limit's constants (`gcraParams`) and a state of `len` numbers (0: a new key) whose TAT
+ * is `states[at]` — the memory store's counters as they lie, so nothing is boxed to call this. The
+ * refusal is its own function: the admitting path stays small enough for the store to inline.
  */
-export function gcraUnpacked(l: Limit, len: number, s0: number, cost: number, now: number, out: Scratch): void {
-  const maxBurst = gcraMaxBurst(l);
-  const emission = l.periodMs / l.limit;
-  const tolerance = emission * (maxBurst + 1);
+export function gcraOn(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now: number, out: Scratch): void {
+  const emission = p[0]!;
+  const tolerance = p[1]!;
   const increment = emission * cost;
-  const tat = len > 0 ? s0 : now;
+  const tat = len > 0 ? states[at]! : now;
   const newTat = Math.max(tat, now) + increment;
   const diff = now - (newTat - tolerance);
-  out.limit = maxBurst + 1;
+  out.limit = p[2]!;
   if (diff < 0) {
     gcraRefused(tat, now, emission, tolerance, increment, diff, out);
     return;

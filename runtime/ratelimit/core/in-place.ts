@@ -1,13 +1,14 @@
 /**
  * The memory store's hot path (decideSync): the algorithms whose state is O(1) — gcra, token bucket and
  * fixed window — step into a reused Scratch. They are the same functions the pure steps read out
- * (gcraInto, tokenBucketInto, fixedWindowInto); the sliding algorithms keep the generic path.
+ * (gcraOn, tokenBucketOn, fixedWindowOn, on constants worked out from the limit); the sliding algorithms
+ * keep the generic path.
  */
-import { gcraInto } from "./gcra.js";
+import { gcraInto, gcraParams } from "./gcra.js";
 import { limitOk, type Limit, type State } from "./limit.js";
 import { Scratch } from "./scratch.js";
-import { tokenBucketInto } from "./token-bucket.js";
-import { fixedWindowInto } from "./windows.js";
+import { tokenBucketInto, tokenBucketParams } from "./token-bucket.js";
+import { fixedWindowInto, fixedWindowParams } from "./windows.js";
 
 export { Scratch };
 
@@ -18,10 +19,24 @@ const FIXED_WINDOW_STEP = 2;
 /** A sliding algorithm, or a limit validateLimit refuses (the caller's check then names the fault). */
 export const GENERIC_STEP = 3;
 
-export function stepKind(l: Limit): number {
+function stepKind(l: Limit): number {
   if (!limitOk(l)) return GENERIC_STEP;
   const a = l.algorithm;
   return a === "gcra" ? GCRA_STEP : a === "token-bucket" ? TOKEN_BUCKET_STEP : a === "fixed-window" ? FIXED_WINDOW_STEP : GENERIC_STEP;
+}
+
+/** A step plan's length and where it keeps its kind: the algorithm's constants come first (its `…On`'s `p`). */
+export const PLAN_SIZE = 4;
+export const PLAN_KIND = 3;
+
+/** A limit's step plan into `plan` (PLAN_SIZE numbers): its stepKind, and its algorithm's constants. */
+export function planInto(l: Limit, plan: Float64Array): number {
+  const kind = stepKind(l);
+  plan[PLAN_KIND] = kind;
+  if (kind === GCRA_STEP) gcraParams(l, plan);
+  else if (kind === TOKEN_BUCKET_STEP) tokenBucketParams(l, plan);
+  else if (kind === FIXED_WINDOW_STEP) fixedWindowParams(l, plan);
+  return kind;
 }
 
 /** Whether `stepInPlace` handles this limit's algorithm. */

@@ -15,7 +15,7 @@
  * is charged twice, as two descriptors would be. Pure: the caller supplies state reads and the time.
  */
 import { step } from "./algorithms.js";
-import { stepKind } from "./in-place.js";
+import { PLAN_SIZE, planInto } from "./in-place.js";
 import { fixedWindowCountRejected } from "./windows.js";
 import { LimitError, limitOk, validateLimit, type Decision, type Limit, type State } from "./limit.js";
 
@@ -34,15 +34,15 @@ export interface CounterLevel {
   slot?: unknown;
 }
 
-/** The key of a reused level's stepKind (a symbol: no other object can carry it by accident). */
+/** The key of a reused level's step plan (in-place.ts; a symbol: no other object can carry it by accident). */
 export const LEVEL_STEP: unique symbol = Symbol("level step");
 
 /**
  * A level object that is reused across requests (a plan's): the memory store may remember the counter's
  * slot number on it (a non-enumerable `slot`, so copies, JSON and equality never see it) instead of
  * looking its key up on every decision. Its limit is a frozen copy, so how the store steps it
- * (`LEVEL_STEP`: stepKind, which validates the limit) is worked out once and stays true. A class, so the
- * memo is kept inside the object.
+ * (`LEVEL_STEP`: the limit's step plan — its stepKind, which validates the limit, and its algorithm's
+ * constants) is worked out once and stays true. A class, so the memo is kept inside the object.
  */
 class ReusedLevel implements CounterLevel {
   constructor(
@@ -52,7 +52,7 @@ class ReusedLevel implements CounterLevel {
     readonly enforce: boolean,
   ) {
     Object.defineProperty(this, "slot", { value: -1, writable: true, enumerable: false });
-    Object.defineProperty(this, LEVEL_STEP, { value: stepKind(limit), enumerable: false });
+    Object.defineProperty(this, LEVEL_STEP, { value: planOf(limit), enumerable: false });
   }
 }
 
@@ -61,6 +61,18 @@ class ReusedLevel implements CounterLevel {
  * in the cache, not one per user), while the limit still reads as that copy.
  */
 const frozenCopies = new WeakMap<Limit, Readonly<Limit>>();
+/** Step plans by frozen copy: the levels of one limit share it. */
+const plans = new WeakMap<Limit, Float64Array>();
+
+function planOf(l: Limit): Float64Array {
+  let plan = plans.get(l);
+  if (plan === undefined) {
+    plan = new Float64Array(PLAN_SIZE);
+    planInto(l, plan);
+    plans.set(l, plan);
+  }
+  return plan;
+}
 
 function frozenCopy(l: Limit): Limit {
   const known = frozenCopies.get(l);

@@ -13,20 +13,37 @@ export function tokenBucketStep(l: Limit, state: State | undefined, cost: number
   return stepOf(out);
 }
 
-export function tokenBucketInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
-  tokenBucketUnpacked(l, state === undefined ? 0 : state.length, state?.[0] ?? 0, state?.[1] ?? 0, cost, at, out);
+/** A limit's constants, worked out once by whoever steps it often: capacity, debt and refill rate. */
+export function tokenBucketParams(l: Limit, p: Float64Array): void {
+  p[0] = bucketCapacity(l);
+  p[1] = l.debt ?? 0;
+  p[2] = l.limit / l.periodMs;
 }
 
-/** The step on a state given as its length and first two numbers (the memory store keeps them unboxed). */
-export function tokenBucketUnpacked(l: Limit, len: number, s0: number, s1: number, cost: number, at: number, out: Scratch): void {
+const params = new Float64Array(3);
+const states = new Float64Array(2);
+
+export function tokenBucketInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
+  tokenBucketParams(l, params);
+  states[0] = state?.[0] ?? 0;
+  states[1] = state?.[1] ?? 0;
+  tokenBucketOn(params, state === undefined ? 0 : state.length, states, 0, cost, at, out);
+}
+
+/**
+ * The step on a limit's constants (`tokenBucketParams`) and a state of `len` numbers lying at
+ * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this.
+ */
+export function tokenBucketOn(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now0: number, out: Scratch): void {
   // Time never runs backwards for one counter: a request whose clock read is older than the last refill
   // is decided at that refill's time, so it cannot refill the same interval twice.
-  const now = len > 1 && s1 > at ? s1 : at;
-  const capacity = bucketCapacity(l);
-  const debt = l.debt ?? 0;
-  const rate = l.limit / l.periodMs;
+  const s1 = len > 1 ? states[at + 1]! : 0;
+  const now = len > 1 && s1 > now0 ? s1 : now0;
+  const capacity = p[0]!;
+  const debt = p[1]!;
+  const rate = p[2]!;
   const last = len > 1 ? s1 : now;
-  const tokens = Math.min(capacity, (len > 0 ? s0 : capacity) + Math.max(0, now - last) * rate);
+  const tokens = Math.min(capacity, (len > 0 ? states[at]! : capacity) + Math.max(0, now - last) * rate);
   const allowed = cost <= tokens || (tokens > 0 && tokens - cost >= -debt);
   const after = allowed ? tokens - cost : tokens;
   const resetAfterMs = (capacity - after) / rate;

@@ -19,22 +19,40 @@ export function fixedWindowStep(l: Limit, state: State | undefined, cost: number
   return stepOf(out);
 }
 
-export function fixedWindowInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
-  fixedWindowUnpacked(l, state === undefined ? 0 : state.length, state?.[0] ?? 0, state?.[1] ?? 0, cost, at, out);
+/** A limit's constants for fixedWindowOn: period and limit. */
+export function fixedWindowParams(l: Limit, p: Float64Array): void {
+  p[0] = l.periodMs;
+  p[1] = l.limit;
 }
 
-/** The step on a state given as its length and first two numbers (the memory store keeps them unboxed). */
-export function fixedWindowUnpacked(l: Limit, len: number, s0: number, s1: number, cost: number, at: number, out: Scratch): void {
-  const now = len > 0 && s0 > at ? s0 : at;
-  const start = Math.floor(now / l.periodMs) * l.periodMs;
-  const count = len > 0 && s0 === start ? (len > 1 ? s1 : 0) : 0;
-  const end = start + l.periodMs;
-  const allowed = count + cost <= l.limit;
+const params = new Float64Array(2);
+const states = new Float64Array(2);
+
+export function fixedWindowInto(l: Limit, state: State | undefined, cost: number, at: number, out: Scratch): void {
+  fixedWindowParams(l, params);
+  states[0] = state?.[0] ?? 0;
+  states[1] = state?.[1] ?? 0;
+  fixedWindowOn(params, state === undefined ? 0 : state.length, states, 0, cost, at, out);
+}
+
+/**
+ * The step on a limit's constants (`fixedWindowParams`) and a state of `len` numbers lying at
+ * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this.
+ */
+export function fixedWindowOn(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now0: number, out: Scratch): void {
+  const periodMs = p[0]!;
+  const limit = p[1]!;
+  const s0 = len > 0 ? states[at]! : 0;
+  const now = len > 0 && s0 > now0 ? s0 : now0;
+  const start = Math.floor(now / periodMs) * periodMs;
+  const count = len > 0 && s0 === start ? (len > 1 ? states[at + 1]! : 0) : 0;
+  const end = start + periodMs;
+  const allowed = count + cost <= limit;
   const after = allowed ? count + cost : count;
   out.allowed = allowed;
-  out.limit = l.limit;
-  out.remaining = Math.max(0, Math.floor(l.limit - after));
-  out.retryAfterMs = allowed ? 0 : cost > l.limit ? -1 : end - now;
+  out.limit = limit;
+  out.remaining = Math.max(0, Math.floor(limit - after));
+  out.retryAfterMs = allowed ? 0 : cost > limit ? -1 : end - now;
   out.resetAfterMs = after === 0 ? 0 : end - now;
   out.nextLength = allowed && cost > 0 ? 2 : 0;
   out.next0 = start;

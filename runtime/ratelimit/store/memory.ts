@@ -19,19 +19,25 @@
  */
 import { step } from "../core/algorithms.js";
 import { checkLevels, decideLevels, type HierarchyDecision, type Level } from "../core/hierarchy.js";
-import { gcraUnpacked } from "../core/gcra.js";
-import { GCRA_STEP, GENERIC_STEP, Scratch, stepKind, TOKEN_BUCKET_STEP } from "../core/in-place.js";
-import { tokenBucketUnpacked } from "../core/token-bucket.js";
-import { fixedWindowUnpacked } from "../core/windows.js";
+import { gcraOn } from "../core/gcra.js";
+import { GCRA_STEP, GENERIC_STEP, PLAN_KIND, PLAN_SIZE, planInto, Scratch, TOKEN_BUCKET_STEP } from "../core/in-place.js";
+import { tokenBucketOn } from "../core/token-bucket.js";
+import { fixedWindowOn } from "../core/windows.js";
 import type { Decision, State } from "../core/limit.js";
 import { decideChecks, LEVEL_STEP, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../core/request.js";
 import type { RateLimitStore, SyncDecisions } from "./port.js";
 
-const STRIDE = 4;
-const EXPIRES = 0;
-const LENGTH = 1;
-const S0 = 2;
-const S1 = 3;
+/**
+ * A slot's four numbers in `nums`. A const enum, so its members are literals in the compiled code (a
+ * module-level const is a context slot TurboFan loads and checks at every use).
+ */
+const enum Slot {
+  STRIDE = 4,
+  EXPIRES = 0,
+  LENGTH = 1,
+  S0 = 2,
+  S1 = 3,
+}
 
 /** A check's in-place answer, reused: `levels` are the store's scratch records. */
 interface SharedResult extends CheckResult {
@@ -40,7 +46,7 @@ interface SharedResult extends CheckResult {
 
 export class MemoryStore implements RateLimitStore, SyncDecisions {
   private readonly index = new Map<string, number>();
-  private nums = new Float64Array(1024 * STRIDE);
+  private nums = new Float64Array(1024 * Slot.STRIDE);
   /** The key held by each slot (undefined: free). */
   private readonly keys: (string | undefined)[] = [];
   /** States of more than two numbers, by slot. */
@@ -49,6 +55,8 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   private lastSweep = -Infinity;
   // Reused by every decision: steps are computed into `scratch` and answered from it.
   private readonly scratch: Scratch[] = [];
+  /** Step plans, by depth, of levels that carry none (not reused). */
+  private readonly plans: Float64Array[] = [];
   /** Each level's slot in the decision under way (−1: a key without one yet). */
   private readonly slots: number[] = [];
   /** By depth: the one-check results array answering that many levels admitted in place. */
@@ -91,8 +99,9 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
    *
    * Why FRESH is the caller's: TurboFan inlines a function's callees up to a total bytecode budget, and
    * slot allocation (hot while a bench or a service warms up on new keys, when this function is
-   * optimized) used it up, so gcraUnpacked was called with every number boxed. With no call here but
-   * the algorithms' (and slotOf's), all of them inline.
+   * optimized) used it up. With no call here but the algorithms' (and slotOf's), they can inline; and
+   * each algorithm reads its limit's constants (the level's step plan) and the state where they lie in
+   * `nums`, so a call that TurboFan leaves out of line boxes no number but the time.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
@@ -104,47 +113,56 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     let fresh = false;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
-      const limit = lv.limit;
-      // A reused level's limit is frozen and its step worked out once; any other's is checked here.
-      const stepped = (lv as Stepped)[LEVEL_STEP];
-      const kind = stepped === undefined ? stepKind(limit) : stepped;
-      if (kind === GENERIC_STEP) return GENERIC;
+      // A reused level's limit is frozen and its step plan worked out once; any other's is planned here.
+      let plan = (lv as Stepped)[LEVEL_STEP];
+      if (plan === undefined) plan = this.planFor(lv, i);
+      const kind = plan[PLAN_KIND]!;
+      if (kind === GENERIC_STEP) return Answer.GENERIC;
       // The slot remembered on a reused level while this store's slot of that number holds its key.
       const memo = lv.slot as number | undefined;
       const slot = memo !== undefined && memo >= 0 && keys[memo] === lv.key ? memo : this.slotOf(lv);
       // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
       // only two keys without one need comparing as strings.
-      for (let j = 0; j < i; j++) if (slot !== -1 ? slots[j] === slot : slots[j] === -1 && levels[j]!.key === lv.key) return DUPLICATE;
+      for (let j = 0; j < i; j++) if (slot !== -1 ? slots[j] === slot : slots[j] === -1 && levels[j]!.key === lv.key) return Answer.DUPLICATE;
       slots[i] = slot;
+      // The state's numbers lie at nums[at…] (read only when len > 0).
       let len = 0;
-      let s0 = 0;
-      let s1 = 0;
+      let at = 0;
       if (slot !== -1) {
-        const b = slot * STRIDE;
-        if (nums[b + EXPIRES]! > nowMs) {
-          len = nums[b + LENGTH]!;
+        const b = slot * Slot.STRIDE;
+        if (nums[b + Slot.EXPIRES]! > nowMs) {
+          len = nums[b + Slot.LENGTH]!;
           // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
-          if (len > 2) return GENERIC;
-          s0 = nums[b + S0]!;
-          s1 = nums[b + S1]!;
+          if (len > 2) return Answer.GENERIC;
+          at = b + Slot.S0;
         }
       } else fresh = true;
       let out = scratch[base + i];
       if (out === undefined) out = scratch[base + i] = new Scratch();
       // Each algorithm's own call (not one dispatching function, which grows too big to inline once a
-      // hierarchy mixes algorithms, and a call that is not inlined boxes every number it is passed).
-      if (kind === GCRA_STEP) gcraUnpacked(limit, len, s0, cost, nowMs, out);
-      else if (kind === TOKEN_BUCKET_STEP) tokenBucketUnpacked(limit, len, s0, s1, cost, nowMs, out);
-      else fixedWindowUnpacked(limit, len, s0, s1, cost, nowMs, out); // FIXED_WINDOW_STEP
+      // hierarchy mixes algorithms). Their arguments are objects and small integers besides the time, so
+      // even a call that is not inlined (TurboFan inlines a call site that was frequent while this
+      // function warmed up) boxes nothing.
+      if (kind === GCRA_STEP) gcraOn(plan, len, nums, at, cost, nowMs, out);
+      else if (kind === TOKEN_BUCKET_STEP) tokenBucketOn(plan, len, nums, at, cost, nowMs, out);
+      else fixedWindowOn(plan, len, nums, at, cost, nowMs, out); // FIXED_WINDOW_STEP
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy !== -1) return blockedBy;
-    if (fresh) return FRESH;
+    if (fresh) return Answer.FRESH;
     for (let i = 0; i < n; i++) {
       const out = scratch[base + i]!;
       if (out.nextLength !== 0) writeStep(nums, slots[i]!, out, nowMs, this.long);
     }
     return -1;
+  }
+
+  /** The step plan of a level that is not reused, into this store's plan for depth `i`. */
+  private planFor(lv: Level, i: number): Float64Array {
+    let plan = this.plans[i];
+    if (plan === undefined) this.plans[i] = plan = new Float64Array(PLAN_SIZE);
+    planInto(lv.limit, plan);
+    return plan;
   }
 
   /** stepLevels' commit when it answered FRESH: slots for the new keys, then every level's write. */
@@ -164,7 +182,7 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   /** stepLevels, finished by commitFresh when it needs new slots: what every in-place caller calls. */
   private admitInPlace(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const r = this.stepLevels(levels, cost, nowMs, base);
-    return r === FRESH ? this.commitFresh(levels, base, nowMs) : r;
+    return r === Answer.FRESH ? this.commitFresh(levels, base, nowMs) : r;
   }
 
   /** A slot for a level's new counter, remembered on a reused level. */
@@ -178,10 +196,10 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
     let s = this.freeSlots.pop();
     if (s === undefined) {
       s = this.keys.length;
-      if ((s + 1) * STRIDE > this.nums.length) this.grow();
+      if ((s + 1) * Slot.STRIDE > this.nums.length) this.grow();
     }
     this.keys[s] = key;
-    this.nums[s * STRIDE + LENGTH] = 0;
+    this.nums[s * Slot.STRIDE + Slot.LENGTH] = 0;
     this.index.set(key, s);
     return s;
   }
@@ -296,31 +314,31 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
   private write(key: string, state: State, expiresAt: number): void {
     const s = this.index.get(key) ?? this.newSlot(key);
     const nums = this.nums;
-    const b = s * STRIDE;
-    nums[b + EXPIRES] = expiresAt;
-    nums[b + LENGTH] = state.length;
+    const b = s * Slot.STRIDE;
+    nums[b + Slot.EXPIRES] = expiresAt;
+    nums[b + Slot.LENGTH] = state.length;
     if (state.length > 2) {
       this.long[s] = state;
       return;
     }
     this.long[s] = undefined;
-    nums[b + S0] = state.length > 0 ? state[0]! : 0;
-    nums[b + S1] = state.length > 1 ? state[1]! : 0;
+    nums[b + Slot.S0] = state.length > 0 ? state[0]! : 0;
+    nums[b + Slot.S1] = state.length > 1 ? state[1]! : 0;
   }
 
   private read(key: string, nowMs: number): State | undefined {
     const s = this.index.get(key);
     if (s === undefined) return undefined;
     const nums = this.nums;
-    const b = s * STRIDE;
-    if (!(nums[b + EXPIRES]! > nowMs)) return undefined;
-    const len = nums[b + LENGTH]!;
-    return len > 2 ? this.long[s] : len === 2 ? [nums[b + S0]!, nums[b + S1]!] : len === 1 ? [nums[b + S0]!] : [];
+    const b = s * Slot.STRIDE;
+    if (!(nums[b + Slot.EXPIRES]! > nowMs)) return undefined;
+    const len = nums[b + Slot.LENGTH]!;
+    return len > 2 ? this.long[s] : len === 2 ? [nums[b + Slot.S0]!, nums[b + Slot.S1]!] : len === 1 ? [nums[b + Slot.S0]!] : [];
   }
 
   /** Drop expired states. */
   sweep(nowMs: number): void {
-    for (const [k, s] of this.index) if (this.nums[s * STRIDE + EXPIRES]! <= nowMs) this.drop(k, s);
+    for (const [k, s] of this.index) if (this.nums[s * Slot.STRIDE + Slot.EXPIRES]! <= nowMs) this.drop(k, s);
   }
 
   get size(): number {
@@ -340,22 +358,24 @@ export class MemoryStore implements RateLimitStore, SyncDecisions {
  * stepLevels' answers: a level needs the pure cores' path / a key appears twice (nothing was changed) /
  * every level admitted, and a key to write needs a new slot (commitFresh writes them).
  */
-const GENERIC = -2;
-const DUPLICATE = -3;
-const FRESH = -4;
+const enum Answer {
+  GENERIC = -2,
+  DUPLICATE = -3,
+  FRESH = -4,
+}
 
 /** A level's new state into its slot (the slot's long state, if it had one, is dropped). */
 function writeStep(nums: Float64Array, s: number, out: Scratch, nowMs: number, long: (State | undefined)[]): void {
-  const b = s * STRIDE;
-  if (nums[b + LENGTH]! > 2) long[s] = undefined;
-  nums[b + EXPIRES] = nowMs + Math.max(1, out.ttlMs);
-  nums[b + LENGTH] = out.nextLength;
-  nums[b + S0] = out.next0;
-  nums[b + S1] = out.nextLength === 2 ? out.next1 : 0;
+  const b = s * Slot.STRIDE;
+  if (nums[b + Slot.LENGTH]! > 2) long[s] = undefined;
+  nums[b + Slot.EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+  nums[b + Slot.LENGTH] = out.nextLength;
+  nums[b + Slot.S0] = out.next0;
+  nums[b + Slot.S1] = out.nextLength === 2 ? out.next1 : 0;
 }
 
-/** A reused level's stepKind (request.ts); other levels have none. */
-type Stepped = Level & { [LEVEL_STEP]?: number };
+/** A reused level's step plan (request.ts); other levels have none. */
+type Stepped = Level & { [LEVEL_STEP]?: Float64Array };
 
 const decisionOf = (s: Scratch): Decision => ({ allowed: s.allowed, limit: s.limit, remaining: s.remaining, retryAfterMs: s.retryAfterMs, resetAfterMs: s.resetAfterMs });
 
