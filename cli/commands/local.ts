@@ -70,13 +70,6 @@ export function register(program: Command): void {
     .requiredOption("--stack <name>")
     .requiredOption("--region <id>")
     .requiredOption("--host <address>")
-    .option("--skew-ms <ms>", "clock skew", Number, 0)
-    .option("--grandmaster <host:port>", "the estate's NTP grandmaster")
-    .option("--redis <url>")
-    .option("--postgres <url>")
-    .option("--pool <url>", "the supervisor's shared escrow store")
-    .option("--requests-per-second <n>", "this region's share of the estate-wide rate limit", Number)
-    .option("--recovery-hold-seconds <s>", "the clock's hold-down before a recovered skew reopens (default: the stack's)", Number)
     .action(async (opts: import("../local/region.js").RegionArgs) => {
       const { runRegion } = await import("../local/region.js");
       await runRegion(opts);

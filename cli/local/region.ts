@@ -11,41 +11,35 @@ export interface RegionArgs {
   stack: string;
   region: string;
   host: string;
-  skewMs: number;
-  grandmaster?: string;
-  redis?: string;
-  postgres?: string;
-  pool?: string;
-  requestsPerSecond?: number;
-  recoveryHoldSeconds?: number;
 }
 
-/** A region process: its credentials come from the supervisor in the environment, fresh ones over IPC. */
+/** A region process: its configuration and credentials come from the supervisor over IPC, fresh credentials later too. */
 export async function runRegion(opts: RegionArgs): Promise<void> {
-  let token = process.env["MERIDIAN_LOCAL_TOKEN"] ?? "";
-  const fromEnv = <T>(name: string): T | undefined => (process.env[name] ? (JSON.parse(process.env[name]) as T) : undefined);
-  const auth = fromEnv<RegionOptions["auth"]>("MERIDIAN_LOCAL_AUTH");
-  const map = fromEnv<{ url: string; name: string; token: string }>("MERIDIAN_LOCAL_MAP");
-  let mapToken = map?.token ?? "";
+  let token = "";
+  let mapToken = "";
   await runRegionProcess(
-    async () => {
+    async ({ skewMs, options: o, env }) => {
+      const fromEnv = <T>(name: string): T | undefined => (env[name] ? (JSON.parse(env[name]) as T) : undefined);
+      token = env["MERIDIAN_LOCAL_TOKEN"] ?? "";
+      const map = fromEnv<{ url: string; name: string; token: string }>("MERIDIAN_LOCAL_MAP");
+      mapToken = map?.token ?? "";
       const stack = loadStack(opts.stack);
-      const hold = opts.recoveryHoldSeconds;
+      const hold = o.recoveryHoldSeconds;
       const spec = buildEstateSpec(opts.stack, hold === undefined ? stack : { ...stack, time: { ...stack.time, skew: { ...stack.time.skew, recoveryHoldSeconds: hold } } });
-      const [gmHost, gmPort] = opts.grandmaster ? [opts.grandmaster.slice(0, opts.grandmaster.lastIndexOf(":")), Number(opts.grandmaster.slice(opts.grandmaster.lastIndexOf(":") + 1))] : [];
+      const [gmHost, gmPort] = o.grandmaster ? [o.grandmaster.slice(0, o.grandmaster.lastIndexOf(":")), Number(o.grandmaster.slice(o.grandmaster.lastIndexOf(":") + 1))] : [];
       return startRegion({
         spec,
         regionId: opts.region,
         host: opts.host,
-        skewMs: opts.skewMs,
+        skewMs,
         grandmaster: gmHost ? { host: gmHost, port: gmPort! } : undefined,
-        redisUrl: opts.redis,
-        postgresUrl: opts.postgres,
-        pool: opts.pool ? { url: opts.pool, token: () => token } : undefined,
-        auth,
+        redisUrl: o.redis,
+        postgresUrl: o.postgres,
+        pool: o.pool ? { url: o.pool, token: () => token } : undefined,
+        auth: fromEnv<RegionOptions["auth"]>("MERIDIAN_LOCAL_AUTH"),
         buyerJwk: fromEnv<object>("MERIDIAN_LOCAL_BUYER_JWK"),
         peers: fromEnv<Record<string, string>>("MERIDIAN_LOCAL_PEERS"),
-        requestsPerSecond: opts.requestsPerSecond,
+        requestsPerSecond: o.requestsPerSecond,
         map: map && { url: map.url, name: map.name, token: () => mapToken },
       });
     },

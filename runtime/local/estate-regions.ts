@@ -37,10 +37,13 @@ export function launchRegions(o: LaunchRegionsOptions): Promise<RegionEndpoint[]
       const t0 = Date.now();
       const privateHost = regionPrivateAddress(index);
       // The spec's clock hold-down, not the stack file's: an estate started from an adjusted spec runs it.
-      const args = ["--grandmaster", `127.0.0.1:${o.globals.grandmaster.port}`, "--recovery-hold-seconds", String(o.spec.time.skew.recoveryHoldSeconds)];
-      if (o.options.redisUrl) args.push("--redis", o.options.redisUrl);
-      if (o.options.postgresUrl) args.push("--postgres", o.options.postgresUrl);
-      if (o.globals.escrow.poolUrl) args.push("--pool", o.globals.escrow.poolUrl);
+      const options = {
+        grandmaster: `127.0.0.1:${o.globals.grandmaster.port}`,
+        recoveryHoldSeconds: o.spec.time.skew.recoveryHoldSeconds,
+        redis: o.options.redisUrl,
+        postgres: o.options.postgresUrl,
+        pool: o.globals.escrow.poolUrl,
+      };
       const peers = Object.fromEntries(o.indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${o.proxies.get(r.id)!.host}:${o.proxies.get(r.id)!.port}/escrow`]));
       const env = {
         MERIDIAN_LOCAL_AUTH: JSON.stringify(o.auth),
@@ -50,9 +53,9 @@ export function launchRegions(o: LaunchRegionsOptions): Promise<RegionEndpoint[]
         MERIDIAN_LOCAL_MAP: JSON.stringify(o.escrowMap),
       };
       const share = o.shares[id] ?? 0;
-      const proc = await o.supervisor.start({ regionId: id, host: privateHost, skewMs: o.options.skews?.[id] ?? 0, stack: o.spec.stack, args: [...args, "--requests-per-second", String(share)], env });
+      const proc = await o.supervisor.start({ regionId: id, host: privateHost, skewMs: o.options.skews?.[id] ?? 0, stack: o.spec.stack, options: { ...options, requestsPerSecond: share }, env });
       // A region that comes back later starts with no share; it gets one when the GSLB sees it healthy.
-      o.supervisor.updateSpec(id, { args: [...args, "--requests-per-second", "0"] });
+      o.supervisor.updateSpec(id, { options: { ...options, requestsPerSecond: 0 } });
       const proxy = o.proxies.get(id)!;
       proxy.setUpstream({ host: privateHost, port: proc.port });
       o.progress(`region ${id} ready at http://${proxy.host}:${proxy.port} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

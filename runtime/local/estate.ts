@@ -5,8 +5,8 @@
  * dashboard read.
  *
  * Start order keeps failures cheap and clear: every public port (dashboard, DNS, the region addresses) is
- * bound first, so a taken port stops the start before any process exists; then the estate-wide services;
- * then the regions, in parallel, each reporting progress. A failure at any step undoes the earlier ones.
+ * bound first, so a taken port stops the start before any process exists; then the estate-wide services (the region
+ * processes spawned beside them, loading their code meanwhile); then the regions, in parallel, each reporting progress. A failure at any step undoes the earlier ones.
  */
 import type { EstateSpec } from "../../model/estate.js";
 import { serviceFqdn } from "../../model/estate.js";
@@ -23,7 +23,7 @@ import { RateLimitShares } from "./rate-limit-shares.js";
 import { GlobalServices } from "./global-services.js";
 import { escrowMapCredential } from "./trust-services.js";
 import { GslbAnswers, type DnsQueryLogEntry } from "./gslb-answers.js";
-import { regionAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
+import { regionAddress, regionPrivateAddress, withRouting, type EstateEvent, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import { launchRegions, untilServed } from "./estate-regions.js";
 import { bindOrExplain, bindRegionProxies } from "./ports.js";
 import { Prober } from "./prober.js";
@@ -109,6 +109,15 @@ export class LocalEstate {
       const proxies = new Map(indexed.map((r, i) => [r.id, proxyList[i]!]));
 
       checkAborted();
+      // The region processes load their code (a second or more each) while the estate-wide services they need start.
+      const supervisor = new Supervisor({
+        onOutput: options.regionOutput,
+        onUnexpectedExit: (region, detail) => ref.estate?.regionExited(region, detail),
+        startTimeoutMs: options.regionStartTimeoutMs,
+      });
+      undo.push(() => supervisor.stopAll());
+      for (const r of indexed) supervisor.prepare({ regionId: r.id, host: regionPrivateAddress(r.index), stack: spec.stack });
+
       // 2. The estate-wide services; the supervisor is their operator (its tokens open every admin route).
       progress("starting the estate's services: NTP grandmaster, proof log and witnesses, attestation verifier, quota and its verifiable map, escrow store");
       const operator = await localOperatorAuth(systemClock);
@@ -126,12 +135,7 @@ export class LocalEstate {
       // Every region's escrow publishes its balances to the map, with a token only escrow's writes carry.
       const escrowMap = await escrowMapCredential(globals.map, operator.token);
 
-      // 3. The regions, in parallel.
-      const supervisor = new Supervisor({
-        onOutput: options.regionOutput,
-        onUnexpectedExit: (region, detail) => ref.estate?.regionExited(region, detail),
-        startTimeoutMs: options.regionStartTimeoutMs,
-      });
+      // 3. The regions, in parallel (stopped before the services they use).
       undo.push(() => supervisor.stopAll());
       checkAborted();
       const abort = () => void supervisor.stopAll(1000);

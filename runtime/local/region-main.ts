@@ -1,7 +1,8 @@
 /**
- * The life of a region process (`meridian local-region`, spawned by the supervisor): start the region
- * node, report ready on the IPC channel, and stop — gracefully on SIGTERM, at once when the supervisor
- * is gone. The supervisor's death is seen two ways, whichever comes first: the IPC channel disconnects
+ * The life of a region process (`meridian local-region`, spawned by the supervisor): load, say so and wait for what
+ * to start with (the supervisor spawns the processes as the estate-wide services they need start, so their seconds of
+ * loading overlap), start the region node, report ready on the IPC channel, and stop — gracefully on SIGTERM, at once
+ * when the supervisor is gone. The supervisor's death is seen two ways, whichever comes first: the IPC channel disconnects
  * (the kernel closes it whatever killed the parent, kill -9 included), or the parent pid changes
  * (reparented to init or a subreaper). Ctrl-C in the terminal reaches the whole process group; a region
  * ignores it and lets the supervisor stop it in order.
@@ -23,6 +24,25 @@ function tellTerminal(line: string): void {
   }
 }
 
+/** What a region starts with, sent by the supervisor once the process has loaded (credentials in `env`, off the process list). */
+export interface RegionStart {
+  event: "start";
+  skewMs: number;
+  options: {
+    /** The estate's NTP grandmaster, host:port. */
+    grandmaster?: string;
+    redis?: string;
+    postgres?: string;
+    /** The supervisor's shared escrow store. */
+    pool?: string;
+    /** This region's share of the estate-wide rate limit. */
+    requestsPerSecond?: number;
+    /** The clock's hold-down before a recovered skew reopens (default: the stack's). */
+    recoveryHoldSeconds?: number;
+  };
+  env: Record<string, string>;
+}
+
 export interface RegionLife {
   /** Seconds to finish a graceful stop before exiting anyway. */
   graceMs?: number;
@@ -32,7 +52,7 @@ export interface RegionLife {
   onMessage?(message: { event?: string; [k: string]: unknown }): void;
 }
 
-export async function runRegionProcess(start: () => Promise<RegionNode>, region: string, life: RegionLife = {}): Promise<void> {
+export async function runRegionProcess(start: (config: RegionStart) => Promise<RegionNode>, region: string, life: RegionLife = {}): Promise<void> {
   const parent = process.ppid;
   let node: RegionNode | undefined;
   let stopping = false;
@@ -46,7 +66,9 @@ export async function runRegionProcess(start: () => Promise<RegionNode>, region:
     void (node?.close() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(code));
   };
   process.on("SIGINT", () => undefined);
-  process.on("message", (m: { event?: string }) => life.onMessage?.(m));
+  let configured: (config: RegionStart) => void;
+  const config = new Promise<RegionStart>((resolve) => (configured = resolve));
+  process.on("message", (m: { event?: string }) => (m?.event === "start" ? configured(m as RegionStart) : life.onMessage?.(m)));
   process.once("SIGTERM", () => stop("", 0));
   process.once("disconnect", () => stop("the supervisor is gone (IPC channel closed)", 1));
   const poll = setInterval(() => {
@@ -57,8 +79,12 @@ export async function runRegionProcess(start: () => Promise<RegionNode>, region:
     process.stderr.write(`region ${region}: meridian local-region runs under \`meridian local\` only (no IPC channel)\n`);
     process.exit(2);
   }
+  // Messages sent before the listener above are lost: the supervisor sends the configuration once it hears this.
+  process.send({ event: "loaded" });
   try {
-    node = await start();
+    const c = await config;
+    if (stopping) return;
+    node = await start(c);
   } catch (err) {
     process.stderr.write(`region ${region}: ${(err as Error).message}\n`);
     process.exit(1);

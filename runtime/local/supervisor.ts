@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { TERMINAL_FD_ENV } from "./region-main.js";
+import { TERMINAL_FD_ENV, type RegionStart } from "./region-main.js";
 
 /** The `meridian` command the supervisor spawns its processes with (regions, the proof log). */
 export const MERIDIAN_BIN = fileURLToPath(new URL("../../bin/meridian.mjs", import.meta.url));
@@ -23,10 +23,21 @@ export interface RegionProcessSpec {
   host: string;
   skewMs: number;
   stack: string;
-  /** Extra `meridian local-region` arguments (stores, grandmaster, shares). */
-  args: string[];
-  /** Extra environment (credentials stay out of the process list). */
+  /** What else the region starts with (stores, grandmaster, share), sent once its process has loaded. */
+  options: RegionStart["options"];
+  /** Its credentials, sent with them (off the process list). */
   env?: Record<string, string>;
+}
+
+/** Who a region process is: what it is spawned with (its configuration comes once it has loaded). */
+type RegionIdentity = Pick<RegionProcessSpec, "regionId" | "host" | "stack">;
+
+/** A region process spawned, loading or loaded, not yet told what to start. */
+interface Spawned {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves when the process listens on its IPC channel (it has loaded its code). */
+  loaded: Promise<void>;
 }
 
 /** What a region process reports on its IPC channel once it listens. */
@@ -70,6 +81,8 @@ export class Supervisor {
   private readonly output = new Map<string, string[]>();
   /** Every process spawned and not yet exited, ready or still starting. */
   private readonly children = new Set<ChildProcess>();
+  /** Processes spawned ahead of their region's start (`prepare`). */
+  private readonly prepared = new Map<string, Spawned>();
   private stopping = false;
 
   constructor(private readonly options: SupervisorOptions = {}) {}
@@ -94,25 +107,43 @@ export class Supervisor {
     return this.serial(spec.regionId, () => this.spawnRegion(spec));
   }
 
+  /**
+   * Spawn a region's process ahead of its start: it loads its code (a second or more of a cold Node process) while
+   * the estate-wide services it needs start; `start` then hands it its configuration. Stopped by `stopAll` like any.
+   */
+  prepare(identity: RegionIdentity): void {
+    if (this.stopping || this.prepared.has(identity.regionId)) return;
+    this.prepared.set(identity.regionId, this.spawnProcess(identity));
+  }
+
+  private spawnProcess(identity: RegionIdentity): Spawned {
+    const args = [MERIDIAN_BIN, "local-region", "--stack", identity.stack, "--region", identity.regionId, "--host", identity.host];
+    // fd 4 is the supervisor's own stderr: if the supervisor dies (kill -9), its pipes die with it, and a
+    // region still tells the user's terminal why it is stopping.
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc", 2], env: { ...process.env, [TERMINAL_FD_ENV]: "4" } });
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    const lines: string[] = [];
+    this.output.set(identity.regionId, lines);
+    const onLine = (line: string) => {
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+      this.options.onOutput?.(identity.regionId, line);
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    const loaded = new Promise<void>((resolve) => child.on("message", (m: { event?: string }) => m?.event === "loaded" && resolve()));
+    return { child, lines, loaded };
+  }
+
   private async spawnRegion(spec: RegionProcessSpec): Promise<RegionProcess> {
     if (this.stopping) throw new Error(`the estate is stopping; not starting region ${spec.regionId}`);
     const running = this.processes.get(spec.regionId);
     if (running && alive(running.child)) return running;
-    const args = [MERIDIAN_BIN, "local-region", "--stack", spec.stack, "--region", spec.regionId, "--host", spec.host, "--skew-ms", String(spec.skewMs), ...spec.args];
-    // fd 4 is the supervisor's own stderr: if the supervisor dies (kill -9), its pipes die with it, and a
-    // region still tells the user's terminal why it is stopping.
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc", 2], env: { ...process.env, ...spec.env, [TERMINAL_FD_ENV]: "4" } });
-    this.children.add(child);
-    child.once("exit", () => this.children.delete(child));
-    const lines: string[] = [];
+    const prepared = this.prepared.get(spec.regionId);
+    this.prepared.delete(spec.regionId);
+    const { child, lines, loaded } = prepared && alive(prepared.child) ? prepared : this.spawnProcess(spec);
     this.output.set(spec.regionId, lines);
-    const onLine = (line: string) => {
-      lines.push(line);
-      if (lines.length > 50) lines.shift();
-      this.options.onOutput?.(spec.regionId, line);
-    };
-    createInterface({ input: child.stdout! }).on("line", onLine);
-    createInterface({ input: child.stderr! }).on("line", onLine);
     const timeoutMs = this.options.startTimeoutMs ?? 90_000;
     const startedAtMs = Date.now();
     const ready = await new Promise<RegionReady>((resolve, reject) => {
@@ -132,6 +163,8 @@ export class Supervisor {
         // Let the last stderr lines arrive before quoting them.
         setImmediate(() => reject(new RegionStartError(`region ${spec.regionId} exited before it was ready (${signal ?? `exit code ${code}`})${tail()}`)));
       });
+      const start: RegionStart = { event: "start", skewMs: spec.skewMs, options: spec.options, env: spec.env ?? {} };
+      void loaded.then(() => child.connected && child.send(start, () => undefined));
     });
     const proc: RegionProcess = { spec, url: ready.url, port: ready.port, pid: child.pid!, child, startedAtMs };
     this.processes.set(spec.regionId, proc);
