@@ -17,6 +17,7 @@
  * Out of HLC (legacy clients): the wall time as Unix µs/ms/s, RFC 3339 with microseconds and HTTP-date; the
  * logical counter and epoch have no legacy form, so they are given beside it.
  */
+import { isoRenderer } from "./iso-render.js";
 import { format, type Timestamp } from "./timestamp.js";
 
 /** Inbound: a physical or legacy timestamp a request carries (RFC 3339 or HTTP-date). Outbound: the response's HLC as RFC 3339. */
@@ -175,24 +176,8 @@ export function intoHlc(interval: Interval, b: GatewayBounds, what: string): Int
   };
 }
 
-/**
- * The last second rendered (up to and including its "."): every HTTP response carries this time, and a busy
- * service answers thousands a second. V8 formats a Date with snprintf (~7k instructions); the six digits after
- * the second are integer work.
- */
-let renderedSecond = Number.NaN;
-let renderedPrefix = "";
-
-/** RFC 3339 with microseconds, UTC. */
-export function rfc3339Micros(wallMicros: number): string {
-  const second = Math.floor(wallMicros / 1_000_000);
-  if (second !== renderedSecond) {
-    const iso = new Date(second * 1000).toISOString();
-    renderedPrefix = iso.slice(0, iso.length - 4); // without "000Z"
-    renderedSecond = second;
-  }
-  return `${renderedPrefix}${String(wallMicros - second * 1_000_000).padStart(6, "0")}Z`;
-}
+/** RFC 3339 with microseconds, UTC, from wall-clock microseconds. */
+export const rfc3339Micros = isoRenderer(6);
 
 /** An HLC timestamp as legacy systems read time. */
 export function renderHlc(t: Timestamp, epoch: number) {

@@ -40,4 +40,5 @@ export {
   type GatewayBounds,
   type Interval,
 } from "./gateway.js";
+export { isoRenderer } from "./iso-render.js";
 export type { EpochState, ResetRecord } from "./upper-bound.js";

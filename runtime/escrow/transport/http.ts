@@ -30,6 +30,7 @@
  * from the verified identity (`buyerOf`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isoRenderer } from "../../clock/index.js";
 import { HttpError, parseInput, type Identity, type RouteAuth } from "../../kit/index.js";
 import { parseReservationId, type ParsedReservationId } from "../core/ids.js";
 import type { EscrowService } from "../service.js";
@@ -44,26 +45,6 @@ function store<T>(call: Promise<T>): Promise<T> {
     if (err instanceof HttpError) throw err;
     throw new HttpError(503, "unavailable", `escrow store: ${(err as Error).message}`, { "retry-after": "1" });
   });
-}
-
-/**
- * A reservation's expiry as ISO 8601. Reservations expiring in the same second share the rendered second
- * (V8 formats a Date through snprintf, ~8k instructions); the milliseconds are appended as digits. Each
- * route table has its own.
- */
-export function isoOf(): (ms: number) => string {
-  let second = NaN;
-  let prefix = "";
-  return (at) => {
-    const ms = Math.floor(at);
-    const s = Math.floor(ms / 1000);
-    if (s !== second) {
-      const iso = new Date(s * 1000).toISOString();
-      prefix = iso.slice(0, iso.length - 4); // without "000Z"
-      second = s;
-    }
-    return `${prefix}${String(ms - s * 1000).padStart(3, "0")}Z`;
-  };
 }
 
 function retryAfter(ms: number): Record<string, string> {
@@ -129,7 +110,8 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     }
     return who;
   };
-  const expiresAt = isoOf();
+  // Reservations expiring in the same second share its rendering; each route table has its own.
+  const expiresAt = isoRenderer(3);
 
   /**
    * A reservation held by a region this process does not serve goes to the peer serving it, if reachable.

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import fc from "fast-check";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { buildEscrowApp } from "../app.js";
-import { isoOf } from "../../../../runtime/escrow/transport/http.js";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { MemoryEscrowStore } from "../../../../runtime/escrow/store/memory.js";
 import type { RateLimiterPort } from "../../../../runtime/escrow/flashsale/ports.js";
@@ -243,14 +241,5 @@ describe("escrow HTTP API", () => {
     expect((await call("GET", "/v1/inventory/tix/reconciliation", "a")).statusCode).toBe(403);
     const rep = (await call("GET", "/v1/inventory/tix/reconciliation", "ops", undefined, "eu", { admin: true })).json();
     expect(rep).toMatchObject({ total: 7, conservationDrift: 0, ok: true, verification: { action: "none" }, rebuilds: [] });
-  });
-});
-
-describe("a reservation's expiresAt", () => {
-  it("renders every millisecond as Date#toISOString does, whatever the order of the calls (property)", () => {
-    const iso = isoOf();
-    // Around a second boundary and anywhere in 1970–2100, fractional milliseconds included (truncated, as Date does).
-    const at = fc.oneof(fc.integer({ min: T0 - 2_000, max: T0 + 2_000 }), fc.double({ min: 0, max: 4_102_444_800_000, noNaN: true }));
-    fc.assert(fc.property(fc.array(at, { minLength: 1, maxLength: 20 }), (ms) => ms.every((m) => iso(m) === new Date(m).toISOString())));
   });
 });
