@@ -155,9 +155,9 @@ export class Chaos {
     return [...this.faults.values()].map((e) => e.active).sort((a, b) => a.id - b.id);
   }
 
-  /** Revert everything (the estate is stopping, or an operator asked). */
-  async revertAll(): Promise<void> {
-    for (const f of this.active()) await this.revert(f.id).catch(() => undefined);
+  /** Revert everything (the estate is stopping, or an operator asked) — or everything on one region (a drill's own). */
+  async revertAll(region?: string): Promise<void> {
+    for (const f of this.active()) if (region === undefined || f.fault.region === region) await this.revert(f.id).catch(() => undefined);
   }
 
   /** Forget every fault without touching the regions (the estate is going away with them). */

@@ -96,10 +96,19 @@ function drillStack() {
 // Starting an estate takes longer than most drills: these share one, in the order that keeps them apart —
 // the self-reverting faults first (each waits for its region to be healthy again before it ends, each
 // starts by waiting for it to be healthy), the regional outage (which kills a region for good) last.
+// The self-reverting drills on one region run one after another; local-gcp's beside local-azure's (a drill
+// watches and reverts its own region only; the answered region, local-aws, is never faulted by them).
 // A real `meridian drill` process starts its own estate (of the local stack as it is) while this one starts.
 describe("meridian drill (sharing one real local estate; a real process starting its own beside it)", () => {
   let estate: LocalEstate;
   const drill = (args: string[]) => drillIn(estate, args);
+  const queues = new Map<string, Promise<unknown>>();
+  /** Run `args` once the drills queued before it on `region` have ended (passed or not). */
+  const drillOn = (region: string, args: string[]) => {
+    const run = (queues.get(region) ?? Promise.resolve()).catch(() => undefined).then(() => drill(args));
+    queues.set(region, run);
+    return run;
+  };
   let realProcess: CliResult;
   beforeAll(async () => {
     const real = cliInBackground(["drill", "regional-outage", "--timeout", "0.001"], 120_000);
@@ -120,68 +129,85 @@ describe("meridian drill (sharing one real local estate; a real process starting
     expect(r.stdout).toMatch(/\| the drill completed \| FAILED \|/);
   }, 130_000);
 
-  it("latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert", async () => {
-    const r = await drill(["latency", "--region", "local-gcp", "--latency-ms", "600", "--duration", "8", "--json"]);
-    expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
-    const out = JSON.parse(r.stdout) as { region: string; answeredBefore: boolean; healthDuring: string[]; rttMs: { duringMin: number | null }; checks: { name: string; ok: boolean }[] };
-    expect(out.region).toBe("local-gcp");
-    expect(out.answeredBefore).toBe(false); // a failover standby: it never was in the answer
-    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(out.healthDuring).toContain("unhealthy");
-    if (out.rttMs.duringMin !== null) expect(out.rttMs.duringMin).toBeGreaterThanOrEqual(1200);
-    expect(r.status).toBe(0);
-  }, 180_000);
+  it.concurrent(
+    "latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert",
+    async () => {
+      const r = await drillOn("local-gcp", ["latency", "--region", "local-gcp", "--latency-ms", "600", "--duration", "8", "--json"]);
+      expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
+      const out = JSON.parse(r.stdout) as { region: string; answeredBefore: boolean; healthDuring: string[]; rttMs: { duringMin: number | null }; checks: { name: string; ok: boolean }[] };
+      expect(out.region).toBe("local-gcp");
+      expect(out.answeredBefore).toBe(false); // a failover standby: it never was in the answer
+      expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(out.healthDuring).toContain("unhealthy");
+      if (out.rttMs.duringMin !== null) expect(out.rttMs.duringMin).toBeGreaterThanOrEqual(1200);
+      expect(r.status).toBe(0);
+    },
+    180_000,
+  );
 
-  it("degrade: a client of the region sees the service failing throughout, the GSLB degrades the region, both see it recover after the automatic revert", async () => {
-    const r = await drill(["degrade", "--region", "local-gcp", "--service", "ratelimit", "--json"]);
-    expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
-    const out = JSON.parse(r.stdout) as FaultDrillResult & { phases: { phase: string }[] };
-    expect(out.fault).toEqual({ kind: "degrade", region: "local-gcp", service: "ratelimit" });
-    expect(out.clientPath).toBe("/healthz/ratelimit");
-    expect(out.client.during.requests).toBeGreaterThan(0);
-    expect(out.client.during.ok).toBe(0);
-    expect(out.client.after.ok).toBe(out.client.after.requests);
-    expect(out.healthDuring).toContain("degraded");
-    expect(out.phases.map((p) => p.phase)).toEqual(["detection (fault → degraded)", "fault reverted on time (applied → reverted)", "recovery (reverted → healthy and answered)"]);
-    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(renderFault(out)).toMatch(/^# Drill: ratelimit forced failing on local-gcp for 8\.00 s \(reverts by itself\)\n\n\*\*Verdict: passed\.\*\*/);
-    expect(r.status).toBe(0);
-  }, 180_000);
+  it.concurrent(
+    "degrade: a client of the region sees the service failing throughout, the GSLB degrades the region, both see it recover after the automatic revert",
+    async () => {
+      const r = await drillOn("local-gcp", ["degrade", "--region", "local-gcp", "--service", "ratelimit", "--json"]);
+      expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
+      const out = JSON.parse(r.stdout) as FaultDrillResult & { phases: { phase: string }[] };
+      expect(out.fault).toEqual({ kind: "degrade", region: "local-gcp", service: "ratelimit" });
+      expect(out.clientPath).toBe("/healthz/ratelimit");
+      expect(out.client.during.requests).toBeGreaterThan(0);
+      expect(out.client.during.ok).toBe(0);
+      expect(out.client.after.ok).toBe(out.client.after.requests);
+      expect(out.healthDuring).toContain("degraded");
+      expect(out.phases.map((p) => p.phase)).toEqual(["detection (fault → degraded)", "fault reverted on time (applied → reverted)", "recovery (reverted → healthy and answered)"]);
+      expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(renderFault(out)).toMatch(/^# Drill: ratelimit forced failing on local-gcp for 8\.00 s \(reverts by itself\)\n\n\*\*Verdict: passed\.\*\*/);
+      expect(r.status).toBe(0);
+    },
+    180_000,
+  );
 
-  it("skew past the max offset through the chaos toolkit: the clock freezes, the GSLB degrades the region, and after the timed revert the clock recovers no sooner than its hold-down", async () => {
-    const r = await drill(["skew", "--region", "local-azure", "--json"]);
-    expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
-    const out = JSON.parse(r.stdout) as FaultDrillResult;
-    expect(out.fault).toEqual({ kind: "skew", region: "local-azure", skewMs: 600 });
-    expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: HOLD_MS });
-    // The region's clock itself holds down for the spec's time, not the stack file's.
-    const skewState = (await (await fetch(`${estate.region("local-azure").url}/clock/v1/time/skew`)).json()) as { thresholds: { recoveryHoldMs: number } };
-    expect(skewState.thresholds.recoveryHoldMs).toBe(HOLD_MS);
-    const states = out.clockStates!;
-    expect(states[0]).toBe("healthy");
-    expect(states.indexOf("recovering")).toBeGreaterThan(states.indexOf("frozen"));
-    expect(states.at(-1)).toBe("healthy");
-    expect(out.clock!.recoveredAfterMs).toBeGreaterThanOrEqual(HOLD_MS - 100);
-    expect(out.revertedAfterMs).toBeGreaterThanOrEqual(8000);
-    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(r.status).toBe(0);
-  }, 180_000);
+  it.concurrent(
+    "clock-skew --strict: degrade → freeze → recover, the GSLB follows, peers refuse the skewed HLC; exit status follows the bounds",
+    async () => {
+      // Its default region, the last: local-azure, first in its queue (it starts by waiting for every region healthy).
+      const r = await drillOn("local-azure", ["clock-skew", "--json", "--strict"]);
+      const out = JSON.parse(r.stdout) as SkewDrillResult & { phases: { ok: boolean }[] };
+      const states = out.steps.map((s) => s.clockState);
+      expect(states.slice(0, 3)).toEqual(["healthy", "degraded", "frozen"]);
+      expect(states).toContain("recovering");
+      expect(states.at(-1)).toBe("healthy");
+      expect(out.steps.some((s) => s.clockState === "frozen" && s.gslbHealth === "degraded")).toBe(true);
+      expect(out.steps.at(-1)!.gslbHealth).toBe("healthy");
+      expect(out.recoveryMs).toBeGreaterThanOrEqual(out.thresholds.recoveryHoldMs);
+      for (const c of out.checks) expect(c, c.detail).toMatchObject({ ok: true });
+      expect(out.phases).toHaveLength(3);
+      // --strict: exit 1 exactly when a measured time missed its bound (machine load decides which).
+      expect(r.status).toBe(out.phases.every((p) => p.ok) ? 0 : 1);
+    },
+    180_000,
+  );
 
-  it("clock-skew --strict: degrade → freeze → recover, the GSLB follows, peers refuse the skewed HLC; exit status follows the bounds", async () => {
-    const r = await drill(["clock-skew", "--json", "--strict"]);
-    const out = JSON.parse(r.stdout) as SkewDrillResult & { phases: { ok: boolean }[] };
-    const states = out.steps.map((s) => s.clockState);
-    expect(states.slice(0, 3)).toEqual(["healthy", "degraded", "frozen"]);
-    expect(states).toContain("recovering");
-    expect(states.at(-1)).toBe("healthy");
-    expect(out.steps.some((s) => s.clockState === "frozen" && s.gslbHealth === "degraded")).toBe(true);
-    expect(out.steps.at(-1)!.gslbHealth).toBe("healthy");
-    expect(out.recoveryMs).toBeGreaterThanOrEqual(out.thresholds.recoveryHoldMs);
-    for (const c of out.checks) expect(c, c.detail).toMatchObject({ ok: true });
-    expect(out.phases).toHaveLength(3);
-    // --strict: exit 1 exactly when a measured time missed its bound (machine load decides which).
-    expect(r.status).toBe(out.phases.every((p) => p.ok) ? 0 : 1);
-  }, 180_000);
+  it.concurrent(
+    "skew past the max offset through the chaos toolkit: the clock freezes, the GSLB degrades the region, and after the timed revert the clock recovers no sooner than its hold-down",
+    async () => {
+      const r = await drillOn("local-azure", ["skew", "--region", "local-azure", "--json"]);
+      expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
+      const out = JSON.parse(r.stdout) as FaultDrillResult;
+      expect(out.fault).toEqual({ kind: "skew", region: "local-azure", skewMs: 600 });
+      expect(out.clock).toMatchObject({ expected: "frozen", recoveryHoldMs: HOLD_MS });
+      // The region's clock itself holds down for the spec's time, not the stack file's.
+      const skewState = (await (await fetch(`${estate.region("local-azure").url}/clock/v1/time/skew`)).json()) as { thresholds: { recoveryHoldMs: number } };
+      expect(skewState.thresholds.recoveryHoldMs).toBe(HOLD_MS);
+      const states = out.clockStates!;
+      expect(states[0]).toBe("healthy");
+      expect(states.indexOf("recovering")).toBeGreaterThan(states.indexOf("frozen"));
+      expect(states.at(-1)).toBe("healthy");
+      expect(out.clock!.recoveredAfterMs).toBeGreaterThanOrEqual(HOLD_MS - 100);
+      expect(out.revertedAfterMs).toBeGreaterThanOrEqual(8000);
+      expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(r.status).toBe(0);
+    },
+    180_000,
+  );
 
   it("regional-outage kills the region whose own escrow was selling; measured phases beside the runbook; invariants against what buyers were told", async () => {
     const r = await drill(["regional-outage", "--json"]);

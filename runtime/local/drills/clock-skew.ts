@@ -86,8 +86,8 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
     result.timedOut = err.message;
     checks.push({ name: "the drill completed", ok: false, detail: err.message });
   } finally {
-    // Whatever happened, the skews end here (and would have ended by themselves).
-    await estate.chaos.revertAll();
+    // Whatever happened, the skews end here (and would have ended by themselves); other regions' faults are not this drill's.
+    await estate.chaos.revertAll(target.id);
   }
   return result;
 

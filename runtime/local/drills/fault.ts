@@ -249,7 +249,8 @@ export async function faultDrill(estate: LocalEstate, kind: FaultDrillKind, o: F
     r.checks.push({ name: "the drill finished", ok: false, detail: err.message });
   } finally {
     await client?.stop();
-    await estate.chaos.revertAll();
+    // Its region's faults only: drills on other regions of the same estate may be running.
+    await estate.chaos.revertAll(target.id);
   }
   if (r.timedOut) tallyClient();
   return r;
