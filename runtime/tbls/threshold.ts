@@ -65,16 +65,44 @@ export function groupPublicKey(commitments: readonly Uint8Array[]): Uint8Array {
   return commitments[0]!;
 }
 
+type G2Point = ReturnType<typeof G2.fromBytes>;
+type G1Point = ReturnType<typeof bls.hash>;
+
+/**
+ * Decoded G2 points and public key shares by their encoding: decoding a G2 point checks its subgroup, and a share's
+ * key sums t of them — milliseconds each, for the same group keys every checkpoint (a pure function of the bytes, so
+ * remembering the answer changes none). Bounded: the oldest entry goes first.
+ */
+const MEMO_MAX = 1024;
+function memo<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size >= MEMO_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(key, v);
+  }
+  return v;
+}
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const g2Points = new Map<string, G2Point>();
+const g2Point = (bytes: Uint8Array): G2Point => memo(g2Points, hex(bytes), () => G2.fromBytes(bytes));
+const keyShares = new Map<string, G2Point>();
+
+function publicKeySharePoint(commitments: readonly Uint8Array[], index: number): G2Point {
+  return memo(keyShares, `${index}:${commitments.map(hex).join(":")}`, () => {
+    let acc = G2.ZERO;
+    let power = 1n;
+    for (const c of commitments) {
+      acc = acc.add(g2Point(c).multiplyUnsafe(power));
+      power = Fr.mul(power, BigInt(index));
+    }
+    return acc;
+  });
+}
+
 /** Participant i's public key share f(i)·G2 = Σ_j i^j·C_j, computed from the public commitments alone. */
 export function publicKeyShare(commitments: readonly Uint8Array[], index: number): Uint8Array {
-  const points = commitments.map((c) => G2.fromBytes(c));
-  let acc = G2.ZERO;
-  let power = 1n;
-  for (const p of points) {
-    acc = acc.add(p.multiplyUnsafe(power));
-    power = Fr.mul(power, BigInt(index));
-  }
-  return acc.toBytes();
+  return publicKeySharePoint(commitments, index).toBytes();
 }
 
 /** Feldman's check: does this share lie on the committed polynomial? */
@@ -84,7 +112,14 @@ export function verifyShare(commitments: readonly Uint8Array[], share: Share): b
   return Buffer.from(G2.BASE.multiply(s).toBytes()).equals(Buffer.from(publicKeyShare(commitments, share.index)));
 }
 
-const hashMessage = (message: Uint8Array) => bls.hash(message);
+/** The message hashed to G1, the last one remembered: the combiner checks t or more partials of one message in a row. */
+let lastHash: { message: Buffer; point: G1Point } | undefined;
+function hashMessage(message: Uint8Array): G1Point {
+  if (lastHash?.message.equals(message)) return lastHash.point;
+  const point = bls.hash(message);
+  lastHash = { message: Buffer.from(message), point };
+  return point;
+}
 
 export function partialSign(message: Uint8Array, share: Share): PartialSignature {
   return { index: share.index, signature: bls.Signature.toBytes(bls.sign(hashMessage(message), share.secretKey)) };
@@ -93,7 +128,7 @@ export function partialSign(message: Uint8Array, share: Share): PartialSignature
 /** A partial signature is an ordinary BLS signature under the participant's public key share. */
 export function verifyPartial(message: Uint8Array, commitments: readonly Uint8Array[], partial: PartialSignature): boolean {
   try {
-    return bls.verify(partial.signature, hashMessage(message), publicKeyShare(commitments, partial.index));
+    return bls.verify(partial.signature, hashMessage(message), publicKeySharePoint(commitments, partial.index));
   } catch {
     return false;
   }
@@ -118,7 +153,7 @@ export function interpolate(partials: readonly PartialSignature[]): Uint8Array {
 /** Ordinary BLS verification of a (combined) signature under the group key. */
 export function verifyGroupSignature(message: Uint8Array, signature: Uint8Array, groupKey: Uint8Array): boolean {
   try {
-    return bls.verify(signature, hashMessage(message), groupKey);
+    return bls.verify(signature, hashMessage(message), g2Point(groupKey));
   } catch {
     return false;
   }
