@@ -61,7 +61,8 @@ describe("the local estate (real processes, real dig)", () => {
 
   it("runs a monitor that follows the local log from outside: after appends its verified checkpoint reaches the log's size, every entry checked", async () => {
     const log = estate.globals.log;
-    for (let i = 0; i < 20; i++) await log.client.add(new TextEncoder().encode(`monitored entry ${i}`));
+    // Twenty writers at once (each add resolves once its entry is durable; one at a time, each waits its own batch).
+    await Promise.all(Array.from({ length: 20 }, (_, i) => log.client.add(new TextEncoder().encode(`monitored entry ${i}`))));
     const size = await until("the log to sign the appends", async () => ((s) => (s >= 20 ? s : undefined))((await log.client.checkpoint()).checkpoint.size));
     type Status = { origin: string; size: number | null; entriesChecked: number; lastError: string | null; equivocations: number };
     const status = await until("the monitor to verify them", async () => ((s) => ((s.size ?? 0) >= size ? s : undefined))((await (await fetch(`${log.monitor.url}/v1/status`)).json()) as Status));
