@@ -12,7 +12,8 @@ import { systemClock } from "../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../runtime/kit/index.js";
 import { generateKey } from "../../runtime/prooflog/index.js";
 import { startLogServer } from "../../runtime/prooflog/services.js";
-import { MapClient, mapService } from "../../runtime/vmap/index.js";
+import { MapClient } from "../../runtime/vmap/index.js";
+import { mapService } from "../../runtime/vmap/services.js";
 
 const [mode, dir, n] = process.argv.slice(2) as [string, string, string];
 if (mode === "bare") {

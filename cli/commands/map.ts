@@ -19,7 +19,7 @@ export function register(program: Command): void {
       if ([o.data, o.postgres, o.s3].filter(Boolean).length > 1) throw new UserError("--data, --postgres and --s3 are alternatives: give one");
       if (o.port !== undefined && !/^[0-9]+$/.test(o.port)) throw new UserError(`--port "${o.port}" must be an integer`);
       const { runService } = await import("../../runtime/kit/index.js");
-      const { mapService } = await import("../../runtime/vmap/index.js");
+      const { mapService } = await import("../../runtime/vmap/services.js");
       await runService(mapService, {
         command: "meridian map serve",
         configFile: o.config,

@@ -1,6 +1,6 @@
 /**
  * runtime/clock: hybrid logical clocks, TrueTime, skew monitoring, NTP and the time services. Other
- * folders import this file only. See README.md and docs/time.md.
+ * folders import this file only (or services.ts, its PostgreSQL side). See README.md and docs/time.md.
  */
 export { HybridClock, type HybridClockOptions } from "./hlc.js";
 export { format, parse, TimestampParseError, type Timestamp } from "./timestamp.js";
@@ -24,7 +24,6 @@ export { timeAgentConfigSchema, timeAgentService } from "./agent.js";
 export { compare, max } from "./timestamp.js";
 export { StalenessPolicy, StalenessPolicyError, stalenessPolicySchema, type ReadConsistency } from "./staleness/policy.js";
 export { type FollowerReadRequest, type ReadRoute } from "./staleness/follower-route.js";
-export { PostgresFollowerReads, closedTimestampStatements, closeTimestamp, readClosedTimestamp, type FollowerRead } from "./staleness/postgres.js";
 export { formatToken, HlcResetRefusedError, parseToken, resetDataDir, type ResetOptions } from "./epoch.js";
 export {
   TimeInputError,

@@ -27,7 +27,7 @@ import { EscrowTransitionLog, TRANSITION_LOG_LIMITS } from "./transition-log.js"
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
-import { MemoryQueueStore, PostgresQueueStore, RedisQueueStore, type QueueStore } from "./flashsale/queue-store.js";
+import type { QueueStore } from "./flashsale/queue-store.js";
 import { QueueTokens, readQueueSecret } from "./transport/queue-token.js";
 
 export interface EscrowStoreOptions {
@@ -110,7 +110,7 @@ async function openHtlcLedger(o: EscrowStoreOptions): Promise<HtlcLedger> {
  * is one (every region shares it), else PostgreSQL, else this process. A scheduled SKU without a
  * secret is refused: its buyers could never get a pass.
  */
-export function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; clock: Clock }): GlobalWaitingRoom | undefined {
+export async function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; clock: Clock }): Promise<GlobalWaitingRoom | undefined> {
   const scheduled = o.config.skus.filter((s) => s.opensAt).map((s) => s.sku);
   const file = o.config.waitingRoom.tokenSecretFile;
   if (!file) {
@@ -121,6 +121,8 @@ export function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowConfig; 
     return undefined;
   }
   const tokens = new QueueTokens(readQueueSecret(file), () => o.clock.now());
+  // The stores' drivers (ioredis, pg) load only for a waiting room: an escrow without one starts without them.
+  const { MemoryQueueStore, PostgresQueueStore, RedisQueueStore } = await import("./flashsale/queue-store.js");
   const queue: QueueStore = o.redisUrl ? new RedisQueueStore(o.redisUrl, o.redisPrefix) : o.postgresUrl ? new PostgresQueueStore(o.postgresUrl, o.schema) : new MemoryQueueStore();
   return new GlobalWaitingRoom(o.config, queue, tokens, o.clock, () => randomInt(0, 2 ** 47) / 2 ** 47);
 }
@@ -197,7 +199,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, transitionsMaxEntries, transitionsMaxBacklog, ...rest } = c;
       const cfg: EscrowConfig = rest;
       const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
-      const room = openWaitingRoom({ ...urls, config: cfg, clock });
+      const room = await openWaitingRoom({ ...urls, config: cfg, clock });
       let store: EscrowStore | undefined;
       let htlc: HtlcLedger | undefined;
       try {

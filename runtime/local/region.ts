@@ -16,7 +16,7 @@ import { systemClock, type Clock } from "../common/clock.js";
 import { escrowServiceConfig } from "../../model/escrow/config.js";
 import { parseEscrowConfig, startEscrowServer } from "../escrow/index.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
-import { startServer as startRateLimitServer } from "../ratelimit/index.js";
+import { startServer as startRateLimitServer } from "../ratelimit/services.js";
 import { allStarted } from "./all-started.js";
 import { RemoteEscrowStore } from "./escrow-pool.js";
 import { regionGatewayService } from "./region-gateway.js";

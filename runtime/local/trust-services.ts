@@ -22,7 +22,7 @@ import { systemClock } from "../common/clock.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import type { SignerKey } from "./run-keys.js";
 import { quotaService } from "../quota/index.js";
-import { mapService } from "../vmap/index.js";
+import { mapService } from "../vmap/services.js";
 
 export interface TrustServicesOptions {
   spec: EstateSpec;

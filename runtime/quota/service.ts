@@ -32,18 +32,8 @@
  */
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import {
-  ClockNode,
-  hlcParts,
-  hlcRequireEpochFromEnv,
-  PostgresFollowerReads,
-  referenceSync,
-  StalenessPolicy,
-  stalenessPolicySchema,
-  TimeMetrics,
-  timeReferenceSchema,
-  type Timestamp,
-} from "../clock/index.js";
+import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
+import { PostgresFollowerReads } from "../clock/services.js";
 import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";

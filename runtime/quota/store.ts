@@ -10,7 +10,8 @@
  * standby replaying the WAL knows exactly how fresh its copy is.
  */
 import pg from "pg";
-import { closedTimestampStatements, closeTimestamp, readClosedTimestamp, type Timestamp } from "../clock/index.js";
+import { type Timestamp } from "../clock/index.js";
+import { closedTimestampStatements, closeTimestamp, readClosedTimestamp } from "../clock/services.js";
 import { inTransaction } from "../common/pg-tx.js";
 import type { Delegation } from "./delegation.js";
 import type { Override } from "./overrides.js";

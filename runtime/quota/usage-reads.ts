@@ -24,12 +24,12 @@ import {
   StalenessPolicy,
   StalenessPolicyError,
   TimestampParseError,
-  type FollowerRead,
   type FollowerReadRequest,
   type HybridClock,
   type ReadConsistency,
   type Timestamp,
 } from "../clock/index.js";
+import { type FollowerRead } from "../clock/services.js";
 import type { Clock } from "../common/clock.js";
 import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
 

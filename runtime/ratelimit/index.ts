@@ -17,7 +17,6 @@ export { type LoadedConfig } from "./config/load.js";
 export { type Entry, type Match } from "./config/match.js";
 export { type RlsOptions } from "./service/rls.js";
 export { type RlsRequest, type RlsResponse, type DescriptorStatus } from "./service/types.js";
-export { startServer, type ServerOptions, type RunningServer } from "./service/server.js";
 export { type Lease, type ResourceConfig } from "./global/allocator.js";
 export { type Announcement } from "./global/gossip.js";
 export { type LeaseSource } from "./global/sync.js";

@@ -14,13 +14,9 @@ export {
   type MapEntry,
   type MapWrite,
 } from "./map.js";
-export { mapService } from "./service.js";
 export { MapClient, type MapClientOptions } from "./client.js";
 export { readLogged, type LoggedRead } from "./logged-read.js";
 export { recoverMaps, type HeldMap } from "./recover.js";
-export { FileMapStore, type FileMapStoreOptions } from "./store/file.js";
-export { PostgresMapStore } from "./store/postgres.js";
-export { S3MapStore, type S3MapStoreOptions } from "./store/s3.js";
 export { type MapStore, type StoredMap, type MapHead, type LoggedBatch } from "./store/port.js";
 export { fetchWithTimeout, mapKeyOf, MapPublisher, withBearerFile, type MapPublisherOptions } from "./publisher.js";
 export { GroupCommitter, Overloaded, TooLargeForBatch, type GroupCommitLimits } from "./group-commit.js";

@@ -19,7 +19,7 @@ import { WindowBudgetAllocator } from "../global/window-budget.js";
 import { clusterOptions, clusterProbe, followCredentials, hostPortOf, hostPortSchema, redisAuthSchema, redisTlsSchema, type ClusterAccess } from "../store/cluster-access.js";
 import { MemoryStore } from "../store/memory.js";
 import type { RateLimitStore } from "../store/port.js";
-import { RedisStore } from "../store/redis.js";
+import type { RedisStoreOptions } from "../store/redis.js";
 import { FAILURE_MODES, ResilientStore } from "../store/resilient.js";
 import { installAdminRoutes } from "./admin.js";
 import { BlockList } from "./blocks.js";
@@ -134,6 +134,9 @@ export const ratelimitConfigSchema = z
   .refine((c) => c.timeReference === undefined || c.maxOffsetMs !== undefined, { message: "a time reference measures the HLC's node: set maxOffsetMs too", path: ["timeReference"] });
 export type RatelimitConfig = z.output<typeof ratelimitConfigSchema>;
 
+/** ioredis loads only for a service that uses Redis: one on the memory store (a `meridian local` region) starts without it. */
+const redisStore = async (o: RedisStoreOptions) => new (await import("../store/redis.js")).RedisStore(o);
+
 /** The definition; `hlc` lets an in-process caller share its region's clock node (else `maxOffsetMs` makes one). */
 export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
   return defineService({
@@ -144,12 +147,12 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
     stores: (c) => ({
       redis: c.failureMode !== "unavailable" ? undefined : c.redisCluster ? clusterProbe(clusterAccess(c)) : c.redis ? { kind: "redis", url: c.redis } : undefined,
     }),
-    start({ config: c, clock, log, metrics: registry, server }) {
+    async start({ config: c, clock, log, metrics: registry, server }) {
       const loaded = loadConfig(c.rules, c.mergeDomains);
       const remote = c.redisCluster
-        ? new RedisStore({ cluster: c.redisCluster.map(hostPortOf), clusterOptions: clusterOptions(clusterAccess(c)), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+        ? await redisStore({ cluster: c.redisCluster.map(hostPortOf), clusterOptions: clusterOptions(clusterAccess(c)), prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
         : c.redis
-          ? new RedisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
+          ? await redisStore({ url: c.redis, prefix: c.redisPrefix, commandTimeoutMs: c.redisTimeoutMs })
           : undefined;
       if (remote && c.redisCluster) followCredentials(remote.client as Cluster, clusterAccess(c), (level, m) => log[level](m));
       const store: RateLimitStore = remote

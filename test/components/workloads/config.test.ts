@@ -9,7 +9,7 @@ import { defineEscrowService } from "../../../runtime/escrow/index.js";
 import { clockConfigSchema } from "../../../runtime/clock/service.js";
 import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
 import { ratelimitConfigSchema } from "../../../runtime/ratelimit/service/service.js";
-import { mapService } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 import { GRPC_METADATA_KEY, HTTP_HEADER } from "../../../runtime/clock/propagation.js";
 import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";

@@ -33,7 +33,7 @@ function escrowKeys(text: string): Record<string, unknown> {
 }
 
 describe("the waiting room's token secret in the escrow workload", () => {
-  it("a scheduled sale mounts the Secret, and the rendered config reads it from the mount", () => {
+  it("a scheduled sale mounts the Secret, and the rendered config reads it from the mount", async () => {
     const w = escrowOf(prodWith("2027-03-01T10:00:00Z"));
     expect(w.secretMounts).toEqual([{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: `${CONFIG_DIR}/escrow/queue` }]);
     const config = parseEscrowConfig(escrowKeys(w.config["escrow.json"]!));
@@ -44,9 +44,9 @@ describe("the waiting room's token secret in the escrow workload", () => {
     mkdirSync(join(root, "queue"));
     writeFileSync(join(root, "queue", "secret"), "k".repeat(48));
     const local = { ...config, waitingRoom: { ...config.waitingRoom, tokenSecretFile: config.waitingRoom.tokenSecretFile!.replace(`${CONFIG_DIR}/escrow`, root) } };
-    expect(openWaitingRoom({ config: local, clock: systemClock })).toBeDefined();
+    await expect(openWaitingRoom({ config: local, clock: systemClock })).resolves.toBeDefined();
     // Without the file, the service refuses to start naming the key (the pod would crash-loop with the reason).
-    expect(() => openWaitingRoom({ config, clock: systemClock })).toThrow(/waitingRoom\.tokenSecretFile: cannot read \/etc\/meridian\/escrow\/queue\/secret/);
+    await expect(openWaitingRoom({ config, clock: systemClock })).rejects.toThrow(/waitingRoom\.tokenSecretFile: cannot read \/etc\/meridian\/escrow\/queue\/secret/);
   });
 
   it("without a scheduled sale nothing is mounted and the config names no secret file", () => {

@@ -13,7 +13,8 @@ import { defineEscrowService } from "../../../runtime/escrow/serve.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../runtime/kit/index.js";
 import { generateKey, leafHash, LogClient, MerkleTree, newVerifier, openCheckpoint, verifyInclusion } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import { decodeMapEntry, MapClient, mapKeyOf, mapService } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient, mapKeyOf } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 import { testConfig } from "./fixture.js";
 
 const ORIGIN = "meridian.test/escrow-map";

@@ -16,7 +16,8 @@ import { generateKey, leafHash, LogClient, newVerifier, openCheckpoint, verifyIn
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
 import { quotaMapKey, type QuotaMapPublisher } from "../../../runtime/quota/map-publisher.js";
 import { quotaService } from "../../../runtime/quota/service.js";
-import { decodeMapEntry, MapClient, mapService } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 import { dropSchema, ensureQuotaDb, issuer, PG_URL, TREE, uniqueSchema } from "./fixture.js";
 
 const TD = "meridian.test";

@@ -14,7 +14,8 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, parseCheckpoint, parseSignedNote } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import { decodeMapEntry, MapClient, mapService, VerifiableMap, type MapWrite } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient, VerifiableMap, type MapWrite } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 
 const ORIGIN = "meridian.test/vmap-batching";
 const tmp = mkdtempSync(join(tmpdir(), "vmap-batching-"));

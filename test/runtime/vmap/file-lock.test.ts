@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { killServers, serveCli } from "../../cli.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
-import { MapClient, mapService } from "../../../runtime/vmap/index.js";
+import { MapClient } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "vmap-lock-"));
 let auth: Awaited<ReturnType<typeof localOperatorAuth>>;

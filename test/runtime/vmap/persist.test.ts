@@ -14,19 +14,8 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, parseCheckpoint, parseSignedNote } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import {
-  decodeMapEntry,
-  encodeMapEntry,
-  FileMapStore,
-  MapClient,
-  mapService,
-  PostgresMapStore,
-  recoverMaps,
-  S3MapStore,
-  VerifiableMap,
-  type MapStore,
-  type MapWrite,
-} from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, encodeMapEntry, MapClient, recoverMaps, VerifiableMap, type MapStore, type MapWrite } from "../../../runtime/vmap/index.js";
+import { FileMapStore, mapService, PostgresMapStore, S3MapStore } from "../../../runtime/vmap/services.js";
 
 const ORIGIN = "meridian.test/vmap-persist";
 const keys = generateKey(ORIGIN);

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../runtime/prooflog/services.js";
-import { PostgresMapStore, mapService, VerifiableMap } from "../../../runtime/vmap/index.js";
+import { VerifiableMap } from "../../../runtime/vmap/index.js";
+import { PostgresMapStore, mapService } from "../../../runtime/vmap/services.js";
 
 const DB = "meridian_vmap_lock_test";
 const URL = `postgres://postgres@127.0.0.1:5432/${DB}`;

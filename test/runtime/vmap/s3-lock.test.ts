@@ -14,7 +14,8 @@ import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { RegionProxy } from "../../../runtime/local/proxy.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../runtime/prooflog/services.js";
-import { mapService, S3MapStore, VerifiableMap } from "../../../runtime/vmap/index.js";
+import { VerifiableMap } from "../../../runtime/vmap/index.js";
+import { mapService, S3MapStore } from "../../../runtime/vmap/services.js";
 import { startMoto, type MotoServer } from "../../moto.js";
 
 let moto: MotoServer;

@@ -9,7 +9,8 @@ import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService } from "../../../runtime/kit/index.js";
 import { generateKey, LogClient, verifyInclusion, leafHash, openCheckpoint, newVerifier } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import { decodeMapEntry, MapClient, mapService } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 
 const ORIGIN = "meridian.test/vmap";
 const keys = generateKey(ORIGIN);

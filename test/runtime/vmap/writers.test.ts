@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runtimeService, spiffeId } from "../../../model/services.js";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../runtime/kit/index.js";
-import { mapService } from "../../../runtime/vmap/index.js";
+import { mapService } from "../../../runtime/vmap/services.js";
 
 const TD = "meridian.test";
 const MAP_ID = spiffeId(TD, runtimeService("map"));
