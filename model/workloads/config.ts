@@ -1,11 +1,9 @@
 /**
- * Each runtime service's configuration for one region, computed from the estate model: the escrow
- * service's config file (model/escrow/config.ts: allocation, refill plan, identity keys, caps), the HLC max offset
- * and skew thresholds, the proof log's origin and witness set, and the trust services' files (the rate limit
+ * Each runtime service's configuration for one region, computed from the estate model (the escrow's config file:
+ * escrow-region.ts): the HLC max offset and skew thresholds, the proof log's origin and witness set, and the trust services' files (the rate limit
  * services' and the allocator's: ratelimit-config.ts). Pure: the workloads component writes these into ConfigMaps
  * and command lines and never recomputes a number.
  */
-import { escrowServiceConfig, type EscrowServiceConfig } from "../escrow/config.js";
 import { regionById, type EstateSpec } from "../estate.js";
 import { allowedCallerIds, runtimeService, serviceHost, spiffeId, type ServiceName } from "../services.js";
 import { TIME_AGENT_ADDRESS } from "../time/hierarchy.js";
@@ -14,15 +12,6 @@ import { meshPeerUrls, regionalServices } from "../mesh/multi-primary.js";
 
 /** Where a service's durable per-pod state is mounted: `${STATE_DIR}/<service>` (a PersistentVolumeClaim per pod). */
 export const STATE_DIR = "/var/lib/meridian";
-
-/**
- * The file `meridian escrow serve --config` reads in a region's pod: runtime/escrow's config schema,
- * serving that one region. Its peers — the other regions' escrow, for operations on reservations held there — are
- * their region-addressed Services, which the multi-cluster mesh routes to the owning cluster (model/mesh/multi-primary.ts).
- */
-export function escrowRegionConfig(spec: EstateSpec, regionId: string, tokenSecretFile?: string): EscrowServiceConfig {
-  return escrowServiceConfig(spec, { regions: [regionId], timeAgent: regionTimeReference(spec, regionId).agent, tokenSecretFile, peers: meshPeerUrls(spec, "escrow", regionId) });
-}
 
 /**
  * Where every service's clock is measured: the node time agent on its own node, which serves that node's chrony

@@ -10,7 +10,6 @@ import {
   attestServiceConfig,
   clockRegionConfig,
   escrowMapSection,
-  escrowRegionConfig,
   mapServiceConfig,
   certchainServiceConfig,
   monitorServiceConfig,
@@ -19,6 +18,7 @@ import {
   regionTimeReference,
   witnessServiceConfig,
 } from "./config.js";
+import { escrowRegionConfig } from "./escrow-region.js";
 import {
   ALLOCATOR_REDIS_SECRET_DIR,
   allocatorServiceConfig,

@@ -4,7 +4,7 @@
 // answers 503, selling nothing. Without a reference (before this) the skew monitor measured nothing.
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
-import { escrowRegionConfig } from "../../../model/workloads/config.js";
+import { escrowRegionConfig } from "../../../model/workloads/escrow-region.js";
 import { grandmasterService } from "../../../runtime/clock/index.js";
 import { parseEscrowConfig, startEscrowServer, type EscrowServer } from "../../../runtime/escrow/index.js";
 import { startService, type RunningService } from "../../../runtime/kit/index.js";
