@@ -5,14 +5,12 @@
  * Production SVIDs come from the SPIRE agent; this never runs in a cluster.
  */
 import { webcrypto } from "node:crypto";
-import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
-import * as x509 from "@peculiar/x509";
+import type { JsonGeneralName, X509CertificateGenerator } from "@peculiar/x509";
 import type { Clock } from "../common/clock.js";
 import { parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
+import { x509 as load } from "./x509.js";
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-type KeyPair = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"];
+type KeyPair = Parameters<typeof X509CertificateGenerator.createSelfSigned>[0]["keys"];
 type Key = KeyPair["privateKey"];
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
@@ -34,7 +32,7 @@ export interface LocalTrustDomain {
 
 async function keyPem(key: Key): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", key as unknown as webcrypto.CryptoKey);
-  return x509.PemConverter.encode(pkcs8, "PRIVATE KEY");
+  return load().PemConverter.encode(pkcs8, "PRIVATE KEY");
 }
 
 const serial = () =>
@@ -61,6 +59,7 @@ export class SvidAdmissionError extends Error {
 /** Mint a trust domain CA valid for `caTtlSeconds` from the clock's now (backdated a minute for skew). */
 export async function createLocalTrustDomain(trustDomain: string, clock: Clock, caTtlSeconds = 86400, issuance: { admit?: SvidAdmission } = {}): Promise<LocalTrustDomain> {
   const td = parseSpiffeId(`spiffe://${trustDomain}`);
+  const x509 = load();
   const now = clock.now();
   const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as KeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
@@ -93,7 +92,7 @@ export async function createLocalTrustDomain(trustDomain: string, clock: Clock, 
       const issuedAt = clock.now();
       const notAfter = new Date(issuedAt + (options.ttlSeconds ?? 3600) * 1000);
       const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as KeyPair;
-      const names: x509.JsonGeneralName[] = [{ type: "url", value: id.uri }, ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value }))];
+      const names: JsonGeneralName[] = [{ type: "url", value: id.uri }, ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value }))];
       const cert = await x509.X509CertificateGenerator.create({
         serialNumber: serial(),
         subject: "O=SPIRE, C=US",

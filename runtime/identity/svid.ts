@@ -3,12 +3,12 @@
  * exactly one URI SAN, the SPIFFE ID, and is not a CA; anything else is not an SVID and identifies no one.
  * The certificate is parsed with @peculiar/x509, not by splitting Node's SAN string.
  */
-import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
-import * as x509 from "@peculiar/x509";
 import { SpiffeIdError, parseSpiffeId, type SpiffeId } from "./spiffe-id.js";
+import { x509 as load } from "./x509.js";
 
 /** The SPIFFE ID of a DER-encoded leaf certificate, or a SpiffeIdError saying why it is not an SVID. */
 export function svidSpiffeId(der: Uint8Array): SpiffeId {
+  const x509 = load();
   const cert = new x509.X509Certificate(toArrayBuffer(der));
   const basic = cert.getExtension(x509.BasicConstraintsExtension);
   if (basic?.ca) throw new SpiffeIdError("certificate is a CA, not a leaf X.509-SVID");
