@@ -8,14 +8,24 @@
  * nonce (zero-padded to 64 bytes); the guest policy (no debug unless the reference allows it, VMPL); and the
  * reference values (MEASUREMENT, optionally HOST_DATA, ID_KEY_DIGEST and a minimum TCB). Pure.
  */
-import "reflect-metadata"; // tsyringe (used by @peculiar/x509) needs the Reflect metadata API
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
 import { verify, type X509Certificate } from "node:crypto";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { concluded, type EvidenceCheck, type EvidenceFormat } from "./evidence.js";
 import { parseSnpReport, SNP_POLICY, type SnpReport, type SnpTcb } from "./sev-snp.js";
 import { QuoteFormatError } from "./tpm.js";
 import { certificates, cn, selfSigned, spkiSha256 } from "./x509.js";
+
+const require = createRequire(import.meta.url);
+/**
+ * @peculiar/x509 (~200 modules, ~80 ms of CPU) loads on the first SEV-SNP appraisal, not with the attest service, which
+ * every `meridian local` starts. tsyringe (used by it) needs the Reflect metadata API first.
+ */
+function peculiar(): typeof X509 {
+  require("reflect-metadata");
+  return require("@peculiar/x509") as typeof X509;
+}
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${2 * bytes}}$`), `${bytes} bytes of hex`);
 const spl = z.number().int().min(0).max(255);
@@ -67,7 +77,7 @@ function derByte(value: ArrayBuffer, oid: string): number {
 }
 
 function vcekBinding(vcek: X509Certificate): { chipId: Buffer; tcb: SnpTcb } {
-  const cert = new x509.X509Certificate(vcek.raw);
+  const cert = new (peculiar().X509Certificate)(vcek.raw);
   const ext = (oid: string) => {
     const e = cert.extensions.find((x) => x.type === oid);
     if (!e) throw new QuoteFormatError(`VCEK: no extension ${oid}; not an AMD VCEK certificate`);
