@@ -1,13 +1,15 @@
 // The memory store's hot path (decideSync: steps computed into scratch, states overwritten in place)
 // must answer exactly as the pure cores do. The pure steps now read the same scratch functions out
 // (stepOf), so the first property pins that read-out; the second checks decideSync against decideLevels
-// over Map states, for every algorithm, burst, debt, cost (0 peeks included) and late clock reads.
+// over Map states, for every algorithm, burst, debt, cost (0 peeks included) and late clock reads, and
+// the third decideChecksShared on reused levels (the service's call) against decideChecks.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { step } from "../../../../runtime/ratelimit/core/algorithms.js";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { Scratch, inPlace, stepInPlace } from "../../../../runtime/ratelimit/core/in-place.js";
 import { ALGORITHMS, limitOk, validateLimit, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
+import { decideChecks, reusedLevel, type Check } from "../../../../runtime/ratelimit/core/request.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 
 const limitArb = fc
@@ -62,6 +64,33 @@ describe("in-place steps", () => {
           const { decision, commits } = decideLevels(chain, read, r.cost, t);
           for (const c of commits) states.set(c.key, { state: c.state, expiresAt: t + Math.max(1, c.ttlMs) });
           expect(got).toEqual(decision);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  // The service's path: reused levels (their step plans, LEVEL_STEP, worked out once from a frozen copy
+  // of the limit) through decideChecksShared, stepped on the store's slots. Its answers and every
+  // counter's state must be decideChecks' over a Map, refusals and peeks included.
+  it("MemoryStore.decideChecksShared on reused levels answers as decideChecks (property)", () => {
+    fc.assert(
+      fc.property(fc.array(limitArb.filter(inPlace), { minLength: 1, maxLength: 4 }), requestsArb, (limits, reqs) => {
+        const levels = limits.map((limit, i) => reusedLevel({ key: `l${i}`, tag: "", limit, enforce: true }));
+        const store = new MemoryStore();
+        const states = new Map<string, { state: number[]; expiresAt: number }>();
+        let t = 10_000;
+        for (const r of reqs) {
+          t = Math.max(0, t + r.dt);
+          const checks: Check[] = [{ levels: levels.slice(0, Math.min(r.depth, levels.length)), cost: r.cost, quota: false }];
+          const got = store.decideChecksSync(checks, "atomic", t);
+          const read = (k: string) => {
+            const e = states.get(k);
+            return e && e.expiresAt > t ? e.state : undefined;
+          };
+          const { results, writes } = decideChecks(checks, "atomic", read, t);
+          for (const w of writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+          expect(got).toEqual(results);
         }
       }),
       { numRuns: 1500 },
