@@ -129,6 +129,8 @@ export function spireValues(spec: EstateSpec, region: Region): Record<string, un
       ...attest.server,
     },
     "spire-agent": { telemetry, ...attest.agent },
+    // Off: it serves JWT-SVID keys, and Meridian uses X.509-SVIDs only (model/images/charts.ts DISABLED_PARTS).
+    "spiffe-oidc-discovery-provider": { enabled: false },
   };
 }
 

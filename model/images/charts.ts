@@ -63,10 +63,6 @@ export const CHART_IMAGES: Record<string, ChartImage[]> = {
     { reference: BUSYBOX, path: ["spire-agent", "fsGroupFix", "image"], style: "tag" },
     { reference: "ghcr.io/spiffe/spiffe-csi-driver:0.2.7", path: ["spiffe-csi-driver", "image"], style: "tag" },
     { reference: "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.9.4", path: ["spiffe-csi-driver", "nodeDriverRegistrar", "image"], style: "tag" },
-    { reference: "ghcr.io/spiffe/oidc-discovery-provider:1.13.0", path: ["spiffe-oidc-discovery-provider", "image"], style: "tag" },
-    { reference: "ghcr.io/spiffe/spiffe-helper:0.10.1", path: ["spiffe-oidc-discovery-provider", "spiffeHelper", "image"], style: "tag" },
-    { reference: "docker.io/nginxinc/nginx-unprivileged:1.29.1-alpine", path: ["spiffe-oidc-discovery-provider", "insecureScheme", "nginx", "image"], style: "tag" },
-    { reference: "docker.io/nginx/nginx-prometheus-exporter:1.4.2", path: ["spiffe-oidc-discovery-provider", "telemetry", "prometheus", "nginxExporter", "image"], style: "tag" },
     // Every hook's kubectl (server, agent and OIDC provider): a tag here applies wherever the hook's own tag is empty.
     { reference: KUBECTL, path: ["global", "spire", "tools", "kubectl"], style: "tag" },
   ],
@@ -79,6 +75,17 @@ export const CHART_IMAGES: Record<string, ChartImage[]> = {
   ],
   "cni@1.28.0": [{ reference: "docker.io/istio/install-cni:1.28.0", path: ["image"], style: "reference" }],
   "gateway@1.28.0": [],
+};
+
+/**
+ * Value paths set to `false` in `<chart>@<version>`: parts of the chart the plan does not run, so their images
+ * are not catalogued. `chartImageValues` sets them; `tagReferencedImages` refuses values that turn one back on,
+ * since the part's images would then run by tag.
+ */
+const DISABLED_PARTS: Record<string, string[][]> = {
+  // SPIRE's OIDC discovery provider (on by default, with spiffe-helper and nginx sidecars) serves the keys that
+  // verify JWT-SVIDs; Meridian uses X.509-SVIDs only (docs/pki.md), so it would be an endpoint nothing uses.
+  "spire@0.27.0": [["spiffe-oidc-discovery-provider", "enabled"]],
 };
 
 /**
@@ -135,7 +142,7 @@ type Values = Record<string, unknown>;
 
 /**
  * The values that pin `chart@version`'s images: the stack's digest, else the vendored one; an image with
- * neither (only possible in `local`) is left at the chart's default.
+ * neither (only possible in `local`) is left at the chart's default. The chart's DISABLED_PARTS are set off.
  */
 export function chartImageValues(chart: string, version: string, digests: Record<string, string>): Values {
   const images = CHART_IMAGES[`${chart}@${version}`];
@@ -147,6 +154,7 @@ export function chartImageValues(chart: string, version: string, digests: Record
     const value = image.style === "reference" ? `${repositoryOf(image.reference)}@${digest}` : { [image.style]: digest };
     setPath(out, image.path, value);
   }
+  for (const path of DISABLED_PARTS[`${chart}@${version}`] ?? []) setPath(out, path, false);
   return out;
 }
 
@@ -177,7 +185,7 @@ function at(values: unknown, path: string[]): unknown {
 
 /**
  * Why a release of `chart@version` with these values would run an image by tag: an uncatalogued chart, a
- * catalogued image whose value carries no digest, or any other image value set by tag.
+ * catalogued image whose value carries no digest, a disabled part turned on, or any other image value set by tag.
  */
 export function tagReferencedImages(chart: string, version: string, values: Values): string[] {
   const images = CHART_IMAGES[`${chart}@${version}`];
@@ -187,6 +195,9 @@ export function tagReferencedImages(chart: string, version: string, values: Valu
     const v = at(values, image.path);
     const pinned = image.style === "reference" ? typeof v === "string" && /@sha256:[0-9a-f]{64}$/.test(v) : isMap(v) && typeof v[image.style] === "string" && DIGEST.test(v[image.style] as string);
     if (!pinned) out.push(`${image.path.join(".")} runs ${image.reference} by tag (set ${image.path.join(".")}${image.style === "reference" ? "" : `.${image.style}`} to its digest)`);
+  }
+  for (const path of DISABLED_PARTS[`${chart}@${version}`] ?? []) {
+    if (at(values, path) !== false) out.push(`${path.join(".")} is not false: that part of the chart runs images the catalogue does not pin (set it to false)`);
   }
   out.push(...otherTaggedValues(values, []));
   return out;

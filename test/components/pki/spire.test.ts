@@ -27,6 +27,8 @@ describe("meridian:pki:Spire (prod)", () => {
         federation: { enabled: false },
         controllerManager: { enabled: true, identities: { clusterSPIFFEIDs: { default: { enabled: false } } } },
       });
+      // The OIDC discovery provider (JWT-SVID keys, unused: X.509-SVIDs only) does not run.
+      expect(values["spiffe-oidc-discovery-provider"]).toEqual({ enabled: false });
     }
   });
 

@@ -4,7 +4,17 @@
 // prints the digest, and `local` may leave them out (the charts' defaults, by tag, as on a laptop).
 import { describe, expect, it } from "vitest";
 import { CHARTS } from "../../../components/pki/charts.js";
-import { CHART_IMAGES, PSQL_IMAGE, VENDORED_DIGESTS, chartImageValues, knownImageReferences, pinnedImage, requiredImageDigests, tagReferencedImages } from "../../../model/images/charts.js";
+import {
+  CHART_IMAGES,
+  PSQL_IMAGE,
+  VENDORED_DIGESTS,
+  chartImageValues,
+  knownImageReferences,
+  mergeValues,
+  pinnedImage,
+  requiredImageDigests,
+  tagReferencedImages,
+} from "../../../model/images/charts.js";
 import { StackConfigError } from "../../../model/config/errors.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { pinnedChart } from "../../components/pki/pinned-charts.js";
@@ -44,6 +54,16 @@ describe("chart image catalogue", () => {
     expect(pinnedImage(PSQL_IMAGE, every)).toBe(`docker.io/library/postgres@${digest("e")}`);
     expect(pinnedImage(PSQL_IMAGE, {})).toBe(PSQL_IMAGE);
     expect(() => chartImageValues("ingress-nginx", "4.11.0", {})).toThrow(/no image catalogue for chart ingress-nginx 4\.11\.0/);
+  });
+
+  it("keeps SPIRE's OIDC discovery provider off: its images are not catalogued, so values that turn it on are refused", () => {
+    const values = chartImageValues("spire", "0.27.0", every);
+    expect(values["spiffe-oidc-discovery-provider"]).toEqual({ enabled: false });
+    const refused = ["spiffe-oidc-discovery-provider.enabled is not false: that part of the chart runs images the catalogue does not pin (set it to false)"];
+    expect(tagReferencedImages("spire", "0.27.0", mergeValues(values, { "spiffe-oidc-discovery-provider": { enabled: true } }))).toEqual(refused);
+    // Left out, the chart's default (on) applies.
+    expect(tagReferencedImages("spire", "0.27.0", { ...values, "spiffe-oidc-discovery-provider": {} })).toEqual(refused);
+    expect([...knownImageReferences()].filter((r) => /oidc-discovery-provider|spiffe-helper|nginx/.test(r))).toEqual([]);
   });
 
   it("vendors a digest only with two sources, and never one the stack must supply", () => {
