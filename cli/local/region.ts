@@ -2,8 +2,6 @@
  * Wiring for `meridian local-region`, the region process `meridian local` spawns: kept apart from the
  * supervisor's wiring so a region loads only what it runs.
  */
-import { buildEstateSpec } from "../../model/estate.js";
-import { loadStack } from "../../stacks/load.js";
 import { startRegion, type RegionOptions } from "../../runtime/local/region.js";
 import { runRegionProcess } from "../../runtime/local/region-main.js";
 
@@ -23,9 +21,9 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
       token = env["MERIDIAN_LOCAL_TOKEN"] ?? "";
       const map = fromEnv<{ url: string; name: string; token: string }>("MERIDIAN_LOCAL_MAP");
       mapToken = map?.token ?? "";
-      const stack = loadStack(opts.stack);
-      const hold = o.recoveryHoldSeconds;
-      const spec = buildEstateSpec(opts.stack, hold === undefined ? stack : { ...stack, time: { ...stack.time, skew: { ...stack.time.skew, recoveryHoldSeconds: hold } } });
+      // The supervisor's spec (adjusted from the stack file's or not): a region does not read the stack itself.
+      const spec = o.spec;
+      if (spec.stack !== opts.stack) throw new Error(`the supervisor sent the spec of stack ${spec.stack}, not ${opts.stack}`);
       const [gmHost, gmPort] = o.grandmaster ? [o.grandmaster.slice(0, o.grandmaster.lastIndexOf(":")), Number(o.grandmaster.slice(o.grandmaster.lastIndexOf(":") + 1))] : [];
       return startRegion({
         spec,
@@ -38,7 +36,7 @@ export async function runRegion(opts: RegionArgs): Promise<void> {
         pool: o.pool ? { url: o.pool, token: () => token } : undefined,
         auth: fromEnv<RegionOptions["auth"]>("MERIDIAN_LOCAL_AUTH"),
         buyerJwk: fromEnv<object>("MERIDIAN_LOCAL_BUYER_JWK"),
-        peers: fromEnv<Record<string, string>>("MERIDIAN_LOCAL_PEERS"),
+        escrow: o.escrow,
         requestsPerSecond: o.requestsPerSecond,
         map: map && { url: map.url, name: map.name, token: () => mapToken },
       });

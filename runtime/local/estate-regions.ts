@@ -1,10 +1,11 @@
 /**
  * Bringing the local estate's regions up (estate.ts starts them once the public ports and the estate-wide services
  * are in place): each region process spawned with what it needs to reach the estate — the grandmaster, the stores,
- * the escrow peers at their public addresses, its credentials in the environment, its first rate-limit share —,
+ * the estate's spec and its escrow config (the escrow peers at their public addresses), its credentials in the environment, its first rate-limit share —,
  * its proxy pointed at it once it listens; then, before the checkers start, every region served through its proxy.
  */
 import type { EstateSpec } from "../../model/estate.js";
+import { escrowServiceConfig } from "../../model/escrow/config.js";
 import type { LocalOperatorAuth } from "../kit/index.js";
 import { regionPrivateAddress, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import type { GlobalServices } from "./global-services.js";
@@ -31,25 +32,28 @@ export interface LaunchRegionsOptions {
 
 /** Start every region process in parallel and point its proxy at it; resolves with their public endpoints. */
 export function launchRegions(o: LaunchRegionsOptions): Promise<RegionEndpoint[]> {
+  // The escrow plan once for every region (each region's config differs only in its region and peers).
+  const escrow = escrowServiceConfig(o.spec);
   return Promise.all(
     o.indexed.map(async ({ id, index }) => {
       o.progress(`starting region ${id} …`);
       const t0 = Date.now();
       const privateHost = regionPrivateAddress(index);
-      // The spec's clock hold-down, not the stack file's: an estate started from an adjusted spec runs it.
+      const peers = Object.fromEntries(o.indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${o.proxies.get(r.id)!.host}:${o.proxies.get(r.id)!.port}/escrow`]));
+      // The spec itself (an estate started from an adjusted spec, e.g. a shorter clock hold-down, runs it), and the
+      // region's escrow config as escrowServiceConfig(spec, { regions: [id], peers }) renders it.
       const options = {
+        spec: o.spec,
+        escrow: { ...escrow, regions: [id], peers },
         grandmaster: `127.0.0.1:${o.globals.grandmaster.port}`,
-        recoveryHoldSeconds: o.spec.time.skew.recoveryHoldSeconds,
         redis: o.options.redisUrl,
         postgres: o.options.postgresUrl,
         pool: o.globals.escrow.poolUrl,
       };
-      const peers = Object.fromEntries(o.indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${o.proxies.get(r.id)!.host}:${o.proxies.get(r.id)!.port}/escrow`]));
       const env = {
         MERIDIAN_LOCAL_AUTH: JSON.stringify(o.auth),
         MERIDIAN_LOCAL_TOKEN: o.regionToken,
         MERIDIAN_LOCAL_BUYER_JWK: JSON.stringify(o.globals.buyers.publicJwk),
-        MERIDIAN_LOCAL_PEERS: JSON.stringify(peers),
         MERIDIAN_LOCAL_MAP: JSON.stringify(o.escrowMap),
       };
       const share = o.shares[id] ?? 0;

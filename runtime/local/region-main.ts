@@ -8,6 +8,8 @@
  * ignores it and lets the supervisor stop it in order.
  */
 import { writeSync } from "node:fs";
+import type { EstateSpec } from "../../model/estate.js";
+import type { EscrowServiceConfig } from "../../model/escrow/config.js";
 import type { RegionNode } from "./region.js";
 
 /** Names the fd (the supervisor's own stderr) a region tells when the supervisor is gone and its pipes with it. */
@@ -29,6 +31,12 @@ export interface RegionStart {
   event: "start";
   skewMs: number;
   options: {
+    /**
+     * The estate's spec and this region's escrow config, as the supervisor runs them (a spec adjusted from the stack
+     * file's included): the region neither reads the stack nor loads the escrow planner (~150 @stdlib modules) itself.
+     */
+    spec: EstateSpec;
+    escrow: EscrowServiceConfig;
     /** The estate's NTP grandmaster, host:port. */
     grandmaster?: string;
     redis?: string;
@@ -37,8 +45,6 @@ export interface RegionStart {
     pool?: string;
     /** This region's share of the estate-wide rate limit. */
     requestsPerSecond?: number;
-    /** The clock's hold-down before a recovered skew reopens (default: the stack's). */
-    recoveryHoldSeconds?: number;
   };
   env: Record<string, string>;
 }

@@ -13,7 +13,7 @@ import { rateLimitRegionConfig } from "../../model/workloads/ratelimit-config.js
 import { regionById, type EstateSpec } from "../../model/estate.js";
 import { clockService, format, ClockNode } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";
-import { escrowServiceConfig } from "../../model/escrow/config.js";
+import type { EscrowServiceConfig } from "../../model/escrow/config.js";
 import { parseEscrowConfig, startEscrowServer } from "../escrow/index.js";
 import { startService, type ServerConfigInput } from "../kit/index.js";
 import { startServer as startRateLimitServer } from "../ratelimit/services.js";
@@ -34,8 +34,11 @@ export interface RegionOptions {
   pool?: { url: string; token: () => string };
   /** The public key of the estate's buyer identity provider (buyer tokens are verified against it). */
   buyerJwk?: object;
-  /** Region → public base URL of its escrow, for commits of reservations made there. */
-  peers?: Record<string, string>;
+  /**
+   * This region's escrow config as the model renders it (model/escrow/config.ts, this region only, the other regions'
+   * escrow at their public addresses as peers), rendered by the supervisor.
+   */
+  escrow: EscrowServiceConfig;
   /** The `server.auth` section trusting the supervisor's operator tokens. */
   auth?: NonNullable<ServerConfigInput["auth"]>;
   /** The region's current share of the estate-wide rate limit (default: its share with every region up). */
@@ -111,7 +114,8 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
 
     // Escrow: this region only, on the region's clock, over the estate's store (PostgreSQL, alone or
     // journaling Redis, reached directly; else the supervisor's pool), trusting the estate's buyer issuer.
-    const rendered = escrowServiceConfig(o.spec, { regions: [region.id], peers: o.peers ?? {} });
+    const rendered = o.escrow;
+    if (rendered.regions.length !== 1 || rendered.regions[0] !== region.id) throw new Error(`region ${region.id} was given the escrow config of ${rendered.regions.join(", ")}`);
     const identity = o.buyerJwk ? { ...rendered.identity, jwksUri: undefined, jwks: { keys: [o.buyerJwk] } } : rendered.identity;
     const config = parseEscrowConfig({ ...rendered, identity }, `region ${region.id}'s escrow config`);
     // Balances to the map as the estate's escrow publishes them; its token in a file escrow reads at each write, kept current.
