@@ -18,6 +18,8 @@ const SHARED_WORKER = [
   "test/policies/stacks.test.ts",
   // `meridian plan` and `cost` in this process (test/cli-in-process.ts): the SDK and the commands load once per worker.
   "test/cli/{cost,cost-policy,plan}.test.ts",
+  // The short CLI files (29, each under 4 s in CI): the CLI as processes or in this process, on port 0 and temp dirs.
+  `test/cli/{${["cert", "log-witness-threshold", "log", "runtime-image", "log-witness", "log-batch", "tbls-reshare", "time-reset", "time-lock", "ratelimit", "traffic", "usage", "escrow", "attest", "verkle", "das", "pki", "fraud", "tbls", "dns", "rotate", "time", "dns-import-json", "mpt", "dns-ds", "note", "escrow-htlc", "images-stack-file", "args"].join(",")}}.test.ts`,
   // The libraries with their services and CLIs on port 0 (40 files): 72 -> 53 CPU s; they passed with the files
   // shuffled among test/runtime/quota's and test/components/preview's (their tests run in order within a file).
   // Not test/runtime/tbls: dkg-http's man-in-the-middle case runs five participants against an 8 s phase, which it
