@@ -41,8 +41,13 @@ function engineConfig(stack: string): Record<string, string> {
 const mandatory = (r: AnalyzeResponse) => r.diagnostics.filter((d) => d.enforcementLevel === "MANDATORY");
 
 beforeAll(async () => {
-  await buildPolicyPack();
-  prod = await planStack("prod");
+  // The pack builds and boots in its own process while this one plans prod: neither needs the other.
+  const started = buildPolicyPack().then(() => Engine.start({ packDir: POLICIES_DIR, project: "meridian", stack: "prod", config: engineConfig("prod") }));
+  try {
+    prod = await planStack("prod");
+  } finally {
+    engine = await started; // for afterAll to stop, whether or not the plan was made
+  }
   // prod pushed over budget: the stack's budget reaches the pack in the estate ConfigMap (estate.json), the
   // only input a lower `meridian:budget.monthlyUSD` changes in the plan.
   overBudget = prod.resources.map((r) => {
@@ -51,7 +56,6 @@ beforeAll(async () => {
     const estate = JSON.parse(data["estate.json"]) as { budget: { monthlyUSD: number } };
     return { ...r, inputs: { ...r.inputs, data: { ...data, "estate.json": JSON.stringify({ ...estate, budget: { ...estate.budget, monthlyUSD: 5000 } }) } } };
   });
-  engine = await Engine.start({ packDir: POLICIES_DIR, project: "meridian", stack: "prod", config: engineConfig("prod") });
 }, 300_000);
 
 afterAll(async () => {
@@ -85,11 +89,16 @@ describe("the policy pack under the engine's launcher and the Analyzer protocol"
   });
 
   it("Analyze per resource: prod has no mandatory violation and no rule gives up on an unknown", async () => {
-    const problems: string[] = [];
-    for (const r of prod.resources) {
-      const res = await engine.analyze(r);
-      for (const d of res.diagnostics) problems.push(`${d.enforcementLevel} ${d.policyName} ${r.type} ${r.name}: ${d.message}`);
-    }
+    // Several resources in flight at once, as the engine's step executor sends them (a round trip each in turn
+    // spent most of this test waiting); the responses are read in the plan's order.
+    const responses: AnalyzeResponse[] = [];
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < prod.resources.length; i = next++) responses[i] = await engine.analyze(prod.resources[i]!);
+    };
+    await Promise.all(Array.from({ length: 16 }, lane));
+    const problems = prod.resources.flatMap((r, i) => responses[i]!.diagnostics.map((d) => `${d.enforcementLevel} ${d.policyName} ${r.type} ${r.name}: ${d.message}`));
+    expect(responses).toHaveLength(prod.resources.length);
     expect(problems).toEqual([]);
   });
 
