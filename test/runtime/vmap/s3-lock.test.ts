@@ -19,24 +19,25 @@ import { mapService, S3MapStore } from "../../../runtime/vmap/services.js";
 import { startMoto, type MotoServer } from "../../moto.js";
 
 let moto: MotoServer;
-let proxy: RegionProxy;
+const proxies: RegionProxy[] = [];
 let n = 0;
 beforeAll(async () => {
   moto = await startMoto();
-  proxy = await RegionProxy.listen("127.0.0.1", 0);
-  const u = new URL(moto.url);
-  proxy.setUpstream({ host: u.hostname, port: Number(u.port) });
 });
 afterAll(async () => {
-  await proxy?.close();
+  await Promise.all(proxies.map((p) => p.close()));
   await moto?.close();
 });
 
-/** A fresh bucket, its URL direct and through the proxy. */
+/** A fresh bucket, its URL direct and through a proxy of its own (the test partitions it). */
 async function bucket() {
   const name = `vmap-lock-${process.pid}-${++n}`;
   const direct = `${await moto.bucket(name)}/maps`;
-  return { direct, proxied: `http://127.0.0.1:${proxy.port}/${name}/maps` };
+  const proxy = await RegionProxy.listen("127.0.0.1", 0);
+  proxies.push(proxy);
+  const u = new URL(moto.url);
+  proxy.setUpstream({ host: u.hostname, port: Number(u.port) });
+  return { direct, proxy, proxied: `http://127.0.0.1:${proxy.port}/${name}/maps` };
 }
 
 const until = async <T>(what: string, f: () => T | undefined | Promise<T | undefined>): Promise<T> => {
@@ -47,9 +48,10 @@ const until = async <T>(what: string, f: () => T | undefined | Promise<T | undef
   }
 };
 
-describe("S3 map store: one writer per bucket prefix (conditional-write lease)", () => {
+// The cases share only moto (each has its bucket and proxy) and mostly wait out leases: they run side by side.
+describe.concurrent("S3 map store: one writer per bucket prefix (conditional-write lease)", () => {
   it("refuses a second writer; a partitioned writer's lease lapses, it refuses writes, a third takes over, and the first stays out", async () => {
-    const { direct, proxied } = await bucket();
+    const { direct, proxy, proxied } = await bucket();
     const map = new VerifiableMap("balances");
     const first = new S3MapStore({ url: proxied, ...moto.creds, leaseMs: 3_000 });
     expect(await first.load("balances")).toBeNull();
@@ -90,7 +92,7 @@ describe("S3 map store: one writer per bucket prefix (conditional-write lease)",
   });
 
   it("the map service refuses writes before logging them once its lease is lost, and /readyz says why", async () => {
-    const { proxied } = await bucket();
+    const { proxy, proxied } = await bucket();
     const operator = await localOperatorAuth(systemClock);
     const keys = generateKey("meridian.test/vmap-s3-lock");
     const log = await startLogServer({ origin: "meridian.test/vmap-s3-lock", signerKey: keys.signerKey, dataDir: mkdtempSync(join(tmpdir(), "vmap-s3-lock-log-")), port: 0, notice: () => undefined });
