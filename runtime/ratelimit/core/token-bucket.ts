@@ -32,38 +32,55 @@ export function tokenBucketInto(l: Limit, state: State | undefined, cost: number
 
 /**
  * The step on a limit's constants (`tokenBucketParams`) and a state of `len` numbers lying at
- * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this.
+ * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this. A new key
+ * (or a one-number state) and a refusal take functions of their own: the admitting path on a stored
+ * state stays small enough for the memory store to inline beside the other algorithms.
  */
 export function tokenBucketOn(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now0: number, out: Scratch): void {
-  // Time never runs backwards for one counter: a request whose clock read is older than the last refill
-  // is decided at that refill's time, so it cannot refill the same interval twice.
-  const s1 = len > 1 ? states[at + 1]! : 0;
-  const now = len > 1 && s1 > now0 ? s1 : now0;
-  const capacity = p[0]!;
-  const debt = p[1]!;
-  const rate = p[2]!;
-  const last = len > 1 ? s1 : now;
-  const tokens = Math.min(capacity, (len > 0 ? states[at]! : capacity) + Math.max(0, now - last) * rate);
-  const allowed = cost <= tokens || (tokens > 0 && tokens - cost >= -debt);
-  const after = allowed ? tokens - cost : tokens;
-  const resetAfterMs = (capacity - after) / rate;
-  out.allowed = allowed;
-  out.limit = capacity;
-  out.remaining = Math.max(0, Math.floor(after + 1e-9));
-  out.resetAfterMs = resetAfterMs;
-  out.ttlMs = resetAfterMs;
-  if (!allowed) {
-    tokenBucketRefused(cost, capacity, debt, tokens, rate, out);
+  if (len < 2) {
+    tokenBucketPadded(p, len, states, at, cost, now0, out);
     return;
   }
+  // Time never runs backwards for one counter: a request whose clock read is older than the last refill
+  // is decided at that refill's time, so it cannot refill the same interval twice.
+  const last = states[at + 1]!;
+  const now = last > now0 ? last : now0;
+  const capacity = p[0]!;
+  const rate = p[2]!;
+  const tokens = Math.min(capacity, states[at]! + Math.max(0, now - last) * rate);
+  if (!(cost <= tokens || (tokens > 0 && tokens - cost >= -p[1]!))) {
+    tokenBucketRefused(cost, capacity, p[1]!, tokens, rate, out);
+    return;
+  }
+  const after = tokens - cost;
+  const resetAfterMs = (capacity - after) / rate;
+  out.allowed = true;
+  out.limit = capacity;
+  out.remaining = Math.max(0, Math.floor(after + 1e-9));
   out.retryAfterMs = 0;
+  out.resetAfterMs = resetAfterMs;
   out.nextLength = cost === 0 ? 0 : 2;
   out.next0 = after;
   out.next1 = now;
+  out.ttlMs = resetAfterMs;
 }
 
-// The refusal's own function: the admitting path stays small enough for the memory store to inline.
+const padded = new Float64Array(2);
+
+/** A state of fewer than two numbers steps as its equivalent pair: a new key's bucket is full, refilled now. */
+function tokenBucketPadded(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now: number, out: Scratch): void {
+  padded[0] = len > 0 ? states[at]! : p[0]!;
+  padded[1] = now;
+  tokenBucketOn(p, 2, padded, 0, cost, now, out);
+}
+
 function tokenBucketRefused(cost: number, capacity: number, debt: number, tokens: number, rate: number, out: Scratch): void {
+  const resetAfterMs = (capacity - tokens) / rate;
+  out.allowed = false;
+  out.limit = capacity;
+  out.remaining = Math.max(0, Math.floor(tokens + 1e-9));
+  out.resetAfterMs = resetAfterMs;
+  out.ttlMs = resetAfterMs;
   let retryAfterMs = -1;
   if (cost <= capacity + debt) {
     const plain = cost <= capacity ? (cost - tokens) / rate : Infinity;

@@ -37,27 +37,57 @@ export function fixedWindowInto(l: Limit, state: State | undefined, cost: number
 
 /**
  * The step on a limit's constants (`fixedWindowParams`) and a state of `len` numbers lying at
- * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this.
+ * `states[at…]` — the memory store's counters as they lie, so nothing is boxed to call this. A new key
+ * (or a one-number state) and a refusal take functions of their own: the admitting path on a stored
+ * state stays small enough for the memory store to inline beside the other algorithms.
  */
 export function fixedWindowOn(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now0: number, out: Scratch): void {
+  if (len < 2) {
+    fixedWindowPadded(p, len, states, at, cost, now0, out);
+    return;
+  }
   const periodMs = p[0]!;
   const limit = p[1]!;
-  const s0 = len > 0 ? states[at]! : 0;
-  const now = len > 0 && s0 > now0 ? s0 : now0;
+  const s0 = states[at]!;
+  const now = s0 > now0 ? s0 : now0;
   const start = Math.floor(now / periodMs) * periodMs;
-  const count = len > 0 && s0 === start ? (len > 1 ? states[at + 1]! : 0) : 0;
-  const end = start + periodMs;
-  const allowed = count + cost <= limit;
-  const after = allowed ? count + cost : count;
-  out.allowed = allowed;
+  const count = s0 === start ? states[at + 1]! : 0;
+  const ttl = start + periodMs - now;
+  if (!(count + cost <= limit)) {
+    fixedWindowRefused(limit, start, count, cost, ttl, out);
+    return;
+  }
+  const after = count + cost;
+  out.allowed = true;
   out.limit = limit;
   out.remaining = Math.max(0, Math.floor(limit - after));
-  out.retryAfterMs = allowed ? 0 : cost > limit ? -1 : end - now;
-  out.resetAfterMs = after === 0 ? 0 : end - now;
-  out.nextLength = allowed && cost > 0 ? 2 : 0;
+  out.retryAfterMs = 0;
+  out.resetAfterMs = after === 0 ? 0 : ttl;
+  out.nextLength = cost > 0 ? 2 : 0;
   out.next0 = start;
   out.next1 = after;
-  out.ttlMs = end - now;
+  out.ttlMs = ttl;
+}
+
+const padded = new Float64Array(2);
+
+/** A state of fewer than two numbers steps as its equivalent pair: −∞ is no window's start, so it counts 0. */
+function fixedWindowPadded(p: Float64Array, len: number, states: Float64Array, at: number, cost: number, now: number, out: Scratch): void {
+  padded[0] = len > 0 ? states[at]! : -Infinity;
+  padded[1] = 0;
+  fixedWindowOn(p, 2, padded, 0, cost, now, out);
+}
+
+function fixedWindowRefused(limit: number, start: number, count: number, cost: number, ttl: number, out: Scratch): void {
+  out.allowed = false;
+  out.limit = limit;
+  out.remaining = Math.max(0, Math.floor(limit - count));
+  out.retryAfterMs = cost > limit ? -1 : ttl;
+  out.resetAfterMs = count === 0 ? 0 : ttl;
+  out.nextLength = 0;
+  out.next0 = start;
+  out.next1 = count;
+  out.ttlMs = ttl;
 }
 
 /**

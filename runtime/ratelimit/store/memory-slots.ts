@@ -132,17 +132,19 @@ export class MemorySlots {
    * every level admitted but a key to write has no slot yet: nothing is written, and the caller finishes
    * with `commitFresh`. The caller has checked the cost.
    *
-   * Why FRESH is the caller's: TurboFan inlines a function's callees up to a total bytecode budget, and
-   * slot allocation (hot while a bench or a service warms up on new keys, when this function is
-   * optimized) used it up. With no call here but the algorithms' (and slotOf's), they can inline; and
-   * each algorithm reads its limit's constants (the level's step plan) and the state where they lie in
-   * `nums`, so a call that TurboFan leaves out of line boxes no number but the time.
+   * Why FRESH is the caller's, and slotFor and writeStep are written out here: TurboFan inlines a
+   * function's callees up to one budget of their bytecode (its own is free), and the three algorithms
+   * need all of it to inline beside each other; slot allocation and slotFor's lookup (hot while a bench
+   * or a service warms up on new keys, when this function is optimized) took their share. So the
+   * algorithms are the only calls here, each reads its limit's constants (the level's step plan) and the
+   * state where they lie in `nums`, and a call TurboFan leaves out of line boxes no number but the time.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
     const slots = this.slots;
     const scratch = this.scratch;
     const nums = this.nums;
+    const owners = this.owners;
     let blockedBy = -1;
     let fresh = false;
     for (let i = 0; i < n; i++) {
@@ -152,7 +154,20 @@ export class MemorySlots {
       if (plan === undefined) plan = this.planFor(lv, i);
       const kind = plan[PlanAt.KIND]!;
       if (kind === Kind.GENERIC) return Answer.GENERIC;
-      const slot = this.slotFor(lv);
+      // slotFor, written out (see above).
+      const memo = lv.slot as number | undefined;
+      let slot: number;
+      if (memo !== undefined && memo >= 0 && owners[memo] === lv) slot = memo;
+      else if (memo !== undefined && memo >= 0 && this.keys[memo] === lv.key) {
+        slot = memo;
+        owners[memo] = lv;
+      } else {
+        slot = this.index.get(lv.key) ?? -1;
+        if (memo !== undefined) {
+          lv.slot = slot;
+          if (slot !== -1) owners[slot] = lv;
+        }
+      }
       // checkLevels' duplicate check: keys with slots are the same key exactly when their slots are, so
       // only two keys without one need comparing as strings.
       for (let j = 0; j < i; j++) if (slot !== -1 ? slots[j] === slot : slots[j] === -1 && levels[j]!.key === lv.key) return Answer.DUPLICATE;
@@ -182,9 +197,18 @@ export class MemorySlots {
     }
     if (blockedBy !== -1) return blockedBy;
     if (fresh) return Answer.FRESH;
+    // writeStep, written out (see above).
+    const long = this.long;
     for (let i = 0; i < n; i++) {
       const out = scratch[base + i]!;
-      if (out.nextLength !== 0) writeStep(nums, slots[i]!, out, nowMs, this.long);
+      const len = out.nextLength;
+      if (len === 0) continue;
+      const b = slots[i]! * Slot.STRIDE;
+      if (nums[b + Slot.LENGTH]! > 2) long[slots[i]!] = undefined;
+      nums[b + Slot.EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+      nums[b + Slot.LENGTH] = len;
+      nums[b + Slot.S0] = out.next0;
+      nums[b + Slot.S1] = len === 2 ? out.next1 : 0;
     }
     return -1;
   }
