@@ -145,12 +145,16 @@ export class MemorySlots {
     const scratch = this.scratch;
     const nums = this.nums;
     const owners = this.owners;
+    // Read once, not at every use in the loop: an imported const is a module cell TurboFan loads and checks,
+    // and the time is a HeapNumber it checks and unboxes.
+    const stepKey: typeof LEVEL_STEP = LEVEL_STEP;
+    const now = +nowMs;
     let blockedBy = -1;
     let fresh = false;
     for (let i = 0; i < n; i++) {
       const lv = levels[i]!;
       // A reused level's limit is frozen and its step plan worked out once; any other's is planned here.
-      let plan = (lv as Stepped)[LEVEL_STEP];
+      let plan = (lv as Stepped)[stepKey];
       if (plan === undefined) plan = this.planFor(lv, i);
       const kind = plan[PlanAt.KIND]!;
       if (kind === Kind.GENERIC) return Answer.GENERIC;
@@ -177,7 +181,7 @@ export class MemorySlots {
       let at = 0;
       if (slot !== -1) {
         const b = slot * Slot.STRIDE;
-        if (nums[b + Slot.EXPIRES]! > nowMs) {
+        if (nums[b + Slot.EXPIRES]! > now) {
           len = nums[b + Slot.LENGTH]!;
           // A longer state (the key was last used by a sliding algorithm) takes the pure cores' path.
           if (len > 2) return Answer.GENERIC;
@@ -190,9 +194,9 @@ export class MemorySlots {
       // hierarchy mixes algorithms). Their arguments are objects and small integers besides the time, so
       // even a call that is not inlined (TurboFan inlines a call site that was frequent while this
       // function warmed up) boxes nothing.
-      if (kind === Kind.GCRA) gcraOn(plan, len, nums, at, cost, nowMs, out);
-      else if (kind === Kind.TOKEN_BUCKET) tokenBucketOn(plan, len, nums, at, cost, nowMs, out);
-      else fixedWindowOn(plan, len, nums, at, cost, nowMs, out); // FIXED_WINDOW_STEP
+      if (kind === Kind.GCRA) gcraOn(plan, len, nums, at, cost, now, out);
+      else if (kind === Kind.TOKEN_BUCKET) tokenBucketOn(plan, len, nums, at, cost, now, out);
+      else fixedWindowOn(plan, len, nums, at, cost, now, out); // FIXED_WINDOW_STEP
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy !== -1) return blockedBy;
@@ -205,7 +209,7 @@ export class MemorySlots {
       if (len === 0) continue;
       const b = slots[i]! * Slot.STRIDE;
       if (nums[b + Slot.LENGTH]! > 2) long[slots[i]!] = undefined;
-      nums[b + Slot.EXPIRES] = nowMs + Math.max(1, out.ttlMs);
+      nums[b + Slot.EXPIRES] = now + Math.max(1, out.ttlMs);
       nums[b + Slot.LENGTH] = len;
       nums[b + Slot.S0] = out.next0;
       nums[b + Slot.S1] = len === 2 ? out.next1 : 0;
