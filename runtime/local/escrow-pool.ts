@@ -9,6 +9,7 @@
  * Every call is an operator request (a JWT from the supervisor's local issuer); a failed call is an
  * error the escrow turns into 503 + Retry-After, as with an unreachable Redis.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { defineService, HttpError, parseInput } from "../kit/index.js";
 import type { EscrowStore } from "../escrow/index.js";
@@ -66,13 +67,22 @@ export class RemoteEscrowStore implements EscrowStore {
     private readonly token: () => string,
     readonly kind: EscrowStore["kind"],
     private readonly timeoutMs: number,
+    /** Until when an idempotent call is asked again (the start window that began at connect). */
+    private readonly patientUntil: number,
   ) {}
 
-  static async connect(url: string, token: () => string, timeoutMs = 3000): Promise<RemoteEscrowStore> {
-    const res = await fetch(`${url}/v1/pool`, { headers: { authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw new Error(`escrow pool at ${url}: HTTP ${res.status} ${await res.text()}`);
-    const { kind } = (await res.json()) as { kind: EscrowStore["kind"] };
-    return new RemoteEscrowStore(url, token, kind, timeoutMs);
+  /**
+   * Reaches the pool, asking again while `patienceMs` lasts when an attempt times out or finds no listener: a region
+   * connects while the supervisor may be busy starting the others on a loaded machine, and the supervisor gives a
+   * region 90 s to be ready, so one slow answer must not end the region's start. A refusal (401/403/4xx) is final.
+   */
+  static async connect(url: string, token: () => string, timeoutMs = 3000, patienceMs = 60_000): Promise<RemoteEscrowStore> {
+    const { kind } = await patiently(`escrow pool at ${url}`, Date.now() + patienceMs, async () => {
+      const res = await fetch(`${url}/v1/pool`, { headers: { authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw new PoolRefusal(`escrow pool at ${url}: HTTP ${res.status} ${await res.text()}`);
+      return (await res.json()) as { kind: EscrowStore["kind"] };
+    });
+    return new RemoteEscrowStore(url, token, kind, timeoutMs, Date.now() + patienceMs);
   }
 
   private async call<T>(op: Operation, args: readonly unknown[]): Promise<T> {
@@ -83,11 +93,13 @@ export class RemoteEscrowStore implements EscrowStore {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const body = (await res.json().catch(() => ({}))) as { result?: T; error?: string; detail?: string };
-    if (!res.ok) throw new Error(`escrow pool ${op}: HTTP ${res.status} ${body.error ?? ""}: ${body.detail ?? ""}`);
+    if (!res.ok) throw new PoolRefusal(`escrow pool ${op}: HTTP ${res.status} ${body.error ?? ""}: ${body.detail ?? ""}`);
     return body.result as T;
   }
 
-  createItem: EscrowStore["createItem"] = (...a) => this.call("createItem", a);
+  // Creating an item is idempotent (the same total again answers "exists"), and the escrow creates its configured
+  // items at start: asked again within the start window, so a slow supervisor does not fail a region's start.
+  createItem: EscrowStore["createItem"] = (...a) => patiently("escrow pool createItem", this.patientUntil, () => this.call("createItem", a));
   acquire: EscrowStore["acquire"] = (...a) => this.call("acquire", a);
   release: EscrowStore["release"] = (...a) => this.call("release", a);
   transfer: EscrowStore["transfer"] = (...a) => this.call("transfer", a);
@@ -100,4 +112,22 @@ export class RemoteEscrowStore implements EscrowStore {
   verify: EscrowStore["verify"] = (...a) => this.call("verify", a);
   audit: EscrowStore["audit"] = (...a) => this.call("audit", a);
   async close(): Promise<void> {}
+}
+
+/** The pool answered, and refused: asking again would not help. */
+class PoolRefusal extends Error {}
+
+/**
+ * `attempt` until it succeeds, asking again after a timeout or a connection error (not a refusal) until
+ * `deadline` (epoch ms), with a growing pause; the last error, named, once it has passed.
+ */
+async function patiently<T>(what: string, deadline: number, attempt: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (e instanceof PoolRefusal || Date.now() >= deadline) throw e instanceof PoolRefusal ? e : new Error(`${what}: no answer after ${n} attempt(s): ${(e as Error).message}`, { cause: e });
+      await sleep(Math.min(100 * n, 1000));
+    }
+  }
 }
