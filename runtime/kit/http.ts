@@ -105,8 +105,6 @@ export function buildApp(o: AppOptions): FastifyInstance {
   // req.log is made when a request first logs, not for every request (request-log.ts).
   lazyChildren(app.log);
 
-  // Declared, so every request is made with it (one shape) rather than growing it once authorized.
-  app.decorateRequest("identity", undefined);
   installErrorHandler(app);
   trackRoutes(app);
   app.addHook("onRoute", (route) => {

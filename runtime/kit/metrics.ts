@@ -129,10 +129,6 @@ type Connection = { [kOpen]?: FastifyRequest[]; once?(event: "close", listener: 
  */
 export function installRedMetrics(app: FastifyInstance, registry: Registry, ready: () => Promise<boolean>): RedMetrics {
   const r = [registry];
-  // Declared on the request, so fastify's constructor makes every request with them (one shape, in-object)
-  // rather than each request growing them in begin().
-  app.decorateRequest(kSeries, undefined);
-  app.decorateRequest(kStartedAt, undefined);
   // Per route (fastify's per-route config object), its series by method (a route may take several).
   const byRoute = new WeakMap<object, Map<string, RouteSeries>>();
   const all: RouteSeries[] = [];
