@@ -63,6 +63,8 @@ export class MemorySlots {
   protected readonly scratch: Scratch[] = [];
   /** Step plans, by depth, of levels that carry none (not reused). */
   private readonly plans: Float64Array[] = [];
+  /** stepLevels' two-number state of a token bucket or fixed window stored shorter. */
+  private readonly pad = new Float64Array(2);
   /** Each level's slot in the decision under way (−1: a key without one yet). */
   private readonly slots: number[] = [];
 
@@ -190,13 +192,24 @@ export class MemorySlots {
       } else fresh = true;
       let out = scratch[base + i];
       if (out === undefined) out = scratch[base + i] = new Scratch();
+      // A token bucket's or fixed window's state of fewer than two numbers steps as its equivalent pair
+      // (tokenBucketPadded's full bucket refilled now, fixedWindowPadded's window start −∞), padded here so
+      // their calls below pass length 2: TurboFan then drops their padding calls, whose arguments (the time
+      // boxed in a new HeapNumber, the length tagged) it otherwise computed before this dispatch, for every level.
+      let src = nums;
+      if (len < 2 && kind !== Kind.GCRA) {
+        src = this.pad;
+        src[0] = len > 0 ? nums[at]! : kind === Kind.TOKEN_BUCKET ? plan[0]! : -Infinity;
+        src[1] = kind === Kind.TOKEN_BUCKET ? now : 0;
+        at = 0;
+      }
       // Each algorithm's own call (not one dispatching function, which grows too big to inline once a
       // hierarchy mixes algorithms). Their arguments are objects and small integers besides the time, so
       // even a call that is not inlined (TurboFan inlines a call site that was frequent while this
       // function warmed up) boxes nothing.
       if (kind === Kind.GCRA) gcraOn(plan, len, nums, at, cost, now, out);
-      else if (kind === Kind.TOKEN_BUCKET) tokenBucketOn(plan, len, nums, at, cost, now, out);
-      else fixedWindowOn(plan, len, nums, at, cost, now, out); // FIXED_WINDOW_STEP
+      else if (kind === Kind.TOKEN_BUCKET) tokenBucketOn(plan, 2, src, at, cost, now, out);
+      else fixedWindowOn(plan, 2, src, at, cost, now, out); // FIXED_WINDOW_STEP
       if (blockedBy === -1 && !out.allowed) blockedBy = i;
     }
     if (blockedBy !== -1) return blockedBy;
