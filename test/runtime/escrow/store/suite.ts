@@ -156,9 +156,11 @@ export function describeEscrowStore(name: string, open: () => EscrowStore, opts:
       const stats = { runs: 0, withSales: 0, withCrashes: 0 };
       const regionIds = ["r0", "r1", "r2"] as const;
       const policy: RebalancePolicy = { mode: "hybrid", batchSize: 3, reorderPoint: 1, horizonSeconds: 1, maxWaiters: 4 };
+      // Reserve and commit weigh twice the rest: with equal weights ~40% of runs sold anything, and the coverage check
+      // below (over the journaled store's 15 runs) failed by chance about once in 200 (seen in CI); at ~50%, once in 2,000.
       const cmd = fc.oneof(
-        fc.record({ op: fc.constant("reserve" as const), r: fc.nat(2), user: fc.nat(5), qty: fc.integer({ min: 1, max: 3 }) }),
-        fc.record({ op: fc.constant("commit" as const), r: fc.nat(2), pick: fc.nat(50) }),
+        { arbitrary: fc.record({ op: fc.constant("reserve" as const), r: fc.nat(2), user: fc.nat(5), qty: fc.integer({ min: 1, max: 3 }) }), weight: 2 },
+        { arbitrary: fc.record({ op: fc.constant("commit" as const), r: fc.nat(2), pick: fc.nat(50) }), weight: 2 },
         fc.record({ op: fc.constant("zombieCommit" as const), pick: fc.nat(50) }),
         fc.record({ op: fc.constant("cancel" as const), r: fc.nat(2), pick: fc.nat(50) }),
         fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 700 }) }),
