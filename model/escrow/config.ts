@@ -82,3 +82,12 @@ export function escrowServiceConfig(spec: Pick<EstateSpec, "regions" | "runtime"
     ...(o.timeAgent ? { timeReference: { agent: o.timeAgent } } : {}),
   };
 }
+
+/**
+ * One region's config from the whole stack's (what escrowServiceConfig(spec, { regions: [region], peers }) renders,
+ * without working out the SKU plans again): the local supervisor plans once and narrows per region process.
+ */
+export function regionEscrowConfig(all: EscrowServiceConfig, region: string, peers: Record<string, string>): EscrowServiceConfig {
+  if (!all.regions.includes(region)) throw new Error(`unknown region ${region}; the config serves ${all.regions.join(", ")}`);
+  return { ...all, regions: [region], peers };
+}

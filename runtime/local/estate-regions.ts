@@ -5,7 +5,7 @@
  * its proxy pointed at it once it listens; then, before the checkers start, every region served through its proxy.
  */
 import type { EstateSpec } from "../../model/estate.js";
-import { escrowServiceConfig } from "../../model/escrow/config.js";
+import { escrowServiceConfig, regionEscrowConfig } from "../../model/escrow/config.js";
 import type { LocalOperatorAuth } from "../kit/index.js";
 import { regionPrivateAddress, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import type { GlobalServices } from "./global-services.js";
@@ -41,10 +41,10 @@ export function launchRegions(o: LaunchRegionsOptions): Promise<RegionEndpoint[]
       const privateHost = regionPrivateAddress(index);
       const peers = Object.fromEntries(o.indexed.filter((r) => r.id !== id).map((r) => [r.id, `http://${o.proxies.get(r.id)!.host}:${o.proxies.get(r.id)!.port}/escrow`]));
       // The spec itself (an estate started from an adjusted spec, e.g. a shorter clock hold-down, runs it), and the
-      // region's escrow config as escrowServiceConfig(spec, { regions: [id], peers }) renders it.
+      // region's escrow config narrowed from the estate's.
       const options = {
         spec: o.spec,
-        escrow: { ...escrow, regions: [id], peers },
+        escrow: regionEscrowConfig(escrow, id, peers),
         grandmaster: `127.0.0.1:${o.globals.grandmaster.port}`,
         redis: o.options.redisUrl,
         postgres: o.options.postgresUrl,

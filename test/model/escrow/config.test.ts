@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { escrowAllocations } from "../../../model/escrow/estate.js";
-import { escrowServiceConfig } from "../../../model/escrow/config.js";
+import { escrowServiceConfig, regionEscrowConfig } from "../../../model/escrow/config.js";
 import { skuPlans } from "../../../model/escrow/plan.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/config.js";
@@ -15,6 +15,15 @@ describe("meridian:runtime.escrow config", () => {
     const [a] = escrowAllocations(s);
     expect(Object.keys(a!.regions)).toHaveLength(6);
     expect(Object.values(a!.regions).reduce((x, u) => x + u, 0) + a!.globalReserve).toBe(50_000);
+  });
+
+  it("one region's config narrowed from the estate's equals the model's own render for that region; an unknown region is refused", () => {
+    const s = spec("prod");
+    const all = escrowServiceConfig(s);
+    const [first, second] = s.regions.map((r) => r.id);
+    const peers = { [second!]: "http://127.0.0.1:1/escrow" };
+    expect(regionEscrowConfig(all, first!, peers)).toEqual(escrowServiceConfig(s, { regions: [first!], peers }));
+    expect(() => regionEscrowConfig(all, "mars-1", {})).toThrow(/unknown region mars-1/);
   });
 
   it("names every bad escrow value at once", () => {
