@@ -5,7 +5,7 @@
  * its proxy pointed at it once it listens; then, before the checkers start, every region served through its proxy.
  */
 import type { EstateSpec } from "../../model/estate.js";
-import { escrowServiceConfig, regionEscrowConfig } from "../../model/escrow/config.js";
+import { regionEscrowConfig } from "../../model/escrow/config.js";
 import type { LocalOperatorAuth } from "../kit/index.js";
 import { regionPrivateAddress, type LocalEstateOptions, type RegionEndpoint } from "./estate-options.js";
 import type { GlobalServices } from "./global-services.js";
@@ -32,8 +32,8 @@ export interface LaunchRegionsOptions {
 
 /** Start every region process in parallel and point its proxy at it; resolves with their public endpoints. */
 export function launchRegions(o: LaunchRegionsOptions): Promise<RegionEndpoint[]> {
-  // The escrow plan once for every region (each region's config differs only in its region and peers).
-  const escrow = escrowServiceConfig(o.spec);
+  // The estate's escrow config, worked out once by the global services: each region's differs only in its region and peers.
+  const escrow = o.globals.escrow.config;
   return Promise.all(
     o.indexed.map(async ({ id, index }) => {
       o.progress(`starting region ${id} …`);

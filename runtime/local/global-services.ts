@@ -16,7 +16,7 @@ import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
 import { Grandmaster } from "../clock/index.js";
-import { escrowServiceConfig } from "../../model/escrow/config.js";
+import { escrowServiceConfig, type EscrowServiceConfig } from "../../model/escrow/config.js";
 import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, type EscrowStore } from "../escrow/index.js";
 import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
@@ -42,9 +42,8 @@ export interface GlobalServicesOptions {
 }
 
 /** Buyers prove who they are with tokens from a local identity provider: a key pair made for this run. */
-async function localBuyers(spec: EstateSpec): Promise<GlobalServices["buyers"]> {
+async function localBuyers(id: EscrowServiceConfig["identity"]): Promise<GlobalServices["buyers"]> {
   const issuer = await generateBuyerKeys("meridian-local");
-  const id = escrowServiceConfig(spec).identity;
   return { publicJwk: issuer.publicJwk, token: (user, tier) => mintBuyerToken(issuer.privateJwk, { issuer: id.issuer, audience: id.audience, sub: user, tier }) };
 }
 
@@ -68,8 +67,11 @@ export class GlobalServices {
       /** The certificate chain (certchain.ts): its issuer, and the light client following it. */
       certchain: FollowersStarted["certchain"];
     },
-    /** The estate's escrow store, and the URL regions reach it at (embedded defaults only). */
-    readonly escrow: { store: EscrowStore; poolUrl?: string },
+    /**
+     * The estate's escrow config (the model's, worked out once: regions narrow it with regionEscrowConfig), its
+     * store, and the URL regions reach the store at (embedded defaults only).
+     */
+    readonly escrow: { config: EscrowServiceConfig; store: EscrowStore; poolUrl?: string },
     /** The estate's (ephemeral, local) buyer identity provider: its public key, which every region's escrow trusts, and tokens. */
     readonly buyers: { publicJwk: object; token: (user: string, tier?: string) => Promise<string> },
     /** The attestation verifier (trust-services.ts), and its results' verifier key. */
@@ -99,21 +101,22 @@ export class GlobalServices {
       closers.unshift(() => prooflog.stop());
       // Escrow's durable record is PostgreSQL (alone, or journaling Redis); without it, the embedded store. Set up on
       // this loop while the proof-log process's witnesses make their group key.
+      const escrowConfig = escrowServiceConfig(o.spec);
       const escrowStore = async (): Promise<GlobalServices["escrow"]> => {
         const durable = o.postgresUrl !== undefined;
         const store = durable ? await openEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl }) : new MemoryEscrowStore();
         closers.push(() => store.close());
         // The stack's inventory, allocated by the model, before any region sells (regions find it there).
-        for (const sku of escrowServiceConfig(o.spec).skus) await store.createItem(sku.sku, sku.total, sku.allocation, Date.now());
-        if (durable) return { store };
+        for (const sku of escrowConfig.skus) await store.createItem(sku.sku, sku.total, sku.allocation, Date.now());
+        if (durable) return { config: escrowConfig, store };
         const pool = await startService(escrowPoolService(store), { server: { host: "127.0.0.1", port: 0, auth: o.auth } }, { clock: systemClock, processMetrics: false });
         closers.unshift(() => pool.close());
-        return { store, poolUrl: pool.url };
+        return { config: escrowConfig, store, poolUrl: pool.url };
       };
       const [started, escrow, buyers] = await allStarted([
         prooflog.startLog({ spec: o.spec, signerKey: logKey.signerKey, verifierKey: logKey.verifierKey, dir: dataDir, postgresUrl: o.postgresUrl }),
         escrowStore(),
-        localBuyers(o.spec),
+        localBuyers(escrowConfig.identity),
       ] as const);
       const { witnesses, threshold } = started;
       const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey) };
