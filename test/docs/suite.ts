@@ -32,14 +32,16 @@ export const DOCS = [
 ];
 /**
  * The documents each codeblocks-<name>.test.ts runs; the rest run in codeblocks.test.ts. "b" share fixed ports
- * among themselves (8080: README, ratelimit, workloads, deploy; 8081: README, time); "c" are the other slow ones
- * (cost.md plans prod three times; prooflog.md 18080, pki.md 15443 and 18471 are theirs alone); trust.md
+ * among themselves (8081: README, time) or are slow (ratelimit.md); "c" are the documents
+ * that plan an estate (cost.md plans prod three times and workloads.md once more, deploy.md plans staging: in c's
+ * process, which loads the Pulumi SDK once and evaluates each unchanged stack once, test/plan-memo.ts) and other slow
+ * ones (prooflog.md 18080, pki.md 15443 and 18471, workloads.md 18581–18583 are theirs alone); trust.md
  * (18231–18242, swtpm 23210) and proofs.md (18095, 18461–18463) are the slowest documents and use ports no other
  * document does.
  */
 export const DOC_GROUPS = {
-  b: ["README.md", "docs/time.md", "docs/deploy.md", "docs/ratelimit.md", "docs/workloads.md"],
-  c: ["docs/cost.md", "docs/prooflog.md", "docs/pki.md"],
+  b: ["README.md", "docs/time.md", "docs/ratelimit.md"],
+  c: ["docs/cost.md", "docs/prooflog.md", "docs/pki.md", "docs/deploy.md", "docs/workloads.md"],
   trust: ["docs/trust.md"],
   proofs: ["docs/proofs.md"],
 } as const satisfies Record<string, readonly string[]>;
