@@ -152,78 +152,102 @@ describe("chaos on a real local estate", () => {
     expect(estate.chaos.active().filter((a) => a.fault.region === "local-azure")).toEqual([]);
   });
 
-  it("a service degradation marks the region degraded, and it is served again after the revert", async () => {
-    await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "escrow" }, 4000);
-    const deadline = Date.now() + 30_000;
-    while (estate.healthStates()["local-gcp"] !== "degraded" && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    expect(estate.healthStates()["local-gcp"]).toBe("degraded");
-    while ((estate.chaos.active().length > 0 || estate.healthStates()["local-gcp"] !== "healthy") && Date.now() < deadline + 30_000) await new Promise((res) => setTimeout(res, 100));
-    expect(estate.chaos.active()).toEqual([]);
-    expect(estate.healthStates()["local-gcp"]).toBe("healthy");
-  });
-
-  it("a region down when its skew reverts starts again unskewed; a degradation set while it is down is in force when it starts", async () => {
-    const state = async () => (await (await fetch(`${estate.region("local-gcp").url}/state`)).json()) as { clock: { skewMs: number }; signals: Record<string, boolean> };
-    const skew = await estate.chaos.inject({ kind: "skew", region: "local-gcp", skewMs: 250 }, 1500);
-    expect((await state()).clock.skewMs).toBe(250);
-    await estate.killRegion("local-gcp");
-    const degrade = await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "clock" }, 120_000);
-    const deadline = Date.now() + 30_000;
-    while (estate.chaos.active().some((a) => a.id === skew.id) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    const faultEvents = () => estate.events.filter((e) => e.kind === "fault" && e.region === "local-gcp").map((e) => e.detail);
-    expect(faultEvents()).toContain(`reverted: clock skew 250 ms (fault ${skew.id})`);
-    await estate.restartRegion("local-gcp");
-    const after = await state();
-    expect(after.clock.skewMs).toBe(0);
-    expect(after.signals).toMatchObject({ clock: false, escrow: true });
-    expect(faultEvents()).toContain(`re-applied after restart: clock forced failing (fault ${degrade.id})`);
-    await estate.chaos.revert(degrade.id);
-    expect((await state()).signals.clock).toBe(true);
-  });
-
-  it("a degradation in force survives a region restart: the new process fails the signal too, and it recovers on the revert", async () => {
-    const signals = async () => ((await (await fetch(`${estate.region("local-azure").url}/state`)).json()) as { signals: Record<string, boolean> }).signals;
-    const fault = await estate.chaos.inject({ kind: "degrade", region: "local-azure", service: "ratelimit" }, 120_000);
-    expect((await signals()).ratelimit).toBe(false);
-    await estate.restartRegion("local-azure");
-    // The first request the restarted region answers already reports the fault, and it is the drill's: the
-    // region forces ratelimit failing and nothing else (its clock's own health follows the new process's
-    // first NTP exchanges).
-    const healthz = async (service: string) => (await (await fetch(`${estate.region("local-azure").url}/healthz/${service}`)).json()) as { ok: boolean; reason?: string };
-    expect(await healthz("ratelimit")).toMatchObject({ ok: false, reason: "forced failing (drill)" });
-    for (const service of ["clock", "escrow"]) expect((await healthz(service)).reason).not.toBe("forced failing (drill)");
-    // An unskewed clock is never frozen, however slow the new process's first exchanges are on a loaded machine.
-    expect(await healthz("clock")).toMatchObject({ ok: true });
-    expect(estate.events.some((e) => e.kind === "fault" && e.region === "local-azure" && e.detail === `re-applied after restart: ratelimit forced failing (fault ${fault.id})`)).toBe(true);
-    // Once the restarted region is otherwise healthy (the GSLB's prober sees its clock and escrow up), the
-    // degradation is still in force.
-    const deadline = Date.now() + 60_000;
-    while ((await signals()).clock !== true || estate.healthStates()["local-azure"] !== "degraded" || estate.prober.failingSignals("local-azure").length !== 1) {
-      if (Date.now() > deadline) throw new Error(`local-azure did not become healthy but for the degradation: ${JSON.stringify(await signals())}, prober ${estate.healthStates()["local-azure"]}`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    expect(await signals()).toMatchObject({ ratelimit: false, clock: true, escrow: true });
-    expect(estate.prober.failingSignals("local-azure")).toEqual(["ratelimit"]);
-    await estate.chaos.revert(fault.id);
-    expect((await signals()).ratelimit).toBe(true);
-  });
-
-  it("a skew past the max offset freezes the region's clock on an exchange certain of it; once reverted, recovery starts", async () => {
-    const skew = async () =>
-      (await (await fetch(`${estate.region("local-aws").url}/clock/v1/time/skew`)).json()) as { state: string; events: { to: string; offsetMs: number | null; errorBoundMs: number | null }[] };
-    const until = async (what: string, done: (s: Awaited<ReturnType<typeof skew>>) => boolean) => {
-      const deadline = Date.now() + 30_000;
-      for (let s = await skew(); !done(s); s = await skew()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
+  // The rest one test per region at a time, the three regions side by side, once the drills above have ended: each
+  // faults, kills or restarts its own region only, and none asserts which region the GSLB answers with (local-aws
+  // frozen, local-gcp degraded or down and local-azure restarted at once move the answer, which the drills above,
+  // judging the answered region, would not allow).
+  describe("then one test per region at a time, the regions side by side", () => {
+    const queues = new Map<string, Promise<unknown>>();
+    /** Run `test` once the tests queued before it on `region` have ended (passed or not). */
+    const onRegion = (region: string, test: () => Promise<void>): Promise<void> => {
+      const run = (queues.get(region) ?? Promise.resolve()).catch(() => undefined).then(test);
+      queues.set(region, run);
+      return run;
     };
-    const fault = await estate.chaos.inject({ kind: "skew", region: "local-aws", skewMs: 600 }, 2000);
-    await until("the clock to freeze", (s) => s.state === "frozen");
-    const frozen = (await skew()).events.filter((e) => e.to === "frozen").at(-1)!;
-    // Our clock 600 ms ahead, known to within its bound: certainly past the 400 ms freeze threshold.
-    expect(Math.abs(frozen.offsetMs!) - frozen.errorBoundMs!).toBeGreaterThanOrEqual(400);
-    await until("the skew to revert and recovery to start", (s) => !estate.chaos.active().some((a) => a.id === fault.id) && s.state !== "frozen");
-    expect(["recovering", "healthy"]).toContain((await skew()).state);
+
+    it.concurrent("a service degradation marks the region degraded, and it is served again after the revert", () =>
+      onRegion("local-gcp", async () => {
+        await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "escrow" }, 4000);
+        const deadline = Date.now() + 30_000;
+        while (estate.healthStates()["local-gcp"] !== "degraded" && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+        expect(estate.healthStates()["local-gcp"]).toBe("degraded");
+        // Its own region's faults: the other regions' tests run theirs meanwhile.
+        const faults = () => estate.chaos.active().filter((a) => a.fault.region === "local-gcp");
+        while ((faults().length > 0 || estate.healthStates()["local-gcp"] !== "healthy") && Date.now() < deadline + 30_000) await new Promise((res) => setTimeout(res, 100));
+        expect(faults()).toEqual([]);
+        expect(estate.healthStates()["local-gcp"]).toBe("healthy");
+      }),
+    );
+
+    it.concurrent("a region down when its skew reverts starts again unskewed; a degradation set while it is down is in force when it starts", () =>
+      onRegion("local-gcp", async () => {
+        const state = async () => (await (await fetch(`${estate.region("local-gcp").url}/state`)).json()) as { clock: { skewMs: number }; signals: Record<string, boolean> };
+        const skew = await estate.chaos.inject({ kind: "skew", region: "local-gcp", skewMs: 250 }, 1500);
+        expect((await state()).clock.skewMs).toBe(250);
+        await estate.killRegion("local-gcp");
+        const degrade = await estate.chaos.inject({ kind: "degrade", region: "local-gcp", service: "clock" }, 120_000);
+        const deadline = Date.now() + 30_000;
+        while (estate.chaos.active().some((a) => a.id === skew.id) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+        const faultEvents = () => estate.events.filter((e) => e.kind === "fault" && e.region === "local-gcp").map((e) => e.detail);
+        expect(faultEvents()).toContain(`reverted: clock skew 250 ms (fault ${skew.id})`);
+        await estate.restartRegion("local-gcp");
+        const after = await state();
+        expect(after.clock.skewMs).toBe(0);
+        expect(after.signals).toMatchObject({ clock: false, escrow: true });
+        expect(faultEvents()).toContain(`re-applied after restart: clock forced failing (fault ${degrade.id})`);
+        await estate.chaos.revert(degrade.id);
+        expect((await state()).signals.clock).toBe(true);
+      }),
+    );
+
+    it.concurrent("a degradation in force survives a region restart: the new process fails the signal too, and it recovers on the revert", () =>
+      onRegion("local-azure", async () => {
+        const signals = async () => ((await (await fetch(`${estate.region("local-azure").url}/state`)).json()) as { signals: Record<string, boolean> }).signals;
+        const fault = await estate.chaos.inject({ kind: "degrade", region: "local-azure", service: "ratelimit" }, 120_000);
+        expect((await signals()).ratelimit).toBe(false);
+        await estate.restartRegion("local-azure");
+        // The first request the restarted region answers already reports the fault, and it is the drill's: the
+        // region forces ratelimit failing and nothing else (its clock's own health follows the new process's
+        // first NTP exchanges).
+        const healthz = async (service: string) => (await (await fetch(`${estate.region("local-azure").url}/healthz/${service}`)).json()) as { ok: boolean; reason?: string };
+        expect(await healthz("ratelimit")).toMatchObject({ ok: false, reason: "forced failing (drill)" });
+        for (const service of ["clock", "escrow"]) expect((await healthz(service)).reason).not.toBe("forced failing (drill)");
+        // An unskewed clock is never frozen, however slow the new process's first exchanges are on a loaded machine.
+        expect(await healthz("clock")).toMatchObject({ ok: true });
+        expect(estate.events.some((e) => e.kind === "fault" && e.region === "local-azure" && e.detail === `re-applied after restart: ratelimit forced failing (fault ${fault.id})`)).toBe(true);
+        // Once the restarted region is otherwise healthy (the GSLB's prober sees its clock and escrow up), the
+        // degradation is still in force.
+        const deadline = Date.now() + 60_000;
+        while ((await signals()).clock !== true || estate.healthStates()["local-azure"] !== "degraded" || estate.prober.failingSignals("local-azure").length !== 1) {
+          if (Date.now() > deadline) throw new Error(`local-azure did not become healthy but for the degradation: ${JSON.stringify(await signals())}, prober ${estate.healthStates()["local-azure"]}`);
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        expect(await signals()).toMatchObject({ ratelimit: false, clock: true, escrow: true });
+        expect(estate.prober.failingSignals("local-azure")).toEqual(["ratelimit"]);
+        await estate.chaos.revert(fault.id);
+        expect((await signals()).ratelimit).toBe(true);
+      }),
+    );
+
+    it.concurrent("a skew past the max offset freezes the region's clock on an exchange certain of it; once reverted, recovery starts", () =>
+      onRegion("local-aws", async () => {
+        const skew = async () =>
+          (await (await fetch(`${estate.region("local-aws").url}/clock/v1/time/skew`)).json()) as { state: string; events: { to: string; offsetMs: number | null; errorBoundMs: number | null }[] };
+        const until = async (what: string, done: (s: Awaited<ReturnType<typeof skew>>) => boolean) => {
+          const deadline = Date.now() + 30_000;
+          for (let s = await skew(); !done(s); s = await skew()) {
+            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+            await new Promise((res) => setTimeout(res, 100));
+          }
+        };
+        const fault = await estate.chaos.inject({ kind: "skew", region: "local-aws", skewMs: 600 }, 2000);
+        await until("the clock to freeze", (s) => s.state === "frozen");
+        const frozen = (await skew()).events.filter((e) => e.to === "frozen").at(-1)!;
+        // Our clock 600 ms ahead, known to within its bound: certainly past the 400 ms freeze threshold.
+        expect(Math.abs(frozen.offsetMs!) - frozen.errorBoundMs!).toBeGreaterThanOrEqual(400);
+        await until("the skew to revert and recovery to start", (s) => !estate.chaos.active().some((a) => a.id === fault.id) && s.state !== "frozen");
+        expect(["recovering", "healthy"]).toContain((await skew()).state);
+      }),
+    );
   });
 });
