@@ -17,17 +17,22 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
   let browser: Browser;
 
   beforeAll(async () => {
-    const spec = buildEstateSpec("local", loadStack("local"));
-    estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
-    const dashboard = await startDashboard({ estate: () => estate, port: 0, topologySvg: renderTopologySvg(spec), pushIntervalMs: 250 });
-    url = dashboard.url;
-    let closing: Promise<void> | undefined;
-    close = () => (closing ??= dashboard.close());
-    browser = await chromium.launch({
+    // Chromium starts while the estate does: neither needs the other.
+    const launching = chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
     });
+    try {
+      const spec = buildEstateSpec("local", loadStack("local"));
+      estate = await LocalEstate.start({ spec, dnsPort: 0, basePort: 0 });
+      const dashboard = await startDashboard({ estate: () => estate, port: 0, topologySvg: renderTopologySvg(spec), pushIntervalMs: 250 });
+      url = dashboard.url;
+      let closing: Promise<void> | undefined;
+      close = () => (closing ??= dashboard.close());
+    } finally {
+      browser = await launching; // for afterAll to close, whether or not the estate started
+    }
   });
   afterAll(async () => {
     await browser?.close();
