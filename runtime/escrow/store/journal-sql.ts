@@ -86,3 +86,20 @@ function journalBatchWrapper(s: string): string {
     array_fill(p_epoch, ARRAY[cardinality(p_ids)]), array_fill(p_at, ARRAY[cardinality(p_ids)]))
 $fn$`;
 }
+
+/**
+ * A one-dimensional PostgreSQL array literal of strings or numbers, the very text node-postgres sends for such an
+ * array parameter (its `prepareValue`: every element double-quoted, a backslash or a double quote in it escaped with a
+ * backslash). pg runs two regular-expression replaces on every element and concatenates them one by one; here only a
+ * string holding one of those two characters is escaped, and the elements are joined at once.
+ */
+export function pgArrayLiteral(values: readonly (string | number)[]): string {
+  if (values.length === 0) return "{}";
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) {
+    const v = values[i];
+    plain = typeof v !== "string" || (!v.includes("\\") && !v.includes('"'));
+  }
+  const items = plain ? values : values.map((v) => String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"'));
+  return `{"${items.join('","')}"}`;
+}

@@ -15,7 +15,7 @@
  */
 import pg from "pg";
 import { RedisEscrowStore, wellFormed, type RedisItemState } from "./redis.js";
-import { journalStatements } from "./journal-sql.js";
+import { journalStatements, pgArrayLiteral } from "./journal-sql.js";
 import { GroupCommit } from "./group-commit.js";
 import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
@@ -217,7 +217,9 @@ export class JournaledEscrowStore implements EscrowStore {
     await this.migrate();
     try {
       // Seven arrays, not one JSON parameter: unpacking JSON costs PostgreSQL more than the client saves encoding them.
-      const col = (k: number) => sales.map((e) => e[k]);
+      // Sent as their literals (pgArrayLiteral: the text pg would send for the arrays, without its two regex replaces
+      // per element — callgrind, durable server: the encoding ~16k -> ~6k instructions a sale); one element of each per sale.
+      const col = (k: 0 | 1 | 2 | 3 | 4 | 5 | 6) => pgArrayLiteral(sales.map((e) => e[k]));
       const r = await this.pool.query(`SELECT ${this.s}.journal_sale_batch($1, $2, $3, $4, $5, $6, $7, $8, $9) AS v`, [sku, generation, col(0), col(1), col(2), col(3), col(4), col(5), col(6)]);
       return (r.rows[0] as { v: string }).v;
     } catch (err) {
