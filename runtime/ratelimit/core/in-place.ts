@@ -39,6 +39,17 @@ export function planInto(l: Limit, plan: Float64Array): number {
   return kind;
 }
 
+/**
+ * The memory store's memo of a reused check's levels (`reusedLevels`, request.ts): each level's slot and
+ * step plan, valid while `stamp` is the store's (a stamp no other store has, renewed whenever a slot is
+ * freed), so a decision on them reads no level object. Made only when the slots were distinct.
+ */
+export class LevelsMemo {
+  stamp = -1;
+  readonly slots: number[] = [];
+  readonly plans: Float64Array[] = [];
+}
+
 /** Whether `stepInPlace` handles this limit's algorithm. */
 export const inPlace = (l: Limit): boolean => l.algorithm === "gcra" || l.algorithm === "token-bucket" || l.algorithm === "fixed-window";
 

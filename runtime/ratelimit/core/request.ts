@@ -15,7 +15,7 @@
  * is charged twice, as two descriptors would be. Pure: the caller supplies state reads and the time.
  */
 import { step } from "./algorithms.js";
-import { PLAN_SIZE, planInto } from "./in-place.js";
+import { LevelsMemo, PLAN_SIZE, planInto } from "./in-place.js";
 import { fixedWindowCountRejected } from "./windows.js";
 import { LimitError, limitOk, validateLimit, type Decision, type Limit, type State } from "./limit.js";
 
@@ -91,6 +91,19 @@ function sameFields(a: Limit, b: Limit): boolean {
 }
 
 export const reusedLevel = (lv: CounterLevel): CounterLevel => new ReusedLevel(lv.key, lv.tag, frozenCopy(lv.limit), lv.enforce);
+
+/** The key of a reused check's memo (in-place.ts's LevelsMemo; a symbol, non-enumerable: copies never see it). */
+export const LEVELS_MEMO: unique symbol = Symbol("levels memo");
+
+/**
+ * A hierarchy's levels reused across requests (a plan's, of `reusedLevel`s), never changed after (readonly,
+ * not frozen: a frozen array's own elements kind made the one-level path slower), so the memory store may
+ * remember their slots as a whole (LEVELS_MEMO) instead of level by level.
+ */
+export function reusedLevels(levels: CounterLevel[]): readonly CounterLevel[] {
+  Object.defineProperty(levels, LEVELS_MEMO, { value: new LevelsMemo(), enumerable: false });
+  return levels;
+}
 
 export interface Check {
   levels: readonly CounterLevel[];

@@ -7,7 +7,7 @@
  * plans of recent descriptors: a repeated descriptor reuses its counter keys and check levels (the
  * check objects the store is given) instead of matching and escaping its entries again.
  */
-import { reusedLevel, type CounterLevel } from "../core/request.js";
+import { reusedLevel, reusedLevels, type CounterLevel } from "../core/request.js";
 import type { CompiledDomain, Rule } from "../config/compile.js";
 import { matchDescriptor, type Match } from "../config/match.js";
 import { UNIT_MS } from "../config/schema.js";
@@ -28,8 +28,11 @@ export interface LimitedPlan {
   rule: Rule;
   statsKey: string;
   levels: PlannedLevel[];
-  /** The levels' store counters in order (levels of limit 0 have none): the check's levels when the store decides them all. */
-  checkLevels: CounterLevel[];
+  /**
+   * The levels' store counters in order (levels of limit 0 have none): the check's levels when the store
+   * decides them all. A cached plan's hierarchy is `reusedLevels` (never changed after, memoized by the memory store).
+   */
+  checkLevels: readonly CounterLevel[];
   match: Match;
 }
 export type DescriptorPlan = { kind: "none" } | { kind: "unlimited"; rule: Rule } | LimitedPlan;
@@ -65,7 +68,7 @@ function planDescriptor(domain: CompiledDomain | undefined, d: RlsDescriptor, sh
   });
   const checkLevels: CounterLevel[] = [];
   for (const lv of levels) if (lv.counter) checkLevels.push(lv.counter);
-  return { kind: "limited", rule, statsKey: m.statsKey, levels, checkLevels, match: m };
+  return { kind: "limited", rule, statsKey: m.statsKey, levels, checkLevels: shared && checkLevels.length > 1 ? reusedLevels(checkLevels) : checkLevels, match: m };
 }
 
 /** envoyproxy/ratelimit: every matched rule's `replaces` (unlimited ones too) drops same-named rules. */

@@ -10,14 +10,18 @@
  * again), so a memo from another store or of a reused slot is never read as this key's. Such a level's
  * key never changes (a ReusedLevel's is readonly): the level that last found a slot is its owner, whose
  * memo is trusted without comparing keys.
+ *
+ * A reused hierarchy's levels (`reusedLevels`, never changed) carry a memo of them all (LevelsMemo:
+ * their slots and step plans), trusted while it holds this store's stamp. A slot changes key only by being freed (drop,
+ * clear), which renews the stamp; stamps are distinct across stores, so another store's memo is never read.
  */
 import type { Level } from "../core/hierarchy.js";
 import { gcraOn } from "../core/gcra.js";
-import { GCRA_STEP, GENERIC_STEP, PLAN_KIND, PLAN_SIZE, planInto, Scratch, TOKEN_BUCKET_STEP } from "../core/in-place.js";
+import { GCRA_STEP, GENERIC_STEP, type LevelsMemo, PLAN_KIND, PLAN_SIZE, planInto, Scratch, TOKEN_BUCKET_STEP } from "../core/in-place.js";
 import { tokenBucketOn } from "../core/token-bucket.js";
 import { fixedWindowOn } from "../core/windows.js";
 import type { State } from "../core/limit.js";
-import { LEVEL_STEP } from "../core/request.js";
+import { LEVEL_STEP, LEVELS_MEMO } from "../core/request.js";
 
 /**
  * A slot's four numbers in `nums`. A const enum, so its members are literals in the compiled code (a
@@ -45,8 +49,13 @@ const enum PlanAt {
 }
 void ([Kind.GCRA, Kind.TOKEN_BUCKET, Kind.GENERIC, PlanAt.KIND] satisfies [typeof GCRA_STEP, typeof TOKEN_BUCKET_STEP, typeof GENERIC_STEP, typeof PLAN_KIND]);
 
+/** The last stamp given to a store (MemorySlots.stamp). */
+let stamps = 0;
+
 /** The counters and the in-place path; MemoryStore (memory.ts) decides requests on them. */
 export class MemorySlots {
+  /** Renewed whenever a slot is freed: LevelsMemos of another stamp are stale. */
+  private stamp = ++stamps;
   protected readonly index = new Map<string, number>();
   private nums = new Float64Array(1024 * Slot.STRIDE);
   /** The key held by each slot (undefined: free). */
@@ -142,6 +151,17 @@ export class MemorySlots {
    * state where they lie in `nums`, and a call TurboFan leaves out of line boxes no number but the time.
    */
   private stepLevels(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
+    // Reused levels (LEVELS_MEMO) step through their memo when it is this store's, and are memoized when
+    // not: here, not in admitInPlace, whose growth slowed the one-level path.
+    const memo = (levels as Memoized)[LEVELS_MEMO];
+    if (memo !== undefined && memo.stamp === this.stamp) return this.stepMemo(memo, cost, nowMs, base);
+    const r = this.stepSlots(levels, cost, nowMs, base);
+    if (r >= -1 && memo !== undefined) this.memoize(levels, memo);
+    return r;
+  }
+
+  /** stepLevels without a memo. */
+  private stepSlots(levels: readonly Level[], cost: number, nowMs: number, base: number): number {
     const n = levels.length;
     const slots = this.slots;
     const scratch = this.scratch;
@@ -258,6 +278,78 @@ export class MemorySlots {
     return r === Answer.FRESH ? this.commitFresh(levels, base, nowMs) : r;
   }
 
+  /**
+   * After stepLevels answered on `levels` (no duplicate, slots in this.slots): their memo, when every
+   * level has a slot and a step plan of its own.
+   */
+  private memoize(levels: readonly Level[], memo: LevelsMemo): void {
+    const n = levels.length;
+    for (let i = 0; i < n; i++) if (this.slots[i] === -1 || (levels[i] as Stepped)[LEVEL_STEP] === undefined) return;
+    memo.slots.length = 0;
+    memo.plans.length = 0;
+    for (let i = 0; i < n; i++) {
+      memo.slots.push(this.slots[i]!);
+      memo.plans.push((levels[i] as Stepped)[LEVEL_STEP]!);
+    }
+    memo.stamp = this.stamp;
+  }
+
+  /**
+   * stepLevels on a memo of this store's stamp: its slots hold the levels' keys and are distinct, and its
+   * plans are the levels' own (so none is GENERIC), so no level object is read. Answers as stepLevels
+   * does, never FRESH.
+   */
+  private stepMemo(memo: LevelsMemo, cost: number, nowMs: number, base: number): number {
+    const slots = memo.slots;
+    const plans = memo.plans;
+    const n = slots.length;
+    const scratch = this.scratch;
+    const nums = this.nums;
+    const now = +nowMs;
+    let blockedBy = -1;
+    for (let i = 0; i < n; i++) {
+      const plan = plans[i]!;
+      const kind = plan[PlanAt.KIND]!;
+      const b = slots[i]! * Slot.STRIDE;
+      let len = 0;
+      let at = 0;
+      if (nums[b + Slot.EXPIRES]! > now) {
+        len = nums[b + Slot.LENGTH]!;
+        if (len > 2) return Answer.GENERIC;
+        at = b + Slot.S0;
+      }
+      let out = scratch[base + i];
+      if (out === undefined) out = scratch[base + i] = new Scratch();
+      // As in stepLevels.
+      let src = nums;
+      if (len < 2 && kind !== Kind.GCRA) {
+        src = this.pad;
+        src[0] = len > 0 ? nums[at]! : kind === Kind.TOKEN_BUCKET ? plan[0]! : -Infinity;
+        src[1] = kind === Kind.TOKEN_BUCKET ? now : 0;
+        at = 0;
+      }
+      if (kind === Kind.GCRA) gcraOn(plan, len, nums, at, cost, now, out);
+      else if (kind === Kind.TOKEN_BUCKET) tokenBucketOn(plan, 2, src, at, cost, now, out);
+      else fixedWindowOn(plan, 2, src, at, cost, now, out);
+      if (blockedBy === -1 && !out.allowed) blockedBy = i;
+    }
+    if (blockedBy !== -1) return blockedBy;
+    const long = this.long;
+    for (let i = 0; i < n; i++) {
+      const out = scratch[base + i]!;
+      const len = out.nextLength;
+      if (len === 0) continue;
+      const s = slots[i]!;
+      const b = s * Slot.STRIDE;
+      if (nums[b + Slot.LENGTH]! > 2) long[s] = undefined;
+      nums[b + Slot.EXPIRES] = now + Math.max(1, out.ttlMs);
+      nums[b + Slot.LENGTH] = len;
+      nums[b + Slot.S0] = out.next0;
+      nums[b + Slot.S1] = len === 2 ? out.next1 : 0;
+    }
+    return -1;
+  }
+
   /** A slot for a level's new counter, remembered on a reused level. */
   private newSlotFor(lv: Level): number {
     const s = this.newSlot(lv.key);
@@ -287,6 +379,7 @@ export class MemorySlots {
   }
 
   protected drop(key: string, slot: number): void {
+    this.stamp = ++stamps;
     this.index.delete(key);
     this.keys[slot] = undefined;
     this.owners[slot] = undefined;
@@ -330,6 +423,7 @@ export class MemorySlots {
 
   /** Forget every counter. */
   protected clear(): void {
+    this.stamp = ++stamps;
     this.index.clear();
     this.keys.length = 0;
     this.owners.length = 0;
@@ -360,3 +454,5 @@ function writeStep(nums: Float64Array, s: number, out: Scratch, nowMs: number, l
 
 /** A reused level's step plan (request.ts); other levels have none. */
 type Stepped = Level & { [LEVEL_STEP]?: Float64Array };
+/** A reused check's levels (request.ts's reusedLevels); others have no memo. */
+type Memoized = readonly Level[] & { [LEVELS_MEMO]?: LevelsMemo };

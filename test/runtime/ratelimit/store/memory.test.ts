@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
-import { decideChecks, reusedLevel, type ChargePolicy, type Check, type CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
+import { decideChecks, LEVELS_MEMO, reusedLevel, reusedLevels, validateCheck, type ChargePolicy, type Check, type CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { storeSuite } from "./suite.js";
 
@@ -194,6 +194,132 @@ describe("memory store", () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  // A reused check's levels (reusedLevels) carry a memo of their slots, trusted while it holds the store's
+  // stamp: a reset, sweep or close frees slots (a new key may then take one), and a second store has a
+  // stamp of its own. Reused level arrays shared by two stores, beside plain ones (sliding algorithms
+  // leave longer states on keys a memo names; a key twice is refused), answer as decideChecks over a Map.
+  it("memos of reused checks: resets, sweeps, closes, a second store and plain checks answer as decideChecks over a Map (property)", async () => {
+    const levelArb = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: ALGORITHMS.length - 1 }));
+    const reqArb = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          op: fc.constant("decide" as const),
+          store: fc.integer({ min: 0, max: 1 }),
+          levels: fc.array(levelArb, { minLength: 1, maxLength: 3 }),
+          // A memoized check is one of a few (a memo is made and then trusted only when one repeats).
+          memo: fc.option(fc.integer({ min: 0, max: 6 }), { freq: 4 }),
+          cost: fc.integer({ min: 0, max: 2 }),
+          // Long periods and short steps: states stay apart from a new key's, so a stale slot shows.
+          dt: fc.integer({ min: -50, max: 300 }),
+        }),
+      },
+      ...(["reset", "reset", "sweep", "close"] as const).map((op) => ({
+        weight: 1,
+        arbitrary: fc.record({ op: fc.constant(op), store: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 3 }) }),
+      })),
+    );
+    const reused: CounterLevel[][] = [0, 1, 2, 3].map((k) => ALGORITHMS.map((algorithm) => reusedLevel({ key: `k${k}`, tag: "", limit: { algorithm, limit: 5, periodMs: 60_000 }, enforce: true })));
+    const at = (algorithm: string) => ALGORITHMS.indexOf(algorithm as Limit["algorithm"]);
+    const [gcra, bucket, fixed, log] = [at("gcra"), at("token-bucket"), at("fixed-window"), at("sliding-log")];
+    // Arrays kept across runs, as a plan cache keeps them across stores: hierarchies of the in-place
+    // algorithms, one naming a key twice and one with a sliding level (never memoized).
+    const memoized = (
+      [
+        [
+          [0, gcra],
+          [1, bucket],
+        ],
+        [
+          [1, fixed],
+          [2, gcra],
+          [3, bucket],
+        ],
+        [
+          [2, bucket],
+          [0, fixed],
+        ],
+        [
+          [3, gcra],
+          [1, gcra],
+          [0, bucket],
+        ],
+        [
+          [3, fixed],
+          [2, fixed],
+        ],
+        [
+          [0, gcra],
+          [0, bucket],
+        ],
+        [
+          [1, log],
+          [2, gcra],
+        ],
+      ] as [number, number][][]
+    ).map((levels) => reusedLevels(levels.map(([k, a]) => reused[k]![a]!)));
+    const checkOf = (levels: [number, number][], memo: number | null): readonly CounterLevel[] => (memo === null ? levels.map(([k, a]) => reused[k]![a]!) : memoized[memo]!);
+    await fc.assert(
+      fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+        const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
+        const maps = [new Map<string, { state: number[]; expiresAt: number }>(), new Map<string, { state: number[]; expiresAt: number }>()];
+        let t = 5_000;
+        for (const o of ops) {
+          const store = stores[o.store]!;
+          const states = maps[o.store]!;
+          if (o.op === "reset") {
+            expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(states.delete(`k${o.key}`));
+          } else if (o.op === "sweep") {
+            for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
+            store.sweep(t);
+            expect(store.size).toBe(states.size);
+          } else if (o.op === "close") {
+            await store.close();
+            states.clear();
+          } else if (o.op === "decide") {
+            t = Math.max(0, t + o.dt);
+            const checks: Check[] = [{ levels: checkOf(o.levels, o.memo), cost: o.cost, quota: false }];
+            const read = (k: string) => {
+              const e = states.get(k);
+              return e && e.expiresAt > t ? e.state : undefined;
+            };
+            try {
+              validateCheck(checks[0]!);
+            } catch (err) {
+              expect(() => store.decideChecksShared(checks, "atomic", t)).toThrow((err as Error).message);
+              continue;
+            }
+            const want = decideChecks(checks, "atomic", read, t);
+            for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+            const got = store.decideChecksShared(checks, "atomic", t);
+            expect(
+              got.map((r) => ({ ...r, levels: r.levels.map((d) => ({ allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs })) })),
+            ).toEqual(want.results);
+          }
+        }
+      }),
+      {
+        numRuns: 3000,
+        // Memoized [k0, k1], k1 reset: a stale memo reads its old state, or the state of k2 in its freed slot.
+        examples: [
+          [
+            [
+              ...[1, 1, 1].map((cost) => ({ op: "decide" as const, store: 0, levels: [], memo: 0, cost, dt: 0 })),
+              { op: "reset" as const, store: 0, key: 1 },
+              { op: "decide" as const, store: 0, levels: [[2, bucket]] as [number, number][], memo: null, cost: 2, dt: 0 },
+              { op: "decide" as const, store: 0, levels: [], memo: 0, cost: 1, dt: 0 },
+            ],
+          ],
+        ],
+      },
+    );
+    // The memo is not visible to copies or JSON.
+    const check = memoized[0]!;
+    expect(Object.keys(check)).toEqual(["0", "1"]);
+    expect([...check]).toEqual([reused[0]![gcra], reused[1]![bucket]]);
+    expect((check as { [LEVELS_MEMO]?: unknown })[LEVELS_MEMO]).toBeDefined();
   });
 
   // A reused level steps by a kind worked out once from its limit, which is a frozen copy shared by the
