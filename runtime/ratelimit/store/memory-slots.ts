@@ -1,18 +1,9 @@
 /**
- * The memory store's counters and its in-place decision path. A Map from counter key to a slot, four
- * numbers of one Float64Array holding the counter's state (expiry, state length, its first two numbers;
- * longer sliding states beside), so a decision reads one cache line instead of an entry object and
- * boxed numbers.
- *
- * A level object reused across requests (a plan's, marked by `reusedLevel`) remembers its slot, so a
- * repeated counter is found without hashing its key; the memo is trusted only while this store's slot of
- * that number holds that key (a sweep, reset or close frees it, and the next decision looks the key up
- * again), so a memo from another store or of a reused slot is never read as this key's. Such a level's
- * key never changes (a ReusedLevel's is readonly): the level that last found a slot is its owner, whose
- * memo is trusted without comparing keys.
+ * The memory store's in-place decision path, on its slot table (memory-table.ts: counters in one
+ * Float64Array, found by key or by a reused level's remembered slot).
  *
  * A reused hierarchy's levels (`reusedLevels`, never changed) carry a memo of them all (LevelsMemo:
- * their slots and step plans), trusted while it holds this store's stamp. A slot changes key only by being freed (drop,
+ * their slots and step plans), trusted while it holds the table's stamp. A slot changes key only by being freed (drop,
  * clear), which renews the stamp; stamps are distinct across stores, so another store's memo is never read.
  */
 import type { Level } from "../core/hierarchy.js";
@@ -22,10 +13,11 @@ import { tokenBucketOn } from "../core/token-bucket.js";
 import { fixedWindowOn } from "../core/windows.js";
 import type { State } from "../core/limit.js";
 import { LEVEL_STEP, LEVELS_MEMO } from "../core/request.js";
+import { SlotTable, type SlotLayout } from "./memory-table.js";
 
 /**
- * A slot's four numbers in `nums`. A const enum, so its members are literals in the compiled code (a
- * module-level const is a context slot TurboFan loads and checks at every use).
+ * A slot's four numbers in `nums` (memory-table.ts's layout). A const enum, so its members are literals in
+ * the compiled code (a module-level const is a context slot TurboFan loads and checks at every use).
  */
 const enum Slot {
   STRIDE = 4,
@@ -34,6 +26,7 @@ const enum Slot {
   S0 = 2,
   S1 = 3,
 }
+void ([Slot.STRIDE, Slot.EXPIRES, Slot.LENGTH, Slot.S0, Slot.S1] satisfies SlotLayout);
 
 /**
  * in-place.ts's step kinds and where a plan keeps its kind, as literals: an imported const is a module
@@ -49,25 +42,8 @@ const enum PlanAt {
 }
 void ([Kind.GCRA, Kind.TOKEN_BUCKET, Kind.GENERIC, PlanAt.KIND] satisfies [typeof GCRA_STEP, typeof TOKEN_BUCKET_STEP, typeof GENERIC_STEP, typeof PLAN_KIND]);
 
-/** The last stamp given to a store (MemorySlots.stamp). */
-let stamps = 0;
-
-/** The counters and the in-place path; MemoryStore (memory.ts) decides requests on them. */
-export class MemorySlots {
-  /** Renewed whenever a slot is freed: LevelsMemos of another stamp are stale. */
-  private stamp = ++stamps;
-  protected readonly index = new Map<string, number>();
-  private nums = new Float64Array(1024 * Slot.STRIDE);
-  /** The key held by each slot (undefined: free). */
-  private readonly keys: (string | undefined)[] = [];
-  /**
-   * The reused level that last found each slot: while it is that slot's owner its memo needs no string
-   * comparison (keys are not interned, so === on two of them calls a builtin).
-   */
-  private readonly owners: (Level | undefined)[] = [];
-  /** States of more than two numbers, by slot. */
-  private readonly long: (State | undefined)[] = [];
-  private readonly freeSlots: number[] = [];
+/** The in-place decision path on the slot table; MemoryStore (memory.ts) decides requests on them. */
+export class MemorySlots extends SlotTable {
   // Reused by every decision: steps are computed into `scratch` and answered from it.
   protected readonly scratch: Scratch[] = [];
   /** Step plans, by depth, of levels that carry none (not reused). */
@@ -76,30 +52,6 @@ export class MemorySlots {
   private readonly pad = new Float64Array(2);
   /** Each level's slot in the decision under way (−1: a key without one yet). */
   private readonly slots: number[] = [];
-
-  /** The slot holding `lv`'s counter (−1: none), looked up by key and remembered on a reused level. */
-  private slotOf(lv: Level): number {
-    const s = this.index.get(lv.key) ?? -1;
-    if (lv.slot !== undefined) {
-      lv.slot = s;
-      if (s !== -1) this.owners[s] = lv;
-    }
-    return s;
-  }
-
-  /**
-   * The slot holding `lv`'s counter (−1: none yet). A reused level's memo is trusted while this store's
-   * slot of that number holds its key: at once if this level object found it last (its owner), else by
-   * comparing keys (a level of the same key from another plan cache, which then takes the slot over).
-   */
-  private slotFor(lv: Level): number {
-    const memo = lv.slot as number | undefined;
-    if (memo !== undefined && memo >= 0) {
-      if (this.owners[memo] === lv) return memo;
-      if (this.keys[memo] === lv.key) return ((this.owners[memo] = lv), memo);
-    }
-    return this.slotOf(lv);
-  }
 
   /**
    * stepLevels for a check of one level (the service's common case), into scratch[base]: no duplicate
@@ -348,87 +300,6 @@ export class MemorySlots {
       nums[b + Slot.S1] = len === 2 ? out.next1 : 0;
     }
     return -1;
-  }
-
-  /** A slot for a level's new counter, remembered on a reused level. */
-  private newSlotFor(lv: Level): number {
-    const s = this.newSlot(lv.key);
-    if (lv.slot !== undefined) {
-      lv.slot = s;
-      this.owners[s] = lv;
-    }
-    return s;
-  }
-
-  private newSlot(key: string): number {
-    let s = this.freeSlots.pop();
-    if (s === undefined) {
-      s = this.keys.length;
-      if ((s + 1) * Slot.STRIDE > this.nums.length) this.grow();
-    }
-    this.keys[s] = key;
-    this.nums[s * Slot.STRIDE + Slot.LENGTH] = 0;
-    this.index.set(key, s);
-    return s;
-  }
-
-  private grow(): void {
-    const grown = new Float64Array(this.nums.length * 2);
-    grown.set(this.nums);
-    this.nums = grown;
-  }
-
-  protected drop(key: string, slot: number): void {
-    this.stamp = ++stamps;
-    this.index.delete(key);
-    this.keys[slot] = undefined;
-    this.owners[slot] = undefined;
-    this.long[slot] = undefined;
-    this.freeSlots.push(slot);
-  }
-
-  protected write(key: string, state: State, expiresAt: number): void {
-    const s = this.index.get(key) ?? this.newSlot(key);
-    const nums = this.nums;
-    const b = s * Slot.STRIDE;
-    nums[b + Slot.EXPIRES] = expiresAt;
-    nums[b + Slot.LENGTH] = state.length;
-    if (state.length > 2) {
-      this.long[s] = state;
-      return;
-    }
-    this.long[s] = undefined;
-    nums[b + Slot.S0] = state.length > 0 ? state[0]! : 0;
-    nums[b + Slot.S1] = state.length > 1 ? state[1]! : 0;
-  }
-
-  protected read(key: string, nowMs: number): State | undefined {
-    const s = this.index.get(key);
-    if (s === undefined) return undefined;
-    const nums = this.nums;
-    const b = s * Slot.STRIDE;
-    if (!(nums[b + Slot.EXPIRES]! > nowMs)) return undefined;
-    const len = nums[b + Slot.LENGTH]!;
-    return len > 2 ? this.long[s] : len === 2 ? [nums[b + Slot.S0]!, nums[b + Slot.S1]!] : len === 1 ? [nums[b + Slot.S0]!] : [];
-  }
-
-  /** Drop expired states. */
-  sweep(nowMs: number): void {
-    for (const [k, s] of this.index) if (this.nums[s * Slot.STRIDE + Slot.EXPIRES]! <= nowMs) this.drop(k, s);
-  }
-
-  get size(): number {
-    return this.index.size;
-  }
-
-  /** Forget every counter. */
-  protected clear(): void {
-    this.stamp = ++stamps;
-    this.index.clear();
-    this.keys.length = 0;
-    this.owners.length = 0;
-    this.long.length = 0;
-    this.freeSlots.length = 0;
   }
 }
 
