@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decideLevels, type Level } from "../../../../runtime/ratelimit/core/hierarchy.js";
 import { ALGORITHMS, type Limit } from "../../../../runtime/ratelimit/core/limit.js";
-import { decideChecks, LEVELS_MEMO, reusedLevel, reusedLevels, validateCheck, type ChargePolicy, type Check, type CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
+import { decideChecks, LEVELS_MEMO, reusedLevel, reusedLevels, validateCheck, type ChargePolicy, type Check, type CheckResult, type CounterLevel } from "../../../../runtime/ratelimit/core/request.js";
 import { MemoryStore } from "../../../../runtime/ratelimit/store/memory.js";
 import { storeSuite } from "./suite.js";
 
@@ -159,36 +159,18 @@ describe("memory store", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
         for (const row of reused) for (const lv of row) lv.slot = -1;
-        const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
-        const maps = [new Map<string, { state: number[]; expiresAt: number }>(), new Map<string, { state: number[]; expiresAt: number }>()];
+        const model = twoStoreModel();
         let t = 5_000;
         for (const o of ops) {
-          const store = stores[o.store]!;
-          const states = maps[o.store]!;
-          if (o.op === "reset") {
-            expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(states.delete(`k${o.key}`));
-          } else if (o.op === "sweep") {
-            for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
-            store.sweep(t);
-            expect(store.size).toBe(states.size);
-          } else if (o.op === "close") {
-            await store.close();
-            states.clear();
-            expect(store.size).toBe(0);
-          } else if (o.op === "decide") {
+          const store = model.stores[o.store]!;
+          if (o.op !== "decide") await model.maintain(o, t);
+          else {
             t = Math.max(0, t + o.dt);
             const checks: Check[] = [{ levels: o.levels.map(([k, a]) => reused[k]![a]!), cost: o.cost, quota: false }];
-            const read = (k: string) => {
-              const e = states.get(k);
-              return e && e.expiresAt > t ? e.state : undefined;
-            };
-            const want = decideChecks(checks, o.policy, read, t);
-            for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+            const want = model.expected(o.store, checks, o.policy, t);
             // The service's call (answers read before the next one) and the copying call alternate.
             const got = o.cost % 2 === 0 ? store.decideChecksShared(checks, o.policy, t) : store.decideChecksSync(checks, o.policy, t);
-            expect(
-              got.map((r) => ({ ...r, levels: r.levels.map((d) => ({ allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs })) })),
-            ).toEqual(want.results);
+            expect(answers(got)).toEqual(want);
           }
         }
       }),
@@ -263,40 +245,22 @@ describe("memory store", () => {
     const checkOf = (levels: [number, number][], memo: number | null): readonly CounterLevel[] => (memo === null ? levels.map(([k, a]) => reused[k]![a]!) : memoized[memo]!);
     await fc.assert(
       fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
-        const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
-        const maps = [new Map<string, { state: number[]; expiresAt: number }>(), new Map<string, { state: number[]; expiresAt: number }>()];
+        const model = twoStoreModel();
         let t = 5_000;
         for (const o of ops) {
-          const store = stores[o.store]!;
-          const states = maps[o.store]!;
-          if (o.op === "reset") {
-            expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(states.delete(`k${o.key}`));
-          } else if (o.op === "sweep") {
-            for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
-            store.sweep(t);
-            expect(store.size).toBe(states.size);
-          } else if (o.op === "close") {
-            await store.close();
-            states.clear();
-          } else if (o.op === "decide") {
+          const store = model.stores[o.store]!;
+          if (o.op !== "decide") await model.maintain(o, t);
+          else {
             t = Math.max(0, t + o.dt);
             const checks: Check[] = [{ levels: checkOf(o.levels, o.memo), cost: o.cost, quota: false }];
-            const read = (k: string) => {
-              const e = states.get(k);
-              return e && e.expiresAt > t ? e.state : undefined;
-            };
             try {
               validateCheck(checks[0]!);
             } catch (err) {
               expect(() => store.decideChecksShared(checks, "atomic", t)).toThrow((err as Error).message);
               continue;
             }
-            const want = decideChecks(checks, "atomic", read, t);
-            for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
-            const got = store.decideChecksShared(checks, "atomic", t);
-            expect(
-              got.map((r) => ({ ...r, levels: r.levels.map((d) => ({ allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs })) })),
-            ).toEqual(want.results);
+            const want = model.expected(o.store, checks, "atomic", t);
+            expect(answers(store.decideChecksShared(checks, "atomic", t))).toEqual(want);
           }
         }
       }),
@@ -401,3 +365,50 @@ describe("memory store", () => {
     expect(kept[0]!.levels[0]!.remaining).toBe(4);
   });
 });
+
+type Entry = { state: number[]; expiresAt: number };
+
+/**
+ * Two memory stores beside a Map each, decideChecks' reference: `maintain` applies a reset, sweep or close to a store
+ * and its Map and checks they agree; `expected` answers checks by the reference on that store's Map and records the writes.
+ */
+function twoStoreModel() {
+  const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
+  const maps = [new Map<string, Entry>(), new Map<string, Entry>()];
+  return {
+    stores,
+    async maintain(o: { op: "reset" | "sweep" | "close"; store: number; key: number }, t: number): Promise<void> {
+      const store = stores[o.store]!;
+      const states = maps[o.store]!;
+      if (o.op === "reset") {
+        expect(await store.reset({ key: `k${o.key}`, tag: "", enforce: true, limit: { algorithm: "gcra", limit: 1, periodMs: 1000 } })).toBe(states.delete(`k${o.key}`));
+      } else if (o.op === "sweep") {
+        for (const [k, e] of states) if (e.expiresAt <= t) states.delete(k);
+        store.sweep(t);
+        expect(store.size).toBe(states.size);
+      } else {
+        await store.close();
+        states.clear();
+        expect(store.size).toBe(0);
+      }
+    },
+    expected(store: number, checks: Check[], policy: ChargePolicy, t: number): CheckResult[] {
+      const states = maps[store]!;
+      const want = decideChecks(
+        checks,
+        policy,
+        (k) => {
+          const e = states.get(k);
+          return e && e.expiresAt > t ? e.state : undefined;
+        },
+        t,
+      );
+      for (const w of want.writes) states.set(w.key, { state: w.state, expiresAt: t + Math.max(1, w.ttlMs) });
+      return want.results;
+    },
+  };
+}
+
+/** A store's answers as plain records (its in-place answers are its reused scratch records). */
+const answers = (got: readonly CheckResult[]) =>
+  got.map((r) => ({ ...r, levels: r.levels.map((d) => ({ allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetAfterMs: d.resetAfterMs })) }));
