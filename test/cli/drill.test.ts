@@ -98,7 +98,10 @@ function drillStack() {
 // starts by waiting for it to be healthy), the regional outage (which kills a region for good) last.
 // The self-reverting drills on one region run one after another; local-gcp's beside local-azure's (a drill
 // watches and reverts its own region only; the answered region, local-aws, is never faulted by them).
-// A real `meridian drill` process starts its own estate (of the local stack as it is) while this one starts.
+// A real `meridian drill` process starts its own estate (of the local stack as it is) beside the regional outage,
+// the last drill: the self-reverting drills before it measure probe timeouts and clock certainty, and run with
+// no other estate starting on the machine (started beside this estate instead, it held up every drill behind both
+// starts: the drills had to wait for the other estate to stop).
 describe("meridian drill (sharing one real local estate; a real process starting its own beside it)", () => {
   let estate: LocalEstate;
   const drill = (args: string[]) => drillIn(estate, args);
@@ -109,25 +112,16 @@ describe("meridian drill (sharing one real local estate; a real process starting
     queues.set(region, run);
     return run;
   };
-  let realProcess: CliResult;
+  /** The real process's drill: started by the regional-outage test, to run beside it (or by its own test, if alone). */
+  let realProcess: Promise<CliResult> | undefined;
+  const startRealProcess = () => (realProcess ??= cliInBackground(["drill", "regional-outage", "--timeout", "0.001"], 120_000));
   beforeAll(async () => {
-    const real = cliInBackground(["drill", "regional-outage", "--timeout", "0.001"], 120_000);
     estate = await LocalEstate.start({ spec: drillStack(), dnsPort: 0, basePort: 0 });
-    // The drills below measure probe timeouts: they start once the other estate has stopped.
-    realProcess = await real;
   });
-  afterAll(() => estate?.stop());
-
-  it("a real process: a drill that cannot finish says what it waited for and fails", () => {
-    const r = realProcess;
-    expect(r.status).toBe(1);
-    // While the estate starts (seconds per region), the drill says what it is doing.
-    expect(r.stderr).toMatch(PROGRESS_ONLY);
-    for (const region of ["local-aws", "local-gcp", "local-azure"])
-      expect(r.stderr).toMatch(new RegExp(`^meridian drill: region ${region} ready at http://127\\.0\\.1\\.\\d:\\d+ \\(\\d+\\.\\d s\\)$`, "m"));
-    expect(r.stdout).toMatch(/\*\*Verdict: FAILED — timed out after 0 s waiting for .+\.\*\*/);
-    expect(r.stdout).toMatch(/\| the drill completed \| FAILED \|/);
-  }, 130_000);
+  afterAll(async () => {
+    await realProcess; // its child exits by itself (or is killed at its timeout)
+    await estate?.stop();
+  });
 
   it.concurrent(
     "latency past the probe timeout: the standby region turns unhealthy, no probe beats the added delay, and it is served again after the automatic revert",
@@ -210,6 +204,7 @@ describe("meridian drill (sharing one real local estate; a real process starting
   );
 
   it("regional-outage kills the region whose own escrow was selling; measured phases beside the runbook; invariants against what buyers were told", async () => {
+    startRealProcess(); // beside this drill: asserted by the next test
     const r = await drill(["regional-outage", "--json"]);
     expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
     expect(r.status).toBe(0);
@@ -244,4 +239,15 @@ describe("meridian drill (sharing one real local estate; a real process starting
     expect(text).toMatch(/\| drain \(kill → last request to it\) \| \d+\.\d\d s \| ≤ 10\.00 s \| (within|OVER) \|/);
     expect(text).toMatch(/no acknowledged sale lost \| ok/);
   }, 180_000);
+
+  it("a real process: a drill that cannot finish says what it waited for and fails", async () => {
+    const r = await startRealProcess();
+    expect(r.status).toBe(1);
+    // While the estate starts (seconds per region), the drill says what it is doing.
+    expect(r.stderr).toMatch(PROGRESS_ONLY);
+    for (const region of ["local-aws", "local-gcp", "local-azure"])
+      expect(r.stderr).toMatch(new RegExp(`^meridian drill: region ${region} ready at http://127\\.0\\.1\\.\\d:\\d+ \\(\\d+\\.\\d s\\)$`, "m"));
+    expect(r.stdout).toMatch(/\*\*Verdict: FAILED — timed out after 0 s waiting for .+\.\*\*/);
+    expect(r.stdout).toMatch(/\| the drill completed \| FAILED \|/);
+  }, 130_000);
 });

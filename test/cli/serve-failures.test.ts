@@ -208,7 +208,9 @@ const takenPort: Row[] = [
   },
 ];
 
-describe("a serve command on a taken port", () => {
+// Each case is a CLI process of its own on shared, read-only fixtures (the taken ports, the refused port, files
+// written at load): they run side by side, a few at a time (vitest's maxConcurrency), rather than one by one.
+describe.concurrent("a serve command on a taken port", () => {
   for (const row of takenPort) {
     it(`${row.command}: one line naming the port, exit 1`, async () => {
       const exit = await run(row.args());
@@ -222,7 +224,7 @@ describe("a serve command on a taken port", () => {
   }
 });
 
-describe("a serve command with an unreachable store", () => {
+describe.concurrent("a serve command with an unreachable store", () => {
   it("ratelimit quota --postgres: one line naming the store, exit 1", async () => {
     const exit = await run(["ratelimit", "quota", "--config", quotaConfig(`postgres://postgres@127.0.0.1:${refused}/quota`), "--port", "0"]);
     expect(exit.code, exit.stderr).toBe(1);

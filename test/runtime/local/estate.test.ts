@@ -43,6 +43,21 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   }
 }
 
+/**
+ * The estate of `meridian local --regions 2`, started once (while the three-region estate's failover test waits on
+ * health checks; on its own ports and addresses' port 0). Its test stops it.
+ */
+let twoRegions: Promise<LocalEstate> | undefined;
+const startTwoRegions = () => {
+  twoRegions ??= LocalEstate.start({ spec: buildEstateSpec("local", loadStack("local")), regionIds: ["local-aws", "local-gcp"], dnsPort: 0, basePort: 0 });
+  twoRegions.catch(() => undefined); // its test reports a failed start
+  return twoRegions;
+};
+afterAll(async () => {
+  // Stopped by its test; this covers a run where that test never ran (a filter, an earlier failure).
+  await (await twoRegions?.catch(() => undefined))?.stop();
+});
+
 describe("the local estate (real processes, real dig)", () => {
   let estate: LocalEstate;
   const spec = buildEstateSpec("local", loadStack("local"));
@@ -59,7 +74,9 @@ describe("the local estate (real processes, real dig)", () => {
     expect(new Set(estate.supervisor.running().map((p) => p.pid)).size).toBe(3);
   });
 
-  it("runs a monitor that follows the local log from outside: after appends its verified checkpoint reaches the log's size, every entry checked", async () => {
+  // The log's monitor, its certificates and the GSLB's failover side by side: the first two read the estate-wide
+  // proof log only, which no region's kill or restart touches; one after another they waited ~10 s in CI.
+  it.concurrent("runs a monitor that follows the local log from outside: after appends its verified checkpoint reaches the log's size, every entry checked", async () => {
     const log = estate.globals.log;
     // Twenty writers at once (each add resolves once its entry is durable; one at a time, each waits its own batch).
     await Promise.all(Array.from({ length: 20 }, (_, i) => log.client.add(new TextEncoder().encode(`monitored entry ${i}`))));
@@ -81,7 +98,7 @@ describe("the local estate (real processes, real dig)", () => {
     expect(((await estate.globals.state())["proof log"] as { monitor: string }).monitor).toBe(log.monitor.url);
   });
 
-  it("certifies the log's checkpoints with the witnesses' group signature, and a light client follows the chain", async () => {
+  it.concurrent("certifies the log's checkpoints with the witnesses' group signature, and a light client follows the chain", async () => {
     const { certchain, threshold } = estate.globals.log;
     type CertStatus = { height: number | null; hash: string | null; committee: string | null; evidence: number; lastError: string | null };
     const status = await until("the follower to hold a certificate", async () =>
@@ -94,7 +111,7 @@ describe("the local estate (real processes, real dig)", () => {
     expect(((await estate.globals.state())["proof log"] as { certificates: unknown }).certificates).toEqual({ issuer: certchain.issuer.url, follower: certchain.follower.url });
   });
 
-  it("resolves the apex name to the first healthy region, and fails over when that region is killed", async () => {
+  it.concurrent("resolves the apex name to the first healthy region, and fails over when that region is killed", async () => {
     await until("all healthy", () => (Object.values(estate.healthStates()).every((s) => s === "healthy") ? true : undefined));
     const first = estate.regions[0]!;
     expect(await dig(estate.dns.port, fqdn)).toEqual([first.address]);
@@ -130,6 +147,9 @@ describe("the local estate (real processes, real dig)", () => {
     await Promise.all([estate.restartRegion(first.id), estate.restartRegion(first.id)]);
     expect(regionProcesses(first.id)).toHaveLength(1);
     expect(regionProcesses(first.id)).toEqual([estate.supervisor.get(first.id)!.pid]);
+    // Now that this estate's region processes are counted, the two-region estate of the last describe starts (its own
+    // local-aws process is this process's child too) while this one recovers, mostly waiting on health checks.
+    startTwoRegions();
     await until("recovered", () => (estate.healthStates()[first.id] === "healthy" ? true : undefined));
     await until("DNS to answer with it again", async () => ((await dig(estate.dns.port, fqdn)).join() === first.address ? true : undefined));
     await until("the shares to come back", async () => ((await shares())["local-aws"] === 417 ? true : undefined));
@@ -178,7 +198,7 @@ describe("the local estate (real processes, real dig)", () => {
 describe("meridian local --regions <n>", () => {
   it("runs only the first n regions, and the GSLB answers among them", async () => {
     const spec = buildEstateSpec("local", loadStack("local"));
-    const two = await LocalEstate.start({ spec, regionIds: ["local-aws", "local-gcp"], dnsPort: 0, basePort: 0 });
+    const two = await startTwoRegions();
     try {
       expect(two.regions.map((r) => r.id)).toEqual(["local-aws", "local-gcp"]);
       expect(two.policy.targets.map((t) => t.id)).toEqual(["local-aws", "local-gcp"]);
