@@ -107,6 +107,18 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await page.waitForFunction(() => /latencyMs/.test(document.getElementById("chaos-error")?.textContent ?? ""), null, { timeout: 10_000 });
     expect(estate.chaos.active()).toEqual([]);
 
+    // Kill asks first: cancelled, nothing happens; confirmed, the region's process dies. What the card and the DNS
+    // answer then show is checked after local-azure's faults and restart below, which the GSLB's detection time
+    // (seconds of probes) overlaps: local-aws's death touches neither local-azure's faults nor its process.
+    const asked = dialogs.length;
+    cancelNext = true;
+    await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
+    expect(dialogs.slice(asked)).toEqual(["kill -9 region local-aws? Its process dies at once."]);
+    expect(estate.supervisor.isRunning("local-aws")).toBe(true);
+    await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
+    await expect.poll(() => estate.supervisor.isRunning("local-aws"), { timeout: 10_000 }).toBe(false);
+    expect(dialogs).toHaveLength(asked + 2);
+
     // Degrade and skew, each confirmed first (a cancelled one injects nothing); the card lists the faults in force.
     await page.selectOption("#chaos-region", "local-azure");
     await page.selectOption("#chaos-kind", "degrade");
@@ -141,16 +153,9 @@ describe.skipIf(!existsSync(CHROMIUM))("the local dashboard in headless Chromium
     await estate.chaos.revertAll();
     await page.waitForFunction(() => /no active faults/.test(document.getElementById("faults")?.textContent ?? ""), null, { timeout: 10_000 });
 
-    // Kill asks first: cancelled, nothing happens; confirmed, the card and the DNS answer change.
-    const asked = dialogs.length;
-    cancelNext = true;
-    await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
-    expect(dialogs.slice(asked)).toEqual(["kill -9 region local-aws? Its process dies at once."]);
-    expect(estate.supervisor.isRunning("local-aws")).toBe(true);
-    await page.click('.card[data-region="local-aws"] button:has-text("kill -9")');
+    // local-aws's kill (above) shows: the card and the DNS answer change.
     await page.waitForSelector('.card[data-region="local-aws"][data-health="unhealthy"]', { timeout: 30_000 });
     await page.waitForFunction(() => document.querySelector("#answer")?.textContent?.includes("127.0.1.2"), null, { timeout: 30_000 });
-    expect(dialogs).toHaveLength(asked + 2);
     await page.screenshot({ path: "/tmp/meridian-dashboard.png", fullPage: true });
 
     // The estate goes away: the page says so instead of showing old numbers as live.
