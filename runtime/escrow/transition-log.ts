@@ -15,11 +15,10 @@
  * checkpoint says so (`sealed`: why, at which size), so a challenger knows the log covers a prefix of this
  * incarnation's history and nothing after it. Sealing never touches a sale.
  */
-import { buyerOf, FraudInputError, type EscrowTx } from "../fraud/index.js";
+import { buyerOf, EscrowSequencer, FraudInputError, type EscrowTx } from "../fraud/index.js";
 import { generateKey, newSigner, verifierKeyOf } from "../prooflog/index.js";
 import type { Clock } from "../common/clock.js";
 import type { LedgerEvent, RegionLedger } from "./core/ledger.js";
-import { TransitionSequencer } from "./transition-tree.js";
 
 type Pending = { sku: string; region: string; e: LedgerEvent | { op: "refund"; id: string } };
 
@@ -37,7 +36,7 @@ export interface TransitionCheckpoint {
 export const TRANSITION_LOG_LIMITS = { maxEntries: 1_000_000, maxBacklog: 100_000 };
 
 export class EscrowTransitionLog {
-  readonly sequencer: TransitionSequencer;
+  readonly sequencer: EscrowSequencer;
   readonly vkey: string;
   private pending: Pending[] = [];
   private head = 0;
@@ -64,7 +63,7 @@ export class EscrowTransitionLog {
       this.vkey = k.verifierKey;
     } else this.vkey = verifierKeyOf(skey);
     const signer = newSigner(skey);
-    this.sequencer = new TransitionSequencer(signer.name, signer);
+    this.sequencer = new EscrowSequencer(signer.name, signer);
   }
 
   /** Record every change of a region's ledger for a SKU from now on. */
