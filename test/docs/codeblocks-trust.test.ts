@@ -1,4 +1,5 @@
-// docs/trust.md's blocks (DOC_GROUPS.trust in suite.ts: swtpm, two escrow services, two proof logs), beside the other codeblocks-*.test.ts.
+// docs/trust.md's blocks (swtpm, two escrow services, two proof logs) and docs/prooflog.md's (DOC_GROUPS.trust in
+// suite.ts), beside the other codeblocks-*.test.ts.
 import { DOC_GROUPS, docsSuite } from "./suite.js";
 
 docsSuite(DOC_GROUPS.trust);

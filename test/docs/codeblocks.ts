@@ -114,6 +114,8 @@ export function startCommand(command: ShellCommand, cwd: string, inProcess?: { s
   const text = command.background ? command.text.replace(/&(\s*(#.*)?)$/, "$1") : command.text;
   const env: NodeJS.ProcessEnv = { ...process.env, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
   if (inProcess) Object.assign(env, { MERIDIAN_DOCS_SOCKET: inProcess.socket, MERIDIAN_DOCS_CLIENT: inProcess.client });
+  // Not inherited: while a command runs in this process (a drill runs beside it), process.env is that command's.
+  else for (const k of ["MERIDIAN_DOCS_SOCKET", "MERIDIAN_DOCS_CLIENT"]) delete env[k];
   const child = spawn("bash", ["-o", "pipefail", "-c", text], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
   const chunks: string[] = [];
   child.stdout!.on("data", (d: Buffer) => chunks.push(d.toString()));

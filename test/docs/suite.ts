@@ -12,7 +12,9 @@
  * writes (keys, data directories) are there for the next.
  *
  * The documents are split over several test files so the two vitest workers run them side by side and no one file
- * holds up the end of the run; documents that use the same fixed port must be in the same file.
+ * holds up the end of the run; documents that use the same fixed port must be in the same file. A block of
+ * `npx meridian drill …` commands alone (an estate of its own on free ports) runs beside the blocks after it
+ * (runsBeside).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -32,17 +34,17 @@ export const DOCS = [
 ];
 /**
  * The documents each codeblocks-<name>.test.ts runs; the rest run in codeblocks.test.ts. "b" share fixed ports
- * among themselves (8081: README, time) or are slow (ratelimit.md); "c" are the documents
- * that plan an estate (cost.md plans prod three times and workloads.md once more, deploy.md plans staging: in c's
- * process, which loads the Pulumi SDK once and evaluates each unchanged stack once, test/plan-memo.ts) and other slow
- * ones (prooflog.md 18080, pki.md 15443 and 18471, workloads.md 18581–18583 are theirs alone); trust.md
- * (18231–18242, swtpm 23210) and proofs.md (18095, 18461–18463) are the slowest documents and use ports no other
- * document does.
+ * among themselves (8081: README, time) or are slow (ratelimit.md; README's loss drill runs beside the file, see
+ * runsBeside); "c" are the documents that plan an estate (cost.md plans prod three times and workloads.md once more,
+ * deploy.md plans staging: in c's process, which loads the Pulumi SDK once and evaluates each unchanged stack once,
+ * test/plan-memo.ts) and pki.md (15443 and 18471; workloads.md 18581–18583 are theirs alone); trust.md (18231–18242,
+ * swtpm 23210) with prooflog.md (18080), and proofs.md (18095, 18461–18463), use ports no other document does. In
+ * CI on 4d2f7cf (a file's seconds) b was 45 s, c 34 s (prooflog.md ~15 s of it), trust 12 s, proofs 17 s.
  */
 export const DOC_GROUPS = {
   b: ["README.md", "docs/time.md", "docs/ratelimit.md"],
-  c: ["docs/cost.md", "docs/prooflog.md", "docs/pki.md", "docs/deploy.md", "docs/workloads.md"],
-  trust: ["docs/trust.md"],
+  c: ["docs/cost.md", "docs/pki.md", "docs/deploy.md", "docs/workloads.md"],
+  trust: ["docs/trust.md", "docs/prooflog.md"],
   proofs: ["docs/proofs.md"],
 } as const satisfies Record<string, readonly string[]>;
 /** The documents in no group: codeblocks.test.ts. */
@@ -135,6 +137,13 @@ async function runCommands(block: CodeBlock, cwd: string, running: Started[], in
   }
 }
 
+/** `npx meridian drill …` (test/docs: a block of these alone runs beside the document's other blocks). */
+const DRILL = /^\s*(npx meridian|npm run -s meridian --)\s+drill\s[^&|;<>`$]*$/;
+const runsBeside = (b: CodeBlock) => {
+  const commands = shellCommands(b.body);
+  return b.tags.length === 0 && commands.length > 0 && commands.every((c) => DRILL.test(c.text));
+};
+
 /**
  * Examples use fixed ports, and this machine is shared: a block that failed only because another program
  * held its port at that moment is run once more, a few seconds later.
@@ -189,10 +198,34 @@ export function docsSuite(files: readonly string[]): void {
   describe("docs code blocks", () => {
     const all = files.flatMap((file) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), "utf8")));
     let inProcess: InProcessServer | undefined;
+    // A drill's block (every command `npx meridian drill …`) starts its own estate on free ports and writes nothing to
+    // the checkout (README: "it runs beside `npm start`"): it leaves nothing for its document's later blocks and holds
+    // no fixed port. It starts in its place (when the runner reaches the document's next block), in a scratch checkout
+    // of its own, and runs beside the blocks after it; its test, at the file's end, waits for it and fails as it would
+    // in its place. Most of a drill's time is waiting on its fault's duration and the checkers (README's loss drill:
+    // ~18 s, under half of it CPU).
+    const besides = all.filter((b) => isShell(b) && runsBeside(b));
+    const running = new Map<CodeBlock, { cwd: string; run: Promise<void> }>();
+    const startBeside = (block: CodeBlock): Promise<void> => {
+      if (!running.has(block)) {
+        const cwd = scratchCheckout(REPO_ROOT);
+        const run = withPortRetry(() => runShellBlock(block, cwd, STOP_GRACE_MS, inProcess));
+        // Awaited by its test; until then a failure is held, not an unhandled rejection.
+        run.catch(() => undefined);
+        running.set(block, { cwd, run });
+      }
+      return running.get(block)!.run;
+    };
     beforeAll(async () => {
       inProcess = await serveInProcess();
     });
-    afterAll(() => inProcess?.close());
+    afterAll(async () => {
+      for (const { cwd, run } of running.values()) {
+        await run.catch(() => undefined);
+        rmSync(cwd, { recursive: true, force: true });
+      }
+      await inProcess?.close();
+    });
 
     it("use known tags and the documented meridian forms", () => {
       for (const b of all.filter(isShell)) {
@@ -222,16 +255,25 @@ export function docsSuite(files: readonly string[]): void {
         // bin's own wiring, as a reader gets it); the others in this process. A plan in a process of its own loads
         // the Pulumi SDK and the providers' rules again (tens of seconds on a loaded machine).
         const first = blocks.find((b) => MERIDIAN.test(b.body) && !["ci", "network", "pulumi"].includes(b.tags[0] ?? "") && !PLANS.test(b.body));
-        for (const block of blocks) {
+        const via = (block: CodeBlock) => (block === first ? undefined : inProcess);
+        for (const block of blocks.filter((b) => !runsBeside(b))) {
           const tag = block.tags[0] ?? "run";
           it(`${file}:${block.line} (${tag})`, async () => {
-            const via = block === first ? undefined : inProcess;
+            for (const b of besides) if (b.file === file && b.line < block.line) void startBeside(b);
             if (tag === "ci") checkCiBlock(block);
             else if (tag === "network") await checkNetworkBlock(block);
-            else if (tag === "pulumi") await runOfflineParts(block, scratch(), via);
-            else await withPortRetry(() => runShellBlock(block, scratch(), STOP_GRACE_MS, via));
+            else if (tag === "pulumi") await runOfflineParts(block, scratch(), via(block));
+            else await withPortRetry(() => runShellBlock(block, scratch(), STOP_GRACE_MS, via(block)));
           }, 300_000);
         }
+      });
+    }
+
+    for (const block of besides) {
+      describe(block.file, () => {
+        it(`${block.file}:${block.line} (${block.tags[0] ?? "run"})`, async () => {
+          await startBeside(block);
+        }, 300_000);
       });
     }
   });
