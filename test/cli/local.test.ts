@@ -137,87 +137,68 @@ describe("meridian local: ports and lifecycle", () => {
     }
   });
 
-  // The three estates below start side by side (each on its own free ports; each looks only at its own supervisor's
-  // children): one after another they took ~15 s in CI. Starting an estate is mostly CPU, so on a busy machine the
-  // gain is smaller (31-32 s -> 28 s measured under load 5-10).
-  it.concurrent(
-    "a second `npm start` beside a running one is refused clearly; Ctrl-C with a dashboard tab open stops everything",
-    async () => {
-      const ports = ["--port", String(await freePort()), "--dns-port", String(await freePort()), "--base-port", String(await freePort())];
-      const first = start(ports);
-      started.push(first);
-      await ready(first);
-      const regions = childrenOf(first.child.pid!);
-      expect(regions).toHaveLength(3);
-      const prooflog = childrenOf(first.child.pid!, "local-prooflog");
-      expect(prooflog).toHaveLength(1);
-      expect(first.stderr()).toMatch(/starting region local-aws …[\s\S]*region local-aws ready at http:\/\/127\.0\.1\.1:\d+ \(\d+\.\d s\)/);
+  it("a second `npm start` beside a running one is refused clearly; Ctrl-C with a dashboard tab open stops everything", async () => {
+    const ports = ["--port", String(await freePort()), "--dns-port", String(await freePort()), "--base-port", String(await freePort())];
+    const first = start(ports);
+    started.push(first);
+    await ready(first);
+    const regions = childrenOf(first.child.pid!);
+    expect(regions).toHaveLength(3);
+    const prooflog = childrenOf(first.child.pid!, "local-prooflog");
+    expect(prooflog).toHaveLength(1);
+    expect(first.stderr()).toMatch(/starting region local-aws …[\s\S]*region local-aws ready at http:\/\/127\.0\.1\.1:\d+ \(\d+\.\d s\)/);
 
-      const second = start(["--", ...ports], "npm", ["start"]);
-      started.push(second);
-      expect(await second.exited).not.toBe(0);
-      expect(second.stderr()).toMatch(/meridian local: 127\.0\.0\.1:\d+ \(dashboard\) is already in use — is another `meridian local` running\?/);
-      expect(childrenOf(first.child.pid!).sort()).toEqual(regions.sort());
+    const second = start(["--", ...ports], "npm", ["start"]);
+    started.push(second);
+    expect(await second.exited).not.toBe(0);
+    expect(second.stderr()).toMatch(/meridian local: 127\.0\.0\.1:\d+ \(dashboard\) is already in use — is another `meridian local` running\?/);
+    expect(childrenOf(first.child.pid!).sort()).toEqual(regions.sort());
 
-      // A dashboard tab: an open event stream.
-      const dashboard = /dashboard\s+(http:\S+)/.exec(first.stdout())![1]!;
-      const events = await fetch(`${dashboard}/api/events`);
-      const reader = events.body!.getReader();
-      expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: /);
+    // A dashboard tab: an open event stream.
+    const dashboard = /dashboard\s+(http:\S+)/.exec(first.stdout())![1]!;
+    const events = await fetch(`${dashboard}/api/events`);
+    const reader = events.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: /);
 
-      // The summary shows how to break it from another terminal, and that command works; a fault in force does not hold up Ctrl-C.
-      const chaos = /^ {2}chaos\s+npx meridian (chaos skew --region local-azure --skew-ms \d+ --duration 30 --dashboard http:\S+) {3}/m.exec(first.stdout());
-      expect(chaos, first.stdout()).not.toBeNull();
-      const injected = runCli(chaos![1]!.split(" "));
-      expect(injected.stderr).toBe("");
-      expect(injected.stdout).toMatch(/^fault 1 on local-azure: clock skew \d+ ms for 30 s; reverts by itself at /);
+    // The summary shows how to break it from another terminal, and that command works; a fault in force does not hold up Ctrl-C.
+    const chaos = /^ {2}chaos\s+npx meridian (chaos skew --region local-azure --skew-ms \d+ --duration 30 --dashboard http:\S+) {3}/m.exec(first.stdout());
+    expect(chaos, first.stdout()).not.toBeNull();
+    const injected = runCli(chaos![1]!.split(" "));
+    expect(injected.stderr).toBe("");
+    expect(injected.stdout).toMatch(/^fault 1 on local-azure: clock skew \d+ ms for 30 s; reverts by itself at /);
 
-      first.child.kill("SIGINT");
-      expect(await first.exited).toBe(0);
-      await until("the event stream to end", async () => ((await reader.read().catch(() => ({ done: true }))).done ? true : undefined), 5000);
-      await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
-      expect(prooflog.filter(isAlive)).toEqual([]);
-    },
-    150_000,
-  );
+    first.child.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+    await until("the event stream to end", async () => ((await reader.read().catch(() => ({ done: true }))).done ? true : undefined), 5000);
+    await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    expect(prooflog.filter(isAlive)).toEqual([]);
+  }, 150_000);
 
-  it.concurrent(
-    "SIGTERM stops every process the supervisor started — the regions and the proof log's — and exits 0",
-    async () => {
-      const r = start(["--auto-ports"]);
-      started.push(r);
-      await ready(r);
-      const children = [...childrenOf(r.child.pid!), ...childrenOf(r.child.pid!, "local-prooflog")];
-      expect(children).toHaveLength(4);
-      r.child.kill("SIGTERM");
-      expect(await r.exited).toBe(0);
-      // Stopped in order before the supervisor exits, not left to notice it is gone.
-      expect(children.filter(isAlive)).toEqual([]);
-      expect(r.stderr()).not.toMatch(/is gone/);
-    },
-    120_000,
-  );
+  it("SIGTERM stops every process the supervisor started — the regions and the proof log's — and exits 0", async () => {
+    const r = start(["--auto-ports"]);
+    started.push(r);
+    await ready(r);
+    const children = [...childrenOf(r.child.pid!), ...childrenOf(r.child.pid!, "local-prooflog")];
+    expect(children).toHaveLength(4);
+    r.child.kill("SIGTERM");
+    expect(await r.exited).toBe(0);
+    // Stopped in order before the supervisor exits, not left to notice it is gone.
+    expect(children.filter(isAlive)).toEqual([]);
+    expect(r.stderr()).not.toMatch(/is gone/);
+  }, 120_000);
 
-  it.concurrent(
-    "a supervisor killed with -9 leaves no region process behind, nor the proof log's",
-    async () => {
-      const r = start(["--auto-ports"]);
-      started.push(r);
-      await ready(r);
-      const regions = childrenOf(r.child.pid!);
-      expect(regions).toHaveLength(3);
-      const prooflog = childrenOf(r.child.pid!, "local-prooflog");
-      expect(prooflog).toHaveLength(1);
-      r.child.kill("SIGKILL");
-      await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
-      await until("the proof-log process to exit", () => (prooflog.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
-      // The supervisor can say nothing after -9; each region tells the terminal itself (the supervisor's stderr).
-      await until(
-        "each region's notice on the terminal",
-        () => ((r.stderr().match(/^meridian local: region \S+: the supervisor .*is gone.*; stopping/gm) ?? []).length === 3 ? true : undefined),
-        5000,
-      );
-    },
-    120_000,
-  );
+  it("a supervisor killed with -9 leaves no region process behind, nor the proof log's", async () => {
+    const r = start(["--auto-ports"]);
+    started.push(r);
+    await ready(r);
+    const regions = childrenOf(r.child.pid!);
+    expect(regions).toHaveLength(3);
+    const prooflog = childrenOf(r.child.pid!, "local-prooflog");
+    expect(prooflog).toHaveLength(1);
+    r.child.kill("SIGKILL");
+    await until("every region process to exit", () => (regions.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    await until("the proof-log process to exit", () => (prooflog.every((pid) => !isAlive(pid)) ? true : undefined), 5000);
+    // The supervisor can say nothing after -9; each region tells the terminal itself (the supervisor's stderr).
+    await until("each region's notice on the terminal", () => ((r.stderr().match(/^meridian local: region \S+: the supervisor .*is gone.*; stopping/gm) ?? []).length === 3 ? true : undefined), 5000);
+  }, 120_000);
 });

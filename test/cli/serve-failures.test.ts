@@ -11,6 +11,7 @@ import { GENESIS_PARENT, issue, memberKey } from "../../runtime/certchain/index.
 import { encodeBlob, writeEncoded } from "../../runtime/das/index.js";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
+import { limitConcurrency } from "../limit.js";
 import { dropSchema, ensureQuotaDb, PG_URL, TREE, uniqueSchema } from "../runtime/quota/fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "serve-failures-"));
@@ -58,8 +59,15 @@ interface Exit {
   stderr: string;
 }
 
+/** Two CLI processes at a time (the cases below run side by side): more would only take the other worker's CPU. */
+const slots = limitConcurrency(2);
+
 /** Run the CLI to its exit; a hang is killed after 20 s and shows as code null. */
 function run(args: string[]): Promise<Exit> {
+  return slots(() => runNow(args));
+}
+
+function runNow(args: string[]): Promise<Exit> {
   const child = spawn(process.execPath, [MERIDIAN_BIN, ...args], { cwd: REPO_ROOT });
   let stdout = "";
   let stderr = "";
@@ -209,7 +217,7 @@ const takenPort: Row[] = [
 ];
 
 // Each case is a CLI process of its own on shared, read-only fixtures (the taken ports, the refused port, files
-// written at load): they run side by side, a few at a time (vitest's maxConcurrency), rather than one by one.
+// written at load): they run side by side, two processes at a time (run's slots), rather than one by one.
 describe.concurrent("a serve command on a taken port", () => {
   for (const row of takenPort) {
     it(`${row.command}: one line naming the port, exit 1`, async () => {

@@ -15,6 +15,7 @@ import { startDashboard } from "../../../runtime/local/dashboard.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
+import { limitConcurrency } from "../../limit.js";
 
 const run = promisify(execFile);
 
@@ -115,11 +116,6 @@ describe("operator controls on a running local estate: traffic drain|restore, ch
     expect(reverted.status, reverted.stderr).toBe(0);
     expect((await state("local-aws")).signals.escrow).toBe(true);
 
-    // The skew reverts by itself, back to the region's own clock.
-    await until("the skew to revert by itself", () => (estate.chaos.active().some((a) => a.id === skewId) ? undefined : true), 30_000);
-    expect((await state("local-gcp")).clock.skewMs).toBe(0);
-    expect((await cli(["chaos", "list", "--dashboard", url])).stdout).toBe("no faults in force\n");
-
     // What the estate refuses is named (exit 2); a value out of range never reaches it; no estate is exit 1.
     const cases: [string[], number, string][] = [
       [["chaos", "skew", "--region", "mars-1", "--skew-ms", "5"], 2, 'meridian: fault: no region "mars-1" in this estate; expected one of local-aws, local-gcp, local-azure\n'],
@@ -128,14 +124,26 @@ describe("operator controls on a running local estate: traffic drain|restore, ch
       [["chaos", "loss", "--region", "local-aws", "--loss", "1.5"], 2, 'meridian: --loss: expected a share of connections in (0, 1], got "1.5"\n'],
       [["chaos", "partition", "--region", "local-aws", "--duration", "601"], 2, 'meridian: --duration: expected seconds (0-600], got "601"\n'],
     ];
-    // Side by side (a CLI process each; none is let through to change the estate): one after another they took ~3 s.
+    // Two at a time (a CLI process each; none is let through to change the estate), and while the skew runs out: one
+    // after another, after it, they took ~3 s.
     const closed = await new Promise<number>((resolve) => {
       const srv = createServer().listen(0, "127.0.0.1", () => {
         const { port } = srv.address() as { port: number };
         srv.close(() => resolve(port));
       });
     });
-    const [results, none] = await Promise.all([Promise.all(cases.map(([args]) => cli([...args, "--dashboard", url]))), cli(["chaos", "list", "--dashboard", `http://127.0.0.1:${closed}`])]);
+    const slots = limitConcurrency(2);
+    const refusals = Promise.all([
+      Promise.all(cases.map(([args]) => slots(() => cli([...args, "--dashboard", url])))),
+      slots(() => cli(["chaos", "list", "--dashboard", `http://127.0.0.1:${closed}`])),
+    ]);
+
+    // The skew reverts by itself, back to the region's own clock.
+    await until("the skew to revert by itself", () => (estate.chaos.active().some((a) => a.id === skewId) ? undefined : true), 30_000);
+    expect((await state("local-gcp")).clock.skewMs).toBe(0);
+    expect((await cli(["chaos", "list", "--dashboard", url])).stdout).toBe("no faults in force\n");
+
+    const [results, none] = await refusals;
     cases.forEach(([args, status, stderr], i) => expect([results[i]!.status, results[i]!.stderr], args.join(" ")).toEqual([status, stderr]));
     expect(estate.chaos.active()).toEqual([]);
     expect(none.status).toBe(1);
