@@ -14,6 +14,14 @@ export const DEFAULTS: readonly Hash[] = (() => {
   return d;
 })();
 
+/** DEFAULTS as words (8 a height, the hash's bytes in the platform's order): the siblings of a lone key's chain. */
+export const DEFAULT_WORDS: Int32Array = (() => {
+  const w = new Int32Array(DEFAULTS.length * 8);
+  const b = new Uint8Array(w.buffer);
+  DEFAULTS.forEach((d, h) => b.set(d, h * 32));
+  return w;
+})();
+
 export class SmtError extends Error {
   override name = "SmtError";
 }

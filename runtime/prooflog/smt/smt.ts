@@ -13,8 +13,8 @@
  * kept: ~2k objects for k keys instead of 256·k string-keyed map entries (which ran out of a 4 GB heap at 10^5
  * keys). Hashes and proofs are those of the 256-level tree, unchanged.
  */
-import { type Hash, hashEquals, nodeHash } from "../rfc6962.js";
-import { bit, DEFAULTS, DEPTH, KEY_SIZE, SmtError, smtLeafHash } from "./hashing.js";
+import { type Hash, hashEquals, nodeHash, nodeHashWords } from "../rfc6962.js";
+import { bit, DEFAULT_WORDS, DEFAULTS, DEPTH, KEY_SIZE, SmtError, smtLeafHash } from "./hashing.js";
 import { walkRange, type RangeProof } from "./range.js";
 
 /** Storage id of the node at `height` above the leaves on the path of `key`. */
@@ -40,12 +40,18 @@ function checkKey(key: Uint8Array): void {
 /** Proof for one key: siblings bottom-up (height 0..255); `null` marks a default (empty-subtree) sibling. */
 export type SmtProof = (Hash | null)[];
 
-/** The only key of its subtree: its leaf hash, and the subtree's hash at the height it was last asked for. */
+/**
+ * The only key of its subtree: its leaf hash, the subtree's hash at the height it was last asked for, and its chain's
+ * hash at height MID (below every shortcut but in a tree of ~2^32 keys sharing a prefix), so a key that another key's
+ * insert pushes down a level is hashed up from MID (~20 hashes in a tree of thousands), not from its leaf (~240).
+ */
 interface Shortcut {
   key: Buffer;
   leaf: Hash;
   top?: { height: number; hash: Hash };
+  mid?: Hash;
 }
+const MID = DEPTH - 32;
 
 /** Where two or more keys' paths part; `hash` is cached until a write below clears it. */
 interface Branch {
@@ -59,10 +65,21 @@ const isShortcut = (n: TrieNode): n is Shortcut => "key" in n;
 /** Hash of the subtree at `height` whose only key is the shortcut's: its leaf hashed up past default siblings. */
 function lone(s: Shortcut, height: number): Hash {
   if (s.top?.height === height) return s.top.hash;
-  let h = s.leaf;
-  for (let i = 0; i < height; i++) h = bit(s.key, DEPTH - 1 - i) === 0 ? nodeHash(h, DEFAULTS[i]!) : nodeHash(DEFAULTS[i]!, h);
+  const h = height < MID ? chain(s.key, s.leaf, 0, height) : chain(s.key, (s.mid ??= chain(s.key, s.leaf, 0, MID)), MID, height);
   s.top = { height, hash: h };
   return h;
+}
+
+const chainWords = new Int32Array(8);
+/** `h`, the hash at height `from` of a subtree holding only `key`, hashed up to height `to` — as words, nothing allocated per level. */
+function chain(key: Uint8Array, h: Hash, from: number, to: number): Hash {
+  const w = chainWords;
+  new Uint8Array(w.buffer).set(h);
+  for (let i = from; i < to; i++) {
+    if (bit(key, DEPTH - 1 - i) === 0) nodeHashWords(w, 0, DEFAULT_WORDS, i * 8, w, 0);
+    else nodeHashWords(DEFAULT_WORDS, i * 8, w, 0, w, 0);
+  }
+  return new Uint8Array(w.slice().buffer);
 }
 
 function hashOf(node: TrieNode | undefined, height: number): Hash {
