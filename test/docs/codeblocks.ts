@@ -105,6 +105,13 @@ const ESTATE_COMMANDS = ["local", "drill", "chaos"];
 const NPX_MERIDIAN = `() { if [ "$1" != meridian ]; then command npx "$@"; elif [ -n "$MERIDIAN_DOCS_SOCKET" ] && ! [[ " ${ESTATE_COMMANDS.join(" ")} " == *" $2 "* ]]; then shift; node "$MERIDIAN_DOCS_CLIENT" "$@"; else shift; node "$MERIDIAN_DOCS_CHECKOUT/bin/meridian.mjs" "$@"; fi; }`;
 
 /**
+ * The environment commands start from: this process's as the file began. While a command runs in this process
+ * (test/docs/in-process.ts), process.env is that command's (its shell's variables, `FOO=1 npx meridian …`), and a
+ * block running beside it (a drill, another document) must not inherit them.
+ */
+const BASE_ENV: NodeJS.ProcessEnv = { ...process.env };
+
+/**
  * Start one command in a fresh `bash -o pipefail` in its own process group (so Ctrl-C reaches all of it). With
  * `inProcess` (test/docs/in-process.ts), its `npx meridian …` runs in the test's process through that socket.
  */
@@ -112,10 +119,8 @@ export function startCommand(command: ShellCommand, cwd: string, inProcess?: { s
   // A fresh user's state directories (e.g. `log verify` keeps the last checkpoint it saw there).
   const xdg = Object.fromEntries(["STATE", "CONFIG", "DATA", "CACHE"].map((k) => [`XDG_${k}_HOME`, join(cwd, ".xdg", k.toLowerCase())]));
   const text = command.background ? command.text.replace(/&(\s*(#.*)?)$/, "$1") : command.text;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
+  const env: NodeJS.ProcessEnv = { ...BASE_ENV, ...xdg, FORCE_COLOR: "0", [NPX_FUNCTION]: NPX_MERIDIAN, MERIDIAN_DOCS_CHECKOUT: cwd };
   if (inProcess) Object.assign(env, { MERIDIAN_DOCS_SOCKET: inProcess.socket, MERIDIAN_DOCS_CLIENT: inProcess.client });
-  // Not inherited: while a command runs in this process (a drill runs beside it), process.env is that command's.
-  else for (const k of ["MERIDIAN_DOCS_SOCKET", "MERIDIAN_DOCS_CLIENT"]) delete env[k];
   const child = spawn("bash", ["-o", "pipefail", "-c", text], { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env });
   const chunks: string[] = [];
   child.stdout!.on("data", (d: Buffer) => chunks.push(d.toString()));

@@ -194,7 +194,11 @@ async function checkNetworkBlock(block: CodeBlock): Promise<void> {
   }
 }
 
-export function docsSuite(files: readonly string[]): void {
+/**
+ * `sideBySide`: the documents run at the same time, each its blocks in order (for documents with no fixed port, schema
+ * or file in common; their commands in this process still take turns, test/cli-in-process.ts).
+ */
+export function docsSuite(files: readonly string[], { sideBySide = false } = {}): void {
   describe("docs code blocks", () => {
     const all = files.flatMap((file) => codeBlocks(file, readFileSync(join(REPO_ROOT, file), "utf8")));
     let inProcess: InProcessServer | undefined;
@@ -239,7 +243,7 @@ export function docsSuite(files: readonly string[]): void {
     for (const file of files) {
       const blocks = all.filter((b) => b.file === file && isShell(b));
       if (blocks.length === 0) continue;
-      describe(file, () => {
+      describe(file, { concurrent: sideBySide }, () => {
         let cwd: string | undefined;
         let lock: DocLock | undefined;
         const scratch = () => (cwd ??= scratchCheckout(REPO_ROOT));
@@ -258,13 +262,13 @@ export function docsSuite(files: readonly string[]): void {
         const via = (block: CodeBlock) => (block === first ? undefined : inProcess);
         for (const block of blocks.filter((b) => !runsBeside(b))) {
           const tag = block.tags[0] ?? "run";
-          it(`${file}:${block.line} (${tag})`, async () => {
+          it(`${file}:${block.line} (${tag})`, { concurrent: false, timeout: 300_000 }, async () => {
             for (const b of besides) if (b.file === file && b.line < block.line) void startBeside(b);
             if (tag === "ci") checkCiBlock(block);
             else if (tag === "network") await checkNetworkBlock(block);
             else if (tag === "pulumi") await runOfflineParts(block, scratch(), via(block));
             else await withPortRetry(() => runShellBlock(block, scratch(), STOP_GRACE_MS, via(block)));
-          }, 300_000);
+          });
         }
       });
     }
