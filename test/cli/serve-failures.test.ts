@@ -11,7 +11,7 @@ import { GENESIS_PARENT, issue, memberKey } from "../../runtime/certchain/index.
 import { encodeBlob, writeEncoded } from "../../runtime/das/index.js";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
-import { limitConcurrency } from "../limit.js";
+import pLimit from "p-limit";
 import { dropSchema, ensureQuotaDb, PG_URL, TREE, uniqueSchema } from "../runtime/quota/fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "serve-failures-"));
@@ -60,7 +60,7 @@ interface Exit {
 }
 
 /** Two CLI processes at a time (the cases below run side by side): more would only take the other worker's CPU. */
-const slots = limitConcurrency(2);
+const slots = pLimit(2);
 
 /** Run the CLI to its exit; a hang is killed after 20 s and shows as code null. */
 function run(args: string[]): Promise<Exit> {

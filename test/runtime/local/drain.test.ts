@@ -15,7 +15,7 @@ import { startDashboard } from "../../../runtime/local/dashboard.js";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { loadStack } from "../../../stacks/load.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
-import { limitConcurrency } from "../../limit.js";
+import pLimit from "p-limit";
 
 const run = promisify(execFile);
 
@@ -132,7 +132,7 @@ describe("operator controls on a running local estate: traffic drain|restore, ch
         srv.close(() => resolve(port));
       });
     });
-    const slots = limitConcurrency(2);
+    const slots = pLimit(2);
     const refusals = Promise.all([
       Promise.all(cases.map(([args]) => slots(() => cli([...args, "--dashboard", url])))),
       slots(() => cli(["chaos", "list", "--dashboard", `http://127.0.0.1:${closed}`])),
