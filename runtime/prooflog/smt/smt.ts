@@ -96,6 +96,12 @@ function samePrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
   return rest === 0 || ((a[whole]! ^ b[whole]!) & (0xff << (8 - rest)) & 0xff) === 0;
 }
 
+/** The first bit at or after `from` where a and b differ (DEPTH when they are equal from there). */
+function firstDifference(a: Uint8Array, b: Uint8Array, from: number): number {
+  for (let i = from; i < DEPTH; i++) if (bit(a, i) !== bit(b, i)) return i;
+  return DEPTH;
+}
+
 function insert(node: TrieNode | undefined, depth: number, s: Shortcut): TrieNode {
   if (node === undefined) return s;
   if (isShortcut(node)) {
@@ -177,13 +183,26 @@ export class SparseMerkleTree {
     }
   }
 
-  /** Siblings on the path of `key`, bottom-up; proves its value or its absence. */
+  /**
+   * Siblings on the path of `key`, bottom-up; proves its value or its absence. One walk down the trie: a branch's
+   * other child is the sibling at its height; below the walk's last node every sibling is a default one, but for
+   * the lone key's subtree where a shortcut's key and `key` part.
+   */
   prove(key: Uint8Array): SmtProof {
     checkKey(key);
-    const out: SmtProof = [];
-    for (let height = 0; height < DEPTH; height++) {
-      const sib = this.node(siblingKey(key, height), height);
-      out.push(hashEquals(sib, DEFAULTS[height]!) ? null : sib);
+    const out: SmtProof = new Array<Hash | null>(DEPTH).fill(null);
+    const sibling = (height: number, h: Hash) => void (out[height] = hashEquals(h, DEFAULTS[height]!) ? null : h);
+    let n = this.trie;
+    for (let depth = 0; n !== undefined; depth++) {
+      if (isShortcut(n)) {
+        const part = firstDifference(n.key, key, depth);
+        if (part < DEPTH) sibling(DEPTH - 1 - part, lone(n, DEPTH - 1 - part));
+        break;
+      }
+      const side = bit(key, depth);
+      const other = n.children[1 - side];
+      if (other !== undefined) sibling(DEPTH - 1 - depth, hashOf(other, DEPTH - 1 - depth));
+      n = n.children[side];
     }
     return out;
   }

@@ -133,6 +133,8 @@ describe("sparse Merkle tree representation", () => {
           const value = model.get(k.toString("hex"));
           expect(verifySmtProof(root, k, value, t.prove(k))).toBe(true);
           expect(verifySmtProof(root, k, value, batched.prove(k))).toBe(true);
+          // The one-walk proof is the sibling-by-sibling one, default marks included.
+          expect(t.prove(k)).toEqual(t.proveBatch([k]));
         }
       }),
       { numRuns: 60 },
