@@ -160,19 +160,13 @@ describe("memory store", () => {
       fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
         for (const row of reused) for (const lv of row) lv.slot = -1;
         const model = twoStoreModel();
-        let t = 5_000;
-        for (const o of ops) {
-          const store = model.stores[o.store]!;
-          if (o.op !== "decide") await model.maintain(o, t);
-          else {
-            t = Math.max(0, t + o.dt);
-            const checks: Check[] = [{ levels: o.levels.map(([k, a]) => reused[k]![a]!), cost: o.cost, quota: false }];
-            const want = model.expected(o.store, checks, o.policy, t);
-            // The service's call (answers read before the next one) and the copying call alternate.
-            const got = o.cost % 2 === 0 ? store.decideChecksShared(checks, o.policy, t) : store.decideChecksSync(checks, o.policy, t);
-            expect(answers(got)).toEqual(want);
-          }
-        }
+        await model.replay(ops, (store, o, t) => {
+          const checks: Check[] = [{ levels: o.levels.map(([k, a]) => reused[k]![a]!), cost: o.cost, quota: false }];
+          const want = model.expected(o.store, checks, o.policy, t);
+          // The service's call (answers read before the next one) and the copying call alternate.
+          const got = o.cost % 2 === 0 ? store.decideChecksShared(checks, o.policy, t) : store.decideChecksSync(checks, o.policy, t);
+          expect(answers(got)).toEqual(want);
+        });
       }),
       { numRuns: 1500 },
     );
@@ -246,23 +240,17 @@ describe("memory store", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(reqArb, { minLength: 1, maxLength: 60 }), async (ops) => {
         const model = twoStoreModel();
-        let t = 5_000;
-        for (const o of ops) {
-          const store = model.stores[o.store]!;
-          if (o.op !== "decide") await model.maintain(o, t);
-          else {
-            t = Math.max(0, t + o.dt);
-            const checks: Check[] = [{ levels: checkOf(o.levels, o.memo), cost: o.cost, quota: false }];
-            try {
-              validateCheck(checks[0]!);
-            } catch (err) {
-              expect(() => store.decideChecksShared(checks, "atomic", t)).toThrow((err as Error).message);
-              continue;
-            }
-            const want = model.expected(o.store, checks, "atomic", t);
-            expect(answers(store.decideChecksShared(checks, "atomic", t))).toEqual(want);
+        await model.replay(ops, (store, o, t) => {
+          const checks: Check[] = [{ levels: checkOf(o.levels, o.memo), cost: o.cost, quota: false }];
+          try {
+            validateCheck(checks[0]!);
+          } catch (err) {
+            expect(() => store.decideChecksShared(checks, "atomic", t)).toThrow((err as Error).message);
+            return;
           }
-        }
+          const want = model.expected(o.store, checks, "atomic", t);
+          expect(answers(store.decideChecksShared(checks, "atomic", t))).toEqual(want);
+        });
       }),
       {
         numRuns: 3000,
@@ -372,12 +360,24 @@ type Entry = { state: number[]; expiresAt: number };
  * Two memory stores beside a Map each, decideChecks' reference: `maintain` applies a reset, sweep or close to a store
  * and its Map and checks they agree; `expected` answers checks by the reference on that store's Map and records the writes.
  */
+type Maintenance = { op: "reset" | "sweep" | "close"; store: number; key: number };
+
 function twoStoreModel() {
   const stores = [new MemoryStore(1_000_000), new MemoryStore(1_000_000)];
   const maps = [new Map<string, Entry>(), new Map<string, Entry>()];
   return {
-    stores,
-    async maintain(o: { op: "reset" | "sweep" | "close"; store: number; key: number }, t: number): Promise<void> {
+    /** Run `ops` in order from t = 5 s: each maintenance checked by `maintain`, each decision (t moved by its dt) by `decide`. */
+    async replay<D extends { op: "decide"; store: number; dt: number }>(ops: readonly (D | Maintenance)[], decide: (store: MemoryStore, o: D, t: number) => void): Promise<void> {
+      let t = 5_000;
+      for (const o of ops) {
+        if (o.op !== "decide") await this.maintain(o as Maintenance, t);
+        else {
+          t = Math.max(0, t + (o as D).dt);
+          decide(stores[o.store]!, o as D, t);
+        }
+      }
+    },
+    async maintain(o: Maintenance, t: number): Promise<void> {
       const store = stores[o.store]!;
       const states = maps[o.store]!;
       if (o.op === "reset") {
