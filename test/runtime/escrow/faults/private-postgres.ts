@@ -36,15 +36,39 @@ async function sql(url: string, ...statements: string[]): Promise<pg.QueryResult
   }
 }
 
+/**
+ * Start the server initdb'd (or base-backed-up) in `dir` on a port from `nextPort`. The port was free when asked for,
+ * but another process may bind it before the server does: then start again on another (a later `port =` line
+ * overrides an earlier one), up to three attempts. Any other failure carries the server log's last lines.
+ */
+async function startNode(dir: string, nextPort: () => Promise<number>): Promise<Node> {
+  const readLog = () => {
+    try {
+      return readFileSync(join(dir, "log"), "utf8");
+    } catch {
+      return ""; // the server never started writing one
+    }
+  };
+  for (let attempt = 1; ; attempt++) {
+    const port = await nextPort();
+    const seen = readLog().length; // pg_ctl -l appends: this attempt's lines follow the last one's (or a base backup's copy)
+    appendFileSync(join(dir, "postgresql.conf"), `\nport = ${port}\n`);
+    try {
+      asPostgres("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
+      return new Node(dir, port);
+    } catch (err) {
+      const log = readLog().slice(seen);
+      if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
+      throw new Error(`${(err as Error).message}\nserver log:\n${log.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
+    }
+  }
+}
+
 class Node {
   constructor(
     readonly dir: string,
     readonly port: number,
   ) {}
-
-  start(): void {
-    asPostgres("pg_ctl", ["-D", this.dir, "-l", join(this.dir, "log"), "-w", "-t", "60", "start"]);
-  }
 
   /** SIGKILL the postmaster: no shutdown checkpoint, no goodbye to the replica; its backends notice and exit. */
   kill9(): void {
@@ -67,6 +91,7 @@ export class PrivatePostgres {
     public primary: Node,
     public replica: Node | null,
     readonly proxy: TcpProxy,
+    private readonly nextPort: () => Promise<number>,
   ) {}
 
   /** The service's address (through the proxy) for a database. */
@@ -74,42 +99,58 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.proxy.port}/${db}`;
   }
 
-  /** `synchronous: false`: an asynchronous standby (commits do not wait for it; it may lag, pause, stop). */
-  static async start(o: { synchronous?: boolean } = {}): Promise<PrivatePostgres> {
+  /**
+   * `synchronous: false`: an asynchronous standby (commits do not wait for it; it may lag, pause, stop). `nextPort`:
+   * where each server start attempt's port comes from (the primary's, then each replica's).
+   */
+  static async start(o: { synchronous?: boolean; nextPort?: () => Promise<number> } = {}): Promise<PrivatePostgres> {
+    const nextPort = o.nextPort ?? freePort;
     const root = mkdtempSync(join(tmpdir(), "meridian-pg-"));
     const { uid, gid } = pgUid();
     chownSync(root, uid, gid);
-    const primary = new Node(join(root, "n0"), await freePort());
-    asPostgres("initdb", ["-D", primary.dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
-    appendFileSync(
-      join(primary.dir, "postgresql.conf"),
-      [
-        `port = ${primary.port}`,
-        "listen_addresses = '127.0.0.1'",
-        `unix_socket_directories = '${primary.dir}'`,
-        "wal_level = replica",
-        "max_wal_senders = 8",
-        "hot_standby = on",
-        "synchronous_commit = on",
-        "fsync = off",
-        "shared_buffers = 32MB",
-        "max_connections = 60",
-        "",
-      ].join("\n"),
-    );
-    writeFileSync(join(primary.dir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n");
-    primary.start();
-    const pgp = new PrivatePostgres(root, primary, null, await TcpProxy.listen(primary.port));
-    await pgp.addReplica(o.synchronous ?? true);
-    return pgp;
+    let pgp: PrivatePostgres | undefined;
+    let primary: Node | undefined;
+    try {
+      const dir = join(root, "n0");
+      asPostgres("initdb", ["-D", dir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
+      appendFileSync(
+        join(dir, "postgresql.conf"),
+        [
+          "",
+          "listen_addresses = '127.0.0.1'",
+          `unix_socket_directories = '${dir}'`,
+          "wal_level = replica",
+          "max_wal_senders = 8",
+          "hot_standby = on",
+          "synchronous_commit = on",
+          "fsync = off",
+          "shared_buffers = 32MB",
+          "max_connections = 60",
+          "",
+        ].join("\n"),
+      );
+      writeFileSync(join(dir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n");
+      primary = await startNode(dir, nextPort);
+      pgp = new PrivatePostgres(root, primary, null, await TcpProxy.listen(primary.port), nextPort);
+      await pgp.addReplica(o.synchronous ?? true);
+      return pgp;
+    } catch (err) {
+      // Leave nothing running or on disk behind a start that failed.
+      if (pgp) await pgp.stop();
+      else {
+        primary?.stop();
+        rmSync(root, { recursive: true, force: true });
+      }
+      throw err;
+    }
   }
 
   /** Seed a streaming replica from the current primary and wait until it streams (as the synchronous standby, unless not). */
   async addReplica(synchronous = true): Promise<void> {
-    const replica = new Node(join(this.root, `n${Date.now()}`), await freePort());
-    asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", replica.dir, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"]);
-    appendFileSync(join(replica.dir, "postgresql.conf"), `\nport = ${replica.port}\nunix_socket_directories = '${replica.dir}'\n`);
-    replica.start();
+    const dir = join(this.root, `n${Date.now()}`);
+    asPostgres("pg_basebackup", ["-h", "127.0.0.1", "-p", String(this.primary.port), "-U", "postgres", "-D", dir, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast"]);
+    appendFileSync(join(dir, "postgresql.conf"), `\nunix_socket_directories = '${dir}'\n`);
+    const replica = await startNode(dir, this.nextPort);
     this.replica = replica;
     if (!synchronous) {
       for (let i = 0; i < 200; i++) {

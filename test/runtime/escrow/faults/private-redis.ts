@@ -4,7 +4,7 @@
  * earlier in the sale (restart rolled back).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,25 +28,76 @@ export class PrivateRedis {
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis(await freePort(), mkdtempSync(join(tmpdir(), "meridian-redis-")));
-    await r.launch();
-    return r;
+  /**
+   * `nextPort`: where each start attempt's port comes from. The port was free when asked for, but another process
+   * may bind it before redis-server does: then the first start moves to another one (up to three attempts).
+   */
+  static async start(nextPort: () => Promise<number> = freePort): Promise<PrivateRedis> {
+    const dir = mkdtempSync(join(tmpdir(), "meridian-redis-"));
+    for (let attempt = 1; ; attempt++) {
+      const r = new PrivateRedis(await nextPort(), dir);
+      const failed = await r.launch();
+      if (!failed) return r;
+      if (attempt < 3 && failed.portTaken) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`redis-server on port ${r.port} did not start (attempt ${attempt}): ${failed.reason}\nredis log:\n${failed.log}`);
+    }
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
   }
 
-  private async launch(): Promise<void> {
-    this.proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  private get logfile(): string {
+    return join(this.dir, "redis.log");
+  }
+
+  private readLog(): string {
+    try {
+      return readFileSync(this.logfile, "utf8");
+    } catch {
+      return ""; // redis-server never started writing it
+    }
+  }
+
+  /**
+   * Start redis-server on this.port and wait until it (this process, not whatever else holds the port) answers.
+   * Undefined once it does; else why not, whether its bind failed, and this launch's lines of its log.
+   */
+  private async launch(): Promise<{ reason: string; portTaken: boolean; log: string } | undefined> {
+    const seen = this.readLog().length; // redis-server appends: this launch's lines follow the last one's
+    const proc = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--logfile", this.logfile, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
+    this.proc = proc;
+    const exited = new Promise<"exited">((res) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) res("exited");
+      else proc.once("exit", () => res("exited"));
+    });
+    const failure = async (reason: string) => {
+      await this.kill9();
+      const log = this.readLog().slice(seen);
+      const portTaken = /address already in use|could not create server tcp listening socket|failed listening on port/i.test(log);
+      return { reason: portTaken ? "the port is taken" : reason, portTaken, log: log.trimEnd().split("\n").slice(-15).join("\n") };
+    };
     for (let i = 0; i < 100; i++) {
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      if (proc.exitCode !== null || proc.signalCode !== null) return failure(`redis-server exited (${proc.exitCode ?? proc.signalCode})`);
+      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
       c.on("error", () => undefined);
       try {
-        await c.connect();
-        // Loading an RDB answers LOADING until done.
-        if ((await c.ping()) === "PONG") return;
+        const answered = await Promise.race([
+          (async () => {
+            await c.connect();
+            // Loading an RDB answers LOADING until done.
+            if ((await c.ping()) !== "PONG") return false;
+            // Another server may hold the port (ours then exits): only our own process counts.
+            return /^process_id:(\d+)/m.exec(await c.info("server"))?.[1] === String(proc.pid);
+          })(),
+          exited,
+        ]);
+        if (answered === true) return undefined;
       } catch {
         // not up yet
       } finally {
@@ -54,7 +105,7 @@ export class PrivateRedis {
       }
       await new Promise((res) => setTimeout(res, 50));
     }
-    throw new Error(`redis-server on ${this.port} did not start`);
+    return failure("no answer within the wait");
   }
 
   /** An RDB snapshot of the data now, kept aside under `name`. */
@@ -75,13 +126,15 @@ export class PrivateRedis {
     await exited;
   }
 
-  /** Start again on the same port: empty, or from the given snapshot (what an RDB restore or a lagging replica gives). */
+  /** Start again on the same port (never another: clients reconnect to it): empty, or from the given snapshot (what an RDB restore or a lagging replica gives). */
   async restart(from: "empty" | string): Promise<void> {
     await this.kill9();
     const dump = join(this.dir, "dump.rdb");
     if (from === "empty") rmSync(dump, { force: true });
     else copyFileSync(from, dump);
-    await this.launch();
+    // Clients reconnect to this port: a restart never moves. If something else took it meanwhile, say so.
+    const failed = await this.launch();
+    if (failed) throw new Error(`redis-server could not restart on port ${this.port}: ${failed.reason}\nredis log:\n${failed.log}`);
     if (from === "empty" && existsSync(dump)) throw new Error("expected no dump");
   }
 
