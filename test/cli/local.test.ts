@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
 import { runCliInProcess } from "../cli-in-process.js";
+import { freePort } from "../ports.js";
 
 interface Running {
   child: ChildProcess;
@@ -60,14 +61,6 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const ready = (r: Running) =>
   until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { expect, it } from "vitest";
-import { freePort } from "../../runtime/escrow/faults/private-redis.js";
+import { freePort } from "../../ports.js";
 import { PrivatePg, pgRoot, removeRoot, testCa } from "./private-pg.js";
 
 it("a port taken before the server binds it: the server starts on the next one, and names its log when it cannot start", async () => {

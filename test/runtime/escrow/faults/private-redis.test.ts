@@ -4,7 +4,8 @@
 import { createServer, type Server } from "node:net";
 import { Redis } from "ioredis";
 import { expect, it } from "vitest";
-import { PrivateRedis, freePort } from "./private-redis.js";
+import { freePort } from "../../../ports.js";
+import { PrivateRedis } from "./private-redis.js";
 
 async function hold(port = 0): Promise<{ server: Server; port: number }> {
   const server = createServer();
@@ -34,7 +35,9 @@ it("a port taken before redis-server binds it: the first start moves to the next
     }
     // Taken every time: three attempts, then the error carries redis's own reason.
     let attempts = 0;
-    await expect(PrivateRedis.start(async () => (attempts++, held.port))).rejects.toThrow(new RegExp(`port ${held.port}[\\s\\S]*redis log:[\\s\\S]*Address already in use`));
+    await expect(PrivateRedis.start(async () => (attempts++, held.port))).rejects.toThrow(
+      new RegExp(`port ${held.port} did not start: the port is taken[\\s\\S]*server log:[\\s\\S]*Address already in use`),
+    );
     expect(attempts).toBe(3);
   } finally {
     held.server.close();
@@ -50,7 +53,7 @@ it("a restart keeps its port; if another process took it meanwhile, the restart 
     await redis.kill9();
     const held = await hold(port);
     try {
-      await expect(redis.restart("empty")).rejects.toThrow(new RegExp(`could not restart on port ${port}: the port is taken[\\s\\S]*Address already in use`));
+      await expect(redis.restart("empty")).rejects.toThrow(new RegExp(`port ${port} did not start: the port is taken[\\s\\S]*server log:[\\s\\S]*Address already in use`));
       expect(redis.port).toBe(port);
     } finally {
       held.server.close();

@@ -4,22 +4,13 @@
  * earlier in the sale (restart rolled back).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { BIND_FAILED, freePort, readLog, startOnFreePort } from "../../../ports.js";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
+const LOG = "redis.log";
 
 export class PrivateRedis {
   private proc: ChildProcess | null = null;
@@ -30,17 +21,15 @@ export class PrivateRedis {
 
   /**
    * `nextPort`: where each start attempt's port comes from. The port was free when asked for, but another process
-   * may bind it before redis-server does: then the first start moves to another one (up to three attempts).
+   * may bind it before redis-server does: then the first start moves to another one (test/ports.ts).
    */
   static async start(nextPort: () => Promise<number> = freePort): Promise<PrivateRedis> {
     const dir = mkdtempSync(join(tmpdir(), "meridian-redis-"));
-    for (let attempt = 1; ; attempt++) {
-      const r = new PrivateRedis(await nextPort(), dir);
-      const failed = await r.launch();
-      if (!failed) return r;
-      if (attempt < 3 && failed.portTaken) continue;
+    try {
+      return await startOnFreePort({ start: (port) => new PrivateRedis(port, dir).launch(), log: () => readLog(join(dir, LOG)), nextPort });
+    } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`redis-server on port ${r.port} did not start (attempt ${attempt}): ${failed.reason}\nredis log:\n${failed.log}`);
+      throw err;
     }
   }
 
@@ -48,29 +37,16 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}/0`;
   }
 
-  private get logfile(): string {
-    return join(this.dir, "redis.log");
-  }
-
-  private readLog(): string {
-    try {
-      return readFileSync(this.logfile, "utf8");
-    } catch {
-      return ""; // redis-server never started writing it
-    }
-  }
-
   /**
-   * Start redis-server on this.port and wait until it (this process, not whatever else holds the port) answers.
-   * Undefined once it does; else why not, whether its bind failed, and this launch's lines of its log.
+   * Start redis-server on this.port and wait until it (this process, not whatever else holds the port) answers;
+   * else kill it and throw why, "the port is taken" when its log says the bind failed.
    */
-  private async launch(): Promise<{ reason: string; portTaken: boolean; log: string } | undefined> {
-    const seen = this.readLog().length; // redis-server appends: this launch's lines follow the last one's
-    const proc = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--logfile", this.logfile, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
+  private async launch(): Promise<this> {
+    const logfile = join(this.dir, LOG);
+    const seen = readLog(logfile).length;
+    const proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--logfile", logfile, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
     this.proc = proc;
     const exited = new Promise<"exited">((res) => {
       if (proc.exitCode !== null || proc.signalCode !== null) res("exited");
@@ -78,12 +54,11 @@ export class PrivateRedis {
     });
     const failure = async (reason: string) => {
       await this.kill9();
-      const log = this.readLog().slice(seen);
-      const portTaken = /address already in use|could not create server tcp listening socket|failed listening on port/i.test(log);
-      return { reason: portTaken ? "the port is taken" : reason, portTaken, log: log.trimEnd().split("\n").slice(-15).join("\n") };
+      const why = BIND_FAILED.test(readLog(logfile).slice(seen)) ? "the port is taken" : reason;
+      return new Error(`redis-server on port ${this.port} did not start: ${why}`);
     };
     for (let i = 0; i < 100; i++) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return failure(`redis-server exited (${proc.exitCode ?? proc.signalCode})`);
+      if (proc.exitCode !== null || proc.signalCode !== null) throw await failure(`it exited (${proc.exitCode ?? proc.signalCode})`);
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
       c.on("error", () => undefined);
       try {
@@ -97,7 +72,7 @@ export class PrivateRedis {
           })(),
           exited,
         ]);
-        if (answered === true) return undefined;
+        if (answered === true) return this;
       } catch {
         // not up yet
       } finally {
@@ -105,7 +80,7 @@ export class PrivateRedis {
       }
       await new Promise((res) => setTimeout(res, 50));
     }
-    return failure("no answer within the wait");
+    throw await failure("no answer within the wait");
   }
 
   /** An RDB snapshot of the data now, kept aside under `name`. */
@@ -133,8 +108,7 @@ export class PrivateRedis {
     if (from === "empty") rmSync(dump, { force: true });
     else copyFileSync(from, dump);
     // Clients reconnect to this port: a restart never moves. If something else took it meanwhile, say so.
-    const failed = await this.launch();
-    if (failed) throw new Error(`redis-server could not restart on port ${this.port}: ${failed.reason}\nredis log:\n${failed.log}`);
+    await startOnFreePort({ start: () => this.launch(), log: () => readLog(join(this.dir, LOG)), nextPort: () => Promise.resolve(this.port), attempts: 1 });
     if (from === "empty" && existsSync(dump)) throw new Error("expected no dump");
   }
 
