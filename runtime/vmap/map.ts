@@ -107,8 +107,15 @@ export function entryOverheadOf(map: string): number {
   return encodeMapEntry({ map, revision: Number.MAX_SAFE_INTEGER, root: Buffer.alloc(32), writes: [] }).length;
 }
 
+/** Whether two batches are the same writes: the same keys and the same value objects, in order. */
+function sameWrites(a: readonly MapWrite[], b: readonly MapWrite[]): boolean {
+  return a.length === b.length && a.every(([k, v], i) => k === b[i]![0] && v === b[i]![1]);
+}
+
 export class VerifiableMap {
   private readonly tree = new SparseMerkleTree();
+  /** The staged tree of each entry `stage` returned, and the writes it holds, for `commit` to adopt. */
+  private readonly staged = new WeakMap<MapEntry, { tree: ReturnType<SparseMerkleTree["stage"]>; writes: readonly MapWrite[] }>();
   revision = 0;
 
   constructor(readonly name: string) {}
@@ -136,31 +143,33 @@ export class VerifiableMap {
   }
 
   /**
-   * The entry a batch (null deletes) would make, without changing the map: its root is computed from a batch proof
-   * of the written keys against the current tree (the siblings are the untouched rest of it), so readers keep
-   * seeing the current revision until `commit` — which the service calls only once the log holds the entry.
-   * Validates every key and value; a key written twice keeps its last value.
+   * The entry a batch (null deletes) would make, without changing the map: the batch is written into a path copy
+   * of the tree (SparseMerkleTree.stage: the branches on the written keys' paths copied, the rest shared), so
+   * readers keep seeing the current revision until `commit` — which the service calls only once the log holds the
+   * entry — adopts it. Validates every key and value; a key written twice keeps its last value.
    */
   stage(writes: readonly MapWrite[]): MapEntry {
     const keys = validateWrites(writes);
-    const net = new Map<string, [Buffer, Uint8Array | undefined]>();
-    writes.forEach(([, v], i) => net.set(keys[i]!.toString("hex"), [keys[i]!, v ?? undefined]));
-    const changes = [...net.values()];
-    // Write the batch into the tree, read the root, and write the previous values back, all in one synchronous step
-    // (no reader runs in between): about twice the hashing of the batch itself, where the root from a batch proof
-    // (rootFromBatch over proveBatch) costs a tree walk per key and level — ~10x slower at a group commit's 64 keys.
-    const before = this.tree.root();
-    const undo = changes.map(([k]) => [k, this.tree.get(k)] as const);
-    const root = this.tree.setMany(changes); // keys and values are validated above, so neither write throws
-    if (!hashEquals(this.tree.setMany(undo), before)) throw new MapError(`map ${this.name}: undoing a staged batch did not restore revision ${this.revision}`); // a content-addressed root always comes back
-    return { map: this.name, revision: this.revision + 1, root, writes: [...writes] };
+    const tree = this.tree.stage(writes.map(([, v], i) => [keys[i]!, v ?? undefined] as const)); // keys and values are validated above, so no write throws
+    const e: MapEntry = { map: this.name, revision: this.revision + 1, root: tree.root, writes: [...writes] };
+    this.staged.set(e, { tree, writes: [...writes] });
+    return e;
   }
 
-  /** Publish a staged batch: the map moves to its revision and root in one synchronous step (no reader sees between). */
+  /**
+   * Publish a staged batch: the map moves to its revision and root in one synchronous step (no reader sees between).
+   * The tree `stage` built for this entry becomes the live one when nothing was written since and the entry's writes
+   * are the ones staged; else (an entry built elsewhere, a map that moved) the writes are applied to the tree.
+   */
   commit(e: MapEntry): void {
     if (e.map !== this.name || e.revision !== this.revision + 1)
       throw new MapError(`map ${this.name} is at revision ${this.revision}: a batch staged as ${e.map} revision ${e.revision} does not apply`);
-    const root = this.tree.setMany(e.writes.map(([k, v]) => [treeKey(k), v ?? undefined] as const));
+    const staged = this.staged.get(e);
+    this.staged.delete(e);
+    const root =
+      staged && this.tree.canAdopt(staged.tree) && sameWrites(staged.writes, e.writes)
+        ? this.tree.adopt(staged.tree)
+        : this.tree.setMany(e.writes.map(([k, v]) => [treeKey(k), v ?? undefined] as const));
     this.revision = e.revision;
     if (!hashEquals(root, e.root)) throw new MapError(`map ${this.name}: revision ${e.revision} committed to a different root than it was staged with`);
   }

@@ -102,37 +102,81 @@ function firstDifference(a: Uint8Array, b: Uint8Array, from: number): number {
   return DEPTH;
 }
 
-function insert(node: TrieNode | undefined, depth: number, s: Shortcut): TrieNode {
+/**
+ * Which trie nodes a write may change in place. The live tree owns all of its nodes; a staged write (`stage`) owns
+ * only the nodes it made, and copies any other node on its path before changing it — path copying, so the live trie,
+ * and every hash cached in it, stays as it was while the staged trie shares its untouched subtrees.
+ */
+interface Owner {
+  has(n: TrieNode): boolean;
+  add(n: TrieNode): void;
+}
+const LIVE: Owner = { has: () => true, add: () => undefined };
+
+/** `node`, or (not owned) a copy of it to change: a branch's children, a shortcut moved to another height (its `top` is per height; `mid` is not). */
+function owned<N extends TrieNode>(node: N, own: Owner): N {
+  if (own.has(node)) return node;
+  const copy = (isShortcut(node) ? { key: node.key, leaf: node.leaf, mid: node.mid } : { children: [node.children[0], node.children[1]] }) as N;
+  own.add(copy);
+  return copy;
+}
+
+function insert(node: TrieNode | undefined, depth: number, s: Shortcut, own: Owner): TrieNode {
   if (node === undefined) return s;
   if (isShortcut(node)) {
     if (node.key.equals(s.key)) return s;
     // Two keys share this subtree: a branch here, each key going down its own side (again, if they still agree).
     const branch: Branch = { children: [undefined, undefined] };
-    branch.children[bit(node.key, depth)] = node;
-    return insert(branch, depth, s);
+    own.add(branch);
+    branch.children[bit(node.key, depth)] = owned(node, own); // the shortcut moves down a level
+    return insert(branch, depth, s, own);
   }
+  const b = owned(node, own);
   const side = bit(s.key, depth);
-  node.children[side] = insert(node.children[side], depth + 1, s);
-  node.hash = undefined;
-  return node;
+  b.children[side] = insert(b.children[side], depth + 1, s, own);
+  b.hash = undefined;
+  return b;
 }
 
 /** Remove `key` below `node`; a branch left with a single shortcut below it becomes that shortcut. */
-function remove(node: TrieNode | undefined, depth: number, key: Buffer): TrieNode | undefined {
+function remove(node: TrieNode | undefined, depth: number, key: Buffer, own: Owner): TrieNode | undefined {
   if (node === undefined) return undefined;
   if (isShortcut(node)) return node.key.equals(key) ? undefined : node;
   const side = bit(key, depth);
-  node.children[side] = remove(node.children[side], depth + 1, key);
-  node.hash = undefined;
-  const [l, r] = node.children;
+  const child = remove(node.children[side], depth + 1, key, own);
+  const b = owned(node, own);
+  b.children[side] = child;
+  b.hash = undefined;
+  const [l, r] = b.children;
   if (l === undefined && r === undefined) return undefined;
   const only = l === undefined ? r! : r === undefined ? l : undefined;
-  return only !== undefined && isShortcut(only) ? only : node;
+  return only !== undefined && isShortcut(only) ? owned(only, own) : b; // the shortcut moves up to this branch's place
+}
+
+/**
+ * A batch of writes applied to a copy of the paths it touches (`SparseMerkleTree.stage`): its root, and what
+ * `adopt` needs to make it the live tree. Valid only until the tree it was staged on is written.
+ */
+export interface StagedTree {
+  readonly root: Hash;
+}
+
+class Staged implements StagedTree {
+  constructor(
+    readonly base: SparseMerkleTree,
+    readonly version: number,
+    readonly trie: TrieNode | undefined,
+    /** The batch's value writes by key (hex), in order: applied to the values map only on adopt. */
+    readonly changes: readonly (readonly [string, Uint8Array | undefined])[],
+    readonly root: Hash,
+  ) {}
 }
 
 export class SparseMerkleTree {
   private trie: TrieNode | undefined;
   private readonly values = new Map<string, Uint8Array>();
+  /** Counts changes to the tree, so `adopt` can tell a staged batch was staged on the current one. */
+  private version = 0;
 
   /** Hash of the node at `height` on the path of `key`. */
   private node(key: Uint8Array, height: number): Hash {
@@ -174,13 +218,67 @@ export class SparseMerkleTree {
     checkKey(key);
     const k = Buffer.from(key);
     const hex = k.toString("hex");
+    this.version++;
     if (value === undefined) {
       this.values.delete(hex);
-      this.trie = remove(this.trie, 0, k);
+      this.trie = remove(this.trie, 0, k, LIVE);
     } else {
       this.values.set(hex, Buffer.from(value));
-      this.trie = insert(this.trie, 0, { key: k, leaf: smtLeafHash(key, value) });
+      this.trie = insert(this.trie, 0, { key: k, leaf: smtLeafHash(key, value) }, LIVE);
     }
+  }
+
+  /**
+   * The tree these writes (in order; a key written twice keeps its last value) would make, and its root, without
+   * changing this one: each write copies the branches on its key's path (once per batch) instead of changing them, so
+   * readers of this tree see its root, values, proofs and cached hashes as before, and the staged tree shares every
+   * untouched subtree. `adopt` makes it the live tree; any other write to this tree first makes it stale.
+   */
+  stage(writes: Iterable<readonly [Uint8Array, Uint8Array | undefined]>): StagedTree {
+    const made = new Set<TrieNode>();
+    const own: Owner = { has: (n) => made.has(n), add: (n) => void made.add(n) };
+    const changes: [string, Uint8Array | undefined][] = [];
+    const present = new Map<string, boolean>(); // keys this batch has written: whether they are present after it
+    let trie = this.trie;
+    for (const [key, value] of writes) {
+      checkKey(key);
+      const k = Buffer.from(key);
+      const hex = k.toString("hex");
+      if (value === undefined) {
+        changes.push([hex, undefined]);
+        // Removing an absent key changes nothing: no path to copy.
+        if (present.get(hex) ?? this.values.has(hex)) trie = remove(trie, 0, k, own);
+        present.set(hex, false);
+      } else {
+        changes.push([hex, Buffer.from(value)]);
+        const s: Shortcut = { key: k, leaf: smtLeafHash(key, value) };
+        made.add(s);
+        trie = insert(trie, 0, s, own);
+        present.set(hex, true);
+      }
+    }
+    return new Staged(this, this.version, trie, changes, hashOf(trie, DEPTH));
+  }
+
+  /** Whether `adopt(staged)` would succeed: it was staged on this tree and nothing has been written since. */
+  canAdopt(staged: StagedTree): boolean {
+    return staged instanceof Staged && staged.base === this && staged.version === this.version;
+  }
+
+  /**
+   * Make a staged tree the live one, in one synchronous step: its trie, its root, and its value changes. Throws,
+   * changing nothing, unless it was staged on this tree and nothing has been written to the tree since.
+   */
+  adopt(staged: StagedTree): Hash {
+    if (!this.canAdopt(staged)) throw new SmtError("the tree has changed since this batch was staged (or it was staged on another tree)");
+    const { trie, changes, root } = staged as Staged;
+    for (const [hex, value] of changes) {
+      if (value === undefined) this.values.delete(hex);
+      else this.values.set(hex, value); // its own copy, made by stage
+    }
+    this.trie = trie;
+    this.version++;
+    return root;
   }
 
   /**

@@ -69,25 +69,57 @@ describe("verifiable map", () => {
   });
 
   it("stages a batch without changing the map; committing it gives the staged root (property: any batches, repeats and deletes)", () => {
-    const batch = fc.array(fc.tuple(fc.constantFrom("a:1", "a:2", "b:1", "bb:7", "c:9"), fc.option(fc.uint8Array({ maxLength: 4 }))), { minLength: 1, maxLength: 6 });
+    const names = ["a:1", "a:2", "b:1", "bb:7", "c:9"];
+    const batch = fc.array(fc.tuple(fc.constantFrom(...names), fc.option(fc.uint8Array({ maxLength: 4 }))), { minLength: 1, maxLength: 6 });
+    const hex = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("hex") : String(b));
+    /** What a reader of the map sees: revision, root, entries in order, and every key's value and proof. */
+    const seen = (m: VerifiableMap) => ({
+      revision: m.revision,
+      root: hex(m.root()),
+      entries: [...m.entries()].map((e) => `${hex(e.key)}=${hex(e.value)}`),
+      reads: names.map((k) => ({ value: hex(m.get(k)), proof: m.prove(k).proof.map(hex) })),
+      batch: m.proveBatch(names).proof.map(hex),
+    });
     fc.assert(
       fc.property(fc.array(batch, { maxLength: 6 }), batch, (history, next) => {
         const m = new VerifiableMap("s");
+        const fallback = new VerifiableMap("s"); // commits copies of the entries: not the staged ones, so the writes are applied (setMany)
         const model = new SparseMerkleTree(); // the writes one by one, in order (a key written twice keeps its last value)
-        for (const writes of history) for (const [k, v] of m.apply(writes as MapWrite[]).writes) model.set(treeKey(k), v ?? undefined);
-        const before = { revision: m.revision, root: Buffer.from(m.root()).toString("hex"), a1: m.get("a:1") };
+        for (const writes of history) {
+          const e = m.apply(writes as MapWrite[]);
+          fallback.commit({ ...e });
+          for (const [k, v] of e.writes) model.set(treeKey(k), v ?? undefined);
+          expect(seen(m)).toEqual(seen(fallback));
+        }
+        const before = seen(m);
         const staged = m.stage(next as MapWrite[]);
-        expect({ revision: m.revision, root: Buffer.from(m.root()).toString("hex"), a1: m.get("a:1") }).toEqual(before);
+        expect(seen(m)).toEqual(before);
         for (const [k, v] of next) model.set(treeKey(k), v ?? undefined);
         expect(Buffer.from(staged.root).toString("hex")).toBe(Buffer.from(model.root()).toString("hex"));
         const snapshot = [...m.entriesAfter(staged)].map((e) => `${e.key.toString("hex")}=${Buffer.from(e.value).toString("hex")}`).sort();
         m.commit(staged);
+        fallback.commit({ ...staged });
         expect([m.revision, Buffer.from(m.root()).toString("hex")]).toEqual([before.revision + 1, Buffer.from(staged.root).toString("hex")]);
+        expect(seen(m)).toEqual(seen(fallback));
         expect([...m.entries()].map((e) => `${e.key.toString("hex")}=${Buffer.from(e.value).toString("hex")}`).sort()).toEqual(snapshot);
         expect(() => m.commit(staged)).toThrow(/does not apply/); // staged against a revision the map has left
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("a staged entry commits only at its revision, and only with the writes and root it was staged with", () => {
+    const m = new VerifiableMap("t");
+    m.apply([["a:1", Buffer.from("x")]]);
+    const first = m.stage([["a:2", Buffer.from("y")]]);
+    const second = m.stage([["a:1", null]]); // the same revision: whichever commits first takes it
+    m.commit(second);
+    expect(() => m.commit(first)).toThrow(/does not apply/);
+    expect(m.get("a:2")).toBeUndefined();
+    // An entry whose writes were changed after staging is applied as it stands, and refused for its staged root.
+    const bent = m.stage([["b:1", Buffer.from("z")]]);
+    bent.writes[0] = ["b:1", Buffer.from("w")];
+    expect(() => m.commit(bent)).toThrow(/different root/);
   });
 
   it("rejects keys that do not fit the tree", () => {

@@ -165,3 +165,85 @@ describe("verifiable state", () => {
     expect(verifyWrite(before, "alice", Buffer.from("999"), Buffer.from("70"), proof)).toBeNull();
   });
 });
+
+describe("staged trees (path copying)", () => {
+  // Keys differ in a few scattered bits (paths share long prefixes and part at every depth, lone keys above and below
+  // MID); half of them from four bits, so a batch often writes a key twice.
+  const bitKey = (bits: number[]) =>
+    fc.subarray(bits).map((set) => {
+      const k = Buffer.alloc(32);
+      for (const b of set) k[b >> 3]! |= 1 << (7 - (b & 7));
+      return k;
+    });
+  const anyKey = fc.oneof(bitKey([0, 7, 8, 100, 200, 254, 255]), bitKey([0, 100, 254, 255]));
+  const write = fc.tuple(anyKey, fc.option(fc.uint8Array({ minLength: 0, maxLength: 6 }), { nil: undefined }));
+  const batch = fc.array(write, { maxLength: 10 });
+  const probes = [[], [0], [0, 7], [255], [8, 100, 200, 254], [0, 100, 254, 255], [1, 2, 3]].map((bits) => {
+    const k = Buffer.alloc(32);
+    for (const b of bits) k[b >> 3]! |= 1 << (7 - (b & 7));
+    return k;
+  });
+  const hex = (h: Uint8Array | null | undefined) => (h ? Buffer.from(h).toString("hex") : String(h));
+  /** Everything a reader sees: root, entries in order, and per probe key its value, proof and a batch proof. */
+  const seen = (t: SparseMerkleTree) => ({
+    root: hex(t.root()),
+    entries: [...t.entries()].map((e) => `${hex(e.key)}=${hex(e.value)}`),
+    gets: probes.map((k) => hex(t.get(k))),
+    proofs: probes.map((k) => t.prove(k).map(hex)),
+    batch: t.proveBatch(probes).map(hex),
+  });
+
+  it("property: staging never changes what readers see; adopting gives exactly what setMany gives, batch after batch", () => {
+    const step = fc.record({ live: fc.boolean(), decoy: batch, writes: batch });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 6 }), (steps) => {
+        const t = new SparseMerkleTree();
+        const model = new SparseMerkleTree(); // every batch written in place
+        for (const { live, decoy, writes } of steps) {
+          if (live) {
+            // A write in place, into a trie that holds adopted (once staged) nodes.
+            t.setMany(writes);
+            model.setMany(writes);
+            expect(seen(t)).toEqual(seen(model));
+            continue;
+          }
+          const before = seen(t);
+          const other = t.stage(decoy); // staged and dropped: shares nodes with the next one, whose hashing it fills in
+          expect(seen(t)).toEqual(before);
+          const staged = t.stage(writes);
+          expect(seen(t)).toEqual(before);
+          expect(t.canAdopt(other) && t.canAdopt(staged)).toBe(true);
+          const root = model.setMany(writes);
+          expect(hex(staged.root)).toBe(hex(root));
+          expect(hex(t.adopt(staged))).toBe(hex(root));
+          expect(seen(t)).toEqual(seen(model));
+          expect(t.canAdopt(other)).toBe(false);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("property: a staged tree is refused, changing nothing, once the tree was written (or by another tree)", () => {
+    const stale = fc.constantFrom("set", "setMany", "adopt another", "adopt twice", "other tree");
+    fc.assert(
+      fc.property(batch, batch, fc.array(write, { minLength: 1, maxLength: 4 }), stale, (history, writes, meanwhile, how) => {
+        const t = new SparseMerkleTree();
+        t.setMany(history);
+        const staged = t.stage(writes);
+        if (how === "set")
+          t.set(...meanwhile[0]!); // even a write that changes no value (deleting an absent key)
+        else if (how === "setMany") t.setMany(meanwhile);
+        else if (how === "adopt another") t.adopt(t.stage(meanwhile));
+        else if (how === "adopt twice") t.adopt(staged);
+        const target = how === "other tree" ? new SparseMerkleTree() : t;
+        if (how === "other tree") target.setMany(history);
+        const before = seen(target);
+        expect(target.canAdopt(staged)).toBe(false);
+        expect(() => target.adopt(staged)).toThrow(SmtError);
+        expect(seen(target)).toEqual(before);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
