@@ -16,6 +16,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis, type RedisOptions } from "ioredis";
+import { readLog, startOnFreePort } from "../../ports.js";
 
 export interface RedisCluster {
   nodes: { host: string; port: number }[];
@@ -42,8 +43,11 @@ function testCertificates(dir: string, san: string): { ca: string; cert: string;
   return { ca: at("ca.crt"), cert: at("server.crt"), key: at("server.key") };
 }
 
-/** A port that is free and whose cluster bus port (port + 10000) is free too. */
-async function freePortPair(): Promise<number> {
+/**
+ * A port that is free and whose cluster bus port (port + 10000) is free too, both below the kernel's ephemeral range
+ * (32768 and up here): no port-0 listener or outgoing connection of another test is given either of them.
+ */
+export async function freePortPair(): Promise<number> {
   const tryPort = (p: number) =>
     new Promise<boolean>((resolve) => {
       const s = createServer();
@@ -51,7 +55,7 @@ async function freePortPair(): Promise<number> {
       s.listen(p, "127.0.0.1", () => s.close(() => resolve(true)));
     });
   for (let i = 0; i < 200; i++) {
-    const p = 20000 + Math.floor(Math.random() * 30000);
+    const p = 20000 + Math.floor(Math.random() * 2768);
     if ((await tryPort(p)) && (await tryPort(p + 10000))) return p;
   }
   throw new Error("no free port pair for a Redis Cluster node");
@@ -66,7 +70,8 @@ async function waitFor(cond: () => Promise<boolean>, what: string, ms = 20_000):
   }
 }
 
-export async function startRedisCluster(opts: { secure?: boolean; san?: string } = {}): Promise<RedisCluster> {
+/** `nextPort`: where each node's start attempts take their port from (its bus port is 10000 above). */
+export async function startRedisCluster(opts: { secure?: boolean; san?: string; nextPort?: () => Promise<number> } = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "mrl-cluster-"));
   const procs: ChildProcess[] = [];
   const ports: number[] = [];
@@ -88,60 +93,72 @@ export async function startRedisCluster(opts: { secure?: boolean; san?: string }
     admin = { tls: { ca: readFileSync(certs.ca), ...(name ? { servername: name } : {}) }, password: adminPassword };
   }
   try {
+    // Each node on its own port pair; one that another process binds first (the pair was free when asked for) starts
+    // again on another (test/ports.ts).
     for (let i = 0; i < 3; i++) {
-      const port = await freePortPair();
-      ports.push(port);
-      const security = opts.secure
-        ? (() => {
-            const conf = join(dir, `tls-${port}.conf`);
-            writeFileSync(
-              conf,
-              [
-                "port 0",
-                `tls-port ${port}`,
-                `tls-cert-file ${join(dir, "server.crt")}`,
-                `tls-key-file ${join(dir, "server.key")}`,
-                `tls-ca-cert-file ${join(dir, "ca.crt")}`,
-                "tls-auth-clients no",
-                "tls-cluster yes",
-                "tls-replication yes",
-                `masterauth ${adminPassword}`,
-                `user default on >${adminPassword} ~* &* +@all`,
-                `user meridian on >${secure!.password} ~mrl:* +@all`,
-                "",
-              ].join("\n"),
-            );
-            return [conf];
-          })()
-        : ["--port", String(port)];
-      const p = spawn(
-        "redis-server",
-        [
-          ...security,
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir,
-          "--cluster-enabled",
-          "yes",
-          "--cluster-config-file",
-          `nodes-${port}.conf`,
-          "--cluster-node-timeout",
-          "2000",
-          "--appendonly",
-          "no",
-          "--save",
-          "",
-          "--protected-mode",
-          "no",
-          "--logfile",
-          join(dir, `${port}.log`),
-        ],
-        { stdio: "ignore" },
-      );
-      procs.push(p);
+      const log = join(dir, `node-${i}.log`);
+      const start = async (port: number): Promise<number> => {
+        const security = opts.secure
+          ? (() => {
+              const conf = join(dir, `tls-${port}.conf`);
+              writeFileSync(
+                conf,
+                [
+                  "port 0",
+                  `tls-port ${port}`,
+                  `tls-cert-file ${join(dir, "server.crt")}`,
+                  `tls-key-file ${join(dir, "server.key")}`,
+                  `tls-ca-cert-file ${join(dir, "ca.crt")}`,
+                  "tls-auth-clients no",
+                  "tls-cluster yes",
+                  "tls-replication yes",
+                  `masterauth ${adminPassword}`,
+                  `user default on >${adminPassword} ~* &* +@all`,
+                  `user meridian on >${secure!.password} ~mrl:* +@all`,
+                  "",
+                ].join("\n"),
+              );
+              return [conf];
+            })()
+          : ["--port", String(port)];
+        const p = spawn(
+          "redis-server",
+          [
+            ...security,
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            dir,
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "2000",
+            "--appendonly",
+            "no",
+            "--save",
+            "",
+            "--protected-mode",
+            "no",
+            "--logfile",
+            log,
+          ],
+          { stdio: "ignore" },
+        );
+        procs.push(p);
+        // Up once this very process answers: a node that cannot bind exits, and another server may hold the port.
+        for (const end = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+          if (p.exitCode !== null || p.signalCode !== null) throw new Error(`redis-server :${port} exited (${p.exitCode ?? p.signalCode})`);
+          if ((await processId(port, admin).catch(() => 0)) === p.pid) return port;
+          if (Date.now() > end) {
+            p.kill("SIGKILL");
+            throw new Error(`timed out waiting for redis-server :${port}`);
+          }
+        }
+      };
+      ports.push(await startOnFreePort({ start, log: () => readLog(log), nextPort: opts.nextPort ?? freePortPair }));
     }
-    for (const port of ports) await waitFor(async () => (await ping(port, admin)) === "PONG", `redis-server :${port}`);
     const tlsArgs = opts.secure ? ["--tls", "--cacert", join(dir, "ca.crt")] : [];
     const create = spawnSync("redis-cli", [...tlsArgs, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], {
       encoding: "utf8",
@@ -169,12 +186,13 @@ export async function startRedisCluster(opts: { secure?: boolean; san?: string }
   };
 }
 
-async function ping(port: number, admin: RedisOptions): Promise<string> {
-  const r = new Redis({ ...admin, port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+/** The process id of the server answering on `port`. */
+async function processId(port: number, admin: RedisOptions): Promise<number> {
+  const r = new Redis({ ...admin, port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000 });
   r.on("error", () => {});
   try {
     await r.connect();
-    return await r.ping();
+    return Number(/^process_id:(\d+)/m.exec(await r.info("server"))?.[1]);
   } finally {
     r.disconnect();
   }
