@@ -107,15 +107,22 @@ export function entryOverheadOf(map: string): number {
   return encodeMapEntry({ map, revision: Number.MAX_SAFE_INTEGER, root: Buffer.alloc(32), writes: [] }).length;
 }
 
-/** Whether two batches are the same writes: the same keys and the same value objects, in order. */
-function sameWrites(a: readonly MapWrite[], b: readonly MapWrite[]): boolean {
-  return a.length === b.length && a.every(([k, v], i) => k === b[i]![0] && v === b[i]![1]);
+/** Whether `writes` are still what was staged: the same keys and, byte for byte, the values `stage` copied. */
+function sameWrites(staged: readonly StagedWrite[], writes: readonly MapWrite[]): boolean {
+  return (
+    staged.length === writes.length &&
+    staged.every(([k, v], i) => {
+      const [k2, v2] = writes[i]!;
+      return k === k2 && (v === null || v2 == null ? v === (v2 ?? null) : v.equals(v2));
+    })
+  );
 }
+type StagedWrite = [key: string, value: Buffer | null];
 
 export class VerifiableMap {
   private readonly tree = new SparseMerkleTree();
-  /** The staged tree of each entry `stage` returned, and the writes it holds, for `commit` to adopt. */
-  private readonly staged = new WeakMap<MapEntry, { tree: ReturnType<SparseMerkleTree["stage"]>; writes: readonly MapWrite[] }>();
+  /** The staged tree of each entry `stage` returned, and a copy of the writes it holds, for `commit` to adopt. */
+  private readonly staged = new WeakMap<MapEntry, { tree: ReturnType<SparseMerkleTree["stage"]>; writes: readonly StagedWrite[] }>();
   revision = 0;
 
   constructor(readonly name: string) {}
@@ -152,7 +159,8 @@ export class VerifiableMap {
     const keys = validateWrites(writes);
     const tree = this.tree.stage(writes.map(([, v], i) => [keys[i]!, v ?? undefined] as const)); // keys and values are validated above, so no write throws
     const e: MapEntry = { map: this.name, revision: this.revision + 1, root: tree.root, writes: [...writes] };
-    this.staged.set(e, { tree, writes: [...writes] });
+    // A copy of the values: a buffer changed in place after staging must not be adopted with the root it was staged with.
+    this.staged.set(e, { tree, writes: writes.map(([k, v]): StagedWrite => [k, v == null ? null : Buffer.from(v)]) });
     return e;
   }
 

@@ -120,6 +120,11 @@ describe("verifiable map", () => {
     const bent = m.stage([["b:1", Buffer.from("z")]]);
     bent.writes[0] = ["b:1", Buffer.from("w")];
     expect(() => m.commit(bent)).toThrow(/different root/);
+    // So is one whose value bytes were changed in place (the same buffer): the staged tree is not adopted for them.
+    const value = Buffer.from("y");
+    const inPlace = m.stage([["b:2", value]]);
+    value[0] = 0x78;
+    expect(() => m.commit(inPlace)).toThrow(/different root/);
   });
 
   it("rejects keys that do not fit the tree", () => {
