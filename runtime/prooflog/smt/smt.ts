@@ -42,6 +42,20 @@ function checkKey(key: Uint8Array): void {
 export type SmtProof = (Hash | null)[];
 
 /**
+ * One write to `trie`, in place or by path copying as `own` allows: the trie after it, the key's hex and the value's
+ * own copy (undefined: deleted). Removing a key that is not `present` changes nothing, so no path is touched.
+ */
+function applyWrite(trie: TrieNode | undefined, key: Uint8Array, value: Uint8Array | undefined, own: Owner, present: (hex: string) => boolean): [TrieNode | undefined, string, Buffer | undefined] {
+  checkKey(key);
+  const k = Buffer.from(key);
+  const hex = k.toString("hex");
+  if (value === undefined) return [present(hex) ? remove(trie, 0, k, own) : trie, hex, undefined];
+  const s: Shortcut = { key: k, leaf: smtLeafHash(key, value) };
+  own.add(s);
+  return [insert(trie, 0, s, own), hex, Buffer.from(value)];
+}
+
+/**
  * A batch of writes applied to a copy of the paths it touches (`SparseMerkleTree.stage`): its root, and what
  * `adopt` needs to make it the live tree. Valid only until the tree it was staged on is written.
  */
@@ -103,17 +117,11 @@ export class SparseMerkleTree {
   }
 
   private write(key: Uint8Array, value: Uint8Array | undefined): void {
-    checkKey(key);
-    const k = Buffer.from(key);
-    const hex = k.toString("hex");
+    const [trie, hex, v] = applyWrite(this.trie, key, value, LIVE, (h) => this.values.has(h));
     this.version++;
-    if (value === undefined) {
-      this.values.delete(hex);
-      this.trie = remove(this.trie, 0, k, LIVE);
-    } else {
-      this.values.set(hex, Buffer.from(value));
-      this.trie = insert(this.trie, 0, { key: k, leaf: smtLeafHash(key, value) }, LIVE);
-    }
+    this.trie = trie;
+    if (v === undefined) this.values.delete(hex);
+    else this.values.set(hex, v);
   }
 
   /**
@@ -129,21 +137,10 @@ export class SparseMerkleTree {
     const present = new Map<string, boolean>(); // keys this batch has written: whether they are present after it
     let trie = this.trie;
     for (const [key, value] of writes) {
-      checkKey(key);
-      const k = Buffer.from(key);
-      const hex = k.toString("hex");
-      if (value === undefined) {
-        changes.push([hex, undefined]);
-        // Removing an absent key changes nothing: no path to copy.
-        if (present.get(hex) ?? this.values.has(hex)) trie = remove(trie, 0, k, own);
-        present.set(hex, false);
-      } else {
-        changes.push([hex, Buffer.from(value)]);
-        const s: Shortcut = { key: k, leaf: smtLeafHash(key, value) };
-        made.add(s);
-        trie = insert(trie, 0, s, own);
-        present.set(hex, true);
-      }
+      const [next, hex, v] = applyWrite(trie, key, value, own, (h) => present.get(h) ?? this.values.has(h));
+      trie = next;
+      changes.push([hex, v]);
+      present.set(hex, v !== undefined);
     }
     return new Staged(this, this.version, trie, changes, hashOf(trie, DEPTH));
   }
