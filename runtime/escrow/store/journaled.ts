@@ -298,26 +298,27 @@ export class JournaledEscrowStore implements EscrowStore {
     }[];
     const applied = await this.redis.refundedIds(sku);
     let n = 0;
-    for (const x of rows) if (!applied.has(x.sale_id) && (await this.redis.applyRefund(sku, x.sale_id, Number(x.qty), x.user_id)) === "refunded") n++;
+    for (const x of rows) if (!applied.has(x.sale_id) && (await this.redis.applyRefund(sku, x.sale_id, Number(x.qty), x.user_id, gen)) === "refunded") n++;
     return n;
   }
 
   /** A refund is recorded in the journal first (it is the authority), then applied to Redis. */
   async refund(sku: string, saleId: string, nowMs: number): Promise<RefundOutcome> {
     if (!(await this.findSale(sku, saleId))) return "unknown";
-    const out = await this.tx(async (c): Promise<{ outcome: RefundOutcome; qty: number; user: string }> => {
+    const out = await this.tx(async (c): Promise<{ outcome: RefundOutcome; qty: number; user: string; gen: string }> => {
       const j = (await this.journalItem(sku, c, true))!;
       const sale = (await c.query(`SELECT qty, user_id, refunded_at_ms FROM ${this.s}.journal_sales WHERE sku = $1 AND sale_id = $2 FOR UPDATE`, [sku, saleId])).rows[0] as {
         qty: string;
         user_id: string;
         refunded_at_ms: string | null;
       };
-      if (sale.refunded_at_ms !== null) return { outcome: "already-refunded", qty: 0, user: "" };
+      if (sale.refunded_at_ms !== null) return { outcome: "already-refunded", qty: 0, user: "", gen: j.gen };
       await c.query(`UPDATE ${this.s}.journal_sales SET refunded_at_ms = $3, refunded_gen = $4 WHERE sku = $1 AND sale_id = $2`, [sku, saleId, Math.floor(nowMs), j.gen]);
       await c.query(`UPDATE ${this.s}.journal_items SET sold = sold - $2, gen_refunds = gen_refunds + 1 WHERE sku = $1`, [sku, Number(sale.qty)]);
-      return { outcome: "refunded", qty: Number(sale.qty), user: sale.user_id };
+      return { outcome: "refunded", qty: Number(sale.qty), user: sale.user_id, gen: j.gen };
     });
-    if (out.outcome === "refunded") await this.redis.applyRefund(sku, saleId, out.qty, out.user).catch(() => undefined); // verify applies it later
+    // Only to the generation the refund was journaled under: a Redis rebuilt since counts it already (its sold is the journal's).
+    if (out.outcome === "refunded") await this.redis.applyRefund(sku, saleId, out.qty, out.user, out.gen).catch(() => undefined); // verify applies it later
     return out.outcome;
   }
 

@@ -178,9 +178,12 @@ for i, op in ipairs(cjson.decode(ARGV[1])) do
 end
 return cjson.encode(answers)`;
 
-// KEYS inv, sales, buyers, refunds; ARGV saleId, qty, user (qty/user empty: take them from the sale record).
+// KEYS inv, sales, buyers, refunds; ARGV saleId, qty, user (qty/user empty: take them from the sale record), and
+// optionally the generation the journal recorded the refund under: Redis rebuilt since (another generation) already
+// has the refund in its account, so it is not applied again ('stale-generation').
 export const REFUND = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+if ARGV[4] and ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'gen') ~= ARGV[4] then return 'stale-generation' end
 if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 1 then return 'already-refunded' end
 local qty, user = tonumber(ARGV[2]), ARGV[3]
 if not qty then

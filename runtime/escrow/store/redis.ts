@@ -213,10 +213,13 @@ export class RedisEscrowStore implements EscrowStore {
     return this.run<RefundOutcome>("escrowRefund", k.inv, k.sales, k.buyers, k.refunds, saleId, "", "");
   }
 
-  /** Apply a refund the journal already recorded (qty and buyer from the journal); idempotent. */
-  async applyRefund(sku: string, saleId: string, qty: number, user: string): Promise<RefundOutcome> {
+  /**
+   * Apply a refund the journal already recorded (qty and buyer from the journal) under `generation`; idempotent. A Redis
+   * of another generation was rebuilt from the journal after the refund, so it counts the refund already: not applied.
+   */
+  async applyRefund(sku: string, saleId: string, qty: number, user: string, generation: string): Promise<RefundOutcome | "stale-generation"> {
     const k = this.keys(sku);
-    return this.run<RefundOutcome>("escrowRefund", k.inv, k.sales, k.buyers, k.refunds, saleId, qty, user);
+    return this.run<RefundOutcome | "stale-generation">("escrowRefund", k.inv, k.sales, k.buyers, k.refunds, saleId, qty, user, generation);
   }
 
   async refundedIds(sku: string): Promise<Set<string>> {
