@@ -241,8 +241,9 @@ export class EscrowService {
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
     if (found === "expired" || found === "void") return { status: found, sku: p.sku };
-    // A well-formed id from an earlier incarnation of a region served here: that process's holds are gone.
-    if (this.serves(p.region) && !sale) return { status: "void", sku: p.sku };
+    // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
+    // item). It may be from an earlier run of a region served here, whose reservations ended with it, but
+    // nothing checks such an id's token, so it is answered as a forged one is (404), not as a voided one (409).
     return { status: "unknown", sku: p.sku };
   }
 

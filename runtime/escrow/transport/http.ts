@@ -212,7 +212,11 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
         throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
       case "unknown":
         if (unreachable) throw new HttpError(503, "unavailable", `region ${p.region}, which holds ${id}, is unreachable; retry`, { "retry-after": "1" });
-        throw new HttpError(404, "unknown reservation", `no reservation ${id}`);
+        throw new HttpError(
+          404,
+          "unknown reservation",
+          `no reservation ${id}${p && service.serves(p.region) ? `: never issued, or issued by an earlier run of region ${p.region}, whose reservations ended with it; reserve again` : ""}`,
+        );
       case "expired":
         throw new HttpError(410, "reservation expired", `${id} expired before it was committed; its units were released`);
       case "void":

@@ -134,6 +134,18 @@ describe("escrow HTTP API", () => {
     const forged = `${id.slice(0, -16)}${"x".repeat(16)}`;
     expect((await call("POST", `/v1/reservations/${forged}/commit`, "alice")).statusCode).toBe(404);
     expect((await call("POST", "/v1/reservations/eu~tix~00000000-AAAAAAAAAAAAAAAA/commit", "alice")).statusCode).toBe(404);
+    // Well-formed ids this process never issued: the real one's with another incarnation nonce, another item, an unknown item.
+    await create("other", 5);
+    await call("POST", "/v1/inventory/other/reservations", "alice", { qty: 1 }); // "other" has a running sale in eu
+    const [, prefix, nonce, rest] = /^(eu~tix~)([0-9a-f]{8})(.*)$/.exec(id)!;
+    for (const fake of [`${prefix}${nonce === "00000000" ? "11111111" : "00000000"}${rest}`, id.replace("~tix~", "~other~"), id.replace("~tix~", "~nosuch~")]) {
+      for (const region of ["eu", "us"]) {
+        const r = await call("POST", `/v1/reservations/${fake}/commit`, "alice", undefined, region);
+        expect(r.statusCode, `${fake} via ${region}`).toBe(404);
+        expect(r.json().error).toBe("unknown reservation");
+      }
+      expect((await call("DELETE", `/v1/reservations/${fake}`, "alice")).statusCode).toBe(404);
+    }
     expect((await call("GET", "/v1/inventory/tix", null)).json()).toMatchObject({ sold: 0, reserved: 1 });
     const sold = await call("POST", `/v1/reservations/${id}/commit`, "alice");
     expect(sold.statusCode).toBe(200);
