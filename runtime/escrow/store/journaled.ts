@@ -11,7 +11,8 @@
  * under a new generation — sold = the journal's, every unsold unit in the pool, no leases — so every
  * region's lease is lost and its ledger voided on its next renewal. A sale Redis recorded that the
  * journal missed (a crash between the two writes, a PostgreSQL failover) is journaled on the next
- * `verify` (backfill); so is a refund PostgreSQL recorded that Redis missed.
+ * `verify` (backfill); so is a refund PostgreSQL recorded that Redis missed, and one Redis applied that the
+ * journal lost (a failover to an asynchronous replica: Redis applies only refunds the journal committed).
  */
 import pg from "pg";
 import { RedisEscrowStore, wellFormed, type RedisItemState } from "./redis.js";
@@ -175,6 +176,9 @@ export class JournaledEscrowStore implements EscrowStore {
     this.lastSeq.set(key, r!.seq);
     const notes: string[] = [];
     if (j.genRefunds > r!.refunds) notes.push(`${await this.backfillRefunds(sku, j.gen)} refunds applied to Redis`);
+    // Refunds Redis applied that the journal lacks: Redis applies only what the journal committed, so the journal lost
+    // them (a failover to a replica that missed its last transactions). Journal them again.
+    if (r!.refunds > j.genRefunds) notes.push(`${await this.journalRefunds(sku, j.gen, nowMs)} refunds journaled from Redis`);
     // Sales Redis had sold by the previous verify that are still not journaled: the write that should
     // have journaled them failed (a crash, a PostgreSQL failover). Journal them now.
     if (j.genUnits < previous) notes.push(`${await this.backfill(sku)} sales journaled from Redis`);
@@ -300,6 +304,28 @@ export class JournaledEscrowStore implements EscrowStore {
     let n = 0;
     for (const x of rows) if (!applied.has(x.sale_id) && (await this.redis.applyRefund(sku, x.sale_id, Number(x.qty), x.user_id, gen)) === "refunded") n++;
     return n;
+  }
+
+  /** Journal the refunds Redis applied in this generation that the journal does not have (see verify). Returns refunds journaled. */
+  private async journalRefunds(sku: string, gen: string, nowMs: number): Promise<number> {
+    const ids = [...(await this.redis.refundedIds(sku))];
+    if (ids.length === 0) return 0;
+    return this.tx(async (c) => {
+      const j = (await this.journalItem(sku, c, true))!;
+      if (j.gen !== gen) return 0; // rebuilt meanwhile: the new generation's Redis has the journal's account
+      const rows = (
+        await c.query(`UPDATE ${this.s}.journal_sales SET refunded_at_ms = $3, refunded_gen = $4 WHERE sku = $1 AND sale_id = ANY($2::text[]) AND refunded_at_ms IS NULL RETURNING qty`, [
+          sku,
+          ids,
+          Math.floor(nowMs),
+          gen,
+        ])
+      ).rows as { qty: string }[];
+      if (rows.length === 0) return 0;
+      const units = rows.reduce((t, x) => t + Number(x.qty), 0);
+      await c.query(`UPDATE ${this.s}.journal_items SET sold = sold - $2, gen_refunds = gen_refunds + $3 WHERE sku = $1`, [sku, units, rows.length]);
+      return rows.length;
+    });
   }
 
   /** A refund is recorded in the journal first (it is the authority), then applied to Redis. */
