@@ -9,7 +9,6 @@
  * and tests start it in-process (`startEscrowServer`, `startService`).
  */
 import type { FastifyInstance } from "fastify";
-import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
@@ -124,7 +123,7 @@ export async function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowCo
   // The stores' drivers (ioredis, pg) load only for a waiting room: an escrow without one starts without them.
   const { MemoryQueueStore, PostgresQueueStore, RedisQueueStore } = await import("./flashsale/queue-store.js");
   const queue: QueueStore = o.redisUrl ? new RedisQueueStore(o.redisUrl, o.redisPrefix) : o.postgresUrl ? new PostgresQueueStore(o.postgresUrl, o.schema) : new MemoryQueueStore();
-  return new GlobalWaitingRoom(o.config, queue, tokens, o.clock, () => randomInt(0, 2 ** 47) / 2 ** 47);
+  return new GlobalWaitingRoom(o.config, queue, tokens, o.clock);
 }
 
 /**

@@ -28,7 +28,6 @@ export class GlobalWaitingRoom {
     private readonly store: QueueStore,
     private readonly tokens: QueueTokens,
     private readonly clock: Clock,
-    private readonly rng: () => number,
   ) {}
 
   /** The SKU's release schedule, or null when it has no scheduled opening (no waiting room). */
@@ -47,13 +46,15 @@ export class GlobalWaitingRoom {
 
   /**
    * Join, or come back with a queue token (from any region, after any restart): the buyer's place is
-   * the best score the service ever issued them. Admitted buyers get a pass.
+   * the best score the service ever issued them. Their random draw is keyed to them and the SKU
+   * (`QueueTokens.draw`): joining afresh after the store lost them draws the same, never a second chance.
+   * Admitted buyers get a pass.
    */
   async enter(sku: string, user: string, weight: number, token: string | undefined): Promise<RoomView> {
     const s = this.scheduled(sku);
     const now = this.clock.now();
     const claims = token ? await this.tokens.verifyQueue(token, sku, user) : null;
-    const score = claims?.score ?? queueScore(this.config.waitingRoom.policy, now, s.opensAtMs, weight, this.rng());
+    const score = claims?.score ?? queueScore(this.config.waitingRoom.policy, now, s.opensAtMs, weight, this.tokens.draw(sku, user));
     const entry = await this.store.enter(sku, user, score, claims !== null);
     const st = standing(s, entry.position, now);
     const view: RoomView = {

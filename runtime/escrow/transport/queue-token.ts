@@ -5,7 +5,9 @@
  * - a *pass* says the buyer was admitted and may reserve until it expires.
  * Both are bound to the buyer (`sub`) and the SKU; a token that does not verify, or that belongs to
  * another buyer or SKU, is refused (403) — the buyer still proves who they are with their own JWT.
+ * The secret also keys each buyer's random draw (`draw`), so a buyer has one draw per SKU, wherever they join.
  */
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { errors, jwtVerify, SignJWT } from "jose";
 import { HttpError } from "../../common/http.js";
@@ -58,6 +60,16 @@ export class QueueTokens {
       .setIssuedAt(Math.floor(this.now() / 1000))
       .setExpirationTime(Math.floor(expiresAtMs / 1000))
       .sign(this.key);
+  }
+
+  /**
+   * The buyer's random draw for this SKU's room, in [0, 1): uniform and unpredictable without the secret, and
+   * the same on every region and after every restart. A buyer who joins again after the queue store lost
+   * their place draws what they drew before, so a fresh draw beside an old token is never a second chance.
+   */
+  draw(sku: string, user: string): number {
+    const mac = createHmac("sha256", this.key).update(`${ISSUER} draw\u0000${sku}\u0000${user}`).digest();
+    return mac.readUIntBE(0, 6) / 2 ** 48;
   }
 
   /** The claims of a queue token for this SKU and buyer, or a 403 naming what is wrong. */
