@@ -43,7 +43,8 @@ export function buyerOf(identity: Identity | undefined, cfg: IdentityConfig, tie
   if (user.length === 0 || user.length > 128) throw notABuyer("`sub` must be 1-128 characters");
   const claimed = identity.claims[cfg.tierClaim];
   const tier = claimed === undefined ? Object.keys(tiers)[0]! : String(claimed);
-  const weight = tiers[tier];
+  // Own keys only: a claimed tier "constructor" would otherwise find Object's, a function, as its weight.
+  const weight = Object.hasOwn(tiers, tier) ? tiers[tier] : undefined;
   if (weight === undefined) throw notABuyer(`tier "${tier}" (claim ${cfg.tierClaim}) is not one of ${Object.keys(tiers).join(", ")}`);
   return { user, tier, weight, admin: identity.scopes.includes(cfg.adminScope) };
 }
@@ -96,7 +97,7 @@ export class BuyerVerifier {
     if (user.length === 0 || user.length > 128) throw unauthorized("`sub` must be 1-128 characters");
     const claimed = p[this.cfg.tierClaim];
     const tier = claimed === undefined ? this.defaultTier : String(claimed);
-    const weight = this.tiers[tier];
+    const weight = Object.hasOwn(this.tiers, tier) ? this.tiers[tier] : undefined;
     if (weight === undefined) throw unauthorized(`tier "${tier}" (claim ${this.cfg.tierClaim}) is not one of ${Object.keys(this.tiers).join(", ")}`);
     const scopes = typeof p["scope"] === "string" ? p["scope"].split(" ") : Array.isArray(p["scp"]) ? (p["scp"] as unknown[]).map(String) : [];
     return { user, tier, weight, admin: scopes.includes(this.cfg.adminScope) };

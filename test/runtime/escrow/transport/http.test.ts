@@ -72,6 +72,10 @@ describe("escrow HTTP API", () => {
     expect(e.json()).toMatchObject({ error: "unauthenticated", detail: "bearer token rejected: the token has expired" });
     const unknownTier = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor("t", { tier: "platinum", nowMs: T0 })}` } });
     expect(unknownTier.json().detail).toMatch(/tier "platinum"/);
+    // A tier named after a property every object inherits is no tier either (its "weight" would be a function).
+    const inherited = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor("t", { tier: "constructor", nowMs: T0 })}` } });
+    expect(inherited.statusCode).toBe(401);
+    expect(inherited.json().detail).toMatch(/tier "constructor"/);
   });
 
   it("reserves, commits (also through another region), and the inventory always adds up; a rejected request changes nothing", async () => {
