@@ -46,4 +46,24 @@ describe("journaled store races", () => {
     expect(await s.hold("refund-rebuild", { user: "ann", holdId: "h", qty: 3, cap: 3, expiresAtMs: 100, nowMs: 6 })).toEqual({ ok: true });
     await Promise.all([s.close(), rebuilder.close()]);
   });
+
+  it("the process dies between a group commit's Redis script and its journal transaction; a new process journals the sale and both stores agree", async () => {
+    const dead = open();
+    await dead.createItem("mid-commit", 10, {}, 0);
+    const lease = (await dead.acquire({ sku: "mid-commit", region: "a", want: 6, nowMs: 1, leaseTtlMs: 60_000, fresh: true, reserved: 0, rate: 0, borrow: 0 }))!;
+    expect(await dead.recordSales("mid-commit", "a", fenceOf(lease), [{ saleId: "k1", qty: 1, user: "ann" }], 2, 0)).toEqual(["sold"]);
+    // The next group commit: Redis's half ran, then kill -9 (the journal transaction never started; nothing acknowledged).
+    await dead.redis.recordSalesAt("mid-commit", "a", fenceOf(lease), [{ saleId: "k2", qty: 2, user: "bob" }], 3, 0);
+    await dead.close();
+
+    const next = open(); // the restarted process: no memory of Redis's earlier watermark
+    for (let t = 4; t < 7; t++) await next.verify("mid-commit", t);
+    expect(await journalSold(next, "mid-commit")).toBe(3);
+    expect(await next.audit("mid-commit", 7)).toMatchObject({ total: 10, sold: 3 });
+    // The buyer retrying the unacknowledged commit gets it once, as a duplicate of the sale journaled.
+    expect(await next.recordSales("mid-commit", "a", fenceOf(lease), [{ saleId: "k2", qty: 2, user: "bob" }], 8, 0)).toEqual(["duplicate"]);
+    expect(await journalSold(next, "mid-commit")).toBe(3);
+    expect((await next.verify("mid-commit", 9))!.action).toBe("none");
+    await next.close();
+  });
 });
