@@ -34,13 +34,20 @@ export function buyerJwtConfig(cfg: IdentityConfig): JwtConfigInput {
   };
 }
 
+/**
+ * A buyer's `sub`: 1-128 characters, none of them NUL — PostgreSQL's text cannot hold one, so a NUL buyer's
+ * sale would fail the journal write it shares with other buyers' sales, every time it is retried.
+ */
+const SUB_RULE = "`sub` must be 1-128 characters, none of them NUL";
+const wellFormedSub = (sub: string): boolean => sub.length >= 1 && sub.length <= 128 && !sub.includes("\u0000");
+
 const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", detail, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
 
 /** The buyer a kit-verified identity names; 401 naming why for anything that is not a buyer's token. */
 export function buyerOf(identity: Identity | undefined, cfg: IdentityConfig, tiers: Record<string, number>): Buyer {
   if (identity?.kind !== "jwt") throw notABuyer("send `Authorization: Bearer <JWT>` from the estate's identity provider");
   const user = identity.subject ?? "";
-  if (user.length === 0 || user.length > 128) throw notABuyer("`sub` must be 1-128 characters");
+  if (!wellFormedSub(user)) throw notABuyer(SUB_RULE);
   const claimed = identity.claims[cfg.tierClaim];
   const tier = claimed === undefined ? Object.keys(tiers)[0]! : String(claimed);
   // Own keys only: a claimed tier "constructor" would otherwise find Object's, a function, as its weight.
@@ -94,7 +101,7 @@ export class BuyerVerifier {
 
   private buyerOf(p: JWTPayload): Buyer {
     const user = p.sub!;
-    if (user.length === 0 || user.length > 128) throw unauthorized("`sub` must be 1-128 characters");
+    if (!wellFormedSub(user)) throw unauthorized(SUB_RULE);
     const claimed = p[this.cfg.tierClaim];
     const tier = claimed === undefined ? this.defaultTier : String(claimed);
     const weight = Object.hasOwn(this.tiers, tier) ? this.tiers[tier] : undefined;
