@@ -25,6 +25,8 @@ interface PendingCommit {
   id: string;
   qty: number;
   user: string;
+  /** The lease the reservation's units came from: it sells under this fence or not at all. */
+  fence: Fence;
   resolve: (r: CommitResult) => void;
   reject: (err: unknown) => void;
 }
@@ -216,7 +218,7 @@ export class RegionEscrow {
     if (!begun.ok) return { status: begun.reason };
     this.commitSeq++;
     return new Promise<CommitResult>((resolve, reject) => {
-      this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, resolve, reject });
+      this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, fence: this.fence, resolve, reject });
       if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
       else if (this.flushesInFlight === 0 && !this.flushDue) {
         // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
@@ -231,13 +233,19 @@ export class RegionEscrow {
 
   private async flush(): Promise<void> {
     if (this.pendingCommits.length === 0 || this.flushesInFlight >= MAX_FLUSHES_IN_FLIGHT) return;
-    const batch = this.pendingCommits.splice(0, MAX_GROUP_COMMIT);
+    // Commits begun under one lease go out together, under that lease's fence — not the fence current now: a renewal
+    // between the commit and this write may have found the lease lost, voided the ledger and taken a new lease, whose
+    // units the voided ledger does not count as the reservation's (sold from it, the ledger would hold more than the store).
+    const { generation, epoch } = this.pendingCommits[0]!.fence;
+    let n = 1;
+    while (n < this.pendingCommits.length && n < MAX_GROUP_COMMIT && this.pendingCommits[n]!.fence.epoch === epoch && this.pendingCommits[n]!.fence.generation === generation) n++;
+    const batch = this.pendingCommits.splice(0, n);
     this.flushesInFlight++;
     try {
       const sales = batch.map((c) => ({ saleId: c.id, qty: c.qty, user: c.user }));
       let outcomes;
       try {
-        outcomes = await this.o.store.recordSales(this.sku, this.region, this.fence, sales, this.o.clock.now(), this.o.perUserCap ?? 0);
+        outcomes = await this.o.store.recordSales(this.sku, this.region, batch[0]!.fence, sales, this.o.clock.now(), this.o.perUserCap ?? 0);
       } catch (err) {
         // The outcome is unknown: the reservation stands, and a retry sells it once (the store dedupes).
         for (const c of batch) this.ledger.abortCommit(c.id);
