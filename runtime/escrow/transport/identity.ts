@@ -35,11 +35,14 @@ export function buyerJwtConfig(cfg: IdentityConfig): JwtConfigInput {
 }
 
 /**
- * A buyer's `sub`: 1-128 characters, none of them NUL — PostgreSQL's text cannot hold one, so a NUL buyer's
- * sale would fail the journal write it shares with other buyers' sales, every time it is retried.
+ * A buyer's `sub`: 1-128 characters of well-formed Unicode, none of them NUL. PostgreSQL's text cannot hold a
+ * NUL, so a NUL buyer's sale would fail the journal write it shares with other buyers' sales, every time it
+ * is retried; the stores keep buyers as UTF-8, where a lone surrogate becomes U+FFFD, so that buyer's own
+ * sale would read back as someone else's and buyers differing only there would share one cap.
  */
-const SUB_RULE = "`sub` must be 1-128 characters, none of them NUL";
-const wellFormedSub = (sub: string): boolean => sub.length >= 1 && sub.length <= 128 && !sub.includes("\u0000");
+const SUB_RULE = "`sub` must be 1-128 characters of well-formed Unicode, none of them NUL";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormedSub = (sub: string): boolean => sub.length >= 1 && sub.length <= 128 && !sub.includes("\u0000") && !LONE_SURROGATE.test(sub);
 
 const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", detail, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
 

@@ -77,6 +77,13 @@ describe("escrow HTTP API", () => {
     const nul = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor("nul\u0000user", { nowMs: T0 })}` } });
     expect(nul.statusCode).toBe(401);
     expect(nul.json().detail).toMatch(/`sub`.*NUL/);
+    // So is a lone surrogate: the stores keep buyers as UTF-8, where it becomes U+FFFD, so the buyer's own
+    // acknowledged sale would read back as someone else's (a replayed commit: 403), and such buyers share a cap.
+    for (const sub of ["lone\uD800x", "lone\uDC00x"]) {
+      const r = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor(sub, { nowMs: T0 })}` } });
+      expect(r.statusCode, JSON.stringify(sub)).toBe(401);
+      expect(r.json().detail).toMatch(/`sub`.*well-formed/);
+    }
     // A tier named after a property every object inherits is no tier either (its "weight" would be a function).
     const inherited = await call("POST", "/v1/inventory/tix/reservations", null, { qty: 1 }, "eu", { headers: { authorization: `Bearer ${await tokenFor("t", { tier: "constructor", nowMs: T0 })}` } });
     expect(inherited.statusCode).toBe(401);
