@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { buildEscrowApp } from "../app.js";
 import type { EscrowConfig } from "../../../../runtime/escrow/config.js";
-import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";
+import { conservationDrift, type EscrowStore } from "../../../../runtime/escrow/store/port.js";
 import { as } from "../fixture.js";
 
 export const REGIONS = ["fault-a", "fault-b", "fault-c"];
@@ -104,6 +104,12 @@ export async function checkExact(app: FastifyInstance, service: EscrowService, s
   expect(view.sold).toBe(total); // nothing sold beyond the inventory, and it all sold
   expect(ackedUnits).toBe(view.sold); // every acknowledged unit is a sold unit; no sale without an acknowledgment
   expect(view.sold + view.reserved + view.available).toBe(total);
+  // That sum holds by construction (available = total − sold − reserved): the parts must be right on their own. Sold
+  // out, no unit can be reserved or available, and the store's account balances (pool + Σ held + sold = total).
+  expect({ reserved: view.reserved, available: view.available }).toEqual({ reserved: 0, available: 0 });
+  const audit = (await service["o"].store.audit(sku, Date.now()))!;
+  expect(conservationDrift(audit)).toBe(0);
+  expect(audit.sold).toBe(total);
   await replayAll(app, run);
 }
 
