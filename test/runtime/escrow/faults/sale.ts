@@ -29,7 +29,11 @@ export function openService(config: EscrowConfig, store: EscrowStore): { service
 }
 
 /** Buyers reserve 1–2 units in a random region and commit; `fault` runs once `faultAt` units are acknowledged. */
-export async function runSale(app: FastifyInstance, sku: string, o: { buyers: number; faultAt: number[]; fault: (i: number) => Promise<void>; deadlineMs?: number }): Promise<SaleRun> {
+export async function runSale(
+  app: FastifyInstance,
+  sku: string,
+  o: { buyers: number; faultAt: number[]; fault: (i: number, acked: ReadonlyMap<string, { user: string; qty: number }>) => Promise<void>; deadlineMs?: number },
+): Promise<SaleRun> {
   const acked = new Map<string, { user: string; qty: number }>();
   const statuses: Record<number, number> = {};
   let units = 0;
@@ -83,7 +87,7 @@ export async function runSale(app: FastifyInstance, sku: string, o: { buyers: nu
   const faults = (async () => {
     for (const [i, at] of o.faultAt.entries()) {
       while (units < at && !soldOut && Date.now() < deadline) await sleep(5);
-      await o.fault(i);
+      await o.fault(i, acked);
     }
   })();
   const progress = setInterval(() => {
