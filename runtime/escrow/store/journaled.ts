@@ -20,6 +20,7 @@ import { journalStatements, pgArrayLiteral } from "./journal-sql.js";
 import { GroupCommit } from "./group-commit.js";
 import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
+import { SYNC_COMMIT } from "./postgres.js";
 import type {
   AcquireRequest,
   AcquireResult,
@@ -103,7 +104,8 @@ export class JournaledEscrowStore implements EscrowStore {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
     this.redis = new RedisEscrowStore({ url: o.redisUrl, prefix: o.prefix });
-    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000 });
+    // Journal commits wait for the WAL flush and the synchronous standby whatever the database's default (postgres.ts).
+    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
     this.pool.on("error", () => undefined);
   }
 

@@ -29,6 +29,9 @@ import {
   type VerifyReport,
 } from "./port.js";
 
+/** A session's commits wait for the local WAL flush and the synchronous standby (server-side `synchronous_commit = on`). */
+export const SYNC_COMMIT = "-c synchronous_commit=on";
+
 export interface PostgresEscrowStoreOptions {
   url: string;
   /** Schema holding the tables (created if missing). */
@@ -67,8 +70,11 @@ export class PostgresEscrowStore implements EscrowStore {
     // region), so more buy nothing, and a server's max_connections (100 by default) is shared by every
     // region process — at 27 each, two three-region sales on one server ran it out ("too many clients"),
     // and a region whose renewals cannot connect loses its lease and voids every open checkout.
-    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000 });
-    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000 });
+    // Sales, refunds and pool movements are acknowledged once their commit returns: it must wait for the WAL flush and
+    // the synchronous standby whatever the database's or role's default (`synchronous_commit = off` there is a common
+    // tuning, and with it an acknowledged sale was lost to a kill -9 and failover right after the ack).
+    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
+    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
     this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, options: "-c synchronous_commit=off" });
     // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
     for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
