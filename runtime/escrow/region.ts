@@ -291,6 +291,7 @@ export class RegionEscrow {
       // be planned as cold and never be given any (core/rebalance.ts shareFor).
       this.rate = ewmaRate(this.rate, this.ledger.reservedTotal - this.lastReservedTotal + this.unmet, now - this.lastTickMs);
       this.lastReservedTotal = this.ledger.reservedTotal;
+      const refused = this.unmet > 0;
       this.unmet = 0;
       this.unmetUsers.clear();
       this.lastTickMs = now;
@@ -298,7 +299,10 @@ export class RegionEscrow {
       const mine = this.plan().grants[this.region] ?? 0;
       const r = await this.acquire(Math.max(refillWant(this.policy, this.ledger.free, this.demand), mine), false);
       if (!r || r.lost) return { expired, pulled: r?.granted ?? 0, given: 0 };
-      if (this.ledger.free >= this.borrow) this.borrow = 0;
+      // A borrow request stands while buyers are refused. One kept until a whole batch arrived outlived the need: near
+      // the end of a sale it never clears, and two regions both borrowing lend to neither (core/rebalance.ts) — a dry
+      // region's buyers got 429 while the last units sat in a region whose own buyers had been refused once, long before.
+      if (this.ledger.free >= this.borrow || !refused) this.borrow = 0;
       let given = 0;
       for (const t of this.plan().transfers) if (t.from === this.region) given += await this.give(t.to, t.qty, now);
       if (given === 0) this.reconcileWith(r.lease.held, seq);
