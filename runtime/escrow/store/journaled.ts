@@ -77,6 +77,9 @@ function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string):
   if (r.generation !== j.gen) return `Redis holds generation ${r.generation || "(none)"}, the journal trusts ${j.gen || "(none)"}`;
   if (j.runId !== "" && runId !== j.runId) return `Redis restarted or failed over (run id ${j.runId.slice(0, 8)} → ${runId.slice(0, 8)})`;
   if (r.seq < j.genMaxPos) return `Redis was rolled back: it has issued sale positions up to ${r.seq}, the journal holds sales up to ${j.genMaxPos}`;
+  // Every script keeps pool + Σ held + sold = total: an account that does not balance lost a key (an allkeys-* eviction, a DEL).
+  if (r.total !== j.total || r.pool + r.held + r.sold !== r.total)
+    return `Redis lost part of the item: pool ${r.pool} + held ${r.held} + sold ${r.sold} of total ${r.total} (the journal's ${j.total})`;
   return null;
 }
 

@@ -41,6 +41,9 @@ export interface RedisItemState {
   seq: number;
   /** Sale ids refunded in this generation. */
   refunds: number;
+  /** Units in the pool, and in every lease: with `sold` they add up to `total` after every script. */
+  pool: number;
+  held: number;
 }
 
 type Lease = { e: number; h: number; x: number; r: number; t: number; w: number; i?: number };
@@ -256,12 +259,17 @@ export class RedisEscrowStore implements EscrowStore {
     return Number(await this.run<number>("escrowReclaim", k.inv, k.leases, Math.floor(nowMs)));
   }
 
-  /** The counters the journal compares with, or null when Redis has no such item. */
+  /** The counters the journal compares with, or null when Redis has no such item (one atomic read). */
   async state(sku: string): Promise<RedisItemState | null> {
     const k = this.keys(sku);
-    const [[, inv], [, refunds]] = (await this.redis.multi().hmget(k.inv, "gen", "total", "sold", "seq").scard(k.refunds).exec()) as [[unknown, (string | null)[]], [unknown, number]];
+    const [[, inv], [, refunds], [, leases]] = (await this.redis.multi().hmget(k.inv, "gen", "total", "sold", "seq", "pool").scard(k.refunds).hvals(k.leases).exec()) as [
+      [unknown, (string | null)[]],
+      [unknown, number],
+      [unknown, string[]],
+    ];
     if (inv[0] === null || inv[0] === undefined) return null;
-    return { generation: inv[0], total: Number(inv[1]), sold: Number(inv[2]), seq: Number(inv[3]), refunds: Number(refunds) };
+    const held = leases.reduce((t, raw) => t + (JSON.parse(raw) as Lease).h, 0);
+    return { generation: inv[0], total: Number(inv[1]), sold: Number(inv[2]), seq: Number(inv[3]), refunds: Number(refunds), pool: Number(inv[4]), held };
   }
 
   /** The server's run id: it changes whenever Redis restarts or a replica takes over. */
