@@ -80,6 +80,10 @@ function discontinuity(j: JournalItem, r: RedisItemState | null, runId: string):
   // Every script keeps pool + Σ held + sold = total: an account that does not balance lost a key (an allkeys-* eviction, a DEL).
   if (r.total !== j.total || r.pool + r.held + r.sold !== r.total)
     return `Redis lost part of the item: pool ${r.pool} + held ${r.held} + sold ${r.sold} of total ${r.total} (the journal's ${j.total})`;
+  // Fewer sales or refunds than its scripts recorded (an older version's scripts record none: never more than there are).
+  if (r.counted && (r.sales < r.counted.sales || r.refunds < r.counted.refunds)) {
+    return `Redis lost part of the item: ${r.sales} of ${r.counted.sales} sales, ${r.refunds} of ${r.counted.refunds} refunds recorded`;
+  }
   return null;
 }
 

@@ -7,7 +7,8 @@
  *   sales   hash: saleId → {r: region, q: qty, a: atMs, u: user, p: position}
  *   buyers  hash: user → {b: bought, h: {holdId: [qty, expiresAtMs]}}
  *   refunds set of refunded sale ids
- * `seq` counts every unit sold in this generation and never goes down (refunds do not lower it): a
+ * `nsales` and `nrefunds` count the entries of `sales` and `refunds`: fewer entries than counted is a key Redis lost
+ * (an eviction) while keeping the item (journaled.ts). `seq` counts every unit sold in this generation and never goes down (refunds do not lower it): a
  * sale occupies positions (p − q, p]. The PostgreSQL journal keeps those positions, so a Redis that was
  * rolled back and sells the same positions again is caught on the first journal write (journaled.ts).
  */
@@ -43,7 +44,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], 'total') == ARGV[1] then return 'exists' end
   return 'conflict'
 end
-redis.call('HSET', KEYS[1], 'total', ARGV[1], 'pool', ARGV[1], 'sold', 0, 'seq', 0, 'gen', ARGV[3], 'allocation', ARGV[2])
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'pool', ARGV[1], 'sold', 0, 'seq', 0, 'nsales', 0, 'nrefunds', 0, 'gen', ARGV[3], 'allocation', ARGV[2])
 return 'created'`;
 
 // KEYS inv, leases, sales, buyers, refunds; ARGV total, sold, generation, allocation, then (user, bought) pairs.
@@ -51,7 +52,7 @@ return 'created'`;
 export const RESTORE = `
 for i = 1, 5 do redis.call('DEL', KEYS[i]) end
 local total, sold = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], 'total', total, 'pool', total - sold, 'sold', sold, 'seq', 0, 'gen', ARGV[3], 'allocation', ARGV[4])
+redis.call('HSET', KEYS[1], 'total', total, 'pool', total - sold, 'sold', sold, 'seq', 0, 'nsales', 0, 'nrefunds', 0, 'gen', ARGV[3], 'allocation', ARGV[4])
 for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[4], ARGV[i], cjson.encode({ b = tonumber(ARGV[i + 1]), h = {} }))
 end
@@ -138,7 +139,7 @@ local function sell(region, gen, epoch, now, cap, sales)
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
   local l = owned(KEYS[1], KEYS[2], region, gen, epoch)
   local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
-  local out, pos, sold = {}, {}, 0
+  local out, pos, sold, n = {}, {}, 0, 0
   for _, s in ipairs(sales) do
     local id, qty, user = s[1], s[2], s[3]
     local rec = redis.call('HGET', KEYS[3], id)
@@ -153,6 +154,7 @@ local function sell(region, gen, epoch, now, cap, sales)
       else
         l.h = l.h - qty
         sold = sold + qty
+        n = n + 1
         seq = seq + qty
         b.h[id] = nil
         b.b = b.b + qty
@@ -165,6 +167,7 @@ local function sell(region, gen, epoch, now, cap, sales)
   if sold > 0 then
     redis.call('HSET', KEYS[2], region, enc(l))
     redis.call('HINCRBY', KEYS[1], 'sold', sold)
+    redis.call('HINCRBY', KEYS[1], 'nsales', n)
     redis.call('HSET', KEYS[1], 'seq', seq)
   end
   return { out, pos }
@@ -193,6 +196,7 @@ if not qty then
   qty, user = r.q, r.u
 end
 redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'nrefunds', 1)
 redis.call('HINCRBY', KEYS[1], 'sold', -qty)
 redis.call('HINCRBY', KEYS[1], 'pool', qty)
 local raw = redis.call('HGET', KEYS[3], user)

@@ -44,6 +44,9 @@ export interface RedisItemState {
   /** Units in the pool, and in every lease: with `sold` they add up to `total` after every script. */
   pool: number;
   held: number;
+  /** Sales and refunds recorded in this generation, and the entries Redis still has (fewer: a key was lost); counted null by an older version. */
+  counted: { sales: number; refunds: number } | null;
+  sales: number;
 }
 
 type Lease = { e: number; h: number; x: number; r: number; t: number; w: number; i?: number };
@@ -262,14 +265,17 @@ export class RedisEscrowStore implements EscrowStore {
   /** The counters the journal compares with, or null when Redis has no such item (one atomic read). */
   async state(sku: string): Promise<RedisItemState | null> {
     const k = this.keys(sku);
-    const [[, inv], [, refunds], [, leases]] = (await this.redis.multi().hmget(k.inv, "gen", "total", "sold", "seq", "pool").scard(k.refunds).hvals(k.leases).exec()) as [
-      [unknown, (string | null)[]],
-      [unknown, number],
-      [unknown, string[]],
-    ];
+    const [[, inv], [, refunds], [, leases], [, sales]] = (await this.redis
+      .multi()
+      .hmget(k.inv, "gen", "total", "sold", "seq", "pool", "nsales", "nrefunds")
+      .scard(k.refunds)
+      .hvals(k.leases)
+      .hlen(k.sales)
+      .exec()) as [[unknown, (string | null)[]], [unknown, number], [unknown, string[]], [unknown, number]];
     if (inv[0] === null || inv[0] === undefined) return null;
     const held = leases.reduce((t, raw) => t + (JSON.parse(raw) as Lease).h, 0);
-    return { generation: inv[0], total: Number(inv[1]), sold: Number(inv[2]), seq: Number(inv[3]), refunds: Number(refunds), pool: Number(inv[4]), held };
+    const counted = inv[5] == null || inv[6] == null ? null : { sales: Number(inv[5]), refunds: Number(inv[6]) };
+    return { generation: inv[0], total: Number(inv[1]), sold: Number(inv[2]), seq: Number(inv[3]), refunds: Number(refunds), pool: Number(inv[4]), held, counted, sales: Number(sales) };
   }
 
   /** The server's run id: it changes whenever Redis restarts or a replica takes over. */
