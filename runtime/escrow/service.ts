@@ -240,10 +240,14 @@ export class EscrowService {
     // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
-    if (found === "expired" || found === "void") return { status: found, sku: p.sku };
+    // Expired or void is the owner's answer: another buyer's id is refused (403), a forged one unknown (404),
+    // also once the sweep has forgotten it (the ledger checks its token).
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
+    if (ended === "foreign") return { status: "forbidden", sku: p.sku };
+    if (ended === "expired" || ended === "void") return { status: ended, sku: p.sku };
     // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
-    // item). It may be from an earlier run of a region served here, whose reservations ended with it, but
-    // nothing checks such an id's token, so it is answered as a forged one is (404), not as a voided one (409).
+    // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
+    // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).
     return { status: "unknown", sku: p.sku };
   }
 
@@ -258,7 +262,7 @@ export class EscrowService {
     }
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
-    return "unknown";
+    return sale && found && sale.escrow.ledger.ended(id, buyer.user) === "foreign" ? "forbidden" : "unknown";
   }
 
   /** Put a sale's units back (a return or refund: compensation); this process's regions see them at once. */

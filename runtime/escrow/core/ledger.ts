@@ -1,16 +1,17 @@
 /**
  * The regional escrow core: the units one region holds under its lease, and the reservations drawn
- * from them. Synchronous, clock passed in, no I/O — the fast path, with no hashing and no coordination.
- * Reservations get consecutive sequence numbers and share one TTL, so they sit in a deque (parallel
- * typed arrays) in expiry order: reserving appends, looking one up indexes by its sequence number (and
- * checks its random token, so a guessed id finds nothing), expiring pops from the head — all O(1)
- * (amortised). A reservation being committed leaves the deque for a small map, so it cannot expire or
+ * from them. Synchronous, clock passed in, no I/O — the fast path, with no coordination (and one block
+ * cipher call per 256 reservations, for their tokens). Reservations get consecutive sequence numbers and
+ * share one TTL, so they sit in a deque (parallel typed arrays) in expiry order: reserving appends, looking
+ * one up indexes by its sequence number (and checks its token, so a guessed id finds nothing), expiring
+ * pops from the head — all O(1) (amortised). Ids swept out of the deque are still checked: their token
+ * says whether this ledger issued them, and to whom (ids.ts `ReservationTokens`). A reservation being committed leaves the deque for a small map, so it cannot expire or
  * be released underneath the store write that sells it.
  *
  * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
  * every count ≥ 0, and each id is issued once (the prefix carries a per-incarnation nonce).
  */
-import { TokenSource } from "./ids.js";
+import { ReservationTokens } from "./ids.js";
 
 export interface Reservation {
   readonly id: string;
@@ -61,7 +62,7 @@ export class RegionLedger {
   private parsedId: string | null = null;
   private parsedSeq = 0;
   private parsedToken = "";
-  private readonly tokenSource = new TokenSource();
+  private readonly minted = new ReservationTokens();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
@@ -97,7 +98,7 @@ export class RegionLedger {
     return `${this.idPrefix}${seq.toString(36)}-${this.tokens[i] ?? ""}`;
   }
 
-  /** The slot an id names (token checked), or −1 when it names nothing; −2 when it precedes the window (swept long ago). */
+  /** The slot an id names (token checked), or −1 when it names nothing; −2 when it precedes the window (swept long ago) and this ledger issued it. */
   private slotOf(id: string): number {
     // A commit looks its id up three times (the service, the sale, the region): the last id's parse is kept.
     if (id !== this.parsedId) {
@@ -109,7 +110,7 @@ export class RegionLedger {
       this.parsedToken = m[2]!;
     }
     const i = this.parsedSeq - this.base;
-    if (i < 0) return -2;
+    if (i < 0) return this.minted.check(this.parsedSeq, this.parsedToken, "") === "forged" ? -1 : -2;
     return i < this.len && this.tokens[i] === this.parsedToken ? i : -1;
   }
 
@@ -127,6 +128,21 @@ export class RegionLedger {
     if (i < 0) return "unknown";
     const state = this.states[i];
     if (state === LIVE) return this.view(i);
+    return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
+  }
+
+  /**
+   * Why `user` cannot have `id`, which is neither live nor committing here: `foreign` when this ledger issued it
+   * to another buyer (whatever became of it since), else what became of it. An id swept out of the window is
+   * judged by its token alone: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer,
+   * else `expired` — however long ago it was swept, with no memory kept of it.
+   */
+  ended(id: string, user: string): LookupMiss | "foreign" {
+    const i = this.slotOf(id);
+    if (i === -1) return "unknown";
+    if (i === -2) return this.minted.check(this.parsedSeq, this.parsedToken, user) === "owner" ? "expired" : "foreign";
+    if (this.users[i] !== user) return "foreign";
+    const state = this.states[i];
     return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
   }
 
@@ -158,7 +174,7 @@ export class RegionLedger {
     this.expiries[i] = nowMs + this.reservationTtlMs;
     this.states[i] = LIVE;
     this.users[i] = user;
-    this.tokens[i] = this.tokenSource.next();
+    this.tokens[i] = this.minted.issue(this.base + i, user);
     this.live++;
     this.freeUnits -= qty;
     this.reservedUnits += qty;
@@ -284,8 +300,8 @@ export class RegionLedger {
       }
       this.head++;
     }
-    // Compact once the swept prefix dominates, so memory follows the live window (ids before the
-    // window then answer "expired" without their token being checked: they can name nothing live).
+    // Compact once the swept prefix dominates, so memory follows the live window (ids before the window
+    // can name nothing live: their token alone says whether this ledger issued them, and to whom).
     if (this.head > 1024 && this.head * 2 > this.len) {
       const n = this.len - this.head;
       this.qtys.copyWithin(0, this.head, this.len);

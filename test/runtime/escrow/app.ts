@@ -9,12 +9,12 @@ import { systemClock, type Clock } from "../../../runtime/common/clock.js";
 import { installErrorHandler } from "../../../runtime/common/http.js";
 import { MAX_RESERVATION_ID_LENGTH } from "../../../runtime/escrow/core/ids.js";
 import type { EscrowService } from "../../../runtime/escrow/service.js";
-import { installEscrowRoutes } from "../../../runtime/escrow/transport/http.js";
+import { installEscrowRoutes, type EscrowRouteOptions } from "../../../runtime/escrow/transport/http.js";
 import { buyerJwtConfig } from "../../../runtime/escrow/transport/identity.js";
 import { Authenticator } from "../../../runtime/kit/auth.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
 
-export function buildEscrowApp(service: EscrowService, clock: Clock = systemClock): FastifyInstance {
+export function buildEscrowApp(service: EscrowService, clock: Clock = systemClock, opts: EscrowRouteOptions = {}): FastifyInstance {
   const app = Fastify({ routerOptions: { maxParamLength: MAX_RESERVATION_ID_LENGTH + 16 } });
   installErrorHandler(app);
   const authenticator = new Authenticator(serverConfigSchema.parse({ auth: { jwt: buyerJwtConfig(service.config.identity) } }).auth, clock);
@@ -23,6 +23,6 @@ export function buildEscrowApp(service: EscrowService, clock: Clock = systemCloc
     if (auth !== undefined) await authenticator.authorize(req, auth);
   });
   // Loaded on the first inject (fastify queues plugins until ready).
-  void app.register(async (scoped) => installEscrowRoutes(scoped, service));
+  void app.register(async (scoped) => installEscrowRoutes(scoped, service, opts));
   return app;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
-import { parseReservationId, reservationPrefix, TokenSource } from "../../../../runtime/escrow/core/ids.js";
+import { RegionLedger, type Reservation } from "../../../../runtime/escrow/core/ledger.js";
+import { parseReservationId, ReservationTokens, reservationPrefix, TokenSource } from "../../../../runtime/escrow/core/ids.js";
 
 describe("RegionLedger (the fast path)", () => {
   it("reserves locally, expires in order, and commits without losing a unit", () => {
@@ -41,6 +41,51 @@ describe("RegionLedger (the fast path)", () => {
     const tokens = new TokenSource();
     const seen = new Set(Array.from({ length: 10_000 }, () => tokens.next()));
     expect(seen.size).toBe(10_000);
+  });
+
+  it("an id swept out of the window is judged by its token: forged → unknown, another buyer's → foreign, the owner's → expired", () => {
+    const prefix = reservationPrefix("eu", "tix", "0a1b2c3d");
+    /** A ledger whose first reservation (alice's) and 1,100 more were swept and compacted away. */
+    const swept = () => {
+      const l = new RegionLedger(100, prefix);
+      l.credit(1);
+      const first = l.reserve("alice", 1, 0)!;
+      const recent: Reservation[] = [];
+      for (let i = 0; i < 1100; i++) {
+        l.expire(100 * (i + 1));
+        recent.push(l.reserve(`u${i}`, 1, 100 * (i + 1))!);
+      }
+      l.expire(1_000_000);
+      expect(Reflect.get(l, "base")).toBeGreaterThan(0); // compacted: the ledger no longer holds the first slots
+      return { l, first, last: recent.at(-1)! };
+    };
+    const { l, first, last } = swept();
+    const forged = `${first.id.slice(0, -16)}${"A".repeat(16)}`;
+    expect(l.lookup(forged)).toBe("unknown");
+    expect(l.beginCommit(forged, 1_000_000)).toEqual({ ok: false, reason: "unknown" });
+    expect(l.ended(forged, "alice")).toBe("unknown");
+    expect(l.ended(`${prefix}5-${"b".repeat(16)}`, "u4")).toBe("unknown");
+    expect(l.lookup(first.id)).toBe("expired");
+    expect(l.beginCommit(first.id, 1_000_000)).toEqual({ ok: false, reason: "expired" });
+    expect(l.ended(first.id, "alice")).toBe("expired");
+    expect(l.ended(first.id, "mallory")).toBe("foreign");
+    // Still in the window: the ledger knows the owner.
+    expect(l.lookup(last.id)).toBe("expired");
+    expect(l.ended(last.id, "u1099")).toBe("expired");
+    expect(l.ended(last.id, "mallory")).toBe("foreign");
+    // Another ledger (another process, another key) issued ids with the same prefix and sequence numbers: not its own.
+    const other = swept();
+    expect(other.first.id).not.toBe(first.id);
+    expect(other.l.ended(first.id, "alice")).toBe("unknown");
+    expect(other.l.lookup(first.id)).toBe("unknown");
+    // Tokens differ for every sequence number and buyer.
+    const t = new ReservationTokens();
+    const seen = new Set<string>();
+    for (let seq = 0; seq < 2000; seq++) for (const u of ["a", "b"]) seen.add(t.issue(seq, u));
+    expect(seen.size).toBe(4000);
+    expect(t.check(7, t.issue(7, "a"), "a")).toBe("owner");
+    expect(t.check(7, t.issue(7, "a"), "b")).toBe("foreign");
+    expect(t.check(8, t.issue(7, "a"), "a")).toBe("forged");
   });
 
   it("a voided ledger answers void for what it held, and expired for what its sweep released", () => {

@@ -183,6 +183,49 @@ describe("escrow HTTP API", () => {
     expect((await call("POST", "/v1/reservations/garbage/commit", "b")).statusCode).toBe(404);
   });
 
+  it("an expired id answers 410 to its owner only — another buyer 403, a forged id 404 — also once the sweep forgot it, and through another region", async () => {
+    // eu's process and a second process serving us alone, over one store; us forwards eu's reservations to eu.
+    const { call, clock, create, service, app } = await setup({ admission: { maxConcurrentCheckouts: 5000, perUserLimit: 4 } });
+    const usConfig = await testConfig(["us"], { reservationTtlSeconds: 60, leaseTtlSeconds: 5, peers: { eu: "http://eu.test" } });
+    const usService = new EscrowService({ config: usConfig, store: service.store, limiter: limiter(), clock });
+    const forwarded: string[] = [];
+    const usApp = buildEscrowApp(usService, clock, {
+      forward: async (url, init) => {
+        forwarded.push(url);
+        const r = await app.inject({ method: init.method as "POST", url: url.replace("http://eu.test", ""), headers: init.headers });
+        return { status: r.statusCode, body: r.body ? (r.json() as unknown) : undefined, headers: {} };
+      },
+    });
+    const viaUs = async (id: string, who: string) => (await usApp.inject({ method: "POST", url: `/v1/reservations/${id}/commit`, headers: await as(who, "us", { nowMs: T0 }) })).statusCode;
+    await create("tix", 1200);
+    const id = (await call("POST", "/v1/inventory/tix/reservations", "alice", { qty: 1 })).json().reservationId as string;
+    const forge = (seq: string) => `${id.slice(0, id.lastIndexOf("-") - 1)}${seq}-${"Q".repeat(16)}`;
+    expect(id).toMatch(/~[0-9a-f]{8}0-/); // sequence number 0
+    clock.advance(60_001);
+    await service.tick(); // the sweep releases it; the ledger still holds its slot
+    const answers = async () => ({
+      owner: (await call("POST", `/v1/reservations/${id}/commit`, "alice")).statusCode,
+      other: (await call("POST", `/v1/reservations/${id}/commit`, "mallory")).statusCode,
+      forged: (await call("POST", `/v1/reservations/${forge("0")}/commit`, "alice")).statusCode,
+      ownerViaUs: await viaUs(id, "alice"),
+      otherViaUs: await viaUs(id, "mallory"),
+      forgedViaUs: await viaUs(forge("0"), "alice"),
+      otherCancels: (await call("DELETE", `/v1/reservations/${id}`, "mallory")).statusCode,
+    });
+    const expected = { owner: 410, other: 403, forged: 404, ownerViaUs: 410, otherViaUs: 403, forgedViaUs: 404, otherCancels: 403 };
+    expect(await answers()).toEqual(expected);
+    // More than 1,024 reservations swept: the ledger compacts and forgets them; their tokens still say whose they were.
+    for (let i = 0; i < 1100; i++) expect((await service.reserve("eu", "tix", { user: `filler-${i}`, tier: "standard", weight: 1, admin: false }, 1))?.status).toBe("reserved");
+    clock.advance(60_001);
+    await service.tick();
+    expect((await service.sale("tix", "eu"))!.escrow.ledger.lookup(id)).toBe("expired");
+    expect(Reflect.get((await service.sale("tix", "eu"))!.escrow.ledger, "base")).toBeGreaterThan(0); // alice's slot is gone
+    expect(await answers()).toEqual(expected);
+    expect(await viaUs(forge("7"), "mallory")).toBe(404); // any old sequence number: still a forgery
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect((await call("GET", "/v1/inventory/tix", null)).json()).toMatchObject({ sold: 0, reserved: 0, available: 1200 });
+  });
+
   it("a bodiless POST with Content-Type: application/json is an empty body (qty 1), not a 400", async () => {
     const { app, create } = await setup();
     await create("tix", 3);
