@@ -108,13 +108,7 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
     await waitFor("the GSLB to see the frozen clock", async () => (estate.healthStates()[target.id] === "degraded" ? true : undefined), timeoutMs, 50);
     result.gslbFreezeMs = Date.now() - frozenAt;
     await record(freeze, "frozen");
-    if (other) {
-      // The skewed region's HLC is now beyond max offset for everyone else: they must refuse it.
-      const ts = ((await (await fetch(`${target.url}/clock/v1/time`)).json()) as { hlc: string }).hlc;
-      const res = await fetch(`${other.url}/clock/v1/time`, { headers: { "x-meridian-hlc": ts } });
-      await res.arrayBuffer();
-      checks.push({ name: `${other.id} refuses ${target.id}'s HLC timestamp`, ok: res.status === 409, detail: `HTTP ${res.status} for ${ts}` });
-    }
+    if (other) checks.push(await refusesSkewedHlc(target, other, freeze - t.maxOffsetMs));
 
     // Remove the skews (the older first, so the clock goes straight from frozen to its start-up skew).
     await estate.chaos.revert(degrading.id);
@@ -140,4 +134,26 @@ export async function clockSkewDrill(estate: LocalEstate, options: { region?: st
       detail: `${recoveryMs} ms ≥ ${t.skew.recoveryHoldSeconds * 1000} ms`,
     });
   }
+}
+
+/**
+ * The skewed region's HLC is beyond max offset for everyone else: they must refuse it. A timestamp stands
+ * `marginMs` past the peer's bound when read and less as it ages, so one the peer accepts proves nothing if it
+ * reached the peer later than that (a loaded machine): such a try is repeated, and fails the check only if
+ * every try was late.
+ */
+async function refusesSkewedHlc(target: { id: string; url: string }, other: { id: string; url: string }, marginMs: number): Promise<CheckResult> {
+  const name = `${other.id} refuses ${target.id}'s HLC timestamp`;
+  const late: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const readAt = Date.now();
+    const ts = ((await (await fetch(`${target.url}/clock/v1/time`)).json()) as { hlc: string }).hlc;
+    const res = await fetch(`${other.url}/clock/v1/time`, { headers: { "x-meridian-hlc": ts } });
+    await res.arrayBuffer();
+    const ageMs = Date.now() - readAt;
+    if (res.status === 409) return { name, ok: true, detail: `HTTP 409 for ${ts}` };
+    if (ageMs < marginMs) return { name, ok: false, detail: `HTTP ${res.status} for ${ts}, ${ageMs} ms after it was read (${marginMs} ms past max offset)` };
+    late.push(`HTTP ${res.status} after ${ageMs} ms`);
+  }
+  return { name, ok: false, detail: `inconclusive: every timestamp reached ${other.id} more than ${marginMs} ms after it was read (${late.join(", ")})` };
 }
