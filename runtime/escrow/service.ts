@@ -235,7 +235,16 @@ export class EscrowService {
       if (refusal !== null) return { status: "unavailable", retryAfterMs: 1000, detail: `commit refused: ${refusal}`, sku: p.sku };
       const out = await sale.commit(id);
       if (out.status === "sold" && !out.duplicate) this.o.onChange?.();
-      return out.status === "sold" ? { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate } : { ...out, sku: p.sku };
+      if (out.status === "sold") return { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate };
+      // A refusal is final only if no earlier attempt sold it: one whose store write had an unknown outcome (the connection
+      // dropped after COMMIT was sent) left the reservation standing although the store may have recorded the sale, and
+      // the ledger can no longer tell — a rebuild since voided its lease (the store then answers lease-lost: the new
+      // generation has no record of the old one's sales), or its time ran out. The store's record is the answer.
+      if (out.status === "void" || out.status === "expired" || out.status === "lease-lost" || out.status === "over-cap") {
+        const sold = await this.o.store.findSale(p.sku, id);
+        if (sold && sold.user === buyer.user) return { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true };
+      }
+      return { ...out, sku: p.sku };
     }
     // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
     const sold = await this.o.store.findSale(p.sku, id);
