@@ -19,6 +19,7 @@ interface ServeOptions {
   postgres?: string;
   storeSchema?: string;
   redisPrefix?: string;
+  acceptAsyncStandbys?: boolean;
   leaseTtl?: string;
   reservationTtl?: string;
   queueSecretFile?: string;
@@ -76,6 +77,7 @@ async function serve(o: ServeOptions): Promise<void> {
       redis: o.redis,
       storeSchema: o.storeSchema,
       redisPrefix: o.redisPrefix,
+      acceptAsyncStandbys: o.acceptAsyncStandbys,
       leaseTtlSeconds: leaseTtl,
       reservationTtlSeconds: reservationTtl,
       waitingRoom: o.queueSecretFile ? { tokenSecretFile: o.queueSecretFile } : undefined,
@@ -190,6 +192,7 @@ export function register(program: Command): void {
     .option("--postgres <url>", "PostgreSQL: the authoritative ledger (alone), or the journal behind --redis")
     .option("--store-schema <name>", "SQL schema for the store's tables (default meridian_escrow / meridian_escrow_journal)")
     .option("--redis-prefix <prefix>", "Redis key prefix, starting with mes: (default mes:)")
+    .option("--accept-async-standbys", "PostgreSQL alone: start although it streams to asynchronous standbys only (a failover to one loses acknowledged sales)")
     .option("--lease-ttl <seconds>", "override the config's leaseTtlSeconds")
     .option("--reservation-ttl <seconds>", "override the config's reservationTtlSeconds")
     .option("--queue-secret-file <file>", "the waiting room's queue-token secret (≥ 32 bytes, the same in every region); overrides waitingRoom.tokenSecretFile")

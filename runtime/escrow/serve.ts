@@ -20,6 +20,7 @@ import { EscrowService } from "./service.js";
 import { EscrowMapPublisher } from "./map-publisher.js";
 import { fetchWithTimeout, MapClient, withBearerFile } from "../vmap/index.js";
 import type { EscrowStore } from "./store/port.js";
+import type { PostgresEscrowStore } from "./store/postgres.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { EscrowTransitionLog, TRANSITION_LOG_LIMITS } from "./transition-log.js";
@@ -37,6 +38,12 @@ export interface EscrowStoreOptions {
   /** Isolation for tests and several estates on one server: the SQL schema and the Redis key prefix ("mes:…"). */
   schema?: string;
   redisPrefix?: string;
+  /**
+   * PostgreSQL alone only: start although the server streams to asynchronous standbys and to no synchronous one. A
+   * failover to such a standby loses the acknowledged sales it had not received, and nothing else holds them; without
+   * this the store refuses to start (and /readyz fails) naming `synchronous_standby_names`.
+   */
+  acceptAsyncStandbys?: boolean;
 }
 
 /** What an in-process caller may hand the service beyond its config file. */
@@ -88,7 +95,14 @@ export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStor
   if (o.postgresUrl) {
     const { PostgresEscrowStore } = await import("./store/postgres.js");
     const store = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema });
-    await store.migrate();
+    try {
+      await store.migrate();
+      const risk = o.acceptAsyncStandbys ? null : await store.asyncStandbys();
+      if (risk) throw new Error(risk);
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
     return store;
   }
   const { MemoryEscrowStore } = await import("./store/memory.js");
@@ -147,6 +161,11 @@ const escrowServeConfigSchema = escrowConfigSchema
     storeSchema: z.string().min(1).optional(),
     /** Redis key prefix (default mes:). */
     redisPrefix: z.string().min(1).optional(),
+    /**
+     * PostgreSQL alone (no Redis): start, and stay ready, although the server streams to asynchronous standbys and to no
+     * synchronous one — a failover to one loses the acknowledged sales it had not received (README: guarantees).
+     */
+    acceptAsyncStandbys: z.boolean().default(false),
     /** Base URL of the verifiable map service balances are published to (map-publisher.ts); absent: not published. */
     map: z.url().optional(),
     /** The map's name there, and how long one publish call may take before it counts as an outage (ms). */
@@ -195,9 +214,9 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
     // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
     jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
-      const { redis, postgres, storeSchema, redisPrefix, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, transitionsMaxEntries, transitionsMaxBacklog, ...rest } = c;
+      const { redis, postgres, storeSchema, redisPrefix, acceptAsyncStandbys, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, transitionsMaxEntries, transitionsMaxBacklog, ...rest } = c;
       const cfg: EscrowConfig = rest;
-      const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix };
+      const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix, acceptAsyncStandbys };
       const room = await openWaitingRoom({ ...urls, config: cfg, clock });
       let store: EscrowStore | undefined;
       let htlc: HtlcLedger | undefined;
@@ -260,7 +279,8 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           ...hlcParts(node),
           // Not ready while commits would be refused (frozen skew, ε beyond its bound, a clock jump): the
           // balancer sends buyers to a region whose clock can sell, as `time serve` reports its own.
-          ready: { clock: () => node.strongRefusal() ?? true },
+          // PostgreSQL alone: not ready once the server streams to asynchronous standbys only (checked at start too).
+          ready: { clock: () => node.strongRefusal() ?? true, ...(extra.store || acceptAsyncStandbys ? {} : standbyCheck(store)) },
           started() {
             for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
@@ -283,6 +303,13 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       }
     },
   });
+}
+
+/** The PostgreSQL-only store's replication check for /readyz (openEscrowStore ran it at start); none for other stores. */
+function standbyCheck(store: EscrowStore): { replication: () => Promise<true | string> } | Record<string, never> {
+  if (store.kind !== "postgres") return {};
+  const pgStore = store as PostgresEscrowStore;
+  return { replication: async () => (await pgStore.asyncStandbys()) ?? true };
 }
 
 /** The first non-empty line of a key file (a config error naming the file when there is none). */
@@ -315,6 +342,7 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     postgres: o.postgresUrl,
     storeSchema: o.schema,
     redisPrefix: o.redisPrefix,
+    acceptAsyncStandbys: o.acceptAsyncStandbys,
     ...(o.map ? { map: o.map.url, mapName: o.map.name, mapTokenFile: o.map.tokenFile } : {}),
     server: { port: o.port, ...(o.host ? { host: o.host } : {}) },
   };
