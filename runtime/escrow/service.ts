@@ -267,6 +267,10 @@ export class EscrowService {
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
       if (found.user !== buyer.user) return "forbidden";
+      // A live reservation may be sold all the same: an earlier commit whose store write had an unknown outcome (the
+      // connection dropped after COMMIT was sent) left it standing. The store's record comes first, not a "cancelled"
+      // that a replayed commit would then contradict.
+      if (await this.o.store.findSale(p.sku, id)) return "sold";
       if (await sale.cancel(id)) return "cancelled";
     }
     const sold = await this.o.store.findSale(p.sku, id);

@@ -2,6 +2,7 @@
 // sale committed but its answer was lost (the connection dropped after COMMIT was sent: 503, the reservation stands), then
 // Redis is rebuilt from the journal (a new generation: the region's lease and ledger are void). The sale is recorded, so
 // the buyer's retry must answer sold (a duplicate) — not 409 void, nor 410 expired once the reservation's TTL has passed.
+// A cancel in between answers 409 already sold, not 204.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { EscrowService } from "../../../runtime/escrow/service.js";
@@ -65,7 +66,21 @@ async function setup(sku: string) {
   return { clock, store, service, app, reserve, commit, lostAnswer, rebuildRedis, sold, close: () => service.close() };
 }
 
-describe("a retried commit after an unknown journal outcome and a Redis rebuild", () => {
+describe("a commit whose journal write committed but whose answer was lost (then Redis rebuilt)", () => {
+  it("cancelled after the unknown outcome: 409 already sold, not 204 — the commit replays as sold", async () => {
+    const t = await setup("dbl-cancel");
+    const id = await t.reserve();
+    await t.lostAnswer(id);
+    const cancel = await t.app.inject({ method: "DELETE", url: `/v1/reservations/${id}`, headers: await as("ann", "eu", { nowMs: t.clock.now() }) });
+    expect(cancel.statusCode, cancel.body).toBe(409);
+    expect(cancel.json()).toMatchObject({ error: "already sold" });
+    const r = await t.commit(id);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ status: "sold", qty: 2, duplicate: true });
+    expect(await t.sold()).toBe(2);
+    await t.close();
+  });
+
   it("retried before the region has renewed its lease: sold (duplicate), not 409", async () => {
     const t = await setup("dbl-before-tick");
     const id = await t.reserve();
