@@ -168,8 +168,9 @@ export class RegionEscrow {
       if (gone) return gone;
     }
     // Not enough here or in the pool: ask the other regions, who give what they can spare on their
-    // next tick (the request is published with the renewal that starts now).
-    this.borrow = Math.max(this.borrow, qty - this.ledger.free, this.policy.batchSize);
+    // next tick (the request is published with the renewal that starts now): the units its largest refused request
+    // needs at once, which the plan tops up to a batch — and, when every holder borrows, meets by pooling theirs.
+    this.borrow = Math.max(this.borrow, qty);
     if (!this.unmetUsers.has(user)) {
       this.unmetUsers.add(user);
       this.unmet += qty;
@@ -302,7 +303,8 @@ export class RegionEscrow {
       // A borrow request stands while buyers are refused. One kept until a whole batch arrived outlived the need: near
       // the end of a sale it never clears, and two regions both borrowing lend to neither (core/rebalance.ts) — a dry
       // region's buyers got 429 while the last units sat in a region whose own buyers had been refused once, long before.
-      if (this.ledger.free >= this.borrow || !refused) this.borrow = 0;
+      // Units that have arrived do not end it: lending them away before its buyer returns would undo the move.
+      if (!refused) this.borrow = 0;
       let given = 0;
       for (const t of this.plan().transfers) if (t.from === this.region) given += await this.give(t.to, t.qty, now);
       if (given === 0) this.reconcileWith(r.lease.held, seq);

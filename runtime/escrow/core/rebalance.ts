@@ -36,7 +36,10 @@ export interface RegionState {
   free: number;
   /** Expected demand, units/s (the live rate, or the forecast where it is higher). */
   demand: number;
-  /** Units the region asked its peers for (0 if none). */
+  /**
+   * Its borrow request (0 if none): the largest request its buyers were refused for lack of units while the
+   * pool was dry — the free units it needs at once. Peers are asked for at least a batch beyond its free units.
+   */
   want: number;
   live: boolean;
 }
@@ -69,13 +72,18 @@ export function refillWant(policy: RebalancePolicy, free: number, demand: number
   return policy.mode !== "push" && demand > 0 && free <= policy.reorderPoint ? policy.batchSize : 0;
 }
 
+/** Units a borrower asks its peers for: what its refused request lacks, and at least a batch, as a refill would take. */
+function asked(policy: RebalancePolicy, r: RegionState): number {
+  return r.want > 0 ? Math.max(policy.batchSize, r.want - r.free) : 0;
+}
+
 /** Hot regions' shortfall: explicit borrow requests (every mode), and below-target stock (push, hybrid). */
 function deficits(policy: RebalancePolicy, regions: readonly RegionState[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const r of regions) {
     if (!r.live) continue;
     const below = policy.mode === "pull" ? 0 : Math.max(0, keepTarget(policy, r.demand) - r.free);
-    const d = Math.max(below, r.want);
+    const d = Math.max(below, asked(policy, r));
     if (d > 0) out.set(r.id, d);
   }
   return out;
@@ -102,7 +110,7 @@ export function surplus(policy: RebalancePolicy, r: RegionState): number {
 export function shareFor(policy: RebalancePolicy, giver: RegionState, borrower: RegionState): number {
   if (giver.free <= 0) return 0;
   const dg = Math.max(0, giver.demand);
-  const db = Math.max(borrower.demand, borrower.want / policy.horizonSeconds, 1e-9);
+  const db = Math.max(borrower.demand, asked(policy, borrower) / policy.horizonSeconds, 1e-9);
   const share = Math.max(1, Math.ceil((giver.free * db) / (dg + db)));
   return Math.min(giver.free, Math.max(giver.free - keepTarget(policy, dg), share));
 }
@@ -129,7 +137,7 @@ export function rebalancePlan(policy: RebalancePolicy, regions: readonly RegionS
   }
   // Borrowers (dry while the pool is dry) are served first, by every live region that is not borrowing
   // itself — hot ones too, their share (shareFor); below-target regions take only what exceeds twice a
-  // giver's target, from regions that are not short themselves.
+  // giver's target, from regions that are not short themselves. With no lender at all, borrowers pool (consolidate).
   const given = new Map<string, number>();
   const transfers: Transfer[] = [];
   const borrowers = new Set(regions.filter((r) => r.live && r.want > 0).map((r) => r.id));
@@ -151,7 +159,32 @@ export function rebalancePlan(policy: RebalancePolicy, regions: readonly RegionS
       d -= q;
     }
   }
+  consolidate(regions, borrowers, grants, transfers);
   return { grants, transfers };
+}
+
+/**
+ * No lender served any borrower — every region holding free units borrows itself, e.g. the last units split
+ * between regions whose buyers each want more than their region holds — so the borrowers' free units are pooled
+ * in one borrower whose request they meet: of those, the one holding the most (fewest units move; ties by id),
+ * taking what it lacks from the others, most free first. Units move only to a borrower they satisfy, and
+ * nothing moves while some borrower already holds what it asked for (its buyers have yet to return): the next
+ * plan leaves the receiver be until it has sold or stopped borrowing, so units never ping-pong.
+ */
+function consolidate(regions: readonly RegionState[], borrowers: ReadonlySet<string>, grants: Record<string, number>, transfers: Transfer[]): void {
+  const dry = regions.filter((r) => borrowers.has(r.id));
+  if (dry.some((b) => (grants[b.id] ?? 0) > 0 || b.free >= b.want) || transfers.some((t) => borrowers.has(t.to))) return;
+  const units = dry.reduce((s, b) => s + Math.max(0, b.free), 0);
+  const byFreeThenId = (a: RegionState, b: RegionState) => b.free - a.free || (a.id < b.id ? -1 : 1);
+  const to = dry.filter((b) => b.want <= units).sort(byFreeThenId)[0];
+  if (!to) return;
+  let d = to.want - to.free;
+  for (const from of dry.filter((b) => b !== to && b.free > 0).sort(byFreeThenId)) {
+    if (d <= 0) break;
+    const q = Math.min(d, from.free);
+    transfers.push({ from: from.id, to: to.id, qty: q });
+    d -= q;
+  }
 }
 
 export interface RegionUtilisation {
