@@ -58,6 +58,8 @@ export class RegionLedger {
   private base = 0;
   private live = 0;
   private readonly committingById = new Map<string, Reservation>();
+  /** Commits in flight when the ledger was voided: their units went with the lease, so an abort or a refusal gives none back. */
+  private readonly orphaned = new Set<string>();
   /** The last id `slotOf` parsed (ids are a pure function of the text, and the prefix is fixed). */
   private parsedId: string | null = null;
   private parsedSeq = 0;
@@ -229,6 +231,7 @@ export class RegionLedger {
     const r = this.committingById.get(id);
     if (!r) return;
     this.committingById.delete(id);
+    this.orphaned.delete(id);
     this.committingUnits -= r.qty;
     this.soldTotal += r.qty;
     this.onEvent?.({ op: "commit", id, user: r.user });
@@ -241,6 +244,12 @@ export class RegionLedger {
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
     const i = r.seq - this.base;
+    if (this.orphaned.delete(id)) {
+      // Begun under a lease the ledger has voided since: the reservation is void (a retry is told so), its units gone.
+      if (i >= 0 && i < this.len && this.tokens[i] === r.id.slice(-16)) this.states[i] = VOID;
+      this.onEvent?.({ op: "void", id });
+      return;
+    }
     if (i >= this.head && i < this.len && this.tokens[i] === r.id.slice(-16)) {
       this.states[i] = LIVE; // the slot still holds its qty, expiry, user and token
       this.live++;
@@ -256,6 +265,7 @@ export class RegionLedger {
     const r = this.committingById.get(id);
     if (!r) return;
     this.committingById.delete(id);
+    this.orphaned.delete(id);
     this.committingUnits -= r.qty;
     this.onEvent?.({ op: "void", id });
   }
@@ -266,6 +276,10 @@ export class RegionLedger {
     if (!r) return;
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
+    if (this.orphaned.delete(id)) {
+      this.onEvent?.({ op: "void", id }); // its lease was voided meanwhile: the units are not this ledger's to free
+      return;
+    }
     this.freeUnits += r.qty;
     this.onEvent?.({ op: "cancel", id, user: r.user });
   }
@@ -319,6 +333,7 @@ export class RegionLedger {
   /** The lease was lost (reclaimed, rebuilt or fenced): every local unit and live reservation is void. */
   void(): Reservation[] {
     const dropped: Reservation[] = [];
+    for (const id of this.committingById.keys()) this.orphaned.add(id);
     for (let i = this.head; i < this.len; i++) {
       if (this.states[i] !== LIVE) continue;
       const r = this.view(i);
