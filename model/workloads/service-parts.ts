@@ -72,6 +72,11 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         server: meshServerSection(spec.pki.trustDomain, escrow),
         // Balances published to the verifiable map (off the sale path), while the estate runs it.
         ...(hasWork(spec, "map") ? escrowMapSection() : {}),
+        // The ledger primary streams to the replication topology's cross-region read replicas, which are asynchronous:
+        // without this the service refuses to start on it. They are read replicas, not an automatic failover target;
+        // promoting one is the cross-region failover runbook's step, which loses the replica's lag — the escrow's
+        // acknowledged sales in it as every other write (runtime/escrow/README.md, guarantees).
+        acceptAsyncStandbys: true,
       };
       return {
         // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.

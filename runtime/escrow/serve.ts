@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
+import { Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
 import { type Clock } from "../common/clock.js";
@@ -41,7 +42,7 @@ export interface EscrowStoreOptions {
   /**
    * PostgreSQL alone only: start although the server streams to asynchronous standbys and to no synchronous one. A
    * failover to such a standby loses the acknowledged sales it had not received, and nothing else holds them; without
-   * this the store refuses to start (and /readyz fails) naming `synchronous_standby_names`.
+   * this the store refuses to start naming `synchronous_standby_names` (a change while it runs: `watchStandbys`).
    */
   acceptAsyncStandbys?: boolean;
 }
@@ -162,7 +163,7 @@ const escrowServeConfigSchema = escrowConfigSchema
     /** Redis key prefix (default mes:). */
     redisPrefix: z.string().min(1).optional(),
     /**
-     * PostgreSQL alone (no Redis): start, and stay ready, although the server streams to asynchronous standbys and to no
+     * PostgreSQL alone (no Redis): start although the server streams to asynchronous standbys and to no
      * synchronous one — a failover to one loses the acknowledged sales it had not received (README: guarantees).
      */
     acceptAsyncStandbys: z.boolean().default(false),
@@ -223,6 +224,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       try {
         store = extra.store ?? (await openEscrowStore(urls));
         const ledger = (htlc = await openHtlcLedger(extra.store ? {} : urls));
+        if (!extra.store && !acceptAsyncStandbys) watchStandbys(store, metrics, log);
         const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
@@ -279,8 +281,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           ...hlcParts(node),
           // Not ready while commits would be refused (frozen skew, ε beyond its bound, a clock jump): the
           // balancer sends buyers to a region whose clock can sell, as `time serve` reports its own.
-          // PostgreSQL alone: not ready once the server streams to asynchronous standbys only (checked at start too).
-          ready: { clock: () => node.strongRefusal() ?? true, ...(extra.store || acceptAsyncStandbys ? {} : standbyCheck(store)) },
+          ready: { clock: () => node.strongRefusal() ?? true },
           started() {
             for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
@@ -305,11 +306,26 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
   });
 }
 
-/** The PostgreSQL-only store's replication check for /readyz (openEscrowStore ran it at start); none for other stores. */
-function standbyCheck(store: EscrowStore): { replication: () => Promise<true | string> } | Record<string, never> {
-  if (store.kind !== "postgres") return {};
+/**
+ * PostgreSQL alone, after the start-up check (openEscrowStore): a standby turned asynchronous while the service runs is a
+ * gauge read at each scrape, and a warning when it changes — not a readiness failure, which would take every region
+ * out of the balancer at once for a risk that only a failover to that standby would realise. Operators alert on it.
+ */
+function watchStandbys(store: EscrowStore, metrics: Registry, log: { warn: (o: object, msg: string) => void }): void {
+  if (store.kind !== "postgres") return;
   const pgStore = store as PostgresEscrowStore;
-  return { replication: async () => (await pgStore.asyncStandbys()) ?? true };
+  let last: string | null = null;
+  new Gauge({
+    name: "meridian_escrow_async_standbys_only",
+    help: "1 while PostgreSQL (the escrow's only store) streams to asynchronous standbys and no synchronous one: a failover to one loses acknowledged sales",
+    registers: [metrics],
+    async collect() {
+      const risk = await pgStore.asyncStandbys().catch(() => last);
+      if (risk !== last && risk !== null) log.warn({ risk }, "PostgreSQL now streams to asynchronous standbys only");
+      last = risk;
+      this.set(risk === null ? 0 : 1);
+    },
+  });
 }
 
 /** The first non-empty line of a key file (a config error naming the file when there is none). */

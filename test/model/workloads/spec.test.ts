@@ -263,7 +263,8 @@ describe("regionWorkloads", () => {
       escrow: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server);
-        parseEscrowConfig(Object.fromEntries(Object.entries(keys).filter(([k]) => !k.startsWith("map"))));
+        // The pure escrow config, without serve's own keys (the map it publishes to, the store's replication precondition).
+        parseEscrowConfig(Object.fromEntries(Object.entries(keys).filter(([k]) => !k.startsWith("map") && k !== "acceptAsyncStandbys")));
         return defineEscrowService().config.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
       },
       // The kit's `server` section beside the service's keys (identity behind the sidecar: model/security/mesh-identity.ts).

@@ -35,7 +35,7 @@ describe("escrow's readiness on the kit", () => {
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, service: "escrow", checks: { "store:postgres": "ok", clock: "ok", replication: "ok" } });
+    expect(await ready.json()).toEqual({ ready: true, service: "escrow", checks: { "store:postgres": "ok", clock: "ok" } });
 
     expect((await fetch(`${server.url}/v1/inventory/concert-2027`, { headers: { "x-region": "local-aws" } })).status).toBe(200);
     expect((await fetch(`${server.url}/v1/inventory/concert-2027/reservations`, { method: "POST", headers: { "x-region": "local-aws" } })).status).toBe(401);
