@@ -8,7 +8,9 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { BIND_FAILED, freePort, readLog, startOnFreePort } from "../../../ports.js";
+import { dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
 const LOG = "redis.log";
 
@@ -116,4 +118,28 @@ export class PrivateRedis {
     await this.kill9();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private redis-server and a fresh journal schema for one test file's journaled stores: the server starts before
+ * its tests; after them it stops and the schema is dropped.
+ */
+export function privateRedisForFile(schemaName: string): { readonly redis: PrivateRedis; readonly schema: string } {
+  const schema = uniqueName(schemaName);
+  let redis: PrivateRedis | undefined;
+  beforeAll(async () => {
+    await ensurePgDatabase();
+    redis = await PrivateRedis.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    await dropPgSchema(schema);
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error("the private redis-server is not started (use it inside a test)");
+      return redis;
+    },
+    schema,
+  };
 }

@@ -4,26 +4,17 @@
  * rollbacks several in a row; a rollback to before a refund. Each time the account must come back exactly the
  * journal's — every acknowledged sale kept, nothing sold twice, a refund neither lost nor applied twice.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import type { Fence, SaleOutcome } from "../../../../runtime/escrow/store/port.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
-import { PrivateRedis } from "./private-redis.js";
+import { PG_URL } from "../servers.js";
+import { privateRedisForFile } from "./private-redis.js";
 
-let redis: PrivateRedis;
-const schema = uniqueName("faults_rollbacks");
+const fx = privateRedisForFile("faults_rollbacks");
+const { schema } = fx;
 
-beforeAll(async () => {
-  await ensurePgDatabase();
-  redis = await PrivateRedis.start();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await dropPgSchema(schema);
-});
-
-const open = () => new JournaledEscrowStore({ redisUrl: redis.url, postgresUrl: PG_URL, schema });
+const open = () => new JournaledEscrowStore({ redisUrl: fx.redis.url, postgresUrl: PG_URL, schema });
 const sale = (saleId: string, qty: number, user = "u") => ({ saleId, qty, user });
 
 /** The first command after a restart may meet the broken connection (one retry per request): try again. */
@@ -70,14 +61,14 @@ describe("Redis restored from RDB snapshots (private redis-server)", () => {
     let answered: SaleOutcome[] | null = null;
     const inFlight = s.recordSales(sku, "a", fence, [sale("b1", 1), sale("b2", 2)], 3, 0).then((x) => (answered = x));
     while (!(await s.redis.sale(sku, "b2"))) await new Promise((r) => setTimeout(r, 10));
-    const snapshot = await redis.snapshot("inflight");
+    const snapshot = await fx.redis.snapshot("inflight");
     expect(answered).toBeNull(); // the snapshot has b1 and b2; the journal not yet
     await lock.query("COMMIT");
     await lock.end();
     expect(await inFlight).toEqual(["sold", "sold"]);
     expect(await s.recordSales(sku, "a", fence, [sale("c1", 2), sale("c2", 1)], 4, 0)).toEqual(["sold", "sold"]);
 
-    await redis.restart(snapshot); // Redis forgets c1 and c2: 6 sold, the lease holds 6
+    await fx.redis.restart(snapshot); // Redis forgets c1 and c2: 6 sold, the lease holds 6
     // Before any verify the region sells again under its fence: Redis agrees, the journal refuses the positions.
     expect(await retry(() => s.recordSales(sku, "a", fence, [sale("d1", 1), sale("d2", 1)], 5, 0))).toEqual(["lease-lost", "lease-lost"]);
     expect(await rebuilds(s, sku)).toEqual([expect.stringMatching(/refused a sale batch: rolled-back/)]);
@@ -94,24 +85,24 @@ describe("Redis restored from RDB snapshots (private redis-server)", () => {
     await s.createItem(sku, 12, {}, 0);
     let fence = await lease(s, sku, 12, 1);
     expect(await s.recordSales(sku, "a", fence, [sale("a1", 2)], 2, 0)).toEqual(["sold"]);
-    const s1 = await redis.snapshot("again-1");
+    const s1 = await fx.redis.snapshot("again-1");
     expect(await s.recordSales(sku, "a", fence, [sale("a2", 2)], 3, 0)).toEqual(["sold"]);
 
-    await redis.restart(s1);
+    await fx.redis.restart(s1);
     expect((await retry(() => s.verify(sku, 4)))!.action).toBe("rebuilt");
     await expectAccount(s, sku, 12, 4, 4);
-    const s2 = await redis.snapshot("again-2"); // the new generation, nothing sold in it yet
+    const s2 = await fx.redis.snapshot("again-2"); // the new generation, nothing sold in it yet
     fence = await lease(s, sku, 8, 5, fence); // the old lease is void; a new one under the new generation
     expect(await s.recordSales(sku, "a", fence, [sale("b1", 3)], 6, 0)).toEqual(["sold"]);
     expect((await s.verify(sku, 7))!.action).toBe("none");
 
-    await redis.restart(s1); // the first generation again
+    await fx.redis.restart(s1); // the first generation again
     expect((await retry(() => s.verify(sku, 8)))!.action).toBe("rebuilt");
     await expectAccount(s, sku, 12, 7, 8);
     fence = await lease(s, sku, 5, 9, fence);
     expect(await s.recordSales(sku, "a", fence, [sale("c1", 1)], 10, 0)).toEqual(["sold"]);
 
-    await redis.restart(s2); // the second generation, before b1
+    await fx.redis.restart(s2); // the second generation, before b1
     expect((await retry(() => s.verify(sku, 11)))!.action).toBe("rebuilt");
     await expectAccount(s, sku, 12, 8, 11);
     expect((await s.verify(sku, 12))!.action).toBe("none");
@@ -126,11 +117,11 @@ describe("Redis restored from RDB snapshots (private redis-server)", () => {
     await s.createItem(sku, 10, {}, 0);
     const fence = await lease(s, sku, 6, 1);
     expect(await s.recordSales(sku, "a", fence, [sale("r1", 2, "ann"), sale("r2", 1, "bob")], 2, 0)).toEqual(["sold", "sold"]);
-    const snapshot = await redis.snapshot("before-refund");
+    const snapshot = await fx.redis.snapshot("before-refund");
     expect(await s.refund(sku, "r1", 3)).toBe("refunded");
     await expectAccount(s, sku, 10, 1, 3);
 
-    await redis.restart(snapshot); // Redis: r1 sold, not refunded, ann bought 2
+    await fx.redis.restart(snapshot); // Redis: r1 sold, not refunded, ann bought 2
     await retry(() => s.verify(sku, 4));
     await expectAccount(s, sku, 10, 1, 4);
     expect(await s.hold(sku, { user: "ann", holdId: "h", qty: 2, cap: 2, expiresAtMs: 100, nowMs: 5 })).toEqual({ ok: true });

@@ -7,26 +7,17 @@
  * sold = the inventory, sold + reserved + available = inventory, and every acknowledged commit
  * replays as a duplicate — also after the service itself restarts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { PG_URL } from "../servers.js";
 import { testConfig } from "../fixture.js";
-import { PrivateRedis } from "./private-redis.js";
+import { privateRedisForFile } from "./private-redis.js";
 import { REGIONS, checkExact, openService, replayAll, runSale } from "./sale.js";
 
 const TOTAL = 600;
-let redis: PrivateRedis;
-const schema = uniqueName("faults_redis");
-
-beforeAll(async () => {
-  await ensurePgDatabase();
-  redis = await PrivateRedis.start();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await dropPgSchema(schema);
-});
+const fx = privateRedisForFile("faults_redis");
+const { schema } = fx;
 
 async function setup(sku: string) {
   const config = await testConfig(REGIONS, {
@@ -38,7 +29,7 @@ async function setup(sku: string) {
       { sku, total: TOTAL, globalReserve: 60, allocation: { "fault-a": 180, "fault-b": 180, "fault-c": 180 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } },
     ],
   });
-  const open = () => new JournaledEscrowStore({ redisUrl: redis.url, postgresUrl: PG_URL, schema });
+  const open = () => new JournaledEscrowStore({ redisUrl: fx.redis.url, postgresUrl: PG_URL, schema });
   const store = open();
   await store.migrate();
   const { service, app } = openService(config, store);
@@ -68,13 +59,13 @@ describe("escrow under Redis faults (redis + postgres)", () => {
       buyers: 24,
       faultAt: [150],
       fault: async () => {
-        await redis.kill9();
+        await fx.redis.kill9();
         // Keep the store dead until the service has answered 503 for it (buyers meet it meanwhile; on a
         // loaded machine a fixed pause may end before any request notices).
         for (const until = Date.now() + 30_000; outage === 0 && Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
           if ((await app.inject({ method: "GET", url: `/v1/inventory/${sku}`, headers: { "x-region": "fault-a" } })).statusCode === 503) outage++;
         }
-        await redis.restart("empty");
+        await fx.redis.restart("empty");
       },
     });
     expect(outage, "the service never answered 503 while Redis was dead").toBe(1);
@@ -97,8 +88,8 @@ describe("escrow under Redis faults (redis + postgres)", () => {
       buyers: 24,
       faultAt: [100, 300],
       fault: async (i) => {
-        if (i === 0) snapshot = await redis.snapshot("mid-sale");
-        else await redis.restart(snapshot); // 200 acknowledged units later, Redis comes back as it was
+        if (i === 0) snapshot = await fx.redis.snapshot("mid-sale");
+        else await fx.redis.restart(snapshot); // 200 acknowledged units later, Redis comes back as it was
       },
     });
     await checkExact(app, service, sku, TOTAL, run);

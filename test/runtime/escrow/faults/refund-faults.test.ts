@@ -5,27 +5,18 @@
  * no refund may be lost or applied twice: at the end units sold = the inventory = acknowledged units − refunded units,
  * the store's account balances, every acknowledged commit replays, and every refund is already done.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import { conservationDrift } from "../../../../runtime/escrow/store/port.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { PG_URL } from "../servers.js";
 import { testConfig } from "../fixture.js";
-import { PrivateRedis } from "./private-redis.js";
+import { privateRedisForFile } from "./private-redis.js";
 import { REGIONS, openService, replayAll, runSale } from "./sale.js";
 
 const TOTAL = 300;
-let redis: PrivateRedis;
-const schema = uniqueName("faults_refunds");
-
-beforeAll(async () => {
-  await ensurePgDatabase();
-  redis = await PrivateRedis.start();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await dropPgSchema(schema);
-});
+const fx = privateRedisForFile("faults_refunds");
+const { schema } = fx;
 
 describe("refunds under Redis faults (redis + postgres)", () => {
   it("refunds mid-sale, Redis restarted empty, then rolled back to before later refunds: refunded units resell once, totals exact", async () => {
@@ -39,7 +30,7 @@ describe("refunds under Redis faults (redis + postgres)", () => {
         { sku, total: TOTAL, globalReserve: 30, allocation: { "fault-a": 90, "fault-b": 90, "fault-c": 90 }, refill: { batchSize: 10, reorderPoints: { "fault-a": 3, "fault-b": 3, "fault-c": 3 } } },
       ],
     });
-    const store = new JournaledEscrowStore({ redisUrl: redis.url, postgresUrl: PG_URL, schema });
+    const store = new JournaledEscrowStore({ redisUrl: fx.redis.url, postgresUrl: PG_URL, schema });
     await store.migrate();
     const { service, app } = openService(config, store);
     await service.createConfigured();
@@ -63,13 +54,13 @@ describe("refunds under Redis faults (redis + postgres)", () => {
       fault: async (i, acked) => {
         if (i === 0) {
           await refundSome(acked, 8);
-          await redis.kill9();
+          await fx.redis.kill9();
           await new Promise((r) => setTimeout(r, 300));
-          await redis.restart("empty");
-        } else if (i === 1) snapshot = await redis.snapshot("before-refunds");
+          await fx.redis.restart("empty");
+        } else if (i === 1) snapshot = await fx.redis.snapshot("before-refunds");
         else if (i === 2) await refundSome(acked, 8);
         else if (i === 3)
-          await redis.restart(snapshot); // the refunds at 160 are not in it
+          await fx.redis.restart(snapshot); // the refunds at 160 are not in it
         else await refundSome(acked, 8); // no rebuild after these: Redis itself puts them back on sale
       },
     });
