@@ -29,7 +29,11 @@ interface PendingCommit {
   fence: Fence;
   resolve: (r: CommitResult) => void;
   reject: (err: unknown) => void;
+  /** In doubt: queued or in flight again (a retry joins it rather than sending it once more). */
+  resent?: boolean;
 }
+
+const ignore = (): void => undefined;
 
 export class RegionEscrow {
   readonly ledger: RegionLedger;
@@ -43,7 +47,7 @@ export class RegionEscrow {
   pool = 0;
   peers: Record<string, PeerLease> = {};
   rate = 0;
-  /** Units this region asks its peers for (published on the next renewal). */
+  /** The borrow request published on the next renewal: the largest request refused for lack of units (LeaseView.want). */
   borrow = 0;
   /** True while another live incarnation of this region holds the lease. */
   fenced = false;
@@ -63,6 +67,13 @@ export class RegionEscrow {
   private slowPath: Promise<unknown> = Promise.resolve();
   private commitSeq = 0;
   private pendingCommits: PendingCommit[] = [];
+  /**
+   * Commits whose store write had an unknown outcome (it threw: the store may have applied it before the connection
+   * dropped). They stay committing in the ledger — not expirable, not re-reservable, not free — until the sale is sent
+   * again under its own fence (the store dedupes by sale id) on the next tick, or at once on its buyer's retry, and the
+   * store's answer settles them. At most one entry per committing reservation; none on the normal path.
+   */
+  private readonly inDoubt = new Map<string, PendingCommit>();
   private flushesInFlight = 0;
   private flushDue = false;
   private lastTickMs: number;
@@ -215,21 +226,54 @@ export class RegionEscrow {
    * the write that carries it has completed.
    */
   async commit(id: string): Promise<CommitResult> {
+    if (this.inDoubt.size > 0) {
+      const doubt = this.inDoubt.get(id);
+      if (doubt) return new Promise<CommitResult>((resolve, reject) => this.resend(doubt, resolve, reject)); // the store's answer, whatever the TTL
+    }
     const begun = this.ledger.beginCommit(id, this.o.clock.now());
     if (!begun.ok) return { status: begun.reason };
     this.commitSeq++;
-    return new Promise<CommitResult>((resolve, reject) => {
-      this.pendingCommits.push({ id, qty: begun.reservation.qty, user: begun.reservation.user, fence: this.fence, resolve, reject });
-      if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
-      else if (this.flushesInFlight === 0 && !this.flushDue) {
-        // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
-        this.flushDue = true;
-        setImmediate(() => {
-          this.flushDue = false;
-          void this.flush();
-        });
-      }
-    });
+    return new Promise<CommitResult>((resolve, reject) => this.enqueue({ id, qty: begun.reservation.qty, user: begun.reservation.user, fence: this.fence, resolve, reject }));
+  }
+
+  private enqueue(c: PendingCommit): void {
+    this.pendingCommits.push(c);
+    if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
+    else if (this.flushesInFlight === 0 && !this.flushDue) {
+      // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
+      this.flushDue = true;
+      setImmediate(() => {
+        this.flushDue = false;
+        void this.flush();
+      });
+    }
+  }
+
+  /** Send an in-doubt commit again (once, however many wait on it) and tell `resolve`/`reject` the store's answer. */
+  private resend(c: PendingCommit, resolve: (r: CommitResult) => void, reject: (err: unknown) => void): void {
+    const [res, rej] = [c.resolve, c.reject];
+    c.resolve = (r) => (res(r), resolve(r));
+    c.reject = (err) => (rej(err), reject(err));
+    if (c.resent) return;
+    c.resent = true;
+    this.commitSeq++;
+    this.enqueue(c);
+  }
+
+  /** Settle every in-doubt commit with the store (one write per fence); resolves when each has an answer or threw again. */
+  private resolveInDoubt(): Promise<unknown> {
+    return Promise.all(
+      [...this.inDoubt.values()].map(
+        (c) =>
+          new Promise<void>((done) =>
+            this.resend(
+              c,
+              () => done(),
+              () => done(),
+            ),
+          ),
+      ),
+    );
   }
 
   private async flush(): Promise<void> {
@@ -248,13 +292,21 @@ export class RegionEscrow {
       try {
         outcomes = await this.o.store.recordSales(this.sku, this.region, batch[0]!.fence, sales, this.o.clock.now(), this.o.perUserCap ?? 0);
       } catch (err) {
-        // The outcome is unknown: the reservation stands, and a retry sells it once (the store dedupes).
-        for (const c of batch) this.ledger.abortCommit(c.id);
+        // The outcome is unknown: the store may have sold it. Aborted back to a live reservation, it would expire unless
+        // its buyer retried and its units count as free although sold. It stays committing, in doubt, until sent again.
+        // Under a lease lost since (the fence changed: the ledger was voided), its units are gone either way: abortCommit
+        // voids it, and a retry is answered from the store's record (service.ts asks findSale).
         this.commitSeq++;
-        for (const c of batch) c.reject(err);
+        const current = this.fence.epoch === epoch && this.fence.generation === generation;
+        for (const c of batch) {
+          if (current) this.inDoubt.set(c.id, { id: c.id, qty: c.qty, user: c.user, fence: c.fence, resolve: ignore, reject: ignore });
+          else this.ledger.abortCommit(c.id);
+          c.reject(err);
+        }
         return;
       }
       this.commitSeq++;
+      if (this.inDoubt.size > 0) for (const c of batch) this.inDoubt.delete(c.id);
       batch.forEach((c, i) => {
         const outcome = outcomes[i];
         if (outcome === "sold" || outcome === "duplicate") {
@@ -276,7 +328,19 @@ export class RegionEscrow {
     }
   }
 
+  /**
+   * Cancel a live reservation. One in doubt (not being sent again) is cancelled as a live one: the caller has asked the
+   * store first that it was not sold (service.ts); its units come back free (void, if its lease was lost meanwhile).
+   */
   cancel(id: string): Reservation | undefined {
+    const doubt = this.inDoubt.size > 0 ? this.inDoubt.get(id) : undefined;
+    if (doubt && !doubt.resent) {
+      this.inDoubt.delete(id);
+      const r = this.ledger.get(id);
+      this.ledger.abortCommit(id);
+      if (!r || this.ledger.lookup(id) === "void") return undefined; // its lease was lost meanwhile: nothing to cancel
+      return this.ledger.release(id) ?? { ...r, committing: false }; // (swept meanwhile: the abort freed its units)
+    }
     return this.ledger.release(id);
   }
 
@@ -287,6 +351,7 @@ export class RegionEscrow {
       const expired = this.ledger.expire(now);
       this.renewalRefused = this.o.strongRefusal?.() ?? null;
       if (this.renewalRefused !== null) return { expired, pulled: 0, given: 0 };
+      if (this.inDoubt.size > 0) await this.resolveInDoubt(); // only commits whose write threw cost a store call here
       // Demand is what buyers asked for: units reserved, and units refused for lack of stock (each buyer
       // once a tick). Counting only reservations, a region whose buyers find it dry would show no demand,
       // be planned as cold and never be given any (core/rebalance.ts shareFor).

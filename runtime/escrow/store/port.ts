@@ -29,7 +29,11 @@ export interface LeaseView {
   reserved: number;
   /** The region's published reservation rate, units/s (EWMA), for rebalancing. */
   rate: number;
-  /** Units the region asked its peers for when the pool was dry (pull borrowing); 0 if none. */
+  /**
+   * The region's borrow request, 0 if none: the largest request its buyers were refused for lack of units while the
+   * pool was dry (the free units it needs at once), standing until a tick with no refused buyer. Not units asked of
+   * peers: the plan asks them for at least a batch beyond the region's free units (core/rebalance.ts `asked`).
+   */
   want: number;
   /** Units transferred into this lease by other regions, ever (the owner credits the increase). */
   received: number;
@@ -48,7 +52,7 @@ export interface AcquireRequest {
   leaseTtlMs: number;
   /** Start a new incarnation: bump the epoch so a previous process of this region is fenced off. */
   fresh: boolean;
-  /** Published with the renewal: reserved units, reservation rate, and units wanted from peers. */
+  /** Published with the renewal: reserved units, reservation rate, and the borrow request (LeaseView.want). */
   reserved: number;
   rate: number;
   borrow: number;
