@@ -13,27 +13,10 @@ import { incarnationNonce, reservationPrefix } from "./core/ids.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
 import { elsewhere, type AcquireResult, type Fence, type PeerLease } from "./store/port.js";
 import type { CommitResult, DriftEvent, RegionEscrowOptions, ReserveResult } from "./region-types.js";
+import { RegionCommits } from "./region-commits.js";
 
 /** A sold-out answer from a view older than this is checked against the store first. */
 const VIEW_FRESH_MS = 250;
-
-/** Sales per group commit, and group commits in flight at once per region. */
-const MAX_GROUP_COMMIT = 512;
-const MAX_FLUSHES_IN_FLIGHT = 2;
-
-interface PendingCommit {
-  id: string;
-  qty: number;
-  user: string;
-  /** The lease the reservation's units came from: it sells under this fence or not at all. */
-  fence: Fence;
-  resolve: (r: CommitResult) => void;
-  reject: (err: unknown) => void;
-  /** In doubt: queued or in flight again (a retry joins it rather than sending it once more). */
-  resent?: boolean;
-}
-
-const ignore = (): void => undefined;
 
 export class RegionEscrow {
   readonly ledger: RegionLedger;
@@ -65,17 +48,7 @@ export class RegionEscrow {
   private refreshQueued: Promise<unknown> | null = null;
   private waiters = 0;
   private slowPath: Promise<unknown> = Promise.resolve();
-  private commitSeq = 0;
-  private pendingCommits: PendingCommit[] = [];
-  /**
-   * Commits whose store write had an unknown outcome (it threw: the store may have applied it before the connection
-   * dropped). They stay committing in the ledger — not expirable, not re-reservable, not free — until the sale is sent
-   * again under its own fence (the store dedupes by sale id) on the next tick, or at once on its buyer's retry, and the
-   * store's answer settles them. At most one entry per committing reservation; none on the normal path.
-   */
-  private readonly inDoubt = new Map<string, PendingCommit>();
-  private flushesInFlight = 0;
-  private flushDue = false;
+  private readonly commits: RegionCommits;
   private lastTickMs: number;
   private lastReservedTotal = 0;
   /** Buyers refused for lack of units since the last tick, and the units they asked for: demand the ledger never saw. */
@@ -88,6 +61,13 @@ export class RegionEscrow {
     this.region = o.region;
     this.policy = o.policy ?? DEFAULT_POLICY;
     this.lastTickMs = o.clock.now();
+    this.commits = new RegionCommits({
+      ledger: this.ledger,
+      fence: () => this.fence,
+      write: (fence, sales) => o.store.recordSales(this.sku, this.region, fence, sales, o.clock.now(), o.perUserCap ?? 0),
+      sold: (qty) => (this.sold += qty),
+      leaseLost: () => void this.tick().catch(() => undefined), // learn the new fence now
+    });
   }
 
   /** Expected demand, units/s: the live rate or the forecast, whichever is higher. */
@@ -225,107 +205,8 @@ export class RegionEscrow {
    * go out together in the next one (one round trip, one fsync), and each is acknowledged only once
    * the write that carries it has completed.
    */
-  async commit(id: string): Promise<CommitResult> {
-    if (this.inDoubt.size > 0) {
-      const doubt = this.inDoubt.get(id);
-      if (doubt) return new Promise<CommitResult>((resolve, reject) => this.resend(doubt, resolve, reject)); // the store's answer, whatever the TTL
-    }
-    const begun = this.ledger.beginCommit(id, this.o.clock.now());
-    if (!begun.ok) return { status: begun.reason };
-    this.commitSeq++;
-    return new Promise<CommitResult>((resolve, reject) => this.enqueue({ id, qty: begun.reservation.qty, user: begun.reservation.user, fence: this.fence, resolve, reject }));
-  }
-
-  private enqueue(c: PendingCommit): void {
-    this.pendingCommits.push(c);
-    if (this.pendingCommits.length >= MAX_GROUP_COMMIT) void this.flush();
-    else if (this.flushesInFlight === 0 && !this.flushDue) {
-      // Linger to the end of this turn of the event loop: commits read from the sockets in the same turn share the write.
-      this.flushDue = true;
-      setImmediate(() => {
-        this.flushDue = false;
-        void this.flush();
-      });
-    }
-  }
-
-  /** Send an in-doubt commit again (once, however many wait on it) and tell `resolve`/`reject` the store's answer. */
-  private resend(c: PendingCommit, resolve: (r: CommitResult) => void, reject: (err: unknown) => void): void {
-    const [res, rej] = [c.resolve, c.reject];
-    c.resolve = (r) => (res(r), resolve(r));
-    c.reject = (err) => (rej(err), reject(err));
-    if (c.resent) return;
-    c.resent = true;
-    this.commitSeq++;
-    this.enqueue(c);
-  }
-
-  /** Settle every in-doubt commit with the store (one write per fence); resolves when each has an answer or threw again. */
-  private resolveInDoubt(): Promise<unknown> {
-    return Promise.all(
-      [...this.inDoubt.values()].map(
-        (c) =>
-          new Promise<void>((done) =>
-            this.resend(
-              c,
-              () => done(),
-              () => done(),
-            ),
-          ),
-      ),
-    );
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pendingCommits.length === 0 || this.flushesInFlight >= MAX_FLUSHES_IN_FLIGHT) return;
-    // Commits begun under one lease go out together, under that lease's fence — not the fence current now: a renewal
-    // between the commit and this write may have found the lease lost, voided the ledger and taken a new lease, whose
-    // units the voided ledger does not count as the reservation's (sold from it, the ledger would hold more than the store).
-    const { generation, epoch } = this.pendingCommits[0]!.fence;
-    let n = 1;
-    while (n < this.pendingCommits.length && n < MAX_GROUP_COMMIT && this.pendingCommits[n]!.fence.epoch === epoch && this.pendingCommits[n]!.fence.generation === generation) n++;
-    const batch = this.pendingCommits.splice(0, n);
-    this.flushesInFlight++;
-    try {
-      const sales = batch.map((c) => ({ saleId: c.id, qty: c.qty, user: c.user }));
-      let outcomes;
-      try {
-        outcomes = await this.o.store.recordSales(this.sku, this.region, batch[0]!.fence, sales, this.o.clock.now(), this.o.perUserCap ?? 0);
-      } catch (err) {
-        // The outcome is unknown: the store may have sold it. Aborted back to a live reservation, it would expire unless
-        // its buyer retried and its units count as free although sold. It stays committing, in doubt, until sent again.
-        // Under a lease lost since (the fence changed: the ledger was voided), its units are gone either way: abortCommit
-        // voids it, and a retry is answered from the store's record (service.ts asks findSale).
-        this.commitSeq++;
-        const current = this.fence.epoch === epoch && this.fence.generation === generation;
-        for (const c of batch) {
-          if (current) this.inDoubt.set(c.id, { id: c.id, qty: c.qty, user: c.user, fence: c.fence, resolve: ignore, reject: ignore });
-          else this.ledger.abortCommit(c.id);
-          c.reject(err);
-        }
-        return;
-      }
-      this.commitSeq++;
-      if (this.inDoubt.size > 0) for (const c of batch) this.inDoubt.delete(c.id);
-      batch.forEach((c, i) => {
-        const outcome = outcomes[i];
-        if (outcome === "sold" || outcome === "duplicate") {
-          if (outcome === "sold") this.sold += c.qty;
-          this.ledger.finishCommit(c.id);
-          c.resolve({ status: "sold", qty: c.qty, duplicate: outcome === "duplicate" });
-        } else if (outcome === "over-cap") {
-          this.ledger.refuseCommit(c.id);
-          c.resolve({ status: "over-cap" });
-        } else {
-          this.ledger.failCommit(c.id);
-          c.resolve({ status: "lease-lost" });
-        }
-      });
-      if (outcomes.includes("lease-lost")) void this.tick().catch(() => undefined); // learn the new fence now
-    } finally {
-      this.flushesInFlight--;
-      if (this.pendingCommits.length > 0) void this.flush();
-    }
+  commit(id: string): Promise<CommitResult> {
+    return this.commits.commit(id, this.o.clock.now());
   }
 
   /**
@@ -333,11 +214,8 @@ export class RegionEscrow {
    * store first that it was not sold (service.ts); its units come back free (void, if its lease was lost meanwhile).
    */
   cancel(id: string): Reservation | undefined {
-    const doubt = this.inDoubt.size > 0 ? this.inDoubt.get(id) : undefined;
-    if (doubt && !doubt.resent) {
-      this.inDoubt.delete(id);
-      const r = this.ledger.get(id);
-      this.ledger.abortCommit(id);
+    const r = this.ledger.get(id);
+    if (this.commits.abortInDoubt(id)) {
       if (!r || this.ledger.lookup(id) === "void") return undefined; // its lease was lost meanwhile: nothing to cancel
       return this.ledger.release(id) ?? { ...r, committing: false }; // (swept meanwhile: the abort freed its units)
     }
@@ -351,7 +229,7 @@ export class RegionEscrow {
       const expired = this.ledger.expire(now);
       this.renewalRefused = this.o.strongRefusal?.() ?? null;
       if (this.renewalRefused !== null) return { expired, pulled: 0, given: 0 };
-      if (this.inDoubt.size > 0) await this.resolveInDoubt(); // only commits whose write threw cost a store call here
+      if (this.commits.hasInDoubt) await this.commits.resolveInDoubt(); // only commits whose write threw cost a store call here
       // Demand is what buyers asked for: units reserved, and units refused for lack of stock (each buyer
       // once a tick). Counting only reservations, a region whose buyers find it dry would show no demand,
       // be planned as cold and never be given any (core/rebalance.ts shareFor).
@@ -361,7 +239,7 @@ export class RegionEscrow {
       this.unmet = 0;
       this.unmetUsers.clear();
       this.lastTickMs = now;
-      const seq = this.commitSeq;
+      const seq = this.commits.seq;
       const mine = this.plan().grants[this.region] ?? 0;
       const r = await this.acquire(Math.max(refillWant(this.policy, this.ledger.free, this.demand), mine), false);
       if (!r || r.lost) return { expired, pulled: r?.granted ?? 0, given: 0 };
@@ -403,7 +281,7 @@ export class RegionEscrow {
     // A commit in flight may or may not have landed in the store yet: only compare at rest. (A pull queued
     // behind this tick has not run — the slow path is serial — so it cannot have moved units: a dry region
     // under steady retries always has one queued, and waiting for none would never correct drift there.)
-    if (seq !== this.commitSeq || this.ledger.committing > 0) return;
+    if (seq !== this.commits.seq || this.ledger.committing > 0) return;
     const local = this.ledger.held;
     if (storeHeld === local) return;
     if (storeHeld > local) {
