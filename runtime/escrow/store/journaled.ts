@@ -20,7 +20,7 @@ import { journalStatements, pgArrayLiteral } from "./journal-sql.js";
 import { GroupCommit } from "./group-commit.js";
 import { inTransaction } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
-import { SYNC_COMMIT } from "./postgres.js";
+import { PG_QUERY_TIMEOUT_MS, SYNC_COMMIT } from "./postgres.js";
 import type {
   AcquireRequest,
   AcquireResult,
@@ -43,6 +43,10 @@ export interface JournaledEscrowStoreOptions {
   prefix?: string;
   /** Schema of the journal tables (created if missing). */
   schema?: string;
+  /** Longest wait for one Redis command's reply, ms (default REDIS_COMMAND_TIMEOUT_MS, redis.ts). */
+  redisCommandTimeoutMs?: number;
+  /** Longest wait for one journal query's answer, ms (default PG_QUERY_TIMEOUT_MS, postgres.ts). */
+  queryTimeoutMs?: number;
 }
 
 interface JournalItem {
@@ -110,9 +114,10 @@ export class JournaledEscrowStore implements EscrowStore {
     const schema = o.schema ?? "meridian_escrow_journal";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
-    this.redis = new RedisEscrowStore({ url: o.redisUrl, prefix: o.prefix });
+    this.redis = new RedisEscrowStore({ url: o.redisUrl, prefix: o.prefix, commandTimeoutMs: o.redisCommandTimeoutMs });
     // Journal commits wait for the WAL flush and the synchronous standby whatever the database's default (postgres.ts).
-    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
+    // A hung journal (a stopped server, a blackhole) fails each query after queryTimeoutMs, not never (postgres.ts).
+    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000, query_timeout: o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS, options: SYNC_COMMIT });
     this.pool.on("error", () => undefined);
   }
 

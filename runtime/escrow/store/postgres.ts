@@ -32,11 +32,27 @@ import {
 /** A session's commits wait for the local WAL flush and the synchronous standby (server-side `synchronous_commit = on`). */
 export const SYNC_COMMIT = "-c synchronous_commit=on";
 
+/**
+ * Longest wait for one query's answer, ms (node-postgres `query_timeout`). A PostgreSQL that stops answering without
+ * closing the connection (SIGSTOP, a network blackhole) would leave the query, the commit waiting on it and the
+ * region's serial tick waiting for ever; the query fails after this long instead, an unknown outcome (a COMMIT may yet
+ * apply: the region holds the commit in doubt and re-sends it, region-commits.ts), answered 503 to the buyer. The
+ * connection is not reused: pg leaves the timed-out query in flight on it, a pooled query releases it with the error
+ * (the pool destroys it) and a transaction (common/pg-tx.ts) destroys it without a ROLLBACK that would queue behind it.
+ * A slow-but-alive journal transaction — waiting for the WAL flush and the synchronous standby, and queued on the
+ * item's row lock behind the other group commits of the SKU (two per lease in flight) — takes milliseconds to a few
+ * hundred under load; 10 s is far beyond that, and the default lease TTL (10 s), past which the lease is lost anyway.
+ * `statement_timeout` is not used: a stopped server never runs its timer.
+ */
+export const PG_QUERY_TIMEOUT_MS = 10_000;
+
 export interface PostgresEscrowStoreOptions {
   url: string;
   /** Schema holding the tables (created if missing). */
   schema?: string;
   max?: number;
+  /** Longest wait for one query's answer, ms (default PG_QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number;
 }
 
 type Tx = pg.PoolClient;
@@ -73,9 +89,10 @@ export class PostgresEscrowStore implements EscrowStore {
     // Sales, refunds and pool movements are acknowledged once their commit returns: it must wait for the WAL flush and
     // the synchronous standby whatever the database's or role's default (`synchronous_commit = off` there is a common
     // tuning, and with it an acknowledged sale was lost to a kill -9 and failover right after the ack).
-    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
-    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, options: SYNC_COMMIT });
-    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, options: "-c synchronous_commit=off" });
+    const query_timeout = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
+    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
+    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout, options: "-c synchronous_commit=off" });
     // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
     for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
   }

@@ -30,7 +30,19 @@ export interface RedisEscrowStoreOptions {
   url: string;
   /** Key prefix; must start with "mes:" (the escrow service's namespace). */
   prefix?: string;
+  /** Longest wait for one command's reply, ms (default REDIS_COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
 }
+
+/**
+ * A redis-server that stops answering without closing the connection (SIGSTOP, a network blackhole) would leave every
+ * command waiting for ever: each command fails after this long instead, an unknown outcome (the store may yet apply
+ * it: the region holds such a commit in doubt and re-sends it, region-commits.ts), answered 503 to the buyer. The
+ * connection stays: ioredis matches replies in order and drops the late one. Every escrow command is one short script
+ * (a sale batch of at most 512 sales runs in well under 10 ms even under load); 5 s is far beyond a slow-but-alive
+ * server and half the default lease TTL (10 s), past which the region's lease is lost anyway.
+ */
+const REDIS_COMMAND_TIMEOUT_MS = 5_000;
 
 /** The item's counters as Redis holds them (what the journal compares against). */
 export interface RedisItemState {
@@ -76,7 +88,7 @@ export class RedisEscrowStore implements EscrowStore {
     // No auto-pipelining: the sale path's commands are already batched (one script per SKU per turn, `batches`), and
     // ioredis's auto-pipeline would hold each one back a further turn of the event loop (a setImmediate) and wrap it in
     // a Pipeline — one more loop turn per hold and per sale batch, and ~5k instructions a sale (callgrind).
-    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000 });
+    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2_000, commandTimeout: o.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS });
     // A broken connection is reported by the failing command; the client reconnects on its own.
     this.redis.on("error", () => undefined);
     const scripts: [string, number, string][] = [

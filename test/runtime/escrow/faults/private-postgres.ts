@@ -61,6 +61,17 @@ class Node {
     process.kill(pid, "SIGKILL");
   }
 
+  /** Every process of the server (postmaster and its children) hangs (SIGSTOP) or goes on (SIGCONT); connections stay open. */
+  signal(sig: "SIGSTOP" | "SIGCONT"): void {
+    const pid = Number(readFileSync(join(this.dir, "postmaster.pid"), "utf8").split("\n")[0]);
+    const children = spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter(Boolean)
+      .map(Number);
+    // The postmaster first on the way down (it forks no new backend meanwhile), last on the way up.
+    for (const p of sig === "SIGSTOP" ? [pid, ...children] : [...children, pid]) process.kill(p, sig);
+  }
+
   stop(): void {
     spawnSync("runuser", ["-u", "postgres", "--", join(BIN, "pg_ctl"), "-D", this.dir, "-m", "immediate", "stop"], { encoding: "utf8" });
   }

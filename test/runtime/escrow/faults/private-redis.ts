@@ -95,6 +95,11 @@ export class PrivateRedis {
     return file;
   }
 
+  /** The server hangs (SIGSTOP): connections stay open, nothing is answered until SIGCONT. */
+  signal(sig: "SIGSTOP" | "SIGCONT"): void {
+    this.proc?.kill(sig);
+  }
+
   async kill9(): Promise<void> {
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;

@@ -19,6 +19,8 @@ export interface SaleRun {
   /** Acknowledged sales (each id's first 200): reservation id → buyer and units. */
   acked: Map<string, { user: string; qty: number }>;
   statuses: Record<number, number>;
+  /** Commits whose buyer gave up on 503s (the store down long enough): each may have sold or not (settleInDoubt). */
+  unanswered: Map<string, { user: string; qty: number }>;
 }
 
 export function openService(config: EscrowConfig, store: EscrowStore): { service: EscrowService; app: FastifyInstance } {
@@ -35,6 +37,7 @@ export async function runSale(
   o: { buyers: number; faultAt: number[]; fault: (i: number, acked: ReadonlyMap<string, { user: string; qty: number }>) => Promise<void>; deadlineMs?: number },
 ): Promise<SaleRun> {
   const acked = new Map<string, { user: string; qty: number }>();
+  const unanswered = new Map<string, { user: string; qty: number }>();
   const statuses: Record<number, number> = {};
   let units = 0;
   let soldOut = false;
@@ -66,6 +69,7 @@ export async function runSale(
         continue;
       }
       const id = r.json().reservationId as string;
+      unanswered.set(id, { user, qty });
       for (let c = 0; c < 50; c++) {
         const done = await app.inject({ method: "POST", url: `/v1/reservations/${id}/commit`, headers: { ...auth, "x-region": REGIONS[(b + n + c) % REGIONS.length]! } });
         note(done.statusCode, done.body);
@@ -73,6 +77,7 @@ export async function runSale(
           // The first 200 is the buyer's acknowledgment (a "duplicate" when an earlier attempt's answer was lost).
           expect(acked.has(id)).toBe(false);
           acked.set(id, { user, qty });
+          unanswered.delete(id);
           units += qty;
           break;
         }
@@ -80,6 +85,7 @@ export async function runSale(
           await sleep(100); // the store is down or failing over: the reservation stands; retry the commit
           continue;
         }
+        unanswered.delete(id);
         break; // 409 void / 410 expired / 404: reserve again
       }
     }
@@ -95,7 +101,27 @@ export async function runSale(
   }, 2000);
   await Promise.all([...Array.from({ length: o.buyers }, (_, b) => buyer(b)), faults]).finally(() => clearInterval(progress));
   expect(soldOut, `the sale did not sell out before its deadline: ${JSON.stringify(statuses)}`).toBe(true);
-  return { acked, statuses };
+  return { acked, statuses, unanswered };
+}
+
+/**
+ * A commit its buyer gave up on after 503s may have sold (the store applied it, or the region re-sent it once the
+ * store was back): retried now, its answer tells; one that sold is an acknowledged sale.
+ */
+export async function settleUnanswered(app: FastifyInstance, run: SaleRun): Promise<void> {
+  for (const [id, a] of run.unanswered) {
+    for (let i = 0; ; i++) {
+      const r = await app.inject({ method: "POST", url: `/v1/reservations/${id}/commit`, headers: { ...(await as(a.user)), "x-region": REGIONS[i % REGIONS.length]! } });
+      if (r.statusCode === 503 && i < 50) {
+        await sleep(100);
+        continue;
+      }
+      if (r.statusCode === 200) run.acked.set(id, a);
+      else expect([404, 409, 410], `${id}: ${r.body}`).toContain(r.statusCode);
+      break;
+    }
+  }
+  run.unanswered.clear();
 }
 
 /** The exact checks: acknowledged = sold = total, conservation, and every acknowledged commit replays as a duplicate. */
