@@ -29,8 +29,19 @@ import {
   type VerifyReport,
 } from "./port.js";
 
-/** A session's commits wait for the local WAL flush and the synchronous standby (server-side `synchronous_commit = on`). */
-export const SYNC_COMMIT = "-c synchronous_commit=on";
+/**
+ * A transaction whose client vanished without closing its connection (a network blackhole, or the client's query timed
+ * out and it dropped the connection) ends after this long idle, ms, releasing the item's row lock; left to TCP
+ * keepalive it would hold the lock for hours, and every journal write of the SKU would time out behind it. Far above
+ * the gap between two statements of a live transaction (a round trip).
+ */
+const IDLE_IN_TRANSACTION_MS = 30_000;
+const IDLE = `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`;
+
+/** Sessions that sell: commits wait for the local WAL flush and the synchronous standby (`synchronous_commit = on`). */
+export const SYNC_COMMIT = `-c synchronous_commit=on ${IDLE}`;
+/** Sessions of buyer holds: a lost hold only loosens a cap for a while (the module comment), not worth a flush each. */
+const ASYNC_COMMIT = `-c synchronous_commit=off ${IDLE}`;
 
 /**
  * Longest wait for one query's answer, ms (node-postgres `query_timeout`). A PostgreSQL that stops answering without
@@ -92,7 +103,7 @@ export class PostgresEscrowStore implements EscrowStore {
     const query_timeout = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
     this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
     this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
-    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout, options: "-c synchronous_commit=off" });
+    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout, options: ASYNC_COMMIT });
     // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
     for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
   }
