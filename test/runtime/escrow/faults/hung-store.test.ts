@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import { PG_URL, REDIS_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
-import { as, testConfig } from "../fixture.js";
+import { as } from "../fixture.js";
 import { privateRedisForFile } from "./private-redis.js";
 import { PrivatePostgres } from "./private-postgres.js";
-import { REGIONS, checkExact, openService, runSale, settleUnanswered } from "./sale.js";
+import { REGIONS, checkExact, faultSaleConfig, openService, runSale, settleUnanswered } from "./sale.js";
 
 const TOTAL = 200;
 const WAIT_MS = 1_000;
@@ -34,15 +34,7 @@ afterAll(async () => {
 });
 
 async function setup(sku: string, store: JournaledEscrowStore) {
-  const config = await testConfig(REGIONS, {
-    rebalanceIntervalSeconds: 0.1,
-    leaseTtlSeconds: 2,
-    reservationTtlSeconds: 30,
-    admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [
-      { sku, total: TOTAL, globalReserve: 20, allocation: { "fault-a": 60, "fault-b": 60, "fault-c": 60 }, refill: { batchSize: 10, reorderPoints: { "fault-a": 3, "fault-b": 3, "fault-c": 3 } } },
-    ],
-  });
+  const config = await faultSaleConfig(sku, TOTAL, { batchSize: 10, reorderPoint: 3 });
   await store.migrate();
   const { service, app } = openService(config, store);
   await service.createConfigured();

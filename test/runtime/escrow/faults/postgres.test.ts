@@ -12,9 +12,8 @@ import { PostgresEscrowStore } from "../../../../runtime/escrow/store/postgres.j
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import type { EscrowStore } from "../../../../runtime/escrow/store/port.js";
 import { REDIS_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
-import { testConfig } from "../fixture.js";
 import { PrivatePostgres } from "./private-postgres.js";
-import { REGIONS, checkExact, openService, replayAll, runSale } from "./sale.js";
+import { checkExact, faultSaleConfig, openService, replayAll, runSale } from "./sale.js";
 
 const TOTAL = 240;
 const prefix = `mes:test:${uniqueName("failover")}:`;
@@ -30,15 +29,7 @@ afterAll(async () => {
 });
 
 async function saleWithFailover(sku: string, open: () => EscrowStore): Promise<void> {
-  const config = await testConfig(REGIONS, {
-    rebalanceIntervalSeconds: 0.1,
-    leaseTtlSeconds: 5,
-    reservationTtlSeconds: 60,
-    admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [
-      { sku, total: TOTAL, globalReserve: 24, allocation: { "fault-a": 72, "fault-b": 72, "fault-c": 72 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } },
-    ],
-  });
+  const config = await faultSaleConfig(sku, TOTAL, { batchSize: 20, reorderPoint: 5, leaseTtlSeconds: 5, reservationTtlSeconds: 60 });
   const { service, app } = openService(config, open());
   await service.createConfigured();
   const run = await runSale(app, sku, { buyers: 16, faultAt: [80], fault: () => pgp.failover() });

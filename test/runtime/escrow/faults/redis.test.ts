@@ -11,24 +11,15 @@ import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import { PG_URL } from "../servers.js";
-import { testConfig } from "../fixture.js";
 import { privateRedisForFile } from "./private-redis.js";
-import { REGIONS, checkExact, openService, replayAll, runSale } from "./sale.js";
+import { checkExact, faultSaleConfig, openService, replayAll, runSale } from "./sale.js";
 
 const TOTAL = 600;
 const fx = privateRedisForFile("faults_redis");
 const { schema } = fx;
 
 async function setup(sku: string) {
-  const config = await testConfig(REGIONS, {
-    rebalanceIntervalSeconds: 0.1,
-    leaseTtlSeconds: 2,
-    reservationTtlSeconds: 30,
-    admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-    skus: [
-      { sku, total: TOTAL, globalReserve: 60, allocation: { "fault-a": 180, "fault-b": 180, "fault-c": 180 }, refill: { batchSize: 20, reorderPoints: { "fault-a": 5, "fault-b": 5, "fault-c": 5 } } },
-    ],
-  });
+  const config = await faultSaleConfig(sku, TOTAL, { batchSize: 20, reorderPoint: 5 });
   const open = () => new JournaledEscrowStore({ redisUrl: fx.redis.url, postgresUrl: PG_URL, schema });
   const store = open();
   await store.migrate();

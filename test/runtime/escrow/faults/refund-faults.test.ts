@@ -10,9 +10,8 @@ import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import { conservationDrift } from "../../../../runtime/escrow/store/port.js";
 import { PG_URL } from "../servers.js";
-import { testConfig } from "../fixture.js";
 import { privateRedisForFile } from "./private-redis.js";
-import { REGIONS, openService, replayAll, runSale } from "./sale.js";
+import { REGIONS, faultSaleConfig, openService, replayAll, runSale } from "./sale.js";
 
 const TOTAL = 300;
 const fx = privateRedisForFile("faults_refunds");
@@ -21,15 +20,7 @@ const { schema } = fx;
 describe("refunds under Redis faults (redis + postgres)", () => {
   it("refunds mid-sale, Redis restarted empty, then rolled back to before later refunds: refunded units resell once, totals exact", async () => {
     const sku = "refund-faults";
-    const config = await testConfig(REGIONS, {
-      rebalanceIntervalSeconds: 0.1,
-      leaseTtlSeconds: 2,
-      reservationTtlSeconds: 30,
-      admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
-      skus: [
-        { sku, total: TOTAL, globalReserve: 30, allocation: { "fault-a": 90, "fault-b": 90, "fault-c": 90 }, refill: { batchSize: 10, reorderPoints: { "fault-a": 3, "fault-b": 3, "fault-c": 3 } } },
-      ],
-    });
+    const config = await faultSaleConfig(sku, TOTAL, { batchSize: 10, reorderPoint: 3 });
     const store = new JournaledEscrowStore({ redisUrl: fx.redis.url, postgresUrl: PG_URL, schema });
     await store.migrate();
     const { service, app } = openService(config, store);

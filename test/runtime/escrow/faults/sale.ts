@@ -10,9 +10,33 @@ import { EscrowService } from "../../../../runtime/escrow/service.js";
 import { buildEscrowApp } from "../app.js";
 import type { EscrowConfig } from "../../../../runtime/escrow/config.js";
 import { conservationDrift, type EscrowStore } from "../../../../runtime/escrow/store/port.js";
-import { as } from "../fixture.js";
+import { as, testConfig } from "../fixture.js";
 
 export const REGIONS = ["fault-a", "fault-b", "fault-c"];
+
+/**
+ * The fault tests' sale of `total` units: a tenth held in the global pool, the rest split evenly between the three
+ * regions, refilled `batchSize` at a time from `reorderPoint`; fast rebalancing, short leases, buyers never throttled.
+ */
+export function faultSaleConfig(sku: string, total: number, o: { batchSize: number; reorderPoint: number; leaseTtlSeconds?: number; reservationTtlSeconds?: number }): Promise<EscrowConfig> {
+  const reserve = total / 10;
+  const each = (total - reserve) / REGIONS.length;
+  return testConfig(REGIONS, {
+    rebalanceIntervalSeconds: 0.1,
+    leaseTtlSeconds: o.leaseTtlSeconds ?? 2,
+    reservationTtlSeconds: o.reservationTtlSeconds ?? 30,
+    admission: { perUserLimit: 1000, userRatePerSecond: 1000, userBurst: 1000, maxConcurrentCheckouts: 10_000 },
+    skus: [
+      {
+        sku,
+        total,
+        globalReserve: reserve,
+        allocation: Object.fromEntries(REGIONS.map((r) => [r, each])),
+        refill: { batchSize: o.batchSize, reorderPoints: Object.fromEntries(REGIONS.map((r) => [r, o.reorderPoint])) },
+      },
+    ],
+  });
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SaleRun {
