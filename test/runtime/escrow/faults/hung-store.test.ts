@@ -18,7 +18,7 @@ import { REGIONS, checkExact, faultSaleConfig, openService, runSale, settleUnans
 const TOTAL = 200;
 const WAIT_MS = 1_000;
 /** Far beyond WAIT_MS (a hang detector, not a latency bound): a commit not answered by then waits for the store to come back. */
-const HUNG_MS = 10_000;
+const HUNG_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const fx = privateRedisForFile("faults_hung");
