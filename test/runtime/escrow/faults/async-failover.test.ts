@@ -5,25 +5,16 @@
  * time: it is intact) still holds both; the journal must take them back from it — the sale is not lost, the refund is
  * not undone — and Redis and the journal must agree exactly.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
 import type { Fence } from "../../../../runtime/escrow/store/port.js";
-import { REDIS_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
-import { PrivatePostgres } from "./private-postgres.js";
+import { REDIS_URL } from "../servers.js";
+import { privatePostgresForFile } from "./private-postgres.js";
 
-const prefix = `mes:test:${uniqueName("asyncfo")}:`;
+const pgFx = privatePostgresForFile("asyncfo");
+const { prefix } = pgFx;
 const schema = "escrow_async";
-let pgp: PrivatePostgres;
-
-beforeAll(async () => {
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  await deleteRedisPrefix(prefix);
-});
 
 async function one<T>(url: string, q: string, params: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
@@ -37,7 +28,7 @@ async function one<T>(url: string, q: string, params: unknown[] = []): Promise<T
 
 /** Stop the primary's walsender once the replica has everything so far: later commits reach the primary alone. Returns its pid. */
 async function cutReplication(): Promise<number> {
-  const primary = pgp.primary.url("escrow");
+  const primary = pgFx.pgp.primary.url("escrow");
   for (let i = 0; i < 200; i++) {
     const [r] = await one<{ pid: number; caught: boolean }>(primary, "SELECT pid, replay_lsn >= pg_current_wal_lsn() AS caught FROM pg_stat_replication");
     if (r?.caught) {
@@ -52,7 +43,7 @@ async function cutReplication(): Promise<number> {
 describe("journal failover to an asynchronous replica that lost the last transactions", () => {
   it("an acknowledged sale and refund the promoted journal lacks are taken back from Redis; both stores agree", async () => {
     const sku = "async-lost";
-    const open = () => new JournaledEscrowStore({ redisUrl: REDIS_URL, postgresUrl: pgp.url("escrow"), schema, prefix });
+    const open = () => new JournaledEscrowStore({ redisUrl: REDIS_URL, postgresUrl: pgFx.pgp.url("escrow"), schema, prefix });
     const s = open();
     await s.createItem(sku, 10, {}, 0);
     const lease = (await s.acquire({ sku, region: "a", want: 8, nowMs: 1, leaseTtlMs: 600_000, fresh: true, reserved: 0, rate: 0, borrow: 0 }))!;
@@ -77,12 +68,12 @@ describe("journal failover to an asynchronous replica that lost the last transac
       // Acknowledged by the primary, never sent to the replica.
       expect(await s.recordSales(sku, "a", fence, [{ saleId: "s3", qty: 1, user: "cat" }], 4, 0)).toEqual(["sold"]);
       expect(await s.refund(sku, "s1", 5)).toBe("refunded");
-      await pgp.failover();
+      await pgFx.pgp.failover();
     } finally {
       process.kill(walsender, "SIGKILL");
     }
     // The promoted journal really lost both: s3 is not there, s1 is not refunded.
-    const journal = () => one<{ sale_id: string; refunded: boolean }>(pgp.url("escrow"), `SELECT sale_id, refunded_at_ms IS NOT NULL AS refunded FROM ${schema}.journal_sales ORDER BY sale_id`);
+    const journal = () => one<{ sale_id: string; refunded: boolean }>(pgFx.pgp.url("escrow"), `SELECT sale_id, refunded_at_ms IS NOT NULL AS refunded FROM ${schema}.journal_sales ORDER BY sale_id`);
     expect(await journal()).toEqual([
       { sale_id: "s1", refunded: false },
       { sale_id: "s2", refunded: false },
@@ -98,7 +89,7 @@ describe("journal failover to an asynchronous replica that lost the last transac
       { sale_id: "s2", refunded: false },
       { sale_id: "s3", refunded: false },
     ]);
-    const [item] = await one<{ sold: string }>(pgp.url("escrow"), `SELECT sold FROM ${schema}.journal_items WHERE sku = $1`, [sku]);
+    const [item] = await one<{ sold: string }>(pgFx.pgp.url("escrow"), `SELECT sold FROM ${schema}.journal_items WHERE sku = $1`, [sku]);
     expect(Number(item!.sold)).toBe(2);
     expect(await again.audit(sku, 12)).toMatchObject({ total: 10, sold: 2 });
     // Acknowledged answers stand: s3 replays as sold, s1 stays refunded.

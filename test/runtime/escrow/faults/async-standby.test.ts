@@ -9,27 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { openEscrowStore, startEscrowServer } from "../../../../runtime/escrow/index.js";
 import { testConfig } from "../fixture.js";
-import { PG_URL, REDIS_URL, deleteRedisPrefix, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
-import { PrivatePostgres } from "./private-postgres.js";
+import { PG_URL, REDIS_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { privatePostgresForFile } from "./private-postgres.js";
 
-const prefix = `mes:test:${uniqueName("asyncsb")}:`;
 const sharedSchema = uniqueName("asyncsb");
-let pgp: PrivatePostgres;
-
-beforeAll(async () => {
-  await ensurePgDatabase();
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  await deleteRedisPrefix(prefix);
-  await dropPgSchema(sharedSchema);
-});
+beforeAll(ensurePgDatabase);
+afterAll(() => dropPgSchema(sharedSchema));
+const pgFx = privatePostgresForFile("asyncsb");
+const { prefix } = pgFx;
 
 /** Make the standby synchronous ('*') or asynchronous (''), and wait until the primary reports it so. */
 async function standbyNames(names: string): Promise<void> {
-  const c = new pg.Client({ connectionString: pgp.url() });
+  const c = new pg.Client({ connectionString: pgFx.pgp.url() });
   await c.connect();
   try {
     await c.query(`ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
@@ -47,7 +38,7 @@ async function standbyNames(names: string): Promise<void> {
 
 describe("PostgreSQL alone with an asynchronous streaming standby", () => {
   it("refuses to start naming synchronous_standby_names, unless acceptAsyncStandbys", async () => {
-    const url = pgp.url("escrow");
+    const url = pgFx.pgp.url("escrow");
     await expect(openEscrowStore({ postgresUrl: url, schema: "escrow_async" })).rejects.toThrow(/asynchronous standby .*synchronous_standby_names = ''.*acceptAsyncStandbys/);
     const config = await testConfig(["eu"]);
     await expect(startEscrowServer({ config, port: 0, postgresUrl: url, schema: "escrow_async" })).rejects.toThrow(/synchronous_standby_names/);
@@ -66,14 +57,14 @@ describe("PostgreSQL alone with an asynchronous streaming standby", () => {
   }, 20_000);
 
   it("with Redis in front (the journal), starts: Redis holds the copy a failover's losses are recovered from", async () => {
-    const store = await openEscrowStore({ postgresUrl: pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "escrow_async_journal" });
+    const store = await openEscrowStore({ postgresUrl: pgFx.pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "escrow_async_journal" });
     expect(store.kind).toBe("redis+postgres");
     await store.close();
   }, 20_000);
 
   it("starts with a synchronous standby; once it is asynchronous the gauge says so and the region stays ready", async () => {
     await standbyNames("*");
-    const server = await startEscrowServer({ config: await testConfig(["eu"]), port: 0, postgresUrl: pgp.url("escrow"), schema: "escrow_async" });
+    const server = await startEscrowServer({ config: await testConfig(["eu"]), port: 0, postgresUrl: pgFx.pgp.url("escrow"), schema: "escrow_async" });
     const state = async () => {
       const ready = await fetch(`${server.url}/readyz`);
       await ready.arrayBuffer();

@@ -6,13 +6,13 @@
  * sold. The stores get short bounded waits here (1 s) so the stop outlasts them; the defaults are in redis.ts and
  * postgres.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
-import { PG_URL, REDIS_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
+import { PG_URL, REDIS_URL } from "../servers.js";
 import { as } from "../fixture.js";
 import { privateRedisForFile } from "./private-redis.js";
-import { PrivatePostgres } from "./private-postgres.js";
+import { privatePostgresForFile } from "./private-postgres.js";
 import { REGIONS, checkExact, faultSaleConfig, openService, runSale, settleUnanswered } from "./sale.js";
 
 const TOTAL = 200;
@@ -22,16 +22,8 @@ const HUNG_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const fx = privateRedisForFile("faults_hung");
-const prefix = `mes:test:${uniqueName("hung")}:`;
-let pgp: PrivatePostgres;
-beforeAll(async () => {
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  await deleteRedisPrefix(prefix);
-});
+const pgFx = privatePostgresForFile("hung");
+const { prefix } = pgFx;
 
 async function setup(sku: string, store: JournaledEscrowStore) {
   const config = await faultSaleConfig(sku, TOTAL, { batchSize: 10, reorderPoint: 3 });
@@ -92,7 +84,7 @@ describe("escrow with a hung store (SIGSTOP, then SIGCONT)", () => {
   }, 90_000);
 
   it("the journal's PostgreSQL stopped mid-sale: commits answered 503 meanwhile, then the sale finishes exactly", async () => {
-    const store = new JournaledEscrowStore({ redisUrl: REDIS_URL, prefix, postgresUrl: pgp.url("escrow"), schema: "escrow_hung", redisCommandTimeoutMs: WAIT_MS, queryTimeoutMs: WAIT_MS });
-    await saleWithHang("hung-pg", store, (sig) => pgp.primary.signal(sig));
+    const store = new JournaledEscrowStore({ redisUrl: REDIS_URL, prefix, postgresUrl: pgFx.pgp.url("escrow"), schema: "escrow_hung", redisCommandTimeoutMs: WAIT_MS, queryTimeoutMs: WAIT_MS });
+    await saleWithHang("hung-pg", store, (sig) => pgFx.pgp.primary.signal(sig));
   }, 90_000);
 });

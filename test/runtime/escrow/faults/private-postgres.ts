@@ -9,8 +9,10 @@ import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { TcpProxy } from "../../tcp-proxy.js";
 import { freePort, readLog, startOnFreePort } from "../../../ports.js";
+import { deleteRedisPrefix, uniqueName } from "../servers.js";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 
@@ -188,4 +190,28 @@ export class PrivatePostgres {
     for (const n of [this.primary, this.replica]) n?.stop();
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * A private PostgreSQL (an asynchronous standby) with an `escrow` database, and a fresh Redis key prefix, for one
+ * test file's stores: the servers start before its tests; after them they stop and the prefix's keys are deleted.
+ */
+export function privatePostgresForFile(prefixName: string): { readonly pgp: PrivatePostgres; readonly prefix: string } {
+  const prefix = `mes:test:${uniqueName(prefixName)}:`;
+  let pgp: PrivatePostgres | undefined;
+  beforeAll(async () => {
+    pgp = await PrivatePostgres.start({ synchronous: false });
+    await pgp.createDatabase("escrow");
+  }, 120_000);
+  afterAll(async () => {
+    await pgp?.stop();
+    await deleteRedisPrefix(prefix);
+  });
+  return {
+    get pgp() {
+      if (!pgp) throw new Error("the private PostgreSQL is not started (use it inside a test)");
+      return pgp;
+    },
+    prefix,
+  };
 }
