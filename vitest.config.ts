@@ -41,9 +41,9 @@ const SHARED_WORKER = [
 /**
  * Shared-directory files that each run in a fresh process, as before: those that drive real chronyd/ptp4l against
  * wall-clock time, and the S3 log store against s3rver (in a shared worker after other prooflog files, its state
- * object read back empty), and the hung-store faults (connections to a stopped server close late, after the file).
+ * object read back empty), and the escrow's hung stores, hung-*.test.ts (connections to a stopped server close late, after the file).
  */
-const OWN_PROCESS = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts", "test/runtime/prooflog/storage/s3.test.ts", "test/runtime/escrow/faults/hung-store.test.ts"];
+const OWN_PROCESS = ["test/runtime/clock/{agent,chrony-sync,grandmaster}.test.ts", "test/runtime/prooflog/storage/s3.test.ts", "test/runtime/escrow/**/hung-*.test.ts"];
 
 export default defineConfig({
   test: {

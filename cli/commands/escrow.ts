@@ -20,6 +20,8 @@ interface ServeOptions {
   storeSchema?: string;
   redisPrefix?: string;
   acceptAsyncStandbys?: boolean;
+  postgresQueryTimeout?: string;
+  redisCommandTimeout?: string;
   leaseTtl?: string;
   reservationTtl?: string;
   queueSecretFile?: string;
@@ -29,6 +31,14 @@ function positiveNumber(flag: string, raw: string | undefined): number | undefin
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag}: got "${raw}"; expected a positive number`);
+  return n;
+}
+
+/** A flag in whole milliseconds (its bounds are the config key's, checked with the config). */
+function milliseconds(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new UserError(`${flag}: got "${raw}"; expected whole milliseconds, e.g. 2000`);
   return n;
 }
 
@@ -64,6 +74,8 @@ async function serve(o: ServeOptions): Promise<void> {
   if (o.config && o.regions) throw new UserError("--regions: the config file names the regions it serves");
   const leaseTtl = positiveNumber("--lease-ttl", o.leaseTtl);
   const reservationTtl = positiveNumber("--reservation-ttl", o.reservationTtl);
+  const postgresQueryTimeoutMs = milliseconds("--postgres-query-timeout", o.postgresQueryTimeout);
+  const redisCommandTimeoutMs = milliseconds("--redis-command-timeout", o.redisCommandTimeout);
   // The config file (or a stack's rendering), with the flags merged over it; the kit validates the whole.
   const base = o.config ? {} : await renderedConfig(o);
   const { mergeConfig, runService } = await import("../../runtime/kit/index.js");
@@ -78,6 +90,8 @@ async function serve(o: ServeOptions): Promise<void> {
       storeSchema: o.storeSchema,
       redisPrefix: o.redisPrefix,
       acceptAsyncStandbys: o.acceptAsyncStandbys,
+      postgresQueryTimeoutMs,
+      redisCommandTimeoutMs,
       leaseTtlSeconds: leaseTtl,
       reservationTtlSeconds: reservationTtl,
       waitingRoom: o.queueSecretFile ? { tokenSecretFile: o.queueSecretFile } : undefined,
@@ -192,7 +206,12 @@ export function register(program: Command): void {
     .option("--postgres <url>", "PostgreSQL: the authoritative ledger (alone), or the journal behind --redis")
     .option("--store-schema <name>", "SQL schema for the store's tables (default meridian_escrow / meridian_escrow_journal)")
     .option("--redis-prefix <prefix>", "Redis key prefix, starting with mes: (default mes:)")
-    .option("--accept-async-standbys", "PostgreSQL alone: start although it streams to asynchronous standbys only (a failover to one loses acknowledged sales)")
+    .option(
+      "--accept-async-standbys",
+      "start although PostgreSQL streams to asynchronous standbys only (a failover to one loses acknowledged sales with PostgreSQL alone, and the HTLC ledger's swap steps with or without Redis)",
+    )
+    .option("--postgres-query-timeout <ms>", "longest wait for one PostgreSQL query (store or journal, HTLC ledger, waiting room) before it fails 503 (default 10000; config postgresQueryTimeoutMs)")
+    .option("--redis-command-timeout <ms>", "longest wait for one Redis command (store, waiting room) before it fails 503 (default 5000; config redisCommandTimeoutMs)")
     .option("--lease-ttl <seconds>", "override the config's leaseTtlSeconds")
     .option("--reservation-ttl <seconds>", "override the config's reservationTtlSeconds")
     .option("--queue-secret-file <file>", "the waiting room's queue-token secret (≥ 32 bytes, the same in every region); overrides waitingRoom.tokenSecretFile")

@@ -40,11 +40,20 @@ export interface EscrowStoreOptions {
   schema?: string;
   redisPrefix?: string;
   /**
-   * PostgreSQL alone only: start although the server streams to asynchronous standbys and to no synchronous one. A
-   * failover to such a standby loses the acknowledged sales it had not received, and nothing else holds them; without
-   * this the store refuses to start naming `synchronous_standby_names` (a change while it runs: `watchStandbys`).
+   * Start although PostgreSQL streams to asynchronous standbys and to no synchronous one. A failover to such a standby
+   * loses what it had not received and nothing else holds: with PostgreSQL alone the acknowledged sales, with or without
+   * Redis the HTLC ledger's locks, claims and refunds. Without this the service refuses to start naming
+   * `synchronous_standby_names` (a change while it runs: `watchStandbys`). `openEscrowStore` alone checks the store's part.
    */
   acceptAsyncStandbys?: boolean;
+  /**
+   * Longest wait for one PostgreSQL query's answer, ms: the store (alone, or the journal behind Redis), the HTLC ledger and
+   * the waiting room's queue. A server that stops answering without closing the connection (SIGSTOP, a blackhole) fails
+   * the call after it (503) instead of holding the request for ever. Default: the stores' (PG_QUERY_TIMEOUT_MS, 10 s).
+   */
+  postgresQueryTimeoutMs?: number;
+  /** Longest wait for one Redis command's reply, ms: the store's and the waiting room's. Default: the stores' (5 s, store/redis.ts). */
+  redisCommandTimeoutMs?: number;
 }
 
 /** What an in-process caller may hand the service beyond its config file. */
@@ -89,13 +98,20 @@ export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStor
   }
   if (o.redisUrl && o.postgresUrl) {
     const { JournaledEscrowStore } = await import("./store/journaled.js");
-    const journaled = new JournaledEscrowStore({ redisUrl: o.redisUrl, postgresUrl: o.postgresUrl, schema: o.schema, prefix: o.redisPrefix });
+    const journaled = new JournaledEscrowStore({
+      redisUrl: o.redisUrl,
+      postgresUrl: o.postgresUrl,
+      schema: o.schema,
+      prefix: o.redisPrefix,
+      queryTimeoutMs: o.postgresQueryTimeoutMs,
+      redisCommandTimeoutMs: o.redisCommandTimeoutMs,
+    });
     await journaled.migrate();
     return journaled;
   }
   if (o.postgresUrl) {
     const { PostgresEscrowStore } = await import("./store/postgres.js");
-    const store = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema });
+    const store = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema, queryTimeoutMs: o.postgresQueryTimeoutMs });
     try {
       await store.migrate();
       const risk = o.acceptAsyncStandbys ? null : await store.asyncStandbys();
@@ -114,9 +130,53 @@ export async function openEscrowStore(o: EscrowStoreOptions): Promise<EscrowStor
 async function openHtlcLedger(o: EscrowStoreOptions): Promise<HtlcLedger> {
   if (!o.postgresUrl) return new MemoryHtlcLedger();
   const { PostgresHtlcLedger } = await import("./htlc/postgres.js");
-  const ledger = new PostgresHtlcLedger({ url: o.postgresUrl, schema: o.schema });
+  const ledger = new PostgresHtlcLedger({ url: o.postgresUrl, schema: o.schema, queryTimeoutMs: o.postgresQueryTimeoutMs });
   await ledger.migrate();
   return ledger;
+}
+
+/** Asks PostgreSQL whether a failover could lose acknowledged state: null, or why (`PostgresEscrowStore.asyncStandbys`). */
+interface StandbyCheck {
+  check(): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * What PostgreSQL's asynchronous-only standbys put at risk, asked at start (refused unless acceptAsyncStandbys) and then
+ * watched (`watchStandbys`). With PostgreSQL alone: the sales and the HTLC ledger, both there; the store asked at start
+ * (openEscrowStore). With Redis + the journal the sales have Redis's copy, but the HTLC ledger's locks, claims and
+ * refunds live in PostgreSQL only, so a swap's state is as exposed as a PostgreSQL-only sale: the same check (the
+ * store's `asyncStandbys`, through a PostgresEscrowStore used for nothing else: its pools connect lazily, one connection
+ * at start and at each scrape), the same flag, its answer naming what the ledger loses. No PostgreSQL, or accepted: none.
+ */
+async function standbyCheck(o: EscrowStoreOptions, store: EscrowStore): Promise<StandbyCheck | null> {
+  if (!o.postgresUrl || o.acceptAsyncStandbys) return null;
+  if (store.kind === "postgres") {
+    const pgStore = store as PostgresEscrowStore;
+    return { check: () => pgStore.asyncStandbys(), close: () => Promise.resolve() };
+  }
+  const { PostgresEscrowStore } = await import("./store/postgres.js");
+  const probe = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema, queryTimeoutMs: o.postgresQueryTimeoutMs });
+  const check = async () => htlcRisk(await probe.asyncStandbys());
+  try {
+    const risk = await check();
+    if (risk) throw new Error(risk);
+  } catch (err) {
+    await probe.close().catch(() => undefined);
+    throw err;
+  }
+  return { check, close: () => probe.close() };
+}
+
+/** The store's finding (worded for its sales, whose remedy may be Redis in front) with what the HTLC ledger loses, and its remedies. */
+function htlcRisk(risk: string | null): string | null {
+  if (risk === null) return null;
+  const cut = risk.indexOf(": a failover");
+  return (
+    `${cut < 0 ? risk : risk.slice(0, cut)}: a failover to one loses the HTLC ledger's acknowledged locks, claims and refunds it had not received — ` +
+    `they live in PostgreSQL only (Redis holds the escrow's sales, not atomic swaps), and a claim lost after its preimage was revealed lets the owner ` +
+    `refund units the other leg already paid for. Make a standby synchronous (synchronous_standby_names), or accept the risk: acceptAsyncStandbys: true (--accept-async-standbys)`
+  );
 }
 
 /**
@@ -137,7 +197,11 @@ export async function openWaitingRoom(o: EscrowStoreOptions & { config: EscrowCo
   const tokens = new QueueTokens(readQueueSecret(file), () => o.clock.now());
   // The stores' drivers (ioredis, pg) load only for a waiting room: an escrow without one starts without them.
   const { MemoryQueueStore, PostgresQueueStore, RedisQueueStore } = await import("./flashsale/queue-store.js");
-  const queue: QueueStore = o.redisUrl ? new RedisQueueStore(o.redisUrl, o.redisPrefix) : o.postgresUrl ? new PostgresQueueStore(o.postgresUrl, o.schema) : new MemoryQueueStore();
+  const queue: QueueStore = o.redisUrl
+    ? new RedisQueueStore(o.redisUrl, o.redisPrefix, { commandTimeoutMs: o.redisCommandTimeoutMs })
+    : o.postgresUrl
+      ? new PostgresQueueStore(o.postgresUrl, o.schema, { queryTimeoutMs: o.postgresQueryTimeoutMs })
+      : new MemoryQueueStore();
   return new GlobalWaitingRoom(o.config, queue, tokens, o.clock);
 }
 
@@ -163,10 +227,18 @@ const escrowServeConfigSchema = escrowConfigSchema
     /** Redis key prefix (default mes:). */
     redisPrefix: z.string().min(1).optional(),
     /**
-     * PostgreSQL alone (no Redis): start although the server streams to asynchronous standbys and to no
-     * synchronous one — a failover to one loses the acknowledged sales it had not received (README: guarantees).
+     * Start although PostgreSQL streams to asynchronous standbys and to no synchronous one — a failover to one loses
+     * what it had not received: with PostgreSQL alone acknowledged sales, and with or without Redis the HTLC ledger's
+     * locks, claims and refunds (README: guarantees).
      */
     acceptAsyncStandbys: z.boolean().default(false),
+    /**
+     * Longest wait for one PostgreSQL query's answer, ms (the store or journal, the HTLC ledger, the waiting room): a
+     * server that stops answering without closing the connection fails the call then (503), not never. Absent: 10 s.
+     */
+    postgresQueryTimeoutMs: z.number().int().min(100).max(120_000).optional(),
+    /** Longest wait for one Redis command's reply, ms (the store, the waiting room). Absent: 5 s. */
+    redisCommandTimeoutMs: z.number().int().min(100).max(120_000).optional(),
     /** Base URL of the verifiable map service balances are published to (map-publisher.ts); absent: not published. */
     map: z.url().optional(),
     /** The map's name there, and how long one publish call may take before it counts as an outage (ms). */
@@ -215,16 +287,34 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
     // The kit verifies buyers' (and admins') bearer tokens against the issuer the config's `identity` names.
     jwt: (c) => buyerJwtConfig(c.identity),
     async start({ config: c, clock, log, metrics }) {
-      const { redis, postgres, storeSchema, redisPrefix, acceptAsyncStandbys, map, mapName, mapTimeoutMs, mapTokenFile, transitionsKeyFile, transitionsMaxEntries, transitionsMaxBacklog, ...rest } = c;
+      const {
+        redis,
+        postgres,
+        storeSchema,
+        redisPrefix,
+        acceptAsyncStandbys,
+        postgresQueryTimeoutMs,
+        redisCommandTimeoutMs,
+        map,
+        mapName,
+        mapTimeoutMs,
+        mapTokenFile,
+        transitionsKeyFile,
+        transitionsMaxEntries,
+        transitionsMaxBacklog,
+        ...rest
+      } = c;
       const cfg: EscrowConfig = rest;
-      const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix, acceptAsyncStandbys };
+      const urls: EscrowStoreOptions = { redisUrl: redis, postgresUrl: postgres, schema: storeSchema, redisPrefix, acceptAsyncStandbys, postgresQueryTimeoutMs, redisCommandTimeoutMs };
       const room = await openWaitingRoom({ ...urls, config: cfg, clock });
       let store: EscrowStore | undefined;
       let htlc: HtlcLedger | undefined;
+      let standbys: StandbyCheck | null = null;
       try {
         store = extra.store ?? (await openEscrowStore(urls));
         const ledger = (htlc = await openHtlcLedger(extra.store ? {} : urls));
-        if (!extra.store && !acceptAsyncStandbys) watchStandbys(store, metrics, log);
+        standbys = extra.store ? null : await standbyCheck(urls, store);
+        if (standbys) watchStandbys(standbys, metrics, log);
         const node = extra.clockNode ?? new ClockNode({ clock, maxOffsetMs: cfg.maxOffsetMs, requireEpoch: hlcRequireEpochFromEnv(), metrics: new TimeMetrics(metrics) });
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
@@ -294,11 +384,13 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             await publisher?.close();
             await service.close();
             await ledger.close();
+            await standbys?.close();
           },
         };
       } catch (err) {
         await store?.close().catch(() => undefined);
         await htlc?.close().catch(() => undefined);
+        await standbys?.close().catch(() => undefined);
         await room?.close().catch(() => undefined);
         throw err;
       }
@@ -307,20 +399,18 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
 }
 
 /**
- * PostgreSQL alone, after the start-up check (openEscrowStore): a standby turned asynchronous while the service runs is a
- * gauge read at each scrape, and a warning when it changes — not a readiness failure, which would take every region
- * out of the balancer at once for a risk that only a failover to that standby would realise. Operators alert on it.
+ * After the start-up check (standbyCheck): a standby turned asynchronous while the service runs is a gauge read at each
+ * scrape, and a warning when it changes — not a readiness failure, which would take every region out of the balancer
+ * at once for a risk that only a failover to that standby would realise. Operators alert on it.
  */
-function watchStandbys(store: EscrowStore, metrics: Registry, log: { warn: (o: object, msg: string) => void }): void {
-  if (store.kind !== "postgres") return;
-  const pgStore = store as PostgresEscrowStore;
+function watchStandbys(standbys: StandbyCheck, metrics: Registry, log: { warn: (o: object, msg: string) => void }): void {
   let last: string | null = null;
   new Gauge({
     name: "meridian_escrow_async_standbys_only",
-    help: "1 while PostgreSQL (the escrow's only store) streams to asynchronous standbys and no synchronous one: a failover to one loses acknowledged sales",
+    help: "1 while PostgreSQL (the escrow's only store, or the HTLC ledger's) streams to asynchronous standbys and no synchronous one: a failover to one loses acknowledged sales or swap steps",
     registers: [metrics],
     async collect() {
-      const risk = await pgStore.asyncStandbys().catch(() => last);
+      const risk = await standbys.check().catch(() => last);
       if (risk !== last && risk !== null) log.warn({ risk }, "PostgreSQL now streams to asynchronous standbys only");
       last = risk;
       this.set(risk === null ? 0 : 1);
@@ -359,6 +449,8 @@ export async function startEscrowServer(o: EscrowServerOptions): Promise<EscrowS
     storeSchema: o.schema,
     redisPrefix: o.redisPrefix,
     acceptAsyncStandbys: o.acceptAsyncStandbys,
+    postgresQueryTimeoutMs: o.postgresQueryTimeoutMs,
+    redisCommandTimeoutMs: o.redisCommandTimeoutMs,
     ...(o.map ? { map: o.map.url, mapName: o.map.name, mapTokenFile: o.map.tokenFile } : {}),
     server: { port: o.port, ...(o.host ? { host: o.host } : {}) },
   };

@@ -5,9 +5,28 @@
  * presenting a signed queue token (`restore`) gets its score back if the store lost it (Redis restarted
  * empty, a new process on the memory store) — the better of the two, never one the service did not
  * issue them.
+ *
+ * Every call is bounded as the escrow store's are (store/redis.ts, store/postgres.ts): a Redis or PostgreSQL that stops
+ * answering without closing the connection (SIGSTOP, a network blackhole) fails the join after `commandTimeoutMs` /
+ * `queryTimeoutMs` (the same defaults) with an error naming the wait, which the route answers 503 — a join is
+ * idempotent, so the buyer retries and keeps their place — instead of holding the request for ever.
  */
 import { Redis } from "ioredis";
 import pg from "pg";
+import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
+
+/** Longest wait for one command's reply, ms: the escrow Redis store's default (REDIS_COMMAND_TIMEOUT_MS, store/redis.ts, which does not export it). */
+const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
+/** A timed-out call as an error naming the store and the wait (ioredis: "Command timed out"; pg: "Query read timeout"). */
+function timedOut(store: "Redis" | "PostgreSQL", ms: number): (err: unknown) => never {
+  return (err) => {
+    const m = (err as Error).message;
+    if (m === "Command timed out" || m === "Query read timeout") throw new Error(`waiting room: ${store} did not answer within ${ms} ms (${m}); joining again keeps the place: retry`, { cause: err });
+    if (m.includes("timeout exceeded when trying to connect")) throw new Error(`waiting room: ${store} did not accept a connection (${m}); joining again keeps the place: retry`, { cause: err });
+    throw err;
+  };
+}
 
 export interface QueueEntry {
   /** The score the store holds for the buyer (the lower of theirs and the one presented). */
@@ -49,24 +68,25 @@ return {s, redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. s), redis.call('ZCARD', 
 
 export class RedisQueueStore implements QueueStore {
   private readonly redis: Redis;
+  private readonly commandTimeoutMs: number;
 
   constructor(
     url: string,
     private readonly prefix = "mes:",
+    /** Longest wait for one command's reply, ms (default 5 s, as the escrow Redis store's). */
+    o: { commandTimeoutMs?: number } = {},
   ) {
     if (!prefix.startsWith("mes:")) throw new Error(`redis prefix: got "${prefix}"; expected one starting with "mes:"`);
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
+    this.commandTimeoutMs = o.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS;
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: this.commandTimeoutMs });
     this.redis.on("error", () => undefined);
     this.redis.defineCommand("queueEnter", { numberOfKeys: 1, lua: ENTER });
   }
 
   async enter(sku: string, user: string, score: number, restore: boolean): Promise<QueueEntry> {
-    const [s, ahead, size] = await (this.redis as unknown as { queueEnter(k: string, u: string, s: string, mode: string): Promise<[string, number, number]> }).queueEnter(
-      `${this.prefix}queue:{${sku}}`,
-      user,
-      String(score),
-      restore ? "LT" : "NX",
-    );
+    const [s, ahead, size] = await (this.redis as unknown as { queueEnter(k: string, u: string, s: string, mode: string): Promise<[string, number, number]> })
+      .queueEnter(`${this.prefix}queue:{${sku}}`, user, String(score), restore ? "LT" : "NX")
+      .catch(timedOut("Redis", this.commandTimeoutMs));
     return { score: Number(s), position: ahead + 1, size };
   }
 
@@ -77,14 +97,18 @@ export class RedisQueueStore implements QueueStore {
 
 export class PostgresQueueStore implements QueueStore {
   private readonly pool: pg.Pool;
+  private readonly queryTimeoutMs: number;
   private ready: Promise<void> | null = null;
 
   constructor(
     url: string,
     private readonly schema = "meridian_escrow",
+    /** Longest wait for one query's answer, ms (default PG_QUERY_TIMEOUT_MS, as the escrow PostgreSQL store's). */
+    o: { queryTimeoutMs?: number } = {},
   ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
-    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000 });
+    this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
     this.pool.on("error", () => undefined);
   }
 
@@ -102,7 +126,11 @@ export class PostgresQueueStore implements QueueStore {
     return this.ready;
   }
 
-  async enter(sku: string, user: string, score: number, restore: boolean): Promise<QueueEntry> {
+  enter(sku: string, user: string, score: number, restore: boolean): Promise<QueueEntry> {
+    return this.join(sku, user, score, restore).catch(timedOut("PostgreSQL", this.queryTimeoutMs));
+  }
+
+  private async join(sku: string, user: string, score: number, restore: boolean): Promise<QueueEntry> {
     await this.migrate();
     const t = `${this.schema}.waiting_room`;
     const r = await this.pool.query(

@@ -4,9 +4,15 @@
  * (an advisory lock on its id, so two racing locks of a new id serialise) and the balance row it
  * moves, applies the core's decision and commits. A lock, claim or refund is acknowledged only after
  * its commit, so a ledger killed between lock and claim finds the lock as it was when it restarts.
+ * Every query is bounded as the escrow store's are (store/postgres.ts, `queryTimeoutMs`, the same default): a
+ * PostgreSQL that stops answering without closing the connection (SIGSTOP, a network blackhole) fails the call after it
+ * with an error naming the wait, which the routes answer 503 (transport/htlc.ts), instead of holding it for ever. The
+ * outcome of a timed-out lock, claim or refund is unknown (its COMMIT may yet apply); each is idempotent, so the caller
+ * retries it and learns which.
  */
 import pg from "pg";
 import { inTransaction } from "../../common/pg-tx.js";
+import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
 import { beneficiary, decideClaim, decideLock, decideRefund, type AssetTotals, type ClaimRefusal, type Decision, type Htlc, type LockRefusal, type LockRequest, type RefundRefusal } from "./core.js";
 import { outcomeOf, type HtlcLedger, type Outcome } from "./store.js";
 
@@ -39,17 +45,38 @@ const htlcOf = (r: Row): Htlc => ({
   settledAtMs: r.settled_at_ms === null ? null : Number(r.settled_at_ms),
 });
 
+export interface PostgresHtlcLedgerOptions {
+  url: string;
+  /** Schema holding the tables (created if missing); the escrow store's by default. */
+  schema?: string;
+  /** Longest wait for one query's answer, ms (default PG_QUERY_TIMEOUT_MS, store/postgres.ts). */
+  queryTimeoutMs?: number;
+}
+
 export class PostgresHtlcLedger implements HtlcLedger {
   private readonly pool: pg.Pool;
   private readonly s: string;
+  private readonly queryTimeoutMs: number;
   private ready: Promise<void> | null = null;
 
-  constructor(o: { url: string; schema?: string }) {
+  constructor(o: PostgresHtlcLedgerOptions) {
     const schema = o.schema ?? "meridian_escrow";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
-    this.pool = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000 });
+    this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    // A timed-out query's connection is not reused: a pooled query releases it with the error, a transaction destroys it (common/pg-tx.ts).
+    this.pool = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
     this.pool.on("error", () => undefined);
+  }
+
+  /** A call's timeout as an error naming the wait (pg: "Query read timeout", or no connection within connectionTimeoutMillis). */
+  private bounded<T>(call: Promise<T>): Promise<T> {
+    return call.catch((err: unknown) => {
+      const m = (err as Error).message;
+      const what = m === "Query read timeout" ? `did not answer within ${this.queryTimeoutMs} ms` : m.includes("timeout exceeded when trying to connect") ? "did not accept a connection" : null;
+      if (!what) throw err;
+      throw new Error(`PostgreSQL ${what} (${m}): the outcome is unknown; a lock, claim or refund is idempotent, retry it`, { cause: err });
+    });
   }
 
   /** Create the tables if missing (idempotent; serialised by an advisory lock). */
@@ -71,9 +98,8 @@ export class PostgresHtlcLedger implements HtlcLedger {
     return this.ready;
   }
 
-  private async tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
-    await this.migrate();
-    return inTransaction(this.pool, fn);
+  private tx<T>(fn: (c: Tx) => Promise<T>): Promise<T> {
+    return this.bounded(this.migrate().then(() => inTransaction(this.pool, fn)));
   }
 
   private async add(c: Tx, asset: string, owner: string, qty: number): Promise<void> {
@@ -143,17 +169,25 @@ export class PostgresHtlcLedger implements HtlcLedger {
     return this.settle(id, (h) => decideRefund(h, caller, nowMs));
   }
 
-  async get(id: string): Promise<Htlc | null> {
-    await this.migrate();
-    const r = await this.pool.query(`SELECT * FROM ${this.s}.htlc_locks WHERE id = $1`, [id]);
-    const row = r.rows[0] as Row | undefined;
-    return row ? htlcOf(row) : null;
+  get(id: string): Promise<Htlc | null> {
+    return this.bounded(
+      (async () => {
+        await this.migrate();
+        const r = await this.pool.query(`SELECT * FROM ${this.s}.htlc_locks WHERE id = $1`, [id]);
+        const row = r.rows[0] as Row | undefined;
+        return row ? htlcOf(row) : null;
+      })(),
+    );
   }
 
-  async balance(asset: string, owner: string): Promise<number> {
-    await this.migrate();
-    const r = await this.pool.query(`SELECT available FROM ${this.s}.htlc_balances WHERE asset = $1 AND owner = $2`, [asset, owner]);
-    return Number((r.rows[0] as { available: string } | undefined)?.available ?? 0);
+  balance(asset: string, owner: string): Promise<number> {
+    return this.bounded(
+      (async () => {
+        await this.migrate();
+        const r = await this.pool.query(`SELECT available FROM ${this.s}.htlc_balances WHERE asset = $1 AND owner = $2`, [asset, owner]);
+        return Number((r.rows[0] as { available: string } | undefined)?.available ?? 0);
+      })(),
+    );
   }
 
   /** One statement, so one snapshot of the three tables: a concurrent move is counted exactly once. */
