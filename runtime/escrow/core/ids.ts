@@ -63,7 +63,7 @@ const BLOCKS = 256;
  * buyer (the buyer's id mixed with the block's other 7 bytes). Long after the ledger has forgotten a reservation (its
  * expiry sweep keeps no per-id memory), `check` still tells a forged id from one it issued, and its owner from another
  * buyer; a new process (a new key) recognises none of its predecessor's ids. The buyer tag only decides which refusal
- * a genuine, swept id gets (410 for its owner, 403 for anyone else — 410 by a 2^-24 chance); it grants nothing, so it
+ * a genuine, swept id gets (410 for its owner — 409 if it was voided, `SweptVoids` — 403 for anyone else, 410 by a 2^-24 chance); it grants nothing, so it
  * need not be a MAC. Live ids are still compared whole with the token the ledger keeps.
  */
 export class ReservationTokens {
@@ -120,4 +120,35 @@ function ownerTag(block: Buffer, at: number, user: string): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 8;
+}
+
+/** Spans kept: voids are rare (a lost lease, a rebuilt store); past this many, the oldest voided ids answer expired. */
+const MAX_VOID_SPANS = 64;
+
+/**
+ * The sequence numbers of voided reservations that a ledger's sweep has dropped from its window (ledger.ts): one bitmap
+ * per compaction that dropped any, spanning its first to its last voided id (a bit per id between: at most the window at
+ * the void, an eighth of a byte each). A token says only who was issued an id; whether it was voided rather than let
+ * expire is not in it, so without these a voided reservation's owner was told 410 expired once the sweep forgot it.
+ */
+export class SweptVoids {
+  private readonly spans: { from: number; bits: Uint8Array }[] = [];
+
+  /** Record voided sequence numbers, ascending. */
+  add(seqs: readonly number[]): void {
+    if (seqs.length === 0) return;
+    const from = seqs[0]!;
+    const bits = new Uint8Array(((seqs.at(-1)! - from) >> 3) + 1);
+    for (const s of seqs) bits[(s - from) >> 3]! |= 1 << ((s - from) & 7);
+    this.spans.push({ from, bits });
+    if (this.spans.length > MAX_VOID_SPANS) this.spans.shift();
+  }
+
+  has(seq: number): boolean {
+    for (const { from, bits } of this.spans) {
+      const i = seq - from;
+      if (i >= 0 && i >> 3 < bits.length && (bits[i >> 3]! & (1 << (i & 7))) !== 0) return true;
+    }
+    return false;
+  }
 }

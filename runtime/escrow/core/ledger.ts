@@ -11,7 +11,7 @@
  * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
  * every count ≥ 0, and each id is issued once (the prefix carries a per-incarnation nonce).
  */
-import { ReservationTokens } from "./ids.js";
+import { ReservationTokens, SweptVoids } from "./ids.js";
 
 export interface Reservation {
   readonly id: string;
@@ -65,6 +65,9 @@ export class RegionLedger {
   private parsedSeq = 0;
   private parsedToken = "";
   private readonly minted = new ReservationTokens();
+  /** Voided slots in the window, and the voided ids the sweep has dropped from it (a late commit is told void, not expired). */
+  private voidSlots = 0;
+  private readonly sweptVoids = new SweptVoids();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
@@ -126,7 +129,7 @@ export class RegionLedger {
     const c = this.committingById.get(id);
     if (c) return c;
     const i = this.slotOf(id);
-    if (i === -2) return "expired";
+    if (i === -2) return this.sweptEnd();
     if (i < 0) return "unknown";
     const state = this.states[i];
     if (state === LIVE) return this.view(i);
@@ -136,16 +139,21 @@ export class RegionLedger {
   /**
    * Why `user` cannot have `id`, which is neither live nor committing here: `foreign` when this ledger issued it
    * to another buyer (whatever became of it since), else what became of it. An id swept out of the window is
-   * judged by its token alone: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer,
-   * else `expired` — however long ago it was swept, with no memory kept of it.
+   * judged by its token: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer, else
+   * `void` if it was voided (`SweptVoids`), `expired` if not — however long ago it was swept, with no memory kept of it.
    */
   ended(id: string, user: string): LookupMiss | "foreign" {
     const i = this.slotOf(id);
     if (i === -1) return "unknown";
-    if (i === -2) return this.minted.check(this.parsedSeq, this.parsedToken, user) === "owner" ? "expired" : "foreign";
+    if (i === -2) return this.minted.check(this.parsedSeq, this.parsedToken, user) === "owner" ? this.sweptEnd() : "foreign";
     if (this.users[i] !== user) return "foreign";
     const state = this.states[i];
     return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
+  }
+
+  /** What became of the genuine id `slotOf` last parsed, swept out of the window: voided, or else expired. */
+  private sweptEnd(): "void" | "expired" {
+    return this.sweptVoids.has(this.parsedSeq) ? "void" : "expired";
   }
 
   get(id: string): Reservation | undefined {
@@ -207,7 +215,7 @@ export class RegionLedger {
   beginCommit(id: string, nowMs: number): BeginCommit {
     if (this.committingById.has(id)) return { ok: false, reason: "in-progress" };
     const i = this.slotOf(id);
-    if (i === -2) return { ok: false, reason: "expired" };
+    if (i === -2) return { ok: false, reason: this.sweptEnd() };
     if (i < 0 || this.states[i] !== LIVE) {
       const state = i < 0 ? DEAD : this.states[i];
       return { ok: false, reason: state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown" };
@@ -246,7 +254,9 @@ export class RegionLedger {
     const i = r.seq - this.base;
     if (this.orphaned.delete(id)) {
       // Begun under a lease the ledger has voided since: the reservation is void (a retry is told so), its units gone.
-      if (i >= 0 && i < this.len && this.tokens[i] === r.id.slice(-16)) this.states[i] = VOID;
+      if (i < 0)
+        this.sweptVoids.add([r.seq]); // its slot was swept meanwhile
+      else if (i < this.len && this.tokens[i] === r.id.slice(-16)) this.markVoid(i);
       this.onEvent?.({ op: "void", id });
       return;
     }
@@ -317,6 +327,7 @@ export class RegionLedger {
     // Compact once the swept prefix dominates, so memory follows the live window (ids before the window
     // can name nothing live: their token alone says whether this ledger issued them, and to whom).
     if (this.head > 1024 && this.head * 2 > this.len) {
+      if (this.voidSlots > 0) this.keepSweptVoids();
       const n = this.len - this.head;
       this.qtys.copyWithin(0, this.head, this.len);
       this.expiries.copyWithin(0, this.head, this.len);
@@ -330,6 +341,19 @@ export class RegionLedger {
     return out;
   }
 
+  private markVoid(i: number): void {
+    if (this.states[i] !== VOID) this.voidSlots++;
+    this.states[i] = VOID;
+  }
+
+  /** Before the swept prefix is dropped: its voided ids go to `sweptVoids` (those after the head stay in the window). */
+  private keepSweptVoids(): void {
+    const seqs: number[] = [];
+    for (let i = 0; i < this.head; i++) if (this.states[i] === VOID) seqs.push(this.base + i);
+    this.sweptVoids.add(seqs);
+    this.voidSlots -= seqs.length;
+  }
+
   /** The lease was lost (reclaimed, rebuilt or fenced): every local unit and live reservation is void. */
   void(): Reservation[] {
     const dropped: Reservation[] = [];
@@ -339,7 +363,7 @@ export class RegionLedger {
       const r = this.view(i);
       dropped.push(r);
       this.onEvent?.({ op: "void", id: r.id });
-      this.states[i] = VOID; // kept, so a late commit is told its reservation was voided
+      this.markVoid(i); // kept, so a late commit is told its reservation was voided
     }
     this.head = this.len;
     this.live = 0;

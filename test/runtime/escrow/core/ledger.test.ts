@@ -102,6 +102,36 @@ describe("RegionLedger (the fast path)", () => {
     expect(l.held).toBe(0);
   });
 
+  it("a voided reservation swept out of the window still answers void to its owner (not expired), foreign to others, unknown when forged", () => {
+    const prefix = reservationPrefix("eu", "tix", "0a1b2c3d");
+    const l = new RegionLedger(100, prefix);
+    l.credit(3);
+    const early = l.reserve("ann", 1, 0)!;
+    l.expire(200); // ann's reservation expired before the void
+    const voided = l.reserve("alice", 1, 300)!;
+    const orphan = l.reserve("olga", 1, 300)!;
+    expect(l.beginCommit(orphan.id, 310).ok).toBe(true); // in flight when the ledger is voided
+    expect(l.void().map((r) => r.user)).toEqual(["alice"]);
+    // A new lease; 1,100 reservations later the sweep has compacted the voided ones out of the window.
+    l.credit(1);
+    for (let i = 0; i < 1100; i++) {
+      l.expire(400 + 100 * i);
+      l.reserve(`u${i}`, 1, 400 + 100 * i);
+    }
+    l.expire(1_000_000);
+    expect(Reflect.get(l, "base")).toBeGreaterThan(voided.seq); // swept: the ledger no longer holds its slot
+    l.abortCommit(orphan.id); // its write failed after the sweep: void too, its units gone with the old lease
+    for (const r of [voided, orphan]) {
+      expect(l.lookup(r.id)).toBe("void");
+      expect(l.beginCommit(r.id, 1_000_000)).toEqual({ ok: false, reason: "void" });
+      expect(l.ended(r.id, r.user)).toBe("void");
+      expect(l.ended(r.id, "mallory")).toBe("foreign");
+      expect(l.ended(`${r.id.slice(0, -16)}${"A".repeat(16)}`, r.user)).toBe("unknown");
+    }
+    expect(l.ended(early.id, "ann")).toBe("expired"); // expired before the void: still expired
+    expect(l.held).toBe(1);
+  });
+
   it("an expired reservation cannot be committed; an aborted commit stands again; a failed one is void", () => {
     const l = new RegionLedger(100);
     l.credit(3);
