@@ -24,7 +24,7 @@ interface PendingCommit {
 }
 
 const ignore = (): void => undefined;
-const sameFence = (a: Fence, b: Fence): boolean => a.epoch === b.epoch && a.generation === b.generation;
+export const sameFence = (a: Fence, b: Fence): boolean => a.epoch === b.epoch && a.generation === b.generation;
 
 export interface CommitHost {
   readonly ledger: RegionLedger;
@@ -34,8 +34,8 @@ export interface CommitHost {
   write(fence: Fence, sales: { saleId: string; qty: number; user: string }[]): Promise<readonly SaleOutcome[]>;
   /** Units newly sold (not duplicates). */
   sold(qty: number): void;
-  /** The store refused a write's fence: learn the new one. */
-  leaseLost(): void;
+  /** The store refused a write under `fence` (lease-lost): learn the new one. */
+  leaseLost(fence: Fence): void;
 }
 
 export class RegionCommits {
@@ -173,7 +173,7 @@ export class RegionCommits {
           c.resolve({ status: "lease-lost" });
         }
       });
-      if (outcomes.includes("lease-lost")) this.host.leaseLost();
+      if (outcomes.includes("lease-lost")) this.host.leaseLost(fence);
     } finally {
       this.flushesInFlight--;
       if (this.pending.length > 0) void this.flush();

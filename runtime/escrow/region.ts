@@ -13,7 +13,7 @@ import { incarnationNonce, reservationPrefix } from "./core/ids.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
 import { elsewhere, type AcquireResult, type Fence, type PeerLease } from "./store/port.js";
 import type { CommitResult, DriftEvent, RegionEscrowOptions, ReserveResult } from "./region-types.js";
-import { RegionCommits } from "./region-commits.js";
+import { RegionCommits, sameFence } from "./region-commits.js";
 
 /** A sold-out answer from a view older than this is checked against the store first. */
 const VIEW_FRESH_MS = 250;
@@ -39,6 +39,12 @@ export class RegionEscrow {
   /** When the view (pool, peers) was last refreshed, and whether something made it stale since. */
   private viewAtMs = 0;
   private viewStale = false;
+  /**
+   * A commit under the current fence was answered lease-lost (e.g. another process rebuilt the store: a new generation):
+   * the ledger issues nothing until a store answer sent after that arrives (`doubts` counts such answers awaited).
+   */
+  private fenceDoubt = false;
+  private doubts = 0;
   readonly drift: DriftEvent[] = [];
   transferredOut = 0;
   /** Units other regions transferred to this lease that the ledger has credited (the store's `received` may be ahead: in transit). */
@@ -66,7 +72,10 @@ export class RegionEscrow {
       fence: () => this.fence,
       write: (fence, sales) => o.store.recordSales(this.sku, this.region, fence, sales, o.clock.now(), o.perUserCap ?? 0),
       sold: (qty) => (this.sold += qty),
-      leaseLost: () => void this.tick().catch(() => undefined), // learn the new fence now
+      leaseLost: (fence) => {
+        if (sameFence(fence, this.fence)) [this.fenceDoubt, this.viewStale, this.doubts] = [true, true, this.doubts + 1];
+        void this.tick().catch(() => undefined); // learn the new fence now
+      },
     });
   }
 
@@ -90,6 +99,7 @@ export class RegionEscrow {
 
   /** The fast path alone: no I/O. */
   tryReserve(user: string, qty: number): Reservation | null {
+    if (this.fenceDoubt) return null;
     const r = this.ledger.reserve(user, qty, this.o.clock.now());
     if (r) this.refillAhead();
     return r;
@@ -97,6 +107,7 @@ export class RegionEscrow {
 
   /** The same fast path without materialising the reservation: its sequence number, or −1. */
   tryReserveSeq(user: string, qty: number): number {
+    if (this.fenceDoubt) return -1;
     const seq = this.ledger.reserveSeq(user, qty, this.o.clock.now());
     if (seq >= 0) this.refillAhead();
     return seq;
@@ -308,6 +319,7 @@ export class RegionEscrow {
   }
 
   private async acquire(want: number, fresh: boolean): Promise<AcquireResult | null> {
+    const doubts = this.doubts;
     const r = await this.o.store.acquire({
       sku: this.sku,
       region: this.region,
@@ -320,6 +332,7 @@ export class RegionEscrow {
       borrow: this.borrow,
       fence: fresh ? undefined : this.fence,
     });
+    if (doubts === this.doubts) this.fenceDoubt = false; // sent after the lease-lost answer: it tells the fence as it stands
     if (!r) return null;
     this.viewAtMs = this.o.clock.now();
     this.viewStale = false;
