@@ -14,6 +14,7 @@ import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type R
 import { elsewhere, type AcquireResult, type Fence, type PeerLease } from "./store/port.js";
 import type { CommitResult, DriftEvent, RegionEscrowOptions, ReserveResult } from "./region-types.js";
 import { RegionCommits, sameFence } from "./region-commits.js";
+import { RefusedRequests } from "./core/borrow.js";
 
 /** A sold-out answer from a view older than this is checked against the store first. */
 const VIEW_FRESH_MS = 250;
@@ -30,8 +31,6 @@ export class RegionEscrow {
   pool = 0;
   peers: Record<string, PeerLease> = {};
   rate = 0;
-  /** The borrow request published on the next renewal: the largest request refused for lack of units (LeaseView.want). */
-  borrow = 0;
   /** True while another live incarnation of this region holds the lease. */
   fenced = false;
   /** Why the last tick did not renew the lease (the clock's strong path was closed), or null. */
@@ -57,8 +56,8 @@ export class RegionEscrow {
   private readonly commits: RegionCommits;
   private lastTickMs: number;
   private lastReservedTotal = 0;
-  /** Buyers refused for lack of units since the last tick, and the units they asked for: demand the ledger never saw. */
-  private readonly unmetUsers = new Set<string>();
+  /** Buyers refused for lack of units (their requests: the borrow request), and the units asked since the last tick: demand the ledger never saw. */
+  private readonly refusals = new RefusedRequests();
   private unmet = 0;
 
   constructor(private readonly o: RegionEscrowOptions) {
@@ -89,6 +88,11 @@ export class RegionEscrow {
     return this.ledger.free + this.pool + elsewhere(this.peers).free;
   }
 
+  /** The borrow request published on the next renewal (LeaseView.want): what serves the most refused buyers with the units obtainable (core/borrow.ts). */
+  get borrow(): number {
+    return this.refusals.want(this.obtainable);
+  }
+
   /** Start a new incarnation: fence off any previous process of this region and take its held units. */
   async start(): Promise<boolean> {
     return this.serial(async () => {
@@ -101,7 +105,7 @@ export class RegionEscrow {
   tryReserve(user: string, qty: number): Reservation | null {
     if (this.fenceDoubt) return null;
     const r = this.ledger.reserve(user, qty, this.o.clock.now());
-    if (r) this.refillAhead();
+    if (r) this.served(user);
     return r;
   }
 
@@ -109,12 +113,13 @@ export class RegionEscrow {
   tryReserveSeq(user: string, qty: number): number {
     if (this.fenceDoubt) return -1;
     const seq = this.ledger.reserveSeq(user, qty, this.o.clock.now());
-    if (seq >= 0) this.refillAhead();
+    if (seq >= 0) this.served(user);
     return seq;
   }
 
-  /** At the reorder point, start a refill in the background so the batch lands before the region runs dry. */
-  private refillAhead(): void {
+  /** A reservation for `user`: their refused request, if any, is met; at the reorder point, a refill starts in the background so the batch lands before the region runs dry. */
+  private served(user: string): void {
+    this.refusals.served(user);
     if (this.pulling || this.pool === 0 || refillWant(this.policy, this.ledger.free, Math.max(this.demand, 1e-9)) === 0) return;
     this.startPull(this.policy.batchSize);
   }
@@ -170,13 +175,10 @@ export class RegionEscrow {
       if (gone) return gone;
     }
     // Not enough here or in the pool: ask the other regions, who give what they can spare on their
-    // next tick (the request is published with the renewal that starts now): the units its largest refused request
-    // needs at once, which the plan tops up to a batch — and, when every holder borrows, meets by pooling theirs.
-    this.borrow = Math.max(this.borrow, qty);
-    if (!this.unmetUsers.has(user)) {
-      this.unmetUsers.add(user);
-      this.unmet += qty;
-    }
+    // next tick (the request is published with the renewal that starts now): the units that serve the most refused
+    // buyers with the units that exist (core/borrow.ts), which the plan tops up to a batch — and, when every holder
+    // borrows, meets by pooling theirs.
+    if (this.refusals.refuse(user, qty)) this.unmet += qty;
     if (!this.pulling) this.startPull(0);
     const free = elsewhere(this.peers).free;
     if (this.ledger.free + this.pool + free >= qty) {
@@ -248,17 +250,16 @@ export class RegionEscrow {
       this.lastReservedTotal = this.ledger.reservedTotal;
       const refused = this.unmet > 0;
       this.unmet = 0;
-      this.unmetUsers.clear();
       this.lastTickMs = now;
       const seq = this.commits.seq;
       const mine = this.plan().grants[this.region] ?? 0;
       const r = await this.acquire(Math.max(refillWant(this.policy, this.ledger.free, this.demand), mine), false);
       if (!r || r.lost) return { expired, pulled: r?.granted ?? 0, given: 0 };
-      // A borrow request stands while buyers are refused. One kept until a whole batch arrived outlived the need: near
+      // A borrow request stands while buyers are refused (a buyer's, while they retry: core/borrow.ts). One kept until a whole batch arrived outlived the need: near
       // the end of a sale it never clears, and two regions both borrowing lend to neither (core/rebalance.ts) — a dry
       // region's buyers got 429 while the last units sat in a region whose own buyers had been refused once, long before.
       // Units that have arrived do not end it: lending them away before its buyer returns would undo the move.
-      if (!refused) this.borrow = 0;
+      this.refusals.tick(refused);
       let given = 0;
       for (const t of this.plan().transfers) if (t.from === this.region) given += await this.give(t.to, t.qty, now);
       if (given === 0) this.reconcileWith(r.lease.held, seq);
