@@ -147,12 +147,16 @@ export class RegionCommits {
         // The outcome is unknown: the store may have sold it. Aborted back to a live reservation, it would expire unless
         // its buyer retried and its units count as free although sold. It stays committing, in doubt, until sent again.
         // Under a lease lost since (the fence changed: the ledger was voided), its units are gone either way: abortCommit
-        // voids it, and a retry is answered from the store's record (service.ts asks findSale).
+        // voids it, and a retry is answered from the store's record (service.ts asks findSale). An in-doubt commit re-sent
+        // here leaves the map then too: kept, marked as being sent, the next resolveInDoubt would wait on it for ever.
         this.seq++;
         const current = sameFence(this.host.fence(), fence);
         for (const c of batch) {
           if (current) this.inDoubt.set(c.id, { id: c.id, qty: c.qty, user: c.user, fence: c.fence, resolve: ignore, reject: ignore });
-          else ledger.abortCommit(c.id);
+          else {
+            if (this.inDoubt.size > 0) this.inDoubt.delete(c.id);
+            ledger.abortCommit(c.id);
+          }
           c.reject(err);
         }
         return;
