@@ -93,7 +93,10 @@ describe("meridian local: arguments are checked before anything starts", () => {
   });
 });
 
-describe("meridian local: ports and lifecycle", () => {
+// Side by side: each case runs a `meridian local` of its own, on ports of its own (a taken one, free ones or
+// --auto-ports), and looks only at its own processes (by its supervisor's pid) and output. An estate's start is
+// mostly CPU (five Node processes loading), so they overlap where a core is free.
+describe.concurrent("meridian local: ports and lifecycle", () => {
   const started: Running[] = [];
   afterAll(async () => {
     for (const r of started) if (r.child.exitCode === null) r.child.kill("SIGKILL");
