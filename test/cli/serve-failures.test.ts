@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GENESIS_PARENT, issue, memberKey } from "../../runtime/certchain/index.js";
+import { NtpServer } from "../../runtime/clock/ntp/server.js";
 import { encodeBlob, writeEncoded } from "../../runtime/das/index.js";
 import { ALG_COSIGNATURE_V1, generateKey } from "../../runtime/prooflog/note.js";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
@@ -82,7 +83,17 @@ let udp: UdpSocket;
 let takenTcp = 0;
 let takenUdp = 0;
 let refused = 0;
+/**
+ * The relays' reference: `time relay` asks its references once before it listens, and an address that never answers
+ * held each relay case for its 1 s query timeout before the port was even tried. This one answers (stratum 1).
+ */
+const reference = new NtpServer({
+  now: () => Date.now(),
+  state: () => ({ leap: 0, synchronized: true, referenceId: "TEST", referenceMs: Date.now(), rootDispersionS: 0.001, precision: -20 }),
+});
+let referencePort = 0;
 beforeAll(async () => {
+  referencePort = await reference.listen(0, "127.0.0.1");
   tcp = createServer();
   await new Promise<void>((r) => tcp.listen(0, "127.0.0.1", r));
   takenTcp = (tcp.address() as { port: number }).port;
@@ -97,6 +108,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await dropSchema(quotaSchema);
+  await reference.close();
   udp?.close();
   return new Promise<void>((r) => tcp.close(() => r()));
 });
@@ -201,12 +213,12 @@ const takenPort: Row[] = [
   },
   {
     command: "time relay (NTP port)",
-    args: () => ["time", "relay", "--reference", "a=127.0.0.1:9", "--port", String(takenUdp)],
+    args: () => ["time", "relay", "--reference", `a=127.0.0.1:${referencePort}`, "--port", String(takenUdp)],
     line: () => new RegExp(`^meridian time relay: cannot listen on 127\\.0\\.0\\.1:${takenUdp} \\(ntp\\): address already in use$`),
   },
   {
     command: "time relay (HTTP port)",
-    args: () => ["time", "relay", "--reference", "a=127.0.0.1:9", "--port", "0", "--http-port", String(takenTcp)],
+    args: () => ["time", "relay", "--reference", `a=127.0.0.1:${referencePort}`, "--port", "0", "--http-port", String(takenTcp)],
     line: () => new RegExp(`^meridian time relay: cannot listen on 127\\.0\\.0\\.1:${takenTcp} \\(http\\): address already in use$`),
   },
   {
