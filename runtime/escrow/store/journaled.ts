@@ -7,12 +7,12 @@
  * Redis discontinuities (restarted empty, rolled back, failed over) are detected by `verify` and Redis
  * is repaired from the journal: journal-repair.ts.
  */
-import pg from "pg";
+import type pg from "pg";
 import { RedisEscrowStore, wellFormed } from "./redis.js";
 import { journalStatements, pgArrayLiteral } from "./journal-sql.js";
 import { JournalRepair, entryOf, type JournalEntry, type JournalItem } from "./journal-repair.js";
 import { GroupCommit } from "./group-commit.js";
-import { inTransaction } from "../../common/pg-tx.js";
+import { closePool, inTransaction, openPool } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
 import { PG_QUERY_TIMEOUT_MS, SYNC_COMMIT } from "./postgres.js";
 import type {
@@ -48,6 +48,7 @@ export class JournaledEscrowStore implements EscrowStore {
   readonly redis: RedisEscrowStore;
   readonly pool: pg.Pool;
   private readonly s: string;
+  private readonly queryTimeoutMs: number;
   private ready: Promise<void> | null = null;
   /** Verify and repair of Redis from the journal (journal-repair.ts). */
   private readonly repair: JournalRepair;
@@ -68,9 +69,10 @@ export class JournaledEscrowStore implements EscrowStore {
     this.s = schema;
     this.redis = new RedisEscrowStore({ url: o.redisUrl, prefix: o.prefix, commandTimeoutMs: o.redisCommandTimeoutMs });
     // Journal commits wait for the WAL flush and the synchronous standby whatever the database's default (postgres.ts).
-    // A hung journal (a stopped server, a blackhole) fails each query after queryTimeoutMs, not never (postgres.ts).
-    this.pool = new pg.Pool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000, query_timeout: o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS, options: SYNC_COMMIT });
-    this.pool.on("error", () => undefined);
+    // A hung journal (a stopped server, a blackhole) fails each query after queryTimeoutMs, not never (postgres.ts), its
+    // wait for a connection included (common/pg-tx.ts, openPool).
+    this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    this.pool = openPool({ connectionString: o.postgresUrl, max: 8, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs, options: SYNC_COMMIT });
     this.repair = new JournalRepair({
       redis: this.redis,
       pool: this.pool,
@@ -261,7 +263,8 @@ export class JournaledEscrowStore implements EscrowStore {
     return this.redis.reclaimExpired(sku, nowMs);
   }
 
+  /** Within the command and query timeouts whatever the servers do: connections still open then are destroyed (common/pg-tx.ts). */
   async close(): Promise<void> {
-    await Promise.all([this.redis.close(), this.pool.end()]);
+    await Promise.all([this.redis.close(), closePool(this.pool, this.queryTimeoutMs)]);
   }
 }

@@ -8,9 +8,9 @@
  * behind sales; buyer holds commit without waiting for the WAL flush (a lost hold only loosens a cap
  * for a reservation that was never sold).
  */
-import pg from "pg";
+import type pg from "pg";
 import { schemaStatements } from "./postgres-sql.js";
-import { inTransaction } from "../../common/pg-tx.js";
+import { closePool, inTransaction, openPool } from "../../common/pg-tx.js";
 import {
   EMPTY_LEASE,
   type AcquireRequest,
@@ -50,7 +50,9 @@ const ASYNC_COMMIT = `-c synchronous_commit=off ${IDLE}`;
  * apply: the region holds the commit in doubt and re-sends it, region-commits.ts), answered 503 to the buyer. The
  * connection is not reused: pg leaves the timed-out query in flight on it, a pooled query releases it with the error
  * (the pool destroys it) and a transaction (common/pg-tx.ts) destroys it without a ROLLBACK that would queue behind it.
- * A slow-but-alive journal transaction — waiting for the WAL flush and the synchronous standby, and queued on the
+ * The wait for a connection counts against it too (common/pg-tx.ts, openPool): the next call connects anew, and a
+ * stopped server's kernel accepts the connection but never answers its startup, so that wait (connectionTimeoutMillis,
+ * 5 s) came on top of the query's own. A slow-but-alive journal transaction — waiting for the WAL flush and the synchronous standby, and queued on the
  * item's row lock behind the other group commits of the SKU (two per lease in flight) — takes milliseconds to a few
  * hundred under load; 10 s is far beyond that, and the default lease TTL (10 s), past which the lease is lost anyway.
  * `statement_timeout` is not used: a stopped server never runs its timer.
@@ -87,6 +89,7 @@ export class PostgresEscrowStore implements EscrowStore {
   /** Buyer holds commit without waiting for the WAL flush (see the module comment). */
   private readonly holds: pg.Pool;
   private readonly s: string;
+  private readonly queryTimeoutMs: number;
   private ready: Promise<void> | null = null;
 
   constructor(o: PostgresEscrowStoreOptions) {
@@ -100,12 +103,13 @@ export class PostgresEscrowStore implements EscrowStore {
     // Sales, refunds and pool movements are acknowledged once their commit returns: it must wait for the WAL flush and
     // the synchronous standby whatever the database's or role's default (`synchronous_commit = off` there is a common
     // tuning, and with it an acknowledged sale was lost to a kill -9 and failover right after the ack).
-    const query_timeout = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
-    this.pool = new pg.Pool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
-    this.maintenance = new pg.Pool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
-    this.holds = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout, options: ASYNC_COMMIT });
-    // An idle client's broken connection (a failover) must not crash the process; the pool replaces it.
-    for (const p of [this.pool, this.maintenance, this.holds]) p.on("error", () => undefined);
+    // Each call is answered within query_timeout, its wait for a connection included (common/pg-tx.ts, openPool): against
+    // a stopped server a new connection waits connectionTimeoutMillis for the startup answer, and every call after a
+    // timed-out one connects anew. An idle client's broken connection (a failover) does not crash the process.
+    const query_timeout = (this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS);
+    this.pool = openPool({ connectionString: o.url, max: o.max ?? 8, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
+    this.maintenance = openPool({ connectionString: o.url, max: 3, connectionTimeoutMillis: 5_000, query_timeout, options: SYNC_COMMIT });
+    this.holds = openPool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout, options: ASYNC_COMMIT });
   }
 
   /** Create the schema, tables and functions if missing (idempotent; serialised by an advisory lock). */
@@ -364,7 +368,8 @@ export class PostgresEscrowStore implements EscrowStore {
     );
   }
 
+  /** Within the query timeout whatever the server does: connections still open then are destroyed (common/pg-tx.ts). */
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.maintenance.end(), this.holds.end()]);
+    await Promise.all([this.pool, this.maintenance, this.holds].map((p) => closePool(p, this.queryTimeoutMs)));
   }
 }
