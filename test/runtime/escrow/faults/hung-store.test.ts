@@ -9,6 +9,7 @@
 import { describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { JournaledEscrowStore } from "../../../../runtime/escrow/store/journaled.js";
+import { PostgresEscrowStore } from "../../../../runtime/escrow/store/postgres.js";
 import { PG_URL, REDIS_URL } from "../servers.js";
 import { as } from "../fixture.js";
 import { privateRedisForFile } from "./private-redis.js";
@@ -25,7 +26,7 @@ const fx = privateRedisForFile("faults_hung");
 const pgFx = privatePostgresForFile("hung");
 const { prefix } = pgFx;
 
-async function setup(sku: string, store: JournaledEscrowStore) {
+async function setup(sku: string, store: JournaledEscrowStore | PostgresEscrowStore) {
   const config = await faultSaleConfig(sku, TOTAL, { batchSize: 10, reorderPoint: 3 });
   await store.migrate();
   const { service, app } = openService(config, store);
@@ -49,7 +50,7 @@ async function commit(app: FastifyInstance, id: string): Promise<number | "hung"
   return Promise.race([done.then((r) => r.statusCode), sleep(HUNG_MS).then(() => "hung" as const)]);
 }
 
-async function saleWithHang(sku: string, store: JournaledEscrowStore, signal: (sig: "SIGSTOP" | "SIGCONT") => void): Promise<void> {
+async function saleWithHang(sku: string, store: JournaledEscrowStore | PostgresEscrowStore, signal: (sig: "SIGSTOP" | "SIGCONT") => void): Promise<void> {
   const { service, app } = await setup(sku, store);
   let probe = "";
   let answer: number | "hung" | undefined;
@@ -86,5 +87,10 @@ describe("escrow with a hung store (SIGSTOP, then SIGCONT)", () => {
   it("the journal's PostgreSQL stopped mid-sale: commits answered 503 meanwhile, then the sale finishes exactly", async () => {
     const store = new JournaledEscrowStore({ redisUrl: REDIS_URL, prefix, postgresUrl: pgFx.pgp.url("escrow"), schema: "escrow_hung", redisCommandTimeoutMs: WAIT_MS, queryTimeoutMs: WAIT_MS });
     await saleWithHang("hung-pg", store, (sig) => pgFx.pgp.primary.signal(sig));
+  }, 90_000);
+
+  it("the PostgreSQL-only store's PostgreSQL stopped mid-sale: commits answered 503 meanwhile, then the sale finishes exactly", async () => {
+    const store = new PostgresEscrowStore({ url: pgFx.pgp.url("escrow"), schema: "escrow_hung_pg_only", queryTimeoutMs: WAIT_MS });
+    await saleWithHang("hung-pg-only", store, (sig) => pgFx.pgp.primary.signal(sig));
   }, 90_000);
 });
