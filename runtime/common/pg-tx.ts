@@ -71,6 +71,20 @@ class ConnectWaitError extends Error {
   }
 }
 
+/**
+ * Which wait a failed call ran out of, or null for any other failure: "answer" (node-postgres `query_timeout`: the server
+ * took the query and did not answer; whether it ran is unknown) or "connect" (no connection within the deadline, or
+ * within pg's own connectionTimeoutMillis: nothing was sent).
+ */
+export function pgTimeout(err: unknown): "answer" | "connect" | null {
+  if (err instanceof ConnectWaitError) return "connect";
+  const m = err instanceof Error ? err.message : "";
+  if (m === "Query read timeout") return "answer";
+  // pg's connectionTimeoutMillis: the connection's own ("…due to connection timeout"), or the wait for a pool slot.
+  if (m === "Connection terminated due to connection timeout" || m === "timeout exceeded when trying to connect") return "connect";
+  return null;
+}
+
 /** A client within `ms` (ConnectWaitError after it); a connect still under way then goes on, and its client back to the pool. */
 function connectWithin(connect: () => Promise<pg.PoolClient>, ms: number): Promise<pg.PoolClient> {
   return new Promise((resolve, reject) => {

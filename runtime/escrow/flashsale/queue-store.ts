@@ -12,18 +12,18 @@
  * idempotent, so the buyer retries and keeps their place — instead of holding the request for ever.
  */
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
+import { closePool, openPool, pgTimeout } from "../../common/pg-tx.js";
 import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
+import { REDIS_COMMAND_TIMEOUT_MS } from "../store/redis.js";
 
-/** Longest wait for one command's reply, ms: the escrow Redis store's default (REDIS_COMMAND_TIMEOUT_MS, store/redis.ts, which does not export it). */
-const REDIS_COMMAND_TIMEOUT_MS = 5_000;
-
-/** A timed-out call as an error naming the store and the wait (ioredis: "Command timed out"; pg: "Query read timeout"). */
+/** A timed-out call as an error naming the store and the wait (ioredis: "Command timed out"; pg: common/pg-tx.ts pgTimeout). */
 function timedOut(store: "Redis" | "PostgreSQL", ms: number): (err: unknown) => never {
   return (err) => {
     const m = (err as Error).message;
-    if (m === "Command timed out" || m === "Query read timeout") throw new Error(`waiting room: ${store} did not answer within ${ms} ms (${m}); joining again keeps the place: retry`, { cause: err });
-    if (m.includes("timeout exceeded when trying to connect")) throw new Error(`waiting room: ${store} did not accept a connection (${m}); joining again keeps the place: retry`, { cause: err });
+    const wait = m === "Command timed out" ? "answer" : pgTimeout(err);
+    if (wait === "answer") throw new Error(`waiting room: ${store} did not answer within ${ms} ms (${m}); joining again keeps the place: retry`, { cause: err });
+    if (wait === "connect") throw new Error(`waiting room: ${store} did not accept a connection within ${ms} ms (${m}); joining again keeps the place: retry`, { cause: err });
     throw err;
   };
 }
@@ -108,8 +108,8 @@ export class PostgresQueueStore implements QueueStore {
   ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
-    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
-    this.pool.on("error", () => undefined);
+    // Every call answered within the query timeout, the wait for a connection included (a stopped server's kernel still accepts them).
+    this.pool = openPool({ connectionString: url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
   }
 
   private migrate(): Promise<void> {
@@ -143,7 +143,8 @@ export class PostgresQueueStore implements QueueStore {
     return { score: Number(x.score), position: Number(x.ahead) + 1, size: Number(x.size) + (x.inserted ? 1 : 0) };
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** Within the query timeout whatever the server does (closePool destroys the connections still open then). */
+  close(): Promise<void> {
+    return closePool(this.pool, this.queryTimeoutMs);
   }
 }

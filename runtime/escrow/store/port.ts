@@ -30,8 +30,9 @@ export interface LeaseView {
   /** The region's published reservation rate, units/s (EWMA), for rebalancing. */
   rate: number;
   /**
-   * The region's borrow request, 0 if none: the largest request its buyers were refused for lack of units while the
-   * pool was dry (the free units it needs at once), standing until a tick with no refused buyer. Not units asked of
+   * The region's borrow request, 0 if none: the smallest of the requests its buyers were refused for lack of units, as
+   * many as the units free anywhere cover (core/borrow.ts: the most buyers served), standing until a tick with no refused
+   * buyer. Not units asked of
    * peers: the plan asks them for at least a batch beyond the region's free units (core/rebalance.ts `asked`).
    */
   want: number;

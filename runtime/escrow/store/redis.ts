@@ -42,7 +42,7 @@ export interface RedisEscrowStoreOptions {
  * (a sale batch of at most 512 sales runs in well under 10 ms even under load); 5 s is far beyond a slow-but-alive
  * server and half the default lease TTL (10 s), past which the region's lease is lost anyway.
  */
-const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
 
 /** The item's counters as Redis holds them (what the journal compares against). */
 export interface RedisItemState {

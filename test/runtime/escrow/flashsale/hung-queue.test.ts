@@ -44,16 +44,34 @@ async function hungJoin(store: QueueStore, signal: (sig: "SIGSTOP" | "SIGCONT") 
   const first = await store.enter("drop", "alice", 5, false);
   expect(first).toMatchObject({ position: 1, size: 1 });
   signal("SIGSTOP");
-  let out: unknown;
+  let out: unknown, again: unknown;
   try {
     out = await within(store.enter("drop", "bob", 7, false));
+    // The next join after a timed-out one: its connection was dropped, and a new one to a stopped server is never
+    // answered either — that wait counts against the same bound (common/pg-tx.ts openPool).
+    again = await within(store.enter("drop", "carol", 8, false));
   } finally {
     signal("SIGCONT");
   }
   expect(out).toMatch(new RegExp(`^error: waiting room: ${what} did not answer within 500 ms`));
+  expect(again).toMatch(new RegExp(`^error: waiting room: ${what} did not (answer|accept a connection) within 500 ms`));
   // Resumed: alice's place is hers, bob joins behind her.
   expect(await store.enter("drop", "alice", 9, false)).toMatchObject({ score: 5, position: 1 });
-  expect(await store.enter("drop", "bob", 7, false)).toMatchObject({ score: 7, position: 2, size: 2 });
+  expect(await store.enter("drop", "bob", 7, false)).toMatchObject({ score: 7, position: 2 });
+}
+
+/** close() while the server is stopped, with a join in flight: it ends (a SIGTERM drain must), the join is refused. */
+async function hungClose(store: QueueStore, signal: (sig: "SIGSTOP" | "SIGCONT") => void): Promise<void> {
+  await store.enter("drop", "dave", 3, false);
+  signal("SIGSTOP");
+  try {
+    const join = within(store.enter("drop", "erin", 4, false));
+    await sleep(50);
+    expect(await within(store.close().then(() => "closed"))).toBe("closed");
+    expect(await join).toMatch(/^error: /);
+  } finally {
+    signal("SIGCONT");
+  }
 }
 
 describe("waiting-room stores on a stopped server", () => {
@@ -73,6 +91,11 @@ describe("waiting-room stores on a stopped server", () => {
     } finally {
       await store.close();
     }
+  }, 30_000);
+
+  it("close() ends while the server is stopped, Redis and PostgreSQL", async () => {
+    await hungClose(new RedisQueueStore(fx.redis.url, `${prefix}c:`, { commandTimeoutMs: WAIT_MS }), (sig) => fx.redis.signal(sig));
+    await hungClose(new PostgresQueueStore(pgp.url("escrow"), "queue_hung_close", { queryTimeoutMs: WAIT_MS }), (sig) => pgp.primary.signal(sig));
   }, 30_000);
 
   it("through the service on Redis + journal (redisCommandTimeoutMs): the queue and the store's commit answer 503 within the wait", async () => {
