@@ -254,9 +254,7 @@ export class RegionLedger {
     const i = r.seq - this.base;
     if (this.orphaned.delete(id)) {
       // Begun under a lease the ledger has voided since: the reservation is void (a retry is told so), its units gone.
-      if (i < 0)
-        this.sweptVoids.add([r.seq]); // its slot was swept meanwhile
-      else if (i < this.len && this.tokens[i] === r.id.slice(-16)) this.markVoid(i);
+      this.voidCommit(r);
       this.onEvent?.({ op: "void", id });
       return;
     }
@@ -270,13 +268,14 @@ export class RegionLedger {
     }
   }
 
-  /** The store refused the sale (the lease was lost, or the buyer's cap): the reservation is void and its units are gone. */
+  /** The store refused the sale (the lease was lost): the reservation is void (a retry is told so) and its units are gone. */
   failCommit(id: string): void {
     const r = this.committingById.get(id);
     if (!r) return;
     this.committingById.delete(id);
     this.orphaned.delete(id);
     this.committingUnits -= r.qty;
+    this.voidCommit(r);
     this.onEvent?.({ op: "void", id });
   }
 
@@ -339,6 +338,14 @@ export class RegionLedger {
       this.head = 0;
     }
     return out;
+  }
+
+  /** A commit (its slot left DEAD by beginCommit) ended void: its slot says so, or the swept voids once the sweep dropped it. */
+  private voidCommit(r: Reservation): void {
+    const i = r.seq - this.base;
+    if (i < 0)
+      this.sweptVoids.add([r.seq]); // its slot was swept meanwhile
+    else if (i < this.len && this.tokens[i] === r.id.slice(-16)) this.markVoid(i);
   }
 
   private markVoid(i: number): void {

@@ -1,0 +1,21 @@
+// What the ledger says of a reservation once it has ended (#17): its owner's retry is told how it ended, whatever the path.
+import { describe, expect, it } from "vitest";
+import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
+
+describe("RegionLedger: a reservation's end, as its owner's retry is told", () => {
+  it("a commit the store refused as lease-lost is void, not unknown: in the window and once swept", () => {
+    const ledger = new RegionLedger(1_000, "eu~sku~0000abcd");
+    ledger.credit(2000);
+    const r = ledger.reserve("ann", 1, 0)!;
+    expect(ledger.beginCommit(r.id, 1)).toMatchObject({ ok: true });
+    ledger.failCommit(r.id); // the store answered lease-lost
+    expect(ledger.lookup(r.id)).toBe("void");
+    expect(ledger.ended(r.id, "ann")).toBe("void");
+    expect(ledger.ended(r.id, "bob")).toBe("foreign");
+    expect(ledger.beginCommit(r.id, 2)).toEqual({ ok: false, reason: "void" });
+    for (let i = 0; i < 1100; i++) ledger.reserve(`b${i}`, 1, 0);
+    ledger.expire(5_000); // the sweep drops the window before the reservation
+    expect(ledger.ended(r.id, "ann")).toBe("void");
+    expect(ledger.beginCommit(r.id, 5_001)).toEqual({ ok: false, reason: "void" });
+  });
+});
