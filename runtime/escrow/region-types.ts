@@ -6,7 +6,7 @@ import type { EscrowStore } from "./store/port.js";
 
 export type ReserveResult = { status: "reserved"; reservation: Reservation } | { status: "sold-out"; detail: string; left: number } | { status: "retry"; retryAfterMs: number; detail: string };
 
-export type CommitResult = { status: "sold"; qty: number; duplicate: boolean } | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" };
+export type CommitResult = { status: "sold"; qty: number; duplicate: boolean } | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" };
 
 export interface RegionEscrowOptions {
   sku: string;

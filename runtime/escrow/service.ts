@@ -48,10 +48,10 @@ export interface EscrowServiceOptions {
 
 export type CommitOutcome =
   | { status: "sold"; sku: string; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "void" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
+  | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
   | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
 
-export type CancelOutcome = "cancelled" | "sold" | "unknown" | "forbidden";
+export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
@@ -253,7 +253,7 @@ export class EscrowService {
     // also once the sweep has forgotten it (the ledger checks its token).
     const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
     if (ended === "foreign") return { status: "forbidden", sku: p.sku };
-    if (ended === "expired" || ended === "void") return { status: ended, sku: p.sku };
+    if (ended === "expired" || ended === "void" || ended === "cancelled") return { status: ended, sku: p.sku };
     // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
     // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
     // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).
@@ -275,7 +275,9 @@ export class EscrowService {
     }
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
-    return sale && found && sale.escrow.ledger.ended(id, buyer.user) === "foreign" ? "forbidden" : "unknown";
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
+    // A cancel asked again: no live reservation (404, as before), but the answer says it was cancelled, not that it never was.
+    return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : "unknown";
   }
 
   /** Put a sale's units back (a return or refund: compensation); this process's regions see them at once. */

@@ -33,13 +33,16 @@ export type LedgerEvent =
   | { op: "expire"; id: string; at?: number }
   | { op: "void"; id: string };
 
-export type LookupMiss = "unknown" | "expired" | "void";
+export type LookupMiss = "unknown" | "expired" | "void" | "cancelled";
 export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: LookupMiss | "in-progress" };
 
 const DEAD = 0;
 const LIVE = 1;
 const EXPIRED = 2;
 const VOID = 3;
+const CANCELLED = 4;
+/** How a slot's reservation ended, as a retry is told (DEAD: sold, or being committed: the store's record answers). */
+const ENDS: readonly LookupMiss[] = ["unknown", "unknown", "expired", "void", "cancelled"];
 /** What follows a ledger's id prefix: the base-36 sequence number and the token. */
 const SEQ_TOKEN = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/;
 
@@ -131,24 +134,22 @@ export class RegionLedger {
     const i = this.slotOf(id);
     if (i === -2) return this.sweptEnd();
     if (i < 0) return "unknown";
-    const state = this.states[i];
-    if (state === LIVE) return this.view(i);
-    return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
+    const state = this.states[i]!;
+    return state === LIVE ? this.view(i) : ENDS[state]!;
   }
 
   /**
    * Why `user` cannot have `id`, which is neither live nor committing here: `foreign` when this ledger issued it
    * to another buyer (whatever became of it since), else what became of it. An id swept out of the window is
    * judged by its token: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer, else
-   * `void` if it was voided (`SweptVoids`), `expired` if not — however long ago it was swept, with no memory kept of it.
+   * `void` if it was voided (`SweptVoids`), `expired` if not (a cancelled one too: cancels are not kept past the window) —
+   * however long ago it was swept, with no memory kept of it. In the window, also `cancelled`.
    */
   ended(id: string, user: string): LookupMiss | "foreign" {
     const i = this.slotOf(id);
     if (i === -1) return "unknown";
     if (i === -2) return this.minted.check(this.parsedSeq, this.parsedToken, user) === "owner" ? this.sweptEnd() : "foreign";
-    if (this.users[i] !== user) return "foreign";
-    const state = this.states[i];
-    return state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown";
+    return this.users[i] !== user ? "foreign" : ENDS[this.states[i]!]!;
   }
 
   /** What became of the genuine id `slotOf` last parsed, swept out of the window: voided, or else expired. */
@@ -216,10 +217,7 @@ export class RegionLedger {
     if (this.committingById.has(id)) return { ok: false, reason: "in-progress" };
     const i = this.slotOf(id);
     if (i === -2) return { ok: false, reason: this.sweptEnd() };
-    if (i < 0 || this.states[i] !== LIVE) {
-      const state = i < 0 ? DEAD : this.states[i];
-      return { ok: false, reason: state === EXPIRED ? "expired" : state === VOID ? "void" : "unknown" };
-    }
+    if (i < 0 || this.states[i] !== LIVE) return { ok: false, reason: ENDS[i < 0 ? DEAD : this.states[i]!]! };
     if (this.expiries[i]! <= nowMs) {
       this.onEvent?.({ op: "expire", id: this.idOf(this.base + i), at: nowMs });
       this.drop(i, EXPIRED);
@@ -299,7 +297,7 @@ export class RegionLedger {
     if (i < 0 || this.states[i] !== LIVE) return undefined;
     const r = this.view(i);
     this.onEvent?.({ op: "cancel", id, user: r.user });
-    this.drop(i, DEAD);
+    this.drop(i, CANCELLED); // kept, so a retry is told it was cancelled (once swept: expired, ids.ts)
     return r;
   }
 

@@ -19,3 +19,22 @@ describe("RegionLedger: a reservation's end, as its owner's retry is told", () =
     expect(ledger.beginCommit(r.id, 5_001)).toEqual({ ok: false, reason: "void" });
   });
 });
+
+describe("RegionLedger: a cancelled reservation", () => {
+  it("is told cancelled to its owner's retry (foreign to another buyer) while in the window; once swept, expired", () => {
+    const ledger = new RegionLedger(1_000, "eu~sku~0000abcd");
+    ledger.credit(2000);
+    const r = ledger.reserve("ann", 1, 0)!;
+    expect(ledger.release(r.id)).toMatchObject({ id: r.id });
+    expect(ledger.release(r.id)).toBeUndefined();
+    expect(ledger.lookup(r.id)).toBe("cancelled");
+    expect(ledger.ended(r.id, "ann")).toBe("cancelled");
+    expect(ledger.ended(r.id, "bob")).toBe("foreign");
+    expect(ledger.beginCommit(r.id, 1)).toEqual({ ok: false, reason: "cancelled" });
+    expect(ledger.free).toBe(2000);
+    for (let i = 0; i < 1100; i++) ledger.reserve(`b${i}`, 1, 0);
+    ledger.expire(5_000);
+    expect(ledger.ended(r.id, "ann")).toBe("expired"); // documented: cancels are not kept past the window
+    expect(ledger.ended(r.id, "bob")).toBe("foreign");
+  });
+});
