@@ -51,7 +51,7 @@ export type CommitOutcome =
   | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
   | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
 
-export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "unknown" | "forbidden";
+export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
@@ -267,6 +267,8 @@ export class EscrowService {
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
       if (found.user !== buyer.user) return "forbidden";
+      // Past its TTL and not being committed: expired (a commit now is told so), though the sweep has not released it yet.
+      if (!found.committing && found.expiresAtMs <= this.clock.now()) return "expired";
       // A live reservation may be sold all the same: an earlier commit whose store write had an unknown outcome (the
       // connection dropped after COMMIT was sent) left it standing. The store's record comes first, not a "cancelled"
       // that a replayed commit would then contradict.
@@ -276,8 +278,9 @@ export class EscrowService {
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
     const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    // A cancel asked again: no live reservation (404, as before), but the answer says it was cancelled, not that it never was.
-    return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : "unknown";
+    // The owner is told how it ended, as a commit would be; a cancel asked again: no live reservation (404, as before),
+    // but the answer says it was cancelled, not that it never was.
+    return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : ended;
   }
 
   /** Put a sale's units back (a return or refund: compensation); this process's regions see them at once. */
