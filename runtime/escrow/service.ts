@@ -51,6 +51,11 @@ export type CommitOutcome =
   | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
   | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
 
+export type ReservationStatus =
+  | { status: "reserved"; sku: string; qty: number; expiresAtMs: number }
+  | { status: "committing" | "sold"; sku: string; qty: number }
+  | { status: "expired" | "void" | "cancelled" | "unknown" | "forbidden"; sku?: string };
+
 export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "unknown" | "forbidden";
 
 export interface InventoryView {
@@ -258,6 +263,29 @@ export class EscrowService {
     // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
     // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).
     return { status: "unknown", sku: p.sku };
+  }
+
+  /**
+   * What became of a reservation, as its owner's commit or cancel would be told: live (`reserved`, or `committing` while a
+   * commit is on its way or in doubt), sold (the store's record), or how it ended; another buyer's id `forbidden`, an id
+   * no running ledger here issued `unknown` (also one of an earlier run of a region served here: see `commit`).
+   */
+  async status(id: string, buyer: Buyer, p: ParsedReservationId | null = parseReservationId(id)): Promise<ReservationStatus> {
+    if (!p) return { status: "unknown" };
+    const sale = await this.holder(p);
+    const found = sale?.escrow.ledger.lookup(id);
+    if (sale && found && typeof found !== "string") {
+      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
+      if (!found.committing && found.expiresAtMs <= this.clock.now()) return { status: "expired", sku: p.sku };
+    }
+    // Sold, even if the ledger holds it live or in doubt: an earlier commit whose answer was lost (see `cancel`).
+    const sold = await this.o.store.findSale(p.sku, id);
+    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty } : { status: "forbidden", sku: p.sku };
+    if (sale && found && typeof found !== "string") {
+      return found.committing ? { status: "committing", sku: p.sku, qty: found.qty } : { status: "reserved", sku: p.sku, qty: found.qty, expiresAtMs: found.expiresAtMs };
+    }
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
+    return { status: ended === "foreign" ? "forbidden" : ended, sku: p.sku };
   }
 
   async cancel(id: string, buyer: Buyer): Promise<CancelOutcome> {

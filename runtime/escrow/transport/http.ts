@@ -6,6 +6,8 @@
  *          | 409 sold out / only N left | 429 + Retry-After | 403 per-user cap | 503 + Retry-After
  *   POST   /v1/reservations/:id/commit                  owner   200 sold (duplicate: true on a replay) | 403 not yours
  *          | 404 unknown | 410 expired or cancelled | 409 void | 503
+ *   GET    /v1/reservations/:id                         owner   200 {status: reserved | committing | sold | void | expired
+ *          | cancelled, qty?, expiresAt?} | 403 not yours | 404 unknown | 503
  *   DELETE /v1/reservations/:id                         owner   204 | 403 | 404 (its error "reservation cancelled" on a retry)
  *          | 409 already sold | 409 void | 410 expired
  *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
@@ -16,7 +18,7 @@
  *          forged or not theirs | 404 no scheduled opening
  *   GET    /v1/inventory/:sku/queue     X-Queue-Token  buyer   the same, without joining
  * Reserving a scheduled SKU needs the pass in `X-Queue-Pass` (425 before the open, 403 without a valid pass).
- * A commit or cancel of a reservation held by a region another process serves is forwarded to that
+ * A commit, cancel or GET of a reservation held by a region another process serves is forwarded to that
  * region's escrow (`peers`). Bodies are parsed with zod; a rejected request answers `{error, detail}`
  * and changes nothing. The routes are installed on the service kit's app (runtime/escrow/serve.ts), which
  * owns `/healthz`, `/readyz` (the stores and the clock), `/metrics`, limits, HLC headers and the drain.
@@ -232,6 +234,25 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
       case "unavailable":
         return reply.status(503).headers(retryAfter(out.retryAfterMs)).send({ error: "unavailable", detail: out.detail, retryAfterMs: out.retryAfterMs });
     }
+  });
+
+  app.get("/v1/reservations/:id", buyerRoute, async (req, reply) => {
+    const { id } = parseInput(idParam, req.params, "path");
+    region(req);
+    const who = buyer(req);
+    const p = parseReservationId(id);
+    const forwarded = viaPeer(req, reply, p, "GET", () => `/v1/reservations/${encodeURIComponent(id)}`);
+    if (forwarded !== false && (await forwarded)) return reply;
+    const out = await store(service.status(id, who, p));
+    if (out.status === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
+    if (out.status === "unknown") {
+      if (p && !service.serves(p.region) && service.config.peers[p.region] !== undefined) {
+        throw new HttpError(503, "unavailable", `region ${p.region}, which holds ${id}, is unreachable; retry`, { "retry-after": "1" });
+      }
+      throw new HttpError(404, "unknown reservation", `no reservation ${id}`);
+    }
+    const expires = out.status === "reserved" ? { expiresAt: expiresAt(out.expiresAtMs) } : {};
+    return reply.status(200).send({ reservationId: id, sku: out.sku, status: out.status, ...("qty" in out ? { qty: out.qty } : {}), ...expires });
   });
 
   app.delete("/v1/reservations/:id", buyerRoute, async (req, reply) => {

@@ -18,7 +18,7 @@ const allow = { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) 
 
 type Ending = "sold" | "void" | "expired" | "cancelled";
 
-/** What the owner is told once the reservation ended so: commit, cancel, GET (the GET's body says the state). */
+/** What the owner is told once the reservation ended so: commit, cancel, GET (200: its body says how it ended). */
 const ANSWERS: Record<Ending, { commit: number; cancel: number; get: number }> = {
   sold: { commit: 200, cancel: 409, get: 200 },
   void: { commit: 409, cancel: 409, get: 200 },
@@ -222,13 +222,13 @@ async function expectAnswers(w: Pick<World, "commit" | "cancel" | "get">, id: st
   const want = ends === "unknown" ? { commit: 404, cancel: 404, get: 404 } : ANSWERS[ends];
   for (const region of ["eu", "us", "eu"]) {
     // Asked twice each, in an order that would show an answer changing the next one.
-    for (const op of ["commit", "cancel", "cancel", "commit"] as ("commit" | "cancel" | "get")[]) {
+    for (const op of ["get", "commit", "cancel", "get", "cancel", "commit"] as const) {
       const r = await w[op](id, "ann", region);
       expect({ region, op, status: r.statusCode }).toEqual({ region, op, status: want[op] });
       if (op === "get" && r.statusCode === 200) expect(r.json()).toMatchObject({ reservationId: id, status: ends });
       if (op === "cancel" && ends === "cancelled") expect(r.json()).toMatchObject({ error: "reservation cancelled" });
     }
-    for (const op of ["commit", "cancel"] as const) {
+    for (const op of ["commit", "cancel", "get"] as const) {
       expect({ region, op, bob: (await w[op](id, "bob", region)).statusCode }).toEqual({ region, op, bob: foreign });
       expect({ region, op, forged: (await w[op](forge(id), "ann", region)).statusCode }).toEqual({ region, op, forged: 404 });
     }
@@ -240,6 +240,7 @@ describe("escrow: the answers about a reservation that has ended", () => {
     const w = await world();
     const id = await w.reserve();
     await w.reserve("bob"); // another buyer of the same region
+    expect((await w.get(id, "ann", "us")).json()).toMatchObject({ reservationId: id, status: "reserved", qty: 1 });
     await run(w, id);
     await expectAnswers(w, id, ends, 403);
     // The region's process restarts: a new ledger, which cannot check the earlier run's tokens.
