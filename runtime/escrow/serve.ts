@@ -10,7 +10,6 @@
  */
 import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
-import { Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
 import { type Clock } from "../common/clock.js";
@@ -21,7 +20,7 @@ import { EscrowService } from "./service.js";
 import { EscrowMapPublisher } from "./map-publisher.js";
 import { fetchWithTimeout, MapClient, withBearerFile } from "../vmap/index.js";
 import type { EscrowStore } from "./store/port.js";
-import type { PostgresEscrowStore } from "./store/postgres.js";
+import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { EscrowTransitionLog, TRANSITION_LOG_LIMITS } from "./transition-log.js";
@@ -133,50 +132,6 @@ async function openHtlcLedger(o: EscrowStoreOptions): Promise<HtlcLedger> {
   const ledger = new PostgresHtlcLedger({ url: o.postgresUrl, schema: o.schema, queryTimeoutMs: o.postgresQueryTimeoutMs });
   await ledger.migrate();
   return ledger;
-}
-
-/** Asks PostgreSQL whether a failover could lose acknowledged state: null, or why (`PostgresEscrowStore.asyncStandbys`). */
-interface StandbyCheck {
-  check(): Promise<string | null>;
-  close(): Promise<void>;
-}
-
-/**
- * What PostgreSQL's asynchronous-only standbys put at risk, asked at start (refused unless acceptAsyncStandbys) and then
- * watched (`watchStandbys`). With PostgreSQL alone: the sales and the HTLC ledger, both there; the store asked at start
- * (openEscrowStore). With Redis + the journal the sales have Redis's copy, but the HTLC ledger's locks, claims and
- * refunds live in PostgreSQL only, so a swap's state is as exposed as a PostgreSQL-only sale: the same check (the
- * store's `asyncStandbys`, through a PostgresEscrowStore used for nothing else: its pools connect lazily, one connection
- * at start and at each scrape), the same flag, its answer naming what the ledger loses. No PostgreSQL, or accepted: none.
- */
-async function standbyCheck(o: EscrowStoreOptions, store: EscrowStore): Promise<StandbyCheck | null> {
-  if (!o.postgresUrl || o.acceptAsyncStandbys) return null;
-  if (store.kind === "postgres") {
-    const pgStore = store as PostgresEscrowStore;
-    return { check: () => pgStore.asyncStandbys(), close: () => Promise.resolve() };
-  }
-  const { PostgresEscrowStore } = await import("./store/postgres.js");
-  const probe = new PostgresEscrowStore({ url: o.postgresUrl, schema: o.schema, queryTimeoutMs: o.postgresQueryTimeoutMs });
-  const check = async () => htlcRisk(await probe.asyncStandbys());
-  try {
-    const risk = await check();
-    if (risk) throw new Error(risk);
-  } catch (err) {
-    await probe.close().catch(() => undefined);
-    throw err;
-  }
-  return { check, close: () => probe.close() };
-}
-
-/** The store's finding (worded for its sales, whose remedy may be Redis in front) with what the HTLC ledger loses, and its remedies. */
-function htlcRisk(risk: string | null): string | null {
-  if (risk === null) return null;
-  const cut = risk.indexOf(": a failover");
-  return (
-    `${cut < 0 ? risk : risk.slice(0, cut)}: a failover to one loses the HTLC ledger's acknowledged locks, claims and refunds it had not received — ` +
-    `they live in PostgreSQL only (Redis holds the escrow's sales, not atomic swaps), and a claim lost after its preimage was revealed lets the owner ` +
-    `refund units the other leg already paid for. Make a standby synchronous (synchronous_standby_names), or accept the risk: acceptAsyncStandbys: true (--accept-async-standbys)`
-  );
 }
 
 /**
@@ -394,26 +349,6 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         await room?.close().catch(() => undefined);
         throw err;
       }
-    },
-  });
-}
-
-/**
- * After the start-up check (standbyCheck): a standby turned asynchronous while the service runs is a gauge read at each
- * scrape, and a warning when it changes — not a readiness failure, which would take every region out of the balancer
- * at once for a risk that only a failover to that standby would realise. Operators alert on it.
- */
-function watchStandbys(standbys: StandbyCheck, metrics: Registry, log: { warn: (o: object, msg: string) => void }): void {
-  let last: string | null = null;
-  new Gauge({
-    name: "meridian_escrow_async_standbys_only",
-    help: "1 while PostgreSQL (the escrow's only store, or the HTLC ledger's) streams to asynchronous standbys and no synchronous one: a failover to one loses acknowledged sales or swap steps",
-    registers: [metrics],
-    async collect() {
-      const risk = await standbys.check().catch(() => last);
-      if (risk !== last && risk !== null) log.warn({ risk }, "PostgreSQL now streams to asynchronous standbys only");
-      last = risk;
-      this.set(risk === null ? 0 : 1);
     },
   });
 }

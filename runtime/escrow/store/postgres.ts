@@ -10,6 +10,7 @@
  */
 import type pg from "pg";
 import { schemaStatements } from "./postgres-sql.js";
+import { asyncOnlyStandbys, asyncStandbysRisk } from "./standbys.js";
 import { closePool, inTransaction, openPool } from "../../common/pg-tx.js";
 import {
   EMPTY_LEASE,
@@ -338,34 +339,10 @@ export class PostgresEscrowStore implements EscrowStore {
     );
   }
 
-  /**
-   * Why a failover of this server could lose acknowledged sales, or null: it streams to standbys asynchronously
-   * (pg_stat_replication.sync_state 'async') and to none synchronously. This store is the only record of a sale, so a
-   * failover to a standby that had not received the last commits loses them for good (the journal behind Redis takes them
-   * back from Redis: faults/async-failover.test.ts). No standby at all is no failover target. Logical walsenders and base
-   * backups are not standbys. A role without pg_read_all_stats sees no sync_state: with `synchronous_standby_names` empty
-   * every standby is asynchronous; with it set, commits wait for the standbys it names.
-   */
+  /** Why a failover of this server could lose acknowledged sales, or null (store/standbys.ts): this store is their only record. */
   async asyncStandbys(): Promise<string | null> {
-    const row = (
-      await this.maintenance.query(
-        `SELECT current_setting('synchronous_standby_names') AS names,
-                COALESCE(json_agg(json_build_object('name', r.application_name, 'sync', r.sync_state)), '[]'::json) AS standbys
-           FROM pg_stat_replication r
-          WHERE r.state IS DISTINCT FROM 'backup'
-            AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = 'logical')`,
-      )
-    ).rows[0] as { names: string; standbys: { name: string | null; sync: string | null }[] };
-    const { names, standbys } = row;
-    if (standbys.length === 0 || standbys.some((x) => x.sync === "sync" || x.sync === "quorum")) return null;
-    if (names.trim() !== "" && standbys.some((x) => x.sync === null)) return null;
-    const which = standbys.map((x) => x.name ?? "?").join(", ");
-    return (
-      `PostgreSQL streams to ${standbys.length} asynchronous standby${standbys.length > 1 ? "s" : ""} (${which}; pg_stat_replication.sync_state = 'async') ` +
-      `and to no synchronous one (synchronous_standby_names = '${names}'): a failover to ${standbys.length > 1 ? "one" : "it"} loses the acknowledged sales it had not received, ` +
-      `and with PostgreSQL alone nothing holds another copy. Make a standby synchronous (synchronous_standby_names), put Redis in front (redis / --redis: ` +
-      `the journal recovers them from it), or accept the risk: acceptAsyncStandbys: true (--accept-async-standbys)`
-    );
+    const found = await asyncOnlyStandbys(this.maintenance);
+    return found && asyncStandbysRisk(found, "sales");
   }
 
   /** Within the query timeout whatever the server does: connections still open then are destroyed (common/pg-tx.ts). */
