@@ -31,15 +31,25 @@ export interface HtlcRouteOptions {
 }
 
 const NAME = /^[A-Za-z0-9._:@-]{1,128}$/;
+/**
+ * An account (a caller's `sub`, a recipient, a mint owner): 1-128 characters of well-formed Unicode, no NUL — the
+ * rule buyerOf applies to buyers (transport/identity.ts). PostgreSQL's text cannot hold a NUL (the write fails, a
+ * 503 retried for ever), and a lone surrogate is stored as U+FFFD: a token for "x\uD800" would read, lock and
+ * spend the units of the account "x\uFFFD", and a lock made out to "x\uD800" could be claimed only by "x\uFFFD".
+ */
+const ACCOUNT_RULE = "1-128 characters of well-formed Unicode, none of them NUL";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const storable = (who: string): boolean => who.length >= 1 && who.length <= 128 && !who.includes("\u0000") && !LONE_SURROGATE.test(who);
+const account = z.string().refine(storable, `expected an account: ${ACCOUNT_RULE}`);
 const assetParam = z.object({ asset: z.string().regex(SKU, "expected an asset name: letters, digits, '.', '_' or '-', at most 64") });
 const idParam = z.object({ id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128") });
 const units = z.number().int("expected a whole number of units").positive().max(1e12);
-const mintBody = z.object({ owner: z.string().min(1).max(128), qty: units }).strict();
+const mintBody = z.object({ owner: account, qty: units }).strict();
 const lockBody = z
   .object({
     id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128"),
     asset: z.string().regex(SKU, "expected an asset name"),
-    recipient: z.string().min(1).max(128),
+    recipient: account,
     qty: units,
     hashlock: z.string().regex(/^[0-9a-f]{64}$/, "expected SHA-256 of the preimage: 64 lower-case hex digits"),
     timelockMs: z.number().int().positive(),
@@ -72,6 +82,7 @@ export function installHtlcRoutes(app: FastifyInstance, o: HtlcRouteOptions, rul
   const caller = (req: { identity?: { kind: string; subject?: string } }): string => {
     const sub = req.identity?.kind === "jwt" ? req.identity.subject : undefined;
     if (!sub) throw new HttpError(401, "unauthenticated", "send `Authorization: Bearer <JWT>` from the estate's identity provider");
+    if (!storable(sub)) throw new HttpError(401, "unauthenticated", `\`sub\` must be ${ACCOUNT_RULE}`);
     return sub;
   };
   const now = (): number => {

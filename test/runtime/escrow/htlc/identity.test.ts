@@ -1,0 +1,71 @@
+// Who a caller is on the HTLC routes, against the real PostgreSQL ledger through the service: the owner of a
+// lock and whoever claims or refunds is the verified token's `sub`, and only a `sub` (or a recipient or mint
+// owner) that PostgreSQL stores as itself. A lone surrogate is stored as U+FFFD, so without the rule a token for
+// "victim\uD800" spends the units of the account "victim\uFFFD"; a NUL cannot be stored at all (the write fails:
+// 503, retried for ever).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
+import { newSecret } from "../../../../runtime/escrow/htlc/swap.js";
+import { as, testConfig } from "../fixture.js";
+import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+
+const schema = uniqueName("htlc_ident");
+let server: EscrowServer;
+
+beforeAll(async () => {
+  await ensurePgDatabase();
+  server = await startEscrowServer({ config: await testConfig(["r1"]), port: 0, host: "127.0.0.1", postgresUrl: PG_URL, schema });
+});
+afterAll(async () => {
+  await server?.close();
+  await dropPgSchema(schema);
+});
+
+async function call(method: string, path: string, who: string, body?: unknown, admin = false): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { ...(await as(who, undefined, { admin })), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+const totals = async (asset: string) => (await fetch(`${server.url}/v1/htlc/assets/${asset}`)).json();
+const balanceOf = async (asset: string, who: string) => (await call("GET", `/v1/htlc/assets/${asset}/balances/${encodeURIComponent(who)}`, "ops", undefined, true)).body["available"];
+
+let seq = 0;
+const lockBody = (asset: string, recipient: string, qty = 10) => ({ id: `ident-${seq++}`, asset, recipient, qty, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 });
+
+describe("HTLC identity rules over HTTP (PostgreSQL ledger)", () => {
+  it("a token whose sub has a lone surrogate cannot lock the units of the account PostgreSQL stores it as", async () => {
+    const victim = "victim\uFFFD";
+    expect((await call("POST", "/v1/htlc/assets/gold-i1/mint", "ops", { owner: victim, qty: 10 }, true)).status).toBe(200);
+    const secret = newSecret();
+    const body = { ...lockBody("gold-i1", "thief"), hashlock: secret.hashlock };
+    const locked = await call("POST", "/v1/htlc/locks", "victim\uD800", body);
+    expect(locked.status).toBe(401);
+    expect(String(locked.body["detail"])).toMatch(/well-formed Unicode/);
+    // Had it locked, the thief would claim the victim's units with a preimage of his own.
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "thief", { preimage: secret.preimage })).status).toBe(404);
+    expect(await balanceOf("gold-i1", victim)).toBe(10);
+    expect(await balanceOf("gold-i1", "thief")).toBe(0);
+    expect(await totals("gold-i1")).toEqual({ asset: "gold-i1", supply: 10, available: 10, locked: 0 });
+  });
+
+  it("NUL and over-long subs are refused 401 on lock, claim and refund, not a ledger failure", async () => {
+    await call("POST", "/v1/htlc/assets/gold-i2/mint", "ops", { owner: "alice", qty: 10 }, true);
+    for (const sub of ["a\u0000b", "x".repeat(129), "\uDC00"]) {
+      expect((await call("POST", "/v1/htlc/locks", sub, lockBody("gold-i2", "bob"))).status).toBe(401);
+      expect((await call("POST", "/v1/htlc/locks/ident-x/claim", sub, { preimage: "ab" })).status).toBe(401);
+      expect((await call("POST", "/v1/htlc/locks/ident-x/refund", sub)).status).toBe(401);
+    }
+  });
+
+  it("a recipient or a mint owner PostgreSQL would not store as given is a 400", async () => {
+    await call("POST", "/v1/htlc/assets/gold-i3/mint", "ops", { owner: "alice", qty: 10 }, true);
+    for (const who of ["b\u0000", "bob\uD800", ""]) {
+      expect((await call("POST", "/v1/htlc/locks", "alice", lockBody("gold-i3", who, 1))).status).toBe(400);
+      expect((await call("POST", "/v1/htlc/assets/gold-i3/mint", "ops", { owner: who, qty: 1 }, true)).status).toBe(400);
+    }
+    expect(await totals("gold-i3")).toEqual({ asset: "gold-i3", supply: 10, available: 10, locked: 0 });
+  });
+});
