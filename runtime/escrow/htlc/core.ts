@@ -34,7 +34,7 @@ export interface Htlc extends LockRequest {
   settledAtMs: number | null;
 }
 
-export type LockRefusal = "insufficient" | "conflict" | "expired";
+export type LockRefusal = "invalid" | "insufficient" | "conflict" | "expired";
 export type ClaimRefusal = "unknown" | "not-recipient" | "wrong-preimage" | "expired" | "refunded";
 export type RefundRefusal = "unknown" | "not-owner" | "not-yet" | "claimed";
 
@@ -55,8 +55,28 @@ function opens(h: Htlc, preimageHex: string): boolean {
 const sameTerms = (h: LockRequest, r: LockRequest) =>
   h.asset === r.asset && h.owner === r.owner && h.recipient === r.recipient && h.qty === r.qty && h.hashlock === r.hashlock && h.timelockMs === r.timelockMs;
 
-/** Lock: the owner's `available` units of the asset must cover qty; the same id again is a replay only with the same terms. */
+const HASHLOCK = /^[0-9a-f]{64}$/;
+
+/** Why a lock's terms are not ones a ledger can hold (a positive whole qty, a whole-ms timelock, a SHA-256 hashlock), or null. */
+function invalidTerms(req: LockRequest): string | null {
+  if (!Number.isSafeInteger(req.qty) || req.qty <= 0) return `qty ${req.qty}: expected a positive whole number of units`;
+  if (!Number.isSafeInteger(req.timelockMs)) return `timelock ${req.timelockMs}: expected whole ms since the epoch`;
+  if (!HASHLOCK.test(req.hashlock)) return "hashlock: expected SHA-256 of the preimage, 64 lower-case hex digits";
+  return null;
+}
+
+/** A quantity a ledger may mint: a positive whole number of units (a RangeError otherwise). */
+export function checkMintQty(qty: number): void {
+  if (!Number.isSafeInteger(qty) || qty <= 0) throw new RangeError(`mint: qty ${qty}: expected a positive whole number of units`);
+}
+
+/**
+ * Lock: the terms must be valid (a negative or NaN qty would create units), the owner's `available` units of the
+ * asset must cover qty; the same id again is a replay only with the same terms.
+ */
 export function decideLock(existing: Htlc | undefined, req: LockRequest, available: number, nowMs: number): Decision<LockRefusal> {
+  const invalid = invalidTerms(req);
+  if (invalid) return { kind: "refuse", reason: "invalid", detail: invalid };
   if (existing) {
     if (sameTerms(existing, req)) return { kind: "duplicate", htlc: existing };
     return { kind: "refuse", reason: "conflict", detail: `lock ${req.id} exists with other terms` };

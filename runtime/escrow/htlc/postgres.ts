@@ -13,7 +13,20 @@
 import pg from "pg";
 import { inTransaction } from "../../common/pg-tx.js";
 import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
-import { beneficiary, decideClaim, decideLock, decideRefund, type AssetTotals, type ClaimRefusal, type Decision, type Htlc, type LockRefusal, type LockRequest, type RefundRefusal } from "./core.js";
+import {
+  beneficiary,
+  checkMintQty,
+  decideClaim,
+  decideLock,
+  decideRefund,
+  type AssetTotals,
+  type ClaimRefusal,
+  type Decision,
+  type Htlc,
+  type LockRefusal,
+  type LockRequest,
+  type RefundRefusal,
+} from "./core.js";
 import { outcomeOf, type HtlcLedger, type Outcome } from "./store.js";
 
 type Tx = pg.PoolClient;
@@ -117,6 +130,7 @@ export class PostgresHtlcLedger implements HtlcLedger {
   }
 
   async mint(asset: string, owner: string, qty: number): Promise<void> {
+    checkMintQty(qty);
     await this.tx(async (c) => {
       await this.add(c, asset, owner, qty);
       await c.query(`INSERT INTO ${this.s}.htlc_supply (asset, total) VALUES ($1, $2) ON CONFLICT (asset) DO UPDATE SET total = ${this.s}.htlc_supply.total + EXCLUDED.total`, [asset, qty]);

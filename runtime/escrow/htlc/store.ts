@@ -4,7 +4,20 @@
  * the units with it, so supply = Σ available + Σ locked holds in the store at every instant. `snapshot`
  * and `MemoryHtlcLedger.restore` stand for a durable copy (the property tests crash and restore it).
  */
-import { beneficiary, decideClaim, decideLock, decideRefund, type AssetTotals, type ClaimRefusal, type Decision, type Htlc, type LockRefusal, type LockRequest, type RefundRefusal } from "./core.js";
+import {
+  beneficiary,
+  checkMintQty,
+  decideClaim,
+  decideLock,
+  decideRefund,
+  type AssetTotals,
+  type ClaimRefusal,
+  type Decision,
+  type Htlc,
+  type LockRefusal,
+  type LockRequest,
+  type RefundRefusal,
+} from "./core.js";
 
 export type Outcome<R extends string> = { ok: true; htlc: Htlc; duplicate: boolean } | { ok: false; reason: R; detail: string };
 
@@ -55,6 +68,7 @@ export class MemoryHtlcLedger implements HtlcLedger {
   }
 
   async mint(asset: string, owner: string, qty: number): Promise<void> {
+    checkMintQty(qty);
     this.add(asset, owner, qty);
     this.supply.set(asset, (this.supply.get(asset) ?? 0) + qty);
   }

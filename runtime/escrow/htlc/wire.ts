@@ -4,6 +4,7 @@
  * load the routes, and with them the service kit.
  */
 export const HTLC_REFUSAL_STATUS: Record<string, [number, string]> = {
+  invalid: [400, "invalid lock"],
   insufficient: [409, "insufficient balance"],
   conflict: [409, "lock exists"],
   expired: [410, "timelock passed"],

@@ -1,0 +1,71 @@
+// Hostile quantities and timelocks. Through the service (PostgreSQL ledger) every one is a 400, never a 503 that
+// tells the client to retry what can never succeed. On the ledgers themselves (what swap.ts drives in-process) a
+// lock's qty must be a positive whole number and its timelock a whole ms: otherwise the memory ledger "locks" a
+// negative qty (units appear from nowhere) or NaN (balances become NaN), breaking supply = available + locked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
+import { hashlockOf } from "../../../../runtime/escrow/htlc/core.js";
+import { PostgresHtlcLedger } from "../../../../runtime/escrow/htlc/postgres.js";
+import { MemoryHtlcLedger, type HtlcLedger } from "../../../../runtime/escrow/htlc/store.js";
+import { as, testConfig } from "../fixture.js";
+import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+
+const schema = uniqueName("htlc_hostile");
+const direct = uniqueName("htlc_hostile_direct");
+const H = hashlockOf("11".repeat(32));
+let server: EscrowServer;
+
+beforeAll(async () => {
+  await ensurePgDatabase();
+  server = await startEscrowServer({ config: await testConfig(["r1"]), port: 0, host: "127.0.0.1", postgresUrl: PG_URL, schema });
+});
+afterAll(async () => {
+  await server?.close();
+  await dropPgSchema(schema);
+  await dropPgSchema(direct);
+});
+
+async function post(path: string, who: string, raw: string, admin = false): Promise<number> {
+  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { ...(await as(who, undefined, { admin })), "content-type": "application/json" }, body: raw });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe("hostile quantities and timelocks over HTTP", () => {
+  it("are 400s; the asset's totals do not move", async () => {
+    expect(await post("/v1/htlc/assets/gold-h/mint", "ops", JSON.stringify({ owner: "alice", qty: 10 }), true)).toBe(200);
+    const future = Date.now() + 3_600_000;
+    const lock = (qty: string, timelock: string, id = "h-1") => `{"id":"${id}","asset":"gold-h","recipient":"bob","qty":${qty},"hashlock":"${H}","timelockMs":${timelock}}`;
+    for (const qty of ["-1", "0", "1.5", "9007199254740993", "1e300", '"5"', "null", "true", "[5]", "-0"]) expect(await post("/v1/htlc/locks", "alice", lock(qty, String(future))), qty).toBe(400);
+    for (const t of ["1e21", "9223372036854775808", "9007199254740993", "-1", "0", "1.5", `${future}.5`, '"tomorrow"', "null"])
+      expect(await post("/v1/htlc/locks", "alice", lock("1", t)), t).toBe(400);
+    for (const qty of ["-10", "0", "0.5", "1e13", '"10"']) expect(await post("/v1/htlc/assets/gold-h/mint", "ops", `{"owner":"alice","qty":${qty}}`, true), qty).toBe(400);
+    expect(await post("/v1/htlc/locks", "alice", lock("1", String(Date.now() - 1))), "past").toBe(410);
+    const totals = await (await fetch(`${server.url}/v1/htlc/assets/gold-h`)).json();
+    expect(totals).toEqual({ asset: "gold-h", supply: 10, available: 10, locked: 0 });
+  });
+});
+
+describe.each([
+  ["memory", () => new MemoryHtlcLedger()],
+  ["postgres", () => new PostgresHtlcLedger({ url: PG_URL, schema: direct })],
+] as [string, () => HtlcLedger][])("hostile quantities and timelocks on the %s ledger", (name, open) => {
+  it("a lock refuses them as invalid; totals do not move", async () => {
+    const l = open();
+    const asset = `gold-${name}`;
+    try {
+      await l.mint(asset, "alice", 10);
+      const req = (id: string, qty: number, timelockMs = 1_000) => ({ id, asset, owner: "alice", recipient: "bob", qty, hashlock: H, timelockMs });
+      for (const [i, qty] of [-5, 0, 1.5, Number.NaN, Infinity, -Infinity, 2 ** 53 + 2].entries())
+        expect(await l.lock(req(`q${i}`, qty), 0), String(qty)).toMatchObject({ ok: false, reason: "invalid" });
+      for (const [i, t] of [1.5, Number.NaN, Infinity, 2 ** 53 + 2].entries()) expect(await l.lock(req(`t${i}`, 1, t), 0), String(t)).toMatchObject({ ok: false, reason: "invalid" });
+      await expect(l.mint(asset, "alice", -10)).rejects.toThrow(RangeError);
+      await expect(l.mint(asset, "alice", 0.5)).rejects.toThrow(RangeError);
+      expect(await l.totals(asset)).toEqual({ asset, supply: 10, available: 10, locked: 0 });
+      expect(await l.balance(asset, "alice")).toBe(10);
+      expect(await l.get("q0")).toBeNull();
+    } finally {
+      await l.close();
+    }
+  });
+});
