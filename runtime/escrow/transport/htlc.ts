@@ -30,7 +30,8 @@ export interface HtlcRouteOptions {
   strongRefusal?: () => string | null;
 }
 
-const NAME = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** A lock id; not "." or "..", which a URL resolves away (/v1/htlc/locks/../refund is /v1/htlc/refund to fetch and curl). */
+const NAME = /^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$/;
 /**
  * An account (a caller's `sub`, a recipient, a mint owner): 1-128 characters of well-formed Unicode, no NUL — the
  * rule buyerOf applies to buyers (transport/identity.ts). PostgreSQL's text cannot hold a NUL (the write fails, a
@@ -42,12 +43,12 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const storable = (who: string): boolean => who.length >= 1 && who.length <= 128 && !who.includes("\u0000") && !LONE_SURROGATE.test(who);
 const account = z.string().refine(storable, `expected an account: ${ACCOUNT_RULE}`);
 const assetParam = z.object({ asset: z.string().regex(SKU, "expected an asset name: letters, digits, '.', '_' or '-', at most 64") });
-const idParam = z.object({ id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128") });
+const idParam = z.object({ id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128, not '.' or '..'") });
 const units = z.number().int("expected a whole number of units").positive().max(1e12);
 const mintBody = z.object({ owner: account, qty: units }).strict();
 const lockBody = z
   .object({
-    id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128"),
+    id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128, not '.' or '..'"),
     asset: z.string().regex(SKU, "expected an asset name"),
     recipient: account,
     qty: units,

@@ -46,6 +46,21 @@ describe("hostile quantities and timelocks over HTTP", () => {
   });
 });
 
+describe("lock ids a client cannot address", () => {
+  it('"." and ".." are refused: fetch (and curl) resolve /v1/htlc/locks/../refund to /v1/htlc/refund, so such a lock could be neither read nor refunded', async () => {
+    expect(await post("/v1/htlc/assets/gold-dots/mint", "ops", JSON.stringify({ owner: "alice", qty: 10 }), true)).toBe(200);
+    for (const id of [".", ".."]) {
+      const status = await post("/v1/htlc/locks", "alice", JSON.stringify({ id, asset: "gold-dots", recipient: "bob", qty: 1, hashlock: H, timelockMs: Date.now() + 1_000 }));
+      expect(status, id).toBe(400);
+    }
+    // Dots inside an id are fine: swap ids end ":1" / ":2", and "..x" is one path segment.
+    expect(await post("/v1/htlc/locks", "alice", JSON.stringify({ id: "..x", asset: "gold-dots", recipient: "bob", qty: 1, hashlock: H, timelockMs: Date.now() + 60_000 }))).toBe(201);
+    const got = await fetch(`${server.url}/v1/htlc/locks/..x`);
+    expect(((await got.json()) as { id: string }).id).toBe("..x");
+    expect(await (await fetch(`${server.url}/v1/htlc/assets/gold-dots`)).json()).toEqual({ asset: "gold-dots", supply: 10, available: 9, locked: 1 });
+  });
+});
+
 describe.each([
   ["memory", () => new MemoryHtlcLedger()],
   ["postgres", () => new PostgresHtlcLedger({ url: PG_URL, schema: direct })],
