@@ -68,4 +68,24 @@ describe("HTLC identity rules over HTTP (PostgreSQL ledger)", () => {
     }
     expect(await totals("gold-i3")).toEqual({ asset: "gold-i3", supply: 10, available: 10, locked: 0 });
   });
+
+  it("nobody locks another's units, claims a lock made out to another, or refunds another's lock (owner is never a body field)", async () => {
+    await call("POST", "/v1/htlc/assets/gold-i4/mint", "ops", { owner: "alice", qty: 10 }, true);
+    const secret = newSecret();
+    const body = { ...lockBody("gold-i4", "bob", 4), hashlock: secret.hashlock, timelockMs: Date.now() + 1_500 };
+    // Mallory names Alice as owner: the body is strict; without the field, the lock is hers and she has nothing.
+    expect((await call("POST", "/v1/htlc/locks", "mallory", { ...body, owner: "alice" })).status).toBe(400);
+    expect((await call("POST", "/v1/htlc/locks", "mallory", body)).status).toBe(409);
+    expect((await call("POST", "/v1/htlc/locks", "alice", body)).status).toBe(201);
+    // The same id with the same terms from someone else is not a replay of Alice's lock.
+    expect((await call("POST", "/v1/htlc/locks", "mallory", body)).body["error"]).toBe("lock exists");
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "mallory", { preimage: secret.preimage })).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "alice", { preimage: secret.preimage })).status).toBe(403);
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "bob")).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "mallory")).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "alice")).status).toBe(200);
+    expect(await balanceOf("gold-i4", "alice")).toBe(10);
+    expect(await totals("gold-i4")).toEqual({ asset: "gold-i4", supply: 10, available: 10, locked: 0 });
+  });
 });
