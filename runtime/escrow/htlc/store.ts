@@ -74,7 +74,9 @@ export class MemoryHtlcLedger implements HtlcLedger {
   }
 
   async lock(req: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>> {
-    const d = decideLock(this.locks.get(req.id), req, await this.balance(req.asset, req.owner), nowMs);
+    // Read, decide and apply with no await between: a lock that awaited its balance read decided on a stale
+    // one, so locks issued together spent the same units (and one id locked twice).
+    const d = decideLock(this.locks.get(req.id), req, this.available(req.asset, req.owner), nowMs);
     if (d.kind === "apply") {
       this.add(req.asset, req.owner, -req.qty);
       this.locks.set(req.id, d.htlc);
@@ -103,8 +105,12 @@ export class MemoryHtlcLedger implements HtlcLedger {
     return h ? { ...h } : null;
   }
 
-  async balance(asset: string, owner: string): Promise<number> {
+  private available(asset: string, owner: string): number {
     return this.balances.get(key(asset, owner)) ?? 0;
+  }
+
+  async balance(asset: string, owner: string): Promise<number> {
+    return this.available(asset, owner);
   }
 
   async totals(asset: string): Promise<AssetTotals> {
