@@ -71,6 +71,14 @@ export function checkMintQty(qty: number): void {
 }
 
 /**
+ * An asset's supply after a mint must stay a safe integer (2^53 - 1): every balance and total is read back as a
+ * JS number, and past it they round, so Σ available + Σ locked = supply could no longer be checked (a RangeError).
+ */
+export function checkSupply(asset: string, supply: bigint): void {
+  if (supply > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`mint: ${asset}'s supply would be ${supply}, past 2^53 - 1 units`);
+}
+
+/**
  * Lock: the terms must be valid (a negative or NaN qty would create units), the owner's `available` units of the
  * asset must cover qty; the same id again is a replay only with the same terms.
  */

@@ -16,6 +16,7 @@ import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
 import {
   beneficiary,
   checkMintQty,
+  checkSupply,
   decideClaim,
   decideLock,
   decideRefund,
@@ -133,7 +134,12 @@ export class PostgresHtlcLedger implements HtlcLedger {
     checkMintQty(qty);
     await this.tx(async (c) => {
       await this.add(c, asset, owner, qty);
-      await c.query(`INSERT INTO ${this.s}.htlc_supply (asset, total) VALUES ($1, $2) ON CONFLICT (asset) DO UPDATE SET total = ${this.s}.htlc_supply.total + EXCLUDED.total`, [asset, qty]);
+      const r = await c.query(
+        `INSERT INTO ${this.s}.htlc_supply (asset, total) VALUES ($1, $2) ON CONFLICT (asset) DO UPDATE SET total = ${this.s}.htlc_supply.total + EXCLUDED.total RETURNING total`,
+        [asset, qty],
+      );
+      // Thrown inside the transaction: the mint rolls back whole.
+      checkSupply(asset, BigInt((r.rows[0] as { total: string }).total));
     });
   }
 

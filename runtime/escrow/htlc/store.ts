@@ -7,6 +7,7 @@
 import {
   beneficiary,
   checkMintQty,
+  checkSupply,
   decideClaim,
   decideLock,
   decideRefund,
@@ -69,6 +70,7 @@ export class MemoryHtlcLedger implements HtlcLedger {
 
   async mint(asset: string, owner: string, qty: number): Promise<void> {
     checkMintQty(qty);
+    checkSupply(asset, BigInt(this.supply.get(asset) ?? 0) + BigInt(qty));
     this.add(asset, owner, qty);
     this.supply.set(asset, (this.supply.get(asset) ?? 0) + qty);
   }

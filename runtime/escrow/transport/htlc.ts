@@ -1,7 +1,7 @@
 /**
  * The HTLC routes of the escrow API (runtime/escrow/htlc): hash time-locked transfers of units between
  * accounts of this ledger, the building block of cross-ledger atomic swaps (htlc/swap.ts).
- *   POST /v1/htlc/assets/:asset/mint          {owner, qty}                 admin   200 {asset, owner, balance}
+ *   POST /v1/htlc/assets/:asset/mint          {owner, qty}                 admin   200 {asset, owner, balance} | 409 supply past 2^53 - 1
  *   GET  /v1/htlc/assets/:asset                                            public  {asset, supply, available, locked}
  *   GET  /v1/htlc/assets/:asset/balances/:who                              buyer   the caller's own balance (or an admin's)
  *   POST /v1/htlc/locks  {id, asset, recipient, qty, hashlock, timelockMs} buyer   201 locked | 200 replay | 409 | 410 timelock past
@@ -95,7 +95,11 @@ export function installHtlcRoutes(app: FastifyInstance, o: HtlcRouteOptions, rul
   app.post("/v1/htlc/assets/:asset/mint", adminRoute, async (req) => {
     const { asset } = parseInput(assetParam, req.params, "path");
     const { owner, qty } = parseInput(mintBody, req.body, "body");
-    await store(o.ledger.mint(asset, owner, qty));
+    // A mint past the asset's supply limit (htlc/core.ts checkSupply) is a refusal, not an outage.
+    const refused = (err: unknown) => {
+      throw err instanceof RangeError ? new HttpError(409, "supply limit", err.message) : err;
+    };
+    await store(o.ledger.mint(asset, owner, qty).catch(refused));
     return { asset, owner, balance: await store(o.ledger.balance(asset, owner)) };
   });
 

@@ -84,3 +84,24 @@ describe.each([
     }
   });
 });
+
+describe("an asset's supply stays a safe integer", () => {
+  it("a mint that would take the supply past 2^53 - 1 is refused (409 over HTTP), so every total reads back exactly", async () => {
+    // Seed the service's own ledger directly (the route mints at most 1e12 at a time).
+    const seed = new PostgresHtlcLedger({ url: PG_URL, schema });
+    try {
+      await seed.mint("gold-max", "whale", Number.MAX_SAFE_INTEGER - 5);
+      await expect(seed.mint("gold-max", "whale", 6)).rejects.toThrow(RangeError);
+      await expect(seed.mint("gold-max", "minnow", 6)).rejects.toThrow(RangeError);
+    } finally {
+      await seed.close();
+    }
+    expect(await post("/v1/htlc/assets/gold-max/mint", "ops", JSON.stringify({ owner: "alice", qty: 10 }), true)).toBe(409);
+    expect(await post("/v1/htlc/assets/gold-max/mint", "ops", JSON.stringify({ owner: "alice", qty: 5 }), true)).toBe(200);
+    expect(await (await fetch(`${server.url}/v1/htlc/assets/gold-max`)).json()).toEqual({ asset: "gold-max", supply: Number.MAX_SAFE_INTEGER, available: Number.MAX_SAFE_INTEGER, locked: 0 });
+    const mem = new MemoryHtlcLedger();
+    await mem.mint("gold", "whale", Number.MAX_SAFE_INTEGER);
+    await expect(mem.mint("gold", "minnow", 1)).rejects.toThrow(RangeError);
+    expect(await mem.totals("gold")).toEqual({ asset: "gold", supply: Number.MAX_SAFE_INTEGER, available: Number.MAX_SAFE_INTEGER, locked: 0 });
+  });
+});
