@@ -42,8 +42,20 @@ export interface SwapTiming {
 /** The margin between the two timelocks: 2ε + Δ. */
 const swapMargin = (t: SwapTiming): number => 2 * t.epsilonMs + t.reactionMs;
 
+/**
+ * Why ε and Δ cannot be trusted, or null. Every check below compares against T − 2ε − Δ; with NaN in it each
+ * comparison is false, so a NaN (an unset config value) would pass them all, and a negative ε or Δ would shrink the
+ * margin below what the clocks need: fail closed instead.
+ */
+function timingProblem(t: SwapTiming): string | null {
+  const ok = (v: number) => Number.isFinite(v) && v >= 0;
+  return ok(t.epsilonMs) && ok(t.reactionMs) ? null : `ε ${t.epsilonMs} and Δ ${t.reactionMs} must be finite, non-negative ms`;
+}
+
 /** T2 for a given T1 (T2 = T1 − 2ε − Δ); a range error when the two would not leave T2 in the future of `nowMs`. */
 export function swapTimelocks(nowMs: number, t1Ms: number, t: SwapTiming): { t1Ms: number; t2Ms: number } {
+  const problem = timingProblem(t);
+  if (problem) throw new RangeError(problem);
   const t2Ms = t1Ms - swapMargin(t);
   if (!(t2Ms - swapMargin(t) > nowMs)) throw new RangeError(`T1 ${t1Ms} leaves no time for the second leg: T2 = ${t2Ms} must be later than now ${nowMs} + 2ε + Δ`);
   return { t1Ms, t2Ms };
@@ -77,7 +89,9 @@ export async function aliceLocks(l1: HtlcLedger, terms: SwapTerms, hashlock: str
 
 /** Step 2 (Bob): only once Alice's lock on L1 is there as agreed, with T2 ≤ T1 − 2ε − Δ, lock his leg on L2 for Alice until T2. */
 export async function bobLocks(l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms, hashlock: string, timing: SwapTiming, nowMs: number) {
-  if (terms.t2Ms > terms.t1Ms - swapMargin(timing)) return { ok: false as const, reason: "unsafe-timelocks", detail: `T2 ${terms.t2Ms} > T1 ${terms.t1Ms} − 2ε − Δ` };
+  const problem = timingProblem(timing);
+  if (problem) return { ok: false as const, reason: "unsafe-timelocks", detail: problem };
+  if (!(terms.t2Ms <= terms.t1Ms - swapMargin(timing))) return { ok: false as const, reason: "unsafe-timelocks", detail: `T2 ${terms.t2Ms} > T1 ${terms.t1Ms} − 2ε − Δ` };
   const v = matches(await l1.get(lockId(terms, 1)), terms.alice, terms.bob, terms.leg1, hashlock, terms.t1Ms);
   if (!v.ok) return { ok: false as const, reason: "no-counter-lock", detail: `L1: ${v.detail}` };
   return l2.lock({ id: lockId(terms, 2), asset: terms.leg2.asset, owner: terms.bob, recipient: terms.alice, qty: terms.leg2.qty, hashlock, timelockMs: terms.t2Ms }, nowMs);
@@ -85,13 +99,15 @@ export async function bobLocks(l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms,
 
 /** Step 3 (Alice): only once Bob's lock on L2 is there as agreed, and while her clock leaves the margin before T2, claim it (revealing the preimage). */
 export async function aliceClaims(l2: HtlcLedger, terms: SwapTerms, preimage: string, timing: SwapTiming, nowMs: number) {
+  const problem = timingProblem(timing);
+  if (problem) return { ok: false as const, reason: "unsafe-timelocks", detail: problem };
   const v = matches(await l2.get(lockId(terms, 2)), terms.bob, terms.alice, terms.leg2, hashlockOf(preimage), terms.t2Ms);
   if (!v.ok) {
     const h = await l2.get(lockId(terms, 2));
     if (h?.status === "claimed" && h.preimage === preimage) return { ok: true as const, htlc: h, duplicate: true };
     return { ok: false as const, reason: "no-counter-lock", detail: `L2: ${v.detail}` };
   }
-  if (nowMs >= terms.t2Ms - swapMargin(timing)) return { ok: false as const, reason: "too-late", detail: `too close to T2 ${terms.t2Ms} to reveal the preimage safely (now ${nowMs})` };
+  if (!(nowMs < terms.t2Ms - swapMargin(timing))) return { ok: false as const, reason: "too-late", detail: `too close to T2 ${terms.t2Ms} to reveal the preimage safely (now ${nowMs})` };
   return l2.claim(lockId(terms, 2), preimage, terms.alice, nowMs);
 }
 

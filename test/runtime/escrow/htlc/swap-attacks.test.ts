@@ -4,7 +4,8 @@
 // L2 lock once Alice's claim revealed the preimage, then claim L1 with it. Neither gets both: T2 ≤ T1 − 2ε − Δ.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PostgresHtlcLedger } from "../../../../runtime/escrow/htlc/postgres.js";
-import { aliceLocks, bobLocks, newSecret, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
+import { MemoryHtlcLedger } from "../../../../runtime/escrow/htlc/store.js";
+import { aliceClaims, aliceLocks, bobLocks, newSecret, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
 const schemas = [uniqueName("htlc_atk1"), uniqueName("htlc_atk2")];
@@ -68,5 +69,32 @@ describe("swap: nobody ends with both legs", () => {
       const tot = await l.totals(asset);
       expect(tot.available + tot.locked).toBe(tot.supply);
     }
+  });
+});
+
+describe("swap timing that is not a number of ms", () => {
+  it("NaN, negative or infinite ε/Δ fail closed: Bob does not lock, Alice does not reveal, swapTimelocks throws", async () => {
+    const l1 = new MemoryHtlcLedger();
+    const l2 = new MemoryHtlcLedger();
+    await l1.mint("gold", "alice", 10);
+    await l2.mint("silver", "bob", 10);
+    const secret = newSecret();
+    // T2 only 1 s before T1: unsafe under any real ε and Δ.
+    const terms: SwapTerms = { id: "nan", alice: "alice", bob: "bob", leg1: { asset: "gold", qty: 5 }, leg2: { asset: "silver", qty: 7 }, t1Ms: T0 + 60_000, t2Ms: T0 + 59_000 };
+    expect((await aliceLocks(l1, terms, secret.hashlock, T0)).ok).toBe(true);
+    for (const bad of [
+      { epsilonMs: Number.NaN, reactionMs: 5_000 },
+      { epsilonMs: 250, reactionMs: Number.NaN },
+      { epsilonMs: -30_000, reactionMs: 0 },
+      { epsilonMs: 250, reactionMs: -Infinity },
+    ]) {
+      expect(await bobLocks(l1, l2, terms, secret.hashlock, bad, T0), JSON.stringify(bad)).toMatchObject({ ok: false, reason: "unsafe-timelocks" });
+      expect(() => swapTimelocks(T0, T0 + 60_000, bad)).toThrow(RangeError);
+    }
+    expect(await l2.get("nan:2")).toBeNull();
+    // Bob's lock made under sound timing; Alice's own timing NaN must not let her reveal at T2 - 1.
+    await l2.lock({ id: "nan:2", asset: "silver", owner: "bob", recipient: "alice", qty: 7, hashlock: secret.hashlock, timelockMs: terms.t2Ms }, T0);
+    expect(await aliceClaims(l2, terms, secret.preimage, { epsilonMs: Number.NaN, reactionMs: 5_000 }, terms.t2Ms - 1)).toMatchObject({ ok: false, reason: "unsafe-timelocks" });
+    expect((await l2.get("nan:2"))!.status).toBe("locked");
   });
 });
