@@ -10,8 +10,8 @@
  * outcome of a timed-out lock, claim or refund is unknown (its COMMIT may yet apply); each is idempotent, so the caller
  * retries it and learns which.
  */
-import pg from "pg";
-import { inTransaction } from "../../common/pg-tx.js";
+import type pg from "pg";
+import { closePool, inTransaction, openPool, pgTimeout } from "../../common/pg-tx.js";
 import { PG_QUERY_TIMEOUT_MS } from "../store/postgres.js";
 import {
   beneficiary,
@@ -78,17 +78,18 @@ export class PostgresHtlcLedger implements HtlcLedger {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema: got "${schema}"; expected a lower-case SQL identifier`);
     this.s = schema;
     this.queryTimeoutMs = o.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
-    // A timed-out query's connection is not reused: a pooled query releases it with the error, a transaction destroys it (common/pg-tx.ts).
-    this.pool = new pg.Pool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
-    this.pool.on("error", () => undefined);
+    // Every call answered within the query timeout, the wait for a connection included; a timed-out query's connection is
+    // not reused (common/pg-tx.ts openPool).
+    this.pool = openPool({ connectionString: o.url, max: 4, connectionTimeoutMillis: 5_000, query_timeout: this.queryTimeoutMs });
   }
 
-  /** A call's timeout as an error naming the wait (pg: "Query read timeout", or no connection within connectionTimeoutMillis). */
+  /** A call's timeout as an error naming the wait (common/pg-tx.ts pgTimeout). */
   private bounded<T>(call: Promise<T>): Promise<T> {
     return call.catch((err: unknown) => {
       const m = (err as Error).message;
-      const what = m === "Query read timeout" ? `did not answer within ${this.queryTimeoutMs} ms` : m.includes("timeout exceeded when trying to connect") ? "did not accept a connection" : null;
-      if (!what) throw err;
+      const wait = pgTimeout(err);
+      if (!wait) throw err;
+      const what = `did not ${wait === "answer" ? "answer" : "accept a connection"} within ${this.queryTimeoutMs} ms`;
       throw new Error(`PostgreSQL ${what} (${m}): the outcome is unknown; a lock, claim or refund is idempotent, retry it`, { cause: err });
     });
   }
@@ -224,7 +225,8 @@ export class PostgresHtlcLedger implements HtlcLedger {
     });
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** Within the query timeout whatever the server does (closePool destroys the connections still open then). */
+  close(): Promise<void> {
+    return closePool(this.pool, this.queryTimeoutMs);
   }
 }

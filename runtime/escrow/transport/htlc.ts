@@ -22,6 +22,7 @@ import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
 import type { HtlcLedger, Outcome } from "../htlc/store.js";
 import { SKU } from "../core/ids.js";
 import { HTLC_REFUSAL_STATUS as STATUS } from "../htlc/wire.js";
+import { ACCOUNT_RULE, wellFormedAccount } from "./identity.js";
 
 export interface HtlcRouteOptions {
   ledger: HtlcLedger;
@@ -34,14 +35,11 @@ export interface HtlcRouteOptions {
 const NAME = /^(?!\.\.?$)[A-Za-z0-9._:@-]{1,128}$/;
 /**
  * An account (a caller's `sub`, a recipient, a mint owner): 1-128 characters of well-formed Unicode, no NUL — the
- * rule buyerOf applies to buyers (transport/identity.ts). PostgreSQL's text cannot hold a NUL (the write fails, a
+ * rule buyerOf applies to buyers (transport/identity.ts wellFormedAccount). PostgreSQL's text cannot hold a NUL (the write fails, a
  * 503 retried for ever), and a lone surrogate is stored as U+FFFD: a token for "x\uD800" would read, lock and
  * spend the units of the account "x\uFFFD", and a lock made out to "x\uD800" could be claimed only by "x\uFFFD".
  */
-const ACCOUNT_RULE = "1-128 characters of well-formed Unicode, none of them NUL";
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const storable = (who: string): boolean => who.length >= 1 && who.length <= 128 && !who.includes("\u0000") && !LONE_SURROGATE.test(who);
-const account = z.string().refine(storable, `expected an account: ${ACCOUNT_RULE}`);
+const account = z.string().refine(wellFormedAccount, `expected an account: ${ACCOUNT_RULE}`);
 const assetParam = z.object({ asset: z.string().regex(SKU, "expected an asset name: letters, digits, '.', '_' or '-', at most 64") });
 const idParam = z.object({ id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128, not '.' or '..'") });
 const units = z.number().int("expected a whole number of units").positive().max(1e12);
@@ -83,7 +81,7 @@ export function installHtlcRoutes(app: FastifyInstance, o: HtlcRouteOptions, rul
   const caller = (req: { identity?: { kind: string; subject?: string } }): string => {
     const sub = req.identity?.kind === "jwt" ? req.identity.subject : undefined;
     if (!sub) throw new HttpError(401, "unauthenticated", "send `Authorization: Bearer <JWT>` from the estate's identity provider");
-    if (!storable(sub)) throw new HttpError(401, "unauthenticated", `\`sub\` must be ${ACCOUNT_RULE}`);
+    if (!wellFormedAccount(sub)) throw new HttpError(401, "unauthenticated", `\`sub\` must be ${ACCOUNT_RULE}`);
     return sub;
   };
   const now = (): number => {

@@ -40,9 +40,11 @@ export function buyerJwtConfig(cfg: IdentityConfig): JwtConfigInput {
  * is retried; the stores keep buyers as UTF-8, where a lone surrogate becomes U+FFFD, so that buyer's own
  * sale would read back as someone else's and buyers differing only there would share one cap.
  */
-const SUB_RULE = "`sub` must be 1-128 characters of well-formed Unicode, none of them NUL";
+export const ACCOUNT_RULE = "1-128 characters of well-formed Unicode, none of them NUL";
+const SUB_RULE = `\`sub\` must be ${ACCOUNT_RULE}`;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const wellFormedSub = (sub: string): boolean => sub.length >= 1 && sub.length <= 128 && !sub.includes("\u0000") && !LONE_SURROGATE.test(sub);
+/** An account the stores can hold as given (a buyer's sub; an HTLC recipient or mint owner, transport/htlc.ts). */
+export const wellFormedAccount = (who: string): boolean => who.length >= 1 && who.length <= 128 && !who.includes("\u0000") && !LONE_SURROGATE.test(who);
 
 const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", detail, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
 
@@ -50,7 +52,7 @@ const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", deta
 export function buyerOf(identity: Identity | undefined, cfg: IdentityConfig, tiers: Record<string, number>): Buyer {
   if (identity?.kind !== "jwt") throw notABuyer("send `Authorization: Bearer <JWT>` from the estate's identity provider");
   const user = identity.subject ?? "";
-  if (!wellFormedSub(user)) throw notABuyer(SUB_RULE);
+  if (!wellFormedAccount(user)) throw notABuyer(SUB_RULE);
   const claimed = identity.claims[cfg.tierClaim];
   const tier = claimed === undefined ? Object.keys(tiers)[0]! : String(claimed);
   // Own keys only: a claimed tier "constructor" would otherwise find Object's, a function, as its weight.
@@ -104,7 +106,7 @@ export class BuyerVerifier {
 
   private buyerOf(p: JWTPayload): Buyer {
     const user = p.sub!;
-    if (!wellFormedSub(user)) throw unauthorized(SUB_RULE);
+    if (!wellFormedAccount(user)) throw unauthorized(SUB_RULE);
     const claimed = p[this.cfg.tierClaim];
     const tier = claimed === undefined ? this.defaultTier : String(claimed);
     const weight = Object.hasOwn(this.tiers, tier) ? this.tiers[tier] : undefined;

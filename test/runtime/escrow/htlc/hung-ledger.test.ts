@@ -55,14 +55,29 @@ describe("HTLC ledger on a stopped PostgreSQL", () => {
     try {
       await ledger.mint("gold", "alice", 10);
       const req = { id: "hung-1", asset: "gold", owner: "alice", recipient: "bob", qty: 3, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 };
-      const r = await stopped(() => within(ledger.lock(req, Date.now())));
-      expect(r.out).toMatch(/^error: .*PostgreSQL did not answer within 500 ms/);
+      // The second call connects anew (the first's connection was dropped) to a server that never answers the startup:
+      // that wait counts against the same bound (common/pg-tx.ts openPool).
+      const [r, next] = await stopped(async () => [await within(ledger.lock(req, Date.now())), await within(ledger.get("hung-1"))]);
+      expect(r!.out).toMatch(/^error: .*PostgreSQL did not answer within 500 ms/);
+      expect(next!.out).toMatch(/^error: .*PostgreSQL did not (answer|accept a connection) within 500 ms/);
       const again = await ledger.lock(req, Date.now());
       expect(again.ok).toBe(true);
       expect(await ledger.totals("gold")).toEqual({ asset: "gold", supply: 10, available: 7, locked: 3 });
     } finally {
       await ledger.close();
     }
+  }, 30_000);
+
+  it("close() ends while the server is stopped, a call in flight refused", async () => {
+    const ledger = new PostgresHtlcLedger({ url: pgp.url("escrow"), schema: "htlc_hung_close", queryTimeoutMs: WAIT_MS });
+    await ledger.mint("gold", "carol", 1);
+    const [closed, call] = await stopped(async () => {
+      const inFlight = within(ledger.get("nothing"));
+      await sleep(50);
+      return [await within(ledger.close().then(() => "closed")), await inFlight];
+    });
+    expect(closed!.out).toBe("closed");
+    expect(call!.out).toMatch(/^error: /);
   }, 30_000);
 
   it("through the service (postgresQueryTimeoutMs): the HTLC lock, the store's commit and the queue answer 503 within the wait", async () => {
