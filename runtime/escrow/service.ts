@@ -54,9 +54,9 @@ export type CommitOutcome =
 export type ReservationStatus =
   | { status: "reserved"; sku: string; qty: number; expiresAtMs: number }
   | { status: "committing" | "sold"; sku: string; qty: number }
-  | { status: "expired" | "void" | "cancelled" | "unknown" | "forbidden"; sku?: string };
+  | { status: "expired" | "void" | "cancelled" | "over-cap" | "unknown" | "forbidden"; sku?: string };
 
-export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "unknown" | "forbidden";
+export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
@@ -254,11 +254,11 @@ export class EscrowService {
     // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
-    // Expired or void is the owner's answer: another buyer's id is refused (403), a forged one unknown (404),
+    // How it ended (expired, void, cancelled, refused for the cap) is the owner's answer: another buyer's id is refused (403), a forged one unknown (404),
     // also once the sweep has forgotten it (the ledger checks its token).
     const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
     if (ended === "foreign") return { status: "forbidden", sku: p.sku };
-    if (ended === "expired" || ended === "void" || ended === "cancelled") return { status: ended, sku: p.sku };
+    if (ended !== "unknown") return { status: ended, sku: p.sku };
     // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
     // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
     // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).

@@ -33,7 +33,7 @@ export type LedgerEvent =
   | { op: "expire"; id: string; at?: number }
   | { op: "void"; id: string };
 
-export type LookupMiss = "unknown" | "expired" | "void" | "cancelled";
+export type LookupMiss = "unknown" | "expired" | "void" | "cancelled" | "over-cap";
 export type BeginCommit = { ok: true; reservation: Reservation } | { ok: false; reason: LookupMiss | "in-progress" };
 
 const DEAD = 0;
@@ -41,8 +41,9 @@ const LIVE = 1;
 const EXPIRED = 2;
 const VOID = 3;
 const CANCELLED = 4;
+const REFUSED = 5;
 /** How a slot's reservation ended, as a retry is told (DEAD: sold, or being committed: the store's record answers). */
-const ENDS: readonly LookupMiss[] = ["unknown", "unknown", "expired", "void", "cancelled"];
+const ENDS: readonly LookupMiss[] = ["unknown", "unknown", "expired", "void", "cancelled", "over-cap"];
 /** What follows a ledger's id prefix: the base-36 sequence number and the token. */
 const SEQ_TOKEN = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/;
 
@@ -284,9 +285,12 @@ export class RegionLedger {
     this.committingById.delete(id);
     this.committingUnits -= r.qty;
     if (this.orphaned.delete(id)) {
+      this.voidCommit(r);
       this.onEvent?.({ op: "void", id }); // its lease was voided meanwhile: the units are not this ledger's to free
       return;
     }
+    const i = r.seq - this.base; // kept, so a retry is told it was refused (once swept: expired)
+    if (i >= 0 && i < this.len && this.tokens[i] === r.id.slice(-16)) this.states[i] = REFUSED;
     this.freeUnits += r.qty;
     this.onEvent?.({ op: "cancel", id, user: r.user });
   }

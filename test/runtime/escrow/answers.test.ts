@@ -16,7 +16,7 @@ const SKU = "tix";
 const TTL_MS = 60_000;
 const allow = { check: () => ({ allowed: true, retryAfterMs: 0, remaining: 1 }) };
 
-type Ending = "sold" | "void" | "expired" | "cancelled";
+type Ending = "sold" | "void" | "expired" | "cancelled" | "over-cap";
 
 /** What the owner is told once the reservation ended so: commit, cancel, GET (200: its body says how it ended). */
 const ANSWERS: Record<Ending, { commit: number; cancel: number; get: number }> = {
@@ -25,6 +25,8 @@ const ANSWERS: Record<Ending, { commit: number; cancel: number; get: number }> =
   expired: { commit: 410, cancel: 410, get: 200 },
   // A cancel asked again answers 404 "reservation cancelled" (no live reservation: transport/http.test.ts pins the 404).
   cancelled: { commit: 410, cancel: 404, get: 200 },
+  // The store refused the sale for the buyer's cap (their holds and purchases elsewhere): released, told so again.
+  "over-cap": { commit: 403, cancel: 403, get: 200 },
 };
 
 /** What the memory store's rebuild by another process leaves (as the journaled store's verify): a new generation, no leases. */
@@ -42,6 +44,15 @@ function loseNextAnswer(store: MemoryEscrowStore, applied: boolean): void {
     store.recordSales = record;
     if (applied) await record(...args);
     throw new Error("Connection terminated unexpectedly");
+  };
+}
+
+/** The next recordSales refuses every sale for the buyer's cap (bought elsewhere meanwhile). */
+function refuseNextForCap(store: MemoryEscrowStore): void {
+  const record = store.recordSales.bind(store);
+  store.recordSales = async (_sku, _region, _fence, sales) => {
+    store.recordSales = record;
+    return sales.map(() => "over-cap" as const);
   };
 }
 
@@ -182,6 +193,25 @@ const PATHS: { name: string; ends: Ending; run: (w: World, id: string) => Promis
     name: "expired, then swept out of the window",
     ends: "expired",
     run: async (w) => {
+      await fill(w);
+      w.clock.advance(TTL_MS + 1);
+      await w.service.tick();
+    },
+  },
+  {
+    name: "commit refused for the buyer's cap",
+    ends: "over-cap",
+    run: async (w, id) => {
+      refuseNextForCap(w.store);
+      expect((await w.commit(id)).statusCode).toBe(403);
+    },
+  },
+  {
+    name: "commit refused for the buyer's cap, then swept out of the window",
+    ends: "expired",
+    run: async (w, id) => {
+      refuseNextForCap(w.store);
+      expect((await w.commit(id)).statusCode).toBe(403);
       await fill(w);
       w.clock.advance(TTL_MS + 1);
       await w.service.tick();

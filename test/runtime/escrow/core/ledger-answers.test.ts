@@ -38,3 +38,23 @@ describe("RegionLedger: a cancelled reservation", () => {
     expect(ledger.ended(r.id, "bob")).toBe("foreign");
   });
 });
+
+describe("RegionLedger: a commit the store refused for the buyer's cap", () => {
+  it("is told over-cap again (its units freed); void if its lease was voided while the commit was in flight", () => {
+    const ledger = new RegionLedger(1_000, "eu~sku~0000abcd");
+    ledger.credit(10);
+    const r = ledger.reserve("ann", 1, 0)!;
+    ledger.beginCommit(r.id, 1);
+    ledger.refuseCommit(r.id);
+    expect(ledger.free).toBe(10);
+    expect(ledger.ended(r.id, "ann")).toBe("over-cap");
+    expect(ledger.beginCommit(r.id, 2)).toEqual({ ok: false, reason: "over-cap" });
+    expect(ledger.release(r.id)).toBeUndefined();
+    const s = ledger.reserve("ann", 1, 0)!;
+    ledger.beginCommit(s.id, 1);
+    ledger.void();
+    ledger.refuseCommit(s.id);
+    expect(ledger.ended(s.id, "ann")).toBe("void");
+    expect(ledger.free).toBe(0);
+  });
+});
