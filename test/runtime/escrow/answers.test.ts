@@ -1,14 +1,16 @@
 // The answers a buyer gets about their reservation (#17), over the service's HTTP routes, for every way a reservation can
-// end: once it has ended, the owner's commit, cancel and GET — through the region that issued it and through another one,
-// asked again and again — tell the same truth (sold, void, expired, cancelled); another buyer is refused (403) and a forged
-// id names nothing (404). After the region's process restarts (a new ledger: tokens are per ledger, core/ids.ts) only the
-// store's record of a sale survives: an unsold reservation of the earlier run is unknown to everyone (404), as
-// runtime/escrow/README.md's guarantees state. Memory store, ManualClock, one process serving two regions.
+// end: once it has ended, the owner's commit, cancel and GET — through the region that issued it, another region of its
+// process and another process (which forwards to it), asked again and again — tell the same truth (sold, void, expired,
+// cancelled, refused for the cap); another buyer is refused (403) and a forged id names nothing (404). After the region's
+// process restarts (a new ledger: tokens are per ledger, core/ids.ts) only the store's record of a sale survives: an
+// unsold reservation of the earlier run is unknown to everyone (404), as runtime/escrow/README.md's guarantees state.
+// Memory store, ManualClock.
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { EscrowService } from "../../../runtime/escrow/service.js";
 import { MemoryEscrowStore, newGeneration } from "../../../runtime/escrow/store/memory.js";
 import type { EscrowConfig } from "../../../runtime/escrow/config.js";
+import type { EscrowRouteOptions } from "../../../runtime/escrow/transport/http.js";
 import { buildEscrowApp } from "./app.js";
 import { as, testConfig } from "./fixture.js";
 
@@ -67,12 +69,20 @@ async function world() {
   });
   const w = { clock, store, config, ...serve(config, store, clock) };
   await w.service.createConfigured();
-  return w;
+  // Another process, serving region ap alone: it forwards eu's reservations to the process serving eu (`target`).
+  const target = { app: w.app };
+  const peer = serve(await testConfig(["ap"], { peers: { eu: "http://eu.test" } }), store, clock, {
+    forward: async (url, init) => {
+      const r = await target.app.inject({ method: init.method as "GET", url: url.replace("http://eu.test", ""), headers: init.headers });
+      return { status: r.statusCode, body: r.body ? (r.json() as unknown) : undefined, headers: {} };
+    },
+  });
+  return { ...w, target, peer };
 }
 
-function serve(config: EscrowConfig, store: MemoryEscrowStore, clock: ManualClock) {
+function serve(config: EscrowConfig, store: MemoryEscrowStore, clock: ManualClock, opts: EscrowRouteOptions = {}) {
   const service = new EscrowService({ config, store, clock, limiter: allow });
-  const app = buildEscrowApp(service, clock);
+  const app = buildEscrowApp(service, clock, opts);
   const call = async (method: "GET" | "POST" | "DELETE", url: string, user: string, region: string, payload?: object) =>
     app.inject({ method, url, payload, headers: await as(user, region, { nowMs: clock.now() }) });
   const ops = {
@@ -248,9 +258,17 @@ function forge(id: string): string {
   return id.slice(0, -16) + (t[0] === "A" ? "B" : "A") + t.slice(1);
 }
 
-async function expectAnswers(w: Pick<World, "commit" | "cancel" | "get">, id: string, ends: Ending | "unknown", foreign: number): Promise<void> {
+type Ops = Pick<World, "commit" | "cancel" | "get">;
+
+/** Through eu (its region), us (another region of its process), ap (another process, which forwards), eu again. */
+async function expectAnswers(eu: Ops, ap: Ops, id: string, ends: Ending | "unknown", foreign: number): Promise<void> {
   const want = ends === "unknown" ? { commit: 404, cancel: 404, get: 404 } : ANSWERS[ends];
-  for (const region of ["eu", "us", "eu"]) {
+  for (const [w, region] of [
+    [eu, "eu"],
+    [eu, "us"],
+    [ap, "ap"],
+    [eu, "eu"],
+  ] as const) {
     // Asked twice each, in an order that would show an answer changing the next one.
     for (const op of ["get", "commit", "cancel", "get", "cancel", "commit"] as const) {
       const r = await w[op](id, "ann", region);
@@ -266,16 +284,17 @@ async function expectAnswers(w: Pick<World, "commit" | "cancel" | "get">, id: st
 }
 
 describe("escrow: the answers about a reservation that has ended", () => {
-  it.each(PATHS)("$name: $ends, through either region, stable; after a restart as documented", async ({ ends, run }) => {
+  it.each(PATHS)("$name: $ends, through any region or process, stable; after a restart as documented", async ({ ends, run }) => {
     const w = await world();
     const id = await w.reserve();
     await w.reserve("bob"); // another buyer of the same region
     expect((await w.get(id, "ann", "us")).json()).toMatchObject({ reservationId: id, status: "reserved", qty: 1 });
     await run(w, id);
-    await expectAnswers(w, id, ends, 403);
-    // The region's process restarts: a new ledger, which cannot check the earlier run's tokens.
+    await expectAnswers(w, w.peer, id, ends, 403);
+    // eu's process restarts: a new ledger, which cannot check the earlier run's tokens.
     const restarted = serve(w.config, w.store, w.clock);
+    w.target.app = restarted.app;
     await restarted.reserve("cy");
-    await expectAnswers(restarted, id, ends === "sold" ? "sold" : "unknown", ends === "sold" ? 403 : 404);
+    await expectAnswers(restarted, w.peer, id, ends === "sold" ? "sold" : "unknown", ends === "sold" ? 403 : 404);
   });
 });
