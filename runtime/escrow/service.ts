@@ -56,7 +56,7 @@ export type ReservationStatus =
   | { status: "committing" | "sold"; sku: string; qty: number }
   | { status: "expired" | "void" | "cancelled" | "over-cap" | "unknown" | "forbidden"; sku?: string };
 
-export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "unknown" | "forbidden";
+export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "in-progress" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
@@ -302,6 +302,9 @@ export class EscrowService {
       // that a replayed commit would then contradict.
       if (await this.o.store.findSale(p.sku, id)) return "sold";
       if (await sale.cancel(id)) return "cancelled";
+      // Not cancelled because a commit of it is on its way (or in doubt and being sent again): its answer decides.
+      const now = sale.escrow.ledger.lookup(id);
+      if (typeof now !== "string" && now.committing) return "in-progress";
     }
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? "sold" : "forbidden";

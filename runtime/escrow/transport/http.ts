@@ -9,7 +9,7 @@
  *   GET    /v1/reservations/:id                         owner   200 {status: reserved | committing | sold | void | expired
  *          | cancelled | over-cap, qty?, expiresAt?} | 403 not yours | 404 unknown | 503
  *   DELETE /v1/reservations/:id                         owner   204 | 403 | 404 (its error "reservation cancelled" on a retry)
- *          | 409 already sold | 409 void | 410 expired | 403 per-user limit (its commit was refused so)
+ *          | 409 already sold | 409 void | 409 commit in progress | 410 expired | 403 per-user limit (its commit was refused so)
  *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
  *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
  *   GET    /v1/inventory/:sku/reconciliation            admin   the last reconciliation and store verification
@@ -267,6 +267,7 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     if (out === "cancelled-before") throw new HttpError(404, "reservation cancelled", `no live reservation ${id}: it was cancelled already`);
     if (out === "void") throw new HttpError(409, "reservation void", `${id} was held by a region whose stock was reclaimed or rebuilt; nothing to cancel`);
     if (out === "expired") throw new HttpError(410, "reservation expired", `${id} expired; its units were released`);
+    if (out === "in-progress") throw new HttpError(409, "commit in progress", `${id} is being committed; ask again for its answer`);
     if (out === "over-cap") throw new HttpError(403, "per-user limit", `${id} was refused at commit for the per-user limit; its units were released`);
     if (out === "sold") throw new HttpError(409, "already sold", `${id} was committed; ask for a refund instead`);
     return reply.status(204).send();

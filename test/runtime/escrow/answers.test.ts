@@ -298,3 +298,32 @@ describe("escrow: the answers about a reservation that has ended", () => {
     await expectAnswers(restarted, w.peer, id, ends === "sold" ? "sold" : "unknown", ends === "sold" ? 403 : 404);
   });
 });
+
+describe("escrow: the answers while a commit is on its way", () => {
+  it("the owner's cancel is told the commit is in progress (409), not unknown; the GET says committing; then sold", async () => {
+    const w = await world();
+    const id = await w.reserve();
+    const record = w.store.recordSales.bind(w.store);
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    w.store.recordSales = async (...args) => {
+      await gate; // the store write is slow
+      return record(...args);
+    };
+    const committing = w.commit(id);
+    await new Promise((r) => setTimeout(r, 20)); // the commit has begun and its write is out
+    for (const [ops, region] of [
+      [w, "eu"],
+      [w, "us"],
+      [w.peer, "ap"],
+    ] as const) {
+      expect({ region, cancel: (await ops.cancel(id, "ann", region)).statusCode }).toEqual({ region, cancel: 409 });
+      expect((await ops.get(id, "ann", region)).json()).toMatchObject({ status: "committing" });
+      expect({ region, commit: (await ops.commit(id, "ann", region)).statusCode }).toEqual({ region, commit: 409 });
+      expect({ region, bob: (await ops.cancel(id, "bob", region)).statusCode }).toEqual({ region, bob: 403 });
+    }
+    open();
+    expect((await committing).statusCode).toBe(200);
+    await expectAnswers(w, w.peer, id, "sold", 403);
+  });
+});
