@@ -23,7 +23,7 @@ import type { EscrowStore } from "./store/port.js";
 import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
-import { EscrowTransitionLog, TRANSITION_LOG_LIMITS } from "./transition-log.js";
+import { EscrowTransitionLog, incarnationOrigin, TRANSITION_LOG_LIMITS } from "./transition-log.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -202,8 +202,9 @@ const escrowServeConfigSchema = escrowConfigSchema
     /** A file holding a bearer token for the map's writes, read at each write; absent: the mesh identity. */
     mapTokenFile: z.string().min(1).optional(),
     /**
-     * The note signer key file of the state-transition log (transition-log.ts; its name is the log's origin); absent:
-     * a key made at start, named meridian-escrow/<regions>, served with each checkpoint.
+     * The Ed25519 note signer key file of the state-transition log (transition-log.ts); absent: a key made at start.
+     * Each incarnation's log is its own, origin meridian-escrow/<regions>/<incarnation>: the key signs under that name
+     * (its name in the file is not used), and its verifier key is served with each checkpoint.
      */
     transitionsKeyFile: z.string().min(1).optional(),
     /** The transition log's memory bounds: it is sealed (stops recording, says so) past either (transition-log.ts). */
@@ -275,7 +276,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
         const transitions = new EscrowTransitionLog(clock, {
-          origin: `meridian-escrow/${cfg.regions.join(".")}`,
+          origin: incarnationOrigin(`meridian-escrow/${cfg.regions.join(".")}`),
           signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile),
           maxEntries: transitionsMaxEntries,
           maxBacklog: transitionsMaxBacklog,

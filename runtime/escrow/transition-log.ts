@@ -6,15 +6,23 @@
  * The ledger's fast path only appends its event to a queue (no hashing per sale); `flush` — on each tick and when the
  * checkpoint is read, each within a time budget — executes them in order on the state tree and appends the entries
  * (a backlog, when sales outpace it, is logged on later flushes; `backlog` counts it). An event the machine refuses
- * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`. The log lives
- * in this process: a restart starts a new log (a new incarnation's ledger starts empty too), signed by the same key
- * when the config names one (`transitionsKeyFile`), else by a key made at start and served with the checkpoint.
+ * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`.
+ *
+ * Each incarnation is its own log. The log lives in this process, so a restart starts a new, empty one; had it the
+ * same origin and key as the last, a client or witness that saw size N would then see size 0, or another tree: a
+ * rollback or fork of one log, which a transparency log must never present. So the origin carries the incarnation,
+ * `meridian-escrow/<regions>/<16 hex digits, random at start>` (`incarnationOrigin`), and the checkpoints are signed under a key of that name (C2SP
+ * tlog-checkpoint: the key name is the origin): the key file's Ed25519 key when the config names one
+ * (`transitionsKeyFile`; the operator's public key stays the same, its note key ID is the incarnation's), else a key
+ * made at start. A verifier key of one incarnation opens none of another's checkpoints; each checkpoint carries its
+ * `vkey`, and the map's `<region>/.transitions` anchor (map-publisher.ts) records the origin and key of each.
  *
  * Memory is bounded: the log, its state tree and its queue live in this process, so at `maxEntries` logged, or when
  * the queue passes `maxBacklog` (sales outpacing the hashing for long), the log is sealed — it stops recording and its
  * checkpoint says so (`sealed`: why, at which size), so a challenger knows the log covers a prefix of this
  * incarnation's history and nothing after it. Sealing never touches a sale.
  */
+import { createHash, randomBytes } from "node:crypto";
 import { buyerOf, EscrowSequencer, FraudInputError, type EscrowTx } from "../fraud/index.js";
 import { generateKey, newSigner, verifierKeyOf } from "../prooflog/index.js";
 import type { Clock } from "../common/clock.js";
@@ -30,6 +38,11 @@ export interface TransitionCheckpoint {
   checkpoint: string;
   /** Present once the log stopped recording: it covers its first `size` entries of this incarnation only. */
   sealed?: { reason: string; size: number };
+}
+
+/** A new incarnation's origin: `<base>/<16 random hex digits>` (see the file's comment). */
+export function incarnationOrigin(base: string): string {
+  return `${base}/${randomBytes(8).toString("hex")}`;
 }
 
 /** Defaults: about 1 GB at most for a 10^6-entry log with its tree, state and a full queue. */
@@ -49,19 +62,18 @@ export class EscrowTransitionLog {
   private readonly maxEntries: number;
   private readonly maxBacklog: number;
 
-  /** `signerKey`: the log's note signer key (its name is the origin); default a fresh key named `origin`. */
+  /**
+   * `origin`: the log's origin (one incarnation's: `incarnationOrigin`); `signerKey`: an Ed25519 note signer key,
+   * whatever its name, that signs under the origin's name; default a fresh key.
+   */
   constructor(
     private readonly clock: Clock,
     o: { origin: string; signerKey?: string; maxEntries?: number; maxBacklog?: number },
   ) {
     this.maxEntries = o.maxEntries ?? TRANSITION_LOG_LIMITS.maxEntries;
     this.maxBacklog = o.maxBacklog ?? TRANSITION_LOG_LIMITS.maxBacklog;
-    let skey = o.signerKey;
-    if (skey === undefined) {
-      const k = generateKey(o.origin);
-      skey = k.signerKey;
-      this.vkey = k.verifierKey;
-    } else this.vkey = verifierKeyOf(skey);
+    const skey = o.signerKey === undefined ? generateKey(o.origin).signerKey : renamedSignerKey(o.signerKey, o.origin);
+    this.vkey = verifierKeyOf(skey);
     const signer = newSigner(skey);
     this.sequencer = new EscrowSequencer(signer.name, signer);
   }
@@ -144,4 +156,16 @@ export class EscrowTransitionLog {
   entries(start: number, limit: number): string[] {
     return this.sequencer.entries.slice(start, start + limit).map((b) => b.toString("utf8"));
   }
+}
+
+/**
+ * The same note signer key under another name (C2SP signed-note: key ID = SHA-256(name ‖ "\n" ‖ key)[:4], so the
+ * ID follows the name): the incarnation's signer. A malformed key is refused as `verifierKeyOf` refuses it.
+ */
+function renamedSignerKey(skey: string, name: string): string {
+  const vkey = verifierKeyOf(skey); // checks the key (form, key ID)
+  const material = (s: string, pluses: number) => s.trim().split("+").slice(pluses).join("+");
+  const pub = Buffer.from(material(vkey, 2), "base64"); // algorithm ‖ public key
+  const id = createHash("sha256").update(`${name}\n`).update(pub).digest().subarray(0, 4).toString("hex");
+  return `PRIVATE+KEY+${name}+${id}+${material(skey, 4)}`;
 }

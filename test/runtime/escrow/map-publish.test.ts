@@ -120,8 +120,8 @@ describe("escrow balances in the verifiable map", () => {
       size: number;
       root: string;
     };
-    const served = (await (await fetch(`${escrow.url}/v1/transitions/checkpoint`)).json()) as { vkey: string; size: number };
-    expect(anchor).toMatchObject({ v: "meridian-escrow-transitions/1", origin: "meridian-escrow/eu.us", vkey: served.vkey });
+    const served = (await (await fetch(`${escrow.url}/v1/transitions/checkpoint`)).json()) as { origin: string; vkey: string; size: number };
+    expect(anchor).toMatchObject({ v: "meridian-escrow-transitions/1", origin: served.origin, vkey: served.vkey });
     expect(anchor.size).toBeGreaterThan(0);
     expect(anchor.size).toBeLessThanOrEqual(served.size);
     const prefix = new MerkleTree();
