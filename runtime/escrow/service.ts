@@ -309,8 +309,8 @@ export class EscrowService {
     const sold = await this.o.store.findSale(p.sku, id);
     if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
     const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    // The owner is told how it ended, as a commit would be; a cancel asked again: no live reservation (404, as before),
-    // but the answer says it was cancelled, not that it never was.
+    // The owner is told how it ended, as a commit would be; a cancel asked again is answered as the first was (204: a
+    // client retrying a cancel whose answer it lost must not read "unknown" as "never existed").
     return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : ended;
   }
 

@@ -8,7 +8,7 @@
  *          | 404 unknown | 410 expired or cancelled | 409 void | 503
  *   GET    /v1/reservations/:id                         owner   200 {status: reserved | committing | sold | void | expired
  *          | cancelled | over-cap, qty?, expiresAt?} | 403 not yours | 404 unknown | 503
- *   DELETE /v1/reservations/:id                         owner   204 | 403 | 404 (its error "reservation cancelled" on a retry)
+ *   DELETE /v1/reservations/:id                         owner   204 (also asked again: idempotent) | 403 | 404
  *          | 409 already sold | 409 void | 409 commit in progress | 410 expired | 403 per-user limit (its commit was refused so)
  *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
  *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
@@ -264,7 +264,6 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     const out = await store(service.cancel(id, who));
     if (out === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
     if (out === "unknown") throw new HttpError(404, "unknown reservation", `no live reservation ${id}`);
-    if (out === "cancelled-before") throw new HttpError(404, "reservation cancelled", `no live reservation ${id}: it was cancelled already`);
     if (out === "void") throw new HttpError(409, "reservation void", `${id} was held by a region whose stock was reclaimed or rebuilt; nothing to cancel`);
     if (out === "expired") throw new HttpError(410, "reservation expired", `${id} expired; its units were released`);
     if (out === "in-progress") throw new HttpError(409, "commit in progress", `${id} is being committed; ask again for its answer`);
