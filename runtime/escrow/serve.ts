@@ -24,6 +24,7 @@ import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { EscrowTransitionLog, incarnationOrigin, TRANSITION_LOG_LIMITS } from "./transition-log.js";
+import { newSigner } from "../prooflog/index.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -354,7 +355,10 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
   });
 }
 
-/** The first non-empty line of a key file (a config error naming the file when there is none). */
+/**
+ * The key file's one line, an Ed25519 note signer key (surrounding blank lines and CR ignored): anything else there —
+ * junk on its line, another line, a verifier or witness key — is a config error naming the file, never silently used.
+ */
 function readSignerKey(file: string): string {
   let text: string;
   try {
@@ -362,9 +366,18 @@ function readSignerKey(file: string): string {
   } catch (e) {
     throw new ConfigFileError(file, [`transitionsKeyFile: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
   }
-  const line = text.split("\n").find((l) => l.trim() !== "");
-  if (!line) throw new ConfigFileError(file, ["transitionsKeyFile: the file holds no key"]);
-  return line.trim();
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  if (lines.length === 0) throw new ConfigFileError(file, ["transitionsKeyFile: the file holds no key"]);
+  if (lines.length > 1) throw new ConfigFileError(file, [`transitionsKeyFile: the file holds ${lines.length} lines, not one signer key line`]);
+  try {
+    newSigner(lines[0]!);
+  } catch (e) {
+    throw new ConfigFileError(file, [`transitionsKeyFile: not an Ed25519 note signer key (${(e as Error).message})`]);
+  }
+  return lines[0]!;
 }
 
 /** One escrow server in-process (`meridian local`, tests): the kit's service with this config, store and clock. */
