@@ -10,7 +10,10 @@
  * verifier key, size and root as of the publish, so a checkpoint the escrow serves later can be held to the logged one.
  *
  * The shared publisher (runtime/vmap/publisher.ts): a sale only pokes it; batches go out behind the sale, and a map
- * outage (refused, down, hung) shows only in /metrics (`meridian_escrow_map_*`) and the log, never in a sale.
+ * outage (refused, down, hung) shows only in /metrics (`meridian_escrow_map_*`) and the log, never in a sale. A batch
+ * counts as published only when the map answers it with a batch proof, verified here, that its root holds exactly
+ * the values written: a map that acknowledges a write it did not apply (garbage, or a root without them) is an
+ * outage too (failed, retried, `behind` stays 1), never balances taken for published that the map does not hold.
  */
 import type { Registry } from "prom-client";
 import { mapKeyOf, MapPublisher, type MapClient } from "../vmap/index.js";
@@ -84,11 +87,13 @@ export class EscrowMapPublisher {
       }
       return out;
     };
+    const client = provenWrites(rest.client);
     this.regions = new Map(
       regions.map((region, i) => [
         region,
         new MapPublisher({
           ...rest,
+          client,
           prefix: `${region}/`,
           view: () => view(region),
           // One set of metrics for the process: the first region's publisher carries them.
@@ -109,4 +114,21 @@ export class EscrowMapPublisher {
   async close(): Promise<void> {
     await Promise.all([...this.regions.values()].map((p) => p.close()));
   }
+}
+
+/**
+ * `client`, its writes asking for the batch proof (MapClient.writeProven verifies it against the answer's root) and
+ * refused unless the proven value of each key written is the one written.
+ */
+function provenWrites(client: MapClient): MapClient {
+  const proven = Object.create(client) as MapClient;
+  proven.write = async (map, writes) => {
+    const r = await client.writeProven(map, writes);
+    for (const [key, v] of writes) {
+      const got = r.values.get(key);
+      if (v === null ? got !== null : !got || !Buffer.from(v).equals(got)) throw new Error(`map ${map} answered batch root ${r.root}, which does not hold the value written for ${key}`);
+    }
+    return { revision: r.revision, root: r.root, logIndex: r.logIndex };
+  };
+  return proven;
 }
