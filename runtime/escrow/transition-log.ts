@@ -6,7 +6,9 @@
  * The ledger's fast path only appends its event to a queue (no hashing per sale); `flush` — on each tick and when the
  * checkpoint is read, each within a time budget — executes them in order on the state tree and appends the entries
  * (a backlog, when sales outpace it, is logged on later flushes; `backlog` counts it). An event the machine refuses
- * (it would be a bad transition: a bug, never a buyer's doing) is not logged and counted in `refused`.
+ * (a bad transition: a bug, never a buyer's doing; or one this log cannot replay, such as the refund of a sale an
+ * earlier incarnation made) is not logged, and counted in `refused` with the last reason, both served with the
+ * checkpoint (transport/transitions.ts), so the log never leaves a change out silently.
  *
  * Each incarnation is its own log. The log lives in this process, so a restart starts a new, empty one; had it the
  * same origin and key as the last, a client or witness that saw size N would then see size 0, or another tree: a
