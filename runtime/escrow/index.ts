@@ -4,7 +4,8 @@
  */
 export { parseEscrowConfig, type EscrowConfig, type EscrowConfigInput, type SkuConfig, type IdentityConfig } from "./config.js";
 export { defineEscrowService, startEscrowServer, openEscrowStore, type EscrowServer, type EscrowServerOptions, type EscrowStoreOptions } from "./serve.js";
-export { type InventoryView, type CommitOutcome, type CancelOutcome } from "./service.js";
+export { type InventoryView } from "./service.js";
+export { type CommitOutcome, type CancelOutcome } from "./reservation-answers.js";
 export { type ReserveResult, type CommitResult } from "./region-types.js";
 export { type Reservation } from "./core/ledger.js";
 export { type RebalanceMode, type RebalancePolicy, type RebalancePlan } from "./core/rebalance.js";

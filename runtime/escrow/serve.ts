@@ -9,11 +9,10 @@
  * and tests start it in-process (`startEscrowServer`, `startService`).
  */
 import type { FastifyInstance } from "fastify";
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, TimeMetrics } from "../clock/index.js";
 import { type Clock } from "../common/clock.js";
-import { ConfigFileError, defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
+import { defineService, startService, type RunningService, type ServiceParts } from "../kit/index.js";
 import { createGcraLimiter } from "../ratelimit/index.js";
 import { escrowConfigSchema, type EscrowConfig } from "./config.js";
 import { EscrowService } from "./service.js";
@@ -24,7 +23,7 @@ import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { EscrowTransitionLog, incarnationOrigin, TRANSITION_LOG_LIMITS } from "./transition-log.js";
-import { newSigner } from "../prooflog/index.js";
+import { readSignerKey } from "./transition-key.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -353,31 +352,6 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       }
     },
   });
-}
-
-/**
- * The key file's one line, an Ed25519 note signer key (surrounding blank lines and CR ignored): anything else there —
- * junk on its line, another line, a verifier or witness key — is a config error naming the file, never silently used.
- */
-function readSignerKey(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ConfigFileError(file, [`transitionsKeyFile: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
-  }
-  const lines = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  if (lines.length === 0) throw new ConfigFileError(file, ["transitionsKeyFile: the file holds no key"]);
-  if (lines.length > 1) throw new ConfigFileError(file, [`transitionsKeyFile: the file holds ${lines.length} lines, not one signer key line`]);
-  try {
-    newSigner(lines[0]!);
-  } catch (e) {
-    throw new ConfigFileError(file, [`transitionsKeyFile: not an Ed25519 note signer key (${(e as Error).message})`]);
-  }
-  return lines[0]!;
 }
 
 /** One escrow server in-process (`meridian local`, tests): the kit's service with this config, store and clock. */

@@ -20,6 +20,7 @@ import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult 
 import type { RateLimiterPort } from "./flashsale/ports.js";
 import type { Buyer } from "./transport/identity.js";
 import type { GlobalWaitingRoom } from "./flashsale/global-room.js";
+import { ReservationAnswers, type CancelOutcome, type CommitOutcome, type ReservationStatus } from "./reservation-answers.js";
 
 /** The transition log's hashing per tick at most (a tenth of a core at the default 1 s tick), and per turn of the event loop. */
 const TRANSITIONS_MS_PER_TICK = 100;
@@ -45,18 +46,6 @@ export interface EscrowServiceOptions {
   /** The state-transition log every served region's ledger and refunds are recorded in (fraud proofs). */
   transitions?: EscrowTransitionLog;
 }
-
-export type CommitOutcome =
-  | { status: "sold"; sku: string; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
-  | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
-
-export type ReservationStatus =
-  | { status: "reserved"; sku: string; qty: number; expiresAtMs: number }
-  | { status: "committing" | "sold"; sku: string; qty: number }
-  | { status: "expired" | "void" | "cancelled" | "over-cap" | "unknown" | "forbidden"; sku?: string };
-
-export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "in-progress" | "unknown" | "forbidden";
 
 export interface InventoryView {
   sku: string;
@@ -86,6 +75,7 @@ export class EscrowService {
   private readonly liveDemand = new Map<FlashSale, LiveDemand>();
   private readonly rng: () => number;
   private timer: NodeJS.Timeout | null = null;
+  private readonly answers: ReservationAnswers;
   private ticking: Promise<void> | null = null;
   readonly reconciliations = new Map<string, ReconciliationReport>();
   /** The last store verification per SKU, and every rebuild seen (discontinuities). */
@@ -106,6 +96,7 @@ export class EscrowService {
       batchSize: o.config.waitingRoom.trancheSize,
       passTtlMs: o.config.waitingRoom.passTtlSeconds * 1000,
     };
+    this.answers = new ReservationAnswers({ holder: (p) => this.holder(p), store: o.store, clock: this.clock, strongRefusal: () => o.strongRefusal?.() ?? null, onChange: () => o.onChange?.() });
   }
 
   get regions(): readonly string[] {
@@ -225,93 +216,19 @@ export class EscrowService {
     return sale && sale.escrow.ledger.idPrefix.endsWith(`~${p.incarnation}`) ? sale : null;
   }
 
-  /**
-   * Commit a reservation held in one of this process's regions (any region may take the request), or
-   * answer from the store for one already sold. A buyer may only commit their own reservation. `p`: the id
-   * parsed, when the caller has already.
-   */
-  async commit(id: string, buyer: Buyer, p: ParsedReservationId | null = parseReservationId(id)): Promise<CommitOutcome> {
-    if (!p) return { status: "unknown" };
-    const sale = await this.holder(p);
-    const found = sale?.escrow.ledger.lookup(id);
-    if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
-      const refusal = this.o.strongRefusal?.() ?? null;
-      if (refusal !== null) return { status: "unavailable", retryAfterMs: 1000, detail: `commit refused: ${refusal}`, sku: p.sku };
-      const out = await sale.commit(id);
-      if (out.status === "sold" && !out.duplicate) this.o.onChange?.();
-      if (out.status === "sold") return { status: "sold", sku: p.sku, qty: out.qty, duplicate: out.duplicate };
-      // A refusal is final only if no earlier attempt sold it: one whose store write had an unknown outcome (the connection
-      // dropped after COMMIT was sent) left the reservation standing although the store may have recorded the sale, and
-      // the ledger can no longer tell — a rebuild since voided its lease (the store then answers lease-lost: the new
-      // generation has no record of the old one's sales), or its time ran out. The store's record is the answer.
-      if (out.status === "void" || out.status === "expired" || out.status === "lease-lost" || out.status === "over-cap") {
-        const sold = await this.o.store.findSale(p.sku, id);
-        if (sold && sold.user === buyer.user) return { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true };
-      }
-      return { ...out, sku: p.sku };
-    }
-    // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
-    const sold = await this.o.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
-    // How it ended (expired, void, cancelled, refused for the cap) is the owner's answer: another buyer's id is refused (403), a forged one unknown (404),
-    // also once the sweep has forgotten it (the ledger checks its token).
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    if (ended === "foreign") return { status: "forbidden", sku: p.sku };
-    if (ended !== "unknown") return { status: ended, sku: p.sku };
-    // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
-    // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
-    // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).
-    return { status: "unknown", sku: p.sku };
+  /** Commit a reservation (reservation-answers.ts: any region of this process may take the request). */
+  commit(id: string, buyer: Buyer, p?: ParsedReservationId | null): Promise<CommitOutcome> {
+    return this.answers.commit(id, buyer, p);
   }
 
-  /**
-   * What became of a reservation, as its owner's commit or cancel would be told: live (`reserved`, or `committing` while a
-   * commit is on its way or in doubt), sold (the store's record), or how it ended; another buyer's id `forbidden`, an id
-   * no running ledger here issued `unknown` (also one of an earlier run of a region served here: see `commit`).
-   */
-  async status(id: string, buyer: Buyer, p: ParsedReservationId | null = parseReservationId(id)): Promise<ReservationStatus> {
-    if (!p) return { status: "unknown" };
-    const sale = await this.holder(p);
-    const found = sale?.escrow.ledger.lookup(id);
-    if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
-      if (!found.committing && found.expiresAtMs <= this.clock.now()) return { status: "expired", sku: p.sku };
-    }
-    // Sold, even if the ledger holds it live or in doubt: an earlier commit whose answer was lost (see `cancel`).
-    const sold = await this.o.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty } : { status: "forbidden", sku: p.sku };
-    if (sale && found && typeof found !== "string") {
-      return found.committing ? { status: "committing", sku: p.sku, qty: found.qty } : { status: "reserved", sku: p.sku, qty: found.qty, expiresAtMs: found.expiresAtMs };
-    }
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    return { status: ended === "foreign" ? "forbidden" : ended, sku: p.sku };
+  /** What became of a reservation (reservation-answers.ts). */
+  status(id: string, buyer: Buyer, p?: ParsedReservationId | null): Promise<ReservationStatus> {
+    return this.answers.status(id, buyer, p);
   }
 
-  async cancel(id: string, buyer: Buyer): Promise<CancelOutcome> {
-    const p = parseReservationId(id);
-    if (!p) return "unknown";
-    const sale = await this.holder(p);
-    const found = sale?.escrow.ledger.lookup(id);
-    if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return "forbidden";
-      // Past its TTL and not being committed: expired (a commit now is told so), though the sweep has not released it yet.
-      if (!found.committing && found.expiresAtMs <= this.clock.now()) return "expired";
-      // A live reservation may be sold all the same: an earlier commit whose store write had an unknown outcome (the
-      // connection dropped after COMMIT was sent) left it standing. The store's record comes first, not a "cancelled"
-      // that a replayed commit would then contradict.
-      if (await this.o.store.findSale(p.sku, id)) return "sold";
-      if (await sale.cancel(id)) return "cancelled";
-      // Not cancelled because a commit of it is on its way (or in doubt and being sent again): its answer decides.
-      const now = sale.escrow.ledger.lookup(id);
-      if (typeof now !== "string" && now.committing) return "in-progress";
-    }
-    const sold = await this.o.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    // The owner is told how it ended, as a commit would be; a cancel asked again is answered as the first was (204: a
-    // client retrying a cancel whose answer it lost must not read "unknown" as "never existed").
-    return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : ended;
+  /** Cancel a live reservation, or tell its owner how it ended (reservation-answers.ts). */
+  cancel(id: string, buyer: Buyer): Promise<CancelOutcome> {
+    return this.answers.cancel(id, buyer);
   }
 
   /** Put a sale's units back (a return or refund: compensation); this process's regions see them at once. */
