@@ -36,6 +36,7 @@ import type { Clock } from "../common/clock.js";
 import { parseSpiffeId, requestPeerId, type SpiffeId } from "../identity/index.js";
 import { ConfigFileError, type ServerConfig } from "./config.js";
 import { HttpError } from "./errors.js";
+import { PRINCIPAL_RULE, wellFormedPrincipal } from "./principal.js";
 import { xfccPeer, XfccError } from "./xfcc.js";
 
 export type RouteAuth =
@@ -258,6 +259,8 @@ export class Authenticator {
         requiredClaims: jwt.requiredClaims,
         currentDate: new Date(this.clock.now()),
       }).finally(() => this.noteKeys());
+      // jose holds `sub` to nothing, not even being a string; services key their stores by it (principal.ts).
+      if (payload.sub !== undefined && !wellFormedPrincipal(payload.sub)) throw invalidToken(`\`sub\` must be ${PRINCIPAL_RULE}`);
       const identity: JwtIdentity = { kind: "jwt", subject: payload.sub, scopes: scopesOf(payload), claims: payload };
       // A token without `exp` is verified every time: nothing bounds how long a remembered one would stay good.
       if (payload.exp !== undefined && keysVersion === this.keysVersion) {
@@ -268,8 +271,7 @@ export class Authenticator {
       }
       return identity;
     } catch (e) {
-      if (e instanceof joseErrors.JOSEError)
-        throw new HttpError(401, "unauthenticated", `bearer token rejected: ${whyRejected(e)}`, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
+      if (e instanceof joseErrors.JOSEError) throw invalidToken(whyRejected(e));
       throw e;
     }
   }
@@ -279,6 +281,8 @@ export class Authenticator {
     return this.verified.size;
   }
 }
+
+const invalidToken = (why: string) => new HttpError(401, "unauthenticated", `bearer token rejected: ${why}`, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
 
 /** Stands for "some JWT" when asking whether a rule would pass had the caller presented one. */
 const ANY_JWT: JwtIdentity = { kind: "jwt", subject: undefined, scopes: [], claims: {} };

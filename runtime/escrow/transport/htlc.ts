@@ -18,11 +18,10 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../../common/clock.js";
-import { HttpError, parseInput, type RouteAuth } from "../../kit/index.js";
+import { ACCOUNT_RULE, HttpError, parseInput, wellFormedAccount, type RouteAuth } from "../../kit/index.js";
 import type { HtlcLedger, Outcome } from "../htlc/store.js";
 import { SKU } from "../core/ids.js";
 import { HTLC_REFUSAL_STATUS as STATUS } from "../htlc/wire.js";
-import { ACCOUNT_RULE, wellFormedAccount } from "./identity.js";
 
 export interface HtlcRouteOptions {
   ledger: HtlcLedger;

@@ -9,7 +9,7 @@
  */
 import { createLocalJWKSet, createRemoteJWKSet, errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { HttpError } from "../../common/http.js";
-import type { Identity, JwtConfigInput } from "../../kit/index.js";
+import { ACCOUNT_RULE, wellFormedAccount, type Identity, type JwtConfigInput } from "../../kit/index.js";
 import type { IdentityConfig } from "../config.js";
 
 export interface Buyer {
@@ -34,17 +34,7 @@ export function buyerJwtConfig(cfg: IdentityConfig): JwtConfigInput {
   };
 }
 
-/**
- * A buyer's `sub`: 1-128 characters of well-formed Unicode, none of them NUL. PostgreSQL's text cannot hold a
- * NUL, so a NUL buyer's sale would fail the journal write it shares with other buyers' sales, every time it
- * is retried; the stores keep buyers as UTF-8, where a lone surrogate becomes U+FFFD, so that buyer's own
- * sale would read back as someone else's and buyers differing only there would share one cap.
- */
-export const ACCOUNT_RULE = "1-128 characters of well-formed Unicode, none of them NUL";
 const SUB_RULE = `\`sub\` must be ${ACCOUNT_RULE}`;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** An account the stores can hold as given (a buyer's sub; an HTLC recipient or mint owner, transport/htlc.ts). */
-export const wellFormedAccount = (who: string): boolean => who.length >= 1 && who.length <= 128 && !who.includes("\u0000") && !LONE_SURROGATE.test(who);
 
 const notABuyer = (detail: string) => new HttpError(401, "unauthenticated", detail, { "www-authenticate": 'Bearer realm="meridian", error="invalid_token"' });
 
