@@ -2,7 +2,7 @@
 // their audit records, attest's revocations, escrow's buyers), in PostgreSQL or Redis as UTF-8. A subject those
 // stores cannot hold as given — a lone surrogate (stored as U+FFFD, so "victim\uD800" acts as "victim\uFFFD"), a
 // NUL (PostgreSQL refuses the write), not a string at all (`["victim"]` prints as "victim") — must never reach a
-// service.
+// service. And the token attacks the rule "identities come from verified credentials" must hold against.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { ManualClock } from "../../../runtime/common/clock.js";
@@ -58,5 +58,37 @@ describe("a verified token's subject", () => {
     const seen = [];
     for (const sub of ["alice", "Alice", "ALICE", nfc, nfd]) seen.push((await whoami(await signed({ sub }))).body["who"]);
     expect(seen).toEqual(["jwt:alice", "jwt:Alice", "jwt:ALICE", `jwt:${nfc}`, `jwt:${nfd}`]);
+  });
+});
+
+describe("tokens that are not the issuer's word for this service", () => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+
+  it("refuses an unsigned token (alg none), a token signed with a key-as-HMAC-secret, and one with its signature cut off", async () => {
+    const claims = { iss: ISSUER, aud: AUDIENCE, sub: "ops", scope: "meridian.operator", iat: seconds(), exp: seconds() + 600 };
+    const none = `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`;
+    expect((await whoami(none)).status).toBe(401);
+    const hs = await new SignJWT(claims).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(new TextEncoder().encode("the issuer's public key, as a secret"));
+    expect(await whoami(hs)).toMatchObject({ status: 401, body: { detail: "bearer token rejected: the token's algorithm is not allowed" } });
+    const good = await signed({ sub: "ops" });
+    expect((await whoami(good.slice(0, good.lastIndexOf(".") + 1))).status).toBe(401);
+    // A claims part swapped under a valid header and signature: the signature no longer covers it.
+    const [header, , signature] = good.split(".");
+    expect(await whoami(`${header}.${b64({ ...claims, sub: "root" })}.${signature}`)).toMatchObject({ status: 401, body: { detail: "bearer token rejected: the token's signature does not verify" } });
+  });
+
+  it("refuses a token of the same issuer's key for another audience, or naming another issuer", async () => {
+    expect(await whoami(await signed({ sub: "ops", aud: "escrow" }))).toMatchObject({ status: 401, body: { detail: "bearer token rejected: claim aud: unexpected value" } });
+    expect(await whoami(await signed({ sub: "ops", aud: ["escrow", "quota"] }))).toMatchObject({ status: 401, body: { detail: "bearer token rejected: claim aud: unexpected value" } });
+    expect(await whoami(await signed({ sub: "ops", iss: "https://idp.example/" }))).toMatchObject({ status: 401, body: { detail: "bearer token rejected: claim iss: unexpected value" } });
+    expect((await whoami(await signed({ sub: "ops", aud: ["escrow", AUDIENCE] }))).status).toBe(200);
+  });
+
+  it("refuses an expired token (no leeway configured), also once it was remembered", async () => {
+    const t = await signed({ sub: "ann", exp: seconds() + 60 });
+    expect((await whoami(t)).status).toBe(200);
+    clock.advance(61_000);
+    expect(await whoami(t)).toMatchObject({ status: 401, body: { detail: "bearer token rejected: the token has expired" } });
+    expect(await whoami(await signed({ sub: "ann", nbf: seconds() + 30 }))).toMatchObject({ status: 401, body: { detail: "bearer token rejected: claim nbf: unexpected value" } });
   });
 });
