@@ -26,5 +26,5 @@ export const localOperatorAuth = (async (...args: Parameters<typeof LocalAuth.lo
   (await import("./local-auth.js")).localOperatorAuth(...args)) as typeof LocalAuth.localOperatorAuth;
 export { CONSISTENCY_HEADER, consistencyTokenOf, installConsistencyTokens, type ConsistencyHooks } from "./consistency.js";
 export { installHlcHooks, type DefaultTime, type DefaultTimeParts } from "./hlc.js";
-export { ACCOUNT_RULE, wellFormedAccount } from "./principal.js";
+export { ACCOUNT_RULE, PRINCIPAL_RULE, wellFormedAccount, wellFormedPrincipal } from "./principal.js";
 export { parseXfcc, xfccPeer, XfccError, type XfccElement } from "./xfcc.js";

@@ -34,7 +34,7 @@ import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ClockNode, hlcParts, hlcRequireEpochFromEnv, referenceSync, StalenessPolicy, stalenessPolicySchema, TimeMetrics, timeReferenceSchema, type Timestamp } from "../clock/index.js";
 import { PostgresFollowerReads } from "../clock/services.js";
-import { defineService, HttpError, parseInput, type Identity } from "../kit/index.js";
+import { defineService, HttpError, parseInput, PRINCIPAL_RULE, wellFormedPrincipal, type Identity } from "../kit/index.js";
 import { AuditTrail, LogClient, monotonicTimestamps } from "../prooflog/index.js";
 import { quotaTreeKeys } from "./config.js";
 import { dominantResourceFairness } from "./drf.js";
@@ -107,7 +107,13 @@ const overrideBody = z
     emergency: z.boolean().optional(),
   })
   .strict();
-const delegationBody = z.object({ from: z.string().min(1), to: z.string().min(1).max(200), kind: z.enum(["application", "user"]), amounts, owners: z.array(z.string().min(1)).default([]) }).strict();
+/**
+ * A delegation's owners are principals, and the node it creates is stored by name too: both are held to the
+ * rule the kit holds a token's sub to. PostgreSQL's jsonb refuses a NUL or a lone surrogate, so such a request
+ * failed its commit (503); and an owner no token may name (the kit refuses that sub) administers nothing.
+ */
+const storable = z.string().refine(wellFormedPrincipal, `expected ${PRINCIPAL_RULE}`);
+const delegationBody = z.object({ from: z.string().min(1), to: storable.max(200), kind: z.enum(["application", "user"]), amounts, owners: z.array(storable).default([]) }).strict();
 const drfBody = z
   .object({
     capacity: z.record(z.string(), z.number().positive()),
