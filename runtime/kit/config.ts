@@ -22,13 +22,33 @@ export class ConfigFileError extends Error {
 const port = z.number().int().min(0).max(65535);
 const positiveMs = z.number().int().positive();
 
+/** This machine's loopback: 127.0.0.0/8, ::1 or localhost (the URL parser has already lower-cased the host). */
+const loopback = (url: string): boolean => {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Where the issuer's keys come from: a path, or a URL (auth.ts fetches `http(s)://`). Keys fetched over plain
+ * HTTP are whatever the network on the way says they are, and whoever holds them mints any identity: http is
+ * taken only from this machine's loopback (tests, a local issuer).
+ */
+const jwksSource = z
+  .string()
+  .min(1)
+  .refine((s) => !s.startsWith("http://") || loopback(s), "an issuer's JWKS URL must be https (plain http only from this machine's loopback: keys fetched in the clear could be anyone's)");
+
 /** `server.auth.jwt`: the issuer whose bearer JWTs the service verifies (or a service's own, define.ts `jwt`). */
 export const jwtConfigSchema = z
   .object({
     issuer: z.string().min(1),
     audience: z.string().min(1),
-    /** A JWKS document inline, a path to one, or an https URL serving one. */
-    jwks: z.union([z.string().min(1), z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })]),
+    /** A JWKS document inline, a path to one, or an https URL serving one (http from loopback only). */
+    jwks: z.union([jwksSource, z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) })]),
     algorithms: z.array(z.string()).min(1).default(["EdDSA", "ES256", "RS256"]),
     /** Leeway for `exp`/`nbf` against the service's clock (the issuer's clock may run apart). */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(0),
