@@ -198,6 +198,8 @@ export const attestService = defineService({
     }
     type Node = (typeof config.nodes)[string];
     const enrolments = config.endorsement ? new Enrolments(config.endorsement, clock, config.endorsement.challengeTtlSeconds * 1000) : undefined;
+    // Own keys only: a body naming "constructor" or "__proto__" would otherwise find Object's, which is no node.
+    const nodeNamed = (id: string): Node | undefined => (Object.hasOwn(config.nodes, id) ? config.nodes[id] : undefined);
     const endorsementOf = (id: string, n: Node): string | undefined => ("root" in n ? n.root : "ak" in n ? n.ak : registry.enrolledAk(id));
     for (const [id, n] of Object.entries(config.nodes)) {
       if ("enrol" in n) {
@@ -255,7 +257,7 @@ export const attestService = defineService({
         });
         app.post("/v1/attest/enrol", { config: { auth: callers } }, async (req) => {
           const body = parseInput(z.object({ node: z.string().min(1).max(200), ekCert: b64, akPublic: b64 }).strict(), req.body, "body");
-          const node = config.nodes[body.node];
+          const node = nodeNamed(body.node);
           if (!node || !("enrol" in node) || !enrolments) throw new HttpError(404, "not an enrolling node", `node ${body.node} is not configured with enrol: true`);
           try {
             return { credential: enrolments.challenge(body.node, Buffer.from(body.ekCert, "base64"), Buffer.from(body.akPublic, "base64")).toString("base64") };
@@ -280,7 +282,7 @@ export const attestService = defineService({
         app.post("/v1/attest/revoke", { config: { auth: "operator" } }, async (req) => {
           const by = operatorName(req);
           const body = parseInput(z.object({ node: z.string().min(1).max(200), reason: z.string().min(1).max(500) }).strict(), req.body, "body");
-          const node = config.nodes[body.node];
+          const node = nodeNamed(body.node);
           if (!node) throw new HttpError(404, "unknown node", `node ${body.node} is not in this verifier's config`);
           if (node.format !== "tpm") throw new HttpError(400, "not a TPM node", `node ${body.node} attests with ${node.format} evidence; remove it from the config instead`);
           const ak = endorsementOf(body.node, node);
@@ -291,7 +293,7 @@ export const attestService = defineService({
         });
         app.post("/v1/attest/verify", { config: { auth: callers } }, async (req, reply) => {
           const body = parseInput(verifyBody, req.body, "body") as { node: string; nonce?: string; format?: string } & Partial<Record<string, string>>;
-          const node = config.nodes[body.node];
+          const node = nodeNamed(body.node);
           if (!node) throw new HttpError(404, "unknown node", `node ${body.node} has no endorsed AK in this verifier's config`);
           if (body.format !== undefined && body.format !== node.format) throw new HttpError(400, "wrong evidence format", `node ${body.node} attests with ${node.format} evidence, not ${body.format}`);
           const parts = evidenceFormat(node.format).parts;
