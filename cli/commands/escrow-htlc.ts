@@ -1,9 +1,10 @@
 /**
- * `meridian escrow htlc secret|mint|lock|claim|refund|status`: hash time-locked contracts on a running escrow
+ * `meridian escrow htlc secret|id|mint|lock|claim|refund|status`: hash time-locked contracts on a running escrow
  * service's ledger (runtime/escrow/transport/htlc.ts), the steps of a cross-ledger atomic swap
  * (docs/trust.md "Atomic swaps"). The caller is whoever the bearer token in --token-file names; the ledger's
  * clock judges the timelock. Each command prints the lock (or the totals) as JSON and exits 1 when the ledger
- * refuses, with its reason on stderr.
+ * refuses, with its reason on stderr. A lock's id is the ledger's, derived from its owner and terms (`lock` prints it;
+ * `id` computes it offline from the same terms, so a counterparty can look the lock up before anyone sends it).
  */
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
@@ -90,19 +91,39 @@ export function registerHtlc(escrow: Command): void {
       }),
     );
   remote(htlc.command("lock"))
-    .description("lock units of yours for a recipient under a hashlock until a timelock")
-    .requiredOption("--id <id>", "the lock's id (a retry with the same terms is a replay)")
+    .description("lock units of yours for a recipient under a hashlock until a timelock; prints the lock with the id the ledger derived")
+    .option("--id <id>", "the id you expect (`meridian escrow htlc id`): refused unless the ledger derives the same (a retry with the same terms is a replay)")
     .requiredOption("--asset <name>", "the asset")
     .requiredOption("--recipient <who>", "who may claim with the preimage")
     .requiredOption("--qty <n>", "units", numberArg("--qty", 1, 1e12, true))
     .requiredOption("--hashlock <hex>", "SHA-256 of the preimage (64 hex digits)")
     .requiredOption("--timelock <when>", "claims until, refunds from: ms since the epoch, ISO-8601, or +N(s|m|h)")
     .action(
-      guard(async (o: Remote & { id: string; asset: string; recipient: string; qty: number; hashlock: string; timelock: string }) => {
+      guard(async (o: Remote & { id?: string; asset: string; recipient: string; qty: number; hashlock: string; timelock: string }) => {
         const l = await ledger(o);
         print(await l.lock({ id: o.id, asset: o.asset, owner: "", recipient: o.recipient, qty: o.qty, hashlock: o.hashlock, timelockMs: timelockArg(o.timelock) }));
       }),
     );
+  htlc
+    .command("id")
+    .description("print the id a ledger gives a lock with these terms (SHA-256 over meridian-htlc/v1 and them), offline")
+    .requiredOption("--owner <who>", "the owner (the `sub` of the token that locks)")
+    .requiredOption("--recipient <who>", "the recipient")
+    .requiredOption("--asset <name>", "the asset")
+    .requiredOption("--qty <n>", "units", numberArg("--qty", 1, 1e12, true))
+    .requiredOption("--hashlock <hex>", "SHA-256 of the preimage (64 hex digits)")
+    .requiredOption("--timelock <ms>", "the timelock, ms since the epoch (as the lock holds it)", numberArg("--timelock", 1, Number.MAX_SAFE_INTEGER, true))
+    .action(async (o: { owner: string; recipient: string; asset: string; qty: number; hashlock: string; timelock: number }) => {
+      if (!/^[0-9a-f]{64}$/.test(o.hashlock)) throw new UserError(`--hashlock: got "${o.hashlock}"; expected SHA-256 of the preimage, 64 lower-case hex digits`);
+      const { htlcId } = await import("../../runtime/escrow/htlc/core.js");
+      let id: string;
+      try {
+        id = htlcId({ owner: o.owner, recipient: o.recipient, asset: o.asset, qty: o.qty, hashlock: o.hashlock, timelockMs: o.timelock });
+      } catch (e) {
+        throw e instanceof RangeError ? new UserError(e.message) : e;
+      }
+      process.stdout.write(`${id}\n`);
+    });
   remote(htlc.command("claim"))
     .description("claim a lock made out to you, revealing the preimage (before its timelock)")
     .requiredOption("--id <id>", "the lock")

@@ -34,3 +34,16 @@ describe("meridian escrow htlc with the service down", () => {
     }
   });
 });
+
+describe("meridian escrow htlc id", () => {
+  it("prints the id a ledger derives for the terms, offline (the known-answer vector of test/runtime/escrow/htlc/lock-id.test.ts)", async () => {
+    const hashlock = "02d449a31fbb267c8f352e9968a79e3e5fc95c1bbeaa502fd6454ebde5a4bedc";
+    const terms = ["--owner", "alice", "--recipient", "bob", "--asset", "gold", "--qty", "5", "--hashlock", hashlock, "--timelock", "4102444800000"];
+    const r = await runCliInProcess(["escrow", "htlc", "id", ...terms]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("51309d582a3fb418a8c142fdbd5b1a86137afe5658c50ee4074a9bd41b5a1b8d\n");
+    const bad = await runCliInProcess(["escrow", "htlc", "id", ...terms.slice(0, -3), "ABC", "--timelock", "4102444800000"]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--hashlock: got "ABC"/);
+  });
+});

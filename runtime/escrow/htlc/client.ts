@@ -56,6 +56,10 @@ export class HttpHtlcLedger implements HtlcLedger {
     if (status !== 200) throw new HtlcClientError(`mint: ${status} ${String(json["error"])}: ${String(json["detail"])}`);
   }
 
+  /**
+   * The owner is the token's `sub`, not sent. The ledger derives the id (core.ts htlcId) and answers it in the lock;
+   * an `id` given here is sent as a check, refused `invalid` unless the ledger derives the same one.
+   */
   lock(req: LockRequest): Promise<Outcome<LockRefusal>> {
     const { owner: _owner, ...body } = req;
     return this.outcome("POST", "/v1/htlc/locks", body);

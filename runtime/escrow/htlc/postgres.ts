@@ -20,6 +20,7 @@ import {
   decideClaim,
   decideLock,
   decideRefund,
+  identifyLock,
   type AssetTotals,
   type ClaimRefusal,
   type Decision,
@@ -144,7 +145,11 @@ export class PostgresHtlcLedger implements HtlcLedger {
     });
   }
 
-  lock(req: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>> {
+  /** Under htlcId(terms) (core.ts); rows stored under ids clients chose before ids were derived keep them. */
+  lock(input: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>> {
+    const p = identifyLock(input);
+    if (p.kind === "refuse") return Promise.resolve(outcomeOf(p));
+    const req = p.req;
     return this.tx(async (c) => {
       const existing = await this.row(c, req.id);
       const b = await c.query(`SELECT available FROM ${this.s}.htlc_balances WHERE asset = $1 AND owner = $2 FOR UPDATE`, [req.asset, req.owner]);

@@ -11,6 +11,7 @@ import {
   decideClaim,
   decideLock,
   decideRefund,
+  identifyLock,
   type AssetTotals,
   type ClaimRefusal,
   type Decision,
@@ -25,6 +26,7 @@ export type Outcome<R extends string> = { ok: true; htlc: Htlc; duplicate: boole
 export interface HtlcLedger {
   /** Add units of an asset to an account (the ledger's funding; the only way supply grows). */
   mint(asset: string, owner: string, qty: number): Promise<void>;
+  /** Lock under htlcId(terms) (or the id an in-process caller gave, core.ts LockRequest); the outcome's htlc carries the id. */
   lock(req: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>>;
   claim(id: string, preimageHex: string, caller: string, nowMs: number): Promise<Outcome<ClaimRefusal>>;
   refund(id: string, caller: string, nowMs: number): Promise<Outcome<RefundRefusal>>;
@@ -75,7 +77,10 @@ export class MemoryHtlcLedger implements HtlcLedger {
     this.supply.set(asset, (this.supply.get(asset) ?? 0) + qty);
   }
 
-  async lock(req: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>> {
+  async lock(input: LockRequest, nowMs: number): Promise<Outcome<LockRefusal>> {
+    const p = identifyLock(input);
+    if (p.kind === "refuse") return outcomeOf(p);
+    const req = p.req;
     // Read, decide and apply with no await between: a lock that awaited its balance read decided on a stale
     // one, so locks issued together spent the same units (and one id locked twice).
     const d = decideLock(this.locks.get(req.id), req, this.available(req.asset, req.owner), nowMs);

@@ -16,13 +16,16 @@
  * might be refused on L2 after the preimage left her hands.
  */
 import { randomBytes } from "node:crypto";
-import type { Htlc } from "./core.js";
-import { hashlockOf } from "./core.js";
+import type { Htlc, LockTerms } from "./core.js";
+import { hashlockOf, htlcId } from "./core.js";
 import type { HtlcLedger } from "./store.js";
 
+/**
+ * What Alice and Bob agree. The two locks' ids are not part of it: each ledger derives a lock's id from its terms
+ * (core.ts htlcId), so each party computes both from these and the hashlock (swapLockIds), and nobody else can
+ * take them.
+ */
 export interface SwapTerms {
-  /** The swap's id; the two locks are `${id}:1` (on L1) and `${id}:2` (on L2). */
-  id: string;
   alice: string;
   bob: string;
   /** Alice's units on L1 and Bob's units on L2. */
@@ -61,7 +64,18 @@ export function swapTimelocks(nowMs: number, t1Ms: number, t: SwapTiming): { t1M
   return { t1Ms, t2Ms };
 }
 
-const lockId = (terms: SwapTerms, leg: 1 | 2) => `${terms.id}:${leg}`;
+/** The lock of one leg: L1's Alice → Bob until T1, L2's Bob → Alice until T2. */
+function legTerms(terms: SwapTerms, hashlock: string, leg: 1 | 2): LockTerms {
+  return leg === 1
+    ? { asset: terms.leg1.asset, owner: terms.alice, recipient: terms.bob, qty: terms.leg1.qty, hashlock, timelockMs: terms.t1Ms }
+    : { asset: terms.leg2.asset, owner: terms.bob, recipient: terms.alice, qty: terms.leg2.qty, hashlock, timelockMs: terms.t2Ms };
+}
+
+/** The ids the ledgers give the swap's two locks (htlcId of each leg's terms). */
+export function swapLockIds(terms: SwapTerms, hashlock: string): { l1: string; l2: string } {
+  return { l1: htlcId(legTerms(terms, hashlock, 1)), l2: htlcId(legTerms(terms, hashlock, 2)) };
+}
+const lockId = (terms: SwapTerms, hashlock: string, leg: 1 | 2) => htlcId(legTerms(terms, hashlock, leg));
 
 /** Alice's secret and its hashlock. */
 export function newSecret(): { preimage: string; hashlock: string } {
@@ -84,7 +98,7 @@ function matches(h: Htlc | null, owner: string, recipient: string, leg: { asset:
 
 /** Step 1 (Alice): lock her leg on L1 for Bob until T1. */
 export async function aliceLocks(l1: HtlcLedger, terms: SwapTerms, hashlock: string, nowMs: number) {
-  return l1.lock({ id: lockId(terms, 1), asset: terms.leg1.asset, owner: terms.alice, recipient: terms.bob, qty: terms.leg1.qty, hashlock, timelockMs: terms.t1Ms }, nowMs);
+  return l1.lock(legTerms(terms, hashlock, 1), nowMs);
 }
 
 /** Step 2 (Bob): only once Alice's lock on L1 is there as agreed, with T2 ≤ T1 − 2ε − Δ, lock his leg on L2 for Alice until T2. */
@@ -92,23 +106,24 @@ export async function bobLocks(l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms,
   const problem = timingProblem(timing);
   if (problem) return { ok: false as const, reason: "unsafe-timelocks", detail: problem };
   if (!(terms.t2Ms <= terms.t1Ms - swapMargin(timing))) return { ok: false as const, reason: "unsafe-timelocks", detail: `T2 ${terms.t2Ms} > T1 ${terms.t1Ms} − 2ε − Δ` };
-  const v = matches(await l1.get(lockId(terms, 1)), terms.alice, terms.bob, terms.leg1, hashlock, terms.t1Ms);
+  const v = matches(await l1.get(lockId(terms, hashlock, 1)), terms.alice, terms.bob, terms.leg1, hashlock, terms.t1Ms);
   if (!v.ok) return { ok: false as const, reason: "no-counter-lock", detail: `L1: ${v.detail}` };
-  return l2.lock({ id: lockId(terms, 2), asset: terms.leg2.asset, owner: terms.bob, recipient: terms.alice, qty: terms.leg2.qty, hashlock, timelockMs: terms.t2Ms }, nowMs);
+  return l2.lock(legTerms(terms, hashlock, 2), nowMs);
 }
 
 /** Step 3 (Alice): only once Bob's lock on L2 is there as agreed, and while her clock leaves the margin before T2, claim it (revealing the preimage). */
 export async function aliceClaims(l2: HtlcLedger, terms: SwapTerms, preimage: string, timing: SwapTiming, nowMs: number) {
   const problem = timingProblem(timing);
   if (problem) return { ok: false as const, reason: "unsafe-timelocks", detail: problem };
-  const v = matches(await l2.get(lockId(terms, 2)), terms.bob, terms.alice, terms.leg2, hashlockOf(preimage), terms.t2Ms);
+  const id2 = lockId(terms, hashlockOf(preimage), 2);
+  const v = matches(await l2.get(id2), terms.bob, terms.alice, terms.leg2, hashlockOf(preimage), terms.t2Ms);
   if (!v.ok) {
-    const h = await l2.get(lockId(terms, 2));
+    const h = await l2.get(id2);
     if (h?.status === "claimed" && h.preimage === preimage) return { ok: true as const, htlc: h, duplicate: true };
     return { ok: false as const, reason: "no-counter-lock", detail: `L2: ${v.detail}` };
   }
   if (!(nowMs < terms.t2Ms - swapMargin(timing))) return { ok: false as const, reason: "too-late", detail: `too close to T2 ${terms.t2Ms} to reveal the preimage safely (now ${nowMs})` };
-  return l2.claim(lockId(terms, 2), preimage, terms.alice, nowMs);
+  return l2.claim(id2, preimage, terms.alice, nowMs);
 }
 
 export type WatchAction = "claimed" | "refunded" | "waiting" | "done";
@@ -118,9 +133,9 @@ export type WatchAction = "claimed" | "refunded" | "waiting" | "done";
  * just runs again). Bob's: claim L1 as soon as L2 shows the preimage; refund L2 from T2 on. Alice's:
  * refund L1 from T1 on if Bob never claimed it (if she claimed L2, he can; if not, the lock is hers again).
  */
-export async function watch(party: "alice" | "bob", l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms, now: { l1: number; l2: number }): Promise<WatchAction> {
-  const one = await l1.get(lockId(terms, 1));
-  const two = await l2.get(lockId(terms, 2));
+export async function watch(party: "alice" | "bob", l1: HtlcLedger, l2: HtlcLedger, terms: SwapTerms, hashlock: string, now: { l1: number; l2: number }): Promise<WatchAction> {
+  const one = await l1.get(lockId(terms, hashlock, 1));
+  const two = await l2.get(lockId(terms, hashlock, 2));
   if (party === "bob") {
     if (two?.status === "claimed" && one?.status === "locked") {
       const r = await l1.claim(one.id, two.preimage!, terms.bob, now.l1);

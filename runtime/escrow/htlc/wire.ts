@@ -6,6 +6,8 @@
 export const HTLC_REFUSAL_STATUS: Record<string, [number, string]> = {
   invalid: [400, "invalid lock"],
   insufficient: [409, "insufficient balance"],
+  // A lock's id is derived from its terms (core.ts htlcId), so other terms under one id are only a row stored under
+  // an id a client chose before ids were derived, or an id an in-process caller gave.
   conflict: [409, "lock exists"],
   expired: [410, "timelock passed"],
   unknown: [404, "unknown lock"],

@@ -4,12 +4,16 @@
  *   POST /v1/htlc/assets/:asset/mint          {owner, qty}                 admin   200 {asset, owner, balance} | 409 supply past 2^53 - 1
  *   GET  /v1/htlc/assets/:asset                                            public  {asset, supply, available, locked}
  *   GET  /v1/htlc/assets/:asset/balances/:who                              buyer   the caller's own balance (or an admin's)
- *   POST /v1/htlc/locks  {id, asset, recipient, qty, hashlock, timelockMs} buyer   201 locked | 200 replay | 409 | 410 timelock past
+ *   POST /v1/htlc/locks  {asset, recipient, qty, hashlock, timelockMs}    buyer   201 locked | 200 replay | 400 | 409 | 410 timelock past
+ *        (the answer's `id` is the ledger's: htlcId, below; an `id` in the body is refused 400 unless it is that one)
  *   POST /v1/htlc/locks/:id/claim  {preimage}                              buyer   200 claimed | 403 not the recipient or wrong
  *        preimage | 404 | 409 refunded | 410 the timelock passed
  *   POST /v1/htlc/locks/:id/refund                                         buyer   200 refunded | 403 not the owner | 404 | 409
  *        claimed | 425 before the timelock
  *   GET  /v1/htlc/locks/:id                                                public  the lock (its preimage is public once claimed)
+ * A lock's id is derived, never chosen: SHA-256 over "meridian-htlc/v1", the owner (the verified caller), recipient,
+ * asset, qty, hashlock and timelock (htlc/core.ts htlcId), so nobody who learns a swap's id can lock under it first,
+ * and a retried lock is a replay. Locks stored under ids clients chose before still answer by those ids.
  * The owner of a lock is the verified caller (never a body field); only the recipient's verified identity
  * may claim, only the owner's may refund. The timelock is judged by this node's clock, so while that
  * clock is not trustworthy (`strongRefusal`: ε beyond its bound, frozen, jumped) lock, claim and refund
@@ -19,6 +23,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../../common/clock.js";
 import { ACCOUNT_RULE, HttpError, parseInput, wellFormedAccount, type RouteAuth } from "../../kit/index.js";
+import { HTLC_ID_DOMAIN, htlcId } from "../htlc/core.js";
 import type { HtlcLedger, Outcome } from "../htlc/store.js";
 import { SKU } from "../core/ids.js";
 import { HTLC_REFUSAL_STATUS as STATUS } from "../htlc/wire.js";
@@ -45,7 +50,8 @@ const units = z.number().int("expected a whole number of units").positive().max(
 const mintBody = z.object({ owner: account, qty: units }).strict();
 const lockBody = z
   .object({
-    id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128, not '.' or '..'"),
+    /** Optional, and only the derived id (a client that computed it checks the ledger agrees); see the lock route. */
+    id: z.string().regex(NAME, "expected a lock id: letters, digits, '.', '_', ':', '@' or '-', at most 128, not '.' or '..'").optional(),
     asset: z.string().regex(SKU, "expected an asset name"),
     recipient: account,
     qty: units,
@@ -115,8 +121,25 @@ export function installHtlcRoutes(app: FastifyInstance, o: HtlcRouteOptions, rul
   });
 
   app.post("/v1/htlc/locks", buyerRoute, async (req, reply) => {
-    const body = parseInput(lockBody, req.body, "body");
-    const out = answer(await store(o.ledger.lock({ ...body, owner: caller(req) }, now())), true);
+    const { id, ...terms } = parseInput(lockBody, req.body, "body");
+    const lock = { ...terms, owner: caller(req) };
+    // A client's own id was global: whoever learnt it could lock under it first and block the swap. An id sent now is
+    // accepted only as a check that the client derived the same one (the owner being the token's sub); any other is
+    // refused, naming the change, rather than silently replaced (the client would then claim or refund the wrong id).
+    let derived: string;
+    try {
+      derived = htlcId(lock);
+    } catch (err) {
+      // Terms the id has no canonical encoding for (the body's rules leave none: a safe integer, well-formed text).
+      throw err instanceof RangeError ? new HttpError(400, "invalid lock", err.message) : err;
+    }
+    if (id !== undefined && id !== derived)
+      throw new HttpError(
+        400,
+        "invalid lock",
+        `id: lock ids are derived by the ledger (${HTLC_ID_DOMAIN}: SHA-256 over owner = your token's sub, recipient, asset, qty, hashlock, timelockMs); these terms' id is ${derived}, not ${id}: omit id, or send that one`,
+      );
+    const out = answer(await store(o.ledger.lock(lock, now())), true);
     return reply.status(out.status).send(out.body);
   });
 

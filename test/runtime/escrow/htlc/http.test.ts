@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClockNode } from "../../../../runtime/clock/index.js";
 import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
 import { HttpHtlcLedger } from "../../../../runtime/escrow/htlc/client.js";
-import { aliceClaims, aliceLocks, bobLocks, newSecret, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
+import { aliceClaims, aliceLocks, bobLocks, newSecret, swapLockIds, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
 import { testConfig, tokenFor } from "../fixture.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
@@ -48,10 +48,11 @@ let seq = 0;
 async function swap() {
   const id = `http-${seq++}`;
   const now = Date.now() + Math.max(shift[0]!, shift[1]!);
-  const terms: SwapTerms = { id, alice: "alice", bob: "bob", leg1: { asset: `gold-${id}`, qty: 5 }, leg2: { asset: `silver-${id}`, qty: 7 }, ...swapTimelocks(now, now + 120_000, timing) };
+  const terms: SwapTerms = { alice: "alice", bob: "bob", leg1: { asset: `gold-${id}`, qty: 5 }, leg2: { asset: `silver-${id}`, qty: 7 }, ...swapTimelocks(now, now + 120_000, timing) };
   await (await as("ops", 0, true)).mint(terms.leg1.asset, "alice", 10);
   await (await as("ops", 1, true)).mint(terms.leg2.asset, "bob", 10);
-  return { terms, secret: newSecret(), alice: [await as("alice", 0), await as("alice", 1)] as const, bob: [await as("bob", 0), await as("bob", 1)] as const };
+  const secret = newSecret();
+  return { terms, secret, ids: swapLockIds(terms, secret.hashlock), alice: [await as("alice", 0), await as("alice", 1)] as const, bob: [await as("bob", 0), await as("bob", 1)] as const };
 }
 const t = () => ({ l1: clocks[0]!.now(), l2: clocks[1]!.now() });
 
@@ -65,29 +66,29 @@ async function conserved(terms: SwapTerms) {
 
 describe("HTLC swap between two escrow services over HTTP", () => {
   it("completes; only the recipient claims, only the owner refunds; a ledger restart keeps the lock", async () => {
-    const { terms, secret, alice, bob } = await swap();
+    const { terms, secret, ids, alice, bob } = await swap();
     expect((await aliceLocks(alice[0], terms, secret.hashlock, 0)).ok).toBe(true);
     expect((await bobLocks(bob[0], bob[1], terms, secret.hashlock, timing, 0)).ok).toBe(true);
     // Auth: no token 401; Mallory's claim with the right preimage, Bob's refund of Alice's lock: 403.
-    const bare = await fetch(`${servers[1]!.url}/v1/htlc/locks/${terms.id}:2/claim`, {
+    const bare = await fetch(`${servers[1]!.url}/v1/htlc/locks/${ids.l2}/claim`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ preimage: secret.preimage }),
     });
     expect(bare.status).toBe(401);
-    expect(await (await as("mallory", 1)).claim(`${terms.id}:2`, secret.preimage)).toMatchObject({ ok: false, reason: "not-recipient" });
-    expect(await bob[0].refund(`${terms.id}:1`)).toMatchObject({ ok: false, reason: "not-owner" });
-    expect(await alice[1].claim(`${terms.id}:2`, "ab".repeat(32))).toMatchObject({ ok: false, reason: "wrong-preimage" });
+    expect(await (await as("mallory", 1)).claim(ids.l2, secret.preimage)).toMatchObject({ ok: false, reason: "not-recipient" });
+    expect(await bob[0].refund(ids.l1)).toMatchObject({ ok: false, reason: "not-owner" });
+    expect(await alice[1].claim(ids.l2, "ab".repeat(32))).toMatchObject({ ok: false, reason: "wrong-preimage" });
     // L2's process dies and comes back on the same schema before Alice claims.
     await servers[1]!.close();
     servers[1] = await start(1);
     const a2 = await as("alice", 1);
     const b2 = await as("bob", 1);
-    expect((await a2.get(`${terms.id}:2`))!.status).toBe("locked");
+    expect((await a2.get(ids.l2))!.status).toBe("locked");
     expect((await aliceClaims(a2, terms, secret.preimage, timing, t().l2)).ok).toBe(true);
-    expect(await a2.claim(`${terms.id}:2`, secret.preimage)).toMatchObject({ ok: true, duplicate: true });
+    expect(await a2.claim(ids.l2, secret.preimage)).toMatchObject({ ok: true, duplicate: true });
     // Bob's watcher reads the preimage from L2 (public) and claims on L1.
-    expect(await watch("bob", bob[0], b2, terms, t())).toBe("claimed");
+    expect(await watch("bob", bob[0], b2, terms, secret.hashlock, t())).toBe("claimed");
     expect(await bob[0].balance(terms.leg1.asset, "bob")).toBe(5);
     expect(await a2.balance(terms.leg2.asset, "alice")).toBe(7);
     expect(await alice[0].balance(terms.leg1.asset, "alice")).toBe(5);
@@ -96,28 +97,28 @@ describe("HTLC swap between two escrow services over HTTP", () => {
   });
 
   it("a counterparty that vanishes: each side refunds after its own timelock, and a late claim is refused", async () => {
-    const { terms, secret, alice, bob } = await swap();
+    const { terms, secret, ids, alice, bob } = await swap();
     await aliceLocks(alice[0], terms, secret.hashlock, 0);
     await bobLocks(bob[0], bob[1], terms, secret.hashlock, timing, 0);
     // Alice vanishes. Before T2 Bob may not refund; from T2 (L2's clock) he does, and Alice's late claim is refused.
-    expect(await bob[1].refund(`${terms.id}:2`)).toMatchObject({ ok: false, reason: "not-yet" });
+    expect(await bob[1].refund(ids.l2)).toMatchObject({ ok: false, reason: "not-yet" });
     shift[1] = terms.t2Ms - Date.now();
-    expect(await watch("bob", bob[0], bob[1], terms, t())).toBe("refunded");
-    expect(await alice[1].claim(`${terms.id}:2`, secret.preimage)).toMatchObject({ ok: false, reason: "refunded" });
+    expect(await watch("bob", bob[0], bob[1], terms, secret.hashlock, t())).toBe("refunded");
+    expect(await alice[1].claim(ids.l2, secret.preimage)).toMatchObject({ ok: false, reason: "refunded" });
     shift[0] = terms.t1Ms - Date.now();
-    expect(await watch("alice", alice[0], alice[1], terms, t())).toBe("refunded");
+    expect(await watch("alice", alice[0], alice[1], terms, secret.hashlock, t())).toBe("refunded");
     expect(await alice[0].balance(terms.leg1.asset, "alice")).toBe(10);
     expect(await bob[1].balance(terms.leg2.asset, "bob")).toBe(10);
     await conserved(terms);
   });
 
   it("Bob never locks: Alice's claim on L2 finds nothing, a claim of her lock after T1 is refused, and she refunds", async () => {
-    const { terms, secret, alice, bob } = await swap();
+    const { terms, secret, ids, alice, bob } = await swap();
     await aliceLocks(alice[0], terms, secret.hashlock, 0);
     expect(await aliceClaims(alice[1], terms, secret.preimage, timing, t().l2)).toMatchObject({ ok: false, reason: "no-counter-lock" });
     shift[0] = terms.t1Ms - Date.now();
-    expect(await bob[0].claim(`${terms.id}:1`, secret.preimage)).toMatchObject({ ok: false, reason: "expired" });
-    expect(await watch("alice", alice[0], alice[1], terms, t())).toBe("refunded");
+    expect(await bob[0].claim(ids.l1, secret.preimage)).toMatchObject({ ok: false, reason: "expired" });
+    expect(await watch("alice", alice[0], alice[1], terms, secret.hashlock, t())).toBe("refunded");
     expect(await alice[0].balance(terms.leg1.asset, "alice")).toBe(10);
     await conserved(terms);
   });

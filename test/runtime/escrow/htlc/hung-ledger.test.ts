@@ -106,7 +106,7 @@ describe("HTLC ledger on a stopped PostgreSQL", () => {
       expect((await post(`/v1/reservations/${await reserve("warm")}/commit`, "warm")).status).toBe(200);
       expect((await post("/v1/inventory/drop/queue", "warm")).status).toBe(200);
       const probe = await reserve("probe");
-      const lock = { id: "svc-1", asset: "gold", recipient: "bob", qty: 3, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 };
+      const lock = { asset: "gold", recipient: "bob", qty: 3, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 };
       const [htlc, commit, queue] = await stopped(() =>
         Promise.all([within(post("/v1/htlc/locks", "alice", lock)), within(post(`/v1/reservations/${probe}/commit`, "probe")), within(post("/v1/inventory/drop/queue", "carol"))]),
       );

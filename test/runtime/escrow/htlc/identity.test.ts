@@ -5,6 +5,7 @@
 // 503, retried for ever).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
+import { htlcId } from "../../../../runtime/escrow/htlc/core.js";
 import { newSecret } from "../../../../runtime/escrow/htlc/swap.js";
 import { as, testConfig } from "../fixture.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
@@ -32,8 +33,7 @@ async function call(method: string, path: string, who: string, body?: unknown, a
 const totals = async (asset: string) => (await fetch(`${server.url}/v1/htlc/assets/${asset}`)).json();
 const balanceOf = async (asset: string, who: string) => (await call("GET", `/v1/htlc/assets/${asset}/balances/${encodeURIComponent(who)}`, "ops", undefined, true)).body["available"];
 
-let seq = 0;
-const lockBody = (asset: string, recipient: string, qty = 10) => ({ id: `ident-${seq++}`, asset, recipient, qty, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 });
+const lockBody = (asset: string, recipient: string, qty = 10) => ({ asset, recipient, qty, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 });
 
 describe("HTLC identity rules over HTTP (PostgreSQL ledger)", () => {
   it("a token whose sub has a lone surrogate cannot lock the units of the account PostgreSQL stores it as", async () => {
@@ -44,8 +44,8 @@ describe("HTLC identity rules over HTTP (PostgreSQL ledger)", () => {
     const locked = await call("POST", "/v1/htlc/locks", "victim\uD800", body);
     expect(locked.status).toBe(401);
     expect(String(locked.body["detail"])).toMatch(/well-formed Unicode/);
-    // Had it locked, the thief would claim the victim's units with a preimage of his own.
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "thief", { preimage: secret.preimage })).status).toBe(404);
+    // Had it locked, the thief would claim the victim's units with a preimage of his own (the lock's id: the victim's).
+    expect((await call("POST", `/v1/htlc/locks/${htlcId({ ...body, owner: victim })}/claim`, "thief", { preimage: secret.preimage })).status).toBe(404);
     expect(await balanceOf("gold-i1", victim)).toBe(10);
     expect(await balanceOf("gold-i1", "thief")).toBe(0);
     expect(await totals("gold-i1")).toEqual({ asset: "gold-i1", supply: 10, available: 10, locked: 0 });
@@ -76,15 +76,19 @@ describe("HTLC identity rules over HTTP (PostgreSQL ledger)", () => {
     // Mallory names Alice as owner: the body is strict; without the field, the lock is hers and she has nothing.
     expect((await call("POST", "/v1/htlc/locks", "mallory", { ...body, owner: "alice" })).status).toBe(400);
     expect((await call("POST", "/v1/htlc/locks", "mallory", body)).status).toBe(409);
-    expect((await call("POST", "/v1/htlc/locks", "alice", body)).status).toBe(201);
-    // The same id with the same terms from someone else is not a replay of Alice's lock.
-    expect((await call("POST", "/v1/htlc/locks", "mallory", body)).body["error"]).toBe("lock exists");
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "mallory", { preimage: secret.preimage })).status).toBe(403);
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/claim`, "alice", { preimage: secret.preimage })).status).toBe(403);
+    const locked = await call("POST", "/v1/htlc/locks", "alice", body);
+    expect(locked.status).toBe(201);
+    const id = String(locked.body["id"]);
+    expect(id).toBe(htlcId({ ...body, owner: "alice" }));
+    // The same terms from someone else are another lock (another id), not a replay of Alice's: Mallory has no units.
+    expect((await call("POST", "/v1/htlc/locks", "mallory", body)).body["error"]).toBe("insufficient balance");
+    expect((await call("POST", "/v1/htlc/locks", "mallory", { ...body, id })).status).toBe(400);
+    expect((await call("POST", `/v1/htlc/locks/${id}/claim`, "mallory", { preimage: secret.preimage })).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${id}/claim`, "alice", { preimage: secret.preimage })).status).toBe(403);
     await new Promise((r) => setTimeout(r, 1_600));
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "bob")).status).toBe(403);
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "mallory")).status).toBe(403);
-    expect((await call("POST", `/v1/htlc/locks/${body.id}/refund`, "alice")).status).toBe(200);
+    expect((await call("POST", `/v1/htlc/locks/${id}/refund`, "bob")).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${id}/refund`, "mallory")).status).toBe(403);
+    expect((await call("POST", `/v1/htlc/locks/${id}/refund`, "alice")).status).toBe(200);
     expect(await balanceOf("gold-i4", "alice")).toBe(10);
     expect(await totals("gold-i4")).toEqual({ asset: "gold-i4", supply: 10, available: 10, locked: 0 });
   });

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashlockOf } from "../../../../runtime/escrow/htlc/core.js";
 import { PostgresHtlcLedger } from "../../../../runtime/escrow/htlc/postgres.js";
-import { aliceClaims, aliceLocks, bobLocks, newSecret, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
+import { aliceClaims, aliceLocks, bobLocks, newSecret, swapLockIds, swapTimelocks, watch, type SwapTerms } from "../../../../runtime/escrow/htlc/swap.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
 const schemas = [uniqueName("htlc_l1"), uniqueName("htlc_l2")];
@@ -41,12 +41,14 @@ async function setup() {
   const l2 = ledger(1);
   const id = `swap-${process.pid}-${seq++}`;
   // Each swap trades its own assets, so every case starts from a known supply.
-  const terms: SwapTerms = { id, alice: "alice", bob: "bob", leg1: { asset: `gold-${id}`, qty: 5 }, leg2: { asset: `silver-${id}`, qty: 7 }, ...swapTimelocks(T0, T0 + 60_000, timing) };
+  const terms: SwapTerms = { alice: "alice", bob: "bob", leg1: { asset: `gold-${id}`, qty: 5 }, leg2: { asset: `silver-${id}`, qty: 7 }, ...swapTimelocks(T0, T0 + 60_000, timing) };
   await l1.mint(terms.leg1.asset, "alice", 10);
   await l2.mint(terms.leg2.asset, "bob", 10);
   // True time t; L1's clock runs ε behind, L2's ε ahead (the worst case for Bob).
   const at = (t: number) => ({ l1: t - timing.epsilonMs, l2: t + timing.epsilonMs });
-  return { l1, l2, terms, at, secret: newSecret() };
+  const secret = newSecret();
+  // The locks' ids, as both parties compute them from the terms (the ledgers derive the same).
+  return { l1, l2, terms, at, secret, ids: swapLockIds(terms, secret.hashlock) };
 }
 
 async function conserved(s: Awaited<ReturnType<typeof setup>>) {
@@ -72,12 +74,12 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     expect((await aliceLocks(s.l1, terms, s.secret.hashlock, at(T0).l1)).ok).toBe(true);
     expect((await bobLocks(s.l1, s.l2, terms, s.secret.hashlock, timing, at(T0 + 1_000).l2)).ok).toBe(true);
     await conserved(s);
-    expect(await watch("bob", s.l1, s.l2, terms, at(T0 + 1_500))).toBe("waiting");
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(T0 + 1_500))).toBe("waiting");
     expect((await aliceClaims(s.l2, terms, s.secret.preimage, timing, at(T0 + 2_000).l2)).ok).toBe(true);
-    expect((await s.l2.get(`${terms.id}:2`))!.preimage).toBe(s.secret.preimage);
-    expect(await watch("bob", s.l1, s.l2, terms, at(T0 + 3_000))).toBe("claimed");
-    expect(await watch("bob", s.l1, s.l2, terms, at(T0 + 3_500))).toBe("done");
-    expect(await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms + 1))).toBe("done");
+    expect((await s.l2.get(s.ids.l2))!.preimage).toBe(s.secret.preimage);
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(T0 + 3_000))).toBe("claimed");
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(T0 + 3_500))).toBe("done");
+    expect(await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms + 1))).toBe("done");
     expect(await holdings(s)).toEqual(SWAPPED);
     await conserved(s);
   });
@@ -87,8 +89,8 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     const { terms, at } = s;
     await aliceLocks(s.l1, terms, s.secret.hashlock, at(T0).l1);
     expect(await aliceClaims(s.l2, terms, s.secret.preimage, timing, at(T0 + 1_000).l2)).toMatchObject({ ok: false, reason: "no-counter-lock" });
-    expect(await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms - timing.epsilonMs - 1))).toBe("waiting");
-    expect(await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
+    expect(await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms - timing.epsilonMs - 1))).toBe("waiting");
+    expect(await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
     expect(await holdings(s)).toEqual(UNDONE);
     await conserved(s);
   });
@@ -98,11 +100,11 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     const { terms, at } = s;
     await aliceLocks(s.l1, terms, s.secret.hashlock, at(T0).l1);
     await bobLocks(s.l1, s.l2, terms, s.secret.hashlock, timing, at(T0 + 1_000).l2);
-    expect(await watch("bob", s.l1, s.l2, terms, at(terms.t2Ms - timing.epsilonMs - 1))).toBe("waiting");
-    expect(await watch("bob", s.l1, s.l2, terms, at(terms.t2Ms))).toBe("refunded");
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t2Ms - timing.epsilonMs - 1))).toBe("waiting");
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t2Ms))).toBe("refunded");
     // Alice comes back too late: her claim is refused by L2, and her own leg refunds after T1.
-    expect(await s.l2.claim(`${terms.id}:2`, s.secret.preimage, "alice", at(terms.t2Ms + 1).l2)).toMatchObject({ ok: false, reason: "refunded" });
-    expect(await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
+    expect(await s.l2.claim(s.ids.l2, s.secret.preimage, "alice", at(terms.t2Ms + 1).l2)).toMatchObject({ ok: false, reason: "refunded" });
+    expect(await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
     expect(await holdings(s)).toEqual(UNDONE);
     await conserved(s);
   });
@@ -114,13 +116,13 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     await bobLocks(s.l1, s.l2, terms, s.secret.hashlock, timing, at(T0 + 1_000).l2);
     s.l1 = await restart(s.l1, 0);
     s.l2 = await restart(s.l2, 1);
-    expect((await s.l2.get(`${terms.id}:2`))!.status).toBe("locked");
+    expect((await s.l2.get(s.ids.l2))!.status).toBe("locked");
     await conserved(s);
     expect((await aliceClaims(s.l2, terms, s.secret.preimage, timing, at(T0 + 2_000).l2)).ok).toBe(true);
     // L1 goes down again before Bob's watcher gets to it; the preimage is on L2 for good.
     s.l1 = await restart(s.l1, 0);
     s.l2 = await restart(s.l2, 1);
-    expect(await watch("bob", s.l1, s.l2, terms, at(T0 + 10_000))).toBe("claimed");
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(T0 + 10_000))).toBe("claimed");
     expect(await holdings(s)).toEqual(SWAPPED);
     await conserved(s);
   });
@@ -132,10 +134,10 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     await bobLocks(s.l1, s.l2, terms, s.secret.hashlock, timing, at(T0 + 1_000).l2);
     // Within the margin before T2 Alice does not reveal; the ledger itself refuses a claim at T2.
     expect(await aliceClaims(s.l2, terms, s.secret.preimage, timing, at(terms.t2Ms - timing.reactionMs).l2)).toMatchObject({ ok: false, reason: "too-late" });
-    expect(await s.l2.claim(`${terms.id}:2`, s.secret.preimage, "alice", terms.t2Ms)).toMatchObject({ ok: false, reason: "expired" });
-    expect((await s.l2.get(`${terms.id}:2`))!.preimage).toBeNull();
-    expect(await watch("bob", s.l1, s.l2, terms, at(terms.t2Ms))).toBe("refunded");
-    expect(await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
+    expect(await s.l2.claim(s.ids.l2, s.secret.preimage, "alice", terms.t2Ms)).toMatchObject({ ok: false, reason: "expired" });
+    expect((await s.l2.get(s.ids.l2))!.preimage).toBeNull();
+    expect(await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t2Ms))).toBe("refunded");
+    expect(await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms + timing.epsilonMs))).toBe("refunded");
     expect(await holdings(s)).toEqual(UNDONE);
     await conserved(s);
   });
@@ -145,7 +147,7 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     const { terms, at } = s;
     await aliceLocks(s.l1, terms, s.secret.hashlock, at(T0).l1);
     await bobLocks(s.l1, s.l2, terms, s.secret.hashlock, timing, at(T0 + 1_000).l2);
-    const id2 = `${terms.id}:2`;
+    const id2 = s.ids.l2;
     expect(await s.l2.claim(id2, "ab".repeat(32), "alice", T0 + 2_000)).toMatchObject({ ok: false, reason: "wrong-preimage" });
     expect(hashlockOf(s.secret.preimage)).toBe(s.secret.hashlock);
     // Ten claims (some stamped after T2 by a clock ahead) and ten refunds race on one lock.
@@ -157,8 +159,8 @@ describe("HTLC atomic swap across two PostgreSQL ledgers", () => {
     expect(outs.filter((o) => o.ok).every((o) => o.ok && o.htlc.status === final)).toBe(true);
     expect(await s.l2.claim(id2, s.secret.preimage, "alice", T0)).toMatchObject(final === "claimed" ? { ok: true, duplicate: true } : { ok: false, reason: "refunded" });
     // Whichever way L2 went, L1 follows it: Bob claims with the revealed preimage, or Alice refunds at T1.
-    await watch("bob", s.l1, s.l2, terms, at(T0 + 10_000));
-    await watch("alice", s.l1, s.l2, terms, at(terms.t1Ms + timing.epsilonMs));
+    await watch("bob", s.l1, s.l2, terms, s.secret.hashlock, at(T0 + 10_000));
+    await watch("alice", s.l1, s.l2, terms, s.secret.hashlock, at(terms.t1Ms + timing.epsilonMs));
     expect(await holdings(s)).toEqual(final === "claimed" ? SWAPPED : UNDONE);
     await conserved(s);
   });
