@@ -325,9 +325,12 @@ export const runtimeSchema = z
       .object({
         /** Principals above every tenant: they approve tenants' increases (runtime/quota). */
         authorities: z.array(z.string().min(1)).default([]),
-        /** The issuer whose JWTs name principals at the quota service (besides mTLS peers). */
+        /**
+         * The issuer whose JWTs name principals at the quota service (besides mTLS peers). Its keys over https: the kit
+         * fetches plain http only from loopback (whoever is on the path could swap the keys and mint any principal).
+         */
         identity: z
-          .object({ issuer: z.url(), audience: z.string().min(1), jwksUri: z.url() })
+          .object({ issuer: z.url(), audience: z.string().min(1), jwksUri: z.url({ protocol: /^https$/, error: "expected an https URL: the issuer's keys must not travel in clear" }) })
           .strict()
           .optional(),
         tenants: z.array(tenantQuotaSchema).default([]),
