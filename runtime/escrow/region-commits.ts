@@ -125,6 +125,30 @@ export class RegionCommits {
     this.enqueue(c);
   }
 
+  /**
+   * A write failed (its outcome unknown: a timeout, a dropped connection): the commits queued behind it now were never
+   * sent, so the store has not sold them. They are answered at once (503: retry) rather than after a write of their own,
+   * which a hung store would hold for another whole timeout. Their reservations stand again, per-user holds and all, and
+   * a retry commits them normally (one begun under a lease lost since is voided, as a sent one would be). An in-doubt
+   * commit queued to be sent again is answered too but stays in doubt, not being sent: its earlier write may have sold
+   * it. Only the commits queued now: those begun from here on are sent, so a store that fails fast and recovers a moment
+   * later sells them.
+   */
+  private answerQueued(): void {
+    if (this.pending.length === 0) return;
+    const queued = this.pending.splice(0);
+    this.seq++;
+    for (const c of queued) {
+      if (c.resent) {
+        this.inDoubt.set(c.id, { id: c.id, qty: c.qty, user: c.user, fence: c.fence, resolve: ignore, reject: ignore });
+        c.reject(new Error("store unavailable, retry: this sale's earlier write had an unknown outcome, and it was not sent again (a write before it failed)"));
+      } else {
+        this.host.ledger.abortCommit(c.id);
+        c.reject(new Error("store unavailable, retry: the commit was not sent (a write before it failed); the reservation stands"));
+      }
+    }
+  }
+
   private async flush(): Promise<void> {
     if (this.pending.length === 0 || this.flushesInFlight >= MAX_FLUSHES_IN_FLIGHT) return;
     // Commits begun under one lease go out together, under that lease's fence — not the fence current now: a renewal
@@ -159,6 +183,7 @@ export class RegionCommits {
           }
           c.reject(err);
         }
+        this.answerQueued();
         return;
       }
       this.seq++;
