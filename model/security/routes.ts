@@ -32,11 +32,12 @@ export const SERVICE_ROUTES: Record<ServiceName, ServiceRoutes> = {
     ],
     admin: [],
   },
-  // runtime/ratelimit/service/{http,grpc,admin}.ts: Envoy's RLS call and the HTTP check; admin is operator-only.
+  // runtime/ratelimit/service/{http,grpc,admin}.ts: the gateway's Envoy asks over gRPC (its descriptors built from the
+  // request) and reads the domains and status, which name no caller's bucket. The HTTP check (POST /v1/ratelimit)
+  // takes its buckets from the body, so it is internal only (escrow); admin is operator-only.
   ratelimit: {
     public: [
       { methods: ["POST"], paths: ["/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit"] },
-      { methods: ["POST"], paths: ["/v1/ratelimit"] },
       { methods: ["GET"], paths: ["/v1/ratelimit/domains", "/v1/ratelimit/status"] },
     ],
     admin: ["/v1/ratelimit/admin/*"],

@@ -29,7 +29,10 @@ export interface ApiRoute {
 export const API_ROUTES: readonly ApiRoute[] = [
   { prefix: "/v1/inventory", service: "escrow", methods: "any" },
   { prefix: "/v1/reservations", service: "escrow", methods: "any" },
-  { prefix: "/v1/ratelimit", service: "ratelimit", methods: "any" },
+  // Read-only: the store's status and the domain names. A check (POST /v1/ratelimit) names and charges its buckets
+  // from the body, so it is never taken from the internet; the gateway's own Envoy asks over gRPC ShouldRateLimit with
+  // descriptors it builds from the request (gateway-ratelimit.ts), and in-cluster callers POST over the mesh.
+  { prefix: "/v1/ratelimit", service: "ratelimit", methods: "read" },
   // Tenant administrators and their schedulers: the quota service checks their JWTs per route.
   { prefix: "/v1/quota", service: "quota", methods: "any" },
   // Tenants' proven reads of their quota state (batch proofs are a POST; writes are the quota service's alone).

@@ -34,6 +34,11 @@ describe("per-route AuthorizationPolicies (prod)", () => {
     expect(call("prooflog", gateway, "POST", "/add")).toBe(false);
     expect(call("ratelimit", gateway, "POST", "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit", 8081)).toBe(true);
     expect(call("ratelimit", gateway, "POST", "/v1/ratelimit/admin/reset")).toBe(false);
+    // A check over HTTP names its buckets in the body: never from the gateway (its Envoy asks over gRPC); the reads stay.
+    for (const m of ["POST", "PUT", "DELETE"]) for (const port of [8080, 8081]) expect(call("ratelimit", gateway, m, "/v1/ratelimit", port), `${m} ${port}`).toBe(false);
+    expect(call("ratelimit", gateway, "POST", "/v1/ratelimit/outcomes")).toBe(false);
+    expect(call("ratelimit", gateway, "GET", "/v1/ratelimit/status")).toBe(true);
+    expect(call("ratelimit", gateway, "GET", "/v1/ratelimit/domains")).toBe(true);
     expect(call("clock", gateway, "GET", "/v1/time")).toBe(false);
   });
 

@@ -159,6 +159,18 @@ describe("the routes", () => {
     }
   });
 
+  it("the rate limiter's public route is read-only: a check (POST /v1/ratelimit) from the internet is 405 at the gateway", () => {
+    const http = vs().spec.http;
+    // Envoy takes the first route whose match holds.
+    const first = (method: string, path: string) => http.find((h) => h.match.some((m) => path.startsWith(m.uri.prefix ?? "\0") && (!m.method || new RegExp(m.method.regex).test(method))));
+    for (const m of ["POST", "PUT", "DELETE", "PATCH"]) {
+      const r = first(m, "/v1/ratelimit");
+      expect(r?.route, m).toBeUndefined();
+      expect(r?.directResponse?.status, m).toBe(405);
+    }
+    expect(first("GET", "/v1/ratelimit/status")?.route?.[0]?.destination.host).toBe(serviceHost(runtimeService("ratelimit")));
+  });
+
   it("routes only to services the region runs: no monitor route where the stack names no log key", () => {
     const without = { ...spec, runtime: { ...spec.runtime, prooflog: { ...spec.runtime.prooflog, verifierKey: undefined } } };
     const prefixes = (sp: typeof spec) => (virtualService(sp, region).spec as { http: HttpRoute[] }).http.flatMap((h) => h.match.map((m) => m.uri.prefix));
@@ -175,11 +187,11 @@ describe("the routes", () => {
       return authorized(policies, { namespace: s.namespace, labels: podSelector(s), principal: istioPrincipal(spiffeId(td, who)), port: s.ports[0]!.port, method, path });
     };
     for (const r of API_ROUTES) {
-      // The service's sidecar sees the path after the gateway's rewrite; a rewritten prefix is tried with the
-      // service's own public paths under it.
+      // The service's sidecar sees the path after the gateway's rewrite; every prefix is also tried with the
+      // service's own public paths under it (ratelimit's read-only prefix admits only /domains and /status).
       const target = r.rewrite ?? r.prefix;
       const own = SERVICE_ROUTES[r.service].public.flatMap((rule) => rule.paths.map((p) => p.replace(/\*$/, "x"))).filter((p) => p.startsWith(target));
-      const paths = [target, target.endsWith("/") ? `${target}x` : `${target}/x`, ...(r.rewrite === undefined ? [] : own)];
+      const paths = [target, target.endsWith("/") ? `${target}x` : `${target}/x`, ...own];
       const methods = r.methods === "read" ? ["GET", "HEAD"] : ["GET", "POST", "DELETE"];
       expect(
         paths.some((p) => methods.some((m) => admitted(GATEWAY_IDENTITY, r.service, m, p))),
