@@ -52,8 +52,11 @@ export const jwtConfigSchema = z
     algorithms: z.array(z.string()).min(1).default(["EdDSA", "ES256", "RS256"]),
     /** Leeway for `exp`/`nbf` against the service's clock (the issuer's clock may run apart). */
     clockToleranceSeconds: z.number().int().min(0).max(300).default(0),
-    /** Claims a token must carry (e.g. `sub`, `exp`), beyond what jose checks anyway. */
-    requiredClaims: z.array(z.string().min(1)).default([]),
+    /**
+     * Claims a token must carry beyond what jose checks anyway. `exp` by default: a bearer token with no expiry is a
+     * credential that is valid for ever once leaked (RFC 9068 access tokens always carry one); `[]` accepts them.
+     */
+    requiredClaims: z.array(z.string().min(1)).default(["exp"]),
   })
   .strict();
 export type JwtConfigInput = z.input<typeof jwtConfigSchema>;

@@ -91,4 +91,8 @@ describe("tokens that are not the issuer's word for this service", () => {
     expect(await whoami(t)).toMatchObject({ status: 401, body: { detail: "bearer token rejected: the token has expired" } });
     expect(await whoami(await signed({ sub: "ann", nbf: seconds() + 30 }))).toMatchObject({ status: 401, body: { detail: "bearer token rejected: claim nbf: unexpected value" } });
   });
+
+  it("refuses a token with no expiry by default (requiredClaims: exp): once leaked it would be valid for ever", async () => {
+    expect(await whoami(await signed({ sub: "ann", exp: undefined }))).toMatchObject({ status: 401, body: { detail: expect.stringMatching(/exp/) as unknown } });
+  });
 });
