@@ -130,6 +130,9 @@ function principalOf(identity: Identity | undefined): string {
   if (!identity) throw new HttpError(401, "unauthenticated", "present an X.509-SVID (mTLS) or a bearer JWT");
   if (identity.kind === "spiffe") return identity.id.uri;
   if (!identity.subject) throw new HttpError(403, "forbidden", "the bearer token has no subject (sub), so it names no principal");
+  // Workloads and people share the principal namespace (owners, authorities), so a token's subject must not be able to
+  // name a workload: whatever the issuer lets a user be called, only an SVID speaks for a SPIFFE ID.
+  if (/^spiffe:\/\//i.test(identity.subject)) throw new HttpError(403, "forbidden", "a bearer token's subject cannot be a SPIFFE ID: a workload is named by its X.509-SVID (mTLS), not by a token");
   return identity.subject;
 }
 

@@ -74,6 +74,11 @@ describe("quota service", () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
     const unsigned = `${b64({ alg: "none" })}.${b64({ iss: "https://issuer.test", aud: "meridian-quota", sub: "quota-admin", exp: now + 600 })}.`;
     expect((await call("POST", "/v1/quota/nodes/alice/reserve", { authorization: `Bearer ${unsigned}` }, body)).status).toBe(401);
+    // A token whose subject is shaped like a workload's SPIFFE ID (a principal an authority list may name) is not that
+    // workload: workloads are named by their SVID, verified over mTLS or by the sidecar.
+    const lookalike = await call("POST", "/v1/quota/nodes/alice/reserve", "spiffe://meridian.test/ns/meridian-ops/sa/quota-admin", body);
+    expect(lookalike.status).toBe(403);
+    expect(lookalike.body.detail).toMatch(/SPIFFE ID/);
     // A verified caller without authority over the node.
     const outsider = await call("POST", "/v1/quota/nodes/alice/reserve", "mallory", body);
     expect(outsider.status).toBe(403);
