@@ -1,7 +1,9 @@
 /**
  * NATS transports for global rate limiting: the allocator answers GetCapacity as request/reply on
  * `<subject>.getcapacity`, and gossip announcements travel on `<subject>.gossip.<resource>`. Payloads
- * are JSON; a malformed request gets `{error}` naming the problem, never a lease.
+ * are JSON; a malformed request gets `{error}` naming the problem, never a lease. No identity: a request's `client`
+ * (and an announcement's region) is taken as the payload says, so whoever may publish on these subjects speaks for
+ * every client; over HTTP the allocator binds it to the verified caller (server.ts, docs/ratelimit.md).
  *
  * With a clock node (`time`), every message — request, reply, announcement — carries the sender's HLC and
  * epoch in NATS headers (runtime/clock/propagation.ts). A message from an older HLC epoch (sent before a

@@ -3,12 +3,13 @@
  * config file, its leases in the `store` the file names (lease-store.ts: `memory`, one replica; `redis`,
  * replicas sharing leases through Redis), GetCapacity over HTTP (`POST /v1/allocator/capacity`) and, with `nats`, over NATS
  * request/reply (`<subject>.getcapacity`, nats.ts), and a status page per resource
- * (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry). The kit owns the
+ * (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry). With `callers`, a request's
+ * `client` is bound to its verified caller (boundClient); over NATS it is taken as said (docs/ratelimit.md). The kit owns the
  * listener, limits, health, metrics, identity and drain; NATS is a store it probes before start
  * (unreachable: one line, exit 1) and on every /readyz, beside this process's own connection state.
  * Redis likewise; while it does not answer, GetCapacity is a 503 naming it (an {error} over NATS).
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { parse } from "yaml";
 import { z } from "zod";
 import { ClockNode, hlcRequireEpochFromEnv, httpHlc, TimeMetrics } from "../../clock/index.js";
@@ -79,7 +80,8 @@ const allocatorConfigSchema = z
       .default("meridian.ratelimit"),
     /**
      * SPIFFE IDs allowed to ask for capacity and read the status pages over HTTP (the regional limiters),
-     * from `server.tls` (mTLS) or `server.identity` (the sidecar's XFCC). Default: anyone, as before the kit.
+     * from `server.tls` (mTLS) or `server.identity` (the sidecar's XFCC); each speaks only for its own clients
+     * (boundClient). Default: anyone, as before the kit. NATS requests carry no identity (docs/ratelimit.md).
      */
     callers: z.array(z.string().startsWith("spiffe://")).min(1).optional(),
     /** HLC propagation with this max offset: x-meridian-hlc on HTTP, the HLC and its epoch on NATS (older epochs refused). */
@@ -139,6 +141,16 @@ const access = (c: { redisCluster?: string[] | undefined; redisTls?: ClusterAcce
 
 const redactedUrl = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
 
+/**
+ * The client a request speaks for. With `callers`, the route verified the caller's SPIFFE ID (mTLS or the sidecar's
+ * XFCC), and the body's `client` names one of that caller's own clients — `<SPIFFE ID>#<client>` — so a caller can
+ * neither claim, read nor release another caller's lease or budget (a SPIFFE ID holds no `#`, so no two callers'
+ * names meet). Without `callers` nothing is verified and the body's client is taken as said.
+ */
+function boundClient(req: FastifyRequest, client: string): string {
+  return req.identity?.kind === "spiffe" ? `${req.identity.id.uri}#${client}` : client;
+}
+
 const capacityBody = z.object({ resource: z.string().min(1).max(128), client: z.string().min(1).max(256), wants: z.number().nonnegative().finite() }).strict();
 const idParam = z.object({ id: z.string().min(1).max(128) });
 
@@ -157,12 +169,12 @@ function installAllocatorRoutes(app: FastifyInstance, store: LeaseStore, budgets
   // Its bodies are three small fields.
   app.post("/v1/allocator/capacity", { config: { auth }, bodyLimit: 4096 }, async (req) => {
     const b = parseInput(capacityBody, req.body, "body");
-    return wrap(() => store.getCapacity(b.resource, b.client, b.wants, clock.now()));
+    return wrap(() => store.getCapacity(b.resource, boundClient(req, b.client), b.wants, clock.now()));
   });
   // Per-window budgets for the rate limit service's `global: true` limits (budget-store.ts); the limit names its own size.
   app.post("/v1/allocator/budget", { config: { auth }, bodyLimit: 4096 }, async (req) => {
     const b = parseInput(budgetRequestSchema, req.body, "body");
-    return wrap(() => budgets.acquire(b, clock.now()));
+    return wrap(() => budgets.acquire({ ...b, client: boundClient(req, b.client) }, clock.now()));
   });
   app.get("/v1/allocator/resources/:id", { config: { auth } }, async (req) => {
     const { id } = parseInput(idParam, req.params, "path");

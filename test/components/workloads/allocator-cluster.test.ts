@@ -133,7 +133,8 @@ describe("the global allocator on a Redis Cluster, from the rendered estate", ()
       const keys = (await Promise.all(client.nodes("master").map((n) => n.keys(`${prefix}*{budget:*`)))).flat();
       expect(new Set(keys.map((k) => k.slice(k.indexOf("{")))).size).toBe(2);
       const grants = await Promise.all(keys.map((k) => client.hgetall(k)));
-      expect(grants.some((g) => Object.keys(g).some((c) => c.startsWith(`${REGION}/`)))).toBe(true);
+      // Held under the caller the sidecar verified: the allocator binds `client` to it.
+      expect(grants.some((g) => Object.keys(g).some((c) => c.startsWith(`${rlId}#${REGION}/`)))).toBe(true);
       await Promise.all(keys.map((k) => client.del(k)));
     } finally {
       client.disconnect();

@@ -178,7 +178,8 @@ describe("a changed stack value reaches the running service through its rendered
         const keys = await redis.keys(`${prefix}{budget:*`);
         expect(keys).toHaveLength(1);
         const clients = Object.keys(await redis.hgetall(keys[0]!));
-        expect(clients.some((c) => c.startsWith(`${REGION}/`))).toBe(true);
+        // Under the caller the sidecar verified (the allocator binds `client` to it); every region's limiters share it.
+        expect(clients.some((c) => c.startsWith(`spiffe://${td}/ns/meridian/sa/ratelimit#${REGION}/`))).toBe(true);
         await redis.del(...keys);
       } finally {
         redis.disconnect();
