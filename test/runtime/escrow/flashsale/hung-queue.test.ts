@@ -9,13 +9,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { startEscrowServer } from "../../../../runtime/escrow/index.js";
 import { PostgresQueueStore, RedisQueueStore, type QueueStore } from "../../../../runtime/escrow/flashsale/queue-store.js";
 import { as, testConfig } from "../fixture.js";
-import { PG_URL, deleteRedisPrefix, uniqueName } from "../servers.js";
+import { PG_URL } from "../servers.js";
 import { privateRedisForFile } from "../faults/private-redis.js";
-import { PrivatePostgres } from "../faults/private-postgres.js";
+import { privatePostgresForFile } from "../faults/private-postgres.js";
 
 const WAIT_MS = 500;
 /** Well under the stores' defaults (5 s Redis, 10 s PostgreSQL): a later answer did not come from the configured wait. */
@@ -27,18 +27,10 @@ async function within<T>(call: Promise<T>): Promise<T | string> {
 }
 
 const fx = privateRedisForFile("flashsale_hung");
-const prefix = `mes:test:${uniqueName("hungq")}:`;
+const pg = privatePostgresForFile("hungq");
+const prefix = pg.prefix;
 const dir = mkdtempSync(join(tmpdir(), "escrow-hung-queue-"));
-let pgp: PrivatePostgres;
-beforeAll(async () => {
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  await deleteRedisPrefix(prefix);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function hungJoin(store: QueueStore, signal: (sig: "SIGSTOP" | "SIGCONT") => void, what: string): Promise<void> {
   const first = await store.enter("drop", "alice", 5, false);
@@ -85,9 +77,9 @@ describe("waiting-room stores on a stopped server", () => {
   }, 30_000);
 
   it("PostgreSQL: a join fails after queryTimeoutMs naming the wait; the places stand after SIGCONT", async () => {
-    const store = new PostgresQueueStore(pgp.url("escrow"), "queue_hung", { queryTimeoutMs: WAIT_MS });
+    const store = new PostgresQueueStore(pg.pgp.url("escrow"), "queue_hung", { queryTimeoutMs: WAIT_MS });
     try {
-      await hungJoin(store, (sig) => pgp.primary.signal(sig), "PostgreSQL");
+      await hungJoin(store, (sig) => pg.pgp.primary.signal(sig), "PostgreSQL");
     } finally {
       await store.close();
     }
@@ -95,7 +87,7 @@ describe("waiting-room stores on a stopped server", () => {
 
   it("close() ends while the server is stopped, Redis and PostgreSQL", async () => {
     await hungClose(new RedisQueueStore(fx.redis.url, `${prefix}c:`, { commandTimeoutMs: WAIT_MS }), (sig) => fx.redis.signal(sig));
-    await hungClose(new PostgresQueueStore(pgp.url("escrow"), "queue_hung_close", { queryTimeoutMs: WAIT_MS }), (sig) => pgp.primary.signal(sig));
+    await hungClose(new PostgresQueueStore(pg.pgp.url("escrow"), "queue_hung_close", { queryTimeoutMs: WAIT_MS }), (sig) => pg.pgp.primary.signal(sig));
   }, 30_000);
 
   it("through the service on Redis + journal (redisCommandTimeoutMs): the queue and the store's commit answer 503 within the wait", async () => {

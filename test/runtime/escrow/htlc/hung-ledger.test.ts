@@ -9,12 +9,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { startEscrowServer } from "../../../../runtime/escrow/index.js";
 import { PostgresHtlcLedger } from "../../../../runtime/escrow/htlc/postgres.js";
 import { newSecret } from "../../../../runtime/escrow/htlc/swap.js";
 import { as, testConfig } from "../fixture.js";
-import { PrivatePostgres } from "../faults/private-postgres.js";
+import { privatePostgresForFile } from "../faults/private-postgres.js";
 
 const WAIT_MS = 500;
 /** Well under the stores' defaults (10 s): an answer later than this did not come from the configured wait. */
@@ -28,30 +28,23 @@ async function within<T>(call: Promise<T>): Promise<{ ms: number; out: T | strin
   return { ms: Date.now() - t0, out };
 }
 
-let pgp: PrivatePostgres;
+const pg = privatePostgresForFile("hung_htlc");
 const dir = mkdtempSync(join(tmpdir(), "escrow-hung-htlc-"));
-beforeAll(async () => {
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Stop the primary for `fn`, and resume it whatever happens. */
 async function stopped<T>(fn: () => Promise<T>): Promise<T> {
-  pgp.primary.signal("SIGSTOP");
+  pg.pgp.primary.signal("SIGSTOP");
   try {
     return await fn();
   } finally {
-    pgp.primary.signal("SIGCONT");
+    pg.pgp.primary.signal("SIGCONT");
   }
 }
 
 describe("HTLC ledger on a stopped PostgreSQL", () => {
   it("a lock fails after queryTimeoutMs naming the wait, and its retry after SIGCONT locks once", async () => {
-    const ledger = new PostgresHtlcLedger({ url: pgp.url("escrow"), schema: "htlc_hung", queryTimeoutMs: WAIT_MS });
+    const ledger = new PostgresHtlcLedger({ url: pg.pgp.url("escrow"), schema: "htlc_hung", queryTimeoutMs: WAIT_MS });
     try {
       await ledger.mint("gold", "alice", 10);
       const req = { id: "hung-1", asset: "gold", owner: "alice", recipient: "bob", qty: 3, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 };
@@ -69,7 +62,7 @@ describe("HTLC ledger on a stopped PostgreSQL", () => {
   }, 30_000);
 
   it("close() ends while the server is stopped, a call in flight refused", async () => {
-    const ledger = new PostgresHtlcLedger({ url: pgp.url("escrow"), schema: "htlc_hung_close", queryTimeoutMs: WAIT_MS });
+    const ledger = new PostgresHtlcLedger({ url: pg.pgp.url("escrow"), schema: "htlc_hung_close", queryTimeoutMs: WAIT_MS });
     await ledger.mint("gold", "carol", 1);
     const [closed, call] = await stopped(async () => {
       const inFlight = within(ledger.get("nothing"));
@@ -90,7 +83,7 @@ describe("HTLC ledger on a stopped PostgreSQL", () => {
       ],
       waitingRoom: { tokenSecretFile: secretFile },
     });
-    const server = await startEscrowServer({ config, port: 0, postgresUrl: pgp.url("escrow"), schema: "htlc_hung_svc", acceptAsyncStandbys: true, postgresQueryTimeoutMs: WAIT_MS });
+    const server = await startEscrowServer({ config, port: 0, postgresUrl: pg.pgp.url("escrow"), schema: "htlc_hung_svc", acceptAsyncStandbys: true, postgresQueryTimeoutMs: WAIT_MS });
     const post = async (path: string, who: string, body?: unknown, admin = false) => {
       const res = await fetch(`${server.url}${path}`, {
         method: "POST",
