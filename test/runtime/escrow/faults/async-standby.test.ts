@@ -6,35 +6,16 @@
  * front (the journal recovers lost sales from it: async-failover.test.ts) start as before.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
 import { openEscrowStore, startEscrowServer } from "../../../../runtime/escrow/index.js";
 import { testConfig } from "../fixture.js";
 import { PG_URL, REDIS_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
-import { privatePostgresForFile } from "./private-postgres.js";
+import { privatePostgresForFile, standbyState } from "./private-postgres.js";
 
 const sharedSchema = uniqueName("asyncsb");
 beforeAll(ensurePgDatabase);
 afterAll(() => dropPgSchema(sharedSchema));
 const pgFx = privatePostgresForFile("asyncsb");
 const { prefix } = pgFx;
-
-/** Make the standby synchronous ('*') or asynchronous (''), and wait until the primary reports it so. */
-async function standbyNames(names: string): Promise<void> {
-  const c = new pg.Client({ connectionString: pgFx.pgp.url() });
-  await c.connect();
-  try {
-    await c.query(`ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
-    await c.query("SELECT pg_reload_conf()");
-    const want = names === "" ? "async" : "sync";
-    for (let i = 0; i < 200; i++) {
-      if ((await c.query("SELECT sync_state FROM pg_stat_replication")).rows.some((r: { sync_state: string }) => r.sync_state === want)) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`the standby never became ${want}`);
-  } finally {
-    await c.end();
-  }
-}
 
 describe("PostgreSQL alone with an asynchronous streaming standby", () => {
   it("refuses to start naming synchronous_standby_names, unless acceptAsyncStandbys", async () => {
@@ -63,24 +44,19 @@ describe("PostgreSQL alone with an asynchronous streaming standby", () => {
   }, 20_000);
 
   it("starts with a synchronous standby; once it is asynchronous the gauge says so and the region stays ready", async () => {
-    await standbyNames("*");
+    await pgFx.pgp.standbyNames("*");
     const server = await startEscrowServer({ config: await testConfig(["eu"]), port: 0, postgresUrl: pgFx.pgp.url("escrow"), schema: "escrow_async" });
-    const state = async () => {
-      const ready = await fetch(`${server.url}/readyz`);
-      await ready.arrayBuffer();
-      const gauge = /^meridian_escrow_async_standbys_only(?:{[^}]*})? (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1];
-      return { ready: ready.status, gauge };
-    };
+    const state = () => standbyState(server.url);
     try {
       expect(await state()).toEqual({ ready: 200, gauge: "0" });
-      await standbyNames("");
+      await pgFx.pgp.standbyNames("");
       // Every region's readiness failing at once would stop the sale for a risk only a failover realises: an alert's job.
       expect(await state()).toEqual({ ready: 200, gauge: "1" });
-      await standbyNames("*");
+      await pgFx.pgp.standbyNames("*");
       expect(await state()).toEqual({ ready: 200, gauge: "0" });
     } finally {
       await server.close();
-      await standbyNames("");
+      await pgFx.pgp.standbyNames("");
     }
   }, 20_000);
 

@@ -172,6 +172,24 @@ export class PrivatePostgres {
     await sql(this.url(), `CREATE DATABASE ${name}`);
   }
 
+  /** Make the standby synchronous ('*') or asynchronous (''), and wait until the primary reports it so. */
+  async standbyNames(names: "*" | ""): Promise<void> {
+    const c = new pg.Client({ connectionString: this.url() });
+    await c.connect();
+    try {
+      await c.query(`ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
+      await c.query("SELECT pg_reload_conf()");
+      const want = names === "" ? "async" : "sync";
+      for (let i = 0; i < 200; i++) {
+        if ((await c.query("SELECT sync_state FROM pg_stat_replication")).rows.some((r: { sync_state: string }) => r.sync_state === want)) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error(`the standby never became ${want}`);
+    } finally {
+      await c.end();
+    }
+  }
+
   /** The primary dies (kill -9); the replica is promoted; the service's address now leads to it. */
   async failover(): Promise<void> {
     const replica = this.replica!;
@@ -214,4 +232,12 @@ export function privatePostgresForFile(prefixName: string): { readonly pgp: Priv
     },
     prefix,
   };
+}
+
+/** An escrow server's readiness and its meridian_escrow_async_standbys_only gauge (standby-check.ts), as a scrape reads them. */
+export async function standbyState(url: string): Promise<{ ready: number; gauge: string | undefined }> {
+  const ready = await fetch(`${url}/readyz`);
+  await ready.arrayBuffer();
+  const gauge = /^meridian_escrow_async_standbys_only(?:{[^}]*})? (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1];
+  return { ready: ready.status, gauge };
 }

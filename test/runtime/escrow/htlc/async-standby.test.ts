@@ -7,45 +7,17 @@
  * and what the ledger loses, unless acceptAsyncStandbys; watched by the gauge meridian_escrow_async_standbys_only once
  * running. The store alone (openEscrowStore) still starts: its sales are safe.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openEscrowStore, startEscrowServer } from "../../../../runtime/escrow/index.js";
 import { testConfig } from "../fixture.js";
-import { REDIS_URL, deleteRedisPrefix, ensurePgDatabase, uniqueName } from "../servers.js";
-import { PrivatePostgres } from "../faults/private-postgres.js";
+import { REDIS_URL, ensurePgDatabase } from "../servers.js";
+import { privatePostgresForFile, standbyState } from "../faults/private-postgres.js";
 
-const prefix = `mes:test:${uniqueName("htlcsb")}:`;
-let pgp: PrivatePostgres;
+beforeAll(ensurePgDatabase);
+const pgFx = privatePostgresForFile("htlcsb");
+const { prefix } = pgFx;
 
-beforeAll(async () => {
-  await ensurePgDatabase();
-  pgp = await PrivatePostgres.start({ synchronous: false });
-  await pgp.createDatabase("escrow");
-}, 120_000);
-afterAll(async () => {
-  await pgp?.stop();
-  await deleteRedisPrefix(prefix);
-});
-
-/** Make the standby synchronous ('*') or asynchronous (''), and wait until the primary reports it so. */
-async function standbyNames(names: string): Promise<void> {
-  const c = new pg.Client({ connectionString: pgp.url() });
-  await c.connect();
-  try {
-    await c.query(`ALTER SYSTEM SET synchronous_standby_names = '${names}'`);
-    await c.query("SELECT pg_reload_conf()");
-    const want = names === "" ? "async" : "sync";
-    for (let i = 0; i < 200; i++) {
-      if ((await c.query("SELECT sync_state FROM pg_stat_replication")).rows.some((r: { sync_state: string }) => r.sync_state === want)) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`the standby never became ${want}`);
-  } finally {
-    await c.end();
-  }
-}
-
-const journaled = () => ({ port: 0, postgresUrl: pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "htlc_async" });
+const journaled = () => ({ port: 0, postgresUrl: pgFx.pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "htlc_async" });
 
 describe("the HTLC ledger behind Redis + the journal, on a PostgreSQL with an asynchronous standby", () => {
   it("refuses to start naming synchronous_standby_names and the swaps at risk, unless acceptAsyncStandbys; the store alone starts", async () => {
@@ -57,7 +29,7 @@ describe("the HTLC ledger behind Redis + the journal, on a PostgreSQL with an as
     // Its remedy is not the sales' one: Redis is already in front.
     await expect(refused).rejects.not.toThrow(/put Redis in front/);
 
-    const store = await openEscrowStore({ postgresUrl: pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "htlc_async" });
+    const store = await openEscrowStore({ postgresUrl: pgFx.pgp.url("escrow"), redisUrl: REDIS_URL, redisPrefix: prefix, schema: "htlc_async" });
     expect(store.kind).toBe("redis+postgres");
     await store.close();
 
@@ -72,21 +44,16 @@ describe("the HTLC ledger behind Redis + the journal, on a PostgreSQL with an as
   }, 30_000);
 
   it("starts with a synchronous standby; once it is asynchronous the gauge says so and the region stays ready", async () => {
-    await standbyNames("*");
+    await pgFx.pgp.standbyNames("*");
     const server = await startEscrowServer({ config: await testConfig(["eu"]), ...journaled() });
-    const state = async () => {
-      const ready = await fetch(`${server.url}/readyz`);
-      await ready.arrayBuffer();
-      const gauge = /^meridian_escrow_async_standbys_only(?:{[^}]*})? (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1];
-      return { ready: ready.status, gauge };
-    };
+    const state = () => standbyState(server.url);
     try {
       expect(await state()).toEqual({ ready: 200, gauge: "0" });
-      await standbyNames("");
+      await pgFx.pgp.standbyNames("");
       expect(await state()).toEqual({ ready: 200, gauge: "1" });
     } finally {
       await server.close();
-      await standbyNames("");
+      await pgFx.pgp.standbyNames("");
     }
   }, 30_000);
 });
