@@ -93,10 +93,11 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       const grpc = RUNTIME_SERVICES.find((s) => s.name === "ratelimit")!.ports.find((p) => p.appProtocol === "grpc")!;
       // runtime/ratelimit's service config (ratelimitConfigSchema); the rules are the YAML beside it.
       // Behind its sidecar (model/security/mesh-identity.ts): callers are the mesh peers the sidecar verified. `callers`
-      // gates the checks (HTTP and gRPC), so it lists every catalogued caller: the gateway (external clients' checks) and
-      // the services; `outcomesCallers` gates the reported outcomes, the services alone — as the mesh admits the gateway
-      // to the public routes only, not to /outcomes.
+      // gates the gRPC check, so it lists every catalogued caller: the gateway (Envoy's rate-limit filter) and the
+      // services; `httpCallers` (the HTTP check, whose body names the buckets it charges) and `outcomesCallers` (the
+      // reported outcomes) the services alone — as the mesh admits the gateway to neither.
       const ratelimit = runtimeService("ratelimit");
+      const serviceCallers = [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort();
       const { anomaly } = spec.runtime.ratelimit;
       const service = {
         rules: configPath("ratelimit", "config.yaml"),
@@ -106,7 +107,8 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         grpc: { port: grpc.port },
         timeReference: regionTimeReference(spec, regionId),
         callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
-        outcomesCallers: [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort(),
+        httpCallers: serviceCallers,
+        outcomesCallers: serviceCallers,
         server: meshServerSection(spec.pki.trustDomain, ratelimit),
         // The estate-wide limit is global: its budgets come from the allocator. While it does not answer, each replica
         // spends limit / instances per second of its own, with instances every region's most replicas together: the

@@ -119,6 +119,12 @@ export const ratelimitConfigSchema = z
      */
     callers: z.array(z.string().startsWith("spiffe://")).optional(),
     /**
+     * SPIFFE IDs allowed the HTTP check (`POST /v1/ratelimit`), whose body names the buckets it charges; default:
+     * `callers`. The blueprint lists the services alone: the gateway checks over gRPC (Envoy's rate-limit filter, with
+     * descriptors it builds from the verified request), never over HTTP.
+     */
+    httpCallers: z.array(z.string().startsWith("spiffe://")).optional(),
+    /**
      * SPIFFE IDs allowed to report `POST /v1/ratelimit/outcomes`, which moves shedding and AIMD for everyone;
      * default: `callers` (and, without `callers`, operators only). The blueprint lists the services alone: the
      * gateway may check but not report, as the mesh's AuthorizationPolicy says.
@@ -253,7 +259,8 @@ export function defineRatelimitService(extra: { hlc?: ClockNode } = {}) {
         anomalies,
         reload,
         routes(app) {
-          installRlsRoutes(app, service, status, c.callers ? { spiffe: c.callers } : "public");
+          const checkers = c.httpCallers ?? c.callers;
+          installRlsRoutes(app, service, status, checkers ? { spiffe: checkers } : "public");
           installAdminRoutes(app, service, blocks, clock);
           installAnomalyRoutes(app, anomalies);
           // Outcomes move the shedding and the AIMD limit: only outcomesCallers (default the RLS callers; without either, operators).

@@ -114,7 +114,7 @@ describe("the global allocator on a Redis Cluster, from the rendered estate", ()
     cfg.globalAllocator.waitMs = 10_000; // where the budget comes from is checked, not how fast a cold call is
     // The rate limit service's own counters: its secret --redis is dropped here, so they are in memory.
     const url = await serve(rl, { ...rl.config, "ratelimit.json": JSON.stringify(cfg) }, ["--grpc-port", "0"]);
-    const xfcc = `By=${rlId};Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
+    const xfcc = `By=${rlId};Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/escrow`; // an HTTP check is a service's (httpCallers)
     const r = await fetch(`${url}/v1/ratelimit`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-forwarded-client-cert": xfcc },

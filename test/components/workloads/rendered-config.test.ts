@@ -159,8 +159,9 @@ describe("a changed stack value reaches the running service through its rendered
       cfg.globalAllocator.waitMs = 10_000;
       const url = await serve({ ...rl, config: { ...rl.config, "ratelimit.json": JSON.stringify(cfg) } }, ["--grpc-port", "0"]);
       // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
-      // (By= the pod's own SPIFFE ID): here, as for a check the gateway forwards. Without it, no caller.
-      const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`;
+      // (By= the pod's own SPIFFE ID): here, as for an HTTP check from the escrow (httpCallers: the services; the
+      // gateway checks over gRPC). Without it, no caller.
+      const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/escrow`;
       const check = (headers: Record<string, string>) =>
         fetch(`${url}/v1/ratelimit`, {
           method: "POST",
