@@ -2,31 +2,22 @@
 // tells the client to retry what can never succeed. On the ledgers themselves (what swap.ts drives in-process) a
 // lock's qty must be a positive whole number and its timelock a whole ms: otherwise the memory ledger "locks" a
 // negative qty (units appear from nowhere) or NaN (balances become NaN), breaking supply = available + locked.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { hashlockOf } from "../../../../runtime/escrow/htlc/core.js";
 import { PostgresHtlcLedger } from "../../../../runtime/escrow/htlc/postgres.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "../../../../runtime/escrow/htlc/store.js";
-import { as, testConfig } from "../fixture.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { as } from "../fixture.js";
+import { PG_URL, dropPgSchema, uniqueName } from "../servers.js";
+import { escrowOnPostgres } from "./server.js";
 
-const schema = uniqueName("htlc_hostile");
+const fx = escrowOnPostgres("htlc_hostile");
+const { schema } = fx;
 const direct = uniqueName("htlc_hostile_direct");
 const H = hashlockOf("11".repeat(32));
-let server: EscrowServer;
-
-beforeAll(async () => {
-  await ensurePgDatabase();
-  server = await startEscrowServer({ config: await testConfig(["r1"]), port: 0, host: "127.0.0.1", postgresUrl: PG_URL, schema });
-});
-afterAll(async () => {
-  await server?.close();
-  await dropPgSchema(schema);
-  await dropPgSchema(direct);
-});
+afterAll(() => dropPgSchema(direct));
 
 async function post(path: string, who: string, raw: string, admin = false): Promise<number> {
-  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { ...(await as(who, undefined, { admin })), "content-type": "application/json" }, body: raw });
+  const res = await fetch(`${fx.server.url}${path}`, { method: "POST", headers: { ...(await as(who, undefined, { admin })), "content-type": "application/json" }, body: raw });
   await res.arrayBuffer();
   return res.status;
 }
@@ -41,7 +32,7 @@ describe("hostile quantities and timelocks over HTTP", () => {
       expect(await post("/v1/htlc/locks", "alice", lock("1", t)), t).toBe(400);
     for (const qty of ["-10", "0", "0.5", "1e13", '"10"']) expect(await post("/v1/htlc/assets/gold-h/mint", "ops", `{"owner":"alice","qty":${qty}}`, true), qty).toBe(400);
     expect(await post("/v1/htlc/locks", "alice", lock("1", String(Date.now() - 1))), "past").toBe(410);
-    const totals = await (await fetch(`${server.url}/v1/htlc/assets/gold-h`)).json();
+    const totals = await (await fetch(`${fx.server.url}/v1/htlc/assets/gold-h`)).json();
     expect(totals).toEqual({ asset: "gold-h", supply: 10, available: 10, locked: 0 });
   });
 });
@@ -55,10 +46,10 @@ describe("lock ids a client cannot address", () => {
     }
     // Ids are derived now (64 hex digits), but rows stored under ids clients chose before stay addressable: "..x" is
     // one path segment, answered by the lock route (unknown here), not resolved away.
-    const got = await fetch(`${server.url}/v1/htlc/locks/..x`);
+    const got = await fetch(`${fx.server.url}/v1/htlc/locks/..x`);
     expect(got.status).toBe(404);
     expect(((await got.json()) as { error: string }).error).toBe("unknown lock");
-    expect(await (await fetch(`${server.url}/v1/htlc/assets/gold-dots`)).json()).toEqual({ asset: "gold-dots", supply: 10, available: 10, locked: 0 });
+    expect(await (await fetch(`${fx.server.url}/v1/htlc/assets/gold-dots`)).json()).toEqual({ asset: "gold-dots", supply: 10, available: 10, locked: 0 });
   });
 });
 
@@ -101,7 +92,7 @@ describe("an asset's supply stays a safe integer", () => {
     }
     expect(await post("/v1/htlc/assets/gold-max/mint", "ops", JSON.stringify({ owner: "alice", qty: 10 }), true)).toBe(409);
     expect(await post("/v1/htlc/assets/gold-max/mint", "ops", JSON.stringify({ owner: "alice", qty: 5 }), true)).toBe(200);
-    expect(await (await fetch(`${server.url}/v1/htlc/assets/gold-max`)).json()).toEqual({ asset: "gold-max", supply: Number.MAX_SAFE_INTEGER, available: Number.MAX_SAFE_INTEGER, locked: 0 });
+    expect(await (await fetch(`${fx.server.url}/v1/htlc/assets/gold-max`)).json()).toEqual({ asset: "gold-max", supply: Number.MAX_SAFE_INTEGER, available: Number.MAX_SAFE_INTEGER, locked: 0 });
     const mem = new MemoryHtlcLedger();
     await mem.mint("gold", "whale", Number.MAX_SAFE_INTEGER);
     await expect(mem.mint("gold", "minnow", 1)).rejects.toThrow(RangeError);

@@ -3,34 +3,23 @@
 // owner) that PostgreSQL stores as itself. A lone surrogate is stored as U+FFFD, so without the rule a token for
 // "victim\uD800" spends the units of the account "victim\uFFFD"; a NUL cannot be stored at all (the write fails:
 // 503, retried for ever).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
+import { describe, expect, it } from "vitest";
 import { htlcId } from "../../../../runtime/escrow/htlc/core.js";
 import { newSecret } from "../../../../runtime/escrow/htlc/swap.js";
-import { as, testConfig } from "../fixture.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { as } from "../fixture.js";
+import { escrowOnPostgres } from "./server.js";
 
-const schema = uniqueName("htlc_ident");
-let server: EscrowServer;
-
-beforeAll(async () => {
-  await ensurePgDatabase();
-  server = await startEscrowServer({ config: await testConfig(["r1"]), port: 0, host: "127.0.0.1", postgresUrl: PG_URL, schema });
-});
-afterAll(async () => {
-  await server?.close();
-  await dropPgSchema(schema);
-});
+const fx = escrowOnPostgres("htlc_ident");
 
 async function call(method: string, path: string, who: string, body?: unknown, admin = false): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${fx.server.url}${path}`, {
     method,
     headers: { ...(await as(who, undefined, { admin })), ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
-const totals = async (asset: string) => (await fetch(`${server.url}/v1/htlc/assets/${asset}`)).json();
+const totals = async (asset: string) => (await fetch(`${fx.server.url}/v1/htlc/assets/${asset}`)).json();
 const balanceOf = async (asset: string, who: string) => (await call("GET", `/v1/htlc/assets/${asset}/balances/${encodeURIComponent(who)}`, "ops", undefined, true)).body["available"];
 
 const lockBody = (asset: string, recipient: string, qty = 10) => ({ asset, recipient, qty, hashlock: newSecret().hashlock, timelockMs: Date.now() + 3_600_000 });

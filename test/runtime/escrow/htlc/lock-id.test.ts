@@ -5,14 +5,14 @@
 // lock was refused "lock exists". Here: a known-answer vector computed outside Node, fast-check that the
 // encoding is injective, the attack over HTTP with two buyer tokens, and a ledger's pre-existing rows (ids a
 // client chose) still answering by their stored id.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import pg from "pg";
-import { startEscrowServer, type EscrowServer } from "../../../../runtime/escrow/index.js";
 import { hashlockOf, htlcId, htlcIdInput, type LockTerms } from "../../../../runtime/escrow/htlc/core.js";
 import { MemoryHtlcLedger } from "../../../../runtime/escrow/htlc/store.js";
-import { as, testConfig } from "../fixture.js";
-import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { as } from "../fixture.js";
+import { PG_URL } from "../servers.js";
+import { escrowOnPostgres } from "./server.js";
 
 const PRE = "11".repeat(32);
 /** 2100-01-01T00:00:00Z: a timelock that stays in the future, so the vector's terms can be locked over HTTP. */
@@ -95,19 +95,11 @@ describe("htlcId", () => {
 });
 
 describe("lock ids over HTTP (PostgreSQL ledger)", () => {
-  const schema = uniqueName("htlc_lockid");
-  let server: EscrowServer;
-  beforeAll(async () => {
-    await ensurePgDatabase();
-    server = await startEscrowServer({ config: await testConfig(["r1"]), port: 0, host: "127.0.0.1", postgresUrl: PG_URL, schema });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await dropPgSchema(schema);
-  });
+  const fx = escrowOnPostgres("htlc_lockid");
+  const { schema } = fx;
 
   async function call(method: string, path: string, who: string | null, body?: unknown, admin = false): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${server.url}${path}`, {
+    const res = await fetch(`${fx.server.url}${path}`, {
       method,
       headers: { ...(who === null ? {} : await as(who, undefined, { admin })), ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -151,6 +143,6 @@ describe("lock ids over HTTP (PostgreSQL ledger)", () => {
     }
     expect(await call("GET", "/v1/htlc/locks/swap-old:1", null)).toMatchObject({ status: 200, body: { id: "swap-old:1", status: "locked" } });
     expect(await call("POST", "/v1/htlc/locks/swap-old:1/claim", "bob", { preimage: PRE })).toMatchObject({ status: 200, body: { id: "swap-old:1", status: "claimed" } });
-    expect(await (await fetch(`${server.url}/v1/htlc/assets/silver`)).json()).toEqual({ asset: "silver", supply: 10, available: 10, locked: 0 });
+    expect(await (await fetch(`${fx.server.url}/v1/htlc/assets/silver`)).json()).toEqual({ asset: "silver", supply: 10, available: 10, locked: 0 });
   });
 });
