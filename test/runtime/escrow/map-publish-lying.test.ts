@@ -6,6 +6,7 @@
  * The map here is the real one (with its proof log) behind a proxy that lies on, or hangs, writes.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { until } from "../../until.js";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -31,14 +32,6 @@ let proxy: Server;
 let proxyUrl: string;
 let lie: "garbage" | "root" | "hung" | false = "garbage";
 const running: RunningService[] = [];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 25))) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 beforeAll(async () => {
   const auth = await localOperatorAuth(systemClock);

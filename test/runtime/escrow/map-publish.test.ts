@@ -4,6 +4,7 @@
 // map unreachable, sales still go through and only /metrics (and the log) say the map is behind. Beside the balances,
 // the escrow's state-transition log is anchored (`<region>/.transitions`): a prefix of the log it serves.
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { until } from "../../until.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,14 +25,6 @@ let logServer: { app: { close(): Promise<void> }; url: string; log: Transparency
 let map: RunningService;
 let auth: Awaited<ReturnType<typeof localOperatorAuth>>;
 const running: RunningService[] = [];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 25))) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 async function startEscrow(mapUrl: string, tokenFile?: string) {
   const config = await testConfig(["eu", "us"], {

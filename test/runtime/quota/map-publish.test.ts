@@ -4,6 +4,7 @@
 // proven (inclusion) against a root the log holds in a signed checkpoint; with the map refusing, down or hung, quota
 // still answers every decision, says so on /metrics, and the map catches up afterwards; a restart republishes nothing.
 import http from "node:http";
+import { until } from "../../until.js";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,13 +79,6 @@ const valueOf = async (node: string, trustedRoot?: string) => {
   const r = await reader().read("quota", quotaMapKey(node), trustedRoot);
   return r.value === null ? null : (JSON.parse(r.value.toString("utf8")) as { node: string; usage: Record<string, number>; hard: Record<string, number>; closed: boolean });
 };
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 25))) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 beforeAll(async () => {
   await ensureQuotaDb();
