@@ -16,6 +16,12 @@
  * closePool ends a pool within a bound: `pool.end()` waits for every checked-out client, and a client's graceful end
  * (Terminate, then waiting for the server to close) never finishes against a stopped server, leaving its socket open
  * until the server resumes — so every connection still open at the bound is destroyed.
+ *
+ * A client is listened to from the moment the pool hands it over. A backend whose postmaster dies as it finishes startup
+ * sends ReadyForQuery and then FATAL 57P01, often in one read: node-postgres hands the client over on the first and
+ * emits the second in the same pass, before an `await pool.connect()` resumes to listen, and an unheard 'error' crashes
+ * the process. openPool's clients always have a listener; inTransaction takes a plain pool's client by callback, which
+ * runs in that pass. Either way the client is then unqueryable and the call fails with the error.
  */
 import pg from "pg";
 
@@ -35,6 +41,8 @@ export function openPool(config: pg.PoolConfig & { query_timeout: number }): pg.
       super(c);
       clients.add(this);
       this.once("end", () => clients.delete(this));
+      // Heard in the hand-over too (above); the pool's own listener and the taker's still decide what happens to it.
+      this.on("error", () => undefined);
     }
   }
   const pool = new pg.Pool({ ...config, Client: TrackedClient as unknown as pg.PoolConfig["Client"] });
@@ -108,6 +116,17 @@ function connectWithin(connect: () => Promise<pg.PoolClient>, ms: number): Promi
   });
 }
 
+/** A plain pool's client, listened to (`onError`) as the pool hands it over (see the top). */
+function heardConnect(pool: pg.Pool, onError: (err: Error) => void): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) =>
+    pool.connect((err, c) => {
+      if (err || !c) return reject(err ?? new Error("no PostgreSQL client"));
+      c.on("error", onError);
+      resolve(c);
+    }),
+  );
+}
+
 /**
  * One query on a client from `connect`, answered within `ms` all told: "Query read timeout" when the server took the
  * query and did not answer, ConnectWaitError when no connection came. As `pool.query`, a client whose query failed is
@@ -136,10 +155,10 @@ async function queryWithin(connect: () => Promise<pg.PoolClient>, text: string, 
 }
 
 export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
-  const c = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => (broken = err);
-  c.on("error", onError);
+  const c = clientsOf.has(pool) ? await pool.connect() : await heardConnect(pool, onError);
+  if (clientsOf.has(pool)) c.on("error", onError);
   try {
     await c.query(begin);
     const out = await fn(c);

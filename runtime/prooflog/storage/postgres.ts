@@ -66,8 +66,9 @@ export class PostgresStore implements TileStore {
 
   private async takeLock(): Promise<void> {
     const c = new pg.Client({ connectionString: this.url });
-    await c.connect();
+    // Listened to before connecting: a FATAL can arrive in the same read as the startup's ReadyForQuery (common/pg-tx.ts).
     c.on("error", (e) => (this.lost = e));
+    await c.connect();
     c.on("end", () => (this.lost ??= new Error("the writer connection to PostgreSQL closed")));
     await c.query(SCHEMA).catch(async (e: { code?: string }) => {
       if (e.code !== "23505" && e.code !== "42P07") throw e; // concurrent CREATE TABLE IF NOT EXISTS

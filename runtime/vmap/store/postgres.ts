@@ -11,6 +11,7 @@
  * tables an earlier release kept in the database's default schema are not needed.
  */
 import pg from "pg";
+import { inTransaction } from "../../common/pg-tx.js";
 import type { MapWrite } from "../map.js";
 import { treeKey } from "../map.js";
 import { MapStoreError, type LoggedBatch, type MapStore, type StoredMap } from "./port.js";
@@ -111,9 +112,8 @@ export class PostgresMapStore implements MapStore {
     if (this.lost) throw new MapStoreError(this.lost);
     const s = this.s;
     const { set, del } = netWrites(b.entry.writes);
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
+    // inTransaction: a client whose connection fails mid-transaction is listened to, rolled back or dropped (common/pg-tx.ts).
+    await inTransaction(this.pool, async (c) => {
       // The fence: the lock's session still holds it (a session that died released it, and another writer may have it).
       const held = await c.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND granted", [this.lock!.pid]);
       if (held.rowCount === 0) {
@@ -140,13 +140,7 @@ export class PostgresMapStore implements MapStore {
               b.entry.revision - 1,
             ]);
       if (r.rowCount !== 1) throw new MapStoreError(`${this.description}: map ${b.entry.map} is no longer at revision ${b.entry.revision - 1}: another writer moved it`);
-      await c.query("COMMIT");
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   refusal(): string | null {
