@@ -259,7 +259,7 @@ function defineLogService(extra: InProcess) {
         // A caller's clock node keeps its own registry: its offset, skew state, ε and commit-wait series (TIME_METRICS).
         registries: extra.hlc ? [extra.hlc.metrics.registry] : [],
         routes(app: FastifyInstance) {
-          logRoutes(app, log, { minIndex: config.minIndex, tokens, tokenWaitMs: config.tokenWaitMs });
+          logRoutes(app, log, { minIndex: config.minIndex, tokens, tokenWaitMs: config.tokenWaitMs, submitters: config.submitters });
           // In process the app may be closed directly (app.close()): the log closes with it.
           app.addHook("onClose", close);
         },
@@ -321,6 +321,8 @@ export interface ServeOptions {
   minIndex?: number;
   /** How long GET /checkpoint with a consistency token waits for a checkpoint covering it (ms). */
   tokenWaitMs?: number;
+  /** Who may append, by verified SPIFFE ID (the `server.tls` peer, or `server.identity`'s XFCC); absent: anyone (submitters.ts). */
+  submitters?: { spiffe: string; actors?: "self" | "principals" }[];
   /** HLC propagation (x-meridian-hlc in and out) with this service's clock node. */
   hlc?: ClockNode;
   /** Where `hlc` is measured: with it, checkpoints are stamped and commit-waited, and /metrics serves the clock's series. */
@@ -368,6 +370,7 @@ export async function startLogServer(o: ServeOptions): Promise<{ app: FastifyIns
       lockWaitMs: o.lockWaitMs,
       minIndex: o.minIndex,
       tokenWaitMs: o.tokenWaitMs,
+      submitters: o.submitters,
       server: { ...o.server, host: o.host ?? "127.0.0.1", port: o.port },
     },
     { processMetrics: false },

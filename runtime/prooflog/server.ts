@@ -5,8 +5,10 @@
  * never changes), plus JSON proofs `GET /proof/inclusion?index=&size=`, `GET /proof/inclusion-batch?indices=i,j,…&size=`
  * (one multi-leaf proof with shared paths compressed, proof/batch.ts) and `GET /proof/consistency?old=&new=` for
  * clients that do not want to assemble proofs from tiles. Errors are the kit's `{error, detail}` with a 4xx status.
- * Every route is public to the service: entries and proofs are public by design, and who may append is the mesh's
- * rule (model/security/routes.ts).
+ * Reads are public: entries and proofs are public by design. Appends are the mesh's rule (model/security/routes.ts)
+ * and, with `submitters`, the log's own: `POST /add` only from those SPIFFE IDs (the verified credential; no
+ * credential 401, another ID 403), and an entry claiming an actor only as an audit event naming one its submitter may
+ * name (submitters.ts: 403 naming both). Without `submitters`, anyone who reaches the route may append anything.
  *
  * CheckpointPublisher signs checkpoints on an interval (and re-signs an idle log's) once the service is bound, and
  * on close drains the log and signs a final checkpoint.
@@ -14,13 +16,15 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../common/clock.js";
-import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput } from "../kit/index.js";
+import { CONSISTENCY_HEADER, consistencyTokenOf, HttpError, parseInput, type RouteAuth } from "../kit/index.js";
 import { LogUnavailableError, type Appended, type TransparencyLog } from "./log.js";
 import { toBase64 } from "./rfc6962.js";
 import { encodeEntryBundle, parseTilePath, TILE_WIDTH, TilePathError } from "./tiles.js";
 import type { AppendTokens } from "./tokens.js";
 import { CorruptStoreError } from "./storage/journal.js";
 import { MIN_INDEX_HEADER, PrunedError } from "./errors.js";
+import { parseSpiffeId } from "../identity/index.js";
+import { entryRefusal, type Submitter } from "./submitters.js";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 
@@ -108,6 +112,8 @@ export interface LogRouteOptions {
   /** Consistency tokens (tokens.ts): `POST /add` answers one; `GET /checkpoint` with one waits up to `tokenWaitMs` to cover it. */
   tokens?: AppendTokens;
   tokenWaitMs?: number;
+  /** Who may append, by verified SPIFFE ID (submitters.ts); absent: anyone who reaches the route. */
+  submitters?: readonly Submitter[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,9 +148,18 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
   // or thenable wrapping of its own per request (fastify sends an error passed to reply.send through the kit's
   // handler). The helpers above are made once: per request only the two reactions to the batch's promise are
   // closures (a named closure per request also costs a defineProperty where the loader keeps names, as tsx does).
-  app.post("/add", { ...pub, bodyLimit: log.maxEntrySize }, (req, reply) => {
+  // With submitters, the kit admits only their verified SPIFFE IDs (401 without a credential, 403 another ID).
+  const actors = o.submitters ? new Map(o.submitters.map((s) => [parseSpiffeId(s.spiffe).uri, s.actors ?? "self"])) : null;
+  const addAuth: { auth: RouteAuth } = o.submitters ? { auth: { spiffe: o.submitters.map((s) => s.spiffe) } } : pub.config;
+  app.post("/add", { config: addAuth, bodyLimit: log.maxEntrySize }, (req, reply) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
+    if (actors) {
+      const who = req.identity?.kind === "spiffe" ? req.identity.id.uri : undefined;
+      if (who === undefined || !actors.has(who)) throw new HttpError(403, "forbidden", `${who ?? "a caller without an mTLS identity"} is not one of the log's submitters`);
+      const refused = entryRefusal(body, who, actors.get(who));
+      if (refused) throw new HttpError(refused.status, refused.error, refused.detail);
+    }
     let s;
     try {
       s = log.submitNow(body);

@@ -1,0 +1,76 @@
+/**
+ * Who may append, and what an audit event may say about who acted. A log configured with `submitters` (config.ts)
+ * takes `POST /add` only from those SPIFFE IDs, read from the verified credential (the kit's mTLS peer, or its pod
+ * sidecar's XFCC): never from the body. Entries stay the submitter's bytes (tlog-tiles entries are opaque); what the
+ * log adds is a refusal: an entry that claims an actor (a JSON object with an `actor` member) must be an audit
+ * event (audit/audit.ts: well-formed, in its canonical encoding) whose actor the verified submitter may name —
+ * itself, or, for a submitter that speaks for the end users it authenticated (`actors: "principals"`, quota), a
+ * principal that is not a workload. No submitter can name another workload as the actor of an event it appends.
+ */
+import { AuditError, decodeAuditEvent, encodeAuditEvent } from "./audit/audit.js";
+
+export interface Submitter {
+  /** Its SPIFFE ID, as the verified credential carries it. */
+  spiffe: string;
+  /**
+   * The actors its audit events may name: `self` (default) its own SPIFFE ID only; `principals` also the end users it
+   * authenticated — any actor that is not a workload's name (quota: a tenant administrator's JWT subject).
+   */
+  actors?: "self" | "principals";
+}
+
+/** A refusal of an entry, with the status it answers. */
+export interface EntryRefusal {
+  status: 400 | 403;
+  error: string;
+  detail: string;
+}
+
+/** A workload's name (as quota keeps them apart: only an SVID speaks for a SPIFFE ID), in any letter case. */
+const WORKLOAD = /^spiffe:/i;
+
+/** Whether the entry opens as a JSON object: after JSON's whitespace and a UTF-8 byte order mark (which lax readers skip), a `{`. */
+function opensObject(entry: Uint8Array): boolean {
+  let i = 0;
+  if (entry[0] === 0xef && entry[1] === 0xbb && entry[2] === 0xbf) i = 3;
+  while (entry[i] === 0x20 || entry[i] === 0x09 || entry[i] === 0x0a || entry[i] === 0x0d) i++;
+  return entry[i] === 0x7b;
+}
+
+/** Whether a JSON object entry claims an actor: the members JSON.parse sees (a repeated one counts once), a leading BOM skipped. */
+function claimsActor(text: string): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    return false;
+  }
+  return doc !== null && typeof doc === "object" && !Array.isArray(doc) && Object.hasOwn(doc, "actor");
+}
+
+/**
+ * Why `submitter` (a verified SPIFFE ID, with its `actors`) may not append `entry`, or null. Entries that claim no
+ * actor pass unread past their first byte unless they are JSON objects.
+ */
+export function entryRefusal(entry: Uint8Array, submitter: string, actors: Submitter["actors"]): EntryRefusal | null {
+  if (!opensObject(entry)) return null;
+  const bytes = Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength);
+  if (!claimsActor(bytes.toString("utf8"))) return null;
+  let event;
+  try {
+    event = decodeAuditEvent(entry);
+  } catch (e) {
+    if (e instanceof AuditError) return { status: 400, error: "malformed audit event", detail: `an entry with an actor must be an audit event: ${e.message}` };
+    throw e;
+  }
+  if (!encodeAuditEvent(event).equals(bytes))
+    return { status: 400, error: "non-canonical audit event", detail: "an audit event must be in its canonical encoding (encodeAuditEvent: fixed field order, detail keys sorted, each member once)" };
+  if (event.actor === submitter) return null;
+  if (actors === "principals" && !WORKLOAD.test(event.actor)) return null;
+  const may = actors === "principals" ? "itself or an end user it authenticated (not a workload)" : "only itself";
+  return {
+    status: 403,
+    error: "actor is not the submitter",
+    detail: `${submitter} may not append an audit event naming ${JSON.stringify(event.actor)} as its actor: its events may name ${may}`,
+  };
+}

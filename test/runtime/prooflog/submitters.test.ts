@@ -1,0 +1,139 @@
+// Who may append, from the verified credential: a log configured with `submitters` takes `POST /add` only from
+// those SPIFFE IDs (the kit's mTLS peer: the local CA's real SVIDs here), and an audit event (audit/audit.ts) only
+// when its actor is the verified submitter — or, for a submitter that speaks for the end users it authenticated
+// (quota), a principal that is not a workload. One service naming another as its actor is refused (403, naming both).
+import { mkdtempSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../../runtime/common/clock.js";
+import { allowTrustDomain, createLocalTrustDomain, mtlsClientOptions } from "../../../runtime/identity/index.js";
+import { encodeAuditEvent, type AuditEvent } from "../../../runtime/prooflog/audit/audit.js";
+import { generateKey } from "../../../runtime/prooflog/note.js";
+import { startLogServer } from "../../../runtime/prooflog/serve.js";
+import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
+import type { TransparencyLog } from "../../../runtime/prooflog/log.js";
+
+const TD = "log.test";
+const QUOTA = `spiffe://${TD}/ns/meridian/sa/quota`;
+const ATTEST = `spiffe://${TD}/ns/meridian/sa/attest`;
+const ESCROW = `spiffe://${TD}/ns/meridian/sa/escrow`;
+const ORIGIN = "meridian.test/submitters";
+
+const dir = mkdtempSync(join(tmpdir(), "log-submitters-"));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+let ca: Awaited<ReturnType<typeof createLocalTrustDomain>>;
+let app: FastifyInstance;
+let log: TransparencyLog;
+let port: number;
+
+beforeAll(async () => {
+  ca = await createLocalTrustDomain(TD, systemClock);
+  const server = await ca.issueSvid(`spiffe://${TD}/ns/meridian/sa/prooflog`, { dnsNames: ["localhost"] });
+  ({ app, log } = await startLogServer({
+    origin: ORIGIN,
+    signerKey: generateKey(ORIGIN).signerKey,
+    store: new MemoryStore(),
+    port: 0,
+    checkpointIntervalMs: 60_000,
+    submitters: [{ spiffe: QUOTA, actors: "principals" }, { spiffe: ATTEST }],
+    server: { tls: { cert: file("server.pem", server.cert), key: file("server.key", server.key), bundle: file("bundle.pem", ca.bundle) } },
+    notice: () => undefined,
+  }));
+  port = (app.server.address() as { port: number }).port;
+}, 30_000);
+afterAll(() => app?.close());
+
+/** POST /add over mTLS as `as` (an SVID the local CA issues), or with no client certificate. */
+async function add(entry: Uint8Array, as?: string): Promise<{ status: number; body: string }> {
+  const client = as ? await ca.issueSvid(as) : undefined;
+  const options = client ? mtlsClientOptions(client, ca.bundle, allowTrustDomain(TD)) : { ca: ca.bundle, checkServerIdentity: () => undefined };
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { ...options, host: "127.0.0.1", port, path: "/add", method: "POST", agent: false, headers: { "content-type": "application/octet-stream", "content-length": entry.length } },
+      (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end(Buffer.from(entry));
+  });
+}
+
+let tick = 0;
+const event = (e: Omit<AuditEvent, "timestamp">): Buffer => encodeAuditEvent({ ...e, timestamp: { wallTime: 1_700_000_000_000, logical: tick++ } });
+
+describe("POST /add with submitters", () => {
+  it("refuses (403, naming both) an audit event one service submits naming another service as its actor", async () => {
+    const before = log.size;
+    const forged = await add(event({ actor: ESCROW, action: "escrow.refund", subject: "r-1" }), ATTEST);
+    expect(forged.status).toBe(403);
+    expect(forged.body).toContain(ATTEST);
+    expect(forged.body).toContain(ESCROW);
+    // A submitter that speaks for its end users still cannot name a workload other than itself.
+    const viaQuota = await add(event({ actor: ATTEST, action: "quota.override.approve", subject: "o-1" }), QUOTA);
+    expect(viaQuota.status).toBe(403);
+    expect(viaQuota.body).toContain(QUOTA);
+    expect(viaQuota.body).toContain(ATTEST);
+    // Nor a workload in a spelling another reader would take for it.
+    expect((await add(event({ actor: ESCROW.toUpperCase(), action: "a", subject: "s" }), QUOTA)).status).toBe(403);
+    // Nor can it smuggle an actor past the check: a second `actor` key (JSON.parse keeps the last) is not the canonical encoding.
+    const twice = Buffer.from(
+      event({ actor: QUOTA, action: "a", subject: "s" })
+        .toString()
+        .replace(/}$/, `,"actor":${JSON.stringify(ESCROW)}}`),
+    );
+    expect((await add(twice, QUOTA)).status).toBe(400);
+    // An entry that claims an actor but is no well-formed audit event is refused too (a lax reader would take its actor).
+    expect((await add(Buffer.from(JSON.stringify({ actor: ESCROW, action: "a", subject: "s", extra: 1 })), ATTEST)).status).toBe(400);
+    // Nor behind a byte order mark or whitespace a lax reader skips.
+    const escrowEvent = event({ actor: ESCROW, action: "a", subject: "s" });
+    expect((await add(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), escrowEvent]), ATTEST)).status).toBe(400);
+    expect((await add(Buffer.concat([Buffer.from(" \n"), escrowEvent]), ATTEST)).status).toBe(400);
+    expect(log.size).toBe(before);
+  });
+
+  it("takes the honest path: an audit event naming its own submitter, a quota user's event, and entries that are not audit events", async () => {
+    const own = await add(event({ actor: ATTEST, action: "attest.result", subject: "node-1" }), ATTEST);
+    expect(own.status).toBe(200);
+    expect(JSON.parse(own.body)).toMatchObject({ index: expect.any(Number) });
+    // Quota names the tenant administrator whose JWT it verified (a principal, not a workload).
+    expect((await add(event({ actor: "alice@tenant-a", action: "quota.override.request", subject: "o-2" }), QUOTA)).status).toBe(200);
+    expect((await add(event({ actor: QUOTA, action: "quota.sweep", subject: "s" }), QUOTA)).status).toBe(200);
+    // The bytes are the log's entry as given: no framing added.
+    const bytes = Buffer.from("not an audit event: opaque bytes");
+    const r = JSON.parse((await add(bytes, ATTEST)).body) as { index: number };
+    expect(Buffer.from((await log.readEntries(r.index, r.index + 1))[0]!)).toEqual(bytes);
+    expect((await add(Buffer.from(JSON.stringify({ map: "quota", root: "abc" })), ATTEST)).status).toBe(200);
+  });
+
+  it("refuses a submitter that is not listed (403) and a caller with no verified identity (401)", async () => {
+    const before = log.size;
+    const unlisted = await add(event({ actor: ESCROW, action: "escrow.sale", subject: "s" }), ESCROW);
+    expect(unlisted.status).toBe(403);
+    expect(unlisted.body).toContain(ESCROW);
+    expect((await add(Buffer.from("opaque"), ESCROW)).status).toBe(403);
+    const anonymous = await add(event({ actor: QUOTA, action: "quota.sweep", subject: "s" }));
+    expect(anonymous.status).toBe(401);
+    expect(log.size).toBe(before);
+  });
+
+  it("still serves the log's reads to anyone", async () => {
+    await log.publishCheckpoint();
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = https.request({ ca: ca.bundle, checkServerIdentity: () => undefined, host: "127.0.0.1", port, path: "/checkpoint", agent: false }, (r) => (r.resume(), resolve(r.statusCode ?? 0)));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(res).toBe(200);
+  });
+});
