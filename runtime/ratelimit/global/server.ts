@@ -2,9 +2,10 @@
  * The global allocator as a service on the kit (`meridian ratelimit allocator`): its resources from the
  * config file, its leases in the `store` the file names (lease-store.ts: `memory`, one replica; `redis`,
  * replicas sharing leases through Redis), GetCapacity over HTTP (`POST /v1/allocator/capacity`) and, with `nats`, over NATS
- * request/reply (`<subject>.getcapacity`, nats.ts), and a status page per resource
+ * request/reply (`<subject>.getcapacity.<client>`, nats.ts), and a status page per resource
  * (`GET /v1/allocator/resources/:id`: every client's wants, has and lease expiry). With `callers`, a request's
- * `client` is bound to its verified caller (boundClient); over NATS it is taken as said (docs/ratelimit.md). The kit owns the
+ * `client` is bound to its verified caller (boundClient); over NATS it is the subject's, which the NATS server's
+ * permissions bind to the limiter's nkey (`natsNkeySeedFile`; docs/ratelimit.md). The kit owns the
  * listener, limits, health, metrics, identity and drain; NATS is a store it probes before start
  * (unreachable: one line, exit 1) and on every /readyz, beside this process's own connection state.
  * Redis likewise; while it does not answer, GetCapacity is a 503 naming it (an {error} over NATS).
@@ -19,6 +20,7 @@ import { clusterOptions, clusterProbe, followCredentials, hostPortOf, hostPortSc
 import type { ResourceConfig } from "./allocator.js";
 import { budgetRequestSchema, memoryBudgetStore, redisBudgetStore, type BudgetStore } from "./budget-store.js";
 import { memoryLeaseStore, redisLeaseStore, StoreDown, type LeaseStore } from "./lease-store.js";
+import { natsSubjectSchema, natsUrlSchema } from "./nats-config.js";
 
 const resource = z
   .object({
@@ -69,19 +71,19 @@ const allocatorConfigSchema = z
     /** Key prefix of the leases in Redis: replicas that share leases use the same one. */
     redisPrefix: z.string().min(1).max(64).default("mrl:alloc:"),
     /** Also answer GetCapacity on NATS request/reply (nats://host:port). */
-    nats: z
-      .string()
-      .regex(/^(nats|tls):\/\/[^\s]+$/, "expected nats://host:port")
-      .optional(),
-    /** NATS subject prefix: requests on `<subject>.getcapacity`. */
-    subject: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "expected a NATS subject: dot-separated tokens, no wildcards")
-      .default("meridian.ratelimit"),
+    nats: natsUrlSchema.optional(),
+    /** NATS subject prefix: requests on `<subject>.getcapacity.<client>` (nats.ts). */
+    subject: natsSubjectSchema,
+    /**
+     * The allocator's own NATS user: a file holding its nkey seed (a mounted Secret). On a server with natsAuthorization's
+     * permissions each limiter publishes only on its own client's subject, and the allocator takes the client from the
+     * subject; without it the allocator connects anonymously (docs/ratelimit.md).
+     */
+    natsNkeySeedFile: z.string().min(1).optional(),
     /**
      * SPIFFE IDs allowed to ask for capacity and read the status pages over HTTP (the regional limiters),
      * from `server.tls` (mTLS) or `server.identity` (the sidecar's XFCC); each speaks only for its own clients
-     * (boundClient). Default: anyone, as before the kit. NATS requests carry no identity (docs/ratelimit.md).
+     * (boundClient). Default: anyone, as before the kit. Over NATS the subject names the client (nats.ts).
      */
     callers: z.array(z.string().startsWith("spiffe://")).min(1).optional(),
     /** HLC propagation with this max offset: x-meridian-hlc on HTTP, the HLC and its epoch on NATS (older epochs refused). */
@@ -99,6 +101,7 @@ const allocatorConfigSchema = z
         path: [c.redisTls ? "redisTls" : "redisAuth"],
         message: "redisTls and redisAuth are for redisCluster; a single Redis takes them in its URL (rediss://user:password@host)",
       });
+    if (c.natsNkeySeedFile && !c.nats) ctx.addIssue({ code: "custom", path: ["natsNkeySeedFile"], message: "the allocator's NATS credentials need nats (nats://host:port, or --nats)" });
     if (c.store === "memory" && where) ctx.addIssue({ code: "custom", path: ["store"], message: `store is memory but Redis is set (${where}): set store: redis, or drop it` });
   })
   .transform((c) => ({ ...c, store: c.store ?? (c.redis || c.redisCluster ? ("redis" as const) : ("memory" as const)) }));
@@ -219,14 +222,23 @@ export const allocatorService = defineService({
     let natsState: true | string = true;
     if (c.nats) {
       const { connect } = await import("nats");
-      const { serveAllocator } = await import("./nats.js");
+      const { natsAuthenticator, serveAllocator } = await import("./nats.js");
       // The kit's probe saw the server greet; a connect that still fails is the start's one-line failure.
-      nc = await connect({ servers: c.nats, timeout: server.timeouts.storeMs, reconnect: true, maxReconnectAttempts: -1, name: "meridian-ratelimit-allocator" });
+      // Its credentials are read and checked before connecting: a bad file is the start's one-line failure, naming it.
+      const authenticator = c.natsNkeySeedFile === undefined ? undefined : natsAuthenticator("natsNkeySeedFile", c.natsNkeySeedFile);
+      nc = await connect({
+        servers: c.nats,
+        timeout: server.timeouts.storeMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        name: "meridian-ratelimit-allocator",
+        ...(authenticator ? { authenticator } : {}),
+      });
       serveAllocator(nc, c.subject, store, clock, node && { node, warn: (r) => log.warn(r, "NATS message dropped: its HLC was refused") });
       const conn = nc;
       void (async () => {
         for await (const s of conn.status()) {
-          if (s.type === "disconnect") natsState = `disconnected from NATS ${String(s.data)}: GetCapacity on ${c.subject}.getcapacity is not answered`;
+          if (s.type === "disconnect") natsState = `disconnected from NATS ${String(s.data)}: GetCapacity on ${c.subject}.getcapacity.* is not answered`;
           else if (s.type === "reconnect") natsState = true;
         }
       })().catch(() => undefined);
@@ -238,7 +250,7 @@ export const allocatorService = defineService({
       ready,
       hlc: node && httpHlc(node),
       started() {
-        log.info({ resources: c.resources.map((r) => r.id), store: c.store, nats: c.nats ? `${c.subject}.getcapacity` : null }, "allocator serving");
+        log.info({ resources: c.resources.map((r) => r.id), store: c.store, nats: c.nats ? `${c.subject}.getcapacity.*` : null }, "allocator serving");
       },
       async close() {
         // Drain answers the requests in flight; a connection that is down has none to answer.

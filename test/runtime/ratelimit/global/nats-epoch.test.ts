@@ -80,7 +80,7 @@ describe("HLC epoch on NATS (real NATS)", () => {
   it("a lease in a reply from an older epoch than the client's is refused, not used", async () => {
     // An allocator that predates the reset (stamps epoch 0, checks nothing) answers with a lease.
     const old = node(0);
-    const sub = nc.subscribe(`${subject}.old.getcapacity`, {
+    const sub = nc.subscribe(`${subject}.old.getcapacity.*`, {
       callback: (_err, msg) => {
         const h = natsHeaders();
         natsHlc.inject(h, old);

@@ -29,12 +29,12 @@ describe("the allocator on the kit", () => {
       expect(await ready.json()).toEqual({ ready: true, service: "ratelimit-allocator", checks: { "store:nats": "ok", nats: "ok" } });
       expect(await requestCapacity(nc, subject, "checkout", "eu", 50)).toEqual({ resource: "checkout", has: 50, expiresAt: 2000, refreshMs: 100, safeCapacity: 0 });
       // One clock node for both faces: NATS replies and HTTP answers carry its HLC and epoch.
-      const raw = await nc.request(`${subject}.getcapacity`, new TextEncoder().encode('{"resource":"checkout","client":"eu","wants":50}'), { timeout: 1000 });
+      const raw = await nc.request(`${subject}.getcapacity.eu`, new TextEncoder().encode('{"resource":"checkout","client":"eu","wants":50}'), { timeout: 1000 });
       expect(raw.headers?.get("Meridian-HLC-Epoch")).toBe("0");
       expect((await fetch(`${running.url}/healthz`)).headers.get("x-meridian-hlc-epoch")).toBe("0");
       // Hostile NATS requests: not JSON, extra keys, an unknown resource — each an {error}, no lease.
       for (const bad of ["{", '{"resource":"checkout","client":"x","wants":1,"admin":true}', '{"resource":"checkout","client":"x","wants":-1}', '{"resource":"nope","client":"x","wants":1}']) {
-        const reply = JSON.parse(new TextDecoder().decode((await nc.request(`${subject}.getcapacity`, new TextEncoder().encode(bad), { timeout: 1000 })).data)) as Record<string, unknown>;
+        const reply = JSON.parse(new TextDecoder().decode((await nc.request(`${subject}.getcapacity.eu`, new TextEncoder().encode(bad), { timeout: 1000 })).data)) as Record<string, unknown>;
         expect(reply, bad).toEqual({ error: expect.any(String) });
       }
       expect(await running.parts.store.snapshot("checkout", clock.now())).toEqual([{ client: "eu", wants: 50, has: 50, expiresAt: 2000 }]);
