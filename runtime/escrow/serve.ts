@@ -22,7 +22,8 @@ import type { EscrowStore } from "./store/port.js";
 import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.js";
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
-import { EscrowTransitionLog, incarnationOrigin, TRANSITION_LOG_LIMITS } from "./transition-log.js";
+import { TRANSITION_LOG_LIMITS } from "./transition-log.js";
+import { incarnationLog, openDurableTransitionLog, type ServedTransitionLog } from "./transport/transitions-durable.js";
 import { readSignerKey } from "./transition-key.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
@@ -203,8 +204,9 @@ const escrowServeConfigSchema = escrowConfigSchema
     mapTokenFile: z.string().min(1).optional(),
     /**
      * The Ed25519 note signer key file of the state-transition log (transition-log.ts); absent: a key made at start.
-     * Each incarnation's log is its own, origin meridian-escrow/<regions>/<incarnation>: the key signs under that name
-     * (its name in the file is not used), and its verifier key is served with each checkpoint.
+     * The log's origin is meridian-escrow/<regions>/<id> — the id kept in PostgreSQL with the log when the escrow has it
+     * and this file is set (a restart continues the log under this key), else each incarnation's own: the key signs under that name (its name in the file is
+     * not used), and its verifier key is served with each checkpoint.
      */
     transitionsKeyFile: z.string().min(1).optional(),
     /** The transition log's memory bounds: it is sealed (stops recording, says so) past either (transition-log.ts). */
@@ -266,6 +268,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       let store: EscrowStore | undefined;
       let htlc: HtlcLedger | undefined;
       let standbys: StandbyCheck | null = null;
+      let served: ServedTransitionLog | undefined;
       try {
         store = extra.store ?? (await openEscrowStore(urls));
         const ledger = (htlc = await openHtlcLedger(extra.store ? {} : urls));
@@ -275,12 +278,25 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
-        const transitions = new EscrowTransitionLog(clock, {
-          origin: incarnationOrigin(`meridian-escrow/${cfg.regions.join(".")}`),
+        // The transition log: kept in PostgreSQL when the escrow has it and the key file names its key (one log across
+        // restarts, under one key), else this process's own.
+        const logOptions = {
+          clock,
+          base: `meridian-escrow/${cfg.regions.join(".")}`,
           signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile),
           maxEntries: transitionsMaxEntries,
           maxBacklog: transitionsMaxBacklog,
-        });
+          onError: (err: Error) => log.warn({ err: err.message }, "transition log"),
+        };
+        if (postgres && transitionsKeyFile) {
+          const { PostgresTransitionLogStore } = await import("./transport/transitions-pg.js");
+          const logStore = new PostgresTransitionLogStore({ url: postgres, schema: storeSchema ?? (redis ? "meridian_escrow_journal" : "meridian_escrow"), queryTimeoutMs: postgresQueryTimeoutMs });
+          served = await openDurableTransitionLog(logStore, logOptions).catch(async (err: unknown) => {
+            await logStore.close().catch(() => undefined);
+            throw err;
+          });
+        } else served = incarnationLog(logOptions);
+        const transitions = served.log;
         const service = new EscrowService({
           transitions,
           config: cfg,
@@ -299,7 +315,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
               regions: cfg.regions,
               skus: cfg.skus.map((s) => s.sku),
               inventory: (sku) => service.inventory(sku),
-              transitions: () => transitions.checkpoint(50),
+              transitions: () => (transitions.flush(50), served!.current()),
               onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
               metrics,
             })
@@ -318,7 +334,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           // Each route's rule (buyers, admins, the mesh `callers`) is checked by the kit before its handler.
           routes: (app: FastifyInstance) => {
             installEscrowRoutes(app, service, { forward: extra.forward, htlc: { ledger, clock, strongRefusal: () => node.strongRefusal() } });
-            installTransitionRoutes(app, transitions);
+            installTransitionRoutes(app, served!);
           },
           // HLC propagation: every request's x-meridian-hlc forwards this service's clock (400 malformed, 409
           // beyond max offset), and every answer carries it back, so causality follows a purchase across regions;
@@ -332,6 +348,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
             service.start();
+            served!.start(cfg.rebalanceIntervalSeconds * 1000);
             sync?.start();
             publisher?.poke();
           },
@@ -339,6 +356,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             sync?.stop();
             await publisher?.close();
             await service.close();
+            await served!.close();
             await ledger.close();
             await standbys?.close();
           },
@@ -347,6 +365,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         await store?.close().catch(() => undefined);
         await htlc?.close().catch(() => undefined);
         await standbys?.close().catch(() => undefined);
+        await served?.close().catch(() => undefined);
         await room?.close().catch(() => undefined);
         throw err;
       }

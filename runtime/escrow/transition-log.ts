@@ -10,7 +10,9 @@
  * earlier incarnation made) is not logged, and counted in `refused` with the last reason, both served with the
  * checkpoint (transport/transitions.ts), so the log never leaves a change out silently.
  *
- * Each incarnation is its own log. The log lives in this process, so a restart starts a new, empty one; had it the
+ * Kept or not. With PostgreSQL the log is kept there and a restart continues it (transport/transitions-durable.ts:
+ * the same origin, `meridian-escrow/<regions>/<log id>`, and key; checkpoints sign only what the store holds). Without,
+ * each incarnation is its own log. The log lives in this process, so a restart starts a new, empty one; had it the
  * same origin and key as the last, a client or witness that saw size N would then see size 0, or another tree: a
  * rollback or fork of one log, which a transparency log must never present. So the origin carries the incarnation,
  * `meridian-escrow/<regions>/<16 hex digits, random at start>` (`incarnationOrigin`), and the checkpoints are signed under a key of that name (C2SP
@@ -26,7 +28,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { buyerOf, EscrowSequencer, FraudInputError, type EscrowTx } from "../fraud/index.js";
-import { generateKey, newSigner, verifierKeyOf } from "../prooflog/index.js";
+import { generateKey, newSigner, signCheckpoint, verifierKeyOf, type Signer } from "../prooflog/index.js";
 import type { Clock } from "../common/clock.js";
 import type { LedgerEvent, RegionLedger } from "./core/ledger.js";
 
@@ -53,6 +55,7 @@ export const TRANSITION_LOG_LIMITS = { maxEntries: 1_000_000, maxBacklog: 100_00
 export class EscrowTransitionLog {
   readonly sequencer: EscrowSequencer;
   readonly vkey: string;
+  private readonly signer: Signer;
   private pending: Pending[] = [];
   private head = 0;
   /** Events the machine refused (each would have been an invalid transition), and the last reason. */
@@ -76,7 +79,7 @@ export class EscrowTransitionLog {
     this.maxBacklog = o.maxBacklog ?? TRANSITION_LOG_LIMITS.maxBacklog;
     const skey = o.signerKey === undefined ? generateKey(o.origin).signerKey : renamedSignerKey(o.signerKey, o.origin);
     this.vkey = verifierKeyOf(skey);
-    const signer = newSigner(skey);
+    const signer = (this.signer = newSigner(skey));
     this.sequencer = new EscrowSequencer(signer.name, signer);
   }
 
@@ -95,7 +98,7 @@ export class EscrowTransitionLog {
   }
 
   /** Stop recording: what is logged stays served and challengeable; the queue is dropped. */
-  private seal(reason: string): void {
+  seal(reason: string): void {
     this.dropped += this.backlog;
     [this.pending, this.head] = [[], 0];
     this.sealed = { reason, size: this.sequencer.log.size };
@@ -151,6 +154,22 @@ export class EscrowTransitionLog {
     this.flush(budgetMs);
     const s = this.sequencer;
     const cp: TransitionCheckpoint = { origin: s.origin, vkey: this.vkey, size: s.log.size, root: Buffer.from(s.log.root()).toString("hex"), checkpoint: s.checkpoint() };
+    return this.sealed ? { ...cp, sealed: this.sealed } : cp;
+  }
+
+  /**
+   * The signed checkpoint of the first `size` entries (a durable prefix: transport/transitions-durable.ts signs only
+   * what its store holds), with `sealed` as it stands.
+   */
+  checkpointAt(size: number): TransitionCheckpoint {
+    const root = this.sequencer.log.rootAt(size);
+    const cp: TransitionCheckpoint = {
+      origin: this.sequencer.origin,
+      vkey: this.vkey,
+      size,
+      root: Buffer.from(root).toString("hex"),
+      checkpoint: signCheckpoint({ origin: this.sequencer.origin, size, root, extensions: [] }, [this.signer]),
+    };
     return this.sealed ? { ...cp, sealed: this.sealed } : cp;
   }
 

@@ -1,5 +1,6 @@
 /**
- * The escrow's state-transition log lives in its process, so a restart starts a new, empty log. With the same
+ * Without PostgreSQL (here the memory store), the escrow's state-transition log lives in its process, so a restart
+ * starts a new, empty log (with PostgreSQL it is kept and continued: transport/transitions-restart.test.ts). With the same
  * signer key file, a witness (here a Go program built from the reference golang.org/x/mod/sumdb/{note,tlog},
  * transitions-go/witness.go) that saw the first incarnation's checkpoint must never be shown the second's as the same
  * log: that would be a rollback (size N, then a smaller tree) or a fork, equivocation a transparency log must never
@@ -7,12 +8,8 @@
  * note key name (the key file's key, named after that origin), so the second's checkpoint does not open under the
  * first's verifier key, while one incarnation's later checkpoints extend its earlier ones.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { defineEscrowService } from "../../../runtime/escrow/serve.js";
@@ -21,15 +18,11 @@ import { startService, type RunningService } from "../../../runtime/kit/index.js
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { parseVerifierKey } from "../../../runtime/prooflog/note.js";
 import { testConfig } from "./fixture.js";
+import { buildGoWitness, type GoWitness } from "./transitions-go/witness.js";
 
-const run = promisify(execFile);
-const GOCODE = "/usr/share/gocode";
-const tmp = mkdtempSync(join(tmpdir(), "escrow-incarnation-"));
-const bin = join(tmp, "witness");
-const keyFile = join(tmp, "transitions.key");
+let go: GoWitness;
+let keyFile: string;
 const running: RunningService[] = [];
-
-type Served = { origin: string; vkey: string; size: number; checkpoint: string };
 
 async function startEscrow(): Promise<RunningService> {
   const config = await testConfig(["eu", "us"], {
@@ -49,35 +42,17 @@ async function sell(svc: RunningService, region: string, qty: number): Promise<v
   expect(await service.commit(r.id, { user, tier: "standard", weight: 1, admin: false })).toMatchObject({ status: "sold" });
 }
 
-async function checkpoint(svc: RunningService, name: string): Promise<Served & { file: string }> {
-  const served = (await (await fetch(`${svc.url}/v1/transitions/checkpoint`)).json()) as Served;
-  const file = join(tmp, `${name}.checkpoint`);
-  writeFileSync(file, served.checkpoint);
-  return { ...served, file };
-}
-
-/** The Go witness's verdict on seeing checkpoint `a`, then `b` (whose entries `url` serves). */
-async function witness(vkey: string, a: string, b: string, url: string): Promise<string> {
-  try {
-    return (await run(bin, [vkey, a, b, url])).stdout;
-  } catch (e) {
-    return (e as { stdout: string }).stdout;
-  }
-}
+const checkpoint = (svc: RunningService, name: string) => go.checkpoint(svc.url, name);
+const witness = (vkey: string, a: string, b: string, url: string) => go.judge(vkey, a, b, url);
 
 beforeAll(() => {
-  mkdirSync(join(tmp, "src", "escrowwitness"), { recursive: true });
-  copyFileSync(fileURLToPath(new URL("./transitions-go/witness.go", import.meta.url)), join(tmp, "src", "escrowwitness", "main.go"));
-  execFileSync("go", ["build", "-o", bin, "escrowwitness"], {
-    cwd: tmp,
-    env: { ...process.env, GOPATH: `${tmp}:${GOCODE}`, GO111MODULE: "off", GOPROXY: "off", GOFLAGS: "", GOTOOLCHAIN: "local", GOCACHE: join(tmp, "gocache") },
-    stdio: "pipe",
-  });
+  go = buildGoWitness();
+  keyFile = join(go.dir, "transitions.key");
   writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
 }, 120_000);
 afterAll(async () => {
   for (const s of running) await s.close().catch(() => undefined);
-  rmSync(tmp, { recursive: true, force: true });
+  go?.remove();
 });
 
 describe("the transition log across a restart with the same key file", () => {
@@ -90,7 +65,7 @@ describe("the transition log across a restart with the same key file", () => {
     expect(a2.size).toBeGreaterThan(a1.size);
     expect(a1.size).toBeGreaterThan(0);
     // Within one incarnation, a later checkpoint extends an earlier one (the witness checks it with tlog) ...
-    expect(await witness(a1.vkey, a1.file, a2.file, first.url)).toMatch(/^ok note\.Open A: .*\nok B extends A: \d+ -> \d+\n$/);
+    expect(await witness(a1.vkey, a1.file, a2.file, first.url)).toMatch(/^ok note\.Open A: .*\nok tlog\.CheckTree: \d+ -> \d+\nok B extends A: \d+ -> \d+\n$/);
     // ... and the witness does catch a rollback when it sees one.
     expect(await witness(a1.vkey, a2.file, a1.file, first.url)).toMatch(/^FAIL rollback/m);
     await first.close();

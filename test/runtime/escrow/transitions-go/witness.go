@@ -6,7 +6,8 @@
 //
 // A is a checkpoint the witness saw (it must open under vkey, its origin line being the key's name, as
 // C2SP tlog-checkpoint asks); B is one seen later. If B also opens under vkey with the same origin, it is the
-// same log, and it must extend A: its entries (GET /v1/transitions) hash with tlog to B's root, and their
+// same log, and it must extend A: the log's consistency proof (GET /v1/transitions/consistency) must pass
+// tlog.CheckTree from A's tree to B's, and its entries (GET /v1/transitions) hash with tlog to B's root, and their
 // first A.size to A's root. Otherwise B is another log, and cannot contradict A.
 // Output: "ok …" lines; a rollback or fork prints "FAIL …" and exits 1.
 package main
@@ -106,6 +107,30 @@ func main() {
 	}
 	if b.size < a.size {
 		fail("rollback: %s was size %d, now size %d under the same key", a.origin, a.size, b.size)
+	}
+	if a.size > 0 {
+		res, err := http.Get(fmt.Sprintf("%s/v1/transitions/consistency?old=%d&new=%d", os.Args[4], a.size, b.size))
+		if err != nil {
+			fail("GET consistency: %v", err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var cp struct{ Proof []string }
+		if err := json.Unmarshal(body, &cp); err != nil || res.StatusCode != 200 {
+			fail("GET consistency %d -> %d: HTTP %d %s", a.size, b.size, res.StatusCode, body)
+		}
+		var proof tlog.TreeProof
+		for _, h := range cp.Proof {
+			x, err := tlog.ParseHash(h)
+			if err != nil {
+				fail("consistency proof hash %q: %v", h, err)
+			}
+			proof = append(proof, x)
+		}
+		if err := tlog.CheckTree(proof, b.size, b.root, a.size, a.root); err != nil {
+			fail("fork: tlog.CheckTree %d -> %d: %v", a.size, b.size, err)
+		}
+		fmt.Printf("ok tlog.CheckTree: %d -> %d\n", a.size, b.size)
 	}
 	es := entries(os.Args[4], b.size)
 	var stored []tlog.Hash

@@ -1,0 +1,259 @@
+/**
+ * The escrow's state-transition log (transition-log.ts) as served: kept in a store across restarts when the escrow
+ * has one (PostgreSQL, transitions-pg.ts), else this process's alone.
+ *
+ * Kept (`openDurableTransitionLog` with a store): the log is named once, `meridian-escrow/<regions>/<16 random hex
+ * digits>`, when the store first holds it, and every later process serving those regions continues it — the same
+ * origin and note key, the tree only growing. At start the process claims the log (its writer epoch), reads its
+ * entries back and re-executes each (an entry that does not replay to the stored bytes is a corrupt store), then logs
+ * what its restart did to the ledgers: the previous process's regions' ledgers are gone — every reservation still open
+ * there is voided and their free units debited (`void`, `debit`: the units went with the lease, which this process's
+ * ledgers take over as they stand, a `refill`). So its ledgers' events apply to the state they really start from, and
+ * a refund of an earlier process's sale is a valid transition of the same log. A checkpoint (and the anchor) signs only
+ * what the store holds (`durable`): a crash loses nothing a client or witness was shown.
+ *
+ * Rollbacks. A log store that restarts empty holds no name: the next process names a new log, which no witness can
+ * take for size 0 of the old one. A store restored from a stale snapshot (or otherwise behind, or forked) is found by
+ * `check`, which holds the restored tree to what was published of the log (the map's anchors, transitions-anchor.ts):
+ * then the process starts a new, differently named log (recorded in `restarted`: which log, at which size, and why),
+ * rather than refusing to start — refusing would stop the sales over their audit log, and continuing would sign a
+ * rolled-back tree; the new log's entries start from the empty state, as a log must (a challenger replays from it), and
+ * the old log's published checkpoints stand. Without a map nothing outside the store remembers the log, and a
+ * stale snapshot is not detected by the escrow (a witness of the log still sees the rollback).
+ *
+ * Two processes serving the same regions on one store: the later start takes the log over (a newer epoch); the
+ * earlier one's next append is refused, and it seals its log there (it serves its durable prefix, signs nothing more).
+ *
+ * A log is kept only under a key kept with it (`transitionsKeyFile`, serve.ts): with a key made at start, each
+ * process's checkpoints would open under another verifier key. A stored log whose key is not the key file's (the
+ * operator changed it) is not continued either: a new log starts under the new key.
+ *
+ * Not kept (no store, or no key file): each process start is its own log, `meridian-escrow/<regions>/<incarnation>`,
+ * as before.
+ */
+import { decodeEntry, freeKey, parseEscrowTx } from "../../fraud/index.js";
+import type { Clock } from "../../common/clock.js";
+import { EscrowTransitionLog, incarnationOrigin, type TransitionCheckpoint } from "../transition-log.js";
+
+/** A log as the store holds it, claimed by this process (its writer epoch). */
+export interface ClaimedLog {
+  origin: string;
+  /** The verifier key its checkpoints were signed with. */
+  vkey: string;
+  epoch: number;
+  size: number;
+  root: string;
+  /** Its first entries in order (fewer than `size`: the store lost some). */
+  entries: Buffer[];
+}
+
+/** Where a kept log lives (transitions-pg.ts). */
+export interface TransitionLogStore {
+  migrate(): Promise<void>;
+  /** Claim the log of `base` (a newer epoch), or create it as `fresh`. */
+  claim(base: string, fresh: { origin: string; vkey: string }): Promise<ClaimedLog>;
+  /** Append entries `from`.. with the new root, unless another process claimed the log since. */
+  append(base: string, claimed: { origin: string; epoch: number }, from: number, entries: readonly Uint8Array[], root: string): Promise<void>;
+  /** Name a new, empty log for `base` in place of the claimed one. */
+  replace(base: string, claimed: { origin: string; epoch: number }, next: { origin: string; vkey: string }): Promise<void>;
+  /** Whether an append failed because another process holds the log now (then this one stops writing it). */
+  isTakeover(err: unknown): boolean;
+  close(): Promise<void>;
+}
+
+/** Why a process started a new log instead of continuing the stored one. */
+export interface LogRestart {
+  origin: string;
+  size: number;
+  reason: string;
+}
+
+export interface TransitionLogOptions {
+  clock: Clock;
+  /** `meridian-escrow/<regions>`: the log's name without its id. */
+  base: string;
+  signerKey?: string;
+  maxEntries?: number;
+  maxBacklog?: number;
+  /** Told of a failed append (retried at the next sync) and of a takeover. */
+  onError?: (err: Error) => void;
+}
+
+const MAX_APPEND = 1000;
+
+/** The log as served: its checkpoints sign only what is durable (everything, for a log of this process alone). */
+export class ServedTransitionLog {
+  /** Entries the store holds (a checkpoint signs no more). */
+  durable: number;
+  /** Set when this process started a new log in place of the stored one. */
+  restarted?: LogRestart;
+  private chain: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  private lost = false;
+
+  constructor(
+    readonly log: EscrowTransitionLog,
+    private readonly kept?: { store: TransitionLogStore; base: string; epoch: number; onError: (err: Error) => void },
+  ) {
+    this.durable = kept ? 0 : Infinity;
+  }
+
+  /** The writer epoch of a kept log (0: this process's alone). */
+  get epoch(): number {
+    return this.kept?.epoch ?? 0;
+  }
+
+  private get size(): number {
+    return Math.min(this.durable, this.log.sequencer.log.size);
+  }
+
+  /** Write what is logged and not yet stored (one append at a time); resolves once it is (or failed: then rejects). */
+  sync(): Promise<void> {
+    const next = this.chain.then(() => this.persist());
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async persist(): Promise<void> {
+    const k = this.kept;
+    if (!k || this.lost) return;
+    const entries = this.log.sequencer.entries;
+    while (this.durable < entries.length) {
+      const to = Math.min(entries.length, this.durable + MAX_APPEND);
+      try {
+        await k.store.append(
+          k.base,
+          { origin: this.log.sequencer.origin, epoch: k.epoch },
+          this.durable,
+          entries.slice(this.durable, to),
+          Buffer.from(this.log.sequencer.log.rootAt(to)).toString("hex"),
+        );
+      } catch (err) {
+        if (k.store.isTakeover(err)) {
+          this.lost = true;
+          this.log.seal(`${(err as Error).message}; this process's log ends at ${this.durable}`);
+        }
+        throw err;
+      }
+      this.durable = to;
+    }
+  }
+
+  /** Store what is logged every `ms` (the checkpoint route stores before it signs, too). */
+  start(ms: number): void {
+    if (!this.kept) return;
+    this.timer ??= setInterval(() => void this.sync().catch((e: Error) => this.kept!.onError(e)), ms);
+    this.timer.unref();
+  }
+
+  /** Log what is queued within `budgetMs`, store it, and sign what is stored. A store that fails leaves the last durable size signed. */
+  async checkpoint(budgetMs: number): Promise<TransitionCheckpoint> {
+    this.log.flush(budgetMs);
+    await this.sync().catch((e: Error) => this.kept?.onError(e));
+    return this.current();
+  }
+
+  /** The signed checkpoint of what is durable now (no flush, no write). */
+  current(): TransitionCheckpoint {
+    const cp = this.log.checkpointAt(this.size);
+    return cp.sealed && cp.sealed.size > cp.size ? { ...cp, sealed: { ...cp.sealed, size: cp.size } } : cp;
+  }
+
+  /** Entries start..start+limit−1 of the durable log. */
+  entries(start: number, limit: number): string[] {
+    return this.log.entries(start, Math.max(0, Math.min(limit, this.size - start)));
+  }
+
+  /** The RFC 6962 consistency proof from size `old` to `next` (both within the durable log), base64 hashes. */
+  consistency(old: number, next: number): string[] | string {
+    if (old > next || next > this.size) return `sizes ${old} → ${next} are not within the log's ${this.size} durable entries`;
+    if (old === 0) return []; // the empty tree is a prefix of every tree
+    return this.log.sequencer.log.consistencyProof(old, next).map((h) => Buffer.from(h).toString("base64"));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    if (!this.kept) return;
+    await this.sync().catch((e: Error) => this.kept!.onError(e));
+    await this.kept.store.close();
+  }
+}
+
+/** This process's own log (no store): a new incarnation, `<base>/<random>`. */
+export function incarnationLog(o: TransitionLogOptions): ServedTransitionLog {
+  return new ServedTransitionLog(newLog(o, incarnationOrigin(o.base)));
+}
+
+function newLog(o: TransitionLogOptions, origin: string): EscrowTransitionLog {
+  return new EscrowTransitionLog(o.clock, { origin, signerKey: o.signerKey, maxEntries: o.maxEntries, maxBacklog: o.maxBacklog });
+}
+
+/**
+ * The kept log of `base` in `store`, continued (see the file's comment). `check`, given the restored log, answers why
+ * it must not be continued (behind or forked from what was published), or undefined.
+ */
+export async function openDurableTransitionLog(
+  store: TransitionLogStore,
+  o: TransitionLogOptions & { check?: (log: EscrowTransitionLog) => Promise<string | undefined> },
+): Promise<ServedTransitionLog> {
+  const onError = o.onError ?? (() => undefined);
+  await store.migrate();
+  const fresh = newLog(o, incarnationOrigin(o.base));
+  const claimed = await store.claim(o.base, { origin: fresh.sequencer.origin, vkey: fresh.vkey });
+  let log = claimed.origin === fresh.sequencer.origin ? fresh : newLog(o, claimed.origin);
+  let why: string | undefined;
+  if (log.vkey !== claimed.vkey) why = `its checkpoints were signed by another key (${claimed.vkey}; transitionsKeyFile now holds another)`;
+  else if (claimed.entries.length < claimed.size) why = `the store holds ${claimed.entries.length} of its ${claimed.size} entries`;
+  else why = replay(log, claimed.entries);
+  if (why === undefined && claimed.size > 0 && Buffer.from(log.sequencer.log.root()).toString("hex") !== claimed.root) why = "its entries do not hash to the stored root";
+  why ??= await o.check?.(log);
+  let restarted: LogRestart | undefined;
+  if (why !== undefined) {
+    restarted = { origin: claimed.origin, size: claimed.size, reason: why };
+    log = newLog(o, incarnationOrigin(o.base));
+    const origin = log.sequencer.origin;
+    await store.replace(o.base, claimed, { origin, vkey: log.vkey });
+    onError(new Error(`transition log ${claimed.origin} (size ${claimed.size}) not continued: ${why}; a new log ${origin} starts`));
+  } else closePrevious(log);
+  const served = new ServedTransitionLog(log, { store, base: o.base, epoch: claimed.epoch, onError });
+  served.durable = restarted ? 0 : claimed.entries.length;
+  served.restarted = restarted;
+  await served.sync();
+  if (log.sequencer.log.size >= (o.maxEntries ?? Infinity)) log.seal(`the log holds ${o.maxEntries} entries, its limit`);
+  return served;
+}
+
+/** Re-execute the stored entries; why they do not replay to the same bytes, or undefined. */
+function replay(log: EscrowTransitionLog, entries: readonly Buffer[]): string | undefined {
+  const s = log.sequencer;
+  for (let i = 0; i < entries.length; i++) {
+    try {
+      s.submit(decodeEntry(entries[i]!).tx);
+    } catch (e) {
+      return `entry ${i} does not replay (${(e as Error).message})`;
+    }
+    if (!s.entries[i]!.equals(entries[i]!)) return `entry ${i} does not replay to its stored bytes`;
+  }
+  return undefined;
+}
+
+/**
+ * The previous process's ledgers ended with it: void every reservation still open and debit every free unit, so the
+ * state is what this process's ledgers start from (nothing; their first refill takes the lease as it stands).
+ */
+function closePrevious(log: EscrowTransitionLog): void {
+  const open = new Map<string, { sku: string; region: string; id: string }>();
+  const units = new Map<string, { sku: string; region: string }>();
+  for (const bytes of log.sequencer.entries) {
+    const tx = parseEscrowTx(decodeEntry(bytes).tx);
+    if (typeof tx === "string") continue;
+    units.set(freeKey(tx.sku, tx.region), { sku: tx.sku, region: tx.region });
+    if (tx.op === "reserve") open.set(`${tx.sku}\n${tx.id}`, { sku: tx.sku, region: tx.region, id: tx.id });
+    else if (tx.op === "commit" || tx.op === "cancel" || tx.op === "expire" || tx.op === "void") open.delete(`${tx.sku}\n${tx.id}`);
+  }
+  for (const r of open.values()) log.sequencer.submit({ op: "void", ...r });
+  for (const [key, u] of units) {
+    const free = log.sequencer.state.read(key);
+    if (free !== undefined) log.sequencer.submit({ op: "debit", ...u, qty: Number(free) });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The transition log of an escrow on PostgreSQL is kept there (transport/transitions-durable.ts), so a restart
+ * continues the same log: the same origin and note key, a tree that only grows, and each checkpoint consistent with
+ * every earlier one — as a witness built from Go's golang.org/x/mod/sumdb/{note,tlog} (transitions-go/witness.go)
+ * checks it: tlog.CheckTree on the log's consistency proof across the restart, and the entries rehashed. The restarted
+ * log carries the state on: a refund of a sale the first process made is logged, not refused. A log store that
+ * restarts empty starts another log (another origin), which a witness of the first cannot mistake for a rollback.
+ */
+import pg from "pg";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../../../runtime/common/clock.js";
+import { defineEscrowService } from "../../../../runtime/escrow/serve.js";
+import type { EscrowService } from "../../../../runtime/escrow/service.js";
+import { startService, type RunningService } from "../../../../runtime/kit/index.js";
+import { generateKey } from "../../../../runtime/prooflog/index.js";
+import { testConfig } from "../fixture.js";
+import { dropPgSchema, ensurePgDatabase, PG_URL, uniqueName } from "../servers.js";
+import { buildGoWitness, type GoWitness } from "../transitions-go/witness.js";
+
+const schema = uniqueName("tlog_restart");
+let go: GoWitness;
+let keyFile: string;
+const running: RunningService[] = [];
+
+async function startEscrow(): Promise<RunningService> {
+  const config = await testConfig(["eu", "us"], {
+    skus: [{ sku: "tix", total: 100, globalReserve: 0, allocation: { eu: 60, us: 40 }, refill: { batchSize: 10, reorderPoints: { eu: 5, us: 5 } } }],
+  });
+  const raw = JSON.parse(JSON.stringify({ ...config, postgres: PG_URL, storeSchema: schema, transitionsKeyFile: keyFile, server: { port: 0 } })) as Record<string, unknown>;
+  const svc = await startService(defineEscrowService(), raw, { clock: systemClock, processMetrics: false });
+  running.push(svc);
+  return svc;
+}
+
+const serviceOf = (svc: RunningService) => (svc.parts as { service: EscrowService }).service;
+let buyers = 0;
+async function sell(svc: RunningService, region: string, qty: number): Promise<string> {
+  const service = serviceOf(svc);
+  const user = `buyer-${++buyers}`;
+  const r = (await service.sale("tix", region))!.escrow.tryReserve(user, qty)!;
+  expect(await service.commit(r.id, { user, tier: "standard", weight: 1, admin: false })).toMatchObject({ status: "sold" });
+  return r.id;
+}
+/** A reservation left open when the process stops. */
+async function reserve(svc: RunningService, region: string, qty: number): Promise<void> {
+  expect((await serviceOf(svc).sale("tix", region))!.escrow.tryReserve(`buyer-${++buyers}`, qty)).not.toBeNull();
+}
+
+beforeAll(async () => {
+  await ensurePgDatabase();
+  go = buildGoWitness();
+  keyFile = join(go.dir, "transitions.key");
+  writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
+}, 120_000);
+afterAll(async () => {
+  for (const s of running) await s.close().catch(() => undefined);
+  await dropPgSchema(schema);
+  go?.remove();
+});
+
+describe("the transition log of an escrow on PostgreSQL across restarts", () => {
+  it("a restart continues the same log: Go's tlog.CheckTree accepts the consistency proof across it", { timeout: 120_000 }, async () => {
+    const first = await startEscrow();
+    const sold = await sell(first, "eu", 3);
+    await sell(first, "us", 2);
+    await reserve(first, "eu", 1); // open at the stop
+    const a = await go.checkpoint(first.url, "a");
+    expect(a.size).toBeGreaterThan(0);
+    expect(a.origin).toMatch(/^meridian-escrow\/eu\.us\/[0-9a-f]{16}$/);
+    await first.close();
+
+    const second = await startEscrow();
+    const b0 = await go.checkpoint(second.url, "b0");
+    expect(b0.origin).toBe(a.origin);
+    expect(b0.vkey).toBe(a.vkey);
+    expect(b0.size).toBeGreaterThanOrEqual(a.size);
+    // The first process's sale is in the log the second continues: its refund is a valid transition, logged.
+    expect(await serviceOf(second).refund("tix", sold)).toBe("refunded");
+    await sell(second, "eu", 1);
+    const b1 = await go.checkpoint(second.url, "b1");
+    expect(b1).toMatchObject({ origin: a.origin, refused: 0 });
+    expect(b1.size).toBeGreaterThan(b0.size);
+    for (const [x, y] of [
+      [a, b0],
+      [a, b1],
+      [b0, b1],
+    ] as const) {
+      const verdict = await go.judge(a.vkey, x.file, y.file, second.url);
+      expect(verdict, verdict).toMatch(new RegExp(`^ok note\\.Open A: .*\\nok tlog\\.CheckTree: ${x.size} -> ${y.size}\\nok B extends A: ${x.size} -> ${y.size}\\n$`));
+    }
+    // The witness does catch a rollback when shown one.
+    expect(await go.judge(a.vkey, b1.file, a.file, second.url)).toMatch(/^FAIL rollback/m);
+    await second.close();
+
+    // A log store that restarts empty: the next process starts another log, never size 0 of this one.
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DELETE FROM ${schema}.escrow_transition_entries`);
+    await c.query(`DELETE FROM ${schema}.escrow_transition_logs`);
+    await c.end();
+    const third = await startEscrow();
+    const c0 = await go.checkpoint(third.url, "c0");
+    expect(c0.origin).not.toBe(a.origin);
+    expect(await go.judge(a.vkey, b1.file, c0.file, third.url)).toMatch(/^ok note\.Open A: .*\nok another log: /);
+  });
+});
