@@ -36,13 +36,20 @@ descriptors:
 );
 const children: ChildProcess[] = [];
 let cluster: RedisCluster;
+/** The second test's cluster (certificates for `localhost` only). */
+let named: RedisCluster;
 
+// Both clusters start side by side: most of a start is waiting (each node answering, the cluster agreeing on its slots).
 beforeAll(async () => {
-  cluster = await startRedisCluster({ secure: true });
+  const [main, byName] = await Promise.allSettled([startRedisCluster({ secure: true }), startRedisCluster({ secure: true, san: "DNS:localhost" })]);
+  if (main.status === "fulfilled") cluster = main.value;
+  if (byName.status === "fulfilled") named = byName.value;
+  if (main.status === "rejected") throw main.reason;
+  if (byName.status === "rejected") throw byName.reason;
 }, 90_000);
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await cluster?.stop();
+  await Promise.all([cluster?.stop(), named?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -201,48 +208,48 @@ describe("serve on a TLS Redis Cluster with an ACL user from a mounted Secret", 
   }, 60_000);
 
   it("seeds given by name: the nodes the cluster announces by address are checked against that name", async () => {
-    // Certificates for `localhost` only: a node reached at 127.0.0.1 verifies only under the seeds' name.
-    const named = await startRedisCluster({ secure: true, san: "DNS:localhost" });
-    try {
-      const s = named.secure!;
-      const seeds = named.nodes.map((n) => `localhost:${n.port}`).join(",");
-      const args = ["--redis-cluster", seeds, "--redis-tls-ca", s.caFile, "--redis-username-file", join(s.secretDir, "username"), "--redis-password-file", join(s.secretDir, "password")];
-      const r = await ready(args, `mrl:test:tls-named:${process.pid}:`);
-      const client = rlsClient(`127.0.0.1:${r.grpc}`);
-      // Keys in several slots, so the answer needs every master (each reached at the address it announces).
-      const answers = await Promise.all(["k1", "k2", "k3", "k4", "k5", "k6"].map((v) => client.call({ domain: "tls", descriptors: [d([["a", v]])] })));
-      client.close();
-      expect(answers.map((a) => a.overall_code)).toEqual(Array(6).fill("OK"));
-      r.child.kill("SIGTERM");
-    } finally {
-      await named.stop();
-    }
+    // Certificates for `localhost` only (`named`, started beside the first cluster): a node reached at 127.0.0.1
+    // verifies only under the seeds' name.
+    const s = named.secure!;
+    const seeds = named.nodes.map((n) => `localhost:${n.port}`).join(",");
+    const args = ["--redis-cluster", seeds, "--redis-tls-ca", s.caFile, "--redis-username-file", join(s.secretDir, "username"), "--redis-password-file", join(s.secretDir, "password")];
+    const r = await ready(args, `mrl:test:tls-named:${process.pid}:`);
+    const client = rlsClient(`127.0.0.1:${r.grpc}`);
+    // Keys in several slots, so the answer needs every master (each reached at the address it announces).
+    const answers = await Promise.all(["k1", "k2", "k3", "k4", "k5", "k6"].map((v) => client.call({ domain: "tls", descriptors: [d([["a", v]])] })));
+    client.close();
+    expect(answers.map((a) => a.overall_code)).toEqual(Array(6).fill("OK"));
+    r.child.kill("SIGTERM");
   }, 60_000);
 
   it("a wrong password, an unknown CA or a certificate for another name is refused at start, naming what is wrong", async () => {
     const wrong = join(dir, "wrong-password");
     writeFileSync(wrong, "not-the-password\n");
     const prefix = `mrl:test:tls-refused:${process.pid}:`;
-    const badPassword = await serve(access({ passwordFile: wrong }), prefix);
-    expect(badPassword).toMatchObject({ exit: 1 });
-    expect((badPassword as { stderr: string }).stderr).toMatch(/credentials refused: WRONGPASS/);
-
     // The system's CAs do not know the test CA.
     const otherCa = join(dir, "other-ca.crt");
     writeFileSync(otherCa, (await import("node:tls")).rootCertificates[0]!);
-    const badCa = await serve(access({ ca: otherCa }), prefix);
+    // Five processes that each end by themselves, on nothing they share but the read-only files: side by side (the
+    // plaintext one waits out its store timeout).
+    const [badPassword, badCa, badName, plain, missing] = await Promise.all([
+      serve(access({ passwordFile: wrong }), prefix),
+      serve(access({ ca: otherCa }), prefix),
+      serve(access({ serverName: "other.test" }), prefix),
+      // No TLS at all towards a TLS-only cluster: it does not answer (no silent plaintext fallback).
+      serve(["--redis-cluster", cluster.spec], prefix),
+      serve(access({ passwordFile: join(dir, "no-such-file") }), prefix),
+    ]);
+    expect(badPassword).toMatchObject({ exit: 1 });
+    expect((badPassword as { stderr: string }).stderr).toMatch(/credentials refused: WRONGPASS/);
+
     expect(badCa).toMatchObject({ exit: 1 });
     expect((badCa as { stderr: string }).stderr).toMatch(/TLS refused: .*certificate/);
 
-    const badName = await serve(access({ serverName: "other.test" }), prefix);
     expect(badName).toMatchObject({ exit: 1 });
     expect((badName as { stderr: string }).stderr).toMatch(/TLS refused: .*other\.test/);
 
-    // No TLS at all towards a TLS-only cluster: it does not answer (no silent plaintext fallback).
-    const plain = await serve(["--redis-cluster", cluster.spec], prefix);
     expect(plain).toMatchObject({ exit: 1 });
 
-    const missing = await serve(access({ passwordFile: join(dir, "no-such-file") }), prefix);
     expect(missing).toMatchObject({ exit: 2 });
     expect((missing as { stderr: string }).stderr).toMatch(/redisAuth\.passwordFile: cannot read \(ENOENT\)/);
   }, 60_000);
