@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
 import { d, rlsClient, type Kv } from "../runtime/ratelimit/rls-client.js";
 import { startRedisCluster, type RedisCluster } from "../runtime/ratelimit/redis-cluster.js";
@@ -149,10 +149,42 @@ function check(result: Awaited<ReturnType<typeof load>>): void {
   expect(result.calls, ctx).toBeGreaterThan(50);
 }
 
+type Replica = Awaited<ReturnType<typeof serve>>;
+const redisPrefix = `mrl:test:exact:${process.pid}:`;
+let cluster: RedisCluster | undefined;
+let onRedis: Promise<Replica[]>;
+let onCluster: Promise<Replica[]>;
+
+/**
+ * Both cases' replicas, and the second's cluster, start at once before either case runs its load: a replica's start
+ * is a Node process loading, a cluster's mostly waiting (each node answering, the nodes agreeing on their slots), so
+ * they overlap. Each case waits for every start to end before its load, so the loads (which time every round trip)
+ * still run alone, one after the other. A start that fails fails the case that needs it.
+ */
+beforeAll(() => {
+  onRedis = Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", redisPrefix, "--instances", "3", "--redis-timeout-ms", "3000"])));
+  onCluster = startRedisCluster().then((c) => {
+    cluster = c;
+    return Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", c.spec, "--instances", "3", "--redis-timeout-ms", "3000"])));
+  });
+  // Awaited by the cases; until then a failure is held, not an unhandled rejection.
+  onRedis.catch(() => undefined);
+  onCluster.catch(() => undefined);
+});
+afterAll(async () => {
+  await Promise.allSettled([onRedis, onCluster]);
+  await cluster?.stop();
+  const redis = new Redis("redis://127.0.0.1:6379/2");
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+const started = () => Promise.allSettled([onRedis, onCluster]);
+
 describe("three serve replicas share exact counters", () => {
   it("on one Redis: never more than the limit in any window, whatever the descriptor combinations", async () => {
-    const prefix = `mrl:test:exact:${process.pid}:`;
-    const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis", "redis://127.0.0.1:6379/2", "--redis-prefix", prefix, "--instances", "3", "--redis-timeout-ms", "3000"])));
+    await started();
+    const replicas = await onRedis;
     try {
       check(
         await conclusiveLoad(
@@ -162,27 +194,18 @@ describe("three serve replicas share exact counters", () => {
       );
     } finally {
       for (const r of replicas) r.child.kill("SIGTERM");
-      const redis = new Redis("redis://127.0.0.1:6379/2");
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
     }
   });
 
   it("on a real 3-master Redis Cluster: the same", async () => {
-    let cluster: RedisCluster | undefined;
-    try {
-      cluster = await startRedisCluster();
-      const replicas = await Promise.all([0, 1, 2].map(() => serve(["--redis-cluster", cluster!.spec, "--instances", "3", "--redis-timeout-ms", "3000"])));
-      check(
-        await conclusiveLoad(
-          replicas.map((r) => r.grpc),
-          5000,
-        ),
-      );
-      for (const r of replicas) r.child.kill("SIGTERM");
-    } finally {
-      await cluster?.stop();
-    }
+    await started();
+    const replicas = await onCluster;
+    check(
+      await conclusiveLoad(
+        replicas.map((r) => r.grpc),
+        5000,
+      ),
+    );
+    for (const r of replicas) r.child.kill("SIGTERM");
   });
 });
