@@ -6,8 +6,8 @@
  * and sold units as of the publish, in canonical JSON. Each served region owns its `<region>/` keys, so every
  * region's escrow writes the same map without deleting another's entries.
  *
- * Beside them, `<region>/.transitions` anchors the escrow's state-transition log (transition-log.ts): its origin,
- * verifier key, size and root as of the publish, so a checkpoint the escrow serves later can be held to the logged one.
+ * The escrow's state-transition log is anchored in the same map, under a key of each process's own
+ * (transport/transitions-anchor.ts), not under a region's keys: two processes serving one region would overwrite it.
  *
  * The shared publisher (runtime/vmap/publisher.ts): a sale only pokes it; batches go out behind the sale, and a map
  * outage (refused, down, hung) shows only in /metrics (`meridian_escrow_map_*`) and the log, never in a sale. A batch
@@ -18,7 +18,6 @@
 import type { Registry } from "prom-client";
 import { mapKeyOf, MapPublisher, type MapClient } from "../vmap/index.js";
 import type { InventoryView } from "./service.js";
-import type { TransitionCheckpoint } from "./transition-log.js";
 
 /** A region's key for a SKU: `<region>/<sku>`, the SKU hashed when the key would pass 32 bytes. */
 export function escrowMapKey(region: string, sku: string): string {
@@ -59,8 +58,6 @@ export interface EscrowMapPublisherOptions {
   inventory: (sku: string) => Promise<InventoryView | null>;
   onError: (err: Error) => void;
   metrics?: Registry;
-  /** The state-transition log's checkpoint now, published under `<region>/.transitions`. */
-  transitions?: () => TransitionCheckpoint;
   retryMs?: { min: number; max: number };
 }
 
@@ -69,24 +66,8 @@ export class EscrowMapPublisher {
   readonly regions: Map<string, MapPublisher>;
 
   constructor(o: EscrowMapPublisherOptions) {
-    const { regions, skus, inventory, metrics, transitions, ...rest } = o;
-    // A region's anchor moves only with its own balances: the log is the process's, and re-anchoring it under every
-    // region on each other region's sale would keep the map's root moving for balances that did not change.
-    const anchors = new Map<string, { balances: string; anchor: string }>();
-    const view = async (region: string) => {
-      const out = escrowMapEntries(region, await Promise.all(skus.map((s) => inventory(s))));
-      if (transitions) {
-        const balances = JSON.stringify([...out]);
-        let a = anchors.get(region);
-        if (a?.balances !== balances) {
-          const t = transitions();
-          a = { balances, anchor: JSON.stringify({ v: "meridian-escrow-transitions/1", origin: t.origin, vkey: t.vkey, size: t.size, root: t.root }) };
-          anchors.set(region, a);
-        }
-        out.set(mapKeyOf(".transitions", `${region}/`), a.anchor);
-      }
-      return out;
-    };
+    const { regions, skus, inventory, metrics, ...rest } = o;
+    const view = async (region: string) => escrowMapEntries(region, await Promise.all(skus.map((s) => inventory(s))));
     const client = provenWrites(rest.client);
     this.regions = new Map(
       regions.map((region, i) => [

@@ -24,6 +24,7 @@ import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.j
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { TRANSITION_LOG_LIMITS } from "./transition-log.js";
 import { incarnationLog, openDurableTransitionLog, type ServedTransitionLog } from "./transport/transitions-durable.js";
+import { anchorCheck, TransitionAnchor } from "./transport/transitions-anchor.js";
 import { readSignerKey } from "./transition-key.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
@@ -278,6 +279,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         // A caller's node is measured by the caller (the local estate's region clocks); ours by the config's reference.
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
+        const mapClient = map ? new MapClient(map, { fetch: withBearerFile(fetchWithTimeout(mapTimeoutMs), mapTokenFile) }) : undefined;
         // The transition log: kept in PostgreSQL when the escrow has it and the key file names its key (one log across
         // restarts, under one key), else this process's own.
         const logOptions = {
@@ -291,7 +293,8 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         if (postgres && transitionsKeyFile) {
           const { PostgresTransitionLogStore } = await import("./transport/transitions-pg.js");
           const logStore = new PostgresTransitionLogStore({ url: postgres, schema: storeSchema ?? (redis ? "meridian_escrow_journal" : "meridian_escrow"), queryTimeoutMs: postgresQueryTimeoutMs });
-          served = await openDurableTransitionLog(logStore, logOptions).catch(async (err: unknown) => {
+          // A restored log is held to its anchors in the map (a stale snapshot of the store: a new log starts).
+          served = await openDurableTransitionLog(logStore, { ...logOptions, check: mapClient && anchorCheck(mapClient, mapName) }).catch(async (err: unknown) => {
             await logStore.close().catch(() => undefined);
             throw err;
           });
@@ -308,15 +311,24 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           limiter: createGcraLimiter({ ratePerSecond: cfg.admission.userRatePerSecond, burst: cfg.admission.userBurst }),
           onChange: () => publisher?.poke(),
         });
-        const publisher = map
+        const publisher = mapClient
           ? new EscrowMapPublisher({
-              client: new MapClient(map, { fetch: withBearerFile(fetchWithTimeout(mapTimeoutMs), mapTokenFile) }),
+              client: mapClient,
               map: mapName,
               regions: cfg.regions,
               skus: cfg.skus.map((s) => s.sku),
               inventory: (sku) => service.inventory(sku),
-              transitions: () => (transitions.flush(50), served!.current()),
               onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
+              metrics,
+            })
+          : undefined;
+        // The log's anchor, under this process's own key (two processes serving one region never overwrite each other's).
+        const anchor = mapClient
+          ? new TransitionAnchor({
+              client: mapClient,
+              map: mapName,
+              served,
+              onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: transition log not yet anchored (retrying)"),
               metrics,
             })
           : undefined;
@@ -348,7 +360,8 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             for (const sku of conflicts) log.warn({ sku }, `${sku} already exists in the store with a different total; keeping the store's`);
             log.info({ regions: cfg.regions, store: service.store.kind }, "escrow serving");
             service.start();
-            served!.start(cfg.rebalanceIntervalSeconds * 1000);
+            served!.start(cfg.rebalanceIntervalSeconds * 1000, () => anchor?.poke());
+            anchor?.poke();
             sync?.start();
             publisher?.poke();
           },
@@ -356,6 +369,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
             sync?.stop();
             await publisher?.close();
             await service.close();
+            await anchor?.close();
             await served!.close();
             await ledger.close();
             await standbys?.close();

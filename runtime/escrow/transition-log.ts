@@ -19,7 +19,7 @@
  * tlog-checkpoint: the key name is the origin): the key file's Ed25519 key when the config names one
  * (`transitionsKeyFile`; the operator's public key stays the same, its note key ID is the incarnation's), else a key
  * made at start. A verifier key of one incarnation opens none of another's checkpoints; each checkpoint carries its
- * `vkey`, and the map's `<region>/.transitions` anchor (map-publisher.ts) records the origin and key of each.
+ * `vkey`, and each process's anchor in the map (transport/transitions-anchor.ts) records the origin and key of each.
  *
  * Memory is bounded: the log, its state tree and its queue live in this process, so at `maxEntries` logged, or when
  * the queue passes `maxBacklog` (sales outpacing the hashing for long), the log is sealed — it stops recording and its

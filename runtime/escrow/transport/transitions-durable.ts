@@ -14,7 +14,8 @@
  *
  * Rollbacks. A log store that restarts empty holds no name: the next process names a new log, which no witness can
  * take for size 0 of the old one. A store restored from a stale snapshot (or otherwise behind, or forked) is found by
- * `check`, which holds the restored tree to what was published of the log (the map's anchors, transitions-anchor.ts):
+ * `check`, which holds the restored tree to what was published of the log (the map's anchors, transitions-anchor.ts;
+ * a map that cannot be read then counts as a failed check):
  * then the process starts a new, differently named log (recorded in `restarted`: which log, at which size, and why),
  * rather than refusing to start — refusing would stop the sales over their audit log, and continuing would sign a
  * rolled-back tree; the new log's entries start from the empty state, as a log must (a challenger replays from it), and
@@ -139,10 +140,16 @@ export class ServedTransitionLog {
     }
   }
 
-  /** Store what is logged every `ms` (the checkpoint route stores before it signs, too). */
-  start(ms: number): void {
-    if (!this.kept) return;
-    this.timer ??= setInterval(() => void this.sync().catch((e: Error) => this.kept!.onError(e)), ms);
+  /** Every `ms`, store what is logged (the checkpoint route stores before it signs, too), then tell `synced` (the anchor). */
+  start(ms: number, synced: () => void = () => undefined): void {
+    this.timer ??= setInterval(
+      () =>
+        void this.sync().then(synced, (e: Error) => {
+          this.kept?.onError(e);
+          synced();
+        }),
+      ms,
+    );
     this.timer.unref();
   }
 
@@ -206,7 +213,7 @@ export async function openDurableTransitionLog(
   else if (claimed.entries.length < claimed.size) why = `the store holds ${claimed.entries.length} of its ${claimed.size} entries`;
   else why = replay(log, claimed.entries);
   if (why === undefined && claimed.size > 0 && Buffer.from(log.sequencer.log.root()).toString("hex") !== claimed.root) why = "its entries do not hash to the stored root";
-  why ??= await o.check?.(log);
+  if (claimed.origin !== fresh.sequencer.origin) why ??= await o.check?.(log);
   let restarted: LogRestart | undefined;
   if (why !== undefined) {
     restarted = { origin: claimed.origin, size: claimed.size, reason: why };

@@ -2,7 +2,7 @@
 // writable only by its own writer (here JWT scopes, as `meridian local` runs it). After sales, a region's balance
 // read from the map is proven (inclusion) against a root the real proof log holds in a signed checkpoint; with the
 // map unreachable, sales still go through and only /metrics (and the log) say the map is behind. Beside the balances,
-// the escrow's state-transition log is anchored (`<region>/.transitions`): a prefix of the log it serves.
+// the escrow's state-transition log is anchored (`.transitions/…`, transport/transitions-anchor.ts): a prefix of the log it serves.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { until } from "../../until.js";
 import { tmpdir } from "node:os";
@@ -14,7 +14,7 @@ import { defineEscrowService } from "../../../runtime/escrow/serve.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../runtime/kit/index.js";
 import { generateKey, leafHash, LogClient, MerkleTree, newVerifier, openCheckpoint, verifyInclusion } from "../../../runtime/prooflog/index.js";
 import { startLogServer, type TransparencyLog } from "../../../runtime/prooflog/services.js";
-import { decodeMapEntry, MapClient, mapKeyOf } from "../../../runtime/vmap/index.js";
+import { decodeMapEntry, MapClient } from "../../../runtime/vmap/index.js";
 import { mapService } from "../../../runtime/vmap/services.js";
 import { testConfig } from "./fixture.js";
 
@@ -103,19 +103,17 @@ describe("escrow balances in the verifiable map", () => {
     // Proven against the logged root: eu's balance (inclusion) and a region escrow does not serve (exclusion).
     expect((await balance("eu", loggedRoot))!.sold).toBe(6);
     expect(await balance("ap", loggedRoot)).toBeNull();
-    // The state-transition log is anchored beside the balances: eu's `.transitions` entry under the logged root names
-    // the log's key and a size and root that are exactly a prefix of the log the escrow serves now, so the escrow
-    // cannot later serve another history for it.
-    const anchor = JSON.parse((await reader.read("escrow", mapKeyOf(".transitions", "eu/"), loggedRoot)).value!.toString("utf8")) as {
-      v: string;
-      origin: string;
-      vkey: string;
-      size: number;
-      root: string;
-    };
+    // The state-transition log is anchored in the same map, under this process's own `.transitions/` key (proven
+    // complete by the range read): it names the log's key and a size and root that are exactly a prefix of the log the
+    // escrow serves now, so the escrow cannot later serve another history for it.
     const served = (await (await fetch(`${escrow.url}/v1/transitions/checkpoint`)).json()) as { origin: string; vkey: string; size: number };
-    expect(anchor).toMatchObject({ v: "meridian-escrow-transitions/1", origin: served.origin, vkey: served.vkey });
-    expect(anchor.size).toBeGreaterThan(0);
+    const anchor = await until("the transition log's anchor", async () => {
+      const all = (await reader.readPrefix("escrow", ".transitions/")).entries.map(
+        ([, v]) => JSON.parse(v.toString("utf8")) as { v: string; origin: string; vkey: string; size: number; root: string },
+      );
+      return all.find((a) => a.origin === served.origin && a.size > 0);
+    });
+    expect(anchor).toMatchObject({ v: "meridian-escrow-transitions/2", origin: served.origin, vkey: served.vkey, epoch: 0 });
     expect(anchor.size).toBeLessThanOrEqual(served.size);
     const prefix = new MerkleTree();
     for (const e of ((await (await fetch(`${escrow.url}/v1/transitions?limit=${anchor.size}`)).json()) as { entries: string[] }).entries) prefix.appendEntry(Buffer.from(e, "utf8"));
