@@ -17,10 +17,10 @@ const XFCC_ISTIO_SIDECAR = "istio-sidecar" as const;
 /**
  * The runtime services whose config has the kit's `server` section with the mesh identity (their routes take the
  * sidecar's XFCC peer: operators, and the catalogued `callers`). Escrow's buyers are the subjects of the buyer
- * issuer's JWTs, which must arrive through its catalogued callers. The proof log serves its own HTTP and
- * authenticates log clients by signed notes.
+ * issuer's JWTs, which must arrive through its catalogued callers. The proof log takes appends from its `submitters`
+ * alone (runtime/prooflog/submitters.ts), the peers its sidecar verified.
  */
-export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "quota", "escrow", "attest", "map", "allocator", "monitor", "witness", "certchain"]);
+export const KIT_SERVICES: ReadonlySet<ServiceName> = new Set(["ratelimit", "clock", "prooflog", "quota", "escrow", "attest", "map", "allocator", "monitor", "witness", "certchain"]);
 
 /**
  * The grandmaster simulator (components/time) is a kit service in the meshed time namespace too: its drills are

@@ -54,6 +54,22 @@ export function storeEnv(stores: WorkloadSpec["stores"]): EnvVar[] {
 /** A managed cluster's configuration endpoint (host:port), which the kubelet expands into `--redis-cluster`. */
 const ALLOCATOR_CLUSTER_ENV: EnvVar[] = [secretEnv("MERIDIAN_ALLOCATOR_REDIS_NODES", WORKLOAD_OBJECTS.allocatorRedisSecret, "nodes")];
 
+/**
+ * The catalogued callers of the proof log that append (model/services.ts), each as itself: an audit event it appends
+ * names its own SPIFFE ID as the actor (runtime/prooflog/submitters.ts) — except quota's, which name the tenant
+ * administrators whose JWTs it verified (never a workload). The monitors and the certificate chain only read.
+ */
+const LOG_APPENDERS: readonly { service: ServiceName; actors: "self" | "principals" }[] = [
+  { service: "escrow", actors: "self" },
+  { service: "quota", actors: "principals" },
+  { service: "attest", actors: "self" },
+  { service: "map", actors: "self" },
+];
+
+function proofLogSubmitters(trustDomain: string): { spiffe: string; actors: "self" | "principals" }[] {
+  return LOG_APPENDERS.map((a) => ({ spiffe: spiffeId(trustDomain, runtimeService(a.service)), actors: a.actors }));
+}
+
 function configPath(service: ServiceName, file: string): string {
   return `${CONFIG_DIR}/${service}/${file}`;
 }
@@ -136,6 +152,9 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         ...(witnessThreshold && { witnessThreshold: { name: witnessThreshold.name, group: configPath("prooflog", "group.json") } }),
         maxOffsetMs: spec.time.maxOffsetMs,
         timeReference: regionTimeReference(spec, regionId),
+        submitters: proofLogSubmitters(spec.pki.trustDomain),
+        // Behind its sidecar (model/security/mesh-identity.ts): the submitters are the mesh peers the sidecar verified.
+        server: meshServerSection(spec.pki.trustDomain, runtimeService("prooflog")),
       };
       return {
         // Origin and witnesses come from the config file (runtime/prooflog's schema); the key is a mounted secret.

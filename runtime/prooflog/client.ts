@@ -17,10 +17,17 @@ function errorCode(body: string): unknown {
   }
 }
 
+export interface LogClientOptions {
+  /** Headers sent with every append (tests: the x-forwarded-client-cert a pod's sidecar would add). */
+  addHeaders?: Record<string, string>;
+}
+
 export class LogClient {
   readonly base: string;
-  constructor(base: string) {
+  private readonly addHeaders: Record<string, string>;
+  constructor(base: string, options: LogClientOptions = {}) {
     this.base = base.replace(/\/+$/, "");
+    this.addHeaders = options.addHeaders ?? {};
   }
 
   /** `end`: the entries a bundle path covers, for the PrunedError of a pruned bundle. */
@@ -46,7 +53,7 @@ export class LogClient {
   }
 
   async add(entry: Uint8Array): Promise<{ index: number; duplicate?: boolean }> {
-    const res = await fetch(`${this.base}/add`, { method: "POST", body: Buffer.from(entry), headers: { "content-type": "application/octet-stream" } });
+    const res = await fetch(`${this.base}/add`, { method: "POST", body: Buffer.from(entry), headers: { ...this.addHeaders, "content-type": "application/octet-stream" } });
     if (!res.ok) throw new LogClientError(`POST ${this.base}/add: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as { index: number; duplicate?: boolean };
   }

@@ -79,8 +79,9 @@ describe("meridian:pki:CertManager (prod)", () => {
     // services that trust their sidecar's XFCC, and the grandmaster's ClusterSPIFFEID and STRICT PeerAuthentication,
     // the multi-cluster mesh's cross-network Gateway, and the gateway's rate-limit EnvoyFilter; the attestation
     // verifier's, the map service's, the global allocator's, the proof log monitor's and the witness's ClusterSPIFFEID,
-    // DestinationRule, AuthorizationPolicy and STRICT PeerAuthentication; and the certificate chain's four.
-    expect(crs.length).toBe(6 * 64);
+    // DestinationRule, AuthorizationPolicy and STRICT PeerAuthentication; and the certificate chain's four; and the
+    // proof log's STRICT PeerAuthentication (its submitters come from its sidecar's XFCC).
+    expect(crs.length).toBe(6 * 65);
     for (const cr of crs) {
       const region = cr.name.split("-").slice(0, 2).join("-");
       const chart = cr.type.includes("policy.cert-manager.io")

@@ -34,8 +34,9 @@ describe("every PKI custom resource in the prod plan validates against its CRD s
     // attestation verifier's three and its STRICT PeerAuthentication (it trusts its sidecar's XFCC for revocations); the
     // map service's three and its STRICT PeerAuthentication (its writer is quota's SPIFFE ID, from the XFCC).
     // … and the global allocator's, the proof log monitor's and the witness's ClusterSPIFFEID, DestinationRule,
-    // AuthorizationPolicy and STRICT PeerAuthentication; and the certificate chain's four.
-    expect(crs.length).toBe(6 * 62);
+    // AuthorizationPolicy and STRICT PeerAuthentication; and the certificate chain's four; and the proof log's STRICT
+    // PeerAuthentication (its submitters come from its sidecar's XFCC).
+    expect(crs.length).toBe(6 * 63);
   });
 
   it("validates each one", () => {

@@ -119,6 +119,7 @@ describe("meridian:pki:MeshTls", () => {
       new Set([
         "ratelimit-strict",
         "clock-strict",
+        "prooflog-strict",
         "quota-strict",
         "escrow-strict",
         "attest-strict",

@@ -91,8 +91,15 @@ describe("the rendered runtime configs", () => {
     // The grandmaster (time namespace) too: its drills are operator routes.
     const gm = configOf(base, "grandmaster", "grandmaster.json");
     expect(gm.server["identity"]).toEqual({ xfcc: "istio-sidecar", spiffeId: `spiffe://${TD}/ns/meridian-time/sa/grandmaster` });
-    // The proof log authenticates its clients by signed notes: its config carries no server section to trust anything.
-    expect(configOf(base, "prooflog", "prooflog.json")).not.toHaveProperty("server");
+    // The proof log takes appends from its submitters alone, the peers its own sidecar verified (the services that append, each as itself).
+    const log = configOf(base, "prooflog", "prooflog.json");
+    expect(log.server["identity"]).toEqual({ xfcc: "istio-sidecar", spiffeId: spiffeId(TD, runtimeService("prooflog")) });
+    expect(log["submitters"]).toEqual([
+      { spiffe: spiffeId(TD, runtimeService("escrow")), actors: "self" },
+      { spiffe: spiffeId(TD, runtimeService("quota")), actors: "principals" },
+      { spiffe: spiffeId(TD, runtimeService("attest")), actors: "self" },
+      { spiffe: spiffeId(TD, runtimeService("map")), actors: "self" },
+    ]);
     // Escrow's buyers and admins must come through its catalogued callers: the gateway and the other regions' escrow.
     expect(configOf(base, "escrow", "escrow.json")["callers"]).toEqual([spiffeId(TD, GATEWAY_IDENTITY), spiffeId(TD, runtimeService("escrow"))].sort());
   });
@@ -104,7 +111,7 @@ describe("the rendered runtime configs", () => {
   });
 
   it("each XFCC-trusting workload has its own STRICT PeerAuthentication, valid against Istio's CRD", () => {
-    for (const name of ["ratelimit", "quota", "clock", "escrow", "grandmaster"]) {
+    for (const name of ["ratelimit", "quota", "clock", "escrow", "prooflog", "grandmaster"]) {
       const pa = base.peerAuthentications.find((p) => p.metadata.name === `${name}-strict`);
       expect(pa?.spec, name).toEqual({ selector: { matchLabels: name === "grandmaster" ? { app: name } : { "app.kubernetes.io/name": name } }, mtls: { mode: "STRICT" } });
       expect(() => validateCustomResource(pa as unknown as { apiVersion: string; kind: string })).not.toThrow();

@@ -13,6 +13,7 @@ import { StackConfigError } from "../../../model/config/errors.js";
 import { CONFIG_DIR, STATE_DIR, regionWorkloads } from "../../../model/workloads/spec.js";
 import { startService } from "../../../runtime/kit/index.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
+import { runtimeService, spiffeId } from "../../../model/services.js";
 import { ALG_COSIGNATURE_V1, generateKey, newVerifier, parseSignedNote } from "../../../runtime/prooflog/note.js";
 import { witnessService } from "../../../runtime/prooflog/witness/service.js";
 import { thresholdMessage, verifyThresholdCheckpoint } from "../../../runtime/prooflog/witness/threshold.js";
@@ -29,6 +30,11 @@ afterAll(async () => {
   killServers();
   await Promise.all(closers.map((c) => c()));
   rmSync(root, { recursive: true, force: true });
+});
+
+/** What the pod's sidecar appends for an append from the map service (the rendered log takes /add from its submitters alone). */
+const asMap = (td: string) => ({
+  "x-forwarded-client-cert": `By=${spiffeId(td, runtimeService("prooflog"))};Hash=${"0".repeat(64)};URI=${spiffeId(td, runtimeService("map"))}`,
 });
 
 describe("the deployed proof log in threshold mode", () => {
@@ -81,7 +87,7 @@ describe("the deployed proof log in threshold mode", () => {
     }
     const log = await serveCli([...args, "--data", join(root, "log-data")]);
 
-    const client = new LogClient(log.url);
+    const client = new LogClient(log.url, { addHeaders: asMap(spec.pki.trustDomain) });
     for (let i = 0; i < 3; i++) await client.add(Buffer.from(`threshold entry ${i}`));
     let note = "";
     for (let tries = 0; tries < 600; tries++) {

@@ -21,7 +21,7 @@ import { startService } from "../../../runtime/kit/index.js";
 import { checkpointTimeOf } from "../../../runtime/prooflog/commit-wait.js";
 import { parseCheckpoint } from "../../../runtime/prooflog/checkpoint.js";
 import { generateKey, parseSignedNote, verifierKeyOf } from "../../../runtime/prooflog/note.js";
-import { LogClient, newSigner, newVerifier, signCheckpoint, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
+import { encodeAuditEvent, LogClient, newSigner, newVerifier, signCheckpoint, verifyEquivocation, type Equivocation } from "../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../runtime/prooflog/services.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
 import { runCli } from "../../cli.js";
@@ -266,6 +266,23 @@ describe("a changed stack value reaches the running service through its rendered
     const checkpoint = await (await fetch(`${url}/checkpoint`)).text();
     expect(checkpoint.split("\n")[0]).toBe("changed.example.org/log");
     expect(checkpointTimeOf(parseCheckpoint(parseSignedNote(checkpoint).text))).toBeGreaterThan(0);
+    // Appends only from the services that append, as the pod's sidecar reports them (XFCC, By = the log's own ID), each
+    // as itself: quota's audit events name the tenant administrators it authenticated; one service's event naming
+    // another service is refused, naming both; a reader of the log (the monitor) and a caller with no identity append nothing.
+    const td = spec.pki.trustDomain;
+    const id = (name: Parameters<typeof runtimeService>[0]) => spiffeId(td, runtimeService(name));
+    const as = (peer: string) => ({ "x-forwarded-client-cert": `By=${id("prooflog")};Hash=${"0".repeat(64)};URI=${peer}` });
+    const audit = (actor: string) => encodeAuditEvent({ timestamp: { wallTime: 1_700_000_000_000, logical: 0 }, actor, action: "rendered.test", subject: "s" });
+    const add = (body: Uint8Array, headers: Record<string, string>) =>
+      fetch(`${url}/add`, { method: "POST", body: Buffer.from(body), headers: { ...headers, "content-type": "application/octet-stream" } });
+    expect((await add(audit("alice@tenant-a"), as(id("quota")))).status).toBe(200);
+    expect((await add(audit(id("attest")), as(id("attest")))).status).toBe(200);
+    expect((await add(Buffer.from("a map batch's root"), as(id("map")))).status).toBe(200);
+    const forged = await add(audit(id("escrow")), as(id("attest")));
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toMatch(new RegExp(`${id("attest")}.*${id("escrow")}`));
+    expect((await add(Buffer.from("not a reader's to write"), as(id("monitor")))).status).toBe(403);
+    expect((await add(Buffer.from("anonymous"), {})).status).toBe(401);
     await gm.close();
   }, 60_000);
 

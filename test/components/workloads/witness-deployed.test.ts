@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StackConfigError } from "../../../model/config/errors.js";
 import { CONFIG_DIR, STATE_DIR, regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
+import { runtimeService, spiffeId } from "../../../model/services.js";
 import { ALG_COSIGNATURE_V1, generateKey, parseSignedNote } from "../../../runtime/prooflog/note.js";
 import { thresholdMessage } from "../../../runtime/prooflog/witness/threshold.js";
 import { groupJson, shareJson } from "../../../runtime/tbls/index.js";
@@ -38,6 +39,11 @@ function runRendered(w: WorkloadSpec, dir: string, secrets: Record<string, strin
   };
   return servers.startRendered(w, { configRoot: `${dir}/etc`, stateRoot: `${dir}/state` }, { secrets, swap, extra, editConfig, dropFlags: ["--postgres"] });
 }
+
+/** What the pod's sidecar appends for an append from the map service (the rendered log takes /add from its submitters alone). */
+const asMap = (td: string) => ({
+  "x-forwarded-client-cert": `By=${spiffeId(td, runtimeService("prooflog"))};Hash=${"0".repeat(64)};URI=${spiffeId(td, runtimeService("map"))}`,
+});
 
 describe("the estate's deployed witnesses in threshold mode", () => {
   it("cosign the log's checkpoints with one group signature from rendered configs; noble verifies it under the stack's key", async () => {
@@ -65,7 +71,7 @@ describe("the estate's deployed witnesses in threshold mode", () => {
     const swap = (s: string) => regions.reduce((t, r) => t.split(`http://witness-${r}.meridian.svc.cluster.local:8080`).join(witnessUrls.get(r)!), s);
     const logProc = await runRendered(log, join(root, "log"), { "signer.key": logKey.signerKey }, swap, ["--data", join(root, "log-data")]);
 
-    const client = new LogClient(logProc.url);
+    const client = new LogClient(logProc.url, { addHeaders: asMap(spec.pki.trustDomain) });
     const checkpointAt = async (size: number) => {
       for (let tries = 0; tries < 600; tries++) {
         const note = await (await fetch(`${logProc.url}/checkpoint`)).text();

@@ -273,7 +273,12 @@ describe("regionWorkloads", () => {
         serverConfigSchema.parse(server);
         return ratelimitConfigSchema.parse(keys);
       },
-      prooflog: (doc) => proofLogConfigSchema.parse(doc),
+      // The kit's `server` section (identity behind the sidecar) beside the log's keys.
+      prooflog: (doc) => {
+        const { server, ...keys } = doc as Record<string, unknown>;
+        serverConfigSchema.parse(server);
+        return proofLogConfigSchema.parse(keys);
+      },
       clock: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server);
@@ -334,11 +339,12 @@ describe("regionWorkloads", () => {
       RUNTIME_SERVICES.find((s) => s.name === "prooflog")!,
     );
     // The log's checkpoints commit-wait on a clock measured by its node's chrony (the node time agent).
-    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!))).toMatchObject({
+    const { server: _server, ...logKeys } = JSON.parse(log.config["prooflog.json"]!) as Record<string, unknown>;
+    expect(proofLogConfigSchema.parse(logKeys)).toMatchObject({
       maxOffsetMs: spec.time.maxOffsetMs,
       timeReference: { agent: { host: "time-agent.meridian-time.svc.cluster.local", port: 10125 } },
     });
-    expect(proofLogConfigSchema.parse(JSON.parse(log.config["prooflog.json"]!)).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
+    expect(proofLogConfigSchema.parse(logKeys).witnesses).toEqual([{ name: "witness-a" }, { name: "witness-d", url: "https://witness-d.example", vkey }]);
     const rl = workloadSpec(
       spec,
       "aws-use1",
