@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
 import { allowTrustDomain, createLocalTrustDomain, mtlsClientOptions } from "../../../runtime/identity/index.js";
 import { encodeAuditEvent, type AuditEvent } from "../../../runtime/prooflog/audit/audit.js";
+import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
 import { generateKey } from "../../../runtime/prooflog/note.js";
 import { startLogServer } from "../../../runtime/prooflog/serve.js";
 import { MemoryStore } from "../../../runtime/prooflog/storage/store.js";
@@ -52,12 +53,12 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 /** POST /add over mTLS as `as` (an SVID the local CA issues), or with no client certificate. */
-async function add(entry: Uint8Array, as?: string): Promise<{ status: number; body: string }> {
+async function add(entry: Uint8Array, as?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const client = as ? await ca.issueSvid(as) : undefined;
   const options = client ? mtlsClientOptions(client, ca.bundle, allowTrustDomain(TD)) : { ca: ca.bundle, checkServerIdentity: () => undefined };
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { ...options, host: "127.0.0.1", port, path: "/add", method: "POST", agent: false, headers: { "content-type": "application/octet-stream", "content-length": entry.length } },
+      { ...options, host: "127.0.0.1", port, path: "/add", method: "POST", agent: false, headers: { ...headers, "content-type": "application/octet-stream", "content-length": entry.length } },
       (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c.toString()));
@@ -124,6 +125,10 @@ describe("POST /add with submitters", () => {
     expect((await add(Buffer.from("opaque"), ESCROW)).status).toBe(403);
     const anonymous = await add(event({ actor: QUOTA, action: "quota.sweep", subject: "s" }));
     expect(anonymous.status).toBe(401);
+    // Headers a caller writes name nobody: without `server.identity` the log never reads them.
+    const forged = { "x-forwarded-client-cert": `By=spiffe://${TD}/ns/meridian/sa/prooflog;Hash=${"0".repeat(64)};URI=${QUOTA}`, "x-spiffe-id": QUOTA };
+    expect((await add(event({ actor: QUOTA, action: "quota.sweep", subject: "s" }), undefined, forged)).status).toBe(401);
+    expect((await add(event({ actor: ESCROW, action: "escrow.sale", subject: "s" }), ATTEST, { "x-forwarded-client-cert": `URI=${ESCROW}` })).status).toBe(403);
     expect(log.size).toBe(before);
   });
 
@@ -135,5 +140,16 @@ describe("POST /add with submitters", () => {
       req.end();
     });
     expect(res).toBe(200);
+  });
+});
+
+describe("the submitters config", () => {
+  it("names each SPIFFE ID once, as a SPIFFE ID, with actors self (default) or principals", () => {
+    expect(proofLogConfigSchema.parse({ origin: ORIGIN, submitters: [{ spiffe: QUOTA }] }).submitters).toEqual([{ spiffe: QUOTA, actors: "self" }]);
+    const problems = (submitters: unknown) => proofLogConfigSchema.safeParse({ origin: ORIGIN, submitters }).error?.issues.map((i) => i.message) ?? [];
+    expect(problems([{ spiffe: QUOTA }, { spiffe: QUOTA, actors: "principals" }])).toEqual(["submitters must name each SPIFFE ID once"]);
+    expect(problems([{ spiffe: "quota" }])).toEqual(["expected a SPIFFE ID spiffe://<trust domain>/<path>"]);
+    expect(problems([{ spiffe: QUOTA, actors: "anyone" }])).toHaveLength(1);
+    expect(problems([])).toHaveLength(1);
   });
 });
