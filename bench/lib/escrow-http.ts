@@ -47,6 +47,14 @@ const REGION = "bench-1";
 const ROUNDS = Number(process.env["ESCROW_HTTP_ROUNDS"] ?? 2);
 const WARM_MS = 1_000;
 const MEASURE_MS = Number(process.env["ESCROW_HTTP_MS"] ?? 5_000);
+/**
+ * ESCROW_HTTP_BASELINE=<another checkout with its node_modules>: also run that checkout's `meridian escrow serve` on the
+ * durable store (its own schema and Redis prefix) in the same rounds, for an A/B of a store change within one run
+ * (the machine's load moves whole runs more than most changes do).
+ */
+const BASELINE = process.env["ESCROW_HTTP_BASELINE"];
+/** ESCROW_HTTP_SERVERS=bare,escrow,baseline: drive only these in the rounds (more, shorter rounds for an A/B); the rows of the others read 0. */
+const ONLY = process.env["ESCROW_HTTP_SERVERS"]?.split(",");
 
 interface Server {
   url: string;
@@ -54,8 +62,8 @@ interface Server {
 }
 
 /** Start a server process and wait for the line announcing its URL. */
-function start(args: string[], urlOf: (line: string) => string | null): Promise<Server> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+function start(args: string[], urlOf: (line: string) => string | null, cwd = ROOT): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -272,43 +280,48 @@ export async function httpSalesRows(): Promise<HttpSales> {
     servers.push(decrby);
     // ESCROW_HTTP_PROFILE=<dir>: write both escrow servers' CPU profiles there (for finding their hot paths).
     const profile = process.env["ESCROW_HTTP_PROFILE"] ? ["--cpu-prof", "--cpu-prof-dir", process.env["ESCROW_HTTP_PROFILE"]] : [];
-    const escrow = await start(
-      [
-        ...profile,
-        "bin/meridian.mjs",
-        "escrow",
-        "serve",
-        "--port",
-        "0",
-        "--config",
-        join(dir, "escrow.json"),
-        "--redis",
-        REDIS_URL,
-        "--postgres",
-        PG_URL,
-        "--store-schema",
-        `${schema}_escrow`,
-        "--redis-prefix",
-        prefix,
-      ],
-      readyUrl,
-    );
+    const durable = (storeSchema: string, redisPrefix: string, cwd?: string) =>
+      start(
+        [
+          ...profile,
+          "bin/meridian.mjs",
+          "escrow",
+          "serve",
+          "--port",
+          "0",
+          "--config",
+          join(dir, "escrow.json"),
+          "--redis",
+          REDIS_URL,
+          "--postgres",
+          PG_URL,
+          "--store-schema",
+          storeSchema,
+          "--redis-prefix",
+          redisPrefix,
+        ],
+        readyUrl,
+        cwd,
+      );
+    const escrow = await durable(`${schema}_escrow`, prefix);
     servers.push(escrow);
+    const baseline = BASELINE ? await durable(`${schema}_base`, `${prefix}base:`, BASELINE) : undefined;
+    if (baseline) servers.push(baseline);
     const memory = await start([...profile, "bin/meridian.mjs", "escrow", "serve", "--port", "0", "--config", join(dir, "escrow.json")], readyUrl);
     servers.push(memory);
     const kit = await start(["--import", "tsx", child, "kit", join(dir, "peer.json")], json);
     servers.push(kit);
 
-    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 }, memory: { n: 0 }, kit: { n: 0 } };
+    const acked = { bare: { n: 0 }, decrby: { n: 0 }, escrow: { n: 0 }, memory: { n: 0 }, kit: { n: 0 }, baseline: { n: 0 } };
     const loadAtStart = loadavg()[0]!;
-    const best = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0 };
-    const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0 };
+    const best = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0, baseline: 0 };
+    const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0, baseline: 0 };
     // CPU seconds per wall second inside the best window: the server process, and the clients' (this) process.
-    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
+    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0], baseline: [0, 0] };
     // CPU µs per sale in the best window: the server, the clients, the stores (Redis, PostgreSQL).
-    const perSale = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0] };
+    const perSale = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0], baseline: [0, 0, 0] };
     // Request latency p50 / p99 (ms) in the best windows' runs.
-    const latency = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0] };
+    const latency = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0], baseline: [0, 0] };
     const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
     const refused: Record<string, Record<number, number>> = {};
     await warmBuyers(bare.url, tokens, acked.bare);
@@ -316,14 +329,16 @@ export async function httpSalesRows(): Promise<HttpSales> {
     await warmBuyers(escrow.url, tokens, acked.escrow);
     await warmBuyers(memory.url, tokens, acked.memory);
     await warmBuyers(kit.url, tokens, acked.kit);
+    if (baseline) await warmBuyers(baseline.url, tokens, acked.baseline);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, s] of [
-        ["bare", bare],
-        ["decrby", decrby],
+      const durables = [
         ["escrow", escrow],
-        ["memory", memory],
-        ["kit", kit],
-      ] as const) {
+        ["baseline", baseline],
+      ] as const;
+      // With a baseline, the two durable servers alternate which goes first (the first after the others measures lower).
+      const order = round % 2 === 0 ? durables : ([durables[1], durables[0]] as const);
+      for (const [name, s] of [["bare", bare], ["decrby", decrby], ...order, ["memory", memory], ["kit", kit]] as const) {
+        if (!s || (ONLY && !ONLY.includes(name))) continue;
         // The stores' processes: redis-server and PostgreSQL's WAL writer (shared with anything else using them), and the
         // backends connected to the bench database.
         const storePids = async () => [
@@ -349,6 +364,10 @@ export async function httpSalesRows(): Promise<HttpSales> {
     const view = (await (await fetch(`${escrow.url}/v1/inventory/${SKU}`, { headers: { "x-region": REGION } })).json()) as { sold: number; total: number };
     const journaled = Number((await db.query(`SELECT sold FROM ${schema}_escrow.journal_items WHERE sku = $1`, [SKU])).rows[0].sold);
     const peerSold = Number((await db.query(`SELECT count(*) AS n FROM ${schema}.sales`)).rows[0].n);
+    if (baseline) {
+      const baseJournaled = Number((await db.query(`SELECT sold FROM ${schema}_base.journal_items WHERE sku = $1`, [SKU])).rows[0].sold);
+      if (baseJournaled !== acked.baseline.n) throw new Error(`sales mismatch: the baseline escrow acknowledged ${acked.baseline.n}, its journal holds ${baseJournaled}`);
+    }
     if (view.sold !== acked.escrow.n || journaled !== acked.escrow.n || peerSold !== acked.decrby.n) {
       throw new Error(`sales mismatch: escrow acknowledged ${acked.escrow.n}, store says ${view.sold}, journal ${journaled}; DECRBY service acknowledged ${acked.decrby.n}, table holds ${peerSold}`);
     }
@@ -387,6 +406,17 @@ export async function httpSalesRows(): Promise<HttpSales> {
           `the server process's user + system CPU inside the window (/proc), Redis and PostgreSQL not counted: the server's own cost per sale; CPU seconds per second in the best windows (server / clients): escrow ${busy.escrow.map((x) => x.toFixed(2)).join(" / ")}, DECRBY ${busy.decrby.map((x) => x.toFixed(2)).join(" / ")}, bare ${busy.bare.map((x) => x.toFixed(2)).join(" / ")}`,
         ),
         row("end-to-end HTTP sales per server CPU second: meridian escrow serve vs bare node:http server", "sales/CPU-s", bestCpu.escrow, bestCpu.bare, "the same, against a server doing no work"),
+        ...(baseline
+          ? [
+              row(
+                "end-to-end HTTP sales: meridian escrow serve, this checkout vs ESCROW_HTTP_BASELINE's, same run",
+                "sales/s",
+                best.escrow,
+                best.baseline,
+                `baseline ${BASELINE}: the durable store, its own schema and Redis prefix, windows alternating first with this checkout's; vs bare ${(best.baseline / best.bare).toFixed(3)}; server CPU per sale ${(1e6 / bestCpu.escrow).toFixed(0)} vs ${(1e6 / bestCpu.baseline).toFixed(0)} µs; whole system ${total(perSale.escrow).toFixed(0)} vs ${total(perSale.baseline).toFixed(0)} µs; request latency p50 / p99 ${latency.escrow.map((x) => x.toFixed(1)).join(" / ")} vs ${latency.baseline.map((x) => x.toFixed(1)).join(" / ")} ms`,
+              ),
+            ]
+          : []),
         row(
           "end-to-end HTTP sales: meridian escrow serve on the in-memory store (no store I/O) vs bare node:http server",
           "sales/s",
@@ -414,6 +444,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
     await Promise.all(servers.map(stop));
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await db.query(`DROP SCHEMA IF EXISTS ${schema}_escrow CASCADE`).catch(() => undefined);
+    await db.query(`DROP SCHEMA IF EXISTS ${schema}_base CASCADE`).catch(() => undefined);
     await db.end().catch(() => undefined);
     let cursor = "0";
     do {
