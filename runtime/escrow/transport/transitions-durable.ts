@@ -89,6 +89,7 @@ export class ServedTransitionLog {
   /** Set when this process started a new log in place of the stored one. */
   restarted?: LogRestart;
   private chain: Promise<void> = Promise.resolve();
+  private queued?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private lost = false;
 
@@ -108,9 +109,17 @@ export class ServedTransitionLog {
     return Math.min(this.durable, this.log.sequencer.log.size);
   }
 
-  /** Write what is logged and not yet stored (one append at a time); resolves once it is (or failed: then rejects). */
+  /**
+   * Write what is logged and not yet stored (one append at a time); resolves once it is (or failed: then rejects).
+   * Calls made while one is in flight share the next (a busy checkpoint route costs one append at a time, not one each).
+   */
   sync(): Promise<void> {
-    const next = this.chain.then(() => this.persist());
+    if (this.queued) return this.queued;
+    const next = this.chain.then(() => {
+      this.queued = undefined;
+      return this.persist();
+    });
+    this.queued = next;
     this.chain = next.catch(() => undefined);
     return next;
   }

@@ -45,17 +45,19 @@ export class PostgresTransitionLogStore implements TransitionLogStore {
 
   async claim(base: string, fresh: { origin: string; vkey: string }): Promise<ClaimedLog> {
     const row = await inTransaction(this.pool, async (c) => {
+      // Created if absent; a process creating it at the same moment makes this one wait, then find its row.
+      const made = await c.query(`INSERT INTO ${this.s}.escrow_transition_logs (base, origin, vkey, epoch, size, root) VALUES ($1, $2, $3, 1, 0, '') ON CONFLICT (base) DO NOTHING`, [
+        base,
+        fresh.origin,
+        fresh.vkey,
+      ]);
+      if (made.rowCount === 1) return { ...fresh, epoch: 1, size: 0, root: "" };
       const r = await c.query<{ origin: string; vkey: string; epoch: string; size: string; root: string }>(
-        `SELECT origin, vkey, epoch, size, root FROM ${this.s}.escrow_transition_logs WHERE base = $1 FOR UPDATE`,
+        `UPDATE ${this.s}.escrow_transition_logs SET epoch = epoch + 1 WHERE base = $1 RETURNING origin, vkey, epoch, size, root`,
         [base],
       );
-      if (r.rows.length === 0) {
-        await c.query(`INSERT INTO ${this.s}.escrow_transition_logs (base, origin, vkey, epoch, size, root) VALUES ($1, $2, $3, 1, 0, '')`, [base, fresh.origin, fresh.vkey]);
-        return { ...fresh, epoch: 1, size: 0, root: "" };
-      }
       const x = r.rows[0]!;
-      await c.query(`UPDATE ${this.s}.escrow_transition_logs SET epoch = epoch + 1 WHERE base = $1`, [base]);
-      return { origin: x.origin, vkey: x.vkey, epoch: Number(x.epoch) + 1, size: Number(x.size), root: x.root };
+      return { origin: x.origin, vkey: x.vkey, epoch: Number(x.epoch), size: Number(x.size), root: x.root };
     });
     const entries: Buffer[] = [];
     while (entries.length < row.size) {

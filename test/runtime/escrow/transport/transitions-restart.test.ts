@@ -106,3 +106,20 @@ describe("the transition log of an escrow on PostgreSQL across restarts", () => 
     expect(await go.judge(a.vkey, b1.file, c0.file, third.url)).toMatch(/^ok note\.Open A: .*\nok another log: /);
   });
 });
+
+describe("the log store", () => {
+  it("two processes claiming a new log at once: both claim it, one after the other (epochs 1 and 2)", { timeout: 60_000 }, async () => {
+    const { PostgresTransitionLogStore } = await import("../../../../runtime/escrow/transport/transitions-pg.js");
+    const own = uniqueName("tlog_claim");
+    const stores = [0, 1].map(() => new PostgresTransitionLogStore({ url: PG_URL, schema: own }));
+    try {
+      await stores[0]!.migrate();
+      const claimed = await Promise.all(stores.map((s, i) => s.claim("meridian-escrow/eu", { origin: `meridian-escrow/eu/${i}`, vkey: `k${i}` })));
+      expect(claimed.map((c) => c.epoch).sort()).toEqual([1, 2]);
+      expect(new Set(claimed.map((c) => c.origin)).size).toBe(1);
+    } finally {
+      for (const s of stores) await s.close();
+      await dropPgSchema(own);
+    }
+  });
+});
