@@ -115,7 +115,7 @@ describe("deliberately broken stacks are refused with the provider's message", (
 
   it("Cloud SQL on ENTERPRISE_PLUS with a custom tier", async () => {
     const broken = { ...replication, databases: { gcp: { edition: "ENTERPRISE_PLUS", tier: "db-custom-4-16384" } } };
-    const err = await planStack("prod", { configOverrides: { "meridian:replication": broken } }).catch((e: unknown) => e);
+    const err = await planStack("prod", { configOverrides: { "meridian:replication": broken }, areas: ["replication"] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderRulesError);
     const v = (err as ProviderRulesError).violations;
     expect(v.every((x) => x.rule === "gcp-sql-edition-tier")).toBe(true);
