@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
-import { MERIDIAN_BIN, REPO_ROOT, runCli } from "../cli.js";
+import { MERIDIAN_BIN, REPO_ROOT } from "../cli.js";
 import { runCliInProcess } from "../cli-in-process.js";
 import { freePort } from "../ports.js";
 
@@ -65,12 +65,15 @@ const isAlive = (pid: number) => {
 const ready = (r: Running) =>
   until("the estate to be up", () => (/Ctrl-C stops everything/.test(r.stdout()) ? true : r.child.exitCode !== null ? Promise.reject(new Error(r.stderr())) : undefined), 90_000);
 
-describe("meridian local: arguments are checked before anything starts", () => {
-  it("local --regions nope → exit 2 from the real bin, one line, nothing started", () => {
-    const r = runCli(["local", "--regions", "nope"], { timeoutMs: 30_000 });
-    expect(r.stderr).toBe('meridian: --regions: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
-    expect(r.status).toBe(2);
-  });
+// Concurrent, as the lifecycle cases below are: the two groups run side by side (the checks while the estates start),
+// and the real bin's case beside the in-process ones (which take turns in this process, test/cli-in-process.ts).
+describe.concurrent("meridian local: arguments are checked before anything starts", () => {
+  it("local --regions nope → exit 2 from the real bin, one line, nothing started", async () => {
+    const r = start(["--regions", "nope"]);
+    const status = await r.exited;
+    expect(r.stderr()).toBe('meridian: --regions: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
+    expect(status).toBe(2);
+  }, 30_000);
 
   // In this process (a process per case costs a second or more of start-up; the bin's own wiring is the case above):
   // the command's own checks, with the status and stderr cli/main.ts gives them.
@@ -159,9 +162,11 @@ describe.concurrent("meridian local: ports and lifecycle", () => {
     // The summary shows how to break it from another terminal, and that command works; a fault in force does not hold up Ctrl-C.
     const chaos = /^ {2}chaos\s+npx meridian (chaos skew --region local-azure --skew-ms \d+ --duration 30 --dashboard http:\S+) {3}/m.exec(first.stdout());
     expect(chaos, first.stdout()).not.toBeNull();
-    const injected = runCli(chaos![1]!.split(" "));
-    expect(injected.stderr).toBe("");
-    expect(injected.stdout).toMatch(/^fault 1 on local-azure: clock skew \d+ ms for 30 s; reverts by itself at /);
+    // As a process that does not block this one (the other cases' estates are starting beside it).
+    const injected = start(chaos![1]!.split(" "), process.execPath, [MERIDIAN_BIN]);
+    await injected.exited;
+    expect(injected.stderr()).toBe("");
+    expect(injected.stdout()).toMatch(/^fault 1 on local-azure: clock skew \d+ ms for 30 s; reverts by itself at /);
 
     first.child.kill("SIGINT");
     expect(await first.exited).toBe(0);
