@@ -221,7 +221,8 @@ describe("meridian drill (sharing one real local estate; a real process starting
     startRealProcess(); // beside this drill: asserted by the next test
     const r = await drill(["regional-outage", "--json"]);
     expect(r.stderr).toBe(""); // the report alone: no stack trace, no region noise
-    expect(r.status).toBe(0);
+    // A failed invariant (exit 1) is named by its check in the report.
+    expect(r.status, r.status === 0 ? "" : JSON.stringify((JSON.parse(r.stdout) as { checks?: unknown[] }).checks?.filter((c) => !(c as { ok: boolean }).ok))).toBe(0);
     const m = JSON.parse(r.stdout) as OutageMeasurement & { phases: ReturnType<typeof outagePhases> };
     expect(m.region).toBe("local-aws");
     expect(m.answerBefore).toEqual(["127.0.1.1"]);
