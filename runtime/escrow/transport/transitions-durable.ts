@@ -5,7 +5,7 @@
  * Kept (`openDurableTransitionLog` with a store): the log is named once, `meridian-escrow/<regions>/<16 random hex
  * digits>`, when the store first holds it, and every later process serving those regions continues it — the same
  * origin and note key, the tree only growing. At start the process claims the log (its writer epoch), reads its
- * entries back and re-executes each (an entry that does not replay to the stored bytes is a corrupt store), then logs
+ * entries back and re-executes each (`replay`: an entry that does not replay to the stored bytes is a corrupt store), then logs
  * what its restart did to the ledgers: the previous process's regions' ledgers are gone — every reservation still open
  * there is voided and their free units debited (`void`, `debit`: the units went with the lease, which this process's
  * ledgers take over as they stand, a `refill`). So its ledgers' events apply to the state they really start from, and
@@ -32,7 +32,8 @@
  * Not kept (no store, or no key file): each process start is its own log, `meridian-escrow/<regions>/<incarnation>`,
  * as before.
  */
-import { decodeEntry, freeKey, parseEscrowTx } from "../../fraud/index.js";
+import { decodeEntry, escrowKeys, executeEscrow, freeKey, parseEscrowTx, smtKey, type Entry } from "../../fraud/index.js";
+import { hashEquals } from "../../prooflog/index.js";
 import type { Clock } from "../../common/clock.js";
 import { EscrowTransitionLog, incarnationOrigin, type TransitionCheckpoint } from "../transition-log.js";
 
@@ -239,17 +240,34 @@ export async function openDurableTransitionLog(
   return served;
 }
 
-/** Re-execute the stored entries; why they do not replay to the same bytes, or undefined. */
+/**
+ * Re-execute the stored entries: each tx on the leaves it touches (the machine alone, no hashing), each entry appended
+ * to the log as stored, then the state tree built once from the resulting leaves and held to the last entry's post
+ * root (the tree's hashing once per leaf, not once per transition; the log's root is held to the stored one by the
+ * caller). Why they do not replay, or undefined.
+ */
 function replay(log: EscrowTransitionLog, entries: readonly Buffer[]): string | undefined {
   const s = log.sequencer;
+  const leaves = new Map<string, string | undefined>();
+  let post: Uint8Array | undefined;
   for (let i = 0; i < entries.length; i++) {
+    let entry: Entry;
     try {
-      s.submit(decodeEntry(entries[i]!).tx);
+      entry = decodeEntry(entries[i]!);
     } catch (e) {
-      return `entry ${i} does not replay (${(e as Error).message})`;
+      return `entry ${i} is not an entry (${(e as Error).message})`;
     }
+    const tx = parseEscrowTx(entry.tx);
+    if (typeof tx === "string") return `entry ${i} does not replay (${tx})`;
+    const after = executeEscrow(tx, new Map(escrowKeys(tx).map((k) => [k, leaves.get(k)])));
+    if (typeof after === "string") return `entry ${i} does not replay (${after})`;
+    for (const [k, v] of after) leaves.set(k, v);
+    s.appendEntry(entry);
     if (!s.entries[i]!.equals(entries[i]!)) return `entry ${i} does not replay to its stored bytes`;
+    post = entry.post;
   }
+  const writes = [...leaves].filter(([, v]) => v !== undefined).map(([k, v]) => [smtKey(k), Buffer.from(v!, "utf8")] as const);
+  if (post && !hashEquals(s.state.tree.setMany(writes), post)) return "the state its transitions make is not its last entry's post root";
   return undefined;
 }
 

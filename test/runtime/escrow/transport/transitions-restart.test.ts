@@ -107,6 +107,29 @@ describe("the transition log of an escrow on PostgreSQL across restarts", () => 
   });
 });
 
+describe("a tampered log store", () => {
+  it("an entry changed in the store: the restart does not continue the log, it starts a new one and says why", { timeout: 60_000 }, async () => {
+    const first = await startEscrow();
+    await sell(first, "eu", 1);
+    const a = await go.checkpoint(first.url, "t-a");
+    await first.close();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    const r = await c.query(
+      `UPDATE ${schema}.escrow_transition_entries SET entry = convert_to(replace(convert_from(entry, 'UTF8'), '"qty":1,', '"qty":2,'), 'UTF8')
+       WHERE origin = $1 AND convert_from(entry, 'UTF8') LIKE '%"op":"reserve"%"qty":1,%'`,
+      [a.origin],
+    );
+    await c.end();
+    expect(r.rowCount).toBeGreaterThan(0);
+    const second = await startEscrow();
+    const b = (await go.checkpoint(second.url, "t-b")) as Awaited<ReturnType<GoWitness["checkpoint"]>> & { restarted?: { origin: string; reason: string } };
+    expect(b.origin).not.toBe(a.origin);
+    expect(b.restarted?.origin).toBe(a.origin);
+    expect(b.restarted?.reason).toMatch(/replay|post root|stored root/);
+  });
+});
+
 describe("the log store", () => {
   it("two processes claiming a new log at once: both claim it, one after the other (epochs 1 and 2)", { timeout: 60_000 }, async () => {
     const { PostgresTransitionLogStore } = await import("../../../../runtime/escrow/transport/transitions-pg.js");
