@@ -32,7 +32,18 @@ function read(get: () => unknown): unknown {
   }
 }
 
+/**
+ * The key under which @pulumi/policy's proxy hands back the object it wraps (proxy.js `getSpecialProxyTarget`,
+ * internal: not in its typings). Reading any other key of a proxy that lacks it gives undefined.
+ */
+const PROXY_TARGET = "__getSpecialProxyTarget";
+
 /** A CrossGuard resource (`{type, name, urn, props}`) as a planned resource. */
 export function planned(r: { type: string; name: string; urn: string; props: Record<string, unknown> }): PlannedResource {
-  return { type: r.type, name: r.name, urn: r.urn, props: withUnknowns(unproxy(r.props)) as Record<string, unknown> };
+  // The proxy's target is the SDK's deserialized properties with each unknown still its engine sentinel string,
+  // which withUnknowns turns into UNKNOWN as the proxy's refusal would have: the same copy, without a proxy trap
+  // per property and a thrown UnknownValueError per unknown. Anything else (a plain object) is read as before.
+  const target = r.props[PROXY_TARGET];
+  const props = target !== null && typeof target === "object" ? target : unproxy(r.props);
+  return { type: r.type, name: r.name, urn: r.urn, props: withUnknowns(props) as Record<string, unknown> };
 }
