@@ -207,50 +207,60 @@ describe("serve on a TLS Redis Cluster with an ACL user from a mounted Secret", 
     for (const r of replicas) r.child.kill("SIGTERM");
   }, 60_000);
 
-  it("seeds given by name: the nodes the cluster announces by address are checked against that name", async () => {
-    // Certificates for `localhost` only (`named`, started beside the first cluster): a node reached at 127.0.0.1
-    // verifies only under the seeds' name.
-    const s = named.secure!;
-    const seeds = named.nodes.map((n) => `localhost:${n.port}`).join(",");
-    const args = ["--redis-cluster", seeds, "--redis-tls-ca", s.caFile, "--redis-username-file", join(s.secretDir, "username"), "--redis-password-file", join(s.secretDir, "password")];
-    const r = await ready(args, `mrl:test:tls-named:${process.pid}:`);
-    const client = rlsClient(`127.0.0.1:${r.grpc}`);
-    // Keys in several slots, so the answer needs every master (each reached at the address it announces).
-    const answers = await Promise.all(["k1", "k2", "k3", "k4", "k5", "k6"].map((v) => client.call({ domain: "tls", descriptors: [d([["a", v]])] })));
-    client.close();
-    expect(answers.map((a) => a.overall_code)).toEqual(Array(6).fill("OK"));
-    r.child.kill("SIGTERM");
-  }, 60_000);
+  // The two cases after the load test run side by side: they share no cluster (this one has its own), no process and
+  // no file but the read-only ones, and neither times anything.
+  it.concurrent(
+    "seeds given by name: the nodes the cluster announces by address are checked against that name",
+    async () => {
+      // Certificates for `localhost` only (`named`, started beside the first cluster): a node reached at 127.0.0.1
+      // verifies only under the seeds' name.
+      const s = named.secure!;
+      const seeds = named.nodes.map((n) => `localhost:${n.port}`).join(",");
+      const args = ["--redis-cluster", seeds, "--redis-tls-ca", s.caFile, "--redis-username-file", join(s.secretDir, "username"), "--redis-password-file", join(s.secretDir, "password")];
+      const r = await ready(args, `mrl:test:tls-named:${process.pid}:`);
+      const client = rlsClient(`127.0.0.1:${r.grpc}`);
+      // Keys in several slots, so the answer needs every master (each reached at the address it announces).
+      const answers = await Promise.all(["k1", "k2", "k3", "k4", "k5", "k6"].map((v) => client.call({ domain: "tls", descriptors: [d([["a", v]])] })));
+      client.close();
+      expect(answers.map((a) => a.overall_code)).toEqual(Array(6).fill("OK"));
+      r.child.kill("SIGTERM");
+    },
+    60_000,
+  );
 
-  it("a wrong password, an unknown CA or a certificate for another name is refused at start, naming what is wrong", async () => {
-    const wrong = join(dir, "wrong-password");
-    writeFileSync(wrong, "not-the-password\n");
-    const prefix = `mrl:test:tls-refused:${process.pid}:`;
-    // The system's CAs do not know the test CA.
-    const otherCa = join(dir, "other-ca.crt");
-    writeFileSync(otherCa, (await import("node:tls")).rootCertificates[0]!);
-    // Five processes that each end by themselves, on nothing they share but the read-only files: side by side (the
-    // plaintext one waits out its store timeout).
-    const [badPassword, badCa, badName, plain, missing] = await Promise.all([
-      serve(access({ passwordFile: wrong }), prefix),
-      serve(access({ ca: otherCa }), prefix),
-      serve(access({ serverName: "other.test" }), prefix),
-      // No TLS at all towards a TLS-only cluster: it does not answer (no silent plaintext fallback).
-      serve(["--redis-cluster", cluster.spec], prefix),
-      serve(access({ passwordFile: join(dir, "no-such-file") }), prefix),
-    ]);
-    expect(badPassword).toMatchObject({ exit: 1 });
-    expect((badPassword as { stderr: string }).stderr).toMatch(/credentials refused: WRONGPASS/);
+  it.concurrent(
+    "a wrong password, an unknown CA or a certificate for another name is refused at start, naming what is wrong",
+    async () => {
+      const wrong = join(dir, "wrong-password");
+      writeFileSync(wrong, "not-the-password\n");
+      const prefix = `mrl:test:tls-refused:${process.pid}:`;
+      // The system's CAs do not know the test CA.
+      const otherCa = join(dir, "other-ca.crt");
+      writeFileSync(otherCa, (await import("node:tls")).rootCertificates[0]!);
+      // Five processes that each end by themselves, on nothing they share but the read-only files: side by side (the
+      // plaintext one waits out its store timeout).
+      const [badPassword, badCa, badName, plain, missing] = await Promise.all([
+        serve(access({ passwordFile: wrong }), prefix),
+        serve(access({ ca: otherCa }), prefix),
+        serve(access({ serverName: "other.test" }), prefix),
+        // No TLS at all towards a TLS-only cluster: it does not answer (no silent plaintext fallback).
+        serve(["--redis-cluster", cluster.spec], prefix),
+        serve(access({ passwordFile: join(dir, "no-such-file") }), prefix),
+      ]);
+      expect(badPassword).toMatchObject({ exit: 1 });
+      expect((badPassword as { stderr: string }).stderr).toMatch(/credentials refused: WRONGPASS/);
 
-    expect(badCa).toMatchObject({ exit: 1 });
-    expect((badCa as { stderr: string }).stderr).toMatch(/TLS refused: .*certificate/);
+      expect(badCa).toMatchObject({ exit: 1 });
+      expect((badCa as { stderr: string }).stderr).toMatch(/TLS refused: .*certificate/);
 
-    expect(badName).toMatchObject({ exit: 1 });
-    expect((badName as { stderr: string }).stderr).toMatch(/TLS refused: .*other\.test/);
+      expect(badName).toMatchObject({ exit: 1 });
+      expect((badName as { stderr: string }).stderr).toMatch(/TLS refused: .*other\.test/);
 
-    expect(plain).toMatchObject({ exit: 1 });
+      expect(plain).toMatchObject({ exit: 1 });
 
-    expect(missing).toMatchObject({ exit: 2 });
-    expect((missing as { stderr: string }).stderr).toMatch(/redisAuth\.passwordFile: cannot read \(ENOENT\)/);
-  }, 60_000);
+      expect(missing).toMatchObject({ exit: 2 });
+      expect((missing as { stderr: string }).stderr).toMatch(/redisAuth\.passwordFile: cannot read \(ENOENT\)/);
+    },
+    60_000,
+  );
 });
