@@ -49,6 +49,12 @@ export interface RuntimeService extends WorkloadIdentity {
   ports: ServicePort[];
   /** Who may call this service; everything else is denied. */
   callers: Caller[];
+  /**
+   * Each region's pods run as their own service account, `<serviceAccount>-<region>` (regionIdentity), so each region
+   * has its own SPIFFE ID and a service that binds a caller's requests to its ID (the allocator's `callers`) tells the
+   * regions apart. Where such a service is a caller, every region's ID is admitted (callerSpiffeIds).
+   */
+  accountPerRegion?: true;
 }
 
 /** The ingress gateway's workload identity: external traffic reaches services only through it. */
@@ -82,6 +88,9 @@ export const RUNTIME_SERVICES: readonly RuntimeService[] = [
     description: "global rate limits and quotas (Envoy RLS v3 over gRPC, HTTP admin)",
     ports: [http, { name: "grpc-rls", port: 8081, appProtocol: "grpc" }],
     callers: [gateway, { service: "escrow" }, { service: "ratelimit" }],
+    // The regional limiters: the allocator holds each region's budgets under that region's SPIFFE ID, so no region's
+    // limiter can claim, read or release another's (docs/ratelimit.md).
+    accountPerRegion: true,
   },
   {
     name: "prooflog",
@@ -189,14 +198,34 @@ export function callerIdentity(caller: Exclude<Caller, { spire: SpireIdentity }>
   return "service" in caller ? runtimeService(caller.service) : caller.identity;
 }
 
-/** A caller's SPIFFE ID. */
-export function callerSpiffeId(trustDomain: string, caller: Caller): string {
-  return "spire" in caller ? `spiffe://${trustDomain}${caller.spire.path}` : spiffeId(trustDomain, callerIdentity(caller));
+/** The identity a service's pods run as in one region: its own account there when `accountPerRegion`, else the catalogue's. */
+export function regionIdentity(service: RuntimeService, regionId: string): WorkloadIdentity {
+  if (!service.accountPerRegion) return { namespace: service.namespace, serviceAccount: service.serviceAccount };
+  const serviceAccount = `${service.serviceAccount}-${regionId}`;
+  const clash = RUNTIME_SERVICES.find((s) => s.namespace === service.namespace && s.serviceAccount === serviceAccount);
+  if (clash) throw new Error(`region ${regionId}: ${service.name}'s service account there, ${serviceAccount}, is ${clash.name}'s`);
+  return { namespace: service.namespace, serviceAccount };
 }
 
-/** SPIFFE IDs allowed to call `name`, sorted and de-duplicated. */
-export function allowedCallerIds(trustDomain: string, name: ServiceName): string[] {
-  return [...new Set(runtimeService(name).callers.map((c) => callerSpiffeId(trustDomain, c)))].sort();
+/** A caller's SPIFFE IDs: one, or for a service with an account per region one per region of `regionIds`. */
+export function callerSpiffeIds(trustDomain: string, caller: Caller, regionIds: readonly string[]): string[] {
+  if ("spire" in caller) return [`spiffe://${trustDomain}${caller.spire.path}`];
+  if ("service" in caller && runtimeService(caller.service).accountPerRegion) {
+    if (regionIds.length === 0) throw new Error(`${caller.service} runs one identity per region: name the regions`);
+    return regionIds.map((r) => spiffeId(trustDomain, regionIdentity(runtimeService(caller.service), r)));
+  }
+  return [spiffeId(trustDomain, callerIdentity(caller))];
+}
+
+/** A caller's SPIFFE ID (one identity: not a service with an account per region; callerSpiffeIds for those). */
+export function callerSpiffeId(trustDomain: string, caller: Caller): string {
+  if ("service" in caller && runtimeService(caller.service).accountPerRegion) throw new Error(`${caller.service} runs one identity per region: use callerSpiffeIds`);
+  return callerSpiffeIds(trustDomain, caller, [])[0]!;
+}
+
+/** SPIFFE IDs allowed to call `name`, sorted and de-duplicated; `regionIds` for callers with an identity per region. */
+export function allowedCallerIds(trustDomain: string, name: ServiceName, regionIds: readonly string[] = []): string[] {
+  return [...new Set(runtimeService(name).callers.flatMap((c) => callerSpiffeIds(trustDomain, c, regionIds)))].sort();
 }
 
 /** Istio `source.principals` spell SPIFFE IDs without the scheme. */

@@ -14,7 +14,7 @@ import {
   GATEWAY_IDENTITY,
   OPERATOR_IDENTITY,
   RUNTIME_SERVICES,
-  callerSpiffeId,
+  callerSpiffeIds,
   istioPrincipal,
   podSelector,
   serviceHost,
@@ -192,7 +192,9 @@ function authorizationPolicy(spec: EstateSpec, service: RuntimeService): CustomR
   const ports = service.ports.map((p) => String(p.port));
   const principal = (id: WorkloadIdentity) => istioPrincipal(spiffeId(td, id));
   // Catalogued services and SPIRE's own identities (the server, for node attestation) call every route but the admin ones.
-  const services = [...new Set(service.callers.filter((c) => "service" in c || "spire" in c).map((c) => istioPrincipal(callerSpiffeId(td, c))))].sort();
+  // A caller with an identity per region (the rate limiters) is admitted by each region's ID.
+  const regionIds = spec.regions.map((r) => r.id);
+  const services = [...new Set(service.callers.filter((c) => "service" in c || "spire" in c).flatMap((c) => callerSpiffeIds(td, c, regionIds).map(istioPrincipal)))].sort();
   const gatewayCalls = service.callers.some((c) => "identity" in c && c.identity.namespace === GATEWAY_IDENTITY.namespace && c.identity.serviceAccount === GATEWAY_IDENTITY.serviceAccount);
   const rules: Record<string, unknown>[] = [];
   if (gatewayCalls) {

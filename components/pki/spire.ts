@@ -23,6 +23,7 @@ import {
   RUNTIME_SERVICES,
   SPIFFE_ID_TEMPLATE,
   podSelector,
+  regionIdentity,
   serviceHost,
   type WorkloadIdentity,
 } from "../../model/services.js";
@@ -78,9 +79,9 @@ export class Spire extends pulumi.ComponentResource {
       ? [
           ...clientCertificate,
           ...nodeAliasEntries(spec, region, SPIRE_CLASS).map((e) => customResource(`${region.id}-${e.metadata.name}`, e, after)),
-          ...spiffeWorkloads().map((w) => customResource(`${region.id}-spiffeid-${w.name}`, attestedWorkloadEntry(spec, region, SPIRE_CLASS, w), after)),
+          ...spiffeWorkloads(region.id).map((w) => customResource(`${region.id}-spiffeid-${w.name}`, attestedWorkloadEntry(spec, region, SPIRE_CLASS, w), after)),
         ]
-      : spiffeWorkloads().map((workload) => customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), after));
+      : spiffeWorkloads(region.id).map((workload) => customResource(`${region.id}-spiffeid-${workload.name}`, clusterSpiffeId(spec, workload), after));
     this.registerOutputs({ trustDomain: this.trustDomain });
   }
 }
@@ -142,7 +143,7 @@ export interface SpiffeWorkload {
   host?: string;
 }
 
-function spiffeWorkloads(): SpiffeWorkload[] {
+function spiffeWorkloads(regionId: string): SpiffeWorkload[] {
   return [
     { name: "gateway", identity: GATEWAY_IDENTITY, selector: GATEWAY_POD_SELECTOR },
     { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
@@ -153,7 +154,8 @@ function spiffeWorkloads(): SpiffeWorkload[] {
       selector: REPLICATION_MONITOR_POD_SELECTOR,
       host: `${REPLICATION_MONITOR.name}.${REPLICATION_MONITOR.namespace}.svc.cluster.local`,
     },
-    ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s, selector: podSelector(s), host: serviceHost(s) })),
+    // This region's identity of each service (the rate limiter's is its own in every region: regionIdentity).
+    ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: regionIdentity(s, regionId), selector: podSelector(s), host: serviceHost(s) })),
     // The grandmaster simulator (components/time): meshed, so its sidecar needs an SVID, which its config names.
     { name: "grandmaster", identity: GRANDMASTER_IDENTITY, selector: GRANDMASTER_POD_SELECTOR },
   ];

@@ -6,7 +6,7 @@
  */
 import { stringify } from "yaml";
 import { regionById, type Cloud, type EstateSpec } from "../estate.js";
-import { runtimeService, spiffeId } from "../services.js";
+import { regionIdentity, runtimeService, spiffeId } from "../services.js";
 import { allocatorPeering, allocatorVnetPeering } from "../network/peering.js";
 import { ledgerRegion, serviceUrl } from "./config.js";
 
@@ -91,7 +91,9 @@ export function allocatorServiceConfig(spec: EstateSpec) {
       : cluster && auth !== "none"
         ? { redisAuth: { ...(auth === "user" ? { usernameFile: secret("username") } : {}), passwordFile: secret("password") } }
         : {}),
-    callers: [spiffeId(spec.pki.trustDomain, runtimeService("ratelimit"))],
+    // Every region's limiter by its own SPIFFE ID (its own service account: regionIdentity); the allocator holds each
+    // one's budgets under that ID (`<SPIFFE ID>#<client>`), so no region's limiter reaches another region's.
+    callers: spec.regions.map((r) => spiffeId(spec.pki.trustDomain, regionIdentity(runtimeService("ratelimit"), r.id))),
   };
 }
 

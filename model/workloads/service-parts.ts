@@ -4,7 +4,7 @@
  * and the durable state it keeps. Store URLs are assembled by Kubernetes from Secret and ConfigMap refs (storeEnv).
  */
 import type { EstateSpec } from "../estate.js";
-import { allowedCallerIds, callerIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type ServiceName } from "../services.js";
+import { allowedCallerIds, callerSpiffeIds, regionIdentity, RUNTIME_SERVICES, runtimeService, spiffeId, type ServiceName } from "../services.js";
 import { meshServerSection } from "../security/mesh-identity.js";
 import {
   attestServiceConfig,
@@ -113,7 +113,8 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       // services; `httpCallers` (the HTTP check, whose body names the buckets it charges) and `outcomesCallers` (the
       // reported outcomes) the services alone — as the mesh admits the gateway to neither.
       const ratelimit = runtimeService("ratelimit");
-      const serviceCallers = [...new Set(ratelimit.callers.filter((c) => "service" in c).map((c) => spiffeId(spec.pki.trustDomain, callerIdentity(c))))].sort();
+      const regionIds = spec.regions.map((r) => r.id);
+      const serviceCallers = [...new Set(ratelimit.callers.filter((c) => "service" in c).flatMap((c) => callerSpiffeIds(spec.pki.trustDomain, c, regionIds)))].sort();
       const { anomaly } = spec.runtime.ratelimit;
       const service = {
         rules: configPath("ratelimit", "config.yaml"),
@@ -122,10 +123,11 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         maxOffsetMs: spec.time.maxOffsetMs,
         grpc: { port: grpc.port },
         timeReference: regionTimeReference(spec, regionId),
-        callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit"),
+        callers: allowedCallerIds(spec.pki.trustDomain, "ratelimit", regionIds),
         httpCallers: serviceCallers,
         outcomesCallers: serviceCallers,
-        server: meshServerSection(spec.pki.trustDomain, ratelimit),
+        // This region's limiter has its own identity (regionIdentity): its sidecar writes that ID as XFCC's By.
+        server: meshServerSection(spec.pki.trustDomain, regionIdentity(ratelimit, regionId)),
         // The estate-wide limit is global: its budgets come from the allocator. While it does not answer, each replica
         // spends limit / instances per second of its own, with instances every region's most replicas together: the
         // regions then admit at most twice the limit in a second (the allocator's grants from before, plus that).

@@ -10,7 +10,7 @@
  */
 import { attestAlerts, certchainAlerts, monitorAlerts, rateLimitAlerts, witnessAlerts } from "./alerts.js";
 import { NAMESPACES, regionById, type EstateSpec } from "../estate.js";
-import { RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
+import { regionIdentity, RUNTIME_SERVICES, type RuntimeService, type ServiceName } from "../services.js";
 import { certchainDeployed, deployedWitness, ledgerRegion } from "./config.js";
 import { serviceParts, storeEnv } from "./service-parts.js";
 import { hasWork, SIZING, type WorkloadSpec } from "./workload-shape.js";
@@ -60,7 +60,8 @@ export function workloadSpec(spec: EstateSpec, regionId: string, service: Runtim
   const onePerRegion = ONE_PER_REGION.has(service.name);
   const ledgerOnly = LEDGER_ONLY.has(service.name);
   return {
-    service,
+    // A service with an account per region (the rate limiter) runs as this region's: its ServiceAccount, pods and SPIFFE ID.
+    service: service.accountPerRegion ? { ...service, ...regionIdentity(service, regionId) } : service,
     region: regionId,
     image: spec.runtime.image,
     replicas: single ? (regionId === ledgerRegion(spec) && hasWork(spec, service.name) ? 1 : 0) : onePerRegion ? 1 : ledgerOnly ? (regionId === ledgerRegion(spec) ? min : 0) : min,

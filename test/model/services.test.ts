@@ -46,7 +46,7 @@ describe("runtime service catalogue", () => {
         if ("spire" in c) expect(c.spire).toEqual(SPIRE_SERVER_IDENTITY);
         else expect([GATEWAY_IDENTITY, ...RUNTIME_SERVICES]).toContainEqual(expect.objectContaining(callerIdentity(c)));
       }
-      const ids = allowedCallerIds("td", s.name);
+      const ids = allowedCallerIds("td", s.name, ["eu", "us"]);
       expect(ids).toEqual([...new Set(ids)].sort());
     }
     expect(allowedCallerIds("td", "prooflog")).toEqual([
@@ -62,11 +62,12 @@ describe("runtime service catalogue", () => {
     expect(allowedCallerIds("td", "attest")).toEqual(["spiffe://td/spire/server"]);
     // The map: the quota service and escrow write it (each its own map), tenants read it through the gateway.
     expect(allowedCallerIds("td", "map")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/escrow", "spiffe://td/ns/meridian/sa/quota"]);
-    // The global allocator: the rate limit services alone ask it for budget.
-    expect(allowedCallerIds("td", "allocator")).toEqual(["spiffe://td/ns/meridian/sa/ratelimit"]);
+    // The global allocator: the rate limit services alone ask it for budget, each region's by its own identity.
+    expect(allowedCallerIds("td", "allocator", ["eu", "us"])).toEqual(["spiffe://td/ns/meridian/sa/ratelimit-eu", "spiffe://td/ns/meridian/sa/ratelimit-us"]);
+    expect(() => allowedCallerIds("td", "allocator")).toThrow(/ratelimit runs one identity per region: name the regions/);
     // The proof log monitor: the other regions' monitors, and outside monitors and auditors through the gateway.
     expect(allowedCallerIds("td", "monitor")).toEqual(["spiffe://td/ns/meridian-gateway/sa/meridian-gateway", "spiffe://td/ns/meridian/sa/prooflog-monitor"]);
-    expect(allowedCallerIds("td", "clock")).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
+    expect(allowedCallerIds("td", "clock", ["eu"])).not.toContain("spiffe://td/ns/meridian-gateway/sa/meridian-gateway");
   });
 
   it("spells Istio principals without the scheme and in-cluster hosts as <svc>.<ns>.svc.cluster.local", () => {

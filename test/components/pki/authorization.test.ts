@@ -4,7 +4,18 @@ import { describe, expect, it } from "vitest";
 import { meshPolicies } from "../../../components/pki/mesh-tls.js";
 import { buildEstateSpec, NAMESPACES } from "../../../model/estate.js";
 import { GRANDMASTER_ROUTES, SERVICE_ROUTES } from "../../../model/security/routes.js";
-import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, RUNTIME_SERVICES, istioPrincipal, podSelector, runtimeService, spiffeId, type ServiceName, type WorkloadIdentity } from "../../../model/services.js";
+import {
+  GATEWAY_IDENTITY,
+  OPERATOR_IDENTITY,
+  RUNTIME_SERVICES,
+  istioPrincipal,
+  podSelector,
+  regionIdentity,
+  runtimeService,
+  spiffeId,
+  type ServiceName,
+  type WorkloadIdentity,
+} from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
 import { loadStack } from "../../../stacks/load.js";
 import { HEALTH_IDENTITY, REPLICATION_MONITOR, REPLICATION_MONITOR_POD_SELECTOR, REPLICATION_MONITOR_PROBE } from "../../../model/workloads/gateway.js";
@@ -16,7 +27,8 @@ const policies = meshPolicies(spec).filter((p) => p.kind === "AuthorizationPolic
 const who = (id: WorkloadIdentity) => istioPrincipal(spiffeId(td, id));
 const gateway = who(GATEWAY_IDENTITY);
 const operator = who(OPERATOR_IDENTITY);
-const svc = (name: ServiceName) => who(runtimeService(name));
+// A service as its pods in one region run (the rate limiter has its own identity there).
+const svc = (name: ServiceName) => who(regionIdentity(runtimeService(name), spec.regions[0]!.id));
 
 function call(to: ServiceName, principal: string | null, method: string, path: string, port = 8080): boolean {
   const s = runtimeService(to);

@@ -12,6 +12,8 @@ interface Rule {
 }
 
 const spec = buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod"));
+/** The rate limiters are admitted by each region's own identity. */
+const prodRegions = spec.regions.map((r) => r.id);
 
 describe("meridian:pki:MeshTls", () => {
   let prod: Plan;
@@ -54,7 +56,7 @@ describe("meridian:pki:MeshTls", () => {
       expect(spec.action).toBe("ALLOW");
       expect(spec.selector).toEqual({ matchLabels: podSelector(s) });
       const principals = [...new Set(spec.rules.flatMap((r) => r.from[0]!.source.principals))].filter((p) => p !== operator && p !== health).sort();
-      expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name).map((id) => id.replace("spiffe://", "")));
+      expect(principals).toEqual(allowedCallerIds("prod.meridian.internal", s.name, prodRegions).map((id) => id.replace("spiffe://", "")));
       for (const r of spec.rules) for (const t of r.to) expect(t.operation.ports).toEqual(s.ports.map((p) => String(p.port)));
     }
     // Concretely: only escrow, quota, the attestation verifier, the map, the monitors and the gateway may reach the proof log; the gateway may not reach the clock.

@@ -20,7 +20,7 @@ import {
   RUNTIME_SERVICES,
   SPIRE_SERVER_IDENTITY,
   allowedCallerIds,
-  callerSpiffeId,
+  callerSpiffeIds,
   istioPrincipal,
   podSelector,
   runtimeService,
@@ -69,7 +69,9 @@ const concrete = (url: string) => url.replace(/:[^/]+/g, "x").replace(/\*$/, "x"
 /** What is wrong between one service's served routes and the mesh policies; empty when they agree. */
 export function routeProblems(name: ServiceName, served: Served[]): string[] {
   const s = runtimeService(name);
-  const callers = [...new Set(s.callers.filter((c) => "service" in c || "spire" in c).map((c) => istioPrincipal(callerSpiffeId(td, c))))];
+  // The rate limiters by each region's own identity.
+  const regionIds = spec.regions.map((r) => r.id);
+  const callers = [...new Set(s.callers.filter((c) => "service" in c || "spire" in c).flatMap((c) => callerSpiffeIds(td, c, regionIds).map(istioPrincipal)))];
   const gateway = principal(GATEWAY_IDENTITY);
   const operator = principal(OPERATOR_IDENTITY);
   const allows = (who: string, r: Served) => authorized(policies, { namespace: s.namespace, labels: podSelector(s), principal: who, port: r.port, method: r.method, path: concrete(r.path) });
@@ -141,7 +143,17 @@ beforeAll(async () => {
   writeFileSync(rules, "domain: api\ndescriptors:\n  - key: api_key\n    rate_limit: { unit: second, requests_per_unit: 10 }\n");
   const ratelimit = await startService(
     ratelimitService,
-    { rules, watch: false, grpc: { port: 0 }, callers: allowedCallerIds(td, "ratelimit"), server: { host: "127.0.0.1", port: 0 } },
+    {
+      rules,
+      watch: false,
+      grpc: { port: 0 },
+      callers: allowedCallerIds(
+        td,
+        "ratelimit",
+        spec.regions.map((r) => r.id),
+      ),
+      server: { host: "127.0.0.1", port: 0 },
+    },
     { processMetrics: false },
   );
   closers.push(() => ratelimit.close());

@@ -1,6 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { byName, evaluateStack, ofType, type Plan, sharedPlan } from "../../harness.js";
-import { GATEWAY_IDENTITY, GATEWAY_POD_SELECTOR, OPERATOR_IDENTITY, OPERATOR_POD_SELECTOR, RUNTIME_SERVICES, podSelector, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
+import {
+  GATEWAY_IDENTITY,
+  GATEWAY_POD_SELECTOR,
+  OPERATOR_IDENTITY,
+  OPERATOR_POD_SELECTOR,
+  RUNTIME_SERVICES,
+  podSelector,
+  regionIdentity,
+  spiffeId,
+  type WorkloadIdentity,
+} from "../../../model/services.js";
 import { HEALTH_IDENTITY, HEALTH_POD_SELECTOR, REPLICATION_MONITOR_IDENTITY, REPLICATION_MONITOR_POD_SELECTOR } from "../../../model/workloads/gateway.js";
 import { clusterSpiffeIdSchema } from "./schemas.js";
 
@@ -53,7 +63,7 @@ describe("meridian:pki:Spire (prod)", () => {
       { name: "operator", identity: OPERATOR_IDENTITY, selector: OPERATOR_POD_SELECTOR },
       { name: "health", identity: HEALTH_IDENTITY, selector: HEALTH_POD_SELECTOR },
       { name: "replication-monitor", identity: REPLICATION_MONITOR_IDENTITY, selector: REPLICATION_MONITOR_POD_SELECTOR },
-      ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: s as WorkloadIdentity, selector: podSelector(s) })),
+      ...RUNTIME_SERVICES.map((s) => ({ name: s.name, identity: regionIdentity(s, "aws-use1"), selector: podSelector(s) })),
       { name: "grandmaster", identity: { namespace: "meridian-time", serviceAccount: "grandmaster" }, selector: { app: "grandmaster" } },
     ];
     expect(ids.map((r) => r.name).sort()).toEqual(workloads.map((w) => `aws-use1-spiffeid-${w.name}`).sort());

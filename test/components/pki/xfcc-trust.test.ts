@@ -9,7 +9,7 @@ import { byName, evaluateStack, ofType, type Plan, type RecordedResource } from 
 import { buildEstateSpec, NAMESPACES } from "../../../model/estate.js";
 import { regionWorkloads } from "../../../model/workloads/spec.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
-import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, runtimeService, spiffeId } from "../../../model/services.js";
+import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, regionIdentity, runtimeService, spiffeId } from "../../../model/services.js";
 import type { NetworkPolicyShape } from "../../../model/security/network.js";
 import { assertXfccTrustSound, XfccTrustError, xfccTrustProblems, type PeerAuthenticationLike, type XfccTrustInputs, type XfccWorkload } from "../../../components/pki/xfcc-trust.js";
 import { serverConfigSchema } from "../../../runtime/kit/index.js";
@@ -77,10 +77,11 @@ describe("the rendered runtime configs", () => {
       ["escrow", "escrow.json"],
     ] as const) {
       const cfg = configOf(base, name, file);
-      expect(cfg.server["identity"], name).toEqual({ xfcc: "istio-sidecar", spiffeId: spiffeId(TD, runtimeService(name)) });
+      // The rate limiter runs as its region's own account (one identity per region).
+      expect(cfg.server["identity"], name).toEqual({ xfcc: "istio-sidecar", spiffeId: spiffeId(TD, regionIdentity(runtimeService(name), REGION)) });
       expect(cfg.server["auth"], name).toMatchObject({ operators: { spiffe: [spiffeId(TD, OPERATOR_IDENTITY)] } });
       const server = serverConfigSchema.parse(cfg.server);
-      expect(server.identity?.spiffeId).toBe(`spiffe://${TD}/ns/meridian/sa/${name}`);
+      expect(server.identity?.spiffeId).toBe(`spiffe://${TD}/ns/meridian/sa/${name === "ratelimit" ? `ratelimit-${REGION}` : name}`);
     }
     // Where the stack names the tenants' JWT issuer (staging), quota keeps it beside the mesh identity.
     const staging = buildEstateSpec("staging", parseEstateConfig(readStackConfigMap("staging"), "staging"));
@@ -107,7 +108,9 @@ describe("the rendered runtime configs", () => {
   it("the rate limiter lists the callers of its check and outcomes routes: the gateway and the catalogued services", () => {
     const { server: _, ...service } = configOf(base, "ratelimit", "ratelimit.json");
     const parsed = ratelimitConfigSchema.parse(service);
-    expect(parsed.callers).toEqual([spiffeId(TD, GATEWAY_IDENTITY), spiffeId(TD, runtimeService("escrow")), spiffeId(TD, runtimeService("ratelimit"))].sort());
+    // The other rate limiters by each region's own identity.
+    const limiters = buildEstateSpec("prod", parseEstateConfig(readStackConfigMap("prod"), "prod")).regions.map((r) => spiffeId(TD, regionIdentity(runtimeService("ratelimit"), r.id)));
+    expect(parsed.callers).toEqual([spiffeId(TD, GATEWAY_IDENTITY), spiffeId(TD, runtimeService("escrow")), ...limiters].sort());
   });
 
   it("each XFCC-trusting workload has its own STRICT PeerAuthentication, valid against Istio's CRD", () => {

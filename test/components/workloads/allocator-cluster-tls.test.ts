@@ -87,10 +87,12 @@ async function runPod(w: WorkloadSpec, dir: string, secret: Record<string, strin
   });
 }
 
-/** Stands in for the pod's sidecar: forwards with the XFCC Istio appends for the rate limit service's identity. */
-async function asRateLimitService(target: string, td: string): Promise<string> {
+/** Stands in for the pod's sidecar: forwards with the XFCC Istio appends for a rate limit service's identity (the stack's first region's). */
+async function asRateLimitService(target: string, spec: EstateSpec): Promise<string> {
+  const td = spec.pki.trustDomain;
+  const region = spec.regions[0]!.id;
   const s = createServer((req, res) => {
-    const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit-allocator;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/ratelimit`;
+    const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit-allocator;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/ratelimit-${region}`;
     const out = httpRequest(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, "x-forwarded-client-cert": xfcc } }, (up) => {
       res.writeHead(up.statusCode!, up.headers);
       up.pipe(res);
@@ -128,7 +130,7 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
     const dir = join(root, "existing");
     const url = await runPod(w, dir, { "ca.crt": readFileSync(s.caFile, "utf8"), username: "meridian\n", password: `${s.password}\n` }, {});
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    const front = await asRateLimitService(url, spec);
     const a = await grant(front, "a", 8);
     expect(a).toMatchObject({ status: 200, body: { has: 8 } });
 
@@ -169,7 +171,7 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
     await expect(runPod(w, join(root, "managed-untrusted"), { nodes: seed, password: token }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed })).rejects.toThrow(/TLS refused: self-signed certificate/);
     const url = await runPod(w, dir, { nodes: seed, password: token }, { MERIDIAN_ALLOCATOR_REDIS_NODES: seed }, { NODE_EXTRA_CA_CERTS: cluster.secure!.caFile });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    const front = await asRateLimitService(url, spec);
     expect(await grant(front, "m", 3)).toMatchObject({ status: 200, body: { has: 3 } });
   }, 60_000);
 
@@ -216,7 +218,7 @@ describe("the allocator on a TLS Redis Cluster with credentials, from the render
     const url = await runPod(w, join(root, "gcp"), { nodes: seed, "ca.crt": ca }, env, gke);
     expect(readFileSync(join(root, "gcp", "tmp", "redis-iam", "token"), "utf8")).toBe(tokens.at(-1));
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    const front = await asRateLimitService(url, spec.pki.trustDomain);
+    const front = await asRateLimitService(url, spec);
     expect(await grant(front, "g", 4)).toMatchObject({ status: 200, body: { has: 4 } });
     // A token the cluster does not accept (this one never became a password) is refused by name at start.
     const refusing = createServer((req, res) => res.writeHead(200, { "metadata-flavor": "Google" }).end(JSON.stringify({ access_token: "ya29.unknown", expires_in: 3599, token_type: "Bearer" })));

@@ -88,7 +88,7 @@ describe("the global allocator on a Redis Cluster, from the rendered estate", ()
     const w = workload(spec, "allocator");
     const allocator = await serve(w, w.config, ["--redis-prefix", prefix]);
     expect((await fetch(`${allocator}/readyz`)).status).toBe(200);
-    const rlId = `spiffe://${td}/ns/meridian/sa/ratelimit`;
+    const rlId = `spiffe://${td}/ns/meridian/sa/ratelimit-${REGION}`;
     const front = await sidecar(allocator, `spiffe://${td}/ns/meridian/sa/ratelimit-allocator`, rlId);
     // Two clients asking one window of a limit of 10 directly: the cluster-held shares never exceed it.
     const window = Math.floor(Date.now() / 60_000) * 60_000;

@@ -141,10 +141,14 @@ describe("a changed stack value reaches the running service through its rendered
     expect((await ask({ "x-forwarded-client-cert": xfccFrom(`spiffe://${td}/ns/meridian-gateway/sa/meridian-gateway`) })).status).toBe(403);
     // The allocator's sidecar stands between: it appends the caller's XFCC, as Istio does for the rate limit pods' mTLS.
     const sidecar = createServer((req, res) => {
-      const out = httpRequest(`${allocator}${req.url}`, { method: req.method, headers: { ...req.headers, "x-forwarded-client-cert": xfccFrom(`spiffe://${td}/ns/meridian/sa/ratelimit`) } }, (up) => {
-        res.writeHead(up.statusCode!, up.headers);
-        up.pipe(res);
-      });
+      const out = httpRequest(
+        `${allocator}${req.url}`,
+        { method: req.method, headers: { ...req.headers, "x-forwarded-client-cert": xfccFrom(`spiffe://${td}/ns/meridian/sa/ratelimit-${REGION}`) } },
+        (up) => {
+          res.writeHead(up.statusCode!, up.headers);
+          up.pipe(res);
+        },
+      );
       req.pipe(out);
     });
     await new Promise<void>((resolve) => sidecar.listen(0, "127.0.0.1", resolve));
@@ -161,7 +165,7 @@ describe("a changed stack value reaches the running service through its rendered
       // Behind its sidecar the service learns the caller from the x-forwarded-client-cert the sidecar appends
       // (By= the pod's own SPIFFE ID): here, as for an HTTP check from the escrow (httpCallers: the services; the
       // gateway checks over gRPC). Without it, no caller.
-      const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit;Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/escrow`;
+      const xfcc = `By=spiffe://${td}/ns/meridian/sa/ratelimit-${REGION};Hash=${"0".repeat(64)};Subject="";URI=spiffe://${td}/ns/meridian/sa/escrow`;
       const check = (headers: Record<string, string>) =>
         fetch(`${url}/v1/ratelimit`, {
           method: "POST",
@@ -180,7 +184,7 @@ describe("a changed stack value reaches the running service through its rendered
         expect(keys).toHaveLength(1);
         const clients = Object.keys(await redis.hgetall(keys[0]!));
         // Under the caller the sidecar verified (the allocator binds `client` to it); every region's limiters share it.
-        expect(clients.some((c) => c.startsWith(`spiffe://${td}/ns/meridian/sa/ratelimit#${REGION}/`))).toBe(true);
+        expect(clients.some((c) => c.startsWith(`spiffe://${td}/ns/meridian/sa/ratelimit-${REGION}#${REGION}/`))).toBe(true);
         await redis.del(...keys);
       } finally {
         redis.disconnect();

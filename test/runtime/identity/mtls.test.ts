@@ -7,10 +7,11 @@ import { ManualClock } from "../../../runtime/common/clock.js";
 import { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "../../../runtime/identity/local-ca.js";
 import { allowIds, allowTrustDomain, enforcePeerIds, mtlsClientOptions, mtlsServerOptions, peerSpiffeId, reloadSvid, requestPeerId, type PeerRejection } from "../../../runtime/identity/index.js";
 import { X509Certificate } from "node:crypto";
-import { allowedCallerIds, runtimeService, spiffeId, GATEWAY_IDENTITY } from "../../../model/services.js";
+import { allowedCallerIds, regionIdentity, runtimeService, spiffeId, GATEWAY_IDENTITY } from "../../../model/services.js";
 
 const TD = "test.meridian.internal";
-const idOf = (name: "escrow" | "ratelimit" | "prooflog" | "clock") => spiffeId(TD, runtimeService(name));
+// The rate limiter by one region's identity (it has one per region).
+const idOf = (name: "escrow" | "ratelimit" | "prooflog" | "clock") => spiffeId(TD, regionIdentity(runtimeService(name), "eu"));
 
 interface Reply {
   status: number;
@@ -59,7 +60,7 @@ describe("runtime identity: mTLS with X.509-SVIDs over real TLS", () => {
     clockServer = https.createServer(mtlsServerOptions(svids["clock"]!, domain.bundle), (req, res) => {
       res.end(JSON.stringify({ peer: peerSpiffeId(req.socket as tls.TLSSocket)?.uri }));
     });
-    enforcePeerIds(clockServer, allowIds(allowedCallerIds(TD, "clock")), (r) => rejections.push(r));
+    enforcePeerIds(clockServer, allowIds(allowedCallerIds(TD, "clock", ["eu"])), (r) => rejections.push(r));
     await new Promise<void>((resolve) => clockServer.listen(0, "127.0.0.1", resolve));
     clockPort = (clockServer.address() as AddressInfo).port;
   });

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NAMESPACES } from "../../../model/estate.js";
-import { OPERATOR_IDENTITY, allowedCallerIds, runtimeService, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
+import { OPERATOR_IDENTITY, allowedCallerIds, regionIdentity, runtimeService, spiffeId, type WorkloadIdentity } from "../../../model/services.js";
 import { GRANDMASTER } from "../../../model/time/hierarchy.js";
 import { grandmasterService } from "../../../runtime/clock/grandmaster-service.js";
 import { ManualClock } from "../../../runtime/common/clock.js";
@@ -20,7 +20,8 @@ import { ratelimitService } from "../../../runtime/ratelimit/service/service.js"
 
 const TD = "meridian.test";
 const id = (w: WorkloadIdentity, td = TD) => spiffeId(td, w);
-const RATELIMIT = id(runtimeService("ratelimit"));
+// One region's rate limiter (each region has its own identity).
+const RATELIMIT = id(regionIdentity(runtimeService("ratelimit"), "eu"));
 const ESCROW = id(runtimeService("escrow"));
 const OPERATOR = id(OPERATOR_IDENTITY);
 const GRANDMASTER_ID = id({ namespace: NAMESPACES.time, serviceAccount: GRANDMASTER.name });
@@ -62,7 +63,7 @@ beforeAll(async () => {
       rules,
       watch: false,
       grpc: { port: 0 },
-      callers: allowedCallerIds(TD, "ratelimit"),
+      callers: allowedCallerIds(TD, "ratelimit", ["eu"]),
       server: { host: "127.0.0.1", port: 0, auth: { operators }, tls: tlsFiles("ratelimit", svids["ratelimit"]!, `${ca.bundle}\n${federated.bundle}\n`) },
     },
     { processMetrics: false },

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../../model/estate.js";
 import { regionWorkloads } from "../../../../model/workloads/spec.js";
 import { loadStack } from "../../../../stacks/load.js";
-import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, runtimeService, spiffeId } from "../../../../model/services.js";
+import { GATEWAY_IDENTITY, OPERATOR_IDENTITY, regionIdentity, runtimeService, spiffeId } from "../../../../model/services.js";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { createLocalTrustDomain, type LocalTrustDomain, type Svid } from "../../../../runtime/identity/index.js";
 import { startService, type RunningService } from "../../../../runtime/kit/index.js";
@@ -216,11 +216,13 @@ describe("the blueprint's rendered config (prod)", () => {
   const gateway = spiffeId(td, GATEWAY_IDENTITY);
   const escrow = spiffeId(td, runtimeService("escrow"));
   const self = rendered.server.identity.spiffeId;
+  // The other rate limiters, each region's by its own identity.
+  const limiters = spec.regions.map((r) => spiffeId(td, regionIdentity(runtimeService("ratelimit"), r.id)));
 
   it("lets the gateway check over gRPC only (Envoy's filter; a check over HTTP is the services'), and report outcomes only from the services", async () => {
     expect(rendered["callers"]).toContain(gateway);
-    expect(rendered["httpCallers"]).toEqual([escrow, spiffeId(td, runtimeService("ratelimit"))].sort());
-    expect(rendered["outcomesCallers"]).toEqual([escrow, spiffeId(td, runtimeService("ratelimit"))].sort());
+    expect(rendered["httpCallers"]).toEqual([escrow, ...limiters].sort());
+    expect(rendered["outcomesCallers"]).toEqual([escrow, ...limiters].sort());
     // As rendered, with what a test cannot provide swapped: the rules file, the ports, no time reference to reach.
     const { server, timeReference: _, ...service } = rendered;
     const running = await serve({ ...service, rules, grpc: { port: 0 }, aimd: AIMD }, server);
