@@ -6,7 +6,7 @@ import { LocalEstate } from "../../runtime/local/estate.js";
 import { loadStack } from "../../stacks/load.js";
 import { UserError } from "../../cli/errors.js";
 import { spawn } from "node:child_process";
-import { MERIDIAN_BIN, REPO_ROOT, type CliResult } from "../cli.js";
+import { MERIDIAN_BIN, REPO_ROOT, runCli, type CliResult } from "../cli.js";
 import { outagePhases, renderFault, renderOutage } from "../../cli/render/drill.js";
 import type { OutageMeasurement } from "../../runtime/local/drills/regional-outage.js";
 import type { SkewDrillResult } from "../../runtime/local/drills/clock-skew.js";
@@ -43,24 +43,9 @@ function cliInBackground(args: string[], timeoutMs: number): Promise<CliResult> 
   });
 }
 
-/**
- * The shared estate below starts as the file begins: the argument checks (a real process among them) run while it
- * does, instead of before it. Its drills wait for it in their beforeAll; it stops when the file ends.
- */
-let estateStarting: Promise<LocalEstate> | undefined;
-beforeAll(() => {
-  estateStarting = LocalEstate.start({ spec: drillStack(), dnsPort: 0, basePort: 0 });
-  // Awaited by the drills' beforeAll; until then a failure is held, not an unhandled rejection.
-  estateStarting.catch(() => undefined);
-});
-afterAll(async () => {
-  await (await estateStarting?.catch(() => undefined))?.stop();
-});
-
 describe("meridian drill: arguments are checked before an estate starts", () => {
-  it("--region nope → exit 2 naming the stack's regions, no stack trace", async () => {
-    // The real bin, as a process beside the estate's start (not blocking this one).
-    const r = await cliInBackground(["drill", "regional-outage", "--region", "nope"], 30_000);
+  it("--region nope → exit 2 naming the stack's regions, no stack trace", () => {
+    const r = runCli(["drill", "regional-outage", "--region", "nope"], { timeoutMs: 30_000 });
     expect(r.stderr).toBe('meridian: --region: no region "nope" in stack local; expected one of local-aws, local-gcp, local-azure\n');
     expect(r.status).toBe(2);
   });
@@ -131,10 +116,11 @@ describe("meridian drill (sharing one real local estate; a real process starting
   let realProcess: Promise<CliResult> | undefined;
   const startRealProcess = () => (realProcess ??= cliInBackground(["drill", "regional-outage", "--timeout", "0.001"], 120_000));
   beforeAll(async () => {
-    estate = await estateStarting!;
+    estate = await LocalEstate.start({ spec: drillStack(), dnsPort: 0, basePort: 0 });
   });
   afterAll(async () => {
-    await realProcess; // its child exits by itself (or is killed at its timeout); the estate stops after the file
+    await realProcess; // its child exits by itself (or is killed at its timeout)
+    await estate?.stop();
   });
 
   it.concurrent(
