@@ -136,7 +136,8 @@ export async function regionalOutageDrill(estate: LocalEstate, options: { region
     ).catch(() => undefined);
     m.checks.push(await deadLeaseReclaimed(estate, target.id));
     m.checks.push(...(await escrowInvariants(estate, traffic)));
-    await waitFor("a checkpoint covering every audit entry", async () => ((await logCheckpoint(estate)).size > Math.max(-1, ...t.logged.map((l) => l.index)) ? true : undefined), 10_000, 100).catch(
+    // Up to 30 s: the log signs every 500 ms, but on a loaded machine (CI beside other work) 10 s once passed without one.
+    await waitFor("a checkpoint covering every audit entry", async () => ((await logCheckpoint(estate)).size > Math.max(-1, ...t.logged.map((l) => l.index)) ? true : undefined), 30_000, 100).catch(
       () => undefined,
     );
     m.checks.push(...(await logConsistency(estate, before, traffic)));
