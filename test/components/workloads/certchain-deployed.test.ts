@@ -70,11 +70,14 @@ describe("the estate's certificate chain, deployed", () => {
     expect(issueCfg.issue).toMatchObject({ log: "http://prooflog.meridian.svc.cluster.local:8080", witnesses: regions.map((r) => `http://witness-${r}.meridian.svc.cluster.local:8080`) });
     expect(JSON.parse(cc("gcp-asne1").config["certchain.json"]!)).toMatchObject({ follow: { url: `http://certchain-${ledger}.meridian.svc.cluster.local:8080` } });
 
-    const witnessProcs = new Map<string, Awaited<ReturnType<typeof runRendered>>>();
-    for (const [i, region] of regions.entries()) {
-      const w = regionWorkloads(spec, region).find((x) => x.service.name === "witness")!;
-      witnessProcs.set(region, await runRendered(w, join(root, region), { "signer.key": keys[i]!.signerKey, "share.json": JSON.stringify(shareJson(results[i]!.share)) }));
-    }
+    // The three witnesses start side by side (each its own process, files and port 0; afterAll kills whatever started).
+    const started = await Promise.all(
+      regions.map((region, i) => {
+        const w = regionWorkloads(spec, region).find((x) => x.service.name === "witness")!;
+        return runRendered(w, join(root, region), { "signer.key": keys[i]!.signerKey, "share.json": JSON.stringify(shareJson(results[i]!.share)) });
+      }),
+    );
+    const witnessProcs = new Map(regions.map((region, i) => [region, started[i]!]));
     const swapWitnesses = (s: string) => regions.reduce((t, r) => t.split(`http://witness-${r}.meridian.svc.cluster.local:8080`).join(witnessProcs.get(r)!.url), s);
     const log = regionWorkloads(spec, ledger).find((x) => x.service.name === "prooflog")!;
     const logProc = await runRendered(log, join(root, "log"), { "signer.key": logKey.signerKey }, swapWitnesses, ["--data", join(root, "log-data")]);
