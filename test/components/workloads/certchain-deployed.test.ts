@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runtimeService, spiffeId } from "../../../model/services.js";
 import { regionWorkloads, type WorkloadSpec } from "../../../model/workloads/spec.js";
 import { certBody, certHash, checkpointDigest, groupCommittee, issueThreshold, unsignedCertificate, type Certificate } from "../../../runtime/certchain/index.js";
 import { LogClient } from "../../../runtime/prooflog/client.js";
@@ -81,7 +82,10 @@ describe("the estate's certificate chain, deployed", () => {
     const swapWitnesses = (s: string) => regions.reduce((t, r) => t.split(`http://witness-${r}.meridian.svc.cluster.local:8080`).join(witnessProcs.get(r)!.url), s);
     const log = regionWorkloads(spec, ledger).find((x) => x.service.name === "prooflog")!;
     const logProc = await runRendered(log, join(root, "log"), { "signer.key": logKey.signerKey }, swapWitnesses, ["--data", join(root, "log-data")]);
-    const client = new LogClient(logProc.url);
+    // Appending as the map service, as the pod's sidecar reports a mesh peer (XFCC): the rendered log takes /add only from its appenders.
+    const td = spec.pki.trustDomain;
+    const peer = (name: Parameters<typeof runtimeService>[0]) => spiffeId(td, runtimeService(name));
+    const client = new LogClient(logProc.url, { addHeaders: { "x-forwarded-client-cert": `By=${peer("prooflog")};Hash=${"0".repeat(64)};URI=${peer("map")}` } });
     const logAt = (size: number) =>
       until(
         async () => (await fetch(`${logProc.url}/checkpoint`)).text(),
