@@ -11,36 +11,18 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../../runtime/common/clock.js";
-import { defineEscrowService } from "../../../runtime/escrow/serve.js";
-import type { EscrowService } from "../../../runtime/escrow/service.js";
-import { startService, type RunningService } from "../../../runtime/kit/index.js";
+import { type RunningService } from "../../../runtime/kit/index.js";
 import { generateKey } from "../../../runtime/prooflog/index.js";
 import { parseVerifierKey } from "../../../runtime/prooflog/note.js";
-import { testConfig } from "./fixture.js";
+import { TransitionEscrows } from "./transition-escrows.js";
 import { buildGoWitness, type GoWitness } from "./transitions-go/witness.js";
 
 let go: GoWitness;
 let keyFile: string;
-const running: RunningService[] = [];
 
-async function startEscrow(): Promise<RunningService> {
-  const config = await testConfig(["eu", "us"], {
-    skus: [{ sku: "tix", total: 100, globalReserve: 0, allocation: { eu: 60, us: 40 }, refill: { batchSize: 10, reorderPoints: { eu: 5, us: 5 } } }],
-  });
-  const raw = JSON.parse(JSON.stringify({ ...config, transitionsKeyFile: keyFile, server: { port: 0 } })) as Record<string, unknown>;
-  const svc = await startService(defineEscrowService(), raw, { clock: systemClock, processMetrics: false });
-  running.push(svc);
-  return svc;
-}
-
-let buyers = 0;
-async function sell(svc: RunningService, region: string, qty: number): Promise<void> {
-  const service = (svc.parts as { service: EscrowService }).service;
-  const user = `buyer-${++buyers}`;
-  const r = (await service.sale("tix", region))!.escrow.tryReserve(user, qty)!;
-  expect(await service.commit(r.id, { user, tier: "standard", weight: 1, admin: false })).toMatchObject({ status: "sold" });
-}
+const escrows = new TransitionEscrows();
+const startEscrow = () => escrows.start({ eu: 60, us: 40 }, { transitionsKeyFile: keyFile });
+const sell = async (svc: RunningService, region: string, qty: number) => void (await escrows.sell(svc, region, qty));
 
 const checkpoint = (svc: RunningService, name: string) => go.checkpoint(svc.url, name);
 const witness = (vkey: string, a: string, b: string, url: string) => go.judge(vkey, a, b, url);
@@ -51,7 +33,7 @@ beforeAll(() => {
   writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
 }, 120_000);
 afterAll(async () => {
-  for (const s of running) await s.close().catch(() => undefined);
+  await escrows.closeAll();
   go?.remove();
 });
 

@@ -15,16 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../../runtime/common/clock.js";
-import { defineEscrowService } from "../../../../runtime/escrow/serve.js";
-import type { EscrowService } from "../../../../runtime/escrow/service.js";
 import { localOperatorAuth, startService, type RunningService } from "../../../../runtime/kit/index.js";
 import { generateKey } from "../../../../runtime/prooflog/index.js";
 import { startLogServer } from "../../../../runtime/prooflog/services.js";
 import { MapClient } from "../../../../runtime/vmap/index.js";
 import { mapService } from "../../../../runtime/vmap/services.js";
 import { until } from "../../../until.js";
-import { testConfig } from "../fixture.js";
 import { dropPgSchema, ensurePgDatabase, PG_URL, uniqueName } from "../servers.js";
+import { TransitionEscrows } from "../transition-escrows.js";
 import { buildGoWitness, type GoWitness } from "../transitions-go/witness.js";
 
 const ORIGIN = "meridian.test/escrow-anchor";
@@ -35,36 +33,15 @@ let map: RunningService;
 let tokenFile: string;
 let keyFile: string;
 let go: GoWitness;
-const running: RunningService[] = [];
 
 type Anchor = { v: string; origin: string; epoch: number; vkey: string; size: number; root: string };
 
-async function startEscrow(regions: string[], extra: Record<string, unknown> = {}): Promise<RunningService> {
-  const config = await testConfig(regions, {
-    skus: [
-      {
-        sku: "tix",
-        total: 100,
-        globalReserve: 100 - 20 * regions.length,
-        allocation: Object.fromEntries(regions.map((r) => [r, 20])),
-        refill: { batchSize: 10, reorderPoints: Object.fromEntries(regions.map((r) => [r, 5])) },
-      },
-    ],
-  });
-  const raw = JSON.parse(JSON.stringify({ ...config, map: map.url, mapTokenFile: tokenFile, mapTimeoutMs: 2_000, ...extra, server: { port: 0 } })) as Record<string, unknown>;
-  const svc = await startService(defineEscrowService(), raw, { clock: systemClock, processMetrics: false });
-  running.push(svc);
-  return svc;
-}
+const escrows = new TransitionEscrows();
+/** `regions`, 20 units each, on the map (and `extra`). */
+const startEscrow = (regions: string[], extra: Record<string, unknown> = {}) =>
+  escrows.start(Object.fromEntries(regions.map((r) => [r, 20])), { map: map.url, mapTokenFile: tokenFile, mapTimeoutMs: 2_000, ...extra });
 const onPostgres = (schema: string) => ({ postgres: PG_URL, storeSchema: schema, transitionsKeyFile: keyFile });
-
-const serviceOf = (svc: RunningService) => (svc.parts as { service: EscrowService }).service;
-let buyers = 0;
-async function sell(svc: RunningService, region: string, qty: number): Promise<void> {
-  const user = `buyer-${++buyers}`;
-  const r = (await serviceOf(svc).sale("tix", region))!.escrow.tryReserve(user, qty)!;
-  expect(await serviceOf(svc).commit(r.id, { user, tier: "standard", weight: 1, admin: false })).toMatchObject({ status: "sold" });
-}
+const sell = (svc: RunningService, region: string, qty: number) => escrows.sell(svc, region, qty);
 
 /** Every transition-log anchor the map holds, wherever its key (proven complete against the map's root). */
 async function anchors(): Promise<Anchor[]> {
@@ -90,7 +67,7 @@ beforeAll(async () => {
   writeFileSync(tokenFile, await auth.token({ scope: "meridian.escrow.map" }));
 }, 120_000);
 afterAll(async () => {
-  for (const s of running) await s.close().catch(() => undefined);
+  await escrows.closeAll();
   await map?.close();
   await logServer?.app.close();
   for (const s of schemas) await dropPgSchema(s);
@@ -120,7 +97,7 @@ describe("transition-log anchors of two processes serving one region", () => {
     const ca = await go.checkpoint(a.url, "pa");
     await until("a's anchor", () => anchorOf(ca.origin, ca.size));
     // a reserves (queued in its log), then b starts on the same store: b continues the same log.
-    expect((await serviceOf(a).sale("tix", "ap"))!.escrow.tryReserve(`buyer-${++buyers}`, 1)).not.toBeNull();
+    await escrows.reserve(a, "ap", 1);
     const b = await startEscrow(["ap"], onPostgres(schemas[0]!));
     const cb = await go.checkpoint(b.url, "pb");
     expect(cb.origin).toBe(ca.origin);

@@ -10,43 +10,22 @@ import pg from "pg";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../../../runtime/common/clock.js";
-import { defineEscrowService } from "../../../../runtime/escrow/serve.js";
-import type { EscrowService } from "../../../../runtime/escrow/service.js";
-import { startService, type RunningService } from "../../../../runtime/kit/index.js";
+import { type RunningService } from "../../../../runtime/kit/index.js";
 import { generateKey } from "../../../../runtime/prooflog/index.js";
-import { testConfig } from "../fixture.js";
 import { dropPgSchema, ensurePgDatabase, PG_URL, uniqueName } from "../servers.js";
+import { TransitionEscrows } from "../transition-escrows.js";
 import { buildGoWitness, type GoWitness } from "../transitions-go/witness.js";
 
 const schema = uniqueName("tlog_restart");
 let go: GoWitness;
 let keyFile: string;
-const running: RunningService[] = [];
 
-async function startEscrow(): Promise<RunningService> {
-  const config = await testConfig(["eu", "us"], {
-    skus: [{ sku: "tix", total: 100, globalReserve: 0, allocation: { eu: 60, us: 40 }, refill: { batchSize: 10, reorderPoints: { eu: 5, us: 5 } } }],
-  });
-  const raw = JSON.parse(JSON.stringify({ ...config, postgres: PG_URL, storeSchema: schema, transitionsKeyFile: keyFile, server: { port: 0 } })) as Record<string, unknown>;
-  const svc = await startService(defineEscrowService(), raw, { clock: systemClock, processMetrics: false });
-  running.push(svc);
-  return svc;
-}
-
-const serviceOf = (svc: RunningService) => (svc.parts as { service: EscrowService }).service;
-let buyers = 0;
-async function sell(svc: RunningService, region: string, qty: number): Promise<string> {
-  const service = serviceOf(svc);
-  const user = `buyer-${++buyers}`;
-  const r = (await service.sale("tix", region))!.escrow.tryReserve(user, qty)!;
-  expect(await service.commit(r.id, { user, tier: "standard", weight: 1, admin: false })).toMatchObject({ status: "sold" });
-  return r.id;
-}
+const escrows = new TransitionEscrows();
+const startEscrow = () => escrows.start({ eu: 60, us: 40 }, { postgres: PG_URL, storeSchema: schema, transitionsKeyFile: keyFile });
+const serviceOf = (svc: RunningService) => escrows.service(svc);
+const sell = (svc: RunningService, region: string, qty: number) => escrows.sell(svc, region, qty);
 /** A reservation left open when the process stops. */
-async function reserve(svc: RunningService, region: string, qty: number): Promise<void> {
-  expect((await serviceOf(svc).sale("tix", region))!.escrow.tryReserve(`buyer-${++buyers}`, qty)).not.toBeNull();
-}
+const reserve = (svc: RunningService, region: string, qty: number) => escrows.reserve(svc, region, qty);
 
 beforeAll(async () => {
   await ensurePgDatabase();
@@ -55,7 +34,7 @@ beforeAll(async () => {
   writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
 }, 120_000);
 afterAll(async () => {
-  for (const s of running) await s.close().catch(() => undefined);
+  await escrows.closeAll();
   await dropPgSchema(schema);
   go?.remove();
 });
