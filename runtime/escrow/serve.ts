@@ -23,9 +23,8 @@ import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { TRANSITION_LOG_LIMITS } from "./transition-log.js";
-import { incarnationLog, openDurableTransitionLog, type ServedTransitionLog } from "./transport/transitions-durable.js";
-import { anchorCheck, TransitionAnchor } from "./transport/transitions-anchor.js";
-import { readSignerKey } from "./transition-key.js";
+import type { ServedTransitionLog } from "./transport/transitions-durable.js";
+import { openTransitionLog } from "./transport/transitions-open.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
 import { GlobalWaitingRoom } from "./flashsale/global-room.js";
@@ -280,25 +279,18 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         const onError = extra.onTimeReferenceError ?? ((e: Error) => log.warn({ err: e.message }, "time reference unreachable"));
         const sync = extra.clockNode || !cfg.timeReference ? null : referenceSync(node, cfg.timeReference, clock, onError);
         const mapClient = map ? new MapClient(map, { fetch: withBearerFile(fetchWithTimeout(mapTimeoutMs), mapTokenFile) }) : undefined;
-        // The transition log: kept in PostgreSQL when the escrow has it and the key file names its key (one log across
-        // restarts, under one key), else this process's own.
-        const logOptions = {
+        const opened = await openTransitionLog({
           clock,
-          base: `meridian-escrow/${cfg.regions.join(".")}`,
-          signerKey: transitionsKeyFile && readSignerKey(transitionsKeyFile),
+          regions: cfg.regions,
+          keyFile: transitionsKeyFile,
           maxEntries: transitionsMaxEntries,
           maxBacklog: transitionsMaxBacklog,
-          onError: (err: Error) => log.warn({ err: err.message }, "transition log"),
-        };
-        if (postgres && transitionsKeyFile) {
-          const { PostgresTransitionLogStore } = await import("./transport/transitions-pg.js");
-          const logStore = new PostgresTransitionLogStore({ url: postgres, schema: storeSchema ?? (redis ? "meridian_escrow_journal" : "meridian_escrow"), queryTimeoutMs: postgresQueryTimeoutMs });
-          // A restored log is held to its anchors in the map (a stale snapshot of the store: a new log starts).
-          served = await openDurableTransitionLog(logStore, { ...logOptions, check: mapClient && anchorCheck(mapClient, mapName) }).catch(async (err: unknown) => {
-            await logStore.close().catch(() => undefined);
-            throw err;
-          });
-        } else served = incarnationLog(logOptions);
+          postgres: postgres ? { url: postgres, schema: storeSchema ?? (redis ? "meridian_escrow_journal" : "meridian_escrow"), queryTimeoutMs: postgresQueryTimeoutMs } : undefined,
+          map: mapClient && { client: mapClient, name: mapName, metrics },
+          warn: (err, what) => log.warn({ err: err.message, map }, what),
+        });
+        served = opened.served;
+        const anchor = opened.anchor;
         const transitions = served.log;
         const service = new EscrowService({
           transitions,
@@ -319,16 +311,6 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
               skus: cfg.skus.map((s) => s.sku),
               inventory: (sku) => service.inventory(sku),
               onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: escrow balances not yet published (sales are unaffected; retrying)"),
-              metrics,
-            })
-          : undefined;
-        // The log's anchor, under this process's own key (two processes serving one region never overwrite each other's).
-        const anchor = mapClient
-          ? new TransitionAnchor({
-              client: mapClient,
-              map: mapName,
-              served,
-              onError: (err) => log.warn({ err: err.message, map }, "verifiable map unavailable: transition log not yet anchored (retrying)"),
               metrics,
             })
           : undefined;
