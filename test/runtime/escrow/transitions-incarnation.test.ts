@@ -8,11 +8,8 @@
  * note key name (the key file's key, named after that origin), so the second's checkpoint does not open under the
  * first's verifier key, while one incarnation's later checkpoints extend its earlier ones.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningService } from "../../../runtime/kit/index.js";
-import { generateKey } from "../../../runtime/prooflog/index.js";
 import { parseVerifierKey } from "../../../runtime/prooflog/note.js";
 import { TransitionEscrows } from "./transition-escrows.js";
 import { buildGoWitness, type GoWitness } from "./transitions-go/witness.js";
@@ -29,8 +26,7 @@ const witness = (vkey: string, a: string, b: string, url: string) => go.judge(vk
 
 beforeAll(() => {
   go = buildGoWitness();
-  keyFile = join(go.dir, "transitions.key");
-  writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
+  keyFile = go.signerKeyFile("meridian-escrow/eu.us");
 }, 120_000);
 afterAll(async () => {
   await escrows.closeAll();

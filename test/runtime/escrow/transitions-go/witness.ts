@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { generateKey } from "../../../../runtime/prooflog/index.js";
 
 const run = promisify(execFile);
 const GOCODE = "/usr/share/gocode";
@@ -22,6 +23,8 @@ export interface GoWitness {
   judge(vkey: string, a: string, b: string, url: string): Promise<string>;
   /** GET `url`/v1/transitions/checkpoint, written to `<dir>/<name>.checkpoint`. */
   checkpoint(url: string, name: string): Promise<ServedCheckpoint & { file: string }>;
+  /** A new note signer key named `name`, in a file of its own under `dir` (an escrow's transitionsKeyFile): its path. */
+  signerKeyFile(name: string): string;
   remove(): void;
 }
 
@@ -49,6 +52,11 @@ export function buildGoWitness(): GoWitness {
       const file = join(dir, `${name}.checkpoint`);
       writeFileSync(file, served.checkpoint);
       return { ...served, file };
+    },
+    signerKeyFile(name) {
+      const file = join(dir, "transitions.key");
+      writeFileSync(file, `${generateKey(name).signerKey}\n`);
+      return file;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

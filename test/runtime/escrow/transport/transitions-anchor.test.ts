@@ -53,8 +53,7 @@ const anchorOf = async (origin: string, size: number) => (await anchors()).find(
 beforeAll(async () => {
   await ensurePgDatabase();
   go = buildGoWitness();
-  keyFile = join(dir, "transitions.key");
-  writeFileSync(keyFile, `${generateKey("meridian-escrow").signerKey}\n`);
+  keyFile = go.signerKeyFile("meridian-escrow");
   const auth = await localOperatorAuth(systemClock);
   const keys = generateKey(ORIGIN);
   logServer = await startLogServer({ origin: ORIGIN, signerKey: keys.signerKey, dataDir: join(dir, "log"), port: 0, checkpointIntervalMs: 20, notice: () => undefined });

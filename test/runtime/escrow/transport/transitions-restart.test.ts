@@ -7,11 +7,8 @@
  * restarts empty starts another log (another origin), which a witness of the first cannot mistake for a rollback.
  */
 import pg from "pg";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningService } from "../../../../runtime/kit/index.js";
-import { generateKey } from "../../../../runtime/prooflog/index.js";
 import { dropPgSchema, ensurePgDatabase, PG_URL, uniqueName } from "../servers.js";
 import { TransitionEscrows } from "../transition-escrows.js";
 import { buildGoWitness, type GoWitness } from "../transitions-go/witness.js";
@@ -30,8 +27,7 @@ const reserve = (svc: RunningService, region: string, qty: number) => escrows.re
 beforeAll(async () => {
   await ensurePgDatabase();
   go = buildGoWitness();
-  keyFile = join(go.dir, "transitions.key");
-  writeFileSync(keyFile, `${generateKey("meridian-escrow/eu.us").signerKey}\n`);
+  keyFile = go.signerKeyFile("meridian-escrow/eu.us");
 }, 120_000);
 afterAll(async () => {
   await escrows.closeAll();
