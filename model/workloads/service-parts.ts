@@ -82,8 +82,14 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
       // Behind its sidecar (model/security/mesh-identity.ts): buyers' and admins' requests must arrive through a
       // catalogued caller (the gateway, the other regions' escrow), which the kit reads from the sidecar's XFCC.
       const escrow = runtimeService("escrow");
+      // The transition log's signer key, which keeps the region's log in PostgreSQL across restarts (without it, each
+      // incarnation is its own log). A key per region, each in its own cluster's Secret: each region's escrow has its
+      // own log (origin meridian-escrow/<region>/<id>), and one estate-wide key would let any one cluster sign
+      // checkpoints of every region's log; a region's key changed starts that region's log anew, under the new key.
+      const transitions = configPath("escrow", "transitions");
       const cfg = {
         ...escrowRegionConfig(spec, regionId, queue && `${queue}/secret`),
+        transitionsKeyFile: `${transitions}/signer.key`,
         callers: allowedCallerIds(spec.pki.trustDomain, "escrow"),
         server: meshServerSection(spec.pki.trustDomain, escrow),
         // Balances published to the verifiable map (off the sale path), while the estate runs it.
@@ -98,7 +104,7 @@ export function serviceParts(spec: EstateSpec, regionId: string, name: ServiceNa
         // Everything the service runs with is in its config file (runtime/escrow's schema); the store URL is a secret.
         args: ["escrow", "serve", "--config", configPath("escrow", "escrow.json"), ...listen, "--postgres", "$(MERIDIAN_POSTGRES_URL)"],
         config: { "escrow.json": JSON.stringify(cfg, null, 2) },
-        secretMounts: queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [],
+        secretMounts: [{ secret: WORKLOAD_OBJECTS.escrowTransitionsSigner, mountPath: transitions }, ...(queue ? [{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: queue }] : [])],
         // The service kit's readiness: PostgreSQL answering and the clock trustworthy (and not draining).
         readiness: { kind: "http", path: "/readyz", port: HTTP_PORT },
         stores: { redis: false, postgres: true },

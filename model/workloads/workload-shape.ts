@@ -24,6 +24,11 @@ export const WORKLOAD_OBJECTS = {
    */
   escrowQueueSecret: "meridian-escrow-queue",
   /**
+   * Secret `signer.key`: the region's escrow transition log's note signer key (the first line of `meridian note keygen`),
+   * one per region, operator-created; with it the log is kept in PostgreSQL across restarts (service-parts.ts).
+   */
+  escrowTransitionsSigner: "meridian-escrow-transitions-signer",
+  /**
    * Secret `signer.key`: the attestation verifier's note signer key (`meridian note keygen --name <region>-attest`),
    * one per region, operator-created; relying parties verify results with its verifier key.
    */

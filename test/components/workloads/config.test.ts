@@ -32,12 +32,12 @@ import { regionWorkloads } from "../../../model/workloads/spec.js";
 interface Container {
   args: string[];
   env: { name: string; value?: string }[];
-  volumeMounts: { name: string; mountPath: string }[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
   serviceAccountName: string;
   containers: Container[];
-  volumes: { name: string; configMap?: { name: string } }[];
+  volumes: { name: string; configMap?: { name: string }; secret?: { secretName: string; defaultMode?: number } }[];
 }
 interface DeploymentInputs {
   metadata: { name: string };
@@ -104,6 +104,22 @@ describe("prod plan: runtime config equals the model's numbers per region", () =
       expect(cfg.skus.map((s) => s.allocation)).toEqual(allocations.map((a) => a.regions));
       expect(cfg.reservationTtlSeconds).toBe(spec.runtime.escrow.reservationTtlSeconds);
       expect(cfg.leaseTtlSeconds).toBe(spec.runtime.escrow.leaseTtlSeconds);
+    }
+  });
+
+  it("escrow: its transition log's signer key is the region's operator Secret, mounted read-only where transitionsKeyFile points", () => {
+    for (const region of spec.regions) {
+      const pod = deploymentOf(region.id, "escrow").spec.template.spec;
+      const c = pod.containers[0]!;
+      const cfg = escrowServe.parse(kitKeys(mountedConfig(region.id, "escrow", flag(c.args, "--config")!)));
+      const keyFile = cfg.transitionsKeyFile!;
+      expect(keyFile).toBe("/etc/meridian/escrow/transitions/signer.key");
+      // The deepest mount holding the file (the ConfigMap's is its parent directory) is the Secret's volume.
+      const mount = c.volumeMounts.filter((m) => keyFile.startsWith(`${m.mountPath}/`)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0]!;
+      expect(mount).toMatchObject({ mountPath: "/etc/meridian/escrow/transitions", readOnly: true });
+      expect(keyFile.slice(mount.mountPath.length + 1)).toBe("signer.key");
+      const volume = pod.volumes.find((v) => v.name === mount.name)!;
+      expect(volume.secret).toEqual({ secretName: "meridian-escrow-transitions-signer", defaultMode: 0o400 });
     }
   });
 

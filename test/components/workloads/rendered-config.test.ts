@@ -4,6 +4,7 @@
 // where the ConfigMap would be mounted (a temp dir stands in for /etc/meridian), and the workload's own
 // command line run as a real `meridian … serve` process — then the value is read back over HTTP. The
 // process's stack directory (MERIDIAN_STACKS_DIR) is empty, so a service that read a stack file would fail.
+import type { ChildProcess } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
@@ -42,6 +43,13 @@ const ATTEST_AK = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.
 
 /** The log's key: its signer in the log's Secret, its verifier key in the stack (what the monitors check against). */
 const LOG_KEYS = generateKey("changed.example.org/log");
+
+/**
+ * The escrow's Secret (its transition log's signer key, the first line `meridian note keygen` prints), as the pod
+ * mounts it; the service refuses to start without it (a kept log needs its key).
+ */
+const ESCROW_TRANSITION_KEYS = generateKey("meridian-escrow");
+const ESCROW_SECRETS = { "signer.key": `${ESCROW_TRANSITION_KEYS.signerKey}\n` };
 
 /** prod, with the values under test changed in the stack's own config map (so the stack schema checks them). */
 function changedProd(): EstateSpec {
@@ -91,7 +99,7 @@ describe("a changed stack value reaches the running service through its rendered
   it("escrow serves the changed inventory", async () => {
     const w = workload(spec, "escrow");
     expect(workload(baseline, "escrow").config["escrow.json"]).toContain("50000");
-    const url = await serve(w);
+    const url = (await servers.startRendered(w, { configRoot: root, stateRoot: `${root}/state` }, { secrets: ESCROW_SECRETS, env: NO_STACKS })).url;
     const view = await getJson(`${url}/v1/inventory/concert-2027`);
     expect(view).toMatchObject({ sku: "concert-2027", total: 12_345, sold: 0, available: 12_345 });
     // Behind its sidecar (server.identity): a buyer's request must come through a catalogued caller (`callers`),
@@ -108,6 +116,53 @@ describe("a changed stack value reaches the running service through its rendered
     expect(((await gateway.json()) as { detail: string }).detail).toMatch(/present a bearer JWT$/);
     expect((await getJson(`${url}/v1/inventory/concert-2027`))["reserved"]).toBe(0);
   }, 60_000);
+
+  it("escrow keeps its transition log across a restart on PostgreSQL, under the key of the Secret the pod mounts", async () => {
+    const w = workload(spec, "escrow");
+    const db = `rendered_config_escrow_${process.pid}`;
+    const admin = new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${db}`);
+    await admin.query(`CREATE DATABASE ${db}`);
+    // The map is a cluster address here: a kept log whose anchors cannot be read at start is a new log by design
+    // (runtime/escrow/transport/transitions-anchor.ts), so this run publishes to none.
+    const noMap = (file: string, text: string) => {
+      if (file !== "escrow.json") return text;
+      const { map: _map, ...cfg } = JSON.parse(text) as Record<string, unknown>;
+      return JSON.stringify(cfg);
+    };
+    const start = () =>
+      servers.startRendered(
+        w,
+        { configRoot: root, stateRoot: `${root}/state` },
+        { secrets: ESCROW_SECRETS, editConfig: noMap, extra: ["--postgres", `postgres://postgres@127.0.0.1:5432/${db}`], env: NO_STACKS },
+      );
+    const checkpoint = async (url: string) => (await getJson(`${url}/v1/transitions/checkpoint`)) as { origin: string; vkey: string; size: number };
+    const stop = async (child: ChildProcess) => {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    };
+    try {
+      const first = await start();
+      const a = await checkpoint(first.url);
+      expect(a.origin).toMatch(new RegExp(`^meridian-escrow/${REGION}/[0-9a-f]{16}$`));
+      // Signed with the Secret's key (its note key ID is the log's name, its public key the operator's).
+      const pub = (vkey: string) => vkey.split("+").slice(2).join("+");
+      expect(pub(a.vkey)).toBe(pub(ESCROW_TRANSITION_KEYS.verifierKey));
+      await stop(first.child);
+      const second = await start();
+      const b = await checkpoint(second.url);
+      expect(b.origin).toBe(a.origin);
+      expect(b.vkey).toBe(a.vkey);
+      expect(b.size).toBeGreaterThanOrEqual(a.size);
+      await stop(second.child);
+    } finally {
+      servers.killAll();
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+    }
+  }, 90_000);
 
   it("clock runs the changed max offset and skew thresholds", async () => {
     const w = workload(spec, "clock");

@@ -1,6 +1,6 @@
 // A sale that opens at a scheduled time queues buyers in the waiting room, whose tokens every region must
 // sign with one secret: the escrow workload then mounts the operator's Secret and its rendered config points
-// at the file — and the real waiting room opens on that config. Without a scheduled sale nothing is mounted
+// at the file — and the real waiting room opens on that config. Without a scheduled sale that Secret is not mounted
 // (a missing Secret would keep the pod from starting for no reason).
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +35,10 @@ function escrowKeys(text: string): Record<string, unknown> {
 describe("the waiting room's token secret in the escrow workload", () => {
   it("a scheduled sale mounts the Secret, and the rendered config reads it from the mount", async () => {
     const w = escrowOf(prodWith("2027-03-01T10:00:00Z"));
-    expect(w.secretMounts).toEqual([{ secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: `${CONFIG_DIR}/escrow/queue` }]);
+    expect(w.secretMounts).toEqual([
+      { secret: WORKLOAD_OBJECTS.escrowTransitionsSigner, mountPath: `${CONFIG_DIR}/escrow/transitions` },
+      { secret: WORKLOAD_OBJECTS.escrowQueueSecret, mountPath: `${CONFIG_DIR}/escrow/queue` },
+    ]);
     const config = parseEscrowConfig(escrowKeys(w.config["escrow.json"]!));
     expect(config.waitingRoom.tokenSecretFile).toBe(`${CONFIG_DIR}/escrow/queue/secret`);
 
@@ -49,9 +52,10 @@ describe("the waiting room's token secret in the escrow workload", () => {
     await expect(openWaitingRoom({ config, clock: systemClock })).rejects.toThrow(/waitingRoom\.tokenSecretFile: cannot read \/etc\/meridian\/escrow\/queue\/secret/);
   });
 
-  it("without a scheduled sale nothing is mounted and the config names no secret file", () => {
+  it("without a scheduled sale the queue Secret is not mounted and the config names no secret file", () => {
     const w = escrowOf(prodWith());
-    expect(w.secretMounts).toEqual([]);
+    // Only the transition log's signer key (transitions-key.test.ts).
+    expect(w.secretMounts).toEqual([{ secret: WORKLOAD_OBJECTS.escrowTransitionsSigner, mountPath: `${CONFIG_DIR}/escrow/transitions` }]);
     expect(parseEscrowConfig(escrowKeys(w.config["escrow.json"]!)).waitingRoom.tokenSecretFile).toBeUndefined();
   });
 });

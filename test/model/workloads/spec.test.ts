@@ -263,8 +263,10 @@ describe("regionWorkloads", () => {
       escrow: (doc) => {
         const { server, ...keys } = doc as Record<string, unknown>;
         serverConfigSchema.parse(server);
-        // The pure escrow config, without serve's own keys (the map it publishes to, the store's replication precondition).
-        parseEscrowConfig(Object.fromEntries(Object.entries(keys).filter(([k]) => !k.startsWith("map") && k !== "acceptAsyncStandbys")));
+        // The pure escrow config, without serve's own keys (the map it publishes to, the store's replication precondition,
+        // the transition log's signer key file).
+        const serveOnly = (k: string) => k.startsWith("map") || k === "acceptAsyncStandbys" || k === "transitionsKeyFile";
+        parseEscrowConfig(Object.fromEntries(Object.entries(keys).filter(([k]) => !serveOnly(k))));
         return defineEscrowService().config.parse({ ...keys, postgres: "postgresql://from-the-postgres-flag:5432/meridian" });
       },
       // The kit's `server` section beside the service's keys (identity behind the sidecar: model/security/mesh-identity.ts).
