@@ -31,6 +31,8 @@ export interface RegionEscrowOptions {
    * units go back to the pool, as for a region that stopped.
    */
   strongRefusal?: () => string | null;
+  /** The store's reservation secret (EscrowStore.reservationSecret): keys the owner tags of the ledger's ids. */
+  reservationSecret?: Buffer;
 }
 
 export interface DriftEvent {

@@ -9,7 +9,7 @@
  * sell a unit twice; when the store reports the fence stale, every local unit and reservation is void.
  */
 import { RegionLedger, type Reservation } from "./core/ledger.js";
-import { incarnationNonce, reservationPrefix } from "./core/ids.js";
+import { incarnationNonce, ownerTagKey, reservationPrefix } from "./core/ids.js";
 import { DEFAULT_POLICY, ewmaRate, pullAmount, rebalancePlan, refillWant, type RebalancePolicy, type RegionState } from "./core/rebalance.js";
 import { elsewhere, type AcquireResult, type Fence, type PeerLease } from "./store/port.js";
 import type { CommitResult, DriftEvent, RegionEscrowOptions, ReserveResult } from "./region-types.js";
@@ -61,7 +61,8 @@ export class RegionEscrow {
   private unmet = 0;
 
   constructor(private readonly o: RegionEscrowOptions) {
-    this.ledger = new RegionLedger(o.reservationTtlMs, reservationPrefix(o.region, o.sku, incarnationNonce()));
+    const prefix = reservationPrefix(o.region, o.sku, incarnationNonce());
+    this.ledger = new RegionLedger(o.reservationTtlMs, prefix, o.reservationSecret && ownerTagKey(o.reservationSecret, prefix));
     this.sku = o.sku;
     this.region = o.region;
     this.policy = o.policy ?? DEFAULT_POLICY;

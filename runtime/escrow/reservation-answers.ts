@@ -2,8 +2,9 @@
  * What a buyer is told about their reservation — its commit, a GET, its cancel — through any region and any process
  * serving it, asked any number of times (runtime/escrow/README.md, "A reservation's end is told the same way every
  * time"): the ledger holding it answers while it lives or remembers how it ended; the store's record of a sale comes
- * before any refusal (an earlier attempt whose answer was lost may have sold it); another buyer's id is refused, an id no
- * running ledger here issued is unknown. EscrowService holds one; it finds the sale (`holder`).
+ * before any refusal (an earlier attempt whose answer was lost may have sold it); an earlier run's id is gone for its owner
+ * (`restarted`); another buyer's id (`foreign`) is answered as one nobody issued (`unknown`: HTTP 404 both, so nobody learns
+ * of another's reservation). EscrowService holds one; it finds the sale (`holder`) and judges earlier runs' ids.
  */
 import type { Clock } from "../common/clock.js";
 import { parseReservationId, type ParsedReservationId } from "./core/ids.js";
@@ -13,20 +14,22 @@ import type { Buyer } from "./transport/identity.js";
 
 export type CommitOutcome =
   | { status: "sold"; sku: string; qty: number; duplicate: boolean }
-  | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "forbidden"; sku?: string }
+  | { status: "unknown" | "expired" | "void" | "cancelled" | "in-progress" | "lease-lost" | "over-cap" | "foreign" | "restarted"; sku?: string }
   | { status: "unavailable"; retryAfterMs: number; detail: string; sku?: string };
 
 export type ReservationStatus =
   | { status: "reserved"; sku: string; qty: number; expiresAtMs: number }
   | { status: "committing" | "sold"; sku: string; qty: number }
-  | { status: "expired" | "void" | "cancelled" | "over-cap" | "unknown" | "forbidden"; sku?: string };
+  | { status: "expired" | "void" | "cancelled" | "over-cap" | "unknown" | "foreign" | "restarted"; sku?: string };
 
-export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "in-progress" | "unknown" | "forbidden";
+export type CancelOutcome = "cancelled" | "cancelled-before" | "sold" | "void" | "expired" | "over-cap" | "in-progress" | "unknown" | "foreign" | "restarted";
 
 /** What the answers need of the service. */
 export interface AnswerSources {
   /** The region's sale holding a reservation made in this process, or null (another process, or a past incarnation). */
   holder(p: ParsedReservationId): Promise<FlashSale | null>;
+  /** Whether `p`, held by no running ledger here, is `user`'s reservation from an earlier run of a region served here (EscrowService). */
+  earlierRun(p: ParsedReservationId, user: string): Promise<boolean>;
   store: EscrowStore;
   clock: Clock;
   /** Why commits are refused now (EscrowServiceOptions.strongRefusal), or null. */
@@ -48,7 +51,7 @@ export class ReservationAnswers {
     const sale = await this.d.holder(p);
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
+      if (found.user !== buyer.user) return { status: "foreign", sku: p.sku };
       const refusal = this.d.strongRefusal?.() ?? null;
       if (refusal !== null) return { status: "unavailable", retryAfterMs: 1000, detail: `commit refused: ${refusal}`, sku: p.sku };
       const out = await sale.commit(id);
@@ -66,39 +69,34 @@ export class ReservationAnswers {
     }
     // Not live here: sold already (any region, any incarnation), or expired/void/unknown.
     const sold = await this.d.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "forbidden", sku: p.sku };
-    // How it ended (expired, void, cancelled, refused for the cap) is the owner's answer: another buyer's id is refused (403), a forged one unknown (404),
-    // also once the sweep has forgotten it (the ledger checks its token).
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    if (ended === "foreign") return { status: "forbidden", sku: p.sku };
-    if (ended !== "unknown") return { status: ended, sku: p.sku };
-    // Unknown: a well-formed id no running ledger of this process issued (another incarnation nonce, another
-    // item). It may be from an earlier run of a region served here, whose reservations ended with it, but its
-    // token cannot be checked (the key died with that run), so it is answered as a forged one is (404), not as a voided one (409).
-    return { status: "unknown", sku: p.sku };
+    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty, duplicate: true } : { status: "foreign", sku: p.sku };
+    // How it ended (expired, void, cancelled, refused for the cap, with an earlier run) is the owner's answer: another
+    // buyer's id is foreign and a forged one unknown (both 404), also once the sweep has forgotten it (the ledger checks its token).
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : await this.earlier(p, buyer.user);
+    return { status: ended, sku: p.sku };
   }
 
   /**
    * What became of a reservation, as its owner's commit or cancel would be told: live (`reserved`, or `committing` while a
-   * commit is on its way or in doubt), sold (the store's record), or how it ended; another buyer's id `forbidden`, an id
-   * no running ledger here issued `unknown` (also one of an earlier run of a region served here: see `commit`).
+   * commit is on its way or in doubt), sold (the store's record), or how it ended (`restarted`: with an earlier run of
+   * its region); another buyer's id `foreign`, an id nobody issued `unknown`.
    */
   async status(id: string, buyer: Buyer, p: ParsedReservationId | null = parseReservationId(id)): Promise<ReservationStatus> {
     if (!p) return { status: "unknown" };
     const sale = await this.d.holder(p);
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return { status: "forbidden", sku: p.sku };
+      if (found.user !== buyer.user) return { status: "foreign", sku: p.sku };
       if (!found.committing && found.expiresAtMs <= this.d.clock.now()) return { status: "expired", sku: p.sku };
     }
     // Sold, even if the ledger holds it live or in doubt: an earlier commit whose answer was lost (see `cancel`).
     const sold = await this.d.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty } : { status: "forbidden", sku: p.sku };
+    if (sold) return sold.user === buyer.user ? { status: "sold", sku: p.sku, qty: sold.qty } : { status: "foreign", sku: p.sku };
     if (sale && found && typeof found !== "string") {
       return found.committing ? { status: "committing", sku: p.sku, qty: found.qty } : { status: "reserved", sku: p.sku, qty: found.qty, expiresAtMs: found.expiresAtMs };
     }
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
-    return { status: ended === "foreign" ? "forbidden" : ended, sku: p.sku };
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : await this.earlier(p, buyer.user);
+    return { status: ended, sku: p.sku };
   }
 
   async cancel(id: string, buyer: Buyer): Promise<CancelOutcome> {
@@ -107,7 +105,7 @@ export class ReservationAnswers {
     const sale = await this.d.holder(p);
     const found = sale?.escrow.ledger.lookup(id);
     if (sale && found && typeof found !== "string") {
-      if (found.user !== buyer.user) return "forbidden";
+      if (found.user !== buyer.user) return "foreign";
       // Past its TTL and not being committed: expired (a commit now is told so), though the sweep has not released it yet.
       if (!found.committing && found.expiresAtMs <= this.d.clock.now()) return "expired";
       // A live reservation may be sold all the same: an earlier commit whose store write had an unknown outcome (the
@@ -120,10 +118,20 @@ export class ReservationAnswers {
       if (typeof now !== "string" && now.committing) return "in-progress";
     }
     const sold = await this.d.store.findSale(p.sku, id);
-    if (sold) return sold.user === buyer.user ? "sold" : "forbidden";
-    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : "unknown";
+    if (sold) return sold.user === buyer.user ? "sold" : "foreign";
+    const ended = sale && found ? sale.escrow.ledger.ended(id, buyer.user) : await this.earlier(p, buyer.user);
     // The owner is told how it ended, as a commit would be; a cancel asked again is answered as the first was (204: a
     // client retrying a cancel whose answer it lost must not read "unknown" as "never existed").
-    return ended === "foreign" ? "forbidden" : ended === "cancelled" ? "cancelled-before" : ended;
+    return ended === "cancelled" ? "cancelled-before" : ended;
+  }
+
+  /**
+   * An id no running ledger of this process issued (another incarnation nonce, another item): `restarted` when it is
+   * the buyer's from an earlier run of a region served here, whose reservations ended with it (its owner tag checks
+   * under the store's secret, core/ids.ts `ownsToken`), else `unknown` — a forged id, another buyer's, or one this
+   * process cannot judge.
+   */
+  private async earlier(p: ParsedReservationId, user: string): Promise<"restarted" | "unknown"> {
+    return (await this.d.earlierRun(p, user)) ? "restarted" : "unknown";
   }
 }

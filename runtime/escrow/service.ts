@@ -5,11 +5,11 @@
  * reservations they commit or cancel, and runs the periodic tick: store verification (a journaled
  * store rebuilds Redis after a discontinuity), admission, rebalancing, reconciliation.
  */
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { allocate } from "../../model/escrow/allocation.js";
 import { systemClock, type Clock } from "../common/clock.js";
 import type { EscrowConfig, SkuConfig } from "./config.js";
-import { parseReservationId, type ParsedReservationId } from "./core/ids.js";
+import { ownerTagKey, ownsToken, parseReservationId, reservationPrefix, type ParsedReservationId } from "./core/ids.js";
 import { DEFAULT_POLICY, type RebalancePolicy } from "./core/rebalance.js";
 import { reconcile, type ReconciliationReport } from "./reconcile.js";
 import { LiveDemand } from "./live-demand.js";
@@ -77,6 +77,7 @@ export class EscrowService {
   private timer: NodeJS.Timeout | null = null;
   private readonly answers: ReservationAnswers;
   private ticking: Promise<void> | null = null;
+  private secret: Promise<Buffer> | null = null;
   readonly reconciliations = new Map<string, ReconciliationReport>();
   /** The last store verification per SKU, and every rebuild seen (discontinuities). */
   readonly verifications = new Map<string, VerifyReport>();
@@ -96,7 +97,14 @@ export class EscrowService {
       batchSize: o.config.waitingRoom.trancheSize,
       passTtlMs: o.config.waitingRoom.passTtlSeconds * 1000,
     };
-    this.answers = new ReservationAnswers({ holder: (p) => this.holder(p), store: o.store, clock: this.clock, strongRefusal: () => o.strongRefusal?.() ?? null, onChange: () => o.onChange?.() });
+    this.answers = new ReservationAnswers({
+      holder: (p) => this.holder(p),
+      earlierRun: (p, user) => this.earlierRun(p, user),
+      store: o.store,
+      clock: this.clock,
+      strongRefusal: () => o.strongRefusal?.() ?? null,
+      onChange: () => o.onChange?.(),
+    });
   }
 
   get regions(): readonly string[] {
@@ -167,9 +175,19 @@ export class EscrowService {
     return p;
   }
 
+  /** The store's reservation secret (read once; a failed read is retried), or this process's own where the store keeps none. */
+  private reservationSecret(): Promise<Buffer> {
+    this.secret ??= (this.o.store.reservationSecret?.() ?? Promise.resolve(randomBytes(32))).catch((err: unknown) => {
+      this.secret = null;
+      throw err;
+    });
+    return this.secret;
+  }
+
   private async startSale(sku: string, region: string): Promise<FlashSale | null> {
     const audit = await this.o.store.audit(sku, this.clock.now());
     if (!audit) return null;
+    const reservationSecret = await this.reservationSecret();
     const policy = this.policyFor(sku, region);
     const cfg = this.skuConfig(sku);
     // The forecast counts as two horizons of observation; what the region sees is forgotten with a
@@ -190,6 +208,7 @@ export class EscrowService {
       // Voided reservations (a lost lease, a rebuilt store) give their buyers' cap back.
       onVoid: (dropped) => void Promise.all(dropped.map((r) => this.o.store.releaseHold(sku, r.user, r.id))).catch(() => undefined),
       strongRefusal: this.o.strongRefusal,
+      reservationSecret,
     });
     this.o.transitions?.attach(escrow.ledger, sku, region);
     if (!(await escrow.start())) return null;
@@ -214,6 +233,19 @@ export class EscrowService {
     if (!this.serves(p.region)) return null;
     const sale = this.running.get(`${p.region}\u0000${p.sku}`) ?? (await this.sale(p.sku, p.region));
     return sale && sale.escrow.ledger.idPrefix.endsWith(`~${p.incarnation}`) ? sale : null;
+  }
+
+  /**
+   * Whether `p` is `user`'s reservation from an earlier run of a region this process serves and holds the lease of (its
+   * nonce is not the running ledger's): its token's owner tag is checked under the key the store's secret derives for
+   * its prefix (core/ids.ts `ownsToken`). Such a reservation ended with that run: the new incarnation took the lease
+   * and its units. Not judged while another process holds the region's lease (this one is fenced: the id may be theirs).
+   */
+  private async earlierRun(p: ParsedReservationId, user: string): Promise<boolean> {
+    if (!this.serves(p.region)) return false;
+    const sale = this.running.get(`${p.region}\u0000${p.sku}`) ?? (await this.sale(p.sku, p.region));
+    if (!sale || sale.escrow.fenced || sale.escrow.ledger.idPrefix.endsWith(`~${p.incarnation}`)) return false;
+    return ownsToken(ownerTagKey(await this.reservationSecret(), reservationPrefix(p.region, p.sku, p.incarnation)), p.seq, p.token, user);
   }
 
   /** Commit a reservation (reservation-answers.ts: any region of this process may take the request). */

@@ -11,7 +11,7 @@
  * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
  * every count ≥ 0, and each id is issued once (the prefix carries a per-incarnation nonce).
  */
-import { ReservationTokens, SweptVoids } from "./ids.js";
+import { ReservationTokens, SweptEnds, type SweptEnd } from "./ids.js";
 
 export interface Reservation {
   readonly id: string;
@@ -68,22 +68,26 @@ export class RegionLedger {
   private parsedId: string | null = null;
   private parsedSeq = 0;
   private parsedToken = "";
-  private readonly minted = new ReservationTokens();
-  /** Voided slots in the window, and the voided ids the sweep has dropped from it (a late commit is told void, not expired). */
-  private voidSlots = 0;
-  private readonly sweptVoids = new SweptVoids();
+  private readonly minted: ReservationTokens;
+  /** How the ids the sweep dropped from the window ended, when not by expiry (a late commit is told void, not expired). */
+  private readonly sweptEnds = new SweptEnds();
   /** Units this ledger has reserved and sold since it started (for utilisation). */
   reservedTotal = 0;
   soldTotal = 0;
   /** Told of every change (off the fast path when unset: one test per operation). */
   onEvent?: (e: LedgerEvent) => void;
 
-  /** Ids are `${idPrefix}${seq in base 36}-${token}`; the prefix must make them unique across incarnations. */
+  /**
+   * Ids are `${idPrefix}${seq in base 36}-${token}`; the prefix must make them unique across incarnations. `ownerKey`:
+   * the owner tag key of its ids (ids.ts `ownerTagKey`: from the store's secret, so later processes can check them).
+   */
   constructor(
     readonly reservationTtlMs: number,
     readonly idPrefix = "",
+    ownerKey?: Buffer,
   ) {
     if (!(reservationTtlMs > 0)) throw new RangeError(`reservationTtlMs: got ${reservationTtlMs}; expected > 0`);
+    this.minted = new ReservationTokens(undefined, ownerKey);
   }
 
   get free(): number {
@@ -142,9 +146,9 @@ export class RegionLedger {
   /**
    * Why `user` cannot have `id`, which is neither live nor committing here: `foreign` when this ledger issued it
    * to another buyer (whatever became of it since), else what became of it. An id swept out of the window is
-   * judged by its token: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer, else
-   * `void` if it was voided (`SweptVoids`), `expired` if not (a cancelled one too: cancels are not kept past the window) —
-   * however long ago it was swept, with no memory kept of it. In the window, also `cancelled`.
+   * judged by its token: `unknown` if this ledger did not issue it, `foreign` if it did to another buyer, else how it
+   * ended (`SweptEnds`: void, cancelled, refused for the cap), `expired` if by none of those — with no memory kept of
+   * the ids that expired.
    */
   ended(id: string, user: string): LookupMiss | "foreign" {
     const i = this.slotOf(id);
@@ -153,9 +157,9 @@ export class RegionLedger {
     return this.users[i] !== user ? "foreign" : ENDS[this.states[i]!]!;
   }
 
-  /** What became of the genuine id `slotOf` last parsed, swept out of the window: voided, or else expired. */
-  private sweptEnd(): "void" | "expired" {
-    return this.sweptVoids.has(this.parsedSeq) ? "void" : "expired";
+  /** What became of the genuine id `slotOf` last parsed, swept out of the window: as `SweptEnds` kept it, or else expired. */
+  private sweptEnd(): SweptEnd | "expired" {
+    return this.sweptEnds.endOf(this.parsedSeq) ?? "expired";
   }
 
   get(id: string): Reservation | undefined {
@@ -328,7 +332,7 @@ export class RegionLedger {
     // Compact once the swept prefix dominates, so memory follows the live window (ids before the window
     // can name nothing live: their token alone says whether this ledger issued them, and to whom).
     if (this.head > 1024 && this.head * 2 > this.len) {
-      if (this.voidSlots > 0) this.keepSweptVoids();
+      this.keepSweptEnds();
       const n = this.len - this.head;
       this.qtys.copyWithin(0, this.head, this.len);
       this.expiries.copyWithin(0, this.head, this.len);
@@ -346,21 +350,15 @@ export class RegionLedger {
   private voidCommit(r: Reservation): void {
     const i = r.seq - this.base;
     if (i < 0)
-      this.sweptVoids.add([r.seq]); // its slot was swept meanwhile
-    else if (i < this.len && this.tokens[i] === r.id.slice(-16)) this.markVoid(i);
+      this.sweptEnds.add("void", [r.seq]); // its slot was swept meanwhile
+    else if (i < this.len && this.tokens[i] === r.id.slice(-16)) this.states[i] = VOID;
   }
 
-  private markVoid(i: number): void {
-    if (this.states[i] !== VOID) this.voidSlots++;
-    this.states[i] = VOID;
-  }
-
-  /** Before the swept prefix is dropped: its voided ids go to `sweptVoids` (those after the head stay in the window). */
-  private keepSweptVoids(): void {
-    const seqs: number[] = [];
-    for (let i = 0; i < this.head; i++) if (this.states[i] === VOID) seqs.push(this.base + i);
-    this.sweptVoids.add(seqs);
-    this.voidSlots -= seqs.length;
+  /** Before the swept prefix is dropped: how its ids ended, if not by expiry, goes to `sweptEnds` (a scan per compaction, off the fast path). */
+  private keepSweptEnds(): void {
+    const ends: Record<number, number[]> = { [VOID]: [], [CANCELLED]: [], [REFUSED]: [] };
+    for (let i = 0; i < this.head; i++) ends[this.states[i]!]?.push(this.base + i);
+    for (const state of [VOID, CANCELLED, REFUSED]) this.sweptEnds.add(ENDS[state] as SweptEnd, ends[state]!);
   }
 
   /** The lease was lost (reclaimed, rebuilt or fenced): every local unit and live reservation is void. */
@@ -372,7 +370,7 @@ export class RegionLedger {
       const r = this.view(i);
       dropped.push(r);
       this.onEvent?.({ op: "void", id: r.id });
-      this.markVoid(i); // kept, so a late commit is told its reservation was voided
+      this.states[i] = VOID; // kept, so a late commit is told its reservation was voided
     }
     this.head = this.len;
     this.live = 0;

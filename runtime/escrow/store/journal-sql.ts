@@ -11,10 +11,12 @@
  * assigned is already journaled for another sale (Redis was rolled back and is selling again positions
  * it had sold: its counters went back), or when the batch would take sold past the total.
  */
+import { secretTableSql } from "./reservation-secret.js";
 
 export function journalStatements(s: string): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    secretTableSql(s),
     `CREATE TABLE IF NOT EXISTS ${s}.journal_items (sku text PRIMARY KEY, total bigint NOT NULL CHECK (total >= 0), allocation jsonb NOT NULL)`,
     `ALTER TABLE ${s}.journal_items ADD COLUMN IF NOT EXISTS gen text NOT NULL DEFAULT '',
       ADD COLUMN IF NOT EXISTS redis_run_id text NOT NULL DEFAULT '', ADD COLUMN IF NOT EXISTS sold bigint NOT NULL DEFAULT 0,

@@ -15,6 +15,7 @@ import { GroupCommit } from "./group-commit.js";
 import { closePool, inTransaction, openPool } from "../../common/pg-tx.js";
 import { newGeneration } from "./memory.js";
 import { PG_QUERY_TIMEOUT_MS, SYNC_COMMIT } from "./postgres.js";
+import { pgReservationSecret } from "./reservation-secret.js";
 import type {
   AcquireRequest,
   AcquireResult,
@@ -264,6 +265,12 @@ export class JournaledEscrowStore implements EscrowStore {
   }
 
   /** Within the command and query timeouts whatever the servers do: connections still open then are destroyed (common/pg-tx.ts). */
+  /** Kept in the journal (the durable record), not in Redis: a Redis rebuilt from the journal keeps earlier ids checkable. */
+  async reservationSecret(): Promise<Buffer> {
+    await this.migrate();
+    return pgReservationSecret(this.pool, this.s);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.redis.close(), closePool(this.pool, this.queryTimeoutMs)]);
   }

@@ -217,5 +217,11 @@ export class MemoryEscrowStore implements EscrowStore {
     return { sku, generation: item.generation, total: item.total, pool: item.pool, sold: item.sold, leases, allocation: { ...item.allocation } };
   }
 
+  /** This store object's: a process given the same object (a test's restart) reads it back. */
+  private readonly secret = randomBytes(32);
+  async reservationSecret(): Promise<Buffer> {
+    return this.secret;
+  }
+
   async close(): Promise<void> {}
 }

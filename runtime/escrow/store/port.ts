@@ -166,6 +166,12 @@ export interface EscrowStore {
    */
   verify(sku: string, nowMs: number): Promise<VerifyReport | null>;
   audit(sku: string, nowMs: number): Promise<InventoryAudit | null>;
+  /**
+   * 32 random bytes kept with the store, the same for every process on it (store/reservation-secret.ts): the key of
+   * reservation ids' owner tags (core/ids.ts `ownerTagKey`). Optional: without it each process draws its own, and an
+   * earlier run's ids are unknown to everyone.
+   */
+  reservationSecret?(): Promise<Buffer>;
   close(): Promise<void>;
 }
 

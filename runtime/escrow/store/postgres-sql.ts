@@ -4,10 +4,12 @@
  * row in user order (so two regions' batches never deadlock), and moves held → sold for every sale the
  * lease covers and the buyer's cap allows. Pool movements lock the item row.
  */
+import { secretTableSql } from "./reservation-secret.js";
 
 export function schemaStatements(s: string): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${s}`,
+    secretTableSql(s),
     `CREATE TABLE IF NOT EXISTS ${s}.escrow_items (sku text PRIMARY KEY, total bigint NOT NULL CHECK (total >= 0),
       pool bigint NOT NULL CHECK (pool >= 0), allocation jsonb NOT NULL, generation text NOT NULL DEFAULT md5(random()::text))`,
     `CREATE TABLE IF NOT EXISTS ${s}.escrow_leases (sku text NOT NULL REFERENCES ${s}.escrow_items(sku), region text NOT NULL,

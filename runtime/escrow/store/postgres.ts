@@ -12,6 +12,7 @@ import type pg from "pg";
 import { schemaStatements } from "./postgres-sql.js";
 import { asyncOnlyStandbys, asyncStandbysRisk } from "./standbys.js";
 import { closePool, inTransaction, openPool } from "../../common/pg-tx.js";
+import { pgReservationSecret } from "./reservation-secret.js";
 import {
   EMPTY_LEASE,
   type AcquireRequest,
@@ -346,6 +347,11 @@ export class PostgresEscrowStore implements EscrowStore {
   }
 
   /** Within the query timeout whatever the server does: connections still open then are destroyed (common/pg-tx.ts). */
+  async reservationSecret(): Promise<Buffer> {
+    await this.migrate();
+    return pgReservationSecret(this.maintenance, this.s);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.pool, this.maintenance, this.holds].map((p) => closePool(p, this.queryTimeoutMs)));
   }

@@ -25,6 +25,7 @@ import type {
 import { newGeneration } from "./memory.js";
 import * as S from "./redis-scripts.js";
 import { GroupCommit } from "./group-commit.js";
+import { redisReservationSecret } from "./reservation-secret.js";
 
 export interface RedisEscrowStoreOptions {
   url: string;
@@ -320,6 +321,10 @@ export class RedisEscrowStore implements EscrowStore {
       out.leases[region] = { ...l, live: l.expiresAtMs >= nowMs };
     }
     return out;
+  }
+
+  reservationSecret(): Promise<Buffer> {
+    return redisReservationSecret(this.redis, this.prefix);
   }
 
   async close(): Promise<void> {

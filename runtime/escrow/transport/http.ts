@@ -4,12 +4,16 @@
  *   POST   /v1/inventory/:sku                 {total}   admin   201 created | 200 same total | 409 different total
  *   POST   /v1/inventory/:sku/reservations    {qty?}    buyer   201 {reservationId, expiresAt}
  *          | 409 sold out / only N left | 429 + Retry-After | 403 per-user cap | 503 + Retry-After
- *   POST   /v1/reservations/:id/commit                  owner   200 sold (duplicate: true on a replay) | 403 not yours
- *          | 404 unknown | 410 expired or cancelled | 409 void | 503
+ *   POST   /v1/reservations/:id/commit                  owner   200 sold (duplicate: true on a replay)
+ *          | 404 not yours or unknown | 410 expired, cancelled, or ended with an earlier run of its region (restarted)
+ *          | 409 void | 403 per-user limit | 503
  *   GET    /v1/reservations/:id                         owner   200 {status: reserved | committing | sold | void | expired
- *          | cancelled | over-cap, qty?, expiresAt?} | 403 not yours | 404 unknown | 503
- *   DELETE /v1/reservations/:id                         owner   204 (also asked again: idempotent) | 403 | 404
- *          | 409 already sold | 409 void | 409 commit in progress | 410 expired | 403 per-user limit (its commit was refused so)
+ *          | cancelled | over-cap | restarted, qty?, expiresAt?} | 404 not yours or unknown | 503
+ *   DELETE /v1/reservations/:id                         owner   204 (also asked again: idempotent) | 404 not yours or unknown
+ *          | 409 already sold | 409 void | 409 commit in progress | 410 expired or restarted | 403 per-user limit (its commit was refused so)
+ * Another buyer's reservation is answered exactly as an id nobody issued (404, the same body): nobody learns that
+ * someone else holds or held one. Its owner is told how it ended, also after its region's process restarted (410
+ * restarted: the earlier run's reservations ended with it; core/ids.ts `ownsToken` tells the owner with no memory of it).
  *   POST   /v1/sales/:id/refund                         admin   200 refunded | 200 already refunded | 404
  *   GET    /v1/inventory/:sku                           public  {total, sold, reserved, available, pool, regions, warnings}
  *   GET    /v1/inventory/:sku/reconciliation            admin   the last reconciliation and store verification
@@ -68,6 +72,20 @@ async function fetchForward(url: string, init: { method: string; headers: Record
   const ra = res.headers.get("retry-after");
   if (ra) headers["retry-after"] = ra;
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers };
+}
+
+/** Another buyer's reservation and an id nobody issued get this same answer (nothing tells them apart). */
+function notYours(id: string): HttpError {
+  return new HttpError(404, "unknown reservation", `no reservation ${id} of yours: ids are answered only to the buyer they were issued to`);
+}
+
+/** The owner's reservation from an earlier run of its region's process, whose reservations ended with it. */
+function restarted(id: string, region: string): HttpError {
+  return new HttpError(
+    410,
+    "reservation ended with its process",
+    `${id} was held by an earlier run of region ${region}'s escrow, which has restarted since: its reservations ended with it and their units were released (unsold: nothing was charged); reserve again`,
+  );
 }
 
 /** Longest body any escrow route takes (its bodies are a few small numbers). */
@@ -211,15 +229,12 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     switch (out.status) {
       case "sold":
         return reply.status(200).send({ reservationId: id, sku: out.sku, qty: out.qty, status: "sold", duplicate: out.duplicate });
-      case "forbidden":
-        throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
+      case "foreign":
       case "unknown":
         if (unreachable) throw new HttpError(503, "unavailable", `region ${p.region}, which holds ${id}, is unreachable; retry`, { "retry-after": "1" });
-        throw new HttpError(
-          404,
-          "unknown reservation",
-          `no reservation ${id}${p && service.serves(p.region) ? `: never issued, or issued by an earlier run of region ${p.region}, whose reservations ended with it; reserve again` : ""}`,
-        );
+        throw notYours(id);
+      case "restarted":
+        throw restarted(id, p!.region);
       case "expired":
         throw new HttpError(410, "reservation expired", `${id} expired before it was committed; its units were released`);
       case "cancelled":
@@ -244,12 +259,11 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     const forwarded = viaPeer(req, reply, p, "GET", () => `/v1/reservations/${encodeURIComponent(id)}`);
     if (forwarded !== false && (await forwarded)) return reply;
     const out = await store(service.status(id, who, p));
-    if (out.status === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
-    if (out.status === "unknown") {
+    if (out.status === "unknown" || out.status === "foreign") {
       if (p && !service.serves(p.region) && service.config.peers[p.region] !== undefined) {
         throw new HttpError(503, "unavailable", `region ${p.region}, which holds ${id}, is unreachable; retry`, { "retry-after": "1" });
       }
-      throw new HttpError(404, "unknown reservation", `no reservation ${id}`);
+      throw notYours(id);
     }
     const expires = out.status === "reserved" ? { expiresAt: expiresAt(out.expiresAtMs) } : {};
     return reply.status(200).send({ reservationId: id, sku: out.sku, status: out.status, ...("qty" in out ? { qty: out.qty } : {}), ...expires });
@@ -259,11 +273,12 @@ export function installEscrowRoutes(app: FastifyInstance, service: EscrowService
     const { id } = parseInput(idParam, req.params, "path");
     region(req);
     const who = buyer(req);
-    const forwarded = viaPeer(req, reply, parseReservationId(id), "DELETE", () => `/v1/reservations/${encodeURIComponent(id)}`);
+    const p = parseReservationId(id);
+    const forwarded = viaPeer(req, reply, p, "DELETE", () => `/v1/reservations/${encodeURIComponent(id)}`);
     if (forwarded !== false && (await forwarded)) return reply;
     const out = await store(service.cancel(id, who));
-    if (out === "forbidden") throw new HttpError(403, "not your reservation", `${id} belongs to another buyer`);
-    if (out === "unknown") throw new HttpError(404, "unknown reservation", `no live reservation ${id}`);
+    if (out === "unknown" || out === "foreign") throw notYours(id);
+    if (out === "restarted") throw restarted(id, p!.region);
     if (out === "void") throw new HttpError(409, "reservation void", `${id} was held by a region whose stock was reclaimed or rebuilt; nothing to cancel`);
     if (out === "expired") throw new HttpError(410, "reservation expired", `${id} expired; its units were released`);
     if (out === "in-progress") throw new HttpError(409, "commit in progress", `${id} is being committed; ask again for its answer`);

@@ -197,7 +197,8 @@ describe("escrow load test through HTTP", () => {
     for (const [id, user] of sample) {
       const again = await request(bases[1]!, "POST", `/v1/reservations/${id}/commit`, { ...(await as(user)), "x-region": REGIONS[1]! });
       expect(again.body).toMatchObject({ status: "sold", duplicate: true });
-      expect((await request(bases[1]!, "POST", `/v1/reservations/${id}/commit`, { ...(await as("thief")), "x-region": REGIONS[1]! })).status).toBe(403);
+      // Another buyer is answered as for an id nobody issued: 404, or 503 (retry) when the region holding it is the killed one.
+      expect([404, 503]).toContain((await request(bases[1]!, "POST", `/v1/reservations/${id}/commit`, { ...(await as("thief")), "x-region": REGIONS[1]! })).status);
     }
     for (const n of nodes) if (n.exitCode === null) n.kill("SIGTERM");
     return { sku, bought };

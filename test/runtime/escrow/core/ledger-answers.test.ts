@@ -21,7 +21,7 @@ describe("RegionLedger: a reservation's end, as its owner's retry is told", () =
 });
 
 describe("RegionLedger: a cancelled reservation", () => {
-  it("is told cancelled to its owner's retry (foreign to another buyer) while in the window; once swept, expired", () => {
+  it("is told cancelled to its owner's retry (foreign to another buyer), in the window and once swept", () => {
     const ledger = new RegionLedger(1_000, "eu~sku~0000abcd");
     ledger.credit(2000);
     const r = ledger.reserve("ann", 1, 0)!;
@@ -34,7 +34,8 @@ describe("RegionLedger: a cancelled reservation", () => {
     expect(ledger.free).toBe(2000);
     for (let i = 0; i < 1100; i++) ledger.reserve(`b${i}`, 1, 0);
     ledger.expire(5_000);
-    expect(ledger.ended(r.id, "ann")).toBe("expired"); // documented: cancels are not kept past the window
+    expect(ledger.ended(r.id, "ann")).toBe("cancelled"); // kept past the window (ids.ts SweptEnds)
+    expect(ledger.beginCommit(r.id, 6_000)).toEqual({ ok: false, reason: "cancelled" });
     expect(ledger.ended(r.id, "bob")).toBe("foreign");
   });
 });

@@ -141,12 +141,16 @@ describe("escrow HTTP API", () => {
     expect(r.json()).toMatchObject({ error: "insufficient inventory", left: 4, detail: "only 4 left, 9 requested" });
   });
 
-  it("reservation ids are bound to their buyer: foreign → 403, forged → 404, and neither changes anything", async () => {
+  it("reservation ids are bound to their buyer: foreign → 404 as forged, and neither changes anything", async () => {
     const { call, create } = await setup();
     await create("tix", 5);
     const id = (await call("POST", "/v1/inventory/tix/reservations", "alice", { qty: 1 })).json().reservationId as string;
-    expect((await call("POST", `/v1/reservations/${id}/commit`, "mallory")).statusCode).toBe(403);
-    expect((await call("DELETE", `/v1/reservations/${id}`, "mallory")).statusCode).toBe(403);
+    expect((await call("POST", `/v1/reservations/${id}/commit`, "mallory")).statusCode).toBe(404);
+    expect((await call("DELETE", `/v1/reservations/${id}`, "mallory")).statusCode).toBe(404);
+    expect((await call("GET", `/v1/reservations/${id}`, "mallory")).json()).toEqual({
+      error: "unknown reservation",
+      detail: `no reservation ${id} of yours: ids are answered only to the buyer they were issued to`,
+    });
     const forged = `${id.slice(0, -16)}${"x".repeat(16)}`;
     expect((await call("POST", `/v1/reservations/${forged}/commit`, "alice")).statusCode).toBe(404);
     expect((await call("POST", "/v1/reservations/eu~tix~00000000-AAAAAAAAAAAAAAAA/commit", "alice")).statusCode).toBe(404);
@@ -165,7 +169,7 @@ describe("escrow HTTP API", () => {
     expect((await call("GET", "/v1/inventory/tix", null)).json()).toMatchObject({ sold: 0, reserved: 1 });
     const sold = await call("POST", `/v1/reservations/${id}/commit`, "alice");
     expect(sold.statusCode).toBe(200);
-    expect((await call("POST", `/v1/reservations/${id}/commit`, "mallory", undefined, "us")).statusCode).toBe(403); // even once sold
+    expect((await call("POST", `/v1/reservations/${id}/commit`, "mallory", undefined, "us")).statusCode).toBe(404); // even once sold
   });
 
   it("cancels, and a reservation swept by expiry answers 410, not 404", async () => {
@@ -183,7 +187,7 @@ describe("escrow HTTP API", () => {
     expect((await call("POST", "/v1/reservations/garbage/commit", "b")).statusCode).toBe(404);
   });
 
-  it("an expired id answers 410 to its owner only — another buyer 403, a forged id 404 — also once the sweep forgot it, and through another region", async () => {
+  it("an expired id answers 410 to its owner only — another buyer and a forged id 404 — also once the sweep forgot it, and through another region", async () => {
     // eu's process and a second process serving us alone, over one store; us forwards eu's reservations to eu.
     const { call, clock, create, service, app } = await setup({ admission: { maxConcurrentCheckouts: 5000, perUserLimit: 4 } });
     const usConfig = await testConfig(["us"], { reservationTtlSeconds: 60, leaseTtlSeconds: 5, peers: { eu: "http://eu.test" } });
@@ -212,7 +216,7 @@ describe("escrow HTTP API", () => {
       forgedViaUs: await viaUs(forge("0"), "alice"),
       otherCancels: (await call("DELETE", `/v1/reservations/${id}`, "mallory")).statusCode,
     });
-    const expected = { owner: 410, other: 403, forged: 404, ownerViaUs: 410, otherViaUs: 403, forgedViaUs: 404, otherCancels: 403 };
+    const expected = { owner: 410, other: 404, forged: 404, ownerViaUs: 410, otherViaUs: 404, forgedViaUs: 404, otherCancels: 404 };
     expect(await answers()).toEqual(expected);
     // More than 1,024 reservations swept: the ledger compacts and forgets them; their tokens still say whose they were.
     for (let i = 0; i < 1100; i++) expect((await service.reserve("eu", "tix", { user: `filler-${i}`, tier: "standard", weight: 1, admin: false }, 1))?.status).toBe("reserved");
