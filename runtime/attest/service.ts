@@ -56,6 +56,8 @@ const attestConfigSchema = z
       .string()
       .regex(/^https?:\/\//, "an http(s) URL")
       .optional(),
+    /** A file holding a bearer token for the log's appends, read at each append (renewed by its writer): where no mesh names this service to the log (`meridian local`). */
+    logTokenFile: z.string().min(1).optional(),
     /**
      * Timestamp mode: a TPM node that registered its clock with a nonce-fresh quote may then post quotes without
      * a nonce, fresh by their TPMS_CLOCK_INFO when dated within this age (core/timestamp.ts). Off when absent.
@@ -213,7 +215,7 @@ export const attestService = defineService({
       }
     }
     const nonces = new NonceBook(clock);
-    const client = config.log ? new LogClient(config.log) : undefined;
+    const client = config.log ? new LogClient(config.log, { tokenFile: config.logTokenFile }) : undefined;
     const store = openStore(config.store);
     let registry: Registry;
     try {

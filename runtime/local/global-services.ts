@@ -11,7 +11,6 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { escrowAllocations } from "../../model/escrow/estate.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { systemClock } from "../common/clock.js";
@@ -21,7 +20,8 @@ import { generateBuyerKeys, MemoryEscrowStore, mintBuyerToken, openEscrowStore, 
 import { escrowPoolService } from "./escrow-pool.js";
 import { runKeys } from "./run-keys.js";
 import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js";
-import { mapWriterScope, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
+import { join } from "node:path";
+import { localLogSubmitters, localSupervisorId, logSubmitterScope, mapWriterScope, renewedTokenFile, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
 import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
 import { LocalLog, ProoflogProcess } from "./prooflog-host.js";
@@ -35,7 +35,7 @@ export interface GlobalServicesOptions {
   postgresUrl?: string;
   /** The `server.auth` section trusting the supervisor's operator tokens (the escrow pool's callers). */
   auth: NonNullable<ServerConfigInput["auth"]>;
-  /** Mints tokens from the same issuer (quota's and escrow's credentials for the map). */
+  /** Mints tokens from the same issuer (quota's and escrow's credentials for the map; each log appender's, the supervisor's too). */
   token: LocalOperatorAuth["token"];
   /** The proof-log process ended without being asked to. */
   onProoflogExit?: (detail: string) => void;
@@ -114,15 +114,28 @@ export class GlobalServices {
         return { config: escrowConfig, store, poolUrl: pool.url };
       };
       const [started, escrow, buyers] = await allStarted([
-        prooflog.startLog({ spec: o.spec, signerKey: logKey.signerKey, verifierKey: logKey.verifierKey, dir: dataDir, postgresUrl: o.postgresUrl }),
+        // Appends only from the estate's submitters, each by its token's scope (trust-services.ts), and the supervisor.
+        prooflog.startLog({
+          spec: o.spec,
+          signerKey: logKey.signerKey,
+          verifierKey: logKey.verifierKey,
+          dir: dataDir,
+          postgresUrl: o.postgresUrl,
+          submitters: localLogSubmitters(o.spec),
+          auth: o.auth,
+        }),
         escrowStore(),
         localBuyers(escrowConfig.identity),
       ] as const);
       const { witnesses, threshold } = started;
-      const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey) };
+      // The supervisor appends (routing changes, the drills' audit trail) as its own submitter, with a token file as the services.
+      const supervisorToken = join(dataDir, "supervisor-log.token");
+      const stopSupervisorToken = await renewedTokenFile(supervisorToken, () => o.token({ subject: "local-supervisor", scope: logSubmitterScope(localSupervisorId(o.spec)), ttlSeconds: 24 * 3600 }));
+      closers.push(async () => stopSupervisorToken());
+      const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey, supervisorToken) };
       // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to). Attest
       // and the map start together: each waits for a checkpoint covering its resume record, and one checkpoint covers both.
-      const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth };
+      const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth, token: o.token };
       const attestKey = await keys.key(`attest.${ledgerRegion(o.spec)}.${origin}`);
       const running = <S extends LocalService>(s: S): S => (closers.unshift(() => s.close()), s);
       const mintToken = () => o.token({ subject: "local-quota", scope: mapWriterScope("quota"), ttlSeconds: 24 * 3600 });

@@ -104,7 +104,10 @@ export class ProoflogProcess {
   }
 }
 
-/** The supervisor's handle on the proof log: its HTTP API, as every other writer and reader uses it. */
+/**
+ * The supervisor's handle on the proof log: its HTTP API, as every other writer and reader uses it. It appends as the
+ * supervisor's submitter, with the token in `tokenFile` (trust-services.ts), read at each append.
+ */
 export class LocalLog {
   private readonly client: LogClient;
   private readonly verifiers;
@@ -113,8 +116,9 @@ export class LocalLog {
     url: string,
     private readonly origin: string,
     verifierKey: string,
+    tokenFile: string,
   ) {
-    this.client = new LogClient(url);
+    this.client = new LogClient(url, { tokenFile });
     this.verifiers = [newVerifier(verifierKey)];
   }
 

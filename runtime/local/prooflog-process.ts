@@ -16,7 +16,8 @@ import { startLogServer } from "../prooflog/services.js";
 import type { EstateSpec } from "../../model/estate.js";
 import { startCertchain } from "./certchain.js";
 import { startMonitor } from "./monitor.js";
-import type { LocalService } from "./trust-services.js";
+import type { ServerConfigInput } from "../kit/index.js";
+import type { LocalService, LocalSubmitter } from "./trust-services.js";
 import { startThresholdWitnesses, type LocalWitnesses } from "./witnesses.js";
 
 /** Start the witnesses and the log they cosign; answered once the log has published its first checkpoint. */
@@ -28,6 +29,10 @@ export interface LogRequest {
   /** The run's data directory (witness shares and group, the log's files without PostgreSQL). */
   dir: string;
   postgresUrl?: string;
+  /** Who may append: the estate's submitters, each also by a JWT scope (no mesh here), and the supervisor (trust-services.ts). */
+  submitters: LocalSubmitter[];
+  /** The `server.auth` section trusting the supervisor's tokens, which carry those scopes. */
+  auth: NonNullable<ServerConfigInput["auth"]>;
 }
 
 /**
@@ -110,6 +115,8 @@ export function runProoflogProcess(life: { parentPollMs?: number; graceMs?: numb
         witnesses: witnesses.map((w) => ({ url: w.url, verifier: newCosignatureVerifier(w.verifierKey) })),
         witnessThreshold: { name: threshold.name, group: threshold.groupFile },
         hlc: new ClockNode({ clock: systemClock, maxOffsetMs: r.spec.time.maxOffsetMs }),
+        submitters: r.submitters,
+        server: { auth: r.auth },
       });
       closers.push(() => server.app.close());
       log = { spec: r.spec, url: server.url, verifierKey: r.verifierKey, witnesses, threshold, dir: r.dir };

@@ -2,6 +2,7 @@
  * HTTP client of a log served by server.ts (or any tlog-tiles log for the tile reads). It returns raw material;
  * verification is the caller's job (see verifier.ts), so a lying server can only make verification fail.
  */
+import { readFile } from "node:fs/promises";
 import { MIN_INDEX_HEADER, PrunedError } from "./errors.js";
 import { decodeEntryBundle, TILE_WIDTH, tilePath } from "./tiles.js";
 
@@ -20,14 +21,21 @@ function errorCode(body: string): unknown {
 export interface LogClientOptions {
   /** Headers sent with every append (tests: the x-forwarded-client-cert a pod's sidecar would add). */
   addHeaders?: Record<string, string>;
+  /**
+   * A file holding a bearer token sent with every append, read at each append (its writer renews it): where no mesh
+   * names the appender (`meridian local`), the token carrying the log's scope for it (prooflog/submitters.ts).
+   */
+  tokenFile?: string;
 }
 
 export class LogClient {
   readonly base: string;
   private readonly addHeaders: Record<string, string>;
+  private readonly tokenFile: string | undefined;
   constructor(base: string, options: LogClientOptions = {}) {
     this.base = base.replace(/\/+$/, "");
     this.addHeaders = options.addHeaders ?? {};
+    this.tokenFile = options.tokenFile;
   }
 
   /** `end`: the entries a bundle path covers, for the PrunedError of a pruned bundle. */
@@ -53,9 +61,18 @@ export class LogClient {
   }
 
   async add(entry: Uint8Array): Promise<{ index: number; duplicate?: boolean }> {
-    const res = await fetch(`${this.base}/add`, { method: "POST", body: Buffer.from(entry), headers: { ...this.addHeaders, "content-type": "application/octet-stream" } });
+    const bearer: Record<string, string> = this.tokenFile === undefined ? {} : { authorization: `Bearer ${await this.token(this.tokenFile)}` };
+    const res = await fetch(`${this.base}/add`, { method: "POST", body: Buffer.from(entry), headers: { ...this.addHeaders, ...bearer, "content-type": "application/octet-stream" } });
     if (!res.ok) throw new LogClientError(`POST ${this.base}/add: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as { index: number; duplicate?: boolean };
+  }
+
+  private async token(file: string): Promise<string> {
+    try {
+      return (await readFile(file, "utf8")).trim();
+    } catch (e) {
+      throw new LogClientError(`POST ${this.base}/add: cannot read the token file ${file}: ${(e as Error).message}`);
+    }
   }
 
   async inclusionProof(index: number, size: number): Promise<Buffer[]> {

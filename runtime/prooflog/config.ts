@@ -2,7 +2,7 @@
  * The proof log's service config file (`meridian log serve --config FILE`): the ConfigMap's
  * prooflog.json the blueprint renders (model/workloads proofLogConfig) — the checkpoint origin, the
  * witness set, the region whose database sequences the log, and the time reference its clock is measured
- * against, and who may append (`submitters`: SPIFFE IDs from the verified credential). Witnesses given with a URL
+ * against, and who may append (`submitters`: SPIFFE IDs from the verified credential; locally, a JWT scope each). Witnesses given with a URL
  * and a verifier key are asked to cosign every checkpoint; name-only ones cosign out of band.
  */
 import { z } from "zod";
@@ -29,6 +29,14 @@ const submitterSchema = z
     spiffe: z.string().regex(/^spiffe:\/\/[^/\s]+\/\S+$/, "expected a SPIFFE ID spiffe://<trust domain>/<path>"),
     /** The actors its audit events may name: itself (`self`), or also the end users it authenticated (`principals`: no workload's name). */
     actors: z.enum(["self", "principals"]).default("self"),
+    /**
+     * Where no mesh verifies peers (`meridian local`): a JWT scope standing in for this SPIFFE ID — a bearer token the
+     * kit verifies (`server.auth.jwt`) carrying it appends as this submitter. Absent (the estate): the peer's ID alone.
+     */
+    scope: z
+      .string()
+      .regex(/^[^\s"\\]+$/, "expected one JWT scope (no spaces)")
+      .optional(),
   })
   .strict();
 
@@ -39,7 +47,8 @@ export const proofLogKeys = {
   witnesses: z.array(witnessSchema).default([]),
   /**
    * Who may append (`POST /add`), by the SPIFFE ID of the verified credential (the kit's mTLS peer, or the sidecar's
-   * XFCC with `server.identity`); an audit event they append must name an actor they may name (submitters.ts). Absent:
+   * XFCC with `server.identity`), or where one is given a `scope` (no mesh), a verified bearer token carrying it; an
+   * audit event they append must name an actor they may name (submitters.ts). Absent:
    * anyone the network lets reach the route, with no check of what entries say.
    */
   submitters: z.array(submitterSchema).min(1).optional(),
@@ -63,6 +72,8 @@ export function checkProofLogKeys(c: ProofLogKeys, ctx: z.RefinementCtx): void {
   if (new Set(c.witnesses.map((w) => w.name)).size !== c.witnesses.length) ctx.addIssue({ code: "custom", message: "witness names must be unique", path: ["witnesses"] });
   if (c.submitters && new Set(c.submitters.map((s) => s.spiffe)).size !== c.submitters.length)
     ctx.addIssue({ code: "custom", message: "submitters must name each SPIFFE ID once", path: ["submitters"] });
+  const scopes = c.submitters?.flatMap((s) => (s.scope === undefined ? [] : [s.scope])) ?? [];
+  if (new Set(scopes).size !== scopes.length) ctx.addIssue({ code: "custom", message: "submitters must give each scope once", path: ["submitters"] });
   if (c.timeReference !== undefined && c.maxOffsetMs === undefined)
     ctx.addIssue({ code: "custom", message: "a time reference measures the log's clock node: set maxOffsetMs too", path: ["timeReference"] });
 }

@@ -7,7 +7,7 @@
  * Checkpoints are signed on an interval once the listener is bound, and once more on close (not with witnesses:
  * shutdown never waits on them; the next start signs one).
  *
- * The config file is the rendered prooflog.json (config.ts: origin, witnesses, time reference) plus the keys the
+ * The config file is the rendered prooflog.json (config.ts: origin, witnesses, time reference, submitters) plus the keys the
  * command's flags fill in (`key`, a store, intervals); the kit's `server` section is optional.
  */
 import { createHash } from "node:crypto";
@@ -20,6 +20,7 @@ import { checkProofLogKeys, proofLogKeys } from "./config.js";
 import { TransparencyLog } from "./log.js";
 import { ALG_ED25519, NoteError, newSigner, newVerifier, parseSignerKey, parseVerifierKey, verifierKeyString, type Verifier } from "./note.js";
 import { CheckpointPublisher, logRoutes } from "./server.js";
+import type { Submitter } from "./submitters.js";
 import { publishedSize, startPruner } from "./pruner.js";
 import { AppendTokens } from "./tokens.js";
 import { FileStore } from "./storage/file.js";
@@ -158,7 +159,10 @@ function defineLogService(extra: InProcess) {
     config: logConfigSchema,
     // Probed before start (unreachable: one line, exit 1) and on every /readyz. In process, callers own their stores.
     stores: (c) => ({ postgres: c.postgres && !extra.store ? { kind: "postgres" as const, url: c.postgres } : undefined }),
-    async start({ config, clock, log: logger, metrics }) {
+    async start({ config, server, clock, log: logger, metrics }) {
+      // A submitter named by a scope is named by a verified token: without an issuer to verify against, nobody could be.
+      if (config.submitters?.some((s) => s.scope !== undefined) && !server.auth.jwt)
+        throw new ConfigFileError("(log config)", ["submitters: a submitter named by a JWT scope needs server.auth.jwt (the issuer whose tokens carry it)"]);
       // Notices during start (a witness that could not be asked) wait for the bind, so a failed start stays one line;
       // waiting for the writer lock is said at once (a standby waits for as long as the writer lives).
       const held: string[] = [];
@@ -321,8 +325,11 @@ export interface ServeOptions {
   minIndex?: number;
   /** How long GET /checkpoint with a consistency token waits for a checkpoint covering it (ms). */
   tokenWaitMs?: number;
-  /** Who may append, by verified SPIFFE ID (the `server.tls` peer, or `server.identity`'s XFCC); absent: anyone (submitters.ts). */
-  submitters?: { spiffe: string; actors?: "self" | "principals" }[];
+  /**
+   * Who may append, by verified SPIFFE ID (the `server.tls` peer, or `server.identity`'s XFCC) or, with a `scope` (no
+   * mesh: meridian local), a `server.auth.jwt` token carrying it; absent: anyone (submitters.ts).
+   */
+  submitters?: Submitter[];
   /** HLC propagation (x-meridian-hlc in and out) with this service's clock node. */
   hlc?: ClockNode;
   /** Where `hlc` is measured: with it, checkpoints are stamped and commit-waited, and /metrics serves the clock's series. */

@@ -7,8 +7,10 @@
  * clients that do not want to assemble proofs from tiles. Errors are the kit's `{error, detail}` with a 4xx status.
  * Reads are public: entries and proofs are public by design. Appends are the mesh's rule (model/security/routes.ts)
  * and, with `submitters`, the log's own: `POST /add` only from those SPIFFE IDs (the verified credential; no
- * credential 401, another ID 403), and an entry claiming an actor only as an audit event naming one its submitter may
- * name (submitters.ts: 403 naming both). Without `submitters`, anyone who reaches the route may append anything.
+ * credential 401, another ID 403), or — where a submitter is also named by a JWT scope (no mesh: `meridian local`) —
+ * a verified bearer token carrying that scope, as that submitter; and an entry claiming an actor only as an audit
+ * event naming one its submitter may name (submitters.ts: 403 naming both). Without `submitters`, anyone who reaches
+ * the route may append anything.
  *
  * CheckpointPublisher signs checkpoints on an interval (and re-signs an idle log's) once the service is bound, and
  * on close drains the log and signs a final checkpoint.
@@ -24,7 +26,7 @@ import type { AppendTokens } from "./tokens.js";
 import { CorruptStoreError } from "./storage/journal.js";
 import { MIN_INDEX_HEADER, PrunedError } from "./errors.js";
 import { parseSpiffeId } from "../identity/index.js";
-import { entryRefusal, type Submitter } from "./submitters.js";
+import { entryRefusal, submitterOf, type Submitter } from "./submitters.js";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 
@@ -116,6 +118,13 @@ export interface LogRouteOptions {
   submitters?: readonly Submitter[];
 }
 
+/** Who the kit lets reach `POST /add`: the submitters' SPIFFE IDs, or also (no mesh) a token with one of their scopes. */
+function submittersAuth(submitters: readonly Submitter[]): RouteAuth {
+  const peers: RouteAuth = { spiffe: submitters.map((s) => s.spiffe) };
+  const scopes = submitters.flatMap((s) => (s.scope === undefined ? [] : [{ scope: s.scope }]));
+  return scopes.length ? { anyOf: [peers, ...scopes] } : peers;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRouteOptions): void {
@@ -148,16 +157,17 @@ export function logRoutes(app: FastifyInstance, log: TransparencyLog, o: LogRout
   // or thenable wrapping of its own per request (fastify sends an error passed to reply.send through the kit's
   // handler). The helpers above are made once: per request only the two reactions to the batch's promise are
   // closures (a named closure per request also costs a defineProperty where the loader keeps names, as tsx does).
-  // With submitters, the kit admits only their verified SPIFFE IDs (401 without a credential, 403 another ID).
-  const actors = o.submitters ? new Map(o.submitters.map((s) => [parseSpiffeId(s.spiffe).uri, s.actors ?? "self"])) : null;
-  const addAuth: { auth: RouteAuth } = o.submitters ? { auth: { spiffe: o.submitters.map((s) => s.spiffe) } } : pub.config;
+  // With submitters, the kit admits only their verified SPIFFE IDs (401 without a credential, 403 another ID), or
+  // where some are also named by a JWT scope (no mesh: meridian local), a bearer token carrying one of those scopes.
+  const submitters = o.submitters?.map((s) => ({ ...s, spiffe: parseSpiffeId(s.spiffe).uri, actors: s.actors ?? "self" }));
+  const addAuth: { auth: RouteAuth } = submitters ? { auth: submittersAuth(submitters) } : pub.config;
   app.post("/add", { config: addAuth, bodyLimit: log.maxEntrySize }, (req, reply) => {
     const body = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, "empty entry", "POST /add needs the entry bytes as the request body");
-    if (actors) {
-      const who = req.identity?.kind === "spiffe" ? req.identity.id.uri : undefined;
-      if (who === undefined || !actors.has(who)) throw new HttpError(403, "forbidden", `${who ?? "a caller without an mTLS identity"} is not one of the log's submitters`);
-      const refused = entryRefusal(body, who, actors.get(who));
+    if (submitters) {
+      const found = submitterOf(req.identity, submitters);
+      if ("refusal" in found) throw new HttpError(found.refusal.status, found.refusal.error, found.refusal.detail);
+      const refused = entryRefusal(body, found.submitter.spiffe, found.submitter.actors);
       if (refused) throw new HttpError(refused.status, refused.error, refused.detail);
     }
     let s;

@@ -6,7 +6,13 @@
  * event (audit/audit.ts: well-formed, in its canonical encoding) whose actor the verified submitter may name —
  * itself, or, for a submitter that speaks for the end users it authenticated (`actors: "principals"`, quota), a
  * principal that is not a workload. No submitter can name another workload as the actor of an event it appends.
+ *
+ * Where no mesh verifies peers (`meridian local`: one machine, loopback, no SPIRE), a submitter may also be named by
+ * a JWT `scope` of its own: a bearer token the log's `server.auth.jwt` verifies and that carries that scope appends
+ * as the submitter's SPIFFE ID — the same actor check, the same refusals. Only the issuer can mint such a token, so
+ * the scope is as good as the SVID it stands in for; a token carrying two submitters' scopes names no one (403).
  */
+import type { Identity } from "../kit/index.js";
 import { AuditError, decodeAuditEvent, encodeAuditEvent } from "./audit/audit.js";
 
 export interface Submitter {
@@ -17,6 +23,37 @@ export interface Submitter {
    * authenticated — any actor that is not a workload's name (quota: a tenant administrator's JWT subject).
    */
   actors?: "self" | "principals";
+  /**
+   * A JWT scope standing in for `spiffe` where there is no mesh (`meridian local`): a verified bearer token carrying it
+   * appends as this submitter. Absent (the estate): only the verified peer's SPIFFE ID names it.
+   */
+  scope?: string;
+}
+
+/**
+ * Which submitter the verified caller is (its peer's SPIFFE ID, or a token carrying one submitter's scope), or why it
+ * is none. `submitters` with their SPIFFE IDs as parseSpiffeId spells them (`uri`), as the log's routes keep them.
+ */
+export function submitterOf(identity: Identity | undefined, submitters: readonly Submitter[]): { submitter: Submitter } | { refusal: EntryRefusal } {
+  if (identity?.kind === "jwt") {
+    const matched = submitters.filter((s) => s.scope !== undefined && identity.scopes.includes(s.scope));
+    if (matched.length === 1) return { submitter: matched[0]! };
+    const subject = `a JWT (subject ${identity.subject ?? "(none)"})`;
+    if (matched.length > 1)
+      return { refusal: { status: 403, error: "forbidden", detail: `${subject} carries the scopes of more than one submitter (${matched.map((s) => s.spiffe).join(", ")}): it names no one` } };
+    const scopes = submitters.flatMap((s) => (s.scope === undefined ? [] : [s.scope]));
+    return {
+      refusal: {
+        status: 403,
+        error: "forbidden",
+        detail: `${subject} is not one of the log's submitters: ${scopes.length ? `its token carries none of the scopes ${scopes.join(", ")}` : "they are named by SPIFFE ID only"}`,
+      },
+    };
+  }
+  const who = identity?.kind === "spiffe" ? identity.id.uri : undefined;
+  const found = who === undefined ? undefined : submitters.find((s) => s.spiffe === who);
+  if (found) return { submitter: found };
+  return { refusal: { status: 403, error: "forbidden", detail: `${who ?? "a caller without an mTLS identity"} is not one of the log's submitters` } };
 }
 
 /** A refusal of an entry, with the status it answers. */

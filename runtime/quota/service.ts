@@ -67,6 +67,8 @@ export const quotaServiceConfig = z
     lockWaitMs: z.number().int().min(0).max(600_000).default(15_000),
     /** Base URL of the proof log (`meridian log serve`) that records every authority decision. */
     log: z.url(),
+    /** A file holding a bearer token for the log's appends, read at each append (renewed by its writer): where no mesh names this service to the log (`meridian local`). */
+    logTokenFile: z.string().min(1).optional(),
     /** A hot standby of `postgres` (streaming replica) for follower reads; absent: reads go to the primary. */
     replica: z
       .string()
@@ -166,7 +168,7 @@ export const quotaService = defineService({
       await store.close().catch(() => undefined);
       throw e;
     }
-    const trail = new AuditTrail(new LogClient(config.log), monotonicTimestamps(clock));
+    const trail = new AuditTrail(new LogClient(config.log, { tokenFile: config.logTokenFile }), monotonicTimestamps(clock));
     let queue: Promise<unknown> = Promise.resolve();
     // The committed state's map entries are read between mutations (serialized), never mid-commit.
     const publisher = config.map

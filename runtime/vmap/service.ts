@@ -40,6 +40,8 @@ const mapConfigSchema = z
     maps: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "map names are lowercase letters, digits, . _ -")).min(1),
     /** Base URL of the proof log that records every write batch (and is replayed at start). */
     log: z.string().url().optional(),
+    /** A file holding a bearer token for the log's appends, read at each append (renewed by its writer): where no mesh names this service to the log (`meridian local`). */
+    logTokenFile: z.string().min(1).optional(),
     /**
      * How long the start waits for a checkpoint covering its resume record (ms) before it refuses to serve: a log whose
      * witnesses are slow to cosign (a loaded machine) publishes late, not never.
@@ -134,7 +136,7 @@ export const mapService = defineService({
   name: "vmap",
   config: mapConfigSchema,
   async start({ config, server, log, metrics }) {
-    const client = config.log ? new LogClient(config.log) : null;
+    const client = config.log ? new LogClient(config.log, { tokenFile: config.logTokenFile }) : null;
     const store = openStore(config.store);
     let maps: Map<string, HeldMap>;
     try {

@@ -9,7 +9,7 @@
 import { systemClock } from "../../common/clock.js";
 import { HybridClock } from "../../clock/index.js";
 import { queryA } from "../../gslb/index.js";
-import { AuditTrail, encodeAuditEvent, hlcTimestamps, LogClient } from "../../prooflog/index.js";
+import { AuditTrail, encodeAuditEvent, hlcTimestamps } from "../../prooflog/index.js";
 import type { LocalEstate } from "../estate.js";
 
 export interface Attempt {
@@ -51,7 +51,8 @@ export function startDrillTraffic(estate: LocalEstate, options: { buyers?: numbe
   const buyers = options.buyers ?? 4;
   const traffic: DrillTraffic = { attempts: [], sales: [], logged: [], resolvedAtMs: Array.from({ length: buyers }, () => 0), errors: 0, stop: async () => undefined };
   const byAddress = new Map(estate.regions.map((r) => [r.address, r]));
-  const trail = new AuditTrail(new LogClient(estate.globals.log.url), hlcTimestamps(new HybridClock({ clock: systemClock, maxOffsetMs: estate.spec.time.maxOffsetMs })));
+  // Appended by the supervisor, as its own submitter: its events name end users (the buyers), never a workload.
+  const trail = new AuditTrail(estate.globals.log.client, hlcTimestamps(new HybridClock({ clock: systemClock, maxOffsetMs: estate.spec.time.maxOffsetMs })));
   let running = true;
   let n = 0;
   const pause = () => new Promise((r) => setTimeout(r, options.pauseMs ?? 20));

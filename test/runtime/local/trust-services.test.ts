@@ -13,9 +13,9 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEstateSpec } from "../../../model/estate.js";
 import { LocalEstate } from "../../../runtime/local/estate.js";
-import { generateKey } from "../../../runtime/prooflog/index.js";
+import { encodeAuditEvent, generateKey } from "../../../runtime/prooflog/index.js";
 import { escrowMapKey } from "../../../runtime/escrow/map-publisher.js";
-import { escrowMapCredential, mapWriterScope } from "../../../runtime/local/trust-services.js";
+import { escrowMapCredential, logSubmitterScope, mapWriterScope } from "../../../runtime/local/trust-services.js";
 import { quotaMapKey } from "../../../runtime/quota/map-publisher.js";
 import { readLogged } from "../../../runtime/vmap/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";
@@ -186,6 +186,42 @@ describe.concurrent("meridian local (embedded stores): quota and the verifiable 
       expect((await write("quota", escrowToken)).status).toBe(403);
       // Nothing a non-writer sent reached the map: the balance still proves as escrow published it.
       expect((await provenBalance(estate, 3)).value).toEqual(proven.value);
+    },
+  );
+  it(
+    "the proof log takes appends only from the estate's services, each by the token standing in for its SPIFFE ID: anonymous 401, the operator 403, one service's token naming another as actor 403",
+    { concurrent: false },
+    async () => {
+      const log = estate.globals.log;
+      const id = (sa: string) => `spiffe://${spec.pki.trustDomain}/ns/meridian/sa/${sa}`;
+      const [ATTEST, QUOTA] = [id("attest"), id("quota")];
+      let tick = 0;
+      const event = (actor: string) => encodeAuditEvent({ actor, action: "attest.result", subject: "node-x", timestamp: { wallTime: Date.now(), logical: tick++ } });
+      const add = (entry: Uint8Array, token?: string, headers: Record<string, string> = {}) =>
+        fetch(`${log.url}/add`, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/octet-stream", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: Buffer.from(entry),
+        });
+      // Anyone on loopback: no credential, no append (an audit event naming attest, or any bytes).
+      expect((await add(event(ATTEST))).status).toBe(401);
+      expect((await add(Buffer.from("anonymous bytes"))).status).toBe(401);
+      // Headers a caller writes name nobody: the log reads no XFCC or x-spiffe-id here.
+      expect((await add(event(ATTEST), undefined, { "x-spiffe-id": ATTEST, "x-forwarded-client-cert": `URI=${ATTEST}` })).status).toBe(401);
+      // Quota's own token naming attest as the actor: 403, naming both.
+      const quotaToken = await estate.operator.token({ subject: "local-quota", scope: logSubmitterScope(QUOTA) });
+      const forged = await add(event(ATTEST), quotaToken);
+      expect(forged.status).toBe(403);
+      const why = await forged.text();
+      expect(why).toContain(QUOTA);
+      expect(why).toContain(ATTEST);
+      // The map's token may not speak for attest either; the operator's token is no submitter at all.
+      expect((await add(event(ATTEST), await estate.operator.token({ subject: "local-map", scope: logSubmitterScope(id("map")) }))).status).toBe(403);
+      expect((await add(event(ATTEST), await estate.operator.token())).status).toBe(403);
+      expect((await add(Buffer.from("operator bytes"), await estate.operator.token())).status).toBe(403);
+      // Attest's token names attest: taken, as quota's names a principal it authenticated.
+      expect((await add(event(ATTEST), await estate.operator.token({ subject: "local-attest", scope: logSubmitterScope(ATTEST) }))).status).toBe(200);
+      expect((await add(event("local-operator"), quotaToken)).status).toBe(200);
     },
   );
 });

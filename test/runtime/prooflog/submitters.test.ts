@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../../runtime/common/clock.js";
+import { localOperatorAuth, type LocalOperatorAuth } from "../../../runtime/kit/index.js";
 import { allowTrustDomain, createLocalTrustDomain, mtlsClientOptions } from "../../../runtime/identity/index.js";
 import { encodeAuditEvent, type AuditEvent } from "../../../runtime/prooflog/audit/audit.js";
 import { proofLogConfigSchema } from "../../../runtime/prooflog/config.js";
@@ -151,5 +152,91 @@ describe("the submitters config", () => {
     expect(problems([{ spiffe: "quota" }])).toEqual(["expected a SPIFFE ID spiffe://<trust domain>/<path>"]);
     expect(problems([{ spiffe: QUOTA, actors: "anyone" }])).toHaveLength(1);
     expect(problems([])).toHaveLength(1);
+  });
+});
+
+// Where no mesh verifies peers (`meridian local`), a submitter may also be named by a JWT scope of its own: a verified
+// bearer token carrying it appends as that submitter's SPIFFE ID, and the actor check holds as for the mTLS peer.
+describe("POST /add with submitters identified by a JWT scope (no mesh)", () => {
+  const ATTEST_SCOPE = "meridian.log.attest";
+  const QUOTA_SCOPE = "meridian.log.quota";
+  let local: { app: FastifyInstance; url: string; log: TransparencyLog };
+  let operator: LocalOperatorAuth;
+  beforeAll(async () => {
+    operator = await localOperatorAuth(systemClock);
+    local = await startLogServer({
+      origin: ORIGIN,
+      signerKey: generateKey(ORIGIN).signerKey,
+      store: new MemoryStore(),
+      port: 0,
+      checkpointIntervalMs: 60_000,
+      submitters: [
+        { spiffe: QUOTA, actors: "principals", scope: QUOTA_SCOPE },
+        { spiffe: ATTEST, scope: ATTEST_SCOPE },
+      ],
+      server: { auth: operator.auth },
+      notice: () => undefined,
+    });
+  });
+  afterAll(() => local?.app.close());
+
+  const post = async (entry: Uint8Array, scope?: string, headers: Record<string, string> = {}) => {
+    const token = scope === undefined ? undefined : await operator.token({ subject: "a-service", scope });
+    const res = await fetch(`${local.url}/add`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/octet-stream", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: Buffer.from(entry),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+
+  it("takes a submitter's token as its SPIFFE ID: its own events, a quota user's, opaque entries", async () => {
+    expect((await post(event({ actor: ATTEST, action: "attest.result", subject: "node-1" }), ATTEST_SCOPE)).status).toBe(200);
+    expect((await post(event({ actor: "alice@tenant-a", action: "quota.override.request", subject: "o-1" }), QUOTA_SCOPE)).status).toBe(200);
+    expect((await post(event({ actor: QUOTA, action: "quota.sweep", subject: "s" }), QUOTA_SCOPE)).status).toBe(200);
+    expect((await post(Buffer.from("opaque"), ATTEST_SCOPE)).status).toBe(200);
+  });
+
+  it("refuses no token (401), a token of no submitter (403), one submitter's token naming another (403, naming both), a token of two submitters (403)", async () => {
+    const before = local.log.size;
+    expect((await post(event({ actor: ATTEST, action: "a", subject: "s" }))).status).toBe(401);
+    expect((await post(Buffer.from("opaque"))).status).toBe(401);
+    // Headers anyone can set name nobody.
+    expect((await post(event({ actor: ATTEST, action: "a", subject: "s" }), undefined, { "x-spiffe-id": ATTEST, "x-forwarded-client-cert": `URI=${ATTEST}` })).status).toBe(401);
+    // The operator's token, and a token whose scope no submitter has.
+    expect((await post(Buffer.from("opaque"), "meridian.operator")).status).toBe(403);
+    expect((await post(Buffer.from("opaque"), "meridian.log.escrow")).status).toBe(403);
+    // Quota's token naming attest; attest's naming escrow.
+    const viaQuota = await post(event({ actor: ATTEST, action: "attest.result", subject: "node-1" }), QUOTA_SCOPE);
+    expect(viaQuota.status).toBe(403);
+    expect(viaQuota.body).toContain(QUOTA);
+    expect(viaQuota.body).toContain(ATTEST);
+    const viaAttest = await post(event({ actor: ESCROW, action: "escrow.refund", subject: "r-1" }), ATTEST_SCOPE);
+    expect(viaAttest.status).toBe(403);
+    expect(viaAttest.body).toContain(ESCROW);
+    // A token carrying two submitters' scopes says no one identity: refused rather than picking one.
+    const both = await post(event({ actor: ATTEST, action: "a", subject: "s" }), `${QUOTA_SCOPE} ${ATTEST_SCOPE}`);
+    expect(both.status).toBe(403);
+    expect(both.body).toMatch(/more than one submitter/);
+    // A token the log's issuer did not sign.
+    const stranger = await localOperatorAuth(systemClock);
+    const res = await fetch(`${local.url}/add`, { method: "POST", headers: { authorization: `Bearer ${await stranger.token({ scope: ATTEST_SCOPE })}` }, body: "opaque" });
+    expect(res.status).toBe(401);
+    expect(local.log.size).toBe(before);
+  });
+
+  it("refuses a scope given to two submitters, and a scope submitter where the log verifies no bearer tokens", async () => {
+    const problems = (submitters: unknown) => proofLogConfigSchema.safeParse({ origin: ORIGIN, submitters }).error?.issues.map((i) => i.message) ?? [];
+    expect(proofLogConfigSchema.parse({ origin: ORIGIN, submitters: [{ spiffe: QUOTA, scope: QUOTA_SCOPE }] }).submitters).toEqual([{ spiffe: QUOTA, actors: "self", scope: QUOTA_SCOPE }]);
+    expect(
+      problems([
+        { spiffe: QUOTA, scope: "s" },
+        { spiffe: ATTEST, scope: "s" },
+      ]),
+    ).toEqual(["submitters must give each scope once"]);
+    expect(problems([{ spiffe: QUOTA, scope: "two words" }])).toHaveLength(1);
+    await expect(
+      startLogServer({ origin: ORIGIN, signerKey: generateKey(ORIGIN).signerKey, store: new MemoryStore(), port: 0, submitters: [{ spiffe: QUOTA, scope: QUOTA_SCOPE }], notice: () => undefined }),
+    ).rejects.toThrow(/submitters.*scope.*server\.auth\.jwt/);
   });
 });
