@@ -69,6 +69,21 @@ describe("every PrometheusRule the prod estate renders, by promtool", () => {
     expect(testRules(tightened, ruleTests(tightened, [soon])).ok).toBe(false);
   });
 
+  it("testRules evaluates an alert with the group recording what it reads, listed in another group", () => {
+    // The alert reads a series recorded in another group, listed after it; a third group's alert fires on any input.
+    const file = {
+      groups: [
+        { name: "alerts", rules: [{ alert: "Hot", expr: "job:temp:max > 50" }] },
+        { name: "noisy", rules: [{ alert: "Always", expr: "vector(1)" }] },
+        { name: "records", rules: [{ record: "job:temp:max", expr: "max by (job) (temp)" }] },
+      ],
+    };
+    const hot = { series: [{ series: 'temp{job="a"}', values: "60x10" }], healthy: [{ series: 'temp{job="a"}', values: "20x10" }], evalTime: "5m" };
+    expect(testRules(file, ruleTests(file, [{ alert: "Hot", ...hot, fires: [{ labels: { job: "a" } }] }]))).toMatchObject({ ok: true });
+    expect(testRules(file, ruleTests(file, [{ alert: "Hot", ...hot, fires: [{ labels: { job: "b" } }] }])).ok).toBe(false);
+    expect(testRules(file, ruleTests(file, [{ alert: "Always", ...hot, fires: [{ labels: {} }] }]))).toMatchObject({ ok: false }); // it fires when healthy too
+  });
+
   it("promtool rejects the rule file the single `[W]` replacement used to produce", () => {
     const broken: RuleFile & { groups: { name: string; rules: { record: string; expr: string }[] }[] } = {
       groups: [
