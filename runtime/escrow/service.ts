@@ -360,7 +360,8 @@ export class EscrowService {
   private async flushTransitions(budgetMs: number): Promise<void> {
     const log = this.o.transitions;
     if (!log) return;
-    for (let left = budgetMs; left > 0 && log.backlog > 0;) {
+    // A kept log rebuilding its state after a restart logs nothing yet: its events wait queued (transitions-durable.ts).
+    for (let left = budgetMs; left > 0 && log.backlog > 0 && !log.restoring;) {
       const from = performance.now();
       log.flush(Math.min(TRANSITIONS_SLICE_MS, left));
       left -= performance.now() - from;

@@ -66,6 +66,8 @@ export class EscrowTransitionLog {
   dropped = 0;
   private readonly maxEntries: number;
   private readonly maxBacklog: number;
+  /** Set while a kept log's state is rebuilt after a restart (transport/transitions-durable.ts): events wait in the queue. */
+  private restoringState = false;
 
   /**
    * `origin`: the log's origin (one incarnation's: `incarnationOrigin`); `signerKey`: an Ed25519 note signer key,
@@ -109,6 +111,20 @@ export class EscrowTransitionLog {
     this.enqueue({ sku, region, e: { op: "refund", id } });
   }
 
+  /**
+   * Whether the state tree is being rebuilt from the stored entries (a kept log's restart): until then nothing queued
+   * is executed or logged — each new transition needs the state it applies to — and the checkpoints sign the stored log.
+   */
+  get restoring(): boolean {
+    return this.restoringState;
+  }
+
+  /** Hold every flush until the returned function is called (the state is rebuilt, or the log sealed). */
+  holdForRestore(): () => void {
+    this.restoringState = true;
+    return () => void (this.restoringState = false);
+  }
+
   /** Events queued and not yet logged (a backlog when sales outpace the budgeted flushes). */
   get backlog(): number {
     return this.pending.length - this.head;
@@ -119,6 +135,7 @@ export class EscrowTransitionLog {
    * and the routes pass one, so hashing never takes a tick's turn for long; the rest waits for the next flush).
    */
   flush(budgetMs = Infinity): void {
+    if (this.restoringState) return;
     const until = performance.now() + budgetMs;
     while (this.head < this.pending.length) {
       if (performance.now() > until) break;
