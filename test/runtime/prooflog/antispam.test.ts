@@ -91,13 +91,20 @@ describe("sequencer with a persistent duplicate index", () => {
   it("does not trust an index that is ahead of its tree (restored from a newer snapshot): no index holding another entry is returned", async () => {
     const dir = join(tmp, "stale");
     const entry = (i: number) => Buffer.from(`stale ${i}`);
+    // Entries from..to-1 at indices from..to-1, a batch (one durable commit: maxBatch) at a time, not a commit each.
+    const append = async (log: TransparencyLog, from: number, to: number) => {
+      for (let i = from; i < to; i += 50) {
+        const added = await Promise.all(Array.from({ length: Math.min(50, to - i) }, (_, k) => log.add(entry(i + k))));
+        expect(added).toEqual(added.map((_, k) => ({ index: i + k, duplicate: false })));
+      }
+    };
     let log = await open(new FileStore(dir));
-    for (let i = 0; i < 300; i++) await log.add(entry(i));
+    await append(log, 0, 300);
     await log.publishCheckpoint();
     await log.close();
     cpSync(dir, join(tmp, "stale-snapshot"), { recursive: true });
     log = await open(new FileStore(dir));
-    for (let i = 300; i < 600; i++) await log.add(entry(i));
+    await append(log, 300, 600);
     await log.publishCheckpoint();
     await log.close();
     // The tree goes back to 300 entries; the index keeps the records of 300..599.

@@ -3,7 +3,7 @@
 // restarts, keeps appending, and proves entries above the minimum (verify.ts is checked against Go's tlog in
 // conformance.test.ts). Small logs: 1,300 entries = 5 full bundles + 20.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -52,12 +52,20 @@ async function restartsAndProves(store: () => TileStore, size = 1300): Promise<v
 }
 
 describe("file store pruning", () => {
-  async function build(): Promise<string> {
-    const dir = mkdtempSync(join(tmpdir(), "prune-"));
-    const log = await open(new FileStore(dir));
+  // The 1,300-entry log every test starts from, appended once (each append a durable commit: seconds of fsyncs on a
+  // busy disk) and copied for each test: a closed store is its files.
+  let template: string;
+  beforeAll(async () => {
+    template = mkdtempSync(join(tmpdir(), "prune-template-"));
+    const log = await open(new FileStore(template));
     await fill(log, 0, 1300);
     await log.publishCheckpoint();
     await log.close();
+  });
+  afterAll(() => rmSync(template, { recursive: true, force: true }));
+  async function build(): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), "prune-"));
+    cpSync(template, dir, { recursive: true });
     return dir;
   }
   const bundle = (dir: string, n: string) => join(dir, "public/tile/entries", n);

@@ -9,12 +9,13 @@
  * password and an ACL user `meridian` limited to `mrl:*` keys, whose name and password are files in
  * `secretDir` as a mounted Secret holds them. The node configs are files: no password on a command line.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Redis, type RedisOptions } from "ioredis";
 import { readLog, startOnFreePort } from "../../ports.js";
 
@@ -29,17 +30,27 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * A command run to its end without holding up this process's event loop (spawnSync did: two clusters started side by
+ * side took turns, each `redis-cli --cluster create` waiting for its cluster to join).
+ */
+async function run(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await promisify(execFile)(command, args, { encoding: "utf8", timeout: 30_000, ...(env && { env }) });
+  } catch (e) {
+    const r = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(" ")} failed: ${r.stdout ?? ""}${r.stderr ?? r.message}`, { cause: e });
+  }
+}
+
 /** The test CA and a server certificate for 127.0.0.1 and redis.test (openssl, as the other TLS tests do). */
-function testCertificates(dir: string, san: string): { ca: string; cert: string; key: string } {
+async function testCertificates(dir: string, san: string): Promise<{ ca: string; cert: string; key: string }> {
   const at = (f: string) => join(dir, f);
-  const run = (args: string[]) => {
-    const r = spawnSync("openssl", args, { encoding: "utf8", timeout: 30_000 });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
-  };
-  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test redis CA", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
-  run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=redis.test", "-keyout", at("server.key"), "-out", at("server.csr")]);
+  const openssl = (args: string[]) => run("openssl", args);
+  await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=meridian test redis CA", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
+  await openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=redis.test", "-keyout", at("server.key"), "-out", at("server.csr")]);
   writeFileSync(at("san.ext"), `subjectAltName = ${san}\n`);
-  run(["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")]);
+  await openssl(["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("san.ext"), "-out", at("server.crt")]);
   return { ca: at("ca.crt"), cert: at("server.crt"), key: at("server.key") };
 }
 
@@ -79,7 +90,7 @@ export async function startRedisCluster(opts: { secure?: boolean; san?: string; 
   let admin: RedisOptions = {};
   let adminPassword = "";
   if (opts.secure) {
-    const certs = testCertificates(dir, opts.san ?? "IP:127.0.0.1, DNS:redis.test");
+    const certs = await testCertificates(dir, opts.san ?? "IP:127.0.0.1, DNS:redis.test");
     adminPassword = randomBytes(18).toString("base64url");
     const password = randomBytes(18).toString("base64url");
     const secretDir = join(dir, "secret");
@@ -160,12 +171,10 @@ export async function startRedisCluster(opts: { secure?: boolean; san?: string; 
       ports.push(await startOnFreePort({ start, log: () => readLog(log), nextPort: opts.nextPort ?? freePortPair }));
     }
     const tlsArgs = opts.secure ? ["--tls", "--cacert", join(dir, "ca.crt")] : [];
-    const create = spawnSync("redis-cli", [...tlsArgs, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], {
-      encoding: "utf8",
-      timeout: 30_000,
-      env: { ...process.env, ...(adminPassword ? { REDISCLI_AUTH: adminPassword } : {}) },
+    await run("redis-cli", [...tlsArgs, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], {
+      ...process.env,
+      ...(adminPassword ? { REDISCLI_AUTH: adminPassword } : {}),
     });
-    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     for (const port of ports) await waitFor(async () => (await info(port, admin)).includes("cluster_state:ok"), `cluster_state:ok on :${port}`);
   } catch (err) {
     for (const p of procs) p.kill("SIGKILL");
