@@ -37,12 +37,11 @@ beforeAll(async () => {
   mkdirSync(join(root, "other-ca"));
   ca = testCa(join(root, "ca"));
   otherCa = testCa(join(root, "other-ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, PASSWORD);
-  subscriber = await PrivatePg.start(root, "subscriber", ca, PASSWORD);
-  empty = await PrivatePg.start(root, "empty", ca, PASSWORD);
-  fresh = await PrivatePg.start(root, "fresh", ca, PASSWORD);
-  // A subscriber on another cloud: its certificate chains to a different CA than the publisher's.
-  elsewhere = await PrivatePg.start(root, "elsewhere", otherCa, PASSWORD);
+  // The last, a subscriber on another cloud: its certificate chains to a different CA than the publisher's.
+  [publisher, subscriber, empty, fresh, elsewhere] = (await PrivatePg.startAll(root, [
+    ...["publisher", "subscriber", "empty", "fresh"].map((name) => ({ name, ca, password: PASSWORD })),
+    { name: "elsewhere", ca: otherCa, password: PASSWORD },
+  ])) as [PrivatePg, PrivatePg, PrivatePg, PrivatePg, PrivatePg];
   for (const s of [publisher, subscriber, fresh, elsewhere]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before the subscription')");
   jobs = new ReplicationJobs(root, ca, PASSWORD, WRITER, FEEDER);

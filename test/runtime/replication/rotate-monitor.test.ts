@@ -72,8 +72,10 @@ beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   ca = testCa(join(root, "ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, SUPERUSER_PASSWORD);
-  subscriber = await PrivatePg.start(root, "subscriber", ca, SUPERUSER_PASSWORD);
+  [publisher, subscriber] = (await PrivatePg.startAll(
+    root,
+    ["publisher", "subscriber"].map((name) => ({ name, ca, password: SUPERUSER_PASSWORD })),
+  )) as [PrivatePg, PrivatePg];
   for (const s of [publisher, subscriber]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");
   const jobs = new ReplicationJobs(root, ca, SUPERUSER_PASSWORD, WRITER, WRITER, "region-1");

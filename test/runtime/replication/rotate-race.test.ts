@@ -109,9 +109,10 @@ beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   ca = testCa(join(root, "ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, SUPERUSER_PASSWORD);
-  listed = await PrivatePg.start(root, "listed", ca, SUPERUSER_PASSWORD);
-  late = await PrivatePg.start(root, "late", ca, SUPERUSER_PASSWORD);
+  [publisher, listed, late] = (await PrivatePg.startAll(
+    root,
+    ["publisher", "listed", "late"].map((name) => ({ name, ca, password: SUPERUSER_PASSWORD })),
+  )) as [PrivatePg, PrivatePg, PrivatePg];
   slots.set(listed, "meridian_aws_use1_from_aws_use1_to_region_1").set(late, lateSlot);
   for (const s of [publisher, listed, late]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");

@@ -57,8 +57,11 @@ beforeAll(async () => {
   root = pgRoot();
   mkdirSync(join(root, "ca"));
   ca = testCa(join(root, "ca"));
-  publisher = await PrivatePg.start(root, "publisher", ca, SUPERUSER_PASSWORD);
-  const servers = [await PrivatePg.start(root, "subscriber-1", ca, SUPERUSER_PASSWORD), await PrivatePg.start(root, "subscriber-2", ca, SUPERUSER_PASSWORD)];
+  const servers = await PrivatePg.startAll(
+    root,
+    ["publisher", "subscriber-1", "subscriber-2"].map((name) => ({ name, ca, password: SUPERUSER_PASSWORD })),
+  );
+  publisher = servers.shift()!;
   for (const s of [publisher, ...servers]) await s.sql("postgres", `CREATE DATABASE ${DATABASE_NAME}`);
   await publisher.sql(DATABASE_NAME, "CREATE TABLE ledger (id int PRIMARY KEY, note text NOT NULL)");
   // One publisher feeding two subscribers, as the topology does across clouds: the same subscription name on
