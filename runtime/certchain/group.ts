@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { combine, interpolate, verifyGroupSignature, verifyPartial, type PartialSignature } from "../tbls/index.js";
+import { combine, interpolate, verifyGroupSignature, verifyPartials, type PartialSignature } from "../tbls/index.js";
 import { CertError } from "./errors.js";
 
 export const GROUP_SCHEME = "meridian-tbls/v1";
@@ -58,8 +58,12 @@ export function combineGroup(c: GroupCommittee, commitments: readonly Uint8Array
   if (commitments.length !== c.t || Buffer.from(commitments[0]!).toString("hex") !== c.groupPublicKey) throw new CertError("the commitments are not the group's");
   const valid = new Map<number, PartialSignature>();
   const bad: number[] = [];
+  // Those of an index in the group, checked together (one pairing check when all verify; verifyPartials).
+  const known = partials.filter((p) => p.index >= 1 && p.index <= c.n);
+  const verified = verifyPartials(message, commitments, known);
   for (const p of partials) {
-    if (p.index >= 1 && p.index <= c.n && verifyPartial(message, commitments, p)) valid.set(p.index, p);
+    const j = known.indexOf(p);
+    if (j >= 0 && verified[j]) valid.set(p.index, p);
     else bad.push(p.index);
   }
   if (valid.size < c.t) throw new CertError(`${valid.size} valid partial signatures, the group needs ${c.t} of ${c.n}${bad.length ? ` (share ${bad.join(", ")} did not verify)` : ""}`);

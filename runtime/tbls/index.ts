@@ -9,6 +9,7 @@ export {
   ThresholdError,
   verifyGroupSignature,
   verifyPartial,
+  verifyPartials,
   verifyShare,
   type Dealing,
   type PartialSignature,

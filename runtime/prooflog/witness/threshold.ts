@@ -15,7 +15,7 @@
  * the group key never mistakes a partial for the group signature. The signed message is "meridian-tbls-checkpoint/v1\n" ‖ the checkpoint text (domain-separated from
  * every other use of the same shares).
  */
-import { combine, partialSign, ThresholdError, verifyGroupSignature, verifyPartial, verifyShare, type Group, type PartialSignature, type Share } from "../../tbls/index.js";
+import { combine, partialSign, ThresholdError, verifyGroupSignature, verifyPartials, verifyShare, type Group, type PartialSignature, type Share } from "../../tbls/index.js";
 import { openCheckpoint, type Checkpoint } from "../checkpoint.js";
 import { keyId, NoteError, openNote, parseSignedNote, type Verifier } from "../note.js";
 
@@ -101,8 +101,16 @@ export function combineCheckpoint(g: ThresholdGroup, text: string, partials: rea
   const msg = thresholdMessage(text);
   const forged: number[] = [];
   const valid = new Map<number, PartialSignature>();
+  // Those of an index in the group, checked together (one pairing check when all verify; verifyPartials).
+  const known = partials.flatMap((p, k) => (p.index >= 1 && p.index <= g.n ? [k] : []));
+  const verified = verifyPartials(
+    msg,
+    g.commitments,
+    known.map((k) => partials[k]!),
+  );
+  const ok = new Set(known.filter((_, j) => verified[j]));
   partials.forEach((p, k) => {
-    if (p.index < 1 || p.index > g.n || !verifyPartial(msg, g.commitments, p)) forged.push(k);
+    if (!ok.has(k)) forged.push(k);
     else valid.set(p.index, p);
   });
   const shares = forged.map((k) => partials[k]!.index).join(", ");

@@ -5,7 +5,7 @@
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { describe, expect, it } from "vitest";
-import { combine, deal, groupPublicKey, interpolate, partialSign, publicKeyShare, verifyGroupSignature, verifyPartial, verifyShare } from "../../../runtime/tbls/index.js";
+import { combine, deal, groupPublicKey, interpolate, partialSign, publicKeyShare, verifyGroupSignature, verifyPartial, verifyPartials, verifyShare } from "../../../runtime/tbls/index.js";
 import { evaluate, Fr, lagrangeAtZero, scalarToBytes } from "../../../runtime/tbls/shamir.js";
 
 const bls = bls12_381.shortSignatures;
@@ -75,6 +75,25 @@ describe("3-of-5 threshold BLS with Feldman VSS", () => {
     const forged = { index: 2, signature: partials[3]!.signature };
     expect(verifyPartial(message, dealing.commitments, forged)).toBe(false);
     expect(verifyGroupSignature(message, combine(3, [partials[0]!, forged, partials[2]!]), groupKey)).toBe(false);
+  });
+
+  it("verifyPartials answers as verifyPartial for each (one pairing check when all verify): forged, swapped, of another message", () => {
+    const check = (ps: { index: number; signature: Uint8Array }[]) => expect(verifyPartials(message, dealing.commitments, ps)).toEqual(ps.map((p) => verifyPartial(message, dealing.commitments, p)));
+    expect(verifyPartials(message, dealing.commitments, partials)).toEqual([true, true, true, true, true]);
+    expect(verifyPartials(message, dealing.commitments, [])).toEqual([]);
+    const forged = { index: 2, signature: partials[3]!.signature };
+    expect(verifyPartials(message, dealing.commitments, [partials[0]!, forged, partials[2]!])).toEqual([true, false, true]);
+    // Two partials swapped between their indices: each wrong alone, and their sum is not the sum of the right ones either.
+    const swapped = [
+      { index: 1, signature: partials[1]!.signature },
+      { index: 2, signature: partials[0]!.signature },
+    ];
+    expect(verifyPartials(message, dealing.commitments, swapped)).toEqual([false, false]);
+    const other = partialSign(new TextEncoder().encode("another message"), dealing.shares[4]!);
+    expect(verifyPartials(message, dealing.commitments, [...partials.slice(0, 4), other])).toEqual([true, true, true, true, false]);
+    const garbage = { index: 3, signature: new Uint8Array(48).fill(7) };
+    expect(verifyPartials(message, dealing.commitments, [garbage, partials[4]!])).toEqual([false, true]);
+    for (const ps of [[forged], swapped, [other, partials[0]!], [{ index: 9, signature: partials[0]!.signature }, partials[1]!]]) check(ps);
   });
 
   it("works for other thresholds (1-of-1, 4-of-7) with a random secret", () => {
