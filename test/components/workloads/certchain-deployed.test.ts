@@ -101,6 +101,9 @@ describe("the estate's certificate chain, deployed", () => {
     const issuerDir = join(root, "issuer");
     const swapIssuer = (s: string) => swapWitnesses(s.split("http://prooflog.meridian.svc.cluster.local:8080").join(logProc.url));
     let issuer = await runRendered(cc(ledger), issuerDir, {}, swapIssuer, [], fast);
+    // A follower in another region, from its rendered config (the ledger region's Service is the issuer's address):
+    // started while the issuer makes its genesis certificate (until then its rounds find none and try again).
+    const following = runRendered(cc("gcp-asne1"), join(root, "follower"), {}, (s) => s.split(`http://certchain-${ledger}.meridian.svc.cluster.local:8080`).join(issuer.url), [], fast);
     const status = (url: string) => getJson<Status>(`${url}/v1/status`);
     await until(
       () => status(issuer.url),
@@ -114,8 +117,7 @@ describe("the estate's certificate chain, deployed", () => {
     const stranger = groupJson({ t: 2, n: 3, commitments: dkg(2, 3)[0]!.commitments, shares: [] }).groupPublicKey;
     expect(bls.verify(Buffer.from(c0.groupSignature!, "hex"), bls.hash(certBody(c0)), Buffer.from(stranger, "hex"))).toBe(false);
 
-    // A follower in another region, from its rendered config (the ledger region's Service is the issuer's address).
-    const follower = await runRendered(cc("gcp-asne1"), join(root, "follower"), {}, (s) => s.split(`http://certchain-${ledger}.meridian.svc.cluster.local:8080`).join(issuer.url), [], fast);
+    const follower = await following;
     // One entry per certificate: with two, the issuer could certify the checkpoint between them (size 4, then 5).
     await client.add(Buffer.from("certified entry 3"));
     await logAt(4);
