@@ -10,7 +10,7 @@
  * Trust: the dealer knows the group secret (it is one party's key split for robustness). A dealer-free group key
  * comes from the DKG in dkg.ts (every participant deals, shares add up) — the same verification.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { evaluate, Fr, lagrangeAtZero, randomScalar, scalarFromBytes, scalarToBytes } from "./shamir.js";
 
@@ -176,11 +176,33 @@ export function interpolate(partials: readonly PartialSignature[]): Uint8Array {
   return bls.Signature.toBytes(acc);
 }
 
+/**
+ * Group signatures this process verified lately, by a hash of the key, signature and message: the same bytes verify
+ * the same, and one process often checks one signature several times (meridian local's proof-log process: its three
+ * witnesses, the monitor, the certificate issuer and follower each check every checkpoint's or certificate's group
+ * signature, a pairing check of tens of ms each). Successes only (a refusal is checked again), the latest 1,024.
+ */
+const verifiedGroupSignatures = new Set<string>();
+const VERIFIED_KEPT = 1024;
+const verifiedKey = (message: Uint8Array, signature: Uint8Array, groupKey: Uint8Array) => {
+  const h = createHash("sha256");
+  for (const part of [groupKey, signature]) h.update(`${part.length}:`).update(part);
+  return h.update(message).digest("base64");
+};
+
 /** Ordinary BLS verification of a (combined) signature under the group key. */
 export function verifyGroupSignature(message: Uint8Array, signature: Uint8Array, groupKey: Uint8Array): boolean {
+  const key = verifiedKey(message, signature, groupKey);
+  if (verifiedGroupSignatures.has(key)) return true;
+  let ok: boolean;
   try {
-    return bls.verify(signature, hashMessage(message), g2Point(groupKey));
+    ok = bls.verify(signature, hashMessage(message), g2Point(groupKey));
   } catch {
-    return false;
+    ok = false;
   }
+  if (ok) {
+    verifiedGroupSignatures.add(key);
+    if (verifiedGroupSignatures.size > VERIFIED_KEPT) verifiedGroupSignatures.delete(verifiedGroupSignatures.values().next().value!);
+  }
+  return ok;
 }

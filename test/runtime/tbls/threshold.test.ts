@@ -4,11 +4,19 @@
  * directly (BLS signatures are unique). Shamir/Lagrange is checked against small hand-computed values.
  */
 import { bls12_381 } from "@noble/curves/bls12-381.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { combine, deal, groupPublicKey, interpolate, partialSign, publicKeyShare, verifyGroupSignature, verifyPartial, verifyPartials, verifyShare } from "../../../runtime/tbls/index.js";
 import { evaluate, Fr, lagrangeAtZero, scalarToBytes } from "../../../runtime/tbls/shamir.js";
 
 const bls = bls12_381.shortSignatures;
+/** noble's pairing checks (shortSignatures.verify), counted: the module as it is, its verify wrapped. */
+const pairingChecks = vi.hoisted(() => ({ n: 0 }));
+vi.mock("@noble/curves/bls12-381.js", async (original) => {
+  const m = await original<typeof import("@noble/curves/bls12-381.js")>();
+  const short = m.bls12_381.shortSignatures;
+  const verify: typeof short.verify = (...args) => (pairingChecks.n++, short.verify(...args));
+  return { ...m, bls12_381: { ...m.bls12_381, shortSignatures: { ...short, verify } } };
+});
 const message = new TextEncoder().encode("checkpoint example.com/log 42");
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -94,6 +102,33 @@ describe("3-of-5 threshold BLS with Feldman VSS", () => {
     const garbage = { index: 3, signature: new Uint8Array(48).fill(7) };
     expect(verifyPartials(message, dealing.commitments, [garbage, partials[4]!])).toEqual([false, true]);
     for (const ps of [[forged], swapped, [other, partials[0]!], [{ index: 9, signature: partials[0]!.signature }, partials[1]!]]) check(ps);
+  });
+
+  it("a group signature verified once is not paired again; anything else about it still is, and is refused", () => {
+    const sig = combine(3, partials.slice(1, 4));
+    const msg = new TextEncoder().encode(`checked twice ${Math.random()}`);
+    const signed = combine(
+      3,
+      dealing.shares.slice(0, 3).map((s) => partialSign(msg, s)),
+    );
+    const pairings = { toHaveBeenCalledTimes: (n: number) => expect(pairingChecks.n - before).toBe(n) };
+    const before = pairingChecks.n;
+    {
+      expect(verifyGroupSignature(msg, signed, groupKey)).toBe(true);
+      pairings.toHaveBeenCalledTimes(1);
+      expect(verifyGroupSignature(msg, signed, groupKey)).toBe(true);
+      expect(verifyGroupSignature(Uint8Array.from(msg), Uint8Array.from(signed), Uint8Array.from(groupKey))).toBe(true);
+      pairings.toHaveBeenCalledTimes(1);
+      // Another message, signature or key: checked, and refused.
+      expect(verifyGroupSignature(message, signed, groupKey)).toBe(false);
+      expect(verifyGroupSignature(msg, sig, groupKey)).toBe(false);
+      expect(verifyGroupSignature(msg, signed, publicKeyShare(dealing.commitments, 1))).toBe(false);
+      expect(verifyGroupSignature(Buffer.concat([msg, Buffer.from("x")]), signed, groupKey)).toBe(false);
+      pairings.toHaveBeenCalledTimes(5);
+      // A refusal is checked again each time.
+      expect(verifyGroupSignature(msg, sig, groupKey)).toBe(false);
+      pairings.toHaveBeenCalledTimes(6);
+    }
   });
 
   it("works for other thresholds (1-of-1, 4-of-7) with a random secret", () => {
