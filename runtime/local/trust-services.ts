@@ -95,9 +95,13 @@ export async function renewedTokenFile(file: string, mint: () => Promise<string>
 }
 
 /** Start a service with its log token file (`<dataDir>/<service>-log.token`), the renewals ending when it closes. */
-async function withLogToken<S extends LocalService>(o: TrustServicesOptions, service: ServiceName, start: (logTokenFile: string) => Promise<S>): Promise<S> {
-  const file = join(o.dataDir, `${service}-log.token`);
-  const stop = await renewedTokenFile(file, () => logToken(o, service));
+function withLogToken<S extends LocalService>(o: TrustServicesOptions, service: ServiceName, start: (logTokenFile: string) => Promise<S>): Promise<S> {
+  return withTokenFile(join(o.dataDir, `${service}-log.token`), () => logToken(o, service), start);
+}
+
+/** Start a service with a token `mint` makes, kept renewed in `file` (renewedTokenFile) until the service closes. */
+async function withTokenFile<S extends LocalService>(file: string, mint: () => Promise<string>, start: (tokenFile: string) => Promise<S>): Promise<S> {
+  const stop = await renewedTokenFile(file, mint);
   try {
     const svc = await start(file);
     return {
@@ -177,37 +181,16 @@ export async function escrowMapCredential(map: LocalService, token: LocalOperato
  */
 export async function startQuota(o: TrustServicesOptions & { map: { url: string; mintToken: () => Promise<string> } }): Promise<LocalService> {
   const rendered = quotaServiceConfig(o.spec);
-  const tokenFile = join(o.dataDir, "quota-map.token");
-  const stopMapToken = await renewedTokenFile(tokenFile, o.map.mintToken);
   const dir = join(o.dataDir, "quota");
   const store = o.postgresUrl ? { postgres: o.postgresUrl } : { dir };
-  try {
-    const svc = await withLogToken(o, "quota", async (logTokenFile) => {
+  return withTokenFile(join(o.dataDir, "quota-map.token"), o.map.mintToken, (mapTokenFile) =>
+    withLogToken(o, "quota", async (logTokenFile) => {
       const running = await startService(
         quotaService,
-        {
-          ...rendered,
-          ...store,
-          log: o.logUrl,
-          logTokenFile,
-          map: o.map.url,
-          mapTokenFile: tokenFile,
-          maxOffsetMs: o.spec.time.maxOffsetMs,
-          server: { host: "127.0.0.1", port: 0, auth: o.auth },
-        },
+        { ...rendered, ...store, log: o.logUrl, logTokenFile, map: o.map.url, mapTokenFile, maxOffsetMs: o.spec.time.maxOffsetMs, server: { host: "127.0.0.1", port: 0, auth: o.auth } },
         { clock: systemClock, processMetrics: false },
       );
       return { url: running.url, store: o.postgresUrl ? `postgres schema ${rendered.schema}` : `files in ${dir}`, close: () => running.close() };
-    });
-    return {
-      ...svc,
-      close: async () => {
-        stopMapToken();
-        await svc.close();
-      },
-    };
-  } catch (e) {
-    stopMapToken();
-    throw e;
-  }
+    }),
+  );
 }
