@@ -4,7 +4,7 @@
  * signed checkpoint, opening a challenge (the checkpoint, the entry's inclusion, the chain of roots), re-executing
  * the one step on the touched leaves alone, and refusing a proof whose inputs do not hold.
  */
-import { hashEquals, leafHash, newVerifier, openCheckpoint, rootFromBatch, SparseMerkleTree, verifyInclusion, type Hash, type MerkleTree, type SmtProof } from "../prooflog/index.js";
+import { hashEquals, leafHash, newVerifier, openCheckpoint, SparseMerkleTree, verifyInclusion, type Hash, type MerkleTree } from "../prooflog/index.js";
 
 export interface Entry {
   pre: Hash;
@@ -16,7 +16,7 @@ export class FraudInputError extends Error {
   override name = "FraudInputError";
 }
 
-/** Root of the empty state. */
+/** Root of the empty state (of the balances' 256-level tree; the escrow's compact tree has its own: escrow-log.ts). */
 export const EMPTY_STATE_ROOT: Hash = new SparseMerkleTree().root();
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -80,21 +80,22 @@ function openLogged(l: LoggedEntry, size: number, root: Hash, what: string): Ent
 
 /**
  * What every machine's single-step proof checks alike: the checkpoint under the sequencer's key, the challenged
- * entry's inclusion, entry 0's empty pre root, and with `previous` the chain of roots (a proof of a broken chain is
- * settled here; a previous entry that follows throws FraudInputError). Otherwise the challenged entry, whose tx the
- * machine re-executes.
+ * entry's inclusion, entry 0's empty pre root (`emptyRoot`: the machine's state tree's), and with `previous` the chain
+ * of roots (a proof of a broken chain is settled here; a previous entry that follows throws FraudInputError).
+ * Otherwise the challenged entry, whose tx the machine re-executes.
  */
 export function openChallenge(
   p: { checkpoint: string; challenged: LoggedEntry; previous?: LoggedEntry },
   sequencerKey: string,
   origin?: string,
+  emptyRoot: Hash = EMPTY_STATE_ROOT,
 ): { settled: FraudVerdict } | { index: number; entry: Entry } {
   const cp = openCheckpoint(p.checkpoint, [newVerifier(sequencerKey)], origin).checkpoint;
   const index = p.challenged.index;
   const entry = openLogged(p.challenged, cp.size, cp.root, "the challenged entry");
   const settle = (reason: string) => ({ settled: { fraud: true, index, reason } });
   if (typeof entry === "string") return settle(`entry ${index} is malformed: ${entry}`);
-  if (index === 0 && !hashEquals(entry.pre, EMPTY_STATE_ROOT)) return settle("entry 0 does not start from the empty state");
+  if (index === 0 && !hashEquals(entry.pre, emptyRoot)) return settle("entry 0 does not start from the empty state");
   if (p.previous !== undefined) {
     if (p.previous.index !== index - 1) throw new FraudInputError(`the previous entry is ${p.previous.index}, not ${index - 1}`);
     const prev = openLogged(p.previous, cp.size, cp.root, "the previous entry");
@@ -118,9 +119,9 @@ export function refusing(verdict: () => FraudVerdict): FraudVerdict {
 
 /**
  * The single step every machine re-executes alike: the touched leaves' values must be those under the entry's pre
- * root (their batch proof's siblings), the tx is re-executed on them alone, and the post root recomputed from the
- * same siblings must be the logged one — else fraud. `label` names the entry in messages, `op` the tx, `reads` the
- * leaves.
+ * root (`rootOf`: the root their batch proof makes with these leaves; null when it does not fit them), the tx is
+ * re-executed on them alone, and the post root recomputed from the same proof must be the logged one — else fraud.
+ * `label` names the entry in messages, `op` the tx, `reads` the leaves.
  */
 export function reexecuteStep<V>(s: {
   index: number;
@@ -128,17 +129,17 @@ export function reexecuteStep<V>(s: {
   label: string;
   op: string;
   reads: string;
-  siblings: SmtProof;
+  rootOf: (leaves: [Uint8Array, Uint8Array | undefined][]) => Hash | null;
   before: ReadonlyMap<string, V>;
   leaves: (values: ReadonlyMap<string, V>) => [Uint8Array, Uint8Array | undefined][];
   execute: (before: ReadonlyMap<string, V>) => ReadonlyMap<string, V> | string;
 }): FraudVerdict {
   const { index, entry } = s;
-  const preRoot = rootFromBatch(s.leaves(s.before), s.siblings);
+  const preRoot = s.rootOf(s.leaves(s.before));
   if (preRoot === null || !hashEquals(preRoot, entry.pre)) throw new FraudInputError(`the ${s.reads} read are not those under entry ${index}'s pre root`);
   const after = s.execute(s.before);
   if (typeof after === "string") return { fraud: true, index, reason: `entry ${index} logs an invalid ${s.op}: ${after}` };
-  const postRoot = rootFromBatch(s.leaves(after), s.siblings)!;
+  const postRoot = s.rootOf(s.leaves(after))!;
   if (!hashEquals(postRoot, entry.post)) return { fraud: true, index, reason: `entry ${index}'s post root is not the result of its ${s.op} (re-executed: ${hex(postRoot)})` };
   throw new FraudInputError(`${s.label} is a valid transition: nothing to challenge`);
 }

@@ -2,12 +2,30 @@
  * The escrow ledger's state-transition log and its single-step fraud proofs (escrow-machine.ts says what a valid
  * transition is). The same scheme as transitions.ts — entries (pre root, tx, post root) in an RFC 6962 log under a
  * signed checkpoint — with the escrow leaves instead of balances: a proof is the checkpoint, the challenged entry
- * with its inclusion proof, and the touched leaves (≤ 2) with their batch SMT proof under the entry's pre root. The
- * verifier re-executes the one tx on those leaves alone, so the proof is O(leaves touched × SMT depth + log depth)
- * hashes whatever the number of reservations or transitions. A valid transition cannot be proven fraudulent: its
- * leaves are bound to the pre root by the SMT proof and its post root is recomputed from the same siblings.
+ * with its inclusion proof, and the touched leaves (≤ 2) with their batch proof under the entry's pre root. The state
+ * is a compact sparse Merkle tree (runtime/prooflog/csmt: a one-key subtree hashes as its leaf, no chain of ~240
+ * default siblings as in the map's 256-level tree), so a tx costs ~log2(leaves) hashes a leaf written, and the proof
+ * O(leaves touched × log2(leaves) + log depth) hashes. The verifier re-executes the one tx on those leaves alone. A
+ * valid transition cannot be proven fraudulent: its leaves are bound to the pre root by the proof, which also shows
+ * which neighbouring subtrees hold one key (a write emptying their sibling lifts them), so the post root recomputed
+ * from it is the tree's. Entry 0's pre root, the compact tree's empty root (32 zero bytes), tells a log of this tree
+ * from one written on the 256-level tree before it (whose entries do not re-execute to their roots here).
  */
-import { hashEquals, MerkleTree, newVerifier, openCheckpoint, signCheckpoint, SparseMerkleTree, type Hash, type Signer, type SmtProof } from "../prooflog/index.js";
+import {
+  CompactMerkleTree,
+  CSMT_EMPTY,
+  csmtRootFromProof,
+  decodeCsmtProof,
+  encodeCsmtProof,
+  hashEquals,
+  MerkleTree,
+  newVerifier,
+  openCheckpoint,
+  proveCsmt,
+  signCheckpoint,
+  type Hash,
+  type Signer,
+} from "../prooflog/index.js";
 import { escrowKeys, executeEscrow, parseEscrowTx, smtKey, type EscrowTx } from "./escrow-machine.js";
 import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, reexecuteStep, refusing, type Entry, type FraudVerdict, type LoggedEntry } from "./challenge.js";
 
@@ -15,32 +33,36 @@ export interface EscrowFraudProof {
   checkpoint: string;
   challenged: LoggedEntry;
   previous?: LoggedEntry;
-  /** The touched leaves under the pre root (null: absent) and their batch proof (hex siblings, null = default). */
+  /** The touched leaves under the pre root (null: absent) and their batch proof (runtime/prooflog/csmt/proof.ts's items as JSON). */
   reads?: { key: string; value: string | null }[];
   proof?: (string | null)[];
 }
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+/** The escrow state's empty root: entry 0's pre root. */
+export const ESCROW_EMPTY_ROOT: Hash = CSMT_EMPTY;
+
 const utf8 = (v: string | undefined) => (v === undefined ? undefined : Buffer.from(v, "utf8"));
 
 /** The escrow state a sequencer or a challenger keeps. */
 class EscrowState {
-  readonly tree = new SparseMerkleTree();
+  readonly tree = new CompactMerkleTree();
 
   root(): Hash {
     return this.tree.root();
   }
 
-  read(key: string): string | undefined {
-    const v = this.tree.get(smtKey(key));
+  read(key: string, treeKey = smtKey(key)): string | undefined {
+    const v = this.tree.get(treeKey);
     return v === undefined ? undefined : Buffer.from(v).toString("utf8");
   }
 
-  /** Apply a tx; the post root, or why it is invalid (state unchanged). */
+  /** Apply a tx; the post root, or why it is invalid (state unchanged). Only the leaves it changes are written. */
   apply(tx: EscrowTx): Hash | string {
-    const next = executeEscrow(tx, new Map(escrowKeys(tx).map((k) => [k, this.read(k)])));
+    const keys = new Map(escrowKeys(tx).map((k) => [k, smtKey(k)]));
+    const before = new Map([...keys].map(([k, t]) => [k, this.read(k, t)]));
+    const next = executeEscrow(tx, before);
     if (typeof next === "string") return next;
-    return this.tree.setMany([...next].map(([k, v]) => [smtKey(k), utf8(v)] as const));
+    return this.tree.setMany([...next].filter(([k, v]) => v !== before.get(k)).map(([k, v]) => [keys.get(k) ?? smtKey(k), utf8(v)] as const));
   }
 }
 
@@ -110,7 +132,7 @@ export function proveEscrow(checkpointNote: string, entries: readonly Uint8Array
     if (pick || typeof post === "string" || !hashEquals(post, entry.post)) {
       // Put the touched leaves back (an invalid tx changed nothing) and prove them under the pre root.
       state.tree.setMany(reads.map((r) => [smtKey(r.key), utf8(r.value ?? undefined)] as const));
-      return { ...base, reads, proof: state.tree.proveBatch(keys.map(smtKey)).map((h) => (h === null ? null : hex(h))) };
+      return { ...base, reads, proof: encodeCsmtProof(proveCsmt(state.tree, keys.map(smtKey))) };
     }
   }
   return undefined;
@@ -122,7 +144,7 @@ export function checkEscrowFraudProof(p: EscrowFraudProof, sequencerKey: string,
 }
 
 function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): FraudVerdict {
-  const open = openChallenge(p, sequencerKey, origin);
+  const open = openChallenge(p, sequencerKey, origin, ESCROW_EMPTY_ROOT);
   if ("settled" in open) return open.settled;
   const { index, entry } = open;
   const fraud = (reason: string): FraudVerdict => ({ fraud: true, index, reason });
@@ -131,10 +153,7 @@ function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): Fr
   const keys = escrowKeys(tx);
   if (p.reads === undefined || p.proof === undefined) throw new FraudInputError("the proof has no reads of the touched leaves");
   if (p.reads.length !== keys.length || p.reads.some((r, i) => r.key !== keys[i])) throw new FraudInputError(`the reads are not of the touched leaves ${keys.join(", ")}`);
-  const siblings: SmtProof = p.proof.map((h, i) => {
-    if (h !== null && (typeof h !== "string" || !/^[0-9a-f]{64}$/.test(h))) throw new FraudInputError(`proof sibling ${i} is not a 32-byte hex hash`);
-    return h === null ? null : Buffer.from(h, "hex");
-  });
+  const proof = decodeCsmtProof(p.proof);
   const before = new Map<string, string | undefined>(p.reads.map((r) => [r.key, r.value ?? undefined]));
   return reexecuteStep({
     index,
@@ -142,7 +161,7 @@ function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): Fr
     label: `entry ${index} (${tx.op})`,
     op: tx.op,
     reads: "leaves",
-    siblings,
+    rootOf: (leaves) => csmtRootFromProof(leaves, proof),
     before,
     leaves: (m) => keys.map((k) => [smtKey(k), utf8(m.get(k))]),
     execute: (b) => executeEscrow(tx, b),

@@ -55,8 +55,9 @@ const FraudProofJson = z
       ])
       .optional(),
     proof: z
-      .array(z.union([z.string().regex(/^[0-9a-f]{64}$/, "a 32-byte hex sibling"), z.null()]))
-      .max(512)
+      // Balances: 32-byte hex siblings; escrow: the compact tree's proof items (runtime/prooflog/csmt/proof.ts).
+      .array(z.union([z.string().regex(/^([0-9a-f]{64}|down|(leaf|node):[0-9a-f]{128})$/, "a 32-byte hex sibling or a compact proof item"), z.null()]))
+      .max(1024)
       .optional(),
   })
   .strict();

@@ -202,7 +202,7 @@ function verdict(p: FraudProof, sequencerKey: string, origin?: string): FraudVer
     label: `entry ${index}`,
     op: "tx",
     reads: "balances",
-    siblings,
+    rootOf: (leaves) => rootFromBatch(leaves, siblings),
     before,
     leaves: (m) => accounts.map((a) => [accountKey(a), encodeBalance(m.get(a)!)]),
     execute: (b) => execute(tx, b),

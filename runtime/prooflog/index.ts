@@ -14,6 +14,8 @@ export { type Policy } from "./policy.js";
 export { SmtError } from "./smt/hashing.js";
 export { rootFromBatch, SparseMerkleTree, verifySmtBatch, verifySmtProof, type SmtProof } from "./smt/smt.js";
 export { verifyRangeProof, type RangeProof } from "./smt/range.js";
+export { CompactMerkleTree, CSMT_EMPTY } from "./csmt/csmt.js";
+export { csmtRootFromProof, decodeCsmtProof, encodeCsmtProof, proveCsmt } from "./csmt/proof.js";
 export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotonicTimestamps, type AuditEvent, type LogAppender } from "./audit/audit.js";
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier } from "./witness/cosignature.js";

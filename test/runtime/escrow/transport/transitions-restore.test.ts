@@ -10,8 +10,8 @@ import { ManualClock } from "../../../../runtime/common/clock.js";
 import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
 import { openDurableTransitionLog, type ServedTransitionLog } from "../../../../runtime/escrow/transport/transitions-durable.js";
 import { PostgresTransitionLogStore } from "../../../../runtime/escrow/transport/transitions-pg.js";
-import { decodeEntry, EMPTY_STATE_ROOT, proveEscrow } from "../../../../runtime/fraud/index.js";
-import { generateKey } from "../../../../runtime/prooflog/index.js";
+import { decodeEntry, EMPTY_STATE_ROOT, ESCROW_EMPTY_ROOT, freeKey, proveEscrow, smtKey } from "../../../../runtime/fraud/index.js";
+import { generateKey, SparseMerkleTree } from "../../../../runtime/prooflog/index.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
 const schemas: string[] = [];
@@ -61,7 +61,7 @@ describe("a kept transition log's restart", () => {
     const second = await open(schema);
     // Returned before the state is rebuilt: the state tree is still empty, the log restoring.
     expect(second.log.restoring).toBe(true);
-    expect(Buffer.from(second.log.sequencer.state.root())).toEqual(Buffer.from(EMPTY_STATE_ROOT));
+    expect(Buffer.from(second.log.sequencer.state.root())).toEqual(Buffer.from(ESCROW_EMPTY_ROOT));
     expect(second.log.sequencer.origin).toBe(stored.origin);
     expect(second.current()).toMatchObject({ origin: stored.origin, size: stored.size, root: stored.root });
     // A new ledger's events wait: nothing is executed or logged on a state not yet verified.
@@ -113,6 +113,31 @@ describe("a kept transition log's restart", () => {
     const third = await open(schema);
     expect(third.log.sequencer.origin).not.toBe(stored.origin);
     expect(third.restarted).toBeUndefined(); // the log was named anew by the one that found it
+    expect(third.log.sequencer.log.size).toBe(0);
+  });
+
+  it("a log kept before the state moved to the compact tree (entry 0 from the 256-level tree's empty root): sealed at its stored size, the next start names a new log", async () => {
+    const schema = uniqueName("tlog_restore_old");
+    schemas.push(schema);
+    const first = await open(schema);
+    const s = first.log.sequencer;
+    // What the old sequencer logged: a refill executed on runtime/prooflog's 256-level SMT.
+    const old = new SparseMerkleTree();
+    const pre = old.root();
+    expect(Buffer.from(pre)).toEqual(Buffer.from(EMPTY_STATE_ROOT));
+    const post = old.set(smtKey(freeKey("tix", "eu")), Buffer.from("5"));
+    s.appendEntry({ pre, tx: { op: "refill", sku: "tix", region: "eu", qty: 5 }, post });
+    await first.sync();
+    const stored = first.current();
+    await first.close();
+
+    const second = await open(schema);
+    expect(second.current()).toMatchObject({ origin: stored.origin, size: 1 });
+    await second.restored;
+    expect(second.log.sealed).toMatchObject({ size: 1, reason: expect.stringMatching(/compact state tree's empty root/) });
+    await second.close();
+    const third = await open(schema);
+    expect(third.log.sequencer.origin).not.toBe(stored.origin);
     expect(third.log.sequencer.log.size).toBe(0);
   });
 });
