@@ -5,7 +5,7 @@
 // Each compiled file is kept under the OS temp directory, keyed by its path and contents.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { createRequire, registerHooks } from "node:module";
+import { createRequire, registerHooks, setSourceMapsSupport } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,13 +15,22 @@ const require = createRequire(import.meta.url);
 const TSCONFIG = readFileSync(new URL("../tsconfig.json", import.meta.url), "utf8");
 const CACHE = join(tmpdir(), "meridian-ts-cache");
 
+/**
+ * What a compiled file depends on besides its path and contents: the compiler's version (its package.json, so a
+ * process that finds every file cached never loads esbuild's JS API: ~10 ms of CPU a process) and these options.
+ * The inline source map carries the mappings only: stack traces need no more, and Node reads an original source
+ * from its file when it quotes it (the sources' contents were over half of what each module's load decoded and scanned).
+ */
+const OPTIONS = { loader: "ts", format: "esm", target: `node${process.versions.node.split(".")[0]}`, sourcemap: "inline", sourcesContent: false, tsconfigRaw: TSCONFIG };
+const COMPILER = `${require("esbuild/package.json").version}\0${JSON.stringify(OPTIONS)}`;
+
 let esbuild;
 function compile(path, source) {
-  esbuild ??= require("esbuild");
-  const key = createHash("sha256").update(`${esbuild.version}\0${TSCONFIG}\0${path}\0${source}`).digest("hex");
+  const key = createHash("sha256").update(`${COMPILER}\0${path}\0${source}`).digest("hex");
   const cached = join(CACHE, `${key}.mjs`);
   if (existsSync(cached)) return readFileSync(cached, "utf8");
-  const { code } = esbuild.transformSync(source, { loader: "ts", format: "esm", target: `node${process.versions.node.split(".")[0]}`, sourcemap: "inline", sourcefile: path, tsconfigRaw: TSCONFIG });
+  esbuild ??= require("esbuild");
+  const { code } = esbuild.transformSync(source, { ...OPTIONS, sourcefile: path });
   mkdirSync(CACHE, { recursive: true });
   const tmp = `${cached}.${process.pid}`;
   writeFileSync(tmp, code);
@@ -30,7 +39,10 @@ function compile(path, source) {
 }
 
 export function registerTypeScript() {
-  process.setSourceMapsEnabled(true); // stack traces name .ts lines
+  // Stack traces name .ts lines. Only ours: mapping the packages' own maps too (process.setSourceMapsEnabled) read
+  // and parsed a .map file per module of grpc-js, ajv, @opentelemetry/api… (over 200 in a region process) at load.
+  // (Node has both module.setSourceMapsSupport and registerHooks from 22.15, when bin/meridian.mjs loads this file.)
+  setSourceMapsSupport(true, { nodeModules: false, generated: false });
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier.startsWith(".") && specifier.endsWith(".js") && context.parentURL?.endsWith(".ts")) {

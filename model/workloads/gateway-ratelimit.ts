@@ -14,7 +14,7 @@
 import { GATEWAY, NAMESPACES, type EstateSpec } from "../estate.js";
 import { runtimeService, serviceHost } from "../services.js";
 import { API_ROUTES, apiRouteName } from "./gateway.js";
-import { ESTATE_DESCRIPTOR } from "./ratelimit-config.js";
+import { ESTATE_DESCRIPTOR } from "./ratelimit-shares.js";
 
 /** What the filter sends Envoy's RLS: the descriptor's only entry. */
 export const RATELIMIT_ACTIONS = (domain: string) => [{ actions: [{ generic_key: { descriptor_value: domain, descriptor_key: ESTATE_DESCRIPTOR.key } }] }];

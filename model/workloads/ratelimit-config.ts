@@ -1,59 +1,21 @@
 /**
  * The rate limit services' and the global allocator's configuration, computed from the estate model: the
- * estate-wide limit as envoyproxy/ratelimit YAML (one `global: true` limit, or regional shares for `meridian local`),
- * the allocator's file, and how the allocator reaches a managed Redis Cluster on each cloud. Pure, like config.ts.
- * Invariant: the regions' rate-limit shares sum to exactly `runtime.ratelimit.requestsPerSecond`.
+ * estate-wide limit as envoyproxy/ratelimit YAML (one `global: true` limit; the regional shares `meridian local`
+ * runs are ratelimit-shares.ts's), the allocator's file, and how the allocator reaches a managed Redis Cluster on
+ * each cloud. Pure, like config.ts.
  */
 import { stringify } from "yaml";
 import { regionById, type Cloud, type EstateSpec } from "../estate.js";
 import { regionIdentity, runtimeService, spiffeId } from "../services.js";
 import { allocatorPeering, allocatorVnetPeering } from "../network/peering.js";
 import { ledgerRegion, serviceUrl } from "./config.js";
-
-/**
- * Split `total` over regions in proportion to their capacity by the largest-remainder method (ties go
- * to the region listed first), so shares are whole requests and sum to `total` exactly.
- */
-export function rateLimitShares(spec: Pick<EstateSpec, "regions" | "runtime">): Record<string, number> {
-  const total = Math.floor(spec.runtime.ratelimit.requestsPerSecond);
-  const capacity = spec.regions.reduce((s, r) => s + r.capacity, 0);
-  const exact = spec.regions.map((r, i) => ({ id: r.id, i, q: (total * r.capacity) / capacity }));
-  const shares = new Map(exact.map((e) => [e.id, Math.floor(e.q)]));
-  let left = total - [...shares.values()].reduce((s, n) => s + n, 0);
-  for (const e of [...exact].sort((a, b) => b.q - Math.floor(b.q) - (a.q - Math.floor(a.q)) || a.i - b.i)) {
-    if (left-- <= 0) break;
-    shares.set(e.id, shares.get(e.id)! + 1);
-  }
-  return Object.fromEntries(shares);
-}
-
-export interface RateLimitRegionConfig {
-  domain: string;
-  region: string;
-  requestsPerSecond: number;
-  /** envoyproxy/ratelimit YAML (`domain`, `descriptors`, `rate_limit {unit, requests_per_unit}`). */
-  yaml: string;
-}
-
-/** The descriptor the gateway sends for estate-wide traffic: `generic_key=<domain>`. */
-export const ESTATE_DESCRIPTOR = { key: "generic_key" } as const;
-
-export function rateLimitRegionConfig(spec: EstateSpec, regionId: string): RateLimitRegionConfig {
-  regionById(spec, regionId);
-  const { domain } = spec.runtime.ratelimit;
-  const requestsPerSecond = rateLimitShares(spec)[regionId]!;
-  const document = {
-    domain,
-    descriptors: [{ key: ESTATE_DESCRIPTOR.key, value: domain, rate_limit: { name: `${domain}-${regionId}`, unit: "second", requests_per_unit: requestsPerSecond } }],
-  };
-  return { domain, region: regionId, requestsPerSecond, yaml: stringify(document) };
-}
+import { ESTATE_DESCRIPTOR } from "./ratelimit-shares.js";
 
 /**
  * The rules the deployed rate limit services enforce: the estate-wide limit as one `global: true` limit of
  * `runtime.ratelimit.requestsPerSecond`, whose per-second budgets every region's replicas take from the allocator
  * (allocatorServiceConfig) — so the regions together admit exactly the limit each second and a busy region may
- * spend what an idle one does not. (`meridian local` still splits it into regional shares: rateLimitRegionConfig.)
+ * spend what an idle one does not. (`meridian local` still splits it into regional shares: ratelimit-shares.ts.)
  */
 export function rateLimitEstateConfig(spec: EstateSpec): { domain: string; requestsPerSecond: number; yaml: string } {
   const { domain } = spec.runtime.ratelimit;

@@ -14,7 +14,7 @@ import { startDnsServer, type DnsClient, type DnsQuestion, type DnsRecord, type 
 import type { HealthState } from "../../model/traffic/health.js";
 import { trafficPolicy, type TrafficPolicy } from "../../model/traffic/policy.js";
 import { drain, restore } from "../../model/traffic/drain.js";
-import { rateLimitShares } from "../../model/workloads/ratelimit-config.js";
+import { rateLimitShares } from "../../model/workloads/ratelimit-shares.js";
 import { systemClock } from "../common/clock.js";
 import { localOperatorAuth, type LocalOperatorAuth } from "../kit/index.js";
 import type { Chaos } from "./chaos.js";

@@ -6,7 +6,7 @@
  */
 import type { EstateSpec } from "../../model/estate.js";
 import type { HealthState } from "../../model/traffic/health.js";
-import { rateLimitShares } from "../../model/workloads/ratelimit-config.js";
+import { rateLimitShares } from "../../model/workloads/ratelimit-shares.js";
 
 export interface ShareControls {
   spec(): EstateSpec;

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rateLimitRegionConfig } from "../../model/workloads/ratelimit-config.js";
+import { rateLimitRegionConfig } from "../../model/workloads/ratelimit-shares.js";
 import { regionById, type EstateSpec } from "../../model/estate.js";
 import { clockService, format, ClockNode } from "../clock/index.js";
 import { systemClock, type Clock } from "../common/clock.js";

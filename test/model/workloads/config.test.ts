@@ -4,7 +4,7 @@ import { escrowAllocations } from "../../../model/escrow/estate.js";
 import { buildEstateSpec, type EstateSpec } from "../../../model/estate.js";
 import { clockRegionConfig, ledgerRegion, proofLogConfig } from "../../../model/workloads/config.js";
 import { escrowRegionConfig } from "../../../model/workloads/escrow-region.js";
-import { rateLimitRegionConfig, rateLimitShares } from "../../../model/workloads/ratelimit-config.js";
+import { rateLimitRegionConfig, rateLimitShares } from "../../../model/workloads/ratelimit-shares.js";
 import { parseRateLimitConfig } from "../../../runtime/ratelimit/config/schema.js";
 import { parseEscrowConfig } from "../../../runtime/escrow/index.js";
 import { parseEstateConfig, readStackConfigMap } from "../../../stacks/load.js";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { virtualService } from "../../../components/workloads/gateway-manifests.js";
 import { buildEstateSpec } from "../../../model/estate.js";
-import { rateLimitRegionConfig } from "../../../model/workloads/ratelimit-config.js";
+import { rateLimitRegionConfig } from "../../../model/workloads/ratelimit-shares.js";
 import { gatewayRateLimitFilter, RATELIMIT_ACTIONS } from "../../../model/workloads/gateway-ratelimit.js";
 import { ManualClock } from "../../../runtime/common/clock.js";
 import { startService } from "../../../runtime/kit/index.js";
