@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpServerOptions } from "node:http";
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { lazySchemaCompilers } from "../common/fastify-schemas.js";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { trackRoutes } from "../common/route-table.js";
@@ -78,6 +79,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
       }
     : null;
   const app = Fastify({
+    schemaController: lazySchemaCompilers,
     loggerInstance: o.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyBytes,

@@ -8,6 +8,7 @@
  * region (no CORS, Origin and Host checked, a JSON content type forces a preflight we never grant).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { lazySchemaCompilers } from "../common/fastify-schemas.js";
 import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../common/http.js";
@@ -94,7 +95,7 @@ function readings(estate: LocalEstate, snap: Snapshot): Record<string, RegionRea
 const faultBody = z.object({ durationSeconds: z.number().positive().max(MAX_FAULT_SECONDS) }).passthrough();
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  const app = Fastify({ logger: false, forceCloseConnections: true, schemaController: lazySchemaCompilers });
   installErrorHandler(app);
   const streams = new Set<ServerResponse>();
   let port = options.port;

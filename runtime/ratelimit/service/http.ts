@@ -6,6 +6,7 @@
  * serves these routes (`installRlsRoutes`); `buildHttp` is a bare fastify app for in-process tests.
  */
 import Fastify, { type FastifyInstance } from "fastify";
+import { lazySchemaCompilers } from "../../common/fastify-schemas.js";
 import { z } from "zod";
 import { HttpError, installErrorHandler, parseInput } from "../../common/http.js";
 import type { RouteAuth } from "../../kit/index.js";
@@ -78,7 +79,7 @@ export function installRlsRoutes(app: FastifyInstance, service: RateLimitService
 
 export function buildHttp(service: RateLimitService, status: () => unknown = () => ({ store: "memory" })): FastifyInstance {
   // 1 MiB bodies: far above the descriptor cap's worth of JSON, far below what could stall the loop.
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, schemaController: lazySchemaCompilers });
   installErrorHandler(app);
   app.get("/healthz", () => ({ ok: true }));
   installRlsRoutes(app, service, status);
