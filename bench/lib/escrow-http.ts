@@ -56,6 +56,20 @@ const BASELINE = process.env["ESCROW_HTTP_BASELINE"];
 /** ESCROW_HTTP_SERVERS=bare,escrow,baseline: drive only these in the rounds (more, shorter rounds for an A/B); the rows of the others read 0. */
 const ONLY = process.env["ESCROW_HTTP_SERVERS"]?.split(",");
 
+/**
+ * A goal judged between two servers' best sales/s: a server ESCROW_HTTP_SERVERS left out reads 0, and a goal against it
+ * is not judged (escrow / 0 is Infinity, which "met" every goal).
+ */
+export function goalVerdict(ours: number, peer: number, goal: number): string {
+  if (!(ours > 0 && peer > 0)) return "not judged (a server compared was not driven)";
+  return ours / peer >= goal ? "met" : "NOT met";
+}
+
+/** Server CPU µs per sale from sales per CPU second, for the notes: an undriven server has none. */
+export function usPerSale(perCpuSecond: number): string {
+  return perCpuSecond > 0 ? (1e6 / perCpuSecond).toFixed(0) : "— (not driven)";
+}
+
 interface Server {
   url: string;
   child: ChildProcess;
@@ -372,8 +386,6 @@ export async function httpSalesRows(): Promise<HttpSales> {
       throw new Error(`sales mismatch: escrow acknowledged ${acked.escrow.n}, store says ${view.sold}, journal ${journaled}; DECRBY service acknowledged ${acked.decrby.n}, table holds ${peerSold}`);
     }
     const total = (x: number[]) => x.reduce((a, b) => a + b, 0);
-    const vsPeer = best.escrow / best.decrby;
-    const vsCeiling = best.escrow / best.bare;
     const note = (r: Record<number, number> | undefined) =>
       r
         ? Object.entries(r)
@@ -389,14 +401,14 @@ export async function httpSalesRows(): Promise<HttpSales> {
           "sales/s",
           best.escrow,
           best.decrby,
-          `${common}; sold = acknowledged checked in store and journal (escrow ${acked.escrow.n.toLocaleString("en-US")}, DECRBY ${acked.decrby.n.toLocaleString("en-US")}); refused: escrow ${note(refused["escrow"])}, DECRBY ${note(refused["decrby"])}; request latency p50 / p99 (ms, a reservation or a commit, over the best windows' wrk runs): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${latency[n].map((x) => x.toFixed(1)).join(" / ")}`).join("; ")}; goal ≥ 3×: ${vsPeer >= 3 ? "met" : "NOT met"}`,
+          `${common}; sold = acknowledged checked in store and journal (escrow ${acked.escrow.n.toLocaleString("en-US")}, DECRBY ${acked.decrby.n.toLocaleString("en-US")}); refused: escrow ${note(refused["escrow"])}, DECRBY ${note(refused["decrby"])}; request latency p50 / p99 (ms, a reservation or a commit, over the best windows' wrk runs): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${latency[n].map((x) => x.toFixed(1)).join(" / ")}`).join("; ")}; goal ≥ 3×: ${goalVerdict(best.escrow, best.decrby, 3)}`,
         ),
         row(
           "end-to-end HTTP sales: meridian escrow serve vs bare node:http server doing no work (transport ceiling)",
           "sales/s",
           best.escrow,
           best.bare,
-          `same clients and request pairs; goal ≥ 35% of the ceiling: ${vsCeiling >= 0.35 ? "met" : "NOT met"}`,
+          `same clients and request pairs; goal ≥ 35% of the ceiling: ${goalVerdict(best.escrow, best.bare, 0.35)}`,
         ),
         row(
           "end-to-end HTTP sales per server CPU second: meridian escrow serve vs Redis DECRBY + PostgreSQL INSERT service",
@@ -413,7 +425,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
                 "sales/s",
                 best.escrow,
                 best.baseline,
-                `baseline ${BASELINE}: the durable store, its own schema and Redis prefix, windows alternating first with this checkout's; vs bare ${(best.baseline / best.bare).toFixed(3)}; server CPU per sale ${(1e6 / bestCpu.escrow).toFixed(0)} vs ${(1e6 / bestCpu.baseline).toFixed(0)} µs; whole system ${total(perSale.escrow).toFixed(0)} vs ${total(perSale.baseline).toFixed(0)} µs; request latency p50 / p99 ${latency.escrow.map((x) => x.toFixed(1)).join(" / ")} vs ${latency.baseline.map((x) => x.toFixed(1)).join(" / ")} ms`,
+                `baseline ${BASELINE}: the durable store, its own schema and Redis prefix, windows alternating first with this checkout's; vs bare ${best.bare > 0 ? (best.baseline / best.bare).toFixed(3) : "— (not driven)"}; server CPU per sale ${usPerSale(bestCpu.escrow)} vs ${usPerSale(bestCpu.baseline)} µs; whole system ${total(perSale.escrow).toFixed(0)} vs ${total(perSale.baseline).toFixed(0)} µs; request latency p50 / p99 ${latency.escrow.map((x) => x.toFixed(1)).join(" / ")} vs ${latency.baseline.map((x) => x.toFixed(1)).join(" / ")} ms`,
               ),
             ]
           : []),
@@ -422,21 +434,21 @@ export async function httpSalesRows(): Promise<HttpSales> {
           "sales/s",
           best.memory,
           best.bare,
-          `the service's own HTTP path, the most a faster store could reach; server CPU per sale (µs): in-memory ${(1e6 / bestCpu.memory).toFixed(0)}, Redis + PostgreSQL ${(1e6 / bestCpu.escrow).toFixed(0)}, DECRBY service ${(1e6 / bestCpu.decrby).toFixed(0)}, the kit doing no work ${(1e6 / bestCpu.kit).toFixed(0)}, bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+          `the service's own HTTP path, the most a faster store could reach; server CPU per sale (µs): in-memory ${usPerSale(bestCpu.memory)}, Redis + PostgreSQL ${usPerSale(bestCpu.escrow)}, DECRBY service ${usPerSale(bestCpu.decrby)}, the kit doing no work ${usPerSale(bestCpu.kit)}, bare ${usPerSale(bestCpu.bare)}`,
         ),
         row(
           "end-to-end HTTP sales: the service kit answering the two routes with no work vs bare node:http server",
           "sales/s",
           best.kit,
           best.bare,
-          `what every kit service pays per request before its own work (fastify, the buyer-JWT rule with its token cache, HLC and consistency-token headers, RED metrics, limits, timeouts): the floor under the escrow's HTTP rows; server CPU per sale ${(1e6 / bestCpu.kit).toFixed(0)} µs vs bare ${(1e6 / bestCpu.bare).toFixed(0)}`,
+          `what every kit service pays per request before its own work (fastify, the buyer-JWT rule with its token cache, HLC and consistency-token headers, RED metrics, limits, timeouts): the floor under the escrow's HTTP rows; server CPU per sale ${usPerSale(bestCpu.kit)} µs vs bare ${usPerSale(bestCpu.bare)}`,
         ),
         row(
           "CPU per sale, whole system (server + clients + Redis + PostgreSQL): meridian escrow serve vs Redis DECRBY + PostgreSQL INSERT service",
           "µs/sale",
           total(perSale.escrow),
           total(perSale.decrby),
-          `when every process is CPU-bound on these ${cpus().length} cores, sales/s vs the DECRBY service can reach at most the inverse of this ratio (${(total(perSale.decrby) / total(perSale.escrow)).toFixed(2)}×); best windows, µs per sale as server / clients / Redis + PostgreSQL (redis-server's whole CPU and the bench database's backends): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${perSale[n].map((x) => x.toFixed(0)).join(" / ")}`).join("; ")}`,
+          `when every process is CPU-bound on these ${cpus().length} cores, sales/s vs the DECRBY service can reach at most the inverse of this ratio (${total(perSale.decrby) > 0 && total(perSale.escrow) > 0 ? `${(total(perSale.decrby) / total(perSale.escrow)).toFixed(2)}×` : "— (not driven)"}); best windows, µs per sale as server / clients / Redis + PostgreSQL (redis-server's whole CPU and the bench database's backends): ${(["escrow", "decrby", "memory", "kit", "bare"] as const).map((n) => `${n} ${perSale[n].map((x) => x.toFixed(0)).join(" / ")}`).join("; ")}`,
         ),
       ],
     };
