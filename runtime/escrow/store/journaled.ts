@@ -160,6 +160,15 @@ export class JournaledEscrowStore implements EscrowStore {
     }
   }
 
+  /**
+   * The Redis sale script, then the journal write: in series, never overlapped for one batch. What the journal records
+   * is what Redis decided — each sale's outcome (sold, duplicate, over the buyer's cap, under a lost lease) and its
+   * position in the generation, which is how the journal catches a Redis that was rolled back (journal-sql.ts); neither
+   * is known before the script answers. Journaled first or alongside, a sale Redis then refused (a fenced lease, the cap,
+   * a duplicate id) would stand in the authoritative record, its units counted sold that Redis never moved out of a lease.
+   * Batches do overlap: the SKU's next script (holds, other regions' batches) runs while this journal write is out. A region
+   * keeps its next batch until this one is answered, though (region-commits.ts): see there why.
+   */
   async recordSales(sku: string, region: string, fence: Fence, sales: readonly SaleRequest[], nowMs: number, cap: number): Promise<SaleOutcome[]> {
     if (sales.length === 0) return [];
     // Redis records the batch at this time (the sale's time in both stores).
