@@ -69,6 +69,7 @@ export class EscrowTransitionLog {
   private readonly maxBacklog: number;
   /** Set while a kept log's state is rebuilt after a restart (transport/transitions-durable.ts): events wait in the queue. */
   private restoringState = false;
+  private readonly buyers = new Map<string, string>();
 
   /**
    * `origin`: the log's origin (one incarnation's: `incarnationOrigin`); `signerKey`: an Ed25519 note signer key,
@@ -143,16 +144,16 @@ export class EscrowTransitionLog {
       const { sku, region, e } = this.pending[this.head++]!;
       const tx: EscrowTx =
         e.op === "reserve"
-          ? { op: "reserve", sku, region, id: e.id, buyer: buyerOf(e.user), qty: e.qty, expiresAt: e.expiresAt }
+          ? { op: "reserve", sku, region, id: e.id, buyer: this.buyer(e.user), qty: e.qty, expiresAt: e.expiresAt }
           : e.op === "commit" || e.op === "cancel"
-            ? { op: e.op, sku, region, id: e.id, buyer: buyerOf(e.user) }
+            ? { op: e.op, sku, region, id: e.id, buyer: this.buyer(e.user) }
             : e.op === "expire"
               ? { op: "expire", sku, region, id: e.id, at: e.at! }
               : e.op === "refill" || e.op === "debit"
                 ? { op: e.op, sku, region, qty: e.qty }
                 : { op: e.op, sku, region, id: (e as { id: string }).id };
       try {
-        this.sequencer.submit(tx);
+        this.sequencer.submitBuilt(tx); // built here with exactly its op's fields; the fields are checked
       } catch (err) {
         if (!(err instanceof FraudInputError)) throw err;
         this.refused++;
@@ -165,6 +166,16 @@ export class EscrowTransitionLog {
     }
     if (this.head === this.pending.length) [this.pending, this.head] = [[], 0];
     else if (this.head > 4096 && this.head * 2 > this.pending.length) [this.pending, this.head] = [this.pending.slice(this.head), 0];
+  }
+
+  /** A buyer's pseudonym, remembered for the user's next event (a sale's commit follows its reserve). */
+  private buyer(user: string): string {
+    let b = this.buyers.get(user);
+    if (b === undefined) {
+      if (this.buyers.size >= 4096) this.buyers.clear();
+      this.buyers.set(user, (b = buyerOf(user)));
+    }
+    return b;
   }
 
   /** The signed checkpoint of what is logged, after a flush within `budgetMs` (default: everything queued). */

@@ -19,7 +19,13 @@ export class FraudInputError extends Error {
 /** Root of the empty state (of the balances' 256-level tree; the escrow's compact tree has its own: escrow-log.ts). */
 export const EMPTY_STATE_ROOT: Hash = new SparseMerkleTree().root();
 
-export const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const hash32 = Buffer.alloc(32);
+/** A hash (any bytes) in hex; a 32-byte one goes through one reused buffer (no Buffer made, no view of `b.buffer`). */
+export const hex = (b: Uint8Array) => {
+  if (b.length !== 32) return Buffer.from(b).toString("hex");
+  hash32.set(b);
+  return hash32.toString("hex");
+};
 export const unhex = (s: unknown, what: string): Buffer => {
   if (typeof s !== "string" || !/^([0-9a-f]{64})$/.test(s)) throw new FraudInputError(`${what} is not a 32-byte lower-case hex hash`);
   return Buffer.from(s, "hex");
@@ -27,7 +33,11 @@ export const unhex = (s: unknown, what: string): Buffer => {
 
 /** Canonical bytes of a log entry (what the log's leaf hash commits). */
 export function encodeEntry(e: Entry): Buffer {
-  return Buffer.from(JSON.stringify({ pre: hex(e.pre), tx: e.tx, post: hex(e.post) }), "utf8");
+  // JSON.stringify({ pre, tx, post }) with the two hex strings (nothing to escape) written in place; a tx JSON leaves
+  // out (undefined, a function: only a faulty escrow's) goes through the whole object.
+  const tx = JSON.stringify(e.tx) as string | undefined;
+  if (tx === undefined) return Buffer.from(JSON.stringify({ pre: hex(e.pre), tx: e.tx, post: hex(e.post) }), "utf8");
+  return Buffer.from(`{"pre":"${hex(e.pre)}","tx":${tx},"post":"${hex(e.post)}"}`, "utf8");
 }
 
 export function decodeEntry(bytes: Uint8Array): Entry {

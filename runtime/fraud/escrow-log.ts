@@ -26,7 +26,7 @@ import {
   type Hash,
   type Signer,
 } from "../prooflog/index.js";
-import { escrowKeys, executeEscrow, parseEscrowTx, smtKey, type EscrowTx } from "./escrow-machine.js";
+import { checkEscrowFields, escrowKeys, executeEscrow, parseEscrowTx, smtKey, stepEscrow, type EscrowLeafIO, type EscrowTx, type ReservationLeaf } from "./escrow-machine.js";
 import { decodeEntry, encodeEntry, FraudInputError, logged, openChallenge, reexecuteStep, refusing, type Entry, type FraudVerdict, type LoggedEntry } from "./challenge.js";
 
 export interface EscrowFraudProof {
@@ -43,26 +43,109 @@ export const ESCROW_EMPTY_ROOT: Hash = CSMT_EMPTY;
 
 const utf8 = (v: string | undefined) => (v === undefined ? undefined : Buffer.from(v, "utf8"));
 
+/**
+ * A leaf the state read or wrote lately: its name and tree key, its text, and (a reservation) its parsed form when
+ * known; while a tx runs, whether it wrote the leaf and what (applied only if the tx is valid).
+ */
+interface Recent {
+  name: string;
+  key: Buffer;
+  text: string | undefined;
+  parsed: ReservationLeaf | null;
+  written: boolean;
+  next: string | undefined;
+  nextParsed: ReservationLeaf | null;
+}
+/** Leaves kept in `EscrowState.recent` before it starts over (a sale's reserve and commit are usually far closer). */
+const RECENT = 8192;
+
 /** The escrow state a sequencer or a challenger keeps. */
 class EscrowState {
   readonly tree = new CompactMerkleTree();
+  /**
+   * The leaves read or written lately (the counters, the reservations a later commit reads), so a tx reads no trie
+   * path, decodes no UTF-8, parses no reservation and hashes no leaf name it touched lately. It follows every write
+   * made here; one made to `tree` from outside (a restore's) empties it.
+   */
+  private recent = new Map<string, Recent>();
+  private writesSeen = 0;
+  /** The leaves the running tx touched (≤ 2). */
+  private readonly touched: Recent[] = [];
+  private readonly io: EscrowLeafIO = {
+    get: (name) => {
+      const r = this.touch(name);
+      return r.written ? r.next : r.text;
+    },
+    set: (name, value, parsed) => {
+      const r = this.touch(name);
+      r.written = true;
+      r.next = value;
+      r.nextParsed = parsed ?? null;
+    },
+    reservation: (name) => {
+      const r = this.touch(name);
+      return r.written ? null : r.parsed;
+    },
+  };
 
+  /** The state root (kept until the tree is written: a tx's post root is the next one's pre root). */
   root(): Hash {
-    return this.tree.root();
+    const t = this.tree;
+    if (this.rootAt?.writes !== t.writes) this.rootAt = { writes: t.writes, root: t.root() };
+    return this.rootAt.root;
+  }
+  private rootAt?: { writes: number; root: Hash };
+
+  private touch(name: string): Recent {
+    const touched = this.touched;
+    for (let i = 0; i < touched.length; i++) if (touched[i]!.name === name) return touched[i]!;
+    const r = this.leaf(name);
+    r.written = false;
+    touched.push(r);
+    return r;
   }
 
-  read(key: string, treeKey = smtKey(key)): string | undefined {
-    const v = this.tree.get(treeKey);
-    return v === undefined ? undefined : Buffer.from(v).toString("utf8");
+  private leaf(name: string): Recent {
+    if (this.tree.writes !== this.writesSeen) [this.recent, this.writesSeen] = [new Map(), this.tree.writes];
+    let r = this.recent.get(name);
+    if (r === undefined) {
+      if (this.recent.size >= RECENT) this.recent = new Map();
+      const key = smtKey(name);
+      const v = this.tree.get(key);
+      const text = v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.length).toString("utf8");
+      r = { name, key, text, parsed: null, written: false, next: undefined, nextParsed: null };
+      this.recent.set(name, r);
+    }
+    return r;
+  }
+
+  read(key: string): string | undefined {
+    return this.leaf(key).text;
   }
 
   /** Apply a tx; the post root, or why it is invalid (state unchanged). Only the leaves it changes are written. */
   apply(tx: EscrowTx): Hash | string {
-    const keys = new Map(escrowKeys(tx).map((k) => [k, smtKey(k)]));
-    const before = new Map([...keys].map(([k, t]) => [k, this.read(k, t)]));
-    const next = executeEscrow(tx, before);
-    if (typeof next === "string") return next;
-    return this.tree.setMany([...next].filter(([k, v]) => v !== before.get(k)).map(([k, v]) => [keys.get(k) ?? smtKey(k), utf8(v)] as const));
+    const touched = this.touched;
+    touched.length = 0;
+    const bad = stepEscrow(tx, this.io);
+    const writes: [Buffer, Buffer | undefined][] = [];
+    for (const r of touched) {
+      if (bad !== undefined || !r.written || r.next === r.text) continue;
+      writes.push([r.key, utf8(r.next)]);
+      r.text = r.next;
+      r.parsed = r.nextParsed;
+    }
+    touched.length = 0;
+    if (bad !== undefined) return bad;
+    const root = this.tree.setManyOwned(writes);
+    this.writesSeen = this.tree.writes;
+    this.rootAt = { writes: this.tree.writes, root };
+    return root;
+  }
+
+  /** Write leaves as given (null: absent), e.g. put back what a tx read. */
+  restore(leaves: readonly { key: string; value: string | null }[]): void {
+    this.tree.setMany(leaves.map((r) => [smtKey(r.key), utf8(r.value ?? undefined)] as const));
   }
 }
 
@@ -81,10 +164,24 @@ export class EscrowSequencer {
   submit(tx: unknown): Entry {
     const valid = parseEscrowTx(tx);
     if (typeof valid === "string") throw new FraudInputError(valid);
+    return this.execute(valid);
+  }
+
+  /**
+   * `submit` of a tx the caller built with exactly its op's fields (the escrow's transition log from ledger events):
+   * its fields are checked as `submit` checks them, its shape is taken as given (an extra field would be logged).
+   */
+  submitBuilt(tx: EscrowTx): Entry {
+    const bad = checkEscrowFields(tx);
+    if (bad !== undefined) throw new FraudInputError(bad);
+    return this.execute(tx);
+  }
+
+  private execute(tx: EscrowTx): Entry {
     const pre = this.state.root();
-    const post = this.state.apply(valid);
+    const post = this.state.apply(tx);
     if (typeof post === "string") throw new FraudInputError(post);
-    const entry = { pre, tx: valid, post };
+    const entry = { pre, tx, post };
     this.appendEntry(entry);
     return entry;
   }
@@ -131,7 +228,7 @@ export function proveEscrow(checkpointNote: string, entries: readonly Uint8Array
     const post = state.apply(tx);
     if (pick || typeof post === "string" || !hashEquals(post, entry.post)) {
       // Put the touched leaves back (an invalid tx changed nothing) and prove them under the pre root.
-      state.tree.setMany(reads.map((r) => [smtKey(r.key), utf8(r.value ?? undefined)] as const));
+      state.restore(reads);
       return { ...base, reads, proof: encodeCsmtProof(proveCsmt(state.tree, keys.map(smtKey))) };
     }
   }

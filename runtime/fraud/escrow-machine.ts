@@ -20,7 +20,7 @@
  *   void    reserved → gone (its units left with a lost lease)
  *   refund  sold → refunded, sold −= qty (the units go back to the store's pool)
  */
-import { hash } from "node:crypto";
+import { sha256Text } from "../prooflog/index.js";
 
 export type EscrowTx =
   | { op: "refill" | "debit"; sku: string; region: string; qty: number }
@@ -35,7 +35,7 @@ const isUnits = (tx: EscrowTx): tx is UnitsTx => tx.op === "refill" || tx.op ===
 /** A leaf's value as the machine reads and writes it: the canonical text, or undefined when absent. */
 export type Leaves = ReadonlyMap<string, string | undefined>;
 
-interface ReservationLeaf {
+export interface ReservationLeaf {
   buyer: string;
   qty: number;
   region: string;
@@ -43,13 +43,31 @@ interface ReservationLeaf {
   status: "reserved" | "sold" | "refunded";
 }
 
-export const freeKey = (sku: string, region: string) => JSON.stringify(["free", sku, region]);
-const soldKey = (sku: string, region: string) => JSON.stringify(["sold", sku, region]);
+export const freeKey = (sku: string, region: string) => unitNames(sku, region).free;
+const soldKey = (sku: string, region: string) => unitNames(sku, region).sold;
+/**
+ * The names of a (sku, region)'s counters, made once: a sale's txs name the same few again and again, and the same
+ * string each time hashes once as a map key (a bounded memo: txs from outside may name any number).
+ */
+const unitMemo = new Map<string, Map<string, { free: string; sold: string }>>();
+function unitNames(sku: string, region: string): { free: string; sold: string } {
+  let bySku = unitMemo.get(sku);
+  if (bySku === undefined) {
+    if (unitMemo.size >= 256) unitMemo.clear();
+    unitMemo.set(sku, (bySku = new Map()));
+  }
+  let n = bySku.get(region);
+  if (n === undefined) {
+    if (bySku.size >= 256) bySku.clear();
+    bySku.set(region, (n = { free: JSON.stringify(["free", sku, region]), sold: JSON.stringify(["sold", sku, region]) }));
+  }
+  return n;
+}
 const resKey = (sku: string, id: string) => JSON.stringify(["res", sku, id]);
 /** The SMT key of a leaf name. */
-export const smtKey = (name: string): Buffer => hash("sha256", Buffer.from(name, "utf8"), "buffer");
+export const smtKey = (name: string): Buffer => sha256Text(name); // its UTF-8's
 /** A buyer's pseudonym in the log. */
-export const buyerOf = (user: string): string => hash("sha256", Buffer.from(user, "utf8"), "hex");
+export const buyerOf = (user: string): string => sha256Text(user).toString("hex");
 
 const NAME = /^[\x21-\x7e]{1,128}$/;
 const FIELDS: Record<EscrowTx["op"], string[]> = {
@@ -71,11 +89,28 @@ export function parseEscrowTx(tx: unknown): EscrowTx | string {
   const want = ["op", "sku", "region", ...FIELDS[o.op as EscrowTx["op"]]];
   const extra = Object.keys(o).filter((k) => !want.includes(k));
   if (extra.length) return `${o.op} has extra fields ${extra.join(", ")}`;
-  for (const f of ["sku", "region", "id"]) if (want.includes(f) && (typeof o[f] !== "string" || !NAME.test(o[f] as string))) return `${f} is not a name (1-128 printable ASCII)`;
-  if (want.includes("buyer") && (typeof o.buyer !== "string" || !/^[0-9a-f]{64}$/.test(o.buyer))) return "buyer is not a SHA-256 pseudonym";
-  if (want.includes("qty") && (!Number.isSafeInteger(o.qty) || (o.qty as number) <= 0)) return "qty is not a positive integer";
-  for (const f of ["expiresAt", "at"]) if (want.includes(f) && (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0)) return `${f} is not a time in ms`;
-  return o as EscrowTx;
+  return checkEscrowFields(o as EscrowTx) ?? (o as EscrowTx);
+}
+
+const BUYER = /^[0-9a-f]{64}$/;
+const isName = (v: unknown) => typeof v === "string" && NAME.test(v);
+const isTime = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * Why a tx of the right shape (a known op, exactly its fields: what `parseEscrowTx` checks first, or a tx the caller
+ * built so) is not well-formed, field by field in `parseEscrowTx`'s order; undefined when it is.
+ */
+export function checkEscrowFields(tx: EscrowTx): string | undefined {
+  const o = tx as Partial<Record<string, unknown>>;
+  if (!isName(o.sku)) return "sku is not a name (1-128 printable ASCII)";
+  if (!isName(o.region)) return "region is not a name (1-128 printable ASCII)";
+  const op = tx.op;
+  if (op !== "refill" && op !== "debit" && !isName(o.id)) return "id is not a name (1-128 printable ASCII)";
+  if ((op === "reserve" || op === "commit" || op === "cancel") && (typeof o.buyer !== "string" || !BUYER.test(o.buyer))) return "buyer is not a SHA-256 pseudonym";
+  if ((op === "refill" || op === "debit" || op === "reserve") && (!Number.isSafeInteger(o.qty) || (o.qty as number) <= 0)) return "qty is not a positive integer";
+  if (op === "reserve" && !isTime(o.expiresAt)) return "expiresAt is not a time in ms";
+  if (op === "expire" && !isTime(o.at)) return "at is not a time in ms";
+  return undefined;
 }
 
 /** The leaves a tx reads and writes, in a fixed order. */
@@ -88,11 +123,23 @@ export function escrowKeys(tx: EscrowTx): string[] {
   return [res, soldKey(tx.sku, tx.region)];
 }
 
-function count(v: string | undefined, name: string): bigint | string {
-  if (v === undefined) return 0n;
-  return /^[1-9][0-9]{0,30}$/.test(v) ? BigInt(v) : `leaf ${name} holds ${JSON.stringify(v)}, not a count`;
+/** A count: a number while it is exact (≤ 15 digits, sums checked), else a bigint — the same decimal either way. */
+type Count = number | bigint;
+const COUNT = /^[1-9][0-9]{0,30}$/;
+function count(v: string | undefined, name: string): Count | string {
+  if (v === undefined) return 0;
+  if (!COUNT.test(v)) return `leaf ${name} holds ${JSON.stringify(v)}, not a count`;
+  return v.length <= 15 ? Number(v) : BigInt(v);
 }
-const countText = (n: bigint) => (n === 0n ? undefined : n.toString(10));
+/** a + b (b a safe integer), exactly. */
+function plus(a: Count, b: number): Count {
+  if (typeof a === "number") {
+    const s = a + b;
+    if (Number.isSafeInteger(s)) return s; // both safe and the sum too: exact
+  }
+  return BigInt(a) + BigInt(b);
+}
+const countText = (n: Count) => (n === 0 || n === 0n ? undefined : n.toString(10));
 
 function reservation(v: string | undefined): ReservationLeaf | undefined | string {
   if (v === undefined) return undefined;
@@ -107,54 +154,79 @@ function reservation(v: string | undefined): ReservationLeaf | undefined | strin
 const resText = (r: ReservationLeaf) => JSON.stringify({ buyer: r.buyer, qty: r.qty, region: r.region, expiresAt: r.expiresAt, status: r.status });
 
 /**
+ * The touched leaves as `stepEscrow` reads and writes them: a leaf's text (undefined: absent). `reservation`, when
+ * given, is what a reservation leaf's text parses to if the store knows it (it was written with it, and is never
+ * changed), or null when it does not: the parse and its canonical check are then skipped.
+ */
+export interface EscrowLeafIO {
+  get(name: string): string | undefined;
+  set(name: string, value: string | undefined, parsed?: ReservationLeaf): void;
+  reservation?(name: string): ReservationLeaf | null;
+}
+
+/**
  * Apply a tx to its touched leaves: the leaves after it, or why the tx is invalid (the reason names the fraud: an
  * oversell, a double commit, someone else's reservation…).
  */
 export function executeEscrow(tx: EscrowTx, before: Leaves): Map<string, string | undefined> | string {
   const out = new Map(before);
-  const free = freeKey(tx.sku, tx.region);
-  const addFree = (delta: bigint): string | undefined => {
-    const f = count(out.get(free), free);
-    if (typeof f === "string") return f;
-    if (f + delta < 0n) return `oversell: ${tx.region} has ${f} free units of ${tx.sku}, ${tx.op} takes ${-delta}`;
-    out.set(free, countText(f + delta));
-    return undefined;
-  };
-  if (isUnits(tx)) return addFree(BigInt(tx.op === "refill" ? tx.qty : -tx.qty)) ?? out;
+  return stepEscrow(tx, { get: (k) => out.get(k), set: (k, v) => void out.set(k, v) }) ?? out;
+}
+
+/**
+ * `executeEscrow` on a leaf store: writes the leaves the tx changes (each at most once, after reading it; a value
+ * written may equal the one read), or returns why the tx is invalid — its writes then are to be dropped.
+ */
+export function stepEscrow(tx: EscrowTx, io: EscrowLeafIO): string | undefined {
+  if (isUnits(tx)) return addFree(tx, io, tx.op === "refill" ? tx.qty : -tx.qty);
   const rk = resKey(tx.sku, tx.id);
-  const r = reservation(out.get(rk));
+  const r = io.reservation?.(rk) ?? reservation(io.get(rk));
   if (typeof r === "string") return r;
   if (tx.op === "reserve") {
     if (r !== undefined) return `reservation ${tx.id} already exists (${r.status}): an id is issued once`;
-    const bad = addFree(BigInt(-tx.qty));
+    const bad = addFree(tx, io, -tx.qty);
     if (bad) return bad;
-    out.set(rk, resText({ buyer: tx.buyer, qty: tx.qty, region: tx.region, expiresAt: tx.expiresAt, status: "reserved" }));
-    return out;
+    const made: ReservationLeaf = { buyer: tx.buyer, qty: tx.qty, region: tx.region, expiresAt: tx.expiresAt, status: "reserved" };
+    io.set(rk, resText(made), made);
+    return undefined;
   }
   if (r === undefined) return `${tx.op} of reservation ${tx.id}, which does not exist`;
   if (r.region !== tx.region) return `${tx.op} in ${tx.region} of reservation ${tx.id}, held in ${r.region}`;
   if (tx.op === "refund") {
     if (r.status !== "sold") return `refund of reservation ${tx.id}, which is ${r.status}, not sold`;
     const sk = soldKey(tx.sku, tx.region);
-    const s = count(out.get(sk), sk);
+    const s = count(io.get(sk), sk);
     if (typeof s === "string") return s;
-    if (s < BigInt(r.qty)) return `refund of ${r.qty} units when ${tx.region} has sold ${s}`;
-    out.set(sk, countText(s - BigInt(r.qty)));
-    out.set(rk, resText({ ...r, status: "refunded" }));
-    return out;
+    if (s < r.qty) return `refund of ${r.qty} units when ${tx.region} has sold ${s}`;
+    io.set(sk, countText(plus(s, -r.qty)));
+    const refunded: ReservationLeaf = { ...r, status: "refunded" };
+    io.set(rk, resText(refunded), refunded);
+    return undefined;
   }
   if (r.status !== "reserved") return `${tx.op} of reservation ${tx.id}, which is ${r.status}${r.status === "sold" && tx.op === "commit" ? " (double commit)" : ""}`;
   if ((tx.op === "commit" || tx.op === "cancel") && tx.buyer !== r.buyer) return `${tx.op} of reservation ${tx.id} by buyer ${tx.buyer.slice(0, 12)}…, not its own buyer ${r.buyer.slice(0, 12)}…`;
   if (tx.op === "commit") {
     const sk = soldKey(tx.sku, tx.region);
-    const s = count(out.get(sk), sk);
+    const s = count(io.get(sk), sk);
     if (typeof s === "string") return s;
-    out.set(sk, countText(s + BigInt(r.qty)));
-    out.set(rk, resText({ ...r, status: "sold" }));
-    return out;
+    io.set(sk, countText(plus(s, r.qty)));
+    const sold: ReservationLeaf = { ...r, status: "sold" };
+    io.set(rk, resText(sold), sold);
+    return undefined;
   }
   if (tx.op === "expire" && tx.at < r.expiresAt) return `expire of reservation ${tx.id} at ${tx.at}, before its expiry ${r.expiresAt}`;
-  out.set(rk, undefined);
-  if (tx.op === "void") return out;
-  return addFree(BigInt(r.qty)) ?? out;
+  io.set(rk, undefined);
+  if (tx.op === "void") return undefined;
+  return addFree(tx, io, r.qty);
+}
+
+/** free += delta (a safe integer) for the tx's (sku, region), refused below 0. */
+function addFree(tx: EscrowTx, io: EscrowLeafIO, delta: number): string | undefined {
+  const free = freeKey(tx.sku, tx.region);
+  const f = count(io.get(free), free);
+  if (typeof f === "string") return f;
+  const after = plus(f, delta);
+  if (after < 0) return `oversell: ${tx.region} has ${f} free units of ${tx.sku}, ${tx.op} takes ${-delta}`;
+  io.set(free, countText(after));
+  return undefined;
 }

@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CompactMerkleTree, CSMT_EMPTY, csmtLeafHash, valueHashOf } from "../../../../runtime/prooflog/csmt/csmt.js";
 import { csmtRootFromProof, decodeCsmtProof, encodeCsmtProof, proveCsmt, verifyCsmtBatch, type CsmtItem } from "../../../../runtime/prooflog/csmt/proof.js";
-import { nodeHash } from "../../../../runtime/prooflog/rfc6962.js";
+import { sha256Into, sha256Ready, sha256Text } from "../../../../runtime/prooflog/csmt/sha256.js";
+import { hashingReady, nodeHash } from "../../../../runtime/prooflog/rfc6962.js";
 import { SmtError } from "../../../../runtime/prooflog/smt/hashing.js";
 
 const H = (...b: Uint8Array[]) => createHash("sha256").update(Buffer.concat(b)).digest();
@@ -196,5 +197,39 @@ describe("compact sparse Merkle tree", () => {
     // Deleting a with a proof that shows c as a branch's children would not lift c: a leaf cannot be shown as a node.
     const pa = proveCsmt(t, [a]);
     expect(hex(csmtRootFromProof([[a, undefined]], pa))).toBe(hex(tree([[c, Buffer.from("C")]]).root()));
+  });
+
+  it("hashes in WebAssembly as node:crypto does: plain SHA-256 of any bytes and of a string's UTF-8 (sha256.ts)", async () => {
+    await sha256Ready;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.string({ unit: "grapheme", maxLength: 200 }), (bytes, text) => {
+        const out = new Uint8Array(40);
+        sha256Into(bytes, out, 5);
+        expect(hex(out.subarray(5, 37))).toBe(H(bytes).toString("hex"));
+        expect(hex(valueHashOf(bytes))).toBe(H(bytes).toString("hex"));
+        expect(hex(sha256Text(text))).toBe(createHash("sha256").update(text, "utf8").digest("hex"));
+      }),
+    );
+    const long = Buffer.alloc(40_000, 7); // longer than the module's buffer
+    expect(hex(valueHashOf(long))).toBe(H(long).toString("hex"));
+    expect(hex(sha256Text("x".repeat(20_000)))).toBe(createHash("sha256").update("x".repeat(20_000)).digest("hex"));
+  });
+
+  it("a root or proof hash handed out stays as it was when the tree is written again (branch hashes are rewritten in place)", async () => {
+    await Promise.all([hashingReady, sha256Ready]);
+    const t = new CompactMerkleTree();
+    const keys = Array.from({ length: 64 }, (_, i) => H(Buffer.from([i])));
+    t.setMany(keys.map((k) => [k, Buffer.from("v")] as const));
+    const root = t.root();
+    const before = hex(root);
+    const proof = proveCsmt(t, [keys[0]!]);
+    const proofBefore = encodeCsmtProof(proof);
+    const owned = new CompactMerkleTree();
+    owned.setManyOwned(keys.map((k) => [Buffer.from(k), Buffer.from("v")] as const));
+    expect(hex(owned.root())).toBe(before);
+    for (let i = 0; i < 64; i++) t.setMany([[keys[i]!, Buffer.from(`w${i}`)]]);
+    expect(hex(root)).toBe(before);
+    expect(encodeCsmtProof(proof)).toEqual(proofBefore);
+    expect(hex(t.root())).toBe(hex(naive(keys.map((k, i) => [k, Buffer.from(`w${i}`)] as [Buffer, Buffer]).sort((a, b) => Buffer.compare(a[0], b[0])))));
   });
 });
