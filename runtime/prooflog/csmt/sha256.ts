@@ -4,7 +4,8 @@
  * own — called through its WebAssembly exports, the input written straight into its buffer and the digest copied
  * straight out. node:crypto's one-shot hash() costs ~1–1.5 µs a call for these ~40–200-byte inputs (most of it the
  * call and the Buffer it makes); this ~0.3–0.5. Until the module is loaded (and if it is not found or fails its known
- * answer), and for inputs longer than its buffer, node:crypto computes the same function.
+ * answer), and for inputs longer than its buffer, node:crypto computes the same function. The module loads on the
+ * first hash asked for (or `sha256Ready`).
  */
 import { hash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -31,16 +32,23 @@ async function load(): Promise<Core> {
   return c;
 }
 
-/** Resolves once these hashes run in WebAssembly; never rejects. */
-export const sha256Ready: Promise<void> = load().then(
-  (c) => void (core = c),
-  () => undefined,
-);
+let loading: Promise<void> | undefined;
+/**
+ * Load the module (once; the first hash starts it, so a process that never hashes here never loads it); resolves
+ * once these hashes run in WebAssembly, or when it could not be loaded. Never rejects.
+ */
+export function sha256Ready(): Promise<void> {
+  return (loading ??= load().then(
+    (c) => void (core = c),
+    () => undefined,
+  ));
+}
 
 /** SHA-256 of `input` into out[at, at + 32). */
 export function sha256Into(input: Uint8Array, out: Uint8Array, at: number): void {
   const c = core;
   if (c === null || input.length > BUFFER) {
+    if (loading === undefined) void sha256Ready();
     out.set(hash("sha256", input, "buffer"), at);
     return;
   }
@@ -52,7 +60,10 @@ export function sha256Into(input: Uint8Array, out: Uint8Array, at: number): void
 /** SHA-256 of a string's UTF-8. */
 export function sha256Text(text: string): Buffer {
   const c = core;
-  if (c === null || text.length * 3 > BUFFER) return hash("sha256", text, "buffer");
+  if (c === null || text.length * 3 > BUFFER) {
+    if (loading === undefined) void sha256Ready();
+    return hash("sha256", text, "buffer");
+  }
   c.calculate(c.mem.write(text, 0, "utf8"), 256, 0);
   return Buffer.from(c.mem.subarray(0, 32)); // a copy
 }

@@ -200,7 +200,7 @@ describe("compact sparse Merkle tree", () => {
   });
 
   it("hashes in WebAssembly as node:crypto does: plain SHA-256 of any bytes and of a string's UTF-8 (sha256.ts)", async () => {
-    await sha256Ready;
+    await sha256Ready();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.string({ unit: "grapheme", maxLength: 200 }), (bytes, text) => {
         const out = new Uint8Array(40);
@@ -216,7 +216,7 @@ describe("compact sparse Merkle tree", () => {
   });
 
   it("a root or proof hash handed out stays as it was when the tree is written again (branch hashes are rewritten in place)", async () => {
-    await Promise.all([hashingReady, sha256Ready]);
+    await Promise.all([hashingReady, sha256Ready()]);
     const t = new CompactMerkleTree();
     const keys = Array.from({ length: 64 }, (_, i) => H(Buffer.from([i])));
     t.setMany(keys.map((k) => [k, Buffer.from("v")] as const));
