@@ -374,6 +374,9 @@ export async function httpSalesRows(): Promise<HttpSales> {
       }
     }
 
+    // The durable escrow's transition log right after the last window: every sale's events are to be logged, so a
+    // backlog that only grows, or a sealed log, means the log did not keep pace with the sales (service.ts's budget).
+    const log = (await (await fetch(`${escrow.url}/v1/transitions/checkpoint`)).json()) as { size: number; backlog: number; sealed?: { reason: string } };
     // Every acknowledged sale is in the store, and nothing beyond them.
     const view = (await (await fetch(`${escrow.url}/v1/inventory/${SKU}`, { headers: { "x-region": REGION } })).json()) as { sold: number; total: number };
     const journaled = Number((await db.query(`SELECT sold FROM ${schema}_escrow.journal_items WHERE sku = $1`, [SKU])).rows[0].sold);
@@ -442,6 +445,13 @@ export async function httpSalesRows(): Promise<HttpSales> {
           best.kit,
           best.bare,
           `what every kit service pays per request before its own work (fastify, the buyer-JWT rule with its token cache, HLC and consistency-token headers, RED metrics, limits, timeouts): the floor under the escrow's HTTP rows; server CPU per sale ${usPerSale(bestCpu.kit)} µs vs bare ${usPerSale(bestCpu.bare)}`,
+        ),
+        row(
+          "transition log of the durable escrow after the windows: entries logged (every reservation, commit, refill…)",
+          "entries",
+          log.size,
+          null,
+          `${log.backlog.toLocaleString("en-US")} events still queued when read; ${log.sealed ? `SEALED — the log stopped recording: ${log.sealed.reason}` : "not sealed: the log kept pace with the sales"} (${acked.escrow.n.toLocaleString("en-US")} sales acknowledged, two events each)`,
         ),
         row(
           "CPU per sale, whole system (server + clients + Redis + PostgreSQL): meridian escrow serve vs Redis DECRBY + PostgreSQL INSERT service",

@@ -23,11 +23,10 @@ import type { GlobalWaitingRoom } from "./flashsale/global-room.js";
 import { ReservationAnswers, type CancelOutcome, type CommitOutcome, type ReservationStatus } from "./reservation-answers.js";
 
 /**
- * The transition log's hashing per tick at most, and per turn of the event loop. A sale costs the log ~80 µs (quiet) to
- * ~150 µs (load 4 on this 2-core machine) on its compact state tree (2026-12-07: /tmp flush bench of reserve + commit
- * pairs), so 3,000 sales/s need ~250–450 ms a second: the old 100 ms kept up with ~700–1,200 sales/s and let a
- * 3,000 sales/s sale seal the log (100,000 events queued) in ~25 s. 400 ms (at the default 1 s tick) keeps pace up
- * to ~130 µs a sale and leaves the rest of each second to the tick's other work; it still runs in 2 ms slices.
+ * The transition log's hashing per tick at most, and per turn of the event loop. A sale (reserve + commit) costs the log
+ * ~45–60 µs of CPU on its compact state tree (2026-12-07, this 2-core machine, load 3–8), so 400 ms a second keeps pace
+ * with ~7,000 sales/s — more than one process serves — and leaves the rest of each second to the tick's other work. The
+ * old 100 ms let a 3,000 sales/s sale (at the ~150 µs a sale of the tree before) seal the log in ~25 s.
  */
 const TRANSITIONS_MS_PER_TICK = 400;
 const TRANSITIONS_SLICE_MS = 2;
