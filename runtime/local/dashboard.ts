@@ -65,9 +65,22 @@ async function estateSnapshot(estate: LocalEstate) {
   };
 }
 
+/**
+ * What the history keeps of the estate, and no more: each region's counters and clock (no escrow state), no estate-wide
+ * panels. Read while no tab is open, when nothing else would be shown.
+ */
+async function historySnapshot(estate: LocalEstate) {
+  const regions = await estate.regionStates(["clock"]);
+  const health = estate.healthStates();
+  return {
+    atMs: Date.now(),
+    regions: estate.regions.map((r) => ({ id: r.id, health: health[r.id], running: estate.supervisor.isRunning(r.id), state: regions[r.id] ?? null, rttMs: estate.prober.rttMs(r.id) })),
+  };
+}
+
 const sameOriginHosts = (port: number) => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 
-type Snapshot = Awaited<ReturnType<typeof estateSnapshot>>;
+type Snapshot = Awaited<ReturnType<typeof historySnapshot>>;
 
 /** What the history keeps of one snapshot, per region (counters cumulative; see history.ts). */
 function readings(estate: LocalEstate, snap: Snapshot): Record<string, RegionReading> {
@@ -100,22 +113,41 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const streams = new Set<ServerResponse>();
   let port = options.port;
   const history = new History();
-  // One sampler for every open tab: each push is the latest snapshot plus its history sample.
+  // One sampler for every open tab: each push is the latest snapshot plus its history sample. With no tab open it
+  // samples the history only (an idle estate's dashboard nobody looks at reads no more than the charts keep).
   let latest: string | undefined;
   let sampling = false;
+  const send = (snap: object, point: object | undefined) => {
+    latest = JSON.stringify({ ...snap, sample: point });
+    for (const res of streams) if (!res.writableEnded) res.write(`data: ${latest}\n\n`);
+  };
   const sample = async () => {
     const estate = options.estate();
     if (!estate || sampling) return;
     sampling = true;
     try {
+      if (streams.size === 0) {
+        const snap = await historySnapshot(estate);
+        history.add(snap.atMs, readings(estate, snap));
+        latest = undefined;
+        return;
+      }
       const snap = await estateSnapshot(estate);
-      const point = history.add(snap.atMs, readings(estate, snap));
-      latest = JSON.stringify({ ...snap, sample: point });
-      for (const res of streams) if (!res.writableEnded) res.write(`data: ${latest}\n\n`);
+      send(snap, history.add(snap.atMs, readings(estate, snap)));
     } catch (e) {
       latest = JSON.stringify({ error: (e as Error).message });
     } finally {
       sampling = false;
+    }
+  };
+  /** A tab opened while none was: the whole snapshot now, with the history's last sample (the charts drop a sample they hold). */
+  const catchUp = async () => {
+    const estate = options.estate();
+    if (!estate) return;
+    try {
+      send(await estateSnapshot(estate), history.last());
+    } catch (e) {
+      latest = JSON.stringify({ error: (e as Error).message });
     }
   };
   const sampler: { timer?: NodeJS.Timeout } = {};
@@ -158,6 +190,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     streams.add(res);
     res.write(`data: ${latest ?? JSON.stringify(options.estate() ? { connecting: true } : { starting: true })}\n\n`);
+    if (latest === undefined) void catchUp();
     req.raw.on("close", () => {
       streams.delete(res);
     });

@@ -62,6 +62,9 @@ export function escrowPoolService(store: EscrowStore) {
 
 /** An EscrowStore whose every operation runs in the supervisor's store. */
 export class RemoteEscrowStore implements EscrowStore {
+  /** Whether the pool answered a call (2xx) since the last `reachable()`. */
+  private answered = false;
+
   private constructor(
     private readonly url: string,
     private readonly token: () => string,
@@ -94,7 +97,24 @@ export class RemoteEscrowStore implements EscrowStore {
     });
     const body = (await res.json().catch(() => ({}))) as { result?: T; error?: string; detail?: string };
     if (!res.ok) throw new PoolRefusal(`escrow pool ${op}: HTTP ${res.status} ${body.error ?? ""}: ${body.detail ?? ""}`);
+    this.answered = true;
     return body.result as T;
+  }
+
+  /**
+   * The region's store health check (once a second): true when the pool answered a call since the last check (a sale, the
+   * dashboard's inventory read) — then it is not asked at all — else after one `GET /v1/pool`, which runs no operation
+   * (the supervisor holds the store in its own memory: reaching the pool is reaching the store). Throws why not.
+   */
+  async reachable(): Promise<true> {
+    if (this.answered) {
+      this.answered = false;
+      return true;
+    }
+    const res = await fetch(`${this.url}/v1/pool`, { headers: { authorization: `Bearer ${this.token()}` }, signal: AbortSignal.timeout(this.timeoutMs) });
+    await res.arrayBuffer();
+    if (!res.ok) throw new PoolRefusal(`escrow pool at ${this.url}: HTTP ${res.status}`);
+    return true;
   }
 
   // Creating an item is idempotent (the same total again answers "exists"), and the escrow creates its configured

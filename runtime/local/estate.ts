@@ -340,14 +340,15 @@ export class LocalEstate {
     this.record({ atMs: Date.now(), kind: "skew", region: id, detail: `${skewMs} ms${this.supervisor.isRunning(id) ? "" : " (from its next start; it is down)"}` });
   }
 
-  /** Every region's `/state` over the control plane (null for a region that does not answer). */
-  async regionStates(): Promise<Record<string, unknown>> {
+  /** Every region's `/state` over the control plane (null for a region that does not answer); `services`: only theirs. */
+  async regionStates(services?: readonly string[]): Promise<Record<string, unknown>> {
+    const query = services ? `?services=${services.join(",")}` : "";
     const entries = await Promise.all(
       this.regions.map(async (r) => {
         const url = this.controlUrl(r.id);
         if (!url) return [r.id, null] as const;
         try {
-          const res = await fetch(`${url}/state`, { signal: AbortSignal.timeout(3000) });
+          const res = await fetch(`${url}/state${query}`, { signal: AbortSignal.timeout(3000) });
           return [r.id, res.ok ? await res.json() : null] as const;
         } catch {
           return [r.id, null] as const;

@@ -23,7 +23,6 @@ import { ledgerRegion, mapServiceConfig } from "../../model/workloads/config.js"
 import { join } from "node:path";
 import { localLogSubmitters, localSupervisorId, logSubmitterScope, mapWriterScope, renewedTokenFile, startAttest, startMap, startQuota, type LocalService } from "./trust-services.js";
 import { startService, type LocalOperatorAuth, type ServerConfigInput } from "../kit/index.js";
-import { newCosignatureVerifier, newVerifier, openNote } from "../prooflog/index.js";
 import { LocalLog, ProoflogProcess } from "./prooflog-host.js";
 import { allStarted } from "./all-started.js";
 import type { FollowersStarted } from "./prooflog-process.js";
@@ -132,7 +131,16 @@ export class GlobalServices {
       const supervisorToken = join(dataDir, "supervisor-log.token");
       const stopSupervisorToken = await renewedTokenFile(supervisorToken, () => o.token({ subject: "local-supervisor", scope: logSubmitterScope(localSupervisorId(o.spec)), ttlSeconds: 24 * 3600 }));
       closers.push(async () => stopSupervisorToken());
-      const log = { url: started.url, client: new LocalLog(started.url, origin, logKey.verifierKey, supervisorToken) };
+      const log = {
+        url: started.url,
+        client: new LocalLog(
+          started.url,
+          origin,
+          logKey.verifierKey,
+          supervisorToken,
+          witnesses.map((w) => w.verifierKey),
+        ),
+      };
       // Attest, quota and the map write to the log: they stop before it (quota before the map it publishes to). Attest
       // and the map start together: each waits for a checkpoint covering its resume record, and one checkpoint covers both.
       const trust = { spec: o.spec, logUrl: log.url, dataDir, postgresUrl: o.postgresUrl, auth: o.auth, token: o.token };
@@ -167,12 +175,8 @@ export class GlobalServices {
 
   /** The dashboard's estate-wide panels: the proof log's latest checkpoint and cosigners, escrow stock. */
   async state(): Promise<Record<string, unknown>> {
-    const { note, checkpoint } = await this.log.client.checkpoint();
     // Cosigners: the witnesses whose cosignature on the latest checkpoint verifies under their key.
-    const verifiers = [newVerifier(this.log.verifierKey), ...this.log.witnesses.map((w) => newCosignatureVerifier(w.verifierKey))];
-    const cosigners = openNote(note, verifiers)
-      .sigs.map((s) => s.name)
-      .filter((n) => n !== this.log.origin);
+    const { checkpoint, cosigners } = await this.log.client.cosigned();
     const inventory: Record<string, unknown> = {};
     for (const { sku, regions: allocation } of escrowAllocations(this.spec)) {
       const audit = await this.escrow.store.audit(sku, Date.now()).catch((e: Error) => ({ error: e.message }));

@@ -83,6 +83,11 @@ export class History {
     return sample;
   }
 
+  /** The latest sample, if any. */
+  last(): Sample | undefined {
+    return this.samples.at(-1);
+  }
+
   all(): Sample[] {
     return [...this.samples];
   }

@@ -5,7 +5,7 @@
  * attestation verifier, quota and the map do.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { LogClient, newVerifier, openCheckpoint, type Checkpoint } from "../prooflog/index.js";
+import { LogClient, newCosignatureVerifier, newVerifier, openCheckpoint, openNote, type Checkpoint, type Verifier } from "../prooflog/index.js";
 import type { FollowersRequest, FollowersStarted, LogRequest, LogStarted, ProoflogReply } from "./prooflog-process.js";
 import { MERIDIAN_BIN } from "./supervisor.js";
 
@@ -110,16 +110,40 @@ export class ProoflogProcess {
  */
 export class LocalLog {
   private readonly client: LogClient;
-  private readonly verifiers;
+  private readonly verifiers: Verifier[];
+  /** The log's key and the witnesses' cosignature keys. */
+  private readonly cosignatureVerifiers: Verifier[];
+  /**
+   * The last note read and what it verified to: the dashboard reads the checkpoint every second, and an idle log serves
+   * the same bytes, which verify the same under the same keys (a note that does not verify is never kept).
+   */
+  private last: { note: string; checkpoint: Checkpoint; cosigners?: string[] } | undefined;
 
   constructor(
     url: string,
     private readonly origin: string,
     verifierKey: string,
     tokenFile: string,
+    witnessVerifierKeys: readonly string[] = [],
   ) {
     this.client = new LogClient(url, { tokenFile });
     this.verifiers = [newVerifier(verifierKey)];
+    this.cosignatureVerifiers = [...this.verifiers, ...witnessVerifierKeys.map((k) => newCosignatureVerifier(k))];
+  }
+
+  private async latest(): Promise<NonNullable<LocalLog["last"]>> {
+    const note = await this.client.checkpoint();
+    if (this.last?.note !== note) this.last = { note, checkpoint: openCheckpoint(note, this.verifiers, this.origin).checkpoint };
+    return this.last;
+  }
+
+  /** The latest checkpoint, and the witnesses whose cosignature on it verifies under their key (the dashboard's panel). */
+  async cosigned(): Promise<{ checkpoint: Checkpoint; cosigners: string[] }> {
+    const last = await this.latest();
+    last.cosigners ??= openNote(last.note, this.cosignatureVerifiers)
+      .sigs.map((s) => s.name)
+      .filter((n) => n !== this.origin);
+    return { checkpoint: last.checkpoint, cosigners: last.cosigners };
   }
 
   /** Append an entry; resolves once it is durable, with its index. */
@@ -129,7 +153,7 @@ export class LocalLog {
 
   /** The latest published checkpoint, its log signature checked. */
   async checkpoint(): Promise<{ note: string; checkpoint: Checkpoint }> {
-    const note = await this.client.checkpoint();
-    return { note, checkpoint: openCheckpoint(note, this.verifiers, this.origin).checkpoint };
+    const { note, checkpoint } = await this.latest();
+    return { note, checkpoint };
   }
 }

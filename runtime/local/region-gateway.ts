@@ -38,6 +38,7 @@ export interface GatewayControls {
 
 const skewBody = z.object({ skewMs: z.number().finite().min(-3_600_000).max(3_600_000) }).strict();
 const signalBody = z.object({ service: z.string().min(1).max(64), failing: z.boolean() }).strict();
+const stateQuery = z.object({ services: z.string().max(256).optional() });
 const shareBody = z.object({ requestsPerSecond: z.number().int().min(0).max(1e9) }).strict();
 
 export function regionGatewayService(c: GatewayControls) {
@@ -71,14 +72,19 @@ export function regionGatewayService(c: GatewayControls) {
             if (!s) throw new HttpError(404, "unknown service", `${service}; this region runs ${names()}`);
             return reply.status(s.up ? 200 : 503).send({ region: c.region, service, ok: s.up, ...(s.reason ? { reason: s.reason } : {}) });
           });
-          app.get("/state", pub, async () => ({
-            region: c.region,
-            cloud: c.cloud,
-            clock: c.clockState(),
-            signals: Object.fromEntries(Object.entries(await signals()).map(([k, v]) => [k, v.up])),
-            services: Object.fromEntries(await Promise.all(c.upstreams.map(async (u) => [u.name, await Promise.resolve(u.state()).catch((e: Error) => ({ error: e.message }))]))),
-            stats: { ...c.stats(), sales },
-          }));
+          // `?services=clock,…`: only those services' state (the dashboard's history needs the clock's, not escrow's stock).
+          app.get("/state", pub, async (req: FastifyRequest) => {
+            const { services: only } = parseInput(stateQuery, req.query, "query");
+            const wanted = only === undefined ? c.upstreams : c.upstreams.filter((u) => only.split(",").includes(u.name));
+            return {
+              region: c.region,
+              cloud: c.cloud,
+              clock: c.clockState(),
+              signals: Object.fromEntries(Object.entries(await signals()).map(([k, v]) => [k, v.up])),
+              services: Object.fromEntries(await Promise.all(wanted.map(async (u) => [u.name, await Promise.resolve(u.state()).catch((e: Error) => ({ error: e.message }))]))),
+              stats: { ...c.stats(), sales },
+            };
+          });
           app.post("/admin/skew", op, async (req) => {
             const { skewMs } = parseInput(skewBody, req.body, "body");
             c.setSkew(skewMs);

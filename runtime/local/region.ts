@@ -140,7 +140,7 @@ export async function startRegion(o: RegionOptions): Promise<RegionNode> {
     const skus = Object.keys(o.spec.runtime.escrow.inventory);
     let storeUp: true | string = true;
     const probe = setInterval(() => {
-      void Promise.all(skus.map((sku) => store?.audit(sku, clock.now()) ?? escrow.service.inventory(sku))).then(
+      void (store ? store.reachable() : Promise.all(skus.map((sku) => escrow.service.inventory(sku)))).then(
         () => (storeUp = true),
         (e: Error) => (storeUp = `escrow store unreachable: ${e.message}`),
       );

@@ -55,12 +55,21 @@ export function verifyEquivocation(e: Equivocation, logVerifiers: readonly Verif
   }
 }
 
+/** Notes the fork detector remembers as agreeing: a few checkpoints' worth of every source's copy. */
+const AGREEING_KEPT = 64;
+
 /**
  * Watches checkpoints from many sources (witnesses, gossip, clients) and reports the first equivocation per size.
  * Keeps one checkpoint per size seen.
  */
 export class ForkDetector {
   private readonly bySize = new Map<number, string>();
+  /**
+   * The latest notes known to verify and to agree with the one kept for their size (that one included): seen again, byte
+   * for byte (a monitor's idle rounds: the log's and each witness's copy of an unchanged checkpoint), they still do, so
+   * they are not opened again. A cache, bounded: a note that left it is checked in full.
+   */
+  private readonly agreeing = new Set<string>();
   readonly evidence: Equivocation[] = [];
 
   constructor(
@@ -69,14 +78,22 @@ export class ForkDetector {
   ) {}
 
   observe(note: string): Equivocation | null {
+    if (this.agreeing.has(note)) return null;
     const { checkpoint } = openCheckpoint(note, this.logVerifiers, this.origin);
     const seen = this.bySize.get(checkpoint.size);
     if (seen === undefined) {
       this.bySize.set(checkpoint.size, note);
+      this.agree(note);
       return null;
     }
     const e = findEquivocation(seen, note, this.logVerifiers);
     if (e) this.evidence.push(e);
+    else this.agree(note);
     return e;
+  }
+
+  private agree(note: string): void {
+    this.agreeing.add(note);
+    if (this.agreeing.size > AGREEING_KEPT) this.agreeing.delete(this.agreeing.values().next().value!);
   }
 }

@@ -64,4 +64,23 @@ describe("RemoteEscrowStore (a region's view of the supervisor's escrow pool)", 
     await expect(store.acquire({} as never)).rejects.toThrow();
     expect(p.seen.filter((s) => s.endsWith("/acquire"))).toHaveLength(1);
   });
+
+  it("reachable(): a call answered since the last check shows the pool reachable without asking; else one light GET", async () => {
+    let up = true;
+    const p = await pool((req) => {
+      if (!up) return { status: 503, body: { error: "down" } };
+      if (req.url === "/v1/pool") return { status: 200, body: { kind: "memory" } };
+      return { status: 200, body: { result: null } };
+    });
+    const store = await RemoteEscrowStore.connect(p.url, token, 200, 10_000);
+    await store.audit("sku", 0);
+    const asked = p.seen.length;
+    await expect(store.reachable()).resolves.toBe(true);
+    expect(p.seen).toHaveLength(asked); // the audit's answer was enough
+    await expect(store.reachable()).resolves.toBe(true);
+    expect(p.seen.slice(asked)).toEqual(["GET /v1/pool"]); // nothing answered since: one GET, no operation run
+    up = false;
+    await expect(store.audit("sku", 0)).rejects.toThrow(/HTTP 503/);
+    await expect(store.reachable()).rejects.toThrow(/escrow pool at .*: HTTP 503/); // a refused call does not count as an answer
+  });
 });
