@@ -16,7 +16,7 @@ export { rootFromBatch, SparseMerkleTree, verifySmtBatch, verifySmtProof, type S
 export { verifyRangeProof, type RangeProof } from "./smt/range.js";
 export { CompactMerkleTree, CSMT_EMPTY } from "./csmt/csmt.js";
 export { csmtRootFromProof, decodeCsmtProof, encodeCsmtProof, proveCsmt } from "./csmt/proof.js";
-export { sha256Text } from "./csmt/sha256.js";
+export { sha256Text } from "./rfc6962.js";
 export { AuditTrail, decodeAuditEvent, encodeAuditEvent, hlcTimestamps, monotonicTimestamps, type AuditEvent, type LogAppender } from "./audit/audit.js";
 export { verifyEquivocation, type Equivocation } from "./witness/quorum.js";
 export { newCosignatureVerifier } from "./witness/cosignature.js";

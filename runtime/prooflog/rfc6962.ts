@@ -134,6 +134,27 @@ function framedInto(prefix: number, body: Uint8Array, out: Uint8Array, at: numbe
   out.set(c.digest, at);
 }
 
+/** Plain SHA-256 of `input` into out[at, at + 32), no domain prefix (the compact tree's value hashes). */
+export function sha256Into(input: Uint8Array, out: Uint8Array, at: number): void {
+  const c = core;
+  if (!c || input.length > BUFFER) {
+    out.set(hash("sha256", input, "buffer"), at);
+    return;
+  }
+  c.mem.set(input);
+  calc(c, input.length);
+  out.set(c.digest, at);
+}
+
+const utf8 = new TextEncoder();
+/** Plain SHA-256 of a string's UTF-8 (the escrow's leaf names and buyer pseudonyms). */
+export function sha256Text(text: string): Buffer {
+  const c = core;
+  if (!c || text.length * 3 > BUFFER) return hash("sha256", text, "buffer"); // UTF-8 is at most 3 bytes a UTF-16 unit
+  calc(c, utf8.encodeInto(text, c.mem).written);
+  return Buffer.from(c.digest); // a copy
+}
+
 /** The leaf hash of an entry: SHA-256(0x00 ‖ entry). */
 export function leafHash(entry: Uint8Array): Hash {
   const out = new Uint8Array(HASH_SIZE);

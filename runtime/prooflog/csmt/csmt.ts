@@ -12,10 +12,9 @@
  * alone (no history): the trie (../smt/trie.ts's shape — branches down every shared prefix, a shortcut at the top of
  * each one-key subtree) keeps no branch with fewer than two keys below it, removal included. Proofs: proof.ts.
  */
-import { type Hash, leafHashWords, nodeHashWords } from "../rfc6962.js";
+import { type Hash, leafHashWords, nodeHashWords, sha256Into } from "../rfc6962.js";
 import { bit, KEY_SIZE, SmtError } from "../smt/hashing.js";
 import { isShortcut, LIVE, remove, type Shortcut, type TrieNode } from "../smt/trie.js";
-import { sha256Into } from "./sha256.js";
 
 /** The hash of an empty subtree (and the root of the empty tree). */
 export const CSMT_EMPTY: Hash = new Uint8Array(32);
