@@ -250,6 +250,9 @@ function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): Fr
   const keys = escrowKeys(tx);
   if (p.reads === undefined || p.proof === undefined) throw new FraudInputError("the proof has no reads of the touched leaves");
   if (p.reads.length !== keys.length || p.reads.some((r, i) => r.key !== keys[i])) throw new FraudInputError(`the reads are not of the touched leaves ${keys.join(", ")}`);
+  // A value is text or null: anything Buffer.from also takes (an array of the bytes) would pass the root check and be
+  // read otherwise by the machine, proving a valid step fraudulent (the court's schema says so; `fraud check` does not).
+  if (p.reads.some((r) => r.value !== null && typeof r.value !== "string")) throw new FraudInputError("a read's value is not a string or null");
   const proof = decodeCsmtProof(p.proof);
   const before = new Map<string, string | undefined>(p.reads.map((r) => [r.key, r.value ?? undefined]));
   return reexecuteStep({
