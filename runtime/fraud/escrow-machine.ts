@@ -131,9 +131,12 @@ function count(v: string | undefined, name: string): Count | string {
   if (!COUNT.test(v)) return `leaf ${name} holds ${JSON.stringify(v)}, not a count`;
   return v.length <= 15 ? Number(v) : BigInt(v);
 }
-/** a + b (b a safe integer), exactly. */
+/**
+ * a + b, exactly. `b` is a tx's qty or a reservation leaf's, which only a valid log makes a safe integer: any other b
+ * goes the bigint way, which throws for one that is no integer (a double sum of it could round to an integer).
+ */
 function plus(a: Count, b: number): Count {
-  if (typeof a === "number") {
+  if (typeof a === "number" && Number.isSafeInteger(b)) {
     const s = a + b;
     if (Number.isSafeInteger(s)) return s; // both safe and the sum too: exact
   }
