@@ -1,16 +1,17 @@
 /**
- * runtime/prooflog/csmt/sha256.ts against the FIPS 180-2 / NIST known answers, on a fresh copy of the module: before
- * its WebAssembly module is loaded (node:crypto) and after; inputs at and around its buffer's size (16 KiB: longer
- * ones go to node:crypto), strings whose UTF-8 is longer than their length (3 bytes a code unit, 4 a pair, lone
- * surrogates), and the digest written at an offset of another buffer without touching its neighbours.
+ * The plain SHA-256 the compact tree and the escrow use (runtime/prooflog/rfc6962.ts `sha256Into`, `sha256Text`: its
+ * WebAssembly module once loaded, node:crypto until then) against the FIPS 180-2 / NIST known answers, on a fresh copy
+ * of the module: before the module is loaded and after; inputs at and around its buffer's size (16 KiB: longer ones go
+ * to node:crypto), strings whose UTF-8 is longer than their length (3 bytes a code unit, 4 a pair, lone surrogates),
+ * and the digest written at an offset of another buffer without touching its neighbours.
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 
-type Sha = typeof import("../../../../runtime/prooflog/csmt/sha256.js");
+type Sha = typeof import("../../../../runtime/prooflog/rfc6962.js");
 const fresh = async (): Promise<Sha> => {
   vi.resetModules();
-  return (await import("../../../../runtime/prooflog/csmt/sha256.js")) as Sha;
+  return (await import("../../../../runtime/prooflog/rfc6962.js")) as Sha;
 };
 
 const KAT: [string, string][] = [
@@ -48,8 +49,10 @@ function check(s: Sha): void {
 describe("csmt sha256.ts: known answers", () => {
   it("before the WebAssembly module loads (node:crypto) and after it has", async () => {
     const s = await fresh();
-    check(s); // the first hash starts the load; these run before it can finish (it reads a file)
-    await s.sha256Ready();
+    expect(s.hashBackend()).toBe("node:crypto"); // the module is read from a file: not loaded yet
+    check(s);
+    await s.hashingReady;
+    expect(s.hashBackend()).toBe("wasm");
     check(s);
   });
 });
