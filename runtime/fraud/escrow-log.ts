@@ -252,7 +252,8 @@ function verdict(p: EscrowFraudProof, sequencerKey: string, origin?: string): Fr
   if (p.reads.length !== keys.length || p.reads.some((r, i) => r.key !== keys[i])) throw new FraudInputError(`the reads are not of the touched leaves ${keys.join(", ")}`);
   // A value is text or null: anything Buffer.from also takes (an array of the bytes) would pass the root check and be
   // read otherwise by the machine, proving a valid step fraudulent (the court's schema says so; `fraud check` does not).
-  if (p.reads.some((r) => r.value !== null && typeof r.value !== "string")) throw new FraudInputError("a read's value is not a string or null");
+  // Nor a string with a lone surrogate, which UTF-8 encodes as U+FFFD: two values the machine reads apart, one leaf hash.
+  if (p.reads.some((r) => r.value !== null && (typeof r.value !== "string" || /\p{Cs}/u.test(r.value)))) throw new FraudInputError("a read's value is not a string (well-formed UTF-16) or null");
   const proof = decodeCsmtProof(p.proof);
   const before = new Map<string, string | undefined>(p.reads.map((r) => [r.key, r.value ?? undefined]));
   return reexecuteStep({

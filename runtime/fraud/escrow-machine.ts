@@ -148,7 +148,9 @@ function reservation(v: string | undefined): ReservationLeaf | undefined | strin
   if (v === undefined) return undefined;
   try {
     const r = JSON.parse(v) as ReservationLeaf;
-    if (v === resText(r)) return r;
+    // Canonical text alone would take a qty of 1.5 or 4e15 + 0.5 (a forged state's: reserve logs safe integers only),
+    // which a count must never be summed with.
+    if (v === resText(r) && Number.isSafeInteger(r.qty) && r.qty > 0 && Number.isSafeInteger(r.expiresAt)) return r;
   } catch {
     // fall through
   }

@@ -59,7 +59,8 @@ describe("escrow fraud proofs, adversarially", () => {
           expect(checkEscrowFraudProof(JSON.parse(JSON.stringify(asBytes)) as EscrowFraudProof, key.verifierKey, ORIGIN).fraud).toBe(false);
           // Nor with a lying read (absent, made up, changed) or a proof item dropped, nulled or moved.
           for (const [j, r] of p.reads!.entries())
-            for (const value of [null, "1", `${r.value ?? ""}0`]) {
+            // (a lone surrogate encodes as U+FFFD: a string the machine reads apart from the leaf it hashes alike with)
+            for (const value of [null, "1", `${r.value ?? ""}0`, `${r.value ?? ""}\ud800`, "\ufffd"]) {
               if (value === r.value) continue;
               const lie = { ...p, reads: p.reads!.map((x, k) => (k === j ? { ...x, value } : x)) };
               expect(checkEscrowFraudProof(lie, key.verifierKey, ORIGIN).fraud).toBe(false);
