@@ -65,6 +65,20 @@ export interface EntryRefusal {
 
 /** A workload's name (as quota keeps them apart: only an SVID speaks for a SPIFFE ID), in any letter case. */
 const WORKLOAD = /^spiffe:/i;
+/** What makes a name read as another to an auditor: controls, invisible format characters, separators other than a space. */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
+
+/**
+ * Why a `principals` submitter may not name `actor` as an end user, or undefined: a workload's name, or anything an
+ * auditor could read as one — a name that is not its own NFKC form (fullwidth letters, ligatures), that hides or pads
+ * characters, or that is a workload's name percent-encoded.
+ */
+function principalRefusal(actor: string): string | undefined {
+  if (WORKLOAD.test(actor)) return "a workload";
+  if (actor !== actor.trim() || HIDDEN.test(actor) || actor.normalize("NFKC") !== actor) return "a name with hidden, padded or compatibility characters (an end user's name is plain text, in NFKC)";
+  if (/^spiffe%3a/i.test(actor)) return "a workload's name, percent-encoded";
+  return undefined;
+}
 
 /** Whether the entry opens as a JSON object: after JSON's whitespace and a UTF-8 byte order mark (which lax readers skip), a `{`. */
 function opensObject(entry: Uint8Array): boolean {
@@ -103,8 +117,9 @@ export function entryRefusal(entry: Uint8Array, submitter: string, actors: Submi
   if (!encodeAuditEvent(event).equals(bytes))
     return { status: 400, error: "non-canonical audit event", detail: "an audit event must be in its canonical encoding (encodeAuditEvent: fixed field order, detail keys sorted, each member once)" };
   if (event.actor === submitter) return null;
-  if (actors === "principals" && !WORKLOAD.test(event.actor)) return null;
-  const may = actors === "principals" ? "itself or an end user it authenticated (not a workload)" : "only itself";
+  const not = actors === "principals" ? principalRefusal(event.actor) : undefined;
+  if (actors === "principals" && not === undefined) return null;
+  const may = actors === "principals" ? `itself or an end user it authenticated (not ${not})` : "only itself";
   return {
     status: 403,
     error: "actor is not the submitter",

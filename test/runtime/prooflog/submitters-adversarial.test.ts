@@ -277,6 +277,11 @@ describe("the actor of an audit event a valid submitter appends", () => {
       const headers = await as(logSubmitterScope(self));
       for (const actor of [ATTEST, ESCROW, other, self.toUpperCase(), self.replace("spiffe://", "Spiffe://"), ATTEST.replace("spiffe://", "SPIFFE:"), `spiffe:${ATTEST.slice("spiffe://".length)}`])
         await refused(add(event({ actor, action: "a", subject: "s" }), headers), 403, /may not append/);
+      // Names an auditor would read as a workload's: padded, behind an invisible character, fullwidth, percent-encoded.
+      for (const actor of [` ${ATTEST}`, `\u200b${ATTEST}`, `\ufeff${ATTEST}`, ATTEST.replace("spiffe", "ｓｐｉｆｆｅ"), ATTEST.replace("spiffe:", "spiffe%3A"), `${ATTEST}\u0000`])
+        await refused(add(event({ actor, action: "a", subject: "s" }), headers), 403, /may not append/);
+      // An end user's plain name still passes.
+      expect((await add(event({ actor: "user:alice@example.com", action: "a", subject: "s" }), headers)).status).toBe(200);
     }
   });
 
