@@ -12,9 +12,13 @@ import { createCipheriv, createHmac, randomBytes, randomFillSync, type Cipheriv 
 
 export const REGION_ID = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 export const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// The sequence number as the ledger writes it (`seq.toString(36)`, no leading zero): another spelling of an id is no id,
-// or one reservation would answer to several ids and its sale be recorded under whichever was committed.
-const ID = /^([a-z][a-z0-9-]{0,38}[a-z0-9])~([A-Za-z0-9][A-Za-z0-9._-]{0,63})~([0-9a-f]{8})(0|[1-9a-z][0-9a-z]{0,10})-([A-Za-z0-9_-]{16})$/;
+/**
+ * An id's tail: the sequence number as the ledger writes it (`seq.toString(36)`, no leading zero) and the token. Another
+ * spelling of an id is no id, or one reservation would answer to several ids and its sale be recorded under whichever
+ * was committed. The ledger (ledger.ts) and `parseReservationId` read ids by this one grammar.
+ */
+export const SEQ_TOKEN = /^(0|[1-9a-z][0-9a-z]{0,10})-([A-Za-z0-9_-]{16})$/;
+const ID = new RegExp(`^([a-z][a-z0-9-]{0,38}[a-z0-9])~([A-Za-z0-9][A-Za-z0-9._-]{0,63})~([0-9a-f]{8})${SEQ_TOKEN.source.slice(1)}`);
 /** Longest id: region 40 + SKU 64 + nonce 8 + seq 11 + token 16 + separators. */
 export const MAX_RESERVATION_ID_LENGTH = 40 + 64 + 8 + 11 + 16 + 3;
 

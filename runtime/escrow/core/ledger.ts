@@ -11,7 +11,7 @@
  * Invariant: free + reserved + committing = held (the units of the lease the core accounts for),
  * every count ≥ 0, and each id is issued once (the prefix carries a per-incarnation nonce).
  */
-import { ReservationTokens, SweptEnds, type SweptEnd } from "./ids.js";
+import { ReservationTokens, SEQ_TOKEN, SweptEnds, type SweptEnd } from "./ids.js";
 
 export interface Reservation {
   readonly id: string;
@@ -44,8 +44,6 @@ const CANCELLED = 4;
 const REFUSED = 5;
 /** How a slot's reservation ended, as a retry is told (DEAD: sold, or being committed: the store's record answers). */
 const ENDS: readonly LookupMiss[] = ["unknown", "unknown", "expired", "void", "cancelled", "over-cap"];
-/** What follows a ledger's id prefix: the base-36 sequence number and the token. */
-const SEQ_TOKEN = /^([0-9a-z]{1,11})-([A-Za-z0-9_-]{16})$/;
 
 export class RegionLedger {
   private freeUnits = 0;

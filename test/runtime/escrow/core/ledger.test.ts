@@ -25,6 +25,23 @@ describe("RegionLedger (the fast path)", () => {
     expect(l.lookup(b.id)).toBe("unknown"); // sold: the store answers for it
   });
 
+  it("an id has one spelling: its sequence number with a leading zero names nothing, in the ledger itself", () => {
+    const l = new RegionLedger(1000, reservationPrefix("eu", "tix", "0a1b2c3d"));
+    l.credit(3);
+    const r = l.reserve("alice", 1, 0)!; // sequence 0
+    const s = l.reserve("alice", 1, 0)!; // sequence 1
+    const prefix = reservationPrefix("eu", "tix", "0a1b2c3d");
+    for (const [id, seq] of [
+      [r.id, "0"],
+      [s.id, "1"],
+    ] as const) {
+      const other = `${prefix}0${seq}${id.slice(prefix.length + seq.length)}`;
+      expect(l.lookup(other)).toBe("unknown");
+      expect(l.beginCommit(other, 1)).toEqual({ ok: false, reason: "unknown" });
+      expect(l.get(id)?.user).toBe("alice");
+    }
+  });
+
   it("ids are unguessable: the right sequence number with another token names nothing", () => {
     const l = new RegionLedger(1000, reservationPrefix("eu", "tix", "0a1b2c3d"));
     l.credit(3);
