@@ -23,7 +23,7 @@ import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { TRANSITION_LOG_LIMITS } from "./transition-log.js";
-import type { ServedTransitionLog } from "./transport/transitions-durable.js";
+import type { TransitionLogReader } from "./transport/transitions-durable.js";
 import { openTransitionLog } from "./transport/transitions-open.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
@@ -212,6 +212,11 @@ const escrowServeConfigSchema = escrowConfigSchema
     /** The transition log's memory bounds: it is sealed (stops recording, says so) past either (transition-log.ts). */
     transitionsMaxEntries: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxEntries),
     transitionsMaxBacklog: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxBacklog),
+    /**
+     * Where the transition log executes, hashes and stores: a worker thread (default; another core than the sales') or
+     * the service's own thread (one core, or a debugger): transport/transitions-open.ts.
+     */
+    transitionsThread: z.enum(["worker", "main"]).default("worker"),
   })
   .refine((c) => !(c.redis && !c.postgres), {
     message: "Redis needs PostgreSQL behind it (postgres): Redis alone loses acknowledged sales when it restarts empty, is restored from a snapshot or fails over",
@@ -260,6 +265,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
         transitionsKeyFile,
         transitionsMaxEntries,
         transitionsMaxBacklog,
+        transitionsThread,
         ...rest
       } = c;
       const cfg: EscrowConfig = rest;
@@ -268,7 +274,7 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
       let store: EscrowStore | undefined;
       let htlc: HtlcLedger | undefined;
       let standbys: StandbyCheck | null = null;
-      let served: ServedTransitionLog | undefined;
+      let served: TransitionLogReader | undefined;
       try {
         store = extra.store ?? (await openEscrowStore(urls));
         const ledger = (htlc = await openHtlcLedger(extra.store ? {} : urls));
@@ -285,15 +291,15 @@ export function defineEscrowService(extra: EscrowInProcess = {}) {
           keyFile: transitionsKeyFile,
           maxEntries: transitionsMaxEntries,
           maxBacklog: transitionsMaxBacklog,
+          thread: transitionsThread,
           postgres: postgres ? { url: postgres, schema: storeSchema ?? (redis ? "meridian_escrow_journal" : "meridian_escrow"), queryTimeoutMs: postgresQueryTimeoutMs } : undefined,
           map: mapClient && { client: mapClient, name: mapName, metrics },
           warn: (err, what) => log.warn({ err: err.message, map }, what),
         });
         served = opened.served;
         const anchor = opened.anchor;
-        const transitions = served.log;
         const service = new EscrowService({
-          transitions,
+          transitions: opened.sink,
           config: cfg,
           store,
           room,

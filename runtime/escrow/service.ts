@@ -13,7 +13,7 @@ import { ownerTagKey, ownsToken, parseReservationId, reservationPrefix, type Par
 import { DEFAULT_POLICY, type RebalancePolicy } from "./core/rebalance.js";
 import { reconcile, type ReconciliationReport } from "./reconcile.js";
 import { LiveDemand } from "./live-demand.js";
-import type { EscrowTransitionLog } from "./transition-log.js";
+import type { TransitionSink } from "./transition-log.js";
 import { RegionEscrow } from "./region.js";
 import type { CreateOutcome, EscrowStore, RefundOutcome, VerifyReport } from "./store/port.js";
 import { DEFAULT_ADMISSION, FlashSale, type AdmissionSettings, type AdmitResult } from "./flashsale/sale.js";
@@ -49,7 +49,7 @@ export interface EscrowServiceOptions {
   /** Told (synchronously, never awaited) after a sale, a refund and each tick: the balances may have changed (the map publisher). */
   onChange?: () => void;
   /** The state-transition log every served region's ledger and refunds are recorded in (fraud proofs). */
-  transitions?: EscrowTransitionLog;
+  transitions?: TransitionSink;
 }
 
 export interface InventoryView {

@@ -33,7 +33,20 @@ import { generateKey, newSigner, signCheckpoint, verifierKeyOf, type Signer } fr
 import type { Clock } from "../common/clock.js";
 import type { LedgerEvent, RegionLedger } from "./core/ledger.js";
 
-type Pending = { sku: string; region: string; e: LedgerEvent | { op: "refund"; id: string } };
+/** A ledger event (or a refund) of one region's ledger for one SKU, as queued for the log. */
+export type Pending = { sku: string; region: string; e: LedgerEvent | { op: "refund"; id: string } };
+
+/**
+ * Where the escrow service sends its ledgers' events (service.ts): this log in the service's thread, or a worker
+ * thread's (transport/transitions-thread.ts). `flush` logs (or hands over) what is queued, within `budgetMs`.
+ */
+export interface TransitionSink {
+  attach(ledger: RegionLedger, sku: string, region: string): void;
+  refund(sku: string, region: string, id: string): void;
+  readonly backlog: number;
+  readonly restoring: boolean;
+  flush(budgetMs?: number): void;
+}
 
 export interface TransitionCheckpoint {
   origin: string;
@@ -53,7 +66,7 @@ export function incarnationOrigin(base: string): string {
 /** Defaults: about 1 GB at most for a 10^6-entry log with its tree, state and a full queue. */
 export const TRANSITION_LOG_LIMITS = { maxEntries: 1_000_000, maxBacklog: 100_000 };
 
-export class EscrowTransitionLog {
+export class EscrowTransitionLog implements TransitionSink {
   readonly sequencer: EscrowSequencer;
   readonly vkey: string;
   private readonly signer: Signer;
@@ -89,10 +102,11 @@ export class EscrowTransitionLog {
 
   /** Record every change of a region's ledger for a SKU from now on. */
   attach(ledger: RegionLedger, sku: string, region: string): void {
-    ledger.onEvent = (e) => this.enqueue({ sku, region, e: e.op === "expire" && e.at === undefined ? { ...e, at: this.clock.now() } : e });
+    ledger.onEvent = (e) => this.enqueue(timed(this.clock, sku, region, e));
   }
 
-  private enqueue(p: Pending): void {
+  /** Queue an event as `attach` does (a worker thread's log, given its parent's events: transport/transitions-thread.ts). */
+  enqueue(p: Pending): void {
     if (this.sealed) {
       this.dropped++;
       return;
@@ -206,6 +220,11 @@ export class EscrowTransitionLog {
   entries(start: number, limit: number): string[] {
     return this.sequencer.entries.slice(start, start + limit).map((b) => b.toString("utf8"));
   }
+}
+
+/** An event as the log queues it: an expiry the ledger did not time is timed now (its tx carries the time). */
+export function timed(clock: Clock, sku: string, region: string, e: LedgerEvent): Pending {
+  return { sku, region, e: e.op === "expire" && e.at === undefined ? { ...e, at: clock.now() } : e };
 }
 
 /**

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../cli.js";
+import { as, testConfig } from "../runtime/escrow/fixture.js";
 import { ServerProcesses } from "../rendered-workload.js";
 
 interface LockEntry {
@@ -107,5 +108,22 @@ describe("the runtime image's application", () => {
       body: JSON.stringify({ domain: "d", descriptors: [{ entries: [{ key: "k", value: "v" }] }] }),
     });
     expect(((await r.json()) as { statuses: { current_limit: { requests_per_unit: number } }[] }).statuses[0]!.current_limit.requests_per_unit).toBe(7);
+  }, 60_000);
+
+  it("runs the escrow with its transition log on a worker thread from the compiled module", async () => {
+    writeFileSync(
+      join(root, "escrow.json"),
+      JSON.stringify(await testConfig(["r1"], { skus: [{ sku: "tix", total: 100, globalReserve: 0, allocation: { r1: 100 }, refill: { batchSize: 10, reorderPoints: { r1: 2 } } }] })),
+    );
+    const escrow = await serve(["escrow", "serve", "--config", join(root, "escrow.json"), "--port", "0"]);
+    // A buyer's reservation: its refill and reserve are entries the worker (transitions-worker.js, started as compiled) logs and signs.
+    const r = await fetch(`${escrow}/v1/inventory/tix/reservations`, { method: "POST", headers: { ...(await as("ann", "r1")), "content-type": "application/json" }, body: JSON.stringify({ qty: 1 }) });
+    expect(r.status).toBe(201);
+    const checkpoint = async () => (await (await fetch(`${escrow}/v1/transitions/checkpoint`)).json()) as { size: number; origin: string; sealed?: unknown };
+    let cp = await checkpoint();
+    for (let i = 0; i < 100 && cp.size < 2; i++) cp = await new Promise((w) => setTimeout(w, 100)).then(checkpoint);
+    expect(cp.size).toBeGreaterThanOrEqual(2);
+    expect(cp.origin).toMatch(/^meridian-escrow\/r1\//);
+    expect(cp.sealed).toBeUndefined();
   }, 60_000);
 });

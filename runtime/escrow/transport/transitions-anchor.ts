@@ -15,26 +15,18 @@
 import type { Registry } from "prom-client";
 import { mapKeyOf, MapPublisher, type MapClient } from "../../vmap/index.js";
 import type { EscrowTransitionLog } from "../transition-log.js";
-import type { ServedTransitionLog } from "./transitions-durable.js";
+import type { TransitionLogReader } from "./transitions-durable.js";
+import { judgeAnchors, type Anchor } from "./transitions-anchor-judge.js";
 
 const PREFIX = ".transitions/";
-
-interface Anchor {
-  v: "meridian-escrow-transitions/2";
-  origin: string;
-  epoch: number;
-  vkey: string;
-  size: number;
-  root: string;
-}
 
 /** Publishes this process's anchor (poked after each durable sync); a map outage only delays it. */
 export class TransitionAnchor {
   private readonly publisher: MapPublisher;
 
-  constructor(o: { client: MapClient; map: string; served: ServedTransitionLog; onError: (err: Error) => void; metrics?: Registry }) {
+  constructor(o: { client: MapClient; map: string; served: TransitionLogReader; onError: (err: Error) => void; metrics?: Registry }) {
     const { served } = o;
-    const key = mapKeyOf(`${served.log.sequencer.origin}#${served.epoch}`, PREFIX);
+    const key = mapKeyOf(`${served.origin}#${served.epoch}`, PREFIX);
     this.publisher = new MapPublisher({
       client: o.client,
       map: o.map,
@@ -78,20 +70,14 @@ async function readAnchors(client: MapClient, map: string, origin: string): Prom
  * nothing shows the store is current, and a new log is the safe side). Undefined: continue.
  */
 export function anchorCheck(client: MapClient, map: string): (log: EscrowTransitionLog) => Promise<string | undefined> {
-  return async (log) => {
-    const origin = log.sequencer.origin;
-    let anchors: Anchor[];
-    try {
-      anchors = await readAnchors(client, map, origin);
-    } catch (e) {
-      return `the map ${map} could not be read to check the stored log against its anchors (${(e as Error).message})`;
-    }
-    const size = log.sequencer.log.size;
-    for (const a of anchors) {
-      if (a.size > size) return `the map anchors size ${a.size} of this log (writer epoch ${a.epoch}), the store holds ${size} entries: it was restored from an older state`;
-      if (a.size > 0 && Buffer.from(log.sequencer.log.rootAt(a.size)).toString("hex") !== a.root)
-        return `the map anchors size ${a.size} of this log (writer epoch ${a.epoch}) with another root than the store's entries: a fork`;
-    }
-    return undefined;
-  };
+  return async (log) => judgeAnchors(await anchorsOrWhy(client, map, log.sequencer.origin), log);
+}
+
+/** The anchors of `origin`, or why the map could not be read (anchorCheck's first half; a worker's log asks its parent). */
+export async function anchorsOrWhy(client: MapClient, map: string, origin: string): Promise<Anchor[] | string> {
+  try {
+    return await readAnchors(client, map, origin);
+  } catch (e) {
+    return `the map ${map} could not be read to check the stored log against its anchors (${(e as Error).message})`;
+  }
 }

@@ -92,8 +92,40 @@ export interface TransitionLogOptions {
 
 const MAX_APPEND = 1000;
 
+/** A checkpoint as the checkpoint route serves it: the signed durable log, and what the log did with the ledgers' events. */
+export interface TransitionStatus extends TransitionCheckpoint {
+  /** Ledger events queued, not yet logged. */
+  backlog: number;
+  /** Events not logged because the log was sealed. */
+  dropped: number;
+  /** Events the machine refused (so not logged), and the last one's reason. */
+  refused: number;
+  lastRefusal?: string;
+  /** The stored log this one replaced, at which size and why. */
+  restarted?: LogRestart;
+}
+
+/**
+ * What the routes (transitions.ts) and the anchor (transitions-anchor.ts) read of a served log: a ServedTransitionLog in
+ * this thread, or one on a worker thread (transitions-thread.ts).
+ */
+export interface TransitionLogReader {
+  readonly origin: string;
+  /** The writer epoch of a kept log (0: this process's alone). */
+  readonly epoch: number;
+  /** Log what is queued within `budgetMs`, store it, and sign what is stored. */
+  status(budgetMs: number): Promise<TransitionStatus>;
+  /** The signed checkpoint of what is durable now (no flush, no write). */
+  current(): TransitionCheckpoint;
+  entries(start: number, limit: number): string[] | Promise<string[]>;
+  consistency(old: number, next: number): string[] | string | Promise<string[] | string>;
+  /** Every `ms`, store what is logged, then tell `synced`. */
+  start(ms: number, synced?: () => void): void;
+  close(): Promise<void>;
+}
+
 /** The log as served: its checkpoints sign only what is durable (everything, for a log of this process alone). */
-export class ServedTransitionLog {
+export class ServedTransitionLog implements TransitionLogReader {
   /** Entries the store holds (a checkpoint signs no more). */
   durable: number;
   /** Set when this process started a new log in place of the stored one. */
@@ -117,6 +149,10 @@ export class ServedTransitionLog {
   /** The writer epoch of a kept log (0: this process's alone). */
   get epoch(): number {
     return this.kept?.epoch ?? 0;
+  }
+
+  get origin(): string {
+    return this.log.sequencer.origin;
   }
 
   private get size(): number {
@@ -181,6 +217,19 @@ export class ServedTransitionLog {
     this.log.flush(budgetMs);
     await this.sync().catch((e: Error) => this.kept?.onError(e));
     return this.current();
+  }
+
+  async status(budgetMs: number): Promise<TransitionStatus> {
+    const cp = await this.checkpoint(budgetMs);
+    const log = this.log;
+    return {
+      ...cp,
+      backlog: log.backlog,
+      dropped: log.dropped,
+      refused: log.refused,
+      ...(log.lastRefusal === undefined ? {} : { lastRefusal: log.lastRefusal }),
+      ...(this.restarted ? { restarted: this.restarted } : {}),
+    };
   }
 
   /** The signed checkpoint of what is durable now (no flush, no write). */

@@ -18,7 +18,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { HttpError, parseInput } from "../../kit/index.js";
-import type { ServedTransitionLog } from "./transitions-durable.js";
+import type { TransitionLogReader } from "./transitions-durable.js";
 
 const Page = z
   .object({
@@ -29,25 +29,17 @@ const Page = z
 const size = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Consistency = z.object({ old: size, new: size }).strict();
 
-export function installTransitionRoutes(app: FastifyInstance, served: ServedTransitionLog): void {
-  const log = served.log;
+export function installTransitionRoutes(app: FastifyInstance, served: TransitionLogReader): void {
   const publicRoute = { config: { auth: "public" as const } };
   // A checkpoint read logs what is queued within a budget: it signs what is logged, never waits for a long backlog.
-  app.get("/v1/transitions/checkpoint", publicRoute, async () => ({
-    ...(await served.checkpoint(200)),
-    backlog: log.backlog,
-    dropped: log.dropped,
-    refused: log.refused,
-    ...(log.lastRefusal === undefined ? {} : { lastRefusal: log.lastRefusal }),
-    ...(served.restarted ? { restarted: served.restarted } : {}),
-  }));
+  app.get("/v1/transitions/checkpoint", publicRoute, () => served.status(200));
   app.get("/v1/transitions", publicRoute, async (req) => {
     const { start, limit } = parseInput(Page, req.query, "query");
-    return { start, entries: served.entries(start, limit) };
+    return { start, entries: await served.entries(start, limit) };
   });
   app.get("/v1/transitions/consistency", publicRoute, async (req) => {
     const q = parseInput(Consistency, req.query, "query");
-    const proof = served.consistency(q.old, q.new);
+    const proof = await served.consistency(q.old, q.new);
     if (typeof proof === "string") throw new HttpError(400, "bad sizes", proof);
     return { old: q.old, new: q.new, proof };
   });

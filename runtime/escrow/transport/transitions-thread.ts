@@ -1,0 +1,241 @@
+/**
+ * The escrow's transition log on a worker thread (transitions-worker.ts), as the service and the routes see it: a sink
+ * for the ledgers' events (service.ts) and a reader of the served log (transitions.ts, the anchor). The ledgers' events
+ * of one turn of the event loop go to the worker as one message; the worker executes and hashes them, stores them
+ * (a kept log) and signs checkpoints, on another core than the sales'.
+ *
+ * What the log guarantees is the served log's (transitions-durable.ts), unchanged: the checkpoint route signs only what
+ * is durable, and the worker logs the events in the order the ledgers made them (one port, in order). Should the worker
+ * stop (a crash, an exception, out of memory), sales go on, as when the log is sealed: this side keeps the last durable
+ * checkpoint the worker signed, serves it sealed (`the transition log's thread stopped: …`, at its size), counts the
+ * events it drops in `dropped`, and answers entry and proof reads 503 (the entries were the worker's).
+ */
+import type { Worker } from "node:worker_threads";
+import type { Clock } from "../../common/clock.js";
+import { startWorker } from "../../common/worker.js";
+import { HttpError } from "../../kit/index.js";
+import type { RegionLedger } from "../core/ledger.js";
+import { timed, type Pending, type TransitionCheckpoint, type TransitionSink } from "../transition-log.js";
+import type { Anchor } from "./transitions-anchor-judge.js";
+import type { TransitionLogReader, TransitionStatus } from "./transitions-durable.js";
+import type { ServedLogSettings } from "./transitions-open-served.js";
+
+/** What the worker is started with. */
+export interface ThreadInit {
+  settings: ServedLogSettings;
+  /** A kept log is held to the map's anchors (the worker asks for them: `anchors?`). */
+  checked: boolean;
+}
+
+type Call = { m: "status"; budgetMs: number } | { m: "entries"; start: number; limit: number } | { m: "consistency"; old: number; next: number } | { m: "close" };
+
+export type ToWorker = { t: "events"; events: Pending[] } | ({ t: "call"; id: number } & Call) | { t: "start"; ms: number } | { t: "anchors"; id: number; anchors: Anchor[] | string };
+
+export type FromWorker =
+  | { t: "ready"; origin: string; epoch: number; current: TransitionCheckpoint }
+  | { t: "failed"; error: string }
+  | { t: "reply"; id: number; value?: unknown; error?: string }
+  | { t: "synced"; current: TransitionCheckpoint }
+  | { t: "anchors?"; id: number; origin: string }
+  | { t: "warn"; message: string };
+
+/** The longest `close` waits for the worker to store what is logged and close its store. */
+const CLOSE_WAIT_MS = 15_000;
+
+export interface ThreadHooks {
+  /** Times an expiry the ledger did not time (as the log in this thread would). */
+  clock: Clock;
+  onError: (err: Error) => void;
+  /** The map's anchors of `origin`, or why they could not be read (a kept log's check: transitions-anchor.ts). */
+  anchors?: (origin: string) => Promise<Anchor[] | string>;
+}
+
+export class TransitionLogThread implements TransitionSink, TransitionLogReader {
+  private queued: Pending[] = [];
+  private posting = false;
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (err: Error) => void }>();
+  private nextId = 0;
+  private latest: TransitionCheckpoint;
+  /** Why the worker stopped, once it has. */
+  private stopped?: string;
+  /** Events dropped since the worker stopped. */
+  private lost = 0;
+  /** The last status the worker answered (its counts). */
+  private counted?: TransitionStatus;
+  private closing = false;
+  private synced: () => void = () => undefined;
+  readonly restoring = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly hooks: ThreadHooks,
+    readonly origin: string,
+    readonly epoch: number,
+    current: TransitionCheckpoint,
+  ) {
+    this.latest = current;
+    worker.on("message", (m: FromWorker) => this.onMessage(m));
+    worker.on("error", (err) => this.stop(`${err.message}`));
+    worker.on("exit", (code) => this.stop(`it exited (code ${code})`));
+  }
+
+  /** Start the worker and open the log there (a kept log: claimed and read back); rejects as opening it in this thread would. */
+  static open(settings: ServedLogSettings, hooks: ThreadHooks): Promise<TransitionLogThread> {
+    const init: ThreadInit = { settings, checked: hooks.anchors !== undefined };
+    const worker = startWorker(new URL("./transitions-worker.js", import.meta.url), init);
+    return new Promise((resolve, reject) => {
+      const opening = (m: FromWorker): void => {
+        if (m.t === "anchors?") void answerAnchors(worker, hooks, m);
+        else if (m.t === "warn") hooks.onError(new Error(m.message));
+        else if (m.t === "failed" || m.t === "ready") {
+          worker.off("message", opening);
+          worker.off("error", failed);
+          if (m.t === "failed") void worker.terminate().finally(() => reject(new Error(m.error)));
+          else resolve(new TransitionLogThread(worker, hooks, m.origin, m.epoch, m.current));
+        }
+      };
+      const failed = (err: Error): void => {
+        worker.off("message", opening);
+        reject(new Error(`the transition log's thread failed to start: ${err.message}`));
+      };
+      worker.on("message", opening);
+      worker.once("error", failed);
+    });
+  }
+
+  attach(ledger: RegionLedger, sku: string, region: string): void {
+    ledger.onEvent = (e) => this.push(timed(this.hooks.clock, sku, region, e));
+  }
+
+  refund(sku: string, region: string, id: string): void {
+    this.push({ sku, region, e: { op: "refund", id } });
+  }
+
+  /** Events not yet handed to the worker (those of this turn of the event loop). */
+  get backlog(): number {
+    return this.queued.length;
+  }
+
+  /** Hand the queued events to the worker now. */
+  flush(): void {
+    this.posting = false;
+    if (this.queued.length === 0) return;
+    const events = this.queued;
+    this.queued = [];
+    if (this.stopped) this.lost += events.length;
+    else this.worker.postMessage({ t: "events", events } satisfies ToWorker);
+  }
+
+  private push(p: Pending): void {
+    if (this.stopped) {
+      this.lost++;
+      return;
+    }
+    this.queued.push(p);
+    if (!this.posting) {
+      // One message a turn: every event the requests of this turn made goes together.
+      this.posting = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  async status(budgetMs: number): Promise<TransitionStatus> {
+    this.flush();
+    if (this.stopped) return this.stoppedStatus();
+    try {
+      const s = (await this.call({ m: "status", budgetMs })) as TransitionStatus;
+      [this.latest, this.counted] = [s, s];
+      return s;
+    } catch (err) {
+      if (this.stopped) return this.stoppedStatus();
+      throw err;
+    }
+  }
+
+  /** The last checkpoint the worker signed, sealed where it stopped; the counts as last read, and the events dropped since. */
+  private stoppedStatus(): TransitionStatus {
+    const { origin, vkey, size, root, checkpoint } = this.latest;
+    const c = this.counted;
+    return {
+      origin,
+      vkey,
+      size,
+      root,
+      checkpoint,
+      sealed: { reason: `the transition log's thread stopped: ${this.stopped}`, size },
+      backlog: 0,
+      dropped: (c?.dropped ?? 0) + (c?.backlog ?? 0) + this.lost,
+      refused: c?.refused ?? 0,
+      ...(c?.lastRefusal === undefined ? {} : { lastRefusal: c.lastRefusal }),
+      ...(c?.restarted ? { restarted: c.restarted } : {}),
+    };
+  }
+
+  current(): TransitionCheckpoint {
+    return this.latest;
+  }
+
+  async entries(start: number, limit: number): Promise<string[]> {
+    return (await this.call({ m: "entries", start, limit })) as string[];
+  }
+
+  async consistency(old: number, next: number): Promise<string[] | string> {
+    return (await this.call({ m: "consistency", old, next })) as string[] | string;
+  }
+
+  start(ms: number, synced: () => void = () => undefined): void {
+    this.synced = synced;
+    if (!this.stopped) this.worker.postMessage({ t: "start", ms } satisfies ToWorker);
+  }
+
+  /** Hand over what is queued, let the worker store it and close its store, then end the thread. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.flush();
+    this.closing = true;
+    if (!this.stopped) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.call({ m: "close" }).catch(() => undefined), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+    await this.worker.terminate();
+  }
+
+  private call(c: Call): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new HttpError(503, "transition log unavailable", `the transition log's thread stopped: ${this.stopped}`));
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.worker.postMessage({ t: "call", id, ...c } satisfies ToWorker);
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.t === "reply") {
+      const c = this.calls.get(m.id);
+      this.calls.delete(m.id);
+      if (m.error === undefined) c?.resolve(m.value);
+      else c?.reject(new Error(m.error));
+    } else if (m.t === "synced") {
+      this.latest = m.current;
+      this.synced();
+    } else if (m.t === "anchors?") void answerAnchors(this.worker, this.hooks, m);
+    else if (m.t === "warn") this.hooks.onError(new Error(m.message));
+  }
+
+  /** The worker is gone: sales go on, the log is served as sealed at the last durable checkpoint (see the file's comment). */
+  private stop(why: string): void {
+    if (this.stopped) return;
+    this.stopped = why;
+    this.lost += this.queued.length;
+    this.queued = [];
+    for (const c of this.calls.values()) c.reject(new HttpError(503, "transition log unavailable", `the transition log's thread stopped: ${why}`));
+    this.calls.clear();
+    if (!this.closing) this.hooks.onError(new Error(`the transition log's thread stopped: ${why}; sales go on, the log is served sealed at size ${this.latest.size}`));
+  }
+}
+
+async function answerAnchors(worker: Worker, hooks: ThreadHooks, m: { id: number; origin: string }): Promise<void> {
+  const anchors = hooks.anchors ? await hooks.anchors(m.origin) : [];
+  worker.postMessage({ t: "anchors", id: m.id, anchors } satisfies ToWorker);
+}
