@@ -47,8 +47,11 @@ describe("the dashboard with no tab open", () => {
     expect(reads.globals).toBe(0);
     expect(reads.regionStates.length).toBeGreaterThan(3);
     expect(reads.regionStates.every((s) => s?.join() === "clock")).toBe(true);
+    // One sample per read; a read still in flight when the history was served is not in it yet (a tick every 20 ms).
+    const readsBefore = reads.regionStates.length;
     const history = (await (await fetch(`${dashboard.url}/api/history`)).json()) as { regions: { r1: { salesPerS: number | null; offsetMs: number | null } } }[];
-    expect(history.length).toBe(reads.regionStates.length);
+    expect(history.length).toBeGreaterThanOrEqual(readsBefore - 1);
+    expect(history.length).toBeLessThanOrEqual(reads.regionStates.length);
     expect(history.at(-1)!.regions.r1).toMatchObject({ offsetMs: 1, rttMs: 3, health: 2 });
     expect(history.at(-1)!.regions.r1.salesPerS).toBeGreaterThan(0);
 
