@@ -3,7 +3,7 @@
 // worker that dies stops nothing but the log (its last durable checkpoint is served sealed, the events after it are
 // counted dropped, entry reads answer 503); a kept log on PostgreSQL continues across a new thread, consistent with
 // what the first signed; and a kept log is held to the map's anchors its parent reads (a stale store starts a new log).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Worker } from "node:worker_threads";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
@@ -76,6 +76,30 @@ describe("the transition log on a worker thread", () => {
       ),
     ).toBeUndefined();
     expect(thread.current()).toMatchObject({ size: status.size, root: status.root });
+  });
+
+  it("hands the ledgers' events over together, after a short linger, not a message a turn of the event loop", async () => {
+    const thread = await open(settings());
+    const ledger = new RegionLedger(60_000, "eu~tix~6666abcd");
+    thread.attach(ledger, "tix", "eu");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      ledger.credit(1000);
+      for (let i = 0; i < 200; i++) {
+        ledger.reserve(`buyer-${i}`, 1, clock.now());
+        await new Promise((r) => setImmediate(r)); // a turn of the event loop between each
+      }
+      expect(thread.posted).toBe(0);
+      expect(thread.backlog).toBe(201);
+      vi.advanceTimersByTime(5);
+      expect(thread.posted).toBe(1);
+      expect(thread.backlog).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    ledger.reserve("late", 1, clock.now());
+    expect((await thread.status(Infinity)).size).toBe(202); // a checkpoint read hands over what waits first
+    expect(thread.posted).toBe(2);
   });
 
   it("a worker that dies stops only the log: its last checkpoint served sealed, later events dropped, entry reads 503", async () => {
