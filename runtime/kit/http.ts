@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { ServerOptions as HttpServerOptions } from "node:http";
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { lazySchemaCompilers } from "../common/fastify-schemas.js";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -17,7 +17,7 @@ import type { HlcHooks } from "./define.js";
 import { hlcInbound, hlcStamp } from "./hlc.js";
 import { consistencyInbound, consistencyStamp, type ConsistencyHooks } from "./consistency.js";
 import { installErrorHandler } from "./errors.js";
-import { installRedMetrics, type RouteSeries } from "./metrics.js";
+import { installRedMetrics, RedLogController, type RouteSeries } from "./metrics.js";
 import { lazyChildren } from "./request-log.js";
 
 export interface Readiness {
@@ -78,10 +78,12 @@ export function buildApp(o: AppOptions): FastifyInstance {
         rejectUnauthorized: false,
       }
     : null;
+  // fastify logs no request one by one; the controller it calls once each response is done also settles its RED metrics.
+  const logController = new RedLogController({ disableRequestLogging: true });
   const app = Fastify({
     schemaController: lazySchemaCompilers,
     loggerInstance: o.log,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController,
     bodyLimit: limits.bodyBytes,
     routerOptions: { maxParamLength: limits.paramLength },
     connectionTimeout: timeouts.idleMs,
@@ -112,8 +114,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
   app.addHook("onRoute", (route) => {
     Authenticator.validate(route.config?.auth, `${String(route.method)} ${route.url}`);
   });
-  const red = installRedMetrics(app, o.registry, async () => (await o.readiness()).ready);
-  // The kit's own per-request work is one onRequest and one onSend hook (beside the metrics' onResponse): each
+  const red = installRedMetrics(app, o.registry, async () => (await o.readiness()).ready, logController);
+  // The kit's own per-request work is one onRequest and one onSend hook (the metrics settle in the log controller): each
   // hook is a turn of fastify's hook runner per request. Callback hooks, not async ones: a promise and a
   // microtask turn per hook per request is measurable. A refusal thrown here reaches fastify's error path all the same.
   const hlcIn = o.hlc ? hlcInbound(o.hlc) : undefined;

@@ -5,7 +5,8 @@
 import fc from "fast-check";
 import { Histogram, Registry, type Metric } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startService, type RunningService } from "../../../runtime/kit/index.js";
+import { z } from "zod";
+import { defineService, startService, type RunningService } from "../../../runtime/kit/index.js";
 import { RouteDurations } from "../../../runtime/kit/metrics.js";
 import { itemsService } from "./fixture.js";
 
@@ -62,6 +63,55 @@ describe("RED metrics", () => {
     expect((await slow).status).toBe(200);
     expect(await scrape()).toMatch(/^meridian_http_requests_in_flight\{service="items"\} 1$/m);
     expect(count(await scrape(), "/v1/slow", "GET", 200)).toBe(1);
+  });
+});
+
+// The kit settles each request's RED record where fastify ends its response (its log controller, after any onResponse
+// hooks), not in a hook of its own: a service's own onResponse hooks, callback or async, change nothing it counts.
+describe("RED metrics beside a service's own onResponse hooks", () => {
+  const seen: string[] = [];
+  const hooked = defineService({
+    name: "hooked",
+    config: z.object({}),
+    start: () => ({
+      routes(app) {
+        const pub = { config: { auth: "public" as const } };
+        app.addHook("onResponse", (req, reply, done) => {
+          seen.push(`${req.method} ${reply.statusCode}`);
+          done();
+        });
+        app.addHook("onResponse", async () => {
+          await new Promise((r) => setImmediate(r));
+        });
+        app.get("/v1/ok", pub, async () => ({ ok: true }));
+        app.get("/v1/boom", pub, async () => {
+          throw new Error("boom");
+        });
+      },
+    }),
+  });
+  let svc: RunningService;
+  const scrape = async () => (await fetch(`${svc.url}/metrics`)).text();
+
+  beforeAll(async () => {
+    svc = await startService(hooked, { server: { port: 0 } }, { processMetrics: false });
+  });
+  afterAll(() => svc?.close());
+
+  it("counts every answer once, times it, and leaves nothing in flight", async () => {
+    for (let i = 0; i < 3; i++) expect((await fetch(`${svc.url}/v1/ok`)).status).toBe(200);
+    expect((await fetch(`${svc.url}/v1/boom`)).status).toBe(500);
+    expect((await fetch(`${svc.url}/v1/none`)).status).toBe(404);
+    await new Promise((r) => setTimeout(r, 20));
+    const text = await scrape();
+    expect(text).toMatch(/^meridian_http_requests_total\{route="\/v1\/ok",method="GET",code="200",service="hooked"\} 3$/m);
+    expect(text).toMatch(/^meridian_http_requests_total\{route="\/v1\/boom",method="GET",code="500",service="hooked"\} 1$/m);
+    expect(text).toMatch(/^meridian_http_requests_total\{route="\(unmatched\)",method="GET",code="404",service="hooked"\} 1$/m);
+    expect(text).toMatch(/^meridian_http_request_duration_seconds_count\{service="hooked",route="\/v1\/ok",method="GET"\} 3$/m);
+    // The scrape itself is the one request in flight.
+    expect(text).toMatch(/^meridian_http_requests_in_flight\{service="hooked"\} 1$/m);
+    // The hooks ran too (for the routes of their plugin: the 404 and /metrics are the root's).
+    expect(seen).toEqual(["GET 200", "GET 200", "GET 200", "GET 500"]);
   });
 });
 
