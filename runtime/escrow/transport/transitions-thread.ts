@@ -36,6 +36,8 @@ export type FromWorker =
   | { t: "failed"; error: string }
   | { t: "reply"; id: number; value?: unknown; error?: string }
   | { t: "synced"; current: TransitionCheckpoint }
+  /** The log's size when it began to log the events it is sent (after a kept log's restore: its stored entries and the restart's). */
+  | { t: "restored"; size: number }
   | { t: "anchors?"; id: number; origin: string }
   | { t: "warn"; message: string };
 
@@ -50,6 +52,8 @@ const MAX_QUEUED = 4096;
 
 /** The longest `close` waits for the worker to store what is logged and close its store. */
 const CLOSE_WAIT_MS = 15_000;
+/** The longest a read waits for the worker's answer (a status's store write included: two PostgreSQL query timeouts). */
+const CALL_WAIT_MS = 20_000;
 
 export interface ThreadHooks {
   /** Times an expiry the ledger did not time (as the log in this thread would). */
@@ -57,6 +61,8 @@ export interface ThreadHooks {
   onError: (err: Error) => void;
   /** The map's anchors of `origin`, or why they could not be read (a kept log's check: transitions-anchor.ts). */
   anchors?: (origin: string) => Promise<Anchor[] | string>;
+  /** The longest a read waits for the worker (then 503: a worker stuck in a loop answers nothing); default CALL_WAIT_MS. */
+  callTimeoutMs?: number;
 }
 
 export class TransitionLogThread implements TransitionSink, TransitionLogReader {
@@ -71,9 +77,14 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
   private stopped?: string;
   /** Events dropped since the worker stopped. */
   private lost = 0;
+  /** Events handed to the worker. */
+  private sent = 0;
+  /** The log's size when it began to log them (its `restored` message; until then none is logged). */
+  private base?: number;
   /** The last status the worker answered (its counts). */
   private counted?: TransitionStatus;
   private closing = false;
+  private closed?: Promise<void>;
   private synced: () => void = () => undefined;
   readonly restoring = false;
 
@@ -95,22 +106,28 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     const init: ThreadInit = { settings, checked: hooks.anchors !== undefined };
     const worker = startWorker(new URL("./transitions-worker.js", import.meta.url), init);
     return new Promise((resolve, reject) => {
+      const done = (): void => void (worker.off("message", opening), worker.off("error", failed), worker.off("exit", exited));
       const opening = (m: FromWorker): void => {
         if (m.t === "anchors?") void answerAnchors(worker, hooks, m);
         else if (m.t === "warn") hooks.onError(new Error(m.message));
         else if (m.t === "failed" || m.t === "ready") {
-          worker.off("message", opening);
-          worker.off("error", failed);
+          done();
           if (m.t === "failed") void worker.terminate().finally(() => reject(new Error(m.error)));
           else resolve(new TransitionLogThread(worker, hooks, m.origin, m.epoch, m.current));
         }
       };
       const failed = (err: Error): void => {
-        worker.off("message", opening);
+        done();
         reject(new Error(`the transition log's thread failed to start: ${err.message}`));
+      };
+      // A worker that ends before it is ready (process.exit in it) fails the open, which would otherwise never settle.
+      const exited = (code: number): void => {
+        done();
+        reject(new Error(`the transition log's thread failed to start: it exited (code ${code}) before it was ready`));
       };
       worker.on("message", opening);
       worker.once("error", failed);
+      worker.once("exit", exited);
     });
   }
 
@@ -137,6 +154,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     if (this.stopped) this.lost += events.length;
     else {
       this.posted++;
+      this.sent += events.length;
       this.worker.postMessage({ t: "events", events } satisfies ToWorker);
     }
   }
@@ -163,10 +181,15 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     }
   }
 
-  /** The last checkpoint the worker signed, sealed where it stopped; the counts as last read, and the events dropped since. */
+  /**
+   * The last checkpoint the worker signed, sealed where it stopped, and the counts as last read. Every event sent and
+   * not logged in that checkpoint (nor refused) is dropped: those the worker held or had logged after it signed, and
+   * those taken since it stopped.
+   */
   private stoppedStatus(): TransitionStatus {
     const { origin, vkey, size, root, checkpoint } = this.latest;
     const c = this.counted;
+    const logged = this.base === undefined ? 0 : Math.max(0, size - this.base);
     return {
       origin,
       vkey,
@@ -175,7 +198,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
       checkpoint,
       sealed: { reason: `the transition log's thread stopped: ${this.stopped}`, size },
       backlog: 0,
-      dropped: (c?.dropped ?? 0) + (c?.backlog ?? 0) + this.lost,
+      dropped: Math.max(0, this.sent - logged - (c?.refused ?? 0)) + this.lost,
       refused: c?.refused ?? 0,
       ...(c?.lastRefusal === undefined ? {} : { lastRefusal: c.lastRefusal }),
       ...(c?.restarted ? { restarted: c.restarted } : {}),
@@ -199,9 +222,12 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     if (!this.stopped) this.worker.postMessage({ t: "start", ms } satisfies ToWorker);
   }
 
-  /** Hand over what is queued, let the worker store it and close its store, then end the thread. */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  /** Hand over what is queued, let the worker store it and close its store, then end the thread (every caller waits for it). */
+  close(): Promise<void> {
+    return (this.closed ??= this.shut());
+  }
+
+  private async shut(): Promise<void> {
     this.flush();
     this.closing = true;
     if (!this.stopped) {
@@ -212,11 +238,22 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     await this.worker.terminate();
   }
 
+  /** A call to the worker; a read (not `close`, which bounds its own wait) answers 503 if the worker does not answer in time. */
   private call(c: Call): Promise<unknown> {
     if (this.stopped) return Promise.reject(new HttpError(503, "transition log unavailable", `the transition log's thread stopped: ${this.stopped}`));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      this.calls.set(id, { resolve, reject });
+      let timer: NodeJS.Timeout | undefined;
+      if (c.m !== "close") {
+        const ms = this.hooks.callTimeoutMs ?? CALL_WAIT_MS;
+        timer = setTimeout(() => {
+          this.calls.delete(id);
+          reject(new HttpError(503, "transition log unavailable", `the transition log's thread did not answer within ${ms} ms`));
+        }, ms);
+        timer.unref();
+      }
+      const settle = (): void => clearTimeout(timer);
+      this.calls.set(id, { resolve: (v) => (settle(), resolve(v)), reject: (err) => (settle(), reject(err)) });
       this.worker.postMessage({ t: "call", id, ...c } satisfies ToWorker);
     });
   }
@@ -230,7 +267,8 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     } else if (m.t === "synced") {
       this.latest = m.current;
       this.synced();
-    } else if (m.t === "anchors?") void answerAnchors(this.worker, this.hooks, m);
+    } else if (m.t === "restored") this.base = m.size;
+    else if (m.t === "anchors?") void answerAnchors(this.worker, this.hooks, m);
     else if (m.t === "warn") this.hooks.onError(new Error(m.message));
   }
 
@@ -246,7 +284,13 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
   }
 }
 
+/** The map's anchors for the worker's check; a hook that throws is a map that could not be read (the worker waits for an answer). */
 async function answerAnchors(worker: Worker, hooks: ThreadHooks, m: { id: number; origin: string }): Promise<void> {
-  const anchors = hooks.anchors ? await hooks.anchors(m.origin) : [];
+  let anchors: Anchor[] | string;
+  try {
+    anchors = hooks.anchors ? await hooks.anchors(m.origin) : [];
+  } catch (err) {
+    anchors = `the map's anchors of ${m.origin} could not be read to check the stored log (${(err as Error).message})`;
+  }
   worker.postMessage({ t: "anchors", id: m.id, anchors } satisfies ToWorker);
 }

@@ -55,7 +55,12 @@ function schedule(): void {
 }
 
 if (served) {
-  void served.restored.then(schedule);
+  const restored = served;
+  void served.restored.then(() => {
+    // Nothing queued was logged before this (a restore holds the queue): the parent counts what is logged after it.
+    send({ t: "restored", size: restored.log.sequencer.log.size });
+    schedule();
+  });
   send({ t: "ready", origin: served.origin, epoch: served.epoch, current: served.current() });
 }
 
@@ -71,7 +76,7 @@ async function onMessage(m: ToWorker): Promise<void> {
     schedule();
   } else if (m.t === "start") {
     served.start(m.ms, () => send({ t: "synced", current: served.current() }));
-  } else {
+  } else if (m.t === "call") {
     try {
       const value =
         m.m === "status" ? await served.status(m.budgetMs) : m.m === "entries" ? served.entries(m.start, m.limit) : m.m === "consistency" ? served.consistency(m.old, m.next) : await served.close();
