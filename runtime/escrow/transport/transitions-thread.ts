@@ -29,7 +29,8 @@ export interface ThreadInit {
 
 type Call = { m: "status"; budgetMs: number } | { m: "entries"; start: number; limit: number } | { m: "consistency"; old: number; next: number } | { m: "close" };
 
-export type ToWorker = { t: "events"; events: Pending[] } | ({ t: "call"; id: number } & Call) | { t: "start"; ms: number } | { t: "anchors"; id: number; anchors: Anchor[] | string };
+export type ToWorker =
+  { t: "events"; events: Pending[] } | { t: "seal"; reason: string } | ({ t: "call"; id: number } & Call) | { t: "start"; ms: number } | { t: "anchors"; id: number; anchors: Anchor[] | string };
 
 export type FromWorker =
   | { t: "ready"; origin: string; epoch: number; current: TransitionCheckpoint }
@@ -38,6 +39,8 @@ export type FromWorker =
   | { t: "synced"; current: TransitionCheckpoint }
   /** The log's size when it began to log the events it is sent (after a kept log's restore: its stored entries and the restart's). */
   | { t: "restored"; size: number }
+  /** How many events the worker has taken off its port (queued in its log), sent on each message of events. */
+  | { t: "took"; n: number }
   | { t: "anchors?"; id: number; origin: string }
   | { t: "warn"; message: string };
 
@@ -75,10 +78,13 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
   private latest: TransitionCheckpoint;
   /** Why the worker stopped, once it has. */
   private stopped?: string;
-  /** Events dropped since the worker stopped. */
+  /** Events dropped here: once the worker stopped, or stopped taking them (`refusing`). */
   private lost = 0;
-  /** Events handed to the worker. */
+  /** Events handed to the worker, and how many of them it took (queued in its log: the rest wait in its port). */
   private sent = 0;
+  private took = 0;
+  /** Set when the worker stopped taking events (more than maxBacklog wait in its port): the log is sealed, events are dropped here. */
+  private refusing?: string;
   /** The log's size when it began to log them (its `restored` message; until then none is logged). */
   private base?: number;
   /** The last status the worker answered (its counts). */
@@ -94,6 +100,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     readonly origin: string,
     readonly epoch: number,
     current: TransitionCheckpoint,
+    private readonly maxBacklog: number,
   ) {
     this.latest = current;
     worker.on("message", (m: FromWorker) => this.onMessage(m));
@@ -113,7 +120,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
         else if (m.t === "failed" || m.t === "ready") {
           done();
           if (m.t === "failed") void worker.terminate().finally(() => reject(new Error(m.error)));
-          else resolve(new TransitionLogThread(worker, hooks, m.origin, m.epoch, m.current));
+          else resolve(new TransitionLogThread(worker, hooks, m.origin, m.epoch, m.current, settings.maxBacklog));
         }
       };
       const failed = (err: Error): void => {
@@ -151,8 +158,15 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     if (this.queued.length === 0) return;
     const events = this.queued;
     this.queued = [];
-    if (this.stopped) this.lost += events.length;
-    else {
+    if (this.stopped || this.refusing) this.lost += events.length;
+    else if (this.sent - this.took > this.maxBacklog) {
+      // A worker stuck in a loop takes nothing: events would pile up in its port without bound. Those waiting there are
+      // a backlog past maxBacklog, as the log counts one: it is sealed (when the worker turns again, after what it
+      // was sent), and the events from here on are dropped and counted, as a sealed log's are.
+      this.refusing = `more than ${this.maxBacklog} ledger events wait for the transition log's thread to take them (it is stuck, or far behind)`;
+      this.worker.postMessage({ t: "seal", reason: this.refusing } satisfies ToWorker);
+      this.lost += events.length;
+    } else {
       this.posted++;
       this.sent += events.length;
       this.worker.postMessage({ t: "events", events } satisfies ToWorker);
@@ -160,7 +174,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
   }
 
   private push(p: Pending): void {
-    if (this.stopped) {
+    if (this.stopped || this.refusing) {
       this.lost++;
       return;
     }
@@ -174,7 +188,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     try {
       const s = (await this.call({ m: "status", budgetMs })) as TransitionStatus;
       [this.latest, this.counted] = [s, s];
-      return s;
+      return this.lost === 0 ? s : { ...s, dropped: s.dropped + this.lost };
     } catch (err) {
       if (this.stopped) return this.stoppedStatus();
       throw err;
@@ -267,7 +281,8 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
     } else if (m.t === "synced") {
       this.latest = m.current;
       this.synced();
-    } else if (m.t === "restored") this.base = m.size;
+    } else if (m.t === "took") this.took = m.n;
+    else if (m.t === "restored") this.base = m.size;
     else if (m.t === "anchors?") void answerAnchors(this.worker, this.hooks, m);
     else if (m.t === "warn") this.hooks.onError(new Error(m.message));
   }

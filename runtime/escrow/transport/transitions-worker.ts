@@ -41,6 +41,8 @@ const served = await openServedLog(init.settings, {
 
 const log = served?.log;
 let pumping = false;
+/** Events taken off the port. */
+let received = 0;
 /** Log what is queued, a slice at a time, until nothing is (a kept log's restore holds it: then its end pumps). */
 function pump(): void {
   pumping = false;
@@ -73,7 +75,10 @@ async function onMessage(m: ToWorker): Promise<void> {
   if (!served || !log) return;
   if (m.t === "events") {
     for (const p of m.events) log.enqueue(p);
+    send({ t: "took", n: (received += m.events.length) }); // the parent stops sending to a thread that takes nothing
     schedule();
+  } else if (m.t === "seal") {
+    if (!log.sealed) log.seal(m.reason);
   } else if (m.t === "start") {
     served.start(m.ms, () => send({ t: "synced", current: served.current() }));
   } else if (m.t === "call") {

@@ -179,6 +179,29 @@ describe("the transition log's thread, attacked", () => {
     expect(s.sealed).toBeUndefined();
   }, 20_000);
 
+  it("a hung worker is not sent events without bound: past maxBacklog waiting in its port, the log seals and the rest are dropped here, counted", async () => {
+    const thread = await open(settings({ maxBacklog: 100 }), { callTimeoutMs: 300 });
+    const ledger = new RegionLedger(60_000, "eu~tix~0013aaaa");
+    thread.attach(ledger, "tix", "eu");
+    ledger.credit(10_000);
+    const before = await thread.status(Infinity);
+    const messages = thread.posted;
+    sabotage(thread, { do: "hang", ms: 2_500 });
+    let events = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      for (let i = 0; i < 60; i++) if (ledger.reserve(`buyer-${i}`, 1, clock.now())) events++;
+      thread.flush(); // a linger's worth of sales each
+    }
+    // The stuck worker was sent what fits in a backlog (and the batch that passed it), then nothing more.
+    expect(thread.posted - messages).toBeLessThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 2_800));
+    const s = await within(thread.status(Infinity), 5_000, "status after the hang");
+    expect(s.sealed?.reason).toMatch(/more than 100 ledger events/);
+    expect(s.size - before.size + s.dropped + s.refused + s.backlog).toBe(events);
+    ledger.reserve("buyer-late", 1, clock.now());
+    expect((await thread.status(Infinity)).dropped).toBe(s.dropped + 1);
+  }, 20_000);
+
   it("a worker that exits before it is ready fails the open (never a promise that hangs the service's start)", async () => {
     await expect(within(open(settings({ sabotage: "exit-at-open" } as Partial<ServedLogSettings>)), 10_000, "open")).rejects.toThrow(/exited|stopped|start/);
   });
