@@ -13,6 +13,7 @@ import type { ServedLogSettings } from "../../../../runtime/escrow/transport/tra
 import { TransitionLogThread, type ThreadHooks } from "../../../../runtime/escrow/transport/transitions-thread.js";
 import { proveEscrow } from "../../../../runtime/fraud/index.js";
 import { generateKey, newVerifier, openCheckpoint, verifyConsistency } from "../../../../runtime/prooflog/index.js";
+import pg from "pg";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 
 vi.mock("../../../../runtime/common/worker.js", async (actual) => {
@@ -248,6 +249,69 @@ describe("the transition log's thread, attacked", () => {
       schemas.push(schema);
       return settings({ postgres: { url: PG_URL, schema } });
     };
+
+    it("the checkpoint signs only what the store holds: with its appends failing, logged entries are neither signed nor served", async () => {
+      const kept = keep();
+      const schema = kept.postgres!.schema;
+      const thread = await open(kept);
+      const ledger = new RegionLedger(60_000, "eu~tix~0014aaaa");
+      thread.attach(ledger, "tix", "eu");
+      sell(ledger, 10, () => undefined);
+      const stored = await thread.status(Infinity);
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        const rows = async (): Promise<number> => Number((await c.query(`SELECT count(*) AS n FROM ${schema}.escrow_transition_entries`)).rows[0].n);
+        expect(stored.size).toBe(await rows());
+        await c.query(`ALTER TABLE ${schema}.escrow_transition_entries RENAME TO held`); // the store's appends fail
+        sell(ledger, 10, () => undefined);
+        const failing = await thread.status(Infinity);
+        expect(failing).toMatchObject({ size: stored.size, root: stored.root, backlog: 0 }); // logged in the worker, not durable: not signed
+        expect(thread.current()).toMatchObject({ size: stored.size });
+        expect(await thread.entries(0, 1000)).toHaveLength(stored.size);
+        expect(await thread.consistency(0, stored.size + 1)).toMatch(/not within the log's \d+ durable entries/);
+        expect(warnings.some((w) => w.includes("held") || w.includes("escrow_transition_entries"))).toBe(true);
+        await c.query(`ALTER TABLE ${schema}.held RENAME TO escrow_transition_entries`);
+        const healed = await thread.status(Infinity);
+        expect(healed.size).toBeGreaterThan(stored.size);
+        expect(healed.size).toBe(await rows());
+      } finally {
+        await c.end();
+      }
+    });
+
+    it("close() right after sales stores every event it hands over (none left queued, unlogged, in the worker)", async () => {
+      const kept = keep();
+      const first = await open(kept);
+      const ledger = new RegionLedger(60_000, "eu~tix~0016aaaa");
+      first.attach(ledger, "tix", "eu");
+      const toLog = ledger.onEvent!;
+      let events = 0;
+      ledger.onEvent = (e) => (events++, toLog(e));
+      sell(ledger, 200, () => undefined);
+      await first.close();
+      const next = await open(kept);
+      expect(next.current().size).toBe(events);
+      await next.close();
+    });
+
+    it("close() while the worker hangs waits it out (bounded), then stores every event it was handed: the next thread holds them all", async () => {
+      const kept = keep();
+      const first = await open(kept);
+      const ledger = new RegionLedger(60_000, "eu~tix~0015aaaa");
+      first.attach(ledger, "tix", "eu");
+      const toLog = ledger.onEvent!;
+      let events = 0;
+      ledger.onEvent = (e) => (events++, toLog(e));
+      sell(ledger, 10, () => undefined);
+      await first.status(Infinity);
+      sabotage(first, { do: "hang", ms: 1_500 });
+      sell(ledger, 10, () => undefined); // queued behind the hang
+      await within(first.close(), 16_000, "close of a hung worker");
+      const next = await open(kept);
+      expect(next.current().size).toBe(events);
+      await next.close();
+    }, 30_000);
 
     it("an anchors hook that throws does not hang the open or reject unhandled: a new log starts, saying why", async () => {
       const kept = keep();
