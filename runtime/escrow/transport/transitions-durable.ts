@@ -91,6 +91,8 @@ export interface TransitionLogOptions {
 }
 
 const MAX_APPEND = 1000;
+/** The longest `close` logs what is queued before it stores it (transitions-thread.ts waits 15 s for a worker's close). */
+const CLOSE_FLUSH_MS = 5_000;
 
 /** A checkpoint as the checkpoint route serves it: the signed durable log, and what the log did with the ledgers' events. */
 export interface TransitionStatus extends TransitionCheckpoint {
@@ -250,10 +252,15 @@ export class ServedTransitionLog implements TransitionLogReader {
     return this.log.sequencer.log.consistencyProof(old, next).map((h) => Buffer.from(h).toString("base64"));
   }
 
+  /**
+   * Log what is queued (within CLOSE_FLUSH_MS; a kept log still restoring logs nothing, its queue waits), store it and
+   * close the store: the ledgers' last events are queued, not yet logged, and only what is logged is stored.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     if (!this.kept) return;
+    this.log.flush(CLOSE_FLUSH_MS);
     await this.sync().catch((e: Error) => this.kept!.onError(e));
     await this.kept.store.close();
   }

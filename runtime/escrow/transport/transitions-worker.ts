@@ -13,11 +13,6 @@ import type { FromWorker, ThreadInit, ToWorker } from "./transitions-thread.js";
 
 /** The longest the log hashes before the thread turns (events and calls wait at most this long). */
 const SLICE_MS = 10;
-/**
- * The longest `close` logs what it was handed before it stores it (the parent waits 15 s for the close in all): the
- * events of the last slices are queued here, not yet logged, and a store's close writes only what is logged.
- */
-const CLOSE_FLUSH_MS = 5_000;
 
 const port = parentPort!;
 const init = workerData as ThreadInit;
@@ -71,12 +66,6 @@ if (served) {
   send({ t: "ready", origin: served.origin, epoch: served.epoch, current: served.current() });
 }
 
-/** Log what is queued (a kept log still restoring logs nothing: its queue waits), then store it and close the store. */
-function close(): Promise<void> {
-  log!.flush(CLOSE_FLUSH_MS);
-  return served!.close();
-}
-
 async function onMessage(m: ToWorker): Promise<void> {
   if (m.t === "anchors") {
     asked.get(m.id)?.(m.anchors);
@@ -95,7 +84,7 @@ async function onMessage(m: ToWorker): Promise<void> {
   } else if (m.t === "call") {
     try {
       const value =
-        m.m === "status" ? await served.status(m.budgetMs) : m.m === "entries" ? served.entries(m.start, m.limit) : m.m === "consistency" ? served.consistency(m.old, m.next) : await close();
+        m.m === "status" ? await served.status(m.budgetMs) : m.m === "entries" ? served.entries(m.start, m.limit) : m.m === "consistency" ? served.consistency(m.old, m.next) : await served.close();
       send({ t: "reply", id: m.id, value });
       if (m.m === "status") schedule();
     } catch (err) {

@@ -90,6 +90,21 @@ describe("a kept transition log's restart", () => {
     await second.close();
   });
 
+  it("a graceful close stores the ledgers' events still queued (in the service's thread, as on the worker)", async () => {
+    const schema = uniqueName("tlog_restore_close");
+    schemas.push(schema);
+    const served = await open(schema);
+    const ledger = new RegionLedger(60_000, "eu~tix~2222abcd");
+    served.log.attach(ledger, "tix", "eu");
+    ledger.credit(10);
+    for (let i = 0; i < 4; i++) ledger.reserve(`buyer-${i}`, 1, clock.now());
+    expect(served.log.backlog).toBe(5); // queued: no tick has flushed them
+    await served.close();
+    const next = await open(schema);
+    expect(next.current().size).toBe(5);
+    await next.close();
+  });
+
   it("a stored log that hashes as stored but does not re-execute: sealed at its stored size once found; the next start names a new log", async () => {
     const schema = uniqueName("tlog_restore_bad");
     schemas.push(schema);
