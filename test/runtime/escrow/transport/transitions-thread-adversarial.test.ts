@@ -11,10 +11,10 @@ import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
 import { EscrowTransitionLog } from "../../../../runtime/escrow/transition-log.js";
 import type { ServedLogSettings } from "../../../../runtime/escrow/transport/transitions-open-served.js";
 import { TransitionLogThread, type ThreadHooks } from "../../../../runtime/escrow/transport/transitions-thread.js";
-import { proveEscrow } from "../../../../runtime/fraud/index.js";
 import { generateKey, newVerifier, openCheckpoint, verifyConsistency } from "../../../../runtime/prooflog/index.js";
 import pg from "pg";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { challenge, sell, threadSettings } from "./thread-fixture.js";
 
 vi.mock("../../../../runtime/common/worker.js", async (actual) => {
   const real = await actual<typeof import("../../../../runtime/common/worker.js")>();
@@ -24,13 +24,7 @@ vi.mock("../../../../runtime/common/worker.js", async (actual) => {
 
 const clock = new ManualClock(1_000_000);
 const signerKey = generateKey("escrow").signerKey;
-const settings = (more: Partial<ServedLogSettings> & { sabotage?: string } = {}): ServedLogSettings => ({
-  base: "meridian-escrow/eu",
-  signerKey,
-  maxEntries: 1_000_000,
-  maxBacklog: 100_000,
-  ...more,
-});
+const settings = (more: Partial<ServedLogSettings> & { sabotage?: string } = {}): ServedLogSettings => threadSettings(signerKey, more);
 const opened: TransitionLogThread[] = [];
 const schemas: string[] = [];
 const warnings: string[] = [];
@@ -58,20 +52,6 @@ afterAll(async () => {
   for (const s of schemas) await dropPgSchema(s);
 });
 
-/** `n` sales on `ledger`: reservations, every other one committed, some cancelled; a refund of the first two sold. */
-function sell(ledger: RegionLedger, n: number, refund: (id: string) => void): void {
-  ledger.credit(3 * n + 10);
-  const sold: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = ledger.reserve(`buyer-${i % 7}`, 1 + (i % 3), clock.now())!;
-    if (i % 2 === 0) {
-      ledger.beginCommit(r.id, clock.now());
-      ledger.finishCommit(r.id);
-      sold.push(r.id);
-    } else if (i % 5 === 1) ledger.release(r.id);
-  }
-  for (const id of sold.slice(0, 2)) refund(id);
-}
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe("the transition log's thread, attacked", () => {
@@ -91,7 +71,7 @@ describe("the transition log's thread, attacked", () => {
     tee(us, "us");
     const reads: Promise<unknown>[] = [];
     for (let round = 0; round < 40; round++) {
-      sell(round % 2 ? eu : us, 5 + (round % 4), (id) => (thread.refund("tix", round % 2 ? "eu" : "us", id), local.refund("tix", round % 2 ? "eu" : "us", id)));
+      sell(clock, round % 2 ? eu : us, 5 + (round % 4), (id) => (thread.refund("tix", round % 2 ? "eu" : "us", id), local.refund("tix", round % 2 ? "eu" : "us", id)));
       if (round % 3 === 0) reads.push(thread.status(0)); // a checkpoint read mid-stream, with no budget to log
       if (round % 5 === 0) await turn();
     }
@@ -101,13 +81,7 @@ describe("the transition log's thread, attacked", () => {
     expect(status).toMatchObject({ size: mine.size, root: mine.root, checkpoint: mine.checkpoint, backlog: 0, dropped: 0, refused: 0 });
     const entries = [...(await thread.entries(0, 1000)), ...(await thread.entries(1000, 1000))];
     expect(entries).toEqual(local.entries(0, 2000));
-    expect(
-      proveEscrow(
-        status.checkpoint,
-        entries.map((e) => Buffer.from(e)),
-        status.vkey,
-      ),
-    ).toBeUndefined();
+    expect(challenge(status, entries)).toBeUndefined();
   });
 
   it("events pushed the moment open resolves (before any start or call) are logged", async () => {
@@ -124,12 +98,12 @@ describe("the transition log's thread, attacked", () => {
       const thread = await open(settings());
       const ledger = new RegionLedger(60_000, `eu~tix~000${how === "throw" ? 2 : 3}aaaa`);
       thread.attach(ledger, "tix", "eu");
-      sell(ledger, 20, (id) => thread.refund("tix", "eu", id));
+      sell(clock, ledger, 20, (id) => thread.refund("tix", "eu", id));
       const before = await thread.status(Infinity);
       const gone = exited(thread);
       sabotage(thread, { do: how });
       await gone;
-      expect(() => sell(ledger, 10, (id) => thread.refund("tix", "eu", id))).not.toThrow();
+      expect(() => sell(clock, ledger, 10, (id) => thread.refund("tix", "eu", id))).not.toThrow();
       thread.flush();
       const after = await thread.status(Infinity);
       expect(after).toMatchObject({ origin: before.origin, size: before.size, root: before.root, checkpoint: before.checkpoint, backlog: 0 });
@@ -164,10 +138,10 @@ describe("the transition log's thread, attacked", () => {
     const thread = await open(settings(), { callTimeoutMs: 300 });
     const ledger = new RegionLedger(60_000, "eu~tix~0005aaaa");
     thread.attach(ledger, "tix", "eu");
-    sell(ledger, 5, () => undefined);
+    sell(clock, ledger, 5, () => undefined);
     await thread.status(Infinity);
     sabotage(thread, { do: "hang", ms: 4_000 });
-    expect(() => sell(ledger, 5, () => undefined)).not.toThrow();
+    expect(() => sell(clock, ledger, 5, () => undefined)).not.toThrow();
     const t0 = Date.now();
     await expect(within(thread.status(200), 3_000, "status")).rejects.toMatchObject({ status: 503 });
     await expect(within(thread.entries(0, 1), 3_000, "entries")).rejects.toMatchObject({ status: 503 });
@@ -211,7 +185,7 @@ describe("the transition log's thread, attacked", () => {
     const thread = await open(settings());
     const ledger = new RegionLedger(60_000, "eu~tix~0006aaaa");
     thread.attach(ledger, "tix", "eu");
-    sell(ledger, 50, (id) => thread.refund("tix", "eu", id));
+    sell(clock, ledger, 50, (id) => thread.refund("tix", "eu", id));
     const inflight = [thread.status(Infinity), thread.entries(0, 10), thread.consistency(0, 1), thread.status(0)];
     const closing = thread.close();
     const again = thread.close();
@@ -256,7 +230,7 @@ describe("the transition log's thread, attacked", () => {
       const thread = await open(kept);
       const ledger = new RegionLedger(60_000, "eu~tix~0014aaaa");
       thread.attach(ledger, "tix", "eu");
-      sell(ledger, 10, () => undefined);
+      sell(clock, ledger, 10, () => undefined);
       const stored = await thread.status(Infinity);
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
@@ -264,7 +238,7 @@ describe("the transition log's thread, attacked", () => {
         const rows = async (): Promise<number> => Number((await c.query(`SELECT count(*) AS n FROM ${schema}.escrow_transition_entries`)).rows[0].n);
         expect(stored.size).toBe(await rows());
         await c.query(`ALTER TABLE ${schema}.escrow_transition_entries RENAME TO held`); // the store's appends fail
-        sell(ledger, 10, () => undefined);
+        sell(clock, ledger, 10, () => undefined);
         const failing = await thread.status(Infinity);
         expect(failing).toMatchObject({ size: stored.size, root: stored.root, backlog: 0 }); // logged in the worker, not durable: not signed
         expect(thread.current()).toMatchObject({ size: stored.size });
@@ -288,7 +262,7 @@ describe("the transition log's thread, attacked", () => {
       const toLog = ledger.onEvent!;
       let events = 0;
       ledger.onEvent = (e) => (events++, toLog(e));
-      sell(ledger, 200, () => undefined);
+      sell(clock, ledger, 200, () => undefined);
       await first.close();
       const next = await open(kept);
       expect(next.current().size).toBe(events);
@@ -303,10 +277,10 @@ describe("the transition log's thread, attacked", () => {
       const toLog = ledger.onEvent!;
       let events = 0;
       ledger.onEvent = (e) => (events++, toLog(e));
-      sell(ledger, 10, () => undefined);
+      sell(clock, ledger, 10, () => undefined);
       await first.status(Infinity);
       sabotage(first, { do: "hang", ms: 1_500 });
-      sell(ledger, 10, () => undefined); // queued behind the hang
+      sell(clock, ledger, 10, () => undefined); // queued behind the hang
       await within(first.close(), 16_000, "close of a hung worker");
       const next = await open(kept);
       expect(next.current().size).toBe(events);
@@ -318,7 +292,7 @@ describe("the transition log's thread, attacked", () => {
       const first = await open(kept);
       const ledger = new RegionLedger(60_000, "eu~tix~0008aaaa");
       first.attach(ledger, "tix", "eu");
-      sell(ledger, 10, () => undefined);
+      sell(clock, ledger, 10, () => undefined);
       const signed = await first.status(Infinity);
       await first.close();
       const before = unhandled.length;
@@ -341,7 +315,7 @@ describe("the transition log's thread, attacked", () => {
       const first = await open(kept);
       const a = new RegionLedger(60_000, "eu~tix~0011aaaa");
       first.attach(a, "tix", "eu");
-      sell(a, 10, () => undefined);
+      sell(clock, a, 10, () => undefined);
       clock.advance(1);
       a.reserve("buyer-open", 1, clock.now()); // open at the restart: the next log voids it
       await first.status(Infinity);
@@ -368,7 +342,7 @@ describe("the transition log's thread, attacked", () => {
       const first = await open(kept);
       const ledger = new RegionLedger(60_000, "eu~tix~0009aaaa");
       first.attach(ledger, "tix", "eu");
-      sell(ledger, 3_000, () => undefined);
+      sell(clock, ledger, 3_000, () => undefined);
       const signed = await first.status(Infinity);
       await first.close();
 
@@ -385,7 +359,7 @@ describe("the transition log's thread, attacked", () => {
       expect(third.origin).toBe(signed.origin);
       const b = new RegionLedger(60_000, "eu~tix~0010aaaa");
       third.attach(b, "tix", "eu");
-      sell(b, 5, () => undefined);
+      sell(clock, b, 5, () => undefined);
       let now = await third.status(Infinity);
       for (let i = 0; i < 200 && (now.backlog > 0 || now.size <= signed.size + 5); i++) {
         await new Promise((r) => setTimeout(r, 20));

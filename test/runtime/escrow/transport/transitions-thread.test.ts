@@ -11,13 +11,13 @@ import { EscrowTransitionLog } from "../../../../runtime/escrow/transition-log.j
 import type { Anchor } from "../../../../runtime/escrow/transport/transitions-anchor-judge.js";
 import type { ServedLogSettings } from "../../../../runtime/escrow/transport/transitions-open-served.js";
 import { TransitionLogThread, type ThreadHooks } from "../../../../runtime/escrow/transport/transitions-thread.js";
-import { proveEscrow } from "../../../../runtime/fraud/index.js";
 import { generateKey, newVerifier, openCheckpoint, verifyConsistency } from "../../../../runtime/prooflog/index.js";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
+import { challenge, sell, threadSettings } from "./thread-fixture.js";
 
 const clock = new ManualClock(1_000_000);
 const signerKey = generateKey("escrow").signerKey;
-const settings = (more: Partial<ServedLogSettings> = {}): ServedLogSettings => ({ base: "meridian-escrow/eu", signerKey, maxEntries: 1_000_000, maxBacklog: 100_000, ...more });
+const settings = (more: Partial<ServedLogSettings> = {}): ServedLogSettings => threadSettings(signerKey, more);
 const opened: TransitionLogThread[] = [];
 const schemas: string[] = [];
 const warnings: string[] = [];
@@ -34,21 +34,6 @@ afterAll(async () => {
   for (const s of schemas) await dropPgSchema(s);
 });
 
-/** A region's sales: `n` reservations, every other one committed, one in five of the rest cancelled, refunds of two. */
-function sell(ledger: RegionLedger, n: number, refund: (id: string) => void): void {
-  ledger.credit(3 * n + 10);
-  const sold: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = ledger.reserve(`buyer-${i % 7}`, 1 + (i % 3), clock.now())!;
-    if (i % 2 === 0) {
-      ledger.beginCommit(r.id, clock.now());
-      ledger.finishCommit(r.id);
-      sold.push(r.id);
-    } else if (i % 5 === 1) ledger.release(r.id); // a cancel
-  }
-  for (const id of sold.slice(0, 2)) refund(id);
-}
-
 describe("the transition log on a worker thread", () => {
   it("logs what the log in the service's thread logs: the same entries, the same signed checkpoint, an honest log", async () => {
     const thread = await open(settings());
@@ -59,7 +44,7 @@ describe("the transition log on a worker thread", () => {
     local.attach(ledger, "tix", "eu");
     const toLocal = ledger.onEvent!;
     ledger.onEvent = (e) => (toThread(e), toLocal(e));
-    sell(ledger, 300, (id) => (thread.refund("tix", "eu", id), local.refund("tix", "eu", id)));
+    sell(clock, ledger, 300, (id) => (thread.refund("tix", "eu", id), local.refund("tix", "eu", id)));
     clock.advance(120_000);
     ledger.expire(clock.now()); // the open reservations expire
     const status = await thread.status(Infinity);
@@ -68,13 +53,7 @@ describe("the transition log on a worker thread", () => {
     expect(status).toMatchObject({ origin: mine.origin, vkey: mine.vkey, size: mine.size, root: mine.root, checkpoint: mine.checkpoint, backlog: 0, refused: 0, dropped: 0 });
     const entries = await thread.entries(0, 1000);
     expect(entries).toEqual(local.entries(0, 1000));
-    expect(
-      proveEscrow(
-        status.checkpoint,
-        entries.map((e) => Buffer.from(e)),
-        status.vkey,
-      ),
-    ).toBeUndefined();
+    expect(challenge(status, entries)).toBeUndefined();
     expect(thread.current()).toMatchObject({ size: status.size, root: status.root });
   });
 
@@ -106,12 +85,12 @@ describe("the transition log on a worker thread", () => {
     const thread = await open(settings());
     const ledger = new RegionLedger(60_000, "eu~tix~2222abcd");
     thread.attach(ledger, "tix", "eu");
-    sell(ledger, 40, (id) => thread.refund("tix", "eu", id));
+    sell(clock, ledger, 40, (id) => thread.refund("tix", "eu", id));
     const before = await thread.status(Infinity);
     const worker = (thread as unknown as { worker: Worker }).worker;
     await worker.terminate();
     // The sales go on: the ledger's events are taken and dropped, never thrown back at the sale.
-    sell(ledger, 10, (id) => thread.refund("tix", "eu", id));
+    sell(clock, ledger, 10, (id) => thread.refund("tix", "eu", id));
     const after = await thread.status(Infinity);
     expect(after).toMatchObject({ origin: before.origin, size: before.size, root: before.root, checkpoint: before.checkpoint, backlog: 0 });
     expect(after.sealed).toEqual({ reason: expect.stringContaining("the transition log's thread stopped") as string, size: before.size });
@@ -129,7 +108,7 @@ describe("the transition log on a worker thread", () => {
     const first = await open(kept);
     const a = new RegionLedger(60_000, "eu~tix~3333abcd");
     first.attach(a, "tix", "eu");
-    sell(a, 50, (id) => first.refund("tix", "eu", id));
+    sell(clock, a, 50, (id) => first.refund("tix", "eu", id));
     const signed = await first.status(Infinity);
     await first.close();
 
@@ -139,7 +118,7 @@ describe("the transition log on a worker thread", () => {
     expect(second.current()).toMatchObject({ size: signed.size, root: signed.root });
     const b = new RegionLedger(60_000, "eu~tix~4444abcd");
     second.attach(b, "tix", "eu");
-    sell(b, 20, (id) => second.refund("tix", "eu", id));
+    sell(clock, b, 20, (id) => second.refund("tix", "eu", id));
     let now = await second.status(Infinity);
     for (let i = 0; i < 100 && (now.backlog > 0 || now.size <= signed.size + 20); i++) now = await second.status(Infinity); // the state restores first
     expect(now.size).toBeGreaterThan(signed.size + 20);
@@ -149,13 +128,7 @@ describe("the transition log on a worker thread", () => {
     const hashes = (proof as string[]).map((h) => Buffer.from(h, "base64"));
     verifyConsistency(signed.size, now.size, hashes, Buffer.from(signed.root, "hex"), Buffer.from(now.root, "hex"));
     const entries = await second.entries(0, 1000);
-    expect(
-      proveEscrow(
-        now.checkpoint,
-        entries.map((e) => Buffer.from(e)),
-        now.vkey,
-      ),
-    ).toBeUndefined();
+    expect(challenge(now, entries)).toBeUndefined();
   });
 
   it("a kept log is held to the anchors its parent reads from the map: behind one, or the map unreadable, a new log starts", async () => {
@@ -165,7 +138,7 @@ describe("the transition log on a worker thread", () => {
     const first = await open(kept);
     const ledger = new RegionLedger(60_000, "eu~tix~5555abcd");
     first.attach(ledger, "tix", "eu");
-    sell(ledger, 10, () => undefined);
+    sell(clock, ledger, 10, () => undefined);
     const signed = await first.status(Infinity);
     await first.close();
 
