@@ -114,10 +114,12 @@ function stop(s: Server | undefined): Promise<void> {
 
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 /** CPU seconds a process has used (user + system), from /proc: the machine is shared, so wall clock alone misleads. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+function cpuSeconds(pid: number, path = `/proc/${pid}/stat`): number {
+  const f = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / TICKS;
 }
+/** The CPU seconds of a process's main thread alone (its event loop; the escrow's transition log has a worker thread). */
+const mainThreadSeconds = (pid: number): number => cpuSeconds(pid, `/proc/${pid}/task/${pid}/stat`);
 
 interface Drive {
   perSecond: number;
@@ -125,6 +127,8 @@ interface Drive {
   perCpuSecond: number;
   /** Inside the window, CPU seconds per wall second of the server process and of this (the clients') process. */
   serverBusy: number;
+  /** The server's main thread alone (its event loop), CPU seconds per second. */
+  mainBusy: number;
   clientBusy: number;
   /** CPU µs per sale counted inside the window: clients (this process), and the stores (redis-server, the bench database's PostgreSQL backends). */
   clientUs: number;
@@ -180,7 +184,7 @@ async function drive(url: string, pid: number, tokensFile: string, acknowledged:
   const storePids = await storePidsNow();
   // The stores' CPU per process: one that exits inside the window (an idle pool connection closed) is left out, not subtracted.
   const storeCpu = () => new Map(storePids.filter((p) => existsSync(`/proc/${p}/stat`)).map((p) => [p, cpuSeconds(p)]));
-  const sample = () => ({ server: cpuSeconds(pid), client: cpuSeconds(wrkPid), stores: storeCpu() });
+  const sample = () => ({ server: cpuSeconds(pid), main: mainThreadSeconds(pid), client: cpuSeconds(wrkPid), stores: storeCpu() });
   const at = (t: number) => new Promise<ReturnType<typeof sample>>((resolve) => setTimeout(() => resolve(sample()), Math.max(0, t - Date.now())));
   const first = await at(from);
   const last = await at(until);
@@ -202,6 +206,7 @@ async function drive(url: string, pid: number, tokensFile: string, acknowledged:
     perSecond: (counted * 1000) / MEASURE_MS,
     perCpuSecond: server > 0 ? counted / server : 0,
     serverBusy: (server * 1000) / MEASURE_MS,
+    mainBusy: ((last.main - first.main) * 1000) / MEASURE_MS,
     clientBusy: (client * 1000) / MEASURE_MS,
     clientUs: counted > 0 ? (client * 1e6) / counted : 0,
     storeUs: counted > 0 ? (stores * 1e6) / counted : 0,
@@ -331,7 +336,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
     const best = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0, baseline: 0 };
     const bestCpu = { bare: 0, decrby: 0, escrow: 0, memory: 0, kit: 0, baseline: 0 };
     // CPU seconds per wall second inside the best window: the server process, and the clients' (this) process.
-    const busy = { bare: [0, 0], decrby: [0, 0], escrow: [0, 0], memory: [0, 0], kit: [0, 0], baseline: [0, 0] };
+    const busy = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0], baseline: [0, 0, 0] };
     // CPU µs per sale in the best window: the server, the clients, the stores (Redis, PostgreSQL).
     const perSale = { bare: [0, 0, 0], decrby: [0, 0, 0], escrow: [0, 0, 0], memory: [0, 0, 0], kit: [0, 0, 0], baseline: [0, 0, 0] };
     // Request latency p50 / p99 (ms) in the best windows' runs.
@@ -361,10 +366,10 @@ export async function httpSalesRows(): Promise<HttpSales> {
         ];
         const d = await drive(s.url, s.child.pid!, tokensFile, acked[name], storePids);
         console.error(
-          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)}, clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)}; request latency p50 / p99 ${d.latencyMs.map((x) => x.toFixed(1)).join(" / ")} ms (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
+          `escrow http round ${round + 1} ${name}: ${Math.round(d.perSecond)} sales/s, ${Math.round(d.perCpuSecond)} per server CPU second; CPU busy: server ${d.serverBusy.toFixed(2)} (its main thread ${d.mainBusy.toFixed(2)}), clients ${d.clientBusy.toFixed(2)}; CPU µs per sale: clients ${d.clientUs.toFixed(0)}, Redis + PostgreSQL ${d.storeUs.toFixed(0)}; request latency p50 / p99 ${d.latencyMs.map((x) => x.toFixed(1)).join(" / ")} ms (acknowledged so far ${d.acknowledged}; refused ${JSON.stringify(d.refused)})`,
         );
         if (d.perSecond > best[name]) {
-          busy[name] = [d.serverBusy, d.clientBusy];
+          busy[name] = [d.serverBusy, d.clientBusy, d.mainBusy];
           perSale[name] = [d.perCpuSecond > 0 ? 1e6 / d.perCpuSecond : 0, d.clientUs, d.storeUs];
           latency[name] = d.latencyMs;
         }
@@ -418,7 +423,7 @@ export async function httpSalesRows(): Promise<HttpSales> {
           "sales/CPU-s",
           bestCpu.escrow,
           bestCpu.decrby,
-          `the server process's user + system CPU inside the window (/proc), Redis and PostgreSQL not counted: the server's own cost per sale; CPU seconds per second in the best windows (server / clients): escrow ${busy.escrow.map((x) => x.toFixed(2)).join(" / ")}, DECRBY ${busy.decrby.map((x) => x.toFixed(2)).join(" / ")}, bare ${busy.bare.map((x) => x.toFixed(2)).join(" / ")}`,
+          `the server process's user + system CPU inside the window (/proc), Redis and PostgreSQL not counted: the server's own cost per sale; CPU seconds per second in the best windows (server / clients / the server's main thread alone — the escrow's transition log runs on a worker thread): ${(["escrow", "memory", "decrby", "bare"] as const).map((n) => `${n === "decrby" ? "DECRBY" : n} ${busy[n].map((x) => x.toFixed(2)).join(" / ")}`).join(", ")}`,
         ),
         row("end-to-end HTTP sales per server CPU second: meridian escrow serve vs bare node:http server", "sales/CPU-s", bestCpu.escrow, bestCpu.bare, "the same, against a server doing no work"),
         ...(baseline
