@@ -1,5 +1,5 @@
 /**
- * The worker thread's side of transitions-thread.ts: the served transition log (transitions-open.ts `openServedLog`:
+ * The worker thread's side of transitions-thread.ts: the served transition log (transitions-open-served.ts `openServedLog`:
  * kept in PostgreSQL or this process's own) lives here, with its state tree, Merkle tree and store writes. It logs the
  * events its parent sends in slices (so a call waits one slice at most), answers the parent's calls, stores on the
  * parent's interval and reports each durable checkpoint (the parent's anchor publishes it). A kept log's anchor check
