@@ -66,6 +66,8 @@ export interface ThreadHooks {
   anchors?: (origin: string) => Promise<Anchor[] | string>;
   /** The longest a read waits for the worker (then 503: a worker stuck in a loop answers nothing); default CALL_WAIT_MS. */
   callTimeoutMs?: number;
+  /** The worker's module (default transitions-worker.js; tests give a shim that runs it and can break it). */
+  workerModule?: URL;
 }
 
 export class TransitionLogThread implements TransitionSink, TransitionLogReader {
@@ -111,7 +113,7 @@ export class TransitionLogThread implements TransitionSink, TransitionLogReader 
   /** Start the worker and open the log there (a kept log: claimed and read back); rejects as opening it in this thread would. */
   static open(settings: ServedLogSettings, hooks: ThreadHooks): Promise<TransitionLogThread> {
     const init: ThreadInit = { settings, checked: hooks.anchors !== undefined };
-    const worker = startWorker(new URL("./transitions-worker.js", import.meta.url), init);
+    const worker = startWorker(hooks.workerModule ?? new URL("./transitions-worker.js", import.meta.url), init);
     return new Promise((resolve, reject) => {
       const done = (): void => void (worker.off("message", opening), worker.off("error", failed), worker.off("exit", exited));
       const opening = (m: FromWorker): void => {

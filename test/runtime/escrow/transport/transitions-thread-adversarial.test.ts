@@ -4,7 +4,7 @@
 // checkpoint is served sealed, `dropped` counts every event not in it, reads answer 503, and no call waits forever;
 // close() settles every call in flight, also while a kept log restores; the anchors hook failing does not hang the
 // open; a burst past maxBacklog seals the log. The worker started is transitions-worker.ts behind a sabotage shim.
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Worker } from "node:worker_threads";
 import { ManualClock } from "../../../../runtime/common/clock.js";
 import { RegionLedger } from "../../../../runtime/escrow/core/ledger.js";
@@ -16,11 +16,9 @@ import pg from "pg";
 import { PG_URL, dropPgSchema, ensurePgDatabase, uniqueName } from "../servers.js";
 import { challenge, sell, threadSettings } from "./thread-fixture.js";
 
-vi.mock("../../../../runtime/common/worker.js", async (actual) => {
-  const real = await actual<typeof import("../../../../runtime/common/worker.js")>();
-  const shim = new URL("./transitions-thread-sabotage-worker.js", import.meta.url);
-  return { startWorker: (_url: URL, data: unknown) => real.startWorker(shim, data) };
-});
+// The worker's module given explicitly, not by mocking runtime/common/worker.js: in the shared test worker (isolate:
+// false) a module another file loaded first keeps the real import, and the sabotage then never reached the worker.
+const SHIM = new URL("./transitions-thread-sabotage-worker.ts", import.meta.url);
 
 const clock = new ManualClock(1_000_000);
 const signerKey = generateKey("escrow").signerKey;
@@ -32,7 +30,7 @@ const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown): void => void unhandled.push(err);
 
 async function open(s: ServedLogSettings, hooks: Partial<ThreadHooks> = {}): Promise<TransitionLogThread> {
-  const t = await TransitionLogThread.open(s, { clock, onError: (e) => warnings.push(e.message), ...hooks });
+  const t = await TransitionLogThread.open(s, { clock, onError: (e) => warnings.push(e.message), workerModule: SHIM, ...hooks });
   opened.push(t);
   return t;
 }
