@@ -23,7 +23,7 @@ import { standbyCheck, watchStandbys, type StandbyCheck } from "./standby-check.
 import { installEscrowRoutes, type EscrowRouteOptions } from "./transport/http.js";
 import { installTransitionRoutes } from "./transport/transitions.js";
 import { TRANSITION_LOG_LIMITS } from "./transition-log.js";
-import type { TransitionLogReader } from "./transport/transitions-durable.js";
+import type { TransitionLogReader } from "./transport/transitions-reader.js";
 import { openTransitionLog } from "./transport/transitions-open.js";
 import { MemoryHtlcLedger, type HtlcLedger } from "./htlc/store.js";
 import { buyerJwtConfig } from "./transport/identity.js";
@@ -212,10 +212,7 @@ const escrowServeConfigSchema = escrowConfigSchema
     /** The transition log's memory bounds: it is sealed (stops recording, says so) past either (transition-log.ts). */
     transitionsMaxEntries: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxEntries),
     transitionsMaxBacklog: z.number().int().min(1).default(TRANSITION_LOG_LIMITS.maxBacklog),
-    /**
-     * Where the transition log executes, hashes and stores: a worker thread (default; another core than the sales') or
-     * the service's own thread (one core, or a debugger): transport/transitions-open.ts.
-     */
+    /** Where the transition log runs: a worker thread (default; another core than the sales') or the service's own (transport/transitions-open.ts). */
     transitionsThread: z.enum(["worker", "main"]).default("worker"),
   })
   .refine((c) => !(c.redis && !c.postgres), {

@@ -15,7 +15,7 @@
 import type { Registry } from "prom-client";
 import { mapKeyOf, MapPublisher, type MapClient } from "../../vmap/index.js";
 import type { EscrowTransitionLog } from "../transition-log.js";
-import type { TransitionLogReader } from "./transitions-durable.js";
+import type { TransitionLogReader } from "./transitions-reader.js";
 import { judgeAnchors, type Anchor } from "./transitions-anchor-judge.js";
 
 const PREFIX = ".transitions/";

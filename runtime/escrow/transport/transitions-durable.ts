@@ -45,6 +45,7 @@ import { decodeEntry, encodeEntry, ESCROW_EMPTY_ROOT, escrowKeys, executeEscrow,
 import { hashEquals } from "../../prooflog/index.js";
 import type { Clock } from "../../common/clock.js";
 import { EscrowTransitionLog, incarnationOrigin, type TransitionCheckpoint } from "../transition-log.js";
+import type { TransitionLogReader, TransitionStatus } from "./transitions-reader.js";
 
 /** A log as the store holds it, claimed by this process (its writer epoch). */
 export interface ClaimedLog {
@@ -93,38 +94,6 @@ export interface TransitionLogOptions {
 const MAX_APPEND = 1000;
 /** The longest `close` logs what is queued before it stores it (transitions-thread.ts waits 15 s for a worker's close). */
 const CLOSE_FLUSH_MS = 5_000;
-
-/** A checkpoint as the checkpoint route serves it: the signed durable log, and what the log did with the ledgers' events. */
-export interface TransitionStatus extends TransitionCheckpoint {
-  /** Ledger events queued, not yet logged. */
-  backlog: number;
-  /** Events not logged because the log was sealed. */
-  dropped: number;
-  /** Events the machine refused (so not logged), and the last one's reason. */
-  refused: number;
-  lastRefusal?: string;
-  /** The stored log this one replaced, at which size and why. */
-  restarted?: LogRestart;
-}
-
-/**
- * What the routes (transitions.ts) and the anchor (transitions-anchor.ts) read of a served log: a ServedTransitionLog in
- * this thread, or one on a worker thread (transitions-thread.ts).
- */
-export interface TransitionLogReader {
-  readonly origin: string;
-  /** The writer epoch of a kept log (0: this process's alone). */
-  readonly epoch: number;
-  /** Log what is queued within `budgetMs`, store it, and sign what is stored. */
-  status(budgetMs: number): Promise<TransitionStatus>;
-  /** The signed checkpoint of what is durable now (no flush, no write). */
-  current(): TransitionCheckpoint;
-  entries(start: number, limit: number): string[] | Promise<string[]>;
-  consistency(old: number, next: number): string[] | string | Promise<string[] | string>;
-  /** Every `ms`, store what is logged, then tell `synced`. */
-  start(ms: number, synced?: () => void): void;
-  close(): Promise<void>;
-}
 
 /** The log as served: its checkpoints sign only what is durable (everything, for a log of this process alone). */
 export class ServedTransitionLog implements TransitionLogReader {

@@ -15,7 +15,7 @@ import type { MapClient } from "../../vmap/index.js";
 import { readSignerKey } from "../transition-key.js";
 import type { TransitionSink } from "../transition-log.js";
 import { anchorCheck, anchorsOrWhy, TransitionAnchor } from "./transitions-anchor.js";
-import type { TransitionLogReader } from "./transitions-durable.js";
+import type { TransitionLogReader } from "./transitions-reader.js";
 import { openServedLog, type ServedLogSettings } from "./transitions-open-served.js";
 import { TransitionLogThread } from "./transitions-thread.js";
 

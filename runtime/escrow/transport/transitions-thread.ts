@@ -17,7 +17,7 @@ import { HttpError } from "../../kit/index.js";
 import type { RegionLedger } from "../core/ledger.js";
 import { timed, type Pending, type TransitionCheckpoint, type TransitionSink } from "../transition-log.js";
 import type { Anchor } from "./transitions-anchor-judge.js";
-import type { TransitionLogReader, TransitionStatus } from "./transitions-durable.js";
+import type { TransitionLogReader, TransitionStatus } from "./transitions-reader.js";
 import type { ServedLogSettings } from "./transitions-open-served.js";
 
 /** What the worker is started with. */

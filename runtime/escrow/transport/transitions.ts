@@ -18,7 +18,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { HttpError, parseInput } from "../../kit/index.js";
-import type { TransitionLogReader } from "./transitions-durable.js";
+import type { TransitionLogReader } from "./transitions-reader.js";
 
 const Page = z
   .object({
