@@ -23,11 +23,13 @@ import { ScenarioRunner, leapOf, type Scenario } from "./scenario.js";
 import { buildEnsemble, type Ensemble, type EnsembleSample } from "./sources/ensemble.js";
 
 /**
- * Sub-millisecond wall clock: Date.now() resolves only 1 ms, too coarse to serve NTP within 1 ms. Anchored
- * once at process start; the grandmaster itself uses a periodically recalibrated clock (realtime.ts) so a
- * long-running server follows slews of the host clock.
+ * Sub-millisecond wall clock: Date.now() resolves only 1 ms, too coarse to serve NTP within 1 ms. The process's one
+ * periodically recalibrated clock (realtime.ts), made at its first reading, so a long-running process (the relay, a
+ * test worker) follows slews of the host clock: anchored once at process start (performance.timeOrigin), it was
+ * 4.7 ms off the host clock in a test worker ten minutes old, beyond an NTP measurement's error bound.
  */
-export const preciseSystemClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+let shared: CalibratedClock | undefined;
+export const preciseSystemClock: Clock = { now: () => (shared ??= calibratedRealtimeClock()).now() };
 
 export interface GrandmasterOptions {
   clock?: Clock;
